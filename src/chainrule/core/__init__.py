@@ -1,0 +1,1 @@
+"""The engine: Tensor, primitives and rules, traces, the backward pass, pytrees."""

@@ -1,0 +1,166 @@
+"""Primitives: the differentiable building blocks, and their rule tables.
+
+A :class:`Primitive` wraps a plain NumPy function. Called on plain values it *is* that
+function; called with a :class:`~chainrule.core.tensor.Tensor` among its arguments it
+hands the call to the innermost trace that owns one of them, which records what the
+backward pass (or computes what the forward pass) needs.
+
+Rules are plain functions, one per differentiable argument:
+
+* a vjp rule ``rule(g, ans, *args, **kwargs)`` returns the cotangent of that argument
+  given the cotangent ``g`` of the output;
+* a jvp rule ``rule(t, ans, *args, **kwargs)`` returns the tangent of the output given
+  the tangent ``t`` of that argument.
+
+Rules are written with :mod:`chainrule.numpy`, so they differentiate again.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "Primitive",
+    "primitive",
+    "defvjp",
+    "defjvp",
+    "def_vjps",
+    "def_jvps",
+    "def_linear",
+    "NON_DIFFERENTIABLE",
+]
+
+# A rule that says "this argument has no derivative" (an index, a condition, a shape).
+NON_DIFFERENTIABLE = None
+
+
+class Primitive:
+    """A function that the engine differentiates through its rules, not its body.
+
+    >>> import numpy as np
+    >>> cube = Primitive(lambda x: x ** 3, name="cube")
+    >>> def_vjps(cube, lambda g, ans, x: g * 3 * x ** 2)
+    >>> float(cube(2.0))
+    8.0
+    """
+
+    __slots__ = ("fun", "vjps", "jvps", "multiple_outputs", "__dict__")
+
+    def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
+        self.fun = fun
+        self.vjps: dict[int, Callable | None] = {}
+        self.jvps: dict[int, Callable | None] = {}
+        self.multiple_outputs = multiple_outputs
+        functools.update_wrapper(self, fun, updated=())
+        self.__name__ = name or getattr(fun, "__name__", repr(fun))
+        self.__qualname__ = self.__name__
+
+    def __call__(self, *args, **kwargs):
+        # The hot path: find the innermost trace among the arguments, or run plain NumPy.
+        trace = None
+        for a in args:
+            if isinstance(a, Tensor):
+                t = a._trace
+                if trace is None or t.level > trace.level:
+                    trace = t
+        if trace is None:
+            return self.fun(*args, **kwargs)
+        return trace.process(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.__name__}>"
+
+    def __reduce__(self):
+        return self.__name__
+
+    # Missing rules are reported with the primitive's name and the way to add one.
+    def missing_rule(self, mode: str, argnum: int) -> Exception:
+        kind = "vjp (reverse mode)" if mode == "rev" else "jvp (forward mode)"
+        how = "chainrule.defvjp" if mode == "rev" else "chainrule.defjvp"
+        return NotImplementedError(
+            f"{self.__name__}: no {kind} rule for argument {argnum}. "
+            f"Define one with {how}({self.__name__}, ...)."
+        )
+
+
+def primitive(fun: Callable) -> Primitive:
+    """Mark ``fun`` as a primitive whose derivatives come from rules you give.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> import numpy as np
+    >>> @cr.primitive
+    ... def logsumexp(x):
+    ...     m = x.max()
+    ...     return m + np.log(np.sum(np.exp(x - m)))
+    >>> cr.defvjp(logsumexp, lambda ans, x: lambda g: g * cnp.exp(x - ans))
+    """
+    return Primitive(fun)
+
+
+def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
+    """Register flat vjp rules ``rule(g, ans, *args, **kwargs)``, one per argument."""
+    for argnum, rule in zip(argnums or range(len(rules)), rules, strict=True):
+        prim.vjps[argnum] = rule
+
+
+def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
+    """Register jvp rules ``rule(t, ans, *args, **kwargs)``, one per argument."""
+    for argnum, rule in zip(argnums or range(len(rules)), rules, strict=True):
+        prim.jvps[argnum] = rule
+
+
+def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] | None = None):
+    """Define reverse-mode rules, HIPS autograd style.
+
+    Each maker is called as ``maker(ans, *args, **kwargs)`` and returns a function of the
+    output cotangent ``g`` that gives the argument's cotangent. Use ``None`` for an
+    argument without a derivative.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> square = cr.primitive(lambda x: x * x)
+    >>> cr.defvjp(square, lambda ans, x: lambda g: 2 * g * x)
+    >>> float(cr.grad(square)(3.0))
+    6.0
+    """
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"defvjp expects a function made with chainrule.primitive, got {prim!r}")
+
+    def flat(maker):
+        if maker is None:
+            return None
+        return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(g)
+
+    def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)
+
+
+def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
+    """Define forward-mode rules, HIPS autograd style: ``rule(t, ans, *args, **kwargs)``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> square = cr.primitive(lambda x: x * x)
+    >>> cr.defjvp(square, lambda t, ans, x: 2 * t * x)
+    >>> cr.jvp(square, (3.0,), (1.0,))[1]
+    6.0
+    """
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"defjvp expects a function made with chainrule.primitive, got {prim!r}")
+    def_jvps(prim, *rules, argnums=argnums)
+
+
+def def_linear(prim: Primitive, *argnums: int):
+    """The primitive is linear in these arguments: its jvp is the primitive of the tangent."""
+
+    def linear_jvp(argnum):
+        def rule(t, ans, *args, **kwargs):
+            args = list(args)
+            args[argnum] = t
+            return prim(*args, **kwargs)
+
+        return rule
+
+    for argnum in argnums or (0,):
+        prim.jvps[argnum] = linear_jvp(argnum)

@@ -1,0 +1,151 @@
+"""Pytrees: nested tuples, lists, dicts, namedtuples and None around array leaves.
+
+Transforms take and return pytrees. Other containers join with
+:func:`register_pytree_node` (``chainrule.nn.Module`` does, so a model is a pytree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "tree_flatten",
+    "tree_unflatten",
+    "tree_map",
+    "tree_leaves",
+    "register_pytree_node",
+    "TreeDef",
+]
+
+_registry: dict[type, tuple[Callable, Callable]] = {}
+
+
+def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> None:
+    """Teach transforms to look inside ``cls``.
+
+    ``flatten(x) -> (children, aux)`` and ``unflatten(aux, children) -> x``; ``aux`` must
+    be hashable-free static data (compared with ``==``).
+
+    >>> class Pair:
+    ...     def __init__(self, a, b): self.a, self.b = a, b
+    >>> register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, c: Pair(*c))
+    """
+    _registry[cls] = (flatten, unflatten)
+
+
+register_pytree_node(tuple, lambda x: (x, None), lambda _, c: tuple(c))
+register_pytree_node(list, lambda x: (x, None), lambda _, c: list(c))
+register_pytree_node(
+    dict,
+    lambda x: (tuple(x[k] for k in sorted(x, key=repr)), tuple(sorted(x, key=repr))),
+    lambda keys, c: dict(zip(keys, c, strict=True)),
+)
+register_pytree_node(type(None), lambda x: ((), None), lambda _, c: None)
+
+
+def _node_kind(x) -> tuple[Callable, Callable] | None:
+    kind = _registry.get(type(x))
+    if kind is None and isinstance(x, tuple) and hasattr(x, "_fields"):
+        cls = type(x)
+        kind = (lambda t: (tuple(t), None), lambda _, c, cls=cls: cls(*c))
+    return kind
+
+
+class TreeDef:
+    """The structure of a pytree, without its leaves."""
+
+    __slots__ = ("kind", "aux", "children", "num_leaves", "rebuild")
+
+    def __init__(self, kind, aux, children, rebuild=None):
+        self.kind = kind  # None for a leaf, else the container type
+        self.aux = aux
+        self.children = children
+        self.rebuild = rebuild
+        self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, TreeDef)
+            and self.kind == other.kind
+            and _aux_equal(self.aux, other.aux)
+            and self.children == other.children
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        if self.kind is None:
+            return "*"
+        inner = ", ".join(map(repr, self.children))
+        return f"{self.kind.__name__}({inner})"
+
+
+def _aux_equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+_LEAF = TreeDef(None, None, ())
+
+
+def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
+    """Leaves in a fixed order (dict keys sorted), and the structure to rebuild the tree.
+
+    >>> tree_flatten({"b": 2, "a": (1, None)})[0]
+    [1, 2]
+    """
+    leaves: list = []
+    return leaves, _flatten(tree, leaves)
+
+
+def _flatten(tree, leaves) -> TreeDef:
+    kind = _node_kind(tree)
+    if kind is None:
+        leaves.append(tree)
+        return _LEAF
+    children, aux = kind[0](tree)
+    return TreeDef(type(tree), aux, tuple(_flatten(c, leaves) for c in children), kind[1])
+
+
+def tree_unflatten(treedef: TreeDef, leaves) -> Any:
+    """Rebuild a tree of ``treedef``'s structure from ``leaves``."""
+    it = iter(leaves)
+    out = _unflatten(treedef, it)
+    if next(it, _sentinel) is not _sentinel:
+        raise ValueError("tree_unflatten: more leaves than the structure holds")
+    return out
+
+
+_sentinel = object()
+
+
+def _unflatten(treedef, it):
+    if treedef.kind is None:
+        try:
+            return next(it)
+        except StopIteration:
+            raise ValueError("tree_unflatten: fewer leaves than the structure holds") from None
+    return treedef.rebuild(treedef.aux, [_unflatten(c, it) for c in treedef.children])
+
+
+def tree_leaves(tree: Any) -> list:
+    return tree_flatten(tree)[0]
+
+
+def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
+    """Apply ``f`` to each leaf (and the matching leaves of ``rest``).
+
+    >>> tree_map(lambda x: x * 2, {"w": 1.0, "b": [2.0]})
+    {'b': [4.0], 'w': 2.0}
+    """
+    leaves, treedef = tree_flatten(tree)
+    others = []
+    for r in rest:
+        r_leaves, r_def = tree_flatten(r)
+        if r_def != treedef:
+            raise ValueError(f"tree_map: structures differ: {treedef} and {r_def}")
+        others.append(r_leaves)
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=True)])

@@ -1,0 +1,351 @@
+"""Tensor: a value being differentiated.
+
+Inside ``chainrule.grad(f)`` the arguments of ``f`` are Tensors that belong to that
+transform's trace; in the eager layer, ``chainrule.tensor(..., requires_grad=True)``
+makes one that belongs to the eager trace. Either way a Tensor behaves like the NumPy
+array it wraps: operators, methods and ``np.*`` functions all differentiate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Tensor"]
+
+
+class Tensor:
+    """A NumPy value carried through a trace.
+
+    ``_value`` is the wrapped value (an ndarray, a NumPy scalar, or a Tensor of an outer
+    trace when transforms nest), ``_trace`` the trace it belongs to, ``_node`` its record
+    for the backward pass (reverse mode) and ``_tangent`` its tangent (forward mode).
+    """
+
+    __slots__ = ("_value", "_trace", "_node", "_tangent", "grad", "_hooks", "__weakref__")
+    __array_priority__ = 100.0
+
+    def __init__(self, value, trace, node=None, tangent=None):
+        self._value = value
+        self._trace = trace
+        self._node = node
+        self._tangent = tangent
+        self.grad = None
+        self._hooks = None
+
+    # -- array attributes -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return np.shape(self._value) if not isinstance(self._value, Tensor) else self._value.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self) -> np.dtype:
+        v = self._value
+        return v.dtype if isinstance(v, Tensor) else np.result_type(v)
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d Tensor")
+        return shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def T(self) -> Tensor:
+        return cnp.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        return cnp.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Tensor:
+        return cnp.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        return cnp.imag(self)
+
+    def primal(self):
+        """The plain NumPy value under all traces (no gradient flows through it)."""
+        v = self._value
+        while isinstance(v, Tensor):
+            v = v._value
+        return v
+
+    # -- conversions ------------------------------------------------------------------
+    def __float__(self) -> float:
+        return float(self.primal())
+
+    def __int__(self) -> int:
+        return int(self.primal())
+
+    def __complex__(self) -> complex:
+        return complex(self.primal())
+
+    def __bool__(self) -> bool:
+        return bool(self.primal())
+
+    def __index__(self) -> int:
+        return int(np.asarray(self.primal()).__index__())
+
+    def __array__(self, dtype=None, copy=None):
+        if self._trace.level > 0 or self._node is not None:
+            raise TypeError(
+                "a Tensor that is being differentiated cannot become a plain NumPy array: "
+                "the gradient would be dropped silently. Use chainrule.numpy functions on it, "
+                "or take .detach() / chainrule.stop_gradient(x) if you mean to drop it."
+            )
+        return np.asarray(self.primal(), dtype=dtype)
+
+    def item(self):
+        """The value of a one-element Tensor as a Python number."""
+        return np.asarray(self.primal()).item()
+
+    def tolist(self):
+        return np.asarray(self.primal()).tolist()
+
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.primal()), separator=", ", prefix="Tensor(")
+        if self._trace.level == 0:
+            return f"Tensor({body}{', requires_grad=True' if self._node is not None else ''})"
+        return f"Tensor({body}, trace={self._trace.name})"
+
+    __hash__ = object.__hash__
+
+    # -- NumPy interoperability ---------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from chainrule.numpy.dispatch import dispatch_ufunc
+
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from chainrule.numpy.dispatch import dispatch_function
+
+        return dispatch_function(func, args, kwargs)
+
+    def __array_namespace__(self, api_version=None):
+        return cnp
+
+    # -- operators ----------------------------------------------------------------------
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+    def __sub__(self, other):
+        return subtract(self, other)
+
+    def __rsub__(self, other):
+        return subtract(other, self)
+
+    def __mul__(self, other):
+        return multiply(self, other)
+
+    def __rmul__(self, other):
+        return multiply(other, self)
+
+    def __truediv__(self, other):
+        return true_divide(self, other)
+
+    def __rtruediv__(self, other):
+        return true_divide(other, self)
+
+    def __floordiv__(self, other):
+        return cnp.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return cnp.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return cnp.mod(self, other)
+
+    def __rmod__(self, other):
+        return cnp.mod(other, self)
+
+    def __pow__(self, other):
+        return power(self, other)
+
+    def __rpow__(self, other):
+        return power(other, self)
+
+    def __matmul__(self, other):
+        return cnp.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return cnp.matmul(other, self)
+
+    def __neg__(self):
+        return negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return cnp.abs(self)
+
+    # Comparisons are not differentiable: they give plain boolean arrays.
+    def __eq__(self, other):
+        return cnp.equal(self, other)
+
+    def __ne__(self, other):
+        return cnp.not_equal(self, other)
+
+    def __lt__(self, other):
+        return cnp.less(self, other)
+
+    def __le__(self, other):
+        return cnp.less_equal(self, other)
+
+    def __gt__(self, other):
+        return cnp.greater(self, other)
+
+    def __ge__(self, other):
+        return cnp.greater_equal(self, other)
+
+    def __getitem__(self, index):
+        return cnp.getitem(self, index)
+
+    # -- methods, as on ndarray ---------------------------------------------------------
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        return cnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False):
+        return cnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims=False):
+        return cnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return cnp.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return cnp.min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
+        return cnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
+        return cnp.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return cnp.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return cnp.cumprod(self, axis=axis)
+
+    def argmax(self, axis=None, keepdims=False):
+        return cnp.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return cnp.argmin(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return cnp.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return cnp.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return cnp.swapaxes(self, axis1, axis2)
+
+    def flatten(self, order="C"):
+        return cnp.reshape(self, (-1,), order=order)
+
+    def ravel(self, order="C"):
+        return cnp.ravel(self, order=order)
+
+    def squeeze(self, axis=None):
+        return cnp.squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return cnp.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return cnp.clip(self, min, max)
+
+    def round(self, decimals=0):
+        return cnp.round(self, decimals=decimals)
+
+    def conj(self):
+        return cnp.conj(self)
+
+    conjugate = conj
+
+    def astype(self, dtype, copy=True):
+        return cnp.astype(self, dtype)
+
+    def repeat(self, repeats, axis=None):
+        return cnp.repeat(self, repeats, axis=axis)
+
+    def take(self, indices, axis=None):
+        return cnp.take(self, indices, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return cnp.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return cnp.trace(self, offset, axis1, axis2)
+
+    def nonzero(self):
+        return cnp.nonzero(self)
+
+    def copy(self):
+        return cnp.copy(self)
+
+    # PyTorch-style elementwise methods, so that (x @ w).tanh().sum() reads naturally.
+    def exp(self):
+        return cnp.exp(self)
+
+    def log(self):
+        return cnp.log(self)
+
+    def sqrt(self):
+        return cnp.sqrt(self)
+
+    def tanh(self):
+        return cnp.tanh(self)
+
+    def sin(self):
+        return cnp.sin(self)
+
+    def cos(self):
+        return cnp.cos(self)
+
+    def abs(self):
+        return cnp.abs(self)
+
+    def sigmoid(self):
+        from chainrule.nn.functional import sigmoid
+
+        return sigmoid(self)
+
+    def relu(self):
+        return cnp.maximum(self, 0)
+
+
+# Bound at the end to break the import cycle: the mirror's functions need this class.
+import chainrule.numpy as cnp  # noqa: E402
+from chainrule.numpy.elementwise import (  # noqa: E402
+    add,
+    multiply,
+    negative,
+    power,
+    subtract,
+    true_divide,
+)

@@ -1,0 +1,54 @@
+"""``chainrule.numpy``: NumPy, differentiable.
+
+``import chainrule.numpy as np`` and write NumPy code as usual. The functions defined in
+the family modules (``elementwise``, ``reductions``, ``shape``, ``products``, ``linalg``,
+``fft``) differentiate; the non-differentiable ones (``argmax``, comparisons, ``zeros``,
+``random``, dtypes, constants) are NumPy's own, reading plain values from Tensors; any
+other NumPy function works on plain arrays and raises an error naming itself if handed
+a Tensor.
+"""
+
+from __future__ import annotations
+
+import types as _types
+
+import numpy as _np
+
+from chainrule.numpy.elementwise import *  # noqa: F403
+from chainrule.numpy.reductions import *  # noqa: F403
+from chainrule.numpy.shape import *  # noqa: F403
+from chainrule.numpy.products import *  # noqa: F403
+from chainrule.numpy.nondiff import *  # noqa: F403
+from chainrule.numpy import fft, linalg  # noqa: E402
+from chainrule.numpy.dispatch import not_supported as _not_supported
+from chainrule.core.tensor import Tensor as _Tensor
+
+random = _np.random
+
+
+def _guarded(np_fun):
+    """NumPy's function for plain arrays; an error naming it for a Tensor."""
+
+    def call(*args, **kwargs):
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, _Tensor) or (
+                isinstance(a, list | tuple) and any(isinstance(v, _Tensor) for v in a)
+            ):
+                raise _not_supported(np_fun.__name__)
+        return np_fun(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = np_fun.__name__
+    call.__doc__ = np_fun.__doc__
+    call.__wrapped__ = np_fun
+    return call
+
+
+def __getattr__(name: str):
+    try:
+        value = getattr(_np, name)
+    except AttributeError:
+        raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}") from None
+    if isinstance(value, _types.FunctionType | _types.BuiltinFunctionType | _np.ufunc):
+        value = _guarded(value)
+    globals()[name] = value
+    return value

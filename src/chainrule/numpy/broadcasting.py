@@ -1,0 +1,56 @@
+"""Undoing broadcasting, in one place.
+
+A broadcast input receives, in the backward pass, a cotangent of the output's shape;
+``unbroadcast`` sums it back to the input's shape. Forward mode needs the converse:
+``broadcast_like`` spreads a tangent over the output's shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+
+__all__ = ["unbroadcast", "broadcast_like", "shape_of", "is_complex"]
+
+
+def shape_of(x) -> tuple[int, ...]:
+    """The shape of an array, Tensor, NumPy scalar or Python number."""
+    try:
+        return x.shape
+    except AttributeError:
+        return np.shape(x)
+
+
+def is_complex(x) -> bool:
+    try:
+        return x.dtype.kind == "c"
+    except AttributeError:
+        return isinstance(x, complex)
+
+
+def unbroadcast(g, target):
+    """Sum the cotangent ``g`` down to the shape of ``target``; drop its imaginary part
+    when ``target`` is real (the cotangent of a real input is real)."""
+    shape = shape_of(target)
+    gshape = shape_of(g)
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
+        )
+        if axes:
+            g = cnp.sum(g, axis=axes)
+        if shape_of(g) != shape:
+            g = cnp.reshape(g, shape)
+    if is_complex(g) and not is_complex(target):
+        g = cnp.real(g)
+    return g
+
+
+def broadcast_like(t, ans):
+    """Spread the tangent ``t`` over the shape of ``ans`` where broadcasting widened it."""
+    shape = shape_of(ans)
+    if shape_of(t) != shape:
+        t = cnp.broadcast_to(t, shape)
+    return t

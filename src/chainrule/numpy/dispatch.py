@@ -1,0 +1,39 @@
+"""NumPy's own functions called on Tensors: ``np.sin(t)`` runs ``cnp.sin(t)``.
+
+Tensor's ``__array_ufunc__`` and ``__array_function__`` land here. A function that
+chainrule does not differentiate raises an error naming it; none returns an ndarray
+that has quietly lost the gradient.
+"""
+
+from __future__ import annotations
+
+from chainrule.numpy.nondiff import NONDIFF_OF
+from chainrule.numpy.registry import MIRROR_OF
+
+
+def not_supported(name: str) -> TypeError:
+    return TypeError(
+        f"numpy.{name} is not differentiable in chainrule, so it cannot take a Tensor. "
+        "Use a chainrule.numpy function that is (see the README's list), or define the "
+        f"derivative yourself: f = chainrule.primitive(numpy.{name}); chainrule.defvjp(f, ...)."
+    )
+
+
+def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__":
+        fun = MIRROR_OF.get(ufunc) or NONDIFF_OF.get(ufunc)
+        if fun is not None:
+            return fun(*inputs, **kwargs)
+        raise not_supported(ufunc.__name__)
+    raise not_supported(f"{ufunc.__name__}.{method}")
+
+
+def dispatch_function(func, args, kwargs):
+    fun = MIRROR_OF.get(func) or NONDIFF_OF.get(func)
+    if fun is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        name = func.__name__
+        if module.startswith("numpy.") and module.split(".")[1] in ("linalg", "fft"):
+            name = f"{module.split('.')[1]}.{name}"
+        raise not_supported(name)
+    return fun(*args, **kwargs)

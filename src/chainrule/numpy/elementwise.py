@@ -1,0 +1,330 @@
+"""Elementwise functions and their derivatives.
+
+Most lines give the partial derivative ``d(ans, *args)`` of a function; the vjp and the
+jvp both follow from it (see :func:`elementwise_derivatives`). Functions whose rules are
+not a plain product (abs of a complex number, real/imag, where, clip) spell out both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
+from chainrule.numpy.registry import elementwise_derivatives as derivs
+from chainrule.numpy.registry import mirrors, wrap
+
+__all__ = [
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "true_divide",
+    "negative",
+    "positive",
+    "power",
+    "float_power",
+    "reciprocal",
+    "square",
+    "sqrt",
+    "cbrt",
+    "mod",
+    "remainder",
+    "fmod",
+    "floor_divide",
+    "exp",
+    "exp2",
+    "expm1",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "logaddexp",
+    "logaddexp2",
+    "sin",
+    "cos",
+    "tan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "arctan2",
+    "sinh",
+    "cosh",
+    "tanh",
+    "arcsinh",
+    "arccosh",
+    "arctanh",
+    "hypot",
+    "deg2rad",
+    "radians",
+    "rad2deg",
+    "degrees",
+    "sinc",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "floor",
+    "ceil",
+    "rint",
+    "trunc",
+    "sign",
+    "round",
+    "around",
+    "absolute",
+    "abs",
+    "fabs",
+    "real",
+    "imag",
+    "conj",
+    "conjugate",
+    "angle",
+    "where",
+    "clip",
+    "nan_to_num",
+    "astype",
+    "copy",
+]
+
+
+def ufunc(np_fun, name=None):
+    return wrap(np_fun, "elementwise", name)
+
+
+def power_dx(x, y):
+    """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0."""
+    if isinstance(y, int | float):
+        return y * x ** (y - 1) if y != 0 else 0 * x
+    return y * x ** where(y == 0, 1, y - 1)
+
+
+def _nonzero(x):
+    return where(x == 0, 1, x)
+
+
+# -- arithmetic ------------------------------------------------------------------------
+add = ufunc(np.add)
+subtract = ufunc(np.subtract)
+multiply = ufunc(np.multiply)
+divide = true_divide = ufunc(np.divide, "divide")
+negative = ufunc(np.negative)
+positive = ufunc(np.positive)
+power = ufunc(np.power)
+float_power = ufunc(np.float_power)
+reciprocal = ufunc(np.reciprocal)
+square = ufunc(np.square)
+sqrt = ufunc(np.sqrt)
+cbrt = ufunc(np.cbrt)
+mod = remainder = ufunc(np.remainder, "remainder")
+fmod = ufunc(np.fmod)
+floor_divide = ufunc(np.floor_divide)
+
+def_vjps(add, lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(g, y))
+def_jvps(add, lambda t, ans, x, y: broadcast_like(t, ans), lambda t, ans, x, y: broadcast_like(t, ans))
+def_vjps(subtract, lambda g, ans, x, y: unbroadcast(g, x), lambda g, ans, x, y: unbroadcast(-g, y))
+def_jvps(subtract, lambda t, ans, x, y: broadcast_like(t, ans), lambda t, ans, x, y: broadcast_like(-t, ans))
+def_vjps(negative, lambda g, ans, x: -g)
+def_vjps(positive, lambda g, ans, x: g)
+def_linear(negative)
+def_linear(positive)
+derivs(multiply, lambda ans, x, y: y, lambda ans, x, y: x)
+derivs(divide, lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y)
+derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log(_nonzero(x)))
+derivs(float_power, lambda ans, x, y: y * float_power(x, where(y == 0, 1, y - 1)),
+                    lambda ans, x, y: ans * log(_nonzero(x)))
+derivs(reciprocal, lambda ans, x: -ans * ans)
+derivs(square, lambda ans, x: 2 * x)
+derivs(sqrt, lambda ans, x: 0.5 / ans)
+derivs(cbrt, lambda ans, x: 1 / (3 * ans * ans))
+derivs(mod, lambda ans, x, y: 1, lambda ans, x, y: -floor_divide(x, y))
+derivs(fmod, lambda ans, x, y: 1, lambda ans, x, y: -trunc(x / y))
+def_vjps(floor_divide, None, None)
+def_jvps(floor_divide, None, None)
+
+# -- exponentials and logarithms ---------------------------------------------------------
+exp = ufunc(np.exp)
+exp2 = ufunc(np.exp2)
+expm1 = ufunc(np.expm1)
+log = ufunc(np.log)
+log2 = ufunc(np.log2)
+log10 = ufunc(np.log10)
+log1p = ufunc(np.log1p)
+logaddexp = ufunc(np.logaddexp)
+logaddexp2 = ufunc(np.logaddexp2)
+
+derivs(exp, lambda ans, x: ans)
+derivs(exp2, lambda ans, x: ans * np.log(2.0))
+derivs(expm1, lambda ans, x: ans + 1)
+derivs(log, lambda ans, x: 1 / x)
+derivs(log2, lambda ans, x: 1 / (x * np.log(2.0)))
+derivs(log10, lambda ans, x: 1 / (x * np.log(10.0)))
+derivs(log1p, lambda ans, x: 1 / (1 + x))
+derivs(logaddexp, lambda ans, x, y: exp(x - ans), lambda ans, x, y: exp(y - ans))
+derivs(logaddexp2, lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))
+
+# -- trigonometric and hyperbolic ------------------------------------------------------
+sin = ufunc(np.sin)
+cos = ufunc(np.cos)
+tan = ufunc(np.tan)
+arcsin = ufunc(np.arcsin)
+arccos = ufunc(np.arccos)
+arctan = ufunc(np.arctan)
+arctan2 = ufunc(np.arctan2)
+sinh = ufunc(np.sinh)
+cosh = ufunc(np.cosh)
+tanh = ufunc(np.tanh)
+arcsinh = ufunc(np.arcsinh)
+arccosh = ufunc(np.arccosh)
+arctanh = ufunc(np.arctanh)
+hypot = ufunc(np.hypot)
+deg2rad = radians = ufunc(np.deg2rad, "deg2rad")
+rad2deg = degrees = ufunc(np.rad2deg, "rad2deg")
+sinc = wrap(np.sinc, "elementwise")
+
+derivs(sin, lambda ans, x: cos(x))
+derivs(cos, lambda ans, x: -sin(x))
+derivs(tan, lambda ans, x: 1 + ans * ans)
+derivs(arcsin, lambda ans, x: 1 / sqrt(1 - x * x))
+derivs(arccos, lambda ans, x: -1 / sqrt(1 - x * x))
+derivs(arctan, lambda ans, x: 1 / (1 + x * x))
+derivs(arctan2, lambda ans, x, y: y / (x * x + y * y), lambda ans, x, y: -x / (x * x + y * y))
+derivs(sinh, lambda ans, x: cosh(x))
+derivs(cosh, lambda ans, x: sinh(x))
+derivs(tanh, lambda ans, x: 1 - ans * ans)
+derivs(arcsinh, lambda ans, x: 1 / sqrt(x * x + 1))
+derivs(arccosh, lambda ans, x: 1 / sqrt(x * x - 1))
+derivs(arctanh, lambda ans, x: 1 / (1 - x * x))
+derivs(hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
+derivs(deg2rad, lambda ans, x: np.pi / 180)
+derivs(rad2deg, lambda ans, x: 180 / np.pi)
+derivs(sinc, lambda ans, x: where(x == 0, 0, (cos(np.pi * x) - ans) / where(x == 0, 1, x)))
+
+# -- comparisons that select a value ---------------------------------------------------
+maximum = ufunc(np.maximum)
+minimum = ufunc(np.minimum)
+fmax = ufunc(np.fmax)
+fmin = ufunc(np.fmin)
+
+
+def balanced_eq(x, ans, other):
+    """1 where ``x`` is the selected value, ½ where it ties with ``other`` (as JAX does)."""
+    return (x == ans) / (1.0 + (x == other))
+
+
+for _select in (maximum, minimum, fmax, fmin):
+    derivs(_select, lambda ans, x, y: balanced_eq(x, ans, y), lambda ans, x, y: balanced_eq(y, ans, x))
+
+# -- rounding: piecewise constant, so the derivative is zero ----------------------------
+floor = ufunc(np.floor)
+ceil = ufunc(np.ceil)
+rint = ufunc(np.rint)
+trunc = ufunc(np.trunc)
+sign = ufunc(np.sign)
+round = around = wrap(np.round, "elementwise", "round")
+for _step in (floor, ceil, rint, trunc, sign, round):
+    def_vjps(_step, None)
+    def_jvps(_step, None)
+
+# -- absolute value and complex parts ----------------------------------------------------
+absolute = ufunc(np.absolute)
+abs = absolute
+fabs = ufunc(np.fabs)
+real = wrap(np.real, "elementwise")
+imag = wrap(np.imag, "elementwise")
+conj = conjugate = ufunc(np.conjugate, "conjugate")
+angle = wrap(np.angle, "elementwise")
+
+
+def as_complex_like(g, x):
+    """A real cotangent becomes complex when its input is complex."""
+    return g * (1 + 0j) if is_complex(x) and not is_complex(g) else g
+
+
+def_vjps(absolute, lambda g, ans, x: g * conj(x) / _nonzero(ans) if is_complex(x) else g * sign(x))
+def_jvps(absolute, lambda t, ans, x: real(conj(x) * t) / _nonzero(ans) if is_complex(x) else t * sign(x))
+derivs(fabs, lambda ans, x: sign(x))
+def_vjps(real, lambda g, ans, x: as_complex_like(g, x))
+def_jvps(real, lambda t, ans, x: real(t))
+def_vjps(imag, lambda g, ans, x: as_complex_like(-1j * g, x) if is_complex(x) else 0 * g)
+def_jvps(imag, lambda t, ans, x: imag(t))
+def_vjps(conj, lambda g, ans, x: conj(g))
+def_linear(conj)
+def_vjps(angle, lambda g, ans, x: g * conj(x * 1j) / _nonzero(x * conj(x)) if is_complex(x) else 0 * g)
+def_jvps(angle, lambda t, ans, x: imag(conj(x) * t) / _nonzero(real(x * conj(x))) if is_complex(x) else 0 * t)
+
+# -- selection and cleaning ----------------------------------------------------------------
+_where = wrap(np.where, "elementwise", "where", public=False)
+def_vjps(_where, None,
+         lambda g, ans, c, x, y: unbroadcast(_where(c, g, 0 * g), x),
+         lambda g, ans, c, x, y: unbroadcast(_where(c, 0 * g, g), y))
+def_jvps(_where, None,
+         lambda t, ans, c, x, y: broadcast_like(_where(c, t, 0 * t), ans),
+         lambda t, ans, c, x, y: broadcast_like(_where(c, 0 * t, t), ans))
+
+
+@mirrors(np.where, "elementwise")
+def where(condition, x=None, y=None):
+    """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both."""
+    if x is None and y is None:
+        from chainrule.numpy.nondiff import nonzero
+
+        return nonzero(condition)
+    return _where(condition, x, y)
+
+
+_clip = wrap(np.clip, "elementwise", "clip", public=False)
+
+
+def _inside(x, lo, hi):
+    mask = True
+    if lo is not None:
+        mask = mask & (x >= lo)
+    if hi is not None:
+        mask = mask & (x <= hi)
+    return mask
+
+
+derivs(_clip, lambda ans, x, lo, hi: _inside(x, lo, hi),
+              lambda ans, x, lo, hi: x < lo,
+              lambda ans, x, lo, hi: x > hi)
+
+
+@mirrors(np.clip, "elementwise")
+def clip(a, a_min=None, a_max=None, **kwargs):
+    """``np.clip``; the gradient flows where ``a`` lies inside the bounds."""
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"clip: unexpected arguments {sorted(kwargs)}")
+    return _clip(a, a_min, a_max)
+
+
+nan_to_num = wrap(np.nan_to_num, "elementwise")
+def_vjps(nan_to_num, lambda g, ans, x, **kw: g * isfinite(x))
+def_jvps(nan_to_num, lambda t, ans, x, **kw: t * isfinite(x))
+
+# -- dtype changes and copies ------------------------------------------------------------
+astype = wrap(lambda x, dtype, **kw: np.asarray(x).astype(dtype, **kw), "elementwise", "astype")
+
+
+def _cast_back(g, x):
+    dtype = np.result_type(x.dtype if hasattr(x, "dtype") else x)
+    if is_complex(g) and dtype.kind != "c":
+        g = real(g)
+    return astype(g, dtype) if getattr(g, "dtype", None) != dtype else g
+
+
+def_vjps(astype, lambda g, ans, x, dtype, **kw: _cast_back(g, x))
+def_linear(astype)
+copy = wrap(np.copy, "elementwise")
+def_vjps(copy, lambda g, ans, x, **kw: g)
+def_linear(copy)
+
+
+def isfinite(x):
+    from chainrule.numpy.nondiff import isfinite as _isfinite
+
+    return _isfinite(x)
+
+
+del _select, _step

@@ -1,0 +1,3 @@
+"""``chainrule.numpy.fft``: differentiable discrete Fourier transforms."""
+
+from __future__ import annotations

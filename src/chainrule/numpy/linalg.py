@@ -1,0 +1,3 @@
+"""``chainrule.numpy.linalg``: differentiable linear algebra."""
+
+from __future__ import annotations

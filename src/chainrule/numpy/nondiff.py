@@ -1,0 +1,59 @@
+"""NumPy functions without a derivative, made to accept Tensors.
+
+Indices, masks, counts, shapes and predicates do not depend smoothly on their inputs;
+these functions read the plain value under a Tensor and return plain NumPy results.
+Whatever is not listed here nor defined by a family module raises on a Tensor (see
+``chainrule.numpy.__getattr__``): nothing drops a gradient silently.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+
+# Only names present in the installed NumPy are exported, so an older or newer NumPy
+# never breaks import.
+NAMES = """
+argmax argmin argsort argpartition argwhere nonzero flatnonzero count_nonzero
+shape ndim size result_type can_cast min_scalar_type promote_types iscomplexobj isrealobj
+isscalar issubdtype
+zeros_like ones_like empty_like full_like
+isfinite isnan isinf isposinf isneginf isreal iscomplex signbit isnat
+equal not_equal less less_equal greater greater_equal
+logical_and logical_or logical_not logical_xor all any allclose isclose array_equal
+array_equiv searchsorted digitize bincount histogram histogram_bin_edges unique
+unravel_index ravel_multi_index
+bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
+""".split()
+
+
+def plain(x):
+    """The plain NumPy value under ``x`` (lists and tuples looked into)."""
+    if isinstance(x, Tensor):
+        return x.primal()
+    if isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x):
+        return type(x)(plain(v) for v in x)
+    return x
+
+
+def unboxing(np_fun):
+    """``np_fun`` on the plain values of its arguments."""
+
+    @functools.wraps(np_fun)
+    def call(*args, **kwargs):
+        return np_fun(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
+
+    return call
+
+
+NONDIFF_OF: dict[object, object] = {}
+__all__ = []
+for _name in NAMES:
+    _fun = getattr(np, _name, None)
+    if _fun is not None:
+        globals()[_name] = NONDIFF_OF[_fun] = unboxing(_fun)
+        __all__.append(_name)
+del _name, _fun

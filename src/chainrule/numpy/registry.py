@@ -1,0 +1,99 @@
+"""How the NumPy mirror is put together: primitives, their families, and dispatch.
+
+Each family module (``elementwise``, ``reductions``, ``shape``, ``products``, ``linalg``,
+``fft``) declares its functions with :func:`wrap` or :func:`mirrors`; that records which
+NumPy function each one stands for, so ``np.sin(tensor)`` finds ``cnp.sin`` and the
+README's list of supported functions is generated from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
+
+__all__ = [
+    "wrap",
+    "mirrors",
+    "elementwise_derivatives",
+    "SUPPORTED",
+    "MIRROR_OF",
+]
+
+# numpy callable (function or ufunc) -> the mirror's differentiable version
+MIRROR_OF: dict[object, Callable] = {}
+# family -> names of the differentiable functions it defines (for docs and tests)
+SUPPORTED: dict[str, list[str]] = {}
+
+
+def _record(np_fun, mirror, family: str, name: str) -> None:
+    if np_fun is not None:
+        MIRROR_OF[np_fun] = mirror
+    SUPPORTED.setdefault(family, []).append(name)
+
+
+def wrap(
+    np_fun,
+    family: str,
+    name: str | None = None,
+    multiple_outputs: bool = False,
+    public: bool = True,
+) -> Primitive:
+    """A primitive that runs ``np_fun``; if ``public``, it stands for it in the mirror.
+
+    A primitive that a public function builds on (say ``where`` on three arguments) is
+    not public itself: the function that calls it is registered with :func:`mirrors`.
+    """
+    name = name or np_fun.__name__
+    prim = Primitive(np_fun, name=name, multiple_outputs=multiple_outputs)
+    if public:
+        _record(np_fun, prim, family, name)
+    return prim
+
+
+def mirrors(np_fun, family: str, name: str | None = None):
+    """Decorator: this Python function (built from primitives) stands for ``np_fun``."""
+
+    def deco(f: Callable) -> Callable:
+        if np_fun is not None and getattr(np_fun, "__doc__", None) and not f.__doc__:
+            f.__doc__ = np_fun.__doc__
+        _record(np_fun, f, family, name or f.__name__)
+        return f
+
+    return deco
+
+
+def optional(module, name: str):
+    """``module.name`` when this NumPy version has it, else None (import never breaks)."""
+    return getattr(module, name, None)
+
+
+def elementwise_derivatives(prim: Primitive, *partials: Callable | None) -> None:
+    """Rules for an elementwise function from its partial derivatives.
+
+    ``partial(ans, *args)`` is ∂ans/∂arg. The vjp multiplies the cotangent by it and sums
+    away broadcasting; the jvp multiplies the tangent by it. Both rules come from the
+    same line, so the two modes cannot disagree. (Multiplication without conjugation:
+    the JAX and HIPS autograd convention for complex numbers.)
+    """
+    if len(partials) == 1:
+        (d,) = partials
+        # One argument: the output has its shape, so there is no broadcasting to undo.
+        def_vjps(prim, lambda g, ans, x: g * d(ans, x))
+        def_jvps(prim, lambda t, ans, x: t * d(ans, x))
+        return
+    def_vjps(prim, *(_vjp_from_partial(i, d) for i, d in enumerate(partials)))
+    def_jvps(prim, *(_jvp_from_partial(d) for d in partials))
+
+
+def _vjp_from_partial(i: int, d: Callable | None):
+    if d is None:
+        return None
+    return lambda g, ans, *args: unbroadcast(g * d(ans, *args), args[i])
+
+
+def _jvp_from_partial(d: Callable | None):
+    if d is None:
+        return None
+    return lambda t, ans, *args: broadcast_like(t * d(ans, *args), ans)

@@ -1,0 +1,1 @@
+"""The functional transforms: grad, vjp, jvp, jacobian, hessian, checkpoint, ..."""

@@ -1,0 +1,387 @@
+"""Reverse mode: vjp and the transforms built on it (grad and its relatives)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.backward import backward_pass
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import ReverseTrace
+
+__all__ = [
+    "vjp",
+    "make_vjp",
+    "grad",
+    "value_and_grad",
+    "grad_and_aux",
+    "elementwise_grad",
+    "holomorphic_grad",
+    "tensor_jacobian_product",
+    "differentiable_value",
+    "normalize_argnums",
+]
+
+
+def normalize_argnums(argnums, nargs: int) -> tuple[int, ...]:
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if not isinstance(a, int) or not -nargs <= a < nargs:
+            raise ValueError(
+                f"argnums={argnums!r} does not fit a call with {nargs} positional argument(s)"
+            )
+    return tuple(a % nargs for a in nums)
+
+
+def differentiable_value(x, where: str = "argument"):
+    """The value to differentiate at: Python numbers become float64 or complex128;
+    integer, boolean and non-numeric values are refused with an explanation."""
+    if isinstance(x, Tensor):
+        if x._trace.level == 0:  # an eager tensor: differentiate at its value
+            return differentiable_value(x._value, where)
+        return x
+    if isinstance(x, bool | np.bool_):
+        raise TypeError(f"cannot differentiate with respect to a boolean {where} ({x!r})")
+    if isinstance(x, int):
+        return np.float64(x)
+    if isinstance(x, float):
+        return np.float64(x)
+    if isinstance(x, complex):
+        return np.complex128(x)
+    if isinstance(x, np.ndarray | np.generic):
+        if x.dtype.kind in "fc":
+            return x
+        raise TypeError(
+            f"cannot differentiate with respect to an {where} of dtype {x.dtype}: derivatives "
+            "need floating-point or complex values. Convert it first, e.g. x.astype(float)."
+        )
+    if isinstance(x, list | tuple):
+        raise TypeError(f"internal: {where} should have been flattened")
+    raise TypeError(
+        f"cannot differentiate with respect to an {where} of type {type(x).__name__}; "
+        "pass NumPy arrays, Python numbers, or tuples/lists/dicts of them"
+    )
+
+
+class VJP:
+    """The recorded tape of one function evaluation, ready to pull cotangents back."""
+
+    def __init__(self, tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values):
+        self.tape = tape
+        self.in_nodes = in_nodes
+        self.in_values = in_values
+        self.in_trees = in_trees
+        self.out_nodes = out_nodes
+        self.out_tree = out_tree
+        self.out_values = out_values
+
+    def pull(self, cotangent, free: bool = False) -> list:
+        """Cotangents of every input leaf, given the output's cotangent (a pytree)."""
+        ct_leaves, ct_tree = tree_flatten(cotangent)
+        if ct_tree != self.out_tree:
+            raise ValueError(
+                f"the cotangent's structure {ct_tree} does not match the output's {self.out_tree}"
+            )
+        for node, ct, value in zip(self.out_nodes, ct_leaves, self.out_values, strict=True):
+            if node is None or ct is None:
+                continue
+            if np.shape(ct) != np.shape(value) and shape_of(ct) != shape_of(value):
+                raise ValueError(
+                    f"cotangent of shape {shape_of(ct)} for an output of shape {shape_of(value)}"
+                )
+            node.cot = ct if node.cot is None else node.cot + ct
+        tape = self.tape
+        backward_pass(reversed(tape), free)
+        grads = []
+        for node, value in zip(self.in_nodes, self.in_values, strict=True):
+            g = node.cot
+            node.cot = None
+            grads.append(zeros_like_value(value) if g is None else like_input(g, value))
+        return grads
+
+
+def shape_of(x):
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def zeros_like_value(x):
+    from chainrule.numpy import zeros_like
+
+    return zeros_like(x)
+
+
+def like_input(g, x):
+    """The gradient of a real input is real, and of its dtype."""
+    if not isinstance(g, Tensor) and not isinstance(x, Tensor):
+        g = np.asarray(g) if not isinstance(g, np.ndarray | np.generic) else g
+        if g.dtype.kind == "c" and x.dtype.kind != "c":
+            g = g.real
+        if g.dtype != x.dtype:
+            g = g.astype(x.dtype)
+        if isinstance(x, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
+            g = g[()]
+    return g
+
+
+def trace_vjp(fun: Callable, args: Sequence, argnums: tuple[int, ...], name: str = "grad"):
+    """Run ``fun(*args)`` with the ``argnums`` arguments boxed on a new reverse trace.
+
+    Returns the output (unboxed at this trace) and a :class:`VJP`.
+    """
+    trace = ReverseTrace(name)
+    tape = trace.tape
+    args = list(args)
+    in_nodes, in_values, in_trees = [], [], []
+    for i in argnums:
+        leaves, tree = tree_flatten(args[i])
+        boxed = []
+        for leaf in leaves:
+            value = differentiable_value(leaf, f"argument {i}")
+            t = trace.new_tensor(value)
+            in_nodes.append(t._node)
+            in_values.append(value)
+            boxed.append(t)
+        in_trees.append((tree, len(leaves)))
+        args[i] = tree_unflatten(tree, boxed)
+    try:
+        out = fun(*args)
+    finally:
+        trace.close()
+    out_leaves, out_tree = tree_flatten(out)
+    out_nodes, out_values = [], []
+    for leaf in out_leaves:
+        if isinstance(leaf, Tensor) and leaf._trace is trace:
+            out_nodes.append(leaf._node)
+            out_values.append(leaf._value)
+        else:
+            out_nodes.append(None)
+            out_values.append(leaf)
+    record = VJP(tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values)
+    return tree_unflatten(out_tree, out_values), record
+
+
+def split_by_argument(record: VJP, grads: list) -> list:
+    """Per-argument pytrees of the flat list of input-leaf gradients."""
+    out, k = [], 0
+    for tree, n in record.in_trees:
+        out.append(tree_unflatten(tree, grads[k : k + n]))
+        k += n
+    return out
+
+
+def _with_kwargs(fun, kwargs):
+    return functools.partial(fun, **kwargs) if kwargs else fun
+
+
+def _scalar_seed(value, fun) -> Any:
+    shape = shape_of(value)
+    dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
+    if int(np.prod(shape)) != 1:
+        raise TypeError(
+            f"grad of {getattr(fun, '__name__', 'the function')} needs a scalar output, but it "
+            f"returned shape {shape}. For the gradient of each output use "
+            "chainrule.elementwise_grad (sum of the rows) or chainrule.jacobian (all of them); "
+            "or reduce the output to a scalar (e.g. .sum())."
+        )
+    if dtype.kind == "c":
+        raise TypeError(
+            "grad needs a real-valued output, but the output is complex. Use "
+            "chainrule.holomorphic_grad for a holomorphic function, or differentiate "
+            "a real quantity such as cnp.abs(out) ** 2."
+        )
+    if dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    return np.ones(shape, dtype=dtype)
+
+
+def _unwrap_aux(out, has_aux: bool, fun):
+    if not has_aux:
+        return out, None
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise TypeError(
+            f"with has_aux=True, {getattr(fun, '__name__', 'the function')} must return a pair "
+            "(output, auxiliary data)"
+        )
+    return out[0], out[1]
+
+
+def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad"):
+    nums = normalize_argnums(argnums, len(args))
+    f = _with_kwargs(fun, kwargs)
+    aux_box = []
+
+    def run(*a):
+        out, aux = _unwrap_aux(f(*a), has_aux, fun)
+        aux_box.append(aux)
+        return out
+
+    out, record = trace_vjp(run, args, nums, name)
+    if isinstance(out, list | tuple | dict):
+        raise TypeError(
+            f"{name} needs a single scalar output, got a {type(out).__name__}; "
+            "use has_aux=True to return extra values"
+        )
+    seed = _scalar_seed(out, fun)
+    grads = split_by_argument(record, record.pull(seed, free=True))
+    aux = aux_box[0] if has_aux else None
+    return out, (grads[0] if isinstance(argnums, int) else tuple(grads)), aux
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> df = cr.grad(lambda x: cnp.sin(x) * x)
+    >>> round(float(df(0.5)), 6)  # cos(0.5) * 0.5 + sin(0.5)
+    0.918167
+    """
+
+    @functools.wraps(fun)
+    def grad_fun(*args, **kwargs):
+        _, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs)
+        return (g, aux) if has_aux else g
+
+    return grad_fun
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """``fun``'s value and gradient from one evaluation.
+
+    >>> import chainrule as cr
+    >>> cr.value_and_grad(lambda x: x ** 2)(3.0)
+    (np.float64(9.0), np.float64(6.0))
+    """
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args, **kwargs):
+        out, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs, "value_and_grad")
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return value_and_grad_fun
+
+
+def grad_and_aux(fun: Callable, argnum: int = 0) -> Callable:
+    """For ``fun`` returning ``(output, aux)``: ``(gradient, aux)`` (HIPS autograd name).
+
+    >>> import chainrule as cr
+    >>> cr.grad_and_aux(lambda x: (x ** 2, "note"))(3.0)
+    (np.float64(6.0), 'note')
+    """
+    return grad(fun, argnum, has_aux=True)
+
+
+def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The vjp with a cotangent of ones: for an elementwise function, its derivative at
+    every point at once.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.elementwise_grad(cnp.tanh)(np.zeros(3))
+    array([1., 1., 1.])
+    """
+
+    @functools.wraps(fun)
+    def elementwise_grad_fun(*args, **kwargs):
+        nums = normalize_argnums(argnums, len(args))
+        out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "elementwise_grad")
+        seed = _ones_like_tree(out)
+        grads = split_by_argument(record, record.pull(seed, free=True))
+        return grads[0] if isinstance(argnums, int) else tuple(grads)
+
+    return elementwise_grad_fun
+
+
+def holomorphic_grad(fun: Callable, argnum: int = 0) -> Callable:
+    """f'(z) of a holomorphic scalar function of a complex argument.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> complex(cr.holomorphic_grad(lambda z: z ** 2)(1 + 2j))
+    (2+4j)
+    """
+
+    @functools.wraps(fun)
+    def holomorphic_grad_fun(*args, **kwargs):
+        nums = normalize_argnums(argnum, len(args))
+        x = args[nums[0]]
+        if not np.iscomplexobj(x.primal() if isinstance(x, Tensor) else x):
+            raise TypeError("holomorphic_grad needs a complex argument; use grad for real ones")
+        out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "holomorphic_grad")
+        seed = np.ones(shape_of(out), dtype=np.result_type(getattr(out, "dtype", complex)))
+        return split_by_argument(record, record.pull(seed, free=True))[0]
+
+    return holomorphic_grad_fun
+
+
+def _ones_like_tree(out):
+    leaves, tree = tree_flatten(out)
+    ones = []
+    for v in leaves:
+        dtype = v.dtype if hasattr(v, "dtype") else np.result_type(v)
+        ones.append(np.ones(shape_of(v), dtype=dtype if dtype.kind in "fc" else np.float64))
+    return tree_unflatten(tree, ones)
+
+
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """JAX's ``vjp``: ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` gives a tuple with one
+    cotangent per primal, and may be called many times.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> out, pull = cr.vjp(lambda x, y: x * y, 2.0, 3.0)
+    >>> pull(1.0)
+    (np.float64(3.0), np.float64(2.0))
+    """
+    aux_box = []
+
+    def run(*a):
+        out, aux = _unwrap_aux(fun(*a), has_aux, fun)
+        aux_box.append(aux)
+        return out
+
+    out, record = trace_vjp(run, primals, tuple(range(len(primals))), "vjp")
+
+    def vjp_fn(cotangent):
+        return tuple(split_by_argument(record, record.pull(cotangent)))
+
+    return (out, vjp_fn, aux_box[0]) if has_aux else (out, vjp_fn)
+
+
+def make_vjp(fun: Callable, argnum: int = 0) -> Callable:
+    """HIPS autograd's ``make_vjp``: ``make_vjp(f, argnum)(*args) -> (vjp_fn, out)``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> pull, out = cr.make_vjp(cnp.sin)(0.0)
+    >>> float(pull(2.0))
+    2.0
+    """
+
+    def make(*args, **kwargs):
+        nums = normalize_argnums(argnum, len(args))
+        out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "make_vjp")
+
+        def vjp_fn(cotangent):
+            return split_by_argument(record, record.pull(cotangent))[0]
+
+        return vjp_fn, out
+
+    return make
+
+
+def tensor_jacobian_product(fun: Callable, argnum: int = 0) -> Callable:
+    """``f(*args, vector)``: the product of ``vector`` with the Jacobian of ``fun``
+    (HIPS autograd's name for the vector-Jacobian product).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.tensor_jacobian_product(cnp.sin)(np.zeros(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+
+    def tjp(*args, **kwargs):
+        *args, vector = args
+        pull, _ = make_vjp(fun, argnum)(*args, **kwargs)
+        return pull(vector)
+
+    return tjp
