@@ -6,6 +6,7 @@
 """
 
 from chainrule.core.tensor import Tensor
+from chainrule.core.eager import enable_grad, is_grad_enabled, no_grad, tensor
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
 from chainrule.core.pytree import (
     register_pytree_node,

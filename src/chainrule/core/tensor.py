@@ -21,7 +21,9 @@ class Tensor:
     for the backward pass (reverse mode) and ``_tangent`` its tangent (forward mode).
     """
 
-    __slots__ = ("_value", "_trace", "_node", "_tangent", "grad", "_hooks", "__weakref__")
+    # _grad and _version are set only when used (eager .grad, in-place writes), so that
+    # creating a Tensor on the hot path stores just four fields.
+    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "__weakref__")
     __array_priority__ = 100.0
 
     def __init__(self, value, trace, node=None, tangent=None):
@@ -29,8 +31,6 @@ class Tensor:
         self._trace = trace
         self._node = node
         self._tangent = tangent
-        self.grad = None
-        self._hooks = None
 
     # -- array attributes -------------------------------------------------------------
     @property
@@ -338,9 +338,116 @@ class Tensor:
     def relu(self):
         return cnp.maximum(self, 0)
 
+    # -- the eager layer (PyTorch-like); see chainrule.core.eager ------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by ``backward()`` (eager Tensors)."""
+        try:
+            return self._grad
+        except AttributeError:
+            return None
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        eager.set_requires_grad(self, flag)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        eager.set_requires_grad(self, flag)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None or self._node.prim is None
+
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph (shares memory)."""
+        return self.detach()
+
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+        """Accumulate the gradient of this Tensor into ``.grad`` of the leaves it came from.
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        Tensor([2., 4.])
+        """
+        eager.backward(self, gradient, retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        return Tensor(self.primal(), eager.EAGER)
+
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""
+        if self._node is not None or self._trace.level > 0:
+            raise RuntimeError(
+                "numpy() of a Tensor that requires grad would drop its gradient; "
+                "use .detach().numpy()"
+            )
+        return np.asarray(self._value)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this Tensor's gradient in ``backward()``; a returned
+        value replaces the gradient. Returns a handle with ``.remove()``."""
+        return eager.register_hook(self, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf Tensor too."""
+        eager.retain_grad(self)
+
+    # In-place operations: see chainrule.core.eager.inplace for the rules.
+    def __iadd__(self, other):
+        return eager.inplace(self, add, other, "add_")
+
+    def __isub__(self, other):
+        return eager.inplace(self, subtract, other, "sub_")
+
+    def __imul__(self, other):
+        return eager.inplace(self, multiply, other, "mul_")
+
+    def __itruediv__(self, other):
+        return eager.inplace(self, true_divide, other, "div_")
+
+    def __ipow__(self, other):
+        return eager.inplace(self, power, other, "pow_")
+
+    def add_(self, other, alpha=1):
+        return eager.inplace(self, add, other if alpha == 1 else other * alpha, "add_")
+
+    def sub_(self, other, alpha=1):
+        return eager.inplace(self, subtract, other if alpha == 1 else other * alpha, "sub_")
+
+    def mul_(self, other):
+        return eager.inplace(self, multiply, other, "mul_")
+
+    def div_(self, other):
+        return eager.inplace(self, true_divide, other, "div_")
+
+    def zero_(self):
+        return eager.inplace(self, multiply, 0, "zero_")
+
+    def fill_(self, value):
+        return eager.inplace(self, lambda a, v: a * 0 + v, value, "fill_")
+
+    def copy_(self, other):
+        return eager.inplace(self, lambda a, v: a * 0 + v, other, "copy_")
+
+    def __setitem__(self, index, value):
+        eager.setitem(self, index, value)
+
 
 # Bound at the end to break the import cycle: the mirror's functions need this class.
 import chainrule.numpy as cnp  # noqa: E402
+from chainrule.core import eager  # noqa: E402
 from chainrule.numpy.elementwise import (  # noqa: E402
     add,
     multiply,

@@ -51,13 +51,14 @@ class EagerNode(Node):
     ``create_graph=True``), ``tensor_ref`` a weak reference to a leaf's Tensor (where its
     ``.grad`` goes) and ``hooks`` the functions registered on the Tensor."""
 
-    __slots__ = ("inputs", "tensor_ref", "hooks")
+    __slots__ = ("inputs", "tensor_ref", "hooks", "stamp")
 
     def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
         Node.__init__(self, prim, parents, args, kwargs, ans)
         self.inputs = inputs
         self.tensor_ref = None
         self.hooks = None
+        self.stamp = 0  # the eager clock when recorded; later in-place writes are newer
 
 
 class _Project:
@@ -205,12 +206,13 @@ class EagerTrace:
     the result alone, so what is never differentiated is freed by reference counting.
     """
 
-    __slots__ = ("level", "name", "grad_enabled")
+    __slots__ = ("level", "name", "grad_enabled", "clock")
 
     def __init__(self):
         self.level = 0
         self.name = "eager"
         self.grad_enabled = True
+        self.clock = 0  # counts in-place writes, to detect those after a node was recorded
 
     def process(self, prim, args, kwargs):
         vals = list(args)
@@ -224,6 +226,7 @@ class EagerTrace:
         node = None
         if parents and self.grad_enabled:
             node = EagerNode(prim, parents, vals, kwargs, ans, args)
+            node.stamp = self.clock
         if prim.multiple_outputs:
             if node is None:
                 return same_tuple_type(ans, [Tensor(v, self) for v in ans])

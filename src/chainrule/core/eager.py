@@ -1,0 +1,359 @@
+"""The eager layer: PyTorch-like Tensors with ``.backward()`` on the same engine.
+
+An eager Tensor that requires grad carries an :class:`EagerNode`; every primitive call
+on it records one more node linked to its parents, and ``backward()`` sorts the graph
+below the output and runs the same vjp rules as the functional transforms.
+
+In-place operations follow one rule, so that no gradient is ever wrong:
+
+* on a Tensor that is part of a recorded graph, ``x += y`` records ``x + y`` and rebinds
+  ``x`` to it (the values saved by the graph are left intact);
+* on a Tensor without a graph (a constant, or a parameter inside ``no_grad()``), the
+  buffer is written in place and the Tensor's version goes up; a backward pass through a
+  node that saved the old buffer then raises an error naming that node's operation.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.backward import accumulate_output, toposort
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER, PROJECT, EagerNode
+
+__all__ = ["tensor", "no_grad", "enable_grad", "is_grad_enabled", "backward", "EAGER"]
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """An eager Tensor holding a copy of ``data``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    >>> x.shape, x.dtype
+    ((1, 2), dtype('float64'))
+    """
+    value = data.primal() if isinstance(data, Tensor) else data
+    value = np.array(value, dtype=dtype)
+    if value.dtype == object:
+        raise TypeError(f"tensor(): cannot make a numeric array from {type(data).__name__}")
+    t = Tensor(value, EAGER)
+    if requires_grad:
+        set_requires_grad(t, True)
+    return t
+
+
+def set_requires_grad(t: Tensor, flag: bool) -> None:
+    if t._trace is not EAGER:
+        raise RuntimeError("requires_grad belongs to eager Tensors; use chainrule.grad here")
+    if flag:
+        if t._node is None:
+            kind = np.result_type(t._value).kind
+            if kind not in "fc":
+                raise TypeError(
+                    f"only floating-point or complex Tensors can require grad, not "
+                    f"{np.result_type(t._value)}; convert with .astype(float) first"
+                )
+            node = EagerNode(None, (), None, None, None)
+            node.tensor_ref = weakref.ref(t)
+            node.stamp = EAGER.clock
+            t._node = node
+    elif t._node is not None:
+        if t._node.prim is not None:
+            raise RuntimeError(
+                "requires_grad can be switched off only on a leaf Tensor; use .detach() "
+                "for a copy of a computed Tensor without its graph"
+            )
+        t._node = None
+
+
+class no_grad:
+    """Context manager (and decorator) in which eager operations record no graph.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     w -= 0.1          # an optimizer step: written in place, not recorded
+    >>> w.requires_grad, w.grad is None
+    (True, True)
+    """
+
+    mode = False
+
+    def __enter__(self):
+        self._saved = EAGER.grad_enabled
+        EAGER.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        EAGER.grad_enabled = self._saved
+        return False
+
+    def __call__(self, fun: Callable) -> Callable:
+        import functools
+
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fun(*args, **kwargs)
+
+        return wrapped
+
+
+class enable_grad(no_grad):
+    """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
+
+    mode = True
+
+
+def is_grad_enabled() -> bool:
+    return EAGER.grad_enabled
+
+
+# -- in-place operations --------------------------------------------------------------
+def _plain(x):
+    return x.primal() if isinstance(x, Tensor) else x
+
+
+def _bump_version(t: Tensor) -> None:
+    EAGER.clock += 1
+    t._version = EAGER.clock
+
+
+def _check_leaf(t: Tensor, name: str) -> None:
+    if t._node is not None and t._node.prim is None:
+        raise RuntimeError(
+            f"{name}: a leaf Tensor that requires grad cannot be modified in place while "
+            "operations are recorded. Update it inside `with chainrule.no_grad():` (as "
+            "optimizers do), or use an out-of-place operation (x = x + y)."
+        )
+
+
+def _records(t: Tensor, other) -> bool:
+    return EAGER.grad_enabled and (
+        t._node is not None or (isinstance(other, Tensor) and other._node is not None)
+    )
+
+
+def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
+    """``t <op>= other``, by the rules in this module's docstring."""
+    if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
+        return op(t, other)
+    if _records(t, other):
+        _check_leaf(t, name)
+        result = op(t, other)
+        t._value, t._node = result._value, result._node
+        return t
+    _write(t, op(_plain(t), _plain(other)))
+    return t
+
+
+def _write(t: Tensor, new) -> None:
+    buf = t._value
+    if isinstance(buf, np.ndarray) and buf.shape == np.shape(new) and buf.flags.writeable:
+        np.copyto(buf, new, casting="unsafe")
+    else:
+        t._value = np.asarray(new, dtype=np.result_type(buf))
+    _bump_version(t)
+
+
+def _index_update(x, index, v):
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+index_update = Primitive(_index_update, name="index_update")
+"""``x`` with ``x[index] = v`` done out of place; differentiable in ``x`` and ``v``."""
+
+
+def _ix(t, index):
+    import chainrule.numpy as cnp
+
+    return cnp.getitem(t, index)
+
+
+def _unbroadcast(g, v):
+    from chainrule.numpy.broadcasting import unbroadcast
+
+    return unbroadcast(g, v)
+
+
+def _zeros_like(x):
+    import chainrule.numpy as cnp
+
+    return cnp.zeros_like(x)
+
+
+def_vjps(index_update,
+         lambda g, ans, x, index, v: index_update(g, index, 0),
+         None,
+         lambda g, ans, x, index, v: _unbroadcast(_ix(g, index), v))
+def_jvps(index_update,
+         lambda t, ans, x, index, v: index_update(t, index, 0),
+         None,
+         lambda t, ans, x, index, v: index_update(_zeros_like(ans), index, t))
+
+
+def setitem(t: Tensor, index, value) -> None:
+    """``t[index] = value``: recorded out of place on a graph, written in place otherwise."""
+    from chainrule.numpy.nondiff import plain
+
+    index = plain(index)
+    if t._trace is not EAGER or _records(t, value):
+        if t._trace is EAGER:
+            _check_leaf(t, "__setitem__")
+        result = index_update(t, index, value)
+        t._value, t._node = result._value, result._node
+        return
+    buf = t._value
+    if not isinstance(buf, np.ndarray) or not buf.flags.writeable:
+        buf = t._value = np.array(buf)
+    buf[index] = _plain(value)
+    _bump_version(t)
+
+
+# -- hooks ----------------------------------------------------------------------------
+class HookHandle:
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _require_graph(t: Tensor, what: str) -> EagerNode:
+    if t._trace is not EAGER or t._node is None:
+        raise RuntimeError(f"{what} needs an eager Tensor that requires grad")
+    return t._node
+
+
+def register_hook(t: Tensor, hook: Callable) -> HookHandle:
+    node = _require_graph(t, "register_hook")
+    if node.hooks is None:
+        node.hooks = []
+    node.hooks.append(hook)
+    return HookHandle(node.hooks, hook)
+
+
+def retain_grad(t: Tensor) -> None:
+    node = _require_graph(t, "retain_grad")
+    if node.tensor_ref is None:
+        node.tensor_ref = weakref.ref(t)
+
+
+# -- the backward pass ------------------------------------------------------------------
+def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+    if t._trace is not EAGER:
+        raise RuntimeError(
+            "backward() is for eager Tensors; inside chainrule.grad and the other "
+            "transforms, return the value and let the transform differentiate it"
+        )
+    root = t._node
+    if root is None:
+        raise RuntimeError(
+            "this Tensor does not require grad, so there is nothing to differentiate: make "
+            "its inputs with chainrule.tensor(..., requires_grad=True) (outside no_grad())"
+        )
+    value = t._value
+    if gradient is None:
+        if np.size(value) != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a one-element Tensor, this one has shape "
+                f"{np.shape(value)}; call .sum() first or pass gradient= of that shape"
+            )
+        gradient = np.ones_like(value)
+    else:
+        gradient = gradient if create_graph and isinstance(gradient, Tensor) else _plain(gradient)
+        if np.shape(_plain(gradient)) != np.shape(value):
+            raise ValueError(
+                f"gradient has shape {np.shape(_plain(gradient))} but the Tensor has shape "
+                f"{np.shape(value)}"
+            )
+    order = toposort(root)
+    root.cot = gradient
+    saved = EAGER.grad_enabled
+    EAGER.grad_enabled = create_graph
+    try:
+        eager_backward_pass(order, retain_graph, create_graph)
+    finally:
+        EAGER.grad_enabled = saved
+        for node in order:
+            node.cot = None
+
+
+def _as_tensor(g) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor(g, EAGER)
+
+
+def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
+    """The backward pass over an eager graph: as ``backward_pass``, plus hooks, ``.grad``
+    of leaves and retained Tensors, checks of in-place writes, and freeing the graph."""
+    for node in order:
+        g = node.cot
+        if g is None:
+            continue
+        node.cot = None
+        if node.hooks:
+            for hook in list(node.hooks):
+                r = hook(_as_tensor(g))
+                if r is not None:
+                    g = r if create_graph else _plain(r)
+        if node.tensor_ref is not None:
+            owner = node.tensor_ref()
+            if owner is not None:
+                old = owner.grad
+                owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
+        prim = node.prim
+        if prim is None:
+            continue
+        if node.parents is None:
+            raise RuntimeError(
+                f"backward through {prim.__name__} a second time: its graph was freed by the "
+                "first backward(). Pass retain_graph=True to the first call to keep it."
+            )
+        if prim is PROJECT:
+            accumulate_output(node, g)
+            if not retain_graph:
+                node.parents = None
+            continue
+        _check_versions(node)
+        if create_graph:
+            args = node.inputs
+            ans = prim(*args, **node.kwargs)
+        else:
+            args = node.args
+            ans = node.ans
+        kwargs = node.kwargs
+        vjps = prim.vjps
+        for argnum, parent in node.parents:
+            try:
+                rule = vjps[argnum]
+            except KeyError:
+                raise prim.missing_rule("rev", argnum) from None
+            if rule is None:
+                continue
+            gi = rule(g, ans, *args, **kwargs)
+            c = parent.cot
+            parent.cot = gi if c is None else c + gi
+        if not retain_graph:
+            node.args = node.ans = node.inputs = node.parents = None
+
+
+def _plain_sum(old: Tensor, g):
+    # .grad accumulates; with create_graph the sum stays on the graph
+    return old + g if isinstance(g, Tensor) else old._value + g
+
+
+def _check_versions(node: EagerNode) -> None:
+    for a in node.inputs:
+        if isinstance(a, Tensor) and getattr(a, "_version", 0) > node.stamp:
+            raise RuntimeError(
+                f"a value that {node.prim.__name__} saved for the backward pass was modified "
+                "in place afterwards, so its gradient would be wrong. Modify a copy instead "
+                "(x = x + y rather than x += y), or run backward() before the update."
+            )
