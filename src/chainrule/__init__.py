@@ -28,5 +28,17 @@ from chainrule.transforms.reverse import (
 )
 from chainrule.transforms.forward import deriv, jvp, linearize, make_jvp
 from chainrule.transforms.gradcheck import GradcheckError, gradcheck
+from chainrule.transforms.jacobian import (
+    hessian,
+    hessian_tensor_product,
+    hessian_vector_product,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    make_ggnvp,
+    make_hvp,
+)
+from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 
 __version__ = "0.1.0"

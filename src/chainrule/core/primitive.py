@@ -77,6 +77,48 @@ class Primitive:
     def __reduce__(self):
         return self.__name__
 
+    def derive_vjp(self, argnum: int) -> Callable | None:
+        """A vjp rule for ``argnum`` obtained from its jvp rule, or an error if there is none.
+
+        The jvp rule is linear in the tangent, t ↦ J t; reverse mode applied to that map
+        gives its transpose, g ↦ Jᵀ g, exactly. This works because rules are written in
+        chainrule.numpy; it costs one extra small reverse pass per use.
+        """
+        if argnum not in self.jvps or self.multiple_outputs:
+            raise self.missing_rule("rev", argnum)
+        jvp_rule = self.jvps[argnum]
+        if jvp_rule is None:
+            self.vjps[argnum] = None
+            return None
+        from chainrule.numpy import zeros_like
+        from chainrule.transforms.reverse import vjp
+
+        def rule(g, ans, *args, **kwargs):
+            tangent_map = lambda t: jvp_rule(t, ans, *args, **kwargs)  # noqa: E731
+            return vjp(tangent_map, zeros_like(args[argnum]))[1](g)[0]
+
+        self.vjps[argnum] = rule
+        return rule
+
+    def derive_jvp(self, argnum: int) -> Callable | None:
+        """A jvp rule for ``argnum`` obtained from its vjp rule (the transpose of the
+        linear map g ↦ Jᵀ g is t ↦ J t), or an error if there is none."""
+        if argnum not in self.vjps or self.multiple_outputs:
+            raise self.missing_rule("fwd", argnum)
+        vjp_rule = self.vjps[argnum]
+        if vjp_rule is None:
+            self.jvps[argnum] = None
+            return None
+        from chainrule.numpy import zeros_like
+        from chainrule.transforms.reverse import vjp
+
+        def rule(t, ans, *args, **kwargs):
+            cotangent_map = lambda g: vjp_rule(g, ans, *args, **kwargs)  # noqa: E731
+            return vjp(cotangent_map, zeros_like(ans))[1](t)[0]
+
+        self.jvps[argnum] = rule
+        return rule
+
     # Missing rules are reported with the primitive's name and the way to add one.
     def missing_rule(self, mode: str, argnum: int) -> Exception:
         kind = "vjp (reverse mode)" if mode == "rev" else "jvp (forward mode)"

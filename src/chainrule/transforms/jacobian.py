@@ -1,0 +1,286 @@
+"""Jacobians and Hessians, and the products that avoid building them.
+
+``jacobian`` picks the mode by shape: reverse mode costs one backward pass per output
+element, forward mode one forward pass per input element, so it uses reverse mode when
+the output has fewer elements than the input and forward mode otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.transforms.forward import jvp, trace_jvp
+from chainrule.transforms.reverse import (
+    differentiable_value,
+    grad,
+    normalize_argnums,
+    shape_of,
+    split_by_argument,
+    trace_vjp,
+)
+
+__all__ = [
+    "jacobian",
+    "jacrev",
+    "jacfwd",
+    "hessian",
+    "hvp",
+    "hessian_vector_product",
+    "hessian_tensor_product",
+    "make_hvp",
+    "make_ggnvp",
+]
+
+
+def _dtype(x):
+    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=int))
+
+
+def _basis(shape, dtype, k):
+    e = np.zeros(_size(shape), dtype=dtype if np.dtype(dtype).kind in "fc" else np.float64)
+    e[k] = 1
+    return e.reshape(shape)
+
+
+def _stack(rows, lead_shape, tail_shape):
+    """Stack per-element results into an array of shape lead_shape + tail_shape."""
+    import chainrule.numpy as cnp
+
+    if not rows:
+        return np.zeros(tuple(lead_shape) + tuple(tail_shape))
+    if any(isinstance(r, Tensor) for r in rows):
+        return cnp.reshape(cnp.stack(rows), tuple(lead_shape) + tuple(tail_shape))
+    return np.stack([np.asarray(r) for r in rows]).reshape(tuple(lead_shape) + tuple(tail_shape))
+
+
+def _move_lead_to_tail(arr, lead_ndim):
+    """(in..., out...) -> (out..., in...)."""
+    import chainrule.numpy as cnp
+
+    ndim = len(shape_of(arr))
+    order = tuple(range(lead_ndim, ndim)) + tuple(range(lead_ndim))
+    return cnp.transpose(arr, order) if isinstance(arr, Tensor) else np.transpose(arr, order)
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Jacobian by reverse mode: one forward pass, one backward pass per output element.
+
+    The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
+    the inputs' structures).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.jacrev(lambda x: x[:2] * 3)(np.ones(3))
+    array([[3., 0., 0.],
+           [0., 3., 0.]])
+    """
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums = normalize_argnums(argnums, len(args))
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        out, record = trace_vjp(f, args, nums, "jacrev")
+        out_leaves, out_tree = tree_flatten(out)
+        in_values = record.in_values
+        per_out = []
+        for j, o in enumerate(out_leaves):
+            oshape, odtype = shape_of(o), _dtype(o)
+            rows = []  # one list of input-leaf gradients per output element
+            for k in range(_size(oshape)):
+                ct = [np.zeros(shape_of(v), _dtype(v)) for v in out_leaves]
+                ct[j] = _basis(oshape, odtype, k)
+                rows.append(record.pull(tree_unflatten(out_tree, ct)))
+            leaf_jacs = [
+                _stack([r[i] for r in rows], oshape, shape_of(v)) for i, v in enumerate(in_values)
+            ]
+            per_arg = split_by_argument(record, leaf_jacs)
+            per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+        return tree_unflatten(out_tree, per_out)
+
+    return jac_fun
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Jacobian by forward mode: one forward pass per input element.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.jacfwd(cnp.sin)(np.zeros(2))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums = normalize_argnums(argnums, len(args))
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        diff = [args[i] for i in nums]
+
+        def of_diff(*d):
+            full = list(args)
+            for i, v in zip(nums, d, strict=True):
+                full[i] = v
+            return f(*full)
+
+        leaves, tree = tree_flatten(tuple(diff))
+        leaves = [differentiable_value(x) for x in leaves]
+        primals = tree_unflatten(tree, leaves)
+        out_leaves, out_tree = tree_flatten(of_diff(*primals))
+        zero = [np.zeros(shape_of(x), _dtype(x)) for x in leaves]
+        leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
+        for i, x in enumerate(leaves):
+            columns = []  # per element of x: the tangents of every output leaf
+            for k in range(_size(shape_of(x))):
+                t = list(zero)
+                t[i] = _basis(shape_of(x), _dtype(x), k)
+                _, tout = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
+                columns.append(tree_flatten(tout)[0])
+            for j, o in enumerate(out_leaves):
+                stacked = _stack([c[j] for c in columns], shape_of(x), shape_of(o))
+                leaf_jacs[j].append(_move_lead_to_tail(stacked, len(shape_of(x))))
+        per_out = []
+        for jacs in leaf_jacs:
+            per_arg = tree_unflatten(tree, jacs)
+            per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+        return tree_unflatten(out_tree, per_out)
+
+    return jac_fun
+
+
+def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Jacobian, by reverse mode if the output has fewer elements than the input,
+    else by forward mode. Shape ``out.shape + in.shape``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.jacobian(lambda x: cnp.sum(x ** 2))(np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+
+    @functools.wraps(fun)
+    def jac_fun(*args, **kwargs):
+        nums = normalize_argnums(argnums, len(args))
+        n_in = sum(_size(shape_of(x)) for i in nums for x in tree_flatten(args[i])[0])
+        out = fun(*args, **kwargs)
+        n_out = sum(_size(shape_of(o)) for o in tree_flatten(out)[0])
+        choose = jacrev if n_out < n_in else jacfwd
+        return choose(fun, argnums)(*args, **kwargs)
+
+    return jac_fun
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """The Hessian of a scalar function: forward mode over reverse mode.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
+    array([[4., 2.],
+           [2., 0.]])
+    """
+    return jacfwd(grad(fun, argnums), argnums)
+
+
+def hvp(fun: Callable, primals: Sequence, tangents: Sequence):
+    """The Hessian-vector product H·v, by forward mode over reverse mode (JAX idiom
+    ``jvp(grad(f), primals, tangents)[1]``). ``primals``/``tangents`` are tuples.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.hvp(lambda x: cnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.array([1.0, 0.0]),))
+    array([6., 0.])
+    """
+    argnums = tuple(range(len(primals)))
+    g = grad(fun, argnums if len(primals) != 1 else 0)
+    return jvp(g, tuple(primals), tuple(tangents))[1]
+
+
+def hessian_tensor_product(fun: Callable, argnum: int = 0) -> Callable:
+    """HIPS autograd's name: ``f(*args, vector)`` gives the Hessian (at ``args``, in
+    argument ``argnum``) contracted with ``vector``; forward over reverse.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> hvp = cr.hessian_vector_product(lambda x: cnp.sum(x ** 3))
+    >>> hvp(np.array([1.0, 2.0]), np.array([0.0, 1.0]))
+    array([ 0., 12.])
+    """
+
+    def product(*args, **kwargs):
+        *args, vector = args
+        (num,) = normalize_argnums(argnum, len(args))
+        g = grad(functools.partial(fun, **kwargs) if kwargs else fun, num)
+
+        def grad_in_arg(x):
+            full = list(args)
+            full[num] = x
+            return g(*full)
+
+        return jvp(grad_in_arg, (args[num],), (vector,))[1]
+
+    return product
+
+
+hessian_vector_product = hessian_tensor_product
+
+
+def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
+    """HIPS autograd's ``make_hvp``: ``make_hvp(f, argnum)(*args) -> (hvp_fn, grad)``,
+    with ``hvp_fn(v)`` the Hessian-vector product at ``args``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> hvp_fn, g = cr.make_hvp(lambda x: cnp.sum(x ** 3))(np.array([1.0, 2.0]))
+    >>> hvp_fn(np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+
+    def at(*args, **kwargs):
+        (num,) = normalize_argnums(argnum, len(args))
+        g = grad(functools.partial(fun, **kwargs) if kwargs else fun, num)
+        grad_value = g(*args)
+
+        def hvp_fn(v):
+            return hessian_tensor_product(fun, num)(*args, v, **kwargs)
+
+        return hvp_fn, grad_value
+
+    return at
+
+
+def make_ggnvp(f: Callable, g: Callable | None = None, f_argnum: int = 0) -> Callable:
+    """Generalised Gauss-Newton products ``Jᵀ H_g J v`` for a loss ``g(f(x))``
+    (HIPS autograd's ``make_ggnvp``); ``g`` defaults to ``½‖y‖²`` over the last axis.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> ggnvp = cr.make_ggnvp(lambda x: 2 * x)(np.ones(2))
+    >>> ggnvp(np.array([1.0, 0.0]))
+    array([4., 0.])
+    """
+    import chainrule.numpy as cnp
+    from chainrule.transforms.reverse import make_vjp
+
+    if g is None:
+        def g(y):
+            return 0.5 * cnp.sum(y ** 2, axis=-1)
+
+    def at(*args, **kwargs):
+        (num,) = normalize_argnums(f_argnum, len(args))
+
+        def f_of_x(x):
+            full = list(args)
+            full[num] = x
+            return f(*full, **kwargs)
+
+        f_vjp, f_x = make_vjp(f_of_x)(args[num])
+        g_hvp = hessian_tensor_product(lambda y: cnp.sum(g(y)))
+
+        def ggnvp(v):
+            jv = jvp(f_of_x, (args[num],), (v,))[1]
+            return f_vjp(g_hvp(f_x, jv))
+
+        return ggnvp
+
+    return at
