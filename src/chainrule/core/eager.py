@@ -274,6 +274,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
                 f"gradient has shape {np.shape(_plain(gradient))} but the Tensor has shape "
                 f"{np.shape(value)}"
             )
+    retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
     order = toposort(root)
     root.cot = gradient
     saved = EAGER.grad_enabled

@@ -179,6 +179,11 @@ def _with_kwargs(fun, kwargs):
 
 
 def _scalar_seed(value, fun) -> Any:
+    if not isinstance(value, Tensor | np.ndarray | np.generic | int | float | complex):
+        raise TypeError(
+            f"grad needs {getattr(fun, '__name__', 'the function')} to return a scalar "
+            f"(a number or an array of one element), not a {type(value).__name__}"
+        )
     shape = shape_of(value)
     dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
     if int(np.prod(shape)) != 1:

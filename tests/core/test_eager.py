@@ -1,0 +1,147 @@
+"""The eager layer: backward, .grad accumulation, hooks, graphs freed, in-place rules."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+
+def test_backward_matches_closed_form_and_accumulates():
+    w = cr.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True)
+    x = cr.tensor([[1.0, 2.0]])
+    (x @ w).tanh().sum().backward()
+    expected = x.numpy().T @ (1 - np.tanh(x.numpy() @ w.detach().numpy()) ** 2)
+    assert np.allclose(w.grad.numpy(), expected, rtol=1e-14)
+    (x @ w).tanh().sum().backward()
+    assert np.allclose(w.grad.numpy(), 2 * expected, rtol=1e-14)
+
+
+def test_backward_with_gradient_argument_and_errors():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).backward(gradient=np.array([1.0, 10.0]))
+    assert x.grad.tolist() == [3.0, 30.0]
+    with pytest.raises(RuntimeError, match="one-element"):
+        (x * 3).backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        cr.tensor([1.0]).sum().backward()
+    with pytest.raises(TypeError, match="floating-point"):
+        cr.tensor([1, 2], requires_grad=True)
+
+
+def test_second_backward_through_freed_graph_raises_and_retain_graph_allows_it():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = x * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.item() == 8.0
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_create_graph_gives_second_derivatives():
+    x = cr.tensor(0.5, requires_grad=True)
+    y = cnp.sin(x) * x
+    y.backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    g.backward()
+    assert np.isclose(x.grad.item(), 2 * np.cos(0.5) - 0.5 * np.sin(0.5))
+
+
+def test_no_grad_and_enable_grad():
+    x = cr.tensor([1.0], requires_grad=True)
+    with cr.no_grad():
+        y = x * 2
+        with cr.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and z.requires_grad
+
+    @cr.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad and cr.is_grad_enabled()
+
+
+def test_hooks_and_retain_grad():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x.register_hook(lambda g: g * 10)
+    y = x * x
+    y.retain_grad()
+    y.sum().backward()
+    assert x.grad.tolist() == [20.0, 40.0] and y.grad.tolist() == [1.0, 1.0]
+    h.remove()
+    x.grad = None
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_inplace_on_graph_is_recorded_out_of_place():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = cnp.exp(x)
+    y += 1
+    y *= x
+    y.sum().backward()
+    # d/dx [(e^x + 1) x] = e^x x + e^x + 1
+    xs = np.array([1.0, 2.0])
+    assert np.allclose(x.grad.numpy(), np.exp(xs) * xs + np.exp(xs) + 1)
+
+
+def test_setitem_is_differentiable():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    y[1] = x[0] * 10
+    y.sum().backward()
+    assert x.grad.tolist() == [12.0, 0.0, 2.0]
+
+
+def test_inplace_write_to_a_saved_value_raises_at_backward():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor([3.0, 4.0])
+    y = (x * c).sum()
+    c += 1
+    with pytest.raises(RuntimeError, match="multiply saved .* modified in place"):
+        y.backward()
+
+
+def test_inplace_on_leaf_requires_no_grad():
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        w += 1
+    buf = w._value
+    with cr.no_grad():
+        w -= 0.5
+    assert w.tolist() == [0.5] and w._value is buf  # written in place
+
+
+def test_graph_is_freed_without_reference_cycles():
+    gc.disable()
+    try:
+        x = cr.tensor(np.ones(3), requires_grad=True)
+        t = cnp.tanh(x)
+        saved = weakref.ref(t._value)  # an intermediate that the multiply node saves
+        y = t * 2
+        y.sum().backward(retain_graph=True)
+        del t, y
+        assert saved() is None  # freed by reference counting alone: no cycles
+    finally:
+        gc.enable()
+
+
+def test_detach_item_numpy():
+    x = cr.tensor([1.5], requires_grad=True)
+    assert x.item() == 1.5 and not x.detach().requires_grad
+    with pytest.raises(RuntimeError, match="detach"):
+        x.numpy()
+    with pytest.raises(TypeError, match="dropped"):
+        np.asarray(x)
+
+
+def test_functional_grad_over_eager_tensors():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    g = cr.grad(lambda w: cnp.sum(w**2))(w)
+    assert np.array_equal(g, [2.0, 4.0])

@@ -1,0 +1,50 @@
+"""NumPy's own functions on Tensors dispatch to the mirror, or fail loudly."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+
+def test_numpy_ufuncs_and_functions_dispatch():
+    x = np.array([0.2, 0.5])
+    assert np.allclose(cr.grad(lambda x: np.sum(np.sin(x) * np.exp(x)))(x),
+                       np.cos(x) * np.exp(x) + np.sin(x) * np.exp(x))
+    assert np.allclose(cr.grad(lambda x: np.sum(np.array([1.0, 2.0]) * x))(x), [1.0, 2.0])
+
+
+def test_ndarray_on_the_left_of_an_operator():
+    x = np.array([0.2, 0.5])
+    a = np.array([3.0, 4.0])
+    assert np.array_equal(cr.grad(lambda x: cnp.sum(a * x + a / (1 / x)) - a @ x)(x), a)
+
+
+def test_unsupported_numpy_function_names_itself():
+    with pytest.raises(TypeError, match=r"numpy\.i0 is not differentiable"):
+        cr.grad(lambda x: np.sum(np.i0(x)))(np.ones(2))
+    with pytest.raises(TypeError, match="numpy.add.reduce"):
+        cr.grad(lambda x: np.add.reduce(x))(np.ones(2))
+
+
+def test_non_differentiable_functions_read_values():
+    x = np.array([0.2, 0.9, 0.5])
+
+    def f(x):
+        i = np.argmax(x)
+        assert cnp.shape(x) == (3,) and np.isfinite(x).all()
+        return x[i] * 2
+
+    assert np.array_equal(cr.grad(f)(x), [0.0, 2.0, 0.0])
+
+
+def test_mirror_reexports_numpy():
+    assert cnp.pi == np.pi and cnp.float32 is np.float32 and cnp.newaxis is None
+    assert np.array_equal(cnp.zeros(3), np.zeros(3)) and cnp.random is np.random
+
+
+def test_comparisons_and_control_flow():
+    def f(x):
+        return x**2 if x > 0 else -x
+
+    assert cr.grad(f)(3.0) == 6.0 and cr.grad(f)(-3.0) == -1.0

@@ -1,0 +1,112 @@
+"""grad and its relatives: argnums, pytrees, auxiliary outputs, and error messages."""
+
+from collections import namedtuple
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+rng = np.random.default_rng(1)
+
+
+def test_grad_closed_form():
+    x = rng.normal(size=5)
+    g = cr.grad(lambda x: cnp.sum(cnp.sin(x) ** 2))(x)
+    assert np.allclose(g, 2 * np.sin(x) * np.cos(x), rtol=1e-14)
+
+
+def test_argnums_tuple_and_negative():
+    f = lambda x, y, z: x * y**2 * z**3  # noqa: E731
+    assert cr.grad(f, (0, 2))(2.0, 3.0, 4.0) == (9.0 * 64, 2 * 9.0 * 3 * 16)
+    assert cr.grad(f, -1)(2.0, 3.0, 4.0) == 2 * 9.0 * 3 * 16
+
+
+def test_pytree_arguments_and_namedtuples():
+    Params = namedtuple("Params", "w b")
+
+    def loss(p, batch):
+        x, y = batch["x"], batch["y"]
+        return cnp.sum((x @ p.w + p.b[0] - y) ** 2)
+
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=4)
+    p = Params(rng.normal(size=3), [np.float64(0.5)])
+    g = cr.grad(loss)(p, {"x": x, "y": y})
+    r = x @ p.w + 0.5 - y
+    assert isinstance(g, Params) and isinstance(g.b, list)
+    assert np.allclose(g.w, 2 * x.T @ r) and np.isclose(g.b[0], 2 * r.sum())
+
+
+def test_value_and_grad_has_aux_and_grad_and_aux():
+    f = lambda x: (cnp.sum(x**2), {"norm": cnp.sqrt(cnp.sum(x**2))})  # noqa: E731
+    x = np.array([3.0, 4.0])
+    (v, aux), g = cr.value_and_grad(f, has_aux=True)(x)
+    assert v == 25.0 and aux["norm"] == 5.0 and np.array_equal(g, 2 * x)
+    g2, aux2 = cr.grad_and_aux(f)(x)
+    assert np.array_equal(g2, 2 * x) and aux2["norm"] == 5.0
+
+
+def test_kwargs_pass_through():
+    f = lambda x, scale=1.0: scale * x**2  # noqa: E731
+    assert cr.grad(f)(3.0, scale=2.0) == 12.0
+
+
+def test_vjp_can_be_called_many_times():
+    out, pull = cr.vjp(lambda x, y: x * y + cnp.sin(x), np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    for ct in (np.ones(2), np.array([2.0, -1.0])):
+        gx, gy = pull(ct)
+        assert np.allclose(gx, ct * (np.array([3.0, 4.0]) + np.cos([1.0, 2.0])))
+        assert np.allclose(gy, ct * np.array([1.0, 2.0]))
+
+
+def test_make_vjp_autograd_signature():
+    pull, out = cr.make_vjp(lambda x: x**3)(2.0)
+    assert out == 8.0 and pull(1.0) == 12.0
+
+
+def test_elementwise_grad():
+    x = np.linspace(-1, 1, 7)
+    assert np.allclose(cr.elementwise_grad(cnp.tanh)(x), 1 - np.tanh(x) ** 2)
+
+
+def test_holomorphic_grad():
+    z = 0.3 + 0.4j
+    assert np.isclose(cr.holomorphic_grad(lambda z: cnp.exp(z) * z)(z), np.exp(z) * (1 + z))
+
+
+def test_complex_convention_for_real_valued_function():
+    # f(z) = |z|^2 = x^2 + y^2: grad = df/dx - i df/dy = 2 conj(z)
+    z = 1.0 + 2.0j
+    assert np.isclose(cr.grad(lambda z: cnp.abs(z) ** 2)(z), 2 * np.conj(z))
+
+
+def test_output_independent_of_input_gives_zeros():
+    assert cr.grad(lambda x: 3.0)(np.ones(2)).tolist() == [0.0, 0.0]
+
+
+def test_float32_in_float32_out():
+    x = np.ones(3, dtype=np.float32)
+    assert cr.grad(lambda x: cnp.sum(cnp.exp(x) * 2))(x).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: cr.grad(lambda x: x * 2)(np.ones(3)), "elementwise_grad"),
+        (lambda: cr.grad(lambda x: x * 2)(np.arange(3)), "integer|dtype int"),
+        (lambda: cr.grad(lambda x: x * 2)(True), "boolean"),
+        (lambda: cr.grad(lambda x: x * 1j)(1.0), "holomorphic_grad"),
+        (lambda: cr.grad(lambda x: x, argnums=3)(1.0), "argnums"),
+        (lambda: cr.grad(lambda x: "text")(1.0), "scalar"),
+    ],
+)
+def test_clear_errors(call, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        call()
+
+
+def test_tensor_jacobian_product():
+    x = np.array([0.5, 1.0])
+    v = np.array([2.0, 3.0])
+    assert np.allclose(cr.tensor_jacobian_product(cnp.sin)(x, v), v * np.cos(x))
