@@ -1,64 +1,49 @@
-"""The backward pass: cotangents flow from the output back to the leaves.
+"""The backward pass: cotangents flow from the outputs back to the inputs.
 
-Each node keeps its output's cotangent in ``node.cot`` while the pass accumulates it;
-the pass visits nodes in reverse topological order (a tape, reversed, already is one),
-applies the vjp rule of every differentiated argument and adds the result to that
-argument's node. A cotangent is dropped as soon as it has been used.
+A reverse trace's tape is already in execution order, so its backward pass walks it
+from the end, keeping cotangents in a flat list indexed by tape position: apply the vjp
+rule of every differentiated argument and add the result to that argument's slot. A
+cotangent is dropped as soon as it has been used. (The eager graph has no tape; it is
+sorted by :func:`toposort` and walked by ``chainrule.core.eager``.) The outputs of a
+multiple-output primitive have entries of their own (``PROJECT``), whose cotangents
+gather into one list for the primitive's rules.
 """
 
 from __future__ import annotations
 
-from chainrule.core.trace import PROJECT, Node
-
 __all__ = ["backward_pass", "toposort"]
 
 
-def backward_pass(nodes, free: bool = False) -> None:
-    """Propagate cotangents through ``nodes``, given outputs-first.
+def backward_pass(tape: list, cots: list, stop: int = 0) -> None:
+    """Propagate the cotangents ``cots`` (one slot per tape entry) back through ``tape``,
+    down to position ``stop`` (where the inputs' entries begin to stand).
 
-    Leaves (``prim is None``) keep their accumulated cotangent in ``.cot`` for the
-    caller to collect. With ``free``, each node lets go of its saved values once used.
+    Entries and cotangents are dropped from ``tape`` and ``cots`` as soon as they have
+    been used, so memory falls during the pass; pass a copy of a tape to keep it.
     """
-    for node in nodes:
-        g = node.cot
+    for i in range(len(tape) - 1, stop - 1, -1):
+        g = cots[i]
         if g is None:
             continue
-        prim = node.prim
-        if prim is None:
-            continue
-        node.cot = None
-        if prim is PROJECT:
-            accumulate_output(node, g)
-            continue
-        args = node.args
-        kwargs = node.kwargs
-        ans = node.ans
+        cots[i] = None
+        prim, parents, args, kwargs, ans = tape[i]
+        tape[i] = None
         vjps = prim.vjps
-        for argnum, parent in node.parents:
+        for argnum, p in parents:
             try:
                 rule = vjps[argnum]
             except KeyError:
                 rule = prim.derive_vjp(argnum)
             if rule is None:
                 continue
-            gi = rule(g, ans, *args, **kwargs)
-            c = parent.cot
-            parent.cot = gi if c is None else c + gi
-        if free:
-            node.args = node.ans = node.parents = None
+            gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            c = cots[p]
+            cots[p] = gi if c is None else c + gi
 
 
-def accumulate_output(proj: Node, g) -> None:
-    """Add the cotangent of output k into the list of cotangents of its primitive."""
-    ((k, main),) = proj.parents
-    cots = main.cot
-    if cots is None:
-        cots = main.cot = [None] * len(main.ans)
-    cots[k] = g if cots[k] is None else cots[k] + g
-
-
-def toposort(root: Node) -> list[Node]:
-    """Nodes reachable from ``root``, each after every node that uses it (iterative DFS)."""
+def toposort(root) -> list:
+    """Eager nodes reachable from ``root``, each before the nodes it was computed from
+    (an iterative depth-first search: no recursion limit)."""
     order = []
     visited = {id(root)}
     stack = [(root, iter(root.parents or ()))]

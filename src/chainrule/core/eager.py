@@ -20,10 +20,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.backward import accumulate_output, toposort
+from chainrule.core.backward import toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, PROJECT, EagerNode
+from chainrule.core.trace import EAGER, EagerNode
 
 __all__ = ["tensor", "no_grad", "enable_grad", "is_grad_enabled", "backward", "EAGER"]
 
@@ -317,11 +317,6 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
                 f"backward through {prim.__name__} a second time: its graph was freed by the "
                 "first backward(). Pass retain_graph=True to the first call to keep it."
             )
-        if prim is PROJECT:
-            accumulate_output(node, g)
-            if not retain_graph:
-                node.parents = None
-            continue
         _check_versions(node)
         if create_graph:
             args = node.inputs

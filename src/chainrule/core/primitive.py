@@ -61,6 +61,11 @@ class Primitive:
 
     def __call__(self, *args, **kwargs):
         # The hot path: find the innermost trace among the arguments, or run plain NumPy.
+        if len(args) == 1:
+            a = args[0]
+            if isinstance(a, Tensor):
+                return a._trace.process(self, args, kwargs)
+            return self.fun(a, **kwargs)
         trace = None
         for a in args:
             if isinstance(a, Tensor):

@@ -21,16 +21,15 @@ class Tensor:
     for the backward pass (reverse mode) and ``_tangent`` its tangent (forward mode).
     """
 
-    # _grad and _version are set only when used (eager .grad, in-place writes), so that
-    # creating a Tensor on the hot path stores just four fields.
+    # _tangent, _grad and _version are set only where used (forward mode, eager .grad,
+    # in-place writes), so that creating a Tensor on the hot path stores three fields.
     __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "__weakref__")
     __array_priority__ = 100.0
 
-    def __init__(self, value, trace, node=None, tangent=None):
+    def __init__(self, value, trace, node=None):
         self._value = value
         self._trace = trace
         self._node = node
-        self._tangent = tangent
 
     # -- array attributes -------------------------------------------------------------
     @property
@@ -139,28 +138,28 @@ class Tensor:
 
     # -- operators ----------------------------------------------------------------------
     def __add__(self, other):
-        return add(self, other)
+        return _binary(add, self, other, self, other)
 
     def __radd__(self, other):
-        return add(other, self)
+        return _binary(add, other, self, self, other)
 
     def __sub__(self, other):
-        return subtract(self, other)
+        return _binary(subtract, self, other, self, other)
 
     def __rsub__(self, other):
-        return subtract(other, self)
+        return _binary(subtract, other, self, self, other)
 
     def __mul__(self, other):
-        return multiply(self, other)
+        return _binary(multiply, self, other, self, other)
 
     def __rmul__(self, other):
-        return multiply(other, self)
+        return _binary(multiply, other, self, self, other)
 
     def __truediv__(self, other):
-        return true_divide(self, other)
+        return _binary(true_divide, self, other, self, other)
 
     def __rtruediv__(self, other):
-        return true_divide(other, self)
+        return _binary(true_divide, other, self, self, other)
 
     def __floordiv__(self, other):
         return cnp.floor_divide(self, other)
@@ -175,10 +174,10 @@ class Tensor:
         return cnp.mod(other, self)
 
     def __pow__(self, other):
-        return power(self, other)
+        return _binary(power, self, other, self, other)
 
     def __rpow__(self, other):
-        return power(other, self)
+        return _binary(power, other, self, self, other)
 
     def __matmul__(self, other):
         return cnp.matmul(self, other)
@@ -187,7 +186,7 @@ class Tensor:
         return cnp.matmul(other, self)
 
     def __neg__(self):
-        return negative(self)
+        return self._trace.process(negative, (self,), NO_KWARGS)
 
     def __pos__(self):
         return self
@@ -443,6 +442,18 @@ class Tensor:
 
     def __setitem__(self, index, value):
         eager.setitem(self, index, value)
+
+
+NO_KWARGS: dict = {}  # shared by operator calls; never mutated
+
+
+def _binary(prim, a, b, t, other):
+    """``prim(a, b)`` for an operator of Tensor ``t``: straight to the innermost trace,
+    skipping the argument scan of ``Primitive.__call__`` (operators are the hot path)."""
+    trace = t._trace
+    if isinstance(other, Tensor) and other._trace.level > trace.level:
+        trace = other._trace
+    return trace.process(prim, (a, b), NO_KWARGS)
 
 
 # Bound at the end to break the import cycle: the mirror's functions need this class.

@@ -6,8 +6,9 @@ only its own Tensors and calls the primitive again on the rest, so outer traces 
 call too. Because each trace only unboxes what is its own, nested transforms cannot
 confuse their perturbations (Siskind and Pearlmutter's example stays correct).
 
-* :class:`ReverseTrace` appends a :class:`Node` per call to its tape, so the backward
-  pass runs over the tape in reverse without sorting anything.
+* :class:`ReverseTrace` appends an entry per call to its tape, so the backward pass
+  runs over the tape in reverse without sorting anything, with the cotangents in a flat
+  list indexed by tape position.
 * :class:`ForwardTrace` computes each output's tangent at once from the jvp rules.
 * :class:`EagerTrace` is the PyTorch-like layer: level 0, always open, with the graph
   kept as links between nodes so unused parts are freed by Python.
@@ -17,62 +18,91 @@ from __future__ import annotations
 
 import itertools
 
+from chainrule.core.primitive import Primitive
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Node", "EagerNode", "ReverseTrace", "ForwardTrace", "EagerTrace", "EAGER", "PROJECT"]
+__all__ = [
+    "EagerNode",
+    "ReverseTrace",
+    "ForwardTrace",
+    "EagerTrace",
+    "EAGER",
+    "PROJECT",
+    "LEAF",
+]
 
 _levels = itertools.count(1)
 
 
-class Node:
-    """One recorded primitive call: what the backward pass needs to apply its vjp rules.
+class EagerNode:
+    """One recorded primitive call of the eager graph, linked to its parents' nodes.
 
     ``parents`` pairs each differentiated argument position with that argument's node;
-    ``cot`` holds the output's cotangent while the backward pass accumulates it.
+    ``cot`` holds the output's cotangent during the backward pass; ``inputs`` are the
+    argument Tensors themselves (for ``create_graph=True``), ``tensor_ref`` a weak
+    reference to a leaf's Tensor (where its ``.grad`` goes) and ``hooks`` the functions
+    registered on the Tensor.
     """
 
-    __slots__ = ("prim", "parents", "args", "kwargs", "ans", "cot")
+    __slots__ = (
+        "prim", "parents", "args", "kwargs", "ans", "cot", "inputs", "tensor_ref", "hooks", "stamp",
+    )
 
-    def __init__(self, prim, parents, args, kwargs, ans):
+    def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
         self.prim = prim
         self.parents = parents
         self.args = args
         self.kwargs = kwargs
         self.ans = ans
         self.cot = None
-
-    def __repr__(self) -> str:
-        name = "leaf" if self.prim is None else self.prim.__name__
-        return f"<Node {name}>"
-
-
-class EagerNode(Node):
-    """A node of the eager graph; ``inputs`` are the argument Tensors themselves (for
-    ``create_graph=True``), ``tensor_ref`` a weak reference to a leaf's Tensor (where its
-    ``.grad`` goes) and ``hooks`` the functions registered on the Tensor."""
-
-    __slots__ = ("inputs", "tensor_ref", "hooks", "stamp")
-
-    def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
-        Node.__init__(self, prim, parents, args, kwargs, ans)
         self.inputs = inputs
         self.tensor_ref = None
         self.hooks = None
         self.stamp = 0  # the eager clock when recorded; later in-place writes are newer
 
-
-class _Project:
-    """Marks the node of one output of a multiple-output primitive (eigh, svd, ...)."""
-
-    __name__ = "project"
-    multiple_outputs = False
+    def __repr__(self) -> str:
+        name = "leaf" if self.prim is None else self.prim.__name__
+        return f"<EagerNode {name}>"
 
 
-PROJECT = _Project()
+class OutputCotangents(list):
+    """The cotangents of the outputs of a multiple-output primitive (eigh, svd, ...), in
+    output order, None for an output that was not used; they add up entry by entry."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return OutputCotangents(
+            b if a is None else a if b is None else a + b for a, b in zip(self, other, strict=True)
+        )
+
+    __radd__ = __add__
 
 
-def leaf_node() -> Node:
-    return Node(None, (), None, None, None)
+class _ProjectRules(dict):
+    """vjp rules of PROJECT, one per output index, made when first asked for."""
+
+    def __missing__(self, k):
+        def rule(g, ans, n_outputs):
+            cots = OutputCotangents([None] * n_outputs)
+            cots[k] = g
+            return cots
+
+        self[k] = rule
+        return rule
+
+
+# The record of output k of a multiple-output primitive: a one-parent primitive whose
+# "argument number" is k and whose vjp puts the cotangent in place k of the outputs' list.
+PROJECT = Primitive(lambda *args: None, name="project")
+PROJECT.vjps = _ProjectRules()
+
+
+# A tape entry of a reverse trace is a plain tuple (cheaper to make than an object):
+#   (prim, parents, args, kwargs, ans), parents = ((argnum, tape position), ...).
+# A Tensor of a reverse trace holds its tape position in ``_node``; an input's entry is
+# LEAF, and one output of a multiple-output primitive has prim PROJECT.
+LEAF = (None, (), None, None, None)
 
 
 class ReverseTrace:
@@ -82,44 +112,74 @@ class ReverseTrace:
 
     def __init__(self, name: str = "grad"):
         self.level = next(_levels)
-        self.tape: list[Node] | None = []
+        self.tape: list[tuple] | None = []
         self.name = name
 
     def new_tensor(self, value) -> Tensor:
-        return Tensor(value, self, leaf_node())
+        tape = self.tape
+        tape.append(LEAF)
+        return Tensor(value, self, len(tape) - 1)
 
     def process(self, prim, args, kwargs):
         tape = self.tape
         if tape is None:
             raise escaped_tensor_error(self, prim)
-        vals = list(args)
-        parents = []
-        lower = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                if a._trace is self:
-                    vals[i] = a._value
-                    parents.append((i, a._node))
+        n = len(args)
+        if n == 1:  # one argument: it is this trace's Tensor
+            a = args[0]
+            v = a._value
+            ans = prim(v, **kwargs) if isinstance(v, Tensor) else prim.fun(v, **kwargs)
+            tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+        elif n == 2:  # binary operators, spelled out for speed
+            a, b = args
+            if isinstance(a, Tensor) and a._trace is self:
+                a = a._value
+                if isinstance(b, Tensor) and b._trace is self:
+                    parents = ((0, args[0]._node), (1, b._node))
+                    b = b._value
                 else:
-                    lower = True
-        ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
-        node = Node(prim, parents, vals, kwargs, ans)
-        tape.append(node)
+                    parents = ((0, args[0]._node),)
+            else:
+                parents = ((1, b._node),)
+                b = b._value
+            if isinstance(a, Tensor) or isinstance(b, Tensor):
+                ans = prim(a, b, **kwargs)
+            else:
+                ans = prim.fun(a, b, **kwargs)
+            tape.append((prim, parents, (a, b), kwargs, ans))
+        else:
+            vals = list(args)
+            parents = []
+            lower = False
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    if a._trace is self:
+                        v = vals[i] = a._value
+                        parents.append((i, a._node))
+                        lower = lower or isinstance(v, Tensor)
+                    else:
+                        lower = True
+            ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
+            tape.append((prim, parents, vals, kwargs, ans))
         if prim.multiple_outputs:
-            return project_outputs(self, node, ans, tape)
-        return Tensor(ans, self, node)
+            return project_outputs(self, len(tape) - 1, ans, tape)
+        return Tensor(ans, self, len(tape) - 1)
 
     def close(self) -> None:
         self.tape = None
 
 
-def project_outputs(trace, node, ans, tape, node_type=Node):
-    """One Tensor per output of a multiple-output primitive, each with its own node."""
+def project_outputs(trace, node, ans, tape):
+    """One Tensor per output of a multiple-output primitive, each with its own record:
+    a tape entry (reverse trace, ``node`` a tape position) or an EagerNode (eager)."""
     outs = []
     for k, value in enumerate(ans):
-        proj = node_type(PROJECT, ((k, node),), None, None, value)
+        record = (PROJECT, ((k, node),), (len(ans),), {}, value)
         if tape is not None:
-            tape.append(proj)
+            tape.append(record)
+            proj = len(tape) - 1
+        else:
+            proj = EagerNode(*record, inputs=(len(ans),))
         outs.append(Tensor(value, trace, proj))
     return same_tuple_type(ans, outs)
 
@@ -140,7 +200,9 @@ class ForwardTrace:
         self.open = True
 
     def new_tensor(self, value, tangent) -> Tensor:
-        return Tensor(value, self, None, tangent)
+        t = Tensor(value, self)
+        t._tangent = tangent
+        return t
 
     def process(self, prim, args, kwargs):
         if not self.open:
@@ -151,8 +213,9 @@ class ForwardTrace:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 if a._trace is self:
-                    vals[i] = a._value
+                    v = vals[i] = a._value
                     tangents.append((i, a._tangent))
+                    lower = lower or isinstance(v, Tensor)
                 else:
                     lower = True
         ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
@@ -175,11 +238,11 @@ class ForwardTrace:
         if prim.multiple_outputs:
             if out is None:
                 out = tuple(zeros_tangent(v) for v in ans)
-            outs = [Tensor(v, self, None, t) for v, t in zip(ans, out, strict=True)]
+            outs = [self.new_tensor(v, t) for v, t in zip(ans, out, strict=True)]
             return same_tuple_type(ans, outs)
         if out is None:
             out = zeros_tangent(ans)
-        return Tensor(ans, self, None, out)
+        return self.new_tensor(ans, out)
 
     def close(self) -> None:
         self.open = False
@@ -230,7 +293,7 @@ class EagerTrace:
         if prim.multiple_outputs:
             if node is None:
                 return same_tuple_type(ans, [Tensor(v, self) for v in ans])
-            return project_outputs(self, node, ans, None, EagerNode)
+            return project_outputs(self, node, ans, None)
         return Tensor(ans, self, node)
 
 

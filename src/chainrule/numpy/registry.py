@@ -90,6 +90,10 @@ def elementwise_derivatives(prim: Primitive, *partials: Callable | None) -> None
 def _vjp_from_partial(i: int, d: Callable | None):
     if d is None:
         return None
+    if i == 0:  # the usual binary cases spelled out: no *args packing on the hot path
+        return lambda g, ans, x, *rest: unbroadcast(g * d(ans, x, *rest), x)
+    if i == 1:
+        return lambda g, ans, x, y, *rest: unbroadcast(g * d(ans, x, y, *rest), y)
     return lambda g, ans, *args: unbroadcast(g * d(ans, *args), args[i])
 
 

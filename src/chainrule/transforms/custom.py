@@ -8,7 +8,7 @@ from collections.abc import Callable
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, Node, project_outputs
+from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, project_outputs
 
 __all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
 
@@ -97,11 +97,11 @@ class custom_vjp:
             node.stamp = EAGER.clock
             tape = None
         else:
-            node = Node(prim, parents, vals, {}, ans)
             tape = top.tape
-            tape.append(node)
+            tape.append((prim, parents, vals, {}, ans))
+            node = len(tape) - 1
         boxed = (
-            project_outputs(top, node, ans, tape, type(node))
+            project_outputs(top, node, ans, tape)
             if prim.multiple_outputs
             else (Tensor(ans, top, node),)
         )

@@ -87,20 +87,25 @@ class VJP:
             raise ValueError(
                 f"the cotangent's structure {ct_tree} does not match the output's {self.out_tree}"
             )
-        for node, ct, value in zip(self.out_nodes, ct_leaves, self.out_values, strict=True):
-            if node is None or ct is None:
+        tape = self.tape
+        if tape is None:
+            raise RuntimeError("this vjp was used once and freed; make a new one")
+        cots = [None] * len(tape)
+        for pos, ct, value in zip(self.out_nodes, ct_leaves, self.out_values, strict=True):
+            if pos is None or ct is None:
                 continue
-            if np.shape(ct) != np.shape(value) and shape_of(ct) != shape_of(value):
+            if shape_of(ct) != shape_of(value):
                 raise ValueError(
                     f"cotangent of shape {shape_of(ct)} for an output of shape {shape_of(value)}"
                 )
-            node.cot = ct if node.cot is None else node.cot + ct
-        tape = self.tape
-        backward_pass(reversed(tape), free)
+            cots[pos] = ct if cots[pos] is None else cots[pos] + ct
+        # The inputs' entries open the tape; the pass stops there and leaves their slots.
+        if free:
+            self.tape = None
+        backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes))
         grads = []
-        for node, value in zip(self.in_nodes, self.in_values, strict=True):
-            g = node.cot
-            node.cot = None
+        for pos, value in zip(self.in_nodes, self.in_values, strict=True):
+            g = cots[pos]
             grads.append(zeros_like_value(value) if g is None else like_input(g, value))
         return grads
 
