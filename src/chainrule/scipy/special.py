@@ -1,0 +1,291 @@
+"""``chainrule.scipy.special``: SciPy's special functions, differentiable.
+
+One line per rule, as in :mod:`chainrule.numpy.elementwise`: each gives the partial
+derivative ``d(ans, *args)`` in one argument, written with functions of this module, so
+that derivatives of every order follow (the derivative of ``gammaln`` is ``digamma``,
+whose derivative is ``polygamma(1, x)``, and so on). Bessel functions differentiate by
+their recurrences.
+
+Orders and shape parameters with no standard closed-form derivative (the ``a`` of
+``gammainc``, the order ``v`` of a Bessel function, the degrees of freedom of ``stdtr``)
+raise a ``NotImplementedError`` naming the argument when differentiated, rather than
+contributing a silent zero. Integer arguments (``n`` of ``polygamma``, ``d`` of
+``multigammaln``, ``k`` of ``pdtr``) have no derivative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.special as sc
+
+import chainrule.numpy as cnp
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.numpy.broadcasting import shape_of, unbroadcast
+from chainrule.numpy.registry import elementwise_derivatives as derivs
+from chainrule.numpy.registry import mirrors, wrap
+
+__all__ = [
+    "gamma", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "rgamma", "gammasgn",
+    "beta", "betaln", "gammainc", "gammaincc", "betainc",
+    "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "log_ndtr", "ndtri",
+    "expit", "logit", "log_expit", "xlogy", "xlog1py", "entr",
+    "logsumexp", "softmax", "log_softmax",
+    "i0", "i1", "i0e", "i1e", "iv", "ive", "j0", "j1", "jv", "jn", "y0", "y1", "yv", "yn",
+    "k0", "k1", "kv", "stdtr", "pdtr",
+]
+
+FAMILY = "scipy.special"
+_SQRT_PI = np.sqrt(np.pi)
+_SQRT_2PI = np.sqrt(2 * np.pi)
+
+
+def special(sc_fun, name: str | None = None) -> Primitive:
+    return wrap(sc_fun, FAMILY, name)
+
+
+def undefined(fname: str, arg: str, why: str):
+    """A partial derivative that is not available: differentiating in ``arg`` raises."""
+
+    def partial(ans, *args):
+        raise NotImplementedError(
+            f"scipy.special.{fname}: no derivative in {arg!r} ({why}); "
+            f"hold {arg} constant, or wrap it in chainrule.stop_gradient"
+        )
+
+    return partial
+
+
+def note(prim: Primitive, text: str) -> None:
+    prim.__doc__ = f"{text}\n\n{prim.__doc__ or ''}"
+
+
+# -- gamma and beta functions ----------------------------------------------------------
+gamma = special(sc.gamma)
+gammaln = special(sc.gammaln)
+digamma = psi = special(sc.digamma, "digamma")  # SciPy names this ufunc "psi"
+polygamma = special(sc.polygamma)
+multigammaln = special(sc.multigammaln)
+rgamma = special(sc.rgamma)
+beta = special(sc.beta)
+betaln = special(sc.betaln)
+
+
+def _multidigamma(a, d):
+    """d/da of log Γ_d(a): the sum of ψ(a − j/2) for j < d."""
+    return sum(digamma(a - 0.5 * j) for j in range(int(d)))
+
+
+derivs(gamma, lambda ans, x: ans * digamma(x))
+derivs(gammaln, lambda ans, x: digamma(x))
+derivs(digamma, lambda ans, x: polygamma(1, x))
+derivs(polygamma, None, lambda ans, n, x: polygamma(n + 1, x))
+derivs(multigammaln, lambda ans, a, d: _multidigamma(a, d), None)
+derivs(rgamma, lambda ans, x: -ans * digamma(x))
+derivs(beta, lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
+             lambda ans, a, b: ans * (digamma(b) - digamma(a + b)))
+derivs(betaln, lambda ans, a, b: digamma(a) - digamma(a + b),
+               lambda ans, a, b: digamma(b) - digamma(a + b))
+# the sign of Γ is piecewise constant: zero derivative, as for numpy.sign
+gammasgn = special(sc.gammasgn)
+def_vjps(gammasgn, None)
+def_jvps(gammasgn, None)
+
+# -- incomplete gamma and beta: derivatives in the integration limit only ----------------
+gammainc = special(sc.gammainc)
+gammaincc = special(sc.gammaincc)
+betainc = special(sc.betainc)
+_NO_SHAPE = "its derivative is a hypergeometric series that chainrule does not provide"
+
+
+def _gamma_density(a, x):
+    return cnp.exp(xlogy(a - 1, x) - x - gammaln(a))
+
+
+def _beta_density(a, b, x):
+    return cnp.exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b))
+
+
+derivs(gammainc, undefined("gammainc", "a", _NO_SHAPE), lambda ans, a, x: _gamma_density(a, x))
+derivs(gammaincc, undefined("gammaincc", "a", _NO_SHAPE),
+       lambda ans, a, x: -_gamma_density(a, x))
+derivs(betainc, undefined("betainc", "a", _NO_SHAPE), undefined("betainc", "b", _NO_SHAPE),
+       lambda ans, a, b, x: _beta_density(a, b, x))
+note(gammainc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
+note(gammaincc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
+note(betainc, "Differentiable in x only; differentiating in a or b raises NotImplementedError.")
+
+# -- error function and the normal distribution ----------------------------------------
+erf = special(sc.erf)
+erfc = special(sc.erfc)
+erfinv = special(sc.erfinv)
+erfcinv = special(sc.erfcinv)
+erfcx = special(sc.erfcx)
+ndtr = special(sc.ndtr)
+log_ndtr = special(sc.log_ndtr)
+ndtri = special(sc.ndtri)
+
+derivs(erf, lambda ans, x: 2 / _SQRT_PI * cnp.exp(-x * x))
+derivs(erfc, lambda ans, x: -2 / _SQRT_PI * cnp.exp(-x * x))
+derivs(erfinv, lambda ans, x: _SQRT_PI / 2 * cnp.exp(ans * ans))
+derivs(erfcinv, lambda ans, x: -_SQRT_PI / 2 * cnp.exp(ans * ans))
+derivs(erfcx, lambda ans, x: 2 * x * ans - 2 / _SQRT_PI)
+derivs(ndtr, lambda ans, x: cnp.exp(-0.5 * x * x) / _SQRT_2PI)
+derivs(log_ndtr, lambda ans, x: cnp.exp(-0.5 * x * x - ans) / _SQRT_2PI)
+derivs(ndtri, lambda ans, x: _SQRT_2PI * cnp.exp(0.5 * ans * ans))
+
+# -- logistic, logarithms and entropy ----------------------------------------------------
+expit = special(sc.expit)
+logit = special(sc.logit)
+log_expit = special(sc.log_expit)
+xlogy = special(sc.xlogy)
+xlog1py = special(sc.xlog1py)
+entr = special(sc.entr)
+
+derivs(expit, lambda ans, x: ans * (1 - ans))
+derivs(logit, lambda ans, x: 1 / (x * (1 - x)))
+derivs(log_expit, lambda ans, x: expit(-x))
+derivs(xlogy, lambda ans, x, y: cnp.log(y), lambda ans, x, y: x / y)
+derivs(xlog1py, lambda ans, x, y: cnp.log1p(y), lambda ans, x, y: x / (1 + y))
+derivs(entr, lambda ans, x: -1 - cnp.log(x))
+
+# -- Bessel functions: derivatives from the recurrences ------------------------------
+i0, i1, i0e, i1e = (special(f) for f in (sc.i0, sc.i1, sc.i0e, sc.i1e))
+iv, ive = special(sc.iv), special(sc.ive)
+j0, j1, y0, y1 = (special(f) for f in (sc.j0, sc.j1, sc.y0, sc.y1))
+jv, yv, yn = special(sc.jv), special(sc.yv), special(sc.yn)
+jn = jv
+k0, k1, kv = special(sc.k0), special(sc.k1), special(sc.kv)
+_NO_ORDER = "the derivative in the order is not implemented"
+
+derivs(i0, lambda ans, x: i1(x))
+derivs(i1, lambda ans, x: 0.5 * (i0(x) + iv(2, x)))
+derivs(i0e, lambda ans, x: i1e(x) - cnp.sign(x) * ans)
+derivs(i1e, lambda ans, x: 0.5 * (i0e(x) + ive(2, x)) - cnp.sign(x) * ans)
+derivs(iv, undefined("iv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (iv(v - 1, x) + iv(v + 1, x)))
+derivs(ive, undefined("ive", "v", _NO_ORDER),
+       lambda ans, v, x: 0.5 * (ive(v - 1, x) + ive(v + 1, x)) - cnp.sign(x) * ans)
+derivs(j0, lambda ans, x: -j1(x))
+derivs(j1, lambda ans, x: 0.5 * (j0(x) - jv(2, x)))
+derivs(jv, undefined("jv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (jv(v - 1, x) - jv(v + 1, x)))
+derivs(y0, lambda ans, x: -y1(x))
+derivs(y1, lambda ans, x: 0.5 * (y0(x) - yv(2, x)))
+derivs(yv, undefined("yv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (yv(v - 1, x) - yv(v + 1, x)))
+derivs(yn, None, lambda ans, n, x: 0.5 * (yn(n - 1, x) - yn(n + 1, x)))
+derivs(k0, lambda ans, x: -k1(x))
+derivs(k1, lambda ans, x: -0.5 * (k0(x) + kv(2, x)))
+derivs(kv, undefined("kv", "v", _NO_ORDER), lambda ans, v, x: -0.5 * (kv(v - 1, x) + kv(v + 1, x)))
+
+# -- distribution functions used by chainrule.scipy.stats -------------------------------
+stdtr = special(sc.stdtr)
+pdtr = special(sc.pdtr)
+
+
+def _t_density(df, t):
+    return cnp.exp(gammaln(0.5 * (df + 1)) - gammaln(0.5 * df) - 0.5 * cnp.log(df * np.pi)
+                   - 0.5 * (df + 1) * cnp.log1p(t * t / df))
+
+
+def _poisson_mass(k, mu):
+    k = cnp.floor(k)
+    return cnp.exp(xlogy(k, mu) - mu - gammaln(k + 1))
+
+
+derivs(stdtr, undefined("stdtr", "df", _NO_SHAPE), lambda ans, df, t: _t_density(df, t))
+derivs(pdtr, None, lambda ans, k, mu: -_poisson_mass(k, mu))
+note(stdtr, "Differentiable in t only; differentiating in df raises NotImplementedError.")
+
+
+# -- reductions: logsumexp, softmax, log_softmax -----------------------------------------
+def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer):
+        axis = (axis,)
+    return tuple(int(a) % ndim for a in axis)
+
+
+def _spread(v, shape, axis, keepdims):
+    """A reduced value ``v`` broadcast back over the ``shape`` it was reduced from."""
+    if not keepdims:
+        axes = _reduced_axes(axis, len(shape))
+        v = cnp.reshape(v, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return cnp.broadcast_to(v, shape)
+
+
+def _lse(a, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, keepdims=keepdims)
+
+
+def _lse_weighted(a, b, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims)
+
+
+_logsumexp = wrap(_lse, FAMILY, "logsumexp", public=False)
+_logsumexp_b = wrap(_lse_weighted, FAMILY, "logsumexp", public=False)
+
+
+def _lse_weights(ans, a, axis, keepdims, shape=None):
+    """exp(a − logsumexp): the softmax weights over the reduced axes."""
+    shape = shape_of(a) if shape is None else shape
+    return cnp.exp(a - _spread(ans, shape, axis, keepdims))
+
+
+def _both_shape(a, b):
+    return np.broadcast_shapes(shape_of(a), shape_of(b))
+
+
+def_vjps(_logsumexp, lambda g, ans, a, axis=None, keepdims=False:
+         _spread(g, shape_of(a), axis, keepdims) * _lse_weights(ans, a, axis, keepdims))
+def_jvps(_logsumexp, lambda t, ans, a, axis=None, keepdims=False:
+         cnp.sum(t * _lse_weights(ans, a, axis, keepdims), axis=axis, keepdims=keepdims))
+def_vjps(
+    _logsumexp_b,
+    lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
+        _spread(g, _both_shape(a, b), axis, keepdims) * b
+        * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)), a),
+    lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
+        _spread(g, _both_shape(a, b), axis, keepdims)
+        * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)), b),
+)
+def_jvps(
+    _logsumexp_b,
+    lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
+        t * b * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)),
+        axis=axis, keepdims=keepdims),
+    lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
+        t * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)),
+        axis=axis, keepdims=keepdims),
+)
+
+
+@mirrors(sc.logsumexp, FAMILY)
+def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
+    """``scipy.special.logsumexp``, differentiable in ``a`` and in the weights ``b``.
+
+    ``return_sign=True`` is not differentiable (the sign is piecewise constant) and is
+    only accepted on plain arrays.
+    """
+    if return_sign:
+        from chainrule.numpy.nondiff import plain
+
+        if plain(a) is not a or plain(b) is not b:
+            raise NotImplementedError(
+                "scipy.special.logsumexp: return_sign=True is not differentiable; "
+                "use return_sign=False with weights b that keep the sum positive"
+            )
+        return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+    if b is None:
+        return _logsumexp(a, axis=axis, keepdims=keepdims)
+    return _logsumexp_b(a, b, axis=axis, keepdims=keepdims)
+
+
+softmax = special(sc.softmax)
+log_softmax = special(sc.log_softmax)
+def_vjps(softmax, lambda g, ans, x, axis=None:
+         ans * (g - cnp.sum(g * ans, axis=axis, keepdims=True)))
+def_jvps(softmax, lambda t, ans, x, axis=None:
+         ans * (t - cnp.sum(t * ans, axis=axis, keepdims=True)))
+def_vjps(log_softmax, lambda g, ans, x, axis=None:
+         g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
+def_jvps(log_softmax, lambda t, ans, x, axis=None:
+         t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))

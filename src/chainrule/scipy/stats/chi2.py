@@ -1,0 +1,26 @@
+"""The chi-squared distribution: the gamma distribution with shape ``df / 2`` and
+scale ``2 * scale``, differentiable as :mod:`chainrule.scipy.stats.gamma` is."""
+
+from __future__ import annotations
+
+from chainrule.scipy.stats import gamma
+from chainrule.scipy.stats._common import exported
+
+__all__ = ["logpdf", "pdf", "cdf"]
+
+_export = exported("chi2")
+
+
+@_export
+def logpdf(x, df, loc=0.0, scale=1.0):
+    return gamma.logpdf(x, 0.5 * df, loc, 2 * scale)
+
+
+@_export
+def pdf(x, df, loc=0.0, scale=1.0):
+    return gamma.pdf(x, 0.5 * df, loc, 2 * scale)
+
+
+@_export
+def cdf(x, df, loc=0.0, scale=1.0):
+    return gamma.cdf(x, 0.5 * df, loc, 2 * scale)

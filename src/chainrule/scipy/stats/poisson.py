@@ -1,0 +1,32 @@
+"""The Poisson distribution, differentiable in its mean ``mu`` (the count ``k`` is an
+integer). Off the support (negative or fractional ``k``) the log mass is -inf."""
+
+from __future__ import annotations
+
+import chainrule.numpy as cnp
+from chainrule.numpy.nondiff import plain
+from chainrule.scipy.special import gammaln, pdtr, xlogy
+from chainrule.scipy.stats._common import NEG_INF, exported
+
+__all__ = ["logpmf", "pmf", "cdf"]
+
+_export = exported("poisson")
+
+
+@_export
+def logpmf(k, mu, loc=0):
+    k = cnp.subtract(plain(k), plain(loc))
+    inside = (k >= 0) & (k == cnp.floor(k))
+    k = cnp.where(inside, k, 0)
+    return cnp.where(inside, xlogy(k, mu) - gammaln(k + 1) - mu, NEG_INF)
+
+
+@_export
+def pmf(k, mu, loc=0):
+    return cnp.exp(logpmf(k, mu, loc))
+
+
+@_export
+def cdf(k, mu, loc=0):
+    k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
+    return cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0)

@@ -1,0 +1,215 @@
+"""chainrule.scipy.special: values against SciPy, both modes against finite differences
+to second order on several shapes, first and second derivatives against PyTorch."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.special as sc
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.scipy import special
+
+rng = np.random.default_rng(0)
+SHAPES = [(), (4,), (2, 3)]
+
+# name: (low, high) of the argument, inside each function's smooth domain
+UNARY = {
+    "gamma": (0.5, 3), "gammaln": (0.5, 3), "digamma": (0.5, 3), "psi": (0.5, 3),
+    "rgamma": (0.5, 3), "erf": (-2, 2), "erfc": (-2, 2), "erfinv": (-0.9, 0.9),
+    "erfcinv": (0.1, 1.9), "erfcx": (-1, 2), "ndtr": (-2, 2), "log_ndtr": (-3, 2),
+    "ndtri": (0.05, 0.95), "expit": (-3, 3), "logit": (0.1, 0.9), "log_expit": (-3, 3),
+    "entr": (0.2, 2), "i0": (-2, 2), "i1": (-2, 2), "i0e": (0.2, 2), "i1e": (0.2, 2),
+    "j0": (-3, 3), "j1": (-3, 3), "y0": (0.5, 3), "y1": (0.5, 3), "k0": (0.5, 3),
+    "k1": (0.5, 3),
+}
+# name: ((low, high), (low, high)); both arguments differentiable, broadcast together
+BINARY = {
+    "beta": ((0.5, 3), (0.5, 3)), "betaln": ((0.5, 3), (0.5, 3)),
+    "xlogy": ((-2, 2), (0.3, 3)), "xlog1py": ((-2, 2), (-0.5, 2)),
+}
+# name: (the leading arguments held fixed, (low, high) of the last, differentiated one)
+PARTIAL = {
+    "polygamma": ((2,), (0.5, 3)), "multigammaln": (None, (2.5, 4)),
+    "gammainc": ((1.7,), (0.3, 3)), "gammaincc": ((1.7,), (0.3, 3)),
+    "betainc": ((1.5, 2.5), (0.1, 0.9)), "iv": ((1.5,), (0.3, 3)),
+    "ive": ((0.5,), (0.3, 3)), "jv": ((2.5,), (0.3, 3)), "jn": ((2,), (0.3, 3)),
+    "yv": ((1.5,), (0.5, 3)), "yn": ((2,), (0.5, 3)), "kv": ((0.7,), (0.5, 3)),
+    "stdtr": ((3.5,), (-2, 2)), "pdtr": ((3.0,), (0.5, 4)),
+}
+NO_DERIVATIVE_IN_FIRST = ["gammainc", "gammaincc", "betainc", "iv", "ive", "jv", "yv",
+                          "kv", "stdtr"]
+
+
+def uniform(shape, low, high):
+    return rng.uniform(low, high, size=shape)
+
+
+def partial_fun(name):
+    fixed, _ = PARTIAL[name]
+    if name == "multigammaln":
+        return lambda x: special.multigammaln(x, 3), lambda x: sc.multigammaln(x, 3)
+    return (lambda x: getattr(special, name)(*fixed, x)), (lambda x: getattr(sc, name)(*fixed, x))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary(name, shape):
+    x = uniform(shape, *UNARY[name])
+    f = getattr(special, name)
+    np.testing.assert_allclose(f(x), getattr(sc, name)(x), rtol=1e-13)
+    assert cr.gradcheck(f, x, order=2)
+
+
+@pytest.mark.parametrize("shapes", [((), ()), ((4,), (4,)), ((2, 3), (3,)), ((2, 1), (1, 3))])
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary(name, shapes):
+    (lo_a, hi_a), (lo_b, hi_b) = BINARY[name]
+    a, b = uniform(shapes[0], lo_a, hi_a), uniform(shapes[1], lo_b, hi_b)
+    np.testing.assert_allclose(getattr(special, name)(a, b), getattr(sc, name)(a, b))
+    assert cr.gradcheck(getattr(special, name), a, b, order=2)
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+@pytest.mark.parametrize("name", sorted(PARTIAL))
+def test_partial(name, shape):
+    f, reference = partial_fun(name)
+    x = uniform(shape, *PARTIAL[name][1])
+    np.testing.assert_allclose(f(x), reference(x), rtol=1e-13)
+    assert cr.gradcheck(f, x, order=2)
+
+
+@pytest.mark.parametrize("name", NO_DERIVATIVE_IN_FIRST)
+def test_missing_derivative_raises_naming_the_argument(name):
+    fixed, (low, high) = PARTIAL[name]
+    x = 0.5 * (low + high)
+    f = lambda a: getattr(special, name)(a, *fixed[1:], x)
+    with pytest.raises(NotImplementedError, match=f"{name}: no derivative in"):
+        cr.grad(f)(fixed[0])
+    with pytest.raises(NotImplementedError, match=f"{name}: no derivative in"):
+        cr.jvp(f, (fixed[0],), (1.0,))
+
+
+LOGSUMEXP_KWARGS = [{}, {"axis": 0}, {"axis": -1, "keepdims": True}, {"axis": (0, 1)},
+                    {"keepdims": True}]
+
+
+@pytest.mark.parametrize("kwargs", LOGSUMEXP_KWARGS)
+def test_logsumexp(kwargs):
+    a = uniform((3, 4), -2, 2)
+    f = lambda x: special.logsumexp(x, **kwargs)
+    np.testing.assert_allclose(f(a), sc.logsumexp(a, **kwargs))
+    assert cr.gradcheck(f, a, order=2)
+
+
+@pytest.mark.parametrize("b_shape", [(3, 4), (4,), (3, 1)])
+@pytest.mark.parametrize("kwargs", LOGSUMEXP_KWARGS)
+def test_logsumexp_with_weights(kwargs, b_shape):
+    a, b = uniform((3, 4), -2, 2), uniform(b_shape, 0.5, 2)
+    f = lambda x, w: special.logsumexp(x, b=w, **kwargs)
+    np.testing.assert_allclose(f(a, b), sc.logsumexp(a, b=b, **kwargs))
+    assert cr.gradcheck(f, a, b, order=2)
+
+
+def test_logsumexp_return_sign():
+    a = uniform((4,), -1, 1)
+    b = np.array([1.0, -1.0, 2.0, 0.5])
+    assert special.logsumexp(a, b=b, return_sign=True) == sc.logsumexp(a, b=b, return_sign=True)
+    with pytest.raises(NotImplementedError, match="return_sign"):
+        cr.grad(lambda x: special.logsumexp(x, return_sign=True)[0])(a)
+
+
+def test_gammasgn_has_zero_derivative():
+    x = np.array([-1.5, 0.5, 2.0])
+    np.testing.assert_array_equal(special.gammasgn(x), sc.gammasgn(x))
+    np.testing.assert_array_equal(cr.elementwise_grad(special.gammasgn)(x), np.zeros(3))
+
+
+def test_misc_logsumexp_is_special_logsumexp():
+    from chainrule.scipy.misc import logsumexp
+
+    assert logsumexp is special.logsumexp
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax(name, axis):
+    x = uniform((3, 4), -2, 2)
+    f = lambda a: getattr(special, name)(a, axis=axis)
+    np.testing.assert_allclose(f(x), getattr(sc, name)(x, axis=axis))
+    assert cr.gradcheck(f, x, order=2)
+
+
+def test_scipy_ufuncs_dispatch_on_tensors():
+    x = uniform((3,), 0.5, 2)
+    g = cr.grad(lambda a: cnp.sum(sc.gammaln(a) + sc.erf(a)))(x)
+    np.testing.assert_allclose(g, sc.digamma(x) + 2 / np.sqrt(np.pi) * np.exp(-x * x))
+    t = cr.tensor(x, requires_grad=True)
+    cnp.sum(sc.expit(t)).backward()
+    np.testing.assert_allclose(t.grad, sc.expit(x) * sc.expit(-x))
+
+
+def test_third_derivative_of_gammaln_is_polygamma_2():
+    d3 = cr.grad(cr.grad(cr.grad(special.gammaln)))(1.7)
+    np.testing.assert_allclose(d3, sc.polygamma(2, 1.7))
+
+
+def test_import_without_scipy_names_the_extra():
+    code = (
+        "import sys; sys.modules['scipy'] = None\n"
+        "import chainrule, chainrule.numpy\n"
+        "try:\n    import chainrule.scipy\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install chainrule[scipy]" in out.stdout
+
+
+# -- PyTorch as an independent oracle: first and second derivatives ------------------------
+try:
+    import torch
+except ImportError:  # pragma: no cover
+    torch = None
+
+TS = torch.special if torch is not None else None
+# torch.special functions of one tensor, by the same name: (low, high) of the argument
+TORCH_UNARY = {
+    "gammaln": (0.5, 3), "digamma": (0.5, 3), "erf": (-2, 2), "erfc": (-2, 2),
+    "erfinv": (-0.9, 0.9), "erfcx": (-1, 2), "ndtr": (-2, 2), "log_ndtr": (-3, 2),
+    "ndtri": (0.05, 0.95), "expit": (-3, 3), "logit": (0.1, 0.9), "entr": (0.2, 2),
+    "i0": (-2, 2), "i1": (-2, 2), "i0e": (0.2, 2), "i1e": (0.2, 2),
+}
+# name: (chainrule function, torch function, (low, high))
+TORCH_CASES = {
+    "polygamma": (lambda x: special.polygamma(1, x), lambda x: TS.polygamma(1, x), (0.5, 3)),
+    "multigammaln": (lambda x: special.multigammaln(x, 3), lambda x: TS.multigammaln(x, 3),
+                     (2.5, 4)),
+    "xlogy": (lambda x: special.xlogy(x, 1.0 + x * x), lambda x: TS.xlogy(x, 1.0 + x * x),
+              (-2, 2)),
+    "xlog1py": (lambda x: special.xlog1py(1.5 - x, x), lambda x: TS.xlog1py(1.5 - x, x),
+                (-0.5, 2)),
+    "softmax": (lambda x: special.softmax(x, axis=0), lambda x: torch.softmax(x, 0), (-2, 2)),
+    "log_softmax": (lambda x: special.log_softmax(x, axis=0),
+                    lambda x: torch.log_softmax(x, 0), (-2, 2)),
+    "logsumexp": (lambda x: special.logsumexp(x, axis=0, keepdims=True) * x,
+                  lambda x: torch.logsumexp(x, 0, keepdim=True) * x, (-2, 2)),
+}
+for _name, _domain in TORCH_UNARY.items():
+    TORCH_CASES[_name] = (getattr(special, _name), lambda x, n=_name: getattr(TS, n)(x), _domain)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_first_and_second_derivatives_against_torch(name):
+    ours_f, torch_f, (low, high) = TORCH_CASES[name]
+    x, w = uniform((5,), low, high), uniform((5,), 0.5, 1.5)
+    d1 = cr.grad(lambda a: cnp.sum(ours_f(a) * w))
+    ours = d1(x), cr.grad(lambda a: cnp.sum(d1(a) * w))(x)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.from_numpy(w)
+    (t1,) = torch.autograd.grad((torch_f(xt) * wt).sum(), xt, create_graph=True)
+    (t2,) = torch.autograd.grad((t1 * wt).sum(), xt)
+    np.testing.assert_allclose(ours[0], t1.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours[1], t2.numpy(), rtol=1e-7, atol=1e-10)

@@ -1,0 +1,231 @@
+"""chainrule.scipy.stats: values against scipy.stats, both modes against finite
+differences to second order in every differentiable argument, gradients against
+torch.distributions."""
+
+import numpy as np
+import pytest
+import scipy.stats as st
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.scipy.stats import (
+    beta,
+    chi2,
+    dirichlet,
+    gamma,
+    multivariate_normal,
+    norm,
+    poisson,
+    t,
+)
+
+rng = np.random.default_rng(0)
+
+X, LOC, SCALE = (-2, 2), (-0.3, 0.3), (0.5, 2)
+UNIT, SHAPE = (0.15, 0.85), (1.5, 4)
+# "distribution.function": (function, SciPy's, (low, high) of each argument); every
+# argument is differentiated. Non-differentiable ones (t's df in cdf, gamma's a in cdf,
+# poisson's k) are fixed inside the lambdas.
+CASES = {
+    "norm.logpdf": (norm.logpdf, st.norm.logpdf, (X, LOC, SCALE)),
+    "norm.pdf": (norm.pdf, st.norm.pdf, (X, LOC, SCALE)),
+    "norm.cdf": (norm.cdf, st.norm.cdf, (X, LOC, SCALE)),
+    "norm.logcdf": (norm.logcdf, st.norm.logcdf, (X, LOC, SCALE)),
+    "norm.sf": (norm.sf, st.norm.sf, (X, LOC, SCALE)),
+    "norm.logsf": (norm.logsf, st.norm.logsf, (X, LOC, SCALE)),
+    "norm.ppf": (norm.ppf, st.norm.ppf, (UNIT, LOC, SCALE)),
+    "norm.isf": (norm.isf, st.norm.isf, (UNIT, LOC, SCALE)),
+    "t.logpdf": (t.logpdf, st.t.logpdf, (X, SHAPE, LOC, SCALE)),
+    "t.pdf": (t.pdf, st.t.pdf, (X, SHAPE, LOC, SCALE)),
+    "t.cdf": (lambda x, l, s: t.cdf(x, 2.5, l, s), lambda x, l, s: st.t.cdf(x, 2.5, l, s),
+              (X, LOC, SCALE)),
+    "t.sf": (lambda x, l, s: t.sf(x, 2.5, l, s), lambda x, l, s: st.t.sf(x, 2.5, l, s),
+             (X, LOC, SCALE)),
+    "gamma.logpdf": (gamma.logpdf, st.gamma.logpdf, ((0.5, 3), SHAPE, LOC, SCALE)),
+    "gamma.pdf": (gamma.pdf, st.gamma.pdf, ((0.5, 3), SHAPE, LOC, SCALE)),
+    "gamma.cdf": (lambda x, l, s: gamma.cdf(x, 2.5, l, s),
+                  lambda x, l, s: st.gamma.cdf(x, 2.5, l, s), ((0.5, 3), LOC, SCALE)),
+    "chi2.logpdf": (chi2.logpdf, st.chi2.logpdf, ((0.5, 3), (3, 6), LOC, SCALE)),
+    "chi2.pdf": (chi2.pdf, st.chi2.pdf, ((0.5, 3), (3, 6), LOC, SCALE)),
+    "beta.logpdf": (lambda x, a, b: beta.logpdf(x, a, b), st.beta.logpdf, (UNIT, SHAPE, SHAPE)),
+    "beta.pdf": (lambda x, a, b: beta.pdf(x, a, b), st.beta.pdf, (UNIT, SHAPE, SHAPE)),
+    "beta.logpdf-loc-scale": (beta.logpdf, st.beta.logpdf,
+                              ((0.4, 0.6), SHAPE, SHAPE, (-0.1, 0.1), (1.2, 1.5))),
+    "beta.cdf": (lambda x: beta.cdf(x, 2.5, 1.5), lambda x: st.beta.cdf(x, 2.5, 1.5), (UNIT,)),
+    "poisson.logpmf": (lambda mu: poisson.logpmf(np.array([0.0, 1, 3, 7]), mu),
+                       lambda mu: st.poisson.logpmf(np.array([0.0, 1, 3, 7]), mu), ((0.5, 5),)),
+    "poisson.pmf": (lambda mu: poisson.pmf(np.array([0.0, 1, 3, 7]), mu),
+                    lambda mu: st.poisson.pmf(np.array([0.0, 1, 3, 7]), mu), ((0.5, 5),)),
+    "poisson.cdf": (lambda mu: poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu),
+                    lambda mu: st.poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu), ((0.5, 5),)),
+}
+# shapes of the arguments: all alike, or the first broadcast against scalars/rows
+LAYOUTS = {"vectors": lambda n: [(4,)] * n, "broadcast": lambda n: [(2, 4)] + [(4,)] * (n - 1),
+           "scalars": lambda n: [()] * n}
+
+
+def uniform(shape, low, high):
+    return rng.uniform(low, high, size=shape)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_distribution_function(case, layout):
+    f, reference, domains = CASES[case]
+    shapes = LAYOUTS[layout](len(domains))
+    if case.startswith("poisson"):
+        shapes = [(4,)]
+    args = [uniform(s, *d) for s, d in zip(shapes, domains, strict=True)]
+    np.testing.assert_allclose(f(*args), reference(*args), rtol=1e-12, atol=1e-300)
+    assert cr.gradcheck(f, *args, order=2)
+
+
+def test_outside_the_support():
+    x = np.array([-1.0, 1.0, 2.0])
+    np.testing.assert_array_equal(gamma.logpdf(x, 2.0), st.gamma.logpdf(x, 2.0))
+    np.testing.assert_array_equal(beta.logpdf(x, 2.0, 3.0), st.beta.logpdf(x, 2.0, 3.0))
+    k = np.array([-1.0, 1.5, 2.0])
+    np.testing.assert_allclose(poisson.logpmf(k, 2.0), st.poisson.logpmf(k, 2.0))
+    np.testing.assert_allclose(poisson.cdf(k, 2.0), st.poisson.cdf(k, 2.0))
+    # no nan leaks into the gradient from the discarded branch
+    g = cr.grad(lambda a, s: cnp.sum(gamma.pdf(x, a, scale=s)), (0, 1))(2.0, 1.5)
+    assert np.all(np.isfinite(g))
+    gx = cr.elementwise_grad(lambda v: beta.pdf(v, 2.0, 3.0))(np.array([-1.0, 0.5, 2.0]))
+    assert np.all(np.isfinite(gx)) and gx[0] == 0 and gx[2] == 0
+
+
+def test_t_cdf_in_df_raises():
+    with pytest.raises(NotImplementedError, match="df"):
+        cr.grad(lambda df: t.cdf(0.3, df))(3.0)
+
+
+# -- multivariate normal and Dirichlet ---------------------------------------------------
+def spd(dim, seed=1):
+    m = np.random.default_rng(seed).standard_normal((dim, dim))
+    return m @ m.T + dim * np.eye(dim)
+
+
+def symmetric(f):
+    """``f`` of a symmetrised covariance: finite differences then stay symmetric."""
+    return lambda x, mean, a: f(x, mean, 0.5 * (a + a.T))
+
+
+@pytest.mark.parametrize("x_shape", [(3,), (5, 3), (2, 4, 3), (5, 1, 3)])
+@pytest.mark.parametrize("name", ["logpdf", "pdf"])
+def test_multivariate_normal(name, x_shape):
+    x, mean, cov = uniform(x_shape, -1, 1), uniform((3,), -0.5, 0.5), spd(3)
+    f = symmetric(getattr(multivariate_normal, name))
+    reference = symmetric(getattr(st.multivariate_normal, name))
+    np.testing.assert_allclose(f(x, mean, cov), reference(x, mean, cov), rtol=1e-12)
+    assert cr.gradcheck(f, x, mean, cov, order=2)
+
+
+@pytest.mark.parametrize(
+    "x_shape, mean, cov",
+    [((4, 3), np.zeros(3), np.array([0.5, 1.0, 2.0])),  # a vector: the diagonal
+     ((4, 2), np.full(2, 0.3), 1.5),  # a scalar: a multiple of the identity
+     ((4,), 0.3, 1.5),  # one dimension: a vector is a list of points
+     ((), 0.3, 1.5)],
+)
+def test_multivariate_normal_shorthands(x_shape, mean, cov):
+    x = uniform(x_shape, -1, 1)
+    f = lambda a, c: multivariate_normal.logpdf(a, mean, c)
+    np.testing.assert_allclose(f(x, cov), st.multivariate_normal.logpdf(x, mean, cov))
+    assert cr.gradcheck(f, x, cov, order=2)
+
+
+def test_multivariate_normal_entropy_and_symmetric_gradient():
+    mean, cov = uniform((3,), -1, 1), spd(3)
+    f = lambda a: multivariate_normal.entropy(mean, 0.5 * (a + a.T))
+    np.testing.assert_allclose(f(cov), st.multivariate_normal.entropy(mean, cov))
+    assert cr.gradcheck(f, cov, order=2)
+    g = cr.grad(lambda c: cnp.sum(multivariate_normal.logpdf(uniform((4, 3), -1, 1), mean, c)))(cov)
+    np.testing.assert_allclose(g, g.T)
+
+
+@pytest.mark.parametrize("x_rows", ["all", "one-fewer"])
+@pytest.mark.parametrize("points", [None, 4])
+@pytest.mark.parametrize("name", ["logpdf", "pdf"])
+def test_dirichlet(name, points, x_rows):
+    alpha = uniform((3,), 1.5, 3)
+    x = rng.dirichlet(alpha, size=points).T
+    if x_rows == "one-fewer":
+        x = x[:2]
+    f = getattr(dirichlet, name)
+    np.testing.assert_allclose(f(x, alpha), getattr(st.dirichlet, name)(x, alpha), rtol=1e-12)
+    assert cr.gradcheck(f, x, alpha, order=2)
+
+
+def test_dirichlet_shape_error():
+    with pytest.raises(ValueError, match="first axis"):
+        dirichlet.logpdf(np.full((5, 2), 0.2), np.ones(3))
+
+
+def test_eager_backward_through_a_log_likelihood():
+    data = uniform((20,), -1, 3)
+    loc = cr.tensor(0.5, requires_grad=True)
+    scale = cr.tensor(1.5, requires_grad=True)
+    (-cnp.sum(norm.logpdf(data, loc, scale))).backward()
+    z = (data - 0.5) / 1.5
+    np.testing.assert_allclose(loc.grad, -np.sum(z) / 1.5)
+    np.testing.assert_allclose(scale.grad, np.sum(1 - z * z) / 1.5)
+
+
+# -- torch.distributions as an independent oracle ---------------------------------------
+try:
+    import torch
+    import torch.distributions as td
+except ImportError:  # pragma: no cover
+    torch = None
+
+# name: (chainrule log density of (x, *params), torch's, (low, high) of x and each param)
+TORCH_CASES = {
+    "norm": (norm.logpdf, lambda x, l, s: td.Normal(l, s).log_prob(x), (X, LOC, SCALE)),
+    "norm.cdf": (norm.cdf, lambda x, l, s: td.Normal(l, s).cdf(x), (X, LOC, SCALE)),
+    "t": (t.logpdf, lambda x, df, l, s: td.StudentT(df, l, s).log_prob(x),
+          (X, SHAPE, LOC, SCALE)),
+    "gamma": (lambda x, a, s: gamma.logpdf(x, a, scale=s),
+              lambda x, a, s: td.Gamma(a, 1 / s).log_prob(x), ((0.5, 3), SHAPE, SCALE)),
+    "chi2": (chi2.logpdf, lambda x, df: td.Chi2(df).log_prob(x), ((0.5, 3), (3, 6))),
+    "beta": (beta.logpdf, lambda x, a, b: td.Beta(a, b).log_prob(x), (UNIT, SHAPE, SHAPE)),
+    "poisson": (lambda mu: poisson.logpmf(np.array([0.0, 1, 3, 7]), mu),
+                lambda mu: td.Poisson(mu).log_prob(torch.tensor([0.0, 1, 3, 7],
+                                                                dtype=torch.float64)),
+                ((0.5, 5),)),
+}
+
+
+def torch_gradients(f, args):
+    ts = [torch.tensor(a, requires_grad=True) for a in args]
+    f(*ts).sum().backward()
+    return [v.grad.numpy() for v in ts]
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_gradients_against_torch(name):
+    ours_f, torch_f, domains = TORCH_CASES[name]
+    args = [uniform((4,), *d) for d in domains]
+    ours = cr.grad(lambda *a: cnp.sum(ours_f(*a)), tuple(range(len(args))))(*args)
+    for g, expected in zip(ours, torch_gradients(torch_f, args), strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+def test_multivariate_normal_and_dirichlet_against_torch():
+    x, mean, a = uniform((5, 3), -1, 1), uniform((3,), -0.5, 0.5), spd(3)
+    f = symmetric(multivariate_normal.logpdf)
+    ours = cr.grad(lambda *v: cnp.sum(f(*v)), (0, 1, 2))(x, mean, a)
+    theirs = torch_gradients(
+        lambda xx, m, aa: td.MultivariateNormal(m, 0.5 * (aa + aa.T)).log_prob(xx), [x, mean, a])
+    for g, expected in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
+
+    alpha = uniform((3,), 1.5, 3)
+    pts = rng.dirichlet(alpha, size=4)  # torch: components along the last axis
+    ours = cr.grad(lambda p, al: cnp.sum(dirichlet.logpdf(p.T, al)), (0, 1))(pts, alpha)
+    theirs = torch_gradients(lambda p, al: td.Dirichlet(al).log_prob(p), [pts, alpha])
+    for g, expected in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
