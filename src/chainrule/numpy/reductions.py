@@ -1,17 +1,52 @@
 """Reductions: sum, mean, prod, max, min, var, std, cumulative sums and their kin.
 
 A reduction's cotangent is spread back over the axes it reduced (``expand_reduced``).
+The primitives are NumPy's own functions, so every calling form NumPy accepts works;
+the rules take the same arguments in the same order (``axis``, ``dtype``, ``out``,
+``keepdims``, ``initial``, ``where``, ``ddof``). A ``where=`` mask is honoured by every
+rule: entries it leaves out get a zero derivative. The ``nan*`` functions are the plain
+reductions with NaN entries left out in the same way.
 """
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
-from chainrule.core.primitive import def_linear, def_vjps
-from chainrule.numpy.broadcasting import shape_of
-from chainrule.numpy.registry import wrap
-
 import chainrule.numpy as cnp
+from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import is_complex, shape_of
+from chainrule.numpy.nondiff import plain
+from chainrule.numpy.registry import mirrors, optional, wrap
+
+__all__ = [
+    "sum",
+    "mean",
+    "prod",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "var",
+    "std",
+    "cumsum",
+    "cumprod",
+    "nansum",
+    "nanmean",
+    "nanprod",
+    "nanmax",
+    "nanmin",
+    "nanvar",
+    "nanstd",
+    "nancumsum",
+    "nancumprod",
+    "average",
+    "ptp",
+]
+
+_NoValue = np._NoValue
 
 
 def size_of(x) -> int:
@@ -36,18 +71,463 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     return cnp.broadcast_to(g, shape)
 
 
-def reduction(np_fun, name=None):
-    return wrap(np_fun, "reductions", name)
+def reduction(np_fun, name=None, public=True):
+    return wrap(np_fun, "reductions", name, public=public)
 
 
+# -- helpers shared by the rules -------------------------------------------------------
+def dtype_of(x) -> np.dtype:
+    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
+def float_dtype(x) -> np.dtype:
+    """The real floating dtype that goes with ``x`` (float32 for complex64 data)."""
+    dt = dtype_of(x)
+    return np.finfo(dt).dtype if dt.kind in "fc" else np.dtype(np.float64)
+
+
+def like_input(g, x, dtype):
+    """The cotangent in ``x``'s dtype, where ``dtype=`` made the output's differ."""
+    if dtype is None:
+        return g
+    dt = dtype_of(x)
+    if is_complex(g) and dt.kind != "c":
+        g = cnp.real(g)
+    return g if dtype_of(g) == dt else cnp.astype(g, dt)
+
+
+def mask_of(where, x):
+    """The ``where=`` mask spread over ``x``'s shape, or None when every entry counts."""
+    if where is True or where is _NoValue:
+        return None
+    return np.broadcast_to(plain(where), shape_of(x))
+
+
+def count_of(mask, x, axis):
+    """How many entries each output reduces over, shaped to broadcast against ``x``."""
+    if mask is None:
+        shape = shape_of(x)
+        return float(np.prod([shape[a] for a in reduced_axes(axis, len(shape))]))
+    return np.sum(mask, axis=axis, keepdims=True).astype(float_dtype(x))
+
+
+def not_nan(x, where=True):
+    """``where`` with the NaN entries of ``x`` left out (``where`` itself if none)."""
+    nan = np.isnan(plain(x))
+    if not nan.any():
+        return where
+    return ~nan if where is True or where is _NoValue else ~nan & plain(where)
+
+
+def flip(x, axis: int):
+    return cnp.getitem(x, (slice(None),) * axis + (slice(None, None, -1),))
+
+
+def along(x, axis):
+    """``x`` and the axis a cumulative function runs along: NumPy flattens for None."""
+    if axis is None:
+        return cnp.reshape(x, (-1,)), 0
+    return x, int(axis) % len(shape_of(x))
+
+
+def cum_axis(x, axis) -> int:
+    return 0 if axis is None else int(axis) % len(shape_of(x))
+
+
+def reshape_like(d, x):
+    return d if shape_of(d) == shape_of(x) else cnp.reshape(d, shape_of(x))
+
+
+def shift_in(y, axis: int, fill):
+    """``y`` moved one step along ``axis``, ``fill`` entering at the front: the exclusive
+    version of an inclusive scan. Gather and select only, so it differentiates again."""
+    n = shape_of(y)[axis]
+    idx = np.arange(n)
+    prev = cnp.getitem(y, (slice(None),) * axis + (np.maximum(idx - 1, 0),))
+    first = (idx == 0).reshape((n,) + (1,) * (len(shape_of(y)) - axis - 1))
+    return cnp.where(first, fill, prev)
+
+
+def scan_cumprod(y, axis: int):
+    """The cumulative product by log2(n) rounds of products (Hillis and Steele): no
+    division, so its derivatives are right where entries are zero."""
+    n = shape_of(y)[axis]
+    idx = np.arange(n)
+    tail = (1,) * (len(shape_of(y)) - axis - 1)
+    s = 1
+    while s < n:
+        prev = cnp.getitem(y, (slice(None),) * axis + (np.maximum(idx - s, 0),))
+        y = y * cnp.where((idx >= s).reshape((n,) + tail), prev, 1)
+        s *= 2
+    return y
+
+
+def has_zero(x) -> bool:
+    return not np.all(plain(x) != 0)
+
+
+# -- sum and mean ----------------------------------------------------------------------
 sum = reduction(np.sum)
-def_vjps(sum, lambda g, ans, x, axis=None, dtype=None, keepdims=False, **kw:
-         expand_reduced(g, x, axis, keepdims))
-def_linear(sum)
+
+
+def sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    g = expand_reduced(g, x, axis, keepdims)
+    if where is not True and where is not _NoValue:
+        g = cnp.where(plain(where), g, 0)
+    return g if dtype is None else like_input(g, x, dtype)
+
+
+def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    return sum(t, axis=axis, dtype=dtype, keepdims=keepdims, where=where)  # initial drops out
+
+
+def_vjps(sum, sum_vjp)
+def_jvps(sum, sum_jvp)
 
 mean = reduction(np.mean)
-def_vjps(mean, lambda g, ans, x, axis=None, dtype=None, keepdims=False, **kw:
-         expand_reduced(g, x, axis, keepdims) * (size_of(ans) / size_of(x)))
-def_linear(mean)
 
-__all__ = ["sum", "mean"]
+
+def mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    m = mask_of(where, x)
+    if m is None:
+        g = expand_reduced(g, x, axis, keepdims) * (size_of(ans) / (size_of(x) or 1))
+    else:
+        g = cnp.where(m, expand_reduced(g, x, axis, keepdims), 0)
+        g = g / np.maximum(count_of(m, x, axis), 1)
+    return like_input(g, x, dtype)
+
+def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=True):
+    return mean(t, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
+
+
+def_vjps(mean, mean_vjp)
+def_jvps(mean, mean_jvp)
+
+
+def leaving_out_nan(rule, where_at=None):
+    """The rule of a reduction with the NaN entries of x left out through its ``where=``
+    (``where_at``: its position among the arguments after x, where it has one)."""
+
+    def nan_rule(g, ans, x, *args, **kwargs):
+        if where_at is not None and len(args) > where_at:
+            args = (*args[:where_at], not_nan(x, args[where_at]), *args[where_at + 1 :])
+        else:
+            kwargs["where"] = not_nan(x, kwargs.get("where", True))
+        return rule(g, ans, x, *args, **kwargs)
+
+    return nan_rule
+
+
+nansum = reduction(np.nansum)
+def_vjps(nansum, leaving_out_nan(sum_vjp, 5))
+def_jvps(nansum, leaving_out_nan(sum_jvp, 5))
+
+nanmean = reduction(np.nanmean)
+def_vjps(nanmean, leaving_out_nan(mean_vjp))
+def_jvps(nanmean, leaving_out_nan(mean_jvp))
+
+
+# -- prod --------------------------------------------------------------------------------
+def exclusive_products(x, axis):
+    """∂prod/∂x without dividing by x: each entry's product of the others along the
+    reduced axes, from the cumulative products before and after it."""
+    shape = shape_of(x)
+    axes = reduced_axes(axis, len(shape))
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    perm = kept + axes
+    y = x if perm == tuple(range(len(shape))) else cnp.transpose(x, perm)
+    y = cnp.reshape(y, tuple(shape[i] for i in kept) + (-1,))
+    before = shift_in(cumprod(y, axis=-1), len(kept), 1)
+    after = flip(shift_in(cumprod(flip(y, len(kept)), axis=-1), len(kept), 1), len(kept))
+    d = cnp.reshape(before * after, tuple(shape[i] for i in perm))
+    return d if perm == tuple(range(len(shape))) else cnp.transpose(d, tuple(np.argsort(perm)))
+
+
+def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
+    """∂ans/∂x, shaped like x: ans / x where no entry is zero, else the product of the
+    others (so that zeros get the right, finite, derivative)."""
+    m = mask_of(where, x)
+    if m is not None:
+        x = cnp.where(m, x, 1)
+    if not has_zero(x):
+        d = expand_reduced(ans, x, axis, keepdims) / x
+    else:
+        d = exclusive_products(x, axis)
+        if initial is not None and initial is not _NoValue:
+            d = d * initial
+    return d if m is None else cnp.where(m, d, 0)
+
+
+def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    d = prod_partials(ans, x, axis, keepdims, initial, where)
+    return like_input(expand_reduced(g, x, axis, keepdims) * d, x, dtype)
+
+
+def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
+    d = prod_partials(ans, x, axis, keepdims, initial, where)
+    return sum(t * d, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+prod = reduction(np.prod)
+def_vjps(prod, prod_vjp)
+def_jvps(prod, prod_jvp)
+
+nanprod = reduction(np.nanprod)
+def_vjps(nanprod, leaving_out_nan(prod_vjp, 5))
+def_jvps(nanprod, leaving_out_nan(prod_jvp, 5))
+
+
+# -- max and min -------------------------------------------------------------------------
+def tie_weights(ans, x, axis=None, keepdims=False, where=True):
+    """1/k on each of the k entries that attain the extremum, 0 elsewhere: tied maxima
+    share the derivative evenly (as in JAX and HIPS autograd)."""
+    xv, av = plain(x), plain(ans)
+    if not keepdims:
+        av = np.expand_dims(av, reduced_axes(axis, np.ndim(xv)))
+    hit = xv == av
+    if np.isnan(av).any():  # NumPy's max propagates NaN: its derivative goes there
+        hit |= np.isnan(xv) & np.isnan(av)
+    if where is not True and where is not _NoValue:
+        hit &= plain(where)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return (hit / np.maximum(count, 1)).astype(float_dtype(x))
+
+
+def max_vjp(g, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
+    return expand_reduced(g, x, axis, keepdims) * tie_weights(ans, x, axis, keepdims, where)
+
+
+def max_jvp(t, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
+    return sum(t * tie_weights(ans, x, axis, keepdims, where), axis=axis, keepdims=keepdims)
+
+
+max = reduction(np.max)
+min = reduction(np.min)
+amax = reduction(np.amax)
+amin = reduction(np.amin)
+nanmax = reduction(np.nanmax)
+nanmin = reduction(np.nanmin)  # tie_weights never picks a NaN unless all are NaN
+for _extremum in (max, min, amax, amin, nanmax, nanmin):
+    def_vjps(_extremum, max_vjp)
+    def_jvps(_extremum, max_jvp)
+del _extremum
+
+
+# -- var and std -------------------------------------------------------------------------
+def deviations(x, axis, ddof, correction, where):
+    """``x - mean`` (conjugated for complex x) and ``1 / (N - ddof)`` for each output;
+    entries that ``where`` leaves out deviate by 0."""
+    if correction is not None and correction is not _NoValue:
+        ddof = correction
+    m = mask_of(where, x)
+    if m is not None:
+        x = cnp.where(m, x, 0)  # a NaN left out must not reach the derivatives
+    d = x - mean(x, axis=axis, keepdims=True, where=True if m is None else m)
+    if m is not None:
+        d = cnp.where(m, d, 0)
+    if is_complex(x):
+        d = cnp.conj(d)
+    n = count_of(m, x, axis) - ddof
+    if m is None:
+        return d, 1.0 / n if n > 0 else np.inf
+    with np.errstate(divide="ignore"):
+        return d, (1 / np.maximum(n, 0)).astype(float_dtype(x))
+
+
+def real_part(z):
+    return cnp.real(z) if is_complex(z) else z
+
+
+def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+            where=True, mean=None, correction=None):
+    d, scale = deviations(x, axis, ddof, correction, where)
+    return like_input(expand_reduced(g, x, axis, keepdims) * d * (2 * scale), x, dtype)
+
+
+def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+            where=True, mean=None, correction=None):
+    d, scale = deviations(x, axis, ddof, correction, where)
+    return sum(real_part(d * t) * (2 * scale), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+            where=True, mean=None, correction=None):
+    d, scale = deviations(x, axis, ddof, correction, where)
+    return like_input(expand_reduced(g / ans, x, axis, keepdims) * d * scale, x, dtype)
+
+
+def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+            where=True, mean=None, correction=None):
+    d, scale = deviations(x, axis, ddof, correction, where)
+    return sum(real_part(d * t) * scale, axis=axis, dtype=dtype, keepdims=keepdims) / ans
+
+
+var = reduction(np.var)
+std = reduction(np.std)
+def_vjps(var, var_vjp)
+def_jvps(var, var_jvp)
+def_vjps(std, std_vjp)
+def_jvps(std, std_jvp)
+
+nanvar = reduction(np.nanvar)
+nanstd = reduction(np.nanstd)
+for _prim, _vjp, _jvp in ((nanvar, var_vjp, var_jvp), (nanstd, std_vjp, std_jvp)):
+    def_vjps(_prim, leaving_out_nan(_vjp))
+    def_jvps(_prim, leaving_out_nan(_jvp))
+del _prim, _vjp, _jvp
+
+
+# -- cumulative sums and products ----------------------------------------------------------
+def reverse_cumsum(g, axis: int):
+    return flip(cumsum(flip(g, axis), axis=axis), axis)
+
+
+def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    return like_input(reshape_like(reverse_cumsum(g, cum_axis(x, axis)), x), x, dtype)
+
+
+def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    xs, ax = along(x, axis)
+    if not has_zero(xs):
+        d = reverse_cumsum(g * ans, ax) / xs
+    else:
+        from chainrule.transforms.reverse import vjp
+
+        d = vjp(lambda v: scan_cumprod(v, ax), xs)[1](g)[0]
+    return like_input(reshape_like(d, x), x, dtype)
+
+
+def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
+    xs, ax = along(x, axis)
+    ts = along(t, axis)[0]
+    if not has_zero(xs):
+        return cumsum(ts / xs, axis=ax, dtype=dtype) * ans
+    from chainrule.transforms.forward import jvp
+
+    return jvp(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
+
+
+cumsum = reduction(np.cumsum)
+def_vjps(cumsum, cumsum_vjp)
+def_linear(cumsum)
+
+cumprod = reduction(np.cumprod)
+def_vjps(cumprod, cumprod_vjp)
+def_jvps(cumprod, cumprod_jvp)
+
+
+# -- functions built from the primitives above ---------------------------------------------
+def any_tensor(*xs) -> bool:
+    return builtins.any(isinstance(x, Tensor) for x in xs)
+
+
+def no_out(name: str, out) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{name}: out= cannot hold a result that is being differentiated; "
+            "use the returned value instead"
+        )
+
+
+@mirrors(np.nancumsum, "reductions")
+def nancumsum(a, axis=None, dtype=None, out=None):
+    if not any_tensor(a):
+        return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
+    no_out("nancumsum", out)
+    return cumsum(cnp.where(np.isnan(plain(a)), 0, a), axis=axis, dtype=dtype)
+
+
+@mirrors(np.nancumprod, "reductions")
+def nancumprod(a, axis=None, dtype=None, out=None):
+    if not any_tensor(a):
+        return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
+    no_out("nancumprod", out)
+    return cumprod(cnp.where(np.isnan(plain(a)), 1, a), axis=axis, dtype=dtype)
+
+
+@mirrors(np.ptp, "reductions")
+def ptp(a, axis=None, out=None, keepdims=_NoValue):
+    """``np.ptp``, as ``max - min``; tied extrema share the derivative evenly."""
+    if not any_tensor(a):
+        return np.ptp(a, axis=axis, out=out, keepdims=keepdims)
+    no_out("ptp", out)
+    keepdims = False if keepdims is _NoValue else keepdims
+    return max(a, axis=axis, keepdims=keepdims) - min(a, axis=axis, keepdims=keepdims)
+
+
+@mirrors(np.average, "reductions")
+def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
+    """``np.average``; differentiable in ``a`` and in ``weights``."""
+    if not any_tensor(a, weights):
+        return np.average(a, axis=axis, weights=weights, returned=returned, keepdims=keepdims)
+    keepdims = False if keepdims is _NoValue else keepdims
+    if weights is None:
+        avg = mean(a, axis=axis, keepdims=keepdims)
+        scl = np.asarray(size_of(a) / builtins.max(size_of(avg), 1), dtype=dtype_of(avg))
+    else:
+        ashape, wshape = shape_of(a), shape_of(weights)
+        if ashape != wshape:
+            # NumPy's rule: weights of other shape run along the given axes, in their order
+            if axis is None:
+                raise TypeError(
+                    "average: axis must be specified when shapes of a and weights differ"
+                )
+            axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
+            axes = tuple(int(ax) % len(ashape) for ax in axes)
+            if wshape != tuple(ashape[ax] for ax in axes):
+                raise ValueError(
+                    f"average: weights of shape {wshape} do not match a of shape {ashape} "
+                    f"along axis {axis}"
+                )
+            if len(axes) > 1:
+                weights = cnp.transpose(weights, tuple(np.argsort(axes)))
+            spread = tuple(n if i in axes else 1 for i, n in enumerate(ashape))
+            weights = cnp.reshape(weights, spread)
+        scl = sum(weights, axis=axis, keepdims=keepdims)
+        if np.any(plain(scl) == 0):
+            raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
+        avg = sum(a * weights, axis=axis, keepdims=keepdims) / scl
+    if not returned:
+        return avg
+    if shape_of(scl) != shape_of(avg):
+        scl = cnp.broadcast_to(scl, shape_of(avg))
+    return avg, scl
+
+
+def prepend(y, axis: int, value):
+    """``value`` put in front of ``y`` along ``axis`` (the ``include_initial`` entry)."""
+    if shape_of(y)[axis] == 0:
+        return sum(y, axis=axis, keepdims=True) * 0 + value
+    n = shape_of(y)[axis]
+    idx = np.maximum(np.arange(n + 1) - 1, 0)
+    first = (np.arange(n + 1) == 0).reshape((n + 1,) + (1,) * (len(shape_of(y)) - axis - 1))
+    return cnp.where(first, value, cnp.getitem(y, (slice(None),) * axis + (idx,)))
+
+
+def _cumulative(np_fun, prim, identity):
+    name = np_fun.__name__
+
+    @mirrors(np_fun, "reductions", name)
+    def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        if not any_tensor(x):
+            return np_fun(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
+        no_out(name, out)
+        ndim = len(shape_of(x))
+        if axis is None:
+            if ndim != 1:
+                raise ValueError(f"{name}: axis must be given for an array of {ndim} dimensions")
+            axis = 0
+        y = prim(x, axis=axis, dtype=dtype)
+        return prepend(y, int(axis) % ndim, identity) if include_initial else y
+
+    cumulative.__name__ = cumulative.__qualname__ = name
+    return cumulative
+
+
+# NumPy 2.1 added the array API's cumulative_sum and cumulative_prod.
+if optional(np, "cumulative_sum") is not None:
+    cumulative_sum = _cumulative(np.cumulative_sum, cumsum, 0)
+    __all__.append("cumulative_sum")
+if optional(np, "cumulative_prod") is not None:
+    cumulative_prod = _cumulative(np.cumulative_prod, cumprod, 1)
+    __all__.append("cumulative_prod")

@@ -1,0 +1,449 @@
+"""Every reduction: both modes against finite differences, to second order, over the
+calling forms NumPy accepts (axis None/int/negative/tuple, keepdims, ddof, where=,
+initial=, dtype=); ties, zeros and NaN handled as documented; gradients shaped and typed
+like the input."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+rng = np.random.default_rng(0)
+
+# (shape, keyword arguments): the calling forms every axis-reduction is checked on
+AXIS_FORMS = [
+    ((), {}),
+    ((5,), {}),
+    ((5,), {"axis": 0, "keepdims": True}),
+    ((3, 4), {"axis": 0}),
+    ((3, 4), {"axis": -1, "keepdims": True}),
+    ((2, 3, 4), {"axis": (0, 2)}),
+    ((2, 3, 4), {"axis": (-1, 0), "keepdims": True}),
+    ((2, 3, 4), {"axis": None, "keepdims": True}),
+]
+CUMULATIVE_FORMS = [
+    ((), {}),
+    ((5,), {}),
+    ((3, 4), {}),
+    ((3, 4), {"axis": 0}),
+    ((2, 3, 4), {"axis": -2}),
+]
+# name: (calling forms, extra keyword arguments, input sampler)
+REDUCTIONS = {
+    "sum": (AXIS_FORMS, {}, "normal"),
+    "mean": (AXIS_FORMS, {}, "normal"),
+    "prod": (AXIS_FORMS, {}, "away_from_zero"),
+    "max": (AXIS_FORMS, {}, "normal"),
+    "min": (AXIS_FORMS, {}, "normal"),
+    "amax": (AXIS_FORMS, {}, "normal"),
+    "amin": (AXIS_FORMS, {}, "normal"),
+    "ptp": (AXIS_FORMS[1:], {}, "normal"),
+    "var": (AXIS_FORMS, {}, "normal"),
+    "std": (AXIS_FORMS[1:], {}, "normal"),  # std of one entry is 0: not differentiable
+    "nansum": (AXIS_FORMS, {}, "normal"),
+    "nanmean": (AXIS_FORMS, {}, "normal"),
+    "nanprod": (AXIS_FORMS, {}, "away_from_zero"),
+    "nanmax": (AXIS_FORMS, {}, "normal"),
+    "nanmin": (AXIS_FORMS, {}, "normal"),
+    "nanvar": (AXIS_FORMS, {}, "normal"),
+    "nanstd": (AXIS_FORMS[1:], {}, "normal"),
+    "cumsum": (CUMULATIVE_FORMS, {}, "normal"),
+    "cumprod": (CUMULATIVE_FORMS, {}, "away_from_zero"),
+    "nancumsum": (CUMULATIVE_FORMS, {}, "normal"),
+    "nancumprod": (CUMULATIVE_FORMS, {}, "away_from_zero"),
+}
+DDOF_FORMS = [
+    ((6,), {"ddof": 1}),
+    ((3, 4), {"axis": 1, "ddof": 2}),
+    ((2, 3, 4), {"axis": (0, 1), "correction": 1}),
+]
+
+
+def sample(shape, kind, dtype=np.float64):
+    x = rng.standard_normal(shape)
+    if kind == "away_from_zero":
+        x = np.sign(x) * rng.uniform(0.5, 1.5, shape)
+    return np.asarray(x, dtype=dtype)
+
+
+CASES = [
+    pytest.param(name, shape, kwargs, id=f"{name}-{shape}-{kwargs}")
+    for name, (forms, extra, _) in REDUCTIONS.items()
+    for shape, kwargs in forms
+] + [
+    pytest.param(name, shape, kwargs, id=f"{name}-{shape}-{kwargs}")
+    for name in ("var", "std", "nanvar", "nanstd")
+    for shape, kwargs in DDOF_FORMS
+]
+
+
+@pytest.mark.parametrize(("name", "shape", "kwargs"), CASES)
+def test_gradcheck_second_order(name, shape, kwargs):
+    x = sample(shape, REDUCTIONS[name][2])
+    f = getattr(cnp, name)
+    assert cr.gradcheck(lambda a: f(a, **kwargs), x, order=2)
+
+
+@pytest.mark.parametrize(("name", "shape", "kwargs"), CASES)
+def test_value_and_gradient_shape(name, shape, kwargs):
+    x = sample(shape, REDUCTIONS[name][2])
+    f = getattr(cnp, name)
+    out, pull = cr.vjp(lambda a: f(a, **kwargs), x)
+    np.testing.assert_allclose(out, getattr(np, name)(x, **kwargs), rtol=1e-12)
+    g = pull(np.ones_like(out))[0]
+    assert np.shape(g) == x.shape and np.result_type(g) == np.float64
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_float32_preserved(name):
+    x = sample((3, 4), REDUCTIONS[name][2], np.float32)
+    f = getattr(cnp, name)
+    g = cr.grad(lambda a: cnp.sum(f(a, axis=1)))(x)
+    assert g.dtype == np.float32 and g.shape == x.shape
+    t = cr.jvp(lambda a: f(a, axis=1), (x,), (np.ones_like(x),))[1]
+    assert t.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "nansum"]
+)
+def test_dtype_argument_gives_input_dtype_gradient(name):
+    x = sample((3, 4), "away_from_zero", np.float32)
+    f = getattr(cnp, name)
+    g = cr.grad(lambda a: cnp.sum(f(a, axis=0, dtype=np.float64)))(x)
+    assert g.dtype == np.float32
+    ref = cr.grad(lambda a: cnp.sum(f(a, axis=0)))(x.astype(np.float64))
+    np.testing.assert_allclose(g, ref, rtol=1e-5, atol=1e-6)
+
+
+# -- where=, initial=, ddof and complex inputs ---------------------------------------------
+MASK = np.array([[True, False, True, True], [False, True, True, True], [True, True, False, True]])
+
+
+WHERE_CALLS = [
+    lambda a: cnp.sum(a, axis=1, where=MASK),
+    lambda a: cnp.sum(a, where=MASK[0], keepdims=True),
+    lambda a: cnp.mean(a, axis=0, where=MASK),
+    lambda a: cnp.mean(a, where=MASK),
+    lambda a: cnp.prod(a, axis=1, where=MASK),
+    lambda a: cnp.max(a, axis=1, where=MASK, initial=-10.0),
+    lambda a: cnp.min(a, axis=0, where=MASK, initial=10.0, keepdims=True),
+    lambda a: cnp.var(a, axis=1, where=MASK),
+    lambda a: cnp.std(a, axis=1, where=MASK, ddof=1),
+    lambda a: cnp.nansum(a, axis=1, where=MASK),
+    lambda a: cnp.nanmean(a, axis=1, where=MASK),
+]
+
+
+@pytest.mark.parametrize(
+    "call",
+    WHERE_CALLS,
+    ids=["sum", "sum-row-mask", "mean-axis", "mean", "prod", "max", "min", "var", "std-ddof",
+         "nansum", "nanmean"],
+)
+def test_where_mask(call):
+    x = sample((3, 4), "away_from_zero")
+    assert cr.gradcheck(call, x, order=2)
+    g = cr.grad(lambda a: cnp.sum(call(a)))(x)
+    left_out = ~MASK[0] if call is WHERE_CALLS[1] else ~MASK
+    assert np.all(g[np.broadcast_to(left_out, x.shape)] == 0)
+
+
+def test_where_leaves_out_nan():
+    x = np.array([[1.0, np.nan, 2.0], [3.0, 4.0, 0.5]])
+    mask = ~np.isnan(x)
+    for f in (cnp.sum, cnp.mean, cnp.var, cnp.std, cnp.prod, cnp.max):
+        kw = {"initial": -np.inf} if f is cnp.max else {}
+        def loss(a, f=f, kw=kw):
+            return cnp.sum(f(a, axis=1, where=mask, **kw) ** 2)
+
+        g = cr.grad(loss)(x)
+        assert np.all(np.isfinite(g)) and g[0, 1] == 0
+        h = cr.grad(lambda a, loss=loss: cnp.sum(cr.grad(loss)(a)))(x)
+        assert np.all(np.isfinite(h)), f
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda a: cnp.sum(a, axis=0, initial=2.0),
+        lambda a: cnp.prod(a, axis=1, initial=3.0),
+        lambda a: cnp.max(a, axis=1, initial=0.0),  # initial beats some rows: gradient 0 there
+        lambda a: cnp.nansum(a, initial=1.0),
+    ],
+    ids=["sum", "prod", "max", "nansum"],
+)
+def test_initial(call):
+    x = sample((3, 4), "away_from_zero")
+    x[1] = -np.abs(x[1])
+    assert cr.gradcheck(call, x, order=2)
+
+
+def test_max_initial_above_every_entry_gives_zero_gradient():
+    x = np.array([[1.0, 2.0], [6.0, 3.0]])
+    g = cr.grad(lambda a: cnp.sum(cnp.max(a, axis=1, initial=5.0)))(x)
+    np.testing.assert_array_equal(g, [[0.0, 0.0], [1.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    "name", ["sum", "mean", "prod", "var", "std", "cumsum", "cumprod", "average"]
+)
+def test_complex(name):
+    z = sample((3, 4), "away_from_zero") + 1j * sample((3, 4), "away_from_zero")
+    assert cr.gradcheck(lambda a: getattr(cnp, name)(a, axis=1), z, order=2)
+
+
+def test_complex_var_follows_autograd():
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    z = sample((5,), "normal") + 1j * sample((5,), "normal")
+    for name in ("var", "std"):
+        np.testing.assert_allclose(
+            cr.grad(getattr(cnp, name))(z), autograd.grad(getattr(anp, name))(z), rtol=1e-12
+        )
+
+
+# -- max and min: ties ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["max", "amax", "nanmax"])
+def test_max_splits_ties_evenly(name):
+    f = getattr(cnp, name)
+    x = np.array([1.0, 3.0, 3.0, 2.0])
+    np.testing.assert_array_equal(cr.grad(f)(x), [0.0, 0.5, 0.5, 0.0])
+    assert cr.jvp(f, (x,), (np.array([5.0, 1.0, 2.0, 7.0]),))[1] == 1.5
+    y = np.array([[2.0, 2.0, 2.0], [1.0, 4.0, 0.0]])
+    g = cr.grad(lambda a: cnp.sum(f(a, axis=1, keepdims=True) * np.array([[3.0], [1.0]])))(y)
+    np.testing.assert_allclose(g, [[1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def test_min_and_ptp_ties():
+    x = np.array([[0.0, 0.0, 1.0, 1.0]])
+    g = cr.grad(lambda a: cnp.sum(cnp.min(a, axis=1)))(x)
+    np.testing.assert_array_equal(g, [[0.5, 0.5, 0, 0]])
+    np.testing.assert_array_equal(cr.grad(cnp.ptp)(x), [[-0.5, -0.5, 0.5, 0.5]])
+
+
+def test_ties_match_torch_amax():
+    torch = pytest.importorskip("torch")
+    x = rng.integers(0, 3, size=(4, 5)).astype(np.float64)  # many ties
+    w = rng.standard_normal(5)
+    g = cr.grad(lambda a: cnp.sum(cnp.max(a, axis=0) * w))(x)
+    xt = torch.tensor(x, requires_grad=True)
+    (torch.amax(xt, dim=0) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-12)
+
+
+def test_max_of_nan_sends_the_gradient_to_the_nan():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = cr.grad(cnp.max)(np.array([1.0, np.nan, 3.0]))
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
+
+
+# -- prod and cumprod: zeros ------------------------------------------------------------------
+def products_of_others(x):
+    return np.array([np.prod(np.delete(x, i)) for i in range(x.size)])
+
+
+@pytest.mark.parametrize("x", [[0.0, 2.0, 3.0, -1.5], [2.0, 0.0, 0.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+def test_prod_with_zeros(x):
+    x = np.array(x)
+    np.testing.assert_array_equal(cr.grad(cnp.prod)(x), products_of_others(x))
+    n = x.size
+    exact = np.array(
+        [[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(n)] for i in range(n)]
+    )
+    np.testing.assert_array_equal(cr.hessian(cnp.prod)(x), exact)
+    np.testing.assert_array_equal(cr.jacfwd(cr.grad(cnp.prod))(x), exact)
+
+
+def test_prod_with_zeros_along_axes():
+    x = sample((2, 3, 4), "away_from_zero")
+    x[0, 1, 2] = x[1, 0, 0] = x[1, 2, 0] = 0.0
+    for kwargs in ({"axis": 1}, {"axis": (0, 2), "keepdims": True}, {"axis": None}, {"axis": -1}):
+        assert cr.gradcheck(lambda a, kw=kwargs: cnp.prod(a, **kw), x, order=2)
+
+
+def test_prod_and_cumprod_with_zeros_match_torch():
+    torch = pytest.importorskip("torch")
+    x = sample((3, 5), "away_from_zero")
+    x[0, 2] = x[2, 1] = x[2, 3] = 0.0
+    w = rng.standard_normal((3, 5))
+    wt = torch.tensor(w)
+    for ours, theirs in (
+        (lambda a: cnp.sum(cnp.prod(a, axis=1) * w[:, 0]),
+         lambda a: (torch.prod(a, 1) * wt[:, 0]).sum()),
+        (lambda a: cnp.sum(cnp.cumprod(a, axis=1) * w),
+         lambda a: (torch.cumprod(a, 1) * wt).sum()),
+    ):
+        xt = torch.tensor(x, requires_grad=True)
+        theirs(xt).backward()
+        np.testing.assert_allclose(cr.grad(ours)(x), xt.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"axis": 1}, {"axis": 0}])
+def test_cumprod_with_zeros(kwargs):
+    x = sample((3, 5), "away_from_zero")
+    x[0, 2] = x[2, 1] = x[2, 3] = x[1, 4] = 0.0
+    assert cr.gradcheck(lambda a: cnp.cumprod(a, **kwargs), x, order=2)
+
+
+# -- nan functions ------------------------------------------------------------------------------
+NAN_X = np.array([[1.0, np.nan, 2.0, -0.5], [np.nan, 3.0, 0.7, np.nan], [1.5, -2.0, 0.6, 1.2]])
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["nansum", "nanmean", "nanprod", "nanmax", "nanmin", "nanvar", "nanstd", "nancumsum",
+     "nancumprod"],
+)
+@pytest.mark.parametrize("axis", [None, 1, 0])
+def test_nan_functions_ignore_nan(name, axis):
+    f = getattr(cnp, name)
+    nan = np.isnan(NAN_X)
+    g = cr.grad(lambda a: cnp.sum(f(a, axis=axis)))(NAN_X)
+    assert np.all(g[nan] == 0) and np.all(np.isfinite(g))
+    assert cr.gradcheck(lambda a: f(a, axis=axis), NAN_X, order=2)
+
+
+def test_nanmean_equals_mean_of_the_rest():
+    g = cr.grad(lambda a: cnp.sum(cnp.nanmean(a, axis=1)))(NAN_X)
+    counts = np.sum(~np.isnan(NAN_X), 1, keepdims=True)
+    np.testing.assert_allclose(g, np.where(np.isnan(NAN_X), 0, 1 / counts))
+    g = cr.grad(lambda a: cnp.nansum(a * 2))(NAN_X)
+    np.testing.assert_array_equal(g, np.where(np.isnan(NAN_X), 0, 2.0))
+
+
+# -- average -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("ashape", "wshape", "kwargs"),
+    [
+        ((5,), (5,), {}),
+        ((3, 4), (3, 4), {"axis": 1}),
+        ((3, 4), (4,), {"axis": 1}),
+        ((3, 4), (3,), {"axis": -2, "keepdims": True}),
+        ((2, 3, 4), (4, 2), {"axis": (2, 0)}),
+        ((2, 3, 4), (2, 3, 4), {}),
+    ],
+)
+def test_average_in_both_arguments(ashape, wshape, kwargs):
+    a = sample(ashape, "normal")
+    w = rng.uniform(0.5, 2.0, wshape)
+    assert cr.gradcheck(lambda x, y: cnp.average(x, weights=y, **kwargs), a, w, order=2)
+    ref = np.average(a, weights=w, **kwargs)
+    np.testing.assert_allclose(cnp.average(a, weights=w, **kwargs), ref)
+    avg, scl = cr.vjp(lambda x, y: cnp.average(x, weights=y, returned=True, **kwargs), a, w)[0]
+    ref = np.average(a, weights=w, returned=True, **kwargs)
+    np.testing.assert_allclose(avg, ref[0]) and np.testing.assert_allclose(scl, ref[1])
+    assert cr.gradcheck(lambda x, y: cnp.average(x, weights=y, returned=True, **kwargs)[1], a, w)
+
+
+def test_average_without_weights_and_errors():
+    a = sample((3, 4), "normal")
+    assert cr.gradcheck(lambda x: cnp.average(x, axis=0), a, order=2)
+    out, scl = cr.vjp(lambda x: cnp.average(x, axis=0, returned=True), a)[0]
+    assert np.allclose(out, a.mean(0)) and np.all(scl == 3.0)
+    with pytest.raises(TypeError, match="axis must be specified"):
+        cr.grad(lambda x: cnp.average(x, weights=np.ones(4)))(a)
+    with pytest.raises(ValueError, match="weights"):
+        cr.grad(lambda x: cnp.average(x, axis=0, weights=np.ones(4)))(a)
+    with pytest.raises(ZeroDivisionError):
+        cr.grad(lambda x: cnp.sum(cnp.average(x, axis=1, weights=np.array([1.0, -1.0, 0, 0]))))(a)
+
+
+# -- cumulative functions ----------------------------------------------------------------
+def test_cumsum_axis_none_flattens():
+    x = sample((2, 3), "normal")
+    out, pull = cr.vjp(cnp.cumsum, x)
+    assert out.shape == (6,)
+    np.testing.assert_array_equal(pull(np.ones(6))[0], np.arange(6, 0, -1).reshape(2, 3))
+
+
+@pytest.mark.skipif(not hasattr(np, "cumulative_sum"), reason="NumPy < 2.1")
+@pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
+@pytest.mark.parametrize("kwargs", [{}, {"include_initial": True}])
+def test_cumulative_array_api(name, kwargs):
+    x = sample((3, 4), "away_from_zero")
+    f = getattr(cnp, name)
+    np.testing.assert_allclose(f(x, axis=1, **kwargs), getattr(np, name)(x, axis=1, **kwargs))
+    assert cr.gradcheck(lambda a: f(a, axis=1, **kwargs), x, order=2)
+    assert cr.gradcheck(lambda a: f(a, **kwargs), x[0], order=2)
+    assert cr.gradcheck(lambda a: f(a, axis=0, **kwargs), np.zeros((0, 2)), order=1)
+
+
+# -- the Tensor methods, numpy dispatch and the eager layer ----------------------------------------
+def test_tensor_methods():
+    x = sample((3, 4), "away_from_zero")
+
+    def f(a):
+        return (
+            a.sum(axis=0, keepdims=True).sum() + a.mean(axis=1).sum() + a.prod(axis=-1).sum()
+            + a.max(axis=0).sum() + a.min(keepdims=True).sum() + a.var(axis=1, ddof=1).sum()
+            + a.std(axis=0).sum() + a.cumsum(axis=1).sum() + a.cumprod(axis=0).sum()
+            + a.cumsum().sum() + a.sum(dtype=np.float64)
+        )
+
+    assert cr.gradcheck(f, x, order=2)
+
+
+def test_numpy_functions_dispatch_to_the_mirror():
+    x = sample((3, 4), "away_from_zero")
+
+    def f(a):
+        return (
+            np.sum(a, axis=1) + np.mean(a, 1) + np.prod(a, axis=1) + np.amax(a, axis=1)
+            + np.amin(a, 1) + np.var(a, axis=1, ddof=1) + np.std(a, 1) + np.ptp(a, axis=1)
+            + np.average(a, axis=1, weights=np.arange(1.0, 5)) + np.nansum(a, 1)
+            + np.nanmean(a, 1) + np.cumsum(a, 1)[:, -1] + np.cumprod(a, axis=1)[:, -1]
+            + np.max(a, 1) + np.min(a, 1) + np.nanvar(a, 1) + np.nanmax(a, 1)
+        )
+
+    assert cr.gradcheck(f, x, order=1)
+
+
+def test_positional_arguments_in_numpy_order():
+    x = sample((2, 3, 4), "normal")
+    assert cr.gradcheck(lambda a: cnp.sum(a, 1, None, None, True), x)
+    assert cr.gradcheck(lambda a: cnp.max(a, -1, None, True), x)
+    assert cr.gradcheck(lambda a: cnp.var(a, 0, None, None, 1, True), x)
+    assert cr.gradcheck(lambda a: cnp.cumprod(a, 2), x)
+    mask = x > 0
+    g = cr.grad(lambda a: cnp.sum(cnp.nansum(a, 1, None, None, False, 0.0, mask)))(x)
+    np.testing.assert_array_equal(g, mask * 1.0)
+
+
+def test_eager_backward_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = sample((4, 5), "normal")
+    t = cr.tensor(x, requires_grad=True)
+    loss = (
+        t.var(axis=1, ddof=1).sum() + t.std(axis=0).sum() + (t.max(axis=1) * 2).sum()
+        + t.cumsum(axis=0).prod()
+    )
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    (xt.var(1, unbiased=True).sum() + xt.std(0, unbiased=False).sum() + (xt.amax(1) * 2).sum()
+     + xt.cumsum(0).prod()).backward()
+    np.testing.assert_allclose(np.asarray(t.grad), xt.grad.numpy(), rtol=1e-10)
+
+
+def test_plain_values_are_numpy():
+    x = np.arange(12).reshape(3, 4)
+    for name in ("sum", "prod", "max", "ptp", "cumsum", "nancumsum", "average"):
+        np.testing.assert_array_equal(getattr(cnp, name)(x, axis=1), getattr(np, name)(x, axis=1))
+    assert cnp.sum(x).dtype == np.sum(x).dtype
+
+
+def test_out_is_refused_for_composites():
+    a = sample((3,), "normal")
+    with pytest.raises(TypeError, match="out="):
+        cr.grad(lambda x: cnp.sum(cnp.nancumsum(x, out=np.empty(3))))(a)
+
+
+def test_every_name_is_exported():
+    from chainrule.numpy import reductions
+
+    for name in reductions.__all__:
+        assert getattr(cnp, name) is getattr(reductions, name)
