@@ -1,19 +1,47 @@
-"""Products: dot, matmul, einsum and their kin."""
+"""Products: dot, matmul, tensordot, einsum and their kin.
+
+All of them are linear in each argument, so every jvp is the product itself with the
+tangent in place of that argument (``def_linear``), and every vjp is another product of
+the cotangent with the other arguments. Complex numbers follow the JAX / HIPS autograd
+convention: cotangents are pulled back through the transpose, not the conjugate
+transpose, of each linear map.
+"""
 
 from __future__ import annotations
+
+import functools
+import string
 
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_vjps
-from chainrule.numpy.broadcasting import shape_of, unbroadcast
-from chainrule.numpy.registry import wrap
+from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
+from chainrule.numpy.registry import mirrors, optional, wrap
 
-__all__ = ["matmul"]
+__all__ = [
+    "matmul",
+    "dot",
+    "vdot",
+    "inner",
+    "outer",
+    "tensordot",
+    "einsum",
+    "kron",
+    "cross",
+    "vecdot",
+]
+# matvec and vecmat came with NumPy 2.2; where NumPy has them, so does chainrule
+__all__ += [name for name in ("matvec", "vecmat") if hasattr(np, name)]
 
 
-def product(np_fun, name=None):
-    return wrap(np_fun, "products", name)
+def product(np_fun, name=None, public=True):
+    return wrap(np_fun, "products", name, public=public)
+
+
+def any_tensor(args) -> bool:
+    return any(isinstance(a, Tensor) for a in args)
 
 
 def mT(a):
@@ -21,25 +49,39 @@ def mT(a):
     return cnp.swapaxes(a, -1, -2)
 
 
+def permute(x, order):
+    """``transpose(x, order)``, skipped when ``order`` is the identity."""
+    order = tuple(int(i) for i in order)
+    if order == tuple(range(len(order))):
+        return x
+    return cnp.transpose(x, order)
+
+
+def ravel(x):
+    return cnp.reshape(x, (-1,))
+
+
+# -- matmul ---------------------------------------------------------------------------------
 def as_matrices(g, x, y):
     """Vectors in a matmul act as a 1×n row (left) or n×1 column (right)."""
-    if len(shape_of(x)) == 1:
-        x = cnp.reshape(x, (1, -1))
-        g = cnp.expand_dims(g, -2)
+    # the column first: for two vectors the scalar g becomes (1,) and then (1, 1)
     if len(shape_of(y)) == 1:
         y = cnp.reshape(y, (-1, 1))
         g = cnp.expand_dims(g, -1)
+    if len(shape_of(x)) == 1:
+        x = cnp.reshape(x, (1, -1))
+        g = cnp.expand_dims(g, -2)
     return g, x, y
 
 
-def matmul_vjp_x(g, ans, x, y):
+def matmul_vjp_x(g, ans, x, y, **kw):
     if len(shape_of(x)) > 1 and len(shape_of(y)) > 1:
         return unbroadcast(cnp.matmul(g, mT(y)), x)
     g, x2, y = as_matrices(g, x, y)
     return cnp.reshape(unbroadcast(cnp.matmul(g, mT(y)), x2), shape_of(x))
 
 
-def matmul_vjp_y(g, ans, x, y):
+def matmul_vjp_y(g, ans, x, y, **kw):
     if len(shape_of(x)) > 1 and len(shape_of(y)) > 1:
         return unbroadcast(cnp.matmul(mT(x), g), y)
     g, x, y2 = as_matrices(g, x, y)
@@ -49,3 +91,389 @@ def matmul_vjp_y(g, ans, x, y):
 matmul = product(np.matmul)
 def_vjps(matmul, matmul_vjp_x, matmul_vjp_y)
 def_jvps(matmul, lambda t, ans, x, y: cnp.matmul(t, y), lambda t, ans, x, y: cnp.matmul(x, t))
+
+
+# -- tensordot and the products that are special cases of it -----------------------------
+def tensordot_axes(axes, nda: int, ndb: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """NumPy's ``axes`` argument (an int or a pair of sequences) as two tuples of
+    non-negative axes, the contracted axes of ``a`` and of ``b`` in matching order."""
+    if isinstance(axes, int | np.integer):
+        n = int(axes)
+        return tuple(range(nda - n, nda)), tuple(range(n))
+    axa, axb = axes
+    axa = (axa,) if isinstance(axa, int | np.integer) else tuple(axa)
+    axb = (axb,) if isinstance(axb, int | np.integer) else tuple(axb)
+    return tuple(int(i) % nda for i in axa), tuple(int(i) % ndb for i in axb)
+
+
+def contraction_vjp_a(g, a, b, axa, axb):
+    """Cotangent of ``a`` in ``tensordot(a, b, (axa, axb))``: the output's axes are the
+    free axes of ``a`` then those of ``b``; contract ``g`` with ``b`` over the latter."""
+    nda, ndb = len(shape_of(a)), len(shape_of(b))
+    free_a = [i for i in range(nda) if i not in axa]
+    free_b = [i for i in range(ndb) if i not in axb]
+    nfa = len(free_a)
+    r = cnp.tensordot(g, b, axes=(list(range(nfa, nfa + len(free_b))), free_b))
+    # r's axes: free axes of a, then b's contracted axes in increasing order, which stand
+    # for the axes of a they were paired with
+    source = free_a + [axa[j] for j in np.argsort(axb, kind="stable")]
+    return permute(r, np.argsort(source))
+
+
+def contraction_vjp_b(g, a, b, axa, axb):
+    nda, ndb = len(shape_of(a)), len(shape_of(b))
+    free_a = [i for i in range(nda) if i not in axa]
+    free_b = [i for i in range(ndb) if i not in axb]
+    r = cnp.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
+    source = [axb[j] for j in np.argsort(axa, kind="stable")] + free_b
+    return permute(r, np.argsort(source))
+
+
+tensordot = product(np.tensordot)
+def_vjps(
+    tensordot,
+    lambda g, ans, a, b, axes=2: contraction_vjp_a(
+        g, a, b, *tensordot_axes(axes, len(shape_of(a)), len(shape_of(b)))),
+    lambda g, ans, a, b, axes=2: contraction_vjp_b(
+        g, a, b, *tensordot_axes(axes, len(shape_of(a)), len(shape_of(b)))),
+)
+def_linear(tensordot, 0, 1)
+
+
+def dot_axes(a, b):
+    """``dot`` contracts the last axis of ``a`` with the second-to-last of ``b``."""
+    nda, ndb = len(shape_of(a)), len(shape_of(b))
+    return (nda - 1,), (max(ndb - 2, 0),)
+
+
+def scalar_product_vjp(g, a, b):
+    """When one factor is 0-d, dot and inner are plain products."""
+    return cnp.sum(g * b) if len(shape_of(a)) == 0 else unbroadcast(g * b, a)
+
+
+def dot_vjp_a(g, ans, a, b):
+    nda, ndb = len(shape_of(a)), len(shape_of(b))
+    if nda == 0 or ndb == 0:
+        return scalar_product_vjp(g, a, b)
+    if nda <= 2 and ndb <= 2:  # the common case, where dot is matmul: its faster rules
+        return matmul_vjp_x(g, ans, a, b)
+    return contraction_vjp_a(g, a, b, *dot_axes(a, b))
+
+
+def dot_vjp_b(g, ans, a, b):
+    nda, ndb = len(shape_of(a)), len(shape_of(b))
+    if nda == 0 or ndb == 0:
+        return scalar_product_vjp(g, b, a)
+    if nda <= 2 and ndb <= 2:
+        return matmul_vjp_y(g, ans, a, b)
+    return contraction_vjp_b(g, a, b, *dot_axes(a, b))
+
+
+dot = product(np.dot)
+def_vjps(dot, dot_vjp_a, dot_vjp_b)
+def_linear(dot, 0, 1)
+
+
+def inner_axes(a, b):
+    return (len(shape_of(a)) - 1,), (len(shape_of(b)) - 1,)
+
+
+def inner_vjp_a(g, ans, a, b):
+    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+        return scalar_product_vjp(g, a, b)
+    return contraction_vjp_a(g, a, b, *inner_axes(a, b))
+
+
+def inner_vjp_b(g, ans, a, b):
+    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+        return scalar_product_vjp(g, b, a)
+    return contraction_vjp_b(g, a, b, *inner_axes(a, b))
+
+
+inner = product(np.inner)
+def_vjps(inner, inner_vjp_a, inner_vjp_b)
+def_linear(inner, 0, 1)
+
+outer = product(np.outer)
+def_vjps(
+    outer,
+    lambda g, ans, a, b: cnp.reshape(cnp.dot(g, ravel(b)), shape_of(a)),
+    lambda g, ans, a, b: cnp.reshape(cnp.dot(ravel(a), g), shape_of(b)),
+)
+def_linear(outer, 0, 1)
+
+
+def conj_if_complex(x):
+    return cnp.conj(x) if is_complex(x) else x
+
+
+# vdot(a, b) = Σ conj(a) b over the flattened arrays: linear in b, conjugate-linear in a.
+vdot = product(np.vdot)
+def_vjps(
+    vdot,
+    lambda g, ans, a, b: cnp.reshape(conj_if_complex(g * ravel(b)), shape_of(a)),
+    lambda g, ans, a, b: cnp.reshape(g * conj_if_complex(ravel(a)), shape_of(b)),
+)
+def_jvps(vdot, lambda t, ans, a, b: vdot(t, b), lambda t, ans, a, b: vdot(a, t))
+
+
+# -- einsum ---------------------------------------------------------------------------------
+LETTERS = string.ascii_letters
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_einsum(subscripts: str, ndims: tuple[int, ...]) -> tuple[tuple[str, ...], str]:
+    """Subscripts with '...' spelled out in letters and the output made explicit.
+
+    Broadcast dimensions under '...' are right-aligned, as in NumPy; in implicit mode
+    the output is the '...' dimensions followed by the letters used once, sorted.
+    """
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        lhs, out = subscripts.split("->")
+    else:
+        lhs, out = subscripts, None
+    ins = lhs.split(",")
+    if len(ins) != len(ndims):
+        raise ValueError(
+            f"einsum: {len(ins)} operand subscripts in {subscripts!r} for {len(ndims)} operands"
+        )
+    used = set(subscripts) - set(".,->")
+    free = [c for c in LETTERS if c not in used]
+    n_ell = []
+    for sub, nd in zip(ins, ndims, strict=True):
+        if "..." in sub:
+            n = nd - (len(sub) - 3)
+            if n < 0:
+                raise ValueError(f"einsum: operand subscripts {sub!r} have too many indices")
+            n_ell.append(n)
+        else:
+            n_ell.append(0)
+    width = max(n_ell, default=0)
+    if width > len(free):
+        raise ValueError("einsum: too many dimensions under '...'")
+    ell = "".join(free[:width])
+    ins = tuple(
+        sub.replace("...", ell[width - n:]) if "..." in sub else sub
+        for sub, n in zip(ins, n_ell, strict=True)
+    )
+    if out is None:
+        counts = {}
+        for sub in ins:
+            for c in sub:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    elif "..." in out:
+        out = out.replace("...", ell)
+    elif width and any(n for n in n_ell):
+        raise ValueError(
+            "output has more dimensions than subscripts given in einstein sum, but no "
+            "'...' ellipsis provided to broadcast the extra dimensions."
+        )
+    for sub, nd in zip(ins, ndims, strict=True):
+        if len(sub) != nd:
+            raise ValueError(f"einsum: subscripts {sub!r} do not match an operand of {nd} dims")
+    return ins, out
+
+
+def einsum_vjp(k: int):
+    """The cotangent of operand ``k``: the einsum of ``g`` with the other operands.
+
+    A letter repeated in operand ``k`` (a diagonal, as in 'ii->i') gets a fresh letter
+    at each later position and an identity matrix that ties it to the first; a letter
+    that only operand ``k`` has was summed over, so its cotangent is spread along it.
+    """
+
+    def rule(g, ans, *operands, subscripts, optimize=False, **kw):
+        ins, out = parse_einsum(subscripts, tuple(len(shape_of(x)) for x in operands))
+        x = operands[k]
+        shape = shape_of(x)
+        sub = ins[k]
+        elsewhere = set(out).union(*(s for j, s in enumerate(ins) if j != k))
+        free = iter(c for c in LETTERS if c not in subscripts)
+        dtype = np.result_type(getattr(x, "dtype", float), getattr(g, "dtype", float))
+        target, ties, lone, seen = [], [], [], {}
+        for pos, c in enumerate(sub):
+            if c in seen:
+                f = next(free)
+                ties.append((c + f, np.eye(shape[pos], dtype=dtype)))
+                target.append(f)
+            else:
+                seen[c] = pos
+                if c in elsewhere or sub.count(c) > 1:
+                    target.append(c)
+                else:
+                    lone.append(pos)
+        ops = [g, *(y for j, y in enumerate(operands) if j != k), *(e for _, e in ties)]
+        subs = [out, *(s for j, s in enumerate(ins) if j != k), *(s for s, _ in ties)]
+        # an explicit contraction path was made for the forward operands, not these
+        opt = optimize if isinstance(optimize, bool | str) else "greedy"
+        r = _einsum(*ops, subscripts=",".join(subs) + "->" + "".join(target), optimize=opt)
+        # Size-1 axes of x that broadcast against the others: sum the cotangent back.
+        kept = [p for p in range(len(sub)) if p not in lone]
+        rshape = shape_of(r)
+        axes = tuple(i for i, p in enumerate(kept) if shape[p] == 1 and rshape[i] != 1)
+        if axes:
+            r = cnp.sum(r, axis=axes, keepdims=True)
+        if lone:
+            kept_shape = tuple(1 if p in lone else n for p, n in enumerate(shape))
+            r = cnp.broadcast_to(cnp.reshape(r, kept_shape), shape)
+        return r
+
+    return rule
+
+
+class _PerOperand(dict):
+    """Rules of a primitive with any number of array arguments, made when first asked for."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, k):
+        self[k] = rule = self.make(k)
+        return rule
+
+
+def _einsum_impl(*operands, subscripts, optimize=False, **kw):
+    return np.einsum(subscripts, *operands, optimize=optimize, **kw)
+
+
+_einsum = product(_einsum_impl, "einsum", public=False)
+_einsum.vjps = _PerOperand(einsum_vjp)
+
+
+def _einsum_jvp(k: int):
+    def rule(t, ans, *operands, **kwargs):
+        ops = list(operands)
+        ops[k] = t
+        return _einsum(*ops, **kwargs)
+
+    return rule
+
+
+_einsum.jvps = _PerOperand(_einsum_jvp)
+
+
+def sublist_subscripts(args) -> tuple[str, list]:
+    """einsum(op0, sublist0, op1, sublist1, ..., [sublistout]) in string form."""
+
+    def letters(sub):
+        return "".join("..." if s is Ellipsis else LETTERS[int(s)] for s in sub)
+
+    ops, subs = list(args[0::2]), [letters(s) for s in args[1::2]]
+    if len(args) % 2:  # an output sublist at the end
+        ops = ops[:-1]
+        return ",".join(subs) + "->" + letters(args[-1]), ops
+    return ",".join(subs), ops
+
+
+@mirrors(np.einsum, "products")
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    """``np.einsum``: string subscripts ('...', implicit output, repeated indices) or
+    the sublist form; differentiable in every operand."""
+    if not any_tensor(operands):
+        return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
+    if out is not None:
+        raise TypeError("einsum: out= cannot hold a differentiated result; assign the result")
+    if isinstance(operands[0], str):
+        subscripts, ops = operands[0], list(operands[1:])
+    else:
+        subscripts, ops = sublist_subscripts(operands)
+    ins, res = parse_einsum(subscripts, tuple(len(shape_of(x)) for x in ops))
+    return _einsum(*ops, subscripts=",".join(ins) + "->" + res, optimize=optimize, **kwargs)
+
+
+# -- kron, cross, vecdot ----------------------------------------------------------------------
+@mirrors(np.kron, "products")
+def kron(a, b):
+    """``np.kron``: the product of every pair of entries, laid out block by block."""
+    if not any_tensor((a, b)):
+        return np.kron(a, b)
+    sa, sb = shape_of(a), shape_of(b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    # a's axes at even places, b's at odd ones: the product's axes pair up as in kron
+    a2 = cnp.reshape(a, tuple(n for m in sa for n in (m, 1)))
+    b2 = cnp.reshape(b, tuple(n for m in sb for n in (1, m)))
+    return cnp.reshape(a2 * b2, tuple(m * n for m, n in zip(sa, sb, strict=True)))
+
+
+_cross = product(np.cross, "cross", public=False)
+def_vjps(
+    _cross,
+    lambda g, ans, a, b: unbroadcast(_cross(b, g), a),
+    lambda g, ans, a, b: unbroadcast(_cross(g, a), b),
+)
+def_linear(_cross, 0, 1)
+
+def embedding_2_in_3(x):
+    """The matrix that makes a 2-vector (x, y) the 3-vector (x, y, 0), in x's precision."""
+    return np.eye(2, 3, dtype=np.result_type(getattr(x, "dtype", np.float64), np.float32))
+
+
+def move_to_end(x, axis):
+    nd = len(shape_of(x))
+    axis %= nd
+    return permute(x, [i for i in range(nd) if i != axis] + [axis])
+
+
+def move_from_end(x, axis):
+    nd = len(shape_of(x))
+    axis %= nd
+    order = list(range(nd - 1))
+    order.insert(axis, nd - 1)
+    return permute(x, order)
+
+
+@mirrors(np.cross, "products")
+def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None):
+    """``np.cross`` of 3-vectors (or 2-vectors, taken as having a zero third component)."""
+    if not any_tensor((a, b)):
+        return np.cross(a, b, axisa, axisb, axisc, axis)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = move_to_end(a, axisa), move_to_end(b, axisb)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product (dimension must be 2 or 3)")
+    if na == 2:
+        a = cnp.matmul(a, embedding_2_in_3(a))
+    if nb == 2:
+        b = cnp.matmul(b, embedding_2_in_3(b))
+    c = _cross(a, b)
+    if na == 2 and nb == 2:  # only the z component is returned
+        return c[..., 2]
+    return move_from_end(c, axisc)
+
+
+# NumPy's own function for plain arrays where this NumPy has it; else the same product
+# built from matmul and sum, which works on plain arrays too.
+_np_vecdot, _np_matvec, _np_vecmat = (optional(np, n) for n in ("vecdot", "matvec", "vecmat"))
+
+
+def vecdot(x1, x2, /, *, axis: int = -1):
+    """``np.vecdot``: Σ conj(x1) x2 along ``axis``, with broadcasting."""
+    if _np_vecdot is not None and not any_tensor((x1, x2)):
+        return _np_vecdot(x1, x2, axis=axis)
+    return cnp.sum(conj_if_complex(x1) * x2, axis=axis)
+
+
+def matvec(x1, x2, /):
+    """``np.matvec``: a stack of matrices times a stack of vectors."""
+    if _np_matvec is not None and not any_tensor((x1, x2)):
+        return _np_matvec(x1, x2)
+    return cnp.matmul(x1, cnp.expand_dims(x2, -1))[..., 0]
+
+
+def vecmat(x1, x2, /):
+    """``np.vecmat``: conj(a stack of vectors) times a stack of matrices."""
+    if _np_vecmat is not None and not any_tensor((x1, x2)):
+        return _np_vecmat(x1, x2)
+    return cnp.matmul(cnp.expand_dims(conj_if_complex(x1), -2), x2)[..., 0, :]
+
+
+for _fun, _np_fun in ((vecdot, _np_vecdot), (matvec, _np_matvec), (vecmat, _np_vecmat)):
+    if _np_fun is not None:
+        mirrors(_np_fun, "products")(_fun)
+del _fun, _np_fun

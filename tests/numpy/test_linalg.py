@@ -1,0 +1,359 @@
+"""chainrule.numpy.linalg: both modes against finite differences, to second order, on
+single and stacked matrices, real and complex; gradients against PyTorch; the documented
+limits (full SVD, repeated eigenvalues, Householder QR) fail loudly, not wrongly."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+la = cnp.linalg
+rng = np.random.default_rng(0)
+
+
+def normal(*shape):
+    return rng.standard_normal(shape)
+
+
+def cnormal(*shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def well_conditioned(*shape, complex_=False):
+    x = cnormal(*shape) if complex_ else normal(*shape)
+    return x + 3 * np.eye(shape[-1])
+
+
+def spd(*shape, complex_=False):
+    x = cnormal(*shape) if complex_ else normal(*shape)
+    return x @ np.conj(np.swapaxes(x, -1, -2)) + shape[-1] * np.eye(shape[-1])
+
+
+def symmetric(*shape, complex_=False):
+    x = cnormal(*shape) if complex_ else normal(*shape)
+    return (x + np.conj(np.swapaxes(x, -1, -2))) / 2
+
+
+def diagonalisable(*shape):
+    """A real matrix with real, distinct eigenvalues, P diag(λ) P⁻¹."""
+    p = normal(*shape) + 2 * np.eye(shape[-1])
+    lam = np.arange(1, shape[-1] + 1) * 1.3
+    return p @ (lam[:, None] * np.linalg.inv(p))
+
+
+def mT(x):
+    return cnp.swapaxes(x, -1, -2)
+
+
+def mH(x):
+    return cnp.conj(mT(x))
+
+
+def sym(a):
+    """Symmetric (Hermitian) part: the functions of a symmetric matrix are tested on it."""
+    return (a + mH(a)) / 2
+
+
+def eigh_gauge_free(a):
+    """Functions of eigenvalues and eigenvectors that do not depend on the eigenvectors'
+    signs (phases): V diag(w²) Vᴴ and |V|² weighted by w."""
+    w, v = la.eigh(sym(a))
+    return v @ ((w**2)[..., None] * mH(v)), cnp.abs(v) ** 2 * w[..., None, :]
+
+
+def svd_gauge_free(a):
+    u, s, vh = la.svd(a, full_matrices=False)
+    return u @ (s[..., None] ** 3 * vh), cnp.abs(u) ** 2 * s[..., None, :], cnp.abs(vh) ** 2
+
+
+# name: (function, [makers of the argument tuple]); every case runs on real inputs
+LINALG = {
+    "inv": (la.inv, [lambda: (well_conditioned(3, 3),), lambda: (well_conditioned(2, 3, 3),)]),
+    "solve": (la.solve, [
+        lambda: (well_conditioned(3, 3), normal(3)),
+        lambda: (well_conditioned(3, 3), normal(3, 2)),
+        lambda: (well_conditioned(2, 3, 3), normal(3)),
+        lambda: (well_conditioned(2, 3, 3), normal(2, 3, 4)),
+        lambda: (well_conditioned(3, 3), normal(2, 3, 2)),
+        lambda: (well_conditioned(2, 1, 3, 3), normal(4, 3, 1)),
+    ]),
+    "det": (la.det, [lambda: (well_conditioned(3, 3),), lambda: (well_conditioned(2, 3, 3),)]),
+    "slogdet": (la.slogdet, [lambda: (well_conditioned(3, 3),),
+                             lambda: (-well_conditioned(2, 3, 3),)]),
+    "slogdet_logabs": (lambda a: la.slogdet(a)[1], [lambda: (well_conditioned(2, 4, 4),)]),
+    "cholesky": (lambda a: la.cholesky(sym(a)), [lambda: (spd(3, 3),), lambda: (spd(2, 4, 4),)]),
+    "cholesky_upper": (lambda a: la.cholesky(sym(a), upper=True), [lambda: (spd(3, 3),)]),
+    "eigh": (lambda a: la.eigh(sym(a)),
+             [lambda: (symmetric(4, 4),), lambda: (symmetric(2, 3, 3),)]),
+    "eigh_upper": (lambda a: la.eigh(sym(a), UPLO="U"), [lambda: (symmetric(3, 3),)]),
+    "eigh_gauge_free": (eigh_gauge_free, [lambda: (symmetric(4, 4),)]),
+    "eigvalsh": (lambda a: la.eigvalsh(sym(a)), [lambda: (symmetric(2, 4, 4),)]),
+    "eig_real": (la.eig, [lambda: (diagonalisable(3, 3),), lambda: (diagonalisable(2, 4, 4),)]),
+    "eig_complex_pairs": (la.eig, [lambda: (normal(3, 3),), lambda: (normal(4, 4),)]),
+    "eigvals": (la.eigvals, [lambda: (normal(2, 3, 3),)]),
+    "svd_thin": (lambda a: la.svd(a, full_matrices=False), [
+        lambda: (normal(4, 4),), lambda: (normal(5, 3),), lambda: (normal(3, 5),),
+        lambda: (normal(2, 4, 3),),
+    ]),
+    "svd_full_square": (la.svd, [lambda: (normal(3, 3),), lambda: (normal(2, 3, 3),)]),
+    "svd_values": (lambda a: la.svd(a, compute_uv=False), [
+        lambda: (normal(4, 3),), lambda: (normal(2, 3, 5),),
+    ]),
+    "svdvals": (la.svdvals, [lambda: (normal(3, 4),)]),
+    "svd_gauge_free": (svd_gauge_free, [lambda: (normal(4, 3),), lambda: (normal(3, 4),)]),
+    "qr": (la.qr, [
+        lambda: (normal(4, 4),), lambda: (normal(5, 3),), lambda: (normal(3, 5),),
+        lambda: (normal(2, 4, 3),), lambda: (normal(2, 3, 4),),
+    ]),
+    "qr_complete_wide": (lambda a: la.qr(a, mode="complete"), [lambda: (normal(3, 5),)]),
+    "qr_r": (lambda a: la.qr(a, mode="r"), [lambda: (normal(5, 3),), lambda: (normal(3, 5),)]),
+    "pinv": (la.pinv, [lambda: (normal(3, 3),), lambda: (normal(4, 2),),
+                       lambda: (normal(2, 2, 4),)]),
+    "matrix_power": (lambda a: [la.matrix_power(a, n) for n in (0, 1, 2, 3, 6, -1, -3)],
+                     [lambda: (0.5 * well_conditioned(3, 3),),
+                      lambda: (0.5 * well_conditioned(2, 2, 2),)]),
+    "multi_dot": (lambda a, b, c, d: la.multi_dot([a, b, c, d]), [
+        lambda: (normal(3, 10), normal(10, 2), normal(2, 6), normal(6, 4)),
+        lambda: (normal(3), normal(3, 4), normal(4, 2), normal(2)),
+    ]),
+    "cond": (lambda a: [la.cond(a), la.cond(a, -2), la.cond(a, "fro"), la.cond(a, 1),
+                        la.cond(a, np.inf)], [lambda: (well_conditioned(3, 3),)]),
+    "lstsq": (lambda a, b: la.lstsq(a, b)[:2], [
+        lambda: (normal(5, 3), normal(5)), lambda: (normal(5, 3), normal(5, 2)),
+    ]),
+    "tensorinv": (lambda a: la.tensorinv(a, ind=1),
+                  [lambda: (well_conditioned(4, 4).reshape(4, 2, 2),)]),
+    "tensorsolve": (la.tensorsolve,
+                    [lambda: (well_conditioned(6, 6).reshape(2, 3, 6), normal(2, 3))]),
+    "matrix_transpose": (la.matrix_transpose, [lambda: (normal(2, 3, 4),)]),
+    "linalg_products": (lambda a, b: [la.outer(a[0], b[0]), la.tensordot(a, b, axes=1),
+                                      la.vecdot(a, b[0]), la.cross(a[:, :3], b[:, :3]),
+                                      la.matmul(a, b)],
+                        [lambda: (normal(3, 3), normal(3, 3))]),
+    "diagonal_trace": (lambda a: [la.diagonal(a), la.trace(a)], [lambda: (normal(2, 3, 3),)]),
+}
+
+# vector norms: (ord, axis, keepdims) on a (3, 4) array
+VECTOR_NORMS = [
+    (None, None, False), (None, 1, False), (2, 0, True), (1, 1, False), (3, 1, False),
+    (0.5, 0, False), (-1.5, 1, False), (np.inf, 1, False), (-np.inf, 0, False), (0, 1, False),
+    (None, (0, 1), False),
+]
+MATRIX_NORMS = ["fro", "nuc", 2, -2, 1, -1, np.inf, -np.inf]
+
+CASES = [(name, i) for name, (_, makers) in LINALG.items() for i in range(len(makers))]
+
+
+@pytest.mark.parametrize("name, case", CASES, ids=[f"{n}-{i}" for n, i in CASES])
+def test_linalg(name, case):
+    f, makers = LINALG[name]
+    assert cr.gradcheck(f, *makers[case](), order=2)
+
+
+@pytest.mark.parametrize("name, case", CASES, ids=[f"{n}-{i}" for n, i in CASES])
+def test_values_are_numpys(name, case):
+    f, makers = LINALG[name]
+    args = makers[case]()
+    out, _ = cr.vjp(f, *args)
+    expected = f(*args)  # plain arrays: NumPy's own functions
+    for o, e in zip(_leaves(out), _leaves(expected), strict=True):
+        assert np.allclose(o, e)
+
+
+def _leaves(x):
+    if isinstance(x, list | tuple):
+        return [leaf for item in x for leaf in _leaves(item)]
+    return [x]
+
+
+@pytest.mark.parametrize("ord, axis, keepdims", VECTOR_NORMS)
+def test_vector_norms(ord, axis, keepdims):
+    x = normal(3, 4)
+    f = lambda a: la.norm(a, ord, axis, keepdims)
+    assert cr.gradcheck(f, x, order=2)
+    assert np.allclose(cr.vjp(f, x)[0], np.linalg.norm(x, ord, axis, keepdims))
+
+
+@pytest.mark.parametrize("ord", MATRIX_NORMS, ids=str)
+@pytest.mark.parametrize("shape, axis",
+                         [((3, 4), None), ((2, 4, 3), (-2, -1)), ((3, 2, 4), (2, 0))])
+def test_matrix_norms(ord, shape, axis):
+    x = normal(*shape)
+    f = lambda a: la.norm(a, ord, axis)
+    assert cr.gradcheck(f, x, order=2)
+    assert cr.gradcheck(lambda a: la.norm(a, ord, axis, keepdims=True), x, order=1)
+    assert np.allclose(cr.vjp(f, x)[0], np.linalg.norm(x, ord, axis))
+
+
+def test_array_api_norms():
+    x = normal(2, 3, 4)
+    assert cr.gradcheck(lambda a: la.vector_norm(a, axis=(0, 2), ord=3, keepdims=True), x)
+    assert cr.gradcheck(lambda a: la.vector_norm(a), x)
+    assert cr.gradcheck(lambda a: la.matrix_norm(a, ord="nuc"), x)
+    out = cr.vjp(lambda a: la.vector_norm(a, axis=(0, 2), ord=3, keepdims=True), x)[0]
+    assert np.allclose(out, np.linalg.vector_norm(x, axis=(0, 2), ord=3, keepdims=True))
+
+
+# complex inputs: JAX's convention; eigenvector and singular-vector phases are arbitrary,
+# so those are tested through functions that do not depend on them
+COMPLEX = {
+    "inv": (la.inv, (well_conditioned(2, 3, 3, complex_=True),)),
+    "solve": (la.solve, (well_conditioned(3, 3, complex_=True), cnormal(3, 2))),
+    "solve_vector": (la.solve, (well_conditioned(2, 3, 3, complex_=True), cnormal(3))),
+    "det": (la.det, (well_conditioned(3, 3, complex_=True),)),
+    "slogdet": (la.slogdet, (well_conditioned(2, 3, 3, complex_=True),)),
+    "cholesky": (lambda a: la.cholesky(sym(a)), (spd(2, 3, 3, complex_=True),)),
+    "eigh": (eigh_gauge_free, (symmetric(3, 3, complex_=True),)),
+    "eig": (la.eig, (well_conditioned(3, 3, complex_=True),)),
+    "svd": (svd_gauge_free, (cnormal(4, 3),)),
+    "svd_wide": (svd_gauge_free, (cnormal(3, 4),)),
+    "svd_values": (lambda a: la.svd(a, compute_uv=False), (cnormal(3, 4),)),
+    "qr": (la.qr, (cnormal(4, 3),)),
+    "qr_wide": (la.qr, (cnormal(3, 4),)),
+    "pinv": (la.pinv, (cnormal(3, 4),)),
+    "norms": (lambda a: [la.norm(a), la.norm(a, "nuc"), la.norm(a, 2), la.norm(a, 1),
+                         la.norm(a, np.inf, axis=1), la.norm(a, 3, axis=0)], (cnormal(3, 4),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEX))
+def test_complex(name):
+    f, args = COMPLEX[name]
+    assert cr.gradcheck(f, *args, order=2)
+
+
+def test_gradient_of_complex_determinant_follows_jax_convention():
+    # for holomorphic det, the cotangent is g · (d det / da) = g · det(a) a⁻ᵀ, unconjugated
+    a = well_conditioned(3, 3, complex_=True)
+    _, pull = cr.vjp(la.det, a)
+    (ga,) = pull(1.0 + 0j)
+    assert np.allclose(ga, np.linalg.det(a) * np.linalg.inv(a).T)
+
+
+def test_symmetric_convention():
+    """cholesky and eigh differentiate as functions of the symmetrised input: the gradient
+    is symmetric and matches finite differences along symmetric directions."""
+    a = spd(4, 4)
+    g = cr.grad(lambda x: cnp.sum(la.cholesky(x) ** 3))(a)
+    assert np.allclose(g, g.T)
+    g2 = cr.grad(lambda x: cnp.sum(la.cholesky(sym(x)) ** 3))(a)
+    assert np.allclose(g, g2)
+    s = symmetric(4, 4)
+    h = cr.grad(lambda x: cnp.sum(la.eigh(x)[0] ** 3))(s)
+    w, v = np.linalg.eigh(s)
+    assert np.allclose(h, v @ np.diag(3 * w**2) @ v.T)
+
+
+def test_repeated_eigenvalues_do_not_crash():
+    a = np.eye(3)
+    # eigenvalues alone are fine at a repeated eigenvalue
+    g = cr.grad(lambda x: cnp.sum(la.eigh(x)[0] ** 2))(a)
+    assert np.allclose(g, 2 * np.eye(3))
+    # eigenvectors are not differentiable there: non-finite numbers, not an exception
+    with np.errstate(all="ignore"):
+        g = cr.grad(lambda x: cnp.sum(la.eigh(x)[1][:, 0]))(a)
+    assert not np.all(np.isfinite(g))
+
+
+def test_norm_at_zero_has_zero_subgradient():
+    assert np.array_equal(cr.grad(la.norm)(np.zeros(3)), np.zeros(3))
+    assert np.array_equal(cr.grad(lambda x: la.norm(x, 1))(np.zeros(3)), np.zeros(3))
+    # a p-norm with p < 1 at a zero entry: that entry gets 0, the others stay finite
+    g = cr.grad(lambda x: la.norm(x, 0.5))(np.array([0.0, 1.0, 2.0]))
+    assert g[0] == 0 and np.all(np.isfinite(g))
+
+
+def test_inf_norm_ties_share_the_gradient():
+    g = cr.grad(lambda x: la.norm(x, np.inf))(np.array([1.0, -2.0, 2.0]))
+    assert np.allclose(g, [0.0, -0.5, 0.5])
+
+
+def test_full_svd_of_non_square_matrix():
+    a = normal(4, 3)
+    # singular values alone: fine in reverse mode
+    g = cr.grad(lambda x: cnp.sum(la.svd(x)[1]))(a)
+    assert np.allclose(g, cr.grad(lambda x: cnp.sum(la.svd(x, compute_uv=False)))(a))
+    # the thin part of U: fine too
+    g = cr.grad(lambda x: cnp.sum(cnp.abs(la.svd(x)[0][:, :3]) ** 2 * la.svd(x)[1]))(a)
+    assert g.shape == a.shape
+    # the arbitrary extra columns: refused, with the fix named
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        cr.grad(lambda x: cnp.sum(la.svd(x)[0]))(a)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        cr.jvp(lambda x: la.svd(x)[1], (a,), (a,))
+
+
+def test_qr_limits():
+    with pytest.raises(NotImplementedError, match="mode='reduced'"):
+        cr.grad(lambda x: cnp.sum(la.qr(x, mode="complete")[0]))(normal(4, 3))
+    with pytest.raises(NotImplementedError, match="Householder"):
+        cr.grad(lambda x: cnp.sum(la.qr(x, mode="raw")[0]))(normal(4, 3))
+
+
+def test_passthrough_names():
+    assert la.LinAlgError is np.linalg.LinAlgError
+    a = well_conditioned(3, 3)
+    # matrix_rank has no derivative; it reads the value under a Tensor
+    assert cr.grad(lambda x: la.matrix_rank(x) * cnp.sum(x))(a).shape == (3, 3)
+    assert cr.grad(lambda x: np.linalg.matrix_rank(x) * cnp.sum(x))(a).shape == (3, 3)
+    with pytest.raises(np.linalg.LinAlgError):
+        la.inv(np.zeros((2, 2)))
+
+
+def test_numpy_linalg_functions_dispatch():
+    a = well_conditioned(3, 3)
+    f = lambda x: (np.linalg.det(x) + np.sum(np.linalg.inv(x)) + np.linalg.norm(x, "nuc")
+                   + np.sum(np.linalg.solve(x, np.ones(3))) + np.linalg.slogdet(x)[1]
+                   + np.sum(np.linalg.svd(x)[1]) + np.sum(np.linalg.qr(x)[1])
+                   + np.sum(np.linalg.cholesky(x @ x.T)) + np.sum(np.linalg.eigh(x + x.T)[0]))
+    assert cr.gradcheck(f, a)
+
+
+def test_float32_stays_float32():
+    a = well_conditioned(3, 3).astype(np.float32)
+    for f in (la.inv, la.det, lambda x: la.solve(x, np.ones(3, np.float32)), la.norm):
+        g = cr.grad(lambda x, f=f: cnp.sum(f(x)))(a)
+        assert g.dtype == np.float32
+
+
+def test_against_torch():
+    torch = pytest.importorskip("torch")
+    t = lambda x: torch.tensor(x, requires_grad=True)
+    tsym = lambda x: (x + x.mT) / 2
+    a, s, r = well_conditioned(2, 3, 3), spd(2, 3, 3), normal(2, 4, 3)
+    b = normal(2, 3, 2)
+    cases = [
+        (lambda x: cnp.sum(la.inv(x) ** 2), lambda x: (torch.linalg.inv(x) ** 2).sum(), a),
+        (lambda x: cnp.sum(la.det(x) ** 2), lambda x: (torch.linalg.det(x) ** 2).sum(), a),
+        (lambda x: cnp.sum(la.slogdet(x)[1]), lambda x: torch.linalg.slogdet(x)[1].sum(), a),
+        (lambda x: cnp.sum(la.solve(x, b) ** 3),
+         lambda x: (torch.linalg.solve(x, torch.tensor(b)) ** 3).sum(), a),
+        (lambda x: cnp.sum(la.cholesky(sym(x)) ** 3),
+         lambda x: (torch.linalg.cholesky(tsym(x)) ** 3).sum(), s),
+        (lambda x: cnp.sum(eigh_gauge_free(x)[0] ** 2) + cnp.sum(la.eigh(sym(x))[0] ** 3),
+         lambda x: _torch_eigh_gauge_free(torch, tsym(x)), s),
+        (lambda x: cnp.sum(svd_gauge_free(x)[0] ** 2) + cnp.sum(la.svdvals(x) ** 3),
+         lambda x: _torch_svd_gauge_free(torch, x), r),
+        (lambda x: cnp.sum(la.qr(x)[0] ** 3) + cnp.sum(la.qr(x)[1] ** 3),
+         lambda x: sum((m**3).sum() for m in torch.linalg.qr(x)), r),
+        (lambda x: cnp.sum(la.pinv(x) ** 3), lambda x: (torch.linalg.pinv(x) ** 3).sum(), r),
+        (lambda x: cnp.sum(la.norm(x, "nuc", axis=(-2, -1)) + la.norm(x, 2, axis=(-2, -1))),
+         lambda x: (torch.linalg.matrix_norm(x, "nuc") + torch.linalg.matrix_norm(x, 2)).sum(), r),
+        (lambda x: cnp.sum(la.matrix_power(x, -3)),
+         lambda x: torch.linalg.matrix_power(x, -3).sum(), a),
+    ]
+    for f, tf, x in cases:
+        tx = t(x)
+        tf(tx).backward()
+        assert np.allclose(cr.grad(f)(x), tx.grad.numpy())
+
+
+def _torch_eigh_gauge_free(torch, x):
+    w, v = torch.linalg.eigh(x)
+    return ((v @ ((w**2)[..., None] * v.mT)) ** 2).sum() + (w**3).sum()
+
+
+def _torch_svd_gauge_free(torch, x):
+    u, s, vh = torch.linalg.svd(x, full_matrices=False)
+    return ((u @ (s[..., None] ** 3 * vh)) ** 2).sum() + (torch.linalg.svdvals(x) ** 3).sum()
