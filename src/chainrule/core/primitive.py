@@ -31,6 +31,7 @@ __all__ = [
     "def_vjps",
     "def_jvps",
     "def_linear",
+    "RulesByArgument",
     "NON_DIFFERENTIABLE",
 ]
 
@@ -196,6 +197,20 @@ def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | 
     if not isinstance(prim, Primitive):
         raise TypeError(f"defjvp expects a function made with chainrule.primitive, got {prim!r}")
     def_jvps(prim, *rules, argnums=argnums)
+
+
+class RulesByArgument(dict):
+    """The rules of a primitive that takes any number of arrays (``concatenate(*arrays)``,
+    ``einsum(*operands)``): ``make(k)`` builds the rule for argument ``k`` when first
+    asked for. Assign it to ``prim.vjps`` or ``prim.jvps``."""
+
+    def __init__(self, make: Callable[[int], Callable | None]):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, k: int) -> Callable | None:
+        self[k] = rule = self.make(k)
+        return rule
 
 
 def def_linear(prim: Primitive, *argnums: int):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 
-from chainrule.core.primitive import Primitive
+from chainrule.core.primitive import Primitive, RulesByArgument
 from chainrule.core.tensor import Tensor
 
 __all__ = [
@@ -79,23 +79,19 @@ class OutputCotangents(list):
     __radd__ = __add__
 
 
-class _ProjectRules(dict):
-    """vjp rules of PROJECT, one per output index, made when first asked for."""
+def _project_rule(k: int):
+    def rule(g, ans, n_outputs):
+        cots = OutputCotangents([None] * n_outputs)
+        cots[k] = g
+        return cots
 
-    def __missing__(self, k):
-        def rule(g, ans, n_outputs):
-            cots = OutputCotangents([None] * n_outputs)
-            cots[k] = g
-            return cots
-
-        self[k] = rule
-        return rule
+    return rule
 
 
 # The record of output k of a multiple-output primitive: a one-parent primitive whose
 # "argument number" is k and whose vjp puts the cotangent in place k of the outputs' list.
 PROJECT = Primitive(lambda *args: None, name="project")
-PROJECT.vjps = _ProjectRules()
+PROJECT.vjps = RulesByArgument(_project_rule)
 
 
 # A tape entry of a reverse trace is a plain tuple (cheaper to make than an object):

@@ -15,7 +15,7 @@ import string
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import RulesByArgument, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, optional, wrap
@@ -323,24 +323,12 @@ def einsum_vjp(k: int):
     return rule
 
 
-class _PerOperand(dict):
-    """Rules of a primitive with any number of array arguments, made when first asked for."""
-
-    def __init__(self, make):
-        super().__init__()
-        self.make = make
-
-    def __missing__(self, k):
-        self[k] = rule = self.make(k)
-        return rule
-
-
 def _einsum_impl(*operands, subscripts, optimize=False, **kw):
     return np.einsum(subscripts, *operands, optimize=optimize, **kw)
 
 
 _einsum = product(_einsum_impl, "einsum", public=False)
-_einsum.vjps = _PerOperand(einsum_vjp)
+_einsum.vjps = RulesByArgument(einsum_vjp)
 
 
 def _einsum_jvp(k: int):
@@ -352,7 +340,7 @@ def _einsum_jvp(k: int):
     return rule
 
 
-_einsum.jvps = _PerOperand(_einsum_jvp)
+_einsum.jvps = RulesByArgument(_einsum_jvp)
 
 
 def sublist_subscripts(args) -> tuple[str, list]:
