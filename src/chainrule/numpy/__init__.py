@@ -8,6 +8,7 @@ other NumPy function works on plain arrays and raises an error naming itself if 
 a Tensor.
 """
 
+# ruff: noqa: I001  (the families import in dependency order: elementwise first)
 from __future__ import annotations
 
 import types as _types
@@ -19,7 +20,7 @@ from chainrule.numpy.reductions import *  # noqa: F403
 from chainrule.numpy.shape import *  # noqa: F403
 from chainrule.numpy.products import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
-from chainrule.numpy import fft, linalg  # noqa: E402
+from chainrule.numpy import fft as fft, linalg as linalg
 from chainrule.numpy.dispatch import not_supported as _not_supported
 from chainrule.core.tensor import Tensor as _Tensor
 

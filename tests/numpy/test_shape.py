@@ -1,0 +1,330 @@
+"""Shape functions: the same values as NumPy on Tensors, and derivatives that agree with
+finite differences in both modes to second order, over a table of calling forms."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+
+rng = np.random.default_rng(0)
+
+
+def normal(*shape):
+    return rng.standard_normal(shape)
+
+
+X = normal(3, 4)
+V = normal(5)
+T3 = normal(2, 3, 4)
+S = np.array(0.7)
+E = np.zeros((0, 3))
+# Spacings for np.gradient: one uniform axis given as coordinates, one not.
+XS, YS = np.array([0.0, 1.0, 3.0]), np.array([0.0, 0.5, 1.0, 1.5])
+
+# id: (call(m, *arrays) with m = numpy or chainrule.numpy, the arrays)
+SPECS = {
+    # reshaping
+    "reshape": (lambda m, a: m.reshape(a, (4, 3)), [X]),
+    "reshape_minus1_F": (lambda m, a: m.reshape(a, (-1, 2), order="F"), [X]),
+    "reshape_keyword": (lambda m, a: m.reshape(a, shape=(2, 6)), [X]),
+    "reshape_A_of_transpose": (lambda m, a: m.reshape(m.transpose(a), (2, 6), order="A"), [X]),
+    "reshape_0d": (lambda m, a: m.reshape(a, (1, 1)), [S]),
+    "reshape_empty": (lambda m, a: m.reshape(a, (3, 0)), [E]),
+    "ravel": (lambda m, a: m.ravel(a), [T3]),
+    "ravel_F": (lambda m, a: m.ravel(a, order="F"), [X]),
+    "ravel_K_strided": (lambda m, a: m.ravel(m.transpose(a)[::2], order="K"), [X]),
+    "ravel_A_transposed": (lambda m, a: m.ravel(m.transpose(a), order="A"), [X]),
+    "transpose": (lambda m, a: m.transpose(a), [T3]),
+    "transpose_axes": (lambda m, a: m.transpose(a, (1, 2, 0)), [T3]),
+    "transpose_negative": (lambda m, a: m.transpose(a, (-1, 0, -2)), [T3]),
+    "permute_dims": (lambda m, a: m.permute_dims(a, (2, 0, 1)), [T3]),
+    "matrix_transpose": (lambda m, a: m.matrix_transpose(a), [T3]),
+    "moveaxis": (lambda m, a: m.moveaxis(a, 0, -1), [T3]),
+    "moveaxis_many": (lambda m, a: m.moveaxis(a, [0, 1], [-1, -3]), [T3]),
+    "swapaxes": (lambda m, a: m.swapaxes(a, 0, -1), [T3]),
+    "rollaxis": (lambda m, a: m.rollaxis(a, 2), [T3]),
+    "rollaxis_start": (lambda m, a: m.rollaxis(a, 0, 3), [T3]),
+    "expand_dims": (lambda m, a: m.expand_dims(a, 1), [X]),
+    "expand_dims_tuple": (lambda m, a: m.expand_dims(a, (0, -1)), [X]),
+    "squeeze": (lambda m, a: m.squeeze(m.reshape(a, (1, 3, 1, 4))), [X]),
+    "squeeze_axis": (lambda m, a: m.squeeze(m.reshape(a, (1, 3, 1, 4)), axis=2), [X]),
+    "squeeze_tuple": (lambda m, a: m.squeeze(m.reshape(a, (1, 3, 1, 4)), axis=(0, 2)), [X]),
+    "broadcast_to": (lambda m, a: m.broadcast_to(a, (2, 5)), [V]),
+    "broadcast_to_0d": (lambda m, a: m.broadcast_to(a, (2, 2)), [S]),
+    "broadcast_to_inner": (lambda m, a: m.broadcast_to(a[:, :1], (2, 3, 4)), [X]),
+    "broadcast_arrays": (lambda m, a, b: m.broadcast_arrays(a, b), [X, V[:4]]),
+    "atleast_1d": (lambda m, a: m.atleast_1d(a), [S]),
+    "atleast_2d": (lambda m, a: m.atleast_2d(a), [V]),
+    "atleast_3d_many": (lambda m, a, b, c: m.atleast_3d(a, b, c), [S, V, X]),
+    "meshgrid": (lambda m, a, b: m.meshgrid(a, b), [V, V[:3]]),
+    "meshgrid_ij_sparse": (lambda m, a, b: m.meshgrid(a, b, indexing="ij", sparse=True), [V, X[0]]),
+    # joining
+    "concatenate": (lambda m, a, b: m.concatenate([a, b, a]), [X, X[:1]]),
+    "concatenate_axis1": (lambda m, a, b: m.concatenate((a, b), axis=-1), [X, X[:, :2]]),
+    "concatenate_none": (lambda m, a, b: m.concatenate([a, b], axis=None), [X, V]),
+    "concatenate_plain_part": (lambda m, a: m.concatenate([a, np.ones(2)]), [V]),
+    "concat": (lambda m, a, b: m.concat([a, b]), [V, V]),
+    "stack": (lambda m, a, b: m.stack([a, b, a]), [X, X]),
+    "stack_last": (lambda m, a, b: m.stack([a, b], axis=-1), [V, V]),
+    "stack_0d": (lambda m, a, b: m.stack([a, b]), [S, S]),
+    "hstack_1d": (lambda m, a, b: m.hstack([a, b]), [V, V[:2]]),
+    "hstack_2d": (lambda m, a, b: m.hstack((a, b)), [X, X[:, :1]]),
+    "vstack": (lambda m, a, b: m.vstack([a, b]), [X[0], X]),
+    "dstack": (lambda m, a, b: m.dstack([a, b]), [X, X]),
+    "column_stack": (lambda m, a, b: m.column_stack([a, b]), [X[:, 0], X]),
+    "append": (lambda m, a, b: m.append(a, b), [X, V]),
+    "append_axis": (lambda m, a, b: m.append(a, b, axis=0), [X, X[:2]]),
+    "r_": (lambda m, a, b: m.r_[a, 1.5, b, 0:3], [V, V[:2]]),
+    "r_directive": (lambda m, a, b: m.r_["-1", a, b], [X, X]),
+    "c_": (lambda m, a, b: m.c_[a, b], [V, V]),
+    "c_2d": (lambda m, a, b: m.c_[a, b], [X, X[:, :1]]),
+    # splitting (several outputs)
+    "split": (lambda m, a: m.split(a, 2, axis=1), [X]),
+    "split_indices": (lambda m, a: m.split(a, [1, 3], axis=1), [X]),
+    "array_split": (lambda m, a: m.array_split(a, 3, axis=1), [X]),
+    "array_split_unsorted": (lambda m, a: m.array_split(a, [3, 1], axis=1), [X]),
+    "array_split_one_piece_used": (lambda m, a: m.array_split(a, 3)[1] * 2, [V]),
+    "hsplit": (lambda m, a: m.hsplit(a, 2), [X]),
+    "vsplit": (lambda m, a: m.vsplit(a, [1]), [X]),
+    "dsplit": (lambda m, a: m.dsplit(a, 2), [T3]),
+    "unstack": (lambda m, a: m.unstack(a, axis=1), [X]),
+    # repeating, flipping, rolling
+    "tile": (lambda m, a: m.tile(a, 2), [X]),
+    "tile_more_reps": (lambda m, a: m.tile(a, (2, 1, 3)), [X]),
+    "tile_fewer_reps": (lambda m, a: m.tile(a, (2,)), [T3]),
+    "tile_0d": (lambda m, a: m.tile(a, (2, 3)), [S]),
+    "repeat": (lambda m, a: m.repeat(a, 2), [X]),
+    "repeat_axis": (lambda m, a: m.repeat(a, 3, axis=-1), [X]),
+    "repeat_counts": (lambda m, a: m.repeat(a, [2, 0, 1], axis=0), [X]),
+    "flip": (lambda m, a: m.flip(a), [T3]),
+    "flip_axis": (lambda m, a: m.flip(a, 1), [T3]),
+    "flip_tuple": (lambda m, a: m.flip(a, (0, -1)), [T3]),
+    "fliplr": (lambda m, a: m.fliplr(a), [X]),
+    "flipud": (lambda m, a: m.flipud(a), [V]),
+    "roll": (lambda m, a: m.roll(a, 2), [X]),
+    "roll_axis": (lambda m, a: m.roll(a, -1, axis=1), [X]),
+    "roll_tuples": (lambda m, a: m.roll(a, (1, 5), axis=(0, 2)), [T3]),
+    "rot90": (lambda m, a: m.rot90(a), [X]),
+    "rot90_k2": (lambda m, a: m.rot90(a, 2), [X]),
+    "rot90_k3_axes": (lambda m, a: m.rot90(a, -1, axes=(2, 1)), [T3]),
+    # padding
+    "pad": (lambda m, a: m.pad(a, 1), [X]),
+    "pad_widths": (lambda m, a: m.pad(a, ((1, 2), (0, 3))), [X]),
+    "pad_constant": (lambda m, a: m.pad(a, (2, 1), "constant", constant_values=2.5), [V]),
+    "pad_constant_per_side": (lambda m, a: m.pad(a, 1, constant_values=((1, 2), (3, 4))), [X]),
+    "pad_reflect": (lambda m, a: m.pad(a, ((2, 3), (1, 0)), mode="reflect"), [X]),
+    "pad_symmetric": (lambda m, a: m.pad(a, 2, mode="symmetric"), [X]),
+    "pad_edge": (lambda m, a: m.pad(a, (1, 2), mode="edge"), [T3]),
+    "pad_wrap": (lambda m, a: m.pad(a, (6, 7), mode="wrap"), [V]),
+    # diagonals and triangles
+    "diag_build": (lambda m, a: m.diag(a), [V]),
+    "diag_build_k": (lambda m, a: m.diag(a, -2), [V]),
+    "diag_extract": (lambda m, a: m.diag(a, 1), [X]),
+    "diagonal": (lambda m, a: m.diagonal(a), [X]),
+    "diagonal_axes": (lambda m, a: m.diagonal(a, 1, 2, 0), [T3]),
+    "diagonal_negative": (lambda m, a: m.diagonal(a, -1, -1, -2), [T3]),
+    "diagflat": (lambda m, a: m.diagflat(a, 1), [X[:2]]),
+    "trace": (lambda m, a: m.trace(a), [X]),
+    "trace_axes": (lambda m, a: m.trace(a, -1, 2, 1), [T3]),
+    "tril": (lambda m, a: m.tril(a), [X]),
+    "tril_batched": (lambda m, a: m.tril(a, -1), [T3]),
+    "tril_1d": (lambda m, a: m.tril(a, 1), [V]),
+    "triu": (lambda m, a: m.triu(a, 1), [X]),
+    "select": (lambda m, a, b: m.select([a > 0, b > 0.5], [a, b * 2], default=a * 3), [X, X[0]]),
+    # differences
+    "diff": (lambda m, a: m.diff(a), [X]),
+    "diff_n2_axis0": (lambda m, a: m.diff(a, 2, axis=0), [X]),
+    "diff_prepend_append": (lambda m, a, b: m.diff(a, prepend=1.0, append=b), [X, X[:, :2]]),
+    "gradient": (lambda m, a: m.gradient(a), [V]),
+    "gradient_2d": (lambda m, a: m.gradient(a), [X]),
+    "gradient_spacing_axis": (lambda m, a: m.gradient(a, 0.5, axis=1), [X]),
+    "gradient_edge2": (lambda m, a: m.gradient(a, 0.5, axis=-1, edge_order=2), [T3]),
+    "gradient_coordinates": (lambda m, a: m.gradient(a, XS, YS), [X]),
+    "gradient_coordinates_edge2": (lambda m, a: m.gradient(a, XS, YS, edge_order=2), [X]),
+    # sorting
+    "sort": (lambda m, a: m.sort(a), [X]),
+    "sort_axis0": (lambda m, a: m.sort(a, axis=0), [T3]),
+    "sort_none": (lambda m, a: m.sort(a, axis=None), [X]),
+    "partition": (lambda m, a: m.partition(a, 2), [X]),
+    "partition_kths": (lambda m, a: m.partition(a, (0, 2), axis=0), [X]),
+    # building arrays
+    "array_nested": (lambda m, a, b: m.array([[a[0], b[1]], [1.0, a[2] ** 2]]), [V, V]),
+    "array_of_arrays": (lambda m, a, b: m.array([a, b * 2]), [X, X]),
+    "array_ndmin": (lambda m, a: m.array(a, ndmin=3), [V]),
+    "asarray_list": (lambda m, a: m.asarray([a, a]), [S]),
+    "asarray": (lambda m, a: m.asarray(a), [X]),
+    "ascontiguousarray": (lambda m, a: m.ascontiguousarray(a), [X]),
+}
+
+
+def value(x):
+    return np.asarray(x.primal() if isinstance(x, Tensor) else x)
+
+
+def check_same(ours, theirs):
+    if isinstance(theirs, list | tuple):
+        assert isinstance(ours, list | tuple) and len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            check_same(o, t)
+        return
+    o = value(ours)
+    assert o.shape == np.shape(theirs) and o.dtype == np.asarray(theirs).dtype
+    assert np.allclose(o, theirs)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_values_match_numpy(name):
+    call, args = SPECS[name]
+    out, _ = cr.vjp(lambda *a: call(cnp, *a), *args)
+    check_same(out, call(np, *args))
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_gradcheck(name):
+    call, args = SPECS[name]
+    assert cr.gradcheck(lambda *a: call(cnp, *a), *args, order=2)
+
+
+@pytest.mark.parametrize("name", ["concatenate", "stack", "transpose_axes", "split", "pad_wrap",
+                                  "diag_build_k", "array_nested", "r_", "roll_tuples", "tile"])
+def test_complex_inputs(name):
+    call, args = SPECS[name]
+    args = [a + 1j * normal(*np.shape(a)) for a in args]
+    assert cr.gradcheck(lambda *a: call(cnp, *a), *args, order=1)
+
+
+def test_plain_inputs_give_numpy_results():
+    assert type(cnp.concatenate([np.ones(2), [3.0]])) is np.ndarray
+    assert type(cnp.array([1.0, 2.0])) is np.ndarray
+    assert np.array_equal(cnp.r_[1:4, 7], np.r_[1:4, 7])
+    ramp = np.pad(np.ones(2), 1, "linear_ramp")
+    assert np.array_equal(cnp.pad(np.ones(2), 1, mode="linear_ramp"), ramp)
+    assert [p.tolist() for p in cnp.split(np.arange(4), 2)] == [[0, 1], [2, 3]]
+
+
+def test_tensor_methods():
+    def f(a):
+        b = a.reshape(4, 3).T.ravel("F").reshape((2, 6)).transpose(1, 0)
+        c = b.repeat(2, axis=1).take([0, 5], axis=0).squeeze()
+        return cnp.sum(c * 2) + a.diagonal(1).sum() + a.trace(-1) + cnp.sum(a.swapaxes(0, 1)[0])
+
+    assert cr.gradcheck(f, X, order=2)
+
+
+def test_pad_constant_values_differentiate():
+    def f(a, c):
+        return cnp.pad(a, ((1, 0), (2, 1)), constant_values=c)
+
+    assert cr.gradcheck(f, X, np.array(1.5))
+    assert cr.gradcheck(f, X, np.array([[0.5, 1.0], [2.0, 3.0]]))
+    # each of the 3 + 1 * 7 + ... padded positions holds c once: d sum / dc = their count
+    g = cr.grad(lambda c: cnp.sum(f(X, c)))(1.5)
+    assert g == (3 + 1) * (4 + 3) - 3 * 4
+
+
+def test_array_of_tensors_gradient():
+    def f(x, y):
+        return cnp.sum(cnp.array([x, y**2]) * np.array([3.0, 5.0]))
+
+    gx, gy = cr.grad(f, (0, 1))(0.5, 2.0)
+    assert gx == 3.0 and gy == 20.0
+    assert cr.gradcheck(lambda x, y: cnp.array([[x, 1.0], [x * y, y]]), 0.5, 2.0)
+
+
+def test_array_of_a_tensor_is_a_copy_with_its_gradient():
+    g = cr.grad(lambda x: cnp.sum(cnp.array(x, dtype=np.float64) * 2 + cnp.asarray(x)))(V)
+    assert np.array_equal(g, np.full(5, 3.0))
+
+
+def test_split_cotangents_tile_back():
+    # sum(piece_k * k): the gradient is k on the k-th piece, 0 where a piece is unused
+    def f(a):
+        p = cnp.array_split(a, [2, 3, 7])
+        return cnp.sum(p[1] * 1.0) + cnp.sum(p[3] * 3.0)
+
+    g = cr.grad(f)(np.arange(9.0))
+    assert np.array_equal(g, [0, 0, 1, 0, 0, 0, 0, 3, 3])
+
+
+def test_overlapping_array_split_adds_up():
+    g = cr.grad(lambda a: sum(cnp.sum(p) for p in cnp.array_split(a, [3, 1])))(np.arange(5.0))
+    assert np.array_equal(g, [1, 2, 2, 1, 1])  # [0:3], [3:1] (empty), [1:5]
+
+
+def test_split_in_eager_mode():
+    x = cr.tensor(X, requires_grad=True)
+    left, right = cnp.hsplit(x, 2)
+    (cnp.sum(left) * 2 + cnp.sum(right * right)).backward()
+    expected = np.concatenate([np.full((3, 2), 2.0), 2 * X[:, 2:]], axis=1)
+    assert np.allclose(value(x.grad), expected)
+
+
+def test_repeat_counts_gradient_counts_copies():
+    g = cr.grad(lambda a: cnp.sum(cnp.repeat(a, [2, 0, 3])))(np.ones(3))
+    assert np.array_equal(g, [2.0, 0.0, 3.0])
+
+
+def test_sort_gradient_follows_values():
+    x = np.array([3.0, 1.0, 2.0])
+    g = cr.grad(lambda a: cnp.sum(cnp.sort(a) * np.array([1.0, 10.0, 100.0])))(x)
+    assert np.array_equal(g, [100.0, 1.0, 10.0])
+
+
+def test_numpy_functions_dispatch_to_the_mirror():
+    def f(a):
+        parts = np.split(np.pad(np.flip(a, 0), 1), 3, axis=1)
+        return np.sum(np.concatenate(parts, axis=0) ** 2) + np.trace(np.diag(np.diagonal(a)))
+
+    assert cr.gradcheck(f, X)
+
+
+def test_float32_stays_float32():
+    x = np.ones((2, 3), dtype=np.float32)
+    for f in (lambda a: cnp.concatenate([a, a]), lambda a: cnp.pad(a, 1), cnp.diag,
+              lambda a: cnp.split(a, 3, axis=1)[1], lambda a: cnp.stack([a, a])):
+        assert cr.grad(lambda a, f=f: cnp.sum(f(a)))(x).dtype == np.float32
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match="2-d"):
+        cr.grad(lambda a: cnp.sum(cnp.fliplr(a)))(V)
+    with pytest.raises(NotImplementedError, match="linear_ramp"):
+        cr.grad(lambda a: cnp.sum(cnp.pad(a, 1, mode="linear_ramp")))(V)
+    with pytest.raises(TypeError, match="out="):
+        cr.grad(lambda a: cnp.sum(cnp.concatenate([a, a], out=np.empty(10))))(V)
+    with pytest.raises(ValueError, match="equal division"):
+        cr.grad(lambda a: cnp.sum(cnp.split(a, 2)[0]))(V)
+
+
+# -- broadcasting, as a property ------------------------------------------------------------
+@st.composite
+def broadcastable(draw):
+    """An output shape and an input shape that broadcasts to it."""
+    out = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=3)))
+    lead = draw(st.integers(0, len(out)))
+    shape = tuple(1 if draw(st.booleans()) else n for n in out[lead:])
+    return shape, out
+
+
+@settings(max_examples=25, deadline=None)
+@given(broadcastable(), st.integers(0, 2**16))
+def test_gradient_of_broadcast_has_input_shape(shapes, seed):
+    shape, out = shapes
+    r = np.random.default_rng(seed)
+    x, w = r.standard_normal(shape), r.standard_normal(out)
+
+    def f(a):
+        return cnp.sum(cnp.sin(cnp.broadcast_to(a, out)) * w) + cnp.sum(a * w)
+
+    g = cr.grad(f)(x)
+    assert np.shape(g) == shape
+    expected = np.cos(x) * w + w
+    axes = tuple(range(len(out) - len(shape)))
+    expected = np.sum(expected, axis=axes)
+    expected = np.sum(expected, axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+    assert np.allclose(g, expected.reshape(shape))
+    assert cr.gradcheck(f, x, order=1)
