@@ -48,12 +48,15 @@ class Primitive:
     8.0
     """
 
-    __slots__ = ("fun", "vjps", "jvps", "multiple_outputs", "__dict__")
+    __slots__ = ("fun", "vjps", "jvps", "joint_jvp", "multiple_outputs", "__dict__")
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
         self.fun = fun
         self.vjps: dict[int, Callable | None] = {}
         self.jvps: dict[int, Callable | None] = {}
+        # Optional: one jvp rule for all arguments at once, ``rule(tangents, ans, *args)``
+        # with None for arguments without a tangent (concatenate: linear in N, not N²).
+        self.joint_jvp: Callable | None = None
         self.multiple_outputs = multiple_outputs
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))

@@ -102,7 +102,8 @@ class Tensor:
         if self._trace.level > 0 or self._node is not None:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
-                "the gradient would be dropped silently. Use chainrule.numpy functions on it, "
+                "the gradient would be dropped silently. Use chainrule.numpy functions on it "
+                "(for a list of Tensors: chainrule.numpy.array or .stack, not numpy.array), "
                 "or take .detach() / chainrule.stop_gradient(x) if you mean to drop it."
             )
         return np.asarray(self.primal(), dtype=dtype)
@@ -264,7 +265,7 @@ class Tensor:
         return cnp.swapaxes(self, axis1, axis2)
 
     def flatten(self, order="C"):
-        return cnp.reshape(self, (-1,), order=order)
+        return cnp.ravel(self, order=order)
 
     def ravel(self, order="C"):
         return cnp.ravel(self, order=order)

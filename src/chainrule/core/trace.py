@@ -215,6 +215,11 @@ class ForwardTrace:
                 else:
                     lower = True
         ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
+        if prim.joint_jvp is not None:
+            per_arg = [None] * len(args)
+            for i, t in tangents:
+                per_arg[i] = t
+            return self.new_tensor(ans, prim.joint_jvp(per_arg, ans, *vals, **kwargs))
         jvps = prim.jvps
         out = None
         for i, t in tangents:

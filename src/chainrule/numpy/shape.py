@@ -497,8 +497,13 @@ def _concatenate_jvp(k: int):
     return rule
 
 
+def _tangents_or_zeros(tangents, arrays):
+    return [cnp.zeros_like(a) if t is None else t for t, a in zip(tangents, arrays, strict=True)]
+
+
 _concatenate.vjps = RulesByArgument(_concatenate_vjp)
 _concatenate.jvps = RulesByArgument(_concatenate_jvp)
+_concatenate.joint_jvp = lambda ts, ans, *arrays, axis: _concatenate(*_tangents_or_zeros(ts, arrays), axis=axis)
 
 
 @mirrors(np.concatenate, "shape")
@@ -532,6 +537,7 @@ _stack.jvps = RulesByArgument(
         expand_dims(t, axis), axis, k, len(arrays) - k - 1, shape_of(ans)
     )
 )
+_stack.joint_jvp = lambda ts, ans, *arrays, axis: _stack(*_tangents_or_zeros(ts, arrays), axis=axis)
 
 
 @mirrors(np.stack, "shape")
