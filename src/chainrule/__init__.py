@@ -1,10 +1,15 @@
 """chainrule: exact derivatives of NumPy code by the chain rule.
 
+Reverse mode (backpropagation) and forward mode, to any order, on ordinary NumPy code
+written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``optim``,
+``data``) on the same engine.
+
 >>> import chainrule as cr, chainrule.numpy as cnp
 >>> float(cr.grad(lambda x: cnp.tanh(x) ** 2)(0.0))
 0.0
 """
 
+# ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
 from chainrule.core.tensor import Tensor
 from chainrule.core.eager import enable_grad, is_grad_enabled, no_grad, tensor
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
@@ -40,5 +45,23 @@ from chainrule.transforms.jacobian import (
     make_hvp,
 )
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from chainrule import viz
+from chainrule import data, nn, optim
+from chainrule.io import load, save
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
+    "Primitive", "primitive", "defvjp", "defjvp",
+    "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
+    "numpy",
+    "grad", "value_and_grad", "grad_and_aux", "elementwise_grad", "holomorphic_grad",
+    "vjp", "make_vjp", "tensor_jacobian_product",
+    "jvp", "make_jvp", "linearize", "deriv",
+    "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
+    "hessian_tensor_product", "make_hvp", "make_ggnvp",
+    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient",
+    "gradcheck", "GradcheckError",
+    "viz", "data", "nn", "optim", "save", "load",
+]

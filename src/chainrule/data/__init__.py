@@ -1,0 +1,44 @@
+"""``chainrule.data``: datasets and batching.
+
+>>> import numpy as np
+>>> from chainrule.data import DataLoader, TensorDataset
+>>> loader = DataLoader(TensorDataset(np.zeros((10, 4)), np.arange(10)), batch_size=4, shuffle=True, generator=0)
+>>> [tuple(x.shape) for x, y in loader]
+[(4, 4), (4, 4), (2, 4)]
+"""
+
+from chainrule.data.dataset import (
+    DataLoader,
+    Dataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
+from chainrule.data.datasets import (
+    FASHION_MNIST_CLASSES,
+    DatasetError,
+    load_digits,
+    load_fashion_mnist,
+    load_mnist,
+    read_idx,
+    train_test_split,
+    write_idx,
+)
+
+__all__ = [
+    "Dataset",
+    "TensorDataset",
+    "Subset",
+    "random_split",
+    "DataLoader",
+    "default_collate",
+    "DatasetError",
+    "read_idx",
+    "write_idx",
+    "load_digits",
+    "load_mnist",
+    "load_fashion_mnist",
+    "train_test_split",
+    "FASHION_MNIST_CLASSES",
+]

@@ -1,0 +1,207 @@
+"""Datasets and the ``DataLoader`` that batches them.
+
+A :class:`TensorDataset` of arrays is batched by one fancy-indexing operation per array
+per batch (no Python loop over samples); any other :class:`Dataset` is read sample by
+sample and collated with ``np.stack``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.eager import EAGER
+from chainrule.core.tensor import Tensor
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
+
+
+def _plain(x):
+    return x.primal() if isinstance(x, Tensor) else x
+
+
+def _as_tensor(a) -> Tensor:
+    # a batch is a fresh array already (fancy indexing copies): wrap it without a copy
+    return Tensor(a, EAGER)
+
+
+class Dataset:
+    """A sized collection of samples: subclass it and define ``__len__`` and
+    ``__getitem__(i)``.
+
+    >>> class Squares(Dataset):
+    ...     def __len__(self): return 4
+    ...     def __getitem__(self, i): return np.float32(i), np.float32(i * i)
+    >>> [b[1].tolist() for b in DataLoader(Squares(), batch_size=2)]
+    [[0.0, 1.0], [4.0, 9.0]]
+    """
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def __getitem__(self, index: int):
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of equally long arrays (features, labels, ...).
+
+    >>> ds = TensorDataset(np.zeros((5, 3)), np.arange(5))
+    >>> len(ds), ds[2][1]
+    (5, np.int64(2))
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("TensorDataset needs at least one array")
+        self.arrays = tuple(np.asarray(_plain(a)) for a in arrays)
+        n = len(self.arrays[0])
+        for a in self.arrays:
+            if a.ndim == 0 or len(a) != n:
+                raise ValueError(
+                    f"TensorDataset: all arrays must have the same length, got "
+                    f"{[len(a) if a.ndim else 'scalar' for a in self.arrays]}"
+                )
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]):
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        return self.dataset[self.indices[index]]
+
+
+def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=None) -> list[Subset]:
+    """Split ``dataset`` at random into subsets of the given lengths (or fractions that
+    sum to 1), reproducibly for a given seed or Generator.
+
+    >>> a, b = random_split(TensorDataset(np.arange(10)), [0.8, 0.2], generator=0)
+    >>> len(a), len(b)
+    (8, 2)
+    """
+    n = len(dataset)
+    if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
+        sizes = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(sizes)):  # hand out the remainder one at a time
+            sizes[i % len(sizes)] += 1
+    else:
+        sizes = [int(x) for x in lengths]
+    if sum(sizes) != n:
+        raise ValueError(f"random_split: the lengths add up to {sum(sizes)}, the dataset has {n} samples")
+    perm = _generator(generator).permutation(n)
+    out, start = [], 0
+    for s in sizes:
+        out.append(Subset(dataset, perm[start : start + s]))
+        start += s
+    return out
+
+
+def _generator(g) -> np.random.Generator:
+    if g is None:
+        return np.random.default_rng()
+    if isinstance(g, np.random.Generator):
+        return g
+    if isinstance(g, int | np.integer):
+        return np.random.default_rng(int(g))
+    raise TypeError(f"generator must be a numpy Generator, an int seed or None, not {type(g).__name__}")
+
+
+def default_collate(samples: list) -> Any:
+    """Stack a list of samples into a batch: arrays and numbers into one array per
+    field (tuples, lists and dicts are collated field by field), as eager Tensors."""
+    first = samples[0]
+    if isinstance(first, tuple | list):
+        fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
+        if hasattr(first, "_fields"):  # a namedtuple
+            return type(first)(*fields)
+        return tuple(fields) if isinstance(first, tuple) else fields
+    if isinstance(first, dict):
+        return {k: default_collate([s[k] for s in samples]) for k in first}
+    if isinstance(first, str | bytes):
+        return list(samples)
+    return _as_tensor(np.stack([np.asarray(_plain(s)) for s in samples]))
+
+
+class DataLoader:
+    """Iterate over a dataset in batches, each field a Tensor (eager, no gradient).
+
+    ``shuffle=True`` draws a new order every epoch from ``generator`` (a NumPy Generator
+    or an int seed: the same seed gives the same sequence of epochs); ``drop_last``
+    leaves out a final incomplete batch.
+
+    >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
+    >>> [len(y) for x, y in loader]
+    [2, 2, 1]
+    >>> len(DataLoader(ds, batch_size=2, drop_last=True))
+    2
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: np.random.Generator | int | None = None,
+        collate_fn: Callable[[list], Any] | None = None,
+    ):
+        if not isinstance(batch_size, int | np.integer) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = _generator(generator)
+        self.collate_fn = collate_fn
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self) -> np.ndarray:
+        n = len(self.dataset)
+        return self.generator.permutation(n) if self.shuffle else np.arange(n)
+
+    def __iter__(self) -> Iterator:
+        order = self._order()
+        n, bs = len(order), self.batch_size
+        stop = n - n % bs if self.drop_last else n
+        ds = self.dataset
+        backing = _arrays_of(ds) if self.collate_fn is None else None
+        if backing is not None:
+            arrays, base = backing
+            for start in range(0, stop, bs):
+                idx = order[start : start + bs]
+                if base is not None:
+                    idx = base[idx]
+                yield tuple(_as_tensor(a[idx]) for a in arrays)
+            return
+        collate = self.collate_fn or default_collate
+        for start in range(0, stop, bs):
+            yield collate([ds[int(i)] for i in order[start : start + bs]])
+
+
+def _arrays_of(ds):
+    """The arrays behind a TensorDataset (or a Subset of one), and the subset's indices."""
+    if isinstance(ds, TensorDataset):
+        return ds.arrays, None
+    if isinstance(ds, Subset) and isinstance(ds.dataset, TensorDataset):
+        return ds.dataset.arrays, ds.indices
+    return None

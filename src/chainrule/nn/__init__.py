@@ -1,0 +1,96 @@
+"""``chainrule.nn``: layers, models and losses, PyTorch-style, on chainrule's engine.
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> import chainrule.nn.functional as F
+>>> model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
+>>> x = np.ones((8, 4), dtype=np.float32); y = np.zeros(8, dtype=np.int64)
+>>> loss = F.cross_entropy(model(x), y)
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(16, 4)
+
+Parameters are float32 unless a layer is given ``dtype=``. A Module is also a pytree,
+so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
+"""
+
+from chainrule.nn import functional, init, utils
+from chainrule.nn.layers import (
+    GELU,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    Conv2d,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    MSELoss,
+    NLLLoss,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    SmoothL1Loss,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from chainrule.nn.module import (
+    IncompatibleKeys,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Sequential,
+    StateDictError,
+)
+from chainrule.nn.parameter import Parameter
+
+__all__ = [
+    "functional",
+    "init",
+    "utils",
+    "Module",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "Parameter",
+    "StateDictError",
+    "IncompatibleKeys",
+    "Identity",
+    "Linear",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "SiLU",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "L1Loss",
+    "SmoothL1Loss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+]

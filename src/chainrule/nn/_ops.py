@@ -1,0 +1,444 @@
+"""The primitives behind ``chainrule.nn.functional``.
+
+Layers are built from ``chainrule.numpy`` where that is fast enough. The operations here
+are primitives of their own because one fused NumPy kernel with a short rule is much
+cheaper than the chain of small operations it replaces (a linear layer is one node
+instead of three, a log-softmax one instead of six). Every rule is written with
+``chainrule.numpy`` and the primitives of this module, so it differentiates again:
+second derivatives and forward mode work through every layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.primitive import Primitive, def_jvps, def_linear, def_vjps
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "plain",
+    "linear",
+    "conv_product",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "softplus",
+    "silu",
+    "erf",
+    "gelu",
+    "gelu_tanh",
+    "softmax",
+    "log_softmax",
+    "take_class",
+    "put_class",
+    "unfold",
+    "fold",
+    "max_pool",
+    "take_windows",
+    "put_windows",
+    "pool_geometry",
+]
+
+
+def plain(x):
+    """The NumPy value under ``x``: constants computed from it carry no gradient."""
+    return x.primal() if isinstance(x, Tensor) else x
+
+
+def _ndim(x) -> int:
+    return x.ndim if hasattr(x, "ndim") else np.ndim(x)
+
+
+# -- linear: x @ w.T + b ---------------------------------------------------------------
+def _linear(x, w, b=None):
+    out = np.matmul(x, w.T)  # BLAS reads the transposed view as is: no copy of w
+    if b is not None:
+        out += b  # the product is a fresh array: add in place, no second allocation
+    return out
+
+
+linear = Primitive(_linear, name="linear")
+
+
+def _as_rows(a):
+    """``a`` as a matrix of rows (leading axes merged), for the weight's gradient."""
+    if _ndim(a) == 2:
+        return a
+    return cnp.reshape(a, (-1, a.shape[-1]))
+
+
+def_vjps(
+    linear,
+    lambda g, ans, x, w, b=None: cnp.matmul(g, w),
+    lambda g, ans, x, w, b=None: cnp.matmul(cnp.transpose(_as_rows(g)), _as_rows(x)),
+    lambda g, ans, x, w, b=None: g if _ndim(g) == 1 else cnp.sum(g, axis=tuple(range(_ndim(g) - 1))),
+)
+def_jvps(
+    linear,
+    lambda t, ans, x, w, b=None: cnp.matmul(t, cnp.transpose(w)),
+    lambda t, ans, x, w, b=None: cnp.matmul(x, cnp.transpose(t)),
+    lambda t, ans, x, w, b=None: cnp.broadcast_to(t, ans.shape),
+)
+
+
+# -- the product of a convolution: w @ cols + b[:, None] ------------------------------------
+def _conv_product(w, cols, b=None):
+    out = np.matmul(w, cols)
+    if b is not None:
+        out += b[:, None]  # in place: one large allocation per convolution, not two
+    return out
+
+
+conv_product = Primitive(_conv_product, name="conv_product")
+def_vjps(
+    conv_product,
+    lambda g, ans, w, cols, b=None: cnp.matmul(g, cnp.transpose(cols)),
+    lambda g, ans, w, cols, b=None: cnp.matmul(cnp.transpose(w), g),
+    lambda g, ans, w, cols, b=None: cnp.sum(g, axis=1),
+)
+def_jvps(
+    conv_product,
+    lambda t, ans, w, cols, b=None: cnp.matmul(t, cols),
+    lambda t, ans, w, cols, b=None: cnp.matmul(w, t),
+    lambda t, ans, w, cols, b=None: cnp.broadcast_to(cnp.reshape(t, (-1, 1)), ans.shape),
+)
+
+
+# -- activations ---------------------------------------------------------------------
+relu = Primitive(lambda x: np.maximum(x, 0), name="relu")
+# The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
+def_vjps(relu, lambda g, ans, x: g * (plain(ans) > 0))
+def_jvps(relu, lambda t, ans, x: t * (plain(ans) > 0))
+
+
+def _slope(x, negative_slope):
+    x = plain(x)
+    return np.where(x > 0, 1, negative_slope).astype(x.dtype, copy=False)
+
+
+leaky_relu = Primitive(
+    lambda x, negative_slope=0.01: np.where(x > 0, x, x * negative_slope), name="leaky_relu"
+)
+def_vjps(leaky_relu, lambda g, ans, x, negative_slope=0.01: g * _slope(x, negative_slope))
+def_jvps(leaky_relu, lambda t, ans, x, negative_slope=0.01: t * _slope(x, negative_slope))
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only: no overflow, full relative precision both ways
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+sigmoid = Primitive(_sigmoid, name="sigmoid")
+def_vjps(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
+def_jvps(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
+
+
+def _softplus(x, beta=1.0, threshold=20.0):
+    bx = x * beta if beta != 1 else x
+    out = np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))
+    if beta != 1:
+        out /= beta
+    if threshold is not None:  # PyTorch returns x itself above the threshold
+        out = np.where(bx > threshold, x, out)
+    return out
+
+
+def _softplus_slope(x, beta, threshold):
+    s = sigmoid(x * beta if beta != 1 else x)
+    if threshold is not None:
+        s = cnp.where(plain(x) * beta > threshold, 1, s)
+    return s
+
+
+softplus = Primitive(_softplus, name="softplus")
+def_vjps(softplus, lambda g, ans, x, beta=1.0, threshold=20.0: g * _softplus_slope(x, beta, threshold))
+def_jvps(softplus, lambda t, ans, x, beta=1.0, threshold=20.0: t * _softplus_slope(x, beta, threshold))
+
+
+def _silu_slope(x):
+    s = sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+silu = Primitive(lambda x: x * _sigmoid(x), name="silu")
+def_vjps(silu, lambda g, ans, x: g * _silu_slope(x))
+def_jvps(silu, lambda t, ans, x: t * _silu_slope(x))
+
+
+# -- erf and GELU ----------------------------------------------------------------------
+# erf without SciPy: a Maclaurin series below |x| = 0.75 and, above it, Chebyshev
+# coefficients of (1 + 2x)·exp(x²)·erfc(x) in t = (x − 3)/(x + 3), fitted at 300 points
+# to values computed in 40-digit arithmetic. Both parts are accurate to 3e-16.
+_ERF_TAYLOR = tuple(
+    2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(14)
+)
+_ERFCX_T0 = -0.6
+_ERFCX_CHEB = np.array([
+    1.2155454789817663, -0.08250088949378007, -0.01334625502971993, 0.012047108685193212,
+    -0.004191454073462831, 0.0009603190450447376, -0.00014696039247370963,
+    1.1293517936417916e-05, 8.204784031677752e-07, -3.1639951907736296e-07,
+    1.7234608506625086e-08, 5.4112202378834935e-09, -8.096308231943596e-10,
+    -8.623209989536022e-11, 2.5447115467986636e-11, 1.4958561000512384e-12,
+    -7.746687329177968e-13, -3.51752474782127e-14, 2.4507226751805977e-14,
+    1.3030358216340914e-15, -8.407242367605152e-16,
+])
+
+
+def erf_numpy(x) -> np.ndarray:
+    """The error function in NumPy alone (float64 inside, accurate to about 3e-16)."""
+    x = np.asarray(x, dtype=np.float64)
+    a = np.abs(x)
+    z = x * x
+    p = np.zeros_like(x)
+    for c in reversed(_ERF_TAYLOR):
+        p = p * z + c
+    small = x * p
+    u = (2 * (a - 3) / (a + 3) - _ERFCX_T0 - 1) / (1 - _ERFCX_T0)
+    big = np.sign(x) * (1 - np.exp(-z) * np.polynomial.chebyshev.chebval(u, _ERFCX_CHEB) / (1 + 2 * a))
+    return np.where(a < 0.75, small, big)
+
+
+def _erf(x):
+    try:  # SciPy's erf is the faster one; both are accurate to the last bits
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        dtype = np.result_type(x)
+        return erf_numpy(x).astype(dtype if dtype.kind == "f" else np.float64, copy=False)
+    return scipy_erf(x)
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_INV_SQRT2 = 1 / math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+erf = Primitive(_erf, name="erf")
+def_vjps(erf, lambda g, ans, x: g * (_TWO_OVER_SQRT_PI * cnp.exp(-(x * x))))
+def_jvps(erf, lambda t, ans, x: t * (_TWO_OVER_SQRT_PI * cnp.exp(-(x * x))))
+
+
+def _gelu(x):
+    return x * (0.5 * (1 + _erf(x * _INV_SQRT2)))
+
+
+def _gelu_slope(x):
+    cdf = 0.5 * (1 + erf(x * _INV_SQRT2))
+    return cdf + x * (_INV_SQRT_2PI * cnp.exp(-0.5 * (x * x)))
+
+
+gelu = Primitive(_gelu, name="gelu")
+def_vjps(gelu, lambda g, ans, x: g * _gelu_slope(x))
+def_jvps(gelu, lambda t, ans, x: t * _gelu_slope(x))
+
+_K = math.sqrt(2 / math.pi)
+_C = 0.044715
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(_K * (x + _C * x * x * x)))
+
+
+def _gelu_tanh_slope(x):
+    x2 = x * x
+    th = cnp.tanh(_K * (x + _C * x2 * x))
+    return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (_K * (1 + 3 * _C * x2))
+
+
+gelu_tanh = Primitive(_gelu_tanh, name="gelu_tanh")
+def_vjps(gelu_tanh, lambda g, ans, x: g * _gelu_tanh_slope(x))
+def_jvps(gelu_tanh, lambda t, ans, x: t * _gelu_tanh_slope(x))
+
+
+# -- softmax and log-softmax -------------------------------------------------------------
+def _softmax(x, axis=-1):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax(x, axis=-1):
+    s = x - np.max(x, axis=axis, keepdims=True)  # shifted: exp cannot overflow
+    s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    return s
+
+
+softmax = Primitive(_softmax, name="softmax")
+def_vjps(softmax, lambda g, ans, x, axis=-1: ans * (g - cnp.sum(g * ans, axis=axis, keepdims=True)))
+def_jvps(softmax, lambda t, ans, x, axis=-1: ans * (t - cnp.sum(t * ans, axis=axis, keepdims=True)))
+
+log_softmax = Primitive(_log_softmax, name="log_softmax")
+def_vjps(log_softmax,
+         lambda g, ans, x, axis=-1: g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
+def_jvps(log_softmax,
+         lambda t, ans, x, axis=-1: t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
+
+
+# -- picking the target class (cross-entropy) ----------------------------------------------
+def _take_class(x, target):
+    """``x[n, target[n, ...], ...]``: the entry of each sample's class along axis 1."""
+    if x.ndim == 2:  # the usual (N, C) case: one fancy index, cheaper than take_along_axis
+        return x[np.arange(len(target)), target]
+    return np.take_along_axis(x, np.expand_dims(target, 1), axis=1).squeeze(1)
+
+
+def _put_class(g, target, shape):
+    """The adjoint of ``take_class``: ``g`` placed at each sample's class, zeros elsewhere.
+    Each position is written once, so a plain put does (no scatter-add)."""
+    out = np.zeros(shape, dtype=np.result_type(g))
+    if len(shape) == 2:
+        out[np.arange(len(target)), target] = g
+    else:
+        np.put_along_axis(out, np.expand_dims(target, 1), np.expand_dims(g, 1), axis=1)
+    return out
+
+
+take_class = Primitive(_take_class, name="take_class")
+put_class = Primitive(_put_class, name="put_class")
+def_vjps(take_class, lambda g, ans, x, target: put_class(g, target, x.shape))
+def_linear(take_class)
+def_vjps(put_class, lambda g, ans, gi, target, shape: take_class(g, target))
+def_linear(put_class)
+
+
+# -- sliding windows (convolution and pooling) ------------------------------------------------
+# A window geometry is the tuple (kernel, stride, padding, dilation), each a pair (h, w).
+# Every window operation loops over the kh·kw kernel offsets, each step one strided slice
+# of the whole batch: the inner loops of NumPy then run along image rows, and no Python
+# loop ever visits a pixel.
+
+
+def pool_geometry(in_hw, kernel, stride, padding, dilation):
+    """The output height and width of a 2-d window operation, with a clear error when the
+    windows do not fit."""
+    out = []
+    for n, k, s, p, d in zip(in_hw, kernel, stride, padding, dilation, strict=True):
+        span = d * (k - 1) + 1
+        size = (n + 2 * p - span) // s + 1
+        if size < 1:
+            raise ValueError(
+                f"a window of {k} (dilation {d}) does not fit an input of size {n} with "
+                f"padding {p}: the input is too small for this kernel"
+            )
+        out.append(size)
+    return tuple(out)
+
+
+def _pad(x, padding, value=0.0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _offsets(geom, out_hw):
+    """(k, row slice, column slice) for each kernel offset k of the padded input."""
+    (kh, kw), (sh, sw), _, (dh, dw) = geom
+    oh, ow = out_hw
+    for i in range(kh):
+        for j in range(kw):
+            r, q = i * dh, j * dw
+            yield i * kw + j, slice(r, r + sh * (oh - 1) + 1, sh), slice(q, q + sw * (ow - 1) + 1, sw)
+
+
+def _unfold(x, geom, layout="pool"):
+    """The kh·kw shifted copies of the input that the windows are made of, stacked:
+    ``layout='pool'`` gives (kh·kw, N, C, OH, OW); ``layout='conv'`` gives
+    (C, kh·kw, N, OH, OW), which reshapes for free to the (C·kh·kw, N·OH·OW) matrix of a
+    convolution (im2col)."""
+    n, c = x.shape[:2]
+    out_hw = pool_geometry(x.shape[2:], *geom)
+    xp = _pad(x, geom[2])
+    kk = geom[0][0] * geom[0][1]
+    if layout == "conv":
+        out = np.empty((c, kk, n, *out_hw), dtype=xp.dtype)
+        src = xp.transpose(1, 0, 2, 3)
+        for k, rows, cols in _offsets(geom, out_hw):
+            out[:, k] = src[:, :, rows, cols]
+    else:
+        out = np.empty((kk, n, c, *out_hw), dtype=xp.dtype)
+        for k, rows, cols in _offsets(geom, out_hw):
+            out[k] = xp[:, :, rows, cols]
+    return out
+
+
+def _fold(cols, shape, geom, layout="pool"):
+    """The adjoint of ``unfold``: add each shifted copy back where it came from."""
+    n, c, h, w = shape
+    ph, pw = geom[2]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=np.result_type(cols))
+    out_hw = cols.shape[-2:]
+    if layout == "conv":
+        dst = out.transpose(1, 0, 2, 3)  # a view: adding into it fills ``out``
+        for k, rows, cols_ in _offsets(geom, out_hw):
+            dst[:, :, rows, cols_] += cols[:, k]
+    else:
+        for k, rows, cols_ in _offsets(geom, out_hw):
+            out[:, :, rows, cols_] += cols[k]
+    return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
+
+
+unfold = Primitive(_unfold, name="unfold")
+"""unfold(x, geom, layout): the shifted copies of an NCHW input that make its windows."""
+fold = Primitive(_fold, name="fold")
+"""fold(cols, shape, geom, layout): the adjoint of ``unfold``."""
+def_vjps(unfold, lambda g, ans, x, geom, layout="pool": fold(g, x.shape, geom, layout))
+def_linear(unfold)
+def_vjps(fold, lambda g, ans, cols, shape, geom, layout="pool": unfold(g, geom, layout))
+def_linear(fold)
+
+
+# -- max pooling: the gradient goes to the first maximum of each window --------------------------
+def _argmax_windows(x, ans, geom):
+    """The index (kernel offset) of the first maximum ``ans`` in each window."""
+    x, ans = plain(x), plain(ans)
+    xp = _pad(x, geom[2], -np.inf)
+    idx = np.zeros(ans.shape, dtype=np.int16 if geom[0][0] * geom[0][1] < 2**15 else np.intp)
+    # from the last offset to the first, so that the first maximum is the one kept
+    for k, rows, cols in reversed(list(_offsets(geom, ans.shape[2:]))):
+        idx = np.where(xp[:, :, rows, cols] == ans, k, idx)
+    return idx
+
+
+def _max_pool(x, geom):
+    out_hw = pool_geometry(x.shape[2:], *geom)
+    xp = _pad(x, geom[2], -np.inf)
+    best = None
+    for _, rows, cols in _offsets(geom, out_hw):
+        v = xp[:, :, rows, cols]
+        best = v.copy() if best is None else np.maximum(best, v, out=best)
+    return best
+
+
+def _take_windows(x, idx, geom):
+    """The element of each window at offset ``idx`` (zero padding)."""
+    out_hw = idx.shape[2:]
+    xp = _pad(x, geom[2])
+    out = np.zeros(idx.shape, dtype=np.result_type(x))
+    for k, rows, cols in _offsets(geom, out_hw):
+        np.copyto(out, xp[:, :, rows, cols], where=idx == k)
+    return out
+
+
+def _put_windows(g, idx, shape, geom):
+    """The adjoint of ``take_windows``: ``g`` added at each window's offset ``idx``."""
+    n, c, h, w = shape
+    ph, pw = geom[2]
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=np.result_type(g))
+    for k, rows, cols in _offsets(geom, idx.shape[2:]):
+        out[:, :, rows, cols] += np.where(idx == k, g, 0)
+    return out[:, :, ph : ph + h, pw : pw + w] if ph or pw else out
+
+
+take_windows = Primitive(_take_windows, name="take_windows")
+put_windows = Primitive(_put_windows, name="put_windows")
+def_vjps(take_windows, lambda g, ans, x, idx, geom: put_windows(g, idx, x.shape, geom))
+def_linear(take_windows)
+def_vjps(put_windows, lambda g, ans, gi, idx, shape, geom: take_windows(g, idx, geom))
+def_linear(put_windows)
+
+max_pool = Primitive(_max_pool, name="max_pool2d")
+def_vjps(max_pool, lambda g, ans, x, geom: put_windows(g, _argmax_windows(x, ans, geom), x.shape, geom))
+def_jvps(max_pool, lambda t, ans, x, geom: take_windows(t, _argmax_windows(x, ans, geom), geom))

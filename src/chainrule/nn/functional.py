@@ -1,0 +1,607 @@
+"""``chainrule.nn.functional``: the operations behind the layers, as functions.
+
+Each function takes NumPy arrays or Tensors (eager, or of a transform such as
+``chainrule.grad``) and differentiates, to any order. Names and arguments follow
+``torch.nn.functional``, so ``import chainrule.nn.functional as F`` reads as usual:
+
+>>> import numpy as np
+>>> import chainrule.nn.functional as F
+>>> logits = np.array([[2.0, 0.5, -1.0]]); target = np.array([0])
+>>> round(float(F.cross_entropy(logits, target)), 6)
+0.241311
+
+Losses are computed in a numerically stable way (log-softmax with the maximum shifted
+out, log-sigmoid by softplus), so large logits give finite losses and gradients.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+from chainrule.nn import _ops
+from chainrule.nn._ops import plain
+
+__all__ = [
+    "linear",
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "softplus",
+    "logsigmoid",
+    "softmax",
+    "log_softmax",
+    "dropout",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "layer_norm",
+    "embedding",
+    "one_hot",
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
+
+
+def _pair(v, name: str) -> tuple[int, int]:
+    if isinstance(v, int | np.integer):
+        v = (int(v), int(v))
+    v = tuple(int(a) for a in v)
+    if len(v) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
+    return v
+
+
+# -- layers as functions -------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``, one fused operation (weight has shape (out, in)).
+
+    >>> import numpy as np
+    >>> linear(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4)).shape
+    (2, 4)
+    """
+    if weight.shape[-1] != input.shape[-1]:
+        raise ValueError(
+            f"linear: the input has {input.shape[-1]} features but the weight expects "
+            f"{weight.shape[-1]} (weight shape {tuple(weight.shape)}, input shape {tuple(input.shape)})"
+        )
+    return _ops.linear(input, weight, bias)
+
+
+def relu(input):
+    """max(x, 0); its derivative at 0 is 0, as in PyTorch."""
+    return _ops.relu(input)
+
+
+def leaky_relu(input, negative_slope: float = 0.01):
+    """x for x > 0, ``negative_slope``·x otherwise."""
+    return _ops.leaky_relu(input, negative_slope=negative_slope)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(−x)), without overflow for any x.
+
+    >>> float(sigmoid(np.float64(-800.0)))
+    0.0
+    """
+    return _ops.sigmoid(input)
+
+
+def tanh(input):
+    return cnp.tanh(input)
+
+
+def gelu(input, approximate: str = "none"):
+    """x·Φ(x), Φ the normal CDF (``approximate='tanh'``: the tanh formula of
+    Hendrycks & Gimpel)."""
+    if approximate == "none":
+        return _ops.gelu(input)
+    if approximate == "tanh":
+        return _ops.gelu_tanh(input)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+
+
+def silu(input):
+    """x·sigmoid(x) (also called swish)."""
+    return _ops.silu(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + exp(β x)) / β, stable for large |x|; x itself where β x > ``threshold``."""
+    return _ops.softplus(input, beta=beta, threshold=threshold)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = −softplus(−x), finite for any x."""
+    return -_ops.softplus(-input, threshold=None)
+
+
+def softmax(input, dim: int = -1):
+    """exp(x) / Σ exp(x) along ``dim``, shifted by the maximum (never overflows).
+
+    >>> softmax(np.array([1000.0, 1000.0])).tolist()
+    [0.5, 0.5]
+    """
+    return _ops.softmax(input, axis=dim)
+
+
+def log_softmax(input, dim: int = -1):
+    """x − log Σ exp(x) along ``dim``, computed stably."""
+    return _ops.log_softmax(input, axis=dim)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, rng=None):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (inverted
+    dropout), in training; the identity otherwise. ``rng``: a NumPy Generator or seed
+    (default: the global one of ``chainrule.nn.init``)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    from chainrule.nn.init import get_generator
+
+    dtype = np.result_type(plain(input))
+    keep = get_generator(rng).random(input.shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """2-d convolution (cross-correlation, as in every deep-learning library).
+
+    input (N, C, H, W), weight (O, C, kh, kw), bias (O,); ``padding`` an int, a pair,
+    ``'valid'`` or ``'same'``. Computed as one matrix product over the unfolded
+    windows (im2col); the backward pass folds them back with one strided addition per
+    kernel offset.
+
+    >>> x = np.ones((1, 1, 4, 4)); w = np.ones((2, 1, 3, 3))
+    >>> conv2d(x, w, padding=1).shape
+    (1, 2, 4, 4)
+    """
+    if groups != 1:
+        raise NotImplementedError("conv2d: only groups=1 is supported")
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = cnp.reshape(input, (1, *input.shape))
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(
+            f"conv2d expects input (N, C, H, W) and weight (O, C, kh, kw), got shapes "
+            f"{tuple(input.shape)} and {tuple(weight.shape)}"
+        )
+    n, c, h, w = input.shape
+    o, wc, kh, kw = weight.shape
+    if wc != c:
+        raise ValueError(f"conv2d: the input has {c} channels but the weight expects {wc}")
+    kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
+    padding = _conv_padding(padding, kernel, stride, dilation)
+    geom = (kernel, stride, padding, dilation)
+    oh, ow = _ops.pool_geometry((h, w), *geom)
+    # im2col: (C·kh·kw, N·OH·OW), then one matrix product with the (O, C·kh·kw) weights
+    cols = cnp.reshape(_ops.unfold(input, geom, "conv"), (c * kh * kw, n * oh * ow))
+    out = _ops.conv_product(cnp.reshape(weight, (o, c * kh * kw)), cols, bias)
+    # (O, N, OH, OW) in memory, seen as (N, O, OH, OW): the next layer takes the view
+    out = cnp.transpose(cnp.reshape(out, (o, n, oh, ow)), (1, 0, 2, 3))
+    return cnp.reshape(out, out.shape[1:]) if unbatched else out
+
+
+def _conv_padding(padding, kernel, stride, dilation):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError("conv2d: padding='same' needs stride 1")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+            if any(t % 2 for t in total):
+                raise ValueError("conv2d: padding='same' needs an odd (dilated) kernel size here")
+            return (total[0] // 2, total[1] // 2)
+        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
+    return _pair(padding, "padding")
+
+
+def _pool_args(input, kernel_size, stride, padding, name):
+    if input.ndim != 4:
+        raise ValueError(f"{name} expects an input of shape (N, C, H, W), got {tuple(input.shape)}")
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    padding = _pair(padding, "padding")
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise ValueError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
+    return kernel, stride, padding
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
+    """The maximum of each window (padding counts as −∞); the gradient goes to the
+    first maximum of each window.
+
+    >>> max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    kernel, stride, padding = _pool_args(input, kernel_size, stride, padding, "max_pool2d")
+    return _ops.max_pool(input, (kernel, stride, padding, _pair(dilation, "dilation")))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+    """The mean of each window; with ``count_include_pad=False`` the padding is left out
+    of the count.
+
+    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[2.5, 4.5], [10.5, 12.5]]]]
+    """
+    kernel, stride, padding = _pool_args(input, kernel_size, stride, padding, "avg_pool2d")
+    geom = (kernel, stride, padding, (1, 1))
+    win = _ops.unfold(input, geom, "pool")  # (kh·kw, N, C, OH, OW)
+    if count_include_pad or padding == (0, 0):
+        return cnp.mean(win, axis=0)
+    ones = np.ones((1, 1, *input.shape[2:]), dtype=np.result_type(plain(input)))
+    counts = _ops.unfold(ones, geom, "pool").sum(axis=0)
+    return cnp.sum(win, axis=0) / counts
+
+
+def _channel_shape(x) -> tuple[int, ...]:
+    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+
+def batch_norm(
+    input,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+):
+    """Normalise each channel (axis 1) by its mean and variance.
+
+    In training the batch statistics are used, and ``running_mean``/``running_var``
+    (arrays or Tensors, updated in place) move towards them by ``momentum``, the
+    variance unbiased (as in PyTorch). Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(input.shape)}")
+    shape = _channel_shape(input)
+    flat = input.ndim == 2
+    if training or running_mean is None:
+        axes = (0, *range(2, input.ndim))
+        count = input.size // input.shape[1]
+        if count < 2:
+            raise ValueError(
+                f"batch_norm in training needs more than one value per channel, got input "
+                f"shape {tuple(input.shape)}"
+            )
+        mean = cnp.mean(input, axis=axes, keepdims=True)
+        xc = input - mean
+        var = cnp.mean(xc * xc, axis=axes, keepdims=True)
+        out = xc / cnp.sqrt(var + eps)
+        if training and running_mean is not None:
+            _update_running(running_mean, plain(mean).reshape(-1), momentum)
+            _update_running(running_var, plain(var).reshape(-1) * (count / (count - 1)), momentum)
+    else:
+        rm, rv = plain(running_mean), plain(running_var)
+        scale = 1.0 / np.sqrt(rv + eps)
+        if not flat:
+            rm, scale = rm.reshape(shape), scale.reshape(shape)
+        out = (input - rm) * scale
+    if weight is not None:
+        out = out * (weight if flat else cnp.reshape(weight, shape))
+    if bias is not None:
+        out = out + (bias if flat else cnp.reshape(bias, shape))
+    return out
+
+
+def _update_running(stat, batch_value, momentum: float) -> None:
+    buf = stat._value if isinstance(stat, Tensor) else stat
+    buf *= 1.0 - momentum
+    buf += momentum * batch_value.astype(buf.dtype, copy=False)
+    if isinstance(stat, Tensor):
+        from chainrule.nn.module import mark_modified
+
+        mark_modified(stat)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes of each sample, then scale
+    by ``weight`` and shift by ``bias`` (both of that shape)."""
+    if isinstance(normalized_shape, int | np.integer):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[-k:]) != normalized_shape:
+        raise ValueError(
+            f"layer_norm: the input's trailing shape {tuple(input.shape[-k:])} is not "
+            f"normalized_shape {normalized_shape}"
+        )
+    axes = tuple(range(input.ndim - k, input.ndim))
+    mean = cnp.mean(input, axis=axes, keepdims=True)
+    xc = input - mean
+    var = cnp.mean(xc * xc, axis=axes, keepdims=True)
+    out = xc / cnp.sqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(input, weight, padding_idx: int | None = None):
+    """The rows of ``weight`` at the integer indices ``input``; the row ``padding_idx``
+    gets no gradient."""
+    idx = np.asarray(plain(input))
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"embedding: indices must lie in [0, {n}), got {idx.min()}…{idx.max()}")
+    out = cnp.getitem(weight, idx)
+    if padding_idx is not None:
+        keep = (idx != padding_idx % n)[..., None].astype(np.result_type(plain(weight)))
+        out = out * keep
+    return out
+
+
+def one_hot(labels, num_classes: int = -1) -> np.ndarray:
+    """Integer labels as one-hot rows (an int64 array, no gradient).
+
+    >>> one_hot(np.array([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    y = np.asarray(plain(labels))
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
+    if num_classes < 0:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
+    return (y[..., None] == np.arange(num_classes)).astype(np.int64)
+
+
+# -- losses ----------------------------------------------------------------------------------
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "mean":
+        return cnp.mean(loss)
+    if reduction == "sum":
+        return cnp.sum(loss)
+    return loss
+
+
+def _int_target(target, input_shape, name: str) -> np.ndarray:
+    y = np.asarray(plain(target))
+    expected = (input_shape[0], *input_shape[2:])
+    if y.shape != expected:
+        raise ValueError(
+            f"{name}: for input of shape {tuple(input_shape)} the class-index target must have "
+            f"shape {expected}, got {y.shape}"
+        )
+    return y
+
+
+def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_smoothing: float = 0.0):
+    """Negative log-likelihood of the integer classes ``y`` under log-probabilities
+    ``logp`` (class axis 1), PyTorch's weighting, ignoring and smoothing rules."""
+    n_classes = logp.shape[1]
+    lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+    if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
+        any_ignored = False  # the common case, settled by the two reductions above
+        safe = y
+    else:
+        ignored = y == ignore_index
+        any_ignored = bool(ignored.any())
+        safe = np.where(ignored, 0, y) if any_ignored else y
+        if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
+            bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
+            raise ValueError(f"{name}: target class {bad} is out of range for {n_classes} classes")
+    picked = _ops.take_class(logp, safe)
+    dtype = np.result_type(plain(logp))
+    if weight is None and not any_ignored:
+        w_y = None
+        loss = -picked
+        denom = float(picked.size)
+    else:
+        w = np.ones(n_classes, dtype) if weight is None else np.asarray(plain(weight), dtype=dtype)
+        w_y = w[safe]
+        if any_ignored:
+            w_y = w_y * ~ignored
+        loss = -(picked * w_y)
+        denom = float(w_y.sum())
+    if label_smoothing > 0.0:
+        if weight is None:
+            smooth = -cnp.sum(logp, axis=1)
+        else:
+            wb = np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
+            smooth = -cnp.sum(logp * wb, axis=1)
+        if any_ignored:
+            smooth = smooth * ~ignored
+        loss = (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
+    if reduction == "mean":
+        if w_y is None and label_smoothing == 0.0:
+            return cnp.sum(picked) * (-1.0 / denom)  # the common case: two small nodes
+        return cnp.sum(loss) / denom
+    if reduction == "sum":
+        return cnp.sum(loss)
+    return loss
+
+
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
+    """Cross-entropy between the logits ``input`` (N, C) or (N, C, d1, ...) and a
+    ``target`` of class indices (N,) / (N, d1, ...) or of class probabilities (the
+    input's shape), as ``torch.nn.functional.cross_entropy``.
+
+    ``weight`` rescales each class, ``ignore_index`` drops targets of that class (index
+    targets), ``label_smoothing`` ε mixes the target with the uniform distribution:
+    (1 − ε)·target + ε/C. With ``reduction='mean'`` the weighted losses are divided by
+    the sum of the targets' weights (index targets) or by N (probability targets).
+
+    >>> logits = np.array([[1000.0, 0.0]])
+    >>> float(cross_entropy(logits, np.array([1])))  # finite, not inf
+    1000.0
+    """
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    unbatched = input.ndim == 1
+    if unbatched:
+        input = cnp.reshape(input, (1, input.shape[0]))
+    if input.ndim < 2:
+        raise ValueError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
+    logp = _ops.log_softmax(input, axis=1)
+    tval = plain(target)
+    if np.asarray(tval).dtype.kind in "iub":
+        y = np.asarray(tval)
+        if unbatched:
+            y = y.reshape(1)
+        y = _int_target(y, input.shape, "cross_entropy")
+        out = _nll(logp, y, weight, ignore_index, reduction, "cross_entropy", label_smoothing)
+    else:
+        if tuple(np.shape(tval)) != tuple(input.shape) and not unbatched:
+            raise ValueError(
+                f"cross_entropy: a probability target must have the input's shape "
+                f"{tuple(input.shape)}, got {np.shape(tval)}"
+            )
+        target = _as_dtype_of(target, logp)
+        if unbatched:
+            target = cnp.reshape(target, (1, -1))
+        n_classes = input.shape[1]
+        if label_smoothing > 0.0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if weight is not None:
+            dtype = np.result_type(plain(logp))
+            prod = prod * np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
+        loss = -cnp.sum(prod, axis=1)
+        out = _reduce(loss, reduction)
+    if unbatched and reduction == "none":
+        out = cnp.reshape(out, ())
+    return out
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of class indices given log-probabilities ``input``
+    (N, C) or (N, C, d1, ...), e.g. the output of ``log_softmax``."""
+    _check_reduction(reduction)
+    unbatched = input.ndim == 1
+    y = np.asarray(plain(target))
+    if unbatched:
+        input, y = cnp.reshape(input, (1, input.shape[0])), y.reshape(1)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: the target must hold class indices (integers), got {y.dtype}")
+    y = _int_target(y, input.shape, "nll_loss")
+    out = _nll(input, y, weight, ignore_index, reduction, "nll_loss")
+    return cnp.reshape(out, ()) if unbatched and reduction == "none" else out
+
+
+def _check_same_shape(input, target, name: str):
+    """Warn about a broadcast target (as PyTorch does), and give a constant target the
+    input's float dtype: a float64 array must not promote float32 work to float64."""
+    ts = tuple(np.shape(plain(target)))
+    if ts != tuple(input.shape):
+        warnings.warn(
+            f"{name}: the target's shape {ts} differs from the input's {tuple(input.shape)}; "
+            "they will be broadcast, which is probably not what you want",
+            stacklevel=3,
+        )
+    return _as_dtype_of(target, input)
+
+
+def _as_dtype_of(target, input):
+    if isinstance(target, Tensor):
+        return target
+    dtype = np.result_type(plain(input))
+    t = np.asarray(target)
+    if dtype.kind == "f" and t.dtype != dtype:
+        t = t.astype(dtype)
+    return t
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error (input − target)²."""
+    _check_reduction(reduction)
+    target = _check_same_shape(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    """Mean absolute error |input − target|."""
+    _check_reduction(reduction)
+    target = _check_same_shape(input, target, "l1_loss")
+    return _reduce(cnp.abs(input - target), reduction)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """0.5 d²/β where |d| < β, |d| − 0.5 β elsewhere (d = input − target)."""
+    _check_reduction(reduction)
+    target = _check_same_shape(input, target, "smooth_l1_loss")
+    d = input - target
+    a = cnp.abs(d)
+    if beta == 0:
+        return _reduce(a, reduction)
+    return _reduce(cnp.where(plain(a) < beta, (0.5 / beta) * (d * d), a - 0.5 * beta), reduction)
+
+
+_E_MINUS_100 = float(np.exp(-100.0))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """−[t log p + (1 − t) log(1 − p)] for probabilities ``input``; the logs are clamped
+    at −100, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
+    _check_reduction(reduction)
+    target = _check_same_shape(input, target, "binary_cross_entropy")
+    p = plain(input)
+    if np.size(p) and (np.min(p) < 0 or np.max(p) > 1):
+        raise ValueError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
+    # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
+    # at p = 0 (or 1) times a zero one giving nan
+    log_p = cnp.log(cnp.maximum(input, _E_MINUS_100))
+    log_q = cnp.log(cnp.maximum(1 - input, _E_MINUS_100))
+    loss = -(target * log_p + (1 - target) * log_q)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean", pos_weight=None):
+    """Binary cross-entropy of sigmoid(input) and ``target``, computed from the logits
+    stably: (1 − t)·x + (1 + (w₊ − 1)·t)·softplus(−x).
+
+    >>> float(binary_cross_entropy_with_logits(np.array([-1000.0]), np.array([1.0])))
+    1000.0
+    """
+    _check_reduction(reduction)
+    target = _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    sp = _ops.softplus(-input, threshold=None)  # = −log sigmoid(x)
+    if pos_weight is not None:
+        sp = sp * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+

@@ -1,0 +1,191 @@
+"""Parameter initialisation: uniform and normal, Xavier (Glorot) and Kaiming (He).
+
+Every function fills a Tensor (or an ndarray) in place and returns it. Randomness comes
+from the NumPy ``Generator`` passed as ``rng=``, or else from this module's global
+generator, which :func:`manual_seed` resets; so a seeded program builds the same model
+every time.
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> _ = nn.init.manual_seed(0)
+>>> a = nn.Linear(3, 2).weight.detach().numpy().copy()
+>>> _ = nn.init.manual_seed(0)
+>>> bool(np.array_equal(a, nn.Linear(3, 2).weight.detach().numpy()))
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "manual_seed",
+    "default_generator",
+    "get_generator",
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+]
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reset the global generator used by layers and ``Dropout`` when no ``rng`` is given.
+
+    >>> from chainrule import nn
+    >>> g = nn.init.manual_seed(42)
+    """
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def default_generator() -> np.random.Generator:
+    """The global generator (see :func:`manual_seed`)."""
+    return _generator
+
+
+def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Generator:
+    """``rng`` itself, a new generator seeded by an int, or the global one for None."""
+    if rng is None:
+        return _generator
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
+
+
+def _fill(t, values: np.ndarray):
+    """Write ``values`` into ``t``'s buffer in place (a Parameter keeps its identity)."""
+    if isinstance(t, Tensor):
+        buf = t._value
+        if not isinstance(buf, np.ndarray):
+            raise TypeError("init functions fill eager Tensors or NumPy arrays")
+        from chainrule.nn.module import mark_modified
+
+        np.copyto(buf, values, casting="unsafe")
+        mark_modified(t)
+    elif isinstance(t, np.ndarray):
+        np.copyto(t, values, casting="unsafe")
+    else:
+        raise TypeError(f"cannot initialise a {type(t).__name__} in place; pass a Tensor or array")
+    return t
+
+
+def _shape(t) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for an activation (PyTorch's table).
+
+    >>> round(calculate_gain("tanh"), 4)
+    1.6667
+    """
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
+    if nonlinearity in linear or nonlinearity.startswith("conv_transpose"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unknown nonlinearity {nonlinearity!r}")
+
+
+def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Fan-in and fan-out of a weight of ``shape`` = (out, in, *kernel)."""
+    if len(shape) < 2:
+        raise ValueError(f"fan in and fan out need a weight of at least 2 dimensions, got {shape}")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fan(shape, mode: str) -> int:
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    if mode == "fan_in":
+        return fan_in
+    if mode == "fan_out":
+        return fan_out
+    raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
+
+
+def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None):
+    """Fill with values drawn uniformly from [a, b)."""
+    return _fill(t, get_generator(rng).uniform(a, b, size=_shape(t)))
+
+
+def normal_(t, mean: float = 0.0, std: float = 1.0, rng=None):
+    """Fill with values drawn from N(mean, std²)."""
+    return _fill(t, get_generator(rng).normal(mean, std, size=_shape(t)))
+
+
+def constant_(t, value: float):
+    return _fill(t, np.full(_shape(t), value))
+
+
+def zeros_(t):
+    return constant_(t, 0.0)
+
+
+def ones_(t):
+    return constant_(t, 1.0)
+
+
+def xavier_uniform_(t, gain: float = 1.0, rng=None):
+    """Glorot & Bengio (2010): U(−a, a) with a = gain·√(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = fan_in_and_fan_out(_shape(t))
+    a = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -a, a, rng)
+
+
+def xavier_normal_(t, gain: float = 1.0, rng=None):
+    """Glorot & Bengio (2010): N(0, std²) with std = gain·√(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = fan_in_and_fan_out(_shape(t))
+    return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
+
+
+def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    """He et al. (2015): U(−b, b) with b = gain·√(3 / fan)."""
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(_shape(t), mode))
+    return uniform_(t, -bound, bound, rng)
+
+
+def kaiming_normal_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+    """He et al. (2015): N(0, std²) with std = gain / √fan."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(_shape(t), mode))
+    return normal_(t, 0.0, std, rng)
+
+
+def orthogonal_(t, gain: float = 1.0, rng=None):
+    """A (semi-)orthogonal matrix, scaled by ``gain`` (Saxe et al., 2013)."""
+    shape = _shape(t)
+    if len(shape) < 2:
+        raise ValueError("orthogonal_ needs a weight of at least 2 dimensions")
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    flat = get_generator(rng).normal(size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))  # makes the distribution uniform over orthogonal matrices
+    if rows < cols:
+        q = q.T
+    return _fill(t, gain * q.reshape(shape))

@@ -1,0 +1,647 @@
+"""``Module``: the base class of layers and models, and the containers built on it.
+
+A Module registers the :class:`~chainrule.nn.Parameter` objects and sub-Modules that are
+assigned to its attributes, so that ``parameters()``, ``state_dict()``, ``train()`` and
+the optimizers find them. It is also a pytree (as in Equinox): its children are its
+parameters and sub-modules, everything else is static. So a transform can take a whole
+model as an argument,
+
+>>> import numpy as np, chainrule as cr
+>>> from chainrule import nn
+>>> model = nn.Linear(3, 2, dtype=np.float64)
+>>> grads = cr.grad(lambda m, x: (m(x) ** 2).sum())(model, np.ones((4, 3)))
+>>> grads.weight.shape, type(grads).__name__
+((2, 3), 'Linear')
+
+and the gradient comes back shaped like the model, its parameters replaced by arrays.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from chainrule.core.eager import EAGER
+from chainrule.core.pytree import register_pytree_node
+from chainrule.core.tensor import Tensor
+from chainrule.nn.parameter import Parameter
+
+__all__ = [
+    "Module",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "StateDictError",
+    "IncompatibleKeys",
+    "mark_modified",
+]
+
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+
+
+class StateDictError(RuntimeError):
+    """``load_state_dict`` found missing or unexpected keys, or a shape that differs."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """The keys ``load_state_dict(..., strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+def mark_modified(t: Tensor) -> None:
+    """Record that ``t``'s buffer was written in place, so that a backward pass through a
+    graph that saved the old values raises instead of giving a wrong gradient."""
+    EAGER.clock += 1
+    t._version = EAGER.clock
+
+
+def _as_buffer(value):
+    if value is None or isinstance(value, Tensor):
+        return value
+    return Tensor(np.asarray(value), EAGER)
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign parameters and
+    sub-modules in ``__init__``, and compute the output in ``forward``.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> class MLP(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = nn.Linear(4, 8)
+    ...         self.out = nn.Linear(8, 2)
+    ...     def forward(self, x):
+    ...         return self.out(self.hidden(x).tanh())
+    >>> [name for name, _ in MLP().named_parameters()]
+    ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent"] = set()
+        d["_modules"] = {}
+        d["training"] = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _register_pytree(cls)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward() method")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -- registration -------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        params = d.get("_parameters")
+        if params is None:
+            if isinstance(value, Parameter | Module):
+                raise AttributeError(
+                    f"cannot assign {type(value).__name__} '{name}' before Module.__init__() "
+                    "has run: call super().__init__() first in your __init__"
+                )
+            object.__setattr__(self, name, value)
+            return
+        modules, buffers = d["_modules"], d["_buffers"]
+        if isinstance(value, Parameter):
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            self._forget(name)
+            modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to parameter '{name}' of "
+                    f"{type(self).__name__}: wrap it in nn.Parameter (or assign None)"
+                )
+            params[name] = None
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign a {type(value).__name__} to sub-module '{name}' of "
+                    f"{type(self).__name__}: a Module (or None) is expected"
+                )
+            modules[name] = None
+        elif name in buffers:
+            value = _as_buffer(value)
+            buffers[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._forget(name)
+        object.__delattr__(self, name)
+
+    def _forget(self, name: str) -> None:
+        d = self.__dict__
+        for reg in _REGISTRIES:
+            d[reg].pop(name, None)
+        d["_non_persistent"].discard(name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or a None placeholder) under ``name``."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: expected a Parameter or None, got {type(param)}")
+        self._forget(name)
+        self._parameters[name] = param
+        object.__setattr__(self, name, param)
+
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Register a state array that is not trained (running statistics, say); it goes
+        into ``state_dict()`` unless ``persistent=False``.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> m = nn.Module(); m.register_buffer("count", np.zeros(()))
+        >>> list(m.state_dict())
+        ['count']
+        """
+        if isinstance(tensor, Parameter):
+            raise TypeError(f"register_buffer: '{name}' is a Parameter; use register_parameter")
+        self._forget(name)
+        tensor = _as_buffer(tensor)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` under ``name`` (which need not be an identifier)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: expected a Module, got {type(module).__name__}")
+        self._forget(name)
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    # -- traversal -------------------------------------------------------------------------
+    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
+        """This module and all below it, with their dotted names (each once)."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool):
+        seen: set[int] = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
+            for name, v in m.__dict__[registry].items():
+                if v is None or id(v) in seen:
+                    continue
+                seen.add(id(v))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` pairs: this module's own first, then each
+        sub-module's in the order they were assigned; a shared parameter appears once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """The parameters, in the order of :meth:`named_parameters` (give them to an
+        optimizer)."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every sub-module (children first) and on this one."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # -- modes and gradients ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active, batch norm uses batch statistics); returns self."""
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: the same as ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the ``.grad`` of every parameter (to None, or to zeros)."""
+        for p in self.parameters():
+            if not isinstance(p, Tensor):
+                continue
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(np.zeros_like(p.grad._value), EAGER)
+
+    def to(self, dtype) -> Module:
+        """Convert the floating-point parameters and buffers to ``dtype``, keeping the
+        same Parameter objects (create optimizers afterwards); returns self.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> nn.Linear(2, 2).to(np.float64).weight.dtype
+        dtype('float64')
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "fc":
+            raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
+        for m in self.modules():
+            for registry in ("_parameters", "_buffers"):
+                for t in m.__dict__[registry].values():
+                    if t is None or np.result_type(t._value).kind not in "fc" or t._value.dtype == dtype:
+                        continue
+                    t._value = t._value.astype(dtype)
+                    mark_modified(t)
+                    if t.grad is not None:
+                        t.grad = Tensor(np.asarray(t.grad.primal()).astype(dtype), EAGER)
+        return self
+
+    def float(self) -> Module:
+        """Parameters and buffers in float32 (the default of the layers)."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Parameters and buffers in float64 (e.g. to check gradients)."""
+        return self.to(np.float64)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze (True) every parameter."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    # -- state -------------------------------------------------------------------------------
+    def state_dict(self, prefix: str = "") -> dict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name, as detached Tensors that share
+        memory with the module (save them with ``chainrule.save``).
+
+        >>> from chainrule import nn
+        >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())  # doctest: +NORMALIZE_WHITESPACE
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+         '1.num_batches_tracked']
+        """
+        out: dict[str, Tensor] = {}
+        for mod_prefix, m in self.named_modules(prefix.rstrip(".")):
+            d = m.__dict__
+            for name, p in d["_parameters"].items():
+                if p is not None:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = _detached(p)
+            for name, b in d["_buffers"].items():
+                if b is not None and name not in d["_non_persistent"]:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = _detached(b)
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values into the parameters and buffers, in place.
+
+        Every shape must match; with ``strict=True`` (the default) the keys must be
+        exactly those of :meth:`state_dict`. Otherwise :class:`StateDictError` lists every
+        problem at once, and nothing is modified.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+        >>> b.load_state_dict(a.state_dict())
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        >>> bool(np.array_equal(a.weight.detach().numpy(), b.weight.detach().numpy()))
+        True
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict)}")
+        own = self._state_targets()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        problems = []
+        updates = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = value.primal() if isinstance(value, Tensor) else value
+            value = np.asarray(value)
+            have = np.shape(target._value)
+            if value.shape != have:
+                problems.append(
+                    f"size mismatch for {key}: the file has shape {value.shape}, "
+                    f"the model has shape {have}"
+                )
+            elif not np.can_cast(value.dtype, np.result_type(target._value), "same_kind"):
+                problems.append(
+                    f"dtype mismatch for {key}: cannot load {value.dtype} into "
+                    f"{np.result_type(target._value)}"
+                )
+            else:
+                updates.append((target, value))
+        if strict:
+            if missing:
+                problems.insert(0, f"missing keys: {', '.join(missing)}")
+            if unexpected:
+                problems.insert(0, f"unexpected keys: {', '.join(unexpected)}")
+        if problems:
+            raise StateDictError(
+                f"error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
+            )
+        for target, value in updates:
+            buf = target._value
+            if isinstance(buf, np.ndarray) and buf.flags.writeable:
+                np.copyto(buf, value, casting="same_kind")
+            else:
+                target._value = np.array(value, dtype=np.result_type(buf))
+            mark_modified(target)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _state_targets(self) -> dict[str, Tensor]:
+        out = {}
+        for mod_prefix, m in self.named_modules():
+            d = m.__dict__
+            for name, v in d["_parameters"].items():
+                if v is not None:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = v
+            for name, v in d["_buffers"].items():
+                if v is not None and name not in d["_non_persistent"]:
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = v
+        return out
+
+    # -- copying and printing ---------------------------------------------------------------
+    def __deepcopy__(self, memo):
+        memo.setdefault(id(EAGER), EAGER)  # Tensors stay on the one eager trace
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = copy.deepcopy(v, memo)
+        return new
+
+    def extra_repr(self) -> str:
+        """The text between the parentheses of this module's line in ``repr``."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {body}")
+        extra = self.extra_repr()
+        head = f"{type(self).__name__}({extra}"
+        if not lines:
+            return head + ")"
+        inner = "\n  ".join(([extra] if extra else []) + lines)
+        return f"{type(self).__name__}(\n  {inner}\n)"
+
+
+def _detached(t):
+    return t.detach() if isinstance(t, Tensor) else np.asarray(t)
+
+
+# -- Module as a pytree ---------------------------------------------------------------------
+class _Static:
+    """The non-parameter attributes of a module, as pytree metadata.
+
+    Two are equal when they describe the same structure: the same names, scalars and
+    strings equal, arrays of equal shape and dtype, other objects identical.
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict):
+        self.fields = fields
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Static) and _same(self.fields, other.fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Tensor | np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float | str | bytes | complex | np.generic | np.dtype | type | set | frozenset):
+        return bool(a == b)
+    return False
+
+
+def _flatten_module(m: Module):
+    d = m.__dict__
+    params, modules = d["_parameters"], d["_modules"]
+    static = {
+        k: v for k, v in d.items() if k not in params and k not in modules and k not in ("_parameters", "_modules")
+    }
+    children = (*params.values(), *modules.values())
+    return children, (tuple(params), tuple(modules), _Static(static))
+
+
+def _unflatten_module(cls, aux, children):
+    pnames, mnames, static = aux
+    obj = cls.__new__(cls)
+    d = obj.__dict__
+    d.update(static.fields)
+    params = dict(zip(pnames, children[: len(pnames)], strict=True))
+    modules = dict(zip(mnames, children[len(pnames) :], strict=True))
+    d["_parameters"] = params
+    d["_modules"] = modules
+    d.update(params)
+    d.update(modules)
+    return obj
+
+
+def _register_pytree(cls: type) -> None:
+    register_pytree_node(cls, _flatten_module, lambda aux, children: _unflatten_module(cls, aux, children))
+
+
+_register_pytree(Module)
+
+
+# -- containers ---------------------------------------------------------------------------------
+class Sequential(Module):
+    """Modules applied one after the other.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> net(np.ones((5, 4), dtype=np.float32)).shape
+    (5, 2)
+    >>> net
+    Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=2, bias=True)
+    )
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, m in modules[0].items():
+                self.add_module(str(name), _check_module(m))
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), _check_module(m))
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(dict(mods[idx]))
+        return mods[idx][1]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), _check_module(module))
+        return self
+
+
+def _check_module(m):
+    if not isinstance(m, Module):
+        raise TypeError(f"expected a Module, got {type(m).__name__}")
+    return m
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered (so their parameters are found).
+
+    >>> from chainrule import nn
+    >>> blocks = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+    >>> len(list(blocks.parameters()))
+    4
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _renumber(self, mods: list[Module]) -> None:
+        for name in list(self._modules):
+            self.__dict__.pop(name, None)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), _check_module(m))
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return ModuleList(mods[idx])
+        return mods[idx]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods[idx] = module
+        self._renumber(mods)
+
+    def __delitem__(self, idx) -> None:
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._renumber(mods)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), _check_module(module))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+
+
+class ModuleDict(Module):
+    """A dict of sub-modules, registered under their keys.
+
+    >>> from chainrule import nn
+    >>> heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 3)})
+    >>> sorted(heads.keys())
+    ['a', 'b']
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            for k, m in modules.items():
+                self[k] = m
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, _check_module(module))
+
+    def __delitem__(self, key: str) -> None:
+        self.__delattr__(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()

@@ -1,0 +1,74 @@
+"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (also in ``chainrule.optim``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from chainrule.core.eager import EAGER
+from chainrule.core.tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _grads(parameters) -> list[Tensor]:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(
+    parameters: Iterable[Tensor] | Tensor,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    The norm is taken over all gradients as if concatenated into one vector; each is
+    multiplied by min(1, max_norm / (norm + 1e-6)), as in PyTorch. Returns the norm
+    before clipping (a 0-d Tensor).
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w / 2).sum().backward()          # grad = w, norm 5
+    >>> float(clip_grad_norm_([w], 1.0))
+    5.0
+    >>> [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    params = _grads(parameters)
+    if not params:
+        return Tensor(np.zeros(()), EAGER)
+    norm_type = float(norm_type)
+    grads = [np.asarray(p.grad.primal()) for p in params]
+    if norm_type == np.inf:
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+    else:
+        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads)) ** (1.0 / norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(
+            f"the total norm of order {norm_type} of the gradients is non-finite ({total}), so "
+            "they cannot be clipped; pass error_if_nonfinite=False to clip anyway"
+        )
+    coef = min(1.0, max_norm / (total + 1e-6))
+    if coef < 1.0:
+        for p, g in zip(params, grads, strict=True):
+            # a new array: the gradient may be a read-only broadcast view
+            p.grad = Tensor(g * np.asarray(coef, dtype=g.dtype), EAGER)
+    return Tensor(np.asarray(total, dtype=grads[0].dtype), EAGER)
+
+
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
+    """Clamp every gradient element into [−clip_value, clip_value].
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0, -5.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> clip_grad_value_([w], 3.0); w.grad.tolist()
+    [2.0, -3.0]
+    """
+    for p in _grads(parameters):
+        g = np.asarray(p.grad.primal())
+        p.grad = Tensor(np.clip(g, -clip_value, clip_value), EAGER)

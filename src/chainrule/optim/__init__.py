@@ -1,0 +1,32 @@
+"""``chainrule.optim``: optimizers and learning-rate schedules, as in ``torch.optim``.
+
+>>> import numpy as np
+>>> from chainrule import nn, optim
+>>> import chainrule.nn.functional as F
+>>> model = nn.Linear(3, 1)
+>>> opt = optim.Adam(model.parameters(), lr=1e-2)
+>>> sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+>>> x, y = np.ones((4, 3), dtype=np.float32), np.zeros((4, 1), dtype=np.float32)
+>>> for _ in range(3):
+...     opt.zero_grad()
+...     F.mse_loss(model(x), y).backward()
+...     opt.step()
+...     sched.step()
+"""
+
+from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
+from chainrule.optim import lr_scheduler
+from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
+from chainrule.optim.optimizer import Optimizer
+
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "lr_scheduler",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+]

@@ -1,0 +1,192 @@
+"""The ``Optimizer`` base class: parameter groups, state, ``zero_grad``, ``state_dict``.
+
+Optimizers update parameters in place with NumPy, outside any graph: each step reads
+``p.grad`` and writes ``p``'s buffer directly (the same memory the model uses), with a
+handful of array operations per parameter and no recorded operations.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.eager import EAGER, enable_grad
+from chainrule.core.tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class: subclasses define ``defaults`` and ``_update(p, g, state, group)``.
+
+    ``params`` is an iterable of Parameters, or of dicts ``{"params": [...], **options}``
+    (parameter groups with their own learning rate, say).
+
+    >>> import numpy as np
+    >>> from chainrule import nn, optim
+    >>> model = nn.Linear(3, 1)
+    >>> opt = optim.SGD([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.5}], lr=0.1)
+    >>> [g["lr"] for g in opt.param_groups]
+    [0.1, 0.5]
+    """
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        if isinstance(params, Tensor):
+            raise TypeError("params must be an iterable of Tensors (e.g. model.parameters()), not a Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError("the optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own options (the defaults fill the rest)."""
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError("a parameter group is a dict with a 'params' entry")
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in params:
+            if not isinstance(p, Tensor) or not isinstance(p._value, np.ndarray):
+                raise TypeError(f"optimizers update eager Tensors (Parameters), got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("an optimizer can only update leaf Tensors (parameters)")
+            if np.result_type(p._value).kind not in "fc":
+                raise TypeError(f"cannot optimize a Tensor of dtype {np.result_type(p._value)}")
+            if id(p) in seen:
+                raise ValueError("a parameter appears in more than one parameter group")
+            seen.add(id(p))
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise TypeError(f"unknown option(s) for {type(self).__name__}: {sorted(unknown)}")
+        full = {**self.defaults, **group, "params": params}
+        self._check_group(full)
+        self.param_groups.append(full)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        if group["lr"] < 0:
+            raise ValueError(f"invalid learning rate: {group['lr']}")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of all parameters (to None, or to zeros)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = Tensor(np.zeros_like(np.asarray(p.grad.primal())), EAGER)
+
+    def step(self, closure: Callable[[], Any] | None = None):
+        """One update of every parameter that has a gradient. ``closure`` (optional)
+        re-evaluates the model and returns the loss, which is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        EAGER.clock += 1  # one version stamp for all the in-place writes of this step
+        clock = EAGER.clock
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                g = grad._value
+                if not isinstance(g, np.ndarray):
+                    g = np.asarray(grad.primal())
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self._update(p._value, g, state, group)
+                p._version = clock
+        return loss
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        raise NotImplementedError
+
+    # -- saving and resuming -----------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state and options, parameters referred to by their position
+        (as in PyTorch); arrays are copies.
+
+        >>> from chainrule import nn, optim
+        >>> opt = optim.Adam(nn.Linear(2, 1).parameters())
+        >>> sorted(opt.state_dict())
+        ['param_groups', 'state']
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            groups.append({**{k: copy.deepcopy(v) for k, v in group.items() if k != "params"}, "params": ids})
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = {k: _copy_value(v) for k, v in self.state[p].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`: the groups must hold the same numbers of
+        parameters, and each saved array must have its parameter's shape."""
+        groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
+        if groups is None or "state" not in state_dict:
+            raise ValueError("not an optimizer state_dict: expected keys 'state' and 'param_groups'")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(
+                f"the saved optimizer has {len(groups)} parameter group(s), this one {len(self.param_groups)}"
+            )
+        for saved, own in zip(groups, self.param_groups, strict=True):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError(
+                    f"a saved parameter group holds {len(saved['params'])} parameters, "
+                    f"this optimizer's holds {len(own['params'])}"
+                )
+        by_index = {}
+        for saved, own in zip(groups, self.param_groups, strict=True):
+            for i, p in zip(saved["params"], own["params"], strict=True):
+                by_index[i] = p
+        new_state = {}
+        for key, entry in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"the saved state refers to parameter {key}, which no group holds")
+            fixed = {}
+            for k, v in entry.items():
+                if isinstance(v, np.ndarray | Tensor):
+                    v = np.array(v.primal() if isinstance(v, Tensor) else v, dtype=p._value.dtype)
+                    if v.shape != p._value.shape:
+                        raise ValueError(
+                            f"the saved state '{k}' of parameter {key} has shape {v.shape}, "
+                            f"the parameter has shape {p._value.shape}"
+                        )
+                fixed[k] = v
+            new_state[p] = fixed
+        for saved, own in zip(groups, self.param_groups, strict=True):
+            for k, v in saved.items():
+                if k != "params":
+                    own[k] = copy.deepcopy(v)
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        return "\n".join(lines) + "\n)"
+
+
+def _copy_value(v):
+    return np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v)

@@ -1,0 +1,126 @@
+"""Dataset files: IDX (plain and gzipped) and .npz readers on small files written here,
+their errors for missing, truncated and malformed files, and the bundled digits."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from chainrule.data import DatasetError, load_digits, load_fashion_mnist, load_mnist, read_idx, write_idx
+
+rng = np.random.default_rng(0)
+TRAIN_X = rng.integers(0, 256, (12, 28, 28), dtype=np.uint8)
+TRAIN_Y = rng.integers(0, 10, 12).astype(np.uint8)
+TEST_X = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+TEST_Y = rng.integers(0, 10, 5).astype(np.uint8)
+
+
+def write_mnist_dir(directory, gz=False):
+    suffix = ".gz" if gz else ""
+    write_idx(directory / f"train-images-idx3-ubyte{suffix}", TRAIN_X)
+    write_idx(directory / f"train-labels-idx1-ubyte{suffix}", TRAIN_Y)
+    write_idx(directory / f"t10k-images-idx3-ubyte{suffix}", TEST_X)
+    write_idx(directory / f"t10k-labels-idx1-ubyte{suffix}", TEST_Y)
+    return directory
+
+
+def test_idx_header_layout_is_the_standard_one(tmp_path):
+    # written by hand, byte by byte, as the format's description gives it
+    raw = bytes([0, 0, 0x08, 2]) + struct.pack(">II", 2, 3) + bytes(range(6))
+    (tmp_path / "a").write_bytes(raw)
+    assert read_idx(tmp_path / "a").tolist() == [[0, 1, 2], [3, 4, 5]]
+    (tmp_path / "b.gz").write_bytes(gzip.compress(raw))
+    assert read_idx(tmp_path / "b.gz").tolist() == [[0, 1, 2], [3, 4, 5]]
+    ints = bytes([0, 0, 0x0C, 1]) + struct.pack(">I", 2) + struct.pack(">ii", -7, 70000)
+    (tmp_path / "c").write_bytes(ints)
+    assert read_idx(tmp_path / "c").tolist() == [-7, 70000]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])
+def test_idx_round_trip(tmp_path, dtype):
+    a = (rng.standard_normal((3, 4, 2)) * 50).astype(dtype)
+    write_idx(tmp_path / "x.gz", a)
+    b = read_idx(tmp_path / "x.gz")
+    assert b.dtype == dtype and np.array_equal(a, b) and b.flags.writeable
+
+
+def test_idx_errors(tmp_path):
+    write_idx(tmp_path / "ok", TRAIN_X[:2])
+    raw = (tmp_path / "ok").read_bytes()
+    (tmp_path / "short").write_bytes(raw[:-10])
+    with pytest.raises(DatasetError, match="truncated"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "long").write_bytes(raw + b"xx")
+    with pytest.raises(DatasetError, match="longer than its header"):
+        read_idx(tmp_path / "long")
+    (tmp_path / "magic").write_bytes(b"\x01\x02\x03\x04" + raw[4:])
+    with pytest.raises(DatasetError, match="not an IDX file"):
+        read_idx(tmp_path / "magic")
+    (tmp_path / "header").write_bytes(raw[:6])
+    with pytest.raises(DatasetError, match="truncated IDX header"):
+        read_idx(tmp_path / "header")
+    (tmp_path / "bad.gz").write_bytes(gzip.compress(raw)[:-20])
+    with pytest.raises(DatasetError, match="gzip"):
+        read_idx(tmp_path / "bad.gz")
+    with pytest.raises(DatasetError, match="no such file"):
+        read_idx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_load_mnist_from_idx_directory(tmp_path, gz):
+    train, test = load_mnist(write_mnist_dir(tmp_path, gz))
+    x, y = train.arrays
+    assert x.shape == (12, 784) and x.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_allclose(x, TRAIN_X.reshape(12, -1) / 255.0, rtol=1e-6)
+    assert np.array_equal(y, TRAIN_Y)
+    assert len(test) == 5
+    images, _ = load_fashion_mnist(tmp_path, flatten=False)[1].arrays
+    assert images.shape == (5, 1, 28, 28)
+
+
+def test_load_mnist_from_npz(tmp_path):
+    np.savez(tmp_path / "mnist.npz", x_train=TRAIN_X, y_train=TRAIN_Y, x_test=TEST_X, y_test=TEST_Y)
+    train, test = load_mnist(tmp_path / "mnist.npz", dtype=np.float64)
+    assert train.arrays[0].dtype == np.float64 and np.array_equal(test.arrays[1], TEST_Y)
+
+
+def test_mnist_errors(tmp_path):
+    with pytest.raises(DatasetError, match="no such file or directory"):
+        load_mnist(tmp_path / "nowhere")
+    write_mnist_dir(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DatasetError, match="no file t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", TEST_Y[:3])
+    with pytest.raises(DatasetError, match="N labels"):
+        load_mnist(tmp_path)
+    np.savez(tmp_path / "partial.npz", x_train=TRAIN_X, y_train=TRAIN_Y)
+    with pytest.raises(DatasetError, match="lacks the arrays"):
+        load_mnist(tmp_path / "partial.npz")
+    np.savez(tmp_path / "labels.npz", x_train=TRAIN_X, y_train=TRAIN_Y + 10, x_test=TEST_X, y_test=TEST_Y)
+    with pytest.raises(DatasetError, match="labels must be integers 0"):
+        load_mnist(tmp_path / "labels.npz")
+    good = (tmp_path / "labels.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DatasetError, match="npz"):
+        load_mnist(tmp_path / "cut.npz")
+    # object arrays would need pickle, which is refused
+    np.savez(tmp_path / "pickled.npz", x_train=np.array([{"a": 1}], dtype=object), y_train=TRAIN_Y,
+             x_test=TEST_X, y_test=TEST_Y)
+    with pytest.raises(DatasetError, match="not a usable .npz"):
+        load_mnist(tmp_path / "pickled.npz")
+
+
+def test_load_digits_split_is_reproducible_and_scaled():
+    pytest.importorskip("sklearn")
+    train, test = load_digits(test_fraction=0.25, seed=3)
+    assert len(train) + len(test) == 1797 and len(test) == 449
+    x, y = train.arrays
+    assert x.shape[1] == 64 and x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+    again, _ = load_digits(test_fraction=0.25, seed=3)
+    assert np.array_equal(again.arrays[1], y)
+    images, _ = load_digits(flatten=False)[0].arrays
+    assert images.shape[1:] == (1, 8, 8)
+    with pytest.raises(ValueError, match="test_fraction"):
+        load_digits(test_fraction=1.5)

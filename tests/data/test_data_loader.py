@@ -1,0 +1,87 @@
+"""Dataset, TensorDataset, Subset, random_split and DataLoader."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+
+X = np.arange(20, dtype=np.float32).reshape(10, 2)
+Y = np.arange(10)
+
+
+def test_batches_cover_the_data_in_order_without_shuffle():
+    loader = DataLoader(TensorDataset(X, Y), batch_size=4)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 3
+    assert [len(y) for _, y in batches] == [4, 4, 2]
+    assert all(isinstance(x, cr.Tensor) and not x.requires_grad for x, _ in batches)
+    assert np.array_equal(np.concatenate([y.numpy() for _, y in batches]), Y)
+    assert batches[0][0].dtype == np.float32
+
+
+def test_drop_last():
+    loader = DataLoader(TensorDataset(X, Y), batch_size=4, drop_last=True)
+    assert len(loader) == 2
+    assert [len(y) for _, y in loader] == [4, 4]
+
+
+def test_seeded_shuffle_is_reproducible_and_differs_between_epochs():
+    def epochs(seed):
+        loader = DataLoader(TensorDataset(X, Y), batch_size=3, shuffle=True, generator=seed)
+        return [np.concatenate([y.numpy() for _, y in loader]) for _ in range(3)]
+
+    a, b = epochs(5), epochs(5)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+    assert all(sorted(e.tolist()) == Y.tolist() for e in a)
+    assert not np.array_equal(a[0], a[1])
+    assert not np.array_equal(a[0], epochs(6)[0])
+    g = np.random.default_rng(1)
+    assert len(list(DataLoader(TensorDataset(X, Y), batch_size=3, shuffle=True, generator=g))) == 4
+
+
+def test_rows_stay_paired_after_shuffling():
+    loader = DataLoader(TensorDataset(X, Y), batch_size=3, shuffle=True, generator=0)
+    for x, y in loader:
+        assert np.array_equal(x.numpy()[:, 0], 2 * y.numpy())
+
+
+class Pairs(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return {"x": np.full(2, i, dtype=np.float32), "y": i}
+
+
+def test_generic_datasets_are_collated_field_by_field():
+    batches = list(DataLoader(Pairs(), batch_size=2))
+    assert [b["y"].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    assert batches[0]["x"].shape == (2, 2)
+    custom = DataLoader(Pairs(), batch_size=5, collate_fn=lambda s: len(s))
+    assert list(custom) == [5]
+    assert default_collate([(1.0, "a"), (2.0, "b")])[1] == ["a", "b"]
+
+
+def test_subset_and_random_split():
+    ds = TensorDataset(X, Y)
+    a, b = random_split(ds, [7, 3], generator=0)
+    assert len(a) == 7 and len(b) == 3
+    assert sorted(np.concatenate([a.indices, b.indices]).tolist()) == list(range(10))
+    loader = DataLoader(a, batch_size=10)
+    (x, y), = list(loader)
+    assert np.array_equal(y.numpy(), a.indices)
+    c, d = random_split(ds, [0.5, 0.5], generator=0)
+    assert len(c) == len(d) == 5
+    assert Subset(ds, [3])[0][1] == 3
+    with pytest.raises(ValueError, match="add up to 9"):
+        random_split(ds, [5, 4])
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="same length"):
+        TensorDataset(X, Y[:5])
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(TensorDataset(X), batch_size=0)
+    with pytest.raises(TypeError, match="generator"):
+        DataLoader(TensorDataset(X), generator="seed")

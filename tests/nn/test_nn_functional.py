@@ -1,0 +1,118 @@
+"""nn.functional: closed-form values, dtypes kept, and the error messages of misuse."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+
+def test_cross_entropy_closed_form_and_float32_kept():
+    logits = np.array([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    y = np.array([0, 2])
+    expected = np.mean([math.log(1 + math.exp(-1.5) + math.exp(-3.0)), math.log(3.0)])
+    loss = F.cross_entropy(logits, y)
+    assert loss.dtype == np.float32
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    x = cr.tensor(logits, requires_grad=True)
+    F.cross_entropy(x, y).backward()
+    softmax = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    assert x.grad.dtype == np.float32
+    np.testing.assert_allclose(x.grad.numpy(), (softmax - np.eye(3)[y]) / 2, rtol=1e-5, atol=1e-7)
+
+
+def test_a_float64_target_does_not_promote_float32_losses():
+    x = np.ones((2, 3), dtype=np.float32)
+    assert F.mse_loss(x, np.zeros((2, 3))).dtype == np.float32
+    assert F.cross_entropy(x, np.full((2, 3), 1 / 3)).dtype == np.float32
+    assert F.binary_cross_entropy_with_logits(x, np.zeros((2, 3))).dtype == np.float32
+
+
+def test_cross_entropy_errors_name_the_problem():
+    logits = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="target class 3 is out of range for 3 classes"):
+        F.cross_entropy(logits, np.array([0, 1, 2, 3]))
+    with pytest.raises(ValueError, match="must have shape \\(4,\\)"):
+        F.cross_entropy(logits, np.array([0, 1]))
+    with pytest.raises(ValueError, match="probability target must have the input's shape"):
+        F.cross_entropy(logits, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.cross_entropy(logits, np.zeros(4, dtype=int), reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(logits, np.zeros(4, dtype=int), label_smoothing=1.5)
+    with pytest.raises(TypeError, match="class indices"):
+        F.nll_loss(logits, np.zeros(4))
+
+
+def test_layer_shape_errors():
+    with pytest.raises(ValueError, match="input has 3 features but the weight expects 4"):
+        F.linear(np.zeros((2, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="input has 2 channels but the weight expects 3"):
+        F.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((4, 3, 3, 3)))
+    with pytest.raises(ValueError, match="too small for this kernel"):
+        F.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2)
+    with pytest.raises(ValueError, match="more than one value per channel"):
+        F.batch_norm(np.zeros((1, 3)), np.zeros(3), np.ones(3), training=True)
+    with pytest.raises(ValueError, match="trailing shape"):
+        F.layer_norm(np.zeros((2, 3)), 4)
+    with pytest.raises(IndexError, match="must lie in"):
+        F.embedding(np.array([5]), np.zeros((3, 2)))
+    with pytest.raises(IndexError, match="must lie in"):
+        F.embedding(np.array([-1]), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="dropout probability"):
+        F.dropout(np.zeros(3), 1.5)
+
+
+def test_binary_cross_entropy_at_certain_probabilities_is_finite():
+    p = cr.tensor(np.array([0.0, 1.0, 1.0, 0.0]), requires_grad=True)
+    loss = F.binary_cross_entropy(p, np.array([0.0, 1.0, 0.0, 1.0]), reduction="none")
+    assert loss.tolist() == pytest.approx([0.0, 0.0, 100.0, 100.0])
+    loss.sum().backward()
+    assert np.all(np.isfinite(p.grad.numpy()))
+
+
+def test_conv2d_is_cross_correlation_on_a_known_example():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    w = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
+    out = F.conv2d(x, w)
+    assert out.shape == (1, 1, 3, 3)
+    assert np.all(out == -5.0)  # x[i, j] - x[i+1, j+1] = -5 everywhere
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie():
+    x = cr.tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    assert x.grad.numpy().ravel().tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_relu_derivative_at_zero_is_zero():
+    x = cr.tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    F.relu(x).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0]
+
+
+def test_softmax_rows_sum_to_one_and_one_hot():
+    p = F.softmax(np.array([[1e3, 0.0, -1e3], [1.0, 2.0, 3.0]]))
+    assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))
+    assert F.one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(ValueError, match="labels must lie in"):
+        F.one_hot(np.array([3]), 3)
+
+
+def test_functional_works_on_plain_arrays_without_a_graph():
+    out = F.linear(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4))
+    assert isinstance(out, np.ndarray)
+    assert np.all(out == 3.0)
+
+
+def test_dropout_is_reproducible_with_a_seed():
+    x = np.ones((50, 50))
+    a = F.dropout(x, 0.5, rng=np.random.default_rng(3))
+    b = F.dropout(x, 0.5, rng=np.random.default_rng(3))
+    assert np.array_equal(a, b)
+    assert F.dropout(x, 0.5, training=False) is x
+    assert np.all(F.dropout(x, 1.0) == 0)

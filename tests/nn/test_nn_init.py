@@ -1,0 +1,74 @@
+"""Initialisation: seeding, the bounds and spreads of each scheme, dtypes kept."""
+
+import math
+
+import numpy as np
+import pytest
+
+from chainrule import nn
+from chainrule.nn import init
+
+
+def test_global_seed_and_rng_argument_make_models_reproducible():
+    init.manual_seed(123)
+    a = [p.detach().numpy().copy() for p in nn.Linear(5, 3).parameters()]
+    init.manual_seed(123)
+    b = [p.detach().numpy().copy() for p in nn.Linear(5, 3).parameters()]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    c = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(7)).weight.detach().numpy()
+    d = nn.Conv2d(2, 3, 3, rng=7).weight.detach().numpy()
+    assert np.array_equal(c, d)
+    assert not np.array_equal(c, nn.Conv2d(2, 3, 3, rng=8).weight.detach().numpy())
+
+
+def test_linear_default_init_matches_pytorchs_bounds():
+    layer = nn.Linear(50, 400, rng=0)
+    bound = 1 / math.sqrt(50)
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    assert w.dtype == np.float32 and np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert np.abs(b).max() <= bound
+    assert nn.Linear(2, 2, dtype=np.float64).weight.dtype == np.float64
+    with pytest.raises(TypeError, match="floating-point"):
+        nn.Linear(2, 2, dtype=np.int32)
+
+
+@pytest.mark.parametrize(
+    "fn, expected_std",
+    [
+        (lambda t: init.xavier_uniform_(t, rng=0), math.sqrt(2 / (300 + 200))),
+        (lambda t: init.xavier_normal_(t, rng=0), math.sqrt(2 / (300 + 200))),
+        (lambda t: init.kaiming_uniform_(t, nonlinearity="relu", rng=0), math.sqrt(2 / 300)),
+        (lambda t: init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu", rng=0), math.sqrt(2 / 200)),
+        (lambda t: init.normal_(t, 0.0, 0.3, rng=0), 0.3),
+        (lambda t: init.uniform_(t, -1.0, 1.0, rng=0), 1 / math.sqrt(3)),
+    ],
+)
+def test_schemes_have_the_published_spread(fn, expected_std):
+    p = nn.Parameter(np.zeros((200, 300), dtype=np.float32))
+    assert fn(p) is p
+    values = p.detach().numpy()
+    assert values.dtype == np.float32
+    assert values.std() == pytest.approx(expected_std, rel=0.02)
+    assert abs(values.mean()) < 0.02 * expected_std * 10
+
+
+def test_fans_of_convolution_weights_and_gains():
+    assert init.fan_in_and_fan_out((8, 3, 5, 5)) == (75, 200)
+    assert init.calculate_gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    with pytest.raises(ValueError, match="unknown nonlinearity"):
+        init.calculate_gain("swishy")
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        init.xavier_uniform_(np.zeros(3))
+
+
+def test_orthogonal_and_constants_fill_in_place():
+    w = np.zeros((4, 6))
+    init.orthogonal_(w, gain=2.0, rng=0)
+    assert np.allclose(w @ w.T, 4 * np.eye(4))
+    init.ones_(w)
+    assert np.all(w == 1)
+    init.zeros_(w)
+    assert np.all(w == 0)
+    with pytest.raises(TypeError, match="numpy Generator"):
+        init.uniform_(w, rng="seed")

@@ -1,0 +1,248 @@
+"""Module: registration, traversal, state_dict round trips and errors, modes, repr,
+containers, copying, and the Module as a pytree of the functional transforms."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 4, rng=0)
+        self.norm = nn.BatchNorm1d(4)
+        self.scale = nn.Parameter(np.ones(1, dtype=np.float32))
+        self.register_buffer("steps", np.zeros((), dtype=np.int64))
+        self.note = "plain attribute"
+
+    def forward(self, x):
+        return self.norm(self.fc(x)) * self.scale
+
+
+def test_registration_and_order_of_parameters_buffers_and_modules():
+    b = Block()
+    assert [n for n, _ in b.named_parameters()] == ["scale", "fc.weight", "fc.bias", "norm.weight", "norm.bias"]
+    assert [n for n, _ in b.named_buffers()] == [
+        "steps", "norm.running_mean", "norm.running_var", "norm.num_batches_tracked"
+    ]
+    assert [n for n, _ in b.named_children()] == ["fc", "norm"]
+    assert [n for n, _ in b.named_modules()] == ["", "fc", "norm"]
+    assert list(b.state_dict()) == [
+        "scale", "steps", "fc.weight", "fc.bias",
+        "norm.weight", "norm.bias", "norm.running_mean", "norm.running_var", "norm.num_batches_tracked",
+    ]
+    # reassigning and deleting keep the registries in step with the attributes
+    b.fc = nn.Linear(3, 4)
+    del b.scale
+    assert "scale" not in dict(b.named_parameters())
+    with pytest.raises(TypeError, match="wrap it in nn.Parameter"):
+        b.fc.weight = np.zeros((4, 3))
+    b.fc.bias = None
+    assert [n for n, _ in b.fc.named_parameters()] == ["weight"]
+
+
+def test_dtype_conversion_keeps_parameter_objects():
+    b = Block()
+    w = b.fc.weight
+    assert b.double() is b and b.fc.weight is w and w.dtype == np.float64
+    assert b.norm.running_mean.dtype == np.float64 and b.steps.dtype == np.int64
+    b(np.ones((3, 3))).sum().backward()
+    b.float()
+    assert w.dtype == np.float32 and w.grad.dtype == np.float32
+    with pytest.raises(TypeError, match="floating-point"):
+        b.to(np.int32)
+
+
+def test_shared_parameters_are_listed_once():
+    shared = nn.Linear(2, 2)
+    net = nn.Sequential(shared, nn.Tanh(), shared)
+    assert len(list(net.parameters())) == 2
+
+
+def test_assigning_before_init_gives_a_clear_error():
+    class Bad(nn.Module):
+        def __init__(self):
+            self.fc = nn.Linear(2, 2)
+
+    with pytest.raises(AttributeError, match="super\\(\\).__init__\\(\\)"):
+        Bad()
+
+
+def test_parameter_is_a_float_tensor_that_requires_grad():
+    p = nn.Parameter(np.arange(3.0))
+    assert isinstance(p, cr.Tensor) and p.requires_grad and p.is_leaf
+    assert repr(p).startswith("Parameter containing:")
+    with pytest.raises(TypeError, match="floating-point"):
+        nn.Parameter(np.arange(3))
+    frozen = nn.Parameter(np.zeros(2), requires_grad=False)
+    assert not frozen.requires_grad
+
+
+def test_state_dict_round_trip_is_bit_exact_and_shares_no_memory_with_the_copy():
+    a, b = Block(), Block()
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    a(x)  # moves the running statistics
+    b.load_state_dict(a.state_dict())
+    for (k, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert va.numpy().tobytes() == vb.numpy().tobytes(), k
+    # load_state_dict writes in place: the Parameter objects stay the same
+    w = b.fc.weight
+    b.load_state_dict(Block().state_dict())
+    assert b.fc.weight is w
+
+
+def test_load_state_dict_reports_missing_unexpected_and_shape_errors_and_changes_nothing():
+    b = Block()
+    before = {k: v.numpy().copy() for k, v in b.state_dict().items()}
+    sd = {k: v.numpy() * 2 for k, v in Block().state_dict().items()}
+    del sd["fc.bias"]
+    sd["extra"] = np.zeros(1)
+    with pytest.raises(nn.StateDictError, match="unexpected keys: extra.*missing keys: fc.bias"):
+        b.load_state_dict(sd)
+    sd2 = {k: v.numpy() for k, v in Block().state_dict().items()}
+    sd2["fc.weight"] = np.zeros((3, 4), dtype=np.float32)
+    with pytest.raises(nn.StateDictError, match=r"size mismatch for fc.weight.*\(3, 4\).*\(4, 3\)"):
+        b.load_state_dict(sd2)
+    for k, v in b.state_dict().items():
+        assert np.array_equal(v.numpy(), before[k]), k
+    # strict=False skips the keys but still refuses shapes
+    result = b.load_state_dict(sd, strict=False)
+    assert result.missing_keys == ["fc.bias"] and result.unexpected_keys == ["extra"]
+    with pytest.raises(nn.StateDictError, match="size mismatch"):
+        b.load_state_dict(sd2, strict=False)
+    with pytest.raises(nn.StateDictError, match="dtype mismatch"):
+        b.load_state_dict({**{k: v.numpy() for k, v in Block().state_dict().items()},
+                           "fc.weight": np.zeros((4, 3), dtype=np.complex64)})
+
+
+def test_load_state_dict_invalidates_a_graph_that_saved_the_old_values():
+    m = nn.Linear(2, 1, dtype=np.float64)
+    x = cr.tensor(np.ones((1, 2)), requires_grad=True)
+    out = (m(x) ** 2).sum()
+    m.load_state_dict(nn.Linear(2, 1, dtype=np.float64).state_dict())
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+
+
+def test_train_eval_and_zero_grad():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2))
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net and not any(m.training for m in net.modules())
+    net.train()
+    F.mse_loss(net(np.ones((4, 2), dtype=np.float32)), np.zeros((4, 2), dtype=np.float32)).backward()
+    assert all(p.grad is not None for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    assert all(np.all(p.grad.numpy() == 0) for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+    net.requires_grad_(False)
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_repr_is_nested_and_readable():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 2))
+    assert repr(net) == (
+        "Sequential(\n"
+        "  (0): Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))\n"
+        "  (1): ReLU()\n"
+        "  (2): MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))\n"
+        "  (3): Flatten(start_dim=1, end_dim=-1)\n"
+        "  (4): Linear(in_features=16, out_features=2, bias=True)\n"
+        ")"
+    )
+    assert "(fc): Linear(in_features=3, out_features=4, bias=True)" in repr(Block())
+
+
+def test_containers():
+    seq = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    assert len(seq) == 3 and isinstance(seq[1], nn.Tanh)
+    assert isinstance(seq[:2], nn.Sequential) and len(seq[:2]) == 2
+    named = nn.Sequential({"a": nn.Linear(2, 2), "b": nn.ReLU()})
+    assert [n for n, _ in named.named_children()] == ["a", "b"]
+    ml = nn.ModuleList([nn.Linear(2, 2)])
+    ml.append(nn.Linear(2, 3))
+    ml.insert(0, nn.Linear(2, 4))
+    assert [m.out_features for m in ml] == [4, 2, 3]
+    assert list(ml.state_dict())[:2] == ["0.weight", "0.bias"]
+    del ml[0]
+    assert [m.out_features for m in ml] == [2, 3] and len(list(ml.parameters())) == 4
+    md = nn.ModuleDict({"x": nn.Linear(1, 1)})
+    md["y"] = nn.Linear(1, 2)
+    assert "y" in md and len(md) == 2 and list(md) == ["x", "y"]
+    with pytest.raises(TypeError, match="expected a Module"):
+        nn.Sequential(nn.Linear(1, 1), lambda x: x)
+
+
+def test_deepcopy_gives_independent_parameters():
+    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    twin = copy.deepcopy(net)
+    for p, q in zip(net.parameters(), twin.parameters(), strict=True):
+        assert p is not q and np.array_equal(p.detach().numpy(), q.detach().numpy())
+        assert q.requires_grad
+    x = np.ones((3, 2), dtype=np.float32)
+    twin(x).sum().backward()
+    assert all(p.grad is None for p in net.parameters())
+    assert all(q.grad is not None for q in twin.parameters())
+    with cr.no_grad():
+        twin[0].weight.add_(1.0)
+    assert not np.array_equal(net[0].weight.detach().numpy(), twin[0].weight.detach().numpy())
+
+
+# -- the Module as a pytree -----------------------------------------------------------------
+def loss_fn(model, x, y):
+    return F.cross_entropy(model(x), y)
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(4, 8, dtype=np.float64, rng=1), nn.Tanh(), nn.Linear(8, 3, dtype=np.float64, rng=2))
+
+
+def test_grad_of_a_model_is_shaped_like_the_model_and_equals_backward():
+    model = _mlp()
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    grads = cr.grad(loss_fn)(model, x, y)
+    assert type(grads) is nn.Sequential and isinstance(grads[0], nn.Linear)
+    loss_fn(model, x, y).backward()
+    for (name, p), (gname, g) in zip(model.named_parameters(), grads.named_parameters(), strict=True):
+        assert name == gname
+        assert isinstance(g, np.ndarray) and g.shape == p.shape
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-12, atol=1e-15)
+    # value_and_grad, and a functional SGD step with tree_map
+    value, grads = cr.value_and_grad(loss_fn)(model, x, y)
+    stepped = cr.tree_map(lambda p, g: p.detach().numpy() - 0.5 * g, model, grads)
+    assert type(stepped) is nn.Sequential
+    assert loss_fn(stepped, x, y) < value
+
+
+def test_grad_of_a_layer_without_bias_keeps_the_none():
+    layer = nn.Linear(3, 2, bias=False, dtype=np.float64)
+    grads = cr.grad(lambda m, x: (m(x) ** 2).sum())(layer, np.ones((4, 3)))
+    assert grads.bias is None and grads.weight.shape == (2, 3)
+
+
+def test_model_pytree_supports_jvp_and_hessian_vector_products():
+    model = _mlp()
+    x, y = np.random.default_rng(1).standard_normal((3, 4)), np.array([0, 1, 2])
+    leaves, tree = cr.tree_flatten(model)
+    assert len(leaves) == 4
+    tangent = cr.tree_unflatten(tree, [np.ones(np.shape(leaf)) for leaf in leaves])
+    _, directional = cr.jvp(lambda m: loss_fn(m, x, y), (model,), (tangent,))
+    grads = cr.grad(loss_fn)(model, x, y)
+    expected = sum(float(np.sum(g)) for g in cr.tree_leaves(grads))
+    assert directional == pytest.approx(expected, rel=1e-10)
+    hvp = cr.grad(lambda m: cr.jvp(lambda mm: loss_fn(mm, x, y), (m,), (tangent,))[1])(model)
+    assert type(hvp) is nn.Sequential
+
+
+def test_batch_norm_in_a_transform_updates_the_running_statistics():
+    bn = nn.BatchNorm1d(2, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((5, 2)) + 3.0
+    cr.grad(lambda m: (m(x) ** 2).sum())(bn)
+    assert np.all(bn.running_mean.numpy() > 0.2)
+    assert int(bn.num_batches_tracked.item()) == 1

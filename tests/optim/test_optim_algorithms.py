@@ -1,0 +1,239 @@
+"""Optimizers: trajectories against torch.optim on a fixed problem, resuming from a
+state_dict, parameter groups, gradient clipping, and argument errors."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn, optim
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((16, 5))
+Y = rng.integers(0, 3, 16)
+STEPS = 6
+
+
+def make_model(dtype=np.float64):
+    return nn.Sequential(nn.Linear(5, 4, dtype=dtype, rng=1), nn.Tanh(), nn.Linear(4, 3, dtype=dtype, rng=2))
+
+
+def run_ours(cls, kwargs, steps=STEPS, dtype=np.float64):
+    model = make_model(dtype)
+    opt = cls(model.parameters(), **kwargs)
+    trajectory = []
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(model(X.astype(dtype)), Y).backward()
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in model.parameters()])
+    return trajectory
+
+
+def run_torch(name, kwargs, steps=STEPS):
+    torch = pytest.importorskip("torch")
+    ours = make_model()
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 3)).double()
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), ours.parameters(), strict=True):
+            p.copy_(torch.tensor(q.detach().numpy()))
+    opt = getattr(torch.optim, name)(model.parameters(), **kwargs)
+    x, y = torch.tensor(X), torch.tensor(Y)
+    trajectory = []
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in model.parameters()])
+    return trajectory
+
+
+CASES = {
+    "sgd": ("SGD", {"lr": 0.1}),
+    "sgd_momentum_dampening": ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    "sgd_nesterov_weight_decay": ("SGD", {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05}),
+    "sgd_maximize": ("SGD", {"lr": 0.05, "momentum": 0.5, "maximize": True}),
+    "adam": ("Adam", {"lr": 0.05}),
+    "adam_weight_decay_betas": ("Adam", {"lr": 0.02, "betas": (0.8, 0.95), "eps": 1e-6, "weight_decay": 0.1}),
+    "adam_amsgrad": ("Adam", {"lr": 0.05, "amsgrad": True}),
+    "adamw": ("AdamW", {"lr": 0.05}),
+    "adamw_amsgrad": ("AdamW", {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}),
+    "rmsprop": ("RMSprop", {"lr": 0.01}),
+    "rmsprop_centered_momentum_wd": (
+        "RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.7, "centered": True, "weight_decay": 0.1}
+    ),
+    "adagrad": ("Adagrad", {"lr": 0.1}),
+    "adagrad_decay_wd_initial": (
+        "Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.2}
+    ),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_trajectory_matches_torch(case):
+    name, kwargs = CASES[case]
+    theirs = run_torch(name, kwargs)
+    ours = run_ours(getattr(optim, name), kwargs)
+    for step, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_allclose(pa, pb, rtol=1e-6, atol=1e-9, err_msg=f"step {step + 1}")
+    # the parameters did move: the comparison is not between two unchanged models
+    assert not np.allclose(ours[-1][0], make_model().state_dict()["0.weight"].numpy())
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_float32_parameters_keep_float32_state(case):
+    name, kwargs = CASES[case]
+    model = make_model(np.float32)
+    opt = getattr(optim, name)(model.parameters(), **kwargs)
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(model(X.astype(np.float32)), Y).backward()
+        opt.step()
+    for p in model.parameters():
+        assert p.dtype == np.float32
+        for v in opt.state[p].values():
+            if isinstance(v, np.ndarray):
+                assert v.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", ["sgd_momentum_dampening", "adam_amsgrad", "rmsprop_centered_momentum_wd", "adagrad"])
+def test_resuming_from_state_dict_continues_the_same_trajectory(case):
+    name, kwargs = CASES[case]
+    cls = getattr(optim, name)
+    straight = run_ours(cls, kwargs, steps=6)[-1]
+
+    model = make_model()
+    opt = cls(model.parameters(), **kwargs)
+
+    def step(m, o):
+        o.zero_grad()
+        F.cross_entropy(m(X), Y).backward()
+        o.step()
+
+    for _ in range(3):
+        step(model, opt)
+    saved_model = copy.deepcopy(model.state_dict())
+    saved_opt = opt.state_dict()
+    step(model, opt)  # the saved copies must not see this step
+    resumed = make_model()
+    resumed.load_state_dict({k: v.numpy() for k, v in saved_model.items()})
+    opt2 = cls(resumed.parameters(), lr=123.0)  # options come back from the state_dict
+    opt2.load_state_dict(saved_opt)
+    assert opt2.param_groups[0]["lr"] == kwargs["lr"]
+    for _ in range(3):
+        step(resumed, opt2)
+    for a, b in zip(straight, resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b.detach().numpy())
+
+
+def test_load_state_dict_checks_groups_and_shapes():
+    opt = optim.Adam(make_model().parameters())
+    other = optim.Adam(nn.Linear(5, 4).parameters())
+    with pytest.raises(ValueError, match="holds 2 parameters, this optimizer's holds 4"):
+        opt.load_state_dict(other.state_dict())
+    model = make_model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt.zero_grad()
+    F.cross_entropy(model(X), Y).backward()
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["momentum_buffer"] = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="has shape \\(2, 2\\)"):
+        optim.SGD(make_model().parameters(), lr=0.1, momentum=0.9).load_state_dict(sd)
+    with pytest.raises(ValueError, match="not an optimizer state_dict"):
+        opt.load_state_dict({"weights": 1})
+
+
+def test_parameter_groups_and_frozen_parameters():
+    model = make_model()
+    opt = optim.SGD([{"params": model[0].parameters(), "lr": 0.0}, {"params": model[2].parameters()}], lr=0.1)
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    F.cross_entropy(model(X), Y).backward()
+    model[2].bias.grad = None  # a parameter without a gradient is left alone
+    opt.step()
+    after = [p.detach().numpy() for p in model.parameters()]
+    assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
+    assert not np.array_equal(before[2], after[2])
+    assert np.array_equal(before[3], after[3])
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": [model[0].weight]}, {"params": [model[0].weight]}], lr=0.1)
+    with pytest.raises(TypeError, match="unknown option"):
+        optim.SGD([{"params": [model[0].weight], "betas": (0.9, 0.9)}], lr=0.1)
+
+
+def test_argument_errors():
+    params = list(make_model().parameters())
+    with pytest.raises(ValueError, match="learning rate"):
+        optim.SGD(params, lr=-1.0)
+    with pytest.raises(ValueError, match="Nesterov"):
+        optim.SGD(params, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="betas"):
+        optim.Adam(params, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="empty parameter list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="iterable of Tensors"):
+        optim.Adam(params[0])
+    computed = cr.tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(ValueError, match="leaf"):
+        optim.SGD([computed], lr=0.1)
+
+
+def test_step_invalidates_graphs_that_saved_the_old_parameters():
+    model = make_model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    F.cross_entropy(model(X), Y).backward()
+    loss = F.cross_entropy(model(X), Y)
+    opt.step()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_closure_is_evaluated_with_gradients_enabled():
+    model = make_model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X), Y)
+        loss.backward()
+        return loss
+
+    with cr.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() > 0
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_torch(norm_type):
+    torch = pytest.importorskip("torch")
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    ours = [cr.tensor(np.zeros_like(g), requires_grad=True) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for p, q, g in zip(ours, theirs, grads, strict=True):
+        (p * g).sum().backward()
+        q.grad = torch.tensor(g)
+    n1 = optim.clip_grad_norm_(ours, 0.5, norm_type)
+    n2 = torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
+    assert float(n1) == pytest.approx(float(n2), rel=1e-12)
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+    # below the threshold nothing changes
+    before = [p.grad.numpy().copy() for p in ours]
+    optim.clip_grad_norm_(ours, 1e6, norm_type)
+    assert all(np.array_equal(a, p.grad.numpy()) for a, p in zip(before, ours, strict=True))
+
+
+def test_clip_grad_norm_errors_on_nonfinite_and_clip_value():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    (w * np.array([np.inf, 1.0])).sum().backward()
+    with pytest.raises(RuntimeError, match="non-finite"):
+        optim.clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
+    v = cr.tensor([1.0, -2.0], requires_grad=True)
+    (v * v).sum().backward()  # a broadcast, read-only gradient must still be clippable
+    optim.clip_grad_value_([v], 1.5)
+    assert v.grad.tolist() == [1.5, -1.5]

@@ -1,0 +1,100 @@
+"""Learning-rate schedules against torch.optim.lr_scheduler, and resuming them."""
+
+import math
+
+import numpy as np
+import pytest
+
+from chainrule import nn, optim
+from chainrule.optim import lr_scheduler as ls
+
+EPOCHS = 25
+
+
+def ours_lrs(make, lr=0.5, groups=1):
+    model = nn.Linear(2, 2)
+    params = [{"params": [model.weight]}, {"params": [model.bias], "lr": lr / 2}] if groups == 2 else model.parameters()
+    opt = optim.SGD(params, lr=lr)
+    sched = make(opt)
+    out = [sched.get_last_lr()]
+    for _ in range(EPOCHS):
+        opt.step()
+        sched.step()
+        out.append(sched.get_last_lr())
+        assert [g["lr"] for g in opt.param_groups] == out[-1]
+    return np.array(out)
+
+
+def torch_lrs(make, lr=0.5, groups=1):
+    torch = pytest.importorskip("torch")
+    w = torch.nn.Parameter(torch.zeros(2))
+    b = torch.nn.Parameter(torch.zeros(2))
+    params = [{"params": [w]}, {"params": [b], "lr": lr / 2}] if groups == 2 else [w, b]
+    opt = torch.optim.SGD(params, lr=lr)
+    sched = make(opt, torch.optim.lr_scheduler)
+    out = [sched.get_last_lr()]
+    for _ in range(EPOCHS):
+        opt.step()
+        sched.step()
+        out.append(sched.get_last_lr())
+    return np.array(out)
+
+
+CASES = {
+    "step": lambda o, m: m.StepLR(o, step_size=4, gamma=0.5),
+    "multistep": lambda o, m: m.MultiStepLR(o, milestones=[3, 10, 11], gamma=0.3),
+    "exponential": lambda o, m: m.ExponentialLR(o, gamma=0.9),
+    "cosine": lambda o, m: m.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
+    "linear_warmup": lambda o, m: m.LinearLR(o, start_factor=0.1, total_iters=6),
+    "lambda": lambda o, m: m.LambdaLR(o, lambda t: 1 / (1 + 0.3 * t)),
+    "warmup_then_cosine": lambda o, m: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.2, total_iters=4), m.CosineAnnealingLR(o, T_max=15)], milestones=[4]
+    ),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_schedule_matches_torch(case, groups):
+    make = CASES[case]
+    theirs = torch_lrs(make, groups=groups)
+    ours = ours_lrs(lambda o: make(o, ls), groups=groups)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+
+
+def test_closed_forms():
+    lrs = ours_lrs(lambda o: ls.CosineAnnealingLR(o, T_max=EPOCHS), lr=1.0)[:, 0]
+    assert lrs[0] == 1.0 and lrs[-1] == pytest.approx(0.0, abs=1e-15)
+    assert lrs[EPOCHS // 2] == pytest.approx((1 + math.cos(math.pi * (EPOCHS // 2) / EPOCHS)) / 2)
+    warm = ours_lrs(lambda o: ls.warmup_cosine(o, warmup_steps=5, total_steps=EPOCHS), lr=1.0)[:, 0]
+    assert np.all(np.diff(warm[:6]) > 0) and warm[5] == pytest.approx(1.0)
+    assert np.all(np.diff(warm[5:]) < 0)
+
+
+def test_resume_from_state_dict():
+    model = nn.Linear(2, 2)
+    opt = optim.SGD(model.parameters(), lr=1.0)
+    sched = ls.StepLR(opt, step_size=3, gamma=0.1)
+    for _ in range(4):
+        sched.step()
+    saved, lr = sched.state_dict(), opt.param_groups[0]["lr"]
+    opt2 = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    sched2 = ls.StepLR(opt2, step_size=99)
+    sched2.load_state_dict(saved)
+    sched2.step()
+    sched.step()
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    assert lr == pytest.approx(0.1)
+
+
+def test_scheduler_errors():
+    opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    with pytest.raises(ValueError, match="step_size"):
+        ls.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="one per group"):
+        ls.LambdaLR(opt, [lambda t: 1.0, lambda t: 1.0])
+    with pytest.raises(TypeError, match="not an Optimizer"):
+        ls.ExponentialLR(object(), 0.9)
+    with pytest.raises(KeyError, match="initial_lr"):
+        ls.ExponentialLR(optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0), 0.9, last_epoch=5)

@@ -1,0 +1,197 @@
+"""Model files: bit-exact round trips, interoperability with the safetensors package,
+the NumPy-only code path, and the errors for missing, truncated, corrupt and mismatched
+files."""
+
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import chainrule.io as cio
+from chainrule import nn
+from chainrule.io import ModelFileError, load, load_metadata, save
+
+rng = np.random.default_rng(0)
+
+
+def tricky_arrays():
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3.4e38], dtype=np.float32)
+    payload_nan = np.array([0x7FC00001, 0xFFF00002], dtype=np.uint32).view(np.float32)
+    return {
+        "f32": rng.standard_normal((3, 4)).astype(np.float32),
+        "f64": rng.standard_normal(5),
+        "f16": rng.standard_normal(3).astype(np.float16),
+        "special": special,
+        "nan_payloads": payload_nan,
+        "i64": np.array([-(2**63), 2**63 - 1], dtype=np.int64),
+        "i32": np.arange(-3, 3, dtype=np.int32),
+        "i16": np.array([-5, 7], dtype=np.int16),
+        "i8": np.array([-128, 127], dtype=np.int8),
+        "u8": np.arange(256, dtype=np.uint8),
+        "u16": np.array([65535], dtype=np.uint16),
+        "u32": np.array([2**32 - 1], dtype=np.uint32),
+        "u64": np.array([2**64 - 1], dtype=np.uint64),
+        "bool": np.array([True, False, True]),
+        "scalar": np.array(2.5, dtype=np.float32),
+        "empty": np.zeros((0, 3), dtype=np.float32),
+        "transposed": rng.standard_normal((3, 2)).T,  # not contiguous
+        "big_endian": np.arange(4, dtype=">f8"),
+    }
+
+
+@pytest.fixture(params=["package", "numpy-only"])
+def backend(request, monkeypatch):
+    if request.param == "package":
+        pytest.importorskip("safetensors")
+    else:
+        monkeypatch.setattr(cio, "_safetensors_numpy", lambda: None)
+    return request.param
+
+
+def assert_bit_exact(a, b):
+    assert a.dtype.newbyteorder("=") == b.dtype.newbyteorder("=") and a.shape == b.shape
+    assert np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")).tobytes() == b.tobytes()
+
+
+def test_round_trip_is_bit_exact(tmp_path, backend):
+    arrays = tricky_arrays()
+    path = tmp_path / "all.safetensors"
+    save(arrays, path, metadata={"kind": "test", "json": json.dumps({"a": [1, 2]})})
+    loaded = load(path)
+    assert set(loaded) == set(arrays)
+    for name, a in arrays.items():
+        assert_bit_exact(a, loaded[name])
+        assert loaded[name].flags.writeable
+    assert load_metadata(path) == {"kind": "test", "json": '{"a": [1, 2]}'}
+    assert [p.name for p in tmp_path.iterdir()] == ["all.safetensors"]  # no temporary left
+
+
+def test_written_files_follow_the_published_layout(tmp_path, backend):
+    path = tmp_path / "m.safetensors"
+    save({"b": np.array([1.0, 2.0], dtype=np.float32), "a": np.array([7], dtype=np.int64)}, path)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    data = raw[8 + n :]
+    assert header["b"]["dtype"] == "F32" and header["b"]["shape"] == [2]
+    begin, end = header["b"]["data_offsets"]
+    assert np.frombuffer(data[begin:end], dtype="<f4").tolist() == [1.0, 2.0]
+    begin, end = header["a"]["data_offsets"]
+    assert np.frombuffer(data[begin:end], dtype="<i8").tolist() == [7]
+    assert len(data) == 16
+
+
+def test_interoperates_with_the_safetensors_package(tmp_path, monkeypatch):
+    stn = pytest.importorskip("safetensors.numpy")
+    arrays = {k: v for k, v in tricky_arrays().items() if k not in ("transposed", "big_endian")}
+    # files written without the package are read by it, and the other way round
+    monkeypatch.setattr(cio, "_safetensors_numpy", lambda: None)
+    save(arrays, tmp_path / "ours.safetensors", metadata={"x": "y"})
+    theirs = stn.load_file(str(tmp_path / "ours.safetensors"))
+    for k, a in arrays.items():
+        assert_bit_exact(a, theirs[k])
+    stn.save_file(arrays, str(tmp_path / "theirs.safetensors"), metadata={"x": "z"})
+    ours = load(tmp_path / "theirs.safetensors")
+    for k, a in arrays.items():
+        assert_bit_exact(a, ours[k])
+    assert load_metadata(tmp_path / "theirs.safetensors") == {"x": "z"}
+
+
+def test_torch_reads_a_saved_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    save(model.state_dict(), tmp_path / "m.safetensors")
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    tm.load_state_dict(st_torch.load_file(str(tmp_path / "m.safetensors")))
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    np.testing.assert_allclose(model(x).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_model_round_trip_through_a_file(tmp_path, backend):
+    a = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    a(rng.standard_normal((4, 1, 6, 6)).astype(np.float32))  # running statistics move
+    save(a.state_dict(), tmp_path / "m.safetensors")
+    b = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    b.load_state_dict(load(tmp_path / "m.safetensors"))
+    for va, vb in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert_bit_exact(va.numpy(), vb.numpy())
+    x = rng.standard_normal((2, 1, 6, 6)).astype(np.float32)
+    a.eval()
+    b.eval()
+    assert np.array_equal(a(x).detach().numpy(), b(x).detach().numpy())
+
+
+def test_mismatched_file_for_a_model_raises_state_dict_error(tmp_path, backend):
+    save(nn.Linear(4, 3).state_dict(), tmp_path / "small.safetensors")
+    with pytest.raises(nn.StateDictError, match="size mismatch for weight"):
+        nn.Linear(5, 3).load_state_dict(load(tmp_path / "small.safetensors"))
+    with pytest.raises(nn.StateDictError, match="missing keys: 0.weight"):
+        nn.Sequential(nn.Linear(4, 3)).load_state_dict(load(tmp_path / "small.safetensors"))
+
+
+def _good_file(tmp_path):
+    path = tmp_path / "good.safetensors"
+    save({"w": np.arange(6, dtype=np.float32), "b": np.ones(2)}, path)
+    return path.read_bytes()
+
+
+def test_missing_truncated_and_corrupt_files(tmp_path, backend):
+    raw = _good_file(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        load(tmp_path / "absent.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    cases = {
+        "truncated: 3 bytes": raw[:3],
+        "truncated: the header needs": raw[:20],
+        "truncated: the arrays need": raw[:-5],
+        "bytes after the last array": raw + b"\0\0",
+        "implausible": struct.pack("<Q", 2**62) + raw[8:],
+        "corrupt safetensors header": raw[:8] + b"{" * (len(raw) - 8),
+        "byte range of": raw.replace(b'"shape":[6]', b'"shape":[7]'),
+        "which NumPy cannot hold": raw.replace(b'"F32"', b'"BF16"'),
+    }
+    for message, content in cases.items():
+        bad.write_bytes(content)
+        with pytest.raises(ModelFileError, match=message):
+            load(bad)
+    with pytest.raises(ModelFileError, match="is a directory"):
+        load(tmp_path)
+    bad.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="truncated"):
+        load_metadata(bad)
+
+
+def test_save_refuses_bad_input_and_never_leaves_a_partial_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": np.zeros(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="complex128"):
+        save({"w": np.zeros(2, dtype=complex)}, path)
+    with pytest.raises(TypeError, match="metadata keys and values must be strings"):
+        save({"w": np.zeros(2)}, path, metadata={"epochs": 3})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        save({1: np.zeros(2)}, path)
+    with pytest.raises(TypeError, match="mapping"):
+        save([np.zeros(2)], path)
+    assert path.read_bytes() == before
+    with pytest.raises(OSError):
+        save({"w": np.zeros(2)}, tmp_path / "no" / "such" / "dir" / "m.safetensors")
+    assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]
+
+
+def test_atomic_replace_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    save({"w": np.zeros(2)}, path)
+    before = path.read_bytes()
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cio.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save({"w": np.ones(3)}, path)
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]
