@@ -101,3 +101,27 @@ def _jvp_from_partial(d: Callable | None):
     if d is None:
         return None
     return lambda t, ans, *args: broadcast_like(t * d(ans, *args), ans)
+
+
+FAMILY_TITLES = {
+    "elementwise": "Elementwise (`chainrule.numpy`)",
+    "reductions": "Reductions (`chainrule.numpy`)",
+    "shape": "Shape and indexing (`chainrule.numpy`)",
+    "products": "Products (`chainrule.numpy`)",
+    "linalg": "Linear algebra (`chainrule.numpy.linalg`)",
+    "fft": "Fourier transforms (`chainrule.numpy.fft`)",
+    "scipy.special": "Special functions (`chainrule.scipy.special`)",
+    "scipy.stats": "Distributions (`chainrule.scipy.stats`)",
+}
+
+
+def supported_markdown() -> str:
+    """The list of differentiable functions, by family, as Markdown (for the README)."""
+    lines = []
+    order = list(FAMILY_TITLES) + sorted(set(SUPPORTED) - set(FAMILY_TITLES))
+    for family in (f for f in order if f in SUPPORTED):
+        names = SUPPORTED[family]
+        title = FAMILY_TITLES.get(family, family)
+        unique = sorted(set(names))
+        lines.append(f"- **{title}**, {len(unique)}: " + ", ".join(f"`{n}`" for n in unique))
+    return "\n".join(lines)
