@@ -21,27 +21,9 @@ from chainrule.numpy.shape import *  # noqa: F403
 from chainrule.numpy.products import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
 from chainrule.numpy import fft as fft, linalg as linalg
-from chainrule.numpy.dispatch import not_supported as _not_supported
-from chainrule.core.tensor import Tensor as _Tensor
+from chainrule.numpy.dispatch import guarded as _guarded
 
 random = _np.random
-
-
-def _guarded(np_fun):
-    """NumPy's function for plain arrays; an error naming it for a Tensor."""
-
-    def call(*args, **kwargs):
-        for a in (*args, *kwargs.values()):
-            if isinstance(a, _Tensor) or (
-                isinstance(a, list | tuple) and any(isinstance(v, _Tensor) for v in a)
-            ):
-                raise _not_supported(np_fun.__name__)
-        return np_fun(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = np_fun.__name__
-    call.__doc__ = np_fun.__doc__
-    call.__wrapped__ = np_fun
-    return call
 
 
 def __getattr__(name: str):

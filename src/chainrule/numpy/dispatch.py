@@ -7,6 +7,7 @@ that has quietly lost the gradient.
 
 from __future__ import annotations
 
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.nondiff import NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF
 
@@ -37,3 +38,25 @@ def dispatch_function(func, args, kwargs):
             name = f"{module.split('.')[1]}.{name}"
         raise not_supported(name)
     return fun(*args, **kwargs)
+
+
+def guarded(np_fun, name: str | None = None):
+    """NumPy's ``np_fun`` for plain arrays; an error naming it when handed a Tensor.
+
+    The mirror re-exports NumPy's functions without derivatives this way, so none of them
+    can turn a Tensor into a plain array and drop its gradient.
+    """
+    name = name or np_fun.__name__
+
+    def call(*args, **kwargs):
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, Tensor) or (
+                isinstance(a, list | tuple) and any(isinstance(v, Tensor) for v in a)
+            ):
+                raise not_supported(name)
+        return np_fun(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = np_fun.__name__
+    call.__doc__ = np_fun.__doc__
+    call.__wrapped__ = np_fun
+    return call

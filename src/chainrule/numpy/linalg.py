@@ -37,10 +37,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_jvps, def_vjps
-from chainrule.core.tensor import Tensor
 from chainrule.numpy import products
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
-from chainrule.numpy.dispatch import not_supported
+from chainrule.numpy.dispatch import guarded
 from chainrule.numpy.nondiff import NONDIFF_OF, plain, unboxing
 from chainrule.numpy.products import any_tensor, conj_if_complex, einsum, matmul, permute
 from chainrule.numpy.registry import mirrors, optional, wrap
@@ -939,30 +938,13 @@ if optional(_la, "matmul") is not None:
 del _name, _fun
 
 
-def _guarded(np_fun):
-    """NumPy's function for plain arrays; an error naming it for a Tensor."""
-
-    def call(*args, **kwargs):
-        for x in (*args, *kwargs.values()):
-            if isinstance(x, Tensor) or (
-                isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x)
-            ):
-                raise not_supported(f"linalg.{np_fun.__name__}")
-        return np_fun(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = np_fun.__name__
-    call.__doc__ = np_fun.__doc__
-    call.__wrapped__ = np_fun
-    return call
-
-
 def __getattr__(name: str):
     try:
         value = getattr(_la, name)
     except AttributeError:
         raise AttributeError(f"module 'chainrule.numpy.linalg' has no attribute {name!r}") from None
     if callable(value) and not isinstance(value, type):
-        value = _guarded(value)
+        value = guarded(value, f"linalg.{name}")
     globals()[name] = value
     return value
 
