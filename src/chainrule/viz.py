@@ -374,7 +374,7 @@ def graph(
             if tape is not None:
                 _SCOPE_LOGS.pop()
 
-    out, record = trace_vjp(run, args, nums, "viz")
+    out, record = trace_vjp(run, args, nums, "viz", lean=False)
     tape = record.tape
     leaf_info = {
         pos: (name, value)

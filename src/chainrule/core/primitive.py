@@ -31,6 +31,7 @@ __all__ = [
     "def_jvps",
     "def_linear",
     "RulesByArgument",
+    "keeps_only",
     "NON_DIFFERENTIABLE",
 ]
 
@@ -48,7 +49,7 @@ class Primitive:
     8.0
     """
 
-    __slots__ = ("fun", "vjps", "jvps", "joint_jvp", "multiple_outputs", "__dict__")
+    __slots__ = ("fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "__dict__")
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
         self.fun = fun
@@ -57,6 +58,9 @@ class Primitive:
         # Optional: one jvp rule for all arguments at once, ``rule(tangents, ans, *args)``
         # with None for arguments without a tangent (concatenate: linear in N, not N²).
         self.joint_jvp: Callable | None = None
+        # What the tape must keep for the vjp rules: None (inputs and output), "inputs" or
+        # "output". Keeping less lets an intermediate be freed during the forward pass.
+        self.keeps: str | None = None
         self.multiple_outputs = multiple_outputs
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
@@ -213,6 +217,16 @@ class RulesByArgument(dict):
     def __missing__(self, k: int) -> Callable | None:
         self[k] = rule = self.make(k)
         return rule
+
+
+def keeps_only(what: str, *prims: Primitive) -> None:
+    """Declare that the vjp rules of ``prims`` read only their ``"inputs"`` or only their
+    ``"output"``, so a reverse trace need not keep the other alive until the backward pass
+    (a layer ``tanh(h @ w)`` then stores one activation, not two)."""
+    if what not in ("inputs", "output"):
+        raise ValueError(f"keeps_only: 'inputs' or 'output', not {what!r}")
+    for prim in prims:
+        prim.keeps = what
 
 
 def def_linear(prim: Primitive, *argnums: int):

@@ -102,14 +102,19 @@ LEAF = (None, (), None, None, None)
 
 
 class ReverseTrace:
-    """Records primitive calls on a tape for one reverse-mode transform."""
+    """Records primitive calls on a tape for one reverse-mode transform.
 
-    __slots__ = ("level", "tape", "name")
+    A ``lean`` trace keeps of each call only what its vjp rules read (``Primitive.keeps``);
+    a trace that is to be inspected (``chainrule.viz``) keeps everything.
+    """
 
-    def __init__(self, name: str = "grad"):
+    __slots__ = ("level", "tape", "name", "lean")
+
+    def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
         self.tape: list[tuple] | None = []
         self.name = name
+        self.lean = lean
 
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
@@ -125,7 +130,10 @@ class ReverseTrace:
             a = args[0]
             v = a._value
             ans = prim(v, **kwargs) if isinstance(v, Tensor) else prim.fun(v, **kwargs)
-            tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+            if prim.keeps is None or not self.lean:
+                tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+            else:
+                tape.append(lean_entry(prim, ((0, a._node),), (v,), kwargs, ans))
         elif n == 2:  # binary operators, spelled out for speed
             a, b = args
             if isinstance(a, Tensor) and a._trace is self:
@@ -142,7 +150,10 @@ class ReverseTrace:
                 ans = prim(a, b, **kwargs)
             else:
                 ans = prim.fun(a, b, **kwargs)
-            tape.append((prim, parents, (a, b), kwargs, ans))
+            if prim.keeps is None or not self.lean:
+                tape.append((prim, parents, (a, b), kwargs, ans))
+            else:
+                tape.append(lean_entry(prim, parents, (a, b), kwargs, ans))
         else:
             vals = list(args)
             parents = []
@@ -163,6 +174,13 @@ class ReverseTrace:
 
     def close(self) -> None:
         self.tape = None
+
+
+def lean_entry(prim, parents, args, kwargs, ans):
+    """A tape entry without what the primitive's vjp rules do not read."""
+    if prim.keeps == "output":
+        return (prim, parents, (None,) * len(args), kwargs, ans)
+    return (prim, parents, args, kwargs, None)
 
 
 def project_outputs(trace, node, ans, tape):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
@@ -200,6 +200,11 @@ derivs(deg2rad, lambda ans, x: np.pi / 180)
 derivs(rad2deg, lambda ans, x: 180 / np.pi)
 derivs(sinc, lambda ans, x: where(x == 0, 0, (cos(np.pi * x) - ans) / where(x == 0, 1, x)))
 
+# What the tape keeps for these rules: the output alone, or the inputs alone.
+keeps_only("output", tanh, exp, exp2, expm1, sqrt, cbrt, tan, reciprocal)
+keeps_only("inputs", add, subtract, multiply, negative, square, sin, cos, sinh, cosh, log, log1p,
+           log2, log10, arcsin, arccos, arctan, arcsinh, arccosh, arctanh)
+
 # -- comparisons that select a value ---------------------------------------------------
 maximum = ufunc(np.maximum)
 minimum = ufunc(np.minimum)
@@ -208,8 +213,11 @@ fmin = ufunc(np.fmin)
 
 
 def balanced_eq(x, ans, other):
-    """1 where ``x`` is the selected value, ½ where it ties with ``other`` (as JAX does)."""
-    return (x == ans) / (1.0 + (x == other))
+    """1 where ``x`` is the selected value, ½ where it ties with ``other`` (as JAX does),
+    in the output's dtype (float32 stays float32)."""
+    weight = (x == ans) / (1.0 + (x == other))
+    dtype = ans.dtype if hasattr(ans, "dtype") else np.result_type(ans)
+    return weight.astype(dtype) if dtype.kind in "fc" and weight.dtype != dtype else weight
 
 
 for _select in (maximum, minimum, fmax, fmin):

@@ -15,7 +15,7 @@ import string
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import RulesByArgument, def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import RulesByArgument, def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, optional, wrap
@@ -91,6 +91,7 @@ def matmul_vjp_y(g, ans, x, y, **kw):
 matmul = product(np.matmul)
 def_vjps(matmul, matmul_vjp_x, matmul_vjp_y)
 def_jvps(matmul, lambda t, ans, x, y: cnp.matmul(t, y), lambda t, ans, x, y: cnp.matmul(x, t))
+keeps_only("inputs", matmul)
 
 
 # -- tensordot and the products that are special cases of it -----------------------------

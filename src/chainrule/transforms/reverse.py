@@ -133,12 +133,15 @@ def like_input(g, x):
     return g
 
 
-def trace_vjp(fun: Callable, args: Sequence, argnums: tuple[int, ...], name: str = "grad"):
+def trace_vjp(
+    fun: Callable, args: Sequence, argnums: tuple[int, ...], name: str = "grad", lean: bool = True
+):
     """Run ``fun(*args)`` with the ``argnums`` arguments boxed on a new reverse trace.
 
-    Returns the output (unboxed at this trace) and a :class:`VJP`.
+    Returns the output (unboxed at this trace) and a :class:`VJP`. With ``lean=False``
+    the tape keeps every input and output of every call (for inspecting it).
     """
-    trace = ReverseTrace(name)
+    trace = ReverseTrace(name, lean)
     tape = trace.tape
     args = list(args)
     in_nodes, in_values, in_trees = [], [], []
