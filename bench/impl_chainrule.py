@@ -1,0 +1,204 @@
+"""chainrule: the functional transforms, and the eager layer where it applies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from bench import problems as P
+from bench.cases import Case, Unavailable
+
+
+def build(workload: str, spec: dict, variant: str | None = None) -> list[Case]:
+    return BUILDERS[workload](spec, variant)
+
+
+def as_numpy(t) -> np.ndarray:
+    return np.asarray(cr.stop_gradient(t))
+
+
+def run_chain(x, ops):
+    """The W1/W2 chain on a value of any trace (functional or eager)."""
+    h = x
+    for op in ops:
+        if op == "sin":
+            h = cnp.sin(h)
+        elif op == "tanh":
+            h = cnp.tanh(h)
+        elif op == "exp":
+            h = cnp.exp(h)
+        elif op == "mul":
+            h = h * 0.5
+        else:
+            h = h + x
+    return cnp.sum(h)
+
+
+def chain(workload):
+    def cases(spec, variant):
+        x0 = P.chain_input(workload, spec)
+        ops = P.chain_ops(spec["ops"])
+        grad = cr.grad(lambda x: run_chain(x, ops))
+
+        def step():
+            return grad(x0)
+
+        xt = cr.tensor(x0, requires_grad=True)
+
+        def eager_step():
+            xt.grad = None
+            run_chain(xt, ops).backward()
+            return xt.grad
+
+        return [
+            Case("chainrule", step, lambda: [step()], ops=spec["ops"]),
+            Case("chainrule (eager)", eager_step, lambda: [as_numpy(eager_step())],
+                 ops=spec["ops"]),
+        ]
+
+    return cases
+
+
+def log_softmax(z):
+    # The shift by the row maximum only keeps exp in range; it changes no derivative.
+    s = z - np.max(cr.stop_gradient(z), axis=1, keepdims=True)
+    return s - cnp.log(cnp.sum(cnp.exp(s), axis=1, keepdims=True))
+
+
+def mlp(workload):
+    def cases(spec, variant):
+        params, x, _, onehot = P.mlp_problem(workload, spec)
+        act, lr, batch = spec["act"], spec["lr"], x.shape[0]
+        activation = cnp.tanh if act == "tanh" else (lambda z: cnp.maximum(z, 0.0))
+        n_layers = len(params) // 2
+
+        def loss(params, x, onehot):
+            h = x
+            for i in range(n_layers):
+                h = h @ params[2 * i] + params[2 * i + 1]
+                if i < n_layers - 1:
+                    h = activation(h)
+            return -cnp.sum(onehot * log_softmax(h)) / batch
+
+        value_and_grad = cr.value_and_grad(loss)
+
+        def grads():
+            return value_and_grad(params, x, onehot)[1]
+
+        def step():
+            for p, g in zip(params, grads(), strict=True):
+                p -= lr * g
+
+        rows = [Case("chainrule", step, grads)]
+        eager = eager_mlp(workload, spec)
+        if eager is not None:
+            rows.append(eager)
+        return rows
+
+    return cases
+
+
+def eager_mlp(workload, spec):
+    """The same step with chainrule.nn and chainrule.optim (PyTorch-style), if present."""
+    try:
+        from chainrule import nn, optim
+    except ImportError:
+        return None
+    needed = ("Linear", "Sequential", "Tanh", "ReLU", "CrossEntropyLoss", "Parameter")
+    if not all(hasattr(nn, n) for n in needed) or not hasattr(optim, "SGD"):
+        return None
+    params, x, y, _ = P.mlp_problem(workload, spec)
+    sizes_ = spec["sizes"]
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes_[:-1], sizes_[1:], strict=True)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes_) - 2:
+            layers.append(nn.Tanh() if spec["act"] == "tanh" else nn.ReLU())
+    model = nn.Sequential(*layers)
+    linears = [m for m in layers if isinstance(m, nn.Linear)]
+    transposed = []
+    for lin, w, b in zip(linears, params[0::2], params[1::2], strict=True):
+        # chainrule.nn stores the weight as PyTorch does, (out, in): the transpose of ours.
+        flip = tuple(lin.weight.shape) == w.shape[::-1]
+        transposed.append(flip)
+        lin.weight = nn.Parameter(np.ascontiguousarray(w.T if flip else w))
+        lin.bias = nn.Parameter(b.copy())
+    xt = cr.tensor(x)
+    yt = cr.tensor(y)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.SGD(model.parameters(), lr=spec["lr"])
+
+    def grads():
+        opt.zero_grad()
+        loss_fn(model(xt), yt).backward()
+        out = []
+        for lin, flip in zip(linears, transposed, strict=True):
+            g = as_numpy(lin.weight.grad)
+            out += [g.T if flip else g, as_numpy(lin.bias.grad)]
+        return out
+
+    def step():
+        opt.zero_grad()
+        loss_fn(model(xt), yt).backward()
+        opt.step()
+
+    return Case("chainrule (nn+optim)", step, grads)
+
+
+def rosenbrock(x):
+    a, b = x[:-1], x[1:]
+    return cnp.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2)
+
+
+def hvp(spec, variant):
+    x, v = P.rosenbrock_problem(spec)
+    if hasattr(cr, "hvp"):
+        def step():
+            return cr.hvp(rosenbrock, (x,), (v,))
+        name = "chainrule (hvp)"
+    else:
+        grad = cr.grad(rosenbrock)
+
+        def step():
+            return cr.jvp(grad, (x,), (v,))[1]
+        name = "chainrule (jvp of grad)"
+    return [Case(name, step, lambda: [step()])]
+
+
+def deep(spec, variant):
+    w, h0 = P.deep_problem(spec)
+    layers, segment = spec["layers"], spec["segment"]
+
+    def block(w, h, n):
+        for _ in range(n):
+            h = cnp.tanh(h @ w)
+        return h
+
+    if variant == "checkpoint":
+        if not hasattr(cr, "checkpoint"):
+            raise Unavailable("chainrule.checkpoint is not available")
+        seg = cr.checkpoint(lambda w, h: block(w, h, segment))
+
+        def loss(w):
+            h = h0
+            for _ in range(layers // segment):
+                h = seg(w, h)
+            return cnp.sum(h)
+        name = f"chainrule (checkpoint every {segment})"
+    else:
+        def loss(w):
+            return cnp.sum(block(w, h0, layers))
+        name = "chainrule"
+    grad = cr.grad(loss)
+    return [Case(name, lambda: grad(w), convert=lambda g: [g])]
+
+
+BUILDERS = {
+    "W1": chain("W1"),
+    "W2": chain("W2"),
+    "W3": mlp("W3"),
+    "W4": mlp("W4"),
+    "W5": hvp,
+    "W6": deep,
+}
