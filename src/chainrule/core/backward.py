@@ -11,6 +11,8 @@ gather into one list for the primitive's rules.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 __all__ = ["backward_pass", "toposort"]
 
 
@@ -42,20 +44,20 @@ def backward_pass(tape: list, cots: list, stop: int = 0) -> None:
 
 
 def toposort(root) -> list:
-    """Eager nodes reachable from ``root``, each before the nodes it was computed from
-    (an iterative depth-first search: no recursion limit)."""
-    order = []
-    visited = {id(root)}
-    stack = [(root, iter(root.parents or ()))]
+    """Eager nodes reachable from ``root``, each before the nodes it was computed from.
+
+    Nodes are numbered as they are made, and a node is always made after its parents, so
+    sorting the reachable nodes by that number, newest first, is a topological order (and
+    a deterministic one). No recursion, so no depth limit.
+    """
+    seen = {id(root)}
+    found = [root]
+    stack = [root]
     while stack:
-        node, parents = stack[-1]
-        for _, parent in parents:
-            if id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent.parents or ())))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    order.reverse()
-    return order
+        for _, parent in stack.pop().parents or ():
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                found.append(parent)
+                stack.append(parent)
+    found.sort(key=attrgetter("seq"), reverse=True)
+    return found

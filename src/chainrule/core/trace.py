@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _levels = itertools.count(1)
+_node_count = itertools.count()
 
 
 class EagerNode:
@@ -46,6 +47,7 @@ class EagerNode:
 
     __slots__ = (
         "prim", "parents", "args", "kwargs", "ans", "cot", "inputs", "tensor_ref", "hooks", "stamp",
+        "seq",
     )
 
     def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
@@ -59,6 +61,7 @@ class EagerNode:
         self.tensor_ref = None
         self.hooks = None
         self.stamp = 0  # the eager clock when recorded; later in-place writes are newer
+        self.seq = next(_node_count)  # creation order, a topological order of the graph
 
     def __repr__(self) -> str:
         name = "leaf" if self.prim is None else self.prim.__name__
@@ -297,13 +300,18 @@ class EagerTrace:
         self.clock = 0  # counts in-place writes, to detect those after a node was recorded
 
     def process(self, prim, args, kwargs):
-        vals = list(args)
-        parents = []
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                vals[i] = a._value
-                if a._node is not None:
-                    parents.append((i, a._node))
+        if len(args) == 1:  # the argument is an eager Tensor
+            a = args[0]
+            vals = (a._value,)
+            parents = ((0, a._node),) if a._node is not None else ()
+        else:
+            vals = list(args)
+            parents = []
+            for i, a in enumerate(args):
+                if isinstance(a, Tensor):
+                    vals[i] = a._value
+                    if a._node is not None:
+                        parents.append((i, a._node))
         ans = prim.fun(*vals, **kwargs)
         node = None
         if parents and self.grad_enabled:
