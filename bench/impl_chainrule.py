@@ -7,7 +7,7 @@ import numpy as np
 import chainrule as cr
 import chainrule.numpy as cnp
 from bench import problems as P
-from bench.cases import Case, Unavailable
+from bench.cases import Case
 
 
 def build(workload: str, spec: dict, variant: str | None = None) -> list[Case]:
@@ -90,24 +90,15 @@ def mlp(workload):
             for p, g in zip(params, grads(), strict=True):
                 p -= lr * g
 
-        rows = [Case("chainrule", step, grads)]
-        eager = eager_mlp(workload, spec)
-        if eager is not None:
-            rows.append(eager)
-        return rows
+        return [Case("chainrule", step, grads), eager_mlp(workload, spec)]
 
     return cases
 
 
 def eager_mlp(workload, spec):
-    """The same step with chainrule.nn and chainrule.optim (PyTorch-style), if present."""
-    try:
-        from chainrule import nn, optim
-    except ImportError:
-        return None
-    needed = ("Linear", "Sequential", "Tanh", "ReLU", "CrossEntropyLoss", "Parameter")
-    if not all(hasattr(nn, n) for n in needed) or not hasattr(optim, "SGD"):
-        return None
+    """The same step with chainrule.nn and chainrule.optim (PyTorch-style)."""
+    from chainrule import nn, optim
+
     params, x, y, _ = P.mlp_problem(workload, spec)
     sizes_ = spec["sizes"]
     layers = []
@@ -153,17 +144,10 @@ def rosenbrock(x):
 
 def hvp(spec, variant):
     x, v = P.rosenbrock_problem(spec)
-    if hasattr(cr, "hvp"):
-        def step():
-            return cr.hvp(rosenbrock, (x,), (v,))
-        name = "chainrule (hvp)"
-    else:
-        grad = cr.grad(rosenbrock)
+    def step():
+        return cr.hvp(rosenbrock, (x,), (v,))
 
-        def step():
-            return cr.jvp(grad, (x,), (v,))[1]
-        name = "chainrule (jvp of grad)"
-    return [Case(name, step, lambda: [step()])]
+    return [Case("chainrule (hvp)", step, lambda: [step()])]
 
 
 def deep(spec, variant):
@@ -176,8 +160,6 @@ def deep(spec, variant):
         return h
 
     if variant == "checkpoint":
-        if not hasattr(cr, "checkpoint"):
-            raise Unavailable("chainrule.checkpoint is not available")
         seg = cr.checkpoint(lambda w, h: block(w, h, segment))
 
         def loss(w):
