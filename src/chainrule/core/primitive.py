@@ -86,9 +86,6 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.__name__}>"
 
-    def __reduce__(self):
-        return self.__name__
-
     def derive_vjp(self, argnum: int) -> Callable | None:
         """A vjp rule for ``argnum`` obtained from its jvp rule, or an error if there is none.
 
