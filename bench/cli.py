@@ -95,6 +95,8 @@ def jobs(libs, workloads):
         if w in P.MEMORY_WORKLOADS:
             for lib in libs:
                 variants = ("plain",) if lib == "numpy" else ("plain", "checkpoint")
+                if lib == "chainrule":  # replayed by cr.jit: measured in processes of their own
+                    variants += ("plain+jit", "checkpoint+jit")
                 out += [(lib, [w], v) for v in variants]
     return out
 

@@ -51,8 +51,14 @@ def chain(workload):
             run_chain(xt, ops).backward()
             return xt.grad
 
+        jitted = cr.jit(grad)
+
+        def jit_step():
+            return jitted(x0)
+
         return [
             Case("chainrule", step, lambda: [step()], ops=spec["ops"]),
+            Case("chainrule (jit)", jit_step, lambda: [jit_step()], ops=spec["ops"]),
             Case("chainrule (eager)", eager_step, lambda: [as_numpy(eager_step())],
                  ops=spec["ops"]),
         ]
@@ -83,14 +89,33 @@ def mlp(workload):
 
         value_and_grad = cr.value_and_grad(loss)
 
-        def grads():
+        def grads_at(params, x, onehot):
             return value_and_grad(params, x, onehot)[1]
+
+        def grads():
+            return grads_at(params, x, onehot)
 
         def step():
             for p, g in zip(params, grads(), strict=True):
                 p -= lr * g
 
-        return [Case("chainrule", step, grads), eager_mlp(workload, spec)]
+        @cr.jit
+        def train_step(params, x, onehot):
+            g = value_and_grad(params, x, onehot)[1]
+            return [p - lr * gi for p, gi in zip(params, g, strict=True)]
+
+        jit_grads = cr.jit(grads_at)
+        start = [p.copy() for p in params]  # the functional row updates params in place
+        state = [start]
+
+        def jit_step():
+            state[0] = train_step(state[0], x, onehot)
+
+        return [
+            Case("chainrule", step, grads),
+            Case("chainrule (jit)", jit_step, lambda: list(jit_grads(start, x, onehot))),
+            eager_mlp(workload, spec),
+        ]
 
     return cases
 
@@ -147,7 +172,13 @@ def hvp(spec, variant):
     def step():
         return cr.hvp(rosenbrock, (x,), (v,))
 
-    return [Case("chainrule (hvp)", step, lambda: [step()])]
+    jitted = cr.jit(lambda x, v: cr.hvp(rosenbrock, (x,), (v,)))
+
+    def jit_step():
+        return jitted(x, v)
+
+    return [Case("chainrule (hvp)", step, lambda: [step()]),
+            Case("chainrule (hvp, jit)", jit_step, lambda: [jit_step()])]
 
 
 def deep(spec, variant):
@@ -159,7 +190,7 @@ def deep(spec, variant):
             h = cnp.tanh(h @ w)
         return h
 
-    if variant == "checkpoint":
+    if variant.startswith("checkpoint"):
         seg = cr.checkpoint(lambda w, h: block(w, h, segment))
 
         def loss(w):
@@ -173,6 +204,11 @@ def deep(spec, variant):
             return cnp.sum(block(w, h0, layers))
         name = "chainrule"
     grad = cr.grad(loss)
+    if variant.endswith("+jit"):
+        jitted = cr.jit(grad)
+        jitted(w)  # traced here, so that the measured call is a replay (as JAX compiles first)
+        name = "chainrule (jit" + (f", checkpoint every {segment})" if "(" in name else ")")
+        return [Case(name, lambda: jitted(w), convert=lambda g: [g])]
     return [Case(name, lambda: grad(w), convert=lambda g: [g])]
 
 

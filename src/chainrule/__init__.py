@@ -45,6 +45,7 @@ from chainrule.transforms.jacobian import (
     make_hvp,
 )
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from chainrule.transforms.jit import jit
 from chainrule import viz
 from chainrule import data, nn, optim
 from chainrule.io import load, save
@@ -61,7 +62,7 @@ __all__ = [
     "jvp", "make_jvp", "linearize", "deriv",
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
-    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient",
+    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit",
     "gradcheck", "GradcheckError",
     "viz", "data", "nn", "optim", "save", "load",
 ]

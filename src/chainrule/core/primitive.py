@@ -79,6 +79,11 @@ class Primitive:
                 t = a._trace
                 if trace is None or t.level > trace.level:
                     trace = t
+            elif a.__class__ is tuple and trace is None:
+                # an index tuple holding a value that chainrule.jit traces: record the call
+                for v in a:
+                    if isinstance(v, Tensor) and v._trace.records:
+                        trace = v._trace
         if trace is None:
             return self.fun(*args, **kwargs)
         return trace.process(self, args, kwargs)

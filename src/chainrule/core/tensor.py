@@ -76,10 +76,18 @@ class Tensor:
         return cnp.imag(self)
 
     def primal(self):
-        """The plain NumPy value under all traces (no gradient flows through it)."""
-        v = self._value
+        """The plain NumPy value under all traces (no gradient flows through it).
+
+        Under ``chainrule.jit`` the value read here becomes a guard of the recorded
+        program: a later call whose value differs is traced again, never replayed wrong.
+        """
+        t = self
+        v = t._value
         while isinstance(v, Tensor):
+            t = v
             v = v._value
+        if t._trace.records:
+            t._trace.guard(t)
         return v
 
     # -- conversions ------------------------------------------------------------------
@@ -99,6 +107,12 @@ class Tensor:
         return int(np.asarray(self.primal()).__index__())
 
     def __array__(self, dtype=None, copy=None):
+        if self._trace.records:
+            raise TypeError(
+                "inside chainrule.jit a traced value cannot become a plain NumPy array: its "
+                "value would be baked into the recorded program. Use chainrule.numpy "
+                "functions on it (np.* functions on Tensors dispatch to them)."
+            )
         if self._trace.level > 0 or self._node is not None:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
@@ -446,6 +460,21 @@ class Tensor:
 
 
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated
+
+
+def undifferentiated(x):
+    """``x`` with every differentiating trace taken off: its plain value, or, while
+    ``chainrule.jit`` traces, the jit's Tensor (so what is computed from it is recorded
+    rather than frozen). Lists and tuples are looked into."""
+    if isinstance(x, Tensor):
+        while not x._trace.records:
+            x = x._value
+            if not isinstance(x, Tensor):
+                break
+        return x
+    if isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x):
+        return type(x)(undifferentiated(v) for v in x)
+    return x
 
 
 def _binary(prim, a, b, t, other):

@@ -112,6 +112,7 @@ class ReverseTrace:
     """
 
     __slots__ = ("level", "tape", "name", "lean")
+    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
@@ -210,6 +211,7 @@ class ForwardTrace:
     """Pushes tangents forward through each primitive call (forward mode)."""
 
     __slots__ = ("level", "name", "open")
+    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self, name: str = "jvp"):
         self.level = next(_levels)
@@ -292,6 +294,7 @@ class EagerTrace:
     """
 
     __slots__ = ("level", "name", "grad_enabled", "clock")
+    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self):
         self.level = 0

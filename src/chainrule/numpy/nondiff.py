@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 
 # Only names present in the installed NumPy are exported, so an older or newer NumPy
 # never breaks import.
@@ -30,6 +30,11 @@ bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 """.split()
 
 
+# These read only shapes and dtypes, which a jit program is keyed on: no guard needed.
+STATIC = set("shape ndim size result_type can_cast min_scalar_type promote_types iscomplexobj "
+             "isrealobj isscalar issubdtype".split()) - {"min_scalar_type"}
+
+
 def plain(x):
     """The plain NumPy value under ``x`` (lists and tuples looked into)."""
     if isinstance(x, Tensor):
@@ -39,12 +44,49 @@ def plain(x):
     return x
 
 
+def static_plain(x):
+    """Like :func:`plain`, for functions of shapes and dtypes only."""
+    if isinstance(x, Tensor):
+        while isinstance(x, Tensor):
+            x = x._value
+        return x
+    if isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x):
+        return type(x)(static_plain(v) for v in x)
+    return x
+
+
+def _recording_trace(args, kwargs):
+    """The jit trace that one of the (undifferentiated) arguments belongs to, if any."""
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            return a._trace
+        if isinstance(a, list | tuple):
+            found = _recording_trace(a, {})
+            if found is not None:
+                return found
+    return None
+
+
 def unboxing(np_fun):
-    """``np_fun`` on the plain values of its arguments."""
+    """``np_fun`` on the plain values of its arguments. Under ``chainrule.jit`` the call
+    is recorded, so that its result follows the data when the program is replayed."""
 
     @functools.wraps(np_fun)
     def call(*args, **kwargs):
-        return np_fun(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
+        args = tuple(map(undifferentiated, args))
+        kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
+        trace = _recording_trace(args, kwargs)
+        if trace is not None:
+            return trace.record(np_fun, args, kwargs)
+        return np_fun(*args, **kwargs)
+
+    return call
+
+
+def reading_shapes(np_fun):
+    @functools.wraps(np_fun)
+    def call(*args, **kwargs):
+        return np_fun(*map(static_plain, args), **{k: static_plain(v) for k, v in kwargs.items()})
 
     return call
 
@@ -54,6 +96,6 @@ __all__ = []
 for _name in NAMES:
     _fun = getattr(np, _name, None)
     if _fun is not None:
-        globals()[_name] = NONDIFF_OF[_fun] = unboxing(_fun)
+        globals()[_name] = NONDIFF_OF[_fun] = (reading_shapes if _name in STATIC else unboxing)(_fun)
         __all__.append(_name)
 del _name, _fun

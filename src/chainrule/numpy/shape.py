@@ -28,7 +28,7 @@ from chainrule.core.primitive import (
     def_linear,
     def_vjps,
 )
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, optional, wrap
 
@@ -320,7 +320,7 @@ def_linear(scatter_add)
 
 def _index_item(i):
     if isinstance(i, Tensor):
-        return i.primal()
+        return undifferentiated(i)  # under chainrule.jit, an index that follows the data
     if isinstance(i, list):
         arr = np.asarray(_deep_plain(i))
         # An empty list indexes like an empty integer array, not a float one.

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, project_outputs
 
 __all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
@@ -20,7 +20,7 @@ def stop_gradient(x):
     >>> float(cr.grad(lambda x: x * cr.stop_gradient(x))(3.0))
     3.0
     """
-    return tree_map(lambda v: v.primal() if isinstance(v, Tensor) else v, x)
+    return tree_map(lambda v: undifferentiated(v) if isinstance(v, Tensor) else v, x)
 
 
 def _top_trace(leaves):

@@ -1,0 +1,589 @@
+"""Trace once, replay many times: :func:`jit`.
+
+The first call of a jitted function runs it on Tensors of a :class:`RecordTrace`, the
+lowest trace of all, so every NumPy call that the function, its derivatives (the backward
+pass too) and its updates make lands on one flat list. That list becomes straight-line
+Python source, one NumPy call per line: no Tensors, no tape, no rules, no broadcasting
+checks. Later calls with arrays of the same shapes and dtypes run that code.
+
+What keeps a replay exact:
+
+* Shapes, dtypes and Python values (numbers, strings, the structure of the arguments)
+  are the key of a recorded program; a call that differs in any of them is traced anew.
+* Every value that Python reads from a traced array (``bool(x)``, ``float(x)``, ``if x >
+  0:``, an index made of one, ``.primal()``) becomes a *guard*: the replay checks that it
+  reads the same, and traces again if not. Python control flow can therefore depend on
+  data; it is never replayed wrong, only traced once per path taken.
+* Comparisons, ``argmax`` and the other functions without a derivative are recorded like
+  any other call, so their results follow the data; operations whose output shape
+  depends on values (boolean masks, ``nonzero``, ``unique``) have their shapes checked.
+* A result handed back to the caller is never a buffer that a later call writes into.
+
+Arrays that are not arguments (closed-over globals) are constants of the program, as in
+JAX: pass what changes between calls as an argument.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import _levels, same_tuple_type
+
+__all__ = ["jit", "Jitted", "RecordTrace"]
+
+
+class GuardFailure(Exception):
+    """A replay read a value that differs from the one its program was traced with."""
+
+
+class _Var:
+    """A reference to a value of the program (argument or result of a recorded call)."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: int):
+        self.id = id
+
+
+class _Seq:
+    """A list or tuple argument that holds traced values."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: list):
+        self.kind = kind
+        self.items = items
+
+
+class _Call:
+    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape")
+
+    def __init__(self, fun, args, kwargs, outs, unpack, check_shape):
+        self.fun = fun
+        self.args = args
+        self.kwargs = kwargs
+        self.outs = outs
+        self.unpack = unpack
+        self.check_shape = check_shape
+
+
+class _Guard:
+    __slots__ = ("var",)
+
+    def __init__(self, var: int):
+        self.var = var
+
+
+# Functions whose output shape depends on the values of their inputs, not only on their
+# shapes: a replay checks the shapes they give (the rest follows by induction).
+_VALUE_SHAPED = {
+    getattr(np, name)
+    for name in (
+        "nonzero argwhere flatnonzero unique unique_values unique_counts unique_inverse "
+        "unique_all bincount histogram histogram_bin_edges extract compress trim_zeros "
+        "repeat delete insert resize"
+    ).split()
+    if hasattr(np, name)
+}
+
+
+class RecordTrace:
+    """The trace of :func:`jit`: runs each call on plain values and records it.
+
+    Its level is below every transform opened inside the jitted function, so a ``grad``
+    there records its forward and backward computations here too.
+    """
+
+    __slots__ = ("level", "name", "ops", "values", "open")
+    records = True
+
+    def __init__(self):
+        self.level = next(_levels)
+        self.name = "jit"
+        self.ops: list = []
+        self.values: list = []  # the value of every program variable, while tracing
+        self.open = True
+
+    def new_tensor(self, value) -> Tensor:
+        self.values.append(value)
+        return Tensor(value, self, len(self.values) - 1)
+
+    def process(self, prim, args, kwargs):
+        return self.record(prim.fun, args, kwargs)
+
+    def record(self, fun: Callable, args, kwargs):
+        """Run ``fun`` on the values of ``args`` and record the call; Tensors come back."""
+        if not self.open:
+            raise RuntimeError(
+                f"{getattr(fun, '__name__', fun)} was called on a value traced by a "
+                "chainrule.jit function that has already returned; return it instead of "
+                "storing it."
+            )
+        found = []
+        vals, targs = [], []
+        for a in args:
+            v, t = self._encode(a, found)
+            vals.append(v)
+            targs.append(t)
+        kvals, tkwargs = {}, {}
+        for k, v in kwargs.items():
+            kvals[k], tkwargs[k] = self._encode(v, found)
+        ans = fun(*vals, **kvals)
+        unpack = isinstance(ans, tuple | list)
+        outs = []
+        results = []
+        for value in ans if unpack else (ans,):
+            t = self.new_tensor(value)
+            outs.append(t._node)
+            results.append(t)
+        check_shape = fun in _VALUE_SHAPED if _hashable(fun) else False
+        if not check_shape and not isinstance(fun, np.ufunc):
+            # an integer or boolean traced argument may be an index or a count
+            check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
+        self.ops.append(_Call(fun, targs, tkwargs, outs, unpack, check_shape))
+        if not unpack:
+            return results[0]
+        return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
+
+    def _encode(self, x, found: list):
+        """(value, template) of an argument: traced Tensors become program variables."""
+        if isinstance(x, Tensor):
+            if x._trace is not self:
+                raise foreign_tensor_error(x)
+            found.append(x._node)
+            return x._value, _Var(x._node)
+        if isinstance(x, list | tuple) and _holds_tensor(x):
+            pairs = [self._encode(v, found) for v in x]
+            vals = [p[0] for p in pairs]
+            value = vals if isinstance(x, list) else same_tuple_type(x, vals)
+            return value, _Seq(type(x), [p[1] for p in pairs])
+        return x, x
+
+    def guard(self, t: Tensor) -> None:
+        """Python read ``t``'s value: a replay must read the same, or trace again."""
+        if self.open:
+            self.ops.append(_Guard(t._node))
+
+    def close(self) -> None:
+        self.open = False
+
+
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def _holds_tensor(x) -> bool:
+    return any(isinstance(v, Tensor) or (isinstance(v, list | tuple) and _holds_tensor(v)) for v in x)
+
+
+def foreign_tensor_error(x: Tensor) -> Exception:
+    if x._trace.level == 0:
+        return TypeError(
+            "chainrule.jit traces functions of arrays, but an eager Tensor (a module's "
+            "parameter, or a cr.tensor) was used inside one. Pass its value as an argument "
+            "and return the new value, as in cr.jit(step)(params, x, y)."
+        )
+    return TypeError(
+        f"a value being differentiated by an outer {x._trace.name} transform was used inside a "
+        "chainrule.jit function without being passed to it; pass it as an argument."
+    )
+
+
+def same_value(a, b) -> bool:
+    """Whether a replayed value equals the traced one: type, shape, dtype and every element
+    (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray | np.generic):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return a is b
+
+
+# -- from a recorded trace to a program --------------------------------------------------
+class Program:
+    """One traced path of a jitted function, as generated Python code."""
+
+    def __init__(self, source: str, replay: Callable, buffers: list, n_guards: int, n_calls: int):
+        self.source = source
+        self.replay = replay
+        self.buffers = buffers
+        self.n_guards = n_guards
+        self.n_calls = n_calls
+        self.busy = False
+        self.out_tree = None
+
+    def run(self, inputs: list):
+        if self.busy:  # re-entered (recursion, threads): buffers of its own
+            return self.replay(*inputs, [np.empty_like(b) for b in self.buffers])
+        self.busy = True
+        try:
+            return self.replay(*inputs, self.buffers)
+        finally:
+            self.busy = False
+
+
+def build_program(trace: RecordTrace, n_inputs: int, out_templates: list) -> Program:
+    ops = _live_ops(trace.ops, out_templates)
+    out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
+    buffer_of = _assign_buffers(ops, trace.values, out_vars, n_inputs)
+    return _generate(ops, trace.values, n_inputs, out_templates, buffer_of)
+
+
+def _vars_in(template, into: list) -> list:
+    if isinstance(template, _Var):
+        into.append(template.id)
+    elif isinstance(template, _Seq):
+        for t in template.items:
+            _vars_in(t, into)
+    return into
+
+
+def _op_inputs(op) -> list:
+    if isinstance(op, _Guard):
+        return [op.var]
+    found: list = []
+    for t in op.args:
+        _vars_in(t, found)
+    for t in op.kwargs.values():
+        _vars_in(t, found)
+    return found
+
+
+def _live_ops(ops: list, out_templates: list) -> list:
+    """The ops that an output or a guard needs, in order (calls are pure: the rest go)."""
+    live = set()
+    for t in out_templates:
+        _vars_in(t, [])
+        live.update(_vars_in(t, []))
+    kept = []
+    for op in reversed(ops):
+        if isinstance(op, _Call) and not any(v in live for v in op.outs):
+            continue
+        kept.append(op)
+        live.update(_op_inputs(op))
+    kept.reverse()
+    return kept
+
+
+def _root(a):
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> dict:
+    """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
+
+    A buffer is free once neither its value nor any view of it is read again; results
+    handed back to the caller, and anything that shares memory with them, get none.
+    """
+    # which variables share memory with which (views of views of one array)
+    owner: dict[int, int] = {}  # id(root array) -> first variable holding it
+    group: dict[int, int] = {}  # variable -> the variable whose array it views
+    for v in range(n_inputs):
+        owner.setdefault(id(_root(values[v])), v)
+        group[v] = owner[id(_root(values[v]))]
+    for op in ops:
+        if isinstance(op, _Call):
+            for v in op.outs:
+                r = id(_root(values[v]))
+                group[v] = owner.setdefault(r, v)
+    last_use: dict[int, int] = {}
+    for k, op in enumerate(ops):
+        for v in _op_inputs(op):
+            g = group.get(v, v)
+            last_use[g] = k
+    escaped = {group.get(v, v) for v in out_vars}
+    free: dict[tuple, list] = {}
+    release_at: dict[int, list] = {}
+    buffer_of: dict[int, int] = {}  # variable -> buffer number
+    n_buffers = 0
+    shapes: list = []
+    for k, op in enumerate(ops):
+        if isinstance(op, _Call) and _bufferable(op, values):
+            v = op.outs[0]
+            if group[v] == v and v not in escaped and v in last_use:
+                value = values[v]
+                key = (value.shape, value.dtype)
+                pool = free.get(key)
+                if pool:
+                    b = pool.pop()
+                else:
+                    b = n_buffers
+                    n_buffers += 1
+                    shapes.append(key)
+                buffer_of[v] = b
+                release_at.setdefault(last_use[v], []).append((key, b))
+        for key, b in release_at.pop(k, ()):
+            free.setdefault(key, []).append(b)
+    buffer_of["shapes"] = shapes  # type: ignore[index]
+    return buffer_of
+
+
+def _bufferable(op: _Call, values: list) -> bool:
+    fun = op.fun
+    if not isinstance(fun, np.ufunc) or fun.nout != 1 or op.unpack or op.kwargs:
+        return False
+    value = values[op.outs[0]]
+    # 0-d results stay NumPy scalars, as without out=
+    return isinstance(value, np.ndarray) and value.ndim > 0 and value.flags.c_contiguous
+
+
+# NumPy's Python-level wrappers and the C-level calls they end in, for ndarrays; the
+# replay calls the latter (same results: it is what the wrapper would call).
+_REDUCTIONS = {np.sum: np.add.reduce, np.max: np.maximum.reduce, np.min: np.minimum.reduce}
+_METHODS = {
+    np.reshape: (np.ndarray.reshape, {"order"}),
+    np.swapaxes: (np.ndarray.swapaxes, set()),
+    np.transpose: (np.ndarray.transpose, set()),
+}
+
+
+def _direct_call(op: _Call, values: list):
+    """``(function, extra keyword arguments)`` that does ``op`` without NumPy's wrapper."""
+    fun = op.fun
+    if not (_hashable(fun) and op.args and isinstance(op.args[0], _Var)):
+        return fun, {}
+    if type(values[op.args[0].id]) is not np.ndarray:
+        return fun, {}
+    if fun in _REDUCTIONS and not {"out", "where", "initial"} & op.kwargs.keys():
+        # reduce's axis defaults to 0, sum's to None
+        extra = {} if len(op.args) > 1 or "axis" in op.kwargs else {"axis": None}
+        return _REDUCTIONS[fun], extra
+    if fun in _METHODS:
+        method, allowed = _METHODS[fun]
+        if op.kwargs.keys() <= allowed:
+            return method, {}
+    return fun, {}
+
+
+class _Names:
+    """Names of the constants and functions that the generated code refers to."""
+
+    def __init__(self):
+        self.by_id: dict[int, str] = {}
+        self.objects: dict[str, Any] = {}
+
+    def of(self, obj, prefix: str = "c") -> str:
+        name = self.by_id.get(id(obj))
+        if name is None:
+            name = f"{prefix}{len(self.objects)}"
+            self.by_id[id(obj)] = name
+            self.objects[name] = obj
+        return name
+
+
+def _render(template, names: _Names) -> str:
+    if isinstance(template, _Var):
+        return f"v{template.id}"
+    if isinstance(template, _Seq):
+        inner = ", ".join(_render(t, names) for t in template.items)
+        if template.kind is list:
+            return f"[{inner}]"
+        if template.kind is tuple:
+            return f"({inner},)"
+        return f"{names.of(template.kind, 'k')}(*[{inner}])"
+    if template is None or type(template) in (bool, int, str):
+        return repr(template)
+    return names.of(template)
+
+
+def _generate(ops, values, n_inputs, out_templates, buffer_of) -> Program:
+    names = _Names()
+    shapes = buffer_of.pop("shapes")
+    params = [f"v{i}" for i in range(n_inputs)]
+    lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
+    if shapes:
+        lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
+    last_use: dict[int, int] = {}
+    for k, op in enumerate(ops):
+        for v in _op_inputs(op):
+            last_use[v] = k
+    keep = set()
+    for t in out_templates:
+        keep.update(_vars_in(t, []))
+    n_guards = n_calls = 0
+    for k, op in enumerate(ops):
+        if isinstance(op, _Guard):
+            n_guards += 1
+            expected = names.of(values[op.var])
+            lines.append(f"    if not same_value(v{op.var}, {expected}): raise GuardFailure")
+        else:
+            n_calls += 1
+            direct, extra = _direct_call(op, values)
+            args = [_render(t, names) for t in op.args]
+            args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
+            (first,) = op.outs[:1] or (None,)
+            if first in buffer_of:
+                args.append(f"out=b{buffer_of[first]}")
+            fun = names.of(direct, "f")
+            if op.unpack:
+                target = "".join(f"v{v}, " for v in op.outs) or "_"
+            else:
+                target = f"v{first}"
+            lines.append(f"    {target} = {fun}({', '.join(args)})")
+            if op.check_shape:
+                for v in op.outs:
+                    shape = names.of(np.shape(values[v]))
+                    lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
+        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
+        if dead:
+            lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
+    outs = ", ".join(_render(t, names) for t in out_templates)
+    lines.append(f"    return [{outs}]")
+    source = "\n".join(lines) + "\n"
+    namespace = {
+        **names.objects,
+        "same_value": same_value,
+        "GuardFailure": GuardFailure,
+        "shape": np.shape,
+    }
+    exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
+    buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
+    return Program(source, namespace["replay"], buffers, n_guards, n_calls)
+
+
+# -- the transform ------------------------------------------------------------------------
+_RETRACE_WARNING = 8
+
+
+class Jitted:
+    """A function that is traced once per kind of input and replayed after that.
+
+    ``traces`` counts the traces made; ``programs`` lists the recorded programs (their
+    generated ``source`` can be read).
+    """
+
+    def __init__(self, fun: Callable, max_programs: int = 8):
+        self.fun = fun
+        self.max_programs = max_programs
+        self.traces = 0
+        self._cache: dict[tuple, list] = {}
+        self._warned = False
+        functools.update_wrapper(self, fun)
+
+    @property
+    def programs(self) -> list[Program]:
+        return [p for entries in self._cache.values() for _, progs in entries for p in progs]
+
+    def __call__(self, *args, **kwargs):
+        leaves, tree = tree_flatten((args, kwargs))
+        signature = []
+        dynamic = []
+        for leaf in leaves:
+            if isinstance(leaf, Tensor):
+                if leaf._trace.level > 0:  # under an outer transform: run as plain Python
+                    return self.fun(*args, **kwargs)
+                raise foreign_tensor_error(leaf)
+            if isinstance(leaf, np.ndarray | np.generic):
+                signature.append((type(leaf), leaf.shape, leaf.dtype))
+                dynamic.append(leaf)
+            else:
+                if not _hashable(leaf):
+                    raise TypeError(
+                        f"chainrule.jit: an argument of type {type(leaf).__name__} is neither "
+                        "an array nor a hashable constant; pass arrays, numbers, strings, or "
+                        "tuples/lists/dicts of them"
+                    )
+                signature.append((type(leaf), leaf))
+        key = tuple(signature)
+        entries = self._cache.setdefault(key, [])
+        programs = None
+        for treedef, progs in entries:
+            if treedef == tree:
+                programs = progs
+                break
+        if programs is None:
+            programs = []
+            entries.append((tree, programs))
+        for i, program in enumerate(programs):
+            try:
+                out_leaves = program.run(dynamic)
+            except GuardFailure:
+                continue
+            if i:  # the path taken last is tried first next time
+                programs.insert(0, programs.pop(i))
+            return tree_unflatten(program.out_tree, out_leaves)
+        out, program = self._trace(args, kwargs, leaves, tree)
+        programs.insert(0, program)
+        del programs[self.max_programs :]
+        return out
+
+    def _trace(self, args, kwargs, leaves, tree):
+        self.traces += 1
+        if self.traces > _RETRACE_WARNING and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"chainrule.jit has traced {getattr(self.fun, '__name__', 'a function')} "
+                f"{self.traces} times: new shapes, dtypes or Python arguments, or Python "
+                "reading traced values (float(x), if x > 0, an index made of one) whose "
+                "values keep changing. Each retrace is correct but slow; return arrays "
+                "rather than Python numbers, and pass changing numbers as 0-d arrays.",
+                stacklevel=3,
+            )
+        trace = RecordTrace()
+        boxed = []
+        n_inputs = 0
+        for leaf in leaves:
+            if isinstance(leaf, np.ndarray | np.generic):
+                boxed.append(trace.new_tensor(leaf))
+                n_inputs += 1
+            else:
+                boxed.append(leaf)
+        in_args, in_kwargs = tree_unflatten(tree, boxed)
+        try:
+            out = self.fun(*in_args, **in_kwargs)
+        finally:
+            trace.close()
+        out_leaves, out_tree = tree_flatten(out)
+        templates, values = [], []
+        for leaf in out_leaves:
+            if isinstance(leaf, Tensor):
+                if leaf._trace is not trace:
+                    raise foreign_tensor_error(leaf)
+                templates.append(_Var(leaf._node))
+                values.append(leaf._value)
+            else:
+                templates.append(leaf)
+                values.append(leaf)
+        program = build_program(trace, n_inputs, templates)
+        program.out_tree = out_tree
+        return tree_unflatten(out_tree, values), program
+
+
+def jit(fun: Callable | None = None, *, max_programs: int = 8) -> Any:
+    """Trace ``fun`` once per kind of input, then replay the recorded NumPy calls.
+
+    The replay runs the same NumPy calls as the first, traced, call, in the same order,
+    so its results are the same to the last bit; the Python around them (Tensors,
+    tracing, rule lookups, broadcasting checks) is gone. Use it for a function called
+    many times with same-shaped arrays, such as a training step. ``max_programs`` caps the
+    paths kept per input signature when Python branches on traced values.
+
+    >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
+    >>> step = cr.jit(cr.grad(lambda x: cnp.sum(cnp.tanh(x) ** 2)))
+    >>> g = step(np.zeros(3))          # traced
+    >>> g = step(np.ones(3))           # replayed
+    >>> step.traces
+    1
+    """
+    if fun is None:
+        return functools.partial(jit, max_programs=max_programs)
+    return Jitted(fun, max_programs)
+
