@@ -16,7 +16,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_jvps, def_linear, def_vjps
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 
 __all__ = [
     "plain",
@@ -110,8 +110,8 @@ def_jvps(
 # -- activations ---------------------------------------------------------------------
 relu = Primitive(lambda x: np.maximum(x, 0), name="relu")
 # The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
-def_vjps(relu, lambda g, ans, x: g * (plain(ans) > 0))
-def_jvps(relu, lambda t, ans, x: t * (plain(ans) > 0))
+def_vjps(relu, lambda g, ans, x: g * (undifferentiated(ans) > 0))
+def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))
 
 
 def _slope(x, negative_slope):

@@ -1,0 +1,345 @@
+"""cr.jit: every replay equals the unjitted function to the last bit (on new data, not
+the traced data), retraces exactly when shapes, dtypes, Python arguments or Python
+control flow change, and refuses what it cannot replay."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.numpy.registry import SUPPORTED
+
+rng = np.random.default_rng(0)
+
+
+def same(a, b) -> bool:
+    """Bitwise equality of two pytrees of arrays (NaN equal to NaN), types included."""
+    la, ta = cr.tree_flatten(a)
+    lb, tb = cr.tree_flatten(b)
+    if ta != tb or len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb, strict=True):
+        if type(x) is not type(y):
+            return False
+        if isinstance(x, np.ndarray | np.generic):
+            if x.dtype != y.dtype or x.shape != y.shape:
+                return False
+            if not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def check_replays(fun, make_args, calls: int = 4, traces: int = 1):
+    """``cr.jit(fun)`` equals ``fun`` on ``calls`` fresh inputs, tracing ``traces`` times."""
+    jitted = cr.jit(fun)
+    for _ in range(calls):
+        args = make_args()
+        assert same(jitted(*args), fun(*args))
+    assert jitted.traces == traces
+    return jitted
+
+
+# -- the benchmark workloads, small -------------------------------------------------------
+def chain(x):
+    h = x
+    for i in range(40):
+        op = i % 5
+        h = (cnp.sin(h) if op == 0 else cnp.tanh(h) if op == 1 else cnp.exp(0.1 * h)
+             if op == 2 else h * 0.5 if op == 3 else h + x)
+    return cnp.sum(h)
+
+
+@pytest.mark.parametrize("shape", [(16,), ()], ids=["W1", "W2"])
+def test_chain_gradient(shape):
+    jitted = check_replays(cr.grad(chain), lambda: (rng.normal(size=shape),))
+    (program,) = jitted.programs
+    assert program.n_guards == 0
+
+
+def log_softmax(z):
+    s = z - cnp.max(cr.stop_gradient(z), axis=1, keepdims=True)
+    return s - cnp.log(cnp.sum(cnp.exp(s), axis=1, keepdims=True))
+
+
+def mlp_loss(params, x, onehot, act):
+    h = x
+    for i in range(0, len(params), 2):
+        h = h @ params[i] + params[i + 1]
+        if i < len(params) - 2:
+            h = cnp.tanh(h) if act == "tanh" else cnp.maximum(h, 0.0)
+    return -cnp.sum(onehot * log_softmax(h)) / x.shape[0]
+
+
+def sgd_step(params, x, onehot, act):
+    loss, grads = cr.value_and_grad(mlp_loss)(params, x, onehot, act)
+    return [p - 0.1 * g for p, g in zip(params, grads, strict=True)], loss
+
+
+@pytest.mark.parametrize("act", ["tanh", "relu"], ids=["W3", "W4"])
+def test_mlp_training_step(act):
+    sizes = (6, 8, 8, 3)
+    params = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+        params += [rng.normal(size=(n_in, n_out)).astype(np.float32),
+                   np.zeros(n_out, np.float32)]
+
+    def batch():
+        x = rng.normal(size=(5, 6)).astype(np.float32)
+        onehot = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 5)]
+        return params, x, onehot, act
+
+    jitted = check_replays(sgd_step, batch)
+    assert jitted.programs[0].n_guards == 0
+    # a training loop: the parameters it returns go back in
+    p_eager = p_jit = params
+    for _ in range(3):
+        _, x, onehot, _ = batch()
+        p_eager, _ = sgd_step(p_eager, x, onehot, act)
+        p_jit, _ = jitted(p_jit, x, onehot, act)
+    assert same(p_jit, p_eager)
+
+
+def rosenbrock(x):
+    a, b = x[:-1], x[1:]
+    return cnp.sum(100.0 * (b - a * a) ** 2 + (1.0 - a) ** 2)
+
+
+def test_hessian_vector_product():  # W5
+    check_replays(lambda x, v: cr.hvp(rosenbrock, (x,), (v,)),
+                  lambda: (rng.normal(size=50), rng.normal(size=50)))
+
+
+@pytest.mark.parametrize("checkpointed", [False, True])
+def test_deep_network_gradient(checkpointed):  # W6
+    def block(w, h):
+        for _ in range(3):
+            h = cnp.tanh(h @ w)
+        return h
+
+    seg = cr.checkpoint(block) if checkpointed else block
+
+    def loss(w, h):
+        for _ in range(4):
+            h = seg(w, h)
+        return cnp.sum(h)
+
+    check_replays(cr.grad(loss), lambda: (rng.normal(size=(4, 4)) / 2, rng.normal(size=(3, 4))))
+
+
+# -- every differentiable elementwise function, both modes ---------------------------------
+def _arity(fun) -> int:
+    x = np.array([0.3, 0.6])
+    for n in (1, 2):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out = fun(*([x] * n))
+            return n if np.result_type(out).kind == "f" else 0
+        except TypeError:
+            continue
+    return 0
+
+
+ELEMENTWISE = sorted({n for n in SUPPORTED["elementwise"] if callable(getattr(cnp, n, None))})
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_function_rules(name):
+    fun = getattr(cnp, name)
+    n = _arity(fun)
+    if n == 0:
+        pytest.skip(f"{name} takes other arguments")
+
+    def derivatives(*args):
+        total = lambda *a: cnp.sum(fun(*a))  # noqa: E731
+        grads = cr.grad(total, argnums=tuple(range(n)))(*args)
+        tangent = cr.jvp(total, args, tuple(cnp.ones_like(a) for a in args))[1]
+        return grads, tangent
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_replays(derivatives, lambda: tuple(rng.uniform(0.1, 0.9, size=3) for _ in range(n)))
+
+
+# -- retracing -----------------------------------------------------------------------------
+def test_new_shape_or_dtype_traces_again_and_old_programs_are_kept():
+    f = cr.jit(cr.grad(lambda x: cnp.sum(cnp.sin(x) ** 2)))
+    eager = cr.grad(lambda x: cnp.sum(cnp.sin(x) ** 2))
+    inputs = [rng.normal(size=3), rng.normal(size=(2, 2)), rng.normal(size=3).astype(np.float32),
+              rng.normal(size=3), rng.normal(size=(2, 2))]
+    for x in inputs:
+        assert same(f(x), eager(x))
+    assert f.traces == 3
+
+
+def test_python_arguments_are_part_of_the_key():
+    def scaled(x, k, mode="sum"):
+        return cnp.sum(x * k) if mode == "sum" else cnp.max(x * k)
+
+    f = cr.jit(scaled)
+    x = rng.normal(size=4)
+    assert same(f(x, 2.0), scaled(x, 2.0))
+    assert same(f(x, 3.0), scaled(x, 3.0))
+    assert same(f(x, 3.0, mode="max"), scaled(x, 3.0, mode="max"))
+    assert same(f(x, 2.0), scaled(x, 2.0))
+    assert f.traces == 3
+
+
+def test_branch_on_a_traced_value_traces_each_path_once():
+    def f(x):
+        if cnp.sum(x) > 0:
+            return cnp.exp(x)
+        return -x
+
+    jitted = cr.jit(f)
+    xs = [np.abs(rng.normal(size=3)) * s for s in (1, -1, 1, 1, -1, -1, 1)]
+    for x in xs:
+        assert same(jitted(x), f(x))
+    assert jitted.traces == 2
+
+
+def test_loop_count_read_from_data():
+    def f(x, n):
+        h = x
+        for _ in range(int(n)):
+            h = cnp.sin(h)
+        return h
+
+    jitted = cr.jit(f)
+    for n in (2, 3, 2, 5):
+        x = rng.normal(size=2)
+        assert same(jitted(x, np.array(n)), f(x, np.array(n)))
+    assert jitted.traces == 3
+
+
+def test_python_number_read_from_a_traced_value_is_guarded():
+    def normalise(x):
+        return x / float(cnp.max(cnp.abs(x)))
+
+    jitted = cr.jit(normalise)
+    for _ in range(3):
+        x = rng.normal(size=4)
+        assert same(jitted(x), normalise(x))
+
+
+def test_value_dependent_shapes():
+    def positive_part(x):
+        return cr.grad(lambda x: cnp.sum(x[x > 0] ** 2))(x), cnp.nonzero(x > 0)[0]
+
+    jitted = cr.jit(positive_part)
+    for _ in range(6):
+        x = rng.normal(size=6)
+        assert same(jitted(x), positive_part(x))
+
+
+def test_functions_without_derivative_follow_the_data():
+    def f(x, labels):
+        onehot = cnp.arange(3) == labels[:, None]
+        pick = cnp.argmax(x, axis=1)
+        logp = log_softmax(x)
+        return -cnp.sum(cnp.where(onehot, logp, 0.0)) + cnp.sum(logp[cnp.arange(4), pick])
+
+    jitted = check_replays(cr.value_and_grad(f),
+                           lambda: (rng.normal(size=(4, 3)), rng.integers(0, 3, 4)), calls=5)
+    assert jitted.programs[0].n_guards == 0
+
+
+def test_integer_labels_index_without_retracing():
+    def nll(z, y):
+        return -cnp.mean(log_softmax(z)[cnp.arange(len(y)), y])
+
+    jitted = check_replays(cr.grad(nll), lambda: (rng.normal(size=(5, 4)), rng.integers(0, 4, 5)))
+    assert jitted.programs[0].n_guards == 0
+
+
+# -- results and state ---------------------------------------------------------------------
+def test_results_are_never_overwritten_by_later_calls():
+    f = cr.jit(lambda x: (cnp.tanh(x) * 2.0, {"g": cr.grad(lambda x: cnp.sum(x ** 3))(x)}))
+    x1 = rng.normal(size=(3, 3))
+    r1 = f(x1)
+    kept = (r1[0].copy(), r1[1]["g"].copy())
+    f(rng.normal(size=(3, 3)))
+    f(rng.normal(size=(3, 3)))
+    assert np.array_equal(r1[0], kept[0]) and np.array_equal(r1[1]["g"], kept[1])
+
+
+def test_inputs_are_never_written():
+    x = rng.normal(size=5)
+    before = x.copy()
+    f = cr.jit(cr.grad(lambda x: cnp.sum(cnp.exp(x) * x)))
+    f(x)
+    f(x)
+    assert np.array_equal(x, before)
+
+
+def test_reentrant_call_uses_buffers_of_its_own():
+    f = cr.jit(cr.grad(lambda x: cnp.sum(cnp.sin(x) * cnp.cos(x))))
+    x = rng.normal(size=8)
+    f(x)
+    (program,) = f.programs
+    program.busy = True  # as if a call were in progress
+    assert same(f(x), cr.grad(lambda x: cnp.sum(cnp.sin(x) * cnp.cos(x)))(x))
+
+
+def test_constant_outputs_and_passed_through_inputs():
+    f = cr.jit(lambda x, k: (x, k, 7, cnp.sum(x)))
+    x = rng.normal(size=2)
+    out = f(x, "tag")
+    assert out[0] is x and out[1:3] == ("tag", 7) and out[3] == np.sum(x)
+    out = f(x + 1, "tag")
+    assert np.array_equal(out[0], x + 1) and out[3] == np.sum(x + 1)
+
+
+def test_inside_an_outer_transform_it_runs_as_python():
+    inner = cr.jit(lambda x: cnp.sin(x) * x)
+    g = cr.grad(lambda x: cnp.sum(inner(x)))
+    x = rng.normal(size=3)
+    assert np.allclose(g(x), np.cos(x) * x + np.sin(x), rtol=1e-14, atol=0)
+    assert inner.traces == 0
+
+
+def test_source_reads_as_numpy_calls():
+    f = cr.jit(cr.grad(lambda x: cnp.sum(cnp.tanh(x))))
+    f(np.ones(3))
+    source = f.programs[0].source
+    assert source.startswith("def replay(") and "Tensor" not in source
+
+
+def test_many_retraces_warn():
+    f = cr.jit(lambda x: x * float(cnp.sum(x)))
+    with pytest.warns(UserWarning, match="traced"):
+        for i in range(10):
+            f(np.full(2, float(i)))
+
+
+# -- refusals ------------------------------------------------------------------------------
+def test_eager_tensor_argument_is_refused():
+    with pytest.raises(TypeError, match="eager Tensor"):
+        cr.jit(lambda x: x * 2)(cr.tensor([1.0, 2.0], requires_grad=True))
+
+
+def test_plain_numpy_conversion_inside_is_refused():
+    with pytest.raises(TypeError, match="baked"):
+        cr.jit(lambda x: np.asarray(x) + 1)(np.ones(2))
+
+
+def test_unhashable_constant_argument_is_refused():
+    with pytest.raises(TypeError, match="neither an array nor a hashable"):
+        cr.jit(lambda x, s: x)(np.ones(2), {1, 2})
+
+
+def test_escaped_value_is_refused():
+    kept = []
+
+    def leak(x):
+        kept.append(x * 2)
+        return x
+
+    f = cr.jit(leak)
+    f(np.ones(2))
+    with pytest.raises(RuntimeError, match="already returned"):
+        cnp.sin(kept[0])
