@@ -1,4 +1,4 @@
-"""The Python blocks of the training guide run as written, in order."""
+"""The Python blocks of the guides run as written, in order."""
 
 import re
 from pathlib import Path
@@ -8,9 +8,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("page", ["training.md"])
+@pytest.mark.parametrize("page", ["training.md", "jit.md"])
 def test_page_code_runs(page, tmp_path, monkeypatch):
-    pytest.importorskip("sklearn")  # the guide loads the bundled digits
+    if page == "training.md":
+        pytest.importorskip("sklearn")  # the guide loads the bundled digits
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, f"docs/{page} has no python blocks"
