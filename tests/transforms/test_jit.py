@@ -316,10 +316,65 @@ def test_many_retraces_warn():
             f(np.full(2, float(i)))
 
 
+# -- the training layer --------------------------------------------------------------------
+F = cr.nn.functional
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"reduction": "sum"}])
+def test_cross_entropy_with_new_labels_replays(options):
+    def step(w, x, y):
+        return cr.value_and_grad(lambda w: F.cross_entropy(x @ w, y, **options))(w)
+
+    jitted = check_replays(
+        step, lambda: (rng.normal(size=(4, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, 6))
+    )
+    assert jitted.programs[0].n_guards == 1  # "the labels are valid", not their values
+
+
+@pytest.mark.parametrize("options", [{"weight": np.array([1.0, 2.0, 0.5])}, {"ignore_index": 1}])
+def test_cross_entropy_reading_labels_is_guarded(options):
+    def step(w, x, y):
+        return cr.value_and_grad(lambda w: F.cross_entropy(x @ w, y, **options))(w)
+
+    check_replays(
+        step, lambda: (rng.normal(size=(4, 3)), rng.normal(size=(6, 4)), rng.integers(0, 3, 6)),
+        traces=4,
+    )
+
+
+def test_cross_entropy_invalid_labels_still_raise():
+    f = cr.jit(lambda z, y: F.cross_entropy(z, y))
+    f(rng.normal(size=(2, 3)), np.array([0, 2]))
+    with pytest.raises(ValueError, match="out of range"):
+        f(rng.normal(size=(2, 3)), np.array([0, 3]))
+
+
+def test_module_as_argument():
+    from chainrule import nn
+
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+    def step(model, x, y):
+        loss, grads = cr.value_and_grad(lambda m: F.cross_entropy(m(x), y))(model)
+        return cr.tree_map(lambda p, g: p - 0.1 * g, model, grads), loss
+
+    jitted = cr.jit(step)
+    m_eager = m_jit = model
+    for _ in range(4):
+        x, y = rng.normal(size=(5, 4)), rng.integers(0, 3, 5)
+        m_eager, l_eager = step(m_eager, x, y)
+        m_jit, l_jit = jitted(m_jit, x, y)
+        assert np.array_equal(l_jit, l_eager)
+        for a, b in zip(cr.tree_leaves(m_jit), cr.tree_leaves(m_eager), strict=True):
+            assert np.array_equal(a, b.detach().numpy() if isinstance(b, cr.Tensor) else b)
+    assert jitted.traces == 2  # Parameters on the first call, arrays after it
+
+
 # -- refusals ------------------------------------------------------------------------------
-def test_eager_tensor_argument_is_refused():
+def test_closed_over_eager_tensor_is_refused():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="eager Tensor"):
-        cr.jit(lambda x: x * 2)(cr.tensor([1.0, 2.0], requires_grad=True))
+        cr.jit(lambda x: x * w)(np.ones(2))
 
 
 def test_plain_numpy_conversion_inside_is_refused():

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
 
@@ -386,8 +386,14 @@ def _reduce(loss, reduction: str):
     return loss
 
 
+def _dtype(x) -> np.dtype:
+    return x.dtype if isinstance(x, Tensor | np.ndarray | np.generic) else np.asarray(x).dtype
+
+
 def _int_target(target, input_shape, name: str) -> np.ndarray:
-    y = np.asarray(plain(target))
+    y = undifferentiated(target)
+    if not isinstance(y, Tensor):
+        y = np.asarray(y)
     expected = (input_shape[0], *input_shape[2:])
     if y.shape != expected:
         raise ValueError(
@@ -401,6 +407,12 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
     """Negative log-likelihood of the integer classes ``y`` under log-probabilities
     ``logp`` (class axis 1), PyTorch's weighting, ignoring and smoothing rules."""
     n_classes = logp.shape[1]
+    if isinstance(y, Tensor):
+        # Traced by chainrule.jit: one guarded predicate settles the common case, so new
+        # labels replay without tracing again; anything else reads the labels themselves.
+        if y.size and bool(_valid_labels(y, n_classes, ignore_index)):
+            return _nll_common(logp, y, weight, reduction, label_smoothing, n_classes)
+        y = np.asarray(y.primal())
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
         any_ignored = False  # the common case, settled by the two reductions above
@@ -412,15 +424,29 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
             bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
             raise ValueError(f"{name}: target class {bad} is out of range for {n_classes} classes")
+    return _nll_picked(logp, y, safe, weight, any_ignored, ignored if any_ignored else None,
+                       reduction, label_smoothing, n_classes)
+
+
+def _valid_labels(y, n_classes: int, ignore_index: int):
+    in_range = cnp.logical_and(cnp.min(y) >= 0, cnp.max(y) < n_classes)
+    return cnp.logical_and(in_range, cnp.logical_not(cnp.any(y == ignore_index)))
+
+
+def _nll_common(logp, y, weight, reduction, label_smoothing, n_classes):
+    return _nll_picked(logp, y, y, weight, False, None, reduction, label_smoothing, n_classes)
+
+
+def _nll_picked(logp, y, safe, weight, any_ignored, ignored, reduction, label_smoothing, n_classes):
     picked = _ops.take_class(logp, safe)
-    dtype = np.result_type(plain(logp))
+    dtype = _dtype(logp)
     if weight is None and not any_ignored:
         w_y = None
         loss = -picked
         denom = float(picked.size)
     else:
         w = np.ones(n_classes, dtype) if weight is None else np.asarray(plain(weight), dtype=dtype)
-        w_y = w[safe]
+        w_y = cnp.getitem(w, safe)  # safe is traced under chainrule.jit
         if any_ignored:
             w_y = w_y * ~ignored
         loss = -(picked * w_y)
@@ -473,9 +499,9 @@ def cross_entropy(
     if input.ndim < 2:
         raise ValueError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
     logp = _ops.log_softmax(input, axis=1)
-    tval = plain(target)
-    if np.asarray(tval).dtype.kind in "iub":
-        y = np.asarray(tval)
+    tval = undifferentiated(target)  # a Tensor only while chainrule.jit traces
+    if _dtype(tval).kind in "iub":
+        y = tval if isinstance(tval, Tensor) else np.asarray(tval)
         if unbatched:
             y = y.reshape(1)
         y = _int_target(y, input.shape, "cross_entropy")

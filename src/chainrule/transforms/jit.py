@@ -190,9 +190,10 @@ def _holds_tensor(x) -> bool:
 def foreign_tensor_error(x: Tensor) -> Exception:
     if x._trace.level == 0:
         return TypeError(
-            "chainrule.jit traces functions of arrays, but an eager Tensor (a module's "
-            "parameter, or a cr.tensor) was used inside one. Pass its value as an argument "
-            "and return the new value, as in cr.jit(step)(params, x, y)."
+            "chainrule.jit traces functions of their arguments, but an eager Tensor (a "
+            "module's parameter, or a cr.tensor) that is not an argument was used inside "
+            "one. Pass it (or the module holding it) as an argument and return the new "
+            "value, as in model = cr.jit(step)(model, x, y)."
         )
     return TypeError(
         f"a value being differentiated by an outer {x._trace.name} transform was used inside a "
@@ -490,8 +491,11 @@ class Jitted:
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
                     return self.fun(*args, **kwargs)
-                raise foreign_tensor_error(leaf)
-            if isinstance(leaf, np.ndarray | np.generic):
+                # an eager Tensor (a module's parameter): its value is the argument
+                value = leaf._value
+                signature.append((Tensor, np.shape(value), np.result_type(value)))
+                dynamic.append(value)
+            elif isinstance(leaf, np.ndarray | np.generic):
                 signature.append((type(leaf), leaf.shape, leaf.dtype))
                 dynamic.append(leaf)
             else:
@@ -541,6 +545,8 @@ class Jitted:
         boxed = []
         n_inputs = 0
         for leaf in leaves:
+            if isinstance(leaf, Tensor):
+                leaf = leaf._value
             if isinstance(leaf, np.ndarray | np.generic):
                 boxed.append(trace.new_tensor(leaf))
                 n_inputs += 1

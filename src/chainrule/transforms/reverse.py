@@ -122,6 +122,23 @@ def zeros_like_value(x):
 
 def like_input(g, x):
     """The gradient of a real input is real, and of its dtype."""
+    if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
+        # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
+        import chainrule.numpy as cnp
+
+        def dtype_of(v):
+            return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+        dtype = dtype_of(x)
+        if dtype_of(g).kind == "c" and dtype.kind != "c":
+            g = cnp.real(g)
+        if dtype_of(g) != dtype:
+            g = cnp.astype(g, dtype)
+        x_value = x._value if isinstance(x, Tensor) else x
+        g_value = g._value if isinstance(g, Tensor) else g
+        if isinstance(x_value, np.generic) and isinstance(g_value, np.ndarray) and g_value.ndim == 0:
+            g = g[()]
+        return g
     if not isinstance(g, Tensor) and not isinstance(x, Tensor):
         g = np.asarray(g) if not isinstance(g, np.ndarray | np.generic) else g
         if g.dtype.kind == "c" and x.dtype.kind != "c":
@@ -131,6 +148,11 @@ def like_input(g, x):
         if isinstance(x, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
             g = g[()]
     return g
+
+
+def _recorded(v) -> bool:
+    """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken)."""
+    return not isinstance(v, Tensor) or v._trace.records
 
 
 def trace_vjp(
