@@ -79,13 +79,11 @@ class Primitive:
                 t = a._trace
                 if trace is None or t.level > trace.level:
                     trace = t
-            elif a.__class__ is tuple and trace is None:
-                # an index tuple holding a value that chainrule.jit traces: record the call
-                for v in a:
-                    if isinstance(v, Tensor) and v._trace.records:
-                        trace = v._trace
         if trace is None:
-            return self.fun(*args, **kwargs)
+            if RECORDING[0]:  # an index tuple may hold a value that chainrule.jit traces
+                trace = _trace_in_tuples(args)
+            if trace is None:
+                return self.fun(*args, **kwargs)
         return trace.process(self, args, kwargs)
 
     def __repr__(self) -> str:
@@ -141,6 +139,19 @@ class Primitive:
             f"{self.__name__}: no {kind} rule for argument {argnum}. "
             f"Define one with {how}({self.__name__}, ...)."
         )
+
+
+# How many chainrule.jit traces are open: while none is, nothing needs looking for them.
+RECORDING = [0]
+
+
+def _trace_in_tuples(args):
+    for a in args:
+        if a.__class__ is tuple:
+            for v in a:
+                if isinstance(v, Tensor) and v._trace.records:
+                    return v._trace
+    return None
 
 
 def primitive(fun: Callable) -> Primitive:

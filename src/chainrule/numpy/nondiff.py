@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
 
 # Only names present in the installed NumPy are exported, so an older or newer NumPy
@@ -73,6 +74,8 @@ def unboxing(np_fun):
 
     @functools.wraps(np_fun)
     def call(*args, **kwargs):
+        if not RECORDING[0]:
+            return np_fun(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
         args = tuple(map(undifferentiated, args))
         kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
         trace = _recording_trace(args, kwargs)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import _levels, same_tuple_type
@@ -110,6 +111,7 @@ class RecordTrace:
         self.ops: list = []
         self.values: list = []  # the value of every program variable, while tracing
         self.open = True
+        RECORDING[0] += 1
 
     def new_tensor(self, value) -> Tensor:
         self.values.append(value)
@@ -172,6 +174,8 @@ class RecordTrace:
             self.ops.append(_Guard(t._node))
 
     def close(self) -> None:
+        if self.open:
+            RECORDING[0] -= 1
         self.open = False
 
 
