@@ -267,6 +267,25 @@ def test_results_are_never_overwritten_by_later_calls():
     assert np.array_equal(r1[0], kept[0]) and np.array_equal(r1[1]["g"], kept[1])
 
 
+def test_constant_results_are_fresh_arrays():
+    f = cr.jit(cr.grad(lambda x: cnp.sum(x)))  # the gradient does not depend on x's values
+    for x in (np.zeros(3), np.ones(3)):  # traced, then replayed
+        result = f(x)
+        result += 5.0
+    assert np.array_equal(f(np.ones(3)), np.ones(3))
+
+
+def test_changing_a_result_does_not_change_a_guard():
+    def f(x):
+        y = x + 1.0
+        return y, (1 if y.tolist() == [2.0, 2.0] else 0)  # a guard on all of y
+
+    jitted = cr.jit(f)
+    y, _ = jitted(np.ones(2))
+    y[:] = 5.0  # the caller's array, not the guard's
+    assert jitted(np.full(2, 4.0))[1] == 0
+
+
 def test_inputs_are_never_written():
     x = rng.normal(size=5)
     before = x.copy()

@@ -427,7 +427,9 @@ def _generate(ops, values, n_inputs, out_templates, buffer_of) -> Program:
     for k, op in enumerate(ops):
         if isinstance(op, _Guard):
             n_guards += 1
-            expected = names.of(values[op.var])
+            value = values[op.var]
+            # a private copy: the traced call's results may be this very array
+            expected = names.of(value.copy() if isinstance(value, np.ndarray) else value)
             lines.append(f"    if not same_value(v{op.var}, {expected}): raise GuardFailure")
         else:
             n_calls += 1
@@ -450,7 +452,11 @@ def _generate(ops, values, n_inputs, out_templates, buffer_of) -> Program:
         dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
         if dead:
             lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
-    outs = ", ".join(_render(t, names) for t in out_templates)
+    # a constant array handed back is copied, so no caller's change reaches the next call
+    outs = ", ".join(
+        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray) else _render(t, names)
+        for t in out_templates
+    )
     lines.append(f"    return [{outs}]")
     source = "\n".join(lines) + "\n"
     namespace = {
@@ -571,7 +577,7 @@ class Jitted:
                 values.append(leaf._value)
             else:
                 templates.append(leaf)
-                values.append(leaf)
+                values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         program = build_program(trace, n_inputs, templates)
         program.out_tree = out_tree
         return tree_unflatten(out_tree, values), program
