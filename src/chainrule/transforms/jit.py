@@ -246,8 +246,8 @@ class Program:
 def build_program(trace: RecordTrace, n_inputs: int, out_templates: list) -> Program:
     ops = _live_ops(trace.ops, out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
-    buffer_of = _assign_buffers(ops, trace.values, out_vars, n_inputs)
-    return _generate(ops, trace.values, n_inputs, out_templates, buffer_of)
+    buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs)
+    return _generate(ops, trace.values, n_inputs, out_templates, buffer_of, shapes)
 
 
 def _vars_in(template, into: list) -> list:
@@ -274,7 +274,6 @@ def _live_ops(ops: list, out_templates: list) -> list:
     """The ops that an output or a guard needs, in order (calls are pure: the rest go)."""
     live = set()
     for t in out_templates:
-        _vars_in(t, [])
         live.update(_vars_in(t, []))
     kept = []
     for op in reversed(ops):
@@ -292,11 +291,13 @@ def _root(a):
     return a
 
 
-def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> dict:
+def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> tuple[dict, list]:
     """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
 
     A buffer is free once neither its value nor any view of it is read again; results
     handed back to the caller, and anything that shares memory with them, get none.
+    Returns the buffer number of each variable that gets one, and each buffer's
+    (shape, dtype).
     """
     # which variables share memory with which (views of views of one array)
     owner: dict[int, int] = {}  # id(root array) -> first variable holding it
@@ -337,8 +338,7 @@ def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> di
                 release_at.setdefault(last_use[v], []).append((key, b))
         for key, b in release_at.pop(k, ()):
             free.setdefault(key, []).append(b)
-    buffer_of["shapes"] = shapes  # type: ignore[index]
-    return buffer_of
+    return buffer_of, shapes
 
 
 def _bufferable(op: _Call, values: list) -> bool:
@@ -409,9 +409,8 @@ def _render(template, names: _Names) -> str:
     return names.of(template)
 
 
-def _generate(ops, values, n_inputs, out_templates, buffer_of) -> Program:
+def _generate(ops, values, n_inputs, out_templates, buffer_of, shapes) -> Program:
     names = _Names()
-    shapes = buffer_of.pop("shapes")
     params = [f"v{i}" for i in range(n_inputs)]
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
     if shapes:
