@@ -72,7 +72,7 @@ class Primitive:
             a = args[0]
             if isinstance(a, Tensor):
                 return a._trace.process(self, args, kwargs)
-            return self.fun(a, **kwargs)
+            return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
         for a in args:
             if isinstance(a, Tensor):

@@ -152,30 +152,7 @@ class Tensor:
         return cnp
 
     # -- operators ----------------------------------------------------------------------
-    def __add__(self, other):
-        return _binary(add, self, other, self, other)
-
-    def __radd__(self, other):
-        return _binary(add, other, self, self, other)
-
-    def __sub__(self, other):
-        return _binary(subtract, self, other, self, other)
-
-    def __rsub__(self, other):
-        return _binary(subtract, other, self, self, other)
-
-    def __mul__(self, other):
-        return _binary(multiply, self, other, self, other)
-
-    def __rmul__(self, other):
-        return _binary(multiply, other, self, self, other)
-
-    def __truediv__(self, other):
-        return _binary(true_divide, self, other, self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(true_divide, other, self, self, other)
-
+    # + - * / ** (and their reflections) are set below the class by _operator.
     def __floordiv__(self, other):
         return cnp.floor_divide(self, other)
 
@@ -187,12 +164,6 @@ class Tensor:
 
     def __rmod__(self, other):
         return cnp.mod(other, self)
-
-    def __pow__(self, other):
-        return _binary(power, self, other, self, other)
-
-    def __rpow__(self, other):
-        return _binary(power, other, self, self, other)
 
     def __matmul__(self, other):
         return cnp.matmul(self, other)
@@ -477,13 +448,22 @@ def undifferentiated(x):
     return x
 
 
-def _binary(prim, a, b, t, other):
-    """``prim(a, b)`` for an operator of Tensor ``t``: straight to the innermost trace,
-    skipping the argument scan of ``Primitive.__call__`` (operators are the hot path)."""
-    trace = t._trace
-    if isinstance(other, Tensor) and other._trace.level > trace.level:
-        trace = other._trace
-    return trace.process(prim, (a, b), NO_KWARGS)
+def _operator(prim, reflected: bool):
+    """The operator method for ``prim``: straight to the innermost trace, skipping the
+    argument scan of ``Primitive.__call__`` (operators are the hot path)."""
+    if reflected:
+        def method(self, other):
+            trace = self._trace
+            if isinstance(other, Tensor) and other._trace.level > trace.level:
+                trace = other._trace
+            return trace.process(prim, (other, self), NO_KWARGS)
+    else:
+        def method(self, other):
+            trace = self._trace
+            if isinstance(other, Tensor) and other._trace.level > trace.level:
+                trace = other._trace
+            return trace.process(prim, (self, other), NO_KWARGS)
+    return method
 
 
 # Bound at the end to break the import cycle: the mirror's functions need this class.
@@ -497,3 +477,12 @@ from chainrule.numpy.elementwise import (  # noqa: E402
     subtract,
     true_divide,
 )
+
+for _name, _prim in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv", true_divide),
+                     ("pow", power)):
+    for _method_name, _reflected in ((f"__{_name}__", False), (f"__r{_name}__", True)):
+        _method = _operator(_prim, _reflected)
+        _method.__name__ = _method_name
+        _method.__qualname__ = f"Tensor.{_method_name}"
+        setattr(Tensor, _method_name, _method)
+del _name, _prim, _method_name, _reflected, _method

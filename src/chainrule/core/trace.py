@@ -133,11 +133,18 @@ class ReverseTrace:
         if n == 1:  # one argument: it is this trace's Tensor
             a = args[0]
             v = a._value
-            ans = prim(v, **kwargs) if isinstance(v, Tensor) else prim.fun(v, **kwargs)
-            if prim.keeps is None or not self.lean:
-                tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+            if isinstance(v, Tensor):
+                ans = prim(v, **kwargs)
             else:
-                tape.append(lean_entry(prim, ((0, a._node),), (v,), kwargs, ans))
+                ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+            keeps = prim.keeps if self.lean else None
+            # lean_entry, spelled out (one and two arguments are the hot path)
+            if keeps is None:
+                tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+            elif keeps == "output":
+                tape.append((prim, ((0, a._node),), (None,), kwargs, ans))
+            else:
+                tape.append((prim, ((0, a._node),), (v,), kwargs, None))
         elif n == 2:  # binary operators, spelled out for speed
             a, b = args
             if isinstance(a, Tensor) and a._trace is self:
@@ -153,11 +160,14 @@ class ReverseTrace:
             if isinstance(a, Tensor) or isinstance(b, Tensor):
                 ans = prim(a, b, **kwargs)
             else:
-                ans = prim.fun(a, b, **kwargs)
-            if prim.keeps is None or not self.lean:
+                ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
+            keeps = prim.keeps if self.lean else None
+            if keeps is None:
                 tape.append((prim, parents, (a, b), kwargs, ans))
+            elif keeps == "output":
+                tape.append((prim, parents, (None, None), kwargs, ans))
             else:
-                tape.append(lean_entry(prim, parents, (a, b), kwargs, ans))
+                tape.append((prim, parents, (a, b), kwargs, None))
         else:
             vals = list(args)
             parents = []
@@ -171,7 +181,10 @@ class ReverseTrace:
                     else:
                         lower = True
             ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
-            tape.append((prim, parents, vals, kwargs, ans))
+            if prim.keeps is None or not self.lean:
+                tape.append((prim, parents, vals, kwargs, ans))
+            else:
+                tape.append(lean_entry(prim, parents, vals, kwargs, ans))
         if prim.multiple_outputs:
             return project_outputs(self, len(tape) - 1, ans, tape)
         return Tensor(ans, self, len(tape) - 1)
