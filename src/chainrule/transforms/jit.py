@@ -243,10 +243,12 @@ class Program:
             self.busy = False
 
 
-def build_program(trace: RecordTrace, n_inputs: int, out_templates: list) -> Program:
+def build_program(
+    trace: RecordTrace, n_inputs: int, out_templates: list, donated: set = frozenset()
+) -> Program:
     ops = _live_ops(trace.ops, out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
-    buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs)
+    buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs, donated)
     return _generate(ops, trace.values, n_inputs, out_templates, buffer_of, shapes)
 
 
@@ -291,13 +293,16 @@ def _root(a):
     return a
 
 
-def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> tuple[dict, list]:
+def _assign_buffers(
+    ops: list, values: list, out_vars: set, n_inputs: int, donated: set
+) -> tuple[dict, list]:
     """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
 
     A buffer is free once neither its value nor any view of it is read again; results
-    handed back to the caller, and anything that shares memory with them, get none.
-    Returns the buffer number of each variable that gets one, and each buffer's
-    (shape, dtype).
+    handed back to the caller, and anything that shares memory with them, get none —
+    except a donated input's memory, which a result may take once the input is dead.
+    Returns the buffer name of each variable that gets one (``b3`` for the program's own
+    buffers, ``d5`` for donated input 5) and the (shape, dtype) of each own buffer.
     """
     # which variables share memory with which (views of views of one array)
     owner: dict[int, int] = {}  # id(root array) -> first variable holding it
@@ -316,29 +321,59 @@ def _assign_buffers(ops: list, values: list, out_vars: set, n_inputs: int) -> tu
             g = group.get(v, v)
             last_use[g] = k
     escaped = {group.get(v, v) for v in out_vars}
-    free: dict[tuple, list] = {}
-    release_at: dict[int, list] = {}
-    buffer_of: dict[int, int] = {}  # variable -> buffer number
-    n_buffers = 0
+    key_of: dict[str, tuple] = {}  # buffer name -> (shape, dtype)
+    free: dict[tuple, list] = {}  # (shape, dtype) -> names of the buffers free now
+    release_at: dict[int, list] = {}  # op number -> buffers free after it
+
+    def release(name: str) -> None:
+        free.setdefault(key_of[name], []).append(name)
+
+    for v in sorted(donated):
+        value = values[v]
+        if group[v] == v and v not in escaped and _writable_like_output(value):
+            name = f"d{v}"
+            key_of[name] = (value.shape, value.dtype)
+            if v in last_use:
+                release_at.setdefault(last_use[v], []).append(name)
+            else:
+                release(name)
+    buffer_of: dict[int, str] = {}
     shapes: list = []
     for k, op in enumerate(ops):
-        if isinstance(op, _Call) and _bufferable(op, values):
+        if isinstance(op, _Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
+            if op.fun.signature is None:
+                # an elementwise call may write over its own arguments (each element is
+                # read before it is written), so what is last read here is free for it
+                for name in release_at.pop(k, ()):
+                    release(name)
             v = op.outs[0]
-            if group[v] == v and v not in escaped and v in last_use:
-                value = values[v]
-                key = (value.shape, value.dtype)
-                pool = free.get(key)
+            key = (values[v].shape, values[v].dtype)
+            pool = free.setdefault(key, [])
+            own = [n for n in pool if n[0] == "b"]
+            if v in escaped:  # handed back: only donated memory may be
+                donated_free = [n for n in pool if n[0] == "d"]
+                if donated_free:
+                    pool.remove(donated_free[-1])
+                    buffer_of[v] = donated_free[-1]
+            elif v in last_use:
                 if pool:
-                    b = pool.pop()
+                    name = own[-1] if own else pool[-1]
+                    pool.remove(name)
                 else:
-                    b = n_buffers
-                    n_buffers += 1
+                    name = f"b{len(shapes)}"
                     shapes.append(key)
-                buffer_of[v] = b
-                release_at.setdefault(last_use[v], []).append((key, b))
-        for key, b in release_at.pop(k, ()):
-            free.setdefault(key, []).append(b)
+                    key_of[name] = key
+                buffer_of[v] = name
+                release_at.setdefault(last_use[v], []).append(name)
+        for name in release_at.pop(k, ()):
+            release(name)
     return buffer_of, shapes
+
+
+def _writable_like_output(value) -> bool:
+    """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
+    flags = getattr(value, "flags", None)
+    return isinstance(value, np.ndarray) and value.ndim > 0 and flags.c_contiguous and flags.writeable
 
 
 def _bufferable(op: _Call, values: list) -> bool:
@@ -415,6 +450,8 @@ def _generate(ops, values, n_inputs, out_templates, buffer_of, shapes) -> Progra
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
     if shapes:
         lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
+    for name in sorted({b for b in buffer_of.values() if b[0] == "d"}):
+        lines.append(f"    {name} = v{name[1:]}  # donated: its memory may be written")
     last_use: dict[int, int] = {}
     for k, op in enumerate(ops):
         for v in _op_inputs(op):
@@ -437,7 +474,7 @@ def _generate(ops, values, n_inputs, out_templates, buffer_of, shapes) -> Progra
             args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
             (first,) = op.outs[:1] or (None,)
             if first in buffer_of:
-                args.append(f"out=b{buffer_of[first]}")
+                args.append(f"out={buffer_of[first]}")
             fun = names.of(direct, "f")
             if op.unpack:
                 target = "".join(f"v{v}, " for v in op.outs) or "_"
@@ -480,9 +517,12 @@ class Jitted:
     generated ``source`` can be read).
     """
 
-    def __init__(self, fun: Callable, max_programs: int = 8):
+    def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=()):
         self.fun = fun
         self.max_programs = max_programs
+        self.donate_argnums = (
+            (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+        )
         self.traces = 0
         self._cache: dict[tuple, list] = {}
         self._warned = False
@@ -496,7 +536,10 @@ class Jitted:
         leaves, tree = tree_flatten((args, kwargs))
         signature = []
         dynamic = []
-        for leaf in leaves:
+        donated_leaves = self._donated_leaves(args) if self.donate_argnums else ()
+        for i, leaf in enumerate(leaves):
+            if i in donated_leaves:  # memory the program may write: only if it can
+                signature.append(_writable_like_output(getattr(leaf, "_value", leaf)))
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
                     return self.fun(*args, **kwargs)
@@ -516,6 +559,7 @@ class Jitted:
                     )
                 signature.append((type(leaf), leaf))
         key = tuple(signature)
+        donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
         entries = self._cache.setdefault(key, [])
         programs = None
         for treedef, progs in entries:
@@ -533,12 +577,42 @@ class Jitted:
             if i:  # the path taken last is tried first next time
                 programs.insert(0, programs.pop(i))
             return tree_unflatten(program.out_tree, out_leaves)
-        out, program = self._trace(args, kwargs, leaves, tree)
+        out, program = self._trace(args, kwargs, leaves, tree, donated)
         programs.insert(0, program)
         del programs[self.max_programs :]
         return out
 
-    def _trace(self, args, kwargs, leaves, tree):
+    def _donated_leaves(self, args) -> set:
+        """Positions, among the flattened arguments, of the leaves of donated arguments."""
+        out, start = set(), 0
+        for i, arg in enumerate(args):
+            n = len(tree_flatten(arg)[0])
+            if i in self.donate_argnums or i - len(args) in self.donate_argnums:
+                out.update(range(start, start + n))
+            start += n
+        return out
+
+    @staticmethod
+    def _donated_inputs(leaves, dynamic, donated_leaves) -> set:
+        """The program inputs whose memory may be written, after checking that none shares
+        memory with another input (the program would read what it wrote)."""
+        positions, j = [], 0
+        for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor | np.ndarray | np.generic):
+                if i in donated_leaves and _writable_like_output(dynamic[j]):
+                    positions.append(j)
+                j += 1
+        roots = [id(_root(v)) for v in dynamic]
+        for j in positions:
+            if roots.count(roots[j]) > 1:
+                raise ValueError(
+                    "chainrule.jit: a donated argument shares memory with another argument "
+                    "(the same array passed twice, or views of one array); pass a copy, or "
+                    "do not donate it"
+                )
+        return set(positions)
+
+    def _trace(self, args, kwargs, leaves, tree, donated=frozenset()):
         self.traces += 1
         if self.traces > _RETRACE_WARNING and not self._warned:
             self._warned = True
@@ -577,12 +651,12 @@ class Jitted:
             else:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
-        program = build_program(trace, n_inputs, templates)
+        program = build_program(trace, n_inputs, templates, donated)
         program.out_tree = out_tree
         return tree_unflatten(out_tree, values), program
 
 
-def jit(fun: Callable | None = None, *, max_programs: int = 8) -> Any:
+def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()) -> Any:
     """Trace ``fun`` once per kind of input, then replay the recorded NumPy calls.
 
     The replay runs the same NumPy calls as the first, traced, call, in the same order,
@@ -590,6 +664,8 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8) -> Any:
     tracing, rule lookups, broadcasting checks) is gone. Use it for a function called
     many times with same-shaped arrays, such as a training step. ``max_programs`` caps the
     paths kept per input signature when Python branches on traced values.
+    ``donate_argnums`` names positional arguments whose arrays the caller gives up: a
+    replay may write results into them (say, new parameters into the old ones).
 
     >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
     >>> step = cr.jit(cr.grad(lambda x: cnp.sum(cnp.tanh(x) ** 2)))
@@ -599,6 +675,6 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8) -> Any:
     1
     """
     if fun is None:
-        return functools.partial(jit, max_programs=max_programs)
-    return Jitted(fun, max_programs)
+        return functools.partial(jit, max_programs=max_programs, donate_argnums=donate_argnums)
+    return Jitted(fun, max_programs, donate_argnums)
 
