@@ -98,3 +98,34 @@ def test_float32_stays_float32():
     x = np.linspace(0.1, 1, 4, dtype=np.float32)
     g = cr.grad(lambda a: cnp.sum(cnp.tanh(a) * 2.0 + cnp.exp(a) / 3))(x)
     assert g.dtype == np.float32
+
+
+# -- ufunc keyword arguments ----------------------------------------------------------------
+def test_dtype_keyword_differentiates_through_the_cast():
+    x = np.linspace(0.1, 1.0, 4)
+    f = lambda x: cnp.sum(cnp.sin(x, dtype=np.float32) * 2.0)  # noqa: E731
+    assert np.result_type(cr.stop_gradient(cnp.sin(x, dtype=np.float32))) == np.float32
+    g = cr.grad(f)(x)
+    assert g.dtype == np.float64
+    assert np.array_equal(g, (2.0 * np.cos(x.astype(np.float32))).astype(np.float64))
+    t = cr.jvp(f, (x,), (np.ones(4),))[1]
+    assert np.isclose(t, np.sum(2.0 * np.cos(x.astype(np.float32))), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{"out": np.zeros(4)}, {"where": np.array([1, 0, 1, 0], bool)},
+                                    {"where": np.ones(4, bool), "out": np.zeros(4)}])
+def test_out_and_where_keywords_are_refused_on_tensors(kwargs):
+    x = np.linspace(0.1, 1.0, 4)
+    with pytest.raises(TypeError, match="out= and where= cannot hold"):
+        cr.grad(lambda x: cnp.sum(cnp.exp(x, **kwargs)))(x)
+    with pytest.raises(TypeError, match="out= and where= cannot hold"):
+        cr.grad(lambda x: np.sum(np.multiply(x, 2.0, **kwargs)))(x)
+
+
+def test_keywords_on_plain_arrays_are_numpy_itself():
+    x = np.linspace(0.1, 1.0, 4)
+    out = np.zeros(4)
+    assert cnp.exp(x, out=out) is out and np.array_equal(out, np.exp(x))
+    mask = x > 0.5
+    got = cnp.add(x, 1.0, where=mask, out=np.full(4, -1.0))
+    assert np.array_equal(got, np.where(mask, x + 1.0, -1.0))

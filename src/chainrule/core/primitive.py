@@ -49,7 +49,9 @@ class Primitive:
     8.0
     """
 
-    __slots__ = ("fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "__dict__")
+    __slots__ = (
+        "fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "call_keywords", "__dict__",
+    )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
         self.fun = fun
@@ -62,12 +64,17 @@ class Primitive:
         # "output". Keeping less lets an intermediate be freed during the forward pass.
         self.keeps: str | None = None
         self.multiple_outputs = multiple_outputs
+        # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
+        # (the ufuncs' out=, where=, dtype=, which the rules do not take).
+        self.call_keywords: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__
 
     def __call__(self, *args, **kwargs):
         # The hot path: find the innermost trace among the arguments, or run plain NumPy.
+        if kwargs and self.call_keywords is not None:
+            return self.call_keywords(self, args, kwargs)
         if len(args) == 1:
             a = args[0]
             if isinstance(a, Tensor):

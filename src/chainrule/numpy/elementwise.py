@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.core.primitive import def_jvps, def_linear, def_vjps, keeps_only
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
@@ -87,8 +88,42 @@ __all__ = [
 ]
 
 
+_UFUNCS: list = []
+
+
 def ufunc(np_fun, name=None):
-    return wrap(np_fun, "elementwise", name)
+    prim = wrap(np_fun, "elementwise", name)
+    _UFUNCS.append(prim)
+    return prim
+
+
+def ufunc_keywords(prim, args, kwargs):
+    """A ufunc called with keyword arguments. On plain arrays: NumPy itself. On Tensors:
+    ``dtype=`` (with ``casting=``) converts the inputs first, which is what NumPy's loop
+    does; ``out=`` and ``where=`` cannot hold a result that is being differentiated, so
+    they are refused with the composition that does the same."""
+    if not any(isinstance(a, Tensor) for a in args):
+        return prim.fun(*args, **kwargs)
+    kw = dict(kwargs)
+    out, where = kw.pop("out", None), kw.pop("where", True)
+    dtype, casting = kw.pop("dtype", None), kw.pop("casting", "same_kind")
+    name = prim.__name__
+    if out is not None or where is not True:
+        raise TypeError(
+            f"{name}: out= and where= cannot hold a result that is being differentiated. Use "
+            f"the returned value; for where=, chainrule.numpy.where(mask, {name}(...), other)."
+        )
+    if kw:
+        raise TypeError(f"{name}: keyword arguments {sorted(kw)} are not supported on Tensors")
+    if dtype is not None:
+        args = [astype(a, dtype, casting=casting) if not _is_python_number(a) else a for a in args]
+    elif casting != "same_kind":
+        raise TypeError(f"{name}: casting= is only supported together with dtype= on Tensors")
+    return prim(*args)
+
+
+def _is_python_number(x) -> bool:
+    return isinstance(x, int | float | complex) and not isinstance(x, Tensor)
 
 
 def power_dx(x, y):
@@ -337,3 +372,6 @@ def isfinite(x):
 
 
 del _select, _step
+for _prim in _UFUNCS:
+    _prim.call_keywords = ufunc_keywords
+del _prim
