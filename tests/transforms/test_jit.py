@@ -457,3 +457,18 @@ def test_escaped_value_is_refused():
     f(np.ones(2))
     with pytest.raises(RuntimeError, match="already returned"):
         cnp.sin(kept[0])
+
+
+def test_dropout_draws_a_new_mask_on_every_replay():
+    def f(w, x):
+        return cr.grad(lambda w: cnp.sum(F.dropout(x @ w, 0.5) ** 2))(w)
+
+    w, x = rng.normal(size=(3, 6)), rng.normal(size=(4, 3))
+    cr.nn.init.manual_seed(7)
+    eager = [f(w, x) for _ in range(4)]
+    cr.nn.init.manual_seed(7)
+    jitted = cr.jit(f)
+    replayed = [jitted(w, x) for _ in range(4)]
+    assert jitted.traces == 1
+    assert all(same(a, b) for a, b in zip(replayed, eager, strict=True))
+    assert not np.array_equal(replayed[1], replayed[2])  # same input, new mask

@@ -152,11 +152,21 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
         return input
     if p == 1.0:
         return input * 0.0
+    dtype = _dtype(input)
+    draw_dtype = np.float32 if dtype == np.float32 else np.float64
+    traced = undifferentiated(input)
+    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
+        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {})
+    else:
+        uniform = _draw_uniform(rng, input.shape, draw_dtype)
+    keep = uniform >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
+
+
+def _draw_uniform(rng, shape, dtype):
     from chainrule.nn.init import get_generator
 
-    dtype = np.result_type(plain(input))
-    keep = get_generator(rng).random(input.shape, dtype=np.float32 if dtype == np.float32 else np.float64) >= p
-    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
+    return get_generator(rng).random(shape, dtype=dtype)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
