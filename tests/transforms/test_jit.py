@@ -472,3 +472,77 @@ def test_dropout_draws_a_new_mask_on_every_replay():
     assert jitted.traces == 1
     assert all(same(a, b) for a, b in zip(replayed, eager, strict=True))
     assert not np.array_equal(replayed[1], replayed[2])  # same input, new mask
+
+
+# -- a wide table: each replays exactly on new data, traced once ---------------------------
+def _normal(*shape):
+    return lambda: (rng.normal(size=shape),)
+
+
+def _with_nans():
+    return (np.where(rng.random(6) > 0.5, np.nan, rng.normal(size=6)),)
+
+
+def _square(x):
+    return cnp.sum(x ** 2)
+
+
+WIDE = {
+    "hessian": (cr.hessian(lambda x: cnp.sum(cnp.sin(x) ** 2 * x[::-1])), _normal(4)),
+    "jacfwd": (cr.jacfwd(lambda x: cnp.tanh(x) * x.sum()), _normal(3)),
+    "jacrev": (cr.jacrev(lambda x: cnp.tanh(x) * x.sum()), _normal(3)),
+    "linearize": (lambda x: cr.linearize(cnp.sin, x)[1](x), _normal(3)),
+    "eigh": (cr.grad(lambda a: cnp.sum(cnp.linalg.eigh(a + a.T)[0] ** 2)), _normal(3, 3)),
+    "solve": (cr.grad(lambda a, b: cnp.sum(cnp.linalg.solve(a + 4 * np.eye(3), b))),
+              lambda: (rng.normal(size=(3, 3)), rng.normal(size=3))),
+    "rfft": (cr.grad(lambda x: cnp.sum(cnp.abs(cnp.fft.rfft(x)) ** 2)), _normal(8)),
+    "einsum": (cr.grad(lambda a: _square(cnp.einsum("ij,jk->ik", a, a.T))), _normal(2, 3)),
+    "norm": (cr.grad(cnp.linalg.norm), _normal(4)),
+    "sort": (cr.grad(lambda x: cnp.sum(cnp.sort(x) * cnp.arange(5.0))), _normal(5)),
+    "partition": (cr.grad(lambda x: cnp.sum(cnp.partition(x, 2) * cnp.arange(5.0))), _normal(5)),
+    "max": (cr.grad(lambda x: cnp.max(x, axis=0).sum()), _normal(3, 4)),
+    "minimum": (cr.grad(lambda x: cnp.sum(cnp.minimum(x, 0.3))), _normal(5)),
+    "abs": (cr.grad(lambda x: cnp.sum(cnp.abs(x))), _normal(5)),
+    "clip": (cr.grad(lambda x: cnp.sum(cnp.clip(x, -0.5, 0.5))), _normal(5)),
+    "where": (cr.grad(lambda x: cnp.sum(cnp.where(x > 0, x ** 2, -x))), _normal(5)),
+    "prod": (cr.grad(cnp.prod), _normal(5)),
+    "var": (cr.grad(cnp.var), _normal(5)),
+    "cumsum": (cr.grad(lambda x: _square(cnp.cumsum(x))), _normal(5)),
+    "nansum": (cr.grad(lambda x: cnp.nansum(x ** 2)), _with_nans),
+    "nanmean": (cr.grad(lambda x: cnp.nanmean(x ** 2)), _with_nans),
+    "nancumsum": (cr.grad(lambda x: _square(cnp.nancumsum(x))), _with_nans),
+    "sum where=": (cr.grad(lambda x, m: cnp.sum(x ** 2, where=m)),
+                   lambda: (rng.normal(size=5), rng.random(5) > 0.5)),
+    "take_along_axis": (cr.grad(lambda x, i: _square(cnp.take_along_axis(x, i, 1))),
+                        lambda: (rng.normal(size=(2, 3)), rng.integers(0, 3, (2, 2)))),
+    "concatenate": (cr.grad(lambda x: _square(cnp.concatenate([x, x * 2]))), _normal(3)),
+    "stack": (cr.grad(lambda x: _square(cnp.stack([x, cnp.sin(x)]))), _normal(3)),
+    "conv2d": (cr.grad(lambda w, x: _square(F.conv2d(x, w, padding=1))),
+               lambda: (rng.normal(size=(2, 1, 3, 3)), rng.normal(size=(2, 1, 5, 5)))),
+    "max_pool2d": (cr.grad(lambda x: _square(F.max_pool2d(x, 2))), _normal(1, 2, 4, 4)),
+    "avg_pool2d": (cr.grad(lambda x: _square(F.avg_pool2d(x, 2))), _normal(1, 2, 4, 4)),
+    "embedding": (cr.grad(lambda w, i: _square(F.embedding(i, w, padding_idx=0))),
+                  lambda: (rng.normal(size=(5, 2)), rng.integers(0, 5, 4))),
+    "layer_norm": (cr.grad(lambda x: cnp.sum(F.layer_norm(x, (3,)) ** 3)), _normal(2, 3)),
+    "batch_norm (eval)": (lambda x, m, v: F.batch_norm(x, m, v, training=False),
+                          lambda: (rng.normal(size=(4, 3)), rng.normal(size=3), rng.random(3))),
+    "softmax": (cr.grad(lambda x: cnp.sum(F.softmax(x, dim=-1)[:, 0])), _normal(2, 3)),
+    "gelu": (cr.grad(lambda x: cnp.sum(F.gelu(x))), _normal(5)),
+    "silu": (cr.grad(lambda x: cnp.sum(F.silu(x))), _normal(5)),
+    "softplus": (cr.grad(lambda x: cnp.sum(F.softplus(x))), _normal(5)),
+    "leaky_relu": (cr.grad(lambda x: cnp.sum(F.leaky_relu(x))), _normal(5)),
+    "mse_loss": (cr.grad(F.mse_loss), lambda: (rng.normal(size=5), rng.normal(size=5))),
+    "smooth_l1_loss": (cr.grad(F.smooth_l1_loss), lambda: (rng.normal(size=5), rng.normal(size=5))),
+    "bce_with_logits": (cr.grad(F.binary_cross_entropy_with_logits),
+                        lambda: (rng.normal(size=5), rng.random(5))),
+    "binary_cross_entropy": (cr.grad(F.binary_cross_entropy),
+                             lambda: (rng.random(5), rng.random(5))),
+    "nll_loss": (cr.grad(lambda x, y: F.nll_loss(F.log_softmax(x, dim=1), y)),
+                 lambda: (rng.normal(size=(4, 3)), rng.integers(0, 3, 4))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WIDE))
+def test_wide_table_replays_without_retracing(name):
+    fun, make_args = WIDE[name]
+    check_replays(fun, make_args, calls=3)

@@ -199,6 +199,29 @@ class Tensor:
     def __ge__(self, other):
         return cnp.greater_equal(self, other)
 
+    # Logical operators: not differentiable either (they meet Tensors of masks while
+    # chainrule.jit records, where comparisons give Tensors).
+    def __and__(self, other):
+        return cnp.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return cnp.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return cnp.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return cnp.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return cnp.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return cnp.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return cnp.invert(self)
+
     def __getitem__(self, index):
         return cnp.getitem(self, index)
 

@@ -17,6 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy.nondiff import unboxing
 
 __all__ = [
     "plain",
@@ -115,8 +116,8 @@ def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))
 
 
 def _slope(x, negative_slope):
-    x = plain(x)
-    return np.where(x > 0, 1, negative_slope).astype(x.dtype, copy=False)
+    x = undifferentiated(x)  # under chainrule.jit: recorded, so it follows the data
+    return cnp.astype(cnp.where(x > 0, 1, negative_slope), x.dtype, copy=False)
 
 
 leaky_relu = Primitive(
@@ -150,7 +151,7 @@ def _softplus(x, beta=1.0, threshold=20.0):
 def _softplus_slope(x, beta, threshold):
     s = sigmoid(x * beta if beta != 1 else x)
     if threshold is not None:
-        s = cnp.where(plain(x) * beta > threshold, 1, s)
+        s = cnp.where(undifferentiated(x) * beta > threshold, 1, s)
     return s
 
 
@@ -391,15 +392,18 @@ def_linear(fold)
 
 
 # -- max pooling: the gradient goes to the first maximum of each window --------------------------
-def _argmax_windows(x, ans, geom):
+def _argmax_windows_of(x, ans, geom):
     """The index (kernel offset) of the first maximum ``ans`` in each window."""
-    x, ans = plain(x), plain(ans)
     xp = _pad(x, geom[2], -np.inf)
     idx = np.zeros(ans.shape, dtype=np.int16 if geom[0][0] * geom[0][1] < 2**15 else np.intp)
     # from the last offset to the first, so that the first maximum is the one kept
     for k, rows, cols in reversed(list(_offsets(geom, ans.shape[2:]))):
         idx = np.where(xp[:, :, rows, cols] == ans, k, idx)
     return idx
+
+
+# no derivative; under chainrule.jit the call is recorded, so the indices follow the data
+_argmax_windows = unboxing(_argmax_windows_of)
 
 
 def _max_pool(x, geom):

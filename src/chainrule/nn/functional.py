@@ -256,7 +256,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad: bo
     win = _ops.unfold(input, geom, "pool")  # (kh·kw, N, C, OH, OW)
     if count_include_pad or padding == (0, 0):
         return cnp.mean(win, axis=0)
-    ones = np.ones((1, 1, *input.shape[2:]), dtype=np.result_type(plain(input)))
+    ones = np.ones((1, 1, *input.shape[2:]), dtype=_dtype(input))
     counts = _ops.unfold(ones, geom, "pool").sum(axis=0)
     return cnp.sum(win, axis=0) / counts
 
@@ -301,8 +301,9 @@ def batch_norm(
             _update_running(running_mean, plain(mean).reshape(-1), momentum)
             _update_running(running_var, plain(var).reshape(-1) * (count / (count - 1)), momentum)
     else:
-        rm, rv = plain(running_mean), plain(running_var)
-        scale = 1.0 / np.sqrt(rv + eps)
+        # constants for the derivative; under chainrule.jit, data of the program
+        rm, rv = undifferentiated(running_mean), undifferentiated(running_var)
+        scale = 1.0 / cnp.sqrt(rv + eps)
         if not flat:
             rm, scale = rm.reshape(shape), scale.reshape(shape)
         out = (input - rm) * scale
@@ -350,15 +351,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 def embedding(input, weight, padding_idx: int | None = None):
     """The rows of ``weight`` at the integer indices ``input``; the row ``padding_idx``
     gets no gradient."""
-    idx = np.asarray(plain(input))
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    idx = undifferentiated(input)  # a Tensor only while chainrule.jit traces
+    if not isinstance(idx, Tensor):
+        idx = np.asarray(idx)
+    if _dtype(idx).kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {_dtype(idx)}")
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"embedding: indices must lie in [0, {n}), got {idx.min()}…{idx.max()}")
+    # under jit one guarded predicate, not the indices, decides whether they are valid
+    if idx.size and not bool(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
+        lo, hi = np.min(plain(idx)), np.max(plain(idx))
+        raise IndexError(f"embedding: indices must lie in [0, {n}), got {lo}…{hi}")
     out = cnp.getitem(weight, idx)
     if padding_idx is not None:
-        keep = (idx != padding_idx % n)[..., None].astype(np.result_type(plain(weight)))
+        keep = cnp.astype(cnp.not_equal(idx, padding_idx % n)[..., None], _dtype(weight))
         out = out * keep
     return out
 
@@ -530,7 +535,7 @@ def cross_entropy(
             target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
         prod = logp * target
         if weight is not None:
-            dtype = np.result_type(plain(logp))
+            dtype = _dtype(logp)
             prod = prod * np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
         loss = -cnp.sum(prod, axis=1)
         out = _reduce(loss, reduction)
@@ -544,11 +549,13 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     (N, C) or (N, C, d1, ...), e.g. the output of ``log_softmax``."""
     _check_reduction(reduction)
     unbatched = input.ndim == 1
-    y = np.asarray(plain(target))
+    y = undifferentiated(target)  # a Tensor only while chainrule.jit traces
+    if not isinstance(y, Tensor):
+        y = np.asarray(y)
     if unbatched:
         input, y = cnp.reshape(input, (1, input.shape[0])), y.reshape(1)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"nll_loss: the target must hold class indices (integers), got {y.dtype}")
+    if _dtype(y).kind not in "iu":
+        raise TypeError(f"nll_loss: the target must hold class indices (integers), got {_dtype(y)}")
     y = _int_target(y, input.shape, "nll_loss")
     out = _nll(input, y, weight, ignore_index, reduction, "nll_loss")
     return cnp.reshape(out, ()) if unbatched and reduction == "none" else out
@@ -557,7 +564,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
 def _check_same_shape(input, target, name: str):
     """Warn about a broadcast target (as PyTorch does), and give a constant target the
     input's float dtype: a float64 array must not promote float32 work to float64."""
-    ts = tuple(np.shape(plain(target)))
+    ts = tuple(np.shape(target))
     if ts != tuple(input.shape):
         warnings.warn(
             f"{name}: the target's shape {ts} differs from the input's {tuple(input.shape)}; "
@@ -570,7 +577,7 @@ def _check_same_shape(input, target, name: str):
 def _as_dtype_of(target, input):
     if isinstance(target, Tensor):
         return target
-    dtype = np.result_type(plain(input))
+    dtype = _dtype(input)
     t = np.asarray(target)
     if dtype.kind == "f" and t.dtype != dtype:
         t = t.astype(dtype)
@@ -600,7 +607,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     a = cnp.abs(d)
     if beta == 0:
         return _reduce(a, reduction)
-    return _reduce(cnp.where(plain(a) < beta, (0.5 / beta) * (d * d), a - 0.5 * beta), reduction)
+    return _reduce(cnp.where(undifferentiated(a) < beta, (0.5 / beta) * (d * d), a - 0.5 * beta), reduction)
 
 
 _E_MINUS_100 = float(np.exp(-100.0))
@@ -611,8 +618,8 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     at −100, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
     _check_reduction(reduction)
     target = _check_same_shape(input, target, "binary_cross_entropy")
-    p = plain(input)
-    if np.size(p) and (np.min(p) < 0 or np.max(p) > 1):
+    p = undifferentiated(input)  # one guarded predicate under chainrule.jit
+    if np.size(p) and bool(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
         raise ValueError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
     # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
     # at p = 0 (or 1) times a zero one giving nan

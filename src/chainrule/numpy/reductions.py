@@ -16,7 +16,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_jvps, def_linear, def_vjps
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.nondiff import plain
 from chainrule.numpy.registry import mirrors, optional, wrap
@@ -100,7 +100,7 @@ def mask_of(where, x):
     """The ``where=`` mask spread over ``x``'s shape, or None when every entry counts."""
     if where is True or where is _NoValue:
         return None
-    return np.broadcast_to(plain(where), shape_of(x))
+    return cnp.broadcast_to(undifferentiated(where), shape_of(x))
 
 
 def count_of(mask, x, axis):
@@ -113,10 +113,11 @@ def count_of(mask, x, axis):
 
 def not_nan(x, where=True):
     """``where`` with the NaN entries of ``x`` left out (``where`` itself if none)."""
-    nan = np.isnan(plain(x))
-    if not nan.any():
+    # under chainrule.jit the mask is recorded and only "is there a NaN" is guarded
+    nan = cnp.isnan(undifferentiated(x))
+    if not cnp.any(nan):
         return where
-    return ~nan if where is True or where is _NoValue else ~nan & plain(where)
+    return ~nan if where is True or where is _NoValue else ~nan & undifferentiated(where)
 
 
 def flip(x, axis: int):
@@ -163,7 +164,7 @@ def scan_cumprod(y, axis: int):
 
 
 def has_zero(x) -> bool:
-    return not np.all(plain(x) != 0)
+    return not cnp.all(cnp.not_equal(undifferentiated(x), 0))
 
 
 # -- sum and mean ----------------------------------------------------------------------
@@ -173,7 +174,7 @@ sum = reduction(np.sum)
 def sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     g = expand_reduced(g, x, axis, keepdims)
     if where is not True and where is not _NoValue:
-        g = cnp.where(plain(where), g, 0)
+        g = cnp.where(undifferentiated(where), g, 0)
     return g if dtype is None else like_input(g, x, dtype)
 
 
@@ -281,16 +282,22 @@ def_jvps(nanprod, leaving_out_nan(prod_jvp, 5))
 def tie_weights(ans, x, axis=None, keepdims=False, where=True):
     """1/k on each of the k entries that attain the extremum, 0 elsewhere: tied maxima
     share the derivative evenly (as in JAX and HIPS autograd)."""
-    xv, av = plain(x), plain(ans)
+    # Values without their derivatives; under chainrule.jit, traced values (so that the
+    # weights are recorded as calls and follow the data on a replay).
+    xv, av = undifferentiated(x), undifferentiated(ans)
     if not keepdims:
-        av = np.expand_dims(av, reduced_axes(axis, np.ndim(xv)))
-    hit = xv == av
-    if np.isnan(av).any():  # NumPy's max propagates NaN: its derivative goes there
-        hit |= np.isnan(xv) & np.isnan(av)
+        av = cnp.reshape(av, _kept_dims_shape(shape_of(xv), reduced_axes(axis, len(shape_of(xv)))))
+    hit = cnp.equal(xv, av)
+    if cnp.any(cnp.isnan(av)):  # NumPy's max propagates NaN: its derivative goes there
+        hit = cnp.logical_or(hit, cnp.logical_and(cnp.isnan(xv), cnp.isnan(av)))
     if where is not True and where is not _NoValue:
-        hit &= plain(where)
-    count = np.sum(hit, axis=axis, keepdims=True)
-    return (hit / np.maximum(count, 1)).astype(float_dtype(x))
+        hit = cnp.logical_and(hit, undifferentiated(where))
+    count = cnp.sum(hit, axis=axis, keepdims=True)
+    return cnp.astype(cnp.true_divide(hit, cnp.maximum(count, 1)), float_dtype(x))
+
+
+def _kept_dims_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
 def max_vjp(g, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
@@ -434,7 +441,7 @@ def nancumsum(a, axis=None, dtype=None, out=None):
     if not any_tensor(a):
         return np.nancumsum(a, axis=axis, dtype=dtype, out=out)
     no_out("nancumsum", out)
-    return cumsum(cnp.where(np.isnan(plain(a)), 0, a), axis=axis, dtype=dtype)
+    return cumsum(cnp.where(cnp.isnan(undifferentiated(a)), 0, a), axis=axis, dtype=dtype)
 
 
 @mirrors(np.nancumprod, "reductions")
@@ -442,7 +449,7 @@ def nancumprod(a, axis=None, dtype=None, out=None):
     if not any_tensor(a):
         return np.nancumprod(a, axis=axis, dtype=dtype, out=out)
     no_out("nancumprod", out)
-    return cumprod(cnp.where(np.isnan(plain(a)), 1, a), axis=axis, dtype=dtype)
+    return cumprod(cnp.where(cnp.isnan(undifferentiated(a)), 1, a), axis=axis, dtype=dtype)
 
 
 @mirrors(np.ptp, "reductions")

@@ -365,10 +365,19 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     return _along(a, axis, indices)
 
 
+def _index_array(indices):
+    """Indices as an array, or as the traced Tensor they are while chainrule.jit records
+    (so that they are data of the program, not constants)."""
+    indices = undifferentiated(indices)
+    if isinstance(indices, Tensor):
+        return indices
+    return np.asarray(_deep_plain(indices))
+
+
 def _along_axis_index(shape, indices, axis: int) -> tuple:
     if np.ndim(indices) != len(shape):
         raise ValueError("`indices` and `arr` must have the same number of dimensions")
-    if not np.issubdtype(np.asarray(indices).dtype, np.integer):
+    if not np.issubdtype(_dtype(indices), np.integer):
         raise IndexError("`indices` must be an integer array")
     nd = len(shape)
     index = []
@@ -385,7 +394,7 @@ def take_along_axis(arr, indices, axis=-1):
     if not _has_tensor(arr):
         return np.take_along_axis(arr, _deep_plain(indices), axis=axis)
     arr = _as_input(arr)
-    indices = np.asarray(_deep_plain(indices))
+    indices = _index_array(indices)
     if axis is None:
         if indices.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
@@ -429,7 +438,7 @@ def _sorted_along(a, order_of: Callable, axis):
     if axis is None:
         a = ravel(a)
         axis = -1
-    idx = order_of(np.asarray(a.primal()), axis)
+    idx = order_of(undifferentiated(a), axis)  # under chainrule.jit: recorded, not read
     return take_along_axis(a, idx, axis)
 
 
