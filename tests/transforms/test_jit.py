@@ -546,3 +546,20 @@ WIDE = {
 def test_wide_table_replays_without_retracing(name):
     fun, make_args = WIDE[name]
     check_replays(fun, make_args, calls=3)
+
+
+def test_jitted_method():
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        @cr.jit
+        def apply(self, x):
+            return cnp.tanh(x) * self.k
+
+    a, b = Scaler(2.0), Scaler(3.0)
+    x = rng.normal(size=3)
+    assert same(a.apply(x), np.tanh(x) * 2.0)
+    assert same(b.apply(x), np.tanh(x) * 3.0)  # another instance: another key
+    assert same(a.apply(x + 1), np.tanh(x + 1) * 2.0)
+    assert Scaler.apply.traces == 2

@@ -528,6 +528,10 @@ class Jitted:
         self._warned = False
         functools.update_wrapper(self, fun)
 
+    def __get__(self, instance, owner=None):
+        # as a method: the instance is the first argument (a Module: a pytree of arrays)
+        return self if instance is None else functools.partial(self, instance)
+
     @property
     def programs(self) -> list[Program]:
         return [p for entries in self._cache.values() for _, progs in entries for p in progs]
