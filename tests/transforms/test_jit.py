@@ -563,3 +563,15 @@ def test_jitted_method():
     assert same(b.apply(x), np.tanh(x) * 3.0)  # another instance: another key
     assert same(a.apply(x + 1), np.tanh(x + 1) * 2.0)
     assert Scaler.apply.traces == 2
+
+
+def test_memory_layout_is_part_of_the_key():
+    def f(x):
+        return cnp.ravel(x, order="K") * 1.0, cnp.reshape(x, (-1,), order="A") * 1.0
+
+    jitted = cr.jit(f)
+    c = rng.normal(size=(3, 4))
+    fortran = np.asfortranarray(c)
+    for x in (c, fortran, c[:, ::2], fortran):
+        assert same(jitted(x), f(x))
+    assert jitted.traces == 3

@@ -549,10 +549,15 @@ class Jitted:
                     return self.fun(*args, **kwargs)
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
-                signature.append((Tensor, np.shape(value), np.result_type(value)))
+                signature.append((Tensor, np.shape(value), np.result_type(value),
+                                  getattr(value, "strides", None)))
                 dynamic.append(value)
-            elif isinstance(leaf, np.ndarray | np.generic):
-                signature.append((type(leaf), leaf.shape, leaf.dtype))
+            elif isinstance(leaf, np.ndarray):
+                # the layout too: ravel(order='K') and friends read it
+                signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.strides))
+                dynamic.append(leaf)
+            elif isinstance(leaf, np.generic):
+                signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
             else:
                 if not _hashable(leaf):
