@@ -426,7 +426,7 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         # Traced by chainrule.jit: one guarded predicate settles the common case, so new
         # labels replay without tracing again; anything else reads the labels themselves.
         if y.size and bool(_valid_labels(y, n_classes, ignore_index)):
-            return _nll_common(logp, y, weight, reduction, label_smoothing, n_classes)
+            return _nll_picked(logp, y, weight, None, reduction, label_smoothing, n_classes)
         y = np.asarray(y.primal())
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
@@ -439,8 +439,8 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
             bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
             raise ValueError(f"{name}: target class {bad} is out of range for {n_classes} classes")
-    return _nll_picked(logp, y, safe, weight, any_ignored, ignored if any_ignored else None,
-                       reduction, label_smoothing, n_classes)
+    return _nll_picked(logp, safe, weight, ignored if any_ignored else None, reduction,
+                       label_smoothing, n_classes)
 
 
 def _valid_labels(y, n_classes: int, ignore_index: int):
@@ -448,11 +448,10 @@ def _valid_labels(y, n_classes: int, ignore_index: int):
     return cnp.logical_and(in_range, cnp.logical_not(cnp.any(y == ignore_index)))
 
 
-def _nll_common(logp, y, weight, reduction, label_smoothing, n_classes):
-    return _nll_picked(logp, y, y, weight, False, None, reduction, label_smoothing, n_classes)
-
-
-def _nll_picked(logp, y, safe, weight, any_ignored, ignored, reduction, label_smoothing, n_classes):
+def _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_classes):
+    """The loss from the valid class indices ``safe`` (``ignored``: the mask of ignored
+    targets, or None when there are none)."""
+    any_ignored = ignored is not None
     picked = _ops.take_class(logp, safe)
     dtype = _dtype(logp)
     if weight is None and not any_ignored:
