@@ -18,3 +18,11 @@ def test_readme_opens_with_the_two_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert lines[3].startswith('pip install -e ".[train]" && chainrule train')
     assert lines[4].startswith('pip install -e ".[test]" && python -m pytest')
+
+
+def test_first_python_example_runs():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(block, "README.md", "exec"), {})
