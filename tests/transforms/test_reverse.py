@@ -110,3 +110,17 @@ def test_tensor_jacobian_product():
     x = np.array([0.5, 1.0])
     v = np.array([2.0, 3.0])
     assert np.allclose(cr.tensor_jacobian_product(cnp.sin)(x, v), v * np.cos(x))
+
+
+def test_redefined_rule_of_a_builtin_elementwise_function_is_used():
+    from chainrule.numpy import elementwise
+
+    original = dict(elementwise.sinh.vjps), elementwise.sinh.partial
+    try:
+        cr.defvjp(elementwise.sinh, lambda ans, x: lambda g: g * 0.0 + 7.0)
+        assert float(cr.grad(cnp.sinh)(0.3)) == 7.0
+    finally:
+        elementwise.sinh.vjps.clear()
+        elementwise.sinh.vjps.update(original[0])
+        elementwise.sinh.partial = original[1]
+    assert np.isclose(float(cr.grad(cnp.sinh)(0.3)), np.cosh(0.3), rtol=1e-15)

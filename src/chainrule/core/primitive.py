@@ -50,7 +50,8 @@ class Primitive:
     """
 
     __slots__ = (
-        "fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "call_keywords", "__dict__",
+        "fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "call_keywords", "partial",
+        "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -67,6 +68,9 @@ class Primitive:
         # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
         # (the ufuncs' out=, where=, dtype=, which the rules do not take).
         self.call_keywords: Callable | None = None
+        # For an elementwise function of one argument: ``partial(ans, x)``, its derivative,
+        # which the backward pass multiplies by the cotangent (the vjp rule is that too).
+        self.partial: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__
@@ -177,6 +181,7 @@ def primitive(fun: Callable) -> Primitive:
 
 def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
     """Register flat vjp rules ``rule(g, ans, *args, **kwargs)``, one per argument."""
+    prim.partial = None  # new rules: the backward pass must call them
     for argnum, rule in zip(argnums or range(len(rules)), rules, strict=True):
         prim.vjps[argnum] = rule
 
