@@ -575,3 +575,27 @@ def test_memory_layout_is_part_of_the_key():
     for x in (c, fortran, c[:, ::2], fortran):
         assert same(jitted(x), f(x))
     assert jitted.traces == 3
+
+
+def test_python_floats_key_by_their_bits():
+    f = cr.jit(lambda x, k: x * k)
+    x = np.ones(2)
+    assert np.array_equal(np.signbit(f(x, 0.0)), [False, False])
+    assert np.array_equal(np.signbit(f(x, -0.0)), [True, True])
+    assert np.isnan(f(x, float("nan"))).all() and np.isnan(f(x, float("nan"))).all()
+    assert f.traces == 3
+
+
+def test_fast_and_general_paths_share_programs():
+    from chainrule import nn
+
+    model = nn.Linear(2, 2)
+    f = cr.jit(lambda m, x: m(x) * 2.0)
+    x = rng.normal(size=(3, 2))
+    eager = f.fun(model, x).detach().numpy()
+    assert np.array_equal(f(model, x), eager)  # a Module: the general path
+    assert np.array_equal(f(model, x), eager)
+    g = cr.jit(lambda d, x: d["w"] * x)
+    for _ in range(3):
+        assert np.array_equal(g({"w": 2.0 * np.ones(2)}, x), 2.0 * x)  # the fast path
+    assert f.traces == 1 and g.traces == 1

@@ -57,12 +57,14 @@ class TreeDef:
 
     __slots__ = ("kind", "aux", "children", "num_leaves", "rebuild")
 
-    def __init__(self, kind, aux, children, rebuild=None):
+    def __init__(self, kind, aux, children, rebuild=None, num_leaves=None):
         self.kind = kind  # None for a leaf, else the container type
         self.aux = aux
         self.children = children
         self.rebuild = rebuild
-        self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        if num_leaves is None:
+            num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        self.num_leaves = num_leaves
 
     def __eq__(self, other) -> bool:
         return (
@@ -102,12 +104,16 @@ def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
 
 
 def _flatten(tree, leaves) -> TreeDef:
-    kind = _node_kind(tree)
+    kind = _registry.get(type(tree))
     if kind is None:
-        leaves.append(tree)
-        return _LEAF
+        kind = _node_kind(tree)  # a namedtuple, or a leaf
+        if kind is None:
+            leaves.append(tree)
+            return _LEAF
     children, aux = kind[0](tree)
-    return TreeDef(type(tree), aux, tuple(_flatten(c, leaves) for c in children), kind[1])
+    start = len(leaves)
+    subtrees = tuple([_flatten(c, leaves) for c in children])
+    return TreeDef(type(tree), aux, subtrees, kind[1], len(leaves) - start)
 
 
 def tree_unflatten(treedef: TreeDef, leaves) -> Any:

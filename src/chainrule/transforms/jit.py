@@ -231,7 +231,6 @@ class Program:
         self.n_guards = n_guards
         self.n_calls = n_calls
         self.busy = False
-        self.out_tree = None
 
     def run(self, inputs: list):
         if self.busy:  # re-entered (recursion, threads): buffers of its own
@@ -244,12 +243,12 @@ class Program:
 
 
 def build_program(
-    trace: RecordTrace, n_inputs: int, out_templates: list, donated: set = frozenset()
+    trace: RecordTrace, n_inputs: int, out_templates: list, out_tree, donated: set = frozenset()
 ) -> Program:
     ops = _live_ops(trace.ops, out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
     buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs, donated)
-    return _generate(ops, trace.values, n_inputs, out_templates, buffer_of, shapes)
+    return _generate(ops, trace.values, n_inputs, out_templates, out_tree, buffer_of, shapes)
 
 
 def _vars_in(template, into: list) -> list:
@@ -370,6 +369,64 @@ def _assign_buffers(
     return buffer_of, shapes
 
 
+def _check_donations(dynamic: list, positions) -> None:
+    """A donated array must not share memory with another argument: the program would
+    read what it has written."""
+    roots = [id(_root(v)) for v in dynamic]
+    for j in positions:
+        if roots.count(roots[j]) > 1:
+            raise ValueError(
+                "chainrule.jit: a donated argument shares memory with another argument "
+                "(the same array passed twice, or views of one array); pass a copy, or do "
+                "not donate it"
+            )
+
+
+_STATIC_TYPES = (int, float, bool, complex, str, type(None))
+
+
+def _static_key(x):
+    """A constant argument as a key: floats by their bits, so that -0.0 and 0.0 (equal,
+    but not the same number to a program) and NaN (unequal to itself) key correctly."""
+    if type(x) is float:
+        return x.hex()
+    if type(x) is complex:
+        return (x.real.hex(), x.imag.hex())
+    return x
+
+
+def _describe(x, dynamic: list, description: list) -> bool:
+    """Append ``x``'s arrays to ``dynamic`` (in pytree order) and a hashable description
+    of everything else to ``description``; False for anything but lists, tuples, dicts,
+    arrays and Python scalars (the general path handles those)."""
+    t = type(x)
+    if t is np.ndarray:
+        dynamic.append(x)
+        description.append((x.shape, x.dtype, x.strides))
+        return True
+    if t is list or t is tuple:
+        description.append((t, len(x)))
+        for item in x:
+            if not _describe(item, dynamic, description):
+                return False
+        return True
+    if t is dict:
+        keys = sorted(x, key=repr)  # the pytree order
+        description.append((dict, tuple(keys)))
+        for k in keys:
+            if not _describe(x[k], dynamic, description):
+                return False
+        return True
+    if t in _STATIC_TYPES:
+        description.append((t, _static_key(x)))
+        return True
+    if isinstance(x, np.generic):
+        dynamic.append(x)
+        description.append((t, x.dtype))
+        return True
+    return False
+
+
 def _writable_like_output(value) -> bool:
     """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
     flags = getattr(value, "flags", None)
@@ -413,6 +470,25 @@ def _direct_call(op: _Call, values: list):
     return fun, {}
 
 
+def _render_tree(treedef, leaves, names) -> str:
+    """The expression that builds the result: lists, tuples, dicts and None spelled out,
+    other containers rebuilt by their pytree registration."""
+    kind = treedef.kind
+    if kind is None:
+        return next(leaves)
+    items = [_render_tree(c, leaves, names) for c in treedef.children]
+    if kind is list:
+        return f"[{', '.join(items)}]"
+    if kind is tuple:
+        return f"({''.join(i + ', ' for i in items)})"
+    if kind is dict:
+        return "{" + ", ".join(f"{names.of(k)}: {i}" for k, i in zip(treedef.aux, items, strict=True)) + "}"
+    if kind is type(None):
+        return "None"
+    rebuild, aux = names.of(treedef.rebuild, "r"), names.of(treedef.aux)
+    return f"{rebuild}({aux}, [{', '.join(items)}])"
+
+
 class _Names:
     """Names of the constants and functions that the generated code refers to."""
 
@@ -444,7 +520,7 @@ def _render(template, names: _Names) -> str:
     return names.of(template)
 
 
-def _generate(ops, values, n_inputs, out_templates, buffer_of, shapes) -> Program:
+def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
@@ -489,11 +565,11 @@ def _generate(ops, values, n_inputs, out_templates, buffer_of, shapes) -> Progra
         if dead:
             lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
     # a constant array handed back is copied, so no caller's change reaches the next call
-    outs = ", ".join(
+    outs = [
         f"{names.of(t)}.copy()" if isinstance(t, np.ndarray) else _render(t, names)
         for t in out_templates
-    )
-    lines.append(f"    return [{outs}]")
+    ]
+    lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
     source = "\n".join(lines) + "\n"
     namespace = {
         **names.objects,
@@ -524,7 +600,8 @@ class Jitted:
             (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
         )
         self.traces = 0
-        self._cache: dict[tuple, list] = {}
+        self._cache: dict[tuple, list] = {}  # key -> [(structure, programs)]
+        self._by_description: dict[tuple, list] = {}  # the same programs, found faster
         self._warned = False
         functools.update_wrapper(self, fun)
 
@@ -537,6 +614,48 @@ class Jitted:
         return [p for entries in self._cache.values() for _, progs in entries for p in progs]
 
     def __call__(self, *args, **kwargs):
+        # The common case first: arguments of lists, tuples, dicts, arrays and numbers,
+        # looked up by a hashable description without building the pytree structure.
+        dynamic: list = []
+        description: list = []
+        donated_positions: list = []
+        plain = True
+        for i, arg in enumerate(args):
+            start = len(dynamic)
+            if not _describe(arg, dynamic, description):
+                plain = False
+                break
+            if i in self.donate_argnums or i - len(args) in self.donate_argnums:
+                donated_positions.extend(range(start, len(dynamic)))
+        if plain and kwargs:
+            plain = _describe(kwargs, dynamic, description)
+        if plain:
+            for j in donated_positions:
+                description.append(_writable_like_output(dynamic[j]))
+            programs = self._by_description.get(key := tuple(description))
+            if programs is not None:
+                for i in range(len(programs)):
+                    try:
+                        return self._replay(programs, i, dynamic, donated_positions)
+                    except GuardFailure:
+                        continue
+        result, programs = self._call(args, kwargs)
+        if plain and programs is not None:
+            self._by_description[key] = programs
+        return result
+
+    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=()):
+        program = programs[i]
+        if donated_positions:
+            _check_donations(dynamic, donated_positions)
+        result = program.run(dynamic)
+        if i:  # the path taken last is tried first next time
+            programs.insert(0, programs.pop(i))
+        return result
+
+    def _call(self, args, kwargs):
+        """The general path: any pytree; traces when no recorded program fits. Returns the
+        result and the list of programs for these arguments' key."""
         leaves, tree = tree_flatten((args, kwargs))
         signature = []
         dynamic = []
@@ -546,7 +665,7 @@ class Jitted:
                 signature.append(_writable_like_output(getattr(leaf, "_value", leaf)))
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
-                    return self.fun(*args, **kwargs)
+                    return self.fun(*args, **kwargs), None
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
                 signature.append((Tensor, np.shape(value), np.result_type(value),
@@ -566,7 +685,7 @@ class Jitted:
                         "an array nor a hashable constant; pass arrays, numbers, strings, or "
                         "tuples/lists/dicts of them"
                     )
-                signature.append((type(leaf), leaf))
+                signature.append((type(leaf), _static_key(leaf)))
         key = tuple(signature)
         donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
         entries = self._cache.setdefault(key, [])
@@ -578,18 +697,15 @@ class Jitted:
         if programs is None:
             programs = []
             entries.append((tree, programs))
-        for i, program in enumerate(programs):
+        for i in range(len(programs)):
             try:
-                out_leaves = program.run(dynamic)
+                return self._replay(programs, i, dynamic), programs
             except GuardFailure:
                 continue
-            if i:  # the path taken last is tried first next time
-                programs.insert(0, programs.pop(i))
-            return tree_unflatten(program.out_tree, out_leaves)
         out, program = self._trace(args, kwargs, leaves, tree, donated)
         programs.insert(0, program)
         del programs[self.max_programs :]
-        return out
+        return out, programs
 
     def _donated_leaves(self, args) -> set:
         """Positions, among the flattened arguments, of the leaves of donated arguments."""
@@ -611,14 +727,7 @@ class Jitted:
                 if i in donated_leaves and _writable_like_output(dynamic[j]):
                     positions.append(j)
                 j += 1
-        roots = [id(_root(v)) for v in dynamic]
-        for j in positions:
-            if roots.count(roots[j]) > 1:
-                raise ValueError(
-                    "chainrule.jit: a donated argument shares memory with another argument "
-                    "(the same array passed twice, or views of one array); pass a copy, or "
-                    "do not donate it"
-                )
+        _check_donations(dynamic, positions)
         return set(positions)
 
     def _trace(self, args, kwargs, leaves, tree, donated=frozenset()):
@@ -660,8 +769,7 @@ class Jitted:
             else:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
-        program = build_program(trace, n_inputs, templates, donated)
-        program.out_tree = out_tree
+        program = build_program(trace, n_inputs, templates, out_tree, donated)
         return tree_unflatten(out_tree, values), program
 
 
