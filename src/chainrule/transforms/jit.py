@@ -245,7 +245,7 @@ class Program:
 def build_program(
     trace: RecordTrace, n_inputs: int, out_templates: list, out_tree, donated: set = frozenset()
 ) -> Program:
-    ops = _live_ops(trace.ops, out_templates)
+    ops = _live_ops(_without_broadcasts(trace.ops, trace.values, out_templates), out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
     buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs, donated)
     return _generate(ops, trace.values, n_inputs, out_templates, out_tree, buffer_of, shapes)
@@ -269,6 +269,52 @@ def _op_inputs(op) -> list:
     for t in op.kwargs.values():
         _vars_in(t, found)
     return found
+
+
+def _without_broadcasts(ops: list, values: list, out_templates: list) -> list:
+    """Drop ``broadcast_to`` calls whose results only feed elementwise ufuncs that would
+    broadcast the same way: the ufunc reads the smaller array instead (same values, same
+    result shape), and the unused call goes with the dead code."""
+    uses: dict[int, list] = {}
+    for op in ops:
+        for v in _op_inputs(op):
+            uses.setdefault(v, []).append(op)
+    kept_vars = {v for t in out_templates for v in _vars_in(t, [])}
+    rename: dict[int, int] = {}
+    for op in ops:
+        if not (isinstance(op, _Call) and op.fun is np.broadcast_to and op.args
+                and isinstance(op.args[0], _Var) and not op.unpack):
+            continue
+        (out,) = op.outs
+        small = op.args[0].id
+        if out in kept_vars or not all(_broadcasts_alike(u, out, small, values) for u in uses.get(out, ())):
+            continue
+        rename[out] = small
+    if not rename:
+        return ops
+    return [_renamed(op, rename) for op in ops]
+
+
+def _broadcasts_alike(op, big: int, small: int, values: list) -> bool:
+    """Whether ``op`` gives the same result with ``small`` in place of its broadcast ``big``."""
+    if not (isinstance(op, _Call) and isinstance(op.fun, np.ufunc) and op.fun.signature is None
+            and not op.kwargs and not op.unpack):
+        return False
+    shapes = [np.shape(values[t.id] if isinstance(t, _Var) else t) for t in op.args
+              if not (isinstance(t, _Var) and t.id == big)]
+    if any(isinstance(t, _Seq) for t in op.args):
+        return False
+    try:
+        return np.broadcast_shapes(np.shape(values[small]), *shapes) == np.shape(values[op.outs[0]])
+    except ValueError:
+        return False
+
+
+def _renamed(op, rename: dict):
+    if isinstance(op, _Guard) or not any(isinstance(t, _Var) and t.id in rename for t in op.args):
+        return op
+    args = [_Var(rename[t.id]) if isinstance(t, _Var) and t.id in rename else t for t in op.args]
+    return _Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape)
 
 
 def _live_ops(ops: list, out_templates: list) -> list:
