@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -599,3 +601,41 @@ def test_fast_and_general_paths_share_programs():
     for _ in range(3):
         assert np.array_equal(g({"w": 2.0 * np.ones(2)}, x), 2.0 * x)  # the fast path
     assert f.traces == 1 and g.traces == 1
+
+
+# -- random programs ------------------------------------------------------------------------
+# Each step maps a (3, 4) array to a (3, 4) array; some branch on data, some read indices.
+STEPS = {
+    "sin": cnp.sin,
+    "tanh": cnp.tanh,
+    "exp": lambda h: cnp.exp(0.3 * h),
+    "scale": lambda h: h * 0.7 - 0.1,
+    "relu": lambda h: cnp.maximum(h, 0.0),
+    "where": lambda h: cnp.where(h > 0.1, h * h, -h),
+    "row max": lambda h: h - cnp.max(h, axis=1, keepdims=True),
+    "softmax": lambda h: F.softmax(h, dim=1),
+    "sort": lambda h: cnp.sort(h, axis=1),
+    "argmax pick": lambda h: h * (cnp.arange(4) == cnp.argmax(h, axis=1)[:, None]),
+    "transpose": lambda h: cnp.reshape(cnp.transpose(h), (3, 4)),
+    "mean": lambda h: h - cnp.mean(h, axis=0),
+    "branch": lambda h: h * 2.0 if cnp.sum(h) > 0 else h - 1.0,
+    "index": lambda h: h[cnp.array([2, 0, 1])][:, cnp.array([3, 1, 0, 2])],
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=6),
+       seeds=st.lists(st.integers(0, 2**16), min_size=3, max_size=3))
+def test_random_programs_replay_exactly(steps, seeds):
+    def f(w, x):
+        h = x @ w
+        for name in steps:
+            h = STEPS[name](h)
+        return cnp.sum(h * h)
+
+    both = cr.value_and_grad(f)
+    jitted = cr.jit(both)
+    for seed in seeds:
+        r = np.random.default_rng(seed)
+        w, x = r.normal(size=(4, 4)), r.normal(size=(3, 4))
+        assert same(jitted(w, x), both(w, x))
