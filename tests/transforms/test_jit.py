@@ -639,3 +639,23 @@ def test_random_programs_replay_exactly(steps, seeds):
         r = np.random.default_rng(seed)
         w, x = r.normal(size=(4, 4)), r.normal(size=(3, 4))
         assert same(jitted(w, x), both(w, x))
+
+
+@settings(max_examples=20, deadline=None)
+@given(steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=4),
+       seed=st.integers(0, 2**16))
+def test_random_programs_second_order_replay_exactly(steps, seed):
+    def f(w, x):
+        h = x @ w
+        for name in steps:
+            h = STEPS[name](h)
+        return cnp.sum(h * h)
+
+    def hvp(w, x, v):
+        return cr.hvp(lambda w: f(w, x), (w,), (v,))
+
+    jitted = cr.jit(hvp)
+    r = np.random.default_rng(seed)
+    for _ in range(2):
+        args = r.normal(size=(4, 4)), r.normal(size=(3, 4)), r.normal(size=(4, 4))
+        assert same(jitted(*args), hvp(*args))
