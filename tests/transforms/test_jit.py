@@ -659,3 +659,12 @@ def test_random_programs_second_order_replay_exactly(steps, seed):
     for _ in range(2):
         args = r.normal(size=(4, 4)), r.normal(size=(3, 4)), r.normal(size=(4, 4))
         assert same(jitted(*args), hvp(*args))
+
+
+def test_clear_forgets_the_programs():
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0)
+    x = rng.normal(size=3)
+    f(x)
+    f(x)
+    f.clear()
+    assert f.programs == [] and same(f(x), np.sin(x) * 2.0) and f.traces == 2

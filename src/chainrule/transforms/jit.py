@@ -636,7 +636,7 @@ class Jitted:
     """A function that is traced once per kind of input and replayed after that.
 
     ``traces`` counts the traces made; ``programs`` lists the recorded programs (their
-    generated ``source`` can be read).
+    generated ``source`` can be read); ``clear()`` forgets them.
     """
 
     def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=()):
@@ -654,6 +654,11 @@ class Jitted:
     def __get__(self, instance, owner=None):
         # as a method: the instance is the first argument (a Module: a pytree of arrays)
         return self if instance is None else functools.partial(self, instance)
+
+    def clear(self) -> None:
+        """Forget the recorded programs (and free their buffers); the next call traces."""
+        self._cache.clear()
+        self._by_description.clear()
 
     @property
     def programs(self) -> list[Program]:
