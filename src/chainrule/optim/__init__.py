@@ -15,7 +15,7 @@
 """
 
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
-from chainrule.optim import lr_scheduler
+from chainrule.optim import functional, lr_scheduler
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.optim.optimizer import Optimizer
 
@@ -27,6 +27,7 @@ __all__ = [
     "RMSprop",
     "Adagrad",
     "lr_scheduler",
+    "functional",
     "clip_grad_norm_",
     "clip_grad_value_",
 ]
