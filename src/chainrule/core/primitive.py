@@ -82,7 +82,7 @@ class Primitive:
         if len(args) == 1:
             a = args[0]
             if isinstance(a, Tensor):
-                return a._trace.process(self, args, kwargs)
+                return a._trace.unary(self, a, kwargs)
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
         for a in args:

@@ -172,7 +172,7 @@ class Tensor:
         return cnp.matmul(other, self)
 
     def __neg__(self):
-        return self._trace.process(negative, (self,), NO_KWARGS)
+        return self._trace.unary(negative, self)
 
     def __pos__(self):
         return self
@@ -479,13 +479,13 @@ def _operator(prim, reflected: bool):
             trace = self._trace
             if isinstance(other, Tensor) and other._trace.level > trace.level:
                 trace = other._trace
-            return trace.process(prim, (other, self), NO_KWARGS)
+            return trace.binary(prim, other, self)
     else:
         def method(self, other):
             trace = self._trace
             if isinstance(other, Tensor) and other._trace.level > trace.level:
                 trace = other._trace
-            return trace.process(prim, (self, other), NO_KWARGS)
+            return trace.binary(prim, self, other)
     return method
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 
 from chainrule.core.primitive import Primitive, RulesByArgument
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import NO_KWARGS, Tensor
 
 __all__ = [
     "EagerNode",
@@ -104,7 +104,21 @@ PROJECT.vjps = RulesByArgument(_project_rule)
 LEAF = (None, (), None, None, None)
 
 
-class ReverseTrace:
+class Trace:
+    """What every trace offers: ``process(prim, args, kwargs)``, and the one- and
+    two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
+
+    __slots__ = ()
+    records = False  # only chainrule.jit's trace records a program
+
+    def unary(self, prim, a, kwargs=NO_KWARGS):
+        return self.process(prim, (a,), kwargs)
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        return self.process(prim, (a, b), kwargs)
+
+
+class ReverseTrace(Trace):
     """Records primitive calls on a tape for one reverse-mode transform.
 
     A ``lean`` trace keeps of each call only what its vjp rules read (``Primitive.keeps``);
@@ -112,7 +126,6 @@ class ReverseTrace:
     """
 
     __slots__ = ("level", "tape", "name", "lean")
-    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
@@ -126,65 +139,80 @@ class ReverseTrace:
         return Tensor(value, self, len(tape) - 1)
 
     def process(self, prim, args, kwargs):
+        n = len(args)
+        if n == 1:  # one argument: it is this trace's Tensor
+            return self.unary(prim, args[0], kwargs)
+        if n == 2:
+            return self.binary(prim, args[0], args[1], kwargs)
         tape = self.tape
         if tape is None:
             raise escaped_tensor_error(self, prim)
-        n = len(args)
-        if n == 1:  # one argument: it is this trace's Tensor
-            a = args[0]
-            v = a._value
-            if isinstance(v, Tensor):
-                ans = prim(v, **kwargs)
-            else:
-                ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
-            keeps = prim.keeps if self.lean else None
-            # lean_entry, spelled out (one and two arguments are the hot path)
-            if keeps is None:
-                tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
-            elif keeps == "output":
-                tape.append((prim, ((0, a._node),), (None,), kwargs, ans))
-            else:
-                tape.append((prim, ((0, a._node),), (v,), kwargs, None))
-        elif n == 2:  # binary operators, spelled out for speed
-            a, b = args
-            if isinstance(a, Tensor) and a._trace is self:
-                a = a._value
-                if isinstance(b, Tensor) and b._trace is self:
-                    parents = ((0, args[0]._node), (1, b._node))
-                    b = b._value
+        vals = list(args)
+        parents = []
+        lower = False
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                if a._trace is self:
+                    v = vals[i] = a._value
+                    parents.append((i, a._node))
+                    lower = lower or isinstance(v, Tensor)
                 else:
-                    parents = ((0, args[0]._node),)
-            else:
-                parents = ((1, b._node),)
-                b = b._value
-            if isinstance(a, Tensor) or isinstance(b, Tensor):
-                ans = prim(a, b, **kwargs)
-            else:
-                ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
-            keeps = prim.keeps if self.lean else None
-            if keeps is None:
-                tape.append((prim, parents, (a, b), kwargs, ans))
-            elif keeps == "output":
-                tape.append((prim, parents, (None, None), kwargs, ans))
-            else:
-                tape.append((prim, parents, (a, b), kwargs, None))
+                    lower = True
+        ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
+        if prim.keeps is None or not self.lean:
+            tape.append((prim, parents, vals, kwargs, ans))
         else:
-            vals = list(args)
-            parents = []
-            lower = False
-            for i, a in enumerate(args):
-                if isinstance(a, Tensor):
-                    if a._trace is self:
-                        v = vals[i] = a._value
-                        parents.append((i, a._node))
-                        lower = lower or isinstance(v, Tensor)
-                    else:
-                        lower = True
-            ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
-            if prim.keeps is None or not self.lean:
-                tape.append((prim, parents, vals, kwargs, ans))
+            tape.append(lean_entry(prim, parents, vals, kwargs, ans))
+        if prim.multiple_outputs:
+            return project_outputs(self, len(tape) - 1, ans, tape)
+        return Tensor(ans, self, len(tape) - 1)
+
+    # One and two arguments are the hot path: spelled out, with lean_entry inlined.
+    def unary(self, prim, a, kwargs=NO_KWARGS):
+        tape = self.tape
+        if tape is None:
+            raise escaped_tensor_error(self, prim)
+        v = a._value
+        if isinstance(v, Tensor):
+            ans = prim(v, **kwargs)
+        else:
+            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+        keeps = prim.keeps if self.lean else None
+        if keeps is None:
+            tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
+        elif keeps == "output":
+            tape.append((prim, ((0, a._node),), (None,), kwargs, ans))
+        else:
+            tape.append((prim, ((0, a._node),), (v,), kwargs, None))
+        if prim.multiple_outputs:
+            return project_outputs(self, len(tape) - 1, ans, tape)
+        return Tensor(ans, self, len(tape) - 1)
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        tape = self.tape
+        if tape is None:
+            raise escaped_tensor_error(self, prim)
+        if isinstance(a, Tensor) and a._trace is self:
+            if isinstance(b, Tensor) and b._trace is self:
+                parents = ((0, a._node), (1, b._node))
+                b = b._value
             else:
-                tape.append(lean_entry(prim, parents, vals, kwargs, ans))
+                parents = ((0, a._node),)
+            a = a._value
+        else:
+            parents = ((1, b._node),)
+            b = b._value
+        if isinstance(a, Tensor) or isinstance(b, Tensor):
+            ans = prim(a, b, **kwargs)
+        else:
+            ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
+        keeps = prim.keeps if self.lean else None
+        if keeps is None:
+            tape.append((prim, parents, (a, b), kwargs, ans))
+        elif keeps == "output":
+            tape.append((prim, parents, (None, None), kwargs, ans))
+        else:
+            tape.append((prim, parents, (a, b), kwargs, None))
         if prim.multiple_outputs:
             return project_outputs(self, len(tape) - 1, ans, tape)
         return Tensor(ans, self, len(tape) - 1)
@@ -220,11 +248,10 @@ def same_tuple_type(like, items):
     return type(like)(*items) if hasattr(like, "_fields") else tuple(items)
 
 
-class ForwardTrace:
+class ForwardTrace(Trace):
     """Pushes tangents forward through each primitive call (forward mode)."""
 
     __slots__ = ("level", "name", "open")
-    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self, name: str = "jvp"):
         self.level = next(_levels)
@@ -299,7 +326,7 @@ def escaped_tensor_error(trace, prim) -> Exception:
     )
 
 
-class EagerTrace:
+class EagerTrace(Trace):
     """The eager layer: level 0, nodes linked to their parents, no tape.
 
     Tensors with ``requires_grad`` carry a node; the graph of a result is kept alive by
@@ -307,7 +334,6 @@ class EagerTrace:
     """
 
     __slots__ = ("level", "name", "grad_enabled", "clock")
-    records = False  # only chainrule.jit's trace records a program
 
     def __init__(self):
         self.level = 0

@@ -35,7 +35,7 @@ import numpy as np
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import _levels, same_tuple_type
+from chainrule.core.trace import Trace, _levels, same_tuple_type
 
 __all__ = ["jit", "Jitted", "RecordTrace"]
 
@@ -95,7 +95,7 @@ _VALUE_SHAPED = {
 }
 
 
-class RecordTrace:
+class RecordTrace(Trace):
     """The trace of :func:`jit`: runs each call on plain values and records it.
 
     Its level is below every transform opened inside the jitted function, so a ``grad``
