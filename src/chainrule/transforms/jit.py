@@ -8,8 +8,9 @@ checks. Later calls with arrays of the same shapes and dtypes run that code.
 
 What keeps a replay exact:
 
-* Shapes, dtypes and Python values (numbers, strings, the structure of the arguments)
-  are the key of a recorded program; a call that differs in any of them is traced anew.
+* Shapes, dtypes, memory layouts and Python values (numbers, strings, the structure of
+  the arguments) are the key of a recorded program; a call that differs in any of them
+  is traced anew.
 * Every value that Python reads from a traced array (``bool(x)``, ``float(x)``, ``if x >
   0:``, an index made of one, ``.primal()``) becomes a *guard*: the replay checks that it
   reads the same, and traces again if not. Python control flow can therefore depend on
@@ -20,7 +21,8 @@ What keeps a replay exact:
 * A result handed back to the caller is never a buffer that a later call writes into.
 
 Arrays that are not arguments (closed-over globals) are constants of the program, as in
-JAX: pass what changes between calls as an argument.
+JAX: pass what changes between calls as an argument. How a recorded call list becomes
+code is in :mod:`chainrule.transforms.program`.
 """
 
 from __future__ import annotations
@@ -36,51 +38,20 @@ from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.transforms.program import (
+    Call,
+    Guard,
+    GuardFailure,
+    Program,
+    Seq,
+    Var,
+    build_program,
+    hashable,
+    root_array,
+    writable_like_output,
+)
 
 __all__ = ["jit", "Jitted", "RecordTrace"]
-
-
-class GuardFailure(Exception):
-    """A replay read a value that differs from the one its program was traced with."""
-
-
-class _Var:
-    """A reference to a value of the program (argument or result of a recorded call)."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, id: int):
-        self.id = id
-
-
-class _Seq:
-    """A list or tuple argument that holds traced values."""
-
-    __slots__ = ("kind", "items")
-
-    def __init__(self, kind: type, items: list):
-        self.kind = kind
-        self.items = items
-
-
-class _Call:
-    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape")
-
-    def __init__(self, fun, args, kwargs, outs, unpack, check_shape):
-        self.fun = fun
-        self.args = args
-        self.kwargs = kwargs
-        self.outs = outs
-        self.unpack = unpack
-        self.check_shape = check_shape
-
-
-class _Guard:
-    __slots__ = ("var",)
-
-    def __init__(self, var: int):
-        self.var = var
-
 
 # Functions whose output shape depends on the values of their inputs, not only on their
 # shapes: a replay checks the shapes they give (the rest follows by induction).
@@ -145,11 +116,11 @@ class RecordTrace(Trace):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
-        check_shape = fun in _VALUE_SHAPED if _hashable(fun) else False
+        check_shape = fun in _VALUE_SHAPED if hashable(fun) else False
         if not check_shape and not isinstance(fun, np.ufunc):
             # an integer or boolean traced argument may be an index or a count
             check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
-        self.ops.append(_Call(fun, targs, tkwargs, outs, unpack, check_shape))
+        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape))
         if not unpack:
             return results[0]
         return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
@@ -160,31 +131,23 @@ class RecordTrace(Trace):
             if x._trace is not self:
                 raise foreign_tensor_error(x)
             found.append(x._node)
-            return x._value, _Var(x._node)
+            return x._value, Var(x._node)
         if isinstance(x, list | tuple) and _holds_tensor(x):
             pairs = [self._encode(v, found) for v in x]
             vals = [p[0] for p in pairs]
             value = vals if isinstance(x, list) else same_tuple_type(x, vals)
-            return value, _Seq(type(x), [p[1] for p in pairs])
+            return value, Seq(type(x), [p[1] for p in pairs])
         return x, x
 
     def guard(self, t: Tensor) -> None:
         """Python read ``t``'s value: a replay must read the same, or trace again."""
         if self.open:
-            self.ops.append(_Guard(t._node))
+            self.ops.append(Guard(t._node))
 
     def close(self) -> None:
         if self.open:
             RECORDING[0] -= 1
         self.open = False
-
-
-def _hashable(x) -> bool:
-    try:
-        hash(x)
-    except TypeError:
-        return False
-    return True
 
 
 def _holds_tensor(x) -> bool:
@@ -205,220 +168,10 @@ def foreign_tensor_error(x: Tensor) -> Exception:
     )
 
 
-def same_value(a, b) -> bool:
-    """Whether a replayed value equals the traced one: type, shape, dtype and every element
-    (NaN equal to NaN)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, np.ndarray | np.generic):
-        if a.shape != b.shape or a.dtype != b.dtype:
-            return False
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
-    try:
-        return bool(a == b) or (a != a and b != b)
-    except Exception:
-        return a is b
-
-
-# -- from a recorded trace to a program --------------------------------------------------
-class Program:
-    """One traced path of a jitted function, as generated Python code."""
-
-    def __init__(self, source: str, replay: Callable, buffers: list, n_guards: int, n_calls: int):
-        self.source = source
-        self.replay = replay
-        self.buffers = buffers
-        self.n_guards = n_guards
-        self.n_calls = n_calls
-        self.busy = False
-
-    def run(self, inputs: list):
-        if self.busy:  # re-entered (recursion, threads): buffers of its own
-            return self.replay(*inputs, [np.empty_like(b) for b in self.buffers])
-        self.busy = True
-        try:
-            return self.replay(*inputs, self.buffers)
-        finally:
-            self.busy = False
-
-
-def build_program(
-    trace: RecordTrace, n_inputs: int, out_templates: list, out_tree, donated: set = frozenset()
-) -> Program:
-    ops = _live_ops(_without_broadcasts(trace.ops, trace.values, out_templates), out_templates)
-    out_vars = {t.id for t in out_templates if isinstance(t, _Var)}
-    buffer_of, shapes = _assign_buffers(ops, trace.values, out_vars, n_inputs, donated)
-    return _generate(ops, trace.values, n_inputs, out_templates, out_tree, buffer_of, shapes)
-
-
-def _vars_in(template, into: list) -> list:
-    if isinstance(template, _Var):
-        into.append(template.id)
-    elif isinstance(template, _Seq):
-        for t in template.items:
-            _vars_in(t, into)
-    return into
-
-
-def _op_inputs(op) -> list:
-    if isinstance(op, _Guard):
-        return [op.var]
-    found: list = []
-    for t in op.args:
-        _vars_in(t, found)
-    for t in op.kwargs.values():
-        _vars_in(t, found)
-    return found
-
-
-def _without_broadcasts(ops: list, values: list, out_templates: list) -> list:
-    """Drop ``broadcast_to`` calls whose results only feed elementwise ufuncs that would
-    broadcast the same way: the ufunc reads the smaller array instead (same values, same
-    result shape), and the unused call goes with the dead code."""
-    uses: dict[int, list] = {}
-    for op in ops:
-        for v in _op_inputs(op):
-            uses.setdefault(v, []).append(op)
-    kept_vars = {v for t in out_templates for v in _vars_in(t, [])}
-    rename: dict[int, int] = {}
-    for op in ops:
-        if not (isinstance(op, _Call) and op.fun is np.broadcast_to and op.args
-                and isinstance(op.args[0], _Var) and not op.unpack):
-            continue
-        (out,) = op.outs
-        small = op.args[0].id
-        if out in kept_vars or not all(_broadcasts_alike(u, out, small, values) for u in uses.get(out, ())):
-            continue
-        rename[out] = small
-    if not rename:
-        return ops
-    return [_renamed(op, rename) for op in ops]
-
-
-def _broadcasts_alike(op, big: int, small: int, values: list) -> bool:
-    """Whether ``op`` gives the same result with ``small`` in place of its broadcast ``big``."""
-    if not (isinstance(op, _Call) and isinstance(op.fun, np.ufunc) and op.fun.signature is None
-            and not op.kwargs and not op.unpack):
-        return False
-    shapes = [np.shape(values[t.id] if isinstance(t, _Var) else t) for t in op.args
-              if not (isinstance(t, _Var) and t.id == big)]
-    if any(isinstance(t, _Seq) for t in op.args):
-        return False
-    try:
-        return np.broadcast_shapes(np.shape(values[small]), *shapes) == np.shape(values[op.outs[0]])
-    except ValueError:
-        return False
-
-
-def _renamed(op, rename: dict):
-    if isinstance(op, _Guard) or not any(isinstance(t, _Var) and t.id in rename for t in op.args):
-        return op
-    args = [_Var(rename[t.id]) if isinstance(t, _Var) and t.id in rename else t for t in op.args]
-    return _Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape)
-
-
-def _live_ops(ops: list, out_templates: list) -> list:
-    """The ops that an output or a guard needs, in order (calls are pure: the rest go)."""
-    live = set()
-    for t in out_templates:
-        live.update(_vars_in(t, []))
-    kept = []
-    for op in reversed(ops):
-        if isinstance(op, _Call) and not any(v in live for v in op.outs):
-            continue
-        kept.append(op)
-        live.update(_op_inputs(op))
-    kept.reverse()
-    return kept
-
-
-def _root(a):
-    while isinstance(a, np.ndarray) and a.base is not None:
-        a = a.base
-    return a
-
-
-def _assign_buffers(
-    ops: list, values: list, out_vars: set, n_inputs: int, donated: set
-) -> tuple[dict, list]:
-    """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
-
-    A buffer is free once neither its value nor any view of it is read again; results
-    handed back to the caller, and anything that shares memory with them, get none —
-    except a donated input's memory, which a result may take once the input is dead.
-    Returns the buffer name of each variable that gets one (``b3`` for the program's own
-    buffers, ``d5`` for donated input 5) and the (shape, dtype) of each own buffer.
-    """
-    # which variables share memory with which (views of views of one array)
-    owner: dict[int, int] = {}  # id(root array) -> first variable holding it
-    group: dict[int, int] = {}  # variable -> the variable whose array it views
-    for v in range(n_inputs):
-        owner.setdefault(id(_root(values[v])), v)
-        group[v] = owner[id(_root(values[v]))]
-    for op in ops:
-        if isinstance(op, _Call):
-            for v in op.outs:
-                r = id(_root(values[v]))
-                group[v] = owner.setdefault(r, v)
-    last_use: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _op_inputs(op):
-            g = group.get(v, v)
-            last_use[g] = k
-    escaped = {group.get(v, v) for v in out_vars}
-    key_of: dict[str, tuple] = {}  # buffer name -> (shape, dtype)
-    free: dict[tuple, list] = {}  # (shape, dtype) -> names of the buffers free now
-    release_at: dict[int, list] = {}  # op number -> buffers free after it
-
-    def release(name: str) -> None:
-        free.setdefault(key_of[name], []).append(name)
-
-    for v in sorted(donated):
-        value = values[v]
-        if group[v] == v and v not in escaped and _writable_like_output(value):
-            name = f"d{v}"
-            key_of[name] = (value.shape, value.dtype)
-            if v in last_use:
-                release_at.setdefault(last_use[v], []).append(name)
-            else:
-                release(name)
-    buffer_of: dict[int, str] = {}
-    shapes: list = []
-    for k, op in enumerate(ops):
-        if isinstance(op, _Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
-            if op.fun.signature is None:
-                # an elementwise call may write over its own arguments (each element is
-                # read before it is written), so what is last read here is free for it
-                for name in release_at.pop(k, ()):
-                    release(name)
-            v = op.outs[0]
-            key = (values[v].shape, values[v].dtype)
-            pool = free.setdefault(key, [])
-            own = [n for n in pool if n[0] == "b"]
-            if v in escaped:  # handed back: only donated memory may be
-                donated_free = [n for n in pool if n[0] == "d"]
-                if donated_free:
-                    pool.remove(donated_free[-1])
-                    buffer_of[v] = donated_free[-1]
-            elif v in last_use:
-                if pool:
-                    name = own[-1] if own else pool[-1]
-                    pool.remove(name)
-                else:
-                    name = f"b{len(shapes)}"
-                    shapes.append(key)
-                    key_of[name] = key
-                buffer_of[v] = name
-                release_at.setdefault(last_use[v], []).append(name)
-        for name in release_at.pop(k, ()):
-            release(name)
-    return buffer_of, shapes
-
-
 def _check_donations(dynamic: list, positions) -> None:
     """A donated array must not share memory with another argument: the program would
     read what it has written."""
-    roots = [id(_root(v)) for v in dynamic]
+    roots = [id(root_array(v)) for v in dynamic]
     for j in positions:
         if roots.count(roots[j]) > 1:
             raise ValueError(
@@ -471,161 +224,6 @@ def _describe(x, dynamic: list, description: list) -> bool:
         description.append((t, x.dtype))
         return True
     return False
-
-
-def _writable_like_output(value) -> bool:
-    """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
-    flags = getattr(value, "flags", None)
-    return isinstance(value, np.ndarray) and value.ndim > 0 and flags.c_contiguous and flags.writeable
-
-
-def _bufferable(op: _Call, values: list) -> bool:
-    fun = op.fun
-    if not isinstance(fun, np.ufunc) or fun.nout != 1 or op.unpack or op.kwargs:
-        return False
-    value = values[op.outs[0]]
-    # 0-d results stay NumPy scalars, as without out=
-    return isinstance(value, np.ndarray) and value.ndim > 0 and value.flags.c_contiguous
-
-
-# NumPy's Python-level wrappers and the C-level calls they end in, for ndarrays; the
-# replay calls the latter (same results: it is what the wrapper would call).
-_REDUCTIONS = {np.sum: np.add.reduce, np.max: np.maximum.reduce, np.min: np.minimum.reduce}
-_METHODS = {
-    np.reshape: (np.ndarray.reshape, {"order"}),
-    np.swapaxes: (np.ndarray.swapaxes, set()),
-    np.transpose: (np.ndarray.transpose, set()),
-}
-
-
-def _direct_call(op: _Call, values: list):
-    """``(function, extra keyword arguments)`` that does ``op`` without NumPy's wrapper."""
-    fun = op.fun
-    if not (_hashable(fun) and op.args and isinstance(op.args[0], _Var)):
-        return fun, {}
-    if type(values[op.args[0].id]) is not np.ndarray:
-        return fun, {}
-    if fun in _REDUCTIONS and not {"out", "where", "initial"} & op.kwargs.keys():
-        # reduce's axis defaults to 0, sum's to None
-        extra = {} if len(op.args) > 1 or "axis" in op.kwargs else {"axis": None}
-        return _REDUCTIONS[fun], extra
-    if fun in _METHODS:
-        method, allowed = _METHODS[fun]
-        if op.kwargs.keys() <= allowed:
-            return method, {}
-    return fun, {}
-
-
-def _render_tree(treedef, leaves, names) -> str:
-    """The expression that builds the result: lists, tuples, dicts and None spelled out,
-    other containers rebuilt by their pytree registration."""
-    kind = treedef.kind
-    if kind is None:
-        return next(leaves)
-    items = [_render_tree(c, leaves, names) for c in treedef.children]
-    if kind is list:
-        return f"[{', '.join(items)}]"
-    if kind is tuple:
-        return f"({''.join(i + ', ' for i in items)})"
-    if kind is dict:
-        return "{" + ", ".join(f"{names.of(k)}: {i}" for k, i in zip(treedef.aux, items, strict=True)) + "}"
-    if kind is type(None):
-        return "None"
-    rebuild, aux = names.of(treedef.rebuild, "r"), names.of(treedef.aux)
-    return f"{rebuild}({aux}, [{', '.join(items)}])"
-
-
-class _Names:
-    """Names of the constants and functions that the generated code refers to."""
-
-    def __init__(self):
-        self.by_id: dict[int, str] = {}
-        self.objects: dict[str, Any] = {}
-
-    def of(self, obj, prefix: str = "c") -> str:
-        name = self.by_id.get(id(obj))
-        if name is None:
-            name = f"{prefix}{len(self.objects)}"
-            self.by_id[id(obj)] = name
-            self.objects[name] = obj
-        return name
-
-
-def _render(template, names: _Names) -> str:
-    if isinstance(template, _Var):
-        return f"v{template.id}"
-    if isinstance(template, _Seq):
-        inner = ", ".join(_render(t, names) for t in template.items)
-        if template.kind is list:
-            return f"[{inner}]"
-        if template.kind is tuple:
-            return f"({inner},)"
-        return f"{names.of(template.kind, 'k')}(*[{inner}])"
-    if template is None or type(template) in (bool, int, str):
-        return repr(template)
-    return names.of(template)
-
-
-def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes) -> Program:
-    names = _Names()
-    params = [f"v{i}" for i in range(n_inputs)]
-    lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
-    if shapes:
-        lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
-    for name in sorted({b for b in buffer_of.values() if b[0] == "d"}):
-        lines.append(f"    {name} = v{name[1:]}  # donated: its memory may be written")
-    last_use: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _op_inputs(op):
-            last_use[v] = k
-    keep = set()
-    for t in out_templates:
-        keep.update(_vars_in(t, []))
-    n_guards = n_calls = 0
-    for k, op in enumerate(ops):
-        if isinstance(op, _Guard):
-            n_guards += 1
-            value = values[op.var]
-            # a private copy: the traced call's results may be this very array
-            expected = names.of(value.copy() if isinstance(value, np.ndarray) else value)
-            lines.append(f"    if not same_value(v{op.var}, {expected}): raise GuardFailure")
-        else:
-            n_calls += 1
-            direct, extra = _direct_call(op, values)
-            args = [_render(t, names) for t in op.args]
-            args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
-            (first,) = op.outs[:1] or (None,)
-            if first in buffer_of:
-                args.append(f"out={buffer_of[first]}")
-            fun = names.of(direct, "f")
-            if op.unpack:
-                target = "".join(f"v{v}, " for v in op.outs) or "_"
-            else:
-                target = f"v{first}"
-            lines.append(f"    {target} = {fun}({', '.join(args)})")
-            if op.check_shape:
-                for v in op.outs:
-                    shape = names.of(np.shape(values[v]))
-                    lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
-        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
-        if dead:
-            lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
-    # a constant array handed back is copied, so no caller's change reaches the next call
-    outs = [
-        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray) else _render(t, names)
-        for t in out_templates
-    ]
-    lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
-    source = "\n".join(lines) + "\n"
-    namespace = {
-        **names.objects,
-        "same_value": same_value,
-        "GuardFailure": GuardFailure,
-        "shape": np.shape,
-    }
-    exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
-    buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
-    return Program(source, namespace["replay"], buffers, n_guards, n_calls)
 
 
 # -- the transform ------------------------------------------------------------------------
@@ -682,7 +280,7 @@ class Jitted:
             plain = _describe(kwargs, dynamic, description)
         if plain:
             for j in donated_positions:
-                description.append(_writable_like_output(dynamic[j]))
+                description.append(writable_like_output(dynamic[j]))
             programs = self._by_description.get(key := tuple(description))
             if programs is not None:
                 for i in range(len(programs)):
@@ -713,7 +311,7 @@ class Jitted:
         donated_leaves = self._donated_leaves(args) if self.donate_argnums else ()
         for i, leaf in enumerate(leaves):
             if i in donated_leaves:  # memory the program may write: only if it can
-                signature.append(_writable_like_output(getattr(leaf, "_value", leaf)))
+                signature.append(writable_like_output(getattr(leaf, "_value", leaf)))
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
                     return self.fun(*args, **kwargs), None
@@ -730,7 +328,7 @@ class Jitted:
                 signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
             else:
-                if not _hashable(leaf):
+                if not hashable(leaf):
                     raise TypeError(
                         f"chainrule.jit: an argument of type {type(leaf).__name__} is neither "
                         "an array nor a hashable constant; pass arrays, numbers, strings, or "
@@ -775,7 +373,7 @@ class Jitted:
         positions, j = [], 0
         for i, leaf in enumerate(leaves):
             if isinstance(leaf, Tensor | np.ndarray | np.generic):
-                if i in donated_leaves and _writable_like_output(dynamic[j]):
+                if i in donated_leaves and writable_like_output(dynamic[j]):
                     positions.append(j)
                 j += 1
         _check_donations(dynamic, positions)
@@ -815,12 +413,12 @@ class Jitted:
             if isinstance(leaf, Tensor):
                 if leaf._trace is not trace:
                     raise foreign_tensor_error(leaf)
-                templates.append(_Var(leaf._node))
+                templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
-        program = build_program(trace, n_inputs, templates, out_tree, donated)
+        program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated)
         return tree_unflatten(out_tree, values), program
 
 

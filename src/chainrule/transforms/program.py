@@ -1,0 +1,443 @@
+"""A recorded call list, and the Python code generated from it (for ``chainrule.jit``).
+
+:class:`~chainrule.transforms.jit.RecordTrace` records :class:`Call` and :class:`Guard`
+entries; :func:`build_program` drops the calls nothing needs, elides broadcasts that
+elementwise calls would do anyway, gives elementwise results reusable buffers (``out=``),
+and writes one Python function: one NumPy call per line, ``del`` after each value's last
+use, guards as ``if ... : raise GuardFailure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "Program", "build_program", "same_value",
+           "hashable", "root_array", "writable_like_output"]
+
+
+def hashable(x) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+class GuardFailure(Exception):
+    """A replay read a value that differs from the one its program was traced with."""
+
+
+class Var:
+    """A reference to a value of the program (argument or result of a recorded call)."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, id: int):
+        self.id = id
+
+
+class Seq:
+    """A list or tuple argument that holds traced values."""
+
+    __slots__ = ("kind", "items")
+
+    def __init__(self, kind: type, items: list):
+        self.kind = kind
+        self.items = items
+
+
+class Call:
+    """One recorded NumPy call: ``outs`` are the variables of its result (several when it
+    returns a tuple, ``unpack``); ``check_shape`` when its result's shape may depend on
+    values."""
+
+    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape")
+
+    def __init__(self, fun, args, kwargs, outs, unpack, check_shape):
+        self.fun = fun
+        self.args = args
+        self.kwargs = kwargs
+        self.outs = outs
+        self.unpack = unpack
+        self.check_shape = check_shape
+
+
+class Guard:
+    """Python read variable ``var``'s value: a replay must read the same."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var: int):
+        self.var = var
+
+
+def same_value(a, b) -> bool:
+    """Whether a replayed value equals the traced one: type, shape, dtype and every element
+    (NaN equal to NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray | np.generic):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    try:
+        return bool(a == b) or (a != a and b != b)
+    except Exception:
+        return a is b
+
+
+# -- from a recorded trace to a program --------------------------------------------------
+class Program:
+    """One traced path of a jitted function, as generated Python code."""
+
+    def __init__(self, source: str, replay: Callable, buffers: list, n_guards: int, n_calls: int):
+        self.source = source
+        self.replay = replay
+        self.buffers = buffers
+        self.n_guards = n_guards
+        self.n_calls = n_calls
+        self.busy = False
+
+    def run(self, inputs: list):
+        if self.busy:  # re-entered (recursion, threads): buffers of its own
+            return self.replay(*inputs, [np.empty_like(b) for b in self.buffers])
+        self.busy = True
+        try:
+            return self.replay(*inputs, self.buffers)
+        finally:
+            self.busy = False
+
+
+def build_program(
+    ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset()
+) -> Program:
+    """The program of a recorded call list: ``values`` holds each variable's traced value
+    (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
+    variables or constants, ``out_tree`` their structure, ``donated`` the inputs whose
+    memory may be written."""
+    ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
+    out_vars = {t.id for t in out_templates if isinstance(t, Var)}
+    buffer_of, shapes = _assign_buffers(ops, values, out_vars, n_inputs, donated)
+    return _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes)
+
+
+def _vars_in(template, into: list) -> list:
+    if isinstance(template, Var):
+        into.append(template.id)
+    elif isinstance(template, Seq):
+        for t in template.items:
+            _vars_in(t, into)
+    return into
+
+
+def _op_inputs(op) -> list:
+    if isinstance(op, Guard):
+        return [op.var]
+    found: list = []
+    for t in op.args:
+        _vars_in(t, found)
+    for t in op.kwargs.values():
+        _vars_in(t, found)
+    return found
+
+
+def _without_broadcasts(ops: list, values: list, out_templates: list) -> list:
+    """Drop ``broadcast_to`` calls whose results only feed elementwise ufuncs that would
+    broadcast the same way: the ufunc reads the smaller array instead (same values, same
+    result shape), and the unused call goes with the dead code."""
+    uses: dict[int, list] = {}
+    for op in ops:
+        for v in _op_inputs(op):
+            uses.setdefault(v, []).append(op)
+    kept_vars = {v for t in out_templates for v in _vars_in(t, [])}
+    rename: dict[int, int] = {}
+    for op in ops:
+        if not (isinstance(op, Call) and op.fun is np.broadcast_to and op.args
+                and isinstance(op.args[0], Var) and not op.unpack):
+            continue
+        (out,) = op.outs
+        small = op.args[0].id
+        if out in kept_vars or not all(_broadcasts_alike(u, out, small, values) for u in uses.get(out, ())):
+            continue
+        rename[out] = small
+    if not rename:
+        return ops
+    return [_renamed(op, rename) for op in ops]
+
+
+def _broadcasts_alike(op, big: int, small: int, values: list) -> bool:
+    """Whether ``op`` gives the same result with ``small`` in place of its broadcast ``big``."""
+    if not (isinstance(op, Call) and isinstance(op.fun, np.ufunc) and op.fun.signature is None
+            and not op.kwargs and not op.unpack):
+        return False
+    shapes = [np.shape(values[t.id] if isinstance(t, Var) else t) for t in op.args
+              if not (isinstance(t, Var) and t.id == big)]
+    if any(isinstance(t, Seq) for t in op.args):
+        return False
+    try:
+        return np.broadcast_shapes(np.shape(values[small]), *shapes) == np.shape(values[op.outs[0]])
+    except ValueError:
+        return False
+
+
+def _renamed(op, rename: dict):
+    if isinstance(op, Guard) or not any(isinstance(t, Var) and t.id in rename for t in op.args):
+        return op
+    args = [Var(rename[t.id]) if isinstance(t, Var) and t.id in rename else t for t in op.args]
+    return Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape)
+
+
+def _live_ops(ops: list, out_templates: list) -> list:
+    """The ops that an output or a guard needs, in order (calls are pure: the rest go)."""
+    live = set()
+    for t in out_templates:
+        live.update(_vars_in(t, []))
+    kept = []
+    for op in reversed(ops):
+        if isinstance(op, Call) and not any(v in live for v in op.outs):
+            continue
+        kept.append(op)
+        live.update(_op_inputs(op))
+    kept.reverse()
+    return kept
+
+
+def root_array(a):
+    while isinstance(a, np.ndarray) and a.base is not None:
+        a = a.base
+    return a
+
+
+def _assign_buffers(
+    ops: list, values: list, out_vars: set, n_inputs: int, donated: set
+) -> tuple[dict, list]:
+    """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
+
+    A buffer is free once neither its value nor any view of it is read again; results
+    handed back to the caller, and anything that shares memory with them, get none —
+    except a donated input's memory, which a result may take once the input is dead.
+    Returns the buffer name of each variable that gets one (``b3`` for the program's own
+    buffers, ``d5`` for donated input 5) and the (shape, dtype) of each own buffer.
+    """
+    # which variables share memory with which (views of views of one array)
+    owner: dict[int, int] = {}  # id(root array) -> first variable holding it
+    group: dict[int, int] = {}  # variable -> the variable whose array it views
+    for v in range(n_inputs):
+        owner.setdefault(id(root_array(values[v])), v)
+        group[v] = owner[id(root_array(values[v]))]
+    for op in ops:
+        if isinstance(op, Call):
+            for v in op.outs:
+                r = id(root_array(values[v]))
+                group[v] = owner.setdefault(r, v)
+    last_use: dict[int, int] = {}
+    for k, op in enumerate(ops):
+        for v in _op_inputs(op):
+            g = group.get(v, v)
+            last_use[g] = k
+    escaped = {group.get(v, v) for v in out_vars}
+    key_of: dict[str, tuple] = {}  # buffer name -> (shape, dtype)
+    free: dict[tuple, list] = {}  # (shape, dtype) -> names of the buffers free now
+    release_at: dict[int, list] = {}  # op number -> buffers free after it
+
+    def release(name: str) -> None:
+        free.setdefault(key_of[name], []).append(name)
+
+    for v in sorted(donated):
+        value = values[v]
+        if group[v] == v and v not in escaped and writable_like_output(value):
+            name = f"d{v}"
+            key_of[name] = (value.shape, value.dtype)
+            if v in last_use:
+                release_at.setdefault(last_use[v], []).append(name)
+            else:
+                release(name)
+    buffer_of: dict[int, str] = {}
+    shapes: list = []
+    for k, op in enumerate(ops):
+        if isinstance(op, Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
+            if op.fun.signature is None:
+                # an elementwise call may write over its own arguments (each element is
+                # read before it is written), so what is last read here is free for it
+                for name in release_at.pop(k, ()):
+                    release(name)
+            v = op.outs[0]
+            key = (values[v].shape, values[v].dtype)
+            pool = free.setdefault(key, [])
+            own = [n for n in pool if n[0] == "b"]
+            if v in escaped:  # handed back: only donated memory may be
+                donated_free = [n for n in pool if n[0] == "d"]
+                if donated_free:
+                    pool.remove(donated_free[-1])
+                    buffer_of[v] = donated_free[-1]
+            elif v in last_use:
+                if pool:
+                    name = own[-1] if own else pool[-1]
+                    pool.remove(name)
+                else:
+                    name = f"b{len(shapes)}"
+                    shapes.append(key)
+                    key_of[name] = key
+                buffer_of[v] = name
+                release_at.setdefault(last_use[v], []).append(name)
+        for name in release_at.pop(k, ()):
+            release(name)
+    return buffer_of, shapes
+
+
+def writable_like_output(value) -> bool:
+    """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
+    flags = getattr(value, "flags", None)
+    return isinstance(value, np.ndarray) and value.ndim > 0 and flags.c_contiguous and flags.writeable
+
+
+def _bufferable(op: Call, values: list) -> bool:
+    fun = op.fun
+    if not isinstance(fun, np.ufunc) or fun.nout != 1 or op.unpack or op.kwargs:
+        return False
+    value = values[op.outs[0]]
+    # 0-d results stay NumPy scalars, as without out=
+    return isinstance(value, np.ndarray) and value.ndim > 0 and value.flags.c_contiguous
+
+
+# NumPy's Python-level wrappers and the C-level calls they end in, for ndarrays; the
+# replay calls the latter (same results: it is what the wrapper would call).
+_REDUCTIONS = {np.sum: np.add.reduce, np.max: np.maximum.reduce, np.min: np.minimum.reduce}
+_METHODS = {
+    np.reshape: (np.ndarray.reshape, {"order"}),
+    np.swapaxes: (np.ndarray.swapaxes, set()),
+    np.transpose: (np.ndarray.transpose, set()),
+}
+
+
+def _direct_call(op: Call, values: list):
+    """``(function, extra keyword arguments)`` that does ``op`` without NumPy's wrapper."""
+    fun = op.fun
+    if not (hashable(fun) and op.args and isinstance(op.args[0], Var)):
+        return fun, {}
+    if type(values[op.args[0].id]) is not np.ndarray:
+        return fun, {}
+    if fun in _REDUCTIONS and not {"out", "where", "initial"} & op.kwargs.keys():
+        # reduce's axis defaults to 0, sum's to None
+        extra = {} if len(op.args) > 1 or "axis" in op.kwargs else {"axis": None}
+        return _REDUCTIONS[fun], extra
+    if fun in _METHODS:
+        method, allowed = _METHODS[fun]
+        if op.kwargs.keys() <= allowed:
+            return method, {}
+    return fun, {}
+
+
+def _render_tree(treedef, leaves, names) -> str:
+    """The expression that builds the result: lists, tuples, dicts and None spelled out,
+    other containers rebuilt by their pytree registration."""
+    kind = treedef.kind
+    if kind is None:
+        return next(leaves)
+    items = [_render_tree(c, leaves, names) for c in treedef.children]
+    if kind is list:
+        return f"[{', '.join(items)}]"
+    if kind is tuple:
+        return f"({''.join(i + ', ' for i in items)})"
+    if kind is dict:
+        return "{" + ", ".join(f"{names.of(k)}: {i}" for k, i in zip(treedef.aux, items, strict=True)) + "}"
+    if kind is type(None):
+        return "None"
+    rebuild, aux = names.of(treedef.rebuild, "r"), names.of(treedef.aux)
+    return f"{rebuild}({aux}, [{', '.join(items)}])"
+
+
+class _Names:
+    """Names of the constants and functions that the generated code refers to."""
+
+    def __init__(self):
+        self.by_id: dict[int, str] = {}
+        self.objects: dict[str, Any] = {}
+
+    def of(self, obj, prefix: str = "c") -> str:
+        name = self.by_id.get(id(obj))
+        if name is None:
+            name = f"{prefix}{len(self.objects)}"
+            self.by_id[id(obj)] = name
+            self.objects[name] = obj
+        return name
+
+
+def _render(template, names: _Names) -> str:
+    if isinstance(template, Var):
+        return f"v{template.id}"
+    if isinstance(template, Seq):
+        inner = ", ".join(_render(t, names) for t in template.items)
+        if template.kind is list:
+            return f"[{inner}]"
+        if template.kind is tuple:
+            return f"({inner},)"
+        return f"{names.of(template.kind, 'k')}(*[{inner}])"
+    if template is None or type(template) in (bool, int, str):
+        return repr(template)
+    return names.of(template)
+
+
+def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes) -> Program:
+    names = _Names()
+    params = [f"v{i}" for i in range(n_inputs)]
+    lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
+    if shapes:
+        lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
+    for name in sorted({b for b in buffer_of.values() if b[0] == "d"}):
+        lines.append(f"    {name} = v{name[1:]}  # donated: its memory may be written")
+    last_use: dict[int, int] = {}
+    for k, op in enumerate(ops):
+        for v in _op_inputs(op):
+            last_use[v] = k
+    keep = set()
+    for t in out_templates:
+        keep.update(_vars_in(t, []))
+    n_guards = n_calls = 0
+    for k, op in enumerate(ops):
+        if isinstance(op, Guard):
+            n_guards += 1
+            value = values[op.var]
+            # a private copy: the traced call's results may be this very array
+            expected = names.of(value.copy() if isinstance(value, np.ndarray) else value)
+            lines.append(f"    if not same_value(v{op.var}, {expected}): raise GuardFailure")
+        else:
+            n_calls += 1
+            direct, extra = _direct_call(op, values)
+            args = [_render(t, names) for t in op.args]
+            args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
+            (first,) = op.outs[:1] or (None,)
+            if first in buffer_of:
+                args.append(f"out={buffer_of[first]}")
+            fun = names.of(direct, "f")
+            if op.unpack:
+                target = "".join(f"v{v}, " for v in op.outs) or "_"
+            else:
+                target = f"v{first}"
+            lines.append(f"    {target} = {fun}({', '.join(args)})")
+            if op.check_shape:
+                for v in op.outs:
+                    shape = names.of(np.shape(values[v]))
+                    lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
+        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
+        if dead:
+            lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
+    # a constant array handed back is copied, so no caller's change reaches the next call
+    outs = [
+        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray) else _render(t, names)
+        for t in out_templates
+    ]
+    lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
+    source = "\n".join(lines) + "\n"
+    namespace = {
+        **names.objects,
+        "same_value": same_value,
+        "GuardFailure": GuardFailure,
+        "shape": np.shape,
+    }
+    exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
+    buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
+    return Program(source, namespace["replay"], buffers, n_guards, n_calls)
