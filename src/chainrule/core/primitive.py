@@ -77,11 +77,11 @@ class Primitive:
 
     def __call__(self, *args, **kwargs):
         # The hot path: find the innermost trace among the arguments, or run plain NumPy.
-        if kwargs and self.call_keywords is not None:
-            return self.call_keywords(self, args, kwargs)
         if len(args) == 1:
             a = args[0]
             if isinstance(a, Tensor):
+                if kwargs and self.call_keywords is not None:
+                    return self.call_keywords(self, args, kwargs)
                 return a._trace.unary(self, a, kwargs)
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
@@ -95,6 +95,8 @@ class Primitive:
                 trace = _trace_in_tuples(args)
             if trace is None:
                 return self.fun(*args, **kwargs)
+        if kwargs and self.call_keywords is not None:
+            return self.call_keywords(self, args, kwargs)
         return trace.process(self, args, kwargs)
 
     def __repr__(self) -> str:
