@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 _levels = itertools.count(1)
+_new_tensor = object.__new__  # the hot paths make Tensors without calling __init__
 _node_count = itertools.count()
 
 
@@ -186,7 +187,9 @@ class ReverseTrace(Trace):
             tape.append((prim, ((0, a._node),), (v,), kwargs, None))
         if prim.multiple_outputs:
             return project_outputs(self, len(tape) - 1, ans, tape)
-        return Tensor(ans, self, len(tape) - 1)
+        out = _new_tensor(Tensor)  # Tensor(ans, self, node) without the __init__ call
+        out._value, out._trace, out._node = ans, self, len(tape) - 1
+        return out
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         tape = self.tape
@@ -215,7 +218,9 @@ class ReverseTrace(Trace):
             tape.append((prim, parents, (a, b), kwargs, None))
         if prim.multiple_outputs:
             return project_outputs(self, len(tape) - 1, ans, tape)
-        return Tensor(ans, self, len(tape) - 1)
+        out = _new_tensor(Tensor)
+        out._value, out._trace, out._node = ans, self, len(tape) - 1
+        return out
 
     def close(self) -> None:
         self.tape = None
