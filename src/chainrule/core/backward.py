@@ -59,13 +59,13 @@ def toposort(root) -> list:
     sorting the reachable nodes by that number, newest first, is a topological order (and
     a deterministic one). No recursion, so no depth limit.
     """
-    seen = {id(root)}
+    seen = {root}  # nodes hash by identity
     found = [root]
     stack = [root]
     while stack:
         for _, parent in stack.pop().parents or ():
-            if id(parent) not in seen:
-                seen.add(id(parent))
+            if parent not in seen:
+                seen.add(parent)
                 found.append(parent)
                 stack.append(parent)
     found.sort(key=attrgetter("seq"), reverse=True)

@@ -326,17 +326,24 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
             args = node.args
             ans = node.ans
         kwargs = node.kwargs
-        vjps = prim.vjps
-        for argnum, parent in node.parents:
-            try:
-                rule = vjps[argnum]
-            except KeyError:
-                rule = prim.derive_vjp(argnum)
-            if rule is None:
-                continue
-            gi = rule(g, ans, *args, **kwargs)
+        partial = prim.partial
+        if partial is not None and not kwargs:  # as in backward_pass: g times f'(x)
+            parent = node.parents[0][1]
+            gi = g * partial(ans, *args)
             c = parent.cot
             parent.cot = gi if c is None else c + gi
+        else:
+            vjps = prim.vjps
+            for argnum, parent in node.parents:
+                try:
+                    rule = vjps[argnum]
+                except KeyError:
+                    rule = prim.derive_vjp(argnum)
+                if rule is None:
+                    continue
+                gi = rule(g, ans, *args, **kwargs)
+                c = parent.cot
+                parent.cot = gi if c is None else c + gi
         if not retain_graph:
             node.args = node.ans = node.inputs = node.parents = None
 

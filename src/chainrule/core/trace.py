@@ -346,6 +346,46 @@ class EagerTrace(Trace):
         self.grad_enabled = True
         self.clock = 0  # counts in-place writes, to detect those after a node was recorded
 
+    def unary(self, prim, a, kwargs=NO_KWARGS):
+        v = a._value
+        ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+        node = a._node
+        if node is not None and self.grad_enabled:
+            node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,))
+            node.stamp = self.clock
+        else:
+            node = None
+        if prim.multiple_outputs:
+            return self.output(prim, ans, node)
+        out = _new_tensor(Tensor)
+        out._value, out._trace, out._node = ans, self, node
+        return out
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        parents = []
+        if isinstance(a, Tensor):
+            if a._node is not None:
+                parents.append((0, a._node))
+            va = a._value
+        else:
+            va = a
+        if isinstance(b, Tensor):
+            if b._node is not None:
+                parents.append((1, b._node))
+            vb = b._value
+        else:
+            vb = b
+        ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
+        node = None
+        if parents and self.grad_enabled:
+            node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b))
+            node.stamp = self.clock
+        if prim.multiple_outputs:
+            return self.output(prim, ans, node)
+        out = _new_tensor(Tensor)
+        out._value, out._trace, out._node = ans, self, node
+        return out
+
     def process(self, prim, args, kwargs):
         if len(args) == 1:  # the argument is an eager Tensor
             a = args[0]
@@ -364,6 +404,10 @@ class EagerTrace(Trace):
         if parents and self.grad_enabled:
             node = EagerNode(prim, parents, vals, kwargs, ans, args)
             node.stamp = self.clock
+        return self.output(prim, ans, node)
+
+    def output(self, prim, ans, node) -> Tensor | tuple:
+        """The Tensor(s) of a call's result, with its node (None: not differentiated)."""
         if prim.multiple_outputs:
             if node is None:
                 return same_tuple_type(ans, [Tensor(v, self) for v in ans])
