@@ -31,6 +31,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.optim.algorithms import _check
 
 __all__ = ["Optimizer", "sgd", "adam", "adamw"]
 
@@ -40,11 +41,6 @@ class Optimizer(NamedTuple):
 
     init: Callable[[Any], Any]
     update: Callable[[Any, Any, Any], tuple[Any, Any]]
-
-
-def _check(name: str, value: float) -> None:
-    if not value >= 0.0:
-        raise ValueError(f"invalid {name}: {value}")
 
 
 def _per_leaf(init_leaf, update_leaf) -> Optimizer:
