@@ -489,7 +489,28 @@ def _square(x):
     return cnp.sum(x ** 2)
 
 
+@cr.custom_vjp
+def _clipped_gradient(x):
+    return x * 1.0
+
+
+_clipped_gradient.defvjp(lambda x: (x * 1.0, None), lambda res, g: (cnp.clip(g, -0.1, 0.1),))
+
+
+@cr.custom_jvp
+def _sine_with_doubled_tangent(x):
+    return cnp.sin(x)
+
+
+@_sine_with_doubled_tangent.defjvp
+def _(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return cnp.sin(x), cnp.cos(x) * t * 2.0
+
+
 WIDE = {
+    "custom_vjp": (cr.grad(lambda x: _square(_clipped_gradient(x))), _normal(4)),
+    "custom_jvp": (lambda x: cr.jvp(_sine_with_doubled_tangent, (x,), (np.ones(4),)), _normal(4)),
     "hessian": (cr.hessian(lambda x: cnp.sum(cnp.sin(x) ** 2 * x[::-1])), _normal(4)),
     "jacfwd": (cr.jacfwd(lambda x: cnp.tanh(x) * x.sum()), _normal(3)),
     "jacrev": (cr.jacrev(lambda x: cnp.tanh(x) * x.sum()), _normal(3)),
