@@ -386,7 +386,7 @@ class Jitted:
             warnings.warn(
                 f"chainrule.jit has traced {getattr(self.fun, '__name__', 'a function')} "
                 f"{self.traces} times: new shapes, dtypes or Python arguments, or Python "
-                "reading traced values (float(x), if x > 0, an index made of one) whose "
+                "reading traced values (float(x), print(x), if x > 0, an index made of one) whose "
                 "values keep changing. Each retrace is correct but slow; return arrays "
                 "rather than Python numbers, and pass changing numbers as 0-d arrays.",
                 stacklevel=3,
