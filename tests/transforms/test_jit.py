@@ -644,16 +644,21 @@ STEPS = {
 }
 
 
-@settings(max_examples=40, deadline=None)
-@given(steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=6),
-       seeds=st.lists(st.integers(0, 2**16), min_size=3, max_size=3))
-def test_random_programs_replay_exactly(steps, seeds):
+def random_program(steps):
     def f(w, x):
         h = x @ w
         for name in steps:
             h = STEPS[name](h)
         return cnp.sum(h * h)
 
+    return f
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=6),
+       seeds=st.lists(st.integers(0, 2**16), min_size=3, max_size=3))
+def test_random_programs_replay_exactly(steps, seeds):
+    f = random_program(steps)
     both = cr.value_and_grad(f)
     jitted = cr.jit(both)
     for seed in seeds:
@@ -666,12 +671,7 @@ def test_random_programs_replay_exactly(steps, seeds):
 @given(steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=4),
        seed=st.integers(0, 2**16))
 def test_random_programs_second_order_replay_exactly(steps, seed):
-    def f(w, x):
-        h = x @ w
-        for name in steps:
-            h = STEPS[name](h)
-        return cnp.sum(h * h)
-
+    f = random_program(steps)
     def hvp(w, x, v):
         return cr.hvp(lambda w: f(w, x), (w,), (v,))
 

@@ -32,8 +32,9 @@ bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 
 
 # These read only shapes and dtypes, which a jit program is keyed on: no guard needed.
-STATIC = set("shape ndim size result_type can_cast min_scalar_type promote_types iscomplexobj "
-             "isrealobj isscalar issubdtype".split()) - {"min_scalar_type"}
+# (Not min_scalar_type: for a 0-d array it reads the value.)
+STATIC = set("shape ndim size result_type can_cast promote_types iscomplexobj isrealobj "
+             "isscalar issubdtype".split())
 
 
 def plain(x):

@@ -308,7 +308,7 @@ class Jitted:
         leaves, tree = tree_flatten((args, kwargs))
         signature = []
         dynamic = []
-        donated_leaves = self._donated_leaves(args) if self.donate_argnums else ()
+        donated_leaves = self._donated_leaves(tree) if self.donate_argnums else ()
         for i, leaf in enumerate(leaves):
             if i in donated_leaves:  # memory the program may write: only if it can
                 signature.append(writable_like_output(getattr(leaf, "_value", leaf)))
@@ -356,12 +356,14 @@ class Jitted:
         del programs[self.max_programs :]
         return out, programs
 
-    def _donated_leaves(self, args) -> set:
-        """Positions, among the flattened arguments, of the leaves of donated arguments."""
+    def _donated_leaves(self, tree) -> set:
+        """Positions, among the flattened ``(args, kwargs)``, of the donated arguments'
+        leaves (counted from the structure, whose first child is the tuple of args)."""
         out, start = set(), 0
-        for i, arg in enumerate(args):
-            n = len(tree_flatten(arg)[0])
-            if i in self.donate_argnums or i - len(args) in self.donate_argnums:
+        arg_trees = tree.children[0].children
+        for i, arg_tree in enumerate(arg_trees):
+            n = arg_tree.num_leaves
+            if i in self.donate_argnums or i - len(arg_trees) in self.donate_argnums:
                 out.update(range(start, start + n))
             start += n
         return out
