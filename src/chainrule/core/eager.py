@@ -25,7 +25,9 @@ from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode
 
-__all__ = ["tensor", "no_grad", "enable_grad", "is_grad_enabled", "backward", "EAGER"]
+__all__ = [
+    "tensor", "no_grad", "enable_grad", "is_grad_enabled", "backward", "queue_callback", "EAGER",
+]
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -240,6 +242,53 @@ def register_hook(t: Tensor, hook: Callable) -> HookHandle:
     return HookHandle(node.hooks, hook)
 
 
+class _AfterAccumulate:
+    """A hook kept in a leaf's ``hooks`` list that runs after its ``.grad`` is updated
+    (the others run before, on the incoming gradient)."""
+
+    __slots__ = ("fun",)
+
+    def __init__(self, fun: Callable):
+        self.fun = fun
+
+
+def register_post_accumulate_grad_hook(t: Tensor, hook: Callable) -> HookHandle:
+    node = _require_graph(t, "register_post_accumulate_grad_hook")
+    if node.prim is not None:
+        raise RuntimeError(
+            "register_post_accumulate_grad_hook: only a leaf Tensor accumulates a .grad; "
+            "use register_hook on a computed Tensor"
+        )
+    if node.tensor_ref is None:
+        node.tensor_ref = weakref.ref(t)
+    if node.hooks is None:
+        node.hooks = []
+    entry = _AfterAccumulate(hook)
+    node.hooks.append(entry)
+    return HookHandle(node.hooks, entry)
+
+
+# Callbacks queued by hooks during a backward pass, one list per running backward().
+_queued: list[list[Callable]] = []
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the backward pass now running has finished, just before its
+    ``backward()`` returns (callbacks run in the order queued). Call it from a hook:
+    data-parallel training waits for its gradient reductions this way.
+
+    >>> import chainrule as cr
+    >>> from chainrule.core.eager import queue_callback
+    >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> h = w.register_hook(lambda g: queue_callback(lambda: print("done")))
+    >>> (w * w).sum().backward()
+    done
+    """
+    if not _queued:
+        raise RuntimeError("queue_callback() is for hooks that run during backward()")
+    _queued[-1].append(callback)
+
+
 def retain_grad(t: Tensor) -> None:
     node = _require_graph(t, "retain_grad")
     if node.tensor_ref is None:
@@ -279,12 +328,18 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
     root.cot = gradient
     saved = EAGER.grad_enabled
     EAGER.grad_enabled = create_graph
+    _queued.append(callbacks := [])
     try:
-        eager_backward_pass(order, retain_graph, create_graph)
+        try:
+            eager_backward_pass(order, retain_graph, create_graph)
+        finally:
+            EAGER.grad_enabled = saved
+            for node in order:
+                node.cot = None
+        for callback in callbacks:  # a callback may queue more: the loop reaches them
+            callback()
     finally:
-        EAGER.grad_enabled = saved
-        for node in order:
-            node.cot = None
+        _queued.pop()
 
 
 def _as_tensor(g) -> Tensor:
@@ -299,8 +354,11 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
         if g is None:
             continue
         node.cot = None
-        if node.hooks:
-            for hook in list(node.hooks):
+        hooks = node.hooks
+        if hooks:
+            for hook in list(hooks):
+                if type(hook) is _AfterAccumulate:
+                    continue
                 r = hook(_as_tensor(g))
                 if r is not None:
                     g = r if create_graph else _plain(r)
@@ -309,6 +367,10 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
             if owner is not None:
                 old = owner.grad
                 owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
+                if hooks:
+                    for hook in list(hooks):
+                        if type(hook) is _AfterAccumulate:
+                            hook.fun(owner)
         prim = node.prim
         if prim is None:
             continue

@@ -408,6 +408,18 @@ class Tensor:
         value replaces the gradient. Returns a handle with ``.remove()``."""
         return eager.register_hook(self, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` in ``backward()`` right after this leaf's ``.grad`` has been
+        updated (as PyTorch's hook of that name). Returns a handle with ``.remove()``.
+
+        >>> import chainrule as cr
+        >>> w = cr.tensor([3.0], requires_grad=True)
+        >>> h = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (w * w).sum().backward()
+        Tensor([6.])
+        """
+        return eager.register_post_accumulate_grad_hook(self, hook)
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf Tensor too."""
         eager.retain_grad(self)

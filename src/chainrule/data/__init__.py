@@ -25,6 +25,7 @@ from chainrule.data.datasets import (
     train_test_split,
     write_idx,
 )
+from chainrule.data.sampler import DistributedSampler
 
 __all__ = [
     "Dataset",
@@ -32,6 +33,7 @@ __all__ = [
     "Subset",
     "random_split",
     "DataLoader",
+    "DistributedSampler",
     "default_collate",
     "DatasetError",
     "read_idx",

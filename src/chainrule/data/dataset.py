@@ -143,7 +143,8 @@ class DataLoader:
 
     ``shuffle=True`` draws a new order every epoch from ``generator`` (a NumPy Generator
     or an int seed: the same seed gives the same sequence of epochs); ``drop_last``
-    leaves out a final incomplete batch.
+    leaves out a final incomplete batch. A ``sampler`` (an iterable of indices with a
+    length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead.
 
     >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
     >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
@@ -161,9 +162,16 @@ class DataLoader:
         drop_last: bool = False,
         generator: np.random.Generator | int | None = None,
         collate_fn: Callable[[list], Any] | None = None,
+        sampler=None,
     ):
         if not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError(
+                "DataLoader: pass either shuffle=True or a sampler, not both (the sampler "
+                "decides the order; DistributedSampler shuffles by itself)"
+            )
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -172,10 +180,12 @@ class DataLoader:
         self.collate_fn = collate_fn
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 

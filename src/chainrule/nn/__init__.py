@@ -26,6 +26,7 @@ from chainrule.nn.module import (
     StateDictError,
 )
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
     "functional",
@@ -38,5 +39,6 @@ __all__ = [
     "Parameter",
     "StateDictError",
     "IncompatibleKeys",
+    "SyncBatchNorm",
     *layers.__all__,
 ]

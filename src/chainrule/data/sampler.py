@@ -1,0 +1,91 @@
+"""``DistributedSampler``: each process of a data-parallel job reads its own share.
+
+The partition is PyTorch's: the order (shuffled with ``seed + epoch``, the same on every
+process) is padded by repeating its beginning until it divides evenly, or cut down with
+``drop_last``, and process ``r`` takes positions ``r, r + N, r + 2N, ...``. The shuffled
+order itself comes from NumPy's ``default_rng(seed + epoch)``, not from torch's
+generator, so the indices equal torch's for ``shuffle=False`` and are the same partition
+of a different permutation otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from chainrule.distributed import comm
+
+__all__ = ["DistributedSampler"]
+
+
+class DistributedSampler:
+    """The indices of ``dataset`` that process ``rank`` of ``num_replicas`` reads in this
+    epoch (both default to this process's place in the :mod:`chainrule.distributed` job).
+    Give it to ``DataLoader(sampler=...)`` and call :meth:`set_epoch` at the start of every
+    epoch, or every epoch has the same order.
+
+    >>> s = DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False)
+    >>> list(s), len(s)
+    ([1, 4, 7, 0], 4)
+    >>> list(DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False, drop_last=True))
+    [1, 4, 7]
+    """
+
+    def __init__(
+        self,
+        dataset,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ):
+        if num_replicas is None:
+            num_replicas = comm.world_size()
+        if rank is None:
+            rank = comm.rank()
+        if not isinstance(num_replicas, int | np.integer) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive integer, got {num_replicas!r}")
+        if not isinstance(rank, int | np.integer) or not 0 <= rank < num_replicas:
+            raise ValueError(
+                f"DistributedSampler: rank must be an integer in [0, {num_replicas - 1}], got {rank!r}"
+            )
+        self.dataset = dataset
+        self.num_replicas = int(num_replicas)
+        self.rank = int(rank)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_last = bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas:
+            self.num_samples = math.ceil((n - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(n / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Shuffle with ``seed + epoch`` from now on (call it with the same epoch on
+        every process)."""
+        self.epoch = int(epoch)
+
+    def indices(self) -> np.ndarray:
+        """This process's indices for the current epoch, as an array."""
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            order = np.arange(n)
+        if self.drop_last:
+            order = order[: self.total_size]
+        elif self.total_size > n:  # pad by repeating the order from its start
+            order = np.resize(order, self.total_size)
+        return order[self.rank : self.total_size : self.num_replicas]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices().tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples

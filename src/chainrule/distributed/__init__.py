@@ -1,0 +1,41 @@
+"""``chainrule.distributed``: data-parallel training across processes and machines, on MPI.
+
+Launch N copies of a training script with ``mpiexec -n N`` (or ``srun``), call
+:func:`init`, wrap the model in :class:`DistributedDataParallel`, and give each process
+its part of the data with :class:`chainrule.data.DistributedSampler`. Needs the ``mpi``
+extra (``pip install 'chainrule[mpi]'``: mpi4py and MPICH, both wheels); see
+``docs/distributed.md``.
+
+>>> from chainrule import distributed as dist
+>>> dist.init()
+>>> dist.world_size()
+1
+"""
+
+from chainrule.distributed.comm import (
+    DistributedError,
+    abort,
+    all_reduce,
+    barrier,
+    broadcast,
+    communicator,
+    init,
+    is_initialized,
+    rank,
+    world_size,
+)
+from chainrule.distributed.ddp import DistributedDataParallel
+
+__all__ = [
+    "init",
+    "is_initialized",
+    "rank",
+    "world_size",
+    "barrier",
+    "all_reduce",
+    "broadcast",
+    "abort",
+    "communicator",
+    "DistributedError",
+    "DistributedDataParallel",
+]

@@ -1,0 +1,289 @@
+"""The processes of a job and the collectives between them, on MPI through mpi4py.
+
+``mpiexec -n 4 python train.py`` (or ``srun`` on a cluster) starts four copies of a
+script; :func:`init` joins them, :func:`rank` and :func:`world_size` say which one this
+is and how many there are, and :func:`all_reduce` and :func:`broadcast` move arrays
+between them. MPI does the transport: nothing here opens a socket of its own.
+
+A failure on one process must not leave the others waiting forever in a collective, so
+:func:`init` installs an exception hook that prints the error with its rank and aborts the
+whole job (``MPI_Abort``); the launcher then ends every process with a non-zero status.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "init",
+    "is_initialized",
+    "rank",
+    "world_size",
+    "barrier",
+    "all_reduce",
+    "broadcast",
+    "abort",
+    "communicator",
+    "DistributedError",
+]
+
+
+class DistributedError(RuntimeError):
+    """The processes of a job disagree (model structure, array shapes), or MPI is missing."""
+
+
+class _State:
+    comm: Any = None  # the communicator, once init() has run
+    previous_hook: Callable | None = None
+
+
+_STATE = _State()
+
+
+def mpi():
+    """The ``mpi4py.MPI`` module (importing it initialises MPI), or a clear error."""
+    try:
+        from mpi4py import MPI
+    except ImportError as e:
+        raise DistributedError(
+            f"chainrule.distributed needs mpi4py and an MPI library ({e}); install them with "
+            "pip install 'chainrule[mpi]' (on a cluster, build mpi4py against the site's MPI)"
+        ) from None
+    return MPI
+
+
+def init(comm=None, abort_on_exception: bool = True) -> None:
+    """Join the processes of this job (those ``mpiexec``/``srun`` started); a single
+    process started without a launcher is a job of one. Calling it again does nothing.
+
+    ``comm`` is an mpi4py communicator to work in (default ``COMM_WORLD``). With
+    ``abort_on_exception`` (the default) an exception that ends one process prints its
+    traceback, prefixed with the rank, and aborts every process of the job, so none is
+    left waiting in a collective.
+
+    >>> from chainrule import distributed as dist
+    >>> dist.init()
+    >>> dist.rank(), dist.world_size(), dist.is_initialized()
+    (0, 1, True)
+    """
+    if _STATE.comm is not None:
+        return
+    MPI = mpi()
+    _STATE.comm = MPI.COMM_WORLD if comm is None else comm
+    if abort_on_exception and _STATE.previous_hook is None:
+        _STATE.previous_hook = sys.excepthook
+        sys.excepthook = _abort_on_uncaught
+
+
+def _abort_on_uncaught(kind, value, tb) -> None:
+    comm = _STATE.comm
+    if comm is None or comm.Get_size() == 1 or issubclass(kind, SystemExit | KeyboardInterrupt):
+        (_STATE.previous_hook or sys.__excepthook__)(kind, value, tb)
+        return
+    text = "".join(traceback.format_exception(kind, value, tb))
+    abort(f"{text.rstrip()}", code=1)
+
+
+def abort(message: str | None = None, code: int = 1) -> None:
+    """End every process of the job now with exit status ``code``, after printing
+    ``message`` (prefixed with this process's rank) on stderr."""
+    comm = _STATE.comm
+    r = comm.Get_rank() if comm is not None else 0
+    if message:
+        lines = message.splitlines() or [""]
+        sys.stderr.write("".join(f"[rank {r}] {line}\n" for line in lines))
+    sys.stderr.flush()
+    sys.stdout.flush()
+    if comm is None:
+        raise SystemExit(code)
+    comm.Abort(code)
+
+
+def is_initialized() -> bool:
+    """Whether :func:`init` has run in this process."""
+    return _STATE.comm is not None
+
+
+def communicator():
+    """The mpi4py communicator of the job (after :func:`init`)."""
+    if _STATE.comm is None:
+        raise DistributedError(
+            "chainrule.distributed is not initialised: call chainrule.distributed.init() first "
+            "(launch the script with mpiexec -n N, or run it alone as a job of one)"
+        )
+    return _STATE.comm
+
+
+def rank() -> int:
+    """This process's number in the job, from 0 to ``world_size() - 1``."""
+    return communicator().Get_rank()
+
+
+def world_size() -> int:
+    """How many processes the job has."""
+    return communicator().Get_size()
+
+
+def barrier() -> None:
+    """Wait until every process of the job has reached this call."""
+    communicator().Barrier()
+
+
+# -- all_reduce -----------------------------------------------------------------------------
+_OPS = ("sum", "mean")
+
+
+def _check_op(op: str) -> None:
+    if op not in _OPS:
+        raise ValueError(f"all_reduce: op must be 'sum' or 'mean', got {op!r}")
+
+
+def _reduce_array(x, op: str) -> np.ndarray:
+    """The sum (or mean) of ``x`` over all processes, as a new array (``x`` is left as it
+    is: under ``cr.jit`` it may be a buffer the program reads again)."""
+    out = np.array(x, order="C")  # a contiguous copy, reduced in place
+    if out.dtype.kind not in "biufc":
+        raise TypeError(f"all_reduce: cannot add arrays of dtype {out.dtype}")
+    comm = communicator()
+    comm.Allreduce(mpi().IN_PLACE, out)
+    if op == "mean":
+        size = comm.Get_size()
+        if out.dtype.kind in "fc":
+            out /= size
+        else:
+            out = out / size
+    return out
+
+
+# Differentiable: with every process's loss summed into one objective, the cotangent of
+# an input is the sum over processes of the output's cotangents (the mean: their mean).
+all_reduce_p = Primitive(_reduce_array, name="all_reduce")
+def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, op), None)
+def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, op), None)
+
+
+def all_reduce(tree, op: str = "sum"):
+    """The sum (``op="sum"``) or mean (``op="mean"``) over all processes of an array, a
+    number, or a pytree of them (the gradients ``cr.grad`` returns, say); every process
+    gets the result. Inputs are not modified.
+
+    It is differentiable, and under ``cr.jit`` it is recorded as an operation that every
+    replay performs again (its result is never a constant of the program). Every process
+    must call it with the same structure, shapes and dtypes, in the same order.
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist
+    >>> dist.init()
+    >>> dist.all_reduce({"w": np.ones(2), "b": 3.0}, op="mean")   # a job of one
+    {'b': 3.0, 'w': array([1., 1.])}
+    """
+    _check_op(op)
+    leaves, treedef = tree_flatten(tree)
+    out = []
+    plain_positions = []
+    for i, leaf in enumerate(leaves):
+        if isinstance(leaf, Tensor):
+            out.append(all_reduce_p(leaf, op))
+        else:
+            out.append(None)
+            plain_positions.append(i)
+    if plain_positions:
+        reduced = _reduce_plain([leaves[i] for i in plain_positions], op)
+        for i, value in zip(plain_positions, reduced, strict=True):
+            out[i] = value
+    return tree_unflatten(treedef, out)
+
+
+def _reduce_plain(values: list, op: str) -> list:
+    """Plain arrays and numbers, reduced with one message per dtype (packed together)."""
+    arrays = [np.asarray(v) for v in values]
+    groups: dict[np.dtype, list[int]] = {}
+    for i, a in enumerate(arrays):
+        if a.dtype.kind not in "biufc":
+            raise TypeError(f"all_reduce: leaf {i} has dtype {a.dtype}, which cannot be added")
+        groups.setdefault(a.dtype, []).append(i)
+    results: list = [None] * len(arrays)
+    for dtype, members in sorted(groups.items(), key=lambda kv: kv[0].str):  # same order on every rank
+        packed = np.concatenate([arrays[i].ravel() for i in members]) if members else np.empty(0, dtype)
+        reduced = _reduce_array(packed, op)
+        start = 0
+        for i in members:
+            n = arrays[i].size
+            results[i] = reduced[start : start + n].reshape(arrays[i].shape)
+            start += n
+    for i, v in enumerate(values):  # Python numbers stay Python numbers
+        if isinstance(v, int | float | complex) and not isinstance(v, bool):
+            results[i] = results[i].item()
+    return results
+
+
+# -- broadcast ------------------------------------------------------------------------------
+def _spec(a: np.ndarray) -> tuple:
+    return (tuple(a.shape), a.dtype.str)
+
+
+def broadcast(tree, root: int = 0):
+    """``root``'s copy of a pytree of arrays, on every process. Every process passes a
+    tree of the same structure, shapes and dtypes (its own values are ignored), and gets
+    new arrays; a mismatch raises :class:`DistributedError` on every process.
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist
+    >>> dist.init()
+    >>> dist.broadcast([np.arange(3)], root=0)
+    [array([0, 1, 2])]
+    """
+    comm = communicator()
+    size = comm.Get_size()
+    if not 0 <= root < size:
+        raise ValueError(f"broadcast: root {root} is not a rank of this job of {size}")
+    leaves, treedef = tree_flatten(tree)
+    arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
+    check_same(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)], "broadcast")
+    for a in arrays:
+        comm.Bcast(a, root=root)
+    out = []
+    for leaf, a in zip(leaves, arrays, strict=True):
+        out.append(a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a)
+    return tree_unflatten(treedef, out)
+
+
+def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
+    """Raise the same :class:`DistributedError` on every process unless all of them hold
+    the same ``[(name, description), ...]``; the error names the first difference."""
+    everyone = comm.allgather(described)
+    reference = everyone[0]
+    for r, mine in enumerate(everyone[1:], start=1):
+        if mine == reference:
+            continue
+        for k in range(max(len(mine), len(reference))):
+            a = reference[k] if k < len(reference) else None
+            b = mine[k] if k < len(mine) else None
+            if a != b:
+                raise DistributedError(
+                    f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
+                    f"{_show(a)}, rank {r} has {_show(b)}"
+                )
+
+
+def _name(a, b) -> str:
+    return repr((a or b)[0])
+
+
+def _show(entry) -> str:
+    if entry is None:
+        return "nothing there"
+    name, desc = entry
+    if isinstance(desc, tuple) and len(desc) == 2:
+        shape, dtype = desc
+        return f"{name!r} of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
+    return f"{name!r} ({desc})"

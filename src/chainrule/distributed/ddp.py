@@ -1,0 +1,217 @@
+"""``DistributedDataParallel``: one model per process, gradients averaged in ``backward()``.
+
+As in PyTorch's DDP, the parameters are grouped into buckets of about ``bucket_cap_mb``
+in reverse order of ``parameters()`` (roughly the order in which the backward pass
+produces their gradients). A hook that runs when a parameter's ``.grad`` has been updated
+copies it into its bucket; when a bucket is full, a non-blocking allreduce of the bucket
+starts, and the rest of the backward pass runs while it travels. A callback queued for
+the end of the backward pass waits for every bucket and writes the averages back to
+``.grad`` before ``backward()`` returns.
+
+Buckets start strictly in bucket order on every process, so the collectives match even
+when gradients arrive in different orders. A parameter that got no gradient in this
+backward pass on some process counts as zero there: its bucket is sent at the end of the
+pass, and no process waits for a gradient that will not come.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from chainrule.core.eager import EAGER, queue_callback
+from chainrule.core.tensor import Tensor
+from chainrule.distributed.comm import check_same, communicator, mpi
+from chainrule.nn.module import Module, mark_modified
+
+__all__ = ["DistributedDataParallel"]
+
+
+class _Bucket:
+    """Gradients of a few parameters of one dtype, packed in one flat buffer."""
+
+    __slots__ = ("params", "offsets", "buffer", "ready", "pending", "request")
+
+    def __init__(self, params: list, dtype):
+        self.params = params
+        self.offsets = []
+        start = 0
+        for p in params:
+            self.offsets.append(start)
+            start += p._value.size
+        self.buffer = np.empty(start, dtype=dtype)
+        self.ready = [False] * len(params)
+        self.pending = len(params)
+        self.request = None
+
+    @property
+    def nbytes(self) -> int:
+        return self.buffer.nbytes
+
+
+def _make_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
+    """Buckets of at most ``cap_bytes`` (or one parameter, if larger), filled in reverse
+    parameter order, one dtype per bucket."""
+    buckets: list[_Bucket] = []
+    open_by_dtype: dict = {}
+    for p in reversed(params):
+        dtype = p._value.dtype
+        group, size = open_by_dtype.get(dtype, ([], 0))
+        if group and size + p._value.nbytes > cap_bytes:
+            buckets.append(_Bucket(group, dtype))
+            group, size = [], 0
+        group.append(p)
+        open_by_dtype[dtype] = (group, size + p._value.nbytes)
+    for dtype, (group, _) in open_by_dtype.items():
+        if group:
+            buckets.append(_Bucket(group, dtype))
+    return buckets
+
+
+class DistributedDataParallel(Module):
+    """Wrap ``module`` for data-parallel training: every process holds a replica, feeds it
+    its part of the batch, and after ``loss.backward()`` every replica's ``.grad`` is the
+    mean of all processes' gradients, so identical optimizer steps keep them identical.
+
+    At wrap time rank 0's parameters and buffers are copied to every process, after
+    checking that all processes have the same parameter and buffer names, shapes and
+    dtypes (the error names the first difference). Buffers (BatchNorm's running
+    statistics) are not synchronised after that: each process keeps its own; use
+    ``nn.SyncBatchNorm`` for batch statistics over all processes.
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist, nn
+    >>> dist.init()
+    >>> model = dist.DistributedDataParallel(nn.Linear(3, 1))
+    >>> model(np.ones((2, 3), dtype=np.float32)).sum().backward()
+    >>> model.module.weight.grad.shape
+    (1, 3)
+    """
+
+    def __init__(self, module: Module, bucket_cap_mb: float = 25):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel wraps an nn.Module, not {type(module).__name__}")
+        if not bucket_cap_mb > 0:
+            raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
+        self.module = module
+        comm = communicator()
+        self.__dict__["_comm"] = comm
+        self.__dict__["_size"] = comm.Get_size()
+        self.bucket_cap_mb = bucket_cap_mb
+        named = [(f"parameter {n}", p) for n, p in module.named_parameters()]
+        named += [(f"buffer {n}", b) for n, b in module.named_buffers()]
+        check_same(comm, [(n, (tuple(np.shape(t._value)), np.asarray(t._value).dtype.str)) for n, t in named],
+                   "DistributedDataParallel")
+        for _, t in named:  # rank 0's values everywhere, written into the same buffers
+            value = t._value
+            if not (isinstance(value, np.ndarray) and value.flags.c_contiguous and value.flags.writeable):
+                value = t._value = np.array(value, order="C")
+            comm.Bcast(value, root=0)
+            mark_modified(t)
+        params = [p for _, p in module.named_parameters() if p.requires_grad]
+        self.__dict__["_buckets"] = _make_buckets(params, int(bucket_cap_mb * 2**20))
+        slot = {}
+        for b in self._buckets:
+            for k, p in enumerate(b.params):
+                slot[id(p)] = (b, k)
+        self.__dict__["_slot"] = slot
+        self.__dict__["_sync"] = True
+        self.__dict__["_active"] = False  # a backward pass is filling the buckets
+        self.__dict__["_next"] = 0  # the next bucket to send
+        self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+
+    @property
+    def gradient_bytes(self) -> int:
+        """Bytes of gradient each process sends into the allreduces of one step."""
+        return sum(b.nbytes for b in self._buckets)
+
+    @property
+    def bucket_sizes(self) -> list[int]:
+        """The bytes of each bucket, in the order they are sent."""
+        return [b.nbytes for b in self._buckets]
+
+    def forward(self, *args, **kwargs):
+        if self._active:  # a previous backward pass failed half-way: start clean
+            self._reset()
+        return self.module(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Inside, ``backward()`` only accumulates local gradients in ``.grad``; the first
+        ``backward()`` after it averages the accumulated gradients (gradient
+        accumulation over several micro-batches, one allreduce)."""
+        saved = self._sync
+        self.__dict__["_sync"] = False
+        try:
+            yield
+        finally:
+            self.__dict__["_sync"] = saved
+
+    # -- the backward pass ------------------------------------------------------------------
+    def _grad_ready(self, param: Tensor) -> None:
+        if not self._sync:
+            return
+        if not self._active:
+            self.__dict__["_active"] = True
+            queue_callback(self._finish)
+        bucket, k = self._slot[id(param)]
+        if bucket.ready[k]:
+            raise RuntimeError(
+                "DistributedDataParallel: a parameter received its gradient twice in one "
+                "backward pass of the wrapped module; this is not supported"
+            )
+        n = bucket.offsets[k]
+        value = np.asarray(param.grad.primal())
+        bucket.buffer[n : n + value.size] = value.ravel()
+        bucket.ready[k] = True
+        bucket.pending -= 1
+        if bucket.pending == 0:
+            self._send_ready()
+
+    def _send_ready(self) -> None:
+        buckets = self._buckets
+        while self._next < len(buckets) and buckets[self._next].pending == 0:
+            self._send(buckets[self._next])
+            self.__dict__["_next"] = self._next + 1
+
+    def _send(self, bucket: _Bucket) -> None:
+        bucket.request = self._comm.Iallreduce(mpi().IN_PLACE, bucket.buffer)
+
+    def _finish(self) -> None:
+        """At the end of backward(): send what is left (zeros for the gradients this
+        process did not get), wait for every bucket, write the means to ``.grad``."""
+        try:
+            for bucket in self._buckets:
+                if bucket.pending:
+                    for k, ready in enumerate(bucket.ready):
+                        if not ready:
+                            n = bucket.offsets[k]
+                            bucket.buffer[n : n + bucket.params[k]._value.size] = 0
+                    bucket.pending = 0
+            self._send_ready()
+            inverse = 1.0 / self._size
+            for bucket in self._buckets:
+                bucket.request.Wait()
+                bucket.request = None
+                mean = np.multiply(bucket.buffer, inverse, dtype=bucket.buffer.dtype)  # a new array: .grad owns it
+                for p, n in zip(bucket.params, bucket.offsets, strict=True):
+                    shape = np.shape(p._value)
+                    p.grad = Tensor(mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape), EAGER)
+        finally:
+            self._reset()
+
+    def _reset(self) -> None:
+        for bucket in self._buckets:
+            bucket.ready = [False] * len(bucket.params)
+            bucket.pending = len(bucket.params)
+            if bucket.request is not None:
+                bucket.request.Wait()  # never leave a request in flight on a buffer we reuse
+                bucket.request = None
+        self.__dict__["_active"] = False
+        self.__dict__["_next"] = 0
+
+    def extra_repr(self) -> str:
+        return f"world_size={self._size}, buckets={len(self._buckets)}, bucket_cap_mb={self.bucket_cap_mb}"

@@ -1,0 +1,71 @@
+"""``SyncBatchNorm``: batch normalisation with statistics over every process of a job.
+
+Plain ``BatchNorm1d``/``BatchNorm2d`` under data-parallel training normalise each
+process's part of the batch by that part's statistics. ``SyncBatchNorm`` instead sums
+the per-channel counts, sums and squared deviations over all processes (two allreduces:
+the mean first, then the variance around it, which keeps float precision), so the
+output is what BatchNorm would give on the whole global batch. The allreduce is
+differentiable, so the gradient flows through the statistics of every process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.distributed.comm import all_reduce, all_reduce_p
+from chainrule.nn._ops import plain
+from chainrule.nn.functional import _update_running
+from chainrule.nn.layers import _BatchNorm
+
+__all__ = ["SyncBatchNorm"]
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalisation of (N, C, ...) inputs over the batch (and spatial) axes of all
+    processes of the :mod:`chainrule.distributed` job together, in training; in eval mode
+    it uses its running statistics, like ``BatchNorm2d``. Every process must call it in
+    the same order (it communicates).
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist, nn
+    >>> dist.init()
+    >>> bn = nn.SyncBatchNorm(3)
+    >>> y = bn(np.random.default_rng(0).normal(size=(4, 3, 5, 5)).astype(np.float32))
+    >>> bool(abs(float(y.mean())) < 1e-5)
+    True
+    """
+
+    _expected_ndim = (2, 3, 4, 5)
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        if x.ndim not in self._expected_ndim:
+            raise ValueError(f"SyncBatchNorm expects a 2- to 5-d input, got shape {tuple(x.shape)}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"SyncBatchNorm({self.num_features}) got an input with {x.shape[1]} channels")
+        axes = (0, *range(2, x.ndim))
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        count = float(all_reduce(x.size // x.shape[1]))
+        if count < 2:
+            raise ValueError(
+                f"SyncBatchNorm in training needs more than one value per channel over all "
+                f"processes, got {count:g}"
+            )
+        mean = all_reduce_p(cnp.sum(x, axis=axes), "sum") / count
+        xc = x - cnp.reshape(mean, shape)
+        var = all_reduce_p(cnp.sum(xc * xc, axis=axes), "sum") / count
+        out = xc / cnp.sqrt(cnp.reshape(var, shape) + self.eps)
+        if self.track_running_stats:
+            self.num_batches_tracked._value += 1
+            momentum = 0.0 if self.momentum is None else self.momentum
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked._value)
+            _update_running(self.running_mean, np.asarray(plain(mean)), momentum)
+            _update_running(self.running_var, np.asarray(plain(var)) * (count / (count - 1)), momentum)
+        if self.weight is not None:
+            out = out * cnp.reshape(self.weight, shape)
+        if self.bias is not None:
+            out = out + cnp.reshape(self.bias, shape)
+        return out

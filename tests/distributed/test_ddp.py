@@ -1,0 +1,166 @@
+"""DistributedDataParallel on 2 processes, checked against one process."""
+
+import time
+
+import pytest
+from mpi_jobs import needs_mpi, ok, run_mpi
+
+pytestmark = needs_mpi
+
+CNN = """
+import numpy as np, chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import distributed as dist, nn, optim
+
+def cnn(seed):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=rng, dtype=np.float64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1, rng=rng, dtype=np.float64), nn.Tanh(), nn.Flatten(),
+        nn.Linear(64, 16, rng=rng, dtype=np.float64), nn.ReLU(), nn.Linear(16, 3, rng=rng, dtype=np.float64),
+    )
+
+def batches(steps, size):
+    rng = np.random.default_rng(123)
+    for _ in range(steps):
+        yield rng.normal(size=(size, 1, 8, 8)), rng.integers(0, 3, size)
+"""
+
+
+def test_twenty_adam_steps_equal_one_process_on_the_combined_batch(tmp_path):
+    out = ok(run_mpi(CNN + """
+dist.init()
+r, n = dist.rank(), dist.world_size()
+model = dist.DistributedDataParallel(cnn(seed=r), bucket_cap_mb=0.004)  # several buckets
+assert len(model.bucket_sizes) > 2, model.bucket_sizes
+opt = optim.Adam(model.parameters(), lr=1e-2)
+for x, y in batches(20, 8):
+    part = slice(r * 4, (r + 1) * 4)
+    opt.zero_grad()
+    F.cross_entropy(model(x[part]), y[part]).backward()
+    opt.step()
+mine = [p.detach().numpy() for p in model.module.parameters()]
+everyone = dist.communicator().allgather(mine)
+if r == 0:
+    ref = cnn(seed=0)  # rank 0's initial values, which the wrapper broadcast
+    ref_opt = optim.Adam(ref.parameters(), lr=1e-2)
+    for x, y in batches(20, 8):
+        ref_opt.zero_grad()
+        F.cross_entropy(ref(x), y).backward()
+        ref_opt.step()
+    start = [p.detach().numpy() for p in cnn(seed=0).parameters()]
+    for k, p in enumerate(ref.parameters()):
+        want = p.detach().numpy()
+        assert not np.allclose(want, start[k])  # it trained
+        for got in everyone:
+            err = np.max(np.abs(got[k] - want))
+            assert err <= 1e-12, (k, err)
+        assert np.array_equal(everyone[0][k], everyone[1][k])  # replicas stay identical
+    print("equal to 1e-12 over", len(start), "parameters")
+""", tmp_path))
+    assert "equal to 1e-12 over 8 parameters" in out
+
+
+def test_no_sync_unused_parameters_and_mismatches(tmp_path):
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist, nn
+
+dist.init()
+r = dist.rank()
+
+class TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(r)
+        self.body = nn.Linear(3, 4, rng=rng, dtype=np.float64)
+        self.a = nn.Linear(4, 1, rng=rng, dtype=np.float64)
+        self.b = nn.Linear(4, 1, rng=rng, dtype=np.float64)
+    def forward(self, x, use_b):
+        h = self.body(x).tanh()
+        return self.a(h).sum() + (self.b(h).sum() if use_b else 0.0)
+
+def local_grads(model, *calls):
+    plain = TwoHeads()
+    plain.load_state_dict(model.module.state_dict())
+    for x, use_b in calls:
+        plain(x, use_b).backward()
+    return {k: (np.zeros_like(p.detach().numpy()) if p.grad is None else p.grad.numpy())
+            for k, p in plain.named_parameters()}
+
+model = dist.DistributedDataParallel(TwoHeads())
+x1, x2 = np.random.default_rng(10 + r).normal(size=(2, 5, 3))
+# no_sync: the first micro-batch stays local, the second backward averages the sum
+with model.no_sync():
+    model(x1, True).backward()
+local = {k: p.grad.numpy().copy() for k, p in model.module.named_parameters()}
+other = dist.communicator().allgather(local["body.weight"])
+assert not np.allclose(other[0], other[1])  # not averaged yet
+model(x2, True).backward()
+want = dist.all_reduce(local_grads(model, (x1, True), (x2, True)), op="mean")
+for k, p in model.module.named_parameters():
+    assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
+model.zero_grad()
+# head b is used on rank 1 only: rank 0 counts zero for it, and nobody hangs
+model(x1, use_b=(r == 1)).backward()
+want = dist.all_reduce(local_grads(model, (x1, r == 1)), op="mean")
+for k, p in model.module.named_parameters():
+    assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
+assert model.gradient_bytes == sum(p.detach().numpy().nbytes for p in model.parameters())
+# the next step is a normal one again
+model.zero_grad()
+model(x2, True).backward()
+want = dist.all_reduce(local_grads(model, (x2, True)), op="mean")
+for k, p in model.module.named_parameters():
+    assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
+# different models on different ranks: the same error everywhere, naming the parameter
+try:
+    dist.DistributedDataParallel(nn.Sequential(nn.Linear(3, 4 + r), nn.Linear(4 + r, 1)))
+except dist.DistributedError as e:
+    if r == 0:
+        print(e)
+print("rank", r, "ok")
+""", tmp_path))
+    assert "rank 1 differs from rank 0 at 'parameter 0.weight': rank 0 has 'parameter 0.weight' of shape (4, 3)" in out
+    assert "rank 0 ok" in out and "rank 1 ok" in out
+
+
+def test_wrap_broadcasts_parameters_and_buffers(tmp_path):
+    out = ok(run_mpi("""
+import numpy as np
+from chainrule import distributed as dist, nn
+dist.init()
+r = dist.rank()
+net = nn.Sequential(nn.Linear(2, 3, rng=r), nn.BatchNorm1d(3))
+net[1].running_mean._value[:] = r + 1.0
+dist.DistributedDataParallel(net)
+state = {k: v.numpy() for k, v in net.state_dict().items()}
+everyone = dist.communicator().allgather(state)
+assert all(np.array_equal(everyone[0][k], everyone[1][k]) for k in state)
+assert np.array_equal(state["1.running_mean"], np.ones(3))
+print("rank", r, "ok")
+""", tmp_path))
+    assert out.count("ok") == 2
+
+
+@pytest.mark.parametrize("how", ["raise", "signal"])
+def test_a_failing_rank_ends_the_job(tmp_path, how):
+    fail = 'raise ValueError("rank 1 cannot go on")' if how == "raise" else "os.kill(os.getpid(), signal.SIGKILL)"
+    start = time.monotonic()
+    proc = run_mpi(f"""
+import os, signal, time
+import numpy as np
+from chainrule import distributed as dist
+dist.init()
+if dist.rank() == 1:
+    time.sleep(0.5)
+    {fail}
+dist.all_reduce(np.ones(3))  # rank 0 waits here for a partner that is gone
+print("should not get here")
+""", tmp_path, timeout=60)
+    elapsed = time.monotonic() - start
+    assert proc.returncode != 0
+    assert elapsed < 30
+    assert "should not get here" not in proc.stdout
+    if how == "raise":
+        assert "[rank 1] ValueError: rank 1 cannot go on" in proc.stderr, proc.stderr
