@@ -12,11 +12,11 @@ from chainrule.numpy.nondiff import NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF
 
 
-def not_supported(name: str) -> TypeError:
+def not_supported(name: str, module: str = "numpy") -> TypeError:
     return TypeError(
-        f"numpy.{name} is not differentiable in chainrule, so it cannot take a Tensor. "
-        "Use a chainrule.numpy function that is (see the README's list), or define the "
-        f"derivative yourself: f = chainrule.primitive(numpy.{name}); chainrule.defvjp(f, ...)."
+        f"{module}.{name} is not differentiable in chainrule, so it cannot take a Tensor. "
+        f"Use a chainrule.{module} function that is (see the README's list), or define the "
+        f"derivative yourself: f = chainrule.primitive({module}.{name}); chainrule.defvjp(f, ...)."
     )
 
 
@@ -40,11 +40,12 @@ def dispatch_function(func, args, kwargs):
     return fun(*args, **kwargs)
 
 
-def guarded(np_fun, name: str | None = None):
+def guarded(np_fun, name: str | None = None, module: str = "numpy"):
     """NumPy's ``np_fun`` for plain arrays; an error naming it when handed a Tensor.
 
-    The mirror re-exports NumPy's functions without derivatives this way, so none of them
-    can turn a Tensor into a plain array and drop its gradient.
+    The mirrors re-export NumPy's (and SciPy's, ``module="scipy.stats"``) functions
+    without derivatives this way, so none of them can turn a Tensor into a plain array
+    and drop its gradient.
     """
     name = name or np_fun.__name__
 
@@ -53,10 +54,10 @@ def guarded(np_fun, name: str | None = None):
             if isinstance(a, Tensor) or (
                 isinstance(a, list | tuple) and any(isinstance(v, Tensor) for v in a)
             ):
-                raise not_supported(name)
+                raise not_supported(name, module)
         return np_fun(*args, **kwargs)
 
-    call.__name__ = call.__qualname__ = np_fun.__name__
+    call.__name__ = call.__qualname__ = getattr(np_fun, "__name__", name)
     call.__doc__ = np_fun.__doc__
     call.__wrapped__ = np_fun
     return call

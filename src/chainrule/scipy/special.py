@@ -23,6 +23,7 @@ from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
+from chainrule.scipy.reexport import fallback
 
 __all__ = [
     "gamma", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "rgamma", "gammasgn",
@@ -289,3 +290,7 @@ def_vjps(log_softmax, lambda g, ans, x, axis=None:
          g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
 def_jvps(log_softmax, lambda t, ans, x, axis=None:
          t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
+
+
+# every other name of scipy.special: SciPy's own, refusing Tensors (see reexport.py)
+__getattr__, __dir__ = fallback(__name__, "scipy.special")

@@ -5,6 +5,7 @@ density is -inf and its gradient zero."""
 from __future__ import annotations
 
 import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import betainc, betaln, xlog1py, xlogy
 from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
 
@@ -30,3 +31,7 @@ def pdf(x, a, b, loc=0.0, scale=1.0):
 @_export
 def cdf(x, a, b, loc=0.0, scale=1.0):
     return betainc(a, b, cnp.clip(standardize(x, loc, scale), 0.0, 1.0))
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.beta's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "beta")

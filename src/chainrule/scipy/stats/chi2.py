@@ -3,6 +3,7 @@ scale ``2 * scale``, differentiable as :mod:`chainrule.scipy.stats.gamma` is."""
 
 from __future__ import annotations
 
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.stats import gamma
 from chainrule.scipy.stats._common import exported
 
@@ -24,3 +25,7 @@ def pdf(x, df, loc=0.0, scale=1.0):
 @_export
 def cdf(x, df, loc=0.0, scale=1.0):
     return gamma.cdf(x, 0.5 * df, loc, 2 * scale)
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.chi2's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "chi2")

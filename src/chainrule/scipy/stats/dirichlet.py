@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaln, xlogy
 from chainrule.scipy.stats._common import exported
 
@@ -42,3 +43,7 @@ def logpdf(x, alpha):
 @_export
 def pdf(x, alpha):
     return cnp.exp(logpdf(x, alpha))
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.dirichlet's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "dirichlet")

@@ -5,6 +5,7 @@ log density is -inf and its gradient zero, as SciPy's values suggest."""
 from __future__ import annotations
 
 import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammainc, gammaln, xlogy
 from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
 
@@ -30,3 +31,7 @@ def pdf(x, a, loc=0.0, scale=1.0):
 def cdf(x, a, loc=0.0, scale=1.0):
     z = standardize(x, loc, scale)
     return gammainc(a, on_support(z >= 0, z, 0.0))
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.gamma's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "gamma")

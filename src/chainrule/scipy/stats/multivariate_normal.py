@@ -16,6 +16,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import def_jvps, def_vjps
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import wrap
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.stats._common import exported
 
 __all__ = ["logpdf", "pdf", "entropy"]
@@ -135,3 +136,7 @@ def entropy(mean=None, cov=1):
     # logpdf at the mean is −½ (d log 2π + log det cov); the entropy adds d/2 to its negative
     centre = mean if mean is not None else np.zeros(dim)
     return 0.5 * dim - logpdf(centre, centre, cov)
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.multivariate_normal's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "multivariate_normal")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import log_ndtr, ndtr, ndtri
 from chainrule.scipy.stats._common import exported, standardize
 
@@ -54,3 +55,7 @@ def ppf(q, loc=0.0, scale=1.0):
 @_export
 def isf(q, loc=0.0, scale=1.0):
     return loc - scale * ndtri(q)
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.norm's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "norm")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.numpy.nondiff import plain
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaln, pdtr, xlogy
 from chainrule.scipy.stats._common import NEG_INF, exported
 
@@ -30,3 +31,7 @@ def pmf(k, mu, loc=0):
 def cdf(k, mu, loc=0):
     k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
     return cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0)
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.poisson's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "poisson")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaln, stdtr
 from chainrule.scipy.stats._common import exported, standardize
 
@@ -39,3 +40,7 @@ def logcdf(x, df, loc=0.0, scale=1.0):
 @_export
 def sf(x, df, loc=0.0, scale=1.0):
     return stdtr(df, -standardize(x, loc, scale))
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.t's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "t")

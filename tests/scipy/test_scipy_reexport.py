@@ -1,0 +1,126 @@
+"""chainrule.scipy is a drop-in for scipy: every SciPy name and submodule imports, the
+ones without rules are SciPy's own on plain arrays and refuse Tensors by name."""
+
+import importlib
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy
+import scipy.stats as st
+
+import chainrule as cr
+import chainrule.scipy as csp
+
+SUBMODULES = ["cluster", "constants", "datasets", "differentiate", "fft", "fftpack",
+              "integrate", "interpolate", "io", "linalg", "ndimage", "odr", "optimize",
+              "signal", "sparse", "spatial", "special", "stats"]
+NESTED = ["sparse.linalg", "sparse.csgraph", "spatial.distance", "spatial.transform",
+          "stats.qmc", "stats.contingency", "io.wavfile", "signal.windows", "linalg.blas"]
+
+
+def public_names(module):
+    names = getattr(module, "__all__", None) or [n for n in dir(module) if not n.startswith("_")]
+    return [n for n in names if not n.startswith("_")]
+
+
+@pytest.mark.parametrize("name", SUBMODULES)
+def test_every_scipy_name_of_a_submodule_imports(name):
+    with warnings.catch_warnings():  # scipy.odr, scipy.fftpack warn that they are old
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            theirs = importlib.import_module(f"scipy.{name}")
+        except ImportError:  # pragma: no cover - a SciPy without it
+            pytest.skip(f"scipy.{name} is not installed")
+        ours = importlib.import_module(f"chainrule.scipy.{name}")
+        assert getattr(csp, name) is ours
+        missing = [n for n in public_names(theirs) if not hasattr(ours, n)]
+    assert not missing, f"chainrule.scipy.{name} lacks {missing}"
+
+
+@pytest.mark.parametrize("name", NESTED)
+def test_nested_submodules_import(name):
+    theirs = importlib.import_module(f"scipy.{name}")
+    ours = importlib.import_module(f"chainrule.scipy.{name}")
+    for n in public_names(theirs)[:20]:
+        assert hasattr(ours, n), n
+
+
+def test_unknown_names_fail_as_python_does():
+    with pytest.raises(ImportError):
+        importlib.import_module("chainrule.scipy.not_a_scipy_module")
+    with pytest.raises(AttributeError, match="no attribute 'not_a_function'"):
+        csp.special.not_a_function  # noqa: B018
+    with pytest.raises(ImportError):
+        exec("from chainrule.scipy.stats import not_a_distribution", {})
+
+
+def test_dirichlet_rvs_and_other_sampling_is_scipys():
+    from chainrule.scipy.stats import dirichlet, multivariate_normal, norm
+
+    alpha = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(dirichlet.rvs(alpha, size=4, random_state=0),
+                                  st.dirichlet.rvs(alpha, size=4, random_state=0))
+    np.testing.assert_array_equal(norm.rvs(size=3, random_state=1),
+                                  st.norm.rvs(size=3, random_state=1))
+    np.testing.assert_allclose(dirichlet.mean(alpha), st.dirichlet.mean(alpha))
+    sample = multivariate_normal.rvs(np.zeros(2), np.eye(2), random_state=2)
+    np.testing.assert_array_equal(sample, st.multivariate_normal.rvs(np.zeros(2), np.eye(2),
+                                                                     random_state=2))
+
+
+def test_distributions_without_rules_are_scipys_and_refuse_tensors():
+    from chainrule.scipy.stats import expon, norm
+
+    x = np.array([0.5, 1.5])
+    np.testing.assert_array_equal(expon.logpdf(x, scale=2.0), st.expon.logpdf(x, scale=2.0))
+    np.testing.assert_array_equal(expon(scale=2.0).cdf(x), st.expon(scale=2.0).cdf(x))
+    with pytest.raises(TypeError, match=r"scipy\.stats\.expon\.logpdf is not differentiable"):
+        cr.grad(lambda a: expon.logpdf(a).sum())(x)
+    with pytest.raises(TypeError, match=r"scipy\.stats\.expon is not differentiable"):
+        cr.grad(lambda s: expon(scale=s).mean())(2.0)
+    with pytest.raises(TypeError, match=r"scipy\.stats\.norm\.rvs is not differentiable"):
+        cr.grad(lambda m: norm.rvs(m, random_state=0))(0.0)
+    # the functions with rules stay chainrule's
+    assert cr.grad(lambda m: norm.logpdf(1.0, m))(0.25) == pytest.approx(0.75)
+
+
+def test_functions_without_rules_refuse_tensors_by_name():
+    from chainrule.scipy.optimize import rosen
+    from chainrule.scipy.special import comb
+
+    assert comb(5, 2) == 10.0
+    with pytest.raises(TypeError, match=r"scipy\.special\.comb is not differentiable"):
+        cr.grad(lambda n: comb(n, 2))(5.0)
+    with pytest.raises(TypeError, match=r"scipy\.optimize\.rosen is not differentiable"):
+        cr.grad(rosen)(np.ones(3))
+    # and a plain-array call of the re-export is SciPy's result, unchanged
+    assert rosen(np.array([1.0, 2.0])) == scipy.optimize.rosen(np.array([1.0, 2.0]))
+
+
+def test_scipy_optimize_minimize_with_chainrule_gradients():
+    from chainrule.scipy.optimize import minimize
+
+    def f(x):
+        return ((x - np.arange(3.0)) ** 2).sum() + (x[0] * x[1]) ** 2
+
+    res = minimize(f, np.ones(3), jac=cr.grad(f), method="BFGS")
+    assert res.success
+    np.testing.assert_allclose(cr.grad(f)(res.x), np.zeros(3), atol=1e-5)
+
+
+def test_heavy_submodules_import_on_first_use():
+    code = ("import sys, chainrule.scipy as s\n"
+            "print(sorted(m for m in ('scipy.signal', 'scipy.integrate', 'scipy.optimize')"
+            " if m in sys.modules))\n"
+            "s.signal\nprint('scipy.signal' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "True"
+
+
+def test_dir_lists_scipys_names_too():
+    assert "comb" in dir(csp.special) and "gammaln" in dir(csp.special)
+    assert "expon" in dir(csp.stats) and "rvs" in dir(csp.stats.dirichlet)
