@@ -141,6 +141,8 @@ def _records(t: Tensor, other) -> bool:
 
 def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     """``t <op>= other``, by the rules in this module's docstring."""
+    if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
+        return t._trace.inplace(t, op, other, name)
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
         return op(t, other)
     if _records(t, other):
@@ -203,6 +205,9 @@ def setitem(t: Tensor, index, value) -> None:
     """``t[index] = value``: recorded out of place on a graph, written in place otherwise."""
     from chainrule.numpy.nondiff import plain
 
+    if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
+        t._trace.setitem(t, index, value)
+        return
     index = plain(index)
     if t._trace is not EAGER or _records(t, value):
         if t._trace is EAGER:

@@ -29,6 +29,7 @@ __all__ = [
     "EAGER",
     "PROJECT",
     "LEAF",
+    "RANDOM_SOURCES",
 ]
 
 _levels = itertools.count(1)
@@ -416,3 +417,8 @@ class EagerTrace(Trace):
 
 
 EAGER = EagerTrace()
+
+# Functions returning the NumPy generators that library code draws from by default
+# (chainrule.nn.init registers its global one): chainrule.jit checks that a traced call
+# draws from them only through recorded calls.
+RANDOM_SOURCES: list = []

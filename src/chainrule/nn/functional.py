@@ -156,7 +156,8 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
     draw_dtype = np.float32 if dtype == np.float32 else np.float64
     traced = undifferentiated(input)
     if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
-        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {})
+        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {},
+                                       effect="draw", rng=lambda: _generator(rng))
     else:
         uniform = _draw_uniform(rng, input.shape, draw_dtype)
     keep = uniform >= p
@@ -164,9 +165,13 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
 
 
 def _draw_uniform(rng, shape, dtype):
+    return _generator(rng).random(shape, dtype=dtype)
+
+
+def _generator(rng):
     from chainrule.nn.init import get_generator
 
-    return get_generator(rng).random(shape, dtype=dtype)
+    return get_generator(rng)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from chainrule.core.tensor import Tensor
+from chainrule.core.trace import RANDOM_SOURCES
 
 __all__ = [
     "manual_seed",
@@ -56,6 +57,9 @@ def manual_seed(seed: int) -> np.random.Generator:
 def default_generator() -> np.random.Generator:
     """The global generator (see :func:`manual_seed`)."""
     return _generator
+
+
+RANDOM_SOURCES.append(default_generator)  # chainrule.jit checks draws from it are recorded
 
 
 def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Generator:

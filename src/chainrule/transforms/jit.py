@@ -28,6 +28,7 @@ code is in :mod:`chainrule.transforms.program`.
 from __future__ import annotations
 
 import functools
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,13 +37,14 @@ import numpy as np
 
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
-from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import RANDOM_SOURCES, Trace, _levels, same_tuple_type
 from chainrule.transforms.program import (
     Call,
     Guard,
     GuardFailure,
     Program,
+    ReplayError,
     Seq,
     Var,
     build_program,
@@ -73,16 +75,35 @@ class RecordTrace(Trace):
     there records its forward and backward computations here too.
     """
 
-    __slots__ = ("level", "name", "ops", "values", "open")
+    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
+                 "entry_filters", "generators")
     records = True
 
-    def __init__(self):
+    def __init__(self, generators=()):
         self.level = next(_levels)
         self.name = "jit"
         self.ops: list = []
         self.values: list = []  # the value of every program variable, while tracing
         self.open = True
+        # why the record must not be replayed (None: it may be), see refuse()
+        self.unreplayable: str | None = None
+        self.entry_errstate = np.geterr()
+        self.entry_filters = _filters_fingerprint()
+        # id -> [generator, its state after the last recorded draw (or at the start)]
+        self.generators: dict[int, list] = {}
+        for g in generators:
+            self.watch(g)
         RECORDING[0] += 1
+
+    def refuse(self, reason: str) -> None:
+        """The call being traced does something a replay would not repeat: its result
+        stands (it was computed by running the function), but it is not replayed."""
+        if self.unreplayable is None:
+            self.unreplayable = reason
+
+    def watch(self, generator) -> None:
+        if id(generator) not in self.generators:
+            self.generators[id(generator)] = [generator, _rng_state(generator)]
 
     def new_tensor(self, value) -> Tensor:
         self.values.append(value)
@@ -91,8 +112,13 @@ class RecordTrace(Trace):
     def process(self, prim, args, kwargs):
         return self.record(prim.fun, args, kwargs)
 
-    def record(self, fun: Callable, args, kwargs):
-        """Run ``fun`` on the values of ``args`` and record the call; Tensors come back."""
+    def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None):
+        """Run ``fun`` on the values of ``args`` and record the call; Tensors come back.
+
+        ``effect="write"``: the call writes into its first argument (kept, and undone
+        when a replay stops early); ``effect="draw"``: it draws from the generator that
+        ``rng()`` returns (kept, its state restored when a replay stops early).
+        """
         if not self.open:
             raise RuntimeError(
                 f"{getattr(fun, '__name__', fun)} was called on a value traced by a "
@@ -108,22 +134,78 @@ class RecordTrace(Trace):
         kvals, tkwargs = {}, {}
         for k, v in kwargs.items():
             kvals[k], tkwargs[k] = self._encode(v, found)
-        ans = fun(*vals, **kvals)
+        generator = None
+        if rng is not None:
+            generator = rng()
+            self._check_generator(generator)
+        try:
+            ans = fun(*vals, **kvals)
+        except Exception as e:
+            # caught inside the function, the exception is a branch that no guard sees
+            self.refuse(f"{getattr(fun, '__name__', fun)} raised {type(e).__name__} while traced")
+            raise
+        if generator is not None:
+            self.generators[id(generator)][1] = _rng_state(generator)
+        errstate = np.geterr()
+        if errstate == self.entry_errstate:
+            errstate = None
+        if _filters_fingerprint() != self.entry_filters:
+            self.refuse("the warnings filters were changed inside the function")
         unpack = isinstance(ans, tuple | list)
         outs = []
         results = []
+        if effect is not None and ans is None:
+            unpack, ans = True, ()
         for value in ans if unpack else (ans,):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
         check_shape = fun in _VALUE_SHAPED if hashable(fun) else False
-        if not check_shape and not isinstance(fun, np.ufunc):
+        if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
             # an integer or boolean traced argument may be an index or a count
             check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
-        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape))
+        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape, effect, rng, errstate))
         if not unpack:
             return results[0]
         return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
+
+    def _check_generator(self, generator) -> None:
+        """Before a recorded draw: the generator must be where the last recorded draw left
+        it, or something drew from it that no replay would."""
+        entry = self.generators.get(id(generator))
+        if entry is None:
+            self.watch(generator)
+        elif not _same_state(entry[1], _rng_state(generator)):
+            self.refuse("random numbers were drawn outside chainrule's recorded calls")
+
+    def check_generators(self) -> None:
+        """At the end of the trace: no generator may have moved since its last recorded draw."""
+        for generator, state in self.generators.values():
+            if not _same_state(state, _rng_state(generator)):
+                self.refuse(
+                    "random numbers were drawn with a NumPy generator directly "
+                    f"({type(generator).__name__}), which a replay would not draw again"
+                )
+
+    # -- in-place writes: done, and recorded as calls that write -------------------------
+    def inplace(self, t: Tensor, op: Callable, other, name: str) -> Tensor:
+        """``t <op>= other`` on a traced value: NumPy writes an array's memory in place
+        (so every view of it and every alias sees the change), a scalar is rebound."""
+        if isinstance(other, Tensor) and other._trace is not self:
+            raise _inplace_foreign_error(name)
+        if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
+            return self.record(op.fun if hasattr(op, "fun") else op, (t, other), {})
+        fun = _INPLACE.get(name)
+        out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
+               else self.record(_write_result, (t, op, other), {}, effect="write"))
+        t._value, t._node = out._value, out._node  # every alias of t sees the new value
+        return t
+
+    def setitem(self, t: Tensor, index, value) -> None:
+        """``t[index] = value`` on a traced value: written, and recorded as a write."""
+        if isinstance(value, Tensor) and value._trace is not self:
+            raise _inplace_foreign_error("__setitem__")
+        self.record(operator.setitem, (t, undifferentiated(index), value), {}, effect="write")
 
     def _encode(self, x, found: list):
         """(value, template) of an argument: traced Tensors become program variables."""
@@ -142,12 +224,73 @@ class RecordTrace(Trace):
     def guard(self, t: Tensor) -> None:
         """Python read ``t``'s value: a replay must read the same, or trace again."""
         if self.open:
-            self.ops.append(Guard(t._node))
+            value = t._value
+            self.ops.append(Guard(t._node, value.copy() if isinstance(value, np.ndarray) else value))
 
     def close(self) -> None:
         if self.open:
             RECORDING[0] -= 1
         self.open = False
+
+
+_INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
+            "div_": operator.itruediv, "pow_": operator.ipow}
+
+
+def _write_result(buffer, op, other):
+    """``buffer`` overwritten with ``op(buffer, other)`` (an eager ``fill_``/``copy_``)."""
+    np.copyto(buffer, op(buffer, other), casting="unsafe")
+    return buffer
+
+
+def _inplace_foreign_error(name: str) -> Exception:
+    return TypeError(
+        f"{name}: a value being differentiated cannot be written into an array in place (the "
+        "gradient would be dropped, as NumPy would refuse it too). Use the out-of-place "
+        "operation (x = x + y) or chainrule.stop_gradient(y)."
+    )
+
+
+def _filters_fingerprint():
+    filters = warnings.filters
+    return id(filters), len(filters), filters[0] if filters else None
+
+
+def _rng_state(generator):
+    if isinstance(generator, np.random.RandomState):
+        return generator.get_state(legacy=False)
+    return generator.bit_generator.state
+
+
+def _same_state(a, b) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def _generators_seen_by(fun, leaves) -> list:
+    """The NumPy generators a function may draw from that the trace can check: NumPy's
+    global one, the registered ones (chainrule.nn.init's), those among the arguments and
+    those its code names (closure cells and globals)."""
+    found = [np.random.mtrand._rand, *(source() for source in RANDOM_SOURCES)]
+    found += [leaf for leaf in leaves if isinstance(leaf, np.random.Generator | np.random.RandomState)]
+    code = getattr(fun, "__code__", None)
+    if code is not None:
+        cells = [c.cell_contents for c in (fun.__closure__ or ()) if _cell_full(c)]
+        names = getattr(fun, "__globals__", {})
+        cells += [names[n] for n in code.co_names if n in names]
+        found += [v for v in cells if isinstance(v, np.random.Generator | np.random.RandomState)]
+    return found
+
+
+def _cell_full(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _holds_tensor(x) -> bool:
@@ -228,6 +371,8 @@ def _describe(x, dynamic: list, description: list) -> bool:
 
 # -- the transform ------------------------------------------------------------------------
 _RETRACE_WARNING = 8
+# the programs of a key whose trace was not replayable: such calls run the plain function
+_RUN_PLAIN: list = []
 
 
 class Jitted:
@@ -283,15 +428,30 @@ class Jitted:
                 description.append(writable_like_output(dynamic[j]))
             programs = self._by_description.get(key := tuple(description))
             if programs is not None:
+                if programs is _RUN_PLAIN:
+                    return self.fun(*args, **kwargs)
                 for i in range(len(programs)):
                     try:
                         return self._replay(programs, i, dynamic, donated_positions)
                     except GuardFailure:
                         continue
+                    except ReplayError as e:
+                        return self._after_failed_replay(e, args, kwargs)
         result, programs = self._call(args, kwargs)
         if plain and programs is not None:
             self._by_description[key] = programs
         return result
+
+    def _after_failed_replay(self, error: ReplayError, args, kwargs):
+        """A call of the replay raised where the traced call had not: the plain function
+        decides (it may catch the exception), on the inputs the replay restored."""
+        if error.donated:
+            raise RuntimeError(
+                f"chainrule.jit: {type(error.cause).__name__} in a replay that had already "
+                "written results into its donated arguments, so the plain function cannot be "
+                "run instead. Call it without donate_argnums for inputs that may fail this way."
+            ) from error.cause
+        return self.fun(*args, **kwargs)
 
     def _replay(self, programs: list, i: int, dynamic: list, donated_positions=()):
         program = programs[i]
@@ -339,19 +499,27 @@ class Jitted:
         donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
         entries = self._cache.setdefault(key, [])
         programs = None
-        for treedef, progs in entries:
+        for position, (treedef, progs) in enumerate(entries):  # noqa: B007
             if treedef == tree:
                 programs = progs
                 break
-        if programs is None:
+        else:
+            position = len(entries)
             programs = []
             entries.append((tree, programs))
+        if programs is _RUN_PLAIN:
+            return self.fun(*args, **kwargs), programs
         for i in range(len(programs)):
             try:
                 return self._replay(programs, i, dynamic), programs
             except GuardFailure:
                 continue
+            except ReplayError as e:
+                return self._after_failed_replay(e, args, kwargs), programs
         out, program = self._trace(args, kwargs, leaves, tree, donated)
+        if program is None:  # not replayable: these inputs run the plain function from now on
+            entries[position] = (tree, _RUN_PLAIN)
+            return out, _RUN_PLAIN
         programs.insert(0, program)
         del programs[self.max_programs :]
         return out, programs
@@ -393,7 +561,7 @@ class Jitted:
                 "rather than Python numbers, and pass changing numbers as 0-d arrays.",
                 stacklevel=3,
             )
-        trace = RecordTrace()
+        trace = RecordTrace(_generators_seen_by(self.fun, leaves))
         boxed = []
         n_inputs = 0
         for leaf in leaves:
@@ -409,6 +577,9 @@ class Jitted:
             out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
+        trace.check_generators()
+        if np.geterr() != trace.entry_errstate:
+            trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
         out_leaves, out_tree = tree_flatten(out)
         templates, values = [], []
         for leaf in out_leaves:
@@ -420,7 +591,10 @@ class Jitted:
             else:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
-        program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated)
+        if trace.unreplayable is not None:
+            return tree_unflatten(out_tree, values), None
+        program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated,
+                                trace.entry_errstate)
         return tree_unflatten(out_tree, values), program
 
 

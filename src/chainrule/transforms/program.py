@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "Program", "build_program", "same_value",
-           "hashable", "root_array", "writable_like_output"]
+__all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
+           "same_value", "hashable", "root_array", "writable_like_output"]
 
 
 def hashable(x) -> bool:
@@ -28,6 +28,16 @@ def hashable(x) -> bool:
 
 class GuardFailure(Exception):
     """A replay read a value that differs from the one its program was traced with."""
+
+
+class ReplayError(Exception):
+    """A NumPy call of a replay raised: the traced call did not, so the plain function
+    must run instead (the arguments are as they were: written inputs are restored)."""
+
+    def __init__(self, cause: Exception, donated: bool):
+        super().__init__(cause)
+        self.cause = cause
+        self.donated = donated
 
 
 class Var:
@@ -52,37 +62,52 @@ class Seq:
 class Call:
     """One recorded NumPy call: ``outs`` are the variables of its result (several when it
     returns a tuple, ``unpack``); ``check_shape`` when its result's shape may depend on
-    values."""
+    values.
 
-    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape")
+    ``effect`` marks a call that is not pure, so it is replayed even if nothing reads its
+    result: ``"write"`` writes the memory of its first argument (``x += y``,
+    ``x[i] = v``), ``"draw"`` consumes the state of the generator that ``rng()`` returns.
+    ``errstate`` is NumPy's error state the call ran under when it differed from the
+    state the jitted function was entered with (an ``np.errstate`` block inside it).
+    """
 
-    def __init__(self, fun, args, kwargs, outs, unpack, check_shape):
+    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape", "effect", "rng", "errstate")
+
+    def __init__(self, fun, args, kwargs, outs, unpack, check_shape, effect=None, rng=None, errstate=None):
         self.fun = fun
         self.args = args
         self.kwargs = kwargs
         self.outs = outs
         self.unpack = unpack
         self.check_shape = check_shape
+        self.effect = effect
+        self.rng = rng
+        self.errstate = errstate
 
 
 class Guard:
-    """Python read variable ``var``'s value: a replay must read the same."""
+    """Python read variable ``var``'s value, ``expected``: a replay must read the same
+    (a copy taken when it was read, since the array may be written in place later)."""
 
-    __slots__ = ("var",)
+    __slots__ = ("var", "expected")
 
-    def __init__(self, var: int):
+    def __init__(self, var: int, expected):
         self.var = var
+        self.expected = expected
 
 
 def same_value(a, b) -> bool:
-    """Whether a replayed value equals the traced one: type, shape, dtype and every element
-    (NaN equal to NaN)."""
+    """Whether a replayed value is the traced one to the bit: type, shape, dtype and the
+    bytes of every element (so -0.0 is not 0.0, and NaNs match by their payload)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, np.ndarray | np.generic):
         if a.shape != b.shape or a.dtype != b.dtype:
             return False
-        return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        return a.tobytes() == b.tobytes()
+    if type(a) is float or type(a) is complex:
+        return repr(a) == repr(b) and np.copysign(1, abs(a) if type(a) is complex else a) == np.copysign(
+            1, abs(b) if type(b) is complex else b)
     try:
         return bool(a == b) or (a != a and b != b)
     except Exception:
@@ -91,17 +116,40 @@ def same_value(a, b) -> bool:
 
 # -- from a recorded trace to a program --------------------------------------------------
 class Program:
-    """One traced path of a jitted function, as generated Python code."""
+    """One traced path of a jitted function, as generated Python code.
 
-    def __init__(self, source: str, replay: Callable, buffers: list, n_guards: int, n_calls: int):
+    ``written`` are the inputs whose memory the program writes (in-place updates of
+    arguments), ``generators`` the functions that return the generators it draws from:
+    both are saved before a replay and restored if it stops early (a guard that fails,
+    a call that raises), so that the retrace or the plain call starts from the same
+    state as the replay did. ``donates``: whether results go into donated inputs (only
+    after the last guard; a call that raises after that cannot be undone).
+    """
+
+    def __init__(self, source: str, replay: Callable, buffers: list, n_guards: int, n_calls: int,
+                 written=(), generators=(), donates: bool = False):
         self.source = source
         self.replay = replay
         self.buffers = buffers
         self.n_guards = n_guards
         self.n_calls = n_calls
         self.busy = False
+        self.written = tuple(written)
+        self.generators = tuple(generators)
+        self.donates = donates
+        self.undoable = bool(self.written or self.generators)
 
     def run(self, inputs: list):
+        if self.undoable:
+            return self._run_undoable(inputs)
+        try:
+            return self._run(inputs)
+        except GuardFailure:
+            raise
+        except Exception as e:
+            raise ReplayError(e, self.donates) from e
+
+    def _run(self, inputs: list):
         if self.busy:  # re-entered (recursion, threads): buffers of its own
             return self.replay(*inputs, [np.empty_like(b) for b in self.buffers])
         self.busy = True
@@ -110,9 +158,26 @@ class Program:
         finally:
             self.busy = False
 
+    def _run_undoable(self, inputs: list):
+        saved = [(inputs[i], inputs[i].copy()) for i in self.written]
+        generators = [g() for g in self.generators]
+        states = [g.bit_generator.state for g in generators]
+        try:
+            return self._run(inputs)
+        except Exception as e:
+            for array, copy in saved:
+                if array.flags.writeable:
+                    np.copyto(array, copy)
+            for g, state in zip(generators, states, strict=True):
+                g.bit_generator.state = state
+            if isinstance(e, GuardFailure):
+                raise
+            raise ReplayError(e, self.donates) from e
+
 
 def build_program(
-    ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset()
+    ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
+    entry_errstate=None,
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
@@ -121,7 +186,26 @@ def build_program(
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, Var)}
     buffer_of, shapes = _assign_buffers(ops, values, out_vars, n_inputs, donated)
-    return _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes)
+    if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
+        entry_errstate = None
+    program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
+                        entry_errstate)
+    # what a replay that stops early must put back
+    input_of_root: dict[int, list] = {}
+    for v in range(n_inputs):
+        input_of_root.setdefault(id(root_array(values[v])), []).append(v)
+    written: set = set()
+    generators: list = []
+    for op in ops:
+        if isinstance(op, Call) and op.effect == "write" and isinstance(op.args[0], Var):
+            written.update(input_of_root.get(id(root_array(values[op.args[0].id])), ()))
+        elif isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
+            generators.append(op.rng)
+    program.written = tuple(sorted(written))
+    program.generators = tuple(generators)
+    program.donates = any(b[0] == "d" for b in buffer_of.values())
+    program.undoable = bool(written or generators)
+    return program
 
 
 def _vars_in(template, into: list) -> list:
@@ -187,17 +271,19 @@ def _renamed(op, rename: dict):
     if isinstance(op, Guard) or not any(isinstance(t, Var) and t.id in rename for t in op.args):
         return op
     args = [Var(rename[t.id]) if isinstance(t, Var) and t.id in rename else t for t in op.args]
-    return Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape)
+    return Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape, op.effect, op.rng,
+                op.errstate)
 
 
 def _live_ops(ops: list, out_templates: list) -> list:
-    """The ops that an output or a guard needs, in order (calls are pure: the rest go)."""
+    """The ops that an output, a guard or an effect needs, in order (the other calls are
+    pure: they go)."""
     live = set()
     for t in out_templates:
         live.update(_vars_in(t, []))
     kept = []
     for op in reversed(ops):
-        if isinstance(op, Call) and not any(v in live for v in op.outs):
+        if isinstance(op, Call) and op.effect is None and not any(v in live for v in op.outs):
             continue
         kept.append(op)
         live.update(_op_inputs(op))
@@ -246,15 +332,20 @@ def _assign_buffers(
     def release(name: str) -> None:
         free.setdefault(key_of[name], []).append(name)
 
+    # donated memory is written only once every guard has passed (a failed guard
+    # retraces on the inputs, which must still be intact)
+    last_check = max((k for k, op in enumerate(ops) if isinstance(op, Guard)
+                      or (isinstance(op, Call) and op.check_shape)), default=-1)
     for v in sorted(donated):
         value = values[v]
         if group[v] == v and v not in escaped and writable_like_output(value):
             name = f"d{v}"
             key_of[name] = (value.shape, value.dtype)
-            if v in last_use:
-                release_at.setdefault(last_use[v], []).append(name)
-            else:
+            free_after = max(last_use.get(v, -1), last_check)
+            if free_after < 0:
                 release(name)
+            else:
+                release_at.setdefault(free_after, []).append(name)
     buffer_of: dict[int, str] = {}
     shapes: list = []
     for k, op in enumerate(ops):
@@ -381,10 +472,15 @@ def _render(template, names: _Names) -> str:
     return names.of(template)
 
 
-def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes) -> Program:
+def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
+              entry_errstate=None) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
+    if entry_errstate is not None:
+        # calls in an np.errstate block replay under the state they ran under, which
+        # includes what the caller had set: the caller's state must be the same
+        lines.append(f"    if geterr() != {names.of(entry_errstate)}: raise GuardFailure")
     if shapes:
         lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
     for name in sorted({b for b in buffer_of.values() if b[0] == "d"}):
@@ -400,10 +496,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes)
     for k, op in enumerate(ops):
         if isinstance(op, Guard):
             n_guards += 1
-            value = values[op.var]
-            # a private copy: the traced call's results may be this very array
-            expected = names.of(value.copy() if isinstance(value, np.ndarray) else value)
-            lines.append(f"    if not same_value(v{op.var}, {expected}): raise GuardFailure")
+            lines.append(f"    if not same_value(v{op.var}, {names.of(op.expected)}): raise GuardFailure")
         else:
             n_calls += 1
             direct, extra = _direct_call(op, values)
@@ -417,7 +510,12 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes)
                 target = "".join(f"v{v}, " for v in op.outs) or "_"
             else:
                 target = f"v{first}"
-            lines.append(f"    {target} = {fun}({', '.join(args)})")
+            call = f"{target} = {fun}({', '.join(args)})"
+            if op.errstate is not None:
+                lines.append(f"    with errstate(**{names.of(op.errstate)}):")
+                lines.append(f"        {call}")
+            else:
+                lines.append(f"    {call}")
             if op.check_shape:
                 for v in op.outs:
                     shape = names.of(np.shape(values[v]))
@@ -437,6 +535,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes)
         "same_value": same_value,
         "GuardFailure": GuardFailure,
         "shape": np.shape,
+        "errstate": np.errstate,
+        "geterr": np.geterr,
     }
     exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]

@@ -1,0 +1,280 @@
+"""cr.jit is sound: a call gives what the plain call gives (values, dtypes, container
+types, writes into its arguments), or it runs the plain function, or it raises an error
+naming what to change. One test per reproduction of issue 10, numbered as there."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+F = cr.nn.functional
+
+
+def same(a, b) -> bool:
+    """Bitwise equality of two pytrees (signed zeros and NaN payloads included), with
+    container and leaf types."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray | np.generic):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, float):
+        return a.hex() == b.hex() if a == a else b != b
+    return a == b
+
+
+def run_both(fun, calls, copy=True, **jit_options):
+    """``fun`` jitted and plain on the same sequence of argument tuples (copies, so that
+    writes into arguments are compared too); returns the jitted function."""
+    jitted = cr.jit(fun, **jit_options)
+    for args in calls:
+        mine = [a.copy() if copy and isinstance(a, np.ndarray) else a for a in args]
+        theirs = [a.copy() if copy and isinstance(a, np.ndarray) else a for a in args]
+        got, want = jitted(*mine), fun(*theirs)
+        assert same(got, want), (got, want)
+        assert all(same(m, t) for m, t in zip(mine, theirs, strict=True)), (mine, theirs)
+    return jitted
+
+
+# -- 1. in-place writes ----------------------------------------------------------------
+def test_1_inplace_updates_of_an_argument_are_replayed():
+    def ema(s, x):
+        s *= 0.9
+        s += x
+        return cnp.sum(s)
+
+    jitted = cr.jit(ema)
+    mine, theirs = np.zeros(3), np.zeros(3)
+    results = []
+    for _ in range(3):
+        got, want = jitted(mine, np.ones(3)), ema(theirs, np.ones(3))
+        assert same(got, want) and same(mine, theirs)
+        results.append(float(got))
+    assert results == [3.0, 5.699999999999999, 8.129999999999999]
+    assert jitted.traces == 1
+
+
+def test_1_slice_assignment_into_an_argument_is_replayed():
+    def write(out, x):
+        out[:] = x * 2
+        out[0] += 1
+        return out
+
+    run_both(write, [(np.zeros(3), np.full(3, k)) for k in range(3)])
+
+
+def test_1_write_through_a_view_of_a_local_reaches_the_array():
+    def through_view(y):
+        z = y * 1
+        v = z[:2]
+        v[0] = 100
+        w = z            # an alias sees the write too
+        w += 1
+        return z, v
+
+    jitted = run_both(through_view, [(np.arange(3.0) + k,) for k in range(3)])
+    assert jitted.traces == 1
+
+
+def test_1_write_through_a_view_of_an_argument():
+    def f(y, i):
+        v = y[1:]
+        v[i] = -v[i]
+        return cnp.sum(y)
+
+    run_both(f, [(np.arange(4.0) + k, np.int64(k % 3)) for k in range(4)])
+
+
+def test_1_inplace_with_a_traced_index_array():
+    def f(y, idx):
+        y[idx] = 0.0
+        return y * 2
+
+    run_both(f, [(np.arange(5.0), np.array([k % 5, (k + 2) % 5])) for k in range(4)])
+
+
+def test_1_inplace_on_a_numpy_scalar_rebinds_it():
+    def f(x):
+        s = cnp.sum(x)
+        t = s
+        s += 1.0
+        return s, t
+
+    run_both(f, [(np.arange(3.0) * k,) for k in range(3)])
+
+
+def test_1_a_write_that_numpy_refuses_is_refused():
+    def f(x):
+        x += 0.5  # an int array: NumPy refuses the cast
+        return x
+
+    with pytest.raises(TypeError):  # NumPy: cannot cast float64 output to int64
+        f(np.arange(3))
+    jitted = cr.jit(f)
+    with pytest.raises(TypeError):
+        jitted(np.arange(3))
+
+
+# -- 2. exceptions are branches --------------------------------------------------------
+def _cholesky_or_zeros(a):
+    try:
+        return cnp.linalg.cholesky(a)
+    except np.linalg.LinAlgError:
+        return a * 0
+
+
+@pytest.mark.parametrize("first", ["good", "bad"])
+def test_2_caught_linalg_error(first):
+    good, bad = 2 * np.eye(2), -np.eye(2)
+    order = [good, bad] * 2 if first == "good" else [bad, good] * 2
+    run_both(_cholesky_or_zeros, [(a,) for a in order])
+
+
+def test_2_errstate_inside_the_function():
+    def f(x):
+        with np.errstate(divide="raise"):
+            try:
+                return 1.0 / x
+            except FloatingPointError:
+                return x * 0 - 1
+
+    run_both(f, [(np.ones(2),), (np.zeros(2),), (np.ones(2) * 3,), (np.zeros(2),)])
+
+
+def test_2_errstate_of_the_caller_is_honoured():
+    f = cr.jit(lambda x: 1.0 / x)
+    f(np.ones(2))
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        f(np.zeros(2))
+    with np.errstate(divide="ignore"):
+        assert np.isinf(f(np.zeros(2))).all()
+
+
+def test_2_caught_index_error():
+    def f(x, i):
+        try:
+            return x[i] * 2
+        except IndexError:
+            return cnp.sum(x)
+
+    run_both(f, [(np.arange(3.0), np.array(k)) for k in (0, 5, 1, 7, 2)])
+
+
+def test_2_exception_in_a_replay_falls_back_after_restoring_written_arguments():
+    def f(s, a):
+        s += 1.0
+        try:
+            return s, cnp.linalg.cholesky(a)
+        except np.linalg.LinAlgError:
+            return s, a * 0
+
+    good, bad = 2 * np.eye(2), -np.eye(2)
+    run_both(f, [(np.zeros(2), good), (np.ones(2), bad), (np.ones(2), good)])
+
+
+def test_2_warnings_as_errors_inside_the_function():
+    import warnings
+
+    def f(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return cnp.log(x)
+            except RuntimeWarning:
+                return x * 0
+
+    run_both(f, [(np.ones(2),), (np.zeros(2),), (np.ones(2),)])
+
+
+# -- 4. donation and failed guards -----------------------------------------------------
+def test_4_donated_memory_is_written_only_after_every_guard():
+    def f(x):
+        y = cnp.sin(x) * 0.8
+        if float(cnp.sum(y)) > 0:
+            return y * 1.0
+        return cnp.cos(x) * 0.8
+
+    jitted = cr.jit(f, donate_argnums=0)
+    for values in ([1.0, 1.0], [-1.0, -1.0], [1.0, 2.0], [-2.0, -1.0]):
+        x = np.array(values)
+        assert same(jitted(x.copy()), f(x.copy()))
+
+
+# -- 5. guards compare bitwise ---------------------------------------------------------
+def test_5_signed_zero_is_a_different_value():
+    f = lambda v: math.atan2(0.0, float(v))  # noqa: E731
+    run_both(f, [(np.array(0.0),), (np.array(-0.0),), (np.array(0.0),)])
+
+
+def test_5_nan_payloads_differ():
+    f = lambda v: float(v).hex()  # noqa: E731
+    quiet = np.array(np.nan)
+    other = np.frombuffer(np.uint64(0x7FF8000000000001).tobytes(), np.float64).reshape(())
+    jitted = run_both(f, [(quiet,), (other,), (quiet,)])
+    assert jitted.traces == 2
+
+
+# -- 7. randomness ---------------------------------------------------------------------
+def _same_draws(fun, make_args, calls=4, seed=3):
+    cr.nn.init.manual_seed(seed)
+    np.random.seed(seed)
+    want = [fun(*make_args(k)) for k in range(calls)]
+    cr.nn.init.manual_seed(seed)
+    np.random.seed(seed)
+    jitted = cr.jit(fun)
+    got = [jitted(*make_args(k)) for k in range(calls)]
+    assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
+    return jitted
+
+
+def test_7_an_unused_dropout_mask_is_still_drawn():
+    def f(x):
+        F.dropout(x, 0.5)
+        return F.dropout(x, 0.5)
+
+    _same_draws(f, lambda k: (np.ones(8),))
+
+
+def test_7_a_guard_failing_after_a_draw_does_not_draw_twice():
+    def f(x):
+        m = F.dropout(x, 0.5)
+        if float(cnp.sum(x)) > 0:
+            return m
+        return -m
+
+    _same_draws(f, lambda k: (np.ones(8) * (-1) ** k,), calls=6)
+
+
+def test_7_numpy_global_random_draws_run_the_plain_function():
+    def f(x):
+        return x + np.random.normal(size=x.shape)
+
+    jitted = _same_draws(f, lambda k: (np.ones(3),))
+    assert jitted.programs == []
+
+
+def test_7_generator_argument_draws_run_the_plain_function():
+    def f(x, g):
+        return x * g.random(3)
+
+    g1, g2 = np.random.default_rng(5), np.random.default_rng(5)
+    jitted = cr.jit(f)
+    for _ in range(3):
+        assert same(jitted(np.ones(3), g1), f(np.ones(3), g2))
+
+
+def test_7_closed_over_generator_draws_run_the_plain_function():
+    g = np.random.default_rng(1)
+
+    def f(x):
+        return x + g.standard_normal(3)
+
+    jitted = cr.jit(f)
+    first, second = jitted(np.zeros(3)), jitted(np.zeros(3))
+    assert not np.array_equal(first, second)
