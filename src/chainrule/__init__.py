@@ -27,7 +27,6 @@ from chainrule.transforms.reverse import (
     grad_and_aux,
     holomorphic_grad,
     make_vjp,
-    tensor_jacobian_product,
     value_and_grad,
     vjp,
 )
@@ -43,9 +42,15 @@ from chainrule.transforms.jacobian import (
     jacrev,
     make_ggnvp,
     make_hvp,
+    tensor_jacobian_product,
+    vector_jacobian_product,
 )
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from chainrule.transforms.jit import jit
+from chainrule.differential_operators import grad_named, make_jvp_reversemode, multigrad_dict
+# HIPS autograd exports these at the top level; Python's own tuple/list/dict, and an
+# isinstance/type that look through a Tensor (not in __all__: a star import keeps Python's)
+from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
 from chainrule import data, nn, optim
 from chainrule.io import load, save
@@ -62,6 +67,7 @@ __all__ = [
     "jvp", "make_jvp", "linearize", "deriv",
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
+    "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
     "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit",
     "gradcheck", "GradcheckError",
     "viz", "data", "nn", "optim", "save", "load",

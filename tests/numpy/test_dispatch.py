@@ -40,7 +40,12 @@ def test_non_differentiable_functions_read_values():
 
 def test_mirror_reexports_numpy():
     assert cnp.pi == np.pi and cnp.float32 is np.float32 and cnp.newaxis is None
-    assert np.array_equal(cnp.zeros(3), np.zeros(3)) and cnp.random is np.random
+    assert np.array_equal(cnp.zeros(3), np.zeros(3))
+    # chainrule.numpy.random is a module (importable as such) holding numpy.random's names
+    import chainrule.numpy.random as npr
+
+    assert cnp.random is npr and npr.randn is np.random.randn
+    assert all(getattr(npr, n) is getattr(np.random, n) for n in dir(np.random) if not n.startswith("_"))
 
 
 def test_comparisons_and_control_flow():

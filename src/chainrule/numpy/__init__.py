@@ -20,10 +20,8 @@ from chainrule.numpy.reductions import *  # noqa: F403
 from chainrule.numpy.shape import *  # noqa: F403
 from chainrule.numpy.products import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
-from chainrule.numpy import fft as fft, linalg as linalg
+from chainrule.numpy import fft as fft, linalg as linalg, random as random
 from chainrule.numpy.dispatch import guarded as _guarded
-
-random = _np.random
 
 
 def __getattr__(name: str):

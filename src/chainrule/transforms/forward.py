@@ -10,7 +10,12 @@ import numpy as np
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ForwardTrace
-from chainrule.transforms.reverse import differentiable_value, normalize_argnums, shape_of
+from chainrule.transforms.reverse import (
+    differentiable_value,
+    either_argnums,
+    normalize_argnums,
+    shape_of,
+)
 
 __all__ = ["jvp", "make_jvp", "linearize", "deriv"]
 
@@ -90,25 +95,33 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
     return trace_jvp(fun, tuple(primals), tuple(tangents))
 
 
-def make_jvp(fun: Callable, argnum: int = 0) -> Callable:
+def make_jvp(
+    fun: Callable, argnum: int | Sequence[int] = 0, *, argnums: int | Sequence[int] | None = None
+) -> Callable:
     """HIPS autograd's ``make_jvp``: ``make_jvp(f, argnum)(*args)(v) -> (out, J·v)``.
+
+    With a tuple ``argnum``, ``v`` is a tuple of tangents, one per argument.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> cr.make_jvp(cnp.exp)(0.0)(3.0)
     (np.float64(1.0), np.float64(3.0))
     """
+    argnum = either_argnums(argnum, argnums)
 
     def at(*args, **kwargs):
-        (num,) = normalize_argnums(argnum, len(args))
+        nums = normalize_argnums(argnum, len(args))
         f = functools.partial(fun, **kwargs) if kwargs else fun
 
         def push(v):
-            def only_arg(x):
+            def only_args(*xs):
                 full = list(args)
-                full[num] = x
+                for i, x in zip(nums, xs, strict=True):
+                    full[i] = x
                 return f(*full)
 
-            return trace_jvp(only_arg, (args[num],), (v,), "make_jvp")
+            primals = tuple(args[i] for i in nums)
+            tangents = (v,) if isinstance(argnum, int) else tuple(v)
+            return trace_jvp(only_args, primals, tangents, "make_jvp")
 
         return push
 
@@ -133,7 +146,9 @@ def linearize(fun: Callable, *primals):
     return out, f_jvp
 
 
-def deriv(fun: Callable, argnum: int = 0) -> Callable:
+def deriv(
+    fun: Callable, argnum: int = 0, *, argnums: int | None = None
+) -> Callable:
     """The derivative of a function of one scalar (or elementwise) argument, by forward
     mode: the jvp with a tangent of ones (HIPS autograd's ``deriv``).
 
@@ -141,6 +156,7 @@ def deriv(fun: Callable, argnum: int = 0) -> Callable:
     >>> float(cr.deriv(cnp.sin)(0.0))
     1.0
     """
+    argnum = either_argnums(argnum, argnums)
 
     @functools.wraps(fun)
     def deriv_fun(*args, **kwargs):

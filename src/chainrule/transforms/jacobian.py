@@ -17,6 +17,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (
     differentiable_value,
+    either_argnums,
     grad,
     normalize_argnums,
     shape_of,
@@ -34,6 +35,8 @@ __all__ = [
     "hessian_tensor_product",
     "make_hvp",
     "make_ggnvp",
+    "tensor_jacobian_product",
+    "vector_jacobian_product",
 ]
 
 
@@ -71,7 +74,9 @@ def _move_lead_to_tail(arr, lead_ndim):
     return cnp.transpose(arr, order) if isinstance(arr, Tensor) else np.transpose(arr, order)
 
 
-def jacrev(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacrev(
+    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+) -> Callable:
     """The Jacobian by reverse mode: one forward pass, one backward pass per output element.
 
     The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
@@ -82,6 +87,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     array([[3., 0., 0.],
            [0., 3., 0.]])
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -108,7 +114,9 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return jac_fun
 
 
-def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacfwd(
+    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+) -> Callable:
     """The Jacobian by forward mode: one forward pass per input element.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
@@ -116,6 +124,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     array([[1., 0.],
            [0., 1.]])
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -154,7 +163,9 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return jac_fun
 
 
-def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def jacobian(
+    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+) -> Callable:
     """The Jacobian, by reverse mode if the output has fewer elements than the input,
     else by forward mode. Shape ``out.shape + in.shape``.
 
@@ -162,6 +173,7 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     >>> cr.jacobian(lambda x: cnp.sum(x ** 2))(np.array([1.0, 2.0]))
     array([2., 4.])
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
@@ -175,7 +187,9 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return jac_fun
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def hessian(
+    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+) -> Callable:
     """The Hessian of a scalar function: forward mode over reverse mode.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
@@ -183,6 +197,7 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     array([[4., 2.],
            [2., 0.]])
     """
+    argnums = either_argnums(argnums, argnum)
     return jacfwd(grad(fun, argnums), argnums)
 
 
@@ -199,7 +214,9 @@ def hvp(fun: Callable, primals: Sequence, tangents: Sequence):
     return jvp(g, tuple(primals), tuple(tangents))[1]
 
 
-def hessian_tensor_product(fun: Callable, argnum: int = 0) -> Callable:
+def hessian_tensor_product(
+    fun: Callable, argnum: int = 0, *, argnums: int | None = None
+) -> Callable:
     """HIPS autograd's name: ``f(*args, vector)`` gives the Hessian (at ``args``, in
     argument ``argnum``) contracted with ``vector``; forward over reverse.
 
@@ -208,6 +225,7 @@ def hessian_tensor_product(fun: Callable, argnum: int = 0) -> Callable:
     >>> hvp(np.array([1.0, 2.0]), np.array([0.0, 1.0]))
     array([ 0., 12.])
     """
+    argnum = either_argnums(argnum, argnums)
 
     def product(*args, **kwargs):
         *args, vector = args
@@ -227,7 +245,7 @@ def hessian_tensor_product(fun: Callable, argnum: int = 0) -> Callable:
 hessian_vector_product = hessian_tensor_product
 
 
-def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
+def make_hvp(fun: Callable, argnum: int = 0, *, argnums: int | None = None) -> Callable:
     """HIPS autograd's ``make_hvp``: ``make_hvp(f, argnum)(*args) -> (hvp_fn, grad)``,
     with ``hvp_fn(v)`` the Hessian-vector product at ``args``.
 
@@ -236,6 +254,7 @@ def make_hvp(fun: Callable, argnum: int = 0) -> Callable:
     >>> hvp_fn(np.array([1.0, 1.0]))
     array([ 6., 12.])
     """
+    argnum = either_argnums(argnum, argnums)
 
     def at(*args, **kwargs):
         (num,) = normalize_argnums(argnum, len(args))
@@ -284,3 +303,32 @@ def make_ggnvp(f: Callable, g: Callable | None = None, f_argnum: int = 0) -> Cal
         return ggnvp
 
     return at
+
+
+def tensor_jacobian_product(
+    fun: Callable, argnum: int = 0, *, argnums: int | None = None
+) -> Callable:
+    """HIPS autograd's ``tensor_jacobian_product(fun, argnum)(*args, tensor)``: the
+    Jacobian of ``fun`` in argument ``argnum`` left-multiplied by ``tensor``, contracting
+    ``tensor``'s dimensions with the leading dimensions of ``fun``'s output (so a tensor
+    of the output's shape gives the vector-Jacobian product, of the input's shape).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.tensor_jacobian_product(cnp.sin)(np.zeros(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    >>> cr.tensor_jacobian_product(lambda x: cnp.outer(x, x))(np.ones(2), np.array([1.0, 0.0]))
+    array([[2., 0.],
+           [1., 1.]])
+    """
+    import chainrule.numpy as cnp
+
+    argnum = either_argnums(argnum, argnums)
+
+    def vector_dot_fun(*args, **kwargs):
+        *args, tensor = args
+        return cnp.tensordot(tensor, fun(*args, **kwargs), axes=np.ndim(tensor))
+
+    return jacobian(vector_dot_fun, argnum)
+
+
+vector_jacobian_product = tensor_jacobian_product

@@ -21,9 +21,9 @@ __all__ = [
     "grad_and_aux",
     "elementwise_grad",
     "holomorphic_grad",
-    "tensor_jacobian_product",
     "differentiable_value",
     "normalize_argnums",
+    "either_argnums",
 ]
 
 
@@ -36,6 +36,19 @@ def normalize_argnums(argnums, nargs: int) -> tuple[int, ...]:
                 f"argnums={argnums!r} does not fit a call with {nargs} positional argument(s)"
             )
     return tuple(a % nargs for a in nums)
+
+
+def either_argnums(argnums, argnum):
+    """The argument number(s) a transform differentiates in: HIPS autograd spells the
+    keyword ``argnum``, JAX ``argnums``; every transform takes both (one of them)."""
+    if argnum is None:
+        return argnums
+    if argnums is not None and argnums != 0 and argnums != argnum:
+        raise TypeError(
+            f"argnum={argnum!r} and argnums={argnums!r} disagree; give one of them "
+            "(they are two spellings of the same thing)"
+        )
+    return argnum
 
 
 def differentiable_value(x, where: str = "argument"):
@@ -192,7 +205,17 @@ def trace_vjp(
             out_nodes.append(None)
             out_values.append(leaf)
     record = VJP(tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values)
+    record.trace = trace
     return tree_unflatten(out_tree, out_values), record
+
+
+def unboxed_at(tree, trace):
+    """``tree`` with the Tensors of ``trace`` replaced by their values (auxiliary data
+    returned beside a differentiated output is data, as the output itself is)."""
+    leaves, structure = tree_flatten(tree)
+    return tree_unflatten(
+        structure, [v._value if isinstance(v, Tensor) and v._trace is trace else v for v in leaves]
+    )
 
 
 def split_by_argument(record: VJP, grads: list) -> list:
@@ -263,18 +286,28 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad"):
         )
     seed = _scalar_seed(out, fun)
     grads = split_by_argument(record, record.pull(seed, free=True))
-    aux = aux_box[0] if has_aux else None
+    aux = unboxed_at(aux_box[0], record.trace) if has_aux else None
     return out, (grads[0] if isinstance(argnums, int) else tuple(grads)), aux
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
-    """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``.
+def grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    argnum: int | Sequence[int] | None = None,
+) -> Callable:
+    """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``
+    (``argnum=``, autograd's spelling, is the same).
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> df = cr.grad(lambda x: cnp.sin(x) * x)
     >>> round(float(df(0.5)), 6)  # cos(0.5) * 0.5 + sin(0.5)
     0.918167
+    >>> cr.grad(lambda x, y: x * y, argnum=1)(2.0, 5.0)
+    np.float64(2.0)
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
@@ -284,13 +317,20 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     return grad_fun
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+def value_and_grad(
+    fun: Callable,
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    *,
+    argnum: int | Sequence[int] | None = None,
+) -> Callable:
     """``fun``'s value and gradient from one evaluation.
 
     >>> import chainrule as cr
     >>> cr.value_and_grad(lambda x: x ** 2)(3.0)
     (np.float64(9.0), np.float64(6.0))
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
@@ -300,17 +340,21 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
     return value_and_grad_fun
 
 
-def grad_and_aux(fun: Callable, argnum: int = 0) -> Callable:
+def grad_and_aux(
+    fun: Callable, argnum: int | Sequence[int] = 0, *, argnums: int | Sequence[int] | None = None
+) -> Callable:
     """For ``fun`` returning ``(output, aux)``: ``(gradient, aux)`` (HIPS autograd name).
 
     >>> import chainrule as cr
     >>> cr.grad_and_aux(lambda x: (x ** 2, "note"))(3.0)
     (np.float64(6.0), 'note')
     """
-    return grad(fun, argnum, has_aux=True)
+    return grad(fun, either_argnums(argnum, argnums), has_aux=True)
 
 
-def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+def elementwise_grad(
+    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+) -> Callable:
     """The vjp with a cotangent of ones: for an elementwise function, its derivative at
     every point at once.
 
@@ -318,6 +362,7 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
     >>> cr.elementwise_grad(cnp.tanh)(np.zeros(3))
     array([1., 1., 1.])
     """
+    argnums = either_argnums(argnums, argnum)
 
     @functools.wraps(fun)
     def elementwise_grad_fun(*args, **kwargs):
@@ -330,13 +375,16 @@ def elementwise_grad(fun: Callable, argnums: int | Sequence[int] = 0) -> Callabl
     return elementwise_grad_fun
 
 
-def holomorphic_grad(fun: Callable, argnum: int = 0) -> Callable:
+def holomorphic_grad(
+    fun: Callable, argnum: int = 0, *, argnums: int | None = None
+) -> Callable:
     """f'(z) of a holomorphic scalar function of a complex argument.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> complex(cr.holomorphic_grad(lambda z: z ** 2)(1 + 2j))
     (2+4j)
     """
+    argnum = either_argnums(argnum, argnums)
 
     @functools.wraps(fun)
     def holomorphic_grad_fun(*args, **kwargs):
@@ -381,42 +429,31 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     def vjp_fn(cotangent):
         return tuple(split_by_argument(record, record.pull(cotangent)))
 
-    return (out, vjp_fn, aux_box[0]) if has_aux else (out, vjp_fn)
+    return (out, vjp_fn, unboxed_at(aux_box[0], record.trace)) if has_aux else (out, vjp_fn)
 
 
-def make_vjp(fun: Callable, argnum: int = 0) -> Callable:
+def make_vjp(
+    fun: Callable, argnum: int | Sequence[int] = 0, *, argnums: int | Sequence[int] | None = None
+) -> Callable:
     """HIPS autograd's ``make_vjp``: ``make_vjp(f, argnum)(*args) -> (vjp_fn, out)``.
+
+    With a tuple ``argnum``, ``vjp_fn`` returns a tuple of cotangents, one per argument.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> pull, out = cr.make_vjp(cnp.sin)(0.0)
     >>> float(pull(2.0))
     2.0
     """
+    argnum = either_argnums(argnum, argnums)
 
     def make(*args, **kwargs):
         nums = normalize_argnums(argnum, len(args))
         out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "make_vjp")
 
         def vjp_fn(cotangent):
-            return split_by_argument(record, record.pull(cotangent))[0]
+            grads = split_by_argument(record, record.pull(cotangent))
+            return grads[0] if isinstance(argnum, int) else tuple(grads)
 
         return vjp_fn, out
 
     return make
-
-
-def tensor_jacobian_product(fun: Callable, argnum: int = 0) -> Callable:
-    """``f(*args, vector)``: the product of ``vector`` with the Jacobian of ``fun``
-    (HIPS autograd's name for the vector-Jacobian product).
-
-    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
-    >>> cr.tensor_jacobian_product(cnp.sin)(np.zeros(2), np.array([1.0, 2.0]))
-    array([1., 2.])
-    """
-
-    def tjp(*args, **kwargs):
-        *args, vector = args
-        pull, _ = make_vjp(fun, argnum)(*args, **kwargs)
-        return pull(vector)
-
-    return tjp

@@ -1,0 +1,222 @@
+"""HIPS autograd's ``tracer`` module, as an adapter over chainrule's traces.
+
+autograd builds a graph of ``Node`` objects while a function runs; programs (and
+autograd's own ``print_trace`` example and ``misc.tracers``) subclass ``Node`` to see
+every primitive call. Here :func:`trace` runs the function on a chainrule reverse trace
+that keeps every call, then builds your ``Node`` subclass for each recorded call in the
+order they ran, with the arguments ``__init__(value, fun, args, kwargs, parent_argnums,
+parents)`` that autograd passes. The one difference: the nodes are built right after
+the function returns, not while it runs (so their ``__init__`` side effects come after
+the function's own).
+
+>>> import chainrule.numpy as cnp
+>>> class Names(Node):
+...     def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+...         self.names = [n for p in parents for n in p.names] + [fun.__name__]
+...     def initialize_root(self):
+...         self.names = []
+>>> value, node = trace(Names.new_root(), lambda x: cnp.sin(x) * 2.0, 1.0)
+>>> node.names
+['sin', 'multiply']
+"""
+
+from __future__ import annotations
+
+import abc
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.core.primitive import Primitive, RulesByArgument, primitive
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import LEAF, PROJECT
+from chainrule.transforms.reverse import trace_vjp
+from chainrule.util import subvals, toposort
+from chainrule.wrap_util import wraps
+
+__all__ = [
+    "trace",
+    "Node",
+    "VJPNode",
+    "JVPNode",
+    "primitive",
+    "notrace_primitive",
+    "register_notrace",
+    "Box",
+    "isbox",
+    "getval",
+    "toposort",
+    "subvals",
+    "wraps",
+]
+
+
+class Node:
+    """A node of autograd's graph: subclass it with ``__init__(value, fun, args,
+    kwargs, parent_argnums, parents)`` for a primitive call and ``initialize_root(...)``
+    for the start node, and pass ``YourNode.new_root(...)`` to :func:`trace`."""
+
+    __slots__ = ()
+
+    def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+        raise NotImplementedError("a Node subclass defines __init__")
+
+    def initialize_root(self, *args, **kwargs):
+        raise NotImplementedError("a Node subclass defines initialize_root")
+
+    @classmethod
+    def new_root(cls, *args, **kwargs):
+        root = cls.__new__(cls)
+        root.initialize_root(*args, **kwargs)
+        return root
+
+
+class VJPNode(Node):
+    """Names reverse mode in :func:`register_notrace` (autograd's reverse-mode node)."""
+
+    __slots__ = ()
+
+
+class JVPNode(Node):
+    """Names forward mode in :func:`register_notrace` (autograd's forward-mode node)."""
+
+    __slots__ = ()
+
+
+def container_take(A, idx):
+    """``A[idx]``: how one output of a multiple-output primitive reaches the graph."""
+    return A[idx]
+
+
+def _leaf_of(tree, k):
+    def container_take(container):
+        return tree_flatten(container)[0][k]
+
+    return container_take
+
+
+def _pack(tree):
+    def pack(*leaves):
+        return tree_unflatten(tree, leaves)
+
+    pack.__name__ = "pack"
+    return pack
+
+
+def trace(start_node: Node, fun: Callable, x: Any):
+    """Run ``fun(x)``, building a node (of ``start_node``'s class) for every primitive
+    call that depends on ``x``. Returns ``(fun(x), end_node)``; ``end_node`` is None
+    (with autograd's warning) when the output does not depend on ``x``.
+
+    ``x`` may be a container of arrays: each leaf then gets a node (of a function that
+    takes it out of the container) whose parent is ``start_node``.
+    """
+    node_class = type(start_node)
+    out, record = trace_vjp(fun, (x,), (0,), "tracer", lean=False)
+    tape = record.tape
+
+    def make(value, f, args, kwargs, parent_argnums, parents):
+        node = node_class.__new__(node_class)
+        node.__init__(value, f, tuple(args), dict(kwargs or {}), tuple(parent_argnums), tuple(parents))
+        return node
+
+    x_leaves, x_tree = tree_flatten(x)
+    if x_tree.num_leaves == 1 and x_leaves[0] is x:
+        nodes: dict[int, Any] = {record.in_nodes[0]: start_node}
+    else:  # a container: each leaf's node takes it out of the start node's value
+        nodes = {
+            pos: make(value, _leaf_of(x_tree, k), (x,), {}, (0,), (start_node,))
+            for k, (pos, value) in enumerate(zip(record.in_nodes, record.in_values, strict=True))
+        }
+
+    for pos, entry in enumerate(tape):
+        if entry is LEAF:
+            continue
+        prim, parents, vals, kwargs, ans = entry
+        if prim is PROJECT:  # output k of a multiple-output call: take item k of it
+            ((k, parent),) = parents
+            source = tape[parent]
+            nodes[pos] = make(ans, container_take, (source[4], k), {}, (0,), (nodes[parent],))
+            continue
+        nodes[pos] = make(
+            ans, prim, vals, kwargs, [i for i, _ in parents], [nodes[p] for _, p in parents]
+        )
+    traced = [(leaf, pos) for leaf, pos in zip(record.out_values, record.out_nodes, strict=True)]
+    if len(traced) == 1 and traced[0][1] is not None and tree_flatten(out)[1].num_leaves == 1:
+        return out, nodes[traced[0][1]]
+    if all(pos is None for _, pos in traced):
+        warnings.warn("Output seems independent of input.", stacklevel=2)
+        return out, None
+    # A container of results: one node that packs its leaves.
+    _, tree = tree_flatten(out)
+    leaves = [leaf for leaf, _ in traced]
+    argnums = [i for i, (_, pos) in enumerate(traced) if pos is not None]
+    parents = [nodes[pos] for _, pos in traced if pos is not None]
+    return out, make(out, _pack(tree), leaves, {}, argnums, parents)
+
+
+class Box(abc.ABC):  # noqa: B024  (an abstract name for Tensor, nothing to implement)
+    """autograd's box: ``isinstance(x, Box)`` is True for a value being differentiated
+    (a chainrule :class:`~chainrule.core.tensor.Tensor`)."""
+
+    @classmethod
+    def register(cls, value_type):  # type: ignore[override]
+        raise NotImplementedError(
+            "chainrule boxes every array value itself (a Tensor); new box types cannot be "
+            "registered. To differentiate through a container type, register it as a pytree: "
+            "chainrule.register_pytree_node(cls, flatten, unflatten)."
+        )
+
+
+abc.ABCMeta.register(Box, Tensor)
+
+
+def isbox(x: Any) -> bool:
+    """Whether ``x`` is a value being differentiated (a Tensor)."""
+    return isinstance(x, Tensor)
+
+
+def getval(x: Any) -> Any:
+    """The plain value inside ``x`` (under every trace); ``x`` itself if not a box."""
+    while isinstance(x, Tensor):
+        x = x._value
+    return x
+
+
+def notrace_primitive(f_raw: Callable) -> Callable:
+    """``f_raw`` called on the plain values of its positional arguments: its result is
+    data, never differentiated (autograd's wrapper for ``isinstance``, ``shape`` ...).
+
+    >>> import chainrule as cr
+    >>> kind = notrace_primitive(lambda x: type(x).__name__)
+    >>> cr.grad(lambda x: x * len(kind(x)))(1.0)
+    np.float64(7.0)
+    """
+
+    @wraps(f_raw)
+    def f_wrapped(*args, **kwargs):
+        return f_raw(*map(getval, args), **kwargs)
+
+    f_wrapped._is_primitive = True
+    return f_wrapped
+
+
+def register_notrace(trace_type: type, primitive_fun: Primitive) -> None:
+    """Make ``primitive_fun`` constant in one mode: ``VJPNode`` (reverse mode) or
+    ``JVPNode`` (forward mode); its result then carries no derivative in that mode."""
+    if not isinstance(primitive_fun, Primitive):
+        raise TypeError(
+            f"register_notrace expects a function made with chainrule.primitive, got {primitive_fun!r}"
+        )
+    no_rule = RulesByArgument(lambda k: None)
+    if issubclass(trace_type, JVPNode):
+        primitive_fun.jvps = no_rule
+    elif issubclass(trace_type, VJPNode):
+        primitive_fun.vjps = no_rule
+        primitive_fun.partial = None
+    else:
+        raise TypeError(
+            f"register_notrace: the trace type is VJPNode (reverse mode) or JVPNode (forward "
+            f"mode), not {trace_type!r}"
+        )
