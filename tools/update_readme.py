@@ -4,6 +4,9 @@ import pathlib
 import re
 
 import chainrule  # noqa: F401  (registers the numpy mirror)
+import chainrule.scipy.integrate  # noqa: F401
+import chainrule.scipy.linalg  # noqa: F401
+import chainrule.scipy.signal  # noqa: F401
 import chainrule.scipy.special  # noqa: F401
 import chainrule.scipy.stats  # noqa: F401
 from chainrule.numpy.registry import supported_markdown

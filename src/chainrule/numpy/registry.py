@@ -113,6 +113,9 @@ FAMILY_TITLES = {
     "fft": "Fourier transforms (`chainrule.numpy.fft`)",
     "scipy.special": "Special functions (`chainrule.scipy.special`)",
     "scipy.stats": "Distributions (`chainrule.scipy.stats`)",
+    "scipy.linalg": "Linear algebra (`chainrule.scipy.linalg`)",
+    "scipy.signal": "Signal processing (`chainrule.scipy.signal`)",
+    "scipy.integrate": "Integration (`chainrule.scipy.integrate`)",
 }
 
 

@@ -33,8 +33,13 @@ _PREFIX = "chainrule.scipy."
 
 
 def _guard(value, qualname: str):
-    """``value`` as the mirror exports it: functions guarded, distributions proxied."""
-    if isinstance(value, type | types.ModuleType):
+    """``value`` as the mirror exports it: functions guarded, distributions proxied,
+    SciPy's submodules as their mirrors."""
+    if isinstance(value, types.ModuleType):
+        if value.__name__.startswith("scipy."):
+            return importlib.import_module("chainrule." + value.__name__)
+        return value
+    if isinstance(value, type):
         return value
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType | types.MethodType
                   | np.ufunc):
@@ -99,6 +104,13 @@ def fallback(mirror_name: str, scipy_name: str, attribute: str | None = None):
         return getattr(obj, attribute) if attribute else obj
 
     qualname = f"{scipy_name}.{attribute}" if attribute else scipy_name
+    mirror = sys.modules.get(mirror_name)
+    if mirror is not None and attribute is None and not hasattr(mirror, "__path__"):
+        found = importlib.util.find_spec(scipy_name)
+        if found is not None and found.submodule_search_locations is not None:
+            # a package in SciPy (scipy.signal.windows): the mirror's submodules are
+            # made by MirrorFinder, so the mirror module is a package too
+            mirror.__path__ = []
 
     def __getattr__(name: str):
         if name.startswith("__"):
