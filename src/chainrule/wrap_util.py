@@ -12,6 +12,7 @@ on many-argument functions (``argnum`` picks the argument), and copy names.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chainrule.util import subvals
 
@@ -24,7 +25,9 @@ def unary_to_nary(unary_operator: Callable) -> Callable:
     (an int, or a tuple of ints: then ``x`` is the tuple of those arguments)."""
 
     @wraps(unary_operator)
-    def nary_operator(fun, argnum=0, *nary_op_args, **nary_op_kwargs):
+    def nary_operator(
+        fun: Callable, argnum: int | tuple | list = 0, *nary_op_args: Any, **nary_op_kwargs: Any
+    ) -> Callable:
         if type(argnum) not in (int, tuple, list):
             raise TypeError(f"argnum must be an int or a tuple of ints, not {argnum!r}")
 

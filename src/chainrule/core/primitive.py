@@ -224,7 +224,7 @@ def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> square = cr.primitive(lambda x: x * x)
     >>> cr.defjvp(square, lambda t, ans, x: 2 * t * x)
-    >>> cr.jvp(square, (3.0,), (1.0,))[1]
+    >>> float(cr.jvp(square, (3.0,), (1.0,))[1])
     6.0
     """
     if not isinstance(prim, Primitive):

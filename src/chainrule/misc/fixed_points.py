@@ -14,6 +14,9 @@ differentiating through the iterations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from chainrule.extend import defvjp, primitive, vspace
 from chainrule.transforms.reverse import make_vjp
 
@@ -21,7 +24,7 @@ __all__ = ["fixed_point", "fixed_point_vjp"]
 
 
 @primitive
-def fixed_point(f, a, x0, distance, tol):
+def fixed_point(f: Callable, a: Any, x0: Any, distance: Callable, tol: float) -> Any:
     _f = f(a)
     x, x_prev = _f(x0), x0
     while distance(x, x_prev) > tol:
@@ -29,7 +32,7 @@ def fixed_point(f, a, x0, distance, tol):
     return x
 
 
-def fixed_point_vjp(ans, f, a, x0, distance, tol):
+def fixed_point_vjp(ans: Any, f: Callable, a: Any, x0: Any, distance: Callable, tol: float) -> Callable:
     """The cotangent of ``a``: solve ``w = g + (∂f/∂x)ᵀ w`` by iteration, then pull ``w``
     back through ``∂f/∂a``."""
 

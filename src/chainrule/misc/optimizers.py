@@ -41,6 +41,7 @@ def unflatten_optimizer(optimize: Callable) -> Callable:
             _callback = None
         return unflatten(optimize(_grad, _x0, _callback, *args, **kwargs))
 
+    _optimize.__wrapped__ = optimize  # inspect.signature shows num_iters, step_size, ...
     return _optimize
 
 

@@ -12,8 +12,10 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from itertools import repeat
+from typing import Any
 
 from chainrule.tracer import Node, trace
 from chainrule.util import subvals, toposort
@@ -38,7 +40,7 @@ class ConstGraphNode(Node):
         self.parents = []
 
 
-def const_graph_unary(fun):
+def const_graph_unary(fun: Callable) -> Callable:
     """``fun`` of one argument, traced at its first call and replayed afterwards (the
     function must do the same primitive calls for every input)."""
     graph = []
@@ -61,7 +63,7 @@ def const_graph_unary(fun):
     return maybe_cached_fun
 
 
-def const_graph(fun, *args, **kwargs):
+def const_graph(fun: Callable, *args: Any, **kwargs: Any) -> Callable:
     """``fun`` (with ``args`` and ``kwargs`` bound) traced once and replayed."""
     partial_fun = partial(fun, *args, **kwargs)
     maybe_cached_unary_fun = const_graph_unary(lambda args: partial_fun(*args))
@@ -85,7 +87,7 @@ class FullGraphNode(Node):
         self.recipe = (lambda x: x, (), {}, [])
 
 
-def full_graph(fun, *args, **kwargs):
+def full_graph(fun: Callable, *args: Any, **kwargs: Any) -> Node | None:
     """The end node of ``fun(*args, **kwargs)``'s graph of :class:`FullGraphNode`."""
     start_node = FullGraphNode.new_root()
     _, end_node = trace(start_node, lambda args: fun(*args, **kwargs), args)

@@ -75,7 +75,7 @@ def unbroadcast_einsum(x, target_meta: tuple, subscript):
     return unbroadcast(x, target_meta, subscript.index(Ellipsis))
 
 
-def match_complex(target, x):
+def match_complex(target: Any, x: Any) -> Any:
     """``x`` made real or complex like ``target``."""
     target_iscomplex = cnp.iscomplexobj(_value(target))
     x_iscomplex = cnp.iscomplexobj(_value(x))
@@ -86,13 +86,13 @@ def match_complex(target, x):
     return x
 
 
-def balanced_eq(x, z, y):
+def balanced_eq(x: Any, z: Any, y: Any) -> Any:
     """Where ``x`` equals the result ``z``, shared equally when ``y`` equals it too
     (the derivative of ``maximum``/``minimum`` at ties)."""
     x, z, y = _value(x), _value(z), _value(y)
     return (x == z) / (1.0 + (x == y))
 
 
-def replace_zero(x, val):
+def replace_zero(x: Any, val: Any) -> Any:
     """``x`` with its zeros replaced by ``val``."""
     return cnp.where(x, x, val)

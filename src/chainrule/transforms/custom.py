@@ -13,7 +13,7 @@ from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, project_outputs
 __all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
 
 
-def stop_gradient(x):
+def stop_gradient(x: Tensor | object) -> Tensor | object:
     """``x`` as a constant: no derivative of any order flows through it.
 
     >>> import chainrule as cr
