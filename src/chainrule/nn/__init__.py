@@ -15,7 +15,8 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import functional, init, layers, utils
+from chainrule.nn import conv, functional, init, layers, utils
+from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import (
     IncompatibleKeys,
@@ -41,4 +42,5 @@ __all__ = [
     "IncompatibleKeys",
     "SyncBatchNorm",
     *layers.__all__,
+    *conv.__all__,
 ]

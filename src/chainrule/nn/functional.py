@@ -38,11 +38,15 @@ __all__ = [
     "softmax",
     "log_softmax",
     "dropout",
+    "conv1d",
     "conv2d",
+    "conv_transpose2d",
     "max_pool2d",
     "avg_pool2d",
+    "adaptive_avg_pool2d",
     "batch_norm",
     "layer_norm",
+    "group_norm",
     "embedding",
     "one_hot",
     "cross_entropy",
@@ -177,39 +181,147 @@ def _generator(rng):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-d convolution (cross-correlation, as in every deep-learning library).
 
-    input (N, C, H, W), weight (O, C, kh, kw), bias (O,); ``padding`` an int, a pair,
-    ``'valid'`` or ``'same'``. Computed as one matrix product over the unfolded
-    windows (im2col); the backward pass folds them back with one strided addition per
-    kernel offset.
+    input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,); ``padding`` an int, a
+    pair, ``'valid'`` or ``'same'``; ``groups`` splits the channels into that many
+    independent convolutions (``groups=C``: depthwise). Computed as one matrix product
+    over the unfolded windows (im2col), batched over the groups; the backward pass folds
+    the windows back with one strided addition per kernel offset.
 
     >>> x = np.ones((1, 1, 4, 4)); w = np.ones((2, 1, 3, 3))
     >>> conv2d(x, w, padding=1).shape
     (1, 2, 4, 4)
     """
-    if groups != 1:
-        raise NotImplementedError("conv2d: only groups=1 is supported")
     unbatched = input.ndim == 3
     if unbatched:
         input = cnp.reshape(input, (1, *input.shape))
     if input.ndim != 4 or weight.ndim != 4:
         raise ValueError(
-            f"conv2d expects input (N, C, H, W) and weight (O, C, kh, kw), got shapes "
+            f"conv2d expects input (N, C, H, W) and weight (O, C/groups, kh, kw), got shapes "
             f"{tuple(input.shape)} and {tuple(weight.shape)}"
         )
     n, c, h, w = input.shape
     o, wc, kh, kw = weight.shape
-    if wc != c:
-        raise ValueError(f"conv2d: the input has {c} channels but the weight expects {wc}")
+    groups = _check_groups(groups, c, o, "conv2d")
+    if wc * groups != c:
+        raise ValueError(
+            f"conv2d: the input has {c} channels but the weight expects {wc} per group "
+            f"x {groups} group(s) = {wc * groups}"
+        )
     kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
     padding = _conv_padding(padding, kernel, stride, dilation)
     geom = (kernel, stride, padding, dilation)
     oh, ow = _ops.pool_geometry((h, w), *geom)
     # im2col: (C·kh·kw, N·OH·OW), then one matrix product with the (O, C·kh·kw) weights
-    cols = cnp.reshape(_ops.unfold(input, geom, "conv"), (c * kh * kw, n * oh * ow))
-    out = _ops.conv_product(cnp.reshape(weight, (o, c * kh * kw)), cols, bias)
+    cols = _ops.unfold(input, geom, "conv")
+    if groups == 1:
+        cols = cnp.reshape(cols, (c * kh * kw, n * oh * ow))
+        out = _ops.conv_product(cnp.reshape(weight, (o, c * kh * kw)), cols, bias)
+    else:  # one product per group, batched: (G, O/G, C/G·kh·kw) @ (G, C/G·kh·kw, N·OH·OW)
+        cols = cnp.reshape(cols, (groups, wc * kh * kw, n * oh * ow))
+        out = cnp.matmul(cnp.reshape(weight, (groups, o // groups, wc * kh * kw)), cols)
+        out = cnp.reshape(out, (o, n * oh * ow))
+        if bias is not None:
+            out = out + cnp.reshape(bias, (o, 1))
     # (O, N, OH, OW) in memory, seen as (N, O, OH, OW): the next layer takes the view
     out = cnp.transpose(cnp.reshape(out, (o, n, oh, ow)), (1, 0, 2, 3))
     return cnp.reshape(out, out.shape[1:]) if unbatched else out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """1-d convolution: input (N, C, L) or (C, L), weight (O, C/groups, k), bias (O,);
+    computed as a 2-d convolution of height 1.
+
+    >>> conv1d(np.ones((2, 3, 10)), np.ones((4, 3, 3)), padding="same").shape
+    (2, 4, 10)
+    """
+    unbatched = input.ndim == 2
+    if unbatched:
+        input = cnp.reshape(input, (1, *input.shape))
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(
+            f"conv1d expects input (N, C, L) and weight (O, C/groups, k), got shapes "
+            f"{tuple(input.shape)} and {tuple(weight.shape)}"
+        )
+    n, c, length = input.shape
+    x4 = cnp.reshape(input, (n, c, 1, length))
+    w4 = cnp.reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
+    pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    out = conv2d(x4, w4, bias, (1, _single(stride, "stride")), pad, (1, _single(dilation, "dilation")), groups)
+    out = cnp.reshape(out, (n, out.shape[1], out.shape[3]))
+    return cnp.reshape(out, out.shape[1:]) if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1):
+    """The transposed 2-d convolution (the adjoint of :func:`conv2d` in its input, also
+    called a fractionally strided convolution), with PyTorch's arguments and their order.
+
+    input (N, C, H, W), weight (C, O/groups, kh, kw), bias (O,). The output has height
+    (H − 1)·stride − 2·padding + dilation·(kh − 1) + output_padding + 1 (width alike).
+    One matrix product per group makes each input pixel's kh·kw contributions; one
+    strided addition per kernel offset puts them in place.
+
+    >>> conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 4, 3, 3)), stride=2).shape
+    (1, 4, 7, 7)
+    """
+    unbatched = input.ndim == 3
+    if unbatched:
+        input = cnp.reshape(input, (1, *input.shape))
+    if input.ndim != 4 or weight.ndim != 4:
+        raise ValueError(
+            f"conv_transpose2d expects input (N, C, H, W) and weight (C, O/groups, kh, kw), got "
+            f"shapes {tuple(input.shape)} and {tuple(weight.shape)}"
+        )
+    n, c, h, w = input.shape
+    wc, og, kh, kw = weight.shape
+    if wc != c:
+        raise ValueError(f"conv_transpose2d: the input has {c} channels but the weight expects {wc}")
+    o = og * _check_groups(groups, c, og * groups, "conv_transpose2d")
+    kernel = (kh, kw)
+    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    dilation, extra = _pair(dilation, "dilation"), _pair(output_padding, "output_padding")
+    for e, s, d in zip(extra, stride, dilation, strict=True):
+        if e >= max(s, d):
+            raise ValueError(
+                f"conv_transpose2d: output_padding {extra} must be smaller than the stride "
+                f"{stride} or the dilation {dilation}"
+            )
+    # the full canvas that the windows cover, before padding is cut off
+    full = tuple((i - 1) * s + d * (k - 1) + 1 for i, s, d, k in zip((h, w), stride, dilation, kernel, strict=True))
+    out_hw = tuple(f - 2 * p + e for f, p, e in zip(full, padding, extra, strict=True))
+    if min(out_hw) < 1:
+        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for an input of size {(h, w)}")
+    cg = c // groups
+    x = cnp.reshape(cnp.transpose(input, (1, 0, 2, 3)), (groups, cg, n * h * w))
+    wt = cnp.swapaxes(cnp.reshape(weight, (groups, cg, og * kh * kw)), 1, 2)
+    cols = cnp.reshape(cnp.matmul(wt, x), (o, kh * kw, n, h, w))
+    out = _ops.fold(cols, (n, o, *full), (kernel, stride, (0, 0), dilation), "conv")
+    if extra != (0, 0):
+        out = cnp.pad(out, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    if padding != (0, 0):
+        out = out[:, :, padding[0] : padding[0] + out_hw[0], padding[1] : padding[1] + out_hw[1]]
+    if bias is not None:
+        out = out + cnp.reshape(bias, (1, o, 1, 1))
+    return cnp.reshape(out, out.shape[1:]) if unbatched else out
+
+
+def _single(v, name: str) -> int:
+    if isinstance(v, int | np.integer):
+        return int(v)
+    v = tuple(v)
+    if len(v) != 1:
+        raise ValueError(f"{name} must be an int or a 1-tuple, got {v}")
+    return int(v[0])
+
+
+def _check_groups(groups, c: int, o: int, name: str) -> int:
+    groups = int(groups)
+    if groups < 1 or c % groups or o % groups:
+        raise ValueError(
+            f"{name}: groups={groups} must be a positive divisor of both the input channels ({c}) "
+            f"and the output channels ({o})"
+        )
+    return groups
 
 
 def _conv_padding(padding, kernel, stride, dilation):
@@ -264,6 +376,36 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad: bo
     ones = np.ones((1, 1, *input.shape[2:]), dtype=_dtype(input))
     counts = _ops.unfold(ones, geom, "pool").sum(axis=0)
     return cnp.sum(win, axis=0) / counts
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """The mean over PyTorch's adaptive windows: output row i averages input rows
+    ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1 (columns alike). ``output_size``: an int or a pair,
+    None keeping that size. Input (N, C, H, W) or (C, H, W).
+
+    >>> adaptive_avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
+    [[[[7.5]]]]
+    """
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
+    if output_size is None or isinstance(output_size, int | np.integer):
+        output_size = (output_size, output_size)
+    h, w = input.shape[-2:]
+    oh, ow = (n if o is None else int(o) for n, o in zip((h, w), output_size, strict=True))
+    if oh < 1 or ow < 1:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
+    dtype = _dtype(input)
+    rows, cols = _adaptive_means(h, oh, dtype), _adaptive_means(w, ow, dtype)
+    # two small products with constant averaging matrices: (OH, H) @ x @ (W, OW)
+    return cnp.matmul(cnp.matmul(rows, input), cols.T)
+
+
+def _adaptive_means(n_in: int, n_out: int, dtype) -> np.ndarray:
+    m = np.zeros((n_out, n_in), dtype=dtype if dtype.kind == "f" else np.float64)
+    for i in range(n_out):
+        start, stop = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        m[i, start:stop] = 1.0 / (stop - start)
+    return m
 
 
 def _channel_shape(x) -> tuple[int, ...]:
@@ -350,6 +492,27 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         out = out * weight
     if bias is not None:
         out = out + bias
+    return out
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
+    """Normalise each sample's channels (axis 1) in ``num_groups`` groups over the group's
+    channels and all further axes (Wu & He, 2018), then scale and shift per channel."""
+    if input.ndim < 2:
+        raise ValueError(f"group_norm expects (N, C, ...) input, got shape {tuple(input.shape)}")
+    n, c = input.shape[:2]
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(f"group_norm: {c} channels cannot be split into {num_groups} groups")
+    x = cnp.reshape(input, (n, num_groups, -1))
+    mean = cnp.mean(x, axis=2, keepdims=True)
+    xc = x - mean
+    var = cnp.mean(xc * xc, axis=2, keepdims=True)
+    out = cnp.reshape(xc / cnp.sqrt(var + eps), input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * cnp.reshape(weight, shape)
+    if bias is not None:
+        out = out + cnp.reshape(bias, shape)
     return out
 
 

@@ -104,7 +104,8 @@ class Linear(Module):
 
 
 class Conv2d(Module):
-    """2-d convolution over (N, C, H, W) inputs (see :func:`chainrule.nn.functional.conv2d`).
+    """2-d convolution over (N, C, H, W) inputs (see :func:`chainrule.nn.functional.conv2d`);
+    ``groups=in_channels`` makes it depthwise.
 
     >>> import numpy as np
     >>> conv = Conv2d(1, 4, kernel_size=3, padding=1, rng=0)
@@ -120,22 +121,27 @@ class Conv2d(Module):
         stride=1,
         padding=0,
         dilation=1,
+        groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         dtype=DEFAULT_DTYPE,
         rng=None,
     ):
         super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, not {padding_mode!r}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv2d")
         self.kernel_size = F._pair(kernel_size, "kernel_size")
         self.stride = F._pair(stride, "stride")
         self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
         self.dilation = F._pair(dilation, "dilation")
         rng = init.get_generator(rng)
-        self.weight = _empty((out_channels, in_channels, *self.kernel_size), dtype)
+        self.weight = _empty((out_channels, in_channels // self.groups, *self.kernel_size), dtype)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if bias:
-            fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             self.bias = _empty((out_channels,), dtype)
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound, rng=rng)
@@ -143,7 +149,7 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -151,6 +157,8 @@ class Conv2d(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s

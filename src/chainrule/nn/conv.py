@@ -1,0 +1,182 @@
+"""More convolution-family layers: ``Conv1d``, ``ConvTranspose2d``, ``AdaptiveAvgPool2d``
+and ``GroupNorm``, with PyTorch's constructor arguments, defaults, parameter names and
+shapes (so weights move between the two through safetensors files).
+
+Parameters are float32 unless ``dtype=`` says otherwise; initialisation follows
+PyTorch's and draws from ``rng=`` (a NumPy Generator or a seed).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.layers import DEFAULT_DTYPE, _empty
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+
+__all__ = ["Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
+
+
+def _dtype(dtype):
+    return DEFAULT_DTYPE if dtype is None else dtype
+
+
+def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
+    """PyTorch's default for every convolution: weight kaiming-uniform with a = √5 (that
+    is U(±1/√fan_in)), bias U(±1/√fan_in)."""
+    rng = init.get_generator(rng)
+    module.weight = _empty(weight_shape, _dtype(dtype))
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5), rng=rng)
+    if bias:
+        module.bias = _empty((module.out_channels,), _dtype(dtype))
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(module.bias, -bound, bound, rng=rng)
+    else:
+        module.register_parameter("bias", None)
+
+
+def _zeros_only(padding_mode: str, name: str) -> None:
+    if padding_mode != "zeros":
+        raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported, not {padding_mode!r}")
+
+
+class Conv1d(Module):
+    """1-d convolution over (N, C, L) or (C, L) inputs; weight (out, in/groups, k).
+
+    >>> import numpy as np
+    >>> Conv1d(3, 8, 5, padding=2, rng=0)(np.zeros((2, 3, 20), dtype=np.float32)).shape
+    (2, 8, 20)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, rng=None):
+        super().__init__()
+        _zeros_only(padding_mode, "Conv1d")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv1d")
+        self.kernel_size = (F._single(kernel_size, "kernel_size"),)
+        self.stride = (F._single(stride, "stride"),)
+        self.padding = padding if isinstance(padding, str) else (F._single(padding, "padding"),)
+        self.dilation = (F._single(dilation, "dilation"),)
+        fan_in = self.in_channels // self.groups * self.kernel_size[0]
+        _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                   fan_in, bias, dtype, rng)
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}")
+
+
+class ConvTranspose2d(Module):
+    """Transposed 2-d convolution (see :func:`chainrule.nn.functional.conv_transpose2d`);
+    weight (in, out/groups, kh, kw), as in PyTorch.
+
+    >>> import numpy as np
+    >>> up = ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, rng=0)
+    >>> up(np.zeros((1, 4, 5, 5), dtype=np.float32)).shape
+    (1, 2, 10, 10)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", dtype=None, rng=None):
+        super().__init__()
+        _zeros_only(padding_mode, "ConvTranspose2d")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "ConvTranspose2d")
+        self.kernel_size = F._pair(kernel_size, "kernel_size")
+        self.stride = F._pair(stride, "stride")
+        self.padding = F._pair(padding, "padding")
+        self.output_padding = F._pair(output_padding, "output_padding")
+        self.dilation = F._pair(dilation, "dilation")
+        # PyTorch takes the fan-in from the weight's second axis: out/groups · kh · kw
+        fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+        _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
+                   fan_in, bias, dtype, rng)
+
+    def forward(self, x, output_size=None):
+        extra = self.output_padding
+        if output_size is not None:
+            extra = self._padding_for(x, output_size)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, extra,
+                                  self.groups, self.dilation)
+
+    def _padding_for(self, x, output_size) -> tuple[int, int]:
+        """The output_padding that gives ``output_size`` (its last two entries)."""
+        want = tuple(int(v) for v in tuple(output_size)[-2:])
+        extra = []
+        for i, (n, s, p, d, k) in enumerate(zip(x.shape[-2:], self.stride, self.padding, self.dilation,
+                                                self.kernel_size, strict=True)):
+            smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
+            e = want[i] - smallest
+            if not 0 <= e < max(s, d):
+                raise ValueError(f"ConvTranspose2d: output_size {want} is not reachable from input size "
+                                 f"{tuple(x.shape[-2:])} (possible: {smallest} … {smallest + max(s, d) - 1})")
+            extra.append(e)
+        return (extra[0], extra[1])
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, output_padding={self.output_padding}, groups={self.groups}, "
+                f"dilation={self.dilation}, bias={self.bias is not None}")
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed ``output_size`` whatever the input's size (PyTorch's
+    windows; None keeps that axis).
+
+    >>> import numpy as np
+    >>> AdaptiveAvgPool2d((1, 1))(np.ones((2, 3, 7, 5))).shape
+    (2, 3, 1, 1)
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class GroupNorm(Module):
+    """Group normalisation of (N, C, ...) inputs: ``num_groups`` groups of channels, each
+    normalised per sample; weight and bias of shape (C,).
+
+    >>> import numpy as np
+    >>> GroupNorm(2, 4)(np.random.default_rng(0).normal(size=(3, 4, 5))).shape
+    (3, 4, 5)
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None):
+        super().__init__()
+        if num_groups < 1 or num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=_dtype(dtype)))
+            self.bias = Parameter(np.zeros(num_channels, dtype=_dtype(dtype)))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) got an input of shape "
+                             f"{tuple(x.shape)}: axis 1 must have {self.num_channels} channels")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
