@@ -1,0 +1,322 @@
+"""The kinds of program autograd's published examples are (a neural net, a Gaussian
+process, a VAE, an RNN, a fluid simulation, black-box variational inference), written
+against autograd's API as its users write them, each run twice: as written, and with
+its import lines changed mechanically from ``autograd`` to ``chainrule``. The numbers
+they compute must agree to 1e-10. Sizes are small so that each runs in well under a
+second.
+"""
+
+import re
+
+import numpy as onp
+import pytest
+
+pytest.importorskip("autograd")
+pytest.importorskip("scipy")
+
+from test_autograd_api import assert_same  # noqa: E402
+
+NEURAL_NET = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.misc.flatten import flatten
+from autograd.misc.optimizers import adam
+from autograd.scipy.special import logsumexp
+
+def init_params(scale, sizes, rs=npr.RandomState(0)):
+    return [(scale * rs.randn(m, n), scale * rs.randn(n)) for m, n in zip(sizes[:-1], sizes[1:])]
+
+def predict(params, inputs):
+    for w, b in params:
+        outputs = np.dot(inputs, w) + b
+        inputs = np.tanh(outputs)
+    return outputs - logsumexp(outputs, axis=1, keepdims=True)
+
+def l2(params):
+    flat, _ = flatten(params)
+    return np.dot(flat, flat)
+
+def log_posterior(params, inputs, targets, l2_reg):
+    return -l2_reg * l2(params) + np.sum(predict(params, inputs) * targets)
+
+rs = npr.RandomState(1)
+inputs = rs.randn(40, 6)
+targets = onp.eye(3)[rs.randint(0, 3, size=40)]
+params = init_params(0.1, [6, 8, 3])
+batches = [slice(0, 20), slice(20, 40)]
+
+def objective(params, i):
+    idx = batches[i % 2]
+    return -log_posterior(params, inputs[idx], targets[idx], 0.01)
+
+trace = []
+def callback(params, i, g):
+    trace.append(objective(params, i))
+
+trained = adam(grad(objective), params, step_size=0.05, num_iters=25, callback=callback)
+result = (trained, trace, np.mean(np.argmax(predict(trained, inputs), axis=1) == np.argmax(targets, axis=1)))
+'''
+
+GAUSSIAN_PROCESS = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.multivariate_normal as mvn
+from autograd import value_and_grad
+from autograd.numpy.linalg import solve
+
+def rbf(kernel_params, x, xp):
+    scale = np.exp(kernel_params[0])
+    lengths = np.exp(kernel_params[1:])
+    diffs = np.expand_dims(x / lengths, 1) - np.expand_dims(xp / lengths, 0)
+    return scale * np.exp(-0.5 * np.sum(diffs ** 2, axis=2))
+
+def unpack(params):
+    return params[0], params[2:], np.exp(params[1]) + 0.0001
+
+def log_marginal_likelihood(params, x, y):
+    mean, cov_params, noise = unpack(params)
+    cov_y_y = rbf(cov_params, x, x) + noise * np.eye(len(y))
+    return mvn.logpdf(y, mean * np.ones(len(y)), cov_y_y)
+
+def predict(params, x, y, xstar):
+    mean, cov_params, noise = unpack(params)
+    cov_y_y = rbf(cov_params, x, x) + noise * np.eye(len(y))
+    cov_y_f = rbf(cov_params, x, xstar)
+    pred_mean = mean + np.dot(solve(cov_y_y, cov_y_f).T, y - mean)
+    pred_cov = rbf(cov_params, xstar, xstar) - np.dot(solve(cov_y_y, cov_y_f).T, cov_y_f)
+    return pred_mean, pred_cov
+
+rs = npr.RandomState(0)
+x = np.concatenate([np.linspace(0, 3, num=6), np.linspace(6, 8, num=6)])
+y = (np.cos(x) + rs.randn(12) * 0.1) / 2.0
+x = ((x - 4.0) / 2.0).reshape((12, 1))
+objective = lambda params: -log_marginal_likelihood(params, x, y)
+params = 0.1 * rs.randn(4)
+steps = []
+for _ in range(5):
+    value, g = value_and_grad(objective)(params)
+    steps.append((value, g))
+    params = params - 0.05 * g
+mean, cov = predict(params, x, y, np.reshape(np.linspace(-3, 3, 5), (5, 1)))
+result = (steps, mean, np.sqrt(np.diag(cov)))
+'''
+
+VAE = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.norm as norm
+from autograd import grad
+from autograd.misc.optimizers import adam
+from autograd.scipy.special import expit as sigmoid
+
+def init_net(scale, sizes, rs):
+    return [(scale * rs.randn(m, n), scale * rs.randn(n)) for m, n in zip(sizes[:-1], sizes[1:])]
+
+def batch_normalize(a):
+    return (a - np.mean(a, axis=0, keepdims=True)) / (np.std(a, axis=0, keepdims=True) + 1)
+
+def net(params, inputs):
+    for w, b in params[:-1]:
+        inputs = np.maximum(0, batch_normalize(np.dot(inputs, w) + b))
+    w, b = params[-1]
+    return np.dot(inputs, w) + b
+
+def diag_gaussian_log_density(x, mu, log_std):
+    return np.sum(norm.logpdf(x, mu, np.exp(log_std)), axis=-1)
+
+def lower_bound(gen, rec, data, rs):
+    out = net(rec, data)
+    d = np.shape(out)[-1] // 2
+    q_mean, q_log_std = out[:, :d], out[:, d:]
+    latents = rs.randn(*q_mean.shape) * np.exp(q_log_std) + q_mean
+    q = diag_gaussian_log_density(latents, q_mean, q_log_std)
+    p = diag_gaussian_log_density(latents, 0, 0)
+    logits = net(gen, latents)
+    like = np.sum(-np.logaddexp(0, -logits * data), axis=-1)
+    return np.mean(p + like - q)
+
+rs = npr.RandomState(0)
+data = np.where(rs.rand(16, 12) > 0.5, 1.0, -1.0)
+params = (init_net(0.1, [2, 8, 12], rs), init_net(0.1, [12, 8, 4], rs))
+seed = npr.RandomState(3)
+objective = lambda params, i: -lower_bound(params[0], params[1], data, seed) / 12
+g0 = grad(objective)(params, 0)
+trained = adam(grad(objective), params, step_size=0.01, num_iters=8)
+samples = sigmoid(net(trained[0], npr.RandomState(5).randn(3, 2)))
+result = (g0, trained, samples)
+'''
+
+RNN = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.misc.optimizers import adam
+from autograd.scipy.special import logsumexp
+
+def sigmoid(x):
+    return 0.5 * (np.tanh(x) + 1.0)
+
+def concat_and_multiply(weights, *args):
+    cat_state = np.hstack(args + (np.ones((args[0].shape[0], 1)),))
+    return np.dot(cat_state, weights)
+
+def rnn_predict(params, inputs):
+    hiddens = np.repeat(params["init hiddens"], inputs.shape[1], axis=0)
+    def to_output(h):
+        out = concat_and_multiply(params["predict"], h)
+        return out - logsumexp(out, axis=1, keepdims=True)
+    outputs = [to_output(hiddens)]
+    for x in inputs:
+        gate = sigmoid(concat_and_multiply(params["gate"], x, hiddens))
+        hiddens = gate * np.tanh(concat_and_multiply(params["change"], x, hiddens)) + (1 - gate) * hiddens
+        outputs.append(to_output(hiddens))
+    return outputs
+
+def log_likelihood(params, inputs, targets):
+    logprobs = rnn_predict(params, inputs)
+    total = 0.0
+    for t in range(inputs.shape[0]):
+        total += np.sum(logprobs[t] * targets[t])
+    return total / (inputs.shape[0] * inputs.shape[1])
+
+rs = npr.RandomState(0)
+chars, state = 6, 5
+params = {"init hiddens": rs.randn(1, state) * 0.1,
+          "change": rs.randn(chars + state + 1, state) * 0.1,
+          "gate": rs.randn(chars + state + 1, state) * 0.1,
+          "predict": rs.randn(state + 1, chars) * 0.1}
+seqs = onp.eye(chars)[rs.randint(0, chars, size=(7, 3))]
+loss = lambda p, i: -log_likelihood(p, seqs, seqs)
+trained = adam(grad(loss), params, step_size=0.1, num_iters=10)
+result = (grad(loss)(params, 0), trained, np.asarray(rnn_predict(trained, seqs))[-1])
+'''
+
+FLUIDSIM = '''
+import autograd.numpy as np
+from autograd import value_and_grad
+
+def project(vx, vy):
+    p = np.zeros(vx.shape)
+    h = 1.0 / vx.shape[0]
+    div = -0.5 * h * (np.roll(vx, -1, axis=0) - np.roll(vx, 1, axis=0)
+                      + np.roll(vy, -1, axis=1) - np.roll(vy, 1, axis=1))
+    for k in range(5):
+        p = (div + np.roll(p, 1, axis=0) + np.roll(p, -1, axis=0)
+             + np.roll(p, 1, axis=1) + np.roll(p, -1, axis=1)) / 4.0
+    vx = vx - 0.5 * (np.roll(p, -1, axis=0) - np.roll(p, 1, axis=0)) / h
+    vy = vy - 0.5 * (np.roll(p, -1, axis=1) - np.roll(p, 1, axis=1)) / h
+    return vx, vy
+
+def advect(f, vx, vy):
+    rows, cols = f.shape
+    cell_ys, cell_xs = np.meshgrid(np.arange(rows), np.arange(cols))
+    center_xs = (cell_xs - vx).ravel()
+    center_ys = (cell_ys - vy).ravel()
+    left_ix = np.floor(center_xs).astype(int)
+    top_ix = np.floor(center_ys).astype(int)
+    rw = center_xs - left_ix
+    bw = center_ys - top_ix
+    left_ix = np.mod(left_ix, rows)
+    right_ix = np.mod(left_ix + 1, rows)
+    top_ix = np.mod(top_ix, cols)
+    bot_ix = np.mod(top_ix + 1, cols)
+    flat_f = (1 - rw) * ((1 - bw) * f[left_ix, top_ix] + bw * f[left_ix, bot_ix]) \\
+        + rw * ((1 - bw) * f[right_ix, top_ix] + bw * f[right_ix, bot_ix])
+    return np.reshape(flat_f, (rows, cols))
+
+def simulate(vx, vy, smoke, steps):
+    for t in range(steps):
+        vx_new, vy_new = advect(vx, vx, vy), advect(vy, vx, vy)
+        vx, vy = project(vx_new, vy_new)
+        smoke = advect(smoke, vx, vy)
+    return smoke
+
+n = 8
+rs = onp.random.RandomState(0)
+smoke0, target = rs.rand(n, n), rs.rand(n, n)
+
+def objective(params):
+    vx, vy = np.reshape(params[: n * n], (n, n)), np.reshape(params[n * n:], (n, n))
+    return np.mean((target - simulate(vx, vy, smoke0, 3)) ** 2)
+
+result = value_and_grad(objective)(0.3 * rs.randn(2 * n * n))
+'''
+
+BBVI = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.norm as norm
+from autograd import grad
+from autograd.misc.optimizers import adam
+
+def black_box_variational_inference(logprob, D, num_samples):
+    def unpack(params):
+        return params[:D], params[D:]
+
+    def entropy(log_std):
+        return 0.5 * D * (1.0 + np.log(2 * np.pi)) + np.sum(log_std)
+
+    rs = npr.RandomState(0)
+    def objective(params, t):
+        mean, log_std = unpack(params)
+        samples = rs.randn(num_samples, D) * np.exp(log_std) + mean
+        return -(entropy(log_std) + np.mean(logprob(samples, t)))
+
+    return objective, grad(objective), unpack
+
+def log_posterior(x, t):
+    mu, log_sigma = x[:, 0], x[:, 1]
+    return norm.logpdf(log_sigma, 0, 1.35) + norm.logpdf(mu, 0, np.exp(log_sigma))
+
+objective, gradient, unpack = black_box_variational_inference(log_posterior, 2, num_samples=50)
+bounds = []
+init = np.concatenate([-1 * np.ones(2), -5 * np.ones(2)])
+params = adam(gradient, init, step_size=0.1, num_iters=30,
+              callback=lambda p, t, g: bounds.append(-objective(p, t)))
+result = (params, bounds)
+'''
+
+PROGRAMS = {
+    "neural_net": NEURAL_NET,
+    "gaussian_process": GAUSSIAN_PROCESS,
+    "vae": VAE,
+    "rnn": RNN,
+    "fluidsim": FLUIDSIM,
+    "bbvi": BBVI,
+}
+
+
+def with_library(source: str, library: str) -> str:
+    """The program with its import lines (and only those) naming ``library``."""
+    return re.sub(r"^(\s*(?:import|from) )autograd\b", rf"\g<1>{library}", source, flags=re.M)
+
+
+def run(source: str, library: str):
+    namespace = {"onp": onp}
+    onp.random.seed(0)
+    exec(compile(with_library(source, library), f"<{library} program>", "exec"), namespace)
+    return namespace["result"]
+
+
+def test_only_import_lines_change():
+    for source in PROGRAMS.values():
+        changed = [(a, b) for a, b in zip(source.splitlines(), with_library(source, "chainrule").splitlines(),
+                                          strict=True) if a != b]
+        assert changed and all(a.lstrip().startswith(("import ", "from ")) for a, _ in changed)
+
+
+# Programs that stop on a known missing piece of the NumPy mirror (named in the reason).
+KNOWN_GAPS = {
+    "fluidsim": "np.floor(t).astype(int) of a differentiated Tensor is not yet plain integer data "
+                "usable as an index (a result without derivative must behave as plain data)",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[n])) if n in KNOWN_GAPS else n
+    for n in PROGRAMS
+])
+def test_example_program_agrees_with_autograd(name):
+    source = PROGRAMS[name]
+    assert_same(run(source, "autograd"), run(source, "chainrule"))
