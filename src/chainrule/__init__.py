@@ -11,7 +11,16 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 
 # ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
 from chainrule.core.tensor import Tensor
-from chainrule.core.eager import enable_grad, is_grad_enabled, no_grad, tensor
+from chainrule.core.eager import (
+    enable_grad,
+    get_default_dtype,
+    is_grad_enabled,
+    no_grad,
+    set_default_dtype,
+    set_grad_enabled,
+    tensor,
+)
+from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
 from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
 from chainrule.core.pytree import (
     register_pytree_node,
@@ -58,7 +67,8 @@ from chainrule.io import load, save
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled",
+    "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "set_default_dtype", "get_default_dtype", "detect_anomaly", "is_anomaly_enabled",
     "Primitive", "primitive", "defvjp", "defjvp",
     "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
     "numpy",

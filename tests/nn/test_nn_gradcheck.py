@@ -55,7 +55,9 @@ CASES = {
     ),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), (X, r(4), r(4))),
     "layer_norm_2_axes": (lambda x: F.layer_norm(x, (2, 3)), (r(2, 2, 3),)),
-    "embedding_padding_idx": (lambda w: F.embedding(np.array([[0, 2], [2, 1]]), w, padding_idx=1), (r(3, 4),)),
+    # the padding row is a constant by definition (not the derivative), so finite differences
+    # see it only when unused; its value and zero gradient are checked against PyTorch
+    "embedding_padding_idx": (lambda w: F.embedding(np.array([[0, 2], [2, 0]]), w, padding_idx=1), (r(3, 4),)),
     "dropout": (lambda x: F.dropout(x, 0.5, rng=np.random.default_rng(3)), (X,)),
     "cross_entropy": (lambda x: F.cross_entropy(x, np.array([0, 3, 1])), (X,)),
     "cross_entropy_weight_ignore_smoothing": (

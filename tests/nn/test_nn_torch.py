@@ -169,6 +169,27 @@ def test_embedding_matches_torch_including_padding_idx_and_repeats():
     assert np.all(ours.weight.grad.numpy()[2] == 0)
 
 
+def test_embedding_padding_row_loaded_nonzero_is_returned_and_kept_without_gradient():
+    # weights from PyTorch whose padding row was changed: PyTorch returns the stored row
+    theirs = torch.nn.Embedding(5, 4, padding_idx=-2).double()
+    with torch.no_grad():
+        theirs.weight[3] = torch.tensor([1.5, -2.0, np.inf, 0.25])
+    ours = nn.Embedding(5, 4, padding_idx=-2, dtype=np.float64)
+    copy_weights(ours, theirs)
+    idx = np.array([[3, 0, 3], [1, 3, 4]])
+    w = rng.standard_normal((2, 3, 4))
+    out = ours(idx)
+    assert_close(out, theirs(torch.tensor(idx)), rtol=0, atol=0)
+    (out * w).sum().backward()
+    (theirs(torch.tensor(idx)) * to_torch(w)).sum().backward()
+    assert_close(ours.weight.grad, theirs.weight.grad, rtol=1e-12, atol=0)
+    assert np.all(ours.weight.grad.numpy()[3] == 0)
+    # functional form, under grad and to second order: the padding row stays constant
+    W0 = ours.weight.detach().numpy()
+    g = cr.grad(lambda W: (F.embedding(idx, W, padding_idx=3) ** 2).sum())(W0)
+    assert np.all(g[3] == 0) and np.all(g[0] == 2 * W0[0])
+
+
 def test_dropout_statistics_and_eval_identity():
     d = nn.Dropout(0.25, rng=0)
     x = np.ones((200, 200), dtype=np.float32)

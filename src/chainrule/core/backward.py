@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from operator import attrgetter
 
+from chainrule.core.anomaly import ANOMALY, check_cotangent
+
 __all__ = ["backward_pass", "toposort"]
 
 
-def backward_pass(tape: list, cots: list, stop: int = 0) -> None:
+def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = None) -> None:
     """Propagate the cotangents ``cots`` (one slot per tape entry) back through ``tape``,
     down to position ``stop`` (where the inputs' entries begin to stand).
 
     Entries and cotangents are dropped from ``tape`` and ``cots`` as soon as they have
-    been used, so memory falls during the pass; pass a copy of a tape to keep it.
+    been used, so memory falls during the pass; pass a copy of a tape to keep it. Under
+    ``detect_anomaly`` every cotangent a rule makes is checked (``origins``: where each
+    tape position's call was made).
     """
+    checking = ANOMALY[0] > 0
     for i in range(len(tape) - 1, stop - 1, -1):
         g = cots[i]
         if g is None:
@@ -36,6 +41,8 @@ def backward_pass(tape: list, cots: list, stop: int = 0) -> None:
             # the call of the rule that says just that (this is most of a backward pass)
             p = parents[0][1]
             gi = g * partial(ans, *args)
+            if checking:
+                check_cotangent(gi, prim, 0, origins and origins.get(i))
             c = cots[p]
             cots[p] = gi if c is None else c + gi
             continue
@@ -48,6 +55,8 @@ def backward_pass(tape: list, cots: list, stop: int = 0) -> None:
             if rule is None:
                 continue
             gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            if checking:
+                check_cotangent(gi, prim, argnum, origins and origins.get(i))
             c = cots[p]
             cots[p] = gi if c is None else c + gi
 

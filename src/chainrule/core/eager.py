@@ -15,23 +15,74 @@ In-place operations follow one rule, so that no gradient is ever wrong:
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.anomaly import ANOMALY, check_cotangent
 from chainrule.core.backward import toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, EagerNode
+from chainrule.core.trace import EAGER, GRAD_MODE, EagerNode
 
 __all__ = [
-    "tensor", "no_grad", "enable_grad", "is_grad_enabled", "backward", "queue_callback", "EAGER",
+    "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "set_default_dtype", "get_default_dtype", "backward", "queue_callback", "EAGER",
 ]
+
+# The dtype set by set_default_dtype, or None: then new layer parameters are float32 (as
+# in PyTorch) and Tensors made from Python floats float64 (as in NumPy).
+_DEFAULT_DTYPE: list = [None]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the floating-point dtype of new layer parameters and of Tensors made from
+    Python floats (PyTorch's ``torch.set_default_dtype``). NumPy arrays keep their own.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.set_default_dtype(np.float64)
+    >>> cr.nn.Linear(2, 1).weight.dtype, cr.tensor([1.5]).dtype
+    (dtype('float64'), dtype('float64'))
+    >>> cr.set_default_dtype(np.float32)
+    >>> cr.tensor(1.5).dtype, cr.get_default_dtype()
+    (dtype('float32'), dtype('float32'))
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(
+            f"set_default_dtype: the default must be a floating-point dtype (np.float32, "
+            f"np.float64, ...), not {dtype!r}"
+        )
+    _DEFAULT_DTYPE[0] = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new layer parameters: float32 until :func:`set_default_dtype` is called.
+
+    >>> import chainrule as cr
+    >>> cr.get_default_dtype() in ("float32", "float64")
+    True
+    """
+    dt = _DEFAULT_DTYPE[0]
+    return np.dtype(np.float32) if dt is None else dt
+
+
+def _holds_python_float(data) -> bool:
+    if isinstance(data, float):
+        return True
+    if isinstance(data, list | tuple):
+        return any(_holds_python_float(v) for v in data)
+    return False
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """An eager Tensor holding a copy of ``data``.
+    """An eager Tensor holding a copy of ``data``. Python floats become float64 (NumPy's
+    rule) or the dtype set with :func:`set_default_dtype`; arrays keep their dtype.
 
     >>> import chainrule as cr
     >>> x = cr.tensor([[1.0, 2.0]], requires_grad=True)
@@ -39,7 +90,12 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     ((1, 2), dtype('float64'))
     """
     value = data.primal() if isinstance(data, Tensor) else data
-    value = np.array(value, dtype=dtype)
+    if dtype is None and _DEFAULT_DTYPE[0] is not None and _holds_python_float(value):
+        value = np.array(value)
+        if value.dtype.kind == "f":
+            value = value.astype(_DEFAULT_DTYPE[0])
+    else:
+        value = np.array(value, dtype=dtype)
     if value.dtype == object:
         raise TypeError(f"tensor(): cannot make a numeric array from {type(data).__name__}")
     t = Tensor(value, EAGER)
@@ -86,20 +142,24 @@ class no_grad:
     mode = False
 
     def __enter__(self):
-        self._saved = EAGER.grad_enabled
-        EAGER.grad_enabled = self.mode
+        self._saved = GRAD_MODE.enabled
+        GRAD_MODE.enabled = self.mode
 
     def __exit__(self, *exc):
-        EAGER.grad_enabled = self._saved
+        GRAD_MODE.enabled = self._saved
         return False
 
     def __call__(self, fun: Callable) -> Callable:
-        import functools
+        mode = self.mode
 
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
-            with type(self)():
+            saved = GRAD_MODE.enabled
+            GRAD_MODE.enabled = mode
+            try:
                 return fun(*args, **kwargs)
+            finally:
+                GRAD_MODE.enabled = saved
 
         return wrapped
 
@@ -110,8 +170,40 @@ class enable_grad(no_grad):
     mode = True
 
 
+class set_grad_enabled(no_grad):
+    """Turn recording on or off: called, it sets the mode at once (for this thread); used
+    with ``with``, it restores the previous mode on exit; as a decorator, it sets the mode
+    only while the function runs (PyTorch's ``torch.set_grad_enabled``).
+
+    >>> import chainrule as cr
+    >>> with cr.set_grad_enabled(False):
+    ...     cr.is_grad_enabled()
+    False
+    >>> cr.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._saved = GRAD_MODE.enabled
+        GRAD_MODE.enabled = self.mode
+
+    def __enter__(self):
+        pass  # the mode was set when this object was made
+
+    def __call__(self, fun: Callable) -> Callable:
+        GRAD_MODE.enabled = self._saved  # decorating does not change the mode now
+        return super().__call__(fun)
+
+
 def is_grad_enabled() -> bool:
-    return EAGER.grad_enabled
+    """Whether eager operations record a graph in this thread.
+
+    >>> import chainrule as cr
+    >>> cr.is_grad_enabled()
+    True
+    """
+    return GRAD_MODE.enabled
 
 
 # -- in-place operations --------------------------------------------------------------
@@ -134,7 +226,7 @@ def _check_leaf(t: Tensor, name: str) -> None:
 
 
 def _records(t: Tensor, other) -> bool:
-    return EAGER.grad_enabled and (
+    return GRAD_MODE.enabled and (
         t._node is not None or (isinstance(other, Tensor) and other._node is not None)
     )
 
@@ -331,14 +423,14 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
     retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
     order = toposort(root)
     root.cot = gradient
-    saved = EAGER.grad_enabled
-    EAGER.grad_enabled = create_graph
+    saved = GRAD_MODE.enabled
+    GRAD_MODE.enabled = create_graph
     _queued.append(callbacks := [])
     try:
         try:
             eager_backward_pass(order, retain_graph, create_graph)
         finally:
-            EAGER.grad_enabled = saved
+            GRAD_MODE.enabled = saved
             for node in order:
                 node.cot = None
         for callback in callbacks:  # a callback may queue more: the loop reaches them
@@ -354,6 +446,7 @@ def _as_tensor(g) -> Tensor:
 def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
     """The backward pass over an eager graph: as ``backward_pass``, plus hooks, ``.grad``
     of leaves and retained Tensors, checks of in-place writes, and freeing the graph."""
+    checking = ANOMALY[0] > 0
     for node in order:
         g = node.cot
         if g is None:
@@ -397,6 +490,8 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
         if partial is not None and not kwargs:  # as in backward_pass: g times f'(x)
             parent = node.parents[0][1]
             gi = g * partial(ans, *args)
+            if checking:
+                check_cotangent(gi, prim, 0, getattr(node, "origin", None))
             c = parent.cot
             parent.cot = gi if c is None else c + gi
         else:
@@ -409,6 +504,8 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
                 if rule is None:
                     continue
                 gi = rule(g, ans, *args, **kwargs)
+                if checking:
+                    check_cotangent(gi, prim, argnum, getattr(node, "origin", None))
                 c = parent.cot
                 parent.cot = gi if c is None else c + gi
         if not retain_graph:

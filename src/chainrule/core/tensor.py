@@ -339,12 +339,10 @@ class Tensor:
         return cnp.abs(self)
 
     def sigmoid(self):
-        from chainrule.nn.functional import sigmoid
-
-        return sigmoid(self)
+        return activations.sigmoid(self)
 
     def relu(self):
-        return cnp.maximum(self, 0)
+        return activations.relu(self)
 
     # -- the eager layer (PyTorch-like); see chainrule.core.eager ------------------------
     @property
@@ -453,19 +451,27 @@ class Tensor:
         return eager.inplace(self, true_divide, other, "div_")
 
     def zero_(self):
-        return eager.inplace(self, multiply, 0, "zero_")
+        return eager.inplace(self, _filled, 0, "zero_")
 
     def fill_(self, value):
-        return eager.inplace(self, lambda a, v: a * 0 + v, value, "fill_")
+        return eager.inplace(self, _filled, value, "fill_")
 
     def copy_(self, other):
-        return eager.inplace(self, lambda a, v: a * 0 + v, other, "copy_")
+        return eager.inplace(self, _filled, other, "copy_")
 
     def __setitem__(self, index, value):
         eager.setitem(self, index, value)
 
 
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated
+
+
+def _filled(a, v):
+    """An array of ``a``'s shape and dtype holding ``v``: written, not computed from ``a``
+    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only."""
+    out = cnp.zeros_like(a) + v
+    dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
+    return out if out.dtype == dtype else cnp.astype(out, dtype)
 
 
 def undifferentiated(x):
@@ -504,6 +510,7 @@ def _operator(prim, reflected: bool):
 # Bound at the end to break the import cycle: the mirror's functions need this class.
 import chainrule.numpy as cnp  # noqa: E402
 from chainrule.core import eager  # noqa: E402
+from chainrule.numpy import activations  # noqa: E402
 from chainrule.numpy.elementwise import (  # noqa: E402
     add,
     multiply,

@@ -17,6 +17,7 @@ confuse their perturbations (Siskind and Pearlmutter's example stays correct).
 from __future__ import annotations
 
 import itertools
+import threading
 
 from chainrule.core.primitive import Primitive, RulesByArgument
 from chainrule.core.tensor import NO_KWARGS, Tensor
@@ -30,6 +31,7 @@ __all__ = [
     "PROJECT",
     "LEAF",
     "RANDOM_SOURCES",
+    "GRAD_MODE",
 ]
 
 _levels = itertools.count(1)
@@ -49,7 +51,7 @@ class EagerNode:
 
     __slots__ = (
         "prim", "parents", "args", "kwargs", "ans", "cot", "inputs", "tensor_ref", "hooks", "stamp",
-        "seq",
+        "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
     )
 
     def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
@@ -127,13 +129,14 @@ class ReverseTrace(Trace):
     a trace that is to be inspected (``chainrule.viz``) keeps everything.
     """
 
-    __slots__ = ("level", "tape", "name", "lean")
+    __slots__ = ("level", "tape", "name", "lean", "origins")
 
     def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
         self.tape: list[tuple] | None = []
         self.name = name
         self.lean = lean
+        self.origins: dict | None = None  # tape position -> call site, under detect_anomaly
 
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
@@ -332,26 +335,45 @@ def escaped_tensor_error(trace, prim) -> Exception:
     )
 
 
+class GradMode(threading.local):
+    """Whether the eager layer records graphs, per thread (as PyTorch's grad mode is):
+    one thread inside ``no_grad()`` does not stop another from training."""
+
+    enabled = True  # the class attribute is every new thread's starting value
+
+
+GRAD_MODE = GradMode()
+
+
 class EagerTrace(Trace):
     """The eager layer: level 0, nodes linked to their parents, no tape.
 
     Tensors with ``requires_grad`` carry a node; the graph of a result is kept alive by
     the result alone, so what is never differentiated is freed by reference counting.
+    Whether calls are recorded is the calling thread's :data:`GRAD_MODE`.
     """
 
-    __slots__ = ("level", "name", "grad_enabled", "clock")
+    __slots__ = ("level", "name", "clock")
 
     def __init__(self):
         self.level = 0
         self.name = "eager"
-        self.grad_enabled = True
         self.clock = 0  # counts in-place writes, to detect those after a node was recorded
+
+    @property
+    def grad_enabled(self) -> bool:
+        """The calling thread's grad mode."""
+        return GRAD_MODE.enabled
+
+    @grad_enabled.setter
+    def grad_enabled(self, flag: bool) -> None:
+        GRAD_MODE.enabled = flag
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
         ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         node = a._node
-        if node is not None and self.grad_enabled:
+        if node is not None and GRAD_MODE.enabled:
             node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,))
             node.stamp = self.clock
         else:
@@ -378,7 +400,7 @@ class EagerTrace(Trace):
             vb = b
         ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
         node = None
-        if parents and self.grad_enabled:
+        if parents and GRAD_MODE.enabled:
             node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b))
             node.stamp = self.clock
         if prim.multiple_outputs:
@@ -402,7 +424,7 @@ class EagerTrace(Trace):
                         parents.append((i, a._node))
         ans = prim.fun(*vals, **kwargs)
         node = None
-        if parents and self.grad_enabled:
+        if parents and GRAD_MODE.enabled:
             node = EagerNode(prim, parents, vals, kwargs, ans, args)
             node.stamp = self.clock
         return self.output(prim, ans, node)

@@ -17,6 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy.activations import _sigmoid, relu, sigmoid
 from chainrule.numpy.nondiff import unboxing
 
 __all__ = [
@@ -108,13 +109,7 @@ def_jvps(
 )
 
 
-# -- activations ---------------------------------------------------------------------
-relu = Primitive(lambda x: np.maximum(x, 0), name="relu")
-# The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
-def_vjps(relu, lambda g, ans, x: g * (undifferentiated(ans) > 0))
-def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))
-
-
+# -- activations (relu and sigmoid are the mirror's, shared with Tensor's methods) -----
 def _slope(x, negative_slope):
     x = undifferentiated(x)  # under chainrule.jit: recorded, so it follows the data
     return cnp.astype(cnp.where(x > 0, 1, negative_slope), x.dtype, copy=False)
@@ -125,17 +120,6 @@ leaky_relu = Primitive(
 )
 def_vjps(leaky_relu, lambda g, ans, x, negative_slope=0.01: g * _slope(x, negative_slope))
 def_jvps(leaky_relu, lambda t, ans, x, negative_slope=0.01: t * _slope(x, negative_slope))
-
-
-def _sigmoid(x):
-    # exp of a non-positive number only: no overflow, full relative precision both ways
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
-
-
-sigmoid = Primitive(_sigmoid, name="sigmoid")
-def_vjps(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
-def_jvps(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 
 
 def _softplus(x, beta=1.0, threshold=20.0):

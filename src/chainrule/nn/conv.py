@@ -2,7 +2,7 @@
 and ``GroupNorm``, with PyTorch's constructor arguments, defaults, parameter names and
 shapes (so weights move between the two through safetensors files).
 
-Parameters are float32 unless ``dtype=`` says otherwise; initialisation follows
+Parameters are float32 (``chainrule.get_default_dtype()``) unless ``dtype=`` says otherwise; initialisation follows
 PyTorch's and draws from ``rng=`` (a NumPy Generator or a seed).
 """
 
@@ -14,25 +14,21 @@ import numpy as np
 
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.layers import DEFAULT_DTYPE, _empty
+from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
 __all__ = ["Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
 
 
-def _dtype(dtype):
-    return DEFAULT_DTYPE if dtype is None else dtype
-
-
 def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
     """PyTorch's default for every convolution: weight kaiming-uniform with a = √5 (that
     is U(±1/√fan_in)), bias U(±1/√fan_in)."""
     rng = init.get_generator(rng)
-    module.weight = _empty(weight_shape, _dtype(dtype))
+    module.weight = _empty(weight_shape, param_dtype(dtype))
     init.kaiming_uniform_(module.weight, a=math.sqrt(5), rng=rng)
     if bias:
-        module.bias = _empty((module.out_channels,), _dtype(dtype))
+        module.bias = _empty((module.out_channels,), param_dtype(dtype))
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         init.uniform_(module.bias, -bound, bound, rng=rng)
     else:
@@ -166,8 +162,8 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
         if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=_dtype(dtype)))
-            self.bias = Parameter(np.zeros(num_channels, dtype=_dtype(dtype)))
+            self.weight = Parameter(np.ones(num_channels, dtype=param_dtype(dtype)))
+            self.bias = Parameter(np.zeros(num_channels, dtype=param_dtype(dtype)))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)

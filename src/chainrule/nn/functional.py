@@ -517,8 +517,13 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
 
 
 def embedding(input, weight, padding_idx: int | None = None):
-    """The rows of ``weight`` at the integer indices ``input``; the row ``padding_idx``
-    gets no gradient."""
+    """The rows of ``weight`` at the integer indices ``input``; the row ``padding_idx`` is
+    returned as stored but gets no gradient (as in PyTorch).
+
+    >>> import numpy as np
+    >>> embedding(np.array([0, 1]), np.array([[1.0, 2.0], [3.0, 4.0]]), padding_idx=0).tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
     idx = undifferentiated(input)  # a Tensor only while chainrule.jit traces
     if not isinstance(idx, Tensor):
         idx = np.asarray(idx)
@@ -531,8 +536,9 @@ def embedding(input, weight, padding_idx: int | None = None):
         raise IndexError(f"embedding: indices must lie in [0, {n}), got {lo}…{hi}")
     out = cnp.getitem(weight, idx)
     if padding_idx is not None:
-        keep = cnp.astype(cnp.not_equal(idx, padding_idx % n)[..., None], _dtype(weight))
-        out = out * keep
+        # the stored row comes out (as in PyTorch), but as a constant: no gradient reaches it
+        trained = cnp.not_equal(idx, padding_idx % n)[..., None]
+        out = cnp.where(trained, out, undifferentiated(out))
     return out
 
 

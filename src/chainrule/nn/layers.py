@@ -3,7 +3,8 @@ activations and losses, as Modules.
 
 Parameters are float32 by default (as in PyTorch: half the memory traffic of float64,
 and BLAS runs about twice as fast); pass ``dtype=np.float64`` for float64 layers, e.g.
-to check gradients against finite differences. Initialisation follows PyTorch's
+to check gradients against finite differences, or change the default for every new
+layer with ``chainrule.set_default_dtype``. Initialisation follows PyTorch's
 defaults and draws from ``rng=`` (a NumPy Generator or an int seed) or else from the
 global generator of :mod:`chainrule.nn.init`.
 """
@@ -15,6 +16,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.eager import get_default_dtype
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module
@@ -50,11 +52,13 @@ __all__ = [
     "BCEWithLogitsLoss",
 ]
 
-DEFAULT_DTYPE = np.float32
+def param_dtype(dtype) -> np.dtype:
+    """A layer's ``dtype=`` argument: None stands for ``chainrule.get_default_dtype()``."""
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
 def _empty(shape, dtype) -> Parameter:
-    dtype = np.dtype(dtype)
+    dtype = param_dtype(dtype)
     if dtype.kind not in "fc":
         raise TypeError(f"layer parameters must be floating-point, not {dtype}")
     return Parameter(np.zeros(shape, dtype=dtype))
@@ -81,7 +85,7 @@ class Linear(Module):
     (4, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, rng=None):
         super().__init__()
         self.in_features = int(in_features)
         self.out_features = int(out_features)
@@ -124,7 +128,7 @@ class Conv2d(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
-        dtype=DEFAULT_DTYPE,
+        dtype=None,
         rng=None,
     ):
         super().__init__()
@@ -255,7 +259,7 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        dtype=DEFAULT_DTYPE,
+        dtype=None,
     ):
         super().__init__()
         self.num_features = int(num_features)
@@ -263,6 +267,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        dtype = param_dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))
@@ -340,12 +345,13 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
-        dtype=DEFAULT_DTYPE,
+        dtype=None,
     ):
         super().__init__()
         if isinstance(normalized_shape, int | np.integer):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
+        dtype = param_dtype(dtype)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
@@ -367,7 +373,8 @@ class LayerNorm(Module):
 
 class Embedding(Module):
     """A lookup table: integer indices → rows of ``weight`` (num_embeddings, embedding_dim),
-    initialised N(0, 1); the ``padding_idx`` row starts at zero and is never trained.
+    initialised N(0, 1); the ``padding_idx`` row starts at zero and is never trained
+    (its stored value is returned, so weights loaded from PyTorch give PyTorch's output).
 
     >>> import numpy as np
     >>> Embedding(10, 3, rng=0)(np.array([[1, 2], [3, 4]])).shape
@@ -379,7 +386,7 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
-        dtype=DEFAULT_DTYPE,
+        dtype=None,
         rng=None,
     ):
         super().__init__()

@@ -84,8 +84,11 @@ def differentiable_value(x, where: str = "argument"):
 class VJP:
     """The recorded tape of one function evaluation, ready to pull cotangents back."""
 
-    def __init__(self, tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values):
+    def __init__(
+        self, tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values, trace=None
+    ):
         self.tape = tape
+        self.trace = trace  # its call sites (detect_anomaly), the unboxing of aux data
         self.in_nodes = in_nodes
         self.in_values = in_values
         self.in_trees = in_trees
@@ -115,7 +118,8 @@ class VJP:
         # The inputs' entries open the tape; the pass stops there and leaves their slots.
         if free:
             self.tape = None
-        backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes))
+        origins = self.trace.origins if self.trace is not None else None
+        backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes), origins=origins)
         grads = []
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
@@ -204,8 +208,7 @@ def trace_vjp(
         else:
             out_nodes.append(None)
             out_values.append(leaf)
-    record = VJP(tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values)
-    record.trace = trace
+    record = VJP(tape, in_nodes, in_values, in_trees, out_nodes, out_tree, out_values, trace)
     return tree_unflatten(out_tree, out_values), record
 
 

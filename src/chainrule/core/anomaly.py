@@ -1,0 +1,170 @@
+"""Anomaly detection: which forward operation made a NaN or inf of the backward pass.
+
+Inside :class:`detect_anomaly`, every primitive call that a reverse or eager trace records
+also records where in the user's code it was made, and the backward pass checks each
+cotangent a rule produces: the first one holding a NaN or inf raises an error that names
+the operation and shows that line. Outside it nothing is recorded or checked: the traces'
+methods are swapped for recording ones only while a ``detect_anomaly`` scope is open.
+"""
+
+from __future__ import annotations
+
+import functools
+import linecache
+import os
+import sys
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EagerNode, EagerTrace, ReverseTrace
+
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "ANOMALY", "check_cotangent"]
+
+# How many detect_anomaly scopes are open (in any thread: like PyTorch's, the mode is
+# global, because a backward pass may run in another thread than its forward pass).
+ANOMALY = [0]
+_lock = threading.Lock()
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_ORIGINAL: dict = {}
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether a :class:`detect_anomaly` scope is open.
+
+    >>> import chainrule as cr
+    >>> cr.is_anomaly_enabled()
+    False
+    """
+    return ANOMALY[0] > 0
+
+
+class detect_anomaly:
+    """Context manager (and decorator): a NaN or inf produced by a backward rule raises an
+    error naming the forward operation and the line of your code that called it.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> x = cr.tensor([0.0], requires_grad=True)
+    >>> with cr.detect_anomaly():
+    ...     y = cnp.sqrt(x).sum()
+    ...     y.backward()
+    Traceback (most recent call last):
+    ...
+    FloatingPointError: detect_anomaly: the backward rule of sqrt ...
+    """
+
+    def __enter__(self):
+        with _lock:
+            ANOMALY[0] += 1
+            if ANOMALY[0] == 1:
+                _install()
+        return self
+
+    def __exit__(self, *exc):
+        with _lock:
+            ANOMALY[0] -= 1
+            if ANOMALY[0] == 0:
+                _uninstall()
+        return False
+
+    def __call__(self, fun: Callable) -> Callable:
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            with detect_anomaly():
+                return fun(*args, **kwargs)
+
+        return wrapped
+
+
+# -- recording where each call was made --------------------------------------------------
+def user_frame():
+    """(file, line, function) of the innermost caller outside chainrule, or None."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return f.f_code.co_filename, f.f_lineno, f.f_code.co_name
+
+
+def _eager_recording(method):
+    def recording(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        for t in out if isinstance(out, tuple) else (out,):
+            node = t._node if isinstance(t, Tensor) else None
+            if isinstance(node, EagerNode) and getattr(node, "origin", None) is None:
+                node.origin = where = user_frame()
+                if node.parents and node.prim is not None and node.prim.__name__ == "project":
+                    parent = node.parents[0][1]
+                    if getattr(parent, "origin", None) is None:
+                        parent.origin = where
+        return out
+
+    return recording
+
+
+def _tape_recording(method):
+    def recording(self, *args, **kwargs):
+        out = method(self, *args, **kwargs)
+        origins = self.origins
+        if origins is None:
+            origins = self.origins = {}
+        where = None
+        for t in out if isinstance(out, tuple) else (out,):
+            if isinstance(t, Tensor) and t._trace is self and t._node not in origins:
+                where = where or user_frame()
+                origins[t._node] = where
+                entry = self.tape[t._node]
+                if entry[0] is not None and entry[0].__name__ == "project":
+                    origins.setdefault(entry[1][0][1], where)
+        return out
+
+    return recording
+
+
+def _install() -> None:
+    for cls, wrap in ((EagerTrace, _eager_recording), (ReverseTrace, _tape_recording)):
+        for name in ("unary", "binary", "process"):
+            _ORIGINAL[cls, name] = method = cls.__dict__[name]
+            setattr(cls, name, wrap(method))
+
+
+def _uninstall() -> None:
+    for (cls, name), method in _ORIGINAL.items():
+        setattr(cls, name, method)
+    _ORIGINAL.clear()
+
+
+# -- the check in the backward pass ------------------------------------------------------
+def _finite(g) -> bool:
+    if g is None:
+        return True
+    if isinstance(g, list | tuple):
+        return all(_finite(v) for v in g)
+    while isinstance(g, Tensor):
+        g = g._value
+    a = np.asarray(g)
+    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
+
+
+def check_cotangent(g, prim, argnum: int, origin) -> None:
+    """Raise if the cotangent ``g`` that ``prim``'s rule gave for ``argnum`` is not finite."""
+    if _finite(g):
+        return
+    if origin is None:
+        where = (
+            "  (where it was called is not known: run the forward pass inside "
+            "detect_anomaly() too)"
+        )
+    else:
+        filename, lineno, function = origin
+        source = linecache.getline(filename, lineno).strip()
+        where = f'  File "{filename}", line {lineno}, in {function}\n    {source}'
+    raise FloatingPointError(
+        f"detect_anomaly: the backward rule of {prim.__name__} returned NaN or inf for its "
+        f"argument {argnum}. The {prim.__name__} call was made at:\n{where}\n"
+        "Its inputs are outside the domain where the derivative is finite (a 0 under "
+        "sqrt or log, an overflow); guard them in the forward pass (e.g. cnp.where)."
+    )

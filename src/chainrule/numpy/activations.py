@@ -1,0 +1,31 @@
+"""The two activations that ``Tensor`` has methods for, as primitives of the mirror.
+
+``Tensor.relu()`` / ``Tensor.sigmoid()`` and ``chainrule.nn.functional.relu`` /
+``sigmoid`` are these same primitives, so the eager methods and the layers agree on
+every derivative (ReLU's derivative at 0 is 0, as in PyTorch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.tensor import undifferentiated
+
+__all__ = ["relu", "sigmoid"]
+
+relu = Primitive(lambda x: np.maximum(x, 0), name="relu")
+# The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
+def_vjps(relu, lambda g, ans, x: g * (undifferentiated(ans) > 0))
+def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))
+
+
+def _sigmoid(x):
+    # exp of a non-positive number only: no overflow, full relative precision both ways
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
+sigmoid = Primitive(_sigmoid, name="sigmoid")
+def_vjps(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
+def_jvps(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
