@@ -25,7 +25,7 @@ from chainrule.core.anomaly import ANOMALY, check_cotangent
 from chainrule.core.backward import toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, GRAD_MODE, EagerNode
+from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
@@ -142,11 +142,10 @@ class no_grad:
     mode = False
 
     def __enter__(self):
-        self._saved = GRAD_MODE.enabled
-        GRAD_MODE.enabled = self.mode
+        self._saved = set_grad_mode(self.mode)
 
     def __exit__(self, *exc):
-        GRAD_MODE.enabled = self._saved
+        set_grad_mode(self._saved)
         return False
 
     def __call__(self, fun: Callable) -> Callable:
@@ -154,12 +153,11 @@ class no_grad:
 
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
-            saved = GRAD_MODE.enabled
-            GRAD_MODE.enabled = mode
+            saved = set_grad_mode(mode)
             try:
                 return fun(*args, **kwargs)
             finally:
-                GRAD_MODE.enabled = saved
+                set_grad_mode(saved)
 
         return wrapped
 
@@ -185,14 +183,13 @@ class set_grad_enabled(no_grad):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._saved = GRAD_MODE.enabled
-        GRAD_MODE.enabled = self.mode
+        self._saved = set_grad_mode(self.mode)
 
     def __enter__(self):
         pass  # the mode was set when this object was made
 
     def __call__(self, fun: Callable) -> Callable:
-        GRAD_MODE.enabled = self._saved  # decorating does not change the mode now
+        set_grad_mode(self._saved)  # decorating does not change the mode now
         return super().__call__(fun)
 
 
@@ -203,7 +200,7 @@ def is_grad_enabled() -> bool:
     >>> cr.is_grad_enabled()
     True
     """
-    return GRAD_MODE.enabled
+    return grad_enabled()
 
 
 # -- in-place operations --------------------------------------------------------------
@@ -226,7 +223,7 @@ def _check_leaf(t: Tensor, name: str) -> None:
 
 
 def _records(t: Tensor, other) -> bool:
-    return GRAD_MODE.enabled and (
+    return grad_enabled() and (
         t._node is not None or (isinstance(other, Tensor) and other._node is not None)
     )
 
@@ -423,14 +420,13 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
     retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
     order = toposort(root)
     root.cot = gradient
-    saved = GRAD_MODE.enabled
-    GRAD_MODE.enabled = create_graph
+    saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
     try:
         try:
             eager_backward_pass(order, retain_graph, create_graph)
         finally:
-            GRAD_MODE.enabled = saved
+            set_grad_mode(saved)
             for node in order:
                 node.cot = None
         for callback in callbacks:  # a callback may queue more: the loop reaches them

@@ -32,6 +32,8 @@ __all__ = [
     "LEAF",
     "RANDOM_SOURCES",
     "GRAD_MODE",
+    "grad_enabled",
+    "set_grad_mode",
 ]
 
 _levels = itertools.count(1)
@@ -343,6 +345,27 @@ class GradMode(threading.local):
 
 
 GRAD_MODE = GradMode()
+# How many threads have grad mode off. While none has (the common case), the hot paths
+# need not read the thread-local mode, which costs several times a global's read.
+_threads_without_grad = 0
+_mode_lock = threading.Lock()
+
+
+def grad_enabled() -> bool:
+    """The calling thread's grad mode."""
+    return not _threads_without_grad or GRAD_MODE.enabled
+
+
+def set_grad_mode(flag: bool) -> bool:
+    """Set the calling thread's grad mode; returns the previous one."""
+    global _threads_without_grad
+    flag = bool(flag)
+    with _mode_lock:
+        old = GRAD_MODE.enabled
+        if old != flag:
+            GRAD_MODE.enabled = flag
+            _threads_without_grad += -1 if flag else 1
+    return old
 
 
 class EagerTrace(Trace):
@@ -363,17 +386,17 @@ class EagerTrace(Trace):
     @property
     def grad_enabled(self) -> bool:
         """The calling thread's grad mode."""
-        return GRAD_MODE.enabled
+        return not _threads_without_grad or GRAD_MODE.enabled
 
     @grad_enabled.setter
     def grad_enabled(self, flag: bool) -> None:
-        GRAD_MODE.enabled = flag
+        set_grad_mode(flag)
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
         ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         node = a._node
-        if node is not None and GRAD_MODE.enabled:
+        if node is not None and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,))
             node.stamp = self.clock
         else:
@@ -400,7 +423,7 @@ class EagerTrace(Trace):
             vb = b
         ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
         node = None
-        if parents and GRAD_MODE.enabled:
+        if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b))
             node.stamp = self.clock
         if prim.multiple_outputs:
@@ -424,7 +447,7 @@ class EagerTrace(Trace):
                         parents.append((i, a._node))
         ans = prim.fun(*vals, **kwargs)
         node = None
-        if parents and GRAD_MODE.enabled:
+        if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, vals, kwargs, ans, args)
             node.stamp = self.clock
         return self.output(prim, ans, node)
