@@ -166,7 +166,8 @@ def test_set_default_dtype_for_parameters_and_python_float_tensors():
     cr.set_default_dtype(np.float64)
     assert cr.get_default_dtype() == np.float64
     for layer in (nn.Linear(3, 2), nn.Conv2d(1, 2, 3), nn.BatchNorm1d(3), nn.LayerNorm(3),
-                  nn.Embedding(4, 2)):
+                  nn.Embedding(4, 2), nn.Conv1d(1, 2, 3), nn.ConvTranspose2d(1, 2, 3),
+                  nn.GroupNorm(1, 2)):
         assert all(p.dtype == np.float64 for p in layer.parameters()), layer
     assert nn.Linear(3, 2, dtype=np.float32).weight.dtype == np.float32  # explicit wins
     cr.set_default_dtype("float32")

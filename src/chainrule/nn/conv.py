@@ -2,8 +2,8 @@
 and ``GroupNorm``, with PyTorch's constructor arguments, defaults, parameter names and
 shapes (so weights move between the two through safetensors files).
 
-Parameters are float32 (``chainrule.get_default_dtype()``) unless ``dtype=`` says otherwise; initialisation follows
-PyTorch's and draws from ``rng=`` (a NumPy Generator or a seed).
+Parameters have ``chainrule.get_default_dtype()`` (float32 unless set) unless ``dtype=``
+says otherwise; initialisation follows PyTorch's and draws from ``rng=`` (a NumPy Generator or a seed).
 """
 
 from __future__ import annotations
