@@ -162,6 +162,8 @@ def default_dtype():
 def test_set_default_dtype_for_parameters_and_python_float_tensors():
     assert cr.get_default_dtype() == np.float32
     assert nn.Linear(3, 2).weight.dtype == np.float32
+    cr.set_default_dtype(None)
+    assert cr.tensor([1.0]).dtype == np.float64 and nn.Linear(1, 1).weight.dtype == np.float32
     assert cr.tensor([1.0, 2.0]).dtype == np.float64  # NumPy's rule until a default is set
     cr.set_default_dtype(np.float64)
     assert cr.get_default_dtype() == np.float64

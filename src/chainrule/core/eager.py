@@ -40,6 +40,7 @@ _DEFAULT_DTYPE: list = [None]
 def set_default_dtype(dtype) -> None:
     """Set the floating-point dtype of new layer parameters and of Tensors made from
     Python floats (PyTorch's ``torch.set_default_dtype``). NumPy arrays keep their own.
+    ``None`` restores the initial defaults (float32 parameters, float64 Python floats).
 
     >>> import chainrule as cr, numpy as np
     >>> cr.set_default_dtype(np.float64)
@@ -48,7 +49,11 @@ def set_default_dtype(dtype) -> None:
     >>> cr.set_default_dtype(np.float32)
     >>> cr.tensor(1.5).dtype, cr.get_default_dtype()
     (dtype('float32'), dtype('float32'))
+    >>> cr.set_default_dtype(None)
     """
+    if dtype is None:
+        _DEFAULT_DTYPE[0] = None
+        return
     try:
         dt = np.dtype(dtype)
     except TypeError:
