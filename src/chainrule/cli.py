@@ -4,9 +4,13 @@
     chainrule train --model cnn --epochs 20
     chainrule train --data mnist --data-path ~/data/mnist --hidden 256,128 --epochs 10
     chainrule eval runs/digits-mlp/model.safetensors
+    mpiexec -n 4 chainrule train          # data-parallel on 4 processes (or: --nproc 4)
+    chainrule train --resume              # go on from the last epoch's checkpoint
 
 ``train`` writes ``model.safetensors`` (with the architecture in its metadata),
-``metrics.json`` and ``curves.png`` (loss and accuracy per epoch) to ``--out``. Bad
+``metrics.json`` and ``curves.png`` (loss and accuracy per epoch) to ``--out``, and a
+``checkpoint.safetensors`` after every epoch (see :mod:`chainrule.cli_parallel` for
+data-parallel runs and resuming). Bad
 arguments and unreadable files give one line on stderr and a non-zero exit status.
 Needs the ``train`` extra: ``pip install 'chainrule[train]'``.
 """
@@ -24,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from chainrule import cli_parallel as parallel
 
 __all__ = ["main", "build_model", "build_parser"]
 
@@ -150,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-plot", action="store_true", help="do not write curves.png")
     t.add_argument("--threads", type=_positive_int, default=None,
                    help="BLAS threads (default: 1 for small models, where threads cost more than they give)")
+    t.add_argument("--nproc", type=_positive_int, default=None,
+                   help="train data-parallel on this many processes (starts itself under mpiexec; "
+                        "needs the mpi extra)")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --out (written after every epoch)")
 
     e = sub.add_parser("eval", help="report the accuracy of a saved model")
     e.add_argument("model", help="a model.safetensors written by 'chainrule train'")
@@ -365,6 +376,9 @@ def _train(args) -> dict[str, Any]:
         "dropout": args.dropout,
     }
 
+    world = parallel.setup()  # a job of one, unless started by mpiexec or srun
+    if args.batch_size < world.size:
+        raise CLIError(f"--batch-size {args.batch_size} is smaller than the {world.size} processes that share it", 2)
     train_set, test_set = _load_data(config)
     x_train, y_train = train_set.arrays
     config["input_shape"] = list(x_train.shape[1:])
@@ -374,30 +388,43 @@ def _train(args) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CLIError(f"cannot create the output directory {out}: {e.strerror or e}") from None
+    # what must not change between a run and its --resume
+    options = {**config, **{k: getattr(args, k) for k in (
+        "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs", "label_smoothing",
+        "epochs", "batch_size")}}
 
-    limits = _limit_threads(args.threads, config)
+    limits = _limit_threads(world.threads(args.threads), config)
     _keep_freed_memory()
     try:
-        nn.init.manual_seed(args.seed)
+        nn.init.manual_seed(args.seed if world.rank == 0 else [args.seed, world.rank])  # dropout masks
         model = build_model(config, rng=np.random.default_rng(args.seed))
+        net = world.wrap(model)  # averages the gradients over the processes
         opt = _make_optimizer(args, model.parameters())
         loader = data.DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=args.seed)
         sched = _make_schedule(args, opt, len(loader))
         history = []
+        done = 0
+        if args.resume:
+            done, history = parallel.load_checkpoint(out, options, model, opt, sched, loader.generator, world)
         bar = None
-        if tqdm is not None:
+        if tqdm is not None and world.is_root:
             from tqdm import tqdm as tqdm_bar
 
-            bar = tqdm_bar(total=args.epochs * len(loader), desc="train", unit="step", leave=True, file=sys.stderr)
-        start = time.perf_counter()
-        for epoch in range(1, args.epochs + 1):
+            bar = tqdm_bar(total=args.epochs * len(loader), initial=done * len(loader), desc="train", unit="step",
+                           leave=True, file=sys.stderr)
+        start = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+        for epoch in range(done + 1, args.epochs + 1):
             model.train()
             loss_sum, correct, seen = 0.0, 0, 0
             for x, y in loader:
+                part = world.part(x, y)  # this process's share of the global batch
+                if part is None:
+                    continue
+                x, y, weight = part
                 opt.zero_grad()
-                logits = model(x)
+                logits = net(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
-                loss.backward()
+                (loss if weight == 1.0 else loss * weight).backward()
                 opt.step()
                 if sched is not None:
                     sched.step()
@@ -415,7 +442,8 @@ def _train(args) -> dict[str, Any]:
                     bar.update(1)
                     bar.set_postfix(epoch=epoch, loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                                     refresh=False)
-            test_loss, test_acc = _evaluate(model, test_set)
+            loss_sum, correct, seen = world.sum(loss_sum, correct, seen)
+            test_loss, test_acc = world.evaluate(_evaluate, model, test_set)
             history.append({
                 "epoch": epoch,
                 "train_loss": loss_sum / seen,
@@ -425,20 +453,19 @@ def _train(args) -> dict[str, Any]:
                 "lr": opt.param_groups[0]["lr"],
                 "seconds": time.perf_counter() - start,
             })
+            parallel.save_checkpoint(out, epoch, options, model, opt, sched, loader.generator, history, world)
             if bar is not None:
                 bar.set_postfix(epoch=epoch, loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}",
                                 test_acc=f"{test_acc:.3f}")
         if bar is not None:
             bar.close()
         seconds = time.perf_counter() - start
-        train_loss, train_acc = _evaluate(model, train_set)
-        test_loss, test_acc = _evaluate(model, test_set)
+        train_loss, train_acc = world.evaluate(_evaluate, model, train_set)
+        test_loss, test_acc = world.evaluate(_evaluate, model, test_set)
     finally:
         if limits is not None:
             limits.unregister()
 
-    io.save(model.state_dict(), out / "model.safetensors",
-            metadata={"format": FORMAT, CONFIG_KEY: json.dumps(config)})
     metrics = {
         "config": config,
         "optimizer": {"name": args.optimizer, "lr": _learning_rate(args),
@@ -447,7 +474,12 @@ def _train(args) -> dict[str, Any]:
         "final": {"train_loss": train_loss, "train_accuracy": train_acc,
                   "test_loss": test_loss, "test_accuracy": test_acc},
         "train_seconds": seconds,
+        "processes": world.size,
     }
+    if not world.is_root:  # rank 0 writes and prints for everyone
+        return metrics
+    io.save(model.state_dict(), out / "model.safetensors",
+            metadata={"format": FORMAT, CONFIG_KEY: json.dumps(config)})
     tmp = out / "metrics.json.tmp"
     tmp.write_text(json.dumps(metrics, indent=2))
     os.replace(tmp, out / "metrics.json")
@@ -517,28 +549,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         if args.command == "train":
+            if args.nproc is not None and not parallel.launched_by_mpi():
+                return parallel.relaunch(args.nproc, list(sys.argv[1:] if argv is None else argv))
             _train(args)
         else:
             _eval(args)
         return 0
     except CLIError as e:
-        print(f"chainrule: error: {e}", file=sys.stderr)
-        return e.code
+        return _fail(f"chainrule: error: {e}", e.code)
     except KeyboardInterrupt:
-        print("chainrule: interrupted", file=sys.stderr)
-        return 130
+        return _fail("chainrule: interrupted", 130)
     except Exception as e:
         from chainrule.data import DatasetError
         from chainrule.io import ModelFileError
         from chainrule.nn import StateDictError
 
         if isinstance(e, DatasetError | ModelFileError | StateDictError | FileNotFoundError | ImportError):
-            print(f"chainrule: error: {e}", file=sys.stderr)
-            return 1
+            return _fail(f"chainrule: error: {e}", 1)
         if isinstance(e, OSError):
-            print(f"chainrule: error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-            return 1
+            return _fail(f"chainrule: error: {e.filename or ''}: {e.strerror or e}", 1)
+        if parallel.launched_by_mpi():  # the others would wait for this process forever
+            import traceback
+
+            return _fail(traceback.format_exc().rstrip(), 1)
         raise
+
+
+def _fail(message: str, code: int) -> int:
+    """Report an error; in a data-parallel job, end every process with it (the others may
+    be waiting for this one in a collective)."""
+    from chainrule import distributed
+
+    if parallel.launched_by_mpi() and distributed.is_initialized() and distributed.world_size() > 1:
+        distributed.abort(message, code)
+    print(message, file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
