@@ -56,6 +56,7 @@ from chainrule.transforms.jacobian import (
 )
 from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
 from chainrule.transforms.jit import jit
+from chainrule.transforms.vmap import vmap
 from chainrule.differential_operators import grad_named, make_jvp_reversemode, multigrad_dict
 # HIPS autograd exports these at the top level; Python's own tuple/list/dict, and an
 # isinstance/type that look through a Tensor (not in __all__: a star import keeps Python's)
@@ -78,7 +79,7 @@ __all__ = [
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
-    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit",
+    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap",
     "gradcheck", "GradcheckError",
     "viz", "data", "nn", "optim", "save", "load",
 ]

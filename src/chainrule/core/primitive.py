@@ -32,6 +32,7 @@ __all__ = [
     "def_linear",
     "RulesByArgument",
     "keeps_only",
+    "def_batch",
     "NON_DIFFERENTIABLE",
 ]
 
@@ -51,7 +52,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "__dict__",
+        "batch", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -71,6 +72,11 @@ class Primitive:
         # For an elementwise function of one argument: ``partial(ans, x)``, its derivative,
         # which the backward pass multiplies by the cotangent (the vjp rule is that too).
         self.partial: Callable | None = None
+        # The batching rule for chainrule.vmap: ``batch(prim, batched, *args, **kwargs)``,
+        # where ``batched[i]`` says whether argument i carries a batch axis in front (a
+        # tuple of such flags for a tuple argument); it returns the result with the batch
+        # axis in front. None: vmap runs the primitive once per example.
+        self.batch: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__
@@ -159,12 +165,14 @@ RECORDING = [0]
 
 
 def _trace_in_tuples(args):
+    found = None
     for a in args:
         if a.__class__ is tuple:
             for v in a:
                 if isinstance(v, Tensor) and v._trace.records:
-                    return v._trace
-    return None
+                    if found is None or v._trace.level > found.level:
+                        found = v._trace
+    return found
 
 
 def primitive(fun: Callable) -> Primitive:
@@ -254,6 +262,23 @@ def keeps_only(what: str, *prims: Primitive) -> None:
         raise ValueError(f"keeps_only: 'inputs' or 'output', not {what!r}")
     for prim in prims:
         prim.keeps = what
+
+
+def def_batch(rule: Callable, *prims: Primitive) -> None:
+    """Declare the batching rule of ``prims`` for ``chainrule.vmap``:
+    ``rule(prim, batched, *args, **kwargs)`` gets the arguments with a batch axis in front
+    where ``batched`` says so and returns the result with the batch axis in front. The
+    generic kinds (elementwise, reductions along ``axis``, ...) are in
+    ``chainrule.numpy.batching``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cube = cr.primitive(lambda x: x ** 3)
+    >>> def_batch(lambda prim, batched, x: prim(x), cube)   # elementwise: nothing to move
+    >>> cr.vmap(cube)(np.array([1.0, 2.0]))
+    array([1., 8.])
+    """
+    for prim in prims:
+        prim.batch = rule
 
 
 def def_linear(prim: Primitive, *argnums: int):

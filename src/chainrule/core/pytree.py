@@ -15,6 +15,7 @@ __all__ = [
     "tree_map",
     "tree_leaves",
     "register_pytree_node",
+    "tree_children",
     "TreeDef",
 ]
 
@@ -135,6 +136,22 @@ def _unflatten(treedef, it):
         except StopIteration:
             raise ValueError("tree_unflatten: fewer leaves than the structure holds") from None
     return treedef.rebuild(treedef.aux, [_unflatten(c, it) for c in treedef.children])
+
+
+def tree_children(x: Any) -> tuple[type, Any, tuple] | None:
+    """``(type, aux, children)`` of a container node, or None for a leaf (``None`` counts
+    as a leaf here, as an entry of ``in_axes`` does).
+
+    >>> tree_children({"a": 1})
+    (<class 'dict'>, ('a',), (1,))
+    """
+    if x is None:
+        return None
+    kind = _registry.get(type(x)) or _node_kind(x)
+    if kind is None:
+        return None
+    children, aux = kind[0](x)
+    return type(x), aux, tuple(children)
 
 
 def tree_leaves(tree: Any) -> list:

@@ -75,15 +75,25 @@ class Tensor:
     def imag(self) -> Tensor:
         return cnp.imag(self)
 
-    def primal(self):
+    def primal(self, what: str = "a plain NumPy value"):
         """The plain NumPy value under all traces (no gradient flows through it).
 
         Under ``chainrule.jit`` the value read here becomes a guard of the recorded
         program: a later call whose value differs is traced again, never replayed wrong.
+        Under ``chainrule.vmap`` a batched value has no single plain value: refused.
         """
         t = self
         v = t._value
-        while isinstance(v, Tensor):
+        while True:
+            if t._trace.batches:
+                raise TypeError(
+                    f"inside chainrule.vmap a batched value cannot become {what}: each "
+                    "example has its own. Use chainrule.numpy functions on it (for a branch, "
+                    "chainrule.numpy.where(cond, a, b)), or pass the value unbatched "
+                    "(in_axes=None)."
+                )
+            if not isinstance(v, Tensor):
+                break
             t = v
             v = v._value
         if t._trace.records:
@@ -92,21 +102,23 @@ class Tensor:
 
     # -- conversions ------------------------------------------------------------------
     def __float__(self) -> float:
-        return float(self.primal())
+        return float(self.primal("a float"))
 
     def __int__(self) -> int:
-        return int(self.primal())
+        return int(self.primal("an int"))
 
     def __complex__(self) -> complex:
-        return complex(self.primal())
+        return complex(self.primal("a complex"))
 
     def __bool__(self) -> bool:
-        return bool(self.primal())
+        return bool(self.primal("a bool (an if or while on it)"))
 
     def __index__(self) -> int:
-        return int(np.asarray(self.primal()).__index__())
+        return int(np.asarray(self.primal("an index")).__index__())
 
     def __array__(self, dtype=None, copy=None):
+        if self._trace.batches:
+            self.primal("a plain NumPy array")  # refused, with the reason
         if self._trace.records:
             raise TypeError(
                 "inside chainrule.jit a traced value cannot become a plain NumPy array: its "
@@ -124,12 +136,21 @@ class Tensor:
 
     def item(self):
         """The value of a one-element Tensor as a Python number."""
-        return np.asarray(self.primal()).item()
+        return np.asarray(self.primal("a Python number")).item()
 
     def tolist(self):
-        return np.asarray(self.primal()).tolist()
+        return np.asarray(self.primal("a list")).tolist()
 
     def __repr__(self) -> str:
+        value = self
+        while isinstance(value, Tensor):
+            if value._trace.batches:  # a batch under vmap: shown whole, with its trace
+                value = value._value
+                while isinstance(value, Tensor):
+                    value = value._value
+                body = np.array2string(np.asarray(value), separator=", ", prefix="Tensor(")
+                return f"Tensor({body}, batched along axis 0, trace=vmap)"
+            value = value._value
         body = np.array2string(np.asarray(self.primal()), separator=", ", prefix="Tensor(")
         if self._trace.level == 0:
             return f"Tensor({body}{', requires_grad=True' if self._node is not None else ''})"

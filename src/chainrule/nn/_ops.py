@@ -15,8 +15,9 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import Primitive, def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy import batching
 from chainrule.numpy.activations import _sigmoid, relu, sigmoid
 from chainrule.numpy.nondiff import unboxing
 
@@ -430,3 +431,97 @@ def_linear(put_windows)
 max_pool = Primitive(_max_pool, name="max_pool2d")
 def_vjps(max_pool, lambda g, ans, x, geom: put_windows(g, _argmax_windows(x, ans, geom), x.shape, geom))
 def_jvps(max_pool, lambda t, ans, x, geom: take_windows(t, _argmax_windows(x, ans, geom), geom))
+
+
+# -- batching rules for vmap ---------------------------------------------------------------------
+# The window and class operations take a leading sample axis N already: the batch of vmap is
+# merged into it, (B, N, ...) -> (B·N, ...), and split off the result again.
+def _merged(x, b, size):
+    x = batching.with_batch(x, b, size)
+    return cnp.reshape(x, (-1, *x.shape[2:]))
+
+
+def _split_off(y, size, axis=0):
+    shape = y.shape
+    y = cnp.reshape(y, (*shape[:axis], size, shape[axis] // size, *shape[axis + 1:]))
+    return cnp.moveaxis(y, axis, 0) if axis else y
+
+
+def _batch_linear(prim, batched, x, w, b=None):
+    if not batching.any_batched(batched[1:]):
+        return prim(x, w, b)  # the usual case: examples are more leading axes of x
+    out = batching.matmul(cnp.matmul, batched[:2], x, cnp.swapaxes(w, -1, -2))
+    if b is None:
+        return out
+    return out + (batching.lift(b, len(out.shape) - 2) if batched[2] else b)
+
+
+def _batch_conv_product(prim, batched, w, cols, b=None):
+    if not batched[0] and not (len(batched) > 2 and batched[2]):
+        return prim(w, cols, b)
+    out = batching.matmul(cnp.matmul, batched[:2], w, cols)
+    if b is None:
+        return out
+    return out + cnp.expand_dims(b, -1)
+
+
+def _batch_class(prim, batched, x, target):
+    size = batching.batch_size((x, target), batched)
+    return _split_off(prim(_merged(x, batched[0], size), _merged(target, batched[1], size)), size)
+
+
+def _batch_put_class(prim, batched, g, target, shape):
+    size = batching.batch_size((g, target), batched)
+    merged = (size * shape[0], *shape[1:])
+    return _split_off(prim(_merged(g, batched[0], size), _merged(target, batched[1], size), merged),
+                      size)
+
+
+def _batch_windows(prim, batched, x, geom, layout="pool"):
+    size = x.shape[0]
+    ans = prim(_merged(x, True, size), geom, layout)
+    return _split_off(ans, size, 1 if layout == "pool" else 2)
+
+
+def _batch_fold(prim, batched, cols, shape, geom, layout="pool"):
+    size = cols.shape[0]
+    axis = 1 if layout == "pool" else 2
+    cols = cnp.moveaxis(cols, 0, axis)
+    cols = cnp.reshape(cols, (*cols.shape[:axis], -1, *cols.shape[axis + 2:]))
+    return _split_off(prim(cols, (size * shape[0], *shape[1:]), geom, layout), size)
+
+
+def _batch_max_pool(prim, batched, x, geom):
+    return _split_off(prim(_merged(x, True, x.shape[0]), geom), x.shape[0])
+
+
+def _batch_take_windows(prim, batched, x, idx, geom):
+    size = batching.batch_size((x, idx), batched)
+    return _split_off(prim(_merged(x, batched[0], size), _merged(idx, batched[1], size), geom), size)
+
+
+def _batch_put_windows(prim, batched, g, idx, shape, geom):
+    size = batching.batch_size((g, idx), batched)
+    merged = (size * shape[0], *shape[1:])
+    return _split_off(
+        prim(_merged(g, batched[0], size), _merged(idx, batched[1], size), merged, geom), size)
+
+
+def _batch_argmax_windows(trace, fun, batched, x, ans, geom):
+    size = trace.size
+    idx = trace.call_below(fun, _merged(x, batched[0], size), _merged(ans, batched[1], size), geom)
+    return _split_off(idx, size)
+
+
+def_batch(batching.elementwise, leaky_relu, softplus, silu, erf, gelu, gelu_tanh)
+def_batch(batching.reduction, softmax, log_softmax)
+def_batch(_batch_linear, linear)
+def_batch(_batch_conv_product, conv_product)
+def_batch(_batch_class, take_class)
+def_batch(_batch_put_class, put_class)
+def_batch(_batch_windows, unfold)
+def_batch(_batch_fold, fold)
+def_batch(_batch_max_pool, max_pool)
+def_batch(_batch_take_windows, take_windows)
+def_batch(_batch_put_windows, put_windows)
+batching.NONDIFF_BATCH[_argmax_windows_of] = _batch_argmax_windows

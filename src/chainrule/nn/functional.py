@@ -24,6 +24,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
+from chainrule.numpy import batching
 
 __all__ = [
     "linear",
@@ -176,6 +177,11 @@ def _generator(rng):
     from chainrule.nn.init import get_generator
 
     return get_generator(rng)
+
+
+# Under vmap each example draws its own mask: one draw of the batch's shape.
+batching.NONDIFF_BATCH[_draw_uniform] = lambda trace, fun, batched, rng, shape, dtype: (
+    trace.call_below(fun, rng, (trace.size, *shape), dtype))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):

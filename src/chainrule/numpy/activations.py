@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import undifferentiated
+from chainrule.numpy import batching
 
 __all__ = ["relu", "sigmoid"]
 
@@ -29,3 +30,4 @@ def _sigmoid(x):
 sigmoid = Primitive(_sigmoid, name="sigmoid")
 def_vjps(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
 def_jvps(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
+def_batch(batching.elementwise, relu, sigmoid)

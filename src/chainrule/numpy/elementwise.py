@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.primitive import def_jvps, def_linear, def_vjps, keeps_only
+from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.core.tensor import Tensor
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
@@ -394,3 +395,7 @@ del _select, _step
 for _prim in _UFUNCS:
     _prim.call_keywords = ufunc_keywords
 del _prim
+
+# Under vmap every function here is elementwise: broadcast the batch axis.
+def_batch(batching.elementwise, *_UFUNCS, sinc, round, real, imag, angle, _where, _clip, nan_to_num,
+          astype, copy)

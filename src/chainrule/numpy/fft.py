@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chainrule.core.primitive import def_linear, def_vjps
+from chainrule.core.primitive import def_batch, def_linear, def_vjps
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.elementwise import conj, real
 from chainrule.numpy.registry import mirrors, wrap
@@ -285,3 +286,8 @@ def_linear(fftshift)
 def_linear(ifftshift)
 
 del _prim
+
+# Batching rules for vmap: the transformed axes of one example, shifted past the batch axis.
+def_batch(batching.fft, _fftn, _ifftn, _rfftn, _irfftn)
+def_batch(batching.fftshift, fftshift, ifftshift)
+def_batch(batching.crop_or_pad, crop_or_pad)

@@ -36,8 +36,8 @@ import operator
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_vjps
-from chainrule.numpy import products
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.numpy import batching, products
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.dispatch import guarded
 from chainrule.numpy.nondiff import NONDIFF_OF, plain, unboxing
@@ -948,3 +948,9 @@ def __getattr__(name: str):
     globals()[name] = value
     return value
 
+
+
+# Batching rules for vmap: NumPy's linalg maps over leading axes already.
+def_batch(batching.stacked, inv, det, slogdet, _cholesky, eigh, eig, _svd, _svdvals, _qr, _qr_r, pinv)
+def_batch(batching.solve, solve)
+def_batch(batching.norm, norm)

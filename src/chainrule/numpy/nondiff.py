@@ -49,8 +49,11 @@ def plain(x):
 def static_plain(x):
     """Like :func:`plain`, for functions of shapes and dtypes only."""
     if isinstance(x, Tensor):
+        shape = x.shape  # one example's shape under chainrule.vmap
         while isinstance(x, Tensor):
             x = x._value
+        if np.shape(x) != shape:  # a batch under vmap: a stand-in of one example's shape
+            x = np.broadcast_to(np.zeros((), np.result_type(x)), shape)
         return x
     if isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x):
         return type(x)(static_plain(v) for v in x)
@@ -58,15 +61,19 @@ def static_plain(x):
 
 
 def _recording_trace(args, kwargs):
-    """The jit trace that one of the (undifferentiated) arguments belongs to, if any."""
+    """The innermost trace (jit's or vmap's) that one of the (undifferentiated) arguments
+    belongs to, if any."""
+    top = None
     for a in (*args, *kwargs.values()):
         if isinstance(a, Tensor):
-            return a._trace
-        if isinstance(a, list | tuple):
+            found = a._trace
+        elif isinstance(a, list | tuple):
             found = _recording_trace(a, {})
-            if found is not None:
-                return found
-    return None
+        else:
+            continue
+        if found is not None and (top is None or found.level > top.level):
+            top = found
+    return top
 
 
 def unboxing(np_fun):

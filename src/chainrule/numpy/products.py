@@ -15,8 +15,9 @@ import string
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import RulesByArgument, def_jvps, def_linear, def_vjps, keeps_only
+from chainrule.core.primitive import RulesByArgument, def_batch, def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.core.tensor import Tensor
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, optional, wrap
 
@@ -466,3 +467,14 @@ for _fun, _np_fun in ((vecdot, _np_vecdot), (matvec, _np_matvec), (vecmat, _np_v
     if _np_fun is not None:
         mirrors(_np_fun, "products")(_fun)
 del _fun, _np_fun
+
+
+# Batching rules for vmap: the batch axis becomes a batch dimension of matmul or einsum.
+def_batch(batching.matmul, matmul)
+def_batch(batching.dot, dot)
+def_batch(batching.inner, inner)
+def_batch(batching.outer, outer)
+def_batch(batching.vdot, vdot)
+def_batch(batching.tensordot, tensordot)
+def_batch(batching.einsum, _einsum)
+def_batch(batching.cross, _cross)

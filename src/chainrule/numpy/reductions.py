@@ -15,8 +15,9 @@ import builtins
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.nondiff import plain
 from chainrule.numpy.registry import mirrors, optional, wrap
@@ -421,6 +422,11 @@ def_linear(cumsum)
 cumprod = reduction(np.cumprod)
 def_vjps(cumprod, cumprod_vjp)
 def_jvps(cumprod, cumprod_jvp)
+
+# Under vmap: the axes of one example, counted from the end (None: all of them).
+def_batch(batching.reduction, sum, mean, nansum, nanmean, prod, nanprod, max, min, amax, amin,
+          nanmax, nanmin, var, std, nanvar, nanstd)
+def_batch(batching.cumulative, cumsum, cumprod)
 
 
 # -- functions built from the primitives above ---------------------------------------------

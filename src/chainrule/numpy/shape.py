@@ -24,11 +24,13 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import (
     Primitive,
     RulesByArgument,
+    def_batch,
     def_jvps,
     def_linear,
     def_vjps,
 )
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, optional, wrap
 
@@ -346,11 +348,11 @@ def getitem(x, index):
 
 @mirrors(np.take, "shape")
 def take(a, indices, axis=None, out=None, mode="raise"):
-    if not _has_tensor(a):
-        return np.take(a, _deep_plain(indices), axis=axis, out=out, mode=mode)
+    if not _has_tensor(a) and not _has_tensor(indices):
+        return np.take(a, indices, axis=axis, out=out, mode=mode)
     _no_out("take", out)
     a = _as_input(a)
-    indices = np.asarray(_deep_plain(indices))
+    indices = _index_array(indices)  # traced indices (jit, vmap) stay traced
     if axis is None:
         a = ravel(a)
         axis = 0
@@ -1278,3 +1280,17 @@ class _Concatenator:
 
 r_ = _Concatenator(np.r_, axis=0, ndmin=1, trans1d=-1)
 c_ = _Concatenator(np.c_, axis=-1, ndmin=2, trans1d=0)
+
+
+# Batching rules for vmap: one example's axes counted from the end (see numpy.batching).
+for _rule, _prim in (
+    (batching.reshape, reshape), (batching.transpose, transpose), (batching.swapaxes, swapaxes),
+    (batching.expand_dims, expand_dims), (batching.squeeze, squeeze),
+    (batching.broadcast_to, broadcast_to), (batching.getitem, _getitem),
+    (batching.scatter_add, scatter_add), (batching.concatenate, _concatenate),
+    (batching.stack, _stack), (batching.split, _split), (batching.unstack, _unstack),
+    (batching.flip, flip), (batching.roll, _roll), (batching.pad_constant, _pad_constant),
+    (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
+):
+    def_batch(_rule, _prim)
+del _rule, _prim

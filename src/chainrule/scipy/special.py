@@ -19,7 +19,8 @@ import numpy as np
 import scipy.special as sc
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
@@ -290,6 +291,14 @@ def_vjps(log_softmax, lambda g, ans, x, axis=None:
          g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
 def_jvps(log_softmax, lambda t, ans, x, axis=None:
          t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
+
+
+# Batching rules for vmap: the ufuncs are elementwise; the rest reduce along axes.
+def_batch(batching.elementwise, *(p for p in globals().values()
+                                  if isinstance(p, Primitive) and p.batch is None
+                                  and p not in (_logsumexp, _logsumexp_b, softmax, log_softmax)))
+def_batch(batching.reduction, _logsumexp, softmax, log_softmax)
+def_batch(batching.broadcast_reduction, _logsumexp_b)
 
 
 # every other name of scipy.special: SciPy's own, refusing Tensors (see reexport.py)

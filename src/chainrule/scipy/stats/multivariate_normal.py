@@ -13,7 +13,8 @@ import numpy as np
 import scipy.linalg
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import wrap
 from chainrule.scipy.reexport import fallback
@@ -136,6 +137,11 @@ def entropy(mean=None, cov=1):
     # logpdf at the mean is −½ (d log 2π + log det cov); the entropy adds d/2 to its negative
     centre = mean if mean is not None else np.zeros(dim)
     return 0.5 * dim - logpdf(centre, centre, cov)
+
+
+# Batching rules for vmap: the precision is stacked; the density broadcasts points and mean.
+def_batch(batching.stacked, _inv)
+def_batch(batching.points_density, _logpdf)
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.multivariate_normal's own

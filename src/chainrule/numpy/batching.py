@@ -1,0 +1,553 @@
+"""Batching rules for ``chainrule.vmap``, by kind.
+
+A batching rule ``rule(prim, batched, *args, **kwargs)`` receives the arguments with the
+batch axis in front of those that ``batched`` marks, and returns the batched result,
+batch axis in front. It computes it by calling ``prim`` (or other primitives) once on
+the whole batch, so the traces below see one call. Most primitives are one of a few
+kinds:
+
+* elementwise: batched arguments get singleton axes after the batch axis, so that
+  NumPy's broadcasting lines up one example's axes with the unbatched arguments';
+* along axes (reductions, shape changes, indexing, FFTs): an axis of one example is
+  counted from the end (``-1`` is the same axis with or without a batch in front), and
+  ``axis=None`` becomes every axis of one example;
+* stacked linear algebra: NumPy's ``linalg`` already maps over leading axes;
+* products: the batch axis becomes a batch dimension of ``matmul`` or ``einsum``.
+
+A rule returns ``NotImplemented`` for a case it does not vectorise (say, a batched
+index mixed with slices); vmap then runs that call once per example.
+"""
+
+from __future__ import annotations
+
+import operator
+import string
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import shape_of
+
+__all__ = [
+    "elementwise",
+    "getitem",
+    "reduction",
+    "cumulative",
+    "stacked",
+    "NONDIFF_BATCH",
+    "lift",
+    "align",
+    "negative_axes",
+]
+
+AxisError = np.exceptions.AxisError
+
+
+# -- helpers --------------------------------------------------------------------------------
+def batch_size(args, batched) -> int:
+    for a, b in zip(args, batched, strict=True):
+        if b is True:
+            return shape_of(a)[0]
+        if isinstance(b, tuple):
+            for v, f in zip(a, b, strict=True):
+                if f:
+                    return shape_of(v)[0]
+    raise ValueError("internal: a batching rule called without a batched argument")
+
+
+def example_ndim(x, batched) -> int:
+    return len(shape_of(x)) - (1 if batched is True else 0)
+
+
+def lift(x, k: int):
+    """``k`` new axes right after the batch axis of ``x``."""
+    if k <= 0:
+        return x
+    s = tuple(shape_of(x))
+    return cnp.reshape(x, s[:1] + (1,) * k + s[1:])
+
+
+def align(args, batched) -> list:
+    """Batched arguments lifted to the largest rank of one example among ``args``, so
+    that broadcasting lines up the examples' axes with the unbatched arguments'."""
+    r = max((example_ndim(a, b) for a, b in zip(args, batched, strict=True)), default=0)
+    return [lift(a, r - example_ndim(a, True)) if b is True else a
+            for a, b in zip(args, batched, strict=True)]
+
+
+def with_batch(x, b, size: int):
+    """``x`` with a batch axis in front: broadcast along it if ``x`` has none."""
+    if b is True:
+        return x
+    return cnp.broadcast_to(x, (size, *shape_of(x)))
+
+
+def negative_axis(axis, ndim: int) -> int:
+    """``axis`` of an example with ``ndim`` axes, counted from the end (so it names the
+    same axis with the batch axis in front)."""
+    a = operator.index(axis)
+    if not -ndim <= a < ndim:
+        raise AxisError(a, ndim)
+    return a % ndim - ndim
+
+
+def negative_axes(axis, ndim: int):
+    if isinstance(axis, tuple | list):
+        return tuple(negative_axis(a, ndim) for a in axis)
+    return negative_axis(axis, ndim)
+
+
+def all_axes(ndim: int) -> tuple[int, ...]:
+    return tuple(range(-ndim, 0))
+
+
+def get(args: list, kwargs: dict, pos: int, name: str, default=None):
+    if len(args) > pos:
+        return args[pos]
+    return kwargs.get(name, default)
+
+
+def put(args: list, kwargs: dict, pos: int, name: str, value) -> None:
+    if len(args) > pos:
+        args[pos] = value
+    else:
+        kwargs[name] = value
+
+
+def any_batched(batched) -> bool:
+    return any(b is True or (isinstance(b, tuple) and any(b)) for b in batched)
+
+
+# -- the generic kinds ----------------------------------------------------------------------
+def elementwise(prim, batched, *args, **kwargs):
+    """Functions of corresponding elements (ufuncs, ``where``, ``clip``, special functions)."""
+    return prim(*align(args, batched), **kwargs)
+
+
+def reduction(prim, batched, x, *rest, **kwargs):
+    """``prim(x, axis, ...)`` reducing over ``axis`` (None: all of an example's axes)."""
+    if any_batched(batched[1:]):
+        return NotImplemented
+    rest = list(rest)
+    nd = example_ndim(x, True)
+    axis = get(rest, kwargs, 0, "axis")
+    put(rest, kwargs, 0, "axis", all_axes(nd) if axis is None else negative_axes(axis, nd))
+    return prim(x, *rest, **kwargs)
+
+
+def cumulative(prim, batched, x, *rest, **kwargs):
+    """``cumsum``-like: along ``axis``, or along one example flattened when it is None."""
+    if any_batched(batched[1:]):
+        return NotImplemented
+    rest = list(rest)
+    axis = get(rest, kwargs, 0, "axis")
+    if axis is None:
+        x = cnp.reshape(x, (shape_of(x)[0], -1))
+        axis = -1
+    else:
+        axis = negative_axis(axis, example_ndim(x, True))
+    put(rest, kwargs, 0, "axis", axis)
+    return prim(x, *rest, **kwargs)
+
+
+def broadcast_reduction(prim, batched, *arrays, axis=None, **kwargs):
+    """A reduction of several arrays broadcast together (``logsumexp(a, b=weights)``)."""
+    nd = max(example_ndim(a, b) for a, b in zip(arrays, batched, strict=True))
+    axis = all_axes(nd) if axis is None else negative_axes(axis, nd)
+    return prim(*align(arrays, batched), axis=axis, **kwargs)
+
+
+def points_density(prim, batched, x, mean, *rest):
+    """A density of points ``x`` (..., d) around ``mean`` with fixed further parameters."""
+    if any_batched(batched[2:]):
+        return NotImplemented
+    return prim(*align((x, mean), batched[:2]), *rest)
+
+
+def stacked(prim, batched, x, *rest, **kwargs):
+    """Linear algebra that NumPy already maps over leading axes (inv, det, eigh, svd...)."""
+    if any_batched(batched[1:]):
+        return NotImplemented
+    return prim(x, *rest, **kwargs)
+
+
+# -- functions without a derivative (comparisons, argmax, masks, random draws) ---------------
+def nondiff_elementwise(trace, fun, batched, *args, **kwargs):
+    return trace.call_below(fun, *align(args, batched), **kwargs)
+
+
+def nondiff_reduction(trace, fun, batched, x, *rest, **kwargs):
+    if any_batched(batched[1:]):
+        return NotImplemented
+    rest = list(rest)
+    nd = example_ndim(x, True)
+    axis = get(rest, kwargs, 0, "axis")
+    put(rest, kwargs, 0, "axis", all_axes(nd) if axis is None else negative_axes(axis, nd))
+    return trace.call_below(fun, x, *rest, **kwargs)
+
+
+def nondiff_flattening(axis_pos: int):
+    """``argmax``, ``argsort``...: ``axis=None`` means one example flattened."""
+
+    def rule(trace, fun, batched, x, *rest, **kwargs):
+        if any_batched(batched[1:]):
+            return NotImplemented
+        args = [x, *rest]
+        axis = get(args, kwargs, axis_pos, "axis", -1 if fun in (np.argsort, np.argpartition)
+                   else None)
+        nd = example_ndim(x, True)
+        if axis is None:
+            args[0] = cnp.reshape(x, (shape_of(x)[0], -1))
+            put(args, kwargs, axis_pos, "axis", -1)
+            ans = trace.call_below(fun, *args, **kwargs)
+            if kwargs.get("keepdims"):
+                ans = cnp.reshape(ans, (shape_of(x)[0],) + (1,) * nd)
+            return ans
+        put(args, kwargs, axis_pos, "axis", negative_axis(axis, nd))
+        return trace.call_below(fun, *args, **kwargs)
+
+    return rule
+
+
+NONDIFF_BATCH: dict = {}
+
+
+def _nondiff(rule, *names: str) -> None:
+    for name in names:
+        fun = getattr(np, name, None)
+        if fun is not None:
+            NONDIFF_BATCH[fun] = rule
+
+
+_nondiff(nondiff_elementwise, *"""
+isfinite isnan isinf isposinf isneginf isreal iscomplex signbit isnat isclose
+equal not_equal less less_equal greater greater_equal
+logical_and logical_or logical_not logical_xor
+bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
+zeros_like ones_like empty_like full_like
+""".split())
+_nondiff(nondiff_reduction, "all", "any", "count_nonzero")
+_nondiff(nondiff_flattening(1), "argmax", "argmin", "argsort")
+_nondiff(nondiff_flattening(2), "argpartition")
+
+
+
+
+# -- shapes -----------------------------------------------------------------------------------
+def reshape(prim, batched, x, *rest, **kwargs):
+    rest = list(rest)
+    shape = get(rest, kwargs, 0, "shape", kwargs.get("newshape"))
+    order = get(rest, kwargs, 1, "order", "C")
+    if any_batched(batched[1:]) or order not in ("C", None) or "newshape" in kwargs:
+        return NotImplemented
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    put(rest, kwargs, 0, "shape", (shape_of(x)[0], *shape))
+    return prim(x, *rest, **kwargs)
+
+
+def transpose(prim, batched, x, axes=None):
+    nd = example_ndim(x, True)
+    if axes is None:
+        order = tuple(range(nd, 0, -1))
+    else:
+        order = tuple(a % nd + 1 for a in negative_axes(tuple(axes), nd))
+    return prim(x, (0, *order))
+
+
+def swapaxes(prim, batched, x, axis1, axis2):
+    nd = example_ndim(x, True)
+    return prim(x, negative_axis(axis1, nd), negative_axis(axis2, nd))
+
+
+def expand_dims(prim, batched, x, axis):
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    out = negative_axes(axes, example_ndim(x, True) + len(axes))
+    return prim(x, out if isinstance(axis, tuple | list) else out[0])
+
+
+def squeeze(prim, batched, x, axis=None):
+    shape = shape_of(x)[1:]
+    if axis is None:
+        axes = tuple(i - len(shape) for i, n in enumerate(shape) if n == 1)
+    else:
+        axes = negative_axes(axis, len(shape))
+    return prim(x, axes)
+
+
+def broadcast_to(prim, batched, x, shape, **kwargs):
+    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    x = lift(x, len(shape) - example_ndim(x, True))
+    return prim(x, (shape_of(x)[0], *shape), **kwargs)
+
+
+def flip(prim, batched, x, axis=None):
+    nd = example_ndim(x, True)
+    return prim(x, all_axes(nd) if axis is None else negative_axes(axis, nd))
+
+
+def roll(prim, batched, x, shift, axis=None):
+    if any_batched(batched[1:]):
+        return NotImplemented
+    if axis is None:
+        shape = shape_of(x)
+        flat = prim(cnp.reshape(x, (shape[0], -1)), shift, axis=-1)
+        return cnp.reshape(flat, shape)
+    return prim(x, shift, axis=negative_axes(axis, example_ndim(x, True)))
+
+
+def diagonal(prim, batched, x, offset=0, axis1=0, axis2=1):
+    nd = example_ndim(x, True)
+    return prim(x, offset, negative_axis(axis1, nd), negative_axis(axis2, nd))
+
+
+def diag_scatter(prim, batched, g, *, shape, offset=0, axis1=0, axis2=1):
+    nd = len(shape)
+    return prim(g, shape=(shape_of(g)[0], *shape), offset=offset,
+                axis1=negative_axis(axis1, nd), axis2=negative_axis(axis2, nd))
+
+
+def concatenate(prim, batched, *arrays, axis=0):
+    size = batch_size(arrays, batched)
+    nd = example_ndim(arrays[0], batched[0])
+    arrays = [with_batch(a, b, size) for a, b in zip(arrays, batched, strict=True)]
+    return prim(*arrays, axis=negative_axis(axis, nd))
+
+
+def stack(prim, batched, *arrays, axis=0):
+    size = batch_size(arrays, batched)
+    nd = example_ndim(arrays[0], batched[0])
+    arrays = [with_batch(a, b, size) for a, b in zip(arrays, batched, strict=True)]
+    return prim(*arrays, axis=negative_axis(axis, nd + 1))
+
+
+def split(prim, batched, x, bounds, axis):
+    return prim(x, bounds, negative_axis(axis, example_ndim(x, True)) % len(shape_of(x)))
+
+
+def unstack(prim, batched, x, axis=0):
+    return prim(cnp.moveaxis(x, negative_axis(axis, example_ndim(x, True)), 1), axis=1)
+
+
+def pad_constant(prim, batched, x, constant_values=0, *, widths):
+    if batched[1] or len(shape_of(constant_values)) != 0:
+        return NotImplemented
+    return prim(x, constant_values, widths=((0, 0), *widths))
+
+
+def crop_or_pad(prim, batched, x, shape):
+    return prim(x, (shape_of(x)[0], *shape))
+
+
+def fft(prim, batched, x, s, axes, norm):
+    """The n-dimensional transforms, with ``s`` and ``axes`` already explicit."""
+    return prim(x, s, tuple(a % example_ndim(x, True) + 1 for a in axes), norm)
+
+
+def fftshift(prim, batched, x, axes=None):
+    nd = example_ndim(x, True)
+    return prim(x, all_axes(nd) if axes is None else negative_axes(axes, nd))
+
+
+# -- indexing -----------------------------------------------------------------------------------
+def _is_array_index(i) -> bool:
+    return isinstance(i, Tensor | np.ndarray | list) and not isinstance(i, np.generic)
+
+
+def _index_ndim(i) -> int:
+    if isinstance(i, np.ndarray | Tensor) and i.dtype == bool:
+        return 1
+    return len(shape_of(i))
+
+
+def batch_position(index) -> int:
+    """Where ``x[(slice(None),) + index]`` puts the leading axis of ``x``: 0, unless the
+    advanced indices are separated by a slice, when NumPy puts their dimensions first."""
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = [k for k, i in enumerate(items) if _is_array_index(i)]
+    if not arrays:
+        return 0
+    advanced = [k for k, i in enumerate(items)
+                if _is_array_index(i) or isinstance(i, int | np.integer)]
+    if advanced == list(range(advanced[0], advanced[-1] + 1)):
+        return 0
+    return max(_index_ndim(items[k]) for k in arrays)
+
+
+def getitem(prim, batched, x, index):
+    items = index if isinstance(index, tuple) else (index,)
+    flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
+    if not any(flags):  # only x is batched
+        ans = prim(x, (slice(None), *items))
+        pos = batch_position(items)
+        return cnp.moveaxis(ans, pos, 0) if pos else ans
+    # a batched index: every item an integer array or int becomes one advanced index
+    if any(not (_is_array_index(i) or isinstance(i, int | np.integer)) or _index_ndim(i) !=
+           len(shape_of(i)) for i in items):
+        return NotImplemented
+    size = batch_size(items, flags)
+    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True))
+    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
+    if batched[0]:
+        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
+    return prim(x, tuple(full))
+
+
+def scatter_add(prim, batched, g, index, shape):
+    if any_batched(batched[1:]):
+        return NotImplemented
+    pos = batch_position(index)
+    if pos:
+        g = cnp.moveaxis(g, 0, pos)
+    items = index if isinstance(index, tuple) else (index,)
+    return prim(g, (slice(None), *items), (shape_of(g)[pos], *shape))
+
+
+# -- products --------------------------------------------------------------------------------
+def matmul(prim, batched, a, b, **kwargs):
+    """An example's vector operand becomes a matrix (a row or a column) for the product and
+    its axis is dropped after; batched operands are lifted to a common rank."""
+    a_vec, b_vec = example_ndim(a, batched[0]) == 1, example_ndim(b, batched[1]) == 1
+    if a_vec:
+        a = cnp.expand_dims(a, -2)
+    if b_vec:
+        b = cnp.expand_dims(b, -1)
+    a, b = align((a, b), batched)
+    ans = prim(a, b, **kwargs)
+    if a_vec and b_vec:
+        return cnp.reshape(ans, shape_of(ans)[:-2])
+    if a_vec:
+        return cnp.squeeze(ans, -2)
+    if b_vec:
+        return cnp.squeeze(ans, -1)
+    return ans
+
+
+def _letters(n: int, skip: str = "") -> str:
+    return "".join(c for c in string.ascii_letters if c not in skip)[:n]
+
+
+def contraction(a, b, batched, a_axes, b_axes, conj_a=False):
+    """One example's ``tensordot(a, b, (a_axes, b_axes))`` over the batch, by einsum."""
+    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    letters = _letters(na + nb + 1)
+    z, la, lb = letters[0], list(letters[1:na + 1]), list(letters[na + 1:])
+    for i, j in zip(a_axes, b_axes, strict=True):
+        lb[j] = la[i]
+    out = [c for k, c in enumerate(la) if k not in a_axes] + [
+        c for k, c in enumerate(lb) if k not in b_axes]
+    sa = (z if batched[0] else "") + "".join(la)
+    sb = (z if batched[1] else "") + "".join(lb)
+    if conj_a:
+        a = cnp.conj(a)
+    return cnp.einsum(f"{sa},{sb}->{z}{''.join(out)}", a, b)
+
+
+def dot(prim, batched, a, b):
+    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    if na == 0 or nb == 0:
+        return cnp.multiply(*align((a, b), batched))
+    return contraction(a, b, batched, (na - 1,), (max(nb - 2, 0),))
+
+
+def inner(prim, batched, a, b):
+    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    if na == 0 or nb == 0:
+        return cnp.multiply(*align((a, b), batched))
+    return contraction(a, b, batched, (na - 1,), (nb - 1,))
+
+
+def _flat(x, b):
+    return cnp.reshape(x, (shape_of(x)[0], -1) if b else (-1,))
+
+
+def outer(prim, batched, a, b):
+    return contraction(_flat(a, batched[0]), _flat(b, batched[1]), batched, (), ())
+
+
+def vdot(prim, batched, a, b):
+    return contraction(_flat(a, batched[0]), _flat(b, batched[1]), batched, (0,), (0,),
+                       conj_a=True)
+
+
+def tensordot(prim, batched, a, b, axes=2):
+    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    if isinstance(axes, int | np.integer):
+        a_axes, b_axes = tuple(range(na - axes, na)), tuple(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = (a_axes,) if isinstance(a_axes, int | np.integer) else tuple(a_axes)
+        b_axes = (b_axes,) if isinstance(b_axes, int | np.integer) else tuple(b_axes)
+    a_axes = tuple(x % na for x in a_axes)
+    b_axes = tuple(x % nb for x in b_axes)
+    return contraction(a, b, batched, a_axes, b_axes)
+
+
+def einsum(prim, batched, *operands, subscripts, **kwargs):
+    from chainrule.numpy.products import parse_einsum
+
+    ndims = tuple(example_ndim(x, b) for x, b in zip(operands, batched, strict=True))
+    ins, out = parse_einsum(subscripts, ndims)
+    z = next(c for c in string.ascii_letters if c not in "".join(ins) + out)
+    ins = [(z + s) if b else s for s, b in zip(ins, batched, strict=True)]
+    return prim(*operands, subscripts=",".join(ins) + "->" + z + out, **kwargs)
+
+
+def cross(prim, batched, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    axisa, axisb = negative_axis(axisa, na), negative_axis(axisb, nb)
+    a, b = align((a, b), batched)
+    nc = max(na, nb) - (1 if shape_of(a)[axisa] == 2 and shape_of(b)[axisb] == 2 else 0)
+    axisc = negative_axis(axisc, nc) if nc else -1
+    return prim(a, b, axisa, axisb, axisc)
+
+
+# -- linear algebra -----------------------------------------------------------------------------
+def solve(prim, batched, a, b):
+    b_vec = example_ndim(b, batched[1]) == 1
+    if b_vec:
+        b = cnp.expand_dims(b, -1)
+    a, b = align((a, b), batched)
+    ans = prim(a, b)
+    return cnp.squeeze(ans, -1) if b_vec else ans
+
+
+def norm(prim, batched, x, ord=None, axis=None, keepdims=False):
+    nd = example_ndim(x, True)
+    size = shape_of(x)[0]
+    if axis is None:
+        if ord is None or nd == 1:
+            ans = prim(cnp.reshape(x, (size, -1)), ord, -1)
+            return cnp.reshape(ans, (size,) + (1,) * nd) if keepdims else ans
+        axis = (-2, -1) if nd == 2 else axis
+        if axis is None:
+            return NotImplemented
+    return prim(x, ord, negative_axes(axis, nd), keepdims)
+
+
+# -- the eager layer's out-of-place item assignment ------------------------------------------------
+def index_update(prim, batched, x, index, v):
+    """``x[index] = v`` out of place, for each example (``index`` the same for all)."""
+    if batched[1]:
+        return NotImplemented
+    size = batch_size((x, index, v), batched)
+    x = with_batch(x, batched[0], size)
+    items = index if isinstance(index, tuple) else (index,)
+    if batched[2]:
+        selected = np.broadcast_to(np.zeros((), np.int8), shape_of(x)[1:])[index]
+        v = lift(v, selected.ndim - example_ndim(v, True))
+        pos = batch_position(items)
+        v = cnp.moveaxis(v, 0, pos) if pos else v
+    return prim(x, (slice(None), *items), v)
+
+
+def _declare_core_rules() -> None:
+    from chainrule.core.eager import index_update as index_update_prim
+    from chainrule.core.primitive import def_batch
+
+    def_batch(index_update, index_update_prim)
+
+
+_declare_core_rules()

@@ -1,0 +1,421 @@
+"""Vectorising map: :func:`vmap` runs a function written for one example on a batch.
+
+A :class:`BatchTrace` is one more trace on the trace stack. Its Tensors hold a whole
+batch with the batch axis in front, and report one example's shape; a primitive called
+on them goes through ``Primitive.__call__`` like every other call and is handed to the
+primitive's batching rule (``Primitive.batch``, declared beside its other rules), which
+computes the batched result with NumPy's own broadcasting, axis arguments and stacked
+linear algebra. The calls the rule makes go on to the traces below, so ``grad``,
+``jvp`` and ``jit`` around or inside a ``vmap`` see batched calls. A primitive without a
+rule (a user's ``chainrule.primitive``) runs once per example, with a warning naming it.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import RECORDING
+from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import Trace, _levels, escaped_tensor_error
+
+__all__ = ["vmap", "BatchTrace", "BatchTensor"]
+
+_new_tensor = object.__new__
+
+
+class BatchTensor(Tensor):
+    """A Tensor of a :class:`BatchTrace`: its value holds the batch along axis 0, and its
+    ``shape`` is one example's (what the function being mapped sees)."""
+
+    __slots__ = ()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._value.shape[1:])
+
+
+class BatchTrace(Trace):
+    """The trace of one :func:`vmap`: every value carries ``size`` examples along axis 0."""
+
+    __slots__ = ("level", "name", "size", "open", "below")
+    records = True  # undifferentiated calls (comparisons, argmax, masks) are batched too
+    batches = True
+
+    def __init__(self, size: int, below=None):
+        self.level = next(_levels)
+        self.name = "vmap"
+        self.size = size
+        self.open = True
+        # the trace of chainrule.jit under the inputs, if any: random draws and other
+        # calls without a traced argument are recorded there
+        self.below = below
+        RECORDING[0] += 1
+
+    def box(self, value) -> BatchTensor:
+        t = _new_tensor(BatchTensor)
+        t._value, t._trace, t._node = value, self, None
+        return t
+
+    def close(self) -> None:
+        if self.open:
+            RECORDING[0] -= 1
+        self.open = False
+
+    def _unbox(self, args):
+        vals, batched = list(args), [False] * len(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
+                if a._trace is self:
+                    vals[i], batched[i] = a._value, True
+            elif a.__class__ is tuple or a.__class__ is list:
+                inner = [isinstance(v, Tensor) and v._trace is self for v in a]
+                if any(inner):
+                    vals[i] = type(a)(v._value if b else v for v, b in zip(a, inner, strict=True))
+                    batched[i] = tuple(inner)
+        return vals, tuple(batched)
+
+    def process(self, prim, args, kwargs):
+        if not self.open:
+            raise escaped_tensor_error(self, prim)
+        vals, batched = self._unbox(args)
+        if kwargs and any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values()):
+            ans = loop_over_examples(self, prim, args, kwargs)
+        else:
+            rule = prim.batch
+            if rule is None:
+                _warn_loop(prim.__name__)
+                ans = loop_over_examples(self, prim, args, kwargs)
+            else:
+                ans = rule(prim, batched, *vals, **kwargs)
+                if ans is NotImplemented:  # a case the rule does not vectorise
+                    _warn_loop(prim.__name__, "for these arguments")
+                    ans = loop_over_examples(self, prim, args, kwargs)
+        if prim.multiple_outputs:
+            return type(ans)(*map(self.box, ans)) if hasattr(ans, "_fields") else tuple(
+                map(self.box, ans)
+            )
+        return self.box(ans)
+
+    def record(self, fun: Callable, args, kwargs):
+        """A function without a derivative (a comparison, ``argmax``, a random draw) called
+        on batched values: its batching rule, or one call per example."""
+        if not self.open:
+            raise escaped_tensor_error(self, _Named(fun))
+        from chainrule.numpy.batching import NONDIFF_BATCH
+
+        vals, batched = self._unbox(args)
+        kw_batched = any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values())
+        rule = None if kw_batched else NONDIFF_BATCH.get(_key(fun))
+        if rule is None:
+            ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
+        else:
+            ans = rule(self, fun, batched, *vals, **kwargs)
+            if ans is NotImplemented:
+                ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
+        if isinstance(ans, tuple | list):
+            items = [self.box(v) for v in ans]
+            return items if isinstance(ans, list) else (
+                type(ans)(*items) if hasattr(ans, "_fields") else tuple(items))
+        return self.box(ans)
+
+    def call_below(self, fun: Callable, *args, **kwargs):
+        """``fun`` (without a derivative) on unboxed values: recorded by the trace of
+        ``chainrule.jit`` below, if there is one, so that a replay computes it again."""
+        args = tuple(map(undifferentiated, args))
+        kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
+        trace = _innermost(args, kwargs) or (self.below if self.below and self.below.open else None)
+        if trace is not None:
+            return trace.record(fun, args, kwargs)
+        return fun(*args, **kwargs)
+
+    def guard(self, t) -> None:
+        """Library code read a batched value as a whole (a shape check, a branch for the
+        batch at once); nothing to record."""
+
+
+class _Named:
+    def __init__(self, fun):
+        self.__name__ = getattr(fun, "__name__", repr(fun))
+
+
+def _key(fun):
+    try:
+        hash(fun)
+    except TypeError:
+        return None
+    return fun
+
+
+def _innermost(args, kwargs):
+    top = None
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            t = a._trace
+        elif isinstance(a, list | tuple):
+            t = _innermost(a, {})
+        else:
+            continue
+        if t is not None and t.records and (top is None or t.level > top.level):
+            top = t
+    return top
+
+
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_loop(name: str, case: str = "") -> None:
+    if (name, case) not in _warned:
+        _warned.add((name, case))
+        warnings.warn(
+            f"chainrule.vmap: {name} has no batching rule{' ' + case if case else ''}, so it "
+            "runs once per example and the results are stacked. Declare one with "
+            "chainrule.core.primitive.def_batch for speed.",
+            stacklevel=4,
+        )
+
+
+def _example(v, b: int, batched):
+    """Example ``b`` of an unboxed argument (a tuple argument looked into)."""
+    if batched is True:
+        return v[b]
+    if isinstance(batched, tuple):
+        return type(v)(x[b] if f else x for x, f in zip(v, batched, strict=True))
+    return v
+
+
+def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
+    """``fun`` once per example (each batched argument indexed by the example), the
+    results stacked along a new axis 0: the batching rule of last resort."""
+    import chainrule.numpy as cnp
+
+    vals, batched = trace._unbox(args)
+    kw_batched = {k: isinstance(v, Tensor) and v._trace is trace for k, v in kwargs.items()}
+    kvals = {k: v._value if kw_batched[k] else v for k, v in kwargs.items()}
+    results = []
+    for b in range(trace.size):
+        a = [_example(v, b, f) for v, f in zip(vals, batched, strict=True)]
+        kw = {k: v[b] if kw_batched[k] else v for k, v in kvals.items()}
+        results.append(call(fun, *a, **kw) if call is not None else fun(*a, **kw))
+    if not results:
+        raise ValueError(
+            f"chainrule.vmap: {getattr(fun, '__name__', fun)} has no batching rule, and a loop "
+            "over an empty batch cannot tell the shape of its result"
+        )
+    first = results[0]
+    if isinstance(first, tuple | list):
+        return type(first)(
+            cnp.stack([r[k] for r in results]) for k in range(len(first))
+        ) if not hasattr(first, "_fields") else type(first)(
+            *(cnp.stack([r[k] for r in results]) for k in range(len(first))))
+    shapes = {np.shape(r) if not isinstance(r, Tensor) else r.shape for r in results}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"chainrule.vmap: {getattr(fun, '__name__', fun)} gives results of different "
+            f"shapes {sorted(shapes)} for different examples, which cannot form one batch "
+            "(its output shape depends on the values)"
+        )
+    return cnp.stack(results)
+
+
+# -- in_axes and out_axes ------------------------------------------------------------------
+def _leaf_axes(prefix, tree, where: str) -> list:
+    """One axis (an int or None) per leaf of ``tree``, from the pytree prefix ``prefix``."""
+    if prefix is None or isinstance(prefix, int | np.integer) and not isinstance(prefix, bool):
+        n = tree_flatten(tree)[1].num_leaves
+        return [None if prefix is None else int(prefix)] * n
+    node = tree_children(prefix)
+    if node is None:
+        raise TypeError(
+            f"vmap: {where} is {prefix!r}; an axis must be an int, None, or a tuple/list/dict "
+            "of them matching the arguments' structure"
+        )
+    kind, aux, children = node
+    tnode = tree_children(tree)
+    if tnode is None or tnode[0] is not kind or len(tnode[2]) != len(children) or not _same(
+        tnode[1], aux
+    ):
+        got = type(tree).__name__ if tnode is None else f"{tnode[0].__name__} of {len(tnode[2])}"
+        raise ValueError(
+            f"vmap: {where} is a {kind.__name__} of {len(children)} but the value there is a "
+            f"{got}; in_axes/out_axes must be a prefix of the structure (an int or None "
+            "covers a whole subtree)"
+        )
+    out = []
+    for k, (p, t) in enumerate(zip(children, tnode[2], strict=True)):
+        out.extend(_leaf_axes(p, t, f"{where}[{k}]"))
+    return out
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def _shape(x) -> tuple:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def _moveaxis(x, source: int, destination: int):
+    if source == destination:
+        return x
+    if isinstance(x, Tensor):
+        import chainrule.numpy as cnp
+
+        return cnp.moveaxis(x, source, destination)
+    return np.moveaxis(x, source, destination)
+
+
+def _innermost_recorder(leaves):
+    top = None
+    for v in leaves:
+        while isinstance(v, Tensor):
+            if v._trace.records and not v._trace.batches and (top is None or v._trace.level > top.level):
+                top = v._trace
+            v = v._value
+    return top
+
+
+def vmap(
+    fun: Callable,
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_size: int | None = None,
+) -> Callable:
+    """Map ``fun`` over a batch axis of its arguments, with JAX's semantics.
+
+    ``in_axes``: an int (the batch axis of every argument; negative counts from the end),
+    ``None`` (not batched: the same value for every example), or a tuple with one entry
+    per positional argument, each itself such a prefix of that argument's pytree.
+    ``out_axes`` says where the batch axis goes in each output, likewise. ``axis_size``
+    is needed only when no argument is batched.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.vmap(cnp.dot, in_axes=(0, None))(np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
+
+    @functools.wraps(fun)
+    def batched_fun(*args, **kwargs):
+        if isinstance(in_axes, list):
+            axes_spec = tuple(in_axes)
+        else:
+            axes_spec = in_axes
+        if isinstance(axes_spec, tuple):
+            if len(axes_spec) != len(args):
+                raise ValueError(
+                    f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
+                    f"argument(s) were given; give one entry per argument (None: not batched)"
+                )
+            axes = []
+            for i, (spec, a) in enumerate(zip(axes_spec, args, strict=True)):
+                axes.append(_leaf_axes(spec, a, f"in_axes[{i}]"))
+        else:
+            axes = [_leaf_axes(axes_spec, a, "in_axes") for a in args]
+        flat_args, sizes = [], []
+        for i, (a, ax) in enumerate(zip(args, axes, strict=True)):
+            leaves, tree = tree_flatten(a)
+            flat_args.append((leaves, tree))
+            for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
+                if axis is None:
+                    continue
+                shape = _shape(leaf)
+                if not -len(shape) <= axis < len(shape):
+                    raise ValueError(
+                        f"vmap: in_axes={axis} for argument {i}"
+                        + (f" (leaf {k})" if len(leaves) > 1 else "")
+                        + f" of shape {shape}, which has {len(shape)} axes; use an axis in "
+                        f"[{-len(shape)}, {len(shape)}) or None for an unbatched argument"
+                    )
+                sizes.append((i, k, len(leaves), shape[axis % len(shape)]))
+        size = _batch_size(sizes, axis_size)
+        batched_leaves = [leaf for (leaves, _), ax in zip(flat_args, axes, strict=True)
+                          for leaf, axis in zip(leaves, ax, strict=True) if axis is not None]
+        trace = BatchTrace(size, _innermost_recorder(batched_leaves))
+        boxed = []
+        for (leaves, tree), ax in zip(flat_args, axes, strict=True):
+            new = []
+            for leaf, axis in zip(leaves, ax, strict=True):
+                if axis is None:
+                    new.append(leaf)
+                    continue
+                if not isinstance(leaf, Tensor):
+                    leaf = np.asarray(leaf)
+                new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
+            boxed.append(tree_unflatten(tree, new))
+        try:
+            out = fun(*boxed, **kwargs)
+        finally:
+            trace.close()
+        return _unbatch_outputs(trace, out, out_axes)
+
+    return batched_fun
+
+
+def _batch_size(sizes, axis_size):
+    if not sizes:
+        if axis_size is None:
+            raise ValueError(
+                "vmap: no argument is batched (every in_axes is None), so the batch size is "
+                "unknown; pass axis_size=N"
+            )
+        return int(axis_size)
+    distinct = {s for *_, s in sizes}
+    if axis_size is not None:
+        distinct.add(int(axis_size))
+    if len(distinct) > 1:
+        described = ", ".join(
+            f"argument {i}" + (f" leaf {k}" if n > 1 else "") + f" has size {s}"
+            for i, k, n, s in sizes
+        )
+        extra = f" and axis_size={axis_size}" if axis_size is not None else ""
+        raise ValueError(
+            f"vmap: the batched arguments have different sizes along their batch axes: "
+            f"{described}{extra}. Every batched argument needs the same batch size."
+        )
+    return distinct.pop()
+
+
+def _unbatch_outputs(trace: BatchTrace, out, out_axes):
+    leaves, tree = tree_flatten(out)
+    if isinstance(out_axes, list):
+        out_axes = tuple(out_axes)
+    axes = _leaf_axes(out_axes, out, "out_axes")
+    results = []
+    for k, (leaf, axis) in enumerate(zip(leaves, axes, strict=True)):
+        if isinstance(leaf, Tensor) and leaf._trace is trace:
+            value = leaf._value
+            if axis is None:
+                raise ValueError(
+                    f"vmap: out_axes is None for output {k}, but that output depends on the "
+                    "batched inputs; give it an axis, or return an unbatched value there"
+                )
+        else:
+            if axis is None:
+                results.append(leaf)
+                continue
+            value = _broadcast_batch(leaf, trace.size)
+        nd = len(_shape(value))
+        if not -nd <= axis < nd:
+            raise ValueError(
+                f"vmap: out_axes={axis} for output {k}, which has {nd - 1} axes per example; "
+                f"use an axis in [{-nd}, {nd})"
+            )
+        results.append(_moveaxis(value, 0, axis % nd))
+    return tree_unflatten(tree, results)
+
+
+def _broadcast_batch(x, size: int):
+    if isinstance(x, Tensor):
+        import chainrule.numpy as cnp
+
+        return cnp.broadcast_to(cnp.expand_dims(x, 0), (size, *x.shape))
+    x = np.asarray(x)
+    return np.broadcast_to(x[None], (size, *x.shape))

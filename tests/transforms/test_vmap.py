@@ -1,0 +1,385 @@
+"""cr.vmap: every primitive's batching rule against a loop over the examples, in_axes and
+out_axes, pytrees, errors, and the fallback for primitives without a rule."""
+
+import importlib
+import pkgutil
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.core.primitive import Primitive
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.trace import PROJECT
+
+rng = np.random.default_rng(0)
+B = 3
+
+
+def take(x, b, axis):
+    return x if axis is None else np.take(np.asarray(x), b, axis=axis)
+
+
+def looped(f, args, in_axes, out_axes=0, size=B):
+    """The reference: ``f`` on each example, the results stacked along ``out_axes``."""
+    axes = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+    outs = [f(*(take(a, b, ax) for a, ax in zip(args, axes, strict=True))) for b in range(size)]
+    leaves = [tree_flatten(o)[0] for o in outs]
+    tree = tree_flatten(outs[0])[1]
+    stacked = [np.stack([np.asarray(lv[k]) for lv in leaves], axis=out_axes)
+               for k in range(len(leaves[0]))]
+    return tree_unflatten(tree, stacked)
+
+
+def assert_batches(f, args, in_axes=0, out_axes=0, tol=1e-12):
+    got = cr.vmap(f, in_axes=in_axes, out_axes=out_axes)(*args)
+    want = looped(f, args, in_axes, out_axes)
+    for g, w in zip(tree_flatten(got)[0], tree_flatten(want)[0], strict=True):
+        g = np.asarray(g)
+        assert g.shape == w.shape, (g.shape, w.shape)
+        assert g.dtype == w.dtype or np.result_type(g) == np.result_type(w), (g.dtype, w.dtype)
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+
+
+# -- the registry: every primitive has a batching rule --------------------------------------------
+def all_primitives():
+    import chainrule
+
+    found = {}
+    for info in pkgutil.walk_packages(chainrule.__path__, "chainrule."):
+        if info.name.endswith("__main__") or ".lecture" in info.name or info.name.endswith(".cli"):
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+        for name, value in vars(module).items():
+            if isinstance(value, Primitive):
+                found[id(value)] = (f"{info.name}.{name}", value)
+    return sorted(found.values(), key=lambda p: p[0])
+
+
+# The record of one output of a multiple-output primitive: bookkeeping of the backward pass,
+# never called on values.
+NOT_CALLED = {id(PROJECT)}
+
+
+def test_every_primitive_has_a_batching_rule():
+    missing = [name for name, prim in all_primitives()
+               if prim.batch is None and id(prim) not in NOT_CALLED]
+    assert not missing, (
+        "these primitives have no batching rule for chainrule.vmap; declare one beside their "
+        f"other rules with def_batch (kinds in chainrule.numpy.batching): {missing}"
+    )
+
+
+# -- elementwise functions: the spec tables of tests/numpy/test_elementwise.py ------------------
+from tests.numpy.test_elementwise import BINARY, STEPS, UNARY  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(UNARY) + STEPS[:-1])
+@pytest.mark.parametrize("in_axes,out_axes", [(0, 0), (1, 0), (-1, 1), (0, -1)])
+def test_unary_elementwise(name, in_axes, out_axes):
+    low, high = UNARY.get(name, (-2, 2))
+    x = rng.uniform(low, high, size=(B, 4) if in_axes in (0,) else (4, B))
+    assert_batches(getattr(cnp, name), (x,), in_axes, out_axes)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY) + ["floor_divide"])
+@pytest.mark.parametrize("shapes,in_axes", [
+    (((B, 4), (B, 4)), 0),
+    (((B, 4), (4,)), (0, None)),
+    (((2, 4), (4, B)), (None, 1)),
+    (((B,), (2, 3)), (0, None)),      # a 0-d example against a larger unbatched argument
+    (((B, 1, 3), (2, 1)), (0, None)),
+])
+def test_binary_elementwise(name, shapes, in_axes):
+    low, high = BINARY.get(name, (0.5, 2))
+    x, y = (rng.uniform(low, high, size=s) for s in shapes)
+    if name in ("mod", "remainder", "fmod", "floor_divide"):
+        y = y + 2.5
+    assert_batches(getattr(cnp, name), (x, y), in_axes)
+
+
+def test_where_clip_and_comparisons():
+    x = rng.normal(size=(B, 5))
+    assert_batches(lambda v: cnp.where(v > 0, v, 0.1 * v), (x,))
+    assert_batches(lambda v, lo: cnp.clip(v, lo, 1.0), (x, np.array([-1.0, 0.0, -0.5])), (0, 0))
+    assert_batches(lambda v: (v > 0.1) & cnp.isfinite(v), (x,))
+    assert_batches(lambda v: cnp.where(v > cnp.mean(v), 1.0, -1.0) * v, (x,))
+
+
+# -- reductions ---------------------------------------------------------------------------------
+REDUCTIONS = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "nansum",
+              "nanmean", "nanprod", "nanmax", "nanmin", "nanvar", "nanstd", "ptp"]
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("kw", [{}, {"axis": 0}, {"axis": -1, "keepdims": True}, {"axis": (0, 1)}])
+@pytest.mark.parametrize("in_axes", [0, 2])
+def test_reductions(name, kw, in_axes):
+    x = rng.uniform(0.5, 2, size=(B, 2, 4) if in_axes == 0 else (2, 4, B))
+    assert_batches(lambda v: getattr(cnp, name)(v, **kw), (x,), in_axes)
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_cumulative(name, axis):
+    x = rng.uniform(0.5, 2, size=(B, 2, 3))
+    assert_batches(lambda v: getattr(cnp, name)(v, axis=axis), (x,))
+
+
+def test_argmax_sort_and_friends():
+    x = rng.normal(size=(B, 3, 4))
+    assert_batches(lambda v: cnp.argmax(v), (x,))
+    assert_batches(lambda v: cnp.argmax(v, axis=1), (x,))
+    assert_batches(lambda v: cnp.argmin(v, axis=0, keepdims=True), (x,))
+    assert_batches(lambda v: cnp.sort(v), (x,))
+    assert_batches(lambda v: cnp.sort(v, axis=0), (x,))
+    assert_batches(lambda v: cnp.argsort(v, axis=None), (x,))
+    assert_batches(lambda v: cnp.any(v > 1, axis=1), (x,))
+    assert_batches(lambda v: cnp.all(v > -3), (x,))
+    assert_batches(lambda v: cnp.average(v, axis=1, weights=np.arange(1.0, 5.0)), (x,))
+
+
+# -- shapes and indexing ----------------------------------------------------------------------------
+SHAPE_PROGRAMS = {
+    "reshape": lambda v: cnp.reshape(v, (4, 3)),
+    "reshape -1": lambda v: v.reshape(-1),
+    "ravel": lambda v: cnp.ravel(v),
+    "transpose": lambda v: v.T,
+    "transpose axes": lambda v: cnp.transpose(v, (1, 0)),
+    "swapaxes": lambda v: cnp.swapaxes(v, 0, -1),
+    "moveaxis": lambda v: cnp.moveaxis(v, 0, 1),
+    "expand_dims": lambda v: cnp.expand_dims(v, (0, -1)),
+    "squeeze": lambda v: cnp.squeeze(cnp.expand_dims(v, 1)),
+    "broadcast_to": lambda v: cnp.broadcast_to(v, (2, 3, 4)),
+    "flip": lambda v: cnp.flip(v),
+    "flip axis": lambda v: cnp.flip(v, 1),
+    "roll": lambda v: cnp.roll(v, 2),
+    "roll axis": lambda v: cnp.roll(v, 1, axis=0),
+    "diagonal": lambda v: cnp.diagonal(v),
+    "diagonal offset": lambda v: cnp.diagonal(v, 1, 1, 0),
+    "trace": lambda v: cnp.trace(v),
+    "triu": lambda v: cnp.triu(v),
+    "concatenate": lambda v: cnp.concatenate([v, 2 * v], axis=1),
+    "concatenate const": lambda v: cnp.concatenate([v, np.ones((1, 4))], axis=0),
+    "stack": lambda v: cnp.stack([v, v * v], axis=-1),
+    "stack const": lambda v: cnp.stack([np.zeros((3, 4)), v]),
+    "hstack": lambda v: cnp.hstack([v, v]),
+    "split": lambda v: cnp.split(v, 2, axis=1),
+    "array_split": lambda v: cnp.array_split(v, 3),
+    "unstack": lambda v: cnp.unstack(v, axis=1) if hasattr(np, "unstack") else (v,),
+    "pad": lambda v: cnp.pad(v, ((1, 0), (0, 2))),
+    "pad edge": lambda v: cnp.pad(v, 1, mode="edge"),
+    "tile": lambda v: cnp.tile(v, (2, 1)),
+    "repeat": lambda v: cnp.repeat(v, 2, axis=0),
+    "getitem int": lambda v: v[1],
+    "getitem slice": lambda v: v[:, 1:3],
+    "getitem neg": lambda v: v[..., -1],
+    "getitem None": lambda v: v[None, 1],
+    "getitem array": lambda v: v[[0, 2, 2]],
+    "getitem two arrays": lambda v: v[[0, 1], [3, 2]],
+    "getitem separated": lambda v: cnp.expand_dims(v, 1)[[0, 2], :, [1, 1]],
+    "getitem bool": lambda v: v[np.array([True, False, True])],
+    "take": lambda v: cnp.take(v, [3, 0], axis=1),
+    "take_along_axis": lambda v: cnp.take_along_axis(v, np.array([[0], [1], [3]]), axis=1),
+    "sort take_along": lambda v: cnp.take_along_axis(v, cnp.argsort(v, axis=1), axis=1),
+    "fliplr": lambda v: cnp.fliplr(v),
+    "rot90": lambda v: cnp.rot90(v),
+    "atleast_3d": lambda v: cnp.atleast_3d(v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_PROGRAMS))
+@pytest.mark.parametrize("in_axes,out_axes", [(0, 0), (1, -1)])
+def test_shape_programs(name, in_axes, out_axes):
+    x = rng.normal(size=(B, 3, 4) if in_axes == 0 else (3, B, 4))
+    assert_batches(SHAPE_PROGRAMS[name], (x,), in_axes, out_axes)
+
+
+def test_batched_indices():
+    x = rng.normal(size=(B, 5))
+    idx = np.array([[0, 1], [4, 4], [2, 0]])
+    assert_batches(lambda v, i: v[i], (x, idx), (0, 0))
+    assert_batches(lambda v, i: cnp.take(v, i), (x[0], idx), (None, 0))
+    assert_batches(lambda v, i: cnp.take_along_axis(v, i, axis=0), (x, idx), (0, 0))
+    with pytest.warns(UserWarning, match="getitem has no batching rule for these arguments"):
+        # a batched index mixed with a slice: one call per example
+        assert_batches(lambda v, i: v[i, 1:], (rng.normal(size=(B, 5, 3)), idx), (0, 0))
+
+
+# -- products, linear algebra, FFTs -------------------------------------------------------------------
+def spd(n):
+    a = rng.normal(size=(n, n))
+    return a @ a.T + n * np.eye(n)
+
+
+PRODUCTS = {
+    "matmul mm": ((3, 4), (4, 2)), "matmul mv": ((3, 4), (4,)), "matmul vm": ((4,), (4, 2)),
+    "matmul vv": ((4,), (4,)), "matmul stacked": ((2, 3, 4), (4, 2)),
+    "matmul stacked vs": ((4,), (2, 4, 3)),
+    "dot mm": ((3, 4), (4, 2)), "dot vv": ((4,), (4,)), "dot nd": ((2, 3, 4), (5, 4, 2)),
+    "dot scalar": ((), (3,)),
+    "inner": ((3, 4), (2, 4)), "outer": ((3,), (2, 2)), "vdot": ((2, 3), (3, 2)),
+    "tensordot": ((2, 3, 4), (3, 4, 5)), "tensordot 1": ((3, 4), (4, 2)),
+    "cross": ((3,), (3,)), "cross b": ((2, 3), (3,)), "kron": ((2, 2), (3,)),
+    "einsum": ((3, 4), (4, 2)),
+}
+FUNCS = {
+    "matmul": cnp.matmul, "dot": cnp.dot, "inner": cnp.inner, "outer": cnp.outer,
+    "vdot": cnp.vdot, "tensordot": lambda a, b: cnp.tensordot(a, b, 2),
+    "tensordot 1": lambda a, b: cnp.tensordot(a, b, axes=([1], [0])), "cross": cnp.cross,
+    "kron": cnp.kron, "einsum": lambda a, b: cnp.einsum("ij,jk->ki", a, b),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+@pytest.mark.parametrize("in_axes", [(0, 0), (0, None), (None, 0), (-1, 0)])
+def test_products(name, in_axes):
+    fname = name if name in FUNCS else name.split()[0]
+    if name == "cross b":
+        fname = "cross"
+    shapes = PRODUCTS[name]
+    args = []
+    for shape, ax in zip(shapes, in_axes, strict=True):
+        if ax is None:
+            args.append(rng.normal(size=shape))
+        else:
+            full = list(shape)
+            full.insert(ax % (len(shape) + 1), B)
+            args.append(rng.normal(size=full))
+    assert_batches(FUNCS[fname], tuple(args), in_axes)
+
+
+def test_einsum_forms():
+    a, b = rng.normal(size=(B, 2, 3)), rng.normal(size=(3, 4))
+    assert_batches(lambda x, y: cnp.einsum("...j,jk", x, y), (a, b), (0, None))
+    assert_batches(lambda x: cnp.einsum("ij->", x), (a,))
+    assert_batches(lambda x: cnp.einsum("ii", x), (rng.normal(size=(B, 3, 3)),))
+
+
+LINALG = {
+    "inv": lambda a: cnp.linalg.inv(a), "det": lambda a: cnp.linalg.det(a),
+    "slogdet": lambda a: cnp.linalg.slogdet(a)[1], "cholesky": lambda a: cnp.linalg.cholesky(a),
+    "eigh": lambda a: cnp.linalg.eigh(a)[0], "eigvalsh": lambda a: cnp.linalg.eigvalsh(a),
+    "svd s": lambda a: cnp.linalg.svd(a)[1], "svdvals": lambda a: cnp.linalg.svd(a, compute_uv=False),
+    "qr r": lambda a: cnp.abs(cnp.linalg.qr(a)[1]), "pinv": lambda a: cnp.linalg.pinv(a),
+    "norm": lambda a: cnp.linalg.norm(a), "norm fro": lambda a: cnp.linalg.norm(a, "fro"),
+    "norm axis": lambda a: cnp.linalg.norm(a, axis=0), "norm 2": lambda a: cnp.linalg.norm(a, 2),
+    "norm keepdims": lambda a: cnp.linalg.norm(a, keepdims=True),
+    "solve v": lambda a: cnp.linalg.solve(a, np.arange(3.0)),
+    "solve m": lambda a: cnp.linalg.solve(a, np.eye(3)[:, :2]),
+    "matrix_power": lambda a: cnp.linalg.matrix_power(a, 3),
+    "eigvals": lambda a: cnp.sort(cnp.real(cnp.linalg.eig(a)[0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINALG))
+def test_linalg(name):
+    a = np.stack([spd(3) for _ in range(B)])
+    assert_batches(LINALG[name], (a,), tol=1e-9)
+
+
+def test_solve_with_batched_right_hand_side():
+    a, b = spd(3), rng.normal(size=(B, 3))
+    assert_batches(cnp.linalg.solve, (a, b), (None, 0), tol=1e-10)
+    assert_batches(cnp.linalg.solve, (np.stack([spd(3)] * B), b), (0, 0), tol=1e-10)
+
+
+FFTS = {
+    "fft": lambda v: cnp.fft.fft(v), "ifft": lambda v: cnp.fft.ifft(v, axis=0),
+    "fft n": lambda v: cnp.fft.fft(v, n=6), "rfft": lambda v: cnp.fft.rfft(v),
+    "irfft": lambda v: cnp.fft.irfft(v), "fft2": lambda v: cnp.fft.fft2(v),
+    "fftn s": lambda v: cnp.fft.fftn(v, s=(2, 5)), "rfftn": lambda v: cnp.fft.rfftn(v),
+    "fftshift": lambda v: cnp.fft.fftshift(v), "ifftshift": lambda v: cnp.fft.ifftshift(v, axes=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FFTS))
+def test_fft(name):
+    assert_batches(FFTS[name], (rng.normal(size=(B, 3, 4)),), tol=1e-10)
+
+
+# -- in_axes / out_axes / pytrees -------------------------------------------------------------------
+def test_pytree_arguments_and_results():
+    params = {"w": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}
+    xs = rng.normal(size=(B, 3))
+
+    def f(p, x):
+        return {"y": x @ p["w"] + p["b"], "n": cnp.sum(x ** 2)}
+
+    out = cr.vmap(f, in_axes=({"w": None, "b": None}, 0))(params, xs)
+    assert out["y"].shape == (B, 2) and out["n"].shape == (B,)
+    np.testing.assert_allclose(out["y"], xs @ params["w"] + params["b"], rtol=1e-12)
+    out2 = cr.vmap(f, in_axes=(None, 0), out_axes={"y": 1, "n": 0})(params, xs)
+    np.testing.assert_allclose(out2["y"], (xs @ params["w"] + params["b"]).T, rtol=1e-12)
+
+
+def test_unbatched_output_is_broadcast_and_none_out_axes():
+    x = rng.normal(size=(B, 2))
+    out = cr.vmap(lambda v: (v, np.float64(1.0)))(x)
+    assert out[1].shape == (B,)
+    const = cr.vmap(lambda v: (v, np.ones(2)), out_axes=(0, None))(x)
+    assert const[1].shape == (2,)
+
+
+def test_axis_size_when_nothing_is_batched():
+    out = cr.vmap(lambda a: a * 2, in_axes=None, axis_size=4)(np.ones(2))
+    assert out.shape == (4, 2)
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+def test_different_batch_sizes_name_the_arguments():
+    with pytest.raises(ValueError, match=r"argument 0 has size 3.*argument 1 has size 4"):
+        cr.vmap(cnp.add)(np.ones(3), np.ones(4))
+
+
+def test_in_axes_out_of_range():
+    with pytest.raises(ValueError, match="in_axes=2 for argument 0 of shape"):
+        cr.vmap(cnp.sin, in_axes=2)(np.ones((3, 2)))
+
+
+def test_in_axes_structure_mismatch():
+    with pytest.raises(ValueError, match="in_axes has 1 entries but 2"):
+        cr.vmap(cnp.add, in_axes=(0,))(np.ones(3), np.ones(3))
+    with pytest.raises(ValueError, match="prefix"):
+        cr.vmap(lambda d: d["a"], in_axes=({"b": 0},))({"a": np.ones(3)})
+
+
+def test_axis_size_missing():
+    with pytest.raises(ValueError, match="axis_size"):
+        cr.vmap(cnp.sin, in_axes=None)(np.ones(3))
+
+
+def test_python_control_flow_on_a_batched_value_is_refused():
+    with pytest.raises(TypeError, match="vmap"):
+        cr.vmap(lambda v: v if v.sum() > 0 else -v)(np.ones((3, 2)))
+
+
+def test_out_axes_none_for_a_batched_output():
+    with pytest.raises(ValueError, match="out_axes is None"):
+        cr.vmap(cnp.sin, out_axes=None)(np.ones(3))
+
+
+# -- the fallback: a user's primitive without a rule -------------------------------------------------
+def test_primitive_without_rule_loops_and_warns_once():
+    calls = []
+
+    @cr.primitive
+    def cube_sum(x):
+        calls.append(np.shape(x))
+        return np.sum(x ** 3)
+
+    cr.defvjp(cube_sum, lambda ans, x: lambda g: g * 3 * x ** 2)
+    x = rng.normal(size=(B, 4))
+    with pytest.warns(UserWarning, match="cube_sum has no batching rule"):
+        out = cr.vmap(cube_sum)(x)
+    np.testing.assert_allclose(out, np.sum(x ** 3, axis=1), rtol=1e-12)
+    assert calls == [(4,)] * B
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = cr.vmap(cr.grad(cube_sum))(x)  # warned once already
+    np.testing.assert_allclose(g, 3 * x ** 2, rtol=1e-12)
