@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
+from chainrule.numpy import batching
 
 __all__ = [
     "init",
@@ -169,6 +170,7 @@ def _reduce_array(x, op: str) -> np.ndarray:
 all_reduce_p = Primitive(_reduce_array, name="all_reduce")
 def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, op), None)
 def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, op), None)
+def_batch(batching.stacked, all_reduce_p)  # under vmap: every example reduced at once
 
 
 def all_reduce(tree, op: str = "sum"):

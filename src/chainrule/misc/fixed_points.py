@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.core.primitive import def_batch
 from chainrule.extend import defvjp, primitive, vspace
+from chainrule.numpy import batching
 from chainrule.transforms.reverse import make_vjp
 
 __all__ = ["fixed_point", "fixed_point_vjp"]
@@ -47,3 +49,5 @@ def fixed_point_vjp(ans: Any, f: Callable, a: Any, x0: Any, distance: Callable, 
 
 
 defvjp(fixed_point, None, fixed_point_vjp, None)
+# Under vmap each example iterates to its own convergence: one call per example.
+def_batch(batching.per_example, fixed_point)

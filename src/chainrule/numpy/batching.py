@@ -165,6 +165,12 @@ def points_density(prim, batched, x, mean, *rest):
     return prim(*align((x, mean), batched[:2]), *rest)
 
 
+def per_example(prim, batched, *args, **kwargs):
+    """For a primitive whose work differs from example to example (an iteration to
+    convergence): one call per example, which is what vmap does on ``NotImplemented``."""
+    return NotImplemented
+
+
 def stacked(prim, batched, x, *rest, **kwargs):
     """Linear algebra that NumPy already maps over leading axes (inv, det, eigh, svd...)."""
     if any_batched(batched[1:]):

@@ -23,6 +23,7 @@ from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error
+from chainrule.numpy.batching import NONDIFF_BATCH, per_example
 
 __all__ = ["vmap", "BatchTrace", "BatchTensor"]
 
@@ -94,7 +95,8 @@ class BatchTrace(Trace):
             else:
                 ans = rule(prim, batched, *vals, **kwargs)
                 if ans is NotImplemented:  # a case the rule does not vectorise
-                    _warn_loop(prim.__name__, "for these arguments")
+                    if rule is not per_example:
+                        _warn_loop(prim.__name__, "for these arguments")
                     ans = loop_over_examples(self, prim, args, kwargs)
         if prim.multiple_outputs:
             return type(ans)(*map(self.box, ans)) if hasattr(ans, "_fields") else tuple(
@@ -107,8 +109,6 @@ class BatchTrace(Trace):
         on batched values: its batching rule, or one call per example."""
         if not self.open:
             raise escaped_tensor_error(self, _Named(fun))
-        from chainrule.numpy.batching import NONDIFF_BATCH
-
         vals, batched = self._unbox(args)
         kw_batched = any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values())
         rule = None if kw_batched else NONDIFF_BATCH.get(_key(fun))
