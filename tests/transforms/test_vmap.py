@@ -383,3 +383,42 @@ def test_primitive_without_rule_loops_and_warns_once():
         warnings.simplefilter("error")
         g = cr.vmap(cr.grad(cube_sum))(x)  # warned once already
     np.testing.assert_allclose(g, 3 * x ** 2, rtol=1e-12)
+
+
+# -- chainrule.scipy ----------------------------------------------------------------------------------
+def scipy_programs():
+    import scipy.linalg
+
+    import chainrule.scipy.linalg as csl
+    import chainrule.scipy.signal as css
+    import chainrule.scipy.special as csp
+    import chainrule.scipy.stats as cst
+
+    tri = np.triu(rng.uniform(0.5, 1, (3, 3))) + np.eye(3)
+    return {
+        "gammaln": (lambda v: csp.gammaln(v + 3), (B, 3, 3)),
+        "xlogy": (lambda v: csp.xlogy(v, v * v + 1), (B, 3, 3)),
+        "polygamma": (lambda v: csp.polygamma(1, v * v + 1), (B, 3, 3)),
+        "logsumexp": (lambda v: csp.logsumexp(v), (B, 3, 3)),
+        "logsumexp axis": (lambda v: csp.logsumexp(v, axis=0, keepdims=True), (B, 3, 3)),
+        "logsumexp b": (lambda v: csp.logsumexp(v, b=np.arange(1.0, 4.0), axis=-1), (B, 3, 3)),
+        "softmax": (lambda v: csp.softmax(v, axis=1), (B, 3, 3)),
+        "log_softmax": (lambda v: csp.log_softmax(v), (B, 3, 3)),
+        "norm.logpdf": (lambda v: cst.norm.logpdf(v, 0.5, 2.0), (B, 3, 3)),
+        "mvn.logpdf": (lambda v: cst.multivariate_normal.logpdf(v, np.zeros(3), np.eye(3) * 2),
+                       (B, 3, 3)),
+        "solve_triangular": (lambda v: csl.solve_triangular(tri, v[0]), (B, 3, 3)),
+        "solve_triangular a": (lambda v: csl.solve_triangular(v + 4 * np.eye(3), np.ones(3)),
+                               (B, 3, 3)),
+        "expm": (lambda v: csl.expm(0.1 * v), (B, 3, 3)),
+        "sqrtm": (lambda v: cnp.real(csl.sqrtm(v @ v.T + np.eye(3))), (B, 3, 3)),
+        "solve_sylvester": (lambda v: csl.solve_sylvester(v + 5 * np.eye(3), tri, v), (B, 3, 3)),
+        "convolve": (lambda v: css.convolve(v, np.ones((2, 2))), (B, 3, 3)),
+        "scipy check": (lambda v: v * scipy.linalg.norm(np.ones(2)), (B, 3, 3)),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(scipy_programs()))
+def test_scipy(name):
+    f, shape = scipy_programs()[name]
+    assert_batches(f, (rng.normal(size=shape),), tol=1e-9)

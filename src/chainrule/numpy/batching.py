@@ -171,6 +171,13 @@ def per_example(prim, batched, *args, **kwargs):
     return NotImplemented
 
 
+def all_stacked(prim, batched, *args, **kwargs):
+    """Stacked linear algebra of several matrices that must share their stack
+    (``solve_sylvester(a, b, q)``): unbatched ones are broadcast along the batch."""
+    size = batch_size(args, batched)
+    return prim(*(with_batch(a, b, size) for a, b in zip(args, batched, strict=True)), **kwargs)
+
+
 def stacked(prim, batched, x, *rest, **kwargs):
     """Linear algebra that NumPy already maps over leading axes (inv, det, eigh, svd...)."""
     if any_batched(batched[1:]):
@@ -511,12 +518,16 @@ def cross(prim, batched, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 
 # -- linear algebra -----------------------------------------------------------------------------
-def solve(prim, batched, a, b):
+def solve(prim, batched, a, b, *rest, **kwargs):
+    """``solve(a, b)`` (and triangular solves): an example's vector ``b`` becomes a column,
+    and the batched operands are lifted to a common rank of stacked matrices."""
+    if any_batched(batched[2:]):
+        return NotImplemented
     b_vec = example_ndim(b, batched[1]) == 1
     if b_vec:
         b = cnp.expand_dims(b, -1)
-    a, b = align((a, b), batched)
-    ans = prim(a, b)
+    a, b = align((a, b), batched[:2])
+    ans = prim(a, b, *rest, **kwargs)
     return cnp.squeeze(ans, -1) if b_vec else ans
 
 

@@ -24,7 +24,8 @@ import numpy as np
 import scipy.linalg as sla
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.nondiff import plain
 from chainrule.numpy.products import any_tensor
@@ -452,6 +453,13 @@ def pinv(a, *, atol=None, rtol=None, return_rank: bool = False, check_finite: bo
         return p, int(np.linalg.matrix_rank(plain(a), rtol=max(m, n) * np.finfo(float).eps))
     return p
 
+
+# Batching rules for vmap: SciPy's linalg maps over leading axes of stacked matrices; a band
+# matrix's layout has no stack, so banded solves run once per example.
+def_batch(batching.solve, _solve_tri)
+def_batch(batching.per_example, _solve_band)
+def_batch(batching.all_stacked, solve_sylvester)
+def_batch(batching.stacked, _sqrtm, expm, _logm)
 
 # every other name of scipy.linalg: SciPy's own, refusing Tensors (see reexport.py)
 __getattr__, __dir__ = fallback(__name__, "scipy.linalg")

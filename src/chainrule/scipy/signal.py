@@ -21,7 +21,8 @@ import scipy.signal as ss
 from numpy.lib.stride_tricks import as_strided
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.products import any_tensor
 from chainrule.numpy.registry import mirrors, wrap
@@ -193,3 +194,7 @@ def convolve(A, B, axes=None, dot_axes=((), ()), mode: str = "full", method: str
 
 # every other name of scipy.signal: SciPy's own, refusing Tensors (see reexport.py)
 __getattr__, __dir__ = fallback(__name__, "scipy.signal")
+
+# Batching rule for vmap: one convolution per example (the axes of its algorithm are
+# spelled for one example's operands).
+def_batch(batching.per_example, _convolve)
