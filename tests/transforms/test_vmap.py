@@ -422,3 +422,11 @@ def scipy_programs():
 def test_scipy(name):
     f, shape = scipy_programs()[name]
     assert_batches(f, (rng.normal(size=shape),), tol=1e-9)
+
+
+def test_odeint_per_example():
+    from chainrule.scipy.integrate import odeint
+
+    y0 = rng.uniform(0.5, 2, size=(B, 2))
+    assert_batches(lambda y: odeint(lambda y, t: -y * t, y, np.array([0.0, 0.5, 1.0])), (y0,),
+                   tol=1e-7)

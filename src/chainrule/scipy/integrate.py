@@ -22,9 +22,10 @@ import scipy.integrate as si
 
 import chainrule.numpy as cnp
 from chainrule.core.linearize import pullback, pushforward
-from chainrule.core.primitive import def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.products import any_tensor
 from chainrule.numpy.registry import mirrors, wrap
@@ -116,6 +117,8 @@ def odeint_jvp(dz, ans, z, func, n_y, n_t, options):
 
 def_vjps(_odeint, odeint_vjp)
 def_jvps(_odeint, odeint_jvp)
+# Under vmap each example's solver takes its own adaptive steps: one solve per example.
+def_batch(batching.per_example, _odeint)
 
 
 # -- the public function: SciPy's signature, parameters as a pytree in args -----------------------
