@@ -160,6 +160,10 @@ def test_refused_options_name_themselves():
         cr.grad(lambda x: cla.qr(x, pivoting=True)[0].sum())(a)
     with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.eigh: the generalized"):
         cr.grad(lambda x: cla.eigh(x, np.eye(3))[0].sum())(a)
+    with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.eig: b, left=True"):
+        cr.grad(lambda x: cnp.real(cla.eig(x, np.eye(3))[0]).sum())(a)
+    with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.pinv: atol="):
+        cr.grad(lambda x: cla.pinv(x, atol=1e-3).sum())(a)
     with pytest.raises(TypeError, match=r"scipy\.linalg\.lu is not differentiable"):
         cr.grad(lambda x: cla.lu(x)[1].sum())(a)
     p, l_, u = cla.lu(a)  # SciPy's own on plain arrays

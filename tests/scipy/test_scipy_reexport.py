@@ -124,3 +124,39 @@ def test_heavy_submodules_import_on_first_use():
 def test_dir_lists_scipys_names_too():
     assert "comb" in dir(csp.special) and "gammaln" in dir(csp.special)
     assert "expon" in dir(csp.stats) and "rvs" in dir(csp.stats.dirichlet)
+
+
+def test_plain_calls_are_scipys_own_result():
+    """docs/scipy.md: on plain arrays the differentiable functions are SciPy's call."""
+    import scipy.integrate as si
+    import scipy.linalg as sla
+    import scipy.signal as ss
+    import scipy.special as sc
+
+    x = np.random.default_rng(0).uniform(0.5, 2.0, size=(3, 3))
+    tri, b = np.triu(x) + 2 * np.eye(3), x[:, 0]
+    pairs = [
+        (csp.special.gammaln(x), sc.gammaln(x)),
+        (csp.special.logsumexp(x, axis=0), sc.logsumexp(x, axis=0)),
+        (csp.special.softmax(x), sc.softmax(x)),
+        (csp.linalg.expm(x), sla.expm(x)),
+        (csp.linalg.sqrtm(x @ x.T), sla.sqrtm(x @ x.T)),
+        (csp.linalg.solve_triangular(tri, b), sla.solve_triangular(tri, b)),
+        (csp.linalg.cho_solve(sla.cho_factor(x @ x.T), b),
+         sla.cho_solve(sla.cho_factor(x @ x.T), b)),
+        (csp.signal.convolve(x, x[:2, :2]), ss.convolve(x, x[:2, :2])),
+        (csp.integrate.odeint(lambda y, t: -y, b, [0.0, 1.0]),
+         si.odeint(lambda y, t: -y, b, [0.0, 1.0])),
+    ]
+    for ours, theirs in pairs:
+        assert np.asarray(ours).tobytes() == np.asarray(theirs).tobytes()
+
+
+def test_readme_scipy_example_runs():
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## SciPy", 1)[1]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(compile("import numpy as np\nimport chainrule as cr\n" + block, "README.md", "exec"), {})
