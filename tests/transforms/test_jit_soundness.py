@@ -278,3 +278,143 @@ def test_7_closed_over_generator_draws_run_the_plain_function():
     jitted = cr.jit(f)
     first, second = jitted(np.zeros(3)), jitted(np.zeros(3))
     assert not np.array_equal(first, second)
+
+
+# -- 5. keys: positional dicts and keyword arguments; value-dependent dtypes ------------
+def test_5_positional_dict_and_keywords_are_different_calls():
+    f = lambda d=None, **kw: (d, kw)  # noqa: E731
+    jitted = cr.jit(f)
+    x = np.ones(2)
+    assert same(jitted({"a": x}), f({"a": x}))
+    assert same(jitted(a=x), f(a=x))
+
+
+def test_5_value_dependent_result_dtype():
+    def f(a):
+        w = cnp.linalg.eigvals(a)
+        return w * 2, cnp.sum(w)
+
+    rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
+    jitted = run_both(f, [(np.eye(2),), (rotation,), (np.eye(2) * 3,), (rotation * 2,)])
+    assert jitted.traces == 2
+
+
+# -- 6. results in containers ----------------------------------------------------------
+def test_6_dict_results_keep_their_insertion_order():
+    run_both(lambda x: {"b": x * 2, "a": x, "c": {"z": x, "y": x + 1}}, [(np.ones(2) * k,) for k in range(3)])
+
+
+def test_6_dict_argument_order_is_part_of_the_key():
+    f = lambda d: cnp.concatenate(list(d.values()))  # noqa: E731
+    x, y = np.zeros(1), np.ones(1)
+    run_both(f, [({"a": x, "b": y},), ({"b": y, "a": x},), ({"a": x, "b": y},)])
+
+
+def test_6_ordered_dict_and_defaultdict_results_are_pytrees():
+    from collections import OrderedDict, defaultdict
+
+    def f(x):
+        d = defaultdict(list)
+        d["k"].append(x * 2)
+        return OrderedDict(b=x * 2, a=x), d
+
+    jitted = run_both(f, [(np.ones(2) * k,) for k in range(3)])
+    assert jitted.traces == 1
+    assert jitted(np.ones(1))[1].default_factory is list
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_6_containers_that_are_not_pytrees_run_the_plain_function():
+    from dataclasses import dataclass
+    from types import SimpleNamespace
+
+    @dataclass(frozen=True)
+    class Result:
+        value: object
+        pair: tuple
+
+    def f(x):
+        return Result(x * 2, (x, 1)), SimpleNamespace(a=[x + 1])
+
+    jitted = cr.jit(f)
+    for k in range(3):
+        (r, ns), (r0, ns0) = jitted(np.ones(2) * k), f(np.ones(2) * k)
+        assert same(r.value, r0.value) and same(r.pair, r0.pair) and same(ns.a, ns0.a)
+
+
+# -- 8. custom primitives --------------------------------------------------------------
+def test_8_custom_primitive_returning_a_strided_view():
+    windows = cr.primitive(lambda x: np.lib.stride_tricks.sliding_window_view(x, 2))
+    jitted = cr.jit(lambda x: windows(cnp.tanh(x) * 2.0))
+    first = jitted(np.arange(4.0))
+    kept = first.copy()
+    jitted(np.arange(4.0) + 10)
+    assert np.array_equal(first, kept)
+
+
+def test_8_custom_primitive_with_value_dependent_shapes_and_lengths():
+    positive = cr.primitive(lambda x: x[x > 0])
+    pieces = cr.primitive(lambda x: [v for v in x if v > 0])
+
+    def f(x):
+        return positive(x) * 2, [p + 1 for p in pieces(x)]
+
+    run_both(f, [(np.array(v),) for v in ([1.0, -1.0, 2.0], [1.0, 2.0, 3.0], [-1.0, -2.0, 0.0])])
+
+
+# -- 9. eager Tensors that require grad ------------------------------------------------
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_9_eager_tensors_requiring_grad_keep_their_gradient():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    jitted = cr.jit(lambda w: cnp.sum(w ** 2))
+    (jitted(w) + w.sum()).backward()
+    assert np.array_equal(w.grad.numpy(), 2 * np.array([1.0, 2.0]) + 1)
+    with cr.no_grad():  # read as arrays: replayed
+        for _ in range(3):
+            assert jitted(w) == 5.0
+    assert jitted.traces == 1
+
+
+# -- 10. Python reads ------------------------------------------------------------------
+@pytest.mark.parametrize("read", [
+    lambda x: f"{x[0]:.3f}",
+    lambda x: round(x[0]),
+    lambda x: round(x[0], 1),
+    lambda x: bool(x.any()),
+    lambda x: x.all(),
+    lambda x: x.argsort(),
+    lambda x: {np.int64(1): "one", np.int64(0): "zero"}[x.astype(np.int64)[1]],
+    lambda x: x.astype(np.int64)[0] in {1, 2},
+    lambda x: x.any(axis=0, keepdims=True),
+], ids=["format", "round", "round2", "any", "all", "argsort", "dict-key", "set", "any-axis"])
+def test_10_python_reads(read):
+    run_both(read, [(np.array(v),) for v in ([1.25, 0.0], [2.5, 1.0], [1.25, 0.0], [0.0, 0.0])])
+
+
+# -- 11. custom_vjp and checkpoint outside grad ----------------------------------------
+def test_11_custom_vjp_and_checkpoint_outside_grad():
+    @cr.custom_vjp
+    def square(x):
+        return x ** 2
+
+    square.defvjp(lambda x: (x ** 2, x), lambda x, g: (2 * x * g,))
+    block = cr.checkpoint(lambda x: cnp.sin(cnp.tanh(x)))
+    run_both(lambda x: (square(x), block(x)), [(np.ones(2) * k,) for k in range(3)])
+    run_both(cr.grad(lambda x: cnp.sum(square(block(x)))), [(np.ones(2) * k,) for k in range(3)])
+
+
+# -- 12. the replay calls what the plain call calls ------------------------------------
+@pytest.mark.parametrize("fun", [
+    lambda a: np.linalg.matrix_power(a, 5),
+    lambda a: cnp.linalg.matrix_power(a, 3),
+    lambda a: np.linalg.eigvalsh(a + a.T),
+    lambda a: cnp.linalg.eigvalsh(a + a.T),
+    lambda a: np.vecdot(a, a),
+    lambda a: cnp.linalg.vecdot(a, a),
+    lambda a: np.linalg.lstsq(a, a[:, 0]),
+    lambda a: cnp.linalg.lstsq(a, a[:, :2]),
+], ids=["matrix_power", "cnp.matrix_power", "eigvalsh", "cnp.eigvalsh", "vecdot", "cnp.vecdot",
+        "lstsq", "cnp.lstsq"])
+def test_12_linear_algebra_is_bitwise(fun):
+    rng = np.random.default_rng(0)
+    run_both(fun, [(rng.normal(size=(5, 5)),) for _ in range(3)])

@@ -6,6 +6,7 @@ Transforms take and return pytrees. Other containers join with
 
 from __future__ import annotations
 
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ __all__ = [
     "register_pytree_node",
     "tree_children",
     "TreeDef",
+    "DictKeys",
 ]
 
 _registry: dict[type, tuple[Callable, Callable]] = {}
@@ -35,14 +37,41 @@ def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> N
     _registry[cls] = (flatten, unflatten)
 
 
+class DictKeys(tuple):
+    """The keys of a dict node: sorted, the order of its leaves and of a rebuilt dict
+    (and what structures compare by), with the dict's own insertion order in ``order``
+    (``chainrule.jit`` gives results back in it)."""
+
+    order: tuple
+
+
+def _dict_keys(x: dict) -> DictKeys:
+    keys = DictKeys(sorted(x, key=repr))
+    keys.order = tuple(x)
+    return keys
+
+
+def _rebuild_dict(keys, children) -> dict:
+    return dict(zip(keys, children, strict=True))
+
+
+def _flatten_dict(x: dict):
+    keys = _dict_keys(x)
+    return tuple(x[k] for k in keys), keys
+
+
 register_pytree_node(tuple, lambda x: (x, None), lambda _, c: tuple(c))
 register_pytree_node(list, lambda x: (x, None), lambda _, c: list(c))
-register_pytree_node(
-    dict,
-    lambda x: (tuple(x[k] for k in sorted(x, key=repr)), tuple(sorted(x, key=repr))),
-    lambda keys, c: dict(zip(keys, c, strict=True)),
-)
+register_pytree_node(dict, _flatten_dict, _rebuild_dict)
 register_pytree_node(type(None), lambda x: ((), None), lambda _, c: None)
+# an OrderedDict's order is part of its value (== compares it): its leaves go in that order
+register_pytree_node(OrderedDict, lambda x: (tuple(x.values()), tuple(x)),
+                     lambda keys, c: OrderedDict(zip(keys, c, strict=True)))
+register_pytree_node(
+    defaultdict,
+    lambda x: ((flat := _flatten_dict(x))[0], (x.default_factory, flat[1])),
+    lambda aux, c: defaultdict(aux[0], _rebuild_dict(aux[1], c)),
+)
 
 
 def _node_kind(x) -> tuple[Callable, Callable] | None:

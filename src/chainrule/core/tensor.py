@@ -156,7 +156,20 @@ class Tensor:
             return f"Tensor({body}{', requires_grad=True' if self._node is not None else ''})"
         return f"Tensor({body}, trace={self._trace.name})"
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:
+        # a value chainrule.jit traces hashes as the NumPy value it stands for (a NumPy
+        # scalar by value, a read that guards; an array is unhashable, as in NumPy)
+        if self._trace.records:
+            return hash(self.primal())
+        return object.__hash__(self)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.primal(), spec) if spec else repr(self)
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:
+            return round(self.primal())
+        return cnp.round(self, ndigits)
 
     # -- NumPy interoperability ---------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -279,6 +292,15 @@ class Tensor:
 
     def argmin(self, axis=None, keepdims=False):
         return cnp.argmin(self, axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        return cnp.argsort(self, axis=axis, kind=kind, order=order)
+
+    def any(self, axis=None, keepdims=False):
+        return cnp.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return cnp.all(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):

@@ -464,8 +464,8 @@ def vecmat(x1, x2, /):
 
 
 for _fun, _np_fun in ((vecdot, _np_vecdot), (matvec, _np_matvec), (vecmat, _np_vecmat)):
-    if _np_fun is not None:
-        mirrors(_np_fun, "products")(_fun)
+    if _np_fun is not None:  # rebound: under chainrule.jit the NumPy function is recorded
+        globals()[_fun.__name__] = mirrors(_np_fun, "products")(_fun)
 del _fun, _np_fun
 
 

@@ -8,9 +8,11 @@ README's list of supported functions is generated from here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import RECORDING, Primitive, def_jvps, def_vjps
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 
 __all__ = [
@@ -53,15 +55,51 @@ def wrap(
 
 
 def mirrors(np_fun, family: str, name: str | None = None):
-    """Decorator: this Python function (built from primitives) stands for ``np_fun``."""
+    """Decorator: this Python function (built from primitives) stands for ``np_fun``.
+
+    While ``chainrule.jit`` records, a call on its values alone (nothing differentiated)
+    is recorded as one call of ``np_fun``: the replay calls exactly what the plain
+    function calls, not the composition that carries the derivative.
+    """
 
     def deco(f: Callable) -> Callable:
         if np_fun is not None and getattr(np_fun, "__doc__", None) and not f.__doc__:
             f.__doc__ = np_fun.__doc__
-        _record(np_fun, f, family, name or f.__name__)
-        return f
+        if np_fun is None:
+            _record(np_fun, f, family, name or f.__name__)
+            return f
+
+        @functools.wraps(f)
+        def mirror(*args, **kwargs):
+            if RECORDING[0]:
+                trace = _only_recorded((*args, *kwargs.values()))
+                if trace is not None:
+                    return trace.record(np_fun, args, kwargs)
+            return f(*args, **kwargs)
+
+        _record(np_fun, mirror, family, name or f.__name__)
+        return mirror
 
     return deco
+
+
+def _only_recorded(values):
+    """The jit trace that every Tensor among ``values`` (lists and tuples looked into)
+    belongs to; None if there is none, or if one belongs to another trace."""
+    found: list = []
+    return found[0] if _scan(values, found) and found else None
+
+
+def _scan(values, found: list) -> bool:
+    for a in values:
+        if isinstance(a, Tensor):
+            if not a._trace.records or (found and a._trace is not found[0]):
+                return False
+            if not found:
+                found.append(a._trace)
+        elif isinstance(a, list | tuple) and not _scan(a, found):
+            return False
+    return True
 
 
 def optional(module, name: str):

@@ -74,7 +74,7 @@ class custom_vjp:
             raise TypeError(f"{self.__name__}: call .defvjp(fwd, bwd) before using it")
         leaves, in_tree = tree_flatten(args)
         top = _top_trace(leaves)
-        if top is None:
+        if top is None or top.records:  # chainrule.jit records fun's own calls
             return self.fun(*args)
         if isinstance(top, ForwardTrace):
             return self.forward_mode(*args)

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import RECORDING
-from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.trace import RANDOM_SOURCES, Trace, _levels, same_tuple_type
+from chainrule.core.trace import EAGER, RANDOM_SOURCES, Trace, _levels, same_tuple_type
 from chainrule.transforms.program import (
     Call,
     Guard,
@@ -50,6 +50,7 @@ from chainrule.transforms.program import (
     build_program,
     hashable,
     root_array,
+    unflatten_in_order,
     writable_like_output,
 )
 
@@ -66,6 +67,26 @@ _VALUE_SHAPED = {
     ).split()
     if hasattr(np, name)
 }
+
+
+_VALUE_TYPED = {"eig", "eigvals", "real_if_close"}
+
+
+def _checks(fun) -> bool | str:
+    """What a replay checks of ``fun``'s results: ``"full"`` (type, shape and dtype) for a
+    function whose result type may depend on values (NumPy's eig, scimath's sqrt of a
+    negative number) or that chainrule does not know (a custom primitive), the shape
+    for NumPy's value-shaped functions, nothing for the rest."""
+    if isinstance(fun, np.ufunc):
+        return False
+    module = getattr(fun, "__module__", None) or ""
+    if module.startswith("numpy"):
+        if "scimath" in module or getattr(fun, "__name__", None) in _VALUE_TYPED:
+            return "full"
+        return fun in _VALUE_SHAPED if hashable(fun) else False
+    if module.startswith("chainrule"):
+        return False
+    return "full"
 
 
 class RecordTrace(Trace):
@@ -160,7 +181,7 @@ class RecordTrace(Trace):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
-        check_shape = fun in _VALUE_SHAPED if hashable(fun) else False
+        check_shape = _checks(fun)
         if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
             # an integer or boolean traced argument may be an index or a count
             check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
@@ -293,6 +314,51 @@ def _cell_full(cell) -> bool:
     return True
 
 
+def _dict_orders(tree, into: list) -> tuple:
+    """The insertion orders of the dicts in a structure (which structures do not compare,
+    but which a function iterating over a dict sees)."""
+    order = getattr(tree.aux, "order", None)
+    if order is not None:
+        into.append(order)
+    for child in tree.children:
+        if child.children:
+            _dict_orders(child, into)
+    return tuple(into)
+
+
+def _replace_traced(x, trace, depth: int = 0) -> bool:
+    """Replace the traced values inside a result that is not a pytree (a dataclass, a
+    SimpleNamespace) by their values, in place; whether there were any."""
+    if depth > 8:
+        return False
+    found = False
+    if isinstance(x, list):
+        for i, v in enumerate(x):
+            if isinstance(v, Tensor) and v._trace is trace:
+                x[i], found = v._value, True
+            else:
+                found = _replace_traced(v, trace, depth + 1) or found
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            if isinstance(v, Tensor) and v._trace is trace:
+                x[k], found = v._value, True
+            else:
+                found = _replace_traced(v, trace, depth + 1) or found
+    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor):
+        for k, v in list(vars(x).items()):
+            if isinstance(v, Tensor) and v._trace is trace:
+                object.__setattr__(x, k, v._value)
+                found = True
+            elif isinstance(v, tuple) and any(isinstance(i, Tensor) and i._trace is trace for i in v):
+                object.__setattr__(x, k, type(v)(*(
+                    i._value if isinstance(i, Tensor) else i for i in v)) if hasattr(v, "_fields")
+                    else tuple(i._value if isinstance(i, Tensor) else i for i in v))
+                found = True
+            else:
+                found = _replace_traced(v, trace, depth + 1) or found
+    return found
+
+
 def _holds_tensor(x) -> bool:
     return any(isinstance(v, Tensor) or (isinstance(v, list | tuple) and _holds_tensor(v)) for v in x)
 
@@ -353,9 +419,8 @@ def _describe(x, dynamic: list, description: list) -> bool:
                 return False
         return True
     if t is dict:
-        keys = sorted(x, key=repr)  # the pytree order
-        description.append((dict, tuple(keys)))
-        for k in keys:
+        description.append((dict, tuple(x)))  # the insertion order: iteration sees it
+        for k in sorted(x, key=repr):  # the pytree order
             if not _describe(x[k], dynamic, description):
                 return False
         return True
@@ -392,6 +457,7 @@ class Jitted:
         self._cache: dict[tuple, list] = {}  # key -> [(structure, programs)]
         self._by_description: dict[tuple, list] = {}  # the same programs, found faster
         self._warned = False
+        self._warned_plain = False
         functools.update_wrapper(self, fun)
 
     def __get__(self, instance, owner=None):
@@ -422,6 +488,7 @@ class Jitted:
             if i in self.donate_argnums or i - len(args) in self.donate_argnums:
                 donated_positions.extend(range(start, len(dynamic)))
         if plain and kwargs:
+            description.append("**")  # f({"a": x}) is not f(a=x)
             plain = _describe(kwargs, dynamic, description)
         if plain:
             for j in donated_positions:
@@ -441,6 +508,15 @@ class Jitted:
         if plain and programs is not None:
             self._by_description[key] = programs
         return result
+
+    def _runs_plain(self, reason: str) -> None:
+        if not self._warned_plain:
+            self._warned_plain = True
+            warnings.warn(
+                f"chainrule.jit: {getattr(self.fun, '__name__', 'a function')} runs without jit "
+                f"for these arguments: {reason}.",
+                stacklevel=4,
+            )
 
     def _after_failed_replay(self, error: ReplayError, args, kwargs):
         """A call of the replay raised where the traced call had not: the plain function
@@ -475,6 +551,11 @@ class Jitted:
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
                     return self.fun(*args, **kwargs), None
+                if leaf._node is not None and EAGER.grad_enabled:
+                    # the eager graph must record the call: the plain function does that
+                    self._runs_plain("an eager Tensor argument requires grad (the eager graph "
+                                     "records the plain call; under cr.no_grad() it replays)")
+                    return self.fun(*args, **kwargs), None
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
                 signature.append((Tensor, np.shape(value), np.result_type(value),
@@ -495,6 +576,7 @@ class Jitted:
                         "tuples/lists/dicts of them"
                     )
                 signature.append((type(leaf), _static_key(leaf)))
+        signature.append(_dict_orders(tree, []))
         key = tuple(signature)
         donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
         entries = self._cache.setdefault(key, [])
@@ -572,7 +654,7 @@ class Jitted:
                 n_inputs += 1
             else:
                 boxed.append(leaf)
-        in_args, in_kwargs = tree_unflatten(tree, boxed)
+        in_args, in_kwargs = unflatten_in_order(tree, boxed)
         try:
             out = self.fun(*in_args, **in_kwargs)
         finally:
@@ -589,13 +671,20 @@ class Jitted:
                 templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
+                if _replace_traced(leaf, trace):
+                    trace.refuse(
+                        f"the result holds traced values inside a {type(leaf).__name__}, which "
+                        "is not a pytree (return tuples, lists or dicts, or register the class "
+                        "with chainrule.register_pytree_node)"
+                    )
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         if trace.unreplayable is not None:
-            return tree_unflatten(out_tree, values), None
+            self._runs_plain(trace.unreplayable)
+            return unflatten_in_order(out_tree, values), None
         program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated,
                                 trace.entry_errstate)
-        return tree_unflatten(out_tree, values), program
+        return unflatten_in_order(out_tree, values), program
 
 
 def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()) -> Any:

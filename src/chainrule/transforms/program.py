@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.pytree import DictKeys
+
 __all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
            "same_value", "hashable", "root_array", "writable_like_output"]
 
@@ -62,7 +64,7 @@ class Seq:
 class Call:
     """One recorded NumPy call: ``outs`` are the variables of its result (several when it
     returns a tuple, ``unpack``); ``check_shape`` when its result's shape may depend on
-    values.
+    values (``"full"``: its type, shape and dtype, for functions chainrule does not know).
 
     ``effect`` marks a call that is not pure, so it is replayed even if nothing reads its
     result: ``"write"`` writes the memory of its first argument (``x += y``,
@@ -292,9 +294,13 @@ def _live_ops(ops: list, out_templates: list) -> list:
 
 
 def root_array(a):
-    while isinstance(a, np.ndarray) and a.base is not None:
-        a = a.base
-    return a
+    """The object that owns ``a``'s memory: bases followed through views, including
+    those NumPy makes through other objects (``as_strided``, ``sliding_window_view``)."""
+    while True:
+        base = getattr(a, "base", None)
+        if base is None or isinstance(a, np.generic):
+            return a
+        a = base
 
 
 def _assign_buffers(
@@ -319,6 +325,13 @@ def _assign_buffers(
             for v in op.outs:
                 r = id(root_array(values[v]))
                 group[v] = owner.setdefault(r, v)
+                if op.check_shape == "full" and group[v] == v:
+                    # a function of the user's: its result may view an argument's
+                    # memory in a way no base shows
+                    for a in _op_inputs(op):
+                        if _may_share(values[v], values[a]):
+                            group[v] = group.get(a, a)
+                            break
     last_use: dict[int, int] = {}
     for k, op in enumerate(ops):
         for v in _op_inputs(op):
@@ -379,10 +392,22 @@ def _assign_buffers(
     return buffer_of, shapes
 
 
+def _may_share(a, b) -> bool:
+    try:
+        return bool(np.may_share_memory(a, b))
+    except TypeError:
+        return False
+
+
 def writable_like_output(value) -> bool:
     """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
     flags = getattr(value, "flags", None)
     return isinstance(value, np.ndarray) and value.ndim > 0 and flags.c_contiguous and flags.writeable
+
+
+def _kind(value) -> tuple:
+    """What a replay checks of a result whose shape or dtype may depend on values."""
+    return type(value), np.shape(value), getattr(value, "dtype", None)
 
 
 def _bufferable(op: Call, values: list) -> bool:
@@ -433,12 +458,47 @@ def _render_tree(treedef, leaves, names) -> str:
         return f"[{', '.join(items)}]"
     if kind is tuple:
         return f"({''.join(i + ', ' for i in items)})"
+    order = _insertion_order(treedef)
     if kind is dict:
-        return "{" + ", ".join(f"{names.of(k)}: {i}" for k, i in zip(treedef.aux, items, strict=True)) + "}"
+        by_key = dict(zip(treedef.aux, items, strict=True))
+        return "{" + ", ".join(f"{names.of(k)}: {by_key[k]}" for k in order or treedef.aux) + "}"
     if kind is type(None):
         return "None"
     rebuild, aux = names.of(treedef.rebuild, "r"), names.of(treedef.aux)
-    return f"{rebuild}({aux}, [{', '.join(items)}])"
+    expr = f"{rebuild}({aux}, [{', '.join(items)}])"
+    return expr if order is None else f"in_order({expr}, {names.of(order)})"
+
+
+def _insertion_order(treedef):
+    """The insertion order of a dict (or defaultdict) node, which pytrees rebuild sorted."""
+    if not (isinstance(treedef.kind, type) and issubclass(treedef.kind, dict)):
+        return None
+    aux = treedef.aux
+    if isinstance(aux, tuple) and len(aux) == 2 and not isinstance(aux, DictKeys):
+        aux = aux[1]  # a defaultdict: (default_factory, keys)
+    return getattr(aux, "order", None)
+
+
+def in_order(d: dict, order) -> dict:
+    """``d`` with its keys in ``order``, in place."""
+    items = [(k, d[k]) for k in order]
+    d.clear()
+    d.update(items)
+    return d
+
+
+def unflatten_in_order(treedef, leaves: list):
+    """``tree_unflatten``, with dicts in their own insertion order (as the function that
+    made them had them)."""
+    return _unflatten_in_order(treedef, iter(leaves))
+
+
+def _unflatten_in_order(treedef, it):
+    if treedef.kind is None:
+        return next(it)
+    node = treedef.rebuild(treedef.aux, [_unflatten_in_order(c, it) for c in treedef.children])
+    order = _insertion_order(treedef)
+    return node if order is None else in_order(node, order)
 
 
 class _Names:
@@ -516,7 +576,11 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
                 lines.append(f"        {call}")
             else:
                 lines.append(f"    {call}")
-            if op.check_shape:
+            if op.check_shape == "full":
+                for v in op.outs:
+                    kind = names.of((type(values[v]), np.shape(values[v]), getattr(values[v], "dtype", None)))
+                    lines.append(f"    if kind(v{v}) != {kind}: raise GuardFailure")
+            elif op.check_shape:
                 for v in op.outs:
                     shape = names.of(np.shape(values[v]))
                     lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
@@ -535,6 +599,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "same_value": same_value,
         "GuardFailure": GuardFailure,
         "shape": np.shape,
+        "kind": _kind,
+        "in_order": in_order,
         "errstate": np.errstate,
         "geterr": np.geterr,
     }
