@@ -381,6 +381,111 @@ def p_random_module(ag, np):
     return rs.randn(3), npr.RandomState(1).normal(size=2)
 
 
+def p_graph_walk(ag, np):
+    # a graph recorder in the style of autograd's dot_graph example: walk back from the end
+    t = mod(ag, "tracer")
+
+    class GraphNode(t.Node):
+        def __init__(self, value, fun, args, kwargs, parent_argnums, parents):
+            self.fun_name, self.args = fun.__name__, args
+            self.parents, self.isroot = dict(zip(parent_argnums, parents, strict=True)), False
+
+        def initialize_root(self, x):
+            self.isroot = True
+
+    def fun(x):
+        y = np.sin(x)
+        return (y + np.exp(x) - 0.5) * y / np.cosh(x) ** 2
+
+    _, end = t.trace(GraphNode.new_root(1.0), fun, 1.0)
+    seen, order, stack = set(), [], [end]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        order.append("input" if node.isroot else (node.fun_name, sorted(node.parents),
+                     [str(a) for i, a in enumerate(node.args) if i not in node.parents]))
+        stack.extend(node.parents.values() if not node.isroot else ())
+    return order
+
+
+def p_extend_argnums(ag, np):
+    e = mod(ag, "extend")
+
+    @e.primitive
+    def weighted(x, y, w):
+        return w * x * y
+
+    def vjps(argnums, ans, args, kwargs):
+        x, y, w = args
+        table = {0: lambda g: g * w * y, 1: lambda g: g * w * x, 2: lambda g: np.sum(g * x * y)}
+        return lambda g: tuple(table[i](g) for i in argnums)
+
+    def jvps(argnums, gs, ans, args, kwargs):
+        x, y, w = args
+        table = {0: lambda g: g * w * y, 1: lambda g: g * w * x, 2: lambda g: g * x * y}
+        return sum(table[i](g) for i, g in zip(argnums, gs, strict=True))
+
+    e.defvjp_argnums(weighted, vjps)
+    e.defjvp_argnums(weighted, jvps)
+    f = lambda x, y, w: np.sum(weighted(x, y, w) ** 2)  # noqa: E731
+    return (ag.grad(f, (0, 1, 2))(X, X[::-1], 1.5), ag.make_jvp(f, 2)(X, X[::-1], 1.5)(1.0),
+            ag.make_jvp(f, 0)(X, X[::-1], 1.5)(onp.ones(3)))
+
+
+def p_sparse_object(ag, np):
+    e = mod(ag, "extend")
+
+    @e.primitive
+    def pick(x, i):
+        return x[i]
+
+    def scatter(g, i, vs):
+        def mut_add(a):
+            a[i] += g
+            return a
+
+        return e.SparseObject(vs, mut_add)
+
+    e.defvjp(pick, lambda ans, x, i: lambda g: scatter(g, i, e.vspace(x)))
+    return ag.grad(lambda x: pick(x, 1) ** 2 + 3 * pick(x, 1) + pick(x, 2))(X)
+
+
+def p_numpy_vjps_helpers(ag, np):
+    v = mod(ag, "numpy.numpy_vjps")
+    meta = (mod(ag, "numpy").metadata if ag.__name__ == "autograd" else v.metadata)(onp.zeros((1, 3)))
+    g = onp.arange(6.0).reshape(2, 3) + 1j
+    return (v.unbroadcast(g, meta), v.unbroadcast_einsum(g, meta, [Ellipsis, 0]),
+            v.match_complex(onp.ones(2), onp.array([1 + 2j, 3j])), v.match_complex(onp.ones(2, complex), X),
+            v.balanced_eq(onp.array([1.0, 2.0, 3.0]), onp.array([1.0, 2.0, 2.0]), onp.array([1.0, 0.0, 3.0])),
+            v.replace_zero(onp.array([0.0, 2.0]), 7.0))
+
+
+def p_combo_and_quick_check(ag, np):
+    import warnings
+
+    tu, u = mod(ag, "test_util"), mod(ag, "util")
+    tu.combo_check(lambda x, p: np.sum(np.abs(x) ** p), [0], modes=["rev"], order=1)([X, X + 2], [2.0, 3.0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        u.quick_grad_check(lambda x, k: np.sum(np.sin(x) * k), X, extra_args=(2.0,), verbose=False)
+    return len(caught) > 0
+
+
+def p_toposort(ag, np):
+    u = mod(ag, "util")
+
+    class N:
+        def __init__(self, name, *parents):
+            self.name, self.parents = name, list(parents)
+
+    a = N("a")
+    b, c = N("b", a), N("c", a)
+    d = N("d", b, c, b)
+    return [n.name for n in u.toposort(d)]
+
+
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]
 
 
@@ -452,3 +557,4 @@ def test_print_trace_example_names():
     c = print_trace_lines(chainrule, chainrule.numpy)
     same = {"true_divide": "divide"}
     assert [(n, same.get(f, f)) for n, f, *_ in a] == [(n, same.get(f, f)) for n, f, *_ in c]
+
