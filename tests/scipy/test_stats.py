@@ -56,6 +56,18 @@ CASES = {
                        lambda mu: st.poisson.logpmf(np.array([0.0, 1, 3, 7]), mu), ((0.5, 5),)),
     "poisson.pmf": (lambda mu: poisson.pmf(np.array([0.0, 1, 3, 7]), mu),
                     lambda mu: st.poisson.pmf(np.array([0.0, 1, 3, 7]), mu), ((0.5, 5),)),
+    "t.logsf": (lambda x, l, s: t.logsf(x, 2.5, l, s), lambda x, l, s: st.t.logsf(x, 2.5, l, s),
+                (X, LOC, SCALE)),
+    **{f"{d}.{fn}": (lambda x, l, s, m=m, p=p, fn=fn: getattr(m, fn)(x, *p, l, s),
+                     lambda x, l, s, d=d, p=p, fn=fn: getattr(getattr(st, d), fn)(x, *p, l, s),
+                     (dom, LOC, SCALE))
+       for d, m, p, dom in (("gamma", gamma, (2.5,), (0.5, 3)), ("chi2", chi2, (3.5,), (0.5, 3)),
+                            ("beta", beta, (2.5, 1.5), (0.2, 0.6)))
+       for fn in ("logcdf", "sf", "logsf")},
+    **{f"poisson.{fn}": (lambda mu, fn=fn: getattr(poisson, fn)(np.array([0.0, 1, 3.5, 7]), mu),
+                         lambda mu, fn=fn: getattr(st.poisson, fn)(np.array([0.0, 1, 3.5, 7]), mu),
+                         ((0.5, 5),))
+       for fn in ("logcdf", "sf", "logsf")},
     "poisson.cdf": (lambda mu: poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu),
                     lambda mu: st.poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu), ((0.5, 5),)),
 }
@@ -229,3 +241,14 @@ def test_multivariate_normal_and_dirichlet_against_torch():
     theirs = torch_gradients(lambda p, al: td.Dirichlet(al).log_prob(p), [pts, alpha])
     for g, expected in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(g, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [lambda a: gamma.cdf(1.0, a), lambda a: gamma.sf(1.0, a),
+                               lambda a: gamma.logsf(1.0, a), lambda a: chi2.sf(1.0, a),
+                               lambda a: beta.cdf(0.3, a, 2.0), lambda a: beta.sf(0.3, 2.0, a),
+                               lambda df: t.logsf(0.3, df)])
+def test_distribution_functions_in_shape_parameters_raise(f):
+    with pytest.raises(NotImplementedError, match="no derivative in"):
+        cr.grad(f)(2.5)
+    with pytest.raises(NotImplementedError, match="no derivative in"):
+        cr.jvp(f, (2.5,), (1.0,))

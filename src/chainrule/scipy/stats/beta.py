@@ -1,5 +1,6 @@
 """The beta distribution: ``logpdf`` and ``pdf`` differentiable in ``x``, ``a``, ``b``,
-``loc`` and ``scale``; ``cdf`` in all but ``a`` and ``b``. Outside [0, 1] the log
+``loc`` and ``scale``; ``cdf``, ``sf`` and their logarithms in all
+but ``a`` and ``b``. Outside [0, 1] the log
 density is -inf and its gradient zero."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import betainc, betaln, xlog1py, xlogy
 from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
 
-__all__ = ["logpdf", "pdf", "cdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 _export = exported("beta")
 
@@ -30,7 +31,28 @@ def pdf(x, a, b, loc=0.0, scale=1.0):
 
 @_export
 def cdf(x, a, b, loc=0.0, scale=1.0):
-    return betainc(a, b, cnp.clip(standardize(x, loc, scale), 0.0, 1.0))
+    z = standardize(x, loc, scale)
+    inside = (z > 0) & (z < 1)
+    return cnp.where(inside, betainc(a, b, on_support(inside, z, 0.5)), cnp.where(z <= 0, 0.0, 1.0))
+
+
+@_export
+def logcdf(x, a, b, loc=0.0, scale=1.0):
+    return cnp.log(cdf(x, a, b, loc, scale))
+
+
+@_export
+def sf(x, a, b, loc=0.0, scale=1.0):
+    # I_x(a, b) = 1 − I_{1−x}(b, a): the upper tail without cancellation
+    z = standardize(x, loc, scale)
+    inside = (z > 0) & (z < 1)
+    return cnp.where(inside, betainc(b, a, 1 - on_support(inside, z, 0.5)),
+                     cnp.where(z <= 0, 1.0, 0.0))
+
+
+@_export
+def logsf(x, a, b, loc=0.0, scale=1.0):
+    return cnp.log(sf(x, a, b, loc, scale))
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.beta's own

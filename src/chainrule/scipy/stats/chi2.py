@@ -7,7 +7,7 @@ from chainrule.scipy.reexport import fallback
 from chainrule.scipy.stats import gamma
 from chainrule.scipy.stats._common import exported
 
-__all__ = ["logpdf", "pdf", "cdf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 _export = exported("chi2")
 
@@ -25,6 +25,21 @@ def pdf(x, df, loc=0.0, scale=1.0):
 @_export
 def cdf(x, df, loc=0.0, scale=1.0):
     return gamma.cdf(x, 0.5 * df, loc, 2 * scale)
+
+
+@_export
+def logcdf(x, df, loc=0.0, scale=1.0):
+    return gamma.logcdf(x, 0.5 * df, loc, 2 * scale)
+
+
+@_export
+def sf(x, df, loc=0.0, scale=1.0):
+    return gamma.sf(x, 0.5 * df, loc, 2 * scale)
+
+
+@_export
+def logsf(x, df, loc=0.0, scale=1.0):
+    return gamma.logsf(x, 0.5 * df, loc, 2 * scale)
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.chi2's own

@@ -6,10 +6,10 @@ from __future__ import annotations
 import chainrule.numpy as cnp
 from chainrule.numpy.nondiff import plain
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.special import gammaln, pdtr, xlogy
+from chainrule.scipy.special import gammainc, gammaln, pdtr, xlogy
 from chainrule.scipy.stats._common import NEG_INF, exported
 
-__all__ = ["logpmf", "pmf", "cdf"]
+__all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"]
 
 _export = exported("poisson")
 
@@ -31,6 +31,23 @@ def pmf(k, mu, loc=0):
 def cdf(k, mu, loc=0):
     k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
     return cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0)
+
+
+@_export
+def logcdf(k, mu, loc=0):
+    return cnp.log(cdf(k, mu, loc))
+
+
+@_export
+def sf(k, mu, loc=0):
+    # P(X > k) = P(k + 1, mu), the regularised lower incomplete gamma function
+    k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
+    return cnp.where(k >= 0, gammainc(cnp.where(k >= 0, k, 0) + 1, mu), 1.0)
+
+
+@_export
+def logsf(k, mu, loc=0):
+    return cnp.log(sf(k, mu, loc))
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.poisson's own

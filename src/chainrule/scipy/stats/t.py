@@ -1,5 +1,5 @@
 """Student's t distribution: ``logpdf`` and ``pdf`` differentiable in ``x``, ``df``,
-``loc`` and ``scale``; ``cdf`` and ``sf`` in ``x``, ``loc`` and ``scale`` (not ``df``)."""
+``loc`` and ``scale``; ``cdf``, ``sf`` and their logarithms in ``x``, ``loc`` and ``scale`` (not ``df``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaln, stdtr
 from chainrule.scipy.stats._common import exported, standardize
 
-__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf"]
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 _export = exported("t")
 
@@ -40,6 +40,11 @@ def logcdf(x, df, loc=0.0, scale=1.0):
 @_export
 def sf(x, df, loc=0.0, scale=1.0):
     return stdtr(df, -standardize(x, loc, scale))
+
+
+@_export
+def logsf(x, df, loc=0.0, scale=1.0):
+    return cnp.log(sf(x, df, loc, scale))
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.t's own
