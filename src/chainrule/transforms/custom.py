@@ -9,6 +9,7 @@ from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, project_outputs
+from chainrule.transforms.vmap import batch_by_mapping, batch_custom_vjp
 
 __all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
 
@@ -78,6 +79,8 @@ class custom_vjp:
             return self.fun(*args)
         if isinstance(top, ForwardTrace):
             return self.forward_mode(*args)
+        if top.batches:  # under vmap: fwd and bwd mapped over the batch
+            return batch_custom_vjp(self, top, args)
         vals, parents = [], []
         for i, v in enumerate(leaves):
             if isinstance(v, Tensor) and v._trace is top:
@@ -192,6 +195,7 @@ class custom_jvp:
             return tangent
 
         self._jvp_i = jvp_i
+        prim.batch = batch_by_mapping(self.fun)
         self.prim = prim
         return rule
 

@@ -1,8 +1,9 @@
 """Jacobians and Hessians, and the products that avoid building them.
 
 ``jacobian`` picks the mode by shape: reverse mode costs one backward pass per output
-element, forward mode one forward pass per input element, so it uses reverse mode when
-the output has fewer elements than the input and forward mode otherwise.
+element, forward mode one forward pass per input element (each mapped over those
+elements at once with ``vmap``), so it uses reverse mode when the output has fewer
+elements than the input and forward mode otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chainrule.transforms.reverse import (
     split_by_argument,
     trace_vjp,
 )
+from chainrule.transforms.vmap import vmap
 
 __all__ = [
     "jacobian",
@@ -48,21 +50,20 @@ def _size(shape) -> int:
     return int(np.prod(shape, dtype=int))
 
 
-def _basis(shape, dtype, k):
-    e = np.zeros(_size(shape), dtype=dtype if np.dtype(dtype).kind in "fc" else np.float64)
-    e[k] = 1
-    return e.reshape(shape)
+def _basis(shape, dtype):
+    """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``.
+    Integer arrays get float64 directions."""
+    n = _size(shape)
+    dtype = dtype if np.dtype(dtype).kind in "fc" else np.float64
+    return np.eye(n, dtype=dtype).reshape((n, *shape))
 
 
-def _stack(rows, lead_shape, tail_shape):
-    """Stack per-element results into an array of shape lead_shape + tail_shape."""
+def _to_lead(rows, lead_shape, tail_shape):
+    """Results stacked per basis vector, ``(size, *tail)``, as ``lead_shape + tail_shape``."""
     import chainrule.numpy as cnp
 
-    if not rows:
-        return np.zeros(tuple(lead_shape) + tuple(tail_shape))
-    if any(isinstance(r, Tensor) for r in rows):
-        return cnp.reshape(cnp.stack(rows), tuple(lead_shape) + tuple(tail_shape))
-    return np.stack([np.asarray(r) for r in rows]).reshape(tuple(lead_shape) + tuple(tail_shape))
+    shape = tuple(lead_shape) + tuple(tail_shape)
+    return cnp.reshape(rows, shape) if isinstance(rows, Tensor) else np.reshape(rows, shape)
 
 
 def _move_lead_to_tail(arr, lead_ndim):
@@ -77,7 +78,8 @@ def _move_lead_to_tail(arr, lead_ndim):
 def jacrev(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
-    """The Jacobian by reverse mode: one forward pass, one backward pass per output element.
+    """The Jacobian by reverse mode: one forward pass, then the backward pass mapped with
+    :func:`~chainrule.vmap` over the unit cotangents of each output (one batched pass).
 
     The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
     the inputs' structures).
@@ -99,13 +101,18 @@ def jacrev(
         per_out = []
         for j, o in enumerate(out_leaves):
             oshape, odtype = shape_of(o), _dtype(o)
-            rows = []  # one list of input-leaf gradients per output element
-            for k in range(_size(oshape)):
+
+            def pull(e, j=j):  # every input leaf's gradient for one output cotangent
                 ct = [np.zeros(shape_of(v), _dtype(v)) for v in out_leaves]
-                ct[j] = _basis(oshape, odtype, k)
-                rows.append(record.pull(tree_unflatten(out_tree, ct)))
+                ct[j] = e
+                return record.pull(tree_unflatten(out_tree, ct))
+
+            if _size(oshape):
+                rows = vmap(pull)(_basis(oshape, odtype))
+            else:
+                rows = [np.zeros((0, *shape_of(v)), _dtype(v)) for v in in_values]
             leaf_jacs = [
-                _stack([r[i] for r in rows], oshape, shape_of(v)) for i, v in enumerate(in_values)
+                _to_lead(r, oshape, shape_of(v)) for r, v in zip(rows, in_values, strict=True)
             ]
             per_arg = split_by_argument(record, leaf_jacs)
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
@@ -117,7 +124,8 @@ def jacrev(
 def jacfwd(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
-    """The Jacobian by forward mode: one forward pass per input element.
+    """The Jacobian by forward mode: the forward pass mapped with :func:`~chainrule.vmap`
+    over the unit tangents of each input (one batched pass).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacfwd(cnp.sin)(np.zeros(2))
@@ -145,15 +153,21 @@ def jacfwd(
         zero = [np.zeros(shape_of(x), _dtype(x)) for x in leaves]
         leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
         for i, x in enumerate(leaves):
-            columns = []  # per element of x: the tangents of every output leaf
-            for k in range(_size(shape_of(x))):
+
+            def push(e, i=i):  # every output leaf's tangent for one input direction
                 t = list(zero)
-                t[i] = _basis(shape_of(x), _dtype(x), k)
+                t[i] = e
                 _, tout = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
-                columns.append(tree_flatten(tout)[0])
+                return tree_flatten(tout)[0]
+
+            xshape = shape_of(x)
+            if _size(xshape):
+                columns = vmap(push)(_basis(xshape, _dtype(x)))
+            else:
+                columns = [np.zeros((0, *shape_of(o)), _dtype(o)) for o in out_leaves]
             for j, o in enumerate(out_leaves):
-                stacked = _stack([c[j] for c in columns], shape_of(x), shape_of(o))
-                leaf_jacs[j].append(_move_lead_to_tail(stacked, len(shape_of(x))))
+                stacked = _to_lead(columns[j], xshape, shape_of(o))
+                leaf_jacs[j].append(_move_lead_to_tail(stacked, len(xshape)))
         per_out = []
         for jacs in leaf_jacs:
             per_arg = tree_unflatten(tree, jacs)
