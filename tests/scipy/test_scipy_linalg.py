@@ -96,6 +96,13 @@ LINALG = {
     "sqrtm": (cla.sqrtm, [lambda: (spd(3),), lambda: (near_identity(3),)]),
     "expm": (cla.expm, [lambda: (0.5 * normal(3, 3),), lambda: (0.3 * normal(2, 3, 3),)]),
     "logm": (cla.logm, [lambda: (near_identity(2),)]),
+    "lu": (lambda a: cla.lu(a)[1:], [lambda: (normal(4, 4),)]),
+    "lu_permute_l": (lambda a: cla.lu(a, permute_l=True), [lambda: (normal(3, 3),)]),
+    "lu_factor": (lambda a: cla.lu_factor(a)[0], [lambda: (normal(4, 4),)]),
+    "lu_solve": (lambda a, b: cla.lu_solve(cla.lu_factor(a), b),
+                 [lambda: (normal(4, 4), normal(4)), lambda: (normal(3, 3), normal(3, 2))]),
+    "lu_solve_T": (lambda a, b: cla.lu_solve(cla.lu_factor(a), b, trans=1),
+                   [lambda: (normal(4, 4), normal(4, 2))]),
     "qr_economic": (lambda a: cla.qr(a, mode="economic"), [lambda: (normal(4, 3),)]),
     "qr_full_square": (cla.qr, [lambda: (normal(3, 3),)]),
     "qr_r": (lambda a: cla.qr(a, mode="r"), [lambda: (normal(4, 3),)]),
@@ -116,7 +123,10 @@ def scipy_reference(name):
     return {"inv": sla.inv, "det": sla.det, "solve": sla.solve, "sqrtm": sla.sqrtm,
             "expm": sla.expm, "logm": sla.logm, "solve_triangular": sla.solve_triangular,
             "solve_sylvester": sla.solve_sylvester, "svdvals": sla.svdvals,
-            "cholesky_upper": sla.cholesky, "pinv": sla.pinv}.get(name)
+            "cholesky_upper": sla.cholesky, "pinv": sla.pinv,
+            "lu": lambda a: sla.lu(a)[1:], "lu_factor": lambda a: sla.lu_factor(a)[0],
+            "lu_solve": lambda a, b: sla.lu_solve(sla.lu_factor(a), b),
+            "lu_solve_T": lambda a, b: sla.lu_solve(sla.lu_factor(a), b, trans=1)}.get(name)
 
 
 @pytest.mark.parametrize(("name", "case"), CASES)
@@ -164,10 +174,12 @@ def test_refused_options_name_themselves():
         cr.grad(lambda x: cnp.real(cla.eig(x, np.eye(3))[0]).sum())(a)
     with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.pinv: atol="):
         cr.grad(lambda x: cla.pinv(x, atol=1e-3).sum())(a)
-    with pytest.raises(TypeError, match=r"scipy\.linalg\.lu is not differentiable"):
-        cr.grad(lambda x: cla.lu(x)[1].sum())(a)
-    p, l_, u = cla.lu(a)  # SciPy's own on plain arrays
-    np.testing.assert_allclose(p @ l_ @ u, a)
+    with pytest.raises(TypeError, match=r"scipy\.linalg\.schur is not differentiable"):
+        cr.grad(lambda x: cla.schur(x)[0].sum())(a)
+    t, z = cla.schur(a)  # SciPy's own on plain arrays
+    np.testing.assert_allclose(z @ t @ z.T, a)
+    with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.lu: a matrix of shape"):
+        cr.grad(lambda x: cla.lu(x)[1].sum())(normal(3, 2))
 
 
 def test_expm_of_a_rotation_generator():
@@ -233,3 +245,18 @@ def test_matrix_exp_and_triangular_solve_against_torch():
     x = torch.linalg.solve_triangular(torch.tril(tt), torch.from_numpy(b), upper=False)
     (x**2).sum().backward()
     np.testing.assert_allclose(ours, tt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lu_permutation_and_indices_are_scipys():
+    a = normal(4, 4)
+    p, low, up = cr.jvp(lambda x: cla.lu(x), (a,), (0 * a,))[0]
+    for ours, theirs in zip((p, low, up), sla.lu(a), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    idx = cr.jvp(lambda x: cla.lu(x, p_indices=True)[1], (a,), (0 * a,))[0]
+    np.testing.assert_allclose(idx, sla.lu(a, p_indices=True)[1], rtol=1e-12)
+    assert np.array_equal(cla.lu_factor(cr.tensor(a))[1], sla.lu_factor(a)[1])
+    c = well_conditioned(3, complex_=True)
+    b = cnormal(3)
+    np.testing.assert_allclose(
+        cr.jvp(lambda x: cla.lu_solve(cla.lu_factor(x), b, trans=2), (c,), (0 * c,))[0],
+        sla.lu_solve(sla.lu_factor(c), b, trans=2), rtol=1e-12)

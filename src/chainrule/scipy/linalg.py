@@ -9,12 +9,14 @@ On plain arrays every function here is SciPy's own. On Tensors:
   a Sylvester equation);
 * ``inv``, ``solve``, ``det``, ``cholesky``, ``cho_factor``/``cho_solve``, ``qr``, ``svd``,
   ``svdvals``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``norm`` and ``pinv`` take
-  SciPy's signatures and run on :mod:`chainrule.numpy.linalg`'s rules.
+  SciPy's signatures and run on :mod:`chainrule.numpy.linalg`'s rules;
+* ``lu`` (square matrices) is a primitive for L and U, with the permutation read from
+  the value; ``lu_factor`` and ``lu_solve`` build on it and on ``solve_triangular``.
 
 Functions that read one triangle of their input (``cholesky``, ``cho_factor``, ``eigh``,
 ``solve_triangular``, ``solve(..., assume_a="pos")``) differentiate the function as SciPy
 computes it: the other triangle does not enter, and its gradient is zero. Every other
-name of ``scipy.linalg`` (``lu``, ``schur``, ``block_diag``, ...) is SciPy's own and
+name of ``scipy.linalg`` (``schur``, ``block_diag``, ...) is SciPy's own and
 raises an error naming itself when handed a Tensor.
 """
 
@@ -35,7 +37,7 @@ from chainrule.scipy.reexport import fallback
 __all__ = [
     "inv", "solve", "det", "cholesky", "cho_factor", "cho_solve", "solve_triangular",
     "solve_banded", "solve_sylvester", "sqrtm", "expm", "logm", "qr", "svd", "svdvals",
-    "eigh", "eigvalsh", "eig", "eigvals", "norm", "pinv",
+    "eigh", "eigvalsh", "eig", "eigvals", "norm", "pinv", "lu", "lu_factor", "lu_solve",
 ]
 
 FAMILY = "scipy.linalg"
@@ -343,6 +345,110 @@ def logm(A, *args, **kwargs):
     return _logm(A)
 
 
+# -- LU: A = P L U, with the permutation P locally constant ----------------------------------------
+def _lu_values(a):
+    _, low, up = sla.lu(a)
+    return low, up
+
+
+_lu = wrap(_lu_values, FAMILY, "lu", multiple_outputs=True, public=False)
+
+
+def _permutation(a):
+    """P of A = P L U, read from the plain value: it is constant near a (distinct pivots)."""
+    return sla.lu(plain(a))[0]
+
+
+def _unit_lower_solve(low, b, trans=0):
+    return solve_triangular(low, b, trans=trans, lower=True, unit_diagonal=True)
+
+
+def lu_jvp(t, ans, a):
+    # X = L⁻¹ Pᵀ dA U⁻¹; dL = L tril(X, −1), dU = triu(X) U
+    low, up = ans
+    y = _unit_lower_solve(low, cnp.matmul(_permutation(a).T, t))
+    x = _T(solve_triangular(up, _T(y), trans=1))
+    n = shape_of(a)[-1]
+    return cnp.matmul(low, x * _triangle(n, True, strict=True)), cnp.matmul(
+        x * _triangle(n, False), up)
+
+
+def lu_vjp(g, ans, a):
+    # Ā = P L⁻ᵀ M U⁻ᵀ with M = tril(Lᵀ L̄, −1) + triu(Ū Uᵀ)
+    low, up = ans
+    g_low, g_up = g
+    n = shape_of(a)[-1]
+    m = 0
+    if g_low is not None:
+        m = cnp.matmul(_T(low), g_low) * _triangle(n, True, strict=True)
+    if g_up is not None:
+        m = m + cnp.matmul(g_up, _T(up)) * _triangle(n, False)
+    z = _unit_lower_solve(low, m, trans=1)
+    return cnp.matmul(_permutation(a), _T(solve_triangular(up, _T(z))))
+
+
+def_vjps(_lu, lu_vjp)
+def_jvps(_lu, lu_jvp)
+
+
+def _square_only(a, name: str) -> None:
+    shape = shape_of(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise _refuse(name, f"a matrix of shape {shape} (only square matrices are)")
+
+
+@mirrors(sla.lu, FAMILY)
+def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool = True,
+       p_indices: bool = False):
+    """``scipy.linalg.lu`` of a square matrix: ``(P, L, U)``, differentiable in L and U
+    where the pivots are distinct (P is locally constant)."""
+    if not any_tensor((a,)):
+        return sla.lu(a, permute_l, overwrite_a, check_finite, p_indices)
+    _square_only(a, "lu")
+    low, up = _lu(a)
+    if permute_l:
+        return cnp.matmul(_permutation(a), low), up
+    p = sla.lu(plain(a), p_indices=True)[0] if p_indices else _permutation(a)
+    return p, low, up
+
+
+@mirrors(sla.lu_factor, FAMILY)
+def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
+    """``scipy.linalg.lu_factor``: ``(lu, piv)`` with L below the diagonal of ``lu`` and U
+    on and above it; differentiable in ``lu``."""
+    if not any_tensor((a,)):
+        return sla.lu_factor(a, overwrite_a, check_finite)
+    _square_only(a, "lu_factor")
+    low, up = _lu(a)
+    n = shape_of(a)[-1]
+    return low * _triangle(n, True, strict=True) + up, sla.lu_factor(plain(a))[1]
+
+
+def _row_order(piv) -> np.ndarray:
+    """The rows of b in the order LAPACK's interchanges put them: b' = b[order] = Pᵀ b."""
+    order = np.arange(len(piv))
+    for i, j in enumerate(piv):
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+@mirrors(sla.lu_solve, FAMILY)
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bool = True):
+    """``scipy.linalg.lu_solve``: triangular solves with the factors in ``lu``,
+    differentiable in ``lu`` and ``b``."""
+    lu_, piv = lu_and_piv
+    if not any_tensor((lu_, b)):
+        return sla.lu_solve((lu_, piv), b, trans, overwrite_b, check_finite)
+    order = _row_order(np.asarray(piv))
+    trans = _TRANS[trans]
+    if trans == 0:  # A x = P L U x = b
+        y = _unit_lower_solve(lu_, b[order])
+        return solve_triangular(lu_, y, lower=False)
+    z = solve_triangular(lu_, b, trans=trans, lower=False)  # op(A) = op(U) op(L) Pᵀ
+    w = _unit_lower_solve(lu_, z, trans=trans)
+    return w[np.argsort(order)]
+
+
 # -- decompositions, with SciPy's signatures, on chainrule.numpy.linalg's rules ---------------
 @mirrors(sla.qr, FAMILY)
 def qr(a, overwrite_a: bool = False, lwork=None, mode: str = "full", pivoting: bool = False,
@@ -457,7 +563,7 @@ def pinv(a, *, atol=None, rtol=None, return_rank: bool = False, check_finite: bo
 # Batching rules for vmap: SciPy's linalg maps over leading axes of stacked matrices; a band
 # matrix's layout has no stack, so banded solves run once per example.
 def_batch(batching.solve, _solve_tri)
-def_batch(batching.per_example, _solve_band)
+def_batch(batching.per_example, _solve_band, _lu)
 def_batch(batching.all_stacked, solve_sylvester)
 def_batch(batching.stacked, _sqrtm, expm, _logm)
 
