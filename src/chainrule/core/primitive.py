@@ -97,7 +97,7 @@ class Primitive:
                 if trace is None or t.level > trace.level:
                     trace = t
         if trace is None:
-            if RECORDING[0]:  # an index tuple may hold a value that chainrule.jit traces
+            if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
                 trace = _trace_in_tuples(args)
             if trace is None:
                 return self.fun(*args, **kwargs)
@@ -160,7 +160,7 @@ class Primitive:
         )
 
 
-# How many chainrule.jit traces are open: while none is, nothing needs looking for them.
+# How many jit and vmap traces are open: while none is, nothing needs looking for them.
 RECORDING = [0]
 
 
@@ -169,7 +169,7 @@ def _trace_in_tuples(args):
     for a in args:
         if a.__class__ is tuple:
             for v in a:
-                if isinstance(v, Tensor) and v._trace.records:
+                if isinstance(v, Tensor) and (v._trace.records or v._trace.batches):
                     if found is None or v._trace.level > found.level:
                         found = v._trace
     return found

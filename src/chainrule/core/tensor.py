@@ -520,9 +520,13 @@ def _filled(a, v):
 def undifferentiated(x):
     """``x`` with every differentiating trace taken off: its plain value, or, while
     ``chainrule.jit`` traces, the jit's Tensor (so what is computed from it is recorded
-    rather than frozen). Lists and tuples are looked into."""
+    rather than frozen). A batch of ``chainrule.vmap`` stays a batch (of undifferentiated
+    values). Lists and tuples are looked into."""
     if isinstance(x, Tensor):
         while not x._trace.records:
+            if x._trace.batches:
+                inner = undifferentiated(x._value)
+                return x if inner is x._value else x._trace.box(inner)
             x = x._value
             if not isinstance(x, Tensor):
                 break

@@ -115,7 +115,7 @@ class Trace:
     two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
 
     __slots__ = ()
-    records = False  # chainrule.jit's and vmap's traces also see undifferentiated calls
+    records = False  # only chainrule.jit's trace records a program
     batches = False  # only chainrule.vmap's trace: its values hold a batch of examples
 
     def unary(self, prim, a, kwargs=NO_KWARGS):

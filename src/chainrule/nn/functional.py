@@ -25,6 +25,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
 from chainrule.numpy import batching
+from chainrule.numpy.nondiff import anywhere, every, whole_batch
 
 __all__ = [
     "linear",
@@ -537,8 +538,8 @@ def embedding(input, weight, padding_idx: int | None = None):
         raise TypeError(f"embedding: indices must be integers, got {_dtype(idx)}")
     n = weight.shape[0]
     # under jit one guarded predicate, not the indices, decides whether they are valid
-    if idx.size and not bool(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
-        lo, hi = np.min(plain(idx)), np.max(plain(idx))
+    if idx.size and not every(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
+        lo, hi = np.min(plain(whole_batch(idx))), np.max(plain(whole_batch(idx)))
         raise IndexError(f"embedding: indices must lie in [0, {n}), got {lo}…{hi}")
     out = cnp.getitem(weight, idx)
     if padding_idx is not None:
@@ -605,7 +606,7 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
     if isinstance(y, Tensor):
         # Traced by chainrule.jit: one guarded predicate settles the common case, so new
         # labels replay without tracing again; anything else reads the labels themselves.
-        if y.size and bool(_valid_labels(y, n_classes, ignore_index)):
+        if y.size and every(_valid_labels(y, n_classes, ignore_index)):
             return _nll_picked(logp, y, weight, None, reduction, label_smoothing, n_classes)
         y = np.asarray(y.primal())
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
@@ -798,7 +799,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     _check_reduction(reduction)
     target = _check_same_shape(input, target, "binary_cross_entropy")
     p = undifferentiated(input)  # one guarded predicate under chainrule.jit
-    if np.size(p) and bool(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
+    if np.size(p) and anywhere(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
         raise ValueError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
     # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
     # at p = 0 (or 1) times a zero one giving nan

@@ -94,6 +94,27 @@ def unboxing(np_fun):
     return call
 
 
+def whole_batch(x):
+    """``x`` without the traces that differentiate or batch it: under ``chainrule.vmap``
+    the values of every example at once (under ``chainrule.jit``, its traced value)."""
+    while isinstance(x, Tensor) and (x._trace.batches or not x._trace.records):
+        x = x._value
+    return x
+
+
+def every(pred) -> bool:
+    """Whether ``pred`` holds everywhere, in every example of a ``vmap`` batch: for the
+    checks and fast paths of library code that hold for the batch as a whole."""
+    v = whole_batch(pred)
+    return bool(NONDIFF_OF[np.all](v) if isinstance(v, Tensor) else np.all(v))
+
+
+def anywhere(pred) -> bool:
+    """Whether ``pred`` holds anywhere, in any example of a ``vmap`` batch."""
+    v = whole_batch(pred)
+    return bool(NONDIFF_OF[np.any](v) if isinstance(v, Tensor) else np.any(v))
+
+
 def reading_shapes(np_fun):
     @functools.wraps(np_fun)
     def call(*args, **kwargs):

@@ -19,7 +19,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
-from chainrule.numpy.nondiff import plain
+from chainrule.numpy.nondiff import anywhere, every
 from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
@@ -165,7 +165,7 @@ def scan_cumprod(y, axis: int):
 
 
 def has_zero(x) -> bool:
-    return not cnp.all(cnp.not_equal(undifferentiated(x), 0))
+    return not every(cnp.not_equal(undifferentiated(x), 0))
 
 
 # -- sum and mean ----------------------------------------------------------------------
@@ -289,7 +289,7 @@ def tie_weights(ans, x, axis=None, keepdims=False, where=True):
     if not keepdims:
         av = cnp.reshape(av, _kept_dims_shape(shape_of(xv), reduced_axes(axis, len(shape_of(xv)))))
     hit = cnp.equal(xv, av)
-    if cnp.any(cnp.isnan(av)):  # NumPy's max propagates NaN: its derivative goes there
+    if anywhere(cnp.isnan(av)):  # NumPy's max propagates NaN: its derivative goes there
         hit = cnp.logical_or(hit, cnp.logical_and(cnp.isnan(xv), cnp.isnan(av)))
     if where is not True and where is not _NoValue:
         hit = cnp.logical_and(hit, undifferentiated(where))
@@ -497,7 +497,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
             spread = tuple(n if i in axes else 1 for i, n in enumerate(ashape))
             weights = cnp.reshape(weights, spread)
         scl = sum(weights, axis=axis, keepdims=keepdims)
-        if np.any(plain(scl) == 0):
+        if anywhere(cnp.equal(scl, 0)):
             raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
         avg = sum(a * weights, axis=axis, keepdims=keepdims) / scl
     if not returned:

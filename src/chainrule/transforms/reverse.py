@@ -169,7 +169,7 @@ def like_input(g, x):
 
 def _recorded(v) -> bool:
     """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken)."""
-    return not isinstance(v, Tensor) or v._trace.records
+    return not isinstance(v, Tensor) or v._trace.records or v._trace.batches
 
 
 def trace_vjp(

@@ -44,9 +44,8 @@ class BatchTensor(Tensor):
 class BatchTrace(Trace):
     """The trace of one :func:`vmap`: every value carries ``size`` examples along axis 0."""
 
-    __slots__ = ("level", "name", "size", "open", "below")
-    records = True  # undifferentiated calls (comparisons, argmax, masks) are batched too
-    batches = True
+    __slots__ = ("level", "name", "size", "open", "below", "effects")
+    batches = True  # undifferentiated calls (comparisons, argmax, masks) come here too
 
     def __init__(self, size: int, below=None):
         self.level = next(_levels)
@@ -56,6 +55,7 @@ class BatchTrace(Trace):
         # the trace of chainrule.jit under the inputs, if any: random draws and other
         # calls without a traced argument are recorded there
         self.below = below
+        self.effects: dict = {}  # what the call being batched does besides computing
         RECORDING[0] += 1
 
     def box(self, value) -> BatchTensor:
@@ -104,9 +104,17 @@ class BatchTrace(Trace):
             )
         return self.box(ans)
 
-    def record(self, fun: Callable, args, kwargs):
+    def record(self, fun: Callable, args, kwargs, **effects):
         """A function without a derivative (a comparison, ``argmax``, a random draw) called
-        on batched values: its batching rule, or one call per example."""
+        on batched values: its batching rule, or one call per example. ``effects`` (a
+        random draw's, say) go with the calls to the trace of ``chainrule.jit`` below."""
+        self.effects = effects
+        try:
+            return self._record(fun, args, kwargs)
+        finally:
+            self.effects = {}
+
+    def _record(self, fun: Callable, args, kwargs):
         if not self.open:
             raise escaped_tensor_error(self, _Named(fun))
         vals, batched = self._unbox(args)
@@ -131,7 +139,7 @@ class BatchTrace(Trace):
         kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
         trace = _innermost(args, kwargs) or (self.below if self.below and self.below.open else None)
         if trace is not None:
-            return trace.record(fun, args, kwargs)
+            return trace.record(fun, args, kwargs, **self.effects)
         return fun(*args, **kwargs)
 
     def guard(self, t) -> None:
@@ -161,7 +169,7 @@ def _innermost(args, kwargs):
             t = _innermost(a, {})
         else:
             continue
-        if t is not None and t.records and (top is None or t.level > top.level):
+        if t is not None and (t.records or t.batches) and (top is None or t.level > top.level):
             top = t
     return top
 
