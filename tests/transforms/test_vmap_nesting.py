@@ -232,6 +232,10 @@ def test_dropout_draws_a_mask_per_example():
     masks = out != 0
     assert all(not np.array_equal(masks[0], masks[k]) for k in range(1, 4))
     assert set(np.unique(out)) <= {0.0, 2.0}
+    # nested maps: every example of every batch its own mask
+    nested = cr.vmap(cr.vmap(lambda v: F.dropout(v, 0.5)))(np.ones((3, 4, 50))) != 0
+    assert not np.array_equal(nested[0, 0], nested[1, 0])
+    assert not np.array_equal(nested[0, 0], nested[0, 1])
     # under jit each call draws new masks too
     jitted = cr.jit(cr.vmap(lambda v: F.dropout(v, 0.5, training=True), in_axes=(0,)))
     first, second = jitted(np.ones((4, 200))), jitted(np.ones((4, 200)))

@@ -52,8 +52,8 @@ class BatchTrace(Trace):
         self.name = "vmap"
         self.size = size
         self.open = True
-        # the trace of chainrule.jit under the inputs, if any: random draws and other
-        # calls without a traced argument are recorded there
+        # the trace of chainrule.jit or of an outer vmap under the inputs, if any: random
+        # draws and other calls without a traced argument go there
         self.below = below
         self.effects: dict = {}  # what the call being batched does besides computing
         RECORDING[0] += 1
@@ -285,7 +285,7 @@ def _innermost_recorder(leaves):
     top = None
     for v in leaves:
         while isinstance(v, Tensor):
-            if v._trace.records and not v._trace.batches and (top is None or v._trace.level > top.level):
+            if (v._trace.records or v._trace.batches) and (top is None or v._trace.level > top.level):
                 top = v._trace
             v = v._value
     return top
