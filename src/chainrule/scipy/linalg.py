@@ -59,14 +59,14 @@ def _hermitian_from_triangle(a, lower: bool):
     n = shape_of(a)[-1]
     strict = a * _triangle(n, lower, strict=True)
     mirror = cnp.conj(_T(strict)) if is_complex(a) else _T(strict)
-    diag = a * np.eye(n)
+    diag = a * np.eye(n, dtype=bool)
     return strict + mirror + (cnp.real(diag) if is_complex(a) else diag)
 
 
 def _symmetric_from_triangle(a, lower: bool):
     n = shape_of(a)[-1]
     strict = a * _triangle(n, lower, strict=True)
-    return strict + _T(strict) + a * np.eye(n)
+    return strict + _T(strict) + a * np.eye(n, dtype=bool)
 
 
 def _refuse(name: str, what: str) -> NotImplementedError:
@@ -189,7 +189,7 @@ def _as_read(a, assume_a, lower: bool, name: str):
     if kind == "her":
         return _hermitian_from_triangle(a, lower)
     if kind == "diagonal":
-        return a * np.eye(n)
+        return a * np.eye(n, dtype=bool)
     if kind in ("upper", "lower"):
         return a * _triangle(n, kind == "lower")
     return a
@@ -240,7 +240,7 @@ def _band_to_full(ab, l_and_u):
     n = shape_of(ab)[-1]
     rows, cols, inside = _band_positions(l_and_u, n)
     onehot = (rows[..., None] == np.arange(n)) & inside[..., None]  # (bands, n, n): i
-    return cnp.einsum("kj,kji->ij", ab, onehot.astype(float))
+    return cnp.einsum("kj,kji->ij", ab, onehot)
 
 
 def _full_to_band(m, l_and_u):
@@ -462,7 +462,7 @@ def qr(a, overwrite_a: bool = False, lwork=None, mode: str = "full", pivoting: b
         r = la.qr(a, mode="r")
         m, n = shape_of(a)[-2:]
         if m > n:
-            r = cnp.concatenate([r, np.zeros(shape_of(r)[:-2] + (m - n, n))], axis=-2)
+            r = cnp.concatenate([r, np.zeros(shape_of(r)[:-2] + (m - n, n), r.dtype)], axis=-2)
         return (r,)
     if mode not in ("full", "economic"):
         raise _refuse("qr", f"mode={mode!r}")
