@@ -118,3 +118,16 @@ def test_scipy_mirror_imports_no_transform():
             offenders += [f"{path.name}: {n}" for n in names
                           if n.startswith(("chainrule.transforms", "chainrule.nn"))]
     assert not offenders
+
+
+def test_under_jit_the_same_gradients():
+    def loss(k, w):
+        y = odeint(lambda y, t, k, w: -k * y + cnp.tanh(w * y), np.ones(2),
+                   np.array([0.0, 0.5, 1.0]), (k, w), **TOL)
+        return cnp.sum(y ** 2)
+
+    plain_grad = cr.grad(loss, argnums=(0, 1))
+    jitted = cr.jit(plain_grad)
+    for k, w in ((0.5, np.array([0.3, -0.2])), (0.9, np.array([0.1, 0.4]))):
+        for a, b in zip(jitted(k, w), plain_grad(k, w), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
