@@ -15,7 +15,36 @@ from operator import attrgetter
 
 from chainrule.core.anomaly import ANOMALY, check_cotangent
 
-__all__ = ["backward_pass", "toposort"]
+__all__ = ["backward_pass", "toposort", "real_if_real"]
+
+
+def real_if_real(gi, args, argnum: int, ans):
+    """The cotangent ``gi`` for the argument ``args[argnum]``, real if that is real.
+
+    A real value beside a complex one (``concatenate([abs(z), c])``, ``outer(x, c)``)
+    receives from the rules of the complex result a complex cotangent; its imaginary part
+    belongs to no direction the real value can move in, and left in place it corrupts the
+    rules further back (``abs``' rule is complex-linear in ``g``). Dropping it here, for
+    every rule at once, is the projection of the cotangent onto the real line. (A tape
+    entry that keeps only its output, ``args[argnum] is None``, keeps it for a function
+    that preserves the dtype's kind, so ``ans`` tells.)
+    """
+    try:
+        if gi.dtype.kind != "c":
+            return gi
+    except AttributeError:
+        if not isinstance(gi, complex):
+            return gi
+    arg = args[argnum]
+    if arg is None:
+        arg = ans
+    try:
+        if arg.dtype.kind == "c":
+            return gi
+    except AttributeError:
+        if isinstance(arg, complex):
+            return gi
+    return gi.real
 
 
 def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = None) -> None:
@@ -40,7 +69,7 @@ def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = 
             # an elementwise function of one argument: g times its derivative, without
             # the call of the rule that says just that (this is most of a backward pass)
             p = parents[0][1]
-            gi = g * partial(ans, *args)
+            gi = real_if_real(g * partial(ans, *args), args, 0, ans)
             if checking:
                 check_cotangent(gi, prim, 0, origins and origins.get(i))
             c = cots[p]
@@ -55,6 +84,7 @@ def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = 
             if rule is None:
                 continue
             gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            gi = real_if_real(gi, args, argnum, ans)
             if checking:
                 check_cotangent(gi, prim, argnum, origins and origins.get(i))
             c = cots[p]

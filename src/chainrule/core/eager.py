@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.anomaly import ANOMALY, check_cotangent
-from chainrule.core.backward import toposort
+from chainrule.core.backward import real_if_real, toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
@@ -490,7 +490,7 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
         partial = prim.partial
         if partial is not None and not kwargs:  # as in backward_pass: g times f'(x)
             parent = node.parents[0][1]
-            gi = g * partial(ans, *args)
+            gi = real_if_real(g * partial(ans, *args), args, 0, ans)
             if checking:
                 check_cotangent(gi, prim, 0, getattr(node, "origin", None))
             c = parent.cot
@@ -504,7 +504,7 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
                     rule = prim.derive_vjp(argnum)
                 if rule is None:
                     continue
-                gi = rule(g, ans, *args, **kwargs)
+                gi = real_if_real(rule(g, ans, *args, **kwargs), args, argnum, ans)
                 if checking:
                     check_cotangent(gi, prim, argnum, getattr(node, "origin", None))
                 c = parent.cot
