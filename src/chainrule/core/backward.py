@@ -14,37 +14,9 @@ from __future__ import annotations
 from operator import attrgetter
 
 from chainrule.core.anomaly import ANOMALY, check_cotangent
+from chainrule.core.primitive import real_if_real
 
-__all__ = ["backward_pass", "toposort", "real_if_real"]
-
-
-def real_if_real(gi, args, argnum: int, ans):
-    """The cotangent ``gi`` for the argument ``args[argnum]``, real if that is real.
-
-    A real value beside a complex one (``concatenate([abs(z), c])``, ``outer(x, c)``)
-    receives from the rules of the complex result a complex cotangent; its imaginary part
-    belongs to no direction the real value can move in, and left in place it corrupts the
-    rules further back (``abs``' rule is complex-linear in ``g``). Dropping it here, for
-    every rule at once, is the projection of the cotangent onto the real line. (A tape
-    entry that keeps only its output, ``args[argnum] is None``, keeps it for a function
-    that preserves the dtype's kind, so ``ans`` tells.)
-    """
-    try:
-        if gi.dtype.kind != "c":
-            return gi
-    except AttributeError:
-        if not isinstance(gi, complex):
-            return gi
-    arg = args[argnum]
-    if arg is None:
-        arg = ans
-    try:
-        if arg.dtype.kind == "c":
-            return gi
-    except AttributeError:
-        if isinstance(arg, complex):
-            return gi
-    return gi.real
+__all__ = ["backward_pass", "toposort"]
 
 
 def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = None) -> None:

@@ -22,8 +22,8 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.anomaly import ANOMALY, check_cotangent
-from chainrule.core.backward import real_if_real, toposort
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.backward import toposort
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps, real_if_real
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
 

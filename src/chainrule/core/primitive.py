@@ -34,6 +34,7 @@ __all__ = [
     "keeps_only",
     "def_batch",
     "NON_DIFFERENTIABLE",
+    "real_if_real",
 ]
 
 # A rule that says "this argument has no derivative" (an index, a condition, a shape).
@@ -294,3 +295,32 @@ def def_linear(prim: Primitive, *argnums: int):
 
     for argnum in argnums or (0,):
         prim.jvps[argnum] = linear_jvp(argnum)
+
+
+def real_if_real(gi, args, argnum: int, ans):
+    """The cotangent ``gi`` for the argument ``args[argnum]``, real if that is real.
+
+    A real value beside a complex one (``concatenate([abs(z), c])``, ``outer(x, c)``)
+    receives from the rules of the complex result a complex cotangent; its imaginary part
+    belongs to no direction the real value can move in, and left in place it corrupts the
+    rules further back (``abs``' rule is complex-linear in ``g``). Dropping it here, for
+    every rule at once, is the projection of the cotangent onto the real line. (A tape
+    entry that keeps only its output, ``args[argnum] is None``, keeps it for a function
+    that preserves the dtype's kind, so ``ans`` tells.)
+    """
+    try:
+        if gi.dtype.kind != "c":
+            return gi
+    except AttributeError:
+        if not isinstance(gi, complex):
+            return gi
+    arg = args[argnum]
+    if arg is None:
+        arg = ans
+    try:
+        if arg.dtype.kind == "c":
+            return gi
+    except AttributeError:
+        if isinstance(arg, complex):
+            return gi
+    return gi.real
