@@ -94,7 +94,7 @@ def test_float32_in_float32_out():
     "call, message",
     [
         (lambda: cr.grad(lambda x: x * 2)(np.ones(3)), "elementwise_grad"),
-        (lambda: cr.grad(lambda x: x * 2)(np.arange(3)), "integer|dtype int"),
+        (lambda: cr.grad(lambda x: x)(np.array("a")), "dtype <U1"),
         (lambda: cr.grad(lambda x: x * 2)(True), "boolean"),
         (lambda: cr.grad(lambda x: x * 1j)(1.0), "holomorphic_grad"),
         (lambda: cr.grad(lambda x: x, argnums=3)(1.0), "argnums"),

@@ -52,8 +52,9 @@ def either_argnums(argnums, argnum):
 
 
 def differentiable_value(x, where: str = "argument"):
-    """The value to differentiate at: Python numbers become float64 or complex128;
-    integer, boolean and non-numeric values are refused with an explanation."""
+    """The value to differentiate at: Python numbers and integer arrays become float64
+    (Python complex numbers complex128); boolean and non-numeric values are refused with
+    an explanation."""
     if isinstance(x, Tensor):
         if x._trace.level == 0:  # an eager tensor: differentiate at its value
             return differentiable_value(x._value, where)
@@ -69,6 +70,10 @@ def differentiable_value(x, where: str = "argument"):
     if isinstance(x, np.ndarray | np.generic):
         if x.dtype.kind in "fc":
             return x
+        if x.dtype.kind in "iu":
+            # a program computes with integers in floating point; as HIPS autograd does,
+            # differentiate at the same values in float64
+            return x.astype(np.float64)
         raise TypeError(
             f"cannot differentiate with respect to an {where} of dtype {x.dtype}: derivatives "
             "need floating-point or complex values. Convert it first, e.g. x.astype(float)."
