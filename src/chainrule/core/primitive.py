@@ -90,6 +90,8 @@ class Primitive:
                 if kwargs and self.call_keywords is not None:
                     return self.call_keywords(self, args, kwargs)
                 return a._trace.unary(self, a, kwargs)
+            if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
+                return self(SEQUENCE_TO_ARRAY[0](a), **kwargs)  # np.mean([x, y])
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
         for a in args:
@@ -101,6 +103,8 @@ class Primitive:
             if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
                 trace = _trace_in_tuples(args)
             if trace is None:
+                if any((a.__class__ is list or a.__class__ is tuple) and holds_tensor(a) for a in args):
+                    return self(*(as_array_if_holds_tensor(a) for a in args), **kwargs)
                 return self.fun(*args, **kwargs)
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
@@ -163,6 +167,30 @@ class Primitive:
 
 # How many jit and vmap traces are open: while none is, nothing needs looking for them.
 RECORDING = [0]
+
+
+# How an array-like list or tuple that holds Tensors becomes one array (a Tensor):
+# chainrule.numpy.array, set by that module (the core imports nothing above it).
+SEQUENCE_TO_ARRAY: list = [None]
+
+
+def holds_tensor(seq) -> bool:
+    """Whether the (nested) list or tuple ``seq`` holds a Tensor of floating-point or
+    complex values: an array-like argument to differentiate through, as in
+    ``np.sum([x, y])``. (A tuple of integer Tensors is an index, left as it is.)"""
+    for v in seq:
+        if isinstance(v, Tensor):
+            if v.dtype.kind in "fc":
+                return True
+        elif (v.__class__ is list or v.__class__ is tuple) and holds_tensor(v):
+            return True
+    return False
+
+
+def as_array_if_holds_tensor(a):
+    if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
+        return SEQUENCE_TO_ARRAY[0](a)
+    return a
 
 
 def _trace_in_tuples(args):

@@ -22,6 +22,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import (
+    SEQUENCE_TO_ARRAY,
     Primitive,
     RulesByArgument,
     def_batch,
@@ -1176,6 +1177,10 @@ def array(object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0, lik
         return _finish(_build(object), dtype, ndmin)
     return np.array(object, dtype=dtype, copy=copy, order=order, subok=subok, ndmin=ndmin,
                     **_kw(like=like))
+
+
+# A primitive handed an array-like list that holds Tensors (np.mean([x, y])) stacks it so.
+SEQUENCE_TO_ARRAY[0] = array
 
 
 @mirrors(np.asarray, "shape")
