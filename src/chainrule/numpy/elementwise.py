@@ -13,8 +13,11 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, 
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
+# rounding, sign and floor division are piecewise constant: they have no derivative and
+# give plain values (see nondiff); the rules below use them as such
+from chainrule.numpy.nondiff import floor_divide, sign, trunc, unboxing
 from chainrule.numpy.registry import elementwise_derivatives as derivs
-from chainrule.numpy.registry import mirrors, wrap
+from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
     "add",
@@ -33,7 +36,6 @@ __all__ = [
     "mod",
     "remainder",
     "fmod",
-    "floor_divide",
     "exp",
     "exp2",
     "expm1",
@@ -66,13 +68,6 @@ __all__ = [
     "minimum",
     "fmax",
     "fmin",
-    "floor",
-    "ceil",
-    "rint",
-    "trunc",
-    "sign",
-    "round",
-    "around",
     "absolute",
     "abs",
     "fabs",
@@ -81,6 +76,7 @@ __all__ = [
     "conj",
     "conjugate",
     "angle",
+    "real_if_close",
     "where",
     "clip",
     "nan_to_num",
@@ -153,7 +149,6 @@ sqrt = ufunc(np.sqrt)
 cbrt = ufunc(np.cbrt)
 mod = remainder = ufunc(np.remainder, "remainder")
 fmod = ufunc(np.fmod)
-floor_divide = ufunc(np.floor_divide)
 
 # + - * are most of a program. Their rules return the cotangent as it is, without calling
 # unbroadcast, when it already has the argument's type, shape and dtype (the common case).
@@ -194,8 +189,6 @@ derivs(sqrt, lambda ans, x: 0.5 / ans)
 derivs(cbrt, lambda ans, x: 1 / (3 * ans * ans))
 derivs(mod, lambda ans, x, y: 1, lambda ans, x, y: -floor_divide(x, y))
 derivs(fmod, lambda ans, x, y: 1, lambda ans, x, y: -trunc(x / y))
-def_vjps(floor_divide, None, None)
-def_jvps(floor_divide, None, None)
 
 # -- exponentials and logarithms ---------------------------------------------------------
 exp = ufunc(np.exp)
@@ -278,17 +271,6 @@ def balanced_eq(x, ans, other):
 for _select in (maximum, minimum, fmax, fmin):
     derivs(_select, lambda ans, x, y: balanced_eq(x, ans, y), lambda ans, x, y: balanced_eq(y, ans, x))
 
-# -- rounding: piecewise constant, so the derivative is zero ----------------------------
-floor = ufunc(np.floor)
-ceil = ufunc(np.ceil)
-rint = ufunc(np.rint)
-trunc = ufunc(np.trunc)
-sign = ufunc(np.sign)
-round = around = wrap(np.round, "elementwise", "round")
-for _step in (floor, ceil, rint, trunc, sign, round):
-    def_vjps(_step, None)
-    def_jvps(_step, None)
-
 # -- absolute value and complex parts ----------------------------------------------------
 absolute = ufunc(np.absolute)
 abs = absolute
@@ -297,6 +279,8 @@ real = wrap(np.real, "elementwise")
 imag = wrap(np.imag, "elementwise")
 conj = conjugate = ufunc(np.conjugate, "conjugate")
 angle = wrap(np.angle, "elementwise")
+# the real part where NumPy drops a negligible imaginary one, the value itself otherwise
+real_if_close = wrap(np.real_if_close, "elementwise")
 
 
 def as_complex_like(g, x):
@@ -313,6 +297,8 @@ def_vjps(imag, lambda g, ans, x: as_complex_like(-1j * g, x) if is_complex(x) el
 def_jvps(imag, lambda t, ans, x: imag(t))
 def_vjps(conj, lambda g, ans, x: conj(g))
 def_linear(conj)
+def_vjps(real_if_close, lambda g, ans, x, tol=100: _cast_back(g, x))
+def_jvps(real_if_close, lambda t, ans, x, tol=100: t if is_complex(ans) else real(t))
 def_vjps(angle, lambda g, ans, x: g * conj(x * 1j) / _nonzero(x * conj(x)) if is_complex(x) else 0 * g)
 def_jvps(angle, lambda t, ans, x: imag(conj(x) * t) / _nonzero(real(x * conj(x))) if is_complex(x) else 0 * t)
 
@@ -368,7 +354,21 @@ def_vjps(nan_to_num, lambda g, ans, x, **kw: g * isfinite(x))
 def_jvps(nan_to_num, lambda t, ans, x, **kw: t * isfinite(x))
 
 # -- dtype changes and copies ------------------------------------------------------------
-astype = wrap(lambda x, dtype, **kw: np.asarray(x).astype(dtype, **kw), "elementwise", "astype")
+def _np_astype(x, dtype, **kw):
+    return np.asarray(x).astype(dtype, **kw)
+
+
+_astype = wrap(_np_astype, "elementwise", "astype", public=False)
+_astype_plain = unboxing(_np_astype)
+
+
+@mirrors(optional(np, "astype"), "elementwise")
+def astype(x, dtype, **kw):
+    """``x.astype(dtype)``; a cast to integers or booleans carries no derivative and gives
+    plain data (``x[t.astype(int)]`` indexes), as in HIPS autograd."""
+    if np.dtype(dtype).kind not in "fc":
+        return _astype_plain(x, dtype, **kw)
+    return _astype(x, dtype, **kw)
 
 
 def _cast_back(g, x):
@@ -378,8 +378,8 @@ def _cast_back(g, x):
     return astype(g, dtype) if getattr(g, "dtype", None) != dtype else g
 
 
-def_vjps(astype, lambda g, ans, x, dtype, **kw: _cast_back(g, x))
-def_linear(astype)
+def_vjps(_astype, lambda g, ans, x, dtype, **kw: _cast_back(g, x))
+def_linear(_astype)
 copy = wrap(np.copy, "elementwise")
 def_vjps(copy, lambda g, ans, x, **kw: g)
 def_linear(copy)
@@ -391,7 +391,7 @@ def isfinite(x):
     return _isfinite(x)
 
 
-del _select, _step
+del _select
 for _prim in _UFUNCS:
     _prim.call_keywords = ufunc_keywords
 del _prim

@@ -1,7 +1,9 @@
 """NumPy functions without a derivative, made to accept Tensors.
 
-Indices, masks, counts, shapes and predicates do not depend smoothly on their inputs;
-these functions read the plain value under a Tensor and return plain NumPy results.
+Indices, masks, counts, shapes and predicates do not depend smoothly on their inputs,
+and rounding is piecewise constant; these functions read the plain value under a Tensor
+and return plain NumPy results, which carry no derivative and can be used as any data
+(``x[np.floor(t).astype(int)]``), as in HIPS autograd.
 Whatever is not listed here nor defined by a family module raises on a Tensor (see
 ``chainrule.numpy.__getattr__``): nothing drops a gradient silently.
 """
@@ -28,6 +30,7 @@ logical_and logical_or logical_not logical_xor all any allclose isclose array_eq
 array_equiv searchsorted digitize bincount histogram histogram_bin_edges unique
 unravel_index ravel_multi_index
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
+floor ceil rint trunc fix sign round around floor_divide
 """.split()
 
 
