@@ -13,9 +13,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, 
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
-# rounding, sign and floor division are piecewise constant: they have no derivative and
-# give plain values (see nondiff); the rules below use them as such
-from chainrule.numpy.nondiff import floor_divide, sign, trunc, unboxing
+from chainrule.numpy.nondiff import floor_divide, sign, trunc, unboxing  # plain values
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, optional, wrap
 
