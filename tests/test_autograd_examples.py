@@ -307,10 +307,7 @@ def test_only_import_lines_change():
 
 
 # Programs that stop on a known missing piece of the NumPy mirror (named in the reason).
-KNOWN_GAPS = {
-    "fluidsim": "np.floor(t).astype(int) of a differentiated Tensor is not yet plain integer data "
-                "usable as an index (a result without derivative must behave as plain data)",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [
