@@ -7,6 +7,8 @@ not a plain product (abs of a complex number, real/imag, where, clip) spell out 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, keeps_only
@@ -121,6 +123,19 @@ def _is_python_number(x) -> bool:
     return isinstance(x, int | float | complex) and not isinstance(x, Tensor)
 
 
+# Python floats, not NumPy float64 scalars: they take the dtype of the array they meet
+# (NEP 50), so the derivatives of float32 values stay float32.
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
+
+
+def log_of_base(x):
+    """log x for ∂(xʸ)/∂y; a positive Python number stays a Python number (see LN2)."""
+    if isinstance(x, int | float) and not isinstance(x, bool) and x > 0:
+        return math.log(x)
+    return log(_nonzero(x))
+
+
 def power_dx(x, y):
     """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0."""
     if isinstance(y, int | float):
@@ -178,7 +193,7 @@ def_vjps(
 )
 def_jvps(multiply, lambda t, ans, x, y: broadcast_like(t * y, ans), lambda t, ans, x, y: broadcast_like(x * t, ans))
 derivs(divide, lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y)
-derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log(_nonzero(x)))
+derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log_of_base(x))
 derivs(float_power, lambda ans, x, y: y * float_power(x, where(y == 0, 1, y - 1)),
                     lambda ans, x, y: ans * log(_nonzero(x)))
 derivs(reciprocal, lambda ans, x: -ans * ans)
@@ -200,11 +215,11 @@ logaddexp = ufunc(np.logaddexp)
 logaddexp2 = ufunc(np.logaddexp2)
 
 derivs(exp, lambda ans, x: ans)
-derivs(exp2, lambda ans, x: ans * np.log(2.0))
+derivs(exp2, lambda ans, x: ans * LN2)
 derivs(expm1, lambda ans, x: ans + 1)
 derivs(log, lambda ans, x: 1 / x)
-derivs(log2, lambda ans, x: 1 / (x * np.log(2.0)))
-derivs(log10, lambda ans, x: 1 / (x * np.log(10.0)))
+derivs(log2, lambda ans, x: 1 / (x * LN2))
+derivs(log10, lambda ans, x: 1 / (x * LN10))
 derivs(log1p, lambda ans, x: 1 / (1 + x))
 derivs(logaddexp, lambda ans, x, y: exp(x - ans), lambda ans, x, y: exp(y - ans))
 derivs(logaddexp2, lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))

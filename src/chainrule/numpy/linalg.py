@@ -114,6 +114,11 @@ def _dtype(*xs):
     return np.result_type(*(getattr(x, "dtype", np.float64) for x in xs))
 
 
+def _real_dtype(x):
+    """The real dtype of ``x``'s values (float32 for complex64): constants of a rule take it."""
+    return np.finfo(_dtype(x)).dtype if _dtype(x).kind in "fc" else np.dtype(np.float64)
+
+
 def _diag(x):
     return einsum("...ii->...i", x)
 
@@ -149,7 +154,7 @@ def _inverse_gaps(w):
     """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it; infinite where two values
     coincide (the derivative does not exist there)."""
     n = shape_of(w)[-1]
-    eye = np.eye(n)
+    eye = np.eye(n, dtype=_dtype(w))
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1 / (_row(w) - _col(w) + eye) - eye
 
@@ -251,7 +256,7 @@ def_jvps(slogdet, slogdet_jvp)
 def _phi(x):
     """The lower triangle with the diagonal halved."""
     n = shape_of(x)[-1]
-    return x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n))
+    return x * (np.tril(np.ones((n, n))) - 0.5 * np.eye(n)).astype(_real_dtype(x))
 
 
 def cholesky_jvp(t, ans, a):

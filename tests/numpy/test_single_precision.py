@@ -1,0 +1,80 @@
+"""Every derivative keeps the dtype of its primal: float32 in, float32 tangents and
+cotangents out, in both modes and for forward-over-reverse and reverse-over-reverse.
+
+A rule that makes a constant in float64 (``np.log(2.0)``, ``np.eye(n)``) promotes a
+float32 derivative to float64 while the primal stays float32; these tables catch that.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+la = cnp.linalg
+
+VECTOR = {
+    "log2": cnp.log2,
+    "log10": cnp.log10,
+    "exp2": cnp.exp2,
+    "constant_power": lambda x: 2.0**x,
+    "power": lambda x: x**x,
+    "logaddexp": lambda x: cnp.logaddexp(x, 2 * x),
+    "logaddexp2": lambda x: cnp.logaddexp2(x, 2 * x),
+    "log1p": cnp.log1p,
+    "sinc": cnp.sinc,
+    "deg2rad": cnp.deg2rad,
+    "cbrt": cnp.cbrt,
+    "arccosh": lambda x: cnp.arccosh(x + 1),
+    "hypot": lambda x: cnp.hypot(x, 1.0),
+    "std": cnp.std,
+    "var": cnp.var,
+    "norm": la.norm,
+    "norm3": lambda x: la.norm(x, 3),
+    "linspace": lambda x: cnp.linspace(x[0], x[1], 4),
+    "full": lambda x: cnp.full((2, 2), x[0]),
+}
+
+MATRIX = {
+    "cholesky": la.cholesky,
+    "eigvalsh": la.eigvalsh,
+    "eigh": lambda a: la.eigh(a)[1],
+    "svd": lambda a: la.svd(a)[1],
+    "nuc": lambda a: la.norm(a, "nuc"),
+    "norm2": lambda a: la.norm(a, 2),
+    "inv": la.inv,
+    "det": la.det,
+    "slogdet": lambda a: la.slogdet(a)[1],
+    "solve": lambda a: la.solve(a, np.ones(2, np.float32)),
+    "pinv": la.pinv,
+    "qr": lambda a: la.qr(a)[1],
+    "eig": lambda a: cnp.real(la.eig(a)[0]),
+    "matrix_power": lambda a: la.matrix_power(a, 3),
+}
+
+
+def dtypes_of_derivatives(f, x, v):
+    scalar = lambda x: cnp.sum(f(x))  # noqa: E731
+    _, tangent = cr.jvp(f, (x,), (v,))
+    g = cr.grad(scalar)(x)
+    _, fwd_rev = cr.jvp(cr.grad(scalar), (x,), (v,))
+    rev_rev = cr.grad(lambda x: cnp.sum(cr.grad(scalar)(x) * v))(x)
+    return {"jvp": tangent.dtype, "grad": g.dtype, "fwd-rev": fwd_rev.dtype, "rev-rev": rev_rev.dtype}
+
+
+@pytest.mark.parametrize("name", sorted(VECTOR))
+def test_vector_functions_keep_float32(name):
+    x = np.array([0.5, 1.5], np.float32)
+    assert cnp.asarray(VECTOR[name](x)).dtype == np.float32
+    dtypes = dtypes_of_derivatives(VECTOR[name], x, np.ones(2, np.float32))
+    assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_matrix_functions_keep_float32(name):
+    a = np.array([[2.0, 0.3], [0.3, 1.0]], np.float32)
+    t = np.array([[1.0, 0.5], [0.5, -1.0]], np.float32)
+    dtypes = dtypes_of_derivatives(MATRIX[name], a, t)
+    assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes
