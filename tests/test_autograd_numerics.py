@@ -225,3 +225,54 @@ def test_real_if_close():
         agree(*both(program))
     _, t = chainrule.jvp(cnp.real_if_close, (onp.array([1 + 1e-17j]),), (onp.array([1 + 1j]),))
     assert t.dtype == onp.float64 and t[0] == 1.0
+
+
+# -- std where every deviation is zero ----------------------------------------------------------
+@pytest.mark.parametrize("x", [onp.array(1.5), onp.array([2.0, 2.0]), 0.7])
+def test_std_of_a_constant_has_zero_derivative_in_both_modes(x):
+    def program(ag, np):
+        return ag.grad(np.std)(x)
+
+    ours, theirs = both(program)
+    if onp.size(x) == 1:  # (autograd gives nan for several equal values; 0 is a subgradient)
+        agree(ours, theirs)
+    assert onp.all(ours == 0)
+    _, tangent = chainrule.jvp(cnp.std, (x,), (onp.ones_like(x),))
+    assert tangent == 0.0
+    assert onp.ndim(tangent) == 0
+
+
+# -- jvp of vjp of the products: shapes and types of the primal --------------------------------
+PRODUCTS = {
+    "dot": (lambda np, a, b: np.dot(a, b), [((3,), (3,)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((2, 2, 3), (3, 2))]),
+    "outer": (lambda np, a, b: np.outer(a, b), [((3,), (2,))]),
+    "tensordot": (lambda np, a, b: np.tensordot(a, b, 1), [((2, 3), (3, 4)), ((3,), (3,))]),
+    "tensordot_axes": (lambda np, a, b: np.tensordot(a, b, axes=([0], [1])), [((3, 2), (4, 3))]),
+    "einsum": (lambda np, a, b: np.einsum("ij,jk->ik", a, b), [((2, 3), (3, 4))]),
+    "inner": (lambda np, a, b: np.inner(a, b), [((3,), (3,)), ((2, 3), (4, 3))]),
+    "matmul": (lambda np, a, b: np.matmul(a, b), [((2, 3), (3, 4)), ((5, 2, 3), (3,))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_jvp_of_vjp_of_products(name, argnum):
+    f, shapes = PRODUCTS[name]
+    rng = onp.random.default_rng(5)
+    for sa, sb in shapes:
+        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+        c = rng.standard_normal(onp.shape(f(onp, a, b)))
+
+        def program(ag, np):
+            def pull(a, b, c):
+                return ag.make_vjp(lambda *ab: f(np, *ab), argnum)(a, b)[0](c)
+
+            along_c = ag.make_jvp(lambda c: pull(a, b, c))(c)(c)
+            along_a = ag.make_jvp(lambda a: pull(a, b, c))(a)(a)
+            along_b = ag.make_jvp(lambda b: pull(a, b, c))(b)(b)
+            return along_c, along_a, along_b
+
+        ours, theirs = both(program)
+        agree(ours, theirs)
+        for value, tangent in ours:
+            assert onp.shape(value) == onp.shape(tangent) == (sa, sb)[argnum]

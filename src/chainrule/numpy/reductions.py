@@ -358,16 +358,22 @@ def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, 
     return sum(real_part(d * t) * (2 * scale), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
+def _spread(ans):
+    """The standard deviation as a divisor: 1 where it is 0. All deviations are 0 there, so
+    the derivative is taken as 0 (a subgradient, as HIPS autograd's), not 0/0."""
+    return cnp.where(ans == 0, 1, ans)
+
+
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
     d, scale = deviations(x, axis, ddof, correction, where)
-    return like_input(expand_reduced(g / ans, x, axis, keepdims) * d * scale, x, dtype)
+    return like_input(expand_reduced(g / _spread(ans), x, axis, keepdims) * d * scale, x, dtype)
 
 
 def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
     d, scale = deviations(x, axis, ddof, correction, where)
-    return sum(real_part(d * t) * scale, axis=axis, dtype=dtype, keepdims=keepdims) / ans
+    return sum(real_part(d * t) * scale, axis=axis, dtype=dtype, keepdims=keepdims) / _spread(ans)
 
 
 var = reduction(np.var)
