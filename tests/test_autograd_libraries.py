@@ -127,7 +127,5 @@ def test_pymanopt_gradients_agree():
 
 @pytest.mark.slow
 @needs("pymanopt", "autograd")
-@pytest.mark.xfail(strict=True, reason="pymanopt's Hessian-vector product calls np.sum on a list of "
-                   "Tensors; reductions of lists of Tensors are not differentiable yet")
 def test_pymanopt_hessians_agree():
     agree(PYMANOPT_HESSIAN)

@@ -263,16 +263,25 @@ def test_jvp_of_vjp_of_products(name, argnum):
         a, b = rng.standard_normal(sa), rng.standard_normal(sb)
         c = rng.standard_normal(onp.shape(f(onp, a, b)))
 
-        def program(ag, np):
+        def program(ag, np, a=a, b=b, c=c):
             def pull(a, b, c):
                 return ag.make_vjp(lambda *ab: f(np, *ab), argnum)(a, b)[0](c)
 
-            along_c = ag.make_jvp(lambda c: pull(a, b, c))(c)(c)
-            along_a = ag.make_jvp(lambda a: pull(a, b, c))(a)(a)
-            along_b = ag.make_jvp(lambda b: pull(a, b, c))(b)(b)
+            along_c = ag.make_jvp(lambda c_: pull(a, b, c_))(c)(c)
+            along_a = ag.make_jvp(lambda a_: pull(a_, b, c))(a)(a)
+            along_b = ag.make_jvp(lambda b_: pull(a, b_, c))(b)(b)
             return along_c, along_a, along_b
 
         ours, theirs = both(program)
         agree(ours, theirs)
         for value, tangent in ours:
             assert onp.shape(value) == onp.shape(tangent) == (sa, sb)[argnum]
+
+
+def test_make_diagonal_gradcheck_and_autograd_restriction():
+    d = onp.random.default_rng(2).standard_normal((2, 3))
+    assert chainrule.gradcheck(lambda d: cnp.make_diagonal(d, axis1=-1, axis2=-2), d, order=2)
+    assert chainrule.gradcheck(lambda d: cnp.make_diagonal(d, axis1=-1, axis2=-2), d + 1j * d, order=1)
+    onp.testing.assert_array_equal(cnp.diagonal(cnp.make_diagonal(d, axis1=-1, axis2=-2), 0, -1, -2), d)
+    with pytest.raises(NotImplementedError, match="offset=0, axis1=-1, axis2=-2"):
+        cnp.make_diagonal(d)

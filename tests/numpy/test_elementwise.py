@@ -23,7 +23,7 @@ UNARY = {
     "log1p": (-0.5, 2), "sqrt": (0.2, 3), "cbrt": (0.2, 3), "square": (-2, 2),
     "reciprocal": (0.3, 3), "absolute": (0.1, 2), "fabs": (0.1, 2), "sinc": (-2, 2),
     "deg2rad": (-2, 2), "rad2deg": (-2, 2), "degrees": (-2, 2), "radians": (-2, 2),
-    "real": (-2, 2), "conj": (-2, 2), "nan_to_num": (-2, 2),
+    "real": (-2, 2), "conj": (-2, 2), "nan_to_num": (-2, 2), "real_if_close": (-2, 2),
 }
 BINARY = {
     "add": (-2, 2), "subtract": (-2, 2), "multiply": (-2, 2), "divide": (0.5, 2),
@@ -35,7 +35,7 @@ BINARY = {
 # Piecewise constant: the derivative is zero everywhere it exists.
 STEPS = ["floor", "ceil", "rint", "trunc", "sign", "round", "around", "floor_divide"]
 COMPLEX = ["sin", "cos", "exp", "log", "tanh", "sqrt", "square", "reciprocal", "absolute",
-           "real", "imag", "conj", "conjugate", "angle", "negative"]
+           "real", "imag", "conj", "conjugate", "angle", "negative", "real_if_close"]
 
 
 def uniform(shape, low, high):

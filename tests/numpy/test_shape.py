@@ -158,6 +158,12 @@ SPECS = {
     "asarray_list": (lambda m, a: m.asarray([a, a]), [S]),
     "asarray": (lambda m, a: m.asarray(a), [X]),
     "ascontiguousarray": (lambda m, a: m.ascontiguousarray(a), [X]),
+    # arrays made from differentiated values
+    "full": (lambda m, a: m.full((2, 3), a), [S]),
+    "full_broadcast": (lambda m, a: m.full((2, 5), a), [V]),
+    "linspace": (lambda m, a, b: m.linspace(a, b, 5), [S, S + 1.3]),
+    "linspace_arrays_axis": (lambda m, a, b: m.linspace(a, b, 4, axis=-1), [V, V[::-1]]),
+    "linspace_open": (lambda m, a, b: m.linspace(a, b, 3, endpoint=False), [X[0], X[1]]),
 }
 
 
