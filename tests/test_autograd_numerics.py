@@ -285,3 +285,18 @@ def test_make_diagonal_gradcheck_and_autograd_restriction():
     onp.testing.assert_array_equal(cnp.diagonal(cnp.make_diagonal(d, axis1=-1, axis2=-2), 0, -1, -2), d)
     with pytest.raises(NotImplementedError, match="offset=0, axis1=-1, axis2=-2"):
         cnp.make_diagonal(d)
+
+
+@pytest.mark.parametrize("out", ["vector", "matrix", "scalar"])
+def test_hessian_of_an_array_valued_function_is_autograds(out):
+    x = onp.array([0.4, 1.3, -0.7])
+
+    def program(ag, np):
+        f = {
+            "vector": lambda x: np.sin(x) * x[0],
+            "matrix": lambda x: np.outer(x, x) ** 2,
+            "scalar": lambda x: np.sum(np.tanh(x) ** 3),
+        }[out]
+        return ag.hessian(f)(x)
+
+    agree(*both(program))

@@ -204,7 +204,9 @@ def jacobian(
 def hessian(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
-    """The Hessian of a scalar function: forward mode over reverse mode.
+    """The Hessian: forward mode over reverse mode. For a function with an array output,
+    the Hessian of each output element, shape ``out.shape + in.shape + in.shape`` (HIPS
+    autograd's ``jacobian(jacobian(fun))``).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
@@ -212,7 +214,7 @@ def hessian(
            [2., 0.]])
     """
     argnums = either_argnums(argnums, argnum)
-    return jacfwd(grad(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums), argnums)
 
 
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence):
