@@ -23,6 +23,8 @@ from chainrule.numpy.creation import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
 from chainrule.numpy import fft as fft, linalg as linalg, random as random
 from chainrule.numpy.dispatch import guarded as _guarded
+from chainrule.numpy.nondiff import NONDIFF_OF as _NONDIFF_OF
+from chainrule.numpy.registry import MIRROR_OF as _MIRROR_OF
 
 
 def __getattr__(name: str):
@@ -31,6 +33,8 @@ def __getattr__(name: str):
     except AttributeError:
         raise AttributeError(f"module 'chainrule.numpy' has no attribute {name!r}") from None
     if isinstance(value, _types.FunctionType | _types.BuiltinFunctionType | _np.ufunc):
-        value = _guarded(value)
+        # another name of a function the mirror has (NumPy 2's acos, atan2, pow, ...) is
+        # that function; anything else is NumPy's, guarded
+        value = _MIRROR_OF.get(value) or _NONDIFF_OF.get(value) or _guarded(value)
     globals()[name] = value
     return value
