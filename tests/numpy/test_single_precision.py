@@ -78,3 +78,43 @@ def test_matrix_functions_keep_float32(name):
     t = np.array([[1.0, 0.5], [0.5, -1.0]], np.float32)
     dtypes = dtypes_of_derivatives(MATRIX[name], a, t)
     assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes
+
+
+def _supported():
+    from chainrule.numpy.registry import SUPPORTED
+
+    names = []
+    for family in ("elementwise", "reductions", "shape", "linalg", "fft"):
+        module = cnp if family in ("elementwise", "reductions", "shape") else getattr(cnp, family)
+        names += [(family, n) for n in sorted(set(SUPPORTED[family])) if callable(getattr(module, n, None))]
+    return names
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("family, name", _supported())
+def test_every_mirror_function_keeps_single_precision(family, name, dtype):
+    """Called on a 2×2 single-precision matrix (where that is a valid call), each output's
+    tangent has the output's dtype and every gradient the input's, to second order."""
+    f = getattr(cnp if family in ("elementwise", "reductions", "shape") else getattr(cnp, family), name)
+    x = (np.array([[0.5, 0.7], [0.3, 0.9]]) + (0.2j if dtype is np.complex64 else 0)).astype(dtype)
+    if family == "linalg":
+        x = x + 2 * np.eye(2, dtype=dtype)
+    try:
+        out = f(x)
+    except Exception:  # not a valid call on one matrix (needs other arguments)
+        pytest.skip(f"{name} needs more than one matrix argument")
+    outs = out if isinstance(out, tuple) else (out,)
+    for k, o in enumerate(outs):
+        if np.result_type(o).kind not in "fc" or np.result_type(o).itemsize > np.dtype(np.complex64).itemsize:
+            continue  # no derivative, or NumPy itself promotes the primal
+        part = (lambda x, k=k: f(x)[k]) if isinstance(out, tuple) else f
+        scalar = lambda x, part=part: cnp.sum(cnp.real(part(x)))  # noqa: E731
+        v = np.ones_like(x)
+        try:
+            _, tangent = cr.jvp(part, (x,), (v,))
+            grads = [cr.grad(scalar)(x), cr.jvp(cr.grad(scalar), (x,), (v,))[1],
+                     cr.grad(lambda x, s=scalar, v=v: cnp.sum(cnp.real(cr.grad(s)(x) * v)))(x)]
+        except (NotImplementedError, ValueError, TypeError):
+            continue  # a call this function does not differentiate (checked elsewhere)
+        assert tangent.dtype == np.result_type(o), (name, k, tangent.dtype)
+        assert all(g.dtype == x.dtype for g in grads), (name, k, [g.dtype for g in grads])

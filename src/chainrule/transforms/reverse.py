@@ -143,7 +143,8 @@ def zeros_like_value(x):
 
 
 def like_input(g, x):
-    """The gradient of a real input is real, and of its dtype."""
+    """The gradient of a real input is real, and of its dtype; that of a number is a
+    number, that of an array (0-d too) an array."""
     if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
         # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
         import chainrule.numpy as cnp
@@ -160,6 +161,8 @@ def like_input(g, x):
         g_value = g._value if isinstance(g, Tensor) else g
         if isinstance(x_value, np.generic) and isinstance(g_value, np.ndarray) and g_value.ndim == 0:
             g = g[()]
+        elif isinstance(x_value, np.ndarray) and not isinstance(g_value, np.ndarray):
+            g = cnp.copy(g)  # (np.copy of a NumPy scalar is a 0-d array)
         return g
     if not isinstance(g, Tensor) and not isinstance(x, Tensor):
         g = np.asarray(g) if not isinstance(g, np.ndarray | np.generic) else g
@@ -168,7 +171,9 @@ def like_input(g, x):
         if g.dtype != x.dtype:
             g = g.astype(x.dtype)
         if isinstance(x, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
-            g = g[()]
+            g = g[()]  # a number's gradient is a number
+        elif isinstance(x, np.ndarray) and not isinstance(g, np.ndarray):
+            g = np.asarray(g)  # a 0-d array's gradient is a 0-d array
     return g
 
 
