@@ -318,3 +318,11 @@ def test_gradient_types_follow_the_argument(transform):
         assert type(g) is kind and g.dtype == dtype and onp.shape(g) == onp.shape(x), (x, g)
         v = float(onp.asarray(x).ravel()[0])
         onp.testing.assert_allclose(g, onp.cos(v) * v + onp.sin(v), rtol=1e-6)
+
+
+def test_vmap_of_the_new_functions_is_the_loop():
+    x = onp.array([[1.5, 2.5], [0.2, 3.7], [-0.6, 0.1]])
+    for f in (lambda r: cnp.linspace(r[0], r[1], 3), lambda r: cnp.linspace(r, 2 * r, 4, axis=-1),
+              lambda r: cnp.full((2, 2), r[1]), lambda r: cnp.floor(r) * r, lambda r: r.astype(int),
+              lambda r: cnp.round(r, 1), lambda r: cnp.real_if_close(r + 0j)):
+        onp.testing.assert_allclose(chainrule.vmap(f)(x), onp.stack([f(r) for r in x]))

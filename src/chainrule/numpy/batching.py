@@ -239,6 +239,7 @@ equal not_equal less less_equal greater greater_equal
 logical_and logical_or logical_not logical_xor
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 zeros_like ones_like empty_like full_like
+floor ceil rint trunc fix sign round around floor_divide
 """.split())
 _nondiff(nondiff_reduction, "all", "any", "count_nonzero")
 _nondiff(nondiff_flattening(1), "argmax", "argmin", "argsort")

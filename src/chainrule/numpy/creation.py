@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.primitive import def_batch
 from chainrule.core.tensor import Tensor
+from chainrule.numpy.batching import align
 from chainrule.numpy.broadcasting import broadcast_like, shape_of, unbroadcast
 from chainrule.numpy.registry import mirrors, wrap
 
@@ -62,8 +64,15 @@ def _linspace_jvp(side):
     return rule
 
 
+def _linspace_batch(prim, batched, start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    # the points' axis counted in one example's result: one further with the batch in front
+    start, stop = align([start, stop], batched[:2])
+    return prim(start, stop, num, endpoint, retstep, dtype, axis + 1 if axis >= 0 else axis)
+
+
 _linspace.vjps.update({0: _linspace_vjp(0), 1: _linspace_vjp(1)})
 _linspace.jvps.update({0: _linspace_jvp(0), 1: _linspace_jvp(1)})
+def_batch(_linspace_batch, _linspace)
 
 
 @mirrors(np.linspace, "shape")

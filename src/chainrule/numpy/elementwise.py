@@ -410,5 +410,6 @@ for _prim in _UFUNCS:
 del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
-def_batch(batching.elementwise, *_UFUNCS, sinc, round, real, imag, angle, _where, _clip, nan_to_num,
-          astype, copy)
+def_batch(batching.elementwise, *_UFUNCS, sinc, real, imag, angle, _where, _clip, nan_to_num,
+          _astype, copy, real_if_close)
+batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers
