@@ -1,8 +1,8 @@
 """Every NumPy function that HIPS autograd differentiates, differentiated by chainrule the
 same way: for each name in autograd's rule tables (``numpy_vjps``, ``numpy_jvps``, its
 ``linalg`` and ``fft``), a weighted sum of the function's outputs is differentiated by
-both libraries, in reverse mode and (where autograd has a jvp) in forward mode, and the
-numbers must agree to 1e-10. chainrule's own spec tables check every function against
+both libraries, in reverse mode (first and second order) and (where autograd has a jvp)
+in forward mode, and the numbers must agree to 1e-10. chainrule's own spec tables check every function against
 finite differences to second order; this table checks that nothing autograd can do is
 missing or different.
 """
@@ -89,7 +89,7 @@ def attribute(module, dotted):
     return module
 
 
-def derivatives(lib, np_, name, args, forward):
+def derivatives(lib, np_, name, args, forward, second=True):
     fun = attribute(np_, name)
     i = next(k for k, a in enumerate(args)
              if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f")
@@ -110,22 +110,30 @@ def derivatives(lib, np_, name, args, forward):
 
     x = args[i]
     g = lib.grad(scalar)(x)
-    if not forward:
-        return [g]
     direction = (0.7 if isinstance(x, float) else
                  [np.cos(np.arange(a.size) * 1.3 + 0.2).reshape(a.shape) for a in x] if isinstance(x, list)
                  else np.cos(np.arange(x.size) * 1.3 + 0.2).reshape(x.shape))
-    return [g, lib.make_jvp(scalar)(x)(direction)[1]]
+    if isinstance(x, list) or not second:
+        return [g] + ([lib.make_jvp(scalar)(x)(direction)[1]] if forward else [])
+    # second order: the gradient of the gradient's component along the direction
+    along = lib.grad(lambda x: np_.sum(lib.grad(scalar)(x) * direction))(x)
+    if not forward:
+        return [g, along]
+    return [g, along, lib.make_jvp(scalar)(x)(direction)[1]]
 
 
 @pytest.mark.parametrize("name, forward", autograd_names())
 def test_agrees_with_autograd(name, forward):
     for args in CALLS.get(name, [(V,)]):
-        try:
-            theirs = derivatives(autograd, anp, name, args, forward)
-        except Exception:  # autograd cannot take this call: nothing to compare with
+        for second in (True, False):  # (without second order where autograd has none)
+            try:
+                theirs = derivatives(autograd, anp, name, args, forward, second)
+                break
+            except Exception:
+                theirs = None
+        if theirs is None:  # autograd cannot take this call: nothing to compare with
             continue
-        ours = derivatives(cr, cnp, name, args, forward)
+        ours = derivatives(cr, cnp, name, args, forward, second)
         for a, b in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-10)
             assert np.shape(a) == np.shape(b)
