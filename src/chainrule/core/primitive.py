@@ -94,17 +94,20 @@ class Primitive:
                 return self(SEQUENCE_TO_ARRAY[0](a), **kwargs)  # np.mean([x, y])
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
+        sequences = False
         for a in args:
             if isinstance(a, Tensor):
                 t = a._trace
                 if trace is None or t.level > trace.level:
                     trace = t
+            elif a.__class__ is list or a.__class__ is tuple:
+                sequences = True
+        if sequences and any(holds_tensor(a) for a in args if a.__class__ is list or a.__class__ is tuple):
+            return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
         if trace is None:
             if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
                 trace = _trace_in_tuples(args)
             if trace is None:
-                if any((a.__class__ is list or a.__class__ is tuple) and holds_tensor(a) for a in args):
-                    return self(*(as_array_if_holds_tensor(a) for a in args), **kwargs)
                 return self.fun(*args, **kwargs)
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
