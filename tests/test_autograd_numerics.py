@@ -326,3 +326,25 @@ def test_vmap_of_the_new_functions_is_the_loop():
               lambda r: cnp.full((2, 2), r[1]), lambda r: cnp.floor(r) * r, lambda r: r.astype(int),
               lambda r: cnp.round(r, 1), lambda r: cnp.real_if_close(r + 0j)):
         onp.testing.assert_allclose(chainrule.vmap(f)(x), onp.stack([f(r) for r in x]))
+
+
+@pytest.mark.parametrize("name", ["fft.fft", "fft.rfft", "fft.fft2", "linalg.svd", "linalg.eigvalsh",
+                                  "linalg.det", "linalg.inv", "linalg.cholesky", "linalg.qr",
+                                  "average", "ptp", "nancumsum", "cumsum", "trace"])
+def test_functions_of_one_array_take_a_list_that_holds_tensors(name):
+    a, b = onp.array([2.0, 0.3]), onp.array([0.4, 1.5])
+
+    def f(*rows):
+        out = attribute(cnp, name)(list(rows))
+        out = out[0] if isinstance(out, tuple) else out
+        return cnp.sum(cnp.abs(out) ** 2)
+
+    stacked = chainrule.grad(lambda m: f(*m))(onp.stack([a, b]))
+    from_list = chainrule.grad(f, (0, 1))(a, b)
+    onp.testing.assert_allclose(onp.stack(from_list), stacked, rtol=1e-12)
+
+
+def attribute(module, dotted):
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module

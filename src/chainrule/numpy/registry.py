@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-from chainrule.core.primitive import RECORDING, Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import RECORDING, Primitive, as_array_if_holds_tensor, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 
@@ -54,6 +54,11 @@ def wrap(
     return prim
 
 
+# Families whose functions take an array first; of those, the ones that take a sequence
+ARRAY_FIRST_FAMILIES = ("reductions", "linalg", "fft")
+SEQUENCE_FIRST = {"multi_dot"}
+
+
 def mirrors(np_fun, family: str, name: str | None = None):
     """Decorator: this Python function (built from primitives) stands for ``np_fun``.
 
@@ -69,12 +74,18 @@ def mirrors(np_fun, family: str, name: str | None = None):
             _record(np_fun, f, family, name or f.__name__)
             return f
 
+        # A function of one array given a list that holds Tensors (np.fft.fft([x, y]),
+        # np.linalg.svd([[a, b], [c, d]])) takes it as the array it stands for.
+        array_first = family in ARRAY_FIRST_FAMILIES and np_fun.__name__ not in SEQUENCE_FIRST
+
         @functools.wraps(f)
         def mirror(*args, **kwargs):
             if RECORDING[0]:
                 trace = _only_recorded((*args, *kwargs.values()))
                 if trace is not None:
                     return trace.record(np_fun, args, kwargs)
+            if array_first and args and (args[0].__class__ is list or args[0].__class__ is tuple):
+                args = (as_array_if_holds_tensor(args[0]), *args[1:])
             return f(*args, **kwargs)
 
         _record(np_fun, mirror, family, name or f.__name__)
