@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 
-from chainrule.core.primitive import Primitive, RulesByArgument, real_if_real
+from chainrule.core.primitive import Primitive, RulesByArgument
 from chainrule.core.tensor import NO_KWARGS, Tensor
 
 __all__ = [
@@ -318,8 +318,6 @@ class ForwardTrace(Trace):
             return same_tuple_type(ans, outs)
         if out is None:
             out = zeros_tangent(ans)
-        else:  # a real output moves along the real line (see primitive.real_if_real)
-            out = real_if_real(out, (ans,), 0, ans)
         return self.new_tensor(ans, out)
 
     def close(self) -> None:
