@@ -119,7 +119,7 @@ try:
 except dist.DistributedError as e:
     if r == 0:
         print(e)
-print("rank", r, "ok")
+print(f"rank {r} ok", flush=True)  # one write: ranks print at once
 """, tmp_path))
     assert "rank 1 differs from rank 0 at 'parameter 0.weight': rank 0 has 'parameter 0.weight' of shape (4, 3)" in out
     assert "rank 0 ok" in out and "rank 1 ok" in out
@@ -138,7 +138,7 @@ state = {k: v.numpy() for k, v in net.state_dict().items()}
 everyone = dist.communicator().allgather(state)
 assert all(np.array_equal(everyone[0][k], everyone[1][k]) for k in state)
 assert np.array_equal(state["1.running_mean"], np.ones(3))
-print("rank", r, "ok")
+print(f"rank {r} ok", flush=True)  # one write: ranks print at once
 """, tmp_path))
     assert out.count("ok") == 2
 

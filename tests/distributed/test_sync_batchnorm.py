@@ -45,6 +45,6 @@ assert not np.allclose(own.running_mean.numpy(), ref.running_mean.numpy())
 # eval mode uses the running statistics and does not communicate
 sync.eval()
 assert np.allclose(sync(x[part]).detach().numpy(), ref.eval()(x[part]).detach().numpy(), rtol=1e-12)
-print("rank", r, "ok")
+print(f"rank {r} ok", flush=True)  # one write: ranks print at once
 """, tmp_path))
     assert out.count("ok") == 2
