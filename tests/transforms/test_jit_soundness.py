@@ -418,3 +418,105 @@ def test_11_custom_vjp_and_checkpoint_outside_grad():
 def test_12_linear_algebra_is_bitwise(fun):
     rng = np.random.default_rng(0)
     run_both(fun, [(rng.normal(size=(5, 5)),) for _ in range(3)])
+
+
+# -- 3. state outside the key ----------------------------------------------------------
+def _module_state(m):
+    return {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+
+
+def test_3_two_models_in_eval_mode_use_their_own_statistics():
+    nn = cr.nn
+    a, b = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    a.eval(), b.eval()
+    with cr.no_grad():
+        b.running_mean += 5.0
+        jitted = cr.jit(lambda m, x: m(x))
+        x = np.random.default_rng(0).normal(size=(4, 3))
+        for m in (a, b, a):
+            assert same(jitted(m, x), m(x).detach().numpy())
+    assert jitted.traces == 1
+
+
+def test_3_batch_norm_training_updates_its_statistics_on_every_replay():
+    nn = cr.nn
+    mine, theirs = nn.BatchNorm1d(3), nn.BatchNorm1d(3)
+    jitted = cr.jit(lambda m, x: m(x))
+    x = np.random.default_rng(1).normal(size=(5, 3)) + 1.0
+    with cr.no_grad():
+        for _ in range(4):  # the same batch: every guard passes
+            assert same(jitted(mine, x), theirs(x).detach().numpy())
+    assert jitted.traces == 1
+    assert int(mine.num_batches_tracked) == 4
+    state, want = _module_state(mine), _module_state(theirs)
+    assert all(same(state[k], want[k]) for k in want)
+
+
+def test_3_buffers_and_array_attributes_are_inputs():
+    nn = cr.nn
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", np.ones(3))
+            self.offset = np.zeros(3)
+
+        def forward(self, x):
+            return x * self.scale + self.offset
+
+    m = Scaled()
+    jitted = cr.jit(lambda m, x: m(x))
+    with cr.no_grad():
+        for k in range(3):
+            m.scale += 1.0          # written in place
+            m.offset = np.full(3, float(k))  # rebound
+            assert same(jitted(m, np.ones(3)), m(np.ones(3)).detach().numpy())
+    assert jitted.traces == 1
+
+
+def test_3_attributes_rebound_inside_are_set_on_the_callers_module():
+    nn = cr.nn
+
+    class Smoother(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("state", np.zeros(2))
+            self.calls = 0
+
+        def forward(self, x):
+            self.state = self.state * 0.5 + x
+            self.calls += 1
+            return self.state * 1.0
+
+    mine, theirs = Smoother(), Smoother()
+    jitted = cr.jit(lambda m, x: m(x))
+    with cr.no_grad():
+        for k in range(3):
+            got, want = jitted(mine, np.ones(2) * k), theirs(np.ones(2) * k)
+            assert same(got, want.detach().numpy())
+            assert same(mine.state.detach().numpy(), theirs.state.detach().numpy())
+            assert mine.calls == theirs.calls == k + 1
+
+
+def test_3_a_mutable_config_object_is_read_on_every_call():
+    class Config:
+        scale = 1.0
+
+    config = Config()
+    config.scale = 2.0
+    config.shift = np.zeros(2)
+    f = lambda x, c: x * c.scale + (1.0 if c.shift[0] > 0 else 0.0)  # noqa: E731
+    jitted = cr.jit(f)
+    for scale, shift in ((2.0, 0.0), (3.0, 0.0), (3.0, 1.0), (2.0, 0.0)):
+        config.scale = scale
+        config.shift[:] = shift
+        assert same(jitted(np.ones(2), config), f(np.ones(2), config))
+
+
+def test_3_changing_a_list_argument_is_refused():
+    def f(xs, x):
+        xs.append(x * 2)
+        return x
+
+    with pytest.raises(TypeError, match="changed a list"):
+        cr.jit(f)([], np.ones(2))

@@ -452,8 +452,10 @@ def batch_norm(
         var = cnp.mean(xc * xc, axis=axes, keepdims=True)
         out = xc / cnp.sqrt(var + eps)
         if training and running_mean is not None:
-            _update_running(running_mean, plain(mean).reshape(-1), momentum)
-            _update_running(running_var, plain(var).reshape(-1) * (count / (count - 1)), momentum)
+            # the batch statistics as data (recorded under chainrule.jit, not read)
+            batch_mean, batch_var = undifferentiated(mean), undifferentiated(var)
+            _update_running(running_mean, batch_mean.reshape(-1), momentum)
+            _update_running(running_var, batch_var.reshape(-1) * (count / (count - 1)), momentum)
     else:
         # constants for the derivative; under chainrule.jit, data of the program
         rm, rv = undifferentiated(running_mean), undifferentiated(running_var)
@@ -469,13 +471,10 @@ def batch_norm(
 
 
 def _update_running(stat, batch_value, momentum: float) -> None:
-    buf = stat._value if isinstance(stat, Tensor) else stat
-    buf *= 1.0 - momentum
-    buf += momentum * batch_value.astype(buf.dtype, copy=False)
-    if isinstance(stat, Tensor):
-        from chainrule.nn.module import mark_modified
-
-        mark_modified(stat)
+    """``stat`` moved towards ``batch_value`` in place (an array, an eager buffer, or the
+    value chainrule.jit traces for one, where the writes are recorded)."""
+    stat *= 1.0 - momentum
+    stat += momentum * batch_value.astype(stat.dtype, copy=False)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):

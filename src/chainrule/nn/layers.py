@@ -294,9 +294,9 @@ class _BatchNorm(Module):
         use_batch = self.training or not self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._value += 1
+            self.num_batches_tracked += 1  # in place (recorded under chainrule.jit)
             if self.momentum is None:  # a cumulative average of all batches so far
-                momentum = 1.0 / float(self.num_batches_tracked._value)
+                momentum = 1.0 / float(self.num_batches_tracked)
         return F.batch_norm(
             x,
             self.running_mean if (not use_batch or self.training) else None,

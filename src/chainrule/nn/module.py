@@ -145,6 +145,27 @@ class Module:
         self._forget(name)
         object.__delattr__(self, name)
 
+    # -- state for chainrule.jit ----------------------------------------------------------
+    def __jit_state__(self) -> dict[str, Any]:
+        """The arrays this module reads and may write that are not pytree children: its
+        buffers (running statistics) and plain ndarray attributes. ``chainrule.jit``
+        passes them to the recorded program as inputs, so their values (not only their
+        shapes) reach each replay, and in-place updates of them are replayed."""
+        d = self.__dict__
+        state = {k: v for k, v in d["_buffers"].items() if v is not None}
+        for k, v in d.items():
+            if isinstance(v, np.ndarray) and k not in state:
+                state[k] = v
+        return state
+
+    def __jit_set_state__(self, name: str, value) -> None:
+        """Put ``value`` (a traced value) in place of state ``name`` of this module, a
+        pytree-rebuilt copy (its registries are shared with the original: copied here)."""
+        d = self.__dict__
+        if name in d["_buffers"]:
+            d["_buffers"] = {**d["_buffers"], name: value}
+        d[name] = value
+
     def _forget(self, name: str) -> None:
         d = self.__dict__
         for reg in _REGISTRIES:

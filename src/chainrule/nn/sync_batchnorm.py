@@ -58,10 +58,10 @@ class SyncBatchNorm(_BatchNorm):
         var = all_reduce_p(cnp.sum(xc * xc, axis=axes), "sum") / count
         out = xc / cnp.sqrt(cnp.reshape(var, shape) + self.eps)
         if self.track_running_stats:
-            self.num_batches_tracked._value += 1
+            self.num_batches_tracked += 1
             momentum = 0.0 if self.momentum is None else self.momentum
             if self.momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked._value)
+                momentum = 1.0 / float(self.num_batches_tracked)
             _update_running(self.running_mean, np.asarray(plain(mean)), momentum)
             _update_running(self.running_var, np.asarray(plain(var)) * (count / (count - 1)), momentum)
         if self.weight is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.primitive import RECORDING
-from chainrule.core.pytree import tree_flatten
+from chainrule.core.pytree import _node_kind, _registry, tree_flatten
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, RANDOM_SOURCES, Trace, _levels, same_tuple_type
 from chainrule.transforms.program import (
@@ -314,6 +315,91 @@ def _cell_full(cell) -> bool:
     return True
 
 
+def _stateful_objects(tree, into: list) -> list:
+    """The objects with array state (``__jit_state__``, say a Module) in a pytree, in
+    pytree order."""
+    if hasattr(type(tree), "__jit_state__"):
+        into.append(tree)
+    kind = _pytree_kind(tree)
+    if kind is not None:
+        for child in kind[0](tree)[0]:
+            _stateful_objects(child, into)
+    return into
+
+
+def _containers(tree, into: list) -> list:
+    """The lists and dicts of a pytree, with what they hold now (to see them changed)."""
+    if type(tree) is list:
+        into.append((tree, list(tree)))
+    elif type(tree) is dict:
+        into.append((tree, list(tree.items())))
+    kind = _pytree_kind(tree)
+    if kind is not None:
+        for child in kind[0](tree)[0]:
+            _containers(child, into)
+    return into
+
+
+def _check_containers(containers) -> None:
+    for container, items in containers:
+        now = [v for item in container.items() for v in item] if isinstance(container, dict) else container
+        was = [v for item in items for v in item] if isinstance(container, dict) else items
+        if len(now) != len(was) or any(a is not b for a, b in zip(now, was, strict=True)):
+            raise TypeError(
+                f"chainrule.jit: the function changed a {type(container).__name__} it was given "
+                "(an append, an item assigned), which a jitted call cannot do to the caller's "
+                "object; return the new value instead, or call the function without jit"
+            )
+
+
+def _rebound_attributes(rebuilt: list, before: list, trace) -> list:
+    """``(object number, name, new value)`` of each attribute that the function rebound
+    on an object with state (``self.stat = ...``, ``self.calls += 1``); an error for
+    what cannot be set again on the caller's object."""
+    out = []
+    for k, (obj, old) in enumerate(zip(rebuilt, before, strict=True)):
+        now = vars(obj)
+        registries = {n for n in now if n.startswith("_") and isinstance(now[n], dict | set)}
+        for name in sorted(set(old) - set(now)):
+            raise TypeError(f"chainrule.jit: the function deleted attribute {name!r} of its "
+                            f"argument {type(obj).__name__}; do that outside the jitted call")
+        for name, value in now.items():
+            if name in registries or old.get(name, _MISSING) is value:
+                continue
+            children = now.get("_parameters", {}), now.get("_modules", {})
+            if any(name in c for c in children) or isinstance(value, Tensor) and value._trace is not trace:
+                raise TypeError(
+                    f"chainrule.jit: the function replaced {name!r} of its argument "
+                    f"{type(obj).__name__} with a parameter, a module or an eager Tensor; "
+                    "do that outside the jitted call"
+                )
+            if not isinstance(value, Tensor) and _holds_traced(value, trace):
+                raise TypeError(
+                    f"chainrule.jit: the function stored traced values inside {name!r} of its "
+                    f"argument {type(obj).__name__}; store arrays, or return the values"
+                )
+            out.append((k, name, value))
+    return out
+
+
+def _holds_traced(x, trace, depth: int = 0) -> bool:
+    if isinstance(x, Tensor):
+        return x._trace is trace
+    if depth < 8 and isinstance(x, list | tuple | set | frozenset):
+        return any(_holds_traced(v, trace, depth + 1) for v in x)
+    if depth < 8 and isinstance(x, dict):
+        return any(_holds_traced(v, trace, depth + 1) for v in x.values())
+    return False
+
+
+def _write_back(stateful: list, writebacks, values) -> None:
+    for (k, name), value in zip(writebacks, values, strict=True):
+        setattr(stateful[k], name, value)
+
+
+_MISSING = object()
+
+
 def _dict_orders(tree, into: list) -> tuple:
     """The insertion orders of the dicts in a structure (which structures do not compare,
     but which a function iterating over a dict sees)."""
@@ -401,6 +487,36 @@ def _static_key(x):
     if type(x) is complex:
         return (x.real.hex(), x.imag.hex())
     return x
+
+
+_OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
+           functools.partial, np.random.Generator, np.random.RandomState, np.dtype)
+
+
+def _attributes_key(x, depth: int):
+    """What a mutable object among the arguments holds now (a config object, the
+    instance of a jitted method): its attributes by value, arrays by their bytes, so
+    that a field changed between calls makes a new key rather than a stale replay."""
+    if type(x).__hash__ is not object.__hash__ or isinstance(x, _OPAQUE) or depth > 3:
+        return None
+    fields = getattr(x, "__dict__", None)
+    if not isinstance(fields, dict):
+        return None
+    return tuple((name, _value_key(v, depth + 1)) for name, v in fields.items())
+
+
+def _value_key(v, depth: int):
+    if type(v) in _STATIC_TYPES:
+        return (type(v), _static_key(v))
+    if isinstance(v, np.ndarray | np.generic):
+        return (type(v), v.shape, v.dtype, id(v), v.tobytes())
+    if isinstance(v, list | tuple) and depth <= 3:
+        return (type(v), tuple(_value_key(i, depth + 1) for i in v))
+    if isinstance(v, dict) and depth <= 3:
+        return (dict, tuple((repr(k), _value_key(i, depth + 1)) for k, i in v.items()))
+    if isinstance(v, Tensor):
+        return (Tensor, id(v), np.shape(v._value))
+    return (id(v), _attributes_key(v, depth))
 
 
 def _describe(x, dynamic: list, description: list) -> bool:
@@ -529,11 +645,14 @@ class Jitted:
             ) from error.cause
         return self.fun(*args, **kwargs)
 
-    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=()):
+    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
         program = programs[i]
         if donated_positions:
             _check_donations(dynamic, donated_positions)
         result = program.run(dynamic)
+        if program.writebacks:  # attributes of argument objects the call rebinds
+            result, values = result
+            _write_back(stateful, program.writebacks, values)
         if i:  # the path taken last is tried first next time
             programs.insert(0, programs.pop(i))
         return result
@@ -575,8 +694,20 @@ class Jitted:
                         "an array nor a hashable constant; pass arrays, numbers, strings, or "
                         "tuples/lists/dicts of them"
                     )
-                signature.append((type(leaf), _static_key(leaf)))
+                signature.append((type(leaf), _static_key(leaf), _attributes_key(leaf, 0)))
         signature.append(_dict_orders(tree, []))
+        # arrays that objects among the arguments read besides their pytree children
+        # (a module's buffers): inputs too, after the leaves
+        stateful = _stateful_objects((args, kwargs), [])
+        slots = []
+        for k, obj in enumerate(stateful):
+            for name, value in sorted(obj.__jit_state__().items()):
+                array = value._value if isinstance(value, Tensor) else value
+                if not isinstance(array, np.ndarray | np.generic):
+                    return self.fun(*args, **kwargs), None  # a traced buffer: an outer transform
+                signature.append((name, type(value), array.shape, array.dtype, getattr(array, "strides", None)))
+                dynamic.append(array)
+                slots.append((k, name))
         key = tuple(signature)
         donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
         entries = self._cache.setdefault(key, [])
@@ -593,12 +724,13 @@ class Jitted:
             return self.fun(*args, **kwargs), programs
         for i in range(len(programs)):
             try:
-                return self._replay(programs, i, dynamic), programs
+                return self._replay(programs, i, dynamic, (), stateful), programs
             except GuardFailure:
                 continue
             except ReplayError as e:
                 return self._after_failed_replay(e, args, kwargs), programs
-        out, program = self._trace(args, kwargs, leaves, tree, donated)
+        out, program = self._trace(args, kwargs, leaves, tree, donated, stateful, slots,
+                                   dynamic[len(dynamic) - len(slots):])
         if program is None:  # not replayable: these inputs run the plain function from now on
             entries[position] = (tree, _RUN_PLAIN)
             return out, _RUN_PLAIN
@@ -631,7 +763,8 @@ class Jitted:
         _check_donations(dynamic, positions)
         return set(positions)
 
-    def _trace(self, args, kwargs, leaves, tree, donated=frozenset()):
+    def _trace(self, args, kwargs, leaves, tree, donated=frozenset(), stateful=(), slots=(),
+               state=()):
         self.traces += 1
         if self.traces > _RETRACE_WARNING and not self._warned:
             self._warned = True
@@ -654,14 +787,25 @@ class Jitted:
                 n_inputs += 1
             else:
                 boxed.append(leaf)
+        state_tensors = [trace.new_tensor(array) for array in state]
+        n_inputs += len(state_tensors)
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
+        rebuilt = _stateful_objects((in_args, in_kwargs), [])
+        for (k, name), t in zip(slots, state_tensors, strict=True):
+            rebuilt[k].__jit_set_state__(name, t)
+        before = [dict(vars(obj)) for obj in rebuilt]
+        containers = _containers((in_args, in_kwargs), [])
         try:
             out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
+        _check_containers(containers)
+        writebacks = _rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
+        if writebacks:  # the rebound attributes are results too, set after each replay
+            out = (out, tuple(value for _, _, value in writebacks))
         out_leaves, out_tree = tree_flatten(out)
         templates, values = [], []
         for leaf in out_leaves:
@@ -679,12 +823,17 @@ class Jitted:
                     )
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
+        result = unflatten_in_order(out_tree, values)
+        if writebacks:
+            result, written = result
+            _write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
-            return unflatten_in_order(out_tree, values), None
+            return result, None
         program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated,
                                 trace.entry_errstate)
-        return unflatten_in_order(out_tree, values), program
+        program.writebacks = [(k, name) for k, name, _ in writebacks]
+        return result, program
 
 
 def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()) -> Any:
@@ -709,3 +858,7 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()
         return functools.partial(jit, max_programs=max_programs, donate_argnums=donate_argnums)
     return Jitted(fun, max_programs, donate_argnums)
 
+
+
+def _pytree_kind(x):
+    return _registry.get(type(x)) or _node_kind(x)

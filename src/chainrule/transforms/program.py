@@ -139,6 +139,7 @@ class Program:
         self.written = tuple(written)
         self.generators = tuple(generators)
         self.donates = donates
+        self.writebacks: list = []  # (object number, attribute): set from the last results
         self.undoable = bool(self.written or self.generators)
 
     def run(self, inputs: list):
