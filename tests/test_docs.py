@@ -8,7 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("page", ["training.md", "jit.md", "scipy.md"])
+@pytest.mark.parametrize("page", ["training.md", "jit.md", "scipy.md", "vmap.md"])
 def test_page_code_runs(page, tmp_path, monkeypatch):
     if page == "training.md":
         pytest.importorskip("sklearn")  # the guide loads the bundled digits
