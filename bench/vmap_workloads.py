@@ -211,8 +211,8 @@ def table(rows: list[dict]) -> str:
             (w, "torch.func " + r["case"].split()[-1].replace("jit(", "").rstrip(")")))
         jax_ref = by.get((w, "JAX jit(vmap(grad))")) if w == "W7" else by.get(
             (w, "JAX jit(" + r["case"].split()[-1].replace("jit(", "").rstrip(")") + ")"))
-        ratio = (lambda ref: f"{r['ms'] / ref:.2f}" if ref else "")
-        lines.append(f"| {w} | {r['case']} | {r['ms']:.3f} | {ratio(torch_ref)} | {ratio(jax_ref)} |")
+        ratios = [f"{r['ms'] / ref:.2f}" if ref else "" for ref in (torch_ref, jax_ref)]
+        lines.append(f"| {w} | {r['case']} | {r['ms']:.3f} | {ratios[0]} | {ratios[1]} |")
     return "\n".join(lines)
 
 
