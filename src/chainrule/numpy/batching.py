@@ -422,12 +422,21 @@ def matmul(prim, batched, a, b, **kwargs):
     """An example's vector operand becomes a matrix (a row or a column) for the product and
     its axis is dropped after; batched operands are lifted to a common rank."""
     a_vec, b_vec = example_ndim(a, batched[0]) == 1, example_ndim(b, batched[1]) == 1
+    if b_vec and batched[1] and not batched[0] and len(shape_of(a)) == 2 and not kwargs:
+        # one matrix times a batch of vectors: one product with the batch as rows (NumPy
+        # would run a stack of matrix-vector products, tens of times slower)
+        return prim(b, cnp.swapaxes(a, -1, -2))
     if a_vec:
         a = cnp.expand_dims(a, -2)
     if b_vec:
         b = cnp.expand_dims(b, -1)
     a, b = align((a, b), batched)
-    ans = prim(a, b, **kwargs)
+    if shape_of(a)[-1] == 1 and len(shape_of(b)) > 1 and shape_of(b)[-2] == 1 and not kwargs:
+        # a sum of one term (an outer product per example, as in per-example weight
+        # gradients): broadcasting, exactly; NumPy's stacked matmul does it without BLAS
+        ans = cnp.multiply(a, b)
+    else:
+        ans = prim(a, b, **kwargs)
     if a_vec and b_vec:
         return cnp.reshape(ans, shape_of(ans)[:-2])
     if a_vec:
