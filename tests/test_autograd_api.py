@@ -486,10 +486,53 @@ def p_toposort(ag, np):
     return [n.name for n in u.toposort(d)]
 
 
+def p_int_argument(ag, np):
+    return ag.elementwise_grad(lambda p, t: (t / p) ** 1.5, 1)(2.0, onp.array([1, 2, 3]))
+
+
+def p_reduce_list_of_arrays(ag, np):
+    def f(x):
+        y = np.sin(x)
+        return np.mean([x, y]) + np.std([x, y]) + np.var([x, y]) + np.linalg.norm([x, y]) + np.sum([x, y])
+
+    return ag.grad(f)(X)
+
+
+def p_nondiff_result_as_index(ag, np):
+    table = onp.arange(10.0) ** 2
+
+    def f(x):
+        i = np.floor(x * 3).astype(int)
+        return np.sum(table[i] * x)
+
+    return ag.grad(f)(onp.array([0.5, 1.2, 2.9]))
+
+
+def p_full_linspace_diagonal(ag, np):
+    def f(a):
+        return (np.sum(np.full((3,), a)) + np.sum(np.linspace(0.0, a, 5) ** 2)
+                + np.sum(np.make_diagonal(a * X, axis1=-1, axis2=-2) ** 2) + np.real_if_close(a + 0j))
+
+    return ag.grad(f)(2.0)
+
+
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]
+# What the NumPy mirror does not do yet; each xfail names the missing piece.
+KNOWN_GAPS = {
+    p_int_argument: "an integer argument is refused instead of differentiated in floating point",
+    p_reduce_list_of_arrays: "reductions of a list of Tensors (np.mean([x, y]), np.sum, np.std, np.var, "
+                             "np.linalg.norm) raise instead of differentiating",
+    p_nondiff_result_as_index: "np.floor(t).astype(int) of a differentiated Tensor is not plain integer data",
+    p_full_linspace_diagonal: "np.full with a Tensor fill value, linspace with Tensor endpoints, "
+                              "make_diagonal and real_if_close are missing",
+}
+PROGRAM_PARAMS = [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[p])) if p in KNOWN_GAPS else p
+    for p in PROGRAMS
+]
 
 
-@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__[2:])
+@pytest.mark.parametrize("program", PROGRAM_PARAMS, ids=lambda p: p.__name__[2:])
 def test_autograd_program_agrees(program):
     onp.random.seed(0)
     a = program(autograd, mod(autograd, "numpy"))

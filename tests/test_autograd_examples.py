@@ -277,6 +277,122 @@ params = adam(gradient, init, step_size=0.1, num_iters=30,
 result = (params, bounds)
 '''
 
+HMM_EM = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import value_and_grad
+from autograd.scipy.special import logsumexp
+
+def log_partition(natural_params, sequences):
+    log_pi, log_A, log_B = natural_params
+    total = 0.0
+    for seq in sequences:
+        log_alpha = log_pi + log_B[:, seq[0]]
+        for y in seq[1:]:
+            log_alpha = logsumexp(log_alpha[:, None] + log_A, axis=0) + log_B[:, y]
+        total = total + logsumexp(log_alpha)
+    return total
+
+def normalize(a):
+    return a / np.sum(a, axis=-1, keepdims=True)
+
+def em_step(params, sequences):
+    natural = tuple(np.log(p) for p in params)
+    loglik, expected = value_and_grad(log_partition)(natural, sequences)
+    return tuple(normalize(e) for e in expected), loglik
+
+rs = npr.RandomState(0)
+states, symbols = 3, 4
+params = (normalize(rs.rand(states)), normalize(rs.rand(states, states)), normalize(rs.rand(states, symbols)))
+sequences = [rs.randint(0, symbols, size=9) for _ in range(4)]
+logliks = []
+for _ in range(4):
+    params, loglik = em_step(params, sequences)
+    logliks.append(loglik)
+result = (params, logliks)
+'''
+
+ODE_NET = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.builtins import tuple
+from autograd.scipy.integrate import odeint
+
+def dynamics(y, t, w, b):
+    return np.tanh(np.dot(w, y) + b) - 0.1 * y
+
+rs = npr.RandomState(0)
+w, b = 0.5 * rs.randn(2, 2), 0.1 * rs.randn(2)
+y0, ts = np.array([1.0, -0.5]), np.linspace(0.0, 1.0, 4)
+target = np.array([[1.0, -0.5], [0.8, 0.0], [0.6, 0.3], [0.5, 0.5]])
+
+def loss(y0, w, b):
+    path = odeint(dynamics, y0, ts, tuple((w, b)), rtol=1e-10, atol=1e-10)
+    return np.sum((path - target) ** 2)
+
+result = (loss(y0, w, b), grad(loss, (0, 1, 2))(y0, w, b))
+'''
+
+CONVNET = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.scipy.signal import convolve
+from autograd.scipy.special import logsumexp
+
+def conv_layer(inputs, filters, biases):
+    # inputs (batch, in, h, w), filters (in, out, fh, fw): autograd's n-d convolve with dot axes
+    conv = convolve(inputs, filters, axes=([2, 3], [2, 3]), dot_axes=([1], [0]), mode="valid")
+    return np.maximum(0.0, conv + biases[None, :, None, None])
+
+def maxpool(x):
+    b, c, h, w = x.shape
+    return np.max(np.max(x.reshape((b, c, h // 2, 2, w // 2, 2)), axis=3), axis=4)
+
+def log_probs(params, images):
+    filters, biases, weights = params
+    hidden = maxpool(conv_layer(images, filters, biases))
+    out = np.dot(hidden.reshape((images.shape[0], -1)), weights)
+    return out - logsumexp(out, axis=1, keepdims=True)
+
+rs = npr.RandomState(0)
+images = rs.randn(3, 1, 6, 6)
+labels = onp.eye(2)[[0, 1, 1]]
+params = (0.3 * rs.randn(1, 2, 3, 3), 0.1 * rs.randn(2), 0.3 * rs.randn(8, 2))
+loss = lambda params: -np.sum(log_probs(params, images) * labels)
+result = (loss(params), grad(loss)(params))
+'''
+
+GMM = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.multivariate_normal as mvn
+from autograd import grad
+from autograd.misc.flatten import flatten
+from autograd.misc.optimizers import adam
+from autograd.scipy.special import logsumexp
+
+def unpack(params):
+    normalized_log_proportions = params["log proportions"] - logsumexp(params["log proportions"])
+    return normalized_log_proportions, params["means"], params["lower triangles"]
+
+def log_marginal_likelihood(params, data):
+    log_props, means, chols = unpack(params)
+    cluster_lls = []
+    for log_prop, mean, chol in zip(log_props, means, chols):
+        cov = np.dot(chol.T, chol) + 0.1 * np.eye(2)
+        cluster_lls.append(log_prop + mvn.logpdf(data, mean, cov))
+    return np.sum(logsumexp(np.vstack(cluster_lls), axis=0))
+
+rs = npr.RandomState(0)
+data = np.concatenate([rs.randn(10, 2) + 2.0, rs.randn(10, 2) - 2.0])
+params = {"log proportions": rs.randn(2), "means": rs.randn(2, 2), "lower triangles": np.array([np.eye(2)] * 2)}
+objective = lambda params, t: -log_marginal_likelihood(params, data)
+trained = adam(grad(objective), params, step_size=0.1, num_iters=10)
+result = (trained, objective(trained, 0), flatten(grad(objective)(trained, 0))[0])
+'''
+
 PROGRAMS = {
     "neural_net": NEURAL_NET,
     "gaussian_process": GAUSSIAN_PROCESS,
@@ -284,6 +400,10 @@ PROGRAMS = {
     "rnn": RNN,
     "fluidsim": FLUIDSIM,
     "bbvi": BBVI,
+    "hmm_em": HMM_EM,
+    "ode_net": ODE_NET,
+    "convnet": CONVNET,
+    "gmm": GMM,
 }
 
 
