@@ -518,14 +518,7 @@ def p_full_linspace_diagonal(ag, np):
 
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]
 # What the NumPy mirror does not do yet; each xfail names the missing piece.
-KNOWN_GAPS = {
-    p_int_argument: "an integer argument is refused instead of differentiated in floating point",
-    p_reduce_list_of_arrays: "reductions of a list of Tensors (np.mean([x, y]), np.sum, np.std, np.var, "
-                             "np.linalg.norm) raise instead of differentiating",
-    p_nondiff_result_as_index: "np.floor(t).astype(int) of a differentiated Tensor is not plain integer data",
-    p_full_linspace_diagonal: "np.full with a Tensor fill value, linspace with Tensor endpoints, "
-                              "make_diagonal and real_if_close are missing",
-}
+KNOWN_GAPS: dict = {}
 PROGRAM_PARAMS = [
     pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[p])) if p in KNOWN_GAPS else p
     for p in PROGRAMS
