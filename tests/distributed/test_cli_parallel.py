@@ -78,6 +78,13 @@ def test_two_processes_train_like_one_and_only_rank_0_writes(tmp_path, capsys):
 
 
 @needs_mpi
+def test_batch_smaller_than_the_processes_is_refused(tmp_path):
+    proc = launch(tmp_path, [*ARGS, "--batch-size", "1", "--out", str(tmp_path / "run")])
+    assert proc.returncode != 0
+    assert "--batch-size 1 is smaller than the 2 processes that share it" in proc.stderr
+
+
+@needs_mpi
 def test_nproc_starts_itself_under_mpiexec(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "chainrule", *ARGS, "--epochs", "1", "--nproc", "2", "--out", str(out)]

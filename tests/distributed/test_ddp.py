@@ -106,13 +106,20 @@ model(x1, use_b=(r == 1)).backward()
 want = dist.all_reduce(local_grads(model, (x1, r == 1)), op="mean")
 for k, p in model.module.named_parameters():
     assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
-assert model.gradient_bytes == sum(p.detach().numpy().nbytes for p in model.parameters())
+assert model.gradient_bytes == model.last_bytes_reduced == sum(p.detach().numpy().nbytes for p in model.parameters())
 # the next step is a normal one again
 model.zero_grad()
 model(x2, True).backward()
 want = dist.all_reduce(local_grads(model, (x2, True)), op="mean")
 for k, p in model.module.named_parameters():
     assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
+# .grad is a view of the bucket: the next synchronised backward() overwrites it
+kept = model.module.body.weight.grad.numpy()
+copied = kept.copy()
+model.zero_grad()
+model(x1, False).backward()  # head b unused on every process: its .grad becomes zeros
+assert not np.array_equal(kept, copied) and np.array_equal(kept, model.module.body.weight.grad.numpy())
+assert np.array_equal(model.module.b.weight.grad.numpy(), np.zeros((1, 4)))
 # different models on different ranks: the same error everywhere, naming the parameter
 try:
     dist.DistributedDataParallel(nn.Sequential(nn.Linear(3, 4 + r), nn.Linear(4 + r, 1)))

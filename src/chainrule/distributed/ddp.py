@@ -17,6 +17,7 @@ pass, and no process waits for a gradient that will not come.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -81,6 +82,10 @@ class DistributedDataParallel(Module):
     statistics) are not synchronised after that: each process keeps its own; use
     ``nn.SyncBatchNorm`` for batch statistics over all processes.
 
+    After ``backward()`` each ``.grad`` is a view of its bucket's buffer (PyTorch's
+    ``gradient_as_bucket_view=True``): no copy and no new memory per step, but the next
+    synchronised ``backward()`` overwrites it, so copy a gradient you want to keep.
+
     >>> import numpy as np
     >>> from chainrule import distributed as dist, nn
     >>> dist.init()
@@ -121,11 +126,17 @@ class DistributedDataParallel(Module):
         self.__dict__["_sync"] = True
         self.__dict__["_active"] = False  # a backward pass is filling the buckets
         self.__dict__["_next"] = 0  # the next bucket to send
-        self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+        self.__dict__["last_exposed_seconds"] = 0.0
+        self.__dict__["last_bytes_reduced"] = 0
+        self.__dict__["_sent"] = 0
+        # a job of one has nothing to average: no hooks, the backward pass is the module's
+        hooks = params if self._size > 1 else []
+        self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in hooks]
 
     @property
     def gradient_bytes(self) -> int:
-        """Bytes of gradient each process sends into the allreduces of one step."""
+        """Bytes of gradient in the buckets: what each process hands to the allreduces of
+        one step (``last_bytes_reduced`` says what the last step handed over)."""
         return sum(b.nbytes for b in self._buckets)
 
     @property
@@ -170,6 +181,15 @@ class DistributedDataParallel(Module):
         bucket.pending -= 1
         if bucket.pending == 0:
             self._send_ready()
+        elif self._next:
+            self._progress()
+
+    def _progress(self) -> None:
+        # MPI moves a non-blocking collective along only inside MPI calls: test the ones
+        # in flight now and then, so they travel while the backward pass computes.
+        for bucket in self._buckets[: self._next]:
+            if bucket.request is not None and bucket.request.Test():
+                bucket.request = None
 
     def _send_ready(self) -> None:
         buckets = self._buckets
@@ -179,10 +199,14 @@ class DistributedDataParallel(Module):
 
     def _send(self, bucket: _Bucket) -> None:
         bucket.request = self._comm.Iallreduce(mpi().IN_PLACE, bucket.buffer)
+        self.__dict__["_sent"] = self._sent + bucket.nbytes
 
     def _finish(self) -> None:
         """At the end of backward(): send what is left (zeros for the gradients this
-        process did not get), wait for every bucket, write the means to ``.grad``."""
+        process did not get), wait for every bucket, write the means to ``.grad``.
+        ``last_exposed_seconds`` is the time this takes: the communication that the
+        backward pass did not hide."""
+        start = time.perf_counter()
         try:
             for bucket in self._buckets:
                 if bucket.pending:
@@ -194,14 +218,19 @@ class DistributedDataParallel(Module):
             self._send_ready()
             inverse = 1.0 / self._size
             for bucket in self._buckets:
-                bucket.request.Wait()
-                bucket.request = None
-                mean = np.multiply(bucket.buffer, inverse, dtype=bucket.buffer.dtype)  # a new array: .grad owns it
+                if bucket.request is not None:
+                    bucket.request.Wait()
+                    bucket.request = None
+                mean = bucket.buffer
+                mean *= inverse
                 for p, n in zip(bucket.params, bucket.offsets, strict=True):
                     shape = np.shape(p._value)
                     p.grad = Tensor(mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape), EAGER)
         finally:
             self._reset()
+            self.__dict__["last_exposed_seconds"] = time.perf_counter() - start
+            self.__dict__["last_bytes_reduced"] = self._sent
+            self.__dict__["_sent"] = 0
 
     def _reset(self) -> None:
         for bucket in self._buckets:

@@ -1,0 +1,191 @@
+"""Data-parallel training throughput of the W4 MLP on 1 and 2 processes.
+
+    python -m bench.distributed            # both process counts, prints a table
+    python -m bench.distributed --json out.json
+
+Each process runs the W4 training step (MLP 784-1024-1024-10, ReLU, batch 256 per
+process, float32, chainrule.nn + SGD) with one BLAS thread, under ``mpiexec -n P``. The
+model is wrapped in ``DistributedDataParallel``; one process without the wrapper is the
+baseline. Scaling efficiency is the throughput of P processes over P times the baseline's
+(weak scaling: the global batch grows with P). The wrapper reports the time
+``backward()`` spent after its pass waiting for allreduces (the communication the
+backward pass did not hide) and the bytes each process hands to MPI per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (784, 1024, 1024, 10)
+BATCH = 256
+WARMUP, STEPS, REPEATS = 3, 15, 3
+
+
+def _worker(bucket_cap_mb: float | None) -> dict:
+    from bench import problems as P
+    from chainrule import distributed as dist
+    from chainrule import nn, optim
+
+    dist.init()
+    spec = P.FULL_SIZES["W4"]
+    _, x, y, _ = P.mlp_problem("W4", spec)
+    rank = dist.rank()
+    rng = np.random.default_rng(rank)
+    x = x + 0.01 * rng.standard_normal(x.shape).astype(x.dtype)  # each process its own data
+    model = nn.Sequential(nn.Linear(784, 1024, rng=0), nn.ReLU(), nn.Linear(1024, 1024, rng=1), nn.ReLU(),
+                          nn.Linear(1024, 10, rng=2))
+    net = model if bucket_cap_mb is None else dist.DistributedDataParallel(model, bucket_cap_mb=bucket_cap_mb)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    for _ in range(WARMUP):
+        step()
+    times, exposed = [], []
+    for _ in range(REPEATS):
+        dist.barrier()
+        start = time.perf_counter()
+        wait = 0.0
+        for _ in range(STEPS):
+            step()
+            wait += getattr(net, "last_exposed_seconds", 0.0)
+        times.append((time.perf_counter() - start) / STEPS)
+        exposed.append(wait / STEPS)
+    best = int(np.argmin(times))
+    # every process's step time: the job runs at the pace of the slowest
+    step_time = max(dist.communicator().allgather(times[best]))
+    return {
+        "processes": dist.world_size(),
+        "bucket_cap_mb": bucket_cap_mb,
+        "step_ms": 1e3 * step_time,
+        "samples_per_s": dist.world_size() * BATCH / step_time,
+        "exposed_allreduce_ms": 1e3 * exposed[best],
+        "bytes_per_step": getattr(net, "last_bytes_reduced", 0),
+        "gradient_bytes": sum(p.detach().numpy().nbytes for p in model.parameters()),
+        "buckets": len(getattr(net, "bucket_sizes", [])),
+    }
+
+
+# -- the scaling model on paper (docs/distributed.md) ------------------------------------------
+W4_LAYER_BYTES = [4 * (784 * 1024 + 1024), 4 * (1024 * 1024 + 1024), 4 * (1024 * 10 + 10)]  # float32 W and b
+LINKS = {"10 Gbit/s (TCP)": (1.25e9, 20e-6), "100 Gbit/s (RDMA)": (12.5e9, 2e-6)}  # bytes/s, latency per message
+STEP_MS = 17.0  # one W4 step at batch 256 per process (BENCHMARKS.md: 1.04x the 16.4 ms GEMM floor)
+# The backward pass's products: dW3, dh2 (small), dW2, dh1 (1024x1024x256 each), dW1 (784x1024x256).
+# W2's gradient is ready after dW2; dh1 and dW1 remain: the window that can hide its allreduce.
+BACKWARD_MS = STEP_MS * 5 / 8
+HIDING_MS = BACKWARD_MS * (1024 * 1024 + 784 * 1024) / (2 * 1024 * 1024 + 784 * 1024 + 2 * 1024 * 10)
+
+
+def ring_ms(nbytes: float, processes: int, bandwidth: float, latency: float) -> float:
+    """Ring allreduce: 2(N-1) steps, each moving nbytes/N per process: 2(N-1)/N x nbytes."""
+    n = processes
+    return 1e3 * (2 * (n - 1) * latency + 2 * (n - 1) / n * nbytes / bandwidth)
+
+
+def paper_model(batch: int = 256) -> list[dict]:
+    """Expected W4 step times: one 25 MB bucket (all 7.45 MB sent after the backward
+    pass) and per-layer buckets (W2's allreduce overlaps dh1 and dW1; W1's, computed last,
+    cannot be hidden)."""
+    rows = []
+    scale = batch / 256
+    total = sum(W4_LAYER_BYTES)
+    first, rest = W4_LAYER_BYTES[0], total - W4_LAYER_BYTES[0]
+    for link, (bandwidth, latency) in LINKS.items():
+        for n in (8, 64, 512):
+            one = ring_ms(total, n, bandwidth, latency)
+            last = ring_ms(first, n, bandwidth, latency)
+            early = ring_ms(rest, n, bandwidth, latency)
+            hidden_window = HIDING_MS * scale
+            rows.append({
+                "link": link, "processes": n,
+                "sent_mb": 2 * (n - 1) / n * total / 1e6,
+                "allreduce_ms": one,
+                "step_one_bucket_ms": STEP_MS * scale + one,
+                "step_per_layer_ms": STEP_MS * scale + last + max(0.0, early - hidden_window),
+                "batch_to_hide_early": 256 * early / HIDING_MS,
+            })
+    return rows
+
+
+def paper_table(batch: int = 256) -> str:
+    lines = [
+        "| link | processes | sent per process per step | allreduce of 7.45 MB | step, one 25 MB bucket "
+        "| step, per-layer buckets | batch per process that hides W2's allreduce |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in paper_model(batch):
+        lines.append(
+            f"| {r['link']} | {r['processes']} | {r['sent_mb']:.2f} MB | {r['allreduce_ms']:.1f} ms "
+            f"| {r['step_one_bucket_ms']:.1f} ms | {r['step_per_layer_ms']:.1f} ms | {r['batch_to_hide_early']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def _launch(processes: int, bucket_cap_mb: float | None) -> dict:
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")])
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    cap = "none" if bucket_cap_mb is None else str(bucket_cap_mb)
+    out = subprocess.run([str(mpiexec), "-n", str(processes), sys.executable, "-m", "bench.distributed",
+                          "--worker", cap], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    if out.returncode:
+        raise RuntimeError(f"the worker failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--caps", default="25,1", help="bucket sizes in MB to try (default 25,1)")
+    parser.add_argument("--model", action="store_true", help="print the scaling model on paper and exit")
+    args = parser.parse_args(argv)
+    if args.model:
+        print(paper_table())
+        return 0
+    if args.worker is not None:
+        row = _worker(None if args.worker == "none" else float(args.worker))
+        from chainrule import distributed as dist
+
+        if dist.rank() == 0:
+            print(json.dumps(row))
+        return 0
+    caps = [float(c) for c in args.caps.split(",")]
+    rows = [_launch(1, None)]
+    # two processes that do not communicate: what sharing the machine costs by itself
+    rows += [_launch(2, None)]
+    rows += [_launch(2, cap) for cap in caps]
+    base = rows[0]["samples_per_s"]
+    print(f"W4 data-parallel, batch {BATCH} per process, float32, 1 BLAS thread per process")
+    print("| processes | wrapper | buckets | step (ms) | samples/s | scaling efficiency | unhidden allreduce (ms/step) "
+          "| bytes to MPI per step | gradient bytes |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        wrapper = "none (no communication)" if r["bucket_cap_mb"] is None else f"DDP, {r['bucket_cap_mb']:g} MB buckets"
+        efficiency = r["samples_per_s"] / (r["processes"] * base)
+        r["scaling_efficiency"] = efficiency
+        print(f"| {r['processes']} | {wrapper} | {r['buckets']} | {r['step_ms']:.1f} | {r['samples_per_s']:.0f} "
+              f"| {100 * efficiency:.0f} % | {r['exposed_allreduce_ms']:.2f} | {r['bytes_per_step']:,} "
+              f"| {r['gradient_bytes']:,} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
