@@ -54,9 +54,13 @@ def wrap(
     return prim
 
 
-# Families whose functions take an array first; of those, the ones that take a sequence
-ARRAY_FIRST_FAMILIES = ("reductions", "linalg", "fft")
-SEQUENCE_FIRST = {"multi_dot"}
+# The functions whose first argument is a sequence of arrays, not one array-like value
+# (every other mirror function takes a list that holds Tensors as the array it stands for)
+SEQUENCE_FIRST = set("""
+multi_dot concatenate stack hstack vstack dstack column_stack row_stack block select
+broadcast_arrays meshgrid array asarray asanyarray ascontiguousarray asfortranarray
+cho_solve lu_solve
+""".split())
 
 
 def mirrors(np_fun, family: str, name: str | None = None):
@@ -74,9 +78,9 @@ def mirrors(np_fun, family: str, name: str | None = None):
             _record(np_fun, f, family, name or f.__name__)
             return f
 
-        # A function of one array given a list that holds Tensors (np.fft.fft([x, y]),
-        # np.linalg.svd([[a, b], [c, d]])) takes it as the array it stands for.
-        array_first = family in ARRAY_FIRST_FAMILIES and np_fun.__name__ not in SEQUENCE_FIRST
+        # A function of an array given a list that holds Tensors (np.fft.fft([x, y]),
+        # np.linalg.svd([[a, b], [c, d]]), np.fliplr([x, y])) takes it as that array.
+        array_first = getattr(np_fun, "__name__", None) not in SEQUENCE_FIRST
 
         @functools.wraps(f)
         def mirror(*args, **kwargs):
@@ -84,7 +88,8 @@ def mirrors(np_fun, family: str, name: str | None = None):
                 trace = _only_recorded((*args, *kwargs.values()))
                 if trace is not None:
                     return trace.record(np_fun, args, kwargs)
-            if array_first and args and (args[0].__class__ is list or args[0].__class__ is tuple):
+            # (a list only: a tuple may be a structure, as scipy's cho_solve((c, lower), b))
+            if array_first and args and args[0].__class__ is list:
                 args = (as_array_if_holds_tensor(args[0]), *args[1:])
             return f(*args, **kwargs)
 
