@@ -29,8 +29,9 @@ import numpy as np
 __all__ = ["World", "setup", "launched_by_mpi", "relaunch", "save_checkpoint", "load_checkpoint", "CHECKPOINT"]
 
 CHECKPOINT = "checkpoint.safetensors"
-# environment variables that MPI launchers set for each process they start
-_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
+# set by MPI launchers (Hydra, Open MPI, srun) for each process of a job step; not
+# SLURM_NTASKS, which a batch script sees before any srun
+_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS")
 
 
 def launched_by_mpi() -> bool:
