@@ -20,10 +20,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 
 __all__ = [
     "Primitive",
+    "CompositePrimitive",
     "primitive",
     "defvjp",
     "defjvp",
@@ -166,6 +168,51 @@ class Primitive:
             f"{self.__name__}: no {kind} rule for argument {argnum}. "
             f"Define one with {how}({self.__name__}, ...)."
         )
+
+
+class CompositePrimitive(Primitive):
+    """A primitive whose body is Python code over other primitives, with rules of its own
+    for some transforms: ``custom_vjp``, ``custom_jvp`` and ``checkpoint`` are of this kind.
+
+    Arguments and results may be pytrees. Called on Tensors, it goes through the same door
+    as every primitive, to the innermost trace, whose ``composite`` method handles it: a
+    reverse trace records one entry whose rules come from :meth:`reverse`, a forward trace
+    asks :meth:`tangent`, and a trace without rules of its own (``chainrule.jit``'s
+    recording trace) runs the body on its Tensors, so the body's primitives are seen.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> square = CompositePrimitive(lambda x: x * x, name="square")
+    >>> float(cr.grad(square)(3.0))  # no rules of its own: the body is differentiated
+    6.0
+    """
+
+    def __call__(self, *args):
+        top = None
+        for leaf in tree_flatten(args)[0]:
+            if isinstance(leaf, Tensor) and (top is None or leaf._trace.level > top.level):
+                top = leaf._trace
+        if top is None:
+            return self.fun(*args)
+        return top.composite(self, args)
+
+    def reverse(self, leaves: list, in_tree):
+        """``(output, rules)`` for a reverse trace: the output pytree computed from the
+        argument ``leaves``, and a Primitive whose vjp rules (one per leaf) give the leaves'
+        cotangents; ``rules.multiple_outputs`` says whether the output has several leaves.
+        By default: the body differentiated as it runs (None: inline it)."""
+        return None
+
+    def tangent(self, primals: list, tangents: list, in_tree):
+        """``(output, output tangent)`` pytrees for a forward trace, given the argument
+        leaves and their tangents (None: no tangent). None: run the body inline."""
+        return None
+
+    def batched(self, in_axes: tuple, in_tree, axes: list):
+        """For a batching trace: the same kind of function over a batch, with ``in_axes``
+        (vmap's, one pytree per argument) saying which leaves carry the batch on axis 0
+        (``axes``: 0 or None per leaf of ``in_tree``); its outputs all carry it. None: run
+        the body on the batched Tensors."""
+        return None
 
 
 # How many jit and vmap traces are open: while none is, nothing needs looking for them.

@@ -20,6 +20,7 @@ import itertools
 import threading
 
 from chainrule.core.primitive import Primitive, RulesByArgument
+from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_KWARGS, Tensor
 
 __all__ = [
@@ -123,6 +124,45 @@ class Trace:
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         return self.process(prim, (a, b), kwargs)
+
+    def composite(self, prim, args):
+        """A :class:`~chainrule.core.primitive.CompositePrimitive` called on this trace's
+        Tensors. A trace without rules for it runs its body, whose calls come back here."""
+        return prim.fun(*args)
+
+
+def own_leaves(trace, args):
+    """The leaves of the pytree ``args`` with this trace's Tensors unboxed, the positions
+    of those, and the tree: what a trace's ``composite`` method starts from."""
+    leaves, in_tree = tree_flatten(args)
+    values = list(leaves)
+    own = []
+    for i, v in enumerate(leaves):
+        if isinstance(v, Tensor) and v._trace is trace:
+            values[i] = v._value
+            own.append(i)
+    return leaves, values, own, in_tree
+
+
+def record_composite(trace, rules, parents, values, out, inputs=None):
+    """Box a composite call's ``out`` pytree on a reverse or eager trace: one record (a
+    tape entry or an EagerNode) of ``rules`` for the call, one more per output leaf if
+    there are several (as for any multiple-output primitive)."""
+    out_leaves, out_tree = tree_flatten(out)
+    ans = tuple(out_leaves) if rules.multiple_outputs else out_leaves[0]
+    record = (rules, parents, values, NO_KWARGS, ans)
+    tape = getattr(trace, "tape", None)
+    if tape is not None:
+        tape.append(record)
+        node = len(tape) - 1
+    else:
+        node = EagerNode(*record, inputs=inputs)
+        node.stamp = trace.clock
+    if rules.multiple_outputs:
+        boxed = project_outputs(trace, node, ans, tape)
+    else:
+        boxed = (Tensor(ans, trace, node),)
+    return tree_unflatten(out_tree, list(boxed))
 
 
 class ReverseTrace(Trace):
@@ -229,6 +269,17 @@ class ReverseTrace(Trace):
         out._value, out._trace, out._node = ans, self, len(tape) - 1
         return out
 
+    def composite(self, prim, args):
+        if self.tape is None:
+            raise escaped_tensor_error(self, prim)
+        leaves, values, own, in_tree = own_leaves(self, args)
+        made = prim.reverse(values, in_tree)
+        if made is None:
+            return prim.fun(*args)
+        out, rules = made
+        parents = [(i, leaves[i]._node) for i in own]
+        return record_composite(self, rules, parents, values, out)
+
     def close(self) -> None:
         self.tape = None
 
@@ -319,6 +370,25 @@ class ForwardTrace(Trace):
         if out is None:
             out = zeros_tangent(ans)
         return self.new_tensor(ans, out)
+
+    def composite(self, prim, args):
+        if not self.open:
+            raise escaped_tensor_error(self, prim)
+        leaves, values, own, in_tree = own_leaves(self, args)
+        tangents = [None] * len(leaves)
+        for i in own:
+            tangents[i] = leaves[i]._tangent
+        made = prim.tangent(values, tangents, in_tree)
+        if made is None:
+            return prim.fun(*args)
+        out, out_tangent = made
+        out_leaves, out_tree = tree_flatten(out)
+        tangent_leaves = tree_flatten(out_tangent)[0]
+        boxed = [
+            self.new_tensor(v, zeros_tangent(v) if t is None else t)
+            for v, t in zip(out_leaves, tangent_leaves, strict=True)
+        ]
+        return tree_unflatten(out_tree, boxed)
 
     def close(self) -> None:
         self.open = False
@@ -452,6 +522,17 @@ class EagerTrace(Trace):
             node = EagerNode(prim, parents, vals, kwargs, ans, args)
             node.stamp = self.clock
         return self.output(prim, ans, node)
+
+    def composite(self, prim, args):
+        leaves, values, own, in_tree = own_leaves(self, args)
+        parents = [(i, leaves[i]._node) for i in own if leaves[i]._node is not None]
+        if not parents or not grad_enabled():
+            return prim.fun(*args)  # nothing to differentiate: the body, on these Tensors
+        made = prim.reverse(values, in_tree)
+        if made is None:
+            return prim.fun(*args)
+        out, rules = made
+        return record_composite(self, rules, parents, values, out, inputs=leaves)
 
     def output(self, prim, ans, node) -> Tensor | tuple:
         """The Tensor(s) of a call's result, with its node (None: not differentiated)."""

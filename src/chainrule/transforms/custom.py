@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+import chainrule.numpy as cnp
+from chainrule.core.primitive import CompositePrimitive, Primitive, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.trace import EAGER, EagerNode, ForwardTrace, project_outputs
-from chainrule.transforms.vmap import batch_by_mapping, batch_custom_vjp
+from chainrule.numpy import zeros_like
+from chainrule.transforms.reverse import vjp
+from chainrule.transforms.vmap import vmap
 
 __all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
 
@@ -24,27 +25,15 @@ def stop_gradient(x: Tensor | object) -> Tensor | object:
     return tree_map(lambda v: undifferentiated(v) if isinstance(v, Tensor) else v, x)
 
 
-def _top_trace(leaves):
-    top = None
-    for v in leaves:
-        if isinstance(v, Tensor) and (top is None or v._trace.level > top.level):
-            top = v._trace
-    return top
-
-
-def _zeros_like(x):
-    import chainrule.numpy as cnp
-
-    return cnp.zeros_like(x)
-
-
-class custom_vjp:
+class custom_vjp(CompositePrimitive):
     """A function whose reverse-mode derivative you supply (JAX's ``custom_vjp``).
 
     ``f.defvjp(fwd, bwd)``: ``fwd(*args) -> (out, residuals)`` and
-    ``bwd(residuals, g) -> tuple`` with one cotangent per positional argument.
-    Outer transforms of a nested differentiation differentiate ``fwd`` and ``bwd`` as
-    ordinary code. Forward mode is not available (define ``custom_jvp`` instead).
+    ``bwd(residuals, g) -> tuple`` with one cotangent per positional argument (None for
+    none). Arguments and outputs may be pytrees. Outer transforms of a nested
+    differentiation differentiate ``fwd`` and ``bwd`` as ordinary code; a trace with no
+    derivative to take (``chainrule.jit`` outside ``grad``) runs ``f`` itself. Forward
+    mode is not available (define ``custom_jvp`` instead).
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> @cr.custom_vjp
@@ -56,75 +45,70 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
+        super().__init__(fun)
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         self.fwd, self.bwd = fwd, bwd
 
-    def forward_mode(self, *args):
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise TypeError(f"{self.__name__}: call .defvjp(fwd, bwd) before using it")
+        return super().__call__(*args)
+
+    def tangent(self, primals, tangents, in_tree):
         raise TypeError(
             f"{self.__name__} has a custom vjp only, so forward mode (jvp, jacfwd, hessian) "
             "cannot differentiate it; use reverse mode, or give it a custom_jvp"
         )
 
-    def __call__(self, *args):
-        if self.fwd is None:
-            raise TypeError(f"{self.__name__}: call .defvjp(fwd, bwd) before using it")
-        leaves, in_tree = tree_flatten(args)
-        top = _top_trace(leaves)
-        if top is None or top.records:  # chainrule.jit records fun's own calls
-            return self.fun(*args)
-        if isinstance(top, ForwardTrace):
-            return self.forward_mode(*args)
-        if top.batches:  # under vmap: fwd and bwd mapped over the batch
-            return batch_custom_vjp(self, top, args)
-        vals, parents = [], []
-        for i, v in enumerate(leaves):
-            if isinstance(v, Tensor) and v._trace is top:
-                vals.append(v._value)
-                if v._node is not None:
-                    parents.append((i, v._node))
-            else:
-                vals.append(v)
-        if top is EAGER and not (parents and EAGER.grad_enabled):
-            return self.fun(*tree_unflatten(in_tree, vals))
-        out, residuals = self.fwd(*tree_unflatten(in_tree, vals))
-        out_leaves, out_tree = tree_flatten(out)
-        prim = self._node_primitive(residuals, in_tree, out_tree, len(leaves))
-        ans = tuple(out_leaves) if prim.multiple_outputs else out_leaves[0]
-        if top is EAGER:
-            node = EagerNode(prim, parents, vals, {}, ans, leaves)
-            node.stamp = EAGER.clock
-            tape = None
-        else:
-            tape = top.tape
-            tape.append((prim, parents, vals, {}, ans))
-            node = len(tape) - 1
-        boxed = (
-            project_outputs(top, node, ans, tape)
-            if prim.multiple_outputs
-            else (Tensor(ans, top, node),)
-        )
-        return tree_unflatten(out_tree, list(boxed))
-
-    def _node_primitive(self, residuals, in_tree, out_tree, n_in: int) -> Primitive:
-        """A one-off primitive whose vjp rules call ``bwd`` once per backward pass."""
+    def batched(self, in_axes, in_tree, axes):
         bwd = self.bwd
+
+        def batch_bwd(residuals, g):
+            out, first = [], 0
+            for ct, sub in zip(vmap(bwd)(residuals, g), in_tree.children, strict=True):
+                if ct is not None:
+                    # an argument shared by every example gets the sum of their cotangents
+                    ct_leaves, ct_tree = tree_flatten(ct)
+                    ct = tree_unflatten(ct_tree, [
+                        c if axes[first + k] == 0 else cnp.sum(c, axis=0)
+                        for k, c in enumerate(ct_leaves)
+                    ])
+                out.append(ct)
+                first += sub.num_leaves
+            return tuple(out)
+
+        mapped = custom_vjp(vmap(self.fun, in_axes))
+        mapped.__name__ = self.__name__
+        mapped.defvjp(vmap(self.fwd, in_axes), batch_bwd)
+        return mapped
+
+    def reverse(self, leaves, in_tree):
+        out, residuals = self.fwd(*tree_unflatten(in_tree, leaves))
+        return out, self._call_rules(residuals, in_tree, tree_flatten(out)[1])
+
+    def _call_rules(self, residuals, in_tree, out_tree) -> Primitive:
+        """The rules of one call: a one-off primitive whose vjp rules (one per argument
+        leaf) call ``bwd`` once per backward pass, on this call's residuals."""
+        bwd, in_leaves = self.bwd, in_tree.num_leaves
         n_out = out_tree.num_leaves
-        prim = Primitive(self.fun, name=self.__name__, multiple_outputs=n_out > 1)
+        fun = self.fun
+
+        def flat_fun(*leaves):  # the call on flat leaves (an eager create_graph recomputes)
+            out = tree_flatten(fun(*tree_unflatten(in_tree, leaves)))[0]
+            return tuple(out) if n_out > 1 else out[0]
+
+        rules = Primitive(flat_fun, name=self.__name__, multiple_outputs=n_out > 1)
         last = [None, None]  # the cotangent seen last, and what bwd made of it
 
         def rule(i):
             def vjp_i(g, ans, *args):
                 if last[0] is not g:
-                    gs = g if n_out > 1 else [g]
-                    gs = [
-                        _zeros_like(a) if c is None else c
-                        for c, a in zip(gs, _as_list(ans, n_out), strict=True)
-                    ]
+                    gs = list(g) if n_out > 1 else [g]
+                    outs = list(ans) if n_out > 1 else [ans]
+                    gs = [zeros_like(a) if c is None else c for c, a in zip(gs, outs, strict=True)]
                     cts = bwd(residuals, tree_unflatten(out_tree, gs))
                     if not isinstance(cts, tuple | list) or len(cts) != len(in_tree.children):
                         raise TypeError(
@@ -133,16 +117,12 @@ class custom_vjp:
                         )
                     last[0], last[1] = g, _align(cts, in_tree)
                 c = last[1][i]
-                return _zeros_like(args[i]) if c is None else c
+                return zeros_like(args[i]) if c is None else c
 
             return vjp_i
 
-        def_vjps(prim, *(rule(i) for i in range(n_in)))
-        return prim
-
-
-def _as_list(ans, n):
-    return list(ans) if n > 1 else [ans]
+        def_vjps(rules, *(rule(i) for i in range(in_leaves)))
+        return rules
 
 
 def _align(cts, in_tree):
@@ -157,7 +137,7 @@ def _align(cts, in_tree):
     return flat
 
 
-class custom_jvp:
+class custom_jvp(CompositePrimitive):
     """A function whose forward-mode derivative you supply (JAX's ``custom_jvp``).
 
     ``f.defjvp(rule)`` with ``rule(primals, tangents) -> (out, tangent_out)``. Reverse
@@ -177,36 +157,77 @@ class custom_jvp:
     """
 
     def __init__(self, fun: Callable):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
+        super().__init__(fun)
         self.rule: Callable | None = None
-        self.prim: Primitive | None = None
+        self._rules_by_tree: list = []
 
     def defjvp(self, rule: Callable) -> Callable:
         self.rule = rule
-        prim = Primitive(lambda *a: self.fun(*a), name=self.__name__)
-
-        def jvp_i(i):
-            def tangent(t, ans, *args):
-                ts = [_zeros_like(a) for a in args]
-                ts[i] = t
-                return rule(tuple(args), tuple(ts))[1]
-
-            return tangent
-
-        self._jvp_i = jvp_i
-        prim.batch = batch_by_mapping(self.fun)
-        self.prim = prim
+        self._rules_by_tree = []
         return rule
 
     def __call__(self, *args):
-        if self.prim is None:
+        if self.rule is None:
             raise TypeError(f"{self.__name__}: call .defjvp(rule) before using it")
-        prim = self.prim
-        for i in range(len(args)):
-            if i not in prim.jvps:
-                def_jvps(prim, self._jvp_i(i), argnums=(i,))
-        return prim(*args)
+        return super().__call__(*args)
+
+    def tangent(self, primals, tangents, in_tree):
+        tangents = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
+        return self.rule(
+            tuple(tree_unflatten(in_tree, primals)), tuple(tree_unflatten(in_tree, tangents))
+        )
+
+    def batched(self, in_axes, in_tree, axes):
+        mapped = custom_jvp(vmap(self.fun, in_axes))
+        mapped.__name__ = self.__name__
+        mapped.defjvp(vmap(self.rule, (in_axes, in_axes)))
+        return mapped
+
+    def reverse(self, leaves, in_tree):
+        out = self.fun(*tree_unflatten(in_tree, leaves))
+        return out, self._rules(in_tree)
+
+    def _rules(self, in_tree) -> Primitive:
+        """A primitive with the rule as its jvp rules, one per argument leaf (the others'
+        tangents zero); its vjp rules are their transposes, derived when first needed."""
+        for tree, rules in self._rules_by_tree:  # argument structures seen so far
+            if tree == in_tree:
+                return rules
+        fun, rule = self.fun, self.rule
+
+        def flat_fun(*leaves):
+            return fun(*tree_unflatten(in_tree, leaves))
+
+        rules = Primitive(flat_fun, name=self.__name__)
+
+        def jvp_i(i):
+            def tangent(t, ans, *leaves):
+                ts = [zeros_like(a) for a in leaves]
+                ts[i] = t
+                return rule(
+                    tuple(tree_unflatten(in_tree, list(leaves))), tuple(tree_unflatten(in_tree, ts))
+                )[1]
+
+            return tangent
+
+        def_jvps(rules, *(jvp_i(i) for i in range(in_tree.num_leaves)))
+        self._rules_by_tree.append((in_tree, rules))
+        return rules
+
+
+class checkpoint_call(custom_vjp):
+    """``fun`` whose intermediate values are recomputed in the backward pass: a custom
+    vjp that keeps only the arguments, and runs ``fun`` as it is in forward mode."""
+
+    def __init__(self, fun: Callable):
+        super().__init__(fun)
+        self.defvjp(lambda *args: (fun(*args), args), lambda args, g: vjp(fun, *args)[1](g))
+
+    def tangent(self, primals, tangents, in_tree):
+        return None  # forward mode stores nothing, so it just runs fun
+
+    def batched(self, in_axes, in_tree, axes):
+        return checkpoint_call(vmap(self.fun, in_axes))
 
 
 def checkpoint(fun: Callable) -> Callable:
@@ -218,9 +239,4 @@ def checkpoint(fun: Callable) -> Callable:
     >>> cr.grad(lambda h: cnp.sum(block(h)))(np.zeros(2))
     array([1., 1.])
     """
-    from chainrule.transforms.reverse import vjp
-
-    remat = custom_vjp(fun)
-    remat.defvjp(lambda *args: (fun(*args), args), lambda args, g: vjp(fun, *args)[1](g))
-    remat.forward_mode = fun  # forward mode stores nothing, so it just runs fun
-    return functools.wraps(fun)(lambda *args: remat(*args))
+    return checkpoint_call(fun)

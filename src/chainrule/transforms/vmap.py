@@ -104,6 +104,11 @@ class BatchTrace(Trace):
             )
         return self.box(ans)
 
+    def composite(self, prim, args):
+        if not self.open:
+            raise escaped_tensor_error(self, prim)
+        return batch_composite(prim, self, args)
+
     def record(self, fun: Callable, args, kwargs, **effects):
         """A function without a derivative (a comparison, ``argmax``, a random draw) called
         on batched values: its batching rule, or one call per example. ``effects`` (a
@@ -429,47 +434,19 @@ def _broadcast_batch(x, size: int):
     return np.broadcast_to(x[None], (size, *x.shape))
 
 
-# -- custom rules under vmap -----------------------------------------------------------------------
-def batch_custom_vjp(f, trace: BatchTrace, args):
-    """A ``custom_vjp`` function called on batched values: the same function with its
-    ``fwd`` and ``bwd`` mapped over the batch, so outer derivatives still use ``bwd``."""
-    import chainrule.numpy as cnp
-
+# -- composite primitives (custom_vjp, custom_jvp, checkpoint) under vmap ------------------
+def batch_composite(prim, trace: BatchTrace, args):
+    """A composite primitive called on batched values: the same kind of function with
+    its parts mapped over the batch (``prim.batched``), bound on the traces below, so
+    outer derivatives still use its own rules; a composite without rules of its own runs
+    its body on the batched Tensors."""
     leaves, tree = tree_flatten(args)
     axes = [0 if isinstance(v, Tensor) and v._trace is trace else None for v in leaves]
-    vals = [v._value if a == 0 else v for v, a in zip(leaves, axes, strict=True)]
     in_axes = tuple(tree_unflatten(tree, axes))
-
-    def bwd(residuals, g):
-        cts = vmap(f.bwd)(residuals, g)
-        out = []
-        for ct, arg_axes in zip(cts, in_axes, strict=True):
-            if ct is None:
-                out.append(None)
-                continue
-            ct_leaves, ct_tree = tree_flatten(ct)
-            arg_leaf_axes = tree_flatten(arg_axes)[0] if tree_children(arg_axes) else [
-                arg_axes] * len(ct_leaves)
-            # an unbatched argument's cotangent adds up the examples'
-            out.append(tree_unflatten(ct_tree, [
-                cnp.sum(c, axis=0) if a is None else c
-                for c, a in zip(ct_leaves, arg_leaf_axes, strict=True)]))
-        return tuple(out)
-
-    batched = type(f)(vmap(f.fun, in_axes))
-    batched.__name__ = f.__name__
-    batched.defvjp(vmap(f.fwd, in_axes), bwd)
-    out = batched(*tree_unflatten(tree, vals))
+    mapped = prim.batched(in_axes, tree, axes)
+    if mapped is None:
+        return prim.fun(*args)
+    vals = [v._value if a == 0 else v for v, a in zip(leaves, axes, strict=True)]
+    out = mapped(*tree_unflatten(tree, vals))
     out_leaves, out_tree = tree_flatten(out)
     return tree_unflatten(out_tree, [trace.box(v) for v in out_leaves])
-
-
-def batch_by_mapping(fun: Callable) -> Callable:
-    """A batching rule that maps a Python function over the batch with :func:`vmap`
-    (for a ``custom_jvp`` primitive, whose body is chainrule code)."""
-
-    def rule(prim, batched, *args, **kwargs):
-        in_axes = tuple(0 if b is True else None for b in batched)
-        return vmap(lambda *a: fun(*a, **kwargs), in_axes)(*args)
-
-    return rule
