@@ -26,6 +26,7 @@ from chainrule.core.backward import toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps, real_if_real
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
+from chainrule.core.values import plain, zeros_like
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
@@ -209,10 +210,6 @@ def is_grad_enabled() -> bool:
 
 
 # -- in-place operations --------------------------------------------------------------
-def _plain(x):
-    return x.primal() if isinstance(x, Tensor) else x
-
-
 def _bump_version(t: Tensor) -> None:
     EAGER.clock += 1
     t._version = EAGER.clock
@@ -244,7 +241,7 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         result = op(t, other)
         t._value, t._node = result._value, result._node
         return t
-    _write(t, op(_plain(t), _plain(other)))
+    _write(t, op(plain(t), plain(other)))
     return t
 
 
@@ -279,12 +276,6 @@ def _unbroadcast(g, v):
     return unbroadcast(g, v)
 
 
-def _zeros_like(x):
-    import chainrule.numpy as cnp
-
-    return cnp.zeros_like(x)
-
-
 def_vjps(index_update,
          lambda g, ans, x, index, v: index_update(g, index, 0),
          None,
@@ -292,13 +283,11 @@ def_vjps(index_update,
 def_jvps(index_update,
          lambda t, ans, x, index, v: index_update(t, index, 0),
          None,
-         lambda t, ans, x, index, v: index_update(_zeros_like(ans), index, t))
+         lambda t, ans, x, index, v: index_update(zeros_like(ans), index, t))
 
 
 def setitem(t: Tensor, index, value) -> None:
     """``t[index] = value``: recorded out of place on a graph, written in place otherwise."""
-    from chainrule.numpy.nondiff import plain
-
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
@@ -312,7 +301,7 @@ def setitem(t: Tensor, index, value) -> None:
     buf = t._value
     if not isinstance(buf, np.ndarray) or not buf.flags.writeable:
         buf = t._value = np.array(buf)
-    buf[index] = _plain(value)
+    buf[index] = plain(value)
     _bump_version(t)
 
 
@@ -416,10 +405,10 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
             )
         gradient = np.ones_like(value)
     else:
-        gradient = gradient if create_graph and isinstance(gradient, Tensor) else _plain(gradient)
-        if np.shape(_plain(gradient)) != np.shape(value):
+        gradient = gradient if create_graph and isinstance(gradient, Tensor) else plain(gradient)
+        if np.shape(plain(gradient)) != np.shape(value):
             raise ValueError(
-                f"gradient has shape {np.shape(_plain(gradient))} but the Tensor has shape "
+                f"gradient has shape {np.shape(plain(gradient))} but the Tensor has shape "
                 f"{np.shape(value)}"
             )
     retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
@@ -460,7 +449,7 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
                     continue
                 r = hook(_as_tensor(g))
                 if r is not None:
-                    g = r if create_graph else _plain(r)
+                    g = r if create_graph else plain(r)
         if node.tensor_ref is not None:
             owner = node.tensor_ref()
             if owner is not None:

@@ -22,6 +22,7 @@ import threading
 from chainrule.core.primitive import Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_KWARGS, Tensor
+from chainrule.core.values import zeros_like
 
 __all__ = [
     "EagerNode",
@@ -364,11 +365,11 @@ class ForwardTrace(Trace):
                 out = out + ti
         if prim.multiple_outputs:
             if out is None:
-                out = tuple(zeros_tangent(v) for v in ans)
+                out = tuple(zeros_like(v) for v in ans)
             outs = [self.new_tensor(v, t) for v, t in zip(ans, out, strict=True)]
             return same_tuple_type(ans, outs)
         if out is None:
-            out = zeros_tangent(ans)
+            out = zeros_like(ans)
         return self.new_tensor(ans, out)
 
     def composite(self, prim, args):
@@ -385,19 +386,13 @@ class ForwardTrace(Trace):
         out_leaves, out_tree = tree_flatten(out)
         tangent_leaves = tree_flatten(out_tangent)[0]
         boxed = [
-            self.new_tensor(v, zeros_tangent(v) if t is None else t)
+            self.new_tensor(v, zeros_like(v) if t is None else t)
             for v, t in zip(out_leaves, tangent_leaves, strict=True)
         ]
         return tree_unflatten(out_tree, boxed)
 
     def close(self) -> None:
         self.open = False
-
-
-def zeros_tangent(value):
-    from chainrule.numpy import zeros_like
-
-    return zeros_like(value)
 
 
 def escaped_tensor_error(trace, prim) -> Exception:

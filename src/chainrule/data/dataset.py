@@ -15,12 +15,9 @@ import numpy as np
 
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
-
-
-def _plain(x):
-    return x.primal() if isinstance(x, Tensor) else x
 
 
 def _as_tensor(a) -> Tensor:
@@ -57,7 +54,7 @@ class TensorDataset(Dataset):
     def __init__(self, *arrays):
         if not arrays:
             raise ValueError("TensorDataset needs at least one array")
-        self.arrays = tuple(np.asarray(_plain(a)) for a in arrays)
+        self.arrays = tuple(np.asarray(plain(a)) for a in arrays)
         n = len(self.arrays[0])
         for a in self.arrays:
             if a.ndim == 0 or len(a) != n:
@@ -135,7 +132,7 @@ def default_collate(samples: list) -> Any:
         return {k: default_collate([s[k] for s in samples]) for k in first}
     if isinstance(first, str | bytes):
         return list(samples)
-    return _as_tensor(np.stack([np.asarray(_plain(s)) for s in samples]))
+    return _as_tensor(np.stack([np.asarray(plain(s)) for s in samples]))
 
 
 class DataLoader:

@@ -16,7 +16,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import undifferentiated
+from chainrule.core.values import plain
 from chainrule.numpy import batching
 from chainrule.numpy.activations import _sigmoid, relu, sigmoid
 from chainrule.numpy.nondiff import unboxing
@@ -44,11 +45,6 @@ __all__ = [
     "put_windows",
     "pool_geometry",
 ]
-
-
-def plain(x):
-    """The NumPy value under ``x``: constants computed from it carry no gradient."""
-    return x.primal() if isinstance(x, Tensor) else x
 
 
 def _ndim(x) -> int:

@@ -159,10 +159,6 @@ def _inverse_gaps(w):
         return 1 / (_row(w) - _col(w) + eye) - eye
 
 
-def _zeros_like(x):
-    return cnp.zeros_like(x)
-
-
 def _hcat(x, y):
     """[x | y] along the last axis, with products by constant selection matrices (exact:
     their entries are 0 and 1), so that it differentiates like any product."""
@@ -183,7 +179,7 @@ def _vjp_by_transposing(jvp_rule):
 
         outs, pull = vjp(lambda t: jvp_rule(t, ans, a, **kwargs), cnp.zeros_like(a))
         if isinstance(outs, tuple):
-            g = tuple(_zeros_like(o) if gi is None else gi for gi, o in zip(g, outs, strict=True))
+            g = tuple(cnp.zeros_like(o) if gi is None else gi for gi, o in zip(g, outs, strict=True))
         return pull(g)[0]
 
     return rule
@@ -233,7 +229,7 @@ def slogdet_jvp(t, ans, a):
     sign, _ = ans
     tr = _trace(solve(a, t))  # d log det a
     if not is_complex(a):
-        return _zeros_like(sign), tr
+        return cnp.zeros_like(sign), tr
     return sign * (1j * cnp.imag(tr)), cnp.real(tr)
 
 
@@ -242,7 +238,7 @@ def slogdet_vjp(g, ans, a):
         return _slogdet_vjp_complex(g, ans, a)
     g_logabs = g[1]
     if g_logabs is None:  # the sign of a real determinant is locally constant
-        return _zeros_like(a)
+        return cnp.zeros_like(a)
     return _col(_col(g_logabs)) * _T(inv(a))
 
 
@@ -571,7 +567,7 @@ def qr_vjp(g, ans, a, mode="reduced"):
         extra = matmul(y, _T(gry))
         gq = extra if gq is None else gq + extra
     gx = _qr_vjp_tall(gq, grx, q, r[..., :m])
-    gy = _zeros_like(y) if gry is None else matmul(q, gry)
+    gy = cnp.zeros_like(y) if gry is None else matmul(q, gry)
     return _hcat(gx, gy)
 
 

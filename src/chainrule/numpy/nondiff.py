@@ -16,6 +16,7 @@ import numpy as np
 
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
 
 # Only names present in the installed NumPy are exported, so an older or newer NumPy
 # never breaks import.
@@ -38,15 +39,6 @@ floor ceil rint trunc fix sign round around floor_divide
 # (Not min_scalar_type: for a 0-d array it reads the value.)
 STATIC = set("shape ndim size result_type can_cast promote_types iscomplexobj isrealobj "
              "isscalar issubdtype".split())
-
-
-def plain(x):
-    """The plain NumPy value under ``x`` (lists and tuples looked into)."""
-    if isinstance(x, Tensor):
-        return x.primal()
-    if isinstance(x, list | tuple) and any(isinstance(v, Tensor) for v in x):
-        return type(x)(plain(v) for v in x)
-    return x
 
 
 def static_plain(x):

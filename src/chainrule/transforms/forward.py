@@ -10,6 +10,7 @@ import numpy as np
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ForwardTrace
+from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import (
     differentiable_value,
     either_argnums,
@@ -73,14 +74,8 @@ def trace_jvp(fun: Callable, primals: Sequence, tangents: Sequence, name: str = 
             tans.append(leaf._tangent)
         else:
             values.append(leaf)
-            tans.append(_zeros_like(leaf))
+            tans.append(zeros_like(leaf))
     return tree_unflatten(out_tree, values), tree_unflatten(out_tree, tans)
-
-
-def _zeros_like(x):
-    from chainrule.numpy import zeros_like
-
-    return zeros_like(x)
 
 
 def jvp(fun: Callable, primals: Sequence, tangents: Sequence):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
 from chainrule.transforms.forward import jvp
 from chainrule.transforms.reverse import vjp
 
@@ -18,15 +18,11 @@ class GradcheckError(AssertionError):
     """A derivative disagrees with finite differences."""
 
 
-def _plain(x):
-    return x.primal() if isinstance(x, Tensor) else x
-
-
 def _random_like(tree, rng):
     leaves, treedef = tree_flatten(tree)
     out = []
     for x in leaves:
-        x = np.asarray(_plain(x))
+        x = np.asarray(plain(x))
         r = rng.standard_normal(x.shape)
         if x.dtype.kind == "c":
             r = r + 1j * rng.standard_normal(x.shape)
@@ -47,7 +43,7 @@ def _inner(xs, ys) -> float:
     y_leaves, _ = tree_flatten(ys)
     return float(
         sum(
-            np.real(np.sum(np.conj(np.asarray(_plain(x))) * np.asarray(_plain(y))))
+            np.real(np.sum(np.conj(np.asarray(plain(x))) * np.asarray(plain(y))))
             for x, y in zip(x_leaves, y_leaves, strict=True)
         )
     )
@@ -55,7 +51,7 @@ def _inner(xs, ys) -> float:
 
 def _conj(tree):
     leaves, treedef = tree_flatten(tree)
-    return tree_unflatten(treedef, [np.conj(np.asarray(_plain(x))) for x in leaves])
+    return tree_unflatten(treedef, [np.conj(np.asarray(plain(x))) for x in leaves])
 
 
 def _numerical_jvp(f, args, tangents, eps):
@@ -66,7 +62,7 @@ def _numerical_jvp(f, args, tangents, eps):
     return tree_unflatten(
         treedef,
         [
-            (np.asarray(_plain(p)) - np.asarray(_plain(m))) / (2 * eps)
+            (np.asarray(plain(p)) - np.asarray(plain(m))) / (2 * eps)
             for p, m in zip(p_leaves, m_leaves, strict=True)
         ],
     )

@@ -12,6 +12,7 @@ from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ReverseTrace
+from chainrule.numpy import zeros_like
 
 __all__ = [
     "vjp",
@@ -128,18 +129,12 @@ class VJP:
         grads = []
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
-            grads.append(zeros_like_value(value) if g is None else like_input(g, value))
+            grads.append(zeros_like(value) if g is None else like_input(g, value))
         return grads
 
 
 def shape_of(x):
     return x.shape if hasattr(x, "shape") else np.shape(x)
-
-
-def zeros_like_value(x):
-    from chainrule.numpy import zeros_like
-
-    return zeros_like(x)
 
 
 def like_input(g, x):
