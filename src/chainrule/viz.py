@@ -44,7 +44,7 @@ import numpy as np
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.pytree import TreeDef, tree_flatten
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, PROJECT
+from chainrule.core.trace import EAGER, LEAF, PROJECT, tape_entry
 from chainrule.transforms.reverse import normalize_argnums, trace_vjp
 
 __all__ = [
@@ -438,7 +438,7 @@ def graph_of(
             owner = node.tensor_ref() if node.tensor_ref is not None else None
             value = None if owner is None else owner._value
             leaf_info[i] = (by_node.get(id(node), "leaf"), value)
-            tape.append((None, (), None, None, None))
+            tape.append(LEAF)
             continue
         if node.parents is None:
             raise RuntimeError(
@@ -446,7 +446,7 @@ def graph_of(
                 "graph_of before backward(), or pass retain_graph=True to backward()"
             )
         parents = tuple((a, index[id(p)]) for a, p in node.parents)
-        tape.append((node.prim, parents, tuple(node.args), node.kwargs, node.ans))
+        tape.append(tape_entry(node.prim, parents, tuple(node.args), node.kwargs, node.ans))
     return _assemble(tape, leaf_info, [(len(tape) - 1, tensor._value)], [], "tensor", adjoints,
                      max_nodes, collapse, False, constants, max_values, rankdir, stop=n_leaves)
 

@@ -23,7 +23,8 @@ __all__ = ["pullback", "pushforward"]
 
 def pullback(fun: Callable, args: Sequence):
     """``fun(*args)`` and its pullback: a function from the output's cotangent to the
-    cotangents of ``args`` (None for an argument the output does not depend on).
+    cotangents of ``args`` (None for an argument the output does not depend on). A tuple
+    of outputs takes a tuple of cotangents (None for an output without one).
 
     >>> import numpy as np
     >>> out, pull = pullback(lambda x, y: x * y, (np.float64(3.0), np.float64(2.0)))
@@ -37,18 +38,22 @@ def pullback(fun: Callable, args: Sequence):
         out = fun(*boxed)
     finally:
         trace.close()
-    recorded = isinstance(out, Tensor) and out._trace is trace
-    value = out._value if recorded else out
+    several = isinstance(out, tuple)
+    outs = out if several else (out,)
+    recorded = [isinstance(o, Tensor) and o._trace is trace for o in outs]
+    values = tuple(o._value if r else o for o, r in zip(outs, recorded, strict=True))
 
     def pull(cotangent) -> list:
-        if not recorded:
+        if not any(recorded):
             return [None] * len(args)
         cots = [None] * len(tape)
-        cots[out._node] = cotangent
+        for o, r, c in zip(outs, recorded, cotangent if several else (cotangent,), strict=True):
+            if r and c is not None:
+                cots[o._node] = c if cots[o._node] is None else cots[o._node] + c
         backward_pass(list(tape), cots, stop=len(args))
         return [cots[t._node] for t in boxed]
 
-    return value, pull
+    return (values if several else values[0]), pull
 
 
 def pushforward(fun: Callable, args: Sequence, tangents: Sequence):

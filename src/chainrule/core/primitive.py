@@ -131,12 +131,9 @@ class Primitive:
         if jvp_rule is None:
             self.vjps[argnum] = None
             return None
-        from chainrule.numpy import zeros_like
-        from chainrule.transforms.reverse import vjp
-
         def rule(g, ans, *args, **kwargs):
             tangent_map = lambda t: jvp_rule(t, ans, *args, **kwargs)  # noqa: E731
-            return vjp(tangent_map, zeros_like(args[argnum]))[1](g)[0]
+            return transpose(tangent_map, args[argnum], g)
 
         self.vjps[argnum] = rule
         return rule
@@ -150,12 +147,9 @@ class Primitive:
         if vjp_rule is None:
             self.jvps[argnum] = None
             return None
-        from chainrule.numpy import zeros_like
-        from chainrule.transforms.reverse import vjp
-
         def rule(t, ans, *args, **kwargs):
             cotangent_map = lambda g: vjp_rule(g, ans, *args, **kwargs)  # noqa: E731
-            return vjp(cotangent_map, zeros_like(ans))[1](t)[0]
+            return transpose(cotangent_map, ans, t)
 
         self.jvps[argnum] = rule
         return rule
@@ -168,6 +162,17 @@ class Primitive:
             f"{self.__name__}: no {kind} rule for argument {argnum}. "
             f"Define one with {how}({self.__name__}, ...)."
         )
+
+
+def transpose(linear_map: Callable, like, v):
+    """The transpose of ``linear_map`` (defined on values like ``like``) applied to ``v``,
+    by one small reverse pass; the result is real if ``like`` is, and of its dtype."""
+    from chainrule.core.linearize import pullback  # the module builds on this one
+    from chainrule.core.values import like_input, zeros_like
+
+    point = zeros_like(like)  # the map is linear: any point will do, zeros have the dtype
+    out = pullback(linear_map, (point,))[1](v)[0]
+    return point if out is None else like_input(out, point)
 
 
 class CompositePrimitive(Primitive):

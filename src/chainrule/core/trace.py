@@ -32,6 +32,7 @@ __all__ = [
     "EAGER",
     "PROJECT",
     "LEAF",
+    "tape_entry",
     "RANDOM_SOURCES",
     "GRAD_MODE",
     "grad_enabled",
@@ -112,6 +113,11 @@ PROJECT.vjps = RulesByArgument(_project_rule)
 LEAF = (None, (), None, None, None)
 
 
+def tape_entry(prim, parents, args, kwargs, ans) -> tuple:
+    """A tape entry, for code outside the hot paths (which build the same tuple inline)."""
+    return (prim, parents, args, kwargs, ans)
+
+
 class Trace:
     """What every trace offers: ``process(prim, args, kwargs)``, and the one- and
     two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
@@ -151,7 +157,7 @@ def record_composite(trace, rules, parents, values, out, inputs=None):
     there are several (as for any multiple-output primitive)."""
     out_leaves, out_tree = tree_flatten(out)
     ans = tuple(out_leaves) if rules.multiple_outputs else out_leaves[0]
-    record = (rules, parents, values, NO_KWARGS, ans)
+    record = tape_entry(rules, parents, values, NO_KWARGS, ans)
     tape = getattr(trace, "tape", None)
     if tape is not None:
         tape.append(record)
@@ -297,7 +303,7 @@ def project_outputs(trace, node, ans, tape):
     a tape entry (reverse trace, ``node`` a tape position) or an EagerNode (eager)."""
     outs = []
     for k, value in enumerate(ans):
-        record = (PROJECT, ((k, node),), (len(ans),), {}, value)
+        record = tape_entry(PROJECT, ((k, node),), (len(ans),), {}, value)
         if tape is not None:
             tape.append(record)
             proj = len(tape) - 1

@@ -1,15 +1,19 @@
 """Small helpers on values that every layer needs, each defined once.
 
 * :func:`plain`: the NumPy value under a Tensor (lists and tuples looked into).
+* :func:`like_input`: a cotangent as the gradient of an input (real for a real input, in
+  the input's dtype).
 * :func:`zeros_like`: zeros like a value, as the numpy mirror makes them (a batched value
   under ``vmap``, a recorded one under ``jit``).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.core.tensor import Tensor
 
-__all__ = ["plain", "zeros_like"]
+__all__ = ["plain", "zeros_like", "like_input"]
 
 
 def plain(x):
@@ -37,3 +41,43 @@ def zeros_like(x):
     from chainrule.numpy import zeros_like as mirror_zeros_like
 
     return mirror_zeros_like(x)
+
+
+def like_input(g, x):
+    """The gradient of a real input is real, and of its dtype; that of a number is a
+    number, that of an array (0-d too) an array."""
+    if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
+        # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
+        import chainrule.numpy as cnp  # the cast is recorded: the mirror's (see values.zeros_like)
+
+        def dtype_of(v):
+            return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+        dtype = dtype_of(x)
+        if dtype_of(g).kind == "c" and dtype.kind != "c":
+            g = cnp.real(g)
+        if dtype_of(g) != dtype:
+            g = cnp.astype(g, dtype)
+        x_value = x._value if isinstance(x, Tensor) else x
+        g_value = g._value if isinstance(g, Tensor) else g
+        if isinstance(x_value, np.generic) and isinstance(g_value, np.ndarray) and g_value.ndim == 0:
+            g = g[()]
+        elif isinstance(x_value, np.ndarray) and not isinstance(g_value, np.ndarray):
+            g = cnp.copy(g)  # (np.copy of a NumPy scalar is a 0-d array)
+        return g
+    if not isinstance(g, Tensor) and not isinstance(x, Tensor):
+        g = np.asarray(g) if not isinstance(g, np.ndarray | np.generic) else g
+        if g.dtype.kind == "c" and x.dtype.kind != "c":
+            g = g.real
+        if g.dtype != x.dtype:
+            g = g.astype(x.dtype)
+        if isinstance(x, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
+            g = g[()]  # a number's gradient is a number
+        elif isinstance(x, np.ndarray) and not isinstance(g, np.ndarray):
+            g = np.asarray(g)  # a 0-d array's gradient is a 0-d array
+    return g
+
+
+def _recorded(v) -> bool:
+    """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken)."""
+    return not isinstance(v, Tensor) or v._trace.records or v._trace.batches

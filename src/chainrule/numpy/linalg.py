@@ -39,7 +39,9 @@ import operator
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.linearize import pullback
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.core.values import like_input
 from chainrule.numpy import batching, products
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.dispatch import guarded
@@ -175,12 +177,12 @@ def _vjp_by_transposing(jvp_rule):
     """
 
     def rule(g, ans, a, **kwargs):
-        from chainrule.transforms.reverse import vjp
-
-        outs, pull = vjp(lambda t: jvp_rule(t, ans, a, **kwargs), cnp.zeros_like(a))
+        point = cnp.zeros_like(a)
+        outs, pull = pullback(lambda t: jvp_rule(t, ans, a, **kwargs), (point,))
         if isinstance(outs, tuple):
             g = tuple(cnp.zeros_like(o) if gi is None else gi for gi, o in zip(g, outs, strict=True))
-        return pull(g)[0]
+        ct = pull(g)[0]
+        return point if ct is None else like_input(ct, point)
 
     return rule
 

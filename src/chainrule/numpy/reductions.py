@@ -15,6 +15,7 @@ import builtins
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.linearize import pullback, pushforward
 from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
@@ -87,7 +88,7 @@ def float_dtype(x) -> np.dtype:
     return np.finfo(dt).dtype if dt.kind in "fc" else np.dtype(np.float64)
 
 
-def like_input(g, x, dtype):
+def undo_dtype(g, x, dtype):
     """The cotangent in ``x``'s dtype, where ``dtype=`` made the output's differ."""
     if dtype is None:
         return g
@@ -176,7 +177,7 @@ def sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=
     g = expand_reduced(g, x, axis, keepdims)
     if where is not True and where is not _NoValue:
         g = cnp.where(undifferentiated(where), g, 0)
-    return g if dtype is None else like_input(g, x, dtype)
+    return g if dtype is None else undo_dtype(g, x, dtype)
 
 
 def sum_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
@@ -196,7 +197,7 @@ def mean_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=T
     else:
         g = cnp.where(m, expand_reduced(g, x, axis, keepdims), 0)
         g = g / np.maximum(count_of(m, x, axis), 1)
-    return like_input(g, x, dtype)
+    return undo_dtype(g, x, dtype)
 
 def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=True):
     return mean(t, axis=axis, dtype=dtype, keepdims=keepdims, where=where)
@@ -262,7 +263,7 @@ def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
 
 def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
     d = prod_partials(ans, x, axis, keepdims, initial, where)
-    return like_input(expand_reduced(g, x, axis, keepdims) * d, x, dtype)
+    return undo_dtype(expand_reduced(g, x, axis, keepdims) * d, x, dtype)
 
 
 def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
@@ -349,7 +350,7 @@ def real_part(z):
 def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
     d, scale = deviations(x, axis, ddof, correction, where)
-    return like_input(expand_reduced(g, x, axis, keepdims) * d * (2 * scale), x, dtype)
+    return undo_dtype(expand_reduced(g, x, axis, keepdims) * d * (2 * scale), x, dtype)
 
 
 def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
@@ -367,7 +368,7 @@ def _spread(ans):
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
     d, scale = deviations(x, axis, ddof, correction, where)
-    return like_input(expand_reduced(g / _spread(ans), x, axis, keepdims) * d * scale, x, dtype)
+    return undo_dtype(expand_reduced(g / _spread(ans), x, axis, keepdims) * d * scale, x, dtype)
 
 
 def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
@@ -397,7 +398,7 @@ def reverse_cumsum(g, axis: int):
 
 
 def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
-    return like_input(reshape_like(reverse_cumsum(g, cum_axis(x, axis)), x), x, dtype)
+    return undo_dtype(reshape_like(reverse_cumsum(g, cum_axis(x, axis)), x), x, dtype)
 
 
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
@@ -405,10 +406,8 @@ def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     if not has_zero(xs):
         d = reverse_cumsum(g * ans, ax) / xs
     else:
-        from chainrule.transforms.reverse import vjp
-
-        d = vjp(lambda v: scan_cumprod(v, ax), xs)[1](g)[0]
-    return like_input(reshape_like(d, x), x, dtype)
+        d = pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
+    return undo_dtype(reshape_like(d, x), x, dtype)
 
 
 def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
@@ -416,9 +415,7 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     ts = along(t, axis)[0]
     if not has_zero(xs):
         return cumsum(ts / xs, axis=ax, dtype=dtype) * ans
-    from chainrule.transforms.forward import jvp
-
-    return jvp(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
+    return pushforward(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
 
 
 cumsum = reduction(np.cumsum)

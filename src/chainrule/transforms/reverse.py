@@ -12,6 +12,7 @@ from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ReverseTrace
+from chainrule.core.values import like_input
 from chainrule.numpy import zeros_like
 
 __all__ = [
@@ -135,46 +136,6 @@ class VJP:
 
 def shape_of(x):
     return x.shape if hasattr(x, "shape") else np.shape(x)
-
-
-def like_input(g, x):
-    """The gradient of a real input is real, and of its dtype; that of a number is a
-    number, that of an array (0-d too) an array."""
-    if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
-        # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
-        import chainrule.numpy as cnp
-
-        def dtype_of(v):
-            return v.dtype if hasattr(v, "dtype") else np.result_type(v)
-
-        dtype = dtype_of(x)
-        if dtype_of(g).kind == "c" and dtype.kind != "c":
-            g = cnp.real(g)
-        if dtype_of(g) != dtype:
-            g = cnp.astype(g, dtype)
-        x_value = x._value if isinstance(x, Tensor) else x
-        g_value = g._value if isinstance(g, Tensor) else g
-        if isinstance(x_value, np.generic) and isinstance(g_value, np.ndarray) and g_value.ndim == 0:
-            g = g[()]
-        elif isinstance(x_value, np.ndarray) and not isinstance(g_value, np.ndarray):
-            g = cnp.copy(g)  # (np.copy of a NumPy scalar is a 0-d array)
-        return g
-    if not isinstance(g, Tensor) and not isinstance(x, Tensor):
-        g = np.asarray(g) if not isinstance(g, np.ndarray | np.generic) else g
-        if g.dtype.kind == "c" and x.dtype.kind != "c":
-            g = g.real
-        if g.dtype != x.dtype:
-            g = g.astype(x.dtype)
-        if isinstance(x, np.generic) and isinstance(g, np.ndarray) and g.ndim == 0:
-            g = g[()]  # a number's gradient is a number
-        elif isinstance(x, np.ndarray) and not isinstance(g, np.ndarray):
-            g = np.asarray(g)  # a 0-d array's gradient is a 0-d array
-    return g
-
-
-def _recorded(v) -> bool:
-    """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken)."""
-    return not isinstance(v, Tensor) or v._trace.records or v._trace.batches
 
 
 def trace_vjp(
