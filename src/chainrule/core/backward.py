@@ -3,10 +3,10 @@
 A reverse trace's tape is already in execution order, so its backward pass walks it
 from the end, keeping cotangents in a flat list indexed by tape position: apply the vjp
 rule of every differentiated argument and add the result to that argument's slot. A
-cotangent is dropped as soon as it has been used. (The eager graph has no tape; it is
-sorted by :func:`toposort` and walked by ``chainrule.core.eager``.) The outputs of a
-multiple-output primitive have entries of their own (``PROJECT``), whose cotangents
-gather into one list for the primitive's rules.
+cotangent is dropped as soon as it has been used. The eager graph goes through the same
+pass: its nodes, sorted by :func:`toposort`, are the keys of its entries and cotangents.
+The outputs of a multiple-output primitive have entries of their own (``PROJECT``), whose
+cotangents gather into one list for the primitive's rules.
 """
 
 from __future__ import annotations
@@ -19,23 +19,34 @@ from chainrule.core.primitive import real_if_real
 __all__ = ["backward_pass", "toposort"]
 
 
-def backward_pass(tape: list, cots: list, stop: int = 0, origins: dict | None = None) -> None:
+def backward_pass(
+    tape, cots, stop: int = 0, origins: dict | None = None, order=None, visit=None
+) -> None:
     """Propagate the cotangents ``cots`` (one slot per tape entry) back through ``tape``,
     down to position ``stop`` (where the inputs' entries begin to stand).
 
     Entries and cotangents are dropped from ``tape`` and ``cots`` as soon as they have
     been used, so memory falls during the pass; pass a copy of a tape to keep it. Under
     ``detect_anomaly`` every cotangent a rule makes is checked (``origins``: where each
-    tape position's call was made).
+    entry's call was made).
+
+    For the eager graph, ``order`` gives the keys (nodes, newest first) of the dicts
+    ``tape`` and ``cots``, and ``visit(key, g, entry) -> (g, entry)`` sees each entry's
+    cotangent before its rules run (hooks, ``.grad``, in-place checks, recomputation).
     """
     checking = ANOMALY[0] > 0
-    for i in range(len(tape) - 1, stop - 1, -1):
+    for i in range(len(tape) - 1, stop - 1, -1) if order is None else order:
         g = cots[i]
         if g is None:
             continue
         cots[i] = None
-        prim, parents, args, kwargs, ans = tape[i]
+        entry = tape[i]
         tape[i] = None
+        if visit is not None:
+            g, entry = visit(i, g, entry)
+        prim, parents, args, kwargs, ans = entry
+        if prim is None:  # a leaf
+            continue
         partial = prim.partial
         if partial is not None and not kwargs:
             # an elementwise function of one argument: g times its derivative, without

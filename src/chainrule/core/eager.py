@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.anomaly import ANOMALY, check_cotangent
-from chainrule.core.backward import toposort
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps, real_if_real
+from chainrule.core.anomaly import ANOMALY
+from chainrule.core.backward import backward_pass, toposort
+from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
 from chainrule.core.values import plain, zeros_like
@@ -434,14 +434,17 @@ def _as_tensor(g) -> Tensor:
 
 
 def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
-    """The backward pass over an eager graph: as ``backward_pass``, plus hooks, ``.grad``
-    of leaves and retained Tensors, checks of in-place writes, and freeing the graph."""
-    checking = ANOMALY[0] > 0
-    for node in order:
-        g = node.cot
-        if g is None:
-            continue
-        node.cot = None
+    """The backward pass over an eager graph: ``core.backward.backward_pass`` with the
+    nodes as keys, and the eager layer's own work at each node (``visit``): hooks,
+    ``.grad`` of leaves and retained Tensors, checks of in-place writes, recomputation for
+    ``create_graph``, and freeing the graph."""
+    tape = {node: (node.prim, node.parents, node.args, node.kwargs, node.ans) for node in order}
+    cots = dict.fromkeys(order)
+    root = order[0]
+    cots[root] = root.cot
+    origins = {node: getattr(node, "origin", None) for node in order} if ANOMALY[0] else None
+
+    def visit(node, g, entry):
         hooks = node.hooks
         if hooks:
             for hook in list(hooks):
@@ -459,10 +462,10 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
                     for hook in list(hooks):
                         if type(hook) is _AfterAccumulate:
                             hook.fun(owner)
-        prim = node.prim
+        prim = entry[0]
         if prim is None:
-            continue
-        if node.parents is None:
+            return g, entry
+        if entry[1] is None:
             raise RuntimeError(
                 f"backward through {prim.__name__} a second time: its graph was freed by the "
                 "first backward(). Pass retain_graph=True to the first call to keep it."
@@ -470,36 +473,13 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
         if EAGER.clock > node.stamp:  # something was written in place since: look closer
             _check_versions(node)
         if create_graph:
-            args = node.inputs
-            ans = prim(*args, **node.kwargs)
-        else:
-            args = node.args
-            ans = node.ans
-        kwargs = node.kwargs
-        partial = prim.partial
-        if partial is not None and not kwargs:  # as in backward_pass: g times f'(x)
-            parent = node.parents[0][1]
-            gi = real_if_real(g * partial(ans, *args), args, 0, ans)
-            if checking:
-                check_cotangent(gi, prim, 0, getattr(node, "origin", None))
-            c = parent.cot
-            parent.cot = gi if c is None else c + gi
-        else:
-            vjps = prim.vjps
-            for argnum, parent in node.parents:
-                try:
-                    rule = vjps[argnum]
-                except KeyError:
-                    rule = prim.derive_vjp(argnum)
-                if rule is None:
-                    continue
-                gi = real_if_real(rule(g, ans, *args, **kwargs), args, argnum, ans)
-                if checking:
-                    check_cotangent(gi, prim, argnum, getattr(node, "origin", None))
-                c = parent.cot
-                parent.cot = gi if c is None else c + gi
+            kwargs = entry[3]
+            entry = (prim, entry[1], node.inputs, kwargs, prim(*node.inputs, **kwargs))
         if not retain_graph:
             node.args = node.ans = node.inputs = node.parents = None
+        return g, entry
+
+    backward_pass(tape, cots, origins=origins, order=order, visit=visit)
 
 
 def _plain_sum(old: Tensor, g):
