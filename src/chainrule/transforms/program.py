@@ -141,16 +141,19 @@ class Program:
         self.donates = donates
         self.writebacks: list = []  # (object number, attribute): set from the last results
         self.undoable = bool(self.written or self.generators)
+        self.donated_flag = [False]
 
     def run(self, inputs: list):
         if self.undoable:
             return self._run_undoable(inputs)
+        if self.donates:
+            self.donated_flag[0] = False  # set by the replay before it writes donated memory
         try:
             return self._run(inputs)
         except GuardFailure:
             raise
         except Exception as e:
-            raise ReplayError(e, self.donates) from e
+            raise ReplayError(e, self.donates and self.donated_flag[0]) from e
 
     def _run(self, inputs: list):
         if self.busy:  # re-entered (recursion, threads): buffers of its own
@@ -175,7 +178,7 @@ class Program:
                 g.bit_generator.state = state
             if isinstance(e, GuardFailure):
                 raise
-            raise ReplayError(e, self.donates) from e
+            raise ReplayError(e, self.donates and self.donated_flag[0]) from e
 
 
 def build_program(
@@ -554,6 +557,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     for t in out_templates:
         keep.update(_vars_in(t, []))
     n_guards = n_calls = 0
+    donation_seen = False
+    donated_flag = [False]
     for k, op in enumerate(ops):
         if isinstance(op, Guard):
             n_guards += 1
@@ -566,6 +571,9 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
             (first,) = op.outs[:1] or (None,)
             if first in buffer_of:
                 args.append(f"out={buffer_of[first]}")
+                if buffer_of[first][0] == "d" and not donation_seen:
+                    donation_seen = True
+                    lines.append("    _donated[0] = True")
             fun = names.of(direct, "f")
             if op.unpack:
                 target = "".join(f"v{v}, " for v in op.outs) or "_"
@@ -604,7 +612,10 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "in_order": in_order,
         "errstate": np.errstate,
         "geterr": np.geterr,
+        "_donated": donated_flag,
     }
     exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
-    return Program(source, namespace["replay"], buffers, n_guards, n_calls)
+    program = Program(source, namespace["replay"], buffers, n_guards, n_calls)
+    program.donated_flag = donated_flag
+    return program

@@ -1,0 +1,192 @@
+"""A differential property test of cr.jit: hypothesis writes programs out of steps that
+real code contains (branches on values, in-place updates of arguments and of views of
+locals, try/except around NumPy calls that fail, errstate, dropout, batch norm state,
+donation, results of every pytree kind) and runs each jitted and plain over a sequence
+of calls with changing values (signed zeros, NaN, inf, branch-flipping values, dtype
+changes). Every call must give the same bits, leave the arguments and the module in the
+same state, or raise the same exception."""
+
+import math
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.core.trace import EAGER
+
+F = cr.nn.functional
+Pair = namedtuple("Pair", "first second")
+
+
+def _branch(h, x, s, bn):
+    return h * 2.0 if float(cnp.sum(x)) > 0 else h - 1.0
+
+
+def _signed_zero(h, x, s, bn):
+    return h + (1.0 if math.copysign(1.0, float(x[0])) > 0 else -1.0)
+
+
+def _nan_check(h, x, s, bn):
+    return cnp.nan_to_num(h) if bool(cnp.isnan(x).any()) else h * 0.5
+
+
+def _inplace_argument(h, x, s, bn):
+    s *= 0.5
+    s += h[:2].astype(s.dtype)
+    return h
+
+
+def _inplace_view_of_local(h, x, s, bn):
+    h = h * 1.0
+    view = h[1:3]
+    view[0] = x[3]
+    view += 1.0
+    return h
+
+
+def _setitem_read_index(h, x, s, bn):
+    s[int(cnp.argmax(cnp.nan_to_num(x))) % 2] = 7.0
+    return h
+
+
+def _try_cholesky(h, x, s, bn):
+    try:
+        return h + cnp.sum(cnp.linalg.cholesky(cnp.diag(x[:2] + 0.0)))
+    except np.linalg.LinAlgError:
+        return h * 0.25
+
+
+def _try_index(h, x, s, bn):
+    try:
+        return h + x[int(cnp.sum(x > 0)) + 1]
+    except IndexError:
+        return h - 3.0
+
+
+def _errstate_divide(h, x, s, bn):
+    with np.errstate(divide="raise", invalid="ignore"):
+        try:
+            return h / x
+        except FloatingPointError:
+            return h + 1.0
+
+
+def _dropout(h, x, s, bn):
+    return F.dropout(h, 0.5)
+
+
+def _unused_dropout(h, x, s, bn):
+    F.dropout(h, 0.3)
+    return h
+
+
+def _batch_norm(h, x, s, bn):
+    out = bn(cnp.reshape(cnp.nan_to_num(h), (2, 2))).reshape(4)
+    # the plain call gives an eager Tensor, the jitted one an array: the program takes
+    # the array either way (the documented conversion of eager arguments)
+    return out.numpy() if isinstance(out, cr.Tensor) and out._trace is EAGER else out
+
+
+def _dtype_scalar(h, x, s, bn):
+    return h * x.dtype.type(3)
+
+
+STEPS = {f.__name__[1:]: f for f in (
+    _branch, _signed_zero, _nan_check, _inplace_argument, _inplace_view_of_local,
+    _setitem_read_index, _try_cholesky, _try_index, _errstate_divide, _dropout,
+    _unused_dropout, _batch_norm, _dtype_scalar)}
+
+RESULTS = {
+    "array": lambda h, s: h,
+    "tuple": lambda h, s: (h, cnp.sum(h)),
+    "list": lambda h, s: [h, s * 1.0],
+    "dict": lambda h, s: {"z": h, "a": cnp.max(h), "m": None},
+    "ordered": lambda h, s: OrderedDict(b=h, a=s * 2.0),
+    "namedtuple": lambda h, s: Pair(h, 3),
+    "nested": lambda h, s: {"k": [h, (s * 1.0, {"q": h + 1.0})]},
+    "argument": lambda h, s: s,
+}
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -3.0, np.nan, np.inf, -np.inf, 1e-300, 0.5]
+
+
+def _plain_value(x):
+    if isinstance(x, cr.Tensor):
+        return x.detach().numpy()
+    if isinstance(x, dict):
+        return type(x)((k, _plain_value(v)) for k, v in x.items())
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*map(_plain_value, x))
+    if isinstance(x, list | tuple):
+        return type(x)(map(_plain_value, x))
+    return x
+
+
+def bitwise_same(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(bitwise_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(bitwise_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray | np.generic):
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    return a == b
+
+
+def _state(bn):
+    return {k: v.detach().numpy().copy() for k, v in bn.state_dict().items()}
+
+
+def make_program(steps, result):
+    def program(x, s, bn):
+        h = x * 1.0
+        for name in steps:
+            h = STEPS[name](h, x, s, bn)
+        return RESULTS[result](h, s)
+
+    return program
+
+
+def _outcome(fun, args, seed):
+    cr.nn.init.manual_seed(seed)
+    try:
+        with cr.no_grad():
+            return "ok", _plain_value(fun(*args))
+    except Exception as e:  # the same exception, jitted or not
+        return "raised", type(e)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from(sorted(STEPS)), min_size=1, max_size=6),
+    result=st.sampled_from(sorted(RESULTS)),
+    calls=st.lists(
+        st.tuples(st.lists(st.sampled_from(SPECIAL), min_size=4, max_size=4),
+                  st.sampled_from([np.float64, np.float32]), st.integers(0, 3)),
+        min_size=2, max_size=6),
+    donate=st.booleans(),
+)
+def test_jitted_and_plain_agree_call_by_call(steps, result, calls, donate):
+    program = make_program(steps, result)
+    jitted = cr.jit(program, donate_argnums=0 if donate else ())
+    mine_bn, theirs_bn = cr.nn.BatchNorm1d(2), cr.nn.BatchNorm1d(2)
+    mine_s, theirs_s = np.zeros(2), np.zeros(2)
+    for values, dtype, seed in calls:
+        x = np.array(values, dtype=dtype)
+        got = _outcome(jitted, (x.copy(), mine_s, mine_bn), seed)
+        want = _outcome(program, (x.copy(), theirs_s, theirs_bn), seed)
+        assert got[0] == want[0], (got, want)
+        if got[0] == "ok":
+            assert bitwise_same(got[1], want[1]), (got, want)
+        else:
+            assert got[1] is want[1]
+        assert bitwise_same(mine_s, theirs_s), (mine_s, theirs_s)
+        state, want_state = _state(mine_bn), _state(theirs_bn)
+        assert all(bitwise_same(state[k], want_state[k]) for k in want_state), (state, want_state)
