@@ -15,7 +15,7 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import conv, functional, init, layers, utils
+from chainrule.nn import conv, functional, init, layers, recurrent, utils
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import (
@@ -27,6 +27,7 @@ from chainrule.nn.module import (
     StateDictError,
 )
 from chainrule.nn.parameter import Parameter
+from chainrule.nn.recurrent import *  # noqa: F403
 from chainrule.nn.sync_batchnorm import SyncBatchNorm
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "SyncBatchNorm",
     *layers.__all__,
     *conv.__all__,
+    *recurrent.__all__,
 ]

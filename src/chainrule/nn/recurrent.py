@@ -1,0 +1,236 @@
+"""Recurrent layers: ``RNN`` (tanh or ReLU), ``LSTM`` and ``GRU``, with PyTorch's
+constructor arguments, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``, ...),
+shapes, gate order and initialisation, so weights move between the two libraries.
+
+Each layer and direction projects the whole input sequence with one matrix product,
+then runs the recurrence one time step at a time: per step one product with the
+hidden-to-hidden weights and a few elementwise operations (for the LSTM one fused cell
+primitive). The sequence is split into steps, and the outputs stacked, by one operation
+each, so the backward pass does not copy the sequence once per step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.nn import _ops, init
+from chainrule.nn import functional as F
+from chainrule.nn.layers import DEFAULT_DTYPE, _empty
+from chainrule.nn.module import Module
+
+__all__ = ["RNN", "LSTM", "GRU"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class _RNNBase(Module):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, dtype=None, rng=None):
+        super().__init__()
+        if proj_size:
+            raise NotImplementedError(f"{type(self).__name__}: proj_size is not supported")
+        if int(hidden_size) < 1 or int(num_layers) < 1 or int(input_size) < 1:
+            raise ValueError(f"{type(self).__name__}: input_size, hidden_size and num_layers must be positive, "
+                             f"got {input_size}, {hidden_size}, {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout probability must be between 0 and 1, got {dropout}")
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.proj_size = 0
+        self.rng = rng if rng is None else init.get_generator(rng)
+        gates = _GATES[mode] * self.hidden_size
+        dtype = DEFAULT_DTYPE if dtype is None else dtype
+        gen = init.get_generator(rng)
+        bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch: every weight and bias U(±1/√hidden)
+        for layer in range(self.num_layers):
+            width = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for suffix in self._suffixes():
+                names = [(f"weight_ih_l{layer}{suffix}", (gates, width)), (f"weight_hh_l{layer}{suffix}",
+                                                                          (gates, self.hidden_size))]
+                if bias:
+                    names += [(f"bias_ih_l{layer}{suffix}", (gates,)), (f"bias_hh_l{layer}{suffix}", (gates,))]
+                for name, shape in names:
+                    p = _empty(shape, dtype)
+                    init.uniform_(p, -bound, bound, rng=gen)
+                    setattr(self, name, p)
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def _weights(self, layer: int, suffix: str):
+        get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    # -- the forward pass ---------------------------------------------------------------------
+    def forward(self, input, hx=None):
+        """``input``: (T, N, input_size), or (N, T, input_size) with ``batch_first``, or
+        (T, input_size) unbatched. ``hx``: the initial state(s), (layers·directions, N,
+        hidden) each (zeros if None). Returns the output sequence (T, N, directions·hidden)
+        and the final state(s) in ``hx``'s layout."""
+        is_lstm = self.mode == "LSTM"
+        if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected an input of shape (T, N, {self.input_size}) "
+                             f"(or (N, T, ...) with batch_first, or (T, {self.input_size})), "
+                             f"got {tuple(input.shape)}")
+        unbatched = input.ndim == 2
+        x = cnp.reshape(input, (input.shape[0], 1, input.shape[1])) if unbatched else input
+        if self.batch_first and not unbatched:
+            x = cnp.swapaxes(x, 0, 1)
+        n = x.shape[1]
+        states = self._initial_states(hx, n, unbatched, is_lstm, F._dtype(input))
+        finals_h, finals_c = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d, suffix in enumerate(self._suffixes()):
+                k = layer * self.num_directions + d
+                seq, h, c = self._run(x, self._weights(layer, suffix), [s[k] for s in states], reverse=d == 1)
+                outs.append(seq)
+                finals_h.append(h)
+                finals_c.append(c)
+            x = outs[0] if len(outs) == 1 else cnp.concatenate(outs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True, self.rng)
+        h_n = cnp.stack(finals_h, axis=0)
+        c_n = cnp.stack(finals_c, axis=0) if is_lstm else None
+        if self.batch_first and not unbatched:
+            x = cnp.swapaxes(x, 0, 1)
+        if unbatched:
+            x = cnp.reshape(x, (x.shape[0], x.shape[2]))
+            h_n = cnp.reshape(h_n, (h_n.shape[0], h_n.shape[2]))
+            c_n = None if c_n is None else cnp.reshape(c_n, (c_n.shape[0], c_n.shape[2]))
+        return (x, (h_n, c_n)) if is_lstm else (x, h_n)
+
+    def _initial_states(self, hx, n: int, unbatched: bool, is_lstm: bool, dtype):
+        """The initial state(s) as per-layer lists: [h] or [h, c], each entry (N, hidden)
+        or None for zeros."""
+        count = self.num_layers * self.num_directions
+        if hx is None:
+            return [[None] * count] * (2 if is_lstm else 1)
+        parts = hx if is_lstm else (hx,)
+        if is_lstm and (not isinstance(hx, tuple | list) or len(hx) != 2):
+            raise ValueError("LSTM: hx must be a pair (h_0, c_0)")
+        out = []
+        expected = (count, self.hidden_size) if unbatched else (count, n, self.hidden_size)
+        for p in parts:
+            if tuple(p.shape) != expected:
+                raise ValueError(f"{type(self).__name__}: an initial state must have shape {expected}, "
+                                 f"got {tuple(p.shape)}")
+            if unbatched:
+                p = cnp.reshape(p, (count, 1, self.hidden_size))
+            out.append(list(cnp.unstack(p, axis=0)) if count > 1 else [cnp.reshape(p, p.shape[1:])])
+        return out
+
+    def _run(self, x, weights, state, reverse: bool):
+        """One layer in one direction over the whole sequence: (outputs (T, N, H), h_T, c_T)."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
+        h = state[0]
+        c = state[1] if len(state) > 1 else None
+        n, width = x.shape[1], self.hidden_size
+        if h is None:
+            h = np.zeros((n, width), dtype=np.result_type(F._dtype(x), w_hh.dtype))
+        if self.mode == "LSTM" and c is None:
+            c = np.zeros_like(h)
+        outs = []
+        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+        for t in order:
+            h, c = self._cell(steps[t], h, c, w_hh, b_hh)
+            outs.append(h)
+        if reverse:
+            outs.reverse()
+        return cnp.stack(outs, axis=0), h, c
+
+    def _cell(self, gx, h, c, w_hh, b_hh):
+        gh = F.linear(h, w_hh, b_hh)
+        if self.mode == "LSTM":
+            return _ops.lstm_cell(gx + gh, c)
+        if self.mode == "GRU":
+            xr, xz, xn = cnp.split(gx, 3, axis=-1)
+            hr, hz, hn = cnp.split(gh, 3, axis=-1)
+            r = _ops.sigmoid(xr + hr)
+            z = _ops.sigmoid(xz + hz)
+            cand = cnp.tanh(xn + r * hn)
+            return cand + z * (h - cand), None  # (1 − z)·n + z·h
+        pre = gx + gh
+        return (cnp.tanh(pre) if self.mode == "RNN_TANH" else _ops.relu(pre)), None
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.mode == "RNN_RELU":
+            s += ", nonlinearity='relu'"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(_RNNBase):
+    """Elman recurrent network: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh)
+    (``nonlinearity='relu'`` for ReLU).
+
+    >>> import numpy as np
+    >>> out, h_n = RNN(4, 8, num_layers=2, rng=0)(np.zeros((5, 3, 4), dtype=np.float32))
+    >>> out.shape, h_n.shape
+    ((5, 3, 8), (2, 3, 8))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype=None, rng=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
+                         num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, rng=rng)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), PyTorch's gate order
+    (input, forget, cell, output). Returns ``output, (h_n, c_n)``.
+
+    >>> import numpy as np
+    >>> lstm = LSTM(4, 8, batch_first=True, bidirectional=True, rng=0)
+    >>> out, (h_n, c_n) = lstm(np.zeros((3, 5, 4), dtype=np.float32))
+    >>> out.shape, h_n.shape, c_n.shape
+    ((3, 5, 16), (2, 3, 8), (2, 3, 8))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, dtype=None, rng=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, dtype=dtype, rng=rng)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit (Cho et al., 2014) as PyTorch computes it: the reset gate
+    multiplies the hidden-to-hidden product of the candidate, bias included.
+
+    >>> import numpy as np
+    >>> out, h_n = GRU(4, 8, rng=0)(np.zeros((5, 4), dtype=np.float32))
+    >>> out.shape, h_n.shape
+    ((5, 8), (1, 8))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype=None, rng=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype, rng=rng)

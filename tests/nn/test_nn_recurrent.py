@@ -1,0 +1,131 @@
+"""RNN, LSTM and GRU against PyTorch on the same weights: the output sequence, the final
+states, the input and initial-state gradients and every parameter gradient, for the
+argument combinations of the constructors; and the fused LSTM cell against finite
+differences."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import _ops
+
+torch = pytest.importorskip("torch")
+from torch_parity import compare, copy_weights  # noqa: E402
+
+rng = np.random.default_rng(7)
+
+KINDS = {"RNN": {}, "RNN_relu": {"nonlinearity": "relu"}, "LSTM": {}, "GRU": {}}
+OPTIONS = {
+    "plain": {},
+    "two_layers_bidirectional": {"num_layers": 2, "bidirectional": True},
+    "batch_first_no_bias": {"batch_first": True, "bias": False},
+    "three_layers_batch_first_bidirectional": {"num_layers": 3, "batch_first": True, "bidirectional": True},
+}
+
+
+def _make(kind, options, dtype):
+    cls = kind.split("_")[0]
+    kw = {**KINDS[kind], **options}
+    ours = getattr(nn, cls)(3, 4, **kw).to(dtype)
+    theirs = getattr(torch.nn, cls)(3, 4, **kw).to(torch.float64 if dtype == np.float64 else torch.float32)
+    copy_weights(ours, theirs)
+    return ours, theirs
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("options", sorted(OPTIONS))
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_recurrent_layer_matches_torch(kind, options, with_state):
+    ours, theirs = _make(kind, OPTIONS[options], np.float64)
+    t, n = 5, 2
+    shape = (n, t, 3) if OPTIONS[options].get("batch_first") else (t, n, 3)
+    inputs = [rng.standard_normal(shape)]
+    if with_state:
+        layers = OPTIONS[options].get("num_layers", 1) * (2 if OPTIONS[options].get("bidirectional") else 1)
+        states = [rng.standard_normal((layers, n, 4)) for _ in range(2 if kind == "LSTM" else 1)]
+        if kind == "LSTM":
+            # the pair goes in as one argument: wrap both modules to take it as two
+            class Pair(nn.Module):
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, x, h, c):
+                    return self.inner(x, (h, c))
+
+            class TorchPair(torch.nn.Module):
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, x, h, c):
+                    return self.inner(x, (h, c))
+
+            ours, theirs = Pair(ours), TorchPair(theirs)
+        inputs += states
+    compare(ours, theirs, inputs, np.float64)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_unbatched_and_float32_match_torch(kind):
+    ours, theirs = _make(kind, {"num_layers": 2}, np.float32)
+    compare(ours, theirs, [rng.standard_normal((6, 3)).astype(np.float32)], np.float32)
+    ours, theirs = _make(kind, {"bidirectional": True}, np.float64)
+    compare(ours, theirs, [rng.standard_normal((4, 3))], np.float64)
+
+
+@pytest.mark.torch
+def test_dropout_between_layers_only_in_training():
+    ours = nn.LSTM(3, 4, num_layers=2, dropout=0.5, rng=0).double()
+    x = rng.standard_normal((5, 2, 3))
+    ours.eval()
+    a, _ = ours(x)
+    b, _ = ours(x)
+    assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    theirs = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.5).double()
+    copy_weights(ours, theirs)
+    theirs.eval()
+    np.testing.assert_allclose(a.detach().numpy(), theirs(torch.tensor(x))[0].detach().numpy(), rtol=1e-10)
+    ours.train()
+    c, (h, _) = ours(x)
+    d, _ = ours(x)
+    assert not np.allclose(c.detach().numpy(), d.detach().numpy())  # a fresh mask per call
+    # the last layer's output is not dropped: the final h is the last output step
+    np.testing.assert_array_equal(h.detach().numpy()[-1], c.detach().numpy()[-1])
+
+
+def test_parameter_names_shapes_and_initial_bounds_follow_torch():
+    ours = nn.GRU(3, 5, num_layers=2, bidirectional=True, rng=0)
+    theirs = torch.nn.GRU(3, 5, num_layers=2, bidirectional=True)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    bound = 1 / np.sqrt(5)
+    assert all(np.abs(p.detach().numpy()).max() <= bound for p in ours.parameters())
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: nn.LSTM(3, 4)(np.zeros((2, 3, 5))), "expected an input"),
+    (lambda: nn.GRU(3, 4)(np.zeros((2, 1, 3)), np.zeros((2, 1, 4))), "initial state must have shape"),
+    (lambda: nn.LSTM(3, 4)(np.zeros((2, 1, 3)), np.zeros((1, 1, 4))), "pair"),
+    (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity"),
+    (lambda: nn.LSTM(3, 4, proj_size=2), "proj_size"),
+])
+def test_bad_arguments_say_what_is_wrong(bad, match):
+    with pytest.raises((ValueError, NotImplementedError), match=match):
+        bad()
+
+
+@pytest.mark.parametrize("output", ["h", "c", "both"])
+def test_lstm_cell_gradients_match_finite_differences(output):
+    z, c = rng.standard_normal((3, 8)), rng.standard_normal((3, 2))
+    pick = {"h": lambda hc: hc[0], "c": lambda hc: hc[1], "both": lambda hc: hc[0] * hc[1]}[output]
+    assert cr.gradcheck(lambda z, c: pick(_ops.lstm_cell(z, c)), z, c, order=2, modes=("fwd", "rev"))
+
+
+def test_whole_lstm_gradients_match_finite_differences():
+    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, dtype=np.float64, rng=1)
+    x = rng.standard_normal((4, 2, 2))
+    assert cr.gradcheck(lambda m, x: (m(x)[0] ** 2).sum(), lstm, x, order=1)
