@@ -129,3 +129,25 @@ def test_whole_lstm_gradients_match_finite_differences():
     lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, dtype=np.float64, rng=1)
     x = rng.standard_normal((4, 2, 2))
     assert cr.gradcheck(lambda m, x: (m(x)[0] ** 2).sum(), lstm, x, order=1)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_matches_torch_and_differentiates(batch_first, side):
+    from chainrule.nn.utils.rnn import pad_sequence
+
+    seqs = [rng.standard_normal((t, 2)) for t in (3, 1, 4)]
+    ours_in = [cr.tensor(s, requires_grad=True) for s in seqs]
+    ours = pad_sequence(ours_in, batch_first=batch_first, padding_value=-1.5, padding_side=side)
+    theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=batch_first,
+                                             padding_value=-1.5, padding_side=side)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+    w = rng.standard_normal(ours.shape)
+    (ours * w).sum().backward()
+    for i, (t, s) in enumerate(zip(ours_in, seqs, strict=True)):
+        span = slice(0, len(s)) if side == "right" else slice(4 - len(s), 4)
+        expected = w[i, span] if batch_first else w[span, i]
+        np.testing.assert_array_equal(t.grad.numpy(), expected)
+    with pytest.raises(ValueError, match="every sequence"):
+        pad_sequence([np.ones((2, 3)), np.ones((2, 4))])

@@ -16,8 +16,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
+from chainrule.nn.init import get_generator
 from chainrule.numpy import batching
 from chainrule.numpy.activations import _sigmoid, relu, sigmoid
 from chainrule.numpy.nondiff import unboxing
@@ -45,6 +46,7 @@ __all__ = [
     "put_windows",
     "pool_geometry",
     "lstm_cell",
+    "dropout",
 ]
 
 
@@ -581,3 +583,33 @@ lstm_cell = Primitive(_lstm_cell, name="lstm_cell", multiple_outputs=True)
 def_vjps(lstm_cell, _lstm_vjp_z, _lstm_vjp_c)
 def_jvps(lstm_cell, _lstm_jvp_z, _lstm_jvp_c)
 def_batch(batching.elementwise, lstm_cell)  # gates split along the last axis: batch axes broadcast
+
+
+# -- dropout: a random mask times a constant, so no primitive of its own ------------------------
+def dropout(input, p: float = 0.5, training: bool = True, rng=None):
+    """Inverted dropout (see ``chainrule.nn.functional.dropout``)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    dtype = input.dtype if isinstance(input, Tensor | np.ndarray) else np.result_type(input)
+    draw_dtype = np.float32 if dtype == np.float32 else np.float64
+    traced = undifferentiated(input)
+    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
+        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {},
+                                       effect="draw", rng=lambda: get_generator(rng))
+    else:
+        uniform = _draw_uniform(rng, input.shape, draw_dtype)
+    keep = uniform >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
+
+
+def _draw_uniform(rng, shape, dtype):
+    return get_generator(rng).random(shape, dtype=dtype)
+
+
+# Under vmap each example draws its own mask: one draw of the batch's shape.
+batching.NONDIFF_BATCH[_draw_uniform] = lambda trace, fun, batched, rng, shape, dtype: (
+    trace.call_below(fun, rng, (trace.size, *shape), dtype))

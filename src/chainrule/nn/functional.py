@@ -23,8 +23,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
+from chainrule.nn._attention import scaled_dot_product_attention
 from chainrule.nn._ops import plain
-from chainrule.numpy import batching
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "dropout",
+    "scaled_dot_product_attention",
     "conv1d",
     "conv2d",
     "conv_transpose2d",
@@ -152,37 +153,7 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (inverted
     dropout), in training; the identity otherwise. ``rng``: a NumPy Generator or seed
     (default: the global one of ``chainrule.nn.init``)."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return input * 0.0
-    dtype = _dtype(input)
-    draw_dtype = np.float32 if dtype == np.float32 else np.float64
-    traced = undifferentiated(input)
-    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
-        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {},
-                                       effect="draw", rng=lambda: _generator(rng))
-    else:
-        uniform = _draw_uniform(rng, input.shape, draw_dtype)
-    keep = uniform >= p
-    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
-
-
-def _draw_uniform(rng, shape, dtype):
-    return _generator(rng).random(shape, dtype=dtype)
-
-
-def _generator(rng):
-    from chainrule.nn.init import get_generator
-
-    return get_generator(rng)
-
-
-# Under vmap each example draws its own mask: one draw of the batch's shape.
-batching.NONDIFF_BATCH[_draw_uniform] = lambda trace, fun, batched, rng, shape, dtype: (
-    trace.call_below(fun, rng, (trace.size, *shape), dtype))
+    return _ops.dropout(input, p, training, rng)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):

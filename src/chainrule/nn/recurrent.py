@@ -18,7 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
-from chainrule.nn.layers import DEFAULT_DTYPE, _empty
+from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -45,7 +45,7 @@ class _RNNBase(Module):
         self.proj_size = 0
         self.rng = rng if rng is None else init.get_generator(rng)
         gates = _GATES[mode] * self.hidden_size
-        dtype = DEFAULT_DTYPE if dtype is None else dtype
+        dtype = param_dtype(dtype)
         gen = init.get_generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch: every weight and bias U(±1/√hidden)
         for layer in range(self.num_layers):

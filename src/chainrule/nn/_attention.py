@@ -1,0 +1,128 @@
+"""Attention as functions: ``scaled_dot_product_attention`` (re-exported by
+``chainrule.nn.functional``) and the multi-head computation behind
+``nn.MultiheadAttention``.
+
+Attention is a handful of large operations (two batched matrix products, a scaling, a
+mask addition and a fused softmax whose rule needs only its output), so it is written
+with the engine's primitives: a fused attention primitive would save a few graph nodes
+per layer, not any arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+from chainrule.nn import _ops
+
+__all__ = ["scaled_dot_product_attention", "multi_head_attention"]
+
+
+def _dtype(x) -> np.dtype:
+    return x.dtype if isinstance(x, Tensor | np.ndarray | np.generic) else np.asarray(x).dtype
+
+
+def _float_mask(mask, dtype, allowed_when_true: bool, name: str):
+    """A mask as an additive float array: a bool mask becomes 0 / −inf (True means
+    "may attend" when ``allowed_when_true``, "may not" otherwise); a float one is kept."""
+    if mask is None:
+        return None
+    kind = _dtype(mask).kind
+    if kind == "b":
+        m = np.asarray(_ops.plain(mask))
+        blocked = ~m if allowed_when_true else m
+        return np.where(blocked, -np.inf, 0.0).astype(dtype)
+    if kind != "f":
+        raise TypeError(f"{name} must be a bool or a float mask, got {_dtype(mask)}")
+    return mask
+
+
+def _causal_mask(length: int, source: int, dtype) -> np.ndarray:
+    return np.where(np.tri(length, source, dtype=bool), 0.0, -np.inf).astype(dtype)
+
+
+def _dropout(weights, p: float, training: bool, rng):
+    return _ops.dropout(weights, p, training, rng)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None, rng=None):
+    """softmax(Q Kᵀ · scale + mask) V over the last two axes, as
+    ``torch.nn.functional.scaled_dot_product_attention``: query (..., L, E), key (..., S,
+    E), value (..., S, Ev); ``scale`` defaults to 1/√E. A bool ``attn_mask`` says where
+    attention is allowed (True); a float one is added to the scores. ``is_causal``
+    lets position i attend to positions ≤ i only. ``dropout_p`` drops attention weights
+    (always, as PyTorch's function does: pass 0 in evaluation).
+
+    >>> import numpy as np
+    >>> q = k = v = np.eye(3)[None]
+    >>> scaled_dot_product_attention(q, k, v, is_causal=True)[0, 0].tolist()
+    [1.0, 0.0, 0.0]
+    """
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise ValueError("scaled_dot_product_attention: query, key and value need at least 2 axes (..., L, E)")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+            f"{tuple(value.shape)} do not fit: query and key need the same last axis, key and value the "
+            "same sequence length"
+        )
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+    dtype = _dtype(query)
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    scores = cnp.matmul(query, cnp.swapaxes(key, -1, -2)) * scale
+    mask = _causal_mask(query.shape[-2], key.shape[-2], dtype) if is_causal else \
+        _float_mask(attn_mask, dtype, True, "attn_mask")
+    if mask is not None:
+        scores = scores + mask
+    weights = _dropout(_ops.softmax(scores, axis=-1), dropout_p, True, rng)
+    return cnp.matmul(weights, value)
+
+
+def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_mask=None,
+                         need_weights: bool = True, average_attn_weights: bool = True,
+                         dropout_p: float = 0.0, training: bool = True, is_causal: bool = False, rng=None):
+    """Attention of already projected q (N, L, E), k (N, S, E), v (N, S, E) in
+    ``num_heads`` heads: the concatenated heads (N, L, E) and the attention weights
+    ((N, L, S) averaged over the heads, (N, H, L, S) otherwise, or None).
+
+    ``attn_mask`` (L, S) or (N·H, L, S) and ``key_padding_mask`` (N, S) follow
+    ``nn.MultiheadAttention``: True (bool) means "may not attend"; float masks are added.
+    """
+    n, length, e = q.shape
+    source = k.shape[1]
+    hd = e // num_heads
+    dtype = _dtype(q)
+
+    def heads(x, steps):  # (N, T, E) -> (N, H, T, E/H)
+        return cnp.transpose(cnp.reshape(x, (n, steps, num_heads, hd)), (0, 2, 1, 3))
+
+    qh, kh, vh = heads(q, length), heads(k, source), heads(v, source)
+    scores = cnp.matmul(qh * (1.0 / math.sqrt(hd)), cnp.swapaxes(kh, -1, -2))  # (N, H, L, S)
+    if attn_mask is None and is_causal:
+        attn_mask = _causal_mask(length, source, dtype)
+    mask = _float_mask(attn_mask, dtype, False, "attn_mask")
+    if mask is not None:
+        if mask.ndim == 2:
+            if tuple(mask.shape) != (length, source):
+                raise ValueError(f"attn_mask should have shape {(length, source)}, got {tuple(mask.shape)}")
+        elif tuple(mask.shape) == (n * num_heads, length, source):
+            mask = cnp.reshape(mask, (n, num_heads, length, source))
+        else:
+            raise ValueError(f"attn_mask should have shape {(length, source)} or "
+                             f"{(n * num_heads, length, source)}, got {tuple(mask.shape)}")
+        scores = scores + mask
+    pad = _float_mask(key_padding_mask, dtype, False, "key_padding_mask")
+    if pad is not None:
+        if tuple(pad.shape) != (n, source):
+            raise ValueError(f"key_padding_mask should have shape {(n, source)}, got {tuple(pad.shape)}")
+        scores = scores + cnp.reshape(pad, (n, 1, 1, source))
+    weights = _dropout(_ops.softmax(scores, axis=-1), dropout_p, training, rng)
+    out = cnp.reshape(cnp.transpose(cnp.matmul(weights, vh), (0, 2, 1, 3)), (n, length, e))
+    if not need_weights:
+        return out, None
+    return out, (cnp.mean(weights, axis=1) if average_attn_weights else weights)

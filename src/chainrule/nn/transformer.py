@@ -1,0 +1,270 @@
+"""Attention layers: ``MultiheadAttention``, ``TransformerEncoderLayer``,
+``TransformerEncoder`` and ``TransformerDecoderLayer``, with PyTorch's constructor
+arguments, defaults, parameter names and shapes (``self_attn.in_proj_weight``,
+``linear1.weight``, ``norm2.bias``, ...), so weights move between the two libraries.
+
+Inputs are (sequence, batch, features) unless ``batch_first=True``; inside, the layers
+work batch-first, and the transpositions are views.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn._attention import multi_head_attention
+from chainrule.nn.layers import Dropout, LayerNorm, Linear, _empty, param_dtype
+from chainrule.nn.module import Module, ModuleList
+
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer"]
+
+
+class MultiheadAttention(Module):
+    """Multi-head attention (Vaswani et al., 2017) as ``torch.nn.MultiheadAttention``.
+
+    ``forward(query, key, value, key_padding_mask=None, need_weights=True,
+    attn_mask=None, average_attn_weights=True, is_causal=False)`` returns the output and
+    the attention weights (averaged over the heads unless ``average_attn_weights=False``;
+    None when ``need_weights=False``). Bool masks mark with True what may NOT be
+    attended; float masks are added to the scores. With ``is_causal=True`` and no
+    ``attn_mask``, a causal mask is used.
+
+    >>> import numpy as np
+    >>> mha = MultiheadAttention(8, 2, batch_first=True, rng=0)
+    >>> x = np.zeros((3, 5, 8), dtype=np.float32)
+    >>> out, w = mha(x, x, x)
+    >>> out.shape, w.shape
+    ((3, 5, 8), (3, 5, 5))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, dtype=None, rng=None):
+        super().__init__()
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
+        if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
+                             f"({num_heads})")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"dropout probability must be between 0 and 1, got {dropout}")
+        self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
+        self.kdim = self.embed_dim if kdim is None else int(kdim)
+        self.vdim = self.embed_dim if vdim is None else int(vdim)
+        self.head_dim = self.embed_dim // self.num_heads
+        self.dropout, self.batch_first = float(dropout), bool(batch_first)
+        self.rng = rng if rng is None else init.get_generator(rng)
+        dtype = param_dtype(dtype)
+        gen = init.get_generator(rng)
+        e = self.embed_dim
+        self._qkv_same_embed_dim = self.kdim == e and self.vdim == e
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = _empty((3 * e, e), dtype)
+            init.xavier_uniform_(self.in_proj_weight, rng=gen)
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.register_parameter("in_proj_weight", None)
+            for name, width in (("q_proj_weight", e), ("k_proj_weight", self.kdim), ("v_proj_weight", self.vdim)):
+                setattr(self, name, _empty((e, width), dtype))
+                init.xavier_uniform_(getattr(self, name), rng=gen)
+        if bias:
+            self.in_proj_bias = _empty((3 * e,), dtype)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(e, e, bias=bias, dtype=dtype, rng=gen)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def _projections(self, query, key, value):
+        e, b = self.embed_dim, self.in_proj_bias
+        bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            if query is key and key is value:  # self-attention: one product for q, k and v
+                return cnp.split(F.linear(query, w, b), 3, axis=-1)
+            wq, wk, wv = w[:e], w[e : 2 * e], w[2 * e :]
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
+                average_attn_weights: bool = True, is_causal: bool = False):
+        unbatched = query.ndim == 2
+        if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
+            raise ValueError(f"MultiheadAttention: the query must be (L, N, {self.embed_dim}) (or (N, L, ...) "
+                             f"with batch_first, or (L, {self.embed_dim})), got {tuple(query.shape)}")
+        if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim or key.ndim != query.ndim:
+            raise ValueError(f"MultiheadAttention: key and value must end in kdim={self.kdim} and "
+                             f"vdim={self.vdim} features, got {tuple(key.shape)} and {tuple(value.shape)}")
+        same = query is key and key is value
+        if unbatched:
+            query, key, value = (cnp.reshape(t, (1, *t.shape)) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = cnp.reshape(key_padding_mask, (1, *key_padding_mask.shape))
+        elif not self.batch_first:
+            query, key, value = (cnp.swapaxes(t, 0, 1) for t in (query, key, value))
+        if same:
+            key = value = query
+        q, k, v = self._projections(query, key, value)
+        out, weights = multi_head_attention(
+            q, k, v, self.num_heads, attn_mask, key_padding_mask, need_weights, average_attn_weights,
+            self.dropout, self.training, is_causal, self.rng)
+        out = self.out_proj(out)
+        if unbatched:
+            out = cnp.reshape(out, out.shape[1:])
+            weights = None if weights is None else cnp.reshape(weights, weights.shape[1:])
+        elif not self.batch_first:
+            out = cnp.swapaxes(out, 0, 1)
+        return out, weights
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+
+
+def _activation(activation):
+    if callable(activation):
+        return activation
+    if activation == "relu":
+        return F.relu
+    if activation == "gelu":
+        return F.gelu
+    raise ValueError(f"activation must be 'relu', 'gelu' or a callable, not {activation!r}")
+
+
+class _Block(Module):
+    """What the encoder and decoder layers share: the feed-forward part and its options."""
+
+    def _setup(self, d_model, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
+               bias, dtype, rng, n_norms):
+        dtype = param_dtype(dtype)
+        gen = init.get_generator(rng)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype, rng=gen)
+        self.dropout = Dropout(dropout, rng=rng)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype, rng=gen)
+        self.norm_first, self.batch_first = bool(norm_first), bool(batch_first)
+        for i in range(1, n_norms + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        for i in range(1, n_norms + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout, rng=rng))
+        self.activation = _activation(activation)
+        return gen
+
+    def _ff(self, x, dropout):
+        return dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+    @staticmethod
+    def _attend(attn, x, memory, mask, padding, is_causal, dropout):
+        out = attn(x, memory, memory, key_padding_mask=padding, need_weights=False, attn_mask=mask,
+                   is_causal=is_causal)[0]
+        return dropout(out)
+
+
+class TransformerEncoderLayer(_Block):
+    """Self-attention and a feed-forward network, each with a residual connection and
+    layer normalisation (after, or before with ``norm_first=True``).
+
+    >>> import numpy as np
+    >>> layer = TransformerEncoderLayer(16, 4, dim_feedforward=32, batch_first=True, rng=0)
+    >>> layer(np.zeros((2, 7, 16), dtype=np.float32)).shape
+    (2, 7, 16)
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=None, rng=None):
+        super().__init__()
+        dt = param_dtype(dtype)
+        gen = init.get_generator(rng)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dt, rng=gen)
+        self._setup(d_model, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
+                    bias, dt, gen, 2)
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+        x = src
+        attend = lambda y: self._attend(self.self_attn, y, y, src_mask, src_key_padding_mask,  # noqa: E731
+                                        is_causal, self.dropout1)
+        if self.norm_first:
+            x = x + attend(self.norm1(x))
+            return x + self._ff(self.norm2(x), self.dropout2)
+        x = self.norm1(x + attend(x))
+        return self.norm2(x + self._ff(x, self.dropout2))
+
+
+class TransformerDecoderLayer(_Block):
+    """Self-attention over the target, attention to the encoder's ``memory``, and a
+    feed-forward network, each with a residual connection and layer normalisation.
+
+    >>> import numpy as np
+    >>> layer = TransformerDecoderLayer(8, 2, dim_feedforward=16, rng=0)
+    >>> layer(np.zeros((5, 2, 8), dtype=np.float32), np.zeros((6, 2, 8), dtype=np.float32)).shape
+    (5, 2, 8)
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype=None, rng=None):
+        super().__init__()
+        dt = param_dtype(dtype)
+        gen = init.get_generator(rng)
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dt, rng=gen)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                 batch_first=batch_first, dtype=dt, rng=gen)
+        self._setup(d_model, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
+                    bias, dt, gen, 3)
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal: bool = False, memory_is_causal: bool = False):
+        x = tgt
+        sa = lambda y: self._attend(self.self_attn, y, y, tgt_mask, tgt_key_padding_mask,  # noqa: E731
+                                    tgt_is_causal, self.dropout1)
+        ca = lambda y: self._attend(self.multihead_attn, y, memory, memory_mask,  # noqa: E731
+                                    memory_key_padding_mask, memory_is_causal, self.dropout2)
+        if self.norm_first:
+            x = x + sa(self.norm1(x))
+            x = x + ca(self.norm2(x))
+            return x + self._ff(self.norm3(x), self.dropout3)
+        x = self.norm1(x + sa(x))
+        x = self.norm2(x + ca(x))
+        return self.norm3(x + self._ff(x, self.dropout3))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` (deep copies: the same initial weights,
+    trained separately), then ``norm`` if given.
+
+    >>> import numpy as np
+    >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, rng=0), num_layers=2)
+    >>> enc(np.zeros((4, 3, 8), dtype=np.float32)).shape
+    (4, 3, 8)
+    """
+
+    def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
+        self.num_layers = int(num_layers)
+        self.norm = norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
+
+
+def causal_mask(size: int, dtype=np.float64) -> np.ndarray:
+    """The float mask (0 on and below the diagonal, −inf above) that PyTorch's
+    ``Transformer.generate_square_subsequent_mask`` makes.
+
+    >>> causal_mask(3).tolist()
+    [[0.0, -inf, -inf], [0.0, 0.0, -inf], [0.0, 0.0, 0.0]]
+    """
+    return np.where(np.tri(size, dtype=bool), 0.0, -math.inf).astype(dtype)
