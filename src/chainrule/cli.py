@@ -6,6 +6,8 @@
     chainrule eval runs/digits-mlp/model.safetensors
     mpiexec -n 4 chainrule train          # data-parallel on 4 processes (or: --nproc 4)
     chainrule train --resume              # go on from the last epoch's checkpoint
+    chainrule train --task charlm         # a character-level language model (chainrule.charlm)
+    chainrule generate chainrule-charlm/model.safetensors --prompt "def " --length 300
 
 ``train`` writes ``model.safetensors`` (with the architecture in its metadata),
 ``metrics.json`` and ``curves.png`` (loss and accuracy per epoch) to ``--out``, and a
@@ -119,10 +121,13 @@ def _fraction(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="chainrule", description="Train and evaluate classifiers with chainrule.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,eval}", parser_class=_Parser)
+    parser = _Parser(prog="chainrule", description="Train and evaluate models with chainrule.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,eval,generate}", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train an MLP or a small CNN and save it")
+    t.add_argument("--task", choices=("classify", "charlm"), default="classify",
+                   help="classify (default; the options below) or charlm, a character-level language "
+                        "model with options of its own: see 'chainrule train --task charlm --help'")
     t.add_argument("--data", choices=("digits", "mnist", "fashion-mnist"), default="digits",
                    help="dataset (default: digits, bundled with scikit-learn)")
     t.add_argument("--data-path", help="MNIST/Fashion-MNIST: a directory of IDX files or an .npz")
@@ -167,7 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-path", help="MNIST/Fashion-MNIST location, if not the one used in training")
     e.add_argument("--split", choices=("test", "train"), default="test")
     e.add_argument("--batch-size", type=_positive_int, default=512)
+
+    g = sub.add_parser("generate", help="sample text from a model written by 'chainrule train --task charlm'")
+    g.add_argument("model", help="a model.safetensors of a character-level language model")
+    g.add_argument("--prompt", default="", help="text to start from (default: none)")
+    g.add_argument("--length", type=_positive_int, default=300, help="characters to generate (default 300)")
+    g.add_argument("--temperature", type=_positive_float, default=0.8, help="(default 0.8)")
+    g.add_argument("--seed", type=int, default=None)
     return parser
+
+
+def _task(train_argv: Sequence[str]) -> str | None:
+    """The value of ``--task`` among the arguments of ``train`` (None if absent)."""
+    for i, a in enumerate(train_argv):
+        if a.startswith("--task="):
+            return a.split("=", 1)[1]
+        if a == "--task" and i + 1 < len(train_argv):
+            return train_argv[i + 1]
+    return None
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -544,6 +566,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     try:
+        args_list = list(sys.argv[1:] if argv is None else argv)
+        if args_list[:1] == ["train"] and _task(args_list[1:]) == "charlm":  # a parser of its own
+            from chainrule import charlm
+
+            charlm.train_main(args_list[1:])
+            return 0
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
@@ -552,6 +580,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.nproc is not None and not parallel.launched_by_mpi():
                 return parallel.relaunch(args.nproc, list(sys.argv[1:] if argv is None else argv))
             _train(args)
+        elif args.command == "generate":
+            from chainrule import charlm
+
+            print(charlm.generate(args.model, args.prompt, args.length, args.temperature, args.seed))
         else:
             _eval(args)
         return 0

@@ -1,0 +1,92 @@
+"""``chainrule train --task charlm`` and ``chainrule generate``: tiny runs on tiny text."""
+
+import json
+
+import numpy as np
+import pytest
+
+from chainrule import charlm, io
+from chainrule.cli import main
+
+pytest.importorskip("matplotlib")
+
+TINY = ["--seq-len", "12", "--d-model", "16", "--layers", "1", "--heads", "2", "--ff", "24", "--hidden", "16",
+        "--steps", "6", "--batch-size", "4", "--eval-windows", "8", "--no-progress", "--lr", "1e-2"]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "text"
+    folder.mkdir()
+    lines = "".join(f"def f{i % 7}(x):\n    return x + {i % 5}\n" for i in range(60))
+    for i in range(10):  # ten files: the tenth is held out
+        (folder / f"part{i:02d}.txt").write_text(lines)
+    return folder
+
+
+def _train(tmp_path, corpus, out, *extra):
+    code = main(["train", "--task", "charlm", "--data", str(corpus), "--out", str(tmp_path / out), *TINY, *extra])
+    assert code == 0
+    return json.loads((tmp_path / out / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("model", ["transformer", "lstm"])
+def test_train_writes_model_metrics_curves_and_learns(tmp_path, corpus, model, capsys):
+    metrics = _train(tmp_path, corpus, model, "--model", model, "--epochs", "3")
+    history = metrics["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert all(np.isfinite(h["heldout_bpc"]) and h["tokens_per_second"] > 0 for h in history)
+    assert history[-1]["heldout_bpc"] < history[0]["heldout_bpc"] < np.log2(metrics["vocab_size"]) + 0.5
+    assert metrics["final"]["tokens"] == 3 * 6 * 4 * 12
+    for name in ("model.safetensors", "checkpoint.safetensors", "curves.png"):
+        assert (tmp_path / model / name).stat().st_size > 0
+    assert "bits per character" in capsys.readouterr().out
+    text = charlm.generate(str(tmp_path / model / "model.safetensors"), prompt="def ", length=40, seed=1)
+    assert text.startswith("def ") and len(text) == 44
+    assert set(text) <= set(json.loads(io.load_metadata(tmp_path / model / "model.safetensors")
+                                       ["chainrule.config"])["vocab"])
+
+
+def test_resume_continues_exactly_where_a_straight_run_would_be(tmp_path, corpus):
+    straight = _train(tmp_path, corpus, "a", "--epochs", "3")
+    _train(tmp_path, corpus, "b", "--epochs", "2")
+    resumed = _train(tmp_path, corpus, "b", "--epochs", "3", "--resume")
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+    for a, b in zip(straight["history"], resumed["history"], strict=True):
+        assert a["heldout_bpc"] == b["heldout_bpc"] and a["train_bpc"] == b["train_bpc"]
+
+
+def test_generate_command_prints_the_sample(tmp_path, corpus, capsys):
+    _train(tmp_path, corpus, "g", "--model", "lstm", "--epochs", "1")
+    capsys.readouterr()
+    assert main(["generate", str(tmp_path / "g" / "model.safetensors"), "--prompt", "def ", "--length", "30",
+                 "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("def ") and len(out.rstrip("\n")) >= 30
+
+
+def test_errors_are_one_line_and_say_what_to_do(tmp_path, corpus, capsys):
+    assert main(["train", "--task", "charlm", "--data", str(corpus), "--out", str(tmp_path / "r"), "--resume",
+                 *TINY]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    _train(tmp_path, corpus, "r", "--epochs", "1")
+    assert main(["train", "--task", "charlm", "--data", str(corpus), "--out", str(tmp_path / "r"), "--resume",
+                 *TINY, "--d-model", "8"]) == 1
+    assert "d_model" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "r" / "model.safetensors"), "--prompt", "\u00e9"]) == 1
+    assert "never saw" in capsys.readouterr().err
+    io.save({"w": np.zeros(2)}, tmp_path / "other.safetensors")
+    assert main(["generate", str(tmp_path / "other.safetensors")]) == 1
+    assert "not a model written by" in capsys.readouterr().err
+    assert main(["train", "--task", "charlm", "--data", str(tmp_path / "missing")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["train", "--task", "charlm", "--heads", "3", "--no-progress"]) == 2
+
+
+def test_default_corpus_is_the_standard_library_split_by_file():
+    train, held, what = charlm.load_corpus(None, 300_000)
+    assert "standard library" in what
+    assert len(train) + len(held) >= 300_000 - 10  # joined with newlines
+    again = charlm.load_corpus(None, 300_000)
+    assert again == (train, held, what)  # a fixed selection
+    assert held and held not in train
