@@ -167,12 +167,12 @@ def build_parser() -> _Parser:
                    help="a text file or a folder of text files (default: the standard library's .py files)")
     p.add_argument("--max-chars", type=_positive_int, default=3_000_000,
                    help="read at most this many characters (default 3,000,000)")
-    p.add_argument("--seq-len", type=_positive_int, default=128, help="characters per window (default 128)")
-    p.add_argument("--d-model", type=_positive_int, default=128, help="embedding width (default 128)")
+    p.add_argument("--seq-len", type=_positive_int, default=64, help="characters per window (default 64)")
+    p.add_argument("--d-model", type=_positive_int, default=64, help="embedding width (default 64)")
     p.add_argument("--layers", type=_positive_int, default=2, help="(default 2)")
     p.add_argument("--heads", type=_positive_int, default=4, help="transformer: attention heads (default 4)")
-    p.add_argument("--ff", type=_positive_int, default=512, help="transformer: feed-forward width (default 512)")
-    p.add_argument("--hidden", type=_positive_int, default=256, help="lstm: hidden size (default 256)")
+    p.add_argument("--ff", type=_positive_int, default=256, help="transformer: feed-forward width (default 256)")
+    p.add_argument("--hidden", type=_positive_int, default=128, help="lstm: hidden size (default 128)")
     p.add_argument("--dropout", type=_probability, default=0.0, help="(default 0)")
     p.add_argument("--lr", type=_positive_float, default=2e-3, help="Adam's learning rate (default 2e-3)")
     p.add_argument("--clip", type=_positive_float, default=1.0, help="gradient-norm clipping (default 1)")
@@ -188,6 +188,9 @@ def build_parser() -> _Parser:
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint.safetensors")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="BLAS threads (default 1: on a small machine shared with other work, threads that "
+                        "wait for a core cost more than they give)")
     return p
 
 
@@ -284,6 +287,19 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     if len(train_ids) <= args.seq_len + 1:
         raise CLIError(f"the training text has {len(train_ids)} characters: too short for --seq-len {args.seq_len}")
     _keep_freed_memory()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    limits = None if threadpool_limits is None else threadpool_limits(limits=args.threads, user_api="blas")
+    try:
+        return _train_loop(args, model, opt, config, history, train_ids, held_ids, what, out, ckpt, tqdm)
+    finally:
+        if limits is not None:
+            limits.unregister()
+
+
+def _train_loop(args, model, opt, config, history, train_ids, held_ids, what, out, ckpt, tqdm) -> dict:
     first = len(history) + 1
     tokens_per_step = args.batch_size * args.seq_len
     budget = None if args.max_minutes is None else args.max_minutes * 60.0
