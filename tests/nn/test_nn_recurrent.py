@@ -151,3 +151,23 @@ def test_pad_sequence_matches_torch_and_differentiates(batch_first, side):
         np.testing.assert_array_equal(t.grad.numpy(), expected)
     with pytest.raises(ValueError, match="every sequence"):
         pad_sequence([np.ones((2, 3)), np.ones((2, 4))])
+
+
+@pytest.mark.parametrize("in_axes", [(0, 0), (0, None), (None, 1)])
+def test_lstm_cell_batches_under_vmap(in_axes):
+    z, c = rng.standard_normal((4, 3, 8)), rng.standard_normal((4, 3, 2))
+    zs = z if in_axes[0] == 0 else z[0]
+    cs = {0: c, None: c[0], 1: np.swapaxes(c, 0, 1)}[in_axes[1]]
+    for pick in (0, 1):
+        def f(z, c, pick=pick):
+            return _ops.lstm_cell(z, c)[pick]
+
+        got = cr.vmap(f, in_axes=in_axes)(zs, cs)
+        zi = [zs[i] if in_axes[0] == 0 else zs for i in range(4)]
+        ci = [cs[i] if in_axes[1] == 0 else cs if in_axes[1] is None else cs[:, i] for i in range(4)]
+        np.testing.assert_allclose(got, np.stack([f(a, b) for a, b in zip(zi, ci, strict=True)]), rtol=1e-14)
+        grads = cr.vmap(cr.grad(lambda z, c: (f(z, c) ** 2).sum(), argnums=(0, 1)), in_axes=in_axes)(zs, cs)
+        for k in range(2):
+            want = np.stack([cr.grad(lambda z, c: (f(z, c) ** 2).sum(), argnums=(0, 1))(a, b)[k]
+                             for a, b in zip(zi, ci, strict=True)])
+            np.testing.assert_allclose(grads[k], want, rtol=1e-12)  # per example, batched or not
