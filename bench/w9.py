@@ -132,17 +132,22 @@ def cases(kind: str, spec: dict):
         return model, state
 
     jit_grads_fn = cr.jit(cr.grad(loss))
-    fresh = our_model(kind, spec)
-    fresh.load_state_dict(start)
-    holder = [fresh, sgd.init(fresh)]
+
+    def as_arrays():
+        """The model with arrays for parameters: what cr.jit traces once and replays
+        (Parameters that require grad would send every call down the eager path)."""
+        m = our_model(kind, spec)
+        m.load_state_dict(start)
+        return cr.tree_map(lambda p: p.detach().numpy().copy(), m)
+
+    holder = [as_arrays()]
+    holder.append(sgd.init(holder[0]))
 
     def jit_step():
         holder[0], holder[1] = train_step(holder[0], holder[1], x, y)
 
     def jit_grads():
-        m = our_model(kind, spec)
-        m.load_state_dict(start)
-        return list(cr.tree_leaves(jit_grads_fn(m, x, y)))
+        return list(cr.tree_leaves(jit_grads_fn(as_arrays(), x, y)))
 
     reference_model = torch_model(kind, spec).double()
     reference_model.load_state_dict({n: torch.from_numpy(v.astype(np.float64)) for n, v in start.items()})
