@@ -206,6 +206,71 @@ def test_4_donated_memory_is_written_only_after_every_guard():
         assert same(jitted(x.copy()), f(x.copy()))
 
 
+def _cholesky_then_dropout(x):
+    try:
+        h = x + cnp.sum(cnp.linalg.cholesky(cnp.diag(x[:2] + 0.0)))
+    except np.linalg.LinAlgError:
+        h = x * 0.25
+    F.dropout(h, 0.3)
+    return h
+
+
+def _divide_under_raise(x):
+    h = cnp.tanh(x) * 1.0
+    with np.errstate(divide="raise", invalid="ignore"):
+        try:
+            return h / x
+        except FloatingPointError:
+            return h + 1.0
+
+
+def _draw_after_result(x):
+    y = x * 2.0
+    F.dropout(x, 0.5)
+    return y
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun, calls", [
+    (_cholesky_then_dropout, [([0.0] * 4, np.float64), ([1, 1, 0, 0], np.float32),
+                              ([1, 1, 0, 0], np.float32), ([0.0] * 4, np.float32)]),
+    (_divide_under_raise, [([0.0] * 4, np.float64), ([0, 0, 0, 1], np.float64),
+                           ([1.0] * 4, np.float64), ([0.0] * 4, np.float64)]),
+    (_draw_after_result, [([1.0] * 4, np.float64)] * 3),
+], ids=["raises-before-a-draw", "raises-as-the-last-call", "draw-last"])
+def test_4_no_call_that_may_raise_follows_a_write_into_donated_memory(fun, calls):
+    jitted = cr.jit(fun, donate_argnums=0)
+    for values, dtype in calls:
+        x = np.array(values, dtype=dtype)
+        cr.nn.init.manual_seed(0)
+        got = jitted(x.copy())
+        cr.nn.init.manual_seed(0)
+        assert same(got, fun(x.copy()))
+
+
+@pytest.mark.parametrize("strict", ["errstate", "warnings"])
+def test_4_a_donating_replay_under_errors_that_raise_writes_no_donated_memory(strict):
+    import warnings
+
+    jitted = cr.jit(lambda x: cnp.log(x * 1.0), donate_argnums=0)
+    x = np.ones(3)
+    jitted(x.copy())
+    assert "out=d0" in jitted.programs[0].source  # donated when nothing can raise
+    zeros = np.zeros(3)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        if strict == "errstate":
+            np.seterr(divide="raise")
+            error = FloatingPointError
+        else:
+            warnings.simplefilter("error", RuntimeWarning)
+            np.seterr(divide="warn")
+            error = RuntimeWarning
+        with pytest.raises(error):
+            jitted(zeros)
+        assert same(zeros, np.zeros(3))  # as the plain call leaves it
+        assert same(jitted(np.full(3, 2.0)), np.log(np.full(3, 2.0)))
+
+
 # -- 5. guards compare bitwise ---------------------------------------------------------
 def test_5_signed_zero_is_a_different_value():
     f = lambda v: math.atan2(0.0, float(v))  # noqa: E731

@@ -9,6 +9,8 @@ use, guards as ``if ... : raise GuardFailure``.
 
 from __future__ import annotations
 
+import operator
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -144,10 +146,10 @@ class Program:
         self.donated_flag = [False]
 
     def run(self, inputs: list):
-        if self.undoable:
-            return self._run_undoable(inputs)
         if self.donates:
             self.donated_flag[0] = False  # set by the replay before it writes donated memory
+        if self.undoable:
+            return self._run_undoable(inputs)
         try:
             return self._run(inputs)
         except GuardFailure:
@@ -345,24 +347,27 @@ def _assign_buffers(
     key_of: dict[str, tuple] = {}  # buffer name -> (shape, dtype)
     free: dict[tuple, list] = {}  # (shape, dtype) -> names of the buffers free now
     release_at: dict[int, list] = {}  # op number -> buffers free after it
+    checked_at: dict[int, list] = {}  # op number -> donated memory free after it (not for it)
 
     def release(name: str) -> None:
         free.setdefault(key_of[name], []).append(name)
 
-    # donated memory is written only once every guard has passed (a failed guard
-    # retraces on the inputs, which must still be intact)
-    last_check = max((k for k, op in enumerate(ops) if isinstance(op, Guard)
-                      or (isinstance(op, Call) and op.check_shape)), default=-1)
+    # donated memory is written only after the last operation that may stop the replay
+    # (a guard that fails, a call that raises): the retrace or the plain call that
+    # follows must find the inputs intact
+    last_check = max((k for k, op in enumerate(ops) if may_stop(op, values)), default=-1)
     for v in sorted(donated):
         value = values[v]
         if group[v] == v and v not in escaped and writable_like_output(value):
             name = f"d{v}"
             key_of[name] = (value.shape, value.dtype)
-            free_after = max(last_use.get(v, -1), last_check)
-            if free_after < 0:
+            if last_check < 0 and last_use.get(v, -1) < 0:
                 release(name)
+            elif last_check >= last_use.get(v, -1):
+                # free only once the call that may stop has returned, never as its output
+                checked_at.setdefault(last_check, []).append(name)
             else:
-                release_at.setdefault(free_after, []).append(name)
+                release_at.setdefault(last_use[v], []).append(name)
     buffer_of: dict[int, str] = {}
     shapes: list = []
     for k, op in enumerate(ops):
@@ -391,9 +396,80 @@ def _assign_buffers(
                     key_of[name] = key
                 buffer_of[v] = name
                 release_at.setdefault(last_use[v], []).append(name)
-        for name in release_at.pop(k, ()):
+        for name in [*release_at.pop(k, ()), *checked_at.pop(k, ())]:
             release(name)
     return buffer_of, shapes
+
+
+# NumPy functions that, on the shapes and dtypes they were traced with, raise only as
+# their ufuncs do: for a floating-point error that NumPy's error state or the warnings
+# filters turn into an exception (which donating replays rule out on entry).
+_RAISE_AS_UFUNCS = {
+    getattr(np, name)
+    for name in (
+        "sum mean prod max min amax amin reshape transpose swapaxes moveaxis broadcast_to "
+        "expand_dims squeeze ravel concatenate stack dot vdot outer tensordot where clip "
+        "copy negative"
+    ).split()
+    if hasattr(np, name)
+} | {operator.iadd, operator.isub, operator.imul, operator.itruediv}
+
+
+def may_stop(op, values: list) -> bool:
+    """Whether ``op`` may stop a replay where the traced call went on: a guard, a check
+    of a result's shape, a draw (its parameters are validated), a call under an error
+    state that raises, or any call other than NumPy's ufuncs and the functions that raise
+    only as they do (those are safe once the replay has checked, on entry, that no
+    floating-point error can become an exception: see :func:`donation_safe`)."""
+    if isinstance(op, Guard) or op.check_shape or op.effect == "draw":
+        return True
+    if op.errstate is not None and any(v in _RAISING for v in op.errstate.values()):
+        return True
+    fun = op.fun
+    numpy_ufunc = isinstance(fun, np.ufunc) and getattr(np, fun.__name__, None) is fun
+    if not (numpy_ufunc or (hashable(fun) and fun in _RAISE_AS_UFUNCS)):
+        return True
+    dtypes = [getattr(values[v], "dtype", None) for v in _op_inputs(op)]
+    dtypes += [getattr(values[v], "dtype", None) for v in op.outs]
+    if any(d is None or d.kind == "O" for d in dtypes):
+        return True  # Python objects: their operators may raise anything
+    # NumPy refuses integers to negative integer powers
+    return fun in (np.power, operator.ipow) and any(d.kind in "iu" for d in dtypes)
+
+
+_RAISING = ("raise", "call", "log")
+
+
+def _errstate_key():
+    return _errstate_object(), id(warnings.filters), len(warnings.filters)
+
+
+try:  # the object that holds NumPy's error state: compared by identity, it is cheap
+    from numpy._core.umath import _extobj_contextvar
+
+    _errstate_object = _extobj_contextvar.get
+except ImportError:  # pragma: no cover (another NumPy): a fresh dict each time, never cached
+    _errstate_object = np.geterr
+
+_safe_errstate: list = [None]
+
+
+def donation_safe() -> bool:
+    """Whether no floating-point error of a ufunc can raise now: NumPy's error state
+    has no ``raise``/``call``/``log`` and no warnings filter turns a RuntimeWarning into
+    an error. Only then does a replay write into donated memory (the calls after that
+    write must not fail). The last safe state is remembered by identity."""
+    key = _errstate_key()
+    last = _safe_errstate[0]
+    if last is not None and key[0] is last[0] and key[1:] == last[1:]:
+        return True
+    safe = not any(v in _RAISING for v in np.geterr().values()) and not any(
+        action == "error" and issubclass(RuntimeWarning, category)
+        for action, _message, category, *_ in warnings.filters
+    )
+    if safe:
+        _safe_errstate[0] = key
+    return safe
 
 
 def _may_share(a, b) -> bool:
@@ -547,8 +623,15 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         lines.append(f"    if geterr() != {names.of(entry_errstate)}: raise GuardFailure")
     if shapes:
         lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
-    for name in sorted({b for b in buffer_of.values() if b[0] == "d"}):
-        lines.append(f"    {name} = v{name[1:]}  # donated: its memory may be written")
+    donated_names = sorted({b for b in buffer_of.values() if b[0] == "d"})
+    if donated_names:
+        # donated memory is written only where no floating-point error can raise after
+        # the write; elsewhere its results are allocated (out=None)
+        lines.append("    donating = donation_safe()")
+        lines.append("    if donating:")
+        lines.append(f"        {', '.join(donated_names)}, = {', '.join(f'v{n[1:]}' for n in donated_names)},")
+        lines.append("    else:")
+        lines.append(f"        {' = '.join(donated_names)} = None")
     last_use: dict[int, int] = {}
     for k, op in enumerate(ops):
         for v in _op_inputs(op):
@@ -573,7 +656,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
                 args.append(f"out={buffer_of[first]}")
                 if buffer_of[first][0] == "d" and not donation_seen:
                     donation_seen = True
-                    lines.append("    _donated[0] = True")
+                    lines.append("    _donated[0] = donating")
             fun = names.of(direct, "f")
             if op.unpack:
                 target = "".join(f"v{v}, " for v in op.outs) or "_"
@@ -613,6 +696,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "errstate": np.errstate,
         "geterr": np.geterr,
         "_donated": donated_flag,
+        "donation_safe": donation_safe,
     }
     exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
