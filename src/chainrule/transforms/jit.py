@@ -40,6 +40,7 @@ from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import _node_kind, _registry, tree_flatten
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, RANDOM_SOURCES, Trace, _levels, same_tuple_type
+from chainrule.transforms.captures import Captures
 from chainrule.transforms.program import (
     Call,
     Guard,
@@ -574,6 +575,8 @@ class Jitted:
         self._by_description: dict[tuple, list] = {}  # the same programs, found faster
         self._warned = False
         self._warned_plain = False
+        # what the function reads besides its arguments, as when it was traced
+        self._captures: Captures | None = None
         functools.update_wrapper(self, fun)
 
     def __get__(self, instance, owner=None):
@@ -584,12 +587,18 @@ class Jitted:
         """Forget the recorded programs (and free their buffers); the next call traces."""
         self._cache.clear()
         self._by_description.clear()
+        self._captures = None
 
     @property
     def programs(self) -> list[Program]:
         return [p for entries in self._cache.values() for _, progs in entries for p in progs]
 
     def __call__(self, *args, **kwargs):
+        captures = self._captures
+        if captures is not None and not captures.unchanged():
+            # a closed-over variable, global or default changed: the programs have
+            # the old values built in
+            self.clear()
         # The common case first: arguments of lists, tuples, dicts, arrays and numbers,
         # looked up by a hashable description without building the pytree structure.
         dynamic: list = []
@@ -776,6 +785,8 @@ class Jitted:
                 "rather than Python numbers, and pass changing numbers as 0-d arrays.",
                 stacklevel=3,
             )
+        if self._captures is None:
+            self._captures = Captures(self.fun)
         trace = RecordTrace(_generators_seen_by(self.fun, leaves))
         boxed = []
         n_inputs = 0

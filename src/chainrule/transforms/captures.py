@@ -1,0 +1,240 @@
+"""What a jitted function reads besides its arguments (for ``chainrule.jit``).
+
+A recorded program has the values of closed-over variables, globals, default arguments
+and ``functools.partial`` arguments built in: an array among them that was reduced
+while tracing (``cnp.sum(W)`` on a plain array, ``if W[0] > 1``) is a constant of the
+program, and a rebound name is not read again. :class:`Captures` finds that state when
+the function is traced — following the functions it names, as far as their code and
+closures show — and tells on each later call whether any of it has changed: then the
+programs are dropped and the function is traced again, as the plain call would read the
+new values.
+
+What is watched: the closure cells, the globals named by the code, the defaults of every
+user function reachable from the jitted one (through globals, cells, partials, bound
+methods, objects' attributes and nested ``jit``), the items of the lists, tuples and dicts
+among them, the attributes of objects of user classes, and arrays by their bytes. Modules,
+classes, and the insides of NumPy's and chainrule's own objects are not (an attribute of a
+module rebound, ``mymodule.SCALE = 2``, is not seen).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import types
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+
+__all__ = ["Captures"]
+
+_LIBRARIES = ("numpy", "chainrule", "scipy", "functools", "builtins", "collections", "typing")
+_IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, range, slice)
+# how deep the search goes: functions that name functions, containers of containers
+_DEPTH = 6
+# items of longer lists and dicts are compared with ==, not by identity
+_SHORT = 16
+_MISSING = object()
+
+
+def _library(obj) -> bool:
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".", 1)[0] in _LIBRARIES
+
+
+def _same_static(a, b) -> bool:
+    """Equal immutable values as a program would see them: same type, floats by bits."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is float:
+        return a.hex() == b.hex()
+    if type(a) is complex:
+        return (a.real.hex(), a.imag.hex()) == (b.real.hex(), b.imag.hex())
+    if isinstance(a, np.generic):
+        return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _same_object(now, then) -> bool:
+    return now is then or (isinstance(then, _IMMUTABLE) and _same_static(now, then))
+
+
+def _same_array(a: np.ndarray, layout: tuple, snapshot) -> bool:
+    if (a.shape, a.dtype, a.strides) != layout:
+        return False
+    if isinstance(snapshot, bytes):
+        return a.tobytes() == snapshot
+    flat, saved = _words(a), snapshot
+    return bool((flat == saved).all())
+
+
+def _words(a: np.ndarray) -> np.ndarray:
+    """The bytes of ``a`` as an array of the widest unsigned integers that divide them
+    (compared element by element: bitwise, so -0.0 is not 0.0 and NaNs match by payload)."""
+    flat = np.ascontiguousarray(a).reshape(-1).view(np.uint8)
+    for width in (np.uint64, np.uint32, np.uint16):
+        if flat.size % np.dtype(width).itemsize == 0:
+            return flat.view(width)
+    return flat
+
+
+def _same_items(now: list, then: list) -> bool:
+    if len(now) != len(then):
+        return False
+    if len(then) <= _SHORT:
+        return all(map(operator.is_, now, then))
+    try:
+        return bool(now == then)
+    except Exception:
+        return False
+
+
+class Captures:
+    """The state that ``fun`` reads besides its arguments, as it was when taken.
+
+    >>> import numpy as np
+    >>> W = np.ones(2)
+    >>> captures = Captures(lambda x: x * W)
+    >>> captures.unchanged()
+    True
+    >>> W[0] = 3.0
+    >>> captures.unchanged()
+    False
+    """
+
+    def __init__(self, fun):
+        self.checks: list = []
+        self._seen: set = set()
+        self._watch_value(fun, 0)
+        self._seen.clear()  # only needed while searching
+        self._compile()
+
+    def unchanged(self) -> bool:
+        """Whether every watched cell, global, default, item, attribute and array is as
+        it was (the same object, or an equal immutable value; arrays bit for bit)."""
+        try:
+            return self._unchanged()
+        except Exception:  # a cell emptied, an object that cannot be read: not the same
+            return False
+
+    def _compile(self) -> None:
+        """One generated expression for all the checks (a call pays for no loop)."""
+        terms, names = [], {}
+        for k, (kind, where, name, then) in enumerate(self.checks):
+            names[f"w{k}"], names[f"n{k}"], names[f"t{k}"] = where, name, then
+            if kind == 0:
+                now = f"w{k}.cell_contents"
+            elif kind == 1:
+                now = f"w{k}.get(n{k}, MISSING)"
+            elif kind == 2:
+                now = f"getattr(w{k}, n{k}, MISSING)"
+            elif kind == 3:
+                terms.append(f"same_items(items(w{k}), t{k})")
+                continue
+            else:
+                terms.append(f"same_array(w{k}, n{k}, t{k})")
+                continue
+            if isinstance(then, _IMMUTABLE):
+                terms.append(f"same_object({now}, t{k})")
+            else:
+                terms.append(f"{now} is t{k}")
+        params = ", ".join(f"{n}={n}" for n in names)
+        source = f"def unchanged({params}):\n    return {' and '.join(terms) or 'True'}\n"
+        namespace = {**names, "MISSING": _MISSING, "same_items": _same_items, "items": _items,
+                     "same_array": _same_array, "same_object": _same_object}
+        exec(compile(source, "<chainrule.jit captures>", "exec"), namespace)  # noqa: S102 (our own code)
+        self._unchanged = namespace["unchanged"]
+
+    # -- the search, when traced ------------------------------------------------------
+    def _location(self, kind: int, where, name, value, depth: int) -> None:
+        if isinstance(value, types.ModuleType):
+            return  # modules are not rebound (their attributes are not watched either)
+        self.checks.append((kind, where, name, value))
+        self._watch_value(value, depth + 1)
+
+    def _watch_value(self, value, depth: int) -> None:
+        if isinstance(value, _IMMUTABLE) or isinstance(value, Tensor) or depth > _DEPTH:
+            return
+        if id(value) in self._seen:
+            return
+        self._seen.add(id(value))
+        if isinstance(value, np.ndarray):
+            snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()
+            self.checks.append((4, value, (value.shape, value.dtype, value.strides), snapshot))
+        elif isinstance(value, list | tuple | dict):
+            self._watch_container(value, depth)
+        elif isinstance(value, types.FunctionType):
+            self._watch_function(value, depth)
+        elif isinstance(value, functools.partial):
+            self._watch_value(value.func, depth + 1)
+            for item in value.args:
+                self._watch_value(item, depth + 1)
+            self._watch_value(value.keywords, depth + 1)
+        elif isinstance(value, types.MethodType):
+            self._watch_value(value.__func__, depth + 1)
+            self._watch_value(value.__self__, depth + 1)
+        elif isinstance(value, types.ModuleType | type | types.BuiltinFunctionType | np.ufunc):
+            return
+        elif hasattr(value, "__dict__"):
+            self._watch_object(value, depth)
+
+    def _watch_container(self, value, depth: int) -> None:
+        if not isinstance(value, tuple):  # a tuple cannot change, its items can
+            self.checks.append((3, value, None, _items(value)))
+        for item in value.values() if isinstance(value, dict) else value:
+            self._watch_value(item, depth + 1)
+
+    def _watch_function(self, fun: types.FunctionType, depth: int) -> None:
+        code = fun.__code__
+        for name, cell in zip(code.co_freevars, fun.__closure__ or (), strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not assigned yet
+                continue
+            self._location(0, cell, name, value, depth)
+        # defaults by their contents (reading __defaults__ on every call is slow, and
+        # rebinding it is rare)
+        self._watch_value(fun.__defaults__, depth + 1)
+        self._watch_value(fun.__kwdefaults__, depth + 1)
+        if _library(fun):  # a library's globals are its own business
+            return
+        names = fun.__globals__
+        for name in _global_names(code):
+            value = names.get(name, _MISSING)
+            if value is not _MISSING:
+                self._location(1, names, name, value, depth)
+
+    def _watch_object(self, obj, depth: int) -> None:
+        fields = vars(obj)
+        if not isinstance(fields, dict):
+            return
+        if _library(type(obj)):
+            # a library object (a primitive, a jitted function, a custom rule): only the
+            # functions it wraps, which may be the user's
+            for name, value in fields.items():
+                if name == "fun" or (callable(value) and not _library(value)):
+                    self._location(2, obj, name, value, depth)
+            return
+        self.checks.append((3, fields, None, _items(fields)))
+        for value in fields.values():
+            self._watch_value(value, depth + 1)
+
+
+def _items(container) -> list:
+    if isinstance(container, dict):
+        return [*container.keys(), *container.values()]
+    return list(container)
+
+
+def _global_names(code: types.CodeType) -> list:
+    """The names a code object (and the functions, lambdas and comprehensions defined
+    in it) looks up outside its frame."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return list(dict.fromkeys(names))
