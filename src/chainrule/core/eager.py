@@ -286,6 +286,24 @@ def_jvps(index_update,
          lambda t, ans, x, index, v: index_update(zeros_like(ans), index, t))
 
 
+def recording_trace(target):
+    """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
+    tuple) is one of its values, else None: NumPy's writes into it (``out=``,
+    ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is."""
+    if isinstance(target, tuple) and len(target) == 1:
+        target = target[0]
+    return target._trace if isinstance(target, Tensor) and target._trace.records else None
+
+
+def unrecorded_write_error(name: str) -> TypeError:
+    return TypeError(
+        f"{name}: inside chainrule.jit, a traced value cannot be written into an array that "
+        "is not traced (one made inside the function from no traced value, such as "
+        "np.zeros(4), or one that is not an argument): the replay would not write it. Make "
+        "it from a traced value (chainrule.numpy.zeros_like(x)), or use the returned value."
+    )
+
+
 def setitem(t: Tensor, index, value) -> None:
     """``t[index] = value``: recorded out of place on a graph, written in place otherwise."""
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded

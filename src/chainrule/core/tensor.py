@@ -164,7 +164,11 @@ class Tensor:
         return object.__hash__(self)
 
     def __format__(self, spec: str) -> str:
-        return format(self.primal(), spec) if spec else repr(self)
+        return format(self.primal(), spec) if spec or self._trace.records else repr(self)
+
+    def __str__(self) -> str:
+        # under chainrule.jit, print(x) shows what the plain call prints (a read that guards)
+        return str(self.primal()) if self._trace.records else repr(self)
 
     def __round__(self, ndigits=None):
         if ndigits is None:
@@ -502,6 +506,14 @@ class Tensor:
     def copy_(self, other):
         return eager.inplace(self, _filled, other, "copy_")
 
+    def fill(self, value) -> None:
+        """``ndarray.fill``: every element set to ``value``, in place."""
+        eager.inplace(self, _filled, value, "fill")
+
+    def sort(self, axis: int = -1, kind: str | None = None) -> None:
+        """``ndarray.sort``: sorted along ``axis``, in place."""
+        eager.inplace(self, _sorted, (axis, kind), "sort")
+
     def __setitem__(self, index, value):
         eager.setitem(self, index, value)
 
@@ -515,6 +527,11 @@ def _filled(a, v):
     out = cnp.zeros_like(a) + v
     dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
     return out if out.dtype == dtype else cnp.astype(out, dtype)
+
+
+def _sorted(a, how):
+    axis, kind = how
+    return cnp.sort(a, axis=axis, kind=kind)
 
 
 def undifferentiated(x):

@@ -7,6 +7,9 @@ that has quietly lost the gradient.
 
 from __future__ import annotations
 
+import numpy as np
+
+from chainrule.core.eager import recording_trace, unrecorded_write_error
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.nondiff import NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF
@@ -20,7 +23,25 @@ def not_supported(name: str, module: str = "numpy") -> TypeError:
     )
 
 
+# NumPy functions that write into their first argument (and return None): on a value
+# traced by chainrule.jit they are done and recorded; elsewhere they are not supported
+_WRITERS = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis}
+
+
+def _records_any(values) -> bool:
+    return any(isinstance(v, Tensor) and v._trace.records for v in values)
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    out = kwargs.get("out")
+    if method == "__call__" and out is not None and (trace := recording_trace(out)) is not None:
+        trace.write(ufunc, inputs, kwargs)
+        return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+    if method == "at" and (trace := recording_trace(inputs[0])) is not None:
+        trace.write(ufunc.at, inputs, kwargs)
+        return None
+    if (out is not None or method == "at") and _records_any(inputs):
+        raise unrecorded_write_error(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
     if method == "__call__":
         fun = MIRROR_OF.get(ufunc) or NONDIFF_OF.get(ufunc)
         if fun is not None:
@@ -30,6 +51,11 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 
 def dispatch_function(func, args, kwargs):
+    if func in _WRITERS and args and (trace := recording_trace(args[0])) is not None:
+        trace.write(func, args, kwargs)
+        return None
+    if func in _WRITERS and _records_any((*args, *kwargs.values())):
+        raise unrecorded_write_error(func.__name__)
     fun = MIRROR_OF.get(func) or NONDIFF_OF.get(func)
     if fun is None:
         module = getattr(func, "__module__", "numpy") or "numpy"

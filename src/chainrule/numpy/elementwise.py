@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from chainrule.core.eager import recording_trace, unrecorded_write_error
 from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, keeps_only
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
@@ -105,6 +106,12 @@ def ufunc_keywords(prim, args, kwargs):
     out, where = kw.pop("out", None), kw.pop("where", True)
     dtype, casting = kw.pop("dtype", None), kw.pop("casting", "same_kind")
     name = prim.__name__
+    if out is not None and (trace := recording_trace(out)) is not None:
+        # under chainrule.jit: NumPy's write into a traced array, done and recorded
+        trace.write(prim.fun, args, kwargs)
+        return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+    if out is not None and any(isinstance(a, Tensor) and a._trace.records for a in args):
+        raise unrecorded_write_error(name)
     if out is not None or where is not True:
         raise TypeError(
             f"{name}: out= and where= cannot hold a result that is being differentiated. Use "

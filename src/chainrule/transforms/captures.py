@@ -98,7 +98,8 @@ class Captures:
 
     >>> import numpy as np
     >>> W = np.ones(2)
-    >>> captures = Captures(lambda x: x * W)
+    >>> scale_by = lambda W: lambda x: x * W   # a closure over W
+    >>> captures = Captures(scale_by(W))
     >>> captures.unchanged()
     True
     >>> W[0] = 3.0

@@ -20,9 +20,10 @@ What keeps a replay exact:
   depends on values (boolean masks, ``nonzero``, ``unique``) have their shapes checked.
 * A result handed back to the caller is never a buffer that a later call writes into.
 
-Arrays that are not arguments (closed-over globals) are constants of the program, as in
-JAX: pass what changes between calls as an argument. How a recorded call list becomes
-code is in :mod:`chainrule.transforms.program`.
+What the function reads besides its arguments (closed-over variables, globals,
+defaults) has its traced values built into the program: :mod:`chainrule.transforms.captures`
+watches it, and a change drops the programs. How a recorded call list becomes code is in
+:mod:`chainrule.transforms.program`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import functools
 import operator
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -224,6 +225,15 @@ class RecordTrace(Trace):
         t._value, t._node = out._value, out._node  # every alias of t sees the new value
         return t
 
+    def write(self, fun: Callable, args, kwargs) -> None:
+        """A NumPy call that writes into a traced array (``out=``, ``np.copyto``,
+        ``ufunc.at``, ``np.put``): done, and recorded as a write."""
+        for a in (*args, *kwargs.values()):
+            for v in a if isinstance(a, tuple | list) else (a,):
+                if isinstance(v, Tensor) and v._trace is not self:
+                    raise _inplace_foreign_error(getattr(fun, "__name__", "a write"))
+        self.record(fun, args, kwargs, effect="write")
+
     def setitem(self, t: Tensor, index, value) -> None:
         """``t[index] = value`` on a traced value: written, and recorded as a write."""
         if isinstance(value, Tensor) and value._trace is not self:
@@ -341,16 +351,43 @@ def _containers(tree, into: list) -> list:
     return into
 
 
-def _check_containers(containers) -> None:
+def _changed(containers) -> bool:
     for container, items in containers:
         now = [v for item in container.items() for v in item] if isinstance(container, dict) else container
         was = [v for item in items for v in item] if isinstance(container, dict) else items
         if len(now) != len(was) or any(a is not b for a, b in zip(now, was, strict=True)):
-            raise TypeError(
-                f"chainrule.jit: the function changed a {type(container).__name__} it was given "
-                "(an append, an item assigned), which a jitted call cannot do to the caller's "
-                "object; return the new value instead, or call the function without jit"
-            )
+            return True
+    return False
+
+
+def _write_containers_back(traced: list, callers: list, boxed: list, leaves: list, trace) -> None:
+    """The traced call changed lists or dicts among its arguments (copies that hold
+    traced values): the same changes made to the caller's, with the caller's own objects
+    where the copies hold them and arrays where they hold traced values."""
+    back = {id(b): leaf for b, leaf in zip(boxed, leaves, strict=True) if isinstance(b, Tensor)}
+    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
+        back[id(copy)] = caller
+
+    def plain(v, depth=0):
+        if id(v) in back:
+            return back[id(v)]
+        if isinstance(v, Tensor):
+            return v._value if v._trace is trace else v
+        if depth < 16 and type(v) in (list, tuple, dict):
+            if type(v) is dict:
+                return {k: plain(i, depth + 1) for k, i in v.items()}
+            return type(v)(plain(i, depth + 1) for i in v)
+        return v
+
+    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
+        if caller is copy:
+            continue
+        if isinstance(caller, dict):
+            items = [(k, plain(v)) for k, v in copy.items()]
+            caller.clear()
+            caller.update(items)
+        else:
+            caller[:] = [plain(v) for v in copy]
 
 
 def _rebound_attributes(rebuilt: list, before: list, trace) -> list:
@@ -478,6 +515,10 @@ def _check_donations(dynamic: list, positions) -> None:
 
 
 _STATIC_TYPES = (int, float, bool, complex, str, type(None))
+
+
+def _slice_parts(s: slice) -> tuple:
+    return s.start, s.stop, s.step
 
 
 def _static_key(x):
@@ -696,6 +737,12 @@ class Jitted:
             elif isinstance(leaf, np.generic):
                 signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
+            elif type(leaf) is slice and all(type(v) in _STATIC_TYPES for v in _slice_parts(leaf)):
+                signature.append((slice, tuple(_static_key(v) for v in _slice_parts(leaf))))
+            elif isinstance(leaf, Iterator) and not isinstance(leaf, np.random.Generator):
+                # consumed by the call: a replay would not consume it
+                self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
+                return self.fun(*args, **kwargs), None
             else:
                 if not hashable(leaf):
                     raise TypeError(
@@ -810,7 +857,12 @@ class Jitted:
             out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
-        _check_containers(containers)
+        if _changed(containers):
+            # an append, an item assigned or removed: done to the caller's lists and
+            # dicts as the plain call does it, and from now on the plain call runs
+            _write_containers_back(containers, _containers((args, kwargs), []), boxed, leaves, trace)
+            trace.refuse("the function changed a list or dict it was given (an append, an "
+                         "item assigned or removed)")
         writebacks = _rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if np.geterr() != trace.entry_errstate:

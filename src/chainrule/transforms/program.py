@@ -205,8 +205,8 @@ def build_program(
     written: set = set()
     generators: list = []
     for op in ops:
-        if isinstance(op, Call) and op.effect == "write" and isinstance(op.args[0], Var):
-            written.update(input_of_root.get(id(root_array(values[op.args[0].id])), ()))
+        if isinstance(op, Call) and op.effect == "write" and (target := _written(op)) is not None:
+            written.update(input_of_root.get(id(root_array(values[target.id])), ()))
         elif isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
             generators.append(op.rng)
     program.written = tuple(sorted(written))
@@ -214,6 +214,14 @@ def build_program(
     program.donates = any(b[0] == "d" for b in buffer_of.values())
     program.undoable = bool(written or generators)
     return program
+
+
+def _written(op: Call) -> Var | None:
+    """The variable a write writes into: its ``out=``, else its first argument."""
+    target = op.kwargs.get("out", op.args[0] if op.args else None)
+    if isinstance(target, Seq) and len(target.items) == 1:
+        target = target.items[0]
+    return target if isinstance(target, Var) else None
 
 
 def _vars_in(template, into: list) -> list:

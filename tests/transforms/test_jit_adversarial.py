@@ -1,0 +1,401 @@
+"""cr.jit against programs written as real code is written, one table per hazard class:
+state the function reads besides its arguments (closures, globals, defaults, partials),
+NumPy's own in-place writers, lists and dicts changed inside, arguments of every kind,
+and results of every kind. Each program runs jitted and plain over a sequence of calls
+(with the state changed between calls where the class is about that); every call must
+give the same bits, leave the arguments and the outside state the same, or raise."""
+
+import functools
+import types
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+
+def A(*values):
+    return np.array(values, dtype=float)
+
+
+def run_sequence(make, calls_count=None):
+    """Two fresh instances of a program (its function, its calls, a hook run before each
+    call, the outside state it may change): one plain, one jitted, call by call."""
+    plain, mine = make(), make()
+    jitted = cr.jit(mine["fun"])
+    for k in range(len(plain["calls"])):
+        outcomes = []
+        for inst, fun in ((plain, plain["fun"]), (mine, jitted)):
+            inst.get("before", lambda k: None)(k)
+            try:
+                outcomes.append(("ok", fun(*inst["calls"][k])))
+            except Exception as e:  # the same exception, jitted or not
+                outcomes.append(("raised", type(e)))
+        want, got = outcomes
+        assert got[0] == want[0] and (same(got[1], want[1]) if got[0] == "ok" else got[1] is want[1]), (k, got, want)
+        assert same(list(mine["calls"][k]), list(plain["calls"][k])), (k, mine["calls"][k], plain["calls"][k])
+        if "state" in plain:
+            assert same(mine["state"](), plain["state"]()), (k, mine["state"](), plain["state"]())
+    return jitted
+
+
+# -- what the function reads besides its arguments -----------------------------------
+SCALE = 2.0
+WEIGHTS = np.ones(3)
+
+
+def _scaled(x):
+    return x * WEIGHTS + SCALE
+
+
+def _calls_scaled(x):
+    return _scaled(x) * 1.0
+
+
+def _global_program(function):
+    def make():
+        def before(k):
+            global SCALE, WEIGHTS
+            SCALE, WEIGHTS = (2.0, np.ones(3)) if k < 2 else (7.0, np.full(3, 5.0)) if k == 3 else (SCALE, WEIGHTS)
+            if k == 2:
+                WEIGHTS[:] = 3.0
+        return dict(fun=function, calls=[(A(1, 2, 3),)] * 5, before=before)
+    return make
+
+
+def _closure(body, change):
+    """A program closing over ``env`` (a dict of the values its body reads), changed by
+    ``change(env, k)`` before call k."""
+    def make():
+        env = {"W": np.ones(3), "s": 1.0, "n": 2, "cfg": [1.0], "obj": types.SimpleNamespace(lr=1.0)}
+        cell = env["W"]
+
+        def fun(x):
+            return body(x, cell, env)
+
+        def before(k):
+            nonlocal cell
+            change(env, k)
+            cell = env["W"]
+        return dict(fun=fun, calls=[(A(1, 2, 3),)] * 4, before=before)
+    return make
+
+
+def _write_w(env, k):
+    if k == 2:
+        env["W"][:] = 2.0
+
+
+def _rebind_w(env, k):
+    if k == 2:
+        env["W"] = np.full(3, 3.0)
+
+
+def _loop(x, W, env):
+    for _ in range(env["n"]):
+        x = x * 2.0
+    return x
+
+
+def _partial_program():
+    W = np.ones(3)
+
+    def before(k):
+        if k == 2:
+            W[:] = 4.0
+    return dict(fun=functools.partial(lambda W, x: x * cnp.sum(W), W), calls=[(A(1),)] * 4, before=before)
+
+
+def _default_program():
+    W = np.ones(3)
+
+    def fun(x, W=W):
+        return x * cnp.sum(W)
+
+    def before(k):
+        if k == 2:
+            W[:] = 4.0
+    return dict(fun=fun, calls=[(A(1),)] * 4, before=before)
+
+
+def _counter_program():
+    counter = np.zeros(1)
+    log = []
+
+    def fun(x):
+        counter[0] += 1
+        log.append(1)
+        return x * counter[0]
+    return dict(fun=fun, calls=[(A(1),)] * 4, state=lambda: (counter.copy(), len(log)))
+
+
+def _bump(key):
+    def change(env, k):
+        if k == 2:
+            if key == "obj":
+                env["obj"].lr = 5.0
+            elif key == "cfg":
+                env["cfg"][0] = 5.0
+            else:
+                env[key] = {"s": 3.0, "n": 3}[key]
+    return change
+
+
+CAPTURED = {
+    "closed-over array written in place": _closure(lambda x, W, env: x * W, _write_w),
+    "closed-over array reduced while tracing": _closure(lambda x, W, env: x + cnp.sum(W), _write_w),
+    "closed-over array reduced by NumPy": _closure(lambda x, W, env: x + np.sum(W), _write_w),
+    "closed-over array read by Python": _closure(lambda x, W, env: x * 2 if W[0] > 1 else x, _write_w),
+    "closed-over variable rebound": _closure(lambda x, W, env: x * W, _rebind_w),
+    "closed-over float rebound": _closure(lambda x, W, env: x * env["s"], _bump("s")),
+    "closed-over int controls a loop": _closure(_loop, _bump("n")),
+    "closed-over list item changed": _closure(lambda x, W, env: x * env["cfg"][0], _bump("cfg")),
+    "closed-over object attribute changed": _closure(lambda x, W, env: x * env["obj"].lr, _bump("obj")),
+    "globals rebound and written": _global_program(_scaled),
+    "a global read by a function called": _global_program(_calls_scaled),
+    "functools.partial argument written": _partial_program,
+    "default argument written": _default_program,
+    "closed-over state changed by the function": _counter_program,
+}
+
+
+@pytest.mark.parametrize("make", CAPTURED.values(), ids=CAPTURED.keys())
+def test_state_read_besides_the_arguments(make):
+    run_sequence(make)
+
+
+def test_unchanged_state_costs_no_retrace():
+    W = np.ones(3)
+    jitted = cr.jit(lambda x: x * cnp.sum(W))
+    for _ in range(3):
+        jitted(A(1, 2, 3))
+    assert jitted.traces == 1
+
+
+# -- NumPy's in-place writers --------------------------------------------------------
+def _writer(fun, *args):
+    return lambda: dict(fun=fun, calls=[tuple(a(k) for a in args) for k in range(3)])
+
+
+def _copy_then_write(x):
+    y = np.copy(x)
+    y[0] = 5
+    return y, x
+
+
+def _sort_in_place(x):
+    x.sort()
+    return x[0] * 1.0
+
+
+def _mask_write(x):
+    x[x > 1] = 0.0
+    return cnp.sum(x)
+
+
+def _fill(x, v):
+    x.fill(v[0])
+    return x + 0
+
+
+def _add_out(s, x):
+    np.add(s, x, out=s)
+    return s * 1.0
+
+
+def _multiply_out_local(x):
+    y = x * 1.0
+    cnp.multiply(y, 2.0, out=y)
+    return y
+
+
+def _copyto(s, x):
+    np.copyto(s, x * 2)
+    return cnp.sum(s)
+
+
+def _put(s, x):
+    np.put(s, [0], x[1])
+    return s + 0
+
+
+def _fill_diagonal(m, x):
+    np.fill_diagonal(m, x[0])
+    return m * 1.0
+
+
+def _add_at(s, i, x):
+    np.add.at(s, i, x)
+    return s * 1.0
+
+
+def _through_transpose(m, x):
+    m.T[0] = x
+    return m * 1
+
+
+def _through_reshape(m, x):
+    m.reshape(4)[1:3] = x
+    return m * 1
+
+
+def _iadd_item(d, x):
+    d["a"] += x
+    return d["a"] * 1.0
+
+
+vec = lambda k: A(1, k)  # noqa: E731
+zeros2 = lambda k: np.zeros(2)  # noqa: E731
+square = lambda k: np.zeros((2, 2))  # noqa: E731
+unsorted = lambda k: [A(3, 1, 2), A(0, 5, -1), A(2, 2, 1)][k]  # noqa: E731
+WRITERS = {
+    "np.add(out=)": _writer(_add_out, zeros2, vec),
+    "cnp.multiply(out=) on a local": _writer(_multiply_out_local, vec),
+    "np.copyto": _writer(_copyto, zeros2, vec),
+    "np.put": _writer(_put, zeros2, vec),
+    "np.fill_diagonal": _writer(_fill_diagonal, square, vec),
+    "np.add.at": _writer(_add_at, lambda k: np.zeros(3), lambda k: np.array([k % 3, 0]), lambda k: A(1, 2)),
+    "x.sort()": _writer(_sort_in_place, unsorted),
+    "x.fill()": _writer(_fill, vec, lambda k: A(k)),
+    "boolean mask setitem": _writer(_mask_write, unsorted),
+    "np.copy then setitem": _writer(_copy_then_write, vec),
+    "x.T[0] = ...": _writer(_through_transpose, square, vec),
+    "x.reshape(...)[...] = ...": _writer(_through_reshape, square, vec),
+    "+= on a dict item": _writer(_iadd_item, lambda k: {"a": A(0, 0)}, vec),
+}
+
+
+@pytest.mark.parametrize("make", WRITERS.values(), ids=WRITERS.keys())
+def test_numpy_writes_in_place_are_replayed(make):
+    assert run_sequence(make).traces == 1
+
+
+def test_a_write_into_an_array_that_is_not_traced_is_refused():
+    def f(x):
+        a = np.zeros(4)
+        np.multiply(x, 2, out=a[:2])
+        return a
+
+    with pytest.raises(TypeError, match="cannot be written into an array that is not traced"):
+        cr.jit(f)(A(1, 2))
+
+
+# -- lists and dicts among the arguments changed by the call --------------------------
+def _append(xs, x):
+    xs.append(x * 2)
+    return x
+
+
+def _nested_item(tree, x):
+    tree["layers"][0]["w"] = x * 2
+    tree["log"].append(len(tree["log"]))
+    return x
+
+
+def _pop(d, x):
+    d.pop("b")
+    return x * 1.0
+
+
+CONTAINERS = {
+    "append to a list argument": _writer(_append, lambda k: [A(0)], vec),
+    "item assigned below the top level": _writer(_nested_item, lambda k: {"layers": [{"w": A(0, 0)}], "log": []}, vec),
+    "dict item removed": _writer(_pop, lambda k: {"a": A(0), "b": A(1)}, vec),
+}
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("make", CONTAINERS.values(), ids=CONTAINERS.keys())
+def test_lists_and_dicts_changed_by_the_call_are_changed_for_the_caller(make):
+    run_sequence(make)  # the traced call changes the caller's; later calls run plain
+
+
+def test_a_list_argument_shared_across_calls_grows_as_in_the_plain_call():
+    history, theirs = [], []
+
+    def f(xs, x):
+        xs.append(float(cnp.sum(x)))
+        return x * 1.0
+
+    jitted = cr.jit(f)
+    with pytest.warns(UserWarning, match="changed a list or dict"):
+        for k in range(3):
+            assert same(jitted(history, A(k)), f(theirs, A(k)))
+    assert history == theirs == [0.0, 1.0, 2.0]
+
+
+# -- arguments and results of every kind ----------------------------------------------
+def _kinds(fun, *calls):
+    return lambda: dict(fun=fun, calls=[tuple(c) for c in calls])
+
+
+KINDS = {
+    "bool argument": _kinds(lambda x, b: x * 2 if b else x - 1, (A(1), True), (A(1), False), (A(1), 1)),
+    "None argument": _kinds(lambda x, y=None: x if y is None else x + y, (A(1), None), (A(1), A(2)), (A(1), None)),
+    "str argument": _kinds(lambda x, m: x * 2 if m == "double" else x, (A(1), "double"), (A(1), "id")),
+    "complex argument with signed zeros": _kinds(lambda x, c: x * c, (A(1), 1 + 2j), (A(1), complex(0.0, -0.0)),
+                                                 (A(1), complex(0.0, 0.0))),
+    "int, float and bool of one value": _kinds(lambda x, s: x * s, (np.array([1, 2]), 2), (np.array([1, 2]), 2.0),
+                                               (np.array([1, 2]), True)),
+    "NumPy scalars of two dtypes": _kinds(lambda x, s: x * s, (np.ones(2, np.float32), np.float32(2)),
+                                          (np.ones(2, np.float32), np.float64(2))),
+    "slice argument": _kinds(lambda x, s: x[s] * 1, (A(1, 2, 3), slice(0, 2)), (A(1, 2, 3), slice(1, 3))),
+    "dtype argument": _kinds(lambda x, dt: x.astype(dt), (A(1.5), np.float32), (A(1.5), np.int64)),
+    "layouts": _kinds(lambda x: x.ravel(order="K") * 1, (np.arange(6.0).reshape(2, 3),),
+                      (np.arange(6.0).reshape(2, 3).T,), (np.arange(6.0).reshape(2, 3)[:, ::2],)),
+    "integer overflow": _kinds(lambda x: x * 2**62 + x, *[(np.array([k, 3]),) for k in range(3)]),
+    "int8 wraparound": _kinds(lambda x: x * np.int8(100), *[(np.array([k, 3], np.int8),) for k in range(3)]),
+    "Python int beyond int64": _kinds(lambda x, n: x * n, (np.array([1, 2]), 2**40), (np.array([1, 2]), 2**70)),
+    "integer division by zero": _kinds(lambda x, y: (x // y, x % y), *[(np.array([1, 2]), np.array([1, k]))
+                                                                       for k in (1, 0, 2)]),
+    "results: float, bool, None, str, int": _kinds(
+        lambda x: (float(cnp.sum(x)), bool(x[0] > 0), None, "s", int(x[1]), x.shape, x.dtype),
+        *[(A(k - 1, k),) for k in range(3)]),
+    "results: NumPy scalar, float32 scalar, 0-d array": _kinds(
+        lambda x: (cnp.sum(x), cnp.sum(x.astype(np.float32)), cnp.reshape(cnp.sum(x), ())),
+        *[(A(1, k),) for k in range(3)]),
+    "results: the argument, twice, and views of it": _kinds(lambda x: (x, x, x[1:], x.T),
+                                                            *[(A(1, k),) for k in range(3)]),
+    "exception raised by the function": _kinds(lambda x: x * 2 if cnp.sum(x) >= 0 else _raise(), (A(1),),
+                                                      (A(-1),), (A(2),)),
+    "NaN guard": _kinds(lambda x: x * 2 if x[0] == x[0] else x * 0, (A(1),), (A(np.nan),), (A(2),)),
+    "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),
+}
+
+
+def _raise():
+    raise ValueError("negative")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("make", KINDS.values(), ids=KINDS.keys())
+def test_arguments_and_results_of_every_kind(make):
+    run_sequence(make)
+
+
+def test_results_alias_as_in_the_plain_call():
+    x = A(1, 2, 3)
+    same_twice = cr.jit(lambda x: (x * 2,) * 2)
+    same_twice(x)
+    a, b = same_twice(x)
+    assert a is b
+    itself, view = cr.jit(lambda x: (x, x[1:]))(x)
+    assert itself is x and np.shares_memory(view, x)
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_a_generator_argument_runs_the_plain_function():
+    jitted = cr.jit(lambda x, items: x * sum(items))
+    for k in range(3):
+        assert same(jitted(A(1), (i for i in range(k))), A(1) * sum(range(k)))
+    assert jitted.programs == []
+
+
+def test_print_shows_the_value_when_traced(capsys):
+    jitted = cr.jit(lambda x: print(x) or x * 2)
+    jitted(A(1, 2))
+    assert capsys.readouterr().out == f"{A(1, 2)}\n"
+    jitted(A(1, 2))  # replayed: Python's side effects happen when tracing only
+    assert capsys.readouterr().out == ""
