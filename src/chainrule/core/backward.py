@@ -52,7 +52,12 @@ def backward_pass(
             # an elementwise function of one argument: g times its derivative, without
             # the call of the rule that says just that (this is most of a backward pass)
             p = parents[0][1]
-            gi = real_if_real(g * partial(ans, *args), args, 0, ans)
+            gi = g * partial(ans, *args)
+            try:
+                if gi.dtype.kind == "c":
+                    gi = real_if_real(gi, args, 0, ans)
+            except AttributeError:  # a Python number or a list: real_if_real knows
+                gi = real_if_real(gi, args, 0, ans)
             if checking:
                 check_cotangent(gi, prim, 0, origins and origins.get(i))
             c = cots[p]
@@ -67,7 +72,13 @@ def backward_pass(
             if rule is None:
                 continue
             gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
-            gi = real_if_real(gi, args, argnum, ans)
+            # the projection of a complex cotangent for a real argument (real_if_real),
+            # asked for only where the cotangent is complex: one dtype read per cotangent
+            try:
+                if gi.dtype.kind == "c":
+                    gi = real_if_real(gi, args, argnum, ans)
+            except AttributeError:
+                gi = real_if_real(gi, args, argnum, ans)
             if checking:
                 check_cotangent(gi, prim, argnum, origins and origins.get(i))
             c = cots[p]
