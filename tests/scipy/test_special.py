@@ -3,6 +3,7 @@ to second order on several shapes, first and second derivatives against PyTorch.
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -213,3 +214,48 @@ def test_first_and_second_derivatives_against_torch(name):
     (t2,) = torch.autograd.grad((t1 * wt).sum(), xt)
     np.testing.assert_allclose(ours[0], t1.detach().numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours[1], t2.numpy(), rtol=1e-7, atol=1e-10)
+
+
+# logsumexp, softmax and log_softmax compute SciPy's values with NumPy arithmetic of their
+# own (SciPy's array-API versions are slow); these inputs try to make the two disagree.
+_INF, _NAN = np.inf, np.nan
+REDUCTION_INPUTS = {
+    "finite": np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 700.0]]),
+    "all -inf row": np.array([[1.0, 2.0, 3.0], [-_INF, -_INF, -_INF]]),
+    "inf": np.array([[_INF, 1.0, 2.0], [_INF, -_INF, 0.0]]),
+    "nan": np.array([[_NAN, 1.0, 2.0], [0.0, 0.0, 0.0]]),
+    "signed zeros": np.array([[0.0, -0.0], [-0.0, -0.0]]),
+    "float32": np.random.default_rng(3).standard_normal((4, 5)).astype(np.float32),
+    "empty": np.zeros((0, 3)),
+    "complex": np.array([1 + 1j, 2.0, -1j]),
+    "integer": np.arange(6).reshape(2, 3),
+    "0-d": np.array(2.5),
+    "vector": np.array([3.0, -2.0, 1e-300]),
+}
+REDUCTIONS = {
+    "logsumexp": lambda m, a, axis, keepdims: m.logsumexp(a, axis=axis, keepdims=keepdims),
+    "softmax": lambda m, a, axis, keepdims: m.softmax(a, axis=axis),
+    "log_softmax": lambda m, a, axis, keepdims: m.log_softmax(a, axis=axis),
+}
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [None, 0, -1, (0, 1)])
+@pytest.mark.parametrize("inputs", list(REDUCTION_INPUTS))
+@pytest.mark.parametrize("name", list(REDUCTIONS))
+def test_softmax_family_gives_scipys_values(name, inputs, axis, keepdims):
+    a = REDUCTION_INPUTS[inputs]
+    call = REDUCTIONS[name]
+    try:
+        with np.errstate(all="ignore"):
+            want = call(sc, a, axis, keepdims)
+    except Exception as e:  # an axis the input lacks: refused by both
+        with pytest.raises(type(e)):
+            call(special, a, axis, keepdims)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning SciPy does not give
+        got = call(special, a, axis, keepdims)
+    assert type(got) is type(want)
+    assert np.shape(got) == np.shape(want) and np.result_type(got) == np.result_type(want)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
