@@ -129,3 +129,61 @@ def test_keywords_on_plain_arrays_are_numpy_itself():
     mask = x > 0.5
     got = cnp.add(x, 1.0, where=mask, out=np.full(4, -1.0))
     assert np.array_equal(got, np.where(mask, x + 1.0, -1.0))
+
+
+# where's NumPy implementation selects large float arrays by their bits (no branch per
+# element); it must give np.where's result bit for bit, dtype and shape included.
+def _bits(a):
+    a = np.asarray(a)
+    return a.dtype, a.shape, a.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64, np.int32])
+@pytest.mark.parametrize("other", ["scalar 0", "scalar -0.0", "scalar nan", "array", "row",
+                                   "column", "0-d array", "python int"])
+@pytest.mark.parametrize("side", ["x", "y"])
+def test_where_selects_bit_for_bit(dtype, other, side):
+    from chainrule.numpy.elementwise import _np_where
+
+    rng = np.random.default_rng(7)
+    shape = (96, 64)  # large enough for the bit selection
+    a = rng.standard_normal(shape).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        a.flat[:6] = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0]
+        a.flat[6:8] = np.frombuffer(np.array([0x7FC00123, 0xFFC0ABCD], np.uint32).tobytes(),
+                                    np.float32)[:2].astype(dtype)  # NaNs with payloads
+    b = {"scalar 0": 0.0, "scalar -0.0": -0.0, "scalar nan": float("nan"),
+         "array": rng.standard_normal(shape).astype(dtype),
+         "row": rng.standard_normal(shape[1]).astype(dtype),
+         "column": rng.standard_normal((shape[0], 1)).astype(dtype),
+         "0-d array": np.array(-1.5, dtype=np.float64), "python int": 3}[other]
+    cond = rng.standard_normal(shape) > 0
+    x, y = (a, b) if side == "x" else (b, a)
+    assert _bits(_np_where(cond, x, y)) == _bits(np.where(cond, x, y))
+
+
+def test_where_selects_like_numpy_for_other_conditions():
+    from chainrule.numpy.elementwise import _np_where
+
+    x = np.arange(10000.0).reshape(100, 100)
+    for cond in (x % 3 == 0, (x % 2).astype(int), np.array(True), x[:1] > 50):
+        assert _bits(_np_where(cond, x, -x)) == _bits(np.where(cond, x, -x))
+
+
+@pytest.mark.parametrize("fun", [cnp.maximum, cnp.minimum, cnp.fmax, cnp.fmin])
+def test_select_rules_split_ties_evenly_in_the_input_dtype(fun):
+    x = np.array([1.0, 2.0, 3.0, np.nan, 0.0, -0.0], dtype=np.float32)
+    y = np.array([1.0, 3.0, 2.0, 1.0, -0.0, np.nan], dtype=np.float32)
+    gx, gy = cr.grad(lambda a, b: cnp.sum(fun(a, b)), argnums=(0, 1))(x, y)
+    assert gx.dtype == gy.dtype == np.float32
+    picks_x = {cnp.maximum: [0.5, 0, 1, 0, 0.5, 0], cnp.minimum: [0.5, 1, 0, 0, 0.5, 0],
+               cnp.fmax: [0.5, 0, 1, 0, 0.5, 1], cnp.fmin: [0.5, 1, 0, 0, 0.5, 1]}[fun]
+    picks_y = {cnp.maximum: [0.5, 1, 0, 0, 0.5, 0], cnp.minimum: [0.5, 0, 1, 0, 0.5, 0],
+               cnp.fmax: [0.5, 1, 0, 1, 0.5, 0], cnp.fmin: [0.5, 0, 1, 1, 0.5, 0]}[fun]
+    np.testing.assert_array_equal(gx, picks_x)
+    np.testing.assert_array_equal(gy, picks_y)
+    # against a scalar (ReLU as maximum(h, 0)): the tie at 0 shares, the scalar gets none
+    h = np.array([-1.0, 0.0, 2.0], dtype=np.float32)
+    g = cr.grad(lambda a: cnp.sum(cnp.maximum(a, 0.0)))(h)
+    assert g.dtype == np.float32
+    np.testing.assert_array_equal(g, [0, 0.5, 1])
