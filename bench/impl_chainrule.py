@@ -7,6 +7,7 @@ import numpy as np
 import chainrule as cr
 import chainrule.numpy as cnp
 from bench import problems as P
+from bench import spellings
 from bench.cases import Case
 
 
@@ -66,60 +67,54 @@ def chain(workload):
     return cases
 
 
-def log_softmax(z):
-    # The shift by the row maximum only keeps exp in range; it changes no derivative.
-    s = z - np.max(cr.stop_gradient(z), axis=1, keepdims=True)
-    return s - cnp.log(cnp.sum(cnp.exp(s), axis=1, keepdims=True))
-
-
 def mlp(workload):
     def cases(spec, variant):
         params, x, _, onehot = P.mlp_problem(workload, spec)
-        act, lr, batch = spec["act"], spec["lr"], x.shape[0]
-        activation = cnp.tanh if act == "tanh" else cr.nn.functional.relu
-        n_layers = len(params) // 2
-
-        def loss(params, x, onehot):
-            h = x
-            for i in range(n_layers):
-                h = h @ params[2 * i] + params[2 * i + 1]
-                if i < n_layers - 1:
-                    h = activation(h)
-            return -cnp.sum(onehot * log_softmax(h)) / batch
-
-        value_and_grad = cr.value_and_grad(loss)
-
-        def grads_at(params, x, onehot):
-            return value_and_grad(params, x, onehot)[1]
-
-        def grads():
-            return grads_at(params, x, onehot)
-
-        def step():
-            for p, g in zip(params, grads(), strict=True):
-                p -= lr * g
-
-        # The old parameters are donated: the new ones are written into their memory, as
-        # the hand-written row's `p -= lr * g` does.
-        @cr.jit(donate_argnums=0)
-        def train_step(params, x, onehot):
-            g = value_and_grad(params, x, onehot)[1]
-            return [p - lr * gi for p, gi in zip(params, g, strict=True)]
-
-        jit_grads = cr.jit(grads_at)
-        start = [p.copy() for p in params]  # the functional row updates params in place
-        state = [start]
-
-        def jit_step():
-            state[0] = train_step(state[0], x, onehot)
-
-        return [
-            Case("chainrule", step, grads),
-            Case("chainrule (jit)", jit_step, lambda: list(jit_grads(start, x, onehot))),
-            eager_mlp(workload, spec),
-        ]
+        n_layers, batch = len(params) // 2, x.shape[0]
+        loss = spellings.mlp_loss(spellings.DEFAULT, spec["act"], n_layers, batch)
+        out = mlp_rows(loss, params, x, onehot, spec["lr"])
+        out.append(eager_mlp(workload, spec))
+        for label, spelling in spellings.variants(spec["act"]):
+            loss = spellings.mlp_loss(spelling, spec["act"], n_layers, batch)
+            out += mlp_rows(loss, params, x, onehot, spec["lr"], f" [{label}]")
+        return out
 
     return cases
+
+
+def mlp_rows(loss, params, x, onehot, lr, label=""):
+    """The functional and the replayed (cr.jit) training step of ``loss``."""
+    params = [p.copy() for p in params]  # the functional row updates its params in place
+    value_and_grad = cr.value_and_grad(loss)
+
+    def grads_at(params, x, onehot):
+        return value_and_grad(params, x, onehot)[1]
+
+    def grads():
+        return grads_at(params, x, onehot)
+
+    def step():
+        for p, g in zip(params, grads(), strict=True):
+            p -= lr * g
+
+    # The old parameters are donated: the new ones are written into their memory, as
+    # the hand-written row's `p -= lr * g` does.
+    @cr.jit(donate_argnums=0)
+    def train_step(params, x, onehot):
+        g = value_and_grad(params, x, onehot)[1]
+        return [p - lr * gi for p, gi in zip(params, g, strict=True)]
+
+    jit_grads = cr.jit(grads_at)
+    start = [p.copy() for p in params]
+    state = [start]
+
+    def jit_step():
+        state[0] = train_step(state[0], x, onehot)
+
+    return [
+        Case(f"chainrule{label}", step, grads),
+        Case(f"chainrule (jit){label}", jit_step, lambda: list(jit_grads(start, x, onehot))),
+    ]
 
 
 def eager_mlp(workload, spec):

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import chainrule as cr
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import cli, report  # noqa: E402
+from bench import cli, report, spellings  # noqa: E402
 from bench import problems as P  # noqa: E402
 
 
@@ -106,3 +108,36 @@ def test_quick_mode_cross_checks_chainrule(tmp_path):
             if row["status"] == "ok" and row["name"] != report.GEMM_ROW:
                 assert row["grad_error"] <= P.TOLERANCE[workload], (workload, row)
         assert any(r["lib"] == "chainrule" and r["status"] == "ok" for r in rows), workload
+
+
+def test_each_spelling_is_compared_with_the_fastest_of_its_kind():
+    def row(name, t, lib="chainrule"):
+        return {"lib": lib, "name": name, "status": "ok", "time_s": t}
+
+    rows = [row("chainrule", 2.0), row("chainrule [relu: np.maximum(h, 0.0)]", 2.4),
+            row("chainrule (jit)", 1.2), row("chainrule (jit) [loss: by hand]", 1.0),
+            row("chainrule (nn+optim)", 1.5), row("torch", 3.0, "torch")]
+    results = {"W4": rows}
+    report.add_ratios(results)
+    spelling = {r["name"]: r["ratios"].get("time_vs_spelling") for r in rows}
+    assert spelling == {"chainrule": 1.0, "chainrule [relu: np.maximum(h, 0.0)]": 1.2,
+                        "chainrule (jit)": 1.2, "chainrule (jit) [loss: by hand]": 1.0,
+                        "chainrule (nn+optim)": None, "torch": None}
+    verdicts = {t["row"]: t["met"] for t in report.evaluate_targets(results)
+                if "spelling" in t["target"]}
+    assert verdicts == {"chainrule": True, "chainrule [relu: np.maximum(h, 0.0)]": False,
+                        "chainrule (jit)": False, "chainrule (jit) [loss: by hand]": True}
+
+
+def test_spelling_rows_write_the_same_model():
+    spec = {"sizes": (5, 4, 4, 3), "batch": 3, "act": "relu"}
+    params, x, _, onehot = P.mlp_problem("W4", spec, dtype=np.float64)
+    want = P.mlp_loss_and_grads(params, x, onehot, "relu")
+    labels = [label for label, _ in spellings.variants("relu")]
+    assert len(labels) == len(set(labels)) == 3 + 3 + 2 + 1
+    for label, spelling in spellings.variants("relu"):
+        loss = spellings.mlp_loss(spelling, "relu", 3, 3)
+        value, grads = cr.value_and_grad(loss)(params, x, onehot)
+        assert float(value) == pytest.approx(float(want[0]), rel=1e-12), label
+        for g, w in zip(grads, want[1], strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=label)
