@@ -3,7 +3,8 @@ real code contains (branches on values, in-place updates of arguments and of vie
 locals, try/except around NumPy calls that fail, errstate, dropout, batch norm state,
 donation, results of every pytree kind) and runs each jitted and plain over a sequence
 of calls with changing values (signed zeros, NaN, inf, branch-flipping values, dtype
-changes). Every call must give the same bits, leave the arguments and the module in the
+changes, a global array the function reads changed between calls). Every call must give
+the same bits, leave the arguments and the module in the
 same state, or raise the same exception."""
 
 import math
@@ -95,10 +96,32 @@ def _dtype_scalar(h, x, s, bn):
     return h * x.dtype.type(3)
 
 
+# state read besides the arguments: changed by the test between calls
+KNOB = np.ones(2)
+
+
+def _global_array(h, x, s, bn):
+    return h * float(KNOB[0]) + cnp.sum(KNOB)
+
+
+def _numpy_writers(h, x, s, bn):
+    np.add(s, h[:2].astype(s.dtype), out=s)
+    np.multiply.at(s, [0, 0], 0.5)
+    h = h * 1.0
+    np.copyto(h[2:], s.astype(h.dtype))
+    return h
+
+
+def _sort_local(h, x, s, bn):
+    h = h * 1.0
+    h.sort()
+    return h
+
+
 STEPS = {f.__name__[1:]: f for f in (
     _branch, _signed_zero, _nan_check, _inplace_argument, _inplace_view_of_local,
     _setitem_read_index, _try_cholesky, _try_index, _errstate_divide, _dropout,
-    _unused_dropout, _batch_norm, _dtype_scalar)}
+    _unused_dropout, _batch_norm, _dtype_scalar, _global_array, _numpy_writers, _sort_local)}
 
 RESULTS = {
     "array": lambda h, s: h,
@@ -169,7 +192,8 @@ def _outcome(fun, args, seed):
     result=st.sampled_from(sorted(RESULTS)),
     calls=st.lists(
         st.tuples(st.lists(st.sampled_from(SPECIAL), min_size=4, max_size=4),
-                  st.sampled_from([np.float64, np.float32]), st.integers(0, 3)),
+                  st.sampled_from([np.float64, np.float32]), st.integers(0, 3),
+                  st.sampled_from(SPECIAL)),
         min_size=2, max_size=6),
     donate=st.booleans(),
 )
@@ -178,7 +202,8 @@ def test_jitted_and_plain_agree_call_by_call(steps, result, calls, donate):
     jitted = cr.jit(program, donate_argnums=0 if donate else ())
     mine_bn, theirs_bn = cr.nn.BatchNorm1d(2), cr.nn.BatchNorm1d(2)
     mine_s, theirs_s = np.zeros(2), np.zeros(2)
-    for values, dtype, seed in calls:
+    for values, dtype, seed, knob in calls:
+        KNOB[:] = knob  # the same for both: read besides the arguments
         x = np.array(values, dtype=dtype)
         got = _outcome(jitted, (x.copy(), mine_s, mine_bn), seed)
         want = _outcome(program, (x.copy(), theirs_s, theirs_bn), seed)
