@@ -241,6 +241,13 @@ def _through_reshape(m, x):
     return m * 1
 
 
+def _out_of_functions(x, y, q, r):
+    np.cumsum(x, out=y)
+    np.clip(x, 0, 2, out=x)
+    np.divmod(x, 2, out=(q, r))
+    return x + y + q + r
+
+
 def _iadd_item(d, x):
     d["a"] += x
     return d["a"] * 1.0
@@ -248,6 +255,7 @@ def _iadd_item(d, x):
 
 vec = lambda k: A(1, k)  # noqa: E731
 zeros2 = lambda k: np.zeros(2)  # noqa: E731
+zeros3 = lambda k: np.zeros(3)  # noqa: E731
 square = lambda k: np.zeros((2, 2))  # noqa: E731
 unsorted = lambda k: [A(3, 1, 2), A(0, 5, -1), A(2, 2, 1)][k]  # noqa: E731
 WRITERS = {
@@ -264,12 +272,19 @@ WRITERS = {
     "x.T[0] = ...": _writer(_through_transpose, square, vec),
     "x.reshape(...)[...] = ...": _writer(_through_reshape, square, vec),
     "+= on a dict item": _writer(_iadd_item, lambda k: {"a": A(0, 0)}, vec),
+    "out= of cumsum, clip, and a ufunc with two outputs": _writer(_out_of_functions, lambda k: A(1, k, 3),
+                                                                  zeros3, zeros3, zeros3),
 }
 
 
 @pytest.mark.parametrize("make", WRITERS.values(), ids=WRITERS.keys())
 def test_numpy_writes_in_place_are_replayed(make):
     assert run_sequence(make).traces == 1
+
+
+def test_an_ndarray_attribute_a_tensor_lacks_names_the_way_out():
+    with pytest.raises(AttributeError, match="'flat'.*Use indexing"):
+        cr.jit(lambda x: x.flat)(A(1, 2))
 
 
 def test_a_write_into_an_array_that_is_not_traced_is_refused():
@@ -335,6 +350,8 @@ KINDS = {
     "bool argument": _kinds(lambda x, b: x * 2 if b else x - 1, (A(1), True), (A(1), False), (A(1), 1)),
     "None argument": _kinds(lambda x, y=None: x if y is None else x + y, (A(1), None), (A(1), A(2)), (A(1), None)),
     "str argument": _kinds(lambda x, m: x * 2 if m == "double" else x, (A(1), "double"), (A(1), "id")),
+    "float argument: NaNs of two signs": _kinds(lambda x, s: x * s, (A(1), float("nan")), (A(1), -float("nan")),
+                                                (A(1), float("nan"))),
     "complex argument with signed zeros": _kinds(lambda x, c: x * c, (A(1), 1 + 2j), (A(1), complex(0.0, -0.0)),
                                                  (A(1), complex(0.0, 0.0))),
     "int, float and bool of one value": _kinds(lambda x, s: x * s, (np.array([1, 2]), 2), (np.array([1, 2]), 2.0),

@@ -290,9 +290,11 @@ def recording_trace(target):
     """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
     tuple) is one of its values, else None: NumPy's writes into it (``out=``,
     ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is."""
-    if isinstance(target, tuple) and len(target) == 1:
-        target = target[0]
-    return target._trace if isinstance(target, Tensor) and target._trace.records else None
+    targets = target if isinstance(target, tuple) else (target,)
+    traces = {t._trace for t in targets if isinstance(t, Tensor) and t._trace.records}
+    if len(traces) == 1 and all(isinstance(t, Tensor) for t in targets):
+        return traces.pop()
+    return None
 
 
 def unrecorded_write_error(name: str) -> TypeError:

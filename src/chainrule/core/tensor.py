@@ -166,6 +166,17 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         return format(self.primal(), spec) if spec or self._trace.records else repr(self)
 
+    def __getattr__(self, name: str):
+        # reached only for a missing attribute: name the way out for ndarray's
+        if not name.startswith("__") and hasattr(np.ndarray, name):
+            raise AttributeError(
+                f"'Tensor' object has no attribute {name!r}: inside chainrule's transforms "
+                "(jit, grad, vmap) arrays are Tensors, which have the ndarray methods that "
+                f"chainrule.numpy mirrors but not {name!r}. Use indexing (x[i] = v), "
+                "x.reshape, or a chainrule.numpy function instead."
+            )
+        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+
     def __str__(self) -> str:
         # under chainrule.jit, print(x) shows what the plain call prints (a read that guards)
         return str(self.primal()) if self._trace.records else repr(self)

@@ -26,6 +26,7 @@ import types
 import numpy as np
 
 from chainrule.core.tensor import Tensor
+from chainrule.transforms.program import bits
 
 __all__ = ["Captures"]
 
@@ -47,10 +48,8 @@ def _same_static(a, b) -> bool:
     """Equal immutable values as a program would see them: same type, floats by bits."""
     if type(a) is not type(b):
         return False
-    if type(a) is float:
-        return a.hex() == b.hex()
-    if type(a) is complex:
-        return (a.real.hex(), a.imag.hex()) == (b.real.hex(), b.imag.hex())
+    if type(a) is float or type(a) is complex:
+        return bits(a) == bits(b)
     if isinstance(a, np.generic):
         return a.dtype == b.dtype and a.tobytes() == b.tobytes()
     try:

@@ -50,6 +50,7 @@ from chainrule.transforms.program import (
     ReplayError,
     Seq,
     Var,
+    bits,
     build_program,
     hashable,
     root_array,
@@ -158,6 +159,8 @@ class RecordTrace(Trace):
         kvals, tkwargs = {}, {}
         for k, v in kwargs.items():
             kvals[k], tkwargs[k] = self._encode(v, found)
+        if effect is None and "out" in kwargs and isinstance(tkwargs["out"], Var | Seq):
+            effect = "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
         generator = None
         if rng is not None:
             generator = rng()
@@ -523,11 +526,10 @@ def _slice_parts(s: slice) -> tuple:
 
 def _static_key(x):
     """A constant argument as a key: floats by their bits, so that -0.0 and 0.0 (equal,
-    but not the same number to a program) and NaN (unequal to itself) key correctly."""
-    if type(x) is float:
-        return x.hex()
-    if type(x) is complex:
-        return (x.real.hex(), x.imag.hex())
+    but not the same number to a program) and NaNs (unequal to themselves, and of two
+    signs and many payloads) key correctly."""
+    if type(x) is float or type(x) is complex:
+        return bits(x)
     return x
 
 

@@ -10,6 +10,7 @@ use, guards as ``if ... : raise GuardFailure``.
 from __future__ import annotations
 
 import operator
+import struct
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from chainrule.core.pytree import DictKeys
 
 __all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
-           "same_value", "hashable", "root_array", "writable_like_output"]
+           "same_value", "bits", "hashable", "root_array", "writable_like_output"]
 
 
 def hashable(x) -> bool:
@@ -100,6 +101,15 @@ class Guard:
         self.expected = expected
 
 
+_DOUBLE, _COMPLEX = struct.Struct("<d").pack, struct.Struct("<dd").pack
+
+
+def bits(x: float | complex) -> bytes:
+    """A Python float's (or complex's) bits: -0.0 is not 0.0, NaNs differ by sign and
+    payload, as they do to the NumPy calls that take them."""
+    return _DOUBLE(x) if type(x) is float else _COMPLEX(x.real, x.imag)
+
+
 def same_value(a, b) -> bool:
     """Whether a replayed value is the traced one to the bit: type, shape, dtype and the
     bytes of every element (so -0.0 is not 0.0, and NaNs match by their payload)."""
@@ -110,8 +120,7 @@ def same_value(a, b) -> bool:
             return False
         return a.tobytes() == b.tobytes()
     if type(a) is float or type(a) is complex:
-        return repr(a) == repr(b) and np.copysign(1, abs(a) if type(a) is complex else a) == np.copysign(
-            1, abs(b) if type(b) is complex else b)
+        return bits(a) == bits(b)
     try:
         return bool(a == b) or (a != a and b != b)
     except Exception:
@@ -205,8 +214,9 @@ def build_program(
     written: set = set()
     generators: list = []
     for op in ops:
-        if isinstance(op, Call) and op.effect == "write" and (target := _written(op)) is not None:
-            written.update(input_of_root.get(id(root_array(values[target.id])), ()))
+        if isinstance(op, Call) and op.effect == "write":
+            for target in _written(op):
+                written.update(input_of_root.get(id(root_array(values[target])), ()))
         elif isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
             generators.append(op.rng)
     program.written = tuple(sorted(written))
@@ -216,12 +226,10 @@ def build_program(
     return program
 
 
-def _written(op: Call) -> Var | None:
-    """The variable a write writes into: its ``out=``, else its first argument."""
+def _written(op: Call) -> list:
+    """The variables a write writes into: its ``out=``, else its first argument."""
     target = op.kwargs.get("out", op.args[0] if op.args else None)
-    if isinstance(target, Seq) and len(target.items) == 1:
-        target = target.items[0]
-    return target if isinstance(target, Var) else None
+    return _vars_in(target, [])
 
 
 def _vars_in(template, into: list) -> list:
