@@ -96,7 +96,7 @@ def jobs(libs, workloads):
             for lib in libs:
                 variants = ("plain",) if lib == "numpy" else ("plain", "checkpoint")
                 if lib == "chainrule":  # replayed by cr.jit: measured in processes of their own
-                    variants += ("plain+jit", "checkpoint+jit")
+                    variants += ("plain+jit", "checkpoint+jit", "plain+jit+fuse")
                 out += [(lib, [w], v) for v in variants]
     return out
 

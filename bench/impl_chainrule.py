@@ -53,13 +53,18 @@ def chain(workload):
             return xt.grad
 
         jitted = cr.jit(grad)
+        fused = cr.jit(grad, fuse=True)
 
         def jit_step():
             return jitted(x0)
 
+        def fused_step():
+            return fused(x0)
+
         return [
             Case("chainrule", step, lambda: [step()], ops=spec["ops"]),
             Case("chainrule (jit)", jit_step, lambda: [jit_step()], ops=spec["ops"]),
+            Case("chainrule (jit fuse)", fused_step, lambda: [fused_step()], ops=spec["ops"]),
             Case("chainrule (eager)", eager_step, lambda: [as_numpy(eager_step())],
                  ops=spec["ops"]),
         ]
@@ -72,7 +77,7 @@ def mlp(workload):
         params, x, _, onehot = P.mlp_problem(workload, spec)
         n_layers, batch = len(params) // 2, x.shape[0]
         loss = spellings.mlp_loss(spellings.DEFAULT, spec["act"], n_layers, batch)
-        out = mlp_rows(loss, params, x, onehot, spec["lr"])
+        out = mlp_rows(loss, params, x, onehot, spec["lr"], fused=True)
         out.append(eager_mlp(workload, spec))
         for label, spelling in spellings.variants(spec["act"]):
             loss = spellings.mlp_loss(spelling, spec["act"], n_layers, batch)
@@ -82,8 +87,9 @@ def mlp(workload):
     return cases
 
 
-def mlp_rows(loss, params, x, onehot, lr, label=""):
-    """The functional and the replayed (cr.jit) training step of ``loss``."""
+def mlp_rows(loss, params, x, onehot, lr, label="", fused=False):
+    """The functional and the replayed (cr.jit) training step of ``loss``; with ``fused``
+    also the replay with fused elementwise loops (``fuse=True``)."""
     params = [p.copy() for p in params]  # the functional row updates its params in place
     value_and_grad = cr.value_and_grad(loss)
 
@@ -97,24 +103,29 @@ def mlp_rows(loss, params, x, onehot, lr, label=""):
         for p, g in zip(params, grads(), strict=True):
             p -= lr * g
 
-    # The old parameters are donated: the new ones are written into their memory, as
-    # the hand-written row's `p -= lr * g` does.
-    @cr.jit(donate_argnums=0)
-    def train_step(params, x, onehot):
+    def sgd_step(params, x, onehot):
         g = value_and_grad(params, x, onehot)[1]
         return [p - lr * gi for p, gi in zip(params, g, strict=True)]
 
-    jit_grads = cr.jit(grads_at)
     start = [p.copy() for p in params]
-    state = [start]
 
-    def jit_step():
-        state[0] = train_step(state[0], x, onehot)
+    def replayed(fuse):
+        # The old parameters are donated: the new ones are written into their memory, as
+        # the hand-written row's `p -= lr * g` does.
+        train_step = cr.jit(sgd_step, donate_argnums=0, fuse=fuse)
+        jit_grads = cr.jit(grads_at, fuse=fuse)
+        state = [[p.copy() for p in start]]
 
-    return [
-        Case(f"chainrule{label}", step, grads),
-        Case(f"chainrule (jit){label}", jit_step, lambda: list(jit_grads(start, x, onehot))),
-    ]
+        def jit_step():
+            state[0] = train_step(state[0], x, onehot)
+
+        return jit_step, lambda: list(jit_grads(start, x, onehot))
+
+    rows = [Case(f"chainrule{label}", step, grads),
+            Case(f"chainrule (jit){label}", *replayed(False))]
+    if fused:
+        rows.append(Case(f"chainrule (jit fuse){label}", *replayed(True)))
+    return rows
 
 
 def eager_mlp(workload, spec):
@@ -170,12 +181,17 @@ def hvp(spec, variant):
         return cr.hvp(rosenbrock, (x,), (v,))
 
     jitted = cr.jit(lambda x, v: cr.hvp(rosenbrock, (x,), (v,)))
+    fused = cr.jit(lambda x, v: cr.hvp(rosenbrock, (x,), (v,)), fuse=True)
 
     def jit_step():
         return jitted(x, v)
 
+    def fused_step():
+        return fused(x, v)
+
     return [Case("chainrule (hvp)", step, lambda: [step()]),
-            Case("chainrule (hvp, jit)", jit_step, lambda: [jit_step()])]
+            Case("chainrule (hvp, jit)", jit_step, lambda: [jit_step()]),
+            Case("chainrule (hvp, jit fuse)", fused_step, lambda: [fused_step()])]
 
 
 def deep(spec, variant):
@@ -201,10 +217,12 @@ def deep(spec, variant):
             return cnp.sum(block(w, h0, layers))
         name = "chainrule"
     grad = cr.grad(loss)
-    if variant.endswith("+jit"):
-        jitted = cr.jit(grad)
+    if variant.endswith(("+jit", "+jit+fuse")):
+        fuse = variant.endswith("+fuse")
+        jitted = cr.jit(grad, fuse=fuse)
         jitted(w)  # traced here, so that the measured call is a replay (as JAX compiles first)
-        name = "chainrule (jit" + (f", checkpoint every {segment})" if "(" in name else ")")
+        kind = "jit fuse" if fuse else "jit"
+        name = f"chainrule ({kind}" + (f", checkpoint every {segment})" if "(" in name else ")")
         return [Case(name, lambda: jitted(w), convert=lambda g: [g])]
     return [Case(name, lambda: grad(w), convert=lambda g: [g])]
 

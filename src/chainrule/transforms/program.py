@@ -194,13 +194,17 @@ class Program:
 
 def build_program(
     ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
-    entry_errstate=None,
+    entry_errstate=None, rewrite: Callable | None = None,
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
     variables or constants, ``out_tree`` their structure, ``donated`` the inputs whose
-    memory may be written."""
+    memory may be written. ``rewrite(ops, values, out_templates)``, if given, replaces
+    calls by others of the same results once dead code is gone (the fusion of
+    :mod:`chainrule.transforms.fuse`); buffers are assigned to what it returns."""
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
+    if rewrite is not None:
+        ops = rewrite(ops, values, out_templates)
     out_vars = {t.id for t in out_templates if isinstance(t, Var)}
     buffer_of, shapes = _assign_buffers(ops, values, out_vars, n_inputs, donated)
     if not any(isinstance(op, Call) and op.errstate is not None for op in ops):

@@ -1,0 +1,354 @@
+"""cr.jit(f, fuse=True): chains of elementwise calls compiled into one loop each. Every
+fused program is replayed beside the unfused one over many calls: same shapes, dtypes,
+retraces and guards, values within the ulp bounds that docs/jit.md documents."""
+
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.numpy.test_elementwise import BINARY, UNARY
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.transforms import fuse as fusion
+
+pytestmark = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
+
+ROOT = Path(__file__).resolve().parents[2]
+rng = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def kernel_cache(tmp_path_factory):
+    """Kernels go to a directory of the test session, not to the user's cache."""
+    mp = pytest.MonkeyPatch()
+    directory = tmp_path_factory.mktemp("fused")
+    mp.setenv("CHAINRULE_FUSED_CACHE", str(directory))
+    yield directory
+    mp.undo()
+
+
+def ulps(a, b, dtype) -> float:
+    """The largest distance, in units in the last place of ``dtype``, between ``a`` and
+    ``b`` (both rounded to ``dtype``); NaN against NaN is 0, NaN against a number inf."""
+    a, b = np.asarray(a).astype(dtype), np.asarray(b).astype(dtype)
+    if a.dtype.kind != "f":
+        return 0.0 if np.array_equal(a, b) else np.inf
+    ints = {4: np.int32, 8: np.int64}[a.itemsize]
+
+    def ordered(x):  # the float's position on the number line, -0.0 and 0.0 at 0
+        i = np.atleast_1d(x).ravel().view(ints)
+        return np.where(i < 0, np.iinfo(ints).min - i, i).tolist()  # Python ints: exact
+
+    distances = [float(abs(p - q)) for p, q in zip(ordered(a), ordered(b), strict=True)]
+    nan_a, nan_b = np.atleast_1d(np.isnan(a)).ravel(), np.atleast_1d(np.isnan(b)).ravel()
+    d = np.where(nan_a & nan_b, 0, np.where(nan_a | nan_b, np.inf, distances))
+    return float(d.max()) if d.size else 0.0
+
+
+def documented_bounds() -> dict:
+    """The table of docs/jit.md: function -> (float64 bound, float32 bound)."""
+    text = (ROOT / "docs" / "jit.md").read_text()
+    section = text.split("<!-- ulp table -->")[1].split("<!-- end of ulp table -->")[0]
+    bounds = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"\d+", cells[1] or ""):
+            for name in cells[0].replace("`", "").split(", "):
+                bounds[name] = (int(cells[1]), int(cells[2]))
+    return bounds
+
+
+def same_kind(a, b):
+    la, lb = cr.tree_flatten(a)[0], cr.tree_flatten(b)[0]
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb, strict=True):
+        assert type(x) is type(y)
+        assert np.shape(x) == np.shape(y) and np.result_type(x) == np.result_type(y)
+    return la, lb
+
+
+def close(a, b, dtype) -> bool:
+    """Equal kinds, and values within a few rounding errors of ``dtype`` relative to the
+    largest value (differences of an ulp upstream of a matrix product or a sum are
+    magnified in its small results); non-finite values alike."""
+    la, lb = same_kind(a, b)
+    eps = np.finfo(dtype).eps
+    for x, y in zip(la, lb, strict=True):
+        x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+        finite = np.isfinite(x) & np.isfinite(y)
+        if not np.array_equal(np.where(finite, 0, x), np.where(finite, 0, y), equal_nan=True):
+            return False
+        scale = max(1.0, float(np.max(np.abs(np.where(finite, x, 0)), initial=0)))
+        if np.any(np.abs(np.where(finite, x - y, 0)) > 64 * eps * scale):
+            return False
+    return True
+
+
+def max_ulps(a, b, dtype) -> float:
+    la, lb = same_kind(a, b)
+    return max([0.0] + [ulps(x, y, dtype) for x, y in zip(la, lb, strict=True)])
+
+
+# -- every elementwise rule of the spec tables, grad and jvp --------------------------
+SPEC = {**{n: (1, d) for n, d in UNARY.items()}, **{n: (2, d) for n, d in BINARY.items()}}
+
+
+def rule_program(name):
+    fun = getattr(cnp, name)
+    n = SPEC[name][0]
+
+    def derivatives(*args):
+        grads = cr.grad(lambda *a: cnp.sum(fun(*a)), argnums=tuple(range(n)))(*args)
+        return grads, cr.jvp(fun, args, tuple(cnp.ones_like(a) for a in args))[1]
+
+    return derivatives
+
+
+def spec_inputs(name, dtype, size=64):
+    n, (low, high) = SPEC[name]
+    args = tuple(rng.uniform(low, high, size=size).astype(dtype) for _ in range(n))
+    if name in ("mod", "remainder", "fmod"):  # away from the jumps of x mod y
+        args = (args[0], args[1] + dtype(2.5))
+    return args
+
+
+def test_ulp_table_covers_every_elementwise_rule():
+    assert set(documented_bounds()) == set(SPEC)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_elementwise_rule_fused_within_documented_ulps(name):
+    bounds = documented_bounds()[name]
+    plain, fused = cr.jit(rule_program(name)), cr.jit(rule_program(name), fuse=True)
+    for dtype, bound in zip((np.float64, np.float32), bounds, strict=True):
+        for _ in range(3):
+            args = spec_inputs(name, dtype)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a, b = plain(*args), fused(*args)
+            assert max_ulps(a, b, dtype) <= bound, (name, dtype)
+    assert fused.traces == plain.traces
+
+
+# -- what fuses, and what stays -------------------------------------------------------
+def chain(x):
+    h = x
+    for _ in range(3):
+        h = cnp.exp(cnp.tanh(cnp.sin(h)) * 0.5) + x
+    return cnp.sum(h)
+
+
+def test_a_chain_and_its_gradient_become_one_loop():
+    f = cr.jit(cr.grad(chain), fuse=True)
+    x = rng.normal(size=16)
+    f(x)
+    (program,) = f.programs
+    assert program.n_calls == 1
+    for _ in range(5):
+        x = rng.normal(size=16)
+        assert ulps(f(x), cr.grad(chain)(x), np.float64) <= 4
+
+
+def test_scalar_program_is_one_compiled_call_returning_a_numpy_scalar():
+    f = cr.jit(cr.grad(chain), fuse=True)
+    x = np.float64(0.3)
+    f(x)
+    out = f(np.float64(-0.7))
+    assert type(out) is np.float64
+    assert f.programs[0].n_calls == 1
+
+
+def test_matmul_and_reductions_stay_numpy_calls_between_fused_loops():
+    def loss(w, x):
+        h = cnp.tanh(x @ w + 1.0) * 2.0 - 1.0
+        return cnp.sum(h * h)
+
+    plain, fused = cr.jit(cr.grad(loss)), cr.jit(cr.grad(loss), fuse=True)
+    for _ in range(4):
+        w, x = rng.normal(size=(5, 3)), rng.normal(size=(4, 5))
+        assert close(plain(w, x), fused(w, x), np.float64)
+    source = fused.programs[0].source
+    assert fused.programs[0].n_calls < plain.programs[0].n_calls
+    assert source.count("f") and "out=" in source
+
+
+def test_float32_broadcasting_and_buffers_as_unfused():
+    def f(x, b):
+        return cnp.tanh(x * 2.0 + b) - cnp.sin(b)
+
+    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    for shapes in [((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 2)), ((5,), ())]:
+        for _ in range(3):
+            x = rng.normal(size=shapes[0]).astype(np.float32)
+            b = rng.normal(size=shapes[1]).astype(np.float32)
+            a, c = plain(x, b), fused(x, b)
+            assert close(a, c, np.float32)
+            assert np.result_type(c) == np.float32
+    assert plain.traces == fused.traces
+
+
+def test_intermediate_read_elsewhere_stays_materialised():
+    def f(x):
+        t = cnp.sin(x) * 3.0
+        return cnp.exp(t) + 1.0, t[::2], cnp.sum(t)
+
+    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    for _ in range(3):
+        x = rng.normal(size=6)
+        assert close(plain(x), fused(x), np.float64)
+
+
+def test_results_are_never_reused_buffers():
+    f = cr.jit(lambda x: cnp.exp(cnp.sin(x) * 2.0) + x, fuse=True)
+    x = rng.normal(size=5)
+    first = f(x)
+    kept = first.copy()
+    f(x + 1.0)
+    assert np.array_equal(first, kept)
+
+
+# -- the soundness contract ------------------------------------------------------------
+def test_writes_into_arguments_are_not_moved_across():
+    def f(x, s):
+        t = cnp.sin(s) * 2.0
+        s += 1.0
+        return t + s * 3.0
+
+    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    s1, s2 = np.linspace(-1, 1, 5), np.linspace(-1, 1, 5)
+    for _ in range(4):
+        x = rng.normal(size=5)
+        a, b = plain(x, s1), fused(x, s2)
+        assert close(a, b, np.float64)
+        assert np.array_equal(s1, s2)
+
+
+def test_donated_parameters_are_written_as_unfused():
+    def step(params, x):
+        g = cr.grad(lambda p: cnp.sum(cnp.tanh(x @ p[0] + p[1]) ** 2))(params)
+        return [p - 0.1 * gi for p, gi in zip(params, g, strict=True)]
+
+    plain, fused = cr.jit(step, donate_argnums=0), cr.jit(step, donate_argnums=0, fuse=True)
+    start = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    pa, pb = [p.copy() for p in start], [p.copy() for p in start]
+    x = rng.normal(size=(4, 3))
+    for _ in range(6):
+        pa, pb = plain(pa, x), fused(pb, x)
+        for a, b in zip(pa, pb, strict=True):
+            assert close(a, b, np.float64)
+    assert plain.traces == fused.traces == 1
+
+
+def test_guards_read_numpy_bits_so_retraces_are_identical():
+    def f(x):
+        y = cnp.tanh(x) * 2.0 + 0.1
+        if cnp.sum(y) > 0:
+            return cnp.exp(y) * 3.0
+        return cnp.sin(y) - 1.0
+
+    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    for k in range(10):
+        x = rng.normal(size=4) + (1.0 if k % 3 else -2.0)
+        assert close(plain(x), fused(x), np.float64)
+    assert plain.traces == fused.traces
+
+
+def test_errstate_raise_behaves_as_the_plain_call():
+    f = cr.jit(lambda x: cnp.log(cnp.sin(x) * 0.0) + 1.0, fuse=True)
+    f(np.ones(3))
+    with pytest.raises(FloatingPointError), np.errstate(divide="raise"):
+        f(np.ones(3))
+    with np.errstate(divide="ignore"):
+        assert np.all(np.isneginf(f(np.ones(3))))
+
+
+def test_nan_inputs_to_fused_comparisons_warn_no_more_than_numpy():
+    f = cr.jit(lambda x: cnp.maximum(x * 2.0, 0.0) + 1.0, fuse=True)
+    x = np.array([np.nan, -0.0, 1.0, -np.inf])
+    f(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = f(x)
+    assert np.array_equal(out, np.maximum(x * 2.0, 0.0) + 1.0, equal_nan=True)
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -3.0, np.nan, np.inf, -np.inf, 1e-300, 0.5, 40.0]
+OPS = {
+    "sin": cnp.sin, "tanh": cnp.tanh, "exp": cnp.exp, "sqrt": lambda h: cnp.sqrt(cnp.abs(h)),
+    "half": lambda h: h * 0.5, "square": lambda h: h * h, "relu": lambda h: cnp.maximum(h, 0.0),
+    "where": lambda h: cnp.where(h > 0, h, 0.1 * h), "log1p": lambda h: cnp.log1p(cnp.abs(h)),
+    "div": lambda h: h / (1.0 + h * h), "min": lambda h: cnp.minimum(h, 1.0),
+}
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.sampled_from(sorted(OPS)), min_size=2, max_size=6),
+       st.sampled_from([np.float64, np.float32]),
+       st.lists(st.lists(st.sampled_from(SPECIAL), min_size=5, max_size=5), min_size=3, max_size=3))
+def test_random_programs_fused_and_unfused_agree(names, dtype, calls):
+    def loss(x):
+        h = x
+        for name in names:
+            h = OPS[name](h) + x * 0.25
+        return cnp.sum(h * h)
+
+    def program(x):
+        return cr.value_and_grad(loss)(x)
+
+    plain, fused = cr.jit(program), cr.jit(program, fuse=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for values in calls:
+            x = np.array(values, dtype=dtype)
+            a, b = plain(x), fused(x)
+            la, lb = same_kind(a, b)
+            for u, v in zip(la, lb, strict=True):
+                # where both are finite numbers, within rounding; the same non-finite class
+                finite = np.isfinite(u) & np.isfinite(v)
+                assert np.array_equal(np.isnan(u), np.isnan(v))
+                assert np.array_equal(np.where(finite, 0, u), np.where(finite, 0, v), equal_nan=True)
+                scale = np.maximum(np.abs(np.where(finite, u, 0)), 1.0)
+                tol = 1e-3 if dtype == np.float32 else 1e-9
+                assert np.all(np.abs(np.where(finite, u - v, 0)) <= tol * scale)
+    assert plain.traces == fused.traces
+
+
+# -- without Numba, and the disk cache --------------------------------------------------
+def test_without_numba_fuse_warns_once_and_replays_unfused(monkeypatch):
+    monkeypatch.setattr(fusion, "_HAS_NUMBA", False)
+    monkeypatch.setattr(fusion, "_warned", [False])
+    with pytest.warns(UserWarning, match="needs Numba"):
+        f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    assert np.array_equal(f(x), np.sin(x) * 2.0 + 1.0) and np.array_equal(g(x), f(x))
+    assert f.programs[0].n_calls == 3
+
+
+SCRIPT = """
+import numpy as np, chainrule as cr, chainrule.numpy as cnp
+f = cr.jit(lambda x: cnp.cos(cnp.exp(x) * 0.25) - x, fuse=True)
+print(repr(float(f(np.linspace(0, 1, 7))[3])), f.programs[0].n_calls)
+"""
+
+
+def test_a_second_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
+    env = {"CHAINRULE_FUSED_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT / "src"),
+           "PATH": "/usr/bin:/bin", "NUMBA_DEBUG_CACHE": "1"}
+    runs = [subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                           check=True) for _ in range(2)]
+    sources = list(tmp_path.glob("*.py"))
+    assert len(sources) == 1
+    assert "data saved" in runs[0].stdout and "data loaded" in runs[1].stdout
+    assert "data saved" not in runs[1].stdout
+    assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
+    assert runs[1].stdout.splitlines()[-1].endswith(" 1")
