@@ -240,9 +240,13 @@ def test_donated_parameters_are_written_as_unfused():
     pa, pb = [p.copy() for p in start], [p.copy() for p in start]
     x = rng.normal(size=(4, 3))
     for _ in range(6):
+        old_a, old_b = pa, pb
         pa, pb = plain(pa, x), fused(pb, x)
-        for a, b in zip(pa, pb, strict=True):
+        for a, b, oa, ob in zip(pa, pb, old_a, old_b, strict=True):
             assert close(a, b, np.float64)
+            # the donated memory is written as by the unfused replay
+            assert np.shares_memory(a, oa) == np.shares_memory(b, ob)
+    assert any(np.shares_memory(a, oa) for a, oa in zip(pa, old_a, strict=True))
     assert plain.traces == fused.traces == 1
 
 

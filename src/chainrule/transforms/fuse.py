@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule.transforms.program import Call, Guard, Seq, Var
+from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Seq, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
            "available", "can_fuse", "cache_dir", "warn_unavailable"]
@@ -353,7 +353,9 @@ def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     if module is None:
         module = _import_cached(source, digest, module_name) or _compile_in_memory(kernels)
         sys.modules[module_name] = module
-    return [getattr(module, n).ufunc for n in names]
+    ufuncs = [getattr(module, n).ufunc for n in names]
+    COMPILED_UFUNCS.update(ufuncs)
+    return ufuncs
 
 
 def _import_cached(source: str, digest: str, module_name: str):

@@ -20,7 +20,8 @@ import numpy as np
 from chainrule.core.pytree import DictKeys
 
 __all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
-           "same_value", "bits", "hashable", "root_array", "writable_like_output"]
+           "same_value", "bits", "hashable", "root_array", "writable_like_output",
+           "COMPILED_UFUNCS"]
 
 
 def hashable(x) -> bool:
@@ -433,6 +434,9 @@ _RAISE_AS_UFUNCS = {
     ).split()
     if hasattr(np, name)
 } | {operator.iadd, operator.isub, operator.imul, operator.itruediv}
+# ufuncs compiled by the fusion pass (chainrule.transforms.fuse): they raise only as
+# NumPy's own ufuncs do, on floating-point errors that the error state makes exceptions
+COMPILED_UFUNCS: set = set()
 
 
 def may_stop(op, values: list) -> bool:
@@ -446,7 +450,8 @@ def may_stop(op, values: list) -> bool:
     if op.errstate is not None and any(v in _RAISING for v in op.errstate.values()):
         return True
     fun = op.fun
-    numpy_ufunc = isinstance(fun, np.ufunc) and getattr(np, fun.__name__, None) is fun
+    numpy_ufunc = isinstance(fun, np.ufunc) and (getattr(np, fun.__name__, None) is fun
+                                                 or fun in COMPILED_UFUNCS)
     if not (numpy_ufunc or (hashable(fun) and fun in _RAISE_AS_UFUNCS)):
         return True
     dtypes = [getattr(values[v], "dtype", None) for v in _op_inputs(op)]
