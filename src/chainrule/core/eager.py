@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.primitive import Primitive, def_jvps, def_vjps
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
 from chainrule.core.values import plain, zeros_like
 
@@ -311,17 +311,17 @@ def setitem(t: Tensor, index, value) -> None:
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
-    index = plain(index)
     if t._trace is not EAGER or _records(t, value):
         if t._trace is EAGER:
             _check_leaf(t, "__setitem__")
-        result = index_update(t, index, value)
+        # an index computed under chainrule.vmap stays a batch (one index per example)
+        result = index_update(t, undifferentiated(index), value)
         t._value, t._node = result._value, result._node
         return
     buf = t._value
     if not isinstance(buf, np.ndarray) or not buf.flags.writeable:
         buf = t._value = np.array(buf)
-    buf[index] = plain(value)
+    buf[plain(index)] = plain(value)
     _bump_version(t)
 
 

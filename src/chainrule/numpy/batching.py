@@ -223,6 +223,15 @@ def nondiff_flattening(axis_pos: int):
     return rule
 
 
+def nondiff_like(trace, fun, batched, x, *rest, shape=None, **kwargs):
+    """``zeros_like(x, shape=...)`` and friends: the batch axis in front of ``shape``."""
+    if any_batched(batched[1:]):
+        return NotImplemented
+    if shape is not None:
+        shape = (shape_of(x)[0], *((shape,) if isinstance(shape, int | np.integer) else shape))
+    return trace.call_below(fun, x, *rest, shape=shape, **kwargs)
+
+
 NONDIFF_BATCH: dict = {}
 
 
@@ -238,10 +247,10 @@ isfinite isnan isinf isposinf isneginf isreal iscomplex signbit isnat isclose
 equal not_equal less less_equal greater greater_equal
 logical_and logical_or logical_not logical_xor
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
-zeros_like ones_like empty_like full_like
 floor ceil rint trunc fix sign round around floor_divide
 """.split())
 _nondiff(nondiff_reduction, "all", "any", "count_nonzero")
+_nondiff(nondiff_like, "zeros_like", "ones_like", "empty_like", "full_like")
 _nondiff(nondiff_flattening(1), "argmax", "argmin", "argsort")
 _nondiff(nondiff_flattening(2), "argpartition")
 
@@ -388,6 +397,20 @@ def batch_position(index) -> int:
     return max(_index_ndim(items[k]) for k in arrays)
 
 
+def batched_index(items, flags, size: int, x_batched: bool):
+    """One example's index with batched items, as one advanced index into the batch: every
+    item an integer array or int, the batched ones lifted to a common rank, and (when
+    ``x`` is batched) the batch position in front. None for an index mixing in slices."""
+    if any(not (_is_array_index(i) or isinstance(i, int | np.integer)) or _index_ndim(i) !=
+           len(shape_of(i)) for i in items):
+        return None
+    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True))
+    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
+    if x_batched:
+        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
+    return tuple(full)
+
+
 def getitem(prim, batched, x, index):
     items = index if isinstance(index, tuple) else (index,)
     flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
@@ -395,16 +418,8 @@ def getitem(prim, batched, x, index):
         ans = prim(x, (slice(None), *items))
         pos = batch_position(items)
         return cnp.moveaxis(ans, pos, 0) if pos else ans
-    # a batched index: every item an integer array or int becomes one advanced index
-    if any(not (_is_array_index(i) or isinstance(i, int | np.integer)) or _index_ndim(i) !=
-           len(shape_of(i)) for i in items):
-        return NotImplemented
-    size = batch_size(items, flags)
-    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True))
-    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
-    if batched[0]:
-        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
-    return prim(x, tuple(full))
+    full = batched_index(items, flags, batch_size(items, flags), batched[0])
+    return NotImplemented if full is None else prim(x, full)
 
 
 def scatter_add(prim, batched, g, index, shape):
@@ -567,12 +582,19 @@ def norm(prim, batched, x, ord=None, axis=None, keepdims=False):
 
 # -- the eager layer's out-of-place item assignment ------------------------------------------------
 def index_update(prim, batched, x, index, v):
-    """``x[index] = v`` out of place, for each example (``index`` the same for all)."""
-    if batched[1]:
-        return NotImplemented
+    """``x[index] = v`` out of place, for each example."""
     size = batch_size((x, index, v), batched)
     x = with_batch(x, batched[0], size)
     items = index if isinstance(index, tuple) else (index,)
+    if batched[1]:  # an index per example: one advanced index into the batch
+        flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
+        full = batched_index(items, flags, size, True)
+        if full is None:
+            return NotImplemented
+        if batched[2]:  # v's example axes line up with those x[index] selects
+            selected = len(shape_of(full[0])) - 1 + example_ndim(x, True) - len(items)
+            v = lift(v, selected - example_ndim(v, True))
+        return prim(x, full, v)
     if batched[2]:
         selected = np.broadcast_to(np.zeros((), np.int8), shape_of(x)[1:])[index]
         v = lift(v, selected.ndim - example_ndim(v, True))

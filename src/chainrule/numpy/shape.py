@@ -394,7 +394,7 @@ def _along_axis_index(shape, indices, axis: int) -> tuple:
 
 @mirrors(np.take_along_axis, "shape")
 def take_along_axis(arr, indices, axis=-1):
-    if not _has_tensor(arr):
+    if not _has_tensor(arr) and not _has_tensor(indices):
         return np.take_along_axis(arr, _deep_plain(indices), axis=axis)
     arr = _as_input(arr)
     indices = _index_array(indices)

@@ -317,23 +317,24 @@ def vmap(
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
-        if isinstance(in_axes, list):
-            axes_spec = tuple(in_axes)
-        else:
-            axes_spec = in_axes
+        axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
         if isinstance(axes_spec, tuple):
             if len(axes_spec) != len(args):
                 raise ValueError(
                     f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
                     f"argument(s) were given; give one entry per argument (None: not batched)"
                 )
-            axes = []
-            for i, (spec, a) in enumerate(zip(axes_spec, args, strict=True)):
-                axes.append(_leaf_axes(spec, a, f"in_axes[{i}]"))
+            axes = [_leaf_axes(spec, a, f"in_axes[{i}]")
+                    for i, (spec, a) in enumerate(zip(axes_spec, args, strict=True))]
         else:
             axes = [_leaf_axes(axes_spec, a, "in_axes") for a in args]
+        # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX)
+        names = [f"argument {i}" for i in range(len(args))] + [
+            f"keyword argument {k!r}" for k in kwargs]
+        values = [*args, *kwargs.values()]
+        axes += [_leaf_axes(0, v, f"keyword argument {k!r}") for k, v in kwargs.items()]
         flat_args, sizes = [], []
-        for i, (a, ax) in enumerate(zip(args, axes, strict=True)):
+        for name, a, ax in zip(names, values, axes, strict=True):
             leaves, tree = tree_flatten(a)
             flat_args.append((leaves, tree))
             for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
@@ -342,12 +343,15 @@ def vmap(
                 shape = _shape(leaf)
                 if not -len(shape) <= axis < len(shape):
                     raise ValueError(
-                        f"vmap: in_axes={axis} for argument {i}"
+                        f"vmap: in_axes={axis} for {name}"
                         + (f" (leaf {k})" if len(leaves) > 1 else "")
                         + f" of shape {shape}, which has {len(shape)} axes; use an axis in "
                         f"[{-len(shape)}, {len(shape)}) or None for an unbatched argument"
+                        + (" (keyword arguments are always batched along axis 0: pass an "
+                           "unbatched value positionally with in_axes=None, or close over it)"
+                           if name.startswith("keyword") else "")
                     )
-                sizes.append((i, k, len(leaves), shape[axis % len(shape)]))
+                sizes.append((name, k, len(leaves), shape[axis % len(shape)]))
         size = _batch_size(sizes, axis_size)
         batched_leaves = [leaf for (leaves, _), ax in zip(flat_args, axes, strict=True)
                           for leaf, axis in zip(leaves, ax, strict=True) if axis is not None]
@@ -364,7 +368,7 @@ def vmap(
                 new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
             boxed.append(tree_unflatten(tree, new))
         try:
-            out = fun(*boxed, **kwargs)
+            out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
         finally:
             trace.close()
         return _unbatch_outputs(trace, out, out_axes)
@@ -385,8 +389,7 @@ def _batch_size(sizes, axis_size):
         distinct.add(int(axis_size))
     if len(distinct) > 1:
         described = ", ".join(
-            f"argument {i}" + (f" leaf {k}" if n > 1 else "") + f" has size {s}"
-            for i, k, n, s in sizes
+            name + (f" leaf {k}" if n > 1 else "") + f" has size {s}" for name, k, n, s in sizes
         )
         extra = f" and axis_size={axis_size}" if axis_size is not None else ""
         raise ValueError(
@@ -398,8 +401,6 @@ def _batch_size(sizes, axis_size):
 
 def _unbatch_outputs(trace: BatchTrace, out, out_axes):
     leaves, tree = tree_flatten(out)
-    if isinstance(out_axes, list):
-        out_axes = tuple(out_axes)
     axes = _leaf_axes(out_axes, out, "out_axes")
     results = []
     for k, (leaf, axis) in enumerate(zip(leaves, axes, strict=True)):

@@ -1,0 +1,190 @@
+"""cr.vmap against jax.vmap: the same programs (tests/transforms/vmap_jax_programs.py),
+written as JAX users write them, run by both libraries in float64 and compared to 1e-12;
+errors raised where JAX raises; Modules (per-example gradients, ensembles) against the
+same model written for JAX."""
+
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+jnp = pytest.importorskip("jax.numpy")
+jsp = pytest.importorskip("jax.scipy.special")
+jnn = pytest.importorskip("jax.nn")
+
+import chainrule as cr  # noqa: E402
+import chainrule.numpy as cnp  # noqa: E402
+import chainrule.scipy.special as csp  # noqa: E402
+from chainrule import nn  # noqa: E402
+from chainrule.nn import functional as F  # noqa: E402
+
+from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
+
+
+def _jax_set(x, index, v):
+    return jnp.asarray(x).at[index].set(v)
+
+
+def _cr_set(x, index, v):
+    # a copy, so the caller's array is left alone (as .at[].set does); assigning into a
+    # plain NumPy array is NumPy's own code, so a batched value goes into a batched copy
+    out = cnp.array(x) if isinstance(x, cr.Tensor) else cnp.zeros_like(v, shape=np.shape(x)) + x
+    out[index] = v
+    return out
+
+
+JAX = SimpleNamespace(
+    np=jnp, vmap=jax.vmap, grad=jax.grad, value_and_grad=jax.value_and_grad, jvp=jax.jvp,
+    jit=jax.jit, jacfwd=jax.jacfwd, jacrev=jax.jacrev, hessian=jax.hessian,
+    special=SimpleNamespace(logsumexp=jsp.logsumexp, softmax=jnn.softmax, log_softmax=jnn.log_softmax,
+                            expit=jsp.expit, logit=jsp.logit, erf=jsp.erf, gammaln=jsp.gammaln,
+                            xlogy=jsp.xlogy),
+    set=_jax_set, tensor=jnp.asarray, plain=np.asarray,
+)
+CR = SimpleNamespace(
+    np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
+    jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
+    set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(),
+)
+
+
+def assert_same(got, want, tol=1e-12):
+    """``got`` (chainrule's) has JAX's structure, shapes, kinds of dtype and values."""
+    got_leaves, got_tree = jax.tree_util.tree_flatten(got)
+    want_leaves, want_tree = jax.tree_util.tree_flatten(want)
+    assert got_tree == want_tree, (got_tree, want_tree)
+    for k, (g, w) in enumerate(zip(got_leaves, want_leaves, strict=True)):
+        assert not isinstance(g, cr.Tensor), f"leaf {k} is a Tensor, not an array"
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape, f"leaf {k}: shape {g.shape}, JAX {w.shape}"
+        assert g.dtype.kind == w.dtype.kind or {g.dtype.kind, w.dtype.kind} <= {"i", "u"}, (
+            f"leaf {k}: dtype {g.dtype}, JAX {w.dtype}")
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol, err_msg=f"leaf {k}")
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_matches_jax(name):
+    fn, make_args = PROGRAMS[name]
+    args = make_args(np.random.default_rng(sum(map(ord, name))))
+    want = fn(JAX, *args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a per-example fallback warns; its values still count
+        got = fn(CR, *args)
+    assert_same(got, want)
+
+
+# -- errors where JAX raises ----------------------------------------------------------------------
+ones = np.ones
+ERRORS = {
+    "different batch sizes": (lambda L: L.vmap(lambda x, y: x + y)(ones(3), ones(4)),
+                              r"argument 0 has size 3.*argument 1 has size 4"),
+    "different batch sizes, kwargs": (lambda L: L.vmap(lambda x, y: x + y)(ones(3), y=ones(4)),
+                                      r"size 3.*'y'.* size 4"),
+    "different batch sizes, in a pytree": (
+        lambda L: L.vmap(lambda d: d["a"] + d["b"])({"a": ones(3), "b": ones(2)}), r"size 3.*size 2"),
+    "axis_size disagrees": (lambda L: L.vmap(lambda x: x, axis_size=4)(ones(3)), r"size 3.*axis_size=4"),
+    "in_axes out of range": (lambda L: L.vmap(lambda x: x, in_axes=2)(ones((3, 4))), r"in_axes=2"),
+    "negative in_axes out of range": (lambda L: L.vmap(lambda x: x, in_axes=-3)(ones((3, 4))),
+                                      r"in_axes=-3"),
+    "in_axes for a scalar": (lambda L: L.vmap(lambda x: x)(1.0), r"in_axes=0.*0 axes"),
+    "in_axes too short": (lambda L: L.vmap(lambda x, y: x, in_axes=(0,))(ones(3), ones(3)),
+                          r"1 entries but 2"),
+    "in_axes too long": (lambda L: L.vmap(lambda x: x, in_axes=(0, 0))(ones(3)), r"2 entries but 1"),
+    "in_axes dict keys": (lambda L: L.vmap(lambda d: d, in_axes=({"a": 0},))({"b": ones(3)}),
+                          r"prefix"),
+    "in_axes list length": (lambda L: L.vmap(lambda p: p, in_axes=([0, 0],))([ones(3)]), r"prefix"),
+    "in_axes dict for an array": (lambda L: L.vmap(lambda p: p, in_axes=({"a": 0},))(ones(3)),
+                                  r"prefix"),
+    "in_axes not an axis": (lambda L: L.vmap(lambda x: x, in_axes=1.5)(ones(3)), r"in_axes"),
+    "axis_size missing": (lambda L: L.vmap(lambda x: x, in_axes=None)(ones(3)), r"axis_size"),
+    "no arguments": (lambda L: L.vmap(lambda: 1.0)(), r"axis_size"),
+    "out_axes None for a batched output": (lambda L: L.vmap(lambda x: x, out_axes=None)(ones(3)),
+                                           r"out_axes"),
+    "out_axes out of range": (lambda L: L.vmap(lambda x: x, out_axes=2)(ones(3)), r"out_axes=2"),
+    "out_axes structure": (lambda L: L.vmap(lambda x: (x, x), out_axes=(0, 0, 0))(ones(3)),
+                           r"prefix"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_errors_where_jax_raises(name):
+    fn, message = ERRORS[name]
+    with pytest.raises((ValueError, TypeError)):
+        fn(JAX)
+    with pytest.raises((ValueError, TypeError), match=message):
+        fn(CR)
+
+
+def test_python_branch_on_a_batched_value():
+    with pytest.raises(Exception):  # noqa: B017  JAX: a ConcretizationTypeError
+        jax.vmap(lambda v: v if v.sum() > 0 else -v)(np.ones((3, 2)))
+    with pytest.raises(TypeError, match="where"):
+        cr.vmap(lambda v: v if v.sum() > 0 else -v)(np.ones((3, 2)))
+
+
+# -- Modules: per-example gradients and ensembles, against the same model in JAX ------------------
+def _mlp(seed):
+    model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+    rng = np.random.default_rng(seed)
+    with cr.no_grad():
+        for p in model.parameters():
+            p.copy_(rng.normal(size=p.shape))
+    return model
+
+
+def _jax_params(model):
+    return [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in (model[0], model[2])]
+
+
+def _jax_mlp(params, x):
+    (w1, b1), (w2, b2) = params
+    return jnp.tanh(x @ w1.T + b1) @ w2.T + b2
+
+
+def _jax_loss(params, x, y):
+    return -jnn.log_softmax(_jax_mlp(params, x[None]))[0, y]
+
+
+def test_module_per_example_gradients():
+    model = _mlp(0)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(7, 3)), rng.integers(0, 2, size=7)
+
+    def loss(model, x, y):
+        return F.cross_entropy(model(x[None]), y[None])
+
+    got = cr.vmap(cr.grad(loss), in_axes=(None, 0, 0))(model, X, Y)
+    want = jax.vmap(jax.grad(_jax_loss), in_axes=(None, 0, 0))(_jax_params(model), X, Y)
+    for layer, (gw, gb) in zip((got[0], got[2]), want, strict=True):
+        np.testing.assert_allclose(np.asarray(layer.weight), gw, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(layer.bias), gb, rtol=1e-12, atol=1e-12)
+    # the loss itself is on the Module's graph (its parameters require gradients), as in PyTorch
+    losses = cr.vmap(loss, in_axes=(None, 0, 0))(model, X, Y).detach().numpy()
+    np.testing.assert_allclose(losses, jax.vmap(_jax_loss, in_axes=(None, 0, 0))(
+        _jax_params(model), X, Y), rtol=1e-12)
+
+
+def test_ensemble_with_stacked_parameters():
+    members = [_mlp(seed) for seed in range(4)]
+    stacked = cr.tree_map(lambda *ps: np.stack([p.detach().numpy() for p in ps]), *members)
+    X = np.random.default_rng(2).normal(size=(6, 3))
+    got = cr.vmap(lambda m, x: m(x), in_axes=(0, None))(stacked, X)
+    jax_stacked = jax.tree_util.tree_map(lambda *ps: np.stack(ps), *map(_jax_params, members))
+    want = jax.vmap(_jax_mlp, in_axes=(0, None))(jax_stacked, X)
+    assert_same(got, want)
+    # and an ensemble's per-member gradients of a shared loss
+    Y = np.random.default_rng(3).integers(0, 2, size=6)
+
+    def loss(m, x, y):
+        return F.cross_entropy(m(x), y)
+
+    def jax_loss(p, x, y):
+        return -jnp.mean(jnn.log_softmax(_jax_mlp(p, x))[jnp.arange(6), y])
+
+    got_g = cr.vmap(cr.grad(loss), in_axes=(0, None, None))(stacked, X, Y)
+    want_g = jax.vmap(jax.grad(jax_loss), in_axes=(0, None, None))(jax_stacked, X, Y)
+    np.testing.assert_allclose(np.asarray(got_g[0].weight), want_g[0][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(got_g[2].bias), want_g[1][1], rtol=1e-12, atol=1e-12)
