@@ -15,13 +15,13 @@ jnp = pytest.importorskip("jax.numpy")
 jsp = pytest.importorskip("jax.scipy.special")
 jnn = pytest.importorskip("jax.nn")
 
+from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
+
 import chainrule as cr  # noqa: E402
 import chainrule.numpy as cnp  # noqa: E402
 import chainrule.scipy.special as csp  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.nn import functional as F  # noqa: E402
-
-from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
 
 
 def _jax_set(x, index, v):
@@ -98,6 +98,8 @@ ERRORS = {
     "in_axes list length": (lambda L: L.vmap(lambda p: p, in_axes=([0, 0],))([ones(3)]), r"prefix"),
     "in_axes dict for an array": (lambda L: L.vmap(lambda p: p, in_axes=({"a": 0},))(ones(3)),
                                   r"prefix"),
+    "in_axes a dict at the top": (lambda L: L.vmap(lambda d: d["a"], in_axes={"a": 0})({"a": ones(3)}),
+                                  r"one\s+entry per positional argument"),
     "in_axes not an axis": (lambda L: L.vmap(lambda x: x, in_axes=1.5)(ones(3)), r"in_axes"),
     "axis_size missing": (lambda L: L.vmap(lambda x: x, in_axes=None)(ones(3)), r"axis_size"),
     "no arguments": (lambda L: L.vmap(lambda: 1.0)(), r"axis_size"),
