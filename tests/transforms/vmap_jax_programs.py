@@ -686,3 +686,92 @@ def complex_values(L, x, y):
                 L.np.angle(z))
 
     return L.vmap(f)(x, y)
+
+
+# -- array methods and more of numpy ------------------------------------------------------------------
+@program(shapes((5, 4, 3), (3,)))
+def array_methods(L, x, w):
+    def f(v, w):
+        return (v.sum(), v.sum(axis=0), v.mean(axis=-1, keepdims=True), v.max(axis=1), v.min(),
+                v.std(), v.var(axis=0), v.prod(axis=-1), v.dot(w), v.clip(-0.5, 0.5), v.astype(np.float32),
+                v.reshape(-1), v.T, v.transpose(1, 0), v.swapaxes(0, 1), v.cumsum(axis=0),
+                v.argmax(axis=-1), v.argmin(), v.squeeze(), v.conj(), abs(v), v.real, v @ w)
+
+    return L.vmap(f, in_axes=(0, None))(x, w)
+
+
+@program(shapes((5, 6), (6,)))
+def more_numpy(L, x, c):
+    def f(v, c):
+        return (L.np.diff(v), L.np.diff(v, n=2), L.np.nanmean(v), L.np.nansum(v), L.np.nanmax(v),
+                L.np.searchsorted(L.np.sort(c), v), L.np.searchsorted(L.np.sort(v), c),
+                L.np.average(v, weights=L.np.abs(c)), L.np.max(v, initial=0.5), L.np.cumsum(v[::-1]),
+                L.np.mean(v, where=c > 0), L.np.sum(v, where=v > 0), L.np.ptp(v), L.np.sinc(v),
+                L.np.linalg.multi_dot([L.np.outer(v, c), L.np.outer(c, v), v]),
+                L.np.count_nonzero(v > 0), L.np.sum(v > 0), L.np.cumsum(v > 0), L.np.isfinite(v),
+                L.np.round(v, 2), L.np.digitize(v, np.array([-1.0, 0.0, 1.0])), L.np.append(v, c),
+                L.np.rot90(L.np.outer(v, c)), L.np.fliplr(L.np.outer(v, c)), L.np.column_stack([v, c]),
+                L.np.dstack([v, c]), L.np.array([v, c]), L.np.array([v[0], v[1] * 2, 3.0]),
+                L.np.array_split(v, 4), L.np.outer(v, c)[L.np.triu_indices(6)], L.np.prod(v, keepdims=True),
+                L.np.logaddexp2(v, c), L.np.float_power(L.np.abs(v), c), L.np.fmod(v, 0.3), L.np.cbrt(v),
+                L.np.isclose(v, c), L.np.clip(v, c - 1, c + 1), L.np.argmax(v > 0), L.np.sum(v, dtype=np.float32),
+                L.np.take(v, np.array([7, -8]), mode="wrap"), L.np.roll(L.np.outer(v, c), 2),
+                L.np.select([v > 0.5, v < -0.5], [v, -v], 0.0), L.np.select([c > 0], [v], -1.0))
+
+    return L.vmap(f, in_axes=(0, None))(x, c)
+
+
+@program(shapes((5, 6)))
+def fortran_order_and_casts(L, x):
+    def f(v):
+        m = L.np.outer(v, v[:4])
+        return (L.np.reshape(v, (2, 3), order="F"), L.np.ravel(m, order="F"), m.reshape((4, 6), order="F"),
+                v.astype(np.float32), v.astype(np.int64), L.np.asarray(v, dtype=np.float32),
+                (v > 0).astype(np.float64) * v)
+
+    return L.vmap(f)(x)
+
+
+@program(shapes((5, 3, 3), (5, 3, 2), (5, 4, 3)))
+def more_linalg(L, a, b, m):
+    la = L.np.linalg
+
+    def f(a, b, m):
+        return (la.matrix_rank(m), la.cond(a),
+                la.tensorsolve(a @ a.T + 3 * L.np.eye(3), b[:, 0]), la.pinv(m), L.np.trace(a), la.eigvals(a @ a.T).real)
+
+    return L.vmap(f)(a, b, m)
+
+
+@program(shapes((5, 4), (5, 4)))
+def nn_activations(L, x, y):
+    def f(x, y):
+        relu = L.np.maximum(x, 0)
+        sig = 1 / (1 + L.np.exp(-x))
+        gelu = 0.5 * x * (1 + L.np.tanh(0.7978845608 * (x + 0.044715 * x ** 3)))
+        softplus = L.np.logaddexp(x, 0.0)
+        mse = L.np.mean((x - y) ** 2)
+        return relu, sig, gelu, softplus, mse, L.np.sum(L.np.where(x > y, x, y))
+
+    return L.vmap(f)(x, y), L.vmap(L.grad(lambda x, y: L.np.sum(f(x, y)[2] * y) + f(x, y)[4]))(x, y)
+
+
+@program(shapes((4, 5, 3)))
+def vmap_of_vmap_of_grad(L, x):
+    g = L.grad(lambda v: L.np.sum(L.np.log1p(v ** 2)))
+    return L.vmap(L.vmap(g, in_axes=1), in_axes=0)(x)
+
+
+@program(shapes((5, 3), (5, 3)))
+def vmap_with_closure(L, x, y):
+    scale = L.np.asarray(np.array([1.0, 2.0, 3.0]))
+
+    def f(v):
+        return L.vmap(lambda u: u * scale * v)(y)
+
+    return L.vmap(f)(x)
+
+
+@program(shapes((2, 3), (5, 2)))
+def vmap_of_linear_map_matvec(L, w, x):
+    return L.vmap(L.np.dot, in_axes=(None, 0))(w.T, x), L.vmap(lambda v: w.T @ v)(x)

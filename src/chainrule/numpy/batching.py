@@ -57,7 +57,9 @@ def batch_size(args, batched) -> int:
 
 
 def example_ndim(x, batched) -> int:
-    return len(shape_of(x)) - (1 if batched is True else 0)
+    if batched is True:
+        return len(shape_of(x)) - 1
+    return 0 if isinstance(x, type) else len(shape_of(x))  # a dtype argument: no axes
 
 
 def lift(x, k: int):
@@ -262,9 +264,12 @@ def reshape(prim, batched, x, *rest, **kwargs):
     rest = list(rest)
     shape = get(rest, kwargs, 0, "shape", kwargs.get("newshape"))
     order = get(rest, kwargs, 1, "order", "C")
-    if any_batched(batched[1:]) or order not in ("C", None) or "newshape" in kwargs:
+    if any_batched(batched[1:]) or order not in ("C", "F", None) or "newshape" in kwargs:
         return NotImplemented
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if order == "F":  # the batch axis last is the slowest in Fortran order, as first is in C
+        put(rest, kwargs, 0, "shape", (*shape, shape_of(x)[0]))
+        return cnp.moveaxis(prim(cnp.moveaxis(x, 0, -1), *rest, **kwargs), -1, 0)
     put(rest, kwargs, 0, "shape", (shape_of(x)[0], *shape))
     return prim(x, *rest, **kwargs)
 

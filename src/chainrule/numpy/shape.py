@@ -985,21 +985,23 @@ def triu(m, k: int = 0):
 
 @mirrors(np.select, "shape")
 def select(condlist, choicelist, default=0):
-    if not _has_tensor([list(choicelist), default]):
-        return np.select(_deep_plain(condlist), choicelist, default)
+    if not _has_tensor([list(condlist), list(choicelist), default]):
+        return np.select(condlist, choicelist, default)
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(condlist) == 0:
         raise ValueError("select with an empty condition list is not possible")
-    conds = [np.asarray(_deep_plain(c)) for c in condlist]
+    # conditions stay traced under chainrule.vmap (one per example) and chainrule.jit
+    conds = [c if isinstance(c, Tensor) else np.asarray(_deep_plain(c))
+             for c in map(undifferentiated, condlist)]
     for i, c in enumerate(conds):
-        if c.dtype.type is not np.bool_:
+        if _dtype(c).type is not np.bool_:
             raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
     result = _as_input(default)
     # The first condition that holds wins, so apply them from the last to the first.
     for cond, choice in zip(reversed(conds), reversed(list(choicelist)), strict=True):
         result = cnp.where(cond, _as_input(choice), result)
-    shape = np.broadcast_shapes(*(c.shape for c in conds), *(shape_of(c) for c in choicelist),
+    shape = np.broadcast_shapes(*(shape_of(c) for c in conds), *(shape_of(c) for c in choicelist),
                                 shape_of(default))
     return result if shape_of(result) == shape else broadcast_to(result, shape)
 

@@ -318,6 +318,12 @@ def vmap(
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
         axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+        if not (axes_spec is None or isinstance(axes_spec, tuple | int | np.integer)):
+            raise TypeError(
+                f"vmap: in_axes is {in_axes!r}; it must be an int, None, or a tuple with one "
+                "entry per positional argument (a dict of axes for a dict argument goes "
+                "inside the tuple: in_axes=({...},))"
+            )
         if isinstance(axes_spec, tuple):
             if len(axes_spec) != len(args):
                 raise ValueError(
