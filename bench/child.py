@@ -122,7 +122,7 @@ def run_workload(lib, module, workload, quick, variant):
                 got = case.grads() if case.checked else None
             if case.checked:
                 if reference is None:
-                    reference = P.reference(workload, spec)
+                    reference = P.reference(workload, spec, variant)
                 row["grad_error"] = P.relative_error(got, reference)
                 if not row["grad_error"] <= P.TOLERANCE[workload]:
                     row["status"] = "FAILED"

@@ -24,6 +24,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE = RESULTS / "baseline.json"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 LIBS = ("chainrule", "torch", "autograd", "jax")
+# The libraries that run W6 with distinct weights (its target compares with PyTorch eager).
+DISTINCT_WEIGHT_LIBS = ("numpy", "chainrule", "torch")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 # Set on some machines to pin OpenBLAS's kernel or cache size; they slow NumPy down.
@@ -95,6 +97,8 @@ def jobs(libs, workloads):
         if w in P.MEMORY_WORKLOADS:
             for lib in libs:
                 variants = ("plain",) if lib == "numpy" else ("plain", "checkpoint")
+                if lib in DISTINCT_WEIGHT_LIBS:  # a weight matrix per layer
+                    variants += ("distinct",)
                 if lib == "chainrule":  # replayed by cr.jit: measured in processes of their own
                     variants += ("plain+jit", "checkpoint+jit", "plain+jit+fuse")
                 out += [(lib, [w], v) for v in variants]

@@ -195,6 +195,8 @@ def hvp(spec, variant):
 
 
 def deep(spec, variant):
+    if variant == "distinct":
+        return deep_distinct(spec)
     w, h0 = P.deep_problem(spec)
     layers, segment = spec["layers"], spec["segment"]
 
@@ -225,6 +227,20 @@ def deep(spec, variant):
         name = f"chainrule ({kind}" + (f", checkpoint every {segment})" if "(" in name else ")")
         return [Case(name, lambda: jitted(w), convert=lambda g: [g])]
     return [Case(name, lambda: grad(w), convert=lambda g: [g])]
+
+
+def deep_distinct(spec):
+    """W6 with a weight matrix per layer, written as a NumPy user writes it."""
+    ws, h0 = P.deep_distinct_problem(spec)
+
+    def loss(ws):
+        h = h0
+        for w in ws:
+            h = np.tanh(np.dot(h, w))
+        return np.sum(h)
+
+    grad = cr.grad(loss)
+    return [Case("chainrule (distinct weights)", lambda: grad(ws), convert=list)]
 
 
 BUILDERS = {

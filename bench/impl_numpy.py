@@ -84,6 +84,10 @@ def hvp(spec, variant):
 def deep(spec, variant):
     if variant == "checkpoint":
         return []
+    if variant == "distinct":
+        ws, h0 = P.deep_distinct_problem(spec)
+        return [Case("numpy (hand-written, distinct weights)",
+                     lambda: P.deep_distinct_value_and_grad(ws, h0)[1], convert=list)]
     w, h0 = P.deep_problem(spec)
 
     def step():

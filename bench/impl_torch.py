@@ -111,6 +111,8 @@ def hvp(spec, variant):
 
 
 def deep(spec, variant):
+    if variant == "distinct":
+        return deep_distinct(spec)
     w0, h0 = P.deep_problem(spec)
     w = torch.from_numpy(w0).requires_grad_(True)
     h0 = torch.from_numpy(h0)
@@ -139,6 +141,23 @@ def deep(spec, variant):
         return w.grad
 
     return [Case(name, step, convert=lambda g: [as_numpy(g)])]
+
+
+def deep_distinct(spec):
+    ws0, h0 = P.deep_distinct_problem(spec)
+    ws = [torch.from_numpy(w).requires_grad_(True) for w in ws0]
+    h0 = torch.from_numpy(h0)
+
+    def step():
+        for w in ws:
+            w.grad = None
+        h = h0
+        for w in ws:
+            h = torch.tanh(h @ w)
+        h.sum().backward()
+        return [w.grad for w in ws]
+
+    return [Case("torch (distinct weights)", step, convert=lambda g: [as_numpy(x) for x in g])]
 
 
 BUILDERS = {

@@ -204,6 +204,36 @@ def deep_problem(spec: dict, dtype=np.float32):
     return w, h0
 
 
+# W6's "distinct" variant: the same network with a weight matrix of its own per layer (an
+# ordinary deep network), so that the backward pass also makes 100 parameter gradients.
+
+
+def deep_distinct_problem(spec: dict, dtype=np.float32):
+    """``ws`` (one (width, width) matrix per layer) and the input ``h0``."""
+    w, h0 = deep_problem(spec, dtype)  # the first layer's weight and the input as in W6
+    r = np.random.default_rng(60)  # a stream of its own for the other layers
+    width = spec["width"]
+    ws = [w] + [(r.standard_normal((width, width)) / np.sqrt(width)).astype(dtype)
+                for _ in range(spec["layers"] - 1)]
+    return ws, h0
+
+
+def deep_distinct_value_and_grad(ws, h0):
+    """``sum(h_L)`` with ``h_{l+1} = tanh(h_l W_l)``, and its gradients in every W_l."""
+    hs = [h0]
+    h = h0
+    for w in ws:
+        h = np.tanh(h @ w)
+        hs.append(h)
+    g = np.ones_like(h)
+    grads = [None] * len(ws)
+    for i in range(len(ws), 0, -1):
+        dz = g * (1 - hs[i] * hs[i])
+        grads[i - 1] = hs[i - 1].T @ dz
+        g = dz @ ws[i - 1].T
+    return np.sum(h), grads
+
+
 def deep_value_and_grad(w, h0, layers: int):
     """``sum(h_L)`` with ``h_{l+1} = tanh(h_l W)``, and its gradient in W, by hand."""
     hs = [h0]
@@ -223,8 +253,12 @@ def deep_value_and_grad(w, h0, layers: int):
 # ---------------------------------------------------------------- references
 
 
-def reference(workload: str, spec: dict) -> list[np.ndarray]:
+def reference(workload: str, spec: dict, variant: str | None = None) -> list[np.ndarray]:
     """The float64 gradient (for W5, the Hessian-vector product) every library must give."""
+    if workload == "W6" and variant and variant.startswith("distinct"):
+        ws, h0 = deep_distinct_problem(spec)
+        return deep_distinct_value_and_grad([w.astype(np.float64) for w in ws],
+                                             h0.astype(np.float64))[1]
     if workload in ("W1", "W2"):
         x = chain_input(workload, spec)
         return [chain_value_and_grad(x, chain_ops(spec["ops"]))[1]]

@@ -141,3 +141,17 @@ def test_spelling_rows_write_the_same_model():
         assert float(value) == pytest.approx(float(want[0]), rel=1e-12), label
         for g, w in zip(grads, want[1], strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=label)
+
+
+def test_deep_distinct_reference_matches_finite_differences():
+    spec = {"layers": 3, "width": 4, "batch": 2, "segment": 1}
+    ws, h0 = P.deep_distinct_problem(spec)
+    ws = [w.astype(np.float64) for w in ws]
+    h0 = h0.astype(np.float64)
+    assert len(ws) == 3 and not np.array_equal(ws[0], ws[1])
+    _, grads = P.deep_distinct_value_and_grad(ws, h0)
+    for k in range(3):
+        def f(q, k=k):
+            return P.deep_distinct_value_and_grad(ws[:k] + [q] + ws[k + 1:], h0)[0]
+
+        np.testing.assert_allclose(grads[k], central_grad(f, ws[k]), rtol=1e-6, atol=1e-8)
