@@ -691,3 +691,19 @@ def test_clear_forgets_the_programs():
     f(x)
     f.clear()
     assert f.programs == [] and same(f(x), np.sin(x) * 2.0) and f.traces == 2
+
+
+@pytest.mark.parametrize("wrap", [cr.grad, cr.vmap, lambda f: cr.vmap(f, in_axes=1)], ids=["grad", "vmap", "vmap1"])
+def test_jit_of_a_wrapper_of_jit_runs_the_wrapper(wrap):
+    # a wrapper made by functools.wraps carries the inner jit's fields in its __dict__;
+    # the outer jit must still run the wrapper, not the inner function
+    x = rng.normal(size=(3, 4))
+    if wrap is cr.grad:
+        inner = cr.jit(lambda x: cnp.sum(cnp.sin(x) * x))
+        want = np.sin(x) + x * np.cos(x)
+    else:
+        inner = cr.jit(lambda v: cnp.sum(cnp.sin(v) * v, axis=0))
+        want = wrap(lambda v: cnp.sum(cnp.sin(v) * v, axis=0))(x)
+    outer = cr.jit(wrap(inner))
+    for _ in range(2):
+        np.testing.assert_allclose(outer(x), want, rtol=1e-12)

@@ -293,6 +293,12 @@ def jit_of_vmap_twice(L, x, y):
     return f(y, x)
 
 
+@program(shapes((2, 3, 4)))
+def jit_of_vmap_of_jit(L, x):
+    inner = L.jit(lambda a: L.np.sum(a ** 2, axis=0))
+    return L.jit(L.vmap(inner, in_axes=2))(x), L.jit(L.vmap(L.grad(L.jit(lambda a: L.np.sum(a ** 3)))))(x)
+
+
 # -- indexing --------------------------------------------------------------------------------------------
 def ints(high, *shape):
     return lambda rng: rng.integers(0, high, size=shape)

@@ -624,7 +624,9 @@ class Jitted:
         self._warned_plain = False
         # what the function reads besides its arguments, as when it was traced
         self._captures: Captures | None = None
-        functools.update_wrapper(self, fun)
+        # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
+        # grad(jit(f))) holds that one's fields, which would replace this one's fun
+        functools.update_wrapper(self, fun, updated=())
 
     def __get__(self, instance, owner=None):
         # as a method: the instance is the first argument (a Module: a pytree of arrays)
