@@ -92,7 +92,7 @@ def test_default_initialisation_has_torch_shapes_and_bounds():
 
 @pytest.mark.parametrize("bad, match", [
     (lambda: nn.Conv2d(4, 6, 3, groups=4), "divisor"),
-    (lambda: nn.Conv1d(3, 3, 3, padding_mode="reflect"), "padding_mode"),
+    (lambda: nn.Conv1d(3, 3, 3, padding_mode="mirror"), "padding_mode"),
     (lambda: nn.GroupNorm(4, 6), "divisible"),
     (lambda: F.conv2d(np.ones((1, 4, 5, 5)), np.ones((2, 3, 3, 3)), groups=2), "per group"),
     (lambda: F.conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3)), stride=2, output_padding=2),

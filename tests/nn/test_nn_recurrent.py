@@ -111,7 +111,7 @@ def test_parameter_names_shapes_and_initial_bounds_follow_torch():
     (lambda: nn.GRU(3, 4)(np.zeros((2, 1, 3)), np.zeros((2, 1, 4))), "initial state must have shape"),
     (lambda: nn.LSTM(3, 4)(np.zeros((2, 1, 3)), np.zeros((1, 1, 4))), "pair"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity"),
-    (lambda: nn.LSTM(3, 4, proj_size=2), "proj_size"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), "proj_size"),
 ])
 def test_bad_arguments_say_what_is_wrong(bad, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):

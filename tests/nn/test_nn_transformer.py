@@ -200,7 +200,6 @@ def test_dropout_is_active_in_training_and_off_in_eval():
 
 @pytest.mark.parametrize("bad, match", [
     (lambda: nn.MultiheadAttention(10, 3), "divisible"),
-    (lambda: nn.MultiheadAttention(8, 2, add_bias_kv=True), "add_bias_kv"),
     (lambda: nn.MultiheadAttention(8, 2)(np.zeros((4, 2, 8)), np.zeros((5, 2, 8)), np.zeros((5, 2, 8)),
                                          attn_mask=np.zeros((4, 4))), "attn_mask should have shape"),
     (lambda: nn.MultiheadAttention(8, 2)(np.zeros((4, 2, 8)), np.zeros((5, 2, 3)), np.zeros((5, 2, 8))), "kdim"),

@@ -75,3 +75,31 @@ def compare(ours, theirs, inputs, dtype=np.float64, kwargs=None, torch_kwargs=No
         assert p.grad.dtype == dtype, name
         np.testing.assert_allclose(_np(p.grad), _np(tp.grad), err_msg=name, **tol)
     return out_ours, out_theirs
+
+
+def load_from_torch(ours, theirs) -> None:
+    """Load the torch module's state dict, converted to NumPy arrays, into ours by name
+    (the direction a user takes weights in), after checking that the keys and shapes agree."""
+    their = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    mine = ours.state_dict()
+    assert sorted(mine) == sorted(their), (sorted(mine), sorted(their))
+    for k, v in mine.items():
+        assert tuple(v.shape) == tuple(their[k].shape), k
+    ours.load_state_dict(their)
+
+
+class Call:
+    """Wrap a module (ours or torch's) so that ``forward(*arrays)`` calls it as
+    ``build(inner, *arrays)``: how the parity tests pass states pairs and keyword masks."""
+
+    @staticmethod
+    def wrap(base, inner, build):
+        class Wrapped(base):
+            def __init__(self):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, *args):
+                return build(self.inner, *args)
+
+        return Wrapped()

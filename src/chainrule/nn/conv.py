@@ -14,6 +14,7 @@ import numpy as np
 
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn._padding import check_padding_mode, pad_input
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
@@ -36,8 +37,8 @@ def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng
 
 
 def _zeros_only(padding_mode: str, name: str) -> None:
-    if padding_mode != "zeros":
-        raise NotImplementedError(f"{name}: only padding_mode='zeros' is supported, not {padding_mode!r}")
+    if padding_mode != "zeros":  # PyTorch refuses them too
+        raise ValueError(f"{name}: only padding_mode='zeros' is supported, not {padding_mode!r}")
 
 
 class Conv1d(Module):
@@ -51,7 +52,7 @@ class Conv1d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, rng=None):
         super().__init__()
-        _zeros_only(padding_mode, "Conv1d")
+        self.padding_mode = check_padding_mode(padding_mode, "Conv1d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv1d")
         self.kernel_size = (F._single(kernel_size, "kernel_size"),)
@@ -63,7 +64,8 @@ class Conv1d(Module):
                    fan_in, bias, dtype, rng)
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

@@ -186,7 +186,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
             f"x {groups} group(s) = {wc * groups}"
         )
     kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
-    padding = _conv_padding(padding, kernel, stride, dilation)
+    padding, extra = _conv_padding(padding, kernel, stride, dilation)
+    if extra != (0, 0):
+        input = cnp.pad(input, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+        h, w = h + extra[0], w + extra[1]
     geom = (kernel, stride, padding, dilation)
     oh, ow = _ops.pool_geometry((h, w), *geom)
     # im2col: (C·kh·kw, N·OH·OW), then one matrix product with the (O, C·kh·kw) weights
@@ -303,18 +306,18 @@ def _check_groups(groups, c: int, o: int, name: str) -> int:
 
 
 def _conv_padding(padding, kernel, stride, dilation):
+    """(padding on both sides, one more on the right): the extra is for padding='same'
+    with an even total, which PyTorch puts on the right."""
     if isinstance(padding, str):
         if padding == "valid":
-            return (0, 0)
+            return (0, 0), (0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError("conv2d: padding='same' needs stride 1")
+                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
             total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
-            if any(t % 2 for t in total):
-                raise ValueError("conv2d: padding='same' needs an odd (dilated) kernel size here")
-            return (total[0] // 2, total[1] // 2)
+            return (total[0] // 2, total[1] // 2), (total[0] % 2, total[1] % 2)
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
-    return _pair(padding, "padding")
+    return _pair(padding, "padding"), (0, 0)
 
 
 def _pool_args(input, kernel_size, stride, padding, name):

@@ -19,6 +19,7 @@ import chainrule.numpy as cnp
 from chainrule.core.eager import get_default_dtype
 from chainrule.nn import functional as F
 from chainrule.nn import init
+from chainrule.nn._padding import check_padding_mode, pad_input
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -132,8 +133,7 @@ class Conv2d(Module):
         rng=None,
     ):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: only padding_mode='zeros' is supported, not {padding_mode!r}")
+        self.padding_mode = check_padding_mode(padding_mode, "Conv2d")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv2d")
@@ -153,7 +153,8 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -163,6 +164,8 @@ class Conv2d(Module):
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         if self.bias is None:
             s += ", bias=False"
         return s

@@ -31,8 +31,11 @@ class _RNNBase(Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, dtype=None, rng=None):
         super().__init__()
-        if proj_size:
-            raise NotImplementedError(f"{type(self).__name__}: proj_size is not supported")
+        if int(proj_size) and mode != "LSTM":
+            raise ValueError(f"proj_size is supported by LSTM only, not by {type(self).__name__}")
+        if int(proj_size) < 0 or (int(proj_size) and int(proj_size) >= int(hidden_size)):
+            raise ValueError(f"LSTM: proj_size must be 0 (no projection) or between 1 and hidden_size − 1 "
+                             f"= {int(hidden_size) - 1}, got {proj_size}")
         if int(hidden_size) < 1 or int(num_layers) < 1 or int(input_size) < 1:
             raise ValueError(f"{type(self).__name__}: input_size, hidden_size and num_layers must be positive, "
                              f"got {input_size}, {hidden_size}, {num_layers}")
@@ -42,23 +45,30 @@ class _RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
-        self.proj_size = 0
+        self.proj_size = int(proj_size)
         self.rng = rng if rng is None else init.get_generator(rng)
         gates = _GATES[mode] * self.hidden_size
         dtype = param_dtype(dtype)
         gen = init.get_generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch: every weight and bias U(±1/√hidden)
         for layer in range(self.num_layers):
-            width = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            width = self.input_size if layer == 0 else self.output_width * self.num_directions
             for suffix in self._suffixes():
                 names = [(f"weight_ih_l{layer}{suffix}", (gates, width)), (f"weight_hh_l{layer}{suffix}",
-                                                                          (gates, self.hidden_size))]
+                                                                          (gates, self.output_width))]
                 if bias:
                     names += [(f"bias_ih_l{layer}{suffix}", (gates,)), (f"bias_hh_l{layer}{suffix}", (gates,))]
+                if self.proj_size:  # PyTorch's order: after the biases
+                    names.append((f"weight_hr_l{layer}{suffix}", (self.proj_size, self.hidden_size)))
                 for name, shape in names:
                     p = _empty(shape, dtype)
                     init.uniform_(p, -bound, bound, rng=gen)
                     setattr(self, name, p)
+
+    @property
+    def output_width(self) -> int:
+        """The width of h (and of each direction's output): ``proj_size`` if set, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
 
     @property
     def num_directions(self) -> int:
@@ -69,7 +79,7 @@ class _RNNBase(Module):
 
     def _weights(self, layer: int, suffix: str):
         get = lambda kind: getattr(self, f"{kind}_l{layer}{suffix}", None)  # noqa: E731
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
 
     # -- the forward pass ---------------------------------------------------------------------
     def forward(self, input, hx=None):
@@ -120,31 +130,33 @@ class _RNNBase(Module):
         if is_lstm and (not isinstance(hx, tuple | list) or len(hx) != 2):
             raise ValueError("LSTM: hx must be a pair (h_0, c_0)")
         out = []
-        expected = (count, self.hidden_size) if unbatched else (count, n, self.hidden_size)
-        for p in parts:
+        for p, width in zip(parts, (self.output_width, self.hidden_size)[: len(parts)], strict=True):
+            expected = (count, width) if unbatched else (count, n, width)
             if tuple(p.shape) != expected:
                 raise ValueError(f"{type(self).__name__}: an initial state must have shape {expected}, "
                                  f"got {tuple(p.shape)}")
             if unbatched:
-                p = cnp.reshape(p, (count, 1, self.hidden_size))
+                p = cnp.reshape(p, (count, 1, width))
             out.append(list(cnp.unstack(p, axis=0)) if count > 1 else [cnp.reshape(p, p.shape[1:])])
         return out
 
     def _run(self, x, weights, state, reverse: bool):
         """One layer in one direction over the whole sequence: (outputs (T, N, H), h_T, c_T)."""
-        w_ih, w_hh, b_ih, b_hh = weights
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
         steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         h = state[0]
         c = state[1] if len(state) > 1 else None
-        n, width = x.shape[1], self.hidden_size
+        n, dtype = x.shape[1], np.result_type(F._dtype(x), w_hh.dtype)
         if h is None:
-            h = np.zeros((n, width), dtype=np.result_type(F._dtype(x), w_hh.dtype))
+            h = np.zeros((n, self.output_width), dtype=dtype)
         if self.mode == "LSTM" and c is None:
-            c = np.zeros_like(h)
+            c = np.zeros((n, self.hidden_size), dtype=dtype)
         outs = []
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         for t in order:
             h, c = self._cell(steps[t], h, c, w_hh, b_hh)
+            if w_hr is not None:  # LSTM with proj_size: h_t = W_hr (o ⊙ tanh c_t)
+                h = F.linear(h, w_hr)
             outs.append(h)
         if reverse:
             outs.reverse()
@@ -178,6 +190,8 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
 
@@ -203,7 +217,9 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """Long short-term memory (Hochreiter & Schmidhuber, 1997), PyTorch's gate order
-    (input, forget, cell, output). Returns ``output, (h_n, c_n)``.
+    (input, forget, cell, output). Returns ``output, (h_n, c_n)``. With ``proj_size=P``
+    (0 < P < hidden_size) each h is projected to P features by ``weight_hr_l{k}``, as
+    PyTorch does: the output and h_n have P features per direction, c_n hidden_size.
 
     >>> import numpy as np
     >>> lstm = LSTM(4, 8, batch_first=True, bidirectional=True, rng=0)

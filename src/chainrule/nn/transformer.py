@@ -17,11 +17,12 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn._attention import multi_head_attention
+from chainrule.nn._attention import _float_mask, multi_head_attention
 from chainrule.nn.layers import Dropout, LayerNorm, Linear, _empty, param_dtype
 from chainrule.nn.module import Module, ModuleList
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer"]
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder", "Transformer"]
 
 
 class MultiheadAttention(Module):
@@ -46,8 +47,6 @@ class MultiheadAttention(Module):
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
                  vdim: int | None = None, batch_first: bool = False, dtype=None, rng=None):
         super().__init__()
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads})")
@@ -80,6 +79,14 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(e, e, bias=bias, dtype=dtype, rng=gen)
         if bias:
             init.zeros_(self.out_proj.bias)
+        self.add_zero_attn = bool(add_zero_attn)
+        if add_bias_kv:  # one more key and value, learnt, that every query may attend to
+            self.bias_k, self.bias_v = _empty((1, 1, e), dtype), _empty((1, 1, e), dtype)
+            init.xavier_normal_(self.bias_k, rng=gen)
+            init.xavier_normal_(self.bias_v, rng=gen)
+        else:
+            self.register_parameter("bias_k", None)
+            self.register_parameter("bias_v", None)
 
     def _projections(self, query, key, value):
         e, b = self.embed_dim, self.in_proj_bias
@@ -112,6 +119,9 @@ class MultiheadAttention(Module):
         if same:
             key = value = query
         q, k, v = self._projections(query, key, value)
+        if self.bias_k is not None or self.add_zero_attn:
+            k, v, attn_mask, key_padding_mask = self._extra_keys(q.shape[1], k, v, attn_mask, key_padding_mask,
+                                                                 is_causal)
         out, weights = multi_head_attention(
             q, k, v, self.num_heads, attn_mask, key_padding_mask, need_weights, average_attn_weights,
             self.dropout, self.training, is_causal, self.rng)
@@ -122,6 +132,27 @@ class MultiheadAttention(Module):
         elif not self.batch_first:
             out = cnp.swapaxes(out, 0, 1)
         return out, weights
+
+    def _extra_keys(self, length, k, v, attn_mask, key_padding_mask, is_causal):
+        """PyTorch's ``add_bias_kv`` (append ``bias_k``/``bias_v`` as one more key and value)
+        and ``add_zero_attn`` (then a key and value of zeros), with a column of zeros
+        ("may attend") added to each mask for every key added."""
+        n, source, dtype = k.shape[0], k.shape[1], F._dtype(k)
+        if attn_mask is None and is_causal:
+            attn_mask = np.where(np.tri(length, source, dtype=bool), 0.0, -math.inf).astype(dtype)
+        added = []
+        if self.bias_k is not None:
+            added.append((cnp.broadcast_to(self.bias_k, (n, 1, self.embed_dim)),
+                          cnp.broadcast_to(self.bias_v, (n, 1, self.embed_dim))))
+        if self.add_zero_attn:
+            zeros = np.zeros((n, 1, self.embed_dim), dtype=dtype)
+            added.append((zeros, zeros))
+        k = cnp.concatenate([k, *(a for a, _ in added)], axis=1)
+        v = cnp.concatenate([v, *(b for _, b in added)], axis=1)
+        widen = lambda m: None if m is None else cnp.concatenate(  # noqa: E731
+            [m, np.zeros((*m.shape[:-1], len(added)), dtype=m.dtype)], axis=-1)
+        return k, v, widen(_float_mask(attn_mask, dtype, False, "attn_mask")), \
+            widen(_float_mask(key_padding_mask, dtype, False, "key_padding_mask"))
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
@@ -258,6 +289,98 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer`` (deep copies), each attending to the
+    same ``memory``, then ``norm`` if given.
+
+    >>> import numpy as np
+    >>> dec = TransformerDecoder(TransformerDecoderLayer(8, 2, 16, rng=0), num_layers=2)
+    >>> dec(np.zeros((4, 3, 8), dtype=np.float32), np.zeros((5, 3, 8), dtype=np.float32)).shape
+    (4, 3, 8)
+    """
+
+    def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(int(num_layers))])
+        self.num_layers = int(num_layers)
+        self.norm = norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal: bool | None = None, memory_is_causal: bool = False):
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                      tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
+                      tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """The encoder–decoder Transformer (Vaswani et al., 2017) as ``torch.nn.Transformer``:
+    a :class:`TransformerEncoder` and a :class:`TransformerDecoder`, each ending in a
+    LayerNorm (or ``custom_encoder``/``custom_decoder``); every weight matrix starts
+    Xavier-uniform, as in PyTorch. ``forward(src, tgt, ...)`` returns (T, N, d_model)
+    ((N, T, d_model) with ``batch_first``).
+
+    >>> import numpy as np
+    >>> model = Transformer(8, 2, 1, 1, 16, dropout=0.0, rng=0)
+    >>> model(np.zeros((5, 2, 8), dtype=np.float32), np.zeros((4, 2, 8), dtype=np.float32)).shape
+    (4, 2, 8)
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True, dtype=None, rng=None):
+        super().__init__()
+        dt = param_dtype(dtype)
+        gen = init.get_generator(rng)
+        common = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                      layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first, bias=bias,
+                      dtype=dt, rng=gen)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **common), num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **common), num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
+        for p in self.parameters():  # PyTorch's _reset_parameters
+            if p.ndim > 1:
+                init.xavier_uniform_(p, rng=gen)
+        self.d_model, self.nhead, self.batch_first = int(d_model), int(nhead), bool(batch_first)
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
+                tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal: bool | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False):
+        batch_axis = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch_axis] != tgt.shape[batch_axis]:
+            raise ValueError(f"Transformer: src {tuple(src.shape)} and tgt {tuple(tgt.shape)} must have the same "
+                             f"batch size (axis {batch_axis}{'' if self.batch_first else ': batch_first=False'})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(f"Transformer: src and tgt must have d_model={self.d_model} features, got "
+                             f"{tuple(src.shape)} and {tuple(tgt.shape)}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=tgt_is_causal,
+                            memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, dtype=np.float64) -> np.ndarray:
+        """The causal float mask (0 on and below the diagonal, −inf above), as PyTorch's.
+
+        >>> Transformer.generate_square_subsequent_mask(2).tolist()
+        [[0.0, -inf], [0.0, 0.0]]
+        """
+        return causal_mask(sz, dtype)
 
 
 def causal_mask(size: int, dtype=np.float64) -> np.ndarray:

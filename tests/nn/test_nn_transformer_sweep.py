@@ -1,0 +1,128 @@
+"""TransformerEncoderLayer/Encoder, TransformerDecoderLayer/Decoder and Transformer
+against PyTorch over the product of their options (norm_first, activation as a name or a
+callable, masks, key padding, is_causal, a final norm, batch_first), with the weights
+loaded from torch's state dict by name. Float64, to 1e-10: the output, the input
+gradients and every parameter gradient."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import chainrule.nn.functional as F
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+from torch_parity import Call, compare, load_from_torch  # noqa: E402
+
+pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Support for mismatched:UserWarning"),
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor:UserWarning")]
+T_, S_, N, E, H, FF = 4, 3, 2, 4, 2, 6
+_rng = np.random.default_rng(29)
+ACTIVATIONS = {"relu": ("relu", "relu"), "gelu": ("gelu", "gelu"),
+               "callable": (lambda x: F.gelu(x, approximate="tanh"),
+                            lambda x: torch.nn.functional.gelu(x, approximate="tanh"))}
+_blocked = _rng.uniform(size=(T_, T_)) < 0.4
+_blocked[:, 0] = False  # key 0 is never padded either: no query is left without a key
+MASKS = {"none": None, "bool": _blocked, "float": _rng.standard_normal((T_, T_)),
+         "causal": np.triu(np.ones((T_, T_), dtype=bool), 1)}
+PADDING = np.array([[False, False, True, True], [False, True, False, False]])
+
+
+def _randomise(theirs):
+    with torch.no_grad():  # random biases and norms too, so that their gradients count
+        for p in theirs.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+
+
+def _torch(v):
+    return torch.tensor(v) if isinstance(v, np.ndarray) else v
+
+
+def _layers(kind, activation, **options):
+    ours_act, their_act = ACTIVATIONS[activation]
+    ours = getattr(nn, kind)(E, H, FF, dropout=0.0, activation=ours_act, dtype=np.float64, **options)
+    theirs = getattr(torch.nn, kind)(E, H, FF, dropout=0.0, activation=their_act, **options).double()
+    return ours, theirs
+
+
+def _seq(batch_first, length):
+    return _rng.standard_normal((N, length, E) if batch_first else (length, N, E))
+
+
+@pytest.mark.parametrize("norm_first, activation, mask, padded, batch_first, stacked",
+                         list(itertools.product((False, True), sorted(ACTIVATIONS), sorted(MASKS), (False, True),
+                                                (False, True), (False, True))))
+def test_encoder_layer_and_encoder_match_torch(norm_first, activation, mask, padded, batch_first, stacked):
+    ours, theirs = _layers("TransformerEncoderLayer", activation, norm_first=norm_first, batch_first=batch_first)
+    if stacked:  # two layers and a final norm
+        ours = nn.TransformerEncoder(ours, 2, nn.LayerNorm(E, dtype=np.float64))
+        theirs = torch.nn.TransformerEncoder(theirs, 2, torch.nn.LayerNorm(E).double(), enable_nested_tensor=False)
+    _randomise(theirs)
+    load_from_torch(ours, theirs)
+    kw = {"mask" if stacked else "src_mask": MASKS[mask], "src_key_padding_mask": PADDING if padded else None,
+          "is_causal": mask == "causal"}
+
+    def build(m, x):
+        t = isinstance(m, torch.nn.Module)
+        return m(x, **{k: _torch(v) if t else v for k, v in kw.items()})
+
+    compare(Call.wrap(nn.Module, ours, build), Call.wrap(torch.nn.Module, theirs, build),
+            [_seq(batch_first, T_)], np.float64)
+
+
+DECODER_MASKS = {"none": {}, "causal_and_padding": {"tgt_mask": MASKS["causal"], "tgt_is_causal": True,
+                                                    "tgt_key_padding_mask": PADDING,
+                                                    "memory_key_padding_mask": PADDING[:, :S_]},
+                 "float_masks": {"tgt_mask": MASKS["float"], "memory_mask": _rng.standard_normal((T_, S_))}}
+
+
+@pytest.mark.parametrize("norm_first, activation, masks, batch_first, stacked",
+                         list(itertools.product((False, True), sorted(ACTIVATIONS), sorted(DECODER_MASKS),
+                                                (False, True), (False, True))))
+def test_decoder_layer_and_decoder_match_torch(norm_first, activation, masks, batch_first, stacked):
+    ours, theirs = _layers("TransformerDecoderLayer", activation, norm_first=norm_first, batch_first=batch_first)
+    if stacked:
+        ours = nn.TransformerDecoder(ours, 2, nn.LayerNorm(E, dtype=np.float64))
+        theirs = torch.nn.TransformerDecoder(theirs, 2, torch.nn.LayerNorm(E).double())
+    _randomise(theirs)
+    load_from_torch(ours, theirs)
+    kw = DECODER_MASKS[masks]
+
+    def build(m, tgt, memory):
+        t = isinstance(m, torch.nn.Module)
+        return m(tgt, memory, **{k: _torch(v) if t else v for k, v in kw.items()})
+
+    compare(Call.wrap(nn.Module, ours, build), Call.wrap(torch.nn.Module, theirs, build),
+            [_seq(batch_first, T_), _seq(batch_first, S_)], np.float64)
+
+
+@pytest.mark.parametrize("batch_first, norm_first", list(itertools.product((False, True), repeat=2)))
+def test_transformer_matches_torch(batch_first, norm_first):
+    kw = dict(d_model=E, nhead=H, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=FF, dropout=0.0,
+              batch_first=batch_first, norm_first=norm_first)
+    ours, theirs = nn.Transformer(**kw, dtype=np.float64, rng=0), torch.nn.Transformer(**kw).double()
+    _randomise(theirs)
+    load_from_torch(ours, theirs)
+    causal = nn.Transformer.generate_square_subsequent_mask(T_)
+    np.testing.assert_array_equal(causal, torch.nn.Transformer.generate_square_subsequent_mask(T_).numpy())
+    masks = {"tgt_mask": causal, "src_key_padding_mask": PADDING[:, :S_], "memory_key_padding_mask": PADDING[:, :S_]}
+
+    def build(m, src, tgt):
+        t = isinstance(m, torch.nn.Module)
+        return m(src, tgt, **{k: _torch(v) if t else v for k, v in masks.items()})
+
+    compare(Call.wrap(nn.Module, ours, build), Call.wrap(torch.nn.Module, theirs, build),
+            [_seq(batch_first, S_), _seq(batch_first, T_)], np.float64)
+
+
+def test_transformer_initialisation_and_errors():
+    ours, theirs = nn.Transformer(8, 2, 1, 1, 16, rng=0), torch.nn.Transformer(8, 2, 1, 1, 16)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    w = ours.encoder.layers[0].linear1.weight.detach().numpy()  # Xavier: U(±√(6/(8+16)))
+    assert np.abs(w).max() <= np.sqrt(6 / 24) and np.abs(w).max() > 0.8 * np.sqrt(6 / 24)
+    with pytest.raises(ValueError, match="same batch size"):
+        ours(np.zeros((3, 2, 8)), np.zeros((3, 4, 8)))
+    with pytest.raises(ValueError, match="d_model=8"):
+        ours(np.zeros((3, 2, 8)), np.zeros((3, 2, 6)))
