@@ -1,0 +1,208 @@
+"""Indexing, taking, deleting, selecting and sorting: gathers whose adjoint is a scatter
+(``scatter_add`` in :mod:`chainrule.numpy.shape.primitives`), so repeated indices add up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.registry import mirrors
+from chainrule.numpy.shape.primitives import (
+    _along,
+    _as_input,
+    _axis,
+    _deep_plain,
+    _dtype,
+    _getitem,
+    _has_tensor,
+    _ndim,
+    _no_out,
+    broadcast_to,
+)
+from chainrule.numpy.shape.reshaping import (
+    ravel,
+)
+
+__all__ = [
+    "select",
+    "getitem",
+    "take",
+    "take_along_axis",
+    "compress",
+    "extract",
+    "delete",
+    "sort",
+    "partition",
+]
+
+
+def _index_item(i):
+    if isinstance(i, Tensor):
+        return undifferentiated(i)  # under chainrule.jit, an index that follows the data
+    if isinstance(i, list):
+        arr = np.asarray(_deep_plain(i))
+        # An empty list indexes like an empty integer array, not a float one.
+        return arr.astype(np.intp) if arr.size == 0 else arr
+    return i
+
+
+def _plain_index(index):
+    if isinstance(index, tuple):
+        return tuple(_index_item(i) for i in index)
+    return _index_item(index)
+
+
+@mirrors(None, "shape", "getitem")
+def getitem(x, index):
+    """``x[index]``: basic, advanced (repeated indices add up in the gradient), boolean,
+    ``None`` and ``Ellipsis`` indexing; indices may be Tensors or lists holding them."""
+    t = type(index)
+    if t is not int and t is not slice:
+        index = _plain_index(index)
+    return _getitem(x, index)
+
+
+@mirrors(np.take, "shape")
+def take(a, indices, axis=None, out=None, mode="raise"):
+    if not _has_tensor(a) and not _has_tensor(indices):
+        return np.take(a, indices, axis=axis, out=out, mode=mode)
+    _no_out("take", out)
+    a = _as_input(a)
+    indices = _index_array(indices)  # traced indices (jit, vmap) stay traced
+    if axis is None:
+        a = ravel(a)
+        axis = 0
+    axis = _axis(axis, _ndim(a))
+    n = shape_of(a)[axis]
+    if mode == "wrap":
+        indices = indices % n
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    return _along(a, axis, indices)
+
+
+def _index_array(indices):
+    """Indices as an array, or as the traced Tensor they are while chainrule.jit records
+    (so that they are data of the program, not constants)."""
+    indices = undifferentiated(indices)
+    if isinstance(indices, Tensor):
+        return indices
+    return np.asarray(_deep_plain(indices))
+
+
+def _along_axis_index(shape, indices, axis: int) -> tuple:
+    if np.ndim(indices) != len(shape):
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    if not np.issubdtype(_dtype(indices), np.integer):
+        raise IndexError("`indices` must be an integer array")
+    nd = len(shape)
+    index = []
+    for dim, n in enumerate(shape):
+        if dim == axis:
+            index.append(indices)
+        else:
+            index.append(np.arange(n).reshape((1,) * dim + (-1,) + (1,) * (nd - dim - 1)))
+    return tuple(index)
+
+
+@mirrors(np.take_along_axis, "shape")
+def take_along_axis(arr, indices, axis=-1):
+    if not _has_tensor(arr) and not _has_tensor(indices):
+        return np.take_along_axis(arr, _deep_plain(indices), axis=axis)
+    arr = _as_input(arr)
+    indices = _index_array(indices)
+    if axis is None:
+        if indices.ndim != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        arr = ravel(arr)
+        axis = 0
+    axis = _axis(axis, _ndim(arr))
+    return _getitem(arr, _along_axis_index(shape_of(arr), indices, axis))
+
+
+@mirrors(np.compress, "shape")
+def compress(condition, a, axis=None, out=None):
+    if not _has_tensor(a):
+        return np.compress(_deep_plain(condition), a, axis=axis, out=out)
+    _no_out("compress", out)
+    cond = np.asarray(_deep_plain(condition))
+    return take(a, np.nonzero(cond.ravel())[0], axis=axis)
+
+
+@mirrors(np.extract, "shape")
+def extract(condition, arr):
+    if not _has_tensor(arr):
+        return np.extract(_deep_plain(condition), arr)
+    return take(ravel(arr), np.nonzero(np.ravel(_deep_plain(condition)))[0])
+
+
+@mirrors(np.delete, "shape")
+def delete(arr, obj, axis=None):
+    if not _has_tensor(arr):
+        return np.delete(arr, _deep_plain(obj), axis=axis)
+    arr = _as_input(arr)
+    if axis is None:
+        arr = ravel(arr)
+        axis = 0
+    axis = _axis(axis, _ndim(arr))
+    kept = np.delete(np.arange(shape_of(arr)[axis]), _deep_plain(obj))
+    return _along(arr, axis, kept)
+
+
+def _sorted_along(a, order_of: Callable, axis):
+    a = _as_input(a)
+    if axis is None:
+        a = ravel(a)
+        axis = -1
+    idx = order_of(undifferentiated(a), axis)  # under chainrule.jit: recorded, not read
+    return take_along_axis(a, idx, axis)
+
+
+@mirrors(np.sort, "shape")
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """``np.sort``: the sorted values carry the gradient of the elements they came from."""
+    kw = {} if stable is None else {"stable": stable}
+    if not _has_tensor(a):
+        return np.sort(a, axis=axis, kind=kind, order=order, **kw)
+    return _sorted_along(
+        a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis
+    )
+
+
+@mirrors(np.partition, "shape")
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    if not _has_tensor(a):
+        return np.partition(a, _deep_plain(kth), axis=axis, kind=kind, order=order)
+    kth = _deep_plain(kth)
+    return _sorted_along(
+        a, lambda v, ax: np.argpartition(v, kth, axis=ax, kind=kind, order=order), axis
+    )
+
+
+@mirrors(np.select, "shape")
+def select(condlist, choicelist, default=0):
+    if not _has_tensor([list(condlist), list(choicelist), default]):
+        return np.select(condlist, choicelist, default)
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    # conditions stay traced under chainrule.vmap (one per example) and chainrule.jit
+    conds = [c if isinstance(c, Tensor) else np.asarray(_deep_plain(c))
+             for c in map(undifferentiated, condlist)]
+    for i, c in enumerate(conds):
+        if _dtype(c).type is not np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    result = _as_input(default)
+    # The first condition that holds wins, so apply them from the last to the first.
+    for cond, choice in zip(reversed(conds), reversed(list(choicelist)), strict=True):
+        result = cnp.where(cond, _as_input(choice), result)
+    shape = np.broadcast_shapes(*(shape_of(c) for c in conds), *(shape_of(c) for c in choicelist),
+                                shape_of(default))
+    return result if shape_of(result) == shape else broadcast_to(result, shape)

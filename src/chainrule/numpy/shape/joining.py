@@ -1,0 +1,250 @@
+"""Joining, splitting and padding arrays: concatenate, stack, split, unstack, pad."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.registry import mirrors, optional
+from chainrule.numpy.shape.primitives import (
+    _along,
+    _as_input,
+    _axis,
+    _concatenate,
+    _deep_plain,
+    _has_tensor,
+    _ndim,
+    _no_out,
+    _pad_constant,
+    _split,
+    _stack,
+    _unstack,
+    reshape,
+)
+from chainrule.numpy.shape.reshaping import (
+    _at_least_1d,
+    _at_least_2d,
+    _at_least_3d,
+    ravel,
+)
+
+__all__ = [
+    "concatenate",
+    "concat",
+    "stack",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "row_stack",
+    "append",
+    "split",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "unstack",
+    "pad",
+]
+
+
+# -- joining ----------------------------------------------------------------------------------
+@mirrors(np.concatenate, "shape")
+def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    arrays = list(arrays)
+    if not _has_tensor(arrays):
+        return np.concatenate(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
+    _no_out("concatenate", out)
+    arrays = [_as_input(a) for a in arrays]
+    if axis is None:
+        arrays = [ravel(a) for a in arrays]
+        axis = 0
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    axis = _axis(axis, _ndim(arrays[0])) if _ndim(arrays[0]) else axis
+    res = _concatenate(*arrays, axis=axis)
+    return res if dtype is None else cnp.astype(res, dtype)
+
+
+concat = concatenate
+
+
+@mirrors(np.stack, "shape")
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    arrays = list(arrays)
+    if not _has_tensor(arrays):
+        return np.stack(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
+    _no_out("stack", out)
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    arrays = [_as_input(a) for a in arrays]
+    axis = _axis(axis, _ndim(arrays[0]) + 1)
+    res = _stack(*arrays, axis=axis)
+    return res if dtype is None else cnp.astype(res, dtype)
+
+
+@mirrors(np.hstack, "shape")
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    if not _has_tensor(list(tup)):
+        return np.hstack(tup, dtype=dtype, casting=casting)
+    arrs = [_at_least_1d(_as_input(a)) for a in tup]
+    axis = 0 if arrs and _ndim(arrs[0]) == 1 else 1
+    return concatenate(arrs, axis, dtype=dtype, casting=casting)
+
+
+@mirrors(np.vstack, "shape")
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    if not _has_tensor(list(tup)):
+        return np.vstack(tup, dtype=dtype, casting=casting)
+    return concatenate([_at_least_2d(_as_input(a)) for a in tup], 0, dtype=dtype, casting=casting)
+
+
+row_stack = mirrors(optional(np, "row_stack"), "shape", "row_stack")(vstack)
+
+
+@mirrors(np.dstack, "shape")
+def dstack(tup):
+    if not _has_tensor(list(tup)):
+        return np.dstack(tup)
+    return concatenate([_at_least_3d(_as_input(a)) for a in tup], 2)
+
+
+@mirrors(np.column_stack, "shape")
+def column_stack(tup):
+    if not _has_tensor(list(tup)):
+        return np.column_stack(tup)
+    arrays = []
+    for a in tup:
+        a = _as_input(a)
+        nd = _ndim(a)
+        arrays.append(reshape(a, (-1, 1)) if nd < 2 else a)
+    return concatenate(arrays, 1)
+
+
+@mirrors(np.append, "shape")
+def append(arr, values, axis=None):
+    if not _has_tensor([arr, values]):
+        return np.append(arr, values, axis=axis)
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], 0)
+    return concatenate([arr, values], axis)
+
+
+# -- splitting --------------------------------------------------------------------------------
+def _split_bounds(n: int, indices_or_sections) -> list[tuple[int, int]]:
+    ios = _deep_plain(indices_or_sections)
+    try:
+        points = [0, *(operator.index(i) for i in ios), n]
+    except TypeError:
+        sections = operator.index(ios)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.") from None
+        each, extras = divmod(n, sections)
+        sizes = [0] + extras * [each + 1] + (sections - extras) * [each]
+        points = np.cumsum(sizes).tolist()
+    return list(zip(points[:-1], points[1:], strict=True))
+
+
+@mirrors(np.array_split, "shape")
+def array_split(ary, indices_or_sections, axis=0) -> list:
+    if not _has_tensor(ary):
+        return np.array_split(ary, _deep_plain(indices_or_sections), axis=axis)
+    ary = _as_input(ary)
+    axis = _axis(axis, _ndim(ary))
+    bounds = _split_bounds(shape_of(ary)[axis], indices_or_sections)
+    return list(_split(ary, bounds=tuple(bounds), axis=axis))
+
+
+@mirrors(np.split, "shape")
+def split(ary, indices_or_sections, axis=0) -> list:
+    ios = _deep_plain(indices_or_sections)
+    if np.ndim(ios) == 0:
+        n = shape_of(_as_input(ary))[axis]
+        if n % operator.index(ios):
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, ios, axis)
+
+
+@mirrors(np.hsplit, "shape")
+def hsplit(ary, indices_or_sections) -> list:
+    nd = _ndim(_as_input(ary))
+    if nd == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, 1 if nd > 1 else 0)
+
+
+@mirrors(np.vsplit, "shape")
+def vsplit(ary, indices_or_sections) -> list:
+    if _ndim(_as_input(ary)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, 0)
+
+
+@mirrors(np.dsplit, "shape")
+def dsplit(ary, indices_or_sections) -> list:
+    if _ndim(_as_input(ary)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, 2)
+
+
+@mirrors(optional(np, "unstack"), "shape")
+def unstack(x, /, *, axis: int = 0) -> tuple:
+    """``np.unstack``: the slices of ``x`` along ``axis``, as a tuple."""
+    if not _has_tensor(x):
+        if hasattr(np, "unstack"):
+            return np.unstack(x, axis=axis)
+        return tuple(np.moveaxis(np.asarray(x), axis, 0))
+    x = _as_input(x)
+    axis = _axis(axis, _ndim(x))
+    if shape_of(x)[axis] == 0:
+        return ()
+    return _unstack(x, axis=axis)
+
+
+# -- padding ----------------------------------------------------------------------------------
+# Modes that only copy values of the array: padding is a gather along each axis, whose
+# indices are NumPy's own padding of arange(n) in the same mode.
+_GATHER_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+@mirrors(np.pad, "shape")
+def pad(array, pad_width, mode="constant", **kwargs):
+    """``np.pad``; differentiable for the modes 'constant' (in ``constant_values`` too),
+    'edge', 'reflect', 'symmetric', 'wrap' and 'empty' (filled with zeros)."""
+    if not _has_tensor([array, *kwargs.values()]):
+        return np.pad(array, _deep_plain(pad_width), mode, **kwargs)
+    x = _as_input(array)
+    shape = shape_of(x)
+    nd = len(shape)
+    pw = np.round(np.asarray(_deep_plain(pad_width))).astype(np.intp)
+    if pw.size and pw.min() < 0:
+        raise ValueError("index can't contain negative values")
+    widths = tuple(tuple(int(w) for w in row) for row in np.broadcast_to(pw, (nd, 2)))
+    if mode == "empty":
+        mode = "constant"
+    if mode == "constant":
+        cv = kwargs.pop("constant_values", 0)
+        if kwargs:
+            raise ValueError(f"unsupported keyword arguments for mode 'constant': {set(kwargs)}")
+        cv = _as_input(cv)
+        if not isinstance(cv, Tensor):
+            cv = np.asarray(cv)
+        return _pad_constant(x, cv, widths=widths)
+    if mode in _GATHER_MODES:
+        if kwargs.get("reflect_type", "even") != "even":
+            raise NotImplementedError(
+                "pad: reflect_type='odd' is not differentiable in chainrule; use 'even'"
+            )
+        for axis, (before, after) in enumerate(widths):
+            if before or after:
+                idx = np.pad(np.arange(shape[axis]), (before, after), mode=mode)
+                x = _along(x, axis, idx)
+        return x
+    raise NotImplementedError(
+        f"pad: mode {mode!r} is not differentiable in chainrule; use 'constant', 'edge', "
+        "'reflect', 'symmetric' or 'wrap'"
+    )

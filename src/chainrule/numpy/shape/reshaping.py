@@ -1,0 +1,246 @@
+"""Reshaping, transposing, broadcasting, tiling, repeating, flipping and rolling, written
+with the primitives of :mod:`chainrule.numpy.shape.primitives`."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.registry import mirrors, optional
+from chainrule.numpy.shape.primitives import (
+    AxisError,
+    _along,
+    _as_input,
+    _axes,
+    _axis,
+    _build,
+    _deep_plain,
+    _getitem,
+    _has_tensor,
+    _ndim,
+    _order,
+    _roll,
+    broadcast_to,
+    expand_dims,
+    flip,
+    reshape,
+    swapaxes,
+    transpose,
+)
+
+__all__ = [
+    "ravel",
+    "matrix_transpose",
+    "moveaxis",
+    "rollaxis",
+    "broadcast_arrays",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "tile",
+    "repeat",
+    "fliplr",
+    "flipud",
+    "roll",
+    "rot90",
+]
+
+
+@mirrors(np.ravel, "shape")
+def ravel(a, order: str = "C"):
+    """``np.ravel``; for order 'A' and 'K' the gradient follows the memory order that
+    ``a`` had (as NumPy reads it)."""
+    if not isinstance(a, Tensor):
+        if not _has_tensor(a):
+            return np.ravel(a, order=order)
+        a = _build(a)
+    if order == "K":
+        v = np.asarray(a.primal())
+        if not (v.flags.c_contiguous or v.flags.f_contiguous):
+            # Number the elements in C order in an array laid out like v; reading that
+            # array in memory order tells where each element of ravel(v, 'K') comes from.
+            ix = np.empty_like(v, dtype=np.intp)
+            ix[...] = np.arange(v.size).reshape(v.shape)
+            return _getitem(reshape(a, (-1,)), np.ravel(ix, order="K"))
+    return reshape(a, (-1,), order=_order(order, a))
+
+
+@mirrors(optional(np, "matrix_transpose"), "shape")
+def matrix_transpose(x, /):
+    """``np.matrix_transpose``: swap the last two axes."""
+    if _ndim(x) < 2:
+        raise ValueError(f"Input array must be at least 2-dimensional, but it is {_ndim(x)}")
+    return swapaxes(x, -1, -2)
+
+
+@mirrors(np.moveaxis, "shape")
+def moveaxis(a, source, destination):
+    a = _as_input(a)
+    nd = _ndim(a)
+    src = _axes(source, nd)
+    dst = _axes(destination, nd)
+    if len(src) != len(dst):
+        raise ValueError(
+            "`source` and `destination` arguments must have the same number of elements"
+        )
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return transpose(a, tuple(order))
+
+
+@mirrors(np.rollaxis, "shape")
+def rollaxis(a, axis: int, start: int = 0):
+    a = _as_input(a)
+    n = _ndim(a)
+    axis = _axis(axis, n)
+    if start < 0:
+        start += n
+    if not 0 <= start < n + 1:
+        raise AxisError(f"'start' arg requires {-n} <= start < {n + 1}, but {start} was passed in")
+    if axis < start:
+        start -= 1
+    if axis == start:
+        return a
+    axes = list(range(n))
+    axes.remove(axis)
+    axes.insert(start, axis)
+    return transpose(a, tuple(axes))
+
+
+@mirrors(np.broadcast_arrays, "shape")
+def broadcast_arrays(*args, subok: bool = False) -> tuple:
+    if not _has_tensor(args):
+        return np.broadcast_arrays(*args, subok=subok)
+    shape = np.broadcast_shapes(*(shape_of(a) for a in args))
+    return tuple(a if shape_of(a) == shape else broadcast_to(a, shape) for a in args)
+
+
+def _atleast(arys, one: Callable, np_fun: Callable):
+    if not _has_tensor(arys):
+        return np_fun(*arys)
+    res = tuple(one(_as_input(a)) for a in arys)
+    return res[0] if len(res) == 1 else res
+
+
+def _at_least_1d(a):
+    return reshape(a, (1,)) if _ndim(a) == 0 else a
+
+
+def _at_least_2d(a):
+    nd = _ndim(a)
+    return a if nd >= 2 else reshape(a, (1, -1) if nd == 1 else (1, 1))
+
+
+def _at_least_3d(a):
+    shape = shape_of(a)
+    if len(shape) >= 3:
+        return a
+    new = {0: (1, 1, 1), 1: (1, *shape, 1), 2: (*shape, 1)}[len(shape)]
+    return reshape(a, new)
+
+
+@mirrors(np.atleast_1d, "shape")
+def atleast_1d(*arys):
+    return _atleast(arys, _at_least_1d, np.atleast_1d)
+
+
+@mirrors(np.atleast_2d, "shape")
+def atleast_2d(*arys):
+    return _atleast(arys, _at_least_2d, np.atleast_2d)
+
+
+@mirrors(np.atleast_3d, "shape")
+def atleast_3d(*arys):
+    return _atleast(arys, _at_least_3d, np.atleast_3d)
+
+
+# -- repeating, flipping, rolling -------------------------------------------------------------
+@mirrors(np.tile, "shape")
+def tile(A, reps):
+    if not _has_tensor(A):
+        return np.tile(A, _deep_plain(reps))
+    A = _as_input(A)
+    reps = _deep_plain(reps)
+    tup = tuple(reps) if np.ndim(reps) else (reps,)
+    shape = shape_of(A)
+    d = max(len(tup), len(shape))
+    shape = (1,) * (d - len(shape)) + tuple(shape)
+    tup = (1,) * (d - len(tup)) + tuple(operator.index(r) for r in tup)
+    # (s0, s1, ...) -> (1, s0, 1, s1, ...) -> (r0, s0, r1, s1, ...) -> (r0*s0, r1*s1, ...)
+    spread = reshape(A, tuple(n for s in shape for n in (1, s)))
+    spread = broadcast_to(spread, tuple(n for r, s in zip(tup, shape, strict=True) for n in (r, s)))
+    return reshape(spread, tuple(r * s for r, s in zip(tup, shape, strict=True)))
+
+
+@mirrors(np.repeat, "shape")
+def repeat(a, repeats, axis=None):
+    if not _has_tensor(a):
+        return np.repeat(a, _deep_plain(repeats), axis=axis)
+    a = _as_input(a)
+    repeats = np.asarray(_deep_plain(repeats))
+    if axis is None:
+        a = ravel(a)
+        axis = 0
+    axis = _axis(axis, _ndim(a))
+    shape = shape_of(a)
+    if repeats.size == 1 and repeats.ndim <= 1:
+        # One count for all: a broadcast and a reshape (whose adjoint is a sum, not a scatter).
+        r = operator.index(repeats.reshape(()).item())
+        if r < 0:
+            raise ValueError("repeats may not contain negative values.")
+        spread = expand_dims(a, axis + 1)
+        spread = broadcast_to(spread, shape[:axis + 1] + (r,) + shape[axis + 1:])
+        return reshape(spread, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+    return _along(a, axis, np.repeat(np.arange(shape[axis]), repeats))
+
+
+@mirrors(np.fliplr, "shape")
+def fliplr(m):
+    if _ndim(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+@mirrors(np.flipud, "shape")
+def flipud(m):
+    if _ndim(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+@mirrors(np.roll, "shape")
+def roll(a, shift, axis=None):
+    shift = _deep_plain(shift)
+    if not _has_tensor(a):
+        return np.roll(a, shift, axis=axis)
+    return _roll(_as_input(a), shift, axis=axis)
+
+
+@mirrors(np.rot90, "shape")
+def rot90(m, k: int = 1, axes=(0, 1)):
+    if not _has_tensor(m):
+        return np.rot90(m, k, axes)
+    m = _as_input(m)
+    nd = _ndim(m)
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == nd:
+        raise ValueError("Axes must be different.")
+    if not (-nd <= axes[0] < nd and -nd <= axes[1] < nd):
+        raise ValueError(f"Axes={axes} out of range for array of ndim={nd}.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    perm = list(range(nd))
+    perm[axes[0] % nd], perm[axes[1] % nd] = perm[axes[1] % nd], perm[axes[0] % nd]
+    if k == 1:
+        return transpose(flip(m, axes[1]), tuple(perm))
+    return flip(transpose(m, tuple(perm)), axes[1])
