@@ -365,7 +365,7 @@ def test_dot_file_needs_nothing(tmp_path):
 
 
 def test_missing_graphviz_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     real_import = builtins.__import__
 
     def no_graphviz(name, *args, **kwargs):
@@ -396,5 +396,8 @@ def test_docs_viz_runs(capsys):
 
 
 def test_doctests():
-    result = doctest.testmod(viz, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 5
+    failed = attempted = 0
+    for module in (viz, viz.build, viz.drawing, viz.render, viz.scopes, viz.collapse):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        failed, attempted = failed + result.failed, attempted + result.attempted
+    assert failed == 0 and attempted > 5
