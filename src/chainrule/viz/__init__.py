@@ -27,8 +27,12 @@ n1  sin       f64[]  value 0.4794  δ 0.5     <- n0
 n2  multiply  f64[]  value 0.2397  δ 1       <- n1, n0  (output)
 """
 
+from chainrule.viz.build import AUTO_COLLAPSE_NODES as AUTO_COLLAPSE_NODES
 from chainrule.viz.build import graph, graph_of
+from chainrule.viz.collapse import FAR as FAR
+from chainrule.viz.collapse import MAX_PERIOD as MAX_PERIOD
 from chainrule.viz.drawing import Graph, GraphEdge, GraphNode
+from chainrule.viz.render import INSTALL_HINT as INSTALL_HINT
 from chainrule.viz.render import GraphvizNotFoundError, graphviz_available
 from chainrule.viz.scopes import scope
 

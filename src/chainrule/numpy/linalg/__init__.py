@@ -40,10 +40,37 @@ The functions are grouped by job: :mod:`.solving` (inverses, solves, determinant
 from chainrule.numpy.dispatch import guarded
 from chainrule.numpy.linalg.common import LinAlgError, _la, linalg_op
 from chainrule.numpy.linalg.decompositions import *  # noqa: F403
+
+# the rules, by the names they had in one module (HIPS autograd's linalg has norm_vjp too)
+from chainrule.numpy.linalg.decompositions import (
+    cholesky_jvp,
+    cholesky_vjp,
+    eig_jvp,
+    eigh_jvp,
+    eigh_vjp,
+    qr_jvp,
+    qr_r_jvp,
+    qr_r_vjp,
+    qr_vjp,
+    svd_jvp,
+    svd_vjp,
+    svdvals_jvp,
+    svdvals_vjp,
+)
 from chainrule.numpy.linalg.derived import *  # noqa: F403
 from chainrule.numpy.linalg.least_squares import *  # noqa: F403
+from chainrule.numpy.linalg.least_squares import pinv_jvp, pinv_vjp
 from chainrule.numpy.linalg.norms import *  # noqa: F403
+from chainrule.numpy.linalg.norms import norm_jvp, norm_vjp
 from chainrule.numpy.linalg.solving import *  # noqa: F403
+from chainrule.numpy.linalg.solving import (
+    slogdet_jvp,
+    slogdet_vjp,
+    solve_jvp_a,
+    solve_jvp_b,
+    solve_vjp_a,
+    solve_vjp_b,
+)
 from chainrule.numpy.products import matmul
 
 __all__ = [
