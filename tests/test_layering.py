@@ -25,20 +25,9 @@ LAYER_NAMES = ["core", "numpy mirror", "transforms", "nn/optim/data", "tools"]
 
 # Imports that go up and are not fixed yet, each with the reason. An entry here is a
 # known defect, not a permission: remove it when the code moves to the right layer.
-KNOWN_UPWARD = {
-    # Tensor's operators and methods (x + y, x.sum(), np.sin(x)) are the mirror's
-    # primitives; binding them from the mirror's side instead is the way to remove these.
-    ("chainrule.core.tensor", "chainrule.numpy"),
-    ("chainrule.core.tensor", "chainrule.numpy.activations"),
-    ("chainrule.core.tensor", "chainrule.numpy.dispatch"),
-    ("chainrule.core.tensor", "chainrule.numpy.elementwise"),
-    # the eager layer's index_update primitive writes its rules with the mirror
-    ("chainrule.core.eager", "chainrule.numpy"),
-    ("chainrule.core.eager", "chainrule.numpy.broadcasting"),
-    # zeros and casts of values must be the mirror's (a batched value under vmap, a
-    # recorded one under jit): core.values is the one place that reaches for them
-    ("chainrule.core.values", "chainrule.numpy"),
-}
+# (None now: Tensor's operators and methods, and the zeros and casts of core.values, are
+# bound by the mirror when it is imported, chainrule.numpy.bindings.)
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 
 
 def layer_of(module: str) -> int | None:

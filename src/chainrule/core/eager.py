@@ -23,10 +23,9 @@ import numpy as np
 
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
-from chainrule.core.values import plain, zeros_like
+from chainrule.core.values import plain
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
@@ -254,38 +253,6 @@ def _write(t: Tensor, new) -> None:
     _bump_version(t)
 
 
-def _index_update(x, index, v):
-    out = np.array(x, copy=True)
-    out[index] = v
-    return out
-
-
-index_update = Primitive(_index_update, name="index_update")
-"""``x`` with ``x[index] = v`` done out of place; differentiable in ``x`` and ``v``."""
-
-
-def _ix(t, index):
-    import chainrule.numpy as cnp
-
-    return cnp.getitem(t, index)
-
-
-def _unbroadcast(g, v):
-    from chainrule.numpy.broadcasting import unbroadcast
-
-    return unbroadcast(g, v)
-
-
-def_vjps(index_update,
-         lambda g, ans, x, index, v: index_update(g, index, 0),
-         None,
-         lambda g, ans, x, index, v: _unbroadcast(_ix(g, index), v))
-def_jvps(index_update,
-         lambda t, ans, x, index, v: index_update(t, index, 0),
-         None,
-         lambda t, ans, x, index, v: index_update(zeros_like(ans), index, t))
-
-
 def recording_trace(target):
     """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
     tuple) is one of its values, else None: NumPy's writes into it (``out=``,
@@ -306,8 +273,9 @@ def unrecorded_write_error(name: str) -> TypeError:
     )
 
 
-def setitem(t: Tensor, index, value) -> None:
-    """``t[index] = value``: recorded out of place on a graph, written in place otherwise."""
+def setitem(t: Tensor, index, value, index_update: Callable) -> None:
+    """``t[index] = value``: recorded out of place on a graph (by the mirror's
+    ``index_update`` primitive), written in place otherwise."""
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return

@@ -5,6 +5,9 @@
   the input's dtype).
 * :func:`zeros_like`: zeros like a value, as the numpy mirror makes them (a batched value
   under ``vmap``, a recorded one under ``jit``).
+
+The mirror's functions reach this module by registration (:func:`use_mirror`, called when
+``chainrule.numpy`` is imported): the core imports nothing from the layers above it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,24 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 
-__all__ = ["plain", "zeros_like", "like_input"]
+__all__ = ["plain", "zeros_like", "like_input", "use_mirror"]
+
+
+class _Mirror:
+    """The numpy mirror's ``zeros_like``, ``real``, ``astype`` and ``copy``, once registered."""
+
+    zeros_like = real = astype = copy = None
+
+
+MIRROR = _Mirror()
+
+
+def use_mirror(**functions) -> None:
+    """Register the mirror's functions that values of a trace need (see the docstring)."""
+    for name, fun in functions.items():
+        if not hasattr(_Mirror, name):
+            raise TypeError(f"use_mirror: no slot named {name!r}")
+        setattr(MIRROR, name, fun)
 
 
 def plain(x):
@@ -37,10 +57,7 @@ def zeros_like(x):
     >>> float(zeros_like(3.0))
     0.0
     """
-    # The one place where the core reaches the mirror for a value (see the layering test).
-    from chainrule.numpy import zeros_like as mirror_zeros_like
-
-    return mirror_zeros_like(x)
+    return MIRROR.zeros_like(x)
 
 
 def like_input(g, x):
@@ -48,8 +65,7 @@ def like_input(g, x):
     number, that of an array (0-d too) an array."""
     if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
         # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
-        import chainrule.numpy as cnp  # the cast is recorded: the mirror's (see values.zeros_like)
-
+        cnp = MIRROR  # the casts are recorded: the mirror's
         def dtype_of(v):
             return v.dtype if hasattr(v, "dtype") else np.result_type(v)
 

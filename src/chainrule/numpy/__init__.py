@@ -25,6 +25,9 @@ from chainrule.numpy import fft as fft, linalg as linalg, random as random
 from chainrule.numpy.dispatch import guarded as _guarded
 from chainrule.numpy.nondiff import NONDIFF_OF as _NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF as _MIRROR_OF
+from chainrule.numpy.bindings import bind_to_core as _bind_to_core
+
+_bind_to_core()  # a Tensor's operators and methods are this mirror's functions
 
 
 def __getattr__(name: str):

@@ -606,13 +606,3 @@ def index_update(prim, batched, x, index, v):
         pos = batch_position(items)
         v = cnp.moveaxis(v, 0, pos) if pos else v
     return prim(x, (slice(None), *items), v)
-
-
-def _declare_core_rules() -> None:
-    from chainrule.core.eager import index_update as index_update_prim
-    from chainrule.core.primitive import def_batch
-
-    def_batch(index_update, index_update_prim)
-
-
-_declare_core_rules()

@@ -401,6 +401,26 @@ def _build(obj):
     return obj
 
 
+# -- item assignment ----------------------------------------------------------------------------
+def _index_update_impl(x, index, v):
+    out = np.array(x, copy=True)
+    out[index] = v
+    return out
+
+
+# ``x[index] = v`` on a Tensor that is differentiated (chainrule.core.eager.setitem) is
+# recorded out of place as this primitive; differentiable in ``x`` and ``v``.
+index_update = Primitive(_index_update_impl, name="index_update")
+def_vjps(index_update,
+         lambda g, ans, x, index, v: index_update(g, index, 0),
+         None,
+         lambda g, ans, x, index, v: unbroadcast(cnp.getitem(g, index), v))
+def_jvps(index_update,
+         lambda t, ans, x, index, v: index_update(t, index, 0),
+         None,
+         lambda t, ans, x, index, v: index_update(cnp.zeros_like(ans), index, t))
+
+
 # Batching rules for vmap: one example's axes counted from the end (see numpy.batching).
 for _rule, _prim in (
     (batching.reshape, reshape), (batching.transpose, transpose), (batching.swapaxes, swapaxes),
@@ -410,6 +430,7 @@ for _rule, _prim in (
     (batching.stack, _stack), (batching.split, _split), (batching.unstack, _unstack),
     (batching.flip, flip), (batching.roll, _roll), (batching.pad_constant, _pad_constant),
     (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
+    (batching.index_update, index_update),
 ):
     def_batch(_rule, _prim)
 del _rule, _prim

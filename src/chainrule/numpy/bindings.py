@@ -1,0 +1,362 @@
+"""What the core's values do through the mirror, bound when ``chainrule.numpy`` is imported.
+
+The core defines the Tensor, its traces and the backward pass, and imports nothing from
+the layers above it (DESIGN.md). A Tensor's operators, array methods and NumPy protocols
+(``x + y``, ``x.sum()``, ``x[i] = v``, ``np.sin(x)``) are the mirror's functions, so they are
+written here and set on :class:`~chainrule.core.tensor.Tensor` by :func:`bind_to_core`, as
+are the zeros and casts that :mod:`chainrule.core.values` makes as the mirror does (a
+batched value under ``vmap``, a recorded one under ``jit``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core import eager, values
+from chainrule.core.tensor import Tensor
+from chainrule.numpy import activations
+from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
+from chainrule.numpy.elementwise import add, multiply, negative, power, subtract, true_divide
+from chainrule.numpy.shape.primitives import index_update
+
+__all__ = ["bind_to_core"]
+
+
+class TensorMethods:
+    """The methods that :func:`bind_to_core` sets on Tensor (a class only to hold them)."""
+
+    @property
+    def T(self) -> Tensor:
+        return cnp.transpose(self)
+
+    @property
+    def mT(self) -> Tensor:
+        return cnp.swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Tensor:
+        return cnp.real(self)
+
+    @property
+    def imag(self) -> Tensor:
+        return cnp.imag(self)
+
+    def __round__(self, ndigits=None):
+        if ndigits is None:
+            return round(self.primal())
+        return cnp.round(self, ndigits)
+
+    # -- NumPy interoperability ---------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return dispatch_function(func, args, kwargs)
+
+    def __array_namespace__(self, api_version=None):
+        return cnp
+
+    # -- operators ----------------------------------------------------------------------
+    # + - * / ** (and their reflections) are set below the class by _operator.
+    def __floordiv__(self, other):
+        return cnp.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return cnp.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return cnp.mod(self, other)
+
+    def __rmod__(self, other):
+        return cnp.mod(other, self)
+
+    def __matmul__(self, other):
+        return cnp.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return cnp.matmul(other, self)
+
+    def __neg__(self):
+        return self._trace.unary(negative, self)
+
+    def __abs__(self):
+        return cnp.abs(self)
+
+    # Comparisons are not differentiable: they give plain boolean arrays.
+    def __eq__(self, other):
+        return cnp.equal(self, other)
+
+    def __ne__(self, other):
+        return cnp.not_equal(self, other)
+
+    def __lt__(self, other):
+        return cnp.less(self, other)
+
+    def __le__(self, other):
+        return cnp.less_equal(self, other)
+
+    def __gt__(self, other):
+        return cnp.greater(self, other)
+
+    def __ge__(self, other):
+        return cnp.greater_equal(self, other)
+
+    # Logical operators: not differentiable either (they meet Tensors of masks while
+    # chainrule.jit records, where comparisons give Tensors).
+    def __and__(self, other):
+        return cnp.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return cnp.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return cnp.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return cnp.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return cnp.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return cnp.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return cnp.invert(self)
+
+    def __getitem__(self, index):
+        return cnp.getitem(self, index)
+
+    # -- methods, as on ndarray ---------------------------------------------------------
+    def sum(self, axis=None, dtype=None, keepdims=False):
+        return cnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False):
+        return cnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims=False):
+        return cnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return cnp.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return cnp.min(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
+        return cnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
+        return cnp.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None):
+        return cnp.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return cnp.cumprod(self, axis=axis)
+
+    def argmax(self, axis=None, keepdims=False):
+        return cnp.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return cnp.argmin(self, axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        return cnp.argsort(self, axis=axis, kind=kind, order=order)
+
+    def any(self, axis=None, keepdims=False):
+        return cnp.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return cnp.all(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return cnp.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return cnp.transpose(self, axes or None)
+
+    def swapaxes(self, axis1, axis2):
+        return cnp.swapaxes(self, axis1, axis2)
+
+    def flatten(self, order="C"):
+        return cnp.ravel(self, order=order)
+
+    def ravel(self, order="C"):
+        return cnp.ravel(self, order=order)
+
+    def squeeze(self, axis=None):
+        return cnp.squeeze(self, axis=axis)
+
+    def dot(self, other):
+        return cnp.dot(self, other)
+
+    def clip(self, min=None, max=None):
+        return cnp.clip(self, min, max)
+
+    def round(self, decimals=0):
+        return cnp.round(self, decimals=decimals)
+
+    def conj(self):
+        return cnp.conj(self)
+
+    conjugate = conj
+
+    def astype(self, dtype, copy=True):
+        return cnp.astype(self, dtype)
+
+    def repeat(self, repeats, axis=None):
+        return cnp.repeat(self, repeats, axis=axis)
+
+    def take(self, indices, axis=None):
+        return cnp.take(self, indices, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return cnp.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return cnp.trace(self, offset, axis1, axis2)
+
+    def nonzero(self):
+        return cnp.nonzero(self)
+
+    def copy(self):
+        return cnp.copy(self)
+
+    # PyTorch-style elementwise methods, so that (x @ w).tanh().sum() reads naturally.
+    def exp(self):
+        return cnp.exp(self)
+
+    def log(self):
+        return cnp.log(self)
+
+    def sqrt(self):
+        return cnp.sqrt(self)
+
+    def tanh(self):
+        return cnp.tanh(self)
+
+    def sin(self):
+        return cnp.sin(self)
+
+    def cos(self):
+        return cnp.cos(self)
+
+    def abs(self):
+        return cnp.abs(self)
+
+    def sigmoid(self):
+        return activations.sigmoid(self)
+
+    def relu(self):
+        return activations.relu(self)
+
+    # In-place operations: see chainrule.core.eager.inplace for the rules.
+    def __iadd__(self, other):
+        return eager.inplace(self, add, other, "add_")
+
+    def __isub__(self, other):
+        return eager.inplace(self, subtract, other, "sub_")
+
+    def __imul__(self, other):
+        return eager.inplace(self, multiply, other, "mul_")
+
+    def __itruediv__(self, other):
+        return eager.inplace(self, true_divide, other, "div_")
+
+    def __ipow__(self, other):
+        return eager.inplace(self, power, other, "pow_")
+
+    def add_(self, other, alpha=1):
+        return eager.inplace(self, add, other if alpha == 1 else other * alpha, "add_")
+
+    def sub_(self, other, alpha=1):
+        return eager.inplace(self, subtract, other if alpha == 1 else other * alpha, "sub_")
+
+    def mul_(self, other):
+        return eager.inplace(self, multiply, other, "mul_")
+
+    def div_(self, other):
+        return eager.inplace(self, true_divide, other, "div_")
+
+    def zero_(self):
+        return eager.inplace(self, _filled, 0, "zero_")
+
+    def fill_(self, value):
+        return eager.inplace(self, _filled, value, "fill_")
+
+    def copy_(self, other):
+        return eager.inplace(self, _filled, other, "copy_")
+
+    def fill(self, value) -> None:
+        """``ndarray.fill``: every element set to ``value``, in place."""
+        eager.inplace(self, _filled, value, "fill")
+
+    def sort(self, axis: int = -1, kind: str | None = None) -> None:
+        """``ndarray.sort``: sorted along ``axis``, in place."""
+        eager.inplace(self, _sorted, (axis, kind), "sort")
+
+    def __setitem__(self, index, value):
+        eager.setitem(self, index, value, index_update)
+
+
+
+def _filled(a, v):
+    """An array of ``a``'s shape and dtype holding ``v``: written, not computed from ``a``
+    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only."""
+    out = cnp.zeros_like(a) + v
+    dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
+    return out if out.dtype == dtype else cnp.astype(out, dtype)
+
+
+def _sorted(a, how):
+    axis, kind = how
+    return cnp.sort(a, axis=axis, kind=kind)
+
+
+def _operator(prim, reflected: bool):
+    """The operator method for ``prim``: straight to the innermost trace, skipping the
+    argument scan of ``Primitive.__call__`` (operators are the hot path)."""
+    if reflected:
+        def method(self, other):
+            trace = self._trace
+            if isinstance(other, Tensor) and other._trace.level > trace.level:
+                trace = other._trace
+            return trace.binary(prim, other, self)
+    else:
+        def method(self, other):
+            trace = self._trace
+            if isinstance(other, Tensor) and other._trace.level > trace.level:
+                trace = other._trace
+            return trace.binary(prim, self, other)
+    return method
+
+
+# Class machinery that is not a method (``__hash__`` is None in a class that defines
+# ``__eq__``: Tensor keeps its own).
+_NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref__", "__hash__"}
+
+
+def bind_to_core() -> None:
+    """Set the mirror's methods and operators on Tensor, and give the core's values the
+    mirror's zeros and casts."""
+    for name, member in vars(TensorMethods).items():
+        if name in _NOT_METHODS:
+            continue
+        fun = member.fget if isinstance(member, property) else member
+        if callable(fun) and not fun.__qualname__.startswith("Tensor."):
+            fun.__qualname__ = f"Tensor.{name}"
+        setattr(Tensor, name, member)
+    for name, prim in (("add", add), ("sub", subtract), ("mul", multiply),
+                       ("truediv", true_divide), ("pow", power)):
+        for method_name, reflected in ((f"__{name}__", False), (f"__r{name}__", True)):
+            method = _operator(prim, reflected)
+            method.__name__ = method_name
+            method.__qualname__ = f"Tensor.{method_name}"
+            setattr(Tensor, method_name, method)
+    values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
