@@ -12,6 +12,8 @@ is the exact derivative of the function the program computes near that input.
 
 from __future__ import annotations
 
+import chainrule.numpy as cnp
+
 __all__ = ["newton_sqrt", "power", "program"]
 
 
@@ -51,8 +53,6 @@ def program(a):
     >>> round(float(program(4.0)), 10)   # log(4^2.5) = 5 log 2
     3.4657359028
     """
-    import chainrule.numpy as cnp
-
     p = power(newton_sqrt(a), 5)
     if p > 1.0:
         return cnp.log(p)

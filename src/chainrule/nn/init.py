@@ -22,6 +22,7 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import RANDOM_SOURCES
+from chainrule.nn.module import mark_modified
 
 __all__ = [
     "manual_seed",
@@ -79,8 +80,6 @@ def _fill(t, values: np.ndarray):
         buf = t._value
         if not isinstance(buf, np.ndarray):
             raise TypeError("init functions fill eager Tensors or NumPy arrays")
-        from chainrule.nn.module import mark_modified
-
         np.copyto(buf, values, casting="unsafe")
         mark_modified(t)
     elif isinstance(t, np.ndarray):

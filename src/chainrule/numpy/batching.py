@@ -28,6 +28,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.einsum_subscripts import parse_einsum
 
 __all__ = [
     "elementwise",
@@ -538,8 +539,6 @@ def tensordot(prim, batched, a, b, axes=2):
 
 
 def einsum(prim, batched, *operands, subscripts, **kwargs):
-    from chainrule.numpy.products import parse_einsum
-
     ndims = tuple(example_ndim(x, b) for x, b in zip(operands, batched, strict=True))
     ins, out = parse_einsum(subscripts, ndims)
     z = next(c for c in string.ascii_letters if c not in "".join(ins) + out)

@@ -16,7 +16,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, 
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
-from chainrule.numpy.nondiff import floor_divide, sign, trunc, unboxing  # plain values
+from chainrule.numpy.nondiff import floor_divide, isfinite, nonzero, sign, trunc, unboxing  # plain values
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, optional, wrap
 
@@ -379,8 +379,6 @@ def_jvps(_where, None,
 def where(condition, x=None, y=None):
     """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both."""
     if x is None and y is None:
-        from chainrule.numpy.nondiff import nonzero
-
         return nonzero(condition)
     return _where(condition, x, y)
 
@@ -446,12 +444,6 @@ def_linear(_astype)
 copy = wrap(np.copy, "elementwise")
 def_vjps(copy, lambda g, ans, x, **kw: g)
 def_linear(copy)
-
-
-def isfinite(x):
-    from chainrule.numpy.nondiff import isfinite as _isfinite
-
-    return _isfinite(x)
 
 
 del _select

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.forward import jvp, trace_jvp
@@ -20,6 +21,7 @@ from chainrule.transforms.reverse import (
     differentiable_value,
     either_argnums,
     grad,
+    make_vjp,
     normalize_argnums,
     shape_of,
     split_by_argument,
@@ -60,7 +62,6 @@ def _basis(shape, dtype):
 
 def _to_lead(rows, lead_shape, tail_shape):
     """Results stacked per basis vector, ``(size, *tail)``, as ``lead_shape + tail_shape``."""
-    import chainrule.numpy as cnp
 
     shape = tuple(lead_shape) + tuple(tail_shape)
     return cnp.reshape(rows, shape) if isinstance(rows, Tensor) else np.reshape(rows, shape)
@@ -68,7 +69,6 @@ def _to_lead(rows, lead_shape, tail_shape):
 
 def _move_lead_to_tail(arr, lead_ndim):
     """(in..., out...) -> (out..., in...)."""
-    import chainrule.numpy as cnp
 
     ndim = len(shape_of(arr))
     order = tuple(range(lead_ndim, ndim)) + tuple(range(lead_ndim))
@@ -294,8 +294,6 @@ def make_ggnvp(f: Callable, g: Callable | None = None, f_argnum: int = 0) -> Cal
     >>> ggnvp(np.array([1.0, 0.0]))
     array([4., 0.])
     """
-    import chainrule.numpy as cnp
-    from chainrule.transforms.reverse import make_vjp
 
     if g is None:
         def g(y):
@@ -336,7 +334,6 @@ def tensor_jacobian_product(
     array([[2., 0.],
            [1., 1.]])
     """
-    import chainrule.numpy as cnp
 
     argnum = either_argnums(argnum, argnums)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor, undifferentiated
@@ -205,7 +206,6 @@ def _example(v, b: int, batched):
 def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
     """``fun`` once per example (each batched argument indexed by the example), the
     results stacked along a new axis 0: the batching rule of last resort."""
-    import chainrule.numpy as cnp
 
     vals, batched = trace._unbox(args)
     kw_batched = {k: isinstance(v, Tensor) and v._trace is trace for k, v in kwargs.items()}
@@ -280,7 +280,6 @@ def _moveaxis(x, source: int, destination: int):
     if source == destination:
         return x
     if isinstance(x, Tensor):
-        import chainrule.numpy as cnp
 
         return cnp.moveaxis(x, source, destination)
     return np.moveaxis(x, source, destination)
@@ -434,7 +433,6 @@ def _unbatch_outputs(trace: BatchTrace, out, out_axes):
 
 def _broadcast_batch(x, size: int):
     if isinstance(x, Tensor):
-        import chainrule.numpy as cnp
 
         return cnp.broadcast_to(cnp.expand_dims(x, 0), (size, *x.shape))
     x = np.asarray(x)
