@@ -32,7 +32,18 @@ import numpy as np
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import io, nn, optim
-from chainrule.cli import CLIError, _keep_freed_memory, _need, _Parser, _positive_float, _positive_int, _probability
+from chainrule.cli import (
+    CLIError,
+    _keep_freed_memory,
+    _need,
+    _Parser,
+    _positive_float,
+    _positive_int,
+    _probability,
+    agg_figure,
+    blas_thread_limit,
+    progress_bar,
+)
 
 __all__ = ["CharTransformer", "CharLSTM", "build_model", "load_corpus", "train_main", "generate"]
 
@@ -287,11 +298,7 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     if len(train_ids) <= args.seq_len + 1:
         raise CLIError(f"the training text has {len(train_ids)} characters: too short for --seq-len {args.seq_len}")
     _keep_freed_memory()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    limits = None if threadpool_limits is None else threadpool_limits(limits=args.threads, user_api="blas")
+    limits = blas_thread_limit(args.threads)
     try:
         return _train_loop(args, model, opt, config, history, train_ids, held_ids, what, out, ckpt, tqdm)
     finally:
@@ -303,11 +310,7 @@ def _train_loop(args, model, opt, config, history, train_ids, held_ids, what, ou
     first = len(history) + 1
     tokens_per_step = args.batch_size * args.seq_len
     budget = None if args.max_minutes is None else args.max_minutes * 60.0
-    bar = None
-    if tqdm is not None:
-        from tqdm import tqdm as tqdm_bar
-
-        bar = tqdm_bar(total=(args.epochs - first + 1) * args.steps, desc="charlm", unit="step", file=sys.stderr)
+    bar = progress_bar(tqdm, total=(args.epochs - first + 1) * args.steps, desc="charlm", unit="step")
     start = time.perf_counter()
     spent_before = history[-1]["seconds"] if history else 0.0
     stopped = False
@@ -376,11 +379,7 @@ def _write_metrics(out: Path, config, what: str, history: list[dict], no_plot: b
 
 
 def _plot(history: list[dict], path: Path, title: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 3.6))
-    FigureCanvasAgg(fig)
+    fig = agg_figure((6, 3.6))
     ax = fig.subplots()
     tokens = [h["tokens"] for h in history]
     ax.plot(tokens, [h["train_bpc"] for h in history], marker="o", label="train")

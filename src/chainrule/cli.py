@@ -290,13 +290,35 @@ def _limit_threads(n: int | None, config: dict[str, Any]):
     slow every product down."""
     if n is None:
         n = 1 if config["model"] == "mlp" or config["data"] == "digits" else None
-    if n is None:
-        return None
+    return None if n is None else blas_thread_limit(n)
+
+
+# -- optional dependencies: one helper each -----------------------------------------------------
+def blas_thread_limit(n: int):
+    """A threadpoolctl limit of ``n`` BLAS threads (``.unregister()`` lifts it), or None
+    where threadpoolctl (installed with scikit-learn) is missing."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return None
     return threadpool_limits(limits=n, user_api="blas")
+
+
+def progress_bar(tqdm, **options):
+    """A tqdm progress bar on stderr, or None without tqdm (``tqdm`` is the module that
+    :func:`_need` returned, or None for ``--no-progress``)."""
+    return None if tqdm is None else tqdm.tqdm(file=sys.stderr, **options)
+
+
+def agg_figure(figsize: tuple[float, float]):
+    """A matplotlib Figure drawn by the Agg backend, set on this figure only (no display
+    needed); :func:`_need` has checked that matplotlib is installed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _keep_freed_memory() -> None:
@@ -428,12 +450,8 @@ def _train(args) -> dict[str, Any]:
         done = 0
         if args.resume:
             done, history = parallel.load_checkpoint(out, options, model, opt, sched, loader.generator, world)
-        bar = None
-        if tqdm is not None and world.is_root:
-            from tqdm import tqdm as tqdm_bar
-
-            bar = tqdm_bar(total=args.epochs * len(loader), initial=done * len(loader), desc="train", unit="step",
-                           leave=True, file=sys.stderr)
+        bar = progress_bar(tqdm if world.is_root else None, total=args.epochs * len(loader),
+                           initial=done * len(loader), desc="train", unit="step", leave=True)
         start = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
         for epoch in range(done + 1, args.epochs + 1):
             model.train()
@@ -514,12 +532,8 @@ def _train(args) -> dict[str, Any]:
 
 
 def _plot(history: list[dict], path: Path, title: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(9, 3.6))
-    FigureCanvasAgg(fig)  # the Agg backend, set on this figure only: no display needed
+    fig = agg_figure((9, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(epochs, [h["train_loss"] for h in history], label="train")
     ax1.plot(epochs, [h["test_loss"] for h in history], label="test")
