@@ -38,6 +38,7 @@ The functions are grouped by job: :mod:`.solving` (inverses, solves, determinant
 
 # ruff: noqa: F401, F405  (this package's namespace is the functions of its modules)
 from chainrule.numpy.dispatch import guarded
+from chainrule.numpy.linalg import decompositions, derived, least_squares, norms, solving
 from chainrule.numpy.linalg.common import LinAlgError, _la, linalg_op
 from chainrule.numpy.linalg.decompositions import *  # noqa: F403
 
@@ -74,38 +75,8 @@ from chainrule.numpy.linalg.solving import (
 from chainrule.numpy.products import matmul
 
 __all__ = [
-    "LinAlgError",
-    "inv",
-    "solve",
-    "det",
-    "slogdet",
-    "cholesky",
-    "eigh",
-    "eigvalsh",
-    "eig",
-    "eigvals",
-    "svd",
-    "svdvals",
-    "qr",
-    "norm",
-    "vector_norm",
-    "matrix_norm",
-    "cond",
-    "pinv",
-    "lstsq",
-    "matrix_power",
-    "multi_dot",
-    "matrix_rank",
-    "tensorinv",
-    "tensorsolve",
-    "matrix_transpose",
-    "matmul",
-    "outer",
-    "tensordot",
-    "cross",
-    "vecdot",
-    "diagonal",
-    "trace",
+    "LinAlgError", "matmul", *solving.__all__, *decompositions.__all__, *norms.__all__,
+    *least_squares.__all__, *derived.__all__,
 ]
 
 
