@@ -46,6 +46,7 @@ from chainrule.lecture.backprop import (
     two_layer_loss,
 )
 from chainrule.lecture.chain import Counted, backprop_derivative, compose, naive_derivative
+from chainrule.lecture.sections import main, run
 
 __all__ = [
     "ACTIVATIONS",
@@ -73,16 +74,3 @@ __all__ = [
     "main",
 ]
 
-
-def run(*args, **kwargs) -> dict:
-    """Run the lecture (see :func:`chainrule.lecture.sections.run`)."""
-    from chainrule.lecture.sections import run as _run
-
-    return _run(*args, **kwargs)
-
-
-def main(argv=None) -> int:
-    """``python -m chainrule.lecture`` (see :func:`chainrule.lecture.sections.main`)."""
-    from chainrule.lecture.sections import main as _main
-
-    return _main(argv)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import chainrule as cr
-from chainrule import viz
+from chainrule import nn, viz
 from chainrule.lecture import backprop as bp
 from chainrule.lecture import chain, descent, programs
 from chainrule.transforms.reverse import trace_vjp
@@ -170,10 +170,7 @@ def section_mlp(out: _Printer, dot_dir: Path | None = None) -> None:
     out.value("mlp.loss", loss)
     out.value("mlp.max_rel_error_grad", err, "hand-written vs cr.grad")
     nn_err = _against_nn(sizes, acts, X, T)
-    if nn_err is None:
-        out("  (chainrule.nn.Linear is not available here: comparison skipped)")
-    else:
-        out.value("mlp.max_rel_error_nn", nn_err, "hand-written vs nn.Linear + backward()")
+    out.value("mlp.max_rel_error_nn", nn_err, "hand-written vs nn.Linear + backward()")
     # Training with the hand-written gradients follows cr.grad's path step for step.
     steps, alpha = 200, 0.1
     params_hand = ([w.copy() for w in weights], [b.copy() for b in biases])
@@ -198,15 +195,9 @@ def _step(params, grads, alpha):
 NN_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "identity": "Identity"}
 
 
-def _against_nn(sizes, acts, X, T) -> float | None:
+def _against_nn(sizes, acts, X, T) -> float:
     """The largest relative difference between the hand-written gradients and those of a
-    network of ``chainrule.nn.Linear`` layers (eager ``backward()``), or None without nn."""
-    try:
-        from chainrule import nn
-    except ImportError:
-        return None
-    if not hasattr(nn, "Linear"):
-        return None
+    network of ``chainrule.nn.Linear`` layers (eager ``backward()``)."""
     layers = [nn.Linear(a, b, dtype=np.float64, rng=k)
               for k, (a, b) in enumerate(pairwise(sizes))]
     weights = [np.array(layer.weight.primal()) for layer in layers]
