@@ -11,15 +11,12 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from chainrule.test_util import check_grads
+
+# defined where wrap_util, which test_util builds on, can use it without importing this module
+from chainrule.wrap_util import subvals
+
 __all__ = ["subvals", "subval", "func", "toposort", "quick_grad_check"]
-
-
-def subvals(x: Iterable, ivs: Iterable[tuple[int, Any]]) -> tuple:
-    """``x`` as a tuple with the items at the given indices replaced."""
-    x_ = list(x)
-    for i, v in ivs:
-        x_[i] = v
-    return tuple(x_)
 
 
 def subval(x: Iterable, i: int, v: Any) -> tuple:
@@ -66,8 +63,6 @@ def quick_grad_check(
 ) -> None:
     """Deprecated in autograd too: checks ``fun``'s reverse-mode gradient in ``arg0``
     against finite differences; use :func:`chainrule.test_util.check_grads`."""
-    from chainrule.test_util import check_grads
-
     warnings.warn(
         "quick_grad_check is deprecated; use chainrule.test_util.check_grads", stacklevel=2
     )

@@ -11,12 +11,18 @@ on many-argument functions (``argnum`` picks the argument), and copy names.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from chainrule.util import subvals
+__all__ = ["unary_to_nary", "wraps", "wrap_nary_f", "get_name", "get_doc", "subvals"]
 
-__all__ = ["unary_to_nary", "wraps", "wrap_nary_f", "get_name", "get_doc"]
+
+def subvals(x: Iterable, ivs: Iterable[tuple[int, Any]]) -> tuple:
+    """``x`` as a tuple with the items at the given indices replaced."""
+    x_ = list(x)
+    for i, v in ivs:
+        x_[i] = v
+    return tuple(x_)
 
 
 def unary_to_nary(unary_operator: Callable) -> Callable:
