@@ -32,7 +32,7 @@ import numpy as np
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import io, nn, optim
-from chainrule.cli import (
+from chainrule.cli_common import (
     CLIError,
     _keep_freed_memory,
     _need,

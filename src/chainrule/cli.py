@@ -25,13 +25,37 @@ import math
 import os
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import charlm, data, distributed, io, nn, optim
 from chainrule import cli_parallel as parallel
+from chainrule.cli_common import (
+    CLIError,
+    _fraction,
+    _int_list,
+    _keep_freed_memory,
+    _need,
+    _nonnegative_float,
+    _nonnegative_int,
+    _Parser,
+    _positive_float,
+    _positive_int,
+    _probability,
+    agg_figure,
+    blas_thread_limit,
+    progress_bar,
+)
+from chainrule.data import DatasetError
+from chainrule.io import ModelFileError
+from chainrule.nn import StateDictError
+from chainrule.optim import lr_scheduler as ls
 
 __all__ = ["main", "build_model", "build_parser"]
 
@@ -41,83 +65,6 @@ ACTIVATIONS = ("tanh", "relu", "gelu", "silu", "sigmoid", "leaky_relu")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("none", "cosine", "step", "exponential", "warmup-cosine")
 DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 1e-2}
-
-
-class CLIError(Exception):
-    """A problem to report in one line, with exit status ``code``."""
-
-    def __init__(self, message: str, code: int = 1):
-        super().__init__(message)
-        self.code = code
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not the usage block
-        raise CLIError(f"{message} (see '{self.prog} --help')", 2)
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
-    return v
-
-
-def _probability(text: str) -> float:
-    v = _nonnegative_float(text)
-    if v >= 1:
-        raise argparse.ArgumentTypeError(f"expected a value in [0, 1), got {text!r}")
-    return v
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer of at least 0, got {text!r}")
-    return v
-
-
-def _fraction(text: str) -> float:
-    v = _positive_float(text)
-    if v >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
-    return v
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,8 +141,6 @@ def _task(train_argv: Sequence[str]) -> str | None:
 
 # -- models ---------------------------------------------------------------------------------
 def _activation(name: str):
-    from chainrule import nn
-
     return {
         "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU,
         "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU,
@@ -210,8 +155,6 @@ def build_model(config: dict[str, Any], rng=None):
     >>> [type(l).__name__ for l in m]
     ['Linear', 'ReLU', 'Linear']
     """
-    from chainrule import nn
-
     try:
         kind = config["model"]
         shape = [int(s) for s in config["input_shape"]]
@@ -252,8 +195,6 @@ def build_model(config: dict[str, Any], rng=None):
 
 # -- data -------------------------------------------------------------------------------------
 def _load_data(config: dict[str, Any], data_path: str | None = None):
-    from chainrule import data
-
     flatten = config["model"] == "mlp"
     name = config["data"]
     if name == "digits":
@@ -266,9 +207,6 @@ def _load_data(config: dict[str, Any], data_path: str | None = None):
 
 def _evaluate(model, dataset, batch_size: int = 1024) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over ``dataset``, in eval mode, without a graph."""
-    import chainrule as cr
-    import chainrule.nn.functional as F
-
     x_all, y_all = dataset.arrays
     total_loss, correct = 0.0, 0
     was_training = model.training
@@ -293,63 +231,6 @@ def _limit_threads(n: int | None, config: dict[str, Any]):
     return None if n is None else blas_thread_limit(n)
 
 
-# -- optional dependencies: one helper each -----------------------------------------------------
-def blas_thread_limit(n: int):
-    """A threadpoolctl limit of ``n`` BLAS threads (``.unregister()`` lifts it), or None
-    where threadpoolctl (installed with scikit-learn) is missing."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    return threadpool_limits(limits=n, user_api="blas")
-
-
-def progress_bar(tqdm, **options):
-    """A tqdm progress bar on stderr, or None without tqdm (``tqdm`` is the module that
-    :func:`_need` returned, or None for ``--no-progress``)."""
-    return None if tqdm is None else tqdm.tqdm(file=sys.stderr, **options)
-
-
-def agg_figure(figsize: tuple[float, float]):
-    """A matplotlib Figure drawn by the Agg backend, set on this figure only (no display
-    needed); :func:`_need` has checked that matplotlib is installed."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc keep freed large blocks for reuse instead of returning them to the OS.
-
-    Training allocates arrays of the same few sizes at every step. By default each
-    large one is fresh memory from the OS whose first touch costs a page fault per
-    4 KiB; under virtualisation that nearly doubles the time of a CNN step. (This
-    process only; a no-op where the C library has no mallopt.)"""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    mallopt(m_mmap_threshold, 1 << 26)
-    mallopt(m_trim_threshold, 1 << 28)
-
-
-def _need(module: str, package: str, what: str, alternative: str):
-    try:
-        return __import__(module)
-    except ImportError:
-        raise CLIError(
-            f"{what} needs the '{package}' package: pip install 'chainrule[train]' (or pass {alternative})"
-        ) from None
-
-
 # -- train ------------------------------------------------------------------------------------
 def _learning_rate(args) -> float:
     if args.lr is not None:
@@ -360,8 +241,6 @@ def _learning_rate(args) -> float:
 
 
 def _make_optimizer(args, params):
-    from chainrule import optim
-
     lr = _learning_rate(args)
     wd = args.weight_decay
     if args.optimizer == "adam":
@@ -376,8 +255,6 @@ def _make_optimizer(args, params):
 
 
 def _make_schedule(args, opt, steps_per_epoch: int):
-    from chainrule.optim import lr_scheduler as ls
-
     total = args.epochs * steps_per_epoch
     if args.schedule == "none":
         return None
@@ -392,9 +269,6 @@ def _make_schedule(args, opt, steps_per_epoch: int):
 
 
 def _train(args) -> dict[str, Any]:
-    import chainrule.nn.functional as F
-    from chainrule import data, io, nn
-
     if args.lr is not None and args.lr > 10:
         raise CLIError(f"--lr {args.lr} is far too large for any of these optimizers", 2)
     if args.data != "digits" and not args.data_path:
@@ -554,8 +428,6 @@ def _plot(history: list[dict], path: Path, title: str) -> None:
 
 # -- eval -------------------------------------------------------------------------------------
 def _eval(args) -> float:
-    from chainrule import io
-
     meta = io.load_metadata(args.model)
     if CONFIG_KEY not in meta:
         raise CLIError(f"{args.model}: not a model written by 'chainrule train' (no {CONFIG_KEY} metadata)")
@@ -582,8 +454,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args_list = list(sys.argv[1:] if argv is None else argv)
         if args_list[:1] == ["train"] and _task(args_list[1:]) == "charlm":  # a parser of its own
-            from chainrule import charlm
-
             charlm.train_main(args_list[1:])
             return 0
         args = parser.parse_args(argv)
@@ -595,8 +465,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return parallel.relaunch(args.nproc, list(sys.argv[1:] if argv is None else argv))
             _train(args)
         elif args.command == "generate":
-            from chainrule import charlm
-
             print(charlm.generate(args.model, args.prompt, args.length, args.temperature, args.seed))
         else:
             _eval(args)
@@ -606,17 +474,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("chainrule: interrupted", 130)
     except Exception as e:
-        from chainrule.data import DatasetError
-        from chainrule.io import ModelFileError
-        from chainrule.nn import StateDictError
-
         if isinstance(e, DatasetError | ModelFileError | StateDictError | FileNotFoundError | ImportError):
             return _fail(f"chainrule: error: {e}", 1)
         if isinstance(e, OSError):
             return _fail(f"chainrule: error: {e.filename or ''}: {e.strerror or e}", 1)
         if parallel.launched_by_mpi():  # the others would wait for this process forever
-            import traceback
-
             return _fail(traceback.format_exc().rstrip(), 1)
         raise
 
@@ -624,8 +486,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str, code: int) -> int:
     """Report an error; in a data-parallel job, end every process with it (the others may
     be waiting for this one in a collective)."""
-    from chainrule import distributed
-
     if parallel.launched_by_mpi() and distributed.is_initialized() and distributed.world_size() > 1:
         distributed.abort(message, code)
     print(message, file=sys.stderr)

@@ -20,11 +20,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from chainrule import distributed, io
+from chainrule.cli_common import CLIError
+from chainrule.data import TensorDataset
+from chainrule.distributed import DistributedDataParallel, all_reduce
+from chainrule.distributed import comm as dist_comm
+from chainrule.nn import init
 
 __all__ = ["World", "setup", "launched_by_mpi", "relaunch", "save_checkpoint", "load_checkpoint", "CHECKPOINT"]
 
@@ -60,16 +68,12 @@ class World:
         among the processes running on it."""
         if requested is not None or self.size == 1:
             return requested
-        from chainrule.distributed import comm as dist_comm
-
         local = self.comm.Split_type(dist_comm.mpi().COMM_TYPE_SHARED).Get_size()
         return max(1, (os.cpu_count() or 1) // local)
 
     def wrap(self, model):
         if self.size == 1:
             return model
-        from chainrule.distributed import DistributedDataParallel
-
         return DistributedDataParallel(model)
 
     def part(self, x, y):
@@ -88,16 +92,12 @@ class World:
     def sum(self, *values: float) -> tuple:
         if self.size == 1:
             return values
-        from chainrule.distributed import all_reduce
-
         return tuple(all_reduce([float(v) for v in values]))
 
     def evaluate(self, evaluate, model, dataset) -> tuple[float, float]:
         """Mean loss and accuracy over ``dataset``, each process evaluating a part."""
         if self.size == 1:
             return evaluate(model, dataset)
-        from chainrule.data import TensorDataset
-
         x, y = dataset.arrays
         bounds = np.linspace(0, len(y), self.size + 1).round().astype(int)
         start, stop = bounds[self.rank], bounds[self.rank + 1]
@@ -120,8 +120,6 @@ def setup() -> World:
     several processes."""
     if not launched_by_mpi():
         return World()
-    from chainrule import distributed
-
     distributed.init()
     return World(distributed.communicator())
 
@@ -135,8 +133,6 @@ def find_mpiexec() -> str | None:
 def relaunch(nproc: int, argv: list[str]) -> int:
     """Run ``chainrule`` with ``argv`` (without ``--nproc``) on ``nproc`` processes under
     ``mpiexec``; returns its exit status."""
-    import subprocess
-
     mpiexec = find_mpiexec()
     if mpiexec is None:
         raise _cli_error("--nproc needs MPI's mpiexec: pip install 'chainrule[mpi]' (mpi4py and mpich)")
@@ -161,8 +157,6 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def _cli_error(message: str, code: int = 1):
-    from chainrule.cli import CLIError
-
     return CLIError(message, code)
 
 
@@ -181,9 +175,6 @@ def save_checkpoint(out: Path, epoch: int, options: dict, model, opt, sched, gen
                     world: World) -> None:
     """Rank 0 writes the state after ``epoch`` to ``out/checkpoint.safetensors`` (every
     process calls this: the dropout generators of all processes are saved too)."""
-    from chainrule import io
-    from chainrule.nn import init
-
     dropout_states = world.gather(init.get_generator(None).bit_generator.state)
     if world.is_root:
         arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
@@ -211,9 +202,6 @@ def save_checkpoint(out: Path, epoch: int, options: dict, model, opt, sched, gen
 def load_checkpoint(out: Path, options: dict, model, opt, sched, generator, world: World) -> tuple[int, list]:
     """Restore the state saved by :func:`save_checkpoint`; returns the epoch it was saved
     after and the history so far."""
-    from chainrule import io
-    from chainrule.nn import init
-
     path = out / CHECKPOINT
     if not path.exists():
         raise _cli_error(f"--resume: no checkpoint in {out} ({CHECKPOINT} is written after every epoch)")

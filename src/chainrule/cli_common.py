@@ -1,0 +1,144 @@
+"""What the command-line tools share: their error, argument parsing, and one helper per
+optional dependency (tqdm, matplotlib, threadpoolctl) with the message that says how to
+install it."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import math
+import sys
+
+__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "progress_bar"]
+
+
+class CLIError(Exception):
+    """A problem to report in one line, with exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not the usage block
+        raise CLIError(f"{message} (see '{self.prog} --help')", 2)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
+    return v
+
+
+def _probability(text: str) -> float:
+    v = _nonnegative_float(text)
+    if v >= 1:
+        raise argparse.ArgumentTypeError(f"expected a value in [0, 1), got {text!r}")
+    return v
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer of at least 0, got {text!r}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    v = _positive_float(text)
+    if v >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}")
+    return v
+
+
+# -- optional dependencies: one helper each -----------------------------------------------------
+def blas_thread_limit(n: int):
+    """A threadpoolctl limit of ``n`` BLAS threads (``.unregister()`` lifts it), or None
+    where threadpoolctl (installed with scikit-learn) is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def progress_bar(tqdm, **options):
+    """A tqdm progress bar on stderr, or None without tqdm (``tqdm`` is the module that
+    :func:`_need` returned, or None for ``--no-progress``)."""
+    return None if tqdm is None else tqdm.tqdm(file=sys.stderr, **options)
+
+
+def agg_figure(figsize: tuple[float, float]):
+    """A matplotlib Figure drawn by the Agg backend, set on this figure only (no display
+    needed); :func:`_need` has checked that matplotlib is installed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc keep freed large blocks for reuse instead of returning them to the OS.
+
+    Training allocates arrays of the same few sizes at every step. By default each
+    large one is fresh memory from the OS whose first touch costs a page fault per
+    4 KiB; under virtualisation that nearly doubles the time of a CNN step. (This
+    process only; a no-op where the C library has no mallopt.)"""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mallopt(m_mmap_threshold, 1 << 26)
+    mallopt(m_trim_threshold, 1 << 28)
+
+
+def _need(module: str, package: str, what: str, alternative: str):
+    try:
+        return __import__(module)
+    except ImportError:
+        raise CLIError(
+            f"{what} needs the '{package}' package: pip install 'chainrule[train]' (or pass {alternative})"
+        ) from None
