@@ -35,50 +35,33 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
+def _number(convert, accept, kind: str, what: str):
+    """An argparse type: ``text`` read by ``convert`` (else "expected {kind}") and kept
+    where ``accept`` holds (else "expected {what}")."""
+
+    def parse(text: str):
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        if not accept(v):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (v >= 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text!r}")
-    return v
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer", "a positive integer")
+_nonnegative_int = _number(int, lambda v: v >= 0, "an integer", "an integer of at least 0")
+_positive_float = _number(float, lambda v: v > 0 and math.isfinite(v), "a number", "a positive number")
+_nonnegative_float = _number(float, lambda v: v >= 0 and math.isfinite(v), "a number",
+                             "a number of at least 0")
 
 
 def _probability(text: str) -> float:
     v = _nonnegative_float(text)
     if v >= 1:
         raise argparse.ArgumentTypeError(f"expected a value in [0, 1), got {text!r}")
-    return v
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer of at least 0, got {text!r}")
     return v
 
 
