@@ -13,8 +13,9 @@ hand-written reference: a second Transformer backward pass by hand would be one 
 implementation to trust, and tests/nn checks the layers against PyTorch to 1e-10 in
 float64). Rows: PyTorch eager (``torch.nn`` + ``torch.optim.SGD``), chainrule eager
 (``chainrule.nn`` + ``chainrule.optim.SGD``), and chainrule under ``cr.jit`` (the model
-as a pytree, the step traced once and replayed). Time: warm-up, then the median of 7
-repeats, as the rest of the suite; 2 BLAS threads in every library.
+as a pytree, the step traced once and replayed). Time: warm-up, then 5
+rounds that time every row once in turn (interleaved: the machine may be shared), the
+median over the rounds; 2 BLAS threads in every library.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -162,30 +165,42 @@ def relative_error(got, want) -> float:
                for g, w in zip(got, want, strict=True))
 
 
-def run(quick: bool) -> dict:
+def run(quick: bool, rounds: int = 5) -> dict:
+    """Every row warmed up, then ``rounds`` rounds that time each row once in turn
+    (interleaved, so that a burst of load from other work hits every row alike); a
+    row's time is its median over the rounds, its ratio the median of the per-round
+    ratios to PyTorch."""
     import torch
 
     torch.set_num_threads(2)
     sizes = QUICK if quick else FULL
-    warmup, repeats, min_repeat = (0.05, 3, 0.03) if quick else (1.0, 7, 0.2)
+    warmup, min_repeat = (0.05, 0.03) if quick else (1.0, 0.2)
     results = {}
     for kind, spec in sizes.items():
         reference, rows = cases(kind, spec)
-        table = []
+        table, timed = [], []
         for name, step, grads in rows:
             err = relative_error(grads(), reference)
-            row = {"name": name, "grad_error": err}
-            if err <= TOLERANCE:
-                seconds, number, _ = time_call(step, warmup, repeats, min_repeat)
-                row.update(status="ok", ms=seconds * 1e3, number=number)
-            else:
-                row["status"] = "FAILED"
+            row = {"name": name, "grad_error": err, "status": "ok" if err <= TOLERANCE else "FAILED"}
+            if row["status"] == "ok":
+                _, number, _ = time_call(step, warmup, 1, min_repeat)
+                row.update(number=number, rounds_ms=[])
+                timed.append((row, step))
             table.append(row)
-        base = next((r["ms"] for r in table if r["name"] == "torch" and r["status"] == "ok"), None)
+        for _ in range(3 if quick else rounds):
+            for row, step in timed:
+                t0 = time.perf_counter()
+                for _ in range(row["number"]):
+                    step()
+                row["rounds_ms"].append((time.perf_counter() - t0) / row["number"] * 1e3)
+        base = next((r for r in table if r["name"] == "torch" and r["status"] == "ok"), None)
         for r in table:
-            if base and r["status"] == "ok":
-                r["vs_torch"] = r["ms"] / base
-        results[kind] = {"spec": spec, "rows": table}
+            if r["status"] == "ok":
+                r["ms"] = statistics.median(r["rounds_ms"])
+                if base is not None:
+                    r["vs_torch"] = statistics.median(a / b for a, b in zip(r["rounds_ms"], base["rounds_ms"],
+                                                                            strict=True))
+        results[kind] = {"spec": spec, "rows": table, "rounds": 3 if quick else rounds}
     return results
 
 
@@ -202,9 +217,10 @@ def format_table(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.w9", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (a smoke run)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
     parser.add_argument("--out", default=None, help="JSON results (default: bench/results/w9.json, not in --quick)")
     args = parser.parse_args(argv)
-    results = run(args.quick)
+    results = run(args.quick, args.rounds)
     print(format_table(results))
     out = args.out or (None if args.quick else str(Path(__file__).parent / "results" / "w9.json"))
     if out:

@@ -1,6 +1,7 @@
 """The eager layer's modes and in-place writes: thread-local grad mode, zero_/fill_,
 ReLU at 0, the default dtype, and anomaly detection."""
 
+import sys
 import threading
 
 import numpy as np
@@ -15,16 +16,20 @@ from chainrule.core.trace import EagerTrace, ReverseTrace
 
 # -- grad mode is per thread ------------------------------------------------------------
 def test_no_grad_in_one_thread_does_not_stop_another_from_training_1000_times():
+    # the other thread stays in no_grad for the whole of training (not just 1,000 short
+    # visits that could finish in one time slice), and threads switch every few µs
     errors = []
-    start = threading.Barrier(2)
+    start, done = threading.Barrier(2), threading.Event()
+    visits = [0]
 
     def idle_in_no_grad():
         start.wait()
-        for _ in range(1000):
-            with cr.no_grad():
+        with cr.no_grad():
+            while not done.is_set() or visits[0] < 1000:
                 y = cr.tensor([1.0], requires_grad=True) * 2
                 if y.requires_grad or cr.is_grad_enabled():
                     errors.append("no_grad leaked into its own thread's results")
+                visits[0] += 1
 
     def train():
         w = cr.tensor([0.5, -1.0], requires_grad=True)
@@ -37,13 +42,20 @@ def test_no_grad_in_one_thread_does_not_stop_another_from_training_1000_times():
             w.grad = None
             with cr.no_grad():
                 w -= 0.001 * w.detach()
+        done.set()
 
-    threads = [threading.Thread(target=idle_in_no_grad), threading.Thread(target=train)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=idle_in_no_grad), threading.Thread(target=train)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert errors == []
+    assert visits[0] >= 1000
     assert cr.is_grad_enabled()
 
 

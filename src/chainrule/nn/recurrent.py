@@ -20,6 +20,7 @@ from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
+from chainrule.nn.utils.rnn import PackedSequence, pad_packed_sequence, repack_like
 
 __all__ = ["RNN", "LSTM", "GRU"]
 
@@ -84,17 +85,22 @@ class _RNNBase(Module):
     # -- the forward pass ---------------------------------------------------------------------
     def forward(self, input, hx=None):
         """``input``: (T, N, input_size), or (N, T, input_size) with ``batch_first``, or
-        (T, input_size) unbatched. ``hx``: the initial state(s), (layers·directions, N,
-        hidden) each (zeros if None). Returns the output sequence (T, N, directions·hidden)
-        and the final state(s) in ``hx``'s layout."""
+        (T, input_size) unbatched, or a :class:`~chainrule.nn.utils.rnn.PackedSequence`
+        (then the output is one too, and the final states are each sequence's own).
+        ``hx``: the initial state(s), (layers·directions, N, hidden) each (zeros if None).
+        Returns the output sequence (T, N, directions·hidden) and the final state(s) in ``hx``'s layout."""
         is_lstm = self.mode == "LSTM"
+        packed = input if isinstance(input, PackedSequence) else None
+        lengths = None
+        if packed is not None:  # run the padded batch, each sequence's state held after its end
+            input, lengths = pad_packed_sequence(packed)
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: expected an input of shape (T, N, {self.input_size}) "
                              f"(or (N, T, ...) with batch_first, or (T, {self.input_size})), "
                              f"got {tuple(input.shape)}")
         unbatched = input.ndim == 2
         x = cnp.reshape(input, (input.shape[0], 1, input.shape[1])) if unbatched else input
-        if self.batch_first and not unbatched:
+        if self.batch_first and not unbatched and packed is None:
             x = cnp.swapaxes(x, 0, 1)
         n = x.shape[1]
         states = self._initial_states(hx, n, unbatched, is_lstm, F._dtype(input))
@@ -103,7 +109,7 @@ class _RNNBase(Module):
             outs = []
             for d, suffix in enumerate(self._suffixes()):
                 k = layer * self.num_directions + d
-                seq, h, c = self._run(x, self._weights(layer, suffix), [s[k] for s in states], reverse=d == 1)
+                seq, h, c = self._run(x, self._weights(layer, suffix), [s[k] for s in states], d == 1, lengths)
                 outs.append(seq)
                 finals_h.append(h)
                 finals_c.append(c)
@@ -112,7 +118,9 @@ class _RNNBase(Module):
                 x = F.dropout(x, self.dropout, True, self.rng)
         h_n = cnp.stack(finals_h, axis=0)
         c_n = cnp.stack(finals_c, axis=0) if is_lstm else None
-        if self.batch_first and not unbatched:
+        if packed is not None:
+            x = repack_like(x, packed)
+        elif self.batch_first and not unbatched:
             x = cnp.swapaxes(x, 0, 1)
         if unbatched:
             x = cnp.reshape(x, (x.shape[0], x.shape[2]))
@@ -140,8 +148,11 @@ class _RNNBase(Module):
             out.append(list(cnp.unstack(p, axis=0)) if count > 1 else [cnp.reshape(p, p.shape[1:])])
         return out
 
-    def _run(self, x, weights, state, reverse: bool):
-        """One layer in one direction over the whole sequence: (outputs (T, N, H), h_T, c_T)."""
+    def _run(self, x, weights, state, reverse: bool, lengths=None):
+        """One layer in one direction over the whole sequence: (outputs (T, N, H), h_T, c_T).
+        With ``lengths`` (one per sequence) a sequence's state is kept unchanged at the
+        steps past its end: its last state is then the one after its last step, and in
+        the reverse direction it starts, from the initial state, at its own last step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
         steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         h = state[0]
@@ -154,9 +165,14 @@ class _RNNBase(Module):
         outs = []
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         for t in order:
-            h, c = self._cell(steps[t], h, c, w_hh, b_hh)
+            h_new, c_new = self._cell(steps[t], h, c, w_hh, b_hh)
             if w_hr is not None:  # LSTM with proj_size: h_t = W_hr (o ⊙ tanh c_t)
-                h = F.linear(h, w_hr)
+                h_new = F.linear(h_new, w_hr)
+            if lengths is not None and not np.all(lengths > t):
+                running = (lengths > t)[:, None]
+                h_new = cnp.where(running, h_new, h)
+                c_new = None if c is None else cnp.where(running, c_new, c)
+            h, c = h_new, c_new
             outs.append(h)
         if reverse:
             outs.reverse()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.nn._ops import plain
 
-__all__ = ["pad_sequence"]
+__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
 
 
 def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: float = 0.0,
@@ -38,3 +40,110 @@ def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: 
         widths = ((before, after),) + ((0, 0),) * len(trailing)
         padded.append(cnp.pad(s, widths, constant_values=padding_value) if missing else s)
     return cnp.stack(padded, axis=0 if batch_first else 1)
+
+
+class PackedSequence(NamedTuple):
+    """Sequences of different lengths packed time step by time step, as PyTorch's:
+    ``data`` (sum of the lengths, *) holds step 0 of every sequence, then step 1 of those
+    that are that long, ...; ``batch_sizes[t]`` says how many sequences have a step t;
+    the sequences are in order of decreasing length, ``sorted_indices`` (into the
+    original batch; None when it was already sorted) and ``unsorted_indices`` (its
+    inverse) say how. The recurrent layers take one and return one."""
+
+    data: Any
+    batch_sizes: np.ndarray
+    sorted_indices: np.ndarray | None = None
+    unsorted_indices: np.ndarray | None = None
+
+
+def _lengths(lengths, batch: int) -> np.ndarray:
+    lengths = np.asarray(plain(lengths))
+    if lengths.ndim != 1 or lengths.shape[0] != batch or lengths.dtype.kind not in "iu":
+        raise ValueError(f"lengths must be {batch} integers (one per sequence), got {lengths!r}")
+    if np.any(lengths <= 0):
+        raise ValueError(f"every length must be positive, got {lengths.tolist()}")
+    return lengths.astype(np.int64)
+
+
+def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a padded batch (T, B, *) ((B, T, *) with ``batch_first``) of sequences of the
+    given ``lengths``, as ``torch.nn.utils.rnn.pack_padded_sequence``; differentiable in
+    ``input``. With ``enforce_sorted`` the lengths must already decrease.
+
+    >>> import numpy as np
+    >>> packed = pack_padded_sequence(np.arange(6.0).reshape(3, 2), [3, 1])
+    >>> packed.data.tolist(), packed.batch_sizes.tolist()
+    ([0.0, 1.0, 2.0, 4.0], [2, 1, 1])
+    """
+    if batch_first:
+        input = cnp.swapaxes(input, 0, 1)
+    lengths = _lengths(lengths, input.shape[1])
+    if lengths.max() > input.shape[0]:
+        raise ValueError(f"a length ({lengths.max()}) is longer than the padded sequences ({input.shape[0]})")
+    if enforce_sorted:
+        if np.any(np.diff(lengths) > 0):
+            raise ValueError("lengths must be in decreasing order when enforce_sorted=True; pass "
+                             f"enforce_sorted=False to have them sorted, got {lengths.tolist()}")
+        sorted_indices = unsorted_indices = None
+        order = lengths
+    else:
+        sorted_indices = np.argsort(-lengths, kind="stable")
+        unsorted_indices = np.argsort(sorted_indices)
+        input, order = input[:, sorted_indices], lengths[sorted_indices]
+    batch_sizes = (order[None, :] > np.arange(order[0])[:, None]).sum(axis=1).astype(np.int64)
+    return PackedSequence(_pack_steps(input, batch_sizes), batch_sizes, sorted_indices, unsorted_indices)
+
+
+def _pack_steps(sorted_input, batch_sizes):
+    """Step t's first batch_sizes[t] rows of a (T, B, *) batch sorted by length, concatenated."""
+    return cnp.concatenate([sorted_input[t, :b] for t, b in enumerate(batch_sizes.tolist())], axis=0)
+
+
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: int | None = None):
+    """The inverse of :func:`pack_padded_sequence`: (padded batch (T, B, *), lengths) in
+    the original order of the batch, as ``torch.nn.utils.rnn.pad_packed_sequence``.
+
+    >>> import numpy as np
+    >>> padded, lengths = pad_packed_sequence(pack_padded_sequence(np.arange(6.0).reshape(3, 2), [3, 1]))
+    >>> padded.tolist(), lengths.tolist()
+    ([[0.0, 1.0], [2.0, 0.0], [4.0, 0.0]], [3, 1])
+    """
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"pad_packed_sequence expects a PackedSequence, got {type(sequence).__name__}")
+    data, batch_sizes = sequence.data, np.asarray(sequence.batch_sizes)
+    steps, batch = len(batch_sizes), int(batch_sizes[0])
+    if total_length is not None and total_length < steps:
+        raise ValueError(f"total_length ({total_length}) is shorter than the longest sequence ({steps})")
+    rows, start = [], 0
+    trailing = ((0, 0),) * (len(data.shape) - 1)
+    for b in batch_sizes.tolist():
+        step = data[start : start + b]
+        rows.append(cnp.pad(step, ((0, batch - b), *trailing), constant_values=padding_value) if b < batch else step)
+        start += b
+    padded = cnp.stack(rows, axis=0)
+    if total_length is not None and total_length > steps:
+        padded = cnp.pad(padded, ((0, total_length - steps), (0, 0), *trailing), constant_values=padding_value)
+    lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1).astype(np.int64)
+    if sequence.unsorted_indices is not None:
+        padded, lengths = padded[:, sequence.unsorted_indices], lengths[sequence.unsorted_indices]
+    return (cnp.swapaxes(padded, 0, 1) if batch_first else padded), lengths
+
+
+def pack_sequence(sequences: Sequence, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of (T_i, *) sequences: :func:`pad_sequence` then :func:`pack_padded_sequence`.
+
+    >>> import numpy as np
+    >>> pack_sequence([np.ones(2), np.zeros(1)]).data.tolist()
+    [1.0, 0.0, 1.0]
+    """
+    lengths = [np.shape(s)[0] for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), np.asarray(lengths), enforce_sorted=enforce_sorted)
+
+
+def repack_like(padded, packed: PackedSequence) -> PackedSequence:
+    """A padded (T, B, *) batch in the original order, packed with ``packed``'s layout."""
+    if packed.sorted_indices is not None:
+        padded = padded[:, packed.sorted_indices]
+    return PackedSequence(_pack_steps(padded, np.asarray(packed.batch_sizes)), packed.batch_sizes,
+                          packed.sorted_indices, packed.unsorted_indices)

@@ -1,0 +1,93 @@
+"""Packed sequences: ``pack_padded_sequence``, ``pad_packed_sequence`` and
+``pack_sequence`` against PyTorch's, and RNN/LSTM/GRU run on a PackedSequence against
+PyTorch (float64, 1e-10: the padded output, each sequence's final states, the input and
+initial-state gradients and every parameter gradient)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn.utils import rnn as ours_rnn
+
+torch = pytest.importorskip("torch")
+from torch.nn.utils import rnn as torch_rnn  # noqa: E402
+from torch_parity import Call, compare, load_from_torch  # noqa: E402
+
+pytestmark = pytest.mark.torch
+LENGTHS = {"sorted": [5, 3, 3, 1], "unsorted_ties": [3, 5, 1, 3], "all_full": [5, 5, 5, 5]}
+KINDS = {"RNN": ("RNN", {}), "LSTM": ("LSTM", {}), "GRU": ("GRU", {}), "LSTM_proj": ("LSTM", {"proj_size": 2})}
+
+
+@pytest.mark.parametrize("kind, lengths, bidirectional, layers, with_state",
+                         list(itertools.product(sorted(KINDS), sorted(LENGTHS), (False, True), (1, 2), (False, True))))
+def test_recurrent_layers_on_packed_sequences_match_torch(kind, lengths, bidirectional, layers, with_state):
+    rng = np.random.default_rng(len(kind) * 100 + layers * 10 + bidirectional)
+    cls, kw = KINDS[kind]
+    theirs = getattr(torch.nn, cls)(3, 4, num_layers=layers, bidirectional=bidirectional, **kw).double()
+    ours = getattr(nn, cls)(3, 4, num_layers=layers, bidirectional=bidirectional, **kw, dtype=np.float64)
+    load_from_torch(ours, theirs)
+    lens = np.array(LENGTHS[lengths])
+    sorted_ = lengths != "unsorted_ties"
+    count, width = layers * (2 if bidirectional else 1), kw.get("proj_size") or 4
+    states = [rng.standard_normal((count, 4, width))] + ([rng.standard_normal((count, 4, 4))] if cls == "LSTM" else [])
+
+    def build(m, x, *s):
+        lib = torch_rnn if isinstance(m, torch.nn.Module) else ours_rnn
+        packed = lib.pack_padded_sequence(x, torch.tensor(lens) if lib is torch_rnn else lens,
+                                          enforce_sorted=sorted_)
+        out, h = m(packed, (tuple(s) if cls == "LSTM" else s[0]) if s else None)
+        assert isinstance(out, lib.PackedSequence)
+        return lib.pad_packed_sequence(out)[0], h
+
+    compare(Call.wrap(nn.Module, ours, build), Call.wrap(torch.nn.Module, theirs, build),
+            [rng.standard_normal((5, 4, 3)), *(states if with_state else [])], np.float64)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths", sorted(LENGTHS))
+def test_packing_functions_match_torch_and_differentiate(batch_first, lengths):
+    rng = np.random.default_rng(1)
+    lens, sorted_ = np.array(LENGTHS[lengths]), lengths != "unsorted_ties"
+    x = rng.standard_normal((4, 5, 2) if batch_first else (5, 4, 2))
+    mine = ours_rnn.pack_padded_sequence(x, lens, batch_first=batch_first, enforce_sorted=sorted_)
+    theirs = torch_rnn.pack_padded_sequence(torch.tensor(x), torch.tensor(lens), batch_first=batch_first,
+                                            enforce_sorted=sorted_)
+    np.testing.assert_array_equal(mine.data, theirs.data.numpy())
+    np.testing.assert_array_equal(mine.batch_sizes, theirs.batch_sizes.numpy())
+    for a, b in ((mine.sorted_indices, theirs.sorted_indices), (mine.unsorted_indices, theirs.unsorted_indices)):
+        assert (a is None and b is None) or np.array_equal(a, b.numpy())
+    padded, got_lengths = ours_rnn.pad_packed_sequence(mine, batch_first=batch_first, padding_value=-1.0,
+                                                       total_length=7)
+    want, want_lengths = torch_rnn.pad_packed_sequence(theirs, batch_first=batch_first, padding_value=-1.0,
+                                                       total_length=7)
+    np.testing.assert_array_equal(padded, want.numpy())
+    np.testing.assert_array_equal(got_lengths, want_lengths.numpy())
+    w = rng.standard_normal(padded.shape)  # the gradient reaches exactly the steps inside each length
+
+    def f(x):
+        p = ours_rnn.pack_padded_sequence(x, lens, batch_first=batch_first, enforce_sorted=sorted_)
+        return (ours_rnn.pad_packed_sequence(p, batch_first=batch_first, total_length=7)[0] * w).sum()
+
+    inside = np.arange(5)[None, :] < lens[:, None]  # (B, T)
+    expected = np.where((inside if batch_first else inside.T)[..., None], w[:, :5] if batch_first else w[:5], 0.0)
+    np.testing.assert_array_equal(cr.grad(f)(x), expected)
+    seqs = [x[i, :n] if batch_first else x[:n, i] for i, n in enumerate(lens)]
+    np.testing.assert_array_equal(ours_rnn.pack_sequence(seqs, enforce_sorted=sorted_).data,
+                                  torch_rnn.pack_sequence([torch.tensor(s) for s in seqs],
+                                                          enforce_sorted=sorted_).data.numpy())
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda: ours_rnn.pack_padded_sequence(np.zeros((3, 2)), [1, 2]), "enforce_sorted=False"),
+    (lambda: ours_rnn.pack_padded_sequence(np.zeros((3, 2)), [4, 2]), "longer than"),
+    (lambda: ours_rnn.pack_padded_sequence(np.zeros((3, 2)), [2, 0]), "positive"),
+    (lambda: ours_rnn.pack_padded_sequence(np.zeros((3, 2)), [2]), "one per sequence"),
+    (lambda: ours_rnn.pad_packed_sequence(np.zeros(3)), "PackedSequence"),
+    (lambda: ours_rnn.pad_packed_sequence(ours_rnn.pack_sequence([np.ones(3)]), total_length=2), "total_length"),
+])
+def test_bad_arguments_say_what_is_wrong(bad, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        bad()
