@@ -190,3 +190,12 @@ def test_ensemble_with_stacked_parameters():
     want_g = jax.vmap(jax.grad(jax_loss), in_axes=(0, None, None))(jax_stacked, X, Y)
     np.testing.assert_allclose(np.asarray(got_g[0].weight), want_g[0][0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(np.asarray(got_g[2].bias), want_g[1][1], rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_array_indexed_by_a_batched_index_names_the_way_out():
+    table = np.arange(6.0)
+    with pytest.raises(Exception):  # noqa: B017  JAX: a TracerArrayConversionError
+        jax.vmap(lambda i: table[i])(np.array([1, 2]))
+    with pytest.raises(TypeError, match=r"take\(array, index, axis=0\)"):
+        cr.vmap(lambda i: table[i])(np.array([1, 2]))
+    np.testing.assert_array_equal(cr.vmap(lambda i: cnp.take(table, i, axis=0))(np.array([1, 2])), [1.0, 2.0])

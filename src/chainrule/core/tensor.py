@@ -75,8 +75,9 @@ class Tensor:
                 raise TypeError(
                     f"inside chainrule.vmap a batched value cannot become {what}: each "
                     "example has its own. Use chainrule.numpy functions on it (for a branch, "
-                    "chainrule.numpy.where(cond, a, b)), or pass the value unbatched "
-                    "(in_axes=None)."
+                    "chainrule.numpy.where(cond, a, b); to index a NumPy array with it, "
+                    "chainrule.numpy.take(array, index, axis=0)), or pass the value "
+                    "unbatched (in_axes=None)."
                 )
             if not isinstance(v, Tensor):
                 break
