@@ -179,6 +179,18 @@ def test_matmul_and_reductions_stay_numpy_calls_between_fused_loops():
     assert source.count("f") and "out=" in source
 
 
+def test_transcendentals_of_large_arrays_stay_numpy_calls():
+    def f(x):
+        return cnp.tanh(x * 2.0 + 1.0) * 3.0 - 1.0
+
+    fused = cr.jit(f, fuse=True)
+    small, large = np.ones(fusion.LIBM_MAX_SIZE), np.ones(fusion.LIBM_MAX_SIZE + 1)
+    fused(small)
+    fused(large)
+    # small: one loop; large: the arithmetic before tanh, tanh itself, the arithmetic after
+    assert sorted(p.n_calls for p in fused.programs) == [1, 3]
+
+
 def test_float32_broadcasting_and_buffers_as_unfused():
     def f(x, b):
         return cnp.tanh(x * 2.0 + b) - cnp.sin(b)
