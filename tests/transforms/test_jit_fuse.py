@@ -17,6 +17,7 @@ from tests.numpy.test_elementwise import BINARY, UNARY
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.transforms import fuse as fusion
+from chainrule.transforms.program import COMPILED_UFUNCS
 
 pytestmark = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
 
@@ -189,6 +190,21 @@ def test_transcendentals_of_large_arrays_stay_numpy_calls():
     fused(large)
     # small: one loop; large: the arithmetic before tanh, tanh itself, the arithmetic after
     assert sorted(p.n_calls for p in fused.programs) == [1, 3]
+
+
+def test_identical_groups_share_one_compiled_loop():
+    def deep(w, x):
+        for _ in range(6):
+            x = (x @ w) * 0.5 + 0.25  # one group per layer, between the products
+        return cnp.sum(x)
+
+    f = cr.jit(cr.grad(deep), fuse=True)
+    f(np.eye(3), np.ones((2, 3)))
+    source = f.programs[0].source
+    kernels = {name for name, fun in f.programs[0].replay.__globals__.items()
+               if isinstance(fun, np.ufunc) and fun in COMPILED_UFUNCS}
+    # the forward groups of the five layers whose results the backward pass reads
+    assert max(source.count(f"= {name}(") for name in kernels) == 5
 
 
 def test_float32_broadcasting_and_buffers_as_unfused():

@@ -288,7 +288,9 @@ def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple
     The function computes each call of the group in its NumPy loop's types, operands
     cast as NumPy casts them, so a float32 chain stays float32.
     """
-    inner = {ops[k].outs[0] for k in group}
+    # inner values are named by their place in the group, so that identical groups (the
+    # layers of a deep network) have identical source and compile once
+    inner = {ops[k].outs[0]: f"t{i}" for i, k in enumerate(group)}
     inputs: list = []
     arg_of: dict = {}
     lines = []
@@ -299,7 +301,7 @@ def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple
         operands = []
         for a, dtype in zip(op.args, loop[:-1], strict=False):
             if isinstance(a, Var) and a.id in inner:
-                name_, have = f"t{a.id}", values[a.id].dtype
+                name_, have = inner[a.id], values[a.id].dtype
             elif isinstance(a, Var) or isinstance(a, np.ndarray):
                 key = ("v", a.id) if isinstance(a, Var) else ("c", id(a))
                 if key not in arg_of:
@@ -315,8 +317,8 @@ def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple
         expr = _EXPRESSIONS[op.fun].format(*operands, T=f"np.{out_type.name}")
         quiet = quiet or op.fun in _COMPARING
         cast = "bool" if out_type == _BOOL else f"np.{out_type.name}"
-        lines.append(f"    t{op.outs[0]} = {cast}({expr})")
-    lines.append(f"    return t{ops[group[-1]].outs[0]}")
+        lines.append(f"    {inner[op.outs[0]]} = {cast}({expr})")
+    lines.append(f"    return {inner[ops[group[-1]].outs[0]]}")
     source = f"def {name}({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + "\n".join(lines)
     return source + "\n", inputs, quiet
 
