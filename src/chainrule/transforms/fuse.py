@@ -49,6 +49,7 @@ _HAS_NUMBA = importlib.util.find_spec("numba") is not None
 _numba = None  # the module, once a program has been fused
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT64 = np.dtype(np.float64)
 _BOOL = np.dtype(bool)
 _NUMBA_TYPES = {
     np.dtype(t): n for t, n in [
@@ -229,9 +230,11 @@ def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]
     """The groups of calls that fuse, as lists of positions in ``ops`` (in order; the
     last is the group's one result that is read elsewhere).
 
-    A call joins the group of its readers when every reader is in that one group, no
-    write into memory lies between them, and its result is neither returned nor read by
-    Python (guards): each group's values other than its last live only in registers.
+    A call joins the group of its readers when every reader is in that one group, only
+    elementwise calls lie between them (no write into memory, no call that would
+    otherwise see the group's inputs die before it), and its result is neither returned
+    nor read by Python (guards): each group's values other than its last live only in
+    registers.
     Groups of one call are not listed (a NumPy call is as fast).
     """
     escaped = {t.id for t in out_templates if isinstance(t, Var)}
@@ -240,18 +243,22 @@ def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]
         for v in (op.var,) if isinstance(op, Guard) else _inputs(op):
             readers.setdefault(v, []).append(k)
     exact = _exact_vars(ops)
-    # a write into memory (x += y, x[i] = v) separates segments: a group that spanned it
-    # would read an input after the write that the traced call read before it
+    # Groups stay within runs of elementwise calls. A write into memory (x += y,
+    # x[i] = v) ends a run: a group across it would read an input after the write that
+    # the traced call read before it. So does any other call (a matrix product, a
+    # reduction): a group across it would keep its inputs alive until its last call,
+    # and a sum of per-layer gradients fused across the layers would hold all of them.
+    fusable = [_loop_types(op, values) is not None for op in ops]
     segment, barrier = [], 0
-    for op in ops:
-        if isinstance(op, Call) and (op.effect == "write" or "out" in op.kwargs):
+    for op, elementwise in zip(ops, fusable, strict=True):
+        if isinstance(op, Call) and not elementwise:
             barrier += 1
         segment.append(barrier)
     group_of: dict[int, int] = {}
     groups: list[list[int]] = []
     for k in range(len(ops) - 1, -1, -1):
         op = ops[k]
-        if _loop_types(op, values) is None or op.outs[0] in exact:
+        if not fusable[k] or op.outs[0] in exact:
             continue
         out = op.outs[0]
         reading = {group_of.get(r, -1) for r in readers.get(out, ())}
@@ -267,7 +274,7 @@ def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]
 
 # -- the code of a group ---------------------------------------------------------------
 def _literal(x, dtype: np.dtype) -> str:
-    """A constant as Numba source of the loop's type."""
+    """A constant as Numba source of the loop's type (a Python float is a float64)."""
     if dtype == _BOOL:
         return "True" if bool(x) else "False"
     value = float(x)
@@ -277,7 +284,7 @@ def _literal(x, dtype: np.dtype) -> str:
         text = "np.inf" if value > 0 else "-np.inf"
     else:
         text = repr(value)
-    return f"np.{dtype.name}({text})"
+    return text if dtype == _FLOAT64 else f"np.{dtype.name}({text})"
 
 
 def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple[str, list, bool]:
@@ -316,8 +323,12 @@ def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple
         out_type = loop[-1]
         expr = _EXPRESSIONS[op.fun].format(*operands, T=f"np.{out_type.name}")
         quiet = quiet or op.fun in _COMPARING
-        cast = "bool" if out_type == _BOOL else f"np.{out_type.name}"
-        lines.append(f"    {inner[op.outs[0]]} = {cast}({expr})")
+        if out_type == _FLOAT64 and all(t == _FLOAT64 for t in loop):
+            # float64 in, float64 out: Numba's result already is (fewer casts compile faster)
+            lines.append(f"    {inner[op.outs[0]]} = {expr}")
+        else:
+            cast = "bool" if out_type == _BOOL else f"np.{out_type.name}"
+            lines.append(f"    {inner[op.outs[0]]} = {cast}({expr})")
     lines.append(f"    return {inner[ops[group[-1]].outs[0]]}")
     source = f"def {name}({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + "\n".join(lines)
     return source + "\n", inputs, quiet
