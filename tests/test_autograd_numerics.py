@@ -331,7 +331,9 @@ def test_vmap_of_the_new_functions_is_the_loop():
 @pytest.mark.parametrize("name", ["fft.fft", "fft.rfft", "fft.fft2", "linalg.svd", "linalg.eigvalsh",
                                   "linalg.det", "linalg.inv", "linalg.cholesky", "linalg.qr",
                                   "average", "ptp", "nancumsum", "cumsum", "trace", "fliplr",
-                                  "rot90", "tile", "diff", "kron", "atleast_2d", "sort"])
+                                  "rot90", "tile", "diff", "kron", "atleast_2d", "sort",
+                                  "linalg.matrix_norm", "linalg.vector_norm", "linalg.svdvals",
+                                  "linalg.matrix_transpose", "linalg.trace", "linalg.diagonal"])
 def test_functions_of_one_array_take_a_list_that_holds_tensors(name):
     a, b = onp.array([2.0, 0.3]), onp.array([0.4, 1.5])
 
@@ -351,3 +353,21 @@ def attribute(module, dotted):
     for part in dotted.split("."):
         module = getattr(module, part)
     return module
+
+
+def test_broadcast_arrays_takes_lists_that_hold_tensors():
+    a, b = onp.array([2.0, 0.3]), onp.array([[0.4], [1.5]])
+
+    def f(x, y):
+        u, v = cnp.broadcast_arrays([x], y)
+        return cnp.sum(u * u * v)
+
+    def f_arrays(x, y):
+        u, v = cnp.broadcast_arrays(cnp.reshape(x, (1, 2)), y)
+        return cnp.sum(u * u * v)
+
+    got = chainrule.grad(f, (0, 1))(a, b)
+    want = chainrule.grad(f_arrays, (0, 1))(a, b)
+    for g, w in zip(got, want):
+        onp.testing.assert_allclose(g, w, rtol=1e-12)
+    onp.testing.assert_allclose(got[0], 2 * a * b.sum(), rtol=1e-12)

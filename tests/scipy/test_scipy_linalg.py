@@ -277,14 +277,7 @@ FLOAT32 = {
 }
 
 
-CHOLESKY_FLOAT32 = pytest.mark.xfail(
-    reason="chainrule.numpy.linalg.cholesky's jvp rule makes float64 tangents of float32 "
-           "input (its triangle mask is float64); the scipy wrapper builds on it",
-    strict=False)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=CHOLESKY_FLOAT32) if n == "cholesky"
-                                  else n for n in sorted(FLOAT32)])
+@pytest.mark.parametrize("name", sorted(FLOAT32))
 def test_float32_stays_float32(name):
     """SciPy keeps float32 for these; so do their values on Tensors, tangents, gradients."""
     f, make = FLOAT32[name]

@@ -18,6 +18,7 @@ Rules are written with :mod:`chainrule.numpy`, so they differentiate again.
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 
 from chainrule.core.pytree import tree_flatten
@@ -270,7 +271,19 @@ def primitive(fun: Callable) -> Primitive:
     ...     return m + np.log(np.sum(np.exp(x - m)))
     >>> cr.defvjp(logsumexp, lambda ans, x: lambda g: g * cnp.exp(x - ans))
     """
-    return Primitive(fun)
+    return FunctionPrimitive(fun)
+
+
+class FunctionPrimitive(Primitive):
+    """A primitive made with :func:`primitive`. Like the function it wraps (and like a
+    HIPS autograd primitive, which is a function), it becomes a method when it is stored
+    on a class: ``obj.method(x)`` calls it as ``method(obj, x)``. (The mirror's own
+    primitives stay unbound, as NumPy's ufuncs do: ``class A: act = cnp.tanh`` works.)"""
+
+    __slots__ = ()
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else types.MethodType(self, obj)
 
 
 def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):

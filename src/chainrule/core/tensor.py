@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "BOX_TYPES"]
+
+# A value type that is not an array -> the Tensor subclass that boxes it when it is an
+# argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
+# space such as a function in an RKHS); filled by ``chainrule.tracer.Box.register``.
+BOX_TYPES: dict[type, type] = {}
 
 
 class Tensor:

@@ -21,7 +21,7 @@ import threading
 
 from chainrule.core.primitive import Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import NO_KWARGS, Tensor
+from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, Tensor
 from chainrule.core.values import zeros_like
 
 __all__ = [
@@ -191,7 +191,7 @@ class ReverseTrace(Trace):
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
         tape.append(LEAF)
-        return Tensor(value, self, len(tape) - 1)
+        return BOX_TYPES.get(type(value), Tensor)(value, self, len(tape) - 1)
 
     def process(self, prim, args, kwargs):
         n = len(args)
@@ -329,7 +329,7 @@ class ForwardTrace(Trace):
         self.open = True
 
     def new_tensor(self, value, tangent) -> Tensor:
-        t = Tensor(value, self)
+        t = BOX_TYPES.get(type(value), Tensor)(value, self)
         t._tangent = tangent
         return t
 

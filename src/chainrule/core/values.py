@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import BOX_TYPES, Tensor
 
 __all__ = ["plain", "zeros_like", "like_input", "use_mirror"]
 
@@ -62,7 +62,10 @@ def zeros_like(x):
 
 def like_input(g, x):
     """The gradient of a real input is real, and of its dtype; that of a number is a
-    number, that of an array (0-d too) an array."""
+    number, that of an array (0-d too) an array. (A value of a registered box type is
+    its own vector space: its gradient is what its rules made.)"""
+    if type(x) in BOX_TYPES:
+        return g
     if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
         # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
         cnp = MIRROR  # the casts are recorded: the mirror's

@@ -380,7 +380,18 @@ def where(condition, x=None, y=None):
     """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both."""
     if x is None and y is None:
         return nonzero(condition)
+    if not (_holds_array(condition) or _holds_array(x) or _holds_array(y)):
+        # Python values in, Python values out (a number, or a list), as in HIPS autograd
+        picked = np.where(condition, x, y)
+        return picked.tolist() if isinstance(picked, np.ndarray) else picked
     return _where(condition, x, y)
+
+
+def _holds_array(v) -> bool:
+    """Whether ``v`` is an array, a NumPy scalar or a Tensor, or a list or tuple holding one."""
+    if isinstance(v, np.ndarray | np.generic | Tensor):
+        return True
+    return isinstance(v, list | tuple) and any(_holds_array(u) for u in v)
 
 
 _clip = wrap(np.clip, "elementwise", "clip", public=False)

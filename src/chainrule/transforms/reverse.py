@@ -10,7 +10,7 @@ import numpy as np
 
 from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import BOX_TYPES, Tensor
 from chainrule.core.trace import ReverseTrace
 from chainrule.core.values import like_input
 from chainrule.numpy import zeros_like
@@ -60,6 +60,8 @@ def differentiable_value(x, where: str = "argument"):
     if isinstance(x, Tensor):
         if x._trace.level == 0:  # an eager tensor: differentiate at its value
             return differentiable_value(x._value, where)
+        return x
+    if type(x) in BOX_TYPES:  # a user's vector space, with its own box (Box.register)
         return x
     if isinstance(x, bool | np.bool_):
         raise TypeError(f"cannot differentiate with respect to a boolean {where} ({x!r})")

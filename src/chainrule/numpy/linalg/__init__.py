@@ -73,6 +73,15 @@ from chainrule.numpy.linalg.solving import (
     solve_vjp_b,
 )
 from chainrule.numpy.products import matmul
+from chainrule.numpy.registry import MIRROR_OF
+
+# NumPy's array-API linalg functions are their mirrors' wrappers (registered in .derived),
+# which take a list that holds Tensors as the array it stands for
+for _name in ("svdvals", "vector_norm", "matrix_norm", "matrix_transpose", "outer", "tensordot",
+              "cross", "vecdot", "diagonal", "trace"):
+    if getattr(_la, _name, None) in MIRROR_OF:
+        globals()[_name] = MIRROR_OF[getattr(_la, _name)]
+del _name
 
 __all__ = [
     "LinAlgError", "matmul", *solving.__all__, *decompositions.__all__, *norms.__all__,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.primitive import as_array_if_holds_tensor
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.registry import mirrors, optional
@@ -114,6 +115,8 @@ def rollaxis(a, axis: int, start: int = 0):
 
 @mirrors(np.broadcast_arrays, "shape")
 def broadcast_arrays(*args, subok: bool = False) -> tuple:
+    # each argument is an array: a list that holds Tensors stands for the array it makes
+    args = tuple(as_array_if_holds_tensor(a) if a.__class__ is list else a for a in args)
     if not _has_tensor(args):
         return np.broadcast_arrays(*args, subok=subok)
     shape = np.broadcast_shapes(*(shape_of(a) for a in args))
