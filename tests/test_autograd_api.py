@@ -565,7 +565,7 @@ def p_user_vector_space_box(ag, np):
     xs, ys = [0.0, 1.0, 2.5], [1.0, 2.0, 0.5]
 
     def loss(f, scale):
-        return sum((f(x) * scale - y) ** 2 for x, y in zip(xs, ys))
+        return sum((f(x) * scale - y) ** 2 for x, y in zip(xs, ys, strict=True))
 
     f, seen = Bumps(), []
     for _ in range(20):

@@ -368,6 +368,6 @@ def test_broadcast_arrays_takes_lists_that_hold_tensors():
 
     got = chainrule.grad(f, (0, 1))(a, b)
     want = chainrule.grad(f_arrays, (0, 1))(a, b)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         onp.testing.assert_allclose(g, w, rtol=1e-12)
     onp.testing.assert_allclose(got[0], 2 * a * b.sum(), rtol=1e-12)
