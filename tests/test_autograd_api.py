@@ -599,6 +599,19 @@ def p_where_of_python_values(ag, np):
     return [(type(v).__name__, onp.asarray(v).tolist()) for v in out]
 
 
+def p_integer_type_of_a_tensor(ag, np):
+    """np.int64(t) is the integers under t, plain data usable as indices."""
+    table = onp.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+    def f(w):
+        rows = np.int64(w[:, -1] * 2.2)
+        kinds = [rows.dtype == np.int32, np.int32(rows).dtype.name]
+        return np.sum(table[rows] * w[:, :1]) + np.sum(np.int8(w) * 0.0), kinds
+
+    w = onp.array([[0.5, 0.2], [1.5, 0.9], [2.0, 0.4]])
+    return ag.grad(lambda w: f(w)[0])(w), f(w)[1], onp.arange(4.0).astype(np.int16).dtype.name
+
+
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]
 # What the NumPy mirror does not do yet; each xfail names the missing piece.
 KNOWN_GAPS: dict = {}

@@ -371,3 +371,14 @@ def test_broadcast_arrays_takes_lists_that_hold_tensors():
     for g, w in zip(got, want, strict=True):
         onp.testing.assert_allclose(g, w, rtol=1e-12)
     onp.testing.assert_allclose(got[0], 2 * a * b.sum(), rtol=1e-12)
+
+
+def test_integer_types_take_tensors_and_stay_numpys():
+    """cnp.int64(t) reads the integers under t (no derivative), and cnp.int64 still is
+    NumPy's int64 for isinstance, issubclass and dtypes (autograd's wrapper fails isinstance)."""
+    t = chainrule.tensor(onp.array([1.7, -2.2]))
+    got = cnp.int64(t)
+    assert type(got) is onp.ndarray and got.dtype == onp.int64 and got.tolist() == [1, -2]
+    assert isinstance(onp.int64(3), cnp.int64) and issubclass(onp.int32, cnp.int32)
+    assert onp.dtype(cnp.intp) == onp.intp and onp.zeros(2, dtype=cnp.int8).dtype == onp.int8
+    assert cnp.int64(3) == 3 and type(cnp.int64(3)) is onp.int64

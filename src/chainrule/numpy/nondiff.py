@@ -126,3 +126,36 @@ for _name in NAMES:
         globals()[_name] = NONDIFF_OF[_fun] = (reading_shapes if _name in STATIC else unboxing)(_fun)
         __all__.append(_name)
 del _name, _fun
+
+
+def _integer_type(np_type: type) -> type:
+    """``np_type`` (a signed integer scalar type) that also takes a Tensor: ``np.int64(t)``
+    is the integer under ``t``, plain data, as in HIPS autograd. A subclass, so that it
+    still names the dtype (``astype(np.int64)``, ``dtype=np.int64``)."""
+    cast = unboxing(np_type)
+
+    def __new__(cls, *args, **kwargs):
+        return cast(*args, **kwargs)
+
+    return _SameAs(np_type.__name__, (np_type,), {"__new__": __new__, "__module__": __name__,
+                                                   "__doc__": np_type.__doc__})
+
+
+class _SameAs(type):
+    """The type of those subclasses: ``isinstance(np.int64(3), cnp.int64)`` holds."""
+
+    def __instancecheck__(cls, x) -> bool:
+        return isinstance(x, cls.__bases__[0])
+
+    def __subclasscheck__(cls, sub) -> bool:
+        return issubclass(sub, cls.__bases__[0])
+
+
+# HIPS autograd's set: the signed integer types, under each of their names
+_INTEGER_TYPES = {t: _integer_type(t) for t in (np.int8, np.int16, np.int32, np.int64)}
+for _name in ("int8 int16 int32 int64 intp int_ intc long longlong short byte".split()):
+    _type = getattr(np, _name, None)
+    if _type in _INTEGER_TYPES:
+        globals()[_name] = _INTEGER_TYPES[_type]
+        __all__.append(_name)
+del _name, _type
