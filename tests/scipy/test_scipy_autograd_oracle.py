@@ -127,3 +127,40 @@ def test_against_autograd(case):
             if covariance:
                 hv_theirs, hv_ours = hv_theirs + hv_theirs.T, hv_ours + hv_ours.T
             onp.testing.assert_allclose(hv_ours, hv_theirs, rtol=1e-9, atol=1e-11)
+
+
+def singular_cov():
+    cov = onp.zeros((4, 4))
+    cov[:2, :2] = [[1.0, 0.3], [0.3, 0.8]]
+    return cov
+
+
+@pytest.mark.parametrize("points", [1, 3])
+def test_multivariate_normal_with_a_singular_cov_agrees_with_autograd(points):
+    """allow_singular=True: the density on the subspace cov spans, differentiable in x and
+    mean (both modes, second order), as autograd's; a derivative in cov is refused."""
+    amvn = importlib.import_module("autograd.scipy.stats.multivariate_normal")
+    from chainrule.scipy.stats import multivariate_normal as cmvn
+
+    cov = singular_cov()
+    x = onp.concatenate([rng.standard_normal((points, 2)), onp.zeros((points, 2))], axis=1)
+    x = x[0] if points == 1 else x
+    mean = onp.array([0.2, -0.4, 0.0, 0.0])
+    weights = onp.arange(1.0, points + 1) if points > 1 else 1.0
+
+    def program(ag, mvn, np):
+        f = lambda x, m: np.sum(mvn.logpdf(x, m, cov, allow_singular=True) * weights)  # noqa: E731
+        g = lambda x, m: np.sum(mvn.pdf(x, m, cov, allow_singular=True) * weights)  # noqa: E731
+        return (f(x, mean), ag.grad(f, (0, 1))(x, mean), ag.grad(g)(x, mean),
+                ag.hessian(f)(x, mean))
+
+    a = program(autograd, amvn, anp)
+    c = program(cr, cmvn, cnp)
+    for u_, v_ in zip(cr.tree_leaves(a), cr.tree_leaves(c), strict=True):
+        onp.testing.assert_allclose(v_, u_, rtol=1e-10, atol=1e-12)
+    direction = rng.standard_normal(onp.shape(x))
+    _, tangent = cr.jvp(lambda x: cnp.sum(cmvn.logpdf(x, mean, cov, allow_singular=True) * weights),
+                        (x,), (direction,))
+    onp.testing.assert_allclose(tangent, onp.sum(a[1][0] * direction), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="singular cov"):
+        cr.grad(lambda c: cnp.sum(cmvn.logpdf(x, mean, c, allow_singular=True)))(cov)

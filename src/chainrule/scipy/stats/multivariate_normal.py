@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.stats
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
@@ -81,6 +82,45 @@ def_jvps(
 )
 
 
+# -- a singular covariance (allow_singular=True): the density on the subspace cov spans --
+def _np_logpdf_singular(x, mean, cov):
+    d = np.asarray(x) - np.asarray(mean)  # the density depends on x − mean alone
+    flat = d.reshape(-1, d.shape[-1])
+    out = scipy.stats.multivariate_normal.logpdf(flat, None, cov, allow_singular=True)
+    return np.reshape(out, d.shape[:-1])
+
+
+def _pseudo_residual(x, mean, cov):
+    """r = (x − mean) cov⁺: the residual on the subspace a singular cov spans."""
+    return cnp.matmul(x - mean, cnp.linalg.pinv(cov))
+
+
+def _singular_cov_error(*args, **kwargs):
+    raise NotImplementedError(
+        "multivariate_normal.logpdf with allow_singular=True is not differentiable in a "
+        "singular cov (its rank would change); differentiate in x and mean only"
+    )
+
+
+_logpdf_singular = wrap(_np_logpdf_singular, "scipy.stats",
+                        "multivariate_normal.logpdf_singular", public=False)
+def_vjps(
+    _logpdf_singular,
+    lambda g, ans, x, mean, cov: unbroadcast(-cnp.expand_dims(g, -1) * _pseudo_residual(x, mean, cov), x),
+    lambda g, ans, x, mean, cov: unbroadcast(cnp.expand_dims(g, -1) * _pseudo_residual(x, mean, cov),
+                                             mean),
+    _singular_cov_error,
+)
+def_jvps(
+    _logpdf_singular,
+    lambda t, ans, x, mean, cov: cnp.broadcast_to(
+        -cnp.sum(_pseudo_residual(x, mean, cov) * t, axis=-1), shape_of(ans)),
+    lambda t, ans, x, mean, cov: cnp.broadcast_to(
+        cnp.sum(_pseudo_residual(x, mean, cov) * t, axis=-1), shape_of(ans)),
+    _singular_cov_error,
+)
+
+
 def _as_matrix(cov, dim: int):
     """SciPy's shorthands: a scalar is a multiple of the identity, a vector a diagonal."""
     ndim = len(shape_of(cov))
@@ -104,11 +144,6 @@ def logpdf(x, mean=None, cov=1, allow_singular: bool = False):
     """``scipy.stats.multivariate_normal.logpdf``. Points run along the leading axes of
     ``x`` and the components along its last; as in SciPy, axes of length one are
     squeezed from the result, so one point gives a scalar."""
-    if allow_singular:
-        raise NotImplementedError(
-            "multivariate_normal.logpdf: allow_singular=True is not supported; "
-            "cov must be positive definite"
-        )
     dim = _dimension(mean, cov)
     if mean is None:
         mean = np.zeros(dim)
@@ -117,7 +152,7 @@ def logpdf(x, mean=None, cov=1, allow_singular: bool = False):
         x = cnp.expand_dims(x, -1)  # SciPy reads a vector as points of one dimension
     elif not xshape:
         x = cnp.reshape(x, (1,))
-    out = _logpdf(x, mean, _as_matrix(cov, dim))
+    out = (_logpdf_singular if allow_singular else _logpdf)(x, mean, _as_matrix(cov, dim))
     shape = shape_of(out)
     if 1 in shape:  # SciPy squeezes every axis of length one
         out = cnp.reshape(out, tuple(n for n in shape if n != 1))
@@ -141,7 +176,7 @@ def entropy(mean=None, cov=1):
 
 # Batching rules for vmap: the precision is stacked; the density broadcasts points and mean.
 def_batch(batching.stacked, _inv)
-def_batch(batching.points_density, _logpdf)
+def_batch(batching.points_density, _logpdf, _logpdf_singular)
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.multivariate_normal's own
