@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
-import scipy.stats
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
@@ -84,6 +83,8 @@ def_jvps(
 
 # -- a singular covariance (allow_singular=True): the density on the subspace cov spans --
 def _np_logpdf_singular(x, mean, cov):
+    import scipy.stats  # on first use: scipy.stats imports scipy.optimize and scipy.integrate
+
     d = np.asarray(x) - np.asarray(mean)  # the density depends on x − mean alone
     flat = d.reshape(-1, d.shape[-1])
     out = scipy.stats.multivariate_normal.logpdf(flat, None, cov, allow_singular=True)
