@@ -166,6 +166,24 @@ def test_state_read_besides_the_arguments(make):
     run_sequence(make)
 
 
+def test_class_attributes_and_the_users_module_attributes_are_watched(tmp_path, monkeypatch):
+    (tmp_path / "jit_settings_for_test.py").write_text("LR = 0.1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace = {"__name__": "user_code"}
+    exec("import jit_settings_for_test as settings\n"  # noqa: S102 (a module of the user's)
+         "class Config:\n    scale = 2.0\n"
+         "def step(x):\n    return x * Config.scale * settings.LR\n", namespace)
+    step, config, settings = namespace["step"], namespace["Config"], namespace["settings"]
+    jitted = cr.jit(step)
+    for k in range(4):
+        if k == 2:
+            config.scale = 5.0
+        if k == 3:
+            settings.LR = 3.0
+        assert same(jitted(A(1.0)), step(A(1.0)))
+    assert jitted.traces == 3
+
+
 def test_unchanged_state_costs_no_retrace():
     W = np.ones(3)
     jitted = cr.jit(lambda x: x * cnp.sum(W))

@@ -12,15 +12,17 @@ new values.
 What is watched: the closure cells, the globals named by the code, the defaults of every
 user function reachable from the jitted one (through globals, cells, partials, bound
 methods, objects' attributes and nested ``jit``), the items of the lists, tuples and dicts
-among them, the attributes of objects of user classes, and arrays by their bytes. Modules,
-classes, and the insides of NumPy's and chainrule's own objects are not (an attribute of a
-module rebound, ``mymodule.SCALE = 2``, is not seen).
+among them, the attributes of objects and classes of the user's, the attributes of the
+user's own modules that the code names (``settings.LR``), and arrays by their bytes.
+Standard-library and installed modules and the insides of NumPy's and chainrule's own
+objects are not.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
+import sys
 import types
 
 import numpy as np
@@ -177,7 +179,10 @@ class Captures:
         elif isinstance(value, types.MethodType):
             self._watch_value(value.__func__, depth + 1)
             self._watch_value(value.__self__, depth + 1)
-        elif isinstance(value, types.ModuleType | type | types.BuiltinFunctionType | np.ufunc):
+        elif isinstance(value, type):
+            if not _library(value):  # a class used as a namespace of settings
+                self.checks.append((3, vars(value), None, _items(vars(value))))
+        elif isinstance(value, types.ModuleType | types.BuiltinFunctionType | np.ufunc):
             return
         elif hasattr(value, "__dict__"):
             self._watch_object(value, depth)
@@ -203,9 +208,15 @@ class Captures:
         if _library(fun):  # a library's globals are its own business
             return
         names = fun.__globals__
-        for name in _global_names(code):
+        used = _global_names(code)
+        for name in used:
             value = names.get(name, _MISSING)
-            if value is not _MISSING:
+            if isinstance(value, types.ModuleType) and _user_module(value):
+                # a module of the user's settings: the attributes the code names
+                for attribute in used:
+                    if attribute in vars(value):
+                        self._location(1, vars(value), attribute, vars(value)[attribute], depth)
+            elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
 
     def _watch_object(self, obj, depth: int) -> None:
@@ -224,8 +235,16 @@ class Captures:
             self._watch_value(value, depth + 1)
 
 
+def _user_module(module: types.ModuleType) -> bool:
+    """A module of the user's own (not the standard library's nor an installed one)."""
+    name = module.__name__.split(".", 1)[0]
+    path = getattr(module, "__file__", None) or ""
+    return (name not in sys.stdlib_module_names and name not in _LIBRARIES and bool(path)
+            and "site-packages" not in path and "dist-packages" not in path)
+
+
 def _items(container) -> list:
-    if isinstance(container, dict):
+    if isinstance(container, dict | types.MappingProxyType):
         return [*container.keys(), *container.values()]
     return list(container)
 
