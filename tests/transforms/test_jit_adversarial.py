@@ -305,14 +305,28 @@ def test_an_ndarray_attribute_a_tensor_lacks_names_the_way_out():
         cr.jit(lambda x: x.flat)(A(1, 2))
 
 
-def test_a_write_into_an_array_that_is_not_traced_is_refused():
-    def f(x):
-        a = np.zeros(4)
-        np.multiply(x, 2, out=a[:2])
-        return a
+def _multiply_into_a_constant(x):
+    a = np.zeros(4)
+    np.multiply(x, 2, out=a[:2])
+    return a
 
+
+def _cumsum_into_a_constant(x):
+    a = np.zeros(2)
+    np.cumsum(x, out=a)
+    return a * 2
+
+
+def _add_at_a_constant(x):
+    a = np.zeros(2)
+    np.add.at(a, [0], x[0])
+    return a
+
+
+@pytest.mark.parametrize("fun", [_multiply_into_a_constant, _cumsum_into_a_constant, _add_at_a_constant])
+def test_a_write_into_an_array_that_is_not_traced_is_refused(fun):
     with pytest.raises(TypeError, match="cannot be written into an array that is not traced"):
-        cr.jit(f)(A(1, 2))
+        cr.jit(fun)(A(1, 2))
 
 
 # -- lists and dicts among the arguments changed by the call --------------------------

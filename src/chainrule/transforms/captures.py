@@ -134,8 +134,8 @@ class Captures:
                 now = f"w{k}.get(n{k}, MISSING)"
             elif kind == 2:
                 now = f"getattr(w{k}, n{k}, MISSING)"
-            elif kind == 3:
-                terms.append(f"same_items(items(w{k}), t{k})")
+            elif kind == 3:  # a list is compared as it is, other containers by a copy of their items
+                terms.append(f"same_items({f'w{k}' if type(where) is list else f'items(w{k})'}, t{k})")
                 continue
             else:
                 terms.append(f"same_array(w{k}, n{k}, t{k})")

@@ -30,18 +30,34 @@ from __future__ import annotations
 
 import functools
 import operator
-import types
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from chainrule.core.eager import unrecorded_write_error
 from chainrule.core.primitive import RECORDING
-from chainrule.core.pytree import _node_kind, _registry, tree_flatten
+from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, RANDOM_SOURCES, Trace, _levels, same_tuple_type
 from chainrule.transforms import fuse as fusion
+from chainrule.transforms.arguments import (
+    STATIC_TYPES,
+    attributes_key,
+    changed,
+    check_donations,
+    containers,
+    describe,
+    dict_orders,
+    rebound_attributes,
+    replace_traced,
+    slice_parts,
+    stateful_objects,
+    static_key,
+    write_back,
+    write_containers_back,
+)
 from chainrule.transforms.captures import Captures
 from chainrule.transforms.program import (
     Call,
@@ -51,10 +67,8 @@ from chainrule.transforms.program import (
     ReplayError,
     Seq,
     Var,
-    bits,
     build_program,
     hashable,
-    root_array,
     unflatten_in_order,
     writable_like_output,
 )
@@ -160,8 +174,11 @@ class RecordTrace(Trace):
         kvals, tkwargs = {}, {}
         for k, v in kwargs.items():
             kvals[k], tkwargs[k] = self._encode(v, found)
-        if effect is None and "out" in kwargs and isinstance(tkwargs["out"], Var | Seq):
-            effect = "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
+        if kwargs.get("out") is not None:
+            if not isinstance(tkwargs["out"], Var | Seq):
+                # the replay would write an array the function holds as a constant
+                raise unrecorded_write_error(getattr(fun, "__name__", "a call"))
+            effect = effect or "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
         generator = None
         if rng is not None:
             generator = rng()
@@ -330,163 +347,6 @@ def _cell_full(cell) -> bool:
     return True
 
 
-def _stateful_objects(tree, into: list) -> list:
-    """The objects with array state (``__jit_state__``, say a Module) in a pytree, in
-    pytree order."""
-    if hasattr(type(tree), "__jit_state__"):
-        into.append(tree)
-    kind = _pytree_kind(tree)
-    if kind is not None:
-        for child in kind[0](tree)[0]:
-            _stateful_objects(child, into)
-    return into
-
-
-def _containers(tree, into: list) -> list:
-    """The lists and dicts of a pytree, with what they hold now (to see them changed)."""
-    if type(tree) is list:
-        into.append((tree, list(tree)))
-    elif type(tree) is dict:
-        into.append((tree, list(tree.items())))
-    kind = _pytree_kind(tree)
-    if kind is not None:
-        for child in kind[0](tree)[0]:
-            _containers(child, into)
-    return into
-
-
-def _changed(containers) -> bool:
-    for container, items in containers:
-        now = [v for item in container.items() for v in item] if isinstance(container, dict) else container
-        was = [v for item in items for v in item] if isinstance(container, dict) else items
-        if len(now) != len(was) or any(a is not b for a, b in zip(now, was, strict=True)):
-            return True
-    return False
-
-
-def _write_containers_back(traced: list, callers: list, boxed: list, leaves: list, trace) -> None:
-    """The traced call changed lists or dicts among its arguments (copies that hold
-    traced values): the same changes made to the caller's, with the caller's own objects
-    where the copies hold them and arrays where they hold traced values."""
-    back = {id(b): leaf for b, leaf in zip(boxed, leaves, strict=True) if isinstance(b, Tensor)}
-    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
-        back[id(copy)] = caller
-
-    def plain(v, depth=0):
-        if id(v) in back:
-            return back[id(v)]
-        if isinstance(v, Tensor):
-            return v._value if v._trace is trace else v
-        if depth < 16 and type(v) in (list, tuple, dict):
-            if type(v) is dict:
-                return {k: plain(i, depth + 1) for k, i in v.items()}
-            return type(v)(plain(i, depth + 1) for i in v)
-        return v
-
-    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
-        if caller is copy:
-            continue
-        if isinstance(caller, dict):
-            items = [(k, plain(v)) for k, v in copy.items()]
-            caller.clear()
-            caller.update(items)
-        else:
-            caller[:] = [plain(v) for v in copy]
-
-
-def _rebound_attributes(rebuilt: list, before: list, trace) -> list:
-    """``(object number, name, new value)`` of each attribute that the function rebound
-    on an object with state (``self.stat = ...``, ``self.calls += 1``); an error for
-    what cannot be set again on the caller's object."""
-    out = []
-    for k, (obj, old) in enumerate(zip(rebuilt, before, strict=True)):
-        now = vars(obj)
-        registries = {n for n in now if n.startswith("_") and isinstance(now[n], dict | set)}
-        for name in sorted(set(old) - set(now)):
-            raise TypeError(f"chainrule.jit: the function deleted attribute {name!r} of its "
-                            f"argument {type(obj).__name__}; do that outside the jitted call")
-        for name, value in now.items():
-            if name in registries or old.get(name, _MISSING) is value:
-                continue
-            children = now.get("_parameters", {}), now.get("_modules", {})
-            if any(name in c for c in children) or isinstance(value, Tensor) and value._trace is not trace:
-                raise TypeError(
-                    f"chainrule.jit: the function replaced {name!r} of its argument "
-                    f"{type(obj).__name__} with a parameter, a module or an eager Tensor; "
-                    "do that outside the jitted call"
-                )
-            if not isinstance(value, Tensor) and _holds_traced(value, trace):
-                raise TypeError(
-                    f"chainrule.jit: the function stored traced values inside {name!r} of its "
-                    f"argument {type(obj).__name__}; store arrays, or return the values"
-                )
-            out.append((k, name, value))
-    return out
-
-
-def _holds_traced(x, trace, depth: int = 0) -> bool:
-    if isinstance(x, Tensor):
-        return x._trace is trace
-    if depth < 8 and isinstance(x, list | tuple | set | frozenset):
-        return any(_holds_traced(v, trace, depth + 1) for v in x)
-    if depth < 8 and isinstance(x, dict):
-        return any(_holds_traced(v, trace, depth + 1) for v in x.values())
-    return False
-
-
-def _write_back(stateful: list, writebacks, values) -> None:
-    for (k, name), value in zip(writebacks, values, strict=True):
-        setattr(stateful[k], name, value)
-
-
-_MISSING = object()
-
-
-def _dict_orders(tree, into: list) -> tuple:
-    """The insertion orders of the dicts in a structure (which structures do not compare,
-    but which a function iterating over a dict sees)."""
-    order = getattr(tree.aux, "order", None)
-    if order is not None:
-        into.append(order)
-    for child in tree.children:
-        if child.children:
-            _dict_orders(child, into)
-    return tuple(into)
-
-
-def _replace_traced(x, trace, depth: int = 0) -> bool:
-    """Replace the traced values inside a result that is not a pytree (a dataclass, a
-    SimpleNamespace) by their values, in place; whether there were any."""
-    if depth > 8:
-        return False
-    found = False
-    if isinstance(x, list):
-        for i, v in enumerate(x):
-            if isinstance(v, Tensor) and v._trace is trace:
-                x[i], found = v._value, True
-            else:
-                found = _replace_traced(v, trace, depth + 1) or found
-    elif isinstance(x, dict):
-        for k, v in x.items():
-            if isinstance(v, Tensor) and v._trace is trace:
-                x[k], found = v._value, True
-            else:
-                found = _replace_traced(v, trace, depth + 1) or found
-    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor):
-        for k, v in list(vars(x).items()):
-            if isinstance(v, Tensor) and v._trace is trace:
-                object.__setattr__(x, k, v._value)
-                found = True
-            elif isinstance(v, tuple) and any(isinstance(i, Tensor) and i._trace is trace for i in v):
-                object.__setattr__(x, k, type(v)(*(
-                    i._value if isinstance(i, Tensor) else i for i in v)) if hasattr(v, "_fields")
-                    else tuple(i._value if isinstance(i, Tensor) else i for i in v))
-                found = True
-            else:
-                found = _replace_traced(v, trace, depth + 1) or found
-    return found
-
-
 def _holds_tensor(x) -> bool:
     return any(isinstance(v, Tensor) or (isinstance(v, list | tuple) and _holds_tensor(v)) for v in x)
 
@@ -503,96 +363,6 @@ def foreign_tensor_error(x: Tensor) -> Exception:
         f"a value being differentiated by an outer {x._trace.name} transform was used inside a "
         "chainrule.jit function without being passed to it; pass it as an argument."
     )
-
-
-def _check_donations(dynamic: list, positions) -> None:
-    """A donated array must not share memory with another argument: the program would
-    read what it has written."""
-    roots = [id(root_array(v)) for v in dynamic]
-    for j in positions:
-        if roots.count(roots[j]) > 1:
-            raise ValueError(
-                "chainrule.jit: a donated argument shares memory with another argument "
-                "(the same array passed twice, or views of one array); pass a copy, or do "
-                "not donate it"
-            )
-
-
-_STATIC_TYPES = (int, float, bool, complex, str, type(None))
-
-
-def _slice_parts(s: slice) -> tuple:
-    return s.start, s.stop, s.step
-
-
-def _static_key(x):
-    """A constant argument as a key: floats by their bits, so that -0.0 and 0.0 (equal,
-    but not the same number to a program) and NaNs (unequal to themselves, and of two
-    signs and many payloads) key correctly."""
-    if type(x) is float or type(x) is complex:
-        return bits(x)
-    return x
-
-
-_OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
-           functools.partial, np.random.Generator, np.random.RandomState, np.dtype)
-
-
-def _attributes_key(x, depth: int):
-    """What a mutable object among the arguments holds now (a config object, the
-    instance of a jitted method): its attributes by value, arrays by their bytes, so
-    that a field changed between calls makes a new key rather than a stale replay."""
-    if type(x).__hash__ is not object.__hash__ or isinstance(x, _OPAQUE) or depth > 3:
-        return None
-    fields = getattr(x, "__dict__", None)
-    if not isinstance(fields, dict):
-        return None
-    return tuple((name, _value_key(v, depth + 1)) for name, v in fields.items())
-
-
-def _value_key(v, depth: int):
-    if type(v) in _STATIC_TYPES:
-        return (type(v), _static_key(v))
-    if isinstance(v, np.ndarray | np.generic):
-        return (type(v), v.shape, v.dtype, id(v), v.tobytes())
-    if isinstance(v, list | tuple) and depth <= 3:
-        return (type(v), tuple(_value_key(i, depth + 1) for i in v))
-    if isinstance(v, dict) and depth <= 3:
-        return (dict, tuple((repr(k), _value_key(i, depth + 1)) for k, i in v.items()))
-    if isinstance(v, Tensor):
-        return (Tensor, id(v), np.shape(v._value))
-    return (id(v), _attributes_key(v, depth))
-
-
-def _describe(x, dynamic: list, description: list) -> bool:
-    """Append ``x``'s arrays to ``dynamic`` (in pytree order) and a hashable description
-    of everything else to ``description``; False for anything but lists, tuples, dicts,
-    arrays and Python scalars (the general path handles those)."""
-    t = type(x)
-    if t is np.ndarray:
-        dynamic.append(x)
-        description.append((x.shape, x.dtype, x.strides))
-        return True
-    if t is list or t is tuple:
-        description.append((t, len(x)))
-        for item in x:
-            if not _describe(item, dynamic, description):
-                return False
-        return True
-    if t is dict:
-        description.append((dict, tuple(x)))  # the insertion order: iteration sees it
-        for k in sorted(x, key=repr):  # the pytree order
-            if not _describe(x[k], dynamic, description):
-                return False
-        return True
-    if t in _STATIC_TYPES:
-        description.append((t, _static_key(x)))
-        return True
-    if isinstance(x, np.generic):
-        dynamic.append(x)
-        description.append((t, x.dtype))
-        return True
-    return False
 
 
 # -- the transform ------------------------------------------------------------------------
@@ -656,14 +426,14 @@ class Jitted:
         plain = True
         for i, arg in enumerate(args):
             start = len(dynamic)
-            if not _describe(arg, dynamic, description):
+            if not describe(arg, dynamic, description):
                 plain = False
                 break
             if i in self.donate_argnums or i - len(args) in self.donate_argnums:
                 donated_positions.extend(range(start, len(dynamic)))
         if plain and kwargs:
             description.append("**")  # f({"a": x}) is not f(a=x)
-            plain = _describe(kwargs, dynamic, description)
+            plain = describe(kwargs, dynamic, description)
         if plain:
             for j in donated_positions:
                 description.append(writable_like_output(dynamic[j]))
@@ -706,11 +476,11 @@ class Jitted:
     def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
         program = programs[i]
         if donated_positions:
-            _check_donations(dynamic, donated_positions)
+            check_donations(dynamic, donated_positions)
         result = program.run(dynamic)
         if program.writebacks:  # attributes of argument objects the call rebinds
             result, values = result
-            _write_back(stateful, program.writebacks, values)
+            write_back(stateful, program.writebacks, values)
         if i:  # the path taken last is tried first next time
             programs.insert(0, programs.pop(i))
         return result
@@ -745,8 +515,8 @@ class Jitted:
             elif isinstance(leaf, np.generic):
                 signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
-            elif type(leaf) is slice and all(type(v) in _STATIC_TYPES for v in _slice_parts(leaf)):
-                signature.append((slice, tuple(_static_key(v) for v in _slice_parts(leaf))))
+            elif type(leaf) is slice and all(type(v) in STATIC_TYPES for v in slice_parts(leaf)):
+                signature.append((slice, tuple(static_key(v) for v in slice_parts(leaf))))
             elif isinstance(leaf, Iterator) and not isinstance(leaf, np.random.Generator):
                 # consumed by the call: a replay would not consume it
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
@@ -758,11 +528,11 @@ class Jitted:
                         "an array nor a hashable constant; pass arrays, numbers, strings, or "
                         "tuples/lists/dicts of them"
                     )
-                signature.append((type(leaf), _static_key(leaf), _attributes_key(leaf, 0)))
-        signature.append(_dict_orders(tree, []))
+                signature.append((type(leaf), static_key(leaf), attributes_key(leaf, 0)))
+        signature.append(dict_orders(tree, []))
         # arrays that objects among the arguments read besides their pytree children
         # (a module's buffers): inputs too, after the leaves
-        stateful = _stateful_objects((args, kwargs), [])
+        stateful = stateful_objects((args, kwargs), [])
         slots = []
         for k, obj in enumerate(stateful):
             for name, value in sorted(obj.__jit_state__().items()):
@@ -824,7 +594,7 @@ class Jitted:
                 if i in donated_leaves and writable_like_output(dynamic[j]):
                     positions.append(j)
                 j += 1
-        _check_donations(dynamic, positions)
+        check_donations(dynamic, positions)
         return set(positions)
 
     def _trace(self, args, kwargs, leaves, tree, donated=frozenset(), stateful=(), slots=(),
@@ -836,8 +606,10 @@ class Jitted:
                 f"chainrule.jit has traced {getattr(self.fun, '__name__', 'a function')} "
                 f"{self.traces} times: new shapes, dtypes or Python arguments, or Python "
                 "reading traced values (float(x), print(x), if x > 0, an index made of one) whose "
-                "values keep changing. Each retrace is correct but slow; return arrays "
-                "rather than Python numbers, and pass changing numbers as 0-d arrays.",
+                "values keep changing, or state it reads besides its arguments (a closed-over "
+                "or global array, number or list) changing between calls. Each retrace is "
+                "correct but slow; return arrays rather than Python numbers, and pass changing "
+                "numbers as 0-d arrays and changing arrays as arguments.",
                 stacklevel=3,
             )
         if self._captures is None:
@@ -856,22 +628,22 @@ class Jitted:
         state_tensors = [trace.new_tensor(array) for array in state]
         n_inputs += len(state_tensors)
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
-        rebuilt = _stateful_objects((in_args, in_kwargs), [])
+        rebuilt = stateful_objects((in_args, in_kwargs), [])
         for (k, name), t in zip(slots, state_tensors, strict=True):
             rebuilt[k].__jit_set_state__(name, t)
         before = [dict(vars(obj)) for obj in rebuilt]
-        containers = _containers((in_args, in_kwargs), [])
+        traced_containers = containers((in_args, in_kwargs), [])
         try:
             out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
-        if _changed(containers):
+        if changed(traced_containers):
             # an append, an item assigned or removed: done to the caller's lists and
             # dicts as the plain call does it, and from now on the plain call runs
-            _write_containers_back(containers, _containers((args, kwargs), []), boxed, leaves, trace)
+            write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
             trace.refuse("the function changed a list or dict it was given (an append, an "
                          "item assigned or removed)")
-        writebacks = _rebound_attributes(rebuilt, before, trace)
+        writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
@@ -886,7 +658,7 @@ class Jitted:
                 templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
-                if _replace_traced(leaf, trace):
+                if replace_traced(leaf, trace):
                     trace.refuse(
                         f"the result holds traced values inside a {type(leaf).__name__}, which "
                         "is not a pytree (return tuples, lists or dicts, or register the class "
@@ -897,7 +669,7 @@ class Jitted:
         result = unflatten_in_order(out_tree, values)
         if writebacks:
             result, written = result
-            _write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
+            write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
             return result, None
@@ -935,8 +707,3 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()
         return functools.partial(jit, max_programs=max_programs, donate_argnums=donate_argnums,
                                  fuse=fuse)
     return Jitted(fun, max_programs, donate_argnums, fuse)
-
-
-
-def _pytree_kind(x):
-    return _registry.get(type(x)) or _node_kind(x)

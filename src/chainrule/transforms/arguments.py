@@ -1,0 +1,274 @@
+"""The arguments of a ``chainrule.jit`` call, and what the call does to them.
+
+How a call is keyed (:func:`describe` for the common case of lists, tuples, dicts, arrays
+and numbers; :func:`static_key` and :func:`attributes_key` for constants), which objects
+among the arguments carry array state (:func:`stateful_objects`), and what a traced call
+changed that the caller must see: attributes rebound on a module (:func:`rebound_attributes`,
+:func:`write_back`), lists and dicts among the arguments (:func:`containers`,
+:func:`write_containers_back`), traced values left in a result that is not a pytree
+(:func:`replace_traced`).
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.pytree import _node_kind, _registry
+from chainrule.core.tensor import Tensor
+from chainrule.transforms.program import bits, root_array
+
+
+def stateful_objects(tree, into: list) -> list:
+    """The objects with array state (``__jit_state__``, say a Module) in a pytree, in
+    pytree order."""
+    if hasattr(type(tree), "__jit_state__"):
+        into.append(tree)
+    kind = pytree_kind(tree)
+    if kind is not None:
+        for child in kind[0](tree)[0]:
+            stateful_objects(child, into)
+    return into
+
+
+def containers(tree, into: list) -> list:
+    """The lists and dicts of a pytree, with what they hold now (to see them changed)."""
+    if type(tree) is list:
+        into.append((tree, list(tree)))
+    elif type(tree) is dict:
+        into.append((tree, list(tree.items())))
+    kind = pytree_kind(tree)
+    if kind is not None:
+        for child in kind[0](tree)[0]:
+            containers(child, into)
+    return into
+
+
+def changed(containers) -> bool:
+    for container, items in containers:
+        now = [v for item in container.items() for v in item] if isinstance(container, dict) else container
+        was = [v for item in items for v in item] if isinstance(container, dict) else items
+        if len(now) != len(was) or any(a is not b for a, b in zip(now, was, strict=True)):
+            return True
+    return False
+
+
+def write_containers_back(traced: list, callers: list, boxed: list, leaves: list, trace) -> None:
+    """The traced call changed lists or dicts among its arguments (copies that hold
+    traced values): the same changes made to the caller's, with the caller's own objects
+    where the copies hold them and arrays where they hold traced values."""
+    back = {id(b): leaf for b, leaf in zip(boxed, leaves, strict=True) if isinstance(b, Tensor)}
+    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
+        back[id(copy)] = caller
+
+    def plain(v, depth=0):
+        if id(v) in back:
+            return back[id(v)]
+        if isinstance(v, Tensor):
+            return v._value if v._trace is trace else v
+        if depth < 16 and type(v) in (list, tuple, dict):
+            if type(v) is dict:
+                return {k: plain(i, depth + 1) for k, i in v.items()}
+            return type(v)(plain(i, depth + 1) for i in v)
+        return v
+
+    for (copy, _), (caller, _) in zip(traced, callers, strict=True):
+        if caller is copy:
+            continue
+        if isinstance(caller, dict):
+            items = [(k, plain(v)) for k, v in copy.items()]
+            caller.clear()
+            caller.update(items)
+        else:
+            caller[:] = [plain(v) for v in copy]
+
+
+def rebound_attributes(rebuilt: list, before: list, trace) -> list:
+    """``(object number, name, new value)`` of each attribute that the function rebound
+    on an object with state (``self.stat = ...``, ``self.calls += 1``); an error for
+    what cannot be set again on the caller's object."""
+    out = []
+    for k, (obj, old) in enumerate(zip(rebuilt, before, strict=True)):
+        now = vars(obj)
+        registries = {n for n in now if n.startswith("_") and isinstance(now[n], dict | set)}
+        for name in sorted(set(old) - set(now)):
+            raise TypeError(f"chainrule.jit: the function deleted attribute {name!r} of its "
+                            f"argument {type(obj).__name__}; do that outside the jitted call")
+        for name, value in now.items():
+            if name in registries or old.get(name, MISSING) is value:
+                continue
+            children = now.get("_parameters", {}), now.get("_modules", {})
+            if any(name in c for c in children) or isinstance(value, Tensor) and value._trace is not trace:
+                raise TypeError(
+                    f"chainrule.jit: the function replaced {name!r} of its argument "
+                    f"{type(obj).__name__} with a parameter, a module or an eager Tensor; "
+                    "do that outside the jitted call"
+                )
+            if not isinstance(value, Tensor) and holds_traced(value, trace):
+                raise TypeError(
+                    f"chainrule.jit: the function stored traced values inside {name!r} of its "
+                    f"argument {type(obj).__name__}; store arrays, or return the values"
+                )
+            out.append((k, name, value))
+    return out
+
+
+def holds_traced(x, trace, depth: int = 0) -> bool:
+    if isinstance(x, Tensor):
+        return x._trace is trace
+    if depth < 8 and isinstance(x, list | tuple | set | frozenset):
+        return any(holds_traced(v, trace, depth + 1) for v in x)
+    if depth < 8 and isinstance(x, dict):
+        return any(holds_traced(v, trace, depth + 1) for v in x.values())
+    return False
+
+
+def write_back(stateful: list, writebacks, values) -> None:
+    for (k, name), value in zip(writebacks, values, strict=True):
+        setattr(stateful[k], name, value)
+
+
+MISSING = object()
+
+
+def dict_orders(tree, into: list) -> tuple:
+    """The insertion orders of the dicts in a structure (which structures do not compare,
+    but which a function iterating over a dict sees)."""
+    order = getattr(tree.aux, "order", None)
+    if order is not None:
+        into.append(order)
+    for child in tree.children:
+        if child.children:
+            dict_orders(child, into)
+    return tuple(into)
+
+
+def replace_traced(x, trace, depth: int = 0) -> bool:
+    """Replace the traced values inside a result that is not a pytree (a dataclass, a
+    SimpleNamespace) by their values, in place; whether there were any."""
+    if depth > 8:
+        return False
+    found = False
+    if isinstance(x, list):
+        for i, v in enumerate(x):
+            if isinstance(v, Tensor) and v._trace is trace:
+                x[i], found = v._value, True
+            else:
+                found = replace_traced(v, trace, depth + 1) or found
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            if isinstance(v, Tensor) and v._trace is trace:
+                x[k], found = v._value, True
+            else:
+                found = replace_traced(v, trace, depth + 1) or found
+    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor):
+        for k, v in list(vars(x).items()):
+            if isinstance(v, Tensor) and v._trace is trace:
+                object.__setattr__(x, k, v._value)
+                found = True
+            elif isinstance(v, tuple) and any(isinstance(i, Tensor) and i._trace is trace for i in v):
+                object.__setattr__(x, k, type(v)(*(
+                    i._value if isinstance(i, Tensor) else i for i in v)) if hasattr(v, "_fields")
+                    else tuple(i._value if isinstance(i, Tensor) else i for i in v))
+                found = True
+            else:
+                found = replace_traced(v, trace, depth + 1) or found
+    return found
+
+
+def check_donations(dynamic: list, positions) -> None:
+    """A donated array must not share memory with another argument: the program would
+    read what it has written."""
+    roots = [id(root_array(v)) for v in dynamic]
+    for j in positions:
+        if roots.count(roots[j]) > 1:
+            raise ValueError(
+                "chainrule.jit: a donated argument shares memory with another argument "
+                "(the same array passed twice, or views of one array); pass a copy, or do "
+                "not donate it"
+            )
+
+
+STATIC_TYPES = (int, float, bool, complex, str, type(None))
+
+
+def slice_parts(s: slice) -> tuple:
+    return s.start, s.stop, s.step
+
+
+def static_key(x):
+    """A constant argument as a key: floats by their bits, so that -0.0 and 0.0 (equal,
+    but not the same number to a program) and NaNs (unequal to themselves, and of two
+    signs and many payloads) key correctly."""
+    if type(x) is float or type(x) is complex:
+        return bits(x)
+    return x
+
+
+OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
+           functools.partial, np.random.Generator, np.random.RandomState, np.dtype)
+
+
+def attributes_key(x, depth: int):
+    """What a mutable object among the arguments holds now (a config object, the
+    instance of a jitted method): its attributes by value, arrays by their bytes, so
+    that a field changed between calls makes a new key rather than a stale replay."""
+    if type(x).__hash__ is not object.__hash__ or isinstance(x, OPAQUE) or depth > 3:
+        return None
+    fields = getattr(x, "__dict__", None)
+    if not isinstance(fields, dict):
+        return None
+    return tuple((name, value_key(v, depth + 1)) for name, v in fields.items())
+
+
+def value_key(v, depth: int):
+    if type(v) in STATIC_TYPES:
+        return (type(v), static_key(v))
+    if isinstance(v, np.ndarray | np.generic):
+        return (type(v), v.shape, v.dtype, id(v), v.tobytes())
+    if isinstance(v, list | tuple) and depth <= 3:
+        return (type(v), tuple(value_key(i, depth + 1) for i in v))
+    if isinstance(v, dict) and depth <= 3:
+        return (dict, tuple((repr(k), value_key(i, depth + 1)) for k, i in v.items()))
+    if isinstance(v, Tensor):
+        return (Tensor, id(v), np.shape(v._value))
+    return (id(v), attributes_key(v, depth))
+
+
+def describe(x, dynamic: list, description: list) -> bool:
+    """Append ``x``'s arrays to ``dynamic`` (in pytree order) and a hashable description
+    of everything else to ``description``; False for anything but lists, tuples, dicts,
+    arrays and Python scalars (the general path handles those)."""
+    t = type(x)
+    if t is np.ndarray:
+        dynamic.append(x)
+        description.append((x.shape, x.dtype, x.strides))
+        return True
+    if t is list or t is tuple:
+        description.append((t, len(x)))
+        for item in x:
+            if not describe(item, dynamic, description):
+                return False
+        return True
+    if t is dict:
+        description.append((dict, tuple(x)))  # the insertion order: iteration sees it
+        for k in sorted(x, key=repr):  # the pytree order
+            if not describe(x[k], dynamic, description):
+                return False
+        return True
+    if t in STATIC_TYPES:
+        description.append((t, static_key(x)))
+        return True
+    if isinstance(x, np.generic):
+        dynamic.append(x)
+        description.append((t, x.dtype))
+        return True
+    return False
+
+
+
+def pytree_kind(x):
+    return _registry.get(type(x)) or _node_kind(x)
