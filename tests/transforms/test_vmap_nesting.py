@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.transforms.test_jit import STEPS as JIT_STEPS
+from tests.transforms.test_jit import random_program as jit_random_program
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -25,13 +26,7 @@ STEPS["where branch"] = lambda h: cnp.where(cnp.sum(h * h * h) > 0, h * 2.0, h -
 
 
 def random_program(steps):
-    def f(w, x):
-        h = x @ w
-        for name in steps:
-            h = STEPS[name](h)
-        return cnp.sum(h * h)
-
-    return f
+    return jit_random_program(steps, STEPS)
 
 
 def per_example(f, w, xs):
