@@ -107,6 +107,12 @@ want = dist.all_reduce(local_grads(model, (x1, r == 1)), op="mean")
 for k, p in model.module.named_parameters():
     assert np.allclose(p.grad.numpy(), want[k], rtol=1e-13, atol=1e-15), k
 assert model.gradient_bytes == model.last_bytes_reduced == sum(p.detach().numpy().nbytes for p in model.parameters())
+# each gradient this process computed was written into its bucket once; head b's only on rank 1
+b_bytes = sum(p.detach().numpy().nbytes for p in model.module.b.parameters())
+assert model.last_bytes_copied == model.gradient_bytes - (0 if r == 1 else b_bytes), model.last_bytes_copied
+# one Iallreduce per bucket, at most one Wait each, and the Tests made in between
+assert len(model.bucket_sizes) + 1 <= model.last_mpi_calls, model.last_mpi_calls
+assert 0 < model.last_mpi_seconds < 10 and 0 <= model.last_mpi_cpu_seconds < 10
 # the next step is a normal one again
 model.zero_grad()
 model(x2, True).backward()

@@ -3,10 +3,12 @@
 As in PyTorch's DDP, the parameters are grouped into buckets of about ``bucket_cap_mb``
 in reverse order of ``parameters()`` (roughly the order in which the backward pass
 produces their gradients). A hook that runs when a parameter's ``.grad`` has been updated
-copies it into its bucket; when a bucket is full, a non-blocking allreduce of the bucket
-starts, and the rest of the backward pass runs while it travels. A callback queued for
-the end of the backward pass waits for every bucket and writes the averages back to
-``.grad`` before ``backward()`` returns.
+writes it, divided by the number of processes, into its bucket (one pass over the
+gradient: the copy and the division of the mean are the same loop); when a bucket is
+full, a non-blocking allreduce (a sum) of the bucket starts in place, and the rest of
+the backward pass runs while it travels. A callback queued for the end of the backward
+pass waits for every bucket and points each ``.grad`` at its slice of the bucket before
+``backward()`` returns.
 
 Buckets start strictly in bucket order on every process, so the collectives match even
 when gradients arrive in different orders. A parameter that got no gradient in this
@@ -17,8 +19,8 @@ pass, and no process waits for a gradient that will not come.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
+from time import perf_counter, process_time
 
 import numpy as np
 
@@ -86,6 +88,15 @@ class DistributedDataParallel(Module):
     ``gradient_as_bucket_view=True``): no copy and no new memory per step, but the next
     synchronised ``backward()`` overwrites it, so copy a gradient you want to keep.
 
+    What the last synchronised ``backward()`` did, for measuring it:
+    ``last_exposed_seconds`` (the time spent after the pass waiting for communication it
+    did not hide), ``last_bytes_reduced`` (the bytes handed to MPI: the gradient bytes),
+    ``last_bytes_copied`` (the bytes of gradient written into the buckets: the gradient
+    bytes this process computed, each once), ``last_mpi_calls``, ``last_mpi_seconds`` and
+    ``last_mpi_cpu_seconds`` (how many MPI calls it made to start, test and wait for the
+    allreduces, the time spent inside them, and the CPU time this process used there:
+    MPICH polls while it waits, so on a core of its own that is close to the time).
+
     >>> import numpy as np
     >>> from chainrule import distributed as dist, nn
     >>> dist.init()
@@ -126,9 +137,16 @@ class DistributedDataParallel(Module):
         self.__dict__["_sync"] = True
         self.__dict__["_active"] = False  # a backward pass is filling the buckets
         self.__dict__["_next"] = 0  # the next bucket to send
+        self.__dict__["_inverse"] = 1.0 / self._size
+        # what the last synchronised backward() did (counted while it runs)
         self.__dict__["last_exposed_seconds"] = 0.0
         self.__dict__["last_bytes_reduced"] = 0
-        self.__dict__["_sent"] = 0
+        self.__dict__["last_bytes_copied"] = 0
+        self.__dict__["last_mpi_calls"] = 0
+        self.__dict__["last_mpi_seconds"] = self.__dict__["last_mpi_cpu_seconds"] = 0.0
+        for name in ("_sent", "_copied", "_mpi_calls"):
+            self.__dict__[name] = 0
+        self.__dict__["_mpi_seconds"] = self.__dict__["_mpi_cpu_seconds"] = 0.0
         # a job of one has nothing to average: no hooks, the backward pass is the module's
         hooks = params if self._size > 1 else []
         self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in hooks]
@@ -176,7 +194,11 @@ class DistributedDataParallel(Module):
             )
         n = bucket.offsets[k]
         value = np.asarray(param.grad.primal())
-        bucket.buffer[n : n + value.size] = value.ravel()
+        # the mean's division and the copy into the bucket in one pass (the sum of the
+        # scaled gradients is the mean: the allreduce then adds, and nothing reads the
+        # bucket again before the optimizer)
+        np.multiply(value, self._inverse, out=bucket.buffer[n : n + value.size].reshape(value.shape))
+        self.__dict__["_copied"] = self._copied + value.nbytes
         bucket.ready[k] = True
         bucket.pending -= 1
         if bucket.pending == 0:
@@ -188,8 +210,17 @@ class DistributedDataParallel(Module):
         # MPI moves a non-blocking collective along only inside MPI calls: test the ones
         # in flight now and then, so they travel while the backward pass computes.
         for bucket in self._buckets[: self._next]:
-            if bucket.request is not None and bucket.request.Test():
-                bucket.request = None
+            if bucket.request is not None:
+                start = perf_counter(), process_time()
+                done = bucket.request.Test()
+                self._count_mpi(start)
+                if done:
+                    bucket.request = None
+
+    def _count_mpi(self, start: tuple[float, float]) -> None:
+        self.__dict__["_mpi_calls"] = self._mpi_calls + 1
+        self.__dict__["_mpi_seconds"] = self._mpi_seconds + (perf_counter() - start[0])
+        self.__dict__["_mpi_cpu_seconds"] = self._mpi_cpu_seconds + (process_time() - start[1])
 
     def _send_ready(self) -> None:
         buckets = self._buckets
@@ -198,7 +229,9 @@ class DistributedDataParallel(Module):
             self.__dict__["_next"] = self._next + 1
 
     def _send(self, bucket: _Bucket) -> None:
+        start = perf_counter(), process_time()
         bucket.request = self._comm.Iallreduce(mpi().IN_PLACE, bucket.buffer)
+        self._count_mpi(start)
         self.__dict__["_sent"] = self._sent + bucket.nbytes
 
     def _finish(self) -> None:
@@ -206,7 +239,7 @@ class DistributedDataParallel(Module):
         process did not get), wait for every bucket, write the means to ``.grad``.
         ``last_exposed_seconds`` is the time this takes: the communication that the
         backward pass did not hide."""
-        start = time.perf_counter()
+        start = perf_counter()
         try:
             for bucket in self._buckets:
                 if bucket.pending:
@@ -216,21 +249,27 @@ class DistributedDataParallel(Module):
                             bucket.buffer[n : n + bucket.params[k]._value.size] = 0
                     bucket.pending = 0
             self._send_ready()
-            inverse = 1.0 / self._size
             for bucket in self._buckets:
                 if bucket.request is not None:
+                    waited = perf_counter(), process_time()
                     bucket.request.Wait()
+                    self._count_mpi(waited)
                     bucket.request = None
-                mean = bucket.buffer
-                mean *= inverse
+                mean = bucket.buffer  # the scaled gradients were summed: the mean
                 for p, n in zip(bucket.params, bucket.offsets, strict=True):
                     shape = np.shape(p._value)
                     p.grad = Tensor(mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape), EAGER)
         finally:
             self._reset()
-            self.__dict__["last_exposed_seconds"] = time.perf_counter() - start
+            self.__dict__["last_exposed_seconds"] = perf_counter() - start
             self.__dict__["last_bytes_reduced"] = self._sent
-            self.__dict__["_sent"] = 0
+            self.__dict__["last_bytes_copied"] = self._copied
+            self.__dict__["last_mpi_calls"] = self._mpi_calls
+            self.__dict__["last_mpi_seconds"] = self._mpi_seconds
+            self.__dict__["last_mpi_cpu_seconds"] = self._mpi_cpu_seconds
+            for name in ("_sent", "_copied", "_mpi_calls"):
+                self.__dict__[name] = 0
+            self.__dict__["_mpi_seconds"] = self.__dict__["_mpi_cpu_seconds"] = 0.0
 
     def _reset(self) -> None:
         for bucket in self._buckets:
