@@ -1,11 +1,14 @@
-"""cr.jit(f, fuse=True): chains of elementwise calls compiled into one loop each. Every
+"""cr.jit(f, fuse=...): chains of elementwise calls compiled into one loop each. Every
 fused program is replayed beside the unfused one over many calls: same shapes, dtypes,
-retraces and guards, values within the ulp bounds that docs/jit.md documents."""
+retraces and guards, values within the ulp bounds that docs/jit.md documents. Most tests
+use fuse="wait" (compiled at the first call); those of fuse=True (compiled in the
+background) hold the compilation back until they release it."""
 
 import re
 import subprocess
 import sys
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +130,7 @@ def test_ulp_table_covers_every_elementwise_rule():
 @pytest.mark.parametrize("name", sorted(SPEC))
 def test_elementwise_rule_fused_within_documented_ulps(name):
     bounds = documented_bounds()[name]
-    plain, fused = cr.jit(rule_program(name)), cr.jit(rule_program(name), fuse=True)
+    plain, fused = cr.jit(rule_program(name)), cr.jit(rule_program(name), fuse="wait")
     for dtype, bound in zip((np.float64, np.float32), bounds, strict=True):
         for _ in range(3):
             args = spec_inputs(name, dtype)
@@ -147,7 +150,7 @@ def chain(x):
 
 
 def test_a_chain_and_its_gradient_become_one_loop():
-    f = cr.jit(cr.grad(chain), fuse=True)
+    f = cr.jit(cr.grad(chain), fuse="wait")
     x = rng.normal(size=16)
     f(x)
     (program,) = f.programs
@@ -158,7 +161,7 @@ def test_a_chain_and_its_gradient_become_one_loop():
 
 
 def test_scalar_program_is_one_compiled_call_returning_a_numpy_scalar():
-    f = cr.jit(cr.grad(chain), fuse=True)
+    f = cr.jit(cr.grad(chain), fuse="wait")
     x = np.float64(0.3)
     f(x)
     out = f(np.float64(-0.7))
@@ -171,7 +174,7 @@ def test_matmul_and_reductions_stay_numpy_calls_between_fused_loops():
         h = cnp.tanh(x @ w + 1.0) * 2.0 - 1.0
         return cnp.sum(h * h)
 
-    plain, fused = cr.jit(cr.grad(loss)), cr.jit(cr.grad(loss), fuse=True)
+    plain, fused = cr.jit(cr.grad(loss)), cr.jit(cr.grad(loss), fuse="wait")
     for _ in range(4):
         w, x = rng.normal(size=(5, 3)), rng.normal(size=(4, 5))
         assert close(plain(w, x), fused(w, x), np.float64)
@@ -184,7 +187,7 @@ def test_transcendentals_of_large_arrays_stay_numpy_calls():
     def f(x):
         return cnp.tanh(x * 2.0 + 1.0) * 3.0 - 1.0
 
-    fused = cr.jit(f, fuse=True)
+    fused = cr.jit(f, fuse="wait")
     small, large = np.ones(fusion.LIBM_MAX_SIZE), np.ones(fusion.LIBM_MAX_SIZE + 1)
     fused(small)
     fused(large)
@@ -198,7 +201,7 @@ def test_identical_groups_share_one_compiled_loop():
             x = (x @ w) * 0.5 + 0.25  # one group per layer, between the products
         return cnp.sum(x)
 
-    f = cr.jit(cr.grad(deep), fuse=True)
+    f = cr.jit(cr.grad(deep), fuse="wait")
     f(np.eye(3), np.ones((2, 3)))
     source = f.programs[0].source
     kernels = {name for name, fun in f.programs[0].replay.__globals__.items()
@@ -211,7 +214,7 @@ def test_float32_broadcasting_and_buffers_as_unfused():
     def f(x, b):
         return cnp.tanh(x * 2.0 + b) - cnp.sin(b)
 
-    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    plain, fused = cr.jit(f), cr.jit(f, fuse="wait")
     for shapes in [((3, 4), (4,)), ((3, 1), (1, 4)), ((), (2, 2)), ((5,), ())]:
         for _ in range(3):
             x = rng.normal(size=shapes[0]).astype(np.float32)
@@ -227,14 +230,14 @@ def test_intermediate_read_elsewhere_stays_materialised():
         t = cnp.sin(x) * 3.0
         return cnp.exp(t) + 1.0, t[::2], cnp.sum(t)
 
-    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    plain, fused = cr.jit(f), cr.jit(f, fuse="wait")
     for _ in range(3):
         x = rng.normal(size=6)
         assert close(plain(x), fused(x), np.float64)
 
 
 def test_results_are_never_reused_buffers():
-    f = cr.jit(lambda x: cnp.exp(cnp.sin(x) * 2.0) + x, fuse=True)
+    f = cr.jit(lambda x: cnp.exp(cnp.sin(x) * 2.0) + x, fuse="wait")
     x = rng.normal(size=5)
     first = f(x)
     kept = first.copy()
@@ -249,7 +252,7 @@ def test_writes_into_arguments_are_not_moved_across():
         s += 1.0
         return t + s * 3.0
 
-    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    plain, fused = cr.jit(f), cr.jit(f, fuse="wait")
     s1, s2 = np.linspace(-1, 1, 5), np.linspace(-1, 1, 5)
     for _ in range(4):
         x = rng.normal(size=5)
@@ -263,7 +266,7 @@ def test_donated_parameters_are_written_as_unfused():
         g = cr.grad(lambda p: cnp.sum(cnp.tanh(x @ p[0] + p[1]) ** 2))(params)
         return [p - 0.1 * gi for p, gi in zip(params, g, strict=True)]
 
-    plain, fused = cr.jit(step, donate_argnums=0), cr.jit(step, donate_argnums=0, fuse=True)
+    plain, fused = cr.jit(step, donate_argnums=0), cr.jit(step, donate_argnums=0, fuse="wait")
     start = [rng.normal(size=(3, 2)), rng.normal(size=2)]
     pa, pb = [p.copy() for p in start], [p.copy() for p in start]
     x = rng.normal(size=(4, 3))
@@ -285,7 +288,7 @@ def test_guards_read_numpy_bits_so_retraces_are_identical():
             return cnp.exp(y) * 3.0
         return cnp.sin(y) - 1.0
 
-    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    plain, fused = cr.jit(f), cr.jit(f, fuse="wait")
     for k in range(10):
         x = rng.normal(size=4) + (1.0 if k % 3 else -2.0)
         assert close(plain(x), fused(x), np.float64)
@@ -293,7 +296,7 @@ def test_guards_read_numpy_bits_so_retraces_are_identical():
 
 
 def test_errstate_raise_behaves_as_the_plain_call():
-    f = cr.jit(lambda x: cnp.log(cnp.sin(x) * 0.0) + 1.0, fuse=True)
+    f = cr.jit(lambda x: cnp.log(cnp.sin(x) * 0.0) + 1.0, fuse="wait")
     f(np.ones(3))
     with pytest.raises(FloatingPointError), np.errstate(divide="raise"):
         f(np.ones(3))
@@ -302,7 +305,7 @@ def test_errstate_raise_behaves_as_the_plain_call():
 
 
 def test_nan_inputs_to_fused_comparisons_warn_no_more_than_numpy():
-    f = cr.jit(lambda x: cnp.maximum(x * 2.0, 0.0) + 1.0, fuse=True)
+    f = cr.jit(lambda x: cnp.maximum(x * 2.0, 0.0) + 1.0, fuse="wait")
     x = np.array([np.nan, -0.0, 1.0, -np.inf])
     f(x)
     with warnings.catch_warnings():
@@ -334,7 +337,7 @@ def test_random_programs_fused_and_unfused_agree(names, dtype, calls):
     def program(x):
         return cr.value_and_grad(loss)(x)
 
-    plain, fused = cr.jit(program), cr.jit(program, fuse=True)
+    plain, fused = cr.jit(program), cr.jit(program, fuse="wait")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for values in calls:
@@ -357,7 +360,7 @@ def test_without_numba_fuse_warns_once_and_replays_unfused(monkeypatch):
     monkeypatch.setattr(fusion, "_HAS_NUMBA", False)
     monkeypatch.setattr(fusion, "_warned", [False])
     with pytest.warns(UserWarning, match="needs Numba"):
-        f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+        f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse="wait")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         g = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
@@ -368,7 +371,7 @@ def test_without_numba_fuse_warns_once_and_replays_unfused(monkeypatch):
 
 SCRIPT = """
 import numpy as np, chainrule as cr, chainrule.numpy as cnp
-f = cr.jit(lambda x: cnp.cos(cnp.exp(x) * 0.25) - x, fuse=True)
+f = cr.jit(lambda x: cnp.cos(cnp.exp(x) * 0.25) - x, fuse="wait")
 print(repr(float(f(np.linspace(0, 1, 7))[3])), f.programs[0].n_calls)
 """
 
@@ -384,3 +387,172 @@ def test_a_second_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
     assert "data saved" not in runs[1].stdout
     assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
     assert runs[1].stdout.splitlines()[-1].endswith(" 1")
+
+
+def test_fuse_must_be_a_known_mode():
+    with pytest.raises(ValueError, match="fuse='fast'"):
+        cr.jit(lambda x: x, fuse="fast")
+
+
+# -- fuse=True: unfused replay until the fused loops are compiled in the background ----
+class HeldBack:
+    """Stands in for the compiling thread: builds wait until ``release`` runs them."""
+
+    def __init__(self, monkeypatch):
+        self.jobs: list = []
+        monkeypatch.setattr(fusion, "compile_in_background", self.submit)
+
+    def submit(self, job):
+        future = Future()
+        self.jobs.append((future, job))
+        return future
+
+    def release(self):
+        for future, job in self.jobs:
+            try:
+                future.set_result(job())
+            except Exception as e:  # noqa: BLE001 (the future carries it, as the thread's does)
+                future.set_exception(e)
+        self.jobs.clear()
+
+
+def test_background_replays_unfused_to_the_last_bit_then_switches(monkeypatch):
+    held = HeldBack(monkeypatch)
+    plain, fused = cr.jit(cr.grad(chain)), cr.jit(cr.grad(chain), fuse=True)
+    xs = [rng.normal(size=16) for _ in range(8)]
+    for x in xs[:4]:  # compiling: the unfused program, bit for bit
+        assert np.array_equal(plain(x), fused(x))
+    assert fused.programs[0].n_calls == plain.programs[0].n_calls > 1
+    assert fused.wait_compiled(timeout=0) is False
+    assert len(held.jobs) == 1
+    held.release()
+    for x in xs[4:]:  # compiled: one loop, within the bounds
+        assert ulps(fused(x), plain(x), np.float64) <= 4
+    assert fused.programs[0].n_calls == 1
+    assert fused.wait_compiled(timeout=0) is True
+    assert fused.traces == plain.traces == 1
+
+
+def test_background_each_path_switches_and_retraces_stay_identical(monkeypatch):
+    held = HeldBack(monkeypatch)
+
+    def f(x):
+        y = cnp.tanh(x) * 2.0 + 0.1
+        if cnp.sum(y) > 0:
+            return cnp.exp(y) * 3.0 + y
+        return cnp.sin(y) - 1.0 * y
+
+    plain, fused = cr.jit(f), cr.jit(f, fuse=True)
+    for k in range(12):
+        if k == 6:
+            held.release()
+        x = rng.normal(size=4) + (1.0 if k % 3 else -2.0)
+        a, b = plain(x), fused(x)
+        assert np.array_equal(a, b) if k < 6 else close(a, b, np.float64)
+    assert plain.traces == fused.traces == 2
+    calls = sorted(zip(*(sorted(p.n_calls for p in g.programs) for g in (fused, plain)), strict=True))
+    assert len(calls) == 2 and all(a < b for a, b in calls)
+
+
+def test_background_training_step_with_donation_and_rebound_attributes(monkeypatch):
+    held = HeldBack(monkeypatch)
+
+    class Counter:
+        def __init__(self):
+            self.calls = 0
+
+    def step(params, x, counter):
+        g = cr.grad(lambda p: cnp.sum(cnp.tanh(x @ p[0] + p[1]) ** 2))(params)
+        return [p - 0.1 * (gi * 0.5 + p * 1e-3) for p, gi in zip(params, g, strict=True)]
+
+    plain = cr.jit(step, donate_argnums=0)
+    fused = cr.jit(step, donate_argnums=0, fuse=True)
+    start = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    pa, pb = [p.copy() for p in start], [p.copy() for p in start]
+    x = rng.normal(size=(4, 3))
+    for k in range(8):
+        if k == 4:
+            held.release()
+        old_b = pb
+        pa, pb = plain(pa, x, None), fused(pb, x, None)
+        for a, b in zip(pa, pb, strict=True):
+            assert np.array_equal(a, b) if k < 4 else close(a, b, np.float64)
+        if k:
+            assert any(np.shares_memory(b, ob) for b, ob in zip(pb, old_b, strict=True))
+    assert fused.programs[0].n_calls < plain.programs[0].n_calls
+    assert plain.traces == fused.traces == 1
+
+
+def test_background_rebound_attributes_survive_the_switch(monkeypatch):
+    held = HeldBack(monkeypatch)
+    nn = cr.nn
+
+    class Smoother(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("state", np.zeros(2))
+
+        def forward(self, x):
+            self.state = cnp.exp(self.state * 0.5) * 0.1 + x
+            return self.state * 1.0
+
+    mine, theirs = Smoother(), Smoother()
+    jitted = cr.jit(lambda m, x: m(x), fuse=True)
+    with cr.no_grad():
+        for k in range(6):
+            if k == 3:
+                held.release()
+            got, want = jitted(mine, np.ones(2) * k), theirs(np.ones(2) * k)
+            assert close(got, want.detach().numpy(), np.float64)
+            assert close(mine.state.detach().numpy(), theirs.state.detach().numpy(), np.float64)
+    assert jitted.traces == 1 and jitted.programs[0].n_calls == 2
+
+
+def test_background_compile_error_warns_and_keeps_the_unfused_program(monkeypatch):
+    held = HeldBack(monkeypatch)
+
+    def broken(ops, values, out_templates):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(fusion, "fuse_elementwise", broken)
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    f(x)
+    held.release()
+    with pytest.warns(UserWarning, match="no compiler today"):
+        assert np.array_equal(f(x), np.sin(x) * 2.0 + 1.0)
+    assert f.programs[0].n_calls == 3 and f.programs[0].upgrade is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(f(x), np.sin(x) * 2.0 + 1.0)
+
+
+def test_background_build_finishing_after_clear_is_dropped(monkeypatch):
+    held = HeldBack(monkeypatch)
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    f(x)
+    f.clear()
+    held.release()
+    assert f.programs == [] and f.wait_compiled(timeout=0)
+    assert np.array_equal(f(x), np.sin(x) * 2.0 + 1.0) and f.traces == 2
+
+
+def test_background_program_with_nothing_to_fuse_stays_as_it_is(monkeypatch):
+    held = HeldBack(monkeypatch)
+    f = cr.jit(lambda x: cnp.sum(x) * 2.0, fuse=True)
+    f(np.ones(3))
+    (program,) = f.programs
+    held.release()
+    f(np.ones(3))
+    assert f.programs == [program]
+
+
+def test_background_compiles_on_a_real_thread():
+    f = cr.jit(cr.grad(chain), fuse=True)
+    x = rng.normal(size=16)
+    first = f(x)
+    assert np.array_equal(first, cr.jit(cr.grad(chain))(x))  # the unfused program, exactly
+    assert f.wait_compiled(timeout=120)
+    assert f.programs[0].n_calls == 1
+    assert ulps(f(x), first, np.float64) <= 4

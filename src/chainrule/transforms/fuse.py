@@ -21,6 +21,9 @@ The steps, each a pure function but the last:
   directory (``CHAINRULE_FUSED_CACHE``, else ``$XDG_CACHE_HOME/chainrule/fused``) so that
   Numba's own cache next to it serves the next process.
 
+:func:`compile_in_background` runs such a build on one worker thread: ``jit(f,
+fuse=True)`` replays the unfused program until the fused one is ready.
+
 Numba is an optional dependency (the ``[fast]`` extra); :func:`available` says whether it
 can be imported, and ``jit`` replays without fusion (warning once) where it cannot.
 """
@@ -33,7 +36,10 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +47,7 @@ import numpy as np
 from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Seq, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
-           "available", "can_fuse", "cache_dir", "warn_unavailable"]
+           "available", "can_fuse", "cache_dir", "warn_unavailable", "compile_in_background"]
 
 # Whether Numba is installed, found without importing it: importing Numba takes a few
 # tenths of a second, which only programs that are fused should pay.
@@ -362,6 +368,25 @@ def module_source(kernels: list[tuple[str, str]], cache: bool) -> str:
 
 
 # -- compiling, through the disk cache -------------------------------------------------
+# One compilation at a time (Numba compiles under a lock of its own anyway), and one
+# import of each cached module even when the worker thread and a caller load at once.
+_LOAD_LOCK = threading.RLock()
+_worker: list = []
+
+
+def compile_in_background(job: Callable[[], object]) -> Future:
+    """Run ``job`` (the build of a fused program) on chainrule's one compiling thread and
+    return its future. The thread is not a daemon: a process that exits while a build is
+    queued finishes it first (and so leaves the compiled code in the disk cache).
+
+    >>> compile_in_background(lambda: 6 * 7).result()
+    42
+    """
+    if not _worker:
+        _worker.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-fuse"))
+    return _worker[0].submit(job)
+
+
 def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     """The compiled ufuncs of ``kernels`` (see :func:`module_source`), in order.
 
@@ -370,6 +395,11 @@ def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     fuses the same program later loads the machine code instead of compiling it. Where
     the cache directory cannot be written, the module is compiled in memory.
     """
+    with _LOAD_LOCK:
+        return _load_kernels(kernels, names)
+
+
+def _load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     global _numba
     if _numba is None:
         _numba = importlib.import_module("numba")
@@ -427,7 +457,7 @@ def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
     ufunc, at the place of the group's last call; ``ops`` itself if nothing fuses.
 
     >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
-    >>> f = cr.jit(lambda x: cnp.tanh(cnp.sin(x) * 2.0 + 1.0), fuse=True)
+    >>> f = cr.jit(lambda x: cnp.tanh(cnp.sin(x) * 2.0 + 1.0), fuse="wait")
     >>> y = f(np.zeros(3)); y = f(np.ones(3))
     >>> f.programs[0].n_calls if available() else 1
     1

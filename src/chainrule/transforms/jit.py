@@ -32,6 +32,7 @@ import functools
 import operator
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent import futures
 from typing import Any
 
 import numpy as np
@@ -378,12 +379,17 @@ class Jitted:
     generated ``source`` can be read); ``clear()`` forgets them.
     """
 
-    def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=(), fuse: bool = False):
+    def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=(),
+                 fuse: bool | str = False):
         self.fun = fun
         self.max_programs = max_programs
+        if fuse not in (False, True, "wait"):
+            raise ValueError(f"chainrule.jit: fuse={fuse!r}; pass False, True (compile the fused "
+                             "loops in the background) or 'wait' (compile them at the first call)")
         if fuse and not fusion.available():
             fusion.warn_unavailable()
         self.fuse = bool(fuse) and fusion.available()
+        self.fuse_in_background = fuse is True
         self.donate_argnums = (
             (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
         )
@@ -411,6 +417,47 @@ class Jitted:
     @property
     def programs(self) -> list[Program]:
         return [p for entries in self._cache.values() for _, progs in entries for p in progs]
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        """Wait until the fused loops of every recorded program are compiled (``fuse=True``
+        compiles them in the background, replaying unfused meanwhile) and replay them from
+        now on; True if none is still compiling after ``timeout`` seconds.
+
+        >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
+        >>> f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+        >>> y = f(np.zeros(3))
+        >>> f.wait_compiled()
+        True
+        """
+        done = True
+        for entries in list(self._cache.values()):
+            for _, programs in entries:
+                for i in range(len(programs)):
+                    upgrade = programs[i].upgrade
+                    if upgrade is None:
+                        continue
+                    if futures.wait([upgrade], timeout).not_done:
+                        done = False
+                    else:
+                        self._upgrade(programs, i)
+        return done
+
+    def _upgrade(self, programs: list, i: int) -> Program:
+        """``programs[i]`` replaced by its fused build, now finished (kept if that failed
+        or fused nothing)."""
+        program = programs[i]
+        future, program.upgrade = program.upgrade, None
+        try:
+            fused = future.result()
+        except Exception as e:  # a compiler error: the unfused replay is as correct
+            warnings.warn(f"chainrule.jit(fuse=True): compiling the fused loops failed "
+                          f"({type(e).__name__}: {e}); the program is replayed unfused.",
+                          stacklevel=3)
+            return program
+        if fused is not None:
+            fused.writebacks = program.writebacks
+            programs[i] = program = fused
+        return program
 
     def __call__(self, *args, **kwargs):
         captures = self._captures
@@ -475,6 +522,8 @@ class Jitted:
 
     def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
         program = programs[i]
+        if program.upgrade is not None and program.upgrade.done():
+            program = self._upgrade(programs, i)
         if donated_positions:
             check_donations(dynamic, donated_positions)
         result = program.run(dynamic)
@@ -674,15 +723,33 @@ class Jitted:
             self._runs_plain(trace.unreplayable)
             return result, None
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
-        program = build_program(trace.ops, trace.values, n_inputs, templates, out_tree, donated,
-                                trace.entry_errstate,
-                                rewrite=fusion.fuse_elementwise if fuse else None)
+        build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
+                                  out_tree, donated, trace.entry_errstate)
+        if fuse and self.fuse_in_background:
+            # replay unfused (exactly) until the fused loops are compiled
+            program = build()
+            program.upgrade = fusion.compile_in_background(functools.partial(_fused_build, build))
+        else:
+            program = build(rewrite=fusion.fuse_elementwise if fuse else None)
         program.writebacks = [(k, name) for k, name, _ in writebacks]
         return result, program
 
 
+def _fused_build(build: Callable) -> Program | None:
+    """The program ``build`` makes with fused loops, or None if nothing fuses."""
+    fused = []
+
+    def rewrite(ops, values, out_templates):
+        new = fusion.fuse_elementwise(ops, values, out_templates)
+        fused.append(new is not ops)
+        return new
+
+    program = build(rewrite=rewrite)
+    return program if fused[0] else None
+
+
 def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=(),
-        fuse: bool = False) -> Any:
+        fuse: bool | str = False) -> Any:
     """Trace ``fun`` once per kind of input, then replay the recorded NumPy calls.
 
     The replay runs the same NumPy calls as the first, traced, call, in the same order,
@@ -694,7 +761,10 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()
     replay may write results into them (say, new parameters into the old ones).
     ``fuse=True`` compiles each chain of elementwise calls into one loop with Numba (the
     ``[fast]`` extra; without it, a warning and the plain replay): faster, and equal to
-    the plain call within the bounds in ``docs/jit.md`` rather than to the last bit.
+    the plain call within the bounds in ``docs/jit.md`` rather than to the last bit. The
+    loops compile on a background thread while the calls replay unfused;
+    ``fuse="wait"`` compiles them before the first call returns, and
+    ``wait_compiled()`` waits for them.
 
     >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
     >>> step = cr.jit(cr.grad(lambda x: cnp.sum(cnp.tanh(x) ** 2)))

@@ -154,6 +154,9 @@ class Program:
         self.writebacks: list = []  # (object number, attribute): set from the last results
         self.undoable = bool(self.written or self.generators)
         self.donated_flag = [False]
+        # the future of the same program with fused loops, built in the background
+        # (``jit(f, fuse=True)``): replaces this one once it is ready
+        self.upgrade = None
 
     def run(self, inputs: list):
         if self.donates:
