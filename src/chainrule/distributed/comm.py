@@ -12,6 +12,9 @@ whole job (``MPI_Abort``); the launcher then ends every process with a non-zero 
 
 from __future__ import annotations
 
+import ctypes
+import os
+import platform
 import sys
 import traceback
 from collections.abc import Callable
@@ -45,6 +48,7 @@ class DistributedError(RuntimeError):
 class _State:
     comm: Any = None  # the communicator, once init() has run
     previous_hook: Callable | None = None
+    kept_heap: bool = False  # whether init() raised malloc's thresholds
 
 
 _STATE = _State()
@@ -62,7 +66,7 @@ def mpi():
     return MPI
 
 
-def init(comm=None, abort_on_exception: bool = True) -> None:
+def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> None:
     """Join the processes of this job (those ``mpiexec``/``srun`` started); a single
     process started without a launcher is a job of one. Calling it again does nothing.
 
@@ -70,6 +74,14 @@ def init(comm=None, abort_on_exception: bool = True) -> None:
     ``abort_on_exception`` (the default) an exception that ends one process prints its
     traceback, prefixed with the rank, and aborts every process of the job, so none is
     left waiting in a collective.
+
+    With ``keep_heap`` (the default), in a job of more than one process on Linux with
+    glibc, malloc keeps freed memory of up to 128 MB at the top of its heap and maps
+    blocks of 32 MB and more on their own, rather than shrinking the heap whenever MPI
+    frees the temporary buffer of an allreduce: otherwise every training step faults the
+    same pages in again (about 15 % of a W4 step). Settings of your own in
+    ``GLIBC_TUNABLES`` or ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` are left
+    as they are.
 
     >>> from chainrule import distributed as dist
     >>> dist.init()
@@ -80,6 +92,8 @@ def init(comm=None, abort_on_exception: bool = True) -> None:
         return
     MPI = mpi()
     _STATE.comm = MPI.COMM_WORLD if comm is None else comm
+    if keep_heap and _STATE.comm.Get_size() > 1:
+        _STATE.kept_heap = _keep_heap()
     if abort_on_exception and _STATE.previous_hook is None:
         _STATE.previous_hook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
@@ -137,6 +151,37 @@ def world_size() -> int:
 def barrier() -> None:
     """Wait until every process of the job has reached this call."""
     communicator().Barrier()
+
+
+# -- the heap ------------------------------------------------------------------------------
+# glibc's malloc hands memory back to the system when the free space at the top of its
+# heap passes a threshold that it sets by itself from the largest block freed so far
+# (about twice the size of a gradient bucket). A step of data-parallel training frees
+# MPI's temporary buffers for the allreduce and NumPy's gradients at about that size, so
+# the heap shrinks at every step and grows again, and every page of it is faulted in
+# anew: 3,800 page faults per W4 step with one 7.45 MB bucket, 15 % of the step. These
+# are the largest values glibc would choose by itself, fixed from the start.
+MMAP_THRESHOLD = 32 * 2**20  # blocks at least this large get their own mapping
+TRIM_THRESHOLD = 128 * 2**20  # free space kept at the top of the heap
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # malloc.h
+
+
+def _keep_heap() -> bool:
+    """Raise glibc's trim and mmap thresholds (see above), unless the environment already
+    sets them; returns whether it did. Elsewhere (macOS, musl, Windows) nothing to do."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    if "malloc" in os.environ.get("GLIBC_TUNABLES", "") or any(
+        name in os.environ for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
+    ):
+        return False  # the user chose
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+        )
+    except (OSError, AttributeError):
+        return False
 
 
 # -- all_reduce -----------------------------------------------------------------------------
