@@ -231,3 +231,41 @@ def test_keep_heap_leaves_the_users_malloc_settings(monkeypatch):
     monkeypatch.delenv("GLIBC_TUNABLES")
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
     assert comm._keep_heap() is False
+
+
+def test_gradient_arrays_shared_between_parameters_and_retained_gradients_stay_right(tmp_path):
+    # The rule of + hands the very same cotangent array to a and b, and c's gradient is
+    # the array h.grad holds: dividing and reducing must never write into those arrays.
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist, nn
+dist.init()
+r = dist.rank()
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(np.ones(3))
+        self.b = nn.Parameter(np.full(3, 2.0))
+        self.c = nn.Parameter(np.full(3, 3.0))
+        self.w = nn.Parameter(np.arange(6.0).reshape(2, 3))
+    def forward(self, x):
+        self.h = self.c + x
+        self.h.retain_grad()
+        return ((self.a + self.b) * x).sum() + self.h.sum() + (self.w @ x).sum()
+
+x = np.random.default_rng(r).normal(size=3)
+for cap in (1e-6, 25):  # one parameter per bucket, and all in one
+    model = dist.DistributedDataParallel(Shared(), bucket_cap_mb=cap)
+    model(x).backward()
+    xs = dist.communicator().allgather(x)
+    mean_x = np.mean(xs, axis=0)
+    np.testing.assert_array_equal(model.module.a.grad.numpy(), mean_x)
+    np.testing.assert_array_equal(model.module.b.grad.numpy(), mean_x)
+    np.testing.assert_array_equal(model.module.c.grad.numpy(), np.ones(3))
+    np.testing.assert_array_equal(model.module.h.grad.numpy(), np.ones(3))  # this process's own
+    np.testing.assert_array_equal(model.module.w.grad.numpy(), np.tile(mean_x, (2, 1)))
+    assert model.last_bytes_copied == model.gradient_bytes == 9 * 8 + 6 * 8
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert out.count("ok") == 2
