@@ -269,3 +269,27 @@ for cap in (1e-6, 25):  # one parameter per bucket, and all in one
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert out.count("ok") == 2
+
+
+def test_three_processes_average_to_the_last_bit(tmp_path):
+    # with 3 processes each gradient is divided by 3 before the sum: the mean up to
+    # rounding, never more than a few units in the last place from sum-then-divide
+    out = ok(run_mpi("""
+import numpy as np
+from chainrule import distributed as dist, nn
+dist.init()
+r = dist.rank()
+model = dist.DistributedDataParallel(nn.Linear(5, 3, rng=0, dtype=np.float64), bucket_cap_mb=1e-6)
+x = np.random.default_rng(r).normal(size=(4, 5))
+model(x).tanh().sum().backward()
+local = nn.Linear(5, 3, rng=0, dtype=np.float64)
+local.load_state_dict(model.module.state_dict())
+local(x).tanh().sum().backward()
+for name, p in local.named_parameters():
+    want = dist.all_reduce(p.grad.numpy(), op="sum") / 3
+    got = dict(model.module.named_parameters())[name].grad.numpy()
+    np.testing.assert_allclose(got, want, rtol=4e-16 * 4, atol=1e-300)
+    assert not np.array_equal(p.grad.numpy(), got)
+print(f"rank {r} ok", flush=True)
+""", tmp_path, n=3))
+    assert out.count("ok") == 3
