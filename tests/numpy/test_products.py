@@ -90,6 +90,26 @@ def test_products_complex(name):
     assert cr.gradcheck(f, *args, order=2)
 
 
+@pytest.mark.parametrize("shapes", [((3, 4), (4,)), ((4,), (4, 2))])
+@pytest.mark.parametrize("kinds", ["cc", "rc", "cr"])
+def test_matmul_of_a_vector_and_a_matrix_complex(shapes, kinds):
+    # the vector-and-matrix rules (outer product, matrix-vector product), with a real
+    # operand's cotangent projected to real when the other one is complex
+    args = [cnormal(*s) if k == "c" else normal(*s) for s, k in zip(shapes, kinds, strict=True)]
+    assert cr.gradcheck(cnp.matmul, *args, order=2)
+    _, pull = cr.vjp(cnp.matmul, *args)
+    g = cnormal(*np.shape(np.matmul(*args)))
+    got = pull(g)
+    for k, (x, gx) in enumerate(zip(args, got, strict=True)):
+        assert np.iscomplexobj(gx) == np.iscomplexobj(x)
+        # the transpose convention: d/dx of sum(g * (x @ y)) with no conjugation
+        other = args[1 - k]
+        want = (np.multiply.outer(g, other) if k == 0 and other.ndim == 1 else
+                g @ other.T if k == 0 else
+                np.multiply.outer(args[0], g) if args[0].ndim == 1 else args[0].T @ g)
+        assert np.allclose(gx, want if np.iscomplexobj(x) else want.real)
+
+
 def test_vdot_conjugates_its_first_argument():
     a, b = cnormal(3), cnormal(3)
     _, pull = cr.vjp(cnp.vdot, a, b)

@@ -75,16 +75,28 @@ def as_matrices(g, x, y):
     return g, x, y
 
 
+# A vector times one matrix (a layer applied to one example) has its own short rules:
+# the matrix's cotangent is an outer product, the vector's one matrix-vector product.
 def matmul_vjp_x(g, ans, x, y, **kw):
-    if len(shape_of(x)) > 1 and len(shape_of(y)) > 1:
+    nx, ny = len(shape_of(x)), len(shape_of(y))
+    if nx > 1 and ny > 1:
         return unbroadcast(cnp.matmul(g, mT(y)), x)
+    if nx == 1 and ny == 2:
+        return unbroadcast(cnp.matmul(g, mT(y)), x)
+    if nx == 2 and ny == 1:
+        return unbroadcast(cnp.multiply(cnp.expand_dims(g, -1), y), x)
     g, x2, y = as_matrices(g, x, y)
     return cnp.reshape(unbroadcast(cnp.matmul(g, mT(y)), x2), shape_of(x))
 
 
 def matmul_vjp_y(g, ans, x, y, **kw):
-    if len(shape_of(x)) > 1 and len(shape_of(y)) > 1:
+    nx, ny = len(shape_of(x)), len(shape_of(y))
+    if nx > 1 and ny > 1:
         return unbroadcast(cnp.matmul(mT(x), g), y)
+    if nx == 1 and ny == 2:
+        return unbroadcast(cnp.multiply(cnp.expand_dims(x, -1), g), y)
+    if nx == 2 and ny == 1:
+        return unbroadcast(cnp.matmul(g, x), y)
     g, x, y2 = as_matrices(g, x, y)
     return cnp.reshape(unbroadcast(cnp.matmul(mT(x), g), y2), shape_of(y))
 
