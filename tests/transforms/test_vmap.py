@@ -104,6 +104,53 @@ def test_binary_elementwise(name, shapes, in_axes):
     assert_batches(getattr(cnp, name), (x, y), in_axes)
 
 
+OPERANDS = {  # the other operand of an operator on a batched value of examples of shape (4,)
+    "python float": 1.5, "python int": 2, "python complex": 1 - 2j, "numpy float32": np.float32(3),
+    "0-d array": np.array(0.5), "row": np.linspace(1, 2, 4), "matrix": np.linspace(1, 2, 8).reshape(2, 4),
+    "column": np.linspace(1, 2, 3).reshape(3, 1), "list": [1.0, 2.0, 3.0, 4.0],
+    "float32 row": np.linspace(1, 2, 4, dtype=np.float32),
+}
+
+
+@pytest.mark.parametrize("other", sorted(OPERANDS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("size", [B, 0])
+def test_operators_on_a_batched_value(other, dtype, size):
+    # the trace's own path for elementwise calls of one and two arguments: every kind of
+    # other operand, on either side, the dtypes NumPy gives, an empty batch
+    y = OPERANDS[other]
+    x = (rng.uniform(0.5, 2, size=(size, 4)) + (0.5j if dtype == np.complex128 else 0)).astype(dtype)
+
+    def f(v):
+        return [v * y, y - v, v / y, y ** v, -v, cnp.tanh(v) + y, cnp.add(y, v), cnp.astype(v, np.complex64)]
+
+    got = cr.vmap(f)(x)
+    want = [np.stack([np.asarray(o) for o in outs])
+            for outs in zip(*[f(x[b]) for b in range(size)], strict=True)]
+    for k, g in enumerate(got):
+        g = np.asarray(g)
+        ref = np.asarray(f(np.zeros(4, dtype))[k])
+        assert g.dtype == ref.dtype and g.shape == (size, *ref.shape), (k, g.dtype, g.shape)
+        if size:
+            np.testing.assert_allclose(g, want[k], rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_operators_between_batched_values_of_different_ranks_and_traces():
+    x, y = rng.normal(size=(B, 3)), rng.normal(size=(B, 2, 3))
+    assert_batches(lambda a, b: a * b + b / (1 + a ** 2), (x, y))
+    assert_batches(lambda a, b: b - a, (x[:, :1], y), (0, 0))
+    # a batched value of an outer vmap is an unbatched operand for the inner one
+    outer = cr.vmap(lambda a, b: cr.vmap(lambda r: r * a + a * r, in_axes=0)(b))(x, y)
+    np.testing.assert_allclose(outer, 2 * x[:, None, :] * y, rtol=1e-12)
+    # under jit (a recording trace below) and grad (a reverse trace above)
+    jitted = cr.jit(cr.vmap(lambda a, b: cnp.sum(cnp.tanh(a * b) - a)))
+    np.testing.assert_allclose(jitted(x, y), [np.sum(np.tanh(x[i] * y[i]) - x[i]) for i in range(B)],
+                               rtol=1e-12)
+    per_example = cr.vmap(cr.grad(lambda a, b: cnp.sum(b / (1 + a * a))))(x, y)
+    np.testing.assert_allclose(per_example, np.sum(-2 * x[:, None] * y / (1 + x[:, None] ** 2) ** 2, 1),
+                               rtol=1e-12)
+
+
 def test_where_clip_and_comparisons():
     x = rng.normal(size=(B, 5))
     assert_batches(lambda v: cnp.where(v > 0, v, 0.1 * v), (x,))

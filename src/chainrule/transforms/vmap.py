@@ -22,9 +22,9 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error
-from chainrule.numpy.batching import NONDIFF_BATCH, per_example
+from chainrule.numpy.batching import NONDIFF_BATCH, elementwise, per_example
 
 __all__ = ["vmap", "BatchTrace", "BatchTensor"]
 
@@ -82,7 +82,47 @@ class BatchTrace(Trace):
                     batched[i] = tuple(inner)
         return vals, tuple(batched)
 
+    # Elementwise calls of one or two arguments are most of a batched program: their rule
+    # (``batching.elementwise``: align the examples' axes, call once) is spelled out here,
+    # and plain values go straight to the NumPy function, as the other traces' hot paths do.
+    def unary(self, prim, a, kwargs=NO_KWARGS):
+        if prim.batch is not elementwise or kwargs or prim.multiple_outputs or not self.open:
+            return self._process(prim, (a,), kwargs)
+        v = a._value
+        t = _new_tensor(BatchTensor)
+        t._value, t._trace, t._node = prim(v) if isinstance(v, Tensor) else prim.fun(v), self, None
+        return t
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        if prim.batch is not elementwise or kwargs or prim.multiple_outputs or not self.open:
+            return self._process(prim, (a, b), kwargs)
+        a_own = isinstance(a, Tensor) and a._trace is self
+        b_own = isinstance(b, Tensor) and b._trace is self
+        va = a._value if a_own else a
+        vb = b._value if b_own else b
+        # the batched operand gets singleton axes after the batch axis up to the other
+        # operand's rank of one example, so that broadcasting lines the examples up
+        na, nb = _operand_ndim(va) - a_own, _operand_ndim(vb) - b_own
+        if na < -1 or nb < -1:  # a list, a dtype...: the general rule
+            return self._process(prim, (a, b), kwargs)
+        a, b = va, vb
+        if a_own and na < nb:
+            a = _lift(a, nb - na)
+        elif b_own and nb < na:
+            b = _lift(b, na - nb)
+        t = _new_tensor(BatchTensor)
+        t._value = prim(a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else prim.fun(a, b)
+        t._trace, t._node = self, None
+        return t
+
     def process(self, prim, args, kwargs):
+        if len(args) == 2 and prim.batch is elementwise:
+            return self.binary(prim, args[0], args[1], kwargs)
+        if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._trace is self:
+            return self.unary(prim, args[0], kwargs)
+        return self._process(prim, args, kwargs)
+
+    def _process(self, prim, args, kwargs):
         if not self.open:
             raise escaped_tensor_error(self, prim)
         vals, batched = self._unbox(args)
@@ -151,6 +191,22 @@ class BatchTrace(Trace):
     def guard(self, t) -> None:
         """Library code read a batched value as a whole (a shape check, a branch for the
         batch at once); nothing to record."""
+
+
+def _operand_ndim(x) -> int:
+    """The number of axes of an array, Tensor or number; -9 for anything else."""
+    if isinstance(x, np.ndarray | Tensor | np.generic):
+        return len(x.shape)
+    if isinstance(x, int | float | complex):
+        return 0
+    return -9
+
+
+def _lift(x, k: int):
+    """``batching.lift``: ``k`` singleton axes after the batch axis of ``x``."""
+    s = x.shape
+    new = (s[0],) + (1,) * k + tuple(s[1:])
+    return x.reshape(new) if x.__class__ is np.ndarray else cnp.reshape(x, new)
 
 
 class _Named:
