@@ -54,6 +54,8 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         v = self._value
+        if v.__class__ is np.ndarray:  # the common case, without result_type's call
+            return v.dtype
         return v.dtype if isinstance(v, Tensor) else np.result_type(v)
 
     def __len__(self) -> int:
