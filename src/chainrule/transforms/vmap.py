@@ -195,6 +195,8 @@ class BatchTrace(Trace):
 
 def _operand_ndim(x) -> int:
     """The number of axes of an array, Tensor or number; -9 for anything else."""
+    if x.__class__ is np.ndarray:
+        return x.ndim
     if isinstance(x, np.ndarray | Tensor | np.generic):
         return len(x.shape)
     if isinstance(x, int | float | complex):
