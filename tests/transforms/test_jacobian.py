@@ -62,3 +62,99 @@ def test_make_ggnvp():
     ggnvp = cr.make_ggnvp(lambda w: a @ w)(np.ones(2))
     v = np.array([1.0, -2.0])
     assert np.allclose(ggnvp(v), a.T @ a @ v)
+
+
+# -- the unit basis: vmap scales rows or columns instead of multiplying by the zeros -------------
+rng = np.random.default_rng(6)
+W = rng.normal(size=(4, 5))
+U = rng.normal(size=(5, 4))
+
+
+def basis_by_basis(jac_kind, f, x):
+    """The Jacobian one unit vector at a time, without vmap: the dense reference."""
+    eye = np.eye(x.size).reshape((x.size, *x.shape))
+    if jac_kind == "fwd":
+        cols = [np.asarray(cr.jvp(f, (x,), (e,))[1]) for e in eye]
+        out = np.stack(cols)  # (in, out...)
+        return np.moveaxis(out.reshape(x.size, -1), 0, -1).reshape(out.shape[1:] + x.shape)
+    y, pull = cr.vjp(f, x)
+    eye_out = np.eye(np.size(y)).reshape((np.size(y), *np.shape(y)))
+    rows = [np.asarray(pull(e)[0]) for e in eye_out]
+    return np.stack(rows).reshape(np.shape(y) + x.shape)
+
+
+UNIT_PROGRAMS = {  # f(x) for x of shape (4,) (W @ x... with every orientation of a unit batch)
+    "matrix times vector": lambda x: cnp.tanh(U @ x),
+    "vector times matrix": lambda x: cnp.tanh(x @ W) * 2.0,
+    "row times matrix": lambda x: cnp.reshape(x, (1, 4)) @ W,
+    "matrix times column": lambda x: U @ cnp.expand_dims(x, -1),
+    "scaled first": lambda x: U @ (x * np.arange(1.0, 5.0)),
+    "two layers": lambda x: cnp.tanh(W @ cnp.tanh(U @ x + 1.0)),
+    "a 2-d input": lambda x: cnp.sum(cnp.reshape(x, (2, 2)) @ W[:2], axis=0),
+}
+
+
+@pytest.mark.parametrize("kind", ["fwd", "rev"])
+@pytest.mark.parametrize("name", sorted(UNIT_PROGRAMS))
+def test_jacobians_over_the_unit_basis_match_the_dense_products(kind, name):
+    f = UNIT_PROGRAMS[name]
+    x = rng.normal(size=4)
+    jac = cr.jacfwd if kind == "fwd" else cr.jacrev
+    np.testing.assert_allclose(jac(f)(x), basis_by_basis(kind, f, x), rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["fwd", "rev"])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_unit_basis_with_a_non_finite_matrix_or_scale_keeps_the_dense_nans(kind, bad):
+    # 0 * inf is NaN in the dense product of each unit vector: the Jacobian keeps it
+    m = U.copy()
+    m[1, 2] = bad
+    scale = np.arange(1.0, 5.0)
+    scale[3] = bad
+    jac = cr.jacfwd if kind == "fwd" else cr.jacrev
+    x = rng.normal(size=4)
+    for f in (lambda v: m @ v, lambda v: v @ m.T, lambda v: U @ (v * scale),
+              lambda v: (v * scale) @ W):
+        np.testing.assert_array_equal(jac(f)(x), basis_by_basis(kind, f, x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex128, np.int64])
+def test_unit_basis_dtypes(dtype):
+    x = (np.arange(4) + (1j if dtype == np.complex128 else 0)).astype(dtype)
+    w = W.astype(np.float32) if dtype == np.float32 else W
+    for jac, kind in ((cr.jacfwd, "fwd"), (cr.jacrev, "rev")):
+        got = jac(lambda v, w=w: v @ w)(x)
+        want = basis_by_basis(kind, lambda v, w=w: v @ w, x.astype(np.float64) if dtype == np.int64 else x)
+        assert got.dtype == want.dtype or dtype == np.int64, (got.dtype, want.dtype)
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_vmap_over_the_unit_basis_is_vmap_over_its_values():
+    from chainrule.transforms.vmap import unit_basis
+
+    basis = unit_basis((2, 3), np.float64)
+    assert np.array_equal(basis, np.eye(6).reshape(6, 2, 3))
+
+    def f(e):  # scaled, reshaped, multiplied on both sides, then used densely
+        v = cnp.reshape(e * np.arange(1.0, 4.0), (6,))
+        return [v @ rng_fixed, rng_fixed.T @ v, cnp.exp(v) * v, cnp.squeeze(cnp.expand_dims(v, 0))]
+
+    rng_fixed = rng.normal(size=(6, 3))
+    for got, want in zip(cr.vmap(f)(basis), cr.vmap(f)(np.asarray(basis).copy()), strict=True):
+        np.testing.assert_array_equal(got, want)
+    outs = cr.vmap(f)(basis)
+    assert all(type(o) is np.ndarray for o in outs)
+
+
+def test_the_unit_basis_is_multiplied_by_scaling(monkeypatch):
+    from chainrule.transforms import vmap as vmap_module
+
+    scaled = []
+    real = vmap_module._unit_matmul
+    monkeypatch.setattr(vmap_module, "_unit_matmul", lambda *a: scaled.append(r := real(*a)) or r)
+    f = UNIT_PROGRAMS["two layers"]
+    for jac in (cr.jacfwd, cr.jacrev):
+        scaled.clear()
+        jac(f)(np.ones(4))
+        # the first product meets the (scaled) unit basis, the second a dense batch
+        assert [s is not None for s in scaled] == [True, False]

@@ -27,7 +27,7 @@ from chainrule.transforms.reverse import (
     split_by_argument,
     trace_vjp,
 )
-from chainrule.transforms.vmap import vmap
+from chainrule.transforms.vmap import unit_basis, vmap
 
 __all__ = [
     "jacobian",
@@ -53,11 +53,10 @@ def _size(shape) -> int:
 
 
 def _basis(shape, dtype):
-    """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``.
+    """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``, marked
+    as such for vmap (which then multiplies them by matrices without a matrix product).
     Integer arrays get float64 directions."""
-    n = _size(shape)
-    dtype = dtype if np.dtype(dtype).kind in "fc" else np.float64
-    return np.eye(n, dtype=dtype).reshape((n, *shape))
+    return unit_basis(shape, dtype if np.dtype(dtype).kind in "fc" else np.float64)
 
 
 def _to_lead(rows, lead_shape, tail_shape):

@@ -24,9 +24,10 @@ from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error
+from chainrule.numpy import batching
 from chainrule.numpy.batching import NONDIFF_BATCH, elementwise, per_example
 
-__all__ = ["vmap", "BatchTrace", "BatchTensor"]
+__all__ = ["vmap", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
 
 _new_tensor = object.__new__
 
@@ -40,6 +41,16 @@ class BatchTensor(Tensor):
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self._value.shape[1:])
+
+
+class UnitBatchTensor(BatchTensor):
+    """A BatchTensor whose example ``i``, flattened, is ``scale[i]`` times unit vector ``i``
+    (the unit basis that ``jacrev``/``jacfwd`` map over, and what scaling, reshaping and
+    matrix products make of it). Its value holds exactly that, dense, for every other
+    use; ``scale`` lets a matrix product with it scale rows or columns instead of
+    multiplying by the zeros."""
+
+    __slots__ = ("scale",)
 
 
 class BatchTrace(Trace):
@@ -62,6 +73,11 @@ class BatchTrace(Trace):
     def box(self, value) -> BatchTensor:
         t = _new_tensor(BatchTensor)
         t._value, t._trace, t._node = value, self, None
+        return t
+
+    def unit(self, value, scale) -> UnitBatchTensor:
+        t = _new_tensor(UnitBatchTensor)
+        t._value, t._trace, t._node, t.scale = value, self, None, scale
         return t
 
     def close(self) -> None:
@@ -105,14 +121,17 @@ class BatchTrace(Trace):
         na, nb = _operand_ndim(va) - a_own, _operand_ndim(vb) - b_own
         if na < -1 or nb < -1:  # a list, a dtype...: the general rule
             return self._process(prim, (a, b), kwargs)
-        a, b = va, vb
         if a_own and na < nb:
-            a = _lift(a, nb - na)
+            va = _lift(va, nb - na)
         elif b_own and nb < na:
-            b = _lift(b, na - nb)
+            vb = _lift(vb, na - nb)
+        ans = prim(va, vb) if isinstance(va, Tensor) or isinstance(vb, Tensor) else prim.fun(va, vb)
+        if prim is cnp.multiply and (a.__class__ is UnitBatchTensor or b.__class__ is UnitBatchTensor):
+            scale = _unit_times(self, a, b, ans)
+            if scale is not None:
+                return self.unit(ans, scale)
         t = _new_tensor(BatchTensor)
-        t._value = prim(a, b) if isinstance(a, Tensor) or isinstance(b, Tensor) else prim.fun(a, b)
-        t._trace, t._node = self, None
+        t._value, t._trace, t._node = ans, self, None
         return t
 
     def process(self, prim, args, kwargs):
@@ -134,7 +153,14 @@ class BatchTrace(Trace):
                 _warn_loop(prim.__name__)
                 ans = loop_over_examples(self, prim, args, kwargs)
             else:
+                if rule is batching.matmul and len(args) == 2 and not kwargs:
+                    product = _unit_matmul(self, *args)
+                    if product is not None:
+                        return self.box(product)
                 ans = rule(prim, batched, *vals, **kwargs)
+                if (rule in _KEEP_UNITS and args[0].__class__ is UnitBatchTensor and len(args) <= 2
+                        and (not kwargs or kwargs == _C_ORDER) and ans.__class__ is np.ndarray):
+                    return self.unit(ans, args[0].scale)  # the same order of elements
                 if ans is NotImplemented:  # a case the rule does not vectorise
                     if rule is not per_example:
                         _warn_loop(prim.__name__, "for these arguments")
@@ -209,6 +235,70 @@ def _lift(x, k: int):
     s = x.shape
     new = (s[0],) + (1,) * k + tuple(s[1:])
     return x.reshape(new) if x.__class__ is np.ndarray else cnp.reshape(x, new)
+
+
+# -- the unit basis of jacrev and jacfwd ------------------------------------------------------
+class UnitBasis(np.ndarray):
+    """The unit vectors of an array of some shape, stacked along axis 0: ``vmap`` over it
+    (``in_axes=0``) knows what it is, and multiplies it by a matrix without a GEMM."""
+
+
+def unit_basis(shape, dtype) -> UnitBasis:
+    """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``.
+
+    >>> unit_basis((2,), np.float64)[1]
+    UnitBasis([0., 1.])
+    """
+    n = int(np.prod(shape, dtype=int))
+    return np.eye(n, dtype=dtype).reshape((n, *shape)).view(UnitBasis)
+
+
+# calls that keep the order of an example's elements: a unit batch stays one
+_KEEP_UNITS = (batching.reshape, batching.expand_dims, batching.squeeze)
+_C_ORDER = {"order": "C"}
+
+
+def _finite(x) -> bool:
+    kind = x.dtype.kind if hasattr(x, "dtype") else "f"
+    return kind in "biu" or (kind in "fc" and bool(np.isfinite(x).all()))
+
+
+def _unit_times(trace, a, b, ans):
+    """The scale of ``a * b`` (one a unit batch of ``trace``, the other unbatched), or None
+    when the product is not one: the other operand widens the examples, is not finite
+    (0 * inf is NaN, not 0) or not a plain value."""
+    unit, other = (a, b) if a.__class__ is UnitBatchTensor and a._trace is trace else (b, a)
+    if (isinstance(other, Tensor) or ans.__class__ is not np.ndarray
+            or ans.shape != unit._value.shape or not isinstance(
+                other, np.ndarray | np.generic | int | float | complex) or not _finite(other)):
+        return None
+    if isinstance(other, np.ndarray) and other.ndim:
+        other = np.broadcast_to(other, ans.shape[1:]).reshape(-1)
+    scale = unit.scale * other
+    return scale if scale.dtype == ans.dtype else None
+
+
+def _unit_matmul(trace, a, b):
+    """``matmul`` of a unit batch of vectors (or rows or columns) and a finite matrix, by
+    scaling the matrix's rows (unit on the left) or columns (on the right); None when
+    that is not the case."""
+    if a.__class__ is UnitBatchTensor and a._trace is trace:
+        unit, m, left = a, b, True
+    elif b.__class__ is UnitBatchTensor and b._trace is trace:
+        unit, m, left = b, a, False
+    else:
+        return None
+    if m.__class__ is not np.ndarray or m.ndim != 2 or unit._value.__class__ is not np.ndarray:
+        return None
+    example = unit._value.shape[1:]
+    k = m.shape[0] if left else m.shape[1]
+    if example not in (((k,), (1, k)) if left else ((k,), (k, 1))) or not _finite(m):
+        return None
+    # example i is scale[i] e_i: e_i @ m is row i of m, m @ e_i its column i
+    out = unit.scale[:, None] * m if left else (m * unit.scale).T
+    if len(example) == 1:
+        return out
+    return out[:, None, :] if left else out[:, :, None]
 
 
 class _Named:
@@ -425,6 +515,10 @@ def vmap(
             for leaf, axis in zip(leaves, ax, strict=True):
                 if axis is None:
                     new.append(leaf)
+                    continue
+                if leaf.__class__ is UnitBasis and axis % leaf.ndim == 0:
+                    value = leaf.view(np.ndarray)
+                    new.append(trace.unit(value, np.ones(len(value), value.dtype)))
                     continue
                 if not isinstance(leaf, Tensor):
                     leaf = np.asarray(leaf)
