@@ -77,8 +77,13 @@ def like_input(g, x):
             g = cnp.real(g)
         if dtype_of(g) != dtype:
             g = cnp.astype(g, dtype)
-        x_value = x._value if isinstance(x, Tensor) else x
-        g_value = g._value if isinstance(g, Tensor) else g
+        # the values under every trace (a vmap's Tensor holds one of jit's, which holds an
+        # array): a batched gradient is an array already, and needs no copy
+        x_value, g_value = x, g
+        while isinstance(x_value, Tensor):
+            x_value = x_value._value
+        while isinstance(g_value, Tensor):
+            g_value = g_value._value
         if isinstance(x_value, np.generic) and isinstance(g_value, np.ndarray) and g_value.ndim == 0:
             g = g[()]
         elif isinstance(x_value, np.ndarray) and not isinstance(g_value, np.ndarray):
