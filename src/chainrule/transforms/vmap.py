@@ -385,6 +385,13 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
 
 
 # -- in_axes and out_axes ------------------------------------------------------------------
+def _axes_of_leaves(prefix, tree, leaves: list, where: str) -> list:
+    """``_leaf_axes`` for a tree already flattened into ``leaves``."""
+    if prefix is None or isinstance(prefix, int | np.integer) and not isinstance(prefix, bool):
+        return [None if prefix is None else int(prefix)] * len(leaves)
+    return _leaf_axes(prefix, tree, where)
+
+
 def _leaf_axes(prefix, tree, where: str) -> list:
     """One axis (an int or None) per leaf of ``tree``, from the pytree prefix ``prefix``."""
     if prefix is None or isinstance(prefix, int | np.integer) and not isinstance(prefix, bool):
@@ -471,25 +478,25 @@ def vmap(
                 "entry per positional argument (a dict of axes for a dict argument goes "
                 "inside the tuple: in_axes=({...},))"
             )
+        values = [*args, *kwargs.values()]
+        flat_args = [tree_flatten(a) for a in values]
         if isinstance(axes_spec, tuple):
             if len(axes_spec) != len(args):
                 raise ValueError(
                     f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
                     f"argument(s) were given; give one entry per argument (None: not batched)"
                 )
-            axes = [_leaf_axes(spec, a, f"in_axes[{i}]")
-                    for i, (spec, a) in enumerate(zip(axes_spec, args, strict=True))]
+            axes = [_axes_of_leaves(spec, a, leaves, f"in_axes[{i}]") for i, (spec, a, (leaves, _))
+                    in enumerate(zip(axes_spec, args, flat_args, strict=False))]
         else:
-            axes = [_leaf_axes(axes_spec, a, "in_axes") for a in args]
+            axes = [_axes_of_leaves(axes_spec, a, leaves, "in_axes")
+                    for a, (leaves, _) in zip(args, flat_args, strict=False)]
         # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX)
         names = [f"argument {i}" for i in range(len(args))] + [
             f"keyword argument {k!r}" for k in kwargs]
-        values = [*args, *kwargs.values()]
-        axes += [_leaf_axes(0, v, f"keyword argument {k!r}") for k, v in kwargs.items()]
-        flat_args, sizes = [], []
-        for name, a, ax in zip(names, values, axes, strict=True):
-            leaves, tree = tree_flatten(a)
-            flat_args.append((leaves, tree))
+        axes += [[0] * len(leaves) for leaves, _ in flat_args[len(args):]]
+        sizes = []
+        for name, (leaves, _), ax in zip(names, flat_args, axes, strict=True):
             for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
                 if axis is None:
                     continue
@@ -558,7 +565,7 @@ def _batch_size(sizes, axis_size):
 
 def _unbatch_outputs(trace: BatchTrace, out, out_axes):
     leaves, tree = tree_flatten(out)
-    axes = _leaf_axes(out_axes, out, "out_axes")
+    axes = _axes_of_leaves(out_axes, out, leaves, "out_axes")
     results = []
     for k, (leaf, axis) in enumerate(zip(leaves, axes, strict=True)):
         if isinstance(leaf, Tensor) and leaf._trace is trace:
