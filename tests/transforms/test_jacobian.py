@@ -158,3 +158,15 @@ def test_the_unit_basis_is_multiplied_by_scaling(monkeypatch):
         jac(f)(np.ones(4))
         # the first product meets the (scaled) unit basis, the second a dense batch
         assert [s is not None for s in scaled] == [True, False]
+
+
+@pytest.mark.parametrize("jac", [cr.jacrev, cr.jacfwd])
+def test_jacobian_of_the_identity_and_of_scalings_is_a_fresh_array(jac):
+    # the unit basis's dense value is made when it is handed back
+    for f, want in ((lambda v: v, np.eye(4)), (lambda v: v * np.arange(4.0), np.diag(np.arange(4.0))),
+                    (lambda v: 3.0 * cnp.reshape(v, (2, 2)), 3 * np.eye(4).reshape(2, 2, 4))):
+        got = jac(f)(np.ones(4))
+        assert type(got) is np.ndarray and got.flags.writeable
+        np.testing.assert_array_equal(got, want)
+        got[...] = 7.0  # nothing shared with the next call
+        np.testing.assert_array_equal(jac(f)(np.ones(4)), want)

@@ -46,11 +46,33 @@ class BatchTensor(Tensor):
 class UnitBatchTensor(BatchTensor):
     """A BatchTensor whose example ``i``, flattened, is ``scale[i]`` times unit vector ``i``
     (the unit basis that ``jacrev``/``jacfwd`` map over, and what scaling, reshaping and
-    matrix products make of it). Its value holds exactly that, dense, for every other
-    use; ``scale`` lets a matrix product with it scale rows or columns instead of
-    multiplying by the zeros."""
+    matrix products make of it). ``scale`` lets a matrix product with it scale rows or
+    columns instead of multiplying by the zeros; the dense value is made only when
+    something else reads it. (``scale`` is None once the value has been replaced.)"""
 
-    __slots__ = ("scale",)
+    __slots__ = ("scale", "example", "dense")
+
+    @property
+    def _value(self):
+        dense = self.dense
+        if dense is None:
+            n = len(self.scale)
+            dense = np.zeros((n, n), self.scale.dtype)
+            dense.flat[:: n + 1] = self.scale
+            dense = self.dense = dense.reshape((n, *self.example))
+        return dense
+
+    @_value.setter
+    def _value(self, value):
+        self.dense, self.scale = value, None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.example if self.scale is not None else tuple(self.dense.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.scale.dtype if self.scale is not None else self.dense.dtype
 
 
 class BatchTrace(Trace):
@@ -75,9 +97,11 @@ class BatchTrace(Trace):
         t._value, t._trace, t._node = value, self, None
         return t
 
-    def unit(self, value, scale) -> UnitBatchTensor:
+    def unit(self, scale, example: tuple, value=None) -> UnitBatchTensor:
+        """A batch whose example ``i`` is ``scale[i]`` times unit vector ``i`` (of shape
+        ``example``); ``value``: its dense value, if made already."""
         t = _new_tensor(UnitBatchTensor)
-        t._value, t._trace, t._node, t.scale = value, self, None, scale
+        t.dense, t._trace, t._node, t.scale, t.example = value, self, None, scale, example
         return t
 
     def close(self) -> None:
@@ -112,6 +136,10 @@ class BatchTrace(Trace):
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         if prim.batch is not elementwise or kwargs or prim.multiple_outputs or not self.open:
             return self._process(prim, (a, b), kwargs)
+        if prim is cnp.multiply and (a.__class__ is UnitBatchTensor or b.__class__ is UnitBatchTensor):
+            scaled = _unit_times(self, a, b)
+            if scaled is not None:
+                return scaled
         a_own = isinstance(a, Tensor) and a._trace is self
         b_own = isinstance(b, Tensor) and b._trace is self
         va = a._value if a_own else a
@@ -126,10 +154,6 @@ class BatchTrace(Trace):
         elif b_own and nb < na:
             vb = _lift(vb, na - nb)
         ans = prim(va, vb) if isinstance(va, Tensor) or isinstance(vb, Tensor) else prim.fun(va, vb)
-        if prim is cnp.multiply and (a.__class__ is UnitBatchTensor or b.__class__ is UnitBatchTensor):
-            scale = _unit_times(self, a, b, ans)
-            if scale is not None:
-                return self.unit(ans, scale)
         t = _new_tensor(BatchTensor)
         t._value, t._trace, t._node = ans, self, None
         return t
@@ -144,6 +168,10 @@ class BatchTrace(Trace):
     def _process(self, prim, args, kwargs):
         if not self.open:
             raise escaped_tensor_error(self, prim)
+        if prim.batch is batching.matmul and len(args) == 2 and not kwargs:
+            product = _unit_matmul(self, *args)
+            if product is not None:
+                return self.box(product)
         vals, batched = self._unbox(args)
         if kwargs and any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values()):
             ans = loop_over_examples(self, prim, args, kwargs)
@@ -153,14 +181,12 @@ class BatchTrace(Trace):
                 _warn_loop(prim.__name__)
                 ans = loop_over_examples(self, prim, args, kwargs)
             else:
-                if rule is batching.matmul and len(args) == 2 and not kwargs:
-                    product = _unit_matmul(self, *args)
-                    if product is not None:
-                        return self.box(product)
                 ans = rule(prim, batched, *vals, **kwargs)
-                if (rule in _KEEP_UNITS and args[0].__class__ is UnitBatchTensor and len(args) <= 2
+                if (rule in _KEEP_UNITS and args[0].__class__ is UnitBatchTensor
+                        and args[0].scale is not None and len(args) <= 2
                         and (not kwargs or kwargs == _C_ORDER) and ans.__class__ is np.ndarray):
-                    return self.unit(ans, args[0].scale)  # the same order of elements
+                    # the same order of elements: still unit vectors, scaled alike
+                    return self.unit(args[0].scale, tuple(ans.shape[1:]), ans)
                 if ans is NotImplemented:  # a case the rule does not vectorise
                     if rule is not per_example:
                         _warn_loop(prim.__name__, "for these arguments")
@@ -259,38 +285,42 @@ _C_ORDER = {"order": "C"}
 
 
 def _finite(x) -> bool:
+    """Whether every element of ``x`` is finite (a sum that overflows says no: then the
+    caller only takes the longer way)."""
     kind = x.dtype.kind if hasattr(x, "dtype") else "f"
-    return kind in "biu" or (kind in "fc" and bool(np.isfinite(x).all()))
+    return kind in "biu" or (kind in "fc" and bool(np.isfinite(np.sum(x))))
 
 
-def _unit_times(trace, a, b, ans):
-    """The scale of ``a * b`` (one a unit batch of ``trace``, the other unbatched), or None
-    when the product is not one: the other operand widens the examples, is not finite
-    (0 * inf is NaN, not 0) or not a plain value."""
+def _unit_times(trace, a, b):
+    """``a * b`` (one a unit batch of ``trace``, the other unbatched) as a unit batch, or
+    None when the product is not one: the other operand widens the examples, is not
+    finite (0 * inf is NaN, not 0) or not a plain value. (The scales' product has the
+    dtype of the dense product: NumPy promotes both alike.)"""
     unit, other = (a, b) if a.__class__ is UnitBatchTensor and a._trace is trace else (b, a)
-    if (isinstance(other, Tensor) or ans.__class__ is not np.ndarray
-            or ans.shape != unit._value.shape or not isinstance(
-                other, np.ndarray | np.generic | int | float | complex) or not _finite(other)):
+    if (unit._trace is not trace or unit.scale is None or isinstance(other, Tensor)
+            or not isinstance(other, np.ndarray | np.generic | int | float | complex)
+            or not _finite(other)):
         return None
     if isinstance(other, np.ndarray) and other.ndim:
-        other = np.broadcast_to(other, ans.shape[1:]).reshape(-1)
-    scale = unit.scale * other
-    return scale if scale.dtype == ans.dtype else None
+        if np.broadcast_shapes(other.shape, unit.example) != unit.example:
+            return None
+        other = np.broadcast_to(other, unit.example).reshape(-1)
+    return trace.unit(unit.scale * other, unit.example)
 
 
 def _unit_matmul(trace, a, b):
     """``matmul`` of a unit batch of vectors (or rows or columns) and a finite matrix, by
     scaling the matrix's rows (unit on the left) or columns (on the right); None when
     that is not the case."""
-    if a.__class__ is UnitBatchTensor and a._trace is trace:
+    if a.__class__ is UnitBatchTensor and a._trace is trace and a.scale is not None:
         unit, m, left = a, b, True
-    elif b.__class__ is UnitBatchTensor and b._trace is trace:
+    elif b.__class__ is UnitBatchTensor and b._trace is trace and b.scale is not None:
         unit, m, left = b, a, False
     else:
         return None
-    if m.__class__ is not np.ndarray or m.ndim != 2 or unit._value.__class__ is not np.ndarray:
+    if m.__class__ is not np.ndarray or m.ndim != 2:
         return None
-    example = unit._value.shape[1:]
+    example = unit.example
     k = m.shape[0] if left else m.shape[1]
     if example not in (((k,), (1, k)) if left else ((k,), (k, 1))) or not _finite(m):
         return None
@@ -524,8 +554,7 @@ def vmap(
                     new.append(leaf)
                     continue
                 if leaf.__class__ is UnitBasis and axis % leaf.ndim == 0:
-                    value = leaf.view(np.ndarray)
-                    new.append(trace.unit(value, np.ones(len(value), value.dtype)))
+                    new.append(trace.unit(np.ones(len(leaf), leaf.dtype), tuple(leaf.shape[1:])))
                     continue
                 if not isinstance(leaf, Tensor):
                     leaf = np.asarray(leaf)
