@@ -144,6 +144,9 @@ def test_vmap_over_the_unit_basis_is_vmap_over_its_values():
         np.testing.assert_array_equal(got, want)
     outs = cr.vmap(f)(basis)
     assert all(type(o) is np.ndarray for o in outs)
+    # along another axis it is the array it stands for
+    np.testing.assert_array_equal(cr.vmap(lambda e: e * 2.0, in_axes=1)(basis),
+                                  np.moveaxis(2.0 * np.eye(6).reshape(6, 2, 3), 1, 0))
 
 
 def test_the_unit_basis_is_multiplied_by_scaling(monkeypatch):

@@ -264,19 +264,38 @@ def _lift(x, k: int):
 
 
 # -- the unit basis of jacrev and jacfwd ------------------------------------------------------
-class UnitBasis(np.ndarray):
-    """The unit vectors of an array of some shape, stacked along axis 0: ``vmap`` over it
-    (``in_axes=0``) knows what it is, and multiplies it by a matrix without a GEMM."""
+class UnitBasis:
+    """The unit vectors of an array of ``shape``, stacked along axis 0: shape
+    ``(size, *shape)``. ``vmap`` over it (``in_axes=0``) knows what it is, so it never
+    writes it out and multiplies it by a matrix without a GEMM; anything else reads it
+    as the array it stands for (``np.asarray``)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        n = int(np.prod(shape, dtype=int))
+        self.shape, self.dtype = (n, *shape), np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        n = self.shape[0]
+        return np.eye(n, dtype=dtype or self.dtype).reshape(self.shape)
 
 
 def unit_basis(shape, dtype) -> UnitBasis:
     """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``.
 
-    >>> unit_basis((2,), np.float64)[1]
-    UnitBasis([0., 1.])
+    >>> np.asarray(unit_basis((2,), np.float64))
+    array([[1., 0.],
+           [0., 1.]])
     """
-    n = int(np.prod(shape, dtype=int))
-    return np.eye(n, dtype=dtype).reshape((n, *shape)).view(UnitBasis)
+    return UnitBasis(tuple(shape), dtype)
 
 
 # calls that keep the order of an example's elements: a unit batch stays one
