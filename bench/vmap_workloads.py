@@ -1,5 +1,9 @@
 """W7 and W8: vectorised maps against torch.func, JAX and a Python loop.
 
+``python -m bench.vmap_workloads --interleaved`` instead runs every library's cases in one
+process, round after round, and reports CPU time per call (``time.process_time``): on a
+shared, loaded machine that is the steadier measure of the ratios.
+
 ``python -m bench.vmap_workloads [--quick]`` runs both in one process per library, one
 thread each, checks every result against a float64 reference first, and prints a
 Markdown table of median times and ratios (BENCHMARKS.md has the numbers of a run).
@@ -190,6 +194,39 @@ def run_one(lib: str, quick: bool) -> list[dict]:
     return rows
 
 
+def run_interleaved(rounds: int) -> list[dict]:
+    """Every library's cases in this process, ``rounds`` times in turn (each case for at
+    least 0.1 s of CPU time per round); the median CPU time per call of each case."""
+    import statistics
+    import time
+
+    for var, value in child_env().items():
+        if var.endswith("_THREADS") or var in ("JAX_PLATFORMS", "XLA_FLAGS"):
+            os.environ[var] = value
+    import torch
+
+    torch.set_num_threads(1)
+    w7, w8 = problems()
+    cases = []
+    for build in (cases_chainrule, cases_torch, cases_jax):
+        for workload, items in build(w7, w8).items():
+            for name, fn in items:
+                if workload == "W7":
+                    check(name, fn(), w7[3], 1e-4)
+                else:
+                    check(name, [fn()], [w8[2]], 1e-10)
+                cases.append((workload, name, fn))
+    times: dict = {name: [] for _, name, _ in cases}
+    for _ in range(rounds):
+        for _, name, fn in cases:
+            number, start = 0, time.process_time()
+            while (elapsed := time.process_time() - start) < 0.1 or number == 0:
+                fn()
+                number += 1
+            times[name].append(elapsed / number)
+    return [{"workload": w, "case": n, "ms": 1000 * statistics.median(times[n])} for w, n, _ in cases]
+
+
 def child_env() -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
@@ -219,10 +256,16 @@ def table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="all libraries in one process, CPU time, rounds in turn")
     parser.add_argument("--lib", choices=LIBS, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     if args.lib:
         print(json.dumps(run_one(args.lib, args.quick)))
+        return 0
+    if args.interleaved:
+        rows = sorted(run_interleaved(3 if args.quick else 7), key=lambda r: (r["workload"], r["case"]))
+        print(table(rows))
         return 0
     rows = []
     for lib in LIBS:
