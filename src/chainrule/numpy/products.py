@@ -84,7 +84,7 @@ def matmul_vjp_x(g, ans, x, y, **kw):
     if nx == 1 and ny == 2:
         return unbroadcast(cnp.matmul(g, mT(y)), x)
     if nx == 2 and ny == 1:
-        return unbroadcast(cnp.multiply(cnp.expand_dims(g, -1), y), x)
+        return unbroadcast(cnp.outer(g, y), x)
     g, x2, y = as_matrices(g, x, y)
     return cnp.reshape(unbroadcast(cnp.matmul(g, mT(y)), x2), shape_of(x))
 
@@ -94,7 +94,7 @@ def matmul_vjp_y(g, ans, x, y, **kw):
     if nx > 1 and ny > 1:
         return unbroadcast(cnp.matmul(mT(x), g), y)
     if nx == 1 and ny == 2:
-        return unbroadcast(cnp.multiply(cnp.expand_dims(x, -1), g), y)
+        return unbroadcast(cnp.outer(x, g), y)
     if nx == 2 and ny == 1:
         return unbroadcast(cnp.matmul(g, x), y)
     g, x, y2 = as_matrices(g, x, y)
