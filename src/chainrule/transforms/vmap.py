@@ -13,6 +13,7 @@ rule (a user's ``chainrule.primitive``) runs once per example, with a warning na
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -273,8 +274,7 @@ class UnitBasis:
     __slots__ = ("shape", "dtype")
 
     def __init__(self, shape, dtype):
-        n = int(np.prod(shape, dtype=int))
-        self.shape, self.dtype = (n, *shape), np.dtype(dtype)
+        self.shape, self.dtype = (math.prod(shape), *shape), np.dtype(dtype)
 
     @property
     def ndim(self) -> int:
@@ -306,8 +306,12 @@ _C_ORDER = {"order": "C"}
 def _finite(x) -> bool:
     """Whether every element of ``x`` is finite (a sum that overflows says no: then the
     caller only takes the longer way)."""
+    if x.__class__ is float:
+        return math.isfinite(x)
+    if x.__class__ is int or x.__class__ is bool:
+        return True
     kind = x.dtype.kind if hasattr(x, "dtype") else "f"
-    return kind in "biu" or (kind in "fc" and bool(np.isfinite(np.sum(x))))
+    return kind in "biu" or (kind in "fc" and bool(np.isfinite(x.sum() if hasattr(x, "sum") else x)))
 
 
 def _unit_times(trace, a, b):
