@@ -4,6 +4,7 @@ retraces and guards, values within the ulp bounds that docs/jit.md documents. Mo
 use fuse="wait" (compiled at the first call); those of fuse=True (compiled in the
 background) hold the compilation back until they release it."""
 
+import os
 import re
 import subprocess
 import sys
@@ -556,3 +557,41 @@ def test_background_compiles_on_a_real_thread():
     assert f.wait_compiled(timeout=120)
     assert f.programs[0].n_calls == 1
     assert ulps(f(x), first, np.float64) <= 4
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_background_a_process_forked_while_compiling_replays_unfused(monkeypatch):
+    held = HeldBack(monkeypatch)
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    f(x)
+    (future, _job), = held.jobs
+    future.pid = os.getpid() + 1  # as if a parent process had started the build
+    assert fusion.orphaned(future)
+    assert f.wait_compiled(timeout=None)  # does not wait for a thread that is not here
+    assert np.array_equal(f(x), np.sin(x) * 2.0 + 1.0)
+    assert f.programs[0].n_calls == 3 and f.programs[0].upgrade is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_background_compiling_works_in_a_forked_child():
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    f(x)
+    assert f.wait_compiled(timeout=120)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a new build on a new thread of its own
+        ok = False
+        try:
+            g = cr.jit(lambda x: cnp.cos(x) * 3.0 - 1.0, fuse=True)
+            g(x)
+            ok = g.wait_compiled(timeout=120) and g.programs[0].n_calls == 1
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.close(read)
+    os.waitpid(pid, 0)

@@ -47,7 +47,8 @@ import numpy as np
 from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Seq, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
-           "available", "can_fuse", "cache_dir", "warn_unavailable", "compile_in_background"]
+           "available", "can_fuse", "cache_dir", "warn_unavailable", "compile_in_background",
+           "orphaned"]
 
 # Whether Numba is installed, found without importing it: importing Numba takes a few
 # tenths of a second, which only programs that are fused should pay.
@@ -374,6 +375,23 @@ _LOAD_LOCK = threading.RLock()
 _worker: list = []
 
 
+def _after_fork_in_child() -> None:
+    # a forked process has no compiling thread, and a lock that thread held stays held
+    global _LOAD_LOCK
+    _worker.clear()
+    _LOAD_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def orphaned(future: Future) -> bool:
+    """Whether ``future`` is a build that a parent process started before this one
+    was forked from it: no thread here will finish it."""
+    return getattr(future, "pid", None) not in (None, os.getpid())
+
+
 def compile_in_background(job: Callable[[], object]) -> Future:
     """Run ``job`` (the build of a fused program) on chainrule's one compiling thread and
     return its future. The thread is not a daemon: a process that exits while a build is
@@ -384,7 +402,9 @@ def compile_in_background(job: Callable[[], object]) -> Future:
     """
     if not _worker:
         _worker.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="chainrule-fuse"))
-    return _worker[0].submit(job)
+    future = _worker[0].submit(job)
+    future.pid = os.getpid()
+    return future
 
 
 def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:

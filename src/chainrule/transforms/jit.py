@@ -436,7 +436,7 @@ class Jitted:
                     upgrade = programs[i].upgrade
                     if upgrade is None:
                         continue
-                    if futures.wait([upgrade], timeout).not_done:
+                    if not fusion.orphaned(upgrade) and futures.wait([upgrade], timeout).not_done:
                         done = False
                     else:
                         self._upgrade(programs, i)
@@ -447,6 +447,8 @@ class Jitted:
         or fused nothing)."""
         program = programs[i]
         future, program.upgrade = program.upgrade, None
+        if fusion.orphaned(future):  # forked while it compiled: stays unfused here
+            return program
         try:
             fused = future.result()
         except Exception as e:  # a compiler error: the unfused replay is as correct
@@ -522,7 +524,8 @@ class Jitted:
 
     def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
         program = programs[i]
-        if program.upgrade is not None and program.upgrade.done():
+        upgrade = program.upgrade
+        if upgrade is not None and (upgrade.done() or fusion.orphaned(upgrade)):
             program = self._upgrade(programs, i)
         if donated_positions:
             check_donations(dynamic, donated_positions)
