@@ -595,3 +595,16 @@ def test_background_compiling_works_in_a_forked_child():
     assert os.read(read, 1) == b"1"
     os.close(read)
     os.waitpid(pid, 0)
+
+
+def test_background_switch_seen_by_two_callers_at_once(monkeypatch):
+    held = HeldBack(monkeypatch)
+    f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+    x = rng.normal(size=3)
+    f(x)
+    held.release()
+    (programs,) = [progs for entries in f._cache.values() for _, progs in entries]
+    unfused = programs[0]
+    fused = f._upgrade(programs, 0)  # one caller switches ...
+    assert f._upgrade([unfused], 0) is unfused  # ... the other finds nothing left to do
+    assert programs == [fused] and fused.n_calls == 1

@@ -376,7 +376,8 @@ class Jitted:
     """A function that is traced once per kind of input and replayed after that.
 
     ``traces`` counts the traces made; ``programs`` lists the recorded programs (their
-    generated ``source`` can be read); ``clear()`` forgets them.
+    generated ``source`` can be read); ``clear()`` forgets them; ``wait_compiled()``
+    waits for fused loops that ``fuse=True`` compiles in the background.
     """
 
     def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=(),
@@ -447,8 +448,9 @@ class Jitted:
         or fused nothing)."""
         program = programs[i]
         future, program.upgrade = program.upgrade, None
-        if fusion.orphaned(future):  # forked while it compiled: stays unfused here
-            return program
+        if future is None or fusion.orphaned(future):
+            # another thread switched it already; or forked while it compiled: stays unfused
+            return programs[i]
         try:
             fused = future.result()
         except Exception as e:  # a compiler error: the unfused replay is as correct
