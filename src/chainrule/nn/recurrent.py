@@ -18,6 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
+from chainrule.nn._lstm import lstm_sequence
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.utils.rnn import PackedSequence, pad_packed_sequence, repack_like
@@ -154,7 +155,6 @@ class _RNNBase(Module):
         steps past its end: its last state is then the one after its last step, and in
         the reverse direction it starts, from the initial state, at its own last step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
-        steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         h = state[0]
         c = state[1] if len(state) > 1 else None
         n, dtype = x.shape[1], np.result_type(F._dtype(x), w_hh.dtype)
@@ -162,6 +162,11 @@ class _RNNBase(Module):
             h = np.zeros((n, self.output_width), dtype=dtype)
         if self.mode == "LSTM" and c is None:
             c = np.zeros((n, self.hidden_size), dtype=dtype)
+        if self.mode == "LSTM" and w_hr is None and lengths is None and x.shape[0]:
+            # the fused layer: both biases go into the input projection, added once
+            xproj = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
+            return lstm_sequence(xproj, w_hh, h, c, reverse=reverse)
+        steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         outs = []
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         for t in order:

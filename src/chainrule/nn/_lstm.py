@@ -1,0 +1,261 @@
+"""A fused LSTM layer: one primitive runs the recurrence over the whole sequence, another
+the backward pass through time.
+
+Composed from one cell primitive per step, an LSTM's backward pass visits the graph node
+by node: per step the cell's rules, a product's two rules and an addition's, each with
+its own cotangent bookkeeping, and one weight-gradient product per step. The fused pair
+does what cuDNN does: the forward pass keeps the activated gates (T, N, 4H) and the cell
+states (T, N, H); the backward pass is one loop over time that produces the gates'
+cotangents for every step, after which the hidden-to-hidden weight's gradient is ONE
+product over the stacked steps (the input-to-hidden weight's is the input projection's,
+one product too, outside).
+
+Both bodies are written with ``chainrule.numpy``. On plain arrays they run as NumPy;
+their derivatives beyond the first (``grad`` of ``grad``, forward mode, a backward pass
+with ``create_graph``) come from the engine differentiating the same bodies, so the
+fused path differentiates to any order. Gates use σ(x) = ½·tanh(½x) + ½: one ``tanh``
+over all four gates (the sigmoid gates' pre-activations are halved by halving their rows
+of the weights and inputs, which is exact in floating point), and each gate's derivative
+is a polynomial of its value: σ' = σ(1 − σ), tanh' = 1 − tanh².
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.linearize import pullback
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.transforms.forward import jvp
+
+__all__ = ["lstm_forward", "lstm_backward", "lstm_sequence"]
+
+
+@functools.lru_cache(maxsize=64)
+def _gate_constants(hidden: int, dtype: np.dtype):
+    """(scale, shift, linear, quadratic) over the 4H gate columns (PyTorch's order i, f, g, o):
+    a gate is ``tanh(scale·z)·scale + shift`` and its derivative ``linear + a·(quadratic − a)``."""
+    sig = np.ones(4 * hidden, dtype=bool)
+    sig[2 * hidden : 3 * hidden] = False  # the cell candidate g is a tanh gate
+    scale = np.where(sig, 0.5, 1.0).astype(dtype)
+    shift = np.where(sig, 0.5, 0.0).astype(dtype)
+    linear = np.where(sig, 0.0, 1.0).astype(dtype)  # σ' = σ − σ², tanh' = 1 − tanh²
+    quadratic = np.where(sig, 1.0, 0.0).astype(dtype)
+    for a in (scale, shift, linear, quadratic):
+        a.flags.writeable = False
+    return scale, shift, linear, quadratic
+
+
+def _dtype(x) -> np.dtype:
+    return np.dtype(x.dtype)
+
+
+def _steps(length: int, reverse: bool):
+    return range(length - 1, -1, -1) if reverse else range(length)
+
+
+# -- the forward pass: (T, N, 4H) input projections -> outputs, cell states, gates ---------
+def _forward(xproj, w_hh, h0, c0, reverse=False):
+    length, hidden = xproj.shape[0], w_hh.shape[1]
+    scale, shift, _, _ = _gate_constants(hidden, _dtype(xproj))
+    xs = xproj * scale  # halved sigmoid pre-activations, for all steps at once
+    w_t = cnp.transpose(w_hh * cnp.reshape(scale, (-1, 1)))
+    h, c = h0, c0
+    ys, cs, gates = [None] * length, [None] * length, [None] * length
+    for t in _steps(length, reverse):
+        a = cnp.tanh(cnp.matmul(h, w_t) + xs[t]) * scale + shift
+        c = a[:, hidden : 2 * hidden] * c + a[:, :hidden] * a[:, 2 * hidden : 3 * hidden]
+        h = a[:, 3 * hidden :] * cnp.tanh(c)
+        ys[t], cs[t], gates[t] = h, c, a
+    return cnp.stack(ys), cnp.stack(cs), cnp.stack(gates)
+
+
+# -- the backward pass through time: cotangents of (outputs, cells, gates) -> dz, dh0, dc0 --
+def _backward(gy, gc, ga, ys, cs, gates, w_hh, h0, c0, reverse=False):
+    length, hidden = ys.shape[0], ys.shape[2]
+    _, _, linear, quadratic = _gate_constants(hidden, _dtype(gates))
+    slope = linear + gates * (quadratic - gates)  # each gate's derivative, all steps at once
+    tc = cnp.tanh(cs)
+    out_slope = gates[..., 3 * hidden :] * (1 - tc * tc)  # h = o·tanh(c): ∂h/∂c
+    dh = dc = None
+    dzs = [None] * length
+    for t in _steps(length, not reverse):
+        prev = t + 1 if reverse else t - 1
+        c_prev = c0 if prev in (-1, length) else cs[prev]
+        if gy is not None:
+            dh = gy[t] if dh is None else dh + gy[t]
+        a = gates[t]
+        if gc is not None:
+            dc = gc[t] if dc is None else dc + gc[t]
+        if dh is not None:
+            dc_h = dh * out_slope[t]
+            dc = dc_h if dc is None else dc + dc_h
+            d_out = dh * tc[t]
+        else:  # nothing has reached this step's output yet
+            d_out = cnp.zeros_like(c_prev)
+        if dc is None:
+            dc = cnp.zeros_like(c_prev)
+        da = cnp.concatenate([dc * a[:, 2 * hidden : 3 * hidden], dc * c_prev, dc * a[:, :hidden], d_out], axis=-1)
+        if ga is not None:
+            da = da + ga[t]
+        dz = da * slope[t]
+        dzs[t] = dz
+        dc = dc * a[:, hidden : 2 * hidden]
+        dh = cnp.matmul(dz, w_hh)
+    return cnp.stack(dzs), dh, dc
+
+
+def _rows(a):
+    return cnp.reshape(a, (-1, a.shape[-1]))
+
+
+def _weight_cotangent(dz, ys, h0, reverse):
+    """Σ_t dz_tᵀ h_{t−1}: one product over the stacked steps, one for the initial state."""
+    if reverse:
+        inner, outer, first = dz[:-1], ys[1:], dz[-1]
+    else:
+        inner, outer, first = dz[1:], ys[:-1], dz[0]
+    return cnp.matmul(cnp.transpose(_rows(inner)), _rows(outer)) + cnp.matmul(cnp.transpose(first), h0)
+
+
+lstm_forward = Primitive(_forward, name="lstm_forward", multiple_outputs=True)
+"""lstm_forward(xproj, w_hh, h0, c0, reverse=False) -> (outputs, cells, gates): an LSTM
+layer's recurrence over a (T, N, 4H) sequence of input projections (biases included)."""
+lstm_backward = Primitive(_backward, name="lstm_backward", multiple_outputs=True)
+"""lstm_backward(gy, gc, ga, outputs, cells, gates, w_hh, h0, c0, reverse=False) -> (dz, dh0, dc0):
+the cotangents of the gates' pre-activations at every step and of the initial states."""
+
+# The backward pass asks a primitive's rules one argument at a time; the pass through time
+# gives all of them at once, so the last one made is kept for the rules that follow it
+# (per thread, and for the same cotangent and call only: compared by identity).
+_LAST = threading.local()
+
+
+def _once(key: tuple, make):
+    last = getattr(_LAST, "value", None)
+    if last is not None and len(last[0]) == len(key) and all(a is b for a, b in zip(last[0], key, strict=True)):
+        return last[1]
+    made = make()
+    _LAST.value = (key, made)
+    return made
+
+
+def _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse=False):
+    def make():
+        gy, gc, ga = g
+        return lstm_backward(gy, gc, ga, *ans, w_hh, h0, c0, reverse=reverse)
+
+    return _once((g, ans), make)
+
+
+def_vjps(
+    lstm_forward,
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[0],
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _weight_cotangent(
+        _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[0], ans[0], h0, reverse),
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[1],
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[2],
+)
+
+
+# -- rules that differentiate a body: forward mode, and lstm_backward's own derivatives -------
+def _body_jvp(body, argnum: int):
+    def rule(t, ans, *args, **kwargs):
+        def along(v):
+            return body(*args[:argnum], v, *args[argnum + 1:], **kwargs)
+
+        return jvp(along, (args[argnum],), (t,))[1]
+
+    return rule
+
+
+def _body_vjp(body, argnum: int):
+    def rule(g, ans, *args, **kwargs):
+        def make():
+            arrays = [i for i, a in enumerate(args) if a is not None]
+
+            def on_arrays(*values):
+                full = list(args)
+                for i, v in zip(arrays, values, strict=True):
+                    full[i] = v
+                return body(*full, **kwargs)
+
+            cts = pullback(on_arrays, [args[i] for i in arrays])[1](tuple(g))
+            out = [None] * len(args)
+            for i, ct in zip(arrays, cts, strict=True):
+                out[i] = ct
+            return out
+
+        ct = _once((g, ans, body), make)[argnum]
+        return cnp.zeros_like(args[argnum]) if ct is None else ct
+
+    return rule
+
+
+def_jvps(lstm_forward, *(_body_jvp(_forward, i) for i in range(4)))
+def_vjps(lstm_backward, *(_body_vjp(_backward, i) for i in range(9)))
+def_jvps(lstm_backward, *(_body_jvp(_backward, i) for i in range(9)))
+
+
+# -- batching for vmap: the recurrence is independent per row of the batch N ------------------
+# Arguments are sequences (T, N, ·), states (N, ·) or the weight; with the weight shared by
+# every example, vmap's batch merges into N; with a batch of weights, one call per example.
+_FORWARD_KINDS = ("seq", "weight", "state", "state")
+_BACKWARD_KINDS = ("seq", "seq", "seq", "seq", "seq", "seq", "weight", "state", "state")
+
+
+def _batch_rows(kinds, out_kinds):
+    def rule(prim, batched, *args, **kwargs):
+        size = next(a.shape[0] for a, b in zip(args, batched, strict=False) if b)
+        if batched[kinds.index("weight")]:
+            outs = [prim(*(a[k] if b else a for a, b in zip(args, batched, strict=True)), **kwargs)
+                    for k in range(size)]
+            return tuple(cnp.stack(list(o)) for o in zip(*outs, strict=True))
+        merged = []
+        for a, b, kind in zip(args, batched, kinds, strict=True):
+            if a is None or kind == "weight":
+                merged.append(a)
+                continue
+            if kind == "seq":  # (B, T, N, ·) -> (T, B·N, ·)
+                a = cnp.moveaxis(a, 0, 1) if b else cnp.broadcast_to(cnp.expand_dims(a, 1), (a.shape[0], size,
+                                                                                            *a.shape[1:]))
+                merged.append(cnp.reshape(a, (a.shape[0], -1, a.shape[-1])))
+            else:  # (B, N, ·) -> (B·N, ·)
+                a = a if b else cnp.broadcast_to(a, (size, *a.shape))
+                merged.append(cnp.reshape(a, (-1, a.shape[-1])))
+        outs = prim(*merged, **kwargs)
+        split = []
+        for o, kind in zip(outs, out_kinds, strict=True):
+            if kind == "seq":
+                o = cnp.moveaxis(cnp.reshape(o, (o.shape[0], size, -1, o.shape[-1])), 1, 0)
+            else:
+                o = cnp.reshape(o, (size, -1, o.shape[-1]))
+            split.append(o)
+        return tuple(split)
+
+    return rule
+
+
+def_batch(_batch_rows(_FORWARD_KINDS, ("seq", "seq", "seq")), lstm_forward)
+def_batch(_batch_rows(_BACKWARD_KINDS, ("seq", "state", "state")), lstm_backward)
+
+
+def lstm_sequence(xproj, w_hh, h0, c0, reverse: bool = False):
+    """One LSTM layer in one direction: ``(outputs (T, N, H), h_T, c_T)`` from the input
+    projections ``xproj`` (T, N, 4H) (both biases added), the hidden-to-hidden weights
+    (4H, H) and the initial states (N, H). ``reverse`` runs from the last step to the
+    first (the second direction of a bidirectional layer); its final states are then
+    those after step 0.
+
+    >>> import numpy as np
+    >>> ys, h, c = lstm_sequence(np.zeros((5, 2, 12)), np.zeros((12, 3)), np.zeros((2, 3)), np.zeros((2, 3)))
+    >>> ys.shape, h.shape, c.shape
+    ((5, 2, 3), (2, 3), (2, 3))
+    """
+    ys, cs, _ = lstm_forward(xproj, w_hh, h0, c0, reverse=reverse)
+    last = 0 if reverse else -1
+    return ys, ys[last], cs[last]
+
