@@ -7,6 +7,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
+from chainrule.nn import _ops
 
 rng = np.random.default_rng(0)
 
@@ -55,6 +56,11 @@ CASES = {
     ),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), (X, r(4), r(4))),
     "layer_norm_2_axes": (lambda x: F.layer_norm(x, (2, 3)), (r(2, 2, 3),)),
+    "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), (r(2, 4, 3), r(4), r(4))),
+    # the normalisation primitive's second output, 1/√(var + eps), alone and with the first
+    "normalize_rstd": (lambda x: _ops.normalize(x, (-1,), 1e-3)[1], (X,)),
+    "normalize_both": (lambda x: _ops.normalize(x, (-2, -1), 1e-3)[0] * _ops.normalize(x, (-2, -1), 1e-3)[1],
+                       (r(2, 2, 3),)),
     # the padding row is a constant by definition (not the derivative), so finite differences
     # see it only when unused; its value and zero gradient are checked against PyTorch
     "embedding_padding_idx": (lambda w: F.embedding(np.array([[0, 2], [2, 0]]), w, padding_idx=1), (r(3, 4),)),
@@ -142,3 +148,16 @@ def test_batch_norm_in_eval_mode():
     bn.running_var._value[:] = RUNNING_VAR
     bn.eval()
     assert cr.gradcheck(lambda m, x: m(x), bn, r(4, 3), order=2)
+
+
+@pytest.mark.parametrize("pick", [0, 1])
+def test_normalize_batches_under_vmap(pick):
+    x = r(3, 2, 4)
+
+    def f(x):
+        return _ops.normalize(x, (-1,), 1e-5)[pick]
+
+    np.testing.assert_allclose(cr.vmap(f)(x), np.stack([f(e) for e in x]), rtol=1e-14)
+    w = r(*f(x[0]).shape)
+    grads = cr.vmap(cr.grad(lambda x: (f(x) * w).sum()))(x)
+    np.testing.assert_allclose(grads, np.stack([cr.grad(lambda x: (f(x) * w).sum())(e) for e in x]), rtol=1e-12)

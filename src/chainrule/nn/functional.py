@@ -463,11 +463,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"layer_norm: the input's trailing shape {tuple(input.shape[-k:])} is not "
             f"normalized_shape {normalized_shape}"
         )
-    axes = tuple(range(input.ndim - k, input.ndim))
-    mean = cnp.mean(input, axis=axes, keepdims=True)
-    xc = input - mean
-    var = cnp.mean(xc * xc, axis=axes, keepdims=True)
-    out = xc / cnp.sqrt(var + eps)
+    out = _ops.normalize(input, tuple(range(-k, 0)), eps)[0]
     if weight is not None:
         out = out * weight
     if bias is not None:
@@ -483,11 +479,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     n, c = input.shape[:2]
     if num_groups < 1 or c % num_groups:
         raise ValueError(f"group_norm: {c} channels cannot be split into {num_groups} groups")
-    x = cnp.reshape(input, (n, num_groups, -1))
-    mean = cnp.mean(x, axis=2, keepdims=True)
-    xc = x - mean
-    var = cnp.mean(xc * xc, axis=2, keepdims=True)
-    out = cnp.reshape(xc / cnp.sqrt(var + eps), input.shape)
+    out = cnp.reshape(_ops.normalize(cnp.reshape(input, (n, num_groups, -1)), (-1,), eps)[0], input.shape)
     shape = _channel_shape(input)
     if weight is not None:
         out = out * cnp.reshape(weight, shape)
