@@ -734,7 +734,7 @@ def mse_loss(input, target, reduction: str = "mean"):
     _check_reduction(reduction)
     target = _check_same_shape(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, reduction)
+    return _reduce(cnp.square(d), reduction)  # one node: its rule is one product, d·d has two
 
 
 def l1_loss(input, target, reduction: str = "mean"):
