@@ -250,7 +250,11 @@ def_jvps(gelu_tanh, lambda t, ans, x: t * _gelu_tanh_slope(x))
 
 # -- softmax and log-softmax -------------------------------------------------------------
 def _softmax(x, axis=-1):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = x - np.max(x, axis=axis, keepdims=True)
+    if isinstance(e, np.ndarray) and e.dtype.kind in "fc":
+        np.exp(e, out=e)  # a fresh array: exponentiate it in place, one allocation fewer
+    else:
+        e = np.exp(e)
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
 
