@@ -130,35 +130,39 @@ lstm_backward = Primitive(_backward, name="lstm_backward", multiple_outputs=True
 the cotangents of the gates' pre-activations at every step and of the initial states."""
 
 # The backward pass asks a primitive's rules one argument at a time; the pass through time
-# gives all of them at once, so the last one made is kept for the rules that follow it
-# (per thread, and for the same cotangent and call only: compared by identity).
+# gives all of them at once, so the last one made is kept for the rules that follow it:
+# per thread, for the same cotangent object only (held here, so no other can share its
+# id), and dropped when the last argument's rule takes its part.
 _LAST = threading.local()
 
 
-def _once(key: tuple, make):
+def _once(g, key, make, argnum: int, last_argnum: int):
     last = getattr(_LAST, "value", None)
-    if last is not None and len(last[0]) == len(key) and all(a is b for a, b in zip(last[0], key, strict=True)):
-        return last[1]
-    made = make()
-    _LAST.value = (key, made)
+    if last is not None and last[0] is g and last[1] is key:
+        made = last[2]
+    else:
+        made = make()
+        _LAST.value = (g, key, made)
+    if argnum == last_argnum:
+        _LAST.value = None
     return made
 
 
-def _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse=False):
+def _forward_cotangents(g, ans, w_hh, h0, c0, reverse, argnum):
     def make():
         gy, gc, ga = g
         return lstm_backward(gy, gc, ga, *ans, w_hh, h0, c0, reverse=reverse)
 
-    return _once((g, ans), make)
+    return _once(g, lstm_forward, make, argnum, 3)
 
 
 def_vjps(
     lstm_forward,
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[0],
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 0)[0],
     lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _weight_cotangent(
-        _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[0], ans[0], h0, reverse),
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[1],
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, xproj, w_hh, h0, c0, reverse)[2],
+        _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 1)[0], ans[0], h0, reverse),
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 2)[1],
+    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 3)[2],
 )
 
 
@@ -190,7 +194,7 @@ def _body_vjp(body, argnum: int):
                 out[i] = ct
             return out
 
-        ct = _once((g, ans, body), make)[argnum]
+        ct = _once(g, body, make, argnum, len(args) - 1)[argnum]
         return cnp.zeros_like(args[argnum]) if ct is None else ct
 
     return rule

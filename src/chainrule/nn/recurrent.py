@@ -3,10 +3,13 @@ constructor arguments, parameter names (``weight_ih_l0``, ``bias_hh_l1_reverse``
 shapes, gate order and initialisation, so weights move between the two libraries.
 
 Each layer and direction projects the whole input sequence with one matrix product,
-then runs the recurrence one time step at a time: per step one product with the
-hidden-to-hidden weights and a few elementwise operations (for the LSTM one fused cell
-primitive). The sequence is split into steps, and the outputs stacked, by one operation
-each, so the backward pass does not copy the sequence once per step.
+then runs the recurrence. An LSTM without ``proj_size`` or packed input runs it as the
+fused pair of ``chainrule.nn._lstm`` (one primitive over the whole sequence, one for
+the backward pass through time). Otherwise it goes one time step at a time: per step
+one product with the hidden-to-hidden weights and a few elementwise operations (for the
+LSTM one fused cell primitive); the sequence is split into steps, and the outputs
+stacked, by one operation each, so the backward pass does not copy the sequence once
+per step.
 """
 
 from __future__ import annotations
