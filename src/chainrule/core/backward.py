@@ -20,7 +20,8 @@ __all__ = ["backward_pass", "toposort"]
 
 
 def backward_pass(
-    tape, cots, stop: int = 0, origins: dict | None = None, order=None, visit=None
+    tape, cots, stop: int = 0, origins: dict | None = None, order=None, visit=None,
+    watched=None,
 ) -> None:
     """Propagate the cotangents ``cots`` (one slot per tape entry) back through ``tape``,
     down to position ``stop`` (where the inputs' entries begin to stand).
@@ -31,8 +32,9 @@ def backward_pass(
     entry's call was made).
 
     For the eager graph, ``order`` gives the keys (nodes, newest first) of the dicts
-    ``tape`` and ``cots``, and ``visit(key, g, entry) -> (g, entry)`` sees each entry's
-    cotangent before its rules run (hooks, ``.grad``, in-place checks, recomputation).
+    ``tape`` and ``cots``, and ``visit(key, g, entry) -> (g, entry)`` sees the cotangent
+    of each entry whose key is in ``watched`` before its rules run (hooks, ``.grad``,
+    in-place checks, recomputation).
     """
     checking = ANOMALY[0] > 0
     for i in range(len(tape) - 1, stop - 1, -1) if order is None else order:
@@ -42,7 +44,7 @@ def backward_pass(
         cots[i] = None
         entry = tape[i]
         tape[i] = None
-        if visit is not None:
+        if visit is not None and i in watched:
             g, entry = visit(i, g, entry)
         prim, parents, args, kwargs, ans = entry
         if prim is None:  # a leaf

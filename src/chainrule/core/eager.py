@@ -401,16 +401,13 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
             )
     retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
     order = toposort(root)
-    root.cot = gradient
     saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
     try:
         try:
-            eager_backward_pass(order, retain_graph, create_graph)
+            eager_backward_pass(order, gradient, retain_graph, create_graph)
         finally:
             set_grad_mode(saved)
-            for node in order:
-                node.cot = None
         for callback in callbacks:  # a callback may queue more: the loop reaches them
             callback()
     finally:
@@ -421,15 +418,30 @@ def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
 
 
-def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
+def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool) -> None:
     """The backward pass over an eager graph: ``core.backward.backward_pass`` with the
-    nodes as keys, and the eager layer's own work at each node (``visit``): hooks,
-    ``.grad`` of leaves and retained Tensors, checks of in-place writes, recomputation for
-    ``create_graph``, and freeing the graph."""
-    tape = {node: (node.prim, node.parents, node.args, node.kwargs, node.ans) for node in order}
+    nodes (``order``, the root first) as keys, and the eager layer's own work at the
+    nodes that need it (``visit``): hooks, ``.grad`` of leaves and retained Tensors,
+    checks of in-place writes, recomputation for ``create_graph``.
+
+    Most nodes need none of that (an interior node without hooks, recorded after the
+    last in-place write): their entries are handed to the pass as they are and, unless
+    the graph is retained, taken off the nodes at once, so the pass frees each node's
+    saved values as soon as its rules have run, as it does on a tape.
+    """
+    tape = {}
+    watched = set()
+    clock = EAGER.clock
+    free = not retain_graph
+    for node in order:
+        tape[node] = (node.prim, node.parents, node.args, node.kwargs, node.ans)
+        if (node.hooks or node.tensor_ref is not None or node.stamp < clock or create_graph
+                or node.prim is None or node.parents is None):
+            watched.add(node)
+        elif free:
+            node.args = node.ans = node.inputs = node.parents = None
     cots = dict.fromkeys(order)
-    root = order[0]
-    cots[root] = root.cot
+    cots[order[0]] = gradient
     origins = {node: getattr(node, "origin", None) for node in order} if ANOMALY[0] else None
 
     def visit(node, g, entry):
@@ -463,11 +475,11 @@ def eager_backward_pass(order, retain_graph: bool, create_graph: bool) -> None:
         if create_graph:
             kwargs = entry[3]
             entry = (prim, entry[1], node.inputs, kwargs, prim(*node.inputs, **kwargs))
-        if not retain_graph:
+        if free:
             node.args = node.ans = node.inputs = node.parents = None
         return g, entry
 
-    backward_pass(tape, cots, origins=origins, order=order, visit=visit)
+    backward_pass(tape, cots, origins=origins, order=order, visit=visit, watched=watched)
 
 
 def _plain_sum(old: Tensor, g):

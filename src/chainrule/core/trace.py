@@ -48,14 +48,14 @@ class EagerNode:
     """One recorded primitive call of the eager graph, linked to its parents' nodes.
 
     ``parents`` pairs each differentiated argument position with that argument's node;
-    ``cot`` holds the output's cotangent during the backward pass; ``inputs`` are the
+    ``inputs`` are the
     argument Tensors themselves (for ``create_graph=True``), ``tensor_ref`` a weak
     reference to a leaf's Tensor (where its ``.grad`` goes) and ``hooks`` the functions
     registered on the Tensor.
     """
 
     __slots__ = (
-        "prim", "parents", "args", "kwargs", "ans", "cot", "inputs", "tensor_ref", "hooks", "stamp",
+        "prim", "parents", "args", "kwargs", "ans", "inputs", "tensor_ref", "hooks", "stamp",
         "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
     )
 
@@ -65,7 +65,6 @@ class EagerNode:
         self.args = args
         self.kwargs = kwargs
         self.ans = ans
-        self.cot = None
         self.inputs = inputs
         self.tensor_ref = None
         self.hooks = None
