@@ -85,7 +85,9 @@ def dtype_of(x) -> np.dtype:
 def float_dtype(x) -> np.dtype:
     """The real floating dtype that goes with ``x`` (float32 for complex64 data)."""
     dt = dtype_of(x)
-    return np.finfo(dt).dtype if dt.kind in "fc" else np.dtype(np.float64)
+    if dt.kind == "f":
+        return dt
+    return np.finfo(dt).dtype if dt.kind == "c" else np.dtype(np.float64)
 
 
 def undo_dtype(g, x, dtype):
@@ -281,9 +283,9 @@ def_jvps(nanprod, leaving_out_nan(prod_jvp, 5))
 
 
 # -- max and min -------------------------------------------------------------------------
-def tie_weights(ans, x, axis=None, keepdims=False, where=True):
-    """1/k on each of the k entries that attain the extremum, 0 elsewhere: tied maxima
-    share the derivative evenly (as in JAX and HIPS autograd)."""
+def tie_hits(ans, x, axis=None, keepdims=False, where=True, initial=None):
+    """Where ``x`` attains its extremum ``ans`` (a mask of ``x``'s shape), and how many
+    entries do along each reduction (reduced axes kept, in ``x``'s real float dtype)."""
     # Values without their derivatives; under chainrule.jit, traced values (so that the
     # weights are recorded as calls and follow the data on a replay).
     xv, av = undifferentiated(x), undifferentiated(ans)
@@ -292,10 +294,21 @@ def tie_weights(ans, x, axis=None, keepdims=False, where=True):
     hit = cnp.equal(xv, av)
     if anywhere(cnp.isnan(av)):  # NumPy's max propagates NaN: its derivative goes there
         hit = cnp.logical_or(hit, cnp.logical_and(cnp.isnan(xv), cnp.isnan(av)))
-    if where is not True and where is not _NoValue:
+    masked = where is not True and where is not _NoValue
+    if masked:
         hit = cnp.logical_and(hit, undifferentiated(where))
-    count = cnp.sum(hit, axis=axis, keepdims=True)
-    return cnp.astype(cnp.true_divide(hit, cnp.maximum(count, 1)), float_dtype(x))
+    # counted in the float dtype the weights take (float32 stays float32)
+    count = cnp.sum(hit, axis=axis, keepdims=True, dtype=float_dtype(x))
+    if masked or (initial is not None and initial is not _NoValue):
+        count = cnp.maximum(count, 1)  # no entry attains it: all weights 0, not 0/0
+    return hit, count
+
+
+def tie_weights(ans, x, axis=None, keepdims=False, where=True, initial=None):
+    """1/k on each of the k entries that attain the extremum, 0 elsewhere: tied maxima
+    share the derivative evenly (as in JAX and HIPS autograd)."""
+    hit, count = tie_hits(ans, x, axis, keepdims, where, initial)
+    return hit / count
 
 
 def _kept_dims_shape(shape, axes):
@@ -303,11 +316,16 @@ def _kept_dims_shape(shape, axes):
 
 
 def max_vjp(g, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
-    return expand_reduced(g, x, axis, keepdims) * tie_weights(ans, x, axis, keepdims, where)
+    # g/k on each of the k entries that attain the extremum: the division is done on the
+    # reduced cotangent, and the mask spreads it (one pass over x's shape, not four)
+    hit, count = tie_hits(ans, x, axis, keepdims, where, initial)
+    if not keepdims:
+        g = cnp.reshape(g, shape_of(count))
+    return hit * (g / count)
 
 
 def max_jvp(t, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
-    return sum(t * tie_weights(ans, x, axis, keepdims, where), axis=axis, keepdims=keepdims)
+    return sum(t * tie_weights(ans, x, axis, keepdims, where, initial), axis=axis, keepdims=keepdims)
 
 
 max = reduction(np.max)
