@@ -105,8 +105,10 @@ class Primitive:
                     trace = t
             elif a.__class__ is list or a.__class__ is tuple:
                 sequences = True
-        if sequences and any(holds_tensor(a) for a in args if a.__class__ is list or a.__class__ is tuple):
-            return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
+        if sequences:  # (a shape or an axis tuple, mostly: a loop, not a generator)
+            for a in args:
+                if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
+                    return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
         if trace is None:
             if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
                 trace = _trace_in_tuples(args)

@@ -41,11 +41,11 @@ def unbroadcast(g, target):
     gshape = shape_of(g)
     if gshape != shape:
         lead = len(gshape) - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
-        )
-        if axes:
-            g = cnp.sum(g, axis=axes)
+        kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+        if not lead:  # the same rank: summed with the axes kept, g has the shape already
+            g = cnp.sum(g, axis=kept, keepdims=True)
+        else:
+            g = cnp.sum(g, axis=tuple(range(lead)) + kept)
         if shape_of(g) != shape:
             g = cnp.reshape(g, shape)
     if is_complex(g) and not is_complex(target):

@@ -33,6 +33,10 @@ def _records_any(values) -> bool:
 
 
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if not kwargs and method == "__call__":  # np.exp(t): the common case, first
+        fun = MIRROR_OF.get(ufunc)
+        if fun is not None:
+            return fun(*inputs)
     out = kwargs.get("out")
     if method == "__call__" and out is not None and (trace := recording_trace(out)) is not None:
         trace.write(ufunc, inputs, kwargs)
@@ -51,6 +55,9 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
 
 
 def dispatch_function(func, args, kwargs):
+    fun = MIRROR_OF.get(func)
+    if fun is not None and func not in _WRITERS:  # np.sum(t): the common case, first
+        return fun(*args, **kwargs)
     if func in _WRITERS and args and (trace := recording_trace(args[0])) is not None:
         trace.write(func, args, kwargs)
         return None
