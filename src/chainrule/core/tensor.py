@@ -160,17 +160,6 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         return format(self.primal(), spec) if spec or self._trace.records else repr(self)
 
-    def __getattr__(self, name: str):
-        # reached only for a missing attribute: name the way out for ndarray's
-        if not name.startswith("__") and hasattr(np.ndarray, name):
-            raise AttributeError(
-                f"'Tensor' object has no attribute {name!r}: inside chainrule's transforms "
-                "(jit, grad, vmap) arrays are Tensors, which have the ndarray methods that "
-                f"chainrule.numpy mirrors but not {name!r}. Use indexing (x[i] = v), "
-                "x.reshape, or a chainrule.numpy function instead."
-            )
-        raise AttributeError(f"'Tensor' object has no attribute {name!r}")
-
     def __str__(self) -> str:
         # under chainrule.jit, print(x) shows what the plain call prints (a read that guards)
         return str(self.primal()) if self._trace.records else repr(self)
@@ -258,6 +247,39 @@ class Tensor:
 
 
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated
+
+
+class _NdarrayOnly:
+    """An ndarray attribute that Tensor does not have: reading it raises an
+    AttributeError that names the way out (``hasattr`` and ``getattr(t, name, default)``
+    see a missing attribute, as for any other).
+
+    A descriptor per such name, not a ``__getattr__`` on the class: with ``__getattr__``
+    every attribute read of every Tensor (``_value``, ``_trace``, ``_node`` on the hot
+    paths) takes CPython's slow lookup, about 2.5 times as long.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        name = self.name
+        raise AttributeError(
+            f"'Tensor' object has no attribute {name!r}: inside chainrule's transforms "
+            "(jit, grad, vmap) arrays are Tensors, which have the ndarray methods that "
+            f"chainrule.numpy mirrors but not {name!r}. Use indexing (x[i] = v), "
+            "x.reshape, or a chainrule.numpy function instead."
+        )
+
+
+def mark_ndarray_only_attributes() -> None:
+    """Give Tensor an :class:`_NdarrayOnly` for each public ndarray attribute it lacks;
+    called once the mirror has set its methods on the class."""
+    for name in dir(np.ndarray):
+        if not name.startswith("__") and not hasattr(Tensor, name):
+            setattr(Tensor, name, _NdarrayOnly(name))
 
 
 def undifferentiated(x):

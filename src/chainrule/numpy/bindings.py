@@ -14,7 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, mark_ndarray_only_attributes
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import add, multiply, negative, power, subtract, true_divide
@@ -360,3 +360,4 @@ def bind_to_core() -> None:
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
+    mark_ndarray_only_attributes()
