@@ -207,12 +207,17 @@ def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
     return tuple(int(a) % ndim for a in axis)
 
 
-def _spread(v, shape, axis, keepdims):
-    """A reduced value ``v`` broadcast back over the ``shape`` it was reduced from."""
+def _kept(v, shape, axis, keepdims):
+    """A reduced value ``v`` with the reduced axes of ``shape`` kept (as length 1)."""
     if not keepdims:
         axes = _reduced_axes(axis, len(shape))
         v = cnp.reshape(v, tuple(1 if i in axes else n for i, n in enumerate(shape)))
-    return cnp.broadcast_to(v, shape)
+    return v
+
+
+def _spread(v, shape, axis, keepdims):
+    """A reduced value ``v`` broadcast back over the ``shape`` it was reduced from."""
+    return cnp.broadcast_to(_kept(v, shape, axis, keepdims), shape)
 
 
 # SciPy's logsumexp, softmax and log_softmax (1.15 and later) go through its array-API
@@ -280,10 +285,11 @@ def _both_shape(a, b):
     return np.broadcast_shapes(shape_of(a), shape_of(b))
 
 
+# (a has the full shape, so g and ans need only their reduced axes kept to broadcast)
 def_vjps(_logsumexp, lambda g, ans, a, axis=None, keepdims=False:
-         _spread(g, shape_of(a), axis, keepdims) * _lse_weights(ans, a, axis, keepdims))
+         _kept(g, shape_of(a), axis, keepdims) * cnp.exp(a - _kept(ans, shape_of(a), axis, keepdims)))
 def_jvps(_logsumexp, lambda t, ans, a, axis=None, keepdims=False:
-         cnp.sum(t * _lse_weights(ans, a, axis, keepdims), axis=axis, keepdims=keepdims))
+         cnp.sum(t * cnp.exp(a - _kept(ans, shape_of(a), axis, keepdims)), axis=axis, keepdims=keepdims))
 def_vjps(
     _logsumexp_b,
     lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
