@@ -427,19 +427,25 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
     Most nodes need none of that (an interior node without hooks, recorded after the
     last in-place write): their entries are handed to the pass as they are and, unless
     the graph is retained, taken off the nodes at once, so the pass frees each node's
-    saved values as soon as its rules have run, as it does on a tape.
+    saved values as soon as its rules have run, as it does on a tape. A leaf without
+    hooks has no rules to run: its ``.grad`` is written once the pass is done.
     """
     tape = {}
     watched = set()
+    leaves = []
     clock = EAGER.clock
     free = not retain_graph
     for node in order:
-        tape[node] = (node.prim, node.parents, node.args, node.kwargs, node.ans)
+        prim = node.prim
+        if prim is None and not node.hooks:
+            leaves.append(node)
+            continue
+        tape[node] = entry = node.entry
         if (node.hooks or node.tensor_ref is not None or node.stamp < clock or create_graph
-                or node.prim is None or node.parents is None):
+                or prim is None or entry is None):
             watched.add(node)
         elif free:
-            node.args = node.ans = node.inputs = node.parents = None
+            node.free()
     cots = dict.fromkeys(order)
     cots[order[0]] = gradient
     origins = {node: getattr(node, "origin", None) for node in order} if ANOMALY[0] else None
@@ -454,18 +460,15 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
                 if r is not None:
                     g = r if create_graph else plain(r)
         if node.tensor_ref is not None:
-            owner = node.tensor_ref()
-            if owner is not None:
-                old = owner.grad
-                owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
-                if hooks:
-                    for hook in list(hooks):
-                        if type(hook) is _AfterAccumulate:
-                            hook.fun(owner)
-        prim = entry[0]
+            owner = _accumulate(node, g)
+            if owner is not None and hooks:
+                for hook in list(hooks):
+                    if type(hook) is _AfterAccumulate:
+                        hook.fun(owner)
+        prim = node.prim
         if prim is None:
             return g, entry
-        if entry[1] is None:
+        if entry is None:
             raise RuntimeError(
                 f"backward through {prim.__name__} a second time: its graph was freed by the "
                 "first backward(). Pass retain_graph=True to the first call to keep it."
@@ -476,10 +479,24 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
             kwargs = entry[3]
             entry = (prim, entry[1], node.inputs, kwargs, prim(*node.inputs, **kwargs))
         if free:
-            node.args = node.ans = node.inputs = node.parents = None
+            node.free()
         return g, entry
 
-    backward_pass(tape, cots, origins=origins, order=order, visit=visit, watched=watched)
+    backward_pass(tape, cots, origins=origins, order=tape, visit=visit, watched=watched)
+    for node in leaves:
+        g = cots[node]
+        if g is not None:
+            _accumulate(node, g)
+
+
+def _accumulate(node: EagerNode, g) -> Tensor | None:
+    """Add ``g`` to the ``.grad`` of the Tensor of ``node`` (if it is still alive); that
+    Tensor, or None."""
+    owner = node.tensor_ref()
+    if owner is not None:
+        old = owner.grad
+        owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
+    return owner
 
 
 def _plain_sum(old: Tensor, g):

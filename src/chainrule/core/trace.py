@@ -48,28 +48,44 @@ class EagerNode:
     """One recorded primitive call of the eager graph, linked to its parents' nodes.
 
     ``parents`` pairs each differentiated argument position with that argument's node;
-    ``inputs`` are the
-    argument Tensors themselves (for ``create_graph=True``), ``tensor_ref`` a weak
-    reference to a leaf's Tensor (where its ``.grad`` goes) and ``hooks`` the functions
-    registered on the Tensor.
+    ``entry`` is the call as the backward pass reads it, ``(prim, parents, args, kwargs,
+    ans)`` (a tape entry; None once the graph is freed); ``inputs`` are the argument
+    Tensors themselves (for ``create_graph=True``), ``tensor_ref`` a weak reference to a
+    leaf's Tensor (where its ``.grad`` goes) and ``hooks`` the functions registered on the
+    Tensor.
     """
 
     __slots__ = (
-        "prim", "parents", "args", "kwargs", "ans", "inputs", "tensor_ref", "hooks", "stamp",
+        "prim", "parents", "entry", "inputs", "tensor_ref", "hooks", "stamp",
         "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
     )
 
-    def __init__(self, prim, parents, args, kwargs, ans, inputs=None):
+    def __init__(self, prim, parents, args, kwargs, ans, inputs=None, stamp=0):
         self.prim = prim
         self.parents = parents
-        self.args = args
-        self.kwargs = kwargs
-        self.ans = ans
+        self.entry = (prim, parents, args, kwargs, ans)
         self.inputs = inputs
         self.tensor_ref = None
         self.hooks = None
-        self.stamp = 0  # the eager clock when recorded; later in-place writes are newer
+        self.stamp = stamp  # the eager clock when recorded; later in-place writes are newer
         self.seq = next(_node_count)  # creation order, a topological order of the graph
+
+    # the parts of the entry, for code that inspects a graph (chainrule.viz)
+    @property
+    def args(self):
+        return None if self.entry is None else self.entry[2]
+
+    @property
+    def kwargs(self):
+        return None if self.entry is None else self.entry[3]
+
+    @property
+    def ans(self):
+        return None if self.entry is None else self.entry[4]
+
+    def free(self) -> None:
+        """Drop what the node keeps for the backward pass (the graph below it goes too)."""
+        self.entry = self.inputs = self.parents = None
 
     def __repr__(self) -> str:
         name = "leaf" if self.prim is None else self.prim.__name__
@@ -307,7 +323,7 @@ def project_outputs(trace, node, ans, tape):
             tape.append(record)
             proj = len(tape) - 1
         else:
-            proj = EagerNode(*record, inputs=(len(ans),))
+            proj = EagerNode(*record, inputs=(len(ans),), stamp=trace.clock)
         outs.append(Tensor(value, trace, proj))
     return same_tuple_type(ans, outs)
 
@@ -468,8 +484,7 @@ class EagerTrace(Trace):
         ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         node = a._node
         if node is not None and (not _threads_without_grad or GRAD_MODE.enabled):
-            node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,))
-            node.stamp = self.clock
+            node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,), self.clock)
         else:
             node = None
         if prim.multiple_outputs:
@@ -495,8 +510,7 @@ class EagerTrace(Trace):
         ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
-            node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b))
-            node.stamp = self.clock
+            node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b), self.clock)
         if prim.multiple_outputs:
             return self.output(prim, ans, node)
         out = _new_tensor(Tensor)
@@ -519,8 +533,7 @@ class EagerTrace(Trace):
         ans = prim.fun(*vals, **kwargs)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
-            node = EagerNode(prim, parents, vals, kwargs, ans, args)
-            node.stamp = self.clock
+            node = EagerNode(prim, parents, vals, kwargs, ans, args, self.clock)
         return self.output(prim, ans, node)
 
     def composite(self, prim, args):
