@@ -67,7 +67,8 @@ def reduced_axes(axis, ndim: int) -> tuple[int, ...]:
 def expand_reduced(g, x, axis=None, keepdims=False):
     """Broadcast the cotangent of a reduction back to the shape of its input ``x``."""
     shape = shape_of(x)
-    if not keepdims and shape_of(g) != shape:
+    gshape = shape_of(g)
+    if not keepdims and gshape != shape and gshape != ():  # (a 0-d g broadcasts as it is)
         axes = reduced_axes(axis, len(shape))
         g = cnp.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
     return cnp.broadcast_to(g, shape)

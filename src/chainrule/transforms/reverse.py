@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -210,7 +211,7 @@ def _scalar_seed(value, fun) -> Any:
         )
     shape = shape_of(value)
     dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
-    if int(np.prod(shape)) != 1:
+    if math.prod(shape) != 1:
         raise TypeError(
             f"grad of {getattr(fun, '__name__', 'the function')} needs a scalar output, but it "
             f"returned shape {shape}. For the gradient of each output use "
