@@ -20,6 +20,7 @@ from chainrule.numpy.reductions import *  # noqa: F403
 from chainrule.numpy.shape import *  # noqa: F403
 from chainrule.numpy.products import *  # noqa: F403
 from chainrule.numpy.creation import *  # noqa: F403
+from chainrule.numpy.statistics import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
 from chainrule.numpy import fft as fft, linalg as linalg, random as random
 from chainrule.numpy.dispatch import guarded as _guarded

@@ -161,6 +161,7 @@ def _jvp_from_partial(d: Callable | None):
 FAMILY_TITLES = {
     "elementwise": "Elementwise (`chainrule.numpy`)",
     "reductions": "Reductions (`chainrule.numpy`)",
+    "statistics": "Order statistics and covariance (`chainrule.numpy`)",
     "shape": "Shape and indexing (`chainrule.numpy`)",
     "products": "Products (`chainrule.numpy`)",
     "linalg": "Linear algebra (`chainrule.numpy.linalg`)",
