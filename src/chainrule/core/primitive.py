@@ -109,11 +109,12 @@ class Primitive:
             for a in args:
                 if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
                     return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
+            if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces, above
+                inner = _trace_in_tuples(args)  # the traces of the other arguments
+                if inner is not None and (trace is None or inner.level > trace.level):
+                    trace = inner
         if trace is None:
-            if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
-                trace = _trace_in_tuples(args)
-            if trace is None:
-                return self.fun(*args, **kwargs)
+            return self.fun(*args, **kwargs)
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
         return trace.process(self, args, kwargs)

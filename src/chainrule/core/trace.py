@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import threading
 
-from chainrule.core.primitive import Primitive, RulesByArgument
+from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, Tensor
 from chainrule.core.values import zeros_like
@@ -228,6 +228,8 @@ class ReverseTrace(Trace):
                     lower = lower or isinstance(v, Tensor)
                 else:
                     lower = True
+            elif a.__class__ is tuple and RECORDING[0]:
+                lower = True  # an index may hold a value that vmap batches below
         ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
         if prim.keeps is None or not self.lean:
             tape.append((prim, parents, vals, kwargs, ans))
@@ -274,8 +276,8 @@ class ReverseTrace(Trace):
         else:
             parents = ((1, b._node),)
             b = b._value
-        if isinstance(a, Tensor) or isinstance(b, Tensor):
-            ans = prim(a, b, **kwargs)
+        if isinstance(a, Tensor) or isinstance(b, Tensor) or (b.__class__ is tuple and RECORDING[0]):
+            ans = prim(a, b, **kwargs)  # (a tuple: an index that may hold a batched value)
         else:
             ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
         keeps = prim.keeps if self.lean else None
@@ -362,6 +364,8 @@ class ForwardTrace(Trace):
                     lower = lower or isinstance(v, Tensor)
                 else:
                     lower = True
+            elif a.__class__ is tuple and RECORDING[0]:
+                lower = True  # an index may hold a value that vmap batches below
         ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
         if prim.joint_jvp is not None:
             per_arg = [None] * len(args)
