@@ -255,9 +255,46 @@ def test_batched_indices(monkeypatch):
     assert_batches(lambda v, i: v[i], (x, idx), (0, 0))
     assert_batches(lambda v, i: cnp.take(v, i), (x[0], idx), (None, 0))
     assert_batches(lambda v, i: cnp.take_along_axis(v, i, axis=0), (x, idx), (0, 0))
+    mask = np.zeros((B, 5), bool)
+    mask[np.arange(B), [0, 3, 1]] = mask[np.arange(B), [2, 4, 4]] = True  # two per example
     with pytest.warns(UserWarning, match="getitem has no batching rule for these arguments"):
-        # a batched index mixed with a slice: one call per example
-        assert_batches(lambda v, i: v[i, 1:], (rng.normal(size=(B, 5, 3)), idx), (0, 0))
+        # a batched boolean mask: one call per example
+        assert_batches(lambda v, m: v[m], (x, mask), (0, 0))
+
+
+# A batched index mixed with slices and None: one gather over the whole batch, the axes put
+# where the examples' results have them (NumPy moves the advanced axes to the front when the
+# batch position and the example's advanced indices are not adjacent).
+MIXED_INDEX = {
+    "i, 1:": lambda v, i, j: v[i, 1:],
+    "1:, i": lambda v, i, j: v[1:, i % 3],
+    ":, i, ::2": lambda v, i, j: v[:, i % 3, ::2],
+    "1:, j, 2": lambda v, i, j: v[1:, j, 2],
+    "i, :, j": lambda v, i, j: v[i, :, j[0]],
+    "None, i, 1:": lambda v, i, j: v[None, i, 1:],
+    ":, None, j, 0": lambda v, i, j: v[:, None, j, 0],
+    "2:, j, i": lambda v, i, j: v[2:, j, i % 3],
+    "-1, :, j": lambda v, i, j: v[-1, :, j],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_INDEX))
+@pytest.mark.parametrize("in_axes", [(0, 0, 0), (1, 0, 0), (0, None, 0), (None, 0, 0)])
+def test_batched_index_mixed_with_slices_is_one_call(name, in_axes):
+    f = MIXED_INDEX[name]
+    x = rng.normal(size=(B, 5, 3, 6) if in_axes[0] == 0 else (5, B, 3, 6) if in_axes[0] == 1 else (5, 3, 6))
+    i = np.array([0, 2, 4]) if in_axes[1] == 0 else np.array([1, 3])
+    j = np.array([[1, 2], [0, 0], [2, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no loop over the examples
+        if in_axes[0] is None:  # x closed over (a Tensor: a NumPy array cannot take the index)
+            xt = cr.tensor(x)
+            assert_batches(lambda i, j: f(xt, i, j), (i, j), in_axes[1:])
+            return
+        assert_batches(f, (x, i, j), in_axes)
+        got = cr.vmap(cr.grad(lambda v, i, j: cnp.sum(cnp.sin(f(v, i, j)))), in_axes=in_axes)(x, i, j)
+    want = looped(cr.grad(lambda v, i, j: cnp.sum(cnp.sin(f(v, i, j)))), (x, i, j), in_axes, 0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 # -- products, linear algebra, FFTs -------------------------------------------------------------------

@@ -417,6 +417,36 @@ def batched_index(items, flags, size: int, x_batched: bool):
     return tuple(full)
 
 
+def mixed_batched_index(items, flags, size: int, x_batched: bool):
+    """One example's index that mixes batched integer arrays with slices (or ``None``),
+    as one index into the batch, and the permutation that puts the result's axes where
+    stacking the examples' results would: NumPy moves advanced dimensions to the front
+    when the batch position and the example's own advanced indices are not adjacent.
+    None for what it does not handle (boolean arrays, ``Ellipsis``)."""
+    if any(i is Ellipsis or (_is_array_index(i) and _index_ndim(i) != len(shape_of(i)))
+           for i in items):
+        return None
+    advanced = [k for k, i in enumerate(items) if _is_array_index(i) or isinstance(i, int | np.integer)]
+    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True) if _is_array_index(i))
+    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
+    if x_batched:
+        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
+    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
+    before = sum(1 for i in items[:advanced[0]] if i is None or isinstance(i, slice))
+    if not adjacent or before == 0:
+        return tuple(full), None  # the advanced dimensions (batch first) lead already
+    if x_batched:  # (batch + advanced, before, after) -> (batch, before, advanced, after)
+        perm = [0, *range(1 + r, 1 + r + before), *range(1, 1 + r)]
+    else:  # (before, batch + advanced, after) -> (batch, before, advanced, after)
+        perm = [before, *range(before), *range(before + 1, before + 1 + r)]
+    return tuple(full), perm
+
+
+def _permuted(x, perm):
+    n = len(shape_of(x))
+    return cnp.transpose(x, (*perm, *range(len(perm), n)))
+
+
 def getitem(prim, batched, x, index):
     items = index if isinstance(index, tuple) else (index,)
     flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
@@ -424,18 +454,41 @@ def getitem(prim, batched, x, index):
         ans = prim(x, (slice(None), *items))
         pos = batch_position(items)
         return cnp.moveaxis(ans, pos, 0) if pos else ans
-    full = batched_index(items, flags, batch_size(items, flags), batched[0])
-    return NotImplemented if full is None else prim(x, full)
+    size = batch_size(items, flags)
+    full = batched_index(items, flags, size, batched[0])
+    if full is not None:
+        return prim(x, full)
+    mixed = mixed_batched_index(items, flags, size, batched[0])
+    if mixed is None:
+        return NotImplemented
+    full, perm = mixed
+    ans = prim(x, full)
+    return ans if perm is None else _permuted(ans, perm)
 
 
 def scatter_add(prim, batched, g, index, shape):
-    if any_batched(batched[1:]):
-        return NotImplemented
-    pos = batch_position(index)
-    if pos:
-        g = cnp.moveaxis(g, 0, pos)
+    """The adjoint of ``getitem``: a batched index scatters each example's cotangent into
+    its own slot of the batch (the example's index, with the batch position in front)."""
     items = index if isinstance(index, tuple) else (index,)
-    return prim(g, (slice(None), *items), (shape_of(g)[pos], *shape))
+    if not any_batched(batched[1:]):
+        pos = batch_position(index)
+        if pos:
+            g = cnp.moveaxis(g, 0, pos)
+        return prim(g, (slice(None), *items), (shape_of(g)[pos], *shape))
+    if batched[2]:
+        return NotImplemented
+    flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
+    size = batch_size(items, flags)
+    g = with_batch(g, batched[0], size)
+    full = batched_index(items, flags, size, True)
+    if full is None:
+        mixed = mixed_batched_index(items, flags, size, True)
+        if mixed is None:
+            return NotImplemented
+        full, perm = mixed
+        if perm is not None:  # back to the layout of x[full]
+            g = _permuted(g, list(np.argsort(perm)))
+    return prim(g, full, (size, *shape))
 
 
 # -- products --------------------------------------------------------------------------------

@@ -98,6 +98,8 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
 
 def _along(x, axis: int, index):
     """``x[..., index, ...]`` with ``index`` at position ``axis`` (a static index)."""
+    if axis == 0:  # the index itself, not in a tuple: the traces see a traced index there
+        return _getitem(x, index)
     return _getitem(x, (slice(None),) * axis + (index,))
 
 
