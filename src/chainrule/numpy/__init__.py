@@ -21,6 +21,9 @@ from chainrule.numpy.shape import *  # noqa: F403
 from chainrule.numpy.products import *  # noqa: F403
 from chainrule.numpy.creation import *  # noqa: F403
 from chainrule.numpy.statistics import *  # noqa: F403
+from chainrule.numpy.convolution import *  # noqa: F403
+from chainrule.numpy.polynomials import *  # noqa: F403
+from chainrule.numpy.sampled import *  # noqa: F403
 from chainrule.numpy.nondiff import *  # noqa: F403
 from chainrule.numpy import fft as fft, linalg as linalg, random as random
 from chainrule.numpy.dispatch import guarded as _guarded

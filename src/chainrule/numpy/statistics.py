@@ -331,7 +331,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> float(cr.grad(lambda x: cnp.cov(x))(cnp.array([1.0, 2.0, 4.0]))[0])
-    -1.6666666666666665
+    -1.3333333333333333
     """
     if not _has_tensor([m, y, fweights, aweights]):
         return np.cov(m, y, rowvar, bias, ddof, fweights, aweights, dtype=dtype)
