@@ -51,6 +51,9 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         if fun is not None:
             return fun(*inputs, **kwargs)
         raise not_supported(ufunc.__name__)
+    bound = getattr(MIRROR_OF.get(ufunc), method, None)  # outer, reduce, accumulate
+    if bound is not None:
+        return bound(*inputs, **kwargs)
     raise not_supported(f"{ufunc.__name__}.{method}")
 
 

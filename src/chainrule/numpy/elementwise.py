@@ -16,7 +16,15 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, 
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
-from chainrule.numpy.nondiff import floor_divide, isfinite, nonzero, sign, trunc, unboxing  # plain values
+from chainrule.numpy.nondiff import (  # plain values
+    floor_divide,
+    isfinite,
+    nonzero,
+    sign,
+    signbit,
+    trunc,
+    unboxing,
+)
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, optional, wrap
 
@@ -37,6 +45,8 @@ __all__ = [
     "mod",
     "remainder",
     "fmod",
+    "heaviside",
+    "copysign",
     "exp",
     "exp2",
     "expm1",
@@ -169,6 +179,8 @@ sqrt = ufunc(np.sqrt)
 cbrt = ufunc(np.cbrt)
 mod = remainder = ufunc(np.remainder, "remainder")
 fmod = ufunc(np.fmod)
+heaviside = ufunc(np.heaviside)
+copysign = ufunc(np.copysign)
 
 # + - * are most of a program. Their rules return the cotangent as it is, without calling
 # unbroadcast, when it already has the argument's type, shape and dtype (the common case).
@@ -209,6 +221,11 @@ derivs(sqrt, lambda ans, x: 0.5 / ans)
 derivs(cbrt, lambda ans, x: 1 / (3 * ans * ans))
 derivs(mod, lambda ans, x, y: 1, lambda ans, x, y: -floor_divide(x, y))
 derivs(fmod, lambda ans, x, y: 1, lambda ans, x, y: -trunc(x / y))
+# a step: no derivative in x; the value at 0 is x2 itself (JAX's derivatives)
+derivs(heaviside, lambda ans, x, y: 0.0, lambda ans, x, y: astype(x == 0, _real_dtype(ans)))
+# |x| with y's sign: the sign of x times that of y (0 at x = 0, as |x|'s); none in y
+derivs(copysign, lambda ans, x, y: sign(x) * (1 - 2 * astype(signbit(y), _real_dtype(ans))),
+       lambda ans, x, y: 0.0)
 
 # -- exponentials and logarithms ---------------------------------------------------------
 exp = ufunc(np.exp)
@@ -441,6 +458,11 @@ def astype(x, dtype, **kw):
     if np.dtype(dtype).kind not in "fc":
         return _astype_plain(x, dtype, **kw)
     return _astype(x, dtype, **kw)
+
+
+def _real_dtype(x) -> np.dtype:
+    dtype = np.result_type(x.dtype if hasattr(x, "dtype") else x)
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
 
 def _cast_back(g, x):

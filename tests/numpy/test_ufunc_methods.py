@@ -1,0 +1,104 @@
+"""ufunc methods on the mirror's binary ufuncs (chainrule/numpy/ufunc_methods.py):
+``outer``, ``reduce`` and ``accumulate`` equal NumPy's, differentiate (finite differences
+to second order, jax.grad), batch under cr.vmap, and ``np.add.outer(t, u)`` on Tensors
+lands on them; heaviside and copysign against JAX at their kinks."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.numpy.elementwise import _UFUNCS
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+jnp = pytest.importorskip("jax.numpy")
+
+rng = np.random.default_rng(2)
+BINARY = sorted(p.__name__ for p in _UFUNCS if getattr(p.fun, "nin", 0) == 2)
+POSITIVE = {"power", "float_power", "divide", "true_divide", "mod", "remainder", "fmod",
+            "floor_divide", "arctan2", "hypot"}
+
+
+def value(t):
+    return t.primal() if isinstance(t, cr.Tensor) else t
+
+
+def inputs(name, *shapes):
+    low, high = (0.5, 2) if name in POSITIVE else (-2, 2)
+    return tuple(rng.uniform(low, high, size=s) for s in shapes)
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_outer_equals_numpy_and_differentiates(name):
+    a, b = inputs(name, (3,), (2, 4))
+    f = getattr(cnp, name)
+    want = getattr(np, name).outer(a, b)
+    np.testing.assert_array_equal(value(f.outer(cr.tensor(a), b)), want)
+    np.testing.assert_array_equal(value(getattr(np, name).outer(cr.tensor(a), cr.tensor(b))), want)
+    if name not in ("mod", "remainder", "fmod"):  # jumps
+        assert cr.gradcheck(f.outer, a, b, order=2)
+
+
+@pytest.mark.parametrize("name", ["add", "subtract", "multiply", "power", "maximum", "arctan2"])
+def test_outer_grad_equals_jax_and_batches(name):
+    a, b = inputs(name, (4,), (3,))
+    jf = getattr(jnp, name)
+    jouter = lambda a, b: jf(a[:, None], b)  # noqa: E731  (not every jnp ufunc has .outer)
+    want = jax.grad(lambda a, b: jnp.sum(jnp.sin(jouter(a, b))), argnums=(0, 1))(a, b)
+    got = cr.grad(lambda a, b: cnp.sum(cnp.sin(getattr(cnp, name).outer(a, b))), argnums=(0, 1))(a, b)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-12)
+    A, B = inputs(name, (5, 4), (3, 5))
+    np.testing.assert_allclose(cr.vmap(getattr(cnp, name).outer, in_axes=(0, 1))(A, B),
+                               jax.vmap(jouter, in_axes=(0, 1))(A, B), atol=1e-12)
+
+
+METHODS = [("add", "reduce"), ("multiply", "reduce"), ("maximum", "reduce"), ("minimum", "reduce"),
+           ("logaddexp", "reduce"), ("hypot", "reduce"), ("add", "accumulate"),
+           ("multiply", "accumulate"), ("maximum", "accumulate"), ("minimum", "accumulate"),
+           ("logaddexp", "accumulate")]
+
+
+@pytest.mark.parametrize("name,method", METHODS)
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_reduce_and_accumulate(name, method, axis):
+    (x,) = inputs(name, (3, 4))
+    f = getattr(getattr(cnp, name), method)
+    want = getattr(getattr(np, name), method)(x, axis=axis)
+    np.testing.assert_allclose(value(f(cr.tensor(x), axis=axis)), want, rtol=1e-14)
+    np.testing.assert_allclose(value(getattr(getattr(np, name), method)(cr.tensor(x), axis=axis)), want,
+                               rtol=1e-14)
+    assert cr.gradcheck(lambda v: f(v, axis=axis), x, order=2)
+    np.testing.assert_allclose(cr.vmap(lambda v: f(v, axis=axis))(np.stack([x, 2 * x])),
+                               np.stack([want, getattr(getattr(np, name), method)(2 * x, axis=axis)]),
+                               rtol=1e-13)
+
+
+def test_reduce_forms_and_errors():
+    x = rng.normal(size=(2, 3, 4))
+    t = cr.tensor(x)
+    for kw in ({"axis": None}, {"axis": (0, 2), "keepdims": True}, {"axis": 1, "initial": 5.0}):
+        np.testing.assert_allclose(value(cnp.add.reduce(t, **kw)), np.add.reduce(x, **kw), rtol=1e-14)
+    np.testing.assert_allclose(value(cnp.logaddexp.reduce(t, axis=(0, 2), keepdims=True)),
+                               np.logaddexp.reduce(x, axis=(0, 2), keepdims=True), rtol=1e-14)
+    with pytest.raises(ValueError, match="no identity"):
+        cnp.logaddexp.reduce(cr.tensor(np.zeros((0, 2))), axis=0)
+    with pytest.raises(NotImplementedError, match="where="):
+        cnp.logaddexp.reduce(t, where=x > 0)
+    with pytest.raises(TypeError, match="out="):
+        cnp.add.reduce(t, out=np.empty((3, 4)))
+    assert cnp.add.outer([1.0], [2.0]).__class__ is np.ndarray  # plain arrays: NumPy's
+
+
+@pytest.mark.parametrize("name", ["heaviside", "copysign"])
+def test_steps_at_their_kinks_equal_jax(name):
+    x = np.array([-1.5, 0.0, -0.0, 2.0, 0.0, 3.0])
+    y = np.array([0.5, 0.25, -0.7, -0.0, 0.0, np.inf])
+    np.testing.assert_array_equal(value(getattr(cnp, name)(cr.tensor(x), y)), getattr(np, name)(x, y))
+    jf = getattr(jnp, name)
+    y = np.where(np.isinf(y), 3.0, y)
+    want = jax.grad(lambda x, y: jnp.sum(jnp.cos(jf(x, y))), argnums=(0, 1))(x, y)
+    got = cr.grad(lambda x, y: cnp.sum(cnp.cos(getattr(cnp, name)(x, y))), argnums=(0, 1))(x, y)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, np.asarray(w))
