@@ -6,6 +6,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.linalg.common import (
@@ -17,7 +18,7 @@ from chainrule.numpy.linalg.common import (
     linalg_op,
 )
 from chainrule.numpy.linalg.decompositions import svdvals
-from chainrule.numpy.nondiff import plain
+from chainrule.numpy.nondiff import anywhere, every, plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul
 from chainrule.numpy.registry import mirrors
 
@@ -66,20 +67,51 @@ def_jvps(pinv, pinv_jvp)
 @mirrors(_la.lstsq, "linalg")
 def lstsq(a, b, rcond=None):
     """``np.linalg.lstsq``: (x, residuals, rank, s); x and the residuals differentiate
-    for a matrix of full rank."""
+    for a matrix of full rank. Under ``chainrule.vmap`` each example has its own rank."""
     if not any_tensor((a, b)):
         return _la.lstsq(a, b, rcond)
     m, n = shape_of(a)[-2:]
-    _, res, rank, _ = _la.lstsq(plain(a), plain(b), rcond)
     cutoff = np.finfo(np.float64).eps * max(m, n) if rcond is None else rcond
     x = matmul(pinv(a, rcond=cutoff), b)
-    if np.size(res):
+    s = svdvals(a)
+    if not (_batched(a) or _batched(b)):
+        _, res, rank, _ = _la.lstsq(plain(a), plain(b), rcond)
+        with_residuals = np.size(res) > 0
+        res_shape = np.shape(res)
+    else:  # LAPACK's rank: the singular values above rcond times the largest one
+        sv = undifferentiated(s)
+        rank = cnp.sum(sv > cutoff * sv[..., :1], axis=-1)
+        full = cnp.equal(rank, n) if m > n else cnp.equal(rank, -1)
+        with_residuals = every(full)
+        if not with_residuals and anywhere(full):
+            raise ValueError(
+                "lstsq under vmap: NumPy gives residuals only for a matrix of full rank, and "
+                "some examples have full rank while others do not, so the residuals cannot "
+                "form one batch; compute them as sum(abs(b - a @ x)**2, axis=0)"
+            )
+        res = np.zeros((0,), dtype=_real_float(a))  # NumPy's empty residuals
+        res_shape = (1,) if len(shape_of(b)) == 1 else shape_of(b)[-1:]
+    if with_residuals:
         r = b - matmul(a, x)
         residuals = cnp.sum(_real_if(r * conj_if_complex(r), is_complex(r)), axis=0)
-        residuals = cnp.reshape(residuals, np.shape(res))
+        residuals = cnp.reshape(residuals, res_shape)
     else:
         residuals = res
-    return x, residuals, rank, svdvals(a)
+    return x, residuals, rank, s
+
+
+def _real_float(x) -> np.dtype:
+    dtype = np.dtype(x.dtype if hasattr(x, "dtype") else np.result_type(x))
+    return np.finfo(dtype).dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def _batched(x) -> bool:
+    """Whether ``x`` is (or holds, under other traces) a batch of ``chainrule.vmap``."""
+    while isinstance(x, Tensor):
+        if x._trace.batches:
+            return True
+        x = x._value
+    return False
 
 
 # Batching rule for vmap: NumPy's pinv maps over leading axes already.
