@@ -334,3 +334,56 @@ def test_gradient_of_broadcast_has_input_shape(shapes, seed):
     expected = np.sum(expected, axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
     assert np.allclose(g, expected.reshape(shape))
     assert cr.gradcheck(f, x, order=1)
+
+
+# -- insert and block ---------------------------------------------------------------------------
+INSERT_FORMS = [
+    (1, 5.0, None), (1, (4,), 0), ([0, 2], 7.0, 1), (slice(1, 3), (3, 2), 1),
+    (np.array([1, 1]), (2, 4), 0), (-1, (3,), 1), (2, (3, 1), 1), (0, (1, 4), -2),
+]
+
+
+@pytest.mark.parametrize("obj,values,axis", INSERT_FORMS)
+def test_insert(obj, values, axis):
+    a = np.random.default_rng(1).normal(size=(3, 4))
+    v = np.float64(values) if isinstance(values, float) else np.random.default_rng(2).normal(size=values)
+    got = cnp.insert(cr.tensor(a), obj, cr.tensor(v), axis=axis)
+    np.testing.assert_array_equal(got.primal(), np.insert(a, obj, v, axis=axis))
+    assert cr.gradcheck(lambda a, v: cnp.insert(a, obj, v, axis=axis), a, v, order=2)
+    batch = np.stack([a, -a])
+    np.testing.assert_array_equal(cr.vmap(lambda a: cnp.insert(a, obj, v, axis=axis))(batch),
+                                  np.stack([np.insert(b, obj, v, axis=axis) for b in batch]))
+
+
+def test_insert_casts_values_to_the_array_dtype():
+    a = np.arange(4, dtype=np.float32)
+    got = cnp.insert(cr.tensor(a), 2, cr.tensor(np.float64(0.5)))
+    assert got.dtype == np.float32
+    assert cr.grad(lambda v: cnp.sum(cnp.insert(a, [0, 3], v)))(np.float64(1.0)) == 2.0
+
+
+BLOCKS = {
+    "2x2": lambda b, c, d: [[b, c], [d]],
+    "vectors": lambda b, c, d: [d[0], d[0]],
+    "column": lambda b, c, d: [[b], [b]],
+    "deeper": lambda b, c, d: [[[b]]],
+    "scalar": lambda b, c, d: [d[0], 1.0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLOCKS))
+def test_block(name):
+    rng = np.random.default_rng(3)
+    b, c, d = rng.normal(size=(2, 2)), rng.normal(size=(2, 3)), rng.normal(size=(1, 5))
+    want = np.block(BLOCKS[name](b, c, d))
+    got = cnp.block(BLOCKS[name](cr.tensor(b), cr.tensor(c), cr.tensor(d)))
+    np.testing.assert_array_equal(got.primal(), want)
+    assert cr.gradcheck(lambda b, c, d: cnp.block(BLOCKS[name](b, c, d)), b, c, d, order=2)
+
+
+def test_block_errors_are_numpys():
+    b = cr.tensor(np.ones((2, 2)))
+    with pytest.raises(TypeError, match="tuple"):
+        cnp.block((b, b))
+    with pytest.raises(ValueError, match="depths are mismatched"):
+        cnp.block([[b], np.ones((2, 2))])

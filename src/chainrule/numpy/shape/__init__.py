@@ -31,7 +31,7 @@ __all__ = [
     "swapaxes", "rollaxis", "expand_dims", "squeeze", "broadcast_to", "broadcast_arrays",
     "atleast_1d", "atleast_2d", "atleast_3d",
     "concatenate", "concat", "stack", "hstack", "vstack", "dstack", "column_stack",
-    "row_stack", "append", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack",
+    "row_stack", "append", "insert", "block", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack",
     "tile", "repeat", "flip", "fliplr", "flipud", "roll", "rot90", "pad",
     "diag", "diagonal", "diagflat", "trace", "tril", "triu", "select", "diff", "gradient",
     "getitem", "take", "take_along_axis", "compress", "extract", "delete",

@@ -42,6 +42,8 @@ __all__ = [
     "column_stack",
     "row_stack",
     "append",
+    "insert",
+    "block",
     "split",
     "array_split",
     "hsplit",
@@ -132,6 +134,86 @@ def append(arr, values, axis=None):
     if axis is None:
         return concatenate([ravel(arr), ravel(values)], 0)
     return concatenate([arr, values], axis)
+
+
+def _dtype(x) -> np.dtype:
+    return np.dtype(x.dtype if hasattr(x, "dtype") else np.result_type(x))
+
+
+@mirrors(np.insert, "shape")
+def insert(arr, obj, values, axis=None):
+    """``np.insert``: differentiable in ``arr`` and ``values``. NumPy places the entries
+    (it is run on their positions), and the result gathers them from ``arr`` and
+    ``values``, so every form of ``obj`` and ``axis`` NumPy takes works.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cr.grad(lambda v: cnp.sum(cnp.insert(cnp.arange(3.0), 1, v) ** 2))(2.0)
+    4.0
+    """
+    if not _has_tensor([arr, values]):
+        return np.insert(arr, _deep_plain(obj), values, axis=axis)
+    arr, values = _as_input(arr), _as_input(values)
+    dtype = _dtype(arr)
+    arr_shape, values_shape = shape_of(arr), shape_of(values)
+    arr_size = int(np.prod(arr_shape))
+    # the positions: arr's entries numbered 0.., the values' after them
+    labels = np.insert(np.arange(arr_size).reshape(arr_shape), _deep_plain(obj),
+                       arr_size + np.arange(int(np.prod(values_shape))).reshape(values_shape),
+                       axis=axis)
+    if _dtype(values) != dtype:
+        values = cnp.astype(values, dtype)  # NumPy casts the values to arr's dtype
+    pool = concatenate([ravel(arr), ravel(values)], 0)
+    return reshape(pool[labels.ravel()], labels.shape)
+
+
+def _block_leaves(arrays, depth: int, leaves: list):
+    """The arrays of a nested list, each with its depth; NumPy's own checks first."""
+    if isinstance(arrays, tuple):
+        raise TypeError("arrays is a tuple. Only lists can be used to arrange blocks, and "
+                        "np.block does not allow implicit conversion from tuple to ndarray.")
+    if isinstance(arrays, list):
+        for a in arrays:
+            _block_leaves(a, depth + 1, leaves)
+    else:
+        leaves.append(arrays)
+
+
+def _stand_in(arrays):
+    """The same nesting with zeros of each leaf's shape and dtype (for NumPy's checks)."""
+    if isinstance(arrays, list):
+        return [_stand_in(a) for a in arrays]
+    return np.zeros(shape_of(arrays), _dtype(arrays))
+
+
+@mirrors(np.block, "shape")
+def block(arrays):
+    """``np.block``: nested lists of arrays joined along the last axes (the innermost
+    list along the last axis), differentiable in every block."""
+    leaves: list = []
+    _block_leaves(arrays, 0, leaves)
+    if not _has_tensor(leaves):
+        return np.block(arrays)
+    shape = np.block(_stand_in(arrays)).shape  # NumPy's checks and result
+    result_ndim = len(shape)
+
+    def join(part, level: int):
+        if isinstance(part, list):
+            return concatenate([join(p, level + 1) for p in part], axis=level - list_depth)
+        part = _as_input(part)
+        nd = _ndim(part)
+        return reshape(part, (1,) * (result_ndim - nd) + shape_of(part)) if nd < result_ndim else part
+
+    list_depth = _list_depth(arrays)
+    joined = join(arrays, 0)
+    return joined if shape_of(joined) == shape else reshape(joined, shape)
+
+
+def _list_depth(arrays) -> int:
+    depth = 0
+    while isinstance(arrays, list):
+        depth += 1
+        arrays = arrays[0] if arrays else None
+    return depth
 
 
 # -- splitting --------------------------------------------------------------------------------
