@@ -781,3 +781,108 @@ def vmap_with_closure(L, x, y):
 @program(shapes((2, 3), (5, 2)))
 def vmap_of_linear_map_matvec(L, w, x):
     return L.vmap(L.np.dot, in_axes=(None, 0))(w.T, x), L.vmap(lambda v: w.T @ v)(x)
+
+
+# -- NumPy functions built from other primitives: statistics, signals, polynomials ----------------
+def with_ties(rng, *shape):
+    x = rng.normal(size=shape)
+    x[..., 1] = x[..., 3]  # tied values: the derivative goes to the first, as in JAX
+    return x
+
+
+@program(lambda rng: (with_ties(rng, 5, 4, 6),))
+def median_quantile_percentile(L, x):
+    def f(v):
+        return (L.np.median(v, axis=-1), L.np.quantile(v, np.array([0.1, 0.5, 0.9]), axis=0),
+                L.np.percentile(v, 30.0, keepdims=True), L.np.median(v))
+
+    loss = lambda v: L.np.sum(L.np.sin(f(v)[0])) + L.np.sum(f(v)[1] ** 2)  # noqa: E731
+    return L.vmap(f)(x), L.vmap(L.grad(loss), in_axes=1)(x), L.vmap(f, in_axes=2)(x)
+
+
+@program(lambda rng: (np.where(rng.uniform(size=(4, 3, 6)) < 0.2, np.nan, rng.normal(size=(4, 3, 6))),))
+def nanmedian_nanquantile(L, x):
+    def f(v):
+        return L.np.nanmedian(v, axis=1), L.np.nanquantile(v, 0.25, axis=1, method="midpoint")
+
+    return L.vmap(f)(x), L.vmap(L.grad(lambda v: L.np.sum(f(v)[0] * f(v)[1])))(x)
+
+
+@program(shapes((4, 3, 7)))
+def cov_and_corrcoef(L, x):
+    def f(v):
+        return L.np.cov(v), L.np.corrcoef(v[0], v[1]), L.np.cov(v, rowvar=False, ddof=0)
+
+    off = ~np.eye(3, dtype=bool)
+    loss = lambda v: L.np.sum(f(v)[0] ** 2) + L.np.sum(L.np.corrcoef(v)[off] ** 3)  # noqa: E731
+    return L.vmap(f)(x), L.vmap(L.grad(loss))(x), L.vmap(L.grad(loss), in_axes=2)(np.moveaxis(x, 0, 2))
+
+
+@program(shapes((5, 8), (3, 5)))
+def convolve_correlate(L, a, v):
+    def f(a, v):
+        return L.np.convolve(a, v), L.np.convolve(v, a, mode="same"), L.np.correlate(a, v)
+
+    loss = lambda a, v: L.np.sum(L.np.tanh(f(a, v)[0])) + L.np.sum(f(a, v)[2] ** 2)  # noqa: E731
+    return (L.vmap(f, in_axes=(0, 1))(a, v), L.vmap(L.grad(loss, argnums=(0, 1)), in_axes=(0, 1))(a, v),
+            L.vmap(f, in_axes=(0, None))(a, v[:, 0]))
+
+
+@program(shapes((5, 4), (5, 6)))
+def polyval_and_polynomial_arithmetic(L, p, x):
+    def f(p, x):
+        q = L.np.polymul(p, p[:2])
+        return L.np.polyval(p, x), L.np.polyval(L.np.polyder(q), x), L.np.polyadd(p, q)
+
+    return (L.vmap(f)(p, x), L.vmap(f, in_axes=(None, 0))(p[0], x),
+            L.vmap(L.grad(lambda p, x: L.np.sum(f(p, x)[1] ** 2), argnums=(0, 1)))(p, x))
+
+
+@program(lambda rng: (rng.uniform(-3, 3, size=(4, 7)), np.sort(rng.uniform(-2, 2, size=(4, 6)), axis=1),
+                      rng.normal(size=(4, 6))))
+def interp_and_trapezoid(L, x, xp, fp):
+    def f(x, xp, fp):
+        y = L.np.interp(x, xp, fp)
+        return y, L.np.trapezoid(fp, xp), L.np.interp(x, xp, fp, left=0.0, right=1.0)
+
+    loss = lambda x, xp, fp: L.np.sum(f(x, xp, fp)[0] ** 2) + f(x, xp, fp)[1]  # noqa: E731
+    return (L.vmap(f)(x, xp, fp), L.vmap(f, in_axes=(0, None, None))(x, xp[0], fp[0]),
+            L.vmap(L.grad(loss, argnums=(0, 1, 2)))(x, xp, fp))
+
+
+@program(shapes((5, 3), (5, 4)))
+def ufunc_outer(L, a, b):
+    def f(a, b):
+        return L.np.add.outer(a, b), L.np.multiply.outer(L.np.sin(a), b)
+
+    return (L.vmap(f)(a, b), L.vmap(f, in_axes=(0, None))(a, b[0]),
+            L.vmap(L.grad(lambda a, b: L.np.sum(f(a, b)[1] ** 2), argnums=(0, 1)))(a, b))
+
+
+@program(lambda rng: (rng.normal(size=(4, 6, 3)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6, 2))))
+def lstsq_per_example(L, a, b, b2):
+    def f(a, b):
+        x, res, rank, s = L.np.linalg.lstsq(a, b, rcond=None)
+        return x, res, rank, s
+
+    loss = lambda a, b: L.np.sum(L.np.linalg.lstsq(a, b, rcond=None)[0] ** 2)  # noqa: E731
+    return (L.vmap(f)(a, b), L.vmap(f)(a, b2), L.vmap(f, in_axes=(None, 0))(a[0], b),
+            L.vmap(L.grad(loss, argnums=(0, 1)))(a, b))
+
+
+@program(lambda rng: (rng.normal(size=(4, 5, 3)), np.array([0, 4, 2, 1]), rng.normal(size=(5, 3))))
+def batched_index_with_slices(L, x, i, w):
+    def f(v, i):
+        return v[i, 1:], v[1:, i % 3], v[None, i, ::-1]
+
+    emb = lambda w, i: L.np.sum(L.np.tanh(w[i, :]) * w[i, 1])  # noqa: E731  (a shared table)
+    return (L.vmap(f)(x, i), L.vmap(L.grad(lambda v, i: L.np.sum(f(v, i)[0] ** 2)))(x, i),
+            L.vmap(L.grad(emb), in_axes=(None, 0))(w, i))
+
+
+@program(shapes((5, 4), (5, 4)))
+def heaviside_copysign(L, x, y):
+    def f(x, y):
+        return L.np.heaviside(x, 0.5) * y + L.np.copysign(x, y) ** 2
+
+    return L.vmap(f)(x, y), L.vmap(L.grad(lambda x, y: L.np.sum(f(x, y)), argnums=(0, 1)))(x, y)

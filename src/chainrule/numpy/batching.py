@@ -235,6 +235,14 @@ def nondiff_like(trace, fun, batched, x, *rest, shape=None, **kwargs):
     return trace.call_below(fun, x, *rest, shape=shape, **kwargs)
 
 
+def nondiff_searchsorted(trace, fun, batched, a, v, *rest, **kwargs):
+    """``searchsorted(a, v)``: a batch of values ``v`` in one sorted array is one call (the
+    result has ``v``'s shape); a batch of sorted arrays runs once per example."""
+    if batched[0] or any_batched(batched[2:]):
+        return NotImplemented
+    return trace.call_below(fun, a, v, *rest, **kwargs)
+
+
 NONDIFF_BATCH: dict = {}
 
 
@@ -256,6 +264,7 @@ _nondiff(nondiff_reduction, "all", "any", "count_nonzero")
 _nondiff(nondiff_like, "zeros_like", "ones_like", "empty_like", "full_like")
 _nondiff(nondiff_flattening(1), "argmax", "argmin", "argsort")
 _nondiff(nondiff_flattening(2), "argpartition")
+_nondiff(nondiff_searchsorted, "searchsorted")
 
 
 

@@ -32,6 +32,7 @@ array_equiv searchsorted digitize bincount histogram histogram_bin_edges unique
 unravel_index ravel_multi_index
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 floor ceil rint trunc fix sign round around floor_divide
+nanargmax nanargmin isin lexsort diag_indices_from tril_indices_from triu_indices_from spacing
 """.split()
 
 
