@@ -24,6 +24,7 @@ UNARY = {
     "reciprocal": (0.3, 3), "absolute": (0.1, 2), "fabs": (0.1, 2), "sinc": (-2, 2),
     "deg2rad": (-2, 2), "rad2deg": (-2, 2), "degrees": (-2, 2), "radians": (-2, 2),
     "real": (-2, 2), "conj": (-2, 2), "nan_to_num": (-2, 2), "real_if_close": (-2, 2),
+    "i0": (-3, 3),
 }
 BINARY = {
     "add": (-2, 2), "subtract": (-2, 2), "multiply": (-2, 2), "divide": (0.5, 2),
@@ -188,3 +189,19 @@ def test_select_rules_split_ties_evenly_in_the_input_dtype(fun):
     g = cr.grad(lambda a: cnp.sum(cnp.maximum(a, 0.0)))(h)
     assert g.dtype == np.float32
     np.testing.assert_array_equal(g, [0, 0.5, 1])
+
+
+def test_i0_derivatives_are_the_bessel_functions():
+    """I0' = I1 and I1' = I0 - I1/x, against SciPy and jax.grad, out to large arguments."""
+    special = pytest.importorskip("scipy.special")
+    x = np.array([-30.0, -3.0, -0.5, 0.0, 1e-3, 0.7, 2.0, 10.0, 80.0, 300.0])
+    np.testing.assert_array_equal(cnp.i0(cr.tensor(x)).primal(), np.i0(x))
+    np.testing.assert_allclose(cr.elementwise_grad(cnp.i0)(x), special.i1(x), rtol=1e-13, atol=1e-300)
+    second = cr.elementwise_grad(cr.elementwise_grad(cnp.i0))(x)
+    nz = x != 0
+    np.testing.assert_allclose(second[nz], (special.i0(x) - special.i1(x) / np.where(nz, x, 1))[nz], rtol=1e-12)
+    assert second[~nz] == pytest.approx(0.5, abs=1e-15)
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    want = jax.vmap(jax.grad(jax.numpy.i0))(x[:8])
+    np.testing.assert_allclose(cr.vmap(cr.grad(cnp.i0))(x[:8]), want, rtol=1e-12)
