@@ -205,3 +205,32 @@ def test_i0_derivatives_are_the_bessel_functions():
     jax.config.update("jax_enable_x64", True)
     want = jax.vmap(jax.grad(jax.numpy.i0))(x[:8])
     np.testing.assert_allclose(cr.vmap(cr.grad(cnp.i0))(x[:8]), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["frexp", "modf"])
+def test_parts_of_a_float(name):
+    """The mantissa and the fractional part carry the derivative (2**-e and 1), the
+    exponent and the integral part are plain data; values bit for bit NumPy's."""
+    x = np.array([-2.5, -0.3, 0.0, -0.0, 0.7, 3.25, 1e10, np.inf, -np.inf, np.nan, 5e-320])
+    got, want = getattr(cnp, name)(cr.tensor(x)), getattr(np, name)(x)
+    for g, w in zip(got, want, strict=True):
+        g = g.primal() if isinstance(g, cr.Tensor) else g
+        np.testing.assert_array_equal(g, w)
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(w))
+    smooth = np.array([-2.5, -0.3, 0.7, 3.25, 1e3 + 0.25])
+    assert cr.gradcheck(lambda a: getattr(cnp, name)(a)[0], smooth, order=2)
+    np.testing.assert_allclose(cr.vmap(lambda a: getattr(cnp, name)(a)[0])(smooth.reshape(5, 1)),
+                               getattr(np, name)(smooth.reshape(5, 1))[0])
+
+
+def test_ldexp_and_divmod():
+    x, y = rng.uniform(-3, 3, size=6), np.array([1.5, -2.0, 0.7, 3.0, -1.0, 2.0])
+    i = np.array([1, 2, 3, -1, 0, 4])
+    np.testing.assert_array_equal(cnp.ldexp(cr.tensor(x), i).primal(), np.ldexp(x, i))
+    np.testing.assert_array_equal(cr.grad(lambda a: cnp.sum(cnp.ldexp(a, i)))(x), 2.0 ** i)
+    assert cr.gradcheck(lambda a: cnp.ldexp(a, i), x, order=2)
+    q, r = cnp.divmod(cr.tensor(x), y)
+    np.testing.assert_array_equal(q, np.floor_divide(x, y))
+    np.testing.assert_array_equal(r.primal(), np.remainder(x, y))
+    assert cr.gradcheck(lambda a, b: cnp.divmod(a, b)[1], x, y, order=2)
+    assert cr.grad(lambda a: cnp.sum(cnp.ldexp(a, 2)))(np.float32([1.0, 2.0])).dtype == np.float32

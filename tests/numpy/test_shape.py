@@ -387,3 +387,49 @@ def test_block_errors_are_numpys():
         cnp.block((b, b))
     with pytest.raises(ValueError, match="depths are mismatched"):
         cnp.block([[b], np.ones((2, 2))])
+
+
+# -- ediff1d, unwrap, resize, choose --------------------------------------------------------------
+def test_ediff1d():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 3))
+    for kw in ({}, {"to_begin": [1.0, 2.0]}, {"to_end": 5.0, "to_begin": -1.0}):
+        np.testing.assert_array_equal(cnp.ediff1d(cr.tensor(x), **kw).primal(), np.ediff1d(x, **kw))
+    assert cr.gradcheck(lambda a, b: cnp.ediff1d(a, to_begin=b, to_end=-1.0), x, np.array([1.0, 2.0]), order=2)
+    np.testing.assert_array_equal(cr.vmap(cnp.ediff1d)(x), np.stack([np.ediff1d(r) for r in x]))
+    with pytest.raises(TypeError, match="same_kind"):
+        cnp.ediff1d(cr.tensor(x.astype(np.float32)), to_end=np.array([1 + 1j]))
+
+
+@pytest.mark.parametrize("kw", [{}, {"axis": 0}, {"discont": 4.0}, {"period": 3.0}])
+def test_unwrap(kw):
+    p = np.cumsum(np.random.default_rng(5).normal(size=(3, 8)) * 2, axis=1)
+    np.testing.assert_array_equal(cnp.unwrap(cr.tensor(p), **kw).primal(), np.unwrap(p, **kw))
+    np.testing.assert_array_equal(cr.grad(lambda a: cnp.sum(cnp.unwrap(a, **kw) * p))(p), p)
+    np.testing.assert_allclose(cr.vmap(lambda a: cnp.unwrap(a, **kw), in_axes=1, out_axes=1)(p),
+                               np.unwrap(p, **kw) if kw.get("axis") == 0 else
+                               np.stack([np.unwrap(c, **kw) for c in p.T], axis=1), rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (7,), (1,), (2, 0)])
+def test_resize(shape):
+    x = np.random.default_rng(6).normal(size=(2, 3))
+    got = cnp.resize(cr.tensor(x), shape)
+    np.testing.assert_array_equal(got.primal() if isinstance(got, cr.Tensor) else got, np.resize(x, shape))
+    if np.prod(shape):
+        assert cr.gradcheck(lambda a: cnp.resize(a, shape), x, order=2)
+
+
+@pytest.mark.parametrize("mode", ["raise", "wrap", "clip"])
+def test_choose(mode):
+    rng = np.random.default_rng(7)
+    c = [rng.normal(size=(2, 3)), rng.normal(size=3), 1.5]
+    a = np.array([[0, 1, 2], [2, 1, 0]]) + (0 if mode == "raise" else 2)
+    got = cnp.choose(a, [cr.tensor(c[0]), cr.tensor(c[1]), c[2]], mode=mode)
+    np.testing.assert_array_equal(got.primal(), np.choose(a, c, mode=mode))
+    assert cr.gradcheck(lambda u, v: cnp.choose(a, [u, v, 1.5], mode=mode), c[0], c[1], order=2)
+    idx = np.array([[0, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(cr.vmap(lambda i, u: cnp.choose(i, [u, c[1]]))(idx, c[0]),
+                                  np.stack([np.choose(i, [u, c[1]]) for i, u in zip(idx, c[0], strict=True)]))
+    with pytest.raises(ValueError, match="invalid entry in choice array"):
+        cnp.choose(a + 5, [cr.tensor(c[0]), c[1]])

@@ -15,7 +15,7 @@ jax.config.update("jax_enable_x64", True)
 jnp = pytest.importorskip("jax.numpy")
 
 rng = np.random.default_rng(2)
-BINARY = sorted(p.__name__ for p in _UFUNCS if getattr(p.fun, "nin", 0) == 2)
+BINARY = sorted(p.__name__ for p in _UFUNCS if getattr(p.fun, "nin", 0) == 2 and p.__name__ != "ldexp")
 POSITIVE = {"power", "float_power", "divide", "true_divide", "mod", "remainder", "fmod",
             "floor_divide", "arctan2", "hypot"}
 

@@ -17,6 +17,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
 from chainrule.numpy.nondiff import (  # plain values
+    anywhere,
     floor_divide,
     isfinite,
     nonzero,
@@ -48,6 +49,10 @@ __all__ = [
     "heaviside",
     "copysign",
     "i0",
+    "ldexp",
+    "frexp",
+    "modf",
+    "divmod",
     "exp",
     "exp2",
     "expm1",
@@ -313,6 +318,47 @@ def_vjps(_cos_moment, lambda g, ans, x, k=1: g * _cos_moment(x, k=k + 1))
 def_jvps(_cos_moment, lambda t, ans, x, k=1: t * _cos_moment(x, k=k + 1))
 i0 = wrap(np.i0, "elementwise")
 derivs(i0, lambda ans, x: _cos_moment(x, k=1))  # I₀' = I₁
+
+
+# -- a float's parts ---------------------------------------------------------------------------
+ldexp = ufunc(np.ldexp)  # x1 * 2**x2, x2 an integer: exact, and linear in x1
+derivs(ldexp, lambda ans, x, i: ldexp(astype(1, _real_dtype(ans)), i), None)
+
+
+@mirrors(np.frexp, "elementwise")
+def frexp(x):
+    """``np.frexp``: (mantissa, exponent); the mantissa is ``ldexp(x, -exponent)``, so its
+    derivative is 2**-exponent; the exponent is plain data."""
+    if not isinstance(x, Tensor):
+        return np.frexp(x)
+    exponent = _frexp_exponent(x)
+    return ldexp(x, -exponent), exponent
+
+
+_frexp_exponent = unboxing(lambda x: np.frexp(x)[1])
+
+
+@mirrors(np.modf, "elementwise")
+def modf(x):
+    """``np.modf``: (fractional part, integral part); the fractional part has derivative
+    1, the integral part none."""
+    if not isinstance(x, Tensor):
+        return np.modf(x)
+    whole = trunc(x)
+    infinite = unboxing(np.isinf)(x)
+    # x's sign on a zero fraction too (-3.0 gives -0.0), with derivative 1 on both sides
+    frac = where(signbit(x), -(whole - x), x - whole)
+    if anywhere(infinite):  # NumPy: a signed zero beside an infinity
+        frac = where(infinite, unboxing(lambda v: np.modf(v)[0])(x), frac)
+    return frac, whole
+
+
+@mirrors(np.divmod, "elementwise")
+def divmod(x1, x2):
+    """``np.divmod``: (floor_divide(x1, x2), mod(x1, x2)); the remainder differentiates."""
+    if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
+        return np.divmod(x1, x2)
+    return floor_divide(x1, x2), mod(x1, x2)
 
 
 # -- comparisons that select a value ---------------------------------------------------

@@ -33,8 +33,8 @@ __all__ = [
     "concatenate", "concat", "stack", "hstack", "vstack", "dstack", "column_stack",
     "row_stack", "append", "insert", "block", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack",
     "tile", "repeat", "flip", "fliplr", "flipud", "roll", "rot90", "pad",
-    "diag", "diagonal", "diagflat", "trace", "tril", "triu", "select", "diff", "gradient",
+    "diag", "diagonal", "diagflat", "trace", "tril", "triu", "select", "diff", "ediff1d", "gradient", "unwrap",
     "getitem", "take", "take_along_axis", "compress", "extract", "delete",
-    "sort", "partition", "meshgrid",
+    "sort", "partition", "resize", "choose", "meshgrid",
     "array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "r_", "c_",
 ]

@@ -1,10 +1,11 @@
-"""Finite differences along an axis: diff and gradient."""
+"""Finite differences along an axis: diff, ediff1d, gradient and unwrap."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.joining import (
@@ -24,7 +25,9 @@ from chainrule.numpy.shape.primitives import (
 
 __all__ = [
     "diff",
+    "ediff1d",
     "gradient",
+    "unwrap",
 ]
 
 
@@ -152,3 +155,52 @@ def gradient(f, *varargs, axis=None, edge_order: int = 1):
             )
         out.append(_gradient_along(f, ax, d, edge_order, nd))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+@mirrors(np.ediff1d, "shape")
+def ediff1d(ary, to_end=None, to_begin=None):
+    """``np.ediff1d``: the differences of the flattened array, with ``to_begin`` and
+    ``to_end`` around them (all three differentiable)."""
+    if not _has_tensor([ary, to_end, to_begin]):
+        return np.ediff1d(ary, to_end=to_end, to_begin=to_begin)
+    flat = reshape(_as_input(ary), (-1,))
+    dtype = _dtype(flat)
+    parts = []
+    for name, extra in (("to_begin", to_begin), (None, None), ("to_end", to_end)):
+        if name is None:
+            parts.append(flat[1:] - flat[:-1])
+        elif extra is not None:
+            extra = reshape(_as_input(extra), (-1,))
+            if not np.can_cast(_dtype(extra), dtype, casting="same_kind"):
+                raise TypeError(f"dtype of `{name}` must be compatible with input `ary` under "
+                                "the `same_kind` rule.")
+            parts.append(cnp.astype(extra, dtype) if _dtype(extra) != dtype else extra)
+    return concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+@mirrors(np.unwrap, "shape")
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``np.unwrap``: ``p`` plus NumPy's corrections by multiples of the period, which
+    are piecewise constant (so the derivative is the identity, as in JAX)."""
+    if not _has_tensor(p):
+        return np.unwrap(p, discont, axis, period=period)
+    p = _as_input(p)
+    axis = _axis(axis, _ndim(p))
+    # the corrections, from the values alone (NumPy's own code on them)
+    pv = undifferentiated(p)
+    corrected = np.unwrap(pv, discont, axis, period=period) if not isinstance(pv, Tensor) else (
+        _unwrap_traced(pv, discont, axis, period))
+    return corrected + (p - pv)  # NumPy's values; the derivative of p passes through
+
+
+def _unwrap_traced(p, discont, axis, period):
+    """NumPy's unwrap written with the mirror (a batch under vmap, a traced value)."""
+    dd = cnp.diff(p, axis=axis)
+    if discont is None:
+        discont = period / 2
+    interval_high = period / 2
+    ddmod = cnp.mod(dd - (-interval_high), period) + (-interval_high)
+    ddmod = cnp.where((ddmod == -interval_high) & (dd > 0), interval_high, ddmod)
+    ph_correct = cnp.where(cnp.abs(dd) < discont, 0, ddmod - dd)
+    first = cnp.zeros_like(_along(p, axis, slice(0, 1)))
+    return p + concatenate([first, cnp.cumsum(ph_correct, axis=axis)], axis=axis)

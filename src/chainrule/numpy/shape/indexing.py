@@ -10,6 +10,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.nondiff import every
 from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.primitives import (
     _along,
@@ -37,6 +38,8 @@ __all__ = [
     "delete",
     "sort",
     "partition",
+    "resize",
+    "choose",
 ]
 
 
@@ -206,3 +209,43 @@ def select(condlist, choicelist, default=0):
     shape = np.broadcast_shapes(*(shape_of(c) for c in conds), *(shape_of(c) for c in choicelist),
                                 shape_of(default))
     return result if shape_of(result) == shape else broadcast_to(result, shape)
+
+
+@mirrors(np.resize, "shape")
+def resize(a, new_shape):
+    """``np.resize``: the flattened entries repeated to fill ``new_shape`` (a gather, so
+    the gradient of a repeated entry adds up)."""
+    if not _has_tensor(a):
+        return np.resize(a, new_shape)
+    flat = ravel(_as_input(a))
+    size = shape_of(flat)[0]
+    positions = np.resize(np.arange(size), new_shape)
+    if size == 0 or positions.size == 0:  # NumPy: zeros
+        return np.zeros_like(np.zeros(0, _dtype(flat)), shape=positions.shape)
+    return _getitem(flat, positions)
+
+
+@mirrors(np.choose, "shape")
+def choose(a, choices, out=None, mode="raise"):
+    """``np.choose``: each entry taken from the choice that ``a`` names there;
+    differentiable in the choices."""
+    if not _has_tensor(choices) and not _has_tensor(a):
+        return np.choose(a, choices, out=out, mode=mode)
+    _no_out("choose", out)
+    index = _index_array(a)
+    if isinstance(choices, Tensor):
+        choices = [choices[k] for k in range(shape_of(choices)[0])]
+    choices = [_as_input(c) for c in choices]
+    n = len(choices)
+    if mode == "wrap":
+        index = index % n
+    elif mode == "clip":
+        index = cnp.clip(index, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    elif not (every(index >= 0) and every(index < n)):
+        raise ValueError("invalid entry in choice array")
+    shape = np.broadcast_shapes(shape_of(index), *(shape_of(c) for c in choices))
+    stacked = cnp.stack([broadcast_to(c, shape) for c in choices])
+    index = cnp.broadcast_to(index, shape)
+    return take_along_axis(stacked, cnp.expand_dims(index, 0), axis=0)[0]
