@@ -147,7 +147,7 @@ def insert(arr, obj, values, axis=None):
     ``values``, so every form of ``obj`` and ``axis`` NumPy takes works.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
-    >>> cr.grad(lambda v: cnp.sum(cnp.insert(cnp.arange(3.0), 1, v) ** 2))(2.0)
+    >>> float(cr.grad(lambda v: cnp.sum(cnp.insert(cnp.arange(3.0), 1, v) ** 2))(2.0))
     4.0
     """
     if not _has_tensor([arr, values]):
