@@ -80,14 +80,18 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a = ravel(a)
         axis = 0
     axis = _axis(axis, _ndim(a))
-    n = shape_of(a)[axis]
+    return _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
+
+
+def _apply_clipmode(index, n: int, mode: str):
+    """An index array of n positions after NumPy's ``mode`` ('raise' leaves it as is)."""
     if mode == "wrap":
-        indices = indices % n
-    elif mode == "clip":
-        indices = np.clip(indices, 0, n - 1)
-    elif mode != "raise":
+        return index % n
+    if mode == "clip":
+        return cnp.clip(index, 0, n - 1)
+    if mode != "raise":
         raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
-    return _along(a, axis, indices)
+    return index
 
 
 def _index_array(indices):
@@ -237,13 +241,8 @@ def choose(a, choices, out=None, mode="raise"):
         choices = [choices[k] for k in range(shape_of(choices)[0])]
     choices = [_as_input(c) for c in choices]
     n = len(choices)
-    if mode == "wrap":
-        index = index % n
-    elif mode == "clip":
-        index = cnp.clip(index, 0, n - 1)
-    elif mode != "raise":
-        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
-    elif not (every(index >= 0) and every(index < n)):
+    index = _apply_clipmode(index, n, mode)
+    if mode == "raise" and not (every(index >= 0) and every(index < n)):
         raise ValueError("invalid entry in choice array")
     shape = np.broadcast_shapes(shape_of(index), *(shape_of(c) for c in choices))
     stacked = cnp.stack([broadcast_to(c, shape) for c in choices])
