@@ -6,7 +6,8 @@ rule of every differentiated argument and add the result to that argument's slot
 cotangent is dropped as soon as it has been used. The eager graph goes through the same
 pass: its nodes, sorted by :func:`toposort`, are the keys of its entries and cotangents.
 The outputs of a multiple-output primitive have entries of their own (``PROJECT``), whose
-cotangents gather into one list for the primitive's rules.
+cotangents gather into one list for the primitive's rules. A primitive with a joint vjp
+rule (``def_joint_vjp``) is asked once for the cotangents of all its arguments.
 """
 
 from __future__ import annotations
@@ -66,14 +67,22 @@ def backward_pass(
             cots[p] = gi if c is None else c + gi
             continue
         vjps = prim.vjps
+        joint = prim.joint_vjp  # one rule for every argument, asked once (see def_joint_vjp)
+        if joint is not None:
+            joint = joint(g, ans, [a for a, _ in parents], *args, **kwargs)
         for argnum, p in parents:
-            try:
-                rule = vjps[argnum]
-            except KeyError:
-                rule = prim.derive_vjp(argnum)
-            if rule is None:
-                continue
-            gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            if joint is None:
+                try:
+                    rule = vjps[argnum]
+                except KeyError:
+                    rule = prim.derive_vjp(argnum)
+                if rule is None:
+                    continue
+                gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            else:
+                gi = joint[argnum]
+                if gi is None:
+                    continue
             # the projection of a complex cotangent for a real argument (real_if_real),
             # asked for only where the cotangent is complex: one dtype read per cotangent
             try:

@@ -12,6 +12,9 @@ Rules are plain functions, one per differentiable argument:
 * a jvp rule ``rule(t, ans, *args, **kwargs)`` returns the tangent of the output given
   the tangent ``t`` of that argument.
 
+A primitive whose cotangents come out of one computation (a backward pass through time)
+may instead declare one vjp rule for all its arguments at once, :func:`def_joint_vjp`.
+
 Rules are written with :mod:`chainrule.numpy`, so they differentiate again.
 """
 
@@ -32,6 +35,7 @@ __all__ = [
     "defjvp",
     "def_vjps",
     "def_jvps",
+    "def_joint_vjp",
     "def_linear",
     "RulesByArgument",
     "keeps_only",
@@ -55,7 +59,7 @@ class Primitive:
     """
 
     __slots__ = (
-        "fun", "vjps", "jvps", "joint_jvp", "keeps", "multiple_outputs", "call_keywords", "partial",
+        "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
         "batch", "__dict__",
     )
 
@@ -66,6 +70,9 @@ class Primitive:
         # Optional: one jvp rule for all arguments at once, ``rule(tangents, ans, *args)``
         # with None for arguments without a tangent (concatenate: linear in N, not N²).
         self.joint_jvp: Callable | None = None
+        # Optional: one vjp rule for all arguments at once (see def_joint_vjp); when set,
+        # the backward pass asks it instead of ``vjps``.
+        self.joint_vjp: Callable | None = None
         # What the tape must keep for the vjp rules: None (inputs and output), "inputs" or
         # "output". Keeping less lets an intermediate be freed during the forward pass.
         self.keeps: str | None = None
@@ -294,6 +301,22 @@ def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] 
     prim.partial = None  # new rules: the backward pass must call them
     for argnum, rule in zip(argnums or range(len(rules)), rules, strict=True):
         prim.vjps[argnum] = rule
+
+
+def def_joint_vjp(prim: Primitive, rule: Callable) -> None:
+    """Register one vjp rule for all arguments: ``rule(g, ans, argnums, *args, **kwargs)``
+    returns a sequence with the cotangent of each argument in ``argnums`` (the ones the
+    backward pass needs) at that argument's position, None where there is none. For a
+    primitive whose cotangents come out of one computation, made once per backward pass.
+
+    >>> import chainrule as cr, numpy as np
+    >>> mul = Primitive(lambda x, y: x * y, name="mul")
+    >>> def_joint_vjp(mul, lambda g, ans, argnums, x, y: (g * y, g * x))
+    >>> cr.grad(lambda x, y: mul(x, y).sum(), (0, 1))(np.array([2.0]), np.array([3.0]))
+    (array([3.]), array([2.]))
+    """
+    prim.partial = None
+    prim.joint_vjp = rule
 
 
 def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):

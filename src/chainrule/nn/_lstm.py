@@ -22,13 +22,12 @@ is a polynomial of its value: σ' = σ(1 − σ), tanh' = 1 − tanh².
 from __future__ import annotations
 
 import functools
-import threading
 
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.linearize import pullback
-from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps
 from chainrule.transforms.forward import jvp
 
 __all__ = ["lstm_forward", "lstm_backward", "lstm_sequence"]
@@ -129,41 +128,13 @@ lstm_backward = Primitive(_backward, name="lstm_backward", multiple_outputs=True
 """lstm_backward(gy, gc, ga, outputs, cells, gates, w_hh, h0, c0, reverse=False) -> (dz, dh0, dc0):
 the cotangents of the gates' pre-activations at every step and of the initial states."""
 
-# The backward pass asks a primitive's rules one argument at a time; the pass through time
-# gives all of them at once, so the last one made is kept for the rules that follow it:
-# per thread, for the same cotangent object only (held here, so no other can share its
-# id), and dropped when the last argument's rule takes its part.
-_LAST = threading.local()
+# The pass through time gives the cotangents of all four arguments at once: one joint rule.
+def _forward_vjp(g, ans, argnums, xproj, w_hh, h0, c0, reverse=False):
+    dz, dh0, dc0 = lstm_backward(*g, *ans, w_hh, h0, c0, reverse=reverse)
+    return dz, _weight_cotangent(dz, ans[0], h0, reverse) if 1 in argnums else None, dh0, dc0
 
 
-def _once(g, key, make, argnum: int, last_argnum: int):
-    last = getattr(_LAST, "value", None)
-    if last is not None and last[0] is g and last[1] is key:
-        made = last[2]
-    else:
-        made = make()
-        _LAST.value = (g, key, made)
-    if argnum == last_argnum:
-        _LAST.value = None
-    return made
-
-
-def _forward_cotangents(g, ans, w_hh, h0, c0, reverse, argnum):
-    def make():
-        gy, gc, ga = g
-        return lstm_backward(gy, gc, ga, *ans, w_hh, h0, c0, reverse=reverse)
-
-    return _once(g, lstm_forward, make, argnum, 3)
-
-
-def_vjps(
-    lstm_forward,
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 0)[0],
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _weight_cotangent(
-        _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 1)[0], ans[0], h0, reverse),
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 2)[1],
-    lambda g, ans, xproj, w_hh, h0, c0, reverse=False: _forward_cotangents(g, ans, w_hh, h0, c0, reverse, 3)[2],
-)
+def_joint_vjp(lstm_forward, _forward_vjp)
 
 
 # -- rules that differentiate a body: forward mode, and lstm_backward's own derivatives -------
@@ -177,31 +148,26 @@ def _body_jvp(body, argnum: int):
     return rule
 
 
-def _body_vjp(body, argnum: int):
-    def rule(g, ans, *args, **kwargs):
-        def make():
-            arrays = [i for i, a in enumerate(args) if a is not None]
+def _body_vjp(body):
+    """The joint vjp rule of ``body``'s primitive: ``body`` differentiated in reverse mode
+    with respect to the arguments asked for."""
+    def rule(g, ans, argnums, *args, **kwargs):
+        def on_wanted(*values):
+            full = list(args)
+            for i, v in zip(argnums, values, strict=True):
+                full[i] = v
+            return body(*full, **kwargs)
 
-            def on_arrays(*values):
-                full = list(args)
-                for i, v in zip(arrays, values, strict=True):
-                    full[i] = v
-                return body(*full, **kwargs)
-
-            cts = pullback(on_arrays, [args[i] for i in arrays])[1](tuple(g))
-            out = [None] * len(args)
-            for i, ct in zip(arrays, cts, strict=True):
-                out[i] = ct
-            return out
-
-        ct = _once(g, body, make, argnum, len(args) - 1)[argnum]
-        return cnp.zeros_like(args[argnum]) if ct is None else ct
+        out = [None] * len(args)
+        for i, ct in zip(argnums, pullback(on_wanted, [args[i] for i in argnums])[1](tuple(g)), strict=True):
+            out[i] = ct
+        return out
 
     return rule
 
 
 def_jvps(lstm_forward, *(_body_jvp(_forward, i) for i in range(4)))
-def_vjps(lstm_backward, *(_body_vjp(_backward, i) for i in range(9)))
+def_joint_vjp(lstm_backward, _body_vjp(_backward))
 def_jvps(lstm_backward, *(_body_jvp(_backward, i) for i in range(9)))
 
 
