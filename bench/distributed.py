@@ -55,7 +55,7 @@ def _minor_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _worker(bucket_cap_mb: float | None) -> dict:
+def _worker(bucket_cap_mb: float | None, shared_memory: bool | None = None) -> dict:
     from bench import problems as P
     from chainrule import distributed as dist
     from chainrule import nn, optim
@@ -68,7 +68,8 @@ def _worker(bucket_cap_mb: float | None) -> dict:
     x = x + 0.01 * rng.standard_normal(x.shape).astype(x.dtype)  # each process its own data
     model = nn.Sequential(nn.Linear(784, 1024, rng=0), nn.ReLU(), nn.Linear(1024, 1024, rng=1), nn.ReLU(),
                           nn.Linear(1024, 10, rng=2))
-    net = model if bucket_cap_mb is None else dist.DistributedDataParallel(model, bucket_cap_mb=bucket_cap_mb)
+    net = model if bucket_cap_mb is None else dist.DistributedDataParallel(
+        model, bucket_cap_mb=bucket_cap_mb, shared_memory=shared_memory)
     opt = optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     counted = ("last_exposed_seconds", "last_mpi_seconds", "last_mpi_cpu_seconds", "last_mpi_calls",
@@ -113,6 +114,7 @@ def _worker(bucket_cap_mb: float | None) -> dict:
     return {
         "processes": dist.world_size(),
         "bucket_cap_mb": bucket_cap_mb,
+        "shared_memory": bool(getattr(net, "shared_memory", False)),
         "step_ms": 1e3 * step_time,
         "samples_per_s": dist.world_size() * BATCH / step_time,
         "cpu_ms_per_rank": [round(1e3 * e["cpu"], 3) for e in everyone],
@@ -134,8 +136,9 @@ def _worker(bucket_cap_mb: float | None) -> dict:
 
 def _allreduce_alone(net) -> float:
     """The wall time of the step's allreduces by themselves (every bucket started, then
-    all waited for, both processes entering together), the best of several: what the
-    communication costs this machine when nothing else runs."""
+    all waited for, both processes entering together; or the sum in the shared-memory
+    window), the best of several: what the communication costs this machine when nothing
+    else runs."""
     from chainrule.distributed.comm import communicator, mpi
 
     comm = communicator()
@@ -144,8 +147,11 @@ def _allreduce_alone(net) -> float:
     for _ in range(ALONE_TRIES):
         comm.Barrier()
         start = time.perf_counter()
-        requests = [comm.Iallreduce(mpi().IN_PLACE, b) for b in buffers]
-        mpi().Request.Waitall(requests)
+        if net.shared_memory:
+            net._shared.allreduce()
+        else:
+            requests = [comm.Iallreduce(mpi().IN_PLACE, b) for b in buffers]
+            mpi().Request.Waitall(requests)
         best = min(best, comm.allreduce(time.perf_counter() - start, op=mpi().MAX))
     return best
 
@@ -205,13 +211,13 @@ def paper_table(batch: int = 256) -> str:
     return "\n".join(lines)
 
 
-def _launch(processes: int, bucket_cap_mb: float | None) -> dict:
+def _launch(processes: int, bucket_cap_mb: float | None, reduction: str = "auto") -> dict:
     env = dict(os.environ)
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[name] = "1"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), env.get("PYTHONPATH", "")])
     mpiexec = Path(sys.executable).parent / "mpiexec"
-    cap = "none" if bucket_cap_mb is None else str(bucket_cap_mb)
+    cap = "none" if bucket_cap_mb is None else f"{bucket_cap_mb}:{reduction}"
     out = subprocess.run([str(mpiexec), "-n", str(processes), sys.executable, "-m", "bench.distributed",
                           "--worker", cap], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     if out.returncode:
@@ -224,13 +230,20 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--caps", default="25,1", help="bucket sizes in MB to try (default 25,1)")
+    parser.add_argument("--reductions", default="shared,mpi",
+                        help="how DDP sums the buckets: shared (an MPI shared-memory window), mpi "
+                             "(MPI_Iallreduce), auto (the wrapper's default); default shared,mpi")
     parser.add_argument("--model", action="store_true", help="print the scaling model on paper and exit")
     args = parser.parse_args(argv)
     if args.model:
         print(paper_table())
         return 0
     if args.worker is not None:
-        row = _worker(None if args.worker == "none" else float(args.worker))
+        if args.worker == "none":
+            row = _worker(None)
+        else:
+            cap, reduction = args.worker.split(":")
+            row = _worker(float(cap), {"shared": True, "mpi": False, "auto": None}[reduction])
         from chainrule import distributed as dist
 
         if dist.rank() == 0:
@@ -240,7 +253,7 @@ def main(argv=None) -> int:
     rows = [_launch(1, None)]
     # two processes that do not communicate: what sharing the machine costs by itself
     rows += [_launch(2, None)]
-    rows += [_launch(2, cap) for cap in caps]
+    rows += [_launch(2, cap, reduction) for cap in caps for reduction in args.reductions.split(",")]
     base = rows[0]["samples_per_s"]
     base_cpu = rows[0]["cpu_ms"]
     print(f"W4 data-parallel, batch {BATCH} per process, float32, 1 BLAS thread per process "
@@ -250,7 +263,8 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cap = r["bucket_cap_mb"]
-        r["wrapper"] = "none (no communication)" if cap is None else f"DDP, {cap:g} MB buckets"
+        how = "shared-memory sum" if r["shared_memory"] else "MPI_Iallreduce"
+        r["wrapper"] = "none (no communication)" if cap is None else f"DDP, {cap:g} MB buckets, {how}"
         r["scaling_efficiency"] = r["samples_per_s"] / (r["processes"] * base)
         print(f"| {r['processes']} | {r['wrapper']} | {r['buckets']} | {r['step_ms']:.1f} | {r['samples_per_s']:.0f} "
               f"| {100 * r['scaling_efficiency']:.0f} % | {r['exposed_allreduce_ms']:.2f} | {r['bytes_per_step']:,} "

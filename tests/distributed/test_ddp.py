@@ -27,12 +27,16 @@ def batches(steps, size):
 """
 
 
-def test_twenty_adam_steps_equal_one_process_on_the_combined_batch(tmp_path):
-    out = ok(run_mpi(CNN + """
+@pytest.mark.parametrize("shared_memory", [True, False])
+def test_twenty_adam_steps_equal_one_process_on_the_combined_batch(tmp_path, shared_memory):
+    out = ok(run_mpi(CNN + f"""
+shared_memory = {shared_memory}
+""" + """
 dist.init()
 r, n = dist.rank(), dist.world_size()
-model = dist.DistributedDataParallel(cnn(seed=r), bucket_cap_mb=0.004)  # several buckets
-assert len(model.bucket_sizes) > 2, model.bucket_sizes
+model = dist.DistributedDataParallel(cnn(seed=r), bucket_cap_mb=0.004, shared_memory=shared_memory)
+assert len(model.bucket_sizes) > 2, model.bucket_sizes  # several buckets
+assert model.shared_memory is shared_memory
 opt = optim.Adam(model.parameters(), lr=1e-2)
 for x, y in batches(20, 8):
     part = slice(r * 4, (r + 1) * 4)
@@ -61,8 +65,11 @@ if r == 0:
     assert "equal to 1e-12 over 8 parameters" in out
 
 
-def test_no_sync_unused_parameters_and_mismatches(tmp_path):
-    out = ok(run_mpi("""
+@pytest.mark.parametrize("shared_memory", [True, False])
+def test_no_sync_unused_parameters_and_mismatches(tmp_path, shared_memory):
+    out = ok(run_mpi(f"""
+shared_memory = {shared_memory}
+""" + """
 import numpy as np, chainrule as cr
 from chainrule import distributed as dist, nn
 
@@ -88,7 +95,8 @@ def local_grads(model, *calls):
     return {k: (np.zeros_like(p.detach().numpy()) if p.grad is None else p.grad.numpy())
             for k, p in plain.named_parameters()}
 
-model = dist.DistributedDataParallel(TwoHeads())
+model = dist.DistributedDataParallel(TwoHeads(), shared_memory=shared_memory)
+assert model.shared_memory is shared_memory
 x1, x2 = np.random.default_rng(10 + r).normal(size=(2, 5, 3))
 # no_sync: the first micro-batch stays local, the second backward averages the sum
 with model.no_sync():
@@ -110,8 +118,12 @@ assert model.gradient_bytes == model.last_bytes_reduced == sum(p.detach().numpy(
 # each gradient this process computed was written into its bucket once; head b's only on rank 1
 b_bytes = sum(p.detach().numpy().nbytes for p in model.module.b.parameters())
 assert model.last_bytes_copied == model.gradient_bytes - (0 if r == 1 else b_bytes), model.last_bytes_copied
-# one Iallreduce per bucket, at most one Wait each, and the Tests made in between
-assert len(model.bucket_sizes) + 1 <= model.last_mpi_calls, model.last_mpi_calls
+# one Iallreduce per bucket, at most one Wait each, and the Tests made in between; or the
+# three barriers of the sum in shared memory
+if shared_memory:
+    assert model.last_mpi_calls == 3, model.last_mpi_calls
+else:
+    assert len(model.bucket_sizes) + 1 <= model.last_mpi_calls, model.last_mpi_calls
 assert 0 < model.last_mpi_seconds < 10 and 0 <= model.last_mpi_cpu_seconds < 10
 # the next step is a normal one again
 model.zero_grad()
@@ -293,3 +305,69 @@ for name, p in local.named_parameters():
 print(f"rank {r} ok", flush=True)
 """, tmp_path, n=3))
     assert out.count("ok") == 3
+
+
+def test_the_sum_in_shared_memory_is_the_sum_and_the_same_bits_everywhere(tmp_path):
+    # Odd sizes (chunks of unequal length, a buffer shorter than the number of processes,
+    # an empty one), two dtypes, NaN, inf and signed zeros; three processes; twice, so the
+    # second sum reads buffers the first one wrote.
+    out = ok(run_mpi("""
+import numpy as np
+from chainrule import distributed as dist
+from chainrule.distributed.shared import shared_sum
+dist.init()
+comm = dist.communicator()
+r, n = comm.Get_rank(), comm.Get_size()
+layout = [(0, np.float64), (1, np.float32), (2, np.float64), (7, np.float64), (1001, np.float32)]
+summed = shared_sum(comm, layout, wanted=True)
+for round_ in range(2):
+    rng = np.random.default_rng(10 * round_ + r)
+    mine = [rng.normal(size=count).astype(dtype) for count, dtype in layout]
+    mine[3][:4] = [np.nan if r == 1 else 1.0, np.inf, -0.0, np.inf if r == 0 else -np.inf if r == 2 else 2.0]
+    for buffer, values in zip(summed.buffers, mine):
+        buffer[:] = values
+    assert summed.allreduce() == 3
+    everyone = comm.allgather(mine)
+    for k, (count, dtype) in enumerate(layout):
+        got = summed.buffers[k]
+        assert got.dtype == dtype and got.shape == (count,)
+        parts = np.array([e[k].astype(np.float64) for e in everyone]).reshape(n, count)
+        want = parts.sum(axis=0)
+        bound = 2 * np.finfo(dtype).eps * np.abs(parts).sum(axis=0)  # two roundings per sum
+        finite = np.isfinite(want)
+        assert np.all(np.abs(got[finite] - want[finite]) <= bound[finite])
+        assert all(np.array_equal(g, got, equal_nan=True) for g in comm.allgather(got))
+    assert np.isnan(summed.buffers[3][0]) and summed.buffers[3][1] == np.inf
+    assert np.isnan(summed.buffers[3][3])  # inf + (-inf)
+    assert summed.buffers[3][2] == 0 and np.signbit(summed.buffers[3][2])  # -0 + -0 + -0
+print(f"rank {r} ok", flush=True)
+""", tmp_path, n=3))
+    assert out.count("ok") == 3
+
+
+def test_shared_memory_is_used_only_where_every_process_can(tmp_path):
+    # One process finds no room in /dev/shm: every process falls back to MPI's allreduce
+    # (the same collectives everywhere), and shared_memory=True says why, on every process.
+    out = ok(run_mpi("""
+import numpy as np
+from chainrule import distributed as dist, nn
+from chainrule.distributed import shared
+dist.init()
+r = dist.rank()
+assert dist.DistributedDataParallel(nn.Linear(3, 2)).shared_memory  # all on this machine
+if r == 1:
+    shared._room_in_dev_shm = lambda nbytes: False
+model = dist.DistributedDataParallel(nn.Linear(3, 2, rng=0))
+assert not model.shared_memory
+x = np.full((2, 3), r + 1.0, dtype=np.float32)
+model(x).sum().backward()
+assert np.array_equal(model.module.weight.grad.numpy(), np.full((2, 3), 3.0))  # (2 + 4) / 2
+try:
+    dist.DistributedDataParallel(nn.Linear(3, 2), shared_memory=True)
+except dist.DistributedError as e:
+    assert "/dev/shm has no room" in str(e) and "shared_memory=None" in str(e), e
+else:
+    raise AssertionError("shared_memory=True without room did not raise")
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert out.count("ok") == 2

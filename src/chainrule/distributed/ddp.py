@@ -8,7 +8,10 @@ gradient: the copy and the division of the mean are the same loop); when a bucke
 full, a non-blocking allreduce (a sum) of the bucket starts in place, and the rest of
 the backward pass runs while it travels. A callback queued for the end of the backward
 pass waits for every bucket and points each ``.grad`` at its slice of the bucket before
-``backward()`` returns.
+``backward()`` returns. When every process runs on one machine, the buckets live in an
+MPI shared-memory window instead and that callback sums them there (``shared.py``):
+the processes read each other's buckets directly rather than copying them through MPI's
+messages first.
 
 Buckets start strictly in bucket order on every process, so the collectives match even
 when gradients arrive in different orders. A parameter that got no gradient in this
@@ -27,6 +30,7 @@ import numpy as np
 from chainrule.core.eager import EAGER, queue_callback
 from chainrule.core.tensor import Tensor
 from chainrule.distributed.comm import check_same, communicator, mpi
+from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 
 __all__ = ["DistributedDataParallel"]
@@ -84,6 +88,12 @@ class DistributedDataParallel(Module):
     statistics) are not synchronised after that: each process keeps its own; use
     ``nn.SyncBatchNorm`` for batch statistics over all processes.
 
+    ``shared_memory``: ``None`` (the default) sums the buckets in an MPI shared-memory
+    window when every process runs on one machine and ``/dev/shm`` has room for them, and
+    by ``MPI_Iallreduce`` otherwise; ``True`` insists on the shared window (an error says
+    why it cannot be had); ``False`` always uses ``MPI_Iallreduce``. The
+    :attr:`shared_memory` property says which one this wrapper uses.
+
     After ``backward()`` each ``.grad`` is a view of its bucket's buffer (PyTorch's
     ``gradient_as_bucket_view=True``): no copy and no new memory per step, but the next
     synchronised ``backward()`` overwrites it, so copy a gradient you want to keep.
@@ -106,7 +116,7 @@ class DistributedDataParallel(Module):
     (1, 3)
     """
 
-    def __init__(self, module: Module, bucket_cap_mb: float = 25):
+    def __init__(self, module: Module, bucket_cap_mb: float = 25, shared_memory: bool | None = None):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an nn.Module, not {type(module).__name__}")
@@ -129,6 +139,13 @@ class DistributedDataParallel(Module):
             mark_modified(t)
         params = [p for _, p in module.named_parameters() if p.requires_grad]
         self.__dict__["_buckets"] = _make_buckets(params, int(bucket_cap_mb * 2**20))
+        # every process on one machine: the buckets live in an MPI shared-memory window and
+        # are summed there (shared.py); otherwise by MPI_Iallreduce as each bucket fills
+        shared = shared_sum(comm, [(b.buffer.size, b.buffer.dtype) for b in self._buckets], shared_memory)
+        if shared is not None:
+            for b, buffer in zip(self._buckets, shared.buffers, strict=True):
+                b.buffer = buffer
+        self.__dict__["_shared"] = shared
         slot = {}
         for b in self._buckets:
             for k, p in enumerate(b.params):
@@ -156,6 +173,12 @@ class DistributedDataParallel(Module):
         """Bytes of gradient in the buckets: what each process hands to the allreduces of
         one step (``last_bytes_reduced`` says what the last step handed over)."""
         return sum(b.nbytes for b in self._buckets)
+
+    @property
+    def shared_memory(self) -> bool:
+        """Whether the gradients are summed in an MPI shared-memory window (every process
+        on one machine) rather than by ``MPI_Iallreduce``."""
+        return self._shared is not None
 
     @property
     def bucket_sizes(self) -> list[int]:
@@ -201,7 +224,7 @@ class DistributedDataParallel(Module):
         self.__dict__["_copied"] = self._copied + value.nbytes
         bucket.ready[k] = True
         bucket.pending -= 1
-        if bucket.pending == 0:
+        if bucket.pending == 0 and self._shared is None:
             self._send_ready()
         elif self._next:
             self._progress()
@@ -217,8 +240,8 @@ class DistributedDataParallel(Module):
                 if done:
                     bucket.request = None
 
-    def _count_mpi(self, start: tuple[float, float]) -> None:
-        self.__dict__["_mpi_calls"] = self._mpi_calls + 1
+    def _count_mpi(self, start: tuple[float, float], calls: int = 1) -> None:
+        self.__dict__["_mpi_calls"] = self._mpi_calls + calls
         self.__dict__["_mpi_seconds"] = self._mpi_seconds + (perf_counter() - start[0])
         self.__dict__["_mpi_cpu_seconds"] = self._mpi_cpu_seconds + (process_time() - start[1])
 
@@ -248,7 +271,13 @@ class DistributedDataParallel(Module):
                             n = bucket.offsets[k]
                             bucket.buffer[n : n + bucket.params[k]._value.size] = 0
                     bucket.pending = 0
-            self._send_ready()
+            if self._shared is not None:  # every bucket at once, in the shared window
+                waited = perf_counter(), process_time()
+                calls = self._shared.allreduce()
+                self._count_mpi(waited, calls)
+                self.__dict__["_sent"] = self.gradient_bytes
+            else:
+                self._send_ready()
             for bucket in self._buckets:
                 if bucket.request is not None:
                     waited = perf_counter(), process_time()
