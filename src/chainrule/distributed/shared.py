@@ -4,9 +4,10 @@ When every process of a job runs on one machine, MPI can give them memory that a
 them see (``MPI_Win_allocate_shared``, MPI-3's shared-memory windows; the barriers are
 MPI's too). A sum over the processes then needs no messages: each process writes its
 buffer into its own part of the window; after a barrier, process ``r`` adds everyone's
-``r``-th chunk into its own part, reading the other parts where they lie; after a second
-barrier it copies the other chunks, now summed, from their owners; a third barrier keeps
-anyone from writing its part again while another still reads it.
+``r``-th chunk into its own part, reading the other parts where they lie, and writes the
+sum into everyone's ``r``-th chunk (nobody else reads or writes an ``r``-th chunk); after
+a second barrier every process has the whole sum, and nobody touches another's part
+until the next sum.
 
 Each process reads every other process's data once, straight from its memory. MPI's own
 allreduce between processes of one machine (MPICH: reduce-scatter, then allgather) first
@@ -80,14 +81,11 @@ class SharedSum:
             for q, theirs in enumerate(everyone):
                 if q != r:
                     np.add(chunk, theirs[k][lo:hi], out=chunk)
-        self._barrier()  # every chunk is summed
-        for k, bounds in enumerate(self._bounds):
-            for q, theirs in enumerate(everyone):
+            for q, theirs in enumerate(everyone):  # the r-th chunks are this process's alone
                 if q != r:
-                    lo, hi = bounds[q], bounds[q + 1]
-                    mine[k][lo:hi] = theirs[k][lo:hi]
-        self._barrier()  # nobody reads another's buffers any more: they may be written again
-        return 3
+                    theirs[k][lo:hi] = chunk
+        self._barrier()  # every chunk is summed and everywhere; nobody reads another's part now
+        return 2
 
 
 def _room_in_dev_shm(nbytes: int) -> bool:
@@ -101,6 +99,17 @@ def _room_in_dev_shm(nbytes: int) -> bool:
     return stat.f_bavail * stat.f_frsize >= 2 * nbytes + (64 << 20)
 
 
+# The processes of each communicator that share this one's machine, made once: MPI has a
+# few thousand communicators to give, and a program may wrap many models.
+_MACHINES: dict = {}
+
+
+def _machine(comm):
+    if id(comm) not in _MACHINES:  # the entry keeps comm alive, so its id stays its own
+        _MACHINES[id(comm)] = (comm, comm.Split_type(mpi().COMM_TYPE_SHARED, key=comm.Get_rank()))
+    return _MACHINES[id(comm)][1]
+
+
 def shared_sum(comm, layout: list[tuple[int, np.dtype]], wanted: bool | None) -> SharedSum | None:
     """A :class:`SharedSum` over the processes of ``comm`` when all of them run on one
     machine and its shared memory has room (``wanted=None``: otherwise None; ``True``:
@@ -108,8 +117,7 @@ def shared_sum(comm, layout: list[tuple[int, np.dtype]], wanted: bool | None) ->
     every process gets the same answer."""
     if wanted is False or comm.Get_size() == 1:
         return None
-    MPI = mpi()
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED, key=comm.Get_rank())
+    node = _machine(comm)
     one_machine = node.Get_size() == comm.Get_size()
     total = sum(-(-count * np.dtype(dtype).itemsize // _ALIGN) * _ALIGN for count, dtype in layout)
     roomy = _room_in_dev_shm(total * node.Get_size())
@@ -117,7 +125,6 @@ def shared_sum(comm, layout: list[tuple[int, np.dtype]], wanted: bool | None) ->
     one_machine = all(m for m, _ in everyone)
     roomy = all(r for _, r in everyone)
     if not (one_machine and roomy):
-        node.Free()
         if wanted:
             why = ("its processes run on more than one machine" if not one_machine else
                    f"/dev/shm has no room for {total * comm.Get_size():,} bytes of gradient buckets")
