@@ -371,3 +371,39 @@ else:
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert out.count("ok") == 2
+
+
+@pytest.mark.parametrize("shared_memory", [True, False])
+def test_gradients_accumulate_over_synchronised_backward_calls(tmp_path, shared_memory):
+    # Two backward() calls through one retained graph without zero_grad(): .grad holds the
+    # sum of both means (as PyTorch's DDP: the accumulated .grad is what gets averaged).
+    # A reference to .grad is a view of the bucket: the next step's mean shows through it.
+    out = ok(run_mpi(f"""
+shared_memory = {shared_memory}
+""" + """
+import numpy as np
+from chainrule import distributed as dist, nn
+dist.init()
+r = dist.rank()
+model = dist.DistributedDataParallel(nn.Linear(3, 2, rng=0, dtype=np.float64), shared_memory=shared_memory)
+assert model.shared_memory is shared_memory
+x = np.random.default_rng(r).normal(size=(4, 3))
+local = nn.Linear(3, 2, rng=0, dtype=np.float64)
+local(x).tanh().sum().backward()
+want = dist.all_reduce(local.weight.grad.numpy(), op="mean")
+loss = model(x).tanh().sum()
+loss.backward(retain_graph=True)
+assert np.allclose(model.module.weight.grad.numpy(), want, rtol=1e-14, atol=0)
+loss.backward()
+assert np.allclose(model.module.weight.grad.numpy(), 2 * want, rtol=1e-14, atol=0)
+held = model.module.weight.grad
+model.zero_grad()
+assert model.module.weight.grad is None
+model(x).tanh().sum().backward()
+assert np.allclose(model.module.weight.grad.numpy(), want, rtol=1e-14, atol=0)
+assert np.allclose(held.numpy(), want, rtol=1e-14, atol=0)
+everyone = dist.communicator().allgather(model.module.weight.grad.numpy())
+assert np.array_equal(everyone[0], everyone[1])
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert out.count("ok") == 2
