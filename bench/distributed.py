@@ -5,11 +5,13 @@
 
 Each process runs the W4 training step (MLP 784-1024-1024-10, ReLU, batch 256 per
 process, float32, chainrule.nn + SGD) with one BLAS thread, under ``mpiexec -n P``. The
-model is wrapped in ``DistributedDataParallel``; one process without the wrapper is the
-baseline. Scaling efficiency is the throughput of P processes over P times the baseline's
-(weak scaling: the global batch grows with P). The wrapper reports the time
-``backward()`` spent after its pass waiting for allreduces (the communication the
-backward pass did not hide) and the bytes each process hands to MPI per step.
+model is wrapped in ``DistributedDataParallel``, once summing the buckets in an MPI
+shared-memory window (the wrapper's default on one machine) and once with
+``MPI_Iallreduce`` (``--reductions``); one process without the wrapper is the baseline.
+Scaling efficiency is the throughput of P processes over P times the baseline's (weak
+scaling: the global batch grows with P). The wrapper reports the time ``backward()``
+spent after its pass waiting for allreduces (the communication the backward pass did not
+hide) and the bytes each process hands to MPI per step.
 
 On a busy machine wall-clock times say little, so each row also has what each process
 spent: CPU time per step (``time.process_time``), the part of it outside MPI calls (the

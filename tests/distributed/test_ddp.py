@@ -407,3 +407,16 @@ assert np.array_equal(everyone[0], everyone[1])
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert out.count("ok") == 2
+
+
+def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
+    from chainrule import distributed as dist
+    from chainrule import nn
+
+    dist.init()
+    if dist.world_size() != 1:
+        pytest.skip("the test process itself must be a job of one")
+    model = dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory=True)
+    assert not model.shared_memory  # one process: no hooks, nothing to sum
+    with pytest.raises(TypeError, match="shared_memory must be None"):
+        dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory="yes")

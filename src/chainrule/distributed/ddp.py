@@ -122,6 +122,8 @@ class DistributedDataParallel(Module):
             raise TypeError(f"DistributedDataParallel wraps an nn.Module, not {type(module).__name__}")
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
+        if shared_memory is not None and not isinstance(shared_memory, bool):
+            raise TypeError(f"shared_memory must be None (choose), True or False, not {shared_memory!r}")
         self.module = module
         comm = communicator()
         self.__dict__["_comm"] = comm
