@@ -68,7 +68,9 @@ def lift(x, k: int):
     if k <= 0:
         return x
     s = tuple(shape_of(x))
-    return cnp.reshape(x, s[:1] + (1,) * k + s[1:])
+    new = s[:1] + (1,) * k + s[1:]
+    # a plain array is reshaped as cnp.reshape would (a view), without the dispatch
+    return x.reshape(new) if x.__class__ is np.ndarray else cnp.reshape(x, new)
 
 
 def align(args, batched) -> list:
@@ -540,8 +542,8 @@ def matmul(prim, batched, a, b, **kwargs):
     return ans
 
 
-def _letters(n: int, skip: str = "") -> str:
-    return "".join(c for c in string.ascii_letters if c not in skip)[:n]
+def _letters(n: int) -> str:
+    return string.ascii_letters[:n]
 
 
 def contraction(a, b, batched, a_axes, b_axes, conj_a=False):

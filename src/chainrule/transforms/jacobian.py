@@ -9,6 +9,7 @@ elements than the input and forward mode otherwise.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ from chainrule.transforms.reverse import (
     split_by_argument,
     trace_vjp,
 )
-from chainrule.transforms.vmap import unit_basis, vmap
+from chainrule.transforms.vmap import call_batched, unit_basis
 
 __all__ = [
     "jacobian",
@@ -49,7 +50,7 @@ def _dtype(x):
 
 
 def _size(shape) -> int:
-    return int(np.prod(shape, dtype=int))
+    return math.prod(shape)
 
 
 def _basis(shape, dtype):
@@ -102,12 +103,12 @@ def jacrev(
             oshape, odtype = shape_of(o), _dtype(o)
 
             def pull(e, j=j):  # every input leaf's gradient for one output cotangent
-                ct = [np.zeros(shape_of(v), _dtype(v)) for v in out_leaves]
-                ct[j] = e
+                ct = [e if k == j else np.zeros(shape_of(v), _dtype(v))
+                      for k, v in enumerate(out_leaves)]
                 return record.pull(tree_unflatten(out_tree, ct))
 
             if _size(oshape):
-                rows = vmap(pull)(_basis(oshape, odtype))
+                rows = call_batched(pull, 0, 0, None, (_basis(oshape, odtype),), {})
             else:
                 rows = [np.zeros((0, *shape_of(v)), _dtype(v)) for v in in_values]
             leaf_jacs = [
@@ -161,7 +162,7 @@ def jacfwd(
 
             xshape = shape_of(x)
             if _size(xshape):
-                columns = vmap(push)(_basis(xshape, _dtype(x)))
+                columns = call_batched(push, 0, 0, None, (_basis(xshape, _dtype(x)),), {})
             else:
                 columns = [np.zeros((0, *shape_of(o)), _dtype(o)) for o in out_leaves]
             for j, o in enumerate(out_leaves):

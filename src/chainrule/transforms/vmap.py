@@ -26,9 +26,15 @@ from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error
 from chainrule.numpy import batching
-from chainrule.numpy.batching import NONDIFF_BATCH, elementwise, per_example
+from chainrule.numpy.batching import (
+    NONDIFF_BATCH,
+    elementwise,
+    lift,
+    nondiff_elementwise,
+    per_example,
+)
 
-__all__ = ["vmap", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
+__all__ = ["vmap", "call_batched", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
 
 _new_tensor = object.__new__
 
@@ -41,7 +47,7 @@ class BatchTensor(Tensor):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self._value.shape[1:])
+        return self._value.shape[1:]
 
 
 class UnitBatchTensor(BatchTensor):
@@ -151,9 +157,9 @@ class BatchTrace(Trace):
         if na < -1 or nb < -1:  # a list, a dtype...: the general rule
             return self._process(prim, (a, b), kwargs)
         if a_own and na < nb:
-            va = _lift(va, nb - na)
+            va = lift(va, nb - na)
         elif b_own and nb < na:
-            vb = _lift(vb, na - nb)
+            vb = lift(vb, na - nb)
         ans = prim(va, vb) if isinstance(va, Tensor) or isinstance(vb, Tensor) else prim.fun(va, vb)
         t = _new_tensor(BatchTensor)
         t._value, t._trace, t._node = ans, self, None
@@ -219,6 +225,12 @@ class BatchTrace(Trace):
         vals, batched = self._unbox(args)
         kw_batched = any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values())
         rule = None if kw_batched else NONDIFF_BATCH.get(_key(fun))
+        if rule is nondiff_elementwise and not kwargs and (self.below is None or not self.below.open):
+            # (comparisons and masks in the rules: plain values, nothing below to record
+            # them, so nondiff_elementwise's call needs no look for a trace below)
+            aligned = _aligned_plain(vals, batched)
+            if aligned is not None:
+                return self.box(fun(*aligned))
         if rule is None:
             ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
         else:
@@ -246,6 +258,21 @@ class BatchTrace(Trace):
         batch at once); nothing to record."""
 
 
+def _aligned_plain(vals, batched):
+    """``batching.align`` for plain values (arrays and numbers, batched or not); None if
+    one is anything else (a Tensor of a trace below, a list, a tuple argument)."""
+    ranks = []
+    for v, b in zip(vals, batched, strict=True):
+        if b is not True and b is not False or isinstance(v, Tensor):
+            return None
+        n = _operand_ndim(v)
+        if n < 0:
+            return None
+        ranks.append(n - b)
+    r = max(ranks, default=0)
+    return [lift(v, r - n) if b else v for v, b, n in zip(vals, batched, ranks, strict=True)]
+
+
 def _operand_ndim(x) -> int:
     """The number of axes of an array, Tensor or number; -9 for anything else."""
     if x.__class__ is np.ndarray:
@@ -255,13 +282,6 @@ def _operand_ndim(x) -> int:
     if isinstance(x, int | float | complex):
         return 0
     return -9
-
-
-def _lift(x, k: int):
-    """``batching.lift``: ``k`` singleton axes after the batch axis of ``x``."""
-    s = x.shape
-    new = (s[0],) + (1,) * k + tuple(s[1:])
-    return x.reshape(new) if x.__class__ is np.ndarray else cnp.reshape(x, new)
 
 
 # -- the unit basis of jacrev and jacfwd ------------------------------------------------------
@@ -325,9 +345,12 @@ def _unit_times(trace, a, b):
             or not _finite(other)):
         return None
     if isinstance(other, np.ndarray) and other.ndim:
-        if np.broadcast_shapes(other.shape, unit.example) != unit.example:
+        if other.shape == unit.example:
+            other = other.reshape(-1)
+        elif np.broadcast_shapes(other.shape, unit.example) != unit.example:
             return None
-        other = np.broadcast_to(other, unit.example).reshape(-1)
+        else:
+            other = np.broadcast_to(other, unit.example).reshape(-1)
     return trace.unit(unit.scale * other, unit.example)
 
 
@@ -524,75 +547,88 @@ def vmap(
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
-        axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
-        if not (axes_spec is None or isinstance(axes_spec, tuple | int | np.integer)):
-            raise TypeError(
-                f"vmap: in_axes is {in_axes!r}; it must be an int, None, or a tuple with one "
-                "entry per positional argument (a dict of axes for a dict argument goes "
-                "inside the tuple: in_axes=({...},))"
-            )
-        values = [*args, *kwargs.values()]
-        flat_args = [tree_flatten(a) for a in values]
-        if isinstance(axes_spec, tuple):
-            if len(axes_spec) != len(args):
-                raise ValueError(
-                    f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
-                    f"argument(s) were given; give one entry per argument (None: not batched)"
-                )
-            axes = [_axes_of_leaves(spec, a, leaves, f"in_axes[{i}]") for i, (spec, a, (leaves, _))
-                    in enumerate(zip(axes_spec, args, flat_args, strict=False))]
-        else:
-            axes = [_axes_of_leaves(axes_spec, a, leaves, "in_axes")
-                    for a, (leaves, _) in zip(args, flat_args, strict=False)]
-        # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX)
-        names = [f"argument {i}" for i in range(len(args))] + [
-            f"keyword argument {k!r}" for k in kwargs]
-        axes += [[0] * len(leaves) for leaves, _ in flat_args[len(args):]]
-        sizes = []
-        for name, (leaves, _), ax in zip(names, flat_args, axes, strict=True):
-            for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
-                if axis is None:
-                    continue
-                shape = _shape(leaf)
-                if not -len(shape) <= axis < len(shape):
-                    raise ValueError(
-                        f"vmap: in_axes={axis} for {name}"
-                        + (f" (leaf {k})" if len(leaves) > 1 else "")
-                        + f" of shape {shape}, which has {len(shape)} axes; use an axis in "
-                        f"[{-len(shape)}, {len(shape)}) or None for an unbatched argument"
-                        + (" (keyword arguments are always batched along axis 0: pass an "
-                           "unbatched value positionally with in_axes=None, or close over it)"
-                           if name.startswith("keyword") else "")
-                    )
-                sizes.append((name, k, len(leaves), shape[axis % len(shape)]))
-        size = _batch_size(sizes, axis_size)
-        batched_leaves = [leaf for (leaves, _), ax in zip(flat_args, axes, strict=True)
-                          for leaf, axis in zip(leaves, ax, strict=True) if axis is not None]
-        trace = BatchTrace(size, _innermost_recorder(batched_leaves))
-        boxed = []
-        for (leaves, tree), ax in zip(flat_args, axes, strict=True):
-            new = []
-            for leaf, axis in zip(leaves, ax, strict=True):
-                if axis is None:
-                    new.append(leaf)
-                    continue
-                if leaf.__class__ is UnitBasis and axis % leaf.ndim == 0:
-                    new.append(trace.unit(np.ones(len(leaf), leaf.dtype), tuple(leaf.shape[1:])))
-                    continue
-                if not isinstance(leaf, Tensor):
-                    leaf = np.asarray(leaf)
-                new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
-            boxed.append(tree_unflatten(tree, new))
-        try:
-            out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
-        finally:
-            trace.close()
-        return _unbatch_outputs(trace, out, out_axes)
+        return call_batched(fun, in_axes, out_axes, axis_size, args, kwargs)
 
     return batched_fun
 
 
-def _batch_size(sizes, axis_size):
+def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None, args,
+                 kwargs):
+    """``vmap(fun, in_axes, out_axes, axis_size)(*args, **kwargs)``, for the transforms
+    that map a function of their own once (``jacrev``, ``jacfwd``): no wrapper made."""
+    axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+    if not (axes_spec is None or isinstance(axes_spec, tuple | int | np.integer)):
+        raise TypeError(
+            f"vmap: in_axes is {in_axes!r}; it must be an int, None, or a tuple with one "
+            "entry per positional argument (a dict of axes for a dict argument goes "
+            "inside the tuple: in_axes=({...},))"
+        )
+    values = [*args, *kwargs.values()]
+    flat_args = [tree_flatten(a) for a in values]
+    if isinstance(axes_spec, tuple):
+        if len(axes_spec) != len(args):
+            raise ValueError(
+                f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
+                f"argument(s) were given; give one entry per argument (None: not batched)"
+            )
+        axes = [_axes_of_leaves(spec, a, leaves, f"in_axes[{i}]") for i, (spec, a, (leaves, _))
+                in enumerate(zip(axes_spec, args, flat_args, strict=False))]
+    else:
+        axes = [_axes_of_leaves(axes_spec, a, leaves, "in_axes")
+                for a, (leaves, _) in zip(args, flat_args, strict=False)]
+    # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX)
+    axes += [[0] * len(leaves) for leaves, _ in flat_args[len(args):]]
+    sizes = []
+    for i, ((leaves, _), ax) in enumerate(zip(flat_args, axes, strict=True)):
+        for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
+            if axis is None:
+                continue
+            shape = _shape(leaf)
+            if not -len(shape) <= axis < len(shape):
+                name = _argument_name(i, args, kwargs)
+                raise ValueError(
+                    f"vmap: in_axes={axis} for {name}"
+                    + (f" (leaf {k})" if len(leaves) > 1 else "")
+                    + f" of shape {shape}, which has {len(shape)} axes; use an axis in "
+                    f"[{-len(shape)}, {len(shape)}) or None for an unbatched argument"
+                    + (" (keyword arguments are always batched along axis 0: pass an "
+                       "unbatched value positionally with in_axes=None, or close over it)"
+                       if name.startswith("keyword") else "")
+                )
+            sizes.append((i, k, len(leaves), shape[axis % len(shape)]))
+    size = _batch_size(sizes, axis_size, args, kwargs)
+    batched_leaves = [leaf for (leaves, _), ax in zip(flat_args, axes, strict=True)
+                      for leaf, axis in zip(leaves, ax, strict=True) if axis is not None]
+    trace = BatchTrace(size, _innermost_recorder(batched_leaves))
+    boxed = []
+    for (leaves, tree), ax in zip(flat_args, axes, strict=True):
+        new = []
+        for leaf, axis in zip(leaves, ax, strict=True):
+            if axis is None:
+                new.append(leaf)
+                continue
+            if leaf.__class__ is UnitBasis and axis % leaf.ndim == 0:
+                new.append(trace.unit(np.ones(len(leaf), leaf.dtype), tuple(leaf.shape[1:])))
+                continue
+            if not isinstance(leaf, Tensor):
+                leaf = np.asarray(leaf)
+            new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
+        boxed.append(tree_unflatten(tree, new))
+    try:
+        out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
+    finally:
+        trace.close()
+    return _unbatch_outputs(trace, out, out_axes)
+
+
+def _argument_name(i: int, args, kwargs) -> str:
+    """How an error names argument ``i`` (positional ones first, then the keywords)."""
+    if i < len(args):
+        return f"argument {i}"
+    return f"keyword argument {list(kwargs)[i - len(args)]!r}"
+
+
+def _batch_size(sizes, axis_size, args, kwargs):
     if not sizes:
         if axis_size is None:
             raise ValueError(
@@ -605,7 +641,8 @@ def _batch_size(sizes, axis_size):
         distinct.add(int(axis_size))
     if len(distinct) > 1:
         described = ", ".join(
-            name + (f" leaf {k}" if n > 1 else "") + f" has size {s}" for name, k, n, s in sizes
+            _argument_name(i, args, kwargs) + (f" leaf {k}" if n > 1 else "")
+            + f" has size {s}" for i, k, n, s in sizes
         )
         extra = f" and axis_size={axis_size}" if axis_size is not None else ""
         raise ValueError(
