@@ -213,18 +213,20 @@ class BatchTrace(Trace):
         """A function without a derivative (a comparison, ``argmax``, a random draw) called
         on batched values: its batching rule, or one call per example. ``effects`` (a
         random draw's, say) go with the calls to the trace of ``chainrule.jit`` below."""
-        self.effects = effects
+        if not effects and not self.effects:  # (the common case: nothing to hand on)
+            return self._record(fun, args, kwargs)
+        outer, self.effects = self.effects, effects
         try:
             return self._record(fun, args, kwargs)
         finally:
-            self.effects = {}
+            self.effects = outer
 
     def _record(self, fun: Callable, args, kwargs):
         if not self.open:
             raise escaped_tensor_error(self, _Named(fun))
         vals, batched = self._unbox(args)
         kw_batched = any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values())
-        rule = None if kw_batched else NONDIFF_BATCH.get(_key(fun))
+        rule = None if kw_batched else _nondiff_rule(fun)
         if rule is nondiff_elementwise and not kwargs and (self.below is None or not self.below.open):
             # (comparisons and masks in the rules: plain values, nothing below to record
             # them, so nondiff_elementwise's call needs no look for a trace below)
@@ -382,12 +384,12 @@ class _Named:
         self.__name__ = getattr(fun, "__name__", repr(fun))
 
 
-def _key(fun):
+def _nondiff_rule(fun):
+    """The batching rule of a function without a derivative (None: none, or unhashable)."""
     try:
-        hash(fun)
+        return NONDIFF_BATCH.get(fun)
     except TypeError:
         return None
-    return fun
 
 
 def _innermost(args, kwargs):
