@@ -159,6 +159,33 @@ def test_where_clip_and_comparisons():
     assert_batches(lambda v: cnp.where(v > cnp.mean(v), 1.0, -1.0) * v, (x,))
 
 
+COMPARED = [  # (function, argument values, in_axes): batched and plain operands of other ranks
+    (lambda a, b: cnp.equal(a, b), (rng.integers(0, 2, (B,)).astype(float), rng.integers(0, 2, (B, 2, 3))),
+     (0, 0)),
+    (lambda a, b: cnp.less(a, b), (rng.normal(size=(B, 4)), rng.normal(size=(2, 1, 4))), (0, None)),
+    (lambda a, b: cnp.greater_equal(a, b), (np.float64(0.5), rng.normal(size=(B, 3))), (None, 0)),
+    (lambda a, b: cnp.logical_and(a > 0, b), (rng.normal(size=(B, 2, 3)), rng.normal(size=(B,)) > 0),
+     (0, 0)),
+    (lambda a: cnp.isnan(a) | cnp.signbit(a), (np.array([[np.nan, -0.0], [0.0, -np.inf], [1.0, np.nan]]),),
+     0),
+    (lambda a, b: cnp.not_equal(a, b), (np.array([-0.0, np.nan, 1.0]), np.array([0.0, np.nan, 2.0])),
+     (0, None)),
+    (lambda a, b: cnp.floor_divide(a, b), (np.arange(B * 2).reshape(B, 2), 3), (0, None)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(COMPARED)))
+def test_comparisons_of_operands_of_other_ranks(k):
+    """Functions without a derivative on batched and plain operands of different ranks
+    (one example's axes lined up by broadcasting), NaN and signed zeros included."""
+    f, args, in_axes = COMPARED[k]
+    assert_batches(f, args, in_axes)
+    # and under grad, where the comparison reads the undifferentiated batch
+    if isinstance(args[0], np.ndarray) and args[0].dtype.kind == "f" and in_axes in (0, (0, None)):
+        assert_batches(cr.grad(lambda a, *rest: cnp.sum(cnp.where(f(a, *rest), a, 2 * a) * a)),
+                       args, in_axes)
+
+
 # -- reductions ---------------------------------------------------------------------------------
 REDUCTIONS = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "nansum",
               "nanmean", "nanprod", "nanmax", "nanmin", "nanvar", "nanstd", "ptp"]
@@ -421,6 +448,15 @@ def test_axis_size_when_nothing_is_batched():
 def test_different_batch_sizes_name_the_arguments():
     with pytest.raises(ValueError, match=r"argument 0 has size 3.*argument 1 has size 4"):
         cr.vmap(cnp.add)(np.ones(3), np.ones(4))
+
+
+def test_different_batch_sizes_name_keyword_arguments_and_leaves():
+    with pytest.raises(ValueError, match=r"argument 0 has size 3.*keyword argument 'y' has size 4"):
+        cr.vmap(lambda x, y: x + y)(np.ones(3), y=np.ones(4))
+    with pytest.raises(ValueError, match=r"argument 0 leaf 1 has size 2"):
+        cr.vmap(lambda p: p[0] + p[1])((np.ones(3), np.ones(2)))
+    with pytest.raises(ValueError, match=r"keyword argument 'y' of shape \(\).*always batched"):
+        cr.vmap(lambda x, y: x + y)(np.ones(3), y=np.array(1.0))
 
 
 def test_in_axes_out_of_range():
