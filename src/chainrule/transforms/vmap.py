@@ -554,10 +554,15 @@ def vmap(
     return batched_fun
 
 
-def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None, args,
-                 kwargs):
+def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None,
+                 args: tuple, kwargs: dict) -> Any:
     """``vmap(fun, in_axes, out_axes, axis_size)(*args, **kwargs)``, for the transforms
-    that map a function of their own once (``jacrev``, ``jacfwd``): no wrapper made."""
+    that map a function of their own once (``jacrev``, ``jacfwd``): no wrapper made.
+
+    >>> import chainrule.numpy as cnp, numpy as np
+    >>> call_batched(cnp.sum, 0, 0, None, (np.eye(2) * 3,), {})
+    array([3., 3.])
+    """
     axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
     if not (axes_spec is None or isinstance(axes_spec, tuple | int | np.integer)):
         raise TypeError(
