@@ -159,3 +159,42 @@ def test_any_subset_of_arguments_gets_the_composed_loops_gradient(argnums):
     want = cr.grad(_weighted(_composed, weights), argnums)(*args)
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_written_into_buffers_equals_the_traced_body_and_leaves_inputs_alone(dtype, reverse):
+    # On plain arrays of one dtype the bodies write into arrays of their own (in place); on
+    # traced values every operation makes a new value. Both must give the same numbers,
+    # and neither may write into an argument.
+    args = _inputs(dtype, t=5, n=3, h=4)
+    kept = [a.copy() for a in args]
+    plain = _lstm.lstm_forward(*args, reverse=reverse)
+    traced = cr.jvp(lambda x: _lstm.lstm_forward(x, *args[1:], reverse=reverse), (args[0],),
+                    (np.zeros_like(args[0]),))[0]
+    for a, b in zip(plain, traced, strict=True):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    cots = [rng.standard_normal(a.shape).astype(dtype) for a in plain]
+    for missing in [(), (0,), (1, 2), (0, 2)]:
+        g = [None if k in missing else c for k, c in enumerate(cots)]
+        kept_g = [None if c is None else c.copy() for c in g]
+        back = _lstm.lstm_backward(*g, *plain, args[1], *args[2:], reverse=reverse)
+        back_traced = cr.jvp(lambda w, g=g: _lstm.lstm_backward(*g, *plain, w, *args[2:], reverse=reverse),
+                             (args[1],), (np.zeros_like(args[1]),))[0]
+        for a, b in zip(back, back_traced, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-7)
+        for c, k in zip(g, kept_g, strict=True):
+            assert c is None or np.array_equal(c, k)
+    for a, k in zip(args, kept, strict=True):
+        np.testing.assert_array_equal(a, k)
+
+
+def test_arguments_of_mixed_dtypes_compute_in_the_wider_one():
+    x32, w, h0, c0 = _inputs(np.float32)
+    mixed = _lstm.lstm_forward(x32, w.astype(np.float64), h0.astype(np.float64), c0.astype(np.float64))
+    wide = _lstm.lstm_forward(x32.astype(np.float64), w.astype(np.float64), h0.astype(np.float64),
+                              c0.astype(np.float64))
+    for a, b in zip(mixed[:2], wide[:2], strict=True):
+        assert a.dtype == np.float64
+        np.testing.assert_allclose(a, b, rtol=1e-7)

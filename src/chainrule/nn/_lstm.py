@@ -56,6 +56,38 @@ def _steps(length: int, reverse: bool):
     return range(length - 1, -1, -1) if reverse else range(length)
 
 
+# -- where the steps' results go ----------------------------------------------------------------
+# The bodies below are written once, with chainrule.numpy, and run two ways. Called by the
+# primitive on plain arrays of one dtype, every result is written (``out=``) into its step's
+# slice of an array made once per call: the gates are activated in place in the input
+# projections' copy, the backward pass writes each step's gate cotangents into one
+# (T, N, 4H) array, which the weight-gradient product then reads as it is; no step
+# allocates, nothing is stacked afterwards. Called on traced values (a transform
+# differentiating the body: forward mode, derivatives of the rules) there is nowhere to
+# write: every ``out`` is None, each operation makes a new value, and the steps are stacked.
+def _buffers(*args) -> bool:
+    """Whether the body may write into arrays of its own: all arguments plain arrays of one dtype."""
+    dtypes = {a.dtype for a in args if a is not None and type(a) is np.ndarray}
+    return len(dtypes) == 1 and all(a is None or type(a) is np.ndarray for a in args)
+
+
+def _empty(buffers: bool, shape, dtype):
+    return np.empty(shape, dtype) if buffers else None
+
+
+def _slot(buffer, t):
+    return None if buffer is None else buffer[t]
+
+
+def _matmul(a, b, out):
+    return cnp.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+
+
+def _sequence(buffer, steps):
+    """The steps' results as one (T, ...) array: the buffer they were written into, or stacked."""
+    return buffer if buffer is not None else cnp.stack(steps)
+
+
 # -- the forward pass: (T, N, 4H) input projections -> outputs, cell states, gates ---------
 def _forward(xproj, w_hh, h0, c0, reverse=False):
     length, hidden = xproj.shape[0], w_hh.shape[1]
@@ -63,49 +95,73 @@ def _forward(xproj, w_hh, h0, c0, reverse=False):
     xs = xproj * scale  # halved sigmoid pre-activations, for all steps at once
     # (H, 4H) in row-major order: BLAS multiplies by it faster than by a transposed view
     w_t = cnp.ascontiguousarray(cnp.transpose(w_hh * cnp.reshape(scale, (-1, 1))))
+    buffers = _buffers(xproj, w_hh, h0, c0)
+    dtype, rows = _dtype(xproj), h0.shape[0]
+    gate_buffer = xs if buffers else None  # activated in place, step by step
+    ys_buffer, cs_buffer = (_empty(buffers, (length, rows, hidden), dtype) for _ in range(2))
+    product, cell = _empty(buffers, (rows, 4 * hidden), dtype), _empty(buffers, (rows, hidden), dtype)
     h, c = h0, c0
     ys, cs, gates = [None] * length, [None] * length, [None] * length
     for t in _steps(length, reverse):
-        a = cnp.tanh(cnp.matmul(h, w_t) + xs[t]) * scale + shift
-        c = a[:, hidden : 2 * hidden] * c + a[:, :hidden] * a[:, 2 * hidden : 3 * hidden]
-        h = a[:, 3 * hidden :] * cnp.tanh(c)
+        a_out = _slot(gate_buffer, t)
+        a = cnp.add(_matmul(h, w_t, product), xs[t], out=a_out)
+        a = cnp.add(cnp.multiply(cnp.tanh(a, out=a_out), scale, out=a_out), shift, out=a_out)
+        c_out = _slot(cs_buffer, t)
+        c = cnp.add(cnp.multiply(a[:, hidden : 2 * hidden], c, out=c_out),
+                    cnp.multiply(a[:, :hidden], a[:, 2 * hidden : 3 * hidden], out=cell), out=c_out)
+        h = cnp.multiply(a[:, 3 * hidden :], cnp.tanh(c, out=cell), out=_slot(ys_buffer, t))
         ys[t], cs[t], gates[t] = h, c, a
-    return cnp.stack(ys), cnp.stack(cs), cnp.stack(gates)
+    return _sequence(ys_buffer, ys), _sequence(cs_buffer, cs), _sequence(gate_buffer, gates)
 
 
 # -- the backward pass through time: cotangents of (outputs, cells, gates) -> dz, dh0, dc0 --
 def _backward(gy, gc, ga, ys, cs, gates, w_hh, h0, c0, reverse=False):
     # Everything per step: a step's arrays stay in cache, where whole-sequence passes
     # over the (T, N, 4H) gates would each stream them through memory.
-    length, hidden = ys.shape[0], ys.shape[2]
+    length, rows, hidden = ys.shape
     _, _, linear, quadratic = _gate_constants(hidden, _dtype(gates))
+    buffers = _buffers(gy, gc, ga, ys, cs, gates, w_hh, h0, c0)
+    dtype = _dtype(gates)
+    dz_buffer = _empty(buffers, gates.shape, dtype)
+    dh_buffer, dc_buffer, tc_buffer, term = (_empty(buffers, (rows, hidden), dtype) for _ in range(4))
+    slope_buffer = _empty(buffers, (rows, 4 * hidden), dtype)
     dh = dc = None
     dzs = [None] * length
     for t in _steps(length, not reverse):
         prev = t + 1 if reverse else t - 1
         c_prev = c0 if prev in (-1, length) else cs[prev]
         a = gates[t]
-        tc = cnp.tanh(cs[t])
+        da = _slot(dz_buffer, t)  # the four gates' cotangents are written into its columns
+        cols = [None] * 4 if da is None else [da[:, k * hidden : (k + 1) * hidden] for k in range(4)]
+        tc = cnp.tanh(cs[t], out=tc_buffer)
         if gy is not None:
-            dh = gy[t] if dh is None else dh + gy[t]
+            dh = gy[t] if dh is None else cnp.add(dh, gy[t], out=dh_buffer)
         if gc is not None:
-            dc = gc[t] if dc is None else dc + gc[t]
+            dc = gc[t] if dc is None else cnp.add(dc, gc[t], out=dc_buffer)
         if dh is not None:  # h = o·tanh(c)
-            dc_h = dh * a[:, 3 * hidden :] * (1 - tc * tc)
-            dc = dc_h if dc is None else dc + dc_h
-            d_out = dh * tc
+            d_out = cnp.multiply(dh, tc, out=cols[3])
+            dc_h = cnp.multiply(cnp.multiply(cnp.subtract(1, cnp.multiply(tc, tc, out=term), out=term), dh,
+                                             out=term), a[:, 3 * hidden :], out=term)
+            dc = dc_h if dc is None else cnp.add(dc, dc_h, out=dc_buffer)
         else:  # nothing has reached this step's output yet
             d_out = cnp.zeros_like(c_prev)
+            if cols[3] is not None:
+                cols[3][...] = 0
         if dc is None:
             dc = cnp.zeros_like(c_prev)
-        da = cnp.concatenate([dc * a[:, 2 * hidden : 3 * hidden], dc * c_prev, dc * a[:, :hidden], d_out], axis=-1)
+        parts = [cnp.multiply(dc, a[:, 2 * hidden : 3 * hidden], out=cols[0]), cnp.multiply(dc, c_prev, out=cols[1]),
+                 cnp.multiply(dc, a[:, :hidden], out=cols[2]), d_out]
+        da = cnp.concatenate(parts, axis=-1) if da is None else da
         if ga is not None:
-            da = da + ga[t]
-        dz = da * (linear + a * (quadratic - a))  # each gate's derivative from its value
+            da = cnp.add(da, ga[t], out=_slot(dz_buffer, t))
+        # each gate's derivative from its value: linear + a·(quadratic − a)
+        slope = cnp.add(cnp.multiply(cnp.subtract(quadratic, a, out=slope_buffer), a, out=slope_buffer), linear,
+                        out=slope_buffer)
+        dz = cnp.multiply(da, slope, out=_slot(dz_buffer, t))
         dzs[t] = dz
-        dc = dc * a[:, hidden : 2 * hidden]
-        dh = cnp.matmul(dz, w_hh)
-    return cnp.stack(dzs), dh, dc
+        dc = cnp.multiply(dc, a[:, hidden : 2 * hidden], out=dc_buffer)
+        dh = _matmul(dz, w_hh, dh_buffer)
+    return _sequence(dz_buffer, dzs), dh, dc
 
 
 def _rows(a):
