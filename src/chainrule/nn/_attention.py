@@ -102,7 +102,11 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
         return cnp.transpose(cnp.reshape(x, (n, steps, num_heads, hd)), (0, 2, 1, 3))
 
     qh, kh, vh = heads(q, length), heads(k, source), heads(v, source)
-    scores = cnp.matmul(qh * (1.0 / math.sqrt(hd)), cnp.swapaxes(kh, -1, -2))  # (N, H, L, S)
+    # The scores are kept transposed, (N, H, S, L), one row per key: softmax then reduces
+    # over axis −2, which NumPy runs along the contiguous rows, vectorised (over the last
+    # axis, a short row at a time, its max takes about three times as long), and every
+    # array the backward pass meets stays in that layout. The products cost the same.
+    scores = cnp.matmul(kh, cnp.swapaxes(qh * (1.0 / math.sqrt(hd)), -1, -2))  # (N, H, S, L)
     if attn_mask is None and is_causal:
         attn_mask = _causal_mask(length, source, dtype)
     mask = _float_mask(attn_mask, dtype, False, "attn_mask")
@@ -115,14 +119,16 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
         else:
             raise ValueError(f"attn_mask should have shape {(length, source)} or "
                              f"{(n * num_heads, length, source)}, got {tuple(mask.shape)}")
-        scores = scores + mask
+        scores = scores + cnp.swapaxes(mask, -1, -2)
     pad = _float_mask(key_padding_mask, dtype, False, "key_padding_mask")
     if pad is not None:
         if tuple(pad.shape) != (n, source):
             raise ValueError(f"key_padding_mask should have shape {(n, source)}, got {tuple(pad.shape)}")
-        scores = scores + cnp.reshape(pad, (n, 1, 1, source))
-    weights = _dropout(_ops.softmax(scores, axis=-1), dropout_p, training, rng)
-    out = cnp.reshape(cnp.transpose(cnp.matmul(weights, vh), (0, 2, 1, 3)), (n, length, e))
+        scores = scores + cnp.reshape(pad, (n, 1, source, 1))
+    weights = _dropout(_ops.softmax(scores, axis=-2), dropout_p, training, rng)  # (N, H, S, L)
+    # (N, H, E/H, L) -> (N, L, H, E/H) -> (N, L, E): the heads merged by one copy
+    out = cnp.reshape(cnp.transpose(cnp.matmul(cnp.swapaxes(vh, -1, -2), weights), (0, 3, 1, 2)), (n, length, e))
+    weights = cnp.swapaxes(weights, -1, -2)  # (N, H, L, S), as returned
     if not need_weights:
         return out, None
     return out, (cnp.mean(weights, axis=1) if average_attn_weights else weights)
