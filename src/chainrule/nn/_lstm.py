@@ -65,6 +65,8 @@ def _steps(length: int, reverse: bool):
 # allocates, nothing is stacked afterwards. Called on traced values (a transform
 # differentiating the body: forward mode, derivatives of the rules) there is nowhere to
 # write: every ``out`` is None, each operation makes a new value, and the steps are stacked.
+# The per-step operations are NumPy's own (``xp``) in the first case (the same functions
+# without the mirror's dispatch, which a step would pay a dozen times), the mirror's in the second.
 def _buffers(*args) -> bool:
     """Whether the body may write into arrays of its own: all arguments plain arrays of one dtype."""
     dtypes = {a.dtype for a in args if a is not None and type(a) is np.ndarray}
@@ -96,6 +98,7 @@ def _forward(xproj, w_hh, h0, c0, reverse=False):
     # (H, 4H) in row-major order: BLAS multiplies by it faster than by a transposed view
     w_t = cnp.ascontiguousarray(cnp.transpose(w_hh * cnp.reshape(scale, (-1, 1))))
     buffers = _buffers(xproj, w_hh, h0, c0)
+    xp = np if buffers else cnp
     dtype, rows = _dtype(xproj), h0.shape[0]
     gate_buffer = xs if buffers else None  # activated in place, step by step
     ys_buffer, cs_buffer = (_empty(buffers, (length, rows, hidden), dtype) for _ in range(2))
@@ -104,12 +107,12 @@ def _forward(xproj, w_hh, h0, c0, reverse=False):
     ys, cs, gates = [None] * length, [None] * length, [None] * length
     for t in _steps(length, reverse):
         a_out = _slot(gate_buffer, t)
-        a = cnp.add(_matmul(h, w_t, product), xs[t], out=a_out)
-        a = cnp.add(cnp.multiply(cnp.tanh(a, out=a_out), scale, out=a_out), shift, out=a_out)
+        a = xp.add(_matmul(h, w_t, product), xs[t], out=a_out)
+        a = xp.add(xp.multiply(xp.tanh(a, out=a_out), scale, out=a_out), shift, out=a_out)
         c_out = _slot(cs_buffer, t)
-        c = cnp.add(cnp.multiply(a[:, hidden : 2 * hidden], c, out=c_out),
-                    cnp.multiply(a[:, :hidden], a[:, 2 * hidden : 3 * hidden], out=cell), out=c_out)
-        h = cnp.multiply(a[:, 3 * hidden :], cnp.tanh(c, out=cell), out=_slot(ys_buffer, t))
+        c = xp.add(xp.multiply(a[:, hidden : 2 * hidden], c, out=c_out),
+                    xp.multiply(a[:, :hidden], a[:, 2 * hidden : 3 * hidden], out=cell), out=c_out)
+        h = xp.multiply(a[:, 3 * hidden :], xp.tanh(c, out=cell), out=_slot(ys_buffer, t))
         ys[t], cs[t], gates[t] = h, c, a
     return _sequence(ys_buffer, ys), _sequence(cs_buffer, cs), _sequence(gate_buffer, gates)
 
@@ -121,6 +124,7 @@ def _backward(gy, gc, ga, ys, cs, gates, w_hh, h0, c0, reverse=False):
     length, rows, hidden = ys.shape
     _, _, linear, quadratic = _gate_constants(hidden, _dtype(gates))
     buffers = _buffers(gy, gc, ga, ys, cs, gates, w_hh, h0, c0)
+    xp = np if buffers else cnp
     dtype = _dtype(gates)
     dz_buffer = _empty(buffers, gates.shape, dtype)
     dh_buffer, dc_buffer, tc_buffer, term = (_empty(buffers, (rows, hidden), dtype) for _ in range(4))
@@ -133,33 +137,33 @@ def _backward(gy, gc, ga, ys, cs, gates, w_hh, h0, c0, reverse=False):
         a = gates[t]
         da = _slot(dz_buffer, t)  # the four gates' cotangents are written into its columns
         cols = [None] * 4 if da is None else [da[:, k * hidden : (k + 1) * hidden] for k in range(4)]
-        tc = cnp.tanh(cs[t], out=tc_buffer)
+        tc = xp.tanh(cs[t], out=tc_buffer)
         if gy is not None:
-            dh = gy[t] if dh is None else cnp.add(dh, gy[t], out=dh_buffer)
+            dh = gy[t] if dh is None else xp.add(dh, gy[t], out=dh_buffer)
         if gc is not None:
-            dc = gc[t] if dc is None else cnp.add(dc, gc[t], out=dc_buffer)
+            dc = gc[t] if dc is None else xp.add(dc, gc[t], out=dc_buffer)
         if dh is not None:  # h = o·tanh(c)
-            d_out = cnp.multiply(dh, tc, out=cols[3])
-            dc_h = cnp.multiply(cnp.multiply(cnp.subtract(1, cnp.multiply(tc, tc, out=term), out=term), dh,
+            d_out = xp.multiply(dh, tc, out=cols[3])
+            dc_h = xp.multiply(xp.multiply(xp.subtract(1, xp.multiply(tc, tc, out=term), out=term), dh,
                                              out=term), a[:, 3 * hidden :], out=term)
-            dc = dc_h if dc is None else cnp.add(dc, dc_h, out=dc_buffer)
+            dc = dc_h if dc is None else xp.add(dc, dc_h, out=dc_buffer)
         else:  # nothing has reached this step's output yet
             d_out = cnp.zeros_like(c_prev)
             if cols[3] is not None:
                 cols[3][...] = 0
         if dc is None:
             dc = cnp.zeros_like(c_prev)
-        parts = [cnp.multiply(dc, a[:, 2 * hidden : 3 * hidden], out=cols[0]), cnp.multiply(dc, c_prev, out=cols[1]),
-                 cnp.multiply(dc, a[:, :hidden], out=cols[2]), d_out]
+        parts = [xp.multiply(dc, a[:, 2 * hidden : 3 * hidden], out=cols[0]), xp.multiply(dc, c_prev, out=cols[1]),
+                 xp.multiply(dc, a[:, :hidden], out=cols[2]), d_out]
         da = cnp.concatenate(parts, axis=-1) if da is None else da
         if ga is not None:
-            da = cnp.add(da, ga[t], out=_slot(dz_buffer, t))
+            da = xp.add(da, ga[t], out=_slot(dz_buffer, t))
         # each gate's derivative from its value: linear + a·(quadratic − a)
-        slope = cnp.add(cnp.multiply(cnp.subtract(quadratic, a, out=slope_buffer), a, out=slope_buffer), linear,
+        slope = xp.add(xp.multiply(xp.subtract(quadratic, a, out=slope_buffer), a, out=slope_buffer), linear,
                         out=slope_buffer)
-        dz = cnp.multiply(da, slope, out=_slot(dz_buffer, t))
+        dz = xp.multiply(da, slope, out=_slot(dz_buffer, t))
         dzs[t] = dz
-        dc = cnp.multiply(dc, a[:, hidden : 2 * hidden], out=dc_buffer)
+        dc = xp.multiply(dc, a[:, hidden : 2 * hidden], out=dc_buffer)
         dh = _matmul(dz, w_hh, dh_buffer)
     return _sequence(dz_buffer, dzs), dh, dc
 
