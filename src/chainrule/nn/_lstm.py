@@ -232,8 +232,9 @@ def_jvps(lstm_backward, *(_body_jvp(_backward, i) for i in range(9)))
 
 
 # -- batching for vmap: the recurrence is independent per row of the batch N ------------------
-# Arguments are sequences (T, N, ·), states (N, ·) or the weight; with the weight shared by
-# every example, vmap's batch merges into N; with a batch of weights, one call per example.
+# Arguments are sequences (T, N, ·), states (N, ·) or weights (and biases); with the weights
+# shared by every example, vmap's batch merges into N; with a batch of weights, one call per
+# example. (chainrule.nn._gru batches its pair with the same rule.)
 _FORWARD_KINDS = ("seq", "weight", "state", "state")
 _BACKWARD_KINDS = ("seq", "seq", "seq", "seq", "seq", "seq", "weight", "state", "state")
 
@@ -241,7 +242,7 @@ _BACKWARD_KINDS = ("seq", "seq", "seq", "seq", "seq", "seq", "weight", "state", 
 def _batch_rows(kinds, out_kinds):
     def rule(prim, batched, *args, **kwargs):
         size = next(a.shape[0] for a, b in zip(args, batched, strict=False) if b)
-        if batched[kinds.index("weight")]:
+        if any(b for b, kind in zip(batched, kinds, strict=True) if kind == "weight"):
             outs = [prim(*(a[k] if b else a for a, b in zip(args, batched, strict=True)), **kwargs)
                     for k in range(size)]
             return tuple(cnp.stack(list(o)) for o in zip(*outs, strict=True))

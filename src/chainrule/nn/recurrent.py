@@ -5,11 +5,12 @@ shapes, gate order and initialisation, so weights move between the two libraries
 Each layer and direction projects the whole input sequence with one matrix product,
 then runs the recurrence. An LSTM without ``proj_size`` or packed input runs it as the
 fused pair of ``chainrule.nn._lstm`` (one primitive over the whole sequence, one for
-the backward pass through time). Otherwise it goes one time step at a time: per step
-one product with the hidden-to-hidden weights and a few elementwise operations (for the
-LSTM one fused cell primitive); the sequence is split into steps, and the outputs
-stacked, by one operation each, so the backward pass does not copy the sequence once
-per step.
+the backward pass through time), a GRU without packed input as that of
+``chainrule.nn._gru``. Otherwise (an RNN, packed input, ``proj_size``) it goes one time
+step at a time: per step one product with the hidden-to-hidden weights and a few
+elementwise operations (for the LSTM one fused cell primitive); the sequence is split
+into steps, and the outputs stacked, by one operation each, so the backward pass does
+not copy the sequence once per step.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
+from chainrule.nn._gru import gru_sequence
 from chainrule.nn._lstm import lstm_sequence
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
@@ -169,6 +171,8 @@ class _RNNBase(Module):
             # the fused layer: both biases go into the input projection, added once
             xproj = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
             return lstm_sequence(xproj, w_hh, h, c, reverse=reverse)
+        if self.mode == "GRU" and lengths is None and x.shape[0]:  # the fused GRU layer
+            return (*gru_sequence(F.linear(x, w_ih, b_ih), w_hh, b_hh, h, reverse=reverse), None)
         steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         outs = []
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
