@@ -6,11 +6,12 @@ Each layer and direction projects the whole input sequence with one matrix produ
 then runs the recurrence. An LSTM without ``proj_size`` or packed input runs it as the
 fused pair of ``chainrule.nn._lstm`` (one primitive over the whole sequence, one for
 the backward pass through time), a GRU without packed input as that of
-``chainrule.nn._gru``. Otherwise (an RNN, packed input, ``proj_size``) it goes one time
-step at a time: per step one product with the hidden-to-hidden weights and a few
-elementwise operations (for the LSTM one fused cell primitive); the sequence is split
-into steps, and the outputs stacked, by one operation each, so the backward pass does
-not copy the sequence once per step.
+``chainrule.nn._gru``, an RNN without packed input as that of ``chainrule.nn._rnn``.
+Otherwise (packed input, ``proj_size``) it goes one time step at a time: per step one
+product with the hidden-to-hidden weights and a few elementwise operations (for the
+LSTM one fused cell primitive); the sequence is split into steps, and the outputs
+stacked, by one operation each, so the backward pass does not copy the sequence once
+per step.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence
 from chainrule.nn._lstm import lstm_sequence
+from chainrule.nn._rnn import rnn_sequence
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.utils.rnn import PackedSequence, pad_packed_sequence, repack_like
@@ -173,6 +175,9 @@ class _RNNBase(Module):
             return lstm_sequence(xproj, w_hh, h, c, reverse=reverse)
         if self.mode == "GRU" and lengths is None and x.shape[0]:  # the fused GRU layer
             return (*gru_sequence(F.linear(x, w_ih, b_ih), w_hh, b_hh, h, reverse=reverse), None)
+        if self.mode in ("RNN_TANH", "RNN_RELU") and lengths is None and x.shape[0]:  # the fused RNN layer
+            return (*rnn_sequence(F.linear(x, w_ih, b_ih), w_hh, b_hh, h, relu=self.mode == "RNN_RELU",
+                                  reverse=reverse), None)
         steps = cnp.unstack(F.linear(x, w_ih, b_ih), axis=0)  # the input projection, all steps at once
         outs = []
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
