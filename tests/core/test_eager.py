@@ -99,6 +99,51 @@ def test_setitem_is_differentiable():
     assert x.grad.tolist() == [12.0, 0.0, 2.0]
 
 
+_COPIES = {
+    "cnp.array": lambda v: cnp.array(v),
+    "cnp.copy": lambda v: cnp.copy(v),
+    "Tensor.copy": lambda v: v.copy(),
+    "zeros + v": lambda v: cnp.zeros(3) + v,
+    "eager tensor": lambda v: cr.tensor(np.zeros(3)) + v * 1,
+}
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "jacrev", "jvp"])
+@pytest.mark.parametrize("copy", sorted(_COPIES))
+def test_setitem_on_a_traced_value_in_every_mode(copy, transform):
+    # x[i] = v on a value of a functional trace becomes that trace's out-of-place update,
+    # its tangent included in forward mode (the tangent was once left behind, silently)
+    v0 = np.array([0.3, 0.5, 0.7])
+
+    def f(v):
+        out = _COPIES[copy](v)
+        out[2] = cnp.sin(v[0]) * v[1]
+        return out
+
+    want = np.array([[1.0, 0, 0], [0, 1, 0], [np.cos(0.3) * 0.5, np.sin(0.3), 0]])
+    if transform == "jvp":
+        got = np.stack([cr.jvp(f, (v0,), (e,))[1] for e in np.eye(3)], axis=1)
+    else:
+        got = getattr(cr, transform)(f)(v0)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("transform", ["jacfwd", "jacrev"])
+def test_writing_a_traced_value_into_an_untraced_tensor(transform):
+    # the untraced Tensor takes the traced value's trace (its plain value was written
+    # once, dropping the derivative silently): the derivative reaches v
+    def f(v):
+        out = cr.tensor(np.zeros(3))
+        out += v[1] * cnp.ones(3)
+        out[1] = v[0] * 2
+        return out
+
+    want = [[0, 1], [2, 0], [0, 1]]
+    np.testing.assert_array_equal(getattr(cr, transform)(f)(np.ones(2)), want)
+    batched = cr.vmap(f)(np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(np.asarray(batched), [[1, 0, 1], [3, 4, 3], [5, 8, 5]])
+
+
 def test_inplace_write_to_a_saved_value_raises_at_backward():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     c = cr.tensor([3.0, 4.0])

@@ -229,12 +229,29 @@ def _records(t: Tensor, other) -> bool:
     )
 
 
+def _of_a_transform(value) -> bool:
+    """True for a value of a functional transform's trace (grad, jvp, vmap): written into
+    an eager Tensor, it makes the Tensor that trace's value (writing its plain value
+    would drop its derivative silently)."""
+    return isinstance(value, Tensor) and value._trace is not EAGER and not value._trace.records
+
+
+def _take_on(t: Tensor, result: Tensor) -> None:
+    """``t`` becomes ``result`` (its value, trace, node and forward-mode tangent)."""
+    t._value, t._trace, t._node = result._value, result._trace, result._node
+    if hasattr(result, "_tangent"):
+        t._tangent = result._tangent
+
+
 def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     """``t <op>= other``, by the rules in this module's docstring."""
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         return t._trace.inplace(t, op, other, name)
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
         return op(t, other)
+    if _of_a_transform(other):
+        _take_on(t, op(t, other))
+        return t
     if _records(t, other):
         _check_leaf(t, name)
         result = op(t, other)
@@ -279,12 +296,11 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
-    if t._trace is not EAGER or _records(t, value):
+    if t._trace is not EAGER or _records(t, value) or _of_a_transform(value):
         if t._trace is EAGER:
             _check_leaf(t, "__setitem__")
         # an index computed under chainrule.vmap stays a batch (one index per example)
-        result = index_update(t, undifferentiated(index), value)
-        t._value, t._node = result._value, result._node
+        _take_on(t, index_update(t, undifferentiated(index), value))
         return
     buf = t._value
     if not isinstance(buf, np.ndarray) or not buf.flags.writeable:
