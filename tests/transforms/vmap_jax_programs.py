@@ -886,3 +886,31 @@ def heaviside_copysign(L, x, y):
         return L.np.heaviside(x, 0.5) * y + L.np.copysign(x, y) ** 2
 
     return L.vmap(f)(x, y), L.vmap(L.grad(lambda x, y: L.np.sum(f(x, y)), argnums=(0, 1)))(x, y)
+
+
+@program(lambda rng: (rng.normal(size=(4, 5)), np.array([0, 3, 2, 3, 1])))
+def jacobians_of_a_shared_table_row(L, w, i):
+    # W[i, 1:] with i batched and W the differentiated (unbatched) argument, under every
+    # Jacobian: jacfwd must not evaluate f on W before W is a traced value
+    def f(w, i):
+        return L.np.tanh(w[i, 1:]) * w[0, :-1]
+
+    def s(w, i):
+        return L.np.sum(L.np.sin(w[i, 1:]) * w[i, 1:] ** 2)
+
+    return tuple(L.vmap(t(g), in_axes=(None, 0))(w, i)
+                 for t, g in ((L.jacfwd, f), (L.jacrev, f), (L.hessian, s), (L.grad, s)))
+
+
+@program(lambda rng: (rng.normal(size=(5, 4)), np.array([0, 3, 2, 3, 1])))
+def jacobians_through_setitem(L, x, i):
+    # an item assignment under forward mode carries its tangent (jacfwd, jvp, hessian)
+    def f(v, i):
+        return L.set(v, i, L.np.sin(v[0]) * v[1])
+
+    def s(v, i):
+        return L.np.sum(f(v, i) ** 3)
+
+    tangent = L.np.ones(4)
+    return (L.vmap(L.jacfwd(f))(x, i), L.vmap(L.jacrev(f))(x, i), L.vmap(L.hessian(s))(x, i),
+            L.vmap(lambda v, i: L.jvp(lambda v: f(v, i), (v,), (tangent,)))(x, i))

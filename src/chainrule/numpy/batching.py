@@ -664,7 +664,10 @@ def index_update(prim, batched, x, index, v):
             v = lift(v, selected - example_ndim(v, True))
         return prim(x, full, v)
     if batched[2]:
-        selected = np.broadcast_to(np.zeros((), np.int8), shape_of(x)[1:])[index]
+        # an index boxed by an enclosing trace stands in by its shape (only ndim matters)
+        stand_in = tuple(np.zeros(shape_of(i), i.dtype) if isinstance(i, Tensor) else i
+                         for i in items)
+        selected = np.broadcast_to(np.zeros((), np.int8), shape_of(x)[1:])[stand_in]
         v = lift(v, selected.ndim - example_ndim(v, True))
         pos = batch_position(items)
         v = cnp.moveaxis(v, 0, pos) if pos else v

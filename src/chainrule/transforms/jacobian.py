@@ -149,21 +149,36 @@ def jacfwd(
         leaves, tree = tree_flatten(tuple(diff))
         leaves = [differentiable_value(x) for x in leaves]
         primals = tree_unflatten(tree, leaves)
-        out_leaves, out_tree = tree_flatten(of_diff(*primals))
         zero = [np.zeros(shape_of(x), _dtype(x)) for x in leaves]
-        leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
+        # The output comes from the mapped forward pass itself (unbatched there): calling
+        # ``f`` on the plain inputs instead would cost a pass, and fails where ``f``
+        # indexes an input with a value batched by an enclosing vmap (``W[i, 1:]``).
+        out_leaves, columns_of, out_tree = None, [], []
         for i, x in enumerate(leaves):
 
-            def push(e, i=i):  # every output leaf's tangent for one input direction
+            def push(e, i=i):  # the output, and its tangent for one input direction
                 t = list(zero)
                 t[i] = e
-                _, tout = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
-                return tree_flatten(tout)[0]
+                out, tout = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
+                flat_out, structure = tree_flatten(out)
+                out_tree[:] = [structure]
+                return flat_out, tree_flatten(tout)[0]
 
-            xshape = shape_of(x)
-            if _size(xshape):
-                columns = call_batched(push, 0, 0, None, (_basis(xshape, _dtype(x)),), {})
+            if _size(shape_of(x)):
+                basis = _basis(shape_of(x), _dtype(x))
+                out_leaves, columns = call_batched(push, 0, (None, 0), None, (basis,), {})
+                columns_of.append(columns)
             else:
+                columns_of.append(None)
+        if out_leaves is None:  # every input is empty: one pass for the output's structure
+            out = trace_jvp(of_diff, primals, tree_unflatten(tree, zero), "jacfwd")[0]
+            out_leaves, structure = tree_flatten(out)
+            out_tree[:] = [structure]
+        out_tree = out_tree[0]
+        leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
+        for x, columns in zip(leaves, columns_of, strict=True):
+            xshape = shape_of(x)
+            if columns is None:
                 columns = [np.zeros((0, *shape_of(o)), _dtype(o)) for o in out_leaves]
             for j, o in enumerate(out_leaves):
                 stacked = _to_lead(columns[j], xshape, shape_of(o))
