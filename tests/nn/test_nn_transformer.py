@@ -134,6 +134,24 @@ def test_scaled_dot_product_attention_matches_torch(name):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("kv_heads", [1, 2, 4])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_grouped_query_attention_matches_torch(kv_heads, is_causal):
+    # enable_gqa: 4 query heads share kv_heads key/value heads (PyTorch's repeat_interleave)
+    q, k, v = rng.standard_normal((N, 4, L, 6)), rng.standard_normal((N, kv_heads, S, 6)), \
+        rng.standard_normal((N, kv_heads, S, 3))
+    qa, ka, va = (cr.tensor(a, requires_grad=True) for a in (q, k, v))
+    qt, kt, vt = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    ours = F.scaled_dot_product_attention(qa, ka, va, is_causal=is_causal, enable_gqa=True)
+    theirs = torch.nn.functional.scaled_dot_product_attention(qt, kt, vt, is_causal=is_causal, enable_gqa=True)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(ours.shape)
+    (ours * g).sum().backward()
+    (theirs * torch.tensor(g)).sum().backward()
+    for a, b in ((qa, qt), (ka, kt), (va, vt)):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 LAYER_OPTIONS = {
     "post_norm_relu": {},
     "pre_norm_gelu_batch_first": {"norm_first": True, "activation": "gelu", "batch_first": True},
@@ -206,6 +224,8 @@ def test_dropout_is_active_in_training_and_off_in_eval():
     (lambda: F.scaled_dot_product_attention(np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((2, 4))), "do not fit"),
     (lambda: F.scaled_dot_product_attention(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 3)),
                                             attn_mask=np.ones((2, 2), bool), is_causal=True), "not both"),
+    (lambda: F.scaled_dot_product_attention(np.zeros((1, 4, 2, 3)), np.zeros((1, 3, 2, 3)), np.zeros((1, 3, 2, 3)),
+                                            enable_gqa=True), "multiple"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="tanh"), "activation"),
 ])
 def test_bad_arguments_say_what_is_wrong(bad, match):

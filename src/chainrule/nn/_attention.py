@@ -49,13 +49,15 @@ def _dropout(weights, p: float, training: bool, rng):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: float | None = None, rng=None):
+                                 is_causal: bool = False, scale: float | None = None, rng=None,
+                                 enable_gqa: bool = False):
     """softmax(Q Kᵀ · scale + mask) V over the last two axes, as
     ``torch.nn.functional.scaled_dot_product_attention``: query (..., L, E), key (..., S,
     E), value (..., S, Ev); ``scale`` defaults to 1/√E. A bool ``attn_mask`` says where
     attention is allowed (True); a float one is added to the scores. ``is_causal``
     lets position i attend to positions ≤ i only. ``dropout_p`` drops attention weights
-    (always, as PyTorch's function does: pass 0 in evaluation).
+    (always, as PyTorch's function does: pass 0 in evaluation). ``enable_gqa``: grouped
+    query attention, key and value (..., Hkv, S, E) shared by groups of Hq / Hkv query heads.
 
     >>> import numpy as np
     >>> q = k = v = np.eye(3)[None]
@@ -72,6 +74,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         )
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+    if enable_gqa:
+        key, value = _grouped(query, key, value)
     dtype = _dtype(query)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = cnp.matmul(query, cnp.swapaxes(key, -1, -2)) * scale
@@ -81,6 +85,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         scores = scores + mask
     weights = _dropout(_ops.softmax(scores, axis=-1), dropout_p, True, rng)
     return cnp.matmul(weights, value)
+
+
+def _grouped(query, key, value):
+    """Key and value with each of their heads repeated for its group of query heads."""
+    heads, kv_heads = query.shape[-3:-2], key.shape[-3:-2]
+    if not heads or not kv_heads or value.shape[-3:-2] != kv_heads or heads[0] % kv_heads[0]:
+        raise ValueError(
+            f"scaled_dot_product_attention(enable_gqa=True): query {tuple(query.shape)}, key "
+            f"{tuple(key.shape)} and value {tuple(value.shape)} need a heads axis (..., H, L, E) "
+            "with the query's number of heads a multiple of key's and value's (the same)"
+        )
+    repeats = heads[0] // kv_heads[0]
+    if repeats == 1:
+        return key, value
+    return cnp.repeat(key, repeats, axis=-3), cnp.repeat(value, repeats, axis=-3)
 
 
 def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_mask=None,
