@@ -32,7 +32,7 @@ BINARY = {
     "arctan2": (0.5, 2), "hypot": (0.5, 2), "logaddexp": (-2, 2), "logaddexp2": (-2, 2),
     "maximum": (-2, 2), "minimum": (-2, 2), "fmax": (-2, 2), "fmin": (-2, 2),
     "mod": (0.5, 2), "remainder": (0.5, 2), "fmod": (0.5, 2),
-    "heaviside": (-2, 2), "copysign": (-2, 2),
+    "heaviside": (-2, 2), "copysign": (-2, 2), "nextafter": (-2, 2),
 }
 # Piecewise constant: the derivative is zero everywhere it exists.
 STEPS = ["floor", "ceil", "rint", "trunc", "sign", "round", "around", "floor_divide"]

@@ -44,6 +44,17 @@ CASES = {
     "polyfit_2d": (lambda L, x, y: L.polyfit(x, y, 1), (np.linspace(0.5, 2, 5), rng.normal(size=(5, 3))), True),
     "polyfit_w": (lambda L, x, y, w: L.polyfit(x, y, 2, w=w),
                   (np.linspace(-1, 1, 6), rng.normal(size=6), rng.uniform(1, 2, 6)), True),
+    # long division (JAX keeps the remainder's leading zeros: only the quotient compared)
+    "polydiv_quotient": (lambda L, u, v: L.polydiv(u, v)[0], (rng.normal(size=5), rng.normal(size=3)), True),
+    "polydiv_remainder": (lambda L, u, v: L.polydiv(u, v)[1], (rng.normal(size=5), rng.normal(size=3)), False),
+    "polydiv_by_constant": (lambda L, u, v: L.polydiv(u, v)[0], (rng.normal(size=4), rng.normal(size=1)), True),
+    "polydiv_higher_divisor": (lambda L, u, v: L.polydiv(u, v)[1], (rng.normal(size=2), rng.normal(size=4)), False),
+    "poly": (lambda L, z: L.poly(z), (rng.normal(size=3),), True),
+    "poly_complex": (lambda L, z: L.real(L.poly(z) * (1 - 2j)), (rng.normal(size=2) + 1j * rng.normal(size=2),), True),
+    "poly_of_matrix": (lambda L, a: L.poly(a), (rng.normal(size=(3, 3)),), False),
+    # real and complex roots (JAX's roots strips zeros only outside grad)
+    "roots_real": (lambda L, p: L.roots(p), (np.array([1.0, -3.5, 2.0]),), False),
+    "roots_complex": (lambda L, p: L.roots(p), (np.array([3.0, 1.0, -2.0, 0.5]),), False),
 }
 
 
@@ -64,6 +75,37 @@ def test_values_gradcheck_and_jax(name):
         got = cr.grad(lambda *a: cnp.sum(cnp.sin(f(cnp, *a))), argnums=argnums)(*args)
         for g, w in zip(got, want, strict=True):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-11)
+
+
+def test_poly_of_conjugate_pairs_is_real_and_roots_as_jax():
+    z = np.array([1 + 2j, 1 - 2j, 3.0])
+    got = cnp.poly(cr.tensor(z))
+    np.testing.assert_array_equal(value(got), np.poly(z))
+    assert got.dtype == np.float64
+    p = np.array([3.0, 1.0, -2.0, 0.5])
+    want = jax.grad(lambda p: jnp.sum(jnp.abs(jnp.roots(p, strip_zeros=False)) ** 2))(p)
+    np.testing.assert_allclose(cr.grad(lambda p: cnp.sum(cnp.abs(cnp.roots(p)) ** 2))(p), want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("p", [np.zeros(3), np.array([2.0, 0.0]), np.array([5.0]), np.array([0.0, 2.0, -1.0, 0.0])])
+def test_roots_of_degenerate_polynomials_as_numpy(p):
+    # (zero coefficients are stripped: a finite-difference step would change the count)
+    got = cnp.roots(cr.tensor(p))
+    got = value(got)
+    assert got.dtype == np.roots(p).dtype
+    np.testing.assert_array_equal(got, np.roots(p))
+
+
+def test_polydiv_poly_roots_under_vmap():
+    u, v = rng.normal(size=(3, 5)), rng.normal(size=3)
+    q, r = cr.vmap(lambda u: cnp.polydiv(u, v))(u)
+    for k in range(3):
+        np.testing.assert_allclose(q[k], np.polydiv(u[k], v)[0], rtol=1e-14)
+        np.testing.assert_allclose(r[k], np.polydiv(u[k], v)[1], rtol=1e-12, atol=1e-14)
+    zs = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(cr.vmap(cnp.poly)(zs), [np.poly(z) for z in zs], rtol=1e-14)
+    ps = np.array([[1.0, -3.0, 2.0], [1.0, -5.0, 6.0]])
+    np.testing.assert_allclose(cr.vmap(cnp.roots)(ps), [np.roots(p) for p in ps], rtol=1e-14)
 
 
 def test_polymul_drops_leading_zeros_as_numpy():

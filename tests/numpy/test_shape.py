@@ -164,6 +164,15 @@ SPECS = {
     "linspace": (lambda m, a, b: m.linspace(a, b, 5), [S, S + 1.3]),
     "linspace_arrays_axis": (lambda m, a, b: m.linspace(a, b, 4, axis=-1), [V, V[::-1]]),
     "linspace_open": (lambda m, a, b: m.linspace(a, b, 3, endpoint=False), [X[0], X[1]]),
+    "logspace": (lambda m, a, b: m.logspace(a, b, 5), [S, S + 1.3]),
+    "logspace_base_open_axis": (lambda m, a, b: m.logspace(a, b, 4, endpoint=False, base=2.0, axis=-1),
+                                [V, V[::-1]]),
+    "logspace_array_base": (lambda m, a, b, c: m.logspace(a, b, 3, base=c, axis=1), [V[:2], S, 2 + V[2:4] ** 2]),
+    "geomspace": (lambda m, a, b: m.geomspace(a, b, 5), [S, S + 1.3]),
+    "geomspace_negative_open": (lambda m, a, b: m.geomspace(-a, -b, 4, endpoint=False), [S, S + 2]),
+    "geomspace_arrays_axis": (lambda m, a, b: m.geomspace(a, b, 3, axis=1), [1 + V ** 2, 2 + V[::-1] ** 2]),
+    "geomspace_two": (lambda m, a, b: m.geomspace(a, b, 2), [S, S + 1]),
+    "geomspace_complex": (lambda m, a, b: m.geomspace(a * 1j + 1, b - 2j, 4), [S, S + 1]),
 }
 
 

@@ -1,5 +1,5 @@
 """Arrays made from values that may be differentiated: ``full``, ``linspace``,
-``make_diagonal`` (HIPS autograd's complement of ``diagonal``).
+``logspace``, ``geomspace``, ``make_diagonal`` (HIPS autograd's complement of ``diagonal``).
 
 On plain values each is NumPy's own function (its result bit for bit); given a Tensor,
 it is built from differentiable pieces, so every mode and order follows.
@@ -11,12 +11,13 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.batching import align
 from chainrule.numpy.broadcasting import broadcast_like, shape_of, unbroadcast
+from chainrule.numpy.nondiff import anywhere
 from chainrule.numpy.registry import mirrors, wrap
 
-__all__ = ["full", "linspace", "make_diagonal"]
+__all__ = ["full", "linspace", "logspace", "geomspace", "make_diagonal"]
 
 
 @mirrors(np.full, "shape")
@@ -93,6 +94,72 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if retstep:
         return out, (stop - start) / max(num - 1 if endpoint else num, 1)
     return out
+
+
+def _dtype(x) -> np.dtype:
+    return np.dtype(x.dtype if hasattr(x, "dtype") else np.result_type(x))
+
+
+def _with_ndim(a, ndim: int):
+    """``a`` with leading axes of length 1 up to ``ndim`` axes (NumPy's ``ndmin``)."""
+    shape = shape_of(a)
+    return cnp.reshape(a, (1,) * (ndim - len(shape)) + shape) if len(shape) < ndim else a
+
+
+@mirrors(np.logspace, "shape")
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``np.logspace``: ``base ** linspace(start, stop)``; differentiable in ``start``,
+    ``stop`` and ``base``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cnp.logspace(cr.tensor(0.0), 2.0, 3).tolist()
+    [1.0, 10.0, 100.0]
+    """
+    if not any(isinstance(a, Tensor) for a in (start, stop, base)):
+        return np.logspace(start, stop, num, endpoint, base, dtype, axis)
+    if not isinstance(base, float | int) and np.ndim(base):
+        # a base array broadcasts with start and stop, which decides where axis is
+        ndmax = max(len(shape_of(a)) for a in (start, stop, base))
+        start, stop, base = (_with_ndim(a, ndmax) if isinstance(a, Tensor) else
+                             np.array(a, copy=None, subok=True, ndmin=ndmax) for a in (start, stop, base))
+        base = cnp.expand_dims(base, axis)
+    y = linspace(start, stop, num=num, endpoint=endpoint, axis=axis)
+    out = cnp.power(base, y)
+    return out if dtype is None or np.dtype(dtype) == out.dtype else cnp.astype(out, dtype)
+
+
+@mirrors(np.geomspace, "shape")
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``np.geomspace``: a geometric sequence from ``start`` to ``stop`` (negative and
+    complex ends as NumPy's), the ends exactly ``start`` and ``stop``; differentiable in both.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cnp.geomspace(cr.tensor(1.0), 8.0, 4).tolist()
+    [1.0, 2.0, 4.0, 8.0]
+    """
+    if not isinstance(start, Tensor) and not isinstance(stop, Tensor):
+        return np.geomspace(start, stop, num, endpoint, dtype, axis)
+    start, stop = (a if isinstance(a, Tensor) else np.asanyarray(a) for a in (start, stop))
+    if anywhere(start == 0) or anywhere(stop == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(_dtype(start), _dtype(stop), float(num), np.zeros((), dtype))
+    dtype = dt if dtype is None else np.dtype(dtype)
+    start, stop = cnp.astype(start, dt), cnp.astype(stop, dt)
+    # NumPy's rotation of start to the positive real axis (and back after): the sign is
+    # locally constant, and the sequence does not depend on it, so it is a constant here
+    out_sign = cnp.sign(undifferentiated(start))
+    start = start / out_sign
+    stop = stop / out_sign
+    result = logspace(cnp.log10(start), cnp.log10(stop), num=num, endpoint=endpoint,
+                      base=10.0, dtype=dt)
+    if num > 0:  # the ends exactly start and stop (exp(log(x)) need not be x)
+        ends = cnp.concatenate([cnp.expand_dims(start, 0)] + ([result[1:-1], cnp.expand_dims(
+            stop, 0)] if num > 1 and endpoint else [result[1:]]), axis=0)
+        result = ends
+    result = result * out_sign
+    if axis != 0:
+        result = cnp.moveaxis(result, 0, axis)
+    return result if result.dtype == dtype else cnp.astype(result, dtype)
 
 
 def make_diagonal(D, offset=0, axis1=0, axis2=1):

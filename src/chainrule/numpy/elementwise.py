@@ -48,6 +48,7 @@ __all__ = [
     "fmod",
     "heaviside",
     "copysign",
+    "nextafter",
     "i0",
     "ldexp",
     "frexp",
@@ -187,6 +188,7 @@ mod = remainder = ufunc(np.remainder, "remainder")
 fmod = ufunc(np.fmod)
 heaviside = ufunc(np.heaviside)
 copysign = ufunc(np.copysign)
+nextafter = ufunc(np.nextafter)
 
 # + - * are most of a program. Their rules return the cotangent as it is, without calling
 # unbroadcast, when it already has the argument's type, shape and dtype (the common case).
@@ -232,6 +234,9 @@ derivs(heaviside, lambda ans, x, y: 0.0, lambda ans, x, y: astype(x == 0, _real_
 # |x| with y's sign: the sign of x times that of y (0 at x = 0, as |x|'s); none in y
 derivs(copysign, lambda ans, x, y: sign(x) * (1 - 2 * astype(signbit(y), _real_dtype(ans))),
        lambda ans, x, y: 0.0)
+# x moved by one ulp towards y: the step is piecewise constant, so x's derivative is 1 and
+# y's 0 (JAX defines none)
+derivs(nextafter, lambda ans, x, y: 1.0, lambda ans, x, y: 0.0)
 
 # -- exponentials and logarithms ---------------------------------------------------------
 exp = ufunc(np.exp)

@@ -1,6 +1,7 @@
 """Polynomials as coefficient arrays, highest power first: ``polyval`` (Horner's scheme),
-``polyadd``, ``polysub``, ``polymul``, ``polyder``, ``polyint``, ``vander`` and
-``polyfit`` (least squares).
+``polyadd``, ``polysub``, ``polymul``, ``polydiv``, ``polyder``, ``polyint``, ``vander``,
+``polyfit`` (least squares), ``poly`` (from roots) and ``roots`` (the eigenvalues of the
+companion matrix).
 
 Each is NumPy's own algorithm written with differentiable primitives, so the values
 are NumPy's and the derivatives (in the coefficients and in the points) follow in both
@@ -22,7 +23,8 @@ from chainrule.numpy.nondiff import anywhere, every
 from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.primitives import _as_input, _has_tensor
 
-__all__ = ["polyval", "polyadd", "polysub", "polymul", "polyder", "polyint", "vander", "polyfit"]
+__all__ = ["polyval", "polyadd", "polysub", "polymul", "polydiv", "polyder", "polyint", "vander",
+           "polyfit", "poly", "roots"]
 
 
 def _no_poly1d(name: str, *args) -> None:
@@ -212,3 +214,100 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     if full:
         return c, resids, rank, s, rcond
     return c
+
+
+@mirrors(np.polydiv, "polynomials")
+def polydiv(u, v):
+    """``np.polydiv``: quotient and remainder by NumPy's long division, the remainder's
+    leading (near) zeros dropped as NumPy drops them; differentiable in ``u`` and ``v``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> q, r = cnp.polydiv(cr.tensor([1.0, -3.0, 2.0]), np.array([1.0, -1.0]))
+    >>> q.tolist(), r.tolist()
+    ([1.0, -2.0], [0.0])
+    """
+    if not _has_tensor([u, v]):
+        return np.polydiv(u, v)
+    _no_poly1d("polydiv", u, v)
+    u, v = cnp.atleast_1d(_as_input(u)) + 0.0, cnp.atleast_1d(_as_input(v)) + 0.0
+    dtype = np.result_type(_dtype(u), _dtype(v))
+    m, n = shape_of(u)[0] - 1, shape_of(v)[0] - 1
+    scale = 1.0 / v[0]
+    r = cnp.astype(u, dtype) if _dtype(u) != dtype else u
+    q = []
+    for k in range(m - n + 1):
+        d = scale * r[k]
+        q.append(d)
+        r = r - _padded_pair(cnp.concatenate((d * v, np.zeros(m - n - k, dtype))), r)[0]
+    q = cnp.stack(q) if q else np.zeros(1, dtype)
+    while shape_of(r)[0] > 1 and every(cnp.isclose(undifferentiated(r[0]), 0, rtol=1e-14)):
+        r = r[1:]
+    return q, r
+
+
+@mirrors(np.poly, "polynomials")
+def poly(seq_of_zeros):
+    """``np.poly``: the coefficients of the monic polynomial with these roots (or with the
+    eigenvalues of a square matrix as roots), real when the roots come in conjugate pairs.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cnp.poly(cr.tensor([1.0, 2.0])).tolist()
+    [1.0, -3.0, 2.0]
+    """
+    if not _has_tensor(seq_of_zeros):
+        return np.poly(seq_of_zeros)
+    zeros = cnp.atleast_1d(_as_input(seq_of_zeros))
+    sh = shape_of(zeros)
+    if len(sh) == 2 and sh[0] == sh[1] and sh[0] != 0:
+        zeros = cnp.linalg.eigvals(zeros)
+    elif len(sh) == 1:
+        dt = np.dtype(np.mintypecode(_dtype(zeros).char))
+        zeros = cnp.astype(zeros, dt) if _dtype(zeros) != dt else zeros
+    else:
+        raise ValueError("input must be 1d or non-empty square 2d array.")
+    if shape_of(zeros)[0] == 0:
+        return 1.0
+    dt = _dtype(zeros)
+    a = np.ones((1,), dt)
+    for i in range(shape_of(zeros)[0]):
+        a = convolve(a, cnp.concatenate((np.ones(1, dt), -zeros[i:i + 1])), mode="full")
+    if dt.kind == "c":  # roots in conjugate pairs: the coefficients are real
+        plain = undifferentiated(zeros)
+        if every(cnp.sort(plain) == cnp.sort(cnp.conjugate(plain))):
+            a = cnp.real(a)
+    return a
+
+
+@mirrors(np.roots, "polynomials")
+def roots(p):
+    """``np.roots``: the eigenvalues of the companion matrix (leading and trailing zero
+    coefficients stripped first, the latter giving roots at 0); differentiable in ``p``
+    where the roots are simple.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> sorted(cnp.roots(cr.tensor([1.0, -3.0, 2.0])).tolist())
+    [1.0, 2.0]
+    """
+    if not _has_tensor(p):
+        return np.roots(p)
+    _no_poly1d("roots", p)
+    p = cnp.atleast_1d(_as_input(p))
+    if len(shape_of(p)) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    n = shape_of(p)[0]
+    zero = [every(cnp.equal(undifferentiated(p[i]), 0)) for i in range(n)]
+    if all(zero):
+        return np.array([])
+    first = zero.index(False)
+    last = n - 1 - zero[::-1].index(False)
+    p = p[first:last + 1]
+    if _dtype(p).kind not in "fc":
+        p = cnp.astype(p, float)
+    size = shape_of(p)[0]
+    if size > 1:
+        companion = cnp.concatenate((cnp.expand_dims(-p[1:] / p[0], 0),
+                                     np.eye(size - 2, size - 1, dtype=_dtype(p))))
+        found = cnp.linalg.eigvals(companion)
+    else:
+        found = np.array([])
+    return cnp.concatenate((found, np.zeros(n - 1 - last, _dtype(found))))
