@@ -28,7 +28,7 @@ zeros_like ones_like empty_like full_like
 isfinite isnan isinf isposinf isneginf isreal iscomplex signbit isnat
 equal not_equal less less_equal greater greater_equal
 logical_and logical_or logical_not logical_xor all any allclose isclose array_equal
-array_equiv searchsorted digitize bincount histogram histogram_bin_edges unique
+array_equiv searchsorted digitize bincount histogram histogram_bin_edges
 unravel_index ravel_multi_index
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 floor ceil rint trunc fix sign round around floor_divide
@@ -96,6 +96,15 @@ def whole_batch(x):
     while isinstance(x, Tensor) and (x._trace.batches or not x._trace.records):
         x = x._value
     return x
+
+
+def batched(x) -> bool:
+    """Whether ``x`` is batched by ``chainrule.vmap`` (at any level of nesting)."""
+    while isinstance(x, Tensor):
+        if x._trace.batches:
+            return True
+        x = x._value
+    return False
 
 
 def every(pred) -> bool:

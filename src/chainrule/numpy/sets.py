@@ -1,0 +1,176 @@
+"""Set functions as selections: ``unique`` (and NumPy 2's ``unique_values``,
+``unique_counts``, ``unique_inverse``, ``unique_all``), ``intersect1d``, ``union1d``,
+``setdiff1d`` and ``setxor1d``.
+
+What these return is a selection of their inputs' elements, so each is written as NumPy's
+own call on the plain values (which elements, in which order) followed by a gather of
+those elements: the values are NumPy's bit for bit and the derivative of each output
+element goes to the input element it was taken from (the first occurrence, as in JAX:
+``intersect1d`` takes its values from ``ar1``). Indices, inverses and counts are plain
+data. ``isin`` returns booleans and has no derivative (``chainrule.numpy.nondiff``).
+
+The number of elements depends on the values, so under ``chainrule.vmap`` (one count per
+example) these functions raise; ``chainrule.jit`` records the NumPy call that chooses the
+elements and checks the shapes it gives on every replay.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy.nondiff import batched, unboxing
+from chainrule.numpy.registry import mirrors
+from chainrule.numpy.shape.primitives import _as_input, _has_tensor
+
+__all__ = ["unique", "unique_values", "unique_counts", "unique_inverse", "unique_all",
+           "intersect1d", "union1d", "setdiff1d", "setxor1d"]
+
+_chosen_by_unique = unboxing(np.unique)
+_chosen_by_intersect1d = unboxing(np.intersect1d)
+_isin = unboxing(np.isin)
+
+
+def _refuse_batched(name: str, *arrays) -> None:
+    if any(batched(a) for a in arrays):
+        raise TypeError(
+            f"{name} inside chainrule.vmap: the number of elements it returns depends on "
+            "each example's values, so the examples cannot form one batch (JAX refuses "
+            "too). Call it outside vmap, or loop over the examples."
+        )
+
+
+def _selected(a, index, axis=None):
+    """The elements of ``a`` at ``index`` (of the flattened ``a`` when ``axis`` is None)."""
+    if axis is None:
+        return cnp.take(cnp.ravel(a), index)
+    return cnp.take(a, index, axis=axis)
+
+
+@mirrors(np.unique, "sets")
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
+           equal_nan=True, **kwargs):
+    """``np.unique``: the sorted unique elements, each taken from its first occurrence (its
+    derivative goes there); ``return_index``, ``return_inverse`` and ``return_counts`` as
+    NumPy's, plain integer arrays.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(lambda x: cnp.sum(cnp.unique(x) ** 2))(np.array([3.0, 1.0, 3.0]))
+    array([6., 2., 0.])
+    """
+    if not _has_tensor([ar]):
+        return np.unique(ar, return_index, return_inverse, return_counts, axis,
+                         equal_nan=equal_nan, **kwargs)
+    _refuse_batched("unique", ar)
+    ar = _as_input(ar)
+    if axis is not None and not isinstance(axis, int | np.integer):
+        raise TypeError(f"unique: axis must be an int or None, not {axis!r}")
+    if kwargs.get("sorted", True) is False:  # NumPy sorts whenever it returns indices
+        kwargs.pop("sorted")
+    _, index, *rest = _chosen_by_unique(undifferentiated(ar), return_index=True,
+                                        return_inverse=return_inverse,
+                                        return_counts=return_counts, axis=axis,
+                                        equal_nan=equal_nan, **kwargs)
+    values = _selected(ar, index, axis)
+    out = (values, *((index,) if return_index else ()), *rest)
+    return out if len(out) > 1 else values
+
+
+def _result_type(np_fun) -> type:
+    """The named tuple type that ``np_fun`` (``np.unique_all``, ...) returns."""
+    return type(np_fun(np.zeros(0)))
+
+
+@mirrors(getattr(np, "unique_values", None), "sets")
+def unique_values(x):
+    """``np.unique_values``: the unique elements, each taken from its first occurrence."""
+    return unique(x, equal_nan=False)
+
+
+@mirrors(getattr(np, "unique_counts", None), "sets")
+def unique_counts(x):
+    """``np.unique_counts``: ``(values, counts)``, values taken from first occurrences."""
+    if not _has_tensor([x]):
+        return np.unique_counts(x)
+    return _result_type(np.unique_counts)(*unique(x, return_counts=True, equal_nan=False))
+
+
+@mirrors(getattr(np, "unique_inverse", None), "sets")
+def unique_inverse(x):
+    """``np.unique_inverse``: ``(values, inverse_indices)``, values taken from first
+    occurrences."""
+    if not _has_tensor([x]):
+        return np.unique_inverse(x)
+    return _result_type(np.unique_inverse)(*unique(x, return_inverse=True, equal_nan=False))
+
+
+@mirrors(getattr(np, "unique_all", None), "sets")
+def unique_all(x):
+    """``np.unique_all``: ``(values, indices, inverse_indices, counts)``, values taken
+    from first occurrences."""
+    if not _has_tensor([x]):
+        return np.unique_all(x)
+    return _result_type(np.unique_all)(*unique(x, True, True, True, equal_nan=False))
+
+
+@mirrors(np.intersect1d, "sets")
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
+    """``np.intersect1d``: the sorted common elements, taken from ``ar1`` (their derivative
+    goes to ``ar1``'s first occurrence, as in JAX; none to ``ar2``).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(lambda a: cnp.sum(cnp.intersect1d(a, np.array([2.0, 5.0])) * 3))(np.array([5.0, 1.0]))
+    array([3., 0.])
+    """
+    if not _has_tensor([ar1, ar2]):
+        return np.intersect1d(ar1, ar2, assume_unique, return_indices)
+    _refuse_batched("intersect1d", ar1, ar2)
+    a1, a2 = _as_input(ar1), _as_input(ar2)
+    _, i1, i2 = _chosen_by_intersect1d(undifferentiated(a1), undifferentiated(a2),
+                                       assume_unique=assume_unique, return_indices=True)
+    values = _selected(a1, i1)
+    dtype = np.result_type(a1.dtype, a2.dtype) if isinstance(a2, Tensor) else \
+        np.result_type(a1.dtype, np.asarray(a2).dtype)
+    if values.dtype != dtype:
+        values = cnp.astype(values, dtype)
+    return (values, i1, i2) if return_indices else values
+
+
+@mirrors(np.union1d, "sets")
+def union1d(ar1, ar2):
+    """``np.union1d``: ``unique`` of both arrays' elements, each taken from its first
+    occurrence (``ar1`` before ``ar2``)."""
+    if not _has_tensor([ar1, ar2]):
+        return np.union1d(ar1, ar2)
+    return unique(cnp.concatenate((cnp.ravel(_as_input(ar1)), cnp.ravel(_as_input(ar2)))))
+
+
+@mirrors(np.setdiff1d, "sets")
+def setdiff1d(ar1, ar2, assume_unique=False):
+    """``np.setdiff1d``: the unique elements of ``ar1`` not in ``ar2``, taken from ``ar1``."""
+    if not _has_tensor([ar1, ar2]):
+        return np.setdiff1d(ar1, ar2, assume_unique)
+    _refuse_batched("setdiff1d", ar1, ar2)
+    a1 = cnp.ravel(_as_input(ar1)) if assume_unique else unique(ar1)
+    a2 = undifferentiated(ar2) if assume_unique else _chosen_by_unique(undifferentiated(ar2))
+    return a1[_isin(undifferentiated(a1), a2, assume_unique=True, invert=True)]
+
+
+@mirrors(np.setxor1d, "sets")
+def setxor1d(ar1, ar2, assume_unique=False):
+    """``np.setxor1d``: the sorted elements in exactly one of the arrays, each taken from
+    where it occurs."""
+    if not _has_tensor([ar1, ar2]):
+        return np.setxor1d(ar1, ar2, assume_unique)
+    _refuse_batched("setxor1d", ar1, ar2)
+    if not assume_unique:
+        ar1, ar2 = unique(ar1), unique(ar2)
+    aux = cnp.concatenate((cnp.ravel(_as_input(ar1)), cnp.ravel(_as_input(ar2))))
+    if aux.size == 0:
+        return aux
+    aux = cnp.sort(aux)
+    plain = undifferentiated(aux)
+    edge = np.ones(1, bool)
+    flag = cnp.concatenate((edge, plain[1:] != plain[:-1], edge))
+    return aux[cnp.logical_and(flag[1:], flag[:-1])]
