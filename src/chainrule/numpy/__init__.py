@@ -24,6 +24,8 @@ from chainrule.numpy.statistics import *  # noqa: F403
 from chainrule.numpy.convolution import *  # noqa: F403
 from chainrule.numpy.polynomials import *  # noqa: F403
 from chainrule.numpy.sampled import *  # noqa: F403
+from chainrule.numpy.sets import *  # noqa: F403
+from chainrule.numpy.functional import *  # noqa: F403
 from chainrule.numpy import ufunc_methods as _ufunc_methods  # noqa: F401  (add.outer, ...)
 from chainrule.numpy.nondiff import *  # noqa: F403
 from chainrule.numpy import fft as fft, linalg as linalg, random as random

@@ -167,6 +167,8 @@ FAMILY_TITLES = {
     "convolution": "Convolution (`chainrule.numpy`)",
     "polynomials": "Polynomials (`chainrule.numpy`)",
     "sampled": "Sampled data: interpolation and integration (`chainrule.numpy`)",
+    "sets": "Set functions, as selections of their inputs (`chainrule.numpy`)",
+    "functional": "Functional programming (`chainrule.numpy`)",
     "linalg": "Linear algebra (`chainrule.numpy.linalg`)",
     "fft": "Fourier transforms (`chainrule.numpy.fft`)",
     "scipy.special": "Special functions (`chainrule.scipy.special`)",
