@@ -914,3 +914,21 @@ def jacobians_through_setitem(L, x, i):
     tangent = L.np.ones(4)
     return (L.vmap(L.jacfwd(f))(x, i), L.vmap(L.jacrev(f))(x, i), L.vmap(L.hessian(s))(x, i),
             L.vmap(lambda v, i: L.jvp(lambda v: f(v, i), (v,), (tangent,)))(x, i))
+
+
+@program(lambda rng: (rng.normal(size=(5, 4, 3)), np.array([[0, 0], [1, 3], [2, 2], [3, 0], [1, 1]]),
+                      rng.normal(size=(5, 2, 3)), np.array([0, 3, 2, 3, 1])))
+def at_updates(L, w, ii, v, i):
+    # JAX's x.at[...] on a batched value: add accumulates at repeated indices (JAX does not
+    # differentiate .apply: only its values are compared)
+    def f(w, ii, v, i):
+        return (w.at[ii].add(v * w[0]), w.at[i, 1].multiply(w[0, 0]), w.at[1:, ::2].set(v[0, 0] * 2),
+                w.at[i].max(w[3] * 2), w.at[0].divide(2.0), w.at[:, 0].power(2),
+                w.at[ii].get(), w.at[ii].subtract(1.0), w.at[i].min(0.0))
+
+    def s(w, ii, v, i):
+        return sum(L.np.sum(L.np.tanh(o)) for o in f(w, ii, v, i))
+
+    return (L.vmap(f)(w, ii, v, i), L.vmap(L.grad(s, argnums=(0, 2)))(w, ii, v, i),
+            L.vmap(L.jacfwd(lambda w, i: w.at[i, 1].multiply(w[0, 0])))(w, i),
+            L.jit(L.vmap(lambda w, i: w.at[i].apply(L.np.sin)))(w, i))

@@ -19,6 +19,7 @@ from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import add, multiply, negative, power, subtract, true_divide
 from chainrule.numpy.shape.primitives import index_update
+from chainrule.numpy.shape.updates import IndexedUpdates
 
 __all__ = ["bind_to_core"]
 
@@ -127,6 +128,12 @@ class TensorMethods:
 
     def __getitem__(self, index):
         return cnp.getitem(self, index)
+
+    @property
+    def at(self):
+        """JAX's out-of-place indexed updates: ``x.at[i].set(v)``, ``.add(v)``, ``.get()``...
+        (see :mod:`chainrule.numpy.shape.updates`)."""
+        return IndexedUpdates(self)
 
     # -- methods, as on ndarray ---------------------------------------------------------
     def sum(self, axis=None, dtype=None, keepdims=False):
