@@ -144,6 +144,25 @@ def test_writing_a_traced_value_into_an_untraced_tensor(transform):
     np.testing.assert_array_equal(np.asarray(batched), [[1, 0, 1], [3, 4, 3], [5, 8, 5]])
 
 
+def test_leaf_written_with_a_traced_value_still_refused():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+
+    def f(v):
+        w[0] = v
+        return v
+
+    with pytest.raises(RuntimeError, match="leaf Tensor"):
+        cr.grad(f)(3.0)
+
+    def g(v):
+        w.__iadd__(v)
+        return v
+
+    with pytest.raises(RuntimeError, match="leaf Tensor"):
+        cr.grad(g)(3.0)
+    assert w.tolist() == [1.0, 2.0]
+
+
 def test_inplace_write_to_a_saved_value_raises_at_backward():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     c = cr.tensor([3.0, 4.0])

@@ -250,6 +250,7 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
         return op(t, other)
     if _of_a_transform(other):
+        _check_leaf(t, name)
         _take_on(t, op(t, other))
         return t
     if _records(t, other):
