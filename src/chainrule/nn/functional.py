@@ -22,8 +22,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _ops
+from chainrule.nn import _composed, _ops
 from chainrule.nn._attention import scaled_dot_product_attention
+from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._ops import plain
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
 
@@ -59,6 +60,7 @@ __all__ = [
     "smooth_l1_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    *_composed.__all__,
 ]
 
 

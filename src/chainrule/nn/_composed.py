@@ -1,0 +1,231 @@
+"""More of ``torch.nn.functional``, composed from the mirror's differentiable functions:
+activations (``elu``, ``selu``, ``celu``, ``relu6``, ``hardtanh``, ``hardswish``,
+``hardsigmoid``, ``softsign``, ``tanhshrink``, ``mish``, ``softmin``, ``glu``), ``pad``,
+distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
+(``kl_div``, ``huber_loss``, ``poisson_nll_loss``, ``gaussian_nll_loss``,
+``margin_ranking_loss``, ``triplet_margin_loss``). Being compositions, each
+differentiates in both modes, to any order, and batches under ``vmap``; derivatives at a
+kink follow PyTorch's choice where it matters (0 at the ends of ``hardtanh``'s range).
+"""
+
+from __future__ import annotations
+
+import math
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
+from chainrule.nn import _ops
+
+__all__ = [
+    "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
+    "tanhshrink", "mish", "softmin", "glu", "pad", "normalize", "cosine_similarity",
+    "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "margin_ranking_loss", "triplet_margin_loss",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+# -- activations ------------------------------------------------------------------------------
+def elu(input, alpha: float = 1.0):
+    """x where x > 0, α (eˣ − 1) elsewhere (the exponential only of x ≤ 0: no overflow).
+
+    >>> import numpy as np
+    >>> elu(np.array([-1.0, 2.0])).round(4).tolist()
+    [-0.6321, 2.0]
+    """
+    return cnp.where(undifferentiated(input) > 0, input, alpha * cnp.expm1(cnp.minimum(input, 0)))
+
+
+def selu(input):
+    """scale · elu(x, α) with PyTorch's constants."""
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def celu(input, alpha: float = 1.0):
+    """x where x > 0, α (exp(x/α) − 1) elsewhere."""
+    return cnp.where(undifferentiated(input) > 0, input, alpha * cnp.expm1(cnp.minimum(input, 0) / alpha))
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0):
+    """x clipped to [min_val, max_val]; derivative 1 strictly inside, 0 elsewhere (PyTorch's)."""
+    x = undifferentiated(input)
+    inside = (x > min_val) & (x < max_val)
+    return cnp.where(inside, input, cnp.clip(x, min_val, max_val))
+
+
+def relu6(input):
+    """min(max(x, 0), 6)."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input):
+    """relu6(x + 3) / 6."""
+    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input):
+    """x · relu6(x + 3) / 6."""
+    return input * hardsigmoid(input)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    return input / (1 + cnp.abs(input))
+
+
+def tanhshrink(input):
+    """x − tanh(x)."""
+    return input - cnp.tanh(input)
+
+
+def mish(input):
+    """x · tanh(softplus(x))."""
+    return input * cnp.tanh(_ops.softplus(input))
+
+
+def softmin(input, dim: int = -1):
+    """softmax(−x) along ``dim``."""
+    return _ops.softmax(-input, axis=dim)
+
+
+def glu(input, dim: int = -1):
+    """a · sigmoid(b), a and b the two halves of ``input`` along ``dim``."""
+    n = input.shape[dim]
+    if n % 2:
+        raise ValueError(f"glu: the size of dim {dim} must be even, not {n}")
+    a, b = cnp.split(input, 2, axis=dim)
+    return a * _ops.sigmoid(b)
+
+
+# -- padding ----------------------------------------------------------------------------------
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def pad(input, pad, mode: str = "constant", value: float | None = None):
+    """``torch.nn.functional.pad``: ``pad`` gives (before, after) widths from the last axis
+    backwards; ``mode`` 'constant' (with ``value``; negative widths crop), 'reflect',
+    'replicate' or 'circular'.
+
+    >>> import numpy as np
+    >>> pad(np.ones((1, 2)), (1, 0), value=5.0).tolist()
+    [[5.0, 1.0, 1.0]]
+    """
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, not {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: {len(pad)} widths for an input of {input.ndim} axes; give pairs "
+                         "(before, after) for at most every axis, the last axis first")
+    k = len(pad) // 2
+    widths = [(0, 0)] * (input.ndim - k) + [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(k))]
+    if mode != "constant" and value:
+        raise ValueError(f"pad: value is for mode='constant', not {mode!r}")
+    if any(w < 0 for pair in widths for w in pair):
+        if mode != "constant":
+            raise ValueError(f"pad: negative widths (cropping) need mode='constant', not {mode!r}")
+        crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, input.shape, strict=True))
+        input = input[crop]
+        widths = [(max(a, 0), max(b, 0)) for a, b in widths]
+    if mode == "reflect":
+        for (a, b), n in zip(widths, input.shape, strict=True):
+            if max(a, b) >= n and (a or b):
+                raise ValueError(f"pad: mode='reflect' needs widths smaller than the axis, not {(a, b)} for {n}")
+    if mode == "constant":
+        return cnp.pad(input, widths, mode="constant", constant_values=0.0 if value is None else value)
+    return cnp.pad(input, widths, mode=_PAD_MODES[mode])
+
+
+# -- distances ---------------------------------------------------------------------------------
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
+    norm = cnp.linalg.vector_norm(input, ord=p, axis=dim, keepdims=True)
+    return input / cnp.maximum(norm, eps)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (each norm at least
+    ``eps``), broadcasting the two."""
+    n1 = cnp.linalg.vector_norm(x1, axis=dim, keepdims=True)
+    n2 = cnp.linalg.vector_norm(x2, axis=dim, keepdims=True)
+    return cnp.sum((x1 / cnp.maximum(n1, eps)) * (x2 / cnp.maximum(n2, eps)), axis=dim)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """‖x1 − x2 + eps‖_p along the last axis."""
+    return cnp.linalg.vector_norm(x1 - x2 + eps, ord=p, axis=-1, keepdims=keepdim)
+
+
+# -- losses ------------------------------------------------------------------------------------
+def _reduce(loss, reduction: str, name: str):
+    if reduction == "mean":
+        return cnp.mean(loss)
+    if reduction == "sum":
+        return cnp.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    """Σ target (log target − input) with ``input`` log-probabilities (0 where target is 0);
+    ``reduction='batchmean'`` divides the sum by the batch size, as PyTorch advises."""
+    if log_target:
+        loss = cnp.exp(target) * (target - input)
+    else:
+        t = undifferentiated(target)
+        safe = cnp.where(t > 0, target, 1.0)
+        loss = cnp.where(t > 0, target * (cnp.log(safe) - input), -target * input)
+    if reduction == "batchmean":
+        return cnp.sum(loss) / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere (d = input − target)."""
+    d = input - target
+    a = cnp.abs(d)
+    return _reduce(cnp.where(undifferentiated(a) < delta, 0.5 * d * d, delta * (a - 0.5 * delta)),
+                   reduction, "huber_loss")
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean"):
+    """exp(input) − target·input (``log_input``), else input − target·log(input + eps); with
+    ``full``, Stirling's term for target > 1."""
+    loss = cnp.exp(input) - target * input if log_input else input - target * cnp.log(input + eps)
+    if full:
+        t = undifferentiated(target)
+        safe = cnp.where(t > 1, target, 2.0)
+        stirling = safe * cnp.log(safe) - safe + 0.5 * cnp.log(2 * math.pi * safe)
+        loss = loss + cnp.where(t > 1, stirling, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+    """0.5 (log var + (input − target)² / var), var held at least ``eps`` (the clamp passes
+    the gradient through, as PyTorch's does); with ``full``, + 0.5 log 2π."""
+    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
+        var = cnp.reshape(var, (*input.shape[:-1], 1))
+    v = undifferentiated(var)
+    var = var + (cnp.maximum(v, eps) - v)  # clamped value, identity derivative
+    loss = 0.5 * (cnp.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+    """max(0, −target (input1 − input2) + margin)."""
+    return _reduce(cnp.maximum(-target * (input1 - input2) + margin, 0.0), reduction, "margin_ranking_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, reduction: str = "mean"):
+    """max(d(a, p) − d(a, n) + margin, 0) with d the ``pairwise_distance``; ``swap`` takes
+    the smaller of d(a, n) and d(p, n)."""
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = cnp.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    return _reduce(cnp.maximum(d_pos - d_neg + margin, 0.0), reduction, "triplet_margin_loss")
