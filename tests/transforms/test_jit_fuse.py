@@ -371,23 +371,51 @@ def test_without_numba_fuse_warns_once_and_replays_unfused(monkeypatch):
 
 
 SCRIPT = """
+import sys
 import numpy as np, chainrule as cr, chainrule.numpy as cnp
 f = cr.jit(lambda x: cnp.cos(cnp.exp(x) * 0.25) - x, fuse="wait")
-print(repr(float(f(np.linspace(0, 1, 7))[3])), f.programs[0].n_calls)
+x = np.linspace(0, 1, 7)
+print(repr(float(f(x)[3])), f.programs[0].n_calls, "numba" in sys.modules)
+print(f(x).tobytes().hex(), f(x[:3]).tobytes().hex(), f(x[0]).tobytes().hex())
 """
 
 
-def test_a_second_process_loads_the_compiled_kernel_from_the_cache(tmp_path):
+def test_a_second_process_loads_the_machine_code_from_the_cache_without_numba(tmp_path):
     env = {"CHAINRULE_FUSED_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT / "src"),
            "PATH": "/usr/bin:/bin", "NUMBA_DEBUG_CACHE": "1"}
     runs = [subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
-                           check=True) for _ in range(2)]
-    sources = list(tmp_path.glob("*.py"))
-    assert len(sources) == 1
-    assert "data saved" in runs[0].stdout and "data loaded" in runs[1].stdout
-    assert "data saved" not in runs[1].stdout
-    assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
-    assert runs[1].stdout.splitlines()[-1].endswith(" 1")
+                           check=True).stdout.splitlines() for _ in range(3)]
+    assert len(list(tmp_path.glob("*.py"))) == 1 and len(list(tmp_path.glob("*.loops"))) == 1
+    assert "data saved" in "\n".join(runs[0])
+    value, calls, imported = runs[0][-2].split()
+    assert calls == "1" and imported == "True"  # compiled by Numba
+    for later in runs[1:]:  # loaded: one fused call, Numba never imported, the same bits
+        assert later[-2] == f"{value} 1 False" and later[-1] == runs[0][-1]
+        assert not any("data loaded" in line for line in later)
+
+
+def test_a_loops_file_that_does_not_fit_is_compiled_anew(tmp_path):
+    env = {"CHAINRULE_FUSED_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT / "src"),
+           "PATH": "/usr/bin:/bin"}
+    first = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    (loops,) = tmp_path.glob("*.loops")
+    data = loops.read_bytes()
+    cut = data[:-100]
+    for damaged in (b"", data[:40], cut, cut + b"\0" * 100, data.replace(b"cos", b"xyz"),
+                    b"chainrule fused loops 1\n" + b"\xff" * 8):
+        loops.write_bytes(damaged)
+        again = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+        assert again[-1] == first[-1] and again[-2].split()[:2] == first[-2].split()[:2]
+    assert fusion.fused_objects.load(tmp_path / "absent.loops", ["k"]) is None
+
+
+def test_loops_kept_only_when_they_need_nothing_but_the_math_library():
+    assert fusion.fused_objects.undefined_symbols(b"not an object") is None
+    assert fusion.fused_objects._from_math_library(["tanhf", "exp", "memcpy"])
+    assert not fusion.fused_objects._from_math_library(["PyErr_SetString"])
+    assert not fusion.fused_objects._from_math_library(["numba_gil_ensure", "exp"])
 
 
 def test_fuse_must_be_a_known_mode():
@@ -608,3 +636,37 @@ def test_background_switch_seen_by_two_callers_at_once(monkeypatch):
     fused = f._upgrade(programs, 0)  # one caller switches ...
     assert f._upgrade([unfused], 0) is unfused  # ... the other finds nothing left to do
     assert programs == [fused] and fused.n_calls == 1
+
+
+def _edge_values(char: str, n: int):
+    if char == "?":
+        return rng.integers(0, 2, n).astype(bool)
+    dtype = np.dtype(char)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.5, 1e-30, 1e30], dtype)
+    normal = (rng.normal(size=n) * 10.0 ** rng.integers(-3, 3, n)).astype(dtype)
+    return np.concatenate([special, normal])[:n]
+
+
+def test_zz_every_kernel_compiled_here_loads_from_its_file_to_the_same_bits(kernel_cache):
+    """Runs last in this module: each kernel module that the tests above compiled with
+    Numba is loaded again from the machine code written beside it, as a new process
+    does, and both ufuncs run on the same inputs (NaN, infinities, signed zeros, random
+    values) with the same bits out."""
+    checked = 0
+    for digest, made in fusion._made.items():
+        path = fusion.fused_objects.path_for(kernel_cache, digest)
+        if not path.exists():
+            continue
+        names = list(made)
+        loaded = fusion.fused_objects.load(path, names)
+        assert loaded is not None, path
+        for name, again in zip(names, loaded, strict=True):
+            compiled = made[name]
+            assert again is not compiled and again.types == compiled.types
+            (types,) = compiled.types
+            inputs = [_edge_values(c, 40) for c in types.split("->")[0]]
+            with np.errstate(all="ignore"):
+                a, b = compiled(*inputs), again(*inputs)
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), name
+            checked += 1
+    assert checked >= 20

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule.transforms import fused_objects
 from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Seq, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
@@ -373,6 +374,7 @@ def module_source(kernels: list[tuple[str, str]], cache: bool) -> str:
 # import of each cached module even when the worker thread and a caller load at once.
 _LOAD_LOCK = threading.RLock()
 _worker: list = []
+_made: dict = {}  # the ufuncs of each kernel module loaded in this process, by digest
 
 
 def _after_fork_in_child() -> None:
@@ -421,16 +423,29 @@ def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
 
 def _load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     global _numba
-    if _numba is None:
-        _numba = importlib.import_module("numba")
     source = module_source(kernels, cache=True)
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
     module_name = f"chainrule_fused_{digest}"
-    module = sys.modules.get(module_name)
-    if module is None:
-        module = _import_cached(source, digest, module_name) or _compile_in_memory(kernels)
-        sys.modules[module_name] = module
-    ufuncs = [getattr(module, n).ufunc for n in names]
+    made = _made.get(digest)
+    if made is None:
+        # the machine code a process left on disk: no Numba import, nothing compiled
+        ufuncs = fused_objects.load(fused_objects.path_for(cache_dir(), digest), names)
+        if ufuncs is not None:
+            made = dict(zip(names, ufuncs, strict=True))
+    if made is None:
+        if _numba is None:
+            _numba = importlib.import_module("numba")
+        module = sys.modules.get(module_name)
+        if module is None:
+            module = _import_cached(source, digest, module_name)
+            if module is not None:  # a cache directory that can be written
+                fused_objects.store(fused_objects.path_for(cache_dir(), digest), module, names)
+            else:
+                module = _compile_in_memory(kernels)
+            sys.modules[module_name] = module
+        made = {n: getattr(module, n).ufunc for n in names}
+    _made[digest] = made
+    ufuncs = [made[n] for n in names]
     COMPILED_UFUNCS.update(ufuncs)
     return ufuncs
 
