@@ -411,6 +411,50 @@ def test_a_loops_file_that_does_not_fit_is_compiled_anew(tmp_path):
     assert fusion.fused_objects.load(tmp_path / "absent.loops", ["k"]) is None
 
 
+LONG_CHAIN = """
+import sys
+import numpy as np, chainrule as cr, chainrule.numpy as cnp
+def chain(x):
+    h = x
+    for _ in range(30):
+        h = cnp.exp(cnp.tanh(cnp.sin(h))) * 0.5 + x
+    return cnp.sum(h)
+f = cr.jit(cr.grad(chain), fuse="wait")
+x = np.linspace(-1, 1, 16)
+print(f(x).tobytes().hex(), f.programs[0].n_calls, "numba" in sys.modules)
+"""
+
+
+def test_a_large_kernel_whose_loop_keeps_an_error_path_loads_without_numba(tmp_path):
+    # the loop wrapper of a kernel this large keeps Numba's (dead) error path, which
+    # names the Python API and Numba's GIL helpers: kept, since the kernel never fails
+    env = {"CHAINRULE_FUSED_CACHE": str(tmp_path), "PYTHONPATH": str(ROOT / "src"),
+           "PATH": "/usr/bin:/bin"}
+    runs = [subprocess.run([sys.executable, "-c", LONG_CHAIN], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    (loops,) = tmp_path.glob("*.loops")
+    needs = {n for entry, _ in fusion.fused_objects._read(loops).values() for n in entry["needs"]}
+    assert "numba_gil_ensure" in needs
+    assert runs[0][:2] == runs[1][:2] and runs[0][2] == "True" and runs[1][2] == "False"
+
+
+def test_only_kernels_that_never_fail_keep_an_error_path():
+    import numba
+
+    quiet = numba.vectorize(["float64(float64)"])(lambda a: a * 2.0 + 1.0)
+    def checked(a):
+        if a < 0.0:
+            raise ValueError("negative")
+        return a
+
+    failing = numba.vectorize(["float64(float64)"])(checked)
+    (ok,) = quiet._dispatcher.overloads.values()
+    (bad,) = failing._dispatcher.overloads.values()
+    assert fusion.fused_objects._never_fails(ok) and not fusion.fused_objects._never_fails(bad)
+    assert fusion.fused_objects._error_path_only(["numba_gil_ensure", "PyErr_Clear"])
+    assert not fusion.fused_objects._error_path_only(["NRT_MemInfo_alloc"])
+
+
 def test_loops_kept_only_when_they_need_nothing_but_the_math_library():
     assert fusion.fused_objects.undefined_symbols(b"not an object") is None
     assert fusion.fused_objects._from_math_library(["tanhf", "exp", "memcpy"])

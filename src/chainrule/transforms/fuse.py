@@ -17,9 +17,11 @@ The steps, each a pure function but the last:
 * :func:`plan_groups`: which calls fuse, and into which group;
 * :func:`kernel_source`: the scalar Python function of one group;
 * :func:`module_source`: the module of all kernels of a program (one ``@vectorize`` each);
-* :func:`load_kernels`: the compiled ufuncs, through a source file in the cache
-  directory (``CHAINRULE_FUSED_CACHE``, else ``$XDG_CACHE_HOME/chainrule/fused``) so that
-  Numba's own cache next to it serves the next process.
+* :func:`load_kernels`: the compiled ufuncs: from the machine code that an earlier
+  process left in the cache directory (``CHAINRULE_FUSED_CACHE``, else
+  ``$XDG_CACHE_HOME/chainrule/fused``; :mod:`chainrule.transforms.fused_objects`), without
+  importing Numba, else compiled by Numba through a source file there (whose own cache
+  serves as a second level), and the machine code written for the next process.
 
 :func:`compile_in_background` runs such a build on one worker thread: ``jit(f,
 fuse=True)`` replays the unfused program until the fused one is ready.
@@ -412,10 +414,12 @@ def compile_in_background(job: Callable[[], object]) -> Future:
 def load_kernels(kernels: list[tuple[str, str]], names: list[str]) -> list:
     """The compiled ufuncs of ``kernels`` (see :func:`module_source`), in order.
 
-    The module is written to ``cache_dir()/<hash of its source>.py`` (once: a file that
-    exists is only imported) and compiled with Numba's ``cache=True``, so a process that
-    fuses the same program later loads the machine code instead of compiling it. Where
-    the cache directory cannot be written, the module is compiled in memory.
+    A process that fused the same program before left the machine code of its loops in
+    ``cache_dir()`` (:mod:`chainrule.transforms.fused_objects`): they are loaded from there,
+    without Numba. Otherwise the module is written to ``cache_dir()/<hash of its
+    source>.py`` (once: a file that exists is only imported), compiled with Numba's
+    ``cache=True``, and its loops' machine code is written beside it. Where the cache
+    directory cannot be written, the module is compiled in memory.
     """
     with _LOAD_LOCK:
         return _load_kernels(kernels, names)

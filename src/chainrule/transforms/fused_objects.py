@@ -12,8 +12,12 @@ the loop into a ``np.ufunc``: the same machine code that the process which compi
 ran.
 
 A file is only written for loops whose machine code needs nothing from outside but the
-C math library (``tanhf``, ``exp``, ...): no Python API, no Numba run time, so no
-state of the compiling process is baked in. It is named by the host (CPU name and
+C math library (``tanhf``, ``exp``, ...), and for loops whose kernel provably never
+reports an error (each of its returns is "no error") but which keep the loop wrapper's
+error path all the same (LLVM does not fold it away in large kernels): that dead path
+names the Python API and two helpers of Numba's run time (taken from its C extension
+``numba._helperlib``, again without the package). No state of the compiling process is
+baked in. It is named by the host (CPU name and
 features, llvmlite's and Numba's installations, ``NUMBA_*`` settings): a cache directory
 shared with another machine or another Numba compiles anew. Anything unexpected while
 loading (another file format, a symbol that does not resolve) makes :func:`load` return
@@ -105,6 +109,36 @@ def _from_math_library(names: list[str]) -> bool:
     return all(n in _C_MEMORY or hasattr(libm, n) for n in names)
 
 
+# what the loop wrapper's error path names: dead code where the kernel never fails
+_ERROR_PATH = {"numba_gil_ensure", "numba_gil_release"}
+_HELPERS = "numba_"
+
+
+def _error_path_only(names: list[str]) -> bool:
+    return all(n in _ERROR_PATH or n.startswith(("PyErr_", "PyExc_")) for n in names)
+
+
+def _never_fails(cres) -> bool:
+    """Whether the kernel's compiled function returns "no error" (status 0) on every
+    path: read from its LLVM IR, which Numba has only for code it compiled in this
+    process (code loaded from Numba's cache cannot be inspected: False)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ir = cres.library.get_llvm_str()
+    name = cres.fndesc.llvm_func_name
+    at = ir.find(f'@"{name}"(')
+    if at < 0:
+        at = ir.find(f"@{name}(")
+    start = ir.rfind("\n", 0, at) + 1
+    if at < 0 or not ir.startswith("define", start):
+        return False
+    body = ir[start:ir.find("\n}", at)]
+    returns = [line.strip() for line in body.splitlines() if line.strip().startswith("ret ")]
+    return bool(returns) and all(r == "ret i32 0" for r in returns)
+
+
 def _native_loop(dufunc) -> tuple[str, list, int, bytes, list] | None:
     """``(symbol, type numbers, nin, object code, undefined symbols)`` of the ufunc loop
     of a Numba ``vectorize`` kernel of one signature, compiled again with its object
@@ -122,7 +156,10 @@ def _native_loop(dufunc) -> tuple[str, list, int, bytes, list] | None:
         info.library.finalize()
         obj = info.library._get_compiled_object()
     needs = undefined_symbols(obj)
-    if cres.objectmode or needs is None or not _from_math_library(needs):
+    if cres.objectmode or needs is None:
+        return None
+    outside = [n for n in needs if not _from_math_library([n])]
+    if outside and not (_error_path_only(outside) and _never_fails(cres)):
         return None
     types = [as_dtype(a).num for a in signature.args] + [as_dtype(signature.return_type).num]
     return info.name, types, len(signature.args), obj, needs
@@ -155,25 +192,24 @@ def store(path: Path, module, names: list[str]) -> bool:
 _loader: dict = {}
 
 
-def _ufunc_maker():
-    """Numba's C function that makes a NumPy ufunc from loop pointers, loaded without
-    importing the ``numba`` package (whose import is what this module avoids)."""
-    name = "numba.np.ufunc._internal"
+def _extension(name: str):
+    """A C extension module of Numba's (``numba.np.ufunc._internal``, ``numba._helperlib``),
+    loaded by its path without importing the ``numba`` package, and left in
+    ``sys.modules`` so that Numba's own import of it, if it comes, finds this one."""
     module = sys.modules.get(name)
-    if module is None:
-        directory = Path(_NUMBA_SPEC.submodule_search_locations[0]) / "np" / "ufunc"
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            candidate = directory / f"_internal{suffix}"
-            if candidate.exists():
-                spec = importlib.util.spec_from_file_location(name, candidate)
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                # numba's own import of it, if it comes, finds this one
-                sys.modules[name] = module
-                break
-        else:
-            raise ImportError("numba.np.ufunc._internal not found")
-    return module
+    if module is not None:
+        return module
+    *package, leaf = name.split(".")
+    directory = Path(_NUMBA_SPEC.submodule_search_locations[0]).joinpath(*package[1:])
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = directory / f"{leaf}{suffix}"
+        if candidate.exists():
+            spec = importlib.util.spec_from_file_location(name, candidate)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
+            return module
+    raise ImportError(f"{name} not found")
 
 
 def _read(path: Path):
@@ -204,11 +240,17 @@ def load(path: Path, names: list[str]) -> list[np.ufunc] | None:
             return None
         import llvmlite.binding as llvm
 
-        maker = _ufunc_maker()
+        maker = _extension("numba.np.ufunc._internal")
         if not _loader:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             _loader["target"] = llvm.Target.from_default_triple()
+        helpers = {n for entry, _ in loops.values() for n in entry["needs"] if n.startswith(_HELPERS)}
+        if helpers:
+            # registered as Numba registers them: its run time's C helpers, by name
+            addresses = _extension("numba._helperlib").c_helpers
+            for name in helpers:
+                llvm.add_symbol(name, addresses[name[len(_HELPERS):]])
         made: dict = {}
         for name in dict.fromkeys(names):
             entry, obj = loops[name]
