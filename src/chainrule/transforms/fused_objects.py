@@ -142,7 +142,8 @@ def _never_fails(cres) -> bool:
 def _native_loop(dufunc) -> tuple[str, list, int, bytes, list] | None:
     """``(symbol, type numbers, nin, object code, undefined symbols)`` of the ufunc loop
     of a Numba ``vectorize`` kernel of one signature, compiled again with its object
-    code kept; None where that code needs more than the C math library."""
+    code kept; None where that code needs more than the C math library, unless what
+    else it needs is only the error path of a kernel that never fails."""
     from numba.core.compiler_lock import global_compiler_lock
     from numba.np.numpy_support import as_dtype
     from numba.np.ufunc.wrappers import build_ufunc_wrapper
