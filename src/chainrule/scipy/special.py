@@ -232,28 +232,53 @@ def _numpy_handles(a) -> bool:
     return isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size > 0 and a.ndim > 0
 
 
+def _max(a, axis, keepdims):
+    # on an ndarray, the ufunc's reduce is what np.max calls, without NumPy's Python
+    # wrapper (about 1 µs a call); a subclass keeps np.max, which may call its method
+    if type(a) is np.ndarray:
+        return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+def _sum(a, axis, keepdims):
+    if type(a) is np.ndarray:
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
 def _shifted(a, axis):
     """``a`` minus its maximum along ``axis`` (kept dims); a maximum that is not finite
-    (all -inf, an inf, a NaN) shifts by 0, so that those values come out as SciPy's."""
-    top = np.max(a, axis=axis, keepdims=True)
-    if not np.isfinite(top).all():
-        top = np.where(np.isfinite(top), top, 0)
+    (all -inf, an inf, a NaN) shifts by 0, so that those values come out as SciPy's.
+    Also whether every maximum was finite (then no step below can divide by zero or
+    make an invalid value, and no error state needs setting)."""
+    top = _max(a, axis=axis, keepdims=True)
+    if np.isfinite(top).all():
+        return a - top, top, True
+    top = np.where(np.isfinite(top), top, 0)
     with np.errstate(invalid="ignore"):  # inf - 0 stays inf, NaN stays NaN
-        return a - top, top
+        return a - top, top, False
 
 
 def _lse(a, axis=None, keepdims=False):
     if not _numpy_handles(a):
         return sc.logsumexp(a, axis=axis, keepdims=keepdims)
-    shifted, top = _shifted(a, axis)
-    with np.errstate(divide="ignore"):  # log(0) = -inf where every value is -inf
-        out = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)) + top
+    shifted, top, finite = _shifted(a, axis)
+    total = _sum(np.exp(shifted), axis=axis, keepdims=True)  # >= 1 if finite
+    if finite:
+        out = np.log(total) + top
+    else:
+        with np.errstate(divide="ignore"):  # log(0) = -inf where every value is -inf
+            out = np.log(total) + top
     return out if keepdims else np.squeeze(out, axis=axis)[()]
 
 
 def _softmax(x, axis=None):
     if not _numpy_handles(x):
         return sc.softmax(x, axis=axis)
+    shifted, _, finite = _shifted(x, axis)
+    if finite:
+        e = np.exp(shifted)
+        return e / _sum(e, axis=axis, keepdims=True)
     with np.errstate(invalid="ignore"):  # NaN where an inf or only -inf is, as SciPy's
         e = np.exp(x - np.max(x, axis=axis, keepdims=True))
         return e / np.sum(e, axis=axis, keepdims=True)
@@ -262,7 +287,9 @@ def _softmax(x, axis=None):
 def _log_softmax(x, axis=None):
     if not _numpy_handles(x):
         return sc.log_softmax(x, axis=axis)
-    shifted, _ = _shifted(x, axis)
+    shifted, _, finite = _shifted(x, axis)
+    if finite:
+        return shifted - np.log(_sum(np.exp(shifted), axis=axis, keepdims=True))
     with np.errstate(divide="ignore", invalid="ignore"):
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
