@@ -11,6 +11,7 @@ reductions with NaN entries left out in the same way.
 from __future__ import annotations
 
 import builtins
+import functools
 
 import numpy as np
 
@@ -76,6 +77,28 @@ def expand_reduced(g, x, axis=None, keepdims=False):
 
 def reduction(np_fun, name=None, public=True):
     return wrap(np_fun, "reductions", name, public=public)
+
+
+def direct_reduction(np_fun, ufunc, keywords: frozenset):
+    """``np_fun`` (np.sum, np.max, ...) that, on an ndarray with no other keyword than
+    ``keywords``, calls what it would end in, ``ufunc.reduce``, itself: the same call and
+    result without NumPy's Python wrapper, which costs about a microsecond, as much as
+    the reduction of a small array. The primitive's forward, so every trace and every
+    rule that reduces gets it; ``chainrule.jit`` records the NumPy function it stands
+    for (``numpy_function``)."""
+    reduce = ufunc.reduce
+
+    @functools.wraps(np_fun)
+    def fun(a, *args, **kwargs):
+        if (type(a) is np.ndarray and not args and keywords.issuperset(kwargs)
+                and kwargs.get("keepdims") is not _NoValue):
+            if "axis" not in kwargs:
+                return reduce(a, None, **kwargs)  # reduce's axis defaults to 0, np_fun's to None
+            return reduce(a, **kwargs)
+        return np_fun(a, *args, **kwargs)
+
+    fun.numpy_function = np_fun
+    return fun
 
 
 # -- helpers shared by the rules -------------------------------------------------------
@@ -174,6 +197,7 @@ def has_zero(x) -> bool:
 
 # -- sum and mean ----------------------------------------------------------------------
 sum = reduction(np.sum)
+sum.fun = direct_reduction(np.sum, np.add, frozenset(("axis", "dtype", "keepdims")))
 
 
 def sum_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
@@ -333,6 +357,9 @@ max = reduction(np.max)
 min = reduction(np.min)
 amax = reduction(np.amax)
 amin = reduction(np.amin)
+for _extremum, _ufunc in ((max, np.maximum), (min, np.minimum), (amax, np.maximum),
+                         (amin, np.minimum)):
+    _extremum.fun = direct_reduction(_extremum.fun, _ufunc, frozenset(("axis", "keepdims")))
 nanmax = reduction(np.nanmax)
 nanmin = reduction(np.nanmin)  # tie_weights never picks a NaN unless all are NaN
 for _extremum in (max, min, amax, amin, nanmax, nanmin):

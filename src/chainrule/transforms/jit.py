@@ -151,7 +151,9 @@ class RecordTrace(Trace):
         return Tensor(value, self, len(self.values) - 1)
 
     def process(self, prim, args, kwargs):
-        return self.record(prim.fun, args, kwargs)
+        # a forward that stands for a NumPy function (a direct reduction) is recorded as it
+        fun = prim.fun
+        return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
 
     def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None):
         """Run ``fun`` on the values of ``args`` and record the call; Tensors come back.
