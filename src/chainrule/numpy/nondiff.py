@@ -72,6 +72,10 @@ def _recording_trace(args, kwargs):
     return top
 
 
+# What plain() looks into: a Tensor, or a list or tuple that may hold one.
+_HOLDERS = (Tensor, list, tuple)
+
+
 def unboxing(np_fun):
     """``np_fun`` on the plain values of its arguments. Under ``chainrule.jit`` the call
     is recorded, so that its result follows the data when the program is replayed."""
@@ -79,6 +83,12 @@ def unboxing(np_fun):
     @functools.wraps(np_fun)
     def call(*args, **kwargs):
         if not RECORDING[0]:
+            if not kwargs:  # mostly plain arrays (a mask inside a rule): nothing to unbox
+                for a in args:
+                    if isinstance(a, _HOLDERS):
+                        break
+                else:
+                    return np_fun(*args)
             return np_fun(*map(plain, args), **{k: plain(v) for k, v in kwargs.items()})
         args = tuple(map(undifferentiated, args))
         kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
@@ -117,6 +127,8 @@ def every(pred) -> bool:
 def anywhere(pred) -> bool:
     """Whether ``pred`` holds anywhere, in any example of a ``vmap`` batch."""
     v = whole_batch(pred)
+    if v.__class__ is np.ndarray:
+        return bool(np.logical_or.reduce(v, None))  # np.any's own call, without its wrapper
     return bool(NONDIFF_OF[np.any](v) if isinstance(v, Tensor) else np.any(v))
 
 
