@@ -59,9 +59,9 @@ def _steps(length: int, reverse: bool):
 # -- where the steps' results go ----------------------------------------------------------------
 # The bodies below are written once, with chainrule.numpy, and run two ways. Called by the
 # primitive on plain arrays of one dtype, every result is written (``out=``) into its step's
-# slice of an array made once per call: the gates are activated in place in the input
-# projections' copy, the backward pass writes each step's gate cotangents into one
-# (T, N, 4H) array, which the weight-gradient product then reads as it is; no step
+# slice of an array made once per call: each step's gates are computed and activated in
+# place in their slot of the (T, N, 4H) gates, the backward pass writes each step's gate
+# cotangents into one (T, N, 4H) array, which the weight-gradient product then reads as it is; no step
 # allocates, nothing is stacked afterwards. Called on traced values (a transform
 # differentiating the body: forward mode, derivatives of the rules) there is nowhere to
 # write: every ``out`` is None, each operation makes a new value, and the steps are stacked.
@@ -94,20 +94,21 @@ def _sequence(buffer, steps):
 def _forward(xproj, w_hh, h0, c0, reverse=False):
     length, hidden = xproj.shape[0], w_hh.shape[1]
     scale, shift, _, _ = _gate_constants(hidden, _dtype(xproj))
-    xs = xproj * scale  # halved sigmoid pre-activations, for all steps at once
     # (H, 4H) in row-major order: BLAS multiplies by it faster than by a transposed view
     w_t = cnp.ascontiguousarray(cnp.transpose(w_hh * cnp.reshape(scale, (-1, 1))))
     buffers = _buffers(xproj, w_hh, h0, c0)
     xp = np if buffers else cnp
     dtype, rows = _dtype(xproj), h0.shape[0]
-    gate_buffer = xs if buffers else None  # activated in place, step by step
+    # each step's halved input projection is written into its slot, then activated in place:
+    # the projections are read once, where a scaled copy of all steps first would read them twice
+    gate_buffer = _empty(buffers, xproj.shape, dtype)
     ys_buffer, cs_buffer = (_empty(buffers, (length, rows, hidden), dtype) for _ in range(2))
     product, cell = _empty(buffers, (rows, 4 * hidden), dtype), _empty(buffers, (rows, hidden), dtype)
     h, c = h0, c0
     ys, cs, gates = [None] * length, [None] * length, [None] * length
     for t in _steps(length, reverse):
         a_out = _slot(gate_buffer, t)
-        a = xp.add(_matmul(h, w_t, product), xs[t], out=a_out)
+        a = xp.add(_matmul(h, w_t, product), xp.multiply(xproj[t], scale, out=a_out), out=a_out)
         a = xp.add(xp.multiply(xp.tanh(a, out=a_out), scale, out=a_out), shift, out=a_out)
         c_out = _slot(cs_buffer, t)
         c = xp.add(xp.multiply(a[:, hidden : 2 * hidden], c, out=c_out),
