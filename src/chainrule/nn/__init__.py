@@ -15,7 +15,7 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import conv, functional, init, layers, recurrent, transformer, utils
+from chainrule.nn import conv, functional, init, layers, recurrent, spatial, transformer, utils
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import (
@@ -28,6 +28,7 @@ from chainrule.nn.module import (
 )
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.recurrent import *  # noqa: F403
+from chainrule.nn.spatial import *  # noqa: F403
 from chainrule.nn.sync_batchnorm import SyncBatchNorm
 from chainrule.nn.transformer import *  # noqa: F403
 
@@ -46,5 +47,6 @@ __all__ = [
     *layers.__all__,
     *conv.__all__,
     *recurrent.__all__,
+    *spatial.__all__,
     *transformer.__all__,
 ]

@@ -342,6 +342,13 @@ def_vjps(put_class, lambda g, ans, gi, target, shape: take_class(g, target))
 def_linear(put_class)
 
 
+def update_running(stat, batch_value, momentum: float) -> None:
+    """``stat`` moved towards ``batch_value`` in place (an array, an eager buffer, or the
+    value chainrule.jit traces for one, where the writes are recorded)."""
+    stat *= 1.0 - momentum
+    stat += momentum * batch_value.astype(stat.dtype, copy=False)
+
+
 # -- sliding windows (convolution and pooling) ------------------------------------------------
 # A window geometry is the tuple (kernel, stride, padding, dilation), each a pair (h, w).
 # Every window operation loops over the kh·kw kernel offsets, each step one strided slice

@@ -19,7 +19,7 @@ from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["Conv1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
+__all__ = ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
 
 
 def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
@@ -107,24 +107,56 @@ class ConvTranspose2d(Module):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, extra,
                                   self.groups, self.dilation)
 
-    def _padding_for(self, x, output_size) -> tuple[int, int]:
-        """The output_padding that gives ``output_size`` (its last two entries)."""
-        want = tuple(int(v) for v in tuple(output_size)[-2:])
+    def _padding_for(self, x, output_size) -> tuple[int, ...]:
+        """The output_padding that gives ``output_size`` (its last entries, one per axis)."""
+        dims = len(self.kernel_size)
+        want = tuple(int(v) for v in tuple(output_size)[-dims:])
         extra = []
-        for i, (n, s, p, d, k) in enumerate(zip(x.shape[-2:], self.stride, self.padding, self.dilation,
+        for i, (n, s, p, d, k) in enumerate(zip(x.shape[-dims:], self.stride, self.padding, self.dilation,
                                                 self.kernel_size, strict=True)):
             smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
             e = want[i] - smallest
             if not 0 <= e < max(s, d):
-                raise ValueError(f"ConvTranspose2d: output_size {want} is not reachable from input size "
-                                 f"{tuple(x.shape[-2:])} (possible: {smallest} … {smallest + max(s, d) - 1})")
+                raise ValueError(f"{type(self).__name__}: output_size {want} is not reachable from input size "
+                                 f"{tuple(x.shape[-dims:])} (possible: {smallest} … {smallest + max(s, d) - 1})")
             extra.append(e)
-        return (extra[0], extra[1])
+        return tuple(extra)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, output_padding={self.output_padding}, groups={self.groups}, "
                 f"dilation={self.dilation}, bias={self.bias is not None}")
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """Transposed 1-d convolution of (N, C, L) or (C, L) (see
+    :func:`chainrule.nn.functional.conv_transpose1d`); weight (in, out/groups, k).
+
+    >>> import numpy as np
+    >>> ConvTranspose1d(4, 2, 3, stride=2, rng=0)(np.zeros((1, 4, 5), dtype=np.float32)).shape
+    (1, 2, 11)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", dtype=None, rng=None):
+        Module.__init__(self)
+        _zeros_only(padding_mode, "ConvTranspose1d")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "ConvTranspose1d")
+        self.kernel_size = (F._single(kernel_size, "kernel_size"),)
+        self.stride = (F._single(stride, "stride"),)
+        self.padding = (F._single(padding, "padding"),)
+        self.output_padding = (F._single(output_padding, "output_padding"),)
+        self.dilation = (F._single(dilation, "dilation"),)
+        fan_in = self.out_channels // self.groups * self.kernel_size[0]
+        _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
+                   fan_in, bias, dtype, rng)
+
+    def forward(self, x, output_size=None):
+        extra = self.output_padding if output_size is None else self._padding_for(x, output_size)
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, extra,
+                                  self.groups, self.dilation)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -22,10 +22,14 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _composed, _ops
+from chainrule.nn import _composed, _ops, _pooling, _resample
 from chainrule.nn._attention import scaled_dot_product_attention
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._ops import plain
+from chainrule.nn._ops import update_running as _update_running
+from chainrule.nn._pooling import *  # noqa: F403  (pooling)
+from chainrule.nn._pooling import _dtype, _pair, _single
+from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
 
 __all__ = [
@@ -44,10 +48,8 @@ __all__ = [
     "scaled_dot_product_attention",
     "conv1d",
     "conv2d",
+    "conv_transpose1d",
     "conv_transpose2d",
-    "max_pool2d",
-    "avg_pool2d",
-    "adaptive_avg_pool2d",
     "batch_norm",
     "layer_norm",
     "group_norm",
@@ -61,16 +63,9 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     *_composed.__all__,
+    *_pooling.__all__,
+    *_resample.__all__,
 ]
-
-
-def _pair(v, name: str) -> tuple[int, int]:
-    if isinstance(v, int | np.integer):
-        v = (int(v), int(v))
-    v = tuple(int(a) for a in v)
-    if len(v) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
-    return v
 
 
 # -- layers as functions -------------------------------------------------------------------
@@ -288,13 +283,27 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return cnp.reshape(out, out.shape[1:]) if unbatched else out
 
 
-def _single(v, name: str) -> int:
-    if isinstance(v, int | np.integer):
-        return int(v)
-    v = tuple(v)
-    if len(v) != 1:
-        raise ValueError(f"{name} must be an int or a 1-tuple, got {v}")
-    return int(v[0])
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1):
+    """The transposed 1-d convolution: input (N, C, L) or (C, L), weight (C, O/groups, k),
+    bias (O,); :func:`conv_transpose2d` on a height-1 image, PyTorch's arguments.
+
+    >>> conv_transpose1d(np.ones((1, 2, 3)), np.ones((2, 4, 3)), stride=2).shape
+    (1, 4, 7)
+    """
+    unbatched = input.ndim == 2
+    if unbatched:
+        input = cnp.reshape(input, (1, *input.shape))
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(
+            f"conv_transpose1d expects input (N, C, L) and weight (C, O/groups, k), got shapes "
+            f"{tuple(input.shape)} and {tuple(weight.shape)}"
+        )
+    out = conv_transpose2d(cnp.expand_dims(input, 2), cnp.expand_dims(weight, 2), bias,
+                           (1, _single(stride, "stride")), (0, _single(padding, "padding")),
+                           (0, _single(output_padding, "output_padding")), groups,
+                           (1, _single(dilation, "dilation")))
+    return out[0, :, 0] if unbatched else out[:, :, 0]
 
 
 def _check_groups(groups, c: int, o: int, name: str) -> int:
@@ -320,75 +329,6 @@ def _conv_padding(padding, kernel, stride, dilation):
             return (total[0] // 2, total[1] // 2), (total[0] % 2, total[1] % 2)
         raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
     return _pair(padding, "padding"), (0, 0)
-
-
-def _pool_args(input, kernel_size, stride, padding, name):
-    if input.ndim != 4:
-        raise ValueError(f"{name} expects an input of shape (N, C, H, W), got {tuple(input.shape)}")
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    padding = _pair(padding, "padding")
-    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
-        raise ValueError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
-    return kernel, stride, padding
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1):
-    """The maximum of each window (padding counts as −∞); the gradient goes to the
-    first maximum of each window.
-
-    >>> max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
-    [[[[5.0, 7.0], [13.0, 15.0]]]]
-    """
-    kernel, stride, padding = _pool_args(input, kernel_size, stride, padding, "max_pool2d")
-    return _ops.max_pool(input, (kernel, stride, padding, _pair(dilation, "dilation")))
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
-    """The mean of each window; with ``count_include_pad=False`` the padding is left out
-    of the count.
-
-    >>> avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
-    [[[[2.5, 4.5], [10.5, 12.5]]]]
-    """
-    kernel, stride, padding = _pool_args(input, kernel_size, stride, padding, "avg_pool2d")
-    geom = (kernel, stride, padding, (1, 1))
-    win = _ops.unfold(input, geom, "pool")  # (kh·kw, N, C, OH, OW)
-    if count_include_pad or padding == (0, 0):
-        return cnp.mean(win, axis=0)
-    ones = np.ones((1, 1, *input.shape[2:]), dtype=_dtype(input))
-    counts = _ops.unfold(ones, geom, "pool").sum(axis=0)
-    return cnp.sum(win, axis=0) / counts
-
-
-def adaptive_avg_pool2d(input, output_size):
-    """The mean over PyTorch's adaptive windows: output row i averages input rows
-    ⌊i·H/OH⌋ … ⌈(i+1)·H/OH⌉ − 1 (columns alike). ``output_size``: an int or a pair,
-    None keeping that size. Input (N, C, H, W) or (C, H, W).
-
-    >>> adaptive_avg_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 1).tolist()
-    [[[[7.5]]]]
-    """
-    if input.ndim not in (3, 4):
-        raise ValueError(f"adaptive_avg_pool2d expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
-    if output_size is None or isinstance(output_size, int | np.integer):
-        output_size = (output_size, output_size)
-    h, w = input.shape[-2:]
-    oh, ow = (n if o is None else int(o) for n, o in zip((h, w), output_size, strict=True))
-    if oh < 1 or ow < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
-    dtype = _dtype(input)
-    rows, cols = _adaptive_means(h, oh, dtype), _adaptive_means(w, ow, dtype)
-    # two small products with constant averaging matrices: (OH, H) @ x @ (W, OW)
-    return cnp.matmul(cnp.matmul(rows, input), cols.T)
-
-
-def _adaptive_means(n_in: int, n_out: int, dtype) -> np.ndarray:
-    m = np.zeros((n_out, n_in), dtype=dtype if dtype.kind == "f" else np.float64)
-    for i in range(n_out):
-        start, stop = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
-        m[i, start:stop] = 1.0 / (stop - start)
-    return m
 
 
 def _channel_shape(x) -> tuple[int, ...]:
@@ -444,13 +384,6 @@ def batch_norm(
     if bias is not None:
         out = out + (bias if flat else cnp.reshape(bias, shape))
     return out
-
-
-def _update_running(stat, batch_value, momentum: float) -> None:
-    """``stat`` moved towards ``batch_value`` in place (an array, an eager buffer, or the
-    value chainrule.jit traces for one, where the writes are recorded)."""
-    stat *= 1.0 - momentum
-    stat += momentum * batch_value.astype(stat.dtype, copy=False)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
@@ -547,10 +480,6 @@ def _reduce(loss, reduction: str):
     if reduction == "sum":
         return cnp.sum(loss)
     return loss
-
-
-def _dtype(x) -> np.dtype:
-    return x.dtype if isinstance(x, Tensor | np.ndarray | np.generic) else np.asarray(x).dtype
 
 
 def _int_target(target, input_shape, name: str) -> np.ndarray:

@@ -1,0 +1,258 @@
+"""Pooling, resampling and instance-normalisation layers with PyTorch's constructor
+arguments, defaults and state-dict keys: ``MaxPool1d``, ``AvgPool1d``,
+``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``, ``AdaptiveMaxPool2d``, ``Upsample``
+(and ``UpsamplingNearest2d``/``UpsamplingBilinear2d``), ``Unfold``, ``Fold``,
+``PixelShuffle``, ``PixelUnshuffle``, ``InstanceNorm1d``/``2d``/``3d``.
+"""
+
+from __future__ import annotations
+
+from chainrule.nn import functional as F
+from chainrule.nn.layers import _BatchNorm
+from chainrule.nn.module import Module
+
+__all__ = [
+    "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
+    "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+]
+
+
+class _Options(Module):
+    """A parameterless layer that calls ``_fn`` with its constructor's options."""
+
+    _fn = None
+    _names: tuple[str, ...] = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        defaults = type(self)._defaults
+        if len(args) > len(self._names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self._names)} arguments")
+        values = dict(zip(self._names, args, strict=False))
+        for k, v in kwargs.items():
+            if k not in self._names or k in values:
+                raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {k!r}")
+            values[k] = v
+        for k in self._names:
+            if k not in values and k not in defaults:
+                raise TypeError(f"{type(self).__name__} is missing the argument {k!r}")
+            setattr(self, k, values.get(k, defaults.get(k)))
+
+    def forward(self, x):
+        return type(self)._fn(x, *(getattr(self, k) for k in self._names))
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._names)
+
+
+class MaxPool1d(_Options):
+    """The maximum over windows of (N, C, L) or (C, L); see :func:`F.max_pool1d`.
+
+    >>> import numpy as np
+    >>> MaxPool1d(2)(np.zeros((1, 3, 9))).shape
+    (1, 3, 4)
+    """
+
+    _fn = staticmethod(lambda x, k, s, p, d, ri, cm: F.max_pool1d(x, k, s, p, d, cm, ri))
+    _names = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+    _defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False}
+
+
+class AvgPool1d(_Options):
+    """The mean over windows of (N, C, L) or (C, L); see :func:`F.avg_pool1d`.
+
+    >>> import numpy as np
+    >>> AvgPool1d(3, stride=2)(np.zeros((1, 3, 9))).shape
+    (1, 3, 4)
+    """
+
+    _fn = staticmethod(F.avg_pool1d)
+    _names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+    _defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+
+
+class AdaptiveAvgPool1d(_Options):
+    """Average pooling of (N, C, L) or (C, L) to ``output_size`` (PyTorch's windows).
+
+    >>> import numpy as np
+    >>> AdaptiveAvgPool1d(2)(np.zeros((1, 3, 7))).shape
+    (1, 3, 2)
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool1d)
+    _names = ("output_size",)
+    _defaults: dict = {}
+
+
+class AdaptiveMaxPool1d(_Options):
+    """Max pooling of (N, C, L) or (C, L) to ``output_size`` (PyTorch's windows).
+
+    >>> import numpy as np
+    >>> AdaptiveMaxPool1d(2)(np.zeros((1, 3, 7))).shape
+    (1, 3, 2)
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool1d)
+    _names = ("output_size", "return_indices")
+    _defaults = {"return_indices": False}
+
+
+class AdaptiveMaxPool2d(_Options):
+    """Max pooling of (N, C, H, W) or (C, H, W) to ``output_size`` (an int or a pair, None
+    keeping that axis), over PyTorch's adaptive windows.
+
+    >>> import numpy as np
+    >>> AdaptiveMaxPool2d((2, None))(np.zeros((1, 3, 7, 5))).shape
+    (1, 3, 2, 5)
+    """
+
+    _fn = staticmethod(F.adaptive_max_pool2d)
+    _names = ("output_size", "return_indices")
+    _defaults = {"return_indices": False}
+
+
+class Upsample(_Options):
+    """Resize by ``scale_factor`` or to ``size`` (see :func:`F.interpolate`).
+
+    >>> import numpy as np
+    >>> Upsample(scale_factor=2, mode="bilinear")(np.zeros((1, 3, 4, 5))).shape
+    (1, 3, 8, 10)
+    """
+
+    _fn = staticmethod(F.interpolate)
+    _names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
+    _defaults = {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None,
+                 "recompute_scale_factor": None}
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(size, scale_factor, mode='nearest')``.
+
+    >>> import numpy as np
+    >>> UpsamplingNearest2d(scale_factor=2)(np.zeros((1, 1, 2, 3))).shape
+    (1, 1, 4, 6)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode='bilinear', align_corners=True)``.
+
+    >>> import numpy as np
+    >>> UpsamplingBilinear2d(size=(3, 3))(np.zeros((1, 1, 2, 2))).shape
+    (1, 1, 3, 3)
+    """
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, "bilinear", True)
+
+
+class Unfold(_Options):
+    """Sliding blocks as columns, (N, C, H, W) → (N, C·kh·kw, L); see :func:`F.unfold`.
+
+    >>> import numpy as np
+    >>> Unfold(2)(np.zeros((1, 3, 4, 4))).shape
+    (1, 12, 9)
+    """
+
+    _fn = staticmethod(F.unfold)
+    _names = ("kernel_size", "dilation", "padding", "stride")
+    _defaults = {"dilation": 1, "padding": 0, "stride": 1}
+
+
+class Fold(_Options):
+    """Columns summed back into an image of ``output_size``; see :func:`F.fold`.
+
+    >>> import numpy as np
+    >>> Fold((4, 4), 2)(np.zeros((1, 12, 9))).shape
+    (1, 3, 4, 4)
+    """
+
+    _fn = staticmethod(F.fold)
+    _names = ("output_size", "kernel_size", "dilation", "padding", "stride")
+    _defaults = {"dilation": 1, "padding": 0, "stride": 1}
+
+
+class PixelShuffle(_Options):
+    """(*, C·r², H, W) → (*, C, H·r, W·r).
+
+    >>> import numpy as np
+    >>> PixelShuffle(2)(np.zeros((1, 8, 3, 3))).shape
+    (1, 2, 6, 6)
+    """
+
+    _fn = staticmethod(F.pixel_shuffle)
+    _names = ("upscale_factor",)
+    _defaults: dict = {}
+
+
+class PixelUnshuffle(_Options):
+    """(*, C, H·r, W·r) → (*, C·r², H, W).
+
+    >>> import numpy as np
+    >>> PixelUnshuffle(2)(np.zeros((1, 2, 6, 6))).shape
+    (1, 8, 3, 3)
+    """
+
+    _fn = staticmethod(F.pixel_unshuffle)
+    _names = ("downscale_factor",)
+    _defaults: dict = {}
+
+
+class _InstanceNorm(_BatchNorm):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+
+    def forward(self, x):
+        spatial = self._expected_ndim[0] - 2
+        if x.ndim not in (spatial + 1, spatial + 2):
+            raise ValueError(f"{type(self).__name__} expects a {spatial + 2}-d input (N, C, ...) or a "
+                             f"{spatial + 1}-d one without N, got shape {tuple(x.shape)}")
+        unbatched = x.ndim == spatial + 1
+        if unbatched:
+            x = x[None]
+        if self.affine and x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}) got an input with {x.shape[1]} channels")
+        use_input_stats = self.training or not self.track_running_stats
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out[0] if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L): each channel of each sample over its
+    length; no affine parameters or running statistics unless asked (PyTorch's defaults).
+
+    >>> import numpy as np
+    >>> InstanceNorm1d(3)(np.arange(12.0).reshape(1, 3, 4)).shape
+    (1, 3, 4)
+    """
+
+    _expected_ndim = (3,)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) (see :class:`InstanceNorm1d`).
+
+    >>> import numpy as np
+    >>> InstanceNorm2d(3, affine=True)(np.ones((2, 3, 4, 4))).shape
+    (2, 3, 4, 4)
+    """
+
+    _expected_ndim = (4,)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W).
+
+    >>> import numpy as np
+    >>> InstanceNorm3d(2)(np.ones((1, 2, 2, 2, 2))).shape
+    (1, 2, 2, 2, 2)
+    """
+
+    _expected_ndim = (5,)
