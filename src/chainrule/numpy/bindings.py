@@ -20,6 +20,7 @@ from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import add, multiply, negative, power, subtract, true_divide
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
+from chainrule.numpy.torch_methods import TorchTensorMethods
 
 __all__ = ["bind_to_core"]
 
@@ -136,69 +137,16 @@ class TensorMethods:
         return IndexedUpdates(self)
 
     # -- methods, as on ndarray ---------------------------------------------------------
-    def sum(self, axis=None, dtype=None, keepdims=False):
-        return cnp.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def mean(self, axis=None, dtype=None, keepdims=False):
-        return cnp.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def prod(self, axis=None, dtype=None, keepdims=False):
-        return cnp.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return cnp.max(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return cnp.min(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis=None, dtype=None, ddof=0, keepdims=False):
-        return cnp.var(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-
-    def std(self, axis=None, dtype=None, ddof=0, keepdims=False):
-        return cnp.std(self, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims)
-
-    def cumsum(self, axis=None):
-        return cnp.cumsum(self, axis=axis)
-
-    def cumprod(self, axis=None):
-        return cnp.cumprod(self, axis=axis)
-
-    def argmax(self, axis=None, keepdims=False):
-        return cnp.argmax(self, axis=axis, keepdims=keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return cnp.argmin(self, axis=axis, keepdims=keepdims)
-
-    def argsort(self, axis=-1, kind=None, order=None):
-        return cnp.argsort(self, axis=axis, kind=kind, order=order)
-
-    def any(self, axis=None, keepdims=False):
-        return cnp.any(self, axis=axis, keepdims=keepdims)
-
-    def all(self, axis=None, keepdims=False):
-        return cnp.all(self, axis=axis, keepdims=keepdims)
-
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
         return cnp.reshape(self, shape, order=order)
 
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return cnp.transpose(self, axes or None)
-
     def swapaxes(self, axis1, axis2):
         return cnp.swapaxes(self, axis1, axis2)
 
-    def flatten(self, order="C"):
-        return cnp.ravel(self, order=order)
-
     def ravel(self, order="C"):
         return cnp.ravel(self, order=order)
-
-    def squeeze(self, axis=None):
-        return cnp.squeeze(self, axis=axis)
 
     def dot(self, other):
         return cnp.dot(self, other)
@@ -216,9 +164,6 @@ class TensorMethods:
 
     def astype(self, dtype, copy=True):
         return cnp.astype(self, dtype)
-
-    def repeat(self, repeats, axis=None):
-        return cnp.repeat(self, repeats, axis=axis)
 
     def take(self, indices, axis=None):
         return cnp.take(self, indices, axis=axis)
@@ -304,10 +249,6 @@ class TensorMethods:
         """``ndarray.fill``: every element set to ``value``, in place."""
         eager.inplace(self, _filled, value, "fill")
 
-    def sort(self, axis: int = -1, kind: str | None = None) -> None:
-        """``ndarray.sort``: sorted along ``axis``, in place."""
-        eager.inplace(self, _sorted, (axis, kind), "sort")
-
     def __setitem__(self, index, value):
         eager.setitem(self, index, value, index_update)
 
@@ -319,11 +260,6 @@ def _filled(a, v):
     out = cnp.zeros_like(a) + v
     dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
     return out if out.dtype == dtype else cnp.astype(out, dtype)
-
-
-def _sorted(a, how):
-    axis, kind = how
-    return cnp.sort(a, axis=axis, kind=kind)
 
 
 def _operator(prim, reflected: bool):
@@ -352,7 +288,8 @@ _NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref_
 def bind_to_core() -> None:
     """Set the mirror's methods and operators on Tensor, and give the core's values the
     mirror's zeros and casts."""
-    for name, member in vars(TensorMethods).items():
+    members = {**vars(TensorMethods), **vars(TorchTensorMethods)}  # PyTorch's forms where they differ
+    for name, member in members.items():
         if name in _NOT_METHODS:
             continue
         fun = member.fget if isinstance(member, property) else member

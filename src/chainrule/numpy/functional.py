@@ -29,8 +29,11 @@ def _dtype(x) -> np.dtype:
 
 def _conditions(x, condlist) -> list:
     """NumPy's reading of ``condlist``: one condition or a list of them, as booleans."""
+    first = None if np.isscalar(condlist) else condlist[0]
+    # a 0-d Tensor (an element of a Tensor of conditions) is one condition's value, as np.bool_
     if np.isscalar(condlist) or (
-        not isinstance(condlist[0], list | np.ndarray | Tensor) and len(shape_of(x)) != 0
+        not (isinstance(first, list) or isinstance(first, np.ndarray | Tensor) and np.ndim(first) > 0)
+        and len(shape_of(x)) != 0
     ):
         condlist = [condlist]
     return [cnp.astype(undifferentiated(c), bool) if isinstance(c, Tensor) else np.asarray(c, bool)
