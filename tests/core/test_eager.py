@@ -209,3 +209,59 @@ def test_functional_grad_over_eager_tensors():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     g = cr.grad(lambda w: cnp.sum(w**2))(w)
     assert np.array_equal(g, [2.0, 4.0])
+
+
+torch = pytest.importorskip("torch")  # the oracle of the tests below
+_rng = np.random.default_rng(2)
+_A, _B = _rng.normal(size=(4, 3)), _rng.normal(size=(3, 2))
+
+
+def _penalty(lib, x, w):
+    """A WGAN-GP style gradient penalty: the norm of d(critic)/dx, differentiated again."""
+    out = (x @ w).tanh().sum(1)
+    (g,) = lib.autograd.grad(out, x, grad_outputs=out.new_ones(out.shape), create_graph=True)
+    return ((g.norm(2, dim=1) - 1) ** 2).mean() + out.mean()
+
+
+# name: a program of (library, x, w) whose result is backpropagated; the same on both
+AUTOGRAD_GRAD = {
+    "gradient_penalty": _penalty,
+    "two_inputs_sum": lambda lib, x, w: sum(g.sum() for g in lib.autograd.grad((x @ w).exp().sum(), [x, w],
+                                                                              create_graph=True)),
+    "two_outputs": lambda lib, x, w: lib.autograd.grad([(x * x).sum(), (x @ w).sum()], x, create_graph=True)[0].sum()
+    * w.sum(),
+    "intermediate_input": lambda lib, x, w: (lambda h: lib.autograd.grad((h ** 3).sum(), h, create_graph=True)[0]
+                                             .sum())(x @ w),
+    "no_graph_then_backward": lambda lib, x, w: (
+        lib.autograd.grad((x ** 2).sum(), x, retain_graph=True)[0].detach() * x).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOGRAD_GRAD))
+def test_autograd_grad_matches_torch(name):
+    program = AUTOGRAD_GRAD[name]
+    x, w = cr.tensor(_A, requires_grad=True), cr.tensor(_B, requires_grad=True)
+    xt, wt = torch.tensor(_A, requires_grad=True), torch.tensor(_B, requires_grad=True)
+    ours, theirs = program(cr, x, w), program(torch, xt, wt)
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-12)
+    ours.backward()
+    theirs.backward()
+    for a, b in ((x, xt), (w, wt)):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_autograd_grad_leaves_dot_grad_alone_and_reports_unused_inputs():
+    x, y = cr.tensor(_A, requires_grad=True), cr.tensor(_A, requires_grad=True)
+    x.grad = cr.tensor(np.ones_like(_A))
+    (g,) = cr.autograd.grad((x * 3).sum(), x)
+    assert np.all(g.numpy() == 3) and np.all(x.grad.numpy() == 1) and not g.requires_grad
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        cr.autograd.grad((x * 3).sum(), [x, y])
+    assert cr.autograd.grad((x * 3).sum(), [x, y], allow_unused=True)[1] is None
+    assert np.all(cr.autograd.grad((x * 3).sum(), [y], materialize_grads=True)[0].numpy() == 0)
+    with pytest.raises(RuntimeError, match="requires grad"):
+        cr.autograd.grad((x * 3).sum(), cr.tensor(_A))
+    cr.autograd.backward([(x * 2).sum(), x.sum()])
+    assert np.all(x.grad.numpy() == 4)

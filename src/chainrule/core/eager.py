@@ -29,7 +29,7 @@ from chainrule.core.values import plain
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "set_default_dtype", "get_default_dtype", "backward", "queue_callback", "EAGER",
+    "set_default_dtype", "get_default_dtype", "backward", "grad", "queue_callback", "EAGER",
 ]
 
 # The dtype set by set_default_dtype, or None: then new layer parameters are float32 (as
@@ -390,6 +390,10 @@ def retain_grad(t: Tensor) -> None:
 
 # -- the backward pass ------------------------------------------------------------------
 def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+    _run_backward(t, gradient, retain_graph, create_graph, None)
+
+
+def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect) -> None:
     if t._trace is not EAGER:
         raise RuntimeError(
             "backward() is for eager Tensors; inside chainrule.grad and the other "
@@ -422,7 +426,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
     _queued.append(callbacks := [])
     try:
         try:
-            eager_backward_pass(order, gradient, retain_graph, create_graph)
+            eager_backward_pass(order, gradient, retain_graph, create_graph, collect)
         finally:
             set_grad_mode(saved)
         for callback in callbacks:  # a callback may queue more: the loop reaches them
@@ -431,11 +435,51 @@ def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph:
         _queued.pop()
 
 
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to
+    ``inputs``, returned rather than added to ``.grad`` (PyTorch's ``torch.autograd.grad``).
+    With ``create_graph=True`` they are on the graph, so a gradient penalty differentiates.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = cr.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    >>> (g * g).sum().backward(); x.grad.tolist()
+    [36.0, 288.0]
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or x._trace is not EAGER or x._node is None:
+            raise RuntimeError(f"grad: input {i} is not an eager Tensor that requires grad")
+    collect = {x._node: None for x in inputs}
+    kept = retain_graph if retain_graph is not None else create_graph
+    for k, (out, go) in enumerate(zip(outputs, grad_outputs, strict=True)):
+        if not isinstance(out, Tensor) or out._node is None:
+            raise RuntimeError(f"grad: output {k} does not require grad (it does not depend on the inputs)")
+        _run_backward(out, go, kept or k < len(outputs) - 1, create_graph, collect)
+    result = []
+    for i, x in enumerate(inputs):
+        g = collect[x._node]
+        if g is None:
+            if not (allow_unused or materialize_grads):
+                raise RuntimeError(f"grad: input {i} was not used to compute the outputs; pass allow_unused=True "
+                                   "to get None for it")
+            g = np.zeros_like(x._value) if materialize_grads else None
+        result.append(None if g is None else _as_tensor(g))
+    return tuple(result)
+
+
 def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
 
 
-def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool) -> None:
+def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool, collect=None) -> None:
     """The backward pass over an eager graph: ``core.backward.backward_pass`` with the
     nodes (``order``, the root first) as keys, and the eager layer's own work at the
     nodes that need it (``visit``): hooks, ``.grad`` of leaves and retained Tensors,
@@ -446,6 +490,9 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
     the graph is retained, taken off the nodes at once, so the pass frees each node's
     saved values as soon as its rules have run, as it does on a tape. A leaf without
     hooks has no rules to run: its ``.grad`` is written once the pass is done.
+
+    ``collect`` (for :func:`grad`): a dict whose nodes get their gradient added there,
+    and no ``.grad`` is written.
     """
     tape = {}
     watched = set()
@@ -459,7 +506,7 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
             continue
         tape[node] = entry = node.entry
         if (node.hooks or node.tensor_ref is not None or node.stamp < clock or create_graph
-                or prim is None or entry is None):
+                or prim is None or entry is None or (collect is not None and node in collect)):
             watched.add(node)
         elif free:
             node.free()
@@ -476,7 +523,10 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
                 r = hook(_as_tensor(g))
                 if r is not None:
                     g = r if create_graph else plain(r)
-        if node.tensor_ref is not None:
+        if collect is not None:
+            if node in collect:
+                collect[node] = g if collect[node] is None else collect[node] + g
+        elif node.tensor_ref is not None:
             owner = _accumulate(node, g)
             if owner is not None and hooks:
                 for hook in list(hooks):
@@ -502,8 +552,12 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool)
     backward_pass(tape, cots, origins=origins, order=tape, visit=visit, watched=watched)
     for node in leaves:
         g = cots[node]
-        if g is not None:
+        if g is None:
+            continue
+        if collect is None:
             _accumulate(node, g)
+        elif node in collect:
+            collect[node] = g if collect[node] is None else collect[node] + g
 
 
 def _accumulate(node: EagerNode, g) -> Tensor | None:
