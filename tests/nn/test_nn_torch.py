@@ -9,6 +9,8 @@ import chainrule.nn.functional as F
 from chainrule import nn
 
 torch = pytest.importorskip("torch")
+from torch_parity import compare  # noqa: E402
+
 pytestmark = pytest.mark.torch
 TF = torch.nn.functional
 
@@ -99,6 +101,22 @@ LAYER_CASES = {
     "Softplus": (lambda: nn.Softplus(beta=2.0, threshold=5.0), lambda: torch.nn.Softplus(2.0, 5.0), (4, 5)),
     "Softmax": (lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1), (4, 5)),
     "LogSoftmax": (lambda: nn.LogSoftmax(dim=0), lambda: torch.nn.LogSoftmax(dim=0), (4, 5)),
+    "ELU": (lambda: nn.ELU(0.5), lambda: torch.nn.ELU(0.5), (4, 5)),
+    "CELU": (lambda: nn.CELU(alpha=2.0), lambda: torch.nn.CELU(alpha=2.0), (4, 5)),
+    "SELU": (lambda: nn.SELU(), lambda: torch.nn.SELU(), (4, 5)),
+    "ReLU6_inplace": (lambda: nn.ReLU6(inplace=True), lambda: torch.nn.ReLU6(), (4, 5)),
+    "Hardtanh": (lambda: nn.Hardtanh(-2.0, 2.0), lambda: torch.nn.Hardtanh(-2.0, 2.0), (4, 5)),
+    "Mish": (lambda: nn.Mish(), lambda: torch.nn.Mish(), (4, 5)),
+    "LogSigmoid": (lambda: nn.LogSigmoid(), lambda: torch.nn.LogSigmoid(), (4, 5)),
+    "Softsign": (lambda: nn.Softsign(), lambda: torch.nn.Softsign(), (4, 5)),
+    "Tanhshrink": (lambda: nn.Tanhshrink(), lambda: torch.nn.Tanhshrink(), (4, 5)),
+    "Softmin": (lambda: nn.Softmin(dim=0), lambda: torch.nn.Softmin(dim=0), (4, 5)),
+    "GLU": (lambda: nn.GLU(), lambda: torch.nn.GLU(), (4, 6)),
+    "Softshrink": (lambda: nn.Softshrink(0.7), lambda: torch.nn.Softshrink(0.7), (4, 5)),
+    "Hardshrink": (lambda: nn.Hardshrink(), lambda: torch.nn.Hardshrink(), (4, 5)),
+    "Threshold": (lambda: nn.Threshold(0.3, -2.0), lambda: torch.nn.Threshold(0.3, -2.0), (4, 5)),
+    "PReLU": (lambda: nn.PReLU(), lambda: torch.nn.PReLU(), (4, 5)),
+    "PReLU_channels": (lambda: nn.PReLU(3, init=0.1), lambda: torch.nn.PReLU(3, init=0.1), (2, 3, 4)),
 }
 
 
@@ -270,6 +288,29 @@ def test_regression_losses_match_torch(name, reduction):
     ours.sum().backward()
     theirs.sum().backward()
     assert_close(xa.grad, xt.grad, rtol=1e-12, atol=1e-12)
+
+
+_P = np.abs(rng.standard_normal((4, 3))) + 0.1
+# loss layers of several inputs: (ours, theirs, inputs); constructors take the same arguments
+LOSS_LAYERS = {
+    "KLDivLoss_batchmean": (nn.KLDivLoss(reduction="batchmean"), torch.nn.KLDivLoss(reduction="batchmean"),
+                            [np.log(_P / _P.sum(1, keepdims=True)), _P / _P.sum(1, keepdims=True)]),
+    "HuberLoss": (nn.HuberLoss(delta=0.5), torch.nn.HuberLoss(delta=0.5), [rng.standard_normal((4, 3)), _P]),
+    "PoissonNLLLoss_full": (nn.PoissonNLLLoss(full=True, reduction="sum"),
+                            torch.nn.PoissonNLLLoss(full=True, reduction="sum"), [rng.standard_normal((4, 3)), _P * 3]),
+    "GaussianNLLLoss": (nn.GaussianNLLLoss(), torch.nn.GaussianNLLLoss(), [rng.standard_normal((4, 3)), _P, _P + 0.5]),
+    "MarginRankingLoss": (nn.MarginRankingLoss(0.2), torch.nn.MarginRankingLoss(0.2),
+                          [rng.standard_normal(5), rng.standard_normal(5), np.array([1.0, -1, 1, -1, 1])]),
+    "TripletMarginLoss": (nn.TripletMarginLoss(margin=2.0, swap=True),
+                          torch.nn.TripletMarginLoss(margin=2.0, swap=True),
+                          [rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.standard_normal((4, 3))]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_LAYERS))
+def test_loss_layers_match_torch(name):
+    ours, theirs, inputs = LOSS_LAYERS[name]
+    compare(ours, theirs, inputs)
 
 
 def test_binary_cross_entropies_match_torch():

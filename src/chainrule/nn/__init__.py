@@ -15,7 +15,8 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import conv, functional, init, layers, recurrent, spatial, transformer, utils
+from chainrule.nn import activation, conv, functional, init, layers, recurrent, spatial, transformer, utils
+from chainrule.nn.activation import *  # noqa: F403
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import (
@@ -48,5 +49,6 @@ __all__ = [
     *conv.__all__,
     *recurrent.__all__,
     *spatial.__all__,
+    *[n for n in activation.__all__ if n[0].isupper()],
     *transformer.__all__,
 ]

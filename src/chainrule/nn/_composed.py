@@ -20,7 +20,7 @@ __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
     "tanhshrink", "mish", "softmin", "glu", "pad", "normalize", "cosine_similarity",
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
-    "margin_ranking_loss", "triplet_margin_loss",
+    "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -97,6 +97,50 @@ def glu(input, dim: int = -1):
         raise ValueError(f"glu: the size of dim {dim} must be even, not {n}")
     a, b = cnp.split(input, 2, axis=dim)
     return a * _ops.sigmoid(b)
+
+
+def softshrink(input, lambd: float = 0.5):
+    """x − λ above λ, x + λ below −λ, 0 between (``torch.nn.functional.softshrink``).
+
+    >>> import numpy as np
+    >>> softshrink(np.array([-1.0, 0.2, 2.0])).tolist()
+    [-0.5, 0.0, 1.5]
+    """
+    x = undifferentiated(input)
+    return cnp.where(x > lambd, input - lambd, cnp.where(x < -lambd, input + lambd, 0.0 * input))
+
+
+def hardshrink(input, lambd: float = 0.5):
+    """x where |x| > λ, 0 elsewhere.
+
+    >>> import numpy as np
+    >>> hardshrink(np.array([-1.0, 0.2, 2.0])).tolist()
+    [-1.0, 0.0, 2.0]
+    """
+    x = undifferentiated(input)
+    return cnp.where((x > lambd) | (x < -lambd), input, 0.0 * input)
+
+
+def threshold(input, threshold: float, value: float):
+    """x where x > threshold, ``value`` elsewhere.
+
+    >>> import numpy as np
+    >>> threshold(np.array([-1.0, 0.2, 2.0]), 0.5, 9.0).tolist()
+    [9.0, 9.0, 2.0]
+    """
+    return cnp.where(undifferentiated(input) > threshold, input, value)
+
+
+def prelu(input, weight):
+    """x where x ≥ 0, weight·x elsewhere; ``weight`` one slope, or one per channel (axis 1).
+
+    >>> import numpy as np
+    >>> prelu(np.array([[-2.0, 3.0]]), np.array([0.25])).tolist()
+    [[-0.5, 3.0]]
+    """
+    if weight.size > 1 and input.ndim >= 2:
+        weight = cnp.reshape(weight, (1, -1) + (1,) * (input.ndim - 2))
+    return cnp.where(undifferentiated(input) >= 0, input, weight * input)
 
 
 # -- padding ----------------------------------------------------------------------------------

@@ -8,43 +8,14 @@ arguments, defaults and state-dict keys: ``MaxPool1d``, ``AvgPool1d``,
 from __future__ import annotations
 
 from chainrule.nn import functional as F
+from chainrule.nn._options import _Options
 from chainrule.nn.layers import _BatchNorm
-from chainrule.nn.module import Module
 
 __all__ = [
     "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 ]
-
-
-class _Options(Module):
-    """A parameterless layer that calls ``_fn`` with its constructor's options."""
-
-    _fn = None
-    _names: tuple[str, ...] = ()
-    _defaults: dict = {}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__()
-        defaults = type(self)._defaults
-        if len(args) > len(self._names):
-            raise TypeError(f"{type(self).__name__} takes at most {len(self._names)} arguments")
-        values = dict(zip(self._names, args, strict=False))
-        for k, v in kwargs.items():
-            if k not in self._names or k in values:
-                raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {k!r}")
-            values[k] = v
-        for k in self._names:
-            if k not in values and k not in defaults:
-                raise TypeError(f"{type(self).__name__} is missing the argument {k!r}")
-            setattr(self, k, values.get(k, defaults.get(k)))
-
-    def forward(self, x):
-        return type(self)._fn(x, *(getattr(self, k) for k in self._names))
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._names)
 
 
 class MaxPool1d(_Options):
@@ -55,7 +26,7 @@ class MaxPool1d(_Options):
     (1, 3, 4)
     """
 
-    _fn = staticmethod(lambda x, k, s, p, d, ri, cm: F.max_pool1d(x, k, s, p, d, cm, ri))
+    _fn = staticmethod(F.max_pool1d)
     _names = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
     _defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False}
 

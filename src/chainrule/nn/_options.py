@@ -1,0 +1,38 @@
+"""The base of the parameterless layers that call one ``nn.functional`` function with
+their constructor's options (PyTorch's constructor arguments, in PyTorch's order)."""
+
+from __future__ import annotations
+
+from chainrule.nn.module import Module
+
+
+class _Options(Module):
+    """A layer whose ``forward(*inputs)`` is ``_fn(*inputs, **options)``; ``_names`` are
+    the options in the constructor's order (the function's keyword names), ``_defaults``
+    the defaults of those that have one."""
+
+    _fn = None
+    _names: tuple[str, ...] = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        if len(args) > len(self._names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self._names)} arguments")
+        values = dict(zip(self._names, args, strict=False))
+        for k, v in kwargs.items():
+            if k == "inplace" and "inplace" not in self._names:
+                continue  # PyTorch's inplace=True: accepted, the result is computed out of place
+            if k not in self._names or k in values:
+                raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {k!r}")
+            values[k] = v
+        for k in self._names:
+            if k not in values and k not in self._defaults:
+                raise TypeError(f"{type(self).__name__} is missing the argument {k!r}")
+            setattr(self, k, values.get(k, self._defaults.get(k)))
+
+    def forward(self, *inputs):
+        return type(self)._fn(*inputs, **{k: getattr(self, k) for k in self._names})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._names)

@@ -1,0 +1,76 @@
+"""More activation and loss layers, each calling its ``nn.functional`` function with
+PyTorch's constructor arguments and defaults: ``ELU``, ``CELU``, ``SELU``, ``ReLU6``,
+``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
+``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
+``PReLU`` (a learnt slope); ``KLDivLoss``, ``HuberLoss``, ``PoissonNLLLoss``,
+``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.nn import functional as F
+from chainrule.nn._options import _Options
+from chainrule.nn.layers import param_dtype
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+
+__all__ = [
+    "ELU", "CELU", "SELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
+    "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "KLDivLoss", "HuberLoss",
+    "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss",
+]
+
+
+def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = ""):
+    return type(name, (_Options,), {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {},
+                                    "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__})
+
+
+ELU = _layer("ELU", F.elu, ("alpha",), {"alpha": 1.0})
+CELU = _layer("CELU", F.celu, ("alpha",), {"alpha": 1.0})
+SELU = _layer("SELU", F.selu)
+ReLU6 = _layer("ReLU6", F.relu6)
+Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0})
+Hardswish = _layer("Hardswish", F.hardswish)
+Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid)
+Mish = _layer("Mish", F.mish)
+LogSigmoid = _layer("LogSigmoid", F.logsigmoid)
+Softsign = _layer("Softsign", F.softsign)
+Tanhshrink = _layer("Tanhshrink", F.tanhshrink)
+Softmin = _layer("Softmin", F.softmin, ("dim",), {"dim": -1})
+GLU = _layer("GLU", F.glu, ("dim",), {"dim": -1})
+Softshrink = _layer("Softshrink", F.softshrink, ("lambd",), {"lambd": 0.5})
+Hardshrink = _layer("Hardshrink", F.hardshrink, ("lambd",), {"lambd": 0.5})
+Threshold = _layer("Threshold", F.threshold, ("threshold", "value"))
+KLDivLoss = _layer("KLDivLoss", F.kl_div, ("reduction", "log_target"), {"reduction": "mean", "log_target": False})
+HuberLoss = _layer("HuberLoss", F.huber_loss, ("reduction", "delta"), {"reduction": "mean", "delta": 1.0})
+PoissonNLLLoss = _layer("PoissonNLLLoss", F.poisson_nll_loss, ("log_input", "full", "eps", "reduction"),
+                        {"log_input": True, "full": False, "eps": 1e-8, "reduction": "mean"})
+GaussianNLLLoss = _layer("GaussianNLLLoss", F.gaussian_nll_loss, ("full", "eps", "reduction"),
+                         {"full": False, "eps": 1e-6, "reduction": "mean"})
+MarginRankingLoss = _layer("MarginRankingLoss", F.margin_ranking_loss, ("margin", "reduction"),
+                           {"margin": 0.0, "reduction": "mean"})
+TripletMarginLoss = _layer("TripletMarginLoss", F.triplet_margin_loss, ("margin", "p", "eps", "swap", "reduction"),
+                           {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False, "reduction": "mean"})
+
+
+class PReLU(Module):
+    """x where x ≥ 0, a·x elsewhere, the slope a learnt: one, or ``num_parameters`` (one
+    per channel), starting at ``init``.
+
+    >>> PReLU()(np.array([[-2.0, 3.0]], dtype=np.float32)).tolist()
+    [[-0.5, 3.0]]
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+        super().__init__()
+        self.num_parameters = int(num_parameters)
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=param_dtype(dtype)))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
