@@ -161,8 +161,9 @@ def test_parameter_groups_and_frozen_parameters():
     assert np.array_equal(before[3], after[3])
     with pytest.raises(ValueError, match="more than one parameter group"):
         optim.SGD([{"params": [model[0].weight]}, {"params": [model[0].weight]}], lr=0.1)
-    with pytest.raises(TypeError, match="unknown option"):
-        optim.SGD([{"params": [model[0].weight], "betas": (0.9, 0.9)}], lr=0.1)
+    # other keys of a group stay there, as in PyTorch (a group's name, a scheduler's values)
+    named = optim.SGD([{"params": [model[0].weight], "name": "first"}], lr=0.1)
+    assert named.param_groups[0]["name"] == "first" and named.state_dict()["param_groups"][0]["name"] == "first"
 
 
 def test_argument_errors():

@@ -47,6 +47,15 @@ CASES = {
     "cosine": lambda o, m: m.CosineAnnealingLR(o, T_max=10, eta_min=0.01),
     "linear_warmup": lambda o, m: m.LinearLR(o, start_factor=0.1, total_iters=6),
     "lambda": lambda o, m: m.LambdaLR(o, lambda t: 1 / (1 + 0.3 * t)),
+    "constant": lambda o, m: m.ConstantLR(o, factor=0.4, total_iters=7),
+    "polynomial": lambda o, m: m.PolynomialLR(o, total_iters=12, power=2.0),
+    "multiplicative": lambda o, m: m.MultiplicativeLR(o, lambda t: 0.9 + 0.01 * (t % 3)),
+    "warm_restarts": lambda o, m: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01),
+    "warm_restarts_constant_period": lambda o, m: m.CosineAnnealingWarmRestarts(o, T_0=4),
+    "one_cycle": lambda o, m: m.OneCycleLR(o, max_lr=[2.0, 1.0], total_steps=EPOCHS)
+    if len(o.param_groups) == 2 else m.OneCycleLR(o, max_lr=2.0, total_steps=EPOCHS),
+    "one_cycle_linear_three_phase": lambda o, m: m.OneCycleLR(
+        o, max_lr=1.0, epochs=5, steps_per_epoch=5, pct_start=0.25, anneal_strategy="linear", three_phase=True),
     "warmup_then_cosine": lambda o, m: m.SequentialLR(
         o, [m.LinearLR(o, start_factor=0.2, total_iters=4), m.CosineAnnealingLR(o, T_max=15)], milestones=[4]
     ),
@@ -61,6 +70,43 @@ def test_schedule_matches_torch(case, groups):
     theirs = torch_lrs(make, groups=groups)
     ours = ours_lrs(lambda o: make(o, ls), groups=groups)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("adam", [False, True])
+def test_one_cycle_momentum_matches_torch(adam):
+    torch = pytest.importorskip("torch")
+    momenta = []
+    for lib, w in ((optim, nn.Linear(2, 2).weight), (torch.optim, torch.nn.Parameter(torch.zeros(2)))):
+        opt = lib.Adam([w], lr=0.1) if adam else lib.SGD([w], lr=0.1, momentum=0.9)
+        sched = lib.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, base_momentum=0.8)
+        seen = []
+        for _ in range(10):
+            opt.step()
+            sched.step()
+            g = opt.param_groups[0]
+            seen.append((g["lr"], g["betas"][0] if adam else g["momentum"]))
+        momenta.append(seen)
+    np.testing.assert_allclose(momenta[0], momenta[1], rtol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kw", [{}, {"mode": "max", "patience": 1, "factor": 0.5},
+                                {"threshold_mode": "abs", "threshold": 0.1, "cooldown": 2, "patience": 0,
+                                 "min_lr": 0.05}])
+def test_reduce_on_plateau_matches_torch(kw):
+    torch = pytest.importorskip("torch")
+    metrics = [5.0, 4.0, 4.0, 3.99, 4.5, 3.0, 3.0, 3.0, 2.95, 3.1, 3.0, 2.0] * 2
+    lrs = []
+    for lib, params in ((optim, nn.Linear(2, 2).parameters()), (torch.optim, [torch.nn.Parameter(torch.zeros(2))])):
+        opt = lib.SGD(params, lr=1.0)
+        sched = lib.lr_scheduler.ReduceLROnPlateau(opt, **{"patience": 2, **kw})
+        seen = []
+        for m in metrics:
+            sched.step(m)
+            seen.append(opt.param_groups[0]["lr"])
+        lrs.append(seen)
+    np.testing.assert_allclose(lrs[0], lrs[1], rtol=1e-12)
 
 
 def test_closed_forms():

@@ -32,6 +32,12 @@ __all__ = [
     "CosineAnnealingLR",
     "LinearLR",
     "SequentialLR",
+    "ConstantLR",
+    "PolynomialLR",
+    "MultiplicativeLR",
+    "CosineAnnealingWarmRestarts",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
     "warmup_cosine",
 ]
 
@@ -223,6 +229,205 @@ class SequentialLR(LRScheduler):
         state_dict = dict(state_dict)
         for s, sd in zip(self.schedulers, state_dict.pop("schedulers", []), strict=False):
             s.load_state_dict(sd)
+        self.__dict__.update(state_dict)
+
+
+class ConstantLR(LRScheduler):
+    """lr = initial_lr · ``factor`` for the first ``total_iters`` steps, then initial_lr."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must lie in [0, 1], got {factor}")
+        self.factor_, self.total_iters = factor, int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, t):
+        return self.factor_ if t < self.total_iters else 1.0
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr · (1 − min(t, total_iters) / total_iters)^power."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self.total_iters, self.power = int(total_iters), power
+        super().__init__(optimizer, last_epoch)
+
+    def factor(self, t):
+        return (1.0 - min(t, self.total_iters) / self.total_iters) ** self.power
+
+
+class MultiplicativeLR(LambdaLR):
+    """lr = initial_lr · λ(1) · λ(2) ⋯ λ(t): each step multiplies the rate by λ(t)."""
+
+    def lr_at(self, base_lr, t, group_index=0):
+        lr = base_lr
+        for k in range(1, t + 1):
+            lr *= self.lr_lambdas[group_index](k)
+        return lr
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine decay from initial_lr to ``eta_min`` over T_0 steps, then again from the
+    top over T_0·T_mult, T_0·T_mult², ... (SGDR, Loshchilov & Hutter)."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1):
+        if T_0 < 1 or int(T_mult) != T_mult or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be positive and T_mult an integer >= 1, got "
+                             f"{T_0} and {T_mult}")
+        self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t, group_index=0):
+        t_cur, t_i = t, self.T_0
+        while t_cur >= t_i:
+            t_cur, t_i = t_cur - t_i, t_i * self.T_mult
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+
+class OneCycleLR(LRScheduler):
+    """The one-cycle policy (Smith & Topin): the rate rises from max_lr/``div_factor`` to
+    ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or ``epochs`` ·
+    ``steps_per_epoch``), then falls to max_lr/(div_factor·final_div_factor), by cosine or
+    linear annealing; ``three_phase`` comes back down before the last fall. With
+    ``cycle_momentum`` the momentum (Adam's β₁) moves the other way between
+    ``max_momentum`` and ``base_momentum``. Call ``step()`` after every batch.
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    >>> sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> round(sched.get_last_lr()[0], 6), opt.param_groups[0]["momentum"]
+    (0.04, 0.95)
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
+            raise ValueError("OneCycleLR: total_steps must be positive, pct_start in [0, 1] and anneal_strategy "
+                             "'cos' or 'linear'")
+        self.total_steps, self.anneal_strategy = int(total_steps), anneal_strategy
+        up = float(pct_start * total_steps) - 1
+        self.phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                        (2 * up + 1 - 1, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                        (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")] if three_phase else
+                       [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                        (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        n = len(optimizer.param_groups)
+        per_group = [v if isinstance(v, list | tuple) else [v] * n for v in (max_lr, base_momentum, max_momentum)]
+        self.cycle_momentum = cycle_momentum
+        self.use_beta1 = "betas" in optimizer.defaults
+        if cycle_momentum and not self.use_beta1 and "momentum" not in optimizer.defaults:
+            raise ValueError("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum=False")
+        if last_epoch == -1:
+            for group, top, low, high in zip(optimizer.param_groups, *per_group, strict=True):
+                group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)
+                if cycle_momentum:
+                    group.update(base_momentum=low, max_momentum=high)
+                    self._set_momentum(group, high)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, m) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _at(self, group, t):
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR stepped {t} times, more than total_steps={self.total_steps}")
+        start = 0.0
+        for i, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
+            if t <= end or i == len(self.phases) - 1:
+                pct = (t - start) / (end - start)
+                m = self._anneal(group[m0], group[m1], pct) if self.cycle_momentum else None
+                return self._anneal(group[lr0], group[lr1], pct), m
+            start = end
+        raise AssertionError("unreachable")
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lr, m = self._at(group, self.last_epoch)
+            group["lr"] = lr
+            lrs.append(lr)
+            if m is not None:
+                self._set_momentum(group, m)
+        self._last_lr = lrs
+
+
+class ReduceLROnPlateau:
+    """Multiply each group's rate by ``factor`` (not below ``min_lr``) once the metric
+    given to ``step(metric)`` has not improved for more than ``patience`` calls, then wait
+    ``cooldown`` calls; ``mode`` 'min' or 'max', improvement by more than ``threshold``
+    ('rel': relative, 'abs': absolute), as PyTorch's.
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
+    >>> plateau = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+    >>> for loss in [3.0, 2.0, 2.0, 2.0, 2.0]:
+    ...     plateau.step(loss)
+    >>> plateau.get_last_lr()
+    [0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
+                 eps: float = 1e-8):
+        if factor >= 1.0 or mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError("ReduceLROnPlateau: factor must be below 1, mode 'min' or 'max', threshold_mode "
+                             "'rel' or 'abs'")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        self.min_lrs = list(min_lr) if isinstance(min_lr, list | tuple) else [min_lr] * n
+        self.mode, self.factor, self.patience, self.threshold = mode, factor, int(patience), threshold
+        self.threshold_mode, self.cooldown, self.eps = threshold_mode, int(cooldown), eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def _better(self, a: float) -> bool:
+        rel, best, th = self.threshold_mode == "rel", self.best, self.threshold
+        if self.mode == "min":
+            return a < (best * (1 - th) if rel else best - th)
+        return a > (best * (1 + th) if rel else best + th)
+
+    def step(self, metrics) -> None:
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._better(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, low in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
+                new = max(group["lr"] * self.factor, low)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
 
 

@@ -64,9 +64,6 @@ class Optimizer:
             if id(p) in seen:
                 raise ValueError("a parameter appears in more than one parameter group")
             seen.add(id(p))
-        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
-        if unknown:
-            raise TypeError(f"unknown option(s) for {type(self).__name__}: {sorted(unknown)}")
         full = {**self.defaults, **group, "params": params}
         self._check_group(full)
         self.param_groups.append(full)
