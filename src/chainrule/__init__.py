@@ -64,6 +64,9 @@ from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401
 from chainrule import viz
 from chainrule import autograd, data, nn, optim
 from chainrule.io import load, save
+from chainrule.nn.init import manual_seed
+
+inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
 __version__ = "0.1.0"
 
@@ -81,5 +84,5 @@ __all__ = [
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
     "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap",
     "gradcheck", "GradcheckError",
-    "viz", "autograd", "data", "nn", "optim", "save", "load",
+    "viz", "autograd", "data", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
 ]

@@ -85,3 +85,27 @@ def test_errors():
         DataLoader(TensorDataset(X), batch_size=0)
     with pytest.raises(TypeError, match="generator"):
         DataLoader(TensorDataset(X), generator="seed")
+
+
+def test_pytorch_worker_options_are_accepted_and_change_nothing():
+    plain = [y.tolist() for _, y in DataLoader(TensorDataset(X, Y), batch_size=3)]
+    with_workers = DataLoader(TensorDataset(X, Y), batch_size=3, num_workers=4, pin_memory=True,
+                              persistent_workers=True, prefetch_factor=2, timeout=5, worker_init_fn=print)
+    assert [y.tolist() for _, y in with_workers] == plain
+
+
+def test_concat_dataset_and_samplers():
+    from chainrule.data import ConcatDataset, RandomSampler, SequentialSampler
+
+    both = ConcatDataset([TensorDataset(X[:4], Y[:4]), TensorDataset(X[4:], Y[4:])])
+    assert len(both) == 10 and [int(both[i][1]) for i in (0, 3, 4, 9, -1)] == [0, 3, 4, 9, 9]
+    with pytest.raises(IndexError, match="out of range"):
+        both[10]
+    assert [y.tolist() for _, y in DataLoader(both, batch_size=4)] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert list(SequentialSampler(both)) == list(range(10))
+    loader = DataLoader(TensorDataset(X, Y), batch_size=5, sampler=RandomSampler(Y, generator=3))
+    order = [y.tolist() for _, y in loader]
+    assert sorted(order[0] + order[1]) == list(range(10)) and order != [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    drawn = list(RandomSampler(Y, replacement=True, num_samples=25, generator=0))
+    assert len(drawn) == 25 and all(0 <= i < 10 for i in drawn)
+    assert len(list(RandomSampler(Y, num_samples=15, generator=0))) == 15

@@ -72,3 +72,17 @@ def test_orthogonal_and_constants_fill_in_place():
     assert np.all(w == 0)
     with pytest.raises(TypeError, match="numpy Generator"):
         init.uniform_(w, rng="seed")
+
+
+def test_trunc_normal_and_eye():
+    w = nn.Linear(200, 100, rng=0).weight
+    init.trunc_normal_(w, mean=0.1, std=1.0, a=-0.5, b=1.0, rng=1)
+    v = w.detach().numpy()
+    assert v.dtype == np.float32 and v.min() >= -0.5 and v.max() <= 1.0 and v.std() > 0.3
+    init.trunc_normal_(w, std=0.02, rng=2)  # PyTorch's ViT use: bounds ±2 far outside the spread
+    assert abs(w.detach().numpy().std() - 0.02) < 0.001
+    with pytest.raises(ValueError, match="a < b"):
+        init.trunc_normal_(w, a=1.0, b=0.0)
+    assert np.array_equal(init.eye_(nn.Linear(2, 3).weight).detach().numpy(), np.eye(3, 2))
+    with pytest.raises(ValueError, match="2-d"):
+        init.eye_(nn.Conv2d(1, 1, 3).weight)

@@ -246,3 +246,44 @@ def test_batch_norm_in_a_transform_updates_the_running_statistics():
     cr.grad(lambda m: (m(x) ** 2).sum())(bn)
     assert np.all(bn.running_mean.numpy() > 0.2)
     assert int(bn.num_batches_tracked.item()) == 1
+
+
+def test_pytorch_spellings_of_device_and_dtype_moves():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert net.to("cpu") is net and net.cpu() is net and net[0].weight.dtype == np.float32
+    assert net.to("cpu", np.float64)[0].weight.dtype == np.float64
+    assert net.to(device="cpu", dtype=np.float32)[0].weight.dtype == np.float32
+    assert net.to(cr.tensor(np.zeros(1))).get_submodule("2").bias.dtype == np.float64
+    assert net.half()[2].weight.dtype == np.float16
+    with pytest.raises(RuntimeError, match="CPU only"):
+        net.to("cuda")
+    with pytest.raises(AttributeError, match="no sub-module"):
+        net.get_submodule("0.weight")
+    assert net.get_submodule("") is net
+
+
+def test_parameter_data_assignment_and_parameter_vectors():
+    layer = nn.Linear(3, 2, dtype=np.float64)
+    x = cr.tensor(np.ones((1, 3)))
+    y = layer(x).sum()
+    layer.weight.data = cr.tensor(np.full((2, 3), 2.0))  # the graph keeps the values it saved
+    y.backward()
+    assert np.all(layer.weight.detach().numpy() == 2.0) and np.all(layer.weight.grad.numpy() == 1.0)
+    vec = nn.utils.parameters_to_vector(layer.parameters())
+    assert vec.shape == (8,) and vec.tolist()[:6] == [2.0] * 6
+    nn.utils.vector_to_parameters(np.arange(8.0), layer.parameters())
+    assert layer.weight.detach().numpy().ravel().tolist() == list(range(6))
+    assert layer.bias.detach().tolist() == [6.0, 7.0]
+    with pytest.raises(ValueError, match="8 values"):
+        nn.utils.vector_to_parameters(np.arange(7.0), layer.parameters())
+    g = cr.grad(lambda m: (nn.utils.parameters_to_vector(m.parameters()) ** 2).sum())(layer)
+    assert np.array_equal(g.bias, [12.0, 14.0])
+
+
+def test_manual_seed_and_inference_mode_at_the_top_level():
+    cr.manual_seed(5)
+    a = nn.Linear(3, 2).weight.detach().numpy().copy()
+    cr.manual_seed(5)
+    assert np.array_equal(a, nn.Linear(3, 2).weight.detach().numpy())
+    with cr.inference_mode():
+        assert not nn.Linear(3, 2)(np.ones((1, 3), np.float32)).requires_grad

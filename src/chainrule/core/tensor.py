@@ -201,6 +201,14 @@ class Tensor:
         """The same values, detached from the graph (shares memory)."""
         return self.detach()
 
+    @data.setter
+    def data(self, value) -> None:
+        """``p.data = v``: the Tensor holds ``v``'s values from now on (PyTorch's way to
+        swap a parameter's values outside the graph; a graph that saved the old values
+        keeps them)."""
+        value = value.primal() if isinstance(value, Tensor) else value
+        self._value = np.array(value, dtype=np.result_type(value))
+
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
         """Accumulate the gradient of this Tensor into ``.grad`` of the leaves it came from.
 

@@ -8,6 +8,7 @@
 """
 
 from chainrule.data.dataset import (
+    ConcatDataset,
     DataLoader,
     Dataset,
     Subset,
@@ -25,7 +26,7 @@ from chainrule.data.datasets import (
     train_test_split,
     write_idx,
 )
-from chainrule.data.sampler import DistributedSampler
+from chainrule.data.sampler import DistributedSampler, RandomSampler, SequentialSampler
 
 __all__ = [
     "Dataset",
@@ -34,6 +35,9 @@ __all__ = [
     "random_split",
     "DataLoader",
     "DistributedSampler",
+    "RandomSampler",
+    "SequentialSampler",
+    "ConcatDataset",
     "default_collate",
     "DatasetError",
     "read_idx",

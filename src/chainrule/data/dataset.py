@@ -17,7 +17,7 @@ from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate"]
 
 
 def _as_tensor(a) -> Tensor:
@@ -84,6 +84,30 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
 
+class ConcatDataset(Dataset):
+    """The samples of several datasets, one after another.
+
+    >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+    >>> len(both), int(both[3][0]), int(both[-1][0])
+    (5, 10, 11)
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]))
+
+    def __len__(self) -> int:
+        return int(self.cumulative_sizes[-1]) if self.datasets else 0
+
+    def __getitem__(self, index):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"index {index} is out of range for a ConcatDataset of {n} samples")
+        index = int(index) % n
+        k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
+        return self.datasets[k][index - (int(self.cumulative_sizes[k - 1]) if k else 0)]
+
+
 def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=None) -> list[Subset]:
     """Split ``dataset`` at random into subsets of the given lengths (or fractions that
     sum to 1), reproducibly for a given seed or Generator.
@@ -142,6 +166,8 @@ class DataLoader:
     or an int seed: the same seed gives the same sequence of epochs); ``drop_last``
     leaves out a final incomplete batch. A ``sampler`` (an iterable of indices with a
     length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead.
+    PyTorch's worker options (``num_workers``, ``pin_memory``, ``persistent_workers``...)
+    are accepted: batches are made in the calling process, in the same order.
 
     >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
     >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
@@ -160,6 +186,12 @@ class DataLoader:
         generator: np.random.Generator | int | None = None,
         collate_fn: Callable[[list], Any] | None = None,
         sampler=None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable | None = None,
+        persistent_workers: bool = False,
+        prefetch_factor: int | None = None,
     ):
         if not isinstance(batch_size, int | np.integer) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")

@@ -17,7 +17,48 @@ import numpy as np
 
 from chainrule.distributed import comm
 
-__all__ = ["DistributedSampler"]
+__all__ = ["DistributedSampler", "SequentialSampler", "RandomSampler"]
+
+
+class SequentialSampler:
+    """The indices 0, 1, ..., len(data_source) − 1.
+
+    >>> list(SequentialSampler(range(3)))
+    [0, 1, 2]
+    """
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler:
+    """The indices in a new random order each pass (``replacement=True``: ``num_samples``
+    draws with replacement), from ``generator`` (an int seed or a NumPy Generator).
+
+    >>> sorted(RandomSampler(range(4), generator=0))
+    [0, 1, 2, 3]
+    """
+
+    def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None, generator=None):
+        self.data_source, self.replacement = data_source, replacement
+        self.num_samples = len(data_source) if num_samples is None else int(num_samples)
+        self.generator = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(self.generator.integers(0, n, self.num_samples).tolist())
+        order = np.concatenate([self.generator.permutation(n) for _ in range(-(-self.num_samples // max(n, 1)))])
+        return iter(order[: self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class DistributedSampler:

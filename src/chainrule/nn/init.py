@@ -39,6 +39,8 @@ __all__ = [
     "kaiming_uniform_",
     "kaiming_normal_",
     "orthogonal_",
+    "trunc_normal_",
+    "eye_",
 ]
 
 _generator = np.random.default_rng()
@@ -192,3 +194,36 @@ def orthogonal_(t, gain: float = 1.0, rng=None):
     if rows < cols:
         q = q.T
     return _fill(t, gain * q.reshape(shape))
+
+
+def trunc_normal_(t, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, rng=None):
+    """N(mean, std²) restricted to [a, b] (the bounds are absolute, as PyTorch's), by
+    redrawing the values that fall outside.
+
+    >>> from chainrule import nn
+    >>> w = nn.init.trunc_normal_(nn.Linear(50, 40).weight, std=0.02, a=-0.04, b=0.04)
+    >>> bool(abs(w.detach().numpy()).max() <= 0.04)
+    True
+    """
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    g = get_generator(rng)
+    values = g.normal(mean, std, size=_shape(t))
+    outside = (values < a) | (values > b)
+    while outside.any():
+        values[outside] = g.normal(mean, std, size=int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(t, values)
+
+
+def eye_(t):
+    """The identity matrix (of a 2-d weight): ones on the diagonal, zeros elsewhere.
+
+    >>> from chainrule import nn
+    >>> nn.init.eye_(nn.Linear(3, 2).weight).detach().numpy().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    shape = _shape(t)
+    if len(shape) != 2:
+        raise ValueError(f"eye_ needs a 2-d weight, got shape {shape}")
+    return _fill(t, np.eye(*shape))

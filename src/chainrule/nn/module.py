@@ -288,15 +288,31 @@ class Module:
             else:
                 p.grad = Tensor(np.zeros_like(p.grad._value), EAGER)
 
-    def to(self, dtype) -> Module:
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
         """Convert the floating-point parameters and buffers to ``dtype``, keeping the
-        same Parameter objects (create optimizers afterwards); returns self.
+        same Parameter objects (create optimizers afterwards); returns self. PyTorch's
+        forms are taken: ``to(dtype)``, ``to(tensor)`` (its dtype), ``to('cpu')`` and
+        ``to(device, dtype)``; chainrule computes on the CPU, so a device other than
+        'cpu' is an error.
 
         >>> import numpy as np
         >>> from chainrule import nn
         >>> nn.Linear(2, 2).to(np.float64).weight.dtype
         dtype('float64')
+        >>> nn.Linear(2, 2).to("cpu").weight.dtype
+        dtype('float32')
         """
+        for a in args:
+            if isinstance(a, Tensor | np.ndarray):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
+        if dtype is None:
+            return self
         dtype = np.dtype(dtype)
         if dtype.kind not in "fc":
             raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
@@ -318,6 +334,28 @@ class Module:
     def double(self) -> Module:
         """Parameters and buffers in float64 (e.g. to check gradients)."""
         return self.to(np.float64)
+
+    def half(self) -> Module:
+        """Parameters and buffers in float16."""
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        """Returns self: chainrule computes on the CPU."""
+        return self
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at the dotted path ``target`` ('' is this module).
+
+        >>> from chainrule import nn
+        >>> type(nn.Sequential(nn.Linear(2, 2), nn.ReLU()).get_submodule("1")).__name__
+        'ReLU'
+        """
+        m = self
+        for part in target.split(".") if target else []:
+            if part not in m._modules:
+                raise AttributeError(f"{type(m).__name__} has no sub-module {part!r} (looking for {target!r})")
+            m = m._modules[part]
+        return m
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""
