@@ -287,3 +287,25 @@ def test_manual_seed_and_inference_mode_at_the_top_level():
     assert np.array_equal(a, nn.Linear(3, 2).weight.detach().numpy())
     with cr.inference_mode():
         assert not nn.Linear(3, 2)(np.ones((1, 3), np.float32)).requires_grad
+
+
+def test_forward_hooks_see_and_replace_arguments_and_outputs():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    features = {}
+    h1 = net[1].register_forward_hook(lambda m, args, out: features.__setitem__("relu", out))
+    h2 = net[2].register_forward_pre_hook(lambda m, args: (args[0] * 0,))
+    x = cr.tensor(np.ones((2, 3), np.float32))
+    out = net(x)
+    assert features["relu"].shape == (2, 4)
+    np.testing.assert_array_equal(out.detach().numpy(), np.broadcast_to(net[2].bias.detach().numpy(), (2, 2)))
+    h2.remove()
+    h3 = net.register_forward_hook(lambda m, args, out: out * 2)
+    doubled = net(x)
+    h3.remove()
+    np.testing.assert_allclose(doubled.detach().numpy(), 2 * net(x).detach().numpy(), rtol=1e-6)
+    doubled.sum().backward()  # the hooks' arithmetic is on the graph
+    assert net[0].weight.grad is not None
+    h1.remove()
+    features.clear()
+    net(x)
+    assert features == {}

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.core.eager import EAGER
+from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
 from chainrule.nn.parameter import Parameter
@@ -100,8 +100,56 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
+    _forward_pre_hooks: list | None = None  # set on the instance by the first registration
+    _forward_hooks: list | None = None
+
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks is None and self._forward_hooks is None:
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks or ()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks or ()):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,
+        or one argument) replaces the positional arguments. ``handle.remove()`` takes it off.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> layer = nn.Linear(2, 2)
+        >>> handle = layer.register_forward_pre_hook(lambda m, args: args[0] * 0)
+        >>> float(abs(layer(np.ones((1, 2), np.float32)) - layer.bias).sum()); handle.remove()
+        0.0
+        """
+        if self._forward_pre_hooks is None:
+            self.__dict__["_forward_pre_hooks"] = []
+        self._forward_pre_hooks.append(hook)
+        return HookHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
+        replaces the output (PyTorch's forward hook, e.g. to keep a layer's features).
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> seen = []
+        >>> layer = nn.Linear(3, 2)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        >>> _ = layer(np.ones((4, 3), np.float32)); handle.remove(); _ = layer(np.ones((1, 3), np.float32))
+        >>> seen
+        [(4, 2)]
+        """
+        if self._forward_hooks is None:
+            self.__dict__["_forward_hooks"] = []
+        self._forward_hooks.append(hook)
+        return HookHandle(self._forward_hooks, hook)
 
     # -- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
