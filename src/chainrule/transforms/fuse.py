@@ -9,13 +9,19 @@ read by nothing but the group, and replaces each group of two calls or more by o
 of a NumPy ufunc compiled by Numba from generated Python source. That ufunc broadcasts,
 takes ``out=`` and returns NumPy scalars for 0-d inputs exactly as the calls it replaces
 did, so buffers, donation and the rest of the program are built as for any ufunc call.
-Everything else (matrix products, reductions, indexing, linalg, fft) stays a NumPy call
-between the fused loops.
+A sum, max or min whose input such a chain (or a single elementwise call) produces is
+computed in the chain's loop (:mod:`chainrule.transforms.fuse_reduce`). Everything else
+(matrix products, other reductions, indexing, linalg, fft) stays a NumPy call between
+the fused loops. Which calls fuse, and the scalar code of a chain, are in
+:mod:`chainrule.transforms.fuse_code`.
 
 The steps, each a pure function but the last:
 
 * :func:`plan_groups`: which calls fuse, and into which group;
+  :func:`~chainrule.transforms.fuse_reduce.plan_reductions`: which reductions end one;
 * :func:`kernel_source`: the scalar Python function of one group;
+  :func:`~chainrule.transforms.fuse_reduce.reduction_kernel_source`: the loop nest of a
+  group that ends in a reduction;
 * :func:`module_source`: the module of all kernels of a program (one ``@vectorize`` each);
 * :func:`load_kernels`: the compiled ufuncs: from the machine code that an earlier
   process left in the cache directory (``CHAINRULE_FUSED_CACHE``, else
@@ -47,65 +53,26 @@ from pathlib import Path
 import numpy as np
 
 from chainrule.transforms import fused_objects
-from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Seq, Var
+from chainrule.transforms.fuse_code import (
+    _QUIET,
+    LIBM_MAX_SIZE,
+    _exact_vars,
+    _inputs,
+    _loop_types,
+    _signature,
+    kernel_source,
+)
+from chainrule.transforms.fuse_reduce import plan_reductions, reduction_kernel_source, reduction_of
+from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
            "available", "can_fuse", "cache_dir", "warn_unavailable", "compile_in_background",
-           "orphaned"]
+           "orphaned", "LIBM_MAX_SIZE"]
 
 # Whether Numba is installed, found without importing it: importing Numba takes a few
 # tenths of a second, which only programs that are fused should pay.
 _HAS_NUMBA = importlib.util.find_spec("numba") is not None
 _numba = None  # the module, once a program has been fused
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_FLOAT64 = np.dtype(np.float64)
-_BOOL = np.dtype(bool)
-_NUMBA_TYPES = {
-    np.dtype(t): n for t, n in [
-        (np.float64, "float64"), (np.float32, "float32"), (bool, "boolean"), (np.int64, "int64"),
-        (np.int32, "int32"), (np.int16, "int16"), (np.int8, "int8"), (np.uint64, "uint64"),
-        (np.uint32, "uint32"), (np.uint16, "uint16"), (np.uint8, "uint8"),
-    ]
-}
-
-# The scalar code of each ufunc that fuses, on operands already cast to its loop's input
-# types (``{0}``, ``{1}``); ``{T}`` is the loop's output type. Ties, signed zeros and NaNs
-# follow NumPy's loops: maximum(-0.0, 0.0) is its second argument, NaN wins in maximum.
-_EXPRESSIONS = {
-    np.add: "{0} + {1}", np.subtract: "{0} - {1}", np.multiply: "{0} * {1}",
-    np.true_divide: "{0} / {1}", np.negative: "-{0}", np.square: "{0} * {0}",
-    np.reciprocal: "{T}(1.0) / {0}", np.power: "{0} ** {1}", np.absolute: "abs({0})",
-    np.fabs: "abs({0})",
-    np.maximum: "{0} if ({0} > {1} or np.isnan({0})) else {1}",
-    np.minimum: "{0} if ({0} < {1} or np.isnan({0})) else {1}",
-    np.fmax: "{0} if ({0} > {1} or np.isnan({1})) else {1}",
-    np.fmin: "{0} if ({0} < {1} or np.isnan({1})) else {1}",
-    np.sign: "{T}(1.0) if {0} > 0 else ({T}(-1.0) if {0} < 0 else ({T}(0.0) if {0} == 0 else {0}))",
-    np.greater: "{0} > {1}", np.greater_equal: "{0} >= {1}", np.less: "{0} < {1}",
-    np.less_equal: "{0} <= {1}", np.equal: "{0} == {1}", np.not_equal: "{0} != {1}",
-    np.logical_and: "{0} and {1}", np.logical_or: "{0} or {1}", np.logical_not: "not {0}",
-    np.arctan2: "np.arctan2({0}, {1})", np.hypot: "np.hypot({0}, {1})",
-}
-for _name in ("sqrt exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan sinh "
-              "cosh tanh arcsinh arccosh arctanh floor ceil trunc rint").split():
-    _EXPRESSIONS[getattr(np, _name)] = f"np.{_name}({{0}})"
-# Loops that compare floating-point values: a NaN compared sets the CPU's "invalid" flag
-# in compiled code where NumPy's own loops stay quiet, so these run with NumPy's
-# floating-point error reports off (see ``_QUIET``).
-_COMPARING = {np.maximum, np.minimum, np.fmax, np.fmin, np.sign, np.greater, np.greater_equal,
-              np.less, np.less_equal, np.equal, np.not_equal}
-_QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
-# Functions that compile to a call of the C library per element: NumPy's own SIMD loops
-# for them are 5-100x faster per element (tanh of 4096 float32: 1.2 us against 114 us
-# here), so they fuse only on arrays small enough that the call they save (about 1 us)
-# outweighs that. Arithmetic, comparisons and sqrt are single instructions and fuse at
-# any size; so does ``power`` by a constant 0, 1 or 2, which the compiler turns into
-# multiplications.
-_LIBM = {np.power, np.arctan2, np.hypot} | {
-    getattr(np, n) for n in ("exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos "
-                             "arctan sinh cosh tanh arcsinh arccosh arctanh").split()}
-LIBM_MAX_SIZE = 128
 
 
 def available() -> bool:
@@ -157,85 +124,6 @@ def cache_dir() -> Path:
     return Path(base) / "chainrule" / "fused"
 
 
-# -- which calls fuse ------------------------------------------------------------------
-def _dtype_of(x):
-    """The dtype NumPy's type resolution sees for an operand (Python scalars stay weak)."""
-    if isinstance(x, bool):
-        return _BOOL
-    if type(x) in (int, float):
-        return type(x)
-    return getattr(x, "dtype", None)
-
-
-def _loop_types(op: Call, values: list):
-    """The dtypes of the loop NumPy runs for ``op`` (inputs..., output), or None when
-    ``op`` is not an elementwise call that fuses."""
-    if not (isinstance(op, Call) and op.effect is None and op.errstate is None and not op.kwargs
-            and not op.unpack and not op.check_shape and len(op.outs) == 1):
-        return None
-    fun = op.fun
-    try:
-        if fun not in _EXPRESSIONS or len(op.args) != fun.nin:
-            return None
-    except TypeError:  # an unhashable callable
-        return None
-    operands = []
-    for a in op.args:
-        if isinstance(a, Var):
-            a = values[a.id]
-            if not isinstance(a, np.ndarray | np.generic):
-                return None
-        elif not isinstance(a, bool | int | float | np.generic | np.ndarray):
-            return None
-        dtype = _dtype_of(a)
-        if dtype is None or (isinstance(dtype, np.dtype) and dtype not in _NUMBA_TYPES):
-            return None
-        operands.append(dtype)
-    try:
-        loop = fun.resolve_dtypes((*operands, None))
-    except (TypeError, ValueError):
-        return None
-    out = values[op.outs[0]]
-    if not isinstance(out, np.ndarray | np.generic) or out.dtype != loop[-1]:
-        return None
-    if fun in _LIBM and out.size > LIBM_MAX_SIZE and not (
-            fun is np.power and isinstance(op.args[1], int | float | np.generic)
-            and float(op.args[1]) in (0.0, 1.0, 2.0)):
-        return None
-    if any(t not in _FLOATS and t != _BOOL for t in loop):
-        return None
-    return loop
-
-
-def _exact_vars(ops: list) -> set:
-    """The variables whose values Python reads (guards), or that decide a shape checked
-    on replay, and everything they are computed from: these must be NumPy's own bits, or
-    a replay would fail a guard that the traced call passed."""
-    exact: set = set()
-    writes = any(isinstance(op, Call) and op.effect == "write" for op in ops)
-    for op in reversed(ops):
-        if isinstance(op, Guard):
-            exact.add(op.var)
-        elif op.check_shape or (writes and op.effect == "write") or any(v in exact for v in op.outs):
-            exact.update(_inputs(op))
-    return exact
-
-
-def _inputs(op) -> list:
-    found: list = []
-    for t in (*op.args, *op.kwargs.values()):
-        _collect(t, found)
-    return found
-
-
-def _collect(t, into: list) -> None:
-    if isinstance(t, Var):
-        into.append(t.id)
-    elif isinstance(t, Seq):
-        for i in t.items:
-            _collect(i, into)
-
-
 def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]:
     """The groups of calls that fuse, as lists of positions in ``ops`` (in order; the
     last is the group's one result that is read elsewhere).
@@ -282,78 +170,10 @@ def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]
     return [sorted(g) for g in reversed(groups) if len(g) > 1]
 
 
-# -- the code of a group ---------------------------------------------------------------
-def _literal(x, dtype: np.dtype) -> str:
-    """A constant as Numba source of the loop's type (a Python float is a float64)."""
-    if dtype == _BOOL:
-        return "True" if bool(x) else "False"
-    value = float(x)
-    if value != value:
-        text = "np.nan"
-    elif value in (float("inf"), float("-inf")):
-        text = "np.inf" if value > 0 else "-np.inf"
-    else:
-        text = repr(value)
-    return text if dtype == _FLOAT64 else f"np.{dtype.name}({text})"
-
-
-def kernel_source(ops: list, group: list[int], values: list, name: str) -> tuple[str, list, bool]:
-    """``(source, inputs, quiet)`` of one group: the body of a scalar function ``name``,
-    the templates its arguments are read from (variables and array constants, in order),
-    and whether it compares floating-point values (it then runs with error reports off).
-
-    The function computes each call of the group in its NumPy loop's types, operands
-    cast as NumPy casts them, so a float32 chain stays float32.
-    """
-    # inner values are named by their place in the group, so that identical groups (the
-    # layers of a deep network) have identical source and compile once
-    inner = {ops[k].outs[0]: f"t{i}" for i, k in enumerate(group)}
-    inputs: list = []
-    arg_of: dict = {}
-    lines = []
-    quiet = False
-    for k in group:
-        op = ops[k]
-        loop = _loop_types(op, values)
-        operands = []
-        for a, dtype in zip(op.args, loop[:-1], strict=False):
-            if isinstance(a, Var) and a.id in inner:
-                name_, have = inner[a.id], values[a.id].dtype
-            elif isinstance(a, Var) or isinstance(a, np.ndarray):
-                key = ("v", a.id) if isinstance(a, Var) else ("c", id(a))
-                if key not in arg_of:
-                    arg_of[key] = f"a{len(inputs)}"
-                    inputs.append(a)
-                name_ = arg_of[key]
-                have = values[a.id].dtype if isinstance(a, Var) else a.dtype
-            else:
-                operands.append(_literal(a, dtype))
-                continue
-            operands.append(name_ if have == dtype else f"np.{dtype.name}({name_})")
-        out_type = loop[-1]
-        expr = _EXPRESSIONS[op.fun].format(*operands, T=f"np.{out_type.name}")
-        quiet = quiet or op.fun in _COMPARING
-        if out_type == _FLOAT64 and all(t == _FLOAT64 for t in loop):
-            # float64 in, float64 out: Numba's result already is (fewer casts compile faster)
-            lines.append(f"    {inner[op.outs[0]]} = {expr}")
-        else:
-            cast = "bool" if out_type == _BOOL else f"np.{out_type.name}"
-            lines.append(f"    {inner[op.outs[0]]} = {cast}({expr})")
-    lines.append(f"    return {inner[ops[group[-1]].outs[0]]}")
-    source = f"def {name}({', '.join(f'a{i}' for i in range(len(inputs)))}):\n" + "\n".join(lines)
-    return source + "\n", inputs, quiet
-
-
-def _signature(ops: list, group: list[int], values: list, inputs: list) -> str:
-    def numba_type(x):
-        return _NUMBA_TYPES[values[x.id].dtype if isinstance(x, Var) else x.dtype]
-    out = values[ops[group[-1]].outs[0]]
-    return f"{_NUMBA_TYPES[out.dtype]}({', '.join(numba_type(x) for x in inputs)})"
-
-
-def module_source(kernels: list[tuple[str, str]], cache: bool) -> str:
+def module_source(kernels: list[tuple], cache: bool) -> str:
     """The Python module of a program's kernels: ``(signature, function source)`` pairs,
-    each function decorated as a Numba ufunc of that one signature.
+    each function decorated as a Numba ufunc of that one signature, and ``(signature,
+    source, layout)`` triples, decorated as generalized ufuncs (``guvectorize``).
 
     >>> print(module_source([("float64(float64)", "def k(a0):\\n    return a0\\n")], True))
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -366,8 +186,12 @@ def module_source(kernels: list[tuple[str, str]], cache: bool) -> str:
         return a0
     """
     parts = ["# generated by chainrule.jit(fuse=True)\nimport numba\nimport numpy as np\n"]
-    for signature, source in kernels:
-        parts.append(f"\n@numba.vectorize([\"{signature}\"], cache={cache})\n{source}")
+    for signature, source, *layout in kernels:
+        if layout:  # a chain that ends in a reduction: a generalized ufunc
+            parts.append(f"\n@numba.guvectorize([\"{signature}\"], \"{layout[0]}\", cache={cache})\n"
+                         f"{source}")
+        else:
+            parts.append(f"\n@numba.vectorize([\"{signature}\"], cache={cache})\n{source}")
     return "".join(parts)
 
 
@@ -502,23 +326,32 @@ def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
     1
     """
     groups = plan_groups(ops, values, out_templates)
-    if not groups:
+    reductions = plan_reductions(ops, values, out_templates, groups)
+    ending = {chain[-1]: (r, keep) for chain, r, keep in reductions}
+    units = [(g, None, False) for g in groups if g[-1] not in ending] + reductions
+    if not units:
         return ops
     kernels, names, inputs, quiet, seen = [], [], [], [], {}
-    for group in groups:
-        body, args, is_quiet = kernel_source(ops, group, values, "KERNEL")
-        signature = _signature(ops, group, values, args)
-        key = hashlib.sha256((signature + body).encode()).hexdigest()[:16]
+    for chain, r, keep in units:
+        if r is None:
+            body, args, is_quiet = kernel_source(ops, chain, values, "KERNEL")
+            kernel = [_signature(ops, chain, values, args), body]
+        else:
+            signature, layout, body, args, is_quiet = reduction_kernel_source(
+                ops, chain, r, keep, values, "KERNEL")
+            kernel = [signature, body, layout]
+        key = hashlib.sha256("\n".join(kernel).encode()).hexdigest()[:16]
         name = f"k{key}"
         if key not in seen:  # one kernel for identical groups (the layers of a deep net)
             seen[key] = True
-            kernels.append((signature, body.replace("def KERNEL(", f"def {name}(", 1)))
+            kernel[1] = body.replace("def KERNEL(", f"def {name}(", 1)
+            kernels.append(tuple(kernel))
         names.append(name)
         inputs.append(args)
         quiet.append(is_quiet)
     ufuncs = load_kernels(kernels, names)
-    fused_at = {group[-1]: i for i, group in enumerate(groups)}
-    dropped = {k for group in groups for k in group[:-1]}
+    fused_at = {chain[-1]: i for i, (chain, _, _) in enumerate(units)}
+    dropped = {k for chain, _, _ in units for k in chain[:-1]} | {r for _, r, _ in reductions}
     out = []
     for k, op in enumerate(ops):
         if k in dropped:
@@ -527,6 +360,27 @@ def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
         if i is None:
             out.append(op)
             continue
-        out.append(Call(ufuncs[i], list(inputs[i]), {}, op.outs, False, False, None, None,
-                        dict(_QUIET) if quiet[i] else None))
+        errstate = dict(_QUIET) if quiet[i] else None
+        chain, r, keep = units[i]
+        if r is None:
+            out.append(Call(ufuncs[i], list(inputs[i]), {}, op.outs, False, False, None, None,
+                            errstate))
+            continue
+        # the reduction's result without kept dimensions, then (keepdims) reshaped: a
+        # generalized ufunc's outputs take no dimension that its inputs do not have
+        reduced = ops[r].outs[0]
+        value = values[reduced]
+        _, axes, keepdims = reduction_of(ops[r], values)
+        if keepdims:
+            flat = value.reshape([n for d, n in enumerate(value.shape) if d not in axes])
+            if flat.ndim == 0:
+                flat = flat[()]
+            values.append(flat)
+            target = len(values) - 1
+        else:
+            target = reduced
+        outs = [op.outs[0], target] if keep else [target]
+        out.append(Call(ufuncs[i], list(inputs[i]), {}, outs, keep, False, None, None, errstate))
+        if keepdims:
+            out.append(Call(np.reshape, [Var(target), value.shape], {}, [reduced], False, False))
     return out

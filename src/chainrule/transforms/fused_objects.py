@@ -139,44 +139,64 @@ def _never_fails(cres) -> bool:
     return bool(returns) and all(r == "ret i32 0" for r in returns)
 
 
-def _native_loop(dufunc) -> tuple[str, list, int, bytes, list] | None:
-    """``(symbol, type numbers, nin, object code, undefined symbols)`` of the ufunc loop
-    of a Numba ``vectorize`` kernel of one signature, compiled again with its object
-    code kept; None where that code needs more than the C math library, unless what
-    else it needs is only the error path of a kernel that never fails."""
+def _native_loop(kernel) -> tuple[str, list, int, bytes, list, int, str | None] | None:
+    """``(symbol, type numbers, nin, object code, undefined symbols, nout, layout)`` of the
+    ufunc loop of a Numba ``vectorize`` kernel of one signature, or of the generalized
+    ufunc loop of a ``guvectorize`` kernel (``layout`` its core dimensions, else None),
+    compiled again with its object code kept; None where that code needs more than the C
+    math library, unless what else it needs is only the error path of a kernel that
+    never fails."""
+    from numba.core import types as nb_types
     from numba.core.compiler_lock import global_compiler_lock
     from numba.np.numpy_support import as_dtype
-    from numba.np.ufunc.wrappers import build_ufunc_wrapper
+    from numba.np.ufunc.wrappers import _GufuncWrapper, build_ufunc_wrapper
 
-    (cres,) = dufunc._dispatcher.overloads.values()
+    (cres,) = kernel._dispatcher.overloads.values()
     signature = cres.signature
+    builder = getattr(kernel, "gufunc_builder", None)
     with global_compiler_lock:
-        info = build_ufunc_wrapper(cres.library, cres.target_context, cres.fndesc.llvm_func_name,
-                                   signature, cres.objectmode, cres)
-        info.library.enable_object_caching()
-        info.library.finalize()
-        obj = info.library._get_compiled_object()
+        if builder is None:
+            info = build_ufunc_wrapper(cres.library, cres.target_context,
+                                       cres.fndesc.llvm_func_name, signature, cres.objectmode,
+                                       cres)
+            library, symbol = info.library, info.name
+            library.enable_object_caching()
+        else:
+            # the wrapper Numba builds for it, in a library of its own (not Numba's cache)
+            wrapper = _GufuncWrapper(builder.py_func, cres, builder.sin, builder.sout,
+                                     cache=False, is_parfors=True)
+            library = cres.target_context.codegen().create_library(str(wrapper))
+            library.enable_object_caching()
+            symbol = "__gufunc__." + cres.fndesc.mangled_name
+            wrapper._build_wrapper(library, symbol)
+        library.finalize()
+        obj = library._get_compiled_object()
     needs = undefined_symbols(obj)
     if cres.objectmode or needs is None:
         return None
     outside = [n for n in needs if not _from_math_library([n])]
     if outside and not (_error_path_only(outside) and _never_fails(cres)):
         return None
-    types = [as_dtype(a).num for a in signature.args] + [as_dtype(signature.return_type).num]
-    return info.name, types, len(signature.args), obj, needs
+    if builder is None:
+        types = [as_dtype(a).num for a in signature.args] + [as_dtype(signature.return_type).num]
+        return symbol, types, len(signature.args), obj, needs, 1, None
+    types = [as_dtype(a.dtype if isinstance(a, nb_types.Array) else a).num for a in signature.args]
+    return symbol, types, len(builder.sin), obj, needs, len(builder.sout), builder.signature
 
 
 def store(path: Path, module, names: list[str]) -> bool:
-    """Write the loops of ``names`` (kernels of the Numba-compiled ``module``) to ``path``;
+    """Write the loops of ``names`` (kernels of the Numba-compiled ``module``: ufuncs and
+    generalized ufuncs) to ``path``;
     False, writing nothing, where one of them cannot be kept so."""
     entries, blobs = [], []
     for name in dict.fromkeys(names):
         loop = _native_loop(getattr(module, name))
         if loop is None:
             return False
-        symbol, types, nin, obj, needs = loop
-        entries.append({"name": name, "symbol": symbol, "types": types, "nin": nin,
-                        "needs": needs, "size": len(obj), "sha256": hashlib.sha256(obj).hexdigest()})
+        symbol, types, nin, obj, needs, nout, layout = loop
+        entries.append({"name": name, "symbol": symbol, "types": types, "nin": nin, "nout": nout,
+                        "layout": layout, "needs": needs, "size": len(obj),
+                        "sha256": hashlib.sha256(obj).hexdigest()})
         blobs.append(obj)
     header = json.dumps({"loops": entries}).encode()
     try:
@@ -267,8 +287,10 @@ def load(path: Path, names: list[str]) -> list[np.ufunc] | None:
             address = engine.get_function_address(entry["symbol"])
             if not address:
                 return None
-            made[name] = maker.fromfunc(name, None, [address], [entry["types"]], entry["nin"], 1,
-                                        [None], [engine], maker.PyUFunc_None)
+            layout = entry.get("layout")
+            made[name] = maker.fromfunc(name, None, [address], [entry["types"]], entry["nin"],
+                                        entry.get("nout", 1), [None], [engine], maker.PyUFunc_None,
+                                        *((layout, ()) if layout else ()))
     except (OSError, ValueError, KeyError, TypeError, ImportError, RuntimeError, struct.error):
         return None
     return [made[n] for n in names]

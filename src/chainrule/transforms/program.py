@@ -519,8 +519,12 @@ def _kind(value) -> tuple:
 
 
 def _bufferable(op: Call, values: list) -> bool:
+    """Whether ``op``'s (first) result may be written into a buffer: a ufunc's one result,
+    or the first of a fused loop that also computes a reduction (its second)."""
     fun = op.fun
-    if not isinstance(fun, np.ufunc) or fun.nout != 1 or op.unpack or op.kwargs:
+    if not isinstance(fun, np.ufunc) or op.kwargs or (
+            (fun.nout, op.unpack) != (1, False)
+            and not (fun.nout == 2 and op.unpack and fun in COMPILED_UFUNCS)):
         return False
     value = values[op.outs[0]]
     # 0-d results stay NumPy scalars, as without out=
@@ -681,7 +685,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
             args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
             (first,) = op.outs[:1] or (None,)
             if first in buffer_of:
-                args.append(f"out={buffer_of[first]}")
+                out = buffer_of[first]
+                args.append(f"out={out}" if len(op.outs) == 1 else f"out=({out}, None)")
                 if buffer_of[first][0] == "d" and not donation_seen:
                     donation_seen = True
                     lines.append("    _donated[0] = donating")
