@@ -53,7 +53,8 @@ def fused_reductions(f) -> int:
         for line in program.source.splitlines():
             name = line.split("= ", 1)[1].split("(", 1)[0] if " = f" in line else None
             fun = program.replay.__globals__.get(name)
-            count += isinstance(fun, np.ufunc) and fun.signature is not None
+            count += (isinstance(fun, np.ufunc) and fun.signature is not None
+                      and getattr(np, fun.__name__, None) is not fun)  # not np.matmul
     return count
 
 
@@ -83,7 +84,8 @@ def test_training_step_fuses_its_reductions_with_the_unfused_bits(dtype):
         a, b = plain(params, x, onehot), fused(params, x, onehot)
         same_bits(a, b)
         params = b[1]
-    assert fused_reductions(fused) >= 3
+    # the two bias gradients' sums, the max, the row sum of the cotangent of the logits
+    assert fused_reductions(fused) >= 4
     assert fused.programs[0].n_calls < plain.programs[0].n_calls
     assert fused.traces == plain.traces == 1
 
@@ -226,10 +228,11 @@ def test_writes_and_unusual_arguments_keep_the_reduction_a_numpy_call():
     def f(x):
         h = x * 2.0 + 1.0
         h[0] = 5.0  # a write between the chain and its sum: the sum reads it
-        return cnp.sum(h, axis=0), cnp.sum(x * 3.0 - 1.0, axis=0, dtype=np.float64)
+        return (cnp.sum(h, axis=0), cnp.sum(x * 3.0 - 1.0, axis=0, dtype=np.float64),
+                cnp.max(x * 0.5 + 1.0, axis=(0, 1)))  # two of three axes
 
     fused = cr.jit(f, fuse="wait")
-    x = rng.normal(size=(4, 3)).astype(np.float32)
+    x = rng.normal(size=(4, 3, 2)).astype(np.float32)
     same_bits(fused(x), f(x))
     same_bits(fused(x + 1), f(x + 1))
     assert fused_reductions(fused) == 0
