@@ -266,6 +266,18 @@ def _out_of_functions(x, y, q, r):
     return x + y + q + r
 
 
+def _astype_no_copy_then_write(x):
+    y = x.astype(np.float64, copy=False)  # x itself
+    y += 1.0
+    return x * 2.0
+
+
+def _flatten_then_write(x):
+    y = x.flatten()  # a copy: x is not written
+    y[0] = 5.0
+    return x * 1.0, y
+
+
 def _iadd_item(d, x):
     d["a"] += x
     return d["a"] * 1.0
@@ -290,6 +302,8 @@ WRITERS = {
     "x.T[0] = ...": _writer(_through_transpose, square, vec),
     "x.reshape(...)[...] = ...": _writer(_through_reshape, square, vec),
     "+= on a dict item": _writer(_iadd_item, lambda k: {"a": A(0, 0)}, vec),
+    "x.astype(its dtype, copy=False) then +=": _writer(_astype_no_copy_then_write, vec),
+    "x.flatten() then setitem": _writer(_flatten_then_write, vec),
     "out= of cumsum, clip, and a ufunc with two outputs": _writer(_out_of_functions, lambda k: A(1, k, 3),
                                                                   zeros3, zeros3, zeros3),
 }
@@ -432,6 +446,56 @@ def test_results_alias_as_in_the_plain_call():
     assert a is b
     itself, view = cr.jit(lambda x: (x, x[1:]))(x)
     assert itself is x and np.shares_memory(view, x)
+
+
+TABLE = np.zeros(3)
+
+
+class _Config:
+    def __init__(self):
+        self.table = np.arange(3.0)
+
+
+def _global_table():
+    TABLE[:] = 0.0
+    return dict(fun=lambda x: (TABLE, x * 2.0), extra=(), array=TABLE)
+
+
+def _view_of_global_table():
+    TABLE[:] = 0.0
+    return dict(fun=lambda x: (TABLE[1:], x * 2.0), extra=(), array=TABLE)
+
+
+def _attribute_of_argument():
+    config = _Config()
+    return dict(fun=lambda c, x: (c.table, x * 2.0), extra=(config,), array=config.table)
+
+
+FOUND = {
+    "a global array": _global_table,
+    "a view of a global array": _view_of_global_table,
+    "an array attribute of an argument": _attribute_of_argument,
+}
+
+
+@pytest.mark.parametrize("make", FOUND.values(), ids=FOUND.keys())
+def test_an_array_found_outside_the_function_is_handed_back_itself(make):
+    """A result that holds no traced value but is an array the function did not make is
+    the caller's array: writing into it writes the global, as in the plain call."""
+    finals = []
+    for jitted in (False, True):
+        program = make()
+        before = program["array"][-1]
+        fun = cr.jit(program["fun"]) if jitted else program["fun"]
+        results = []
+        for k in range(3):
+            found, doubled = fun(*program["extra"], A(k))
+            assert np.shares_memory(found, program["array"])
+            found += 1.0
+            results.append((found.copy(), doubled))
+        assert program["array"][-1] == before + 3.0  # each call's write reached it
+        finals.append((results, program["array"].copy()))
+    assert same(finals[1], finals[0])
 
 
 @pytest.mark.filterwarnings("ignore:chainrule.jit")

@@ -163,6 +163,8 @@ class TensorMethods:
     conjugate = conj
 
     def astype(self, dtype, copy=True):
+        if not copy and np.dtype(dtype) == self.dtype:  # NumPy returns the array itself
+            return self
         return cnp.astype(self, dtype)
 
     def take(self, indices, axis=None):

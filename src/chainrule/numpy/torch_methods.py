@@ -342,8 +342,10 @@ class TorchTensorMethods:
         return cnp.squeeze(self, keep) if keep else self
 
     def flatten(self, start_dim=0, end_dim: int = -1):
-        if isinstance(start_dim, str):  # NumPy's flatten(order)
-            return cnp.ravel(self, order=start_dim)
+        if isinstance(start_dim, str):  # NumPy's flatten(order): a copy, never a view
+            return cnp.copy(cnp.ravel(self, order=start_dim))
+        if start_dim == 0 and end_dim == -1 and not _eager(self):  # NumPy's flatten()
+            return cnp.copy(cnp.ravel(self))
         if self.ndim == 0:
             return cnp.reshape(self, (1,))
         s, e = _unflatten_dim(self, start_dim), _unflatten_dim(self, end_dim)

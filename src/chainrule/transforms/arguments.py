@@ -224,6 +224,30 @@ def attributes_key(x, depth: int):
     return tuple((name, value_key(v, depth + 1)) for name, v in fields.items())
 
 
+def found_arrays(x, into: list, depth: int = 0) -> list:
+    """The arrays among the attributes of a mutable object among the arguments (those
+    :func:`attributes_key` keys by their bytes), at any depth it reads."""
+    if type(x).__hash__ is not object.__hash__ or isinstance(x, OPAQUE) or depth > 3:
+        return into
+    fields = getattr(x, "__dict__", None)
+    for v in fields.values() if isinstance(fields, dict) else ():
+        _found_in_value(v, into, depth + 1)
+    return into
+
+
+def _found_in_value(v, into: list, depth: int) -> None:
+    if isinstance(v, np.ndarray):
+        into.append(v)
+    elif isinstance(v, list | tuple) and depth <= 3:
+        for i in v:
+            _found_in_value(i, into, depth + 1)
+    elif isinstance(v, dict) and depth <= 3:
+        for i in v.values():
+            _found_in_value(i, into, depth + 1)
+    elif type(v) not in STATIC_TYPES and not isinstance(v, np.generic | Tensor):
+        found_arrays(v, into, depth)
+
+
 def value_key(v, depth: int):
     if type(v) in STATIC_TYPES:
         return (type(v), static_key(v))

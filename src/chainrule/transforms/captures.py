@@ -115,6 +115,10 @@ class Captures:
         self._seen.clear()  # only needed while searching
         self._compile()
 
+    def arrays(self) -> list[np.ndarray]:
+        """The watched arrays."""
+        return [where for kind, where, _, _ in self.checks if kind == 4]
+
     def unchanged(self) -> bool:
         """Whether every watched cell, global, default, item, attribute and array is as
         it was (the same object, or an equal immutable value; arrays bit for bit)."""

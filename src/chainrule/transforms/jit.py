@@ -51,6 +51,7 @@ from chainrule.transforms.arguments import (
     containers,
     describe,
     dict_orders,
+    found_arrays,
     rebound_attributes,
     replace_traced,
     slice_parts,
@@ -67,6 +68,7 @@ from chainrule.transforms.program import (
     Program,
     ReplayError,
     Seq,
+    Shared,
     Var,
     build_program,
     hashable,
@@ -720,6 +722,10 @@ class Jitted:
                         "is not a pytree (return tuples, lists or dicts, or register the class "
                         "with chainrule.register_pytree_node)"
                     )
+                if isinstance(leaf, np.ndarray) and _found_outside(leaf, self._captures, leaves):
+                    templates.append(Shared(leaf))  # a global array: the caller's own
+                    values.append(leaf)
+                    continue
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         result = unflatten_in_order(out_tree, values)
@@ -740,6 +746,17 @@ class Jitted:
             program = build(rewrite=fusion.fuse_elementwise if fuse else None)
         program.writebacks = [(k, name) for k, name, _ in writebacks]
         return result, program
+
+
+def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
+    """Whether a result that holds no traced value is (a view of) an array the function
+    found rather than made: a global, closed-over or default array, or an array attribute
+    of an object among the arguments."""
+    outside = captures.arrays()
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor | np.ndarray | np.generic):
+            found_arrays(leaf, outside)
+    return any(np.may_share_memory(array, a) for a in outside)
 
 
 def _fused_build(build: Callable) -> Program | None:

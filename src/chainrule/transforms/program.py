@@ -19,7 +19,7 @@ import numpy as np
 
 from chainrule.core.pytree import DictKeys
 
-__all__ = ["Var", "Seq", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
+__all__ = ["Var", "Seq", "Shared", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
            "same_value", "bits", "hashable", "root_array", "writable_like_output",
            "COMPILED_UFUNCS"]
 
@@ -63,6 +63,17 @@ class Seq:
     def __init__(self, kind: type, items: list):
         self.kind = kind
         self.items = items
+
+
+class Shared:
+    """A result that is an array the function found rather than made (a global or
+    closed-over array, an array attribute of an argument, a view of one): handed back
+    itself on every call, as the plain call hands it back."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
 
 
 class Call:
@@ -712,9 +723,11 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
         if dead:
             lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
-    # a constant array handed back is copied, so no caller's change reaches the next call
+    # an array made inside the function is copied, so no caller's change reaches the
+    # next call; an array found outside it is the caller's, changes and all
     outs = [
-        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray) else _render(t, names)
+        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray)
+        else names.of(t.array) if isinstance(t, Shared) else _render(t, names)
         for t in out_templates
     ]
     lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
