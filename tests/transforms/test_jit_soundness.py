@@ -456,6 +456,20 @@ def test_10_python_reads(read):
     run_both(read, [(np.array(v),) for v in ([1.25, 0.0], [2.5, 1.0], [1.25, 0.0], [0.0, 0.0])])
 
 
+@pytest.mark.parametrize("read", [
+    lambda x: len(x[x > 0]),
+    lambda x: cnp.nonzero(x)[0].shape,
+    lambda x: cnp.unique(x).size * x,
+    lambda x: [r * 2.0 for r in x[x > 0]],
+    lambda x: cnp.linalg.eigvals(cnp.reshape(x, (2, 2))).dtype,
+], ids=["len of a mask", "shape of nonzero", "size of unique", "rows of a mask", "dtype of eigvals"])
+def test_10_python_reads_the_shape_of_a_result_nothing_else_uses(read):
+    """The shape (or type) of a value-shaped result that only Python reads is checked on
+    replay: the call is not dropped as dead code with its check."""
+    run_both(read, [(np.array(v),) for v in ([1.0, -1.0, 0.0, 1.0], [1.0, 1.0, 2.0, 1.0],
+                                             [0.0, 1.0, -1.0, 0.0], [1.0, -1.0, 0.0, 1.0])])
+
+
 # -- 11. custom_vjp and checkpoint outside grad ----------------------------------------
 def test_11_custom_vjp_and_checkpoint_outside_grad():
     @cr.custom_vjp

@@ -320,13 +320,15 @@ def _renamed(op, rename: dict):
 
 def _live_ops(ops: list, out_templates: list) -> list:
     """The ops that an output, a guard or an effect needs, in order (the other calls are
-    pure: they go)."""
+    pure: they go). A call whose result's shape or type is checked stays too: Python may
+    have read that shape (``len(x[x > 0])``), which its check guards."""
     live = set()
     for t in out_templates:
         live.update(_vars_in(t, []))
     kept = []
     for op in reversed(ops):
-        if isinstance(op, Call) and op.effect is None and not any(v in live for v in op.outs):
+        if (isinstance(op, Call) and op.effect is None and not op.check_shape
+                and not any(v in live for v in op.outs)):
             continue
         kept.append(op)
         live.update(_op_inputs(op))
