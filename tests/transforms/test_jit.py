@@ -2,6 +2,7 @@
 the traced data), retraces exactly when shapes, dtypes, Python arguments or Python
 control flow change, and refuses what it cannot replay."""
 
+import collections
 import warnings
 
 import numpy as np
@@ -450,7 +451,7 @@ def test_unhashable_constant_argument_is_refused():
 
 
 def test_escaped_value_is_refused():
-    kept = []
+    kept = collections.deque()  # not a list or dict: what it holds is not replaced
 
     def leak(x):
         kept.append(x * 2)
@@ -460,6 +461,20 @@ def test_escaped_value_is_refused():
     f(np.ones(2))
     with pytest.raises(RuntimeError, match="already returned"):
         cnp.sin(kept[0])
+
+
+def test_a_value_appended_to_a_closed_over_list_is_its_array():
+    kept = []
+
+    def leak(x):
+        kept.append(x * 2)
+        return x
+
+    f = cr.jit(leak)
+    with pytest.warns(UserWarning, match="outlives the call"):
+        f(np.ones(2))
+    f(np.full(2, 3.0))
+    assert same(kept, [np.full(2, 2.0), np.full(2, 6.0)])
 
 
 def test_dropout_draws_a_new_mask_on_every_replay():

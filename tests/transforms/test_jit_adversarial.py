@@ -166,6 +166,71 @@ def test_state_read_besides_the_arguments(make):
     run_sequence(make)
 
 
+def _leak_into_closed_over_list():
+    log = []
+
+    def fun(x):
+        y = x * 2.0
+        log.append(y)  # a logged loss, as in an eager training loop
+        return y
+    return dict(fun=fun, calls=[(A(k),) for k in range(3)], state=lambda: list(log))
+
+
+def _leak_into_nonlocal():
+    last = None
+
+    def fun(x):
+        nonlocal last
+        last = x + 1.0
+        return last * 2.0
+    return dict(fun=fun, calls=[(A(k),) for k in range(3)], state=lambda: last)
+
+
+def _leak_into_global():
+    namespace = {}  # the module globals of this instance's function
+    exec("def fun(x):\n    global LAST\n    LAST = x * 3.0\n    return x + 0.0\n", namespace)
+    return dict(fun=namespace["fun"], calls=[(A(k),) for k in range(3)],
+                state=lambda: namespace.get("LAST"))
+
+
+class _Trainer:
+    def __init__(self):
+        self.w, self.steps, self.history = A(1, 2), 0, []
+
+    def __eq__(self, other):  # the sequences compare two instances' states
+        return same(vars(self), vars(other))
+
+    __hash__ = object.__hash__
+
+
+def _leak_into_an_argument_object():
+    trainer = _Trainer()
+
+    def fun(t, x):
+        t.steps += 1
+        t.w = t.w - 0.1 * x
+        t.history.append(cnp.sum(t.w))
+        return t.w * 1.0
+    return dict(fun=fun, calls=[(trainer, A(k, 1)) for k in range(3)],
+                state=lambda: (trainer.w, trainer.steps, list(trainer.history)))
+
+
+LEAKS = {
+    "appended to a closed-over list": _leak_into_closed_over_list,
+    "a nonlocal variable rebound": _leak_into_nonlocal,
+    "a global rebound": _leak_into_global,
+    "attributes of an argument object rebound and appended to": _leak_into_an_argument_object,
+}
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("make", LEAKS.values(), ids=LEAKS.keys())
+def test_traced_values_stored_where_they_outlive_the_call_are_their_values(make):
+    """A traced value stored in state that outlives the call is there as the array the
+    plain call stores (not a traced value), and such calls run without jit."""
+    run_sequence(make)
+
+
 def test_class_attributes_and_the_users_module_attributes_are_watched(tmp_path, monkeypatch):
     (tmp_path / "jit_settings_for_test.py").write_text("LR = 0.1\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -164,7 +164,7 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
                 x[k], found = v._value, True
             else:
                 found = replace_traced(v, trace, depth + 1) or found
-    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor):
+    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor | types.ModuleType):
         for k, v in list(vars(x).items()):
             if isinstance(v, Tensor) and v._trace is trace:
                 object.__setattr__(x, k, v._value)

@@ -28,6 +28,7 @@ import types
 import numpy as np
 
 from chainrule.core.tensor import Tensor
+from chainrule.transforms.arguments import replace_traced
 from chainrule.transforms.program import bits
 
 __all__ = ["Captures"]
@@ -110,6 +111,7 @@ class Captures:
 
     def __init__(self, fun):
         self.checks: list = []
+        self._namespaces: list = []  # (a function's globals, the names its code reads)
         self._seen: set = set()
         self._watch_value(fun, 0)
         self._seen.clear()  # only needed while searching
@@ -118,6 +120,28 @@ class Captures:
     def arrays(self) -> list[np.ndarray]:
         """The watched arrays."""
         return [where for kind, where, _, _ in self.checks if kind == 4]
+
+    def leaked(self, trace) -> bool:
+        """Replace, by their values, the values of ``trace`` that the function stored in
+        the state it reads (a global or closed-over variable rebound, an item of a list
+        or dict, an attribute); whether there were any. The state then differs from
+        what was taken, so the next call traces again."""
+        found = False
+        for kind, where, _, _ in self.checks:
+            if kind == 0:
+                value = where.cell_contents if _filled(where) else None
+                if isinstance(value, Tensor) and value._trace is trace:
+                    where.cell_contents, found = value._value, True
+            elif kind == 3 and isinstance(where, list | dict):
+                found = replace_traced(where, trace) or found
+        for names, used in self._namespaces:
+            for name in used:
+                value = names.get(name)
+                if isinstance(value, Tensor) and value._trace is trace:
+                    names[name], found = value._value, True
+                elif isinstance(value, list | dict) or _users_object(value):
+                    found = replace_traced(value, trace) or found
+        return found
 
     def unchanged(self) -> bool:
         """Whether every watched cell, global, default, item, attribute and array is as
@@ -213,6 +237,7 @@ class Captures:
             return
         names = fun.__globals__
         used = _global_names(code)
+        self._namespaces.append((names, used))
         for name in used:
             value = names.get(name, _MISSING)
             if isinstance(value, types.ModuleType) and _user_module(value):
@@ -237,6 +262,21 @@ class Captures:
         self.checks.append((3, fields, None, _items(fields)))
         for value in fields.values():
             self._watch_value(value, depth + 1)
+
+
+def _users_object(value) -> bool:
+    """An instance of a class of the user's (not a module, class, function or a library's
+    object)."""
+    return (hasattr(value, "__dict__") and not callable(value)
+            and not isinstance(value, types.ModuleType | type) and not _library(type(value)))
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _user_module(module: types.ModuleType) -> bool:

@@ -371,6 +371,8 @@ def foreign_tensor_error(x: Tensor) -> Exception:
 
 
 # -- the transform ------------------------------------------------------------------------
+# arguments that are data (read anew by each replay) or static values
+_DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
 _RETRACE_WARNING = 8
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
@@ -701,6 +703,13 @@ class Jitted:
             write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
             trace.refuse("the function changed a list or dict it was given (an append, an "
                          "item assigned or removed)")
+        # a traced value stored where it outlives the call (an attribute of an object
+        # among the arguments, a global): its value there, as the plain call leaves it
+        leaked = [replace_traced(leaf, trace) for leaf in leaves if not isinstance(leaf, _DATA)]
+        if any(leaked) | self._captures.leaked(trace):
+            trace.refuse("the function stored a traced value where it outlives the call (an "
+                         "attribute of an object among its arguments, a global or closed-over "
+                         "variable, list or dict); return it instead")
         writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if np.geterr() != trace.entry_errstate:
