@@ -470,6 +470,36 @@ def test_10_python_reads_the_shape_of_a_result_nothing_else_uses(read):
                                              [0.0, 1.0, -1.0, 0.0], [1.0, -1.0, 0.0, 1.0])])
 
 
+def _tanh_loss(x):
+    return cnp.sum(cnp.tanh(x * 2.0) ** 2)
+
+
+@pytest.mark.parametrize("transform, calls", [
+    (cr.grad(_tanh_loss), [(np.array([1, 0, 2]),), (np.array([3, -1, 0], np.int32),), (np.array([1, 0, 2]),)]),
+    (cr.grad(lambda x: x * 2.5), [(np.int64(3),), (np.uint8(4),), (np.bool_(True),)]),
+    (lambda x, v: cr.jvp(_tanh_loss, (x,), (v,)),
+     [(np.array([1, 0, 2]), np.ones(3)), (np.array([2, 1, 0]), np.ones(3))]),
+    (cr.hessian(_tanh_loss), [(np.array([1, 0]),), (np.array([2, 1]),)]),
+    (cr.grad(_tanh_loss), [(np.array([True, False]),)]),
+], ids=["grad of int arrays", "grad of NumPy integer and bool scalars", "jvp at ints", "hessian at ints",
+        "grad of bools"])
+def test_10_derivatives_at_integer_and_boolean_arguments(transform, calls):
+    """Inside jit, a derivative at integer values is taken in float64, as the plain call
+    takes it, and one at booleans is refused as the plain call refuses it."""
+    jitted = cr.jit(transform)
+    for args in calls:
+        try:
+            want = ("ok", transform(*args))
+        except TypeError:
+            want = ("raised", None)
+        try:
+            got = ("ok", jitted(*args))
+        except TypeError as e:
+            assert "differentiate" in str(e)
+            got = ("raised", None)
+        assert got[0] == want[0] and same(got[1], want[1]), (got, want)
+
+
 # -- 11. custom_vjp and checkpoint outside grad ----------------------------------------
 def test_11_custom_vjp_and_checkpoint_outside_grad():
     @cr.custom_vjp

@@ -14,7 +14,7 @@ from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor
 from chainrule.core.trace import ReverseTrace
 from chainrule.core.values import like_input
-from chainrule.numpy import zeros_like
+from chainrule.numpy import astype, zeros_like
 
 __all__ = [
     "vjp",
@@ -61,6 +61,12 @@ def differentiable_value(x, where: str = "argument"):
     if isinstance(x, Tensor):
         if x._trace.level == 0:  # an eager tensor: differentiate at its value
             return differentiable_value(x._value, where)
+        # a traced value (under jit, vmap): what its value would be, plain
+        kind = np.dtype(x.dtype).kind
+        if kind in "iu":
+            return astype(x, np.float64)
+        if kind == "b":
+            raise _no_derivative_error(where, x.dtype)
         return x
     if type(x) in BOX_TYPES:  # a user's vector space, with its own box (Box.register)
         return x
@@ -79,15 +85,19 @@ def differentiable_value(x, where: str = "argument"):
             # a program computes with integers in floating point; as HIPS autograd does,
             # differentiate at the same values in float64
             return x.astype(np.float64)
-        raise TypeError(
-            f"cannot differentiate with respect to an {where} of dtype {x.dtype}: derivatives "
-            "need floating-point or complex values. Convert it first, e.g. x.astype(float)."
-        )
+        raise _no_derivative_error(where, x.dtype)
     if isinstance(x, list | tuple):
         raise TypeError(f"internal: {where} should have been flattened")
     raise TypeError(
         f"cannot differentiate with respect to an {where} of type {type(x).__name__}; "
         "pass NumPy arrays, Python numbers, or tuples/lists/dicts of them"
+    )
+
+
+def _no_derivative_error(where: str, dtype) -> TypeError:
+    return TypeError(
+        f"cannot differentiate with respect to an {where} of dtype {dtype}: derivatives "
+        "need floating-point or complex values. Convert it first, e.g. x.astype(float)."
     )
 
 
