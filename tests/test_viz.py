@@ -69,7 +69,7 @@ def test_adjoints_are_the_hand_derived_gradients():
     dt = 2 * t
     dz = dt * (1 - t ** 2)
     assert np.allclose(g.node("sum").adjoint, 1.0)
-    assert np.allclose(g.node("power").adjoint, np.ones(2))
+    assert np.allclose(g.node("square").adjoint, np.ones(2))  # ndarray ** 2 is NumPy's square
     assert np.allclose(g.node("tanh").adjoint, dt, rtol=1e-12)
     assert np.allclose(g.node("matmul").adjoint, dz, rtol=1e-12)
     assert np.allclose(g.node("W").adjoint, np.outer(dz, x), rtol=1e-12)
@@ -221,13 +221,13 @@ def test_scopes_make_nested_clusters():
     g = viz.graph(f, np.ones(2))
     scopes = {n.name: n.scope for n in g.nodes}
     assert scopes["tanh"] == "encoder/layer1" and scopes["sin"] == "encoder"
-    assert scopes["power"] == "head" and scopes["x"] == ""
+    assert scopes["square"] == "head" and scopes["x"] == ""
     _, _, clusters = parse_dot(g.dot)
     ids = {n.name: n.id for n in g.nodes}
     assert set(clusters) == {"encoder", "layer1", "head"}
     assert set(clusters["encoder"]) == {ids["multiply"], ids["tanh"], ids["sin"]}
     assert set(clusters["layer1"]) == {ids["multiply"], ids["tanh"]}
-    assert set(clusters["head"]) == {ids["power"], ids["sum"]}
+    assert set(clusters["head"]) == {ids["square"], ids["sum"]}
 
 
 def test_scope_names_repeat_and_scopes_outside_graph_do_nothing():

@@ -489,6 +489,9 @@ KINDS = {
     "exception raised by the function": _kinds(lambda x: x * 2 if cnp.sum(x) >= 0 else _raise(), (A(1),),
                                                       (A(-1),), (A(2),)),
     "NaN guard": _kinds(lambda x: x * 2 if x[0] == x[0] else x * 0, (A(1),), (A(np.nan),), (A(2),)),
+    "x ** 2, x ** -1, x ** 0.5 (NumPy's square, reciprocal, sqrt) of complex and float arrays": _kinds(
+        lambda x: (x ** 2, x ** -1, x ** 0.5, x ** 2.0, x.real ** 2, x.real ** 0.5, x.real ** True),
+        *[(np.array([0.3 + 0.7j, -1.5 + 0.1j, -0.0 - 2j]) * k,) for k in (1, 3, -1)]),
     "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),
 }
 

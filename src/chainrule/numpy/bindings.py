@@ -17,7 +17,17 @@ from chainrule.core import eager, values
 from chainrule.core.tensor import Tensor, mark_ndarray_only_attributes
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
-from chainrule.numpy.elementwise import add, multiply, negative, power, subtract, true_divide
+from chainrule.numpy.elementwise import (
+    add,
+    multiply,
+    negative,
+    power,
+    reciprocal,
+    sqrt,
+    square,
+    subtract,
+    true_divide,
+)
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_methods import TorchTensorMethods
@@ -264,6 +274,27 @@ def _filled(a, v):
     return out if out.dtype == dtype else cnp.astype(out, dtype)
 
 
+# ndarray ** e calls these ufuncs instead of power for a float or complex array and a
+# Python int 2 or -1 or float 0.5 (NumPy's fast_scalar_power); power rounds complex
+# values differently
+_FAST_POWERS = {(int, 2): square, (int, -1): reciprocal, (float, 0.5): sqrt}
+
+
+def _array_power(method):
+    """``Tensor.__pow__`` as ``ndarray.__pow__``: the same ufunc for the same operands."""
+    def __pow__(self, other):
+        fast = _FAST_POWERS.get((type(other), other)) if type(other) in (int, float) else None
+        if fast is not None:
+            value = self._value
+            while isinstance(value, Tensor):  # a primal traced by a lower transform
+                value = value._value
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+                return fast(self)
+        return method(self, other)
+    __pow__.__qualname__ = "Tensor.__pow__"
+    return __pow__
+
+
 def _operator(prim, reflected: bool):
     """The operator method for ``prim``: straight to the innermost trace, skipping the
     argument scan of ``Primitive.__call__`` (operators are the hot path)."""
@@ -305,5 +336,6 @@ def bind_to_core() -> None:
             method.__name__ = method_name
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
+    Tensor.__pow__ = _array_power(Tensor.__pow__)
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
     mark_ndarray_only_attributes()
