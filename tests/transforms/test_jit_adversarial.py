@@ -343,6 +343,25 @@ def _flatten_then_write(x):
     return x * 1.0, y
 
 
+def _other_inplace_operators(x, n, m, a):
+    x //= 0.75
+    x %= 1.5
+    n <<= 1
+    n >>= 1
+    n //= 2
+    m &= x > 0.5
+    m |= x > 1.0
+    m ^= x > 0.25
+    a @= a
+    return x * 1.0, n + 0, m | False, a * 1.0
+
+
+def _positive_then_write(x):
+    y = +x  # a new array, as NumPy's: x is not written
+    y += 1.0
+    return x * 1.0, y
+
+
 def _iadd_item(d, x):
     d["a"] += x
     return d["a"] * 1.0
@@ -369,6 +388,10 @@ WRITERS = {
     "+= on a dict item": _writer(_iadd_item, lambda k: {"a": A(0, 0)}, vec),
     "x.astype(its dtype, copy=False) then +=": _writer(_astype_no_copy_then_write, vec),
     "x.flatten() then setitem": _writer(_flatten_then_write, vec),
+    "//=, %=, <<=, >>=, &=, |=, ^=, @=": _writer(_other_inplace_operators, lambda k: A(1, k + 0.5),
+                                                 lambda k: np.array([k, 7]), lambda k: np.array([True, k > 1]),
+                                                 lambda k: np.eye(2) + k),
+    "+x then +=": _writer(_positive_then_write, vec),
     "out= of cumsum, clip, and a ufunc with two outputs": _writer(_out_of_functions, lambda k: A(1, k, 3),
                                                                   zeros3, zeros3, zeros3),
 }
@@ -492,6 +515,8 @@ KINDS = {
     "x ** 2, x ** -1, x ** 0.5 (NumPy's square, reciprocal, sqrt) of complex and float arrays": _kinds(
         lambda x: (x ** 2, x ** -1, x ** 0.5, x ** 2.0, x.real ** 2, x.real ** 0.5, x.real ** True),
         *[(np.array([0.3 + 0.7j, -1.5 + 0.1j, -0.0 - 2j]) * k,) for k in (1, 3, -1)]),
+    "divmod and shifts": _kinds(lambda x, n: (divmod(x, 0.7), divmod(3.0, x), n << 1, 1 << n, n >> 1),
+                                *[(A(k + 0.5, -1.5), np.array([k, 3])) for k in range(3)]),
     "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),
 }
 

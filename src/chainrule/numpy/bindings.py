@@ -83,6 +83,24 @@ class TensorMethods:
     def __rmod__(self, other):
         return cnp.mod(other, self)
 
+    def __divmod__(self, other):
+        return cnp.divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return cnp.divmod(other, self)
+
+    def __lshift__(self, other):
+        return cnp.left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return cnp.left_shift(other, self)
+
+    def __rshift__(self, other):
+        return cnp.right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return cnp.right_shift(other, self)
+
     def __matmul__(self, other):
         return cnp.matmul(self, other)
 
@@ -94,6 +112,9 @@ class TensorMethods:
 
     def __abs__(self):
         return cnp.abs(self)
+
+    def __pos__(self):  # a new array, as NumPy's +x (a write into it leaves x alone)
+        return cnp.positive(self)
 
     # Comparisons are not differentiable: they give plain boolean arrays.
     def __eq__(self, other):
@@ -235,6 +256,32 @@ class TensorMethods:
 
     def __ipow__(self, other):
         return eager.inplace(self, power, other, "pow_")
+
+    # the other in-place operators of ndarray: without them Python would rebind the name
+    # (x = x // y) where NumPy writes the array
+    def __ifloordiv__(self, other):
+        return eager.inplace(self, cnp.floor_divide, other, "floordiv_")
+
+    def __imod__(self, other):
+        return eager.inplace(self, cnp.remainder, other, "remainder_")
+
+    def __imatmul__(self, other):
+        return eager.inplace(self, cnp.matmul, other, "matmul_")
+
+    def __iand__(self, other):
+        return eager.inplace(self, cnp.bitwise_and, other, "and_")
+
+    def __ior__(self, other):
+        return eager.inplace(self, cnp.bitwise_or, other, "or_")
+
+    def __ixor__(self, other):
+        return eager.inplace(self, cnp.bitwise_xor, other, "xor_")
+
+    def __ilshift__(self, other):
+        return eager.inplace(self, cnp.left_shift, other, "lshift_")
+
+    def __irshift__(self, other):
+        return eager.inplace(self, cnp.right_shift, other, "rshift_")
 
     def add_(self, other, alpha=1):
         return eager.inplace(self, add, other if alpha == 1 else other * alpha, "add_")

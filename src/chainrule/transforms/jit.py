@@ -244,7 +244,7 @@ class RecordTrace(Trace):
         if isinstance(other, Tensor) and other._trace is not self:
             raise _inplace_foreign_error(name)
         if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
-            return self.record(op.fun if hasattr(op, "fun") else op, (t, other), {})
+            return self.record(getattr(op, "fun", None) or op, (t, other), {})
         fun = _INPLACE.get(name)
         out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
                else self.record(_write_result, (t, op, other), {}, effect="write"))
@@ -293,7 +293,10 @@ class RecordTrace(Trace):
 
 
 _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
-            "div_": operator.itruediv, "pow_": operator.ipow}
+            "div_": operator.itruediv, "pow_": operator.ipow, "floordiv_": operator.ifloordiv,
+            "remainder_": operator.imod, "matmul_": operator.imatmul, "and_": operator.iand,
+            "or_": operator.ior, "xor_": operator.ixor, "lshift_": operator.ilshift,
+            "rshift_": operator.irshift}
 
 
 def _write_result(buffer, op, other):
