@@ -5,6 +5,7 @@ and results of every kind. Each program runs jitted and plain over a sequence of
 (with the state changed between calls where the class is about that); every call must
 give the same bits, leave the arguments and the outside state the same, or raise."""
 
+import copy
 import functools
 import types
 
@@ -362,6 +363,12 @@ def _positive_then_write(x):
     return x * 1.0, y
 
 
+def _copy_copy_then_write(x):
+    y = copy.copy(x)  # a new array, as for an ndarray
+    y[0] = 5.0
+    return x * 1.0, y
+
+
 def _iadd_item(d, x):
     d["a"] += x
     return d["a"] * 1.0
@@ -392,6 +399,7 @@ WRITERS = {
                                                  lambda k: np.array([k, 7]), lambda k: np.array([True, k > 1]),
                                                  lambda k: np.eye(2) + k),
     "+x then +=": _writer(_positive_then_write, vec),
+    "copy.copy(x) then setitem": _writer(_copy_copy_then_write, vec),
     "out= of cumsum, clip, and a ufunc with two outputs": _writer(_out_of_functions, lambda k: A(1, k, 3),
                                                                   zeros3, zeros3, zeros3),
 }
@@ -515,6 +523,7 @@ KINDS = {
     "x ** 2, x ** -1, x ** 0.5 (NumPy's square, reciprocal, sqrt) of complex and float arrays": _kinds(
         lambda x: (x ** 2, x ** -1, x ** 0.5, x ** 2.0, x.real ** 2, x.real ** 0.5, x.real ** True),
         *[(np.array([0.3 + 0.7j, -1.5 + 0.1j, -0.0 - 2j]) * k,) for k in (1, 3, -1)]),
+    "x.item(i)": _kinds(lambda x: (x.item(1), x.item(-1)), *[(A(k, 2 * k),) for k in range(3)]),
     "divmod and shifts": _kinds(lambda x, n: (divmod(x, 0.7), divmod(3.0, x), n << 1, 1 << n, n >> 1),
                                 *[(A(k + 0.5, -1.5), np.array([k, 3])) for k in range(3)]),
     "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),

@@ -128,9 +128,10 @@ class Tensor:
             )
         return np.asarray(self.primal(), dtype=dtype)
 
-    def item(self):
-        """The value of a one-element Tensor as a Python number."""
-        return np.asarray(self.primal("a Python number")).item()
+    def item(self, *index):
+        """The value of a one-element Tensor (or of the element ``index`` names) as a
+        Python number."""
+        return np.asarray(self.primal("a Python number")).item(*index)
 
     def tolist(self):
         return np.asarray(self.primal("a list")).tolist()

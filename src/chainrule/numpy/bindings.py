@@ -10,6 +10,8 @@ batched value under ``vmap``, a recorded one under ``jit``).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 import chainrule.numpy as cnp
@@ -115,6 +117,13 @@ class TensorMethods:
 
     def __pos__(self):  # a new array, as NumPy's +x (a write into it leaves x alone)
         return cnp.positive(self)
+
+    def __copy__(self):
+        """``copy.copy(x)``: inside a transform a new array, as for an ndarray (a write
+        into it leaves x alone); an eager Tensor is copied as any object is."""
+        if self._trace.level > 0:
+            return cnp.copy(self)
+        return copy._reconstruct(self, None, *self.__reduce_ex__(4))
 
     # Comparisons are not differentiable: they give plain boolean arrays.
     def __eq__(self, other):
