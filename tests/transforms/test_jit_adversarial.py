@@ -524,6 +524,9 @@ KINDS = {
         lambda x: (x ** 2, x ** -1, x ** 0.5, x ** 2.0, x.real ** 2, x.real ** 0.5, x.real ** True),
         *[(np.array([0.3 + 0.7j, -1.5 + 0.1j, -0.0 - 2j]) * k,) for k in (1, 3, -1)]),
     "x.item(i)": _kinds(lambda x: (x.item(1), x.item(-1)), *[(A(k, 2 * k),) for k in range(3)]),
+    "dict keys that are equal but not the same (1, True, 1.0, 0.0, -0.0)": _kinds(
+        lambda d: ({f"{k}": v * 2.0 for k, v in d["a"].items()}, d),
+        *[({"a": {k: A(1)}},) for k in (1, True, 1.0, 0.0, -0.0, 1)]),
     "divmod and shifts": _kinds(lambda x, n: (divmod(x, 0.7), divmod(3.0, x), n << 1, 1 << n, n >> 1),
                                 *[(A(k + 0.5, -1.5), np.array([k, 3])) for k in range(3)]),
     "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),

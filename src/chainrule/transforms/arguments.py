@@ -139,7 +139,7 @@ def dict_orders(tree, into: list) -> tuple:
     but which a function iterating over a dict sees)."""
     order = getattr(tree.aux, "order", None)
     if order is not None:
-        into.append(order)
+        into.append(typed_keys(order))
     for child in tree.children:
         if child.children:
             dict_orders(child, into)
@@ -197,6 +197,12 @@ STATIC_TYPES = (int, float, bool, complex, str, type(None))
 
 def slice_parts(s: slice) -> tuple:
     return s.start, s.stop, s.step
+
+
+def typed_keys(keys) -> tuple:
+    """A dict's keys in order, each with its type and floats by their bits: ``{1: x}``,
+    ``{True: x}`` and ``{1.0: x}`` are equal dicts, but not to ``f"{k}"``."""
+    return tuple((type(k), static_key(k)) for k in keys)
 
 
 def static_key(x):
@@ -278,7 +284,7 @@ def describe(x, dynamic: list, description: list) -> bool:
                 return False
         return True
     if t is dict:
-        description.append((dict, tuple(x)))  # the insertion order: iteration sees it
+        description.append((dict, typed_keys(x)))  # the insertion order: iteration sees it
         for k in sorted(x, key=repr):  # the pytree order
             if not describe(x[k], dynamic, description):
                 return False
