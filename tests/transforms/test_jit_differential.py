@@ -118,10 +118,40 @@ def _sort_local(h, x, s, bn):
     return h
 
 
+def _operators_in_place(h, x, s, bn):
+    s //= 0.5
+    s %= 3.0
+    h = h * 1.0
+    mask = h > 0
+    mask &= h < 2.0
+    mask |= h == 0
+    return h * mask
+
+
+def _views_and_copies(h, x, s, bn):
+    h = h * 1.0
+    same_array = h.astype(h.dtype, copy=False)
+    same_array += 1.0  # writes h
+    flat = h.flatten()
+    flat[0] = 7.0  # a copy: h is not written
+    plus = +h
+    plus[1] = 5.0  # a copy too
+    return h + flat * plus
+
+
+def _power_fast_paths(h, x, s, bn):
+    return h ** 2 + cnp.abs(h) ** 0.5 + (h + 3.0) ** -1
+
+
+def _masked_length(h, x, s, bn):
+    return h * len(h[h > 0])
+
+
 STEPS = {f.__name__[1:]: f for f in (
     _branch, _signed_zero, _nan_check, _inplace_argument, _inplace_view_of_local,
     _setitem_read_index, _try_cholesky, _try_index, _errstate_divide, _dropout,
-    _unused_dropout, _batch_norm, _dtype_scalar, _global_array, _numpy_writers, _sort_local)}
+    _unused_dropout, _batch_norm, _dtype_scalar, _global_array, _numpy_writers, _sort_local,
+    _operators_in_place, _views_and_copies, _power_fast_paths, _masked_length)}
 
 RESULTS = {
     "array": lambda h, s: h,
