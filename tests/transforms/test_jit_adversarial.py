@@ -527,6 +527,10 @@ KINDS = {
     "dict keys that are equal but not the same (1, True, 1.0, 0.0, -0.0)": _kinds(
         lambda d: ({f"{k}": v * 2.0 for k, v in d["a"].items()}, d),
         *[({"a": {k: A(1)}},) for k in (1, True, 1.0, 0.0, -0.0, 1)]),
+    "np.matrix and masked array arguments (operators of their own)": _kinds(
+        lambda x: (x * x, x + 1.0, x[0]),
+        (np.matrix([[1.0, 2.0], [3.0, 4.0]]),), (np.ma.array([[1.0, 2.0], [3.0, 4.0]], mask=[[0, 1], [0, 0]]),),
+        (np.matrix([[2.0, 0.0], [1.0, 4.0]]),)),
     "divmod and shifts": _kinds(lambda x, n: (divmod(x, 0.7), divmod(3.0, x), n << 1, 1 << n, n >> 1),
                                 *[(A(k + 0.5, -1.5), np.array([k, 3])) for k in range(3)]),
     "float cast to int of NaN and huge": _kinds(lambda x: x.astype(np.int64), (A(1.5),), (A(np.nan),), (A(1e30),)),
@@ -538,6 +542,7 @@ def _raise():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
 @pytest.mark.parametrize("make", KINDS.values(), ids=KINDS.keys())
 def test_arguments_and_results_of_every_kind(make):
     run_sequence(make)

@@ -572,6 +572,11 @@ class Jitted:
                                   getattr(value, "strides", None)))
                 dynamic.append(value)
             elif isinstance(leaf, np.ndarray):
+                if type(leaf) is not np.ndarray and _own_operators(type(leaf)):
+                    # np.matrix's * is a matrix product, which a traced value's * is not
+                    self._runs_plain(f"an argument is a {type(leaf).__name__}, an ndarray subclass "
+                                     "with operators or indexing of its own")
+                    return self.fun(*args, **kwargs), None
                 # the layout too: ravel(order='K') and friends read it
                 signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.strides))
                 dynamic.append(leaf)
@@ -758,6 +763,19 @@ class Jitted:
             program = build(rewrite=fusion.fuse_elementwise if fuse else None)
         program.writebacks = [(k, name) for k, name, _ in writebacks]
         return result, program
+
+
+_OPERATORS = {f"__{name}__" for name in (
+    "add radd iadd sub rsub isub mul rmul imul truediv rtruediv itruediv floordiv rfloordiv "
+    "ifloordiv mod rmod imod pow rpow ipow matmul rmatmul imatmul neg pos abs getitem setitem "
+    "and rand iand or ror ior xor rxor ixor invert lt le gt ge eq ne").split()}
+
+
+@functools.cache
+def _own_operators(cls: type) -> bool:
+    """Whether an ndarray subclass defines operators or indexing of its own."""
+    return any(name in vars(c) for c in cls.__mro__
+               if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
 
 
 def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
