@@ -3,6 +3,7 @@ types, writes into its arguments), or it runs the plain function, or it raises a
 naming what to change. One test per reproduction of issue 10, numbered as there."""
 
 import math
+import random
 
 import numpy as np
 import pytest
@@ -289,9 +290,11 @@ def test_5_nan_payloads_differ():
 def _same_draws(fun, make_args, calls=4, seed=3):
     cr.nn.init.manual_seed(seed)
     np.random.seed(seed)
+    random.seed(seed)
     want = [fun(*make_args(k)) for k in range(calls)]
     cr.nn.init.manual_seed(seed)
     np.random.seed(seed)
+    random.seed(seed)
     jitted = cr.jit(fun)
     got = [jitted(*make_args(k)) for k in range(calls)]
     assert all(same(g, w) for g, w in zip(got, want, strict=True)), (got, want)
@@ -321,6 +324,15 @@ def test_7_numpy_global_random_draws_run_the_plain_function():
         return x + np.random.normal(size=x.shape)
 
     jitted = _same_draws(f, lambda k: (np.ones(3),))
+    assert jitted.programs == []
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_7_python_random_module_draws_run_the_plain_function():
+    def f(x):
+        return x * random.random() if random.random() < 0.5 else x - random.gauss(0.0, 1.0)
+
+    jitted = _same_draws(f, lambda k: (np.ones(3),), calls=6)
     assert jitted.programs == []
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import random
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -683,6 +684,7 @@ class Jitted:
         if self._captures is None:
             self._captures = Captures(self.fun)
         trace = RecordTrace(_generators_seen_by(self.fun, leaves))
+        python_random = random.getstate()
         boxed = []
         n_inputs = 0
         for leaf in leaves:
@@ -720,6 +722,9 @@ class Jitted:
                          "variable, list or dict); return it instead")
         writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
+        if random.getstate() != python_random:
+            trace.refuse("random numbers were drawn with Python's random module, which a replay "
+                         "would not draw again")
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
         if writebacks:  # the rebound attributes are results too, set after each replay
