@@ -305,6 +305,21 @@ def test_errstate_raise_behaves_as_the_plain_call():
         assert np.all(np.isneginf(f(np.ones(3))))
 
 
+def test_a_fused_nan_is_at_the_same_place_with_a_sign_that_may_differ():
+    def f(x):
+        return -x * 0.0 + x * 1.0
+
+    fused = cr.jit(f, fuse="wait")
+    x = np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fused(x)
+        got, want = fused(x), f(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    finite = ~np.isnan(want)
+    assert got[finite].tobytes() == want[finite].tobytes()
+
+
 def test_nan_inputs_to_fused_comparisons_warn_no_more_than_numpy():
     f = cr.jit(lambda x: cnp.maximum(x * 2.0, 0.0) + 1.0, fuse="wait")
     x = np.array([np.nan, -0.0, 1.0, -np.inf])
