@@ -216,11 +216,34 @@ def _leak_into_an_argument_object():
                 state=lambda: (trainer.w, trainer.steps, list(trainer.history)))
 
 
+class _LoggingModule(cr.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    def forward(self, x):
+        y = x * 2.0
+        self.log.append(y)  # a list attribute, shared with the caller's module
+        return y
+
+    def __eq__(self, other):  # the sequences compare two instances' states
+        return same(self.log, other.log)
+
+    __hash__ = cr.nn.Module.__hash__
+
+
+def _leak_into_a_module_list():
+    module = _LoggingModule()
+    return dict(fun=lambda m, x: m(x), calls=[(module, A(k)) for k in range(3)],
+                state=lambda: list(module.log))
+
+
 LEAKS = {
     "appended to a closed-over list": _leak_into_closed_over_list,
     "a nonlocal variable rebound": _leak_into_nonlocal,
     "a global rebound": _leak_into_global,
     "attributes of an argument object rebound and appended to": _leak_into_an_argument_object,
+    "appended to a list attribute of a module among the arguments": _leak_into_a_module_list,
 }
 
 

@@ -716,6 +716,8 @@ class Jitted:
         # a traced value stored where it outlives the call (an attribute of an object
         # among the arguments, a global): its value there, as the plain call leaves it
         leaked = [replace_traced(leaf, trace) for leaf in leaves if not isinstance(leaf, _DATA)]
+        leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
+                   if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
         if any(leaked) | self._captures.leaked(trace):
             trace.refuse("the function stored a traced value where it outlives the call (an "
                          "attribute of an object among its arguments, a global or closed-over "
