@@ -20,6 +20,15 @@ __all__ = ["Tensor", "BOX_TYPES"]
 BOX_TYPES: dict[type, type] = {}
 
 
+# What to write instead of a read that would drop a derivative
+_FUNCTIONAL = (
+    "Build arrays with chainrule.numpy (np.stack, np.concatenate, np.array([x, y])), "
+    "update them out of place (x.at[i].set(v) on a Tensor, np.where(mask, v, a)), use "
+    "chainrule.numpy functions instead of math.*, and read a number for printing or "
+    "logging with x.item(), f'{x:.3f}' or chainrule.stop_gradient(x)."
+)
+
+
 class Tensor:
     """A NumPy value carried through a trace.
 
@@ -94,14 +103,41 @@ class Tensor:
             t._trace.guard(t)
         return v
 
+    def differentiated_by(self):
+        """The innermost-first transform (a reverse- or forward-mode trace) that this value
+        carries a derivative for, or None (a plain jit or vmap value, or an eager one)."""
+        t = self
+        while isinstance(t, Tensor):
+            trace = t._trace
+            if trace.level > 0 and not trace.records and not trace.batches:
+                return trace
+            t = t._value
+        return None
+
+    def _dropping(self, what: str) -> None:
+        # float() and complex() are the identity on the value, so a derivative carried
+        # through them would be lost: refused inside grad/jvp/... as HIPS autograd and JAX
+        # do. int(), bool() and indexing are piecewise constant (their derivative is zero)
+        # and stay Python control flow on the primal.
+        trace = self.differentiated_by()
+        if trace is not None:
+            raise TypeError(
+                f"{what} of a value that chainrule.{trace.name} is differentiating would drop "
+                "its derivative silently (NumPy calls float() when a value is stored into an "
+                "element of a plain ndarray, a[i] = x, and so do math.* functions and "
+                f"'%f' % x). {_FUNCTIONAL}"
+            )
+
     # -- conversions ------------------------------------------------------------------
     def __float__(self) -> float:
+        self._dropping("float()")
         return float(self.primal("a float"))
 
     def __int__(self) -> int:
         return int(self.primal("an int"))
 
     def __complex__(self) -> complex:
+        self._dropping("complex()")
         return complex(self.primal("a complex"))
 
     def __bool__(self) -> bool:
@@ -122,9 +158,10 @@ class Tensor:
         if self._trace.level > 0 or self._node is not None:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
-                "the gradient would be dropped silently. Use chainrule.numpy functions on it "
-                "(for a list of Tensors: chainrule.numpy.array or .stack, not numpy.array), "
-                "or take .detach() / chainrule.stop_gradient(x) if you mean to drop it."
+                "that would drop its derivative silently (a NumPy function that chainrule "
+                "does not mirror, numpy.array([x, y]), or a[i] = x into a plain ndarray). "
+                f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
+                "drop it."
             )
         return np.asarray(self.primal(), dtype=dtype)
 
