@@ -65,3 +65,22 @@ def test_the_original_is_left_alone():
     x.at[0].set(0.0)
     x.at[REPEATS].add(1.0)
     np.testing.assert_array_equal(x.numpy(), X)
+
+
+def test_repeated_set_differentiates_only_the_write_that_stays():
+    # x[[1, 1, 2]] = v keeps v[1] at position 1: v[0] has no derivative (finite differences)
+    def f(L, x, v):
+        x = x.at[np.array([1, 1, 2])].set(v) if L is cnp else _np_set(x, v)
+        return L.sum(L.sin(x) * np.array([1.0, 2.0, 3.0]))
+
+    def _np_set(x, v):
+        x = x.copy()
+        x[[1, 1, 2]] = v
+        return x
+
+    x, v = np.array([0.3, -0.2, 0.9]), np.array([0.4, 0.5, 0.6])
+    got = cr.grad(lambda x, v: f(cnp, cr.tensor(x) if not isinstance(x, cr.Tensor) else x, v), argnums=(0, 1))(x, v)
+    np.testing.assert_allclose(got[1], [0.0, 2 * np.cos(0.5), 3 * np.cos(0.6)], rtol=1e-15)
+    np.testing.assert_allclose(got[0], [np.cos(0.3), 0.0, 0.0], rtol=1e-15)
+    scalar = cr.grad(lambda s: cnp.sum(cr.tensor(x).at[np.array([1, 1])].set(s)))(2.0)
+    assert scalar == 1.0  # one element holds s

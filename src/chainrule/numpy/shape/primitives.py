@@ -412,11 +412,32 @@ def _index_update_impl(x, index, v):
 
 # ``x[index] = v`` on a Tensor that is differentiated (chainrule.core.eager.setitem) is
 # recorded out of place as this primitive; differentiable in ``x`` and ``v``.
+def _may_repeat(index) -> bool:
+    """Whether ``index`` holds an integer array (which may name an element twice)."""
+    items = index if isinstance(index, tuple) else (index,)
+    arrays = (np.asarray(i) if isinstance(i, list) else i for i in items)
+    return any(isinstance(i, np.ndarray | Tensor) and i.dtype.kind in "iu" and i.size > 1
+               for i in arrays)
+
+
+def _written(g, x, index):
+    """The cotangent of the values ``x[index] = v`` wrote: ``g[index]``, except that where
+    an integer-array index names an element twice only the write that stays (the last,
+    NumPy's order) gets it, as the output holds only that one."""
+    picked = cnp.getitem(g, index)
+    if not _may_repeat(index):
+        return picked
+    shape = shape_of(picked)
+    order = cnp.reshape(cnp.arange(int(np.prod(shape))), shape)
+    kept = index_update(np.full(shape_of(x), -1), index, order)
+    return cnp.where(cnp.getitem(kept, index) == order, picked, 0)
+
+
 index_update = Primitive(_index_update_impl, name="index_update")
 def_vjps(index_update,
          lambda g, ans, x, index, v: index_update(g, index, 0),
          None,
-         lambda g, ans, x, index, v: unbroadcast(cnp.getitem(g, index), v))
+         lambda g, ans, x, index, v: unbroadcast(_written(g, x, index), v))
 def_jvps(index_update,
          lambda t, ans, x, index, v: index_update(t, index, 0),
          None,
