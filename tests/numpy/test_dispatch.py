@@ -21,10 +21,8 @@ def test_ndarray_on_the_left_of_an_operator():
 
 
 def test_unsupported_numpy_function_names_itself():
-    with pytest.raises(TypeError, match=r"numpy\.trim_zeros is not differentiable"):
-        cr.grad(lambda x: np.sum(np.trim_zeros(x)))(np.ones(2))
-    with pytest.raises(TypeError, match=r"numpy\.sort_complex is not differentiable"):
-        cr.grad(lambda x: np.sum(np.sort_complex(x)))(np.ones(2))
+    with pytest.raises(TypeError, match=r"numpy\.histogramdd is not differentiable"):
+        cr.grad(lambda x: np.sum(np.histogramdd(x)[0]))(np.ones(2))
     with pytest.raises(TypeError, match="numpy.add.reduceat"):
         cr.grad(lambda x: np.sum(np.add.reduceat(x, [0])))(np.ones(2))
 

@@ -1,4 +1,4 @@
-"""piecewise, apply_along_axis and apply_over_axes (chainrule/numpy/functional.py): values
+"""piecewise, apply_along_axis, apply_over_axes and vectorize (chainrule/numpy/functional.py): values
 equal NumPy's, derivatives against finite differences in both modes to second order and
 against JAX, and under vmap against jax.vmap."""
 
@@ -42,6 +42,17 @@ CASES = {
     "apply_over_axes_sum": (lambda L, a: L.apply_over_axes(L.sum, a, [0, 2]), (A,), True),
     "apply_over_axes_keepdims_func": (lambda L, a: L.apply_over_axes(lambda v, ax: L.max(v, axis=ax, keepdims=True),
                                                                      a, -1), (A,), False),
+    "vectorize_branch": (lambda L, x: L.vectorize(lambda a: a * a if a > 1 else 3 * L.sin(a))(x), (X,), False),
+    "vectorize_broadcast_two_args": (lambda L, a: L.vectorize(lambda u, v: L.exp(u) * v)(a, a[0]), (A[0],), True),
+    "vectorize_excluded": (lambda L, x: L.vectorize(lambda a, n: a ** n, excluded={1})(x, 3), (X,), True),
+    "vectorize_keyword": (lambda L, x: L.vectorize(lambda a, b=1.0: L.tanh(a) * b)(x, b=x[::-1]), (X,), False),
+    "vectorize_signature_reduce": (lambda L, a: L.vectorize(lambda r: L.sum(r ** 2) * r[0], signature="(n)->()")(a),
+                                   (A,), True),
+    "vectorize_signature_matrix": (lambda L, a: L.vectorize(lambda r: L.outer(r, L.sin(r)),
+                                                            signature="(n)->(n,n)")(a), (A,), True),
+    "vectorize_signature_two": (lambda L, a: L.vectorize(lambda u, v: L.dot(u, v), signature="(n),(n)->()")(a, a[0]),
+                                (A,), True),
+    "vectorize_0d": (lambda L, x: L.vectorize(lambda a: L.cos(a) * a)(x), (np.array(0.7),), True),
 }
 
 
@@ -102,3 +113,49 @@ def test_errors_as_numpy():
 def test_plain_inputs_are_numpys():
     assert type(cnp.piecewise(X, [X < 0], [1.0, 2.0])) is np.ndarray
     np.testing.assert_array_equal(cnp.apply_along_axis(np.sum, 0, A), np.apply_along_axis(np.sum, 0, A))
+
+
+def test_vectorize_as_numpys_and_autograds():
+    import autograd
+    import autograd.numpy as anp
+
+    f = cnp.vectorize(lambda a: a * a if a > 1 else 3 * a)
+    assert isinstance(f, np.vectorize)
+    x = np.array([0.5, 2.0, 3.0])
+    want = autograd.grad(lambda x: anp.sum(anp.vectorize(lambda a: a * a if a > 1 else 3 * a)(x)))(x)
+    np.testing.assert_array_equal(cr.grad(lambda x: cnp.sum(f(x)))(x), want)
+    np.testing.assert_array_equal(cr.elementwise_grad(f)(x), want)  # (autograd: zeros, a warning)
+    assert cr.grad(lambda x: f(x))(2.0) == 4.0
+    np.testing.assert_array_equal(cr.hessian(lambda x: cnp.sum(cnp.vectorize(lambda a: a ** 3)(x)))(x),
+                                  np.diag(6 * x))
+    pair = cnp.vectorize(lambda a: (a, a * a))  # two results, each stacked
+    np.testing.assert_array_equal(cr.jacobian(lambda x: pair(x)[1])(x), np.diag(2 * x))
+
+    @cnp.vectorize
+    def scaled(a, b=1.0):
+        return a * b
+
+    assert cr.grad(lambda b: cnp.sum(scaled(x, b=b)))(2.0) == x.sum()
+    # results take the first result's dtype, as in NumPy (here an int: no derivative)
+    first_int = cnp.vectorize(lambda a: 0 if a < 1 else a)
+    assert first_int(cr.tensor(x)).dtype == np.vectorize(lambda a: 0 if a < 1 else a)(x).dtype
+    floats = cnp.vectorize(lambda a: 0 if a < 1 else a, otypes=[float])
+    np.testing.assert_array_equal(cr.grad(lambda x: cnp.sum(floats(x)))(x), [0.0, 1.0, 1.0])
+    step = cr.jit(cr.grad(lambda x: cnp.sum(cnp.vectorize(lambda a: a * a)(x))))
+    for v in (x, x * 2, x):
+        np.testing.assert_array_equal(step(v), 2 * v)
+
+
+def test_vectorize_errors_as_numpy():
+    f = cnp.vectorize(lambda a: a)
+    with pytest.raises(ValueError, match="size 0 inputs unless `otypes`"):
+        f(cr.tensor(np.zeros(0)))
+    assert cnp.vectorize(lambda a: a, otypes=[float])(cr.tensor(np.zeros((0, 2)))).shape == (0, 2)
+    with pytest.raises(ValueError, match="give signature="):  # an array for one element
+        cnp.vectorize(lambda a: a * np.ones(2))(cr.tensor(np.ones(2)))
+    with pytest.raises(ValueError, match="not a valid gufunc signature"):
+        cnp.vectorize(lambda a: a, signature="(n->)")(cr.tensor(np.ones(2)))
+    with pytest.raises(ValueError, match="inconsistent size"):
+        cnp.vectorize(lambda a, b: a, signature="(n),(n)->()")(cr.tensor(np.ones(2)), np.ones(3))
+    with pytest.raises(TypeError, match="vmap"):  # a branch on each example's value, as in JAX
+        cr.vmap(cnp.vectorize(lambda a: a if a > 0 else -a))(np.ones((2, 3)))

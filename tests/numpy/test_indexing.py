@@ -152,3 +152,30 @@ def test_vjp_of_indexing_is_a_scatter_add(case, seed):
     assert np.shape(g) == shape and np.allclose(g, expected)
     t = r.standard_normal(shape)
     assert np.array_equal(cr.jvp(lambda a: a[index], (x,), (t,))[1], t[index])
+
+
+# -- sort_complex -----------------------------------------------------------------------------
+@pytest.mark.parametrize("a", [
+    np.array([3.0, 1.0, -2.0, 0.5]),
+    np.array([[3.0, 1 + 2j, 1.5 - 1j], [0.0, -1.0, 0.2 + 2j]]),
+    np.array([5, 3, 6], np.int16),
+    np.array([2.0, -1.0], np.float32),
+    np.zeros((2, 0)),
+])
+def test_sort_complex_values_gradients_and_vmap_as_numpy_and_jax(a):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    want = np.sort_complex(a)
+    got = cnp.sort_complex(cr.tensor(a))
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got.numpy(), want)
+    if a.dtype.kind not in "fc" or a.size == 0:
+        return
+    w = np.linspace(1.0, 2.0, a.size).reshape(a.shape)
+    f = lambda L: lambda x: L.sum(L.abs(L.sort_complex(x) * w + 1.0) ** 2)  # noqa: E731
+    single = a.dtype == np.float32
+    np.testing.assert_allclose(cr.grad(f(cnp))(a), jax.grad(f(jnp))(a), rtol=1e-6 if single else 1e-13)
+    assert single or cr.gradcheck(f(cnp), a, order=2)
+    batch = np.stack([a, -a])
+    np.testing.assert_array_equal(cr.vmap(cnp.sort_complex)(batch), jax.vmap(jnp.sort_complex)(batch))

@@ -144,3 +144,58 @@ def test_isin_stays_plain_booleans():
     out = cnp.isin(cr.tensor(A), B)
     assert isinstance(out, np.ndarray) and out.dtype == bool
     np.testing.assert_array_equal(out, np.isin(A, B))
+
+
+# -- trim_zeros: a box of the elements ------------------------------------------------------
+Z1 = np.array([0.0, -0.0, 1.5, 0.0, -2.0, 0.0])
+Z2 = np.array([[0.0, 0.0, 2.0, 3.0, 0.0, 0.0], [0.0, 1.0, 0.0, 3.0, 0.0, 0.0], [0.0] * 6])
+TRIMS = [(Z1, trim, axis) for trim in ("fb", "f", "b", "BF") for axis in (None, 0, -1)]
+TRIMS += [(Z2, trim, axis) for trim in ("fb", "f", "b") for axis in (None, 0, 1, (0, 1), -1)]
+TRIMS += [(np.zeros(3), "fb", None), (np.zeros((2, 2)), "b", 1), (np.zeros(0), "fb", None),
+          (np.array([1.0, 2.0]), "fb", None), (np.array(0.0), "fb", None),
+          (np.array([0.0, 3.0, 0.0], np.float32), "fb", None)]
+
+
+@pytest.mark.parametrize("a, trim, axis", TRIMS)
+def test_trim_zeros_values_and_gradient(a, trim, axis):
+    want = np.trim_zeros(a, trim, axis)
+    got = cnp.trim_zeros(cr.tensor(a), trim, axis)
+    assert _plain(got).dtype == want.dtype and _plain(got).shape == want.shape
+    np.testing.assert_array_equal(_plain(got), want)
+    # each kept element keeps its derivative (finite differences would change the box: the
+    # zeros cut off are exactly where a step makes an element nonzero)
+    positions = np.arange(a.size, dtype=float).reshape(a.shape) + 1
+    box = np.isin(positions, np.ravel(_box(positions, a, trim, axis)))
+    g = cr.grad(lambda x: cnp.sum(cnp.trim_zeros(x, trim, axis) ** 2))(a * 1.0) if a.size else None
+    if g is not None:
+        np.testing.assert_array_equal(g, np.where(box, 2 * a, 0.0))
+
+
+def _box(positions, a, trim, axis):
+    """The positions NumPy's trim_zeros keeps: trim ``a`` and ``positions`` alike."""
+    nd = a.ndim
+    axes = range(nd) if axis is None else [ax % nd for ax in np.atleast_1d(axis)]
+    out = positions
+    for ax in axes:
+        nonzero = np.flatnonzero(np.any(a != 0, axis=tuple(b for b in range(nd) if b != ax)))
+        if nonzero.size == 0:
+            return np.zeros(0)
+        lo = nonzero[0] if "f" in trim.lower() else 0
+        hi = nonzero[-1] + 1 if "b" in trim.lower() else a.shape[ax]
+        out = np.take(out, np.arange(lo, hi), axis=ax)
+    return out
+
+
+def test_trim_zeros_modes_jit_vmap_and_errors():
+    x = np.array([0.0, 2.0, 0.0, 3.0, 0.0])
+    assert cr.gradcheck(lambda v: cnp.trim_zeros(v * np.array([0.0, 1, 1, 1, 0])), x + 0.5, order=2)
+    out, tangent = cr.jvp(cnp.trim_zeros, (x,), (np.arange(5.0),))
+    np.testing.assert_array_equal(tangent, [1.0, 2.0, 3.0])
+    step = cr.jit(cr.grad(lambda v: cnp.sum(cnp.trim_zeros(v) ** 2)))
+    for v in (x, np.array([0.0, 0.0, 1.0, 4.0, 0.0]), x):
+        np.testing.assert_array_equal(step(v), 2 * v)
+    with pytest.raises(TypeError, match="number of elements it returns depends"):
+        cr.vmap(cnp.trim_zeros)(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="unexpected character"):
+        cnp.trim_zeros(cr.tensor(x), "x")
+    assert cnp.trim_zeros([0.0, 1.0, 0.0]) == [1.0]  # plain input: NumPy's (a list stays a list)

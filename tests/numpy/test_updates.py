@@ -67,6 +67,116 @@ def test_the_original_is_left_alone():
     np.testing.assert_array_equal(x.numpy(), X)
 
 
+# -- NumPy's in-place writers on Tensors ----------------------------------------------------
+def _fill_wrap(L, x):
+    a = L.outer(L.concatenate([x, x[:3]]), x[:2])
+    L.fill_diagonal(a, x[0], wrap=True)
+    return a
+
+
+def _written(writer):
+    """``writer(L, a, x)`` applied to a fresh array made from ``x``; the array returned."""
+    def f(L, x):
+        a = L.outer(x, x[:3]) if writer is not _fill_diagonal_3d else L.reshape(L.outer(x[:2], L.outer(x[:2], x[:2])),
+                                                                                (2, 2, 2))
+        writer(L, a, x)
+        return a
+    return f
+
+
+def _fill_diagonal_3d(L, a, x):
+    L.fill_diagonal(a, x[3])
+
+
+# name: write of (module, a, x) into a (4, 3) array a made from x; repeated positions included
+WRITERS = {
+    "put": lambda L, a, x: L.put(a, [0, 5, -1, 5], x[1:] ** 2),
+    "put_scalar": lambda L, a, x: L.put(a, 7, x[0] * 3),
+    "put_wrap_clip": lambda L, a, x: (L.put(a, [13, -13], x[2], mode="wrap"), L.put(a, [40], x[1], mode="clip")),
+    "place": lambda L, a, x: L.place(a, a > 0.5, [x[0], 7.0]),
+    "putmask": lambda L, a, x: L.putmask(a, np.arange(12).reshape(4, 3) % 5 == 0, x * 3),
+    "fill_diagonal": lambda L, a, x: L.fill_diagonal(a, x[::-1] * 2),
+    "fill_diagonal_3d": _fill_diagonal_3d,
+}
+WX = np.array([0.5, 1.5, -2.5, 0.75])
+
+
+def _numpy_written(name, x):
+    f = _fill_wrap if name == "fill_diagonal_wrap" else _written(WRITERS[name])
+    return f(np, x)
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS) + ["fill_diagonal_wrap"])
+def test_numpy_writers_on_tensors_write_and_differentiate(name):
+    f = _fill_wrap if name == "fill_diagonal_wrap" else _written(WRITERS[name])
+    want = f(np, WX.copy())
+    got = f(cnp, cr.tensor(WX))
+    np.testing.assert_array_equal(got.numpy(), want)
+    weights = np.linspace(1.0, 2.0, want.size).reshape(want.shape)
+    assert cr.gradcheck(lambda x: cnp.sum(cnp.sin(f(cnp, x)) * weights), WX, order=2)
+    # the last of repeated writes is the one that stays, and the only one with a derivative
+    eps = 1e-6
+    fd = [(np.sum(np.sin(f(np, WX + eps * e)) * weights) - np.sum(np.sin(f(np, WX - eps * e)) * weights)) / (2 * eps)
+          for e in np.eye(4)]
+    np.testing.assert_allclose(cr.grad(lambda x: cnp.sum(cnp.sin(f(cnp, x)) * weights))(WX), fd, rtol=1e-7, atol=1e-8)
+
+
+def test_numpy_writers_under_vmap_and_jit():
+    f = _written(WRITERS["put"])
+    xs = np.stack([WX, -WX, WX * 2])
+    np.testing.assert_array_equal(cr.vmap(lambda x: f(cnp, x))(xs), np.stack([f(np, x) for x in xs]))
+
+    def g(x):
+        a = x * 1.0
+        np.put(a, [0, 2], x[1] * 3)  # NumPy's own function, on a traced array
+        np.fill_diagonal(b := cnp.outer(x, x), 0.0)
+        return cnp.sum(a) + cnp.sum(b)
+
+    step = cr.jit(cr.value_and_grad(g))
+    for x in (WX, WX[::-1].copy(), WX):
+        value, grad = step(x)
+        np.testing.assert_allclose(value, g(x))
+        np.testing.assert_allclose(grad, cr.grad(g)(x), rtol=1e-14)
+
+
+def test_numpy_writers_on_eager_tensors():
+    t = cr.tensor(np.zeros(3))
+    np.put(t, [1], 5.0)  # a constant: written in place, as NumPy writes
+    assert t.tolist() == [0.0, 5.0, 0.0]
+    p = cr.tensor(np.ones(3), requires_grad=True)
+    q = p * 2
+    np.put(q, [0], p[1] * 10)
+    q.sum().backward()
+    assert p.grad.tolist() == [0.0, 12.0, 2.0]
+
+
+@pytest.mark.parametrize("write", [
+    lambda v: np.put(np.zeros(3), [0], v),
+    lambda v: np.place(np.zeros(3), np.array([True, False, True]), v),
+    lambda v: np.putmask(np.zeros(3), np.array([True, False, True]), v),
+    lambda v: cnp.fill_diagonal(np.zeros((3, 3)), v),
+])
+def test_writing_a_differentiated_value_into_a_plain_array_is_refused(write):
+    with pytest.raises(TypeError, match=r"writes into a plain ndarray.*chainrule.tensor\(a\)"):
+        cr.grad(lambda v: (write(v), v)[1])(1.0)
+    # (NumPy dispatches np.fill_diagonal on its array alone, then converts the value)
+    with pytest.raises(TypeError, match="would drop its derivative silently"):
+        cr.grad(lambda v: (np.fill_diagonal(np.zeros((3, 3)), v), v)[1])(1.0)
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda t: cnp.put(t, [12], 1.0), IndexError),
+    (lambda t: cnp.put(t, [0], 1.0, mode="bad"), ValueError),
+    (lambda t: cnp.place(t, np.ones(12, bool), []), ValueError),
+    (lambda t: cnp.fill_diagonal(t[0], 1.0), ValueError),
+])
+def test_numpy_writers_errors_as_numpy(call, error):
+    with pytest.raises(error):
+        call(cr.tensor(np.zeros((4, 3))))
+    with pytest.raises(error):
+        call(np.zeros((4, 3)))
+
+
 def test_repeated_set_differentiates_only_the_write_that_stays():
     # x[[1, 1, 2]] = v keeps v[1] at position 1: v[0] has no derivative (finite differences)
     def f(L, x, v):

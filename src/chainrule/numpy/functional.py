@@ -1,5 +1,5 @@
-"""NumPy's functional-programming helpers on Tensors: ``piecewise``, ``apply_along_axis``
-and ``apply_over_axes``.
+"""NumPy's functional-programming helpers on Tensors: ``piecewise``, ``apply_along_axis``,
+``apply_over_axes`` and ``vectorize``.
 
 Each runs NumPy's own algorithm with the mirror's differentiable pieces, so the values
 are NumPy's and the derivatives follow through the functions they call, in both modes,
@@ -9,6 +9,7 @@ to any order, and under vmap (no rules of their own).
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -17,10 +18,10 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched
-from chainrule.numpy.registry import mirrors
+from chainrule.numpy.registry import mirrors, stands_for
 from chainrule.numpy.shape.primitives import _as_input, _has_tensor, index_update
 
-__all__ = ["piecewise", "apply_along_axis", "apply_over_axes"]
+__all__ = ["piecewise", "apply_along_axis", "apply_over_axes", "vectorize"]
 
 
 def _dtype(x) -> np.dtype:
@@ -145,3 +146,105 @@ def apply_over_axes(func: Callable, a, axes):
                 raise ValueError("function is not returning an array of the correct shape")
         val = res
     return val
+
+
+_SIGNATURE = re.compile(r"^\(\w*(?:,\w+)*\)(?:,\(\w*(?:,\w+)*\))*->\(\w*(?:,\w+)*\)(?:,\(\w*(?:,\w+)*\))*$")
+
+
+def _core_dims(signature: str) -> tuple[list, list]:
+    """``"(n),(n)->()"`` -> ``([["n"], ["n"]], [[]])``, the core dimensions of the inputs
+    and the outputs (NumPy's gufunc signature)."""
+    text = signature.replace(" ", "")
+    if not _SIGNATURE.match(text):
+        raise ValueError(f"not a valid gufunc signature: {signature}")
+    ins, outs = text.split("->")
+    return [[[d for d in arg.split(",") if d] for arg in re.findall(r"\((.*?)\)", side)]
+            for side in (ins, outs)]
+
+
+class vectorize(np.vectorize):
+    """``np.vectorize``: ``pyfunc`` called on each element of the broadcast arguments (on
+    each core slice with ``signature=``) and the results stacked, as NumPy does. On
+    Tensors the calls are chainrule's, so derivatives flow through ``pyfunc`` (both modes,
+    any order, and under ``vmap``, where ``pyfunc`` sees each example's elements). The
+    results take ``otypes`` or, as in NumPy, the dtype of the first result.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> f = cnp.vectorize(lambda a: a * a if a > 1 else 3 * a)
+    >>> cr.grad(lambda x: cnp.sum(f(x)))(np.array([0.5, 2.0]))
+    array([3., 4.])
+    """
+
+    def __call__(self, *args, **kwargs):
+        if self.pyfunc is np._NoValue or not _has_tensor([list(args), list(kwargs.values())]):
+            return super().__call__(*args, **kwargs)
+        return _vectorized(self, args, kwargs)
+
+
+stands_for(np.vectorize, vectorize, "functional")
+
+
+def _vectorized(vec: np.vectorize, args: tuple, kwargs: dict):
+    """``vec(*args, **kwargs)`` as a loop over the broadcast elements whose results are
+    stacked with ``chainrule.numpy``."""
+    names = [i for i in range(len(args)) if i not in vec.excluded]
+    names += [k for k in kwargs if k not in vec.excluded]
+    given = {**dict(enumerate(args)), **kwargs}
+    inputs = [_as_input(given[k]) for k in names]
+    if vec.signature is None:
+        in_core, out_core = [[] for _ in inputs], None
+    else:
+        in_core, out_core = _core_dims(vec.signature)
+        if len(in_core) != len(inputs):
+            raise TypeError(f"wrong number of positional arguments: expected {len(in_core)}, "
+                            f"got {len(inputs)}")
+    sizes: dict = {}
+    loop_shapes = []
+    for x, core in zip(inputs, in_core, strict=True):
+        shape = shape_of(x)
+        if len(shape) < len(core):
+            raise ValueError(f"input with shape {shape} does not have enough dimensions for "
+                             f"all core dimensions {tuple(core)} of signature {vec.signature}")
+        for dim, n in zip(core, shape[len(shape) - len(core):], strict=True):
+            if sizes.setdefault(dim, n) != n:
+                raise ValueError(f"inconsistent size for core dimension {dim!r}: {n} vs "
+                                 f"{sizes[dim]}")
+        loop_shapes.append(shape[:len(shape) - len(core)])
+    loop = np.broadcast_shapes(*loop_shapes)
+    inputs = [cnp.broadcast_to(x, loop + shape_of(x)[len(s):]) if s != loop else x
+              for x, s in zip(inputs, loop_shapes, strict=True)]
+    if int(np.prod(loop)) == 0 and vec.otypes and vec.signature is None:  # NumPy's result
+        outs = tuple(np.zeros(loop, t) for t in vec.otypes)
+        return outs if len(outs) > 1 else outs[0]
+    if int(np.prod(loop)) == 0:
+        raise ValueError("cannot call `vectorize` with a signature on size 0 inputs"
+                         if vec.signature else
+                         "cannot call `vectorize` on size 0 inputs unless `otypes` is set")
+    results = []
+    for index in np.ndindex(*loop):
+        for k, x in zip(names, inputs, strict=True):
+            given[k] = x[index] if index else x
+        out = vec.pyfunc(*(given[i] for i in range(len(args))),
+                         **{k: given[k] for k in kwargs})
+        results.append(out)
+    n_out = len(vec.otypes) if vec.otypes else (
+        len(out_core) if out_core is not None else
+        len(results[0]) if isinstance(results[0], tuple) else 1)
+    if n_out == 1 and out_core is not None and len(out_core) == 1 or \
+            n_out == 1 and not isinstance(results[0], tuple):
+        results = [(r,) for r in results]
+    outs = []
+    for j in range(n_out):
+        first = results[0][j]
+        dtype = np.dtype(vec.otypes[j]) if vec.otypes else _dtype(first)
+        core = shape_of(first)
+        if vec.signature is None and core:
+            raise ValueError("vectorize: pyfunc returned an array of shape "
+                             f"{core} for one element; give signature= to return arrays")
+        column = [r[j] for r in results]
+        if any(shape_of(c) != core for c in column):
+            raise ValueError("vectorize: pyfunc returned results of different shapes")
+        stacked = cnp.reshape(cnp.stack([cnp.astype(c, dtype) if isinstance(c, Tensor)
+                                         else np.asarray(c, dtype) for c in column]), loop + core)
+        outs.append(stacked)
+    return tuple(outs) if n_out > 1 or (out_core is not None and len(out_core) > 1) else outs[0]

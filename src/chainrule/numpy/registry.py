@@ -99,6 +99,12 @@ def mirrors(np_fun, family: str, name: str | None = None):
     return deco
 
 
+def stands_for(np_fun, mirror, family: str, name: str | None = None) -> None:
+    """Record that ``mirror`` (a class, or a function that does its own recording under
+    ``chainrule.jit``) stands for ``np_fun``, without :func:`mirrors`' wrapper."""
+    _record(np_fun, mirror, family, name or np_fun.__name__)
+
+
 def _only_recorded(values):
     """The jit trace that every Tensor among ``values`` (lists and tuples looked into)
     belongs to; None if there is none, or if one belongs to another trace."""

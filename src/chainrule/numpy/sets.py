@@ -1,6 +1,6 @@
 """Set functions as selections: ``unique`` (and NumPy 2's ``unique_values``,
 ``unique_counts``, ``unique_inverse``, ``unique_all``), ``intersect1d``, ``union1d``,
-``setdiff1d`` and ``setxor1d``.
+``setdiff1d`` and ``setxor1d``; and ``trim_zeros``, which selects a box of elements.
 
 What these return is a selection of their inputs' elements, so each is written as NumPy's
 own call on the plain values (which elements, in which order) followed by a gather of
@@ -25,11 +25,30 @@ from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.primitives import _as_input, _has_tensor
 
 __all__ = ["unique", "unique_values", "unique_counts", "unique_inverse", "unique_all",
-           "intersect1d", "union1d", "setdiff1d", "setxor1d"]
+           "intersect1d", "union1d", "setdiff1d", "setxor1d", "trim_zeros"]
 
 _chosen_by_unique = unboxing(np.unique)
 _chosen_by_intersect1d = unboxing(np.intersect1d)
 _isin = unboxing(np.isin)
+
+
+def _positions_kept(filt, trim: str, axes: tuple[int, ...]) -> tuple:
+    """The positions ``np.trim_zeros`` keeps along each of ``axes``: the box around the
+    nonzero elements, trimmed at the front and/or back; none if every element is zero."""
+    nd = filt.ndim
+    kept = []
+    for ax in axes:
+        nonzero = np.flatnonzero(np.any(filt != 0, axis=tuple(a for a in range(nd) if a != ax)))
+        if nonzero.size == 0:
+            kept.append(np.arange(0))
+            continue
+        start = nonzero[0] if "f" in trim else 0
+        stop = nonzero[-1] + 1 if "b" in trim else filt.shape[ax]
+        kept.append(np.arange(start, stop))
+    return tuple(kept)
+
+
+_kept_by_trim_zeros = unboxing(_positions_kept)
 
 
 def _refuse_batched(name: str, *arrays) -> None:
@@ -174,3 +193,28 @@ def setxor1d(ar1, ar2, assume_unique=False):
     edge = np.ones(1, bool)
     flag = cnp.concatenate((edge, plain[1:] != plain[:-1], edge))
     return aux[cnp.logical_and(flag[1:], flag[:-1])]
+
+
+@mirrors(np.trim_zeros, "sets")
+def trim_zeros(filt, trim="fb", axis=None):
+    """``np.trim_zeros``: the box of elements left when the zeros at the front and/or back
+    are cut off (along ``axis``, or every axis); each element keeps its derivative.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(lambda x: cnp.sum(cnp.trim_zeros(x) ** 2))(np.array([0.0, 2.0, 0.0, 3.0, 0.0]))
+    array([0., 4., 0., 6., 0.])
+    """
+    if not _has_tensor([filt]):
+        return np.trim_zeros(filt, trim, axis)
+    _refuse_batched("trim_zeros", filt)
+    a = _as_input(filt)
+    trim = trim.lower()
+    if trim not in {"fb", "bf", "f", "b"}:
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    nd = a.ndim
+    axes = tuple(range(nd)) if axis is None else np.lib.array_utils.normalize_axis_tuple(axis, nd, "axis")
+    if not axes:
+        return filt
+    for ax, kept in zip(axes, _kept_by_trim_zeros(undifferentiated(a), trim, axes), strict=True):
+        a = cnp.take(a, kept, axis=ax)
+    return a

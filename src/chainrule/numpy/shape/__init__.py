@@ -25,6 +25,7 @@ from chainrule.numpy.shape.joining import *  # noqa: F403
 from chainrule.numpy.shape.primitives import *  # noqa: F403
 from chainrule.numpy.shape.primitives import AxisError, scatter_add, shape_op
 from chainrule.numpy.shape.reshaping import *  # noqa: F403
+from chainrule.numpy.shape.updates import *  # noqa: F403
 
 __all__ = [
     "reshape", "ravel", "transpose", "permute_dims", "matrix_transpose", "moveaxis",
@@ -35,6 +36,7 @@ __all__ = [
     "tile", "repeat", "flip", "fliplr", "flipud", "roll", "rot90", "pad",
     "diag", "diagonal", "diagflat", "trace", "tril", "triu", "select", "diff", "ediff1d", "gradient", "unwrap",
     "getitem", "take", "take_along_axis", "compress", "extract", "delete",
-    "sort", "partition", "resize", "choose", "meshgrid",
+    "sort", "sort_complex", "partition", "resize", "choose", "meshgrid",
+    "put", "place", "putmask", "fill_diagonal",
     "array", "asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "r_", "c_",
 ]

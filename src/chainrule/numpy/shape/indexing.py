@@ -37,6 +37,7 @@ __all__ = [
     "extract",
     "delete",
     "sort",
+    "sort_complex",
     "partition",
     "resize",
     "choose",
@@ -180,6 +181,25 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     return _sorted_along(
         a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis
     )
+
+
+@mirrors(np.sort_complex, "shape")
+def sort_complex(a):
+    """``np.sort_complex``: sorted along the last axis by real part, then imaginary part,
+    as a complex array (``complex64`` for small integers, ``complex128`` otherwise); the
+    sorted values carry the derivative of the elements they came from.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(lambda x: cnp.real(cnp.sort_complex(x))[0])(np.array([3.0, 1.0]))
+    array([0., 1.])
+    """
+    if not _has_tensor(a):
+        return np.sort_complex(a)
+    b = sort(_as_input(a))
+    kind = _dtype(b)
+    if kind.kind == "c":
+        return b
+    return cnp.astype(b, np.dtype("F" if kind.char in "bhBH" else "G" if kind.char == "g" else "D"))
 
 
 @mirrors(np.partition, "shape")

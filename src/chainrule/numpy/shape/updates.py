@@ -10,16 +10,21 @@ index that repeats is refused for them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.eager import recording_trace, unrecorded_write_error
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched
-from chainrule.numpy.shape.indexing import _plain_index
-from chainrule.numpy.shape.primitives import index_update, scatter_add
+from chainrule.numpy.registry import stands_for
+from chainrule.numpy.shape.indexing import _plain_index, resize
+from chainrule.numpy.shape.primitives import _as_input, _deep_plain, _has_tensor, index_update, scatter_add
+
+__all__ = ["put", "place", "putmask", "fill_diagonal"]
 
 
 class IndexedUpdates:
@@ -103,3 +108,122 @@ class IndexedUpdate:
             f"combines repeated updates; chainrule.numpy does so only for add and subtract). "
             "Use .add, or an index without repeats"
         )
+
+
+def _writes_into_first(np_fun):
+    """Decorator for a mirror of NumPy's writer ``np_fun(a, ...)``: plain values go to
+    NumPy; under ``chainrule.jit`` a traced ``a`` is written and recorded; a Tensor ``a``
+    goes to the decorated function; a plain ``a`` cannot take a Tensor."""
+
+    def deco(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def writer(a, *args, **kwargs):
+            if (trace := recording_trace(a)) is not None:
+                trace.write(np_fun, (a, *args), kwargs)
+                return None
+            if not _has_tensor([a, list(args), list(kwargs.values())]):
+                return np_fun(a, *args, **kwargs)
+            if isinstance(a, Tensor):
+                f(a, *args, **kwargs)
+                return None
+            if any(isinstance(v, Tensor) and v._trace.records for v in (*args, *kwargs.values())):
+                raise unrecorded_write_error(np_fun.__name__)
+            raise TypeError(
+                f"numpy.{np_fun.__name__} writes into a plain ndarray, which cannot hold a "
+                "value being differentiated (its derivative would be dropped). Write into a "
+                f"Tensor instead: a = chainrule.tensor(a), then {np_fun.__name__}(a, ...) or "
+                "a = a.at[index].set(values); or build the array with chainrule.numpy "
+                "(np.where(mask, values, a), np.stack, np.concatenate)."
+            )
+
+        stands_for(np_fun, writer, "shape")
+        return writer
+
+    return deco
+
+
+def _write_flat(a: Tensor, positions, values) -> None:
+    """``a.flat[positions] = values``, the values repeated in turn (NumPy's rule), written
+    as ``a[index] = v`` (repeated positions: the last write wins, as in NumPy)."""
+    positions = np.asarray(positions, np.intp).ravel()
+    if positions.size == 0:
+        return
+    values = _as_input(values)
+    flat = cnp.ravel(values) if isinstance(values, Tensor) else np.ravel(values)
+    if shape_of(flat)[0] == 0:
+        raise ValueError("cannot write an empty array of values into nonempty positions")
+    values = resize(flat, positions.shape) if isinstance(flat, Tensor) else np.resize(flat, positions.shape)
+    a[np.unravel_index(positions, shape_of(a))] = values
+
+
+@_writes_into_first(np.put)
+def put(a, ind, v, mode="raise"):
+    """``np.put``: ``a.flat[ind] = v`` on a Tensor, differentiable in ``a`` and ``v``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> def f(x):
+    ...     cnp.put(x, [0, 2], x[1] * 3)
+    ...     return cnp.sum(x)
+    >>> cr.grad(f)(np.ones(3))
+    array([0., 7., 0.])
+    """
+    size = int(np.prod(shape_of(a)))
+    ind = np.asarray(_deep_plain(ind), np.intp).ravel()
+    if mode == "wrap":
+        ind = ind % size if size else ind
+    elif mode == "clip":
+        ind = np.clip(ind, 0, max(size - 1, 0))
+    elif mode != "raise":
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    bad = ind[(ind < -size) | (ind >= size)]
+    if bad.size:
+        raise IndexError(f"index {bad[0]} is out of bounds for axis 0 with size {size}")
+    _write_flat(a, ind % size if size else ind, v)
+
+
+@_writes_into_first(np.place)
+def place(arr, mask, vals):
+    """``np.place``: the elements of ``arr`` where ``mask`` holds take ``vals`` in turn."""
+    mask = np.asarray(_deep_plain(mask), bool)
+    if mask.size != int(np.prod(shape_of(arr))):
+        raise ValueError("place: mask and data must be the same size")
+    positions = np.flatnonzero(mask)
+    vals = _as_input(vals)
+    if positions.size and not int(np.prod(shape_of(vals))):
+        raise ValueError("Cannot insert from an empty array!")
+    _write_flat(arr, positions, vals)
+
+
+@_writes_into_first(np.putmask)
+def putmask(a, mask, values):
+    """``np.putmask``: ``a.flat[n] = values[n % len(values)]`` where ``mask`` holds."""
+    mask = np.asarray(_deep_plain(mask), bool)
+    if mask.shape != shape_of(a):
+        raise ValueError("putmask: mask and data must be the same size")
+    positions = np.flatnonzero(mask)
+    values = _as_input(values)
+    flat = cnp.ravel(values) if isinstance(values, Tensor) else np.ravel(values)
+    n = shape_of(flat)[0]
+    if positions.size and n == 0:
+        raise ValueError("putmask: values must not be empty")
+    if positions.size:
+        _write_flat(a, positions, flat[positions % n])
+
+
+@_writes_into_first(np.fill_diagonal)
+def fill_diagonal(a, val, wrap=False):
+    """``np.fill_diagonal``: the main diagonal of ``a`` takes ``val`` (in turn, if an
+    array), at the positions NumPy writes (``wrap`` for tall matrices)."""
+    shape = shape_of(a)
+    if len(shape) < 2:
+        raise ValueError("array must be at least 2-d")
+    end = None
+    if len(shape) == 2:
+        step = shape[1] + 1
+        if not wrap:
+            end = shape[1] * shape[1]
+    else:
+        if not np.all(np.diff(shape) == 0):
+            raise ValueError("All dimensions of input must be of equal length")
+        step = 1 + int(np.cumprod(shape[:-1]).sum())
+    _write_flat(a, np.arange(int(np.prod(shape)))[:end:step], val)
