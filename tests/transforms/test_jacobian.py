@@ -173,3 +173,26 @@ def test_jacobian_of_the_identity_and_of_scalings_is_a_fresh_array(jac):
         np.testing.assert_array_equal(got, want)
         got[...] = 7.0  # nothing shared with the next call
         np.testing.assert_array_equal(jac(f)(np.ones(4)), want)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L, z: L.real(z) ** 2 + L.imag(z),  # real output of a complex input, as many elements
+    lambda L, z: L.abs(z) ** 2 * L.real(z[::-1]),
+    lambda L, z: L.concatenate([L.abs(z), L.real(z)]),  # more outputs than inputs
+])
+def test_jacobian_of_a_complex_input_is_autograds(f):
+    import autograd
+    import autograd.numpy as anp
+
+    z = np.array([1 + 1j, 2 - 1j])
+    want = autograd.jacobian(lambda z: f(anp, z))(z)
+    got = cr.jacobian(lambda z: f(cnp, z))(z)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    np.testing.assert_allclose(got, cr.jacrev(lambda z: f(cnp, z))(z), rtol=1e-14)
+
+
+def test_jacobian_of_a_holomorphic_function_is_its_derivative():
+    z = np.array([1 + 1j, 2 - 1j])
+    np.testing.assert_allclose(cr.jacobian(lambda z: cnp.sin(z) * z)(z), np.diag(np.cos(z) * z + np.sin(z)),
+                               rtol=1e-14)

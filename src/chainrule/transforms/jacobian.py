@@ -195,8 +195,10 @@ def jacfwd(
 def jacobian(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
-    """The Jacobian, by reverse mode if the output has fewer elements than the input,
-    else by forward mode. Shape ``out.shape + in.shape``.
+    """The Jacobian, by reverse mode if the output has fewer elements than the input or
+    an input is complex, else by forward mode. Shape ``out.shape + in.shape``. (Of a
+    complex input, reverse mode gives each row in ``grad``'s convention, ``∂/∂x − i ∂/∂y``,
+    as HIPS autograd's ``jacobian`` does; forward mode would push only real directions.)
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacobian(lambda x: cnp.sum(x ** 2))(np.array([1.0, 2.0]))
@@ -207,10 +209,12 @@ def jacobian(
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
-        n_in = sum(_size(shape_of(x)) for i in nums for x in tree_flatten(args[i])[0])
+        inputs = [x for i in nums for x in tree_flatten(args[i])[0]]
+        n_in = sum(_size(shape_of(x)) for x in inputs)
         out = fun(*args, **kwargs)
         n_out = sum(_size(shape_of(o)) for o in tree_flatten(out)[0])
-        choose = jacrev if n_out < n_in else jacfwd
+        complex_in = any(np.dtype(_dtype(x)).kind == "c" for x in inputs)
+        choose = jacrev if n_out < n_in or complex_in else jacfwd
         return choose(fun, argnums)(*args, **kwargs)
 
     return jac_fun
