@@ -124,3 +124,15 @@ def test_redefined_rule_of_a_builtin_elementwise_function_is_used():
         elementwise.sinh.vjps.update(original[0])
         elementwise.sinh.partial = original[1]
     assert np.isclose(float(cr.grad(cnp.sinh)(0.3)), np.cosh(0.3), rtol=1e-15)
+
+
+@pytest.mark.parametrize("x", [3, np.array([1, 2]), np.int64(2)])
+def test_integer_input_is_differentiated_in_float64_where_autograd_refuses(x):
+    import autograd
+    import autograd.numpy as anp
+
+    g = cr.grad(lambda v: cnp.sum(v ** 2))(x)
+    np.testing.assert_array_equal(g, 2.0 * np.asarray(x, float))
+    assert np.asarray(g).dtype == np.float64
+    with pytest.raises(TypeError, match="Can't differentiate"):
+        autograd.grad(lambda v: anp.sum(v ** 2))(x)

@@ -82,8 +82,8 @@ def differentiable_value(x, where: str = "argument"):
         if x.dtype.kind in "fc":
             return x
         if x.dtype.kind in "iu":
-            # a program computes with integers in floating point; as HIPS autograd does,
-            # differentiate at the same values in float64
+            # a program computes with integers in floating point: differentiate at the
+            # same values in float64 (HIPS autograd 1.9 and JAX refuse integers)
             return x.astype(np.float64)
         raise _no_derivative_error(where, x.dtype)
     if isinstance(x, list | tuple):
