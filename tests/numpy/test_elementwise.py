@@ -234,3 +234,14 @@ def test_ldexp_and_divmod():
     np.testing.assert_array_equal(r.primal(), np.remainder(x, y))
     assert cr.gradcheck(lambda a, b: cnp.divmod(a, b)[1], x, y, order=2)
     assert cr.grad(lambda a: cnp.sum(cnp.ldexp(a, 2)))(np.float32([1.0, 2.0])).dtype == np.float32
+
+
+def test_python_divmod_of_a_tensor_is_numpys_divmod():
+    x = np.array([3.5, -2.25, 0.75])
+    q, r = divmod(cr.tensor(x), 2.0)
+    np.testing.assert_array_equal(q, np.floor_divide(x, 2.0))
+    np.testing.assert_array_equal(r.numpy(), np.mod(x, 2.0))
+    np.testing.assert_array_equal(divmod(5.0, cr.tensor(x))[1].numpy(), np.mod(5.0, x))
+    # d/dx of x mod 2 is 1; d/dx of 5 mod x is -floor(5 / x) (finite differences agree)
+    g = cr.grad(lambda x: cnp.sum(divmod(x, 2.0)[1] + divmod(5.0, x)[1]))(x)
+    np.testing.assert_array_equal(g, 1.0 - np.floor(5.0 / x))
