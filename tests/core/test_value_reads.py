@@ -160,3 +160,18 @@ def test_the_functional_spellings_the_message_names_differentiate():
 def test_vmap_refuses_float_with_its_own_reason():
     with pytest.raises(TypeError, match="vmap"):
         cr.vmap(lambda v: float(v) * v)(np.ones(2))
+
+
+def test_differentiated_by_names_the_transform():
+    seen = []
+
+    def f(v):
+        trace = v.differentiated_by()
+        seen.append(None if trace is None else trace.name)
+        return v * v
+
+    cr.grad(f)(1.5)
+    cr.jvp(f, (1.5,), (1.0,))
+    cr.jit(f)(np.array(1.5))  # a value jit traces carries no derivative
+    f(cr.tensor(np.array(1.5), requires_grad=True))  # nor does an eager one, for this check
+    assert seen == ["grad", "jvp", None, None]
