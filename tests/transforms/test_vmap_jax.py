@@ -15,6 +15,7 @@ jnp = pytest.importorskip("jax.numpy")
 jsp = pytest.importorskip("jax.scipy.special")
 jnn = pytest.importorskip("jax.nn")
 
+import vmap_jax_programs_edges  # noqa: E402, F401  (registers its programs in the same table)
 from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
 
 import chainrule as cr  # noqa: E402

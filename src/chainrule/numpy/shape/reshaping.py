@@ -218,10 +218,30 @@ def flipud(m):
 
 @mirrors(np.roll, "shape")
 def roll(a, shift, axis=None):
-    shift = _deep_plain(shift)
+    if _has_tensor(shift):  # a traced shift (each example's own under vmap): a gather
+        return _roll_by_index(_as_input(a), shift, axis)
     if not _has_tensor(a):
         return np.roll(a, shift, axis=axis)
     return _roll(_as_input(a), shift, axis=axis)
+
+
+def _roll_by_index(a, shift, axis):
+    """``roll(a, shift, axis)`` as ``a[..., (arange(n) - shift) % n, ...]`` per axis."""
+    if axis is None:
+        return reshape(_roll_by_index(ravel(a), shift, 0), shape_of(a))
+    if isinstance(shift, Tensor) and len(shift.shape) == 1:
+        shift = [shift[k] for k in range(shift.shape[0])]
+    shifts = tuple(shift) if isinstance(shift, list | tuple) else (shift,)
+    axes = tuple(axis) if isinstance(axis, list | tuple) else (axis,)
+    if len(shifts) != len(axes) and 1 not in (len(shifts), len(axes)):
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences of the same length")
+    n_pairs = max(len(shifts), len(axes))
+    for s, ax in zip(shifts * (n_pairs // len(shifts)), axes * (n_pairs // len(axes)), strict=True):
+        ax = _axis(ax, _ndim(a))
+        n = shape_of(a)[ax]
+        if n:
+            a = _along(a, ax, (np.arange(n) - s) % n)
+    return a
 
 
 @mirrors(np.rot90, "shape")
