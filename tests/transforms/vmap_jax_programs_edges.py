@@ -1,9 +1,54 @@
-"""More programs for the table of ``vmap_jax_programs``: traced arguments where NumPy
-takes plain numbers, and other edges JAX users reach."""
+"""More programs for the table of ``vmap_jax_programs``: empty batches (a batch of size 0
+and 1 through every kind of rule, and through the per-example fallback), traced
+arguments where NumPy takes plain numbers, and other edges JAX users reach."""
 
 from __future__ import annotations
 
+import numpy as np
 from vmap_jax_programs import program
+
+
+def _many_kinds(L, x, i, m):
+    """One call of each kind of batching rule (and two that run per example)."""
+    eye = L.np.eye(3)
+    return (x[i], L.np.take(x, i), x.at[i].set(1.0), x.at[i].add(x[0]), L.np.sort(x), L.np.argsort(x),
+            L.np.cumsum(x), L.np.cumsum(x.reshape(5, 1)), L.np.argmax(x.reshape(5, 1)),
+            L.np.linalg.inv(m + 5 * eye), L.np.linalg.eigh(m + m.T)[0], L.np.where(x > 0, x, 0.0),
+            L.np.pad(x, 1, constant_values=x[0]), L.np.fft.fft(x), L.np.einsum("ij,j->i", m, x[:3]),
+            L.np.linalg.svd(m, compute_uv=False), L.np.linalg.det(m), L.np.convolve(x, x[:2]),
+            L.np.linalg.norm(x), L.np.linalg.norm(m), L.np.outer(x, x[:2]), L.np.vdot(m, m),
+            x.reshape(-1, 1), m.reshape(-1), L.np.roll(m, 1), L.np.roll(x, i),
+            L.np.take_along_axis(x, L.np.argsort(x), axis=0), L.np.linalg.solve(m + 5 * eye, x[:3]),
+            m.at[i % 3, :].set(x[:3]), m.at[:, i % 3].add(1.0))
+
+
+def _batch_of(n):
+    return lambda rng: (rng.normal(size=(n, 5)), rng.integers(-5, 5, size=n), rng.normal(size=(n, 3, 3)))
+
+
+@program(_batch_of(0))
+def empty_batch_every_kind(L, x, i, m):
+    return L.vmap(lambda x, i, m: _many_kinds(L, x, i, m))(x, i, m)
+
+
+@program(_batch_of(1))
+def batch_of_one_every_kind(L, x, i, m):
+    return L.vmap(lambda x, i, m: _many_kinds(L, x, i, m))(x, i, m)
+
+
+@program(_batch_of(4))
+def batch_every_kind(L, x, i, m):
+    return L.vmap(lambda x, i, m: _many_kinds(L, x, i, m))(x, i, m)
+
+
+@program(lambda rng: (rng.normal(size=(0, 5)),))
+def empty_batch_derivatives(L, x):
+    p = {"w": np.ones((5, 2)), "b": np.zeros(2)}
+    f = lambda p, x: L.np.sum(L.np.tanh(x @ p["w"] + p["b"]))  # noqa: E731
+    return (L.vmap(L.grad(f), in_axes=(None, 0))(p, x), L.vmap(L.grad(f, argnums=1), in_axes=(None, 0))(p, x),
+            L.vmap(L.jacrev(L.np.sin))(x), L.vmap(L.jacfwd(L.np.sin))(x),
+            L.vmap(lambda v: L.np.outer(v, v), out_axes=1)(x), L.jit(L.vmap(L.np.sum))(x),
+            L.grad(lambda x: L.np.sum(L.vmap(lambda v: L.np.sum(L.np.roll(v, 1) ** 2))(x)))(x))
 
 
 @program(lambda rng: (rng.normal(size=(4, 2, 5)), rng.integers(-7, 7, size=4), rng.integers(-7, 7, size=(4, 2))))

@@ -20,6 +20,7 @@ index mixed with slices); vmap then runs that call once per example.
 
 from __future__ import annotations
 
+import math
 import operator
 import string
 
@@ -88,6 +89,13 @@ def with_batch(x, b, size: int):
     return cnp.broadcast_to(x, (size, *shape_of(x)))
 
 
+def flat_examples(x):
+    """``x`` with each example flattened: shape ``(size, n)``. (Not ``(size, -1)``, which
+    NumPy cannot resolve for an empty batch.)"""
+    shape = shape_of(x)
+    return cnp.reshape(x, (shape[0], math.prod(shape[1:])))
+
+
 def negative_axis(axis, ndim: int) -> int:
     """``axis`` of an example with ``ndim`` axes, counted from the end (so it names the
     same axis with the batch axis in front)."""
@@ -148,7 +156,7 @@ def cumulative(prim, batched, x, *rest, **kwargs):
     rest = list(rest)
     axis = get(rest, kwargs, 0, "axis")
     if axis is None:
-        x = cnp.reshape(x, (shape_of(x)[0], -1))
+        x = flat_examples(x)
         axis = -1
     else:
         axis = negative_axis(axis, example_ndim(x, True))
@@ -216,7 +224,7 @@ def nondiff_flattening(axis_pos: int):
                    else None)
         nd = example_ndim(x, True)
         if axis is None:
-            args[0] = cnp.reshape(x, (shape_of(x)[0], -1))
+            args[0] = flat_examples(x)
             put(args, kwargs, axis_pos, "axis", -1)
             ans = trace.call_below(fun, *args, **kwargs)
             if kwargs.get("keepdims"):
@@ -279,6 +287,8 @@ def reshape(prim, batched, x, *rest, **kwargs):
     if any_batched(batched[1:]) or order not in ("C", "F", None) or "newshape" in kwargs:
         return NotImplemented
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
+    if -1 in shape and shape_of(x)[0] == 0:  # NumPy cannot resolve it in an empty batch
+        shape = np.empty(shape_of(x)[1:], np.int8).reshape(shape).shape
     if order == "F":  # the batch axis last is the slowest in Fortran order, as first is in C
         put(rest, kwargs, 0, "shape", (*shape, shape_of(x)[0]))
         return cnp.moveaxis(prim(cnp.moveaxis(x, 0, -1), *rest, **kwargs), -1, 0)
@@ -331,7 +341,7 @@ def roll(prim, batched, x, shift, axis=None):
         return NotImplemented
     if axis is None:
         shape = shape_of(x)
-        flat = prim(cnp.reshape(x, (shape[0], -1)), shift, axis=-1)
+        flat = prim(flat_examples(x), shift, axis=-1)
         return cnp.reshape(flat, shape)
     return prim(x, shift, axis=negative_axes(axis, example_ndim(x, True)))
 
@@ -577,7 +587,7 @@ def inner(prim, batched, a, b):
 
 
 def _flat(x, b):
-    return cnp.reshape(x, (shape_of(x)[0], -1) if b else (-1,))
+    return flat_examples(x) if b else cnp.reshape(x, (-1,))
 
 
 def outer(prim, batched, a, b):
@@ -640,7 +650,7 @@ def norm(prim, batched, x, ord=None, axis=None, keepdims=False):
     size = shape_of(x)[0]
     if axis is None:
         if ord is None or nd == 1:
-            ans = prim(cnp.reshape(x, (size, -1)), ord, -1)
+            ans = prim(flat_examples(x), ord, -1)
             return cnp.reshape(ans, (size,) + (1,) * nd) if keepdims else ans
         axis = (-2, -1) if nd == 2 else axis
         if axis is None:

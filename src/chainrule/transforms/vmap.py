@@ -436,16 +436,13 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
     vals, batched = trace._unbox(args)
     kw_batched = {k: isinstance(v, Tensor) and v._trace is trace for k, v in kwargs.items()}
     kvals = {k: v._value if kw_batched[k] else v for k, v in kwargs.items()}
+    if trace.size == 0:
+        return _empty_batch_of(fun, vals, batched, kvals, kw_batched, call)
     results = []
     for b in range(trace.size):
         a = [_example(v, b, f) for v, f in zip(vals, batched, strict=True)]
         kw = {k: v[b] if kw_batched[k] else v for k, v in kvals.items()}
         results.append(call(fun, *a, **kw) if call is not None else fun(*a, **kw))
-    if not results:
-        raise ValueError(
-            f"chainrule.vmap: {getattr(fun, '__name__', fun)} has no batching rule, and a loop "
-            "over an empty batch cannot tell the shape of its result"
-        )
     first = results[0]
     if isinstance(first, tuple | list):
         return type(first)(
@@ -460,6 +457,39 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
             "(its output shape depends on the values)"
         )
     return cnp.stack(results)
+
+
+def _empty_batch_of(fun, vals, batched, kvals, kw_batched, call):
+    """The loop's result for an empty batch: ``fun`` runs once on an example of zeros (of
+    each batched argument's example shape and dtype, and a Tensor where it is one) for the
+    shape and dtype of its result, which then gets a batch axis of length 0."""
+
+    def zeros_like_example(v, flag):
+        if flag is True:
+            return cnp.concatenate([v, np.zeros((1, *tuple(v.shape)[1:]), v.dtype)])[0]
+        if isinstance(flag, tuple):
+            return type(v)(zeros_like_example(x, f) for x, f in zip(v, flag, strict=True))
+        return v
+
+    a = [zeros_like_example(v, f) for v, f in zip(vals, batched, strict=True)]
+    kw = {k: zeros_like_example(v, kw_batched[k]) for k, v in kvals.items()}
+    try:
+        with np.errstate(all="ignore"):
+            one = call(fun, *a, **kw) if call is not None else fun(*a, **kw)
+    except Exception as e:
+        raise ValueError(
+            f"chainrule.vmap: {getattr(fun, '__name__', fun)} runs once per example, and on an "
+            "empty batch it could not run on a stand-in example of zeros to tell the shape "
+            f"of its result ({type(e).__name__}: {e})"
+        ) from e
+
+    def empty(r):  # what stacking gives, less its one example
+        return cnp.stack([r])[:0]
+
+    if isinstance(one, tuple | list):
+        items = [empty(r) for r in one]
+        return type(one)(*items) if hasattr(one, "_fields") else type(one)(items)
+    return empty(one)
 
 
 # -- in_axes and out_axes ------------------------------------------------------------------
