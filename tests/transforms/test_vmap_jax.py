@@ -14,12 +14,14 @@ jax.config.update("jax_enable_x64", True)
 jnp = pytest.importorskip("jax.numpy")
 jsp = pytest.importorskip("jax.scipy.special")
 jnn = pytest.importorskip("jax.nn")
+jsl = pytest.importorskip("jax.scipy.linalg")
 
 import vmap_jax_programs_edges  # noqa: E402, F401  (registers its programs in the same table)
 from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
 
 import chainrule as cr  # noqa: E402
 import chainrule.numpy as cnp  # noqa: E402
+import chainrule.scipy.linalg as csl  # noqa: E402
 import chainrule.scipy.special as csp  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.nn import functional as F  # noqa: E402
@@ -43,12 +45,12 @@ JAX = SimpleNamespace(
     special=SimpleNamespace(logsumexp=jsp.logsumexp, softmax=jnn.softmax, log_softmax=jnn.log_softmax,
                             expit=jsp.expit, logit=jsp.logit, erf=jsp.erf, gammaln=jsp.gammaln,
                             xlogy=jsp.xlogy),
-    set=_jax_set, tensor=jnp.asarray, plain=np.asarray,
+    set=_jax_set, tensor=jnp.asarray, plain=np.asarray, scipy=SimpleNamespace(linalg=jsl),
 )
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
-    set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(),
+    set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
 )
 
 

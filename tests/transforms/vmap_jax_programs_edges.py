@@ -63,3 +63,22 @@ def roll_by_a_batched_shift(L, x, s, ss):
 
     return (L.vmap(f)(x, s, ss), L.vmap(L.grad(total))(x, s, ss), L.jit(L.vmap(f))(x, s, ss),
             L.vmap(f, in_axes=(None, 0, 0))(x[0], s, ss), L.vmap(lambda s: L.np.roll(L.np.arange(5.0), s))(s))
+
+
+@program(lambda rng: tuple(rng.normal(size=s) for s in ((4, 3, 3), (4, 3), (3, 3))))
+def lu_per_example(L, a, b, a0):
+    # each example pivots its own way: the permutation and pivots are read per example
+    sl = L.scipy.linalg
+
+    def f(a, b):
+        lu, piv = sl.lu_factor(a)
+        p, lo, up = sl.lu(a)
+        return (sl.lu_solve((lu, piv), b), sl.lu_solve((lu, piv), b, trans=1), lu, piv, p, lo, up,
+                sl.lu(a, permute_l=True)[0], sl.lu_solve(sl.lu_factor(a0), b))
+
+    def s(a, b):
+        lu, piv = sl.lu_factor(a)
+        return L.np.sum(L.np.sin(sl.lu_solve((lu, piv), b))) + L.np.sum(sl.lu(a)[1] ** 2) + L.np.sum(sl.lu(a)[2] ** 3)
+
+    return (L.vmap(f)(a, b), L.vmap(L.grad(s, argnums=(0, 1)))(a, b), L.vmap(L.jacfwd(lambda a: sl.lu(a)[2]))(a),
+            L.jit(L.vmap(f))(a, b))

@@ -29,7 +29,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
-from chainrule.numpy.nondiff import plain
+from chainrule.numpy.nondiff import plain, unboxing
 from chainrule.numpy.products import any_tensor
 from chainrule.numpy.registry import mirrors, wrap
 from chainrule.scipy.reexport import fallback
@@ -354,9 +354,11 @@ def _lu_values(a):
 _lu = wrap(_lu_values, FAMILY, "lu", multiple_outputs=True, public=False)
 
 
-def _permutation(a):
-    """P of A = P L U, read from the plain value: it is constant near a (distinct pivots)."""
-    return sla.lu(plain(a))[0]
+# P of A = P L U (or its row indices, or LAPACK's pivots), read from the value: constant near
+# a (distinct pivots), so without a derivative; each example's own under vmap
+_permutation = unboxing(lambda a: sla.lu(a)[0])
+_permutation_indices = unboxing(lambda a: sla.lu(a, p_indices=True)[0])
+_pivots = unboxing(lambda a: sla.lu_factor(a)[1])
 
 
 def _unit_lower_solve(low, b, trans=0):
@@ -408,7 +410,7 @@ def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool
     low, up = _lu(a)
     if permute_l:
         return cnp.matmul(_permutation(a), low), up
-    p = sla.lu(plain(a), p_indices=True)[0] if p_indices else _permutation(a)
+    p = _permutation_indices(a) if p_indices else _permutation(a)
     return p, low, up
 
 
@@ -421,13 +423,14 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
     _square_only(a, "lu_factor")
     low, up = _lu(a)
     n = shape_of(a)[-1]
-    return low * _triangle(n, True, strict=True) + up, sla.lu_factor(plain(a))[1]
+    return low * _triangle(n, True, strict=True) + up, _pivots(a)
 
 
+@unboxing
 def _row_order(piv) -> np.ndarray:
     """The rows of b in the order LAPACK's interchanges put them: b' = b[order] = Pᵀ b."""
     order = np.arange(len(piv))
-    for i, j in enumerate(piv):
+    for i, j in enumerate(np.asarray(piv)):
         order[i], order[j] = order[j], order[i]
     return order
 
@@ -439,14 +442,14 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b: bool = False, check_finite: bo
     lu_, piv = lu_and_piv
     if not any_tensor((lu_, b)):
         return sla.lu_solve((lu_, piv), b, trans, overwrite_b, check_finite)
-    order = _row_order(np.asarray(piv))
+    order = _row_order(piv)
     trans = _TRANS[trans]
     if trans == 0:  # A x = P L U x = b
-        y = _unit_lower_solve(lu_, b[order])
+        y = _unit_lower_solve(lu_, cnp.take(b, order, axis=0))
         return solve_triangular(lu_, y, lower=False)
     z = solve_triangular(lu_, b, trans=trans, lower=False)  # op(A) = op(U) op(L) Pᵀ
     w = _unit_lower_solve(lu_, z, trans=trans)
-    return w[np.argsort(order)]
+    return cnp.take(w, cnp.argsort(order), axis=0)
 
 
 # -- decompositions, with SciPy's signatures, on chainrule.numpy.linalg's rules ---------------
