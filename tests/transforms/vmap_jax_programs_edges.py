@@ -5,7 +5,7 @@ arguments where NumPy takes plain numbers, and other edges JAX users reach."""
 from __future__ import annotations
 
 import numpy as np
-from vmap_jax_programs import program
+from vmap_jax_programs import program, shapes
 
 
 def _many_kinds(L, x, i, m):
@@ -82,3 +82,21 @@ def lu_per_example(L, a, b, a0):
 
     return (L.vmap(f)(a, b), L.vmap(L.grad(s, argnums=(0, 1)))(a, b), L.vmap(L.jacfwd(lambda a: sl.lu(a)[2]))(a),
             L.jit(L.vmap(f))(a, b))
+
+
+@program(shapes((4, 3), (3, 3)))
+def jacobians_with_aux(L, x, w):
+    # jax.jacrev/jacfwd/hessian(f, has_aux=True): f returns (output, aux); (jacobian, aux)
+    def f(v):
+        h = L.np.tanh(w @ v)
+        return h * v[0], {"h": h, "n": L.np.sum(v ** 2)}
+
+    def s(v):
+        return L.np.sum(L.np.sin(v) * v[1]), (v * 2, L.np.prod(v))
+
+    one = x[0]
+    return (L.jacrev(f, has_aux=True)(one), L.jacfwd(f, has_aux=True)(one), L.hessian(s, has_aux=True)(one),
+            L.vmap(L.jacrev(f, has_aux=True))(x), L.vmap(L.jacfwd(f, has_aux=True))(x),
+            L.vmap(L.hessian(s, has_aux=True))(x),
+            L.jacrev(lambda a, b: (a * b, b), argnums=1, has_aux=True)(one, x[1]),
+            L.jit(L.vmap(L.jacfwd(f, has_aux=True)))(x))

@@ -27,6 +27,8 @@ from chainrule.transforms.reverse import (
     shape_of,
     split_by_argument,
     trace_vjp,
+    unboxed_at,
+    unwrap_aux,
 )
 from chainrule.transforms.vmap import call_batched, unit_basis
 
@@ -76,13 +78,15 @@ def _move_lead_to_tail(arr, lead_ndim):
 
 
 def jacrev(
-    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Jacobian by reverse mode: one forward pass, then the backward pass mapped with
     :func:`~chainrule.vmap` over the unit cotangents of each output (one batched pass).
 
     The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
-    the inputs' structures).
+    the inputs' structures). With ``has_aux=True``, ``fun`` returns ``(output, aux)`` and
+    the result is ``(jacobian, aux)``, as in JAX.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacrev(lambda x: x[:2] * 3)(np.ones(3))
@@ -95,6 +99,12 @@ def jacrev(
     def jac_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
         f = functools.partial(fun, **kwargs) if kwargs else fun
+        aux_box = []
+        if has_aux:
+            def f(*a, f=f):
+                out, aux = unwrap_aux(f(*a), True, fun)
+                aux_box.append(aux)
+                return out
         out, record = trace_vjp(f, args, nums, "jacrev")
         out_leaves, out_tree = tree_flatten(out)
         in_values = record.in_values
@@ -116,16 +126,19 @@ def jacrev(
             ]
             per_arg = split_by_argument(record, leaf_jacs)
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
-        return tree_unflatten(out_tree, per_out)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, unboxed_at(aux_box[0], record.trace)) if has_aux else jac
 
     return jac_fun
 
 
 def jacfwd(
-    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Jacobian by forward mode: the forward pass mapped with :func:`~chainrule.vmap`
-    over the unit tangents of each input (one batched pass).
+    over the unit tangents of each input (one batched pass). With ``has_aux=True``,
+    ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacfwd(cnp.sin)(np.zeros(2))
@@ -144,7 +157,8 @@ def jacfwd(
             full = list(args)
             for i, v in zip(nums, d, strict=True):
                 full[i] = v
-            return f(*full)
+            out = f(*full)
+            return unwrap_aux(out, True, fun) if has_aux else (out, None)
 
         leaves, tree = tree_flatten(tuple(diff))
         leaves = [differentiable_value(x) for x in leaves]
@@ -156,22 +170,22 @@ def jacfwd(
         out_leaves, columns_of, out_tree = None, [], []
         for i, x in enumerate(leaves):
 
-            def push(e, i=i):  # the output, and its tangent for one input direction
+            def push(e, i=i):  # the output (and aux), and its tangent for one input direction
                 t = list(zero)
                 t[i] = e
-                out, tout = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
+                (out, aux), (tout, _) = trace_jvp(of_diff, primals, tree_unflatten(tree, t), "jacfwd")
                 flat_out, structure = tree_flatten(out)
                 out_tree[:] = [structure]
-                return flat_out, tree_flatten(tout)[0]
+                return (flat_out, aux), tree_flatten(tout)[0]
 
             if _size(shape_of(x)):
                 basis = _basis(shape_of(x), _dtype(x))
-                out_leaves, columns = call_batched(push, 0, (None, 0), None, (basis,), {})
+                (out_leaves, aux), columns = call_batched(push, 0, (None, 0), None, (basis,), {})
                 columns_of.append(columns)
             else:
                 columns_of.append(None)
         if out_leaves is None:  # every input is empty: one pass for the output's structure
-            out = trace_jvp(of_diff, primals, tree_unflatten(tree, zero), "jacfwd")[0]
+            out, aux = trace_jvp(of_diff, primals, tree_unflatten(tree, zero), "jacfwd")[0]
             out_leaves, structure = tree_flatten(out)
             out_tree[:] = [structure]
         out_tree = out_tree[0]
@@ -187,7 +201,8 @@ def jacfwd(
         for jacs in leaf_jacs:
             per_arg = tree_unflatten(tree, jacs)
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
-        return tree_unflatten(out_tree, per_out)
+        jac = tree_unflatten(out_tree, per_out)
+        return (jac, aux) if has_aux else jac
 
     return jac_fun
 
@@ -221,11 +236,13 @@ def jacobian(
 
 
 def hessian(
-    fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Hessian: forward mode over reverse mode. For a function with an array output,
     the Hessian of each output element, shape ``out.shape + in.shape + in.shape`` (HIPS
-    autograd's ``jacobian(jacobian(fun))``).
+    autograd's ``jacobian(jacobian(fun))``). With ``has_aux=True``, ``fun`` returns
+    ``(output, aux)`` and the result is ``(hessian, aux)``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.hessian(lambda x: x[0] ** 2 * x[1])(np.array([1.0, 2.0]))
@@ -233,7 +250,7 @@ def hessian(
            [2., 0.]])
     """
     argnums = either_argnums(argnums, argnum)
-    return jacfwd(jacrev(fun, argnums), argnums)
+    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
 
 
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence):

@@ -239,7 +239,7 @@ def _scalar_seed(value, fun) -> Any:
     return np.ones(shape, dtype=dtype)
 
 
-def _unwrap_aux(out, has_aux: bool, fun):
+def unwrap_aux(out, has_aux: bool, fun):
     if not has_aux:
         return out, None
     if not isinstance(out, tuple | list) or len(out) != 2:
@@ -256,7 +256,7 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad"):
     aux_box = []
 
     def run(*a):
-        out, aux = _unwrap_aux(f(*a), has_aux, fun)
+        out, aux = unwrap_aux(f(*a), has_aux, fun)
         aux_box.append(aux)
         return out
 
@@ -402,7 +402,7 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
     aux_box = []
 
     def run(*a):
-        out, aux = _unwrap_aux(fun(*a), has_aux, fun)
+        out, aux = unwrap_aux(fun(*a), has_aux, fun)
         aux_box.append(aux)
         return out
 
