@@ -517,10 +517,14 @@ def _leaf_axes(prefix, tree, where: str) -> list:
         tnode[1], aux
     ):
         got = type(tree).__name__ if tnode is None else f"{tnode[0].__name__} of {len(tnode[2])}"
+        mine = f"{kind.__name__} of {len(children)}"
+        if tnode is not None and tnode[0] is kind and len(tnode[2]) == len(children):
+            # the same kind and length: the keys (or fields) differ
+            mine, got = (f"{kind.__name__} with keys {list(aux)}", f"{kind.__name__} with keys "
+                         f"{list(tnode[1])}") if kind is dict else (f"{mine} ({aux!r})", f"{got} ({tnode[1]!r})")
         raise ValueError(
-            f"vmap: {where} is a {kind.__name__} of {len(children)} but the value there is a "
-            f"{got}; in_axes/out_axes must be a prefix of the structure (an int or None "
-            "covers a whole subtree)"
+            f"vmap: {where} is a {mine} but the value there is a {got}; in_axes/out_axes must "
+            "be a prefix of the structure (an int or None covers a whole subtree)"
         )
     out = []
     for k, (p, t) in enumerate(zip(children, tnode[2], strict=True)):
