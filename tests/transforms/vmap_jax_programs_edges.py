@@ -100,3 +100,18 @@ def jacobians_with_aux(L, x, w):
             L.vmap(L.hessian(s, has_aux=True))(x),
             L.jacrev(lambda a, b: (a * b, b), argnums=1, has_aux=True)(one, x[1]),
             L.jit(L.vmap(L.jacfwd(f, has_aux=True)))(x))
+
+
+@program(lambda rng: (rng.normal(size=(4, 3)), rng.normal(size=(4, 3, 3)),
+                      np.array([[1.0, -1.0, 0.5], [2.0, 2.0, -2.0]])))
+def max_norm_gradients_per_example(L, x, m, tied):
+    # the inf and 1 norms' derivatives pick each example's largest entry (or row or column
+    # sum), shared among ties as JAX shares them
+    def vec(v):
+        return L.np.linalg.norm(v, ord=L.np.inf) + 2 * L.np.linalg.norm(v, ord=-L.np.inf)
+
+    def mat(a):
+        return L.np.linalg.norm(a, 1) + 2 * L.np.linalg.norm(a, L.np.inf) + 3 * L.np.linalg.norm(a, -1)
+
+    return (L.vmap(L.grad(vec))(x), L.vmap(L.grad(vec))(tied), L.vmap(L.jacfwd(vec))(x), L.vmap(L.grad(mat))(m),
+            L.vmap(L.jacrev(L.grad(vec)))(x))

@@ -17,7 +17,6 @@ from chainrule.numpy.linalg.common import (
 )
 from chainrule.numpy.linalg.decompositions import _svd, svdvals
 from chainrule.numpy.linalg.solving import inv
-from chainrule.numpy.nondiff import plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul, permute
 from chainrule.numpy.registry import mirrors
 
@@ -56,7 +55,7 @@ def _unit(x):
 def _tie_weights(mask, axis):
     """The mask of the entries that attain the maximum (or minimum) along ``axis``,
     divided by their count: tied entries share the derivative."""
-    return mask / np.sum(mask, axis=axis, keepdims=True)
+    return mask / cnp.sum(mask, axis=axis, keepdims=True)
 
 
 def _norm_weight(x, ans, ord, axis, keepdims):
@@ -70,8 +69,8 @@ def _norm_weight(x, ans, ord, axis, keepdims):
         if ord == 2 or ord == "fro":
             return conj_if_complex(x) / cnp.where(n_k == 0, 1.0, n_k)
         if ord in (np.inf, -np.inf):
-            a = np.abs(plain(x))
-            pick = np.max if ord == np.inf else np.min
+            a = cnp.abs(x)  # (each example's own under vmap)
+            pick = cnp.max if ord == np.inf else cnp.min
             mask = a == pick(a, axis=ax, keepdims=True)
             return _unit(x) * _tie_weights(mask, ax)
         if ord == 0:
@@ -99,8 +98,8 @@ def _norm_weight(x, ans, ord, axis, keepdims):
     if ord in (1, -1, np.inf, -np.inf):
         # 1: the largest column sum (summed over rows); inf: the largest row sum
         summed, chosen = (row, col) if ord in (1, -1) else (col, row)
-        sums = np.sum(np.abs(plain(x)), axis=summed, keepdims=True)
-        pick = np.max if ord in (1, np.inf) else np.min
+        sums = cnp.sum(cnp.abs(x), axis=summed, keepdims=True)
+        pick = cnp.max if ord in (1, np.inf) else cnp.min
         mask = sums == pick(sums, axis=chosen, keepdims=True)
         return _unit(x) * _tie_weights(mask, chosen)
     raise ValueError(f"norm: invalid norm order {ord!r} for matrices")
