@@ -42,6 +42,7 @@ def _cr_set(x, index, v):
 JAX = SimpleNamespace(
     np=jnp, vmap=jax.vmap, grad=jax.grad, value_and_grad=jax.value_and_grad, jvp=jax.jvp,
     jit=jax.jit, jacfwd=jax.jacfwd, jacrev=jax.jacrev, hessian=jax.hessian,
+    custom_vjp=jax.custom_vjp, custom_jvp=jax.custom_jvp, checkpoint=jax.checkpoint,
     special=SimpleNamespace(logsumexp=jsp.logsumexp, softmax=jnn.softmax, log_softmax=jnn.log_softmax,
                             expit=jsp.expit, logit=jsp.logit, erf=jsp.erf, gammaln=jsp.gammaln,
                             xlogy=jsp.xlogy),
@@ -50,6 +51,7 @@ JAX = SimpleNamespace(
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
+    custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp, checkpoint=cr.checkpoint,
     set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
 )
 

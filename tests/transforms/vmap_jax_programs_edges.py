@@ -4,6 +4,8 @@ arguments where NumPy takes plain numbers, and other edges JAX users reach."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from vmap_jax_programs import program, shapes
 
@@ -115,3 +117,39 @@ def max_norm_gradients_per_example(L, x, m, tied):
 
     return (L.vmap(L.grad(vec))(x), L.vmap(L.grad(vec))(tied), L.vmap(L.jacfwd(vec))(x), L.vmap(L.grad(mat))(m),
             L.vmap(L.jacrev(L.grad(vec)))(x))
+
+
+@program(shapes((4, 3), (3,)))
+def custom_derivatives_with_nondiff_argnums(L, x, w):
+    # partial(custom_vjp, nondiff_argnums=...): bwd(*nondiff, residuals, g) returns the
+    # other arguments' cotangents; custom_jvp's rule(*nondiff, primals, tangents)
+    @partial(L.custom_vjp, nondiff_argnums=(1,))
+    def power(x, n):
+        return x ** n
+
+    power.defvjp(lambda x, n: (x ** n, x), lambda n, x, g: (g * n * x ** (n - 1) * 2,))
+
+    @partial(L.custom_vjp, nondiff_argnums=(0,))
+    def scaled(k, x, w):
+        return k * L.np.sin(x) * w
+
+    scaled.defvjp(lambda k, x, w: (scaled(k, x, w), (x, w)),
+                  lambda k, res, g: (g * k * L.np.cos(res[0]) * res[1], g * k * L.np.sin(res[0]) * 3))
+
+    @partial(L.custom_jvp, nondiff_argnums=(1,))
+    def wave(x, k):
+        return L.np.sin(k * x)
+
+    @wave.defjvp
+    def wave_jvp(k, primals, tangents):
+        (x,), (t,) = primals, tangents
+        return wave(x, k), 2 * k * L.np.cos(k * x) * t
+
+    def loss(x, w):
+        return L.np.sum(power(x, 3) + scaled(2.0, x, w) + wave(x, 1.5))
+
+    return (L.vmap(lambda v: (power(v, 3), scaled(2.0, v, w), wave(v, 1.5)))(x),
+            L.vmap(L.grad(loss, argnums=(0, 1)), in_axes=(0, None))(x, w),
+            L.vmap(L.hessian(lambda v: L.np.sum(wave(v, 1.5))))(x),
+            L.jit(L.vmap(L.grad(loss), in_axes=(0, None)))(x, w),
+            L.vmap(L.checkpoint(L.grad(loss)), in_axes=(0, None))(x, w))

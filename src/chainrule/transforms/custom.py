@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import CompositePrimitive, Primitive, def_jvps, def_vjps
@@ -44,10 +45,11 @@ class custom_vjp(CompositePrimitive):
     1.0
     """
 
-    def __init__(self, fun: Callable):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         super().__init__(fun)
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
+        self.nondiff_argnums = tuple(nondiff_argnums)
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         self.fwd, self.bwd = fwd, bwd
@@ -55,6 +57,12 @@ class custom_vjp(CompositePrimitive):
     def __call__(self, *args):
         if self.fwd is None:
             raise TypeError(f"{self.__name__}: call .defvjp(fwd, bwd) before using it")
+        if self.nondiff_argnums:  # JAX's bwd(*nondiff, residuals, g), for the others only
+            static, full, diff = _split_nondiff(self.nondiff_argnums, args)
+            inner = custom_vjp(lambda *d: self.fun(*full(d)))
+            inner.__name__ = self.__name__
+            inner.defvjp(lambda *d: self.fwd(*full(d)), lambda res, g: self.bwd(*static, res, g))
+            return inner(*diff)
         return super().__call__(*args)
 
     def tangent(self, primals, tangents, in_tree):
@@ -125,6 +133,20 @@ class custom_vjp(CompositePrimitive):
         return rules
 
 
+def _split_nondiff(nondiff_argnums, args):
+    """``(static, full, diff)`` for a call with ``nondiff_argnums``: the arguments at those
+    positions, a function putting them back among the others, and the others."""
+    positions = {operator.index(i) % len(args) for i in nondiff_argnums}
+    static = [args[i] for i in sorted(positions)]
+    diff = [a for i, a in enumerate(args) if i not in positions]
+
+    def full(d):
+        rest = iter(d)
+        return [args[i] if i in positions else next(rest) for i in range(len(args))]
+
+    return static, full, diff
+
+
 def _align(cts, in_tree):
     """Flatten ``bwd``'s cotangents against the input structure; ``None`` entries stand
     for a whole argument without a cotangent."""
@@ -156,10 +178,11 @@ class custom_jvp(CompositePrimitive):
     1.0
     """
 
-    def __init__(self, fun: Callable):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         super().__init__(fun)
         self.rule: Callable | None = None
         self._rules_by_tree: list = []
+        self.nondiff_argnums = tuple(nondiff_argnums)
 
     def defjvp(self, rule: Callable) -> Callable:
         self.rule = rule
@@ -169,6 +192,12 @@ class custom_jvp(CompositePrimitive):
     def __call__(self, *args):
         if self.rule is None:
             raise TypeError(f"{self.__name__}: call .defjvp(rule) before using it")
+        if self.nondiff_argnums:  # JAX's rule(*nondiff, primals, tangents) of the others
+            static, full, diff = _split_nondiff(self.nondiff_argnums, args)
+            inner = custom_jvp(lambda *d: self.fun(*full(d)))
+            inner.__name__ = self.__name__
+            inner.defjvp(lambda primals, tangents: self.rule(*static, primals, tangents))
+            return inner(*diff)
         return super().__call__(*args)
 
     def tangent(self, primals, tangents, in_tree):
