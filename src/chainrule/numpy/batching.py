@@ -625,7 +625,7 @@ def cross(prim, batched, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
         axisa = axisb = axisc = axis
     na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
     axisa, axisb = negative_axis(axisa, na), negative_axis(axisb, nb)
-    a, b = align((a, b), batched)
+    a, b = align((a, b), batched[:2])  # the axes come positionally from an enclosing rule
     nc = max(na, nb) - (1 if shape_of(a)[axisa] == 2 and shape_of(b)[axisb] == 2 else 0)
     axisc = negative_axis(axisc, nc) if nc else -1
     return prim(a, b, axisa, axisb, axisc)
