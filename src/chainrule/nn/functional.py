@@ -166,14 +166,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     >>> conv2d(x, w, padding=1).shape
     (1, 2, 4, 4)
     """
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = cnp.reshape(input, (1, *input.shape))
-    if input.ndim != 4 or weight.ndim != 4:
-        raise ValueError(
-            f"conv2d expects input (N, C, H, W) and weight (O, C/groups, kh, kw), got shapes "
-            f"{tuple(input.shape)} and {tuple(weight.shape)}"
-        )
+    input, unbatched = _batched(input, weight, 4, "conv2d", "input (N, C, H, W) and weight (O, C/groups, kh, kw)")
     n, c, h, w = input.shape
     o, wc, kh, kw = weight.shape
     groups = _check_groups(groups, c, o, "conv2d")
@@ -212,14 +205,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     >>> conv1d(np.ones((2, 3, 10)), np.ones((4, 3, 3)), padding="same").shape
     (2, 4, 10)
     """
-    unbatched = input.ndim == 2
-    if unbatched:
-        input = cnp.reshape(input, (1, *input.shape))
-    if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(
-            f"conv1d expects input (N, C, L) and weight (O, C/groups, k), got shapes "
-            f"{tuple(input.shape)} and {tuple(weight.shape)}"
-        )
+    input, unbatched = _batched(input, weight, 3, "conv1d", "input (N, C, L) and weight (O, C/groups, k)")
     n, c, length = input.shape
     x4 = cnp.reshape(input, (n, c, 1, length))
     w4 = cnp.reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
@@ -242,14 +228,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     >>> conv_transpose2d(np.ones((1, 2, 3, 3)), np.ones((2, 4, 3, 3)), stride=2).shape
     (1, 4, 7, 7)
     """
-    unbatched = input.ndim == 3
-    if unbatched:
-        input = cnp.reshape(input, (1, *input.shape))
-    if input.ndim != 4 or weight.ndim != 4:
-        raise ValueError(
-            f"conv_transpose2d expects input (N, C, H, W) and weight (C, O/groups, kh, kw), got "
-            f"shapes {tuple(input.shape)} and {tuple(weight.shape)}"
-        )
+    input, unbatched = _batched(input, weight, 4, "conv_transpose2d",
+                                "input (N, C, H, W) and weight (C, O/groups, kh, kw)")
     n, c, h, w = input.shape
     wc, og, kh, kw = weight.shape
     if wc != c:
@@ -291,19 +271,24 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     >>> conv_transpose1d(np.ones((1, 2, 3)), np.ones((2, 4, 3)), stride=2).shape
     (1, 4, 7)
     """
-    unbatched = input.ndim == 2
-    if unbatched:
-        input = cnp.reshape(input, (1, *input.shape))
-    if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(
-            f"conv_transpose1d expects input (N, C, L) and weight (C, O/groups, k), got shapes "
-            f"{tuple(input.shape)} and {tuple(weight.shape)}"
-        )
+    input, unbatched = _batched(input, weight, 3, "conv_transpose1d", "input (N, C, L) and weight (C, O/groups, k)")
     out = conv_transpose2d(cnp.expand_dims(input, 2), cnp.expand_dims(weight, 2), bias,
                            (1, _single(stride, "stride")), (0, _single(padding, "padding")),
                            (0, _single(output_padding, "output_padding")), groups,
                            (1, _single(dilation, "dilation")))
     return out[0, :, 0] if unbatched else out[:, :, 0]
+
+
+def _batched(input, weight, ndim: int, name: str, layout: str):
+    """A convolution's input with its batch axis, PyTorch's unbatched form (one dimension
+    fewer) given one of size 1, and whether it was; input and weight of ``ndim``
+    dimensions (``layout`` names them) are checked here, once for every convolution."""
+    unbatched = input.ndim == ndim - 1
+    if unbatched:
+        input = cnp.reshape(input, (1, *input.shape))
+    if input.ndim != ndim or weight.ndim != ndim:
+        raise ValueError(f"{name} expects {layout}, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
+    return input, unbatched
 
 
 def _check_groups(groups, c: int, o: int, name: str) -> int:

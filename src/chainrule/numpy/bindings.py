@@ -32,7 +32,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_methods import TorchTensorMethods
+from chainrule.numpy.torch_methods import torch_members
 
 __all__ = ["bind_to_core"]
 
@@ -377,7 +377,7 @@ _NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref_
 def bind_to_core() -> None:
     """Set the mirror's methods and operators on Tensor, and give the core's values the
     mirror's zeros and casts."""
-    members = {**vars(TensorMethods), **vars(TorchTensorMethods)}  # PyTorch's forms where they differ
+    members = {**vars(TensorMethods), **torch_members()}  # PyTorch's forms where they differ
     for name, member in members.items():
         if name in _NOT_METHODS:
             continue

@@ -1,0 +1,86 @@
+"""What the modules of PyTorch's Tensor methods share: PyTorch's small result types
+(``x.size()``, ``x.device``, the (values, indices) pairs) and the reading of PyTorch's
+arguments (``dim=`` next to NumPy's ``axis=``, sizes given as ``*args`` or one sequence).
+
+The methods themselves live by job in :mod:`~chainrule.numpy.torch_methods` (size, type and
+new Tensors), :mod:`~chainrule.numpy.torch_shape` (shape and indexing),
+:mod:`~chainrule.numpy.torch_reductions` (reductions and sorting) and
+:mod:`~chainrule.numpy.torch_elementwise` (elementwise and in-place).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from chainrule.core.eager import EAGER
+from chainrule.core.tensor import Tensor
+
+__all__ = ["CPU", "Device", "Size", "as_axes", "as_eager", "as_shape", "axis_or_dim", "is_eager",
+           "nonnegative_dim", "values_indices"]
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+"""What ``max(dim)``, ``min(dim)``, ``sort``, ``topk`` and ``median(dim)`` return, as
+PyTorch's ``torch.return_types``: a pair with ``.values`` and ``.indices``."""
+
+
+class Size(int):
+    """A Tensor's ``size``: NumPy's element count (an int), and callable as PyTorch's
+    ``x.size()`` (the shape) or ``x.size(dim)``."""
+
+    def __new__(cls, shape):
+        obj = super().__new__(cls, math.prod(shape))
+        obj.shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+
+def is_eager(x) -> bool:
+    """Whether ``x`` is an eager Tensor (PyTorch's meaning applies), not a transform's."""
+    return x._trace is EAGER
+
+
+class Device(str):
+    """``x.device``: the string 'cpu', with PyTorch's ``.type`` and ``.index``."""
+
+    type = property(lambda self: str.__str__(self))
+    index = None
+
+
+CPU = Device("cpu")
+
+
+def as_eager(x, result):
+    """A non-differentiable result (a mask, indices) of an eager Tensor's method as an
+    eager Tensor (without gradient), so that PyTorch's chains (``(a == b).float()``)
+    go on; a transform's results stay as they are."""
+    if isinstance(result, np.ndarray | np.generic) and is_eager(x):
+        return Tensor(np.asarray(result), EAGER)
+    return result
+
+
+def as_axes(dim):
+    """PyTorch's ``dim`` as NumPy's ``axis``: a list of dims becomes a tuple."""
+    return tuple(dim) if isinstance(dim, list | tuple) else dim
+
+
+def as_shape(args) -> tuple:
+    """Sizes given as PyTorch allows, ``f(2, 3)`` or ``f((2, 3))``, as one tuple."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], list | tuple) else tuple(args)
+
+
+def axis_or_dim(axis, dim, name: str):
+    """The axis of a method that takes NumPy's ``axis=`` or PyTorch's ``dim=`` (not both)."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}() got both axis= and dim=; give one")
+    return as_axes(axis if dim is None else dim)
+
+
+def nonnegative_dim(x, dim: int) -> int:
+    """``dim`` counted from the front of ``x``'s dimensions."""
+    return dim + x.ndim if dim < 0 else dim
+

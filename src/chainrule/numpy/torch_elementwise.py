@@ -1,0 +1,267 @@
+"""PyTorch's elementwise, comparison and in-place methods on chainrule's Tensor
+(``clamp``, ``add(alpha=)``, ``div(rounding_mode=)``, ``x == y`` as an eager Tensor,
+``add_``/``clamp_``/``uniform_``/``exp_``, ...), written with the mirror so that each
+differentiates and traces under the transforms; the in-place ones go through
+:func:`chainrule.core.eager.inplace`, which keeps the graph honest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core import eager
+from chainrule.core.values import plain
+from chainrule.numpy import activations
+from chainrule.numpy.torch_common import as_eager
+from chainrule.numpy.torch_shape import fill_where
+
+__all__ = ["TorchElementwiseMethods"]
+
+
+def _compare(fun):
+    def method(self, other):
+        return as_eager(self, fun(self, other))
+    return method
+
+
+
+def _unary_(fun, name: str):
+    def method(self):
+        return eager.inplace(self, lambda a, _: fun(a), None, name)
+    method.__name__ = name
+    return method
+
+
+
+class TorchElementwiseMethods:
+    """PyTorch's elementwise, comparison and in-place methods, set on Tensor by
+    :func:`chainrule.numpy.bindings.bind_to_core`."""
+
+    # -- comparisons and bitwise operators (an eager Tensor, so that chains go on) -----------
+    __eq__ = _compare(cnp.equal)
+    __ne__ = _compare(cnp.not_equal)
+    __lt__ = _compare(cnp.less)
+    __le__ = _compare(cnp.less_equal)
+    __gt__ = _compare(cnp.greater)
+    __ge__ = _compare(cnp.greater_equal)
+    __and__ = _compare(cnp.bitwise_and)
+    __or__ = _compare(cnp.bitwise_or)
+    __xor__ = _compare(cnp.bitwise_xor)
+
+    def __invert__(self):
+        return as_eager(self, cnp.invert(self))
+
+
+    # -- elementwise ----------------------------------------------------------------------------
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: give at least one of min and max")
+        return cnp.clip(self, min, max)
+
+    def clamp_min(self, min):
+        return cnp.maximum(self, min)
+
+    def clamp_max(self, max):
+        return cnp.minimum(self, max)
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        if rounding_mode == "floor":
+            return as_eager(self, cnp.floor_divide(self, other))
+        if rounding_mode == "trunc":
+            return cnp.trunc(self / other)
+        return self / other
+
+    divide = true_divide = div
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def square(self):
+        return self * self
+
+    def rsqrt(self):
+        return 1.0 / cnp.sqrt(self)
+
+    def reciprocal(self):
+        return 1.0 / self
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def sign(self):
+        return cnp.sign(self)
+
+    def floor(self):
+        return cnp.floor(self)
+
+    def ceil(self):
+        return cnp.ceil(self)
+
+    def trunc(self):
+        return cnp.trunc(self)
+
+    def frac(self):
+        return self - cnp.trunc(self)
+
+    def log1p(self):
+        return cnp.log1p(self)
+
+    def expm1(self):
+        return cnp.expm1(self)
+
+    def log2(self):
+        return cnp.log2(self)
+
+    def log10(self):
+        return cnp.log10(self)
+
+    def tan(self):
+        return cnp.tan(self)
+
+    def sinh(self):
+        return cnp.sinh(self)
+
+    def cosh(self):
+        return cnp.cosh(self)
+
+    def asin(self):
+        return cnp.arcsin(self)
+
+    def acos(self):
+        return cnp.arccos(self)
+
+    def atan(self):
+        return cnp.arctan(self)
+
+    def absolute(self):
+        return cnp.abs(self)
+
+    def maximum(self, other):
+        return cnp.maximum(self, other)
+
+    def minimum(self, other):
+        return cnp.minimum(self, other)
+
+    def lerp(self, end, weight):
+        return self + weight * (end - self)
+
+    def matmul(self, other):
+        return cnp.matmul(self, other)
+
+    mm = bmm = matmul
+
+    def mv(self, vec):
+        return cnp.matmul(self, vec)
+
+    def outer(self, other):
+        return cnp.outer(self, other)
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def logical_not(self):
+        return as_eager(self, cnp.logical_not(self))
+
+    def logical_and(self, other):
+        return as_eager(self, cnp.logical_and(self, other))
+
+    def logical_or(self, other):
+        return as_eager(self, cnp.logical_or(self, other))
+
+    def isnan(self):
+        return as_eager(self, cnp.isnan(self))
+
+    def isinf(self):
+        return as_eager(self, cnp.isinf(self))
+
+    def isfinite(self):
+        return as_eager(self, cnp.isfinite(self))
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return cnp.nan_to_num(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        return bool(np.allclose(plain(self), plain(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def equal(self, other) -> bool:
+        return bool(np.shape(plain(self)) == np.shape(plain(other)) and np.array_equal(plain(self), plain(other)))
+
+    # -- in place -------------------------------------------------------------------------------
+    def clamp_(self, min=None, max=None):
+        return eager.inplace(self, lambda a, b: cnp.clip(a, *b), (min, max), "clamp_")
+
+    def clamp_min_(self, min):
+        return eager.inplace(self, cnp.maximum, min, "clamp_min_")
+
+    def clamp_max_(self, max):
+        return eager.inplace(self, cnp.minimum, max, "clamp_max_")
+
+    def masked_fill_(self, mask, value):
+        mask = plain(mask)
+        return eager.inplace(self, lambda a, v: fill_where(a, mask, v), value, "masked_fill_")
+
+    def pow_(self, exponent):
+        return eager.inplace(self, lambda a, e: a ** e, exponent, "pow_")
+
+    def lerp_(self, end, weight):
+        return eager.inplace(self, lambda a, e: a + weight * (e - a), end, "lerp_")
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return eager.inplace(self, lambda a, b: a + value * b, tensor1 * tensor2, "addcmul_")
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return eager.inplace(self, lambda a, b: a + value * b, tensor1 / tensor2, "addcdiv_")
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        rng = np.random.default_rng(generator) if not isinstance(generator, np.random.Generator) else generator
+        return eager.inplace(self, lambda x, _: rng.uniform(a, b, np.shape(x)).astype(x.dtype), None, "uniform_")
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        rng = np.random.default_rng(generator) if not isinstance(generator, np.random.Generator) else generator
+        return eager.inplace(self, lambda x, _: rng.normal(mean, std, np.shape(x)).astype(x.dtype), None,
+                             "normal_")
+
+    exp_ = _unary_(cnp.exp, "exp_")
+    log_ = _unary_(cnp.log, "log_")
+    sqrt_ = _unary_(cnp.sqrt, "sqrt_")
+    abs_ = _unary_(cnp.abs, "abs_")
+    neg_ = _unary_(cnp.negative, "neg_")
+    tanh_ = _unary_(cnp.tanh, "tanh_")
+    sigmoid_ = _unary_(activations.sigmoid, "sigmoid_")
+    relu_ = _unary_(activations.relu, "relu_")
+    floor_ = _unary_(cnp.floor, "floor_")
+    round_ = _unary_(cnp.round, "round_")
+    reciprocal_ = _unary_(lambda a: 1.0 / a, "reciprocal_")
+    sign_ = _unary_(cnp.sign, "sign_")
+    square_ = _unary_(lambda a: a * a, "square_")

@@ -1,0 +1,218 @@
+"""PyTorch's reductions and sorting on chainrule's Tensor (``sum(dim=)``, ``max(dim)``
+returning (values, indices), ``std``/``var`` unbiased by default, ``sort``, ``topk``, ...),
+written with the mirror so that each differentiates and traces under the transforms.
+
+Where PyTorch and NumPy give the same name different results (``x.max(1)``, ``x.std()``,
+``x.sort()``, ``x.nonzero()``), PyTorch's meaning is taken with a PyTorch keyword or on an
+eager Tensor, NumPy's with NumPy's keywords or inside a transform (see
+:mod:`chainrule.numpy.torch_methods`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core import eager
+from chainrule.core.eager import EAGER
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
+from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, is_eager, values_indices
+
+__all__ = ["TorchReductionMethods"]
+
+
+def _softmax(x, dim):
+    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
+    e = cnp.exp(shifted)
+    return e / cnp.sum(e, axis=dim, keepdims=True)
+
+
+def _log_softmax(x, dim):
+    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
+    return shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True))
+
+
+
+def _pick(x, dim, keepdim, arg):
+    """(values, indices) of the reduction whose indices ``arg`` gives, the gradient going
+    to the picked element only (as PyTorch)."""
+    idx = as_eager(x, cnp.expand_dims(arg(undifferentiated(x), axis=dim), dim))
+    vals = cnp.take_along_axis(x, idx, axis=dim)
+    if not keepdim:
+        vals, idx = cnp.squeeze(vals, dim), cnp.squeeze(idx, dim)
+    return values_indices(vals, idx)
+
+
+def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction):
+    """var/std: NumPy's with its keywords (axis=, ddof=, dtype=, keepdims=) or inside the
+    transforms; PyTorch's (unbiased by default) with its keywords or on an eager Tensor."""
+    fun = cnp.var if name == "var" else cnp.std
+    if isinstance(dtype, bool):  # x.std(0, False): PyTorch's positional unbiased
+        dtype, unbiased = None, dtype
+    numpy_kw = axis is not None or ddof is not None or dtype is not None or keepdims
+    torch_kw = dim is not None or unbiased is not None or keepdim is not None or correction is not None
+    if torch_kw or (is_eager(x) and not numpy_kw):
+        if correction is None:
+            correction = 1 if unbiased is None else int(bool(unbiased))
+        where = as_axes(pos if dim is None else dim)
+        return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+    return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims)
+
+
+def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce):
+    """max/min: of two Tensors; PyTorch's (values, indices) with dim= or a positional dim
+    on an eager Tensor; NumPy's reduction with axis= or inside the transforms."""
+    if isinstance(pos, Tensor) or isinstance(pos, np.ndarray) and pos.ndim > 0:
+        return elementwise(x, pos)
+    if axis is None and (dim is not None or keepdim is not None or (pos is not None and is_eager(x))):
+        return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg)
+    return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims)
+
+
+
+class TorchReductionMethods:
+    """PyTorch's reductions and sorting, set on Tensor by
+    :func:`chainrule.numpy.bindings.bind_to_core`."""
+
+    # -- reductions -----------------------------------------------------------------------------
+    def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+        if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
+            dtype, keepdims = None, dtype
+        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+
+    def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+        if isinstance(dtype, bool):
+            dtype, keepdims = None, dtype
+        return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+
+    def nansum(self, dim=None, keepdim=False):
+        return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+        if isinstance(dtype, bool):
+            dtype, keepdims = None, dtype
+        return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+
+    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return as_eager(self, cnp.all(self, axis=axis_or_dim(axis, dim, "all"), keepdims=bool(keepdim or keepdims)))
+
+    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return as_eager(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims)))
+
+    def max(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None):
+        """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
+        (values, indices); ``max(other)``: the elementwise maximum; ``axis=``: NumPy's."""
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.maximum, cnp.argmax, cnp.max)
+
+    def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None):
+        """As :meth:`max`, for the minimum."""
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.minimum, cnp.argmin, cnp.min)
+
+    def amax(self, dim=None, keepdim=False):
+        return cnp.max(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return cnp.min(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        where = axis_or_dim(axis, dim, "argmax")
+        return as_eager(self, cnp.argmax(self, axis=where, keepdims=bool(keepdim or keepdims)))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        where = axis_or_dim(axis, dim, "argmin")
+        return as_eager(self, cnp.argmin(self, axis=where, keepdims=bool(keepdim or keepdims)))
+
+    def median(self, dim=None, keepdim=False):
+        """PyTorch's median: the lower of the two middle values; with ``dim``, (values,
+        indices)."""
+        if dim is None:
+            flat = cnp.ravel(self)
+            k = (flat.shape[0] - 1) // 2
+            return flat[int(np.argsort(plain(flat), kind="stable")[k])]
+        k = (self.shape[dim] - 1) // 2
+        return _pick(self, dim, keepdim, lambda v, axis: np.take(np.argsort(v, axis=axis, kind="stable"), k, axis))
+
+    def var(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
+            keepdim=None, correction=None):
+        """NumPy's var (ddof 0) with its keywords or inside transforms; PyTorch's (unbiased
+        unless ``unbiased=False`` or ``correction=0``) with its keywords or on an eager Tensor."""
+        return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction)
+
+    def std(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
+            keepdim=None, correction=None):
+        """As :meth:`var`, the square root."""
+        return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction)
+
+    def cumsum(self, axis=None, dtype=None, *, dim=None):
+        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=dtype)
+
+    def cumprod(self, axis=None, dtype=None, *, dim=None):
+        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=dtype)
+
+    def logsumexp(self, dim, keepdim: bool = False):
+        m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True))
+        m = cnp.where(cnp.isfinite(m), m, 0)
+        out = cnp.log(cnp.sum(cnp.exp(self - m), axis=as_axes(dim), keepdims=True)) + m
+        return out if keepdim else cnp.squeeze(out, as_axes(dim))
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
+        """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
+        default; 'fro' is 2), ``inf`` the largest magnitude."""
+        dim = as_axes(dim)
+        x = self if dtype is None else cnp.astype(self, dtype)
+        if p == "fro" or p == 2:
+            return cnp.sqrt(cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim))
+        if p == "nuc":
+            return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
+        a = cnp.abs(x)
+        if p == float("inf"):
+            return cnp.max(a, axis=dim, keepdims=keepdim)
+        if p == float("-inf"):
+            return cnp.min(a, axis=dim, keepdims=keepdim)
+        if p == 0:
+            return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
+        if p == 1:
+            return cnp.sum(a, axis=dim, keepdims=keepdim)
+        return cnp.sum(a ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+
+    def softmax(self, dim: int):
+        return _softmax(self, dim)
+
+    def log_softmax(self, dim: int):
+        return _log_softmax(self, dim)
+
+    # -- sorting --------------------------------------------------------------------------------
+    def sort(self, pos=None, /, kind=None, *, axis=None, dim=None, descending: bool | None = None,
+             stable: bool = False):
+        """PyTorch's sort, (values, indices), with its keywords or on an eager Tensor;
+        NumPy's in-place ``ndarray.sort`` with ``axis=``/``kind=`` or inside the transforms."""
+        torch_kw = dim is not None or descending is not None or stable
+        if not torch_kw and (axis is not None or kind is not None or not is_eager(self)):
+            where = -1 if pos is None and axis is None else (pos if axis is None else axis)
+            eager.inplace(self, lambda a, how: cnp.sort(a, axis=how[0], kind=how[1]), (where, kind), "sort")
+            return None
+        d = -1 if dim is None and pos is None else (pos if dim is None else dim)
+        key = undifferentiated(self)
+        order = as_eager(self, cnp.argsort(-key if descending else key, axis=d, kind="stable"))
+        return values_indices(cnp.take_along_axis(self, order, axis=d), order)
+
+    def argsort(self, axis=-1, kind=None, order=None, *, dim=None, descending: bool = False, stable: bool = False):
+        d = axis_or_dim(None if axis == -1 and dim is not None else axis, dim, "argsort")
+        key = undifferentiated(self)
+        return as_eager(self, cnp.argsort(-key if descending else key, axis=d,
+                                           kind="stable" if (stable or descending) else kind))
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        key = undifferentiated(self)
+        order = cnp.argsort(-key if largest else key, axis=dim, kind="stable")
+        idx = as_eager(self, cnp.take(order, np.arange(k), axis=dim))
+        return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)
+
+    def nonzero(self, as_tuple: bool = False):
+        """NumPy's tuple of index arrays inside transforms or with ``as_tuple=True``;
+        PyTorch's (n, ndim) int64 Tensor on an eager Tensor."""
+        if as_tuple or not is_eager(self):
+            return cnp.nonzero(self)
+        return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
+

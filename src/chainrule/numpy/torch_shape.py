@@ -1,0 +1,213 @@
+"""PyTorch's shape and indexing methods on chainrule's Tensor (``view``, ``permute``,
+``unsqueeze``, ``expand``, ``split``, ``gather``, ``scatter``, ``masked_fill``, ...), written with
+the mirror so that each differentiates and traces under the transforms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
+from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim
+
+__all__ = ["TorchShapeMethods", "fill_where"]
+
+
+def _along(x, dim: int, index) -> tuple:
+    """The full index that puts ``index`` (PyTorch's gather/scatter index) along ``dim``."""
+    index = np.asarray(plain(index))
+    nd = index.ndim
+    dim = nonnegative_dim(x, dim)
+    return tuple(index if d == dim else np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
+                 for d, n in enumerate(index.shape))
+
+
+
+def fill_where(x, mask, value):
+    """``x`` with ``value`` (cast to ``x``'s dtype) where ``mask`` holds: PyTorch's masked_fill."""
+    if not isinstance(value, Tensor):
+        value = np.asarray(value, dtype=x.dtype)
+    elif value.dtype != x.dtype:
+        value = cnp.astype(value, x.dtype)
+    return cnp.where(mask, value, x)
+
+
+
+class TorchShapeMethods:
+    """PyTorch's shape and indexing methods, set on Tensor by
+    :func:`chainrule.numpy.bindings.bind_to_core`."""
+
+    # -- shape ----------------------------------------------------------------------------------
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
+            if np.dtype(shape[0]) == self.dtype:
+                return self
+            raise TypeError(f"view({np.dtype(shape[0])}) reinterprets the bits of a {self.dtype} Tensor, which "
+                            "has no derivative; convert with .to(dtype), or use x.numpy().view(dtype)")
+        return cnp.reshape(self, as_shape(shape))
+
+    def view_as(self, other):
+        return cnp.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return cnp.reshape(self, other.shape)
+
+    def permute(self, *dims):
+        return cnp.transpose(self, as_shape(dims))
+
+    def transpose(self, *axes):
+        if len(axes) == 2 and all(isinstance(a, int) for a in axes):  # PyTorch's swap
+            return cnp.swapaxes(self, *axes)
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return cnp.transpose(self, axes or None)
+
+    def swapdims(self, dim0: int, dim1: int):
+        return cnp.swapaxes(self, dim0, dim1)
+
+    def movedim(self, source, destination):
+        return cnp.moveaxis(self, source, destination)
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a Tensor of at most 2 dimensions, got {self.ndim}; use transpose(d0, d1)")
+        return cnp.transpose(self)
+
+    def unsqueeze(self, dim: int):
+        return cnp.expand_dims(self, dim if dim >= 0 else dim + self.ndim + 1)
+
+    def squeeze(self, axis=None, dim=None):
+        """NumPy's squeeze; a given axis that is not of size 1 is left alone (PyTorch)."""
+        axis = axis_or_dim(axis, dim, "squeeze")
+        if axis is None:
+            return cnp.squeeze(self)
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        keep = tuple(a for a in axes if self.shape[a] == 1)
+        return cnp.squeeze(self, keep) if keep else self
+
+    def flatten(self, start_dim=0, end_dim: int = -1):
+        if isinstance(start_dim, str):  # NumPy's flatten(order): a copy, never a view
+            return cnp.copy(cnp.ravel(self, order=start_dim))
+        if start_dim == 0 and end_dim == -1 and not is_eager(self):  # NumPy's flatten()
+            return cnp.copy(cnp.ravel(self))
+        if self.ndim == 0:
+            return cnp.reshape(self, (1,))
+        s, e = nonnegative_dim(self, start_dim), nonnegative_dim(self, end_dim)
+        return cnp.reshape(self, (*self.shape[:s], -1, *self.shape[e + 1:]))
+
+    def unflatten(self, dim: int, sizes):
+        d = nonnegative_dim(self, dim)
+        return cnp.reshape(self, (*self.shape[:d], *sizes, *self.shape[d + 1:]))
+
+    def expand(self, *sizes):
+        sizes = as_shape(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        return cnp.broadcast_to(self, shape)
+
+    def expand_as(self, other):
+        return cnp.broadcast_to(self, other.shape)
+
+    def repeat(self, *args, axis=None):
+        """PyTorch's ``repeat(*sizes)`` (tiling) on an eager Tensor or with more sizes than
+        NumPy's (repeats, axis); NumPy's element repetition otherwise."""
+        sizes = as_shape(args)
+        if axis is None and (is_eager(self) or len(sizes) > 2) and len(sizes) >= max(self.ndim, 1):
+            return cnp.tile(self, sizes)
+        if len(args) == 2 and axis is None:
+            args, axis = args[:1], args[1]
+        return cnp.repeat(self, *args, axis=axis)
+
+    def tile(self, *reps):
+        return cnp.tile(self, as_shape(reps))
+
+    def chunk(self, chunks: int, dim: int = 0):
+        n = self.shape[dim]
+        size = -(-n // chunks)
+        return self.split(size, dim) if n else tuple(cnp.array_split(self, chunks, axis=dim))
+
+    def split(self, split_size_or_sections, dim: int = 0):
+        n = self.shape[dim]
+        if isinstance(split_size_or_sections, int):
+            bounds = list(range(split_size_or_sections, n, split_size_or_sections))
+        else:
+            sections = list(split_size_or_sections)
+            if sum(sections) != n:
+                raise ValueError(f"split: sections {sections} do not add up to the size {n} of dim {dim}")
+            bounds = list(np.cumsum(sections)[:-1])
+        return tuple(cnp.split(self, bounds, axis=dim))
+
+    def unbind(self, dim: int = 0):
+        return tuple(cnp.moveaxis(self, dim, 0)[i] for i in range(self.shape[dim]))
+
+    def narrow(self, dim: int, start: int, length: int):
+        index = [slice(None)] * self.ndim
+        index[dim] = slice(start, start + length)
+        return self[tuple(index)]
+
+    def select(self, dim: int, index: int):
+        return cnp.take(self, index, axis=dim)
+
+    def flip(self, *dims, **kw):
+        dims = as_shape(dims) if dims else kw.pop("dims", None)
+        if kw:
+            raise TypeError(f"flip() got unexpected arguments {sorted(kw)}")
+        return cnp.flip(self, tuple(dims) if isinstance(dims, list | tuple) else dims)
+
+    def roll(self, shifts, dims=None):
+        return cnp.roll(self, shifts, axis=as_axes(dims))
+
+    def tril(self, diagonal: int = 0):
+        return cnp.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0):
+        return cnp.triu(self, diagonal)
+
+    # -- indexing -------------------------------------------------------------------------------
+    def index_select(self, dim: int, index):
+        return cnp.take(self, np.asarray(plain(index)), axis=dim)
+
+    def gather(self, dim: int, index):
+        return self[_along(self, dim, index)]
+
+    def take_along_dim(self, indices, dim=None):
+        return cnp.take_along_axis(self, np.asarray(plain(indices)), axis=dim)
+
+    def scatter(self, dim: int, index, src=None, value=None, reduce=None):
+        """A copy with ``src`` (or ``value``) written at ``index`` along ``dim``;
+        ``reduce='add'``/``'multiply'`` combine instead."""
+        src = value if src is None else src
+        where = _along(self, dim, index)
+        if np.ndim(src):  # PyTorch reads the leading part of src, of the index's shape
+            src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
+        if reduce in ("add", "sum"):
+            return self.at[where].add(src)
+        if reduce in ("multiply", "prod"):
+            return self.at[where].multiply(src)
+        if reduce is not None:
+            raise ValueError(f"scatter: reduce must be None, 'add' or 'multiply', not {reduce!r}")
+        return self.at[where].set(src)
+
+    def scatter_add(self, dim: int, index, src):
+        return self.scatter(dim, index, src, reduce="add")
+
+    def index_add(self, dim: int, index, source, alpha=1):
+        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        return self.at[where].add(source if alpha == 1 else source * alpha)
+
+    def index_fill(self, dim: int, index, value):
+        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        return self.at[where].set(value)
+
+    def masked_fill(self, mask, value):
+        return fill_where(self, plain(mask), value)
+
+    def masked_select(self, mask):
+        mask = np.broadcast_to(plain(mask), np.broadcast_shapes(np.shape(plain(mask)), self.shape))
+        return cnp.broadcast_to(self, mask.shape)[mask]
+
+    def where(self, condition, other):
+        return cnp.where(plain(condition), self, other)
+
