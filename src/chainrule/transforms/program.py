@@ -1,6 +1,6 @@
 """A recorded call list, and the Python code generated from it (for ``chainrule.jit``).
 
-:class:`~chainrule.transforms.jit.RecordTrace` records :class:`Call` and :class:`Guard`
+:class:`~chainrule.transforms.record.RecordTrace` records :class:`Call` and :class:`Guard`
 entries; :func:`build_program` drops the calls nothing needs, elides broadcasts that
 elementwise calls would do anyway, gives elementwise results reusable buffers (``out=``),
 and writes one Python function: one NumPy call per line, ``del`` after each value's last

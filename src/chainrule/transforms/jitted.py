@@ -1,0 +1,493 @@
+"""The cache and replay of :func:`chainrule.jit`: :class:`Jitted`.
+
+A :class:`Jitted` looks up each call's key (the structure of the arguments, each array's
+type, shape, dtype and strides, other arguments by value, the array state of modules
+among them), replays the recorded programs for it, the path taken last first, and traces
+anew (with a :class:`~chainrule.transforms.record.RecordTrace`) when a guard fails or no
+program fits. Around the trace it checks what a replay would not repeat (lists and dicts
+the call changed, traced values stored where they outlive the call, random draws,
+``np.seterr``) and, where it finds one, runs the plain function for those arguments from
+then on. Replays that stop early fall back to a retrace or the plain call; fused programs
+(``fuse=True``) replace their unfused twins once compiled.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent import futures
+
+import numpy as np
+
+from chainrule.core.pytree import tree_flatten
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER
+from chainrule.transforms import fuse as fusion
+from chainrule.transforms.arguments import (
+    STATIC_TYPES,
+    attributes_key,
+    changed,
+    check_donations,
+    containers,
+    describe,
+    dict_orders,
+    found_arrays,
+    rebound_attributes,
+    replace_traced,
+    slice_parts,
+    stateful_objects,
+    static_key,
+    write_back,
+    write_containers_back,
+)
+from chainrule.transforms.captures import Captures
+from chainrule.transforms.fingerprints import generators_seen_by
+from chainrule.transforms.program import (
+    GuardFailure,
+    Program,
+    ReplayError,
+    Shared,
+    Var,
+    build_program,
+    hashable,
+    unflatten_in_order,
+    writable_like_output,
+)
+from chainrule.transforms.record import RecordTrace, foreign_tensor_error
+
+__all__ = ["Jitted"]
+
+# arguments that are data (read anew by each replay) or static values
+_DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
+_RETRACE_WARNING = 8
+# the programs of a key whose trace was not replayable: such calls run the plain function
+_RUN_PLAIN: list = []
+
+
+class Jitted:
+    """A function that is traced once per kind of input and replayed after that.
+
+    ``traces`` counts the traces made; ``programs`` lists the recorded programs (their
+    generated ``source`` can be read); ``clear()`` forgets them; ``wait_compiled()``
+    waits for fused loops that ``fuse=True`` compiles in the background.
+    """
+
+    def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=(),
+                 fuse: bool | str = False):
+        self.fun = fun
+        self.max_programs = max_programs
+        if fuse not in (False, True, "wait"):
+            raise ValueError(f"chainrule.jit: fuse={fuse!r}; pass False, True (compile the fused "
+                             "loops in the background) or 'wait' (compile them at the first call)")
+        if fuse and not fusion.available():
+            fusion.warn_unavailable()
+        self.fuse = bool(fuse) and fusion.available()
+        self.fuse_in_background = fuse is True
+        self.donate_argnums = (
+            (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+        )
+        self.traces = 0
+        self._cache: dict[tuple, list] = {}  # key -> [(structure, programs)]
+        self._by_description: dict[tuple, list] = {}  # the same programs, found faster
+        self._warned = False
+        self._warned_plain = False
+        # what the function reads besides its arguments, as when it was traced
+        self._captures: Captures | None = None
+        # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
+        # grad(jit(f))) holds that one's fields, which would replace this one's fun
+        functools.update_wrapper(self, fun, updated=())
+
+    def __get__(self, instance, owner=None):
+        # as a method: the instance is the first argument (a Module: a pytree of arrays)
+        return self if instance is None else functools.partial(self, instance)
+
+    def clear(self) -> None:
+        """Forget the recorded programs (and free their buffers); the next call traces."""
+        self._cache.clear()
+        self._by_description.clear()
+        self._captures = None
+
+    @property
+    def programs(self) -> list[Program]:
+        return [p for entries in self._cache.values() for _, progs in entries for p in progs]
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        """Wait until the fused loops of every recorded program are compiled (``fuse=True``
+        compiles them in the background, replaying unfused meanwhile) and replay them from
+        now on; True if none is still compiling after ``timeout`` seconds.
+
+        >>> import numpy as np, chainrule as cr, chainrule.numpy as cnp
+        >>> f = cr.jit(lambda x: cnp.sin(x) * 2.0 + 1.0, fuse=True)
+        >>> y = f(np.zeros(3))
+        >>> f.wait_compiled()
+        True
+        """
+        done = True
+        for entries in list(self._cache.values()):
+            for _, programs in entries:
+                for i in range(len(programs)):
+                    upgrade = programs[i].upgrade
+                    if upgrade is None:
+                        continue
+                    if not fusion.orphaned(upgrade) and futures.wait([upgrade], timeout).not_done:
+                        done = False
+                    else:
+                        self._upgrade(programs, i)
+        return done
+
+    def _upgrade(self, programs: list, i: int) -> Program:
+        """``programs[i]`` replaced by its fused build, now finished (kept if that failed
+        or fused nothing)."""
+        program = programs[i]
+        future, program.upgrade = program.upgrade, None
+        if future is None or fusion.orphaned(future):
+            # another thread switched it already; or forked while it compiled: stays unfused
+            return programs[i]
+        try:
+            fused = future.result()
+        except Exception as e:  # a compiler error: the unfused replay is as correct
+            warnings.warn(f"chainrule.jit(fuse=True): compiling the fused loops failed "
+                          f"({type(e).__name__}: {e}); the program is replayed unfused.",
+                          stacklevel=3)
+            return program
+        if fused is not None:
+            fused.writebacks = program.writebacks
+            programs[i] = program = fused
+        return program
+
+    def __call__(self, *args, **kwargs):
+        captures = self._captures
+        if captures is not None and not captures.unchanged():
+            # a closed-over variable, global or default changed: the programs have
+            # the old values built in
+            self.clear()
+        # The common case first: arguments of lists, tuples, dicts, arrays and numbers,
+        # looked up by a hashable description without building the pytree structure.
+        dynamic: list = []
+        description: list = []
+        donated_positions: list = []
+        plain = True
+        for i, arg in enumerate(args):
+            start = len(dynamic)
+            if not describe(arg, dynamic, description):
+                plain = False
+                break
+            if i in self.donate_argnums or i - len(args) in self.donate_argnums:
+                donated_positions.extend(range(start, len(dynamic)))
+        if plain and kwargs:
+            description.append("**")  # f({"a": x}) is not f(a=x)
+            plain = describe(kwargs, dynamic, description)
+        if plain:
+            for j in donated_positions:
+                description.append(writable_like_output(dynamic[j]))
+            programs = self._by_description.get(key := tuple(description))
+            if programs is not None:
+                if programs is _RUN_PLAIN:
+                    return self.fun(*args, **kwargs)
+                for i in range(len(programs)):
+                    try:
+                        return self._replay(programs, i, dynamic, donated_positions)
+                    except GuardFailure:
+                        continue
+                    except ReplayError as e:
+                        return self._after_failed_replay(e, args, kwargs)
+        result, programs = self._call(args, kwargs)
+        if plain and programs is not None:
+            self._by_description[key] = programs
+        return result
+
+    def _runs_plain(self, reason: str) -> None:
+        if not self._warned_plain:
+            self._warned_plain = True
+            warnings.warn(
+                f"chainrule.jit: {getattr(self.fun, '__name__', 'a function')} runs without jit "
+                f"for these arguments: {reason}.",
+                stacklevel=4,
+            )
+
+    def _after_failed_replay(self, error: ReplayError, args, kwargs):
+        """A call of the replay raised where the traced call had not: the plain function
+        decides (it may catch the exception), on the inputs the replay restored."""
+        if error.donated:
+            raise RuntimeError(
+                f"chainrule.jit: {type(error.cause).__name__} in a replay that had already "
+                "written results into its donated arguments, so the plain function cannot be "
+                "run instead. Call it without donate_argnums for inputs that may fail this way."
+            ) from error.cause
+        return self.fun(*args, **kwargs)
+
+    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
+        program = programs[i]
+        upgrade = program.upgrade
+        if upgrade is not None and (upgrade.done() or fusion.orphaned(upgrade)):
+            program = self._upgrade(programs, i)
+        if donated_positions:
+            check_donations(dynamic, donated_positions)
+        result = program.run(dynamic)
+        if program.writebacks:  # attributes of argument objects the call rebinds
+            result, values = result
+            write_back(stateful, program.writebacks, values)
+        if i:  # the path taken last is tried first next time
+            programs.insert(0, programs.pop(i))
+        return result
+
+    def _call(self, args, kwargs):
+        """The general path: any pytree; traces when no recorded program fits. Returns the
+        result and the list of programs for these arguments' key."""
+        leaves, tree = tree_flatten((args, kwargs))
+        signature = []
+        dynamic = []
+        donated_leaves = self._donated_leaves(tree) if self.donate_argnums else ()
+        for i, leaf in enumerate(leaves):
+            if i in donated_leaves:  # memory the program may write: only if it can
+                signature.append(writable_like_output(getattr(leaf, "_value", leaf)))
+            if isinstance(leaf, Tensor):
+                if leaf._trace.level > 0:  # under an outer transform: run as plain Python
+                    return self.fun(*args, **kwargs), None
+                if leaf._node is not None and EAGER.grad_enabled:
+                    # the eager graph must record the call: the plain function does that
+                    self._runs_plain("an eager Tensor argument requires grad (the eager graph "
+                                     "records the plain call; under cr.no_grad() it replays)")
+                    return self.fun(*args, **kwargs), None
+                # an eager Tensor (a module's parameter): its value is the argument
+                value = leaf._value
+                signature.append((Tensor, np.shape(value), np.result_type(value),
+                                  getattr(value, "strides", None)))
+                dynamic.append(value)
+            elif isinstance(leaf, np.ndarray):
+                if type(leaf) is not np.ndarray and _own_operators(type(leaf)):
+                    # np.matrix's * is a matrix product, which a traced value's * is not
+                    self._runs_plain(f"an argument is a {type(leaf).__name__}, an ndarray subclass "
+                                     "with operators or indexing of its own")
+                    return self.fun(*args, **kwargs), None
+                # the layout too: ravel(order='K') and friends read it
+                signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.strides))
+                dynamic.append(leaf)
+            elif isinstance(leaf, np.generic):
+                signature.append((type(leaf), leaf.dtype))
+                dynamic.append(leaf)
+            elif type(leaf) is slice and all(type(v) in STATIC_TYPES for v in slice_parts(leaf)):
+                signature.append((slice, tuple(static_key(v) for v in slice_parts(leaf))))
+            elif isinstance(leaf, Iterator) and not isinstance(leaf, np.random.Generator):
+                # consumed by the call: a replay would not consume it
+                self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
+                return self.fun(*args, **kwargs), None
+            else:
+                if not hashable(leaf):
+                    raise TypeError(
+                        f"chainrule.jit: an argument of type {type(leaf).__name__} is neither "
+                        "an array nor a hashable constant; pass arrays, numbers, strings, or "
+                        "tuples/lists/dicts of them"
+                    )
+                signature.append((type(leaf), static_key(leaf), attributes_key(leaf, 0)))
+        signature.append(dict_orders(tree, []))
+        # arrays that objects among the arguments read besides their pytree children
+        # (a module's buffers): inputs too, after the leaves
+        stateful = stateful_objects((args, kwargs), [])
+        slots = []
+        for k, obj in enumerate(stateful):
+            for name, value in sorted(obj.__jit_state__().items()):
+                array = value._value if isinstance(value, Tensor) else value
+                if not isinstance(array, np.ndarray | np.generic):
+                    return self.fun(*args, **kwargs), None  # a traced buffer: an outer transform
+                signature.append((name, type(value), array.shape, array.dtype, getattr(array, "strides", None)))
+                dynamic.append(array)
+                slots.append((k, name))
+        key = tuple(signature)
+        donated = self._donated_inputs(leaves, dynamic, donated_leaves) if donated_leaves else set()
+        entries = self._cache.setdefault(key, [])
+        programs = None
+        for position, (treedef, progs) in enumerate(entries):  # noqa: B007
+            if treedef == tree:
+                programs = progs
+                break
+        else:
+            position = len(entries)
+            programs = []
+            entries.append((tree, programs))
+        if programs is _RUN_PLAIN:
+            return self.fun(*args, **kwargs), programs
+        for i in range(len(programs)):
+            try:
+                return self._replay(programs, i, dynamic, (), stateful), programs
+            except GuardFailure:
+                continue
+            except ReplayError as e:
+                return self._after_failed_replay(e, args, kwargs), programs
+        out, program = self._trace(args, kwargs, leaves, tree, donated, stateful, slots,
+                                   dynamic[len(dynamic) - len(slots):])
+        if program is None:  # not replayable: these inputs run the plain function from now on
+            entries[position] = (tree, _RUN_PLAIN)
+            return out, _RUN_PLAIN
+        programs.insert(0, program)
+        del programs[self.max_programs :]
+        return out, programs
+
+    def _donated_leaves(self, tree) -> set:
+        """Positions, among the flattened ``(args, kwargs)``, of the donated arguments'
+        leaves (counted from the structure, whose first child is the tuple of args)."""
+        out, start = set(), 0
+        arg_trees = tree.children[0].children
+        for i, arg_tree in enumerate(arg_trees):
+            n = arg_tree.num_leaves
+            if i in self.donate_argnums or i - len(arg_trees) in self.donate_argnums:
+                out.update(range(start, start + n))
+            start += n
+        return out
+
+    @staticmethod
+    def _donated_inputs(leaves, dynamic, donated_leaves) -> set:
+        """The program inputs whose memory may be written, after checking that none shares
+        memory with another input (the program would read what it wrote)."""
+        positions, j = [], 0
+        for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor | np.ndarray | np.generic):
+                if i in donated_leaves and writable_like_output(dynamic[j]):
+                    positions.append(j)
+                j += 1
+        check_donations(dynamic, positions)
+        return set(positions)
+
+    def _trace(self, args, kwargs, leaves, tree, donated=frozenset(), stateful=(), slots=(),
+               state=()):
+        self.traces += 1
+        if self.traces > _RETRACE_WARNING and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"chainrule.jit has traced {getattr(self.fun, '__name__', 'a function')} "
+                f"{self.traces} times: new shapes, dtypes or Python arguments, or Python "
+                "reading traced values (float(x), print(x), if x > 0, an index made of one) whose "
+                "values keep changing, or state it reads besides its arguments (a closed-over "
+                "or global array, number or list) changing between calls. Each retrace is "
+                "correct but slow; return arrays rather than Python numbers, and pass changing "
+                "numbers as 0-d arrays and changing arrays as arguments.",
+                stacklevel=3,
+            )
+        if self._captures is None:
+            self._captures = Captures(self.fun)
+        trace = RecordTrace(generators_seen_by(self.fun, leaves))
+        python_random = random.getstate()
+        boxed = []
+        n_inputs = 0
+        for leaf in leaves:
+            if isinstance(leaf, Tensor):
+                leaf = leaf._value
+            if isinstance(leaf, np.ndarray | np.generic):
+                boxed.append(trace.new_tensor(leaf))
+                n_inputs += 1
+            else:
+                boxed.append(leaf)
+        state_tensors = [trace.new_tensor(array) for array in state]
+        n_inputs += len(state_tensors)
+        in_args, in_kwargs = unflatten_in_order(tree, boxed)
+        rebuilt = stateful_objects((in_args, in_kwargs), [])
+        for (k, name), t in zip(slots, state_tensors, strict=True):
+            rebuilt[k].__jit_set_state__(name, t)
+        before = [dict(vars(obj)) for obj in rebuilt]
+        traced_containers = containers((in_args, in_kwargs), [])
+        try:
+            out = self.fun(*in_args, **in_kwargs)
+        finally:
+            trace.close()
+        if changed(traced_containers):
+            # an append, an item assigned or removed: done to the caller's lists and
+            # dicts as the plain call does it, and from now on the plain call runs
+            write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
+            trace.refuse("the function changed a list or dict it was given (an append, an "
+                         "item assigned or removed)")
+        # a traced value stored where it outlives the call (an attribute of an object
+        # among the arguments, a global): its value there, as the plain call leaves it
+        leaked = [replace_traced(leaf, trace) for leaf in leaves if not isinstance(leaf, _DATA)]
+        leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
+                   if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
+        if any(leaked) | self._captures.leaked(trace):
+            trace.refuse("the function stored a traced value where it outlives the call (an "
+                         "attribute of an object among its arguments, a global or closed-over "
+                         "variable, list or dict); return it instead")
+        writebacks = rebound_attributes(rebuilt, before, trace)
+        trace.check_generators()
+        if random.getstate() != python_random:
+            trace.refuse("random numbers were drawn with Python's random module, which a replay "
+                         "would not draw again")
+        if np.geterr() != trace.entry_errstate:
+            trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
+        if writebacks:  # the rebound attributes are results too, set after each replay
+            out = (out, tuple(value for _, _, value in writebacks))
+        out_leaves, out_tree = tree_flatten(out)
+        templates, values = [], []
+        for leaf in out_leaves:
+            if isinstance(leaf, Tensor):
+                if leaf._trace is not trace:
+                    raise foreign_tensor_error(leaf)
+                templates.append(Var(leaf._node))
+                values.append(leaf._value)
+            else:
+                if replace_traced(leaf, trace):
+                    trace.refuse(
+                        f"the result holds traced values inside a {type(leaf).__name__}, which "
+                        "is not a pytree (return tuples, lists or dicts, or register the class "
+                        "with chainrule.register_pytree_node)"
+                    )
+                if isinstance(leaf, np.ndarray) and _found_outside(leaf, self._captures, leaves):
+                    templates.append(Shared(leaf))  # a global array: the caller's own
+                    values.append(leaf)
+                    continue
+                templates.append(leaf)
+                values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
+        result = unflatten_in_order(out_tree, values)
+        if writebacks:
+            result, written = result
+            write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
+        if trace.unreplayable is not None:
+            self._runs_plain(trace.unreplayable)
+            return result, None
+        fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
+        build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
+                                  out_tree, donated, trace.entry_errstate)
+        if fuse and self.fuse_in_background:
+            # replay unfused (exactly) until the fused loops are compiled
+            program = build()
+            program.upgrade = fusion.compile_in_background(functools.partial(_fused_build, build))
+        else:
+            program = build(rewrite=fusion.fuse_elementwise if fuse else None)
+        program.writebacks = [(k, name) for k, name, _ in writebacks]
+        return result, program
+
+
+_OPERATORS = {f"__{name}__" for name in (
+    "add radd iadd sub rsub isub mul rmul imul truediv rtruediv itruediv floordiv rfloordiv "
+    "ifloordiv mod rmod imod pow rpow ipow matmul rmatmul imatmul neg pos abs getitem setitem "
+    "and rand iand or ror ior xor rxor ixor invert lt le gt ge eq ne").split()}
+
+
+@functools.cache
+def _own_operators(cls: type) -> bool:
+    """Whether an ndarray subclass defines operators or indexing of its own."""
+    return any(name in vars(c) for c in cls.__mro__
+               if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
+
+
+def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
+    """Whether a result that holds no traced value is (a view of) an array the function
+    found rather than made: a global, closed-over or default array, or an array attribute
+    of an object among the arguments."""
+    outside = captures.arrays()
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor | np.ndarray | np.generic):
+            found_arrays(leaf, outside)
+    return any(np.may_share_memory(array, a) for a in outside)
+
+
+def _fused_build(build: Callable) -> Program | None:
+    """The program ``build`` makes with fused loops, or None if nothing fuses."""
+    fused = []
+
+    def rewrite(ops, values, out_templates):
+        new = fusion.fuse_elementwise(ops, values, out_templates)
+        fused.append(new is not ops)
+        return new
+
+    program = build(rewrite=rewrite)
+    return program if fused[0] else None

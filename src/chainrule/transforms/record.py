@@ -1,0 +1,281 @@
+"""The recording trace of :func:`chainrule.jit`: :class:`RecordTrace`.
+
+The first call of a jitted function runs it on Tensors of a :class:`RecordTrace`, the
+lowest trace of all, so every NumPy call that the function, its derivatives (the backward
+pass too) and its updates make lands on one flat list of :class:`~chainrule.transforms.program.Call`
+and :class:`~chainrule.transforms.program.Guard` records, with the value of every program
+variable. In-place writes (``x += y``, ``x[i] = v``, ``out=``) are done on the traced
+arrays and recorded as writes; a value Python reads becomes a guard; random draws keep
+their generator's state; what a replay could not repeat marks the record unreplayable
+(:meth:`RecordTrace.refuse`). Turning the record into code is
+:mod:`chainrule.transforms.program`'s job, caching and replaying it
+:mod:`chainrule.transforms.jitted`'s.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.eager import unrecorded_write_error
+from chainrule.core.primitive import RECORDING
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
+from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
+
+__all__ = ["RecordTrace", "foreign_tensor_error"]
+
+# Functions whose output shape depends on the values of their inputs, not only on their
+# shapes: a replay checks the shapes they give (the rest follows by induction).
+_VALUE_SHAPED = {
+    getattr(np, name)
+    for name in (
+        "nonzero argwhere flatnonzero unique unique_values unique_counts unique_inverse "
+        "unique_all bincount histogram histogram_bin_edges extract compress trim_zeros "
+        "repeat delete insert resize"
+    ).split()
+    if hasattr(np, name)
+}
+
+
+_VALUE_TYPED = {"eig", "eigvals", "real_if_close"}
+
+
+def _checks(fun) -> bool | str:
+    """What a replay checks of ``fun``'s results: ``"full"`` (type, shape and dtype) for a
+    function whose result type may depend on values (NumPy's eig, scimath's sqrt of a
+    negative number) or that chainrule does not know (a custom primitive), the shape
+    for NumPy's value-shaped functions, nothing for the rest."""
+    if isinstance(fun, np.ufunc):
+        return False
+    module = getattr(fun, "__module__", None) or ""
+    if module.startswith("numpy"):
+        if "scimath" in module or getattr(fun, "__name__", None) in _VALUE_TYPED:
+            return "full"
+        return fun in _VALUE_SHAPED if hashable(fun) else False
+    if module.startswith("chainrule"):
+        return False
+    return "full"
+
+
+class RecordTrace(Trace):
+    """The trace of :func:`jit`: runs each call on plain values and records it.
+
+    Its level is below every transform opened inside the jitted function, so a ``grad``
+    there records its forward and backward computations here too.
+    """
+
+    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
+                 "entry_filters", "generators")
+    records = True
+
+    def __init__(self, generators=()):
+        self.level = next(_levels)
+        self.name = "jit"
+        self.ops: list = []
+        self.values: list = []  # the value of every program variable, while tracing
+        self.open = True
+        # why the record must not be replayed (None: it may be), see refuse()
+        self.unreplayable: str | None = None
+        self.entry_errstate = np.geterr()
+        self.entry_filters = filters_fingerprint()
+        # id -> [generator, its state after the last recorded draw (or at the start)]
+        self.generators: dict[int, list] = {}
+        for g in generators:
+            self.watch(g)
+        RECORDING[0] += 1
+
+    def refuse(self, reason: str) -> None:
+        """The call being traced does something a replay would not repeat: its result
+        stands (it was computed by running the function), but it is not replayed."""
+        if self.unreplayable is None:
+            self.unreplayable = reason
+
+    def watch(self, generator) -> None:
+        if id(generator) not in self.generators:
+            self.generators[id(generator)] = [generator, rng_state(generator)]
+
+    def new_tensor(self, value) -> Tensor:
+        self.values.append(value)
+        return Tensor(value, self, len(self.values) - 1)
+
+    def process(self, prim, args, kwargs):
+        # a forward that stands for a NumPy function (a direct reduction) is recorded as it
+        fun = prim.fun
+        return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
+
+    def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None):
+        """Run ``fun`` on the values of ``args`` and record the call; Tensors come back.
+
+        ``effect="write"``: the call writes into its first argument (kept, and undone
+        when a replay stops early); ``effect="draw"``: it draws from the generator that
+        ``rng()`` returns (kept, its state restored when a replay stops early).
+        """
+        if not self.open:
+            raise RuntimeError(
+                f"{getattr(fun, '__name__', fun)} was called on a value traced by a "
+                "chainrule.jit function that has already returned; return it instead of "
+                "storing it."
+            )
+        found = []
+        vals, targs = [], []
+        for a in args:
+            v, t = self._encode(a, found)
+            vals.append(v)
+            targs.append(t)
+        kvals, tkwargs = {}, {}
+        for k, v in kwargs.items():
+            kvals[k], tkwargs[k] = self._encode(v, found)
+        if kwargs.get("out") is not None:
+            if not isinstance(tkwargs["out"], Var | Seq):
+                # the replay would write an array the function holds as a constant
+                raise unrecorded_write_error(getattr(fun, "__name__", "a call"))
+            effect = effect or "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
+        generator = None
+        if rng is not None:
+            generator = rng()
+            self._check_generator(generator)
+        try:
+            ans = fun(*vals, **kvals)
+        except Exception as e:
+            # caught inside the function, the exception is a branch that no guard sees
+            self.refuse(f"{getattr(fun, '__name__', fun)} raised {type(e).__name__} while traced")
+            raise
+        if generator is not None:
+            self.generators[id(generator)][1] = rng_state(generator)
+        errstate = np.geterr()
+        if errstate == self.entry_errstate:
+            errstate = None
+        if filters_fingerprint() != self.entry_filters:
+            self.refuse("the warnings filters were changed inside the function")
+        unpack = isinstance(ans, tuple | list)
+        outs = []
+        results = []
+        if effect is not None and ans is None:
+            unpack, ans = True, ()
+        for value in ans if unpack else (ans,):
+            t = self.new_tensor(value)
+            outs.append(t._node)
+            results.append(t)
+        check_shape = _checks(fun)
+        if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
+            # an integer or boolean traced argument may be an index or a count
+            check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
+        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape, effect, rng, errstate))
+        if not unpack:
+            return results[0]
+        return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
+
+    def _check_generator(self, generator) -> None:
+        """Before a recorded draw: the generator must be where the last recorded draw left
+        it, or something drew from it that no replay would."""
+        entry = self.generators.get(id(generator))
+        if entry is None:
+            self.watch(generator)
+        elif not same_state(entry[1], rng_state(generator)):
+            self.refuse("random numbers were drawn outside chainrule's recorded calls")
+
+    def check_generators(self) -> None:
+        """At the end of the trace: no generator may have moved since its last recorded draw."""
+        for generator, state in self.generators.values():
+            if not same_state(state, rng_state(generator)):
+                self.refuse(
+                    "random numbers were drawn with a NumPy generator directly "
+                    f"({type(generator).__name__}), which a replay would not draw again"
+                )
+
+    # -- in-place writes: done, and recorded as calls that write -------------------------
+    def inplace(self, t: Tensor, op: Callable, other, name: str) -> Tensor:
+        """``t <op>= other`` on a traced value: NumPy writes an array's memory in place
+        (so every view of it and every alias sees the change), a scalar is rebound."""
+        if isinstance(other, Tensor) and other._trace is not self:
+            raise _inplace_foreign_error(name)
+        if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
+            return self.record(getattr(op, "fun", None) or op, (t, other), {})
+        fun = _INPLACE.get(name)
+        out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
+               else self.record(_write_result, (t, op, other), {}, effect="write"))
+        t._value, t._node = out._value, out._node  # every alias of t sees the new value
+        return t
+
+    def write(self, fun: Callable, args, kwargs) -> None:
+        """A NumPy call that writes into a traced array (``out=``, ``np.copyto``,
+        ``ufunc.at``, ``np.put``): done, and recorded as a write."""
+        for a in (*args, *kwargs.values()):
+            for v in a if isinstance(a, tuple | list) else (a,):
+                if isinstance(v, Tensor) and v._trace is not self:
+                    raise _inplace_foreign_error(getattr(fun, "__name__", "a write"))
+        self.record(fun, args, kwargs, effect="write")
+
+    def setitem(self, t: Tensor, index, value) -> None:
+        """``t[index] = value`` on a traced value: written, and recorded as a write."""
+        if isinstance(value, Tensor) and value._trace is not self:
+            raise _inplace_foreign_error("__setitem__")
+        self.record(operator.setitem, (t, undifferentiated(index), value), {}, effect="write")
+
+    def _encode(self, x, found: list):
+        """(value, template) of an argument: traced Tensors become program variables."""
+        if isinstance(x, Tensor):
+            if x._trace is not self:
+                raise foreign_tensor_error(x)
+            found.append(x._node)
+            return x._value, Var(x._node)
+        if isinstance(x, list | tuple) and _holds_tensor(x):
+            pairs = [self._encode(v, found) for v in x]
+            vals = [p[0] for p in pairs]
+            value = vals if isinstance(x, list) else same_tuple_type(x, vals)
+            return value, Seq(type(x), [p[1] for p in pairs])
+        return x, x
+
+    def guard(self, t: Tensor) -> None:
+        """Python read ``t``'s value: a replay must read the same, or trace again."""
+        if self.open:
+            value = t._value
+            self.ops.append(Guard(t._node, value.copy() if isinstance(value, np.ndarray) else value))
+
+    def close(self) -> None:
+        if self.open:
+            RECORDING[0] -= 1
+        self.open = False
+
+
+_INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
+            "div_": operator.itruediv, "pow_": operator.ipow, "floordiv_": operator.ifloordiv,
+            "remainder_": operator.imod, "matmul_": operator.imatmul, "and_": operator.iand,
+            "or_": operator.ior, "xor_": operator.ixor, "lshift_": operator.ilshift,
+            "rshift_": operator.irshift}
+
+
+def _write_result(buffer, op, other):
+    """``buffer`` overwritten with ``op(buffer, other)`` (an eager ``fill_``/``copy_``)."""
+    np.copyto(buffer, op(buffer, other), casting="unsafe")
+    return buffer
+
+
+def _inplace_foreign_error(name: str) -> Exception:
+    return TypeError(
+        f"{name}: a value being differentiated cannot be written into an array in place (the "
+        "gradient would be dropped, as NumPy would refuse it too). Use the out-of-place "
+        "operation (x = x + y) or chainrule.stop_gradient(y)."
+    )
+
+
+def _holds_tensor(x) -> bool:
+    return any(isinstance(v, Tensor) or (isinstance(v, list | tuple) and _holds_tensor(v)) for v in x)
+
+
+def foreign_tensor_error(x: Tensor) -> Exception:
+    if x._trace.level == 0:
+        return TypeError(
+            "chainrule.jit traces functions of their arguments, but an eager Tensor (a "
+            "module's parameter, or a cr.tensor) that is not an argument was used inside "
+            "one. Pass it (or the module holding it) as an argument and return the new "
+            "value, as in model = cr.jit(step)(model, x, y)."
+        )
+    return TypeError(
+        f"a value being differentiated by an outer {x._trace.name} transform was used inside a "
+        "chainrule.jit function without being passed to it; pass it as an argument."
+    )
