@@ -195,6 +195,36 @@ def check_donations(dynamic: list, positions) -> None:
 STATIC_TYPES = (int, float, bool, complex, str, type(None))
 
 
+class Static:
+    """An argument that ``static_argnums``/``static_argnames`` name: part of the key by its
+    value (its type, hash and equality; floats by their bits, a mutable object's attributes
+    by value), handed to the function as it is, never traced."""
+
+    __slots__ = ("value", "key")
+
+    def __init__(self, value, key):
+        self.value, self.key = value, key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Static and self.key == other.key
+
+
+def strict_key(x):
+    """A hashable constant as a key that tells apart what ``==`` equates but a program
+    may not: ``1``, ``True`` and ``1.0`` (by type), ``0.0`` and ``-0.0``, NaNs (by bits),
+    inside tuples and frozensets too."""
+    t = type(x)
+    if t is tuple or t is frozenset or (isinstance(x, tuple) and hasattr(x, "_fields")):
+        items = sorted(map(strict_key, x), key=repr) if t is frozenset else map(strict_key, x)
+        return (t, tuple(items))
+    if isinstance(x, np.generic):  # np.float64(-0.0) == 0.0, and hashes alike
+        return (t, x.dtype, x.tobytes())
+    return (t, static_key(x), attributes_key(x, 0))
+
+
 def slice_parts(s: slice) -> tuple:
     return s.start, s.stop, s.step
 
@@ -295,6 +325,9 @@ def describe(x, dynamic: list, description: list) -> bool:
     if isinstance(x, np.generic):
         dynamic.append(x)
         description.append((t, x.dtype))
+        return True
+    if t is Static:
+        description.append(x)
         return True
     return False
 

@@ -41,8 +41,8 @@ from chainrule.transforms.record import RecordTrace
 __all__ = ["jit", "Jitted", "RecordTrace"]
 
 
-def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=(),
-        fuse: bool | str = False) -> Any:
+def jit(fun: Callable | None = None, *, static_argnums=(), static_argnames=(),
+        max_programs: int = 8, donate_argnums=(), fuse: bool | str = False) -> Any:
     """Trace ``fun`` once per kind of input, then replay the recorded NumPy calls.
 
     The replay runs the same NumPy calls as the first, traced, call, in the same order,
@@ -50,6 +50,8 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()
     tracing, rule lookups, broadcasting checks) is gone. Use it for a function called
     many times with same-shaped arrays, such as a training step. ``max_programs`` caps the
     paths kept per input signature when Python branches on traced values.
+    ``static_argnums``/``static_argnames`` (JAX's) name arguments that are not traced:
+    each hashable value keys its own programs and reaches the function as it is.
     ``donate_argnums`` names positional arguments whose arrays the caller gives up: a
     replay may write results into them (say, new parameters into the old ones).
     ``fuse=True`` compiles each chain of elementwise calls into one loop with Numba (the
@@ -65,8 +67,11 @@ def jit(fun: Callable | None = None, *, max_programs: int = 8, donate_argnums=()
     >>> g = step(np.ones(3))           # replayed
     >>> step.traces
     1
+    >>> power = cr.jit(lambda x, n: x ** n, static_argnums=1)
+    >>> power(np.arange(3.0), 2)
+    array([0., 1., 4.])
     """
     if fun is None:
-        return functools.partial(jit, max_programs=max_programs, donate_argnums=donate_argnums,
-                                 fuse=fuse)
-    return Jitted(fun, max_programs, donate_argnums, fuse)
+        return functools.partial(jit, static_argnums=static_argnums, static_argnames=static_argnames,
+                                 max_programs=max_programs, donate_argnums=donate_argnums, fuse=fuse)
+    return Jitted(fun, max_programs, donate_argnums, fuse, static_argnums, static_argnames)

@@ -56,6 +56,7 @@ from chainrule.transforms.program import (
     writable_like_output,
 )
 from chainrule.transforms.record import RecordTrace, foreign_tensor_error
+from chainrule.transforms.static_args import StaticArguments, unwrap_static
 
 __all__ = ["Jitted"]
 
@@ -75,7 +76,7 @@ class Jitted:
     """
 
     def __init__(self, fun: Callable, max_programs: int = 8, donate_argnums=(),
-                 fuse: bool | str = False):
+                 fuse: bool | str = False, static_argnums=(), static_argnames=()):
         self.fun = fun
         self.max_programs = max_programs
         if fuse not in (False, True, "wait"):
@@ -88,6 +89,7 @@ class Jitted:
         self.donate_argnums = (
             (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
         )
+        self.static = StaticArguments(fun, static_argnums, static_argnames, self.donate_argnums)
         self.traces = 0
         self._cache: dict[tuple, list] = {}  # key -> [(structure, programs)]
         self._by_description: dict[tuple, list] = {}  # the same programs, found faster
@@ -158,6 +160,8 @@ class Jitted:
         return program
 
     def __call__(self, *args, **kwargs):
+        if self.static:  # static arguments: keys by value, handed to the function as they are
+            args, kwargs = self.static.mark(args, kwargs)
         captures = self._captures
         if captures is not None and not captures.unchanged():
             # a closed-over variable, global or default changed: the programs have
@@ -185,7 +189,7 @@ class Jitted:
             programs = self._by_description.get(key := tuple(description))
             if programs is not None:
                 if programs is _RUN_PLAIN:
-                    return self.fun(*args, **kwargs)
+                    return self._plain(args, kwargs)
                 for i in range(len(programs)):
                     try:
                         return self._replay(programs, i, dynamic, donated_positions)
@@ -197,6 +201,13 @@ class Jitted:
         if plain and programs is not None:
             self._by_description[key] = programs
         return result
+
+    def _plain(self, args, kwargs):
+        """The function called without ``jit`` on the caller's arguments."""
+        if self.static:
+            args = tuple(map(unwrap_static, args))
+            kwargs = {k: unwrap_static(v) for k, v in kwargs.items()}
+        return self.fun(*args, **kwargs)
 
     def _runs_plain(self, reason: str) -> None:
         if not self._warned_plain:
@@ -216,7 +227,7 @@ class Jitted:
                 "written results into its donated arguments, so the plain function cannot be "
                 "run instead. Call it without donate_argnums for inputs that may fail this way."
             ) from error.cause
-        return self.fun(*args, **kwargs)
+        return self._plain(args, kwargs)
 
     def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
         program = programs[i]
@@ -245,12 +256,12 @@ class Jitted:
                 signature.append(writable_like_output(getattr(leaf, "_value", leaf)))
             if isinstance(leaf, Tensor):
                 if leaf._trace.level > 0:  # under an outer transform: run as plain Python
-                    return self.fun(*args, **kwargs), None
+                    return self._plain(args, kwargs), None
                 if leaf._node is not None and EAGER.grad_enabled:
                     # the eager graph must record the call: the plain function does that
                     self._runs_plain("an eager Tensor argument requires grad (the eager graph "
                                      "records the plain call; under cr.no_grad() it replays)")
-                    return self.fun(*args, **kwargs), None
+                    return self._plain(args, kwargs), None
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
                 signature.append((Tensor, np.shape(value), np.result_type(value),
@@ -261,7 +272,7 @@ class Jitted:
                     # np.matrix's * is a matrix product, which a traced value's * is not
                     self._runs_plain(f"an argument is a {type(leaf).__name__}, an ndarray subclass "
                                      "with operators or indexing of its own")
-                    return self.fun(*args, **kwargs), None
+                    return self._plain(args, kwargs), None
                 # the layout too: ravel(order='K') and friends read it
                 signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.strides))
                 dynamic.append(leaf)
@@ -273,7 +284,7 @@ class Jitted:
             elif isinstance(leaf, Iterator) and not isinstance(leaf, np.random.Generator):
                 # consumed by the call: a replay would not consume it
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
-                return self.fun(*args, **kwargs), None
+                return self._plain(args, kwargs), None
             else:
                 if not hashable(leaf):
                     raise TypeError(
@@ -291,7 +302,7 @@ class Jitted:
             for name, value in sorted(obj.__jit_state__().items()):
                 array = value._value if isinstance(value, Tensor) else value
                 if not isinstance(array, np.ndarray | np.generic):
-                    return self.fun(*args, **kwargs), None  # a traced buffer: an outer transform
+                    return self._plain(args, kwargs), None  # a traced buffer: an outer transform
                 signature.append((name, type(value), array.shape, array.dtype, getattr(array, "strides", None)))
                 dynamic.append(array)
                 slots.append((k, name))
@@ -308,7 +319,7 @@ class Jitted:
             programs = []
             entries.append((tree, programs))
         if programs is _RUN_PLAIN:
-            return self.fun(*args, **kwargs), programs
+            return self._plain(args, kwargs), programs
         for i in range(len(programs)):
             try:
                 return self._replay(programs, i, dynamic, (), stateful), programs
@@ -367,7 +378,9 @@ class Jitted:
             )
         if self._captures is None:
             self._captures = Captures(self.fun)
-        trace = RecordTrace(generators_seen_by(self.fun, leaves))
+        # the arguments as the function gets them (static ones unwrapped)
+        given = [unwrap_static(leaf) for leaf in leaves] if self.static else leaves
+        trace = RecordTrace(generators_seen_by(self.fun, given))
         python_random = random.getstate()
         boxed = []
         n_inputs = 0
@@ -378,7 +391,7 @@ class Jitted:
                 boxed.append(trace.new_tensor(leaf))
                 n_inputs += 1
             else:
-                boxed.append(leaf)
+                boxed.append(unwrap_static(leaf))
         state_tensors = [trace.new_tensor(array) for array in state]
         n_inputs += len(state_tensors)
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
@@ -399,7 +412,7 @@ class Jitted:
                          "item assigned or removed)")
         # a traced value stored where it outlives the call (an attribute of an object
         # among the arguments, a global): its value there, as the plain call leaves it
-        leaked = [replace_traced(leaf, trace) for leaf in leaves if not isinstance(leaf, _DATA)]
+        leaked = [replace_traced(leaf, trace) for leaf in given if not isinstance(leaf, _DATA)]
         leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
                    if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
         if any(leaked) | self._captures.leaked(trace):
@@ -430,7 +443,7 @@ class Jitted:
                         "is not a pytree (return tuples, lists or dicts, or register the class "
                         "with chainrule.register_pytree_node)"
                     )
-                if isinstance(leaf, np.ndarray) and _found_outside(leaf, self._captures, leaves):
+                if isinstance(leaf, np.ndarray) and _found_outside(leaf, self._captures, given):
                     templates.append(Shared(leaf))  # a global array: the caller's own
                     values.append(leaf)
                     continue
