@@ -11,6 +11,7 @@ changed that the caller must see: attributes rebound on a module (:func:`rebound
 
 from __future__ import annotations
 
+import collections
 import functools
 import types
 from collections.abc import Callable
@@ -152,7 +153,7 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
     if depth > 8:
         return False
     found = False
-    if isinstance(x, list):
+    if isinstance(x, list | collections.deque):
         for i, v in enumerate(x):
             if isinstance(v, Tensor) and v._trace is trace:
                 x[i], found = v._value, True

@@ -11,15 +11,17 @@ new values.
 
 What is watched: the closure cells, the globals named by the code, the defaults of every
 user function reachable from the jitted one (through globals, cells, partials, bound
-methods, objects' attributes and nested ``jit``), the items of the lists, tuples and dicts
-among them, the attributes of objects and classes of the user's, the attributes of the
-user's own modules that the code names (``settings.LR``), and arrays by their bytes.
+methods, objects' attributes and nested ``jit``), the items of the lists, tuples, dicts,
+sets and deques among them, the attributes of objects (``__slots__`` too), classes and
+functions of the user's, the attributes of the user's own modules that the code names
+(``settings.LR``), and arrays by their bytes.
 Standard-library and installed modules and the insides of NumPy's and chainrule's own
 objects are not.
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import operator
 import sys
@@ -127,19 +129,24 @@ class Captures:
         or dict, an attribute); whether there were any. The state then differs from
         what was taken, so the next call traces again."""
         found = False
-        for kind, where, _, _ in self.checks:
+        for kind, where, name, _ in self.checks:
             if kind == 0:
                 value = where.cell_contents if _filled(where) else None
                 if isinstance(value, Tensor) and value._trace is trace:
                     where.cell_contents, found = value._value, True
-            elif kind == 3 and isinstance(where, list | dict):
+            elif kind == 2:  # an attribute in a slot
+                value = getattr(where, name, None)
+                if isinstance(value, Tensor) and value._trace is trace:
+                    setattr(where, name, value._value)
+                    found = True
+            elif kind == 3 and isinstance(where, list | dict | collections.deque):
                 found = replace_traced(where, trace) or found
         for names, used in self._namespaces:
             for name in used:
                 value = names.get(name)
                 if isinstance(value, Tensor) and value._trace is trace:
                     names[name], found = value._value, True
-                elif isinstance(value, list | dict) or _users_object(value):
+                elif isinstance(value, list | dict | collections.deque) or _users_object(value):
                     found = replace_traced(value, trace) or found
         return found
 
@@ -195,7 +202,7 @@ class Captures:
         if isinstance(value, np.ndarray):
             snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()
             self.checks.append((4, value, (value.shape, value.dtype, value.strides), snapshot))
-        elif isinstance(value, list | tuple | dict):
+        elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
             self._watch_container(value, depth)
         elif isinstance(value, types.FunctionType):
             self._watch_function(value, depth)
@@ -214,9 +221,11 @@ class Captures:
             return
         elif hasattr(value, "__dict__"):
             self._watch_object(value, depth)
+        elif not _library(type(value)):  # an object of the user's with __slots__ only
+            self._watch_slots(value, depth)
 
     def _watch_container(self, value, depth: int) -> None:
-        if not isinstance(value, tuple):  # a tuple cannot change, its items can
+        if not isinstance(value, tuple | frozenset):  # these cannot change, their items can
             self.checks.append((3, value, None, _items(value)))
         for item in value.values() if isinstance(value, dict) else value:
             self._watch_value(item, depth + 1)
@@ -235,6 +244,10 @@ class Captures:
         self._watch_value(fun.__kwdefaults__, depth + 1)
         if _library(fun):  # a library's globals are its own business
             return
+        if fun.__dict__:  # attributes set on the function (fun.scale = 2.0)
+            self.checks.append((3, fun.__dict__, None, _items(fun.__dict__)))
+            for value in fun.__dict__.values():
+                self._watch_value(value, depth + 1)
         names = fun.__globals__
         used = _global_names(code)
         self._namespaces.append((names, used))
@@ -264,6 +277,16 @@ class Captures:
             self._watch_value(value, depth + 1)
 
 
+    def _watch_slots(self, obj, depth: int) -> None:
+        for cls in type(obj).__mro__:
+            slots = vars(cls).get("__slots__", ())
+            for name in (slots,) if isinstance(slots, str) else slots:
+                if name not in ("__dict__", "__weakref__"):
+                    value = getattr(obj, name, _MISSING)
+                    if value is not _MISSING:
+                        self._location(2, obj, name, value, depth)
+
+
 def _users_object(value) -> bool:
     """An instance of a class of the user's (not a module, class, function or a library's
     object)."""
@@ -282,8 +305,9 @@ def _filled(cell) -> bool:
 def _user_module(module: types.ModuleType) -> bool:
     """A module of the user's own (not the standard library's nor an installed one)."""
     name = module.__name__.split(".", 1)[0]
-    path = getattr(module, "__file__", None) or ""
-    return (name not in sys.stdlib_module_names and name not in _LIBRARIES and bool(path)
+    # a file, a namespace package's directory, or none (a module made in memory)
+    path = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", None) or ()), "")
+    return (name not in sys.stdlib_module_names and name not in _LIBRARIES
             and "site-packages" not in path and "dist-packages" not in path)
 
 
