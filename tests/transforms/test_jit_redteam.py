@@ -2,9 +2,12 @@
 called jitted and plain on several inputs that change between calls, and the results
 must agree to the last bit (signed zeros, NaN positions, dtypes, Python types)."""
 
+import collections
+import types
+
 import numpy as np
 import pytest
-from tests.transforms.test_jit_soundness import run_both
+from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -26,3 +29,75 @@ SIGNED = [np.array([0.0, 1.0]), np.array([-0.0, 1.0]), np.array([-1.0, -0.0]),
 ], ids=["a*a0", "a0*a", "a*-abs", "a*const", "a@diag", "a@outer", "reshape*a1"])
 def test_jacobians_with_signed_zeros_match_the_plain_call(transform, fun):
     run_both(transform(fun), [(x,) for x in SIGNED])
+
+
+# -- state the function reads besides its arguments, changed between calls ----------------
+class _Slotted:
+    __slots__ = ("v",)
+
+    def __init__(self):
+        self.v = 1.0
+
+
+settings_in_memory = types.ModuleType("settings_in_memory")  # a module of the user's, no file
+settings_in_memory.LR = 1.0
+
+
+def _scaled_by_attribute(x):
+    return x * _scaled_by_attribute.scale
+
+
+def _state_cases():
+    """(name, function, change(k)): the change is made before call k."""
+    deque = collections.deque([1.0])
+    numbers = {1.0}
+    slotted = _Slotted()
+    _scaled_by_attribute.scale = 1.0
+    return [
+        ("deque", lambda x: x * sum(deque), lambda k: deque.append(float(k))),
+        ("set", lambda x: x * len(numbers), lambda k: numbers.add(k + 5.0)),
+        ("slots", lambda x: x * slotted.v, lambda k: setattr(slotted, "v", [1.0, -0.0, 2.0][k])),
+        ("function attribute", _scaled_by_attribute,
+         lambda k: setattr(_scaled_by_attribute, "scale", [1.0, 2.0, -0.0][k])),
+        ("module without a file", lambda x: x * settings_in_memory.LR,
+         lambda k: setattr(settings_in_memory, "LR", float(k))),
+    ]
+
+
+@pytest.mark.parametrize("name, fun, change", _state_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_changes_to_what_the_function_reads_are_seen(name, fun, change):
+    jitted = cr.jit(fun)
+    for k in range(3):
+        change(k)
+        x = np.arange(3.0) - k
+        assert same(jitted(x), fun(x)), name
+
+
+def test_traced_values_stored_in_a_global_deque_or_slot_are_arrays():
+    log = collections.deque(maxlen=4)
+    holder = _Slotted()
+
+    def step(x):
+        y = x * 2
+        log.append(cnp.sum(y))
+        holder.v = y
+        return y
+
+    jitted = cr.jit(step)
+    for k in range(3):
+        jitted(np.ones(2) * k)
+        assert isinstance(holder.v, np.ndarray) and same(holder.v, np.ones(2) * 2 * k)
+    assert [type(v) for v in log] == [np.float64] * 3 and [float(v) for v in log] == [0.0, 4.0, 8.0]
+
+
+# -- Python values read from traced arrays: types as the plain call's ---------------------
+@pytest.mark.parametrize("fun", [
+    lambda x: x.size,
+    lambda x: (x.size, {"n": x[0].size}),
+    lambda x: repr(x * 2),
+    lambda x: repr(x[0]),
+    lambda x: str([x[0], x[1]]),
+    lambda x: f"{x!r}",
+], ids=["size", "size in tree", "repr", "repr scalar", "str of list", "format r"])
+def test_values_python_reads_have_the_plain_types(fun):
+    run_both(fun, [(np.array([1.0, -0.0, 2.0]),), (np.array([3.0, 0.0, np.nan]),), (np.ones(2),)])

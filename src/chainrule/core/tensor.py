@@ -174,6 +174,8 @@ class Tensor:
         return np.asarray(self.primal("a list")).tolist()
 
     def __repr__(self) -> str:
+        if self._trace.records:  # under chainrule.jit: the plain call's repr (a read that guards)
+            return repr(self.primal())
         value = self
         while isinstance(value, Tensor):
             if value._trace.batches:  # a batch under vmap: shown whole, with its trace

@@ -24,6 +24,7 @@ import numpy as np
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
+from chainrule.numpy.torch_methods import Size
 from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
     STATIC_TYPES,
@@ -447,6 +448,8 @@ class Jitted:
                     templates.append(Shared(leaf))  # a global array: the caller's own
                     values.append(leaf)
                     continue
+                if type(leaf) is Size:  # a traced value's size: an ndarray's is an int
+                    leaf = int(leaf)
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         result = unflatten_in_order(out_tree, values)
