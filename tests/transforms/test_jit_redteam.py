@@ -101,3 +101,32 @@ def test_traced_values_stored_in_a_global_deque_or_slot_are_arrays():
 ], ids=["size", "size in tree", "repr", "repr scalar", "str of list", "format r"])
 def test_values_python_reads_have_the_plain_types(fun):
     run_both(fun, [(np.array([1.0, -0.0, 2.0]),), (np.array([3.0, 0.0, np.nan]),), (np.ones(2),)])
+
+
+# -- a model returned by the step: its buffers are the step's, not the trace's ------------
+def _bn_step(model, x):
+    loss, grads = cr.value_and_grad(lambda m: cnp.sum(m(x) ** 2))(model)
+    return cr.tree_map(lambda p, g: p - 0.1 * g, model, grads), loss
+
+
+@pytest.mark.parametrize("step", [
+    _bn_step,
+    lambda m, x: (m, cnp.sum(m(x))),
+    lambda m, x: (cr.tree_map(lambda p: p * 1.0, m), cnp.sum(m(x))),
+], ids=["grad step", "model itself", "tree_map"])
+def test_returned_model_has_the_updated_buffers(step):
+    def run(fun):
+        cr.nn.init.manual_seed(0)
+        model = cr.nn.Sequential(cr.nn.Linear(3, 3), cr.nn.BatchNorm1d(3))
+        seen = []
+        with cr.no_grad():
+            for k in range(3):
+                x = np.arange(15.0).reshape(5, 3) * (k + 1) - 7.0
+                model, loss = fun(model, x)
+                # the buffers are eager Tensors, readable as arrays, as after the plain call
+                seen.append((np.asarray(loss), *(np.array(b) for b in model[1].buffers()),
+                             *(type(b._trace).__name__ for b in model[1].buffers())))
+        return seen
+
+    for got, want in zip(run(cr.jit(step)), run(step), strict=True):
+        assert all(same(g, w) for g, w in zip(got, want, strict=True))

@@ -156,7 +156,7 @@ class Jitted:
                           stacklevel=3)
             return program
         if fused is not None:
-            fused.writebacks = program.writebacks
+            fused.writebacks, fused.result_state = program.writebacks, program.result_state
             programs[i] = program = fused
         return program
 
@@ -238,9 +238,13 @@ class Jitted:
         if donated_positions:
             check_donations(dynamic, donated_positions)
         result = program.run(dynamic)
+        if program.result_state:  # the state of modules in the result
+            result, state_values = result
         if program.writebacks:  # attributes of argument objects the call rebinds
             result, values = result
             write_back(stateful, program.writebacks, values)
+        if program.result_state:
+            write_back(stateful_objects(result, []), program.result_state, state_values)
         if i:  # the path taken last is tried first next time
             programs.insert(0, programs.pop(i))
         return result
@@ -427,8 +431,15 @@ class Jitted:
                          "would not draw again")
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
+        # the traced state (buffers) of modules in the result: results too, set on the
+        # result's modules after each replay (their structure holds the values of this trace)
+        result_state = [(k, name, value) for k, obj in enumerate(stateful_objects(out, []))
+                        for name, value in obj.__jit_state__().items()
+                        if isinstance(value, Tensor) and value._trace is trace]
         if writebacks:  # the rebound attributes are results too, set after each replay
             out = (out, tuple(value for _, _, value in writebacks))
+        if result_state:
+            out = (out, tuple(value for _, _, value in result_state))
         out_leaves, out_tree = tree_flatten(out)
         templates, values = [], []
         for leaf in out_leaves:
@@ -453,9 +464,14 @@ class Jitted:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         result = unflatten_in_order(out_tree, values)
+        if result_state:
+            result, state_values = result
         if writebacks:
             result, written = result
             write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
+        if result_state:
+            write_back(stateful_objects(result, []), [(k, name) for k, name, _ in result_state],
+                       state_values)
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
             return result, None
@@ -469,6 +485,7 @@ class Jitted:
         else:
             program = build(rewrite=fusion.fuse_elementwise if fuse else None)
         program.writebacks = [(k, name) for k, name, _ in writebacks]
+        program.result_state = [(k, name) for k, name, _ in result_state]
         return result, program
 
 

@@ -163,6 +163,7 @@ class Program:
         self.generators = tuple(generators)
         self.donates = donates
         self.writebacks: list = []  # (object number, attribute): set from the last results
+        self.result_state: list = []  # (module of the result, buffer): set from the results
         self.undoable = bool(self.written or self.generators)
         self.donated_flag = [False]
         # the future of the same program with fused loops, built in the background
