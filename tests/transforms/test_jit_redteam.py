@@ -130,3 +130,23 @@ def test_returned_model_has_the_updated_buffers(step):
 
     for got, want in zip(run(cr.jit(step)), run(step), strict=True):
         assert all(same(g, w) for g, w in zip(got, want, strict=True))
+
+
+class _Boxed:
+    def __init__(self, a, meta):
+        self.a, self.meta = a, meta
+
+
+cr.register_pytree_node(_Boxed, lambda b: ((b.a,), b.meta), lambda meta, children: _Boxed(children[0], meta))
+
+
+def test_traced_values_in_a_registered_class_aux_data_are_not_replayed_stale():
+    def fun(x):
+        return _Boxed(x * 2, {"scale": cnp.sum(x)})
+
+    jitted = cr.jit(fun)
+    with pytest.warns(UserWarning, match="aux data"):
+        jitted(np.arange(3.0))
+    for k in range(1, 4):
+        got, want = jitted(np.arange(3.0) + k), fun(np.arange(3.0) + k)
+        assert same(got.a, want.a) and same(got.meta, want.meta)

@@ -244,7 +244,7 @@ class Jitted:
             result, values = result
             write_back(stateful, program.writebacks, values)
         if program.result_state:
-            write_back(stateful_objects(result, []), program.result_state, state_values)
+            _set_state(stateful_objects(result, []), program.result_state, state_values)
         if i:  # the path taken last is tried first next time
             programs.insert(0, programs.pop(i))
         return result
@@ -441,6 +441,12 @@ class Jitted:
         if result_state:
             out = (out, tuple(value for _, _, value in result_state))
         out_leaves, out_tree = tree_flatten(out)
+        handled = {id(value) for _, _, value in result_state}
+        if any(id(t) not in handled for t in _traced_in_structure(out_tree, trace)):
+            # a registered class's aux data made of traced values: a replay would return them
+            # as they were when traced
+            trace.refuse("the structure of the result (the aux data of a registered pytree "
+                         "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         for leaf in out_leaves:
             if isinstance(leaf, Tensor):
@@ -464,13 +470,15 @@ class Jitted:
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         result = unflatten_in_order(out_tree, values)
+        if trace.unreplayable is not None:
+            replace_traced(result, trace)  # the values, as the plain call returns them
         if result_state:
             result, state_values = result
         if writebacks:
             result, written = result
             write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
         if result_state:
-            write_back(stateful_objects(result, []), [(k, name) for k, name, _ in result_state],
+            _set_state(stateful_objects(result, []), [(k, name) for k, name, _ in result_state],
                        state_values)
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
@@ -511,6 +519,42 @@ def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
         if not isinstance(leaf, Tensor | np.ndarray | np.generic):
             found_arrays(leaf, outside)
     return any(np.may_share_memory(array, a) for a in outside)
+
+
+def _set_state(objects: list, slots, values) -> None:
+    """Set state (buffers) on modules of a result, rebuilt from the program's structure:
+    each gets registries of its own first (the structure's are shared by every result)."""
+    for (k, name), value in zip(slots, values, strict=True):
+        objects[k].__jit_set_state__(name, value)
+        setattr(objects[k], name, value)  # as the module stores it (a buffer)
+
+
+def _traced_in_structure(tree, trace) -> list:
+    """The values of ``trace`` in the aux data of the nodes of a pytree structure."""
+    found: list = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        _traced_values(node.aux, trace, found, 0)
+        stack.extend(node.children)
+    return found
+
+
+def _traced_values(x, trace, into: list, depth: int) -> None:
+    if isinstance(x, Tensor):
+        if x._trace is trace:
+            into.append(x)
+    elif depth > 8 or isinstance(x, _DATA):
+        return
+    elif isinstance(x, list | tuple | set | frozenset):
+        for v in x:
+            _traced_values(v, trace, into, depth + 1)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _traced_values(v, trace, into, depth + 1)
+    elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | Callable):
+        for v in vars(x).values():
+            _traced_values(v, trace, into, depth + 1)
 
 
 def _fused_build(build: Callable) -> Program | None:
