@@ -2,10 +2,11 @@
 ``chainrule.nn.functional``) and the multi-head computation behind
 ``nn.MultiheadAttention``.
 
-Attention is a handful of large operations (two batched matrix products, a scaling, a
-mask addition and a fused softmax whose rule needs only its output), so it is written
-with the engine's primitives: a fused attention primitive would save a few graph nodes
-per layer, not any arithmetic.
+``scaled_dot_product_attention`` is a handful of large operations (two batched matrix
+products, a scaling, a mask addition and a fused softmax whose rule needs only its
+output), written with the engine's primitives. The multi-head computation runs the heads
+as the fused pair of ``chainrule.nn._mha``, which writes the heads' results into their
+columns of the merged arrays instead of copying them there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops
+from chainrule.nn._mha import mha_forward
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention"]
 
@@ -107,27 +109,19 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
                          dropout_p: float = 0.0, training: bool = True, is_causal: bool = False, rng=None):
     """Attention of already projected q (N, L, E), k (N, S, E), v (N, S, E) in
     ``num_heads`` heads: the concatenated heads (N, L, E) and the attention weights
-    ((N, L, S) averaged over the heads, (N, H, L, S) otherwise, or None).
+    ((N, L, S) averaged over the heads, (N, H, L, S) otherwise, or None). ``k`` and ``v``
+    None: ``q`` is the packed (N, L, 3E) projection q|k|v of self-attention.
 
     ``attn_mask`` (L, S) or (N·H, L, S) and ``key_padding_mask`` (N, S) follow
     ``nn.MultiheadAttention``: True (bool) means "may not attend"; float masks are added.
     """
-    n, length, e = q.shape
-    source = k.shape[1]
-    hd = e // num_heads
+    n, length = q.shape[:2]
+    source = length if k is None else k.shape[1]
+    e = q.shape[-1] // 3 if k is None else q.shape[-1]
     dtype = _dtype(q)
-
-    def heads(x, steps):  # (N, T, E) -> (N, H, T, E/H)
-        return cnp.transpose(cnp.reshape(x, (n, steps, num_heads, hd)), (0, 2, 1, 3))
-
-    qh, kh, vh = heads(q, length), heads(k, source), heads(v, source)
-    # The scores are kept transposed, (N, H, S, L), one row per key: softmax then reduces
-    # over axis −2, which NumPy runs along the contiguous rows, vectorised (over the last
-    # axis, a short row at a time, its max takes about three times as long), and every
-    # array the backward pass meets stays in that layout. The products cost the same.
-    scores = cnp.matmul(kh, cnp.swapaxes(qh * (1.0 / math.sqrt(hd)), -1, -2))  # (N, H, S, L)
     if attn_mask is None and is_causal:
         attn_mask = _causal_mask(length, source, dtype)
+    # the masks, transposed as the scores are ((N, H, S, L), see chainrule.nn._mha), added into one
     mask = _float_mask(attn_mask, dtype, False, "attn_mask")
     if mask is not None:
         if mask.ndim == 2:
@@ -138,16 +132,22 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
         else:
             raise ValueError(f"attn_mask should have shape {(length, source)} or "
                              f"{(n * num_heads, length, source)}, got {tuple(mask.shape)}")
-        scores = scores + cnp.swapaxes(mask, -1, -2)
+        mask = cnp.swapaxes(mask, -1, -2)
     pad = _float_mask(key_padding_mask, dtype, False, "key_padding_mask")
     if pad is not None:
         if tuple(pad.shape) != (n, source):
             raise ValueError(f"key_padding_mask should have shape {(n, source)}, got {tuple(pad.shape)}")
-        scores = scores + cnp.reshape(pad, (n, 1, source, 1))
-    weights = _dropout(_ops.softmax(scores, axis=-2), dropout_p, training, rng)  # (N, H, S, L)
-    # (N, H, E/H, L) -> (N, L, H, E/H) -> (N, L, E): the heads merged by one copy
-    out = cnp.reshape(cnp.transpose(cnp.matmul(cnp.swapaxes(vh, -1, -2), weights), (0, 3, 1, 2)), (n, length, e))
-    weights = cnp.swapaxes(weights, -1, -2)  # (N, H, L, S), as returned
+        pad = cnp.reshape(pad, (n, 1, source, 1))
+        mask = pad if mask is None else mask + pad
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"dropout probability must be between 0 and 1, got {dropout_p}")
+    keep = None
+    if training and dropout_p > 0.0:
+        keep = _ops.dropout_factor(q, (n, num_heads, source, length), dropout_p, rng)
+    out, weights = mha_forward(q, k, v, mask, keep, heads=num_heads, scale=1.0 / math.sqrt(e // num_heads))
     if not need_weights:
         return out, None
+    if keep is not None:  # the weights returned are the ones applied: after dropout
+        weights = weights * keep
+    weights = cnp.swapaxes(weights, -1, -2)  # (N, H, L, S)
     return out, (cnp.mean(weights, axis=1) if average_attn_weights else weights)

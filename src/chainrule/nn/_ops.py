@@ -48,6 +48,7 @@ __all__ = [
     "lstm_cell",
     "normalize",
     "dropout",
+    "dropout_factor",
 ]
 
 
@@ -655,16 +656,24 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
         return input
     if p == 1.0:
         return input * 0.0
-    dtype = input.dtype if isinstance(input, Tensor | np.ndarray) else np.result_type(input)
+    return input * dropout_factor(input, input.shape, p, rng)
+
+
+def dropout_factor(like, shape, p: float, rng=None):
+    """What inverted dropout multiplies an array of ``shape`` by: 1/(1 − p) where an
+    element is kept (probability 1 − p), 0 where it is dropped, in ``like``'s dtype; a
+    new draw from ``rng`` each call (under chainrule.jit, each replay of a program that
+    computes ``like``), for 0 < p ≤ 1."""
+    dtype = like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
     draw_dtype = np.float32 if dtype == np.float32 else np.float64
-    traced = undifferentiated(input)
+    traced = undifferentiated(like)
     if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
-        uniform = traced._trace.record(_draw_uniform, (rng, input.shape, draw_dtype), {},
+        uniform = traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
                                        effect="draw", rng=lambda: get_generator(rng))
     else:
-        uniform = _draw_uniform(rng, input.shape, draw_dtype)
+        uniform = _draw_uniform(rng, tuple(shape), draw_dtype)
     keep = uniform >= p
-    return input * (keep * (1.0 / (1.0 - p))).astype(dtype, copy=False)
+    return (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(dtype, copy=False)
 
 
 def _draw_uniform(rng, shape, dtype):

@@ -93,8 +93,8 @@ class MultiheadAttention(Module):
         bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
-            if query is key and key is value:  # self-attention: one product for q, k and v
-                return cnp.split(F.linear(query, w, b), 3, axis=-1)
+            if query is key and key is value:  # self-attention: one product for q, k and v, packed
+                return F.linear(query, w, b), None, None
             wq, wk, wv = w[:e], w[e : 2 * e], w[2 * e :]
         else:
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
@@ -120,6 +120,8 @@ class MultiheadAttention(Module):
             key = value = query
         q, k, v = self._projections(query, key, value)
         if self.bias_k is not None or self.add_zero_attn:
+            if k is None:
+                q, k, v = cnp.split(q, 3, axis=-1)
             k, v, attn_mask, key_padding_mask = self._extra_keys(q.shape[1], k, v, attn_mask, key_padding_mask,
                                                                  is_causal)
         out, weights = multi_head_attention(
