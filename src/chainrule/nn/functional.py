@@ -16,6 +16,7 @@ out, log-sigmoid by softplus), so large logits give finite losses and gradients.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -25,6 +26,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _composed, _ops, _pooling, _resample
 from chainrule.nn._attention import scaled_dot_product_attention
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
+from chainrule.nn._layer_norm import layer_norm_forward
 from chainrule.nn._ops import plain
 from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
@@ -383,6 +385,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
             f"layer_norm: the input's trailing shape {tuple(input.shape[-k:])} is not "
             f"normalized_shape {normalized_shape}"
         )
+    width = math.prod(normalized_shape)
+    if weight is not None and width > 0:  # the usual case: one fused node (chainrule.nn._layer_norm)
+        return layer_norm_forward(input, weight, bias, width=width, eps=eps)[0]
     out = _ops.normalize(input, tuple(range(-k, 0)), eps)[0]
     if weight is not None:
         out = out * weight
