@@ -20,7 +20,7 @@ import scipy.special as sc
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
-from chainrule.core.values import plain
+from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
@@ -337,20 +337,32 @@ def_jvps(
 )
 
 
+def _logsumexp_sign(a, axis, b, keepdims):
+    """logsumexp's ``return_sign=True``, composed as JAX composes it: shift by the finite
+    maximum (without a derivative), sum, take the logarithm of the absolute value."""
+    if b is not None:
+        a = cnp.where(cnp.not_equal(b, 0), a, -np.inf)
+    top = cnp.max(cnp.real(undifferentiated(a)), axis=axis, keepdims=True, initial=-np.inf)
+    top = cnp.where(cnp.isfinite(top), top, 0.0)
+    e = cnp.exp(a - top)
+    total = cnp.sum(e if b is None else e * b, axis=axis, keepdims=keepdims)
+    return cnp.log(cnp.abs(total)) + cnp.reshape(top, shape_of(total)), cnp.sign(total)
+
+
 @mirrors(sc.logsumexp, FAMILY)
 def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
     """``scipy.special.logsumexp``, differentiable in ``a`` and in the weights ``b``.
 
-    ``return_sign=True`` is not differentiable (the sign is piecewise constant) and is
-    only accepted on plain arrays.
+    ``return_sign=True`` gives ``(log|sum|, sign(sum))``: the logarithm is differentiable
+    (as JAX's is: an entry whose weight is 0 contributes nothing, nor a derivative in
+    ``a``), the sign is piecewise constant.
+
+    >>> import numpy as np
+    >>> logsumexp(np.log([1.0, 2.0]), b=[1.0, -2.0], return_sign=True)
+    (np.float64(1.0986122886681096), np.float64(-1.0))
     """
     if return_sign:
-        if plain(a) is not a or plain(b) is not b:
-            raise NotImplementedError(
-                "scipy.special.logsumexp: return_sign=True is not differentiable; "
-                "use return_sign=False with weights b that keep the sum positive"
-            )
-        return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+        return _logsumexp_sign(a, axis, b, keepdims)
     if b is None:
         return _logsumexp(a, axis=axis, keepdims=keepdims)
     return _logsumexp_b(a, b, axis=axis, keepdims=keepdims)
