@@ -65,6 +65,7 @@ from chainrule import viz
 from chainrule import autograd, data, nn, optim
 from chainrule.io import load, save
 from chainrule.nn.init import manual_seed
+from chainrule.numpy.shape.updates import at
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -82,7 +83,7 @@ __all__ = [
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
-    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap",
+    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
 ]

@@ -1,6 +1,8 @@
 """JAX's ``x.at[index]`` updates on Tensors (chainrule/numpy/shape/updates.py): values and
-derivatives against JAX, finite differences in both modes, and the refusal of repeated
-indices where the result would differ from JAX's."""
+derivatives against JAX, finite differences in both modes, repeated indices combined as
+JAX combines them, and ``chainrule.at`` for plain arrays."""
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -29,6 +31,8 @@ UPDATES = {
     "power": lambda L, x, v: x.at[:, 0].power(2),
     "min": lambda L, x, v: x.at[1].min(v[1]),
     "max_newaxis": lambda L, x, v: x.at[0, None].max(v[:1]),
+    "max_repeated": lambda L, x, v: x.at[np.array([1, 3, 1])].max(v[:1] * 2 - 1),
+    "min_repeated_tie": lambda L, x, v: x.at[np.array([[0, 0], [2, 0]])].min(x[0, 1]),
     "apply": lambda L, x, v: x.at[np.array([3, 1])].apply(L.sin),
     "get": lambda L, x, v: x.at[REPEATS].get() * v,
 }
@@ -53,11 +57,36 @@ def _tensor(x):  # finite differences call with plain arrays, which have no .at
 
 
 @pytest.mark.parametrize("update", ["multiply", "divide", "power", "min", "max"])
-def test_repeated_indices_refused_where_jax_would_combine(update):
+def test_repeated_indices_combine_every_update_as_jax(update):
+    # (JAX differentiates only min and max here; the others by finite differences)
+    index, v = np.array([1, 3, 1, 1]), rng.uniform(0.5, 2.0, size=(4, 3))
+    x = np.abs(X) + 0.5
+    got = getattr(cr.tensor(x).at[index], update)(v)
+    np.testing.assert_allclose(got.numpy(), getattr(jnp.asarray(x).at[index], update)(v), rtol=1e-14)
+    assert cr.gradcheck(lambda x, v: getattr(_tensor(x).at[index], update)(v), x, v, order=1)
+    idx = np.array([[0, 1, 0], [2, 2, 2]])  # each example its own, repeated
+    f = lambda L: lambda x, v, i: getattr(L.at(x)[i], update)(v)  # noqa: E731
+    got = cr.vmap(f(cr))(np.stack([x, x + 1]), v[:2], idx)
+    want = jax.vmap(f(SimpleNamespace(at=lambda x: x.at)))(np.stack([x, x + 1]), v[:2], idx)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_apply_refuses_a_repeated_index():
     with pytest.raises(NotImplementedError, match="may repeat"):
-        getattr(cr.tensor(X).at[REPEATS], update)(2.0)
+        cr.tensor(X).at[REPEATS].apply(cnp.sin)
     with pytest.raises(NotImplementedError, match="may repeat"):  # each example two indices
-        cr.vmap(lambda x, i: getattr(x.at[i], update)(2.0))(np.stack([X, X]), np.array([[0, 1], [2, 3]]))
+        cr.vmap(lambda x, i: x.at[i].apply(cnp.sin))(np.stack([X, X]), np.array([[0, 1], [2, 3]]))
+
+
+def test_at_of_a_plain_array():
+    # what chainrule.numpy's creation functions return is NumPy's ndarray, without .at
+    assert not hasattr(cnp.zeros(3), "at")
+    k, v = np.array([0, 2, 2]), np.array([1.0, 2.0, 3.0])
+    got = cr.vmap(lambda k, v: cr.at(cnp.zeros(3))[k].set(v))(k, v)
+    np.testing.assert_array_equal(got, jax.vmap(lambda k, v: jnp.zeros(3).at[k].set(v))(k, v))
+    np.testing.assert_array_equal(cr.at([1.0, 2.0])[np.array([0, 0])].add(1.0), [3.0, 2.0])
+    g = cr.grad(lambda v: cnp.sum(cr.at(np.ones((2, 2)))[1].multiply(v) ** 2))(np.array([2.0, 3.0]))
+    np.testing.assert_allclose(g, [4.0, 6.0])
 
 
 def test_the_original_is_left_alone():

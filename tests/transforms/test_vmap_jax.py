@@ -16,7 +16,8 @@ jsp = pytest.importorskip("jax.scipy.special")
 jnn = pytest.importorskip("jax.nn")
 jsl = pytest.importorskip("jax.scipy.linalg")
 
-import vmap_jax_programs_edges  # noqa: E402, F401  (registers its programs in the same table)
+import vmap_jax_programs_api  # noqa: E402, F401  (registers its programs in the same table)
+import vmap_jax_programs_edges  # noqa: E402, F401
 from vmap_jax_programs import PROGRAMS  # noqa: E402  (tests/transforms is on sys.path)
 
 import chainrule as cr  # noqa: E402
@@ -47,12 +48,14 @@ JAX = SimpleNamespace(
                             expit=jsp.expit, logit=jsp.logit, erf=jsp.erf, gammaln=jsp.gammaln,
                             xlogy=jsp.xlogy),
     set=_jax_set, tensor=jnp.asarray, plain=np.asarray, scipy=SimpleNamespace(linalg=jsl),
+    at=lambda x: jnp.asarray(x).at,
 )
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
     custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp, checkpoint=cr.checkpoint,
     set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
+    at=cr.at,
 )
 
 

@@ -3,9 +3,12 @@
 ``.get``, differentiable in ``x`` and ``v`` and batched under ``vmap``.
 
 ``add`` and ``subtract`` accumulate at repeated indices (one scatter-add), as JAX does;
-``set`` keeps the last of repeated writes (NumPy's order). The others combine the element
-with the update once, which is JAX's result only when no index repeats: an integer-array
-index that repeats is refused for them.
+``set`` keeps the last of repeated writes (NumPy's order). ``multiply``, ``divide``,
+``power``, ``min`` and ``max`` combine every update aimed at an element, as JAX does
+(``x * v1 * v2``, ``x / (v1 * v2)``, ``x ** (v1 * v2)``, ``max(x, v1, v2)``; tied maxima
+share the derivative evenly); when an integer-array index may repeat an element (it is
+batched, or its values repeat), the updates aimed at each element are found by comparing
+their positions, pairwise. ``apply`` refuses such an index.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from chainrule.numpy.registry import stands_for
 from chainrule.numpy.shape.indexing import _plain_index, resize
 from chainrule.numpy.shape.primitives import _as_input, _deep_plain, _has_tensor, index_update, scatter_add
 
-__all__ = ["put", "place", "putmask", "fill_diagonal"]
+__all__ = ["at", "put", "place", "putmask", "fill_diagonal"]
 
 
 class IndexedUpdates:
@@ -37,6 +40,20 @@ class IndexedUpdates:
 
     def __getitem__(self, index) -> IndexedUpdate:
         return IndexedUpdate(self._x, index)
+
+
+def at(x) -> IndexedUpdates:
+    """JAX's ``x.at`` for any array: ``chainrule.at(x)[index].set(v)``, ``.add(v)``,
+    ``.max(v)``... out of place, differentiable and batched, also where ``x`` is a plain
+    NumPy array (``cnp.zeros(3)`` is one, as ``np.zeros(3)`` is, and has no ``.at``),
+    ``v`` or ``index`` being differentiated or batched by ``vmap``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> cr.vmap(lambda k, v: cr.at(cnp.zeros(3))[k].set(v))(np.array([0, 2]), np.array([5.0, 7.0]))
+    array([[5., 0., 0.],
+           [0., 0., 7.]])
+    """
+    return IndexedUpdates(x if isinstance(x, Tensor | np.ndarray) else np.asarray(x))
 
 
 class IndexedUpdate:
@@ -69,45 +86,89 @@ class IndexedUpdate:
         return self.add(-values)
 
     def multiply(self, values):
-        return self._combine(cnp.multiply, values, "multiply")
+        return self._combine(cnp.multiply, values)
 
     def divide(self, values):
-        return self._combine(cnp.divide, values, "divide")
+        if self._may_repeat():  # JAX's: x / (the product of the updates at each element)
+            return self._x / at(cnp.ones_like(self._x))[self._index].multiply(values)
+        return self._combine(cnp.divide, values)
 
     def power(self, values):
-        return self._combine(cnp.power, values, "power")
+        if self._may_repeat():  # JAX's: x ** (the product of the updates at each element)
+            return self._x ** at(cnp.ones_like(self._x))[self._index].multiply(values)
+        return self._combine(cnp.power, values)
 
     def min(self, values):
-        return self._combine(cnp.minimum, values, "min")
+        return self._combine(cnp.minimum, values)
 
     def max(self, values):
-        return self._combine(cnp.maximum, values, "max")
+        return self._combine(cnp.maximum, values)
 
     def apply(self, func: Callable):
-        return self._combine(lambda old, _: func(old), None, "apply")
+        if self._may_repeat():
+            raise NotImplementedError(
+                "x.at[index].apply: an integer-array index that may repeat an element (JAX "
+                "applies the function once per update there); use an index without repeats")
+        return self._combine(lambda old, _: func(old), None)
 
-    def _combine(self, op: Callable, values, name: str):
-        self._refuse_repeats(name)
-        new = op(self.get(), values)
+    def _combine(self, op: Callable, values):
+        old = self.get()
+        if self._may_repeat():
+            new = _grouped(op, old, values, cnp.getitem(_positions(shape_of(self._x)), self._index))
+        else:
+            new = op(old, values)
         return index_update(self._x, self._index, cnp.astype(new, self._x.dtype)
                             if new.dtype != self._x.dtype else new)
 
-    def _refuse_repeats(self, name: str) -> None:
+    def _may_repeat(self) -> bool:
+        """Whether an integer-array index may name an element twice (a batched one may)."""
         items = self._index if isinstance(self._index, tuple) else (self._index,)
         arrays = [i for i in items if isinstance(i, np.ndarray | Tensor) and i.dtype != bool]
         if not arrays or int(np.prod(np.broadcast_shapes(*map(shape_of, arrays)))) <= 1:
-            return  # one element per example, or basic indexing: nothing repeats
-        if not any(batched(i) for i in arrays):
-            positions = np.arange(int(np.prod(shape_of(self._x)))).reshape(shape_of(self._x))
-            chosen = positions[tuple(np.asarray(i.primal() if isinstance(i, Tensor) else i)
-                                     if isinstance(i, np.ndarray | Tensor) else i for i in items)]
-            if len(np.unique(chosen)) == chosen.size:
-                return
-        raise NotImplementedError(
-            f"x.at[index].{name}: an integer-array index that may repeat an element (JAX "
-            f"combines repeated updates; chainrule.numpy does so only for add and subtract). "
-            "Use .add, or an index without repeats"
-        )
+            return False  # one element per example, or basic indexing: nothing repeats
+        if any(batched(i) for i in arrays):
+            return True
+        chosen = _positions(shape_of(self._x))[tuple(
+            np.asarray(i.primal() if isinstance(i, Tensor) else i)
+            if isinstance(i, np.ndarray | Tensor) else i for i in items)]
+        return len(np.unique(chosen)) != chosen.size
+
+
+def _positions(shape):
+    """The flat position of each element of an array of ``shape``."""
+    return np.arange(int(np.prod(shape))).reshape(shape)
+
+
+# how each combination folds the updates aimed at one element, and its identity
+_FOLDS = {cnp.maximum: (cnp.max, "min"), cnp.minimum: (cnp.min, "max"), cnp.multiply: (cnp.prod, 1)}
+
+
+def _identity(which, dtype):
+    """The identity of a fold in ``dtype``: 1, or the least (``"min"``) or greatest value."""
+    if which == 1:
+        return np.ones((), dtype)
+    info = np.iinfo(dtype) if dtype.kind in "iu" else None
+    if dtype.kind == "b":
+        return np.array(which == "max")
+    if info is not None:
+        return np.array(info.min if which == "min" else info.max, dtype)
+    return np.array(-np.inf if which == "min" else np.inf, dtype)
+
+
+def _grouped(op: Callable, old, values, positions):
+    """``op`` of each selected element with every update aimed at the same element (the
+    updates that share its position), for an index that repeats elements: row ``k`` of a
+    (updates × updates) table holds the updates at update ``k``'s element, the identity
+    of ``op`` elsewhere, and the selected element itself in front."""
+    fold, which = _FOLDS[op]
+    dtype = np.dtype(old.dtype)
+    spread = cnp.broadcast_to(cnp.astype(values, dtype) if isinstance(values, Tensor)
+                              else np.asarray(values, dtype), shape_of(old))
+    at = cnp.ravel(positions)
+    same = cnp.equal(cnp.expand_dims(at, 1), cnp.expand_dims(at, 0))
+    table = cnp.where(same, cnp.expand_dims(cnp.ravel(spread), 0), _identity(which, dtype))
+    rows = cnp.concatenate([cnp.expand_dims(cnp.ravel(old), 1), table], axis=1)
+    return cnp.reshape(fold(rows, axis=1), shape_of(old))
 
 
 def _writes_into_first(np_fun):

@@ -1,0 +1,105 @@
+"""Programs for the table of ``vmap_jax_programs`` that reach the corners of JAX's API:
+``logsumexp`` with signs, indexed updates that combine repeated updates, ``.at`` on a
+freshly made array, ``size=`` for functions whose output length depends on the values,
+``eigh``'s derivative, and special functions and distributions of ``jax.scipy``.
+
+``L.at(x)`` is ``x.at`` in JAX and ``chainrule.at(x)`` in chainrule (a plain NumPy array,
+which ``chainrule.numpy``'s creation functions return, has no ``.at``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from vmap_jax_programs import program
+
+API_PROGRAMS: list = []
+
+
+def api_program(make_args):
+    """Register in the shared table and in this module's list (run without JAX too)."""
+
+    def register(fn):
+        API_PROGRAMS.append(fn.__name__)
+        return program(make_args)(fn)
+
+    return register
+
+
+def _normal(*ss):
+    return lambda rng: tuple(rng.normal(size=s) for s in ss)
+
+
+# -- logsumexp(..., return_sign=True) -------------------------------------------------------------
+def _lse_args(rng):
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    b[0, 1] = 0.0  # a zero weight: that entry counts for nothing
+    a[1, 2] = -np.inf
+    return a, b
+
+
+@api_program(_lse_args)
+def logsumexp_return_sign(L, a, b):
+    return L.vmap(lambda a, b: L.special.logsumexp(a, b=b, return_sign=True))(a, b)
+
+
+@api_program(_lse_args)
+def logsumexp_return_sign_axis_keepdims(L, a, b):
+    f = lambda a, b: L.special.logsumexp(a, axis=0, b=b, keepdims=True, return_sign=True)  # noqa: E731
+    return L.vmap(f, in_axes=(1, None))(a, b[:, 0])
+
+
+@api_program(_lse_args)
+def grad_of_logsumexp_return_sign(L, a, b):
+    f = lambda a, b: L.special.logsumexp(a, b=b, return_sign=True)[0]  # noqa: E731
+    return L.vmap(L.grad(f, argnums=(0, 1)))(a, b)
+
+
+# -- .at[] with repeated indices -------------------------------------------------------------------
+def _repeats(rng):
+    x, v = rng.normal(size=(4, 5)), rng.normal(size=(4, 3))
+    i = np.array([[0, 0, 2], [1, 1, 1], [4, 3, 4], [0, 1, 2]])
+    v[1, 2] = v[1, 0]  # two updates tie for the maximum
+    x[2, 4] = max(v[2, 0], v[2, 2])  # and an element ties with its update
+    return x, v, i
+
+
+@api_program(_repeats)
+def at_max_min_repeated_batched_index(L, x, v, i):
+    return L.vmap(lambda x, v, i: (L.at(x)[i].max(v), L.at(x)[i].min(v), L.at(x)[i].multiply(v)))(x, v, i)
+
+
+@api_program(_repeats)
+def at_divide_power_repeated_batched_index(L, x, v, i):
+    f = lambda x, v, i: (L.at(x)[i].divide(v), L.at(L.np.abs(x))[i].power(v))  # noqa: E731
+    return L.vmap(f)(x, v + 3.0, i)
+
+
+@api_program(_repeats)
+def grad_of_at_max_min_repeated(L, x, v, i):
+    def f(x, v, i):
+        return L.np.sum(L.np.sin(L.at(x)[i].max(v)) + L.np.cos(L.at(x)[i].min(v)) ** 2)
+
+    return L.vmap(L.grad(f, argnums=(0, 1)))(x, v, i)
+
+
+@api_program(_repeats)
+def at_max_repeated_unbatched_index(L, x, v, i):
+    return L.vmap(lambda x, v: L.at(x)[np.array([3, 3, 0])].max(v))(x, v)
+
+
+# -- .at on an array made inside the function ---------------------------------------------------------
+@api_program(lambda rng: (rng.normal(size=(4, 3)), np.array([0, 2, 1, 1])))
+def at_on_a_new_array(L, x, k):
+    def f(x, k):
+        z = L.np.zeros(3)
+        return L.at(z)[k].set(x[0]), L.at(z)[k].add(x[1]), L.at(L.np.ones((2, 3)))[:, k].max(x[:2])
+
+    return L.vmap(f)(x, k)
+
+
+@api_program(lambda rng: (rng.normal(size=(4, 3)), np.array([0, 2, 1, 1])))
+def grad_of_at_on_a_new_array(L, x, k):
+    def f(x, k):
+        return L.np.sum(L.np.tanh(L.at(L.np.zeros((3, 3)))[k, k].set(x[0] * x[1]) @ x))
+
+    return L.vmap(L.grad(f))(x, k)
