@@ -67,6 +67,9 @@ DIFFERENT = {
     # chainrule differentiates that normalisation (finite differences agree, see below),
     # autograd's rule does not. Eigenvalues alone agree (below).
     "linalg.eig",
+    # eigh: autograd differentiates the triangle it reads, chainrule (as JAX) the
+    # symmetrised input; they agree on functions of a symmetric matrix (below)
+    "linalg.eigh",
 }
 
 
@@ -144,6 +147,22 @@ def test_numpy2_aliases_are_the_mirror_functions():
         if hasattr(np, alias):
             assert getattr(cnp, alias) is getattr(cnp, name)
     assert cr.grad(lambda x: cnp.acos(x))(0.3) == pytest.approx(-1 / np.sqrt(1 - 0.09))
+
+
+def test_eigh_of_a_symmetric_matrix_agrees():
+    weights = np.cos(np.arange(9.0)).reshape(3, 3)
+
+    def f(np_):
+        def scalar(a):
+            w, v = np_.linalg.eigh((a + a.T) / 2)
+            return np_.sum(w ** 3) + np_.sum(np_.abs(v) * weights)
+        return scalar
+
+    x = SPD + 0.3 * np.tril(M, -1)  # not symmetric: the symmetrisation is differentiated too
+    np.testing.assert_allclose(cr.grad(f(cnp))(x), autograd.grad(f(anp))(x), rtol=1e-10)
+    direction = np.cos(np.arange(9.0) * 1.3).reshape(3, 3)
+    second = lambda lib, np_: lib.grad(lambda a: np_.sum(lib.grad(f(np_))(a) * direction))  # noqa: E731
+    np.testing.assert_allclose(second(cr, cnp)(x), second(autograd, anp)(x), rtol=1e-10, atol=1e-12)
 
 
 def test_eig_eigenvalues_agree_and_eigenvectors_follow_numpys_normalisation():

@@ -254,28 +254,35 @@ def _fd_matrix(f, a, h=1e-6):
 
 @pytest.mark.parametrize("uplo", ["L", "U"])
 @pytest.mark.parametrize("complex_", [False, True])
-def test_eigh_follows_the_triangle_it_reads(uplo, complex_):
-    """On a matrix that is not symmetric, eigh and eigvalsh read one triangle: the
-    derivative is that of the function as computed, in both modes and in every entry."""
+def test_eigh_differentiates_the_symmetrised_input(uplo, complex_):
+    """On a matrix that is not symmetric, eigh and eigvalsh read one triangle (NumPy's
+    values); the derivative is that of the function of (a + aᴴ) / 2, as JAX's: the
+    gradient is Hermitian, and right along every Hermitian change of a."""
     rng = np.random.default_rng(3)
     a = rng.standard_normal((4, 4))
     if complex_:
         a = a + 1j * rng.standard_normal((4, 4))
     weights = rng.standard_normal((4, 4))
+    np.testing.assert_allclose(cr.jvp(lambda m: la.eigh(m, uplo)[0], (a,), (a,))[0],
+                               np.linalg.eigh(a, uplo)[0], rtol=1e-13)
 
     def f(m, linalg):
         w, v = linalg.eigh(m, uplo)
         return (cnp.sum(linalg.eigvalsh(m, uplo) ** 3) + cnp.sum(w**2)
                 + cnp.sum(cnp.abs(v) * weights))
 
-    fd = _fd_matrix(lambda m: f(m, np.linalg), a)
+    def along_hermitian_changes(m):  # f(a + (d + dᴴ) / 2) for the change d = m - a
+        return f(a + (m - a + np.conj((m - a).T)) / 2, np.linalg)
+
+    fd = _fd_matrix(along_hermitian_changes, a)
     g = cr.grad(lambda m: f(m, la))(a)
+    np.testing.assert_allclose(g, np.conj(g.T), atol=1e-12)
     np.testing.assert_allclose(g, fd, atol=1e-6)
     t = rng.standard_normal((4, 4)) + (1j * rng.standard_normal((4, 4)) if complex_ else 0)
     _, tangent = cr.jvp(lambda m: f(m, la), (a,), (t,))
     np.testing.assert_allclose(tangent, np.real(np.sum(fd * t)), atol=1e-6)  # Re: see the convention
-    # second order: the derivative of the gradient along t, against differences of it
-    h = 1e-5
+    # second order: the derivative of the gradient along a Hermitian t, against differences
+    h, t = 1e-5, (t + np.conj(t.T)) / 2
     fd2 = (cr.grad(lambda m: f(m, la))(a + h * t) - cr.grad(lambda m: f(m, la))(a - h * t)) / (2 * h)
     _, hv = cr.jvp(cr.grad(lambda m: f(m, la)), (a,), (t,))
     np.testing.assert_allclose(hv, fd2, atol=1e-5)

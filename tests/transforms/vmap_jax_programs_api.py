@@ -103,3 +103,31 @@ def grad_of_at_on_a_new_array(L, x, k):
         return L.np.sum(L.np.tanh(L.at(L.np.zeros((3, 3)))[k, k].set(x[0] * x[1]) @ x))
 
     return L.vmap(L.grad(f))(x, k)
+
+
+# -- eigh's derivative: that of the symmetrised input, as JAX's --------------------------------------
+def _spd_batch(rng):
+    a = rng.normal(size=(4, 3, 3))
+    return (a @ np.swapaxes(a, 1, 2) + np.eye(3),)
+
+
+def _eigh_loss(L):
+    def f(m):
+        w, v = L.np.linalg.eigh(m)
+        return L.np.sum(w ** 3) + L.np.sum(L.np.abs(v) * L.np.arange(3.0))
+    return f
+
+
+@api_program(_spd_batch)
+def grad_of_eigh_is_symmetric(L, m):
+    return L.vmap(L.grad(_eigh_loss(L)))(m)
+
+
+@api_program(_spd_batch)
+def hessian_of_eigvalsh(L, m):
+    return L.vmap(L.jacfwd(L.grad(lambda m: L.np.sum(L.np.linalg.eigvalsh(m) ** 3))))(m)
+
+
+@api_program(_spd_batch)
+def jacrev_of_eigh_vectors(L, m):
+    return L.vmap(L.jacrev(lambda m: L.np.abs(L.np.linalg.eigh(m)[1][:, -1])))(m)

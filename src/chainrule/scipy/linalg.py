@@ -500,12 +500,14 @@ def _plain_eigh_only(name: str, b, options: dict):
 
 @mirrors(sla.eigh, FAMILY)
 def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, **kwargs):
-    """``scipy.linalg.eigh`` of a standard problem, differentiable in the triangle read."""
+    """``scipy.linalg.eigh`` of a standard problem: the values read one triangle, as
+    SciPy's; the derivative is that of the symmetrised input, as JAX's (see
+    :mod:`chainrule.numpy.linalg`)."""
     if not any_tensor((a, b)):
         return sla.eigh(a, b, lower=lower, eigvals_only=eigvals_only, **kwargs)
     _plain_eigh_only("eigh", b, {k: kwargs.get(k) for k in
                                  ("subset_by_index", "subset_by_value", "driver")})
-    w, v = la.eigh(_hermitian_from_triangle(a, lower))
+    w, v = la.eigh(a, "L" if lower else "U")
     return w if eigvals_only else (w, v)
 
 

@@ -9,12 +9,12 @@ decomposition), arranged as in JAX and HIPS autograd.
 
 Conventions, the same as JAX's:
 
-* ``eigh`` and ``eigvalsh`` read one triangle of their input (``UPLO``); their
-  derivatives are those of the function as computed, of that triangle alone (as HIPS
-  autograd's), so they agree with finite differences along every change, symmetric or
-  not. ``cholesky``'s derivative is that of the function of the *symmetrised* input
-  ``(a + aᴴ) / 2`` (as JAX's and autograd's): symmetric, and right along every
-  symmetric change.
+* ``eigh``, ``eigvalsh`` and ``cholesky`` read one triangle of their input (``UPLO``),
+  as NumPy's do; their derivatives are those of the function of the *symmetrised* input
+  ``(a + aᴴ) / 2`` (as JAX's, which symmetrises the input it computes with): symmetric,
+  and right along every symmetric (Hermitian) change. Along a change of one triangle
+  alone they differ from finite differences of the values, which see only the triangle
+  read.
 * The derivatives of eigenvectors and singular vectors exist where eigenvalues
   (singular values) are distinct; at repeated ones they are infinite or NaN, without an
   error. ``eig`` differentiates where the matrix is diagonalisable with distinct

@@ -79,26 +79,11 @@ def cholesky(a, /, *, upper: bool = False):
 
 
 # -- symmetric eigenproblem ----------------------------------------------------------------
-def _strict_triangle(x, UPLO):
-    n = shape_of(x)[-1]
-    return x * (np.tril(np.ones((n, n), dtype=bool), -1) if UPLO == "L" else np.triu(np.ones((n, n), dtype=bool), 1))
-
-
-def _triangle_read(t, UPLO):
-    """The Hermitian matrix that eigh reads from ``t``: the UPLO triangle mirrored, and
-    the real part of the diagonal (LAPACK ignores the rest)."""
-    part = _strict_triangle(t, UPLO)
-    return part + _H(part) + _diag_embed(_real_if(_diag(t), is_complex(t)))
-
-
-def _triangle_read_adjoint(g, UPLO):
-    """The transpose of :func:`_triangle_read` (real matrices)."""
-    return _strict_triangle(g + _T(g), UPLO) + _diag_embed(_diag(g))
-
-
+# eigh's derivative is that of eigh((a + aᴴ) / 2), as JAX's (which symmetrises its input):
+# a symmetric gradient, right along every Hermitian change of a.
 def eigh_jvp(t, ans, a, UPLO="L"):
     w, v = ans
-    vdv = matmul(matmul(_H(v), _triangle_read(t, UPLO)), v)
+    vdv = matmul(matmul(_H(v), _sym(t)), v)
     dw = _real_if(_diag(vdv), is_complex(vdv))
     dv = matmul(v, _inverse_gaps(w) * vdv)
     return dw, dv
@@ -114,7 +99,7 @@ def eigh_vjp(g, ans, a, UPLO="L"):
         inner = _diag_embed(gw)
     if gv is not None:
         inner = inner + _inverse_gaps(w) * matmul(_T(v), gv)
-    return _triangle_read_adjoint(_sym(matmul(matmul(v, inner), _T(v))), UPLO)
+    return _sym(matmul(matmul(v, inner), _T(v)))
 
 
 _eigh_vjp_complex = _vjp_by_transposing(eigh_jvp)
@@ -125,7 +110,7 @@ def_jvps(eigh, eigh_jvp)
 
 @mirrors(_la.eigvalsh, "linalg")
 def eigvalsh(a, UPLO: str = "L"):
-    """``np.linalg.eigvalsh``; differentiates as a function of the triangle it reads."""
+    """``np.linalg.eigvalsh``; differentiates as a function of the symmetrised input."""
     if not any_tensor((a,)):
         return _la.eigvalsh(a, UPLO)
     return eigh(a, UPLO)[0]
