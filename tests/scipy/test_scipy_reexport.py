@@ -72,15 +72,17 @@ def test_dirichlet_rvs_and_other_sampling_is_scipys():
 
 
 def test_distributions_without_rules_are_scipys_and_refuse_tensors():
-    from chainrule.scipy.stats import expon, norm
+    from chainrule.scipy.stats import norm, weibull_min
 
     x = np.array([0.5, 1.5])
-    np.testing.assert_array_equal(expon.logpdf(x, scale=2.0), st.expon.logpdf(x, scale=2.0))
-    np.testing.assert_array_equal(expon(scale=2.0).cdf(x), st.expon(scale=2.0).cdf(x))
-    with pytest.raises(TypeError, match=r"scipy\.stats\.expon\.logpdf is not differentiable"):
-        cr.grad(lambda a: expon.logpdf(a).sum())(x)
-    with pytest.raises(TypeError, match=r"scipy\.stats\.expon is not differentiable"):
-        cr.grad(lambda s: expon(scale=s).mean())(2.0)
+    np.testing.assert_array_equal(weibull_min.logpdf(x, 1.5, scale=2.0),
+                                  st.weibull_min.logpdf(x, 1.5, scale=2.0))
+    np.testing.assert_array_equal(weibull_min(1.5, scale=2.0).cdf(x),
+                                  st.weibull_min(1.5, scale=2.0).cdf(x))
+    with pytest.raises(TypeError, match=r"scipy\.stats\.weibull_min\.logpdf is not differentiable"):
+        cr.grad(lambda a: weibull_min.logpdf(a, 1.5).sum())(x)
+    with pytest.raises(TypeError, match=r"scipy\.stats\.weibull_min is not differentiable"):
+        cr.grad(lambda s: weibull_min(1.5, scale=s).mean())(2.0)
     with pytest.raises(TypeError, match=r"scipy\.stats\.norm\.rvs is not differentiable"):
         cr.grad(lambda m: norm.rvs(m, random_state=0))(0.0)
     # the functions with rules stay chainrule's

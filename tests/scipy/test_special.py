@@ -30,6 +30,7 @@ UNARY = {
 BINARY = {
     "beta": ((0.5, 3), (0.5, 3)), "betaln": ((0.5, 3), (0.5, 3)),
     "xlogy": ((-2, 2), (0.3, 3)), "xlog1py": ((-2, 2), (-0.5, 2)),
+    "rel_entr": ((0.2, 2), (0.2, 2)), "kl_div": ((0.2, 2), (0.2, 2)), "zeta": ((1.5, 5), (0.3, 3)),
 }
 # name: (the leading arguments held fixed, (low, high) of the last, differentiated one)
 PARTIAL = {
@@ -125,6 +126,31 @@ def test_logsumexp_return_sign():
     assert cr.gradcheck(lambda x, w: special.logsumexp(x, b=w, return_sign=True)[0], a, b, order=2)
     np.testing.assert_array_equal(cr.grad(lambda w: special.logsumexp(a, b=w, return_sign=True)[1])(b),
                                   np.zeros(4))
+
+
+def test_rel_entr_and_kl_div_outside_the_positive_quadrant():
+    # SciPy's constants (0, q or inf), with derivative 0 there, as JAX's
+    p, q = np.array([0.0, 0.0, 1.0, -1.0, 2.0]), np.array([0.0, 2.0, 0.0, 1.0, 3.0])
+    for name in ("rel_entr", "kl_div"):
+        f = getattr(special, name)
+        np.testing.assert_array_equal(f(p, q), getattr(sc, name)(p, q))
+        dp, dq = cr.grad(lambda p, q, f=f: cnp.sum(f(p, q)), (0, 1))(p, q)
+        shift = 1.0 if name == "kl_div" else 0.0
+        np.testing.assert_array_equal(dp[:4], -shift)
+        np.testing.assert_array_equal(dq[:4], shift)
+        np.testing.assert_allclose([dp[4], dq[4]], [np.log(2 / 3) + 1 - shift, -2 / 3 + shift])
+
+
+def test_zeta_riemann_and_hurwitz():
+    x = np.array([1.5, 2.0, 4.5])
+    np.testing.assert_array_equal(special.zeta(x), sc.zeta(x))
+    np.testing.assert_array_equal(special.zeta(x, 2.5), sc.zeta(x, 2.5))
+    # Riemann's zeta differentiates as zeta(x, 1); d/dq zeta(x, q) = -x zeta(x + 1, q)
+    h = 1e-6
+    fd = (sc.zeta(x + h) - sc.zeta(x - h)) / (2 * h)
+    np.testing.assert_allclose(cr.elementwise_grad(special.zeta)(x), fd, rtol=1e-7)
+    np.testing.assert_allclose(cr.elementwise_grad(lambda q: special.zeta(x, q))(np.full(3, 0.7)),
+                               -x * sc.zeta(x + 1, 0.7), rtol=1e-14)
 
 
 def test_gammasgn_has_zero_derivative():

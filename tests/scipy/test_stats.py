@@ -10,9 +10,13 @@ import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.scipy.stats import (
     beta,
+    cauchy,
     chi2,
     dirichlet,
+    expon,
     gamma,
+    laplace,
+    logistic,
     multivariate_normal,
     norm,
     poisson,
@@ -68,6 +72,11 @@ CASES = {
                          lambda mu, fn=fn: getattr(st.poisson, fn)(np.array([0.0, 1, 3.5, 7]), mu),
                          ((0.5, 5),))
        for fn in ("logcdf", "sf", "logsf")},
+    **{f"{d}.{fn}": (getattr(m, fn), getattr(getattr(st, d), fn),
+                     (UNIT if fn in ("ppf", "isf") else dom, LOC, SCALE))
+       for d, m, dom in (("laplace", laplace, X), ("logistic", logistic, X),
+                         ("cauchy", cauchy, X), ("expon", expon, (0.35, 3)))
+       for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")},
     "poisson.cdf": (lambda mu: poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu),
                     lambda mu: st.poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu), ((0.5, 5),)),
 }
@@ -104,6 +113,20 @@ def test_outside_the_support():
     assert np.all(np.isfinite(g))
     gx = cr.elementwise_grad(lambda v: beta.pdf(v, 2.0, 3.0))(np.array([-1.0, 0.5, 2.0]))
     assert np.all(np.isfinite(gx)) and gx[0] == 0 and gx[2] == 0
+    far = np.array([-800.0, -1.0, 0.0, 1.0, 800.0])  # exp(800) overflows in a discarded branch
+    for f, reference in ((expon.logpdf, st.expon.logpdf), (expon.cdf, st.expon.cdf),
+                         (expon.logcdf, st.expon.logcdf), (expon.logsf, st.expon.logsf),
+                         (laplace.cdf, st.laplace.cdf), (laplace.sf, st.laplace.sf),
+                         (laplace.logcdf, lambda x: np.log(st.laplace.cdf(x))),
+                         (laplace.logsf, lambda x: np.log(st.laplace.sf(x)))):
+        with np.errstate(divide="ignore"):
+            finite = np.isfinite(reference(far))
+            np.testing.assert_allclose(f(far)[finite], reference(far)[finite], rtol=1e-14)
+            g = cr.elementwise_grad(f)(far[far != 0])  # (expon.logcdf's is inf at 0)
+        assert np.all(np.isfinite(g)), (f, g)
+    # far in the tail the logarithms stay finite, where SciPy's cdf underflows to 0
+    np.testing.assert_allclose(laplace.logcdf(-800.0), -800 - np.log(2), rtol=1e-15)
+    np.testing.assert_allclose(laplace.logsf(800.0, scale=2.0), -400 - np.log(2), rtol=1e-15)
 
 
 def test_t_cdf_in_df_raises():

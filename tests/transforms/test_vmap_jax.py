@@ -24,6 +24,7 @@ import chainrule as cr  # noqa: E402
 import chainrule.numpy as cnp  # noqa: E402
 import chainrule.scipy.linalg as csl  # noqa: E402
 import chainrule.scipy.special as csp  # noqa: E402
+import chainrule.scipy.stats as cst  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.nn import functional as F  # noqa: E402
 
@@ -46,16 +47,17 @@ JAX = SimpleNamespace(
     custom_vjp=jax.custom_vjp, custom_jvp=jax.custom_jvp, checkpoint=jax.checkpoint,
     special=SimpleNamespace(logsumexp=jsp.logsumexp, softmax=jnn.softmax, log_softmax=jnn.log_softmax,
                             expit=jsp.expit, logit=jsp.logit, erf=jsp.erf, gammaln=jsp.gammaln,
-                            xlogy=jsp.xlogy),
+                            xlogy=jsp.xlogy, xlog1py=jsp.xlog1py, entr=jsp.entr, zeta=jsp.zeta,
+                            rel_entr=jsp.rel_entr, kl_div=jsp.kl_div),
     set=_jax_set, tensor=jnp.asarray, plain=np.asarray, scipy=SimpleNamespace(linalg=jsl),
-    at=lambda x: jnp.asarray(x).at,
+    at=lambda x: jnp.asarray(x).at, stats=pytest.importorskip("jax.scipy.stats"),
 )
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
     custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp, checkpoint=cr.checkpoint,
     set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
-    at=cr.at,
+    at=cr.at, stats=cst,
 )
 
 

@@ -131,3 +131,62 @@ def hessian_of_eigvalsh(L, m):
 @api_program(_spd_batch)
 def jacrev_of_eigh_vectors(L, m):
     return L.vmap(L.jacrev(lambda m: L.np.abs(L.np.linalg.eigh(m)[1][:, -1])))(m)
+
+
+# -- special functions and distributions of jax.scipy ------------------------------------------------
+def _positive_pairs(rng):
+    p, q = rng.uniform(0.2, 2.0, size=(5, 3)), rng.uniform(0.2, 2.0, size=(5, 3))
+    p[0, 0], q[1, 1], p[2, 2], q[2, 2] = 0.0, 0.0, -1.0, 0.5  # SciPy's constants there
+    return p, q
+
+
+@api_program(_positive_pairs)
+def relative_entropies_and_gradients(L, p, q):
+    def f(p, q):
+        return L.np.sum(L.special.rel_entr(p, q) + 2 * L.special.kl_div(p, q)
+                        + L.special.xlog1py(p, q) + L.special.entr(q))
+
+    return (L.vmap(lambda p, q: L.special.kl_div(p, q))(p, q),
+            L.vmap(L.grad(f, argnums=(0, 1)))(p[3:], q[3:]))
+
+
+@api_program(lambda rng: (rng.uniform(1.5, 6.0, size=(5, 2)), rng.uniform(0.3, 3.0, size=5)))
+def hurwitz_zeta_derivatives(L, x, q):
+    def f(x, q):
+        return L.np.sum(L.special.zeta(x, q) ** 2)
+
+    return (L.vmap(lambda x, q: L.special.zeta(x, q), in_axes=(1, None))(x, q),
+            L.vmap(L.grad(f, argnums=(0, 1)))(x, q))
+
+
+_DISTRIBUTIONS = {"laplace": ("logpdf", "pdf", "cdf"),
+                  "logistic": ("logpdf", "pdf", "cdf", "sf", "ppf", "isf"),
+                  "cauchy": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"),
+                  "expon": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf")}
+
+
+def _dist_args(rng):
+    x = rng.uniform(-2.0, 3.0, size=(4, 3))
+    x[0, 0] = -0.25  # expon: below loc
+    return x, rng.uniform(0.1, 0.9, size=(4, 3)), rng.uniform(-0.2, 0.2, size=4), rng.uniform(0.5, 2, size=4)
+
+
+@api_program(_dist_args)
+def distributions_batched_in_every_parameter(L, x, u, loc, scale):
+    def f(x, u, loc, scale):
+        return {f"{d}.{fn}": getattr(getattr(L.stats, d), fn)(u if fn in ("ppf", "isf") else x, loc, scale)
+                for d, fns in _DISTRIBUTIONS.items() for fn in fns}
+
+    return L.vmap(f)(x, u, loc, scale)
+
+
+@api_program(_dist_args)
+def distribution_gradients_in_every_parameter(L, x, u, loc, scale):
+    def f(x, u, loc, scale):
+        s = L.stats
+        return L.np.sum(s.laplace.logpdf(x, loc, scale) + s.laplace.cdf(x, loc, scale)
+                        + s.logistic.logpdf(x, loc, scale) + s.logistic.ppf(u, loc, scale)
+                        + s.cauchy.logcdf(x, loc, scale) + s.cauchy.isf(u, loc, scale)
+                        + s.expon.cdf(x, loc, scale) + s.expon.logsf(x, loc, scale))
+
+    return L.vmap(L.grad(f, argnums=(0, 1, 2, 3)))(x, u, loc, scale)

@@ -15,12 +15,16 @@ contributing a silent zero. Integer arguments (``n`` of ``polygamma``, ``d`` of
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import scipy.special as sc
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain as plain_value
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
 from chainrule.numpy.registry import elementwise_derivatives as derivs
@@ -31,7 +35,7 @@ __all__ = [
     "gamma", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "rgamma", "gammasgn",
     "beta", "betaln", "gammainc", "gammaincc", "betainc",
     "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "log_ndtr", "ndtri",
-    "expit", "logit", "log_expit", "xlogy", "xlog1py", "entr",
+    "expit", "logit", "log_expit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "zeta",
     "logsumexp", "softmax", "log_softmax",
     "i0", "i1", "i0e", "i1e", "iv", "ive", "j0", "j1", "jv", "jn", "y0", "y1", "yv", "yn",
     "k0", "k1", "kv", "stdtr", "pdtr",
@@ -151,6 +155,31 @@ derivs(xlogy, lambda ans, x, y: cnp.log(y), lambda ans, x, y: x / y)
 derivs(xlog1py, lambda ans, x, y: cnp.log1p(y), lambda ans, x, y: x / (1 + y))
 derivs(entr, lambda ans, x: -1 - cnp.log(x))
 
+# rel_entr(p, q) = p log(p / q) and kl_div(p, q) = p log(p / q) - p + q where p, q > 0, and
+# SciPy's constants (0, q or inf) elsewhere, whose derivative is 0 (as JAX's)
+rel_entr = special(sc.rel_entr)
+kl_div = special(sc.kl_div)
+
+
+def _positive(p, q):
+    """Whether p > 0 and q > 0, and p, q where they are (1 elsewhere: a safe logarithm)."""
+    both = (p > 0) & (q > 0)
+    return both, cnp.where(both, p, 1.0), cnp.where(both, q, 1.0)
+
+
+def _rel_entr_dp(p, q):
+    both, p, q = _positive(p, q)
+    return cnp.where(both, cnp.log(p / q) + 1, 0.0)
+
+
+def _rel_entr_dq(p, q):
+    both, p, q = _positive(p, q)
+    return cnp.where(both, -p / q, 0.0)
+
+
+derivs(rel_entr, lambda ans, p, q: _rel_entr_dp(p, q), lambda ans, p, q: _rel_entr_dq(p, q))
+derivs(kl_div, lambda ans, p, q: _rel_entr_dp(p, q) - 1, lambda ans, p, q: _rel_entr_dq(p, q) + 1)
+
 # -- Bessel functions: derivatives from the recurrences ------------------------------
 i0, i1, i0e, i1e = (special(f) for f in (sc.i0, sc.i1, sc.i0e, sc.i1e))
 iv, ive = special(sc.iv), special(sc.ive)
@@ -177,6 +206,58 @@ derivs(yn, None, lambda ans, n, x: 0.5 * (yn(n - 1, x) - yn(n + 1, x)))
 derivs(k0, lambda ans, x: -k1(x))
 derivs(k1, lambda ans, x: -0.5 * (k0(x) + kv(2, x)))
 derivs(kv, undefined("kv", "v", _NO_ORDER), lambda ans, v, x: -0.5 * (kv(v - 1, x) + kv(v + 1, x)))
+
+# -- the Hurwitz zeta function ----------------------------------------------------------
+# d/dq ζ(x, q) = -x ζ(x + 1, q). In x there is no closed form: the derivative is that of
+# the Euler-Maclaurin expansion JAX differentiates (F. Johansson, "Rigorous high-precision
+# computation of the Hurwitz zeta function and its derivatives", 2015, formula (5)), with
+# N = M = 16 terms, written out in x.
+_hurwitz = wrap(sc.zeta, FAMILY, "zeta", public=False)
+_ZETA_N = 16
+
+
+def _bernoulli_coefficients(m: int) -> np.ndarray:
+    """(2j + 2)! / B(2j + 2) for j < m, B the Bernoulli numbers (exact rationals first)."""
+    b = [Fraction(1)]
+    for n in range(1, 2 * m + 1):
+        b.append(-sum(math.comb(n + 1, k) * b[k] for k in range(n)) / (n + 1))
+    return np.array([float(math.factorial(2 * j + 2) / b[2 * j + 2]) for j in range(m)])
+
+
+_ZETA_COEFS = _bernoulli_coefficients(_ZETA_N)
+
+
+def _zeta_dx(x, q):
+    """d/dx of the Euler-Maclaurin expansion of ζ(x, q)."""
+    n = _ZETA_N
+    s, a = cnp.expand_dims(x, -1), cnp.expand_dims(q, -1)
+    terms = a + np.arange(n)
+    d_head = -cnp.sum(cnp.log(terms) * terms ** -s, axis=-1)
+    end = q + n
+    tail = end ** (1 - x) / (x - 1)
+    d_tail = -tail * (cnp.log(end) + 1 / (x - 1))
+    m = np.arange(2 * n)
+    ratios = (s + m) / cnp.expand_dims(end, -1)
+    t1 = cnp.cumprod(ratios, axis=-1)[..., ::2]
+    d_t1 = t1 * cnp.cumsum(1 / (s + m), axis=-1)[..., ::2]
+    t0 = end ** -x
+    series = 0.5 + cnp.sum(t1 / _ZETA_COEFS, axis=-1)
+    return d_head + d_tail + t0 * (cnp.sum(d_t1 / _ZETA_COEFS, axis=-1) - cnp.log(end) * series)
+
+
+derivs(_hurwitz, lambda ans, x, q: _zeta_dx(x, q), lambda ans, x, q: -x * _hurwitz(x + 1, q))
+
+
+@mirrors(sc.zeta, FAMILY)
+def zeta(x, q=None, out=None):
+    """``scipy.special.zeta``: the Hurwitz zeta function ζ(x, q), differentiable in ``x``
+    and ``q`` (as JAX's); with ``q`` None, Riemann's ζ(x) = ζ(x, 1): ``zeta(2.0)`` is
+    π²/6 (``tests/scipy/test_special.py`` compares both forms with SciPy's values).
+    """
+    if out is not None or (q is None and not isinstance(x, Tensor)):
+        return sc.zeta(plain_value(x), q, out=out)
+    return _hurwitz(x, 1.0 if q is None else q)
+
 
 # -- distribution functions used by chainrule.scipy.stats -------------------------------
 stdtr = special(sc.stdtr)
