@@ -125,6 +125,34 @@ def test_under_vmap_is_refused_with_the_reason(call):
         cr.vmap(call)(np.ones((2, 3)))
 
 
+def test_unique_under_vmap_names_size():
+    with pytest.raises(TypeError, match=r"unique\(x, size=n, fill_value=v\)"):
+        cr.vmap(cnp.unique)(np.ones((2, 3)))
+
+
+def test_fixed_size_forms_on_plain_arrays_and_their_errors():
+    a = np.array([[3.0, 1.0], [3.0, 0.0]])
+    np.testing.assert_array_equal(cnp.unique(a, size=2), [0.0, 1.0])  # cut
+    np.testing.assert_array_equal(cnp.unique(a, size=4), [0.0, 1.0, 3.0, 0.0])  # the smallest
+    np.testing.assert_array_equal(cnp.unique(np.zeros(0), size=2, fill_value=7.0), [7.0, 7.0])
+    np.testing.assert_array_equal(cnp.flatnonzero(a, size=4, fill_value=-1), [0, 1, 2, -1])
+    np.testing.assert_array_equal(cnp.argwhere(a == 3.0, size=1), [[0, 0]])
+    np.testing.assert_array_equal(cnp.where(a > 2, size=3)[1], [0, 0, 0])
+    np.testing.assert_array_equal(cnp.argwhere(np.float64(1.0), size=2), np.zeros((2, 0)))
+    with pytest.raises(ValueError, match="needs a fill_value"):
+        cnp.unique(np.zeros(0), size=2)
+    with pytest.raises(NotImplementedError, match="axis=None"):
+        cnp.unique(a, size=2, axis=0)
+    with pytest.raises(TypeError, match="non-negative int"):
+        cnp.nonzero(a, size=-1)
+    with pytest.raises(TypeError, match="only meaningful with size"):
+        cnp.unique(a, fill_value=0.0)
+    with pytest.raises(ValueError, match="2 axes"):
+        cnp.nonzero(a, size=2, fill_value=(1, 2, 3))
+    with pytest.raises(TypeError, match="one-argument form"):
+        cnp.where(a > 0, a, 0.0, size=2)
+
+
 def test_jit_replays_follow_the_data():
     def f(x, y):
         return cnp.sum(cnp.union1d(x, y) ** 2) + cnp.sum(cnp.setdiff1d(x, y))

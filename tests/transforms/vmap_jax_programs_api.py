@@ -190,3 +190,49 @@ def distribution_gradients_in_every_parameter(L, x, u, loc, scale):
                         + s.expon.cdf(x, loc, scale) + s.expon.logsf(x, loc, scale))
 
     return L.vmap(L.grad(f, argnums=(0, 1, 2, 3)))(x, u, loc, scale)
+
+
+# -- size=: a fixed number of results where it depends on the values -----------------------------------
+def _with_repeats(rng):
+    x = rng.integers(0, 3, size=(4, 5)).astype(float)
+    x[1] = 2.0  # one value only
+    x[2, :2] = np.nan
+    return (x,)
+
+
+@api_program(_with_repeats)
+def unique_with_size(L, x):
+    def f(x):
+        return (L.np.unique(x, size=3), L.np.unique(x, size=6, fill_value=-1.0),
+                L.np.unique(x, size=4, fill_value=0.5, return_index=True, return_inverse=True,
+                            return_counts=True))
+
+    return L.vmap(f)(x)
+
+
+@api_program(lambda rng: (rng.integers(0, 4, size=(4, 6)).astype(float) + rng.normal(size=(4, 6)) * 0,))
+def grad_through_unique_with_size(L, x):
+    def f(x):
+        return L.np.sum(L.np.unique(x, size=3) ** 2 * L.np.arange(3.0)) + L.np.sum(
+            L.np.unique(x * 2, size=5, fill_value=1.0) ** 3)
+
+    return L.vmap(L.grad(f))(x)
+
+
+@api_program(lambda rng: (rng.integers(-1, 2, size=(5, 2, 3)),))
+def nonzero_family_with_size(L, m):
+    def f(m):
+        return (L.np.nonzero(m, size=4), L.np.nonzero(m, size=2, fill_value=(-1, -2)),
+                L.np.flatnonzero(m, size=3, fill_value=9), L.np.argwhere(m > 0, size=4),
+                L.np.argwhere(m, size=7, fill_value=-1), L.np.where(m < 0, size=3, fill_value=0))
+
+    return L.vmap(f)(m)
+
+
+@api_program(lambda rng: (rng.normal(size=(5, 6)),))
+def gather_by_nonzero_with_size(L, x):
+    def f(x):
+        (i,) = L.np.nonzero(x > 0, size=3, fill_value=0)
+        return L.np.sum(x[i] ** 2)
+
+    return L.vmap(L.grad(f))(x), L.vmap(L.jacrev(lambda x: x[L.np.flatnonzero(x < 0, size=2)]))(x)

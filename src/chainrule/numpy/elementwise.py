@@ -469,10 +469,13 @@ def_jvps(_where, None,
 
 
 @mirrors(np.where, "elementwise")
-def where(condition, x=None, y=None):
-    """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both."""
+def where(condition, x=None, y=None, *, size: int | None = None, fill_value=None):
+    """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both;
+    with the condition alone it is ``nonzero`` (``size`` and ``fill_value`` as JAX's)."""
     if x is None and y is None:
-        return nonzero(condition)
+        return nonzero(condition, size=size, fill_value=fill_value)
+    if size is not None or fill_value is not None:
+        raise TypeError("where: size and fill_value go with the one-argument form where(condition)")
     if not (_holds_array(condition) or _holds_array(x) or _holds_array(y)):
         # Python values in, Python values out (a number, or a list), as in HIPS autograd
         picked = np.where(condition, x, y)

@@ -150,6 +150,68 @@ for _name in NAMES:
 del _name, _fun
 
 
+# -- JAX's fixed-size forms: size= (and fill_value=) give a result of a known shape, so they
+# work under chainrule.vmap (each example padded or cut to `size`) and chainrule.jit
+def _padded_nonzero(a, size: int, fill_value=None) -> tuple:
+    """``np.nonzero(a)``, each index array cut or padded to ``size`` with ``fill_value``
+    (0 by default; a tuple gives one per axis), as ``jax.numpy.nonzero(size=...)``."""
+    found = np.nonzero(a)
+    fills = fill_value if isinstance(fill_value, tuple | list) else (
+        (0 if fill_value is None else fill_value),) * len(found)
+    if len(fills) != len(found):
+        raise ValueError(f"nonzero: fill_value has {len(fills)} entries, the array {len(found)} axes")
+    out = []
+    for index, fill in zip(found, fills, strict=True):
+        padded = np.full(size, fill, dtype=index.dtype)
+        padded[:min(size, index.size)] = index[:size]
+        out.append(padded)
+    return tuple(out)
+
+
+_sized_nonzero = unboxing(_padded_nonzero)
+
+
+def _size_of(size) -> int:
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+        raise TypeError(f"size must be a non-negative int (the length of the result), not {size!r}")
+    return int(size)
+
+
+def nonzero(a, *, size: int | None = None, fill_value=None):
+    """``np.nonzero``; with ``size`` (JAX's), each index array has exactly ``size``
+    entries: cut, or padded with ``fill_value`` (0 by default), so that it works per
+    example under ``chainrule.vmap``.
+
+    >>> nonzero(np.array([0, 3, 0, 5]), size=3, fill_value=-1)
+    (array([ 1,  3, -1]),)
+    """
+    if size is None:
+        if fill_value is not None:
+            raise TypeError("nonzero: fill_value is only meaningful with size=")
+        return NONDIFF_OF[np.nonzero](a)
+    return _sized_nonzero(a, _size_of(size), fill_value)
+
+
+def flatnonzero(a, *, size: int | None = None, fill_value=None):
+    """``np.flatnonzero``; ``size`` and ``fill_value`` as in :func:`nonzero`."""
+    if size is None and fill_value is None:
+        return NONDIFF_OF[np.flatnonzero](a)
+    return nonzero(_ravel(a), size=size, fill_value=fill_value)[0]
+
+
+def argwhere(a, *, size: int | None = None, fill_value=None):
+    """``np.argwhere``; ``size`` and ``fill_value`` as in :func:`nonzero` (rows)."""
+    if size is None and fill_value is None:
+        return NONDIFF_OF[np.argwhere](a)
+    if len(static_plain(a).shape) == 0:
+        return np.zeros((_size_of(size), 0), np.intp)
+    return _stack_columns(nonzero(a, size=size, fill_value=fill_value))
+
+
+_ravel = unboxing(np.ravel)
+_stack_columns = unboxing(lambda columns: np.stack(columns, axis=-1))
+
+
 def _integer_type(np_type: type) -> type:
     """``np_type`` (a signed integer scalar type) that also takes a Tensor: ``np.int64(t)``
     is the integer under ``t``, plain data, as in HIPS autograd. A subclass, so that it

@@ -10,16 +10,20 @@ element goes to the input element it was taken from (the first occurrence, as in
 data. ``isin`` returns booleans and has no derivative (``chainrule.numpy.nondiff``).
 
 The number of elements depends on the values, so under ``chainrule.vmap`` (one count per
-example) these functions raise; ``chainrule.jit`` records the NumPy call that chooses the
+example) these functions raise, unless ``unique`` is given JAX's ``size=`` (the result cut
+or padded to that length); ``chainrule.jit`` records the NumPy call that chooses the
 elements and checks the shapes it gives on every replay.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched, unboxing
 from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.primitives import _as_input, _has_tensor
@@ -56,7 +60,9 @@ def _refuse_batched(name: str, *arrays) -> None:
         raise TypeError(
             f"{name} inside chainrule.vmap: the number of elements it returns depends on "
             "each example's values, so the examples cannot form one batch (JAX refuses "
-            "too). Call it outside vmap, or loop over the examples."
+            "too). Call it outside vmap, or loop over the examples"
+            + ("; or give a fixed size, as in JAX: unique(x, size=n, fill_value=v)."
+               if name == "unique" else ".")
         )
 
 
@@ -67,17 +73,78 @@ def _selected(a, index, axis=None):
     return cnp.take(a, index, axis=axis)
 
 
+def _first_occurrences(a, size: int, equal_nan: bool):
+    """JAX's fixed-size ``unique`` of the flattened ``a``, as positions: where each of the
+    first ``size`` sorted unique values first occurs (the smallest value's position where
+    fewer exist), which of them are real, the inverse indices, and the counts (0 where
+    padded)."""
+    flat = np.ravel(a)
+    perm = np.argsort(flat, kind="stable")
+    aux = flat[perm]
+    new = np.ones(flat.size, bool)
+    if flat.size:
+        new[1:] = aux[1:] != aux[:-1]
+        if equal_nan and aux.dtype.kind in "fc":
+            new[1:] &= ~(np.isnan(aux[1:]) & np.isnan(aux[:-1]))
+    starts = np.flatnonzero(new)
+    n = min(size, starts.size)
+    ind = np.zeros(size, np.intp)
+    ind[:n] = starts[:n]
+    inverse = np.empty(flat.size, np.intp)
+    inverse[perm] = np.cumsum(new) - 1
+    counts = np.zeros(size, np.intp)
+    counts[:n] = np.diff(np.append(starts, flat.size))[:n]
+    return perm[ind] if flat.size else ind, np.arange(size) < starts.size, inverse, counts
+
+
+_chosen_by_unique_sized = unboxing(_first_occurrences)
+
+
+def _unique_sized(ar, return_index, return_inverse, return_counts, axis, equal_nan, size,
+                  fill_value):
+    """``unique(..., size=size, fill_value=fill_value)``, as JAX's: exactly ``size`` values
+    (the smallest value repeated, or ``fill_value``, where there are fewer)."""
+    if axis is not None and len(shape_of(ar)) > 1:
+        raise NotImplementedError(
+            "unique: size= with an axis (unique rows or columns) is not supported; "
+            "use axis=None (the flattened array)")
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 0:
+        raise TypeError(f"unique: size must be a non-negative int, not {size!r}")
+    if math.prod(shape_of(ar)) == 0 and size and fill_value is None:
+        raise ValueError("unique: an empty array with size > 0 needs a fill_value")
+    index, real, inverse, counts = _chosen_by_unique_sized(undifferentiated(ar), int(size),
+                                                           equal_nan)
+    if math.prod(shape_of(ar)) == 0:
+        values = cnp.full(int(size), fill_value, dtype=np.result_type(ar))
+    else:
+        values = _selected(ar, index)
+        if fill_value is not None:
+            values = cnp.where(real, values, cnp.astype(cnp.asarray(fill_value), values.dtype))
+    extra = ((index,) if return_index else ()) + ((inverse,) if return_inverse else ()) + (
+        (counts,) if return_counts else ())
+    return (values, *extra) if extra else values
+
+
 @mirrors(np.unique, "sets")
 def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
-           equal_nan=True, **kwargs):
+           equal_nan=True, size: int | None = None, fill_value=None, **kwargs):
     """``np.unique``: the sorted unique elements, each taken from its first occurrence (its
     derivative goes there); ``return_index``, ``return_inverse`` and ``return_counts`` as
-    NumPy's, plain integer arrays.
+    NumPy's, plain integer arrays. JAX's ``size=`` gives exactly ``size`` values (cut, or
+    padded with ``fill_value``, by default the smallest value), so that it works per
+    example under ``chainrule.vmap``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.grad(lambda x: cnp.sum(cnp.unique(x) ** 2))(np.array([3.0, 1.0, 3.0]))
     array([6., 2., 0.])
+    >>> cr.vmap(lambda x: cnp.unique(x, size=3, fill_value=0.0))(np.array([[3.0, 1.0, 3.0]]))
+    array([[1., 3., 0.]])
     """
+    if size is not None or fill_value is not None:
+        if size is None:
+            raise TypeError("unique: fill_value is only meaningful with size=")
+        return _unique_sized(ar, return_index, return_inverse, return_counts, axis, equal_nan,
+                             size, fill_value)
     if not _has_tensor([ar]):
         return np.unique(ar, return_index, return_inverse, return_counts, axis,
                          equal_nan=equal_nan, **kwargs)
