@@ -317,3 +317,35 @@ def test_vmap_and_vmap_of_grad_equal_jax(name, f, in_axes):
     np.testing.assert_allclose(
         cr.vmap(cr.grad(loss_cr), in_axes=in_axes)(x),
         jax.vmap(jax.grad(loss_jax), in_axes=in_axes)(x), rtol=0, atol=1e-12)
+
+
+# -- bincount ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("x,kw", [
+    (np.array([0, 2, 2, 5]), {}), (np.array([1, 1]), {"minlength": 4}), (np.zeros(0, int), {}),
+])
+def test_bincount_values_and_weights_gradient(x, kw):
+    w = np.linspace(0.5, 2.0, x.size)
+    np.testing.assert_array_equal(cnp.bincount(cr.tensor(x), **kw), np.bincount(x, **kw))
+    np.testing.assert_allclose(cnp.bincount(x, cr.tensor(w), **kw).numpy(), np.bincount(x, w, **kw))
+    if x.size:
+        assert cr.gradcheck(lambda w: cnp.bincount(x, w, **kw) ** 2, w, order=2)
+
+
+def test_bincount_length_and_vmap():
+    k = np.array([[0, 3, 3, 1], [4, 4, 0, 0]])
+    w = np.arange(8.0).reshape(2, 4)
+    got = cr.vmap(lambda k, w: cnp.bincount(k, w, length=4))(k, w)
+    np.testing.assert_array_equal(got, [[0.0, 3.0, 0.0, 3.0], [13.0, 0.0, 0.0, 0.0]])  # 4 dropped
+    np.testing.assert_array_equal(cr.vmap(lambda k: cnp.bincount(k, length=2))(k), [[1, 1], [2, 0]])
+    with pytest.raises(TypeError, match="length=n"):
+        cr.vmap(cnp.bincount)(k)
+
+
+def test_histogram_refuses_weights_being_differentiated():
+    a = np.array([0.0, 1.0, 2.0])
+    with pytest.raises(NotImplementedError, match="histogram: weights= is not differentiable"):
+        cr.grad(lambda w: cnp.sum(cnp.histogram(a, bins=2, weights=w)[0]))(np.ones(3))
+    # values alone (an eager Tensor, a batch under vmap) are NumPy's
+    np.testing.assert_array_equal(cnp.histogram(a, bins=2, weights=cr.tensor(np.ones(3)))[0], [1.0, 2.0])
+    got = cr.vmap(lambda w: cnp.histogram(a, bins=2, weights=w)[0])(np.array([[1.0, 1, 1], [0, 2, 0]]))
+    np.testing.assert_array_equal(got, [[1.0, 2.0], [0.0, 2.0]])

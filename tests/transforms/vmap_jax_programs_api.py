@@ -236,3 +236,20 @@ def gather_by_nonzero_with_size(L, x):
         return L.np.sum(x[i] ** 2)
 
     return L.vmap(L.grad(f))(x), L.vmap(L.jacrev(lambda x: x[L.np.flatnonzero(x < 0, size=2)]))(x)
+
+
+# -- bincount's length and quantiles at batched q ----------------------------------------------------
+@api_program(lambda rng: (rng.integers(0, 5, size=(4, 6)), rng.normal(size=(4, 6))))
+def bincount_with_length(L, k, w):
+    def f(k, w):
+        return L.np.bincount(k, length=4), L.np.bincount(k, weights=w, length=3)
+
+    return L.vmap(f)(k, w), L.vmap(L.grad(lambda w, k: L.np.sum(f(k, w)[1] ** 2)))(w, k)
+
+
+@api_program(lambda rng: (rng.normal(size=(4, 6)), rng.uniform(size=(4, 2))))
+def quantiles_at_batched_q(L, x, q):
+    def f(x, q):
+        return L.np.quantile(x, q), L.np.percentile(x, 100 * q[0], method="nearest"), L.np.nanquantile(x, q[1])
+
+    return L.vmap(f)(x, q), L.vmap(L.grad(lambda x, q: L.np.sum(f(x, q)[0]), argnums=(0, 1)))(x, q)

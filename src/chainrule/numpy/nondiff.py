@@ -28,7 +28,7 @@ zeros_like ones_like empty_like full_like
 isfinite isnan isinf isposinf isneginf isreal iscomplex signbit isnat
 equal not_equal less less_equal greater greater_equal
 logical_and logical_or logical_not logical_xor all any allclose isclose array_equal
-array_equiv searchsorted digitize bincount histogram histogram_bin_edges
+array_equiv searchsorted digitize histogram histogram_bin_edges
 unravel_index ravel_multi_index
 bitwise_and bitwise_or bitwise_xor invert left_shift right_shift gcd lcm
 floor ceil rint trunc fix sign round around floor_divide
@@ -210,6 +210,26 @@ def argwhere(a, *, size: int | None = None, fill_value=None):
 
 _ravel = unboxing(np.ravel)
 _stack_columns = unboxing(lambda columns: np.stack(columns, axis=-1))
+
+
+def _refuse_differentiated_weights(np_fun):
+    """``np_fun`` (``histogram``...), refusing ``weights`` being differentiated: the weighted
+    counts have a derivative in them that NumPy's function would drop."""
+
+    @functools.wraps(np_fun)
+    def call(a, *args, weights=None, **kwargs):
+        if isinstance(weights, Tensor) and (weights.differentiated_by() is not None
+                                            or weights.requires_grad):
+            raise NotImplementedError(
+                f"numpy.{np_fun.__name__}: weights= is not differentiable in chainrule; for "
+                "weighted counts that differentiate, use bincount(digitize(a, edges) - 1, "
+                "weights, length=n), or stop_gradient(weights)")
+        return NONDIFF_OF[np_fun](a, *args, weights=weights, **kwargs)
+
+    return call
+
+
+histogram = _refuse_differentiated_weights(np.histogram)
 
 
 def _integer_type(np_type: type) -> type:

@@ -20,11 +20,19 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
-from chainrule.numpy.nondiff import anywhere
+from chainrule.numpy.nondiff import anywhere, batched, every, unboxing
 from chainrule.numpy.registry import mirrors
-from chainrule.numpy.shape.primitives import _as_input, _axes, _deep_plain, _has_tensor, _no_out
+from chainrule.numpy.shape.primitives import (
+    _as_input,
+    _axes,
+    _deep_plain,
+    _has_tensor,
+    _no_out,
+    scatter_add,
+)
 
 __all__ = [
+    "bincount",
     "median",
     "nanmedian",
     "quantile",
@@ -195,15 +203,13 @@ def _dtype_of(x):
 def _q_array(name: str, q, a, scale):
     """``q`` (``percentile``'s divided by 100 as NumPy divides it) as an array, checked."""
     weak = type(q) in (int, float)
-    if isinstance(q, Tensor):
+    if isinstance(q, Tensor):  # (under vmap each example's q, checked for the whole batch)
         q = q / scale if scale != 1 else q
-        values = _value(q)
     else:
         q = np.true_divide(q, scale) if scale != 1 else np.asanyarray(q)
-        values = q
-    if np.ndim(values) > 2:
+    if len(shape_of(q)) > 2:
         raise ValueError(f"{name}: q must be a scalar or 1d")
-    if not (np.all(values >= 0) and np.all(values <= 1)):
+    if not (every(q >= 0) and every(q <= 1)):
         what = "Percentiles must be in the range [0, 100]" if scale != 1 else (
             "Quantiles must be in the range [0, 1]")
         raise ValueError(f"{name}: {what}")
@@ -418,3 +424,42 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
         return cnp.clip(cnp.real(c), -1, 1) + 1j * cnp.clip(cnp.imag(c), -1, 1)
     return cnp.clip(c, -1, 1)
 
+
+
+# -- bincount: counts are data, weighted counts differentiate in the weights ---------------------
+def _counted(x, length: int):
+    """``np.bincount`` of ``x`` cut to ``length`` bins (JAX's: larger values are dropped)."""
+    x = np.asarray(x).ravel()
+    return np.bincount(x[x < length], minlength=length)[:length]
+
+
+_counts = unboxing(_counted)
+_bins_needed = unboxing(lambda x, minlength: max(int(np.max(x, initial=-1)) + 1, minlength))
+
+
+@mirrors(np.bincount, "statistics")
+def bincount(x, weights=None, minlength: int = 0, *, length: int | None = None):
+    """``np.bincount``, differentiable in ``weights`` (each weight goes to its bin). With
+    JAX's ``length`` the result has exactly that many bins (values at or past it are
+    dropped), which is what makes it work per example under ``chainrule.vmap``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> cr.grad(lambda w: cnp.sum(cnp.bincount(np.array([0, 2, 2]), w) ** 2))(np.ones(3))
+    array([2., 4., 4.])
+    """
+    if not _has_tensor([x, weights]) and length is None:
+        return np.bincount(x, weights, minlength)
+    if length is None:
+        if batched(x):
+            raise TypeError(
+                "bincount inside chainrule.vmap: the number of bins depends on each example's "
+                "values; give it as JAX does, bincount(x, weights, length=n)")
+        length = _bins_needed(x, minlength)
+    elif isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 0:
+        raise TypeError(f"bincount: length must be a non-negative int, not {length!r}")
+    if weights is None:
+        return _counts(x, int(length))
+    x = _as_input(x)
+    kept = x < length
+    spread = cnp.broadcast_to(cnp.where(kept, weights, 0.0), shape_of(x))
+    return scatter_add(cnp.ravel(spread), cnp.ravel(cnp.where(kept, x, 0)), (int(length),))
