@@ -116,3 +116,23 @@ def test_dropout_is_reproducible_with_a_seed():
     assert np.array_equal(a, b)
     assert F.dropout(x, 0.5, training=False) is x
     assert np.all(F.dropout(x, 1.0) == 0)
+
+
+def test_one_hot_takes_jax_dtype_axis_and_batched_labels():
+    labels = np.array([[0, 2], [1, 1]])
+    got = F.one_hot(labels, 3, dtype=np.float32, axis=0)
+    assert got.dtype == np.float32 and got.shape == (3, 2, 2)
+    np.testing.assert_array_equal(np.moveaxis(got, 0, -1), np.eye(3, dtype=np.float32)[labels])
+    np.testing.assert_array_equal(cr.vmap(lambda k: F.one_hot(k, 3))(labels), np.eye(3, dtype=np.int64)[labels])
+    with pytest.raises(ValueError, match="need num_classes"):
+        cr.vmap(F.one_hot)(labels)
+    with pytest.raises(ValueError, match=r"lie in \[0, 2\)"):
+        cr.vmap(lambda k: F.one_hot(k, 2))(labels)
+    # a traced label under jit, without num_classes, is read as PyTorch reads it
+    np.testing.assert_array_equal(cr.jit(F.one_hot)(np.array([1, 0])), [[0, 1], [1, 0]])
+
+
+def test_gelu_takes_jax_boolean_approximate():
+    x = np.linspace(-3, 3, 7)
+    np.testing.assert_array_equal(F.gelu(x, approximate=True), F.gelu(x, approximate="tanh"))
+    np.testing.assert_array_equal(F.gelu(x, approximate=False), F.gelu(x))

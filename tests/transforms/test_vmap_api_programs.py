@@ -15,6 +15,7 @@ import chainrule.numpy as cnp
 import chainrule.scipy.special as csp
 import chainrule.scipy.stats as cst
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.nn import functional as F
 
 
 def _example(a, axis, b):
@@ -41,7 +42,7 @@ def looped_vmap(f, in_axes=0, out_axes=0, axis_size=None):
 
 def namespace(vmap):
     return SimpleNamespace(np=cnp, vmap=vmap, grad=cr.grad, jacfwd=cr.jacfwd, jacrev=cr.jacrev,
-                           special=csp, stats=cst, at=cr.at)
+                           special=csp, stats=cst, at=cr.at, nn=F)
 
 
 @pytest.mark.parametrize("name", API_PROGRAMS)

@@ -50,14 +50,14 @@ JAX = SimpleNamespace(
                             xlogy=jsp.xlogy, xlog1py=jsp.xlog1py, entr=jsp.entr, zeta=jsp.zeta,
                             rel_entr=jsp.rel_entr, kl_div=jsp.kl_div),
     set=_jax_set, tensor=jnp.asarray, plain=np.asarray, scipy=SimpleNamespace(linalg=jsl),
-    at=lambda x: jnp.asarray(x).at, stats=pytest.importorskip("jax.scipy.stats"),
+    at=lambda x: jnp.asarray(x).at, stats=pytest.importorskip("jax.scipy.stats"), nn=jnn,
 )
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
     custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp, checkpoint=cr.checkpoint,
     set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
-    at=cr.at, stats=cst,
+    at=cr.at, stats=cst, nn=F,
 )
 
 

@@ -253,3 +253,13 @@ def quantiles_at_batched_q(L, x, q):
         return L.np.quantile(x, q), L.np.percentile(x, 100 * q[0], method="nearest"), L.np.nanquantile(x, q[1])
 
     return L.vmap(f)(x, q), L.vmap(L.grad(lambda x, q: L.np.sum(f(x, q)[0]), argnums=(0, 1)))(x, q)
+
+
+# -- jax.nn spellings on chainrule.nn.functional ------------------------------------------------------
+@api_program(lambda rng: (rng.normal(size=(4, 5)), rng.integers(0, 5, size=(4, 2))))
+def one_hot_of_batched_labels(L, x, k):
+    def loss(x, k):
+        return -L.np.sum(L.nn.one_hot(k[0], 5, dtype=np.float64) * L.nn.log_softmax(x))
+
+    return (L.vmap(lambda k: L.nn.one_hot(k, 5, dtype=np.float64, axis=0))(k),
+            L.vmap(L.grad(loss))(x, k), L.vmap(lambda v: L.nn.gelu(v, approximate=True))(x))

@@ -32,7 +32,7 @@ from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
 from chainrule.nn._pooling import _dtype, _pair, _single
 from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
-from chainrule.numpy.nondiff import anywhere, every, whole_batch
+from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 
 __all__ = [
     "linear",
@@ -109,9 +109,11 @@ def tanh(input):
     return cnp.tanh(input)
 
 
-def gelu(input, approximate: str = "none"):
+def gelu(input, approximate: str | bool = "none"):
     """x·Φ(x), Φ the normal CDF (``approximate='tanh'``: the tanh formula of
-    Hendrycks & Gimpel)."""
+    Hendrycks & Gimpel; JAX's ``approximate=True``/``False`` are ``'tanh'``/``'none'``)."""
+    if approximate is True or approximate is False:
+        approximate = "tanh" if approximate else "none"
     if approximate == "none":
         return _ops.gelu(input)
     if approximate == "tanh":
@@ -439,12 +441,25 @@ def embedding(input, weight, padding_idx: int | None = None):
     return out
 
 
-def one_hot(labels, num_classes: int = -1) -> np.ndarray:
-    """Integer labels as one-hot rows (an int64 array, no gradient).
+def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
+    """Integer labels as one-hot rows (int64 by default, as PyTorch's; JAX's ``dtype=``
+    and ``axis=`` are taken too). No gradient. Labels batched by ``chainrule.vmap``
+    need ``num_classes``.
 
     >>> one_hot(np.array([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
+    if batched(labels):  # each example its own labels: compared as they are, checked as a whole
+        y = undifferentiated(labels)
+        if np.dtype(y.dtype).kind not in "iu":
+            raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
+        if num_classes < 0:
+            raise ValueError("one_hot: labels batched by vmap need num_classes, as in JAX: "
+                             "one_hot(labels, num_classes)")
+        if anywhere(y < 0) or anywhere(y >= num_classes):
+            raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
+        hot = cnp.astype(cnp.equal(cnp.expand_dims(y, -1), np.arange(num_classes)), dtype)
+        return hot if axis == -1 else cnp.moveaxis(hot, -1, axis)
     y = np.asarray(plain(labels))
     if y.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
@@ -452,7 +467,8 @@ def one_hot(labels, num_classes: int = -1) -> np.ndarray:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
-    return (y[..., None] == np.arange(num_classes)).astype(np.int64)
+    hot = (y[..., None] == np.arange(num_classes)).astype(dtype)
+    return hot if axis == -1 else np.moveaxis(hot, -1, axis)
 
 
 # -- losses ----------------------------------------------------------------------------------
