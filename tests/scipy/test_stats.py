@@ -9,19 +9,25 @@ import scipy.stats as st
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.scipy.stats import (
+    bernoulli,
     beta,
     cauchy,
     chi2,
     dirichlet,
     expon,
     gamma,
+    geom,
+    gumbel_l,
+    gumbel_r,
     laplace,
     logistic,
     multivariate_normal,
     norm,
+    pareto,
     poisson,
     t,
 )
+from chainrule.scipy.stats import uniform as uniform_distribution
 
 rng = np.random.default_rng(0)
 
@@ -77,6 +83,21 @@ CASES = {
        for d, m, dom in (("laplace", laplace, X), ("logistic", logistic, X),
                          ("cauchy", cauchy, X), ("expon", expon, (0.35, 3)))
        for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")},
+    **{f"{d}.{fn}": (getattr(m, fn), getattr(getattr(st, d), fn),
+                     (UNIT if fn == "ppf" else dom, LOC, SCALE))
+       for d, m, dom in (("gumbel_r", gumbel_r, X), ("gumbel_l", gumbel_l, X))
+       for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf")},
+    **{f"pareto.{fn}": (getattr(pareto, fn), getattr(st.pareto, fn),
+                        (UNIT if fn == "ppf" else (1.5, 4), SHAPE, (-0.2, 0.2), (0.5, 1.2)))
+       for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf")},
+    **{f"uniform.{fn}": (getattr(uniform_distribution, fn), getattr(st.uniform, fn),
+                         (UNIT if fn == "ppf" else (0.35, 0.6), LOC, (1.0, 2.0)))
+       for fn in ("logpdf", "pdf", "cdf", "ppf")},
+    **{f"{d}.{fn}": (lambda p, m=m, fn=fn, k=k: getattr(m, fn)(k, p),
+                     lambda p, d=d, fn=fn, k=k: getattr(getattr(st, d), fn)(k, p), (UNIT,))
+       for d, m, k in (("bernoulli", bernoulli, np.array([0.0, 1.0, 1.0, 0.0])),
+                       ("geom", geom, np.array([1.0, 2.0, 5.0, 3.0])))
+       for fn in ("logpmf", "pmf")},
     "poisson.cdf": (lambda mu: poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu),
                     lambda mu: st.poisson.cdf(np.array([0.0, 1, 3.5, 7]), mu), ((0.5, 5),)),
 }
@@ -94,7 +115,7 @@ def uniform(shape, low, high):
 def test_distribution_function(case, layout):
     f, reference, domains = CASES[case]
     shapes = LAYOUTS[layout](len(domains))
-    if case.startswith("poisson"):
+    if case.startswith(("poisson", "bernoulli", "geom")):
         shapes = [(4,)]
     args = [uniform(s, *d) for s, d in zip(shapes, domains, strict=True)]
     np.testing.assert_allclose(f(*args), reference(*args), rtol=1e-12, atol=1e-300)
@@ -124,6 +145,12 @@ def test_outside_the_support():
             np.testing.assert_allclose(f(far)[finite], reference(far)[finite], rtol=1e-14)
             g = cr.elementwise_grad(f)(far[far != 0])  # (expon.logcdf's is inf at 0)
         assert np.all(np.isfinite(g)), (f, g)
+    y = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 2.5, 3.0])
+    for f, args in ((uniform_distribution.logpdf, ()), (uniform_distribution.cdf, ()),
+                    (pareto.logpdf, (2.0,)), (bernoulli.logpmf, (0.3,)), (geom.logpmf, (0.3,))):
+        reference = getattr(getattr(st, f.__module__.rsplit(".", 1)[1]), f.__name__)
+        np.testing.assert_allclose(f(y, *args), reference(y, *args), rtol=1e-14)
+        assert np.all(np.isfinite(cr.elementwise_grad(lambda v, f=f, a=args: f(v, *a))(y)))
     # far in the tail the logarithms stay finite, where SciPy's cdf underflows to 0
     np.testing.assert_allclose(laplace.logcdf(-800.0), -800 - np.log(2), rtol=1e-15)
     np.testing.assert_allclose(laplace.logsf(800.0, scale=2.0), -400 - np.log(2), rtol=1e-15)

@@ -263,3 +263,22 @@ def one_hot_of_batched_labels(L, x, k):
 
     return (L.vmap(lambda k: L.nn.one_hot(k, 5, dtype=np.float64, axis=0))(k),
             L.vmap(L.grad(loss))(x, k), L.vmap(lambda v: L.nn.gelu(v, approximate=True))(x))
+
+
+@api_program(_dist_args)
+def more_distributions_and_gradients(L, x, u, loc, scale):
+    def f(x, u, loc, scale):
+        s = L.stats
+        return (s.uniform.logpdf(x, loc - 2.0, scale + 4.0), s.uniform.cdf(x, loc, scale),
+                s.uniform.ppf(u, loc, scale), s.pareto.logpdf(L.np.abs(x) + 1.2, scale + 1.0),
+                s.pareto.cdf(L.np.abs(x) + 1.2, scale + 1.0), s.gumbel_r.logpdf(x, loc, 1.5),
+                s.gumbel_r.cdf(x, loc, 1.5), s.gumbel_l.logpdf(x, loc, 1.5),
+                s.gumbel_l.cdf(x, loc, 1.5),
+                s.bernoulli.logpmf(L.np.array([0.0, 1.0, 1.0]), u), s.geom.logpmf(L.np.array([1.0, 3.0, 2.0]), u))
+
+    def total(x, u, loc, scale):
+        return sum(L.np.sum(L.np.where(L.np.isfinite(v), v, 0.0)) for v in f(x, u, loc, scale))
+
+    # (JAX's Gumbel functions cannot be differentiated in scale, nor its gumbel_r.ppf at all)
+    return (L.vmap(f)(x, u, loc, scale), L.vmap(L.stats.gumbel_r.ppf)(u, loc, scale),
+            L.vmap(L.grad(total, argnums=(0, 1, 2, 3)))(x, u, loc, scale))

@@ -1,7 +1,7 @@
 """``chainrule.scipy.stats``: log densities, densities and distribution functions of
 common distributions (normal, Student's t, gamma, chi², beta, Poisson, Laplace,
-logistic, Cauchy, exponential, Dirichlet, multivariate normal), differentiable in their
-arguments and parameters.
+logistic, Cauchy, exponential, uniform, Pareto, Gumbel, Bernoulli, geometric, Dirichlet,
+multivariate normal), differentiable in their arguments and parameters.
 
 Each distribution is a module with SciPy's function names and signatures:
 ``from chainrule.scipy.stats import norm; norm.logpdf(x, loc, scale)``; the methods
@@ -14,20 +14,27 @@ from __future__ import annotations
 
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.stats import (
+    bernoulli,
     beta,
     cauchy,
     chi2,
     dirichlet,
     expon,
     gamma,
+    geom,
+    gumbel_l,
+    gumbel_r,
     laplace,
     logistic,
     multivariate_normal,
     norm,
+    pareto,
     poisson,
     t,
+    uniform,
 )
 
-__all__ = ["beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "laplace", "logistic",
-           "multivariate_normal", "norm", "poisson", "t"]
+__all__ = ["bernoulli", "beta", "cauchy", "chi2", "dirichlet", "expon", "gamma", "geom",
+           "gumbel_l", "gumbel_r", "laplace", "logistic", "multivariate_normal", "norm",
+           "pareto", "poisson", "t", "uniform"]
 __getattr__, __dir__ = fallback(__name__, "scipy.stats")

@@ -1,0 +1,40 @@
+"""The Bernoulli distribution with success probability ``p``: ``logpmf`` and ``pmf``
+differentiable in ``p`` (``k`` is a count, without a derivative)."""
+
+from __future__ import annotations
+
+import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
+from chainrule.scipy.special import xlog1py, xlogy
+from chainrule.scipy.stats._common import NEG_INF, exported
+
+__all__ = ["logpmf", "pmf", "cdf", "ppf"]
+
+_export = exported("bernoulli")
+
+
+@_export
+def logpmf(k, p, loc=0):
+    x = k - loc
+    outside = (x < 0) | (x > 1) | (x != cnp.floor(x))  # (SciPy's: no mass between counts)
+    return cnp.where(outside, NEG_INF, xlogy(x, p) + xlog1py(1 - x, -p))
+
+
+@_export
+def pmf(k, p, loc=0):
+    return cnp.exp(logpmf(k, p, loc))
+
+
+@_export
+def cdf(k, p, loc=0):
+    x = k - loc
+    return cnp.where(x < 0, 0.0, cnp.where(x < 1, 1 - p, 1.0))
+
+
+@_export
+def ppf(q, p, loc=0):
+    return cnp.where(q <= 1 - p, 0.0, 1.0) + loc
+
+
+# rvs, mean, fit, ... and the functions without rules here: scipy.stats.bernoulli's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "bernoulli")
