@@ -9,6 +9,7 @@ import numpy as onp
 import pytest
 
 import chainrule
+import chainrule.numpy as cnp
 
 pytest.importorskip("autograd")
 
@@ -16,6 +17,18 @@ from test_autograd_api import assert_same  # noqa: E402
 from test_autograd_examples import run  # noqa: E402
 
 CHECKS = {
+    # test_numpy.py's test_clip, with values on the bounds and beyond them: autograd's rule
+    # gives the derivative to the bound wherever the result equals it
+    "clip_at_bounds": """
+import autograd.numpy as np
+from autograd import grad, make_jvp
+x = np.array([0.1, 0.5, 1.1, 2.0, -1.0, 0.1 + 1e-12])
+fun = lambda x, lo, hi: np.sum(np.clip(x, a_min=lo, a_max=hi) * np.arange(1.0, 7.0))
+result = (grad(fun)(x, 0.1, 1.1), grad(fun)(x, 1.1, 1.1), grad(fun)(x, 1.5, 0.1),
+          grad(lambda x: np.sum(x.clip(0.1, 1.1)))(x), grad(lambda x: np.sum(np.clip(x, 0.1, None)))(x),
+          grad(lambda x: np.sum(np.clip(x, None, 1.1)))(x),
+          make_jvp(lambda x: np.clip(x, 0.1, 1.1))(x)(np.ones(6))[1])
+""",
     # test_numpy.py's test_array_creation: "will take ages if the complexity of array
     # creation is O(N)" (per element, that is: quadratic in all)
     "array_creation": """
@@ -52,3 +65,29 @@ def test_joining_many_values_takes_linear_time(name, n, expected):
     that handles all of them costs N² (minutes at this size)."""
     result = run(CHECKS[name].replace("N = 300", f"N = {n}"), "chainrule")
     onp.testing.assert_allclose(result, expected(n), rtol=1e-12)
+
+
+def test_clip_derivative_goes_to_exactly_one_of_value_and_bounds():
+    """Moving ``a`` and both bounds together by t moves clip's result by t (a line on which
+    it is smooth): the three partial derivatives sum to 1 everywhere, bounds touched, crossed
+    or equal, as central differences along that line say."""
+    x = onp.array([0.1, 0.5, 1.1, 2.0, -1.0, 0.1 + 1e-12])
+    w = onp.arange(1.0, 7.0)
+    inside = chainrule.grad(lambda x: cnp.sum(cnp.clip(x, 0.1, 1.1) * w))(x)
+    onp.testing.assert_array_equal(inside, [0, 2, 0, 0, 0, 6])  # strictly inside only
+    for lo, hi in [(0.1, 1.1), (1.1, 1.1), (1.5, 0.1)]:
+        parts = chainrule.grad(lambda x, lo, hi: cnp.sum(cnp.clip(x, lo, hi) * w), (0, 1, 2))(x, lo, hi)
+        h = 1e-6
+        line = [onp.sum(onp.clip(x + s, lo + s, hi + s) * w) for s in (h, -h)]
+        onp.testing.assert_allclose(parts[0].sum() + parts[1] + parts[2], (line[0] - line[1]) / (2 * h))
+
+
+def test_torch_clamp_keeps_the_derivative_on_a_bound():
+    torch = pytest.importorskip("torch")
+    x = onp.array([0.1, 0.5, 1.1, 2.0, -1.0])
+    for bounds in [(0.1, 1.1), (0.1, None), (None, 1.1)]:
+        t = torch.tensor(x, requires_grad=True)
+        t.clamp(*bounds).sum().backward()
+        c = chainrule.tensor(x, requires_grad=True)
+        c.clamp(*bounds).sum().backward()
+        onp.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())

@@ -491,6 +491,37 @@ def _holds_array(v) -> bool:
 
 
 _clip = wrap(np.clip, "elementwise", "clip", public=False)
+# np.clip follows HIPS autograd: where the result equals a bound (a touches it, or lies
+# beyond it) the derivative goes to that bound, not to ``a``; exactly one of ``a``, ``a_min``
+# and ``a_max`` receives each element's derivative (JAX splits it at a tie, PyTorch gives
+# it to ``a``: see clamp below).
+derivs(_clip, lambda ans, x, lo, hi: _differs(ans, lo) & _differs(ans, hi),
+              lambda ans, x, lo, hi: _equals(ans, lo) & _differs(ans, hi),
+              lambda ans, x, lo, hi: _equals(ans, hi))
+
+
+def _differs(ans, bound):
+    return True if bound is None else ans != bound
+
+
+def _equals(ans, bound):
+    return False if bound is None else ans == bound
+
+
+@mirrors(np.clip, "elementwise")
+def clip(a, a_min=None, a_max=None, **kwargs):
+    """``np.clip``; the derivative goes to ``a`` where the result is strictly between the
+    bounds and to the bound where it equals one, as in HIPS autograd.
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda a: clip(a, 0.0, 1.0).sum())(np.array([-1.0, 0.0, 0.5, 1.0]))
+    array([0., 0., 1., 0.])
+    """
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    if kwargs:
+        raise TypeError(f"clip: unexpected arguments {sorted(kwargs)}")
+    return _clip(a, a_min, a_max)
 
 
 def _inside(x, lo, hi):
@@ -502,19 +533,11 @@ def _inside(x, lo, hi):
     return mask
 
 
-derivs(_clip, lambda ans, x, lo, hi: _inside(x, lo, hi),
+# PyTorch's clamp: a value on a bound keeps its derivative (the bounds get it only beyond).
+clamp = wrap(np.clip, "elementwise", "clamp", public=False)
+derivs(clamp, lambda ans, x, lo, hi: _inside(x, lo, hi),
               lambda ans, x, lo, hi: x < lo,
               lambda ans, x, lo, hi: x > hi)
-
-
-@mirrors(np.clip, "elementwise")
-def clip(a, a_min=None, a_max=None, **kwargs):
-    """``np.clip``; the gradient flows where ``a`` lies inside the bounds."""
-    a_min = kwargs.pop("min", a_min)
-    a_max = kwargs.pop("max", a_max)
-    if kwargs:
-        raise TypeError(f"clip: unexpected arguments {sorted(kwargs)}")
-    return _clip(a, a_min, a_max)
 
 
 nan_to_num = wrap(np.nan_to_num, "elementwise")
@@ -564,6 +587,6 @@ for _prim in _UFUNCS:
 del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
-def_batch(batching.elementwise, *_UFUNCS, sinc, i0, _cos_moment, real, imag, angle, _where, _clip, nan_to_num,
+def_batch(batching.elementwise, *_UFUNCS, sinc, i0, _cos_moment, real, imag, angle, _where, _clip, clamp, nan_to_num,
           _astype, copy, real_if_close)
 batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers

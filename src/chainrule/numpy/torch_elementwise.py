@@ -13,6 +13,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.values import plain
 from chainrule.numpy import activations
+from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_common import as_eager
 from chainrule.numpy.torch_shape import fill_where
 
@@ -57,7 +58,7 @@ class TorchElementwiseMethods:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
-        return cnp.clip(self, min, max)
+        return clamp(self, min, max)
 
     def clamp_min(self, min):
         return cnp.maximum(self, min)
@@ -219,7 +220,7 @@ class TorchElementwiseMethods:
 
     # -- in place -------------------------------------------------------------------------------
     def clamp_(self, min=None, max=None):
-        return eager.inplace(self, lambda a, b: cnp.clip(a, *b), (min, max), "clamp_")
+        return eager.inplace(self, lambda a, b: clamp(a, *b), (min, max), "clamp_")
 
     def clamp_min_(self, min):
         return eager.inplace(self, cnp.maximum, min, "clamp_min_")
