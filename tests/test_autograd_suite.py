@@ -29,6 +29,18 @@ result = (grad(fun)(x, 0.1, 1.1), grad(fun)(x, 1.1, 1.1), grad(fun)(x, 1.5, 0.1)
           grad(lambda x: np.sum(np.clip(x, None, 1.1)))(x),
           make_jvp(lambda x: np.clip(x, 0.1, 1.1))(x)(np.ones(6))[1])
 """,
+    # test_binary_ops.py's true_divide, at a divisor 0 given as a Python number: NumPy's inf
+    # (with its warning), where Python's own division would raise ZeroDivisionError
+    "divide_by_zero": """
+import warnings
+import autograd.numpy as np
+from autograd import grad, make_jvp
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", RuntimeWarning)
+    result = (grad(lambda a: a / 0.0)(2.0), grad(lambda a: np.true_divide(a, -0.0))(2.0),
+              grad(lambda a: np.divide(a, 0))(2.0), make_jvp(lambda a: a / 0.0)(2.0)(1.0)[1],
+              grad(lambda a, b: a / b, 1)(2.0, 0.5))
+""",
     # test_numpy.py's test_array_creation: "will take ages if the complexity of array
     # creation is O(N)" (per element, that is: quadratic in all)
     "array_creation": """

@@ -219,7 +219,15 @@ def_vjps(
     and gy.dtype == y.dtype else unbroadcast(gy, y),
 )
 def_jvps(multiply, lambda t, ans, x, y: broadcast_like(t * y, ans), lambda t, ans, x, y: broadcast_like(x * t, ans))
-derivs(divide, lambda ans, x, y: 1 / y, lambda ans, x, y: -ans / y)
+
+
+def _inverse(y):
+    """``1 / y``; of a Python number, NumPy's quotient as a Python number (so ``x / 0.0``
+    has the derivative inf, with NumPy's warning, where Python would raise)."""
+    return np.divide(1, y).item() if y.__class__ in (bool, int, float, complex) else 1 / y
+
+
+derivs(divide, lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
 derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log_of_base(x))
 derivs(float_power, lambda ans, x, y: y * float_power(x, where(y == 0, 1, y - 1)),
                     lambda ans, x, y: ans * log(_nonzero(x)))
