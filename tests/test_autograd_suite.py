@@ -11,6 +11,9 @@ import pytest
 import chainrule
 import chainrule.numpy as cnp
 
+scipy_linalg = pytest.importorskip("scipy.linalg")
+csla = pytest.importorskip("chainrule.scipy.linalg")
+
 pytest.importorskip("autograd")
 
 from test_autograd_api import assert_same  # noqa: E402
@@ -103,3 +106,41 @@ def test_torch_clamp_keeps_the_derivative_on_a_bound():
         c = chainrule.tensor(x, requires_grad=True)
         c.clamp(*bounds).sum().backward()
         onp.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+# Where autograd 1.9's derivative is wrong, chainrule's agrees with central differences
+# (docs/autograd.md lists these). Each: a function of (numpy-like, scipy.linalg-like, x).
+_R = onp.random.default_rng(5)
+_A = onp.tril(_R.standard_normal((4, 4))) + 4 * onp.eye(4)
+_B = _R.standard_normal(4)
+AUTOGRAD_WRONG = {
+    # autograd's rule ignores unit_diagonal: it differentiates the diagonal, which is not read
+    "solve_triangular_unit_diagonal": (
+        lambda np, sla, a: np.sum(np.sin(sla.solve_triangular(a, _B, lower=True, unit_diagonal=True))), _A),
+    "solve_triangular_unit_diagonal_trans": (
+        lambda np, sla, a: np.sum(np.sin(sla.solve_triangular(a.T, _B, trans="T", unit_diagonal=True))), _A),
+    # autograd's rfft rule assumes an even length n and the "backward" normalisation
+    "rfft_odd_n": (lambda np, sla, x: np.sum(np.abs(np.fft.rfft(x, n=9)) ** 2), _R.standard_normal((2, 6))),
+    "rfft_norm_forward": (lambda np, sla, x: np.sum(np.sin(np.fft.rfft(x, norm="forward").real)),
+                          _R.standard_normal((2, 6))),
+    # autograd's gradient of norm(..., keepdims=True) has the wrong shape
+    "norm_keepdims": (lambda np, sla, x: np.sum(np.sin(np.linalg.norm(x, axis=1, keepdims=True))),
+                      _R.standard_normal((2, 3))),
+    # autograd gives NaN: its inf-norm rule divides by |x| ** (ord - 1)
+    "vector_inf_norm": (lambda np, sla, x: np.linalg.norm(x, ord=onp.inf), onp.array([1.0, -3.0, 0.5])),
+    # autograd gives NaN where an entry is zero: its rule divides the product by x
+    "prod_with_a_zero": (lambda np, sla, x: np.prod(x * onp.array([0.0, 1.0, 1.0])), onp.array([0.5, 2.0, -3.0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTOGRAD_WRONG))
+def test_where_autograd_is_wrong_chainrule_agrees_with_differences(name):
+    f, x = AUTOGRAD_WRONG[name]
+    g = chainrule.grad(lambda x: f(cnp, csla, x))(x)
+    h, expected = 1e-6, onp.zeros_like(x)
+    for i in onp.ndindex(x.shape):
+        e = onp.zeros_like(x)
+        e[i] = h
+        expected[i] = (f(onp, scipy_linalg, x + e) - f(onp, scipy_linalg, x - e)) / (2 * h)
+    assert g.shape == x.shape
+    onp.testing.assert_allclose(g, expected, atol=1e-6)
