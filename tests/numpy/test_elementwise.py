@@ -207,6 +207,19 @@ def test_i0_derivatives_are_the_bessel_functions():
     np.testing.assert_allclose(cr.vmap(cr.grad(cnp.i0))(x[:8]), want, rtol=1e-12)
 
 
+def test_i0_derivatives_beyond_the_finite_range():
+    """I1 and I1' overflow to ±inf past |x| ≈ 713 and are ±inf at ±inf, NaN at NaN (it
+    raised OverflowError at ±inf and ValueError at NaN, and 1e300 asked for 10¹⁵ points)."""
+    x = np.array([np.inf, -np.inf, np.nan, 720.0, -1e300, 700.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        first = cr.elementwise_grad(cnp.i0)(x)
+        second = cr.elementwise_grad(cr.elementwise_grad(cnp.i0))(x)
+    np.testing.assert_array_equal(first[:5], [np.inf, -np.inf, np.nan, np.inf, -np.inf])
+    np.testing.assert_array_equal(second[:5], [np.inf, np.inf, np.nan, np.inf, np.inf])
+    special = pytest.importorskip("scipy.special")
+    np.testing.assert_allclose(first[5], special.i1(700.0), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["frexp", "modf"])
 def test_parts_of_a_float(name):
     """The mantissa and the fractional part carry the derivative (2**-e and 1), the

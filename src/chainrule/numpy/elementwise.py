@@ -314,11 +314,12 @@ def _cos_moment_impl(x, k: int = 1):
     """(1/π)∫₀^π exp(x cos t) cosᵏ t dt: I₁(x) for k = 1, and the k-th derivative of I₀.
     The trapezoidal rule over a whole period of a smooth periodic integrand converges
     geometrically; ~12√|x| points reach double precision (the integrand's width about
-    t = 0 is 1/√|x|). Scaled by exp(|x|) so that only the result can overflow."""
+    t = 0 is 1/√|x|). Scaled by exp(|x|) so that only the result can overflow; beyond
+    |x| = 710 it does (and at ±inf it is ±inf, at NaN NaN), so no more points are needed."""
     x = np.asarray(x)
     dtype = np.result_type(x, np.float64) if x.dtype.kind not in "fc" else x.dtype
-    ax = np.abs(x).astype(np.float64)
-    n = int(40 + np.ceil(12 * np.sqrt(ax.max()))) if ax.size else 1
+    ax = np.minimum(np.abs(x).astype(np.float64), 800.0)  # NaN stays NaN
+    n = int(40 + np.ceil(12 * np.sqrt(np.nanmax(ax, initial=0.0)))) if ax.size else 1
     c = np.cos(2 * np.pi * np.arange(n) / n)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = np.mean(np.exp(ax[..., None] * (c - 1)) * c ** k, axis=-1)
