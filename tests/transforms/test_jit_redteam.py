@@ -3,6 +3,7 @@ called jitted and plain on several inputs that change between calls, and the res
 must agree to the last bit (signed zeros, NaN positions, dtypes, Python types)."""
 
 import collections
+import copy
 import types
 
 import numpy as np
@@ -150,3 +151,66 @@ def test_traced_values_in_a_registered_class_aux_data_are_not_replayed_stale():
     for k in range(1, 4):
         got, want = jitted(np.arange(3.0) + k), fun(np.arange(3.0) + k)
         assert same(got.a, want.a) and same(got.meta, want.meta)
+
+
+# -- ndarray methods inside jit take NumPy's keywords and give NumPy's results -------------
+_MASK = np.array([[True, False, True], [False, True, True]])
+_METHOD_INPUTS = [np.arange(6.0).reshape(2, 3) - 2.5, np.asfortranarray([[0.0, -0.0, np.nan], [np.inf, -1.0, 1.0]]),
+                  np.array([[3.0, -2.0, 0.5], [1.0, 7.0, -0.0]])]
+
+
+@pytest.mark.parametrize("method", [
+    lambda x: x.sum(where=_MASK, initial=1.0),
+    lambda x: x.sum(axis=1, where=_MASK),
+    lambda x: x.max(initial=5.0),
+    lambda x: x.max(axis=0, initial=-1.0, where=_MASK),
+    lambda x: x.min(initial=-5.0),
+    lambda x: x.mean(where=_MASK),
+    lambda x: x.mean(axis=0, where=_MASK),
+    lambda x: x.prod(where=_MASK, initial=2.0),
+    lambda x: x.std(where=_MASK),
+    lambda x: x.var(ddof=1, where=_MASK),
+    lambda x: x.var(axis=1, keepdims=True, mean=x.mean(axis=1, keepdims=True)),
+    lambda x: (x > 0).all(where=_MASK),
+    lambda x: (x > 0).any(axis=0, where=_MASK),
+    lambda x: x.copy(order="F").ravel(order="K"),
+    lambda x: x.T.copy().ravel(order="K"),
+    lambda x: x.T.copy(order="K").ravel(order="K"),
+    lambda x: x[0, 1].copy(),
+    lambda x: x.T.astype(np.float32, order="C").ravel(order="K"),
+    lambda x: x.astype(np.float32, order="F").ravel(order="K"),
+    lambda x: x.T.astype(np.float32, order="A").ravel(order="K"),
+    lambda x: x.sum().astype(np.float32, order="C"),
+    lambda x: x.take([0, 7], mode="clip"),
+    lambda x: (x.itemsize, x.nbytes, x[0].nbytes),
+    lambda x: x.view() * 2,
+    lambda x: (0.5 in x, 1.0 in x, np.nan in x),
+    lambda x: copy.deepcopy(x) * 2,
+    lambda x: np.sort(x.ravel()).searchsorted(0.0),
+    lambda x: (x > 0).astype(int).choose([1.0, 2.0]),
+    lambda x: x.compress([True, False], axis=0),
+], ids=["sum where initial", "sum axis where", "max initial", "max axis initial where", "min initial",
+        "mean where", "mean axis where", "prod where initial", "std where", "var ddof where", "var mean",
+        "all where", "any where", "copy F", "copy of transpose", "copy K", "copy scalar",
+        "astype C", "astype F", "astype A", "astype 0-d", "take clip",
+        "itemsize nbytes", "view", "in", "deepcopy", "searchsorted", "choose", "compress"])
+def test_ndarray_methods_match_the_plain_call(method):
+    run_both(method, [(x,) for x in _METHOD_INPUTS])
+
+
+@pytest.mark.parametrize("method, out", [
+    (lambda x, out: x.max(axis=0, out=out), np.zeros(3)),
+    (lambda x, out: x.cumsum(out=out), np.zeros(6)),
+    (lambda x, out: (x.put([0, 4], [5.0, 6.0]), x)[1], None),
+    (lambda x, out: (x.view().__setitem__((0, 0), 9.0), x)[1], None),
+], ids=["max out", "cumsum out", "put", "write through view"])
+def test_ndarray_methods_that_write_match_the_plain_call(method, out):
+    run_both(method, [(x, None if out is None else out.copy()) for x in _METHOD_INPUTS])
+
+
+def test_astype_with_a_casting_rule_raises_as_numpy():
+    jitted = cr.jit(lambda x: x.astype(np.int32, casting="safe"))
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):
+        jitted(np.ones(2))
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):
+        np.ones(2).astype(np.int32, casting="safe")

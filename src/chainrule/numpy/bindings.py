@@ -11,6 +11,7 @@ batched value under ``vmap``, a recorded one under ``jit``).
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
@@ -125,6 +126,24 @@ class TensorMethods:
             return cnp.copy(self)
         return copy._reconstruct(self, None, *self.__reduce_ex__(4))
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy(x)``: as :meth:`__copy__` (a traced value holds no objects)."""
+        if self._trace.level > 0:
+            return cnp.copy(self)
+        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+
+    def __contains__(self, value) -> bool:
+        """``v in x``: whether an element equals ``v``, as ``ndarray`` (a read that guards)."""
+        return bool(cnp.any(cnp.equal(self, value)))
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
     # Comparisons are not differentiable: they give plain boolean arrays.
     def __eq__(self, other):
         return cnp.equal(self, other)
@@ -202,13 +221,30 @@ class TensorMethods:
 
     conjugate = conj
 
-    def astype(self, dtype, copy=True):
-        if not copy and np.dtype(dtype) == self.dtype:  # NumPy returns the array itself
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        if not np.can_cast(self.dtype, dtype, casting):
+            raise TypeError(f"Cannot cast array data from {self.dtype!r} to {np.dtype(dtype)!r} "
+                            f"according to the rule {casting!r}")
+        if not copy and np.dtype(dtype) == self.dtype and order in "KA":  # NumPy returns the array itself
             return self
-        return cnp.astype(self, dtype)
+        return _in_order(cnp.astype(self, dtype), order, self)
 
-    def take(self, indices, axis=None):
-        return cnp.take(self, indices, axis=axis)
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        if out is None and mode == "raise":
+            return cnp.take(self, indices, axis=axis)
+        return cnp.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return cnp.searchsorted(self, v, side=side, sorter=sorter)
+
+    def choose(self, choices, out=None, mode="raise"):
+        return cnp.choose(self, choices, out=out, mode=mode)
+
+    def compress(self, condition, axis=None, out=None):
+        return cnp.compress(condition, self, axis=axis, out=out)
+
+    def put(self, indices, values, mode="raise") -> None:
+        cnp.put(self, indices, values, mode=mode)
 
     def diagonal(self, offset=0, axis1=0, axis2=1):
         return cnp.diagonal(self, offset, axis1, axis2)
@@ -219,8 +255,11 @@ class TensorMethods:
     def nonzero(self):
         return cnp.nonzero(self)
 
-    def copy(self):
-        return cnp.copy(self)
+    def copy(self, order="C"):
+        """A new array, C-ordered as ``ndarray.copy`` makes it (``np.copy`` keeps the layout);
+        a NumPy scalar's copy is a scalar."""
+        out = cnp.copy(self, order=order)
+        return out[()] if isinstance(_innermost(self), np.generic) else out
 
     # PyTorch-style elementwise methods, so that (x @ w).tanh().sum() reads naturally.
     def exp(self):
@@ -322,6 +361,26 @@ class TensorMethods:
 
 
 
+def _innermost(x):
+    """The plain value under a Tensor's traces (what its layout and type are read from)."""
+    while isinstance(x, Tensor):
+        x = x._value
+    return x
+
+
+def _in_order(x, order: str, source):
+    """``x`` laid out in memory as ``order`` says (NumPy's C, F, A: F if ``source`` is
+    Fortran-ordered only, K: as it is)."""
+    if order == "A":
+        flags = getattr(_innermost(source), "flags", None)
+        order = "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
+    if order == "C" and x.ndim:  # (NumPy's ascontiguousarray makes a 0-d array 1-d)
+        return cnp.ascontiguousarray(x)
+    if order == "F" and x.ndim:
+        return cnp.asfortranarray(x)
+    return x
+
+
 def _filled(a, v):
     """An array of ``a``'s shape and dtype holding ``v``: written, not computed from ``a``
     (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only."""
@@ -341,9 +400,7 @@ def _array_power(method):
     def __pow__(self, other):
         fast = _FAST_POWERS.get((type(other), other)) if type(other) in (int, float) else None
         if fast is not None:
-            value = self._value
-            while isinstance(value, Tensor):  # a primal traced by a lower transform
-                value = value._value
+            value = _innermost(self)  # (a primal traced by a lower transform)
             if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
                 return fast(self)
         return method(self, other)

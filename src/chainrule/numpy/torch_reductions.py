@@ -21,6 +21,18 @@ from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, is_eage
 
 __all__ = ["TorchReductionMethods"]
 
+_NO = np._NoValue  # NumPy's "not given" for initial= and where=
+
+
+def numpy_keywords(out=None, initial=_NO, where=_NO, mean=_NO) -> dict:
+    """NumPy's keywords of a reduction method (``out=``, ``initial=``, ``where=``,
+    ``mean=``) that the call gave, for the mirror's function; none if it gave none."""
+    given = {"out": out} if out is not None else {}
+    for name, value in (("initial", initial), ("where", where), ("mean", mean)):
+        if value is not _NO:
+            given[name] = value
+    return given
+
 
 def _softmax(x, dim):
     shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
@@ -44,30 +56,34 @@ def _pick(x, dim, keepdim, arg):
     return values_indices(vals, idx)
 
 
-def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction):
-    """var/std: NumPy's with its keywords (axis=, ddof=, dtype=, keepdims=) or inside the
-    transforms; PyTorch's (unbiased by default) with its keywords or on an eager Tensor."""
+def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction, extra):
+    """var/std: NumPy's with its keywords (axis=, ddof=, dtype=, keepdims=, out=, where=,
+    mean=) or inside the transforms; PyTorch's (unbiased by default) with its keywords or
+    on an eager Tensor."""
     fun = cnp.var if name == "var" else cnp.std
     if isinstance(dtype, bool):  # x.std(0, False): PyTorch's positional unbiased
         dtype, unbiased = None, dtype
-    numpy_kw = axis is not None or ddof is not None or dtype is not None or keepdims
+    numpy_kw = axis is not None or ddof is not None or dtype is not None or keepdims or extra
     torch_kw = dim is not None or unbiased is not None or keepdim is not None or correction is not None
     if torch_kw or (is_eager(x) and not numpy_kw):
         if correction is None:
             correction = 1 if unbiased is None else int(bool(unbiased))
         where = as_axes(pos if dim is None else dim)
         return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
-    return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims)
+    return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims,
+               **extra)
 
 
-def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce):
+def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, extra):
     """max/min: of two Tensors; PyTorch's (values, indices) with dim= or a positional dim
-    on an eager Tensor; NumPy's reduction with axis= or inside the transforms."""
+    on an eager Tensor; NumPy's reduction with axis= (or out=, initial=, where=) or inside
+    the transforms."""
     if isinstance(pos, Tensor) or isinstance(pos, np.ndarray) and pos.ndim > 0:
         return elementwise(x, pos)
-    if axis is None and (dim is not None or keepdim is not None or (pos is not None and is_eager(x))):
+    if (axis is None and not extra
+            and (dim is not None or keepdim is not None or (pos is not None and is_eager(x)))):
         return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg)
-    return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims)
+    return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
 
 
 
@@ -76,38 +92,50 @@ class TorchReductionMethods:
     :func:`chainrule.numpy.bindings.bind_to_core`."""
 
     # -- reductions -----------------------------------------------------------------------------
-    def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+    def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
+            initial=_NO, where=_NO):
         if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
             dtype, keepdims = None, dtype
-        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=dtype, keepdims=bool(keepdim or keepdims),
+                       **numpy_keywords(out, initial, where))
 
-    def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+    def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
-        return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+        return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims),
+                        **numpy_keywords(out, where=where))
 
     def nansum(self, dim=None, keepdim=False):
         return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim)
 
-    def prod(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None):
+    def prod(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
+             initial=_NO, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
-        return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=dtype, keepdims=bool(keepdim or keepdims))
+        return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=dtype, keepdims=bool(keepdim or keepdims),
+                        **numpy_keywords(out, initial, where))
 
-    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return as_eager(self, cnp.all(self, axis=axis_or_dim(axis, dim, "all"), keepdims=bool(keepdim or keepdims)))
+    def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
+        return as_eager(self, cnp.all(self, axis=axis_or_dim(axis, dim, "all"), keepdims=bool(keepdim or keepdims),
+                                      **numpy_keywords(out, where=where)))
 
-    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return as_eager(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims)))
+    def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
+        return as_eager(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims),
+                                      **numpy_keywords(out, where=where)))
 
-    def max(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None):
+    def max(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
+            initial=_NO, where=_NO):
         """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
-        (values, indices); ``max(other)``: the elementwise maximum; ``axis=``: NumPy's."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.maximum, cnp.argmax, cnp.max)
+        (values, indices); ``max(other)``: the elementwise maximum; ``axis=`` (or ``out=``,
+        ``initial=``, ``where=``): NumPy's."""
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.maximum, cnp.argmax, cnp.max,
+                        numpy_keywords(out, initial, where))
 
-    def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None):
+    def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
+            initial=_NO, where=_NO):
         """As :meth:`max`, for the minimum."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.minimum, cnp.argmin, cnp.min)
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.minimum, cnp.argmin, cnp.min,
+                        numpy_keywords(out, initial, where))
 
     def amax(self, dim=None, keepdim=False):
         return cnp.max(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
@@ -134,21 +162,23 @@ class TorchReductionMethods:
         return _pick(self, dim, keepdim, lambda v, axis: np.take(np.argsort(v, axis=axis, kind="stable"), k, axis))
 
     def var(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
-            keepdim=None, correction=None):
+            keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
         """NumPy's var (ddof 0) with its keywords or inside transforms; PyTorch's (unbiased
         unless ``unbiased=False`` or ``correction=0``) with its keywords or on an eager Tensor."""
-        return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction)
+        return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
+                        numpy_keywords(out, where=where, mean=mean))
 
     def std(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
-            keepdim=None, correction=None):
+            keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
         """As :meth:`var`, the square root."""
-        return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction)
+        return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
+                        numpy_keywords(out, where=where, mean=mean))
 
-    def cumsum(self, axis=None, dtype=None, *, dim=None):
-        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=dtype)
+    def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
+        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=dtype, **numpy_keywords(out))
 
-    def cumprod(self, axis=None, dtype=None, *, dim=None):
-        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=dtype)
+    def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):
+        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=dtype, **numpy_keywords(out))
 
     def logsumexp(self, dim, keepdim: bool = False):
         m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True))

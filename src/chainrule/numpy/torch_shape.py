@@ -41,6 +41,8 @@ class TorchShapeMethods:
 
     # -- shape ----------------------------------------------------------------------------------
     def view(self, *shape):
+        if not shape:  # NumPy's x.view(): the same values, a new view
+            return cnp.reshape(self, self.shape)
         if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
             if np.dtype(shape[0]) == self.dtype:
                 return self
