@@ -214,3 +214,13 @@ def test_astype_with_a_casting_rule_raises_as_numpy():
         jitted(np.ones(2))
     with pytest.raises(TypeError, match="according to the rule 'safe'"):
         np.ones(2).astype(np.int32, casting="safe")
+
+
+# -- NumPy functions whose result's length depends on the values ---------------------------
+@pytest.mark.parametrize("fun", [np.intersect1d, np.union1d, np.setdiff1d, np.setxor1d, np.polydiv, np.polymul])
+def test_value_shaped_functions_are_checked_on_replay(fun):
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    calls = [(a, np.array([1.0, 2.0, 9.0, 9.0])), (a, np.array([7.0, 8.0, 9.0, 9.0])),
+             (np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.0, 0.0, 1.0, 1.0])), (a, np.array([1.0, 2.0, 9.0, 9.0]))]
+    run_both(lambda x, y: [np.shape(r) for r in (fun(x, y) if isinstance(fun(x, y), tuple) else (fun(x, y),))],
+             calls)

@@ -34,14 +34,14 @@ _VALUE_SHAPED = {
     getattr(np, name)
     for name in (
         "nonzero argwhere flatnonzero unique unique_values unique_counts unique_inverse "
-        "unique_all bincount histogram histogram_bin_edges extract compress trim_zeros "
-        "repeat delete insert resize"
+        "unique_all intersect1d union1d setdiff1d setxor1d bincount histogram "
+        "histogram_bin_edges extract compress trim_zeros repeat delete insert resize polydiv polymul"
     ).split()
     if hasattr(np, name)
 }
 
 
-_VALUE_TYPED = {"eig", "eigvals", "real_if_close"}
+_VALUE_TYPED = {"eig", "eigvals", "real_if_close", "roots"}
 
 
 def _checks(fun) -> bool | str:
