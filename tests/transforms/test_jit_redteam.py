@@ -4,6 +4,7 @@ must agree to the last bit (signed zeros, NaN positions, dtypes, Python types)."
 
 import collections
 import copy
+import itertools
 import types
 
 import numpy as np
@@ -224,3 +225,27 @@ def test_value_shaped_functions_are_checked_on_replay(fun):
              (np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.0, 0.0, 1.0, 1.0])), (a, np.array([1.0, 2.0, 9.0, 9.0]))]
     run_both(lambda x, y: [np.shape(r) for r in (fun(x, y) if isinstance(fun(x, y), tuple) else (fun(x, y),))],
              calls)
+
+
+def _counting_generator():
+    k = 0
+    while True:
+        yield k
+        k += 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: iter(range(100)),
+    lambda: itertools.count(),
+    _counting_generator,
+], ids=["list iterator", "itertools.count", "generator"])
+def test_an_iterator_read_besides_the_arguments_runs_plain(make):
+    def build():
+        source = make()
+        return lambda x: x * next(source)
+
+    plain, jitted = build(), cr.jit(build())
+    with pytest.warns(UserWarning, match="iterator"):
+        assert same(jitted(np.ones(2)), plain(np.ones(2)))
+    for _ in range(3):
+        assert same(jitted(np.ones(2)), plain(np.ones(2)))

@@ -22,6 +22,7 @@ objects are not.
 from __future__ import annotations
 
 import collections
+import collections.abc
 import functools
 import operator
 import sys
@@ -113,6 +114,8 @@ class Captures:
 
     def __init__(self, fun):
         self.checks: list = []
+        # why what the function reads cannot be watched (an iterator it may advance)
+        self.unwatchable: str | None = None
         self._namespaces: list = []  # (a function's globals, the names its code reads)
         self._seen: set = set()
         self._watch_value(fun, 0)
@@ -219,6 +222,12 @@ class Captures:
                 self.checks.append((3, vars(value), None, _items(vars(value))))
         elif isinstance(value, types.ModuleType | types.BuiltinFunctionType | np.ufunc):
             return
+        elif isinstance(value, collections.abc.Iterator):
+            # next(it) reads state that no comparison sees (a generator, itertools.count,
+            # an open file): a replay would not advance it
+            self.unwatchable = self.unwatchable or (
+                f"the function reads an iterator ({type(value).__name__}) besides its arguments, "
+                "which a replay would not advance")
         elif hasattr(value, "__dict__"):
             self._watch_object(value, depth)
         elif not _library(type(value)):  # an object of the user's with __slots__ only

@@ -424,6 +424,8 @@ class Jitted:
             trace.refuse("the function stored a traced value where it outlives the call (an "
                          "attribute of an object among its arguments, a global or closed-over "
                          "variable, list or dict); return it instead")
+        if self._captures.unwatchable:
+            trace.refuse(self._captures.unwatchable)
         writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if random.getstate() != python_random:
