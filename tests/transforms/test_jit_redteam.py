@@ -249,3 +249,21 @@ def test_an_iterator_read_besides_the_arguments_runs_plain(make):
         assert same(jitted(np.ones(2)), plain(np.ones(2)))
     for _ in range(3):
         assert same(jitted(np.ones(2)), plain(np.ones(2)))
+
+
+_FACTOR = [1.0]
+
+
+def _reads_factor(x):
+    return x * _FACTOR[0]
+
+
+@pytest.mark.parametrize("options", [{}, {"static_argnums": 0}], ids=["traced", "static"])
+def test_a_function_passed_as_an_argument_has_its_state_watched(options):
+    def apply(f, x):
+        return f(x)
+
+    jitted = cr.jit(apply, **options)
+    for value in (1.0, 2.0, -0.0):
+        _FACTOR[0] = value
+        assert same(jitted(_reads_factor, np.ones(2)), apply(_reads_factor, np.ones(2)))

@@ -112,13 +112,14 @@ class Captures:
     False
     """
 
-    def __init__(self, fun):
+    def __init__(self, fun, *more):
         self.checks: list = []
         # why what the function reads cannot be watched (an iterator it may advance)
         self.unwatchable: str | None = None
         self._namespaces: list = []  # (a function's globals, the names its code reads)
         self._seen: set = set()
-        self._watch_value(fun, 0)
+        for value in (fun, *more):  # the function, and functions passed to it
+            self._watch_value(value, 0)
         self._seen.clear()  # only needed while searching
         self._compile()
 

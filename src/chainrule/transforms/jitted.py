@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import random
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent import futures
@@ -64,6 +65,8 @@ __all__ = ["Jitted"]
 # arguments that are data (read anew by each replay) or static values
 _DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
 _RETRACE_WARNING = 8
+# arguments whose code reads state besides them (watched as the function's own is)
+_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
 
@@ -98,6 +101,7 @@ class Jitted:
         self._warned_plain = False
         # what the function reads besides its arguments, as when it was traced
         self._captures: Captures | None = None
+        self._passed: dict[int, Callable] = {}  # functions passed as arguments, watched too
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
         functools.update_wrapper(self, fun, updated=())
@@ -111,6 +115,7 @@ class Jitted:
         self._cache.clear()
         self._by_description.clear()
         self._captures = None
+        self._passed = {}
 
     @property
     def programs(self) -> list[Program]:
@@ -381,11 +386,16 @@ class Jitted:
                 "numbers as 0-d arrays and changing arrays as arguments.",
                 stacklevel=3,
             )
-        if self._captures is None:
-            self._captures = Captures(self.fun)
         # the arguments as the function gets them (static ones unwrapped)
         given = [unwrap_static(leaf) for leaf in leaves] if self.static else leaves
-        trace = RecordTrace(generators_seen_by(self.fun, given))
+        # functions among the arguments read state too (their globals, cells, defaults):
+        # watched with the function's own from their first trace on
+        passed = [leaf for leaf in given if isinstance(leaf, _FUNCTIONS) and id(leaf) not in self._passed]
+        if self._captures is None or passed:
+            self._passed.update((id(f), f) for f in passed)
+            self._captures = Captures(self.fun, *self._passed.values())
+        generators = [g for f in (self.fun, *self._passed.values()) for g in generators_seen_by(f, given)]
+        trace = RecordTrace(generators)
         python_random = random.getstate()
         boxed = []
         n_inputs = 0
