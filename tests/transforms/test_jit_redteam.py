@@ -63,6 +63,8 @@ def _state_cases():
          lambda k: setattr(_scaled_by_attribute, "scale", [1.0, 2.0, -0.0][k])),
         ("module without a file", lambda x: x * settings_in_memory.LR,
          lambda k: setattr(settings_in_memory, "LR", float(k))),
+        ("module in a closure", (lambda m: lambda x: x * m.LR)(settings_in_memory),
+         lambda k: setattr(settings_in_memory, "LR", [2.0, -0.0, 3.0][k])),
     ]
 
 

@@ -247,6 +247,8 @@ class Captures:
                 value = cell.cell_contents
             except ValueError:  # not assigned yet
                 continue
+            if isinstance(value, types.ModuleType) and _user_module(value):
+                self._watch_module(value, _global_names(code), depth)  # m = settings; m.LR
             self._location(0, cell, name, value, depth)
         # defaults by their contents (reading __defaults__ on every call is slow, and
         # rebinding it is rare)
@@ -264,12 +266,15 @@ class Captures:
         for name in used:
             value = names.get(name, _MISSING)
             if isinstance(value, types.ModuleType) and _user_module(value):
-                # a module of the user's settings: the attributes the code names
-                for attribute in used:
-                    if attribute in vars(value):
-                        self._location(1, vars(value), attribute, vars(value)[attribute], depth)
+                self._watch_module(value, used, depth)
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
+
+    def _watch_module(self, module: types.ModuleType, used: list, depth: int) -> None:
+        """A module of the user's settings: the attributes the code names."""
+        for attribute in used:
+            if attribute in vars(module):
+                self._location(1, vars(module), attribute, vars(module)[attribute], depth)
 
     def _watch_object(self, obj, depth: int) -> None:
         fields = vars(obj)
