@@ -104,3 +104,16 @@ def test_unhashable_static_argument_names_the_argument(value):
         jitted(np.ones(2), value)
     with pytest.raises(ValueError, match=r"static argument 'n' must be hashable"):
         cr.jit(power, static_argnames="n")(np.ones(2), n=value)
+
+
+def test_static_object_is_keyed_by_its_attributes():
+    class Config:
+        def __init__(self):
+            self.k = 2.0
+
+    config = Config()
+    jitted = cr.jit(lambda x, c: x * c.k, static_argnums=1)
+    for k in (2.0, 3.0, -0.0, 2.0):
+        config.k = k
+        assert same(jitted(np.ones(2), config), np.ones(2) * k)
+    assert jitted.traces == 3
