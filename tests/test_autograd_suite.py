@@ -108,6 +108,26 @@ def test_torch_clamp_keeps_the_derivative_on_a_bound():
         onp.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
 
 
+@pytest.mark.parametrize("spelling", ["clamp", "clamp_min", "clamp_max"])
+def test_torch_clamp_with_tensor_bounds_matches_torch(spelling):
+    # bounds that cross (min > max: the result is max), that meet (min == max), and values
+    # on a bound, each with its own gradient for the bounds
+    torch = pytest.importorskip("torch")
+    rng = onp.random.default_rng(3)
+    x, lo, hi = rng.normal(size=(3, 60)).round(1)
+    lo[:6], hi[:6], x[:3] = 0.2, 0.2, 0.2
+    x[6:9], lo[6:9] = lo[6:9], hi[6:9] - 0.5
+    assert (lo > hi).any() and (lo < hi).any() and (x == hi).any()
+    args = {"clamp": (lo, hi), "clamp_min": (lo,), "clamp_max": (hi,)}[spelling]
+    w = onp.arange(1.0, 61.0)
+    got = [chainrule.tensor(v, requires_grad=True) for v in (x, *args)]
+    (getattr(got[0], spelling)(*got[1:]) * chainrule.tensor(w)).sum().backward()
+    want = [torch.tensor(v, requires_grad=True) for v in (x, *args)]
+    (getattr(want[0], spelling)(*want[1:]) * torch.tensor(w)).sum().backward()
+    for c, t in zip(got, want, strict=True):
+        onp.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
 # Where autograd 1.9's derivative is wrong, chainrule's agrees with central differences
 # (docs/autograd.md lists these). Each: a function of (numpy-like, scipy.linalg-like, x).
 _R = onp.random.default_rng(5)

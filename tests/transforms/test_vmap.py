@@ -393,6 +393,22 @@ def test_hessian_of_cross_matches_second_differences():
     np.testing.assert_allclose(h, want, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["nansum", "nanmean", "nanmax", "nanvar", "nanstd"])
+@pytest.mark.parametrize("with_nan", [False, True])
+def test_gradients_of_nan_reductions_batch(name, with_nan):
+    # the rule asks "is there a NaN anywhere?", of the whole batch under vmap
+    x = rng.normal(size=(B, 5))
+    if with_nan:
+        x[1, 2] = x[2, 0] = x[2, 4] = np.nan
+
+    def f(v):
+        return getattr(cnp, name)(v ** 3)
+
+    got = cr.vmap(cr.grad(f))(x)
+    want = np.stack([cr.grad(f)(v) for v in x])
+    np.testing.assert_array_equal(got, want)
+
+
 def test_einsum_forms():
     a, b = rng.normal(size=(B, 2, 3)), rng.normal(size=(3, 4))
     assert_batches(lambda x, y: cnp.einsum("...j,jk", x, y), (a, b), (0, None))

@@ -542,11 +542,12 @@ def _inside(x, lo, hi):
     return mask
 
 
-# PyTorch's clamp: a value on a bound keeps its derivative (the bounds get it only beyond).
+# PyTorch's clamp: a value on a bound keeps its derivative (the bounds get it only beyond);
+# where the bounds cross (min > max) the result is max, and so is the derivative's home.
 clamp = wrap(np.clip, "elementwise", "clamp", public=False)
 derivs(clamp, lambda ans, x, lo, hi: _inside(x, lo, hi),
-              lambda ans, x, lo, hi: x < lo,
-              lambda ans, x, lo, hi: x > hi)
+              lambda ans, x, lo, hi: (x < lo) if hi is None else (x < lo) & (lo < hi),
+              lambda ans, x, lo, hi: (x > hi) if lo is None else (x > hi) | (hi < lo))
 
 
 nan_to_num = wrap(np.nan_to_num, "elementwise")

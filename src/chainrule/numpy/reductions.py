@@ -141,9 +141,10 @@ def count_of(mask, x, axis):
 
 def not_nan(x, where=True):
     """``where`` with the NaN entries of ``x`` left out (``where`` itself if none)."""
-    # under chainrule.jit the mask is recorded and only "is there a NaN" is guarded
+    # under chainrule.jit the mask is recorded and only "is there a NaN" is guarded; under
+    # vmap the question is asked of the whole batch
     nan = cnp.isnan(undifferentiated(x))
-    if not cnp.any(nan):
+    if not anywhere(nan):
         return where
     return ~nan if where is True or where is _NoValue else ~nan & undifferentiated(where)
 

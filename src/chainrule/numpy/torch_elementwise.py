@@ -60,11 +60,12 @@ class TorchElementwiseMethods:
             raise ValueError("clamp: give at least one of min and max")
         return clamp(self, min, max)
 
+    # clamp's derivative, not maximum's: a tie keeps the whole derivative, as in PyTorch
     def clamp_min(self, min):
-        return cnp.maximum(self, min)
+        return clamp(self, min, None)
 
     def clamp_max(self, max):
-        return cnp.minimum(self, max)
+        return clamp(self, None, max)
 
     def add(self, other, alpha=1):
         return self + (other if alpha == 1 else other * alpha)
