@@ -191,6 +191,58 @@ def test_select_rules_split_ties_evenly_in_the_input_dtype(fun):
     np.testing.assert_array_equal(g, [0, 0.5, 1])
 
 
+_SELECT_VALUES = np.array([1.0, 2.0, 3.0, np.nan, 0.0, -0.0, np.inf, -np.inf, 0.0, np.nan, 5e-324])
+_SELECT_OTHERS = np.array([1.0, 3.0, 2.0, 1.0, -0.0, 0.0, np.inf, 1.0, np.nan, np.nan, 0.0])
+
+
+def _selection_weights(fun, x, y):
+    """The derivative of fun(x, y) in x by its definition: 1 where x is the result and y
+    is not, 1/2 where both are (a tie), 0 where x is not."""
+    ans = fun(x, y)
+    picked, tie = x == ans, x == y
+    return np.select([tie & picked, picked], [0.5, 1.0], 0.0)
+
+
+def _summed_to(a, shape):
+    """A broadcast cotangent summed back to ``shape`` (leading axes, then kept ones)."""
+    lead = a.ndim - len(shape)
+    a = a.sum(axis=tuple(range(lead))) if lead else a
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and a.shape[i] != 1)
+    return a.sum(axis=kept, keepdims=True) if kept else a
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fun", [np.maximum, np.minimum, np.fmax, np.fmin])
+@pytest.mark.parametrize("shapes", [((11,), (11,)), ((11, 1), (11,)), ((11,), ())])
+def test_select_cotangents_bit_for_bit(fun, dtype, shapes):
+    """The cotangent of maximum/minimum/fmax/fmin is g times the definition's weights to
+    the bit (signed zeros of 0·g, NaN, inf, subnormal halves), with broadcasting, in
+    reverse mode, replayed by jit, and in forward mode."""
+    sx, sy = shapes
+    x = _SELECT_VALUES.reshape(sx).astype(dtype)
+    y = _SELECT_OTHERS.astype(dtype).reshape(sy) if sy else np.asarray(0.0, dtype)
+    ans = fun(x, y)
+    g = np.linspace(-2.0, 3.0, ans.size).reshape(ans.shape).astype(dtype)
+    g.flat[::3] = np.finfo(dtype).smallest_subnormal  # ½·g rounds: the same rounding
+    cfun = getattr(cnp, fun.__name__)
+
+    def pullback(x, y):
+        return cr.vjp(cfun, x, y)[1](g)
+
+    want_x = g * _selection_weights(fun, x, y).astype(dtype)
+    want_y = g * _selection_weights(fun, y, x).astype(dtype)
+    want_x, want_y = _summed_to(want_x, x.shape), _summed_to(want_y, y.shape)
+    jitted = cr.jit(pullback)
+    for got_x, got_y in (pullback(x, y), jitted(x, y), jitted(x, y)):
+        assert got_x.dtype == got_y.dtype == dtype
+        assert _bits(got_x) == _bits(want_x)
+        assert _bits(got_y) == _bits(want_y)
+    if x.shape == ans.shape:  # forward mode: t times the same weights
+        t = g.astype(dtype)
+        got = cr.jvp(lambda x: cfun(x, y), (x,), (t,))[1]
+        assert _bits(got) == _bits(t * _selection_weights(fun, x, y).astype(dtype))
+
+
 def test_i0_derivatives_are_the_bessel_functions():
     """I0' = I1 and I1' = I0 - I1/x, against SciPy and jax.grad, out to large arguments."""
     special = pytest.importorskip("scipy.special")

@@ -386,13 +386,14 @@ def balanced_eq(x, ans, other):
     """1 where ``x`` is the selected value, ½ where it ties with ``other`` (as JAX does),
     in the output's dtype (float32 stays float32).
 
-    A tie is a hit too, so the weight is hit − ½·tie: computed in the output's dtype, it
-    costs no float64 temporaries and no division (ReLU written as ``maximum(h, 0)`` runs
-    this on every activation)."""
+    A tie is a hit too, so the weight is hit − ½·tie. The two masks enter the arithmetic
+    as booleans, which NumPy's loops cast as they go: two passes over the data besides
+    the comparisons, no float copies of the masks, no float64 temporaries, no division
+    (ReLU written as ``maximum(h, 0)`` runs this on every activation)."""
     dtype = ans.dtype if hasattr(ans, "dtype") else np.result_type(ans)
     if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
-    return astype(x == ans, dtype) - astype(x == other, dtype) * 0.5
+    return (x == ans) - (x == other) * dtype.type(0.5)
 
 
 for _select in (maximum, minimum, fmax, fmin):
