@@ -442,3 +442,59 @@ def test_choose(mode):
                                   np.stack([np.choose(i, [u, c[1]]) for i, u in zip(idx, c[0], strict=True)]))
     with pytest.raises(ValueError, match="invalid entry in choice array"):
         cnp.choose(a + 5, [cr.tensor(c[0]), c[1]])
+
+
+_R = np.random.default_rng(11)
+BROADCASTS = {
+    "column to matrix, float32": (_R.normal(size=(4, 1)).astype(np.float32), (4, 5)),
+    "row, new leading axes": (_R.normal(size=(3,)), (2, 4, 3)),
+    "0-d": (np.array(-0.0), (2, 3)),
+    "same shape": (_R.normal(size=(2, 3)), (2, 3)),
+    "int8": (_R.integers(-5, 5, size=(1, 3)).astype(np.int8), (4, 3)),
+    "bool": (np.array([[True], [False]]), (2, 2)),
+    "complex": (np.array([1 + 2j, np.nan]), (3, 2)),
+    "nan and inf": (np.array([[np.nan], [np.inf], [-np.inf]]), (3, 4)),
+    "non-contiguous": (_R.normal(size=(6, 4))[::2, :1], (3, 5)),
+    "Fortran order": (np.asfortranarray(_R.normal(size=(3, 1, 2))), (3, 4, 2)),
+    "empty": (np.zeros((0, 1)), (0, 3)),
+    "to a zero length": (np.ones((1, 3)), (0, 3)),
+    "numpy ints in the shape": (np.ones((2, 1)), (np.int64(2), np.int64(3))),
+    "an int shape": (np.ones(1), 4),
+    "a list shape": (np.ones((2, 1)), [2, 2]),
+    "incompatible": (np.ones((2, 3)), (2, 4)),
+    "fewer axes": (np.ones((2, 3)), (3,)),
+    "negative": (np.ones((1, 3)), (-1, 3)),
+    "object": (np.array([[1.0], [2]], dtype=object), (2, 3)),
+    "subclass": (np.ma.masked_array([[1.0], [2.0]]), (2, 2)),
+}
+
+
+@pytest.mark.parametrize("case", list(BROADCASTS))
+def test_broadcast_to_is_numpys_view(case):
+    """cnp.broadcast_to on plain arrays makes the view itself where it can: the same
+    values, dtype, type, strides, memory and read-only flag as np.broadcast_to, and
+    NumPy's own result or error everywhere else."""
+    x, shape = BROADCASTS[case]
+    try:
+        want = np.broadcast_to(x, shape)
+    except Exception as e:  # noqa: BLE001 - the same exception is the expected outcome
+        with pytest.raises(type(e)):
+            cnp.broadcast_to(x, shape)
+        return
+    got = cnp.broadcast_to(x, shape)
+    assert type(got) is type(want) and got.dtype == want.dtype
+    assert got.shape == want.shape and got.strides == want.strides
+    assert got.flags.writeable is want.flags.writeable is False
+    assert np.shares_memory(got, x) == np.shares_memory(want, x)
+    assert got.tobytes() == want.tobytes()
+    if got.size:
+        assert got.__array_interface__["data"][0] == want.__array_interface__["data"][0]
+
+
+def test_broadcast_to_under_jit_is_numpys_call():
+    """cr.jit records np.broadcast_to for cnp.broadcast_to, and the replay's view
+    follows new data."""
+    f = cr.jit(lambda x: cnp.sum(cnp.broadcast_to(x, (3, 2)), axis=0))
+    for x in (np.array([[1.0], [2.0], [3.0]]), np.array([[4.0], [-0.0], [np.nan]])):
+        assert f(x).tobytes() == np.sum(np.broadcast_to(x, (3, 2)), axis=0).tobytes()
+    assert np.broadcast_to in f.programs[0].replay.__globals__.values()

@@ -23,6 +23,7 @@ from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.nondiff import anywhere, every
 from chainrule.numpy.registry import mirrors, optional, wrap
+from chainrule.numpy.shape.primitives import broadcast_view
 
 __all__ = [
     "sum",
@@ -72,6 +73,8 @@ def expand_reduced(g, x, axis=None, keepdims=False):
     if not keepdims and gshape != shape and gshape != ():  # (a 0-d g broadcasts as it is)
         axes = reduced_axes(axis, len(shape))
         g = cnp.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    if g.__class__ is np.ndarray:  # a plain cotangent: the view, without a primitive call
+        return broadcast_view(g, shape)
     return cnp.broadcast_to(g, shape)
 
 
