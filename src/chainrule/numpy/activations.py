@@ -15,7 +15,14 @@ from chainrule.numpy import batching
 
 __all__ = ["relu", "sigmoid"]
 
-relu = Primitive(lambda x: np.maximum(x, 0), name="relu")
+def _relu(x, out=None):
+    # out=: chainrule.jit's replay writes the result into a buffer it reuses, which may
+    # be x's own once x is dead (each element is read before it is written)
+    return np.maximum(x, 0, out=out)
+
+
+_relu.writes_out = "elementwise"
+relu = Primitive(_relu, name="relu")
 # The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
 def_vjps(relu, lambda g, ans, x: g * (undifferentiated(ans) > 0))
 def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))

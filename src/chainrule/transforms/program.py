@@ -410,7 +410,7 @@ def _assign_buffers(
     shapes: list = []
     for k, op in enumerate(ops):
         if isinstance(op, Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
-            if op.fun.signature is None:
+            if _elementwise(op.fun):
                 # an elementwise call may write over its own arguments (each element is
                 # read before it is written), so what is last read here is free for it
                 for name in release_at.pop(k, ()):
@@ -532,11 +532,32 @@ def _kind(value) -> tuple:
     return type(value), np.shape(value), getattr(value, "dtype", None)
 
 
+def writes_out(fun) -> bool:
+    """Whether ``fun``, not a ufunc, writes its one array result into an ``out=`` it is
+    given, as a ufunc does, with the same values as without: NumPy's ``dot`` (C-contiguous
+    ``out`` of the result's dtype, which the program's buffers are), and a primitive's
+    forward that says so: ``fun.writes_out = True``, or ``"elementwise"`` where each
+    element is read before it is written, so that ``out`` may be one of its arguments
+    (ReLU's ``maximum(x, 0, out=)``)."""
+    return fun is np.dot or getattr(fun, "writes_out", False) in (True, "elementwise")
+
+
+def _elementwise(fun) -> bool:
+    """Whether ``fun`` may write its result over its own arguments (see writes_out)."""
+    if isinstance(fun, np.ufunc):
+        return fun.signature is None
+    return getattr(fun, "writes_out", False) == "elementwise"
+
+
 def _bufferable(op: Call, values: list) -> bool:
     """Whether ``op``'s (first) result may be written into a buffer: a ufunc's one result,
-    or the first of a fused loop that also computes a reduction (its second)."""
+    the first of a fused loop that also computes a reduction (its second), or the result
+    of a function that :func:`writes_out`."""
     fun = op.fun
-    if not isinstance(fun, np.ufunc) or op.kwargs or (
+    if not isinstance(fun, np.ufunc):
+        if op.kwargs or op.unpack or not writes_out(fun) or type(values[op.outs[0]]) is not np.ndarray:
+            return False
+    elif op.kwargs or (
             (fun.nout, op.unpack) != (1, False)
             and not (fun.nout == 2 and op.unpack and fun in COMPILED_UFUNCS)):
         return False
