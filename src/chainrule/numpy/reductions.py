@@ -20,10 +20,9 @@ from chainrule.core.linearize import pullback, pushforward
 from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
-from chainrule.numpy.broadcasting import is_complex, shape_of
+from chainrule.numpy.broadcasting import broadcast_view, is_complex, shape_of
 from chainrule.numpy.nondiff import anywhere, every
 from chainrule.numpy.registry import mirrors, optional, wrap
-from chainrule.numpy.shape.primitives import broadcast_view
 
 __all__ = [
     "sum",
