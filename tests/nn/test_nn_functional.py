@@ -95,8 +95,29 @@ def test_relu_derivative_at_zero_is_zero():
     assert x.grad.tolist() == [0.0, 0.0, 1.0]
 
 
+@pytest.mark.parametrize("ndim", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("name", ["Softmax", "LogSoftmax", "Softmin"])
+def test_softmax_family_without_dim_chooses_as_pytorch(name, ndim):
+    # PyTorch's implicit axis (deprecated there, with a warning): the first of a 0-, 1- or
+    # 3-d input, else the second; the module, the function and dtype= against torch itself
+    torch = pytest.importorskip("torch")
+    from chainrule import nn
+
+    x = np.random.default_rng(ndim).normal(size=(3, 4, 2, 5)[:ndim])
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        got = getattr(nn, name)()(cr.tensor(x, requires_grad=True))
+    with pytest.warns(UserWarning, match="Implicit dimension choice"):
+        want = getattr(torch.nn, name)()(torch.tensor(x))
+    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-13, atol=1e-15)
+    fn = {"Softmax": "softmax", "LogSoftmax": "log_softmax", "Softmin": "softmin"}[name]
+    got32 = getattr(F, fn)(x, dim=-1, dtype=np.float32)
+    want32 = getattr(torch.nn.functional, fn)(torch.tensor(x), dim=-1, dtype=torch.float32)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, want32.numpy(), rtol=1e-6)
+
+
 def test_softmax_rows_sum_to_one_and_one_hot():
-    p = F.softmax(np.array([[1e3, 0.0, -1e3], [1.0, 2.0, 3.0]]))
+    p = F.softmax(np.array([[1e3, 0.0, -1e3], [1.0, 2.0, 3.0]]), dim=1)
     assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))
     assert F.one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
     with pytest.raises(ValueError, match="labels must lie in"):

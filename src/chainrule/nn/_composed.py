@@ -11,6 +11,7 @@ kink follow PyTorch's choice where it matters (0 at the ends of ``hardtanh``'s r
 from __future__ import annotations
 
 import math
+import warnings
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
@@ -21,6 +22,7 @@ __all__ = [
     "tanhshrink", "mish", "softmin", "glu", "pad", "normalize", "cosine_similarity",
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
+    "softmax_input",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -85,8 +87,23 @@ def mish(input):
     return input * cnp.tanh(_ops.softplus(input))
 
 
-def softmin(input, dim: int = -1):
-    """softmax(−x) along ``dim``."""
+def softmax_input(name: str, input, dim: int | None, dtype):
+    """``(input, dim)`` for the softmax family: ``input`` cast to ``dtype`` (if given, before
+    the operation, as PyTorch does) and ``dim``, or PyTorch's implicit choice when it is
+    None (the first axis of a 0-, 1- or 3-dimensional input, else the second), with the
+    warning PyTorch gives there: the implicit choice is deprecated, name the axis."""
+    if dtype is not None:
+        input = cnp.astype(input, dtype)
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                      "include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if cnp.ndim(input) in (0, 1, 3) else 1
+    return input, dim
+
+
+def softmin(input, dim: int | None = None, dtype=None):
+    """softmax(−x) along ``dim`` (see :func:`softmax` for ``dim=None``)."""
+    input, dim = softmax_input("softmin", input, dim, dtype)
     return _ops.softmax(-input, axis=dim)
 
 

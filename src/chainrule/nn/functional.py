@@ -136,17 +136,21 @@ def logsigmoid(input):
     return -_ops.softplus(-input, threshold=None)
 
 
-def softmax(input, dim: int = -1):
-    """exp(x) / Σ exp(x) along ``dim``, shifted by the maximum (never overflows).
+def softmax(input, dim: int | None = None, dtype=None):
+    """exp(x) / Σ exp(x) along ``dim``, shifted by the maximum (never overflows); ``dtype``
+    casts the input first. Without ``dim``, PyTorch's implicit (deprecated) choice, with its
+    warning: the first axis of a 0-, 1- or 3-dimensional input, else the second.
 
-    >>> softmax(np.array([1000.0, 1000.0])).tolist()
+    >>> softmax(np.array([1000.0, 1000.0]), dim=-1).tolist()
     [0.5, 0.5]
     """
+    input, dim = _composed.softmax_input("softmax", input, dim, dtype)
     return _ops.softmax(input, axis=dim)
 
 
-def log_softmax(input, dim: int = -1):
-    """x − log Σ exp(x) along ``dim``, computed stably."""
+def log_softmax(input, dim: int | None = None, dtype=None):
+    """x − log Σ exp(x) along ``dim``, computed stably (``dim`` and ``dtype`` as in :func:`softmax`)."""
+    input, dim = _composed.softmax_input("log_softmax", input, dim, dtype)
     return _ops.log_softmax(input, axis=dim)
 
 

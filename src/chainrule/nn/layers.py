@@ -495,9 +495,9 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """exp(x) / Σ exp(x) along ``dim`` (default: the last axis)."""
+    """``F.softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
@@ -509,9 +509,9 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """log softmax(x) along ``dim`` (default: the last axis), computed stably."""
+    """``F.log_softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
