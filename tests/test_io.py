@@ -172,8 +172,12 @@ def test_save_refuses_bad_input_and_never_leaves_a_partial_file(tmp_path):
         save({"w": np.zeros(2, dtype=complex)}, path)
     with pytest.raises(TypeError, match="metadata keys and values must be strings"):
         save({"w": np.zeros(2)}, path, metadata={"epochs": 3})
-    with pytest.raises(TypeError, match="keys must be strings"):
-        save({1: np.zeros(2)}, path)
+    with pytest.raises(TypeError, match="keys are strings or integers"):
+        save({(1, 2): np.zeros(2)}, path)
+    with pytest.raises(TypeError, match=r"model\.w is a object; a checkpoint holds arrays"):
+        save({"model": {"w": object()}}, path)
+    with pytest.raises(ValueError, match="reserved"):
+        save({"w": np.zeros(2)}, path, metadata={"chainrule.tree": "{}"})
     with pytest.raises(TypeError, match="mapping"):
         save([np.zeros(2)], path)
     assert path.read_bytes() == before
@@ -195,3 +199,65 @@ def test_atomic_replace_keeps_the_old_file_when_writing_fails(tmp_path, monkeypa
         save({"w": np.ones(3)}, path)
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]
+
+
+def test_nested_checkpoint_round_trip_resumes_training(tmp_path, backend):
+    # PyTorch's checkpoint idiom: model and optimizer state, an epoch, loose Python values
+    from chainrule import optim
+
+    def model_and_optimizer():
+        nn.init.manual_seed(3)
+        m = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+        return m, optim.Adam(m.parameters(), lr=0.01, betas=(0.8, 0.99))
+
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+
+    def steps(m, opt, n):
+        for _ in range(n):
+            opt.zero_grad()
+            ((m(x) - y) ** 2).mean().backward()
+            opt.step()
+
+    model, opt = model_and_optimizer()
+    steps(model, opt, 3)
+    checkpoint = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
+                  "loss": float("nan"), "zero": -0.0, "note": "warm", "best": None, "done": False,
+                  "lr": np.float32(0.5), "history": [1.5, 2], "pair": (1, "a")}
+    path = tmp_path / "checkpoint.safetensors"
+    save(checkpoint, path, metadata={"run": "7"})
+    back = load(path)
+    assert back.keys() == checkpoint.keys() and back["epoch"] == 3 and back["note"] == "warm"
+    assert np.isnan(back["loss"]) and str(back["zero"]) == "-0.0" and back["best"] is None and back["done"] is False
+    assert type(back["lr"]) is np.float32 and back["lr"] == 0.5
+    assert back["history"] == [1.5, 2] and back["pair"] == (1, "a")
+    assert sorted(back["optimizer"]["state"]) == sorted(opt.state_dict()["state"])  # integer keys stay integers
+    assert back["optimizer"]["param_groups"][0]["betas"] == (0.8, 0.99)
+    assert load_metadata(path) == {"run": "7"}
+
+    resumed, resumed_opt = model_and_optimizer()
+    resumed.load_state_dict(back["model"])
+    resumed_opt.load_state_dict(back["optimizer"])
+    steps(model, opt, 4)
+    steps(resumed, resumed_opt, 4)
+    for (name, a), (_, b) in zip(model.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert np.array_equal(np.asarray(a), np.asarray(b)), name
+
+
+def test_nested_checkpoint_is_a_safetensors_file_with_dotted_names(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "c.safetensors"
+    # a key with a dot beside the same path spelled as nesting: both arrays kept apart
+    save({"a.b": np.ones(2), "a": {"b": np.zeros(2)}, "model": {"0.weight": np.eye(2)}}, path)
+    assert sorted(st.load_file(str(path))) == ["a.b", "a.b_", "model.0.weight"]
+    back = load(path)
+    assert back["a.b"].tolist() == [1.0, 1.0] and back["a"]["b"].tolist() == [0.0, 0.0]
+    assert back["model"]["0.weight"].tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+def test_corrupt_checkpoint_shape_is_a_model_file_error(tmp_path):
+    path = tmp_path / "c.safetensors"
+    for tree in ["{not json", '{"dict": [["w", {"array": "missing"}]]}', '{"set": []}', "[1]"]:
+        data = cio._encode({"w": np.ones(2)}, {"chainrule.tree": tree})
+        path.write_bytes(data)
+        with pytest.raises(ModelFileError, match="chainrule.tree"):
+            load(path)

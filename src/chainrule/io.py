@@ -1,5 +1,13 @@
 """Model files: ``save(state_dict, path)`` and ``load(path)`` in the safetensors format.
 
+A flat mapping of names to arrays is written as a plain safetensors file. A nested
+checkpoint, PyTorch's ``{"model": model.state_dict(), "optimizer": opt.state_dict(),
+"epoch": 3}``, is written too: its arrays under dotted names (``model.0.weight``,
+``optimizer.state.0.exp_avg``), and its shape (dicts with string or integer keys, lists,
+tuples) and its Python leaves (numbers, strings, booleans, None) as JSON in the
+``chainrule.tree`` entry of the metadata, from which ``load`` rebuilds it. Still no code
+runs on load.
+
 The safetensors layout is simple and safe: an 8-byte little-endian header length, a
 JSON header giving each array's dtype, shape and byte range (and an optional
 ``__metadata__`` map of strings), then the raw little-endian bytes. Loading reads bytes
@@ -33,6 +41,8 @@ import numpy as np
 from chainrule.core.tensor import Tensor
 
 __all__ = ["save", "load", "load_metadata", "ModelFileError"]
+
+_TREE = "chainrule.tree"  # the metadata entry that holds a nested checkpoint's shape
 
 # safetensors dtype names; bfloat16 and the float8 types have no NumPy equivalent
 _DTYPES = {
@@ -96,31 +106,99 @@ def _encode(arrays: dict[str, np.ndarray], metadata: dict[str, str] | None) -> b
 
 
 def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
-    """Write ``state_dict`` (names → arrays or Tensors) to ``path`` as safetensors.
+    """Write ``state_dict`` (names → arrays or Tensors) to ``path`` as safetensors; or a
+    nested checkpoint (dicts, lists and tuples of arrays, Tensors, numbers, strings,
+    booleans and None), which :func:`load` gives back as it was.
 
     ``metadata`` is a map of strings stored in the header (e.g. a JSON model config).
     The file is written to a temporary file in the same directory and moved into place,
     so ``path`` never holds a half-written model, even if the process dies.
+
+    >>> import numpy as np, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
+    >>> save({"model": {"w": np.ones(2)}, "epoch": 3, "betas": (0.9, 0.999)}, path)
+    >>> load(path)
+    {'model': {'w': array([1., 1.])}, 'epoch': 3, 'betas': (0.9, 0.999)}
     """
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"save expects a mapping of names to arrays (a state_dict), got {type(state_dict).__name__}")
-    arrays = {}
-    for name, value in state_dict.items():
-        if not isinstance(name, str):
-            raise TypeError(f"save: keys must be strings, got {name!r}")
-        if name == "__metadata__":
-            raise ValueError("save: '__metadata__' is reserved by the safetensors format")
-        arrays[name] = _as_array(name, value)
-    meta = None
+    meta = {}
     if metadata is not None:
-        meta = {}
         for k, v in metadata.items():
             if not isinstance(k, str) or not isinstance(v, str):
                 raise TypeError("save: metadata keys and values must be strings (encode others as JSON)")
+            if k == _TREE:
+                raise ValueError(f"save: the metadata key {_TREE!r} is reserved for the shape of a nested checkpoint")
             meta[k] = v
+    if all(isinstance(name, str) and _is_array(value) for name, value in state_dict.items()):
+        arrays = {}
+        for name, value in state_dict.items():
+            if name == "__metadata__":
+                raise ValueError("save: '__metadata__' is reserved by the safetensors format")
+            arrays[name] = _as_array(name, value)
+    else:
+        arrays = {}
+        meta[_TREE] = json.dumps(_encode_tree(state_dict, "", arrays), separators=(",", ":"))
+    meta = meta or None
     stn = _safetensors_numpy()
     data = stn.save(arrays, metadata=meta) if stn is not None else _encode(arrays, meta)
     _write_atomically(Path(path), data)
+
+
+def _is_array(value) -> bool:
+    return isinstance(value, Tensor | np.ndarray | np.generic)
+
+
+# A nested checkpoint's shape, as JSON: {"dict": [[key, node], ...]} (an integer key stays
+# an integer: JSON keeps its type in the pair), {"list": [...]}, {"tuple": [...]},
+# {"array": name} (with "scalar": true for a NumPy scalar), {"float": hex} (every float
+# bit for bit, NaN and -0.0 too) and {"value": v} for ints, strings, booleans and None.
+def _encode_tree(node, prefix: str, arrays: dict) -> dict:
+    where = prefix or "the checkpoint"
+    if _is_array(node):
+        name = prefix or "value"
+        while name in arrays or name == "__metadata__":
+            name += "_"
+        arrays[name] = _as_array(name, node)
+        return {"array": name, "scalar": True} if isinstance(node, np.generic) else {"array": name}
+    if isinstance(node, Mapping):
+        items = []
+        for key, value in node.items():
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                raise TypeError(f"save: {where} has the key {key!r}; a checkpoint's keys are strings or integers")
+            items.append([key, _encode_tree(value, f"{prefix}.{key}" if prefix else str(key), arrays)])
+        return {"dict": items}
+    if isinstance(node, list | tuple):
+        kind = "tuple" if isinstance(node, tuple) else "list"
+        return {kind: [_encode_tree(v, f"{prefix}.{i}" if prefix else str(i), arrays) for i, v in enumerate(node)]}
+    if isinstance(node, float):
+        return {"float": node.hex()}
+    if node is None or isinstance(node, bool | int | str):
+        return {"value": node}
+    raise TypeError(
+        f"save: {where} is a {type(node).__name__}; a checkpoint holds arrays, Tensors, numbers, "
+        "strings, booleans, None, and dicts, lists and tuples of them"
+    )
+
+
+def _decode_tree(node, arrays: dict, path) -> Any:
+    try:
+        (kind, value), *rest = node.items()
+        if kind == "array":
+            a = arrays[value]
+            return a[()] if rest else a
+        if kind == "dict":
+            return {key: _decode_tree(v, arrays, path) for key, v in value}
+        if kind in ("list", "tuple"):
+            items = [_decode_tree(v, arrays, path) for v in value]
+            return items if kind == "list" else tuple(items)
+        if kind == "float":
+            return float.fromhex(value)
+        if kind == "value":
+            return value
+    except (AttributeError, KeyError, TypeError, ValueError):
+        pass
+    raise ModelFileError(f"{path}: corrupt {_TREE} metadata (the shape of a nested checkpoint)")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -201,15 +279,26 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     return header, metadata, start
 
 
-def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def load(path: str | os.PathLike) -> dict[str, Any]:
     """The arrays of a safetensors file, by name (a state_dict for
-    ``Module.load_state_dict``).
+    ``Module.load_state_dict``); a nested checkpoint written by :func:`save` as it was saved.
 
     Raises ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
     truncated or corrupt one. Values are bit-for-bit those saved.
     """
     data = _read(path)
-    header, _, start = _parse_header(data, path)
+    header, metadata, start = _parse_header(data, path)
+    arrays = _load_arrays(data, header, start, path)
+    if _TREE not in metadata:
+        return arrays
+    try:
+        tree = json.loads(metadata[_TREE])
+    except json.JSONDecodeError:
+        raise ModelFileError(f"{path}: corrupt {_TREE} metadata (not JSON)") from None
+    return _decode_tree(tree, arrays, path)
+
+
+def _load_arrays(data: bytes, header: dict, start: int, path) -> dict[str, np.ndarray]:
     stn = _safetensors_numpy()
     if stn is not None:
         try:
@@ -231,6 +320,7 @@ def _writable(a: np.ndarray) -> np.ndarray:
 
 
 def load_metadata(path: str | os.PathLike) -> dict[str, str]:
-    """The ``__metadata__`` strings of a safetensors file ({} if it has none)."""
+    """The ``__metadata__`` strings of a safetensors file ({} if it has none), less the
+    shape of a nested checkpoint, which :func:`load` reads."""
     data = _read(path)
-    return _parse_header(data, path)[1]
+    return {k: v for k, v in _parse_header(data, path)[1].items() if k != _TREE}
