@@ -233,35 +233,16 @@ def _heldout_bpc(model, ids: np.ndarray, seq_len: int, n_windows: int, batch: in
 
 
 def _save_checkpoint(path: Path, model, opt, config, history) -> None:
-    arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-    state = opt.state_dict()
-    scalars = {}
-    for i, entry in state["state"].items():
-        for k, v in entry.items():
-            if isinstance(v, np.ndarray) or hasattr(v, "primal"):
-                arrays[f"optimizer.{i}.{k}"] = v
-            else:
-                scalars[f"{i}.{k}"] = v.item() if isinstance(v, np.generic) else v
-    meta = {"format": FORMAT + "-checkpoint", CONFIG_KEY: json.dumps(config), "history": json.dumps(history),
-            "optimizer.scalars": json.dumps(scalars), "optimizer.param_groups": json.dumps(state["param_groups"])}
-    io.save(arrays, path, metadata=meta)
+    meta = {"format": FORMAT + "-checkpoint", CONFIG_KEY: json.dumps(config)}
+    io.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history}, path, metadata=meta)
 
 
 def _load_checkpoint(path: Path, model, opt) -> list[dict]:
     """Restore the model and the optimizer; returns the history so far."""
-    meta = io.load_metadata(path)
-    arrays = io.load(path)
-    model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model.")})
-    state: dict[int, dict] = {}
-    for k, v in arrays.items():
-        if k.startswith("optimizer."):
-            _, i, name = k.split(".", 2)
-            state.setdefault(int(i), {})[name] = v
-    for k, v in json.loads(meta["optimizer.scalars"]).items():
-        i, name = k.split(".", 1)
-        state.setdefault(int(i), {})[name] = v
-    opt.load_state_dict({"state": state, "param_groups": json.loads(meta["optimizer.param_groups"])})
-    return json.loads(meta["history"])
+    checkpoint = io.load(path)
+    model.load_state_dict(checkpoint["model"])
+    opt.load_state_dict(checkpoint["optimizer"])
+    return checkpoint["history"]
 
 
 def train_main(argv: list[str]) -> dict[str, Any]:

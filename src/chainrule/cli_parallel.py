@@ -17,13 +17,11 @@ uninterrupted run would have.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -161,41 +159,23 @@ def _cli_error(message: str, code: int = 1):
 
 
 # -- checkpoints ------------------------------------------------------------------------------
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    return x
-
-
 def save_checkpoint(out: Path, epoch: int, options: dict, model, opt, sched, generator, history: list,
                     world: World) -> None:
     """Rank 0 writes the state after ``epoch`` to ``out/checkpoint.safetensors`` (every
     process calls this: the dropout generators of all processes are saved too)."""
     dropout_states = world.gather(init.get_generator(None).bit_generator.state)
     if world.is_root:
-        arrays = {f"model.{k}": v for k, v in model.state_dict().items()}
-        opt_state = opt.state_dict()
-        scalars: dict[str, dict[str, Any]] = {}
-        for index, entry in opt_state["state"].items():
-            for k, v in entry.items():
-                if isinstance(v, np.ndarray):
-                    arrays[f"optim.{index}.{k}"] = v
-                else:
-                    scalars.setdefault(str(index), {})[k] = _json_safe(v)
         state = {
             "epoch": epoch,
             "options": options,
             "history": history,
-            "optimizer": {"param_groups": _json_safe(opt_state["param_groups"]), "scalars": scalars},
-            "scheduler": None if sched is None else _json_safe(sched.state_dict()),
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": None if sched is None else sched.state_dict(),
             "data_order": generator.bit_generator.state,
             "dropout": dropout_states,
         }
-        io.save(arrays, out / CHECKPOINT, metadata={"chainrule.checkpoint": json.dumps(state)})
+        io.save(state, out / CHECKPOINT, metadata={"chainrule.checkpoint": "1"})
     world.barrier()  # the checkpoint exists before anyone goes on
 
 
@@ -205,24 +185,15 @@ def load_checkpoint(out: Path, options: dict, model, opt, sched, generator, worl
     path = out / CHECKPOINT
     if not path.exists():
         raise _cli_error(f"--resume: no checkpoint in {out} ({CHECKPOINT} is written after every epoch)")
-    meta = io.load_metadata(path)
-    if "chainrule.checkpoint" not in meta:
+    if "chainrule.checkpoint" not in io.load_metadata(path):
         raise _cli_error(f"--resume: {path} is not a checkpoint written by 'chainrule train'")
-    state = json.loads(meta["chainrule.checkpoint"])
+    state = io.load(path)
     differ = [k for k in sorted(set(options) | set(state["options"])) if options.get(k) != state["options"].get(k)]
     if differ:
         shown = ", ".join(f"{k} (was {state['options'].get(k)!r}, now {options.get(k)!r})" for k in differ)
         raise _cli_error(f"--resume: the checkpoint was made with other options: {shown}", 2)
-    arrays = io.load(path)
-    model.load_state_dict({k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")})
-    entries: dict[int, dict] = {}
-    for k, v in arrays.items():
-        if k.startswith("optim."):
-            _, index, name = k.split(".", 2)
-            entries.setdefault(int(index), {})[name] = v
-    for index, scalars in state["optimizer"]["scalars"].items():
-        entries.setdefault(int(index), {}).update(scalars)
-    opt.load_state_dict({"state": entries, "param_groups": state["optimizer"]["param_groups"]})
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
     if sched is not None and state["scheduler"] is not None:
         sched.load_state_dict(state["scheduler"])
     generator.bit_generator.state = state["data_order"]
