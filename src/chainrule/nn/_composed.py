@@ -3,7 +3,9 @@ activations (``elu``, ``selu``, ``celu``, ``relu6``, ``hardtanh``, ``hardswish``
 ``hardsigmoid``, ``softsign``, ``tanhshrink``, ``mish``, ``softmin``, ``glu``), ``pad``,
 distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
 (``kl_div``, ``huber_loss``, ``poisson_nll_loss``, ``gaussian_nll_loss``,
-``margin_ranking_loss``, ``triplet_margin_loss``). Being compositions, each
+``margin_ranking_loss``, ``triplet_margin_loss``, ``soft_margin_loss``,
+``cosine_embedding_loss``, ``hinge_embedding_loss``, ``multi_margin_loss``,
+``multilabel_soft_margin_loss``, ``multilabel_margin_loss``). Being compositions, each
 differentiates in both modes, to any order, and batches under ``vmap``; derivatives at a
 kink follow PyTorch's choice where it matters (0 at the ends of ``hardtanh``'s range).
 """
@@ -13,16 +15,20 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.nn import _ops
+from chainrule.numpy.elementwise import clamp
 
 __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
     "tanhshrink", "mish", "softmin", "glu", "pad", "normalize", "cosine_similarity",
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
-    "softmax_input",
+    "softmax_input", "soft_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -276,9 +282,14 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
+def _hinge(z):
+    """max(z, 0) as PyTorch's ``clamp_min(0)``: at z = 0 the derivative is 1 (``maximum``'s is ½)."""
+    return clamp(z, 0.0, None)
+
+
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
     """max(0, −target (input1 − input2) + margin)."""
-    return _reduce(cnp.maximum(-target * (input1 - input2) + margin, 0.0), reduction, "margin_ranking_loss")
+    return _reduce(_hinge(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
@@ -289,4 +300,89 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = cnp.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    return _reduce(cnp.maximum(d_pos - d_neg + margin, 0.0), reduction, "triplet_margin_loss")
+    return _reduce(_hinge(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+
+
+def soft_margin_loss(input, target, reduction: str = "mean"):
+    """log(1 + exp(−target · input)), for targets ±1 (computed without overflow)."""
+    return _reduce(_ops.softplus(-target * input, threshold=None), reduction, "soft_margin_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+    """1 − cos(input1, input2) where target is 1, max(0, cos − margin) where it is −1; the
+    cosine along the last axis, each squared norm + 1e-12 (PyTorch's guard against 0/0)."""
+    axis = input1.ndim - 1
+    cos = cnp.sum(input1 * input2, axis=axis) / cnp.sqrt(
+        (cnp.sum(input1 * input1, axis=axis) + 1e-12) * (cnp.sum(input2 * input2, axis=axis) + 1e-12))
+    t = undifferentiated(target)
+    loss = cnp.where(t == 1, 1 - cos, 0.0) + cnp.where(t == -1, _hinge(cos - margin), 0.0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+    """input where target is 1, max(0, margin − input) where it is −1."""
+    t = undifferentiated(target)
+    loss = cnp.where(t != 1, _hinge(margin - input), 0.0) + cnp.where(t != -1, input, 0.0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def _class_targets(input, target, name: str):
+    """``(input, target)`` of a multi-class margin loss as (N, C) and (N, ...); a single
+    sample (C,) becomes a batch of one."""
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{name}: the input must be (C,) or (N, C), got shape {tuple(input.shape)}")
+    y = np.asarray(undifferentiated(target))
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name}: the target must hold class indices (integers), got {y.dtype}")
+    return (input, y) if input.ndim == 2 else (cnp.reshape(input, (1, -1)), y.reshape(1, -1))
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+    """Σ_{j ≠ y} max(0, margin − x_y + x_j)^p / C for each sample (times ``weight[y]``): the
+    multi-class hinge loss of (N, C) scores against class indices y."""
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, not {p!r}")
+    scores, y = _class_targets(input, target, "multi_margin_loss")
+    y = y.reshape(-1)
+    n, c = scores.shape
+    if y.shape != (n,) or ((y < 0) | (y >= c)).any():
+        raise ValueError(f"multi_margin_loss: the target must hold {n} class indices in [0, {c}), got {y.tolist()}")
+    z = margin - scores[np.arange(n), y][:, None] + scores
+    # a term counts where z > 0 and the class is not the target's (PyTorch's: no term at z = 0)
+    counted = (undifferentiated(z) > 0) & (np.arange(c) != y[:, None])
+    h = cnp.where(counted, z if p == 1 else z * z, 0.0)
+    if weight is not None:
+        h = h * cnp.reshape(weight[y], (n, 1))
+    loss = cnp.sum(h, axis=1) / c
+    return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multi_margin_loss")
+
+
+def multilabel_margin_loss(input, target, reduction: str = "mean"):
+    """Σ_{j target, i not} max(0, 1 − (x_j − x_i)) / C for each sample; each row of the
+    (N, C) target lists the sample's classes, ended by the first −1."""
+    scores, y = _class_targets(input, target, "multilabel_margin_loss")
+    n, c = scores.shape
+    if y.shape != (n, c):
+        raise ValueError(f"multilabel_margin_loss: the target must have the input's shape {(n, c)}, got {y.shape}")
+    listed = np.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
+    if ((y >= c) & listed).any():
+        raise ValueError(f"multilabel_margin_loss: class indices must lie in [0, {c})")
+    # is_target[k, i]: class i is one of sample k's; picks[k, j, i]: target slot j against class i
+    is_target = np.zeros((n, c), dtype=bool)
+    rows, slots = np.nonzero(listed)
+    is_target[rows, y[rows, slots]] = True
+    picked = cnp.take_along_axis(scores, np.where(listed, y, 0), axis=1)  # (N, C): x at each slot
+    z = 1 - picked[:, :, None] + scores[:, None, :]
+    counted = listed[:, :, None] & ~is_target[:, None, :] & (undifferentiated(z) > 0)
+    loss = cnp.sum(cnp.where(counted, z, 0.0), axis=(1, 2)) / c
+    return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multilabel_margin_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+    """The binary cross-entropy of each class's logit against its 0/1 label (times
+    ``weight``), averaged over the classes of each sample."""
+    # log σ(x) = −softplus(−x), finite for any x
+    loss = target * _ops.softplus(-input, threshold=None) + (1 - target) * _ops.softplus(input, threshold=None)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(cnp.mean(loss, axis=-1), reduction, "multilabel_soft_margin_loss")

@@ -3,7 +3,9 @@ PyTorch's constructor arguments and defaults: ``ELU``, ``CELU``, ``SELU``, ``ReL
 ``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
 ``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
 ``PReLU`` (a learnt slope); ``KLDivLoss``, ``HuberLoss``, ``PoissonNLLLoss``,
-``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``.
+``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``, ``SoftMarginLoss``,
+``CosineEmbeddingLoss``, ``HingeEmbeddingLoss``, ``MultiMarginLoss``, ``MultiLabelMarginLoss``,
+``MultiLabelSoftMarginLoss``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from chainrule.nn.parameter import Parameter
 __all__ = [
     "ELU", "CELU", "SELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
     "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "KLDivLoss", "HuberLoss",
-    "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss",
+    "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss",
+    "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
 ]
 
 
@@ -54,6 +57,16 @@ MarginRankingLoss = _layer("MarginRankingLoss", F.margin_ranking_loss, ("margin"
                            {"margin": 0.0, "reduction": "mean"})
 TripletMarginLoss = _layer("TripletMarginLoss", F.triplet_margin_loss, ("margin", "p", "eps", "swap", "reduction"),
                            {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False, "reduction": "mean"})
+SoftMarginLoss = _layer("SoftMarginLoss", F.soft_margin_loss, ("reduction",), {"reduction": "mean"})
+CosineEmbeddingLoss = _layer("CosineEmbeddingLoss", F.cosine_embedding_loss, ("margin", "reduction"),
+                             {"margin": 0.0, "reduction": "mean"})
+HingeEmbeddingLoss = _layer("HingeEmbeddingLoss", F.hinge_embedding_loss, ("margin", "reduction"),
+                            {"margin": 1.0, "reduction": "mean"})
+MultiMarginLoss = _layer("MultiMarginLoss", F.multi_margin_loss, ("p", "margin", "weight", "reduction"),
+                         {"p": 1, "margin": 1.0, "weight": None, "reduction": "mean"})
+MultiLabelMarginLoss = _layer("MultiLabelMarginLoss", F.multilabel_margin_loss, ("reduction",), {"reduction": "mean"})
+MultiLabelSoftMarginLoss = _layer("MultiLabelSoftMarginLoss", F.multilabel_soft_margin_loss, ("weight", "reduction"),
+                                  {"weight": None, "reduction": "mean"})
 
 
 class PReLU(Module):
