@@ -17,16 +17,10 @@ so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the mo
 
 from chainrule.nn import activation, conv, functional, init, layers, recurrent, spatial, transformer, utils
 from chainrule.nn.activation import *  # noqa: F403
+from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
-from chainrule.nn.module import (
-    IncompatibleKeys,
-    Module,
-    ModuleDict,
-    ModuleList,
-    Sequential,
-    StateDictError,
-)
+from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.recurrent import *  # noqa: F403
 from chainrule.nn.spatial import *  # noqa: F403
@@ -41,6 +35,8 @@ __all__ = [
     "Sequential",
     "ModuleList",
     "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
     "Parameter",
     "StateDictError",
     "IncompatibleKeys",

@@ -1,4 +1,5 @@
-"""``Module``: the base class of layers and models, and the containers built on it.
+"""``Module``: the base class of layers and models (the containers built on it are in
+:mod:`chainrule.nn.containers`).
 
 A Module registers the :class:`~chainrule.nn.Parameter` objects and sub-Modules that are
 assigned to its attributes, so that ``parameters()``, ``state_dict()``, ``train()`` and
@@ -19,7 +20,7 @@ and the gradient comes back shaped like the model, its parameters replaced by ar
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -31,9 +32,6 @@ from chainrule.nn.parameter import Parameter
 
 __all__ = [
     "Module",
-    "Sequential",
-    "ModuleList",
-    "ModuleDict",
     "StateDictError",
     "IncompatibleKeys",
     "mark_modified",
@@ -597,158 +595,3 @@ def _register_pytree(cls: type) -> None:
 
 
 _register_pytree(Module)
-
-
-# -- containers ---------------------------------------------------------------------------------
-class Sequential(Module):
-    """Modules applied one after the other.
-
-    >>> import numpy as np
-    >>> from chainrule import nn
-    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    >>> net(np.ones((5, 4), dtype=np.float32)).shape
-    (5, 2)
-    >>> net
-    Sequential(
-      (0): Linear(in_features=4, out_features=8, bias=True)
-      (1): ReLU()
-      (2): Linear(in_features=8, out_features=2, bias=True)
-    )
-    """
-
-    def __init__(self, *modules: Module):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            for name, m in modules[0].items():
-                self.add_module(str(name), _check_module(m))
-        else:
-            for i, m in enumerate(modules):
-                self.add_module(str(i), _check_module(m))
-
-    def forward(self, x):
-        for m in self._modules.values():
-            x = m(x)
-        return x
-
-    def __getitem__(self, idx):
-        mods = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(dict(mods[idx]))
-        return mods[idx][1]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self._modules)), _check_module(module))
-        return self
-
-
-def _check_module(m):
-    if not isinstance(m, Module):
-        raise TypeError(f"expected a Module, got {type(m).__name__}")
-    return m
-
-
-class ModuleList(Module):
-    """A list of sub-modules, registered (so their parameters are found).
-
-    >>> from chainrule import nn
-    >>> blocks = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
-    >>> len(list(blocks.parameters()))
-    4
-    """
-
-    def __init__(self, modules: Iterable[Module] | None = None):
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def _renumber(self, mods: list[Module]) -> None:
-        for name in list(self._modules):
-            self.__dict__.pop(name, None)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), _check_module(m))
-
-    def __getitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(mods[idx])
-        return mods[idx]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods[idx] = module
-        self._renumber(mods)
-
-    def __delitem__(self, idx) -> None:
-        mods = list(self._modules.values())
-        del mods[idx]
-        self._renumber(mods)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), _check_module(module))
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._renumber(mods)
-
-
-class ModuleDict(Module):
-    """A dict of sub-modules, registered under their keys.
-
-    >>> from chainrule import nn
-    >>> heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 3)})
-    >>> sorted(heads.keys())
-    ['a', 'b']
-    """
-
-    def __init__(self, modules: Mapping[str, Module] | None = None):
-        super().__init__()
-        if modules is not None:
-            for k, m in modules.items():
-                self[k] = m
-
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
-        self.add_module(key, _check_module(module))
-
-    def __delitem__(self, key: str) -> None:
-        self.__delattr__(key)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()

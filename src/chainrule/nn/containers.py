@@ -1,0 +1,312 @@
+"""The containers: ``Sequential``, ``ModuleList`` and ``ModuleDict`` of sub-modules, and
+``ParameterList`` and ``ParameterDict`` of parameters, each registering what it holds so
+that ``parameters()``, ``state_dict()`` and the optimizers find it (keys ``0``, ``1``, ...
+or the dict's own, as in PyTorch).
+
+>>> from chainrule import nn
+>>> scales = nn.ParameterList([nn.Parameter(np.ones(2)), np.zeros(3)])
+>>> sorted(scales.state_dict()), type(scales[1]).__name__
+(['0', '1'], 'Parameter')
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+from chainrule.nn.module import Module
+from chainrule.nn.parameter import Parameter
+
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+
+
+class Sequential(Module):
+    """Modules applied one after the other.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> net(np.ones((5, 4), dtype=np.float32)).shape
+    (5, 2)
+    >>> net
+    Sequential(
+      (0): Linear(in_features=4, out_features=8, bias=True)
+      (1): ReLU()
+      (2): Linear(in_features=8, out_features=2, bias=True)
+    )
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            for name, m in modules[0].items():
+                self.add_module(str(name), _check_module(m))
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), _check_module(m))
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.items())
+        if isinstance(idx, slice):
+            return Sequential(dict(mods[idx]))
+        return mods[idx][1]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self._modules)), _check_module(module))
+        return self
+
+
+def _check_module(m):
+    if not isinstance(m, Module):
+        raise TypeError(f"expected a Module, got {type(m).__name__}")
+    return m
+
+
+class ModuleList(Module):
+    """A list of sub-modules, registered (so their parameters are found).
+
+    >>> from chainrule import nn
+    >>> blocks = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+    >>> len(list(blocks.parameters()))
+    4
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _renumber(self, mods: list[Module]) -> None:
+        for name in list(self._modules):
+            self.__dict__.pop(name, None)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), _check_module(m))
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return ModuleList(mods[idx])
+        return mods[idx]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods[idx] = module
+        self._renumber(mods)
+
+    def __delitem__(self, idx) -> None:
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._renumber(mods)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> ModuleList:
+        self.add_module(str(len(self._modules)), _check_module(module))
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+
+
+class ModuleDict(Module):
+    """A dict of sub-modules, registered under their keys.
+
+    >>> from chainrule import nn
+    >>> heads = nn.ModuleDict({"a": nn.Linear(2, 1), "b": nn.Linear(2, 3)})
+    >>> sorted(heads.keys())
+    ['a', 'b']
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            for k, m in modules.items():
+                self[k] = m
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, _check_module(module))
+
+    def __delitem__(self, key: str) -> None:
+        self.__delattr__(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+
+def _as_parameter(value) -> Parameter:
+    """A Parameter as it is; an array, a Tensor or a number made into one (as PyTorch's
+    containers do with a plain tensor)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        value = value.detach().numpy()
+    if isinstance(value, np.ndarray | np.generic | int | float | list | tuple):
+        return Parameter(np.array(value))
+    raise TypeError(f"expected a Parameter, an array or a Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of parameters, registered under ``0``, ``1``, ...; arrays and Tensors
+    appended become Parameters.
+
+    >>> from chainrule import nn
+    >>> ws = nn.ParameterList([np.ones((2, 2)) for _ in range(3)])
+    >>> len(ws), len(list(ws.parameters()))
+    (3, 3)
+    """
+
+    def __init__(self, values: Iterable[Any] | None = None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _items(self) -> list[Parameter]:
+        return list(self._parameters.values())
+
+    def _renumber(self, items: list) -> None:
+        for name in list(self._parameters):
+            self.__delattr__(name)
+        for i, p in enumerate(items):
+            setattr(self, str(i), _as_parameter(p))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(self._items()[idx])
+        return self._items()[idx]
+
+    def __setitem__(self, idx: int, value) -> None:
+        items = self._items()
+        items[idx] = value
+        self._renumber(items)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._items())
+
+    def append(self, value) -> ParameterList:
+        setattr(self, str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Any]) -> ParameterList:
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of parameters, registered under their keys; arrays and Tensors become
+    Parameters.
+
+    >>> from chainrule import nn
+    >>> d = nn.ParameterDict({"shift": np.zeros(3), "scale": np.ones(3)})
+    >>> list(d.keys())  # a plain dict's entries sorted by key, as in PyTorch
+    ['scale', 'shift']
+    """
+
+    def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ParameterDict keys are non-empty strings without '.', got {key!r}")
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        self.__delattr__(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key: str, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key: str) -> Parameter:
+        value = self._parameters[key]
+        del self[key]
+        return value
+
+    def update(self, parameters) -> None:
+        """Add or replace entries, in order: a plain dict's sorted by key (PyTorch's rule,
+        so that state_dict keys agree with its), an OrderedDict's, a ParameterDict's or
+        a sequence of pairs' as given."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
+        for k, v in pairs:
+            self[k] = v
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for k, p in self.items())
