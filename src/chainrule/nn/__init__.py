@@ -15,10 +15,11 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import activation, conv, functional, init, layers, recurrent, spatial, transformer, utils
+from chainrule.nn import activation, conv, dropout, functional, init, layers, recurrent, spatial, transformer, utils
 from chainrule.nn.activation import *  # noqa: F403
 from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.conv import *  # noqa: F403
+from chainrule.nn.dropout import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
 from chainrule.nn.parameter import Parameter
@@ -43,6 +44,7 @@ __all__ = [
     "SyncBatchNorm",
     *layers.__all__,
     *conv.__all__,
+    *dropout.__all__,
     *recurrent.__all__,
     *spatial.__all__,
     *[n for n in activation.__all__ if n[0].isupper()],

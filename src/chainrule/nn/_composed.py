@@ -1,7 +1,7 @@
 """More of ``torch.nn.functional``, composed from the mirror's differentiable functions:
 activations (``elu``, ``selu``, ``celu``, ``relu6``, ``hardtanh``, ``hardswish``,
 ``hardsigmoid``, ``softsign``, ``tanhshrink``, ``mish``, ``softmin``, ``glu``), ``pad``,
-distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
+``bilinear``, distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
 (``kl_div``, ``huber_loss``, ``poisson_nll_loss``, ``gaussian_nll_loss``,
 ``margin_ranking_loss``, ``triplet_margin_loss``, ``soft_margin_loss``,
 ``cosine_embedding_loss``, ``hinge_embedding_loss``, ``multi_margin_loss``,
@@ -28,7 +28,7 @@ __all__ = [
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
     "softmax_input", "soft_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss",
-    "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "bilinear",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -201,6 +201,13 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):
     if mode == "constant":
         return cnp.pad(input, widths, mode="constant", constant_values=0.0 if value is None else value)
     return cnp.pad(input, widths, mode=_PAD_MODES[mode])
+
+
+# -- products ----------------------------------------------------------------------------------
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = Σ_ij x1_i W_oij x2_j (+ b_o) over the last axes of ``input1`` and ``input2``."""
+    out = cnp.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
 
 
 # -- distances ---------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ __all__ = [
     "normalize",
     "dropout",
     "dropout_factor",
+    "dropout_keep",
 ]
 
 
@@ -664,16 +665,25 @@ def dropout_factor(like, shape, p: float, rng=None):
     element is kept (probability 1 − p), 0 where it is dropped, in ``like``'s dtype; a
     new draw from ``rng`` each call (under chainrule.jit, each replay of a program that
     computes ``like``), for 0 < p ≤ 1."""
-    dtype = like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
-    draw_dtype = np.float32 if dtype == np.float32 else np.float64
+    keep = dropout_keep(like, shape, p, rng)
+    return (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(_dtype_of(like), copy=False)
+
+
+def dropout_keep(like, shape, p: float, rng=None):
+    """The kept elements of a dropout mask of ``shape`` (True with probability 1 − p),
+    drawn as :func:`dropout_factor` draws them."""
+    draw_dtype = np.float32 if _dtype_of(like) == np.float32 else np.float64
     traced = undifferentiated(like)
     if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
         uniform = traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
                                        effect="draw", rng=lambda: get_generator(rng))
     else:
         uniform = _draw_uniform(rng, tuple(shape), draw_dtype)
-    keep = uniform >= p
-    return (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(dtype, copy=False)
+    return uniform >= p
+
+
+def _dtype_of(like) -> np.dtype:
+    return like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
 
 
 def _draw_uniform(rng, shape, dtype):

@@ -14,9 +14,14 @@ class _Options(Module):
     _fn = None
     _names: tuple[str, ...] = ()
     _defaults: dict = {}
+    _inplace = False  # PyTorch's constructor ends with inplace: it may come positionally
 
     def __init__(self, *args, **kwargs):
         super().__init__()
+        if self._inplace and len(args) == len(self._names) + 1:
+            *args, kwargs["inplace"] = args
+        if not isinstance(kwargs.get("inplace", False), bool):
+            raise TypeError(f"{type(self).__name__}: inplace must be True or False, got {kwargs['inplace']!r}")
         if len(args) > len(self._names):
             raise TypeError(f"{type(self).__name__} takes at most {len(self._names)} arguments")
         values = dict(zip(self._names, args, strict=False))

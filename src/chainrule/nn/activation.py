@@ -2,7 +2,8 @@
 PyTorch's constructor arguments and defaults: ``ELU``, ``CELU``, ``SELU``, ``ReLU6``,
 ``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
 ``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
-``PReLU`` (a learnt slope); ``KLDivLoss``, ``HuberLoss``, ``PoissonNLLLoss``,
+``PReLU`` (a learnt slope), ``CosineSimilarity``, ``PairwiseDistance``; ``KLDivLoss``,
+``HuberLoss``, ``PoissonNLLLoss``,
 ``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``, ``SoftMarginLoss``,
 ``CosineEmbeddingLoss``, ``HingeEmbeddingLoss``, ``MultiMarginLoss``, ``MultiLabelMarginLoss``,
 ``MultiLabelSoftMarginLoss``.
@@ -23,22 +24,24 @@ __all__ = [
     "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "KLDivLoss", "HuberLoss",
     "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss",
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+    "CosineSimilarity", "PairwiseDistance",
 ]
 
 
-def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = ""):
+def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False):
     return type(name, (_Options,), {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {},
+                                    "_inplace": inplace,
                                     "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__})
 
 
-ELU = _layer("ELU", F.elu, ("alpha",), {"alpha": 1.0})
-CELU = _layer("CELU", F.celu, ("alpha",), {"alpha": 1.0})
-SELU = _layer("SELU", F.selu)
-ReLU6 = _layer("ReLU6", F.relu6)
-Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0})
-Hardswish = _layer("Hardswish", F.hardswish)
-Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid)
-Mish = _layer("Mish", F.mish)
+ELU = _layer("ELU", F.elu, ("alpha",), {"alpha": 1.0}, inplace=True)
+CELU = _layer("CELU", F.celu, ("alpha",), {"alpha": 1.0}, inplace=True)
+SELU = _layer("SELU", F.selu, inplace=True)
+ReLU6 = _layer("ReLU6", F.relu6, inplace=True)
+Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0}, inplace=True)
+Hardswish = _layer("Hardswish", F.hardswish, inplace=True)
+Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid, inplace=True)
+Mish = _layer("Mish", F.mish, inplace=True)
 LogSigmoid = _layer("LogSigmoid", F.logsigmoid)
 Softsign = _layer("Softsign", F.softsign)
 Tanhshrink = _layer("Tanhshrink", F.tanhshrink)
@@ -46,7 +49,7 @@ Softmin = _layer("Softmin", F.softmin, ("dim",), {"dim": None})
 GLU = _layer("GLU", F.glu, ("dim",), {"dim": -1})
 Softshrink = _layer("Softshrink", F.softshrink, ("lambd",), {"lambd": 0.5})
 Hardshrink = _layer("Hardshrink", F.hardshrink, ("lambd",), {"lambd": 0.5})
-Threshold = _layer("Threshold", F.threshold, ("threshold", "value"))
+Threshold = _layer("Threshold", F.threshold, ("threshold", "value"), inplace=True)
 KLDivLoss = _layer("KLDivLoss", F.kl_div, ("reduction", "log_target"), {"reduction": "mean", "log_target": False})
 HuberLoss = _layer("HuberLoss", F.huber_loss, ("reduction", "delta"), {"reduction": "mean", "delta": 1.0})
 PoissonNLLLoss = _layer("PoissonNLLLoss", F.poisson_nll_loss, ("log_input", "full", "eps", "reduction"),
@@ -57,6 +60,9 @@ MarginRankingLoss = _layer("MarginRankingLoss", F.margin_ranking_loss, ("margin"
                            {"margin": 0.0, "reduction": "mean"})
 TripletMarginLoss = _layer("TripletMarginLoss", F.triplet_margin_loss, ("margin", "p", "eps", "swap", "reduction"),
                            {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False, "reduction": "mean"})
+CosineSimilarity = _layer("CosineSimilarity", F.cosine_similarity, ("dim", "eps"), {"dim": 1, "eps": 1e-8})
+PairwiseDistance = _layer("PairwiseDistance", F.pairwise_distance, ("p", "eps", "keepdim"),
+                          {"p": 2.0, "eps": 1e-6, "keepdim": False})
 SoftMarginLoss = _layer("SoftMarginLoss", F.soft_margin_loss, ("reduction",), {"reduction": "mean"})
 CosineEmbeddingLoss = _layer("CosineEmbeddingLoss", F.cosine_embedding_loss, ("margin", "reduction"),
                              {"margin": 0.0, "reduction": "mean"})

@@ -23,9 +23,10 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _composed, _ops, _pooling, _resample
+from chainrule.nn import _composed, _dropout, _ops, _pooling, _resample
 from chainrule.nn._attention import scaled_dot_product_attention
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
+from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
 from chainrule.nn._layer_norm import layer_norm_forward
 from chainrule.nn._ops import plain
 from chainrule.nn._ops import update_running as _update_running
@@ -46,7 +47,6 @@ __all__ = [
     "logsigmoid",
     "softmax",
     "log_softmax",
-    "dropout",
     "scaled_dot_product_attention",
     "conv1d",
     "conv2d",
@@ -65,6 +65,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     *_composed.__all__,
+    *_dropout.__all__,
     *_pooling.__all__,
     *_resample.__all__,
 ]
@@ -152,13 +153,6 @@ def log_softmax(input, dim: int | None = None, dtype=None):
     """x − log Σ exp(x) along ``dim``, computed stably (``dim`` and ``dtype`` as in :func:`softmax`)."""
     input, dim = _composed.softmax_input("log_softmax", input, dim, dtype)
     return _ops.log_softmax(input, axis=dim)
-
-
-def dropout(input, p: float = 0.5, training: bool = True, rng=None):
-    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (inverted
-    dropout), in training; the identity otherwise. ``rng``: a NumPy Generator or seed
-    (default: the global one of ``chainrule.nn.init``)."""
-    return _ops.dropout(input, p, training, rng)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):

@@ -1,5 +1,5 @@
-"""Layers: ``Linear``, ``Conv2d``, pooling, normalisation, ``Embedding``, ``Dropout``,
-activations and losses, as Modules.
+"""Layers: ``Linear``, ``Bilinear``, ``Conv2d``, pooling, normalisation, ``Embedding``,
+``Flatten``, ``Unflatten``, activations and losses, as Modules.
 
 Parameters are float32 by default (as in PyTorch: half the memory traffic of float64,
 and BLAS runs about twice as fast); pass ``dtype=np.float64`` for float64 layers, e.g.
@@ -26,11 +26,12 @@ from chainrule.nn.parameter import Parameter
 __all__ = [
     "Identity",
     "Linear",
+    "Bilinear",
     "Conv2d",
     "MaxPool2d",
     "AvgPool2d",
     "Flatten",
-    "Dropout",
+    "Unflatten",
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",
@@ -106,6 +107,35 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y = x1ᵀ A x2 + b for each output feature: ``weight`` (out, in1, in2) and ``bias``
+    (out,) drawn from U(−1/√in1, 1/√in1), as PyTorch's.
+
+    >>> import numpy as np
+    >>> Bilinear(3, 4, 2)(np.ones((5, 3), np.float32), np.ones((5, 4), np.float32)).shape
+    (5, 2)
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, dtype=None,
+                 rng=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        dt, rng = param_dtype(dtype), None if rng is None else init.get_generator(rng)  # one stream for both
+        bound = 1.0 / math.sqrt(in1_features)
+        self.weight = init.uniform_(_empty((out_features, in1_features, in2_features), dt), -bound, bound, rng=rng)
+        if bias:
+            self.bias = init.uniform_(_empty((out_features,), dt), -bound, bound, rng=rng)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x1, x2):
+        return F.bilinear(x1, x2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Conv2d(Module):
@@ -242,22 +272,26 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
-class Dropout(Module):
-    """Zero elements with probability ``p`` in training (scaling the rest by 1/(1−p));
-    the identity in eval mode."""
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size`` (one entry may be −1), Flatten's inverse.
 
-    def __init__(self, p: float = 0.5, rng=None):
+    >>> import numpy as np
+    >>> Unflatten(1, (3, 4))(np.zeros((2, 12))).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
-        self.p = p
-        self.rng = rng if rng is None else init.get_generator(rng)
+        self.dim = int(dim)
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.rng)
+        shape = tuple(x.shape)
+        d = self.dim % len(shape)
+        return cnp.reshape(x, shape[:d] + self.unflattened_size + shape[d + 1 :])
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class _BatchNorm(Module):

@@ -123,7 +123,7 @@ class _RNNBase(Module):
                 finals_c.append(c)
             x = outs[0] if len(outs) == 1 else cnp.concatenate(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True, self.rng)
+                x = F.dropout(x, self.dropout, True, rng=self.rng)
         h_n = cnp.stack(finals_h, axis=0)
         c_n = cnp.stack(finals_c, axis=0) if is_lstm else None
         if packed is not None:

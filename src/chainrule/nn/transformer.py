@@ -19,7 +19,8 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._attention import _float_mask, multi_head_attention
 from chainrule.nn.containers import ModuleList
-from chainrule.nn.layers import Dropout, LayerNorm, Linear, _empty, param_dtype
+from chainrule.nn.dropout import Dropout
+from chainrule.nn.layers import LayerNorm, Linear, _empty, param_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",

@@ -1,0 +1,121 @@
+"""Dropout, the ``torch.nn.functional`` way: ``dropout`` (each element), ``dropout1d``,
+``dropout2d``, ``dropout3d`` (whole channels), ``alpha_dropout`` and
+``feature_alpha_dropout`` (for SELU networks: dropped values set to SELU's negative
+saturation and the result rescaled to keep the mean and variance).
+
+Masks are drawn from ``rng`` (a NumPy Generator or seed; default the global generator
+that ``chainrule.manual_seed`` seeds), a new one every call, every replay under
+``chainrule.jit`` and every example under ``vmap``. PyTorch's ``inplace=True`` is
+accepted; the result is computed out of place.
+
+>>> import numpy as np
+>>> x = np.ones((2, 3, 4))
+>>> y = dropout1d(x, 0.5, rng=0)   # each (sample, channel) row kept whole or zeroed
+>>> sorted(set(y.reshape(6, 4).std(axis=1).tolist()))
+[0.0]
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from chainrule.nn import _ops
+
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
+
+# −scale·α of SELU: the value a SELU unit saturates to, which alpha dropout drops to
+_SELU_SATURATION = 1.7580993408473766
+
+
+def _check(name: str, p, inplace) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: dropout probability must be between 0 and 1, got {p}")
+    if not isinstance(inplace, bool):
+        raise TypeError(f"{name}: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
+    """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (inverted
+    dropout), in training; the identity otherwise.
+
+    >>> import numpy as np
+    >>> sorted(set(dropout(np.ones(100), 0.5, rng=0).tolist()))
+    [0.0, 2.0]
+    """
+    _check("dropout", p, inplace)
+    return _ops.dropout(input, p, training, rng)
+
+
+def _channels(input, p: float, training: bool, rng, alpha: bool = False):
+    """Dropout of whole channels: one draw per (sample, channel), the mask (N, C, 1, ...)."""
+    if not training or p == 0.0:
+        return input
+    shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+    return _alpha(input, p, rng, shape) if alpha else input * _ops.dropout_factor(input, shape, p, rng)
+
+
+def _alpha(input, p: float, rng, shape):
+    """x·a·keep + b: dropped values go to −α' (SELU's saturation), then the affine map
+    a(·) + c that restores zero mean and unit variance (PyTorch's arithmetic)."""
+    if p == 1.0:
+        return input * 0.0
+    keep = _ops.dropout_keep(input, shape, p, rng) * 1.0
+    a = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
+    return input * (keep * a) + ((keep - 1) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p)
+
+
+def _unbatched(fn, input, batched_ndim: int):
+    """``fn`` of ``input`` with a batch axis of one added when it has none."""
+    if input.ndim == batched_ndim:
+        return fn(input)
+    return fn(input[None])[0]
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
+    """Zero whole channels of a (N, C, L) or (C, L) input with probability ``p``, scaling
+    the rest by 1/(1−p)."""
+    _check("dropout1d", p, inplace)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected a (N, C, L) or (C, L) input, got shape {tuple(input.shape)}")
+    return _unbatched(lambda x: _channels(x, p, training, rng), input, 3)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
+    """Zero whole channels of a (N, C, H, W) input with probability ``p``. PyTorch's
+    handling of other inputs, with its warnings: a 3-d input is taken as (N, C, L), and
+    any other as (N, C, ...)."""
+    _check("dropout2d", p, inplace)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: a {input.ndim}-d input is deprecated (PyTorch's too): dropout2d is for "
+                      "(N, C, H, W) or (C, H, W) inputs; use dropout for elementwise dropout",
+                      UserWarning, stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: a 3-d input is taken as (N, C, L), as PyTorch does: use dropout1d for that, "
+                      "or add the batch axis to a (C, H, W) input", UserWarning, stacklevel=2)
+    return _channels(input, p, training, rng)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
+    """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
+    _check("dropout3d", p, inplace)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: a {input.ndim}-d input is deprecated (PyTorch's too): dropout3d is for "
+                      "(N, C, D, H, W) or (C, D, H, W) inputs", UserWarning, stacklevel=2)
+    return _unbatched(lambda x: _channels(x, p, training, rng), input, 5)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False, rng=None):
+    """Dropout that keeps SELU's self-normalisation: each element dropped with probability
+    ``p`` to SELU's negative saturation, then all rescaled to zero mean and unit variance.
+    (``training`` defaults to False, as in PyTorch.)"""
+    _check("alpha_dropout", p, inplace)
+    if not training or p == 0.0:
+        return input
+    return _alpha(input, p, rng, tuple(input.shape))
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False, rng=None):
+    """:func:`alpha_dropout` of whole channels of a (N, C, ...) input."""
+    _check("feature_alpha_dropout", p, inplace)
+    return _channels(input, p, training, rng, alpha=True)
