@@ -261,3 +261,12 @@ def test_corrupt_checkpoint_shape_is_a_model_file_error(tmp_path):
         path.write_bytes(data)
         with pytest.raises(ModelFileError, match="chainrule.tree"):
             load(path)
+
+
+def test_load_takes_torch_loads_keywords(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": np.arange(3.0)}, path)
+    for kwargs in ({"map_location": "cpu"}, {"weights_only": True}, {"weights_only": False, "map_location": None}):
+        assert load(path, **kwargs)["w"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="map_location='cuda:0'"):
+        load(path, map_location="cuda:0")

@@ -279,13 +279,18 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     return header, metadata, start
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
+def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> dict[str, Any]:
     """The arrays of a safetensors file, by name (a state_dict for
     ``Module.load_state_dict``); a nested checkpoint written by :func:`save` as it was saved.
 
     Raises ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
-    truncated or corrupt one. Values are bit-for-bit those saved.
+    truncated or corrupt one. Values are bit-for-bit those saved. ``map_location`` (None
+    or ``"cpu"``) and ``weights_only`` are ``torch.load``'s: arrays load into memory, and
+    a file holds only data (no code ever runs on load), so ``weights_only=False`` changes
+    nothing.
     """
+    if map_location not in (None, "cpu") and str(map_location) != "cpu":
+        raise ValueError(f"load: map_location={map_location!r}: arrays load into CPU memory; pass None or 'cpu'")
     data = _read(path)
     header, metadata, start = _parse_header(data, path)
     arrays = _load_arrays(data, header, start, path)
