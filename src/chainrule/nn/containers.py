@@ -135,7 +135,40 @@ class ModuleList(Module):
         self._renumber(mods)
 
 
-class ModuleDict(Module):
+class _Registered(Module):
+    """Dict access to one of a Module's registries (``_modules`` or ``_parameters``)."""
+
+    _registry = "_modules"
+
+    def _entries(self) -> dict:
+        return getattr(self, self._registry)
+
+    def __getitem__(self, key: str):
+        return self._entries()[key]
+
+    def __delitem__(self, key: str) -> None:
+        self.__delattr__(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries()
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def keys(self):
+        return self._entries().keys()
+
+    def values(self):
+        return self._entries().values()
+
+    def items(self):
+        return self._entries().items()
+
+
+class ModuleDict(_Registered):
     """A dict of sub-modules, registered under their keys.
 
     >>> from chainrule import nn
@@ -150,32 +183,8 @@ class ModuleDict(Module):
             for k, m in modules.items():
                 self[k] = m
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, _check_module(module))
-
-    def __delitem__(self, key: str) -> None:
-        self.__delattr__(key)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
 
 
 def _as_parameter(value) -> Parameter:
@@ -243,7 +252,7 @@ class ParameterList(Module):
         return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_Registered):
     """A dict of parameters, registered under their keys; arrays and Tensors become
     Parameters.
 
@@ -253,39 +262,17 @@ class ParameterDict(Module):
     ['scale', 'shift']
     """
 
+    _registry = "_parameters"
+
     def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
     def __setitem__(self, key: str, value) -> None:
         if not isinstance(key, str) or not key or "." in key:
             raise KeyError(f"ParameterDict keys are non-empty strings without '.', got {key!r}")
         setattr(self, key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        self.__delattr__(key)
-
-    def __contains__(self, key) -> bool:
-        return key in self._parameters
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
 
     def get(self, key: str, default=None):
         return self._parameters.get(key, default)
