@@ -17,6 +17,7 @@
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
 from chainrule.optim import functional, lr_scheduler
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
+from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "AdamW",
     "RMSprop",
     "Adagrad",
+    "LBFGS",
     "lr_scheduler",
     "functional",
     "clip_grad_norm_",

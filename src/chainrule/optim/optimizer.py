@@ -33,6 +33,8 @@ class Optimizer:
     [0.1, 0.5]
     """
 
+    _state_is_flat = False  # True where the state holds vectors over all parameters (L-BFGS)
+
     def __init__(self, params: Iterable, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
@@ -162,7 +164,7 @@ class Optimizer:
             for k, v in entry.items():
                 if isinstance(v, np.ndarray | Tensor):
                     v = np.array(v.primal() if isinstance(v, Tensor) else v, dtype=p._value.dtype)
-                    if v.shape != p._value.shape:
+                    if v.shape != p._value.shape and not self._state_is_flat:
                         raise ValueError(
                             f"the saved state '{k}' of parameter {key} has shape {v.shape}, "
                             f"the parameter has shape {p._value.shape}"
