@@ -19,7 +19,7 @@ phase of the line search follow PyTorch's (after minFunc), so the iterates agree
 ...     return loss
 >>> for _ in range(5):
 ...     _ = opt.step(closure)
->>> np.round(w.detach().numpy(), 6).tolist()
+>>> np.round(w.detach().numpy(), 4).tolist()
 [1.0, 1.0]
 """
 
