@@ -8,12 +8,17 @@
 """
 
 from chainrule.data.dataset import (
+    ChainDataset,
     ConcatDataset,
     DataLoader,
     Dataset,
+    IterableDataset,
+    StackDataset,
     Subset,
     TensorDataset,
     default_collate,
+    default_convert,
+    get_worker_info,
     random_split,
 )
 from chainrule.data.datasets import (
@@ -26,10 +31,21 @@ from chainrule.data.datasets import (
     train_test_split,
     write_idx,
 )
-from chainrule.data.sampler import DistributedSampler, RandomSampler, SequentialSampler
+from chainrule.data.sampler import (
+    BatchSampler,
+    DistributedSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
     "Dataset",
+    "IterableDataset",
+    "ChainDataset",
+    "StackDataset",
     "TensorDataset",
     "Subset",
     "random_split",
@@ -37,6 +53,12 @@ __all__ = [
     "DistributedSampler",
     "RandomSampler",
     "SequentialSampler",
+    "Sampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+    "default_convert",
+    "get_worker_info",
     "ConcatDataset",
     "default_collate",
     "DatasetError",

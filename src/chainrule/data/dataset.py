@@ -17,7 +17,8 @@ from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
+           "random_split", "DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
 def _as_tensor(a) -> Tensor:
@@ -41,6 +42,78 @@ class Dataset:
 
     def __getitem__(self, index: int):
         raise NotImplementedError
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclass it and define ``__iter__`` (a ``DataLoader`` batches
+    the stream in order; there is no index, so no ``shuffle`` or ``sampler``).
+
+    >>> class Count(IterableDataset):
+    ...     def __iter__(self): return iter(range(5))
+    >>> [b.tolist() for b in DataLoader(Count(), batch_size=2)]
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __iter__(self) -> Iterator:
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it instead of indexing it")
+
+    def __len__(self) -> int:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset without __len__: its length is unknown")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets, one after the other."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Iterator:
+        for d in self.datasets:
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Samples made of the same index of several equally long datasets: a tuple
+    (``StackDataset(a, b)``) or a dict (``StackDataset(image=a, label=b)``).
+
+    >>> StackDataset(x=[1, 2], y=[3, 4])[1]
+    {'x': 2, 'y': 4}
+    """
+
+    def __init__(self, *args, **kwargs):
+        if bool(args) == bool(kwargs):
+            raise ValueError("StackDataset: give the datasets either positionally (a tuple per sample) or by "
+                             "keyword (a dict per sample)")
+        self.datasets = args or kwargs
+        sizes = {len(d) for d in (args or kwargs.values())}
+        if len(sizes) != 1:
+            raise ValueError(f"StackDataset: the datasets must have the same length, got {sorted(sizes)}")
+        self._length = sizes.pop()
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def get_worker_info() -> None:
+    """None: batches are made in the calling process (PyTorch's answer outside a worker)."""
+    return None
 
 
 class TensorDataset(Dataset):
@@ -143,6 +216,21 @@ def _generator(g) -> np.random.Generator:
     raise TypeError(f"generator must be a numpy Generator, an int seed or None, not {type(g).__name__}")
 
 
+def default_convert(sample) -> Any:
+    """A sample as the loader hands it out without batching (``batch_size=None``): arrays
+    become eager Tensors, tuples, lists and dicts are converted field by field."""
+    if isinstance(sample, np.ndarray):
+        return Tensor(np.array(sample), EAGER)
+    if isinstance(sample, tuple | list):
+        fields = [default_convert(s) for s in sample]
+        if hasattr(sample, "_fields"):  # a namedtuple
+            return type(sample)(*fields)
+        return tuple(fields) if isinstance(sample, tuple) else fields
+    if isinstance(sample, dict):
+        return {k: default_convert(v) for k, v in sample.items()}
+    return sample
+
+
 def default_collate(samples: list) -> Any:
     """Stack a list of samples into a batch: arrays and numbers into one array per
     field (tuples, lists and dicts are collated field by field), as eager Tensors."""
@@ -160,14 +248,18 @@ def default_collate(samples: list) -> Any:
 
 
 class DataLoader:
-    """Iterate over a dataset in batches, each field a Tensor (eager, no gradient).
+    """Iterate over a dataset in batches, each field a Tensor (eager, no gradient), with
+    ``torch.utils.data.DataLoader``'s arguments in its order.
 
     ``shuffle=True`` draws a new order every epoch from ``generator`` (a NumPy Generator
     or an int seed: the same seed gives the same sequence of epochs); ``drop_last``
     leaves out a final incomplete batch. A ``sampler`` (an iterable of indices with a
-    length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead.
-    PyTorch's worker options (``num_workers``, ``pin_memory``, ``persistent_workers``...)
-    are accepted: batches are made in the calling process, in the same order.
+    length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead,
+    a ``batch_sampler`` whole batches of indices; ``batch_size=None`` hands out samples
+    one by one, unbatched (arrays as Tensors). An :class:`IterableDataset` is batched as
+    it streams. PyTorch's worker options (``num_workers``, ``pin_memory``,
+    ``persistent_workers``...) are accepted: batches are made in the calling process,
+    in the same order.
 
     >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
     >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
@@ -180,36 +272,55 @@ class DataLoader:
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int = 1,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        generator: np.random.Generator | int | None = None,
-        collate_fn: Callable[[list], Any] | None = None,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
         sampler=None,
+        batch_sampler=None,
         num_workers: int = 0,
+        collate_fn: Callable[[list], Any] | None = None,
         pin_memory: bool = False,
+        drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable | None = None,
-        persistent_workers: bool = False,
+        multiprocessing_context=None,
+        generator: np.random.Generator | int | None = None,
+        *,
         prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ):
-        if not isinstance(batch_size, int | np.integer) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer)
+                                       or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        if isinstance(dataset, IterableDataset) and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ValueError("DataLoader: an IterableDataset streams its samples in its own order: shuffle, "
+                             "sampler and batch_sampler do not apply (shuffle inside the dataset instead)")
         if sampler is not None and shuffle:
             raise ValueError(
                 "DataLoader: pass either shuffle=True or a sampler, not both (the sampler "
                 "decides the order; DistributedSampler shuffles by itself)"
             )
-        self.sampler = sampler
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler gives whole batches: it excludes batch_size, shuffle, "
+                                 "sampler and drop_last")
+            batch_size = None
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.shuffle = bool(shuffle)
         self.drop_last = drop_last
         self.generator = _generator(generator)
         self.collate_fn = collate_fn
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
@@ -219,10 +330,23 @@ class DataLoader:
         return self.generator.permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self) -> Iterator:
+        ds = self.dataset
+        if self.batch_sampler is not None:
+            collate = self.collate_fn or default_collate
+            for indices in self.batch_sampler:
+                yield collate([ds[int(i)] for i in indices])
+            return
+        if isinstance(ds, IterableDataset):
+            yield from self._stream(ds)
+            return
+        if self.batch_size is None:
+            convert = self.collate_fn or default_convert
+            for i in self._order():
+                yield convert(ds[int(i)])
+            return
         order = self._order()
         n, bs = len(order), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        ds = self.dataset
         backing = _arrays_of(ds) if self.collate_fn is None else None
         if backing is not None:
             arrays, base = backing
@@ -235,6 +359,23 @@ class DataLoader:
         collate = self.collate_fn or default_collate
         for start in range(0, stop, bs):
             yield collate([ds[int(i)] for i in order[start : start + bs]])
+
+    def _stream(self, ds: IterableDataset) -> Iterator:
+        """Batches of an IterableDataset's samples, in the order it yields them."""
+        if self.batch_size is None:
+            convert = self.collate_fn or default_convert
+            for sample in ds:
+                yield convert(sample)
+            return
+        collate = self.collate_fn or default_collate
+        batch = []
+        for sample in ds:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
 
 def _arrays_of(ds):

@@ -17,10 +17,25 @@ import numpy as np
 
 from chainrule.distributed import comm
 
-__all__ = ["DistributedSampler", "SequentialSampler", "RandomSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "DistributedSampler"]
 
 
-class SequentialSampler:
+class Sampler:
+    """The base of index samplers: subclass it and define ``__iter__`` (and ``__len__``)."""
+
+    def __init__(self, data_source=None):
+        pass
+
+    def __iter__(self) -> Iterator[int]:
+        raise NotImplementedError
+
+
+def _rng(generator) -> np.random.Generator:
+    return generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
+
+
+class SequentialSampler(Sampler):
     """The indices 0, 1, ..., len(data_source) − 1.
 
     >>> list(SequentialSampler(range(3)))
@@ -37,7 +52,7 @@ class SequentialSampler:
         return len(self.data_source)
 
 
-class RandomSampler:
+class RandomSampler(Sampler):
     """The indices in a new random order each pass (``replacement=True``: ``num_samples``
     draws with replacement), from ``generator`` (an int seed or a NumPy Generator).
 
@@ -61,7 +76,89 @@ class RandomSampler:
         return self.num_samples
 
 
-class DistributedSampler:
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a new random order each pass.
+
+    >>> sorted(SubsetRandomSampler([3, 7, 9], generator=0))
+    [3, 7, 9]
+    """
+
+    def __init__(self, indices, generator=None):
+        self.indices = list(indices)
+        self.generator = _rng(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([self.indices[i] for i in self.generator.permutation(len(self.indices))])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
+    replacement by default; without, each index at most once), anew each pass.
+
+    >>> s = WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], 6, generator=0)
+    >>> sorted(set(s)) , len(s)
+    ([1, 3], 6)
+    """
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1 or not len(w):
+            raise ValueError(f"WeightedRandomSampler: weights must be a non-empty sequence, got shape {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+            raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and not all zero")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples must be a positive integer, got {num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement must be True or False, got {replacement!r}")
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} distinct indices from "
+                             f"{np.count_nonzero(w)} with non-zero weight")
+        self.weights, self.num_samples, self.replacement = w, int(num_samples), replacement
+        self.generator = _rng(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        drawn = self.generator.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
+                                      p=self.weights / self.weights.sum())
+        return iter(drawn.tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups of ``batch_size`` indices from ``sampler`` (the last one shorter unless
+    ``drop_last``), for ``DataLoader(batch_sampler=...)``.
+
+    >>> list(BatchSampler(range(5), 2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size <= 0:
+            raise ValueError(f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"BatchSampler: drop_last must be True or False, got {drop_last!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batch = []
+        for i in self.sampler:
+            batch.append(int(i))
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
     """The indices of ``dataset`` that process ``rank`` of ``num_replicas`` reads in this
     epoch (both default to this process's place in the :mod:`chainrule.distributed` job).
     Give it to ``DataLoader(sampler=...)`` and call :meth:`set_epoch` at the start of every

@@ -1,0 +1,128 @@
+"""The rest of torch.utils.data (chainrule/data): Sampler subclasses, SubsetRandomSampler,
+WeightedRandomSampler, BatchSampler, DataLoader(batch_sampler=...) and batch_size=None,
+IterableDataset and ChainDataset, StackDataset and ``dataset + dataset``; compared with
+PyTorch wherever the result does not depend on the random stream."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import (
+    BatchSampler,
+    ChainDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    Sampler,
+    SequentialSampler,
+    StackDataset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_convert,
+    get_worker_info,
+)
+
+torch = pytest.importorskip("torch")
+tdata = torch.utils.data
+X, Y = np.arange(14.0).reshape(7, 2), np.arange(7)
+
+
+def test_batch_sampler_and_loader_match_torch():
+    for batch, drop in [(3, False), (3, True), (7, False), (10, True)]:
+        ours = list(BatchSampler(SequentialSampler(range(7)), batch, drop))
+        theirs = list(tdata.BatchSampler(tdata.SequentialSampler(range(7)), batch, drop))
+        assert ours == theirs and len(BatchSampler(range(7), batch, drop)) == len(theirs)
+    loader = DataLoader(TensorDataset(X, Y), batch_sampler=[[6, 0], [3, 3, 1]])
+    tloader = tdata.DataLoader(tdata.TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_sampler=[[6, 0], [3, 3, 1]])
+    for (x, y), (tx, ty) in zip(loader, tloader, strict=True):
+        assert isinstance(x, cr.Tensor) and np.array_equal(x.numpy(), tx.numpy())
+        assert np.array_equal(y.numpy(), ty.numpy())
+    assert len(loader) == 2
+    with pytest.raises(ValueError, match="batch_sampler gives whole batches"):
+        DataLoader(TensorDataset(X), batch_size=2, batch_sampler=[[0]])
+
+
+def test_unbatched_loading():
+    ds = TensorDataset(X, Y)
+    items = list(DataLoader(ds, batch_size=None))
+    titems = list(tdata.DataLoader(tdata.TensorDataset(torch.tensor(X), torch.tensor(Y)), batch_size=None))
+    assert len(items) == len(titems) == 7 and len(DataLoader(ds, batch_size=None)) == 7
+    for (x, y), (tx, ty) in zip(items, titems, strict=True):
+        assert tuple(x.shape) == tuple(tx.shape) and np.array_equal(np.asarray(x), tx.numpy()) and int(y) == int(ty)
+    converted = default_convert({"a": np.ones(2), "b": [np.zeros(1), 3]})
+    assert isinstance(converted["a"], cr.Tensor) and isinstance(converted["b"][0], cr.Tensor)
+    assert converted["b"][1] == 3
+
+
+class Stream(IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter({"x": np.full(2, float(i)), "i": i} for i in range(self.n))
+
+
+def test_iterable_datasets_are_batched_as_they_stream():
+    batches = list(DataLoader(Stream(5), batch_size=2))
+    assert [b["i"].tolist() for b in batches] == [[0, 1], [2, 3], [4]]
+    assert [b["i"].tolist() for b in DataLoader(Stream(5), batch_size=2, drop_last=True)] == [[0, 1], [2, 3]]
+    assert [s["i"] for s in DataLoader(Stream(3), batch_size=None)] == [0, 1, 2]
+    chained = list(DataLoader(ChainDataset([Stream(2), Stream(1)]), batch_size=4))
+    assert chained[0]["i"].tolist() == [0, 1, 0] and [s["i"] for s in Stream(1) + Stream(2)] == [0, 0, 1]
+    with pytest.raises(ValueError, match="IterableDataset"):
+        DataLoader(Stream(3), shuffle=True)
+    with pytest.raises(TypeError):
+        len(DataLoader(Stream(3)))
+    with pytest.raises(TypeError, match="iterate over it"):
+        Stream(3)[0]
+    assert get_worker_info() is None
+
+
+def test_subset_random_sampler_permutes_its_indices():
+    s = SubsetRandomSampler([2, 5, 9, 11], generator=np.random.default_rng(0))
+    passes = [list(s) for _ in range(6)]
+    assert all(sorted(p) == [2, 5, 9, 11] for p in passes) and len({tuple(p) for p in passes}) > 1
+    assert isinstance(s, Sampler) and len(s) == 4
+
+
+def test_weighted_random_sampler_draws_in_proportion():
+    w = [1.0, 0.0, 3.0, 6.0]
+    drawn = np.array(list(WeightedRandomSampler(w, 200_000, generator=0)))
+    np.testing.assert_allclose(np.bincount(drawn, minlength=4) / len(drawn), np.array(w) / 10, atol=0.005)
+    distinct = list(WeightedRandomSampler(w, 3, replacement=False, generator=1))
+    assert sorted(distinct) == [0, 2, 3]
+    loader = DataLoader(TensorDataset(X, Y), batch_size=4, sampler=WeightedRandomSampler(np.ones(7), 8, generator=2))
+    assert [len(y) for _, y in loader] == [4, 4]
+    for bad, match in [(([1.0, -1.0], 2), "non-negative"), (([0.0, 0.0], 2), "not all zero"),
+                       (([1.0, np.nan], 2), "finite"), (([1.0, 2.0], 0), "positive integer"),
+                       (([1.0, 0.0], 2, False), "distinct")]:
+        with pytest.raises(ValueError, match=match):
+            WeightedRandomSampler(*bad)
+
+
+def test_stack_and_concat_datasets_match_torch():
+    a, b = TensorDataset(X), TensorDataset(Y)
+    ta, tb = tdata.TensorDataset(torch.tensor(X)), tdata.TensorDataset(torch.tensor(Y))
+    for ours, theirs in [(StackDataset(a, b), tdata.StackDataset(ta, tb)),
+                         (StackDataset(x=a, y=b), tdata.StackDataset(x=ta, y=tb))]:
+        assert len(ours) == len(theirs) == 7
+        mine, yours = ours[3], theirs[3]
+        assert type(mine) is type(yours)
+        pairs = zip(*((mine.values(), yours.values()) if isinstance(mine, dict) else (mine, yours)), strict=True)
+        for (m,), (t,) in pairs:  # each field is a TensorDataset's 1-tuple
+            assert np.array_equal(np.asarray(m), t.numpy())
+    with pytest.raises(ValueError, match="same length"):
+        StackDataset(a, TensorDataset(Y[:3]))
+    both = a + b
+    assert isinstance(both, ConcatDataset) and len(both) == 14 and int(both[8][0]) == 1
+
+    class Squares(Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return i * i
+
+    assert [int(v) for v in (Squares() + Squares())] == [0, 1, 4, 0, 1, 4]
