@@ -62,7 +62,7 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 # isinstance/type that look through a Tensor (not in __all__: a star import keeps Python's)
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
-from chainrule import autograd, data, nn, optim
+from chainrule import autograd, data, func, nn, optim
 from chainrule.io import load, save
 from chainrule.nn.init import manual_seed
 from chainrule.numpy.shape.updates import at
@@ -85,5 +85,5 @@ __all__ = [
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
     "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
-    "viz", "autograd", "data", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
+    "viz", "autograd", "data", "func", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
 ]

@@ -355,7 +355,9 @@ class Module:
                 device = a
             else:
                 dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
+        # 'meta' (PyTorch's storage-less device, for a model whose weights torch.func's
+        # functional_call supplies) keeps the arrays: harmless, and the same recipe runs
+        if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
             raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
         if dtype is None:
             return self

@@ -78,16 +78,31 @@ def trace_jvp(fun: Callable, primals: Sequence, tangents: Sequence, name: str = 
     return tree_unflatten(out_tree, values), tree_unflatten(out_tree, tans)
 
 
-def jvp(fun: Callable, primals: Sequence, tangents: Sequence):
-    """JAX's ``jvp``: ``(fun(*primals), J · tangents)`` in one forward pass.
+def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False):
+    """JAX's ``jvp``: ``(fun(*primals), J · tangents)`` in one forward pass; with
+    ``has_aux``, ``fun`` returns ``(output, aux)`` and the result is ``(output, J ·
+    tangents, aux)``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> cr.jvp(cnp.sin, (0.0,), (2.0,))
     (np.float64(0.0), np.float64(2.0))
+    >>> cr.jvp(lambda x: (x * x, "note"), (3.0,), (1.0,), has_aux=True)
+    (np.float64(9.0), np.float64(6.0), 'note')
     """
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
         raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
-    return trace_jvp(fun, tuple(primals), tuple(tangents))
+    if not has_aux:
+        return trace_jvp(fun, tuple(primals), tuple(tangents))
+
+    def pair(*args):
+        out = fun(*args)
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            raise TypeError(f"with has_aux=True, {getattr(fun, '__name__', 'the function')} must return a pair "
+                            "(output, auxiliary data)")
+        return tuple(out)
+
+    (out, aux), (tangent, _) = trace_jvp(pair, tuple(primals), tuple(tangents))
+    return out, tangent, aux
 
 
 def make_jvp(

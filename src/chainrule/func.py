@@ -1,0 +1,160 @@
+"""``torch.func``'s API on chainrule's transforms, so that code written for it runs with
+``import chainrule.func as func`` in place of ``import torch.func as func``:
+``functional_call``, ``stack_module_state``, ``grad``, ``grad_and_value``, ``vjp``,
+``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``vmap`` (``in_dims``/``out_dims``).
+
+The model is called with parameters and buffers given as dicts by their dotted names,
+which the transforms differentiate and batch:
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> import chainrule.nn.functional as F
+>>> model = nn.Linear(3, 1, dtype=np.float64)
+>>> params = {k: v.detach() for k, v in model.named_parameters()}
+>>> def loss(params, x, y):
+...     return F.mse_loss(functional_call(model, params, (x[None],)), y[None])
+>>> x, y = np.ones((5, 3)), np.zeros((5, 1))
+>>> per_example = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
+>>> per_example["weight"].shape
+(5, 1, 3)
+
+Randomness under ``vmap`` is PyTorch's ``randomness="different"`` (each example draws
+its own dropout mask); ``"error"`` (PyTorch's default, which refuses random operations)
+is accepted and behaves the same; ``"same"`` is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.nn.module import Module
+from chainrule.transforms import forward, jacobian, reverse
+from chainrule.transforms import vmap as batching
+
+__all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
+           "hessian", "vmap"]
+
+
+@contextlib.contextmanager
+def _swapped(module: Module, values: Mapping[str, Any], strict: bool) -> Iterator[None]:
+    """``module`` with the parameters and buffers named in ``values`` replaced for the
+    duration (the registries untouched: only what ``forward`` reads), then restored."""
+    known = {name for name, _ in module.named_parameters()} | {name for name, _ in module.named_buffers()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"functional_call: {type(module).__name__} has no parameter or buffer {unknown[0]!r}")
+    if strict and set(values) != known:
+        raise ValueError(f"functional_call(strict=True): missing {sorted(known - set(values))}")
+    saved = []
+    try:
+        for name, value in values.items():
+            owner_name, _, attr = name.rpartition(".")
+            owner = module.get_submodule(owner_name) if owner_name else module
+            saved.append((owner, attr, owner.__dict__[attr]))
+            object.__setattr__(owner, attr, value)
+        yield
+    finally:
+        for owner, attr, value in reversed(saved):
+            object.__setattr__(owner, attr, value)
+
+
+def functional_call(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
+                    kwargs: Mapping | None = None, *, tie_weights: bool = True, strict: bool = False) -> Any:
+    """``module(*args, **kwargs)`` with its parameters and buffers replaced by the values
+    in ``parameter_and_buffer_dicts`` (a dict by dotted name, or a tuple of dicts), as
+    ``torch.func.functional_call``; the module itself is left as it was."""
+    dicts = [parameter_and_buffer_dicts] if isinstance(parameter_and_buffer_dicts, Mapping) \
+        else list(parameter_and_buffer_dicts)
+    values: dict[str, Any] = {}
+    for d in dicts:
+        for k, v in d.items():
+            if k in values:
+                raise ValueError(f"functional_call: {k!r} is given in more than one dict")
+            values[k] = v
+    args = args if isinstance(args, tuple) else (args,)
+    with _swapped(module, values, strict):
+        return module(*args, **(kwargs or {}))
+
+
+def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(parameters, buffers) of several models of the same structure, each name's
+    arrays stacked along a new first axis: for ``vmap`` over an ensemble."""
+    if not models:
+        raise ValueError("stack_module_state: no models given")
+
+    def stacked(named):
+        names = [n for n, _ in named(models[0])]
+        out = {}
+        for name in names:
+            arrays = [np.asarray(dict(named(m))[name].detach().numpy()) for m in models]
+            if len({a.shape for a in arrays}) != 1:
+                raise ValueError(f"stack_module_state: {name!r} has different shapes in the models")
+            out[name] = np.stack(arrays)
+        return out
+
+    return (stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers()))
+
+
+def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
+    return reverse.grad(func, argnums, has_aux)
+
+
+def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    """``(gradient, value)`` — PyTorch's order; with ``has_aux``, ``(gradient, (value, aux))``."""
+    both = reverse.value_and_grad(func, argnums, has_aux)
+
+    def grad_and_value_fun(*args, **kwargs):
+        value, gradient = both(*args, **kwargs)
+        return gradient, value
+
+    return grad_and_value_fun
+
+
+def vjp(func: Callable, *primals, has_aux: bool = False):
+    """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
+    return reverse.vjp(func, *primals, has_aux=has_aux)
+
+
+def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False, has_aux: bool = False):
+    """``(output, J · tangents)`` (and ``aux``)."""
+    return forward.jvp(func, primals, tangents, has_aux=has_aux)
+
+
+def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
+           chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
+    """The Jacobian by reverse mode (one vjp per output element, batched)."""
+    return jacobian.jacrev(func, argnums, has_aux)
+
+
+def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
+           randomness: str = "error") -> Callable:
+    """The Jacobian by forward mode (one jvp per input element, batched)."""
+    _check_randomness(randomness)
+    return jacobian.jacfwd(func, argnums, has_aux)
+
+
+def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """The Hessian (forward over reverse)."""
+    return jacobian.hessian(func, argnums)
+
+
+def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """``func`` over a batch: ``in_dims``/``out_dims`` as ``vmap``'s ``in_axes``/``out_axes``."""
+    _check_randomness(randomness)
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size must be a positive integer or None, got {chunk_size!r}")
+    return batching.vmap(func, in_axes=in_dims, out_axes=out_dims)
+
+
+def _check_randomness(randomness: str) -> None:
+    if randomness == "same":
+        raise ValueError("randomness='same' (one random draw shared by the batch) is not supported: chainrule's "
+                         "vmap draws per example ('different')")
+    if randomness not in ("error", "different"):
+        raise ValueError(f"randomness must be 'error', 'different' or 'same', not {randomness!r}")

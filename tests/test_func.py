@@ -1,0 +1,127 @@
+"""chainrule.func (torch.func's API): the per-sample-gradient and model-ensembling
+recipes of PyTorch's torch.func tutorials, written as there with ``func`` standing for
+chainrule.func or torch.func, and compared (float64, the same weights); the other
+transforms against torch.func; functional_call's errors and restoring of the module."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.func as cfunc
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+tfunc = torch.func
+rng = np.random.default_rng(12)
+X, Y = rng.normal(size=(6, 4)), rng.integers(0, 3, size=6)
+
+
+def make_models(count=1):
+    """``count`` small classifiers in each library, with the same float64 weights."""
+    pairs = []
+    for k in range(count):
+        torch.manual_seed(k)
+        theirs = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3)).double()
+        ours = nn.Sequential(nn.Linear(4, 5, dtype=np.float64), nn.Tanh(), nn.Linear(5, 3, dtype=np.float64))
+        ours.load_state_dict({n: v.detach().numpy() for n, v in theirs.state_dict().items()})
+        pairs.append((ours, theirs))
+    return pairs
+
+
+def per_sample_grads(func, F, model, data, targets, unsqueeze):
+    # the torch.func tutorial's recipe, with the library's own names passed in
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def compute_loss(params, buffers, sample, target):
+        batch, targets = unsqueeze(sample), unsqueeze(target)
+        predictions = func.functional_call(model, (params, buffers), (batch,))
+        return F.cross_entropy(predictions, targets)
+
+    return func.vmap(func.grad(compute_loss), in_dims=(None, None, 0, 0))(params, buffers, data, targets)
+
+
+def test_per_sample_gradients_recipe_matches_torch_func():
+    ours, theirs = make_models()[0]
+    got = per_sample_grads(cfunc, nn.functional, ours, X, Y, lambda t: t[None])
+    want = per_sample_grads(tfunc, torch.nn.functional, theirs, torch.tensor(X), torch.tensor(Y),
+                            lambda t: t.unsqueeze(0))
+    assert got.keys() == want.keys()
+    for k in want:
+        np.testing.assert_allclose(np.asarray(got[k]), want[k].numpy(), rtol=1e-11, atol=1e-13, err_msg=k)
+
+
+def ensemble_predictions(func, models, minibatch):
+    params, buffers = func.stack_module_state(models)
+    base_model = copy.deepcopy(models[0]).to("meta")
+
+    def fmodel(params, buffers, x):
+        return func.functional_call(base_model, (params, buffers), (x,))
+
+    return func.vmap(fmodel, in_dims=(0, 0, None))(params, buffers, minibatch)
+
+
+def test_model_ensembling_recipe_matches_torch_func():
+    pairs = make_models(3)
+    got = ensemble_predictions(cfunc, [o for o, _ in pairs], X)
+    want = ensemble_predictions(tfunc, [t for _, t in pairs], torch.tensor(X))
+    assert got.shape == tuple(want.shape) == (3, 6, 3)
+    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-12)
+
+
+def f(x, y):
+    return (x.sin() * y).sum() + (x * x * y[0]).sum(), x.cos().sum()
+
+
+@pytest.mark.parametrize("name", ["grad", "grad_and_value", "jacrev", "jacfwd", "hessian"])
+def test_transforms_match_torch_func(name):
+    x, y = rng.normal(size=3), rng.normal(size=3)
+    scalar = (lambda a, b: f(a, b)[0])
+    # written for torch (methods on tensors): the arguments are Tensors in both libraries
+    args = {"grad": (scalar, (0, 1)), "grad_and_value": (f, 0), "jacrev": (scalar, 1), "jacfwd": (scalar, 0),
+            "hessian": (scalar, 0)}[name]
+    kwargs = {"has_aux": True} if name == "grad_and_value" else {}
+    got = getattr(cfunc, name)(args[0], args[1], **kwargs)(cr.tensor(x), cr.tensor(y))
+    want = getattr(tfunc, name)(args[0], args[1], **kwargs)(torch.tensor(x), torch.tensor(y))
+    got_leaves, want_leaves = cr.tree_leaves(got), [w for w in torch.utils._pytree.tree_leaves(want)]
+    assert len(got_leaves) == len(want_leaves)
+    for g, w in zip(got_leaves, want_leaves, strict=True):
+        np.testing.assert_allclose(np.asarray(g), w.numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_vjp_and_jvp_with_aux_match_torch_func():
+    x, y, v = rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)
+    out, tangent, aux = cfunc.jvp(lambda a: f(a, y), (x,), (v,), has_aux=True)
+    tout, ttangent, taux = tfunc.jvp(lambda a: f(a, torch.tensor(y)), (torch.tensor(x),), (torch.tensor(v),),
+                                     has_aux=True)
+    np.testing.assert_allclose([out, tangent, aux], [tout.item(), ttangent.item(), taux.item()], rtol=1e-13)
+    out, pull, aux = cfunc.vjp(lambda a: f(a, y), x, has_aux=True)
+    tout, tpull, taux = tfunc.vjp(lambda a: f(a, torch.tensor(y)), torch.tensor(x), has_aux=True)
+    np.testing.assert_allclose(pull(2.0)[0], tpull(torch.tensor(2.0))[0].numpy(), rtol=1e-13)
+
+
+def test_functional_call_leaves_the_module_as_it_was():
+    model = nn.BatchNorm1d(4, dtype=np.float64)
+    before = {k: np.asarray(v).copy() for k, v in model.state_dict().items()}
+    shifted = {"bias": np.full(4, 10.0), "running_mean": np.ones(4)}
+    out = cfunc.functional_call(model.eval(), shifted, X)
+    np.testing.assert_allclose(out.detach().numpy(), (X - 1) / np.sqrt(1 + 1e-5) + 10.0)
+    with pytest.raises(ValueError, match="no parameter or buffer 'weights'"):
+        cfunc.functional_call(model, {"weights": np.ones(4)}, X)
+    with pytest.raises(ValueError, match="missing"):
+        cfunc.functional_call(model, {"bias": np.ones(4)}, X, strict=True)
+    with pytest.raises(ValueError, match="more than one dict"):
+        cfunc.functional_call(model, ({"bias": np.ones(4)}, {"bias": np.ones(4)}), X)
+    with pytest.raises(TypeError):
+        cfunc.functional_call(model, {"bias": np.ones(4)}, ("not", "an", "array"))
+    assert all(np.array_equal(np.asarray(v), before[k]) for k, v in model.state_dict().items())
+    assert model.bias is model._parameters["bias"]
+
+
+def test_randomness_options():
+    with pytest.raises(ValueError, match="'same'"):
+        cfunc.vmap(lambda v: v, randomness="same")
+    draws = cfunc.vmap(lambda v: nn.functional.dropout(v, 0.5), randomness="different")(np.ones((8, 20)))
+    assert len({np.asarray(d).tobytes() for d in draws}) > 1
