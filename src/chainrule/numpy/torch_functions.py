@@ -1,0 +1,79 @@
+"""PyTorch's functions of a tensor, ``torch.flatten(x, 1)``, ``torch.exp(x)``,
+``torch.sum(x, dim=0)``, ``torch.matmul(a, b)``, ...: each is the Tensor method of the
+same name called on its first argument (an array or a number becomes an eager Tensor
+first), so ``import chainrule as torch`` code that calls them reads as it does in
+PyTorch. ``torch.where(condition, input, other)`` and ``torch.einsum(equation,
+*operands)`` take their tensors elsewhere and are spelled out.
+
+>>> import numpy as np
+>>> flatten(np.ones((2, 3, 4)), 1).shape
+(2, 12)
+>>> float(sum(exp(np.zeros(3))))
+3.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import chainrule.numpy as cnp
+from chainrule.core.eager import tensor
+from chainrule.core.tensor import Tensor
+
+# Functions whose first argument is the tensor and whose other arguments are the method's
+METHOD_FORMS = (
+    "flatten", "reshape", "squeeze", "unsqueeze", "transpose", "permute", "t", "chunk", "split", "narrow",
+    "movedim", "swapaxes", "unbind", "tile", "take", "take_along_dim", "roll", "flip", "tril", "triu",
+    "diagonal", "trace", "masked_fill", "gather", "scatter", "index_select",
+    "exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tan", "asin",
+    "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu", "sign", "floor", "ceil", "round", "trunc",
+    "frac", "square", "pow", "neg", "negative", "reciprocal", "clamp", "clip", "clamp_min", "clamp_max",
+    "nan_to_num", "isnan", "isinf", "isfinite", "conj",
+    "add", "sub", "mul", "div", "true_divide", "maximum", "minimum", "lerp",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "allclose", "equal",
+    "sum", "mean", "std", "var", "prod", "max", "min", "argmax", "argmin", "amax", "amin", "all", "any",
+    "cumsum", "cumprod", "median", "nansum", "norm", "topk", "sort", "argsort", "logsumexp",
+    "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
+)
+
+
+def _method_form(name: str):
+    def function(input, *args, **kwargs):
+        return getattr(_as_tensor(input), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
+    return function
+
+
+def real(input):
+    """``torch.real(input)``: ``input.real``."""
+    return _as_tensor(input).real
+
+
+def imag(input):
+    """``torch.imag(input)``: ``input.imag``."""
+    return _as_tensor(input).imag
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else tensor(value)
+
+
+def where(condition, input=None, other=None) -> Any:
+    """``torch.where(condition, input, other)``: ``input`` where ``condition`` holds, else
+    ``other``; ``torch.where(condition)`` gives the indices where it holds."""
+    if input is None and other is None:
+        return cnp.nonzero(condition)
+    return cnp.where(condition, input, other)
+
+
+def einsum(equation: str, *operands) -> Any:
+    """``torch.einsum(equation, *operands)`` (operands also as one list, as PyTorch allows)."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    return cnp.einsum(equation, *operands)
+
+
+globals().update({name: _method_form(name) for name in METHOD_FORMS})
+__all__ = [*METHOD_FORMS, "where", "einsum", "real", "imag"]

@@ -1,0 +1,66 @@
+"""PyTorch's functions of a tensor (chainrule/numpy/torch_functions.py): every name is
+torch's, and each call gives what PyTorch's gives on the same values (float64), with the
+gradient of the first argument."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.numpy import torch_functions as T
+
+torch = pytest.importorskip("torch")
+rng = np.random.default_rng(13)
+A = rng.normal(size=(3, 4))
+R = A[::-1].copy()
+B = rng.normal(size=(4, 2))
+P = np.abs(A) + 0.5
+
+# name: (arguments after the tensor, the tensor) — called as torch.name(x, *args) in both
+CALLS = {
+    "flatten": ((), A[None]), "reshape": (((4, 3),), A), "squeeze": ((0,), A[None]), "unsqueeze": ((1,), A),
+    "transpose": ((0, 1), A), "permute": (((1, 0),), A), "t": ((), A), "roll": ((1, 1), A), "flip": (((0,),), A),
+    "tril": ((), A), "triu": ((1,), A), "diagonal": ((), A), "trace": ((), A[:, :3]),
+    "exp": ((), A), "log": ((), P), "log1p": ((), P), "sqrt": ((), P), "rsqrt": ((), P), "abs": ((), A),
+    "sin": ((), A), "tanh": ((), A), "sigmoid": ((), A), "relu": ((), A), "square": ((), A), "pow": ((3,), A),
+    "clamp": ((-0.5, 0.5), A), "sum": ((1,), A), "mean": ((0,), A), "std": ((1,), A), "var": ((), A),
+    "prod": ((1,), A), "logsumexp": ((1,), A), "softmax": ((1,), A), "log_softmax": ((0,), A),
+    "cumsum": ((1,), A), "norm": ((), A), "amax": ((1,), A), "matmul": ((B,), A), "mm": ((B,), A),
+    "outer": ((A[1],), A[0]), "dot": ((A[1],), A[0]), "maximum": ((R,), A), "lerp": ((R, 0.3), A),
+    "add": ((R,), A), "mul": ((2.0,), A), "div": ((P,), A), "neg": ((), A),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_matches_torch_with_its_gradient(name):
+    args, x = CALLS[name]
+    ours_in, theirs_in = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours = getattr(T, name)(ours_in, *args)
+    theirs = getattr(torch, name)(theirs_in, *(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    w = rng.normal(size=tuple(theirs.shape))
+    (ours * cr.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_every_name_is_pytorchs_and_a_tensor_method():
+    x = cr.tensor(A)
+    for name in T.METHOD_FORMS:
+        assert hasattr(torch, name), name
+        assert callable(getattr(x, name)), name
+
+
+def test_where_einsum_and_reductions_with_indices():
+    x = cr.tensor(A, requires_grad=True)
+    got = T.where(x > 0, x, 0.0)
+    np.testing.assert_array_equal(got.detach().numpy(), torch.where(torch.tensor(A) > 0, torch.tensor(A), 0.0))
+    np.testing.assert_array_equal(T.where(np.array([0, 3, 0, 1]))[0], [1, 3])
+    np.testing.assert_allclose(T.einsum("ij,jk->ik", [A, B]), A @ B, rtol=1e-14)
+    values, indices = T.max(cr.tensor(A), dim=1)
+    want = torch.max(torch.tensor(A), dim=1)
+    np.testing.assert_array_equal(values.numpy(), want.values.numpy())
+    np.testing.assert_array_equal(indices.numpy(), want.indices.numpy())
+    assert T.numel(A) == 12 and isinstance(T.exp(A), cr.Tensor)
+    z = A + 1j * R
+    np.testing.assert_array_equal(np.asarray(T.real(z)), A)
+    np.testing.assert_array_equal(np.asarray(T.imag(z)), R)
