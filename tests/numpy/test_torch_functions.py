@@ -64,3 +64,59 @@ def test_where_einsum_and_reductions_with_indices():
     z = A + 1j * R
     np.testing.assert_array_equal(np.asarray(T.real(z)), A)
     np.testing.assert_array_equal(np.asarray(T.imag(z)), R)
+
+
+S = rng.normal(size=(3, 4)) * 3
+Q = np.abs(rng.normal(size=(3, 4))) + 1.1
+V3 = rng.normal(size=(2, 3))
+# more Tensor methods (chainrule/numpy/torch_math.py): name -> (arguments, tensor)
+METHODS = {
+    "atan2": ((R,), A), "hypot": ((R,), A), "logaddexp": ((R,), A), "remainder": ((1.5,), S),
+    "fmax_nan": ((np.where(R > 0, np.nan, R),), np.where(A > 1, np.nan, A)),
+    "fmod": ((1.5,), S), "fmax": ((R,), A), "fmin": ((R,), A), "kron": ((B,), A[:2, :2]), "exp2": ((), A),
+    "asinh": ((), A), "acosh": ((), Q), "atanh": ((), A / 4), "sinc": ((), A), "deg2rad": ((), A),
+    "rad2deg": ((), A), "diag": ((1,), A), "cross": ((V3[::-1].copy(),), V3),
+    "diff": ((), A), "repeat_interleave": ((2, 1), A), "broadcast_to": (((2, 3, 4),), A),
+    "moveaxis": ((0, 1), A), "addmm": ((A, B), np.ones((3, 2))), "dist": ((R, 3), A), "nanmean": ((1,), A),
+}
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_more_methods_match_torch_with_their_gradients(name):
+    args, x = METHODS[name]
+    method = name.removesuffix("_nan")
+    ours_in, theirs_in = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours = getattr(ours_in, method)(*args)
+    theirs = getattr(theirs_in, method)(*(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    w = rng.normal(size=tuple(theirs.shape))
+    (ours * cr.tensor(w)).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_cumulative_extremes_match_torch_with_ties(name, dim):
+    x = rng.integers(0, 3, size=(4, 5)).astype(float)  # many ties: the index is the latest
+    ours_in, theirs_in = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = getattr(ours_in, name)(dim), getattr(theirs_in, name)(dim)
+    np.testing.assert_array_equal(ours.values.detach().numpy(), theirs.values.detach().numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    ours.values.sum().backward()
+    theirs.values.sum().backward()
+    np.testing.assert_array_equal(ours_in.grad.numpy(), theirs_in.grad.numpy())
+
+
+def test_predicates_match_torch():
+    x, y = cr.tensor(A), torch.tensor(A)
+    near = A + np.where(rng.random(A.shape) > 0.5, 1e-9, 1e-3)
+    np.testing.assert_array_equal(x.isclose(near).numpy(), y.isclose(torch.tensor(near)).numpy())
+    np.testing.assert_array_equal(x.heaviside(cr.tensor(0.5)).numpy(),
+                                  y.heaviside(torch.tensor(0.5, dtype=torch.float64)).numpy())
+    np.testing.assert_array_equal((x > 0).logical_xor(x > 1).numpy(), (y > 0).logical_xor(y > 1).numpy())
+    z = np.where(A > 0, A, 0.0)
+    np.testing.assert_array_equal(cr.tensor(z).count_nonzero(dim=1).numpy(), torch.tensor(z).count_nonzero(dim=1))
+    np.testing.assert_allclose(np.asarray(T.tensordot(A, B, 1)), torch.tensordot(y, torch.tensor(B), 1).numpy())
+    with pytest.raises(ValueError, match="no axis of length 3"):
+        cr.tensor(B).cross(cr.tensor(B))

@@ -68,6 +68,11 @@ def where(condition, input=None, other=None) -> Any:
     return cnp.where(condition, input, other)
 
 
+def tensordot(a, b, dims=2) -> Any:
+    """``torch.tensordot(a, b, dims)``: NumPy's ``tensordot`` with ``axes=dims``."""
+    return cnp.tensordot(a, b, axes=dims)
+
+
 def einsum(equation: str, *operands) -> Any:
     """``torch.einsum(equation, *operands)`` (operands also as one list, as PyTorch allows)."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
@@ -76,4 +81,4 @@ def einsum(equation: str, *operands) -> Any:
 
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
-__all__ = [*METHOD_FORMS, "where", "einsum", "real", "imag"]
+__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag"]

@@ -29,6 +29,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, values_indices
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
+from chainrule.numpy.torch_math import TorchMathMethods
 from chainrule.numpy.torch_reductions import TorchReductionMethods
 from chainrule.numpy.torch_shape import TorchShapeMethods
 
@@ -154,7 +155,8 @@ class TorchTypeMethods:
 
 
 
-class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods):
+class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods,
+                         TorchMathMethods):
     """The methods that :func:`chainrule.numpy.bindings.bind_to_core` also sets on Tensor."""
 
 

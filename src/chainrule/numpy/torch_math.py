@@ -1,0 +1,128 @@
+"""More of PyTorch's Tensor methods, each a mirror function under PyTorch's name and
+argument names: ``atan2``, ``hypot``, ``logaddexp``, ``remainder``, ``fmod``,
+``floor_divide``, ``fmax``/``fmin``, ``exp2``, ``asinh``/``acosh``/``atanh``, ``sinc``,
+``deg2rad``/``rad2deg``, ``heaviside``, ``angle``, ``diag``, ``kron``,
+``cross``, ``diff``, ``cummax``/``cummin``, ``repeat_interleave``, ``broadcast_to``,
+``moveaxis``, ``addmm``, ``dist``, ``nanmean``, ``isclose``, ``logical_xor`` and
+``count_nonzero``. Being the mirror's functions, each differentiates and batches.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([3.0, -7.5], requires_grad=True)
+>>> x.remainder(2.0).tolist(), x.fmod(2.0).tolist()   # sign of the divisor / of x
+([1.0, 0.5], [1.0, -1.5])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
+from chainrule.numpy.torch_common import as_eager, values_indices
+
+__all__ = ["TorchMathMethods"]
+
+
+def _binary(fun):
+    def method(self, other):
+        return fun(self, other)
+    return method
+
+
+def _unary(fun):
+    def method(self):
+        return fun(self)
+    return method
+
+
+def _fminmax(prefer):
+    """fmax/fmin, PyTorch's way: NaN loses to a number, and at a tie all of the
+    derivative goes to ``self`` (NumPy's rule splits it)."""
+    def method(self, other):
+        a, b = undifferentiated(self), undifferentiated(other)
+        return cnp.where(cnp.logical_or(prefer(a, b), cnp.isnan(b)), self, other)
+    return method
+
+
+def _cumulative(ufunc):
+    """cummax/cummin: the running extreme along ``dim`` and the index where it was
+    reached (the latest of equal values, as PyTorch), the gradient to that element."""
+    def method(self, dim: int):
+        key = cnp.moveaxis(undifferentiated(self), dim, -1)
+        hit = cnp.equal(key, ufunc.accumulate(key, axis=-1))  # where the running extreme is (re)reached
+        positions = cnp.where(hit, np.arange(key.shape[-1]), 0)
+        idx = as_eager(self, cnp.moveaxis(cnp.maximum.accumulate(positions, axis=-1), -1, dim))
+        return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)
+    return method
+
+
+class TorchMathMethods:
+    """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
+
+    atan2 = arctan2 = _binary(cnp.arctan2)
+    hypot = _binary(cnp.hypot)
+    logaddexp = _binary(cnp.logaddexp)
+    remainder = _binary(cnp.remainder)
+    fmod = _binary(cnp.fmod)
+    floor_divide = _binary(cnp.floor_divide)
+    fmax = _fminmax(cnp.greater_equal)
+    fmin = _fminmax(cnp.less_equal)
+    kron = _binary(cnp.kron)
+    exp2 = _unary(cnp.exp2)
+    asinh = arcsinh = _unary(cnp.arcsinh)
+    acosh = arccosh = _unary(cnp.arccosh)
+    atanh = arctanh = _unary(cnp.arctanh)
+    sinc = _unary(cnp.sinc)
+    deg2rad = _unary(cnp.deg2rad)
+    rad2deg = _unary(cnp.rad2deg)
+    angle = _unary(cnp.angle)
+    cummax = _cumulative(cnp.maximum)
+    cummin = _cumulative(cnp.minimum)
+
+    def heaviside(self, values):
+        return as_eager(self, cnp.heaviside(undifferentiated(self), values))
+
+    def diag(self, diagonal: int = 0):
+        return cnp.diag(self, diagonal)
+
+    def cross(self, other, dim: int | None = None):
+        """The cross product along ``dim`` (PyTorch's default: the first axis of length 3)."""
+        if dim is None:
+            dim = next((k for k, n in enumerate(np.broadcast_shapes(self.shape, np.shape(other))) if n == 3), None)
+            if dim is None:
+                raise ValueError("cross: no axis of length 3; pass dim=")
+        return cnp.cross(self, other, axis=dim)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None):
+        kwargs = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+        return cnp.diff(self, n, axis=dim, **kwargs)
+
+    def repeat_interleave(self, repeats, dim: int | None = None, *, output_size: int | None = None):
+        return cnp.repeat(self, undifferentiated(repeats), axis=dim)
+
+    def broadcast_to(self, size):
+        return cnp.broadcast_to(self, tuple(size))
+
+    def moveaxis(self, source, destination):
+        return cnp.moveaxis(self, source, destination)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """beta · self + alpha · (mat1 @ mat2)."""
+        product = cnp.matmul(mat1, mat2)
+        return (self if beta == 1 else beta * self) + (product if alpha == 1 else alpha * product)
+
+    def dist(self, other, p: float = 2):
+        return cnp.linalg.vector_norm(self - other, ord=p)
+
+    def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return cnp.nanmean(self, axis=dim, keepdims=keepdim, dtype=dtype)
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        return as_eager(self, cnp.isclose(undifferentiated(self), undifferentiated(other), rtol=rtol, atol=atol,
+                                          equal_nan=equal_nan))
+
+    def logical_xor(self, other):
+        return as_eager(self, cnp.logical_xor(undifferentiated(self), undifferentiated(other)))
+
+    def count_nonzero(self, dim=None):
+        return as_eager(self, cnp.count_nonzero(undifferentiated(self), axis=dim))
