@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.trace import EAGER, EagerNode, grad_enabled, set_grad_mode
+from chainrule.core.trace import EAGER, EagerNode, grad_enabled, register_view, set_grad_mode
 from chainrule.core.values import plain
 
 __all__ = [
@@ -75,6 +75,18 @@ def get_default_dtype() -> np.dtype:
     """
     dt = _DEFAULT_DTYPE[0]
     return np.dtype(np.float32) if dt is None else dt
+
+
+def default_float_dtype() -> np.dtype:
+    """The dtype of new floating-point Tensors made from Python numbers or by the creation
+    functions (``chainrule.zeros``, ``randn``...): float64, or the one set with
+    :func:`set_default_dtype`.
+
+    >>> default_float_dtype()
+    dtype('float64')
+    """
+    dt = _DEFAULT_DTYPE[0]
+    return np.dtype(np.float64) if dt is None else dt
 
 
 def _holds_python_float(data) -> bool:
@@ -209,11 +221,6 @@ def is_grad_enabled() -> bool:
 
 
 # -- in-place operations --------------------------------------------------------------
-def _bump_version(t: Tensor) -> None:
-    EAGER.clock += 1
-    t._version = EAGER.clock
-
-
 def _check_leaf(t: Tensor, name: str) -> None:
     if t._node is not None and t._node.prim is None:
         raise RuntimeError(
@@ -249,26 +256,150 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         return t._trace.inplace(t, op, other, name)
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
         return op(t, other)
-    if _of_a_transform(other):
+    if _of_a_transform(other) or _on_graph(t, other):
         _check_leaf(t, name)
-        _take_on(t, op(t, other))
+        _commit(t, op(t, other), name)
         return t
-    if _records(t, other):
-        _check_leaf(t, name)
-        result = op(t, other)
-        t._value, t._node = result._value, result._node
-        return t
-    _write(t, op(plain(t), plain(other)))
+    _write(t, op(plain(t), plain(other)), name)
     return t
 
 
-def _write(t: Tensor, new) -> None:
+def _on_graph(t: Tensor, other) -> bool:
+    """Whether an in-place write into ``t`` is recorded: ``t`` or ``other`` is on a graph,
+    or ``t`` is a view of a Tensor that is, while recording is on."""
+    if _records(t, other):
+        return True
+    view = getattr(t, "_view", None)
+    return view is not None and not view[2] and view[0]._node is not None and grad_enabled()
+
+
+# -- views: in-place writes into a view reach its base, and the base's into its views ----
+def detach(t: Tensor) -> Tensor:
+    """``t``'s values without its graph, sharing its memory: PyTorch's ``detach``."""
+    d = Tensor(t.primal(), EAGER)
+    if t._trace is EAGER and isinstance(d._value, np.ndarray):
+        root, steps, _ = getattr(t, "_view", (t, (), False))
+        d._view = (root, steps, True)
+        register_view(root, d)
+    return d
+
+
+def _replay(steps, x):
+    """The view that ``steps`` (the calls recorded by ``note_view``) make of ``x``."""
+    for prim, rest, kwargs in steps:
+        x = prim(x, *rest, **kwargs)
+    return x
+
+
+def _live_views(root: Tensor) -> list:
+    return [v for v in (r() for r in getattr(root, "_views", ())) if v is not None]
+
+
+def _commit(t: Tensor, result: Tensor, name: str) -> None:
+    """``t`` (an eager Tensor) takes the value ``result`` of an in-place operation that is
+    recorded: a view's new values are written into its base, out of place and on the
+    graph (PyTorch's CopySlices), and every live view of that base is made again from it
+    (PyTorch's view replay), so all of them show the write and differentiate through it."""
+    if not isinstance(result, Tensor):  # a constant (zero_, fill_): no derivative
+        result = Tensor(np.asarray(result, dtype=t.dtype), EAGER)
+    view = getattr(t, "_view", None)
+    if view is None:
+        _take_on(t, result)
+        root = t
+    else:
+        root, steps, alias = view
+        if alias:
+            raise RuntimeError(
+                f"{name}: this Tensor shares its memory with one on a graph (it comes from "
+                ".detach()), so a write that is recorded cannot reach both. Write into a copy "
+                "(x.detach().clone()), or do the write inside `with chainrule.no_grad():`."
+            )
+        if root._node is not None and root._node.prim is None and grad_enabled():
+            raise RuntimeError(
+                f"{name}: a view of a leaf Tensor that requires grad cannot be modified in place "
+                "while operations are recorded. Update the leaf inside `with chainrule.no_grad():` "
+                "(as optimizers do), or write into a copy (y = x.clone(); y[0] += 1)."
+            )
+        if t._node is None and root._node is not None and grad_enabled():
+            raise RuntimeError(
+                f"{name}: this view was made while recording was off (no_grad), so it is not on "
+                "its base's graph; a recorded write into it would give a wrong gradient. Make the "
+                "view with recording on, or do the write inside `with chainrule.no_grad():`."
+            )
+        positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
+        if np.unique(positions).size != positions.size:
+            raise RuntimeError(
+                f"{name}: several elements of this view are one element of its base (a view "
+                "made by expand or broadcast_to), so an in-place write is ambiguous. Write into "
+                "a copy: x = x.clone()."
+            )
+        new = result if result.dtype == root.dtype else result.astype(root.dtype)
+        flat = root.reshape(-1).at[positions].set(new.reshape(-1))
+        _take_on(root, flat.reshape(root.shape))
+    for v in _live_views(root):
+        rv = getattr(v, "_view", None)
+        if rv is None or rv[0] is not root:
+            continue
+        if rv[2]:  # a detached view: the values only
+            v._value = plain(_replay(rv[1], root._value))
+        else:
+            again = _replay(rv[1], root)
+            v._value, v._trace, v._node = again._value, again._trace, again._node
+
+
+def _write(t: Tensor, new, name: str = "in-place write") -> None:
+    """Write ``new`` into ``t``'s memory (no graph is recorded): the Tensors that share it
+    (its base and views) see the write, and all of them count it as one in-place write."""
+    view = getattr(t, "_view", None)
+    root = t if view is None else view[0]
+    family = _family(t)
     buf = t._value
+    _keep_saved_outputs(family, buf)
     if isinstance(buf, np.ndarray) and buf.shape == np.shape(new) and buf.flags.writeable:
         np.copyto(buf, new, casting="unsafe")
+    elif view is not None:  # a view NumPy made read-only (diagonal): through the base
+        positions = _replay(view[1], np.arange(root.size).reshape(root.shape))
+        if np.unique(positions).size != positions.size:
+            raise RuntimeError(
+                f"{name}: several elements of this view are one element of its base (a view "
+                "made by expand or broadcast_to), so an in-place write is ambiguous. Write into "
+                "a copy: x = x.clone()."
+            )
+        base = root._value
+        np.put(base, positions, np.broadcast_to(np.asarray(new, dtype=base.dtype), positions.shape))
+        t._value = _replay(view[1], base)
     else:
         t._value = np.asarray(new, dtype=np.result_type(buf))
-    _bump_version(t)
+    _count_write(family)
+
+
+def _family(t: Tensor) -> list:
+    """``t`` and the Tensors that share its memory: its base and the base's live views."""
+    view = getattr(t, "_view", None)
+    if view is not None:
+        return [view[0], *_live_views(view[0])]
+    return [t, *_live_views(t)] if getattr(t, "_views", None) else [t]
+
+
+def _count_write(family) -> None:
+    """One in-place write into memory that ``family`` shares (PyTorch's version counter,
+    shared by a base and its views)."""
+    EAGER.clock += 1
+    for member in family:
+        member._version = EAGER.clock
+
+
+def _keep_saved_outputs(family, buf) -> None:
+    """A recorded call keeps its result for the backward pass; when that result's memory
+    is about to be written (outside the graph), the call keeps a copy instead, so that
+    its derivative is that of the values it computed."""
+    for member in family:
+        node = member._node
+        if node is None or node.prim is None or node.entry is None:
+            continue
+        ans = node.entry[4]
+        if isinstance(ans, np.ndarray) and np.may_share_memory(ans, buf):
+            node.entry = (*node.entry[:4], ans.copy())
 
 
 def recording_trace(target):
@@ -297,17 +428,24 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
-    if t._trace is not EAGER or _records(t, value) or _of_a_transform(value):
-        if t._trace is EAGER:
-            _check_leaf(t, "__setitem__")
+    if t._trace is not EAGER:
         # an index computed under chainrule.vmap stays a batch (one index per example)
         _take_on(t, index_update(t, undifferentiated(index), value))
         return
+    if _on_graph(t, value) or _of_a_transform(value):
+        _check_leaf(t, "__setitem__")
+        _commit(t, index_update(t, undifferentiated(index), value), "__setitem__")
+        return
     buf = t._value
-    if not isinstance(buf, np.ndarray) or not buf.flags.writeable:
-        buf = t._value = np.array(buf)
-    buf[plain(index)] = plain(value)
-    _bump_version(t)
+    if isinstance(buf, np.ndarray) and buf.flags.writeable:
+        family = _family(t)
+        _keep_saved_outputs(family, buf)
+        buf[plain(index)] = plain(value)
+        _count_write(family)
+        return
+    new = np.array(buf)
+    new[plain(index)] = plain(value)
+    _write(t, new, "__setitem__")
 
 
 # -- hooks ----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "__dict__",
+        "batch", "makes_view", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -88,6 +88,12 @@ class Primitive:
         # tuple of such flags for a tuple argument); it returns the result with the batch
         # axis in front. None: vmap runs the primitive once per example.
         self.batch: Callable | None = None
+        # True for a shape function whose result PyTorch makes a view of its first
+        # argument (indexing, reshape, transpose, ...): where NumPy's result shares the
+        # argument's memory, the eager layer keeps the link, so that an in-place write
+        # into either reaches the other, on a recorded graph too (chainrule.core.eager).
+        # A function instead of True gives the view where NumPy gives a scalar (x[0]).
+        self.makes_view: bool | Callable = False
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__

@@ -38,8 +38,10 @@ class Tensor:
     """
 
     # _tangent, _grad and _version are set only where used (forward mode, eager .grad,
-    # in-place writes), so that creating a Tensor on the hot path stores three fields.
-    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "__weakref__")
+    # in-place writes), so that creating a Tensor on the hot path stores three fields;
+    # so are _view (an eager view's base and how it was made from it) and _views (weak
+    # references to a base's live views), see chainrule.core.eager.
+    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "__weakref__")
     __array_priority__ = 100.0
 
     def __init__(self, value, trace, node=None):
@@ -238,8 +240,10 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        """The same values, detached from the graph (shares memory)."""
-        return self.detach()
+        """The same values, detached from the graph (shares memory). Unlike
+        :meth:`detach`, writes into it are not counted as writes into this Tensor (as
+        PyTorch's ``.data``: a backward pass does not check them)."""
+        return Tensor(self.primal(), eager.EAGER)
 
     @data.setter
     def data(self, value) -> None:
@@ -261,7 +265,17 @@ class Tensor:
         eager.backward(self, gradient, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        return Tensor(self.primal(), eager.EAGER)
+        """The same values without the graph, sharing memory with this Tensor: an in-place
+        write into either is seen by both, and a backward pass through a graph that saved
+        the old values raises (PyTorch's shared version counter).
+
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * 2
+        >>> d = y.detach(); _ = d.zero_(); y.tolist()
+        [0.0, 0.0]
+        """
+        return eager.detach(self)
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""

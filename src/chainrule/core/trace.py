@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
+
+import numpy as np
 
 from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
@@ -37,6 +40,8 @@ __all__ = [
     "GRAD_MODE",
     "grad_enabled",
     "set_grad_mode",
+    "note_view",
+    "register_view",
 ]
 
 _levels = itertools.count(1)
@@ -495,6 +500,8 @@ class EagerTrace(Trace):
             return self.output(prim, ans, node)
         out = _new_tensor(Tensor)
         out._value, out._trace, out._node = ans, self, node
+        if prim.makes_view:
+            note_view(a, out, prim, (), kwargs)
         return out
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
@@ -519,6 +526,8 @@ class EagerTrace(Trace):
             return self.output(prim, ans, node)
         out = _new_tensor(Tensor)
         out._value, out._trace, out._node = ans, self, node
+        if prim.makes_view and isinstance(a, Tensor):
+            note_view(a, out, prim, (b,), kwargs)
         return out
 
     def process(self, prim, args, kwargs):
@@ -538,7 +547,10 @@ class EagerTrace(Trace):
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, vals, kwargs, ans, args, self.clock)
-        return self.output(prim, ans, node)
+        out = self.output(prim, ans, node)
+        if prim.makes_view and isinstance(args[0], Tensor):
+            note_view(args[0], out, prim, tuple(args[1:]), kwargs)
+        return out
 
     def composite(self, prim, args):
         leaves, values, own, in_tree = own_leaves(self, args)
@@ -561,6 +573,46 @@ class EagerTrace(Trace):
 
 
 EAGER = EagerTrace()
+
+
+def note_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:
+    """Link ``out = prim(base, *rest, **kwargs)`` to ``base``'s memory when NumPy made it a
+    view (as PyTorch makes indexing, reshape, transpose... views): ``out._view`` holds the
+    first Tensor of that memory (the base), the calls that make ``out`` from it, and
+    whether the link is one of values only (a view of :meth:`Tensor.detach`'s result)."""
+    ans = out._value
+    if ans.__class__ is not np.ndarray:
+        make = prim.makes_view
+        if make is True or not isinstance(ans, np.generic) or base._value.__class__ is not np.ndarray:
+            return
+        out._value = ans = make(base._value, *rest, **kwargs)  # a 0-d view, not a scalar copy
+    owner = ans.base  # NumPy's base: the array that owns the memory
+    if owner is None:
+        return
+    v = base._value
+    if owner is not v and owner is not getattr(v, "base", None):
+        return
+    link = getattr(base, "_view", None)
+    if link is None:
+        out._view = (base, ((prim, rest, kwargs),), False)
+        register_view(base, out)
+    else:
+        root = link[0]
+        out._view = (root, (*link[1], (prim, rest, kwargs)), link[2])
+        register_view(root, out)
+
+
+def register_view(root: Tensor, view: Tensor) -> None:
+    """Remember ``view`` (weakly) among the live views of ``root``."""
+    views = getattr(root, "_views", None)
+    if views is None:
+        root._views = [weakref.ref(view)]
+        return
+    views.append(weakref.ref(view))
+    n = len(views)
+    if n >= 16 and not n & (n - 1):  # now and then, forget the views that died
+        views[:] = [r for r in views if r() is not None]
+
 
 # Functions returning the NumPy generators that library code draws from by default
 # (chainrule.nn.init registers its global one): chainrule.jit checks that a traced call

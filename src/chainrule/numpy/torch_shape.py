@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import NO_KWARGS, Tensor
+from chainrule.core.trace import note_view
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim
 
@@ -139,7 +140,12 @@ class TorchShapeMethods:
             if sum(sections) != n:
                 raise ValueError(f"split: sections {sections} do not add up to the size {n} of dim {dim}")
             bounds = list(np.cumsum(sections)[:-1])
-        return tuple(cnp.split(self, bounds, axis=dim))
+        pieces = tuple(cnp.split(self, bounds, axis=dim))
+        if is_eager(self):  # views of self, as PyTorch's: an in-place write reaches it
+            lead = (slice(None),) * nonnegative_dim(self, dim)
+            for piece, start, stop in zip(pieces, [0, *bounds], [*bounds, n], strict=True):
+                note_view(self, piece, cnp.getitem, ((*lead, slice(int(start), int(stop))),), NO_KWARGS)
+        return pieces
 
     def unbind(self, dim: int = 0):
         return tuple(cnp.moveaxis(self, dim, 0)[i] for i in range(self.shape[dim]))
@@ -150,7 +156,7 @@ class TorchShapeMethods:
         return self[tuple(index)]
 
     def select(self, dim: int, index: int):
-        return cnp.take(self, index, axis=dim)
+        return self[(slice(None),) * nonnegative_dim(self, dim) + (index,)]
 
     def flip(self, *dims, **kw):
         dims = as_shape(dims) if dims else kw.pop("dims", None)

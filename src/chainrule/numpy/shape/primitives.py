@@ -172,6 +172,11 @@ broadcast_to.fun = broadcast_view
 def_vjps(broadcast_to, lambda g, ans, x, shape, **kw: unbroadcast(g, x))
 def_linear(broadcast_to)
 
+# The shape functions whose result PyTorch makes a view of the argument (and NumPy, where
+# the layout allows): an in-place write into either reaches the other (chainrule.core.eager).
+for _prim in (reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to):
+    _prim.makes_view = True
+
 
 # -- indexing ---------------------------------------------------------------------------------
 def _getitem_impl(x, index):
@@ -179,6 +184,15 @@ def _getitem_impl(x, index):
 
 
 _getitem = shape_op(_getitem_impl, "getitem", public=False)
+
+
+def _getitem_view(x, index):
+    """``x[index]`` as a 0-d view where NumPy gives a scalar (an integer per axis), as
+    PyTorch's ``x[0]``: basic indexing makes views; advanced indexing copies, in both."""
+    return x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+
+
+_getitem.makes_view = _getitem_view
 
 
 def _is_basic(index) -> bool:
@@ -400,6 +414,7 @@ def_vjps(_diag_scatter, lambda g, ans, x, *, shape, offset=0, axis1=0, axis2=1:
 def_linear(_diag_scatter)
 
 diagonal = shape_op(np.diagonal)
+diagonal.makes_view = True
 def_vjps(diagonal, lambda g, ans, x, offset=0, axis1=0, axis2=1:
          _diag_scatter(g, shape=shape_of(x), offset=offset, axis1=axis1, axis2=axis2))
 def_linear(diagonal)
