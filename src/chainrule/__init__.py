@@ -64,8 +64,12 @@ from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401
 from chainrule import viz
 from chainrule import autograd, data, func, nn, optim
 from chainrule.io import load, save
-from chainrule.nn.init import manual_seed
+from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at
+from chainrule.numpy.torch_creation import (
+    arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
+)
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -86,4 +90,8 @@ __all__ = [
     "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "func", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
+    # PyTorch's creation and joining functions, making eager Tensors
+    "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+    "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "from_numpy", "cat", "concat", "stack",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.eager import EAGER
+from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 
@@ -198,7 +199,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
         sizes = [int(x) for x in lengths]
     if sum(sizes) != n:
         raise ValueError(f"random_split: the lengths add up to {sum(sizes)}, the dataset has {n} samples")
-    perm = _generator(generator).permutation(n)
+    perm = get_generator(_generator(generator)).permutation(n)
     out, start = [], 0
     for s in sizes:
         out.append(Subset(dataset, perm[start : start + s]))
@@ -206,9 +207,11 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
     return out
 
 
-def _generator(g) -> np.random.Generator:
+def _generator(g) -> np.random.Generator | None:
+    """A DataLoader's or random_split's generator; None: the global one, read at each draw
+    (``chainrule.manual_seed`` seeds it, as ``torch.manual_seed`` does PyTorch's)."""
     if g is None:
-        return np.random.default_rng()
+        return None
     if isinstance(g, np.random.Generator):
         return g
     if isinstance(g, int | np.integer):
@@ -252,7 +255,8 @@ class DataLoader:
     ``torch.utils.data.DataLoader``'s arguments in its order.
 
     ``shuffle=True`` draws a new order every epoch from ``generator`` (a NumPy Generator
-    or an int seed: the same seed gives the same sequence of epochs); ``drop_last``
+    or an int seed: the same seed gives the same sequence of epochs; by default the
+    global generator, which ``chainrule.manual_seed`` seeds); ``drop_last``
     leaves out a final incomplete batch. A ``sampler`` (an iterable of indices with a
     length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead,
     a ``batch_sampler`` whole batches of indices; ``batch_size=None`` hands out samples
@@ -327,7 +331,7 @@ class DataLoader:
         if self.sampler is not None:
             return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
-        return self.generator.permutation(n) if self.shuffle else np.arange(n)
+        return get_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self) -> Iterator:
         ds = self.dataset

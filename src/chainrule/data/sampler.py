@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chainrule.core.rng import get_generator
 from chainrule.distributed import comm
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
@@ -63,13 +64,15 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None, generator=None):
         self.data_source, self.replacement = data_source, replacement
         self.num_samples = len(data_source) if num_samples is None else int(num_samples)
-        self.generator = generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
+        # None: the global generator, read at each pass (chainrule.manual_seed seeds it)
+        self.generator = None if generator is None else get_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.data_source)
         if self.replacement:
-            return iter(self.generator.integers(0, n, self.num_samples).tolist())
-        order = np.concatenate([self.generator.permutation(n) for _ in range(-(-self.num_samples // max(n, 1)))])
+            return iter(get_generator(self.generator).integers(0, n, self.num_samples).tolist())
+        rng = get_generator(self.generator)
+        order = np.concatenate([rng.permutation(n) for _ in range(-(-self.num_samples // max(n, 1)))])
         return iter(order[: self.num_samples].tolist())
 
     def __len__(self) -> int:

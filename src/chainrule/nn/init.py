@@ -1,9 +1,9 @@
 """Parameter initialisation: uniform and normal, Xavier (Glorot) and Kaiming (He).
 
 Every function fills a Tensor (or an ndarray) in place and returns it. Randomness comes
-from the NumPy ``Generator`` passed as ``rng=``, or else from this module's global
-generator, which :func:`manual_seed` resets; so a seeded program builds the same model
-every time.
+from the NumPy ``Generator`` passed as ``rng=``, or else from the global generator
+(:mod:`chainrule.core.rng`), which :func:`manual_seed` (also ``chainrule.manual_seed``)
+reseeds; so a seeded program builds the same model every time.
 
 >>> import numpy as np
 >>> from chainrule import nn
@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
+from chainrule.core.rng import default_generator, get_generator, manual_seed
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import RANDOM_SOURCES
 from chainrule.nn.module import mark_modified
 
 __all__ = [
@@ -42,39 +42,6 @@ __all__ = [
     "trunc_normal_",
     "eye_",
 ]
-
-_generator = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> np.random.Generator:
-    """Reset the global generator used by layers and ``Dropout`` when no ``rng`` is given.
-
-    >>> from chainrule import nn
-    >>> g = nn.init.manual_seed(42)
-    """
-    global _generator
-    _generator = np.random.default_rng(seed)
-    return _generator
-
-
-def default_generator() -> np.random.Generator:
-    """The global generator (see :func:`manual_seed`)."""
-    return _generator
-
-
-RANDOM_SOURCES.append(default_generator)  # chainrule.jit checks draws from it are recorded
-
-
-def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Generator:
-    """``rng`` itself, a new generator seeded by an int, or the global one for None."""
-    if rng is None:
-        return _generator
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, int | np.integer):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
-
 
 def _fill(t, values: np.ndarray):
     """Write ``values`` into ``t``'s buffer in place (a Parameter keeps its identity)."""

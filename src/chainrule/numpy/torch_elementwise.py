@@ -11,6 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
+from chainrule.core.rng import get_generator
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.elementwise import clamp
@@ -246,13 +247,29 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, b: a + value * b, tensor1 / tensor2, "addcdiv_")
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        rng = np.random.default_rng(generator) if not isinstance(generator, np.random.Generator) else generator
+        """Fill with uniform draws on [a, b) from ``generator`` (a NumPy Generator or an
+        int seed; by default the global generator that ``chainrule.manual_seed`` seeds)."""
+        rng = get_generator(generator)
         return eager.inplace(self, lambda x, _: rng.uniform(a, b, np.shape(x)).astype(x.dtype), None, "uniform_")
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        rng = np.random.default_rng(generator) if not isinstance(generator, np.random.Generator) else generator
+        """Fill with normal draws (as :meth:`uniform_`, the same generators)."""
+        rng = get_generator(generator)
         return eager.inplace(self, lambda x, _: rng.normal(mean, std, np.shape(x)).astype(x.dtype), None,
                              "normal_")
+
+    def bernoulli_(self, p=0.5, generator=None):
+        """Fill with 1 (probability ``p``, a number or a Tensor of probabilities) or 0."""
+        rng = get_generator(generator)
+        prob = np.asarray(plain(p))
+        return eager.inplace(self, lambda x, _: (rng.random(np.shape(x)) < prob).astype(x.dtype), None,
+                             "bernoulli_")
+
+    def exponential_(self, lambd=1.0, generator=None):
+        """Fill with exponential draws of rate ``lambd``."""
+        rng = get_generator(generator)
+        return eager.inplace(self, lambda x, _: rng.exponential(1.0 / lambd, np.shape(x)).astype(x.dtype), None,
+                             "exponential_")
 
     exp_ = _unary_(cnp.exp, "exp_")
     log_ = _unary_(cnp.log, "log_")

@@ -1,0 +1,273 @@
+"""PyTorch's creation and joining functions, for the eager layer: ``chainrule.zeros(2, 3)``,
+``chainrule.randn(4, requires_grad=True)``, ``chainrule.cat([a, b], dim=1)``, ... with
+PyTorch's arguments (sizes as ``*args`` or one sequence, ``dim=``, ``requires_grad=``,
+``generator=``), returning eager Tensors.
+
+Floating-point results are float64 (NumPy's default, as ``chainrule.tensor(1.5)``) unless
+``chainrule.set_default_dtype`` set another; integer ones (``arange(5)``, ``randint``)
+int64. Random ones draw from the global generator, which ``chainrule.manual_seed`` seeds
+(NumPy's numbers: the same seed gives other values than PyTorch's), or from
+``generator=`` (a NumPy Generator or an int seed). The joining functions differentiate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
+from chainrule.core.rng import get_generator
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
+from chainrule.numpy.torch_common import as_shape
+
+__all__ = [
+    "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
+    "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "from_numpy", "cat", "concat", "stack",
+]
+
+
+def _float(dtype) -> np.dtype:
+    return default_float_dtype() if dtype is None else np.dtype(dtype)
+
+
+def _made(value, requires_grad: bool) -> Tensor:
+    t = Tensor(np.asarray(value), EAGER)
+    if requires_grad:
+        set_requires_grad(t, True)
+    return t
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of the given size (``zeros(2, 3)`` or ``zeros((2, 3))``).
+
+    >>> import chainrule as cr
+    >>> cr.zeros(2, 3).shape, cr.zeros(2).dtype
+    ((2, 3), dtype('float64'))
+    """
+    return _made(np.zeros(as_shape(size), _float(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of the given size.
+
+    >>> import chainrule as cr
+    >>> cr.ones(2).tolist()
+    [1.0, 1.0]
+    """
+    return _made(np.ones(as_shape(size), _float(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A Tensor of the given size to be filled (its values are zeros here).
+
+    >>> import chainrule as cr
+    >>> cr.empty(3).shape
+    (3,)
+    """
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere; the dtype follows it (a bool, an int or a float), as in
+    PyTorch.
+
+    >>> import chainrule as cr
+    >>> cr.full((2,), 7).tolist(), cr.full((1,), 0.5).dtype
+    ([7, 7], dtype('float64'))
+    """
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else (
+            np.int64 if isinstance(fill_value, int | np.integer) else _float(None))
+    shape = tuple(size) if isinstance(size, list | tuple) else (int(size),)
+    return _made(np.full(shape, plain(fill_value), dtype), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``t``'s shape and dtype.
+
+    >>> import chainrule as cr
+    >>> cr.zeros_like(cr.ones(2, dtype="float32")).dtype
+    dtype('float32')
+    """
+    return _made(np.zeros(np.shape(plain(t)), dtype or _dtype(t)), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``t``'s shape and dtype.
+
+    >>> import chainrule as cr
+    >>> cr.ones_like(cr.zeros(2)).tolist()
+    [1.0, 1.0]
+    """
+    return _made(np.ones(np.shape(plain(t)), dtype or _dtype(t)), requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A Tensor of ``t``'s shape and dtype to be filled (zeros here).
+
+    >>> import chainrule as cr
+    >>> cr.empty_like(cr.zeros(2, 2)).shape
+    (2, 2)
+    """
+    return zeros_like(t, dtype, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in ``t``'s shape and dtype.
+
+    >>> import chainrule as cr
+    >>> cr.full_like(cr.zeros(2), 3).tolist()
+    [3.0, 3.0]
+    """
+    return _made(np.full(np.shape(plain(t)), fill_value, dtype or _dtype(t)), requires_grad)
+
+
+def _dtype(t) -> np.dtype:
+    return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``start, start + step, ...`` below ``end`` (``arange(n)``: 0 to n − 1); int64 when
+    every bound is an integer, floating point otherwise, as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> cr.arange(3).tolist(), cr.arange(0, 1, 0.5).tolist()
+    ([0, 1, 2], [0.0, 0.5])
+    """
+    if end is None:
+        start, end = 0, start
+    bounds = (plain(start), plain(end), plain(step))
+    if dtype is None:
+        exact = all(isinstance(b, int | np.integer) or (isinstance(b, np.ndarray) and b.dtype.kind in "iu")
+                    for b in bounds)
+        dtype = np.int64 if exact else _float(None)
+    return _made(np.arange(*bounds, dtype=dtype), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    >>> import chainrule as cr
+    >>> cr.linspace(0, 1, 3).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return _made(np.linspace(plain(start), plain(end), int(steps), dtype=_float(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n × m identity (m = n by default).
+
+    >>> import chainrule as cr
+    >>> cr.eye(2).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return _made(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws of the given size.
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(0); a = cr.randn(2, 3)
+    >>> _ = cr.manual_seed(0); b = cr.randn(2, 3)
+    >>> a.shape, a.equal(b)
+    ((2, 3), True)
+    """
+    draws = get_generator(generator).standard_normal(as_shape(size))
+    return _made(draws.astype(_float(dtype)), requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform draws on [0, 1) of the given size.
+
+    >>> import chainrule as cr
+    >>> bool(((cr.rand(100) >= 0) & (cr.rand(100) < 1)).all())
+    True
+    """
+    draws = get_generator(generator).random(as_shape(size))
+    return _made(draws.astype(_float(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (``randint(high, size)``: from 0).
+
+    >>> import chainrule as cr
+    >>> cr.randint(0, 3, (4,)).shape
+    (4,)
+    """
+    if high is None:
+        low, high = 0, low
+    if isinstance(high, tuple | list):  # randint(high, size)
+        low, high, size = 0, low, high
+    return _made(get_generator(generator).integers(low, high, tuple(size)).astype(dtype), requires_grad)
+
+
+def randperm(n: int, generator=None, dtype=np.int64) -> Tensor:
+    """The integers 0 to n − 1 in a random order.
+
+    >>> import chainrule as cr
+    >>> sorted(cr.randperm(4).tolist())
+    [0, 1, 2, 3]
+    """
+    return _made(get_generator(generator).permutation(int(n)).astype(dtype), False)
+
+
+def randn_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws of ``t``'s shape and dtype.
+
+    >>> import chainrule as cr
+    >>> cr.randn_like(cr.zeros(2, dtype="float32")).dtype
+    dtype('float32')
+    """
+    return randn(*np.shape(plain(t)), generator=generator, dtype=dtype or _dtype(t), requires_grad=requires_grad)
+
+
+def rand_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform draws on [0, 1) of ``t``'s shape and dtype.
+
+    >>> import chainrule as cr
+    >>> cr.rand_like(cr.zeros(3)).shape
+    (3,)
+    """
+    return rand(*np.shape(plain(t)), generator=generator, dtype=dtype or _dtype(t), requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """An eager Tensor that shares ``array``'s memory (a write into one shows in the other).
+
+    >>> import chainrule as cr, numpy as np
+    >>> a = np.zeros(2); t = cr.from_numpy(a); _ = t.add_(1); a.tolist()
+    [1.0, 1.0]
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, not {type(array).__name__}; use chainrule.tensor")
+    return Tensor(array, EAGER)
+
+
+def _joined(result) -> Tensor:
+    return result if isinstance(result, Tensor) else Tensor(np.asarray(result), EAGER)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """The Tensors joined along the existing dimension ``dim`` (differentiable).
+
+    >>> import chainrule as cr
+    >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
+    (3, 2)
+    """
+    return _joined(cnp.concatenate(list(tensors), axis=dim))
+
+
+concat = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """The Tensors (all of one shape) stacked along a new dimension ``dim`` (differentiable).
+
+    >>> import chainrule as cr
+    >>> cr.stack([cr.zeros(2), cr.ones(2)], dim=1).shape
+    (2, 2)
+    """
+    return _joined(cnp.stack(list(tensors), axis=dim))

@@ -1,0 +1,78 @@
+"""PyTorch's creation and joining functions (chainrule.zeros, arange, cat, stack, ...)
+against torch: shapes, values, dtypes (float64 where torch's default is float32), and the
+gradient through cat and stack."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+# name: a call written the same way for both libraries
+CALLS = {
+    "zeros_args": lambda lib: lib.zeros(2, 3),
+    "zeros_tuple": lambda lib: lib.zeros((2, 3)),
+    "zeros_empty": lambda lib: lib.zeros(0, 4),
+    "ones_list": lambda lib: lib.ones([3]),
+    "full_int": lambda lib: lib.full((2,), 7),
+    "full_float": lambda lib: lib.full((2, 2), 0.25),
+    "full_bool": lambda lib: lib.full((3,), True),
+    "arange_int": lambda lib: lib.arange(5),
+    "arange_start_stop": lambda lib: lib.arange(2, 9, 3),
+    "arange_float": lambda lib: lib.arange(0, 1, 0.25),
+    "arange_negative_step": lambda lib: lib.arange(5, 0, -2),
+    "linspace": lambda lib: lib.linspace(-1, 1, 5),
+    "eye": lambda lib: lib.eye(3),
+    "eye_rect": lambda lib: lib.eye(2, 4),
+    "zeros_like_int": lambda lib: lib.zeros_like(lib.arange(3)),
+    "ones_like": lambda lib: lib.ones_like(lib.zeros(2, 2)),
+    "full_like": lambda lib: lib.full_like(lib.zeros(3), 2.5),
+    "cat_dim1": lambda lib: lib.cat([lib.zeros(2, 1), lib.ones(2, 3)], dim=1),
+    "cat_tuple": lambda lib: lib.cat((lib.arange(2), lib.arange(3))),
+    "stack_dim_neg": lambda lib: lib.stack([lib.arange(3), lib.arange(3) * 2], dim=-1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_creation_matches_torch(name):
+    ours, theirs = CALLS[name](cr), CALLS[name](torch)
+    assert isinstance(ours, cr.Tensor)
+    expected = theirs.numpy()
+    if expected.dtype == np.float32:  # torch's float default; ours is NumPy's float64
+        expected = expected.astype(np.float64)
+    assert ours.dtype == expected.dtype
+    assert ours.shape == expected.shape
+    np.testing.assert_array_equal(ours.numpy(), expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_set_default_dtype_applies(dtype):
+    cr.set_default_dtype(dtype)
+    try:
+        assert cr.zeros(2).dtype == cr.randn(2).dtype == cr.arange(0.0, 1.0).dtype == np.dtype(dtype)
+        assert cr.arange(3).dtype == np.int64
+    finally:
+        cr.set_default_dtype(None)
+
+
+def test_requires_grad_and_gradient_through_cat_and_stack():
+    results = []
+    for lib in (cr, torch):
+        a = lib.ones(2, 3, dtype=lib.float64 if lib is torch else np.float64, requires_grad=True)
+        b = lib.full((1, 3), 2.0, dtype=lib.float64 if lib is torch else None, requires_grad=True)
+        y = lib.stack([lib.cat([a, b]) * lib.arange(3.0), lib.cat([b, a])], dim=1)
+        (y ** 2).sum().backward()
+        results.append((a.grad.tolist(), b.grad.tolist()))
+    assert results[0] == results[1]
+
+
+def test_from_numpy_shares_memory_and_cat_refuses_nothing_silently():
+    a = np.zeros(3)
+    t = cr.from_numpy(a)
+    t[1] = 5.0
+    assert a.tolist() == [0.0, 5.0, 0.0]
+    with pytest.raises(TypeError, match="from_numpy expects a numpy.ndarray"):
+        cr.from_numpy([1.0, 2.0])
+    with pytest.raises(ValueError):
+        cr.cat([cr.zeros(2, 2), cr.zeros(3)])
