@@ -585,7 +585,17 @@ def _cast_back(g, x):
     return astype(g, dtype) if getattr(g, "dtype", None) != dtype else g
 
 
-def_vjps(_astype, lambda g, ans, x, dtype, **kw: _cast_back(g, x))
+def _through_cast(g, dtype, x):
+    """The cotangent of a cast's input: rounded to the cast's own dtype first where that
+    is narrower (the gradient through ``x.astype(np.float32)`` has float32's precision, as
+    PyTorch's through ``x.float()``), then cast back to ``x``'s dtype."""
+    to, have = np.dtype(dtype), getattr(g, "dtype", None)
+    if have is not None and to.kind == have.kind and to.kind in "fc" and to.itemsize < have.itemsize:
+        g = astype(g, to)
+    return _cast_back(g, x)
+
+
+def_vjps(_astype, lambda g, ans, x, dtype, **kw: _through_cast(g, dtype, x))
 def_linear(_astype)
 copy = wrap(np.copy, "elementwise")
 def_vjps(copy, lambda g, ans, x, **kw: g)
