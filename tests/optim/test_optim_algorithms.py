@@ -68,7 +68,22 @@ CASES = {
     "adagrad_decay_wd_initial": (
         "Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.1, "initial_accumulator_value": 0.2}
     ),
+    "adamax": ("Adamax", {}),
+    "adamax_wd_maximize": ("Adamax", {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1, "maximize": True}),
+    "nadam": ("NAdam", {"lr": 0.05}),
+    "nadam_wd_momentum_decay": ("NAdam", {"lr": 0.03, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    "nadamw": ("NAdam", {"lr": 0.03, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    "radam": ("RAdam", {"lr": 0.05}),
+    "radam_wd": ("RAdam", {"lr": 0.05, "betas": (0.5, 0.6), "weight_decay": 0.05}),
+    "radamw": ("RAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    "adadelta": ("Adadelta", {}),
+    "adadelta_rho_wd_maximize": ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-5, "weight_decay": 0.1,
+                                              "maximize": True}),
+    "rprop": ("Rprop", {}),
+    "rprop_etas_sizes": ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.1)}),
 }
+# added after torch.optim's first five, checked over a longer run and to a tighter tolerance
+LATER = ("adamax", "nadam", "radam", "adadelta", "rprop")
 
 
 @pytest.mark.torch
@@ -82,6 +97,39 @@ def test_trajectory_matches_torch(case):
             np.testing.assert_allclose(pa, pb, rtol=1e-6, atol=1e-9, err_msg=f"step {step + 1}")
     # the parameters did move: the comparison is not between two unchanged models
     assert not np.allclose(ours[-1][0], make_model().state_dict()["0.weight"].numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("case", sorted(c for c in CASES if c.startswith(LATER)))
+def test_twenty_steps_match_torch_closely(case):
+    name, kwargs = CASES[case]
+    theirs = run_torch(name, kwargs, steps=20)
+    ours = run_ours(getattr(optim, name), kwargs, steps=20)
+    for step, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_allclose(pa, pb, rtol=1e-10, atol=1e-12, err_msg=f"step {step + 1}")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+def test_defaults_and_state_keys_are_torch_s(name):
+    torch = pytest.importorskip("torch")
+    ours = getattr(optim, name)(make_model().parameters())
+    theirs = getattr(torch.optim, name)(torch.nn.Linear(5, 4).parameters())
+    hidden = {"foreach", "capturable", "differentiable", "fused"}
+    expected = {k: v for k, v in theirs.defaults.items() if k not in hidden}
+    assert ours.defaults == expected
+    run = run_ours(getattr(optim, name), {}, steps=1)
+    assert run
+    model = make_model()
+    opt = getattr(optim, name)(model.parameters())
+    F.cross_entropy(model(X), Y).backward()
+    opt.step()
+    tmodel = torch.nn.Linear(5, 4).double()
+    topt = getattr(torch.optim, name)(tmodel.parameters())
+    tmodel(torch.tensor(X)).sum().backward()
+    topt.step()
+    assert sorted(opt.state_dict()["state"][0]) == sorted(topt.state_dict()["state"][0])
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

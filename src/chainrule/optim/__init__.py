@@ -19,6 +19,7 @@ from chainrule.optim import functional, lr_scheduler
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.variants import Adadelta, Adamax, NAdam, RAdam, Rprop
 
 __all__ = [
     "Optimizer",
@@ -28,6 +29,11 @@ __all__ = [
     "RMSprop",
     "Adagrad",
     "LBFGS",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "Adadelta",
+    "Rprop",
     "lr_scheduler",
     "functional",
     "clip_grad_norm_",

@@ -1,0 +1,249 @@
+"""Adam's variants (Adamax, NAdam, RAdam) and two older adaptive rules (Adadelta, Rprop).
+
+Each follows the algorithm as ``torch.optim`` documents and computes it (constructor
+arguments, defaults, state keys and the order of the floating-point operations), so
+trajectories agree with PyTorch's step for step; updates run in the parameter's dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from chainrule.optim.algorithms import _check
+from chainrule.optim.optimizer import Optimizer
+
+__all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"]
+
+
+def _check_betas(betas) -> tuple[float, float]:
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"invalid beta parameter at index {i}: {b}; each must lie in [0, 1)")
+    return tuple(betas)
+
+
+def _gradient(p, g, group, decoupled: bool = False):
+    """The gradient after ``maximize`` and weight decay (L2: added to the gradient;
+    decoupled: the parameter shrinks by lr·λ first)."""
+    if group["maximize"]:
+        g = -g
+    wd = group["weight_decay"]
+    if wd:
+        if decoupled:
+            p *= 1 - group["lr"] * wd
+        else:
+            g = g + wd * p
+    return g
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma & Ba, 2015), Adam with the infinity norm:
+
+    m ← β₁m + (1 − β₁)g;  u ← max(β₂u, |g| + ε);  θ ← θ − η/(1 − β₁ᵗ) · m / u.
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> opt = optim.Adamax([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)
+    0.9
+    """
+
+    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False):
+        _check("learning rate", lr)
+        _check("epsilon", eps)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        (b1, b2), eps = group["betas"], group["eps"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_inf"] = np.zeros_like(p)
+        state["step"] += 1
+        g = _gradient(p, g, group)
+        m, u = state["exp_avg"], state["exp_inf"]
+        m += (1 - b1) * (g - m)
+        u *= b2
+        np.maximum(u, np.abs(g) + eps, out=u)
+        clr = group["lr"] / (1 - b1 ** state["step"])
+        p -= clr * (m / u)
+
+
+class NAdam(Optimizer):
+    """NAdam (Dozat, 2016): Adam with Nesterov momentum, the momentum coefficient
+    μₜ = β₁(1 − ½·0.96^(t·ψ)) warming up with the momentum decay ψ:
+
+    θ ← θ − η(1 − μₜ)/(1 − Πμ) · g/d − η μₜ₊₁/(1 − Πμ·μₜ₊₁) · m/d,  d = √(v/(1 − β₂ᵗ)) + ε.
+
+    ``decoupled_weight_decay=True`` gives NAdamW.
+
+    >>> from chainrule import nn, optim
+    >>> sorted(optim.NAdam(nn.Linear(2, 1).parameters()).defaults)
+    ['betas', 'decoupled_weight_decay', 'eps', 'lr', 'maximize', 'momentum_decay', 'weight_decay']
+    """
+
+    def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+        _check("learning rate", lr)
+        _check("epsilon", eps)
+        _check("weight_decay", weight_decay)
+        _check("momentum_decay", momentum_decay)
+        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "momentum_decay": momentum_decay,
+                                  "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
+        if not state:
+            state["step"] = 0
+            state["mu_product"] = np.float32(1.0)  # a float32 scalar, as in torch.optim.NAdam
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        g = _gradient(p, g, group, group["decoupled_weight_decay"])
+        mu = b1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
+        mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
+        state["mu_product"] = state["mu_product"] * np.float32(mu)
+        mu_product = float(state["mu_product"])
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * (g * g)
+        denom = np.sqrt(v / (1 - b2**t))
+        denom += eps
+        p += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
+        p += ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * (m / denom)
+
+
+class RAdam(Optimizer):
+    """RAdam (Liu et al., 2020): Adam whose adaptive step is switched on, and rectified,
+    once the variance of the adaptive rate is tractable (ρₜ > 5); before that, SGD with
+    momentum. ``decoupled_weight_decay=True`` gives RAdamW.
+
+    >>> from chainrule import nn, optim
+    >>> optim.RAdam(nn.Linear(2, 1).parameters()).defaults["lr"]
+    0.001
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False):
+        _check("learning rate", lr)
+        _check("epsilon", eps)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
+                                  "weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p)
+            state["exp_avg_sq"] = np.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        g = _gradient(p, g, group, group["decoupled_weight_decay"])
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - b1) * (g - m)
+        v *= b2
+        v += (1 - b2) * (g * g)
+        bias_correction2 = 1 - b2**t
+        corrected = m / (1 - b1**t)
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * t * (b2**t) / bias_correction2
+        if rho_t > 5.0:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            adaptive = (bias_correction2**0.5) / (np.sqrt(v) + eps)
+            p -= corrected * lr * adaptive * rect
+        else:
+            p -= corrected * lr
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): steps scaled by the ratio of running RMS of past updates
+    and of gradients:
+
+    v ← ρv + (1 − ρ)g²;  δ = √(a + ε)/√(v + ε) · g;  a ← ρa + (1 − ρ)δ²;  θ ← θ − ηδ.
+
+    >>> from chainrule import nn, optim
+    >>> optim.Adadelta(nn.Linear(2, 1).parameters()).defaults["rho"]
+    0.9
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, *, maximize: bool = False):
+        _check("learning rate", lr)
+        _check("epsilon", eps)
+        _check("weight_decay", weight_decay)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"invalid rho value: {rho}; it must lie in [0, 1]")
+        super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        rho, eps = group["rho"], group["eps"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            state["acc_delta"] = np.zeros_like(p)
+        state["step"] += 1
+        g = _gradient(p, g, group)
+        sq, acc = state["square_avg"], state["acc_delta"]
+        sq *= rho
+        sq += (1 - rho) * (g * g)
+        delta = np.sqrt(acc + eps)
+        delta /= np.sqrt(sq + eps)
+        delta *= g
+        acc *= rho
+        acc += (1 - rho) * (delta * delta)
+        p -= group["lr"] * delta
+
+
+class Rprop(Optimizer):
+    """Rprop (Riedmiller & Braun, 1993): each weight moves by its own step size, in the
+    direction against its gradient's sign; the size grows by η₊ while the sign holds and
+    shrinks by η₋ when it flips (that step is then skipped), within ``step_sizes``.
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> w = cr.tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = optim.Rprop([w], lr=0.5)
+    >>> (w * w).sum().backward(); opt.step(); w.tolist()
+    [0.5, -0.5]
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False):
+        _check("learning rate", lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"invalid eta values: {etas[0]}, {etas[1]}; they need 0 < eta- < 1 < eta+")
+        super().__init__(params, {"lr": lr, "etas": tuple(etas), "step_sizes": tuple(step_sizes),
+                                  "maximize": maximize})
+
+    def _update(self, p, g, state, group):
+        (eta_minus, eta_plus), (smallest, largest) = group["etas"], group["step_sizes"]
+        if group["maximize"]:
+            g = -g
+        if not state:
+            state["step"] = 0
+            state["prev"] = np.zeros_like(p)
+            state["step_size"] = np.full_like(p, group["lr"])
+        state["step"] += 1
+        prev, size = state["prev"], state["step_size"]
+        sign = np.sign(g * prev)
+        factor = np.where(sign > 0, eta_plus, np.where(sign < 0, eta_minus, 1)).astype(p.dtype)
+        size *= factor
+        np.clip(size, smallest, largest, out=size)
+        g = np.where(factor == eta_minus, 0, g).astype(p.dtype)
+        p -= np.sign(g) * size
+        prev[...] = g
