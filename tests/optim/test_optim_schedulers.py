@@ -56,6 +56,15 @@ CASES = {
     if len(o.param_groups) == 2 else m.OneCycleLR(o, max_lr=2.0, total_steps=EPOCHS),
     "one_cycle_linear_three_phase": lambda o, m: m.OneCycleLR(
         o, max_lr=1.0, epochs=5, steps_per_epoch=5, pct_start=0.25, anneal_strategy="linear", three_phase=True),
+    "cyclic": lambda o, m: m.CyclicLR(o, base_lr=0.1, max_lr=[1.0, 0.6][: len(o.param_groups)] if
+                                      len(o.param_groups) == 2 else 1.0, step_size_up=4),
+    "cyclic_triangular2_uneven": lambda o, m: m.CyclicLR(o, base_lr=0.05, max_lr=0.8, step_size_up=3,
+                                                         step_size_down=5, mode="triangular2"),
+    "cyclic_exp_range": lambda o, m: m.CyclicLR(o, base_lr=0.1, max_lr=2.0, step_size_up=2, mode="exp_range",
+                                                gamma=0.9),
+    "cyclic_scale_fn_iterations": lambda o, m: m.CyclicLR(o, base_lr=0.2, max_lr=1.0, step_size_up=3,
+                                                          scale_fn=lambda x: 1 / (1 + 0.1 * x),
+                                                          scale_mode="iterations", cycle_momentum=False),
     "warmup_then_cosine": lambda o, m: m.SequentialLR(
         o, [m.LinearLR(o, start_factor=0.2, total_iters=4), m.CosineAnnealingLR(o, T_max=15)], milestones=[4]
     ),
@@ -88,6 +97,34 @@ def test_one_cycle_momentum_matches_torch(adam):
             seen.append((g["lr"], g["betas"][0] if adam else g["momentum"]))
         momenta.append(seen)
     np.testing.assert_allclose(momenta[0], momenta[1], rtol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("adam", [False, True])
+def test_cyclic_momentum_matches_torch(adam):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib, w in ((optim, nn.Linear(2, 2).weight), (torch.optim, torch.nn.Parameter(torch.zeros(2)))):
+        opt = lib.Adam([w], lr=0.1) if adam else lib.SGD([w], lr=0.1, momentum=0.9)
+        sched = lib.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2",
+                                          base_momentum=0.7, max_momentum=0.95)
+        steps = []
+        for _ in range(14):
+            opt.step()
+            sched.step()
+            g = opt.param_groups[0]
+            steps.append((g["lr"], g["betas"][0] if adam else g["momentum"]))
+        seen.append(steps)
+    np.testing.assert_allclose(seen[0], seen[1], rtol=1e-12)
+
+
+def test_cyclic_refuses_an_optimizer_without_momentum_and_a_bad_mode():
+    opt = optim.Adagrad(nn.Linear(2, 2).parameters())
+    with pytest.raises(ValueError, match="no momentum or beta1 to cycle"):
+        ls.CyclicLR(opt, base_lr=0.1, max_lr=1.0)
+    ls.CyclicLR(opt, base_lr=0.1, max_lr=1.0, cycle_momentum=False)
+    with pytest.raises(ValueError, match="mode must be"):
+        ls.CyclicLR(optim.SGD(nn.Linear(2, 2).parameters()), base_lr=0.1, max_lr=1.0, mode="sawtooth")
 
 
 @pytest.mark.torch

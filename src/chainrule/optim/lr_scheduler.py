@@ -37,6 +37,7 @@ __all__ = [
     "MultiplicativeLR",
     "CosineAnnealingWarmRestarts",
     "OneCycleLR",
+    "CyclicLR",
     "ReduceLROnPlateau",
     "warmup_cosine",
 ]
@@ -364,6 +365,97 @@ class OneCycleLR(LRScheduler):
             if m is not None:
                 self._set_momentum(group, m)
         self._last_lr = lrs
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate (Smith, 2017): the rate goes from ``base_lr`` up to
+    ``max_lr`` in ``step_size_up`` steps and back down in ``step_size_down`` (the same by
+    default), the height scaled per cycle (``triangular``: 1, ``triangular2``: halved each
+    cycle) or per step (``exp_range``: γᵗ), or by ``scale_fn`` of the cycle or step count
+    (``scale_mode``). With ``cycle_momentum`` the momentum (Adam's β₁) goes the other way
+    between ``max_momentum`` and ``base_momentum``. Call ``step()`` after every batch.
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    >>> sched = optim.lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); lrs.append(round(sched.get_last_lr()[0], 6))
+    >>> lrs
+    [0.3, 0.5, 0.3, 0.1]
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9, last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        base_lrs = _per_group(base_lr, n, "base_lr")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
+                group["lr"] = lr
+        self.max_lrs = _per_group(max_lr, n, "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
+                             f"scale_fn), not {mode!r}")
+        self.mode, self.gamma, self.scale_fn = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: the optimizer has no momentum or beta1 to cycle; pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(base_momentum, n, "base_momentum")
+            self.max_momentums = _per_group(max_momentum, n, "max_momentum")
+            if last_epoch == -1:
+                for top, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups,
+                                           strict=True):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, group, m) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _scale(self, x: float) -> float:
+        if self.scale_fn is not None:
+            return self.scale_fn(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma**x
+        return 1.0
+
+    def get_lr(self) -> list[float]:
+        """The groups' rates at the current step (and, with ``cycle_momentum``, their
+        momentum is set, as PyTorch's ``get_lr`` does)."""
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self._scale(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * height * scale for base, top in zip(self.base_lrs, self.max_lrs, strict=True)]
+        if self.cycle_momentum:
+            for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
+                                       strict=True):
+                self._set_momentum(group, top - (top - low) * height * scale)
+        return lrs
+
+
+def _per_group(value, n: int, name: str) -> list:
+    """A scheduler's option given once or per parameter group, as a list of ``n``."""
+    if isinstance(value, list | tuple):
+        if len(value) != n:
+            raise ValueError(f"expected {n} values of {name} (one per parameter group), got {len(value)}")
+        return list(value)
+    return [value] * n
 
 
 class ReduceLROnPlateau:
