@@ -15,13 +15,28 @@ Parameters are float32 unless a layer is given ``dtype=``. A Module is also a py
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.
 """
 
-from chainrule.nn import activation, conv, dropout, functional, init, layers, recurrent, spatial, transformer, utils
+from chainrule.nn import (
+    activation,
+    cells,
+    conv,
+    dropout,
+    functional,
+    init,
+    layers,
+    padding,
+    recurrent,
+    spatial,
+    transformer,
+    utils,
+)
 from chainrule.nn.activation import *  # noqa: F403
+from chainrule.nn.cells import *  # noqa: F403
 from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.dropout import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
+from chainrule.nn.padding import *  # noqa: F403
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.recurrent import *  # noqa: F403
 from chainrule.nn.spatial import *  # noqa: F403
@@ -46,6 +61,8 @@ __all__ = [
     *conv.__all__,
     *dropout.__all__,
     *recurrent.__all__,
+    *cells.__all__,
+    *padding.__all__,
     *spatial.__all__,
     *[n for n in activation.__all__ if n[0].isupper()],
     *transformer.__all__,

@@ -1,7 +1,8 @@
 """More of ``torch.nn.functional``, composed from the mirror's differentiable functions:
 activations (``elu``, ``selu``, ``celu``, ``relu6``, ``hardtanh``, ``hardswish``,
 ``hardsigmoid``, ``softsign``, ``tanhshrink``, ``mish``, ``softmin``, ``glu``), ``pad``,
-``bilinear``, distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
+``bilinear``, ``rms_norm``,
+distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and losses
 (``kl_div``, ``huber_loss``, ``poisson_nll_loss``, ``gaussian_nll_loss``,
 ``margin_ranking_loss``, ``triplet_margin_loss``, ``soft_margin_loss``,
 ``cosine_embedding_loss``, ``hinge_embedding_loss``, ``multi_margin_loss``,
@@ -28,7 +29,7 @@ __all__ = [
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
     "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
     "softmax_input", "soft_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss",
-    "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "bilinear",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "bilinear", "rms_norm",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -208,6 +209,27 @@ def bilinear(input1, input2, weight, bias=None):
     """y_o = Σ_ij x1_i W_oij x2_j (+ b_o) over the last axes of ``input1`` and ``input2``."""
     out = cnp.einsum("...i,oij,...j->...o", input1, weight, input2)
     return out if bias is None else out + bias
+
+
+# -- normalisation -----------------------------------------------------------------------------
+def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
+    """``input`` divided by the root mean square over its trailing ``normalized_shape``
+    axes (Zhang & Sennrich, 2019), times ``weight``; ``eps`` (added to the mean square)
+    defaults to the machine epsilon of the input's dtype, as in PyTorch.
+
+    >>> import numpy as np
+    >>> rms_norm(np.array([[3.0, 4.0]]), (2,)).round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+    shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise ValueError(f"rms_norm: normalized_shape {shape} is not the trailing shape of the input "
+                         f"{tuple(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input.dtype if input.dtype.kind == "f" else np.float64).eps)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input / cnp.sqrt(cnp.mean(input * input, axis=axes, keepdims=True) + eps)
+    return out if weight is None else out * weight
 
 
 # -- distances ---------------------------------------------------------------------------------

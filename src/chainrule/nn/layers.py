@@ -35,6 +35,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",
+    "RMSNorm",
     "Embedding",
     "ReLU",
     "LeakyReLU",
@@ -411,6 +412,35 @@ class LayerNorm(Module):
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class RMSNorm(Module):
+    """Divide by the root mean square over the trailing ``normalized_shape`` axes of each
+    sample (Zhang & Sennrich, 2019), then scale elementwise by ``weight`` (ones at first);
+    ``eps=None``: the machine epsilon of the input's dtype, as PyTorch's.
+
+    >>> import numpy as np
+    >>> RMSNorm(4)(np.ones((2, 4), dtype=np.float32)).shape
+    (2, 4)
+    """
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int | np.integer):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=param_dtype(dtype)))
+        else:
+            self.register_parameter("weight", None)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
