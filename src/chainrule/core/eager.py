@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.trace import EAGER, EagerNode, grad_enabled, register_view, set_grad_mode
+from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
 from chainrule.core.values import plain
 
 __all__ = [
@@ -657,6 +657,11 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
         if hooks:
             for hook in list(hooks):
                 if type(hook) is _AfterAccumulate:
+                    continue
+                if isinstance(g, OutputCotangents):  # a node of several outputs: a tuple
+                    r = hook(tuple(None if c is None else _as_tensor(c) for c in g))
+                    if r is not None:
+                        g = OutputCotangents(c if c is None or create_graph else plain(c) for c in r)
                     continue
                 r = hook(_as_tensor(g))
                 if r is not None:

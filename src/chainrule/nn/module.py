@@ -28,6 +28,7 @@ import numpy as np
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
+from chainrule.nn._backward_hooks import call_with_backward_hooks
 from chainrule.nn.parameter import Parameter
 
 __all__ = [
@@ -100,20 +101,54 @@ class Module:
 
     _forward_pre_hooks: list | None = None  # set on the instance by the first registration
     _forward_hooks: list | None = None
+    _backward_hooks: list | None = None
+    _backward_pre_hooks: list | None = None
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks is None and self._forward_hooks is None:
+        if (self._forward_pre_hooks is None and self._forward_hooks is None and self._backward_hooks is None
+                and self._backward_pre_hooks is None):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks or ()):
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        if self._backward_hooks or self._backward_pre_hooks:
+            return call_with_backward_hooks(self, args, kwargs, self._forward_and_hooks)
+        return self._forward_and_hooks(args, kwargs)
+
+    def _forward_and_hooks(self, args: tuple, kwargs: dict):
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks or ()):
             new = hook(self, args, out)
             if new is not None:
                 out = new
         return out
+
+    def register_full_backward_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in the backward pass, once the
+        gradients of this call's positional inputs are known (None for an input that is
+        not on the graph); a tuple it returns replaces ``grad_input`` (PyTorch's).
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> layer = nn.Linear(2, 1, dtype="float64")
+        >>> h = layer.register_full_backward_hook(lambda m, gi, go: print(go[0].tolist()))
+        >>> layer(cr.ones(3, 2, requires_grad=True)).sum().backward()
+        [[1.0], [1.0], [1.0]]
+        """
+        return self._add_hook("_backward_hooks", hook)
+
+    def register_full_backward_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
+        into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
+        return self._add_hook("_backward_pre_hooks", hook)
+
+    def _add_hook(self, kind: str, hook) -> HookHandle:
+        if self.__dict__.get(kind) is None:
+            self.__dict__[kind] = []
+        hooks = self.__dict__[kind]
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
 
     def register_forward_pre_hook(self, hook) -> HookHandle:
         """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,
@@ -126,10 +161,7 @@ class Module:
         >>> float(abs(layer(np.ones((1, 2), np.float32)) - layer.bias).sum()); handle.remove()
         0.0
         """
-        if self._forward_pre_hooks is None:
-            self.__dict__["_forward_pre_hooks"] = []
-        self._forward_pre_hooks.append(hook)
-        return HookHandle(self._forward_pre_hooks, hook)
+        return self._add_hook("_forward_pre_hooks", hook)
 
     def register_forward_hook(self, hook) -> HookHandle:
         """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
@@ -144,10 +176,7 @@ class Module:
         >>> seen
         [(4, 2)]
         """
-        if self._forward_hooks is None:
-            self.__dict__["_forward_hooks"] = []
-        self._forward_hooks.append(hook)
-        return HookHandle(self._forward_hooks, hook)
+        return self._add_hook("_forward_hooks", hook)
 
     # -- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:

@@ -1,0 +1,118 @@
+"""A Module's backward hooks, PyTorch's ``register_full_backward_hook`` and
+``register_full_backward_pre_hook``.
+
+A call of a module with such hooks passes its positional Tensor arguments, and then its
+output Tensors, through :data:`BOUNDARY`, one primitive of several outputs that returns
+its arguments. In the backward pass each boundary's node receives the gradients of all
+its outputs at once: the outputs' node calls the pre-hooks (``hook(module, grad_output)``,
+which may replace ``grad_output``) and the inputs' node the hooks
+(``hook(module, grad_input, grad_output)``, which may replace ``grad_input``), once per
+backward pass, as PyTorch's ``BackwardHook`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.eager import EAGER, grad_enabled
+from chainrule.core.primitive import Primitive, RulesByArgument
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import zeros_like
+
+__all__ = ["BOUNDARY", "call_with_backward_hooks"]
+
+
+def _pass(*xs):
+    return tuple(xs)
+
+
+BOUNDARY = Primitive(_pass, name="module_boundary", multiple_outputs=True)
+
+
+def _rule(k: int):
+    def vjp(g, ans, *xs):
+        return zeros_like(xs[k]) if g[k] is None else g[k]
+    return vjp
+
+
+BOUNDARY.vjps = RulesByArgument(_rule)
+
+
+def _on_graph(x) -> bool:
+    return isinstance(x, Tensor) and x._trace is EAGER and x._node is not None
+
+
+def _through(tensors: list) -> tuple[list, object]:
+    """The Tensors passed through :data:`BOUNDARY`, and the node whose hooks see them."""
+    passed = list(BOUNDARY(*tensors))
+    return passed, passed[0]._node.parents[0][1]
+
+
+def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
+    """``call(args, kwargs)`` (the module's forward, with its forward hooks) with the
+    module's backward hooks and pre-hooks set on its inputs and outputs."""
+    if not grad_enabled():
+        return call(args, kwargs)
+    at = [i for i, a in enumerate(args) if _on_graph(a)]
+    # a Tensor argument off the graph shows zeros in grad_input, as in PyTorch
+    off = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._trace is EAGER and a._node is None]
+    in_node = None
+    if at:
+        passed, in_node = _through([args[i] for i in at])
+        args = list(args)
+        for i, t in zip(at, passed, strict=True):
+            args[i] = t
+        args = tuple(args)
+    out = call(args, kwargs)
+    single = isinstance(out, Tensor)
+    outs = [out] if single else list(out) if isinstance(out, tuple | list) else []
+    out_at = [i for i, o in enumerate(outs) if _on_graph(o)]
+    if not out_at:
+        return out
+    passed, out_node = _through([outs[i] for i in out_at])
+    for i, t in zip(out_at, passed, strict=True):
+        outs[i] = t
+    seen: dict = {}
+    n_args = len(args)
+
+    def full_hooks(grad_input: tuple) -> tuple:
+        for hook in list(module._backward_hooks or ()):
+            new = hook(module, grad_input, seen["grad_output"])
+            if new is not None:
+                new = tuple(new) if isinstance(new, tuple | list) else (new,)
+                if len(new) != len(grad_input):
+                    raise RuntimeError(f"a backward hook of {type(module).__name__} returned {len(new)} "
+                                       f"gradients; the module has {len(grad_input)} positional inputs")
+                grad_input = new
+        return grad_input
+
+    def on_output(grads: tuple) -> tuple:
+        grad_output = tuple(grads)
+        for hook in list(module._backward_pre_hooks or ()):
+            new = hook(module, grad_output)
+            if new is not None:
+                grad_output = tuple(new) if isinstance(new, tuple | list) else (new,)
+        seen["grad_output"] = grad_output
+        if in_node is None:  # no input on the graph: the hooks see only the outputs' gradients
+            full_hooks((None,) * n_args)
+        return grad_output
+
+    at = at if in_node is not None else []
+
+    def on_input(grads: tuple) -> tuple:
+        grad_input = [None] * n_args
+        for i in off:
+            grad_input[i] = Tensor(np.zeros_like(args[i]._value), EAGER)
+        for i, g in zip(at, grads, strict=True):
+            grad_input[i] = g
+        grad_input = full_hooks(tuple(grad_input))
+        return tuple(grad_input[i] for i in at)
+
+    out_node.hooks = [on_output]
+    if in_node is not None:
+        in_node.hooks = [on_input]
+    if single:
+        return outs[0]
+    return type(out)(outs)

@@ -1,0 +1,113 @@
+"""Module.register_full_backward_hook and register_full_backward_pre_hook against PyTorch:
+what the hooks see (grad_input per positional argument, None where an argument is off the
+graph; grad_output per output), how often they run, and the gradients after a hook
+replaces grad_input or grad_output."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(3)
+X = rng.normal(size=(4, 3))
+Y = rng.normal(size=(4, 3))
+W = rng.normal(size=(2, 3))
+
+
+def _as_list(gs):
+    return [None if g is None else np.array(g.tolist()) for g in gs]
+
+
+def _program(lib, hooks):
+    """A Linear, a two-input module and a two-output module; ``hooks`` set on them."""
+    base = torch.nn.Module if lib is torch else nn.Module
+
+    class Mix(base):
+        def forward(self, a, scale, b):
+            return a * b * scale + a.tanh()
+
+    class Split(base):
+        def forward(self, a):
+            return a.sin(), a * a
+
+    lin = (torch.nn.Linear(3, 2).double() if lib is torch else nn.Linear(3, 2, dtype=np.float64))
+    with (torch.no_grad() if lib is torch else cr.no_grad()):
+        lin.weight.copy_(lib.tensor(W))
+        lin.bias.zero_()
+    mix, split = Mix(), Split()
+    seen = []
+    for name, module in (("lin", lin), ("mix", mix), ("split", split)):
+        for kind, hook in hooks(name, seen):
+            getattr(module, kind)(hook)
+    x = lib.tensor(X.copy(), requires_grad=True)
+    y = lib.tensor(Y.copy())  # off the graph
+    u, v = split(mix(x, 0.5, y))
+    loss = (lin(u) ** 2).sum() + (v * 3).sum()
+    loss.backward()
+    return seen, np.array(x.grad.tolist())
+
+
+def _recorder(name, seen):
+    return [("register_full_backward_hook", lambda m, gi, go: seen.append((name, _as_list(gi), _as_list(go)))),
+            ("register_full_backward_pre_hook", lambda m, go: seen.append((name, "pre", _as_list(go))))]
+
+
+def _scaler(name, seen):
+    if name == "mix":  # replaces grad_input: halves the gradient reaching x
+        return [("register_full_backward_hook",
+                 lambda m, gi, go: tuple(None if g is None else g * 0.5 for g in gi))]
+    if name == "split":  # replaces grad_output: drops the gradient of the first output
+        return [("register_full_backward_pre_hook", lambda m, go: (go[0] * 0, go[1]))]
+    return []
+
+
+def _same(a, b):
+    if isinstance(a, list | tuple):
+        assert len(a) == len(b)
+        for u, v in zip(a, b, strict=True):
+            _same(u, v)
+    elif isinstance(a, np.ndarray):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("hooks", [_recorder, _scaler], ids=["record", "replace"])
+def test_backward_hooks_match_torch(hooks):
+    ours, theirs = _program(cr, hooks), _program(torch, hooks)
+    _same(ours[0], theirs[0])
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)
+
+
+def test_backward_hook_removed_and_wrong_arity():
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    calls = []
+    handle = lin.register_full_backward_hook(lambda m, gi, go: calls.append(1))
+    lin(cr.tensor(X, requires_grad=True)).sum().backward()
+    handle.remove()
+    lin(cr.tensor(X, requires_grad=True)).sum().backward()
+    assert calls == [1]
+    lin.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
+    with pytest.raises(RuntimeError, match="returned 2 gradients; the module has 1 positional inputs"):
+        lin(cr.tensor(X, requires_grad=True)).sum().backward()
+
+
+def test_backward_hooks_leave_no_grad_and_transforms_alone():
+    lin = nn.Linear(3, 2, dtype=np.float64)
+    lin.register_full_backward_hook(lambda m, gi, go: pytest.fail("no backward pass ran"))
+    with cr.no_grad():
+        assert lin(cr.tensor(X)).shape == (4, 2)
+    g = cr.grad(lambda x: (lin(x) ** 2).sum())(X)
+    assert g.shape == X.shape
+
+
+def test_input_off_the_graph_gives_none_as_torch():
+    seen = []
+    for lib, layer in ((cr, nn.Linear(3, 2, dtype=np.float64)), (torch, torch.nn.Linear(3, 2).double())):
+        layer.register_full_backward_hook(lambda m, gi, go: seen.append((gi, tuple(go[0].shape))))
+        layer(lib.ones(4, 3, dtype=np.float64 if lib is cr else torch.float64)).sum().backward()
+    assert seen[0][0] == seen[1][0] == (None,)
+    assert seen[0][1] == seen[1][1] == (4, 2)
