@@ -100,6 +100,8 @@ CASES = {
     "norm": (lambda x, I: x.norm(), A),
     "norm_p1_dim": (lambda x, I: x.norm(p=1, dim=1), A),
     "norm_dim_keepdim": (lambda x, I: x.norm(dim=1, keepdim=True), A),
+    "norm_of_zero_rows": (lambda x, I: (x * (I([[1], [0], [0]]) > 0)).norm(dim=1), A),
+    "norm_of_zero": (lambda x, I: (x - x.detach()).norm(), A),
     "norm_p3": (lambda x, I: x.norm(3), A),
     "norm_inf": (lambda x, I: x.norm(float("inf"), dim=0), A),
     "softmax": (lambda x, I: x.softmax(dim=1), A),

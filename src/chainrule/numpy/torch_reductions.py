@@ -192,7 +192,10 @@ class TorchReductionMethods:
         dim = as_axes(dim)
         x = self if dtype is None else cnp.astype(self, dtype)
         if p == "fro" or p == 2:
-            return cnp.sqrt(cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim))
+            squares = cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim)
+            # at a zero vector the gradient is 0, as PyTorch's (sqrt's derivative there is inf)
+            nonzero = undifferentiated(squares) > 0
+            return cnp.where(nonzero, cnp.sqrt(cnp.where(nonzero, squares, 1)), 0)
         if p == "nuc":
             return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
         a = cnp.abs(x)
