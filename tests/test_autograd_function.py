@@ -1,0 +1,123 @@
+"""chainrule.autograd.Function against torch.autograd.Function: the same subclasses (with
+ctx.save_for_backward, needs_input_grad, non-Tensor arguments, several outputs, an unused
+output, setup_context, mark_non_differentiable) give PyTorch's values and gradients."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _functions(lib):
+    base = lib.autograd.Function
+
+    class Cube(base):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x ** 2
+
+    class ScaledPair(base):  # a number argument, two outputs, gradients only where needed
+        @staticmethod
+        def forward(ctx, x, scale, y):
+            ctx.save_for_backward(x, y)
+            ctx.scale = scale
+            return x * y * scale, x + y
+
+        @staticmethod
+        def backward(ctx, g_prod, g_sum):
+            x, y = ctx.saved_tensors
+            gx = g_prod * y * ctx.scale + g_sum if ctx.needs_input_grad[0] else None
+            gy = g_prod * x * ctx.scale + g_sum if ctx.needs_input_grad[2] else None
+            return gx, None, gy
+
+    class Clip(base):  # the new style: forward without ctx, then setup_context
+        @staticmethod
+        def forward(x, low):
+            return x.clamp(min=low)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            x, low = inputs
+            ctx.save_for_backward(x)
+            ctx.low = low
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * (x > ctx.low), None
+
+    class MaxWithIndex(base):
+        @staticmethod
+        def forward(ctx, x):
+            idx = x.argmax(dim=1)
+            ctx.mark_non_differentiable(idx)
+            ctx.save_for_backward(x, idx)
+            return x.amax(dim=1), idx
+
+        @staticmethod
+        def backward(ctx, g, g_idx):
+            x, idx = ctx.saved_tensors
+            out = x * 0
+            out[range(x.shape[0]), idx] = g
+            return out
+
+    return Cube, ScaledPair, Clip, MaxWithIndex
+
+
+X = np.array([[0.5, -1.5, 2.0], [1.0, 3.0, -0.25]])
+Y = np.array([[2.0, 0.5, -1.0], [0.3, -0.7, 1.1]])
+
+PROGRAMS = {
+    "cube": lambda F, x, y: F[0].apply(x).sum(),
+    "pair_both_outputs": lambda F, x, y: sum(o.sin().sum() for o in F[1].apply(x, 0.5, y)),
+    "pair_one_output_used": lambda F, x, y: F[1].apply(x, 2.0, y)[0].sum(),
+    "pair_constant_second": lambda F, x, y: F[1].apply(x, 1.5, y.detach())[1].pow(2).sum(),
+    "setup_context": lambda F, x, y: (F[2].apply(x * y, 0.1) ** 2).sum(),
+    "non_differentiable_output": lambda F, x, y: (F[3].apply(x)[0] * 2).sum() + F[3].apply(y)[1].sum() * 0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_function_matches_torch(name):
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(X.copy(), requires_grad=True)
+        y = lib.tensor(Y.copy(), requires_grad=True)
+        loss = PROGRAMS[name](_functions(lib), x, y)
+        loss.backward()
+        grads = [None if t.grad is None else np.array(t.grad.tolist()) for t in (x, y)]
+        results.append((float(loss.item()), grads))
+    (a, ga), (b, gb) = results
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    for u, v in zip(ga, gb, strict=True):
+        assert (u is None) == (v is None)
+        if u is not None:
+            np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
+
+
+def test_function_errors_and_plain_inputs():
+    Cube = _functions(cr)[0]
+    assert Cube.apply(cr.tensor([2.0])).tolist() == [8.0]  # nothing to differentiate: just the forward
+
+    class Wrong(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.sum()
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="returned a gradient of shape"):
+        Wrong.apply(x).sum().backward()
+    with pytest.raises(TypeError, match="write the rule with chainrule.custom_vjp"):
+        cr.grad(lambda v: Cube.apply(v).sum())(np.ones(2))
