@@ -183,3 +183,18 @@ def test_a_result_saved_by_its_own_operation_keeps_its_recorded_value():
     y.sum().backward()
     np.testing.assert_allclose(x.grad.tolist(), np.exp(X))
     assert y.tolist() == [[0.0] * 3] * 2
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_contiguous_copies_a_transpose_as_in_torch(lib):
+    x = lib.tensor(np.array(X), requires_grad=True)
+    y = x * 1
+    assert y.is_contiguous() and not y.t().is_contiguous()
+    c = y.t().contiguous()
+    assert c.is_contiguous()
+    c[0] = 5.0
+    y[1].contiguous().mul_(3)  # already C-ordered: the view itself, so the write reaches y
+    (c * c).sum().backward()
+    assert y.tolist() == [X[0], [3 * v for v in X[1]]]
+    assert c.tolist() == [[5.0, 5.0], [-2.0, 4.0], [3.0, -1.5]]
+    assert x.grad.tolist() == [[0.0, -4.0, 6.0], [0.0, 8.0, -3.0]]

@@ -70,7 +70,9 @@ class TorchTypeMethods:
         return self.dtype.kind == "c"
 
     def is_contiguous(self, memory_format=None) -> bool:
-        return True
+        """Whether the values lie in C order (a transpose's do not)."""
+        v = self._value
+        return not isinstance(v, np.ndarray) or v.flags.c_contiguous
 
     @property
     def device(self) -> Device:
@@ -87,7 +89,9 @@ class TorchTypeMethods:
         return False
 
     def contiguous(self, memory_format=None):
-        return self
+        """Itself when C-ordered; otherwise a C-ordered copy, as PyTorch's (so a write into
+        ``x.t().contiguous()`` does not reach ``x``)."""
+        return self if self.is_contiguous() else cnp.copy(self, order="C")
 
     def cpu(self):
         return self
