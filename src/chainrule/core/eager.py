@@ -304,7 +304,9 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
         result = Tensor(np.asarray(result, dtype=t.dtype), EAGER)
     view = getattr(t, "_view", None)
     if view is None:
+        old = t._node
         _take_on(t, result)
+        _keep_retained(old, t)
         root = t
     else:
         root, steps, alias = view
@@ -335,7 +337,9 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
             )
         new = result if result.dtype == root.dtype else result.astype(root.dtype)
         flat = root.reshape(-1).at[positions].set(new.reshape(-1))
+        old = root._node
         _take_on(root, flat.reshape(root.shape))
+        _keep_retained(old, root)
     for v in _live_views(root):
         rv = getattr(v, "_view", None)
         if rv is None or rv[0] is not root:
@@ -344,7 +348,18 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
             v._value = plain(_replay(rv[1], root._value))
         else:
             again = _replay(rv[1], root)
+            old = v._node
             v._value, v._trace, v._node = again._value, again._trace, again._node
+            _keep_retained(old, v)
+
+
+def _keep_retained(old, t: Tensor) -> None:
+    """``retain_grad()`` follows the Tensor to its new node, as in PyTorch: ``.grad`` is
+    then the gradient of the value after the in-place operation."""
+    if old is not None and old.prim is not None and old.tensor_ref is not None and t._node is not None:
+        if t._node.tensor_ref is None:
+            t._node.tensor_ref = old.tensor_ref
+        old.tensor_ref = None
 
 
 def _write(t: Tensor, new, name: str = "in-place write") -> None:
@@ -687,7 +702,8 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
             _check_versions(node)
         if create_graph:
             kwargs = entry[3]
-            entry = (prim, entry[1], node.inputs, kwargs, prim(*node.inputs, **kwargs))
+            inputs = _as_recorded(node.inputs, entry[2], entry[1])
+            entry = (prim, entry[1], inputs, kwargs, prim(*inputs, **kwargs))
         if free:
             node.free()
         return g, entry
@@ -701,6 +717,20 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
             _accumulate(node, g)
         elif node in collect:
             collect[node] = g if collect[node] is None else collect[node] + g
+
+
+def _as_recorded(inputs, args, parents) -> tuple:
+    """The argument Tensors of a recorded call as they were then: one that an in-place
+    operation has since rebound to a new value (``y.mul_(x)`` on a graph) is stood in for by
+    a Tensor of the value and node the call saw, so that recomputing the call for
+    ``create_graph`` differentiates what was computed."""
+    fixed = None
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t._value is not args[i]:
+            if fixed is None:
+                fixed = list(inputs)
+            fixed[i] = Tensor(args[i], EAGER, dict(parents).get(i))
+    return inputs if fixed is None else tuple(fixed)
 
 
 def _accumulate(node: EagerNode, g) -> Tensor | None:
