@@ -292,7 +292,9 @@ def _replay(steps, x):
 
 
 def _live_views(root: Tensor) -> list:
-    return [v for v in (r() for r in getattr(root, "_views", ())) if v is not None]
+    """The views of ``root`` still alive (a copy of ``root`` holds the original's list,
+    whose views are not its own)."""
+    return [v for v in (r() for r in getattr(root, "_views", ())) if v is not None and v._view[0] is root]
 
 
 def _commit(t: Tensor, result: Tensor, name: str) -> None:

@@ -10,6 +10,8 @@ imported (:mod:`chainrule.numpy.bindings`), since the core imports nothing from 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 __all__ = ["Tensor", "BOX_TYPES"]
@@ -263,6 +265,23 @@ class Tensor:
         Tensor([2., 4.])
         """
         eager.backward(self, gradient, retain_graph, create_graph)
+
+    def __deepcopy__(self, memo) -> Tensor:
+        """``copy.deepcopy``: an eager Tensor becomes a new one with copied values, a new
+        leaf if it required grad (its gradient goes to the copy); a computed Tensor on a
+        graph is refused, as in PyTorch. Other traces' values copy as any object does."""
+        if self._trace is not eager.EAGER:
+            return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+        if self._node is not None and self._node.prim is not None:
+            raise RuntimeError("deepcopy of a Tensor computed on a graph: only leaves can be copied; take "
+                               "x.detach().clone() (and requires_grad_() if it should be a new leaf)")
+        new = Tensor(copy.deepcopy(self._value, memo), eager.EAGER)
+        memo[id(self)] = new
+        if self._node is not None:
+            eager.set_requires_grad(new, True)
+        if self.grad is not None:
+            new._grad = copy.deepcopy(self.grad, memo)
+        return new
 
     def detach(self) -> Tensor:
         """The same values without the graph, sharing memory with this Tensor: an in-place

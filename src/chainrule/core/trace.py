@@ -479,6 +479,17 @@ class EagerTrace(Trace):
         self.name = "eager"
         self.clock = 0  # counts in-place writes, to detect those after a node was recorded
 
+    # One eager layer: a copied or unpickled Tensor belongs to it too (a copy of the trace
+    # would make the Tensor a stranger to it: in-place writes lost, backward refused).
+    def __reduce__(self):
+        return (eager_trace, ())
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     @property
     def grad_enabled(self) -> bool:
         """The calling thread's grad mode."""
@@ -573,6 +584,11 @@ class EagerTrace(Trace):
 
 
 EAGER = EagerTrace()
+
+
+def eager_trace() -> EagerTrace:
+    """The eager trace (what an unpickled eager Tensor belongs to)."""
+    return EAGER
 
 
 def note_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:

@@ -1,0 +1,60 @@
+"""copy.copy, copy.deepcopy and pickle of eager Tensors, as PyTorch users rely on them
+(best_state = copy.deepcopy(...), an EMA copy of the weights): the copy is an eager
+Tensor of its own, a new leaf where the original required grad."""
+
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.core.eager import EAGER
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_deepcopy_of_a_leaf_is_a_new_leaf(lib):
+    w = lib.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    w2 = copy.deepcopy(w)
+    assert w2.requires_grad and w2.is_leaf and w2.grad.tolist() == [2.0, 4.0]
+    with lib.no_grad():
+        w2.mul_(0.5)
+    w2.grad = None
+    (w2 * 3).sum().backward()
+    assert w2.tolist() == [0.5, 1.0] and w.tolist() == [1.0, 2.0]
+    assert w2.grad.tolist() == [3.0, 3.0] and w.grad.tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_deepcopy_of_a_computed_tensor_is_refused(lib):
+    w = lib.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError):
+        copy.deepcopy(w * 2)
+
+
+def test_copies_and_pickles_stay_in_the_eager_layer():
+    x = cr.tensor(np.arange(3.0))
+    shallow = copy.copy(x)  # shares the values, as PyTorch's copy.copy
+    assert shallow._trace is EAGER
+    shallow.add_(1)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    x.sub_(1)
+    for other in (copy.deepcopy(x), pickle.loads(pickle.dumps(x)), copy.deepcopy({"w": x})["w"]):
+        assert other._trace is EAGER
+        other.add_(1)  # an in-place write reaches the copy, not the original
+        assert other.tolist() == [1.0, 2.0, 3.0]
+    assert x.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_copy_of_a_base_does_not_count_writes_into_the_original_s_views():
+    w = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    v = w.T  # a live view of w, saved by the product below
+    loss = (v @ np.ones((3, 4))).sum()
+    w2 = copy.deepcopy(w)
+    with cr.no_grad():
+        w2.mul_(0.5)
+    loss.backward()  # w and v were not written
+    assert w.grad.tolist() == [[4.0, 4.0]] * 3
