@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, grad_enabled
-from chainrule.core.primitive import Primitive, RulesByArgument
+from chainrule.core.primitive import Primitive, RulesByArgument, def_batch
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
@@ -38,6 +39,16 @@ def _rule(k: int):
 
 
 BOUNDARY.vjps = RulesByArgument(_rule)
+
+
+def _batch(prim, batched, *xs):
+    """Under vmap (where no hooks are set) the pass-through keeps each value, an unbatched
+    one spread along the batch axis in front."""
+    n = next(x.shape[0] for x, b in zip(xs, batched, strict=True) if b)
+    return tuple(x if b else cnp.broadcast_to(x[None], (n, *x.shape)) for x, b in zip(xs, batched, strict=True))
+
+
+def_batch(_batch, BOUNDARY)
 
 
 def _on_graph(x) -> bool:
