@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-__all__ = ["Tensor", "BOX_TYPES"]
+__all__ = ["Tensor", "BOX_TYPES", "deepcopy_eager"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -266,23 +266,6 @@ class Tensor:
         """
         eager.backward(self, gradient, retain_graph, create_graph)
 
-    def __deepcopy__(self, memo) -> Tensor:
-        """``copy.deepcopy``: an eager Tensor becomes a new one with copied values, a new
-        leaf if it required grad (its gradient goes to the copy); a computed Tensor on a
-        graph is refused, as in PyTorch. Other traces' values copy as any object does."""
-        if self._trace is not eager.EAGER:
-            return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
-        if self._node is not None and self._node.prim is not None:
-            raise RuntimeError("deepcopy of a Tensor computed on a graph: only leaves can be copied; take "
-                               "x.detach().clone() (and requires_grad_() if it should be a new leaf)")
-        new = Tensor(copy.deepcopy(self._value, memo), eager.EAGER)
-        memo[id(self)] = new
-        if self._node is not None:
-            eager.set_requires_grad(new, True)
-        if self.grad is not None:
-            new._grad = copy.deepcopy(self.grad, memo)
-        return new
-
     def detach(self) -> Tensor:
         """The same values without the graph, sharing memory with this Tensor: an in-place
         write into either is seen by both, and a backward pass through a graph that saved
@@ -384,3 +367,25 @@ def undifferentiated(x):
 
 # The eager layer's functions take Tensors; the class needs them for its eager methods.
 from chainrule.core import eager  # noqa: E402
+
+
+def deepcopy_eager(t: Tensor, memo: dict) -> Tensor:
+    """``copy.deepcopy`` of an eager Tensor: a new one with copied values, a new leaf if
+    ``t`` required grad (its gradient copied too); a computed Tensor on a graph is
+    refused, as in PyTorch. (The mirror binds it as ``Tensor.__deepcopy__``.)
+
+    >>> import copy, chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> w2 = copy.deepcopy(w); w2.requires_grad, w2 is w
+    (True, False)
+    """
+    if t._node is not None and t._node.prim is not None:
+        raise RuntimeError("deepcopy of a Tensor computed on a graph: only leaves can be copied; take "
+                           "x.detach().clone() (and requires_grad_() if it should be a new leaf)")
+    new = Tensor(copy.deepcopy(t._value, memo), eager.EAGER)
+    memo[id(t)] = new
+    if t._node is not None:
+        eager.set_requires_grad(new, True)
+    if t.grad is not None:
+        new._grad = copy.deepcopy(t.grad, memo)
+    return new

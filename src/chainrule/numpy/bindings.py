@@ -17,7 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
-from chainrule.core.tensor import Tensor, mark_ndarray_only_attributes
+from chainrule.core.tensor import Tensor, deepcopy_eager, mark_ndarray_only_attributes
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import (
@@ -127,10 +127,11 @@ class TensorMethods:
         return copy._reconstruct(self, None, *self.__reduce_ex__(4))
 
     def __deepcopy__(self, memo):
-        """``copy.deepcopy(x)``: as :meth:`__copy__` (a traced value holds no objects)."""
+        """``copy.deepcopy(x)``: inside a transform as :meth:`__copy__` (a traced value holds
+        no objects); an eager Tensor becomes a new one, a new leaf where it required grad."""
         if self._trace.level > 0:
             return cnp.copy(self)
-        return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+        return deepcopy_eager(self, memo)
 
     def __contains__(self, value) -> bool:
         """``v in x``: whether an element equals ``v``, as ``ndarray`` (a read that guards)."""
