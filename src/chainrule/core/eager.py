@@ -25,7 +25,7 @@ from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
-from chainrule.core.values import plain
+from chainrule.core.values import MIRROR, plain
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
@@ -740,9 +740,22 @@ def _accumulate(node: EagerNode, g) -> Tensor | None:
     Tensor, or None."""
     owner = node.tensor_ref()
     if owner is not None:
+        g = _in_dtype(g, owner.dtype)
         old = owner.grad
         owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
     return owner
+
+
+def _in_dtype(g, dtype: np.dtype):
+    """A gradient in the dtype of its Tensor, as PyTorch's ``.grad`` (a float32 leaf used
+    in float64 arithmetic downstream gets a float32 gradient); on the graph with
+    create_graph."""
+    gd = g.dtype if isinstance(g, Tensor) else np.result_type(g)
+    if gd == dtype or dtype.kind not in "fc":
+        return g
+    if gd.kind == "c" and dtype.kind != "c":
+        g = MIRROR.real(g) if isinstance(g, Tensor) else np.real(g)
+    return MIRROR.astype(g, dtype) if isinstance(g, Tensor) else np.asarray(g).astype(dtype)
 
 
 def _plain_sum(old: Tensor, g):

@@ -60,7 +60,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "__dict__",
+        "batch", "makes_view", "eager_operands", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -94,6 +94,10 @@ class Primitive:
         # into either reaches the other, on a recorded graph too (chainrule.core.eager).
         # A function instead of True gives the view where NumPy gives a scalar (x[0]).
         self.makes_view: bool | Callable = False
+        # Optional, for arithmetic of two arguments: ``eager_operands(a, b) -> (a, b)``,
+        # which the eager layer calls first, casting the operands so that the result has
+        # PyTorch's dtype (chainrule.numpy.torch_promotion); the transforms keep NumPy's.
+        self.eager_operands: Callable | None = None
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__

@@ -530,6 +530,12 @@ class EagerTrace(Trace):
         else:
             vb = b
         ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
+        if prim.eager_operands is not None:  # arithmetic: PyTorch's result dtype
+            dt = getattr(ans, "dtype", None)
+            if getattr(va, "dtype", dt) is not dt or getattr(vb, "dtype", dt) is not dt:
+                cast = prim.eager_operands(a, b, dt)  # None where NumPy's dtype is PyTorch's
+                if cast is not None:
+                    return self.binary(prim, *cast, kwargs)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b), self.clock)
@@ -542,6 +548,8 @@ class EagerTrace(Trace):
         return out
 
     def process(self, prim, args, kwargs):
+        if prim.eager_operands is not None and len(args) == 2 and not kwargs:
+            return self.binary(prim, *args)
         if len(args) == 1:  # the argument is an eager Tensor
             a = args[0]
             vals = (a._value,)

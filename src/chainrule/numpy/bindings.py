@@ -34,6 +34,7 @@ from chainrule.numpy.elementwise import (
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_methods import torch_members
+from chainrule.numpy.torch_promotion import EAGER_OPERANDS
 
 __all__ = ["bind_to_core"]
 
@@ -451,5 +452,7 @@ def bind_to_core() -> None:
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
     Tensor.__pow__ = _array_power(Tensor.__pow__)
+    for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors
+        prim.eager_operands = operands
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
     mark_ndarray_only_attributes()
