@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 rng = np.random.default_rng(3)
 A = rng.normal(size=(3, 4))
 B = rng.normal(size=(2, 3, 4))
+MASK = [[1, 0, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1]]  # zero elements and a zero row
 IDX = np.array([[0, 1], [2, 3], [1, 1]])
 
 # name: (function of the Tensor, input array); the same code runs on both libraries'
@@ -104,6 +105,12 @@ CASES = {
     "norm_of_zero": (lambda x, I: (x - x.detach()).norm(), A),
     "norm_p3": (lambda x, I: x.norm(3), A),
     "norm_inf": (lambda x, I: x.norm(float("inf"), dim=0), A),
+    # zero rows and zero elements: PyTorch's gradient is 0 there (the formula's is NaN)
+    "norm_p3_of_zero_rows": (lambda x, I: (x * (I([[1], [0], [0]]) > 0)).norm(3, dim=1), A),
+    "norm_p_half_of_zeros": (lambda x, I: (x * (I(MASK) > 0)).norm(0.5, dim=1), A),
+    "norm_p1_5_of_zero": (lambda x, I: (x - x.detach()).norm(1.5), A),
+    "norm_p_negative_of_zeros": (lambda x, I: (x * (I(MASK[::-1]) > 0)).norm(-1, dim=1), A),
+    "flip_then_write": (lambda x, I: _written(x.flip(1)) + x, A),
     "softmax": (lambda x, I: x.softmax(dim=1), A),
     "softmax_large": (lambda x, I: (x * 500).softmax(-1), A),
     "log_softmax": (lambda x, I: x.log_softmax(dim=0), A),
@@ -140,6 +147,13 @@ CASES = {
     "clone": (lambda x, I: x.clone() * 2, A),
     "isnan_any": (lambda x, I: (x / x.abs().round()).isnan().any(), A),
 }
+
+
+def _written(t):
+    """``t`` after an in-place write: PyTorch's flip is a copy, so the write stays in it."""
+    with (torch.no_grad() if isinstance(t, torch.Tensor) else cr.no_grad()):
+        t.detach()[0, 0] = 100.0
+    return t
 
 
 def _lib_index(lib):

@@ -193,9 +193,7 @@ class TorchReductionMethods:
         x = self if dtype is None else cnp.astype(self, dtype)
         if p == "fro" or p == 2:
             squares = cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim)
-            # at a zero vector the gradient is 0, as PyTorch's (sqrt's derivative there is inf)
-            nonzero = undifferentiated(squares) > 0
-            return cnp.where(nonzero, cnp.sqrt(cnp.where(nonzero, squares, 1)), 0)
+            return _power_of_positive(squares, 0.5)
         if p == "nuc":
             return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
         a = cnp.abs(x)
@@ -207,7 +205,12 @@ class TorchReductionMethods:
             return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
         if p == 1:
             return cnp.sum(a, axis=dim, keepdims=keepdim)
-        return cnp.sum(a ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+        if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)
+            zero = undifferentiated(a) == 0
+            safe = cnp.where(zero, 1, a)
+            norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+            return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
+        return _power_of_positive(cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim), 1.0 / p)
 
     def softmax(self, dim: int):
         return _softmax(self, dim)
@@ -249,3 +252,9 @@ class TorchReductionMethods:
             return cnp.nonzero(self)
         return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
 
+
+def _power_of_positive(v, e: float):
+    """``v ** e`` for ``v >= 0`` whose derivative is 0 where ``v`` is 0, as in PyTorch's
+    norms (a zero vector, or a zero element with p < 1, has gradient 0, not NaN)."""
+    positive = undifferentiated(v) > 0
+    return cnp.where(positive, cnp.where(positive, v, 1) ** e, 0)

@@ -162,7 +162,14 @@ class TorchShapeMethods:
         dims = as_shape(dims) if dims else kw.pop("dims", None)
         if kw:
             raise TypeError(f"flip() got unexpected arguments {sorted(kw)}")
-        return cnp.flip(self, tuple(dims) if isinstance(dims, list | tuple) else dims)
+        flipped = cnp.flip(self, tuple(dims) if isinstance(dims, list | tuple) else dims)
+        return cnp.copy(flipped) if is_eager(self) else flipped  # PyTorch's flip copies
+
+    def fliplr(self):
+        return self.flip(1)
+
+    def flipud(self):
+        return self.flip(0)
 
     def roll(self, shifts, dims=None):
         return cnp.roll(self, shifts, axis=as_axes(dims))
