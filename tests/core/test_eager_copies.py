@@ -58,3 +58,28 @@ def test_a_copy_of_a_base_does_not_count_writes_into_the_original_s_views():
         w2.mul_(0.5)
     loss.backward()  # w and v were not written
     assert w.grad.tolist() == [[4.0, 4.0]] * 3
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+@pytest.mark.parametrize("computed", [False, True], ids=["leaf", "computed"])
+def test_pickle_gives_a_new_leaf_that_requires_grad(lib, computed):
+    w = lib.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    (w * w).sum().backward()
+    t = w * 2 if computed else w
+    u = pickle.loads(pickle.dumps(t))
+    assert u.requires_grad and u.is_leaf and u.grad is None  # no graph, no .grad
+    assert u.tolist() == t.tolist()
+    (u * 3).sum().backward()
+    assert u.grad.tolist() == [3.0, 3.0] and w.grad.tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_a_pickled_model_is_a_model_of_parameters(lib):
+    m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+    m2 = pickle.loads(pickle.dumps(m))
+    assert type(m2[0].weight) is lib.nn.Parameter
+    assert [n for n, _ in m2.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    x = lib.ones(4, 2)
+    assert np.array_equal(m(x).detach().numpy(), m2(x).detach().numpy())
+    m2(x).sum().backward()
+    assert m2[0].weight.grad is not None and m[0].weight.grad is None

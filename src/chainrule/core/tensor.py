@@ -266,6 +266,14 @@ class Tensor:
         """
         eager.backward(self, gradient, retain_graph, create_graph)
 
+    def __reduce_ex__(self, protocol):
+        """``pickle``: an eager Tensor as its values and whether it requires grad, as
+        PyTorch's (it comes back as a new leaf, without graph or ``.grad``; a Parameter as
+        a Parameter); other traces' values as any object."""
+        if self._trace is eager.EAGER:
+            return (_unpickle_eager, (type(self), self.primal(), self.requires_grad))
+        return object.__reduce_ex__(self, protocol)
+
     def detach(self) -> Tensor:
         """The same values without the graph, sharing memory with this Tensor: an in-place
         write into either is seen by both, and a backward pass through a graph that saved
@@ -389,3 +397,14 @@ def deepcopy_eager(t: Tensor, memo: dict) -> Tensor:
     if t.grad is not None:
         new._grad = copy.deepcopy(t.grad, memo)
     return new
+
+
+def _unpickle_eager(cls: type, value, requires_grad: bool) -> Tensor:
+    """An eager Tensor (or a subclass made as ``cls(value, requires_grad=...)``, as
+    Parameter) from what :meth:`Tensor.__reduce_ex__` pickled."""
+    if cls is not Tensor:
+        return cls(value, requires_grad=requires_grad)
+    t = Tensor(value, eager.EAGER)
+    if requires_grad:
+        eager.set_requires_grad(t, True)
+    return t

@@ -125,7 +125,7 @@ class TensorMethods:
         into it leaves x alone); an eager Tensor is copied as any object is."""
         if self._trace.level > 0:
             return cnp.copy(self)
-        return copy._reconstruct(self, None, *self.__reduce_ex__(4))
+        return copy._reconstruct(self, None, *object.__reduce_ex__(self, 4))
 
     def __deepcopy__(self, memo):
         """``copy.deepcopy(x)``: inside a transform as :meth:`__copy__` (a traced value holds
