@@ -60,6 +60,7 @@ CASES = {
     "adam_amsgrad": ("Adam", {"lr": 0.05, "amsgrad": True}),
     "adamw": ("AdamW", {"lr": 0.05}),
     "adamw_amsgrad": ("AdamW", {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}),
+    "adam_decoupled": ("Adam", {"lr": 0.05, "weight_decay": 0.3, "decoupled_weight_decay": True}),
     "rmsprop": ("RMSprop", {"lr": 0.01}),
     "rmsprop_centered_momentum_wd": (
         "RMSprop", {"lr": 0.01, "alpha": 0.9, "momentum": 0.7, "centered": True, "weight_decay": 0.1}
@@ -110,8 +111,17 @@ def test_twenty_steps_match_torch_closely(case):
             np.testing.assert_allclose(pa, pb, rtol=1e-10, atol=1e-12, err_msg=f"step {step + 1}")
 
 
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    kwargs = {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}
+    ours = run_ours(optim.Adam, {**kwargs, "decoupled_weight_decay": True})
+    for a, b in zip(ours, run_ours(optim.AdamW, kwargs), strict=True):
+        for pa, pb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(pa, pb)
+    assert optim.AdamW(make_model().parameters()).param_groups[0]["decoupled_weight_decay"] is True
+
+
 @pytest.mark.torch
-@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
 def test_defaults_and_state_keys_are_torch_s(name):
     torch = pytest.importorskip("torch")
     ours = getattr(optim, name)(make_model().parameters())

@@ -83,11 +83,14 @@ class Adam(Optimizer):
     m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)   (v → max of all v with AMSGrad).
 
-    >>> from chainrule import nn, optim
-    >>> opt = optim.Adam(nn.Linear(4, 2).parameters(), lr=1e-3)
-    """
+    ``decoupled_weight_decay=True`` shrinks θ by θ(1 − ηλ) before the step instead of
+    adding λθ to the gradient: AdamW, as PyTorch's option.
 
-    decoupled = False
+    >>> from chainrule import nn, optim
+    >>> opt = optim.Adam(nn.Linear(4, 2).parameters(), lr=1e-3, decoupled_weight_decay=True)
+    >>> opt.param_groups[0]["decoupled_weight_decay"]
+    True
+    """
 
     def __init__(
         self,
@@ -98,6 +101,8 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
         maximize: bool = False,
+        *,
+        decoupled_weight_decay: bool = False,
     ):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -107,7 +112,7 @@ class Adam(Optimizer):
         super().__init__(
             params,
             {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-             "amsgrad": amsgrad, "maximize": maximize},
+             "amsgrad": amsgrad, "maximize": maximize, "decoupled_weight_decay": bool(decoupled_weight_decay)},
         )
 
     def _update(self, p, g, state, group):
@@ -115,7 +120,7 @@ class Adam(Optimizer):
         if group["maximize"]:
             g = -g
         if wd:
-            if self.decoupled:
+            if group["decoupled_weight_decay"]:
                 p *= 1 - lr * wd
             else:
                 g = g + wd * p
@@ -144,9 +149,8 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): θ ← θ(1 − ηλ)
-    before the Adam step, instead of adding λθ to the gradient. Default λ = 0.01."""
-
-    decoupled = True
+    before the Adam step, instead of adding λθ to the gradient. Default λ = 0.01; it is
+    ``Adam(..., decoupled_weight_decay=True)``."""
 
     def __init__(
         self,
@@ -158,7 +162,7 @@ class AdamW(Adam):
         amsgrad: bool = False,
         maximize: bool = False,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
