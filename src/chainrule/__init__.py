@@ -5,7 +5,7 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 ``data``) on the same engine.
 
 >>> import chainrule as cr, chainrule.numpy as cnp
->>> float(cr.grad(lambda x: cnp.tanh(x) ** 2)(0.0))
+>>> print(cr.grad(lambda x: cnp.tanh(x) ** 2)(0.0))
 0.0
 """
 
@@ -71,6 +71,8 @@ from chainrule.numpy.torch_creation import (
     rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
 )
 
+from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
+
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
 __version__ = "0.1.0"
@@ -93,5 +95,9 @@ __all__ = [
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
-    "from_numpy", "cat", "concat", "stack",
+    "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
 ]
+
+# PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes). Set
+# last: ``float``, ``int`` and ``bool`` among them are not Python's inside this module.
+globals().update(_DTYPES)

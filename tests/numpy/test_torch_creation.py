@@ -59,8 +59,8 @@ def test_set_default_dtype_applies(dtype):
 def test_requires_grad_and_gradient_through_cat_and_stack():
     results = []
     for lib in (cr, torch):
-        a = lib.ones(2, 3, dtype=lib.float64 if lib is torch else np.float64, requires_grad=True)
-        b = lib.full((1, 3), 2.0, dtype=lib.float64 if lib is torch else None, requires_grad=True)
+        a = lib.ones(2, 3, dtype=lib.float64, requires_grad=True)
+        b = lib.full((1, 3), 2.0, dtype=lib.float64, requires_grad=True)
         y = lib.stack([lib.cat([a, b]) * lib.arange(3.0), lib.cat([b, a])], dim=1)
         (y ** 2).sum().backward()
         results.append((a.grad.tolist(), b.grad.tolist()))
@@ -76,3 +76,29 @@ def test_from_numpy_shares_memory_and_cat_refuses_nothing_silently():
         cr.from_numpy([1.0, 2.0])
     with pytest.raises(ValueError):
         cr.cat([cr.zeros(2, 2), cr.zeros(3)])
+
+
+DTYPE_NAMES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "complex64",
+               "complex128", "half", "float", "double", "short", "int", "long", "bool", "cfloat", "cdouble"]
+
+
+@pytest.mark.parametrize("name", DTYPE_NAMES)
+def test_dtype_names_are_torch_s(name):
+    ours, theirs = getattr(cr, name), getattr(torch, name)
+    assert str(ours) == str(theirs).removeprefix("torch.")
+    data = [0, 1, 2]
+    made = [cr.tensor(data, dtype=ours), cr.zeros(3, dtype=ours), cr.tensor([0.0, 1.5, 2.0]).to(ours),
+            cr.tensor([0.0, 1.5, 2.0]).to(dtype=ours)]
+    expected = [torch.tensor(data, dtype=theirs), torch.zeros(3, dtype=theirs),
+                torch.tensor([0.0, 1.5, 2.0]).to(theirs), torch.tensor([0.0, 1.5, 2.0]).to(dtype=theirs)]
+    for a, b in zip(made, expected, strict=True):
+        assert a.dtype == ours and a.dtype is np.dtype(str(theirs).removeprefix("torch."))
+        assert a.tolist() == b.tolist()
+
+
+def test_dtype_names_work_in_the_layers_and_with_finfo():
+    assert cr.nn.Linear(2, 3, dtype=cr.float64).weight.dtype == cr.float64
+    assert cr.nn.Linear(2, 3).to(cr.float64).bias.dtype is cr.float64
+    assert cr.finfo(cr.float32).eps == torch.finfo(torch.float32).eps
+    assert cr.iinfo(cr.int32).max == torch.iinfo(torch.int32).max
+    assert cr.is_tensor(cr.zeros(1)) and not cr.is_tensor(np.zeros(1))

@@ -24,8 +24,32 @@ from chainrule.numpy.torch_common import as_shape
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
-    "from_numpy", "cat", "concat", "stack",
+    "from_numpy", "cat", "concat", "stack", "DTYPES", "finfo", "iinfo", "is_tensor",
 ]
+
+
+# PyTorch's dtype names (``torch.float32``, ``torch.long``, ...) as the NumPy dtypes they
+# are here: ``cr.tensor(x, dtype=cr.float32)``, ``x.to(cr.int64)``, ``x.dtype == cr.float64``.
+DTYPES = {
+    **{name: np.dtype(name) for name in (
+        "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "complex64", "complex128")},
+    "half": np.dtype("float16"), "float": np.dtype("float32"), "double": np.dtype("float64"),
+    "short": np.dtype("int16"), "int": np.dtype("int32"), "long": np.dtype("int64"), "bool": np.dtype(bool),
+    "cfloat": np.dtype("complex64"), "cdouble": np.dtype("complex128"),
+}
+
+
+finfo, iinfo = np.finfo, np.iinfo  # torch.finfo(dtype).eps, .max, .tiny; torch.iinfo
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a Tensor, as ``torch.is_tensor``.
+
+    >>> import chainrule as cr
+    >>> cr.is_tensor(cr.zeros(2)), cr.is_tensor([0.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)
 
 
 def _float(dtype) -> np.dtype:
