@@ -302,3 +302,54 @@ def test_distribution_functions_in_shape_parameters_raise(f):
         cr.grad(f)(2.5)
     with pytest.raises(NotImplementedError, match="no derivative in"):
         cr.jvp(f, (2.5,), (1.0,))
+
+
+# -- the location-scale families: edges against SciPy, signatures, docstrings -------------
+LOCATION_SCALE = {"norm": (norm, ()), "logistic": (logistic, ()), "cauchy": (cauchy, ()),
+                  "laplace": (laplace, ()), "expon": (expon, ()), "pareto": (pareto, (2.0,)),
+                  "gumbel_r": (gumbel_r, ()), "gumbel_l": (gumbel_l, ()),
+                  "uniform": (uniform_distribution, ()), "t": (t, (3.0,)), "gamma": (gamma, (2.5,))}
+
+
+@pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
+def test_location_scale_edges_match_scipy(name):
+    """nan stays nan, ±inf and the ends of the support take SciPy's values."""
+    module, shapes = LOCATION_SCALE[name]
+    x = np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, 0.5, 1.0, 1.5, 3.0])
+    q = np.array([np.nan, 0.3, 0.5, 0.9])
+    for fn in module.__all__:
+        a = q if fn in ("ppf", "isf") else x
+        with np.errstate(all="ignore"):
+            got, want = getattr(module, fn)(a, *shapes, 0.5, 2.0), getattr(getattr(st, name), fn)(
+                a, *shapes, 0.5, 2.0)
+        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{name}.{fn}")
+
+
+@pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
+def test_location_scale_signatures_and_examples(name):
+    import doctest
+    import inspect
+
+    module, shapes = LOCATION_SCALE[name]
+    first = {"t": "df", "pareto": "b", "gamma": "a"}.get(name)
+    for fn in module.__all__:
+        f, reference = getattr(module, fn), getattr(getattr(st, name), fn)
+        params = list(inspect.signature(f).parameters)
+        assert params == ["q" if fn in ("ppf", "isf") else "x", *([first] if first else []), "loc", "scale"]
+        a = 0.3 if fn in ("ppf", "isf") else 1.7
+        keywords = dict(zip(params[1:-2], shapes, strict=True))
+        # positional, keyword and mixed calls all mean SciPy's
+        calls = [((a, *shapes), {}), ((a, *shapes, 0.2), {}), ((a, *shapes, 0.2, 1.5), {}),
+                 ((a,), {**keywords, "scale": 1.5, "loc": 0.2}), ((a, *shapes), {"scale": 1.5}),
+                 ((), {params[0]: a, **keywords, "loc": 0.2})]
+        for args, kwargs in calls:
+            np.testing.assert_allclose(f(*args, **kwargs), reference(*args, **kwargs), rtol=1e-12)
+        with pytest.raises(TypeError):
+            f(a, *shapes, 0.2, 1.5, 9.0)
+        with pytest.raises(TypeError):
+            f(a, *shapes, 0.2, location=1.0)
+        runner = doctest.DocTestRunner()
+        for test in doctest.DocTestFinder().find(f, f"{name}.{fn}", globs={}):
+            assert test.examples, f"{name}.{fn} has no example"
+            runner.run(test)
+        assert runner.summarize(verbose=False).failed == 0

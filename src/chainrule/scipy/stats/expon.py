@@ -6,62 +6,15 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
-_export = exported("expon")
-
-
-def _on_support(x, loc, scale):
-    z = standardize(x, loc, scale)
-    inside = z >= 0
-    return inside, on_support(inside, z, 1.0)
-
-
-@_export
-def logpdf(x, loc=0.0, scale=1.0):
-    inside, z = _on_support(x, loc, scale)
-    return cnp.where(inside, -z - cnp.log(scale), NEG_INF)
-
-
-@_export
-def pdf(x, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, loc, scale))
-
-
-@_export
-def cdf(x, loc=0.0, scale=1.0):
-    inside, z = _on_support(x, loc, scale)
-    return cnp.where(inside, -cnp.expm1(-z), 0.0)
-
-
-@_export
-def logcdf(x, loc=0.0, scale=1.0):
-    inside, z = _on_support(x, loc, scale)
-    return cnp.where(inside, cnp.log(-cnp.expm1(-z)), NEG_INF)
-
-
-@_export
-def sf(x, loc=0.0, scale=1.0):
-    return cnp.exp(logsf(x, loc, scale))
-
-
-@_export
-def logsf(x, loc=0.0, scale=1.0):
-    inside, z = _on_support(x, loc, scale)
-    return cnp.where(inside, -z, 0.0)
-
-
-@_export
-def ppf(q, loc=0.0, scale=1.0):
-    return loc - scale * cnp.log1p(-q)
-
-
-@_export
-def isf(q, loc=0.0, scale=1.0):
-    return loc - scale * cnp.log(q)
-
+STANDARD = Standard(lambda z: -z, cdf=lambda z: -cnp.expm1(-z),
+                    logcdf=lambda z: cnp.log(-cnp.expm1(-z)), logsf=lambda z: -z,
+                    ppf=lambda q: -cnp.log1p(-q), isf=lambda q: -cnp.log(q),
+                    support=(0.0, float("inf")), interior=1.0)
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.expon's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "expon")

@@ -5,50 +5,16 @@ log density is -inf and its gradient zero, as SciPy's values suggest."""
 
 from __future__ import annotations
 
-import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammainc, gammaincc, gammaln, xlogy
-from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
-_export = exported("gamma")
-
-
-@_export
-def logpdf(x, a, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
-    inside = z >= 0
-    z = on_support(inside, z, 1.0)
-    return cnp.where(inside, xlogy(a - 1, z) - z - gammaln(a) - cnp.log(scale), NEG_INF)
-
-
-@_export
-def pdf(x, a, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, a, loc, scale))
-
-
-@_export
-def cdf(x, a, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
-    return gammainc(a, on_support(z >= 0, z, 0.0))
-
-
-@_export
-def logcdf(x, a, loc=0.0, scale=1.0):
-    return cnp.log(cdf(x, a, loc, scale))
-
-
-@_export
-def sf(x, a, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
-    return gammaincc(a, on_support(z >= 0, z, 0.0))
-
-
-@_export
-def logsf(x, a, loc=0.0, scale=1.0):
-    return cnp.log(sf(x, a, loc, scale))
-
+STANDARD = Standard(lambda z, a: xlogy(a - 1, z) - z - gammaln(a),
+                    cdf=lambda z, a: gammainc(a, z), sf=lambda z, a: gammaincc(a, z),
+                    support=(0.0, float("inf")), interior=1.0, shapes=("a",), example=(1.5, 2.5))
+logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.gamma's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "gamma")

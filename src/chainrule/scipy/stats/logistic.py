@@ -6,53 +6,13 @@ from __future__ import annotations
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import expit, log_expit, logit
-from chainrule.scipy.stats._common import exported, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
-_export = exported("logistic")
-
-
-@_export
-def logpdf(x, loc=0.0, scale=1.0):
-    half = 0.5 * standardize(x, loc, scale)
-    return -2 * cnp.logaddexp(half, -half) - cnp.log(scale)
-
-
-@_export
-def pdf(x, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, loc, scale))
-
-
-@_export
-def cdf(x, loc=0.0, scale=1.0):
-    return expit(standardize(x, loc, scale))
-
-
-@_export
-def logcdf(x, loc=0.0, scale=1.0):
-    return log_expit(standardize(x, loc, scale))
-
-
-@_export
-def sf(x, loc=0.0, scale=1.0):
-    return expit(-standardize(x, loc, scale))
-
-
-@_export
-def logsf(x, loc=0.0, scale=1.0):
-    return log_expit(-standardize(x, loc, scale))
-
-
-@_export
-def ppf(q, loc=0.0, scale=1.0):
-    return loc + scale * logit(q)
-
-
-@_export
-def isf(q, loc=0.0, scale=1.0):
-    return loc - scale * logit(q)
-
+STANDARD = Standard(lambda z: -2 * cnp.logaddexp(0.5 * z, -0.5 * z), cdf=expit, logcdf=log_expit,
+                    ppf=logit, symmetric=True)
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.logistic's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "logistic")

@@ -6,57 +6,16 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 
-_export = exported("pareto")
-
-
-def _z(x, loc, scale):
-    z = standardize(x, loc, scale)
-    inside = z >= 1
-    return inside, on_support(inside, z, 2.0)
-
-
-@_export
-def logpdf(x, b, loc=0.0, scale=1.0):
-    inside, z = _z(x, loc, scale)
-    return cnp.where(inside, cnp.log(b / scale) - (b + 1) * cnp.log(z), NEG_INF)
-
-
-@_export
-def pdf(x, b, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, b, loc, scale))
-
-
-@_export
-def cdf(x, b, loc=0.0, scale=1.0):
-    inside, z = _z(x, loc, scale)
-    return cnp.where(inside, -cnp.expm1(-b * cnp.log(z)), 0.0)
-
-
-@_export
-def logcdf(x, b, loc=0.0, scale=1.0):
-    inside, z = _z(x, loc, scale)
-    return cnp.where(inside, cnp.log1p(-z ** -b), NEG_INF)
-
-
-@_export
-def sf(x, b, loc=0.0, scale=1.0):
-    return cnp.exp(logsf(x, b, loc, scale))
-
-
-@_export
-def logsf(x, b, loc=0.0, scale=1.0):
-    inside, z = _z(x, loc, scale)
-    return cnp.where(inside, -b * cnp.log(z), 0.0)
-
-
-@_export
-def ppf(q, b, loc=0.0, scale=1.0):
-    return loc + scale * (1 - q) ** (-1 / b)
-
+STANDARD = Standard(lambda z, b: cnp.log(b) - (b + 1) * cnp.log(z),
+                    cdf=lambda z, b: -cnp.expm1(-b * cnp.log(z)),
+                    logcdf=lambda z, b: cnp.log1p(-z ** -b), logsf=lambda z, b: -b * cnp.log(z),
+                    ppf=lambda q, b: (1 - q) ** (-1 / b), support=(1.0, float("inf")),
+                    interior=2.0, shapes=("b",), example=(1.5, 2.0))
+logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.pareto's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "pareto")

@@ -8,44 +8,19 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaln, stdtr
-from chainrule.scipy.stats._common import exported, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
-_export = exported("t")
 
-
-@_export
-def logpdf(x, df, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
+def _logpdf(z, df):
     return (gammaln(0.5 * (df + 1)) - gammaln(0.5 * df) - 0.5 * cnp.log(df * np.pi)
-            - cnp.log(scale) - 0.5 * (df + 1) * cnp.log1p(z * z / df))
+            - 0.5 * (df + 1) * cnp.log1p(z * z / df))
 
 
-@_export
-def pdf(x, df, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, df, loc, scale))
-
-
-@_export
-def cdf(x, df, loc=0.0, scale=1.0):
-    return stdtr(df, standardize(x, loc, scale))
-
-
-@_export
-def logcdf(x, df, loc=0.0, scale=1.0):
-    return cnp.log(cdf(x, df, loc, scale))
-
-
-@_export
-def sf(x, df, loc=0.0, scale=1.0):
-    return stdtr(df, -standardize(x, loc, scale))
-
-
-@_export
-def logsf(x, df, loc=0.0, scale=1.0):
-    return cnp.log(sf(x, df, loc, scale))
-
+STANDARD = Standard(_logpdf, cdf=lambda z, df: stdtr(df, z), symmetric=True, shapes=("df",),
+                    example=(0.5, 3.0))
+logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.t's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "t")

@@ -3,37 +3,14 @@ and ``scale`` (``q`` for ``ppf``). Outside the interval the log density is -inf.
 
 from __future__ import annotations
 
-import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "ppf"]
 
-_export = exported("uniform")
-
-
-@_export
-def logpdf(x, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
-    return cnp.where((z >= 0) & (z <= 1), -cnp.log(scale) + cnp.zeros_like(z), NEG_INF)
-
-
-@_export
-def pdf(x, loc=0.0, scale=1.0):
-    return cnp.exp(logpdf(x, loc, scale))
-
-
-@_export
-def cdf(x, loc=0.0, scale=1.0):
-    z = standardize(x, loc, scale)
-    inside = (z >= 0) & (z <= 1)
-    return cnp.where(inside, on_support(inside, z, 0.5), cnp.where(z > 1, 1.0, 0.0))
-
-
-@_export
-def ppf(q, loc=0.0, scale=1.0):
-    return loc + scale * q
-
+STANDARD = Standard(lambda z: 0.0 * z, cdf=lambda z: z, ppf=lambda q: q, support=(0.0, 1.0),
+                    interior=0.5)
+logpdf, pdf, cdf, ppf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.uniform's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "uniform")
