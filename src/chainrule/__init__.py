@@ -72,6 +72,7 @@ from chainrule.numpy.torch_creation import (
 )
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
+from chainrule.numpy import torch_functions as _torch_functions
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -98,6 +99,9 @@ __all__ = [
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
 ]
 
-# PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes). Set
-# last: ``float``, ``int`` and ``bool`` among them are not Python's inside this module.
+# PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and
+# PyTorch's functions of a tensor, cr.flatten(x, 1), cr.exp(x), cr.sum(x, dim=0), ... (not
+# in __all__: sum, max, abs, all, ... would hide Python's in a star import). Set last:
+# ``float``, ``sum`` and the like among them are not Python's inside this module.
 globals().update(_DTYPES)
+globals().update({name: getattr(_torch_functions, name) for name in _torch_functions.__all__})

@@ -120,3 +120,13 @@ def test_predicates_match_torch():
     np.testing.assert_allclose(np.asarray(T.tensordot(A, B, 1)), torch.tensordot(y, torch.tensor(B), 1).numpy())
     with pytest.raises(ValueError, match="no axis of length 3"):
         cr.tensor(B).cross(cr.tensor(B))
+
+
+def test_the_functions_are_chainrules_top_level_names_but_not_star_exported():
+    for name in T.__all__:
+        assert getattr(cr, name) is getattr(T, name), name
+    assert float(cr.sum(cr.exp(np.zeros((2, 2))), dim=0).sum()) == 4.0
+    assert cr.flatten(np.ones((2, 3, 4)), 1).shape == (2, 12)
+    namespace = {}
+    exec("from chainrule import *", namespace)
+    assert "sum" not in namespace and "abs" not in namespace and "zeros" in namespace
