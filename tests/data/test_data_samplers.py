@@ -126,3 +126,11 @@ def test_stack_and_concat_datasets_match_torch():
             return i * i
 
     assert [int(v) for v in (Squares() + Squares())] == [0, 1, 4, 0, 1, 4]
+
+
+def test_samplers_without_a_generator_follow_manual_seed():
+    def draws():
+        cr.manual_seed(4)
+        return list(SubsetRandomSampler(range(10))), list(WeightedRandomSampler(np.ones(5), 6))
+
+    assert draws() == draws()

@@ -32,10 +32,6 @@ class Sampler:
         raise NotImplementedError
 
 
-def _rng(generator) -> np.random.Generator:
-    return generator if isinstance(generator, np.random.Generator) else np.random.default_rng(generator)
-
-
 class SequentialSampler(Sampler):
     """The indices 0, 1, ..., len(data_source) − 1.
 
@@ -88,10 +84,11 @@ class SubsetRandomSampler(Sampler):
 
     def __init__(self, indices, generator=None):
         self.indices = list(indices)
-        self.generator = _rng(generator)
+        # None: the global generator, read at each pass (chainrule.manual_seed seeds it)
+        self.generator = None if generator is None else get_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        return iter([self.indices[i] for i in self.generator.permutation(len(self.indices))])
+        return iter([self.indices[i] for i in get_generator(self.generator).permutation(len(self.indices))])
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -120,10 +117,10 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} distinct indices from "
                              f"{np.count_nonzero(w)} with non-zero weight")
         self.weights, self.num_samples, self.replacement = w, int(num_samples), replacement
-        self.generator = _rng(generator)
+        self.generator = None if generator is None else get_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        drawn = self.generator.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
+        drawn = get_generator(self.generator).choice(len(self.weights), size=self.num_samples, replace=self.replacement,
                                       p=self.weights / self.weights.sum())
         return iter(drawn.tolist())
 
