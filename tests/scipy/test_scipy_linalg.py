@@ -116,6 +116,8 @@ LINALG = {
     "norm": (lambda a: [cla.norm(a), cla.norm(a, 1), cla.norm(a, "nuc")],
              [lambda: (normal(3, 4),)]),
     "pinv": (cla.pinv, [lambda: (normal(4, 2),)]),
+    "block_diag": (cla.block_diag, [lambda: (normal(2, 3), normal(3), normal(2, 2)),
+                                    lambda: (normal(1, 2), np.array(0.7))]),
 }
 CASES = [(name, k) for name, (_, makers) in LINALG.items() for k in range(len(makers))]
 
@@ -128,7 +130,8 @@ def scipy_reference(name):
             "cholesky_upper": sla.cholesky, "pinv": sla.pinv,
             "lu": lambda a: sla.lu(a)[1:], "lu_factor": lambda a: sla.lu_factor(a)[0],
             "lu_solve": lambda a, b: sla.lu_solve(sla.lu_factor(a), b),
-            "lu_solve_T": lambda a, b: sla.lu_solve(sla.lu_factor(a), b, trans=1)}.get(name)
+            "lu_solve_T": lambda a, b: sla.lu_solve(sla.lu_factor(a), b, trans=1),
+            "block_diag": sla.block_diag}.get(name)
 
 
 @pytest.mark.parametrize(("name", "case"), CASES)
@@ -289,3 +292,14 @@ def test_float32_stays_float32(name):
                     argnums=tuple(range(len(args))))(*args)
     for v in (*cr.tree_leaves(value), *cr.tree_leaves(tangent), *grads):
         assert np.asarray(v).dtype == np.float32, name
+
+
+def test_block_diag_of_tensors_mixed_with_plain_blocks():
+    a = cr.tensor(normal(2, 2))
+    for args in ((a, np.eye(1), 2), (a, np.ones((0, 3)), np.arange(2)), (a,)):
+        got = cla.block_diag(*args)
+        want = sla.block_diag(*(np.asarray(v) for v in args))
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(got), want)
+    with pytest.raises(ValueError, match="argument 1 has 3 dimensions"):
+        cla.block_diag(a, np.ones((2, 2, 2)))

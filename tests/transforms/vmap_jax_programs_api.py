@@ -282,3 +282,33 @@ def more_distributions_and_gradients(L, x, u, loc, scale):
     # (JAX's Gumbel functions cannot be differentiated in scale, nor its gumbel_r.ppf at all)
     return (L.vmap(f)(x, u, loc, scale), L.vmap(L.stats.gumbel_r.ppf)(u, loc, scale),
             L.vmap(L.grad(total, argnums=(0, 1, 2, 3)))(x, u, loc, scale))
+
+
+# -- jax.nn's activations and reductions, with their derivatives at the kinks ---------------------------
+_JAX_NN = ("log_sigmoid", "soft_sign", "swish", "hard_tanh", "hard_sigmoid", "hard_silu", "hard_swish",
+           "squareplus", "sparse_plus", "sparse_sigmoid", "identity")
+
+
+def _with_kinks(rng):
+    x = rng.normal(scale=3.0, size=(4, 8))
+    x[0] = [-1.0, 1.0, 0.0, 6.0, -3.0, 3.0, np.log(2.0), -6.0]
+    return x, rng.normal(size=(4, 8)) > -0.8
+
+
+@api_program(_with_kinks)
+def jax_nn_activations_and_reductions(L, x, m):
+    def f(x, m):
+        out = {n: getattr(L.nn, n)(x) for n in _JAX_NN}
+        return {**out, "log1mexp": L.nn.log1mexp(L.np.abs(x) + 0.01), "logsumexp": L.nn.logsumexp(x),
+                "lse_where": L.nn.logsumexp(x, where=m),
+                "lse_sign": L.nn.logsumexp(x, b=L.np.where(m, 1.0, -0.5), return_sign=True),
+                "logmeanexp": L.nn.logmeanexp(x, where=m, keepdims=True),
+                "standardize": L.nn.standardize(x), "standardize_where": L.nn.standardize(x, where=m),
+                "standardize_given": L.nn.standardize(x, mean=0.5, variance=2.0)}
+
+    def loss(x, m):
+        return (L.np.sum(L.nn.standardize(x) ** 3) + L.nn.logsumexp(x * 0.5)
+                + L.nn.logmeanexp(x, where=m) + L.np.sum(L.nn.log1mexp(x * x + 0.01)))
+
+    per_entry = {n: L.vmap(L.vmap(L.grad(getattr(L.nn, n))))(x) for n in _JAX_NN}
+    return L.vmap(f)(x, m), per_entry, L.vmap(L.grad(loss))(x, m)

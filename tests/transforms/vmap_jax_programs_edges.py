@@ -153,3 +153,13 @@ def custom_derivatives_with_nondiff_argnums(L, x, w):
             L.vmap(L.hessian(lambda v: L.np.sum(wave(v, 1.5))))(x),
             L.jit(L.vmap(L.grad(loss), in_axes=(0, None)))(x, w),
             L.vmap(L.checkpoint(L.grad(loss)), in_axes=(0, None))(x, w))
+
+
+@program(lambda rng: (rng.normal(size=(4, 2, 3)), rng.normal(size=(4, 2)), rng.normal(size=4)))
+def block_diag_of_batched_blocks(L, a, v, s):
+    bd = L.scipy.linalg.block_diag
+    weights = L.np.arange(24.0).reshape(4, 6)
+    return (L.vmap(lambda a, v, s: bd(a, v, s, L.np.eye(2)))(a, v, s),
+            L.vmap(bd, in_axes=(0, None, 0), out_axes=-1)(a, v[0], s),
+            L.vmap(L.vmap(lambda a, s: bd(a, s), in_axes=(1, None)), in_axes=(0, 0))(a, s),
+            L.vmap(L.grad(lambda a, v, s: L.np.sum(bd(a, v, s) ** 2 * weights), argnums=(0, 1, 2)))(a, v, s))

@@ -23,10 +23,11 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _composed, _dropout, _ops, _pooling, _resample
+from chainrule.nn import _composed, _dropout, _jax_names, _ops, _pooling, _resample
 from chainrule.nn._attention import scaled_dot_product_attention
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
+from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
 from chainrule.nn._layer_norm import layer_norm_forward
 from chainrule.nn._ops import plain
 from chainrule.nn._ops import update_running as _update_running
@@ -65,6 +66,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     *_composed.__all__,
+    *_jax_names.__all__,
     *_dropout.__all__,
     *_pooling.__all__,
     *_resample.__all__,

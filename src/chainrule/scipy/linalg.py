@@ -10,13 +10,14 @@ On plain arrays every function here is SciPy's own. On Tensors:
 * ``inv``, ``solve``, ``det``, ``cholesky``, ``cho_factor``/``cho_solve``, ``qr``, ``svd``,
   ``svdvals``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``norm`` and ``pinv`` take
   SciPy's signatures and run on :mod:`chainrule.numpy.linalg`'s rules;
+* ``block_diag`` places its blocks with ``concatenate``;
 * ``lu`` (square matrices) is a primitive for L and U, with the permutation read from
   the value; ``lu_factor`` and ``lu_solve`` build on it and on ``solve_triangular``.
 
 Functions that read one triangle of their input (``cholesky``, ``cho_factor``, ``eigh``,
 ``solve_triangular``, ``solve(..., assume_a="pos")``) differentiate the function as SciPy
 computes it: the other triangle does not enter, and its gradient is zero. Every other
-name of ``scipy.linalg`` (``schur``, ``block_diag``, ...) is SciPy's own and
+name of ``scipy.linalg`` (``schur``, ``toeplitz``, ...) is SciPy's own and
 raises an error naming itself when handed a Tensor.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "inv", "solve", "det", "cholesky", "cho_factor", "cho_solve", "solve_triangular",
     "solve_banded", "solve_sylvester", "sqrtm", "expm", "logm", "qr", "svd", "svdvals",
     "eigh", "eigvalsh", "eig", "eigvals", "norm", "pinv", "lu", "lu_factor", "lu_solve",
+    "block_diag",
 ]
 
 FAMILY = "scipy.linalg"
@@ -223,6 +225,30 @@ def det(a, overwrite_a: bool = False, check_finite: bool = True):
     if not any_tensor((a,)):
         return sla.det(a, overwrite_a, check_finite)
     return la.det(a)
+
+
+@mirrors(sla.block_diag, FAMILY)
+def block_diag(*arrs):
+    """``scipy.linalg.block_diag``: the blocks along the diagonal of a matrix of zeros,
+    differentiable in each block (a 0-d block is 1 x 1, a 1-d block one row).
+
+    >>> block_diag(np.array([[1.0, 2.0]]), 3.0)
+    array([[1., 2., 0.],
+           [0., 0., 3.]])
+    """
+    if not any_tensor(arrs):
+        return sla.block_diag(*arrs)
+    blocks = [cnp.atleast_2d(a) for a in arrs]
+    for k, b in enumerate(blocks):
+        if len(shape_of(b)) > 2:
+            raise ValueError(f"block_diag: argument {k} has {len(shape_of(b))} dimensions; each "
+                             "block must have at most 2 (map over a stack with chainrule.vmap)")
+    dtype = cnp.result_type(*blocks)
+    widths = [shape_of(b)[1] for b in blocks]
+    rows = [cnp.concatenate([cnp.zeros((shape_of(b)[0], sum(widths[:k])), dtype), cnp.astype(b, dtype),
+                             cnp.zeros((shape_of(b)[0], sum(widths[k + 1:])), dtype)], axis=1)
+            for k, b in enumerate(blocks)]
+    return cnp.concatenate(rows, axis=0)
 
 
 # -- banded systems --------------------------------------------------------------------------
