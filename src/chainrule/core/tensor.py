@@ -154,11 +154,16 @@ class Tensor:
         if self._trace.batches:
             self.primal("a plain NumPy array")  # refused, with the reason
         if self._trace.records:
-            raise TypeError(
-                "inside chainrule.jit a traced value cannot become a plain NumPy array: its "
-                "value would be baked into the recorded program. Use chainrule.numpy "
-                "functions on it (np.* functions on Tensors dispatch to them)."
-            )
+            if not self._trace.open:
+                raise TypeError(
+                    "a value traced by a chainrule.jit function that has already returned "
+                    "was used; return it instead of storing it."
+                )
+            # np.asarray(x), np.full(3, x[0]), np.random.uniform(lo, hi): the value would be
+            # baked into a replay, so the call that reads it runs without jit
+            self._trace.refuse("a traced value became a plain NumPy array (np.asarray(x), or a "
+                               "NumPy function that converts its argument)")
+            return np.asarray(self._value, dtype=dtype)
         if self._trace.level > 0 or self._node is not None:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
@@ -274,18 +279,33 @@ class Tensor:
             return (_unpickle_eager, (type(self), self.primal(), self.requires_grad))
         return object.__reduce_ex__(self, protocol)
 
-    def detach(self) -> Tensor:
-        """The same values without the graph, sharing memory with this Tensor: an in-place
-        write into either is seen by both, and a backward pass through a graph that saved
-        the old values raises (PyTorch's shared version counter).
+    def detach(self) -> Tensor | np.ndarray:
+        """The same values without the graph. An eager Tensor (or one computed from an
+        eager Tensor) gives an eager Tensor sharing memory with it: an in-place write into
+        either is seen by both, and a backward pass through a graph that saved the old
+        values raises (PyTorch's shared version counter). Inside a transform over arrays
+        it is ``chainrule.stop_gradient(x)`` (an array under ``grad``, a traced value
+        under ``jit`` and ``vmap``), so the transform's results stay arrays.
 
-        >>> import chainrule as cr
+        >>> import numpy as np, chainrule as cr
         >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
         >>> y = x * 2
         >>> d = y.detach(); _ = d.zero_(); y.tolist()
         [0.0, 0.0]
+        >>> cr.grad(lambda x: (x.detach() * x).sum())(np.array([1.0, 2.0]))
+        array([1., 2.])
         """
-        return eager.detach(self)
+        if self._trace is eager.EAGER:
+            return eager.detach(self)
+        value = undifferentiated(self)
+        if isinstance(value, Tensor) and value._trace.level > 0:
+            return value  # jit's or vmap's
+        x = self
+        while isinstance(x, Tensor):
+            if x._trace is eager.EAGER:
+                return eager.detach(x)
+            x = x._value
+        return value
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""
