@@ -11,7 +11,8 @@ new values.
 
 What is watched: the closure cells, the globals named by the code, the defaults of every
 user function reachable from the jitted one (through globals, cells, partials, bound
-methods, objects' attributes and nested ``jit``), the items of the lists, tuples, dicts,
+methods, objects' attributes, the methods and properties of the user's classes — of the
+objects it reads and of those it is given — and nested ``jit``), the items of the lists, tuples, dicts,
 sets and deques among them, the attributes of objects (``__slots__`` too), classes and
 functions of the user's, the attributes of the user's own modules that the code names
 (``settings.LR``), and arrays by their bytes.
@@ -34,7 +35,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.transforms.arguments import replace_traced
 from chainrule.transforms.program import bits
 
-__all__ = ["Captures"]
+__all__ = ["Captures", "user_classes"]
 
 _LIBRARIES = ("numpy", "chainrule", "scipy", "functools", "builtins", "collections", "typing")
 _IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, range, slice)
@@ -219,8 +220,8 @@ class Captures:
             self._watch_value(value.__func__, depth + 1)
             self._watch_value(value.__self__, depth + 1)
         elif isinstance(value, type):
-            if not _library(value):  # a class used as a namespace of settings
-                self.checks.append((3, vars(value), None, _items(vars(value))))
+            if not _library(value):  # a class of the user's: its attributes and methods
+                self._watch_class(value, depth)
         elif isinstance(value, types.ModuleType | types.BuiltinFunctionType | np.ufunc):
             return
         elif isinstance(value, collections.abc.Iterator):
@@ -270,6 +271,25 @@ class Captures:
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
 
+    def _watch_class(self, cls: type, depth: int) -> None:
+        """A class of the user's (a namespace of settings, the class of an object the
+        function reads or is given): its attributes, and what its methods, properties,
+        static and class methods read, as for any function; its bases of the user's too."""
+        fields = vars(cls)
+        self.checks.append((3, fields, None, _items(fields)))
+        for name, value in fields.items():
+            if name.startswith("__") and name.endswith("__") and not isinstance(value, types.FunctionType):
+                continue  # __module__, __doc__, __dict__, ...
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            elif isinstance(value, property):
+                value = (value.fget, value.fset, value.fdel)
+            elif isinstance(value, functools.cached_property):
+                value = value.func
+            self._watch_value(value, depth + 1)
+        for base in cls.__bases__:
+            self._watch_value(base, depth + 1)
+
     def _watch_module(self, module: types.ModuleType, used: list, depth: int) -> None:
         """A module of the user's settings: the attributes the code names."""
         for attribute in used:
@@ -290,9 +310,10 @@ class Captures:
         self.checks.append((3, fields, None, _items(fields)))
         for value in fields.values():
             self._watch_value(value, depth + 1)
-
+        self._watch_value(type(obj), depth + 1)  # what its methods read
 
     def _watch_slots(self, obj, depth: int) -> None:
+        self._watch_value(type(obj), depth + 1)
         for cls in type(obj).__mro__:
             slots = vars(cls).get("__slots__", ())
             for name in (slots,) if isinstance(slots, str) else slots:
@@ -300,6 +321,20 @@ class Captures:
                     value = getattr(obj, name, _MISSING)
                     if value is not _MISSING:
                         self._location(2, obj, name, value, depth)
+
+
+def user_classes(tree, leaves) -> list[type]:
+    """The user's classes among a call's arguments: the pytree nodes of ``tree`` (a
+    registered class, a module) and the types of its objects among ``leaves``."""
+    found, stack = {}, [tree]
+    while stack:
+        node = stack.pop()
+        if node.kind is not None:
+            found[id(node.kind)] = node.kind
+            stack.extend(node.children)
+    for leaf in leaves:
+        found[id(type(leaf))] = type(leaf)
+    return [cls for cls in found.values() if not _library(cls)]
 
 
 def _users_object(value) -> bool:

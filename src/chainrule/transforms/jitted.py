@@ -44,7 +44,7 @@ from chainrule.transforms.arguments import (
     write_back,
     write_containers_back,
 )
-from chainrule.transforms.captures import Captures
+from chainrule.transforms.captures import Captures, user_classes
 from chainrule.transforms.fingerprints import generators_seen_by
 from chainrule.transforms.program import (
     GuardFailure,
@@ -101,7 +101,7 @@ class Jitted:
         self._warned_plain = False
         # what the function reads besides its arguments, as when it was traced
         self._captures: Captures | None = None
-        self._passed: dict[int, Callable] = {}  # functions passed as arguments, watched too
+        self._passed: dict[int, Callable] = {}  # functions and classes among the arguments, watched too
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
         functools.update_wrapper(self, fun, updated=())
@@ -390,7 +390,9 @@ class Jitted:
         given = [unwrap_static(leaf) for leaf in leaves] if self.static else leaves
         # functions among the arguments read state too (their globals, cells, defaults):
         # watched with the function's own from their first trace on
-        passed = [leaf for leaf in given if isinstance(leaf, _FUNCTIONS) and id(leaf) not in self._passed]
+        # and so do the methods of the user's classes among them (pytree nodes, objects)
+        passed = [leaf for leaf in (*given, *user_classes(tree, given))
+                  if isinstance(leaf, (*_FUNCTIONS, type)) and id(leaf) not in self._passed]
         if self._captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
