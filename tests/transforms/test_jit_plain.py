@@ -84,3 +84,42 @@ def test_detach_under_vmap_keeps_the_batch():
     xs = np.arange(6.0).reshape(3, 2)
     g = cr.vmap(cr.grad(lambda x: (x.detach() * x * x).sum()))
     assert same(g(xs), xs * xs * 2)
+
+
+# -- what the plain call refuses, the jitted call refuses ---------------------------------
+@pytest.mark.parametrize("fun", [
+    lambda x: x.at[0].set(5.0),
+    lambda x: x.detach() * x,
+    lambda x: x.clone(),
+    lambda x: x.unsqueeze(0),
+    lambda x: x.numpy(),
+    lambda x: x.requires_grad,
+    lambda x: x.sum().backward(),
+    lambda x: (x * 2).exp_(),
+    lambda x: x.size(),
+    lambda x: x.dim(),
+], ids=["at", "detach", "clone", "unsqueeze", "numpy", "requires_grad", "backward", "exp_",
+        "size()", "dim"])
+def test_tensor_only_attributes_of_a_plain_array_are_refused_as_numpy_refuses_them(fun):
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises((AttributeError, TypeError)) as plain:
+        fun(x)
+    with pytest.raises(type(plain.value)) as jitted:
+        cr.jit(fun)(x)
+    assert str(plain.value) in str(jitted.value)
+
+
+def test_ndarray_attributes_of_a_plain_array_keep_numpys_meaning():
+    run_both(lambda x: (x.size, x.T, x.ndim, x.reshape(3, 1).shape, x.sum(0)),
+             [(x,) for x in INPUTS])
+
+
+def test_tensor_methods_stay_under_the_transforms_and_for_eager_tensors():
+    # inside grad, values are Tensors plain and jitted alike
+    g = cr.grad(lambda x: (x.unsqueeze(0) * x.clone()).sum())
+    run_both(g, [(x,) for x in INPUTS[::2]])
+    # an eager Tensor's call keeps PyTorch's methods (read as arrays under no_grad)
+    f = cr.jit(lambda t: t.unsqueeze(0).clone() * 2)
+    with cr.no_grad():
+        got = f(cr.tensor([1.0, 2.0]))
+    assert same(np.asarray(got), np.array([[2.0, 4.0]]))

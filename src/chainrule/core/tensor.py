@@ -11,6 +11,7 @@ imported (:mod:`chainrule.numpy.bindings`), since the core imports nothing from 
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
@@ -364,6 +365,49 @@ class _NdarrayOnly:
             f"chainrule.numpy mirrors but not {name!r}. Use indexing (x[i] = v), "
             "x.reshape, or a chainrule.numpy function instead."
         )
+
+
+class _NotOfNdarray:
+    """A Tensor attribute that NumPy's ndarray lacks (PyTorch's methods, ``.at``,
+    ``detach``): while ``chainrule.jit`` traces a call on plain arrays, where the plain
+    call's values are ndarrays, reading it raises NumPy's AttributeError, so the jitted
+    call refuses what the plain one refuses."""
+
+    __slots__ = ("name", "member")
+
+    def __init__(self, name: str, member):
+        self.name, self.member = name, member
+
+    def __get__(self, obj, objtype=None):
+        if obj is not None and obj._trace.plain_arrays:
+            raise AttributeError(
+                f"'{type(obj._value).__module__}.{type(obj._value).__name__}' object has no "
+                f"attribute {self.name!r} (inside chainrule.jit "
+                "this value stands for a NumPy array, as in the plain call)"
+            )
+        get = getattr(type(self.member), "__get__", None)
+        return self.member if get is None else get(self.member, obj, objtype)
+
+    def __set__(self, obj, value):
+        put = getattr(type(self.member), "__set__", None)
+        if put is None:
+            raise AttributeError(f"attribute {self.name!r} of 'Tensor' objects is not writable")
+        put(self.member, obj, value)
+
+
+# chainrule's own reads of a traced value, which the plain call does not make
+_CHAINRULE_ATTRIBUTES = {"primal", "differentiated_by"}
+
+
+def mark_not_of_ndarray_attributes() -> None:
+    """Wrap each public Tensor attribute that ndarray lacks in a :class:`_NotOfNdarray`;
+    called once the mirror has set its methods on the class."""
+    ndarray = set(dir(np.ndarray))
+    for name in dir(Tensor):
+        member = inspect.getattr_static(Tensor, name)
+        if (not name.startswith("_") and name not in ndarray and name not in _CHAINRULE_ATTRIBUTES
+                and not isinstance(member, _NdarrayOnly | _NotOfNdarray)):
+            setattr(Tensor, name, _NotOfNdarray(name, member))
 
 
 def mark_ndarray_only_attributes() -> None:

@@ -145,6 +145,9 @@ class Trace:
     __slots__ = ()
     records = False  # only chainrule.jit's trace records a program
     batches = False  # only chainrule.vmap's trace: its values hold a batch of examples
+    # only chainrule.jit's trace of a call on plain arrays: its values have only NumPy's
+    # methods, as the plain call's have
+    plain_arrays = False
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         return self.process(prim, (a,), kwargs)

@@ -17,7 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
-from chainrule.core.tensor import Tensor, deepcopy_eager, mark_ndarray_only_attributes
+from chainrule.core.tensor import Tensor, deepcopy_eager, mark_ndarray_only_attributes, mark_not_of_ndarray_attributes
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import (
@@ -456,3 +456,4 @@ def bind_to_core() -> None:
         prim.eager_operands = operands
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
     mark_ndarray_only_attributes()
+    mark_not_of_ndarray_attributes()

@@ -47,7 +47,9 @@ class TorchTypeMethods:
 
     # -- size and type ---------------------------------------------------------------------
     @property
-    def size(self) -> Size:
+    def size(self) -> Size | int:
+        if self._trace.plain_arrays:  # under jit, for a plain array: NumPy's count
+            return int(math.prod(self.shape))
         return Size(self.shape)
 
     def dim(self) -> int:

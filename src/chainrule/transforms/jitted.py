@@ -397,7 +397,7 @@ class Jitted:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
         generators = [g for f in (self.fun, *self._passed.values()) for g in generators_seen_by(f, given)]
-        trace = RecordTrace(generators)
+        trace = RecordTrace(generators, not stateful and not any(isinstance(leaf, Tensor) for leaf in leaves))
         python_random = random.getstate()
         boxed = []
         n_inputs = 0

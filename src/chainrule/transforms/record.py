@@ -69,10 +69,10 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators")
+                 "entry_filters", "generators", "plain_arrays")
     records = True
 
-    def __init__(self, generators=()):
+    def __init__(self, generators=(), plain_arrays: bool = False):
         self.level = next(_levels)
         self.name = "jit"
         self.ops: list = []
@@ -84,6 +84,9 @@ class RecordTrace(Trace):
         self.entry_filters = filters_fingerprint()
         # id -> [generator, its state after the last recorded draw (or at the start)]
         self.generators: dict[int, list] = {}
+        # the call's values are plain arrays (no eager Tensor, no module among the
+        # arguments): PyTorch's methods are refused as NumPy refuses them
+        self.plain_arrays = plain_arrays
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
