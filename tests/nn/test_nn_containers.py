@@ -69,3 +69,71 @@ def test_dict_operations():
     assert d.pop("a").shape == (2,) and list(d.keys()) == ["b"] and list(d.state_dict()) == ["b"]
     with pytest.raises(KeyError, match="without '.'"):
         d["x.y"] = np.ones(1)
+
+
+def _kinds(container):
+    return [type(m).__name__ for m in container]
+
+
+def _seq(lib):
+    return lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+
+
+# name: an operation on a Sequential, ModuleList or ModuleDict written the same way for
+# both libraries, and what of the result to compare
+MODULE_CONTAINER_OPS = {
+    "seq_slice": lambda lib: (lambda s: (type(s).__name__, list(s.state_dict())))(_seq(lib)[1:]),
+    "seq_negative_index": lambda lib: type(_seq(lib)[-1]).__name__,
+    "seq_append": lambda lib: _kinds(_seq(lib).append(lib.nn.Sigmoid())),
+    "seq_del": lambda lib: (lambda s: (s.__delitem__(1), _kinds(s), list(s.state_dict())))(_seq(lib))[1:],
+    "seq_del_slice": lambda lib: (lambda s: (s.__delitem__(slice(0, 2)), list(s.state_dict())))(_seq(lib))[1],
+    "seq_insert": lambda lib: (lambda s: (s.insert(1, lib.nn.Tanh()), _kinds(s), list(s.state_dict())))(_seq(lib))[1:],
+    "seq_setitem": lambda lib: (lambda s: (s.__setitem__(1, lib.nn.Tanh()), _kinds(s)))(_seq(lib))[1],
+    "seq_pop": lambda lib: (lambda s: (type(s.pop(0)).__name__, list(s.state_dict())))(_seq(lib)),
+    "seq_add": lambda lib: (lambda s: (type(s).__name__, _kinds(s), list(s.state_dict())))(_seq(lib) + _seq(lib)),
+    "seq_extend": lambda lib: _kinds(lib.nn.Sequential().extend([lib.nn.ReLU(), lib.nn.Tanh()])),
+    "seq_named_slice": lambda lib: list(lib.nn.Sequential(__import__("collections").OrderedDict(
+        [("fc", lib.nn.Linear(2, 2)), ("act", lib.nn.ReLU()), ("out", lib.nn.Linear(2, 1))]))[1:].state_dict()),
+    "list_add": lambda lib: (lambda m: (type(m).__name__, _kinds(m)))(
+        lib.nn.ModuleList([lib.nn.ReLU()]) + lib.nn.ModuleList([lib.nn.Tanh()])),
+    "list_iadd_pop": lambda lib: (lambda m: (m.__iadd__([lib.nn.Tanh()]), type(m.pop(0)).__name__, _kinds(m)))(
+        lib.nn.ModuleList([lib.nn.ReLU(), lib.nn.Linear(1, 1)]))[1:],
+    "dict_pop_update_clear": lambda lib: (lambda d: (type(d.pop("a")).__name__, d.update({"c": lib.nn.Tanh()}),
+                                                     list(d.keys()), d.clear(), len(d)))(
+        lib.nn.ModuleDict({"a": lib.nn.Linear(2, 2), "b": lib.nn.ReLU()})),
+}
+
+
+@pytest.mark.parametrize("op", sorted(MODULE_CONTAINER_OPS))
+def test_module_container_operations_match_torch(op):
+    assert MODULE_CONTAINER_OPS[op](cr) == MODULE_CONTAINER_OPS[op](torch)
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_a_shared_layer_is_in_the_state_dict_under_each_name(lib):
+    lin = lib.nn.Linear(2, 2)
+    net = lib.nn.Sequential(lin, lib.nn.ReLU(), lin)
+    assert list(net.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [n for n, _ in net.named_parameters()] == ["0.weight", "0.bias"]
+    assert [n for n, _ in net.named_parameters(remove_duplicate=False)] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert len(list(net.parameters())) == 2
+    other = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU(), lib.nn.Linear(2, 2))
+    other.load_state_dict(net.state_dict())  # the file of a shared model loads into an unshared one
+    assert np.array_equal(other[2].weight.detach().numpy(), lin.weight.detach().numpy())
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_a_layer_assigned_again_keeps_its_place(lib):
+    class Net(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = lib.nn.Linear(2, 3)
+            self.scale = lib.nn.Parameter(lib.ones(3))
+            self.fc = lib.nn.Linear(3, 1)
+
+    net = Net()
+    net.conv = lib.nn.Linear(2, 3, bias=False)  # transfer learning: a layer replaced
+    net.scale = lib.nn.Parameter(lib.zeros(3))
+    assert list(net.state_dict()) == ["scale", "conv.weight", "fc.weight", "fc.bias"]
+    assert [n for n, _ in net.named_parameters()] == ["scale", "conv.weight", "fc.weight", "fc.bias"]

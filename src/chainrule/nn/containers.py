@@ -24,8 +24,71 @@ from chainrule.nn.parameter import Parameter
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
-class Sequential(Module):
-    """Modules applied one after the other.
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: a list of sub-modules, registered under
+    ``0``, ``1``, ... and numbered again after an insertion or a deletion, as PyTorch's."""
+
+    def _renumber(self, mods: list[Module]) -> None:
+        for name in list(self._modules):
+            self.__dict__.pop(name, None)
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), _check_module(m))
+
+    def __getitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            return type(self)().extend(mods[idx])
+        return mods[idx]
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        key = list(self._modules)[idx]  # an IndexError past the end, as a list's
+        self.add_module(key, _check_module(module))
+
+    def __delitem__(self, idx) -> None:
+        mods = list(self._modules.values())
+        del mods[idx]
+        self._renumber(mods)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __add__(self, other: _ModuleSequence):
+        """A new container of both's modules (the modules themselves, not copies)."""
+        if not isinstance(other, _ModuleSequence):
+            return NotImplemented
+        joined = type(self)()
+        return joined.extend([*self, *other])
+
+    def __iadd__(self, other: Iterable[Module]):
+        return self.extend(other)
+
+    def append(self, module: Module):
+        self.add_module(str(len(self._modules)), _check_module(module))
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        for m in list(modules):
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        mods = list(self._modules.values())
+        mods.insert(index, _check_module(module))
+        self._renumber(mods)
+
+    def pop(self, index: int = -1) -> Module:
+        module = self[index]
+        del self[index]
+        return module
+
+
+class Sequential(_ModuleSequence):
+    """Modules applied one after the other; indexed, sliced, appended to, inserted into
+    and deleted from as PyTorch's (``seq[1:]`` is a Sequential of the same modules).
 
     >>> import numpy as np
     >>> from chainrule import nn
@@ -55,20 +118,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, idx):
-        mods = list(self._modules.items())
-        if isinstance(idx, slice):
-            return Sequential(dict(mods[idx]))
-        return mods[idx][1]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self._modules)), _check_module(module))
-        return self
+        if isinstance(idx, slice):  # the names kept, as PyTorch's
+            return Sequential(dict(list(self._modules.items())[idx]))
+        return super().__getitem__(idx)
 
 
 def _check_module(m):
@@ -77,7 +129,7 @@ def _check_module(m):
     return m
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of sub-modules, registered (so their parameters are found).
 
     >>> from chainrule import nn
@@ -90,49 +142,6 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def _renumber(self, mods: list[Module]) -> None:
-        for name in list(self._modules):
-            self.__dict__.pop(name, None)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), _check_module(m))
-
-    def __getitem__(self, idx):
-        mods = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(mods[idx])
-        return mods[idx]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods[idx] = module
-        self._renumber(mods)
-
-    def __delitem__(self, idx) -> None:
-        mods = list(self._modules.values())
-        del mods[idx]
-        self._renumber(mods)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), _check_module(module))
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._renumber(mods)
 
 
 class _Registered(Module):
@@ -185,6 +194,21 @@ class ModuleDict(_Registered):
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, _check_module(module))
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        for key in list(self.keys()):
+            del self[key]
+
+    def update(self, modules) -> None:
+        """Add or replace entries from a mapping or a sequence of ``(key, module)`` pairs,
+        in their order."""
+        for k, m in (modules.items() if isinstance(modules, Mapping | ModuleDict) else modules):
+            self[k] = m
 
 
 def _as_parameter(value) -> Parameter:

@@ -192,10 +192,10 @@ class Module:
             return
         modules, buffers = d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep="_modules")
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -241,17 +241,21 @@ class Module:
             d["_buffers"] = {**d["_buffers"], name: value}
         d[name] = value
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: str | None = None) -> None:
+        """Take ``name`` out of the registries, but ``keep``'s: a module or parameter
+        assigned again keeps its place there (``model.fc = nn.Linear(...)``), as in
+        PyTorch, so the order of parameters() and state_dict() does not change."""
         d = self.__dict__
         for reg in _REGISTRIES:
-            d[reg].pop(name, None)
+            if reg != keep:
+                d[reg].pop(name, None)
         d["_non_persistent"].discard(name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or a None placeholder) under ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: expected a Parameter or None, got {type(param)}")
-        self._forget(name)
+        self._forget(name, keep="_parameters")
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -267,7 +271,7 @@ class Module:
         """
         if isinstance(tensor, Parameter):
             raise TypeError(f"register_buffer: '{name}' is a Parameter; use register_parameter")
-        self._forget(name)
+        self._forget(name, keep="_buffers")
         tensor = _as_buffer(tensor)
         self._buffers[name] = tensor
         if not persistent:
@@ -278,21 +282,24 @@ class Module:
         """Register ``module`` under ``name`` (which need not be an identifier)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: expected a Module, got {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_modules")
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
     # -- traversal -------------------------------------------------------------------------
-    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
-        """This module and all below it, with their dotted names (each once)."""
-        seen = set() if _seen is None else _seen
-        if id(self) in seen:
-            return
-        seen.add(id(self))
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and all below it, with their dotted names: a module reached by two
+        paths once, or (``remove_duplicate=False``) under each, as PyTorch's."""
+        if remove_duplicate:
+            memo = set() if memo is None else memo
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -307,20 +314,23 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def _named_members(self, registry: str, prefix: str, recurse: bool):
+    def _named_members(self, registry: str, prefix: str, recurse: bool, remove_duplicate: bool = True):
         seen: set[int] = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                else [(prefix, self)])
         for mod_prefix, m in mods:
             for name, v in m.__dict__[registry].items():
-                if v is None or id(v) in seen:
+                if v is None or (remove_duplicate and id(v) in seen):
                     continue
                 seen.add(id(v))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, parameter)`` pairs: this module's own first, then each
-        sub-module's in the order they were assigned; a shared parameter appears once."""
-        return self._named_members("_parameters", prefix, recurse)
+        sub-module's in the order they were assigned; a shared parameter appears once
+        (under each of its names with ``remove_duplicate=False``)."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """The parameters, in the order of :meth:`named_parameters` (give them to an
@@ -328,8 +338,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        return self._named_members("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -451,7 +462,8 @@ class Module:
          '1.num_batches_tracked']
         """
         out: dict[str, Tensor] = {}
-        for mod_prefix, m in self.named_modules(prefix.rstrip(".")):
+        # a module shared by two paths is saved under both, as PyTorch's (so its files load)
+        for mod_prefix, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             d = m.__dict__
             for name, p in d["_parameters"].items():
                 if p is not None:
@@ -522,7 +534,7 @@ class Module:
 
     def _state_targets(self) -> dict[str, Tensor]:
         out = {}
-        for mod_prefix, m in self.named_modules():
+        for mod_prefix, m in self.named_modules(remove_duplicate=False):
             d = m.__dict__
             for name, v in d["_parameters"].items():
                 if v is not None:
