@@ -109,3 +109,19 @@ def test_concat_dataset_and_samplers():
     drawn = list(RandomSampler(Y, replacement=True, num_samples=25, generator=0))
     assert len(drawn) == 25 and all(0 <= i < 10 for i in drawn)
     assert len(list(RandomSampler(Y, num_samples=15, generator=0))) == 15
+
+
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_a_tensor_dataset_sample_is_tensors_as_torch_s(lib):
+    torch = pytest.importorskip("torch")
+    x, y = np.arange(12.0).reshape(4, 3), np.arange(4)
+    if lib == "torch":
+        ds = torch.utils.data.TensorDataset(torch.tensor(x), torch.tensor(y))
+    else:
+        ds = TensorDataset(x, y)
+    xi, yi = ds[2]
+    assert xi.unsqueeze(0).shape == (1, 3) and yi.item() == 2 and yi.dim() == 0
+    assert [v.tolist() for v in ds[1:3]] == [[[3.0, 4.0, 5.0], [6.0, 7.0, 8.0]], [1, 2]]
+    with (torch.no_grad() if lib == "torch" else cr.no_grad()):
+        xi[0] = -1.0  # a sample shares the dataset's memory, as in PyTorch
+    assert ds[2][0].tolist() == [-1.0, 7.0, 8.0]

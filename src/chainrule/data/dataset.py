@@ -118,11 +118,13 @@ def get_worker_info() -> None:
 
 
 class TensorDataset(Dataset):
-    """Samples are the rows of equally long arrays (features, labels, ...).
+    """Samples are the rows of equally long arrays (features, labels, ...), each as an
+    eager Tensor without gradient that shares the row's memory, as PyTorch's
+    (``x, y = ds[0]; model(x.unsqueeze(0))``).
 
     >>> ds = TensorDataset(np.zeros((5, 3)), np.arange(5))
-    >>> len(ds), ds[2][1]
-    (5, np.int64(2))
+    >>> len(ds), ds[2][1].item(), ds[2][0].shape
+    (5, 2, (3,))
     """
 
     def __init__(self, *arrays):
@@ -141,7 +143,7 @@ class TensorDataset(Dataset):
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        return tuple(a[index] for a in self.arrays)
+        return tuple(Tensor(np.asarray(a[index]), EAGER) for a in self.arrays)
 
 
 class Subset(Dataset):
