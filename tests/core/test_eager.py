@@ -265,3 +265,40 @@ def test_autograd_grad_leaves_dot_grad_alone_and_reports_unused_inputs():
         cr.autograd.grad((x * 3).sum(), cr.tensor(_A))
     cr.autograd.backward([(x * 2).sum(), x.sum()])
     assert np.all(x.grad.numpy() == 4)
+
+
+# in-place operations whose result cannot be written into the Tensor: PyTorch refuses
+# them (NumPy's in-place ufuncs too); ones that can are written, cast within their kind
+IN_PLACE_FITS = {
+    "int_add_float": (lambda lib: lib.tensor([1, 2]), lambda t: t.add_(1.5), False),
+    "int_iadd_float": (lambda lib: lib.tensor([1, 2]), lambda t: t.__iadd__(0.5), False),
+    "int_mul_float": (lambda lib: lib.tensor([1, 2]), lambda t: t.mul_(1.5), False),
+    "int_div": (lambda lib: lib.tensor([1, 2]), lambda t: t.div_(2), False),
+    "int_exp": (lambda lib: lib.tensor([1, 2]), lambda t: t.exp_(), False),
+    "bool_add_int": (lambda lib: lib.tensor([True]), lambda t: t.add_(1), False),
+    "broadcast_to_more": (lambda lib: lib.zeros(3, dtype=lib.float64), lambda t: t.add_(lib_ones(t, (2, 3))), False),
+    "int_add_int": (lambda lib: lib.tensor([1, 2]), lambda t: t.add_(3), True),
+    "float32_add_float64": (lambda lib: lib.tensor([1.0, 2.0], dtype=lib.float32),
+                            lambda t: t.add_(t.double() * 0.1), True),
+    "int_fill_float": (lambda lib: lib.tensor([1, 2]), lambda t: t.fill_(2.7), True),
+    "int_copy_float": (lambda lib: lib.tensor([1, 2]), lambda t: t.copy_(t.double() + 0.6), True),
+    "broadcast_from_less": (lambda lib: lib.zeros(2, 3, dtype=lib.float64), lambda t: t.add_(lib_ones(t, (3,))), True),
+}
+
+
+def lib_ones(t, shape):
+    return (torch.ones if isinstance(t, torch.Tensor) else cr.ones)(*shape, dtype=t.dtype)
+
+
+@pytest.mark.parametrize("case", sorted(IN_PLACE_FITS))
+def test_in_place_results_that_do_not_fit_are_refused_as_torch(case):
+    make, op, fits = IN_PLACE_FITS[case]
+    outcomes = []
+    for lib in (cr, torch):
+        t = make(lib)
+        try:
+            op(t)
+            outcomes.append((str(t.dtype).removeprefix("torch."), t.tolist()))
+        except RuntimeError:
+            outcomes.append("refused")
+    assert outcomes[0] == outcomes[1] and (outcomes[0] != "refused") == fits

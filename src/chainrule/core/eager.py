@@ -258,10 +258,30 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         return op(t, other)
     if _of_a_transform(other) or _on_graph(t, other):
         _check_leaf(t, name)
-        _commit(t, op(t, other), name)
+        _commit(t, _fits(t, op(t, other), name), name)
         return t
-    _write(t, op(plain(t), plain(other)), name)
+    _write(t, _fits(t, op(plain(t), plain(other)), name), name)
     return t
+
+
+def _fits(t: Tensor, result, name: str):
+    """``result`` of an in-place operation on ``t``, if it can be written into ``t``: of its
+    shape, and of a dtype that casts to ``t``'s within its kind (float64 into float32, not
+    a float into an integer Tensor), as PyTorch and NumPy require; else an error."""
+    shape = tuple(result.shape) if hasattr(result, "shape") else np.shape(result)
+    if shape != tuple(t.shape):
+        raise RuntimeError(
+            f"{name}: the result has shape {shape}, this Tensor has shape {tuple(t.shape)}; an "
+            "in-place operation cannot change the shape. Compute out of place: x = x + y."
+        )
+    dtype = result.dtype if hasattr(result, "dtype") else np.result_type(result)
+    if not np.can_cast(dtype, t.dtype, "same_kind"):
+        raise RuntimeError(
+            f"{name}: the result is {dtype}, which cannot be written into this {t.dtype} Tensor "
+            f"(PyTorch refuses it too). Compute out of place (x = x + 0.5), or convert first "
+            "(x = x.double())."
+        )
+    return result
 
 
 def _on_graph(t: Tensor, other) -> bool:
