@@ -47,8 +47,9 @@ def default_generator() -> np.random.Generator:
 RANDOM_SOURCES.append(default_generator)  # chainrule.jit checks draws from it are recorded
 
 
-def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Generator:
-    """``rng`` itself, a new generator seeded by an int, or the global one for None.
+def get_generator(rng: np.random.Generator | int | None = None, name: str = "rng") -> np.random.Generator:
+    """``rng`` itself, a new generator seeded by an int, or the global one for None
+    (``name``: what the caller calls the argument, for the error).
 
     >>> get_generator(None) is default_generator()
     True
@@ -61,4 +62,4 @@ def get_generator(rng: np.random.Generator | int | None = None) -> np.random.Gen
         return rng
     if isinstance(rng, int | np.integer):
         return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
+    raise TypeError(f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}")

@@ -212,13 +212,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
 def _generator(g) -> np.random.Generator | None:
     """A DataLoader's or random_split's generator; None: the global one, read at each draw
     (``chainrule.manual_seed`` seeds it, as ``torch.manual_seed`` does PyTorch's)."""
-    if g is None:
-        return None
-    if isinstance(g, np.random.Generator):
-        return g
-    if isinstance(g, int | np.integer):
-        return np.random.default_rng(int(g))
-    raise TypeError(f"generator must be a numpy Generator, an int seed or None, not {type(g).__name__}")
+    return None if g is None else get_generator(g, "generator")
 
 
 def default_convert(sample) -> Any:
