@@ -54,7 +54,9 @@ from chainrule.transforms.jacobian import (
     tensor_jacobian_product,
     vector_jacobian_product,
 )
-from chainrule.transforms.custom import checkpoint, custom_jvp, custom_vjp, stop_gradient
+from chainrule.transforms.custom import (
+    checkpoint, checkpoint_policies, custom_jvp, custom_vjp, remat, stop_gradient,
+)
 from chainrule.transforms.jit import jit
 from chainrule.transforms.vmap import vmap
 from chainrule.differential_operators import grad_named, make_jvp_reversemode, multigrad_dict
@@ -90,7 +92,7 @@ __all__ = [
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
-    "custom_vjp", "custom_jvp", "checkpoint", "stop_gradient", "jit", "vmap", "at",
+    "custom_vjp", "custom_jvp", "checkpoint", "remat", "checkpoint_policies", "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "func", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
     # PyTorch's creation and joining functions, making eager Tensors

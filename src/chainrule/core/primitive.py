@@ -146,7 +146,7 @@ class Primitive:
         gives its transpose, g ↦ Jᵀ g, exactly. This works because rules are written in
         chainrule.numpy; it costs one extra small reverse pass per use.
         """
-        if argnum not in self.jvps or self.multiple_outputs:
+        if argnum not in self.jvps:  # (with several outputs: a tuple of tangents, transposed too)
             raise self.missing_rule("rev", argnum)
         jvp_rule = self.jvps[argnum]
         if jvp_rule is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Callable, Sequence
 
@@ -13,7 +14,7 @@ from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import vjp
 from chainrule.transforms.vmap import vmap
 
-__all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint"]
+__all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint", "remat", "checkpoint_policies"]
 
 
 def stop_gradient(x: Tensor | object) -> Tensor | object:
@@ -31,7 +32,9 @@ class custom_vjp(CompositePrimitive):
 
     ``f.defvjp(fwd, bwd)``: ``fwd(*args) -> (out, residuals)`` and
     ``bwd(residuals, g) -> tuple`` with one cotangent per positional argument (None for
-    none). Arguments and outputs may be pytrees. Outer transforms of a nested
+    none). Arguments and outputs may be pytrees. As in JAX, keyword arguments of a call
+    are bound to ``f``'s parameters and passed by position, defaults included, so ``fwd``
+    and ``bwd`` see every parameter of ``f``. Outer transforms of a nested
     differentiation differentiate ``fwd`` and ``bwd`` as ordinary code; a trace with no
     derivative to take (``chainrule.jit`` outside ``grad``) runs ``f`` itself. Forward
     mode is not available (define ``custom_jvp`` instead).
@@ -50,20 +53,29 @@ class custom_vjp(CompositePrimitive):
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
         self.nondiff_argnums = tuple(nondiff_argnums)
+        self._binding = None  # (signature, number of positional parameters), when first called
 
-    def defvjp(self, fwd: Callable, bwd: Callable) -> None:
+    def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False,
+               optimize_remat: bool = False) -> None:
+        _refuse_symbolic_zeros(self, symbolic_zeros)
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise TypeError(f"{self.__name__}: call .defvjp(fwd, bwd) before using it")
-        if self.nondiff_argnums:  # JAX's bwd(*nondiff, residuals, g), for the others only
+        args = _positional(self, args, kwargs)
+        if self.nondiff_argnums:
             static, full, diff = _split_nondiff(self.nondiff_argnums, args)
-            inner = custom_vjp(lambda *d: self.fun(*full(d)))
-            inner.__name__ = self.__name__
-            inner.defvjp(lambda *d: self.fwd(*full(d)), lambda res, g: self.bwd(*static, res, g))
-            return inner(*diff)
+            return self._of_differentiated(static, full)(*diff)
         return super().__call__(*args)
+
+    def _of_differentiated(self, static: list, full: Callable) -> custom_vjp:
+        """The same function of the differentiated arguments alone, the ``nondiff_argnums``
+        fixed at ``static``: JAX's ``bwd(*nondiff, residuals, g)`` for the others only."""
+        inner = custom_vjp(lambda *d: self.fun(*full(d)))
+        inner.__name__ = self.__name__
+        inner.defvjp(lambda *d: self.fwd(*full(d)), lambda res, g: self.bwd(*static, res, g))
+        return inner
 
     def tangent(self, primals, tangents, in_tree):
         raise TypeError(
@@ -162,9 +174,12 @@ def _align(cts, in_tree):
 class custom_jvp(CompositePrimitive):
     """A function whose forward-mode derivative you supply (JAX's ``custom_jvp``).
 
-    ``f.defjvp(rule)`` with ``rule(primals, tangents) -> (out, tangent_out)``. Reverse
-    mode works too: its vjp is obtained by transposing your (linear) tangent map with
-    reverse mode, so write the rule with ``chainrule.numpy``.
+    ``f.defjvp(rule)`` with ``rule(primals, tangents) -> (out, tangent_out)``, or
+    ``f.defjvps(*rules)`` with one ``rule(t, ans, *args)`` per positional argument (None
+    for an argument with no derivative); keyword arguments of a call are bound to
+    positions as for :class:`custom_vjp`. Reverse mode works too: its vjp is obtained by
+    transposing your (linear) tangent map with reverse mode, so write the rule with
+    ``chainrule.numpy``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> @cr.custom_jvp
@@ -183,15 +198,44 @@ class custom_jvp(CompositePrimitive):
         self.rule: Callable | None = None
         self._rules_by_tree: list = []
         self.nondiff_argnums = tuple(nondiff_argnums)
+        self._binding = None  # (signature, number of positional parameters), when first called
 
-    def defjvp(self, rule: Callable) -> Callable:
+    def defjvp(self, rule: Callable, symbolic_zeros: bool = False) -> Callable:
+        _refuse_symbolic_zeros(self, symbolic_zeros)
         self.rule = rule
         self._rules_by_tree = []
         return rule
 
-    def __call__(self, *args):
+    def defjvps(self, *rules: Callable | None) -> None:
+        """One tangent rule per positional argument, ``rule(t, ans, *args)``, each linear in
+        ``t``; the output's tangent is their sum (JAX's ``defjvps``).
+
+        >>> import chainrule as cr
+        >>> @cr.custom_jvp
+        ... def mul(x, y):
+        ...     return x * y
+        >>> mul.defjvps(lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
+        >>> [float(d) for d in cr.grad(mul, argnums=(0, 1))(2.0, 3.0)]
+        [3.0, 2.0]
+        """
+
+        def rule(primals, tangents):
+            if len(rules) != len(primals):
+                raise TypeError(f"{self.__name__}: defjvps was given {len(rules)} rules for a "
+                                f"call with {len(primals)} positional arguments; give one per "
+                                "argument (None for an argument without a derivative)")
+            ans = self(*primals)
+            parts = [r(t, ans, *primals) for r, t in zip(rules, tangents, strict=True) if r is not None]
+            if not parts:
+                return ans, tree_map(zeros_like, ans)
+            return ans, tree_map(lambda *ts: sum(ts[1:], ts[0]), *parts)
+
+        self.defjvp(rule)
+
+    def __call__(self, *args, **kwargs):
         if self.rule is None:
             raise TypeError(f"{self.__name__}: call .defjvp(rule) before using it")
+        args = _positional(self, args, kwargs)
         if self.nondiff_argnums:  # JAX's rule(*nondiff, primals, tangents) of the others
             static, full, diff = _split_nondiff(self.nondiff_argnums, args)
             inner = custom_jvp(lambda *d: self.fun(*full(d)))
@@ -214,43 +258,90 @@ class custom_jvp(CompositePrimitive):
 
     def reverse(self, leaves, in_tree):
         out = self.fun(*tree_unflatten(in_tree, leaves))
-        return out, self._rules(in_tree)
+        return out, self._rules(in_tree, tree_flatten(out)[1])
 
-    def _rules(self, in_tree) -> Primitive:
+    def _rules(self, in_tree, out_tree) -> Primitive:
         """A primitive with the rule as its jvp rules, one per argument leaf (the others'
         tangents zero); its vjp rules are their transposes, derived when first needed."""
-        for tree, rules in self._rules_by_tree:  # argument structures seen so far
-            if tree == in_tree:
+        for trees, rules in self._rules_by_tree:  # argument and output structures seen so far
+            if trees == (in_tree, out_tree):
                 return rules
         fun, rule = self.fun, self.rule
+        several = out_tree.num_leaves > 1
+
+        def flat(out):
+            leaves = tree_flatten(out)[0]
+            return tuple(leaves) if several else leaves[0]
 
         def flat_fun(*leaves):
-            return fun(*tree_unflatten(in_tree, leaves))
+            return flat(fun(*tree_unflatten(in_tree, leaves)))
 
-        rules = Primitive(flat_fun, name=self.__name__)
+        rules = Primitive(flat_fun, name=self.__name__, multiple_outputs=several)
 
         def jvp_i(i):
             def tangent(t, ans, *leaves):
                 ts = [zeros_like(a) for a in leaves]
                 ts[i] = t
-                return rule(
+                return flat(rule(
                     tuple(tree_unflatten(in_tree, list(leaves))), tuple(tree_unflatten(in_tree, ts))
-                )[1]
+                )[1])
 
             return tangent
 
         def_jvps(rules, *(jvp_i(i) for i in range(in_tree.num_leaves)))
-        self._rules_by_tree.append((in_tree, rules))
+        self._rules_by_tree.append(((in_tree, out_tree), rules))
         return rules
+
+
+def _positional(composite, args: tuple, kwargs: dict) -> tuple:
+    """The call's arguments by position, as JAX passes them to ``fwd``, ``bwd`` and jvp
+    rules: keywords bound to the function's parameters, and the defaults of parameters
+    not given filled in (so the rules see the same arguments however ``f`` was called)."""
+    if composite._binding is None:
+        try:
+            signature = inspect.signature(composite.fun)
+            n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                    for p in signature.parameters.values())
+            composite._binding = (signature, n)
+        except (TypeError, ValueError):  # a builtin without one: positions are all there is
+            composite._binding = (None, 0)
+    signature, n_positional = composite._binding
+    if not kwargs and len(args) >= n_positional:
+        return args
+    if signature is None:
+        raise TypeError(f"{composite.__name__}: keyword arguments need a function whose "
+                        "signature Python can read; pass them by position")
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{composite.__name__}: {e}") from None
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"{composite.__name__}: keyword-only parameters ({', '.join(bound.kwargs)}) "
+                        "have no position to pass them in; make them ordinary parameters, or "
+                        "close over them")
+    return bound.args
+
+
+def _refuse_symbolic_zeros(composite, symbolic_zeros: bool) -> None:
+    if symbolic_zeros:
+        raise NotImplementedError(
+            f"{composite.__name__}: symbolic_zeros=True is not supported; rules receive zeros "
+            "(arrays) for the arguments without a tangent or cotangent"
+        )
 
 
 class checkpoint_call(custom_vjp):
     """``fun`` whose intermediate values are recomputed in the backward pass: a custom
-    vjp that keeps only the arguments, and runs ``fun`` as it is in forward mode."""
+    vjp that keeps only the arguments, and runs ``fun`` as it is in forward mode. The
+    arguments at ``static_argnums`` are constants of the call, not differentiated."""
 
-    def __init__(self, fun: Callable):
-        super().__init__(fun)
+    def __init__(self, fun: Callable, static_argnums: Sequence[int] = ()):
+        super().__init__(fun, nondiff_argnums=static_argnums)
         self.defvjp(lambda *args: (fun(*args), args), lambda args, g: vjp(fun, *args)[1](g))
+
+    def _of_differentiated(self, static, full):
+        return checkpoint_call(lambda *d: self.fun(*full(d)))
 
     def tangent(self, primals, tangents, in_tree):
         return None  # forward mode stores nothing, so it just runs fun
@@ -259,13 +350,67 @@ class checkpoint_call(custom_vjp):
         return checkpoint_call(vmap(self.fun, in_axes))
 
 
-def checkpoint(fun: Callable) -> Callable:
+def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | None = None,
+               static_argnums: int | Sequence[int] = ()) -> Callable:
     """``fun``, but its intermediate values are recomputed in the backward pass instead
-    of stored: memory for time. Arguments are arrays (or pytrees of arrays).
+    of stored: memory for time. Arguments are arrays (or pytrees of arrays); those at
+    ``static_argnums`` are Python values that ``fun`` may branch on, not differentiated.
+
+    JAX's signature (also as :func:`remat`). chainrule does no common-subexpression
+    elimination, so ``prevent_cse`` changes nothing. A ``policy`` from
+    :data:`checkpoint_policies` is taken, and the values and derivatives are the same
+    whatever it says; only ``everything_saveable`` changes what is stored (everything,
+    as without ``checkpoint``); every other policy recomputes all of ``fun``.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> block = cr.checkpoint(lambda h: cnp.tanh(cnp.tanh(h)))
     >>> cr.grad(lambda h: cnp.sum(block(h)))(np.zeros(2))
     array([1., 1.])
     """
-    return checkpoint_call(fun)
+    if not callable(fun):
+        raise TypeError(f"checkpoint: expected a function to wrap, got {type(fun).__name__}")
+    if policy is not None and not callable(policy):
+        raise TypeError("checkpoint: policy must be one of cr.checkpoint_policies (or None), "
+                        f"got {type(policy).__name__}")
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if policy is checkpoint_policies.everything_saveable:
+        return fun
+    return checkpoint_call(fun, static_argnums=tuple(static_argnums))
+
+
+remat = checkpoint
+
+
+def _saveable(*_, **__) -> bool:
+    return True
+
+
+def _not_saveable(*_, **__) -> bool:
+    return False
+
+
+def _dots(prim, *_, **__) -> bool:
+    return getattr(prim, "__name__", "") in ("dot", "matmul", "einsum", "tensordot", "inner")
+
+
+class checkpoint_policies:
+    """JAX's names for what a :func:`checkpoint` may store, so that code written with
+    ``jax.checkpoint_policies`` runs; see :func:`checkpoint` for what each does here."""
+
+    everything_saveable = staticmethod(_saveable)
+    nothing_saveable = staticmethod(_not_saveable)
+    dots_saveable = checkpoint_dots = staticmethod(_dots)
+    dots_with_no_batch_dims_saveable = checkpoint_dots_with_no_batch_dims = staticmethod(_dots)
+
+    @staticmethod
+    def save_only_these_names(*names: str) -> Callable:
+        return _not_saveable
+
+    @staticmethod
+    def save_any_names_but_these(*names: str) -> Callable:
+        return _not_saveable
+
+    @staticmethod
+    def save_from_both_policies(first: Callable, second: Callable) -> Callable:
+        return lambda *args, **kwargs: first(*args, **kwargs) or second(*args, **kwargs)

@@ -1,0 +1,178 @@
+"""custom_vjp, custom_jvp and checkpoint in programs written for JAX: each program is
+written once over ``(lib, npm)`` and run with ``(chainrule, chainrule.numpy)`` and with
+``(jax, jax.numpy)``; the results must agree (JAX is the oracle)."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+jax.config.update("jax_enable_x64", True)
+
+X = np.array([0.3, 1.2, -0.7])
+Y = np.array([2.0, -1.0, 0.5])
+BATCH = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+
+
+def sin_times(lib, npm):
+    @lib.custom_vjp
+    def f(x, y):
+        return npm.sin(x) * y
+
+    f.defvjp(lambda x, y: (f(x, y), (npm.cos(x), npm.sin(x), y)),
+             lambda res, g: (res[0] * g * res[2], res[1] * g))
+    return f
+
+
+def scaled(lib, npm):  # a parameter with a default: fwd and bwd see it (JAX binds it)
+    @lib.custom_vjp
+    def f(x, s=2.0):
+        return x * s
+
+    f.defvjp(lambda x, s: (x * s, (x, s)), lambda r, g: (g * r[1], npm.sum(g * r[0])))
+    return f
+
+
+def power(lib, npm):
+    @partial(lib.custom_vjp, nondiff_argnums=(1,))
+    def f(x, k):
+        return x**k
+
+    f.defvjp(lambda x, k: (x**k, x), lambda k, x, g: (g * k * x ** (k - 1),))
+    return f
+
+
+def sin_cos(lib, npm):  # several outputs, tangent rule only: reverse mode transposes it
+    @lib.custom_jvp
+    def f(x):
+        return npm.sin(x), npm.cos(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(x), (npm.cos(x) * t, -npm.sin(x) * t)
+
+    return f
+
+
+def times_sin(lib, npm):  # JAX's defjvps, with None for an argument without a rule
+    @lib.custom_jvp
+    def f(x, y):
+        return x * npm.sin(y)
+
+    f.defjvps(lambda t, ans, x, y: t * npm.sin(y), lambda t, ans, x, y: x * npm.cos(y) * t)
+    return f
+
+
+def times_sin_first_only(lib, npm):
+    @lib.custom_jvp
+    def f(x, y):
+        return x * npm.sin(y)
+
+    f.defjvps(lambda t, ans, x, y: t * npm.sin(y), None)
+    return f
+
+
+def repeated_sin(lib, npm, **options):
+    def f(x, n):
+        for _ in range(n):
+            x = npm.sin(x) * 1.5
+        return npm.sum(x)
+
+    return lib.checkpoint(f, static_argnums=(1,), **options)
+
+
+def sin_cos_loss(lib, npm):
+    f = sin_cos(lib, npm)
+    return lambda x: npm.sum(f(x)[0] ** 2 * f(x)[1])
+
+
+PROGRAMS = {
+    "custom_vjp called with a keyword": lambda lib, npm: lib.grad(
+        lambda x: npm.sum(sin_times(lib, npm)(x, y=Y)))(X),
+    "custom_vjp default filled in": lambda lib, npm: lib.grad(
+        lambda x: npm.sum(scaled(lib, npm)(x)))(X),
+    "custom_vjp default given by keyword": lambda lib, npm: lib.grad(
+        lambda s: npm.sum(scaled(lib, npm)(X, s=s)))(3.0),
+    "nondiff_argnums given by keyword": lambda lib, npm: lib.grad(
+        lambda x: npm.sum(power(lib, npm)(x, k=3)))(X),
+    "custom_jvp, two outputs, grad": lambda lib, npm: lib.grad(sin_cos_loss(lib, npm))(X),
+    "custom_jvp, two outputs, one used": lambda lib, npm: lib.grad(
+        lambda x: npm.sum(sin_cos(lib, npm)(x)[1]))(X),
+    "custom_jvp, two outputs, jacrev": lambda lib, npm: lib.jacrev(sin_cos(lib, npm))(X),
+    "custom_jvp, two outputs, hessian": lambda lib, npm: lib.hessian(sin_cos_loss(lib, npm))(X),
+    "custom_jvp, two outputs, jit of grad": lambda lib, npm: lib.jit(
+        lib.grad(sin_cos_loss(lib, npm)))(X),
+    "custom_jvp, two outputs, vmap of grad": lambda lib, npm: lib.vmap(
+        lib.grad(sin_cos_loss(lib, npm)))(BATCH),
+    "custom_jvp called with a keyword": lambda lib, npm: lib.grad(
+        lambda x: npm.sum(times_sin(lib, npm)(x, y=Y)))(X),
+    "defjvps, grad of both": lambda lib, npm: lib.grad(
+        lambda x, y: npm.sum(times_sin(lib, npm)(x, y)), argnums=(0, 1))(X, Y),
+    "defjvps with None": lambda lib, npm: lib.grad(
+        lambda x, y: npm.sum(times_sin_first_only(lib, npm)(x, y)), argnums=(0, 1))(X, Y),
+    "defjvps, jvp": lambda lib, npm: lib.jvp(times_sin(lib, npm), (X, Y), (Y, X)),
+    "defjvps, hessian": lambda lib, npm: lib.hessian(
+        lambda x: npm.sum(times_sin(lib, npm)(x, Y) ** 2))(X),
+    "checkpoint with static_argnums": lambda lib, npm: lib.grad(repeated_sin(lib, npm))(X, 3),
+    "checkpoint with static_argnums, jvp": lambda lib, npm: lib.jvp(
+        lambda x: repeated_sin(lib, npm)(x, 2), (X,), (Y,)),
+    "checkpoint with static_argnums, hessian": lambda lib, npm: lib.hessian(
+        lambda x: repeated_sin(lib, npm)(x, 3))(X),
+    "checkpoint with static_argnums, vmap of grad": lambda lib, npm: lib.vmap(
+        lib.grad(lambda x: repeated_sin(lib, npm)(x, 2)))(BATCH),
+    "checkpoint with static_argnums, jit": lambda lib, npm: lib.jit(
+        lib.grad(repeated_sin(lib, npm)), static_argnums=1)(X, 2),
+    "checkpoint with a policy": lambda lib, npm: lib.grad(repeated_sin(
+        lib, npm, policy=lib.checkpoint_policies.dots_saveable, prevent_cse=False))(X, 2),
+    "checkpoint saving everything": lambda lib, npm: lib.grad(repeated_sin(
+        lib, npm, policy=lib.checkpoint_policies.everything_saveable))(X, 2),
+    "remat, argument by keyword": lambda lib, npm: lib.grad(
+        lambda x: lib.remat(lambda a, b: npm.sum(npm.sin(a) * b))(x, b=x))(X),
+}
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_program_written_for_jax_gives_jax_results(name):
+    ours = PROGRAMS[name](cr, cnp)
+    theirs = PROGRAMS[name](jax, jnp)
+    ours_leaves, ours_tree = cr.tree_flatten(ours)
+    theirs_leaves = jax.tree_util.tree_leaves(theirs)
+    assert len(ours_leaves) == len(theirs_leaves), ours_tree
+    for a, b in zip(ours_leaves, theirs_leaves, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+
+
+def test_eager_backward_through_a_custom_jvp_with_two_outputs():
+    f = sin_cos(cr, cnp)
+    x = cr.tensor(X, requires_grad=True)
+    a, b = f(x)
+    (a * b).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.cos(2 * X), rtol=1e-12)  # d/dx sin x cos x
+
+
+def test_bad_calls_say_what_was_wrong():
+    f = scaled(cr, cnp)
+    with pytest.raises(TypeError, match="f: got an unexpected keyword argument 't'"):
+        f(X, t=2.0)
+
+    @cr.custom_vjp
+    def keyword_only(x, *, s):
+        return x * s
+
+    keyword_only.defvjp(lambda x, s: (x * s, s), lambda r, g: (g * r,))
+    with pytest.raises(TypeError, match=r"keyword-only parameters \(s\)"):
+        keyword_only(X, s=2.0)
+    with pytest.raises(TypeError, match="defjvps was given 1 rules for a call with 2"):
+        g = cr.custom_jvp(lambda x, y: x * y)
+        g.defjvps(lambda t, ans, x, y: t * y)
+        cr.jvp(g, (2.0, 3.0), (1.0, 0.0))
+    with pytest.raises(NotImplementedError, match="symbolic_zeros"):
+        f.defvjp(lambda x, s: (x, None), lambda r, g: (g, None), symbolic_zeros=True)
+    with pytest.raises(TypeError, match="policy must be one of cr.checkpoint_policies"):
+        cr.checkpoint(lambda x: x, policy="dots")
