@@ -55,7 +55,7 @@ from chainrule.transforms.jacobian import (
     vector_jacobian_product,
 )
 from chainrule.transforms.custom import (
-    checkpoint, checkpoint_policies, custom_jvp, custom_vjp, remat, stop_gradient,
+    checkpoint, checkpoint_policies, custom_gradient, custom_jvp, custom_vjp, remat, stop_gradient,
 )
 from chainrule.transforms.jit import jit
 from chainrule.transforms.vmap import vmap
@@ -92,7 +92,8 @@ __all__ = [
     "jacobian", "jacrev", "jacfwd", "hessian", "hvp", "hessian_vector_product",
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
-    "custom_vjp", "custom_jvp", "checkpoint", "remat", "checkpoint_policies", "stop_gradient", "jit", "vmap", "at",
+    "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat", "checkpoint_policies",
+    "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "func", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
     # PyTorch's creation and joining functions, making eager Tensors

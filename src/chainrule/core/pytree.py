@@ -123,26 +123,32 @@ def _aux_equal(a, b) -> bool:
 _LEAF = TreeDef(None, None, ())
 
 
-def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeDef]:
     """Leaves in a fixed order (dict keys sorted), and the structure to rebuild the tree.
+    ``is_leaf(node)`` true makes a node a leaf, as in JAX.
 
     >>> tree_flatten({"b": 2, "a": (1, None)})[0]
     [1, 2]
+    >>> tree_flatten({"b": 2, "a": (1, None)}, is_leaf=lambda n: isinstance(n, tuple))[0]
+    [(1, None), 2]
     """
     leaves: list = []
-    return leaves, _flatten(tree, leaves)
+    return leaves, _flatten(tree, leaves, is_leaf)
 
 
-def _flatten(tree, leaves) -> TreeDef:
+def _flatten(tree, leaves, is_leaf=None) -> TreeDef:
     kind = _registry.get(type(tree))
     if kind is None:
         kind = _node_kind(tree)  # a namedtuple, or a leaf
         if kind is None:
             leaves.append(tree)
             return _LEAF
+    if is_leaf is not None and is_leaf(tree):
+        leaves.append(tree)
+        return _LEAF
     children, aux = kind[0](tree)
     start = len(leaves)
-    subtrees = tuple([_flatten(c, leaves) for c in children])
+    subtrees = tuple([_flatten(c, leaves, is_leaf) for c in children])
     return TreeDef(type(tree), aux, subtrees, kind[1], len(leaves) - start)
 
 
@@ -183,20 +189,21 @@ def tree_children(x: Any) -> tuple[type, Any, tuple] | None:
     return type(x), aux, tuple(children)
 
 
-def tree_leaves(tree: Any) -> list:
-    return tree_flatten(tree)[0]
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list:
+    return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_map(f: Callable, tree: Any, *rest: Any) -> Any:
-    """Apply ``f`` to each leaf (and the matching leaves of ``rest``).
+def tree_map(f: Callable, tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """Apply ``f`` to each leaf (and the matching leaves of ``rest``); ``is_leaf`` as in
+    :func:`tree_flatten`.
 
     >>> tree_map(lambda x: x * 2, {"w": 1.0, "b": [2.0]})
     {'b': [4.0], 'w': 2.0}
     """
-    leaves, treedef = tree_flatten(tree)
+    leaves, treedef = tree_flatten(tree, is_leaf)
     others = []
     for r in rest:
-        r_leaves, r_def = tree_flatten(r)
+        r_leaves, r_def = tree_flatten(r, is_leaf)
         if r_def != treedef:
             raise ValueError(f"tree_map: structures differ: {treedef} and {r_def}")
         others.append(r_leaves)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import operator
 from collections.abc import Callable, Sequence
@@ -14,7 +15,10 @@ from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import vjp
 from chainrule.transforms.vmap import vmap
 
-__all__ = ["stop_gradient", "custom_vjp", "custom_jvp", "checkpoint", "remat", "checkpoint_policies"]
+__all__ = [
+    "stop_gradient", "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat",
+    "checkpoint_policies",
+]
 
 
 def stop_gradient(x: Tensor | object) -> Tensor | object:
@@ -143,6 +147,34 @@ class custom_vjp(CompositePrimitive):
 
         def_vjps(rules, *(rule(i) for i in range(in_leaves)))
         return rules
+
+
+def custom_gradient(fun: Callable) -> custom_vjp:
+    """JAX's ``custom_gradient``: ``fun(*args)`` returns ``(value, vjp)``, where
+    ``vjp(g)`` gives the cotangents of the arguments (a tuple, or one value for a function
+    of one argument). A :class:`custom_vjp` whose ``fwd`` and ``bwd`` are both in ``fun``.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> @cr.custom_gradient
+    ... def log1pexp(x):
+    ...     e = cnp.exp(x)
+    ...     return cnp.log1p(e), lambda g: g * (1 - 1 / (1 + e))
+    >>> float(cr.grad(log1pexp)(0.0))
+    0.5
+    """
+
+    def primal(*args):
+        return fun(*args)[0]
+
+    functools.update_wrapper(primal, fun)  # fun's name, and its signature for keywords
+
+    def bwd(vjp_of_call, g):
+        cotangents = vjp_of_call(g)
+        return cotangents if isinstance(cotangents, tuple) else (cotangents,)
+
+    wrapped = custom_vjp(primal)
+    wrapped.defvjp(fun, bwd)
+    return wrapped
 
 
 def _split_nondiff(nondiff_argnums, args):

@@ -19,6 +19,7 @@ from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (
+    check_holomorphic_inputs,
     differentiable_value,
     either_argnums,
     grad,
@@ -78,7 +79,8 @@ def _move_lead_to_tail(arr, lead_ndim):
 
 
 def jacrev(
-    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+    holomorphic: bool = False, allow_int: bool = False, *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Jacobian by reverse mode: one forward pass, then the backward pass mapped with
@@ -86,7 +88,9 @@ def jacrev(
 
     The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
     the inputs' structures). With ``has_aux=True``, ``fun`` returns ``(output, aux)`` and
-    the result is ``(jacobian, aux)``, as in JAX.
+    the result is ``(jacobian, aux)``, as in JAX. Of complex inputs and outputs it is the
+    holomorphic Jacobian; ``holomorphic=True`` (JAX's keyword) checks that the inputs are
+    complex, and ``allow_int`` changes nothing (integers are differentiated as reals).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacrev(lambda x: x[:2] * 3)(np.ones(3))
@@ -98,6 +102,8 @@ def jacrev(
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
+        if holomorphic:
+            check_holomorphic_inputs("jacrev", args, nums)
         f = functools.partial(fun, **kwargs) if kwargs else fun
         aux_box = []
         if has_aux:
@@ -133,12 +139,14 @@ def jacrev(
 
 
 def jacfwd(
-    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+    holomorphic: bool = False, allow_int: bool = False, *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Jacobian by forward mode: the forward pass mapped with :func:`~chainrule.vmap`
     over the unit tangents of each input (one batched pass). With ``has_aux=True``,
-    ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``.
+    ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``. JAX's
+    ``holomorphic`` and ``allow_int`` as in :func:`jacrev`.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacfwd(cnp.sin)(np.zeros(2))
@@ -150,6 +158,8 @@ def jacfwd(
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
+        if holomorphic:
+            check_holomorphic_inputs("jacfwd", args, nums)
         f = functools.partial(fun, **kwargs) if kwargs else fun
         diff = [args[i] for i in nums]
 
@@ -236,7 +246,8 @@ def jacobian(
 
 
 def hessian(
-    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+    fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+    holomorphic: bool = False, allow_int: bool = False, *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The Hessian: forward mode over reverse mode. For a function with an array output,
@@ -250,7 +261,7 @@ def hessian(
            [2., 0.]])
     """
     argnums = either_argnums(argnums, argnum)
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence):

@@ -213,7 +213,19 @@ def _with_kwargs(fun, kwargs):
     return functools.partial(fun, **kwargs) if kwargs else fun
 
 
-def _scalar_seed(value, fun) -> Any:
+def check_holomorphic_inputs(name: str, args: Sequence, nums: tuple[int, ...]) -> None:
+    """JAX's rule for ``holomorphic=True``: every differentiated input is complex."""
+    for i in nums:
+        for leaf in tree_flatten(args[i])[0]:
+            dtype = np.result_type(leaf.primal() if isinstance(leaf, Tensor) else leaf)
+            if dtype.kind != "c":
+                raise TypeError(
+                    f"{name} with holomorphic=True needs complex inputs, but argument {i} has "
+                    f"dtype {dtype}; convert it (x.astype(complex)) or leave holomorphic False"
+                )
+
+
+def _scalar_seed(value, fun, holomorphic: bool = False) -> Any:
     if not isinstance(value, Tensor | np.ndarray | np.generic | int | float | complex):
         raise TypeError(
             f"grad needs {getattr(fun, '__name__', 'the function')} to return a scalar "
@@ -228,6 +240,10 @@ def _scalar_seed(value, fun) -> Any:
             "chainrule.elementwise_grad (sum of the rows) or chainrule.jacobian (all of them); "
             "or reduce the output to a scalar (e.g. .sum())."
         )
+    if holomorphic:
+        if dtype.kind != "c":
+            raise TypeError(f"grad with holomorphic=True needs a complex output, got {dtype}")
+        return np.ones(shape, dtype=dtype)
     if dtype.kind == "c":
         raise TypeError(
             "grad needs a real-valued output, but the output is complex. Use "
@@ -250,8 +266,10 @@ def unwrap_aux(out, has_aux: bool, fun):
     return out[0], out[1]
 
 
-def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad"):
+def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad", holomorphic=False):
     nums = normalize_argnums(argnums, len(args))
+    if holomorphic:
+        check_holomorphic_inputs(name, args, nums)
     f = _with_kwargs(fun, kwargs)
     aux_box = []
 
@@ -266,7 +284,7 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad"):
             f"{name} needs a single scalar output, got a {type(out).__name__}; "
             "use has_aux=True to return extra values"
         )
-    seed = _scalar_seed(out, fun)
+    seed = _scalar_seed(out, fun, holomorphic)
     grads = split_by_argument(record, record.pull(seed, free=True))
     aux = unboxed_at(aux_box[0], record.trace) if has_aux else None
     return out, (grads[0] if isinstance(argnums, int) else tuple(grads)), aux
@@ -276,11 +294,17 @@ def grad(
     fun: Callable,
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
     *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
     """The gradient of a scalar-valued ``fun`` with respect to argument(s) ``argnums``
     (``argnum=``, autograd's spelling, is the same).
+
+    JAX's keywords: ``holomorphic=True`` gives f'(z) of a holomorphic function of complex
+    inputs (as :func:`holomorphic_grad`); ``allow_int`` is taken and changes nothing, since
+    integer arguments are differentiated as real numbers (HIPS autograd's rule).
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> df = cr.grad(lambda x: cnp.sin(x) * x)
@@ -293,7 +317,7 @@ def grad(
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
-        _, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs)
+        _, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs, holomorphic=holomorphic)
         return (g, aux) if has_aux else g
 
     return grad_fun
@@ -303,10 +327,12 @@ def value_and_grad(
     fun: Callable,
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
     *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
-    """``fun``'s value and gradient from one evaluation.
+    """``fun``'s value and gradient from one evaluation (keywords as :func:`grad`'s).
 
     >>> import chainrule as cr
     >>> cr.value_and_grad(lambda x: x ** 2)(3.0)
@@ -316,7 +342,7 @@ def value_and_grad(
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args, **kwargs):
-        out, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs, "value_and_grad")
+        out, g, aux = _grad_impl(fun, argnums, has_aux, args, kwargs, "value_and_grad", holomorphic)
         return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_fun

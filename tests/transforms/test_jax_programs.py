@@ -1,6 +1,7 @@
-"""custom_vjp, custom_jvp and checkpoint in programs written for JAX: each program is
-written once over ``(lib, npm)`` and run with ``(chainrule, chainrule.numpy)`` and with
-``(jax, jax.numpy)``; the results must agree (JAX is the oracle)."""
+"""Programs written for JAX (custom derivatives, checkpoint, the transforms' keywords,
+pytree utilities): each is written once over ``(lib, npm)`` and run with
+``(chainrule, chainrule.numpy)`` and with ``(jax, jax.numpy)``; the results must agree
+(JAX is the oracle)."""
 
 from functools import partial
 
@@ -87,6 +88,16 @@ def repeated_sin(lib, npm, **options):
     return lib.checkpoint(f, static_argnums=(1,), **options)
 
 
+def times_sin_by_gradient(lib, npm):  # JAX's custom_gradient: (value, vjp) from one call
+    return lib.custom_gradient(
+        lambda x, y: (x * npm.sin(y), lambda g: (g * npm.sin(y) * 3, g * x * npm.cos(y))))
+
+
+def tree_utils(lib):
+    return (lib, lib.tree_map, lib.tree_leaves) if lib is cr else (
+        lib, jax.tree_util.tree_map, jax.tree_util.tree_leaves)
+
+
 def sin_cos_loss(lib, npm):
     f = sin_cos(lib, npm)
     return lambda x: npm.sum(f(x)[0] ** 2 * f(x)[1])
@@ -134,6 +145,36 @@ PROGRAMS = {
         lib, npm, policy=lib.checkpoint_policies.everything_saveable))(X, 2),
     "remat, argument by keyword": lambda lib, npm: lib.grad(
         lambda x: lib.remat(lambda a, b: npm.sum(npm.sin(a) * b))(x, b=x))(X),
+    "custom_gradient, two arguments": lambda lib, npm: lib.grad(
+        lambda x, y: npm.sum(times_sin_by_gradient(lib, npm)(x, y)), argnums=(0, 1))(X, Y),
+    "custom_gradient, one argument": lambda lib, npm: lib.grad(lib.custom_gradient(
+        lambda x: (x**2, lambda g: g * 10.0)))(3.0),
+    "custom_gradient, vmap of grad": lambda lib, npm: lib.vmap(lib.grad(
+        times_sin_by_gradient(lib, npm), argnums=(0, 1)))(X, Y),
+    "custom_gradient, jit of grad": lambda lib, npm: lib.jit(lib.grad(
+        lambda x, y: npm.sum(times_sin_by_gradient(lib, npm)(x, y))))(X, Y),
+    "custom_gradient, grad of grad": lambda lib, npm: lib.grad(lambda x: npm.sum(lib.grad(
+        lambda x: npm.sum(times_sin_by_gradient(lib, npm)(x, x)))(x)))(X),
+    "grad, holomorphic": lambda lib, npm: lib.grad(
+        lambda z: npm.sum(npm.sin(z) * z), holomorphic=True)(X + 1j * Y),
+    "value_and_grad, holomorphic": lambda lib, npm: lib.value_and_grad(
+        lambda z: z * z, holomorphic=True)(2.0 + 1.0j),
+    "jacrev, holomorphic": lambda lib, npm: lib.jacrev(
+        lambda z: npm.exp(z) * z[::-1], holomorphic=True)(X + 1j * Y),
+    "jacfwd, holomorphic": lambda lib, npm: lib.jacfwd(
+        lambda z: npm.exp(z) * z[::-1], holomorphic=True)(X + 1j * Y),
+    "hessian, holomorphic": lambda lib, npm: lib.hessian(
+        lambda z: npm.sum(z**3 * z[::-1]), holomorphic=True)(X + 1j * Y),
+    "grad, allow_int": lambda lib, npm: lib.grad(
+        lambda x, w: npm.sum(x * w), argnums=0, allow_int=True)(X, 3),
+    "tree_leaves, is_leaf": lambda lib, npm: tree_utils(lib)[2](
+        {"a": (1.0, 2.0), "b": [3.0, (4.0,)], "c": None}, is_leaf=lambda v: isinstance(v, tuple)),
+    "tree_map, None as a leaf": lambda lib, npm: tree_utils(lib)[1](
+        lambda v: 0.0 if v is None else v * 2, {"a": None, "b": (1.0, [2.0])},
+        is_leaf=lambda v: v is None),
+    "tree_map of two trees, is_leaf": lambda lib, npm: tree_utils(lib)[1](
+        lambda a, b: npm.sum(npm.asarray(a)) * npm.sum(npm.asarray(b)), {"a": (1.0, 2.0)},
+        {"a": (3.0, 4.0)}, is_leaf=lambda v: isinstance(v, tuple)),
 }
 
 
@@ -154,6 +195,17 @@ def test_eager_backward_through_a_custom_jvp_with_two_outputs():
     a, b = f(x)
     (a * b).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.cos(2 * X), rtol=1e-12)  # d/dx sin x cos x
+
+
+@pytest.mark.parametrize("transform", ["grad", "jacrev", "jacfwd", "hessian"])
+def test_holomorphic_needs_complex_inputs_as_in_jax(transform):
+    with pytest.raises(TypeError, match="holomorphic=True needs complex inputs"):
+        getattr(cr, transform)(lambda z: z * z, holomorphic=True)(np.array([2.0]))
+    with pytest.raises(TypeError):
+        getattr(jax, transform)(lambda z: z * z, holomorphic=True)(np.array([2.0]))
+    if transform == "grad":
+        with pytest.raises(TypeError, match="holomorphic=True needs a complex output"):
+            cr.grad(lambda z: cnp.real(z * z), holomorphic=True)(2.0 + 1.0j)
 
 
 def test_bad_calls_say_what_was_wrong():
