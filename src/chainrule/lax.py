@@ -1,0 +1,183 @@
+"""JAX's structured control flow (``jax.lax``), so that code written with it runs here.
+
+JAX needs ``scan``, ``fori_loop``, ``while_loop``, ``cond`` and ``switch`` because its
+tracer cannot follow Python control flow. chainrule's transforms can, so each of these is
+the Python loop or branch it stands for, and every transform sees the calls inside it:
+``grad`` differentiates through all of them (``while_loop`` and ``fori_loop`` with
+traced bounds included, where JAX refuses reverse mode), ``jit`` guards the branches it
+took, and under ``vmap`` a ``cond`` or ``switch`` whose predicate differs between
+examples runs every branch and selects per example, as JAX does.
+
+>>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+>>> from chainrule import lax
+>>> lax.scan(lambda c, x: (c + x, c * x), 0.0, np.arange(1.0, 4.0))
+(np.float64(6.0), array([0., 2., 9.]))
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import chainrule.numpy as cnp
+from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.transforms.custom import stop_gradient
+
+__all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient"]
+
+
+def _length(xs, length: int | None) -> int:
+    sizes = {cnp.shape(x)[0] if cnp.ndim(x) else None for x in tree_leaves(xs)}
+    if None in sizes:
+        raise ValueError("scan: every leaf of xs needs a leading axis to scan over; "
+                         "a 0-d value has none")
+    if length is not None:
+        sizes.add(int(length))
+    if len(sizes) > 1:
+        raise ValueError(f"scan: xs and length disagree on the number of steps: {sorted(sizes)}")
+    if not sizes:
+        raise ValueError("scan: with no xs to scan over, give length=")
+    return sizes.pop()
+
+
+def _stack(ys: list):
+    """One pytree of arrays with a leading axis from a list of same-structured pytrees."""
+    flat = [tree_flatten(y) for y in ys]
+    tree = flat[0][1]
+    for _, other in flat[1:]:
+        if other != tree:
+            raise TypeError(f"scan: the body returned differently structured outputs: {tree} and {other}")
+    return tree_unflatten(tree, [cnp.stack(column) for column in zip(*(leaves for leaves, _ in flat),
+                                                                     strict=True)])
+
+
+def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reverse: bool = False,
+         unroll: int | bool = 1) -> tuple[Any, Any]:
+    """``(carry, ys)``: ``carry, y = f(carry, x)`` for each ``x`` along the leading axis of
+    the pytree ``xs`` (or ``length`` times with ``x = None``), the ``y`` stacked.
+    ``reverse=True`` runs from the last ``x`` and stacks ``ys`` in the order of ``xs``.
+    ``unroll`` is taken and changes nothing (the loop is Python's).
+
+    >>> import numpy as np
+    >>> scan(lambda c, x: (c + x, c), 0.0, np.array([1.0, 2.0, 3.0]))[1]
+    array([0., 1., 3.])
+    """
+    n = _length(xs, length)
+    steps = builtins.range(n - 1, -1, -1) if reverse else builtins.range(n)
+    carry, ys = init, []
+    for i in steps:
+        x = None if xs is None else tree_map(lambda v, i=i: v[i], xs)
+        carry, y = f(carry, x)
+        ys.append(y)
+    if reverse:
+        ys.reverse()
+    if n == 0:  # the outputs' shapes come from one call on zeros of an element's shape
+        x = None if xs is None else tree_map(lambda v: cnp.zeros(cnp.shape(v)[1:], cnp.result_type(v)), xs)
+        y = f(init, x)[1]
+        return init, tree_map(lambda v: cnp.zeros((0, *cnp.shape(v)), cnp.result_type(v)), y)
+    return carry, _stack(ys)
+
+
+def map(f: Callable, xs: Any) -> Any:  # noqa: A001 (JAX's name)
+    """``f`` applied to each element along the leading axis of ``xs``, results stacked.
+
+    >>> import numpy as np
+    >>> map(lambda x: x * 2, np.array([1.0, 2.0]))
+    array([2., 4.])
+    """
+    return scan(lambda _, x: (None, f(x)), None, xs)[1]
+
+
+def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
+              unroll: int | bool | None = None) -> Any:
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``.
+
+    >>> fori_loop(0, 4, lambda i, v: v + i, 0)
+    6
+    """
+    val = init_val
+    for i in builtins.range(int(lower), int(upper)):
+        val = body_fun(i, val)
+    return val
+
+
+def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
+    """``val = body_fun(val)`` while ``cond_fun(val)``.
+
+    >>> while_loop(lambda v: v < 10, lambda v: v * 2, 1)
+    16
+    """
+    val = init_val
+    while cond_fun(val):
+        val = body_fun(val)
+    return val
+
+
+def _batched(value) -> bool:
+    """Whether ``value`` holds a different value per example of an enclosing ``vmap``."""
+    while isinstance(value, Tensor):
+        if value._trace.batches:
+            return True
+        value = value._value
+    return False
+
+
+def _scalar_predicate(pred, name: str):
+    if cnp.shape(pred) != ():
+        raise TypeError(f"{name}: the predicate must be a scalar, got shape {cnp.shape(pred)}")
+    return pred
+
+
+def _select_trees(pred, on_true, on_false):
+    tree = tree_flatten(on_true)[1]
+    if tree_flatten(on_false)[1] != tree:
+        raise TypeError("cond: the branches returned differently structured outputs: "
+                        f"{tree} and {tree_flatten(on_false)[1]}")
+    return tree_map(lambda a, b: cnp.where(pred, a, b), on_true, on_false)
+
+
+def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
+    """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``. Under ``vmap``
+    with a predicate that differs between examples, both run and each example takes its
+    branch's result.
+
+    >>> cond(3 > 2, lambda x: x + 1, lambda x: x - 1, 10)
+    11
+    """
+    _scalar_predicate(pred, "cond")
+    if _batched(pred):
+        return _select_trees(pred, true_fun(*operands), false_fun(*operands))
+    return true_fun(*operands) if pred else false_fun(*operands)
+
+
+def switch(index, branches: Sequence[Callable], *operands) -> Any:
+    """``branches[index](*operands)``, ``index`` clamped into range as JAX does. Under
+    ``vmap`` with an index that differs between examples, every branch runs and each
+    example takes its own.
+
+    >>> switch(5, [lambda x: x, lambda x: -x], 2)
+    -2
+    """
+    if not branches:
+        raise ValueError("switch: give at least one branch")
+    _scalar_predicate(index, "switch")
+    last = len(branches) - 1
+    if _batched(index):
+        index = cnp.clip(index, 0, last)
+        out = branches[last](*operands)
+        for k in builtins.range(last - 1, -1, -1):
+            out = _select_trees(index == k, branches[k](*operands), out)
+        return out
+    return branches[builtins.min(builtins.max(int(index), 0), last)](*operands)
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred`` holds, else ``on_false`` (``cnp.where`` with JAX's name).
+
+    >>> import numpy as np
+    >>> select(np.array([True, False]), np.array([1, 2]), np.array([3, 4]))
+    array([1, 4])
+    """
+    return cnp.where(pred, on_true, on_false)

@@ -1,0 +1,127 @@
+"""chainrule.lax against jax.lax on programs written for JAX: each program is written
+once over ``(lib, lax, npm)`` and run with chainrule's and with JAX's (the oracle)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule import lax as clax
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+jlax = pytest.importorskip("jax.lax")
+jax.config.update("jax_enable_x64", True)
+
+X = np.array([0.3, 1.2, -0.7])
+W = np.array([[0.5, -0.2, 0.1], [0.3, 0.8, -0.4], [0.0, 0.2, 0.9]])
+XS = np.linspace(-1.0, 1.0, 15).reshape(5, 3)
+INDICES = np.array([-1, 0, 1, 2, 5])
+
+
+def rnn(lax, npm):  # an Elman network over a sequence, by scan
+    def loss(W, h0, xs):
+        def step(h, x):
+            h = npm.tanh(W @ h + x)
+            return h, npm.sum(h**2)
+
+        h, ys = lax.scan(step, h0, xs)
+        return npm.sum(ys) + npm.sum(h)
+
+    return loss
+
+
+def power_iteration(lax, npm):
+    return lambda W: lax.fori_loop(0, 20, lambda i, v: W @ v / npm.linalg.norm(W @ v), npm.ones(3))
+
+
+def newton_sqrt(lax, npm):
+    return lambda a: lax.while_loop(lambda v: npm.abs(v * v - a) > 1e-12, lambda v: 0.5 * (v + a / v), a)
+
+
+def piecewise(lax, npm):
+    return lambda x: lax.cond(x > 0, lambda x: npm.sin(x) * x, lambda x: -(x**3), x)
+
+
+def three_way(lax, npm):
+    return lambda i, x: lax.switch(i, [lambda x: x, lambda x: npm.sin(x), lambda x: x**2], x)
+
+
+PROGRAMS = {
+    "scan": lambda lib, lax, npm: rnn(lax, npm)(W, X, XS),
+    "grad of scan": lambda lib, lax, npm: lib.grad(rnn(lax, npm), argnums=(0, 1, 2))(W, X, XS),
+    "jit of grad of scan": lambda lib, lax, npm: lib.jit(lib.grad(rnn(lax, npm)))(W, X, XS),
+    "vmap of scan": lambda lib, lax, npm: lib.vmap(rnn(lax, npm), in_axes=(None, 0, None))(W, XS, XS),
+    "hessian of scan": lambda lib, lax, npm: lib.hessian(rnn(lax, npm), argnums=1)(W, X, XS),
+    "scan in reverse": lambda lib, lax, npm: lax.scan(
+        lambda c, x: (c + x, c * x), 0.0, XS[:, 0], reverse=True),
+    "scan over pytrees": lambda lib, lax, npm: lax.scan(
+        lambda c, x: ({"a": c["a"] + x[0]}, (x[1] * 2, {"z": x[0]})), {"a": 0.0}, (XS[:, 0], XS[:, 1])),
+    "scan by length": lambda lib, lax, npm: lax.scan(lambda c, _: (c * 2, c), 1.0, None, length=4),
+    "scan of no steps": lambda lib, lax, npm: lax.scan(
+        lambda c, x: (c + x, c * x), np.zeros(3), np.zeros((0, 3))),
+    "scan without outputs": lambda lib, lax, npm: lax.scan(lambda c, x: (c + x, None), 0.0, XS[:, 0]),
+    "map": lambda lib, lax, npm: lax.map(lambda r: npm.sum(r**2), XS),
+    "fori_loop": lambda lib, lax, npm: power_iteration(lax, npm)(W),
+    "grad of fori_loop": lambda lib, lax, npm: lib.grad(
+        lambda W: npm.sum(power_iteration(lax, npm)(W)))(W),
+    "jit of fori_loop": lambda lib, lax, npm: lib.jit(power_iteration(lax, npm))(W),
+    "while_loop": lambda lib, lax, npm: newton_sqrt(lax, npm)(2.0),
+    "jit of while_loop": lambda lib, lax, npm: [lib.jit(newton_sqrt(lax, npm))(a) for a in (3.0, 0.5)],
+    "jvp of while_loop": lambda lib, lax, npm: lib.jvp(newton_sqrt(lax, npm), (2.0,), (1.0,)),
+    "grad of cond": lambda lib, lax, npm: [lib.grad(piecewise(lax, npm))(v) for v in (0.5, -0.5, 0.0)],
+    "jit of cond, branch flipping": lambda lib, lax, npm: [
+        lib.jit(lib.grad(piecewise(lax, npm)))(v) for v in (0.5, -0.5, 0.7, -0.0)],
+    "vmap of cond": lambda lib, lax, npm: lib.vmap(piecewise(lax, npm))(X),
+    "vmap of grad of cond": lambda lib, lax, npm: lib.vmap(lib.grad(piecewise(lax, npm)))(X),
+    "cond over pytrees": lambda lib, lax, npm: lax.cond(
+        False, lambda a, b: (a, {"s": b}), lambda a, b: (b, {"s": a}), 1.0, 2.0),
+    "switch, index clamped": lambda lib, lax, npm: [three_way(lax, npm)(i, 0.7) for i in INDICES],
+    "vmap of switch": lambda lib, lax, npm: lib.vmap(three_way(lax, npm))(INDICES, XS[:, 0]),
+    "vmap of grad of switch": lambda lib, lax, npm: lib.vmap(
+        lib.grad(three_way(lax, npm), argnums=1))(INDICES, XS[:, 0]),
+    "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
+    "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
+}
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_program_written_for_jax_lax_gives_jax_results(name):
+    ours = PROGRAMS[name](cr, clax, cnp)
+    theirs = PROGRAMS[name](jax, jlax, jnp)
+    ours_leaves = cr.tree_leaves(ours)
+    theirs_leaves = jax.tree_util.tree_leaves(theirs)
+    assert len(ours_leaves) == len(theirs_leaves)
+    for a, b in zip(ours_leaves, theirs_leaves, strict=True):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+
+
+def test_grad_of_while_loop_where_jax_has_no_reverse_mode():
+    # d sqrt(a)/da = 1 / (2 sqrt(a)): the loop's iterations are differentiated as they ran
+    np.testing.assert_allclose(cr.grad(newton_sqrt(clax, cnp))(2.0), 0.5 / np.sqrt(2.0), rtol=1e-12)
+
+
+def test_bad_calls_say_what_was_wrong():
+    with pytest.raises(TypeError, match="predicate must be a scalar, got shape"):
+        clax.cond(X > 0, lambda: 1.0, lambda: 2.0)
+    with pytest.raises(ValueError, match="xs and length disagree"):
+        clax.scan(lambda c, x: (c, x), 0.0, XS, length=3)
+    with pytest.raises(ValueError, match="give length="):
+        clax.scan(lambda c, x: (c, x), 0.0, None)
+    with pytest.raises(ValueError, match="a 0-d value has none"):
+        clax.scan(lambda c, x: (c, x), 0.0, 1.0)
+    with pytest.raises(TypeError, match="differently structured outputs"):
+        cr.vmap(lambda v: clax.cond(v > 0, lambda: (v,), lambda: [v]))(X)
+
+
+def test_jit_traces_again_when_the_number_of_iterations_changes():
+    power = cr.jit(lambda n, x: clax.fori_loop(0, n, lambda i, v: v * x, 1.0))
+    assert [float(power(np.array(n), 2.0)) for n in (3, 4, 3, 0)] == [8.0, 16.0, 8.0, 1.0]
+    doubling = cr.jit(lambda a: clax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))
+    assert [float(doubling(a)) for a in (3.0, 10.0, 0.5)] == [4.0, 16.0, 1.0]
+
+
+def test_while_loop_with_a_condition_that_differs_between_examples_is_refused_under_vmap():
+    with pytest.raises(TypeError, match="batched value cannot become a bool"):
+        cr.vmap(lambda a: clax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))(np.array([3.0, 10.0]))
