@@ -33,8 +33,10 @@ def test_job_of_one(dist):
 
 
 def test_errors(dist):
-    with pytest.raises(ValueError, match="op must be 'sum' or 'mean'"):
-        dist.all_reduce(np.ones(2), op="max")
+    with pytest.raises(ValueError, match="op must be one of 'sum', 'mean', 'max'"):
+        dist.all_reduce(np.ones(2), op="maximum")
+    with pytest.raises(NotImplementedError, match="op='max' has no derivative"):
+        cr.grad(lambda x: cnp.sum(dist.all_reduce(x, op="max")))(np.ones(2))
     with pytest.raises(ValueError, match="root 3 is not a rank"):
         dist.broadcast(np.ones(2), root=3)
     with pytest.raises(TypeError, match="cannot be added"):

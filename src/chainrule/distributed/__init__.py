@@ -14,12 +14,19 @@ extra (``pip install 'chainrule[mpi]'``: mpi4py and MPICH, both wheels); see
 
 from chainrule.distributed.comm import (
     DistributedError,
+    ReduceOp,
+    Work,
     abort,
     all_reduce,
     barrier,
     broadcast,
     communicator,
+    destroy_process_group,
+    get_rank,
+    get_world_size,
     init,
+    init_process_group,
+    is_available,
     is_initialized,
     rank,
     world_size,
@@ -38,4 +45,12 @@ __all__ = [
     "communicator",
     "DistributedError",
     "DistributedDataParallel",
+    # PyTorch's spellings
+    "init_process_group",
+    "destroy_process_group",
+    "is_available",
+    "get_rank",
+    "get_world_size",
+    "ReduceOp",
+    "Work",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER
 from chainrule.numpy import batching
 
 __all__ = [
@@ -38,6 +39,14 @@ __all__ = [
     "abort",
     "communicator",
     "DistributedError",
+    # PyTorch's spellings (torch.distributed), for code written for it
+    "init_process_group",
+    "destroy_process_group",
+    "is_available",
+    "get_rank",
+    "get_world_size",
+    "ReduceOp",
+    "Work",
 ]
 
 
@@ -148,6 +157,96 @@ def world_size() -> int:
     return communicator().Get_size()
 
 
+# -- PyTorch's spellings -------------------------------------------------------------------
+get_rank = rank
+get_world_size = world_size
+
+
+def is_available() -> bool:
+    """Whether MPI can be used here (mpi4py imports)."""
+    try:
+        mpi()
+    except DistributedError:
+        return False
+    return True
+
+
+def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=None,
+                       world_size: int = -1, rank: int = -1, **options) -> None:
+    """PyTorch's ``init_process_group``, for code written for it: :func:`init`. The
+    processes are the ones the MPI launcher started, so ``init_method`` and ``store`` have
+    nothing to do, and a ``world_size`` or ``rank`` given must be MPI's (an error says so).
+
+    >>> from chainrule import distributed as dist
+    >>> dist.init_process_group("gloo")
+    >>> dist.get_rank(), dist.get_world_size()
+    (0, 1)
+    """
+    if backend is not None and str(backend).lower() not in ("gloo", "mpi", "cpu:gloo"):
+        raise ValueError(f"init_process_group: backend {backend!r} is not available: chainrule runs on "
+                         "CPUs over MPI; use 'gloo' or 'mpi' (or leave backend out)")
+    init()
+    for name, given, actual in (("world_size", world_size, get_world_size()), ("rank", rank, get_rank())):
+        if given not in (-1, None) and int(given) != actual:
+            raise DistributedError(
+                f"init_process_group: {name}={given} was given, but the MPI launcher started this "
+                f"process with {name} {actual}; launch with mpiexec -n N (N processes), or leave "
+                f"{name} out"
+            )
+
+
+def destroy_process_group(group=None) -> None:
+    """PyTorch's ``destroy_process_group``: this process leaves the job's collectives
+    (:func:`is_initialized` is False again; MPI itself ends with the process)."""
+    _check_group(group)
+    _STATE.comm = None
+
+
+def _check_group(group) -> None:
+    if group is not None:
+        raise ValueError("chainrule.distributed has one group, the whole job: pass group=None")
+
+
+class ReduceOp:
+    """PyTorch's names for :func:`all_reduce`'s ``op`` (``dist.ReduceOp.SUM``)."""
+
+    SUM = "sum"
+    AVG = "mean"
+    MAX = "max"
+    MIN = "min"
+    PRODUCT = "product"
+
+
+class Work:
+    """What ``async_op=True`` returns, as PyTorch's: the collective has already completed
+    (chainrule runs it at once), so ``wait()`` returns at once."""
+
+    def __init__(self, result: Any = None):
+        self._result = result
+
+    def wait(self, timeout=None) -> bool:
+        return True
+
+    def is_completed(self) -> bool:
+        return True
+
+    def result(self) -> list:
+        return [self._result]
+
+
+def _in_place_target(tree) -> bool:
+    """Whether ``tree`` is one eager Tensor outside any graph, which PyTorch's collectives
+    write in place (``dist.all_reduce(t)`` then ``t /= world``)."""
+    return isinstance(tree, Tensor) and tree._trace is EAGER and not tree.requires_grad
+
+
+def _collective_result(tree, result, async_op: bool):
+    if _in_place_target(tree):
+        tree.copy_(result)
+        result = tree
+    return Work(result) if async_op else result
+
+
 def barrier() -> None:
     """Wait until every process of the job has reached this call."""
     communicator().Barrier()
@@ -185,12 +284,25 @@ def _keep_heap() -> bool:
 
 
 # -- all_reduce -----------------------------------------------------------------------------
-_OPS = ("sum", "mean")
+_OPS = ("sum", "mean", "max", "min", "product")
 
 
 def _check_op(op: str) -> None:
     if op not in _OPS:
-        raise ValueError(f"all_reduce: op must be 'sum' or 'mean', got {op!r}")
+        raise ValueError(f"all_reduce: op must be one of {', '.join(map(repr, _OPS))} "
+                         f"(or a dist.ReduceOp), got {op!r}")
+
+
+def _mpi_op(op: str):
+    MPI = mpi()
+    return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD}.get(op, MPI.SUM)
+
+
+def _linear(op: str) -> str:
+    if op not in ("sum", "mean"):
+        raise NotImplementedError(f"all_reduce with op={op!r} has no derivative here; reduce a value "
+                                  "outside the differentiated computation (or use op='sum'/'mean')")
+    return op
 
 
 def _reduce_array(x, op: str) -> np.ndarray:
@@ -200,7 +312,7 @@ def _reduce_array(x, op: str) -> np.ndarray:
     if out.dtype.kind not in "biufc":
         raise TypeError(f"all_reduce: cannot add arrays of dtype {out.dtype}")
     comm = communicator()
-    comm.Allreduce(mpi().IN_PLACE, out)
+    comm.Allreduce(mpi().IN_PLACE, out, op=_mpi_op(op))
     if op == "mean":
         size = comm.Get_size()
         if out.dtype.kind in "fc":
@@ -213,15 +325,18 @@ def _reduce_array(x, op: str) -> np.ndarray:
 # Differentiable: with every process's loss summed into one objective, the cotangent of
 # an input is the sum over processes of the output's cotangents (the mean: their mean).
 all_reduce_p = Primitive(_reduce_array, name="all_reduce")
-def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, op), None)
-def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, op), None)
+def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, _linear(op)), None)
+def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, _linear(op)), None)
 def_batch(batching.stacked, all_reduce_p)  # under vmap: every example reduced at once
 
 
-def all_reduce(tree, op: str = "sum"):
+def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     """The sum (``op="sum"``) or mean (``op="mean"``) over all processes of an array, a
     number, or a pytree of them (the gradients ``cr.grad`` returns, say); every process
-    gets the result. Inputs are not modified.
+    gets the result. ``"max"``, ``"min"`` and ``"product"`` reduce too, without a
+    derivative. Inputs are not modified, except, as in PyTorch (``dist.all_reduce(t,
+    op=dist.ReduceOp.SUM)``), one eager Tensor that does not require grad: it is
+    written in place (and returned). ``async_op=True`` returns a :class:`Work`.
 
     It is differentiable, and under ``cr.jit`` it is recorded as an operation that every
     replay performs again (its result is never a constant of the program). Every process
@@ -234,6 +349,7 @@ def all_reduce(tree, op: str = "sum"):
     {'b': 3.0, 'w': array([1., 1.])}
     """
     _check_op(op)
+    _check_group(group)
     leaves, treedef = tree_flatten(tree)
     out = []
     plain_positions = []
@@ -247,7 +363,7 @@ def all_reduce(tree, op: str = "sum"):
         reduced = _reduce_plain([leaves[i] for i in plain_positions], op)
         for i, value in zip(plain_positions, reduced, strict=True):
             out[i] = value
-    return tree_unflatten(treedef, out)
+    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
 
 
 def _reduce_plain(values: list, op: str) -> list:
@@ -278,10 +394,12 @@ def _spec(a: np.ndarray) -> tuple:
     return (tuple(a.shape), a.dtype.str)
 
 
-def broadcast(tree, root: int = 0):
+def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_op: bool = False):
     """``root``'s copy of a pytree of arrays, on every process. Every process passes a
     tree of the same structure, shapes and dtypes (its own values are ignored), and gets
-    new arrays; a mismatch raises :class:`DistributedError` on every process.
+    new arrays; a mismatch raises :class:`DistributedError` on every process. As in
+    PyTorch (``dist.broadcast(t, src=0)``), one eager Tensor that does not require grad
+    is written in place; ``src`` is PyTorch's name for ``root``.
 
     >>> import numpy as np
     >>> from chainrule import distributed as dist
@@ -289,6 +407,8 @@ def broadcast(tree, root: int = 0):
     >>> dist.broadcast([np.arange(3)], root=0)
     [array([0, 1, 2])]
     """
+    _check_group(group)
+    root = root if src is None else src
     comm = communicator()
     size = comm.Get_size()
     if not 0 <= root < size:
@@ -301,7 +421,7 @@ def broadcast(tree, root: int = 0):
     out = []
     for leaf, a in zip(leaves, arrays, strict=True):
         out.append(a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a)
-    return tree_unflatten(treedef, out)
+    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
 
 
 def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:

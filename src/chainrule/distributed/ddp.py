@@ -27,7 +27,7 @@ from time import perf_counter, process_time
 
 import numpy as np
 
-from chainrule.core.eager import EAGER, queue_callback
+from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
 from chainrule.distributed.comm import check_same, communicator, mpi
 from chainrule.distributed.shared import shared_sum
@@ -77,16 +77,32 @@ def _make_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
     return buckets
 
 
+def _broadcast_from_rank_0(comm, tensors: list) -> None:
+    """Rank 0's values of ``tensors`` everywhere, written into the same buffers."""
+    for t in tensors:
+        value = t._value
+        if not (isinstance(value, np.ndarray) and value.flags.c_contiguous and value.flags.writeable):
+            value = t._value = np.array(value, order="C")
+        comm.Bcast(value, root=0)
+        mark_modified(t)
+
+
 class DistributedDataParallel(Module):
     """Wrap ``module`` for data-parallel training: every process holds a replica, feeds it
     its part of the batch, and after ``loss.backward()`` every replica's ``.grad`` is the
     mean of all processes' gradients, so identical optimizer steps keep them identical.
 
-    At wrap time rank 0's parameters and buffers are copied to every process, after
-    checking that all processes have the same parameter and buffer names, shapes and
-    dtypes (the error names the first difference). Buffers (BatchNorm's running
-    statistics) are not synchronised after that: each process keeps its own; use
-    ``nn.SyncBatchNorm`` for batch statistics over all processes.
+    PyTorch's signature. At wrap time rank 0's parameters and buffers are copied to every
+    process, after checking that all processes have the same parameter and buffer names,
+    shapes and dtypes (the error names the first difference; ``init_sync=False`` skips
+    both). As in PyTorch, the buffers (BatchNorm's running statistics) are broadcast from
+    rank 0 again at the start of each forward pass that follows a synchronised training
+    pass (``broadcast_buffers=False`` or ``forward_sync_buffers=False``: never; then each
+    process keeps its own); use ``nn.SyncBatchNorm`` for batch statistics over all
+    processes. ``device_ids``/``output_device`` (GPUs) and ``process_group`` (one group
+    here: the job) must be left out; ``dim``, ``find_unused_parameters``,
+    ``check_reduction`` and ``static_graph`` change nothing (a parameter without a
+    gradient never holds the others up).
 
     ``shared_memory``: ``None`` (the default) sums the buckets in an MPI shared-memory
     window when every process runs on one machine and ``/dev/shm`` has room for them, and
@@ -94,9 +110,11 @@ class DistributedDataParallel(Module):
     why it cannot be had); ``False`` always uses ``MPI_Iallreduce``. The
     :attr:`shared_memory` property says which one this wrapper uses.
 
-    After ``backward()`` each ``.grad`` is a view of its bucket's buffer (PyTorch's
-    ``gradient_as_bucket_view=True``): no copy and no new memory per step, but the next
-    synchronised ``backward()`` overwrites it, so copy a gradient you want to keep.
+    After ``backward()`` each ``.grad`` is a view of its bucket's buffer
+    (``gradient_as_bucket_view=True``, the default here, where PyTorch's is False): no
+    copy and no new memory per step, but the next synchronised ``backward()`` overwrites
+    it, so copy a gradient you want to keep, or pass ``gradient_as_bucket_view=False``
+    for a copy of its own in each ``.grad``.
 
     What the last synchronised ``backward()`` did, for measuring it:
     ``last_exposed_seconds`` (the time spent after the pass waiting for communication it
@@ -116,10 +134,27 @@ class DistributedDataParallel(Module):
     (1, 3)
     """
 
-    def __init__(self, module: Module, bucket_cap_mb: float = 25, shared_memory: bool | None = None):
+    def __init__(
+        self, module: Module, device_ids: list | None = None, output_device=None, dim: int = 0,
+        broadcast_buffers: bool | None = None, init_sync: bool = True, process_group=None,
+        bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+        check_reduction: bool = False, gradient_as_bucket_view: bool = True,
+        static_graph: bool = False, *, forward_sync_buffers: bool | None = None,
+        shared_memory: bool | None = None,
+    ):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps an nn.Module, not {type(module).__name__}")
+        if device_ids is not None or output_device is not None:
+            raise ValueError(
+                "DistributedDataParallel: device_ids and output_device are for modules on GPUs; "
+                f"chainrule's run on the CPU: leave them out (got device_ids={device_ids!r}, "
+                f"output_device={output_device!r})"
+            )
+        if process_group is not None:
+            raise ValueError("DistributedDataParallel: chainrule.distributed has one group, the whole "
+                             "job: pass process_group=None")
+        bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")
         if shared_memory is not None and not isinstance(shared_memory, bool):
@@ -129,16 +164,21 @@ class DistributedDataParallel(Module):
         self.__dict__["_comm"] = comm
         self.__dict__["_size"] = comm.Get_size()
         self.bucket_cap_mb = bucket_cap_mb
-        named = [(f"parameter {n}", p) for n, p in module.named_parameters()]
-        named += [(f"buffer {n}", b) for n, b in module.named_buffers()]
-        check_same(comm, [(n, (tuple(np.shape(t._value)), np.asarray(t._value).dtype.str)) for n, t in named],
-                   "DistributedDataParallel")
-        for _, t in named:  # rank 0's values everywhere, written into the same buffers
-            value = t._value
-            if not (isinstance(value, np.ndarray) and value.flags.c_contiguous and value.flags.writeable):
-                value = t._value = np.array(value, order="C")
-            comm.Bcast(value, root=0)
-            mark_modified(t)
+        buffers = [b for _, b in module.named_buffers()]
+        # PyTorch's rule: buffers are broadcast from rank 0 at the start of a forward pass
+        # that follows a synchronised training pass (see forward); broadcast_buffers=False
+        # also keeps them out of the broadcast at wrap time
+        sync = forward_sync_buffers if forward_sync_buffers is not None else broadcast_buffers
+        self.__dict__["_synced_buffers"] = buffers if sync is not False else []
+        self.__dict__["_sync_buffers_next"] = True
+        self.__dict__["_as_bucket_view"] = bool(gradient_as_bucket_view)
+        if init_sync:
+            named = [(f"parameter {n}", p) for n, p in module.named_parameters()]
+            if broadcast_buffers is not False:
+                named += [(f"buffer {n}", b) for n, b in module.named_buffers()]
+            check_same(comm, [(n, (tuple(np.shape(t._value)), np.asarray(t._value).dtype.str))
+                              for n, t in named], "DistributedDataParallel")
+            _broadcast_from_rank_0(comm, [t for _, t in named])
         params = [p for _, p in module.named_parameters() if p.requires_grad]
         self.__dict__["_buckets"] = _make_buckets(params, int(bucket_cap_mb * 2**20))
         # every process on one machine: the buckets live in an MPI shared-memory window and
@@ -190,7 +230,11 @@ class DistributedDataParallel(Module):
     def forward(self, *args, **kwargs):
         if self._active:  # a previous backward pass failed half-way: start clean
             self._reset()
-        return self.module(*args, **kwargs)
+        if self._sync_buffers_next and self._synced_buffers and self._size > 1:
+            _broadcast_from_rank_0(self._comm, self._synced_buffers)
+        out = self.module(*args, **kwargs)
+        self.__dict__["_sync_buffers_next"] = self._sync and is_grad_enabled()
+        return out
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -289,7 +333,8 @@ class DistributedDataParallel(Module):
                 mean = bucket.buffer  # the scaled gradients were summed: the mean
                 for p, n in zip(bucket.params, bucket.offsets, strict=True):
                     shape = np.shape(p._value)
-                    p.grad = Tensor(mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape), EAGER)
+                    grad = mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape)
+                    p.grad = Tensor(grad if self._as_bucket_view else grad.copy(), EAGER)
         finally:
             self._reset()
             self.__dict__["last_exposed_seconds"] = perf_counter() - start

@@ -1,0 +1,86 @@
+"""A training script written for torch.distributed, with chainrule in its place, on 2
+processes: PyTorch's names, in-place collectives on eager Tensors, DDP's keywords and its
+buffer broadcast."""
+
+from mpi_jobs import needs_mpi, ok, run_mpi
+
+pytestmark = needs_mpi
+
+SCRIPT = """
+import numpy as np, chainrule as cr
+import chainrule.nn as nn, chainrule.nn.functional as F, chainrule.optim as optim
+import chainrule.distributed as dist
+from chainrule.distributed import DistributedDataParallel as DDP
+
+dist.init_process_group(backend="gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+assert dist.is_available() and dist.is_initialized() and world == 2
+
+def make():
+    cr.manual_seed(rank)  # different initial weights: DDP must start from rank 0's
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+
+def gathered(tensors):
+    return dist.communicator().allgather([t.detach().numpy().copy() for t in tensors])
+
+for broadcast_buffers in (True, False):
+    model = make()
+    ddp = DDP(model, broadcast_buffers=broadcast_buffers, gradient_as_bucket_view=False)
+    assert all(k.startswith("module.") for k in ddp.state_dict())
+    opt = optim.SGD(ddp.parameters(), lr=0.1)
+    rng = np.random.default_rng(10 + rank)
+    for step in range(3):
+        x = cr.tensor(rng.normal(size=(6, 4)).astype(np.float32))
+        y = cr.tensor(rng.integers(0, 2, 6))
+        opt.zero_grad()
+        loss = F.cross_entropy(ddp(x), y)
+        loss.backward()
+        kept = [p.grad for p in ddp.parameters()]
+        kept_values = [g.numpy().copy() for g in kept]
+        opt.step()
+        total = loss.detach().clone()
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)  # in place, as torch.distributed's
+        every_loss = dist.communicator().allgather(float(loss))
+        assert abs(float(total) - sum(every_loss)) < 1e-6, (float(total), every_loss)
+    everyone = gathered(ddp.parameters())
+    assert all(np.array_equal(a, b) for a, b in zip(*everyone)), "replicas differ"
+    before = gathered(model[1].buffers())
+    assert not all(np.array_equal(a, b) for a, b in zip(*before)), "each process's own statistics"
+    ddp.eval()
+    with cr.no_grad():
+        ddp(cr.tensor(np.ones((2, 4), np.float32)))  # starts with rank 0's buffers, if broadcast
+    after = gathered(model[1].buffers())
+    same = all(np.array_equal(a, b) for a, b in zip(*after))
+    assert same == broadcast_buffers, (broadcast_buffers, after)
+    # gradient_as_bucket_view=False: a gradient kept from a step is not overwritten later
+    assert all(np.array_equal(g.numpy(), v) for g, v in zip(kept, kept_values))
+
+t = cr.tensor([1.0 + rank])
+work = dist.all_reduce(t, op=dist.ReduceOp.MAX, async_op=True)
+work.wait()
+assert t.tolist() == [2.0]
+b = cr.tensor([10.0 * (rank + 1)])
+dist.broadcast(b, src=1)
+assert b.tolist() == [20.0]
+a = np.array([1.0 + rank])
+assert dist.all_reduce(a).tolist() == [3.0] and a.tolist() == [1.0 + rank]  # arrays: a new result
+for bad, message in ((lambda: DDP(make(), device_ids=[rank]), "device_ids"),
+                     (lambda: dist.init_process_group("nccl"), "'nccl' is not available"),
+                     (lambda: dist.init_process_group(world_size=3), "world_size=3 was given")):
+    try:
+        bad()
+    except (ValueError, dist.DistributedError) as e:
+        assert message in str(e), str(e)
+    else:
+        raise AssertionError(message)
+finished = dist.communicator().allgather(True)
+dist.destroy_process_group()
+assert not dist.is_initialized()
+if rank == 0:
+    print("processes that finished:", sum(finished))
+"""
+
+
+def test_a_script_written_for_torch_distributed_runs_on_two_processes(tmp_path):
+    out = ok(run_mpi(SCRIPT, tmp_path, timeout=120))
+    assert "processes that finished: 2" in out
