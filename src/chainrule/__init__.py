@@ -65,6 +65,10 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
 from chainrule import autograd, data, func, lax, nn, optim
+# PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
+# where nn, data and distributed are all loaded: each of them imports one of the others)
+from chainrule.data import distributed as _data_distributed  # noqa: F401
+from chainrule.nn import parallel as _nn_parallel  # noqa: F401
 from chainrule.io import load, save
 from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at

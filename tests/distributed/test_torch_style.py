@@ -62,6 +62,23 @@ assert t.tolist() == [2.0]
 b = cr.tensor([10.0 * (rank + 1)])
 dist.broadcast(b, src=1)
 assert b.tolist() == [20.0]
+parts = [cr.zeros(2) for _ in range(world)]
+dist.all_gather(parts, cr.tensor([rank, 10.0 * rank]))
+assert [p.tolist() for p in parts] == [[0.0, 0.0], [1.0, 10.0]]
+objects = [None] * world
+dist.all_gather_object(objects, {"rank": rank})
+assert objects == [{"rank": 0}, {"rank": 1}]
+config = [{"lr": 0.1}] if rank == 0 else [None]
+dist.broadcast_object_list(config, src=0)
+assert config == [{"lr": 0.1}]
+r = cr.tensor([1.0 + rank])
+dist.reduce(r, dst=0, op=dist.ReduceOp.SUM)
+assert r.tolist() == ([3.0] if rank == 0 else [2.0])
+converted = nn.SyncBatchNorm.convert_sync_batchnorm(make())
+assert type(converted[1]).__name__ == "SyncBatchNorm"
+from chainrule.nn.parallel import DistributedDataParallel
+from chainrule.data.distributed import DistributedSampler
+assert DistributedDataParallel is DDP and DistributedSampler is cr.data.DistributedSampler
 a = np.array([1.0 + rank])
 assert dist.all_reduce(a).tolist() == [3.0] and a.tolist() == [1.0 + rank]  # arrays: a new result
 for bad, message in ((lambda: DDP(make(), device_ids=[rank]), "device_ids"),

@@ -17,9 +17,12 @@ from chainrule.distributed.comm import (
     ReduceOp,
     Work,
     abort,
+    all_gather,
+    all_gather_object,
     all_reduce,
     barrier,
     broadcast,
+    broadcast_object_list,
     communicator,
     destroy_process_group,
     get_rank,
@@ -29,6 +32,7 @@ from chainrule.distributed.comm import (
     is_available,
     is_initialized,
     rank,
+    reduce,
     world_size,
 )
 from chainrule.distributed.ddp import DistributedDataParallel
@@ -53,4 +57,8 @@ __all__ = [
     "get_world_size",
     "ReduceOp",
     "Work",
+    "all_gather",
+    "all_gather_object",
+    "broadcast_object_list",
+    "reduce",
 ]

@@ -47,6 +47,10 @@ __all__ = [
     "get_world_size",
     "ReduceOp",
     "Work",
+    "all_gather",
+    "all_gather_object",
+    "broadcast_object_list",
+    "reduce",
 ]
 
 
@@ -387,6 +391,55 @@ def _reduce_plain(values: list, op: str) -> list:
         if isinstance(v, int | float | complex) and not isinstance(v, bool):
             results[i] = results[i].item()
     return results
+
+
+def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = False):
+    """PyTorch's ``reduce``: like :func:`all_reduce`, but only process ``dst`` has its
+    Tensor written with the result (the others' are left as they are)."""
+    _check_group(group)
+    result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op)
+    if get_rank() == dst and _in_place_target(tensor):
+        tensor.copy_(result)
+    return Work(tensor) if async_op else None
+
+
+def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
+    """PyTorch's ``all_gather``: every process's ``tensor``, in rank order, written into
+    the eager Tensors (or NumPy arrays) of ``tensor_list``, one per process, each of
+    ``tensor``'s shape and dtype."""
+    _check_group(group)
+    comm = communicator()
+    size = comm.Get_size()
+    if len(tensor_list) != size:
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for a job of {size} processes")
+    value = np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+    check_same(comm, [("tensor", _spec(value))], "all_gather")
+    gathered = np.empty((size, *value.shape), value.dtype)
+    comm.Allgather(value, gathered)
+    for target, part in zip(tensor_list, gathered, strict=True):
+        if isinstance(target, Tensor):
+            target.copy_(part)
+        else:
+            np.copyto(target, part)
+    return Work(tensor_list) if async_op else None
+
+
+def all_gather_object(object_list: list, obj, group=None) -> None:
+    """PyTorch's ``all_gather_object``: every process's ``obj`` (any picklable object),
+    in rank order, into ``object_list`` (one entry per process)."""
+    _check_group(group)
+    everyone = communicator().allgather(obj)
+    if len(object_list) != len(everyone):
+        raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries for a job "
+                         f"of {len(everyone)} processes")
+    object_list[:] = everyone
+
+
+def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
+    """PyTorch's ``broadcast_object_list``: process ``src``'s entries of ``object_list``
+    (picklable objects) written into every process's list."""
+    _check_group(group)
+    object_list[:] = communicator().bcast(list(object_list), root=src)
 
 
 # -- broadcast ------------------------------------------------------------------------------

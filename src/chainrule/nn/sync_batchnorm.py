@@ -17,6 +17,7 @@ from chainrule.distributed.comm import all_reduce, all_reduce_p
 from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm
+from chainrule.nn.module import Module
 
 __all__ = ["SyncBatchNorm"]
 
@@ -37,6 +38,39 @@ class SyncBatchNorm(_BatchNorm):
     """
 
     _expected_ndim = (2, 3, 4, 5)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None):
+        if process_group is not None:
+            raise ValueError("SyncBatchNorm: chainrule.distributed has one group, the whole job: "
+                             "pass process_group=None")
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype=dtype)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """PyTorch's conversion: ``module`` with every BatchNorm layer in it replaced by a
+        SyncBatchNorm holding the same parameters and running statistics (the module
+        itself is returned converted if it is one).
+
+        >>> from chainrule import nn
+        >>> net = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)))
+        >>> type(net[1]).__name__
+        'SyncBatchNorm'
+        """
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats, process_group)
+            if module.affine:
+                converted.weight, converted.bias = module.weight, module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                if getattr(module, name) is not None:
+                    converted.register_buffer(name, getattr(module, name))
+            converted.train(module.training)
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted
 
     def forward(self, x):
         if not self.training:
