@@ -63,6 +63,9 @@ def test_generate_command_prints_the_sample(tmp_path, corpus, capsys):
                  "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("def ") and len(out.rstrip("\n")) >= 30
+    # the --out folder stands for the model file in it
+    assert main(["generate", str(tmp_path / "g"), "--prompt", "def ", "--length", "30", "--seed", "0"]) == 0
+    assert capsys.readouterr().out == out
 
 
 def test_errors_are_one_line_and_say_what_to_do(tmp_path, corpus, capsys):

@@ -115,18 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="continue from the checkpoint in --out (written after every epoch)")
 
     e = sub.add_parser("eval", help="report the accuracy of a saved model")
-    e.add_argument("model", help="a model.safetensors written by 'chainrule train'")
+    e.add_argument("model", type=_model_file,
+                   help="a model.safetensors written by 'chainrule train' (or the --out folder holding it)")
     e.add_argument("--data-path", help="MNIST/Fashion-MNIST location, if not the one used in training")
     e.add_argument("--split", choices=("test", "train"), default="test")
     e.add_argument("--batch-size", type=_positive_int, default=512)
 
     g = sub.add_parser("generate", help="sample text from a model written by 'chainrule train --task charlm'")
-    g.add_argument("model", help="a model.safetensors of a character-level language model")
+    g.add_argument("model", type=_model_file,
+                   help="a model.safetensors of a character-level language model (or the --out folder holding it)")
     g.add_argument("--prompt", default="", help="text to start from (default: none)")
     g.add_argument("--length", type=_positive_int, default=300, help="characters to generate (default 300)")
     g.add_argument("--temperature", type=_positive_float, default=0.8, help="(default 0.8)")
     g.add_argument("--seed", type=int, default=None)
     return parser
+
+
+def _model_file(path: str) -> str:
+    """The model file named on the command line: a folder that 'chainrule train' wrote
+    (its --out) stands for the model.safetensors in it."""
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.safetensors")):
+        return os.path.join(path, "model.safetensors")
+    return path
 
 
 def _task(train_argv: Sequence[str]) -> str | None:
