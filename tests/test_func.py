@@ -125,3 +125,18 @@ def test_randomness_options():
         cfunc.vmap(lambda v: v, randomness="same")
     draws = cfunc.vmap(lambda v: nn.functional.dropout(v, 0.5), randomness="different")(np.ones((8, 20)))
     assert len({np.asarray(d).tobytes() for d in draws}) > 1
+
+
+def test_linearize_and_vmap_keywords_match_torch_func():
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    out, jvp_fn = cfunc.linearize(lambda a: a.sin() * a, cr.tensor(x))
+    tout, tjvp_fn = tfunc.linearize(lambda a: a.sin() * a, torch.tensor(x))
+    np.testing.assert_allclose(np.asarray(out), tout.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(np.asarray(jvp_fn(cr.tensor(v))), tjvp_fn(torch.tensor(v)).detach().numpy(),
+                               rtol=1e-13)
+    # keyword arguments reach every example unbatched, as in torch.func (JAX would batch them)
+    xs = rng.normal(size=(4, 3))
+    scaled = lambda a, scale=1.0, shift=None: a * scale + (0.0 if shift is None else shift)  # noqa: E731
+    got = cfunc.vmap(scaled)(cr.tensor(xs), scale=2.0, shift=cr.tensor(np.ones(3)))
+    want = tfunc.vmap(scaled)(torch.tensor(xs), scale=2.0, shift=torch.ones(3, dtype=torch.float64))
+    np.testing.assert_allclose(np.asarray(got), want.numpy(), rtol=1e-14)

@@ -26,6 +26,7 @@ is accepted and behaves the same; ``"same"`` is refused.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -36,7 +37,7 @@ from chainrule.transforms import forward, jacobian, reverse
 from chainrule.transforms import vmap as batching
 
 __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap"]
+           "hessian", "vmap", "linearize"]
 
 
 @contextlib.contextmanager
@@ -145,11 +146,27 @@ def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: int | None = None) -> Callable:
-    """``func`` over a batch: ``in_dims``/``out_dims`` as ``vmap``'s ``in_axes``/``out_axes``."""
+    """``func`` over a batch: ``in_dims``/``out_dims`` as ``vmap``'s ``in_axes``/``out_axes``.
+    As in torch.func (and unlike JAX), keyword arguments are passed to every example
+    unbatched."""
     _check_randomness(randomness)
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"vmap: chunk_size must be a positive integer or None, got {chunk_size!r}")
-    return batching.vmap(func, in_axes=in_dims, out_axes=out_dims)
+    mapped = batching.vmap(func, in_axes=in_dims, out_axes=out_dims)
+
+    @functools.wraps(func)
+    def mapped_with_keywords(*args, **kwargs):
+        if not kwargs:
+            return mapped(*args)
+        return batching.vmap(functools.partial(func, **kwargs), in_axes=in_dims, out_axes=out_dims)(*args)
+
+    return mapped_with_keywords
+
+
+def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
+    """``(func(*primals), jvp_fn)``, ``jvp_fn(*tangents)`` the directional derivative at
+    ``primals`` (torch.func's ``linearize``)."""
+    return forward.linearize(func, *primals)
 
 
 def _check_randomness(randomness: str) -> None:
