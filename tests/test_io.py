@@ -2,13 +2,16 @@
 the NumPy-only code path, and the errors for missing, truncated, corrupt and mismatched
 files."""
 
+import io
 import json
 import os
+import pickle
 import struct
 
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.io as cio
 from chainrule import nn
 from chainrule.io import ModelFileError, load, load_metadata, save
@@ -178,8 +181,8 @@ def test_save_refuses_bad_input_and_never_leaves_a_partial_file(tmp_path):
         save({"model": {"w": object()}}, path)
     with pytest.raises(ValueError, match="reserved"):
         save({"w": np.zeros(2)}, path, metadata={"chainrule.tree": "{}"})
-    with pytest.raises(TypeError, match="mapping"):
-        save([np.zeros(2)], path)
+    with pytest.raises(TypeError, match=r"0 is a object; a checkpoint holds arrays"):
+        save([object()], path)
     assert path.read_bytes() == before
     with pytest.raises(OSError):
         save({"w": np.zeros(2)}, tmp_path / "no" / "such" / "dir" / "m.safetensors")
@@ -270,3 +273,42 @@ def test_load_takes_torch_loads_keywords(tmp_path):
         assert load(path, **kwargs)["w"].tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(ValueError, match="map_location='cuda:0'"):
         load(path, map_location="cuda:0")
+
+
+@pytest.mark.parametrize("obj", [
+    np.arange(3.0), cr.tensor([1.0, 2.0]), [np.ones(2), np.zeros((2, 2), np.float32)], (np.ones(1), 3, "x"),
+    3.5, None,
+], ids=["array", "tensor", "list", "tuple", "float", "none"])
+def test_any_checkpoint_value_saves_alone_as_torch_save_takes(tmp_path, obj):
+    path = tmp_path / "x.pt"
+    save(obj, path)
+    back = load(path)
+    want_leaves, want_tree = cr.tree_flatten(obj)
+    got_leaves, got_tree = cr.tree_flatten(back)
+    assert got_tree == want_tree
+    for g, w in zip(got_leaves, want_leaves, strict=True):
+        assert type(g) is (np.ndarray if isinstance(w, np.ndarray | cr.Tensor) else type(w))
+        np.testing.assert_array_equal(g, np.asarray(w))
+
+
+def test_file_objects_as_torch_save_and_load_take(tmp_path):
+    buffer = io.BytesIO()
+    save({"model": {"w": np.arange(3.0)}, "epoch": 2}, buffer)
+    buffer.seek(0)
+    assert load(buffer)["epoch"] == 2
+    with open(tmp_path / "m.safetensors", "wb") as f:
+        save({"w": np.ones(2)}, f)
+    with open(tmp_path / "m.safetensors", "rb") as f:
+        assert load(f)["w"].tolist() == [1.0, 1.0]
+    with open(tmp_path / "m.safetensors") as f, pytest.raises(TypeError, match="binary mode"):
+        load(f)
+
+
+def test_a_pytorch_pickle_is_refused_with_the_way_to_convert_it(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save(torch.nn.Linear(2, 1).state_dict(), tmp_path / "m.pt")
+    with pytest.raises(ModelFileError, match="pickle file .*safetensors.torch.save_file"):
+        load(tmp_path / "m.pt")
+    (tmp_path / "old.pt").write_bytes(pickle.dumps({"w": 1}, protocol=2))
+    with pytest.raises(ModelFileError, match="pickle file"):
+        load(tmp_path / "old.pt")

@@ -34,7 +34,7 @@ import struct
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -105,14 +105,17 @@ def _encode(arrays: dict[str, np.ndarray], metadata: dict[str, str] | None) -> b
     return b"".join([struct.pack("<Q", len(text)), text, *(a.tobytes() for a in arrays.values())])
 
 
-def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> None:
+def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None) -> None:
     """Write ``state_dict`` (names → arrays or Tensors) to ``path`` as safetensors; or a
     nested checkpoint (dicts, lists and tuples of arrays, Tensors, numbers, strings,
-    booleans and None), which :func:`load` gives back as it was.
+    booleans and None, or one of those alone, as ``torch.save`` takes), which
+    :func:`load` gives back as it was.
 
     ``metadata`` is a map of strings stored in the header (e.g. a JSON model config).
     The file is written to a temporary file in the same directory and moved into place,
-    so ``path`` never holds a half-written model, even if the process dies.
+    so ``path`` never holds a half-written model, even if the process dies. ``path`` may
+    also be a binary file object (``io.BytesIO``, an open file), as for ``torch.save``:
+    the bytes are written to it at its position.
 
     >>> import numpy as np, os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
@@ -120,8 +123,6 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
     >>> load(path)
     {'model': {'w': array([1., 1.])}, 'epoch': 3, 'betas': (0.9, 0.999)}
     """
-    if not isinstance(state_dict, Mapping):
-        raise TypeError(f"save expects a mapping of names to arrays (a state_dict), got {type(state_dict).__name__}")
     meta = {}
     if metadata is not None:
         for k, v in metadata.items():
@@ -130,7 +131,9 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
             if k == _TREE:
                 raise ValueError(f"save: the metadata key {_TREE!r} is reserved for the shape of a nested checkpoint")
             meta[k] = v
-    if all(isinstance(name, str) and _is_array(value) for name, value in state_dict.items()):
+    if isinstance(state_dict, Mapping) and all(
+        isinstance(name, str) and _is_array(value) for name, value in state_dict.items()
+    ):
         arrays = {}
         for name, value in state_dict.items():
             if name == "__metadata__":
@@ -142,7 +145,10 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike, metadata: Mappi
     meta = meta or None
     stn = _safetensors_numpy()
     data = stn.save(arrays, metadata=meta) if stn is not None else _encode(arrays, meta)
-    _write_atomically(Path(path), data)
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        _write_atomically(Path(path), data)
 
 
 def _is_array(value) -> bool:
@@ -218,7 +224,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _read(path: str | os.PathLike) -> bytes:
+def _read(path: str | os.PathLike | BinaryIO) -> bytes:
+    if hasattr(path, "read"):
+        try:
+            data = path.read()
+        except UnicodeDecodeError:  # a file opened in text mode
+            data = ""
+        if not isinstance(data, bytes):
+            raise TypeError(f"load: {path!r} gives {type(data).__name__}, not bytes; open the file in binary mode")
+        return data
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -234,6 +248,12 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     if len(data) < 8:
         raise ModelFileError(f"{path}: truncated: {len(data)} bytes, too short for a safetensors header")
     (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):  # a zip, a pickle
+        raise ModelFileError(
+            f"{path}: a pickle file (PyTorch's torch.save writes one), which chainrule does not read: "
+            "loading a pickle can run code. Write it as safetensors from PyTorch instead: "
+            "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')"
+        )
     if n > _MAX_HEADER:
         raise ModelFileError(f"{path}: not a safetensors file (header length {n} is implausible)")
     if 8 + n > len(data):
@@ -279,15 +299,16 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     return header, metadata, start
 
 
-def load(path: str | os.PathLike, map_location: Any = None, weights_only: bool = True) -> dict[str, Any]:
+def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool = True) -> Any:
     """The arrays of a safetensors file, by name (a state_dict for
     ``Module.load_state_dict``); a nested checkpoint written by :func:`save` as it was saved.
 
-    Raises ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
-    truncated or corrupt one. Values are bit-for-bit those saved. ``map_location`` (None
-    or ``"cpu"``) and ``weights_only`` are ``torch.load``'s: arrays load into memory, and
-    a file holds only data (no code ever runs on load), so ``weights_only=False`` changes
-    nothing.
+    ``path`` may be a binary file object, read from its position. Raises
+    ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
+    truncated or corrupt one, or a pickle (PyTorch's own format, never read here).
+    Values are bit-for-bit those saved. ``map_location`` (None or ``"cpu"``) and
+    ``weights_only`` are ``torch.load``'s: arrays load into memory, and a file holds only
+    data (no code ever runs on load), so ``weights_only=False`` changes nothing.
     """
     if map_location not in (None, "cpu") and str(map_location) != "cpu":
         raise ValueError(f"load: map_location={map_location!r}: arrays load into CPU memory; pass None or 'cpu'")
