@@ -1,7 +1,8 @@
 """``chainrule.autograd``: PyTorch's ``torch.autograd`` spellings for the eager layer:
 :func:`grad` (gradients returned, not accumulated; ``create_graph`` for gradient
-penalties and double backward), :func:`backward`, and :class:`Function` (a function
-with a backward pass written by hand).
+penalties and double backward), :func:`backward`, :class:`Function` (a function
+with a backward pass written by hand), and :mod:`~chainrule.autograd.functional`
+(Jacobians, Hessians and their products).
 
 >>> import chainrule as cr
 >>> x = cr.tensor([3.0], requires_grad=True)
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.autograd import functional
 from chainrule.core.eager import EAGER, grad, is_grad_enabled, no_grad
 from chainrule.core.primitive import Primitive, def_joint_vjp
 from chainrule.core.tensor import Tensor
 
-__all__ = ["grad", "backward", "Function", "FunctionCtx"]
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "functional"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
