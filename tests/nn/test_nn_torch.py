@@ -187,6 +187,41 @@ def test_embedding_matches_torch_including_padding_idx_and_repeats():
     assert np.all(ours.weight.grad.numpy()[2] == 0)
 
 
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("max_norm, norm_type", [(None, 2.0), (1.0, 2.0), (0.3, 1.0)])
+@pytest.mark.parametrize("scale_grad_by_freq", [False, True])
+def test_embedding_max_norm_and_scale_grad_by_freq_match_torch_over_steps(padding_idx, max_norm, norm_type,
+                                                                           scale_grad_by_freq):
+    kwargs = dict(padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                  scale_grad_by_freq=scale_grad_by_freq)
+    ours = nn.Embedding(5, 3, dtype=np.float64, **kwargs)
+    theirs = torch.nn.Embedding(5, 3, **kwargs).double()
+    copy_weights(ours, theirs)
+    for _ in range(2):  # max_norm rescales rows of the weight itself, as it is looked up
+        idx = rng.integers(0, 5, size=(2, 4))
+        w = rng.standard_normal((2, 4, 3))
+        out, want = ours(idx), theirs(torch.tensor(idx))
+        assert_close(out, want, rtol=1e-12, atol=1e-14)
+        (out * w).sum().backward()
+        (want * to_torch(w)).sum().backward()
+        assert_close(ours.weight.grad, theirs.weight.grad, rtol=1e-12, atol=1e-14)
+        assert_close(ours.weight, theirs.weight, rtol=1e-12, atol=1e-14)
+        ours.weight.grad = theirs.weight.grad = None
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained_matches_torch(freeze):
+    table = rng.standard_normal((4, 3))
+    ours = nn.Embedding.from_pretrained(table, freeze=freeze, padding_idx=1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(table), freeze=freeze, padding_idx=1)
+    assert ours.weight.requires_grad == theirs.weight.requires_grad == (not freeze)
+    assert_close(ours(np.array([1, 2])), theirs(torch.tensor([1, 2])), rtol=0, atol=0)
+    with pytest.raises(NotImplementedError, match="sparse gradients"):
+        nn.Embedding(3, 2, sparse=True)
+    with pytest.raises(NotImplementedError, match="renormalise the weight outside"):
+        cr.grad(lambda w: F.embedding(np.array([0]), w, max_norm=1.0).sum())(np.ones((2, 2)))
+
+
 def test_embedding_padding_row_loaded_nonzero_is_returned_and_kept_without_gradient():
     # weights from PyTorch whose padding row was changed: PyTorch returns the stored row
     theirs = torch.nn.Embedding(5, 4, padding_idx=-2).double()

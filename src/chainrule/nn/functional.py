@@ -34,6 +34,7 @@ from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
 from chainrule.nn._pooling import _dtype, _pair, _single
 from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
+from chainrule.nn.module import mark_modified
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 
 __all__ = [
@@ -415,14 +416,23 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return out
 
 
-def embedding(input, weight, padding_idx: int | None = None):
+def embedding(input, weight, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """The rows of ``weight`` at the integer indices ``input``; the row ``padding_idx`` is
     returned as stored but gets no gradient (as in PyTorch).
+
+    As PyTorch's: with ``max_norm``, each row looked up whose ``norm_type``-norm exceeds
+    it is first scaled down to that norm, in ``weight`` itself (in place, outside the
+    graph); with ``scale_grad_by_freq`` the gradient of each row is divided by how often
+    its index occurs in ``input``.
 
     >>> import numpy as np
     >>> embedding(np.array([0, 1]), np.array([[1.0, 2.0], [3.0, 4.0]]), padding_idx=0).tolist()
     [[1.0, 2.0], [3.0, 4.0]]
     """
+    if sparse:
+        raise NotImplementedError("embedding(sparse=True): sparse gradients are not supported; "
+                                  "chainrule's gradients are dense arrays (leave sparse=False)")
     idx = undifferentiated(input)  # a Tensor only while chainrule.jit traces
     if not isinstance(idx, Tensor):
         idx = np.asarray(idx)
@@ -433,12 +443,37 @@ def embedding(input, weight, padding_idx: int | None = None):
     if idx.size and not every(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
         lo, hi = np.min(plain(whole_batch(idx))), np.max(plain(whole_batch(idx)))
         raise IndexError(f"embedding: indices must lie in [0, {n}), got {lo}…{hi}")
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
     out = cnp.getitem(weight, idx)
+    if scale_grad_by_freq:
+        # the value is out's to the bit ((out - out) * s is zero); the gradient is divided by the counts
+        counts = np.bincount(np.ravel(plain(idx)), minlength=n)
+        scale = (1.0 / counts[plain(idx)])[..., None].astype(_dtype(out))
+        fixed = undifferentiated(out)
+        out = fixed + (out - fixed) * scale
     if padding_idx is not None:
         # the stored row comes out (as in PyTorch), but as a constant: no gradient reaches it
         trained = cnp.not_equal(idx, padding_idx % n)[..., None]
         out = cnp.where(trained, out, undifferentiated(out))
     return out
+
+
+def _renorm_rows(weight, idx, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: the rows at ``idx`` whose norm exceeds ``max_norm``
+    scaled to it, in ``weight``'s own memory (not recorded: a change of the parameter)."""
+    if isinstance(weight, Tensor) and weight._trace.level != 0:
+        raise NotImplementedError(
+            "embedding(max_norm=...) writes the renormalised rows into the weight, which a "
+            "transform (grad, jit, vmap) cannot do to the values it traces; renormalise the "
+            "weight outside the transform, or leave max_norm out")
+    table = weight._value if isinstance(weight, Tensor) else weight
+    rows = np.unique(np.ravel(plain(idx)))
+    norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    table[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(table.dtype)
+    if isinstance(weight, Tensor):
+        mark_modified(weight)
 
 
 def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):

@@ -17,6 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import get_default_dtype
+from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, pad_input
@@ -450,6 +451,8 @@ class Embedding(Module):
     """A lookup table: integer indices → rows of ``weight`` (num_embeddings, embedding_dim),
     initialised N(0, 1); the ``padding_idx`` row starts at zero and is never trained
     (its stored value is returned, so weights loaded from PyTorch give PyTorch's output).
+    PyTorch's ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` as in
+    :func:`~chainrule.nn.functional.embedding`; ``sparse=True`` is refused.
 
     >>> import numpy as np
     >>> Embedding(10, 3, rng=0)(np.array([[1, 2], [3, 4]])).shape
@@ -461,10 +464,20 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight=None,
+        _freeze: bool = False,
+        *,
         dtype=None,
         rng=None,
     ):
         super().__init__()
+        if sparse:
+            raise NotImplementedError("Embedding(sparse=True): sparse gradients are not supported; "
+                                      "chainrule's gradients are dense arrays (leave sparse=False)")
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None:
@@ -472,17 +485,52 @@ class Embedding(Module):
                 raise ValueError(f"padding_idx {padding_idx} is out of range for {num_embeddings} embeddings")
             padding_idx %= num_embeddings
         self.padding_idx = padding_idx
-        self.weight = _empty((num_embeddings, embedding_dim), dtype)
-        init.normal_(self.weight, rng=rng)
-        if padding_idx is not None:
-            self.weight._value[padding_idx] = 0
+        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
+        if _weight is None:
+            self.weight = _empty((num_embeddings, embedding_dim), dtype)
+            init.normal_(self.weight, rng=rng)
+            if padding_idx is not None:
+                self.weight._value[padding_idx] = 0
+        else:
+            table = np.array(plain(_weight))
+            if table.shape != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {table.shape}, expected "
+                                 f"{(self.num_embeddings, self.embedding_dim)}")
+            self.weight = Parameter(table if dtype is None else table.astype(param_dtype(dtype)))
+        self.weight.requires_grad_(not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
+        """An Embedding holding a copy of the 2-d ``embeddings`` (rows as given, the padding
+        row included), not trained if ``freeze`` (PyTorch's ``from_pretrained``).
+
+        >>> import numpy as np
+        >>> Embedding.from_pretrained(np.eye(3))(np.array([2])).tolist()
+        [[0.0, 0.0, 1.0]]
+        """
+        if len(np.shape(embeddings)) != 2:
+            raise ValueError(f"from_pretrained: embeddings must be 2-d, got shape {np.shape(embeddings)}")
+        rows, cols = np.shape(embeddings)
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, idx):
-        return F.embedding(idx, self.weight, self.padding_idx)
+        return F.embedding(idx, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        return s
 
 
 # -- activations -------------------------------------------------------------------------------
