@@ -13,6 +13,7 @@ in both modes and batch under ``chainrule.vmap`` without rules of their own:
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -137,7 +138,7 @@ def _last_axis(a, axis):
     axes = _axes(axis, len(shape))
     kept = [i for i in range(len(shape)) if i not in axes]
     moved = a if tuple(kept) + axes == tuple(range(len(shape))) else cnp.transpose(a, (*kept, *axes))
-    merged = cnp.reshape(moved, tuple(shape[i] for i in kept) + (-1,))
+    merged = cnp.reshape(moved, tuple(shape[i] for i in kept) + (math.prod(shape[i] for i in axes),))
     return merged, tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -158,6 +159,8 @@ def _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak_q):
     n_static = shape_of(x)[-1]
     if n_static == 0 and not skip_nan:
         raise IndexError(f"{name}: cannot take a quantile of an empty axis")
+    if skip_nan and math.prod(shape_of(a)) == 0:  # NumPy: nanmean's NaN, whatever q's shape
+        return cnp.nanmean(a, axis=axis, keepdims=keepdims)
     q_shape = shape_of(q)
     qs = cnp.reshape(q, (-1,))  # one dimension at most, so this is q's own order
     sorted_x = cnp.sort(x, axis=-1, kind="stable")  # NaN sorts last
@@ -168,15 +171,18 @@ def _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak_q):
             warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=4)
     else:
         n = n_static
-    virtual = position_of(n, qs)
-    if fix_gamma is None or np.dtype(_dtype_of(virtual)).kind in "iu":
+    q_dtype = np.dtype(_dtype_of(qs))
+    # NumPy counts each slice with a Python int, which takes a float q's dtype (NEP 50)
+    virtual = position_of(cnp.astype(n, q_dtype) if skip_nan and q_dtype.kind == "f" else n, qs)
+    if fix_gamma is None or (method == "linear" and np.dtype(_dtype_of(virtual)).kind in "iu"):
         last = cnp.maximum(n - 1, 0)
         result = _gather(sorted_x, cnp.minimum(virtual, last))
     else:
         previous, following, marked = _neighbours(virtual, n)
         if skip_nan:  # an all-NaN slice reads its first (NaN) entry
             previous, following = cnp.maximum(previous, 0), cnp.maximum(following, 0)
-        gamma = fix_gamma(virtual - marked, virtual)
+        # NumPy casts the weight to the positions' dtype
+        gamma = cnp.astype(fix_gamma(virtual - marked, virtual), _dtype_of(virtual))
         if weak_q:  # a Python q: NumPy's result keeps the data's precision
             gamma = _weak(gamma, _dtype_of(x))
         result = _lerp(_gather(sorted_x, previous), _gather(sorted_x, following), gamma)
@@ -185,7 +191,13 @@ def _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak_q):
     # (..., k) -> q's shape, then the kept axes (NumPy puts q's axes first)
     result = cnp.moveaxis(result, -1, 0)
     out_shape = q_shape + (kept_shape if keepdims else reduced_shape)
-    return cnp.reshape(result, out_shape)
+    return _scalar_if_0d(cnp.reshape(result, out_shape), keepdims)
+
+
+def _scalar_if_0d(result, keepdims):
+    """A 0-d result as the NumPy scalar NumPy returns (``np.median(x)`` is ``np.float64``);
+    with ``keepdims`` an array, even of 0 dimensions."""
+    return result[()] if shape_of(result) == () and not keepdims else result
 
 
 def _weak(gamma, dtype):
@@ -262,9 +274,9 @@ def _median(name, a, axis, keepdims, skip_nan):
     reduced_shape = shape_of(x)[:-1]
     out_shape = kept_shape if keepdims else reduced_shape
     n_static = shape_of(x)[-1]
-    if n_static == 0:  # NumPy: NaN, with a warning (the mean of nothing)
-        warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=3)
-        return cnp.reshape(cnp.sum(x, axis=-1) * np.nan, out_shape)
+    if math.prod(shape_of(a)) == 0:  # NumPy: the mean of nothing, NaN with its warnings
+        mean = cnp.nanmean if skip_nan else cnp.mean
+        return mean(a, axis=axis, keepdims=keepdims)
     sorted_x = cnp.sort(x, axis=-1, kind="stable")
     if skip_nan:
         n = cnp.sum(~cnp.isnan(undifferentiated(sorted_x)), axis=-1, keepdims=True)
@@ -284,7 +296,7 @@ def _median(name, a, axis, keepdims, skip_nan):
         last = sorted_x[..., -1:]
         if anywhere(cnp.isnan(undifferentiated(last))):
             result = cnp.where(cnp.isnan(undifferentiated(last)), last, result)
-    return cnp.reshape(result, out_shape)
+    return _scalar_if_0d(cnp.reshape(result, out_shape), keepdims)
 
 
 @mirrors(np.median, "statistics")
