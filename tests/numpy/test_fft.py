@@ -107,6 +107,12 @@ def test_out_and_bad_norm_are_rejected():
         F.fft(x, out=np.empty(4, complex))
     with pytest.raises(ValueError, match="norm"):
         F.fft(x, norm="unitary")
+    # an axis the array lacks is NumPy's IndexError, not another axis taken modulo ndim
+    for f, axes in [(F.fft2, (-2, -1)), (F.fftn, (5,)), (F.rfftn, (-3,)), (F.irfftn, (1,))]:
+        with pytest.raises(IndexError):
+            f(np.ones(4), axes=axes)
+        with pytest.raises(IndexError, match="out of bounds"):
+            cr.grad(lambda a, f=f, axes=axes: cnp.sum(cnp.abs(f(a, axes=axes))))(np.ones(4))
 
 
 def test_frequencies_are_numpys():

@@ -371,6 +371,10 @@ def test_cumulative_array_api(name, kwargs):
     assert cr.gradcheck(lambda a: f(a, axis=1, **kwargs), x, order=2)
     assert cr.gradcheck(lambda a: f(a, **kwargs), x[0], order=2)
     assert cr.gradcheck(lambda a: f(a, axis=0, **kwargs), np.zeros((0, 2)), order=1)
+    for axis in (None, 0, -1):  # NumPy: a 0-d array is one entry along one axis
+        out = cr.vjp(lambda a, axis=axis: f(a, axis=axis, **kwargs), np.array(0.4))[0]
+        np.testing.assert_array_equal(out, getattr(np, name)(np.array(0.4), axis=axis, **kwargs))
+        assert cr.gradcheck(lambda a, axis=axis: f(a, axis=axis, **kwargs), np.array(0.4), order=2)
 
 
 # -- the Tensor methods, numpy dispatch and the eager layer ----------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 from chainrule.core.primitive import def_batch, def_linear, def_vjps
 from chainrule.numpy import batching
@@ -129,7 +130,7 @@ def _axes_and_sizes(x, s, axes, halved: bool = False):
     ndim = len(shape)
     if axes is None:
         axes = range(ndim) if s is None else range(ndim - len(s), ndim)
-    axes = tuple(int(a) % ndim if ndim else int(a) for a in _as_tuple(axes))
+    axes = tuple(normalize_axis_index(int(a), ndim) for a in _as_tuple(axes))  # NumPy's IndexError
     defaults = [shape[a] for a in axes]
     if halved and axes:
         defaults[-1] = 2 * (defaults[-1] - 1)

@@ -577,6 +577,8 @@ def _cumulative(np_fun, prim, identity):
         if not any_tensor(x):
             return np_fun(x, axis=axis, dtype=dtype, out=out, include_initial=include_initial)
         no_out(name, out)
+        if shape_of(x) == ():  # NumPy: a 0-d array is one entry along one axis
+            x = cnp.reshape(x, (1,))
         ndim = len(shape_of(x))
         if axis is None:
             if ndim != 1:
