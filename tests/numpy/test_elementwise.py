@@ -310,3 +310,46 @@ def test_python_divmod_of_a_tensor_is_numpys_divmod():
     # d/dx of x mod 2 is 1; d/dx of 5 mod x is -floor(5 / x) (finite differences agree)
     g = cr.grad(lambda x: cnp.sum(divmod(x, 2.0)[1] + divmod(5.0, x)[1]))(x)
     np.testing.assert_array_equal(g, 1.0 - np.floor(5.0 / x))
+
+
+# -- points where a rule needs care to stay exact at every order ------------------------------
+# sinc's removable singularity at 0 (its derivatives there are the Maclaurin series'), and
+# x ** y at y = 0 (the guard that keeps 0 * x^-1 from being NaN at x = 0 must not cut the
+# derivative in y elsewhere). Derivatives along a line through the point, to the fourth
+# order, in reverse mode, forward mode and both mixed, against JAX's.
+SMOOTH_AT_EDGES = {
+    "sinc at 0": lambda L, s: L.sinc(s),
+    "sinc at 0, scaled": lambda L, s: L.sum(L.sinc(L.stack([s, -2.5 * s]))),
+    "power, y = 0": lambda L, s: (s + 3.0) ** s,
+    "power, y = 0, both from s": lambda L, s: L.power(L.exp(s) + 2.0, L.sin(s)),
+    "power, x = 0 elsewhere": lambda L, s: L.power(s + 0.5, s * s),
+    "float_power, y = 0": lambda L, s: L.float_power(s + 3.0, s),
+}
+
+
+def _nth(d, f, n):
+    for _ in range(n):
+        f = d(f)
+    return f
+
+
+def _cr_rev(f):
+    return cr.grad(f)
+
+
+def _cr_fwd(f):
+    return lambda s: cr.jvp(f, (s,), (1.0,))[1]
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH_AT_EDGES))
+def test_derivatives_of_every_order_at_edge_points_equal_jax(name):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    f = SMOOTH_AT_EDGES[name]
+    for n in range(1, 5):
+        want = float(_nth(jax.grad, lambda s: f(jax.numpy, s), n)(0.0))
+        for modes in [(_cr_rev,) * n, (_cr_fwd,) * n, (_cr_fwd, _cr_rev) * n, (_cr_rev, _cr_fwd) * n]:
+            g = lambda s: f(cnp, s)  # noqa: E731
+            for d in modes[:n]:
+                g = d(g)
+            assert float(g(0.0)) == pytest.approx(want, rel=1e-9, abs=1e-12), (n, modes)

@@ -193,6 +193,9 @@ def test_array_api_norms():
     assert cr.gradcheck(lambda a: la.matrix_norm(a, ord="nuc"), x)
     out = cr.vjp(lambda a: la.vector_norm(a, axis=(0, 2), ord=3, keepdims=True), x)[0]
     assert np.allclose(out, np.linalg.vector_norm(x, axis=(0, 2), ord=3, keepdims=True))
+    for axis in (3, -4, (0, 5)):  # NumPy's AxisError, not an axis taken modulo ndim
+        with pytest.raises(np.exceptions.AxisError):
+            cr.grad(lambda a, axis=axis: cnp.sum(la.vector_norm(a, axis=axis)))(x)
 
 
 # complex inputs: JAX's convention; eigenvector and singular-vector phases are arbitrary,
@@ -305,6 +308,12 @@ def test_norm_at_zero_has_zero_subgradient():
     # a p-norm with p < 1 at a zero entry: that entry gets 0, the others stay finite
     g = cr.grad(lambda x: la.norm(x, 0.5))(np.array([0.0, 1.0, 2.0]))
     assert g[0] == 0 and np.all(np.isfinite(g))
+    # p < 0 with a zero entry: the norm is 0 and stays 0 when the other entries move
+    for p in (-1, -2.5):
+        x = np.array([2.0, 0.0, 3.0])
+        assert la.norm(x, p) == 0
+        assert np.array_equal(cr.grad(lambda x, p=p: la.norm(x, p))(x), np.zeros(3))
+        assert cr.jvp(lambda x, p=p: la.norm(x, p), (x,), (np.array([1.0, 0.0, 1.0]),))[1] == 0
 
 
 def test_inf_norm_ties_share_the_gradient():

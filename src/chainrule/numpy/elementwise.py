@@ -160,11 +160,14 @@ def log_of_base(x):
     return log(_nonzero(x))
 
 
-def power_dx(x, y):
-    """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0."""
+def power_dx(x, y, pow=None):
+    """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0. Only
+    there is the exponent replaced: elsewhere it stays y - 1, so that the derivative of
+    this in y (a mixed second derivative of x^y) is x^(y-1) + y x^(y-1) log x at y = 0 too."""
+    pow = pow or power
     if isinstance(y, int | float):
-        return y * x ** (y - 1) if y != 0 else 0 * x
-    return y * x ** where(y == 0, 1, y - 1)
+        return y * pow(x, y - 1) if y != 0 else 0 * x
+    return y * pow(x, where((y == 0) & (x == 0), 1, y - 1))
 
 
 def _nonzero(x):
@@ -229,7 +232,7 @@ def _inverse(y):
 
 derivs(divide, lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
 derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log_of_base(x))
-derivs(float_power, lambda ans, x, y: y * float_power(x, where(y == 0, 1, y - 1)),
+derivs(float_power, lambda ans, x, y: power_dx(x, y, float_power),
                     lambda ans, x, y: ans * log(_nonzero(x)))
 derivs(reciprocal, lambda ans, x: -ans * ans)
 derivs(square, lambda ans, x: 2 * x)
@@ -299,15 +302,30 @@ derivs(tanh, lambda ans, x: 1 - ans * ans)
 derivs(arcsinh, lambda ans, x: 1 / sqrt(x * x + 1))
 derivs(arccosh, lambda ans, x: 1 / sqrt(x * x - 1))
 derivs(arctanh, lambda ans, x: 1 / (1 - x * x))
-derivs(hypot, lambda ans, x, y: x / ans, lambda ans, x, y: y / ans)
+# 0 at (0, 0), as the 2-norm's at 0 (hypot(x, 0) is |x|, whose derivative at 0 is 0)
+derivs(hypot, lambda ans, x, y: x / _nonzero(ans), lambda ans, x, y: y / _nonzero(ans))
 derivs(deg2rad, lambda ans, x: np.pi / 180)
 derivs(rad2deg, lambda ans, x: 180 / np.pi)
-derivs(sinc, lambda ans, x: where(x == 0, 0, (cos(np.pi * x) - ans) / where(x == 0, 1, x)))
+# at 0 the derivative of every order is the Maclaurin series' (as JAX's _sinc_maclaurin)
+derivs(sinc, lambda ans, x: where(x == 0, _sinc_at_zero(x, k=1), (cos(np.pi * x) - ans) / _nonzero(x)))
 
 # What the tape keeps for these rules: the output alone, or the inputs alone.
 keeps_only("output", tanh, exp, exp2, expm1, sqrt, cbrt, tan, reciprocal)
 keeps_only("inputs", add, subtract, multiply, negative, square, sin, cos, sinh, cosh, log, log1p,
            log2, log10, arcsin, arccos, arctan, arcsinh, arccosh, arctanh)
+
+def _sinc_at_zero_impl(x, k: int = 1):
+    """The k-th derivative of sinc at 0, (-1)^(k/2) π^k / (k + 1) for even k and 0 for odd
+    k, in x's shape and (floating) dtype."""
+    dtype = np.result_type(x, np.float64) if np.result_type(x).kind not in "fc" else np.result_type(x)
+    value = 0.0 if k % 2 else (-1) ** (k // 2) * np.pi ** k / (k + 1)
+    return np.full(np.shape(x), value, dtype=dtype)
+
+
+_sinc_at_zero = wrap(_sinc_at_zero_impl, "elementwise", "sinc_at_zero", public=False)
+def_vjps(_sinc_at_zero, lambda g, ans, x, k=1: g * _sinc_at_zero(x, k=k + 1))
+def_jvps(_sinc_at_zero, lambda t, ans, x, k=1: t * _sinc_at_zero(x, k=k + 1))
+
 
 # -- the modified Bessel function of order 0 ------------------------------------------------
 def _cos_moment_impl(x, k: int = 1):
@@ -608,6 +626,6 @@ for _prim in _UFUNCS:
 del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
-def_batch(batching.elementwise, *_UFUNCS, sinc, i0, _cos_moment, real, imag, angle, _where, _clip, clamp, nan_to_num,
-          _astype, copy, real_if_close)
+def_batch(batching.elementwise, *_UFUNCS, sinc, _sinc_at_zero, i0, _cos_moment, real, imag, angle, _where, _clip,
+          clamp, nan_to_num, _astype, copy, real_if_close)
 batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
@@ -78,9 +79,10 @@ def _norm_weight(x, ans, ord, axis, keepdims):
         if ord == 1:
             return _unit(x)
         # d‖x‖_p / dx = sign(x) (|x| / ‖x‖)^(p-1); taken as 0 at the zero entries, where
-        # a power below 1 would be infinite
+        # a power below 1 would be infinite, and everywhere for a zero norm (p < 0 with a
+        # zero entry: the norm stays 0 whatever the other entries do)
         ratio = cnp.abs(x) / cnp.where(n_k == 0, 1.0, n_k)
-        zero = ratio == 0
+        zero = (ratio == 0) | (n_k == 0)
         return _unit(x) * cnp.where(zero, 0.0, cnp.where(zero, 1.0, ratio) ** (ord - 1))
     row, col = axes
     if ord == "fro":
@@ -134,9 +136,9 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     if axis is None:
         axes = tuple(range(nd))
     elif isinstance(axis, int | np.integer):
-        axes = (int(axis) % nd,)
-    else:
-        axes = tuple(int(i) % nd for i in axis)
+        axes = (normalize_axis_index(int(axis), nd),)
+    else:  # NumPy's AxisError for an axis the array lacks
+        axes = tuple(normalize_axis_index(int(i), nd) for i in axis)
     rest = [i for i in range(nd) if i not in axes]
     y = cnp.reshape(permute(x, rest + list(axes)), tuple(shape[i] for i in rest) + (-1,))
     r = norm(y, ord, -1)
