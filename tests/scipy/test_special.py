@@ -247,8 +247,9 @@ def test_first_and_second_derivatives_against_torch(name):
     np.testing.assert_allclose(ours[1], t2.numpy(), rtol=1e-7, atol=1e-10)
 
 
-# logsumexp, softmax and log_softmax compute SciPy's values with NumPy arithmetic of their
-# own (SciPy's array-API versions are slow); these inputs try to make the two disagree.
+# logsumexp, softmax and log_softmax compute SciPy's values with SciPy's arithmetic written
+# in NumPy (SciPy's array-API versions are slow); these inputs try to make the two disagree
+# in a single bit.
 _INF, _NAN = np.inf, np.nan
 REDUCTION_INPUTS = {
     "finite": np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 700.0]]),
@@ -262,6 +263,8 @@ REDUCTION_INPUTS = {
     "integer": np.arange(6).reshape(2, 3),
     "0-d": np.array(2.5),
     "vector": np.array([3.0, -2.0, 1e-300]),
+    "tied maxima": np.array([[1.0, 2.0, 2.0], [0.1, 0.2, 0.3]]),
+    "wide range": np.random.default_rng(4).standard_normal((3, 5)) * 30,
 }
 REDUCTIONS = {
     "logsumexp": lambda m, a, axis, keepdims: m.logsumexp(a, axis=axis, keepdims=keepdims),
@@ -287,6 +290,10 @@ def test_softmax_family_gives_scipys_values(name, inputs, axis, keepdims):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning SciPy does not give
         got = call(special, a, axis, keepdims)
-    assert type(got) is type(want)
-    assert np.shape(got) == np.shape(want) and np.result_type(got) == np.result_type(want)
-    np.testing.assert_allclose(got, want, rtol=1e-6)
+        traced = cr.vjp(lambda x: call(special, x, axis, keepdims), a)[0] if a.dtype.kind == "f" else got
+    for v in (got, traced):
+        assert type(v) is type(want)
+        assert np.shape(v) == np.shape(want) and np.result_type(v) == np.result_type(want)
+        np.testing.assert_array_equal(v, want)  # bit for bit
+    if name == "logsumexp" and a.ndim == 0 and axis in (0, -1):  # a 0-d array: one entry
+        assert cr.grad(lambda x: call(special, x, axis, keepdims))(a) == 1.0

@@ -285,6 +285,8 @@ def _reduced_axes(axis, ndim: int) -> tuple[int, ...]:
         return tuple(range(ndim))
     if isinstance(axis, int | np.integer):
         axis = (axis,)
+    if ndim == 0:  # SciPy reduces a 0-d array as one of one entry
+        return ()
     return tuple(int(a) % ndim for a in axis)
 
 
@@ -341,15 +343,22 @@ def _shifted(a, axis):
 
 
 def _lse(a, axis=None, keepdims=False):
+    """SciPy's logsumexp by SciPy's arithmetic in SciPy's order, so the same bits: the
+    maxima apart, ``log1p`` of the other terms' sum (shifted by the maximum, over the
+    maxima's count), plus the log of that count and the maximum; where that is not
+    finite, the direct ``log(sum(exp(a)))``."""
     if not _numpy_handles(a):
         return sc.logsumexp(a, axis=axis, keepdims=keepdims)
-    shifted, top, finite = _shifted(a, axis)
-    total = _sum(np.exp(shifted), axis=axis, keepdims=True)  # >= 1 if finite
-    if finite:
-        out = np.log(total) + top
-    else:
-        with np.errstate(divide="ignore"):  # log(0) = -inf where every value is -inf
-            out = np.log(total) + top
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        top = _max(a, axis=axis, keepdims=True)
+        at_top = a == top
+        count = _sum(at_top.astype(a.dtype), axis=axis, keepdims=True)
+        rest = _sum(np.exp(np.where(at_top, -np.inf, a) - top), axis=axis, keepdims=True)
+        rest = np.where(rest == 0, rest, rest / count)
+        out = np.log1p(rest) + np.log(count) + top
+        finite = np.isfinite(out)
+        if not finite.all():
+            out = np.where(finite, out, np.log(_sum(np.exp(a), axis=axis, keepdims=True)))
     return out if keepdims else np.squeeze(out, axis=axis)[()]
 
 
