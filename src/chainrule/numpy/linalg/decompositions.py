@@ -108,12 +108,19 @@ def_vjps(eigh, eigh_vjp)
 def_jvps(eigh, eigh_jvp)
 
 
+# NumPy's own eigvalsh for the values (LAPACK's eigenvalues-only routine, whose last bits
+# differ from eigh's); the derivatives are eigh's eigenvalues'
+_eigvalsh = linalg_op(_la.eigvalsh, "eigvalsh", public=False)
+def_vjps(_eigvalsh, lambda g, ans, a, UPLO="L": eigh_vjp((g, None), eigh(a, UPLO), a, UPLO))
+def_jvps(_eigvalsh, lambda t, ans, a, UPLO="L": eigh_jvp(t, eigh(a, UPLO), a, UPLO)[0])
+
+
 @mirrors(_la.eigvalsh, "linalg")
 def eigvalsh(a, UPLO: str = "L"):
     """``np.linalg.eigvalsh``; differentiates as a function of the symmetrised input."""
     if not any_tensor((a,)):
         return _la.eigvalsh(a, UPLO)
-    return eigh(a, UPLO)[0]
+    return _eigvalsh(a, UPLO)
 
 
 # -- general eigenproblem -------------------------------------------------------------------
@@ -389,4 +396,4 @@ def qr(a, mode: str = "reduced"):
 
 
 # Batching rules for vmap: NumPy's linalg maps over leading axes already.
-def_batch(batching.stacked, _cholesky, eigh, eig, _svd, _svdvals, _qr, _qr_r)
+def_batch(batching.stacked, _cholesky, eigh, _eigvalsh, eig, _svd, _svdvals, _qr, _qr_r)

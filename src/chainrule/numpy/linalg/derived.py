@@ -46,12 +46,21 @@ def matrix_power(a, n: int):
     """``np.linalg.matrix_power``, negative powers through the inverse."""
     if not any_tensor((a,)):
         return _la.matrix_power(a, n)
-    n = operator.index(n)
+    shape = shape_of(a)
+    if len(shape) < 2 or shape[-1] != shape[-2]:  # NumPy's check and words
+        raise np.linalg.LinAlgError(
+            f"{len(shape)}-dimensional array given. Array must be at least two-dimensional"
+            if len(shape) < 2 else "Last 2 dimensions of the array must be square")
+    try:
+        n = operator.index(n)
+    except TypeError as e:
+        raise TypeError("exponent must be an integer") from e
     if n == 0:
-        shape = shape_of(a)
         return np.broadcast_to(np.eye(shape[-1], dtype=_dtype(a)), shape).copy()
     if n < 0:
         a, n = inv(a), -n
+    if n == 3:  # NumPy's order of the products, so the same rounding
+        return matmul(matmul(a, a), a)
     result, z = None, a
     while True:  # binary powering: the squares z, z², z⁴, ...
         if n & 1:
@@ -170,14 +179,19 @@ def vecdot(x1, x2, /, *, axis: int = -1):
 
 def diagonal(x, /, *, offset: int = 0):
     """``np.linalg.diagonal``: the diagonals of a stack of matrices (last two axes)."""
-    if offset == 0 and any_tensor((x,)):
+    if offset == 0 and any_tensor((x,)) and _square(x):
         return _diag(x)
     return cnp.diagonal(x, offset=offset, axis1=-2, axis2=-1)
 
 
+def _square(x) -> bool:
+    shape = shape_of(x)
+    return len(shape) >= 2 and shape[-1] == shape[-2]
+
+
 def trace(x, /, *, offset: int = 0, dtype=None):
     """``np.linalg.trace``: the traces of a stack of matrices (last two axes)."""
-    if offset == 0 and dtype is None and any_tensor((x,)):
+    if offset == 0 and dtype is None and any_tensor((x,)) and _square(x):
         return _trace(x)
     return cnp.trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
 
