@@ -152,6 +152,29 @@ def test_where_mask(call):
     assert np.all(g[np.broadcast_to(left_out, x.shape)] == 0)
 
 
+# NumPy 2's mean=: var and std about a given mean. An array is held constant (the derivative
+# of mean((x - c)**2) is 2 (x - c) / N, not x's own deviations); a traced mean differentiates.
+MEAN_CALLS = {
+    "var-zero": lambda a, m: cnp.var(a, mean=np.zeros(1)),
+    "std-const-axis": lambda a, m: cnp.std(a, axis=1, ddof=1, mean=np.full((3, 1), 0.3), keepdims=True),
+    "var-traced": lambda a, m: cnp.var(a, axis=0, mean=m),
+    "std-traced-where": lambda a, m: cnp.std(a, 1, None, None, 1, mean=cnp.sum(a, 1, keepdims=True) / 4,
+                                             where=MASK),
+    "var-correction": lambda a, m: cnp.var(a, correction=1, mean=cnp.mean(a) * 0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(MEAN_CALLS))
+def test_var_and_std_about_a_given_mean(name):
+    call = MEAN_CALLS[name]
+    x, m = sample((3, 4), "normal"), sample((1, 4), "normal")
+    want = call(x, m)  # plain arrays: NumPy's own
+    np.testing.assert_allclose(cr.vjp(call, x, m)[0], want, rtol=1e-15)
+    assert cr.gradcheck(call, x, m, order=2)
+    c = np.zeros(1)  # against the closed form: d/dx mean(x**2) = 2 x / N
+    np.testing.assert_allclose(cr.grad(lambda a: cnp.var(a, mean=c))(x), 2 * x / x.size, rtol=1e-15)
+
+
 def test_where_leaves_out_nan():
     x = np.array([[1.0, np.nan, 2.0], [3.0, 4.0, 0.5]])
     mask = ~np.isnan(x)

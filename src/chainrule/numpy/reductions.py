@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import inspect
 
 import numpy as np
 
@@ -372,15 +373,18 @@ del _extremum
 
 
 # -- var and std -------------------------------------------------------------------------
-def deviations(x, axis, ddof, correction, where):
+def deviations(x, axis, ddof, correction, where, center=None):
     """``x - mean`` (conjugated for complex x) and ``1 / (N - ddof)`` for each output;
-    entries that ``where`` leaves out deviate by 0."""
+    entries that ``where`` leaves out deviate by 0. ``center``: NumPy's ``mean=``, the
+    mean to deviate from (held constant), instead of x's own."""
     if correction is not None and correction is not _NoValue:
         ddof = correction
     m = mask_of(where, x)
     if m is not None:
         x = cnp.where(m, x, 0)  # a NaN left out must not reach the derivatives
-    d = x - mean(x, axis=axis, keepdims=True, where=True if m is None else m)
+    if center is None or center is _NoValue:
+        center = mean(x, axis=axis, keepdims=True, where=True if m is None else m)
+    d = x - center
     if m is not None:
         d = cnp.where(m, d, 0)
     if is_complex(x):
@@ -398,13 +402,13 @@ def real_part(z):
 
 def var_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
-    d, scale = deviations(x, axis, ddof, correction, where)
+    d, scale = deviations(x, axis, ddof, correction, where, mean)
     return undo_dtype(expand_reduced(g, x, axis, keepdims) * d * (2 * scale), x, dtype)
 
 
 def var_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
-    d, scale = deviations(x, axis, ddof, correction, where)
+    d, scale = deviations(x, axis, ddof, correction, where, mean)
     return sum(real_part(d * t) * (2 * scale), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -416,18 +420,44 @@ def _spread(ans):
 
 def std_vjp(g, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
-    d, scale = deviations(x, axis, ddof, correction, where)
+    d, scale = deviations(x, axis, ddof, correction, where, mean)
     return undo_dtype(expand_reduced(g / _spread(ans), x, axis, keepdims) * d * scale, x, dtype)
 
 
 def std_jvp(t, ans, x, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
             where=True, mean=None, correction=None):
-    d, scale = deviations(x, axis, ddof, correction, where)
+    d, scale = deviations(x, axis, ddof, correction, where, mean)
     return sum(real_part(d * t) * scale, axis=axis, dtype=dtype, keepdims=keepdims) / _spread(ans)
 
 
 var = reduction(np.var)
 std = reduction(np.std)
+
+
+def about_a_traced_mean(prim, args, kwargs):
+    """var or std of a Tensor with a Tensor ``mean=``: NumPy's arithmetic about that mean,
+    composed, so that the mean is differentiated too (the primitive's rules hold it)."""
+    m = kwargs.get("mean")
+    if not isinstance(m, Tensor):  # the primitive's own path (Primitive.__call__'s)
+        trace = builtins.max((a._trace for a in args if isinstance(a, Tensor)), key=lambda t: t.level)
+        return trace.process(prim, args, kwargs)
+    bound = inspect.signature(prim.fun).bind(*args, **kwargs).arguments
+    x, axis, where = bound["a"], bound.get("axis"), bound.get("where", True)
+    ddof = bound.get("correction", _NoValue)
+    ddof = bound.get("ddof", 0) if ddof is _NoValue or ddof is None else ddof
+    if bound.get("out") is not None:
+        raise TypeError(f"{prim.__name__}: out= cannot hold a result that is being differentiated")
+    d = x - m
+    sq = cnp.real(d) ** 2 + cnp.imag(d) ** 2 if is_complex(d) else d * d
+    total = sum(sq, axis=axis, dtype=bound.get("dtype"), keepdims=bound.get("keepdims", False),
+                where=where)
+    n = count_of(mask_of(where, x), x, axis)
+    n = np.maximum(n - ddof, 0) if isinstance(n, np.ndarray) else builtins.max(n - ddof, 0)
+    v = total / (cnp.reshape(n, shape_of(total)) if isinstance(n, np.ndarray) else n)
+    return cnp.sqrt(v) if prim is std else v
+
+
+var.call_keywords = std.call_keywords = about_a_traced_mean
 def_vjps(var, var_vjp)
 def_jvps(var, var_jvp)
 def_vjps(std, std_vjp)
