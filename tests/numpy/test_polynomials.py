@@ -121,8 +121,27 @@ def test_polyval_of_nan_and_inf_points_as_numpy():
         np.testing.assert_array_equal(value(cnp.polyval(cr.tensor(P), x)), np.polyval(P, x))
 
 
+@pytest.mark.parametrize("p,x", [
+    ([1.0, -2.0, 3.0], np.array([0.5, 2.0], np.float32)),  # a list of floats is float64
+    (np.array([1.0, 2.0], np.float32), 0.7),  # a Python x: NumPy's scalar
+    (np.array([1.0, 2.0], np.float32), np.float32(0.7)),
+    ([1, 2, 3], np.array([0.5, 1.5])),
+])
+def test_polyval_types_as_numpy(p, x):
+    want = np.polyval(p, x)
+    for i in (0, 1):  # differentiated in p, then in x
+        args = [p, x]
+        if np.asarray(args[i]).dtype.kind != "f":
+            continue
+        got = cr.vjp(lambda a, i=i, args=args: cnp.polyval(*args[:i], a, *args[i + 1:]), args[i])[0]
+        assert type(got) is type(want) and np.result_type(got) == np.result_type(want)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_errors():
     t = cr.tensor(P)
+    with pytest.raises(TypeError, match="0-d"):
+        cnp.polyval(cr.tensor(2.0), 1.0)
     with pytest.raises(ValueError, match="Order of derivative must be positive"):
         cnp.polyder(t, -1)
     with pytest.raises(ValueError, match="Order of integral must be positive"):

@@ -41,6 +41,10 @@ def test_interp_values_equal_numpy(x, kw):
         got = value(cnp.interp(*args, **kw))
         assert np.shape(got) == np.shape(want)
         np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    for i in range(3):  # differentiated in each argument: NumPy's type (np.float64 for a scalar x)
+        got = cr.vjp(lambda a, i=i: cnp.interp(*(x, XP, FP)[:i], a, *(x, XP, FP)[i + 1:], **kw),
+                     (x, XP, FP)[i])[0]
+        assert type(got) is type(want)
 
 
 @pytest.mark.parametrize("kw", INTERP.values(), ids=INTERP.keys())
@@ -91,6 +95,10 @@ def test_interp_errors(args, match):
         cnp.interp(cr.tensor(0.5), *args)
     with pytest.raises(ValueError, match="period must be a non-zero"):
         cnp.interp(cr.tensor(0.5), XP, FP, period=0)
+    with pytest.raises(TypeError):  # NumPy cannot cast complex x to float64, nor can we
+        np.interp(0.5 + 1j, XP, FP)
+    with pytest.raises(TypeError, match="x must be real"):
+        cnp.interp(cr.tensor(0.5 + 1j), XP, FP)
 
 
 @pytest.mark.parametrize("in_axes", [(0, None, None), (None, 0, 0), (0, 0, 0), (1, None, 0)])

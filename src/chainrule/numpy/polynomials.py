@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.convolution import convolve
 from chainrule.numpy.nondiff import anywhere, every
@@ -44,7 +44,10 @@ def polyval(p, x):
     if not _has_tensor([p, x]):
         return np.polyval(p, x)
     _no_poly1d("polyval", p, x)
-    p, x = _as_input(p), _as_input(x)
+    # NumPy makes arrays of both: a list of Python floats is float64, not weak
+    p, x = (a if isinstance(a, Tensor) else np.asarray(a) for a in (_as_input(p), _as_input(x)))
+    if shape_of(p) == ():
+        raise TypeError("polyval: iteration over a 0-d array (p must be a sequence of coefficients)")
     y = cnp.zeros_like(undifferentiated(x))  # NumPy starts from zeros of x's dtype
     for i in range(shape_of(p)[0]):
         y = y * x + p[i]

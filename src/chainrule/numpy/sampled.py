@@ -37,6 +37,9 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if not _has_tensor([x, xp, fp, left, right]):
         return np.interp(x, xp, fp, left, right, period)
     x, xp, fp = (a if isinstance(a, Tensor) else np.asarray(_as_input(a)) for a in (x, xp, fp))
+    for name, a in (("x", x), ("xp", xp)):
+        if _dtype_of(a).kind == "c":  # NumPy's refusal
+            raise TypeError(f"interp: {name} must be real; NumPy cannot cast complex values to float64")
     complex_fp = _dtype_of(fp).kind == "c"
     out_dtype = np.complex128 if complex_fp else np.float64
     x = cnp.astype(x, np.float64) if _dtype_of(x) != np.float64 else x
@@ -51,7 +54,8 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if period is not None:
         x, xp, fp = _periodic(x, xp, fp, period)
         left = right = None
-    return _interp_sorted(x, xp, fp, left, right)
+    out = _interp_sorted(x, xp, fp, left, right)
+    return out[()] if shape_of(out) == () else out  # a NumPy scalar for a scalar x, as NumPy's
 
 
 def _periodic(x, xp, fp, period):
