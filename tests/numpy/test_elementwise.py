@@ -353,3 +353,49 @@ def test_derivatives_of_every_order_at_edge_points_equal_jax(name):
             for d in modes[:n]:
                 g = d(g)
             assert float(g(0.0)) == pytest.approx(want, rel=1e-9, abs=1e-12), (n, modes)
+
+
+# -- docs/engine.md, "Where a function has no derivative": each line of the table ------------
+CONVENTIONS = {
+    "abs at 0": (lambda x: cnp.abs(x), (0.0,), 0.0),
+    "fabs at 0": (lambda x: cnp.fabs(x), (0.0,), 0.0),
+    "copysign at x = 0": (lambda x: cnp.copysign(x, -2.0), (0.0,), 0.0),
+    "2-norm at 0": (lambda x: cnp.linalg.norm(x), (np.zeros(3),), np.zeros(3)),
+    "Frobenius norm at 0": (lambda x: cnp.linalg.norm(x, "fro"), (np.zeros((2, 2)),), np.zeros((2, 2))),
+    "hypot at (0, 0)": (lambda x: cnp.hypot(x[0], x[1]), (np.zeros(2),), np.zeros(2)),
+    "p < 1 at a zero entry": (lambda x: cnp.linalg.norm(x, 0.5), (np.array([0.0, 4.0]),), np.array([0.0, 1.0])),
+    "p < 0 with a zero norm": (lambda x: cnp.linalg.norm(x, -1), (np.array([0.0, 4.0]),), np.zeros(2)),
+    "maximum tie": (lambda x: cnp.maximum(x[0], x[1]), (np.ones(2),), np.full(2, 0.5)),
+    "minimum tie": (lambda x: cnp.minimum(x[0], x[1]), (np.ones(2),), np.full(2, 0.5)),
+    "fmax tie": (lambda x: cnp.fmax(x[0], x[1]), (np.ones(2),), np.full(2, 0.5)),
+    "fmin tie": (lambda x: cnp.fmin(x[0], x[1]), (np.ones(2),), np.full(2, 0.5)),
+    "max ties": (lambda x: cnp.max(x), (np.array([1.0, 3.0, 3.0]),), np.array([0.0, 0.5, 0.5])),
+    "amax ties": (lambda x: cnp.amax(x), (np.array([3.0, 1.0, 3.0]),), np.array([0.5, 0.0, 0.5])),
+    "min ties": (lambda x: cnp.min(x), (np.array([1.0, 3.0, 1.0]),), np.array([0.5, 0.0, 0.5])),
+    "inf-norm ties": (lambda x: cnp.linalg.norm(x, np.inf), (np.array([-2.0, 2.0]),), np.array([-0.5, 0.5])),
+    "sort ties": (lambda x: cnp.sort(x)[0], (np.array([2.0, 1.0, 1.0]),), np.array([0.0, 1.0, 0.0])),
+    "median ties": (lambda x: cnp.median(x), (np.array([1.0, 1.0, 1.0]),), np.array([0.0, 1.0, 0.0])),
+    "quantile ties": (lambda x: cnp.quantile(x, 0.0), (np.array([2.0, 1.0, 1.0]),), np.array([0.0, 1.0, 0.0])),
+    "clip on a bound": (lambda x: cnp.clip(*x), (np.array([1.0, 1.0, 2.0]),), np.array([0.0, 1.0, 0.0])),
+    "clip beyond a bound": (lambda x: cnp.clip(*x), (np.array([3.0, 1.0, 2.0]),), np.array([0.0, 0.0, 1.0])),
+    "x ** 0 at 0": (lambda x: x ** 0.0, (0.0,), 0.0),
+    "x ** y at y = 0, x = 0": (lambda x: cnp.power(x, x * 0.0), (0.0,), 0.0),
+    "std of equal entries": (lambda x: cnp.std(x), (np.full(3, 2.0),), np.zeros(3)),
+    "sqrt at 0": (lambda x: cnp.sqrt(x), (0.0,), np.inf),
+    "arctan2 at (0, 0)": (lambda x: cnp.arctan2(x[0], x[1]), (np.zeros(2),), np.full(2, np.nan)),
+}
+
+
+@pytest.mark.parametrize("name", list(CONVENTIONS))
+def test_conventions_where_there_is_no_derivative(name):
+    f, args, want = CONVENTIONS[name]
+    with np.errstate(all="ignore"):
+        got = cr.grad(f)(*args)
+        np.testing.assert_array_equal(got, want)
+        # forward mode gives the same numbers, direction by direction
+        x = np.asarray(args[0], float)
+        for i in range(x.size):
+            e = np.zeros(x.size)
+            e[i] = 1.0
+            t = cr.jvp(f, (args[0],), (e.reshape(x.shape) if x.ndim else 1.0,))[1]
+            np.testing.assert_array_equal(t, np.ravel(want)[i])
