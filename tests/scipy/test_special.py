@@ -115,17 +115,35 @@ def test_logsumexp_with_weights(kwargs, b_shape):
     assert cr.gradcheck(f, a, b, order=2)
 
 
-def test_logsumexp_return_sign():
-    a = uniform((4,), -1, 1)
-    b = np.array([1.0, -1.0, 2.0, 0.5])
+@pytest.mark.parametrize("b,kwargs", [
+    (np.array([1.0, -1.0, 2.0, 0.5]), {}),
+    (np.array([1.0, -2.0, 0.0, 0.5]), {"axis": -1}),  # a zero weight: SciPy leaves that entry out
+    (np.array([[1.0], [-3.0], [0.5]]), {"axis": 0, "keepdims": True}),
+    (None, {"axis": (0, 1)}),
+])
+def test_logsumexp_return_sign(b, kwargs):
+    a = uniform((3, 4), -1, 1)
     for sign in (1.0, -1.0):
-        got = special.logsumexp(a, b=sign * b, return_sign=True)
-        want = sc.logsumexp(a, b=sign * b, return_sign=True)
-        np.testing.assert_allclose(got, want, rtol=1e-14)
-    # the logarithm of |sum| differentiates, in a and in the weights
-    assert cr.gradcheck(lambda x, w: special.logsumexp(x, b=w, return_sign=True)[0], a, b, order=2)
-    np.testing.assert_array_equal(cr.grad(lambda w: special.logsumexp(a, b=w, return_sign=True)[1])(b),
-                                  np.zeros(4))
+        w = None if b is None else sign * b
+        want = sc.logsumexp(a, b=w, return_sign=True, **kwargs)
+        for got in (special.logsumexp(a, b=w, return_sign=True, **kwargs),
+                    cr.vjp(lambda x, w=w: special.logsumexp(x, b=w, return_sign=True, **kwargs), a)[0]):
+            for g, v in zip(got, want, strict=True):  # SciPy's values, bit for bit
+                assert type(g) is type(v)
+                np.testing.assert_array_equal(g, v)
+    # the logarithm of |sum| differentiates, in a and in the weights (a zero weight too)
+    if b is None:
+        assert cr.gradcheck(lambda x: special.logsumexp(x, return_sign=True, **kwargs)[0], a, order=2)
+        return
+    assert cr.gradcheck(lambda x, w: special.logsumexp(x, b=w, return_sign=True, **kwargs)[0], a, b, order=2)
+    np.testing.assert_array_equal(
+        cr.grad(lambda w: cnp.sum(special.logsumexp(a, b=w, return_sign=True, **kwargs)[1]))(b), np.zeros(b.shape))
+    # in a, an entry whose weight is 0 gets no derivative, as in JAX
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    f = lambda m, s: lambda x: m.sum(s.logsumexp(x, b=b, return_sign=True, **kwargs)[0])  # noqa: E731
+    np.testing.assert_allclose(cr.grad(f(cnp, special))(a), jax.grad(f(jax.numpy, jax.scipy.special))(a),
+                               rtol=1e-12)
 
 
 def test_rel_entr_and_kl_div_outside_the_positive_quadrant():

@@ -439,6 +439,61 @@ def _logsumexp_sign(a, axis, b, keepdims):
     return cnp.log(cnp.abs(total)) + cnp.reshape(top, shape_of(total)), cnp.sign(total)
 
 
+def _lse_abs(a, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, keepdims=keepdims, return_sign=True)[0]
+
+
+def _lse_abs_weighted(a, b, axis=None, keepdims=False):
+    return sc.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)[0]
+
+
+# return_sign=True's log|Σ b eᵃ|: SciPy's value; the derivative in (b eᵃ) is sign · eᵃ⁻ᵃⁿˢ
+_logsumexp_abs = wrap(_lse_abs, FAMILY, "logsumexp", public=False)
+_logsumexp_abs_b = wrap(_lse_abs_weighted, FAMILY, "logsumexp", public=False)
+
+
+def _signed_weights(ans, a, b, axis, keepdims):
+    """sign(Σ b eᵃ) eᵃ⁻ˡᵒᵍ|Σ b eᵃ| over the reduced axes: the derivative in b, and over b
+    in a. An infinite or NaN a whose weight is 0 (an entry SciPy leaves out) gets 0."""
+    shape = shape_of(a) if b is None else _both_shape(a, b)
+    if b is not None:
+        a = cnp.where(cnp.not_equal(b, 0) | cnp.isfinite(undifferentiated(a)), a, -np.inf)
+    e = cnp.exp(a - _spread(ans, shape, axis, keepdims))
+    return cnp.sign(cnp.sum(undifferentiated(e if b is None else e * b), axis=axis, keepdims=True)) * e
+
+
+def_vjps(_logsumexp_abs, lambda g, ans, a, axis=None, keepdims=False:
+         _spread(g, shape_of(a), axis, keepdims) * _signed_weights(ans, a, None, axis, keepdims))
+def_jvps(_logsumexp_abs, lambda t, ans, a, axis=None, keepdims=False:
+         cnp.sum(t * _signed_weights(ans, a, None, axis, keepdims), axis=axis, keepdims=keepdims))
+def_vjps(
+    _logsumexp_abs_b,
+    lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
+        _spread(g, _both_shape(a, b), axis, keepdims) * b * _signed_weights(ans, a, b, axis, keepdims), a),
+    lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
+        _spread(g, _both_shape(a, b), axis, keepdims) * _signed_weights(ans, a, b, axis, keepdims), b),
+)
+def_jvps(
+    _logsumexp_abs_b,
+    lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
+        t * b * _signed_weights(ans, a, b, axis, keepdims), axis=axis, keepdims=keepdims),
+    lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
+        t * _signed_weights(ans, a, b, axis, keepdims), axis=axis, keepdims=keepdims),
+)
+
+
+def _real(v) -> bool:
+    """Whether ``v`` (an array, a Tensor, a list of numbers; None) holds real numbers."""
+    if v is None:
+        return True
+    if hasattr(v, "dtype"):
+        return np.dtype(v.dtype).kind in "fiub"
+    try:
+        return np.asarray(v).dtype.kind in "fiub"  # a list holding Tensors: object, False
+    except (TypeError, ValueError):
+        return False
+
+
 @mirrors(sc.logsumexp, FAMILY)
 def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = False):
     """``scipy.special.logsumexp``, differentiable in ``a`` and in the weights ``b``.
@@ -452,7 +507,12 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     (np.float64(1.0986122886681096), np.float64(-1.0))
     """
     if return_sign:
-        return _logsumexp_sign(a, axis, b, keepdims)
+        if not (_real(a) and _real(b)):
+            return _logsumexp_sign(a, axis, b, keepdims)
+        sign = _logsumexp_sign(a, axis, b, keepdims)[1]
+        if b is None:
+            return _logsumexp_abs(a, axis=axis, keepdims=keepdims), sign
+        return _logsumexp_abs_b(a, b, axis=axis, keepdims=keepdims), sign
     if b is None:
         return _logsumexp(a, axis=axis, keepdims=keepdims)
     return _logsumexp_b(a, b, axis=axis, keepdims=keepdims)
@@ -474,9 +534,10 @@ def_jvps(log_softmax, lambda t, ans, x, axis=None:
 # Batching rules for vmap: the ufuncs are elementwise; the rest reduce along axes.
 def_batch(batching.elementwise, *(p for p in globals().values()
                                   if isinstance(p, Primitive) and p.batch is None
-                                  and p not in (_logsumexp, _logsumexp_b, softmax, log_softmax)))
-def_batch(batching.reduction, _logsumexp, softmax, log_softmax)
-def_batch(batching.broadcast_reduction, _logsumexp_b)
+                                  and p not in (_logsumexp, _logsumexp_b, _logsumexp_abs, _logsumexp_abs_b,
+                                                softmax, log_softmax)))
+def_batch(batching.reduction, _logsumexp, _logsumexp_abs, softmax, log_softmax)
+def_batch(batching.broadcast_reduction, _logsumexp_b, _logsumexp_abs_b)
 
 
 # every other name of scipy.special: SciPy's own, refusing Tensors (see reexport.py)
