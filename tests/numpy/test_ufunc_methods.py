@@ -83,7 +83,24 @@ def test_reduce_forms_and_errors():
     np.testing.assert_allclose(value(cnp.logaddexp.reduce(t, axis=(0, 2), keepdims=True)),
                                np.logaddexp.reduce(x, axis=(0, 2), keepdims=True), rtol=1e-14)
     with pytest.raises(ValueError, match="no identity"):
-        cnp.logaddexp.reduce(cr.tensor(np.zeros((0, 2))), axis=0)
+        cnp.arctan2.reduce(cr.tensor(np.zeros((0, 2))), axis=0)
+    # as NumPy: an empty axis gives the ufunc's identity (logaddexp's -inf, hypot's 0), a
+    # 0-d array itself; accumulate refuses a 0-d array and keeps an empty one
+    for f, arg, kw in [("logaddexp.reduce", np.zeros((0, 2)), {"axis": 0}),
+                       ("hypot.reduce", np.zeros((3, 0)), {"axis": None, "keepdims": True}),
+                       ("subtract.reduce", np.array(1.5), {}), ("hypot.reduce", np.array(2.5), {"axis": None}),
+                       ("maximum.accumulate", np.zeros((0, 3)), {}), ("add.accumulate", np.array(1.5), {}),
+                       ("logaddexp.accumulate", np.zeros((2, 0)), {"axis": 1})]:
+        ufunc, method = f.split(".")
+        try:
+            want = getattr(getattr(np, ufunc), method)(arg, **kw)
+        except TypeError:
+            with pytest.raises(TypeError, match="scalar"):
+                cr.vjp(lambda a, m=method, u=ufunc, kw=kw: getattr(getattr(cnp, u), m)(a, **kw), arg)
+            continue
+        got = cr.vjp(lambda a, m=method, u=ufunc, kw=kw: getattr(getattr(cnp, u), m)(a, **kw), arg)[0]
+        assert type(got) is type(want) and np.shape(got) == np.shape(want)
+        np.testing.assert_array_equal(got, want)
     with pytest.raises(NotImplementedError, match="where="):
         cnp.logaddexp.reduce(t, where=x > 0)
     with pytest.raises(TypeError, match="out="):

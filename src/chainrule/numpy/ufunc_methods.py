@@ -74,13 +74,17 @@ def reduce(prim, array, axis=0, dtype=None, out=None, keepdims=False, initial=_N
             "add, multiply, maximum and minimum only"
         )
     ndim = len(shape_of(x))
+    if ndim == 0:  # NumPy: the value itself, as its scalar
+        return x[()]
     axes = tuple(range(ndim)) if axis is None else (
         (axis,) if isinstance(axis, int | np.integer) else tuple(axis))
     axes = sorted((_axis(a, ndim) for a in axes), reverse=True)
-    for a in axes:
-        if shape_of(x)[a] == 0:
+    if any(shape_of(x)[a] == 0 for a in axes):
+        if prim.fun.identity is None:
             raise ValueError(f"zero-size array to reduction operation {prim.__name__} "
                              "which has no identity")
+        # NumPy: the ufunc's identity (hypot's 0, logaddexp's -inf) over the result's shape
+        return red.sum(x, axis=tuple(axes), keepdims=keepdims) * 0 + prim.fun.identity
     result = x
     for a in axes:
         result = _fold(prim, result, a, keep_all=False)
@@ -95,14 +99,16 @@ def accumulate(prim, array, axis=0, dtype=None, out=None):
         return prim.fun.accumulate(array, axis=axis, dtype=dtype, out=out)
     red.no_out(f"{prim.__name__}.accumulate", out)
     x = _as_input(array)
+    ndim = len(shape_of(x))
+    if ndim == 0:
+        raise TypeError("cannot accumulate on a scalar")
     known = _REDUCTIONS.get(prim.fun, (None, None))[1]
     if known is not None:
         return known(x, axis=axis, dtype=dtype)
     if dtype is not None:
         x = cnp.astype(x, dtype)
-    ndim = len(shape_of(x))
-    if ndim == 0:
-        raise TypeError("cannot accumulate on a scalar")
+    if shape_of(x)[_axis(axis, ndim)] == 0:  # nothing to accumulate: the empty array
+        return x
     return _fold(prim, x, _axis(axis, ndim), keep_all=True)
 
 
