@@ -22,7 +22,7 @@ from typing import Any
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.numpy.nondiff import batched
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient"]
@@ -115,15 +115,6 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
     return val
 
 
-def _batched(value) -> bool:
-    """Whether ``value`` holds a different value per example of an enclosing ``vmap``."""
-    while isinstance(value, Tensor):
-        if value._trace.batches:
-            return True
-        value = value._value
-    return False
-
-
 def _scalar_predicate(pred, name: str):
     if cnp.shape(pred) != ():
         raise TypeError(f"{name}: the predicate must be a scalar, got shape {cnp.shape(pred)}")
@@ -147,7 +138,7 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
     11
     """
     _scalar_predicate(pred, "cond")
-    if _batched(pred):
+    if batched(pred):
         return _select_trees(pred, true_fun(*operands), false_fun(*operands))
     return true_fun(*operands) if pred else false_fun(*operands)
 
@@ -164,7 +155,7 @@ def switch(index, branches: Sequence[Callable], *operands) -> Any:
         raise ValueError("switch: give at least one branch")
     _scalar_predicate(index, "switch")
     last = len(branches) - 1
-    if _batched(index):
+    if batched(index):
         index = cnp.clip(index, 0, last)
         out = branches[last](*operands)
         for k in builtins.range(last - 1, -1, -1):
