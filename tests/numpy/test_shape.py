@@ -158,6 +158,8 @@ SPECS = {
     "asarray_list": (lambda m, a: m.asarray([a, a]), [S]),
     "asarray": (lambda m, a: m.asarray(a), [X]),
     "ascontiguousarray": (lambda m, a: m.ascontiguousarray(a), [X]),
+    "ascontiguousarray_0d": (lambda m, a: m.ascontiguousarray(a), [S]),  # NumPy: 1-d
+    "asfortranarray_0d": (lambda m, a: m.asfortranarray(a), [S]),
     # arrays made from differentiated values
     "full": (lambda m, a: m.full((2, 3), a), [S]),
     "full_broadcast": (lambda m, a: m.full((2, 5), a), [V]),

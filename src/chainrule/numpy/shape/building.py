@@ -102,17 +102,22 @@ def asanyarray(a, dtype=None, order=None, *, like=None, **kwargs):
 
 @mirrors(np.ascontiguousarray, "shape")
 def ascontiguousarray(a, dtype=None, *, like=None):
-    """A Tensor is returned as it is: its layout is NumPy's concern, not the gradient's."""
+    """A Tensor is returned as it is (its layout is NumPy's concern, not the gradient's),
+    with at least one dimension, as NumPy makes it."""
     if _has_tensor(a):
-        return asarray(a, dtype)
+        return _at_least_1d(asarray(a, dtype))
     return np.ascontiguousarray(a, dtype=dtype, **_kw(like=like))
 
 
 @mirrors(np.asfortranarray, "shape")
 def asfortranarray(a, dtype=None, *, like=None):
     if _has_tensor(a):
-        return asarray(a, dtype)
+        return _at_least_1d(asarray(a, dtype))
     return np.asfortranarray(a, dtype=dtype, **_kw(like=like))
+
+
+def _at_least_1d(x):
+    return cnp.reshape(x, (1,)) if shape_of(x) == () else x
 
 
 _SCALAR_TYPES = getattr(np, "ScalarType", (int, float, complex, bool, bytes, str, memoryview))
