@@ -315,3 +315,33 @@ def test_softmax_family_gives_scipys_values(name, inputs, axis, keepdims):
         np.testing.assert_array_equal(v, want)  # bit for bit
     if name == "logsumexp" and a.ndim == 0 and axis in (0, -1):  # a 0-d array: one entry
         assert cr.grad(lambda x: call(special, x, axis, keepdims))(a) == 1.0
+
+
+def _single_precision_functions():
+    x = np.array([0.3, 0.7], np.float32)
+    names = []
+    for name in special.__all__:
+        try:
+            with np.errstate(all="ignore"):
+                out = getattr(sc, name)(x)
+        except TypeError:  # needs more arguments
+            continue
+        if isinstance(out, np.ndarray) and out.dtype == np.float32:
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _single_precision_functions())
+def test_float32_derivatives_stay_float32(name):
+    """Where SciPy keeps float32, every derivative does too, in both modes and to second
+    order (a float64 constant or a SciPy function that answers in float64 would promote)."""
+    f = getattr(special, name)
+    x, v = np.array([0.3, 0.7], np.float32), np.ones(2, np.float32)
+    scalar = lambda a: cnp.sum(f(a))  # noqa: E731
+    dtypes = {
+        "jvp": cr.jvp(f, (x,), (v,))[1].dtype,
+        "grad": cr.grad(scalar)(x).dtype,
+        "fwd-rev": cr.jvp(cr.grad(scalar), (x,), (v,))[1].dtype,
+        "rev-rev": cr.grad(lambda a: cnp.sum(cr.grad(scalar)(a)))(x).dtype,
+    }
+    assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes

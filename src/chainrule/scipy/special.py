@@ -42,8 +42,10 @@ __all__ = [
 ]
 
 FAMILY = "scipy.special"
-_SQRT_PI = np.sqrt(np.pi)
-_SQRT_2PI = np.sqrt(2 * np.pi)
+# Python floats, not NumPy float64 scalars: they take the dtype of the array they meet
+# (NEP 50), so the derivatives of float32 values stay float32
+_SQRT_PI = math.sqrt(math.pi)
+_SQRT_2PI = math.sqrt(2 * math.pi)
 
 
 def special(sc_fun, name: str | None = None) -> Primitive:
@@ -77,6 +79,15 @@ beta = special(sc.beta)
 betaln = special(sc.betaln)
 
 
+def _as_dtype_of(v, like):
+    """``v`` in the floating dtype of ``like`` (a float32 value's derivative stays float32
+    where SciPy computes it in float64)."""
+    dtype = getattr(like, "dtype", None)
+    if dtype is None or dtype.kind != "f" or getattr(v, "dtype", dtype) == dtype:
+        return v
+    return cnp.astype(v, dtype)
+
+
 def _multidigamma(a, d):
     """d/da of log Γ_d(a): the sum of ψ(a − j/2) for j < d."""
     return sum(digamma(a - 0.5 * j) for j in range(int(d)))
@@ -84,7 +95,7 @@ def _multidigamma(a, d):
 
 derivs(gamma, lambda ans, x: ans * digamma(x))
 derivs(gammaln, lambda ans, x: digamma(x))
-derivs(digamma, lambda ans, x: polygamma(1, x))
+derivs(digamma, lambda ans, x: _as_dtype_of(polygamma(1, x), ans))  # (SciPy's is float64)
 derivs(polygamma, None, lambda ans, n, x: polygamma(n + 1, x))
 derivs(multigammaln, lambda ans, a, d: _multidigamma(a, d), None)
 derivs(rgamma, lambda ans, x: -ans * digamma(x))
@@ -245,7 +256,7 @@ def _zeta_dx(x, q):
     return d_head + d_tail + t0 * (cnp.sum(d_t1 / _ZETA_COEFS, axis=-1) - cnp.log(end) * series)
 
 
-derivs(_hurwitz, lambda ans, x, q: _zeta_dx(x, q), lambda ans, x, q: -x * _hurwitz(x + 1, q))
+derivs(_hurwitz, lambda ans, x, q: _as_dtype_of(_zeta_dx(x, q), ans), lambda ans, x, q: -x * _hurwitz(x + 1, q))
 
 
 @mirrors(sc.zeta, FAMILY)
