@@ -150,6 +150,9 @@ AUTOGRAD_WRONG = {
     "vector_inf_norm": (lambda np, sla, x: np.linalg.norm(x, ord=onp.inf), onp.array([1.0, -3.0, 0.5])),
     # autograd gives NaN where an entry is zero: its rule divides the product by x
     "prod_with_a_zero": (lambda np, sla, x: np.prod(x * onp.array([0.0, 1.0, 1.0])), onp.array([0.5, 2.0, -3.0])),
+    # autograd raises LinAlgError: its rule inverts the matrix, which a singular one is not
+    "det_of_a_singular_matrix": (lambda np, sla, x: np.linalg.det(x),
+                                 onp.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])),
 }
 
 

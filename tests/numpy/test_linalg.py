@@ -326,6 +326,37 @@ def test_norm_at_zero_has_zero_subgradient():
         assert cr.jvp(lambda x, p=p: la.norm(x, p), (x,), (np.array([1.0, 0.0, 1.0]),))[1] == 0
 
 
+SINGULAR = {
+    "rank 1 of 2": np.array([[1.0, 2.0], [2.0, 4.0]]),
+    "rank 2 of 3": np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]]),
+    "rank 1 of 3": np.outer([1.0, -2.0, 0.5], [3.0, 1.0, 2.0]),
+    "zero": np.zeros((3, 3)),
+    "a stack with one singular": np.stack([np.array([[1.0, 2.0], [2.0, 4.0]]), np.eye(2) + 0.5]),
+    "complex": np.array([[1.0, 2.0], [2.0, 4.0]]) * (1 + 1j),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_det_differentiates_at_singular_matrices(name):
+    """det is a polynomial: its derivative, the matrix of cofactors, exists at a singular
+    matrix too, where inv(a) does not (LinAlgError before); as JAX's."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    a = SINGULAR[name]
+    f = lambda L: lambda m: L.sum(L.real(L.linalg.det(m) * (1.0 - 0.5j)))  # noqa: E731
+    want = np.asarray(jax.grad(f(jnp))(a))
+    g = cr.grad(f(cnp))(a)
+    np.testing.assert_allclose(g, want, atol=1e-12)
+    t = np.ones_like(a) + np.arange(a.size).reshape(a.shape)
+    np.testing.assert_allclose(cr.jvp(f(cnp), (a,), (t,))[1], jax.jvp(f(jnp), (a,), (t,))[1], atol=1e-12)
+    if np.linalg.matrix_rank(a).min() == a.shape[-1] - 1 and not np.iscomplexobj(a):  # distinct s
+        np.testing.assert_allclose(cr.hessian(f(cnp))(a), jax.hessian(f(jnp))(a), atol=1e-10)
+    if name == "zero":  # two or more singular values 0: the SVD's derivative, so NaN (docs)
+        with np.errstate(all="ignore"):
+            assert np.isnan(cr.hessian(f(cnp))(a)).all()
+
+
 def test_inf_norm_ties_share_the_gradient():
     g = cr.grad(lambda x: la.norm(x, np.inf))(np.array([1.0, -2.0, 2.0]))
     assert np.allclose(g, [0.0, -0.5, 0.5])

@@ -25,8 +25,8 @@ from chainrule.numpy.linalg.common import (
     _vjp_by_transposing,
     linalg_op,
 )
-from chainrule.numpy.linalg.solving import solve
-from chainrule.numpy.nondiff import plain
+from chainrule.numpy.linalg.solving import inv, solve
+from chainrule.numpy.nondiff import anywhere, plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul
 from chainrule.numpy.registry import mirrors
 
@@ -39,6 +39,7 @@ __all__ = [
     "svd",
     "svdvals",
     "qr",
+    "det",
 ]
 
 
@@ -253,6 +254,27 @@ def_vjps(_svd, svd_vjp)
 def_jvps(_svd, svd_jvp)
 
 
+# -- the determinant (here, as its derivative at a singular matrix needs the SVD) ----------
+def _cofactors(a, ans):
+    """d det(a) / da, the matrix of cofactors: det(a) inv(a)ᵀ where every matrix of the
+    stack is invertible. det is a polynomial, smooth where inv fails, so where a matrix is
+    singular it is taken from the SVD a = U diag(s) Vh: det(U) det(Vh) U* diag(Πⱼ≠ᵢ sⱼ) Vh*
+    (* conjugates complex values), the same matrix, with no division."""
+    if not anywhere(ans == 0):
+        return _col(_col(ans)) * _T(inv(a))
+    u, s, vh = _svd(a)
+    ones = cnp.ones_like(s[..., :1])
+    before = cnp.cumprod(cnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = cnp.flip(cnp.cumprod(cnp.concatenate([ones, cnp.flip(s, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    others = _row(before * after)
+    return _col(_col(det(u) * det(vh))) * matmul(conj_if_complex(u) * others, conj_if_complex(vh))
+
+
+det = linalg_op(_la.det)
+def_vjps(det, lambda g, ans, a: _col(_col(g)) * _cofactors(a, ans))
+def_jvps(det, lambda t, ans, a: cnp.sum(_cofactors(a, ans) * t, axis=(-2, -1)))
+
+
 def _svdvals_impl(a, hermitian=False):
     return _la.svd(a, compute_uv=False, hermitian=hermitian)
 
@@ -396,4 +418,4 @@ def qr(a, mode: str = "reduced"):
 
 
 # Batching rules for vmap: NumPy's linalg maps over leading axes already.
-def_batch(batching.stacked, _cholesky, eigh, _eigvalsh, eig, _svd, _svdvals, _qr, _qr_r)
+def_batch(batching.stacked, _cholesky, eigh, _eigvalsh, eig, _svd, _svdvals, _qr, _qr_r, det)

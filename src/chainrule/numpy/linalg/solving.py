@@ -20,7 +20,6 @@ from chainrule.numpy.products import matmul
 __all__ = [
     "inv",
     "solve",
-    "det",
     "slogdet",
 ]
 
@@ -59,11 +58,6 @@ solve = linalg_op(_la.solve)
 def_vjps(solve, solve_vjp_a, solve_vjp_b)
 def_jvps(solve, solve_jvp_a, solve_jvp_b)
 
-det = linalg_op(_la.det)
-def_vjps(det, lambda g, ans, a: _col(_col(g * ans)) * _T(inv(a)))
-def_jvps(det, lambda t, ans, a: ans * _trace(solve(a, t)))
-
-
 def slogdet_jvp(t, ans, a):
     sign, _ = ans
     tr = _trace(solve(a, t))  # d log det a
@@ -88,5 +82,5 @@ def_jvps(slogdet, slogdet_jvp)
 
 
 # Batching rules for vmap: NumPy's linalg maps over leading axes already.
-def_batch(batching.stacked, inv, det, slogdet)
+def_batch(batching.stacked, inv, slogdet)
 def_batch(batching.solve, solve)
