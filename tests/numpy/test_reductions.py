@@ -357,9 +357,12 @@ def test_average_in_both_arguments(ashape, wshape, kwargs):
     assert cr.gradcheck(lambda x, y: cnp.average(x, weights=y, **kwargs), a, w, order=2)
     ref = np.average(a, weights=w, **kwargs)
     np.testing.assert_allclose(cnp.average(a, weights=w, **kwargs), ref)
-    avg, scl = cr.vjp(lambda x, y: cnp.average(x, weights=y, returned=True, **kwargs), a, w)[0]
-    ref = np.average(a, weights=w, returned=True, **kwargs)
-    np.testing.assert_allclose(avg, ref[0]) and np.testing.assert_allclose(scl, ref[1])
+    for x in (a, a.astype(np.float32), a + 1j * a[..., ::-1]):  # the sum of the weights in the
+        got = cr.vjp(lambda x, y: cnp.average(x, weights=y, returned=True, **kwargs), x, w)[0]
+        ref = np.average(x, weights=w, returned=True, **kwargs)  # result's dtype, as NumPy's
+        for g, r in zip(got, ref, strict=True):
+            assert type(g) is type(r) and np.result_type(g) == np.result_type(r)
+            np.testing.assert_allclose(g, r, rtol=1e-6 if x.dtype == np.float32 else 1e-14)
     assert cr.gradcheck(lambda x, y: cnp.average(x, weights=y, returned=True, **kwargs)[1], a, w)
 
 

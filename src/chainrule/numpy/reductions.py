@@ -578,7 +578,9 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
                 weights = cnp.transpose(weights, tuple(np.argsort(axes)))
             spread = tuple(n if i in axes else 1 for i, n in enumerate(ashape))
             weights = cnp.reshape(weights, spread)
-        scl = sum(weights, axis=axis, keepdims=keepdims)
+        # NumPy sums the weights in the result's dtype (complex for complex a)
+        floor = "f8" if dtype_of(a).kind in "biu" else dtype_of(a)
+        scl = sum(weights, axis=axis, keepdims=keepdims, dtype=np.result_type(floor, dtype_of(weights)))
         if anywhere(cnp.equal(scl, 0)):
             raise ZeroDivisionError("average: weights sum to zero, can't be normalized")
         avg = sum(a * weights, axis=axis, keepdims=keepdims) / scl
