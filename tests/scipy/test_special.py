@@ -345,3 +345,28 @@ def test_float32_derivatives_stay_float32(name):
         "rev-rev": cr.grad(lambda a: cnp.sum(cr.grad(scalar)(a)))(x).dtype,
     }
     assert set(dtypes.values()) == {np.dtype(np.float32)}, dtypes
+
+
+# gammainc and betainc at the ends of the support: the densities' derivatives, from their
+# closed forms (the log-density's derivative is infinite there; 0 * inf gave NaN)
+INCOMPLETE_AT_ENDS = [
+    (lambda x: special.gammainc(1.0, x), 0.0, [1.0, -1.0, 1.0]),  # 1 - e^-x
+    (lambda x: special.gammainc(2.0, x), 0.0, [0.0, 1.0, -2.0]),  # density x e^-x
+    (lambda x: special.gammainc(3.0, x), 0.0, [0.0, 0.0, 1.0]),
+    (lambda x: special.gammaincc(2.0, x), 0.0, [0.0, -1.0, 2.0]),
+    (lambda x: special.betainc(2.0, 3.0, x), 0.0, [0.0, 12.0]),  # density 12 x (1 - x)^2
+    (lambda x: special.betainc(2.0, 3.0, x), 1.0, [0.0, 0.0]),
+    (lambda x: special.betainc(3.0, 2.0, x), 1.0, [0.0, -12.0]),
+    (lambda x: special.betainc(1.0, 1.0, x), 0.0, [1.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(INCOMPLETE_AT_ENDS)))
+def test_incomplete_gamma_and_beta_at_the_ends(case):
+    f, x, want = INCOMPLETE_AT_ENDS[case]
+    rev, fwd = f, f
+    for k, w in enumerate(want):
+        rev = cr.grad(rev)
+        fwd = (lambda g: lambda s: cr.jvp(g, (s,), (1.0,))[1])(fwd)
+        assert float(rev(x)) == pytest.approx(w, abs=1e-12), k + 1
+        assert float(fwd(x)) == pytest.approx(w, abs=1e-12), k + 1

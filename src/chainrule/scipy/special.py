@@ -115,12 +115,21 @@ betainc = special(sc.betainc)
 _NO_SHAPE = "its derivative is a hypergeometric series that chainrule does not provide"
 
 
+# The densities through logarithms, except at the ends of the support, where the log's
+# derivative is infinite while the density's need not be (gammainc(2, x)'' at 0 is 1): there
+# the powers themselves, and the logarithms see a harmless point instead (no 0 * inf).
 def _gamma_density(a, x):
-    return cnp.exp(xlogy(a - 1, x) - x - gammaln(a))
+    end = x == 0
+    inside = cnp.where(end, 1.0, x)
+    return cnp.where(end, x ** (a - 1) * cnp.exp(-x - gammaln(a)),
+                     cnp.exp(xlogy(a - 1, inside) - inside - gammaln(a)))
 
 
 def _beta_density(a, b, x):
-    return cnp.exp(xlogy(a - 1, x) + xlog1py(b - 1, -x) - betaln(a, b))
+    end = (x == 0) | (x == 1)
+    inside = cnp.where(end, 0.5, x)
+    return cnp.where(end, x ** (a - 1) * (1 - x) ** (b - 1) * cnp.exp(-betaln(a, b)),
+                     cnp.exp(xlogy(a - 1, inside) + xlog1py(b - 1, -inside) - betaln(a, b)))
 
 
 derivs(gammainc, undefined("gammainc", "a", _NO_SHAPE), lambda ans, a, x: _gamma_density(a, x))
