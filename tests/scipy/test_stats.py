@@ -16,6 +16,7 @@ from chainrule.scipy.stats import (
     dirichlet,
     expon,
     gamma,
+    gennorm,
     geom,
     gumbel_l,
     gumbel_r,
@@ -26,6 +27,8 @@ from chainrule.scipy.stats import (
     pareto,
     poisson,
     t,
+    vonmises,
+    wrapcauchy,
 )
 from chainrule.scipy.stats import uniform as uniform_distribution
 
@@ -308,21 +311,29 @@ def test_distribution_functions_in_shape_parameters_raise(f):
 LOCATION_SCALE = {"norm": (norm, ()), "logistic": (logistic, ()), "cauchy": (cauchy, ()),
                   "laplace": (laplace, ()), "expon": (expon, ()), "pareto": (pareto, (2.0,)),
                   "gumbel_r": (gumbel_r, ()), "gumbel_l": (gumbel_l, ()),
-                  "uniform": (uniform_distribution, ()), "t": (t, (3.0,)), "gamma": (gamma, (2.5,))}
+                  "uniform": (uniform_distribution, ()), "t": (t, (3.0,)), "gamma": (gamma, (2.5,)),
+                  "beta": (beta, (2.0, 3.0)), "chi2": (chi2, (3.0,)), "gennorm": (gennorm, (1.5,)),
+                  "vonmises": (vonmises, (2.0,)), "wrapcauchy": (wrapcauchy, (0.5,))}
+# shape parameters out of their range: every function is nan, as SciPy's
+OUT_OF_RANGE = {"pareto": (-1.0,), "t": (-1.0,), "gamma": (0.0,), "beta": (2.0, -1.0),
+                "chi2": (-2.0,), "gennorm": (0.0,), "vonmises": (-1.0,), "wrapcauchy": (1.5,)}
 
 
 @pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
 def test_location_scale_edges_match_scipy(name):
-    """nan stays nan, ±inf and the ends of the support take SciPy's values."""
+    """nan stays nan, ±inf and the ends of the support take SciPy's values; the quantiles
+    of 0 and 1 are the ends of the support (cauchy.ppf(1) is inf, not tan(π/2)), nan off
+    [0, 1]."""
     module, shapes = LOCATION_SCALE[name]
     x = np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, 0.5, 1.0, 1.5, 3.0])
-    q = np.array([np.nan, 0.3, 0.5, 0.9])
+    q = np.array([np.nan, -0.5, 0.0, 0.3, 0.5, 0.9, 1.0, 1.5])
     for fn in module.__all__:
         a = q if fn in ("ppf", "isf") else x
-        with np.errstate(all="ignore"):
-            got, want = getattr(module, fn)(a, *shapes, 0.5, 2.0), getattr(getattr(st, name), fn)(
-                a, *shapes, 0.5, 2.0)
-        np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{name}.{fn}")
+        for params in [(*shapes, 0.5, 2.0), (*shapes, 0.5, 0.0), (*shapes, 0.5, -1.0),
+                       *([(*OUT_OF_RANGE[name], 0.5, 2.0)] if name in OUT_OF_RANGE else [])]:
+            with np.errstate(all="ignore"):
+                got, want = getattr(module, fn)(a, *params), getattr(getattr(st, name), fn)(a, *params)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300, err_msg=f"{name}.{fn}{params}")
 
 
 @pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
@@ -331,11 +342,10 @@ def test_location_scale_signatures_and_examples(name):
     import inspect
 
     module, shapes = LOCATION_SCALE[name]
-    first = {"t": "df", "pareto": "b", "gamma": "a"}.get(name)
     for fn in module.__all__:
         f, reference = getattr(module, fn), getattr(getattr(st, name), fn)
         params = list(inspect.signature(f).parameters)
-        assert params == ["q" if fn in ("ppf", "isf") else "x", *([first] if first else []), "loc", "scale"]
+        assert params == ["q" if fn in ("ppf", "isf") else "x", *module.STANDARD.shapes, "loc", "scale"]
         a = 0.3 if fn in ("ppf", "isf") else 1.7
         keywords = dict(zip(params[1:-2], shapes, strict=True))
         # positional, keyword and mixed calls all mean SciPy's
@@ -353,3 +363,33 @@ def test_location_scale_signatures_and_examples(name):
             assert test.examples, f"{name}.{fn} has no example"
             runner.run(test)
         assert runner.summarize(verbose=False).failed == 0
+
+
+# -- the discrete distributions: edges against SciPy, batched counts under vmap -----------------
+DISCRETE = {"poisson": (poisson, (2.0,)), "bernoulli": (bernoulli, (0.3,)), "geom": (geom, (0.3,))}
+
+
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_edges_match_scipy(name):
+    module, params = DISCRETE[name]
+    k = np.array([np.nan, -np.inf, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, np.inf])
+    q = np.array([np.nan, -0.5, 0.0, 0.3, 0.7, 0.71, 1.0, 1.5])
+    for fn in module.__all__:
+        a = q if fn == "ppf" else k
+        with np.errstate(all="ignore"):
+            want = getattr(getattr(st, name), fn)(a, *params)
+        np.testing.assert_allclose(getattr(module, fn)(a, *params), want, rtol=1e-12, err_msg=f"{name}.{fn}")
+
+
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_functions_of_batched_counts(name):
+    """A batched count under vmap (it has no derivative, but is no plain number either)."""
+    module, params = DISCRETE[name]
+    ks = np.array([0.0, 1.0, 3.0, 1.0])
+    for fn in module.__all__:
+        f = getattr(module, fn)
+        got = cr.vmap(lambda k, p, f=f: f(k, p))(ks, np.full(4, params[0]))
+        np.testing.assert_allclose(got, f(ks, *params), rtol=1e-14, err_msg=f"{name}.{fn}")
+    g = cr.vmap(cr.grad(lambda k, p: module.logpmf(k, p), 1), in_axes=(0, None))(ks, params[0])
+    want = [cr.grad(lambda p, k=k: module.logpmf(k, p))(params[0]) for k in ks]
+    np.testing.assert_allclose(g, want, rtol=1e-14)

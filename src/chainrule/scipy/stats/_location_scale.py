@@ -42,7 +42,9 @@ class Standard:
     (``sf(z) = cdf(-z)``, ``isf(q) = -ppf(q)``), else as ``log(cdf)``, ``exp(logsf)``,
     ``log(sf)`` and ``ppf(1 - q)``. Off the ``support`` (closed, in ``z``) the functions
     take their constant values there (log density -inf) with derivative 0: the standard
-    functions are evaluated at ``interior``, a point of the support, instead.
+    functions are evaluated at ``interior``, a point of the support, instead. Where
+    ``valid(*shapes)`` is false (a shape parameter out of its range) every function is nan,
+    as SciPy's.
     """
 
     logpdf: Callable
@@ -56,6 +58,7 @@ class Standard:
     support: tuple[float, float] = (-np.inf, np.inf)
     interior: float = 0.0
     shapes: tuple[str, ...] = ()
+    valid: Callable | None = None
     example: tuple[float, ...] = (0.5,)  # (x, *shapes), for the docstrings
 
     def function(self, name: str) -> Callable:
@@ -120,14 +123,32 @@ def _of_x(standard: Standard, name: str) -> Callable:
             off = (below if high == np.inf else above if low == -np.inf
                    else cnp.where(z > high, above, below))
             value = cnp.where(inside, value, off)
-        return cnp.exp(value) if name == "pdf" else value
+        return _checked(standard, shape, scale, cnp.exp(value) if name == "pdf" else value)
 
     return of_x
 
 
+def _checked(standard: Standard, shape, scale, value):
+    """``value``, nan where ``scale`` is not positive or the shape parameters are out of range."""
+    valid = scale > 0
+    if standard.valid is not None:
+        valid = valid & standard.valid(*shape)
+    return cnp.where(valid, value, np.nan)
+
+
 def _of_q(standard: Standard, name: str) -> Callable:
+    """``name`` of ``q``, SciPy's: the ends of the support at ``q`` 0 and 1 (``ppf(0)`` is
+    the lower end, ``isf(0)`` the upper), nan outside [0, 1]."""
     f = standard.function(name)
-    return lambda q, shape, loc, scale: loc + scale * f(q, *shape)
+    low, high = standard.support if name == "ppf" else standard.support[::-1]
+
+    def of_q(q, shape, loc, scale):
+        inside = (q > 0) & (q < 1)
+        value = cnp.where(inside, f(on_support(inside, q, 0.5), *shape), np.nan)
+        value = cnp.where(q == 0, low, cnp.where(q == 1, high, value))
+        return _checked(standard, shape, scale, loc + scale * value)
+
+    return of_q
 
 
 def _public(module: str, name: str, standard: Standard, body: Callable) -> Callable:

@@ -3,10 +3,12 @@ differentiable in ``p`` (``k`` is a count, without a derivative)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import xlog1py, xlogy
-from chainrule.scipy.stats._common import NEG_INF, exported
+from chainrule.scipy.stats._common import counts, exported
 
 __all__ = ["logpmf", "pmf", "cdf", "ppf"]
 
@@ -15,9 +17,8 @@ _export = exported("bernoulli")
 
 @_export
 def logpmf(k, p, loc=0):
-    x = k - loc
-    outside = (x < 0) | (x > 1) | (x != cnp.floor(x))  # (SciPy's: no mass between counts)
-    return cnp.where(outside, NEG_INF, xlogy(x, p) + xlog1py(1 - x, -p))
+    k, inside, off = counts(k, loc, high=1)
+    return cnp.where(inside, xlogy(k, p) + xlog1py(1 - k, -p), off)
 
 
 @_export
@@ -28,12 +29,14 @@ def pmf(k, p, loc=0):
 @_export
 def cdf(k, p, loc=0):
     x = k - loc
-    return cnp.where(x < 0, 0.0, cnp.where(x < 1, 1 - p, 1.0))
+    return cnp.where(cnp.isnan(x), np.nan, cnp.where(x < 0, 0.0, cnp.where(x < 1, 1 - p, 1.0)))
 
 
 @_export
 def ppf(q, p, loc=0):
-    return cnp.where(q <= 1 - p, 0.0, 1.0) + loc
+    # SciPy's: -1 (below the support) at q = 0, nan off [0, 1]
+    inside = (q >= 0) & (q <= 1)
+    return cnp.where(inside, cnp.where(q == 0, -1.0, cnp.where(q <= 1 - p, 0.0, 1.0)), np.nan) + loc
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.bernoulli's own

@@ -1,46 +1,23 @@
-"""The chi-squared distribution: the gamma distribution with shape ``df / 2`` and
-scale ``2 * scale``, differentiable as :mod:`chainrule.scipy.stats.gamma` is."""
+"""The chi-squared distribution: the gamma distribution with shape ``df / 2`` and scale 2,
+differentiable as :mod:`chainrule.scipy.stats.gamma` is (``logpdf`` and ``pdf`` in every
+argument, ``cdf``, ``sf`` and their logarithms in all but ``df``)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from chainrule.scipy.reexport import fallback
+from chainrule.scipy.special import gammainc, gammaincc
 from chainrule.scipy.stats import gamma
-from chainrule.scipy.stats._common import exported
+from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
-_export = exported("chi2")
-
-
-@_export
-def logpdf(x, df, loc=0.0, scale=1.0):
-    return gamma.logpdf(x, 0.5 * df, loc, 2 * scale)
-
-
-@_export
-def pdf(x, df, loc=0.0, scale=1.0):
-    return gamma.pdf(x, 0.5 * df, loc, 2 * scale)
-
-
-@_export
-def cdf(x, df, loc=0.0, scale=1.0):
-    return gamma.cdf(x, 0.5 * df, loc, 2 * scale)
-
-
-@_export
-def logcdf(x, df, loc=0.0, scale=1.0):
-    return gamma.logcdf(x, 0.5 * df, loc, 2 * scale)
-
-
-@_export
-def sf(x, df, loc=0.0, scale=1.0):
-    return gamma.sf(x, 0.5 * df, loc, 2 * scale)
-
-
-@_export
-def logsf(x, df, loc=0.0, scale=1.0):
-    return gamma.logsf(x, 0.5 * df, loc, 2 * scale)
-
+STANDARD = Standard(lambda z, df: gamma.STANDARD.logpdf(z / 2, df / 2) - np.log(2.0),
+                    cdf=lambda z, df: gammainc(df / 2, z / 2), sf=lambda z, df: gammaincc(df / 2, z / 2),
+                    support=(0.0, np.inf), interior=1.0, valid=lambda df: df > 0, shapes=("df",),
+                    example=(1.5, 3.0))
+logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.chi2's own
 __getattr__, __dir__ = fallback(__name__, "scipy.stats", "chi2")

@@ -13,7 +13,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 STANDARD = Standard(lambda z, a: xlogy(a - 1, z) - z - gammaln(a),
                     cdf=lambda z, a: gammainc(a, z), sf=lambda z, a: gammaincc(a, z),
-                    support=(0.0, float("inf")), interior=1.0, shapes=("a",), example=(1.5, 2.5))
+                    support=(0.0, float("inf")), interior=1.0, valid=lambda a: a > 0, shapes=("a",), example=(1.5, 2.5))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.gamma's own

@@ -6,7 +6,7 @@ from __future__ import annotations
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import xlog1py
-from chainrule.scipy.stats._common import NEG_INF, exported
+from chainrule.scipy.stats._common import counts, exported
 
 __all__ = ["logpmf", "pmf"]
 
@@ -15,9 +15,10 @@ _export = exported("geom")
 
 @_export
 def logpmf(k, p, loc=0):
-    x = k - loc
-    outside = (x < 1) | (x != cnp.floor(x))  # (SciPy's: no mass between counts)
-    return cnp.where(outside, NEG_INF, xlog1py(x - 1, -p) + cnp.log(p))
+    k, inside, off = counts(k, loc)
+    inside = inside & (k >= 1)
+    k = cnp.where(inside, k, 1)
+    return cnp.where(inside, xlog1py(k - 1, -p) + cnp.log(p), off)
 
 
 @_export

@@ -13,7 +13,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 STANDARD = Standard(lambda z, b: cnp.log(b) - (b + 1) * cnp.log(z),
                     cdf=lambda z, b: -cnp.expm1(-b * cnp.log(z)),
                     logcdf=lambda z, b: cnp.log1p(-z ** -b), logsf=lambda z, b: -b * cnp.log(z),
-                    ppf=lambda q, b: (1 - q) ** (-1 / b), support=(1.0, float("inf")),
+                    ppf=lambda q, b: (1 - q) ** (-1 / b), support=(1.0, float("inf")), valid=lambda b: b > 0,
                     interior=2.0, shapes=("b",), example=(1.5, 2.0))
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 

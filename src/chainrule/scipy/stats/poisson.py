@@ -3,11 +3,13 @@ integer). Off the support (negative or fractional ``k``) the log mass is -inf.""
 
 from __future__ import annotations
 
+import numpy as np
+
 import chainrule.numpy as cnp
-from chainrule.numpy.nondiff import plain
+from chainrule.core.tensor import undifferentiated
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammainc, gammaln, pdtr, xlogy
-from chainrule.scipy.stats._common import NEG_INF, exported
+from chainrule.scipy.stats._common import counts, exported
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"]
 
@@ -16,10 +18,8 @@ _export = exported("poisson")
 
 @_export
 def logpmf(k, mu, loc=0):
-    k = cnp.subtract(plain(k), plain(loc))
-    inside = (k >= 0) & (k == cnp.floor(k))
-    k = cnp.where(inside, k, 0)
-    return cnp.where(inside, xlogy(k, mu) - gammaln(k + 1) - mu, NEG_INF)
+    k, inside, off = counts(k, loc)
+    return cnp.where(inside, xlogy(k, mu) - gammaln(k + 1) - mu, off)
 
 
 @_export
@@ -29,8 +29,8 @@ def pmf(k, mu, loc=0):
 
 @_export
 def cdf(k, mu, loc=0):
-    k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
-    return cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0)
+    k = cnp.floor(cnp.subtract(undifferentiated(k), undifferentiated(loc)))
+    return cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0))
 
 
 @_export
@@ -41,8 +41,9 @@ def logcdf(k, mu, loc=0):
 @_export
 def sf(k, mu, loc=0):
     # P(X > k) = P(k + 1, mu), the regularised lower incomplete gamma function
-    k = cnp.floor(cnp.subtract(plain(k), plain(loc)))
-    return cnp.where(k >= 0, gammainc(cnp.where(k >= 0, k, 0) + 1, mu), 1.0)
+    k = cnp.floor(cnp.subtract(undifferentiated(k), undifferentiated(loc)))
+    upper = gammainc(cnp.where(k >= 0, k, 0) + 1, mu)
+    return cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, upper, 1.0))
 
 
 @_export

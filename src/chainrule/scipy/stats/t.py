@@ -18,7 +18,7 @@ def _logpdf(z, df):
             - 0.5 * (df + 1) * cnp.log1p(z * z / df))
 
 
-STANDARD = Standard(_logpdf, cdf=lambda z, df: stdtr(df, z), symmetric=True, shapes=("df",),
+STANDARD = Standard(_logpdf, cdf=lambda z, df: stdtr(df, z), symmetric=True, valid=lambda df: df > 0, shapes=("df",),
                     example=(0.5, 3.0))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 

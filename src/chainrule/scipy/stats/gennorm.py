@@ -1,0 +1,39 @@
+"""The generalized normal distribution of shape ``beta``, density
+``beta / (2 Γ(1/beta)) exp(-|z|^beta)`` with ``z = (x - loc) / scale``: ``logpdf`` and
+``pdf`` differentiable in ``x``, ``beta``, ``loc`` and ``scale``; ``cdf``, ``sf`` and their
+logarithms in all but ``beta``. ``beta <= 0`` gives nan, as SciPy's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.scipy.reexport import fallback
+from chainrule.scipy.special import gammaincc, gammaln
+from chainrule.scipy.stats._location_scale import Standard, location_scale
+
+__all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
+
+
+def _tail(z, beta):
+    """The mass beyond ``|z|`` on one side."""
+    return 0.5 * gammaincc(cnp.reciprocal(beta), cnp.abs(z) ** beta)
+
+
+def _cdf(z, beta):
+    tail = _tail(z, beta)
+    return cnp.where(z < 0, tail, 1 - tail)
+
+
+def _logcdf(z, beta):
+    tail = _tail(z, beta)
+    return cnp.where(z < 0, cnp.log(tail), cnp.log1p(-tail))
+
+
+STANDARD = Standard(lambda z, beta: cnp.log(beta) - np.log(2.0) - gammaln(cnp.reciprocal(beta)) - cnp.abs(z) ** beta,
+                    cdf=_cdf, logcdf=_logcdf, symmetric=True, valid=lambda beta: beta > 0, shapes=("beta",),
+                    example=(0.5, 1.5))
+logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
+
+# rvs, ppf, fit, ... and the functions without rules here: scipy.stats.gennorm's own
+__getattr__, __dir__ = fallback(__name__, "scipy.stats", "gennorm")
