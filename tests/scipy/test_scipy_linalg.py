@@ -303,3 +303,26 @@ def test_block_diag_of_tensors_mixed_with_plain_blocks():
         np.testing.assert_array_equal(np.asarray(got), want)
     with pytest.raises(ValueError, match="argument 1 has 3 dimensions"):
         cla.block_diag(a, np.ones((2, 2, 2)))
+
+
+def test_cholesky_gradient_conventions_against_jax():
+    """docs/scipy.md: scipy's cholesky differentiates the lower triangle it reads, numpy's
+    (as jnp.linalg's) the symmetrised input; jax.scipy.linalg's gradient is neither, and
+    all agree along symmetric changes."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp, jsl = jax.numpy, pytest.importorskip("jax.scipy.linalg")
+    r = np.random.default_rng(0)
+    m, w = r.normal(size=(3, 3)), r.normal(size=(3, 3))
+    a = m @ m.T + 3 * np.eye(3)
+    ours_scipy = cr.grad(lambda a: cnp.sum(cla.cholesky(a, lower=True) * w))(a)
+    ours_numpy = cr.grad(lambda a: cnp.sum(cnp.linalg.cholesky(a) * w))(a)
+    jax_scipy = jax.grad(lambda a: jnp.sum(jsl.cholesky(a, lower=True) * w))(a)
+    jax_numpy = jax.grad(lambda a: jnp.sum(jnp.linalg.cholesky(a) * w))(a)
+    assert np.all(np.triu(ours_scipy, 1) == 0)
+    np.testing.assert_allclose(ours_numpy, ours_numpy.T, rtol=1e-14)
+    np.testing.assert_allclose(ours_numpy, jax_numpy, rtol=1e-12)
+    assert not np.allclose(jax_scipy, np.tril(jax_scipy)) and not np.allclose(jax_scipy, jax_scipy.T)
+    sym = lambda g: (g + g.T) / 2
+    for g in (ours_scipy, jax_scipy, jax_numpy):
+        np.testing.assert_allclose(sym(g), ours_numpy, rtol=1e-12, atol=1e-14)

@@ -139,6 +139,35 @@ def test_python_branch_on_a_batched_value():
         cr.vmap(lambda v: v if v.sum() > 0 else -v)(np.ones((3, 2)))
 
 
+# -- the derivatives at kinks where chainrule's convention is not JAX's (docs/vmap.md) -----------
+KINKS = {  # name: (function of one number in either library's numpy, x, chainrule's, JAX's)
+    "abs": (lambda n, x: n.abs(x), 0.0, 0.0, 1.0),
+    "clip at lo": (lambda n, x: n.clip(x, 0.0, 1.0), 0.0, 0.0, 0.5),
+    "clip at hi": (lambda n, x: n.clip(x, 0.0, 1.0), 1.0, 0.0, 0.5),
+    "norm at 0": (lambda n, x: n.linalg.norm(n.stack([x, x])), 0.0, 0.0, np.nan),
+    "std of equal values": (lambda n, x: n.std(n.stack([x, 1.0])), 1.0, 0.0, np.nan),
+    "fmax tie": (lambda n, x: n.fmax(x, 1.0), 1.0, 0.5, 0.0),
+    # and where they agree: ties share the derivative evenly
+    "maximum tie": (lambda n, x: n.maximum(x, 1.0), 1.0, 0.5, 0.5),
+    "max of ties": (lambda n, x: n.max(n.stack([x, x, 2 * x - 1])), 1.0, 4 / 3, 4 / 3),
+    "sqrt at 0": (lambda n, x: n.sqrt(x), 0.0, np.inf, np.inf),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINKS))
+def test_derivative_at_a_kink(name):
+    f, x, ours, theirs = KINKS[name]
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(cr.grad(lambda v: f(cnp, v))(x), ours)
+        np.testing.assert_array_equal(jax.grad(lambda v: f(jnp, v))(x), theirs)
+        # batched, the examples on the kink take it, the others the ordinary derivative
+        xs = np.array([x - 0.25, x, x + 0.25])
+        got = cr.vmap(cr.grad(lambda v: f(cnp, v)))(xs)
+        want = np.asarray(jax.vmap(jax.grad(lambda v: f(jnp, v)))(xs))
+    np.testing.assert_array_equal(got[1], ours)
+    np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], rtol=1e-15)
+
+
 # -- Modules: per-example gradients and ensembles, against the same model in JAX ------------------
 def _mlp(seed):
     model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
