@@ -358,17 +358,19 @@ def diag_scatter(prim, batched, g, *, shape, offset=0, axis1=0, axis2=1):
 
 
 def concatenate(prim, batched, *arrays, axis=0):
+    # the axis counted from the front of the batch (the joining primitives' rules take
+    # the axis as NumPy's public functions hand it to them: not negative)
     size = batch_size(arrays, batched)
     nd = example_ndim(arrays[0], batched[0])
     arrays = [with_batch(a, b, size) for a, b in zip(arrays, batched, strict=True)]
-    return prim(*arrays, axis=negative_axis(axis, nd))
+    return prim(*arrays, axis=negative_axis(axis, nd) + nd + 1)
 
 
 def stack(prim, batched, *arrays, axis=0):
     size = batch_size(arrays, batched)
     nd = example_ndim(arrays[0], batched[0])
     arrays = [with_batch(a, b, size) for a, b in zip(arrays, batched, strict=True)]
-    return prim(*arrays, axis=negative_axis(axis, nd + 1))
+    return prim(*arrays, axis=negative_axis(axis, nd + 1) + nd + 2)
 
 
 def split(prim, batched, x, bounds, axis):
