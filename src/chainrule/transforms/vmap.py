@@ -641,8 +641,10 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
                 raise ValueError(
                     f"vmap: in_axes={axis} for {name}"
                     + (f" (leaf {k})" if len(leaves) > 1 else "")
-                    + f" of shape {shape}, which has {len(shape)} axes; use an axis in "
-                    f"[{-len(shape)}, {len(shape)}) or None for an unbatched argument"
+                    + f" of shape {shape}, which has {len(shape)} axes; "
+                    + (f"use an axis in [{-len(shape)}, {len(shape)}) or None for an unbatched "
+                       "argument" if shape else "a 0-d value has no axis to map over: give it "
+                       "in_axes=None (the same value for every example), or add the axis")
                     + (" (keyword arguments are always batched along axis 0: pass an "
                        "unbatched value positionally with in_axes=None, or close over it)"
                        if name.startswith("keyword") else "")
