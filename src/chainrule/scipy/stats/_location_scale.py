@@ -43,8 +43,8 @@ class Standard:
     ``log(sf)`` and ``ppf(1 - q)``. Off the ``support`` (closed, in ``z``) the functions
     take their constant values there (log density -inf) with derivative 0: the standard
     functions are evaluated at ``interior``, a point of the support, instead. Where
-    ``valid(*shapes)`` is false (a shape parameter out of its range) every function is nan,
-    as SciPy's.
+    ``valid(*shapes)`` is false (a shape parameter out of its range), or ``scale`` is not
+    positive, every function is nan, as SciPy's.
     """
 
     logpdf: Callable
