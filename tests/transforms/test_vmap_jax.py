@@ -168,6 +168,23 @@ def test_derivative_at_a_kink(name):
     np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], rtol=1e-15)
 
 
+def test_logsumexp_derivative_in_a_zero_weight():
+    """log|sum(b * exp(a))| is smooth in a weight b_j = 0: its derivative there is
+    exp(a_j) / sum (central differences agree); JAX's is 0."""
+    a, b = np.array([0.3, -1.2, 0.8]), np.array([1.5, 0.0, -0.4])
+    f = lambda S: lambda b: S.logsumexp(a, b=b, return_sign=True)[0]  # noqa: E731
+    ours, theirs = cr.grad(f(csp))(b), jax.grad(f(jsp))(b)
+    e = np.zeros(3)
+    e[1] = 1e-6
+    central = (f(csp)(b + e) - f(csp)(b - e)) / 2e-6
+    np.testing.assert_allclose(ours[1], central, rtol=1e-8)
+    np.testing.assert_allclose(ours[1], np.exp(a[1]) / abs(np.sum(b * np.exp(a))), rtol=1e-12)
+    assert theirs[1] == 0.0
+    np.testing.assert_allclose(ours[[0, 2]], np.asarray(theirs)[[0, 2]], rtol=1e-12)
+    batched = cr.vmap(cr.grad(f(csp)))(np.stack([b, b[::-1]]))
+    np.testing.assert_allclose(batched[0], ours, rtol=1e-14)
+
+
 # -- Modules: per-example gradients and ensembles, against the same model in JAX ------------------
 def _mlp(seed):
     model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
