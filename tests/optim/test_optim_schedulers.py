@@ -1,10 +1,12 @@
 """Learning-rate schedules against torch.optim.lr_scheduler, and resuming them."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import nn, optim
 from chainrule.optim import lr_scheduler as ls
 
@@ -163,6 +165,7 @@ def test_resume_from_state_dict():
         sched.step()
     saved, lr = sched.state_dict(), opt.param_groups[0]["lr"]
     opt2 = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
+    opt2.load_state_dict(opt.state_dict())  # the rate the schedule goes on from, as in PyTorch
     sched2 = ls.StepLR(opt2, step_size=99)
     sched2.load_state_dict(saved)
     sched2.step()
@@ -181,3 +184,76 @@ def test_scheduler_errors():
         ls.ExponentialLR(object(), 0.9)
     with pytest.raises(KeyError, match="initial_lr"):
         ls.ExponentialLR(optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0), 0.9, last_epoch=5)
+
+
+# Schedules stepped together on one optimizer, or after a rate set by hand, against
+# PyTorch's: each case makes its schedules on (lib, opt) and returns those to step
+def _two(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.LinearLR(opt, start_factor=0.1, total_iters=4), S.StepLR(opt, 3, 0.5)]
+
+
+def _warmup_cosine(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.LinearLR(opt, start_factor=0.2, total_iters=3), S.CosineAnnealingLR(opt, 8, eta_min=0.01)]
+
+
+def _three(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.ExponentialLR(opt, 0.9), S.MultiStepLR(opt, [2, 5, 5], 0.1), S.ConstantLR(opt, 0.5, 3)]
+
+
+def _poly_cos(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.PolynomialLR(opt, total_iters=6, power=2.0), S.CosineAnnealingLR(opt, 4)]
+
+
+def _chained(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=2), S.ExponentialLR(opt, 0.9),
+                                S.MultiplicativeLR(opt, lambda t: 0.99)])]
+
+
+def _by_hand(lib, opt):
+    return [lib.optim.lr_scheduler.StepLR(opt, 3, 0.5)]
+
+
+@pytest.mark.parametrize("make", [_two, _warmup_cosine, _three, _poly_cos, _chained, _by_hand])
+def test_schedules_stepped_together_multiply_as_pytorchs(make):
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1)
+        schedules = make(lib, opt)
+        rates = [opt.param_groups[0]["lr"]]
+        for t in range(14):
+            opt.step()
+            for s in schedules:
+                s.step()
+            if make is _by_hand and t == 4:
+                opt.param_groups[0]["lr"] = 0.03
+            rates.append(opt.param_groups[0]["lr"])
+        return rates, schedules[-1].get_last_lr()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = run(torch)
+    ours = run(cr)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-13, atol=0)
+
+
+def test_chained_scheduler_resumes_from_its_state_dict():
+    def make():
+        opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
+        return opt, ls.ChainedScheduler([ls.ConstantLR(opt, factor=0.5, total_iters=3), ls.ExponentialLR(opt, 0.9)])
+    opt, sched = make()
+    for _ in range(2):
+        sched.step()
+    opt2, sched2 = make()
+    opt2.load_state_dict(opt.state_dict())
+    sched2.load_state_dict(sched.state_dict())
+    for _ in range(3):
+        sched.step()
+        sched2.step()
+    assert sched2.get_last_lr() == sched.get_last_lr() and sched.get_last_lr()[0] == pytest.approx(0.9**5)

@@ -32,6 +32,7 @@ __all__ = [
     "CosineAnnealingLR",
     "LinearLR",
     "SequentialLR",
+    "ChainedScheduler",
     "ConstantLR",
     "PolynomialLR",
     "MultiplicativeLR",
@@ -45,7 +46,16 @@ __all__ = [
 
 class LRScheduler:
     """Base class: subclasses give ``factor(t)``, the learning rate at step ``t`` as a
-    multiple of the initial one (or override ``lr_at``)."""
+    multiple of the initial one (or override ``lr_at``).
+
+    A ``chainable`` schedule (PyTorch's multiplicative ones: StepLR, MultiStepLR,
+    ExponentialLR, LinearLR, ConstantLR, PolynomialLR, MultiplicativeLR,
+    CosineAnnealingLR) moves the rate the group has, as PyTorch's recursive form does:
+    each step scales it by lr_at(t) / lr_at(t − 1), so that two such schedules stepped
+    on one optimizer multiply, and a rate set by hand is carried on from.
+    """
+
+    chainable = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -76,9 +86,27 @@ class LRScheduler:
     def step(self) -> None:
         self.last_epoch += 1
         lrs = self.get_lr()
+        if self.chainable:
+            lrs = [self._chained(i, group["lr"], lr) for i, (group, lr) in enumerate(zip(
+                self.optimizer.param_groups, lrs, strict=True))]
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = lrs
+
+    def _chained(self, i: int, current: float, new: float) -> float:
+        """The rate after this step where the group holds ``current`` and the closed form
+        says ``new``: ``current`` moved as the schedule moves from the previous step (from
+        the initial rate, at the first step) to this one; ``new`` itself where nothing else
+        moves the rate."""
+        t, base = self.last_epoch, self.base_lrs[i]
+        return self.move(current, new, self.lr_at(base, t - 1, i) if t > 0 else base)
+
+    def move(self, current: float, new: float, previous: float) -> float:
+        """``current`` scaled as the schedule goes from ``previous`` to ``new`` (from 0 to 0,
+        a schedule that has ended, it stays, as in PyTorch)."""
+        if previous == 0:
+            return current if new == 0 else new
+        return current * (new / previous)
 
     def get_last_lr(self) -> list[float]:
         """The learning rates set by the last ``step()``."""
@@ -119,6 +147,8 @@ class LambdaLR(LRScheduler):
 class StepLR(LRScheduler):
     """lr = initial_lr · γ^⌊t / step_size⌋."""
 
+    chainable = True
+
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if step_size < 1:
             raise ValueError(f"step_size must be a positive integer, got {step_size}")
@@ -132,6 +162,8 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """lr = initial_lr · γ^(number of milestones ≤ t)."""
 
+    chainable = True
+
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1):
         self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
         super().__init__(optimizer, last_epoch)
@@ -142,6 +174,8 @@ class MultiStepLR(LRScheduler):
 
 class ExponentialLR(LRScheduler):
     """lr = initial_lr · γᵗ."""
+
+    chainable = True
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -161,8 +195,18 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = int(T_max), eta_min
         super().__init__(optimizer, last_epoch)
 
+    chainable = True
+
     def lr_at(self, base_lr, t, group_index=0):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+    def move(self, current, new, previous):
+        """PyTorch's recursive form: the distance to η_min scales with the cosine's, and
+        at the trough, where that distance is 0, the rate goes up by the closed form's step."""
+        eta = self.eta_min
+        if previous == eta:
+            return current + (new - previous)
+        return eta + (current - eta) * (new - eta) / (previous - eta)
 
 
 class LinearLR(LRScheduler):
@@ -175,6 +219,8 @@ class LinearLR(LRScheduler):
     >>> [round(warm.get_last_lr()[0], 3)] + [(warm.step(), round(warm.get_last_lr()[0], 3))[1] for _ in range(4)]
     [0.25, 0.5, 0.75, 1.0, 1.0]
     """
+
+    chainable = True
 
     def __init__(
         self,
@@ -233,8 +279,46 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state_dict)
 
 
+class ChainedScheduler(LRScheduler):
+    """Several schedules stepped together, one call stepping each in turn (their factors
+    multiply, as PyTorch's ``ChainedScheduler``).
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
+    >>> S = optim.lr_scheduler
+    >>> sched = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=2), S.ExponentialLR(opt, 0.9)])
+    >>> [round(sched.get_last_lr()[0], 4)] + [(sched.step(), round(sched.get_last_lr()[0], 4))[1] for _ in range(3)]
+    [0.5, 0.45, 0.81, 0.729]
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
+        if not schedulers:
+            raise ValueError("ChainedScheduler needs at least one scheduler")
+        optimizer = optimizer or schedulers[0].optimizer
+        for s in schedulers:
+            if s.optimizer is not optimizer:
+                raise ValueError("ChainedScheduler: every scheduler must belong to the same optimizer")
+        self.optimizer, self.schedulers = optimizer, list(schedulers)
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:
+        for s in self.schedulers:
+            s.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {"_last_lr": self._last_lr, "schedulers": [s.state_dict() for s in self.schedulers]}
+
+    def load_state_dict(self, state_dict):
+        for s, sd in zip(self.schedulers, state_dict["schedulers"], strict=True):
+            s.load_state_dict(sd)
+        self._last_lr = list(state_dict["_last_lr"])
+
+
 class ConstantLR(LRScheduler):
     """lr = initial_lr · ``factor`` for the first ``total_iters`` steps, then initial_lr."""
+
+    chainable = True
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
         if not 0 <= factor <= 1:
@@ -249,6 +333,8 @@ class ConstantLR(LRScheduler):
 class PolynomialLR(LRScheduler):
     """lr = initial_lr · (1 − min(t, total_iters) / total_iters)^power."""
 
+    chainable = True
+
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
         self.total_iters, self.power = int(total_iters), power
         super().__init__(optimizer, last_epoch)
@@ -259,6 +345,8 @@ class PolynomialLR(LRScheduler):
 
 class MultiplicativeLR(LambdaLR):
     """lr = initial_lr · λ(1) · λ(2) ⋯ λ(t): each step multiplies the rate by λ(t)."""
+
+    chainable = True
 
     def lr_at(self, base_lr, t, group_index=0):
         lr = base_lr
