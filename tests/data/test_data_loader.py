@@ -125,3 +125,33 @@ def test_a_tensor_dataset_sample_is_tensors_as_torch_s(lib):
     with (torch.no_grad() if lib == "torch" else cr.no_grad()):
         xi[0] = -1.0  # a sample shares the dataset's memory, as in PyTorch
     assert ds[2][0].tolist() == [-1.0, 7.0, 8.0]
+
+
+@pytest.mark.parametrize("samples", [
+    [(1, 2.5), (3, 4.5)], [[1, 2], [3, 4]], [{"a": (1, 2)}, {"a": (3, 4)}],
+    [(np.zeros(2, np.float32), 1), (np.ones(2, np.float32), 0)],
+])
+def test_default_collate_gives_pytorchs_containers(samples):
+    torch = pytest.importorskip("torch")
+    ours, theirs = default_collate(samples), torch.utils.data.default_collate(samples)
+
+    def same(a, b):
+        assert type(a).__name__ == type(b).__name__ or (cr.is_tensor(a) and torch.is_tensor(b))
+        if isinstance(a, dict):
+            assert a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        elif isinstance(a, list):
+            assert len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+        else:
+            assert a.tolist() == b.tolist() and str(a.dtype) == str(b.dtype).removeprefix("torch.")
+        return True
+    assert same(ours, theirs)
+
+
+def test_default_collate_refuses_samples_of_unequal_length():
+    with pytest.raises(RuntimeError, match="equal size"):
+        default_collate([[1, 2], [3]])
+
+
+def test_a_tensor_dataset_batch_is_a_list_as_pytorchs():
+    batch = next(iter(DataLoader(TensorDataset(np.zeros((4, 2)), np.arange(4)), batch_size=2)))
+    assert type(batch) is list and len(batch) == 2

@@ -23,71 +23,15 @@ import numpy as np
 
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
+from chainrule.core.dtypes import _DEFAULT_DTYPE, as_dtype, default_float_dtype, get_default_dtype, set_default_dtype
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
 from chainrule.core.values import MIRROR, plain
 
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "set_default_dtype", "get_default_dtype", "backward", "grad", "queue_callback", "EAGER",
+    "set_default_dtype", "get_default_dtype", "default_float_dtype", "backward", "grad", "queue_callback", "EAGER",
 ]
-
-# The dtype set by set_default_dtype, or None: then new layer parameters are float32 (as
-# in PyTorch) and Tensors made from Python floats float64 (as in NumPy).
-_DEFAULT_DTYPE: list = [None]
-
-
-def set_default_dtype(dtype) -> None:
-    """Set the floating-point dtype of new layer parameters and of Tensors made from
-    Python floats (PyTorch's ``torch.set_default_dtype``). NumPy arrays keep their own.
-    ``None`` restores the initial defaults (float32 parameters, float64 Python floats).
-
-    >>> import chainrule as cr, numpy as np
-    >>> cr.set_default_dtype(np.float64)
-    >>> cr.nn.Linear(2, 1).weight.dtype, cr.tensor([1.5]).dtype
-    (dtype('float64'), dtype('float64'))
-    >>> cr.set_default_dtype(np.float32)
-    >>> cr.tensor(1.5).dtype, cr.get_default_dtype()
-    (dtype('float32'), dtype('float32'))
-    >>> cr.set_default_dtype(None)
-    """
-    if dtype is None:
-        _DEFAULT_DTYPE[0] = None
-        return
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is None or dt.kind != "f":
-        raise TypeError(
-            f"set_default_dtype: the default must be a floating-point dtype (np.float32, "
-            f"np.float64, ...), not {dtype!r}"
-        )
-    _DEFAULT_DTYPE[0] = dt
-
-
-def get_default_dtype() -> np.dtype:
-    """The dtype of new layer parameters: float32 until :func:`set_default_dtype` is called.
-
-    >>> import chainrule as cr
-    >>> cr.get_default_dtype() in ("float32", "float64")
-    True
-    """
-    dt = _DEFAULT_DTYPE[0]
-    return np.dtype(np.float32) if dt is None else dt
-
-
-def default_float_dtype() -> np.dtype:
-    """The dtype of new floating-point Tensors made from Python numbers or by the creation
-    functions (``chainrule.zeros``, ``randn``...): float64, or the one set with
-    :func:`set_default_dtype`.
-
-    >>> default_float_dtype()
-    dtype('float64')
-    """
-    dt = _DEFAULT_DTYPE[0]
-    return np.dtype(np.float64) if dt is None else dt
-
 
 def _holds_python_float(data) -> bool:
     if isinstance(data, float):
@@ -112,7 +56,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
         if value.dtype.kind == "f":
             value = value.astype(_DEFAULT_DTYPE[0])
     else:
-        value = np.array(value, dtype=dtype)
+        value = np.array(value, dtype=as_dtype(dtype))
     if value.dtype == object:
         raise TypeError(f"tensor(): cannot make a numeric array from {type(data).__name__}")
     t = Tensor(value, EAGER)
@@ -302,6 +246,19 @@ def detach(t: Tensor) -> Tensor:
         d._view = (root, steps, True)
         register_view(root, d)
     return d
+
+
+def detach_(t: Tensor) -> Tensor:
+    """``t`` itself, taken off its graph: a leaf without gradient from now on (PyTorch's
+    ``detach_``; a view of a Tensor on a graph refuses, as there)."""
+    if t._trace is not EAGER:
+        raise RuntimeError("detach_() belongs to eager Tensors; use x.detach() or chainrule.stop_gradient(x)")
+    view = getattr(t, "_view", None)
+    if view is not None and not view[2] and view[0] is not t and (t._node is not None or view[0]._node is not None):
+        raise RuntimeError("detach_(): this Tensor is a view of another one on a graph, which cannot be "
+                           "detached in place (PyTorch refuses it too); use x = x.detach()")
+    t._node = None
+    return t
 
 
 def _replay(steps, x):

@@ -308,6 +308,17 @@ class Tensor:
             x = x._value
         return value
 
+    def detach_(self) -> Tensor:
+        """Take this eager Tensor off its graph in place: it becomes a leaf without
+        gradient, as PyTorch's ``detach_`` (RNN code's ``hidden.detach_()``).
+
+        >>> import chainrule as cr
+        >>> h = cr.tensor([1.0], requires_grad=True) * 2
+        >>> h.detach_() is h, h.requires_grad, h.is_leaf
+        (True, False, True)
+        """
+        return eager.detach_(self)
+
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""
         if self._node is not None or self._trace.level > 0:

@@ -232,13 +232,21 @@ def default_convert(sample) -> Any:
 
 def default_collate(samples: list) -> Any:
     """Stack a list of samples into a batch: arrays and numbers into one array per
-    field (tuples, lists and dicts are collated field by field), as eager Tensors."""
+    field, as eager Tensors; tuples and lists are collated field by field into a list (a
+    namedtuple stays one), dicts key by key, as PyTorch's ``default_collate``.
+
+    >>> [t.tolist() for t in default_collate([(1, 2.5), (3, 4.5)])]
+    [[1, 3], [2.5, 4.5]]
+    """
     first = samples[0]
     if isinstance(first, tuple | list):
+        if any(len(s) != len(first) for s in samples):
+            raise RuntimeError("default_collate: each element in list of batch should be of equal size, "
+                               f"got lengths {sorted({len(s) for s in samples})}")
         fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
         if hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*fields)
-        return tuple(fields) if isinstance(first, tuple) else fields
+        return fields
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
     if isinstance(first, str | bytes):
@@ -354,7 +362,7 @@ class DataLoader:
                 idx = order[start : start + bs]
                 if base is not None:
                     idx = base[idx]
-                yield tuple(_as_tensor(a[idx]) for a in arrays)
+                yield [_as_tensor(a[idx]) for a in arrays]
             return
         collate = self.collate_fn or default_collate
         for start in range(0, stop, bs):

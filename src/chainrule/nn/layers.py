@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import get_default_dtype
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
@@ -58,7 +59,7 @@ __all__ = [
 
 def param_dtype(dtype) -> np.dtype:
     """A layer's ``dtype=`` argument: None stands for ``chainrule.get_default_dtype()``."""
-    return get_default_dtype() if dtype is None else np.dtype(dtype)
+    return get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
 def _empty(shape, dtype) -> Parameter:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
@@ -401,7 +402,7 @@ class Module:
             raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
+        dtype = as_dtype(dtype)
         if dtype.kind not in "fc":
             raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
         for m in self.modules():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
@@ -53,7 +54,7 @@ def is_tensor(obj) -> bool:
 
 
 def _float(dtype) -> np.dtype:
-    return default_float_dtype() if dtype is None else np.dtype(dtype)
+    return default_float_dtype() if dtype is None else as_dtype(dtype)
 
 
 def _made(value, requires_grad: bool) -> Tensor:
@@ -105,7 +106,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else (
             np.int64 if isinstance(fill_value, int | np.integer) else _float(None))
     shape = tuple(size) if isinstance(size, list | tuple) else (int(size),)
-    return _made(np.full(shape, plain(fill_value), dtype), requires_grad)
+    return _made(np.full(shape, plain(fill_value), as_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -115,7 +116,7 @@ def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> cr.zeros_like(cr.ones(2, dtype="float32")).dtype
     dtype('float32')
     """
-    return _made(np.zeros(np.shape(plain(t)), dtype or _dtype(t)), requires_grad)
+    return _made(np.zeros(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -125,7 +126,7 @@ def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> cr.ones_like(cr.zeros(2)).tolist()
     [1.0, 1.0]
     """
-    return _made(np.ones(np.shape(plain(t)), dtype or _dtype(t)), requires_grad)
+    return _made(np.ones(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -145,7 +146,7 @@ def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> cr.full_like(cr.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
-    return _made(np.full(np.shape(plain(t)), fill_value, dtype or _dtype(t)), requires_grad)
+    return _made(np.full(np.shape(plain(t)), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def _dtype(t) -> np.dtype:
@@ -167,7 +168,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
         exact = all(isinstance(b, int | np.integer) or (isinstance(b, np.ndarray) and b.dtype.kind in "iu")
                     for b in bounds)
         dtype = np.int64 if exact else _float(None)
-    return _made(np.arange(*bounds, dtype=dtype), requires_grad)
+    return _made(np.arange(*bounds, dtype=as_dtype(dtype)), requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -225,7 +226,7 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
         low, high = 0, low
     if isinstance(high, tuple | list):  # randint(high, size)
         low, high, size = 0, low, high
-    return _made(get_generator(generator).integers(low, high, tuple(size)).astype(dtype), requires_grad)
+    return _made(get_generator(generator).integers(low, high, tuple(size)).astype(as_dtype(dtype)), requires_grad)
 
 
 def randperm(n: int, generator=None, dtype=np.int64) -> Tensor:
@@ -235,7 +236,7 @@ def randperm(n: int, generator=None, dtype=np.int64) -> Tensor:
     >>> sorted(cr.randperm(4).tolist())
     [0, 1, 2, 3]
     """
-    return _made(get_generator(generator).permutation(int(n)).astype(dtype), False)
+    return _made(get_generator(generator).permutation(int(n)).astype(as_dtype(dtype)), False)
 
 
 def randn_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -245,7 +246,8 @@ def randn_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Te
     >>> cr.randn_like(cr.zeros(2, dtype="float32")).dtype
     dtype('float32')
     """
-    return randn(*np.shape(plain(t)), generator=generator, dtype=dtype or _dtype(t), requires_grad=requires_grad)
+    return randn(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
+                 requires_grad=requires_grad)
 
 
 def rand_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -255,7 +257,8 @@ def rand_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Ten
     >>> cr.rand_like(cr.zeros(3)).shape
     (3,)
     """
-    return rand(*np.shape(plain(t)), generator=generator, dtype=dtype or _dtype(t), requires_grad=requires_grad)
+    return rand(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
+                requires_grad=requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

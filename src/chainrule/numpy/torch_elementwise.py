@@ -15,7 +15,8 @@ from chainrule.core.rng import get_generator
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import as_eager
+from chainrule.numpy.torch_common import as_eager, is_eager
+from chainrule.numpy.torch_promotion import comparison_operands
 from chainrule.numpy.torch_shape import fill_where
 
 __all__ = ["TorchElementwiseMethods"]
@@ -24,6 +25,15 @@ __all__ = ["TorchElementwiseMethods"]
 def _compare(fun):
     def method(self, other):
         return as_eager(self, fun(self, other))
+    return method
+
+
+def _comparison(fun):
+    """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform)."""
+    def method(self, other):
+        if is_eager(self):
+            return as_eager(self, fun(*comparison_operands(self, other)))
+        return fun(self, other)
     return method
 
 
@@ -41,12 +51,12 @@ class TorchElementwiseMethods:
     :func:`chainrule.numpy.bindings.bind_to_core`."""
 
     # -- comparisons and bitwise operators (an eager Tensor, so that chains go on) -----------
-    __eq__ = _compare(cnp.equal)
-    __ne__ = _compare(cnp.not_equal)
-    __lt__ = _compare(cnp.less)
-    __le__ = _compare(cnp.less_equal)
-    __gt__ = _compare(cnp.greater)
-    __ge__ = _compare(cnp.greater_equal)
+    __eq__ = _comparison(cnp.equal)
+    __ne__ = _comparison(cnp.not_equal)
+    __lt__ = _comparison(cnp.less)
+    __le__ = _comparison(cnp.less_equal)
+    __gt__ = _comparison(cnp.greater)
+    __ge__ = _comparison(cnp.greater_equal)
     __and__ = _compare(cnp.bitwise_and)
     __or__ = _compare(cnp.bitwise_or)
     __xor__ = _compare(cnp.bitwise_xor)

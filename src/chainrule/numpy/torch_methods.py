@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import as_dtype, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
@@ -38,7 +39,7 @@ __all__ = ["TorchTensorMethods", "torch_members", "values_indices"]
 
 def _new(x, value, dtype=None):
     """A new eager Tensor without gradient, of ``x``'s dtype unless ``dtype`` is given."""
-    return Tensor(np.asarray(value, dtype=x.dtype if dtype is None else np.dtype(dtype)), EAGER)
+    return Tensor(np.asarray(value, dtype=x.dtype if dtype is None else as_dtype(dtype)), EAGER)
 
 
 
@@ -131,15 +132,22 @@ class TorchTypeMethods:
                 device = a
             else:
                 dtype = a
+        dtype = as_dtype(dtype)
         if device is not None and str(device).split(":")[0] != "cpu":
             raise RuntimeError(f"to({device!r}): chainrule computes on the CPU only")
-        if dtype is None or np.dtype(dtype) == self.dtype:
+        if dtype is None or dtype == self.dtype:
             return cnp.copy(self) if copy else self
         return as_eager(self, cnp.astype(self, dtype))
 
     def type(self, dtype=None):
-        """``x.type(dtype)`` converts; ``x.type()`` names the dtype."""
-        return str(self.dtype) if dtype is None else cnp.astype(self, dtype)
+        """``x.type()`` names the type as PyTorch does, under chainrule's name
+        (``'chainrule.FloatTensor'`` for float32, ``'chainrule.LongTensor'`` for int64);
+        ``x.type(dtype)`` converts, given a dtype or such a name (``'torch.DoubleTensor'``
+        too), and returns ``x`` itself where the dtype is already that."""
+        if dtype is None:
+            return type_name(self.dtype)
+        dtype = as_dtype(dtype)
+        return self if dtype == self.dtype else as_eager(self, cnp.astype(self, dtype))
 
     def type_as(self, other):
         return cnp.astype(self, other.dtype) if other.dtype != self.dtype else self

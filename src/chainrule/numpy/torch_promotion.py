@@ -22,7 +22,7 @@ from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import elementwise
 
-__all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "result_type"]
+__all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "comparison_operands", "result_type"]
 
 _KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _DIMENSIONED, _ZERO_DIM, _SCALAR = 0, 1, 2
@@ -135,6 +135,23 @@ def eager_division_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
     if dtype is not None and dtype.kind in "biu":
         dtype = default_float_dtype()
     return _cast_to(a, b, dtype, numpy_dtype)
+
+
+def comparison_operands(a, b) -> tuple:
+    """``(a, b)`` cast to the dtype PyTorch compares them in, :func:`result_type`'s (a
+    float32 Tensor meets ``np.float64(0.1)`` or a 0-d float64 Tensor as float32), where
+    NumPy's comparison would differ; a Python number is left to NumPy, which compares it
+    in the Tensor's dtype as PyTorch does.
+
+    >>> import chainrule as cr
+    >>> a, b = comparison_operands(cr.tensor([0.1], dtype="float32"), np.float64(0.1))
+    >>> bool(a == b)
+    True
+    """
+    if b.__class__ in (int, float, bool):
+        return a, b
+    dtype = result_type(a, b)
+    return (a, b) if dtype is None else (_cast(a, dtype), _cast(b, dtype))
 
 
 def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype) -> tuple | None:

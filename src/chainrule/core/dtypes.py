@@ -1,0 +1,117 @@
+"""dtypes: the default floating dtype, and PyTorch's spellings of a dtype read as NumPy's.
+
+A dtype argument anywhere in the eager layer may be a NumPy dtype or its name
+(``cr.float32`` is ``np.dtype('float32')``), one of PyTorch's ``torch.float32`` objects
+(read by name, without importing PyTorch), or a legacy type name such as
+``'torch.FloatTensor'``; :func:`as_dtype` reads them all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_dtype", "type_name", "set_default_dtype", "get_default_dtype", "default_float_dtype"]
+
+# PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
+_TYPE_NAMES = {
+    "Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64", "Int": "int32",
+    "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool", "ComplexFloat": "complex64",
+    "ComplexDouble": "complex128",
+}
+_NAME_OF_TYPE = {np.dtype(v): k for k, v in _TYPE_NAMES.items()}
+
+
+def as_dtype(dtype) -> np.dtype | None:
+    """The NumPy dtype that ``dtype`` names (None stays None): a NumPy dtype, a name, a
+    PyTorch dtype object, or a legacy type name such as ``'torch.FloatTensor'``.
+
+    >>> as_dtype("chainrule.LongTensor"), as_dtype(np.float32)
+    (dtype('int64'), dtype('float32'))
+    """
+    if dtype is None or isinstance(dtype, np.dtype):
+        return dtype
+    if type(dtype).__module__ == "torch" and type(dtype).__name__ == "dtype":  # torch.float32
+        name = str(dtype).rpartition(".")[2]
+        try:
+            return np.dtype(name)
+        except TypeError:
+            raise TypeError(f"{dtype} has no NumPy counterpart; use one of chainrule's dtypes "
+                            "(cr.float32, cr.float64, cr.int64, ...)") from None
+    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+        name = dtype.rpartition(".")[2][:-len("Tensor")]
+        if name not in _TYPE_NAMES:
+            raise TypeError(f"unknown tensor type {dtype!r}; known: "
+                            + ", ".join(f"'{k}Tensor'" for k in _TYPE_NAMES))
+        return np.dtype(_TYPE_NAMES[name])
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{dtype!r} is not a dtype; give one of chainrule's (cr.float32, cr.float64, "
+                        "cr.int64, ...), a NumPy dtype or its name") from None
+
+
+def type_name(dtype: np.dtype) -> str:
+    """PyTorch's legacy name of a dtype's Tensors, under chainrule's name (``x.type()``).
+
+    >>> type_name(np.dtype("float32")), type_name(np.dtype("int64"))
+    ('chainrule.FloatTensor', 'chainrule.LongTensor')
+    """
+    name = _NAME_OF_TYPE.get(np.dtype(dtype))
+    return f"chainrule.{name}Tensor" if name is not None else f"chainrule.{np.dtype(dtype).name}"
+
+
+# The dtype set by set_default_dtype, or None: then new layer parameters are float32 (as
+# in PyTorch) and Tensors made from Python floats float64 (as in NumPy).
+_DEFAULT_DTYPE: list = [None]
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the floating-point dtype of new layer parameters and of Tensors made from
+    Python floats (PyTorch's ``torch.set_default_dtype``). NumPy arrays keep their own.
+    ``None`` restores the initial defaults (float32 parameters, float64 Python floats).
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.set_default_dtype(np.float64)
+    >>> cr.nn.Linear(2, 1).weight.dtype, cr.tensor([1.5]).dtype
+    (dtype('float64'), dtype('float64'))
+    >>> cr.set_default_dtype(np.float32)
+    >>> cr.tensor(1.5).dtype, cr.get_default_dtype()
+    (dtype('float32'), dtype('float32'))
+    >>> cr.set_default_dtype(None)
+    """
+    if dtype is None:
+        _DEFAULT_DTYPE[0] = None
+        return
+    try:
+        dt = as_dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f":
+        raise TypeError(
+            f"set_default_dtype: the default must be a floating-point dtype (np.float32, "
+            f"np.float64, ...), not {dtype!r}"
+        )
+    _DEFAULT_DTYPE[0] = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of new layer parameters: float32 until :func:`set_default_dtype` is called.
+
+    >>> import chainrule as cr
+    >>> cr.get_default_dtype() in ("float32", "float64")
+    True
+    """
+    dt = _DEFAULT_DTYPE[0]
+    return np.dtype(np.float32) if dt is None else dt
+
+
+def default_float_dtype() -> np.dtype:
+    """The dtype of new floating-point Tensors made from Python numbers or by the creation
+    functions (``chainrule.zeros``, ``randn``...): float64, or the one set with
+    :func:`set_default_dtype`.
+
+    >>> default_float_dtype()
+    dtype('float64')
+    """
+    dt = _DEFAULT_DTYPE[0]
+    return np.dtype(np.float64) if dt is None else dt

@@ -1,0 +1,115 @@
+"""PyTorch's Tensor API on eager Tensors, side by side with PyTorch: the same calls, the
+same results (values, dtypes, errors)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def test_detach_in_place_makes_a_leaf_without_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    assert h.detach_() is h and not h.requires_grad and h.is_leaf and h.grad_fn is None
+    (h * x).sum().backward()                      # h is a constant now, as in PyTorch
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    th = tx * 2
+    th.detach_()
+    (th * tx).sum().backward()
+    assert x.grad.tolist() == tx.grad.tolist() == [2.0, 4.0]
+
+
+def test_detach_in_place_refuses_a_view_on_a_graph_as_pytorch():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="view"):
+        (x * 2)[0].detach_()
+    with pytest.raises(RuntimeError, match="view"):
+        (torch.tensor([1.0, 2.0], requires_grad=True) * 2)[0].detach_()
+
+
+TYPE_NAMES = [("float32", "FloatTensor"), ("float64", "DoubleTensor"), ("float16", "HalfTensor"),
+              ("int64", "LongTensor"), ("int32", "IntTensor"), ("int16", "ShortTensor"),
+              ("int8", "CharTensor"), ("uint8", "ByteTensor"), ("bool", "BoolTensor")]
+
+
+@pytest.mark.parametrize("dtype, name", TYPE_NAMES)
+def test_type_names_the_type_as_pytorch_under_chainrules_name(dtype, name):
+    t = cr.zeros(2, dtype=dtype)
+    assert t.type() == f"chainrule.{name}"
+    assert torch.zeros(2, dtype=getattr(torch, dtype)).type() == f"torch.{name}"
+    for spelling in (f"torch.{name}", f"chainrule.{name}", cr.float64):
+        converted = cr.ones(2, dtype="float32").type(spelling)
+        expected = np.dtype(dtype) if spelling is not cr.float64 else np.dtype("float64")
+        assert converted.dtype == expected and cr.is_tensor(converted)
+
+
+def test_type_to_its_own_dtype_is_the_tensor_itself():
+    t = cr.ones(2, dtype=cr.float32)
+    assert t.type(cr.float32) is t and t.type("torch.FloatTensor") is t
+
+
+@pytest.mark.parametrize("name", ["float32", "float64", "float16", "int64", "int32", "uint8", "bool", "complex64"])
+def test_torch_dtype_objects_are_read_as_numpys(name):
+    tdtype = getattr(torch, name)
+    assert cr.tensor([1, 0], dtype=tdtype).dtype == np.dtype(name)
+    assert cr.zeros(3, dtype=tdtype).dtype == np.dtype(name)
+    assert cr.zeros_like(cr.ones(2), dtype=tdtype).dtype == np.dtype(name)
+    assert cr.ones(2).to(tdtype).dtype == np.dtype(name)
+    assert cr.arange(2, dtype=tdtype).dtype == np.dtype(name)
+
+
+def test_a_torch_dtype_without_a_numpy_one_is_refused_by_name():
+    with pytest.raises(TypeError, match="qint8.*cr.float32"):
+        cr.tensor([1.0], dtype=torch.qint8)
+    with pytest.raises(TypeError, match="not a dtype"):
+        cr.zeros(2, dtype="floaty")
+    with pytest.raises(TypeError, match="FloatTensor"):
+        cr.zeros(2).type("torch.FloatyTensor")
+
+
+def test_modules_take_torch_dtypes():
+    layer = cr.nn.Linear(2, 3, dtype=torch.float64)
+    assert layer.weight.dtype == np.float64
+    assert layer.to(torch.float32).weight.dtype == np.float32
+
+
+def _both(op, values, dtype, other):
+    a = op(cr.tensor(values, dtype=dtype), other(cr))
+    b = op(torch.tensor(values, dtype=getattr(torch, dtype)), other(torch))
+    return a, b
+
+
+OTHERS = {
+    "np.float64": lambda lib: np.float64(0.1),
+    "python float": lambda lib: 0.1,
+    "0-d float64": lambda lib: lib.tensor(0.1, dtype=lib.float64),
+    "np.float32": lambda lib: np.float32(0.1),
+}
+COMPARISONS = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b, ">=": lambda a, b: a >= b, "eq": lambda a, b: a.eq(b), "ge": lambda a, b: a.ge(b),
+    "lt": lambda a, b: a.lt(b),
+}
+
+
+@pytest.mark.parametrize("other", OTHERS)
+@pytest.mark.parametrize("op", COMPARISONS)
+def test_comparisons_of_float32_tensors_promote_as_pytorch(op, other):
+    # 0.1 in float32 is above 0.1 in float64: compared in float64 (NumPy) they differ
+    a, b = _both(COMPARISONS[op], [0.1, 0.2, 0.05], "float32", OTHERS[other])
+    assert cr.is_tensor(a) and a.dtype == np.bool_
+    assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("other", ["python float", "0-d float64"])
+def test_reflected_comparisons_promote_as_pytorch(other):
+    a, b = _both(lambda t, o: o < t, [0.1, 0.2, 0.05], "float32", OTHERS[other])
+    assert a.tolist() == b.tolist()
+
+
+def test_comparisons_inside_grad_keep_numpys_rules():
+    def f(x):
+        return (x * (x == np.float64(0.1))).sum()
+    assert cr.grad(f)(np.array([0.1, 0.2], dtype=np.float32)).tolist() == [0.0, 0.0]
