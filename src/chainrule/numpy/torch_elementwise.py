@@ -28,6 +28,15 @@ def _compare(fun):
     return method
 
 
+def _constant(x, value):
+    """``value``, a piecewise-constant function of ``x``, as an eager Tensor with derivative
+    0 where ``x`` is on a graph (so that a loss made of it still runs backward, as in
+    PyTorch), as it is inside a transform."""
+    if is_eager(x) and x.requires_grad and eager.is_grad_enabled():
+        return cnp.where(np.ones(np.shape(value), bool), value, x)
+    return as_eager(x, value)
+
+
 def _comparison(fun):
     """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform)."""
     def method(self, other):
@@ -94,8 +103,13 @@ class TorchElementwiseMethods:
     def div(self, other, rounding_mode=None):
         if rounding_mode == "floor":
             return as_eager(self, cnp.floor_divide(self, other))
-        if rounding_mode == "trunc":
-            return cnp.trunc(self / other)
+        if rounding_mode == "trunc":  # of integers, an integer, as in PyTorch
+            dtype = np.result_type(plain(self), plain(other))
+            if dtype.kind in "iu":
+                return as_eager(self, cnp.astype(cnp.trunc(self / other), dtype))
+            return _constant(self, cnp.trunc(self / other))
+        if rounding_mode is not None:
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
         return self / other
 
     divide = true_divide = div
@@ -117,17 +131,27 @@ class TorchElementwiseMethods:
 
     negative = neg
 
+    # piecewise constant: derivative 0, on the graph where ``self`` is, as in PyTorch
     def sign(self):
-        return cnp.sign(self)
+        return _constant(self, cnp.sign(self))
 
     def floor(self):
-        return cnp.floor(self)
+        return _constant(self, cnp.floor(self))
 
     def ceil(self):
-        return cnp.ceil(self)
+        return _constant(self, cnp.ceil(self))
 
     def trunc(self):
-        return cnp.trunc(self)
+        return _constant(self, cnp.trunc(self))
+
+    def round(self, decimals=0):
+        return _constant(self, cnp.round(self, decimals))
+
+    def __floordiv__(self, other):
+        return as_eager(self, cnp.floor_divide(self, other))
+
+    def __rfloordiv__(self, other):
+        return as_eager(self, cnp.floor_divide(other, self))
 
     def frac(self):
         return self - cnp.trunc(self)

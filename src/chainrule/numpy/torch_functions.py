@@ -34,6 +34,8 @@ METHOD_FORMS = (
     "sum", "mean", "std", "var", "prod", "max", "min", "argmax", "argmin", "amax", "amin", "all", "any",
     "cumsum", "cumprod", "median", "nansum", "norm", "topk", "sort", "argsort", "logsumexp",
     "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
+    "unique", "bincount", "multinomial", "bernoulli", "floor_divide", "remainder", "fmod", "atan2", "sign",
+    "floor", "ceil", "trunc", "masked_select", "index_add", "scatter_add", "nonzero", "cummax", "cummin",
 )
 
 

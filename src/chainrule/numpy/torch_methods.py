@@ -32,6 +32,7 @@ from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, 
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
 from chainrule.numpy.torch_math import TorchMathMethods
 from chainrule.numpy.torch_reductions import TorchReductionMethods
+from chainrule.numpy.torch_select import TorchSelectMethods
 from chainrule.numpy.torch_shape import TorchShapeMethods
 
 __all__ = ["TorchTensorMethods", "torch_members", "values_indices"]
@@ -150,7 +151,7 @@ class TorchTypeMethods:
         return self if dtype == self.dtype else as_eager(self, cnp.astype(self, dtype))
 
     def type_as(self, other):
-        return cnp.astype(self, other.dtype) if other.dtype != self.dtype else self
+        return as_eager(self, cnp.astype(self, other.dtype)) if other.dtype != self.dtype else self
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
         return _new(self, np.zeros(as_shape(size)), dtype).requires_grad_(requires_grad)
@@ -170,7 +171,7 @@ class TorchTypeMethods:
 
 
 class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods,
-                         TorchMathMethods):
+                         TorchMathMethods, TorchSelectMethods):
     """The methods that :func:`chainrule.numpy.bindings.bind_to_core` also sets on Tensor."""
 
 

@@ -212,11 +212,11 @@ class TorchReductionMethods:
             return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
         return _power_of_positive(cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim), 1.0 / p)
 
-    def softmax(self, dim: int):
-        return _softmax(self, dim)
+    def softmax(self, dim: int, dtype=None):
+        return _softmax(self if dtype is None else self.to(dtype), dim)
 
-    def log_softmax(self, dim: int):
-        return _log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype=None):
+        return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # -- sorting --------------------------------------------------------------------------------
     def sort(self, pos=None, /, kind=None, *, axis=None, dim=None, descending: bool | None = None,
@@ -248,8 +248,10 @@ class TorchReductionMethods:
     def nonzero(self, as_tuple: bool = False):
         """NumPy's tuple of index arrays inside transforms or with ``as_tuple=True``;
         PyTorch's (n, ndim) int64 Tensor on an eager Tensor."""
-        if as_tuple or not is_eager(self):
+        if not is_eager(self):
             return cnp.nonzero(self)
+        if as_tuple:
+            return tuple(Tensor(i.astype(np.int64), EAGER) for i in np.nonzero(plain(self)))
         return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
 
 

@@ -1,0 +1,134 @@
+"""PyTorch's counting, sampling and in-place indexed-write methods on chainrule's Tensor:
+``unique``, ``bincount``, ``multinomial``, ``bernoulli``, and ``scatter_``,
+``scatter_add_``, ``index_add_``, ``index_fill_``, ``index_put_``, ``clip_``, each the
+in-place form of the out-of-place method (written through
+:func:`chainrule.core.eager.inplace`, which keeps the graph honest).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.core import eager
+from chainrule.core.eager import EAGER
+from chainrule.core.rng import get_generator
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
+from chainrule.numpy.elementwise import clamp
+
+__all__ = ["TorchSelectMethods"]
+
+
+def _int64(values) -> Tensor:
+    return Tensor(np.asarray(values).astype(np.int64), EAGER)
+
+
+def _written(method):
+    """The in-place form's operation: ``method(tensor, other)`` on the values being
+    written, which :func:`~chainrule.core.eager.inplace` hands over as a plain array where
+    no graph is recorded (and takes back as one)."""
+    def op(a, other):
+        if isinstance(a, Tensor):
+            return method(a, other)
+        return plain(method(Tensor(a, EAGER), other))
+    return op
+
+
+class TorchSelectMethods:
+    """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
+
+    # -- counting (no derivative) -----------------------------------------------------------
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None):
+        """The distinct values, sorted, as PyTorch's ``unique`` (with ``return_inverse``,
+        the index of each element's value; with ``return_counts``, how often each occurs).
+
+        >>> import chainrule as cr
+        >>> values, counts = cr.tensor([3, 1, 3]).unique(return_counts=True)
+        >>> values.tolist(), counts.tolist()
+        ([1, 3], [1, 2])
+        """
+        out = np.unique(plain(self), return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+        if not (return_inverse or return_counts):
+            return Tensor(out, EAGER)
+        values, *rest = out
+        if return_inverse:
+            rest[0] = rest[0].reshape(np.shape(plain(self)) if dim is None else -1)
+        return (Tensor(values, EAGER), *(_int64(r) for r in rest))
+
+    def bincount(self, weights=None, minlength: int = 0):
+        """How often each value 0, 1, ... occurs in this 1-d integer Tensor (summed
+        ``weights`` instead, given them)."""
+        w = None if weights is None else plain(weights)
+        counts = np.bincount(plain(self), w, minlength)
+        return Tensor(counts.astype(np.int64) if w is None else counts, EAGER)
+
+    # -- sampling ---------------------------------------------------------------------------
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
+        """Category indices drawn with probabilities proportional to this Tensor's
+        (non-negative) entries, ``num_samples`` per row, as PyTorch's ``multinomial``;
+        from ``generator`` or the global generator that ``chainrule.manual_seed`` seeds.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([0.0, 1.0, 0.0]).multinomial(2, replacement=True).tolist()
+        [1, 1]
+        """
+        w = np.asarray(plain(self), dtype=np.float64)
+        if w.ndim not in (1, 2) or np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise RuntimeError("multinomial: the weights must be a 1-d or 2-d Tensor of finite, non-negative "
+                               "numbers")
+        rows = w.reshape(-1, w.shape[-1])
+        if np.any(rows.sum(axis=1) <= 0):
+            raise RuntimeError("multinomial: each row of weights needs a positive sum")
+        if not replacement and num_samples > w.shape[-1]:
+            raise RuntimeError(f"multinomial: cannot draw {num_samples} samples of {w.shape[-1]} categories "
+                               "without replacement")
+        rng = get_generator(generator)
+        if replacement:
+            drawn = [rng.choice(len(r), size=num_samples, p=r / r.sum()) for r in rows]
+        else:  # one after another: the smallest of exponential draws scaled by 1/weight (zeros last)
+            with np.errstate(divide="ignore"):
+                keys = rng.exponential(size=rows.shape) / rows
+            drawn = [np.lexsort((rng.random(len(k)), k))[:num_samples] for k in keys]
+        return _int64(np.reshape(drawn, w.shape[:-1] + (num_samples,)))
+
+    def bernoulli(self, p=None, *, generator=None):
+        """1 with probability given by this Tensor's entries (or ``p``), else 0, in its dtype."""
+        prob = plain(self) if p is None else np.broadcast_to(plain(p), np.shape(plain(self)))
+        x = plain(self)
+        draws = get_generator(generator).random(np.shape(x)) < prob
+        return Tensor(draws.astype(x.dtype if np.result_type(x).kind == "f" else np.float64), EAGER)
+
+    # -- in-place indexed writes: the out-of-place method, written back ----------------------
+    def scatter_(self, dim: int, index, src=None, value=None, reduce=None):
+        return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, value, reduce)), src, "scatter_")
+
+    def scatter_add_(self, dim: int, index, src):
+        return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, reduce="add")), src, "scatter_add_")
+
+    def scatter_reduce_(self, dim: int, index, src, reduce: str, include_self: bool = True):
+        if reduce not in ("sum", "prod") or not include_self:
+            raise NotImplementedError("scatter_reduce_: reduce='sum' or 'prod' with include_self=True only")
+        return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, reduce=reduce)), src,
+                             "scatter_reduce_")
+
+    def index_add_(self, dim: int, index, source, alpha=1):
+        return eager.inplace(self, _written(lambda a, s: a.index_add(dim, index, s, alpha)), source, "index_add_")
+
+    def index_fill_(self, dim: int, index, value):
+        return eager.inplace(self, _written(lambda a, v: a.index_fill(dim, index, v)), value, "index_fill_")
+
+    def index_put_(self, indices, values, accumulate: bool = False):
+        where = tuple(np.asarray(plain(i)) for i in indices)
+        if accumulate:
+            return eager.inplace(self, _written(lambda a, v: a.at[where].add(v)), values, "index_put_")
+        return eager.inplace(self, _written(lambda a, v: a.at[where].set(v)), values, "index_put_")
+
+    def index_put(self, indices, values, accumulate: bool = False):
+        where = tuple(np.asarray(plain(i)) for i in indices)
+        return self.at[where].add(values) if accumulate else self.at[where].set(values)
+
+    def clip_(self, min=None, max=None):
+        return eager.inplace(self, lambda a, b: clamp(a, *b), (min, max), "clip_")
+
+
