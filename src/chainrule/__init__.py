@@ -79,6 +79,7 @@ from chainrule.numpy.torch_creation import (
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
 from chainrule.numpy import torch_functions as _torch_functions
+from chainrule.numpy.torch_runtime import Generator, accelerator, backends, cuda, device
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -104,6 +105,8 @@ __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
+    # PyTorch's runtime queries: the CPU, and a seeded generator
+    "Generator", "device", "cuda", "accelerator", "backends",
 ]
 
 # PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and

@@ -103,10 +103,19 @@ def test_comparisons_of_float32_tensors_promote_as_pytorch(op, other):
     assert a.tolist() == b.tolist()
 
 
-@pytest.mark.parametrize("other", ["python float", "0-d float64"])
-def test_reflected_comparisons_promote_as_pytorch(other):
-    a, b = _both(lambda t, o: o < t, [0.1, 0.2, 0.05], "float32", OTHERS[other])
-    assert a.tolist() == b.tolist()
+@pytest.mark.parametrize("other", ["python float", "0-d float64", "np.float64", "np.float32"])
+@pytest.mark.parametrize("op", ["<", "==", ">="])
+def test_reflected_comparisons_promote_as_pytorch(other, op):
+    compare = {"<": lambda t, o: o < t, "==": lambda t, o: o == t, ">=": lambda t, o: o >= t}[op]
+    a, b = _both(compare, [0.1, 0.2, 0.05], "float32", OTHERS[other])
+    assert cr.is_tensor(a) and a.tolist() == b.tolist()
+
+
+def test_numpy_comparison_ufuncs_on_an_eager_tensor_give_eager_tensors():
+    x = cr.tensor([0.1, 0.2], dtype=cr.float32)
+    for result, expected in ((np.less(x, 0.15), [True, False]), (np.equal(np.float64(0.1), x), [True, False]),
+                             (np.greater_equal(x, np.array(0.2)), [False, True])):
+        assert cr.is_tensor(result) and result.tolist() == expected
 
 
 def test_comparisons_inside_grad_keep_numpys_rules():

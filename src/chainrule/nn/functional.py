@@ -36,6 +36,7 @@ from chainrule.nn._pooling import _dtype, _pair, _single
 from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
 from chainrule.nn.module import mark_modified
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
+from chainrule.numpy.torch_common import as_eager
 
 __all__ = [
     "linear",
@@ -503,7 +504,9 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
     hot = (y[..., None] == np.arange(num_classes)).astype(dtype)
-    return hot if axis == -1 else np.moveaxis(hot, -1, axis)
+    hot = hot if axis == -1 else np.moveaxis(hot, -1, axis)
+    # of an eager Tensor, an eager Tensor (F.one_hot(y, 10).float() as in PyTorch)
+    return as_eager(labels, hot) if isinstance(labels, Tensor) else hot
 
 
 # -- losses ----------------------------------------------------------------------------------

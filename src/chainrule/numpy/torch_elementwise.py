@@ -12,8 +12,10 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
+from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy import activations
+from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_common import as_eager, is_eager
 from chainrule.numpy.torch_promotion import comparison_operands
@@ -26,6 +28,12 @@ def _compare(fun):
     def method(self, other):
         return as_eager(self, fun(self, other))
     return method
+
+
+# NumPy's comparison ufuncs -> the Tensor's method, and the method with the operands swapped
+_COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
+                np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
+                np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__")}
 
 
 def _constant(x, value):
@@ -58,6 +66,19 @@ def _unary_(fun, name: str):
 class TorchElementwiseMethods:
     """PyTorch's elementwise, comparison and in-place methods, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """NumPy's ufuncs on Tensors (:func:`~chainrule.numpy.dispatch.dispatch_ufunc`); a
+        comparison with an eager Tensor is its comparison method, so that
+        ``np.float64(0.1) < x`` (which NumPy's scalar hands to this) compares as ``x > 0.1``."""
+        names = _COMPARISONS.get(ufunc)
+        if names is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
+            a, b = inputs
+            if isinstance(a, Tensor) and is_eager(a):
+                return getattr(a, names[0])(b)
+            if isinstance(b, Tensor) and is_eager(b):
+                return getattr(b, names[1])(a)
+        return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     # -- comparisons and bitwise operators (an eager Tensor, so that chains go on) -----------
     __eq__ = _comparison(cnp.equal)

@@ -36,6 +36,7 @@ METHOD_FORMS = (
     "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
     "unique", "bincount", "multinomial", "bernoulli", "floor_divide", "remainder", "fmod", "atan2", "sign",
     "floor", "ceil", "trunc", "masked_select", "index_add", "scatter_add", "nonzero", "cummax", "cummin",
+    "erf", "erfc", "erfinv", "lgamma", "digamma",
 )
 
 

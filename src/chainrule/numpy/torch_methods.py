@@ -34,6 +34,7 @@ from chainrule.numpy.torch_math import TorchMathMethods
 from chainrule.numpy.torch_reductions import TorchReductionMethods
 from chainrule.numpy.torch_select import TorchSelectMethods
 from chainrule.numpy.torch_shape import TorchShapeMethods
+from chainrule.numpy.torch_special import TorchSpecialMethods
 
 __all__ = ["TorchTensorMethods", "torch_members", "values_indices"]
 
@@ -171,7 +172,7 @@ class TorchTypeMethods:
 
 
 class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods,
-                         TorchMathMethods, TorchSelectMethods):
+                         TorchMathMethods, TorchSelectMethods, TorchSpecialMethods):
     """The methods that :func:`chainrule.numpy.bindings.bind_to_core` also sets on Tensor."""
 
 

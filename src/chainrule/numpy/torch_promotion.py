@@ -141,13 +141,16 @@ def comparison_operands(a, b) -> tuple:
     """``(a, b)`` cast to the dtype PyTorch compares them in, :func:`result_type`'s (a
     float32 Tensor meets ``np.float64(0.1)`` or a 0-d float64 Tensor as float32), where
     NumPy's comparison would differ; a Python number is left to NumPy, which compares it
-    in the Tensor's dtype as PyTorch does.
+    in the Tensor's dtype as PyTorch does, and so is a NumPy scalar or 0-d array, as a
+    number (NumPy hands ``np.float64(0.1) < x`` over as a 0-d array).
 
     >>> import chainrule as cr
     >>> a, b = comparison_operands(cr.tensor([0.1], dtype="float32"), np.float64(0.1))
     >>> bool(a == b)
     True
     """
+    if isinstance(b, np.generic) or isinstance(b, np.ndarray) and b.ndim == 0:
+        b = b.item()
     if b.__class__ in (int, float, bool):
         return a, b
     dtype = result_type(a, b)

@@ -1,0 +1,50 @@
+"""PyTorch's runtime queries as a training script's first lines use them, ported by
+replacing ``torch`` with ``cr``: they pick the CPU, and ``cr.Generator().manual_seed(s)``
+seeds what takes a generator."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import data, nn
+
+
+def test_the_device_line_picks_the_cpu():
+    device = "cuda" if cr.cuda.is_available() else "cpu"
+    assert device == "cpu" and cr.cuda.device_count() == 0
+    assert not cr.backends.mps.is_available() and not cr.accelerator.is_available()
+    dev = cr.device("cuda" if cr.cuda.is_available() else "cpu")
+    assert dev.type == "cpu" and dev == "cpu"
+    model = nn.Linear(2, 1).to(dev)
+    assert model(cr.ones(3, 2, dtype=cr.float32).to(dev)).shape == (3, 1)
+    cr.backends.cudnn.benchmark = True  # accepted, as scripts set it
+    cr.cuda.manual_seed_all(0)
+
+
+@pytest.mark.parametrize("move", [lambda d: cr.ones(2).to(d), lambda d: nn.Linear(2, 1).to(d)])
+def test_another_device_is_refused_by_to(move):
+    with pytest.raises(RuntimeError, match="CPU only"):
+        move(cr.device("cuda", 0))
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.Generator(device="cuda")
+
+
+def test_a_seeded_generator_replays_splits_loaders_and_draws():
+    def run(seed):
+        ds = data.TensorDataset(np.arange(20.0))
+        train, _ = data.random_split(ds, [0.8, 0.2], generator=cr.Generator().manual_seed(seed))
+        order = [x.tolist() for (x,) in data.DataLoader(train, batch_size=4, shuffle=True,
+                                                         generator=cr.Generator().manual_seed(seed))]
+        return order, cr.randn(3, generator=cr.Generator().manual_seed(seed)).tolist()
+    assert run(42) == run(42) and run(42) != run(7)
+    g = cr.Generator().manual_seed(5)
+    assert g.initial_seed() == 5 and isinstance(g, np.random.Generator)
+
+
+def test_one_hot_of_an_eager_tensor_is_an_eager_tensor():
+    torch = pytest.importorskip("torch")
+    ours = F.one_hot(cr.tensor([0, 2, 1]), 3).float()
+    theirs = torch.nn.functional.one_hot(torch.tensor([0, 2, 1]), 3).float()
+    assert cr.is_tensor(ours) and ours.dtype == np.float32 and ours.tolist() == theirs.tolist()
+    assert isinstance(F.one_hot(np.array([1]), 2), np.ndarray)
