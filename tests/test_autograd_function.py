@@ -121,3 +121,46 @@ def test_function_errors_and_plain_inputs():
         Wrong.apply(x).sum().backward()
     with pytest.raises(TypeError, match="write the rule with chainrule.custom_vjp"):
         cr.grad(lambda v: Cube.apply(v).sum())(np.ones(2))
+
+
+def _broadcasting(lib):
+    class Scale(lib.autograd.Function):  # backward hands w's gradient back unsummed, of x's shape
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            return g * w, g * x
+
+    return Scale
+
+
+@pytest.mark.parametrize("w_shape", [(4,), (1, 4), (3, 1), ()])
+def test_a_gradient_of_the_broadcast_shape_is_summed_back_as_in_pytorch(w_shape):
+    rng = np.random.default_rng(0)
+    x0, w0 = rng.normal(size=(3, 4)), rng.normal(size=w_shape)
+    grads = []
+    for lib in (cr, torch):
+        x, w = lib.tensor(x0, requires_grad=True), lib.tensor(w0, requires_grad=True)
+        (_broadcasting(lib).apply(x, w) ** 2).sum().backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    for ours, theirs in zip(*grads, strict=True):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+def test_a_gradient_of_another_shape_is_refused_by_name():
+    class Bad(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return cr.ones(5)
+
+    with pytest.raises(RuntimeError, match="Bad.backward returned a gradient of shape"):
+        Bad.apply(cr.ones(3, requires_grad=True)).sum().backward()

@@ -27,6 +27,10 @@ CALLS = {
     "cumsum": ((1,), A), "norm": ((), A), "amax": ((1,), A), "matmul": ((B,), A), "mm": ((B,), A),
     "outer": ((A[1],), A[0]), "dot": ((A[1],), A[0]), "maximum": ((R,), A), "lerp": ((R, 0.3), A),
     "add": ((R,), A), "mul": ((2.0,), A), "div": ((P,), A), "neg": ((), A),
+    "clone": ((), A), "diag": ((), A[0]), "diff": ((), A), "kron": ((R,), A), "logaddexp": ((R,), A),
+    "hypot": ((R,), A), "fmax": ((R,), A), "exp2": ((), A), "sinc": ((), A), "addmm": ((A, B), A[:, :2]),
+    "dist": ((R,), A), "nanmean": ((), A), "repeat_interleave": ((2,), A), "broadcast_to": (((2, 3, 4),), A),
+    "moveaxis": ((0, 1), A), "select": ((1, 2), A), "fliplr": ((), A), "erf": ((), A), "lgamma": ((), P),
 }
 
 
@@ -130,3 +134,25 @@ def test_the_functions_are_chainrules_top_level_names_but_not_star_exported():
     namespace = {}
     exec("from chainrule import *", namespace)
     assert "sum" not in namespace and "abs" not in namespace and "zeros" in namespace
+
+
+def test_as_tensor_shares_what_it_can_as_pytorchs():
+    a = np.zeros(3)
+    t, tt = cr.as_tensor(a), torch.as_tensor(a)
+    t[0] = 1.0
+    assert a[0] == 1.0 and tt[0].item() == 1.0  # both share the array's memory
+    x = cr.tensor([1.0, 2.0])
+    assert cr.as_tensor(x) is x and cr.as_tensor(x, dtype=cr.float32).dtype == np.float32
+    assert cr.as_tensor([1, 2]).dtype == np.int64 and torch.as_tensor([1, 2]).dtype == torch.int64
+    assert cr.as_tensor([1, 2]).tolist() == torch.as_tensor([1, 2]).tolist()
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.as_tensor(a, device="cuda")
+
+
+@pytest.mark.parametrize("name", ["is_floating_point", "is_complex", "count_nonzero", "isclose", "logical_xor"])
+def test_predicates_and_counts_as_functions(name):
+    x = np.array([0.0, 1.5, -2.0])
+    args = (torch.tensor(x[::-1].copy()),) if name in ("isclose", "logical_xor") else ()
+    ours = getattr(cr, name)(cr.tensor(x), *(cr.tensor(a.numpy()) for a in args))
+    theirs = getattr(torch, name)(torch.tensor(x), *args)
+    assert (ours.tolist() if cr.is_tensor(ours) else ours) == (theirs.tolist() if torch.is_tensor(theirs) else theirs)

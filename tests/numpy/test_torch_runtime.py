@@ -48,3 +48,30 @@ def test_one_hot_of_an_eager_tensor_is_an_eager_tensor():
     theirs = torch.nn.functional.one_hot(torch.tensor([0, 2, 1]), 3).float()
     assert cr.is_tensor(ours) and ours.dtype == np.float32 and ours.tolist() == theirs.tolist()
     assert isinstance(F.one_hot(np.array([1]), 2), np.ndarray)
+
+
+CREATORS = {
+    "tensor": lambda d: cr.tensor([1.0], device=d), "zeros": lambda d: cr.zeros(2, device=d),
+    "ones": lambda d: cr.ones(2, device=d), "empty": lambda d: cr.empty(2, device=d),
+    "full": lambda d: cr.full((2,), 3.0, device=d), "zeros_like": lambda d: cr.zeros_like(cr.ones(2), device=d),
+    "ones_like": lambda d: cr.ones_like(cr.ones(2), device=d),
+    "empty_like": lambda d: cr.empty_like(cr.ones(2), device=d),
+    "full_like": lambda d: cr.full_like(cr.ones(2), 1.0, device=d), "arange": lambda d: cr.arange(3, device=d),
+    "linspace": lambda d: cr.linspace(0, 1, 3, device=d), "eye": lambda d: cr.eye(2, device=d),
+    "randn": lambda d: cr.randn(2, device=d), "rand": lambda d: cr.rand(2, device=d),
+    "randint": lambda d: cr.randint(0, 3, (2,), device=d), "randperm": lambda d: cr.randperm(3, device=d),
+    "randn_like": lambda d: cr.randn_like(cr.ones(2), device=d),
+    "rand_like": lambda d: cr.rand_like(cr.ones(2), device=d),
+    "as_tensor": lambda d: cr.as_tensor([1.0], device=d), "new_zeros": lambda d: cr.ones(2).new_zeros(2, device=d),
+    "new_ones": lambda d: cr.ones(2).new_ones((2,), device=d), "new_empty": lambda d: cr.ones(2).new_empty(2, device=d),
+    "new_full": lambda d: cr.ones(2).new_full((2,), 1.0, device=d),
+    "new_tensor": lambda d: cr.ones(2).new_tensor([1.0], device=d),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CREATORS))
+def test_creation_takes_pytorchs_device_argument(name):
+    for device in (None, "cpu", "cpu:0", cr.device("cpu")):
+        assert cr.is_tensor(CREATORS[name](device))
+    with pytest.raises(RuntimeError, match=f"{name}.*CPU only"):
+        CREATORS[name]("cuda")

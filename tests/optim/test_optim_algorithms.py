@@ -296,3 +296,49 @@ def test_clip_grad_norm_errors_on_nonfinite_and_clip_value():
     (v * v).sum().backward()  # a broadcast, read-only gradient must still be clippable
     optim.clip_grad_value_([v], 1.5)
     assert v.grad.tolist() == [1.5, -1.5]
+
+
+def test_a_custom_optimizer_written_for_pytorch_runs_and_agrees():
+    torch = pytest.importorskip("torch")
+
+    def make(lib):
+        class MomentumSGD(lib.optim.Optimizer):  # self.state[p] made on first use, as PyTorch's
+            def __init__(self, params, lr=0.01, momentum=0.9):
+                super().__init__(params, dict(lr=lr, momentum=momentum))
+
+            @lib.no_grad()
+            def step(self, closure=None):
+                loss = None
+                if closure is not None:
+                    with lib.enable_grad():
+                        loss = closure()
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        if "buf" not in state:
+                            state["buf"] = lib.clone(p.grad).detach()
+                        else:
+                            state["buf"].mul_(group["momentum"]).add_(p.grad)
+                        p.add_(state["buf"], alpha=-group["lr"])
+                return loss
+        return MomentumSGD
+
+    rng = np.random.default_rng(0)
+    w0, x0 = rng.normal(size=(3,)), rng.normal(size=(8, 3))
+    runs = []
+    for lib in (cr, torch):
+        w = lib.nn.Parameter(lib.tensor(w0))
+        opt = make(lib)([w], lr=0.05)
+        x = lib.tensor(x0)
+
+        def closure(opt=opt, w=w, x=x):
+            opt.zero_grad()
+            loss = ((x @ w).tanh() ** 2).sum()
+            loss.backward()
+            return loss
+        runs.append(([opt.step(closure).item() for _ in range(5)], w.detach().numpy().copy(), len(opt.state)))
+    np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-13)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-13)
+    assert runs[0][2] == runs[1][2] == 1

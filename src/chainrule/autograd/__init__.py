@@ -18,6 +18,7 @@ from chainrule.autograd import functional
 from chainrule.core.eager import EAGER, grad, is_grad_enabled, no_grad
 from chainrule.core.primitive import Primitive, def_joint_vjp
 from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import unbroadcast
 
 __all__ = ["grad", "backward", "Function", "FunctionCtx", "functional"]
 
@@ -39,6 +40,13 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         keep = bool(retain_graph) or create_graph or k < len(tensors) - 1
         t.backward(g, retain_graph=keep, create_graph=create_graph)
 
+
+
+def _expands_to(shape: tuple, grad_shape: tuple) -> bool:
+    """Whether an input of ``shape`` broadcasts to ``grad_shape`` (a gradient PyTorch sums back)."""
+    if len(shape) > len(grad_shape):
+        return False
+    return all(n in (1, m) for n, m in zip(shape[::-1], grad_shape[::-1], strict=False))
 
 class FunctionCtx:
     """The ``ctx`` of a :class:`Function`: what ``forward`` keeps for ``backward``."""
@@ -135,8 +143,11 @@ class Function:
             for k, i in enumerate(at):
                 gi = returned[i]
                 if gi is not None and tuple(np.shape(gi)) != tuple(args[i].shape):
-                    raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape "
-                                       f"{tuple(np.shape(gi))} for argument {i}, of shape {tuple(args[i].shape)}")
+                    if not _expands_to(tuple(args[i].shape), tuple(np.shape(gi))):
+                        raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape "
+                                           f"{tuple(np.shape(gi))} for argument {i}, of shape "
+                                           f"{tuple(args[i].shape)}")
+                    gi = unbroadcast(gi, args[i])  # summed over the broadcast axes, as PyTorch does
                 if isinstance(gi, Tensor) and not is_grad_enabled():  # no create_graph: plain values
                     gi = gi.primal()
                 cots.append(None if gi is None or k not in argnums else gi)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_dtype", "type_name", "set_default_dtype", "get_default_dtype", "default_float_dtype"]
+__all__ = ["as_dtype", "check_cpu", "type_name", "set_default_dtype", "get_default_dtype", "default_float_dtype"]
 
 # PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
 _TYPE_NAMES = {
@@ -48,6 +48,17 @@ def as_dtype(dtype) -> np.dtype | None:
     except TypeError:
         raise TypeError(f"{dtype!r} is not a dtype; give one of chainrule's (cr.float32, cr.float64, "
                         "cr.int64, ...), a NumPy dtype or its name") from None
+
+
+def check_cpu(device, what: str) -> None:
+    """Refuse a ``device=`` other than the CPU (None, ``'cpu'``, ``'cpu:0'`` or a device
+    object naming it pass), naming ``what`` took it.
+
+    >>> check_cpu("cpu", "zeros")
+    """
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"{what}(device={str(device)!r}): chainrule computes on the CPU only; "
+                           "use device='cpu' (or leave it out)")
 
 
 def type_name(dtype: np.dtype) -> str:

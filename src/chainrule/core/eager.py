@@ -23,7 +23,14 @@ import numpy as np
 
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
-from chainrule.core.dtypes import _DEFAULT_DTYPE, as_dtype, default_float_dtype, get_default_dtype, set_default_dtype
+from chainrule.core.dtypes import (
+    _DEFAULT_DTYPE,
+    as_dtype,
+    check_cpu,
+    default_float_dtype,
+    get_default_dtype,
+    set_default_dtype,
+)
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
 from chainrule.core.values import MIRROR, plain
@@ -41,7 +48,7 @@ def _holds_python_float(data) -> bool:
     return False
 
 
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
     """An eager Tensor holding a copy of ``data``. Python floats become float64 (NumPy's
     rule) or the dtype set with :func:`set_default_dtype`; arrays keep their dtype.
 
@@ -50,6 +57,7 @@ def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
     >>> x.shape, x.dtype
     ((1, 2), dtype('float64'))
     """
+    check_cpu(device, "tensor")
     value = data.primal() if isinstance(data, Tensor) else data
     if dtype is None and _DEFAULT_DTYPE[0] is not None and _holds_python_float(value):
         value = np.array(value)

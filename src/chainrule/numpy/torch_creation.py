@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import as_dtype
+from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
@@ -64,37 +64,40 @@ def _made(value, requires_grad: bool) -> Tensor:
     return t
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Zeros of the given size (``zeros(2, 3)`` or ``zeros((2, 3))``).
 
     >>> import chainrule as cr
     >>> cr.zeros(2, 3).shape, cr.zeros(2).dtype
     ((2, 3), dtype('float64'))
     """
+    check_cpu(device, "zeros")
     return _made(np.zeros(as_shape(size), _float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Ones of the given size.
 
     >>> import chainrule as cr
     >>> cr.ones(2).tolist()
     [1.0, 1.0]
     """
+    check_cpu(device, "ones")
     return _made(np.ones(as_shape(size), _float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A Tensor of the given size to be filled (its values are zeros here).
 
     >>> import chainrule as cr
     >>> cr.empty(3).shape
     (3,)
     """
+    check_cpu(device, "empty")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``fill_value`` everywhere; the dtype follows it (a bool, an int or a float), as in
     PyTorch.
 
@@ -102,6 +105,7 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> cr.full((2,), 7).tolist(), cr.full((1,), 0.5).dtype
     ([7, 7], dtype('float64'))
     """
+    check_cpu(device, "full")
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else (
             np.int64 if isinstance(fill_value, int | np.integer) else _float(None))
@@ -109,43 +113,47 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return _made(np.full(shape, plain(fill_value), as_dtype(dtype)), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Zeros of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
     >>> cr.zeros_like(cr.ones(2, dtype="float32")).dtype
     dtype('float32')
     """
+    check_cpu(device, "zeros_like")
     return _made(np.zeros(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Ones of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
     >>> cr.ones_like(cr.zeros(2)).tolist()
     [1.0, 1.0]
     """
+    check_cpu(device, "ones_like")
     return _made(np.ones(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """A Tensor of ``t``'s shape and dtype to be filled (zeros here).
 
     >>> import chainrule as cr
     >>> cr.empty_like(cr.zeros(2, 2)).shape
     (2, 2)
     """
+    check_cpu(device, "empty_like")
     return zeros_like(t, dtype, requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``fill_value`` in ``t``'s shape and dtype.
 
     >>> import chainrule as cr
     >>> cr.full_like(cr.zeros(2), 3).tolist()
     [3.0, 3.0]
     """
+    check_cpu(device, "full_like")
     return _made(np.full(np.shape(plain(t)), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
@@ -153,7 +161,7 @@ def _dtype(t) -> np.dtype:
     return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``start, start + step, ...`` below ``end`` (``arange(n)``: 0 to n − 1); int64 when
     every bound is an integer, floating point otherwise, as in PyTorch.
 
@@ -161,6 +169,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     >>> cr.arange(3).tolist(), cr.arange(0, 1, 0.5).tolist()
     ([0, 1, 2], [0.0, 0.5])
     """
+    check_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     bounds = (plain(start), plain(end), plain(step))
@@ -171,27 +180,29 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _made(np.arange(*bounds, dtype=as_dtype(dtype)), requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included.
 
     >>> import chainrule as cr
     >>> cr.linspace(0, 1, 3).tolist()
     [0.0, 0.5, 1.0]
     """
+    check_cpu(device, "linspace")
     return _made(np.linspace(plain(start), plain(end), int(steps), dtype=_float(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """The n × m identity (m = n by default).
 
     >>> import chainrule as cr
     >>> cr.eye(2).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
+    check_cpu(device, "eye")
     return _made(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal draws of the given size.
 
     >>> import chainrule as cr
@@ -200,28 +211,32 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Ten
     >>> a.shape, a.equal(b)
     ((2, 3), True)
     """
+    check_cpu(device, "randn")
     draws = get_generator(generator).standard_normal(as_shape(size))
     return _made(draws.astype(_float(dtype)), requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Uniform draws on [0, 1) of the given size.
 
     >>> import chainrule as cr
     >>> bool(((cr.rand(100) >= 0) & (cr.rand(100) < 1)).all())
     True
     """
+    check_cpu(device, "rand")
     draws = get_generator(generator).random(as_shape(size))
     return _made(draws.astype(_float(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False) -> Tensor:
+def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False,
+            device=None) -> Tensor:
     """Integers drawn uniformly from [low, high) (``randint(high, size)``: from 0).
 
     >>> import chainrule as cr
     >>> cr.randint(0, 3, (4,)).shape
     (4,)
     """
+    check_cpu(device, "randint")
     if high is None:
         low, high = 0, low
     if isinstance(high, tuple | list):  # randint(high, size)
@@ -229,34 +244,37 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
     return _made(get_generator(generator).integers(low, high, tuple(size)).astype(as_dtype(dtype)), requires_grad)
 
 
-def randperm(n: int, generator=None, dtype=np.int64) -> Tensor:
+def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:
     """The integers 0 to n − 1 in a random order.
 
     >>> import chainrule as cr
     >>> sorted(cr.randperm(4).tolist())
     [0, 1, 2, 3]
     """
+    check_cpu(device, "randperm")
     return _made(get_generator(generator).permutation(int(n)).astype(as_dtype(dtype)), False)
 
 
-def randn_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal draws of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
     >>> cr.randn_like(cr.zeros(2, dtype="float32")).dtype
     dtype('float32')
     """
+    check_cpu(device, "randn_like")
     return randn(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
                  requires_grad=requires_grad)
 
 
-def rand_like(t, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Uniform draws on [0, 1) of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
     >>> cr.rand_like(cr.zeros(3)).shape
     (3,)
     """
+    check_cpu(device, "rand_like")
     return rand(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
                 requires_grad=requires_grad)
 

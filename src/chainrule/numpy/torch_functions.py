@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 import chainrule.numpy as cnp
-from chainrule.core.eager import tensor
+from chainrule.core.dtypes import as_dtype, check_cpu
+from chainrule.core.eager import EAGER, tensor
 from chainrule.core.tensor import Tensor
 
 # Functions whose first argument is the tensor and whose other arguments are the method's
@@ -36,7 +39,10 @@ METHOD_FORMS = (
     "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
     "unique", "bincount", "multinomial", "bernoulli", "floor_divide", "remainder", "fmod", "atan2", "sign",
     "floor", "ceil", "trunc", "masked_select", "index_add", "scatter_add", "nonzero", "cummax", "cummin",
-    "erf", "erfc", "erfinv", "lgamma", "digamma",
+    "erf", "erfc", "erfinv", "lgamma", "digamma", "clone", "is_floating_point", "is_complex", "count_nonzero",
+    "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
+    "dist", "nanmean", "logical_xor", "repeat_interleave", "broadcast_to", "moveaxis", "heaviside", "select",
+    "index_fill", "angle", "fliplr", "flipud",
 )
 
 
@@ -47,6 +53,24 @@ def _method_form(name: str):
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
     return function
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``torch.as_tensor``: ``data`` itself if it is a Tensor of that dtype, an eager Tensor
+    sharing an ndarray's memory where no conversion is needed, else a new one.
+
+    >>> import numpy as np
+    >>> a = np.zeros(2)
+    >>> t = as_tensor(a); t[0] = 1.0; a.tolist()
+    [1.0, 0.0]
+    """
+    check_cpu(device, "as_tensor")
+    dtype = as_dtype(dtype)
+    if isinstance(data, Tensor):
+        return data if dtype is None or dtype == data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dtype == data.dtype):
+        return Tensor(data, EAGER)
+    return tensor(data, dtype=dtype)
 
 
 def real(input):
@@ -84,4 +108,4 @@ def einsum(equation: str, *operands) -> Any:
 
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
-__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag"]
+__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag", "as_tensor"]

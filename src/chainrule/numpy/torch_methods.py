@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import as_dtype, type_name
+from chainrule.core.dtypes import as_dtype, check_cpu, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
@@ -154,19 +154,24 @@ class TorchTypeMethods:
     def type_as(self, other):
         return as_eager(self, cnp.astype(self, other.dtype)) if other.dtype != self.dtype else self
 
-    def new_zeros(self, *size, dtype=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        check_cpu(device, "new_zeros")
         return _new(self, np.zeros(as_shape(size)), dtype).requires_grad_(requires_grad)
 
-    def new_ones(self, *size, dtype=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        check_cpu(device, "new_ones")
         return _new(self, np.ones(as_shape(size)), dtype).requires_grad_(requires_grad)
 
-    def new_empty(self, *size, dtype=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        check_cpu(device, "new_empty")
         return _new(self, np.zeros(as_shape(size)), dtype).requires_grad_(requires_grad)
 
-    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        check_cpu(device, "new_full")
         return _new(self, np.full(tuple(size), fill_value), dtype).requires_grad_(requires_grad)
 
-    def new_tensor(self, data, dtype=None, requires_grad=False):
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        check_cpu(device, "new_tensor")
         return _new(self, plain(data), dtype).requires_grad_(requires_grad)
 
 

@@ -8,6 +8,7 @@ handful of array operations per parameter and no recorded operations.
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,7 +39,8 @@ class Optimizer:
     def __init__(self, params: Iterable, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        # per parameter, made on first use as PyTorch's (self.state[p] in a custom step)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         if isinstance(params, Tensor):
             raise TypeError("params must be an iterable of Tensors (e.g. model.parameters()), not a Tensor")
         groups = list(params)
@@ -155,7 +157,7 @@ class Optimizer:
         for saved, own in zip(groups, self.param_groups, strict=True):
             for i, p in zip(saved["params"], own["params"], strict=True):
                 by_index[i] = p
-        new_state = {}
+        new_state = defaultdict(dict)
         for key, entry in state_dict["state"].items():
             p = by_index.get(int(key))
             if p is None:
