@@ -89,6 +89,8 @@ LAYER_CASES = {
     "BatchNorm1d": (lambda: nn.BatchNorm1d(5), lambda: torch.nn.BatchNorm1d(5), (8, 5)),
     "BatchNorm1d_3d": (lambda: nn.BatchNorm1d(3), lambda: torch.nn.BatchNorm1d(3), (4, 3, 6)),
     "BatchNorm2d": (lambda: nn.BatchNorm2d(3), lambda: torch.nn.BatchNorm2d(3), (4, 3, 5, 5)),
+    "BatchNorm3d": (lambda: nn.BatchNorm3d(3), lambda: torch.nn.BatchNorm3d(3), (2, 3, 2, 3, 2)),
+    "Softmax2d": (lambda: nn.Softmax2d(), lambda: torch.nn.Softmax2d(), (2, 3, 2, 4)),
     "LayerNorm": (lambda: nn.LayerNorm(6), lambda: torch.nn.LayerNorm(6), (4, 6)),
     "LayerNorm_2d": (lambda: nn.LayerNorm((3, 4)), lambda: torch.nn.LayerNorm((3, 4)), (2, 3, 4)),
     "ReLU": (lambda: nn.ReLU(), lambda: torch.nn.ReLU(), (4, 5)),
@@ -144,9 +146,9 @@ def test_layer_matches_torch(name, dtype):
         assert_close(p.grad, theirs_params[pname].grad, **tol)
 
 
-@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d"])
+@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"])
 def test_batch_norm_running_statistics_and_eval_mode_match_torch(cls):
-    shape = (6, 3) if cls == "BatchNorm1d" else (4, 3, 2, 3)
+    shape = {"BatchNorm1d": (6, 3), "BatchNorm2d": (4, 3, 2, 3), "BatchNorm3d": (2, 3, 2, 2, 3)}[cls]
     ours = getattr(nn, cls)(3, momentum=0.3, dtype=np.float64)
     theirs = getattr(torch.nn, cls)(3, momentum=0.3).double()
     for _ in range(3):

@@ -36,6 +36,7 @@ __all__ = [
     "Unflatten",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "LayerNorm",
     "RMSNorm",
     "Embedding",
@@ -48,6 +49,7 @@ __all__ = [
     "Softplus",
     "Softmax",
     "LogSoftmax",
+    "Softmax2d",
     "CrossEntropyLoss",
     "NLLLoss",
     "MSELoss",
@@ -383,6 +385,13 @@ class BatchNorm2d(_BatchNorm):
     _expected_ndim = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs over the batch and the three spatial
+    axes, as PyTorch's."""
+
+    _expected_ndim = (5,)
+
+
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` axes of each sample (Ba et al.,
     2016), with an elementwise scale and shift."""
@@ -619,6 +628,15 @@ class Softmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class Softmax2d(Module):
+    """``F.softmax`` over the channels of (N, C, H, W) or (C, H, W) inputs (axis −3)."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d expects a 3-d or 4-d input, got shape {tuple(x.shape)}")
+        return F.softmax(x, -3)
 
 
 class LogSoftmax(Module):
