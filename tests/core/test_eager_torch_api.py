@@ -122,3 +122,22 @@ def test_comparisons_inside_grad_keep_numpys_rules():
     def f(x):
         return (x * (x == np.float64(0.1))).sum()
     assert cr.grad(f)(np.array([0.1, 0.2], dtype=np.float32)).tolist() == [0.0, 0.0]
+
+
+def test_a_gradient_penalty_written_for_pytorch_runs_and_agrees():
+    rng = np.random.default_rng(0)
+    w0, x0 = rng.normal(size=(4, 3)), rng.normal(size=(5, 4))
+    results = []
+    for lib in (cr, torch):
+        w = lib.tensor(w0, requires_grad=True)
+        x = lib.tensor(x0).requires_grad_(True)
+        out = (x @ w).tanh()
+        (g,) = lib.autograd.grad(outputs=out, inputs=x, grad_outputs=lib.ones(5, 3, dtype=lib.float64),
+                                 create_graph=True, retain_graph=True, only_inputs=True)
+        penalty = ((g.norm(2, dim=1) - 1) ** 2).mean()
+        (penalty + out.sum()).backward()
+        results.append((penalty.item(), w.grad.numpy().copy()))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-13)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="vmap"):
+        cr.autograd.grad(cr.ones(1, requires_grad=True) * 2, [], is_grads_batched=True)

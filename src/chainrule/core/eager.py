@@ -576,10 +576,12 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False, materialize_grads: bool = False) -> tuple:
+         only_inputs: bool = True, allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
     """The gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to
     ``inputs``, returned rather than added to ``.grad`` (PyTorch's ``torch.autograd.grad``).
     With ``create_graph=True`` they are on the graph, so a gradient penalty differentiates.
+    PyTorch's arguments in its order (``only_inputs`` is accepted and, as there, ignored).
 
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -587,6 +589,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     >>> (g * g).sum().backward(); x.grad.tolist()
     [36.0, 288.0]
     """
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True): use chainrule.vmap over the grad_outputs")
+    allow_unused = bool(allow_unused) or materialize_grads
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
