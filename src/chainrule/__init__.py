@@ -65,6 +65,7 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
 from chainrule import autograd, data, func, lax, nn, optim
+from chainrule import distributions
 # PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
 # where nn, data and distributed are all loaded: each of them imports one of the others)
 from chainrule.data import distributed as _data_distributed  # noqa: F401
@@ -106,7 +107,7 @@ __all__ = [
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
-    "Generator", "device", "cuda", "accelerator", "backends",
+    "Generator", "device", "cuda", "accelerator", "backends", "distributions",
 ]
 
 # PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and
