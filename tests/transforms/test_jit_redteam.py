@@ -269,3 +269,32 @@ def test_a_function_passed_as_an_argument_has_its_state_watched(options):
     for value in (1.0, 2.0, -0.0):
         _FACTOR[0] = value
         assert same(jitted(_reads_factor, np.ones(2)), apply(_reads_factor, np.ones(2)))
+
+
+# -- Python's own arithmetic: a number on the left of a NumPy float64 ---------------------
+class _MyFloat(float):
+    pass
+
+
+class _MyComplex(complex):
+    pass
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: 1j + x[0],
+    lambda x: 1j - x[0],
+    lambda x: (2 + 1j) * x[0],
+    lambda x: 1j / x[1],
+    lambda x: 1j ** x[0],
+    lambda x: _MyFloat(2.0) * x[0],
+    lambda x: __import__("fractions").Fraction(1, 2) + x[0],
+    lambda x: x[0] + 1j,  # NumPy's: complex128
+    lambda x: 1j + x,  # an array: NumPy's
+    lambda x: 2.0 * x[0],  # float's own is overridden by float64's: NumPy's
+    lambda x: 1j + x.astype(np.complex128)[0],  # complex128: NumPy's own
+    lambda x: _MyComplex(1j) + x.astype(np.complex128)[0],
+], ids=["complex+", "complex-", "complex*", "complex/", "complex**", "float subclass",
+        "fraction", "float64+complex", "array", "float*float64", "complex+complex128",
+        "complex subclass+complex128"])
+def test_python_numbers_left_of_a_float64_give_the_plain_types(fun):
+    run_both(fun, [(np.array([1.0, 2.0]),), (np.array([-0.0, 3.0]),), (np.array([2.5, -1.0]),)])

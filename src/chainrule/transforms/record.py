@@ -14,6 +14,7 @@ their generator's state; what a replay could not repeat marks the record unrepla
 
 from __future__ import annotations
 
+import numbers
 import operator
 from collections.abc import Callable
 
@@ -22,7 +23,7 @@ import numpy as np
 from chainrule.core.eager import unrecorded_write_error
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
 
@@ -104,6 +105,22 @@ class RecordTrace(Trace):
     def new_tensor(self, value) -> Tensor:
         self.values.append(value)
         return Tensor(value, self, len(self.values) - 1)
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        # x[0] is a NumPy float64 (or complex128) in the plain call, a subclass of Python's
+        # float (complex): a number on its left whose own operator takes it gives Python's
+        # result, 1j + x[0] a complex, not NumPy's complex128. The value is read as Python
+        # reads it (a guard).
+        if (isinstance(b, Tensor) and b._trace is self and type(b._value) in _PYTHON_SCALARS
+                and isinstance(a, numbers.Number) and not kwargs):
+            method = getattr(type(a), _DUNDERS.get(prim.fun, ""), None)
+            if (method is not None and not isinstance(a, np.generic)
+                    and type(a) not in (int, bool, float, _PYTHON_SCALARS[type(b._value)])):
+                result = method(a, b._value)
+                if result is not NotImplemented:
+                    b.primal()
+                    return result
+        return self.process(prim, (a, b), kwargs)
 
     def process(self, prim, args, kwargs):
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
@@ -250,6 +267,12 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
             "remainder_": operator.imod, "matmul_": operator.imatmul, "and_": operator.iand,
             "or_": operator.ior, "xor_": operator.ixor, "lshift_": operator.ilshift,
             "rshift_": operator.irshift}
+
+
+# the NumPy scalars that subclass Python's numbers, and which
+_PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
+_DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
+            np.true_divide: "__truediv__", np.power: "__pow__"}
 
 
 def _write_result(buffer, op, other):
