@@ -298,3 +298,30 @@ class _MyComplex(complex):
         "complex subclass+complex128"])
 def test_python_numbers_left_of_a_float64_give_the_plain_types(fun):
     run_both(fun, [(np.array([1.0, 2.0]),), (np.array([-0.0, 3.0]),), (np.array([2.5, -1.0]),)])
+
+
+# -- NumPy functions without a derivative, on values nothing differentiates ---------------
+STRINGS = [(np.array(["ab", "b"]),), (np.array(["bb", "a"]),), (np.array(["aa", "aa"]),)]
+INTEGERS = [(np.array([4, 6]),), (np.array([3, 9]),), (np.array([0, -2]),)]
+
+
+def _with_itemsize(strings):
+    return strings, strings.dtype.itemsize  # Python reads the dtype: checked on replay
+
+
+@pytest.mark.parametrize("fun, calls", [
+    (np.char.upper, STRINGS),
+    (lambda x: _with_itemsize(np.char.replace(x, "a", "ccc")), STRINGS),  # dtype from values
+    (lambda x: np.strings.str_len(x) * 2, STRINGS),
+    (lambda x: np.array2string(x), INTEGERS),  # a string: read from the values
+    (lambda x: np.gcd(x, 6), INTEGERS),
+    (np.lcm.reduce, INTEGERS),
+    (lambda x: np.bitwise_count(x + 1), INTEGERS),
+], ids=["char.upper", "char.replace", "str_len", "array2string", "gcd", "lcm.reduce", "bitwise_count"])
+def test_numpy_functions_without_a_derivative_are_recorded(fun, calls):
+    run_both(fun, calls)
+
+
+def test_numpy_functions_without_a_derivative_still_refuse_a_gradient():
+    with pytest.raises(TypeError, match="numpy.upper is not differentiable"):
+        cr.jit(cr.grad(lambda x: cnp.sum(np.char.upper(x))))(np.array([4.0, 6.0]))

@@ -32,6 +32,20 @@ def _records_any(values) -> bool:
     return any(isinstance(v, Tensor) and v._trace.records for v in values)
 
 
+def _only_recorded(values):
+    """The trace of ``chainrule.jit`` when every Tensor among ``values`` (and in lists
+    and tuples among them) is one of its values that nothing differentiates, else None:
+    a NumPy function without a derivative is then recorded as it is (``np.char.upper``)."""
+    traces = set()
+    for v in values:
+        for t in v if isinstance(v, list | tuple) else (v,):
+            if isinstance(t, Tensor):
+                if not t._trace.records:
+                    return None
+                traces.add(t._trace)
+    return traces.pop() if len(traces) == 1 else None
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if not kwargs and method == "__call__":  # np.exp(t): the common case, first
         fun = MIRROR_OF.get(ufunc)
@@ -50,10 +64,14 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         fun = MIRROR_OF.get(ufunc) or NONDIFF_OF.get(ufunc)
         if fun is not None:
             return fun(*inputs, **kwargs)
+        if (trace := _only_recorded((*inputs, *kwargs.values()))) is not None:
+            return trace.foreign(ufunc, inputs, kwargs)
         raise not_supported(ufunc.__name__)
     bound = getattr(MIRROR_OF.get(ufunc), method, None)  # outer, reduce, accumulate
     if bound is not None:
         return bound(*inputs, **kwargs)
+    if (trace := _only_recorded((*inputs, *kwargs.values()))) is not None:
+        return trace.foreign(getattr(ufunc, method), inputs, kwargs)
     raise not_supported(f"{ufunc.__name__}.{method}")
 
 
@@ -67,6 +85,8 @@ def dispatch_function(func, args, kwargs):
     if func in _WRITERS and _records_any((*args, *kwargs.values())):
         raise unrecorded_write_error(func.__name__)
     fun = MIRROR_OF.get(func) or NONDIFF_OF.get(func)
+    if fun is None and (trace := _only_recorded((*args, *kwargs.values()))) is not None:
+        return trace.foreign(func, args, kwargs)
     if fun is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
         name = func.__name__

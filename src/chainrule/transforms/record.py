@@ -127,12 +127,14 @@ class RecordTrace(Trace):
         fun = prim.fun
         return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
 
-    def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None):
+    def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None,
+               check: str | None = None):
         """Run ``fun`` on the values of ``args`` and record the call; Tensors come back.
 
         ``effect="write"``: the call writes into its first argument (kept, and undone
         when a replay stops early); ``effect="draw"``: it draws from the generator that
         ``rng()`` returns (kept, its state restored when a replay stops early).
+        ``check="full"``: a replay checks the results' types, shapes and dtypes.
         """
         if not self.open:
             raise RuntimeError(
@@ -180,7 +182,7 @@ class RecordTrace(Trace):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
-        check_shape = _checks(fun)
+        check_shape = check or _checks(fun)
         if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
             # an integer or boolean traced argument may be an index or a count
             check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
@@ -188,6 +190,25 @@ class RecordTrace(Trace):
         if not unpack:
             return results[0]
         return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
+
+    def foreign(self, fun: Callable, args, kwargs):
+        """A NumPy function without a derivative (``np.char.upper(x)``) on this trace's
+        values: recorded as it is, its results' types, shapes and dtypes checked on replay
+        (they may depend on the values). A result that is not arrays (a string, a list,
+        None) is the plain call's, from values that Python read (guards)."""
+        out = self.record(fun, args, kwargs, check="full")
+        results = out if isinstance(out, list | tuple) else (out,)
+        if all(isinstance(t._value, np.ndarray | np.generic) for t in results):
+            return out
+        self.ops.pop()
+        for a in (*args, *kwargs.values()):
+            for t in a if isinstance(a, list | tuple) else (a,):
+                if isinstance(t, Tensor):
+                    t.primal()
+        if not isinstance(out, list | tuple):
+            return out._value
+        values = [t._value for t in results]
+        return values if isinstance(out, list) else same_tuple_type(out, values)
 
     def _check_generator(self, generator) -> None:
         """Before a recorded draw: the generator must be where the last recorded draw left
