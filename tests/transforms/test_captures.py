@@ -158,3 +158,58 @@ def test_captures_of_an_object_see_its_class_methods_globals():
     finally:
         SCALE = 2.0
     assert captures.unchanged()
+
+
+# -- NumPy generators the function draws from directly: never a frozen first draw ---------
+class _Sampler:
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def noisy(self, x):
+        return x + self.rng.normal(size=x.shape)
+
+
+def _generator_cases():
+    """(name, make) where make() gives (function, extra arguments), with a generator of
+    its own seeded alike each time."""
+    def default():
+        def f(x, rng=np.random.default_rng(0)):  # noqa: B008 (the case under test)
+            return x + rng.normal(size=x.shape)
+        return f, ()
+
+    def partial_keyword():
+        return functools.partial(lambda x, rng: x * rng.random(), rng=np.random.default_rng(0)), ()
+
+    def object_read():
+        sampler = _Sampler()
+        return (lambda x: sampler.noisy(x)), ()
+
+    def dict_item():
+        state = {"rng": np.random.RandomState(0)}
+        return (lambda x: x + state["rng"].randn(*x.shape)), ()
+
+    def object_argument():
+        return (lambda x, s: s.noisy(x)), (_Sampler(),)
+
+    def method():
+        return _Sampler.noisy, (_Sampler(),)
+
+    return [("default", default), ("partial keyword", partial_keyword), ("object read", object_read),
+            ("dict item", dict_item), ("object argument", object_argument), ("method", method)]
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("name, make", _generator_cases(), ids=lambda v: v if isinstance(v, str) else "")
+def test_draws_from_a_generator_the_function_holds_are_not_replayed(name, make):
+    fun, their_extra = make()
+    mine, my_extra = make()
+    jitted = cr.jit(mine)
+    draws = []
+    for _ in range(3):
+        x = np.array([1.0, 2.0])
+        args = (*my_extra, x) if name == "method" else (x, *my_extra)
+        their_args = (*their_extra, x) if name == "method" else (x, *their_extra)
+        got, want = jitted(*args), fun(*their_args)
+        assert same(got, want), (got, want)
+        draws.append(got)
+    assert not same(draws[0], draws[1])  # a new draw on each call

@@ -35,7 +35,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.transforms.arguments import replace_traced
 from chainrule.transforms.program import bits
 
-__all__ = ["Captures", "user_classes"]
+__all__ = ["Captures", "generators_in", "user_classes"]
 
 _LIBRARIES = ("numpy", "chainrule", "scipy", "functools", "builtins", "collections", "typing")
 _IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, range, slice)
@@ -118,6 +118,9 @@ class Captures:
         # why what the function reads cannot be watched (an iterator it may advance)
         self.unwatchable: str | None = None
         self._namespaces: list = []  # (a function's globals, the names its code reads)
+        # NumPy generators found (a default argument, an attribute): the trace checks that
+        # every draw from them is recorded
+        self.generators: list = []
         self._seen: set = set()
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
@@ -204,7 +207,9 @@ class Captures:
         if id(value) in self._seen:
             return
         self._seen.add(id(value))
-        if isinstance(value, np.ndarray):
+        if isinstance(value, np.random.Generator | np.random.RandomState):
+            self.generators.append(value)
+        elif isinstance(value, np.ndarray):
             snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()
             self.checks.append((4, value, (value.shape, value.dtype, value.strides), snapshot))
         elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
@@ -321,6 +326,12 @@ class Captures:
                     value = getattr(obj, name, _MISSING)
                     if value is not _MISSING:
                         self._location(2, obj, name, value, depth)
+
+
+def generators_in(values: list) -> list:
+    """The NumPy generators that ``values`` hold, as far as :class:`Captures` searches
+    (items, attributes of the user's objects, functions' defaults and cells)."""
+    return Captures(*values).generators if values else []
 
 
 def user_classes(tree, leaves) -> list[type]:

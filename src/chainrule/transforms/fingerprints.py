@@ -41,24 +41,9 @@ def same_state(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def generators_seen_by(fun, leaves) -> list:
-    """The NumPy generators a function may draw from that the trace can check: NumPy's
-    global one, the registered ones (chainrule.nn.init's), those among the arguments and
-    those its code names (closure cells and globals)."""
+def generators_seen_by(leaves) -> list:
+    """The NumPy generators a call may draw from that the trace can check, besides those
+    the function reads (found by :class:`~chainrule.transforms.captures.Captures`): NumPy's
+    global one, the registered ones (chainrule.nn.init's) and those among the arguments."""
     found = [np.random.mtrand._rand, *(source() for source in RANDOM_SOURCES)]
-    found += [leaf for leaf in leaves if isinstance(leaf, np.random.Generator | np.random.RandomState)]
-    code = getattr(fun, "__code__", None)
-    if code is not None:
-        cells = [c.cell_contents for c in (fun.__closure__ or ()) if _cell_full(c)]
-        names = getattr(fun, "__globals__", {})
-        cells += [names[n] for n in code.co_names if n in names]
-        found += [v for v in cells if isinstance(v, np.random.Generator | np.random.RandomState)]
-    return found
-
-
-def _cell_full(cell) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018
-    except ValueError:
-        return False
-    return True
+    return found + [leaf for leaf in leaves if isinstance(leaf, np.random.Generator | np.random.RandomState)]

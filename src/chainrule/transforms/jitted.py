@@ -44,7 +44,7 @@ from chainrule.transforms.arguments import (
     write_back,
     write_containers_back,
 )
-from chainrule.transforms.captures import Captures, user_classes
+from chainrule.transforms.captures import Captures, generators_in, user_classes
 from chainrule.transforms.fingerprints import generators_seen_by
 from chainrule.transforms.program import (
     GuardFailure,
@@ -396,7 +396,9 @@ class Jitted:
         if self._captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
-        generators = [g for f in (self.fun, *self._passed.values()) for g in generators_seen_by(f, given)]
+        # the generators it may draw from: a draw no recorded call made runs it plain
+        generators = [*generators_seen_by(given), *self._captures.generators,
+                      *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
         trace = RecordTrace(generators, not stateful and not any(isinstance(leaf, Tensor) for leaf in leaves))
         python_random = random.getstate()
         boxed = []
