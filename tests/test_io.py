@@ -273,6 +273,14 @@ def test_load_takes_torch_loads_keywords(tmp_path):
         assert load(path, **kwargs)["w"].tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(ValueError, match="map_location='cuda:0'"):
         load(path, map_location="cuda:0")
+    # PyTorch's DDP tutorial maps one GPU to another; an identity function maps to CPU
+    for where in ({"cuda:0": "cuda:1"}, {"cpu": "cpu"}, cr.device("cpu"), lambda storage, loc: storage,
+                  lambda storage, loc: None):
+        assert load(path, map_location=where)["w"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="to 'cuda:0'"):
+        load(path, map_location={"cpu": "cuda:0"})
+    with pytest.raises(ValueError, match="returned a str for 'w'"):
+        load(path, map_location=lambda storage, loc: "cuda")
 
 
 @pytest.mark.parametrize("obj", [

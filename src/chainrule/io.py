@@ -306,15 +306,16 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
     ``path`` may be a binary file object, read from its position. Raises
     ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
     truncated or corrupt one, or a pickle (PyTorch's own format, never read here).
-    Values are bit-for-bit those saved. ``map_location`` (None or ``"cpu"``) and
-    ``weights_only`` are ``torch.load``'s: arrays load into memory, and a file holds only
-    data (no code ever runs on load), so ``weights_only=False`` changes nothing.
+    Values are bit-for-bit those saved. ``map_location`` and ``weights_only`` are
+    ``torch.load``'s: arrays load into CPU memory, where every array of a file is, so
+    ``map_location`` may be None, ``"cpu"``, a dict of locations that leaves ``"cpu"`` as it
+    is (``{"cuda:0": "cuda:1"}`` maps nothing here), or a function ``f(array, "cpu")``
+    returning the array (or None to keep it); a file holds only data (no code ever runs
+    on load), so ``weights_only=False`` changes nothing.
     """
-    if map_location not in (None, "cpu") and str(map_location) != "cpu":
-        raise ValueError(f"load: map_location={map_location!r}: arrays load into CPU memory; pass None or 'cpu'")
     data = _read(path)
     header, metadata, start = _parse_header(data, path)
-    arrays = _load_arrays(data, header, start, path)
+    arrays = _mapped(_load_arrays(data, header, start, path), map_location)
     if _TREE not in metadata:
         return arrays
     try:
@@ -322,6 +323,31 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
     except json.JSONDecodeError:
         raise ModelFileError(f"{path}: corrupt {_TREE} metadata (not JSON)") from None
     return _decode_tree(tree, arrays, path)
+
+
+def _mapped(arrays: dict[str, np.ndarray], map_location) -> dict[str, np.ndarray]:
+    """``arrays`` after ``torch.load``'s ``map_location``, which can only leave them in CPU
+    memory; any other destination is refused."""
+    if map_location is None or str(map_location) == "cpu":
+        return arrays
+    if isinstance(map_location, dict):
+        target = map_location.get("cpu", "cpu")
+        if str(target) != "cpu":
+            raise ValueError(f"load: map_location={map_location!r} sends the arrays, which are in CPU memory, "
+                             f"to {target!r}; arrays load into CPU memory only")
+        return arrays
+    if callable(map_location):
+        out = {}
+        for name, a in arrays.items():
+            moved = map_location(a, "cpu")
+            if moved is None:
+                moved = a
+            elif not isinstance(moved, np.ndarray):
+                raise ValueError(f"load: map_location returned a {type(moved).__name__} for '{name}'; "
+                                 "arrays load into CPU memory: return the array given (or None)")
+            out[name] = moved
+        return out
+    raise ValueError(f"load: map_location={map_location!r}: arrays load into CPU memory; pass None or 'cpu'")
 
 
 def _load_arrays(data: bytes, header: dict, start: int, path) -> dict[str, np.ndarray]:
