@@ -70,6 +70,7 @@ from chainrule import distributions
 # where nn, data and distributed are all loaded: each of them imports one of the others)
 from chainrule.data import distributed as _data_distributed  # noqa: F401
 from chainrule.nn import parallel as _nn_parallel  # noqa: F401
+from chainrule import utils
 from chainrule.io import load, save
 from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at
@@ -101,7 +102,7 @@ __all__ = [
     "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat", "checkpoint_policies",
     "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
-    "viz", "autograd", "data", "func", "lax", "nn", "optim", "save", "load", "manual_seed", "inference_mode",
+    "viz", "autograd", "data", "func", "lax", "nn", "optim", "utils", "save", "load", "manual_seed", "inference_mode",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",

@@ -564,15 +564,50 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
     order = toposort(root)
     saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
+    _collecting.append(collect)
     try:
         try:
             eager_backward_pass(order, gradient, retain_graph, create_graph, collect)
         finally:
             set_grad_mode(saved)
+            _collecting.pop()
         for callback in callbacks:  # a callback may queue more: the loop reaches them
             callback()
     finally:
         _queued.pop()
+
+
+# What each running backward pass collects into (None: the .grad of leaves), innermost last
+_collecting: list = []
+
+
+def nested_backward(roots: list, gradients: list, inputs: list) -> list:
+    """From inside a vjp rule of a running backward pass (a checkpoint's recomputation):
+    the backward pass of the eager Tensors ``roots`` weighted by ``gradients``, whose leaf
+    gradients go where the running pass puts its own (``.grad``, or what :func:`grad`
+    collects), and whose callbacks run when the running pass ends. Returns the gradients
+    of the leaves ``inputs`` (None where there is none), which it does not write."""
+    if not _collecting:
+        raise RuntimeError("nested_backward is for vjp rules that run during backward()")
+    outer = _collecting[-1]
+    collect = {t._node: None for t in inputs}
+    if outer is not None:
+        collect.update((node, None) for node in outer)
+    saved = set_grad_mode(False)
+    _collecting.append(collect)
+    try:
+        for k, (root, g) in enumerate(zip(roots, gradients, strict=True)):
+            eager_backward_pass(toposort(root._node), plain(g), k < len(roots) - 1, False, collect,
+                                others_to_grad=outer is None)
+    finally:
+        _collecting.pop()
+        set_grad_mode(saved)
+    if outer is not None:
+        for node in outer:
+            g = collect[node]
+            if g is not None:
+                outer[node] = g if outer[node] is None else outer[node] + g
+    return [collect[t._node] for t in inputs]
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -624,7 +659,8 @@ def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
 
 
-def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool, collect=None) -> None:
+def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool, collect=None,
+                        others_to_grad: bool = False) -> None:
     """The backward pass over an eager graph: ``core.backward.backward_pass`` with the
     nodes (``order``, the root first) as keys, and the eager layer's own work at the
     nodes that need it (``visit``): hooks, ``.grad`` of leaves and retained Tensors,
@@ -637,7 +673,8 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
     hooks has no rules to run: its ``.grad`` is written once the pass is done.
 
     ``collect`` (for :func:`grad`): a dict whose nodes get their gradient added there,
-    and no ``.grad`` is written.
+    and no ``.grad`` is written (unless ``others_to_grad``: then the nodes not in it
+    get theirs in ``.grad`` as usual).
     """
     tape = {}
     watched = set()
@@ -673,10 +710,9 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
                 r = hook(_as_tensor(g))
                 if r is not None:
                     g = r if create_graph else plain(r)
-        if collect is not None:
-            if node in collect:
-                collect[node] = g if collect[node] is None else collect[node] + g
-        elif node.tensor_ref is not None:
+        if collect is not None and node in collect:
+            collect[node] = g if collect[node] is None else collect[node] + g
+        elif (collect is None or others_to_grad) and node.tensor_ref is not None:
             owner = _accumulate(node, g)
             if owner is not None and hooks:
                 for hook in list(hooks):
@@ -705,10 +741,10 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
         g = cots[node]
         if g is None:
             continue
-        if collect is None:
-            _accumulate(node, g)
-        elif node in collect:
+        if collect is not None and node in collect:
             collect[node] = g if collect[node] is None else collect[node] + g
+        elif collect is None or others_to_grad:
+            _accumulate(node, g)
 
 
 def _as_recorded(inputs, args, parents) -> tuple:

@@ -228,6 +228,14 @@ class CompositePrimitive(Primitive):
         By default: the body differentiated as it runs (None: inline it)."""
         return None
 
+    def eager(self, args: tuple):
+        """For the eager layer, called on eager Tensors of which one requires grad (and
+        gradients enabled): the output pytree, recorded on the eager graph by the method
+        itself. None (the default): record the rules of :meth:`reverse`, as a reverse trace
+        does. For a body whose derivatives reach Tensors it was not given (the parameters
+        of a module it calls), which the reverse rules, made from the arguments, cannot see."""
+        return None
+
     def tangent(self, primals: list, tangents: list, in_tree):
         """``(output, output tangent)`` pytrees for a forward trace, given the argument
         leaves and their tangents (None: no tangent). None: run the body inline."""

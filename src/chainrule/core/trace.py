@@ -579,6 +579,9 @@ class EagerTrace(Trace):
         parents = [(i, leaves[i]._node) for i in own if leaves[i]._node is not None]
         if not parents or not grad_enabled():
             return prim.fun(*args)  # nothing to differentiate: the body, on these Tensors
+        out = prim.eager(args)
+        if out is not None:
+            return out
         made = prim.reverse(values, in_tree)
         if made is None:
             return prim.fun(*args)

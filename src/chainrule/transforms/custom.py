@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import operator
 from collections.abc import Callable, Sequence
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import CompositePrimitive, Primitive, def_jvps, def_vjps
+from chainrule.core.eager import enable_grad, nested_backward, no_grad, tensor
+from chainrule.core.primitive import CompositePrimitive, Primitive, def_joint_vjp, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
+from chainrule.core.rng import default_generator
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import grad_enabled
 from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import vjp
 from chainrule.transforms.vmap import vmap
@@ -370,7 +374,18 @@ class checkpoint_call(custom_vjp):
 
     def __init__(self, fun: Callable, static_argnums: Sequence[int] = ()):
         super().__init__(fun, nondiff_argnums=static_argnums)
-        self.defvjp(lambda *args: (fun(*args), args), lambda args, g: vjp(fun, *args)[1](g))
+        rng = default_generator()
+
+        def fwd(*args):
+            first_draw = rng.bit_generator.state
+            return fun(*args), (args, first_draw)
+
+        def bwd(residuals, g):
+            args, first_draw = residuals
+            with drawing_again(first_draw):
+                return vjp(fun, *args)[1](g)
+
+        self.defvjp(fwd, bwd)
 
     def _of_differentiated(self, static, full):
         return checkpoint_call(lambda *d: self.fun(*full(d)))
@@ -380,6 +395,70 @@ class checkpoint_call(custom_vjp):
 
     def batched(self, in_axes, in_tree, axes):
         return checkpoint_call(vmap(self.fun, in_axes))
+
+    def eager(self, args):
+        """On eager Tensors: ``fun`` runs without recording, and the backward pass runs it
+        again, recording, and calls ``backward()`` through it, so that the Tensors ``fun``
+        reads without being given them (a module's parameters) get their ``.grad`` as
+        without ``checkpoint``, as PyTorch's checkpoint does. The global generator is put
+        back to its state of the first run for the second, so dropout draws the same masks."""
+        fun = self.fun
+        leaves, in_tree = tree_flatten(args)
+        at = [i for i, v in enumerate(leaves) if isinstance(v, Tensor)]
+        first_draw = default_generator().bit_generator.state
+        with no_grad():
+            out = fun(*args)
+        out_leaves, out_tree = tree_flatten(out)
+        tensor_outs = [k for k, o in enumerate(out_leaves) if isinstance(o, Tensor)]
+        if not tensor_outs:
+            return out
+        values = [out_leaves[k]._value for k in tensor_outs]
+        several = len(values) > 1
+
+        def run(*_):
+            return tuple(values) if several else values[0]
+
+        def rerun_and_backward(g, ans, argnums, *inputs):
+            gs = list(g) if several else [g]
+            if grad_enabled():  # backward(create_graph=True)
+                raise NotImplementedError(
+                    f"{self.__name__}: backward(create_graph=True) through a checkpoint of eager "
+                    "Tensors is not supported; call the function without checkpoint")
+            again = list(leaves)
+            for k, i in enumerate(at):
+                again[i] = tensor(inputs[k], requires_grad=leaves[i].requires_grad)
+            with drawing_again(first_draw), enable_grad():
+                redone = tree_flatten(fun(*tree_unflatten(in_tree, again)))[0]
+            roots = [(redone[k], c) for k, c in zip(tensor_outs, gs, strict=True)
+                     if c is not None and isinstance(redone[k], Tensor) and redone[k].requires_grad]
+            needed = [again[i] for k, i in enumerate(at) if k in argnums and again[i].requires_grad]
+            if not roots:
+                return [None] * len(at)
+            got = nested_backward([r for r, _ in roots], [c for _, c in roots], needed)
+            by_leaf = {id(t): c for t, c in zip(needed, got, strict=True)}
+            return [by_leaf.get(id(again[i])) for i in at]
+
+        rules = Primitive(run, name=self.__name__, multiple_outputs=several)
+        def_joint_vjp(rules, rerun_and_backward)
+        made = rules(*[leaves[i] for i in at])
+        made = list(made) if several else [made]
+        for k, t in zip(tensor_outs, made, strict=True):
+            out_leaves[k] = t
+        return tree_unflatten(out_tree, out_leaves)
+
+
+@contextlib.contextmanager
+def drawing_again(state: dict):
+    """The global generator at ``state`` (where it was when a checkpointed function first
+    ran), so that its recomputation draws the same random numbers (dropout's masks); put
+    back as it was afterwards."""
+    rng = default_generator()
+    now = rng.bit_generator.state
+    rng.bit_generator.state = state
+    try:
+        yield
+    finally:
+        rng.bit_generator.state = now
 
 
 def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | None = None,

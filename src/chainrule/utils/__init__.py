@@ -1,0 +1,25 @@
+"""PyTorch's ``torch.utils`` module paths, so that a program written for PyTorch imports
+its data pipeline and activation checkpointing unchanged: ``chainrule.utils.data`` is
+:mod:`chainrule.data` (``from chainrule.utils.data import DataLoader``, and
+``chainrule.utils.data.distributed``), ``chainrule.utils.checkpoint`` is PyTorch's
+``checkpoint(function, *args)`` on :func:`chainrule.checkpoint`.
+
+>>> import chainrule as torch
+>>> from chainrule.utils.data import DataLoader, TensorDataset
+>>> DataLoader is torch.data.DataLoader
+True
+"""
+
+import sys
+
+from chainrule import data
+from chainrule.data import distributed as _data_distributed
+
+# One module under two names, as an alias in sys.modules: the import system finds
+# chainrule.utils.data (and its submodule) there, and both names hold the same classes.
+sys.modules[__name__ + ".data"] = data
+sys.modules[__name__ + ".data.distributed"] = _data_distributed
+
+from chainrule.utils import checkpoint  # noqa: E402
+
+__all__ = ["data", "checkpoint"]
