@@ -10,6 +10,9 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 """
 
 # ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
+import functools as _functools
+import types as _types
+
 from chainrule.core.tensor import Tensor
 from chainrule.core.eager import (
     enable_grad,
@@ -81,7 +84,20 @@ from chainrule.numpy.torch_creation import (
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
 from chainrule.numpy import torch_functions as _torch_functions
-from chainrule.numpy.torch_runtime import Generator, accelerator, backends, cuda, device
+from chainrule.numpy.torch_runtime import (
+    Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, cuda, device,
+    get_default_device, get_float32_matmul_precision, get_num_threads, set_default_device,
+    set_float32_matmul_precision, set_num_threads, use_deterministic_algorithms,
+)
+from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
+from chainrule.core.dtypes import bfloat16
+from chainrule import amp, testing
+from chainrule.amp import autocast
+
+# torch.cuda.amp and torch.cpu.amp: the same autocast (for that device) and GradScaler
+cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)
+cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.partial(autocast, "cpu"),
+                                                       GradScaler=amp.GradScaler))
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -108,7 +124,11 @@ __all__ = [
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
-    "Generator", "device", "cuda", "accelerator", "backends", "distributions",
+    "Generator", "device", "cuda", "accelerator", "backends", "distributions", "Size", "compile",
+    "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
+    "get_default_device", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp", "autocast",
+    "testing", "cpu", "bfloat16",
 ]
 
 # PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and

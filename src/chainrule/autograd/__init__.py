@@ -12,15 +12,20 @@ with a backward pass written by hand), and :mod:`~chainrule.autograd.functional`
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
 
 from chainrule.autograd import functional
-from chainrule.core.eager import EAGER, grad, is_grad_enabled, no_grad
+from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
+from chainrule.core.eager import EAGER, grad, is_grad_enabled, no_grad, tensor
 from chainrule.core.primitive import Primitive, def_joint_vjp
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import unbroadcast
 
-__all__ = ["grad", "backward", "Function", "FunctionCtx", "functional"]
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "functional", "Variable", "detect_anomaly",
+           "set_detect_anomaly", "gradcheck", "GradcheckError"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
@@ -165,3 +170,128 @@ class Function:
 
 def _eager(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
+
+
+def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+    """PyTorch's legacy ``Variable(t, requires_grad=...)``: a Variable is a Tensor, so this
+    is ``t`` itself, or, with ``requires_grad=True``, a leaf sharing its memory that
+    requires grad.
+
+    >>> import chainrule as cr
+    >>> v = cr.autograd.Variable(cr.ones(2), requires_grad=True); v.requires_grad
+    True
+    """
+    t = data if isinstance(data, Tensor) else tensor(data)
+    return t.detach().requires_grad_(True) if requires_grad else t
+
+
+_GLOBAL_ANOMALY: list = []  # the detect_anomaly scopes opened by set_detect_anomaly(True)
+
+
+class set_detect_anomaly:
+    """PyTorch's ``torch.autograd.set_detect_anomaly(mode)``: turns anomaly detection
+    (:class:`~chainrule.core.anomaly.detect_anomaly`) on or off from here on, or, used as
+    a context manager, until the block ends.
+
+    >>> import chainrule as cr
+    >>> with cr.autograd.set_detect_anomaly(True):
+    ...     cr.is_anomaly_enabled()
+    True
+    >>> cr.is_anomaly_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._opened = self._closed = 0
+        if mode and not is_anomaly_enabled():
+            scope = detect_anomaly()
+            scope.__enter__()
+            _GLOBAL_ANOMALY.append(scope)
+            self._opened = 1
+        elif not mode:
+            while _GLOBAL_ANOMALY:
+                _GLOBAL_ANOMALY.pop().__exit__(None, None, None)
+                self._closed += 1
+
+    def __enter__(self) -> set_detect_anomaly:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for _ in range(self._opened):
+            if _GLOBAL_ANOMALY:
+                _GLOBAL_ANOMALY.pop().__exit__(None, None, None)
+        for _ in range(self._closed):
+            scope = detect_anomaly()
+            scope.__enter__()
+            _GLOBAL_ANOMALY.append(scope)
+
+
+class GradcheckError(RuntimeError):
+    """What :func:`gradcheck` raises where the derivatives disagree with finite differences."""
+
+
+def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
+              check_grad_dtypes: bool = False, check_batched_grad: bool = False,
+              check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
+              check_backward_ad: bool = True, fast_mode: bool = False, masked: bool | None = None) -> bool:
+    """PyTorch's ``torch.autograd.gradcheck``: the Jacobian of ``func`` at ``inputs`` (the
+    Tensors among them that require grad), computed by backward passes, against central
+    finite differences with step ``eps``; each entry must satisfy
+    ``|analytical - numerical| <= atol + rtol * |numerical|``. Returns True, or raises
+    :class:`GradcheckError` (returns False with ``raise_exception=False``). Use float64.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.3, -1.2], dtype=cr.float64, requires_grad=True)
+    >>> cr.autograd.gradcheck(lambda t: (t.tanh() * t).sum(), (x,))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: none of the inputs requires grad; make them with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64 and inputs[i].dtype != np.complex128:
+            warnings.warn(f"gradcheck: input {i} requires grad and is not a double precision floating point "
+                          "tensor; finite differences in float32 are not precise enough", stacklevel=2)
+
+    def outputs(args) -> list:
+        out = func(*args)
+        out = out if isinstance(out, tuple | list) else (out,)
+        return [o for o in out if isinstance(o, Tensor)]
+
+    with no_grad():
+        base = outputs(inputs)
+    for i in checked:
+        x = inputs[i]
+        values = np.array(x.detach().numpy(), dtype=x.dtype, copy=True)
+        numerical = [np.zeros((x.numel(), o.numel())) for o in base]
+        for j in range(values.size):
+            shifted = []
+            for step in (eps, -eps):
+                moved = values.copy()
+                moved.flat[j] += step
+                args = list(inputs)
+                args[i] = tensor(moved)
+                with no_grad():
+                    shifted.append([np.asarray(o.detach().numpy(), dtype=np.float64).ravel() for o in outputs(args)])
+            for n, (plus, minus) in enumerate(zip(*shifted, strict=True)):
+                numerical[n][j] = (plus - minus) / (2 * eps)
+        analytical = [np.zeros_like(m) for m in numerical]
+        outs = outputs(inputs)
+        for n, o in enumerate(outs):
+            if not o.requires_grad:
+                continue
+            flat = o.reshape(-1)
+            for m in range(flat.numel()):
+                (g,) = grad(flat[m], inputs[i], retain_graph=True, allow_unused=True)
+                if g is not None:
+                    analytical[n][:, m] = np.asarray(g.numpy(), dtype=np.float64).ravel()
+        for n in range(len(outs)):
+            if not np.allclose(analytical[n], numerical[n], rtol=rtol, atol=atol):
+                message = (f"Jacobian mismatch for output {n} with respect to input {i},\n"
+                           f"numerical:{numerical[n]}\nanalytical:{analytical[n]}\n")
+                if raise_exception:
+                    raise GradcheckError(message)
+                return False
+    return True

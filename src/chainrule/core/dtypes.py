@@ -21,6 +21,20 @@ _TYPE_NAMES = {
 _NAME_OF_TYPE = {np.dtype(v): k for k, v in _TYPE_NAMES.items()}
 
 
+class DtypeWithoutNumPy:
+    """A PyTorch dtype that NumPy has no counterpart of (``bfloat16``): a name that
+    ``autocast(dtype=...)`` takes; as the dtype of a Tensor it is refused by name."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+
+bfloat16 = DtypeWithoutNumPy("bfloat16")
+
+
 def as_dtype(dtype) -> np.dtype | None:
     """The NumPy dtype that ``dtype`` names (None stays None): a NumPy dtype, a name, a
     PyTorch dtype object, or a legacy type name such as ``'torch.FloatTensor'``.
@@ -30,6 +44,9 @@ def as_dtype(dtype) -> np.dtype | None:
     """
     if dtype is None or isinstance(dtype, np.dtype):
         return dtype
+    if isinstance(dtype, DtypeWithoutNumPy):
+        raise TypeError(f"{dtype.name} has no NumPy counterpart, so chainrule has no Tensors of it; use float32 "
+                        "or float64")
     if type(dtype).__module__ == "torch" and type(dtype).__name__ == "dtype":  # torch.float32
         name = str(dtype).rpartition(".")[2]
         try:

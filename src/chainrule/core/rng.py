@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.trace import RANDOM_SOURCES
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER, RANDOM_SOURCES
 
-__all__ = ["manual_seed", "default_generator", "get_generator"]
+__all__ = ["manual_seed", "default_generator", "get_generator", "initial_seed", "seed",
+           "get_rng_state", "set_rng_state"]
 
-_GENERATOR = np.random.default_rng()
+# The seed the generator started from (PyTorch's ``initial_seed``): a fresh one per
+# process until manual_seed sets it
+_SEED = [int(np.random.SeedSequence().entropy % 2**63)]
+_GENERATOR = np.random.default_rng(_SEED[0])
 
 
 def manual_seed(seed) -> np.random.Generator:
@@ -31,7 +36,70 @@ def manual_seed(seed) -> np.random.Generator:
     True
     """
     _GENERATOR.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+    _SEED[0] = seed
     return _GENERATOR
+
+
+def initial_seed() -> int:
+    """The seed the global generator started from: the last :func:`manual_seed`'s, or the
+    one drawn for this process (PyTorch's ``torch.initial_seed()``).
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(7); cr.initial_seed()
+    7
+    """
+    return _SEED[0]
+
+
+def seed() -> int:
+    """Reseed the global generator from fresh entropy and return the new seed (PyTorch's
+    ``torch.seed()``).
+
+    >>> import chainrule as cr
+    >>> cr.seed() == cr.initial_seed()
+    True
+    """
+    new = int(np.random.SeedSequence().entropy % 2**63)
+    manual_seed(new)
+    return new
+
+
+# PCG64's state as bytes (PyTorch's get_rng_state is a uint8 tensor): the 128-bit state
+# and increment, then whether a 32-bit half is buffered, and that half
+_STATE_BYTES = 40
+
+
+def get_rng_state() -> Tensor:
+    """The global generator's state as 40 bytes (a uint8 Tensor), which
+    :func:`set_rng_state` restores: PyTorch's ``torch.get_rng_state()``, savable in a
+    checkpoint as any array.
+
+    >>> import chainrule as cr
+    >>> saved = cr.get_rng_state(); a = cr.rand(2).tolist()
+    >>> cr.set_rng_state(saved); a == cr.rand(2).tolist()
+    True
+    """
+    state = _GENERATOR.bit_generator.state
+    inner = state["state"]
+    raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
+           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little"))
+    return Tensor(np.frombuffer(raw, dtype=np.uint8).copy(), EAGER)
+
+
+def set_rng_state(new_state) -> None:
+    """Restore the global generator from what :func:`get_rng_state` returned (an array
+    or Tensor of 40 bytes)."""
+    raw = np.asarray(getattr(new_state, "_value", new_state))
+    if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
+        raise ValueError(f"set_rng_state: expected the {_STATE_BYTES} bytes (uint8) that get_rng_state returns, "
+                         f"got dtype {raw.dtype} and shape {raw.shape}")
+    b = raw.tobytes()
+    _GENERATOR.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": int.from_bytes(b[:16], "little"), "inc": int.from_bytes(b[16:32], "little")},
+        "has_uint32": int.from_bytes(b[32:36], "little"),
+        "uinteger": int.from_bytes(b[36:40], "little"),
+    }
 
 
 def default_generator() -> np.random.Generator:

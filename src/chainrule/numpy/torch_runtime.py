@@ -8,13 +8,18 @@ is a seeded NumPy generator that every ``generator=`` argument takes.
 
 from __future__ import annotations
 
+import os
 import types
+from collections.abc import Callable
 
 import numpy as np
 
 from chainrule.numpy.torch_common import Device
 
-__all__ = ["Generator", "device", "cuda", "accelerator", "backends"]
+__all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", "set_num_threads",
+           "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
+           "get_default_device", "Size"]
 
 
 class Generator(np.random.Generator):
@@ -81,3 +86,139 @@ backends = types.SimpleNamespace(
     cuda=types.SimpleNamespace(is_built=_false, matmul=types.SimpleNamespace(allow_tf32=False)),
     cudnn=types.SimpleNamespace(is_available=_false, benchmark=False, deterministic=False, enabled=False),
 )
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable = "inductor", mode: str | None = None, options: dict | None = None,
+            disable: bool = False):
+    """PyTorch's ``torch.compile``, so that ``model = torch.compile(model)`` runs: it returns
+    the module or function as it is (also as a decorator, with or without arguments).
+    chainrule's eager layer runs it as written; the compiler of functional code is
+    :func:`chainrule.jit`, which replays a traced step and checks it is the same call.
+
+    >>> import chainrule as cr
+    >>> layer = cr.nn.Linear(2, 1)
+    >>> cr.compile(layer) is layer, cr.compile(mode="max-autotune")(layer) is layer
+    (True, True)
+    """
+    if model is None:
+        return lambda fn: fn
+    if not callable(model):
+        raise TypeError(f"compile: expected a module or a function, got {type(model).__name__}")
+    return model
+
+
+def _threadpoolctl():
+    try:
+        import threadpoolctl  # optional, installed with scikit-learn (the train extra)
+    except ImportError:
+        return None
+    return threadpoolctl
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of BLAS threads (PyTorch's ``torch.set_num_threads``), through
+    threadpoolctl (installed with scikit-learn, the ``train`` extra); NumPy's elementwise
+    work is single-threaded either way.
+
+    >>> import chainrule as cr
+    >>> cr.set_num_threads(1); cr.get_num_threads()
+    1
+    """
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+    tpc = _threadpoolctl()
+    if tpc is None:
+        raise ImportError("set_num_threads sets BLAS's threads through threadpoolctl: pip install threadpoolctl "
+                          "(or set OPENBLAS_NUM_THREADS before starting Python)")
+    _LIMITS.append(tpc.threadpool_limits(limits=n, user_api="blas"))
+
+
+_LIMITS: list = []  # threadpoolctl limits in force (kept alive: they last as long as the process)
+
+
+def get_num_threads() -> int:
+    """The number of BLAS threads (threadpoolctl's count where it is installed, else
+    what ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` ask for, else one per CPU, OpenBLAS's
+    default)."""
+    tpc = _threadpoolctl()
+    if tpc is not None:
+        counts = [info["num_threads"] for info in tpc.threadpool_info() if info.get("user_api") == "blas"]
+        if counts:
+            return int(counts[0])
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+_MATMUL_PRECISION = ["highest"]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """PyTorch's ``torch.set_float32_matmul_precision``: ``"high"`` and ``"medium"`` allow
+    lower-precision (TF32, bfloat16) products on GPUs that have them. On the CPU every
+    float32 product is computed in full float32 precision, as PyTorch's CPU products are,
+    whatever is set; the setting is kept for :func:`get_float32_matmul_precision`.
+
+    >>> import chainrule as cr
+    >>> cr.set_float32_matmul_precision("high"); cr.get_float32_matmul_precision()
+    'high'
+    >>> cr.set_float32_matmul_precision("highest")
+    """
+    if precision not in ("highest", "high", "medium"):
+        raise ValueError(f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got {precision!r}")
+    _MATMUL_PRECISION[0] = precision
+
+
+def get_float32_matmul_precision() -> str:
+    return _MATMUL_PRECISION[0]
+
+
+_DETERMINISTIC = [False]
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """PyTorch's ``torch.use_deterministic_algorithms``: chainrule has no nondeterministic
+    algorithms to turn off (a computation on the same inputs with the same BLAS threads
+    gives the same bits), so the flag is only recorded."""
+    _DETERMINISTIC[0] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _DETERMINISTIC[0]
+
+
+def set_default_device(where) -> None:
+    """PyTorch's ``torch.set_default_device``: only the CPU (or None) is taken."""
+    if where is not None and str(where).split(":")[0] != "cpu":
+        raise RuntimeError(f"set_default_device({str(where)!r}): chainrule computes on the CPU only")
+
+
+def get_default_device() -> Device:
+    return Device("cpu")
+
+
+class _SizeType(type):
+    def __instancecheck__(cls, obj) -> bool:  # a Tensor's shape is a tuple of ints
+        return isinstance(obj, tuple) and all(isinstance(n, int | np.integer) for n in obj)
+
+
+class Size(tuple, metaclass=_SizeType):
+    """PyTorch's ``torch.Size``: a tuple of ints (a Tensor's ``.shape`` and ``.size()`` are
+    plain tuples, and count as ``Size``), with ``numel()``.
+
+    >>> import chainrule as cr
+    >>> s = cr.Size([2, 3]); s, s.numel(), isinstance(cr.zeros(2, 3).shape, cr.Size)
+    ((2, 3), 6, True)
+    """
+
+    def __new__(cls, sizes=()):
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n

@@ -1,0 +1,156 @@
+"""PyTorch's automatic mixed precision, ``torch.amp``: ``autocast`` and ``GradScaler``, so
+that training scripts written with them run.
+
+chainrule computes in the dtypes of the inputs: there is no lower-precision autocasting.
+An enabled ``autocast`` block runs as it is, in the inputs' precision (a warning says so
+once), so results are at least as precise as PyTorch's under autocast, not bit for bit
+the same. ``GradScaler`` does what PyTorch's does: multiplies the loss by a power-of-two
+scale, divides the gradients by it before the step (exact in float32, short of overflow),
+skips steps whose gradients hold inf or NaN and adapts the scale, so a script that uses it
+trains as without it.
+
+>>> import chainrule as cr
+>>> w = cr.nn.Parameter(cr.ones(2)); opt = cr.optim.SGD([w], lr=0.1)
+>>> scaler = cr.amp.GradScaler("cpu")
+>>> scaler.scale((w * 3).sum()).backward(); scaler.step(opt); scaler.update()
+>>> w.tolist(), scaler.get_scale()
+([0.7, 0.7], 65536.0)
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.dtypes import DtypeWithoutNumPy, as_dtype
+from chainrule.core.pytree import tree_map
+from chainrule.core.tensor import Tensor
+
+__all__ = ["autocast", "GradScaler"]
+
+_WARNED = [False]
+
+
+class autocast:
+    """PyTorch's ``torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``
+    as a context manager or decorator: the block runs in its inputs' precision (see the
+    module's docstring); an enabled one warns once that nothing is cast."""
+
+    def __init__(self, device_type: str = "cpu", dtype=None, enabled: bool = True, cache_enabled: bool | None = None):
+        if not isinstance(device_type, str):
+            raise TypeError(f"autocast: device_type must be a string such as 'cpu' or 'cuda', got {device_type!r}")
+        if dtype is not None and not isinstance(dtype, DtypeWithoutNumPy):
+            as_dtype(dtype)  # a dtype it names (bfloat16, which NumPy lacks, is fine here: nothing is cast)
+        self.device_type, self.dtype, self.enabled = device_type, dtype, bool(enabled)
+
+    def __enter__(self) -> autocast:
+        if self.enabled and not _WARNED[0]:
+            _WARNED[0] = True
+            warnings.warn("autocast: chainrule computes in the dtypes of the inputs; the block runs without "
+                          "casting to lower precision", stacklevel=2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def __call__(self, fun: Callable) -> Callable:
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            with self:
+                return fun(*args, **kwargs)
+        return wrapped
+
+
+class GradScaler:
+    """PyTorch's ``torch.amp.GradScaler(device="cuda", init_scale=2.**16, growth_factor=2.0,
+    backoff_factor=0.5, growth_interval=2000, enabled=True)``: ``scale(loss)``,
+    ``unscale_(optimizer)``, ``step(optimizer)`` (skipped when a gradient is not finite),
+    ``update(new_scale=None)``, ``get_scale()``, ``state_dict()``/``load_state_dict()``."""
+
+    def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
+                 backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
+        if growth_factor <= 1.0 or not 0.0 < backoff_factor < 1.0:
+            raise ValueError("GradScaler: growth_factor must be > 1 and backoff_factor between 0 and 1")
+        self._enabled = bool(enabled)
+        self._scale = float(init_scale)
+        self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
+        self._growth_interval, self._growth_tracker = int(growth_interval), 0
+        self._found_inf: dict[int, bool] = {}  # per optimizer (id) since the last update
+
+    def is_enabled(self) -> bool:
+        return self._enabled
+
+    def get_scale(self) -> float:
+        return self._scale if self._enabled else 1.0
+
+    def scale(self, outputs: Any) -> Any:
+        """``outputs`` (a Tensor, or a pytree of them) times the scale."""
+        if not self._enabled:
+            return outputs
+        return tree_map(lambda t: t * self._scale if isinstance(t, Tensor) else t, outputs)
+
+    def unscale_(self, optimizer) -> None:
+        """Divide the gradients of ``optimizer``'s parameters by the scale (once per step),
+        noting whether any is inf or NaN."""
+        if not self._enabled:
+            return
+        if id(optimizer) in self._found_inf:
+            raise RuntimeError("unscale_() has already been called on this optimizer since the last update()")
+        inv = 1.0 / self._scale
+        found = False
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.grad.mul_(inv)
+                found = found or not bool(np.isfinite(p.grad.numpy()).all())
+        self._found_inf[id(optimizer)] = found
+
+    def step(self, optimizer, *args, **kwargs):
+        """``optimizer.step(*args, **kwargs)`` on the unscaled gradients, unless one of them
+        is not finite (then the step is skipped and None returned)."""
+        if not self._enabled:
+            return optimizer.step(*args, **kwargs)
+        if id(optimizer) not in self._found_inf:
+            self.unscale_(optimizer)
+        if self._found_inf[id(optimizer)]:
+            return None
+        return optimizer.step(*args, **kwargs)
+
+    def update(self, new_scale: float | Tensor | None = None) -> None:
+        """Shrink the scale after a step with non-finite gradients, grow it after
+        ``growth_interval`` steps without; or set it to ``new_scale``."""
+        if not self._enabled:
+            return
+        if new_scale is not None:
+            self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
+        elif any(self._found_inf.values()):
+            self._scale *= self._backoff_factor
+            self._growth_tracker = 0
+        else:
+            self._growth_tracker += 1
+            if self._growth_tracker == self._growth_interval:
+                self._scale *= self._growth_factor
+                self._growth_tracker = 0
+        self._found_inf = {}
+
+    def state_dict(self) -> dict:
+        if not self._enabled:
+            return {}
+        return {"scale": self._scale, "growth_factor": self._growth_factor, "backoff_factor": self._backoff_factor,
+                "growth_interval": self._growth_interval, "_growth_tracker": self._growth_tracker}
+
+    def load_state_dict(self, state: dict) -> None:
+        if not self._enabled:
+            return
+        if not state:
+            raise RuntimeError("GradScaler.load_state_dict: the state is empty (saved from a disabled scaler)")
+        self._scale = float(state["scale"])
+        self._growth_factor = float(state["growth_factor"])
+        self._backoff_factor = float(state["backoff_factor"])
+        self._growth_interval = int(state["growth_interval"])
+        self._growth_tracker = int(state["_growth_tracker"])

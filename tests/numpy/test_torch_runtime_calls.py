@@ -1,0 +1,91 @@
+"""PyTorch's runtime calls that training scripts make at the top (torch.compile, threads,
+matmul precision, determinism, default device, RNG state, torch.Size), answered for a
+CPU library: each does what it says here, or refuses clearly."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_compile_returns_the_module_or_function_in_every_spelling():
+    net = cr.nn.Sequential(cr.nn.Linear(3, 2), cr.nn.ReLU())
+    x = cr.ones(4, 3)
+    for compiled in (cr.compile(net), cr.compile(net, mode="max-autotune", fullgraph=True),
+                     cr.compile(mode="reduce-overhead")(net), cr.compile(backend="eager", dynamic=True)(net)):
+        assert compiled is net
+        np.testing.assert_array_equal(compiled(x).detach().numpy(), net(x).detach().numpy())
+
+    @cr.compile
+    def f(t):
+        return t * 2
+
+    assert f(cr.tensor(3.0)).item() == 6.0
+    with pytest.raises(TypeError, match="module or a function"):
+        cr.compile(3)
+
+
+def test_threads_precision_determinism_and_device_settings():
+    pytest.importorskip("threadpoolctl")
+    before = cr.get_num_threads()
+    cr.set_num_threads(1)
+    assert cr.get_num_threads() == 1
+    cr.set_num_threads(before)
+    assert cr.get_num_threads() == before
+    with pytest.raises(ValueError, match="positive"):
+        cr.set_num_threads(0)
+    for p in ("high", "medium", "highest"):
+        cr.set_float32_matmul_precision(p)
+        assert cr.get_float32_matmul_precision() == p
+    with pytest.raises(ValueError, match="'highest', 'high' or 'medium'"):
+        cr.set_float32_matmul_precision("low")
+    cr.use_deterministic_algorithms(True, warn_only=True)
+    assert cr.are_deterministic_algorithms_enabled()
+    cr.use_deterministic_algorithms(False)
+    assert not cr.are_deterministic_algorithms_enabled()
+    cr.set_default_device("cpu")
+    cr.set_default_device(None)
+    assert cr.get_default_device().type == "cpu"
+    with pytest.raises(RuntimeError, match="CPU only"):
+        cr.set_default_device("cuda")
+
+
+def test_rng_state_round_trips_and_survives_a_model_file(tmp_path):
+    cr.manual_seed(123)
+    assert cr.initial_seed() == 123
+    state = cr.get_rng_state()
+    assert state.dtype == np.uint8 and state.shape == (40,) and not state.requires_grad
+    first = cr.randn(5).tolist()
+    cr.save({"rng": state}, tmp_path / "ck.safetensors")
+    cr.randn(7)
+    cr.set_rng_state(cr.load(tmp_path / "ck.safetensors")["rng"])
+    assert cr.randn(5).tolist() == first
+    # a half-used 32-bit draw is part of the state
+    cr.manual_seed(1).integers(0, 2**31, dtype=np.uint32)
+    assert cr.manual_seed(1).bit_generator.state["has_uint32"] == 0
+    cr.manual_seed(1).integers(0, 2**31, dtype=np.uint32)
+    s = cr.get_rng_state()
+    assert s.numpy()[32] == 1  # the buffered half of a 64-bit draw is kept
+    a = cr.rand(3).tolist()
+    cr.set_rng_state(s)
+    assert cr.rand(3).tolist() == a
+    new = cr.seed()
+    assert cr.initial_seed() == new
+    with pytest.raises(ValueError, match="40 bytes"):
+        cr.set_rng_state(np.zeros(8, np.uint8))
+
+
+def test_size_is_a_tuple_of_ints_and_shapes_count_as_one():
+    torch = pytest.importorskip("torch")
+    s = cr.Size([2, 3, 4])
+    assert s == (2, 3, 4) and s.numel() == torch.Size([2, 3, 4]).numel() == 24
+    assert isinstance(cr.zeros(2, 3).shape, cr.Size) and isinstance(cr.zeros(2).size(), cr.Size)
+    assert not isinstance((2.0, 3), cr.Size) and not isinstance([2, 3], cr.Size)
+    assert cr.zeros(cr.Size([2, 2])).shape == (2, 2)
+
+
+def test_bfloat16_is_a_name_for_autocast_and_refused_as_a_tensor_dtype():
+    with pytest.raises(TypeError, match="bfloat16 has no NumPy counterpart"):
+        cr.zeros(2, dtype=cr.bfloat16)
+    with pytest.raises(TypeError, match="bfloat16"):
+        cr.ones(2).to(cr.bfloat16)

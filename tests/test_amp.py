@@ -1,0 +1,83 @@
+"""chainrule.amp against torch.amp: GradScaler's scaling, skipping and scale updates give
+PyTorch's parameters and scales step by step; autocast runs its block in full precision
+(and says so once)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _pair(init):
+    w = cr.nn.Parameter(cr.tensor(init))
+    tw = torch.nn.Parameter(torch.tensor(init))
+    return w, tw
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_grad_scaler_steps_skips_and_rescales_as_pytorch(enabled):
+    w, tw = _pair(np.array([1.0, -2.0, 0.5]))
+    opt, topt = cr.optim.SGD([w], lr=0.1, momentum=0.9), torch.optim.SGD([tw], lr=0.1, momentum=0.9)
+    kw = dict(init_scale=2.0 ** 10, growth_factor=2.0, backoff_factor=0.5, growth_interval=2, enabled=enabled)
+    scaler, tscaler = cr.amp.GradScaler("cpu", **kw), torch.amp.GradScaler("cpu", **kw)
+    # a loss that overflows at steps 2 and 5 (inf in the gradients): those steps are skipped
+    factors = [1.0, 1.0, float("inf"), 1.0, 1.0, float("inf"), 1.0, 1.0]
+    for f in factors:
+        for lib, p, o, s in ((cr, w, opt, scaler), (torch, tw, topt, tscaler)):
+            o.zero_grad()
+            loss = ((p * f) ** 2).sum() if f != 1.0 else (p ** 2 * lib.tensor(np.array([1.0, 2.0, 3.0]))).sum()
+            s.scale(loss).backward()
+            s.unscale_(o)
+            s.step(o)
+            s.update()
+        np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12, atol=1e-15)
+        assert scaler.get_scale() == tscaler.get_scale()
+        if f == 1.0:
+            np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12, atol=1e-14)
+    assert scaler.state_dict() == tscaler.state_dict()
+    restored = cr.amp.GradScaler("cpu", enabled=enabled)
+    restored.load_state_dict(scaler.state_dict())
+    assert restored.get_scale() == scaler.get_scale()
+
+
+def test_grad_scaler_refuses_a_second_unscale_and_scales_pytrees():
+    w = cr.nn.Parameter(cr.ones(2))
+    opt = cr.optim.SGD([w], lr=0.1)
+    s = cr.amp.GradScaler()
+    a, b = s.scale([w.sum(), (w * 2).sum()])
+    assert a.item() == 2.0 * 65536 and b.item() == 4.0 * 65536
+    (a + b).backward()
+    s.unscale_(opt)
+    with pytest.raises(RuntimeError, match="already been called"):
+        s.unscale_(opt)
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
+    with pytest.raises(ValueError, match="growth_factor"):
+        cr.amp.GradScaler(growth_factor=0.5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cr.autocast("cpu", dtype=cr.bfloat16),
+    lambda: cr.amp.autocast(device_type="cuda", dtype=cr.float16),
+    lambda: cr.cuda.amp.autocast(),
+    lambda: cr.cpu.amp.autocast(dtype=cr.bfloat16),
+])
+def test_autocast_runs_the_block_in_the_inputs_precision(make):
+    lin = cr.nn.Linear(3, 2).double()
+    x = cr.ones(4, 3, dtype=cr.float64)
+    want = lin(x).detach().numpy()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        with make():
+            got = lin(x)
+        decorated = make()(lambda t: lin(t))
+        np.testing.assert_array_equal(decorated(x).detach().numpy(), want)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got.detach().numpy(), want)
+    with cr.autocast("cpu", enabled=False):
+        assert lin(x).dtype == np.float64
+    with pytest.raises(TypeError, match="device_type"):
+        cr.autocast(None)
