@@ -1,0 +1,101 @@
+"""chainrule.tree_util and chainrule.tree against jax.tree_util and jax.tree: the same
+leaves, orders, key paths and results on the trees JAX programs pass around."""
+
+import collections
+import dataclasses
+import functools
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import tree, tree_util
+
+jax = pytest.importorskip("jax")
+jtu = jax.tree_util
+
+Point = collections.namedtuple("Point", ["x", "y"])
+
+TREES = [
+    {"w": [1.0, 2.0], "b": 0.5},
+    [(1, 2), {"z": 3, "a": (4, None)}, []],
+    Point(1.0, {"k": [2.0, 3.0]}),
+    collections.OrderedDict([("second", 1), ("first", 2)]),
+    {"params": {"dense": {"kernel": np.ones((2, 2)), "bias": np.zeros(2)}}, "step": 3},
+    (None, 5, [None, 6]),
+]
+
+
+@pytest.mark.parametrize("t", TREES, ids=range(len(TREES)))
+def test_leaves_structure_and_paths_are_jaxs(t):
+    assert [np.asarray(v).tolist() for v in tree_util.tree_leaves(t)] == \
+        [np.asarray(v).tolist() for v in jtu.tree_leaves(t)]
+    assert tree_util.tree_structure(t).num_leaves == jtu.tree_structure(t).num_leaves
+    ours = [tree_util.keystr(p) for p, _ in tree_util.tree_flatten_with_path(t)[0]]
+    theirs = [jtu.keystr(p) for p, _ in jtu.tree_flatten_with_path(t)[0]]
+    assert ours == theirs
+    f = lambda path, v: (len(path), np.asarray(v).sum())  # noqa: E731
+    assert str(tree_util.tree_map_with_path(f, t)) == str(jtu.tree_map_with_path(f, t))
+    assert tree_util.tree_reduce(lambda a, b: a + np.sum(b), t, 0) == jtu.tree_reduce(lambda a, b: a + np.sum(b), t, 0)
+    assert tree.map(lambda v: v, t) is not t and str(tree.map(lambda v: v, t)) == str(jax.tree.map(lambda v: v, t))
+    try:
+        theirs_all = jtu.tree_all(t)
+    except ValueError:  # leaves that are arrays of several elements have no truth value
+        with pytest.raises(ValueError):
+            tree_util.tree_all(t)
+    else:
+        assert tree_util.tree_all(t) == theirs_all
+
+
+def test_transpose_registered_classes_partial_and_static():
+    outer = tree_util.tree_structure([0, 0, 0])
+    inner = tree_util.tree_structure((0, 0))
+    x = [(1, 2), (3, 4), (5, 6)]
+    assert tree_util.tree_transpose(outer, inner, x) == jtu.tree_transpose(jtu.tree_structure([0, 0, 0]),
+                                                                             jtu.tree_structure((0, 0)), x)
+
+    @tree_util.register_pytree_node_class
+    class Box:
+        def __init__(self, a, b, name):
+            self.a, self.b, self.name = a, b, name
+
+        def tree_flatten(self):
+            return (self.a, self.b), self.name
+
+        @classmethod
+        def tree_unflatten(cls, name, children):
+            return cls(*children, name)
+
+    doubled = tree_util.tree_map(lambda v: v * 2, Box(1.0, [2.0], "box"))
+    assert (doubled.a, doubled.b, doubled.name) == (2.0, [4.0], "box")
+    assert [tree_util.keystr(p) for p, _ in tree_util.tree_leaves_with_path(Box(1, 2, "n"))] == \
+        ["[<flat index 0>]", "[<flat index 1>]"]
+
+    @functools.partial(tree_util.register_dataclass, data_fields=["w"], meta_fields=["act"])
+    @dataclasses.dataclass
+    class Layer:
+        w: object
+        act: str
+
+    g = cr.grad(lambda layer: cr.numpy.sum(layer.w ** 2))(Layer(np.array([1.0, 2.0]), "relu"))
+    assert g.act == "relu" and g.w.tolist() == [2.0, 4.0]
+    assert [tree_util.keystr(p) for p, _ in tree_util.tree_leaves_with_path(Layer(1, "x"))] == [".w"]
+
+    scale = tree_util.Partial(lambda s, v: s * v, np.array(3.0))
+    assert tree_util.tree_leaves(scale)[0] == 3.0
+    assert float(cr.jit(lambda f, v: f(v))(scale, 2.0)) == 6.0
+
+    @tree_util.register_static
+    class Config:
+        def __init__(self, n):
+            self.n = n
+
+        def __eq__(self, other):
+            return isinstance(other, Config) and other.n == self.n
+
+    assert tree_util.tree_leaves({"c": Config(3), "x": 1.0}) == [1.0]
+    assert tree_util.all_leaves([1, 2.0, np.ones(2)]) and not tree_util.all_leaves([[1]])
+    assert tree_util.treedef_is_leaf(tree_util.tree_structure(1.0))
+    assert len(tree_util.treedef_children(tree_util.tree_structure((1, [2, 3])))) == 2
+    with pytest.raises(ValueError, match="does not have the structure"):
+        tree_util.tree_map_with_path(lambda p, a, b: a, [1, 2], (1, 2))
