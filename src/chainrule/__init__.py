@@ -98,6 +98,7 @@ from chainrule.amp import autocast
 cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)
 cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.partial(autocast, "cpu"),
                                                        GradScaler=amp.GradScaler))
+from chainrule.numpy import torch_linalg as linalg
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
@@ -130,6 +131,8 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp", "autocast",
     "testing", "cpu", "bfloat16",
+    # PyTorch's function namespaces: torch.linalg
+    "linalg",
 ]
 
 # PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and

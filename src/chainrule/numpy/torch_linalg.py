@@ -1,0 +1,420 @@
+"""``torch.linalg`` (``import chainrule as torch; torch.linalg.solve(A, b)``): PyTorch's
+linear-algebra functions with PyTorch's arguments (``dim``, ``keepdim``, ``upper``,
+``left``, ``UPLO``, ``mode``, ``full_matrices``), defaults and named-tuple results, each
+built on :mod:`chainrule.numpy.linalg`'s differentiable primitives, so they have no
+derivative rules of their own and work under ``grad``, ``jit`` and ``vmap`` as those do.
+Inputs are eager Tensors, arrays or numbers; results are eager Tensors of the input's
+dtype (float32 stays float32).
+
+>>> import chainrule as torch
+>>> A = torch.tensor([[4.0, 1.0], [1.0, 3.0]], requires_grad=True)
+>>> torch.linalg.slogdet(A).logabsdet.backward()
+>>> A.grad.tolist()                                # inverse transpose
+[[0.2727272727272727, -0.09090909090909091], [-0.09090909090909091, 0.36363636363636365]]
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections import namedtuple
+from collections.abc import Sequence
+
+import numpy as np
+
+import chainrule.numpy as cnp
+import chainrule.numpy.linalg as la
+from chainrule.core.dtypes import as_dtype
+from chainrule.core.eager import EAGER, tensor
+from chainrule.core.tensor import Tensor
+
+__all__ = [
+    "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
+    "qr", "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "matrix_power", "matrix_rank", "cross",
+    "multi_dot", "vecdot", "solve_triangular", "matrix_exp", "diagonal", "cond", "vander", "tensorinv",
+    "tensorsolve",
+]
+
+linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+linalg_lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
+linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
+linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+
+
+def as_input(value, dtype=None) -> Tensor:
+    """An argument of PyTorch's functions as a Tensor (an array or number becomes an eager
+    one; a transform's Tensor stays as it is), cast to ``dtype`` when one is given."""
+    x = value if isinstance(value, Tensor) else tensor(value)
+    dtype = as_dtype(dtype)
+    return x if dtype is None or dtype == x.dtype else x.to(dtype)
+
+
+def no_out(out, name: str) -> None:
+    """PyTorch's ``out=`` is refused: chainrule's Tensors are results, not buffers."""
+    if out is not None:
+        raise TypeError(f"{name}(..., out=...) is not supported: assign the result instead, y = {name}(...)")
+
+
+def constant(value, like: Tensor | None = None) -> Tensor:
+    """A non-differentiable result (a rank, an empty placeholder) as an eager Tensor."""
+    array = np.asarray(value)
+    if like is not None and array.dtype.kind == "f":
+        array = array.astype(np.real(np.zeros((), like.dtype)).dtype)
+    return Tensor(array, EAGER)
+
+
+def _dims(dim) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    return tuple(dim) if isinstance(dim, Sequence) else (dim,)
+
+
+def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
+    """``torch.linalg.vector_norm``: the ``ord``-norm over ``dim`` (all elements when None).
+
+    >>> import chainrule as torch
+    >>> float(torch.linalg.vector_norm(torch.tensor([[3.0, 0.0], [0.0, 4.0]])))
+    5.0
+    """
+    no_out(out, "vector_norm")
+    x = as_input(x, dtype)
+    dims = _dims(dim)
+    if dims is None:
+        flat = cnp.abs(cnp.reshape(x, (-1,)))
+        result = _vector_norm_1d(flat, ord, axis=0)
+        return cnp.reshape(result, (1,) * x.ndim) if keepdim else result
+    return _vector_norm_1d(cnp.abs(x), ord, axis=dims, keepdims=keepdim)
+
+
+def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
+    # a holds absolute values; PyTorch's ord = inf, -inf, 0 and p
+    if ord == math.inf:
+        return cnp.max(a, axis=axis, keepdims=keepdims)
+    if ord == -math.inf:
+        return cnp.min(a, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
+    if ord == 1:
+        return cnp.sum(a, axis=axis, keepdims=keepdims)
+    if ord == 2:
+        return cnp.sqrt(cnp.sum(a * a, axis=axis, keepdims=keepdims))
+    return cnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def matrix_norm(A, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
+                dtype=None, out=None) -> Tensor:
+    """``torch.linalg.matrix_norm``: ``'fro'``, ``'nuc'``, ±1, ±2, ±inf over the two ``dim``.
+
+    >>> import chainrule as torch
+    >>> float(torch.linalg.matrix_norm(torch.eye(3), 'nuc'))
+    3.0
+    """
+    no_out(out, "matrix_norm")
+    A = as_input(A, dtype)
+    if len(_dims(dim)) != 2:
+        raise ValueError(f"matrix_norm: dim must be two dimensions, got {dim!r}")
+    return la.norm(A, ord=ord, axis=tuple(dim), keepdims=keepdim)
+
+
+def norm(A, ord=None, dim=None, keepdim: bool = False, *, out=None, dtype=None) -> Tensor:
+    """``torch.linalg.norm``: with neither ``ord`` nor ``dim``, the 2-norm of all elements;
+    a vector norm over one ``dim`` (or of a 1-d input), a matrix norm over two (or of a 2-d
+    input when ``ord`` is given).
+
+    >>> import chainrule as torch
+    >>> float(torch.linalg.norm(torch.ones(2, 2, 2)))
+    2.8284271247461903
+    """
+    no_out(out, "norm")
+    A = as_input(A, dtype)
+    dims = _dims(dim)
+    if dims is None:
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim)
+        if A.ndim not in (1, 2):
+            raise ValueError(f"linalg.norm: ord={ord!r} without dim needs a 1-d or 2-d input, got {A.ndim}-d; "
+                             "give dim=")
+        dims = tuple(range(A.ndim))
+    if len(dims) == 1:
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim)
+    if len(dims) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
+    raise ValueError(f"linalg.norm: dim must be one or two dimensions, got {dim!r}; use vector_norm for more")
+
+
+def det(A, *, out=None) -> Tensor:
+    """``torch.linalg.det``: the determinant of each matrix."""
+    no_out(out, "det")
+    return la.det(as_input(A))
+
+
+def slogdet(A, *, out=None) -> linalg_slogdet:
+    """``torch.linalg.slogdet``: ``(sign, logabsdet)``; ``logabsdet`` differentiates."""
+    no_out(out, "slogdet")
+    sign, logabsdet = la.slogdet(as_input(A))
+    return linalg_slogdet(sign, logabsdet)
+
+
+def inv(A, *, out=None) -> Tensor:
+    """``torch.linalg.inv``: the inverse of each matrix."""
+    no_out(out, "inv")
+    return la.inv(as_input(A))
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    """``torch.linalg.pinv``: the pseudo-inverse, singular values below
+    ``max(atol, rtol * largest)`` dropped (``rtol`` defaults to eps·max(m, n))."""
+    no_out(out, "pinv")
+    A = as_input(A)
+    if atol is None and rtol is None:
+        return la.pinv(A, hermitian=hermitian)
+    # through the SVD, so that the derivative is that of the truncated pseudo-inverse
+    U, S, Vh = la.svd(A, full_matrices=False)
+    smax = cnp.max(S, axis=-1, keepdims=True)
+    rtol = (0.0 if atol > 0 else _eps(A) * max(A.shape[-2:])) if rtol is None else rtol
+    tol = cnp.maximum(0.0 if atol is None else atol, rtol * smax)
+    keep = S > tol
+    inv_s = cnp.where(keep, 1.0 / cnp.where(keep, S, 1.0), 0.0)
+    return cnp.matmul(cnp.conj(la.matrix_transpose(Vh)) * inv_s[..., None, :], cnp.conj(la.matrix_transpose(U)))
+
+
+def _eps(A) -> float:
+    return float(np.finfo(np.real(np.zeros((), A.dtype)).dtype).eps)
+
+
+def _is_vector_rhs(A, B) -> bool:
+    # PyTorch reads B as a (batch of) vector(s) when it is 1-d or has A's batch shape
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A, B, *, left: bool = True, out=None) -> Tensor:
+    """``torch.linalg.solve``: X with A X = B (``left=False``: X A = B); B a matrix or,
+    as PyTorch reads it, a vector (1-d, or A's batch shape plus one dimension)."""
+    no_out(out, "solve")
+    A, B = as_input(A), as_input(B)
+    vector = _is_vector_rhs(A, B)
+    if not left:
+        if vector:
+            raise ValueError("linalg.solve(left=False) needs B as a matrix (..., k, n), not a vector")
+        return la.matrix_transpose(la.solve(la.matrix_transpose(A), la.matrix_transpose(B)))
+    if vector:
+        return la.solve(A, B[..., None])[..., 0]
+    return la.solve(A, B)
+
+
+_LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
+    """``torch.linalg.lstsq``: ``(solution, residuals, rank, singular_values)`` of
+    min ‖A X − B‖, as PyTorch's CPU drivers fill them: ``rank`` for all but ``'gels'``,
+    ``residuals`` (squared, per column) when m > n for ``'gels'``, and at full rank for
+    ``'gelsd'``/``'gelss'``,
+    ``singular_values`` for ``'gelsd'``/``'gelss'``; the others are empty. The solution
+    differentiates.
+
+    >>> import chainrule as torch
+    >>> A = torch.tensor([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]); b = torch.tensor([[1.0], [2.0], [4.0]])
+    >>> [round(v, 4) for v in torch.linalg.lstsq(A, b).solution.flatten().tolist()]
+    [0.8333, 1.5]
+    """
+    driver = "gelsy" if driver is None else driver
+    if driver not in _LSTSQ_DRIVERS:
+        raise ValueError(f"linalg.lstsq: driver must be one of {_LSTSQ_DRIVERS}, got {driver!r}")
+    A, B = as_input(A), as_input(B)
+    vector = B.ndim == A.ndim - 1
+    if vector:
+        B = B[..., None]
+    batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    m, n = A.shape[-2:]
+    A = cnp.broadcast_to(A, batch + (m, n))
+    B = cnp.broadcast_to(B, batch + tuple(B.shape[-2:]))
+    solutions, ranks = [], []
+    for index in np.ndindex(*batch):
+        x, _, rank, _ = la.lstsq(A[index], B[index], rcond=rcond)
+        solutions.append(x)
+        ranks.append(int(rank))
+    k = B.shape[-1]
+    solution = cnp.reshape(cnp.stack(solutions), batch + (n, k)) if solutions else cnp.zeros(batch + (n, k), A.dtype)
+    if vector:
+        solution = solution[..., 0]
+    empty = constant(np.zeros(0), like=A)
+    residuals = empty
+    if driver != "gelsy" and m > n and (driver == "gels" or all(r == n for r in ranks)):
+        r = cnp.matmul(A, solution[..., None] if vector else solution) - B
+        residuals = cnp.sum(cnp.abs(r) ** 2, axis=-2)  # a vector B keeps its one column here
+    rank = constant(np.asarray(ranks, dtype=np.int64).reshape(batch) if driver != "gels" else np.zeros(0, np.int64))
+    singular = empty
+    if driver in ("gelsd", "gelss"):
+        singular = constant(np.linalg.svd(np.asarray(A.detach()), compute_uv=False), like=A)
+    return linalg_lstsq(solution, residuals, rank, singular)
+
+
+def cholesky(A, *, upper: bool = False, out=None) -> Tensor:
+    """``torch.linalg.cholesky``: L with A = L Lᴴ (``upper=True``: U with A = Uᴴ U)."""
+    no_out(out, "cholesky")
+    return la.cholesky(as_input(A), upper=upper)
+
+
+def qr(A, mode: str = "reduced", *, out=None) -> linalg_qr:
+    """``torch.linalg.qr``: ``(Q, R)``; ``mode`` 'reduced', 'complete' or 'r' (Q empty)."""
+    no_out(out, "qr")
+    A = as_input(A)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    if mode == "r":
+        return linalg_qr(constant(np.zeros(0), like=A), la.qr(A, mode="r"))
+    Q, R = la.qr(A, mode=mode)
+    return linalg_qr(Q, R)
+
+
+def svd(A, full_matrices: bool = True, *, driver=None, out=None) -> linalg_svd:
+    """``torch.linalg.svd``: ``(U, S, Vh)`` with A = U diag(S) Vh."""
+    no_out(out, "svd")
+    U, S, Vh = la.svd(as_input(A), full_matrices=full_matrices)
+    return linalg_svd(U, S, Vh)
+
+
+def svdvals(A, *, driver=None, out=None) -> Tensor:
+    """``torch.linalg.svdvals``: the singular values, largest first."""
+    no_out(out, "svdvals")
+    return la.svdvals(as_input(A))
+
+
+def eigh(A, UPLO: str = "L", *, out=None) -> linalg_eigh:
+    """``torch.linalg.eigh``: ``(eigenvalues, eigenvectors)`` of a symmetric (Hermitian)
+    matrix read from its ``UPLO`` triangle, eigenvalues ascending."""
+    no_out(out, "eigh")
+    w, v = la.eigh(as_input(A), UPLO=UPLO)
+    return linalg_eigh(w, v)
+
+
+def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:
+    """``torch.linalg.eigvalsh``: the eigenvalues of a symmetric matrix, ascending."""
+    no_out(out, "eigvalsh")
+    return la.eigvalsh(as_input(A), UPLO=UPLO)
+
+
+def eig(A, *, out=None) -> linalg_eig:
+    """``torch.linalg.eig``: complex ``(eigenvalues, eigenvectors)`` of a square matrix."""
+    no_out(out, "eig")
+    w, v = la.eig(as_input(A))
+    return linalg_eig(w, v)
+
+
+def eigvals(A, *, out=None) -> Tensor:
+    """``torch.linalg.eigvals``: the complex eigenvalues."""
+    no_out(out, "eigvals")
+    return la.eigvals(as_input(A))
+
+
+def matrix_power(A, n: int, *, out=None) -> Tensor:
+    """``torch.linalg.matrix_power``: A to the integer power ``n`` (negative: of A⁻¹)."""
+    no_out(out, "matrix_power")
+    A = as_input(A)
+    result = la.matrix_power(A, n)
+    if isinstance(result, Tensor):
+        return result
+    # n = 0: the identity, on A's graph with derivative 0, as PyTorch's
+    return cnp.where(np.ones(A.shape, bool), result.astype(A.dtype), A)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    """``torch.linalg.matrix_rank``: the number of singular values above
+    ``max(atol, rtol * largest)`` (rtol eps·max(m, n) unless atol > 0 is given), int64."""
+    no_out(out, "matrix_rank")
+    A = as_input(A)
+    a = np.asarray(A.detach())
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    eps = _eps(A)
+    if rtol is None:
+        rtol = 0.0 if atol is not None and np.any(np.asarray(atol) > 0) else eps * max(a.shape[-2:])
+    atol = 0.0 if atol is None else atol
+    smax = s.max(axis=-1, keepdims=True, initial=0.0)
+    tol = np.maximum(np.asarray(atol)[..., None], rtol * smax)
+    return constant((s > tol).sum(axis=-1).astype(np.int64))
+
+
+def cross(input, other, *, dim: int = -1, out=None) -> Tensor:
+    """``torch.linalg.cross``: the cross product of 3-vectors along ``dim``."""
+    no_out(out, "cross")
+    x, y = as_input(input), as_input(other)
+    return la.cross(x, y, axis=dim)
+
+
+def multi_dot(tensors, *, out=None) -> Tensor:
+    """``torch.linalg.multi_dot``: the product of the matrices, in the cheapest order."""
+    no_out(out, "multi_dot")
+    return la.multi_dot([as_input(t) for t in tensors])
+
+
+def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
+    """``torch.linalg.vecdot``: Σ conj(x)·y along ``dim``."""
+    no_out(out, "vecdot")
+    return cnp.sum(cnp.conj(as_input(x)) * as_input(y), axis=dim)
+
+
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None) -> Tensor:
+    """``torch.linalg.solve_triangular``: X with A X = B (``left=False``: X A = B), A read
+    from its ``upper`` or lower triangle (ones on the diagonal if ``unitriangular``); the
+    other triangle gets no gradient, as in PyTorch.
+
+    >>> import chainrule as torch
+    >>> torch.linalg.solve_triangular(torch.tensor([[2.0, 1.0], [0.0, 4.0]]), torch.tensor([[3.0], [4.0]]),
+    ...                               upper=True).flatten().tolist()
+    [1.0, 1.0]
+    """
+    no_out(out, "solve_triangular")
+    A, B = as_input(A), as_input(B)
+    T = cnp.triu(A, 1 if unitriangular else 0) if upper else cnp.tril(A, -1 if unitriangular else 0)
+    if unitriangular:
+        T = T + cnp.eye(A.shape[-1], dtype=A.dtype)
+    if left:
+        return la.solve(T, B)
+    return la.matrix_transpose(la.solve(la.matrix_transpose(T), la.matrix_transpose(B)))
+
+
+def matrix_exp(A) -> Tensor:
+    """``torch.linalg.matrix_exp``: the matrix exponential (``scipy.linalg.expm``'s
+    primitive, so it needs SciPy) of each matrix."""
+    try:
+        expm = importlib.import_module("chainrule.scipy.linalg").expm
+    except ImportError as error:
+        raise ImportError("linalg.matrix_exp uses SciPy's expm: pip install scipy") from error
+    A = as_input(A)
+    if A.ndim == 2:
+        return expm(A)
+    flat = cnp.reshape(A, (-1,) + tuple(A.shape[-2:]))
+    return cnp.reshape(cnp.stack([expm(flat[i]) for i in range(flat.shape[0])]), tuple(A.shape))
+
+
+def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """``torch.linalg.diagonal``: the diagonals over ``dim1``, ``dim2``, as the last dim."""
+    return cnp.diagonal(as_input(A), offset=offset, axis1=dim1, axis2=dim2)
+
+
+def cond(A, p=None, *, out=None) -> Tensor:
+    """``torch.linalg.cond``: the condition number in the ``p``-norm (2 when None)."""
+    no_out(out, "cond")
+    return la.cond(as_input(A), p)
+
+
+def vander(x, *, N: int | None = None) -> Tensor:
+    """``torch.linalg.vander``: columns x⁰, x¹, …, x^(N−1) (increasing powers)."""
+    x = as_input(x)
+    N = x.shape[-1] if N is None else N
+    return cnp.stack([x ** k for k in range(N)], axis=-1) if N else cnp.zeros(tuple(x.shape) + (0,), x.dtype)
+
+
+def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
+    """``torch.linalg.tensorinv``: the inverse with respect to ``tensordot`` over ``ind`` dims."""
+    no_out(out, "tensorinv")
+    return la.tensorinv(as_input(A), ind=ind)
+
+
+def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
+    """``torch.linalg.tensorsolve``: X with ``tensordot(A, X, X.ndim) = B``."""
+    no_out(out, "tensorsolve")
+    return la.tensorsolve(as_input(A), as_input(B), axes=dims)

@@ -1,0 +1,246 @@
+"""``chainrule.linalg`` against ``torch.linalg`` in float64: values, dtypes, shapes,
+named-tuple fields and gradients; float32 stays float32; programs as PyTorch users
+write them."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from tests.numpy.torch_oracle import check_float32, compare
+
+import chainrule as cr
+
+rng = np.random.default_rng(7)
+M34 = rng.normal(size=(3, 4))
+M43 = rng.normal(size=(4, 3))
+M33 = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+B233 = rng.normal(size=(2, 3, 3)) + 3 * np.eye(3)
+SPD = M43.T @ M43 + np.eye(3)
+BSPD = np.einsum("bij,bkj->bik", B233, B233) + np.eye(3)
+V3, W3 = rng.normal(size=3), rng.normal(size=3)
+R32 = rng.normal(size=(3, 2))
+T234 = rng.normal(size=(2, 3, 4))
+
+
+def both(name, **kwargs):
+    """(ours, PyTorch's) linalg function ``name`` with ``kwargs`` bound."""
+    return (lambda *a: getattr(cr.linalg, name)(*a, **kwargs),
+            lambda *a: getattr(torch.linalg, name)(*a, **kwargs))
+
+
+def _sym_svd(out, m):
+    # U diag(S) Vh and S: free of the singular vectors' signs
+    return (out.U[..., :, : out.S.shape[-1]] * out.S[..., None, :] @ out.Vh[..., : out.S.shape[-1], :]).sum() \
+        + (out.S ** 2).sum()
+
+
+def _sym_eigh(out, m):
+    v = out.eigenvectors
+    return (v * v * m.tensor(np.arange(1.0, v.shape[-1] + 1))).sum() + (out.eigenvalues * m.tensor([1.0, 2, 3])).sum()
+
+
+def _sym_qr(out, m):
+    return (out.Q @ out.R).sum() + (out.R * out.R).sum() + (out.Q * out.Q).sum()
+
+
+CASES = [
+    # name, kwargs, inputs, loss free of a decomposition's sign choices (None: all results)
+    ("norm", {}, [T234], None),
+    ("norm", {}, [M34], None),
+    ("norm", {"ord": 1}, [M34], None),
+    ("norm", {"ord": "nuc"}, [M34], None),
+    ("norm", {"ord": 2}, [M34], None),
+    ("norm", {"ord": -math.inf}, [M34], None),
+    ("norm", {"ord": 3, "dim": 1, "keepdim": True}, [M34], None),
+    ("norm", {"ord": math.inf}, [V3], None),
+    ("norm", {"dim": (0, 2)}, [T234], None),
+    ("vector_norm", {}, [T234], None),
+    ("vector_norm", {"ord": 1, "dim": (0, 2), "keepdim": True}, [T234], None),
+    ("vector_norm", {"ord": 0.5, "dim": -1}, [M34], None),
+    ("vector_norm", {"ord": math.inf, "dim": 0}, [M34], None),
+    ("vector_norm", {"ord": -math.inf}, [M34], None),
+    ("vector_norm", {"keepdim": True}, [T234], None),
+    ("matrix_norm", {}, [T234], None),
+    ("matrix_norm", {"ord": "nuc", "keepdim": True}, [T234], None),
+    ("matrix_norm", {"ord": -1, "dim": (0, 2)}, [T234], None),
+    ("matrix_norm", {"ord": 2}, [B233], None),
+    ("det", {}, [M33], None),
+    ("det", {}, [B233], None),
+    ("slogdet", {}, [B233], None),
+    ("inv", {}, [B233], None),
+    ("pinv", {}, [M34], None),
+    ("pinv", {"hermitian": True}, [SPD], None),
+    ("solve", {}, [M33, R32], None),
+    ("solve", {}, [M33, V3], None),
+    ("solve", {}, [B233, M33[:2]], None),
+    ("solve", {"left": False}, [M33, M34.T[:2]], None),
+    ("cholesky", {}, [SPD], None),
+    ("cholesky", {"upper": True}, [BSPD], None),
+    ("qr", {}, [M43], _sym_qr),
+    ("qr", {"mode": "complete"}, [M33], _sym_qr),
+    ("qr", {"mode": "complete"}, [M34], _sym_qr),
+    ("svd", {"full_matrices": False}, [M34], _sym_svd),
+    ("svd", {}, [M43], _sym_svd),
+    ("svdvals", {}, [T234], None),
+    ("eigh", {}, [SPD], _sym_eigh),
+    ("eigh", {"UPLO": "U"}, [M33], _sym_eigh),
+    ("eigvalsh", {}, [BSPD], None),
+    ("eigvalsh", {"UPLO": "U"}, [M33], None),
+    ("matrix_power", {"n": 3}, [M33], None),
+    ("matrix_power", {"n": -2}, [B233], None),
+    ("matrix_power", {"n": 0}, [M33], None),
+    ("cross", {}, [V3, W3], None),
+    ("cross", {"dim": 0}, [M34[:, :2] * 0 + M33[:, :2], M33[:, 1:]], None),
+    ("vecdot", {}, [M34, M34[::-1].copy()], None),
+    ("vecdot", {"dim": 0}, [M34, M34[::-1].copy()], None),
+    ("solve_triangular", {"upper": True}, [M33, R32], None),
+    ("solve_triangular", {"upper": False, "unitriangular": True}, [B233, R32], None),
+    ("solve_triangular", {"upper": True, "left": False}, [M33, M34.T[:2]], None),
+    ("matrix_exp", {}, [M33 / 3], None),
+    ("matrix_exp", {}, [B233 / 3], None),
+    ("diagonal", {}, [T234], None),
+    ("diagonal", {"offset": 1, "dim1": 0, "dim2": 2}, [T234], None),
+    ("cond", {}, [M33], None),
+    ("vander", {}, [V3], None),
+    ("vander", {"N": 5}, [M34], None),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "inputs", "loss"), CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_against_torch(name, kwargs, inputs, loss):
+    ours, theirs = both(name, **kwargs)
+    compare(ours, theirs, inputs, loss=loss, rtol=1e-6, atol=1e-8)
+    check_float32(ours, theirs, inputs)
+
+
+def test_multi_dot():
+    arrays = [M34, rng.normal(size=(4, 5)), rng.normal(size=(5, 2))]
+    compare(lambda *a: cr.linalg.multi_dot(a), lambda *a: torch.linalg.multi_dot(a), arrays)
+
+
+@pytest.mark.parametrize("driver", [None, "gelsy", "gelsd", "gelss", "gels"])
+@pytest.mark.parametrize("shapes", [((5, 3), (5, 2)), ((5, 3), (5,)), ((2, 5, 3), (2, 5, 2))])
+def test_lstsq(driver, shapes):
+    A, B = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    ours, theirs = both("lstsq", driver=driver)
+    compare(ours, theirs, [A, B], rtol=1e-6, atol=1e-8)
+
+
+def test_lstsq_rank_deficient_gives_minimum_norm_solution_and_rank():
+    A = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    B = np.array([[1.0], [2.0], [2.0]])
+    ours, theirs = cr.linalg.lstsq(A, B, driver="gelsd"), torch.linalg.lstsq(torch.tensor(A), torch.tensor(B),
+                                                                             driver="gelsd")
+    np.testing.assert_allclose(np.asarray(ours.solution), theirs.solution.numpy(), atol=1e-10)
+    assert int(ours.rank) == int(theirs.rank) == 1
+    assert ours.residuals.shape == theirs.residuals.shape == (0,)
+
+
+def test_qr_mode_r_and_named_results():
+    q, r = cr.linalg.qr(M43, mode="r")
+    tq, tr = torch.linalg.qr(torch.tensor(M43), mode="r")
+    assert q.shape == tq.shape == (0,)
+    np.testing.assert_allclose(np.abs(np.asarray(r)), np.abs(tr.numpy()), atol=1e-12)
+    assert cr.linalg.svd(M34)._fields == ("U", "S", "Vh")
+    assert cr.linalg.eigh(SPD)._fields == ("eigenvalues", "eigenvectors")
+    assert cr.linalg.slogdet(SPD)._fields == ("sign", "logabsdet")
+
+
+def central_differences(f, a, eps=1e-6):
+    grad = np.zeros_like(a)
+    for index in np.ndindex(a.shape):
+        step = np.zeros_like(a)
+        step[index] = eps
+        grad[index] = (f(a + step) - f(a - step)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"hermitian": True}, {"atol": 1.5}, {"rtol": 0.3}, {"atol": 0.1, "rtol": 0.9}])
+def test_matrix_rank_and_pinv_tolerances(kwargs):
+    A = np.diag([3.0, 1.0, 1e-20]) if kwargs.get("hermitian") else np.diag([3.0, 1.0, 0.2]) @ np.eye(3)[[2, 0, 1]]
+    ours, theirs = cr.linalg.matrix_rank(A, **kwargs), torch.linalg.matrix_rank(torch.tensor(A), **kwargs)
+    assert ours.dtype == np.int64 and int(ours) == int(theirs)
+    compare(lambda a: cr.linalg.pinv(a, **kwargs), lambda a: torch.linalg.pinv(a, **kwargs), [A], grad=False)
+    if kwargs.get("hermitian"):
+        return  # the dropped singular value is 0: no derivative there
+    # the gradient against central differences: PyTorch 2.13's pinv(atol=) derivative is that
+    # of the untruncated pseudo-inverse, not of the one it returns
+    W = rng.normal(size=(3, 3))
+    a = cr.tensor(A, requires_grad=True)
+    (cr.linalg.pinv(a, **kwargs) * cr.tensor(W)).sum().backward()
+    expected = central_differences(lambda m: float((torch.linalg.pinv(torch.tensor(m), **kwargs).numpy() * W).sum()), A)
+    np.testing.assert_allclose(np.asarray(a.grad), expected, atol=1e-6)
+
+
+def test_cond_fro_against_its_definition():
+    compare(lambda a: cr.linalg.cond(a, "fro"), lambda a: torch.linalg.matrix_norm(a) * torch.linalg.matrix_norm(
+        torch.linalg.inv(a)), [M33], rtol=1e-10)
+
+
+def test_complete_qr_of_a_tall_matrix_has_no_gradient_as_in_pytorch():
+    a, t = cr.tensor(M43, requires_grad=True), torch.tensor(M43, requires_grad=True)
+    with pytest.raises(RuntimeError):
+        torch.linalg.qr(t, mode="complete").Q.sum().backward()
+    with pytest.raises(NotImplementedError, match="reduced"):
+        cr.linalg.qr(a, mode="complete").Q.sum().backward()
+
+
+def test_inputs_may_be_arrays_and_out_is_refused():
+    assert isinstance(cr.linalg.det(M33), cr.Tensor)
+    with pytest.raises(TypeError, match="out="):
+        cr.linalg.inv(M33, out=cr.zeros(3, 3))
+    with pytest.raises(ValueError, match="dim="):
+        cr.linalg.norm(T234, ord=2)
+    with pytest.raises(ValueError, match="driver"):
+        cr.linalg.lstsq(M43, R32[:2], driver="lapack")
+
+
+def test_under_grad_jit_and_vmap():
+    f = lambda a: cr.linalg.slogdet(a).logabsdet + cr.linalg.norm(a)  # noqa: E731
+    g = cr.grad(f)(M33)
+    np.testing.assert_allclose(np.asarray(cr.jit(cr.grad(f))(M33)), np.asarray(g), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(g), np.linalg.inv(M33).T + M33 / np.linalg.norm(M33), rtol=1e-10)
+    batched = cr.vmap(f)(B233)
+    np.testing.assert_allclose(np.asarray(batched), [float(f(b)) for b in B233], rtol=1e-10)
+
+
+def test_least_squares_fit_written_as_in_pytorch():
+    # fit y = 2 + 3x by least squares, then refine the same model by gradient descent
+    x = torch.linspace(0, 1, 20, dtype=torch.float64)
+    y = 2 + 3 * x + 0.01 * torch.sin(40 * x)
+    ours = {}
+    for lib in (torch, cr):
+        xs = lib.tensor(x.numpy())
+        ys = lib.tensor(y.numpy())
+        A = lib.stack([lib.ones_like(xs), xs], dim=1)
+        coef = lib.linalg.lstsq(A, ys.unsqueeze(1)).solution
+        w = coef.clone().detach().requires_grad_(True)
+        loss = ((A @ w - ys.unsqueeze(1)) ** 2).mean()
+        loss.backward()
+        ours[lib.__name__] = (coef.detach().numpy().ravel(), w.grad.numpy().ravel())
+    np.testing.assert_allclose(ours["chainrule"][0], ours["torch"][0], rtol=1e-10)
+    np.testing.assert_allclose(ours["chainrule"][1], ours["torch"][1], atol=1e-12)
+    np.testing.assert_allclose(ours["chainrule"][0], [2, 3], atol=0.02)
+
+
+def test_gaussian_log_likelihood_written_as_in_pytorch():
+    data = rng.normal(size=(10, 3))
+    grads = {}
+    for lib in (torch, cr):
+        L_raw = lib.tensor(np.tril(rng.normal(size=(3, 3))) * 0 + np.eye(3) * 1.3 + np.tril(np.ones((3, 3)), -1) * 0.2,
+                           requires_grad=True)
+        mu = lib.tensor([0.1, -0.2, 0.3], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor(data)
+        cov = L_raw @ L_raw.T + 0.1 * lib.eye(3, dtype=lib.float64)
+        L = lib.linalg.cholesky(cov)
+        diff = (x - mu).T
+        z = lib.linalg.solve_triangular(L, diff, upper=False)
+        sign, logdet = lib.linalg.slogdet(cov)
+        loglik = -0.5 * (z ** 2).sum() - 0.5 * x.shape[0] * (logdet + 3 * math.log(2 * math.pi))
+        loglik.backward()
+        assert float(sign.detach()) == 1.0
+        grads[lib.__name__] = (float(loglik.detach()), L_raw.grad.numpy(), mu.grad.numpy())
+    for a, b in zip(grads["chainrule"], grads["torch"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
