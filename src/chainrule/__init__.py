@@ -93,12 +93,12 @@ from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
 from chainrule.core.dtypes import bfloat16
 from chainrule import amp, testing
 from chainrule.amp import autocast
+from chainrule.numpy import torch_linalg as linalg
 
 # torch.cuda.amp and torch.cpu.amp: the same autocast (for that device) and GradScaler
 cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)
 cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.partial(autocast, "cpu"),
                                                        GradScaler=amp.GradScaler))
-from chainrule.numpy import torch_linalg as linalg
 
 inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
