@@ -93,7 +93,7 @@ from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
 from chainrule.core.dtypes import bfloat16
 from chainrule import amp, testing
 from chainrule.amp import autocast
-from chainrule.numpy import torch_linalg as linalg
+from chainrule.numpy import torch_fft as fft, torch_linalg as linalg, torch_special_functions as special
 
 # torch.cuda.amp and torch.cpu.amp: the same autocast (for that device) and GradScaler
 cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)
@@ -131,8 +131,8 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp", "autocast",
     "testing", "cpu", "bfloat16",
-    # PyTorch's function namespaces: torch.linalg
-    "linalg",
+    # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
+    "linalg", "fft", "special",
 ]
 
 # PyTorch's dtype names: cr.float32, cr.int64, cr.long, cr.bool, ... (NumPy dtypes), and

@@ -14,7 +14,7 @@ def leaves(out):
 
 def as_numpy(value):
     if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+        return value.detach().resolve_conj().numpy()
     return np.asarray(value.detach() if isinstance(value, cr.Tensor) else value)
 
 
@@ -34,7 +34,11 @@ def check_values(ours, theirs, rtol=1e-7, atol=1e-9):
 def weighted_sum(outs, weights, module):
     total = 0.0
     for out, w in zip(outs, weights, strict=True):
-        if w is not None:
+        if w is None:
+            continue
+        if w.ndim > out.ndim:  # a complex result: weights for its real and imaginary parts
+            total = total + (out.real * module.tensor(w[..., 0]) + out.imag * module.tensor(w[..., 1])).sum()
+        else:
             total = total + (out * module.tensor(w)).sum()
     return total
 
@@ -42,10 +46,8 @@ def weighted_sum(outs, weights, module):
 def compare(our_fn, torch_fn, arrays, *, loss=None, grad=True, rtol=1e-7, atol=1e-9, seed=0):
     """Run both on float64 copies of ``arrays``, compare results, then the gradients of
     ``loss(out, module)`` (default: the results times fixed random weights, summed)."""
-    ours_in = [cr.tensor(a, requires_grad=grad and np.issubdtype(np.asarray(a).dtype, np.floating))
-               for a in arrays]
-    theirs_in = [torch.tensor(a, requires_grad=grad and np.issubdtype(np.asarray(a).dtype, np.floating))
-                 for a in arrays]
+    ours_in = [cr.tensor(a, requires_grad=grad and np.asarray(a).dtype.kind in "fc") for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=grad and np.asarray(a).dtype.kind in "fc") for a in arrays]
     ours, theirs = our_fn(*ours_in), torch_fn(*theirs_in)
     if loss is None:
         check_values(ours, theirs, rtol, atol)
@@ -53,7 +55,8 @@ def compare(our_fn, torch_fn, arrays, *, loss=None, grad=True, rtol=1e-7, atol=1
         return ours, theirs
     if loss is None:
         rng = np.random.default_rng(seed)
-        weights = [rng.normal(size=tuple(t.shape)) if t.dtype.is_floating_point and t.requires_grad else None
+        weights = [rng.normal(size=tuple(t.shape) + ((2,) if t.dtype.is_complex else ()))
+                   if (t.dtype.is_floating_point or t.dtype.is_complex) and t.requires_grad else None
                    for t in leaves(theirs)]
         our_loss, their_loss = weighted_sum(leaves(ours), weights, cr), weighted_sum(leaves(theirs), weights, torch)
     else:
@@ -63,16 +66,25 @@ def compare(our_fn, torch_fn, arrays, *, loss=None, grad=True, rtol=1e-7, atol=1
     their_loss.backward()
     for a, b in zip(ours_in, theirs_in, strict=True):
         if b.requires_grad:
-            expected = np.zeros(b.shape) if b.grad is None else b.grad.numpy()
+            expected = np.zeros(b.shape) if b.grad is None else b.grad.resolve_conj().numpy()
+            if np.iscomplexobj(expected):
+                # PyTorch's gradient of a complex input is the conjugate of chainrule's (that
+                # of HIPS autograd and JAX): dL/dx + i dL/dy against dL/dx - i dL/dy
+                expected = np.conj(expected)
             got = np.zeros(b.shape) if a.grad is None else as_numpy(a.grad)
             np.testing.assert_allclose(got, expected, rtol=rtol * 100, atol=atol * 100)
     return ours, theirs
 
 
+def single(a):
+    a = np.asarray(a)
+    return a.astype(np.complex64 if a.dtype.kind == "c" else np.float32 if a.dtype.kind == "f" else a.dtype)
+
+
 def check_float32(our_fn, torch_fn, arrays):
     """float32 inputs give results of PyTorch's dtypes (float32 stays float32)."""
-    ours = our_fn(*[cr.tensor(np.asarray(a, np.float32)) for a in arrays])
-    theirs = torch_fn(*[torch.tensor(np.asarray(a, np.float32)) for a in arrays])
+    ours = our_fn(*[cr.tensor(single(a)) for a in arrays])
+    theirs = torch_fn(*[torch.tensor(single(a)) for a in arrays])
     for a, b in zip(leaves(ours), leaves(theirs), strict=True):
         assert as_numpy(a).dtype == as_numpy(b).dtype, (as_numpy(a).dtype, as_numpy(b).dtype)
         assert tuple(a.shape) == tuple(b.shape)

@@ -1,0 +1,149 @@
+"""``torch.special`` (``import chainrule as torch; torch.special.erfcx(x)``): PyTorch's
+special functions, each :mod:`chainrule.scipy.special`'s differentiable primitive (so
+SciPy is needed, imported at the first call) or a :mod:`chainrule.numpy` function, with
+PyTorch's argument names and result dtypes: float32 stays float32 (a Python number does
+not promote it), integers become the default floating dtype.
+
+>>> import chainrule as torch
+>>> x = torch.tensor([0.5, 1.0], requires_grad=True)
+>>> torch.special.xlogy(x, x).sum().backward()
+>>> [f"{v:.4f}" for v in x.grad.tolist()]      # log x + 1
+['0.3069', '1.0000']
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.eager import get_default_dtype
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.torch_linalg import as_input, no_out
+from chainrule.numpy.torch_promotion import result_type
+
+__all__ = [
+    "expit", "logit", "erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma", "psi", "polygamma", "multigammaln",
+    "i0", "i0e", "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "logsumexp", "softmax",
+    "log_softmax", "xlogy", "xlog1py", "sinc", "entr", "zeta", "round", "bessel_j0", "bessel_j1",
+]
+
+
+def _scipy(name: str):
+    try:
+        module = importlib.import_module("chainrule.scipy.special")
+    except ImportError as error:
+        raise ImportError(f"special.{name} uses SciPy's special functions: pip install scipy") from error
+    return getattr(module, name)
+
+
+def _float_dtype(*operands) -> np.dtype:
+    """PyTorch's result dtype of a floating function of ``operands``."""
+    dtype = result_type(*operands)
+    return get_default_dtype() if dtype is None or dtype.kind in "biu" else dtype
+
+
+def _floating(x) -> Tensor:
+    x = as_input(x)
+    return x.to(get_default_dtype()) if x.dtype.kind in "biu" else x
+
+
+def _as_dtype(result: Tensor, dtype: np.dtype) -> Tensor:
+    return result if result.dtype == dtype else result.to(dtype)
+
+
+def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = None):
+    def function(input, *, out=None) -> Tensor:
+        no_out(out, name)
+        x = _floating(input)
+        fun = getattr(cnp, numpy_name) if numpy_name else _scipy(scipy_name or name)
+        return _as_dtype(fun(x), x.dtype)
+
+    function.__name__ = function.__qualname__ = name
+    source = f"``numpy.{numpy_name}``" if numpy_name else f"``scipy.special.{scipy_name or name}``"
+    function.__doc__ = f"``torch.special.{name}(input)``: {source} of the values, differentiable."
+    return function
+
+
+def _binary(name: str, scipy_name: str | None = None):
+    def function(input, other, *, out=None) -> Tensor:
+        no_out(out, name)
+        dtype = _float_dtype(input, other)
+        x = input if isinstance(input, int | float) else as_input(input)
+        y = other if isinstance(other, int | float) else as_input(other)
+        return _as_dtype(as_input(_scipy(scipy_name or name)(x, y)), dtype)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"``torch.special.{name}(input, other)``: ``scipy.special.{scipy_name or name}``, "
+                        "either argument a number or a Tensor, broadcast.")
+    return function
+
+
+expit = _unary("expit")
+erf, erfc, erfcx, erfinv = _unary("erf"), _unary("erfc"), _unary("erfcx"), _unary("erfinv")
+gammaln, digamma, psi = _unary("gammaln"), _unary("digamma"), _unary("psi", "digamma")
+i0, i0e, i1, i1e = _unary("i0"), _unary("i0e"), _unary("i1"), _unary("i1e")
+ndtr, ndtri, log_ndtr = _unary("ndtr"), _unary("ndtri"), _unary("log_ndtr")
+bessel_j0, bessel_j1 = _unary("bessel_j0", "j0"), _unary("bessel_j1", "j1")
+log1p, expm1, exp2 = _unary("log1p", numpy_name="log1p"), _unary("expm1", numpy_name="expm1"), _unary(
+    "exp2", numpy_name="exp2")
+sinc = _unary("sinc", numpy_name="sinc")
+entr = _unary("entr")
+xlogy, xlog1py, zeta = _binary("xlogy"), _binary("xlog1py"), _binary("zeta")
+
+
+def logit(input, eps: float | None = None, *, out=None) -> Tensor:
+    """``torch.special.logit``: log(p / (1 − p)), p first clamped to [eps, 1 − eps] when
+    ``eps`` is given (derivative 0 where it was clamped).
+
+    >>> import chainrule as torch
+    >>> torch.special.logit(torch.tensor([0.0, 0.5]), eps=0.25).tolist()
+    [-1.0986122886681098, 0.0]
+    """
+    no_out(out, "logit")
+    x = _floating(input)
+    if eps is not None:
+        x = cnp.clip(x, eps, 1.0 - eps)
+    return _as_dtype(cnp.log(x / (1.0 - x)), x.dtype)
+
+
+def polygamma(n: int, input, *, out=None) -> Tensor:
+    """``torch.special.polygamma(n, input)``: the ``n``-th derivative of digamma."""
+    no_out(out, "polygamma")
+    x = _floating(input)
+    return _as_dtype(as_input(_scipy("polygamma")(n, x)), x.dtype)
+
+
+def multigammaln(input, p: int, *, out=None) -> Tensor:
+    """``torch.special.multigammaln(input, p)``: the log of the multivariate gamma
+    function of dimension ``p`` (each element must exceed (p − 1)/2)."""
+    no_out(out, "multigammaln")
+    x = _floating(input)
+    if not np.all(np.asarray(x.detach()) > (p - 1) / 2):
+        raise ValueError(f"special.multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    j = cnp.arange(p, dtype=x.dtype)
+    terms = _scipy("gammaln")(x[..., None] - j / 2)
+    return _as_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)
+
+
+def logsumexp(input, dim, keepdim: bool = False, *, out=None) -> Tensor:
+    """``torch.special.logsumexp``: log Σ exp over ``dim``, computed stably."""
+    no_out(out, "logsumexp")
+    return _floating(input).logsumexp(dim, keepdim)
+
+
+def softmax(input, dim: int, *, dtype=None) -> Tensor:
+    """``torch.special.softmax``: the softmax along ``dim`` (cast to ``dtype`` first)."""
+    return _floating(input).softmax(dim, dtype=dtype)
+
+
+def log_softmax(input, dim: int, *, dtype=None) -> Tensor:
+    """``torch.special.log_softmax``: the log of the softmax along ``dim``."""
+    return _floating(input).log_softmax(dim, dtype=dtype)
+
+
+def round(input, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001
+    """``torch.special.round``: ``torch.round`` (half to even; derivative 0)."""
+    no_out(out, "round")
+    return as_input(input).round(decimals=decimals)
