@@ -84,6 +84,7 @@ from chainrule.numpy.torch_creation import (
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
 from chainrule.numpy import torch_functions as _torch_functions
+from chainrule.numpy import torch_extra as _torch_extra
 from chainrule.numpy.torch_runtime import (
     Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, cuda, device,
     get_default_device, get_float32_matmul_precision, get_num_threads, set_default_device,
@@ -141,3 +142,6 @@ __all__ = [
 # ``float``, ``sum`` and the like among them are not Python's inside this module.
 globals().update(_DTYPES)
 globals().update({name: getattr(_torch_functions, name) for name in _torch_functions.__all__})
+globals().update({name: getattr(_torch_extra, name) for name in _torch_extra.__all__})
+cosine_similarity, pairwise_distance, dropout = nn.functional.cosine_similarity, nn.functional.pairwise_distance, \
+    nn.functional.dropout

@@ -61,6 +61,8 @@ CASES = [
     ("vector_norm", {"ord": math.inf, "dim": 0}, [M34], None),
     ("vector_norm", {"ord": -math.inf}, [M34], None),
     ("vector_norm", {"keepdim": True}, [T234], None),
+    ("vector_norm", {"dim": 1}, [np.array([[0.0, 0.0], [3.0, -4.0]])], None),
+    ("vector_norm", {"ord": 3, "dim": 0}, [np.array([[0.0, 1.0], [0.0, -2.0]])], None),
     ("matrix_norm", {}, [T234], None),
     ("matrix_norm", {"ord": "nuc", "keepdim": True}, [T234], None),
     ("matrix_norm", {"ord": -1, "dim": (0, 2)}, [T234], None),

@@ -69,7 +69,7 @@ def test_a_number_does_not_promote_float32():
         assert ours.dtype == np.float32 and theirs.dtype == torch.float32
         np.testing.assert_allclose(np.asarray(ours), theirs.numpy(), rtol=1e-6)
     assert cr.special.xlogy(2.0, cr.tensor(x)).dtype == np.float32
-    assert cr.special.erf(cr.tensor([0, 1])).dtype == cr.get_default_dtype()
+    assert cr.special.erf(cr.tensor([0, 1])).dtype == cr.zeros(1).dtype
 
 
 def test_values_without_a_pytorch_derivative():

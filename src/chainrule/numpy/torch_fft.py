@@ -19,7 +19,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.eager import get_default_dtype, tensor
+from chainrule.core.eager import default_float_dtype, tensor
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.torch_linalg import as_input, no_out
 
@@ -35,7 +35,7 @@ _SWAPPED = {None: "forward", "backward": "forward", "ortho": "ortho", "forward":
 def _input(x) -> Tensor:
     x = as_input(x)
     if x.dtype.kind in "biu":
-        return x.to(get_default_dtype())
+        return x.to(default_float_dtype())
     return x
 
 
@@ -117,7 +117,7 @@ def ihfft2(input, s: Sequence[int] | None = None, dim=(-2, -1), norm: str | None
 
 def _frequencies(values: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
     check_cpu(device, "fftfreq")
-    dtype = get_default_dtype() if dtype is None else dtype
+    dtype = default_float_dtype() if dtype is None else dtype
     return tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 

@@ -98,9 +98,11 @@ def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
         return cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return cnp.sum(a, axis=axis, keepdims=keepdims)
-    if ord == 2:
-        return cnp.sqrt(cnp.sum(a * a, axis=axis, keepdims=keepdims))
-    return cnp.sum(a ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+    total = cnp.sum(a * a if ord == 2 else a ** ord, axis=axis, keepdims=keepdims)
+    # a zero vector's norm has derivative 0, as PyTorch's (the root's derivative is infinite there)
+    zero = total == 0
+    root = cnp.sqrt if ord == 2 else (lambda t: t ** (1.0 / ord))
+    return cnp.where(zero, 0.0, root(cnp.where(zero, 1.0, total)))
 
 
 def matrix_norm(A, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,

@@ -18,7 +18,7 @@ import importlib
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.eager import get_default_dtype
+from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
@@ -41,12 +41,12 @@ def _scipy(name: str):
 def _float_dtype(*operands) -> np.dtype:
     """PyTorch's result dtype of a floating function of ``operands``."""
     dtype = result_type(*operands)
-    return get_default_dtype() if dtype is None or dtype.kind in "biu" else dtype
+    return default_float_dtype() if dtype is None or dtype.kind in "biu" else dtype
 
 
 def _floating(x) -> Tensor:
     x = as_input(x)
-    return x.to(get_default_dtype()) if x.dtype.kind in "biu" else x
+    return x.to(default_float_dtype()) if x.dtype.kind in "biu" else x
 
 
 def _as_dtype(result: Tensor, dtype: np.dtype) -> Tensor:

@@ -1,0 +1,430 @@
+"""PyTorch's top-level functions that are not a Tensor method of the same name:
+joining and splitting (``meshgrid``, ``hstack``, ``tensor_split``, ``block_diag``,
+``cartesian_prod``, ...), the older linear-algebra spellings (``torch.det``,
+``torch.inverse``, ``torch.svd`` with its ``V``, ...), complex views, integration
+(``trapezoid``, ``cumulative_trapezoid``) and dtype queries. Each is built on
+:mod:`chainrule.numpy`'s differentiable functions; results are eager Tensors.
+
+>>> import chainrule as torch
+>>> torch.cartesian_prod(torch.tensor([1, 2]), torch.tensor([3, 4])).tolist()
+[[1, 3], [1, 4], [2, 3], [2, 4]]
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import warnings
+from collections import namedtuple
+from collections.abc import Sequence
+
+import numpy as np
+
+import chainrule.numpy as cnp
+import chainrule.numpy.linalg as la
+from chainrule.core.dtypes import as_dtype
+from chainrule.core.tensor import Tensor
+from chainrule.numpy import torch_linalg
+from chainrule.numpy.torch_linalg import as_input, constant, no_out
+from chainrule.numpy.torch_promotion import _promote
+from chainrule.numpy.torch_promotion import result_type as _result_type
+
+__all__ = [
+    "meshgrid", "broadcast_tensors", "hstack", "vstack", "column_stack", "dstack", "atleast_1d", "atleast_2d",
+    "atleast_3d", "tensor_split", "rot90", "block_diag", "cartesian_prod", "combinations", "det", "inverse",
+    "pinverse", "matrix_power", "slogdet", "logdet", "cholesky", "qr", "svd", "complex", "polar",
+    "view_as_real", "view_as_complex", "sgn", "signbit", "float_power", "logcumsumexp", "vdot", "baddbmm",
+    "chain_matmul", "trapz", "trapezoid", "cumulative_trapezoid", "vander", "pdist", "concatenate",
+    "std_mean", "var_mean", "result_type", "promote_types", "can_cast",
+]
+
+slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
+qr_result = namedtuple("qr", ["Q", "R"])
+svd_result = namedtuple("svd", ["U", "S", "V"])
+
+
+def _tensors(tensors) -> list[Tensor]:
+    """``f(a, b)`` or ``f([a, b])``, as PyTorch allows, as a list of Tensors."""
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tensors[0]
+    return [as_input(t) for t in tensors]
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """``torch.meshgrid``: coordinate grids; ``indexing`` 'ij' (PyTorch's default, with
+    its warning when not given) or 'xy'."""
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    return tuple(cnp.meshgrid(*_tensors(tensors), indexing=indexing))
+
+
+def broadcast_tensors(*tensors) -> tuple[Tensor, ...]:
+    """``torch.broadcast_tensors``: the tensors broadcast to their common shape."""
+    ts = _tensors(tensors)
+    shape = np.broadcast_shapes(*(tuple(t.shape) for t in ts))
+    return tuple(cnp.broadcast_to(t, shape) for t in ts)
+
+
+def hstack(tensors, *, out=None) -> Tensor:
+    """``torch.hstack``: joined along the columns (the only dim of 1-d tensors)."""
+    no_out(out, "hstack")
+    return cnp.hstack(_tensors((tensors,)))
+
+
+def vstack(tensors, *, out=None) -> Tensor:
+    """``torch.vstack``: joined along the rows (1-d tensors become rows)."""
+    no_out(out, "vstack")
+    return cnp.vstack(_tensors((tensors,)))
+
+
+def column_stack(tensors, *, out=None) -> Tensor:
+    """``torch.column_stack``: 1-d tensors as columns, joined along the columns."""
+    no_out(out, "column_stack")
+    return cnp.column_stack(_tensors((tensors,)))
+
+
+def dstack(tensors, *, out=None) -> Tensor:
+    """``torch.dstack``: joined along the third dim."""
+    no_out(out, "dstack")
+    return cnp.dstack(_tensors((tensors,)))
+
+
+def _atleast(fun, tensors):
+    ts = _tensors(tensors)
+    results = tuple(fun(t) for t in ts)
+    return results[0] if len(tensors) == 1 and not isinstance(tensors[0], list | tuple) else results
+
+
+def atleast_1d(*tensors):
+    """``torch.atleast_1d``: a 0-d tensor as 1-d; one tensor in, one out, else a tuple."""
+    return _atleast(cnp.atleast_1d, tensors)
+
+
+def atleast_2d(*tensors):
+    """``torch.atleast_2d``."""
+    return _atleast(cnp.atleast_2d, tensors)
+
+
+def atleast_3d(*tensors):
+    """``torch.atleast_3d``."""
+    return _atleast(cnp.atleast_3d, tensors)
+
+
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
+    """``torch.tensor_split``: ``n`` near-equal parts (the first ones one larger), or the
+    parts between the given indices."""
+    if isinstance(indices_or_sections, Tensor | np.ndarray):
+        indices_or_sections = np.asarray(indices_or_sections).tolist()
+    return tuple(cnp.array_split(as_input(input), indices_or_sections, axis=dim))
+
+
+def rot90(input, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """``torch.rot90``: rotated by 90° ``k`` times, from the first of ``dims`` to the second."""
+    return cnp.rot90(as_input(input), k, axes=tuple(dims))
+
+
+def block_diag(*tensors) -> Tensor:
+    """``torch.block_diag``: the matrices on the diagonal of one (a 0-d tensor is 1×1, a
+    1-d one a row), zeros elsewhere.
+
+    >>> import chainrule as torch
+    >>> torch.block_diag(torch.tensor([[1, 2]]), torch.tensor(3)).tolist()
+    [[1, 2, 0], [0, 0, 3]]
+    """
+    blocks = [cnp.reshape(t, (1, -1)) if t.ndim < 2 else t for t in _tensors(tensors)]
+    if not blocks:
+        return constant(np.zeros((1, 0)))
+    if any(b.ndim != 2 for b in blocks):
+        raise ValueError("block_diag: the tensors must have at most 2 dims")
+    dtype = _result_type(*blocks)
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        rows.append(cnp.concatenate([cnp.zeros((r, left), dtype), cnp.astype(b, dtype),
+                                     cnp.zeros((r, width - left - c), dtype)], axis=1))
+        left += c
+    return cnp.concatenate(rows, axis=0)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """``torch.cartesian_prod``: the rows of all combinations of the 1-d tensors' elements
+    (one tensor: itself)."""
+    ts = _tensors(tensors)
+    if len(ts) == 1:
+        return ts[0]
+    grids = cnp.meshgrid(*ts, indexing="ij")
+    return cnp.stack([cnp.reshape(g, (-1,)) for g in grids], axis=1)
+
+
+def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """``torch.combinations``: the rows of the length-``r`` combinations of a 1-d tensor's
+    elements, as ``itertools.combinations`` (``with_replacement``) orders them."""
+    x = as_input(input)
+    if x.ndim != 1:
+        raise ValueError(f"combinations: the input must be 1-d, got {x.ndim}-d")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    index = np.asarray(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if index.shape[0] == 0:
+        return cnp.zeros((0,), x.dtype)  # PyTorch's empty result
+    return x[index]
+
+
+def det(input) -> Tensor:
+    """``torch.det``: ``torch.linalg.det``."""
+    return torch_linalg.det(input)
+
+
+def inverse(input, *, out=None) -> Tensor:
+    """``torch.inverse``: ``torch.linalg.inv``."""
+    return torch_linalg.inv(input, out=out)
+
+
+def pinverse(input, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``torch.linalg.pinv`` with ``rtol=rcond``."""
+    return torch_linalg.pinv(input, rtol=rcond)
+
+
+def matrix_power(input, n: int) -> Tensor:
+    """``torch.matrix_power``: ``torch.linalg.matrix_power``."""
+    return torch_linalg.matrix_power(input, n)
+
+
+def slogdet(input) -> slogdet_result:
+    """``torch.slogdet``: ``(sign, logabsdet)``."""
+    return slogdet_result(*torch_linalg.slogdet(input))
+
+
+def logdet(input) -> Tensor:
+    """``torch.logdet``: log det A; NaN where the determinant is negative."""
+    sign, logabsdet = torch_linalg.slogdet(input)
+    return cnp.where(sign < 0, np.nan, logabsdet)
+
+
+def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
+    """``torch.cholesky``: ``torch.linalg.cholesky``, ``upper`` positional too."""
+    return torch_linalg.cholesky(input, upper=upper, out=out)
+
+
+def qr(input, some: bool = True, *, out=None) -> qr_result:
+    """``torch.qr``: ``(Q, R)``, reduced when ``some`` else complete."""
+    return qr_result(*torch_linalg.qr(input, "reduced" if some else "complete", out=out))
+
+
+def svd(input, some: bool = True, compute_uv: bool = True, *, out=None) -> svd_result:
+    """``torch.svd``: ``(U, S, V)`` with A = U diag(S) Vᴴ (V, not ``linalg.svd``'s Vh);
+    full U and V unless ``some``; without ``compute_uv``, U and V are zeros (m×m, n×n)."""
+    no_out(out, "svd")
+    A = as_input(input)
+    if not compute_uv:
+        m, n = A.shape[-2:]
+        batch = tuple(A.shape[:-2])
+        return svd_result(cnp.zeros(batch + (m, m), A.dtype), la.svdvals(A), cnp.zeros(batch + (n, n), A.dtype))
+    U, S, Vh = la.svd(A, full_matrices=not some)
+    return svd_result(U, S, cnp.conj(la.matrix_transpose(Vh)))
+
+
+def complex(real, imag, *, out=None) -> Tensor:  # noqa: A001
+    """``torch.complex``: real + i·imag (float32 parts give complex64)."""
+    no_out(out, "complex")
+    real, imag = as_input(real), as_input(imag)
+    if real.dtype != imag.dtype or real.dtype.kind != "f":
+        raise TypeError(f"complex: real and imag must be floating Tensors of one dtype, got {real.dtype} "
+                        f"and {imag.dtype}")
+    return real + 1j * imag
+
+
+def polar(abs, angle, *, out=None) -> Tensor:  # noqa: A002
+    """``torch.polar``: abs·(cos angle + i sin angle)."""
+    no_out(out, "polar")
+    r, theta = as_input(abs), as_input(angle)
+    return complex(r * cnp.cos(theta), r * cnp.sin(theta))
+
+
+def view_as_real(input) -> Tensor:
+    """``torch.view_as_real``: a complex tensor's real and imaginary parts in a last dim
+    of 2 (a new Tensor, not a view of the same memory)."""
+    z = as_input(input)
+    if z.dtype.kind != "c":
+        raise TypeError(f"view_as_real: the input must be complex, got {z.dtype}")
+    return cnp.stack([cnp.real(z), cnp.imag(z)], axis=-1)
+
+
+def view_as_complex(input) -> Tensor:
+    """``torch.view_as_complex``: a last dim of 2 read as (real, imaginary) (a new Tensor)."""
+    x = as_input(input)
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise ValueError(f"view_as_complex: the last dim must have size 2, got shape {tuple(x.shape)}")
+    return complex(x[..., 0], x[..., 1])
+
+
+def sgn(input, *, out=None) -> Tensor:
+    """``torch.sgn``: z/|z| (0 at 0) of a complex tensor, ``sign`` of a real one."""
+    no_out(out, "sgn")
+    z = as_input(input)
+    if z.dtype.kind != "c":
+        return z.sign()
+    r = cnp.abs(z)
+    zero = r == 0
+    return cnp.where(zero, 0, z / cnp.where(zero, 1, r))
+
+
+def signbit(input, *, out=None) -> Tensor:
+    """``torch.signbit``: whether the sign bit is set (True for −0.0), a bool Tensor."""
+    no_out(out, "signbit")
+    return constant(np.signbit(np.asarray(as_input(input).detach())))
+
+
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """``torch.float_power``: the power in float64 (complex128 for complex operands)."""
+    no_out(out, "float_power")
+    wide = np.complex128 if any(np.iscomplexobj(np.asarray(v.detach() if isinstance(v, Tensor) else v))
+                                for v in (input, exponent)) else np.float64
+    base = as_input(input, wide)
+    power = as_input(exponent, wide) if isinstance(exponent, Tensor | np.ndarray) else exponent
+    return base ** power
+
+
+def logcumsumexp(input, dim: int, *, out=None) -> Tensor:
+    """``torch.logcumsumexp``: log Σ exp of each prefix along ``dim``, computed stably."""
+    no_out(out, "logcumsumexp")
+    return cnp.logaddexp.accumulate(as_input(input), axis=dim)
+
+
+def vdot(input, other, *, out=None) -> Tensor:
+    """``torch.vdot``: Σ conj(input)·other of two 1-d tensors."""
+    no_out(out, "vdot")
+    return cnp.vdot(as_input(input), as_input(other))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
+    """``torch.baddbmm``: beta·input + alpha·(batch1 @ batch2) (input ignored when beta is 0)."""
+    no_out(out, "baddbmm")
+    product = cnp.matmul(as_input(batch1), as_input(batch2))
+    product = product if alpha == 1 else alpha * product
+    return product if beta == 0 else (as_input(input) if beta == 1 else beta * as_input(input)) + product
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """``torch.chain_matmul``: ``torch.linalg.multi_dot``."""
+    return torch_linalg.multi_dot(_tensors(matrices), out=out)
+
+
+def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """``torch.trapezoid``: the trapezoidal rule along ``dim``, at ``x`` or spacing ``dx`` (1)."""
+    y = as_input(y)
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid: give x or dx, not both")
+    if x is not None:
+        return cnp.trapezoid(y, as_input(x), axis=dim)
+    return cnp.trapezoid(y, dx=1.0 if dx is None else dx, axis=dim)
+
+
+def trapz(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """``torch.trapz``: ``torch.trapezoid``."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
+    """``torch.cumulative_trapezoid``: the running trapezoidal integral along ``dim`` (one
+    element fewer than ``y``)."""
+    y = cnp.moveaxis(as_input(y), dim, -1)
+    if x is not None:
+        x = as_input(x)
+        step = cnp.diff(cnp.moveaxis(x, dim, -1) if x.ndim > 1 else x, axis=-1)
+    else:
+        step = 1.0 if dx is None else dx
+    areas = (y[..., 1:] + y[..., :-1]) * step / 2
+    return cnp.moveaxis(cnp.cumsum(areas, axis=-1), -1, dim)
+
+
+def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:
+    """``torch.vander``: columns of powers of a 1-d ``x``, decreasing unless ``increasing``."""
+    result = torch_linalg.vander(x, N=N)
+    return result if increasing else cnp.flip(result, axis=-1)
+
+
+def pdist(input, p: float = 2) -> Tensor:
+    """``torch.pdist``: the ``p``-norm distances between the rows of an N×M tensor, for
+    each pair i < j in row-major order (N(N−1)/2 of them)."""
+    x = as_input(input)
+    if x.ndim != 2:
+        raise ValueError(f"pdist: the input must be 2-d (N, M), got {x.ndim}-d")
+    i, j = np.triu_indices(x.shape[0], 1)
+    return torch_linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
+
+
+def concatenate(tensors, axis: int = 0, *, out=None) -> Tensor:
+    """``torch.concatenate``: ``torch.cat`` with NumPy's ``axis``."""
+    no_out(out, "concatenate")
+    return cnp.concatenate(_tensors((tensors,)), axis=axis)
+
+
+def _spread_mean(name: str, input, dim, unbiased, correction, keepdim) -> tuple[Tensor, Tensor]:
+    x = as_input(input)
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{name}: give unbiased or correction, not both")
+        correction = int(bool(unbiased))
+    correction = 1 if correction is None else correction
+    spread = getattr(x, name.split("_")[0])(dim, correction=correction, keepdim=keepdim)
+    return spread, x.mean(dim, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+             out=None) -> tuple[Tensor, Tensor]:
+    """``torch.std_mean``: ``(std, mean)`` over ``dim`` (all when None), ``correction`` 1."""
+    no_out(out, "std_mean")
+    return _spread_mean("std_mean", input, dim, unbiased, correction, keepdim)
+
+
+def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None,
+             out=None) -> tuple[Tensor, Tensor]:
+    """``torch.var_mean``: ``(var, mean)`` over ``dim`` (all when None), ``correction`` 1."""
+    no_out(out, "var_mean")
+    return _spread_mean("var_mean", input, dim, unbiased, correction, keepdim)
+
+
+def result_type(tensor1, tensor2) -> np.dtype:
+    """``torch.result_type``: PyTorch's promoted dtype of two Tensors or numbers."""
+    return _result_type(tensor1, tensor2)
+
+
+def promote_types(type1, type2) -> np.dtype:
+    """``torch.promote_types``: PyTorch's promotion of two dtypes (int64 and float32 give
+    float32, not NumPy's float64)."""
+    return _promote(np.dtype(as_dtype(type1)), np.dtype(as_dtype(type2)))
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def can_cast(from_, to) -> bool:
+    """``torch.can_cast``: PyTorch's casting rule, which refuses only a cast to a lower
+    category (complex → float → integer → bool), whatever the sizes."""
+    return _CATEGORY[np.dtype(as_dtype(from_)).kind] <= _CATEGORY[np.dtype(as_dtype(to)).kind]
+
+
+def _eager_results(function):
+    """``function`` whose ndarray results (of inputs that do not require grad, where the
+    mirror gives a plain array) come back as eager Tensors, as PyTorch's do."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        result = function(*args, **kwargs)
+        if isinstance(result, tuple):
+            return type(result)(*(_as_eager(r) for r in result)) if hasattr(result, "_fields") else tuple(
+                _as_eager(r) for r in result)
+        return _as_eager(result)
+
+    return wrapper
+
+
+def _as_eager(value):
+    return constant(value) if isinstance(value, np.ndarray | np.generic) else value
+
+
+globals().update({name: _eager_results(globals()[name]) for name in __all__
+                  if name not in ("result_type", "promote_types", "can_cast")})
