@@ -61,6 +61,7 @@ CASES = [
     ("cartesian_prod-one", both("cartesian_prod"), [V3], None),
     ("combinations", both("combinations"), [V4], None),
     ("combinations-r3-repl", both("combinations", r=3, with_replacement=True), [V3], None),
+    ("combinations-none", both("combinations"), [V3[:1]], None),
     ("det", both("det"), [B], None),
     ("inverse", both("inverse"), [A], None),
     ("pinverse", both("pinverse"), [M34], None),

@@ -63,6 +63,8 @@ CASES = [
     ("vector_norm", {"keepdim": True}, [T234], None),
     ("vector_norm", {"dim": 1}, [np.array([[0.0, 0.0], [3.0, -4.0]])], None),
     ("vector_norm", {"ord": 3, "dim": 0}, [np.array([[0.0, 1.0], [0.0, -2.0]])], None),
+    ("vector_norm", {"ord": 0.5}, [np.array([0.0, 3.0, -4.0])], None),
+    ("vector_norm", {"ord": math.inf}, [np.array([2.0, -2.0, 1.0])], None),
     ("matrix_norm", {}, [T234], None),
     ("matrix_norm", {"ord": "nuc", "keepdim": True}, [T234], None),
     ("matrix_norm", {"ord": -1, "dim": (0, 2)}, [T234], None),

@@ -35,6 +35,7 @@ def test_unary_against_torch(name, x):
 
 KEYWORD = [
     ("logit", {"eps": 0.1}, [np.array([0.0, 0.05, 0.5, 0.97, 1.0])]),
+    ("logit", {}, [np.array([0.0, 0.5, 1.0])]),
     ("logsumexp", {"dim": 1}, [rng.normal(size=(3, 4))]),
     ("logsumexp", {"dim": (0, 1), "keepdim": True}, [rng.normal(size=(3, 4))]),
     ("softmax", {"dim": 0}, [rng.normal(size=(3, 4))]),

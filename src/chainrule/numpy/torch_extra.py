@@ -167,8 +167,6 @@ def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
         raise ValueError(f"combinations: the input must be 1-d, got {x.ndim}-d")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     index = np.asarray(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
-    if index.shape[0] == 0:
-        return cnp.zeros((0,), x.dtype)  # PyTorch's empty result
     return x[index]
 
 

@@ -98,7 +98,12 @@ def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
         return cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
     if ord == 1:
         return cnp.sum(a, axis=axis, keepdims=keepdims)
-    total = cnp.sum(a * a if ord == 2 else a ** ord, axis=axis, keepdims=keepdims)
+    if ord == 2:
+        powers = a * a
+    else:  # a zero element contributes derivative 0 (for ord < 1 too, as PyTorch's)
+        zero_element = a == 0
+        powers = cnp.where(zero_element, 0.0, cnp.where(zero_element, 1.0, a) ** ord)
+    total = cnp.sum(powers, axis=axis, keepdims=keepdims)
     # a zero vector's norm has derivative 0, as PyTorch's (the root's derivative is infinite there)
     zero = total == 0
     root = cnp.sqrt if ord == 2 else (lambda t: t ** (1.0 / ord))

@@ -105,7 +105,7 @@ def logit(input, eps: float | None = None, *, out=None) -> Tensor:
     x = _floating(input)
     if eps is not None:
         x = cnp.clip(x, eps, 1.0 - eps)
-    return _as_dtype(cnp.log(x / (1.0 - x)), x.dtype)
+    return _as_dtype(cnp.log(x) - cnp.log1p(-x), x.dtype)  # derivative 1/x + 1/(1 - x), inf at 0 and 1
 
 
 def polygamma(n: int, input, *, out=None) -> Tensor:
