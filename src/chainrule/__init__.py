@@ -67,7 +67,7 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 # isinstance/type that look through a Tensor (not in __all__: a star import keeps Python's)
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
-from chainrule import autograd, data, func, jax_nn, lax, nn, optim, random, tree, tree_util
+from chainrule import autograd, data, func, jax_nn, lax, multiprocessing, nn, optim, random, tree, tree_util
 from chainrule import distributions
 # PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
 # where nn, data and distributed are all loaded: each of them imports one of the others)
@@ -120,7 +120,8 @@ __all__ = [
     "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat", "checkpoint_policies",
     "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
-    "viz", "autograd", "data", "func", "jax_nn", "lax", "nn", "optim", "random", "tree", "tree_util", "utils",
+    "viz", "autograd", "data", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random", "tree",
+    "tree_util", "utils",
     "save", "load", "manual_seed", "inference_mode",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
