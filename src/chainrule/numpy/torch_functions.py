@@ -22,6 +22,7 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.tensor import Tensor
+from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 
 # Functions whose first argument is the tensor and whose other arguments are the method's
 METHOD_FORMS = (
@@ -42,7 +43,7 @@ METHOD_FORMS = (
     "erf", "erfc", "erfinv", "lgamma", "digamma", "clone", "is_floating_point", "is_complex", "count_nonzero",
     "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
     "dist", "nanmean", "logical_xor", "repeat_interleave", "broadcast_to", "moveaxis", "heaviside", "select",
-    "index_fill", "angle", "fliplr", "flipud",
+    "index_fill", "angle", "fliplr", "flipud", "quantile", "nanquantile", "kthvalue", "aminmax", "histc", "logit",
 )
 
 
@@ -108,4 +109,5 @@ def einsum(equation: str, *operands) -> Any:
 
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
-__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag", "as_tensor"]
+__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag", "as_tensor", "searchsorted",
+           "bucketize", "isin", "cdist"]

@@ -31,6 +31,7 @@ from chainrule.core.values import plain
 from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, values_indices
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
 from chainrule.numpy.torch_math import TorchMathMethods
+from chainrule.numpy.torch_order import TorchOrderMethods
 from chainrule.numpy.torch_reductions import TorchReductionMethods
 from chainrule.numpy.torch_select import TorchSelectMethods
 from chainrule.numpy.torch_shape import TorchShapeMethods
@@ -177,7 +178,7 @@ class TorchTypeMethods:
 
 
 class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods,
-                         TorchMathMethods, TorchSelectMethods, TorchSpecialMethods):
+                         TorchMathMethods, TorchSelectMethods, TorchSpecialMethods, TorchOrderMethods):
     """The methods that :func:`chainrule.numpy.bindings.bind_to_core` also sets on Tensor."""
 
 

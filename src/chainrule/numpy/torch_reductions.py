@@ -102,6 +102,9 @@ class TorchReductionMethods:
     def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
+        if dtype is None and is_eager(self) and not np.issubdtype(self.dtype, np.inexact):
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                               f"complex dtype. Got: {np.dtype(self.dtype).name}; convert with .float() or pass dtype=")
         return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims),
                         **numpy_keywords(out, where=where))
 

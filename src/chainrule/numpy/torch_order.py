@@ -1,0 +1,262 @@
+"""PyTorch's order statistics, windows and counts on chainrule's Tensor: ``quantile``,
+``nanquantile``, ``kthvalue``, ``aminmax``, ``histc``, ``logit`` and ``unfold``, written
+with the mirror so that the differentiable ones (all but ``histc``) differentiate as
+PyTorch's do; and the functions ``torch.searchsorted``, ``torch.bucketize``,
+``torch.isin`` and ``torch.cdist`` (:mod:`chainrule.numpy.torch_functions` exports them).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.eager import EAGER, tensor
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
+from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
+
+__all__ = ["TorchOrderMethods", "bucketize", "cdist", "isin", "min_max", "searchsorted"]
+
+min_max = namedtuple("min_max", ["min", "max"])
+"""What ``aminmax`` returns, as PyTorch's ``torch.return_types.aminmax``."""
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else tensor(value)
+
+
+def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(f"{name}() interpolation must be one of {', '.join(_INTERPOLATIONS)}; got {interpolation!r}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype; convert it with .double()")
+    qs = np.asarray(plain(q), dtype=x.dtype)
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
+        raise RuntimeError(f"{name}() q must be a number or a 1-d Tensor of values in [0, 1]")
+    if dim is None:
+        x, dim = cnp.reshape(x, (-1,)), 0
+    dim = nonnegative_dim(x, dim)
+    if x.shape[dim] == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty along dim {dim}")
+    key = undifferentiated(x)
+    nan = np.isnan(key)
+    ordered = cnp.take_along_axis(x, as_eager(x, np.argsort(key, axis=dim, kind="stable")), axis=dim)
+    # Per row, the count of values taken into account: all of them, or (nanquantile) those not NaN
+    counted = ~nan if ignore_nan else np.ones_like(nan)
+    valid = np.sum(counted, axis=dim, keepdims=True)
+    row_nan = np.any(nan, axis=dim, keepdims=True) if not ignore_nan else valid == 0
+    results = []
+    for quantile in np.atleast_1d(qs):
+        pos = quantile * np.maximum(valid - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        below = cnp.take_along_axis(ordered, as_eager(x, lo), axis=dim)
+        above = cnp.take_along_axis(ordered, as_eager(x, hi), axis=dim)
+        if interpolation == "lower":
+            value = below
+        elif interpolation == "higher":
+            value = above
+        elif interpolation == "nearest":
+            value = cnp.take_along_axis(ordered, as_eager(x, np.round(pos).astype(np.int64)), axis=dim)
+        elif interpolation == "midpoint":
+            value = below + (above - below) * 0.5
+        else:
+            value = below + (above - below) * (pos - lo).astype(x.dtype)
+        value = cnp.where(row_nan, np.nan, value)
+        results.append(value if keepdim else cnp.squeeze(value, dim))
+    return results[0] if qs.ndim == 0 else cnp.stack(results)
+
+
+class TorchOrderMethods:
+    """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
+
+    def quantile(self, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+        """The ``q``-th quantiles along ``dim`` (of all values when None), as PyTorch's
+        ``quantile``: a number ``q`` gives one, a 1-d ``q`` a first dimension of them; a row
+        holding NaN gives NaN.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0, 4.0]).quantile(0.75).item()
+        3.0
+        """
+        return _quantile(self, q, dim, keepdim, interpolation, False, "quantile")
+
+    def nanquantile(self, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
+        """``quantile`` of the values that are not NaN (NaN where a row has none)."""
+        return _quantile(self, q, dim, keepdim, interpolation, True, "nanquantile")
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False):
+        """(values, indices) of the ``k``-th smallest entry (counting from 1) along ``dim``,
+        the gradient going to that entry, as PyTorch's ``kthvalue``.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([3.0, 1.0, 2.0]).kthvalue(2).indices.item()
+        2
+        """
+        n = self.shape[dim] if self.ndim else 1
+        if not 1 <= k <= n:
+            raise IndexError(f"kthvalue(): k = {k} is out of range; it must be between 1 and {n} (the size of dim)")
+        x = self if self.ndim else cnp.reshape(self, (1,))
+        idx = as_eager(x, np.expand_dims(np.take(np.argsort(undifferentiated(x), axis=dim, kind="stable"), k - 1,
+                                                 axis=dim), dim))
+        vals = cnp.take_along_axis(x, idx, axis=dim)
+        if not keepdim or not self.ndim:
+            vals, idx = cnp.squeeze(vals, dim), cnp.squeeze(idx, dim)
+        return values_indices(vals, idx)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False):
+        """(min, max) along ``dim`` (of all values when None), as PyTorch's ``aminmax``.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([3.0, 1.0, 2.0]).aminmax().max.item()
+        3.0
+        """
+        if self.size == 0 and dim is None:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty tensor without dim=")
+        return min_max(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def histc(self, bins: int = 100, min: float = 0, max: float = 0):
+        """A histogram of ``bins`` equal bins over [min, max] (the values' own range when
+        min == max), values outside left out, as PyTorch's ``histc`` (no derivative).
+
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0, 1.0, 4.0]).histc(bins=3, min=1, max=4).tolist()
+        [2.0, 1.0, 1.0]
+        """
+        v = np.asarray(plain(self))
+        if not np.issubdtype(v.dtype, np.floating):
+            raise RuntimeError("histc(): input must be a floating-point Tensor; convert it with .float()")
+        if bins <= 0:
+            raise RuntimeError(f"histc(): bins must be > 0; got {bins}")
+        lo, hi = float(min), float(max)
+        if lo > hi:
+            raise RuntimeError(f"histc(): max must be larger than min; got min={lo}, max={hi}")
+        if lo == hi and v.size:
+            lo, hi = float(v.min()), float(v.max())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise RuntimeError(f"histc(): range of [{lo}, {hi}] is not finite")
+        counts, _ = np.histogram(v[(v >= lo) & (v <= hi)], bins=bins, range=(lo, hi))
+        return Tensor(counts.astype(v.dtype), EAGER)
+
+    def logit(self, eps: float | None = None):
+        """``log(x / (1 - x))``, the inverse of ``sigmoid``; with ``eps``, of ``x`` clamped
+        to [eps, 1 - eps] (derivative 0 outside), as PyTorch's ``logit``.
+
+        >>> import chainrule as cr
+        >>> cr.tensor([0.5]).logit().item()
+        0.0
+        """
+        x = self if eps is None else cnp.clip(self, eps, 1 - eps)
+        return cnp.log(x / (1 - x))
+
+    def unfold(self, dimension: int, size: int, step: int):
+        """Every window of ``size`` entries along ``dimension``, ``step`` apart, as a new last
+        dimension, as PyTorch's ``Tensor.unfold``.
+
+        >>> import chainrule as cr
+        >>> cr.arange(5.0).unfold(0, 2, 2).tolist()
+        [[0.0, 1.0], [2.0, 3.0]]
+        """
+        x = self if self.ndim else cnp.reshape(self, (1,))
+        d = nonnegative_dim(x, dimension)
+        n = x.shape[d]
+        if size < 0 or size > n:
+            raise RuntimeError(f"unfold(): size {size} must be between 0 and the size of dimension {dimension} ({n})")
+        if step <= 0:
+            raise RuntimeError(f"unfold(): step must be > 0; got {step}")
+        windows = np.arange((n - size) // step + 1)[:, None] * step + np.arange(size)
+        out = cnp.moveaxis(cnp.take(x, windows, axis=d), d + 1, -1)
+        return out if self.ndim else cnp.reshape(out, (-1,))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side: str | None = None,
+                 sorter=None) -> Tensor:
+    """For each of ``input``'s values, the index in ``sorted_sequence`` (sorted along its
+    last dimension, rows matching ``input``'s leading dimensions) where it would be
+    inserted to keep the order, as ``torch.searchsorted``.
+
+    >>> searchsorted(tensor([1.0, 2.0, 3.0]), tensor([2.5, 1.0])).tolist()
+    [2, 0]
+    """
+    if side is not None and side not in ("left", "right"):
+        raise RuntimeError(f"searchsorted(): side must be 'left' or 'right'; got {side!r}")
+    if side is not None and right and side == "left":
+        raise RuntimeError("searchsorted(): side='left' and right=True contradict each other; give one")
+    how = side or ("right" if right else "left")
+    seq, values = np.asarray(plain(sorted_sequence)), np.asarray(plain(input))
+    if sorter is not None:
+        seq = np.take_along_axis(seq, np.asarray(plain(sorter)), axis=-1)
+    if seq.ndim == 0:
+        raise RuntimeError("searchsorted(): sorted_sequence must have at least one dimension")
+    if seq.ndim == 1:
+        out = np.searchsorted(seq, values, side=how)
+    else:
+        if seq.shape[:-1] != values.shape[:-1]:
+            raise RuntimeError(f"searchsorted(): the leading dimensions of sorted_sequence {seq.shape[:-1]} and "
+                               f"input {values.shape[:-1]} must be the same (or sorted_sequence must be 1-d)")
+        rows = seq.reshape(-1, seq.shape[-1])
+        out = np.stack([np.searchsorted(r, v, side=how) for r, v in
+                        zip(rows, values.reshape(len(rows), -1), strict=True)]).reshape(values.shape)
+    return Tensor(np.asarray(out, dtype=np.int32 if out_int32 else np.int64), EAGER)
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each of ``input``'s values among the sorted 1-d ``boundaries``
+    (``boundaries[i-1] < v <= boundaries[i]``; ``<=`` and ``<`` with ``right=True``), as
+    ``torch.bucketize``.
+
+    >>> bucketize(tensor([1.0, 2.5]), tensor([1.0, 2.0, 3.0])).tolist()
+    [0, 2]
+    """
+    if np.ndim(plain(boundaries)) != 1:
+        raise RuntimeError("bucketize(): boundaries must be a 1-d Tensor")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` occurs in ``test_elements`` (a Tensor or a number), as
+    ``torch.isin``.
+
+    >>> isin(tensor([1, 2, 5]), tensor([2, 5])).tolist()
+    [False, True, True]
+    """
+    return Tensor(np.isin(plain(elements), plain(test_elements), assume_unique=assume_unique, invert=invert), EAGER)
+
+
+def _power_of_positive(v, e):
+    """``v ** e`` for ``v >= 0``, derivative 0 where ``v`` is 0, as PyTorch's cdist (the
+    distance of two equal points has gradient 0, not NaN)."""
+    positive = undifferentiated(v) > 0
+    return cnp.where(positive, cnp.where(positive, v, 1) ** e, 0)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
+    """The ``p``-norm distances between each row of ``x1`` (..., P, M) and each row of
+    ``x2`` (..., R, M), a (..., P, R) Tensor, as ``torch.cdist``; differentiable, with
+    gradient 0 where two points coincide.
+
+    >>> cdist(tensor([[0.0, 0.0]]), tensor([[3.0, 4.0], [0.0, 1.0]])).tolist()
+    [[5.0, 1.0]]
+    """
+    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist(): x1 {x1.shape} and x2 {x2.shape} must be at least 2-d with the same last "
+                           "dimension (the coordinates)")
+    if not (np.issubdtype(x1.dtype, np.floating) and np.issubdtype(x2.dtype, np.floating)):
+        raise RuntimeError("cdist(): only floating-point Tensors are supported; convert with .float()")
+    if p < 0:
+        raise RuntimeError(f"cdist(): p must be >= 0; got {p}")
+    diff = cnp.abs(cnp.expand_dims(x1, -2) - cnp.expand_dims(x2, -3))
+    if p == 0:
+        return np.sum(undifferentiated(diff) != 0, axis=-1).astype(diff.dtype) + 0 * cnp.sum(diff, axis=-1)
+    if p == np.inf:
+        return cnp.max(diff, axis=-1)
+    if p == 1:
+        return cnp.sum(diff, axis=-1)
+    return _power_of_positive(cnp.sum(_power_of_positive(diff, p), axis=-1), 1.0 / p)
