@@ -23,8 +23,10 @@ from chainrule.nn import (
     functional,
     init,
     layers,
+    lazy,
     padding,
     recurrent,
+    sparse,
     spatial,
     transformer,
     utils,
@@ -35,10 +37,12 @@ from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, Param
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.dropout import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
+from chainrule.nn.lazy import *  # noqa: F403
 from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
 from chainrule.nn.padding import *  # noqa: F403
 from chainrule.nn.parameter import Parameter
 from chainrule.nn.recurrent import *  # noqa: F403
+from chainrule.nn.sparse import *  # noqa: F403
 from chainrule.nn.spatial import *  # noqa: F403
 from chainrule.nn.sync_batchnorm import SyncBatchNorm
 from chainrule.nn.transformer import *  # noqa: F403
@@ -59,6 +63,8 @@ __all__ = [
     "SyncBatchNorm",
     *layers.__all__,
     *conv.__all__,
+    *lazy.__all__,
+    *sparse.__all__,
     *dropout.__all__,
     *recurrent.__all__,
     *cells.__all__,

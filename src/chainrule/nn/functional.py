@@ -23,8 +23,10 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _composed, _dropout, _jax_names, _ops, _pooling, _resample
+from chainrule.nn import _bags, _composed, _dropout, _jax_names, _ops, _pooling, _resample
 from chainrule.nn._attention import scaled_dot_product_attention
+from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
+from chainrule.nn._bags import renorm_rows
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
 from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
@@ -34,7 +36,6 @@ from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
 from chainrule.nn._pooling import _dtype, _pair, _single
 from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
-from chainrule.nn.module import mark_modified
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 from chainrule.numpy.torch_common import as_eager
 
@@ -67,6 +68,7 @@ __all__ = [
     "smooth_l1_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    *_bags.__all__,
     *_composed.__all__,
     *_jax_names.__all__,
     *_dropout.__all__,
@@ -445,7 +447,7 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         lo, hi = np.min(plain(whole_batch(idx))), np.max(plain(whole_batch(idx)))
         raise IndexError(f"embedding: indices must lie in [0, {n}), got {lo}…{hi}")
     if max_norm is not None:
-        _renorm_rows(weight, idx, max_norm, norm_type)
+        renorm_rows(weight, idx, max_norm, norm_type)
     out = cnp.getitem(weight, idx)
     if scale_grad_by_freq:
         # the value is out's to the bit ((out - out) * s is zero); the gradient is divided by the counts
@@ -458,23 +460,6 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         trained = cnp.not_equal(idx, padding_idx % n)[..., None]
         out = cnp.where(trained, out, undifferentiated(out))
     return out
-
-
-def _renorm_rows(weight, idx, max_norm: float, norm_type: float) -> None:
-    """PyTorch's ``embedding_renorm_``: the rows at ``idx`` whose norm exceeds ``max_norm``
-    scaled to it, in ``weight``'s own memory (not recorded: a change of the parameter)."""
-    if isinstance(weight, Tensor) and weight._trace.level != 0:
-        raise NotImplementedError(
-            "embedding(max_norm=...) writes the renormalised rows into the weight, which a "
-            "transform (grad, jit, vmap) cannot do to the values it traces; renormalise the "
-            "weight outside the transform, or leave max_norm out")
-    table = weight._value if isinstance(weight, Tensor) else weight
-    rows = np.unique(np.ravel(plain(idx)))
-    norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
-    big = norms > max_norm
-    table[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(table.dtype)
-    if isinstance(weight, Tensor):
-        mark_modified(weight)
 
 
 def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):

@@ -1,0 +1,114 @@
+"""``torch.nn.functional.embedding_bag``: the sums, means or maxima of bags of an
+embedding table's rows, and the in-place renormalisation of looked-up rows that it and
+:func:`~chainrule.nn.functional.embedding` do for ``max_norm``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
+from chainrule.nn.module import mark_modified
+
+__all__ = ["embedding_bag"]
+
+_MODES = ("sum", "mean", "max")
+
+
+def renorm_rows(weight, idx, max_norm: float, norm_type: float) -> None:
+    """PyTorch's ``embedding_renorm_``: the rows at ``idx`` whose norm exceeds ``max_norm``
+    scaled to it, in ``weight``'s own memory (not recorded: a change of the parameter)."""
+    if isinstance(weight, Tensor) and weight._trace.level != 0:
+        raise NotImplementedError(
+            "embedding(max_norm=...) writes the renormalised rows into the weight, which a "
+            "transform (grad, jit, vmap) cannot do to the values it traces; renormalise the "
+            "weight outside the transform, or leave max_norm out")
+    table = weight._value if isinstance(weight, Tensor) else weight
+    rows = np.unique(np.ravel(plain(idx)))
+    norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    table[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(table.dtype)
+    if isinstance(weight, Tensor):
+        mark_modified(weight)
+
+
+def _bags(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray, int]:
+    """(the flat indices, the bag of each, the number of bags) of 2-d ``input`` (a bag per
+    row) or 1-d ``input`` cut at ``offsets``."""
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets has to be None if input is 2-d (each row is a bag)")
+        return idx.ravel(), np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.shape[0]
+    if idx.ndim != 1:
+        raise ValueError(f"embedding_bag: input has to be 1-d or 2-d, got shape {idx.shape}")
+    if offsets is None:
+        raise ValueError("embedding_bag: offsets has to be a 1-d Tensor when input is 1-d")
+    starts = np.asarray(plain(offsets))
+    if starts.ndim != 1 or starts.dtype.kind not in "iu":
+        raise ValueError(f"embedding_bag: offsets has to be a 1-d integer Tensor, got {starts.dtype} {starts.shape}")
+    if starts.size and starts[0] != 0:
+        raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e. the first sequence in the mini-batch has to "
+                         f"start from position 0; got {starts[0]}")
+    if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
+        raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most the input's length "
+                         f"({idx.size}); got {starts.tolist()}")
+    n_bags = starts.size - 1 if include_last_offset else starts.size
+    if include_last_offset and starts.size:
+        idx = idx[:starts[-1]]
+    return idx, np.searchsorted(starts[:max(n_bags, 0)], np.arange(idx.size), side="right") - 1, max(n_bags, 0)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights=None, include_last_offset: bool = False, padding_idx: int | None = None):
+    """For each bag of indices, the ``mode`` ('sum', 'mean' or 'max') of ``weight``'s rows
+    at them, as PyTorch's: ``input`` 2-d (a bag per row) or 1-d cut at ``offsets`` (the
+    start of each bag; with ``include_last_offset`` the last entry ends the last bag);
+    ``per_sample_weights`` (mode 'sum') weighs each index; indices equal to
+    ``padding_idx`` are left out of their bag; an empty bag gives zeros.
+
+    >>> import numpy as np
+    >>> table = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> embedding_bag(np.array([0, 1, 2]), table, np.array([0, 2]), mode="sum").tolist()
+    [[4.0, 6.0], [5.0, 6.0]]
+    """
+    if mode not in _MODES:
+        raise ValueError(f"embedding_bag: mode has to be one of {', '.join(_MODES)}; got {mode!r}")
+    if sparse:
+        raise NotImplementedError("embedding_bag(sparse=True): sparse gradients are not supported; "
+                                  "chainrule's gradients are dense arrays (leave sparse=False)")
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding_bag(scale_grad_by_freq=True) is not supported; leave it False")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode={mode!r}); sum the weighted rows instead")
+    raw = np.asarray(plain(input))
+    if raw.dtype.kind not in "iu":
+        raise TypeError(f"embedding_bag: indices must be integers, got {raw.dtype}")
+    idx, bag, n_bags = _bags(raw, offsets, include_last_offset)
+    n, dim = weight.shape
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"embedding_bag: indices must lie in [0, {n}), got {idx.min()}…{idx.max()}")
+    if max_norm is not None:
+        renorm_rows(weight, idx, max_norm, norm_type)
+    keep = np.ones(idx.size, bool) if padding_idx is None else idx != padding_idx % n
+    member = (bag[None, :] == np.arange(n_bags)[:, None]) & keep[None, :]  # (bags, indices)
+    rows = cnp.getitem(weight, idx)  # (indices, dim)
+    dtype = np.dtype(weight.dtype)
+    if mode == "max":
+        key = np.where(member[:, :, None], undifferentiated(rows)[None], -np.inf)  # (bags, indices, dim)
+        pick = np.argmax(key, axis=1) if idx.size else np.zeros((n_bags, dim), np.int64)
+        picked = cnp.take_along_axis(rows, pick, axis=0) if idx.size else np.zeros((n_bags, dim), dtype)
+        return cnp.where(member.any(axis=1)[:, None], picked, 0)
+    scale = member.astype(dtype)
+    if mode == "mean":
+        scale = scale / np.maximum(member.sum(axis=1, keepdims=True), 1).astype(dtype)
+    if per_sample_weights is not None:
+        psw = per_sample_weights
+        if np.shape(psw) != raw.shape:
+            raise ValueError(f"embedding_bag: per_sample_weights has shape {np.shape(psw)}; it must have the "
+                             f"input's {raw.shape}")
+        scale = scale * cnp.reshape(psw, (-1,))[: idx.size]
+    return cnp.matmul(scale, rows)
