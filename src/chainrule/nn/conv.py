@@ -1,4 +1,4 @@
-"""More convolution-family layers: ``Conv1d``, ``ConvTranspose2d``, ``AdaptiveAvgPool2d``
+"""More convolution-family layers: ``Conv1d``, ``Conv3d``, ``ConvTranspose2d``, ``AdaptiveAvgPool2d``
 and ``GroupNorm``, with PyTorch's constructor arguments, defaults, parameter names and
 shapes (so weights move between the two through safetensors files).
 
@@ -15,11 +15,12 @@ import numpy as np
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, pad_input
+from chainrule.nn._volumetric import _triple
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["Conv1d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
+__all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
 
 
 def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
@@ -66,6 +67,42 @@ class Conv1d(Module):
     def forward(self, x):
         x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, "
+                f"bias={self.bias is not None}")
+
+
+class Conv3d(Module):
+    """3-d convolution over (N, C, D, H, W) or (C, D, H, W) inputs; weight (out, in/groups,
+    kd, kh, kw); PyTorch's arguments, padding modes and initialisation.
+
+    >>> import numpy as np
+    >>> Conv3d(2, 4, 3, padding=1, rng=0)(np.zeros((1, 2, 5, 5, 5), dtype=np.float32)).shape
+    (1, 4, 5, 5, 5)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None,
+                 rng=None):
+        super().__init__()
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"Conv3d: chainrule computes on the CPU; device={device!r} is not available")
+        self.padding_mode = check_padding_mode(padding_mode, "Conv3d")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv3d")
+        self.kernel_size = _triple(kernel_size, "kernel_size")
+        self.stride = _triple(stride, "stride")
+        self.padding = padding if isinstance(padding, str) else _triple(padding, "padding")
+        self.dilation = _triple(dilation, "dilation")
+        fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
+        _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
+                   fan_in, bias, dtype, rng)
+
+    def forward(self, x):
+        x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
+        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "

@@ -2,7 +2,8 @@
 arguments, defaults and state-dict keys: ``MaxPool1d``, ``AvgPool1d``,
 ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``, ``AdaptiveMaxPool2d``, ``Upsample``
 (and ``UpsamplingNearest2d``/``UpsamplingBilinear2d``), ``Unfold``, ``Fold``,
-``PixelShuffle``, ``PixelUnshuffle``, ``InstanceNorm1d``/``2d``/``3d``.
+``PixelShuffle``, ``PixelUnshuffle``, ``InstanceNorm1d``/``2d``/``3d``, ``MaxPool3d``,
+``AvgPool3d``, ``AdaptiveAvgPool3d`` and ``LPPool1d``/``2d``/``3d``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from chainrule.nn.layers import _BatchNorm
 __all__ = [
     "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
-    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
+    "LPPool1d", "LPPool2d", "LPPool3d",
 ]
 
 
@@ -227,3 +229,68 @@ class InstanceNorm3d(_InstanceNorm):
     """
 
     _expected_ndim = (5,)
+
+
+class MaxPool3d(_Options):
+    """The maximum over windows of (N, C, D, H, W) or (C, D, H, W); see :func:`F.max_pool3d`.
+
+    >>> import numpy as np
+    >>> MaxPool3d(2)(np.zeros((1, 3, 4, 4, 5))).shape
+    (1, 3, 2, 2, 2)
+    """
+
+    _fn = staticmethod(F.max_pool3d)
+    _names = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+    _defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False}
+
+
+class AvgPool3d(_Options):
+    """The mean over windows of (N, C, D, H, W) or (C, D, H, W); see :func:`F.avg_pool3d`.
+
+    >>> import numpy as np
+    >>> AvgPool3d(2, stride=1)(np.zeros((3, 4, 4, 5))).shape
+    (3, 3, 3, 4)
+    """
+
+    _fn = staticmethod(F.avg_pool3d)
+    _names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+    _defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                 "divisor_override": None}
+
+
+class AdaptiveAvgPool3d(_Options):
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to ``output_size``.
+
+    >>> import numpy as np
+    >>> AdaptiveAvgPool3d((1, None, 2))(np.zeros((1, 3, 4, 4, 5))).shape
+    (1, 3, 1, 4, 2)
+    """
+
+    _fn = staticmethod(F.adaptive_avg_pool3d)
+    _names = ("output_size",)
+    _defaults: dict = {}
+
+
+class LPPool1d(_Options):
+    """The ``norm_type``-norm of windows of (N, C, L) or (C, L); see :func:`F.lp_pool1d`.
+
+    >>> import numpy as np
+    >>> LPPool1d(2, 3)(np.ones((1, 2, 7))).shape
+    (1, 2, 2)
+    """
+
+    _fn = staticmethod(F.lp_pool1d)
+    _names = ("norm_type", "kernel_size", "stride", "ceil_mode")
+    _defaults = {"stride": None, "ceil_mode": False}
+
+
+class LPPool2d(LPPool1d):
+    """The ``norm_type``-norm of windows of (N, C, H, W) or (C, H, W); see :func:`F.lp_pool2d`."""
+
+    _fn = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(LPPool1d):
+    """The ``norm_type``-norm of windows of (N, C, D, H, W) or (C, D, H, W); see :func:`F.lp_pool3d`."""
+
+    _fn = staticmethod(F.lp_pool3d)

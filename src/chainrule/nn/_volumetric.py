@@ -1,0 +1,226 @@
+"""The 3-d window operations of ``torch.nn.functional``: ``conv3d``, ``max_pool3d``
+(``ceil_mode``, ``return_indices``), ``avg_pool3d`` (``ceil_mode``,
+``count_include_pad``, ``divisor_override``), ``adaptive_avg_pool3d`` and the power-average
+pools ``lp_pool1d``/``lp_pool2d``/``lp_pool3d``. Inputs are (N, C, D, H, W) or unbatched
+(C, D, H, W). The windows are gathered along each spatial axis with the mirror's ``take``,
+so everything differentiates to any order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
+from chainrule.nn._pooling import (
+    _adaptive_means,
+    _batched,
+    _dtype,
+    _pool_size,
+    _single,
+    _unbatch,
+    _window_sizes,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
+
+__all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+
+
+def _triple(v, name: str) -> tuple[int, int, int]:
+    if isinstance(v, int | np.integer):
+        v = (int(v),) * 3
+    v = tuple(int(a) for a in v)
+    if len(v) != 3:
+        raise ValueError(f"{name} must be an int or a triple of ints, got {v}")
+    return v
+
+
+def _windows(x, kernel, stride, dilation, out):
+    """(N, C, OD, OH, OW, KD, KH, KW): the windows of the padded (N, C, D, H, W) ``x``."""
+    for axis in (4, 3, 2):  # last first, so that the earlier axes keep their positions
+        i = axis - 2
+        idx = np.arange(out[i])[:, None] * stride[i] + np.arange(kernel[i]) * dilation[i]
+        x = cnp.take(x, idx, axis=axis)
+    return cnp.transpose(x, (0, 1, 2, 4, 6, 3, 5, 7))
+
+
+def _setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """(the batched input, unbatched?, kernel, stride, padding, dilation, output size,
+    extra cells on the right of each axis)."""
+    x, unbatched = _batched(input, 5, name, "(N, C, D, H, W)")
+    kernel = _triple(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == () or stride == [] else _triple(stride, "stride")
+    padding, dilation = _triple(padding, "padding"), _triple(dilation, "dilation")
+    if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
+        raise ValueError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
+    size = tuple(x.shape[2:])
+    out = tuple(_pool_size(*a, ceil_mode, name) for a in zip(size, kernel, stride, padding, dilation, strict=True))
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+                  for o, s, d, k, n, p in zip(out, stride, dilation, kernel, size, padding, strict=True))
+    return x, unbatched, kernel, stride, padding, dilation, out, extra
+
+
+def _pad(x, padding, extra, value):
+    widths = ((0, 0), (0, 0), *((p, p + e) for p, e in zip(padding, extra, strict=True)))
+    return cnp.pad(x, widths, constant_values=value) if any(sum(w) for w in widths) else x
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """The maximum of each window of (N, C, D, H, W) (padding counts as −∞); the gradient
+    goes to each window's first maximum, NaN propagates; ``return_indices`` also returns
+    each maximum's flat index into D·H·W (int64), as PyTorch's.
+
+    >>> max_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+    [[[[7.0]]]]
+    """
+    x, unbatched, kernel, stride, padding, dilation, out, extra = _setup(
+        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
+    win = _windows(_pad(x, padding, extra, -np.inf), kernel, stride, dilation, out)
+    win = cnp.reshape(win, (*win.shape[:5], -1))
+    key = undifferentiated(win)
+    best = cnp.argmax(cnp.where(cnp.isnan(key), np.inf, key), axis=-1)[..., None]  # NaN wins, as PyTorch's
+    res = cnp.take_along_axis(win, best, axis=-1)[..., 0]
+    if not return_indices:
+        return _unbatch(res, unbatched)
+    k = np.asarray(undifferentiated(best))[..., 0]
+    kd, rest = np.divmod(k, kernel[1] * kernel[2])
+    kh, kw = np.divmod(rest, kernel[2])
+    grid = np.meshgrid(*(np.arange(o) * s - p for o, s, p in zip(out, stride, padding, strict=True)), indexing="ij")
+    d, h, w = (g + kk * dl for g, kk, dl in zip(grid, (kd, kh, kw), dilation, strict=True))
+    size = x.shape[2:]
+    flat = ((d * size[1] + h) * size[2] + w).astype(np.int64)
+    return _unbatch(res, unbatched), _unbatch(flat, unbatched)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None):
+    """The mean of each window of (N, C, D, H, W), PyTorch's divisors: with
+    ``count_include_pad=False`` the padding is not counted, a ``ceil_mode`` window is
+    clipped to the padded input, ``divisor_override`` divides every sum by that number.
+
+    >>> avg_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
+    [[[[3.5]]]]
+    """
+    x, unbatched, kernel, stride, padding, _, out, extra = _setup(
+        input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool3d")
+    sums = cnp.sum(_windows(_pad(x, padding, extra, 0), kernel, stride, (1, 1, 1), out), axis=(-3, -2, -1))
+    dtype = _dtype(sums)
+    if divisor_override is not None:
+        if int(divisor_override) == 0:
+            raise ValueError("avg_pool3d: divisor_override must be non-zero")
+        return _unbatch(sums / dtype.type(divisor_override), unbatched)
+    sizes = [_window_sizes(n, o, k, s, p, count_include_pad)
+             for n, o, k, s, p in zip(x.shape[2:], out, kernel, stride, padding, strict=True)]
+    div = sizes[0][:, None, None] * sizes[1][None, :, None] * sizes[2][None, None, :]
+    return _unbatch(sums / div.astype(dtype), unbatched)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """The mean over PyTorch's adaptive windows of (N, C, D, H, W) (see
+    :func:`~chainrule.nn.functional.adaptive_avg_pool2d`); ``output_size`` an int or a
+    triple, None keeping that size.
+
+    >>> adaptive_avg_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 1).tolist()
+    [[[[3.5]]]]
+    """
+    x, unbatched = _batched(input, 5, "adaptive_avg_pool3d", "(N, C, D, H, W)")
+    sizes = (output_size,) * 3 if output_size is None or isinstance(output_size, int | np.integer) else output_size
+    if len(sizes) != 3:
+        raise ValueError(f"adaptive_avg_pool3d: output_size must be an int or a triple, got {output_size}")
+    outs = [n if o is None else int(o) for n, o in zip(x.shape[2:], sizes, strict=True)]
+    if min(outs) < 1:
+        raise ValueError(f"adaptive_avg_pool3d: output_size must be positive, got {output_size}")
+    dtype = _dtype(x)
+    md, mh, mw = (_adaptive_means(n, o, dtype) for n, o in zip(x.shape[2:], outs, strict=True))
+    return _unbatch(cnp.einsum("ncdhw,ad,bh,ew->ncabe", x, md, mh, mw), unbatched)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
+    """3-d convolution (cross-correlation, as PyTorch's) of (N, C, D, H, W) or (C, D, H, W)
+    with ``weight`` (out, C/groups, kd, kh, kw); ``padding`` an int, a triple, 'valid' or
+    'same' (the extra cell of an odd total on the right).
+
+    >>> conv3d(np.ones((1, 1, 3, 3, 3)), np.ones((2, 1, 2, 2, 2))).shape
+    (1, 2, 2, 2, 2)
+    """
+    x, unbatched = _batched(input, 5, "conv3d", "(N, C, D, H, W)")
+    if weight.ndim != 5:
+        raise ValueError(f"conv3d: weight must be (out, in/groups, kd, kh, kw), got shape {tuple(weight.shape)}")
+    n, c = x.shape[:2]
+    o, cg = weight.shape[:2]
+    if groups < 1 or c % groups or o % groups or cg * groups != c:
+        raise ValueError(f"conv3d: an input of {c} channels, groups={groups} and a weight for {cg} channels per "
+                         f"group with {o} outputs do not fit (in/groups must equal the weight's second size)")
+    kernel = tuple(weight.shape[2:])
+    stride, dilation = _triple(stride, "stride"), _triple(dilation, "dilation")
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise ValueError("conv3d: padding='same' is not supported for strided convolutions")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        widths = [(t // 2, t - t // 2) for t in totals]
+    elif padding == "valid":
+        widths = [(0, 0)] * 3
+    else:
+        widths = [(p, p) for p in _triple(padding, "padding")]
+    if any(sum(w) for w in widths):
+        x = cnp.pad(x, ((0, 0), (0, 0), *widths))
+    size = x.shape[2:]
+    out = tuple((s - d * (k - 1) - 1) // st + 1 for s, d, k, st in zip(size, dilation, kernel, stride, strict=True))
+    if min(out) < 1:
+        raise ValueError(f"conv3d: the kernel {kernel} (dilation {dilation}) is larger than the padded input {size}")
+    win = _windows(x, kernel, stride, dilation, out)  # (N, C, OD, OH, OW, KD, KH, KW)
+    win = cnp.reshape(win, (n, groups, cg, *out, *kernel))
+    w = cnp.reshape(weight, (groups, o // groups, cg, *kernel))
+    res = cnp.reshape(cnp.einsum("ngcdhwxyz,gocxyz->ngodhw", win, w), (n, o, *out))
+    if bias is not None:
+        res = res + cnp.reshape(bias, (1, o, 1, 1, 1))
+    return _unbatch(res, unbatched)
+
+
+def _lp(out, norm_type, count):
+    """PyTorch's ending of the power-average pools: (sign(s)·relu(|s|)·count)^(1/p)."""
+    return (cnp.sign(out) * cnp.maximum(cnp.abs(out), 0) * _dtype(out).type(count)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type: float, kernel_size: int, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of (N, C, L) or (C, L), as PyTorch's
+    (``inf``: the maximum of ``|x|``).
+
+    >>> lp_pool1d(np.array([[3.0, 4.0]]), 2, 2).tolist()
+    [[5.0]]
+    """
+    if norm_type == np.inf:
+        return max_pool1d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -np.inf:
+        return -max_pool1d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool1d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return _lp(out, norm_type, _single(kernel_size, "kernel_size"))
+
+
+def lp_pool2d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of (N, C, H, W) or (C, H, W), as PyTorch's.
+
+    >>> lp_pool2d(np.array([[[3.0, 4.0]]]), 2, (1, 2)).tolist()
+    [[[5.0]]]
+    """
+    if norm_type == np.inf:
+        return max_pool2d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -np.inf:
+        return -max_pool2d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool2d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    k = (kernel_size, kernel_size) if isinstance(kernel_size, int | np.integer) else tuple(kernel_size)
+    return _lp(out, norm_type, int(np.prod(k)))
+
+
+def lp_pool3d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
+    """The ``norm_type``-norm of each window of (N, C, D, H, W) or (C, D, H, W), as PyTorch's."""
+    if norm_type == np.inf:
+        return max_pool3d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -np.inf:
+        return -max_pool3d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool3d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return _lp(out, norm_type, int(np.prod(_triple(kernel_size, "kernel_size"))))
