@@ -1,0 +1,511 @@
+"""Programs from pytorch/examples and PyTorch's tutorials, trimmed (small random data in
+place of the datasets, a few steps, dropout at 0 where its masks would differ), run twice:
+as written, with PyTorch, and with ``import torch`` read as ``import chainrule as torch``
+(``torch.nn``, ``torch.optim``, ... as chainrule's). Both start from the same weights
+(PyTorch's, copied over) and see the same batches; the losses, outputs and final weights
+must agree, in float64 to ~1e-10."""
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _as_chainrule(source: str) -> str:
+    """The program with its imports of torch read as imports of chainrule."""
+    source = re.sub(r"^(\s*)import torch$", r"\1import chainrule as torch", source, flags=re.M)
+    source = re.sub(r"^(\s*)import torch\.([\w.]+) as (\w+)$", r"\1import chainrule.\2 as \3", source, flags=re.M)
+    return re.sub(r"^(\s*)from torch(\.[\w.]+)? import", r"\1from chainrule\2 import", source, flags=re.M)
+
+
+def _run(source: str, library: str, weights=None):
+    """Execute the program (``build()``, ``data(rng)`` and ``train(model, data)`` are its
+    trimmed entry points) with ``library``; returns (the weights it started from, what
+    ``train`` returned, the final weights)."""
+    namespace: dict = {"__name__": "program"}
+    exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
+    lib = torch if library == "torch" else cr
+    lib.manual_seed(0)
+    model = namespace["build"]()
+    assert isinstance(model, lib.nn.Module)  # the program did run on the library it was given
+    if weights is not None:
+        model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+    start = {k: np.array(v.detach().numpy()) for k, v in model.state_dict().items()}
+    result = namespace["train"](model, namespace["data"](np.random.default_rng(0)))
+    end = {k: np.array(v.detach().numpy()) for k, v in model.state_dict().items()}
+    return start, result, end
+
+
+def _values(result):
+    if isinstance(result, dict):
+        return [v for k in sorted(result) for v in _values(result[k])]
+    if isinstance(result, list | tuple):
+        return [v for r in result for v in _values(r)]
+    if hasattr(result, "detach"):
+        return [np.asarray(result.detach().numpy())]
+    return [np.asarray(result)]
+
+
+PROGRAMS: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _default_dtypes():
+    """The programs set the default dtype, as scripts do; it is put back afterwards."""
+    saved = torch.get_default_dtype(), cr.get_default_dtype()
+    yield
+    torch.set_default_dtype(saved[0])
+    cr.set_default_dtype(saved[1])
+
+# pytorch/examples mnist/main.py: the Net, train() and test() loops, Adadelta with StepLR
+PROGRAMS["mnist"] = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.optim.lr_scheduler import StepLR
+
+torch.set_default_dtype(torch.float64)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super(Net, self).__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.0)
+        self.dropout2 = nn.Dropout(0.0)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        output = F.log_softmax(x, dim=1)
+        return output
+
+
+def build():
+    return Net()
+
+
+def data(rng):
+    images = torch.tensor(rng.normal(size=(8, 1, 28, 28)))
+    labels = torch.tensor(rng.integers(0, 10, size=8))
+    dataset = torch.utils.data.TensorDataset(images, labels)
+    return torch.utils.data.DataLoader(dataset, batch_size=4)
+
+
+def train(model, loader):
+    device = torch.device("cpu")
+    optimizer = optim.Adadelta(model.parameters(), lr=1.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
+    losses = []
+    for epoch in range(1, 3):
+        model.train()
+        for batch_idx, (data, target) in enumerate(loader):
+            data, target = data.to(device), target.to(device)
+            optimizer.zero_grad()
+            output = model(data)
+            loss = F.nll_loss(output, target)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            'Train Epoch: {} [{}/{} ({:.0f}%)]\\tLoss: {:.6f}'.format(
+                epoch, batch_idx * len(data), len(loader.dataset), 100. * batch_idx / len(loader), loss.item())
+        model.eval()
+        test_loss = 0
+        correct = 0
+        with torch.no_grad():
+            for data, target in loader:
+                output = model(data)
+                test_loss += F.nll_loss(output, target, reduction='sum').item()
+                pred = output.argmax(dim=1, keepdim=True)
+                correct += pred.eq(target.view_as(pred)).sum().item()
+        test_loss /= len(loader.dataset)
+        losses += [test_loss, correct]
+        scheduler.step()
+    return losses
+'''
+
+# pytorch/examples word_language_model: model.py's RNNModel and main.py's train loop
+# (repackage_hidden, clip_grad_norm_, the hand-written SGD step), evaluate()
+_WORD_LM = '''
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class RNNModel(nn.Module):
+    def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, dropout=0.5, tie_weights=False):
+        super(RNNModel, self).__init__()
+        self.ntoken = ntoken
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        if rnn_type in ['LSTM', 'GRU']:
+            self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=dropout)
+        else:
+            try:
+                nonlinearity = {'RNN_TANH': 'tanh', 'RNN_RELU': 'relu'}[rnn_type]
+            except KeyError as e:
+                raise ValueError("An invalid option for `--model` was supplied") from e
+            self.rnn = nn.RNN(ninp, nhid, nlayers, nonlinearity=nonlinearity, dropout=dropout)
+        self.decoder = nn.Linear(nhid, ntoken)
+        if tie_weights:
+            if nhid != ninp:
+                raise ValueError('When using the tied flag, nhid must be equal to emsize')
+            self.decoder.weight = self.encoder.weight
+        self.init_weights()
+        self.rnn_type = rnn_type
+        self.nhid = nhid
+        self.nlayers = nlayers
+
+    def init_weights(self):
+        initrange = 0.1
+        nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+    def forward(self, input, hidden):
+        emb = self.drop(self.encoder(input))
+        output, hidden = self.rnn(emb, hidden)
+        output = self.drop(output)
+        decoded = self.decoder(output)
+        decoded = decoded.view(-1, self.ntoken)
+        return F.log_softmax(decoded, dim=1), hidden
+
+    def init_hidden(self, bsz):
+        weight = next(self.parameters())
+        if self.rnn_type == 'LSTM':
+            return (weight.new_zeros(self.nlayers, bsz, self.nhid),
+                    weight.new_zeros(self.nlayers, bsz, self.nhid))
+        else:
+            return weight.new_zeros(self.nlayers, bsz, self.nhid)
+
+
+NTOKENS, BPTT, BATCH = 13, 5, 4
+
+
+def build():
+    return RNNModel(RNN_TYPE, NTOKENS, 8, 8, 2, 0.0, TIED)
+
+
+def batchify(data, bsz):
+    nbatch = data.size(0) // bsz
+    data = data.narrow(0, 0, nbatch * bsz)
+    data = data.view(bsz, -1).t().contiguous()
+    return data
+
+
+def data(rng):
+    return batchify(torch.tensor(rng.integers(0, NTOKENS, size=90)), BATCH)
+
+
+def repackage_hidden(h):
+    if isinstance(h, torch.Tensor):
+        return h.detach()
+    else:
+        return tuple(repackage_hidden(v) for v in h)
+
+
+def get_batch(source, i):
+    seq_len = min(BPTT, len(source) - 1 - i)
+    data = source[i:i+seq_len]
+    target = source[i+1:i+1+seq_len].view(-1)
+    return data, target
+
+
+def train(model, train_data):
+    criterion = nn.NLLLoss()
+    lr, losses = 5.0, []
+    model.train()
+    hidden = model.init_hidden(BATCH)
+    for batch, i in enumerate(range(0, train_data.size(0) - 1, BPTT)):
+        data, targets = get_batch(train_data, i)
+        model.zero_grad()
+        hidden = repackage_hidden(hidden)
+        output, hidden = model(data, hidden)
+        loss = criterion(output, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-lr)
+        losses.append(loss.item())
+    model.eval()
+    total_loss = 0.
+    hidden = model.init_hidden(BATCH)
+    with torch.no_grad():
+        for i in range(0, train_data.size(0) - 1, BPTT):
+            data, targets = get_batch(train_data, i)
+            output, hidden = model(data, hidden)
+            hidden = repackage_hidden(hidden)
+            total_loss += len(data) * criterion(output, targets).item()
+    losses.append(total_loss / (len(train_data) - 1))
+    losses.append(math.exp(losses[-1]))
+    return losses
+'''
+for _kind, _tied in (("LSTM", False), ("GRU", False), ("RNN_TANH", False), ("RNN_RELU", False), ("LSTM", True)):
+    PROGRAMS[f"word_language_model_{_kind}{'_tied' if _tied else ''}"] = (
+        f"RNN_TYPE, TIED = {_kind!r}, {_tied}\n" + _WORD_LM)
+
+# pytorch/examples word_language_model/model.py's TransformerModel (a subclass of
+# nn.Transformer that uses only its encoder) with the same training loop
+PROGRAMS["word_language_model_transformer"] = '''
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, d_model, dropout=0.1, max_len=5000):
+        super(PositionalEncoding, self).__init__()
+        self.dropout = nn.Dropout(p=dropout)
+        pe = torch.zeros(max_len, d_model)
+        position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+        pe[:, 0::2] = torch.sin(position * div_term)
+        pe[:, 1::2] = torch.cos(position * div_term)
+        pe = pe.unsqueeze(0).transpose(0, 1)
+        self.register_buffer('pe', pe)
+
+    def forward(self, x):
+        x = x + self.pe[:x.size(0), :]
+        return self.dropout(x)
+
+
+class TransformerModel(nn.Transformer):
+    def __init__(self, ntoken, ninp, nhead, nhid, nlayers, dropout=0.5):
+        super(TransformerModel, self).__init__(d_model=ninp, nhead=nhead, dim_feedforward=nhid,
+                                               num_encoder_layers=nlayers, dropout=dropout)
+        self.model_type = 'Transformer'
+        self.src_mask = None
+        self.pos_encoder = PositionalEncoding(ninp, dropout)
+        self.input_emb = nn.Embedding(ntoken, ninp)
+        self.ninp = ninp
+        self.decoder = nn.Linear(ninp, ntoken)
+        self.init_weights()
+
+    def _generate_square_subsequent_mask(self, sz):
+        mask = (torch.triu(torch.ones(sz, sz)) == 1).transpose(0, 1)
+        mask = mask.float().masked_fill(mask == 0, float('-inf')).masked_fill(mask == 1, float(0.0))
+        return mask
+
+    def init_weights(self):
+        initrange = 0.1
+        nn.init.uniform_(self.input_emb.weight, -initrange, initrange)
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+    def forward(self, src, has_mask=True):
+        if has_mask:
+            device = src.device
+            if self.src_mask is None or self.src_mask.size(0) != len(src):
+                mask = self._generate_square_subsequent_mask(len(src)).to(device)
+                self.src_mask = mask
+        else:
+            self.src_mask = None
+        src = self.input_emb(src) * math.sqrt(self.ninp)
+        src = self.pos_encoder(src)
+        output = self.encoder(src, mask=self.src_mask)
+        output = self.decoder(output)
+        return F.log_softmax(output, dim=-1)
+
+
+NTOKENS, BPTT, BATCH = 11, 6, 3
+
+
+def build():
+    return TransformerModel(NTOKENS, 8, 2, 16, 2, 0.0)
+
+
+def data(rng):
+    return torch.tensor(rng.integers(0, NTOKENS, size=(19, BATCH)))
+
+
+def train(model, train_data):
+    criterion = nn.NLLLoss()
+    losses = []
+    model.train()
+    for i in range(0, train_data.size(0) - 1, BPTT):
+        seq_len = min(BPTT, len(train_data) - 1 - i)
+        data, targets = train_data[i:i+seq_len], train_data[i+1:i+1+seq_len].reshape(-1)
+        model.zero_grad()
+        output = model(data)
+        output = output.view(-1, NTOKENS)
+        loss = criterion(output, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-5.0)
+        losses.append(loss.item())
+    return losses
+'''
+
+# pytorch/examples time_sequence_prediction/train.py: two LSTMCells in float64, LBFGS
+PROGRAMS["time_sequence_prediction"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+
+
+class Sequence(nn.Module):
+    def __init__(self):
+        super(Sequence, self).__init__()
+        self.lstm1 = nn.LSTMCell(1, 51)
+        self.lstm2 = nn.LSTMCell(51, 51)
+        self.linear = nn.Linear(51, 1)
+        self.dummy_param = nn.Parameter(torch.empty(0))
+
+    def forward(self, input, future = 0):
+        outputs = []
+        device = self.dummy_param.device
+        h_t = torch.zeros(input.size(0), 51, dtype=torch.double).to(device)
+        c_t = torch.zeros(input.size(0), 51, dtype=torch.double).to(device)
+        h_t2 = torch.zeros(input.size(0), 51, dtype=torch.double).to(device)
+        c_t2 = torch.zeros(input.size(0), 51, dtype=torch.double).to(device)
+
+        for input_t in input.split(1, dim=1):
+            h_t, c_t = self.lstm1(input_t, (h_t, c_t))
+            h_t2, c_t2 = self.lstm2(h_t, (h_t2, c_t2))
+            output = self.linear(h_t2)
+            outputs += [output]
+        for i in range(future):
+            h_t, c_t = self.lstm1(output, (h_t, c_t))
+            h_t2, c_t2 = self.lstm2(h_t, (h_t2, c_t2))
+            output = self.linear(h_t2)
+            outputs += [output]
+        outputs = torch.cat(outputs, dim=1)
+        return outputs
+
+
+def build():
+    return Sequence().to(torch.device("cpu")).double()
+
+
+def data(rng):
+    # generate_sine_wave.py's data, shorter
+    T, L, N = 20, 30, 6
+    x = np.empty((N, L), 'int64')
+    x[:] = np.array(range(L)) + rng.integers(-4 * T, 4 * T, N).reshape(N, 1)
+    return torch.from_numpy(np.sin(x / 1.0 / T).astype('float64'))
+
+
+def train(seq, data):
+    input = data[3:, :-1]
+    target = data[3:, 1:]
+    test_input = data[:3, :-1]
+    test_target = data[:3, 1:]
+    criterion = nn.MSELoss()
+    optimizer = optim.LBFGS(seq.parameters(), lr=0.8)
+    losses = []
+    for i in range(2):
+        def closure():
+            optimizer.zero_grad()
+            out = seq(input)
+            loss = criterion(out, target)
+            losses.append(loss.item())
+            loss.backward()
+            return loss
+        optimizer.step(closure)
+        with torch.no_grad():
+            future = 7
+            pred = seq(test_input, future=future)
+            loss = criterion(pred[:, :-future], test_target)
+            losses.append(loss.item())
+            y = pred.cpu().detach().numpy()
+    return losses, y
+'''
+
+# pytorch/examples regression/main.py: a polynomial fit by a Linear layer, hand-written SGD
+PROGRAMS["regression"] = '''
+from itertools import count
+
+import torch
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+POLY_DEGREE = 4
+
+
+def make_features(x):
+    """Builds features i.e. a matrix with columns [x, x^2, x^3, x^4]."""
+    x = x.unsqueeze(1)
+    return torch.cat([x ** i for i in range(1, POLY_DEGREE+1)], 1)
+
+
+def poly_desc(W, b):
+    """Creates a string description of a polynomial."""
+    result = 'y = '
+    for i, w in enumerate(W):
+        result += '{:+.2f} x^{} '.format(w, i + 1)
+    result += '{:+.2f}'.format(b[0])
+    return result
+
+
+def build():
+    return torch.nn.Linear(POLY_DEGREE, 1)
+
+
+def data(rng):
+    W_target = torch.tensor(rng.normal(size=(POLY_DEGREE, 1))) * 5
+    b_target = torch.tensor(rng.normal(size=1)) * 5
+    return W_target, b_target, [torch.tensor(rng.normal(size=32) * 0.5) for _ in range(30)]
+
+
+def train(fc, data):
+    W_target, b_target, randoms = data
+
+    def f(x):
+        return x.mm(W_target) + b_target.item()
+
+    losses = []
+    for batch_idx in count(1):
+        batch_x = make_features(randoms[batch_idx - 1])
+        batch_y = f(batch_x)
+        fc.zero_grad()
+        output = F.smooth_l1_loss(fc(batch_x), batch_y)
+        loss = output.item()
+        output.backward()
+        with torch.no_grad():
+            for param in fc.parameters():
+                param.add_(-0.1 * param.grad)
+        losses.append(loss)
+        if loss < 1e-3 or batch_idx == len(randoms):
+            break
+    return losses, poly_desc(fc.weight.view(-1), fc.bias) == poly_desc(fc.weight.view(-1).tolist(),
+                                                                        fc.bias.tolist())
+'''
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_program_gives_pytorchs_values(name):
+    source = PROGRAMS[name]
+    start, theirs, their_end = _run(source, "torch")
+    _, ours, our_end = _run(source, "chainrule", weights=start)
+    a, b = _values(ours), _values(theirs)
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-10)
+    assert list(our_end) == list(their_end)
+    for k in their_end:
+        np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
