@@ -83,6 +83,10 @@ from chainrule.numpy.torch_creation import (
 )
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
+from chainrule.numpy.torch_legacy import (
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+    spmm,
+)
 from chainrule.numpy import torch_functions as _torch_functions
 from chainrule.numpy import torch_extra as _torch_extra
 from chainrule.numpy.torch_runtime import (
@@ -128,6 +132,8 @@ __all__ = [
     "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
+    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
+    "ByteTensor", "BoolTensor", "spmm",
     "Generator", "device", "cuda", "accelerator", "backends", "distributions", "Size", "compile",
     "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -23,11 +24,13 @@ def clip_grad_norm_(
     max_norm: float,
     norm_type: float = 2.0,
     error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
 ) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     The norm is taken over all gradients as if concatenated into one vector; each is
-    multiplied by min(1, max_norm / (norm + 1e-6)), as in PyTorch. Returns the norm
+    multiplied by min(1, max_norm / (norm + 1e-6)), as in PyTorch (``foreach``, PyTorch's
+    choice of kernel, changes nothing here). Returns the norm
     before clipping (a 0-d Tensor).
 
     >>> import chainrule as cr
@@ -72,3 +75,11 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     for p in _grads(parameters):
         g = np.asarray(p.grad.primal())
         p.grad = Tensor(np.clip(g, -clip_value, clip_value), EAGER)
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None):
+    """PyTorch's deprecated spelling of :func:`clip_grad_norm_` (with its FutureWarning)."""
+    warnings.warn("torch.nn.utils.clip_grad_norm is now deprecated in favor of torch.nn.utils.clip_grad_norm_.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
