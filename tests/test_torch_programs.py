@@ -6,6 +6,7 @@ as written, with PyTorch, and with ``import torch`` read as ``import chainrule a
 must agree, in float64 to ~1e-10."""
 
 import re
+import types
 
 import numpy as np
 import pytest
@@ -19,6 +20,9 @@ def _as_chainrule(source: str) -> str:
     """The program with its imports of torch read as imports of chainrule."""
     source = re.sub(r"^(\s*)import torch$", r"\1import chainrule as torch", source, flags=re.M)
     source = re.sub(r"^(\s*)import torch\.([\w.]+) as (\w+)$", r"\1import chainrule.\2 as \3", source, flags=re.M)
+    # import torch.utils.data binds the name torch: chainrule's, its submodule loaded
+    source = re.sub(r"^(\s*)import torch\.([\w.]+)$", r"\1import chainrule.\2\n\1import chainrule as torch", source,
+                    flags=re.M)
     return re.sub(r"^(\s*)from torch(\.[\w.]+)? import", r"\1from chainrule\2 import", source, flags=re.M)
 
 
@@ -29,6 +33,10 @@ def _run(source: str, library: str, weights=None):
     namespace: dict = {"__name__": "program"}
     exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
     lib = torch if library == "torch" else cr
+    if library != "torch":  # nothing of PyTorch's came in through an import left unread
+        origins = {k: v.__name__ if isinstance(v, types.ModuleType) else getattr(v, "__module__", None) or ""
+                   for k, v in namespace.items()}
+        assert not [k for k, origin in origins.items() if origin.split(".")[0] == "torch"], origins
     lib.manual_seed(0)
     model = namespace["build"]()
     assert isinstance(model, lib.nn.Module)  # the program did run on the library it was given
@@ -494,6 +502,311 @@ def train(fc, data):
             break
     return losses, poly_desc(fc.weight.view(-1), fc.bias) == poly_desc(fc.weight.view(-1).tolist(),
                                                                         fc.bias.tolist())
+'''
+
+
+# pytorch/examples dcgan/main.py (its current form): the generator and discriminator,
+# weights_init by class name, BCELoss, Adam with betas, the two-step update; small images,
+# and the noise drawn once here (each library's randn draws its own numbers)
+PROGRAMS["dcgan"] = '''
+import torch
+import torch.nn as nn
+import torch.optim as optim
+import torch.utils.data
+
+torch.set_default_dtype(torch.float64)
+nz, ngf, ndf, nc = 4, 3, 3, 3
+
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find('Conv') != -1:
+        torch.nn.init.normal_(m.weight, 0.0, 0.02)
+    elif classname.find('BatchNorm') != -1:
+        torch.nn.init.normal_(m.weight, 1.0, 0.02)
+        torch.nn.init.zeros_(m.bias)
+
+
+class Generator(nn.Module):
+    def __init__(self, ngpu):
+        super(Generator, self).__init__()
+        self.ngpu = ngpu
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, nc, 4, 2, 1, bias=False),
+            nn.Tanh()
+        )
+
+    def forward(self, input):
+        return self.main(input)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, ngpu):
+        super(Discriminator, self).__init__()
+        self.ngpu = ngpu
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False),
+            nn.Sigmoid()
+        )
+
+    def forward(self, input):
+        output = self.main(input)
+        return output.view(-1, 1).squeeze(1)
+
+
+class Both(nn.Module):
+    def __init__(self):
+        super(Both, self).__init__()
+        self.netG = Generator(0)
+        self.netG.apply(weights_init)
+        self.netD = Discriminator(0)
+        self.netD.apply(weights_init)
+
+
+def build():
+    return Both()
+
+
+def data(rng):
+    images = torch.tensor(rng.uniform(-1, 1, size=(8, nc, 16, 16)))
+    noises = [torch.tensor(rng.normal(size=(4, nz, 1, 1))) for _ in range(4)]
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=4), noises
+
+
+def train(both, data):
+    dataloader, noises = data
+    netG, netD = both.netG, both.netD
+    device = torch.device("cpu")
+    criterion = nn.BCELoss()
+    real_label, fake_label = 1, 0
+    optimizerD = optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optimizerG = optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    results = []
+    for epoch in range(2):
+        for i, data in enumerate(dataloader, 0):
+            netD.zero_grad()
+            real_cpu = data[0].to(device)
+            batch_size = real_cpu.size(0)
+            label = torch.full((batch_size,), real_label, dtype=real_cpu.dtype, device=device)
+            output = netD(real_cpu)
+            errD_real = criterion(output, label)
+            errD_real.backward()
+            D_x = output.mean().item()
+            noise = noises[2 * epoch + i]
+            fake = netG(noise)
+            label.fill_(fake_label)
+            output = netD(fake.detach())
+            errD_fake = criterion(output, label)
+            errD_fake.backward()
+            D_G_z1 = output.mean().item()
+            errD = errD_real + errD_fake
+            optimizerD.step()
+            netG.zero_grad()
+            label.fill_(real_label)
+            output = netD(fake)
+            errG = criterion(output, label)
+            errG.backward()
+            D_G_z2 = output.mean().item()
+            optimizerG.step()
+            results += [errD.item(), errG.item(), D_x, D_G_z1, D_G_z2]
+    return results
+'''
+
+# pytorch/examples vae/main.py: the VAE, its continuous-Bernoulli loss, Adam; the
+# reparameterisation's normal draws given (each library draws its own)
+PROGRAMS["vae"] = '''
+import torch
+import torch.utils.data
+from torch import nn, optim
+from torch.nn import functional as F
+
+torch.set_default_dtype(torch.float64)
+EPS = []
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super(VAE, self).__init__()
+        self.fc1 = nn.Linear(784, 40)
+        self.fc21 = nn.Linear(40, 20)
+        self.fc22 = nn.Linear(40, 20)
+        self.fc3 = nn.Linear(20, 40)
+        self.fc4 = nn.Linear(40, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5*logvar)
+        eps = EPS.pop(0) if EPS else torch.randn_like(std)
+        return mu + eps*std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.clamp(torch.sigmoid(self.fc4(h3)), min=1e-4, max=1.0 - 1e-4)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+def atanh(x):
+    return 0.5 * (torch.log(1.0 + x) - torch.log(1.0 - x))
+
+
+def cont_bern_log_norm(lam, l_lim=0.49, u_lim=0.51):
+    cut_lam = torch.where(torch.max(torch.le(lam, l_lim), torch.gt(lam, u_lim)), lam, l_lim * torch.ones_like(lam))
+    log_norm = torch.log(torch.abs(2.0 * atanh(1 - 2.0 * cut_lam))) - torch.log(torch.abs(1 - 2.0 * cut_lam))
+    taylor = torch.log(torch.tensor(2.0)) + 4.0 / 3.0 * torch.pow(lam - 0.5, 2) + 104.0 / 45.0 * torch.pow(lam - 0.5, 4)
+    return torch.where(torch.max(torch.le(lam, l_lim), torch.gt(lam, u_lim)), log_norm, taylor)
+
+
+def loss_function(recon_x, x, mu, logvar):
+    BCE = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction='sum')
+    NLNC = -torch.sum(cont_bern_log_norm(recon_x))
+    KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return BCE + NLNC + KLD
+
+
+def build():
+    return VAE()
+
+
+def data(rng):
+    images = torch.tensor(rng.uniform(0, 1, size=(12, 1, 28, 28)))
+    EPS.extend(torch.tensor(rng.normal(size=(4, 20))) for _ in range(6))
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, torch.zeros(12)), batch_size=4)
+
+
+def train(model, train_loader):
+    device = torch.device("cpu")
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    train_loss, losses = 0, []
+    for batch_idx, (data, _) in enumerate(train_loader):
+        data = data.to(device)
+        optimizer.zero_grad()
+        recon_batch, mu, logvar = model(data)
+        loss = loss_function(recon_batch, data, mu, logvar)
+        loss.backward()
+        train_loss += loss.item()
+        optimizer.step()
+        losses.append(loss.item() / len(data))
+    losses.append(train_loss / len(train_loader.dataset))
+    model.eval()
+    test_loss = 0
+    with torch.no_grad():
+        for i, (data, _) in enumerate(train_loader):
+            recon_batch, mu, logvar = model(data)
+            test_loss += loss_function(recon_batch, data, mu, logvar).item()
+            if i == 0:
+                n = min(data.size(0), 8)
+                comparison = torch.cat([data[:n], recon_batch.view(4, 1, 28, 28)[:n]])
+    losses.append(test_loss / len(train_loader.dataset))
+    return losses, comparison
+'''
+
+# pytorch/examples reinforcement_learning/actor_critic.py: the Policy, select_action with
+# Categorical, finish_episode; a scripted environment, and the sampled actions given
+# (each library draws its own)
+PROGRAMS["actor_critic"] = '''
+import numpy as np
+from collections import namedtuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from torch.distributions import Categorical
+
+torch.set_default_dtype(torch.float64)
+SavedAction = namedtuple('SavedAction', ['log_prob', 'value'])
+GAMMA = 0.99
+ACTIONS = []
+
+
+class Policy(nn.Module):
+    def __init__(self):
+        super(Policy, self).__init__()
+        self.affine1 = nn.Linear(4, 128)
+        self.action_head = nn.Linear(128, 2)
+        self.value_head = nn.Linear(128, 1)
+        self.saved_actions = []
+        self.rewards = []
+
+    def forward(self, x):
+        x = F.relu(self.affine1(x))
+        action_prob = F.softmax(self.action_head(x), dim=-1)
+        state_values = self.value_head(x)
+        return action_prob, state_values
+
+
+def build():
+    return Policy()
+
+
+def data(rng):
+    ACTIONS.extend(torch.tensor(a) for a in rng.integers(0, 2, size=30))
+    return rng.normal(size=(30, 4)), rng.uniform(0, 1, size=30)
+
+
+def train(model, data):
+    states, rewards = data
+    optimizer = optim.Adam(model.parameters(), lr=3e-2)
+    eps = np.finfo(np.float32).eps.item()
+
+    def select_action(state):
+        state = torch.from_numpy(state).double()
+        probs, state_value = model(state)
+        m = Categorical(probs)
+        action = ACTIONS.pop(0)
+        model.saved_actions.append(SavedAction(m.log_prob(action), state_value))
+        return action.item()
+
+    def finish_episode():
+        R = 0
+        saved_actions = model.saved_actions
+        policy_losses = []
+        value_losses = []
+        returns = []
+        for r in model.rewards[::-1]:
+            R = r + GAMMA * R
+            returns.insert(0, R)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        for (log_prob, value), R in zip(saved_actions, returns):
+            advantage = R - value.item()
+            policy_losses.append(-log_prob * advantage)
+            value_losses.append(F.smooth_l1_loss(value, torch.tensor([R])))
+        optimizer.zero_grad()
+        loss = torch.stack(policy_losses).sum() + torch.stack(value_losses).sum()
+        loss.backward()
+        optimizer.step()
+        del model.rewards[:]
+        del model.saved_actions[:]
+        return loss.item()
+
+    losses = []
+    for episode in range(3):
+        for t in range(10):
+            state = states[10 * episode + t]
+            action = select_action(state)
+            model.rewards.append(float(rewards[10 * episode + t]) + action)
+        losses.append(finish_episode())
+    return losses
 '''
 
 
