@@ -16,6 +16,7 @@ from chainrule.core.eager import EAGER, tensor
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
+from chainrule.numpy.torch_special_functions import logit as special_logit
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "isin", "min_max", "searchsorted"]
 
@@ -152,8 +153,7 @@ class TorchOrderMethods:
         >>> cr.tensor([0.5]).logit().item()
         0.0
         """
-        x = self if eps is None else cnp.clip(self, eps, 1 - eps)
-        return cnp.log(x / (1 - x))
+        return special_logit(self, eps)  # torch.special.logit's, derivatives at 0 and 1 included
 
     def unfold(self, dimension: int, size: int, step: int):
         """Every window of ``size`` entries along ``dimension``, ``step`` apart, as a new last
