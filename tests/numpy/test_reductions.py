@@ -175,6 +175,30 @@ def test_var_and_std_about_a_given_mean(name):
     np.testing.assert_allclose(cr.grad(lambda a: cnp.var(a, mean=c))(x), 2 * x / x.size, rtol=1e-15)
 
 
+# A plain x with a traced mean= (the mean is all that is differentiated): it recursed.
+PLAIN_X_CALLS = {
+    "var": lambda x, m: cnp.var(x, mean=m),
+    "std": lambda x, m: cnp.std(x, mean=m),
+    "var-axis-keepdims": lambda x, m: cnp.var(x, axis=1, mean=m, keepdims=True),
+    "std-axis0-ddof": lambda x, m: cnp.std(x, axis=0, ddof=1, mean=m[:1].T),
+    "var-where": lambda x, m: cnp.var(x, axis=1, mean=m, where=MASK),
+}
+
+
+@pytest.mark.parametrize("name", list(PLAIN_X_CALLS))
+def test_var_and_std_of_a_plain_array_about_a_traced_mean(name):
+    call = PLAIN_X_CALLS[name]
+    x, m = sample((3, 4), "normal"), sample((3, 1), "normal")
+    np.testing.assert_allclose(cr.vjp(lambda c: call(x, c), m)[0], call(x, m), rtol=1e-15)
+    assert cr.gradcheck(lambda c: call(x, c), m, order=2)
+
+
+def test_traced_where_of_a_plain_array_is_refused():
+    x = sample((3, 4), "normal")
+    with pytest.raises(TypeError, match="where= is traced"):
+        cr.vmap(lambda w: cnp.var(x, axis=1, where=w))(np.stack([MASK, ~MASK]))
+
+
 def test_where_leaves_out_nan():
     x = np.array([[1.0, np.nan, 2.0], [3.0, 4.0, 0.5]])
     mask = ~np.isnan(x)

@@ -112,6 +112,8 @@ class Primitive:
                 return a._trace.unary(self, a, kwargs)
             if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
                 return self(SEQUENCE_TO_ARRAY[0](a), **kwargs)  # np.mean([x, y])
+            if kwargs and self.call_keywords is not None and _any_tensor(kwargs.values()):
+                return self.call_keywords(self, args, kwargs)  # np.var(x, mean=m): m traced
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
         sequences = False
@@ -131,6 +133,8 @@ class Primitive:
                 if inner is not None and (trace is None or inner.level > trace.level):
                     trace = inner
         if trace is None:
+            if kwargs and self.call_keywords is not None and _any_tensor(kwargs.values()):
+                return self.call_keywords(self, args, kwargs)
             return self.fun(*args, **kwargs)
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
@@ -256,6 +260,10 @@ RECORDING = [0]
 # How an array-like list or tuple that holds Tensors becomes one array (a Tensor):
 # chainrule.numpy.array, set by that module (the core imports nothing above it).
 SEQUENCE_TO_ARRAY: list = [None]
+
+
+def _any_tensor(values) -> bool:
+    return any(isinstance(v, Tensor) for v in values)
 
 
 def holds_tensor(seq) -> bool:

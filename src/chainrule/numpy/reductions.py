@@ -438,11 +438,14 @@ def about_a_traced_mean(prim, args, kwargs):
     """var or std of a Tensor with a Tensor ``mean=``: NumPy's arithmetic about that mean,
     composed, so that the mean is differentiated too (the primitive's rules hold it)."""
     m = kwargs.get("mean")
-    if not isinstance(m, Tensor):  # the primitive's own path (Primitive.__call__'s)
-        trace = builtins.max((a._trace for a in args if isinstance(a, Tensor)), key=lambda t: t.level)
-        return trace.process(prim, args, kwargs)
+    traces = [a._trace for a in args if isinstance(a, Tensor)]
+    if not isinstance(m, Tensor) and traces:  # the primitive's own path (Primitive.__call__'s)
+        return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
     bound = inspect.signature(prim.fun).bind(*args, **kwargs).arguments
     x, axis, where = bound["a"], bound.get("axis"), bound.get("where", True)
+    if not isinstance(m, Tensor):
+        raise TypeError(f"{prim.__name__}: where= is traced while the array is not; pass the "
+                        f"array as a Tensor, or use chainrule.numpy.where to select the entries")
     ddof = bound.get("correction", _NoValue)
     ddof = bound.get("ddof", 0) if ddof is _NoValue or ddof is None else ddof
     if bound.get("out") is not None:
