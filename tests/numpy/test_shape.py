@@ -78,6 +78,32 @@ SPECS = {
     "column_stack": (lambda m, a, b: m.column_stack([a, b]), [X[:, 0], X]),
     "append": (lambda m, a, b: m.append(a, b), [X, V]),
     "append_axis": (lambda m, a, b: m.append(a, b, axis=0), [X, X[:2]]),
+    # negative axes, with plain and empty operands beside the traced ones
+    "concatenate_negative_mixed": (lambda m, a: m.concatenate(
+        [m.broadcast_to(a, (3, 3)), np.zeros((3, 0)), np.zeros((3, 3)), a[:, None]], axis=-1), [V[:3]]),
+    "concatenate_plain_first_negative": (lambda m, a: m.concatenate(
+        [np.ones((1, 4)), a, np.zeros((0, 4)), a[:1] * 2], axis=-2), [X]),
+    "concatenate_negative_3d": (lambda m, a: m.concatenate([np.ones((2, 1, 4)), a], axis=-2), [T3]),
+    "stack_negative_mixed": (lambda m, a: m.stack([a, np.ones(4), a * 2], axis=-1), [X[0]]),
+    "stack_negative_middle": (lambda m, a: m.stack([np.zeros((3, 4)), a], axis=-2), [X]),
+    "stack_negative_first": (lambda m, a: m.stack([a, np.zeros((2, 3, 4))], axis=-4), [T3]),
+    "stack_empty_negative": (lambda m, a: m.stack([a[:0], np.zeros(0)], axis=-1), [V]),
+    "hstack_mixed_empty": (lambda m, a: m.hstack([np.zeros(0), a, np.ones(2), a[:0]]), [V]),
+    "vstack_mixed": (lambda m, a: m.vstack([a, np.ones(5), a[::-1]]), [V]),
+    "dstack_mixed": (lambda m, a: m.dstack([np.ones(4), a, a * 3]), [X[0]]),
+    "append_negative": (lambda m, a: m.append(a, np.ones((3, 1)), axis=-1), [X]),
+    "append_plain_first_negative": (lambda m, a: m.append(np.ones((1, 4)), a, axis=-2), [X]),
+    # 0-d arrays, which NumPy takes along axis 0 (or -1) as 1-d
+    "repeat_0d": (lambda m, a: m.repeat(a, 3), [S]),
+    "repeat_0d_axis": (lambda m, a: m.repeat(a, 2, axis=-1), [S]),
+    "repeat_0d_counts": (lambda m, a: m.repeat(a, [3], axis=0), [S]),
+    "take_0d_axis": (lambda m, a: m.take(a, [0, 0], axis=0), [S]),
+    "take_0d_scalar_index": (lambda m, a: m.take(a, 0, axis=-1), [S]),
+    "compress_0d": (lambda m, a: m.compress([True], a), [S]),
+    "compress_0d_axis": (lambda m, a: m.compress([1], a, axis=0), [S]),
+    "pad_0d": (lambda m, a: m.pad(a, 2), [S]),
+    "pad_0d_constant_values": (lambda m, a: m.pad(a, ((1, 2),), constant_values=3.0), [S]),
+    "pad_0d_edge": (lambda m, a: m.pad(a, 1, mode="edge"), [S]),
     "r_": (lambda m, a, b: m.r_[a, 1.5, b, 0:3], [V, V[:2]]),
     "r_directive": (lambda m, a, b: m.r_["-1", a, b], [X, X]),
     "c_": (lambda m, a, b: m.c_[a, b], [V, V]),
@@ -315,6 +341,35 @@ def test_errors_name_the_problem():
         cr.grad(lambda a: cnp.sum(cnp.concatenate([a, a], out=np.empty(10))))(V)
     with pytest.raises(ValueError, match="equal division"):
         cr.grad(lambda a: cnp.sum(cnp.split(a, 2)[0]))(V)
+
+
+# Calls NumPy refuses on Tensors as on arrays: the same exception and message.
+REFUSED = {
+    "compress_2d_condition": lambda m, a: m.compress([[True]], a),
+    "compress_0d_condition": lambda m, a: m.compress(np.array(True), a),
+    "compress_0d_axis_1": lambda m, a: m.compress([True], a, axis=1),
+    "pad_float_width": lambda m, a: m.pad(a, 1.0),
+    "pad_unsigned_width": lambda m, a: m.pad(a, np.uint8(1)),
+    "pad_empty_width": lambda m, a: m.pad(a, ()),
+    "repeat_0d_axis_1": lambda m, a: m.repeat(a, 2, axis=1),
+    "correlate_0d": lambda m, a: m.correlate(a, a),
+    "cross_0d": lambda m, a: m.cross(a, a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("x", [S, V], ids=["0d", "1d"])
+def test_refused_as_numpy_refuses(name, x):
+    call = REFUSED[name]
+    try:
+        call(np, x)
+    except Exception as e:  # noqa: BLE001 - NumPy's own exception, whichever it is
+        expected = e
+    else:
+        pytest.skip("NumPy accepts this input")
+    with pytest.raises(type(expected)) as got:
+        cr.grad(lambda a: cnp.sum(call(cnp, a)))(x)
+    assert " ".join(str(got.value).split()) == " ".join(str(expected).split())
 
 
 # -- broadcasting, as a property ------------------------------------------------------------

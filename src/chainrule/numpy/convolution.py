@@ -68,8 +68,10 @@ def_batch(batching.elementwise, convolve_full)  # leading axes broadcast like el
 _MODES = {"f": "full", 2: "full", "s": "same", 1: "same", "v": "valid", 0: "valid"}
 
 
-def _sequences(name: str, a, v, mode):
+def _sequences(name: str, a, v, mode, at_least_1d: bool = True):
     a, v = _as_input(a), _as_input(v)
+    if not at_least_1d and not (shape_of(a) and shape_of(v)):  # correlate, unlike convolve
+        raise ValueError("object of too small depth for desired array")
     a = cnp.atleast_1d(a)
     v = cnp.atleast_1d(v)
     if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
@@ -112,7 +114,7 @@ def correlate(a, v, mode="valid"):
     """``np.correlate`` (``v`` conjugated, as NumPy does): differentiable in both."""
     if not _has_tensor([a, v]):
         return np.correlate(a, v, mode)
-    a, v, mode = _sequences("correlate", a, v, mode)
+    a, v, mode = _sequences("correlate", a, v, mode, at_least_1d=False)
     n, m = shape_of(a)[0], shape_of(v)[0]
     full = convolve_full(a, _reversed(cnp.conj(v)))
     longer, shorter = max(n, m), min(n, m)

@@ -380,6 +380,8 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
         return np.cross(a, b, axisa, axisb, axisc, axis)
     if axis is not None:
         axisa = axisb = axisc = axis
+    if not (len(shape_of(a)) and len(shape_of(b))):
+        raise ValueError("At least one array has zero dimension")
     a, b = move_to_end(a, axisa), move_to_end(b, axisb)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):

@@ -77,9 +77,9 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     _no_out("take", out)
     a = _as_input(a)
     indices = _index_array(indices)  # traced indices (jit, vmap) stay traced
-    if axis is None:
+    if axis is None or not _ndim(a):  # NumPy takes a 0-d array along an axis as 1-d
         a = ravel(a)
-        axis = 0
+        axis = 0 if axis is None else axis
     axis = _axis(axis, _ndim(a))
     return _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
 
@@ -140,7 +140,9 @@ def compress(condition, a, axis=None, out=None):
         return np.compress(_deep_plain(condition), a, axis=axis, out=out)
     _no_out("compress", out)
     cond = np.asarray(_deep_plain(condition))
-    return take(a, np.nonzero(cond.ravel())[0], axis=axis)
+    if cond.ndim != 1:
+        raise ValueError("condition must be a 1-d array")
+    return take(a, np.nonzero(cond)[0], axis=axis)
 
 
 @mirrors(np.extract, "shape")

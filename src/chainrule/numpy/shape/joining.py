@@ -302,7 +302,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     x = _as_input(array)
     shape = shape_of(x)
     nd = len(shape)
-    pw = np.round(np.asarray(_deep_plain(pad_width))).astype(np.intp)
+    pw = np.asarray(_deep_plain(pad_width))
+    if pw.dtype.kind != "i":
+        raise TypeError("`pad_width` must be of integral type.")
     if pw.size and pw.min() < 0:
         raise ValueError("index can't contain negative values")
     widths = tuple(tuple(int(w) for w in row) for row in np.broadcast_to(pw, (nd, 2)))
@@ -315,6 +317,8 @@ def pad(array, pad_width, mode="constant", **kwargs):
         cv = _as_input(cv)
         if not isinstance(cv, Tensor):
             cv = np.asarray(cv)
+        if not nd:  # nothing to pad: NumPy's 0-d result is the value
+            return x
         return _pad_constant(x, cv, widths=widths)
     if mode in _GATHER_MODES:
         if kwargs.get("reflect_type", "even") != "even":

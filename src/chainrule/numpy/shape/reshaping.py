@@ -186,9 +186,9 @@ def repeat(a, repeats, axis=None):
         return np.repeat(a, _deep_plain(repeats), axis=axis)
     a = _as_input(a)
     repeats = np.asarray(_deep_plain(repeats))
-    if axis is None:
+    if axis is None or not _ndim(a):  # NumPy repeats a 0-d array along an axis as 1-d
         a = ravel(a)
-        axis = 0
+        axis = 0 if axis is None else axis
     axis = _axis(axis, _ndim(a))
     shape = shape_of(a)
     if repeats.size == 1 and repeats.ndim <= 1:
