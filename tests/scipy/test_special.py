@@ -83,6 +83,16 @@ def test_partial(name, shape):
     assert cr.gradcheck(f, x, order=2)
 
 
+@pytest.mark.parametrize("n", [0.3, 1.99, -0.5, -1.5, 2.0])
+def test_yn_differentiates_the_order_scipy_uses(n):
+    # SciPy truncates a fractional order (yn(0.3, x) is y0(x)): the derivative is that order's
+    x = uniform((4,), 0.5, 3)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # SciPy's note that it truncated n
+        np.testing.assert_allclose(cr.elementwise_grad(lambda v: special.yn(n, v))(x),
+                                   sc.yvp(int(n), x), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", NO_DERIVATIVE_IN_FIRST)
 def test_missing_derivative_raises_naming_the_argument(name):
     fixed, (low, high) = PARTIAL[name]

@@ -222,7 +222,7 @@ derivs(jv, undefined("jv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (jv(v - 1, x
 derivs(y0, lambda ans, x: -y1(x))
 derivs(y1, lambda ans, x: 0.5 * (y0(x) - yv(2, x)))
 derivs(yv, undefined("yv", "v", _NO_ORDER), lambda ans, v, x: 0.5 * (yv(v - 1, x) - yv(v + 1, x)))
-derivs(yn, None, lambda ans, n, x: 0.5 * (yn(n - 1, x) - yn(n + 1, x)))
+derivs(yn, None, lambda ans, n, x: 0.5 * (yn(cnp.trunc(n) - 1, x) - yn(cnp.trunc(n) + 1, x)))  # SciPy truncates n
 derivs(k0, lambda ans, x: -k1(x))
 derivs(k1, lambda ans, x: -0.5 * (k0(x) + kv(2, x)))
 derivs(kv, undefined("kv", "v", _NO_ORDER), lambda ans, v, x: -0.5 * (kv(v - 1, x) + kv(v + 1, x)))
