@@ -199,6 +199,21 @@ def test_traced_where_of_a_plain_array_is_refused():
         cr.vmap(lambda w: cnp.var(x, axis=1, where=w))(np.stack([MASK, ~MASK]))
 
 
+# An infinite entry: ans / x is inf / inf; its derivative is the (finite) product of the others.
+INFINITE_ENTRIES = [[np.inf, 2.0, 3.0], [2.0, -np.inf, 0.5], [2.0, 3.0, np.inf], [np.inf, 0.0, 1.0],
+                    [-np.inf, np.inf, 2.0]]
+
+
+@pytest.mark.parametrize("x", INFINITE_ENTRIES, ids=str)
+def test_products_with_an_infinite_entry(x):
+    x, w = np.array(x), np.array([1.0, 2.0, 3.0])
+    others = np.array([np.prod(np.delete(x, i)) for i in range(3)])
+    # d/dx_i sum_k w_k prod_{j <= k} x_j = sum_{k >= i} w_k prod_{j <= k, j != i} x_j
+    scan = np.array([sum(w[k] * np.prod(np.delete(x[:k + 1], i)) for k in range(i, 3)) for i in range(3)])
+    for f, want in ((cnp.prod, others), (lambda a: cnp.sum(cnp.cumprod(a) * w), scan)):
+        np.testing.assert_array_equal(cr.grad(f)(x), want)
+
+
 def test_where_leaves_out_nan():
     x = np.array([[1.0, np.nan, 2.0], [3.0, 4.0, 0.5]])
     mask = ~np.isnan(x)

@@ -195,8 +195,10 @@ def scan_cumprod(y, axis: int):
     return y
 
 
-def has_zero(x) -> bool:
-    return not every(cnp.not_equal(undifferentiated(x), 0))
+def has_zero_or_inf(x) -> bool:
+    """Whether dividing a product by an entry of x loses its derivative (0/0, inf/inf)."""
+    v = undifferentiated(x)
+    return not every(cnp.isfinite(v) & cnp.not_equal(v, 0))
 
 
 # -- sum and mean ----------------------------------------------------------------------
@@ -278,12 +280,12 @@ def exclusive_products(x, axis):
 
 
 def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
-    """∂ans/∂x, shaped like x: ans / x where no entry is zero, else the product of the
-    others (so that zeros get the right, finite, derivative)."""
+    """∂ans/∂x, shaped like x: ans / x where no entry is zero or infinite, else the
+    product of the others (so that such entries get the right, finite, derivative)."""
     m = mask_of(where, x)
     if m is not None:
         x = cnp.where(m, x, 1)
-    if not has_zero(x):
+    if not has_zero_or_inf(x):
         d = expand_reduced(ans, x, axis, keepdims) / x
     else:
         d = exclusive_products(x, axis)
@@ -485,7 +487,7 @@ def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
 
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
-    if not has_zero(xs):
+    if not has_zero_or_inf(xs):
         d = reverse_cumsum(g * ans, ax) / xs
     else:
         d = pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
@@ -495,7 +497,7 @@ def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
 def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
     ts = along(t, axis)[0]
-    if not has_zero(xs):
+    if not has_zero_or_inf(xs):
         return cumsum(ts / xs, axis=ax, dtype=dtype) * ans
     return pushforward(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
 
