@@ -1,5 +1,7 @@
 """The kinds of program autograd's published examples are (a neural net, a Gaussian
-process, a VAE, an RNN, a fluid simulation, black-box variational inference), written
+process, a VAE, an RNN and an LSTM, a GAN, a fluid simulation, black-box variational
+inference with a mixture or natural gradients, a Bayesian neural net, a primitive with
+its own derivatives), written
 against autograd's API as its users write them, each run twice: as written, and with
 its import lines changed mechanically from ``autograd`` to ``chainrule``. The numbers
 they compute must agree to 1e-10. Sizes are small so that each runs in well under a
@@ -393,6 +395,309 @@ trained = adam(grad(objective), params, step_size=0.1, num_iters=10)
 result = (trained, objective(trained, 0), flatten(grad(objective)(trained, 0))[0])
 '''
 
+GAN = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.misc import flatten
+
+def leaky(x):
+    return np.maximum(0, x) + 0.01 * np.minimum(0, x)
+
+def squash(x):
+    return 0.5 * (np.tanh(x) + 1.0)
+
+def log_squash(x):
+    return x - np.logaddexp(0, x)
+
+def layers(scale, sizes, rs):
+    return [(scale * rs.randn(m, n), scale * rs.randn(n)) for m, n in zip(sizes[:-1], sizes[1:])]
+
+def normalize(a):
+    return (a - np.mean(a, axis=0, keepdims=True)) / (np.std(a, axis=0, keepdims=True) + 1)
+
+def net(params, x):
+    w, b = params[0]
+    x = leaky(np.dot(x, w) + b)
+    for w, b in params[1:-1]:
+        x = leaky(normalize(np.dot(x, w) + b))
+    w, b = params[-1]
+    return np.dot(x, w) + b
+
+def fake(gen, n, rs):
+    return squash(net(gen, rs.rand(n, 3)))
+
+def objective(gen, dsc, real, rs):
+    return np.mean(log_squash(net(dsc, real))) - np.mean(log_squash(net(dsc, fake(gen, 6, rs))))
+
+def minimax(grad_both, x_max, x_min, steps, rate=0.05):
+    x_max, un_max = flatten(x_max)
+    x_min, un_min = flatten(x_min)
+    m_max, m_min = np.zeros(len(x_max)), np.zeros(len(x_min))
+    trace = []
+    for i in range(steps):
+        g_max, g_min = grad_both(un_max(x_max), un_min(x_min), i)
+        g_max, _ = flatten(g_max)
+        g_min, _ = flatten(g_min)
+        m_max = 0.9 * m_max + 0.1 * g_max
+        m_min = 0.9 * m_min + 0.1 * g_min
+        x_max = x_max + rate * m_max / (1 - 0.9 ** (i + 1))
+        x_min = x_min - rate * m_min / (1 - 0.9 ** (i + 1))
+        trace.append(np.sum(g_max ** 2) + np.sum(g_min ** 2))
+    return un_max(x_max), un_min(x_min), trace
+
+rs = npr.RandomState(0)
+real = rs.rand(6, 5)
+gen, dsc = layers(0.3, [3, 7, 7, 5], rs), layers(0.3, [5, 7, 1], rs)
+seed = npr.RandomState(1)
+both = grad(lambda g, d, i: objective(g, d, real, seed), argnum=(0, 1))
+result = minimax(both, gen, dsc, 6)
+'''
+
+MOG_BBVI = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.norm as norm
+from autograd.scipy.special import logsumexp
+from autograd import grad
+from autograd.misc.optimizers import adam
+
+def log_diag_gauss(x, mu, log_std):
+    return np.sum(norm.logpdf(x, mu, np.exp(log_std)), axis=-1)
+
+def split(params):
+    d = np.shape(params)[0] // 2
+    return params[:d], params[d:]
+
+def sample(params, n, rs):
+    mean, log_std = split(params)
+    return rs.randn(n, np.shape(mean)[0]) * np.exp(log_std) + mean
+
+def build(logprob, n, k, rs):
+    def unpack(mix):
+        log_w = mix[:k] - logsumexp(mix[:k])
+        return log_w, np.reshape(mix[k:], (k, -1))
+
+    def log_density(mix, x):
+        log_w, comps = unpack(mix)
+        dens = np.vstack([log_diag_gauss(x, *split(c)) for c in comps]).T
+        return logsumexp(dens + log_w, axis=1, keepdims=False)
+
+    def elbo(mix, t):
+        log_w, comps = unpack(mix)
+        def bound(c):
+            s = sample(c, n, rs)
+            return np.mean(np.reshape(logprob(s, t), (n, -1)) - np.reshape(log_density(mix, s), (n, -1)))
+        return np.sum(np.stack([bound(c) for c in comps]) * np.exp(log_w))
+
+    return elbo, log_density
+
+def target(x, t):
+    mu, log_sigma = x[:, 0], x[:, 1]
+    a = norm.logpdf(log_sigma, 0, 1.35) + norm.logpdf(mu, -0.5, np.exp(log_sigma))
+    b = norm.logpdf(log_sigma, 0.1, 1.35) + norm.logpdf(mu, 0.5, np.exp(log_sigma))
+    return np.logaddexp(a, b)
+
+k = 3
+elbo, log_density = build(target, 8, k, npr.RandomState(0))
+rs = npr.RandomState(2)
+comps = [np.concatenate([-1 + 0.1 * rs.randn(2), -2 + 0.1 * rs.randn(2)]) for _ in range(k)]
+init = np.concatenate([np.ones(k)] + comps)
+bounds = []
+trained = adam(grad(lambda p, t: -elbo(p, t)), init, step_size=0.1, num_iters=6,
+               callback=lambda p, t, g: bounds.append(elbo(p, t)))
+grid = np.concatenate([np.atleast_2d(np.linspace(-2, 2, 4)), np.atleast_2d(np.linspace(-1, 1, 4))]).T
+result = (trained, bounds, np.exp(log_density(trained, grid)))
+'''
+
+LSTM = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.scipy.special import logsumexp
+from autograd.misc.optimizers import rmsprop, sgd
+
+def sigmoid(x):
+    return 0.5 * (np.tanh(x) + 1.0)
+
+def affine(w, *args):
+    x = np.concatenate(args + (np.ones((args[0].shape[0], 1)),), axis=1)
+    return np.dot(x, w)
+
+def predict(params, inputs):
+    n = inputs.shape[1]
+    h = np.repeat(params["h0"], n, axis=0)
+    c = np.repeat(params["c0"], n, axis=0)
+    outs = []
+    for x in inputs:
+        f = sigmoid(affine(params["forget"], x, h))
+        i = sigmoid(affine(params["in"], x, h))
+        o = sigmoid(affine(params["out"], x, h))
+        c = c * f + i * np.tanh(affine(params["cell"], x, h))
+        h = o * np.tanh(c)
+        y = affine(params["predict"], h)
+        outs.append(y - logsumexp(y, axis=1, keepdims=True))
+    return outs
+
+def nll(params, seqs):
+    outs = predict(params, seqs[:-1])
+    return -sum(np.sum(o * t) for o, t in zip(outs, seqs[1:])) / seqs.size
+
+rs = npr.RandomState(0)
+v, s = 5, 4
+params = {name: 0.1 * rs.randn(v + s + 1, s) for name in ("forget", "in", "out", "cell")}
+params.update({"h0": 0.1 * rs.randn(1, s), "c0": 0.1 * rs.randn(1, s), "predict": 0.1 * rs.randn(s + 1, v)})
+seqs = onp.eye(v)[rs.randint(0, v, size=(6, 3))]
+g = grad(lambda p, i: nll(p, seqs))
+r = rmsprop(g, params, step_size=0.05, num_iters=5)
+m = sgd(g, params, step_size=0.5, num_iters=5, mass=0.8)
+result = (g(params, 0), r, m, predict(r, seqs)[-1])
+'''
+
+NATGRAD = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.norm as norm
+from autograd import grad, elementwise_grad, hessian
+from autograd.misc.optimizers import adam, sgd
+
+def target(x, t):
+    return np.sum(norm.logpdf(x, 0.5, 1.5), axis=-1) - 0.1 * np.sum(x ** 4, axis=-1)
+
+def unpack(params):
+    d = len(params) // 2
+    return params[:d], params[d:]
+
+def elbo(params, t, rs):
+    mean, log_std = unpack(params)
+    s = rs.randn(10, len(mean)) * np.exp(log_std) + mean
+    return np.mean(target(s, t)) + np.sum(log_std)
+
+def fisher_diag(params):
+    mean, log_std = unpack(params)
+    return np.concatenate([np.exp(-2 * log_std), 2 * np.ones(len(log_std))])
+
+rs = npr.RandomState(0)
+init = np.concatenate([rs.randn(2), -1 * np.ones(2)])
+g = grad(lambda p, i: -elbo(p, i, npr.RandomState(i)))
+nat = lambda p, i: g(p, i) / fisher_diag(p)
+a = sgd(nat, init, step_size=0.05, num_iters=8)
+b = adam(g, init, step_size=0.05, num_iters=8)
+h = hessian(lambda p: elbo(p, 0, npr.RandomState(0)))(init)
+eg = elementwise_grad(lambda m: target(m[None, :] + onp.zeros((3, 1)), 0))(init[:2] + onp.zeros((3, 2)))
+result = (a, b, h, eg)
+'''
+
+DEFINE_GRADIENT = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+from autograd import grad
+from autograd.extend import primitive, defvjp, defjvp
+from autograd.test_util import check_grads
+
+@primitive
+def lse(x):
+    m = onp.max(x)
+    return m + onp.log(onp.sum(onp.exp(x - m)))
+
+def lse_vjp(ans, x):
+    return lambda g: np.full(x.shape, g) * np.exp(x - np.full(x.shape, ans))
+
+defvjp(lse, lse_vjp)
+defjvp(lse, lambda g, ans, x: np.sum(g * np.exp(x - ans)))
+
+def model(params, x):
+    return lse(np.tanh(x * params))
+
+x = npr.RandomState(0).randn(4)
+p = npr.RandomState(1).randn(4)
+check_grads(model, modes=["rev"], order=1)(p, x)
+g = grad(model)(p, x)
+gg = grad(lambda q: np.sum(grad(model)(q, x) ** 2))(p)
+result = (g, gg, model(p, x))
+'''
+
+SINUSOID = '''
+import autograd.numpy as np
+from autograd import grad, elementwise_grad as egrad
+
+def fun(x):
+    return np.sin(x)
+
+def taylor_sine(x):
+    ans = term = x
+    total = 0
+    while np.abs(term) > 1e-6:
+        term = -term * x ** 2 / ((2 * total + 3) * (2 * total + 2))
+        ans = ans + term
+        total += 1
+    return ans
+
+xs = np.linspace(-7, 7, 9)
+derivs = [fun(xs)]
+f = fun
+for _ in range(4):
+    f = egrad(f)
+    derivs.append(f(xs))
+t = [grad(taylor_sine)(v) for v in [0.0, 1.5, -2.25, 3.0]]
+tt = grad(grad(taylor_sine))(np.pi)
+result = (derivs, t, tt)
+'''
+
+BAYES_NN = '''
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.stats.norm as norm
+from autograd import grad
+from autograd.misc.optimizers import adam
+
+def make_nn_funs(sizes, l2=0.1, noise=0.1, nonlin=np.tanh):
+    shapes = list(zip(sizes[:-1], sizes[1:]))
+    n = sum((m + 1) * k for m, k in shapes)
+
+    def unpack(ws):
+        s = len(ws)
+        for m, k in shapes:
+            yield ws[:, :m * k].reshape((s, m, k)), ws[:, m * k:m * k + k].reshape((s, 1, k))
+            ws = ws[:, (m + 1) * k:]
+
+    def predict(ws, x):
+        x = np.expand_dims(x, 0)
+        for w, b in unpack(ws):
+            out = np.einsum("mnd,mdo->mno", x, w) + b
+            x = nonlin(out)
+        return out
+
+    def logprob(ws, x, y):
+        prior = -l2 * np.sum(ws ** 2, axis=1)
+        like = norm.logpdf(predict(ws, x), y, noise)
+        return prior + np.sum(like, axis=(1, 2))
+
+    return n, predict, logprob
+
+def bbvi(logprob, d, samples):
+    def unpack(p):
+        return p[:d], p[d:]
+    def entropy(log_std):
+        return 0.5 * d * (1.0 + np.log(2 * np.pi)) + np.sum(log_std)
+    rs = npr.RandomState(0)
+    def bound(p, t):
+        mean, log_std = unpack(p)
+        s = rs.randn(samples, d) * np.exp(log_std) + mean
+        return entropy(log_std) + np.mean(logprob(s, t))
+    return grad(lambda p, t: -bound(p, t)), bound
+
+n, predict, logprob = make_nn_funs([1, 5, 1])
+rs = npr.RandomState(0)
+x = np.linspace(-3, 3, 8).reshape((8, 1))
+y = np.cos(x) + 0.1 * rs.randn(8, 1)
+g, bound = bbvi(lambda w, t: logprob(w, x, y), n, 4)
+init = np.concatenate([rs.randn(n) * 0.1, -3 * np.ones(n)])
+seen = []
+trained = adam(g, init, step_size=0.05, num_iters=6, callback=lambda p, t, gr: seen.append(bound(p, t)))
+result = (trained, seen, predict(npr.RandomState(3).randn(2, n), x))
+'''
+
 PROGRAMS = {
     "neural_net": NEURAL_NET,
     "gaussian_process": GAUSSIAN_PROCESS,
@@ -404,6 +709,13 @@ PROGRAMS = {
     "ode_net": ODE_NET,
     "convnet": CONVNET,
     "gmm": GMM,
+    "generative_adversarial_net": GAN,
+    "mixture_variational_inference": MOG_BBVI,
+    "lstm": LSTM,
+    "natural_gradient_bbvi": NATGRAD,
+    "define_gradient": DEFINE_GRADIENT,
+    "sinusoid": SINUSOID,
+    "bayesian_neural_net": BAYES_NN,
 }
 
 
