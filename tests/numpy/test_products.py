@@ -215,3 +215,28 @@ def test_against_torch():
     crossed = torch.cross(tx, torch.tensor(y).expand(4, 3), dim=-1)
     (crossed.pow(2).sum() + torch.kron(tx, tx).sum()).backward()
     assert np.allclose(g, tx.grad.numpy())
+
+
+# Lists holding traced entries, as programs written for autograd build them: NumPy's value,
+# derivatives against finite differences.
+LIST_OPERANDS = {
+    "einsum": lambda m, x: m.einsum("i,i->", [x[0], x[1]], [x[1], x[2]]),
+    "einsum_sublists": lambda m, x: m.einsum([x[0], x[1]], [0], [x[1], 2.0], [0], []),
+    "kron": lambda m, x: m.kron([x[0], 1.0], [x[1], x[2]]),
+    "vecdot": lambda m, x: m.vecdot([x[0], x[1]], [1.0, x[2]]),
+    "matvec": lambda m, x: m.matvec([[x[0], x[1]], [1.0, x[2]]], [1.0, 2.0]),
+    "vecmat": lambda m, x: m.vecmat([1.0, 2.0], [[x[0], x[1]], [1.0, x[2]]]),
+    "cross": lambda m, x: m.cross([x[0], x[1], 1.0], x),
+    "dot": lambda m, x: m.dot([x[0], x[1]], [1.0, 2.0]),
+    "tensordot": lambda m, x: m.tensordot([x[0], x[1]], [1.0, x[2]], 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIST_OPERANDS))
+def test_lists_holding_traced_entries(name):
+    call = LIST_OPERANDS[name]
+    if not hasattr(np, name.split("_")[0]):
+        pytest.skip(f"this NumPy has no {name}")
+    x = np.array([0.3, -1.2, 0.7])
+    np.testing.assert_allclose(cr.vjp(lambda a: call(cnp, a), x)[0], call(np, x), rtol=1e-15)
+    assert cr.gradcheck(lambda a: call(cnp, a), x, order=2)

@@ -14,7 +14,16 @@ import functools
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import RulesByArgument, def_batch, def_jvps, def_linear, def_vjps, keeps_only
+from chainrule.core.primitive import (
+    RulesByArgument,
+    as_array_if_holds_tensor,
+    def_batch,
+    def_jvps,
+    def_linear,
+    def_vjps,
+    holds_tensor,
+    keeps_only,
+)
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
@@ -42,7 +51,8 @@ def product(np_fun, name=None, public=True):
 
 
 def any_tensor(args) -> bool:
-    return any(isinstance(a, Tensor) for a in args)
+    """Whether an argument is a Tensor or a list (tuple) holding one, as [x[0], x[1]]."""
+    return any(isinstance(a, Tensor) or (a.__class__ in (list, tuple) and holds_tensor(a)) for a in args)
 
 
 def mT(a):
@@ -327,6 +337,7 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
         subscripts, ops = operands[0], list(operands[1:])
     else:
         subscripts, ops = sublist_subscripts(operands)
+    ops = [as_array_if_holds_tensor(x) for x in ops]
     ins, res = parse_einsum(subscripts, tuple(len(shape_of(x)) for x in ops))
     return _einsum(*ops, subscripts=",".join(ins) + "->" + res, optimize=optimize, **kwargs)
 
@@ -337,6 +348,7 @@ def kron(a, b):
     """``np.kron``: the product of every pair of entries, laid out block by block."""
     if not any_tensor((a, b)):
         return np.kron(a, b)
+    a, b = as_array_if_holds_tensor(a), as_array_if_holds_tensor(b)
     sa, sb = shape_of(a), shape_of(b)
     nd = max(len(sa), len(sb))
     sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
@@ -405,6 +417,7 @@ def vecdot(x1, x2, /, *, axis: int = -1):
     """``np.vecdot``: Σ conj(x1) x2 along ``axis``, with broadcasting."""
     if _np_vecdot is not None and not any_tensor((x1, x2)):
         return _np_vecdot(x1, x2, axis=axis)
+    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
     return cnp.sum(conj_if_complex(x1) * x2, axis=axis)
 
 
