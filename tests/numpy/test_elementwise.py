@@ -301,6 +301,13 @@ def test_ldexp_and_divmod():
     assert cr.grad(lambda a: cnp.sum(cnp.ldexp(a, 2)))(np.float32([1.0, 2.0])).dtype == np.float32
 
 
+def test_divmod_of_a_list_holding_traced_values():
+    x = np.array([2.5, -1.2])
+    call = lambda a: cnp.divmod(3.0, [a[0], a[1]])[1]  # noqa: E731
+    np.testing.assert_array_equal(cr.vjp(call, x)[0], np.divmod(3.0, x)[1])
+    assert cr.gradcheck(call, x, order=2)
+
+
 def test_python_divmod_of_a_tensor_is_numpys_divmod():
     x = np.array([3.5, -2.25, 0.75])
     q, r = divmod(cr.tensor(x), 2.0)

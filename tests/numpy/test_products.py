@@ -227,6 +227,7 @@ LIST_OPERANDS = {
     "matvec": lambda m, x: m.matvec([[x[0], x[1]], [1.0, x[2]]], [1.0, 2.0]),
     "vecmat": lambda m, x: m.vecmat([1.0, 2.0], [[x[0], x[1]], [1.0, x[2]]]),
     "cross": lambda m, x: m.cross([x[0], x[1], 1.0], x),
+    "cross_second": lambda m, x: m.cross(x[::-1], [x[0], 2.0, x[1]]),
     "dot": lambda m, x: m.dot([x[0], x[1]], [1.0, 2.0]),
     "tensordot": lambda m, x: m.tensordot([x[0], x[1]], [1.0, x[2]], 1),
 }

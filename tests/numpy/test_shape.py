@@ -200,6 +200,10 @@ SPECS = {
     "geomspace_negative_open": (lambda m, a, b: m.geomspace(-a, -b, 4, endpoint=False), [S, S + 2]),
     "geomspace_arrays_axis": (lambda m, a, b: m.geomspace(a, b, 3, axis=1), [1 + V ** 2, 2 + V[::-1] ** 2]),
     "geomspace_two": (lambda m, a, b: m.geomspace(a, b, 2), [S, S + 1]),
+    "linspace_list_stop": (lambda m, a: m.linspace(0.5, [a[0], a[1]], 4), [V]),
+    "logspace_list_base": (lambda m, a: m.logspace(0.0, 1.5, 3, base=[a[0] ** 2 + 1, 2.0]), [V]),
+    "geomspace_list_start": (lambda m, a: m.geomspace([a[0] ** 2 + 1, 3.0], 5.0, 3), [V]),
+    "gradient_list_coordinates": (lambda m, a: m.gradient(a, [0.0, 1.0 + a[0] ** 2, 3.0, 4.5, 6.0]), [V]),
     "geomspace_complex": (lambda m, a, b: m.geomspace(a * 1j + 1, b - 2j, 4), [S, S + 1]),
 }
 

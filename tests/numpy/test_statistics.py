@@ -56,6 +56,16 @@ def quiet(f, *args, **kwargs):
 
 
 # -- values ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,scale", [("quantile", 1), ("nanquantile", 1), ("percentile", 100),
+                                        ("nanpercentile", 100)])
+def test_q_as_a_list_holding_traced_values(name, scale):
+    x, q = rng.normal(size=7), np.array([0.2, 0.65]) * scale
+    f = getattr(cnp, name)
+    call = lambda c: f(x, [c[0], c[1]])  # noqa: E731
+    np.testing.assert_allclose(cr.vjp(call, q)[0], getattr(np, name)(x, q), rtol=1e-14)
+    assert cr.gradcheck(call, q, order=1)
+
+
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("shape,kw", FORMS)
 @pytest.mark.parametrize("name", ["quantile", "nanquantile"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import def_batch
+from chainrule.core.primitive import as_array_if_holds_tensor, def_batch
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.batching import align
 from chainrule.numpy.broadcasting import broadcast_like, shape_of, unbroadcast
@@ -84,6 +84,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     >>> cr.elementwise_grad(lambda a: cnp.linspace(a, 1.0, 5))(0.0)
     np.float64(2.5)
     """
+    start, stop = as_array_if_holds_tensor(start), as_array_if_holds_tensor(stop)  # [x[0], 1.0]
     if not isinstance(start, Tensor) and not isinstance(stop, Tensor):
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis, **kwargs)
     if kwargs:
@@ -115,6 +116,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
     >>> cnp.logspace(cr.tensor(0.0), 2.0, 3).tolist()
     [1.0, 10.0, 100.0]
     """
+    start, stop, base = (as_array_if_holds_tensor(a) for a in (start, stop, base))
     if not any(isinstance(a, Tensor) for a in (start, stop, base)):
         return np.logspace(start, stop, num, endpoint, base, dtype, axis)
     if not isinstance(base, float | int) and np.ndim(base):
@@ -137,6 +139,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     >>> cnp.geomspace(cr.tensor(1.0), 8.0, 4).tolist()
     [1.0, 2.0, 4.0, 8.0]
     """
+    start, stop = as_array_if_holds_tensor(start), as_array_if_holds_tensor(stop)
     if not isinstance(start, Tensor) and not isinstance(stop, Tensor):
         return np.geomspace(start, stop, num, endpoint, dtype, axis)
     start, stop = (a if isinstance(a, Tensor) else np.asanyarray(a) for a in (start, stop))

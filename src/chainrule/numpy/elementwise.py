@@ -12,7 +12,14 @@ import math
 import numpy as np
 
 from chainrule.core.eager import recording_trace, unrecorded_write_error
-from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, keeps_only
+from chainrule.core.primitive import (
+    as_array_if_holds_tensor,
+    def_batch,
+    def_jvps,
+    def_linear,
+    def_vjps,
+    keeps_only,
+)
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_like, is_complex, unbroadcast
@@ -388,6 +395,7 @@ def modf(x):
 @mirrors(np.divmod, "elementwise")
 def divmod(x1, x2):
     """``np.divmod``: (floor_divide(x1, x2), mod(x1, x2)); the remainder differentiates."""
+    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
     if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
         return np.divmod(x1, x2)
     return floor_divide(x1, x2), mod(x1, x2)

@@ -390,6 +390,7 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
     """``np.cross`` of 3-vectors (or 2-vectors, taken as having a zero third component)."""
     if not any_tensor((a, b)):
         return np.cross(a, b, axisa, axisb, axisc, axis)
+    a, b = as_array_if_holds_tensor(a), as_array_if_holds_tensor(b)
     if axis is not None:
         axisa = axisb = axisc = axis
     if not (len(shape_of(a)) and len(shape_of(b))):

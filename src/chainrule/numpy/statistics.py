@@ -250,7 +250,7 @@ def _quantile_function(np_fun, scale: float, skip_nan: bool):
             return np_fun(a, q, axis=axis, out=out, overwrite_input=overwrite_input,
                           method=method, keepdims=keepdims, weights=weights, **kw)
         _unsupported(name, out, overwrite_input, weights, interpolation)
-        a = _as_input(a)
+        a, q = _as_input(a), _as_input(q)  # q may be a list holding traced values
         _check_real(name, a)
         q, weak = _q_array(name, q, a, scale)
         return _quantiles(name, a, q, axis, method, keepdims, skip_nan, weak)

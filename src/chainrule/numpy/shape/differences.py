@@ -113,6 +113,7 @@ def gradient(f, *varargs, axis=None, edge_order: int = 1):
     if not _has_tensor([f, *varargs]):
         return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
     f = _as_input(f)
+    varargs = tuple(_as_input(v) for v in varargs)  # coordinates as lists holding Tensors
     shape = shape_of(f)
     nd = len(shape)
     axes = tuple(range(nd)) if axis is None else _axes(axis, nd)
