@@ -137,3 +137,26 @@ def test_closed_forms_of_the_programs():
     g = vjp_jvp_and_extension(chainrule, cnp)[0]
     x = onp.array([0.1, 0.7, -0.4])
     assert onp.allclose(g, onp.exp(x) / onp.exp(x).sum())
+
+
+@pytest.mark.parametrize("x", [1.5, onp.float32(1.5)], ids=["python-float", "float32"])
+def test_python_float_argument_as_documented(x):
+    """docs/autograd.md, Python floats: a Python float is differentiated as float64 (autograd
+    keeps it weakly typed, so float32 arithmetic stays float32 there); np.float32 agrees."""
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    seen = {}
+
+    def f(np, key):
+        def run(v):
+            seen[key] = out = np.tanh(v * onp.float32(2.0))
+            return out
+        return run
+
+    want = ag.grad(f(anp, "autograd"))(x)
+    got = chainrule.grad(f(cnp, "chainrule"))(x)
+    dtype_c, dtype_a = (onp.result_type(seen[k]._value) for k in ("chainrule", "autograd"))
+    assert dtype_c == (onp.float64 if type(x) is float else onp.float32)
+    assert dtype_a == onp.float32
+    assert type(got) is (onp.float64 if type(x) is float else onp.float32)
+    onp.testing.assert_allclose(got, want, rtol=1e-5)  # float32 rounding of either formula
