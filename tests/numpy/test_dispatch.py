@@ -53,3 +53,26 @@ def test_comparisons_and_control_flow():
         return x**2 if x > 0 else -x
 
     assert cr.grad(f)(3.0) == 6.0 and cr.grad(f)(-3.0) == -1.0
+
+
+# NumPy's functions given the traced value by keyword, the arrays plain: the mirror's
+# primitive saw no Tensor among its positions and called NumPy, which handed the call
+# back without end (RecursionError).
+KEYWORD_CALLS = {
+    "dot": lambda m, t: m.dot(np.arange(3.0), b=t),
+    "outer": lambda m, t: m.outer(np.arange(3.0), b=t),
+    "solve": lambda m, t: m.linalg.solve(np.diag([2.0, 3.0, 4.0]), b=t),
+    "kron": lambda m, t: m.kron(np.arange(2.0), b=t),
+    "cross": lambda m, t: m.cross(np.arange(3.0), b=t),
+    "tensordot": lambda m, t: m.tensordot(np.arange(3.0), b=t, axes=1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KEYWORD_CALLS))
+@pytest.mark.parametrize("via", ["chainrule.numpy", "numpy"])
+def test_traced_value_by_keyword(name, via):
+    call = KEYWORD_CALLS[name]
+    m = cnp if via == "chainrule.numpy" else np
+    t = np.array([0.3, -1.2, 0.7])
+    np.testing.assert_allclose(cr.vjp(lambda a: call(m, a), t)[0], call(np, t), rtol=1e-15)
+    assert cr.gradcheck(lambda a: call(m, a), t, order=2)

@@ -189,6 +189,9 @@ SPECS = {
     # arrays made from differentiated values
     "full": (lambda m, a: m.full((2, 3), a), [S]),
     "full_broadcast": (lambda m, a: m.full((2, 5), a), [V]),
+    "full_like": (lambda m, a: m.full_like(X, a), [S]),
+    "full_like_keyword_broadcast": (lambda m, a: m.full_like(T3, fill_value=a), [X[0]]),
+    "full_like_shape": (lambda m, a: m.full_like(V, a, shape=(2, 3)), [S]),
     "linspace": (lambda m, a, b: m.linspace(a, b, 5), [S, S + 1.3]),
     "linspace_arrays_axis": (lambda m, a, b: m.linspace(a, b, 4, axis=-1), [V, V[::-1]]),
     "linspace_open": (lambda m, a, b: m.linspace(a, b, 3, endpoint=False), [X[0], X[1]]),

@@ -14,10 +14,10 @@ from chainrule.core.primitive import as_array_if_holds_tensor, def_batch
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.batching import align
 from chainrule.numpy.broadcasting import broadcast_like, shape_of, unbroadcast
-from chainrule.numpy.nondiff import anywhere
+from chainrule.numpy.nondiff import NONDIFF_OF, anywhere
 from chainrule.numpy.registry import mirrors, wrap
 
-__all__ = ["full", "linspace", "logspace", "geomspace", "make_diagonal"]
+__all__ = ["full", "full_like", "linspace", "logspace", "geomspace", "make_diagonal"]
 
 
 @mirrors(np.full, "shape")
@@ -34,6 +34,25 @@ def full(shape, fill_value, dtype=None, order="C", **kwargs):
     if dtype is not None and np.dtype(dtype) != out.dtype:
         out = cnp.astype(out, dtype)
     return out
+
+
+@mirrors(np.full_like, "shape")
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``np.full_like``: ``fill_value`` in ``a``'s shape and dtype; differentiable in
+    ``fill_value`` (``a`` gives only its shape and dtype).
+
+    >>> import chainrule as cr, chainrule.numpy as cnp
+    >>> float(cr.grad(lambda v: cnp.sum(cnp.full_like(cnp.zeros(3), v)))(2.0))
+    3.0
+    """
+    fill_value = as_array_if_holds_tensor(fill_value)
+    if not isinstance(fill_value, Tensor):
+        return NONDIFF_OF[np.full_like](a, fill_value, dtype=dtype, order=order, subok=subok,
+                                        shape=shape, **kwargs)
+    out = cnp.copy(cnp.broadcast_to(fill_value, shape_of(a) if shape is None else shape))
+    dtype = np.dtype(dtype if dtype is not None else undifferentiated(a).dtype
+                     if isinstance(a, Tensor) else np.asarray(a).dtype)
+    return out if out.dtype == dtype else cnp.astype(out, dtype)
 
 
 def _weights(num, endpoint, ans, axis):

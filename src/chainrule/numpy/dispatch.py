@@ -7,6 +7,9 @@ that has quietly lost the gradient.
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 from chainrule.core.eager import recording_trace, unrecorded_write_error
@@ -75,7 +78,39 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     raise not_supported(f"{ufunc.__name__}.{method}")
 
 
+@functools.cache
+def _signature(func) -> inspect.Signature | None:
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tensor_keywords_as_positions(func, args, kwargs):
+    """``np.dot(x, b=t)``: the keyword arguments holding Tensors moved to their positions
+    where NumPy's signature allows it, so that the mirror's primitive sees them (with the
+    arrays plain, it would call NumPy, which hands the call back here without end)."""
+    sig = _signature(func)
+    if sig is None:
+        return args, kwargs
+    args, kwargs, last = list(args), dict(kwargs), len(args)
+    for p in list(sig.parameters.values())[len(args):]:
+        if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            break
+        if p.name in kwargs:
+            args.append(kwargs.pop(p.name))
+            last = len(args)
+        elif p.default is not p.empty and p.default is not np._NoValue:
+            args.append(p.default)
+        else:
+            break
+    return tuple(args[:last]), kwargs
+
+
 def dispatch_function(func, args, kwargs):
+    if kwargs and not any(isinstance(a, Tensor) for a in args) and any(
+            isinstance(v, Tensor) for v in kwargs.values()):
+        args, kwargs = _tensor_keywords_as_positions(func, args, kwargs)
     fun = MIRROR_OF.get(func)
     if fun is not None and func not in _WRITERS:  # np.sum(t): the common case, first
         return fun(*args, **kwargs)

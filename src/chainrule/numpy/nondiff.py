@@ -146,7 +146,8 @@ for _name in NAMES:
     _fun = getattr(np, _name, None)
     if _fun is not None:
         globals()[_name] = NONDIFF_OF[_fun] = (reading_shapes if _name in STATIC else unboxing)(_fun)
-        __all__.append(_name)
+        if _name != "full_like":  # chainrule.numpy's differentiates in fill_value (creation)
+            __all__.append(_name)
 del _name, _fun
 
 
