@@ -80,6 +80,28 @@ PROGRAMS = {
     "vmap of switch": lambda lib, lax, npm: lib.vmap(three_way(lax, npm))(INDICES, XS[:, 0]),
     "vmap of grad of switch": lambda lib, lax, npm: lib.vmap(
         lib.grad(three_way(lax, npm), argnums=1))(INDICES, XS[:, 0]),
+    # a condition or bounds that differ between examples: each example stops on its own
+    "vmap of while_loop, condition per example": lambda lib, lax, npm: lib.vmap(
+        lambda a: lax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))(np.array([3.0, 10.0, 0.5])),
+    "vmap of newton's while_loop": lambda lib, lax, npm: lib.vmap(newton_sqrt(lax, npm))(np.abs(XS[:, 0]) + 0.1),
+    "vmap of while_loop over a pytree carry": lambda lib, lax, npm: lib.vmap(
+        lambda k, v: lax.while_loop(lambda c: c[0] < k, lambda c: (c[0] + 1, {"v": npm.sin(c[1]["v"]) * 2}),
+                                    (0, {"v": v})))(np.array([1, 3, 0, 2, 2]), XS),
+    "vmap of while_loop, condition batched, body not": lambda lib, lax, npm: lib.vmap(
+        lambda a: lax.while_loop(lambda c: c[1] < a, lambda c: (c[0] * 3.0, c[1] + 1), (1.0, 0)))(INDICES),
+    "jacfwd of vmap of while_loop": lambda lib, lax, npm: lib.jacfwd(
+        lambda a: lib.vmap(newton_sqrt(lax, npm))(a))(np.array([2.0, 0.5])),
+    "vmap of jacfwd of while_loop": lambda lib, lax, npm: lib.vmap(lib.jacfwd(
+        lambda x, n: lax.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, npm.tanh(W @ c[1])), (0, x))[1]),
+        in_axes=(0, 0))(XS, np.array([0, 1, 2, 3, 4])),
+    "vmap of fori_loop, bounds per example": lambda lib, lax, npm: lib.vmap(
+        lambda lo, hi, x: lax.fori_loop(lo, hi, lambda i, v: v * x + i, x))(
+        np.array([0, 2, 1, 3, 0]), np.array([3, 2, 4, 0, 1]), XS[:, 0]),
+    "vmap of fori_loop, upper bound per example": lambda lib, lax, npm: lib.vmap(
+        lambda n, v: lax.fori_loop(0, n, lambda i, v: W @ v / npm.linalg.norm(W @ v), v))(
+        np.array([0, 1, 5, 2, 3]), XS),
+    "empty vmap of while_loop": lambda lib, lax, npm: lib.vmap(
+        lambda a: lax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))(np.zeros(0)),
     "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
     "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
 }
@@ -121,7 +143,3 @@ def test_jit_traces_again_when_the_number_of_iterations_changes():
     doubling = cr.jit(lambda a: clax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))
     assert [float(doubling(a)) for a in (3.0, 10.0, 0.5)] == [4.0, 16.0, 1.0]
 
-
-def test_while_loop_with_a_condition_that_differs_between_examples_is_refused_under_vmap():
-    with pytest.raises(TypeError, match="batched value cannot become a bool"):
-        cr.vmap(lambda a: clax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))(np.array([3.0, 10.0]))

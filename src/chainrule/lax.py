@@ -22,7 +22,7 @@ from typing import Any
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
-from chainrule.numpy.nondiff import batched
+from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient"]
@@ -92,11 +92,16 @@ def map(f: Callable, xs: Any) -> Any:  # noqa: A001 (JAX's name)
 
 def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
               unroll: int | bool | None = None) -> Any:
-    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``.
+    """``val = body_fun(i, val)`` for ``i`` in ``range(lower, upper)``. Under ``vmap``
+    with bounds that differ between examples, it is JAX's ``while_loop`` on ``(i, val)``:
+    each example takes its own number of steps, and ``i`` is batched.
 
     >>> fori_loop(0, 4, lambda i, v: v + i, 0)
     6
     """
+    if batched(lower) or batched(upper):
+        return while_loop(lambda c: c[0] < upper, lambda c: (c[0] + 1, body_fun(c[0], c[1])),
+                          (lower, init_val))[1]
     val = init_val
     for i in builtins.range(int(lower), int(upper)):
         val = body_fun(i, val)
@@ -104,15 +109,27 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
 
 
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
-    """``val = body_fun(val)`` while ``cond_fun(val)``.
+    """``val = body_fun(val)`` while ``cond_fun(val)``. Under ``vmap`` with a predicate
+    that differs between examples, the body runs while it holds in any example, and an
+    example whose predicate is false keeps its value, as JAX's does.
 
     >>> while_loop(lambda v: v < 10, lambda v: v * 2, 1)
     16
+    >>> import chainrule as cr, numpy as np
+    >>> cr.vmap(lambda v: while_loop(lambda c: c < 10, lambda c: c * 2, v))(np.array([1, 5, 20]))
+    array([16, 10, 20])
     """
     val = init_val
-    while cond_fun(val):
-        val = body_fun(val)
-    return val
+    while True:
+        pred = _scalar_predicate(cond_fun(val), "while_loop")
+        if not batched(pred):
+            if not pred:
+                return val
+            val = body_fun(val)
+        elif anywhere(pred):
+            val = _select_trees(pred, body_fun(val), val, "while_loop: the body and the initial value gave")
+        else:
+            return val
 
 
 def _scalar_predicate(pred, name: str):
@@ -121,10 +138,10 @@ def _scalar_predicate(pred, name: str):
     return pred
 
 
-def _select_trees(pred, on_true, on_false):
+def _select_trees(pred, on_true, on_false, what: str = "cond: the branches returned"):
     tree = tree_flatten(on_true)[1]
     if tree_flatten(on_false)[1] != tree:
-        raise TypeError("cond: the branches returned differently structured outputs: "
+        raise TypeError(f"{what} differently structured outputs: "
                         f"{tree} and {tree_flatten(on_false)[1]}")
     return tree_map(lambda a, b: cnp.where(pred, a, b), on_true, on_false)
 
