@@ -315,3 +315,13 @@ def jax_nn_activations_and_reductions(L, x, m):
 
     per_entry = {n: L.vmap(L.vmap(L.grad(getattr(L.nn, n))))(x) for n in _JAX_NN}
     return L.vmap(f)(x, m), per_entry, L.vmap(L.grad(loss))(x, m)
+
+
+# -- the Poisson entropy in each of JAX's regimes (summed below 10 and 100, asymptotic above) ----------
+@api_program(lambda rng: (np.array([0.0, 0.5, 3.0, 9.99, 10.0, 50.0, 99.9, 100.0, 150.0, 1000.0]),))
+def poisson_entropy_in_every_regime(L, mu):
+    positive = mu[1:-1]  # (JAX's derivative at 1000 is nan, from the summed regimes it does not use)
+    return (L.vmap(L.stats.poisson.entropy)(mu), L.stats.poisson.entropy(mu),
+            L.stats.poisson.entropy(mu[:3], L.np.zeros((2, 1))), L.stats.poisson.entropy(L.np.array([1, 5, 200])),
+            L.vmap(L.grad(L.stats.poisson.entropy))(positive),
+            L.vmap(L.vmap(L.stats.poisson.entropy))(positive.reshape(2, 4)))
