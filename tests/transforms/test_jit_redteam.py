@@ -325,3 +325,9 @@ def test_numpy_functions_without_a_derivative_are_recorded(fun, calls):
 def test_numpy_functions_without_a_derivative_still_refuse_a_gradient():
     with pytest.raises(TypeError, match="numpy.upper is not differentiable"):
         cr.jit(cr.grad(lambda x: cnp.sum(np.char.upper(x))))(np.array([4.0, 6.0]))
+
+
+@pytest.mark.parametrize("exponent", [2, 2.0, True, 3, 0.5], ids=repr)
+def test_powers_of_booleans_have_numpys_dtype(exponent):
+    # NumPy computes bools ** 2 as square (int8), bools ** 3 with power (int64)
+    run_both(lambda b: b ** exponent, [(np.array([True, False]),), (np.array([[False], [True]]),)])
