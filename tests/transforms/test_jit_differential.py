@@ -245,3 +245,105 @@ def test_jitted_and_plain_agree_call_by_call(steps, result, calls, donate):
         assert bitwise_same(mine_s, theirs_s), (mine_s, theirs_s)
         state, want_state = _state(mine_bn), _state(theirs_bn)
         assert all(bitwise_same(state[k], want_state[k]) for k in want_state), (state, want_state)
+
+
+# -- array programs: shapes, dtypes, indexing, reductions, and their gradients -------------
+def _if_rows(step):
+    """``step`` where ``h`` has a first axis with an element, else ``h`` itself."""
+    return lambda h: step(h) if cnp.ndim(h) and cnp.shape(h)[0] else h
+
+
+ARRAY_STEPS = {
+    "add int": lambda h: h + 2,
+    "rsub float": lambda h: 3.5 - h,
+    "mul float": lambda h: h * 1.5,
+    "div": lambda h: h / (cnp.abs(h) + 1),
+    "pow": lambda h: h ** 2,
+    "neg abs": lambda h: -abs(h),
+    "exp": lambda h: cnp.exp(cnp.tanh(h)),
+    "where": lambda h: cnp.where(h > 0, h, h * -0.5),
+    "maximum": lambda h: cnp.maximum(h, 0.0),
+    "branch": lambda h: h * 2 if cnp.sum(h) > 0 else h - 1,
+    "branch item": lambda h: h + (1 if cnp.size(h) and cnp.ravel(h)[0].item() < 0 else 0),
+    "sum axis": lambda h: cnp.sum(h, axis=0, keepdims=True) if cnp.ndim(h) else h,
+    "max last": lambda h: cnp.max(h, axis=-1) if cnp.ndim(h) and cnp.shape(h)[-1] else h,
+    "mean": lambda h: cnp.mean(h),
+    "reshape": lambda h: cnp.reshape(h, (-1,)),
+    "transpose": lambda h: h.T,
+    "concatenate": lambda h: cnp.concatenate([h, h * 0.5]) if cnp.ndim(h) else h,
+    "stack": lambda h: cnp.stack([h, -h], axis=-1),
+    "matmul": lambda h: h @ h.T if cnp.ndim(h) == 2 else h,
+    "first": _if_rows(lambda h: h[0]),
+    "slice": _if_rows(lambda h: h[::-1][1:]),
+    "mask": lambda h: h[h > 0],
+    "take": _if_rows(lambda h: h[cnp.array([0, -1, 0])]),
+    "int cast": lambda h: cnp.astype(h, np.int64) * 3,
+    "bool": lambda h: (h > 1) | (h < -1),
+    "float32": lambda h: cnp.astype(h, np.float32) * 2.0,
+    "len loop": lambda h: sum((h[i] for i in range(len(h))), h[0] * 0) if cnp.ndim(h) and len(h) else h,
+    "float read": lambda h: h * float(cnp.sum(h)) if cnp.size(h) else h,
+    "argmax index": lambda h: h[int(cnp.argmax(cnp.ravel(h))) % len(h)] if cnp.ndim(h) and len(h) else h,
+    "cumsum": lambda h: cnp.cumsum(h, axis=-1) if cnp.ndim(h) else h,
+    "sort": lambda h: cnp.sort(h, axis=0) if cnp.ndim(h) else h,
+    "clip": lambda h: cnp.clip(h, -1, 2),
+    "floor div mod": lambda h: h // 2 + h % 3,
+    "unique": lambda h: cnp.unique(h),
+    "nonzero": lambda h: h[cnp.nonzero(h)],
+    "count nan": lambda h: h + cnp.sum(cnp.isnan(h)),
+    "sign": lambda h: cnp.sign(h) * cnp.copysign(1.0, h),
+    "numpy scalar": lambda h: h * np.float32(2) + np.int16(1),
+    "nan to num": lambda h: cnp.nan_to_num(h),
+    "std": lambda h: cnp.std(h, axis=0) if cnp.ndim(h) else h,
+    "any": lambda h: h * cnp.any(h > 1) + cnp.all(h < 0),
+    "einsum": lambda h: cnp.einsum("ij,ij->j", h, h) if cnp.ndim(h) == 2 else h,
+}
+
+ARRAY_INPUTS = [
+    np.array([[1.0, -2.0], [0.5, 3.0], [-0.0, 4.0]]),
+    np.array([[-1.0, 2.0, np.nan], [0.0, -3.0, np.inf]]),
+    np.zeros((0, 2)),
+    np.array(2.5),
+    np.array([[-0.0]]),
+    np.array([[3, -1], [0, 2]]),
+    np.array([[True, False]]),
+    np.array([[1.5, -2.5], [0.25, 8.0]], dtype=np.float32),
+    np.array([[-7, 5, 0]], dtype=np.int8),
+    np.array([[200, 3], [0, 255]], dtype=np.uint8),
+    np.array([np.nan, -np.inf, -0.0, 1e308]),
+]
+
+
+def _array_outcome(fun, x):
+    try:
+        return "ok", _plain_value(fun(x))
+    except Exception as e:  # the same exception, jitted or not
+        return "raised", type(e)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@settings(max_examples=80, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from(sorted(ARRAY_STEPS)), min_size=1, max_size=5),
+    calls=st.lists(st.integers(0, len(ARRAY_INPUTS) - 1), min_size=2, max_size=6),
+    transform=st.sampled_from(["none", "grad", "value_and_grad"]),
+)
+def test_array_programs_jitted_and_plain_agree(steps, calls, transform):
+    def program(x):
+        h = x
+        for name in steps:
+            h = ARRAY_STEPS[name](h)
+        return h
+
+    fun = program
+    if transform != "none":
+        fun = getattr(cr, transform)(lambda x: cnp.sum(program(x)))
+    jitted = cr.jit(fun)
+    for k in calls:
+        x = ARRAY_INPUTS[k]
+        got, want = _array_outcome(jitted, x.copy()), _array_outcome(fun, x.copy())
+        assert got[0] == want[0], (got, want)
+        if got[0] == "ok":
+            assert bitwise_same(got[1], want[1]), (got, want)
+        else:
+            assert got[1] is want[1], (got, want)

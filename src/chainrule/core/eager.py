@@ -415,13 +415,20 @@ def recording_trace(target):
     return None
 
 
-def unrecorded_write_error(name: str) -> TypeError:
-    return TypeError(
-        f"{name}: inside chainrule.jit, a traced value cannot be written into an array that "
-        "is not traced (one made inside the function from no traced value, such as "
-        "np.zeros(4), or one that is not an argument): the replay would not write it. Make "
-        "it from a traced value (chainrule.numpy.zeros_like(x)), or use the returned value."
-    )
+def recorded_only(values):
+    """The trace of ``chainrule.jit`` when every Tensor among ``values`` (and in lists
+    and tuples among them) is one of its values, which nothing differentiates, else None:
+    NumPy's functions without a derivative, and NumPy's writes of such values into arrays
+    that are not traced, are then done on the values (see ``RecordTrace.foreign`` and
+    ``RecordTrace.write_untraced``)."""
+    traces = set()
+    for v in values:
+        for t in v if isinstance(v, list | tuple) else (v,):
+            if isinstance(t, Tensor):
+                if not t._trace.records:
+                    return None
+                traces.add(t._trace)
+    return traces.pop() if len(traces) == 1 else None
 
 
 def setitem(t: Tensor, index, value, index_update: Callable) -> None:

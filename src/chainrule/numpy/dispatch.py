@@ -12,7 +12,7 @@ import inspect
 
 import numpy as np
 
-from chainrule.core.eager import recording_trace, unrecorded_write_error
+from chainrule.core.eager import recorded_only, recording_trace
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.nondiff import NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF
@@ -31,24 +31,6 @@ def not_supported(name: str, module: str = "numpy") -> TypeError:
 _WRITERS = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis}
 
 
-def _records_any(values) -> bool:
-    return any(isinstance(v, Tensor) and v._trace.records for v in values)
-
-
-def _only_recorded(values):
-    """The trace of ``chainrule.jit`` when every Tensor among ``values`` (and in lists
-    and tuples among them) is one of its values that nothing differentiates, else None:
-    a NumPy function without a derivative is then recorded as it is (``np.char.upper``)."""
-    traces = set()
-    for v in values:
-        for t in v if isinstance(v, list | tuple) else (v,):
-            if isinstance(t, Tensor):
-                if not t._trace.records:
-                    return None
-                traces.add(t._trace)
-    return traces.pop() if len(traces) == 1 else None
-
-
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if not kwargs and method == "__call__":  # np.exp(t): the common case, first
         fun = MIRROR_OF.get(ufunc)
@@ -61,19 +43,20 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
     if method == "at" and (trace := recording_trace(inputs[0])) is not None:
         trace.write(ufunc.at, inputs, kwargs)
         return None
-    if (out is not None or method == "at") and _records_any(inputs):
-        raise unrecorded_write_error(ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}")
+    if (out is not None or method == "at") and (trace := recorded_only((*inputs, *kwargs.values()))):
+        # into an array that is not traced (np.zeros(4)): done on the values, not replayed
+        return trace.write_untraced(ufunc if method == "__call__" else getattr(ufunc, method), inputs, kwargs)
     if method == "__call__":
         fun = MIRROR_OF.get(ufunc) or NONDIFF_OF.get(ufunc)
         if fun is not None:
             return fun(*inputs, **kwargs)
-        if (trace := _only_recorded((*inputs, *kwargs.values()))) is not None:
+        if (trace := recorded_only((*inputs, *kwargs.values()))) is not None:
             return trace.foreign(ufunc, inputs, kwargs)
         raise not_supported(ufunc.__name__)
     bound = getattr(MIRROR_OF.get(ufunc), method, None)  # outer, reduce, accumulate
     if bound is not None:
         return bound(*inputs, **kwargs)
-    if (trace := _only_recorded((*inputs, *kwargs.values()))) is not None:
+    if (trace := recorded_only((*inputs, *kwargs.values()))) is not None:
         return trace.foreign(getattr(ufunc, method), inputs, kwargs)
     raise not_supported(f"{ufunc.__name__}.{method}")
 
@@ -117,10 +100,10 @@ def dispatch_function(func, args, kwargs):
     if func in _WRITERS and args and (trace := recording_trace(args[0])) is not None:
         trace.write(func, args, kwargs)
         return None
-    if func in _WRITERS and _records_any((*args, *kwargs.values())):
-        raise unrecorded_write_error(func.__name__)
+    if func in _WRITERS and (trace := recorded_only((*args, *kwargs.values()))) is not None:
+        return trace.write_untraced(func, args, kwargs)  # into an array that is not traced
     fun = MIRROR_OF.get(func) or NONDIFF_OF.get(func)
-    if fun is None and (trace := _only_recorded((*args, *kwargs.values()))) is not None:
+    if fun is None and (trace := recorded_only((*args, *kwargs.values()))) is not None:
         return trace.foreign(func, args, kwargs)
     if fun is None:
         module = getattr(func, "__module__", "numpy") or "numpy"

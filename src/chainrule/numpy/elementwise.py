@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from chainrule.core.eager import recording_trace, unrecorded_write_error
+from chainrule.core.eager import recorded_only, recording_trace, unrecorded_write_error
 from chainrule.core.primitive import (
     as_array_if_holds_tensor,
     def_batch,
@@ -134,6 +134,8 @@ def ufunc_keywords(prim, args, kwargs):
         # under chainrule.jit: NumPy's write into a traced array, done and recorded
         trace.write(prim.fun, args, kwargs)
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
+    if out is not None and (trace := recorded_only((*args, *kwargs.values()))) is not None:
+        return trace.write_untraced(prim.fun, args, kwargs)  # into an array that is not traced
     if out is not None and any(isinstance(a, Tensor) and a._trace.records for a in args):
         raise unrecorded_write_error(name)
     if out is not None or where is not True:

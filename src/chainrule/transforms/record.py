@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.eager import unrecorded_write_error
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
@@ -152,9 +151,8 @@ class RecordTrace(Trace):
         for k, v in kwargs.items():
             kvals[k], tkwargs[k] = self._encode(v, found)
         if kwargs.get("out") is not None:
-            if not isinstance(tkwargs["out"], Var | Seq):
-                # the replay would write an array the function holds as a constant
-                raise unrecorded_write_error(getattr(fun, "__name__", "a call"))
+            if not isinstance(tkwargs["out"], Var | Seq):  # into an array that is not traced
+                return self.write_untraced(fun, args, kwargs)
             effect = effect or "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
         generator = None
         if rng is not None:
@@ -250,6 +248,18 @@ class RecordTrace(Trace):
                 if isinstance(v, Tensor) and v._trace is not self:
                     raise _inplace_foreign_error(getattr(fun, "__name__", "a write"))
         self.record(fun, args, kwargs, effect="write")
+
+    def write_untraced(self, fun: Callable, args, kwargs):
+        """A NumPy call that writes traced values into an array that is not traced
+        (``np.copyto(np.zeros(4), x)``, ``out=`` such an array, ``np.add.at`` into one):
+        done on the values, as the plain call does it; a replay would not write that
+        array, so the call is not replayed."""
+        self.refuse("a traced value was written into an array that is not traced (out=, "
+                    "np.copyto or ufunc.at into an array made from no traced value, or one "
+                    "that is not an argument), which a replay would not write")
+        found: list = []
+        return fun(*(self._encode(a, found)[0] for a in args),
+                   **{k: self._encode(v, found)[0] for k, v in kwargs.items()})
 
     def setitem(self, t: Tensor, index, value) -> None:
         """``t[index] = value`` on a traced value: written, and recorded as a write."""

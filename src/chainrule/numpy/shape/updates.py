@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.eager import recording_trace, unrecorded_write_error
+from chainrule.core.eager import recorded_only, recording_trace
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched
@@ -187,8 +187,8 @@ def _writes_into_first(np_fun):
             if isinstance(a, Tensor):
                 f(a, *args, **kwargs)
                 return None
-            if any(isinstance(v, Tensor) and v._trace.records for v in (*args, *kwargs.values())):
-                raise unrecorded_write_error(np_fun.__name__)
+            if (trace := recorded_only((a, *args, *kwargs.values()))) is not None:
+                return trace.write_untraced(np_fun, (a, *args), kwargs)  # into an array not traced
             raise TypeError(
                 f"numpy.{np_fun.__name__} writes into a plain ndarray, which cannot hold a "
                 "value being differentiated (its derivative would be dropped). Write into a "
