@@ -331,3 +331,30 @@ def test_numpy_functions_without_a_derivative_still_refuse_a_gradient():
 def test_powers_of_booleans_have_numpys_dtype(exponent):
     # NumPy computes bools ** 2 as square (int8), bools ** 3 with power (int64)
     run_both(lambda b: b ** exponent, [(np.array([True, False]),), (np.array([[False], [True]]),)])
+
+
+# -- eager Tensors without grad among the arguments: PyTorch's result dtypes --------------
+def _f32(*values):
+    return cr.tensor(np.array(values, dtype=np.float32))
+
+
+@pytest.mark.parametrize("fun, make", [
+    (lambda a, b: a + b, lambda k: (_f32(1.0, k), cr.tensor(np.array(2.0 + k)))),
+    (lambda a, b: a * np.float64(2.0) - b[0], lambda k: (_f32(1.0, k), cr.tensor(np.array([k, 1.0])))),
+    (lambda a, b: a + b, lambda k: (cr.tensor(np.array([1, k])), _f32(0.5))),
+    (lambda a, b: cnp.sum(a * b) / cnp.sum(b), lambda k: (_f32(1.5, -k), cr.tensor(np.array([1, k])))),
+    (lambda a, b: (a[0] + b, 1j + a[1]), lambda k: (cr.tensor(np.array([1.0, k])), np.float32(3))),
+    (lambda a, b: cnp.maximum(a, b) ** 2, lambda k: (_f32(-1.0, k), cr.tensor(np.array(0.5)))),
+], ids=["f32+0d f64", "f32*np.float64", "int+f32 0d", "masked mean", "0d with numbers", "maximum"])
+def test_eager_tensor_arguments_keep_the_eager_result_dtypes(fun, make):
+    jitted = cr.jit(fun)
+
+    def plain(v):  # the values and dtypes; the plain call gives eager Tensors, jit arrays
+        if isinstance(v, tuple):
+            return tuple(map(plain, v))
+        return np.asarray(v.numpy() if isinstance(v, cr.Tensor) else v)
+
+    for k in (2.0, 3.0, -0.0):
+        got, want = plain(jitted(*make(k))), plain(fun(*make(k)))
+        assert same(got, want), (got, want)
+    assert jitted.traces == 1

@@ -404,10 +404,13 @@ class Jitted:
         boxed = []
         n_inputs = 0
         for leaf in leaves:
-            if isinstance(leaf, Tensor):
+            eager = isinstance(leaf, Tensor)  # read as its array: arithmetic as the eager layer's
+            if eager:
                 leaf = leaf._value
             if isinstance(leaf, np.ndarray | np.generic):
                 boxed.append(trace.new_tensor(leaf))
+                if eager:
+                    trace.eager.add(boxed[-1]._node)
                 n_inputs += 1
             else:
                 boxed.append(unwrap_static(leaf))

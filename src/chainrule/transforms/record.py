@@ -69,7 +69,7 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators", "plain_arrays")
+                 "entry_filters", "generators", "plain_arrays", "eager")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -87,6 +87,9 @@ class RecordTrace(Trace):
         # the call's values are plain arrays (no eager Tensor, no module among the
         # arguments): PyTorch's methods are refused as NumPy refuses them
         self.plain_arrays = plain_arrays
+        # the variables computed from eager Tensors among the arguments (eager Tensors in
+        # the plain call): their arithmetic has PyTorch's result dtypes
+        self.eager: set = set()
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
@@ -111,7 +114,7 @@ class RecordTrace(Trace):
         # result, 1j + x[0] a complex, not NumPy's complex128. The value is read as Python
         # reads it (a guard).
         if (isinstance(b, Tensor) and b._trace is self and type(b._value) in _PYTHON_SCALARS
-                and isinstance(a, numbers.Number) and not kwargs):
+                and isinstance(a, numbers.Number) and not kwargs and b._node not in self.eager):
             method = getattr(type(a), _DUNDERS.get(prim.fun, ""), None)
             if (method is not None and not isinstance(a, np.generic)
                     and type(a) not in (int, bool, float, _PYTHON_SCALARS[type(b._value)])):
@@ -122,6 +125,8 @@ class RecordTrace(Trace):
         return self.process(prim, (a, b), kwargs)
 
     def process(self, prim, args, kwargs):
+        if self.eager and prim.eager_operands is not None and len(args) == 2 and not kwargs:
+            args = self._eager_operands(prim, *args)
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
         fun = prim.fun
         return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
@@ -180,6 +185,8 @@ class RecordTrace(Trace):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
+        if self.eager and any(n in self.eager for n in found):
+            self.eager.update(outs)
         check_shape = check or _checks(fun)
         if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
             # an integer or boolean traced argument may be an index or a count
@@ -207,6 +214,33 @@ class RecordTrace(Trace):
             return out._value
         values = [t._value for t in results]
         return values if isinstance(out, list) else same_tuple_type(out, values)
+
+    def _eager_operands(self, prim, a, b) -> tuple:
+        """The operands of an arithmetic call, cast as the eager layer casts them where one
+        of them is an eager Tensor in the plain call (float32 * a 0-d float64 is float32,
+        as in PyTorch); each is as the plain call holds it: an eager value as a Tensor, any
+        other traced value as its array or NumPy scalar."""
+        eager = [isinstance(x, Tensor) and x._trace is self and x._node in self.eager for x in (a, b)]
+        if not any(eager):
+            return a, b
+        plain = [x if e or not (isinstance(x, Tensor) and x._trace is self) else x._value
+                 for x, e in zip((a, b), eager, strict=True)]
+        samples = [np.zeros((), x.dtype) if isinstance(x, Tensor | np.ndarray | np.generic) else x
+                   for x in plain]
+        with np.errstate(all="ignore"):
+            numpy_dtype = np.result_type(prim.fun(*samples))
+        cast = prim.eager_operands(*plain, numpy_dtype)
+        if cast is None:
+            return a, b
+        out = []
+        for x, p, c, e in zip((a, b), plain, cast, eager, strict=True):
+            if e or c is p or not (isinstance(x, Tensor) and x._trace is self):
+                out.append(c)
+            elif isinstance(c, np.ndarray):  # a traced array, cast by a recorded call
+                out.append(self.record(np.ndarray.astype, (x, c.dtype), {}))
+            else:  # a traced NumPy scalar taken as a Python number: its value, read
+                out.append(x.item())
+        return tuple(out)
 
     def _check_generator(self, generator) -> None:
         """Before a recorded draw: the generator must be where the last recorded draw left
