@@ -417,10 +417,7 @@ def recording_trace(target):
 
 def recorded_only(values):
     """The trace of ``chainrule.jit`` when every Tensor among ``values`` (and in lists
-    and tuples among them) is one of its values, which nothing differentiates, else None:
-    NumPy's functions without a derivative, and NumPy's writes of such values into arrays
-    that are not traced, are then done on the values (see ``RecordTrace.foreign`` and
-    ``RecordTrace.write_untraced``)."""
+    and tuples among them) is one of its values, which nothing differentiates, else None."""
     traces = set()
     for v in values:
         for t in v if isinstance(v, list | tuple) else (v,):

@@ -2,7 +2,9 @@
 
 Tensor's ``__array_ufunc__`` and ``__array_function__`` land here. A function that
 chainrule does not differentiate raises an error naming it; none returns an ndarray
-that has quietly lost the gradient.
+that has quietly lost the gradient. On values that ``chainrule.jit`` traces and nothing
+differentiates, such a function is recorded as it is (``RecordTrace.foreign``), and a
+write into an array that is not traced is done on the values (``RecordTrace.write_untraced``).
 """
 
 from __future__ import annotations
