@@ -358,3 +358,52 @@ def test_eager_tensor_arguments_keep_the_eager_result_dtypes(fun, make):
         got, want = plain(jitted(*make(k))), plain(fun(*make(k)))
         assert same(got, want), (got, want)
     assert jitted.traces == 1
+
+
+def _made_inside(x):
+    return x * cr.tensor(2.0) + cr.tensor([1.0, -0.0])
+
+
+def _mutated_after_use(x):
+    c = cr.tensor(np.zeros(2))
+    y = x + c
+    c.add_(1.0)  # the program keeps the value it had when used
+    return y + c
+
+
+def _numpy_of_an_argument(x):
+    a = x.numpy()  # PyTorch's; the plain call shares the argument's memory
+    a[0] = 5.0
+    return x * 2
+
+
+def _values(v):
+    return np.asarray(v.numpy() if isinstance(v, cr.Tensor) else v)
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun, make", [
+    (_made_inside, lambda k: np.array([1.0, k], dtype=np.float32)),
+    (_made_inside, lambda k: _f32(1.0, k)),
+    (_mutated_after_use, lambda k: np.array([1.0, k])),
+    (_numpy_of_an_argument, lambda k: cr.tensor(np.array([1.0, k]))),
+    (cr.grad(lambda x: cnp.sum(x * cr.tensor(3.0))), lambda k: np.array([1.0, k])),
+], ids=["made inside", "made inside, eager argument", "mutated after use", "numpy()", "grad"])
+def test_eager_tensors_without_grad_in_the_function_are_constants(fun, make):
+    jitted = cr.jit(fun)
+    for k in (2.0, -0.0, 3.0):
+        mine, theirs = make(k), make(k)
+        got, want = jitted(mine), fun(theirs)
+        assert same(_values(got), _values(want)), (got, want)
+        assert same(_values(mine), _values(theirs))
+
+
+def test_a_global_eager_tensor_is_watched_as_its_array():
+    scale = cr.tensor(np.array([1.0, 2.0]))
+    jitted = cr.jit(lambda x: x * scale)
+    assert same(jitted(np.ones(2)), np.array([1.0, 2.0]))
+    scale.add_(1.0)  # written in place
+    assert same(jitted(np.ones(2)), np.array([2.0, 3.0]))
+    scale.data = cr.tensor(np.array([5.0, 5.0]))  # its array rebound
+    assert same(jitted(np.ones(2)), np.array([5.0, 5.0]))
+    assert jitted.traces == 3

@@ -321,6 +321,8 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""
+        if self._trace.records:  # under chainrule.jit: np.asarray(x), which runs it unjitted
+            return self.__array__()
         if self._node is not None or self._trace.level > 0:
             raise RuntimeError(
                 "numpy() of a Tensor that requires grad would drop its gradient; "

@@ -202,7 +202,12 @@ class Captures:
         self._watch_value(value, depth + 1)
 
     def _watch_value(self, value, depth: int) -> None:
-        if isinstance(value, _IMMUTABLE) or isinstance(value, Tensor) or depth > _DEPTH:
+        if isinstance(value, Tensor):
+            if value._trace.level == 0 and value._node is None and depth <= _DEPTH:
+                # an eager Tensor without grad, a constant of the program: its array
+                self._location(2, value, "_value", value._value, depth)
+            return
+        if isinstance(value, _IMMUTABLE) or depth > _DEPTH:
             return
         if id(value) in self._seen:
             return

@@ -468,6 +468,8 @@ class Jitted:
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         for leaf in out_leaves:
+            if isinstance(leaf, Tensor) and leaf._trace.level == 0 and leaf._node is None:
+                leaf = leaf._value  # an eager Tensor computed from constants: its array, as any result
             if isinstance(leaf, Tensor):
                 if leaf._trace is not trace:
                     raise foreign_tensor_error(leaf)

@@ -125,7 +125,8 @@ class RecordTrace(Trace):
         return self.process(prim, (a, b), kwargs)
 
     def process(self, prim, args, kwargs):
-        if self.eager and prim.eager_operands is not None and len(args) == 2 and not kwargs:
+        if (prim.eager_operands is not None and len(args) == 2 and not kwargs
+                and (self.eager or any(isinstance(a, Tensor) and a._trace.level == 0 for a in args))):
             args = self._eager_operands(prim, *args)
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
         fun = prim.fun
@@ -146,7 +147,7 @@ class RecordTrace(Trace):
                 "chainrule.jit function that has already returned; return it instead of "
                 "storing it."
             )
-        found = []
+        found: list = []
         vals, targs = [], []
         for a in args:
             v, t = self._encode(a, found)
@@ -185,7 +186,10 @@ class RecordTrace(Trace):
             t = self.new_tensor(value)
             outs.append(t._node)
             results.append(t)
-        if self.eager and any(n in self.eager for n in found):
+        eager = _EAGER_CONSTANT in found
+        if eager:
+            found = [n for n in found if n is not _EAGER_CONSTANT]
+        if eager or (self.eager and any(n in self.eager for n in found)):
             self.eager.update(outs)
         check_shape = check or _checks(fun)
         if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
@@ -220,7 +224,8 @@ class RecordTrace(Trace):
         of them is an eager Tensor in the plain call (float32 * a 0-d float64 is float32,
         as in PyTorch); each is as the plain call holds it: an eager value as a Tensor, any
         other traced value as its array or NumPy scalar."""
-        eager = [isinstance(x, Tensor) and x._trace is self and x._node in self.eager for x in (a, b)]
+        eager = [isinstance(x, Tensor) and (x._trace.level == 0 or x._trace is self and x._node in self.eager)
+                 for x in (a, b)]
         if not any(eager):
             return a, b
         plain = [x if e or not (isinstance(x, Tensor) and x._trace is self) else x._value
@@ -234,7 +239,9 @@ class RecordTrace(Trace):
             return a, b
         out = []
         for x, p, c, e in zip((a, b), plain, cast, eager, strict=True):
-            if e or c is p or not (isinstance(x, Tensor) and x._trace is self):
+            if c is p:
+                out.append(x)
+            elif e or not (isinstance(x, Tensor) and x._trace is self):
                 out.append(c)
             elif isinstance(c, np.ndarray):  # a traced array, cast by a recorded call
                 out.append(self.record(np.ndarray.astype, (x, c.dtype), {}))
@@ -305,6 +312,12 @@ class RecordTrace(Trace):
         """(value, template) of an argument: traced Tensors become program variables."""
         if isinstance(x, Tensor):
             if x._trace is not self:
+                if x._trace.level == 0 and x._node is None:
+                    # an eager Tensor without grad that the function made (cr.tensor(2.0)) or
+                    # reads (watched as its array): a constant, with its value when used here
+                    found.append(_EAGER_CONSTANT)
+                    value = x._value
+                    return value, value.copy() if isinstance(value, np.ndarray) else value
                 raise foreign_tensor_error(x)
             found.append(x._node)
             return x._value, Var(x._node)
@@ -334,6 +347,8 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
             "rshift_": operator.irshift}
 
 
+# in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
+_EAGER_CONSTANT = object()
 # the NumPy scalars that subclass Python's numbers, and which
 _PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
 _DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
