@@ -313,6 +313,12 @@ ARRAY_INPUTS = [
 ]
 
 
+def _as_arrays(v):
+    if isinstance(v, list | tuple):
+        return type(v)(map(_as_arrays, v))
+    return np.asarray(v) if isinstance(v, np.ndarray | np.generic) else v
+
+
 def _array_outcome(fun, x):
     try:
         return "ok", _plain_value(fun(x))
@@ -326,7 +332,7 @@ def _array_outcome(fun, x):
 @given(
     steps=st.lists(st.sampled_from(sorted(ARRAY_STEPS)), min_size=1, max_size=5),
     calls=st.lists(st.integers(0, len(ARRAY_INPUTS) - 1), min_size=2, max_size=6),
-    transform=st.sampled_from(["none", "grad", "value_and_grad"]),
+    transform=st.sampled_from(["none", "grad", "value_and_grad", "eager"]),
 )
 def test_array_programs_jitted_and_plain_agree(steps, calls, transform):
     def program(x):
@@ -336,12 +342,16 @@ def test_array_programs_jitted_and_plain_agree(steps, calls, transform):
         return h
 
     fun = program
-    if transform != "none":
+    if transform in ("grad", "value_and_grad"):
         fun = getattr(cr, transform)(lambda x: cnp.sum(program(x)))
     jitted = cr.jit(fun)
     for k in calls:
         x = ARRAY_INPUTS[k]
-        got, want = _array_outcome(jitted, x.copy()), _array_outcome(fun, x.copy())
+        if transform == "eager":  # PyTorch's eager Tensors: the jitted call gives arrays
+            got, want = _array_outcome(jitted, cr.tensor(x.copy())), _array_outcome(fun, cr.tensor(x.copy()))
+            got, want = [(o[0], _as_arrays(o[1])) for o in (got, want)]
+        else:
+            got, want = _array_outcome(jitted, x.copy()), _array_outcome(fun, x.copy())
         assert got[0] == want[0], (got, want)
         if got[0] == "ok":
             assert bitwise_same(got[1], want[1]), (got, want)
