@@ -293,9 +293,10 @@ class _MyComplex(complex):
     lambda x: 2.0 * x[0],  # float's own is overridden by float64's: NumPy's
     lambda x: 1j + x.astype(np.complex128)[0],  # complex128: NumPy's own
     lambda x: _MyComplex(1j) + x.astype(np.complex128)[0],
+    lambda x: (x[0] == None, None != x[1], x == None),  # noqa: E711 (a scalar's is Python's)
 ], ids=["complex+", "complex-", "complex*", "complex/", "complex**", "float subclass",
         "fraction", "float64+complex", "array", "float*float64", "complex+complex128",
-        "complex subclass+complex128"])
+        "complex subclass+complex128", "== None"])
 def test_python_numbers_left_of_a_float64_give_the_plain_types(fun):
     run_both(fun, [(np.array([1.0, 2.0]),), (np.array([-0.0, 3.0]),), (np.array([2.5, -1.0]),)])
 

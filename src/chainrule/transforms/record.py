@@ -141,6 +141,11 @@ class RecordTrace(Trace):
         ``rng()`` returns (kept, its state restored when a replay stops early).
         ``check="full"``: a replay checks the results' types, shapes and dtypes.
         """
+        if fun in _IDENTITY_COMPARISONS and len(args) == 2 and (args[0] is None or args[1] is None):
+            t = args[0] if args[1] is None else args[1]
+            if isinstance(t, Tensor) and t._trace is self and isinstance(t._value, np.generic):
+                # a NumPy scalar does not compare with None: Python's identity does (False)
+                return fun is np.not_equal
         if not self.open:
             raise RuntimeError(
                 f"{getattr(fun, '__name__', fun)} was called on a value traced by a "
@@ -347,6 +352,7 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
             "rshift_": operator.irshift}
 
 
+_IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
 # the NumPy scalars that subclass Python's numbers, and which
