@@ -408,3 +408,24 @@ def test_a_global_eager_tensor_is_watched_as_its_array():
     scale.data = cr.tensor(np.array([5.0, 5.0]))  # its array rebound
     assert same(jitted(np.ones(2)), np.array([5.0, 5.0]))
     assert jitted.traces == 3
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [
+    lambda x: lambda: x * 2,
+    lambda x: [lambda: x + 1, x * 3],
+    lambda x: {"scale": (lambda y: lambda v: v * y)(cnp.sum(x))},
+], ids=["closure", "closure in a list", "nested closure"])
+def test_a_function_returned_over_traced_values_works_after_the_call(fun):
+    jitted = cr.jit(fun)
+
+    def called(r):  # the functions among the result, called
+        if callable(r):
+            r = r() if r.__code__.co_argcount == 0 else r(np.arange(2.0))
+        if isinstance(r, dict):
+            return {k: called(v) for k, v in r.items()}
+        return [called(v) for v in r] if isinstance(r, list) else r
+
+    for k in (1.0, -0.0, 2.0):
+        got, want = called(jitted(np.array([k, 2.0]))), called(fun(np.array([k, 2.0])))
+        assert same(got, want), (got, want)

@@ -165,6 +165,16 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
                 x[k], found = v._value, True
             else:
                 found = replace_traced(v, trace, depth + 1) or found
+    elif isinstance(x, types.FunctionType) and x.__closure__:  # lambda: x * 2
+        for cell in x.__closure__:
+            try:
+                v = cell.cell_contents
+            except ValueError:  # not assigned yet
+                continue
+            if isinstance(v, Tensor) and v._trace is trace:
+                cell.cell_contents, found = v._value, True
+            else:
+                found = replace_traced(v, trace, depth + 1) or found
     elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor | types.ModuleType):
         for k, v in list(vars(x).items()):
             if isinstance(v, Tensor) and v._trace is trace:
