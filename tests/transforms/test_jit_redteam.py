@@ -13,6 +13,7 @@ from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
+import chainrule.scipy.stats as stats
 
 SIGNED = [np.array([0.0, 1.0]), np.array([-0.0, 1.0]), np.array([-1.0, -0.0]),
           np.array([2.0, -3.0]), np.array([0.0, 1.0])]
@@ -318,7 +319,10 @@ def _with_itemsize(strings):
     (lambda x: np.gcd(x, 6), INTEGERS),
     (np.lcm.reduce, INTEGERS),
     (lambda x: np.bitwise_count(x + 1), INTEGERS),
-], ids=["char.upper", "char.replace", "str_len", "array2string", "gcd", "lcm.reduce", "bitwise_count"])
+    (lambda x: cnp.arange(x[0], 10, 3), INTEGERS),  # the mirror's re-export: its length from values
+    (lambda x: stats.rankdata(x * -1.5), INTEGERS),
+], ids=["char.upper", "char.replace", "str_len", "array2string", "gcd", "lcm.reduce", "bitwise_count",
+        "cnp.arange", "rankdata"])
 def test_numpy_functions_without_a_derivative_are_recorded(fun, calls):
     run_both(fun, calls)
 

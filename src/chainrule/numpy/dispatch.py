@@ -130,6 +130,8 @@ def guarded(np_fun, name: str | None = None, module: str = "numpy"):
             if isinstance(a, Tensor) or (
                 isinstance(a, list | tuple) and any(isinstance(v, Tensor) for v in a)
             ):
+                if (trace := recorded_only((*args, *kwargs.values()))) is not None:
+                    return trace.foreign(np_fun, args, kwargs)  # under jit alone: recorded
                 raise not_supported(name, module)
         return np_fun(*args, **kwargs)
 
