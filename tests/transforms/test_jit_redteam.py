@@ -433,3 +433,32 @@ def test_a_function_returned_over_traced_values_works_after_the_call(fun):
     for k in (1.0, -0.0, 2.0):
         got, want = called(jitted(np.array([k, 2.0]))), called(fun(np.array([k, 2.0])))
         assert same(got, want), (got, want)
+
+
+def _write_through_flat(x):
+    x.flat[0] = 7.0
+    return x * 2
+
+
+def _write_through_a_dtype_view(x):
+    bits = x.view(np.int64)
+    bits[1] = 0  # +0.0
+    return x * 1.0, bits
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [
+    lambda x: x.tobytes(),
+    lambda x: list(x.flat),
+    _write_through_flat,
+    lambda x: x[0].tobytes(),
+    _write_through_a_dtype_view,
+    lambda x: x.view(np.uint64) >> 63,  # the sign bits
+], ids=["tobytes", "flat", "flat write", "scalar tobytes", "view write", "sign bits"])
+def test_ndarray_attributes_a_tensor_lacks_are_the_ndarrays(fun):
+    run_both(fun, [(x,) for x in SIGNED])
+
+
+def test_ndarray_attributes_a_tensor_lacks_still_raise_inside_grad():
+    with pytest.raises(AttributeError, match="no attribute 'tobytes'"):
+        cr.jit(cr.grad(lambda x: x.tobytes()))(np.ones(2))

@@ -372,6 +372,12 @@ class _NdarrayOnly:
 
     def __get__(self, obj, objtype=None):
         name = self.name
+        if obj is not None and obj._trace.records and obj._trace.plain_arrays:
+            # chainrule.jit on plain arrays: the plain call's ndarray attribute (x.tobytes(),
+            # x.flat), of the value; that call runs without jit, as np.asarray(x) does
+            value = obj._value
+            obj.__array__()
+            return getattr(value, name)
         raise AttributeError(
             f"'Tensor' object has no attribute {name!r}: inside chainrule's transforms "
             "(jit, grad, vmap) arrays are Tensors, which have the ndarray methods that "

@@ -47,6 +47,8 @@ class TorchShapeMethods:
         if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
             if np.dtype(shape[0]) == self.dtype:
                 return self
+            if self._trace.records and self._trace.plain_arrays:  # chainrule.jit on plain arrays
+                return self._trace.record(np.ndarray.view, (self, shape[0]), {})  # NumPy's
             raise TypeError(f"view({np.dtype(shape[0])}) reinterprets the bits of a {self.dtype} Tensor, which "
                             "has no derivative; convert with .to(dtype), or use x.numpy().view(dtype)")
         return cnp.reshape(self, as_shape(shape))
