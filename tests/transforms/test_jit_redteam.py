@@ -350,7 +350,9 @@ def _f32(*values):
     (lambda a, b: cnp.sum(a * b) / cnp.sum(b), lambda k: (_f32(1.5, -k), cr.tensor(np.array([1, k])))),
     (lambda a, b: (a[0] + b, 1j + a[1]), lambda k: (cr.tensor(np.array([1.0, k])), np.float32(3))),
     (lambda a, b: cnp.maximum(a, b) ** 2, lambda k: (_f32(-1.0, k), cr.tensor(np.array(0.5)))),
-], ids=["f32+0d f64", "f32*np.float64", "int+f32 0d", "masked mean", "0d with numbers", "maximum"])
+    (lambda a, b: (a ** 2, b ** 2), lambda k: (cr.tensor(np.array([True, k > 0])), np.array([k > 2]))),
+], ids=["f32+0d f64", "f32*np.float64", "int+f32 0d", "masked mean", "0d with numbers", "maximum",
+        "bools ** 2"])
 def test_eager_tensor_arguments_keep_the_eager_result_dtypes(fun, make):
     jitted = cr.jit(fun)
 

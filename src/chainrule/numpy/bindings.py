@@ -392,8 +392,8 @@ def _filled(a, v):
 
 
 # ndarray ** e calls these ufuncs instead of power for a float or complex array and a
-# Python int 2 or -1 or float 0.5, and square for a boolean array ** 2 (NumPy's
-# fast_scalar_power); power rounds complex values differently, and gives bools int64
+# Python int 2 or -1 or float 0.5 (NumPy's fast_scalar_power); power rounds complex
+# values differently
 _FAST_POWERS = {(int, 2): square, (int, -1): reciprocal, (float, 0.5): sqrt}
 
 
@@ -403,8 +403,7 @@ def _array_power(method):
         fast = _FAST_POWERS.get((type(other), other)) if type(other) in (int, float) else None
         if fast is not None:
             value = _innermost(self)  # (a primal traced by a lower transform)
-            if isinstance(value, np.ndarray) and (value.dtype.kind in "fc" or (
-                    fast is square and value.dtype.kind == "b")):  # bools ** 2: int8
+            if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
                 return fast(self)
         return method(self, other)
     __pow__.__qualname__ = "Tensor.__pow__"

@@ -122,6 +122,12 @@ class RecordTrace(Trace):
                 if result is not NotImplemented:
                     b.primal()
                     return result
+        if (prim.fun is np.power and type(b) is int and b == 2 and isinstance(a, Tensor)
+                and a._trace is self and a._node not in self.eager
+                and isinstance(a._value, np.ndarray) and a._value.dtype == bool):
+            # ndarray's ** 2 is NumPy's square (bools: int8, where power gives int64); an
+            # eager Tensor's is PyTorch's power
+            return self.record(np.square, (a,), {})
         return self.process(prim, (a, b), kwargs)
 
     def process(self, prim, args, kwargs):
