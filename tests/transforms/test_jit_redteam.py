@@ -456,7 +456,8 @@ def _write_through_a_dtype_view(x):
     lambda x: x[0].tobytes(),
     _write_through_a_dtype_view,
     lambda x: x.view(np.uint64) >> 63,  # the sign bits
-], ids=["tobytes", "flat", "flat write", "scalar tobytes", "view write", "sign bits"])
+    lambda x: x.dumps(),
+], ids=["tobytes", "flat", "flat write", "scalar tobytes", "view write", "sign bits", "dumps"])
 def test_ndarray_attributes_a_tensor_lacks_are_the_ndarrays(fun):
     run_both(fun, [(x,) for x in SIGNED])
 
