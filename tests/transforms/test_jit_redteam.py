@@ -465,3 +465,32 @@ def test_ndarray_attributes_a_tensor_lacks_are_the_ndarrays(fun):
 def test_ndarray_attributes_a_tensor_lacks_still_raise_inside_grad():
     with pytest.raises(AttributeError, match="no attribute 'tobytes'"):
         cr.jit(cr.grad(lambda x: x.tobytes()))(np.ones(2))
+
+
+class _Scaled(cr.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = cr.tensor(np.array(2.0))  # a plain attribute, not a buffer
+
+    def forward(self, x):
+        return x * self.scale
+
+
+class _Config:
+    def __init__(self):
+        self.scale = cr.tensor(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("make", [_Scaled, _Config], ids=["module attribute", "object attribute"])
+def test_an_eager_tensor_attribute_of_an_argument_is_read_anew(make):
+    fun = (lambda m, x: m(x)) if make is _Scaled else (lambda c, x: x * c.scale)
+    jitted, mine, theirs = cr.jit(fun), make(), make()
+    for step in range(3):
+        with cr.no_grad():
+            got, want = jitted(mine, np.ones(2)), fun(theirs, np.ones(2))
+        assert same(_values(got), _values(want)), (got, want)
+        for obj in (mine, theirs):
+            if step == 0:
+                obj.scale.add_(1.0)  # written in place
+            else:
+                obj.scale.data = cr.tensor(np.array(-0.0))  # rebound

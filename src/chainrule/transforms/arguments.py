@@ -305,6 +305,8 @@ def value_key(v, depth: int):
     if isinstance(v, dict) and depth <= 3:
         return (dict, tuple((repr(k), value_key(i, depth + 1)) for k, i in v.items()))
     if isinstance(v, Tensor):
+        if v._trace.level == 0 and v._node is None:  # a constant where a function reads it
+            return (Tensor, id(v), value_key(v._value, depth))
         return (Tensor, id(v), np.shape(v._value))
     return (id(v), attributes_key(v, depth))
 

@@ -127,6 +127,14 @@ class Captures:
         self._seen.clear()  # only needed while searching
         self._compile()
 
+    def watch_tensors(self, tensors) -> None:
+        """Watch eager Tensors that a trace read as constants (one the function made, a
+        module's Tensor attribute) as their arrays, from now on."""
+        for t in tensors:
+            self._watch_value(t, 0)
+        self._seen.clear()
+        self._compile()
+
     def arrays(self) -> list[np.ndarray]:
         """The watched arrays."""
         return [where for kind, where, _, _ in self.checks if kind == 4]

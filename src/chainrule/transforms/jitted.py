@@ -101,6 +101,7 @@ class Jitted:
         self._warned_plain = False
         # what the function reads besides its arguments, as when it was traced
         self._captures: Captures | None = None
+        self._constants: dict = {}  # eager Tensors the programs hold as constants, watched too
         self._passed: dict[int, Callable] = {}  # functions and classes among the arguments, watched too
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
@@ -115,6 +116,7 @@ class Jitted:
         self._cache.clear()
         self._by_description.clear()
         self._captures = None
+        self._constants = {}
         self._passed = {}
 
     @property
@@ -396,6 +398,7 @@ class Jitted:
         if self._captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
+            self._captures.watch_tensors(self._constants.values())
         # the generators it may draw from: a draw no recorded call made runs it plain
         generators = [*generators_seen_by(given), *self._captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
@@ -426,6 +429,9 @@ class Jitted:
             out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
+        if trace.constants:  # eager Tensors held as constants: a change traces again
+            self._constants.update(trace.constants)
+            self._captures.watch_tensors(trace.constants.values())
         if changed(traced_containers):
             # an append, an item assigned or removed: done to the caller's lists and
             # dicts as the plain call does it, and from now on the plain call runs

@@ -69,7 +69,7 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators", "plain_arrays", "eager")
+                 "entry_filters", "generators", "plain_arrays", "eager", "constants")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -90,6 +90,8 @@ class RecordTrace(Trace):
         # the variables computed from eager Tensors among the arguments (eager Tensors in
         # the plain call): their arithmetic has PyTorch's result dtypes
         self.eager: set = set()
+        # eager Tensors read as constants: watched as their arrays from now on
+        self.constants: dict[int, Tensor] = {}
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
@@ -327,6 +329,7 @@ class RecordTrace(Trace):
                     # an eager Tensor without grad that the function made (cr.tensor(2.0)) or
                     # reads (watched as its array): a constant, with its value when used here
                     found.append(_EAGER_CONSTANT)
+                    self.constants[id(x)] = x
                     value = x._value
                     return value, value.copy() if isinstance(value, np.ndarray) else value
                 raise foreign_tensor_error(x)
