@@ -434,8 +434,12 @@ def test_numpy_writes_in_place_are_replayed(make):
 
 
 def test_an_ndarray_attribute_a_tensor_lacks_names_the_way_out():
+    # with an eager Tensor argument (the plain call's value is a Tensor too), or inside
+    # grad; on plain arrays it is the ndarray's (test_jit_redteam.py)
     with pytest.raises(AttributeError, match="'flat'.*Use indexing"):
-        cr.jit(lambda x: x.flat)(A(1, 2))
+        cr.jit(lambda x: x.flat)(cr.tensor(A(1, 2)))
+    with pytest.raises(AttributeError, match="'flat'.*Use indexing"):
+        cr.jit(cr.grad(lambda x: x.flat))(A(1, 2))
 
 
 def _multiply_into_a_constant(x):
