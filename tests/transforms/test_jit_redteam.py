@@ -367,6 +367,32 @@ def test_eager_tensor_arguments_keep_the_eager_result_dtypes(fun, make):
     assert jitted.traces == 1
 
 
+SCALE = np.ones(2)  # float64, read besides the arguments
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("take_array", [False, True], ids=["kept", "numpy()"])
+def test_a_modules_output_then_numpy_arithmetic_has_the_plain_calls_dtype(take_array):
+    # a module's float32 parameters make its output an eager Tensor in the plain call:
+    # kept, arithmetic with float64 values is PyTorch's (float32); taken with .numpy(), the
+    # steps after it are NumPy's (float64), and under jit .numpy() runs the call plain
+    def step(x, bn):
+        out = bn(cnp.reshape(x, (2, 2))).reshape(4)
+        out = out.numpy() if take_array else out
+        return out * float(SCALE[0]) + cnp.sum(SCALE)
+
+    jitted = cr.jit(step)
+    mine, theirs = cr.nn.BatchNorm1d(2), cr.nn.BatchNorm1d(2)
+    with cr.no_grad():
+        for dtype in (np.float64, np.float64, np.float32, np.float32):
+            x = np.array([0.0, 1.0, -2.0, 4.0], dtype=dtype)
+            got, want = jitted(x, mine), step(x, theirs)
+            want = want.numpy() if isinstance(want, cr.Tensor) else want
+            assert same(np.asarray(got), np.asarray(want)), (got, want)
+            for k, v in theirs.state_dict().items():
+                assert same(mine.state_dict()[k].numpy(), v.numpy()), k
+
+
 def _made_inside(x):
     return x * cr.tensor(2.0) + cr.tensor([1.0, -0.0])
 
