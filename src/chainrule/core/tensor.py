@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 
 import numpy as np
 
@@ -140,6 +141,14 @@ class Tensor:
 
     def __int__(self) -> int:
         return int(self.primal("an int"))
+
+    def __trunc__(self) -> int:
+        if not self._trace.plain_arrays:  # PyTorch's Tensor has no __trunc__ either
+            raise TypeError("type Tensor doesn't define __trunc__ method (use int(x) or "
+                            "chainrule.numpy.trunc(x))")
+        # chainrule.jit on plain arrays: NumPy's value's (np.float64 is a float; np.float32
+        # and arrays have no __trunc__)
+        return math.trunc(self.primal("an int"))
 
     def __complex__(self) -> complex:
         self._dropping("complex()")

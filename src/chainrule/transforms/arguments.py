@@ -259,25 +259,54 @@ OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
            functools.partial, np.random.Generator, np.random.RandomState, np.dtype)
 
 
-def attributes_key(x, depth: int):
-    """What a mutable object among the arguments holds now (a config object, the
-    instance of a jitted method): its attributes by value, arrays by their bytes, so
-    that a field changed between calls makes a new key rather than a stale replay."""
-    if type(x).__hash__ is not object.__hash__ or isinstance(x, OPAQUE) or depth > 3:
+def object_fields(x) -> list | None:
+    """The attributes of an object of the user's classes, ``(name, value)`` in order: its
+    ``__dict__`` and ``__slots__`` (a dataclass made with ``slots=True``); None for an
+    object without them and for functions, classes, modules and generators."""
+    if isinstance(x, OPAQUE):
         return None
     fields = getattr(x, "__dict__", None)
-    if not isinstance(fields, dict):
+    found = list(fields.items()) if isinstance(fields, dict) else []
+    for cls in type(x).__mro__:
+        slots = vars(cls).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(x, name):
+                found.append((name, getattr(x, name)))
+    return found if found or isinstance(fields, dict) else None
+
+
+def attributes_key(x, depth: int):
+    """What an object among the arguments holds now (a config object, the instance of a
+    jitted method, a dataclass): its attributes by value, arrays by their bytes and floats
+    by their bits, so that a field changed between calls makes a new key rather than a
+    stale replay, and so that what its ``==`` equates (a frozen dataclass's fields 0.0 and
+    -0.0, or an ``__eq__`` of its own that compares fewer fields) is told apart."""
+    fields = object_fields(x) if depth <= 3 else None
+    if fields is None:
         return None
-    return tuple((name, value_key(v, depth + 1)) for name, v in fields.items())
+    return tuple((name, value_key(v, depth + 1)) for name, v in fields)
+
+
+class ByIdentity:
+    """An unhashable object among the arguments (a dataclass, to which ``eq=True`` gives
+    no hash) as part of a key: the object itself, by identity, beside its attributes."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is ByIdentity and other.obj is self.obj
 
 
 def found_arrays(x, into: list, depth: int = 0) -> list:
     """The arrays among the attributes of a mutable object among the arguments (those
     :func:`attributes_key` keys by their bytes), at any depth it reads."""
-    if type(x).__hash__ is not object.__hash__ or isinstance(x, OPAQUE) or depth > 3:
-        return into
-    fields = getattr(x, "__dict__", None)
-    for v in fields.values() if isinstance(fields, dict) else ():
+    for _, v in (object_fields(x) or ()) if depth <= 3 else ():
         _found_in_value(v, into, depth + 1)
     return into
 

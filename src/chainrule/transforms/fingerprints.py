@@ -2,21 +2,26 @@
 
 A replay repeats NumPy calls, not Python's other side effects. What :func:`chainrule.jit`
 cannot replay it must at least notice while tracing: random generators that something
-drew from outside a recorded call (their states before and after each recorded draw), and
-warnings filters changed inside the function. :class:`~chainrule.transforms.record.RecordTrace`
+drew from outside a recorded call (their states before and after each recorded draw),
+warnings filters changed inside the function, and numbers drawn from the operating system's
+entropy (a generator made without a seed). :class:`~chainrule.transforms.record.RecordTrace`
 takes these fingerprints; :class:`~chainrule.transforms.jitted.Jitted` finds the generators a
 function can reach before tracing it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
 import warnings
 
 import numpy as np
+import numpy.random.bit_generator as _bit_generator
 
 from chainrule.core.trace import RANDOM_SOURCES
 
-__all__ = ["filters_fingerprint", "generators_seen_by", "rng_state", "same_state"]
+__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "rng_state", "same_state"]
 
 
 def filters_fingerprint() -> tuple:
@@ -47,3 +52,32 @@ def generators_seen_by(leaves) -> list:
     global one, the registered ones (chainrule.nn.init's) and those among the arguments."""
     found = [np.random.mtrand._rand, *(source() for source in RANDOM_SOURCES)]
     return found + [leaf for leaf in leaves if isinstance(leaf, np.random.Generator | np.random.RandomState)]
+
+
+# where NumPy's seedless generators (np.random.default_rng(), SeedSequence(), RandomState())
+# and Python's random.SystemRandom, secrets and uuid.uuid4 read the operating system's
+# entropy: each looks the name up when called
+_ENTROPY_SOURCES = ((_bit_generator, "randbits"), (random, "_urandom"), (os, "urandom"))
+
+
+@contextlib.contextmanager
+def entropy_drawn():
+    """While the block runs, count the draws from the operating system's entropy; yields
+    a list that holds one item per draw. A generator made without a seed inside a traced
+    call would give a replay the first call's numbers."""
+    drawn: list = []
+    saved = [(module, name, getattr(module, name)) for module, name in _ENTROPY_SOURCES]
+
+    def counting(source):
+        def draw(*args):
+            drawn.append(None)
+            return source(*args)
+        return draw
+
+    for module, name, source in saved:
+        setattr(module, name, counting(source))
+    try:
+        yield drawn
+    finally:
+        for module, name, source in saved:
+            setattr(module, name, source)

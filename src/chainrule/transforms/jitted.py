@@ -29,6 +29,7 @@ from chainrule.numpy.torch_methods import Size
 from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
     STATIC_TYPES,
+    ByIdentity,
     attributes_key,
     changed,
     check_donations,
@@ -45,7 +46,7 @@ from chainrule.transforms.arguments import (
     write_containers_back,
 )
 from chainrule.transforms.captures import Captures, generators_in, user_classes
-from chainrule.transforms.fingerprints import generators_seen_by
+from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by
 from chainrule.transforms.program import (
     GuardFailure,
     Program,
@@ -298,13 +299,17 @@ class Jitted:
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
                 return self._plain(args, kwargs), None
             else:
-                if not hashable(leaf):
+                fields = attributes_key(leaf, 0)
+                if hashable(leaf):
+                    signature.append((type(leaf), static_key(leaf), fields))
+                elif fields is not None:  # a dataclass (eq=True gives it no hash): by identity
+                    signature.append((type(leaf), ByIdentity(leaf), fields))
+                else:
                     raise TypeError(
                         f"chainrule.jit: an argument of type {type(leaf).__name__} is neither "
                         "an array nor a hashable constant; pass arrays, numbers, strings, or "
                         "tuples/lists/dicts of them"
                     )
-                signature.append((type(leaf), static_key(leaf), attributes_key(leaf, 0)))
         signature.append(dict_orders(tree, []))
         # arrays that objects among the arguments read besides their pytree children
         # (a module's buffers): inputs too, after the leaves
@@ -426,9 +431,14 @@ class Jitted:
         before = [dict(vars(obj)) for obj in rebuilt]
         traced_containers = containers((in_args, in_kwargs), [])
         try:
-            out = self.fun(*in_args, **in_kwargs)
+            with entropy_drawn() as drawn:
+                out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()
+        if drawn:
+            trace.refuse("random numbers were drawn from the operating system's entropy (a "
+                         "generator made without a seed: np.random.default_rng(), or "
+                         "os.urandom), which a replay would not draw again")
         if trace.constants:  # eager Tensors held as constants: a change traces again
             self._constants.update(trace.constants)
             self._captures.watch_tensors(trace.constants.values())
