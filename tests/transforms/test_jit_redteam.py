@@ -367,6 +367,38 @@ def test_eager_tensor_arguments_keep_the_eager_result_dtypes(fun, make):
     assert jitted.traces == 1
 
 
+
+def _sorted_in_place(a):
+    h = a * 1.0
+    h.sort()  # PyTorch's sort returns (values, indices) and leaves h as it is
+    return h
+
+
+@pytest.mark.parametrize("fun", [
+    _sorted_in_place,
+    lambda a: a.sort()[0] + a.sort()[1],
+    lambda a: (a * 2.0).repeat(2),
+    lambda a: a.std() + a.var(),
+    lambda a: (a + 1.0).std(0),
+    lambda a: cnp.reshape(a * 1.0, (3, 1)).flatten(),
+    lambda a: (a * 1.0).max() + (a * 1.0).nonzero()[0][0],
+    lambda a: cnp.reshape(a, (1, 3)).flip(0) * 2.0,
+], ids=["x.sort()", "sort()", "repeat", "std var", "std(0)", "flatten", "max nonzero", "flip"])
+def test_eager_tensor_arguments_keep_pytorchs_methods(fun):
+    # the methods NumPy and PyTorch both have with other meanings: PyTorch's, on values
+    # computed from an eager Tensor, as the plain call computes them
+    jitted = cr.jit(fun)
+
+    def value(v):
+        return np.asarray(v.numpy() if isinstance(v, cr.Tensor) else v)
+
+    with cr.no_grad():
+        for k in (2.0, 3.0, -0.5):
+            t = cr.tensor(np.array([3.0, k, 1.0]))
+            got, want = value(jitted(t)), value(fun(t))
+            assert same(got, want), (got, want)
+
+
 SCALE = np.ones(2)  # float64, read besides the arguments
 
 

@@ -40,8 +40,11 @@ class Size(int):
 
 
 def is_eager(x) -> bool:
-    """Whether ``x`` is an eager Tensor (PyTorch's meaning applies), not a transform's."""
-    return x._trace is EAGER
+    """Whether PyTorch's meaning applies to ``x``: an eager Tensor, not a transform's, or,
+    while ``chainrule.jit`` traces, a value that stands for one (computed from eager
+    Tensors read as arrays, which the plain call computes as eager Tensors)."""
+    trace = x._trace
+    return trace is EAGER or (trace.records and x._node in trace.eager)
 
 
 class Device(str):
@@ -58,7 +61,7 @@ def as_eager(x, result):
     """A non-differentiable result (a mask, indices) of an eager Tensor's method as an
     eager Tensor (without gradient), so that PyTorch's chains (``(a == b).float()``)
     go on; a transform's results stay as they are."""
-    if isinstance(result, np.ndarray | np.generic) and is_eager(x):
+    if isinstance(result, np.ndarray | np.generic) and x._trace is EAGER:
         return Tensor(np.asarray(result), EAGER)
     return result
 
