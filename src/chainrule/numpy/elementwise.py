@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from chainrule.core.eager import recorded_only, recording_trace, unrecorded_write_error
+from chainrule.core.eager import recorded_only, recording_trace
 from chainrule.core.primitive import (
     as_array_if_holds_tensor,
     def_batch,
@@ -136,8 +136,6 @@ def ufunc_keywords(prim, args, kwargs):
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
     if out is not None and (trace := recorded_only((*args, *kwargs.values()))) is not None:
         return trace.write_untraced(prim.fun, args, kwargs)  # into an array that is not traced
-    if out is not None and any(isinstance(a, Tensor) and a._trace.records for a in args):
-        raise unrecorded_write_error(name)
     if out is not None or where is not True:
         raise TypeError(
             f"{name}: out= and where= cannot hold a result that is being differentiated. Use "
