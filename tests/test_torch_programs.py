@@ -61,14 +61,6 @@ def _values(result):
 PROGRAMS: dict[str, str] = {}
 
 
-@pytest.fixture(autouse=True)
-def _default_dtypes():
-    """The programs set the default dtype, as scripts do; it is put back afterwards."""
-    saved = torch.get_default_dtype(), cr.get_default_dtype()
-    yield
-    torch.set_default_dtype(saved[0])
-    cr.set_default_dtype(saved[1])
-
 # pytorch/examples mnist/main.py: the Net, train() and test() loops, Adadelta with StepLR
 PROGRAMS["mnist"] = '''
 import torch
