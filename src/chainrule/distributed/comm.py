@@ -16,6 +16,7 @@ import ctypes
 import os
 import platform
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -121,6 +122,9 @@ def _abort_on_uncaught(kind, value, tb) -> None:
     abort(f"{text.rstrip()}", code=1)
 
 
+_OUTPUT_GRACE_S = 0.5
+
+
 def abort(message: str | None = None, code: int = 1) -> None:
     """End every process of the job now with exit status ``code``, after printing
     ``message`` (prefixed with this process's rank) on stderr."""
@@ -133,6 +137,10 @@ def abort(message: str | None = None, code: int = 1) -> None:
     sys.stdout.flush()
     if comm is None:
         raise SystemExit(code)
+    # The launcher forwards each process's output through a pipe of its own and stops
+    # forwarding when the abort ends the job: without a pause, the message just written
+    # can be lost with it on a busy machine, and the job ends with no word of why.
+    time.sleep(_OUTPUT_GRACE_S)
     comm.Abort(code)
 
 
