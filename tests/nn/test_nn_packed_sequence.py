@@ -91,3 +91,13 @@ def test_packing_functions_match_torch_and_differentiate(batch_first, lengths):
 def test_bad_arguments_say_what_is_wrong(bad, match):
     with pytest.raises((ValueError, TypeError), match=match):
         bad()
+
+
+def test_lengths_of_eager_tensors_are_a_tensor_as_pytorchs():
+    """PyTorch programs go on with ``lengths.unsqueeze(1)`` or ``lengths.to(device)``."""
+    x = np.arange(12.0).reshape(3, 2, 2)
+    packed = ours_rnn.pack_padded_sequence(cr.tensor(x), [3, 1])
+    _, lengths = ours_rnn.pad_packed_sequence(packed)
+    want = torch_rnn.pad_packed_sequence(torch_rnn.pack_padded_sequence(torch.tensor(x), [3, 1]))[1]
+    assert isinstance(lengths, cr.Tensor) and lengths.dtype == cr.int64
+    np.testing.assert_array_equal(lengths.unsqueeze(1).to("cpu").numpy(), want.unsqueeze(1).numpy())

@@ -8,7 +8,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
 from chainrule.nn._ops import plain
+from chainrule.numpy.torch_common import as_eager
 
 __all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
 
@@ -127,6 +129,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1).astype(np.int64)
     if sequence.unsorted_indices is not None:
         padded, lengths = padded[:, sequence.unsorted_indices], lengths[sequence.unsorted_indices]
+    if isinstance(data, Tensor):  # PyTorch's lengths are a tensor: lengths.to(device), .unsqueeze(1)
+        lengths = as_eager(data, lengths)
     return (cnp.swapaxes(padded, 0, 1) if batch_first else padded), lengths
 
 
