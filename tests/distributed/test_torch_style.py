@@ -101,3 +101,76 @@ if rank == 0:
 def test_a_script_written_for_torch_distributed_runs_on_two_processes(tmp_path):
     out = ok(run_mpi(SCRIPT, tmp_path, timeout=120))
     assert "processes that finished: 2" in out
+
+
+POINT_TO_POINT_AND_BLOCKS = """
+import numpy as np, chainrule as cr
+import chainrule.distributed as dist
+
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+
+# gather: only dst's list is written; the others pass none
+mine = cr.tensor([rank, rank + 0.5])
+parts = [cr.zeros(2) for _ in range(world)] if rank == 1 else None
+dist.gather(mine, parts, dst=1)
+if rank == 1:
+    assert [p.tolist() for p in parts] == [[0.0, 0.5], [1.0, 1.5]], parts
+
+# scatter: entry r of src's list lands in process r's tensor (a NumPy array here)
+out = np.zeros((2, 2))
+dist.scatter(out, [np.full((2, 2), 10.0 * r) for r in range(world)] if rank == 0 else None, src=0)
+assert (out == 10.0 * rank).all(), out
+
+# all_gather_into_tensor: concatenated along the first axis, or stacked
+cat, stacked = cr.zeros(world * 2, 3), cr.zeros(world, 2, 3)
+block = cr.full((2, 3), float(rank), dtype=cr.float64)
+dist.all_gather_into_tensor(cat, block)
+dist.all_gather_into_tensor(stacked, block)
+assert cat.numpy().tolist() == [[0.0] * 3] * 2 + [[1.0] * 3] * 2
+assert stacked.numpy().reshape(-1, 3).tolist() == cat.numpy().tolist()
+
+# reduce_scatter_tensor: process r gets block r of the sum (or the mean)
+full = cr.tensor(np.arange(4.0) * (rank + 1))  # rank 0: 0 1 2 3; rank 1: 0 2 4 6
+got = cr.zeros(2)
+dist.reduce_scatter_tensor(got, full)
+assert got.tolist() == ([0.0, 3.0] if rank == 0 else [6.0, 9.0]), got
+dist.reduce_scatter_tensor(got, full, op=dist.ReduceOp.AVG)
+assert got.tolist() == ([0.0, 1.5] if rank == 0 else [3.0, 4.5]), got
+
+# send / recv, and their non-blocking forms
+if rank == 0:
+    dist.send(cr.tensor([1.0, 2.0, 3.0]), dst=1)
+    box = cr.zeros(2, dtype=cr.int64)
+    assert dist.recv(box) == 1 and box.tolist() == [7, 8]
+else:
+    box = cr.zeros(3)
+    assert dist.recv(box, src=0) == 0 and box.tolist() == [1.0, 2.0, 3.0]
+    dist.send(cr.tensor([7, 8]), dst=0)
+outgoing = cr.tensor([100.0 + rank])
+incoming = cr.zeros(1)
+requests = [dist.isend(outgoing, dst=1 - rank), dist.irecv(incoming, src=1 - rank)]
+outgoing.fill_(-1.0)  # the message keeps the values it had when isend was called
+for r in requests:
+    r.wait()
+assert incoming.tolist() == [100.0 + (1 - rank)] and requests[1].is_completed()
+
+for bad, message in ((lambda: dist.gather(mine, None, dst=rank), "needs a gather_list of 2"),
+                     (lambda: dist.gather(mine, [mine, mine], dst=1 - rank), "only process dst"),
+                     (lambda: dist.send(mine, dst=2), "dst=2 is not a rank"),
+                     (lambda: dist.all_gather_into_tensor(cr.zeros(3, 3), block), "cannot hold 2 inputs"),
+                     (lambda: dist.reduce_scatter_tensor(cr.zeros(3), full), "does not split into 2 blocks")):
+    try:
+        bad()
+    except ValueError as e:
+        assert message in str(e), str(e)
+    else:
+        raise AssertionError(message)
+dist.barrier()
+if rank == 0:
+    print("point to point and blocks: ok")
+"""
+
+
+def test_gather_scatter_blocks_and_point_to_point_as_torch_distributed(tmp_path):
+    assert "point to point and blocks: ok" in ok(run_mpi(POINT_TO_POINT_AND_BLOCKS, tmp_path, timeout=120))

@@ -52,6 +52,14 @@ __all__ = [
     "all_gather_object",
     "broadcast_object_list",
     "reduce",
+    "gather",
+    "scatter",
+    "all_gather_into_tensor",
+    "reduce_scatter_tensor",
+    "send",
+    "recv",
+    "isend",
+    "irecv",
 ]
 
 
@@ -420,16 +428,180 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     size = comm.Get_size()
     if len(tensor_list) != size:
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for a job of {size} processes")
-    value = np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+    value = _send_buffer(tensor)
     check_same(comm, [("tensor", _spec(value))], "all_gather")
     gathered = np.empty((size, *value.shape), value.dtype)
     comm.Allgather(value, gathered)
     for target, part in zip(tensor_list, gathered, strict=True):
-        if isinstance(target, Tensor):
-            target.copy_(part)
-        else:
-            np.copyto(target, part)
+        _write(target, part)
     return Work(tensor_list) if async_op else None
+
+
+def _send_buffer(tensor) -> np.ndarray:
+    """The values of an eager Tensor or array, contiguous, as MPI sends them."""
+    return np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+
+
+def _write(target, value) -> None:
+    """``value`` written into an eager Tensor or a NumPy array, as PyTorch's collectives
+    write their output arguments."""
+    if isinstance(target, Tensor):
+        target.copy_(value)
+    else:
+        np.copyto(target, value)
+
+
+def _check_rank(rank_: int, what: str, name: str) -> int:
+    size = get_world_size()
+    if not 0 <= int(rank_) < size:
+        raise ValueError(f"{what}: {name}={rank_} is not a rank of this job of {size} processes")
+    return int(rank_)
+
+
+def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
+    """PyTorch's ``gather``: every process's ``tensor``, in rank order, written into the
+    ``gather_list`` of process ``dst`` (one Tensor or array per process, each of
+    ``tensor``'s shape); the other processes pass no list."""
+    _check_group(group)
+    comm, dst = communicator(), _check_rank(dst, "gather", "dst")
+    value = _send_buffer(tensor)
+    check_same(comm, [("tensor", _spec(value))], "gather")
+    size, mine = comm.Get_size(), comm.Get_rank() == dst
+    if mine and (gather_list is None or len(gather_list) != size):
+        got = "none" if gather_list is None else f"{len(gather_list)} entries"
+        raise ValueError(f"gather: process dst={dst} needs a gather_list of {size} entries, got {got}")
+    if not mine and gather_list:
+        raise ValueError(f"gather: only process dst={dst} passes a gather_list (this is process {comm.Get_rank()})")
+    gathered = np.empty((size, *value.shape), value.dtype) if mine else None
+    comm.Gather(value, gathered, root=dst)
+    if mine:
+        for target, part in zip(gather_list, gathered, strict=True):
+            _write(target, part)
+    return Work(gather_list) if async_op else None
+
+
+def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
+    """PyTorch's ``scatter``: entry ``r`` of process ``src``'s ``scatter_list`` written into
+    process ``r``'s ``tensor``; the other processes pass no list."""
+    _check_group(group)
+    comm, src = communicator(), _check_rank(src, "scatter", "src")
+    size, mine = comm.Get_size(), comm.Get_rank() == src
+    shape = tuple(np.shape(tensor.primal() if isinstance(tensor, Tensor) else tensor))
+    check_same(comm, [("tensor", _spec(np.empty(shape, _send_buffer(tensor).dtype)))], "scatter")
+    if mine:
+        if scatter_list is None or len(scatter_list) != size:
+            got = "none" if scatter_list is None else f"{len(scatter_list)} entries"
+            raise ValueError(f"scatter: process src={src} needs a scatter_list of {size} entries, got {got}")
+        parts = [_send_buffer(t) for t in scatter_list]
+        if any(p.shape != shape for p in parts):
+            raise ValueError(f"scatter: every entry of scatter_list must have the output's shape {shape}, got "
+                             f"{[p.shape for p in parts]}")
+        outgoing = np.ascontiguousarray(np.stack(parts).astype(_send_buffer(tensor).dtype, copy=False))
+    elif scatter_list:
+        raise ValueError(f"scatter: only process src={src} passes a scatter_list (this is process {comm.Get_rank()})")
+    else:
+        outgoing = None
+    received = np.empty(shape, _send_buffer(tensor).dtype)
+    comm.Scatter(outgoing, received, root=src)
+    _write(tensor, received)
+    return Work(tensor) if async_op else None
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
+    """PyTorch's ``all_gather_into_tensor``: every process's ``input_tensor``, in rank
+    order, written into ``output_tensor``, which holds them concatenated along the first
+    axis (shape ``(world * n, ...)``) or stacked (shape ``(world, n, ...)``)."""
+    _check_group(group)
+    comm = communicator()
+    value = _send_buffer(input_tensor)
+    check_same(comm, [("input_tensor", _spec(value))], "all_gather_into_tensor")
+    size = comm.Get_size()
+    out_shape = tuple(np.shape(output_tensor.primal() if isinstance(output_tensor, Tensor) else output_tensor))
+    allowed = [(size, *value.shape)] + ([(size * value.shape[0], *value.shape[1:])] if value.ndim else [])
+    if out_shape not in allowed:
+        raise ValueError(f"all_gather_into_tensor: output_tensor of shape {out_shape} cannot hold {size} inputs "
+                         f"of shape {value.shape}: give it shape {(size, *value.shape)} (stacked) or the "
+                         "inputs' first axis times the number of processes (concatenated)")
+    gathered = np.empty((size, *value.shape), value.dtype)
+    comm.Allgather(value, gathered)
+    _write(output_tensor, gathered.reshape(out_shape))
+    return Work(output_tensor) if async_op else None
+
+
+def reduce_scatter_tensor(output, input, op: str = "sum", group=None, async_op: bool = False):
+    """PyTorch's ``reduce_scatter_tensor``: ``input`` (shape ``(world * n, ...)``) reduced
+    over the processes, and process ``r`` gets the ``r``-th of its ``world`` blocks along
+    the first axis in ``output`` (shape ``(n, ...)``)."""
+    _check_op(op)
+    _check_group(group)
+    comm = communicator()
+    value = _send_buffer(input)
+    check_same(comm, [("input", _spec(value))], "reduce_scatter_tensor")
+    size = comm.Get_size()
+    out_shape = tuple(np.shape(output.primal() if isinstance(output, Tensor) else output))
+    if not out_shape or value.shape != (size * out_shape[0], *out_shape[1:]):
+        raise ValueError(f"reduce_scatter_tensor: input of shape {value.shape} does not split into {size} blocks "
+                         f"of the output's shape {out_shape}")
+    block = np.empty(out_shape, value.dtype)
+    comm.Reduce_scatter_block(value, block, op=_mpi_op(op))
+    _write(output, block / size if op == "mean" else block)
+    return Work(output) if async_op else None
+
+
+class _Pending(Work):
+    """What ``isend``/``irecv`` return: ``wait()`` waits for the message (and writes a
+    received one into its Tensor)."""
+
+    def __init__(self, request, target=None, buffer=None):
+        super().__init__(target)
+        self._request, self._target, self._buffer, self._done = request, target, buffer, False
+
+    def wait(self, timeout=None) -> bool:
+        if not self._done:
+            self._request.Wait()
+            if self._target is not None:
+                _write(self._target, self._buffer)
+            self._done = True
+        return True
+
+    def is_completed(self) -> bool:
+        return self._done or (self._request.Test() and self.wait())
+
+
+def send(tensor, dst: int, group=None, tag: int = 0) -> None:
+    """PyTorch's ``send``: ``tensor``'s values to process ``dst``, which receives them with
+    :func:`recv` into a Tensor of the same shape and dtype."""
+    _check_group(group)
+    communicator().Send(_send_buffer(tensor), dest=_check_rank(dst, "send", "dst"), tag=tag)
+
+
+def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
+    """PyTorch's ``recv``: a message from process ``src`` (any process when None) written
+    into ``tensor``; returns the sender's rank."""
+    _check_group(group)
+    MPI = mpi()
+    buffer, status = np.empty_like(_send_buffer(tensor)), MPI.Status()
+    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "recv", "src")
+    communicator().Recv(buffer, source=source, tag=tag, status=status)
+    _write(tensor, buffer)
+    return status.Get_source()
+
+
+def isend(tensor, dst: int, group=None, tag: int = 0) -> Work:
+    """PyTorch's ``isend``: :func:`send` without waiting; ``wait()`` on the result waits."""
+    _check_group(group)
+    buffer = _send_buffer(tensor).copy()  # the caller may change its Tensor before the send ends
+    return _Pending(communicator().Isend(buffer, dest=_check_rank(dst, "isend", "dst"), tag=tag), buffer=buffer)
+
+
+def irecv(tensor, src: int | None = None, group=None, tag: int = 0) -> Work:
+    """PyTorch's ``irecv``: :func:`recv` without waiting; ``wait()`` on the result waits
+    and writes the message into ``tensor``."""
+    _check_group(group)
+    MPI = mpi()
+    buffer = np.empty_like(_send_buffer(tensor))
+    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "irecv", "src")
+    return _Pending(communicator().Irecv(buffer, source=source, tag=tag), tensor, buffer)
 
 
 def all_gather_object(object_list: list, obj, group=None) -> None:
