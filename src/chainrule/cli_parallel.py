@@ -66,7 +66,7 @@ class World:
         among the processes running on it."""
         if requested is not None or self.size == 1:
             return requested
-        local = self.comm.Split_type(dist_comm.mpi().COMM_TYPE_SHARED).Get_size()
+        local = dist_comm.same_machine(self.comm).Get_size()
         return max(1, (os.cpu_count() or 1) // local)
 
     def wrap(self, model):

@@ -15,6 +15,9 @@ from chainrule.distributed import DistributedDataParallel as DDP
 dist.init_process_group(backend="gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
 assert dist.is_available() and dist.is_initialized() and world == 2
+import os  # torchrun's variables, which scripts written for it read after init_process_group
+torchrun = [os.environ[k] for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")]
+assert torchrun == [str(rank), "2", str(rank), "2"], torchrun
 
 def make():
     cr.manual_seed(rank)  # different initial weights: DDP must start from rank 0's

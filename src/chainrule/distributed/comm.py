@@ -105,6 +105,10 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
     ``GLIBC_TUNABLES`` or ``MALLOC_TRIM_THRESHOLD_``/``MALLOC_MMAP_THRESHOLD_`` are left
     as they are.
 
+    As ``torchrun`` does, it sets the environment variables ``RANK``, ``WORLD_SIZE``,
+    ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` (the processes on this machine), for scripts
+    written for PyTorch that read them.
+
     >>> from chainrule import distributed as dist
     >>> dist.init()
     >>> dist.rank(), dist.world_size(), dist.is_initialized()
@@ -114,6 +118,7 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
         return
     MPI = mpi()
     _STATE.comm = MPI.COMM_WORLD if comm is None else comm
+    _export_torchrun_variables(_STATE.comm)
     if keep_heap and _STATE.comm.Get_size() > 1:
         _STATE.kept_heap = _keep_heap()
     if abort_on_exception and _STATE.previous_hook is None:
@@ -165,6 +170,29 @@ def communicator():
             "(launch the script with mpiexec -n N, or run it alone as a job of one)"
         )
     return _STATE.comm
+
+
+# The processes of each communicator that share this one's machine, made once: MPI has a
+# few thousand communicators to give, and a program may wrap many models.
+_MACHINES: dict = {}
+
+
+def same_machine(comm):
+    """The communicator of ``comm``'s processes that run on this process's machine, in
+    ``comm``'s order (collective the first time for each ``comm``)."""
+    if id(comm) not in _MACHINES:  # the entry keeps comm alive, so its id stays its own
+        _MACHINES[id(comm)] = (comm, comm.Split_type(mpi().COMM_TYPE_SHARED, key=comm.Get_rank()))
+    return _MACHINES[id(comm)][1]
+
+
+def _export_torchrun_variables(comm) -> None:
+    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` as ``torchrun``
+    sets them, from the MPI job, for scripts written for it that read them
+    (``int(os.environ["LOCAL_RANK"])``)."""
+    node = same_machine(comm)
+    values = {"RANK": comm.Get_rank(), "WORLD_SIZE": comm.Get_size(),
+              "LOCAL_RANK": node.Get_rank(), "LOCAL_WORLD_SIZE": node.Get_size()}
+    os.environ.update({name: str(value) for name, value in values.items()})
 
 
 def rank() -> int:

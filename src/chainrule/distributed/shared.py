@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from chainrule.distributed.comm import DistributedError, mpi
+from chainrule.distributed.comm import DistributedError, mpi, same_machine
 
 __all__ = ["SharedSum", "shared_sum"]
 
@@ -99,17 +99,6 @@ def _room_in_dev_shm(nbytes: int) -> bool:
     return stat.f_bavail * stat.f_frsize >= 2 * nbytes + (64 << 20)
 
 
-# The processes of each communicator that share this one's machine, made once: MPI has a
-# few thousand communicators to give, and a program may wrap many models.
-_MACHINES: dict = {}
-
-
-def _machine(comm):
-    if id(comm) not in _MACHINES:  # the entry keeps comm alive, so its id stays its own
-        _MACHINES[id(comm)] = (comm, comm.Split_type(mpi().COMM_TYPE_SHARED, key=comm.Get_rank()))
-    return _MACHINES[id(comm)][1]
-
-
 def shared_sum(comm, layout: list[tuple[int, np.dtype]], wanted: bool | None) -> SharedSum | None:
     """A :class:`SharedSum` over the processes of ``comm`` when all of them run on one
     machine and its shared memory has room (``wanted=None``: otherwise None; ``True``:
@@ -117,7 +106,7 @@ def shared_sum(comm, layout: list[tuple[int, np.dtype]], wanted: bool | None) ->
     every process gets the same answer."""
     if wanted is False or comm.Get_size() == 1:
         return None
-    node = _machine(comm)
+    node = same_machine(comm)
     one_machine = node.Get_size() == comm.Get_size()
     total = sum(-(-count * np.dtype(dtype).itemsize // _ALIGN) * _ALIGN for count, dtype in layout)
     roomy = _room_in_dev_shm(total * node.Get_size())
