@@ -255,8 +255,12 @@ def test_pytorch_spellings_of_device_and_dtype_moves():
     assert net.to(device="cpu", dtype=np.float32)[0].weight.dtype == np.float32
     assert net.to(cr.tensor(np.zeros(1))).get_submodule("2").bias.dtype == np.float64
     assert net.half()[2].weight.dtype == np.float16
-    with pytest.raises(RuntimeError, match="CPU only"):
-        net.to("cuda")
+    assert net.to(np.float32)[0].weight.dtype == np.float32  # a NumPy scalar type is a dtype
+    for device in ("cuda", 0, "cuda:1"):  # an integer is a GPU's index, as in PyTorch
+        with pytest.raises(RuntimeError, match="CPU only"):
+            net.to(device)
+        with pytest.raises(RuntimeError, match="CPU only"):
+            cr.ones(2).to(device)
     with pytest.raises(AttributeError, match="no sub-module"):
         net.get_submodule("0.weight")
     assert net.get_submodule("") is net

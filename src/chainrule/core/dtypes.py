@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_dtype", "check_cpu", "type_name", "set_default_dtype", "get_default_dtype", "default_float_dtype"]
+__all__ = ["as_dtype", "check_cpu", "to_arguments", "type_name", "set_default_dtype", "get_default_dtype",
+           "default_float_dtype"]
 
 # PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
 _TYPE_NAMES = {
@@ -76,6 +77,31 @@ def check_cpu(device, what: str) -> None:
     if device is not None and str(device).split(":")[0] != "cpu":
         raise RuntimeError(f"{what}(device={str(device)!r}): chainrule computes on the CPU only; "
                            "use device='cpu' (or leave it out)")
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "meta", "xpu")
+
+
+def to_arguments(args: tuple, dtype=None, device=None) -> tuple:
+    """``(dtype, device)`` of PyTorch's ``.to(...)`` call, whose positional arguments may
+    be a dtype, a device (a name such as ``'cuda:0'``, or an integer: a GPU's index) or
+    a Tensor or array (its dtype); the dtype as NumPy's (or None).
+
+    >>> to_arguments(("cpu", "float64"))
+    (dtype('float64'), 'cpu')
+    >>> to_arguments((0,))
+    (None, 'cuda:0')
+    """
+    for a in args:
+        if hasattr(a, "dtype") and hasattr(a, "shape") and not isinstance(a, type):  # np.float32 is a dtype
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] in _DEVICE_TYPES:
+            device = a
+        elif isinstance(a, int | np.integer) and not isinstance(a, bool | np.bool_):
+            device = f"cuda:{int(a)}"
+        else:
+            dtype = a
+    return as_dtype(dtype), device
 
 
 def type_name(dtype: np.dtype) -> str:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainrule.core.dtypes import as_dtype
+from chainrule.core.dtypes import to_arguments
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
@@ -389,20 +389,13 @@ class Module:
         >>> nn.Linear(2, 2).to("cpu").weight.dtype
         dtype('float32')
         """
-        for a in args:
-            if isinstance(a, Tensor | np.ndarray):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
-                device = a
-            else:
-                dtype = a
+        dtype, device = to_arguments(args, dtype, device)
         # 'meta' (PyTorch's storage-less device, for a model whose weights torch.func's
         # functional_call supplies) keeps the arrays: harmless, and the same recipe runs
         if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
             raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
         if dtype is None:
             return self
-        dtype = as_dtype(dtype)
         if dtype.kind not in "fc":
             raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
         for m in self.modules():

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import as_dtype, check_cpu, type_name
+from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
@@ -129,14 +129,7 @@ class TorchTypeMethods:
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``x.to(dtype)``, ``x.to(other)`` (its dtype), ``x.to('cpu')`` (no change)."""
-        for a in args:
-            if isinstance(a, Tensor | np.ndarray):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
-                device = a
-            else:
-                dtype = a
-        dtype = as_dtype(dtype)
+        dtype, device = to_arguments(args, dtype, device)
         if device is not None and str(device).split(":")[0] != "cpu":
             raise RuntimeError(f"to({device!r}): chainrule computes on the CPU only")
         if dtype is None or dtype == self.dtype:
