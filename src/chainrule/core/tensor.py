@@ -16,12 +16,17 @@ import math
 
 import numpy as np
 
-__all__ = ["Tensor", "BOX_TYPES", "deepcopy_eager"]
+__all__ = ["Tensor", "BOX_TYPES", "TRACE_TYPES", "deepcopy_eager"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
 # space such as a function in an RKHS); filled by ``chainrule.tracer.Box.register``.
 BOX_TYPES: dict[type, type] = {}
+
+# The trace classes (filled by chainrule.core.trace.Trace.__init_subclass__): a Tensor made
+# with another second argument is PyTorch's legacy constructor, torch.Tensor(2, 3).
+TRACE_TYPES: set[type] = set()
+_NOTHING = object()
 
 
 # What to write instead of a read that would drop a derivative
@@ -48,10 +53,17 @@ class Tensor:
     __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "__weakref__")
     __array_priority__ = 100.0
 
-    def __init__(self, value, trace, node=None):
+    def __init__(self, value=_NOTHING, trace=None, node=None, *sizes, device=None):
+        if trace.__class__ not in TRACE_TYPES:  # torch.Tensor(2, 3), torch.Tensor([1, 2])
+            args = (*(a for a in (value, trace, node) if a is not None and a is not _NOTHING), *sizes)
+            return self._construct(args, device)
         self._value = value
         self._trace = trace
         self._node = node
+
+    def _construct(self, args: tuple, device) -> None:
+        # PyTorch's legacy constructor; chainrule.numpy.torch_legacy sets the real one
+        raise TypeError("chainrule.Tensor(...) as a constructor needs chainrule.numpy imported")
 
     # -- array attributes -------------------------------------------------------------
     @property

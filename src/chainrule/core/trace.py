@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, Tensor
+from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor
 from chainrule.core.values import zeros_like
 
 __all__ = [
@@ -148,6 +148,10 @@ class Trace:
     # only chainrule.jit's trace of a call on plain arrays: its values have only NumPy's
     # methods, as the plain call's have
     plain_arrays = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        TRACE_TYPES.add(cls)  # what Tensor(value, trace) tells from torch.Tensor(2, 3)
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         return self.process(prim, (a,), kwargs)

@@ -15,11 +15,13 @@ from collections import namedtuple
 
 import numpy as np
 
+from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "as_axes", "as_eager", "as_shape", "axis_or_dim", "is_eager",
-           "nonnegative_dim", "values_indices"]
+           "legacy_value", "nonnegative_dim", "values_indices", "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 """What ``max(dim)``, ``min(dim)``, ``sort``, ``topk`` and ``median(dim)`` return, as
@@ -36,7 +38,65 @@ class Size(int):
         return obj
 
     def __call__(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
+        return TorchSize(self.shape) if dim is None else self.shape[dim]
+
+
+class _SizeType(type):
+    def __instancecheck__(cls, obj) -> bool:  # a Tensor's shape is a tuple of ints
+        return isinstance(obj, tuple) and all(isinstance(n, int | np.integer) for n in obj)
+
+
+class TorchSize(tuple, metaclass=_SizeType):
+    """PyTorch's ``torch.Size`` (``chainrule.Size``): a tuple of ints, with ``numel()``.
+    ``x.size()`` is one; a Tensor's ``.shape``, a plain tuple, counts as one too.
+
+    >>> import chainrule as cr
+    >>> s = cr.Size([2, 3]); s, s.numel(), isinstance(cr.zeros(2, 3).shape, cr.Size)
+    ((2, 3), 6, True)
+    """
+
+    def __new__(cls, sizes=()):
+        return super().__new__(cls, (int(n) for n in sizes))
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+TorchSize.__name__ = TorchSize.__qualname__ = "Size"
+
+
+def legacy_value(args: tuple, dtype: np.dtype | None, name: str):
+    """The array that PyTorch's legacy constructor ``name(*args)`` holds: zeros of the sizes
+    (ints, or one ``torch.Size`` such as ``x.size()``; a plain tuple is data, as PyTorch
+    reads it), or the data as ``dtype``. A Tensor given alone is shared with its own dtype
+    (``dtype`` None) or refused if it requires grad.
+
+    >>> legacy_value((2, 3), np.dtype(np.float32), "FloatTensor").shape
+    (2, 3)
+    """
+    dtype = default_float_dtype() if dtype is None else dtype
+    if len(args) == 1 and type(args[0]) is TorchSize:
+        args = tuple(args[0])
+    if all(isinstance(a, int | np.integer) and not isinstance(a, bool | np.bool_) for a in args):
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"{name}: trying to create a Tensor with a negative size {list(args)}")
+        return np.zeros(tuple(int(a) for a in args) if args else (0,), dtype)
+    if len(args) != 1:
+        raise TypeError(f"{name}() takes sizes (ints, or a torch.Size) or one sequence of data, got "
+                        f"({', '.join(type(a).__name__ for a in args)})")
+    data = args[0]
+    if isinstance(data, Tensor) and name == "Tensor":
+        if data.requires_grad:
+            raise TypeError("Tensor(t) of a Tensor that requires grad: use t itself, or t.detach() for "
+                            "the same values without the graph")
+        return plain(data)  # the same memory and dtype, as PyTorch's alias
+    if np.ndim(plain(data)) == 0 and not isinstance(data, Tensor):
+        raise TypeError(f"{name}() takes sizes (ints) or a sequence of data, got a {type(data).__name__}; for "
+                        "a 0-d Tensor write chainrule.tensor(value)")
+    return np.array(plain(data), dtype=dtype)
 
 
 def is_eager(x) -> bool:

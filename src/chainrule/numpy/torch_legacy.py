@@ -1,8 +1,9 @@
-"""PyTorch's legacy typed constructors, still common in older programs:
-``torch.FloatTensor(2, 3)`` (a Tensor of that size), ``torch.LongTensor([1, 2])`` (of that
-data), and ``DoubleTensor``, ``IntTensor``, ``ShortTensor``, ``ByteTensor``,
-``CharTensor``, ``HalfTensor``, ``BoolTensor`` alike; and ``torch.spmm`` of dense
-matrices (chainrule has no sparse layout).
+"""PyTorch's legacy constructors, still common in older programs: ``torch.Tensor(2, 3)``
+and ``torch.FloatTensor(2, 3)`` (a Tensor of that size), ``torch.Tensor([1, 2])`` and
+``torch.LongTensor([1, 2])`` (of that data), ``x.new(2, 3)`` (of ``x``'s dtype), and
+``DoubleTensor``, ``IntTensor``, ``ShortTensor``, ``ByteTensor``, ``CharTensor``,
+``HalfTensor``, ``BoolTensor`` alike; and ``torch.spmm`` of dense matrices (chainrule has no
+sparse layout).
 """
 
 from __future__ import annotations
@@ -10,28 +11,31 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
-from chainrule.core.values import plain
-from chainrule.numpy.torch_runtime import Size
+from chainrule.numpy.torch_common import legacy_value
 
 __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
            "ByteTensor", "BoolTensor", "spmm"]
 
 
+def _construct(t: Tensor, args: tuple, device) -> None:
+    # torch.Tensor(*args): bound as Tensor._construct, which Tensor(...) calls for
+    # arguments that are not (value, trace)
+    check_cpu(device, "Tensor")
+    t._value = legacy_value(args, None, "Tensor")
+    t._trace = EAGER
+    t._node = None
+
+
+Tensor._construct = _construct
+
+
 def _typed(name: str, dtype: np.dtype):
     def constructor(*args, device=None) -> Tensor:
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"{name}: chainrule computes on the CPU; device={device!r} is not available")
-        sizes = (len(args) == 1 and type(args[0]) is Size) or all(isinstance(a, int | np.integer) and
-                                                                   not isinstance(a, bool) for a in args)
-        if sizes:
-            shape = tuple(args[0]) if len(args) == 1 and type(args[0]) is Size else tuple(int(a) for a in args)
-            return Tensor(np.zeros(shape if args else (0,), dtype), EAGER)
-        if len(args) != 1 or np.ndim(plain(args[0])) == 0:
-            raise TypeError(f"{name}() takes sizes (ints, or a torch.Size) or one sequence of data, got "
-                            f"{', '.join(type(a).__name__ for a in args)}")
-        return Tensor(np.array(plain(args[0]), dtype=dtype), EAGER)
+        check_cpu(device, name)
+        return Tensor(legacy_value(args, dtype, name), EAGER)
 
     constructor.__name__ = constructor.__qualname__ = name
     constructor.__doc__ = (f"``torch.{name}(*sizes)``: a {dtype} Tensor of that size (zeros); "

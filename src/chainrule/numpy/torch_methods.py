@@ -29,7 +29,7 @@ from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
-from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, values_indices
+from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, legacy_value, values_indices
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
 from chainrule.numpy.torch_math import TorchMathMethods
 from chainrule.numpy.torch_order import TorchOrderMethods
@@ -148,6 +148,11 @@ class TorchTypeMethods:
 
     def type_as(self, other):
         return as_eager(self, cnp.astype(self, other.dtype)) if other.dtype != self.dtype else self
+
+    def new(self, *args, device=None):
+        """PyTorch's legacy ``x.new(2, 3)`` (zeros of that size) or ``x.new(data)``, of ``x``'s dtype."""
+        check_cpu(device, "new")
+        return Tensor(legacy_value(args, self.dtype, "new"), EAGER)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_zeros")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.numpy.torch_common import Device
+from chainrule.numpy.torch_common import TorchSize as Size
 
 __all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", "set_num_threads",
            "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
@@ -198,27 +199,3 @@ def set_default_device(where) -> None:
 
 def get_default_device() -> Device:
     return Device("cpu")
-
-
-class _SizeType(type):
-    def __instancecheck__(cls, obj) -> bool:  # a Tensor's shape is a tuple of ints
-        return isinstance(obj, tuple) and all(isinstance(n, int | np.integer) for n in obj)
-
-
-class Size(tuple, metaclass=_SizeType):
-    """PyTorch's ``torch.Size``: a tuple of ints (a Tensor's ``.shape`` and ``.size()`` are
-    plain tuples, and count as ``Size``), with ``numel()``.
-
-    >>> import chainrule as cr
-    >>> s = cr.Size([2, 3]); s, s.numel(), isinstance(cr.zeros(2, 3).shape, cr.Size)
-    ((2, 3), 6, True)
-    """
-
-    def __new__(cls, sizes=()):
-        return super().__new__(cls, (int(n) for n in sizes))
-
-    def numel(self) -> int:
-        n = 1
-        for d in self:
-            n *= d
-        return n
