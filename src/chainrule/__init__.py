@@ -92,6 +92,7 @@ from chainrule.numpy import torch_extra as _torch_extra
 from chainrule.numpy.torch_runtime import (
     Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, cuda, device,
     get_default_device, get_float32_matmul_precision, get_num_threads, set_default_device,
+    set_printoptions,
     set_float32_matmul_precision, set_num_threads, use_deterministic_algorithms,
 )
 from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
@@ -137,7 +138,8 @@ __all__ = [
     "Generator", "device", "cuda", "accelerator", "backends", "distributions", "Size", "compile",
     "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
-    "get_default_device", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp", "autocast",
+    "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
+    "autocast",
     "testing", "cpu", "bfloat16",
     # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
     "linalg", "fft", "special",

@@ -13,10 +13,11 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import sys
 
 import numpy as np
 
-__all__ = ["Tensor", "BOX_TYPES", "TRACE_TYPES", "deepcopy_eager"]
+__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "deepcopy_eager"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -27,6 +28,9 @@ BOX_TYPES: dict[type, type] = {}
 # with another second argument is PyTorch's legacy constructor, torch.Tensor(2, 3).
 TRACE_TYPES: set[type] = set()
 _NOTHING = object()
+
+# PyTorch's print options, set by chainrule.set_printoptions (empty: NumPy's formatting)
+PRINT_OPTIONS: dict = {}
 
 
 # What to write instead of a read that would drop a derivative
@@ -213,10 +217,9 @@ class Tensor:
                 value = value._value
                 while isinstance(value, Tensor):
                     value = value._value
-                body = np.array2string(np.asarray(value), separator=", ", prefix="Tensor(")
-                return f"Tensor({body}, batched along axis 0, trace=vmap)"
+                return f"Tensor({_array_text(np.asarray(value))}, batched along axis 0, trace=vmap)"
             value = value._value
-        body = np.array2string(np.asarray(self.primal()), separator=", ", prefix="Tensor(")
+        body = _array_text(np.asarray(self.primal()))
         if self._trace.level == 0:
             return f"Tensor({body}{', requires_grad=True' if self._node is not None else ''})"
         return f"Tensor({body}, trace={self._trace.name})"
@@ -448,6 +451,34 @@ def mark_not_of_ndarray_attributes() -> None:
         if (not name.startswith("_") and name not in ndarray and name not in _CHAINRULE_ATTRIBUTES
                 and not isinstance(member, _NdarrayOnly | _NotOfNdarray)):
             setattr(Tensor, name, _NotOfNdarray(name, member))
+
+
+def _array_text(a: np.ndarray) -> str:
+    """``a`` as a Tensor's repr shows it: with PyTorch's print options where
+    ``set_printoptions`` gave them (floats with ``precision`` decimals, ``1.`` where all are
+    whole numbers; ``sci_mode`` True, False or None for PyTorch's choice)."""
+    opts = PRINT_OPTIONS
+    if not opts:
+        return np.array2string(a, separator=", ", prefix="Tensor(")
+    p, threshold = opts["precision"], min(opts["threshold"], sys.maxsize)
+    kw = {"precision": p, "threshold": threshold, "edgeitems": opts["edgeitems"],
+          "max_line_width": opts["linewidth"]}
+    if a.dtype.kind == "f":
+        finite = np.abs(a[np.isfinite(a)])
+        nonzero = finite[finite != 0]
+        whole = np.array_equal(finite, np.round(finite))
+        sci = opts["sci_mode"]
+        if sci is None and nonzero.size:  # PyTorch's choice
+            big, small = nonzero.max(), nonzero.min()
+            sci = bool(big / small > 1000 or big > 1e8 or (not whole and small < 1e-4))
+        form = f"{{:.{p}e}}" if sci else "{:.0f}." if whole else f"{{:.{p}f}}"
+
+        def text(v):
+            return form.format(v) if np.isfinite(v) else str(v)
+
+        width = max((len(text(v)) for v in a.ravel()[:threshold]), default=0)  # all as wide, as PyTorch's
+        kw["formatter"] = {"float_kind": lambda v: text(v).rjust(width)}
+    return np.array2string(a, separator=", ", prefix="Tensor(", **kw)
 
 
 def mark_ndarray_only_attributes() -> None:

@@ -14,13 +14,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.tensor import PRINT_OPTIONS
 from chainrule.numpy.torch_common import Device
 from chainrule.numpy.torch_common import TorchSize as Size
 
 __all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", "set_num_threads",
            "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
-           "get_default_device", "Size"]
+           "get_default_device", "Size", "set_printoptions", "get_printoptions"]
 
 
 class Generator(np.random.Generator):
@@ -199,3 +200,41 @@ def set_default_device(where) -> None:
 
 def get_default_device() -> Device:
     return Device("cpu")
+
+
+_PROFILES = {"default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+             "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+             "full": {"precision": 4, "threshold": float("inf"), "edgeitems": 3, "linewidth": 80}}
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """``torch.set_printoptions``: how a Tensor's repr shows its values from now on, with
+    PyTorch's arguments and defaults (``profile`` 'default', 'short' or 'full' first, then
+    the options given; ``sci_mode`` is always set: None lets the values decide). Until the
+    first call a Tensor shows as NumPy shows its array.
+
+    >>> import chainrule as cr
+    >>> cr.set_printoptions(precision=2); cr.tensor([1.23456, 2.0])
+    Tensor([1.23, 2.00])
+    >>> cr.set_printoptions(profile="default")
+    """
+    if profile is not None and profile not in _PROFILES:
+        raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+    options = dict(PRINT_OPTIONS or _PROFILES["default"])
+    options.update(_PROFILES.get(profile, {}))
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems, "linewidth": linewidth}
+    options.update({k: v for k, v in given.items() if v is not None})
+    options["sci_mode"] = sci_mode
+    PRINT_OPTIONS.clear()
+    PRINT_OPTIONS.update(options)
+
+
+def get_printoptions() -> dict:
+    """``torch.get_printoptions()``: the options :func:`set_printoptions` set, as a dict
+    that it takes back (PyTorch's defaults before any call).
+
+    >>> get_printoptions()["precision"]
+    4
+    """
+    return dict(PRINT_OPTIONS or {**_PROFILES["default"], "sci_mode": None})
