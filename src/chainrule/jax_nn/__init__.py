@@ -22,6 +22,7 @@ import numpy as np
 
 import chainrule.nn.functional as F
 import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
 from chainrule.jax_nn import initializers
 from chainrule.nn.functional import (
     hard_sigmoid,
@@ -51,13 +52,15 @@ __all__ = [
 
 
 def relu(x):
-    """max(x, 0), with derivative 0 at 0 (as JAX's)."""
-    return F.relu(x)
+    """max(x, 0), with derivative 0 at 0 and at NaN (as JAX's; PyTorch's is 1 at NaN)."""
+    c = undifferentiated(x)
+    return cnp.where(c > 0, x, cnp.maximum(c, 0.0))
 
 
 def relu6(x):
-    """min(max(x, 0), 6), with derivative 0 at 0 and 6 (as JAX's)."""
-    return F.relu6(x)
+    """min(max(x, 0), 6), with derivative 0 at 0 and 6 and at NaN (as JAX's)."""
+    c = undifferentiated(x)
+    return cnp.where((c > 0) & (c < 6), x, cnp.clip(c, 0.0, 6.0))
 
 
 def sigmoid(x):

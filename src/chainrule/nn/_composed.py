@@ -8,7 +8,12 @@ distances (``normalize``, ``cosine_similarity``, ``pairwise_distance``) and loss
 ``cosine_embedding_loss``, ``hinge_embedding_loss``, ``multi_margin_loss``,
 ``multilabel_soft_margin_loss``, ``multilabel_margin_loss``). Being compositions, each
 differentiates in both modes, to any order, and batches under ``vmap``; derivatives at a
-kink follow PyTorch's choice where it matters (0 at the ends of ``hardtanh``'s range).
+kink and at NaN follow PyTorch's (0 at the ends of ``hardtanh``'s range; the left branch's
+at 0 for ``elu``; at NaN the derivative of the branch that PyTorch's comparison leaves it
+in, as its kernels compute a Tensor of up to 7 elements: a longer one may differ there,
+as its vectorised kernels compare otherwise). Each branch is computed only where it is
+taken, so a NaN or an infinity in the other branch reaches neither the value nor the
+derivative.
 """
 
 from __future__ import annotations
@@ -37,31 +42,38 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 # -- activations ------------------------------------------------------------------------------
+def _left(input, at):
+    """``input`` where ``at``, else 0 (a branch's argument that only its own elements reach)."""
+    return cnp.where(at, input, 0.0)
+
+
 def elu(input, alpha: float = 1.0):
-    """x where x > 0, α (eˣ − 1) elsewhere (the exponential only of x ≤ 0: no overflow).
+    """x where x > 0, α (eˣ − 1) elsewhere (the exponential only of x ≤ 0: no overflow);
+    derivative α at 0 and 1 at NaN, as PyTorch's.
 
     >>> import numpy as np
     >>> elu(np.array([-1.0, 2.0])).round(4).tolist()
     [-0.6321, 2.0]
     """
-    return cnp.where(undifferentiated(input) > 0, input, alpha * cnp.expm1(cnp.minimum(input, 0)))
+    return _ops.elu(input, alpha=alpha)
 
 
 def selu(input):
     """scale · elu(x, α) with PyTorch's constants."""
-    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+    return _ops.elu(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
 def celu(input, alpha: float = 1.0):
-    """x where x > 0, α (exp(x/α) − 1) elsewhere."""
-    return cnp.where(undifferentiated(input) > 0, input, alpha * cnp.expm1(cnp.minimum(input, 0) / alpha))
+    """x where x > 0, α (exp(x/α) − 1) elsewhere (derivatives as :func:`elu`'s)."""
+    return _ops.elu(input, alpha=alpha, input_scale=1.0 / alpha)
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0):
-    """x clipped to [min_val, max_val]; derivative 1 strictly inside, 0 elsewhere (PyTorch's)."""
+    """x clipped to [min_val, max_val]; derivative 1 strictly inside (and at NaN), 0 elsewhere
+    (PyTorch's)."""
     x = undifferentiated(input)
-    inside = (x > min_val) & (x < max_val)
-    return cnp.where(inside, input, cnp.clip(x, min_val, max_val))
+    outside = (x <= min_val) | (x >= max_val)
+    return cnp.where(outside, cnp.clip(x, min_val, max_val), input)
 
 
 def relu6(input):
@@ -69,14 +81,26 @@ def relu6(input):
     return hardtanh(input, 0.0, 6.0)
 
 
+# PyTorch's hardsigmoid kernel takes its slope 1/6 in float32, for float64 too
+_SIXTH = float(np.float32(1 / 6))
+
+
 def hardsigmoid(input):
-    """relu6(x + 3) / 6."""
-    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+    """relu6(x + 3) / 6; its derivative is PyTorch's: 1/6 rounded to float32 strictly
+    inside (−3, 3), 0 elsewhere and at NaN."""
+    x = undifferentiated(input)
+    inside = (x > -3.0) & (x < 3.0)
+    value = cnp.clip(x + 3.0, 0.0, 6.0) / 6.0
+    return cnp.where(inside, value + _SIXTH * (input - x), value)
 
 
 def hardswish(input):
-    """x · relu6(x + 3) / 6."""
-    return input * hardsigmoid(input)
+    """x · relu6(x + 3) / 6; derivative 0 up to −3, x/3 + 1/2 up to 3, 1 above and at NaN
+    (PyTorch's)."""
+    x = undifferentiated(input)
+    low, middle = x <= -3.0, (x > -3.0) & (x < 3.0)
+    inner = _left(input, middle)
+    return cnp.where(middle, inner * (inner + 3.0) / 6.0, cnp.where(low, 0.0 * x, input))
 
 
 def softsign(input):
@@ -131,7 +155,8 @@ def softshrink(input, lambd: float = 0.5):
     [-0.5, 0.0, 1.5]
     """
     x = undifferentiated(input)
-    return cnp.where(x > lambd, input - lambd, cnp.where(x < -lambd, input + lambd, 0.0 * input))
+    inside = (x >= -lambd) & (x <= lambd)
+    return cnp.where(inside, 0.0 * x, cnp.where(x > lambd, input - lambd, input + lambd))
 
 
 def hardshrink(input, lambd: float = 0.5):
@@ -142,7 +167,7 @@ def hardshrink(input, lambd: float = 0.5):
     [-1.0, 0.0, 2.0]
     """
     x = undifferentiated(input)
-    return cnp.where((x > lambd) | (x < -lambd), input, 0.0 * input)
+    return cnp.where((x >= -lambd) & (x <= lambd), 0.0 * x, input)
 
 
 def threshold(input, threshold: float, value: float):
@@ -152,11 +177,11 @@ def threshold(input, threshold: float, value: float):
     >>> threshold(np.array([-1.0, 0.2, 2.0]), 0.5, 9.0).tolist()
     [9.0, 9.0, 2.0]
     """
-    return cnp.where(undifferentiated(input) > threshold, input, value)
+    return cnp.where(undifferentiated(input) <= threshold, value, input)
 
 
 def prelu(input, weight):
-    """x where x ≥ 0, weight·x elsewhere; ``weight`` one slope, or one per channel (axis 1).
+    """x where x > 0, weight·x elsewhere; ``weight`` one slope, or one per channel (axis 1).
 
     >>> import numpy as np
     >>> prelu(np.array([[-2.0, 3.0]]), np.array([0.25])).tolist()
@@ -164,7 +189,7 @@ def prelu(input, weight):
     """
     if weight.size > 1 and input.ndim >= 2:
         weight = cnp.reshape(weight, (1, -1) + (1,) * (input.ndim - 2))
-    return cnp.where(undifferentiated(input) >= 0, input, weight * input)
+    return cnp.where(undifferentiated(input) > 0, input, weight * input)
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -281,8 +306,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere (d = input − target)."""
     d = input - target
     a = cnp.abs(d)
-    return _reduce(cnp.where(undifferentiated(a) < delta, 0.5 * d * d, delta * (a - 0.5 * delta)),
-                   reduction, "huber_loss")
+    small = undifferentiated(a) < delta
+    near = _left(d, small)  # the square of an infinite d is in neither branch's derivative
+    return _reduce(cnp.where(small, 0.5 * near * near, delta * (a - 0.5 * delta)), reduction, "huber_loss")
 
 
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,

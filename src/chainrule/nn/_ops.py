@@ -32,6 +32,7 @@ __all__ = [
     "sigmoid",
     "softplus",
     "silu",
+    "elu",
     "erf",
     "gelu",
     "gelu_tanh",
@@ -165,6 +166,24 @@ def _silu_slope(x):
 silu = Primitive(lambda x: x * _sigmoid(x), name="silu")
 def_vjps(silu, lambda g, ans, x: g * _silu_slope(x))
 def_jvps(silu, lambda t, ans, x: t * _silu_slope(x))
+
+
+def _elu(x, alpha=1.0, scale=1.0, input_scale=1.0):
+    # the exponential only of x <= 0 (no overflow); NaN takes the right branch, as PyTorch's
+    left = x <= 0
+    return np.where(left, (alpha * scale) * np.expm1(np.where(left, x, 0) * input_scale), scale * x)
+
+
+def _elu_slope(x, alpha, scale, input_scale):
+    # PyTorch's: the left branch's derivative at 0, exp(x) itself (not expm1(x) + 1: full
+    # relative precision far left); its argument is x only where taken, so NaN reaches neither
+    left = undifferentiated(x) <= 0
+    return cnp.where(left, (alpha * scale * input_scale) * cnp.exp(cnp.where(left, x, 0.0) * input_scale), scale)
+
+
+elu = Primitive(_elu, name="elu")
+def_vjps(elu, lambda g, ans, x, alpha=1.0, scale=1.0, input_scale=1.0: g * _elu_slope(x, alpha, scale, input_scale))
+def_jvps(elu, lambda t, ans, x, alpha=1.0, scale=1.0, input_scale=1.0: t * _elu_slope(x, alpha, scale, input_scale))
 
 
 # -- erf and GELU ----------------------------------------------------------------------
@@ -575,7 +594,7 @@ def _batch_argmax_windows(trace, fun, batched, x, ans, geom):
     return _split_off(idx, size)
 
 
-def_batch(batching.elementwise, leaky_relu, softplus, silu, erf, gelu, gelu_tanh)
+def_batch(batching.elementwise, leaky_relu, softplus, silu, elu, erf, gelu, gelu_tanh)
 def_batch(batching.reduction, softmax, log_softmax, normalize)
 def_batch(_batch_linear, linear)
 def_batch(_batch_conv_product, conv_product)

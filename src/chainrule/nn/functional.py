@@ -714,7 +714,9 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     a = cnp.abs(d)
     if beta == 0:
         return _reduce(a, reduction)
-    return _reduce(cnp.where(undifferentiated(a) < beta, (0.5 / beta) * (d * d), a - 0.5 * beta), reduction)
+    small = undifferentiated(a) < beta
+    near = cnp.where(small, d, 0.0)  # the square of an infinite d is in neither branch's derivative
+    return _reduce(cnp.where(small, (0.5 / beta) * (near * near), a - 0.5 * beta), reduction)
 
 
 _E_MINUS_100 = float(np.exp(-100.0))

@@ -12,6 +12,7 @@ import numpy as np
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
+from chainrule.numpy.elementwise import where
 
 __all__ = ["relu", "sigmoid"]
 
@@ -23,9 +24,10 @@ def _relu(x, out=None):
 
 _relu.writes_out = "elementwise"
 relu = Primitive(_relu, name="relu")
-# The derivative at 0 is taken as 0, as in PyTorch; the mask is a constant.
-def_vjps(relu, lambda g, ans, x: g * (undifferentiated(ans) > 0))
-def_jvps(relu, lambda t, ans, x: t * (undifferentiated(ans) > 0))
+# The derivative at 0 is taken as 0 and at NaN as 1, as in PyTorch (its backward keeps the
+# gradient where the result is not <= 0); selected, so an infinite g where x < 0 gives 0.
+def_vjps(relu, lambda g, ans, x: where(undifferentiated(ans) <= 0, 0.0, g))
+def_jvps(relu, lambda t, ans, x: where(undifferentiated(ans) <= 0, 0.0, t))
 
 
 def _sigmoid(x):

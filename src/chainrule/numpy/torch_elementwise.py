@@ -55,6 +55,11 @@ def _comparison(fun):
 
 
 
+def _sign(a):
+    """PyTorch's sign: NumPy's, with 0 at NaN (derivative 0)."""
+    return cnp.where(cnp.isnan(a), 0.0, cnp.sign(a)) if a.dtype.kind == "f" else cnp.sign(a)
+
+
 def _unary_(fun, name: str):
     def method(self):
         return eager.inplace(self, lambda a, _: fun(a), None, name)
@@ -154,7 +159,7 @@ class TorchElementwiseMethods:
 
     # piecewise constant: derivative 0, on the graph where ``self`` is, as in PyTorch
     def sign(self):
-        return _constant(self, cnp.sign(self))
+        return _constant(self, _sign(self))
 
     def floor(self):
         return _constant(self, cnp.floor(self))
@@ -337,5 +342,5 @@ class TorchElementwiseMethods:
     floor_ = _unary_(cnp.floor, "floor_")
     round_ = _unary_(cnp.round, "round_")
     reciprocal_ = _unary_(lambda a: 1.0 / a, "reciprocal_")
-    sign_ = _unary_(cnp.sign, "sign_")
+    sign_ = _unary_(_sign, "sign_")
     square_ = _unary_(lambda a: a * a, "square_")

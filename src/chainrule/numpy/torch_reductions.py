@@ -260,6 +260,6 @@ class TorchReductionMethods:
 
 def _power_of_positive(v, e: float):
     """``v ** e`` for ``v >= 0`` whose derivative is 0 where ``v`` is 0, as in PyTorch's
-    norms (a zero vector, or a zero element with p < 1, has gradient 0, not NaN)."""
-    positive = undifferentiated(v) > 0
-    return cnp.where(positive, cnp.where(positive, v, 1) ** e, 0)
+    norms (a zero vector, or a zero element with p < 1, has gradient 0, not NaN); NaN stays NaN."""
+    zero = undifferentiated(v) == 0
+    return cnp.where(zero, 0, cnp.where(zero, 1, v) ** e)
