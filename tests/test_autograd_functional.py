@@ -74,14 +74,114 @@ def test_matches_torch_autograd_functional(name):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-14)
 
 
+def _leaves(tree):
+    return [leaf for t in tree for leaf in _leaves(t)] if isinstance(tree, tuple) else [tree]
+
+
+@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("name", [n for n in CASES if "forward" not in n])
+def test_create_graph_gives_results_that_differentiate_again_as_torch(name, strict):
+    fname, fn, inputs, kwargs = CASES[name]
+    outcome = []
+    for L, M in ((cr, CF), (torch, TF)):
+        args = _as(lambda a: L.tensor(a, requires_grad=True), inputs)
+        try:
+            result = getattr(M, fname)(fn, args, create_graph=True, strict=strict,
+                                       **{k: _as(L.tensor, v) for k, v in kwargs.items()})
+        except RuntimeError as e:
+            outcome.append(str(e))
+            continue
+        leaves = _leaves(result)
+        penalty = sum((leaf * leaf).sum() for leaf in leaves)
+        grads = L.autograd.grad(penalty, _leaves(args), allow_unused=True)
+        outcome.append(([(tuple(v.shape), v.requires_grad, v.detach().numpy()) for v in leaves],
+                        [None if g is None else g.numpy() for g in grads], type(result)))
+    ours, theirs = outcome
+    if isinstance(theirs, str):  # strict mode: an output independent of an input
+        assert ours == theirs
+        return
+    assert len(ours[0]) == len(theirs[0]) and (ours[2] is theirs[2] or ours[2] is cr.Tensor)
+    for (shape, requires, value), (their_shape, their_requires, their_value) in zip(ours[0], theirs[0], strict=True):
+        assert shape == their_shape and requires == their_requires
+        np.testing.assert_allclose(value, their_value, rtol=1e-12, atol=1e-14)
+    for g, their_g in zip(ours[1], theirs[1], strict=True):
+        assert (g is None) == (their_g is None)
+        if g is not None:
+            np.testing.assert_allclose(g, their_g, rtol=1e-12, atol=1e-14)
+
+
+def linear(a):
+    return 2 * a
+
+
+def first_only(a, b):
+    return a.sin().sum()
+
+
+def constant(a):
+    return a.detach() * 2
+
+
+STRICT = {  # name: (function name, callable, inputs, keyword arguments) for which strict mode refuses
+    "jacobian of an input left out": ("jacobian", first_only, (X, Y[0]), {}),
+    "jacobian of a detached output": ("jacobian", constant, X, {}),
+    "hessian of a linear function": ("hessian", lambda a: linear(a).sum(), X, {}),
+    "vjp of an input left out": ("vjp", first_only, (X, Y[0]), {}),
+    "jvp of a detached output": ("jvp", constant, X, {"v": V}),
+    "vhp of an input left out": ("vhp", first_only, (X, Y[0]), {"v": (V, W[0])}),
+    "hvp of a linear function": ("hvp", lambda a: linear(a).sum(), X, {"v": V}),
+}
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("name", STRICT)
+def test_strict_mode_refuses_as_torch_and_fills_zeros_otherwise(name, create_graph):
+    fname, fn, inputs, kwargs = STRICT[name]
+    messages, results = [], []
+    for L, M in ((cr, CF), (torch, TF)):
+        args = _as(L.tensor, inputs)
+        given = {k: _as(L.tensor, v) for k, v in kwargs.items()}
+        with pytest.raises(RuntimeError) as caught:
+            getattr(M, fname)(fn, args, strict=True, create_graph=create_graph, **given)
+        messages.append(str(caught.value))
+        results.append([np.asarray(v.detach().numpy()) for v in _leaves(getattr(M, fname)(fn, args, **given))])
+    assert messages[0] == messages[1]
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"create_graph": True, "strategy": "forward-mode", "vectorize": True}, NotImplementedError),
+    ({"strict": True, "strategy": "forward-mode", "vectorize": True}, RuntimeError),
+    ({"strict": True, "vectorize": True}, RuntimeError),
+])
+def test_combinations_torch_refuses_are_refused(kwargs, error):
+    with pytest.raises(error):
+        TF.jacobian(elementwise, torch.tensor(X), **kwargs)
+    with pytest.raises(error, match="not supported together"):
+        CF.jacobian(elementwise, cr.tensor(X), **kwargs)
+
+
+def test_a_hessian_penalty_trains_as_in_torch():
+    weights = []
+    for L, M in ((cr, CF), (torch, TF)):
+        w = L.tensor(X, requires_grad=True)
+        opt = L.optim.SGD([w], lr=0.05)
+        for _ in range(3):
+            opt.zero_grad()
+            h = M.hessian(lambda a: (a.sin() * a.sum()).sum(), w, create_graph=True)
+            (energy(w) + (h * h).sum()).backward()
+            opt.step()
+        weights.append(w.detach().numpy())
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-12)
+
+
 def test_refusals_say_what_to_do():
-    with pytest.raises(NotImplementedError, match="nest the transforms"):
-        CF.jacobian(elementwise, cr.tensor(X), create_graph=True)
-    with pytest.raises(NotImplementedError, match="strict=True"):
-        CF.hessian(energy, cr.tensor(X), strict=True)
     with pytest.raises(RuntimeError, match="give v"):
         CF.vjp(elementwise, cr.tensor(X))
     with pytest.raises(RuntimeError, match="single element"):
         CF.hessian(elementwise, cr.tensor(X))
+    with pytest.raises(RuntimeError, match="single element"):
+        CF.vjp(elementwise, cr.tensor(X), create_graph=True)
     with pytest.raises(ValueError, match="strategy"):
         CF.jacobian(elementwise, cr.tensor(X), strategy="both")

@@ -2,11 +2,17 @@
 function of eager Tensors, with PyTorch's argument and result structure (one Tensor for
 one input, tuples for a tuple of inputs or outputs).
 
-They are chainrule's transforms (``jacrev``, ``jacfwd``, ``hessian``, ``vjp``, ``jvp``)
-under PyTorch's signatures, so every Jacobian is built in one vectorised pass
-(``vectorize`` changes nothing). The results are Tensors without a graph.
-``create_graph=True`` is refused with the way to get a derivative of the result instead
-(nest the transforms: ``cr.jacrev(cr.jacrev(f))``), and so is ``strict=True``.
+By default they are chainrule's transforms (``jacrev``, ``jacfwd``, ``hessian``, ``vjp``,
+``jvp``) under PyTorch's signatures, so every Jacobian is built in one vectorised pass
+(``vectorize`` changes nothing), and the results are Tensors without a graph.
+
+With ``create_graph=True`` or ``strict=True`` they are computed as PyTorch computes them, by
+backward passes of the eager layer (:func:`chainrule.autograd.grad`): a Jacobian row by row,
+``jvp`` and ``hvp`` by the double-backward trick. With ``create_graph=True`` the results are
+on the graph of the inputs that require grad, so a loss made of them differentiates again
+(a Jacobian or Hessian penalty); ``strict=True`` raises PyTorch's errors where an output
+does not depend on an input. PyTorch's refusals stay: ``strategy="forward-mode"`` with
+``create_graph=True`` or ``strict=True``, and ``strict=True`` with ``vectorize=True``.
 
 >>> import chainrule as cr
 >>> from chainrule.autograd.functional import jacobian
@@ -21,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autograd import _by_backward as by_backward
 from chainrule.core.eager import EAGER
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
@@ -42,20 +49,6 @@ def _result(tree):
     return tree_map(lambda v: v.detach() if isinstance(v, Tensor) else Tensor(np.asarray(v), EAGER), tree)
 
 
-def _check(strict: bool, create_graph: bool, name: str) -> None:
-    if strict:
-        raise NotImplementedError(
-            f"{name}(strict=True) is not supported: an output independent of an input gets zeros "
-            "there (what strict=False gives in PyTorch)"
-        )
-    if create_graph:
-        raise NotImplementedError(
-            f"{name}(create_graph=True) is not supported: for a derivative of the result, nest the "
-            "transforms instead (cr.jacrev(cr.jacrev(f)), cr.grad(lambda x: ... cr.hessian(f)(x) ...)), "
-            "or use cr.autograd.grad(..., create_graph=True)"
-        )
-
-
 def _scalar(func: Callable, name: str) -> Callable:
     """``func`` with its single-element output made 0-d, as PyTorch's Hessian wants."""
     def scalar_func(*args):
@@ -66,15 +59,43 @@ def _scalar(func: Callable, name: str) -> Callable:
     return scalar_func
 
 
+def _structured(result: tuple, outputs_tuple: bool, inputs_tuple: bool):
+    """PyTorch's structure of a tuple (per output) of tuples (per input)."""
+    if not outputs_tuple:
+        result = result[0]
+        return result if inputs_tuple else result[0]
+    return result if inputs_tuple else tuple(r[0] for r in result)
+
+
+def _one(result: tuple, inputs_tuple: bool):
+    return result if inputs_tuple else result[0]
+
+
 def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """The Jacobian of ``func`` at ``inputs`` (a Tensor or a tuple of Tensors): one
     Tensor of shape ``out.shape + in.shape``, or tuples per output and per input.
-    ``strategy`` is ``"reverse-mode"`` or ``"forward-mode"``."""
-    _check(strict, create_graph, "jacobian")
+    ``strategy`` is ``"reverse-mode"`` or ``"forward-mode"``; ``create_graph=True`` keeps
+    the result on the inputs' graph.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> jacobian(lambda x: x ** 3, x, create_graph=True).trace().backward(); x.grad.tolist()
+    [6.0, 12.0]
+    """
     if strategy not in ("reverse-mode", "forward-mode"):
         raise ValueError(f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
+    if strategy == "forward-mode" and (create_graph or strict):
+        raise (NotImplementedError if create_graph else RuntimeError)(
+            f"jacobian: `{'create_graph' if create_graph else 'strict'}=True` and `strategy=\"forward-mode\"` "
+            "are not supported together (as in PyTorch): use strategy='reverse-mode'")
+    if strict and vectorize:
+        raise RuntimeError("jacobian: `strict=True` and `vectorized=True` are not supported together (as in "
+                           "PyTorch): set `strict=False` or `vectorize=False`")
     args, single = _inputs(inputs)
+    if create_graph or strict:
+        result, outputs_tuple = by_backward.jacobian(func, by_backward.as_tuple(args)[0], create_graph, strict)
+        return _structured(result, outputs_tuple, not single)
     argnums = 0 if single else tuple(range(len(args)))
     transform = jacobians.jacrev if strategy == "reverse-mode" else jacobians.jacfwd
     return _result(transform(func, argnums)(*args))
@@ -83,17 +104,37 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
 def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
     """The Hessian of ``func`` (a single-element output) at ``inputs``: shape
-    ``in.shape + in.shape``, or a tuple of tuples for a tuple of inputs."""
-    _check(strict, create_graph, "hessian")
+    ``in.shape + in.shape``, or a tuple of tuples for a tuple of inputs;
+    ``create_graph=True`` keeps it on the inputs' graph."""
+    if outer_jacobian_strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError("hessian: outer_jacobian_strategy must be 'reverse-mode' or 'forward-mode', got "
+                         f"{outer_jacobian_strategy!r}")
     args, single = _inputs(inputs)
+    scalar = _scalar(func, "hessian")
+    if create_graph or strict:
+        if outer_jacobian_strategy == "forward-mode":
+            raise (NotImplementedError if create_graph else RuntimeError)(
+                "hessian: create_graph=True or strict=True with outer_jacobian_strategy='forward-mode' is not "
+                "supported (as in PyTorch): use 'reverse-mode'")
+
+        def gradient(*xs):
+            (rows,), _ = by_backward.jacobian(scalar, xs, True, False)
+            by_backward.require_grad(rows, "jacobian", strict)
+            return rows
+
+        result, _ = by_backward.jacobian(gradient, by_backward.as_tuple(args)[0], create_graph, strict)
+        return _structured(result, not single, not single)
     argnums = 0 if single else tuple(range(len(args)))
-    return _result(jacobians.hessian(_scalar(func, "hessian"), argnums)(*args))
+    return _result(jacobians.hessian(scalar, argnums)(*args))
 
 
 def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False) -> tuple:
     """``(func(inputs), vᵀ J)``; ``v`` may be left out for a single-element output."""
-    _check(strict, create_graph, "vjp")
     args, single = _inputs(inputs)
+    if create_graph or strict:
+        outputs, product, outputs_tuple = by_backward.vjp(func, by_backward.as_tuple(args)[0], v, create_graph,
+                                                          strict)
+        return _one(outputs, outputs_tuple), _one(product, not single)
     out, pull = reverse.vjp(func, *args)
     if v is None:
         if isinstance(out, tuple) or np.size(out) != 1:
@@ -106,8 +147,11 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False) -> tuple:
     """``(func(inputs), J v)``; ``v`` may be left out for a single-element input."""
-    _check(strict, create_graph, "jvp")
     args, single = _inputs(inputs)
+    if create_graph or strict:
+        outputs, product, outputs_tuple = by_backward.jvp(func, by_backward.as_tuple(args)[0], v, create_graph,
+                                                          strict)
+        return _one(outputs, outputs_tuple), _one(product, outputs_tuple)
     if v is None:
         if len(args) != 1 or np.size(args[0]) != 1:
             raise RuntimeError("jvp: give v, the tangent of the inputs (it may be left out only for a single "
@@ -120,8 +164,10 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
 
 def hvp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = False) -> tuple:
     """``(func(inputs), H v)`` for a single-element output."""
-    _check(strict, create_graph, "hvp")
     args, single = _inputs(inputs)
+    if create_graph or strict:
+        out, product = by_backward.hvp(func, by_backward.as_tuple(args)[0], v, create_graph, strict)
+        return out, _one(product, not single)
     tangents, _ = _inputs(v)
     scalar = _scalar(func, "hvp")
     gradient = reverse.grad(scalar, 0 if single else tuple(range(len(args))))
@@ -131,8 +177,10 @@ def hvp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = Fa
 
 def vhp(func: Callable, inputs, v, create_graph: bool = False, strict: bool = False) -> tuple:
     """``(func(inputs), vᵀ H)`` for a single-element output."""
-    _check(strict, create_graph, "vhp")
     args, single = _inputs(inputs)
+    if create_graph or strict:
+        out, product = by_backward.vhp(func, by_backward.as_tuple(args)[0], v, create_graph, strict)
+        return out, _one(product, not single)
     scalar = _scalar(func, "vhp")
     gradient = reverse.grad(scalar, 0 if single else tuple(range(len(args))))
     _, pull = reverse.vjp(gradient, *args)
