@@ -84,7 +84,7 @@ def test_create_graph_gives_results_that_differentiate_again_as_torch(name, stri
     fname, fn, inputs, kwargs = CASES[name]
     outcome = []
     for L, M in ((cr, CF), (torch, TF)):
-        args = _as(lambda a: L.tensor(a, requires_grad=True), inputs)
+        args = _as(lambda a, L=L: L.tensor(a, requires_grad=True), inputs)
         try:
             result = getattr(M, fname)(fn, args, create_graph=True, strict=strict,
                                        **{k: _as(L.tensor, v) for k, v in kwargs.items()})
