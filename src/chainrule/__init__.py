@@ -79,7 +79,7 @@ from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_creation import (
     arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
-    rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
+    normal, rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
 )
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
@@ -130,7 +130,7 @@ __all__ = [
     "save", "load", "manual_seed", "inference_mode",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "arange", "linspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",

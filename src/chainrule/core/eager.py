@@ -532,6 +532,12 @@ def retain_grad(t: Tensor) -> None:
         node.tensor_ref = weakref.ref(t)
 
 
+def retains_grad(t: Tensor) -> bool:
+    node = t._node
+    return (t._trace is EAGER and node is not None and node.prim is not None
+            and getattr(node, "tensor_ref", None) is not None and node.tensor_ref() is t)
+
+
 # -- the backward pass ------------------------------------------------------------------
 def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False):
     _run_backward(t, gradient, retain_graph, create_graph, None)

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "deepcopy_eager"]
+__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "deepcopy_eager", "eager_error"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -40,6 +40,29 @@ _FUNCTIONAL = (
     "chainrule.numpy functions instead of math.*, and read a number for printing or "
     "logging with x.item(), f'{x:.3f}' or chainrule.stop_gradient(x)."
 )
+
+
+class TensorError(RuntimeError, ValueError):
+    """What NumPy raises as a ValueError (shapes that do not broadcast, a reshape to another
+    size, an ambiguous truth value), raised by an operation on eager Tensors: a
+    RuntimeError, as PyTorch raises, and still a ValueError, as NumPy code expects."""
+
+
+def eager_error(name: str, error: ValueError, values) -> Exception:
+    """``error`` of the eager operation ``name`` on ``values`` as PyTorch would raise it: a
+    :class:`TensorError` (with PyTorch's words for two shapes that do not broadcast); an
+    AxisError stays (an IndexError too, as PyTorch's for a dim out of range)."""
+    if isinstance(error, IndexError | RuntimeError):
+        return error
+    shapes = [np.shape(v) for v in values]
+    if len(shapes) == 2 and "broadcast" in str(error):
+        a, b = shapes
+        for d in range(1, min(len(a), len(b)) + 1):
+            if a[-d] != b[-d] and 1 not in (a[-d], b[-d]):
+                return TensorError(f"{name}: the size of tensor a ({a[-d]}) must match the size of tensor b "
+                                   f"({b[-d]}) at non-singleton dimension {max(len(a), len(b)) - d} (shapes "
+                                   f"{a} and {b})")
+    return TensorError(f"{name}: {error}")
 
 
 class Tensor:
@@ -171,7 +194,10 @@ class Tensor:
         return complex(self.primal("a complex"))
 
     def __bool__(self) -> bool:
-        return bool(self.primal("a bool (an if or while on it)"))
+        try:
+            return bool(self.primal("a bool (an if or while on it)"))
+        except ValueError as e:  # a RuntimeError too, as PyTorch's
+            raise TensorError(f"Boolean value of Tensor with more than one value is ambiguous ({e})") from e
 
     def __index__(self) -> int:
         return int(np.asarray(self.primal("an index")).__index__())
@@ -374,6 +400,11 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf Tensor too."""
         eager.retain_grad(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether :meth:`retain_grad` was called on this non-leaf Tensor (PyTorch's flag)."""
+        return eager.retains_grad(self)
 
 
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated

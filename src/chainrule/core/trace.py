@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor
+from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor, eager_error
 from chainrule.core.values import zeros_like
 
 __all__ = [
@@ -508,7 +508,10 @@ class EagerTrace(Trace):
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
-        ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+        try:
+            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+        except ValueError as e:  # as PyTorch raises (a RuntimeError), naming the operation
+            raise eager_error(prim.__name__, e, (v,)) from e
         node = a._node
         if node is not None and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,), self.clock)
@@ -536,7 +539,10 @@ class EagerTrace(Trace):
             vb = b._value
         else:
             vb = b
-        ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
+        try:
+            ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
+        except ValueError as e:
+            raise eager_error(prim.__name__, e, (va, vb)) from e
         if prim.eager_operands is not None:  # arithmetic: PyTorch's result dtype
             dt = getattr(ans, "dtype", None)
             if getattr(va, "dtype", dt) is not dt or getattr(vb, "dtype", dt) is not dt:
@@ -569,7 +575,10 @@ class EagerTrace(Trace):
                     vals[i] = a._value
                     if a._node is not None:
                         parents.append((i, a._node))
-        ans = prim.fun(*vals, **kwargs)
+        try:
+            ans = prim.fun(*vals, **kwargs)
+        except ValueError as e:
+            raise eager_error(prim.__name__, e, vals) from e
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, vals, kwargs, ans, args, self.clock)

@@ -20,6 +20,7 @@ and the gradient comes back shaped like the model, its parameters replaced by ar
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -446,25 +447,32 @@ class Module:
         return self
 
     # -- state -------------------------------------------------------------------------------
-    def state_dict(self, prefix: str = "") -> dict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name, as detached Tensors that share
-        memory with the module (save them with ``chainrule.save``).
+    def state_dict(self, *args, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name in an ``OrderedDict``, as
+        detached Tensors that share memory with the module (save them with
+        ``chainrule.save``); ``keep_vars=True`` gives the Parameters themselves, and
+        ``destination`` a dict to fill, as PyTorch's (also PyTorch's deprecated positional
+        order, ``destination, prefix, keep_vars``).
 
         >>> from chainrule import nn
         >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())  # doctest: +NORMALIZE_WHITESPACE
         ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
          '1.num_batches_tracked']
         """
-        out: dict[str, Tensor] = {}
+        if args:  # PyTorch's deprecated positional arguments
+            destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])[:3]
+        out = OrderedDict() if destination is None else destination
+        keep = (lambda v: v) if keep_vars else _detached
         # a module shared by two paths is saved under both, as PyTorch's (so its files load)
         for mod_prefix, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             d = m.__dict__
             for name, p in d["_parameters"].items():
                 if p is not None:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = _detached(p)
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = keep(p)
             for name, b in d["_buffers"].items():
                 if b is not None and name not in d["_non_persistent"]:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = _detached(b)
+                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = keep(b)
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:

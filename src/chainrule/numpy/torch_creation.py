@@ -24,7 +24,7 @@ from chainrule.numpy.torch_common import as_shape
 
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "eye", "randn", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "arange", "linspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like", "rand_like",
     "from_numpy", "cat", "concat", "stack", "DTYPES", "finfo", "iinfo", "is_tensor",
 ]
 
@@ -214,6 +214,34 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device
     check_cpu(device, "randn")
     draws = get_generator(generator).standard_normal(as_shape(size))
     return _made(draws.astype(_float(dtype)), requires_grad)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False,
+           device=None) -> Tensor:
+    """``torch.normal``: draws of N(mean, std²), ``mean`` and ``std`` Tensors (broadcast
+    together, their dtype) or numbers (then ``size`` gives the shape, of the default floating
+    dtype). The draws are not differentiated (PyTorch's derivative in ``mean`` and ``std`` is 0).
+
+    >>> import chainrule as cr
+    >>> cr.normal(cr.zeros(3), 1.0).shape, cr.normal(2.0, 3.0, size=(2, 2)).shape
+    ((3,), (2, 2))
+    """
+    check_cpu(device, "normal")
+    m, s = plain(mean), plain(std)
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if size is not None:
+        if tensors:
+            raise RuntimeError("normal(mean, std, size): size is for a mean and std given as numbers")
+        shape, kind = as_shape((size,)), _float(dtype)
+    elif not tensors:
+        raise TypeError("normal(mean, std) of two numbers needs size=, the shape to draw")
+    else:
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        kind = np.result_type(*(plain(t) for t in tensors)) if dtype is None else as_dtype(dtype)
+    if np.any(np.asarray(s) < 0):
+        raise RuntimeError(f"normal expects all elements of std >= 0.0, got {s}")
+    draws = m + s * get_generator(generator).standard_normal(shape)
+    return _made(np.asarray(draws).astype(kind), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:

@@ -64,7 +64,8 @@ class TorchMathMethods:
     logaddexp = _binary(cnp.logaddexp)
     remainder = _binary(cnp.remainder)
     fmod = _binary(cnp.fmod)
-    floor_divide = _binary(cnp.floor_divide)
+    def floor_divide(self, other):
+        return self // other  # an eager Tensor, as the operator's
     fmax = _fminmax(cnp.greater_equal)
     fmin = _fminmax(cnp.less_equal)
     kron = _binary(cnp.kron)
