@@ -111,6 +111,27 @@ def test_twenty_steps_match_torch_closely(case):
             np.testing.assert_allclose(pa, pb, rtol=1e-10, atol=1e-12, err_msg=f"step {step + 1}")
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("default", ["float32", "float64"])
+def test_nadam_keeps_its_momentum_product_in_the_default_dtype_as_torch(default):
+    # torch.optim.NAdam's mu_product is a float32 scalar, float64 once that is the default
+    torch = pytest.importorskip("torch")
+    weights = []
+    for L in (cr, torch):
+        L.set_default_dtype(getattr(L, default))
+        try:
+            w = L.tensor([1.0, -2.0, 3.0], dtype=L.float64, requires_grad=True)
+            opt = L.optim.NAdam([w], lr=0.05)
+            for _ in range(10):
+                opt.zero_grad()
+                (w.sin() * w).sum().backward()
+                opt.step()
+        finally:
+            L.set_default_dtype(L.float32 if L is torch else None)
+        weights.append(w.detach().numpy())
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-13)
+
+
 def test_adam_with_decoupled_weight_decay_is_adamw():
     kwargs = {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}
     ours = run_ours(optim.Adam, {**kwargs, "decoupled_weight_decay": True})

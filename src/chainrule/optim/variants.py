@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.core.dtypes import get_default_dtype
 from chainrule.optim.algorithms import _check
 from chainrule.optim.optimizer import Optimizer
 
@@ -104,7 +105,8 @@ class NAdam(Optimizer):
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
         if not state:
             state["step"] = 0
-            state["mu_product"] = np.float32(1.0)  # a float32 scalar, as in torch.optim.NAdam
+            # a scalar of PyTorch's scalar dtype: float32, or float64 once that is the default
+            state["mu_product"] = get_default_dtype().type(1.0)
             state["exp_avg"] = np.zeros_like(p)
             state["exp_avg_sq"] = np.zeros_like(p)
         state["step"] += 1
@@ -112,7 +114,7 @@ class NAdam(Optimizer):
         g = _gradient(p, g, group, group["decoupled_weight_decay"])
         mu = b1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
         mu_next = b1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
-        state["mu_product"] = state["mu_product"] * np.float32(mu)
+        state["mu_product"] = state["mu_product"] * state["mu_product"].dtype.type(mu)
         mu_product = float(state["mu_product"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (1 - b1) * (g - m)
