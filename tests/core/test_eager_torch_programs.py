@@ -82,7 +82,34 @@ def sign_then_abs(L):
     return [x.sign(), L.sign(x), x.grad]
 
 
-PROGRAMS = [retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs]
+def casts_to_the_same_dtype(L):
+    b = L.tensor([1.0, 2.0], dtype=L.float64, requires_grad=True)
+    i = L.tensor([1, 2])
+    return [b.double(), b.double() is b, b.float(), i.long() is i, i.int(), b.to(L.float64) is b]
+
+
+def where_of_a_condition(L):
+    a = L.arange(6, dtype=L.float64).reshape(2, 3)
+    return [L.where(a > 2), L.where(a > 2, a, 0.5), a.nonzero()]
+
+
+def views_and_strides(L):
+    x = L.arange(6, dtype=L.float64).reshape(2, 3)
+    t = x.t()
+    out = [x.stride(), t.stride(), t.stride(0), x[:, 1:].stride(), t.is_contiguous()]
+    try:
+        t.view(6)
+    except RuntimeError:
+        out.append("refused")
+    v = t.contiguous().view(6)
+    v[0] = 100.0  # the contiguous copy, not x
+    w = x.view(3, 2)
+    w[0, 0] = -1.0  # x itself
+    return out + [t.reshape(6), v, x, t[:, :1].view(3)]
+
+
+PROGRAMS = [retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs, casts_to_the_same_dtype,
+            where_of_a_condition, views_and_strides]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)

@@ -91,8 +91,9 @@ def _as_tensor(value) -> Tensor:
 def where(condition, input=None, other=None) -> Any:
     """``torch.where(condition, input, other)``: ``input`` where ``condition`` holds, else
     ``other``; ``torch.where(condition)`` gives the indices where it holds."""
-    if input is None and other is None:
-        return cnp.nonzero(condition)
+    if input is None and other is None:  # int64 eager Tensors, as PyTorch's
+        return tuple(Tensor(i.astype(np.int64), EAGER) if isinstance(i, np.ndarray) else i
+                     for i in cnp.nonzero(condition))
     return cnp.where(condition, input, other)
 
 

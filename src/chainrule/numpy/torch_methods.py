@@ -47,6 +47,10 @@ def _new(x, value, dtype=None):
 
 
 
+def _cast(x, dtype):
+    return x if x.dtype == dtype else as_eager(x, cnp.astype(x, dtype))
+
+
 class TorchTypeMethods:
     """PyTorch's size, type and new-Tensor methods."""
 
@@ -75,6 +79,12 @@ class TorchTypeMethods:
 
     def is_complex(self) -> bool:
         return self.dtype.kind == "c"
+
+    def stride(self, dim: int | None = None):
+        """PyTorch's strides, counted in elements (NumPy's in bytes), of all dims or of ``dim``."""
+        v = np.asarray(self._value) if not isinstance(self._value, Tensor) else np.asarray(self.primal())
+        strides = tuple(s // v.itemsize for s in v.strides)
+        return strides if dim is None else strides[dim]
 
     def is_contiguous(self, memory_format=None) -> bool:
         """Whether the values lie in C order (a transpose's do not)."""
@@ -106,26 +116,27 @@ class TorchTypeMethods:
     def clone(self, memory_format=None):
         return cnp.copy(self)
 
+    # x.float() of a float32 x is x itself (a leaf stays a leaf), as PyTorch's
     def float(self):
-        return as_eager(self, cnp.astype(self, np.float32))
+        return _cast(self, np.float32)
 
     def double(self):
-        return as_eager(self, cnp.astype(self, np.float64))
+        return _cast(self, np.float64)
 
     def half(self):
-        return as_eager(self, cnp.astype(self, np.float16))
+        return _cast(self, np.float16)
 
     def long(self):
-        return as_eager(self, cnp.astype(self, np.int64))
+        return _cast(self, np.int64)
 
     def int(self):
-        return as_eager(self, cnp.astype(self, np.int32))
+        return _cast(self, np.int32)
 
     def short(self):
-        return as_eager(self, cnp.astype(self, np.int16))
+        return _cast(self, np.int16)
 
     def bool(self):
-        return as_eager(self, cnp.astype(self, np.bool_))
+        return _cast(self, np.bool_)
 
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``x.to(dtype)``, ``x.to(other)`` (its dtype), ``x.to('cpu')`` (no change)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import NO_KWARGS, Tensor
+from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
 from chainrule.core.trace import note_view
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim
@@ -51,7 +51,17 @@ class TorchShapeMethods:
                 return self._trace.record(np.ndarray.view, (self, shape[0]), {})  # NumPy's
             raise TypeError(f"view({np.dtype(shape[0])}) reinterprets the bits of a {self.dtype} Tensor, which "
                             "has no derivative; convert with .to(dtype), or use x.numpy().view(dtype)")
-        return cnp.reshape(self, as_shape(shape))
+        shape = as_shape(shape)
+        v = self._value
+        if v.__class__ is np.ndarray and not v.flags.c_contiguous and is_eager(self):
+            try:  # a view of these strides, or PyTorch's refusal (a copy would not share the writes)
+                np.reshape(v, shape, copy=False)
+            except ValueError as e:
+                if "copy" in str(e):  # (another size: the reshape below says so)
+                        raise TensorError(f"view size is not compatible with input tensor's size and stride "
+                                      f"({self.shape} to {shape}: a view of these strides is impossible). Use "
+                                      ".reshape(...) instead.") from None
+        return cnp.reshape(self, shape)
 
     def view_as(self, other):
         return cnp.reshape(self, other.shape)
