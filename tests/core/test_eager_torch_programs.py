@@ -108,8 +108,17 @@ def views_and_strides(L):
     return out + [t.reshape(6), v, x, t[:, :1].view(3)]
 
 
-PROGRAMS = [retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs, casts_to_the_same_dtype,
-            where_of_a_condition, views_and_strides]
+def median_of_ties_and_nan(L):
+    out = []
+    for values in ([1.0, 1.0, 2.0], [3.0, 1.0, 2.0, 2.0], [float("nan"), 1.0, float("nan")], [0.1, 0.1, 0.1, 5.0]):
+        c = L.tensor(values, dtype=L.float64, requires_grad=True)
+        m = c.median()
+        out += [m, L.autograd.grad(m, c)[0]]
+    return out + [L.tensor([3, 1, 2]).median(), L.tensor([[3.0, 1.0], [2.0, 5.0]], dtype=L.float32).median()]
+
+
+PROGRAMS = [median_of_ties_and_nan, retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs,
+            casts_to_the_same_dtype, where_of_a_condition, views_and_strides]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)

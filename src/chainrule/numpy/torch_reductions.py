@@ -15,7 +15,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, is_eager, values_indices
 
@@ -157,10 +157,17 @@ class TorchReductionMethods:
     def median(self, dim=None, keepdim=False):
         """PyTorch's median: the lower of the two middle values; with ``dim``, (values,
         indices)."""
-        if dim is None:
+        if dim is None:  # NaN if there is one; the gradient shared by the elements equal to it, as PyTorch's
             flat = cnp.ravel(self)
-            k = (flat.shape[0] - 1) // 2
-            return flat[int(np.argsort(plain(flat), kind="stable")[k])]
+            v = plain(flat)
+            if v.size == 0:
+                raise TensorError("median() of an empty Tensor: give dim=")
+            if v.dtype.kind not in "fc":
+                return flat[int(np.argsort(v, kind="stable")[(v.size - 1) // 2])]
+            nan = np.isnan(v)
+            value = v[nan][0] if nan.any() else np.sort(v)[(v.size - 1) // 2]
+            hit = nan if nan.any() else v == value
+            return cnp.sum(cnp.where(hit, flat - value, 0)) / int(hit.sum()) + value
         k = (self.shape[dim] - 1) // 2
         return _pick(self, dim, keepdim, lambda v, axis: np.take(np.argsort(v, axis=axis, kind="stable"), k, axis))
 
