@@ -164,3 +164,47 @@ def test_a_gradient_of_another_shape_is_refused_by_name():
 
     with pytest.raises(RuntimeError, match="Bad.backward returned a gradient of shape"):
         Bad.apply(cr.ones(3, requires_grad=True)).sum().backward()
+
+
+def _second_order(lib):
+    class Exp(lib.autograd.Function):  # saves its output
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    class Mul(lib.autograd.Function):  # saves its inputs, and an intermediate (a constant of backward)
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b, a * 2)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b, twice = ctx.saved_tensors
+            return g * b + 0 * twice, g * a
+
+    return Exp, Mul
+
+
+@pytest.mark.parametrize("which", ["Exp", "Mul"])
+def test_saved_tensors_differentiate_again_with_create_graph_as_pytorch(which):
+    results = []
+    for lib in (cr, torch):
+        Exp, Mul = _second_order(lib)
+        x = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([1.5, 2.0, -0.5], dtype=lib.float64, requires_grad=True)
+        out = Exp.apply(x * w) if which == "Exp" else Mul.apply(x * x, w)
+        gx, gw = lib.autograd.grad((out * out).sum(), (x, w), create_graph=True)
+        (gx.pow(2).sum() + (gw * x).sum()).backward()
+        results.append([gx.requires_grad, gw.requires_grad, gx.detach().numpy(), x.grad.numpy(), w.grad.numpy()])
+    ours, theirs = results
+    assert ours[:2] == theirs[:2] == [True, True]
+    for a, b in zip(ours[2:], theirs[2:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

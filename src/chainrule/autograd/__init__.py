@@ -58,13 +58,22 @@ class FunctionCtx:
 
     def __init__(self, needs_input_grad: tuple):
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors: tuple = ()
+        self._saved: tuple = ()
+        self._graph: dict = {}  # during a create_graph backward: saved Tensor's id -> it on the graph
         self.materialize_grads = True
         self.non_differentiable: set = set()
 
     def save_for_backward(self, *tensors) -> None:
         """Keep Tensors (or None) for ``backward``, read back as ``ctx.saved_tensors``."""
-        self.saved_tensors = tuple(tensors)
+        self._saved = tuple(tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What :meth:`save_for_backward` kept; in a backward pass with ``create_graph=True``,
+        the inputs and outputs among them as the Tensors on the graph (so what ``backward``
+        computes from them differentiates again, as in PyTorch)."""
+        graph = self._graph
+        return tuple(graph.get(id(t), t) for t in self._saved) if graph else self._saved
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Outputs (an index, a mask) that carry no gradient."""
@@ -139,7 +148,15 @@ class Function:
             for k, gk in enumerate(grads):
                 if gk is None and ctx.materialize_grads:
                     grads[k] = np.zeros_like(values[k])
-            returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
+            if is_grad_enabled() and ctx._saved:  # create_graph: the saved inputs and outputs on the graph
+                again = prim(*inputs)  # the stored outputs, recorded again from the inputs on the graph
+                again = list(again) if several else [again]
+                ctx._graph = {id(detached[i]): inputs[k] for k, i in enumerate(at)}
+                ctx._graph.update({id(o): a for o, a in zip(outs, again, strict=True) if isinstance(o, Tensor)})
+            try:
+                returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
+            finally:
+                ctx._graph = {}
             returned = returned if isinstance(returned, tuple) else (returned,)
             if len(returned) < len(args):
                 raise RuntimeError(f"{cls.__name__}.backward returned {len(returned)} gradients; forward took "
