@@ -117,7 +117,17 @@ def median_of_ties_and_nan(L):
     return out + [L.tensor([3, 1, 2]).median(), L.tensor([[3.0, 1.0], [2.0, 5.0]], dtype=L.float32).median()]
 
 
-PROGRAMS = [median_of_ties_and_nan, retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs,
+def masked_scatter_argwhere_diagonal(L):
+    x = L.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], dtype=L.float64, requires_grad=True)
+    src = L.arange(6, dtype=L.float64).requires_grad_()
+    m = x > 0
+    y = x.masked_scatter(m, src * 10)
+    d = L.arange(24, dtype=L.float64).reshape(2, 3, 4).diagonal(dim1=1, dim2=2)
+    (y * y).sum().backward()
+    return [y, x.grad, src.grad, L.argwhere(m), m.argwhere(), d, x.diagonal()]
+
+
+PROGRAMS = [masked_scatter_argwhere_diagonal, median_of_ties_and_nan, retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs,
             casts_to_the_same_dtype, where_of_a_condition, views_and_strides]
 
 

@@ -264,6 +264,10 @@ class TorchReductionMethods:
             return tuple(Tensor(i.astype(np.int64), EAGER) for i in np.nonzero(plain(self)))
         return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
 
+    def argwhere(self):
+        """PyTorch's ``argwhere``: the (n, ndim) int64 indices of the nonzero elements."""
+        return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
+
 
 def _power_of_positive(v, e: float):
     """``v ** e`` for ``v >= 0`` whose derivative is 0 where ``v`` is 0, as in PyTorch's

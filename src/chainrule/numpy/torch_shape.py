@@ -231,6 +231,22 @@ class TorchShapeMethods:
     def masked_fill(self, mask, value):
         return fill_where(self, plain(mask), value)
 
+    def masked_scatter(self, mask, source):
+        """``self`` with the elements where ``mask`` holds taken in turn from ``source``
+        (differentiable in both), as PyTorch's."""
+        mask = np.broadcast_to(plain(mask), np.broadcast_shapes(np.shape(plain(mask)), self.shape))
+        count = int(mask.sum())
+        if count > int(np.size(plain(source))):
+            raise TensorError(f"masked_scatter: the mask selects {count} elements but source has only "
+                              f"{int(np.size(plain(source)))}")
+        order = np.where(mask, np.cumsum(mask.ravel()).reshape(mask.shape) - 1, 0)
+        return cnp.where(mask, cnp.take(cnp.ravel(source), order), self)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, *, dim1: int | None = None,
+                 dim2: int | None = None):
+        """The diagonal over ``axis1``/``axis2`` (PyTorch's ``dim1``/``dim2``), as the last dim."""
+        return cnp.diagonal(self, offset, axis1 if dim1 is None else dim1, axis2 if dim2 is None else dim2)
+
     def masked_select(self, mask):
         mask = np.broadcast_to(plain(mask), np.broadcast_shapes(np.shape(plain(mask)), self.shape))
         return cnp.broadcast_to(self, mask.shape)[mask]
