@@ -127,8 +127,8 @@ def masked_scatter_argwhere_diagonal(L):
     return [y, x.grad, src.grad, L.argwhere(m), m.argwhere(), d, x.diagonal()]
 
 
-PROGRAMS = [masked_scatter_argwhere_diagonal, median_of_ties_and_nan, retain_grad, state_dict_variants, normal_draws, floor_divide, sign_then_abs,
-            casts_to_the_same_dtype, where_of_a_condition, views_and_strides]
+PROGRAMS = [masked_scatter_argwhere_diagonal, median_of_ties_and_nan, retain_grad, state_dict_variants, normal_draws,
+            floor_divide, sign_then_abs, casts_to_the_same_dtype, where_of_a_condition, views_and_strides]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.__name__)

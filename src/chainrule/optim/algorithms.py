@@ -38,6 +38,8 @@ class SGD(Optimizer):
     [0.8]
     """
 
+    torch_flags = ("foreach", "differentiable", "fused")
+
     def __init__(
         self,
         params: Iterable,
@@ -47,6 +49,7 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
         maximize: bool = False,
+        **flags,
     ):
         _check("learning rate", lr)
         _check("momentum", momentum)
@@ -57,6 +60,7 @@ class SGD(Optimizer):
             params,
             {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
              "nesterov": nesterov, "maximize": maximize},
+            flags,
         )
 
     def _update(self, p, g, state, group):
@@ -92,6 +96,8 @@ class Adam(Optimizer):
     True
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable", "fused")
+
     def __init__(
         self,
         params: Iterable,
@@ -103,6 +109,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         *,
         decoupled_weight_decay: bool = False,
+        **flags,
     ):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -113,6 +120,7 @@ class Adam(Optimizer):
             params,
             {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
              "amsgrad": amsgrad, "maximize": maximize, "decoupled_weight_decay": bool(decoupled_weight_decay)},
+            flags,
         )
 
     def _update(self, p, g, state, group):
@@ -161,8 +169,10 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
         maximize: bool = False,
+        **flags,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True,
+                         **flags)
 
 
 class RMSprop(Optimizer):
@@ -171,6 +181,8 @@ class RMSprop(Optimizer):
     v ← αv + (1 − α)g²;  d ← √(v − ḡ²) (centred, ḡ the mean gradient) or √v;
     θ ← θ − η g / (d + ε)   (with momentum: b ← μb + g/(d + ε), θ ← θ − ηb).
     """
+
+    torch_flags = ("foreach", "capturable", "differentiable")
 
     def __init__(
         self,
@@ -182,6 +194,7 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
         maximize: bool = False,
+        **flags,
     ):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -192,6 +205,7 @@ class RMSprop(Optimizer):
             params,
             {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
              "momentum": momentum, "centered": centered, "maximize": maximize},
+            flags,
         )
 
     def _update(self, p, g, state, group):
@@ -231,6 +245,8 @@ class Adagrad(Optimizer):
     """Adagrad (Duchi et al., 2011): s ← s + g²;  θ ← θ − η/(1 + (t − 1)δ) · g / (√s + ε),
     δ the learning-rate decay."""
 
+    torch_flags = ("foreach", "differentiable", "fused")
+
     def __init__(
         self,
         params: Iterable,
@@ -240,6 +256,7 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
         maximize: bool = False,
+        **flags,
     ):
         _check("learning rate", lr)
         _check("lr_decay", lr_decay)
@@ -250,6 +267,7 @@ class Adagrad(Optimizer):
             params,
             {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
              "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize},
+            flags,
         )
 
     def _update(self, p, g, state, group):

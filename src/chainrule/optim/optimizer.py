@@ -20,6 +20,20 @@ from chainrule.core.tensor import Tensor
 __all__ = ["Optimizer"]
 
 
+_FLAG_DEFAULTS = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
+
+
+def _torch_flags(cls: type, flags: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in flags if k not in cls.torch_flags]
+    if unknown:
+        raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}")
+    if flags.get("differentiable"):
+        raise NotImplementedError(f"{cls.__name__}(differentiable=True): chainrule's optimizer steps update the "
+                                  "parameters in place, off the graph; to differentiate through a step, write it "
+                                  "as a function (chainrule.optim.functional) inside chainrule.grad")
+    return {k: flags.get(k, _FLAG_DEFAULTS[k]) for k in cls.torch_flags}
+
+
 class Optimizer:
     """Base class: subclasses define ``defaults`` and ``_update(p, g, state, group)``.
 
@@ -36,8 +50,16 @@ class Optimizer:
 
     _state_is_flat = False  # True where the state holds vectors over all parameters (L-BFGS)
 
-    def __init__(self, params: Iterable, defaults: dict[str, Any]):
-        self.defaults = dict(defaults)
+    # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
+    # differentiable step that a built-in optimizer takes, kept in its groups as PyTorch
+    # keeps them (one NumPy step serves every kernel); a subclass of the user's has none
+    torch_flags: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable, defaults: dict[str, Any], flags: dict[str, Any] | None = None):
+        defaults = dict(defaults)
+        if flags is not None or type(self).torch_flags:
+            defaults.update(_torch_flags(type(self), flags or {}))
+        self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         # per parameter, made on first use as PyTorch's (self.state[p] in a custom step)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)

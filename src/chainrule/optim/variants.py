@@ -53,13 +53,15 @@ class Adamax(Optimizer):
     0.9
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
-                                  "weight_decay": weight_decay, "maximize": maximize})
+                                  "weight_decay": weight_decay, "maximize": maximize}, flags)
 
     def _update(self, p, g, state, group):
         (b1, b2), eps = group["betas"], group["eps"]
@@ -90,16 +92,18 @@ class NAdam(Optimizer):
     ['betas', 'decoupled_weight_decay', 'eps', 'lr', 'maximize', 'momentum_decay', 'weight_decay']
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         _check("momentum_decay", momentum_decay)
         super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
                                   "weight_decay": weight_decay, "momentum_decay": momentum_decay,
-                                  "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize})
+                                  "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}, flags)
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
@@ -136,15 +140,17 @@ class RAdam(Optimizer):
     0.001
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False):
+                 maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
                                   "weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flags)
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
@@ -182,15 +188,17 @@ class Adadelta(Optimizer):
     0.9
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False):
+                 weight_decay: float = 0.0, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"invalid rho value: {rho}; it must lie in [0, 1]")
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flags)
 
     def _update(self, p, g, state, group):
         rho, eps = group["rho"], group["eps"]
@@ -224,13 +232,15 @@ class Rprop(Optimizer):
     [0.5, -0.5]
     """
 
+    torch_flags = ("foreach", "capturable", "differentiable")
+
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False):
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"invalid eta values: {etas[0]}, {etas[1]}; they need 0 < eta- < 1 < eta+")
         super().__init__(params, {"lr": lr, "etas": tuple(etas), "step_sizes": tuple(step_sizes),
-                                  "maximize": maximize})
+                                  "maximize": maximize}, flags)
 
     def _update(self, p, g, state, group):
         (eta_minus, eta_plus), (smallest, largest) = group["etas"], group["step_sizes"]
