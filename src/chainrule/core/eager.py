@@ -31,7 +31,7 @@ from chainrule.core.dtypes import (
     get_default_dtype,
     set_default_dtype,
 )
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
 from chainrule.core.values import MIRROR, plain
 
@@ -80,9 +80,9 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
         if t._node is None:
             kind = np.result_type(t._value).kind
             if kind not in "fc":
-                raise TypeError(
-                    f"only floating-point or complex Tensors can require grad, not "
-                    f"{np.result_type(t._value)}; convert with .astype(float) first"
+                raise TensorTypeError(
+                    f"only Tensors of floating point and complex dtype can require gradients, not "
+                    f"{np.result_type(t._value)}; convert with .float() (or .astype(float)) first"
                 )
             node = EagerNode(None, (), None, None, None)
             node.tensor_ref = weakref.ref(t)

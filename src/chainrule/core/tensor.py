@@ -17,7 +17,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "deepcopy_eager", "eager_error"]
+__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "TensorTypeError", "deepcopy_eager",
+           "eager_error"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -46,6 +47,11 @@ class TensorError(RuntimeError, ValueError):
     """What NumPy raises as a ValueError (shapes that do not broadcast, a reshape to another
     size, an ambiguous truth value), raised by an operation on eager Tensors: a
     RuntimeError, as PyTorch raises, and still a ValueError, as NumPy code expects."""
+
+
+class TensorTypeError(RuntimeError, TypeError):
+    """A Tensor of a dtype an eager operation does not take (an integer Tensor that should
+    require grad): a RuntimeError, as PyTorch raises, and a TypeError."""
 
 
 def eager_error(name: str, error: ValueError, values) -> Exception:
