@@ -56,6 +56,11 @@ FUNCTIONS = {
     "norm": lambda L, F, x: x.norm(),
     "norm_dim": lambda L, F, x: L.stack([x, x * 0 + 1]).norm(dim=1),
     "softmax": lambda L, F, x: F.softmax(x, 0),
+    "maximum": lambda L, F, x: L.maximum(x, L.zeros_like(x)),
+    "minimum": lambda L, F, x: x.minimum(L.zeros_like(x) + 1),
+    "maximum_flipped": lambda L, F, x: L.maximum(x, x.flip(0)),
+    "max_of_two": lambda L, F, x: L.max(x, x.flip(0) * 2) + L.min(x, L.ones_like(x)),
+    "maximum_number": lambda L, F, x: x.maximum(L.tensor(0.5, dtype=L.float64)),
 }
 
 

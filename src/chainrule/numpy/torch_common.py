@@ -15,12 +15,13 @@ from collections import namedtuple
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 
-__all__ = ["CPU", "Device", "Size", "as_axes", "as_eager", "as_shape", "axis_or_dim", "is_eager",
+__all__ = ["CPU", "Device", "Size", "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
            "legacy_value", "nonnegative_dim", "values_indices", "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -97,6 +98,18 @@ def legacy_value(args: tuple, dtype: np.dtype | None, name: str):
         raise TypeError(f"{name}() takes sizes (ints) or a sequence of data, got a {type(data).__name__}; for "
                         "a 0-d Tensor write chainrule.tensor(value)")
     return np.array(plain(data), dtype=dtype)
+
+
+def elementwise_extreme(x, other, greater: bool):
+    """PyTorch's ``maximum`` (``greater``) or ``minimum`` of an eager Tensor: the gradient
+    to the winner, halved at a tie, and to both where either is NaN (the result is NaN);
+    NumPy's rule (the mirror's) inside the transforms and for integers."""
+    if not is_eager(x) or x.dtype.kind not in "fc" or (isinstance(other, Tensor) and not is_eager(other)):
+        return cnp.maximum(x, other) if greater else cnp.minimum(x, other)
+    a, b = undifferentiated(x), undifferentiated(other)
+    wins = a > b if greater else a < b
+    both = x * 0.5 + other * 0.5
+    return cnp.where(cnp.isnan(a) | cnp.isnan(b), x + other, cnp.where(a == b, both, cnp.where(wins, x, other)))
 
 
 def is_eager(x) -> bool:

@@ -17,7 +17,7 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import as_eager, is_eager
+from chainrule.numpy.torch_common import as_eager, elementwise_extreme, is_eager
 from chainrule.numpy.torch_promotion import comparison_operands
 from chainrule.numpy.torch_shape import fill_where
 
@@ -216,10 +216,10 @@ class TorchElementwiseMethods:
         return cnp.abs(self)
 
     def maximum(self, other):
-        return cnp.maximum(self, other)
+        return elementwise_extreme(self, other, True)
 
     def minimum(self, other):
-        return cnp.minimum(self, other)
+        return elementwise_extreme(self, other, False)
 
     def lerp(self, end, weight):
         return self + weight * (end - self)

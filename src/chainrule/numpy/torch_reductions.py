@@ -17,7 +17,7 @@ from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
-from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, is_eager, values_indices
+from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, elementwise_extreme, is_eager, values_indices
 
 __all__ = ["TorchReductionMethods"]
 
@@ -87,6 +87,14 @@ def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, ext
 
 
 
+def _maximum(x, other):
+    return elementwise_extreme(x, other, True)
+
+
+def _minimum(x, other):
+    return elementwise_extreme(x, other, False)
+
+
 class TorchReductionMethods:
     """PyTorch's reductions and sorting, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
@@ -131,13 +139,13 @@ class TorchReductionMethods:
         """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
         (values, indices); ``max(other)``: the elementwise maximum; ``axis=`` (or ``out=``,
         ``initial=``, ``where=``): NumPy's."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.maximum, cnp.argmax, cnp.max,
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, _maximum, cnp.argmax, cnp.max,
                         numpy_keywords(out, initial, where))
 
     def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
             initial=_NO, where=_NO):
         """As :meth:`max`, for the minimum."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, cnp.minimum, cnp.argmin, cnp.min,
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, _minimum, cnp.argmin, cnp.min,
                         numpy_keywords(out, initial, where))
 
     def amax(self, dim=None, keepdim=False):
