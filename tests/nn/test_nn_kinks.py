@@ -61,6 +61,8 @@ FUNCTIONS = {
     "maximum_flipped": lambda L, F, x: L.maximum(x, x.flip(0)),
     "max_of_two": lambda L, F, x: L.max(x, x.flip(0) * 2) + L.min(x, L.ones_like(x)),
     "maximum_number": lambda L, F, x: x.maximum(L.tensor(0.5, dtype=L.float64)),
+    "abs": lambda L, F, x: L.abs(x) + abs(x * 2) + x.abs() * 3,
+    "l1": lambda L, F, x: F.l1_loss(x, L.zeros_like(x) + 0.5, reduction="none"),
 }
 
 

@@ -703,7 +703,8 @@ def l1_loss(input, target, reduction: str = "mean"):
     """Mean absolute error |input − target|."""
     _check_reduction(reduction)
     target = _check_same_shape(input, target, "l1_loss")
-    return _reduce(cnp.abs(input - target), reduction)
+    d = input - target
+    return _reduce(d.abs() if isinstance(d, Tensor) else cnp.abs(d), reduction)  # PyTorch's at NaN too
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):

@@ -12,7 +12,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
@@ -212,8 +212,14 @@ class TorchElementwiseMethods:
     def atan(self):
         return cnp.arctan(self)
 
-    def absolute(self):
-        return cnp.abs(self)
+    def abs(self):
+        """|x|; on an eager floating Tensor its derivative at NaN is 0, PyTorch's sign(NaN)."""
+        if not is_eager(self) or self.dtype.kind != "f":
+            return cnp.abs(self)
+        nan = cnp.isnan(undifferentiated(self))
+        return cnp.where(nan, undifferentiated(self), cnp.abs(cnp.where(nan, 0.0, self)))
+
+    absolute = __abs__ = abs
 
     def maximum(self, other):
         return elementwise_extreme(self, other, True)
