@@ -89,7 +89,8 @@ class NAdam(Optimizer):
 
     >>> from chainrule import nn, optim
     >>> sorted(optim.NAdam(nn.Linear(2, 1).parameters()).defaults)
-    ['betas', 'decoupled_weight_decay', 'eps', 'lr', 'maximize', 'momentum_decay', 'weight_decay']
+    ['betas', 'capturable', 'decoupled_weight_decay', 'differentiable', 'eps', 'foreach', 'lr', 'maximize',
+     'momentum_decay', 'weight_decay']
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
