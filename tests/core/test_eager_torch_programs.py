@@ -145,6 +145,7 @@ ERRORS = {  # name: a call that PyTorch refuses with a RuntimeError (NumPy's Val
     "reshape": lambda L: L.ones(2, 3).reshape(4, -1),
     "stack": lambda L: L.stack([L.ones(2), L.ones(3)]),
     "bool": lambda L: bool(L.ones(2)),
+    "item": lambda L: L.ones(2, 2).item(),
     "broadcast_grad": lambda L: L.ones(2, 3, requires_grad=True) * L.ones(3, 2),
 }
 

@@ -235,7 +235,11 @@ class Tensor:
     def item(self, *index):
         """The value of a one-element Tensor (or of the element ``index`` names) as a
         Python number."""
-        return np.asarray(self.primal("a Python number")).item(*index)
+        value = np.asarray(self.primal("a Python number"))
+        if not index and value.size != 1:  # a RuntimeError too, as PyTorch's
+            raise TensorError(f"a Tensor with {value.size} elements cannot be converted to a Python number "
+                              "with item(); reduce it first (x.sum().item()) or use x.tolist()")
+        return value.item(*index)
 
     def tolist(self):
         return np.asarray(self.primal("a list")).tolist()
