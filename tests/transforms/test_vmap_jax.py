@@ -3,6 +3,7 @@ written as JAX users write them, run by both libraries in float64 and compared t
 errors raised where JAX raises; Modules (per-example gradients, ensembles) against the
 same model written for JAX."""
 
+import inspect
 import warnings
 from types import SimpleNamespace
 
@@ -257,3 +258,112 @@ def test_numpy_array_indexed_by_a_batched_index_names_the_way_out():
     with pytest.raises(TypeError, match=r"take\(array, index, axis=0\)"):
         cr.vmap(lambda i: table[i])(np.array([1, 2]))
     np.testing.assert_array_equal(cr.vmap(lambda i: cnp.take(table, i, axis=0))(np.array([1, 2])), [1.0, 2.0])
+
+
+# -- an index out of bounds: NumPy's IndexError, batched or not (JAX clamps, fills or drops) ----
+_X = np.arange(12.0).reshape(3, 4)
+OUT_OF_BOUNDS = {  # name: (one example's function, in either library, of (x, i))
+    "x[i]": lambda L, x, i: x[i],
+    "x[i] + 1 under grad": lambda L, x, i: L.grad(lambda x: x[i] * x[0])(x),
+    "x[:, i] of a matrix": lambda L, x, i: L.np.outer(x, x)[:, i],
+    "take": lambda L, x, i: L.np.take(x, i),
+    "take_along_axis": lambda L, x, i: L.np.take_along_axis(x, L.np.stack([i, 0]), axis=0),
+    "at[i].get": lambda L, x, i: L.at(x)[i].get(),
+    "at[i].set": lambda L, x, i: L.at(x)[i].set(0.0),
+    "at[i].add": lambda L, x, i: L.at(x)[i].add(1.0),
+    "at[i].max": lambda L, x, i: L.at(x)[i].max(1.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_OF_BOUNDS))
+@pytest.mark.parametrize("index_batched", [True, False])
+def test_index_out_of_bounds_raises_batched_as_unbatched(name, index_batched):
+    f = OUT_OF_BOUNDS[name]
+    i = np.array([1, 5, -1]) if index_batched else np.array([5, 5, 5])
+    first = 1 if index_batched else 0  # the first example out of bounds
+    with pytest.raises(IndexError, match=r"^index 5 is out of bounds for axis \d with size 4$") as unbatched:
+        f(CR, cr.tensor(_X[first]), 5)
+    for x_axes in (0, None):
+        jax.vmap(lambda x, i: f(JAX, x, i), in_axes=(x_axes, 0))(  # JAX: no error
+            JAX.tensor(_X if x_axes == 0 else _X[0]), i)
+        # the example's own error (its axes, not the batch's), naming the example
+        with pytest.raises(IndexError) as batched:
+            cr.vmap(lambda x, i: f(CR, x, i), in_axes=(x_axes, 0))(cr.tensor(_X if x_axes == 0 else _X[0]), i)
+        assert str(batched.value) == f"{unbatched.value} (in example {first} of the 3 that vmap maps over)"
+    # nested maps and jit name each level's example
+    with pytest.raises(IndexError) as nested:
+        cr.jit(cr.vmap(cr.vmap(lambda x, i: f(CR, x, i), in_axes=(None, 0)), in_axes=(None, 1)))(
+            cr.tensor(_X[0]), np.stack([i, i], 1))
+    assert str(nested.value) == (f"{unbatched.value} (in example 0 of the 2 that vmap maps over) "
+                                 f"(in example {first} of the 3 that vmap maps over)")
+    # in bounds, negative indices included, the values are JAX's
+    ok = np.array([1, -4, 3])
+    assert_same(cr.vmap(lambda x, i: f(CR, x, i))(_X, ok), jax.vmap(lambda x, i: f(JAX, x, i))(_X, ok))
+
+
+# -- result dtypes: batched as unbatched; NumPy's where JAX's differ (docs/vmap.md) ----------------
+_B = np.array([[True, False, True], [False, False, True]])
+_S = np.sort(np.random.default_rng(5).normal(size=(2, 5)), axis=1)
+DTYPES = {  # name: (one example's function of (L, example), batch, chainrule's dtype, JAX's)
+    "mean of bool": (lambda L, b: L.np.mean(b), _B, np.float64, np.float32),
+    "mean of int32": (lambda L, b: L.np.mean(b), _B.astype(np.int32), np.float64, np.float32),
+    "var of bool": (lambda L, b: L.np.var(b), _B, np.float64, np.float32),
+    "std of bool, axis": (lambda L, b: L.np.std(b, axis=0), _B, np.float64, np.float32),
+    "average of bool": (lambda L, b: L.np.average(b), _B, np.float64, np.float32),
+    "mean of int64": (lambda L, b: L.np.mean(b), _B.astype(np.int64), np.float64, np.float64),
+    "mean of float32": (lambda L, b: L.np.mean(b), _B.astype(np.float32), np.float32, np.float32),
+    "searchsorted": (lambda L, s: L.np.searchsorted(s, 0.1), _S, np.int64, np.int32),
+    "searchsorted, right": (lambda L, s: L.np.searchsorted(s, s[:2], side="right"), _S, np.int64, np.int32),
+    "digitize": (lambda L, s: L.np.digitize(s[:2], s), _S, np.int64, np.int32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DTYPES))
+def test_result_dtype_batched_as_unbatched(name):
+    f, batch, ours, theirs = DTYPES[name]
+    assert np.asarray(f(CR, batch[0])).dtype == ours
+    got = cr.vmap(lambda v: f(CR, v))(batch)
+    assert got.dtype == ours
+    assert cr.jit(cr.vmap(lambda v: f(CR, v)))(batch).dtype == ours
+    want = jax.vmap(lambda v: f(JAX, v))(batch)
+    assert want.dtype == theirs and jnp.asarray(f(JAX, batch[0])).dtype == theirs
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def _stats_functions():
+    """(distribution, function, arguments) of every function in both libraries' scipy.stats,
+    its arguments float32 arrays or Python numbers, in its support."""
+    values = {"x": 1.3, "q": 0.3, "k": 2.0, "loc": 1.0, "scale": 1.5, "df": 3.0, "a": 2.0, "b": 3.0,
+              "p": 0.3, "n": 5.0, "mu": 2.0}
+    at = {"pareto": {"x": 3.0}, "bernoulli": {"k": 1.0}}
+    cases = []
+    for dist in cst.__all__:
+        for fun in getattr(cst, dist).__all__:
+            theirs = getattr(getattr(JAX.stats, dist, None), fun, None)
+            params = list(inspect.signature(getattr(getattr(cst, dist), fun)).parameters)
+            if theirs is None or dist == "multinomial" or not set(params) <= set(values) or len(
+                    inspect.signature(theirs).parameters) < len(params):
+                continue
+            cases.append((dist, fun, {p: at.get(dist, {}).get(p, values[p]) for p in params}))
+    return cases
+
+
+@pytest.mark.parametrize("dist,fun,args", _stats_functions(), ids=lambda v: v if isinstance(v, str) else "-")
+@pytest.mark.parametrize("first_only", [True, False])
+def test_stats_float32_keeps_its_dtype(dist, fun, args, first_only):
+    ours, theirs = getattr(getattr(cst, dist), fun), getattr(getattr(JAX.stats, dist), fun)
+    k = 1 if first_only else len(args)  # float32 arrays, the other parameters Python numbers
+    # (a count stays a whole number: SciPy's mass off the integers is 0, JAX's is not)
+    counts = {"poisson", "binom", "nbinom", "geom", "bernoulli", "betabinom"}
+    batch = [(np.array([[0, 1, 0], [1, 0, 0]], np.float32) if dist in counts and name in ("k", "n", "loc") else
+              np.linspace(-0.1, 0.1, 6, dtype=np.float32).reshape(2, 3)) + np.float32(a)
+             for name, a in list(args.items())[:k]]
+    args = list(args.values())
+    got = cr.vmap(lambda *b: ours(*b, *args[k:]))(*batch)
+    want = jax.vmap(lambda *b: theirs(*b, *args[k:]))(*batch)
+    # float32 in, float32 out, batched or not; JAX's norm.ppf and isf widen to float64
+    assert np.asarray(ours(*[b[0] for b in batch], *args[k:])).dtype == got.dtype == np.float32
+    assert want.dtype == (np.float64 if (dist, fun) in {("norm", "ppf"), ("norm", "isf")} else np.float32)
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-5)
+    g = cr.vmap(cr.grad(lambda *b: ours(*b, *args[k:])))(*[b[:, 0] for b in batch])
+    assert g.dtype == np.float32

@@ -191,7 +191,10 @@ class BatchTrace(Trace):
                 _warn_loop(prim.__name__)
                 ans = loop_over_examples(self, prim, args, kwargs)
             else:
-                ans = rule(prim, batched, *vals, **kwargs)
+                try:
+                    ans = rule(prim, batched, *vals, **kwargs)
+                except IndexError as error:
+                    raise _example_error(self, prim, args, kwargs, error) from None
                 if (rule in _KEEP_UNITS and args[0].__class__ is UnitBatchTensor
                         and args[0].scale is not None and len(args) <= 2
                         and (not kwargs or kwargs == _C_ORDER) and _plain_or_recorded(ans)):
@@ -239,7 +242,10 @@ class BatchTrace(Trace):
         if rule is None:
             ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
         else:
-            ans = rule(self, fun, batched, *vals, **kwargs)
+            try:
+                ans = rule(self, fun, batched, *vals, **kwargs)
+            except IndexError as error:
+                raise _example_error(self, fun, args, kwargs, error, call=self.call_below) from None
             if ans is NotImplemented:
                 ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
         if isinstance(ans, tuple | list):
@@ -468,6 +474,23 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
             "(its output shape depends on the values)"
         )
     return cnp.stack(results)
+
+
+def _example_error(trace: BatchTrace, fun, args, kwargs, error: IndexError, call=None) -> IndexError:
+    """The error of a batched call that indexed out of bounds, as the function written for
+    one example sees it: the error of the first example that raises one when run on its
+    own (its axes counted as the example's, not the batch's), or ``error`` if none does."""
+    vals, batched = trace._unbox(args)
+    kw_batched = {k: isinstance(v, Tensor) and v._trace is trace for k, v in kwargs.items()}
+    kvals = {k: v._value if kw_batched[k] else v for k, v in kwargs.items()}
+    for b in range(trace.size):
+        a = [_example(v, b, f) for v, f in zip(vals, batched, strict=True)]
+        kw = {k: v[b] if kw_batched[k] else v for k, v in kvals.items()}
+        try:
+            call(fun, *a, **kw) if call is not None else fun(*a, **kw)
+        except IndexError as e:
+            return type(e)(f"{e} (in example {b} of the {trace.size} that vmap maps over)")
+    return error
 
 
 def _empty_batch_of(fun, vals, batched, kvals, kw_batched, call):

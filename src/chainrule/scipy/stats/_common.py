@@ -2,24 +2,79 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.registry import mirrors
 
-__all__ = ["exported", "standardize", "on_support", "counts", "log_diff_exp"]
+__all__ = ["LOG2", "exported", "inexact_args", "standardize", "on_support", "counts", "log_diff_exp"]
 
 
 def exported(distribution: str) -> Callable[[Callable], Callable]:
-    """Decorator: list ``distribution.function`` among the supported functions."""
+    """Decorator: list ``distribution.function`` among the supported functions, which
+    computes in the floating dtype of its array arguments (:func:`inexact_args`) and
+    returns its result in that dtype."""
 
     def deco(f: Callable) -> Callable:
-        return mirrors(None, "scipy.stats", f"{distribution}.{f.__name__}")(f)
+        @functools.wraps(f)
+        def function(*args, **kwargs):
+            args, kwargs = inexact_args(args, kwargs)
+            return in_dtype_of(f(*args, **kwargs), args, kwargs)
+
+        return mirrors(None, "scipy.stats", f"{distribution}.{f.__name__}")(function)
 
     return deco
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _floating(values) -> list:
+    return [v.dtype for v in values
+            if isinstance(getattr(v, "dtype", None), np.dtype) and v.dtype.kind in "fc"]
+
+
+def in_dtype_of(result, args, kwargs=None):
+    """A distribution's ``result`` in the floating dtype of its array arguments (float32
+    for float32 arguments, as JAX's), where a float64 constant widened it."""
+    floating = _floating([*args, *kwargs.values()] if kwargs else args)
+    if not floating or all(d == np.float64 for d in floating):
+        return result
+    dtype = np.result_type(*floating)
+    if getattr(result, "dtype", dtype) == dtype or np.dtype(result.dtype).kind != "f":
+        return result
+    return cnp.astype(result, dtype) if isinstance(result, Tensor) else np.asarray(result, dtype)
+
+
+def inexact_args(args, kwargs=None):
+    """``args`` (and ``kwargs``) in their floating arrays' dtype, as JAX promotes them: a
+    Python number, or an integer array, given with float32 arrays becomes float32, so that
+    a float32 input gives a float32 result (NumPy would widen it to float64 at the first
+    constant). Unchanged where no argument is a floating array.
+
+    >>> import numpy as np
+    >>> inexact_args((np.ones(2, np.float32), 2.0, np.arange(2)))[0][1:]
+    (array(2., dtype=float32), array([0., 1.], dtype=float32))
+    """
+    floating = _floating([*args, *kwargs.values()] if kwargs else args)
+    if not floating or all(d == np.float64 for d in floating):
+        return args, kwargs
+    dtype = np.result_type(*floating)
+
+    def cast(v):
+        if _is_number(v):
+            return np.asarray(v, dtype)
+        kind = getattr(getattr(v, "dtype", None), "kind", None)
+        if kind in ("i", "u"):
+            return cnp.astype(v, dtype) if isinstance(v, Tensor) else np.asarray(v, dtype)
+        return v
+
+    return tuple(map(cast, args)), ({k: cast(v) for k, v in kwargs.items()} if kwargs else kwargs)
 
 
 def standardize(x, loc, scale):
@@ -37,6 +92,7 @@ def on_support(inside, z, interior: float):
 
 
 NEG_INF = -np.inf
+LOG2 = float(np.log(2.0))  # a Python number: it takes the dtype of what it meets
 
 
 def counts(k, loc=0, high=None):
@@ -56,6 +112,6 @@ def counts(k, loc=0, high=None):
 def log_diff_exp(big, small):
     """``log(exp(big) - exp(small))`` for ``big >= small``, without cancellation."""
     d = small - big
-    near = d > -np.log(2.0)  # log(-expm1(d)) near 0, log1p(-exp(d)) in the tail
+    near = d > -LOG2  # log(-expm1(d)) near 0, log1p(-exp(d)) in the tail
     return big + cnp.where(near, cnp.log(-cnp.expm1(cnp.where(near, d, -1.0))),
                            cnp.log1p(-cnp.exp(cnp.where(near, -1.0, d))))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.scipy.stats._common import NEG_INF, exported, on_support, standardize
+from chainrule.scipy.stats._common import NEG_INF, exported, inexact_args, on_support, standardize
 
 __all__ = ["Standard", "location_scale"]
 
@@ -173,6 +173,7 @@ def _public(module: str, name: str, standard: Standard, body: Callable) -> Calla
             args = bound.args
         else:
             args = args + defaults[len(args) - required:]
+        args, _ = inexact_args(args)  # the defaults in the arguments' dtype too
         return body(args[0], args[1:required], args[required], args[required + 1])
 
     function.__name__ = function.__qualname__ = name

@@ -5,11 +5,10 @@ logarithms in all but ``beta``. ``beta <= 0`` gives nan, as SciPy's."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import gammaincc, gammaln
+from chainrule.scipy.stats._common import LOG2
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
@@ -30,7 +29,7 @@ def _logcdf(z, beta):
     return cnp.where(z < 0, cnp.log(tail), cnp.log1p(-tail))
 
 
-STANDARD = Standard(lambda z, beta: cnp.log(beta) - np.log(2.0) - gammaln(cnp.reciprocal(beta)) - cnp.abs(z) ** beta,
+STANDARD = Standard(lambda z, beta: cnp.log(beta) - LOG2 - gammaln(cnp.reciprocal(beta)) - cnp.abs(z) ** beta,
                     cdf=_cdf, logcdf=_logcdf, symmetric=True, valid=lambda beta: beta > 0, shapes=("beta",),
                     example=(0.5, 1.5))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)

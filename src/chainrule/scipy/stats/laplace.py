@@ -4,16 +4,13 @@ that of ``abs`` at 0, which is 0, as JAX's)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import on_support
+from chainrule.scipy.stats._common import LOG2, on_support
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
-_LOG2 = np.log(2.0)
 
 
 def _halves(z):
@@ -30,7 +27,7 @@ def _cdf(z):
 
 def _logcdf(z):
     below, lo, hi = _halves(z)
-    return cnp.where(below, lo - _LOG2, cnp.log1p(-0.5 * cnp.exp(-hi)))
+    return cnp.where(below, lo - LOG2, cnp.log1p(-0.5 * cnp.exp(-hi)))
 
 
 def _ppf(q):
@@ -39,7 +36,7 @@ def _ppf(q):
     return cnp.where(lower, cnp.log(2 * low), -cnp.log(2 - 2 * high))
 
 
-STANDARD = Standard(lambda z: -cnp.abs(z) - _LOG2, cdf=_cdf, logcdf=_logcdf, ppf=_ppf,
+STANDARD = Standard(lambda z: -cnp.abs(z) - LOG2, cdf=_cdf, logcdf=_logcdf, ppf=_ppf,
                     symmetric=True)
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = location_scale(__name__, STANDARD, __all__)
 

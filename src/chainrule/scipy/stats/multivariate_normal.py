@@ -23,7 +23,7 @@ from chainrule.scipy.stats._common import exported
 __all__ = ["logpdf", "pdf", "entropy"]
 
 _export = exported("multivariate_normal")
-_LOG_2PI = np.log(2 * np.pi)
+_LOG_2PI = float(np.log(2 * np.pi))  # a Python number: it takes the dtype of what it meets
 
 
 # -- the precision matrix, a primitive so that the rules below differentiate again -------

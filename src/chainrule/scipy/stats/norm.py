@@ -11,7 +11,7 @@ from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
-_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+_LOG_SQRT_2PI = float(0.5 * np.log(2 * np.pi))  # a Python number: it takes the dtype of what it meets
 STANDARD = Standard(lambda z: -0.5 * z * z - _LOG_SQRT_2PI, cdf=ndtr, logcdf=log_ndtr, ppf=ndtri,
                     symmetric=True)
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf, isf = location_scale(__name__, STANDARD, __all__)

@@ -11,7 +11,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import log_ndtr
-from chainrule.scipy.stats._common import NEG_INF, exported, log_diff_exp, standardize
+from chainrule.scipy.stats._common import LOG2, NEG_INF, exported, log_diff_exp, standardize
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
@@ -47,7 +47,7 @@ def _log_tails(x, a, b, loc, scale):
     z, inside, mass = _parts(x, a, b, loc, scale)
     below = cnp.where(z > a, _log_mass(a, cnp.where(z > a, z, b)) - mass, NEG_INF)
     above = cnp.where(z < b, _log_mass(cnp.where(z < b, z, a), b) - mass, NEG_INF)
-    near = -np.log(2.0)
+    near = -LOG2
     return (_valid(a, b, z, cnp.where(below > near, log_diff_exp(0.0, above), below)),
             _valid(a, b, z, cnp.where(above > near, log_diff_exp(0.0, below), above)))
 
