@@ -552,7 +552,7 @@ def _leaf_axes(prefix, tree, where: str) -> list:
     ):
         got = type(tree).__name__ if tnode is None else f"{tnode[0].__name__} of {len(tnode[2])}"
         mine = f"{kind.__name__} of {len(children)}"
-        if tnode is not None and tnode[0] is kind and len(tnode[2]) == len(children):
+        if tnode is not None and tnode[0] is kind and (len(tnode[2]) == len(children) or kind is dict):
             # the same kind and length: the keys (or fields) differ
             mine, got = (f"{kind.__name__} with keys {list(aux)}", f"{kind.__name__} with keys "
                          f"{list(tnode[1])}") if kind is dict else (f"{mine} ({aux!r})", f"{got} ({tnode[1]!r})")
@@ -742,6 +742,12 @@ def _unbatch_outputs(trace: BatchTrace, out, out_axes):
                     "batched inputs; give it an axis, or return an unbatched value there"
                 )
         else:
+            if not isinstance(leaf, Tensor) and np.asarray(leaf).dtype.kind in "OSUV":
+                raise TypeError(
+                    f"vmap: output {k} is {leaf!r} of type {type(leaf).__name__}, which is not "
+                    "an array or a number; return arrays (or pytrees of them), and keep other "
+                    "values out of the mapped function's results"
+                )
             if axis is None:
                 results.append(leaf)
                 continue
