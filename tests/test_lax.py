@@ -102,6 +102,29 @@ PROGRAMS = {
         np.array([0, 1, 5, 2, 3]), XS),
     "empty vmap of while_loop": lambda lib, lax, npm: lib.vmap(
         lambda a: lax.while_loop(lambda v: v < a, lambda v: v * 2, 1.0))(np.zeros(0)),
+    # dynamic slicing: a negative start counts from the end, every start is clamped to fit
+    "dynamic_slice, starts clamped": lambda lib, lax, npm: [
+        lax.dynamic_slice(XS, (i, j), (2, 2)) for i in INDICES for j in (-4, 0, 2, 7)],
+    "vmap of dynamic_slice": lambda lib, lax, npm: lib.vmap(
+        lambda x, i: lax.dynamic_slice(x, (i,), (2,)))(XS, INDICES),
+    "vmap of dynamic_slice, the operand shared": lambda lib, lax, npm: lib.vmap(
+        lambda i: lax.dynamic_slice(XS, (i, i), (3, 2)))(INDICES),
+    "vmap of grad of dynamic_slice_in_dim": lambda lib, lax, npm: lib.vmap(lib.grad(
+        lambda x, i: npm.sum(npm.sin(lax.dynamic_slice_in_dim(W @ x, i, 2)))))(XS, INDICES),
+    "jit of vmap of dynamic_index_in_dim": lambda lib, lax, npm: lib.jit(lib.vmap(
+        lambda i: (lax.dynamic_index_in_dim(XS, i), lax.dynamic_index_in_dim(XS, i, 1, False))))(INDICES),
+    "vmap of dynamic_update_slice": lambda lib, lax, npm: lib.vmap(
+        lambda x, u, i: lax.dynamic_update_slice(x, u, (i,)))(XS, XS[:, :2] * 9, INDICES),
+    "vmap of dynamic_update_slice, the update shared": lambda lib, lax, npm: lib.vmap(
+        lambda i: lax.dynamic_update_slice(XS, W[:2, :2], (i, i)))(INDICES),
+    "vmap of grad of dynamic_update_slice": lambda lib, lax, npm: lib.vmap(lib.grad(
+        lambda x, u, i: npm.sum(npm.sin(lax.dynamic_update_slice(x, u * x[0], (i,)))), argnums=(0, 1)))(
+        XS, XS[:, :2], INDICES),
+    "vmap of jacfwd of dynamic_update_index_in_dim": lambda lib, lax, npm: lib.vmap(lib.jacfwd(
+        lambda u, i: lax.dynamic_update_index_in_dim(XS, u ** 2, i, 0)))(XS, INDICES),
+    "dynamic_update_slice_in_dim": lambda lib, lax, npm: lax.dynamic_update_slice_in_dim(XS, W[:, :2], -1, 1),
+    "vmap of grad of clamp": lambda lib, lax, npm: lib.vmap(lib.grad(
+        lambda x: npm.sum(lax.clamp(-0.5, x, 0.5) ** 2)))(XS),
     "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
     "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
 }
@@ -133,6 +156,12 @@ def test_bad_calls_say_what_was_wrong():
         clax.scan(lambda c, x: (c, x), 0.0, None)
     with pytest.raises(ValueError, match="a 0-d value has none"):
         clax.scan(lambda c, x: (c, x), 0.0, 1.0)
+    with pytest.raises(TypeError, match=r"shape \(5, 3\) needs 2 start indices and sizes; got 1 and 2"):
+        clax.dynamic_slice(XS, (1,), (2, 2))
+    with pytest.raises(TypeError, match=r"the sizes \(6, 2\) do not fit in the shape \(5, 3\)"):
+        clax.dynamic_slice(XS, (0, 0), (6, 2))
+    with pytest.raises(TypeError, match="the same number of axes"):
+        clax.dynamic_update_slice(XS, np.ones(2), (0, 0))
     with pytest.raises(TypeError, match="differently structured outputs"):
         cr.vmap(lambda v: clax.cond(v > 0, lambda: (v,), lambda: [v]))(X)
 

@@ -20,12 +20,18 @@ import builtins
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
+from chainrule.numpy.shape.updates import at
 from chainrule.transforms.custom import stop_gradient
 
-__all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient"]
+__all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient",
+           "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
+           "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim"]
 
 
 def _length(xs, length: int | None) -> int:
@@ -189,3 +195,93 @@ def select(pred, on_true, on_false):
     array([1, 4])
     """
     return cnp.where(pred, on_true, on_false)
+
+
+def clamp(min, x, max):  # noqa: A002 (JAX's names)
+    """``x`` clipped into ``[min, max]`` (``jax.lax.clamp``'s argument order).
+
+    >>> import numpy as np
+    >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
+    array([0. , 0.5, 1. ])
+    """
+    return cnp.clip(x, min, max)
+
+
+def _starts(shape, start_indices, sizes, name: str) -> list:
+    """The start of a slice of ``sizes`` along each axis, JAX's: a negative start counts
+    from the end, and the start is clamped so that the slice fits (an index out of range
+    moves the slice, it is not an error)."""
+    if len(start_indices) != len(shape) or len(sizes) != len(shape):
+        raise TypeError(f"{name}: an operand of shape {tuple(shape)} needs {len(shape)} start "
+                        f"indices and sizes; got {len(start_indices)} and {len(sizes)}")
+    if any(not 0 <= k <= n for k, n in zip(sizes, shape, strict=True)):
+        raise TypeError(f"{name}: the sizes {tuple(sizes)} do not fit in the shape {tuple(shape)}")
+    return [cnp.clip(cnp.where(s < 0, s + n, s), 0, n - k)
+            for s, k, n in zip(start_indices, sizes, shape, strict=True)]
+
+
+def dynamic_slice(operand, start_indices: Sequence, slice_sizes: Sequence[int]):
+    """``operand[s0:s0 + k0, s1:s1 + k1, ...]`` for starts that may be traced or differ
+    between examples under ``vmap`` (``jax.lax.dynamic_slice``); a negative start counts
+    from the end, and each start is clamped to ``[0, n - k]``, as JAX's is.
+
+    >>> import numpy as np
+    >>> dynamic_slice(np.arange(5.0), (3,), (3,))
+    array([2., 3., 4.])
+    """
+    shape = shape_of(operand)
+    starts = _starts(shape, start_indices, slice_sizes, "dynamic_slice")
+    for axis, (start, size) in enumerate(zip(starts, slice_sizes, strict=True)):
+        if size != shape[axis]:
+            operand = cnp.take(operand, start + np.arange(size), axis=axis)
+    return operand
+
+
+def dynamic_slice_in_dim(operand, start_index, slice_size: int, axis: int = 0):
+    """:func:`dynamic_slice` along one ``axis`` (``jax.lax.dynamic_slice_in_dim``)."""
+    shape = shape_of(operand)
+    axis = axis % len(shape)
+    return dynamic_slice(operand, [start_index if k == axis else 0 for k in range(len(shape))],
+                         [slice_size if k == axis else n for k, n in enumerate(shape)])
+
+
+def dynamic_index_in_dim(operand, index, axis: int = 0, keepdims: bool = True):
+    """The slice at ``index`` along ``axis`` (``jax.lax.dynamic_index_in_dim``); the index
+    clamped into range."""
+    out = dynamic_slice_in_dim(operand, index, 1, axis)
+    return out if keepdims else cnp.squeeze(out, axis)
+
+
+def dynamic_update_slice(operand, update, start_indices: Sequence):
+    """``operand`` with the block at ``start_indices`` replaced by ``update``, out of place
+    (``jax.lax.dynamic_update_slice``); each start clamped so that the block fits.
+
+    >>> import numpy as np
+    >>> dynamic_update_slice(np.zeros(4), np.ones(2), (3,))
+    array([0., 0., 1., 1.])
+    """
+    shape, sizes = shape_of(operand), shape_of(update)
+    if len(sizes) != len(shape):
+        raise TypeError(f"dynamic_update_slice: an update of shape {tuple(sizes)} for an operand "
+                        f"of shape {tuple(shape)}; they need the same number of axes")
+    starts = _starts(shape, start_indices, sizes, "dynamic_update_slice")
+    nd = len(shape)
+    index = tuple(cnp.reshape(start + np.arange(k), (1,) * axis + (k,) + (1,) * (nd - axis - 1))
+                  for axis, (start, k) in enumerate(zip(starts, sizes, strict=True)))
+    return at(operand)[index].set(update)
+
+
+def dynamic_update_slice_in_dim(operand, update, start_index, axis: int):
+    """:func:`dynamic_update_slice` along one ``axis``."""
+    axis = axis % len(shape_of(operand))
+    return dynamic_update_slice(operand, update, [start_index if k == axis else 0
+                                                  for k in range(len(shape_of(operand)))])
+
+
+def dynamic_update_index_in_dim(operand, update, index, axis: int):
+    """``operand`` with the slice at ``index`` along ``axis`` replaced by ``update`` (which
+    may lack that axis)."""
+    axis = axis % len(shape_of(operand))
+    if len(shape_of(update)) == len(shape_of(operand)) - 1:
+        update = cnp.expand_dims(update, axis)
+    return dynamic_update_slice_in_dim(operand, update, index, axis)
