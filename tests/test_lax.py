@@ -125,6 +125,27 @@ PROGRAMS = {
     "dynamic_update_slice_in_dim": lambda lib, lax, npm: lax.dynamic_update_slice_in_dim(XS, W[:, :2], -1, 1),
     "vmap of grad of clamp": lambda lib, lax, npm: lib.vmap(lib.grad(
         lambda x: npm.sum(lax.clamp(-0.5, x, 0.5) ** 2)))(XS),
+    # collectives over the batch axis of a named vmap
+    "vmap with pmean, psum, pmax, pmin": lambda lib, lax, npm: lib.vmap(
+        lambda x: (x - lax.pmean(x, "i"), x / lax.psum(x, "i"), lax.pmax(x, "i"), lax.pmin(x, "i"),
+                   x * lax.psum(1, "i"), lax.psum(X, "i")), axis_name="i")(XS),
+    "batch norm over a named axis": lambda lib, lax, npm: lib.vmap(lambda x: (
+        x - lax.pmean(x, "batch")) / npm.sqrt(lax.pmean((x - lax.pmean(x, "batch")) ** 2, "batch") + 1e-5),
+        axis_name="batch")(XS),
+    "axis_index and all_gather": lambda lib, lax, npm: lib.vmap(lambda x: (
+        x * lax.axis_index("i"), lax.all_gather(x, "i"), lax.all_gather(x, "i", axis=1),
+        lax.all_gather(x, "i", tiled=True), lax.psum({"a": x, "b": [x[0]]}, "i")), axis_name="i")(XS),
+    "grad and jacfwd of a vmap with pmean": lambda lib, lax, npm: (
+        lib.grad(lambda xs: npm.sum(lib.vmap(lambda x: npm.sin(W @ x - lax.pmean(x, "i")) ** 2,
+                                             axis_name="i")(xs)))(XS),
+        lib.jacfwd(lib.vmap(lambda x: x * lax.psum(x ** 2, "i"), axis_name="i"))(XS[:, 0])),
+    "jit of a vmap with psum": lambda lib, lax, npm: lib.jit(lib.vmap(
+        lambda x: x / lax.psum(x, "i"), axis_name="i"))(XS),
+    "nested named maps": lambda lib, lax, npm: lib.vmap(lib.vmap(lambda x: (
+        x - lax.pmean(x, "i"), x - lax.pmean(x, "j"), x / lax.psum(x ** 2, ("i", "j")), lax.all_gather(x, "i"),
+        x * lax.axis_index("i") + lax.axis_index("j")), axis_name="j"), axis_name="i")(XS.reshape(5, 3, 1)),
+    "nested, gathered over a map the value does not vary in": lambda lib, lax, npm: lib.vmap(
+        lambda y: lib.vmap(lambda x: lax.all_gather(x, "i") + y, axis_name="j")(XS), axis_name="i")(X),
     "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
     "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
 }
@@ -162,6 +183,10 @@ def test_bad_calls_say_what_was_wrong():
         clax.dynamic_slice(XS, (0, 0), (6, 2))
     with pytest.raises(TypeError, match="the same number of axes"):
         clax.dynamic_update_slice(XS, np.ones(2), (0, 0))
+    with pytest.raises(NameError, match="unbound axis name: 'k'"):
+        cr.vmap(lambda x: clax.psum(x, "k"), axis_name="i")(XS)
+    with pytest.raises(NotImplementedError, match="outside the inner transform"):
+        cr.vmap(cr.grad(lambda x: cnp.sum(clax.pmean(x, "i") ** 2)), axis_name="i")(XS)
     with pytest.raises(TypeError, match="differently structured outputs"):
         cr.vmap(lambda v: clax.cond(v > 0, lambda: (v,), lambda: [v]))(X)
 

@@ -28,10 +28,12 @@ from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.numpy.shape.updates import at
 from chainrule.transforms.custom import stop_gradient
+from chainrule.transforms.vmap import across_examples, named_map
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient",
            "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
-           "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim"]
+           "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
+           "psum", "pmean", "pmax", "pmin", "axis_index", "all_gather"]
 
 
 def _length(xs, length: int | None) -> int:
@@ -285,3 +287,68 @@ def dynamic_update_index_in_dim(operand, update, index, axis: int):
     if len(shape_of(update)) == len(shape_of(operand)) - 1:
         update = cnp.expand_dims(update, axis)
     return dynamic_update_slice_in_dim(operand, update, index, axis)
+
+
+# -- collectives over the batch axis of a named vmap (vmap(f, axis_name="i")) ----------------------
+def _collective(x, axis_name, whole: Callable, same: Callable):
+    if isinstance(axis_name, tuple | list):  # several maps: one after the other
+        for name in axis_name:
+            x = _collective(x, name, whole, same)
+        return x
+    return tree_map(lambda v: across_examples(v, axis_name, whole, same), x)
+
+
+def psum(x, axis_name):
+    """The sum of ``x`` over the examples of the ``vmap`` named ``axis_name`` (a pytree
+    ``x`` leaf by leaf; ``psum(1, name)`` is the batch size), as ``jax.lax.psum``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.vmap(lambda v: v / psum(v, "i"), axis_name="i")(np.array([1.0, 3.0]))
+    array([0.25, 0.75])
+    """
+    return _collective(x, axis_name, lambda b, k: cnp.sum(b, axis=k), lambda v, n, k: v * n)
+
+
+def pmean(x, axis_name):
+    """The mean of ``x`` over the examples of the ``vmap`` named ``axis_name``."""
+    return _collective(x, axis_name, lambda b, k: cnp.mean(b, axis=k), lambda v, n, k: v)
+
+
+def pmax(x, axis_name):
+    """The largest ``x`` of the examples of the ``vmap`` named ``axis_name``."""
+    return _collective(x, axis_name, lambda b, k: cnp.max(b, axis=k), lambda v, n, k: v)
+
+
+def pmin(x, axis_name):
+    """The smallest ``x`` of the examples of the ``vmap`` named ``axis_name``."""
+    return _collective(x, axis_name, lambda b, k: cnp.min(b, axis=k), lambda v, n, k: v)
+
+
+def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
+    """Every example's ``x``, stacked along ``axis`` (concatenated if ``tiled``), in every
+    example of the ``vmap`` named ``axis_name``, as ``jax.lax.all_gather``."""
+
+    def whole(b, k):
+        b = cnp.moveaxis(b, k, k + axis % (len(cnp.shape(b)) - k))
+        if tiled:
+            shape = cnp.shape(b)
+            b = cnp.reshape(b, (*shape[:k + axis], -1, *shape[k + axis + 2:]))
+        return b
+
+    def same(v, n, k):
+        v = cnp.asarray(v) if not hasattr(v, "shape") else v
+        return whole(cnp.broadcast_to(cnp.expand_dims(v, k), (*cnp.shape(v)[:k], n, *cnp.shape(v)[k:])), k)
+
+    return _collective(x, axis_name, whole, same)
+
+
+def axis_index(axis_name):
+    """Each example's position along the ``vmap`` named ``axis_name`` (an int), as
+    ``jax.lax.axis_index``.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.vmap(lambda v: v * axis_index("i"), axis_name="i")(np.ones(3))
+    array([0., 1., 2.])
+    """
+    trace = named_map(axis_name)
+    return trace.box(np.arange(trace.size))

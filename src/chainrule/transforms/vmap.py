@@ -88,7 +88,7 @@ class UnitBatchTensor(BatchTensor):
 class BatchTrace(Trace):
     """The trace of one :func:`vmap`: every value carries ``size`` examples along axis 0."""
 
-    __slots__ = ("level", "name", "size", "open", "below", "effects")
+    __slots__ = ("level", "name", "size", "open", "below", "effects", "axis_name")
     batches = True  # undifferentiated calls (comparisons, argmax, masks) come here too
 
     def __init__(self, size: int, below=None):
@@ -100,6 +100,7 @@ class BatchTrace(Trace):
         # draws and other calls without a traced argument go there
         self.below = below
         self.effects: dict = {}  # what the call being batched does besides computing
+        self.axis_name = None  # the name collectives (chainrule.lax.psum...) know the map by
         RECORDING[0] += 1
 
     def box(self, value) -> BatchTensor:
@@ -601,6 +602,7 @@ def vmap(
     in_axes: Any = 0,
     out_axes: Any = 0,
     axis_size: int | None = None,
+    axis_name: Any = None,
 ) -> Callable:
     """Map ``fun`` over a batch axis of its arguments, with JAX's semantics.
 
@@ -608,7 +610,8 @@ def vmap(
     ``None`` (not batched: the same value for every example), or a tuple with one entry
     per positional argument, each itself such a prefix of that argument's pytree.
     ``out_axes`` says where the batch axis goes in each output, likewise. ``axis_size``
-    is needed only when no argument is batched.
+    is needed only when no argument is batched. ``axis_name`` names the batch axis for
+    the collectives of :mod:`chainrule.lax` (``psum``, ``pmean``, ``axis_index``...).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.vmap(cnp.dot, in_axes=(0, None))(np.eye(2), np.array([1.0, 2.0]))
@@ -617,13 +620,13 @@ def vmap(
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
-        return call_batched(fun, in_axes, out_axes, axis_size, args, kwargs)
+        return call_batched(fun, in_axes, out_axes, axis_size, args, kwargs, axis_name)
 
     return batched_fun
 
 
 def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None,
-                 args: tuple, kwargs: dict) -> Any:
+                 args: tuple, kwargs: dict, axis_name: Any = None) -> Any:
     """``vmap(fun, in_axes, out_axes, axis_size)(*args, **kwargs)``, for the transforms
     that map a function of their own once (``jacrev``, ``jacfwd``): no wrapper made.
 
@@ -677,6 +680,7 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
     batched_leaves = [leaf for (leaves, _), ax in zip(flat_args, axes, strict=True)
                       for leaf, axis in zip(leaves, ax, strict=True) if axis is not None]
     trace = BatchTrace(size, _innermost_recorder(batched_leaves))
+    trace.axis_name = axis_name
     boxed = []
     for (leaves, tree), ax in zip(flat_args, axes, strict=True):
         new = []
@@ -691,11 +695,53 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
                 leaf = np.asarray(leaf)
             new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
         boxed.append(tree_unflatten(tree, new))
+    if axis_name is not None:
+        _NAMED.append(trace)
     try:
         out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
     finally:
         trace.close()
+        if axis_name is not None:
+            _NAMED.remove(trace)
     return _unbatch_outputs(trace, out, out_axes)
+
+
+# -- collectives over a named batch axis (chainrule.lax.psum, pmean, axis_index...) -------------
+_NAMED: list[BatchTrace] = []  # the open maps with an axis_name, innermost last
+
+
+def named_map(axis_name) -> BatchTrace:
+    """The innermost open :func:`vmap` called with ``axis_name``."""
+    for trace in reversed(_NAMED):
+        if trace.axis_name == axis_name:
+            return trace
+    raise NameError(f"unbound axis name: {axis_name!r}; a collective names the batch axis of an "
+                    "enclosing map: vmap(f, axis_name=...)")
+
+
+def across_examples(x, axis_name, whole: Callable, same: Callable):
+    """A collective over the map named ``axis_name``: ``whole(batch, k)`` of the examples
+    of ``x`` (their axis at ``k``, after the ``k`` axes of maps inside that one), the same
+    for every example; ``same(x, size, k)`` where ``x`` does not differ between them.
+
+    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
+    >>> mean = lambda v: across_examples(v, "i", lambda b, k: cnp.mean(b, k), lambda x, n, k: x)
+    >>> cr.vmap(lambda v: v - mean(v), axis_name="i")(np.array([1.0, 3.0]))
+    array([-1.,  1.])
+    """
+    return _across(x, named_map(axis_name), whole, same, 0)
+
+
+def _across(x, trace: BatchTrace, whole: Callable, same: Callable, inner: int):
+    if not isinstance(x, Tensor) or x._trace is None or x._trace.level < trace.level:
+        return same(x, trace.size, inner)  # made before the map or outside it: no batch axis
+    if x._trace is trace:  # the map's axis in front, then those of the maps inside
+        return whole(_moveaxis(x._value, 0, inner) if inner else x._value, inner)
+    if isinstance(x._trace, BatchTrace):  # a map inside: the same for each of its examples
+        return x._trace.box(_across(x._value, trace, whole, same, inner + 1))
+    raise NotImplementedError(
+        f"a collective over the axis {trace.axis_name!r} of a value that a transform inside that "
+        "vmap (grad, jvp, jit) traces; call the collective outside the inner transform")
 
 
 def _argument_name(i: int, args, kwargs) -> str:
