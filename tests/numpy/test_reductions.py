@@ -297,11 +297,78 @@ def test_ties_match_torch_amax():
     np.testing.assert_allclose(g, xt.grad.numpy(), rtol=1e-12)
 
 
-def test_max_of_nan_sends_the_gradient_to_the_nan():
+NAN_ROWS = np.array([[1.0, 5.0, 5.0], [np.nan, 2.0, 2.0], [4.0, 4.0, 1.0]])
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_extremum_of_nan_and_ties_agrees_with_autograd(name, axis, keepdims):
+    """NaN is the extremum of a reduction that holds one, and no entry attains it: the
+    derivative is 0/0 over that reduction (NaN), as in autograd and JAX; ties split."""
+    anp = pytest.importorskip("autograd.numpy")
+    autograd = pytest.importorskip("autograd")
+    w = np.arange(1.0, 10.0).reshape(3, 3)
+
+    def program(np_, x):
+        r = getattr(np_, name)(x, axis=axis, keepdims=keepdims)
+        return np_.sum(r ** 2 * np_.sum(w))
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        g = cr.grad(cnp.max)(np.array([1.0, np.nan, 3.0]))
-    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
+        ours = cr.grad(lambda x: program(cnp, x))(NAN_ROWS)
+        theirs = autograd.grad(lambda x: program(anp, x))(NAN_ROWS)
+        fwd = cr.jvp(lambda x: program(cnp, x), (NAN_ROWS,), (w,))[1]
+    np.testing.assert_array_equal(ours, theirs)
+    # the row (or column) with the NaN is NaN throughout, and only it
+    nan_slices = np.isnan(getattr(np, name)(NAN_ROWS, axis=axis, keepdims=True))
+    np.testing.assert_array_equal(np.isnan(ours), np.broadcast_to(nan_slices, NAN_ROWS.shape))
+    assert np.isnan(fwd)
+
+
+def test_nanmax_of_all_nan_shares_the_derivative_and_skips_nan_otherwise():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = cr.grad(lambda x: cnp.sum(cnp.nanmax(x, axis=1)))(np.array([[np.nan, np.nan], [np.nan, 3.0]]))
+    np.testing.assert_array_equal(g, [[0.5, 0.5], [0.0, 1.0]])
+
+
+# -- initial= ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["sum", "prod", "max", "min", "amax", "amin", "nansum", "nanprod",
+                                  "nanmax", "nanmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_traced_initial_is_differentiated(name, axis):
+    """initial= given a value being differentiated: NumPy takes a number only, so the
+    reduction is combined with it (sum: +, prod: *, max: maximum, min: minimum)."""
+    x = np.array([[1.0, 5.0, -2.0], [3.0, 0.5, 4.0]])
+    f = getattr(cnp, name)
+
+    def program(x, i):
+        return cnp.sum(f(x * 1.5 * i, axis=axis, initial=i) ** 2)
+
+    for i in (2.0, -3.0, 0.25):
+        plain = cr.grad(lambda x, i=i: program(x, i))(x)  # initial= a number: NumPy's own
+        both = cr.grad(program, argnums=(0, 1))(x, i)
+        np.testing.assert_allclose(both[0], plain, rtol=1e-13)
+        assert cr.gradcheck(program, x, i)
+    assert f(x, axis=axis, initial=2.0).shape == getattr(np, name)(x, axis=axis, initial=2.0).shape
+
+
+@pytest.mark.parametrize("name, initial, expected", [("max", 7.5, 1.0), ("min", -7.5, 1.0), ("max", -7.5, 0.0),
+                                                       ("sum", 2.0, 1.0), ("prod", 2.0, 0.0)])
+def test_traced_initial_with_integer_and_empty_arrays(name, initial, expected):
+    f = getattr(cnp, name)
+    assert cr.grad(lambda i: f(np.zeros(0), initial=i))(initial) == 1.0
+    assert cr.grad(lambda i: f(np.arange(3), initial=i))(initial) == expected
+    # promoted to the initial value's float type (NumPy casts it to the integers)
+    assert f(np.arange(3), initial=cr.tensor(initial)).item() == getattr(np, name)(np.arange(3.0), initial=initial)
+
+
+def test_initial_above_every_entry_leaves_them_no_derivative():
+    """autograd gives NaN here (0/0: no entry attains the maximum); the derivative is 0."""
+    x = np.array([[1.0, 5.0, -2.0], [3.0, 0.5, 4.0]])
+    for axis in (None, 0, 1):
+        np.testing.assert_array_equal(cr.grad(lambda x, a=axis: cnp.sum(cnp.max(x, axis=a, initial=10.0)))(x), 0)
 
 
 # -- prod and cumprod: zeros ------------------------------------------------------------------

@@ -380,3 +380,42 @@ def test_incomplete_gamma_and_beta_at_the_ends(case):
         fwd = (lambda g: lambda s: cr.jvp(g, (s,), (1.0,))[1])(fwd)
         assert float(rev(x)) == pytest.approx(w, abs=1e-12), k + 1
         assert float(fwd(x)) == pytest.approx(w, abs=1e-12), k + 1
+
+
+# -- special values: x log y at zeros, the gamma family at its poles ----------------------------
+XLOGY_X = np.array([0.0, 0.0, 0.0, 1.0, 2.0, -1.0, 0.0, np.nan, 1.0, 0.0, 1.0, 0.0])
+XLOGY_Y = np.array([0.0, 1.0, -1.0, 0.0, 3.0, 2.0, -0.5, 1.0, np.inf, np.nan, -1.0, np.inf])
+
+
+@pytest.mark.parametrize("name, shift", [("xlogy", 0.0), ("xlog1py", -1.0)])
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_xlogy_derivatives_at_zeros_agree_with_jax(name, shift, argnum):
+    """d/dx x·log(y) is log(y) (-inf at y=0) and d/dy is x/y (NaN at 0/0), as JAX's."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jsp = pytest.importorskip("jax.scipy.special")
+    y = XLOGY_Y + shift
+    with np.errstate(all="ignore"):
+        ours = cr.elementwise_grad(getattr(special, name), argnum)(XLOGY_X, y)
+    theirs = np.asarray(jax.vmap(jax.grad(getattr(jsp, name), argnum))(XLOGY_X, y))
+    np.testing.assert_array_equal(ours, theirs)
+
+
+POLES = np.array([-3.0, -2.0, -1.0, 0.0, -0.0, -1.5, 0.5, 1.0, np.inf, -np.inf, np.nan])
+
+
+@pytest.mark.parametrize("name", ["digamma", "psi", "gammaln", "polygamma", "gamma"])
+def test_gamma_family_at_poles_agrees_with_autograd(name):
+    """Values and first and second derivatives at the poles (inf, NaN where autograd's are)."""
+    asp = pytest.importorskip("autograd.scipy.special")
+    autograd = pytest.importorskip("autograd")
+
+    def of(mod):
+        return (lambda z: mod.polygamma(1, z)) if name == "polygamma" else getattr(mod, name)
+
+    with np.errstate(all="ignore"):
+        for ours, theirs in [(of(special), of(asp)),
+                             (cr.elementwise_grad(of(special)), autograd.elementwise_grad(of(asp))),
+                             (cr.elementwise_grad(cr.elementwise_grad(of(special))),
+                              autograd.elementwise_grad(autograd.elementwise_grad(of(asp))))]:
+            np.testing.assert_array_equal(ours(POLES), theirs(POLES))

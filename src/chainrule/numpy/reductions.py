@@ -314,16 +314,19 @@ def_jvps(nanprod, leaving_out_nan(prod_jvp, 5))
 
 
 # -- max and min -------------------------------------------------------------------------
-def tie_hits(ans, x, axis=None, keepdims=False, where=True, initial=None):
+def tie_hits(ans, x, axis=None, keepdims=False, where=True, initial=None, nan_hits=False):
     """Where ``x`` attains its extremum ``ans`` (a mask of ``x``'s shape), and how many
-    entries do along each reduction (reduced axes kept, in ``x``'s real float dtype)."""
+    entries do along each reduction (reduced axes kept, in ``x``'s real float dtype).
+    A NaN extremum is attained by no entry, so its derivative is 0/0, NaN over the
+    reduction, as in HIPS autograd and JAX; ``nan_hits`` (nanmax's all-NaN reductions)
+    counts the NaN entries as attaining it."""
     # Values without their derivatives; under chainrule.jit, traced values (so that the
     # weights are recorded as calls and follow the data on a replay).
     xv, av = undifferentiated(x), undifferentiated(ans)
     if not keepdims:
         av = cnp.reshape(av, _kept_dims_shape(shape_of(xv), reduced_axes(axis, len(shape_of(xv)))))
     hit = cnp.equal(xv, av)
-    if anywhere(cnp.isnan(av)):  # NumPy's max propagates NaN: its derivative goes there
+    if nan_hits and anywhere(cnp.isnan(av)):
         hit = cnp.logical_or(hit, cnp.logical_and(cnp.isnan(xv), cnp.isnan(av)))
     masked = where is not True and where is not _NoValue
     if masked:
@@ -335,10 +338,10 @@ def tie_hits(ans, x, axis=None, keepdims=False, where=True, initial=None):
     return hit, count
 
 
-def tie_weights(ans, x, axis=None, keepdims=False, where=True, initial=None):
+def tie_weights(ans, x, axis=None, keepdims=False, where=True, initial=None, nan_hits=False):
     """1/k on each of the k entries that attain the extremum, 0 elsewhere: tied maxima
     share the derivative evenly (as in JAX and HIPS autograd)."""
-    hit, count = tie_hits(ans, x, axis, keepdims, where, initial)
+    hit, count = tie_hits(ans, x, axis, keepdims, where, initial, nan_hits)
     return hit / count
 
 
@@ -346,17 +349,17 @@ def _kept_dims_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def max_vjp(g, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
+def max_vjp(g, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True, nan_hits=False):
     # g/k on each of the k entries that attain the extremum: the division is done on the
     # reduced cotangent, and the mask spreads it (one pass over x's shape, not four)
-    hit, count = tie_hits(ans, x, axis, keepdims, where, initial)
+    hit, count = tie_hits(ans, x, axis, keepdims, where, initial, nan_hits)
     if not keepdims:
         g = cnp.reshape(g, shape_of(count))
     return hit * (g / count)
 
 
-def max_jvp(t, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True):
-    return sum(t * tie_weights(ans, x, axis, keepdims, where, initial), axis=axis, keepdims=keepdims)
+def max_jvp(t, ans, x, axis=None, out=None, keepdims=False, initial=None, where=True, nan_hits=False):
+    return sum(t * tie_weights(ans, x, axis, keepdims, where, initial, nan_hits), axis=axis, keepdims=keepdims)
 
 
 max = reduction(np.max)
@@ -367,11 +370,46 @@ for _extremum, _ufunc in ((max, np.maximum), (min, np.minimum), (amax, np.maximu
                          (amin, np.minimum)):
     _extremum.fun = direct_reduction(_extremum.fun, _ufunc, frozenset(("axis", "keepdims")))
 nanmax = reduction(np.nanmax)
-nanmin = reduction(np.nanmin)  # tie_weights never picks a NaN unless all are NaN
-for _extremum in (max, min, amax, amin, nanmax, nanmin):
+nanmin = reduction(np.nanmin)  # a NaN is their result only where all are NaN: those share it
+for _extremum in (max, min, amax, amin):
     def_vjps(_extremum, max_vjp)
     def_jvps(_extremum, max_jvp)
+for _extremum in (nanmax, nanmin):
+    def_vjps(_extremum, functools.partial(max_vjp, nan_hits=True))
+    def_jvps(_extremum, functools.partial(max_jvp, nan_hits=True))
 del _extremum
+
+
+# -- a traced initial= ---------------------------------------------------------------------
+def about_a_traced_initial(prim, args, kwargs):
+    """sum, prod, max or min with a Tensor ``initial=`` (NumPy's takes a number only): the
+    reduction without it, combined with it by the reduction's own operation, so that the
+    initial value is differentiated too."""
+    init = kwargs.get("initial")
+    if not isinstance(init, Tensor):  # the primitive's own path (Primitive.__call__'s)
+        traces = [a._trace for a in args if isinstance(a, Tensor)]
+        return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
+    combine, start = _INITIAL_COMBINE[prim]
+    rest = {k: v for k, v in kwargs.items() if k != "initial"}
+    if start is not None:  # max, min: the ufunc's identity keeps empty reductions defined
+        rest["initial"] = _identity(dtype_of(args[0]) if args else np.dtype(float), start)
+    return combine(prim(*args, **rest), init)
+
+
+def _identity(dt: np.dtype, lowest: bool):
+    """The lowest (or highest) value of ``dt``: maximum's (minimum's) identity."""
+    if dt.kind in "iu":
+        return np.iinfo(dt).min if lowest else np.iinfo(dt).max
+    return (not lowest) if dt.kind == "b" else (-np.inf if lowest else np.inf)
+
+
+_INITIAL_COMBINE = {sum: (cnp.add, None), nansum: (cnp.add, None), prod: (cnp.multiply, None),
+                    nanprod: (cnp.multiply, None), max: (cnp.maximum, True), amax: (cnp.maximum, True),
+                    nanmax: (cnp.maximum, True), min: (cnp.minimum, False), amin: (cnp.minimum, False),
+                    nanmin: (cnp.minimum, False)}
+for _prim in _INITIAL_COMBINE:
+    _prim.call_keywords = about_a_traced_initial
+del _prim
 
 
 # -- var and std -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from chainrule.numpy.linalg.common import (
     _vjp_by_transposing,
     linalg_op,
 )
-from chainrule.numpy.linalg.decompositions import svdvals
+from chainrule.numpy.linalg.decompositions import svd, svdvals
 from chainrule.numpy.nondiff import anywhere, every, plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul
 from chainrule.numpy.registry import mirrors
@@ -59,9 +59,44 @@ def _pinv_vjp_complex(g, ans, a, *args, **kwargs):
     )
 
 
-pinv = linalg_op(_la.pinv)
-def_vjps(pinv, pinv_vjp)
-def_jvps(pinv, pinv_jvp)
+_pinv = linalg_op(_la.pinv, "pinv", public=False)
+def_vjps(_pinv, pinv_vjp)
+def_jvps(_pinv, pinv_jvp)
+
+
+@mirrors(_la.pinv, "linalg")
+def pinv(a, rcond=None, hermitian=False, **kwargs):
+    """``np.linalg.pinv``. Where ``rcond=``/``rtol=`` leaves out singular values that are
+    not 0, the result is the pseudo-inverse of the truncated matrix, differentiated as
+    that through the SVD (Golub and Pereyra's formula, which the full-rank case uses,
+    assumes the matrix's own rank).
+
+    >>> import chainrule as cr
+    >>> cr.grad(lambda a: cnp.sum(cnp.linalg.pinv(a, rcond=0.1)))(np.diag([2.0, 0.01]))
+    array([[-0.25,  0.  ],
+           [ 0.  ,  0.  ]])
+    """
+    cut = kwargs.get("rtol", rcond)
+    if cut is not None and any_tensor((a,)) and np.ndim(cut) <= len(shape_of(a)) - 2:
+        sv = svdvals(undifferentiated(a))
+        dropped = cnp.logical_and(sv <= cnp.asarray(cut)[..., None] * cnp.max(sv, axis=-1, keepdims=True), sv > 0)
+        if anywhere(dropped):
+            return _truncated_pinv(a, cut)
+    if rcond is not None:
+        kwargs["rcond"] = rcond
+    if hermitian:
+        kwargs["hermitian"] = hermitian
+    return _pinv(a, **kwargs)
+
+
+def _truncated_pinv(a, cut):
+    """NumPy's pinv from the SVD, singular values at or below ``cut`` times the largest
+    one left out, with the SVD's derivatives."""
+    u, s, vt = svd(a, full_matrices=False)
+    sv = undifferentiated(s)
+    keep = sv > cnp.asarray(cut)[..., None] * cnp.max(sv, axis=-1, keepdims=True)
+    inv = cnp.where(keep, 1 / cnp.where(keep, s, 1), 0)
+    return matmul(_H(vt), inv[..., None] * _H(u))
 
 
 @mirrors(_la.lstsq, "linalg")
@@ -72,7 +107,7 @@ def lstsq(a, b, rcond=None):
         return _la.lstsq(a, b, rcond)
     m, n = shape_of(a)[-2:]
     cutoff = np.finfo(np.float64).eps * max(m, n) if rcond is None else rcond
-    x = matmul(pinv(a, rcond=cutoff), b)
+    x = matmul(_pinv(a, rcond=cutoff), b)
     s = svdvals(a)
     if not (_batched(a) or _batched(b)):
         _, res, rank, _ = _la.lstsq(plain(a), plain(b), rcond)
@@ -115,4 +150,4 @@ def _batched(x) -> bool:
 
 
 # Batching rule for vmap: NumPy's pinv maps over leading axes already.
-def_batch(batching.stacked, pinv)
+def_batch(batching.stacked, _pinv)
