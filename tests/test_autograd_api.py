@@ -20,9 +20,10 @@ def mod(ag, name: str):
 
 
 def assert_same(a, c, path="result"):
-    """Same structure (containers), same numbers to 1e-10."""
+    """Same structure (containers, dicts with their keys in the same order), same numbers
+    to 1e-10."""
     if isinstance(a, dict):
-        assert isinstance(c, dict) and sorted(a) == sorted(c), f"{path}: {a!r} vs {c!r}"
+        assert type(c) is type(a) and list(a) == list(c), f"{path}: {a!r} vs {c!r}"
         for k in a:
             assert_same(a[k], c[k], f"{path}[{k!r}]")
     elif isinstance(a, list | tuple):
@@ -610,6 +611,28 @@ def p_integer_type_of_a_tensor(ag, np):
 
     w = onp.array([[0.5, 0.2], [1.5, 0.9], [2.0, 0.4]])
     return ag.grad(lambda w: f(w)[0])(w), f(w)[1], onp.arange(4.0).astype(np.int16).dtype.name
+
+
+def p_dict_gradient_key_order(ag, np):
+    """A gradient with respect to a dict has the dict's key order (not sorted), nested too,
+    and the function sees the dict it was given: list(d.values()) in its order."""
+    d = {"b": onp.array([1.0, 2.0]), "a": 0.5, "c": {"z": 3.0, "y": onp.array([1.0, -2.0])}, 3: 1.5, 1: 2.0}
+
+    def f(d):
+        flat = np.concatenate([np.ravel(v) for k, v in d.items() if k != "c"])
+        return np.sum(flat * onp.arange(1.0, 6.0)) * d["c"]["z"] + np.sum(np.sin(d["c"]["y"])) * d["a"]
+
+    nested = [{"q": 1.0, "b": (2.0, 3.0)}, (4.0, {"y": 1.0, "x": 2.0})]
+    g = ag.grad(lambda n: n[0]["q"] * n[0]["b"][1] + n[1][0] ** 2 * n[1][1]["x"])(nested)
+    return f(d), ag.grad(f)(d), g, ag.value_and_grad(f)(d), ag.elementwise_grad(lambda d: d["b"] * d["a"])(d)
+
+
+def p_flatten_key_order(ag, np):
+    """flatten reads dicts in sorted key order; unflatten rebuilds them in their own."""
+    flatten = mod(ag, "misc.flatten").flatten
+    d = {"b": onp.array([1.0, 2.0]), "a": 0.5, "c": [{"z": 3.0, "y": onp.array([[1.0, -2.0]])}, (4.0,)]}
+    v, unflatten = flatten(d)
+    return v, unflatten(v * 2), unflatten(v)["c"][0], flatten([])[0]
 
 
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]

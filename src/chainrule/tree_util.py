@@ -23,13 +23,13 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.core import pytree
 from chainrule.core.pytree import (
     TreeDef,
     register_pytree_node,
+    sorted_dicts,
     tree_children,
-    tree_flatten,
     tree_leaves,
-    tree_map,
     tree_unflatten,
 )
 
@@ -43,6 +43,29 @@ __all__ = [
 
 PyTreeDef = TreeDef
 _NO_INITIALIZER = object()
+
+
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeDef]:
+    """Leaves (dict keys sorted) and the structure, which rebuilds dicts with their keys
+    sorted, as JAX's does.
+
+    >>> tree_unflatten(tree_flatten({"b": 2, "a": 1})[1], [10, 20])
+    {'a': 10, 'b': 20}
+    """
+    leaves, treedef = pytree.tree_flatten(tree, is_leaf)
+    return leaves, sorted_dicts(treedef)
+
+
+def tree_map(f: Callable, tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """``f`` applied to each leaf (and the matching leaves of ``rest``); dicts come back
+    with their keys sorted, as JAX's do.
+
+    >>> tree_map(lambda x: x * 2, {"w": 1.0, "b": [2.0]})
+    {'b': [4.0], 'w': 2.0}
+    """
+    out = pytree.tree_map(f, tree, *rest, is_leaf=is_leaf)
+    treedef = pytree.tree_flatten(tree, is_leaf)[1]
+    return tree_unflatten(sorted_dicts(treedef), _up_to(treedef, out))
 
 
 def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> TreeDef:

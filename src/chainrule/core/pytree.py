@@ -19,6 +19,7 @@ __all__ = [
     "tree_children",
     "TreeDef",
     "DictKeys",
+    "sorted_dicts",
 ]
 
 _registry: dict[type, tuple[Callable, Callable]] = {}
@@ -38,9 +39,11 @@ def register_pytree_node(cls: type, flatten: Callable, unflatten: Callable) -> N
 
 
 class DictKeys(tuple):
-    """The keys of a dict node: sorted, the order of its leaves and of a rebuilt dict
-    (and what structures compare by), with the dict's own insertion order in ``order``
-    (``chainrule.jit`` gives results back in it)."""
+    """The keys of a dict node: sorted, the order of its leaves (and what structures
+    compare by), with the dict's own insertion order in ``order``, the order of a rebuilt
+    dict: a function differentiated with respect to a dict sees the dict it was given
+    (``list(d.values())`` in its order), and the gradient has the same key order, as in
+    HIPS autograd. :func:`sorted_dicts` gives JAX's rebuild, keys sorted."""
 
     order: tuple
 
@@ -52,7 +55,9 @@ def _dict_keys(x: dict) -> DictKeys:
 
 
 def _rebuild_dict(keys, children) -> dict:
-    return dict(zip(keys, children, strict=True))
+    d = dict(zip(keys, children, strict=True))
+    order = getattr(keys, "order", None)
+    return d if order is None else {k: d[k] for k in order}
 
 
 def _flatten_dict(x: dict):
@@ -121,6 +126,23 @@ def _aux_equal(a, b) -> bool:
 
 
 _LEAF = TreeDef(None, None, ())
+
+
+def sorted_dicts(treedef: TreeDef) -> TreeDef:
+    """``treedef`` with its dicts rebuilt with their keys sorted, as JAX rebuilds them.
+
+    >>> tree_unflatten(sorted_dicts(tree_flatten({"b": 1, "a": 2})[1]), [2, 1])
+    {'a': 2, 'b': 1}
+    """
+    if treedef.kind is None:
+        return treedef
+    aux = treedef.aux
+    if isinstance(aux, DictKeys):
+        aux = tuple(aux)
+    elif treedef.kind is defaultdict:
+        aux = (aux[0], tuple(aux[1]))
+    return TreeDef(treedef.kind, aux, tuple(map(sorted_dicts, treedef.children)), treedef.rebuild,
+                   treedef.num_leaves)
 
 
 def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> tuple[list, TreeDef]:
@@ -198,7 +220,7 @@ def tree_map(f: Callable, tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] 
     :func:`tree_flatten`.
 
     >>> tree_map(lambda x: x * 2, {"w": 1.0, "b": [2.0]})
-    {'b': [4.0], 'w': 2.0}
+    {'w': 2.0, 'b': [4.0]}
     """
     leaves, treedef = tree_flatten(tree, is_leaf)
     others = []

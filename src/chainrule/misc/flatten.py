@@ -12,13 +12,13 @@ array([0., 0., 0., 0., 1., 2.])
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.builtins import type as _type
 from chainrule.transforms.reverse import make_vjp
 
 __all__ = ["flatten", "flatten_func"]
@@ -26,18 +26,17 @@ __all__ = ["flatten", "flatten_func"]
 
 def flatten(value: Any) -> tuple[Any, Callable]:
     """``(vector, unflatten)``: the leaves of any nesting of tuples, lists and dicts
-    (dict keys in sorted order), raveled and concatenated; ``unflatten(vector)``
+    (dict keys in sorted order, an ``OrderedDict``'s in its own), raveled and concatenated; ``unflatten(vector)``
     rebuilds the structure. Like autograd's, the leaves share one dtype in the vector."""
     unflatten, flat_value = make_vjp(_flatten)(value)
     return flat_value, unflatten
 
 
 def _flatten(value):
-    t = _type(value)
-    if t in (list, tuple):
+    if isinstance(value, (list, tuple)):  # namedtuples too
         return _concatenate(map(_flatten, value))
-    if t is dict:
-        return _concatenate(_flatten(value[k]) for k in sorted(value))
+    if isinstance(value, dict):  # an OrderedDict in its own order, as pytrees have it
+        return _concatenate(_flatten(value[k]) for k in (value if isinstance(value, OrderedDict) else sorted(value)))
     return cnp.ravel(value)
 
 
