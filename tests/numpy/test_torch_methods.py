@@ -259,3 +259,22 @@ def test_numpy_keywords_keep_numpys_meaning_on_eager_tensors():
     assert u.sort(axis=0) is None and np.array_equal(u.numpy(), np.sort(A, axis=0))
     values, indices = t.max(1, True)  # PyTorch's positional keepdim
     assert values.shape == (3, 1) and indices.numpy().ravel().tolist() == A.argmax(1).tolist()
+
+
+NAN_AND_TIES = [[1.0, float("nan"), 3.0], [3.0, 1.0, 3.0], [[1.0, 2.0], [float("nan"), float("nan")]]]
+
+
+@pytest.mark.parametrize("x", NAN_AND_TIES, ids=["nan", "tie", "two nans"])
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+def test_whole_tensor_extremum_of_nan_matches_torch(x, name):
+    """x.max() of an eager Tensor sends the derivative to its NaN entries, as PyTorch's does
+    (torch.amax gives NaN, as NumPy's max does inside the transforms)."""
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    getattr(t, name)().backward()
+    c = cr.tensor(x, requires_grad=True)
+    getattr(c, name)().backward()
+    np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+    with np.errstate(invalid="ignore"):  # inside a transform, the method is NumPy's (autograd's)
+        inside = cr.grad(lambda a: getattr(a, "max" if name in ("max", "amax") else "min")())(np.array(x))
+    assert np.isnan(inside).all() == bool(np.isnan(x).any())

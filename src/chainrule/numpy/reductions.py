@@ -374,7 +374,11 @@ nanmin = reduction(np.nanmin)  # a NaN is their result only where all are NaN: t
 for _extremum in (max, min, amax, amin):
     def_vjps(_extremum, max_vjp)
     def_jvps(_extremum, max_jvp)
-for _extremum in (nanmax, nanmin):
+# PyTorch's Tensor.max() and min() of a whole eager Tensor: a NaN maximum is attained by the
+# NaN entries, which share its derivative (torch.amax, like NumPy's max, gives NaN)
+max_of_all_nan_attained = reduction(np.max, "max", public=False)
+min_of_all_nan_attained = reduction(np.min, "min", public=False)
+for _extremum in (nanmax, nanmin, max_of_all_nan_attained, min_of_all_nan_attained):
     def_vjps(_extremum, functools.partial(max_vjp, nan_hits=True))
     def_jvps(_extremum, functools.partial(max_jvp, nan_hits=True))
 del _extremum
@@ -387,7 +391,11 @@ def about_a_traced_initial(prim, args, kwargs):
     initial value is differentiated too."""
     init = kwargs.get("initial")
     if not isinstance(init, Tensor):  # the primitive's own path (Primitive.__call__'s)
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            return args[0]._trace.unary(prim, args[0], kwargs)
         traces = [a._trace for a in args if isinstance(a, Tensor)]
+        if not traces:  # a Tensor among the other keywords only: NumPy's business
+            return prim.fun(*args, **kwargs)
         return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
     combine, start = _INITIAL_COMBINE[prim]
     rest = {k: v for k, v in kwargs.items() if k != "initial"}
@@ -550,7 +558,7 @@ def_jvps(cumprod, cumprod_jvp)
 
 # Under vmap: the axes of one example, counted from the end (None: all of them).
 def_batch(batching.reduction, sum, mean, nansum, nanmean, prod, nanprod, max, min, amax, amin,
-          nanmax, nanmin, var, std, nanvar, nanstd)
+          nanmax, nanmin, max_of_all_nan_attained, min_of_all_nan_attained, var, std, nanvar, nanstd)
 def_batch(batching.cumulative, cumsum, cumprod)
 
 

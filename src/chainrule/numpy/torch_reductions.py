@@ -17,6 +17,7 @@ from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
 from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, elementwise_extreme, is_eager, values_indices
 
 __all__ = ["TorchReductionMethods"]
@@ -86,6 +87,10 @@ def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, ext
     return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
 
 
+def _whole(x, pos, axis, dim) -> bool:
+    """``x.max()`` of a whole eager Tensor, PyTorch's (inside the transforms, NumPy's)."""
+    return pos is None and axis is None and dim is None and is_eager(x)
+
 
 def _maximum(x, other):
     return elementwise_extreme(x, other, True)
@@ -139,13 +144,15 @@ class TorchReductionMethods:
         """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
         (values, indices); ``max(other)``: the elementwise maximum; ``axis=`` (or ``out=``,
         ``initial=``, ``where=``): NumPy's."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, _maximum, cnp.argmax, cnp.max,
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, _maximum, cnp.argmax,
+                        max_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.max,
                         numpy_keywords(out, initial, where))
 
     def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
             initial=_NO, where=_NO):
         """As :meth:`max`, for the minimum."""
-        return _extreme(self, pos, keepdims, axis, dim, keepdim, _minimum, cnp.argmin, cnp.min,
+        return _extreme(self, pos, keepdims, axis, dim, keepdim, _minimum, cnp.argmin,
+                        min_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.min,
                         numpy_keywords(out, initial, where))
 
     def amax(self, dim=None, keepdim=False):
