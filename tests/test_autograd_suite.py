@@ -153,6 +153,13 @@ AUTOGRAD_WRONG = {
     # autograd raises LinAlgError: its rule inverts the matrix, which a singular one is not
     "det_of_a_singular_matrix": (lambda np, sla, x: np.linalg.det(x),
                                  onp.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])),
+    # autograd's tile rule splits the cotangent along the leading axes when reps has fewer
+    # entries than x has axes, where NumPy tiles the trailing ones
+    "tile_with_fewer_reps_than_axes": (lambda np, sla, x: np.sum(np.tile(x, 2) ** 2 * onp.arange(12.0).reshape(2, 6)),
+                                       _R.standard_normal((2, 3))),
+    # autograd gives NaN (0/0): no entry attains the maximum, which the initial value is
+    "max_below_its_initial_value": (lambda np, sla, x: np.sum(np.max(x, axis=0, initial=5.0) + np.min(x, initial=-5.0)),
+                                    _R.standard_normal((2, 3))),
 }
 
 
