@@ -394,7 +394,7 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     >>> from chainrule import distributed as dist
     >>> dist.init()
     >>> dist.all_reduce({"w": np.ones(2), "b": 3.0}, op="mean")   # a job of one
-    {'b': 3.0, 'w': array([1., 1.])}
+    {'w': array([1., 1.]), 'b': 3.0}
     """
     _check_op(op)
     _check_group(group)

@@ -5,7 +5,7 @@
 >>> flat
 array([3., 1., 1.])
 >>> unflatten(flat)
-{'b': np.float64(3.0), 'w': array([1., 1.])}
+{'w': array([1., 1.]), 'b': np.float64(3.0)}
 """
 
 from chainrule.misc.flatten import flatten

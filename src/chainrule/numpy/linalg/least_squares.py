@@ -73,8 +73,8 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
 
     >>> import chainrule as cr
     >>> cr.grad(lambda a: cnp.sum(cnp.linalg.pinv(a, rcond=0.1)))(np.diag([2.0, 0.01]))
-    array([[-0.25,  0.  ],
-           [ 0.  ,  0.  ]])
+    array([[-0.25      ,  0.25125628],
+           [ 0.25125628,  0.        ]])
     """
     cut = kwargs.get("rtol", rcond)
     if cut is not None and any_tensor((a,)) and np.ndim(cut) <= len(shape_of(a)) - 2:
