@@ -406,3 +406,17 @@ def test_conventions_where_there_is_no_derivative(name):
             e[i] = 1.0
             t = cr.jvp(f, (args[0],), (e.reshape(x.shape) if x.ndim else 1.0,))[1]
             np.testing.assert_array_equal(t, np.ravel(want)[i])
+
+
+def test_nan_to_num_sends_nothing_through_a_replaced_entry():
+    # The replaced entries are constants: their derivative is 0 even where the incoming
+    # derivative is infinite (log at 0), as JAX's and autograd's select rules give.
+    f = lambda x: cnp.nan_to_num(cnp.log(x))  # noqa: E731
+    x = np.array([0.0, 2.0, -1.0])
+    with np.errstate(all="ignore"):
+        _, t = cr.jvp(f, (x,), (np.ones(3),))
+        np.testing.assert_array_equal(t, [0.0, 0.5, 0.0])
+        g = cr.grad(lambda x: cnp.sum(cnp.nan_to_num(x) * 3.0))(np.array([np.nan, -np.inf, 2.0]))
+        np.testing.assert_array_equal(g, [0.0, 0.0, 3.0])
+        g32 = cr.grad(lambda x: cnp.sum(cnp.nan_to_num(x)))(np.array([np.nan, 1.0], np.float32))
+        assert g32.dtype == np.float32

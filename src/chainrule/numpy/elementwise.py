@@ -578,8 +578,8 @@ derivs(clamp, lambda ans, x, lo, hi: _inside(x, lo, hi),
 
 
 nan_to_num = wrap(np.nan_to_num, "elementwise")
-def_vjps(nan_to_num, lambda g, ans, x, **kw: g * isfinite(x))
-def_jvps(nan_to_num, lambda t, ans, x, **kw: t * isfinite(x))
+def_vjps(nan_to_num, lambda g, ans, x, **kw: where(isfinite(x), g, 0))
+def_jvps(nan_to_num, lambda t, ans, x, **kw: where(isfinite(x), t, 0))
 
 # -- dtype changes and copies ------------------------------------------------------------
 def _np_astype(x, dtype, **kw):
