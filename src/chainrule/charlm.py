@@ -34,7 +34,6 @@ import chainrule.nn.functional as F
 from chainrule import io, nn, optim
 from chainrule.cli_common import (
     CLIError,
-    _keep_freed_memory,
     _need,
     _Parser,
     _positive_float,
@@ -44,6 +43,7 @@ from chainrule.cli_common import (
     blas_thread_limit,
     progress_bar,
 )
+from chainrule.core.heap import keep_freed_memory
 
 __all__ = ["CharTransformer", "CharLSTM", "build_model", "load_corpus", "train_main", "generate"]
 
@@ -278,7 +278,7 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     train_ids, held_ids = _encode(train_text, vocab), _encode(held_text, vocab)
     if len(train_ids) <= args.seq_len + 1:
         raise CLIError(f"the training text has {len(train_ids)} characters: too short for --seq-len {args.seq_len}")
-    _keep_freed_memory()
+    keep_freed_memory()
     limits = blas_thread_limit(args.threads)
     try:
         return _train_loop(args, model, opt, config, history, train_ids, held_ids, what, out, ckpt, tqdm)

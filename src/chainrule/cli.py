@@ -40,7 +40,6 @@ from chainrule.cli_common import (
     CLIError,
     _fraction,
     _int_list,
-    _keep_freed_memory,
     _need,
     _nonnegative_float,
     _nonnegative_int,
@@ -52,6 +51,7 @@ from chainrule.cli_common import (
     blas_thread_limit,
     progress_bar,
 )
+from chainrule.core.heap import keep_freed_memory
 from chainrule.data import DatasetError
 from chainrule.io import ModelFileError
 from chainrule.nn import StateDictError
@@ -322,7 +322,7 @@ def _train(args) -> dict[str, Any]:
         "epochs", "batch_size")}}
 
     limits = _limit_threads(world.threads(args.threads), config)
-    _keep_freed_memory()
+    keep_freed_memory()
     try:
         nn.init.manual_seed(args.seed if world.rank == 0 else [args.seed, world.rank])  # dropout masks
         model = build_model(config, rng=np.random.default_rng(args.seed))

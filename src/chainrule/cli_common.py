@@ -5,7 +5,6 @@ install it."""
 from __future__ import annotations
 
 import argparse
-import ctypes
 import math
 import sys
 
@@ -98,24 +97,6 @@ def agg_figure(figsize: tuple[float, float]):
     fig = Figure(figsize=figsize)
     FigureCanvasAgg(fig)
     return fig
-
-
-def _keep_freed_memory() -> None:
-    """Let glibc keep freed large blocks for reuse instead of returning them to the OS.
-
-    Training allocates arrays of the same few sizes at every step. By default each
-    large one is fresh memory from the OS whose first touch costs a page fault per
-    4 KiB; under virtualisation that nearly doubles the time of a CNN step. (This
-    process only; a no-op where the C library has no mallopt.)"""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-    mallopt(m_mmap_threshold, 1 << 26)
-    mallopt(m_trim_threshold, 1 << 28)
 
 
 def _need(module: str, package: str, what: str, alternative: str):

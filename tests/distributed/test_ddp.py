@@ -226,25 +226,6 @@ print(f"rank {r} ok {per_step:.0f}", flush=True)
     assert out.count("ok") == 2
 
 
-def test_keep_heap_leaves_the_users_malloc_settings(monkeypatch):
-    import platform
-
-    from chainrule.distributed import comm
-
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        assert comm._keep_heap() is False
-        return
-    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
-    for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_"):
-        monkeypatch.delenv(name, raising=False)
-    assert comm._keep_heap() is True
-    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1000000")
-    assert comm._keep_heap() is False
-    monkeypatch.delenv("GLIBC_TUNABLES")
-    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1000000")
-    assert comm._keep_heap() is False
-
-
 def test_gradient_arrays_shared_between_parameters_and_retained_gradients_stay_right(tmp_path):
     # The rule of + hands the very same cotangent array to a and b, and c's gradient is
     # the array h.grad holds: dividing and reducing must never write into those arrays.

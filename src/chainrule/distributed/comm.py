@@ -12,9 +12,7 @@ whole job (``MPI_Abort``); the launcher then ends every process with a non-zero 
 
 from __future__ import annotations
 
-import ctypes
 import os
-import platform
 import sys
 import time
 import traceback
@@ -23,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.heap import keep_freed_memory
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
@@ -120,7 +119,7 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
     _STATE.comm = MPI.COMM_WORLD if comm is None else comm
     _export_torchrun_variables(_STATE.comm)
     if keep_heap and _STATE.comm.Get_size() > 1:
-        _STATE.kept_heap = _keep_heap()
+        _STATE.kept_heap = keep_freed_memory()
     if abort_on_exception and _STATE.previous_hook is None:
         _STATE.previous_hook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
@@ -298,37 +297,6 @@ def _collective_result(tree, result, async_op: bool):
 def barrier() -> None:
     """Wait until every process of the job has reached this call."""
     communicator().Barrier()
-
-
-# -- the heap ------------------------------------------------------------------------------
-# glibc's malloc hands memory back to the system when the free space at the top of its
-# heap passes a threshold that it sets by itself from the largest block freed so far
-# (about twice the size of a gradient bucket). A step of data-parallel training frees
-# MPI's temporary buffers for the allreduce and NumPy's gradients at about that size, so
-# the heap shrinks at every step and grows again, and every page of it is faulted in
-# anew: 3,800 page faults per W4 step with one 7.45 MB bucket, 15 % of the step. These
-# are the largest values glibc would choose by itself, fixed from the start.
-MMAP_THRESHOLD = 32 * 2**20  # blocks at least this large get their own mapping
-TRIM_THRESHOLD = 128 * 2**20  # free space kept at the top of the heap
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # malloc.h
-
-
-def _keep_heap() -> bool:
-    """Raise glibc's trim and mmap thresholds (see above), unless the environment already
-    sets them; returns whether it did. Elsewhere (macOS, musl, Windows) nothing to do."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    if "malloc" in os.environ.get("GLIBC_TUNABLES", "") or any(
-        name in os.environ for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_")
-    ):
-        return False  # the user chose
-    try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-        )
-    except (OSError, AttributeError):
-        return False
 
 
 # -- all_reduce -----------------------------------------------------------------------------
