@@ -295,8 +295,65 @@ def test_any_checkpoint_value_saves_alone_as_torch_save_takes(tmp_path, obj):
     got_leaves, got_tree = cr.tree_flatten(back)
     assert got_tree == want_tree
     for g, w in zip(got_leaves, want_leaves, strict=True):
-        assert type(g) is (np.ndarray if isinstance(w, np.ndarray | cr.Tensor) else type(w))
-        np.testing.assert_array_equal(g, np.asarray(w))
+        assert type(g) is type(w)  # a Tensor comes back a Tensor, as from torch.load
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
+
+
+def test_tensors_load_as_tensors_as_torch_load_gives_them(tmp_path, backend):
+    torch = pytest.importorskip("torch")
+
+    def as_torch(v):
+        if not isinstance(v, cr.Tensor):
+            return v
+        t = torch.tensor(v.detach().numpy())
+        if isinstance(v, nn.Parameter):
+            return torch.nn.Parameter(t, requires_grad=v.requires_grad)
+        return t.requires_grad_(v.requires_grad)
+
+    w = nn.Parameter(np.arange(3.0, dtype=np.float32))
+    frozen = nn.Parameter(np.ones(2), requires_grad=False)
+    t, leaf = cr.tensor([[1.0, -0.0]]), cr.tensor(2.5, requires_grad=True)
+    computed = leaf * 2  # not a leaf: saved as data, loaded as a leaf that requires grad
+    a = np.arange(4, dtype=np.int64)
+    ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"
+    for value in (t, leaf, computed, w, frozen, [t, {"w": w, "a": a}]):
+        save(value, ours)
+        torch.save(cr.tree_map(as_torch, value), theirs)
+        got, want = cr.tree_flatten(load(ours))[0], cr.tree_flatten(torch.load(theirs, weights_only=False))[0]
+        for g, x in zip(got, want, strict=True):
+            if isinstance(x, torch.Tensor):
+                assert isinstance(g, cr.Tensor) and g.requires_grad == x.requires_grad and g.is_leaf
+                assert isinstance(g, nn.Parameter) == isinstance(x, torch.nn.Parameter)
+                assert_bit_exact(g.detach().numpy(), x.detach().numpy())
+            else:
+                assert type(g) is np.ndarray and type(x) is np.ndarray
+    loaded = load(ours)[1]["w"]
+    loaded.sum().backward()  # a loaded Parameter trains
+    assert loaded.grad.tolist() == [1.0, 1.0, 1.0]
+    # a flat state_dict of Tensors (a model's) loads as Tensors, a flat dict of arrays as arrays
+    model = nn.Linear(2, 1)
+    save(model.state_dict(), ours)
+    back = load(ours)
+    assert all(type(v) is cr.Tensor and not v.requires_grad for v in back.values())
+    assert load_metadata(ours) == {}
+    save({"a": a, "t": t}, ours)
+    back = load(ours)
+    assert type(back["a"]) is np.ndarray and type(back["t"]) is cr.Tensor
+    with pytest.raises(ValueError, match="reserved"):
+        save({"a": a}, ours, metadata={"chainrule.tensors": "{}"})
+
+
+def test_corrupt_tensor_list_is_a_model_file_error(tmp_path):
+    path = tmp_path / "m.safetensors"
+    for bad in ["[1", '{"w": "rope"}', "[]"]:
+        save({"w": np.ones(2)}, path)
+        header = json.loads(path.read_bytes()[8:8 + struct.unpack("<Q", path.read_bytes()[:8])[0]])
+        header["__metadata__"] = {"chainrule.tensors": bad}
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        path.write_bytes(struct.pack("<Q", len(text)) + text + np.ones(2).tobytes())
+        with pytest.raises(ModelFileError, match="chainrule.tensors"):
+            load(path)
 
 
 def test_file_objects_as_torch_save_and_load_take(tmp_path):

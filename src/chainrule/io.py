@@ -6,7 +6,9 @@ checkpoint, PyTorch's ``{"model": model.state_dict(), "optimizer": opt.state_dic
 ``optimizer.state.0.exp_avg``), and its shape (dicts with string or integer keys, lists,
 tuples) and its Python leaves (numbers, strings, booleans, None) as JSON in the
 ``chainrule.tree`` entry of the metadata, from which ``load`` rebuilds it. Still no code
-runs on load.
+runs on load. What was saved as a Tensor (or a Parameter) loads as one, with its
+``requires_grad``, as from ``torch.load``; a NumPy array loads as a NumPy array (the
+``chainrule.tensors`` metadata entry of a flat file names its Tensors).
 
 The safetensors layout is simple and safe: an 8-byte little-endian header length, a
 JSON header giving each array's dtype, shape and byte range (and an optional
@@ -38,11 +40,14 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from chainrule.core.eager import EAGER, set_requires_grad
 from chainrule.core.tensor import Tensor
+from chainrule.nn.parameter import Parameter
 
 __all__ = ["save", "load", "load_metadata", "ModelFileError"]
 
 _TREE = "chainrule.tree"  # the metadata entry that holds a nested checkpoint's shape
+_TENSORS = "chainrule.tensors"  # a flat file's Tensors: {name: "tensor" | "requires_grad" | "parameter"}
 
 # safetensors dtype names; bfloat16 and the float8 types have no NumPy equivalent
 _DTYPES = {
@@ -128,8 +133,8 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
         for k, v in metadata.items():
             if not isinstance(k, str) or not isinstance(v, str):
                 raise TypeError("save: metadata keys and values must be strings (encode others as JSON)")
-            if k == _TREE:
-                raise ValueError(f"save: the metadata key {_TREE!r} is reserved for the shape of a nested checkpoint")
+            if k in (_TREE, _TENSORS):
+                raise ValueError(f"save: the metadata key {k!r} is reserved for the shape of a checkpoint")
             meta[k] = v
     if isinstance(state_dict, Mapping) and all(
         isinstance(name, str) and _is_array(value) for name, value in state_dict.items()
@@ -139,6 +144,9 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
             if name == "__metadata__":
                 raise ValueError("save: '__metadata__' is reserved by the safetensors format")
             arrays[name] = _as_array(name, value)
+        kinds = {name: _kind(value) for name, value in state_dict.items() if isinstance(value, Tensor)}
+        if kinds:
+            meta[_TENSORS] = json.dumps(kinds, separators=(",", ":"))
     else:
         arrays = {}
         meta[_TREE] = json.dumps(_encode_tree(state_dict, "", arrays), separators=(",", ":"))
@@ -155,6 +163,27 @@ def _is_array(value) -> bool:
     return isinstance(value, Tensor | np.ndarray | np.generic)
 
 
+def _kind(t: Tensor) -> str:
+    """How a saved Tensor comes back: a Parameter, a Tensor that requires grad, or a Tensor."""
+    if isinstance(t, Parameter):
+        return "parameter" if t.requires_grad else "parameter_frozen"
+    return "requires_grad" if t._trace is EAGER and t.requires_grad else "tensor"
+
+
+def _as_saved(a: np.ndarray, kind: str | None):
+    """The loaded array ``a`` as it was saved: an array, or a Tensor of ``kind``."""
+    if kind is None:
+        return a
+    if kind in ("parameter", "parameter_frozen"):
+        return Parameter(a, requires_grad=kind == "parameter")
+    if kind not in ("tensor", "requires_grad"):
+        raise ValueError(kind)
+    t = Tensor(a, EAGER)
+    if kind == "requires_grad":
+        set_requires_grad(t, True)
+    return t
+
+
 # A nested checkpoint's shape, as JSON: {"dict": [[key, node], ...]} (an integer key stays
 # an integer: JSON keeps its type in the pair), {"list": [...]}, {"tuple": [...]},
 # {"array": name} (with "scalar": true for a NumPy scalar), {"float": hex} (every float
@@ -166,6 +195,8 @@ def _encode_tree(node, prefix: str, arrays: dict) -> dict:
         while name in arrays or name == "__metadata__":
             name += "_"
         arrays[name] = _as_array(name, node)
+        if isinstance(node, Tensor):
+            return {"array": name, "tensor": _kind(node)}
         return {"array": name, "scalar": True} if isinstance(node, np.generic) else {"array": name}
     if isinstance(node, Mapping):
         items = []
@@ -192,7 +223,7 @@ def _decode_tree(node, arrays: dict, path) -> Any:
         (kind, value), *rest = node.items()
         if kind == "array":
             a = arrays[value]
-            return a[()] if rest else a
+            return a[()] if node.get("scalar") else _as_saved(a, node.get("tensor"))
         if kind == "dict":
             return {key: _decode_tree(v, arrays, path) for key, v in value}
         if kind in ("list", "tuple"):
@@ -302,6 +333,15 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
 def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool = True) -> Any:
     """The arrays of a safetensors file, by name (a state_dict for
     ``Module.load_state_dict``); a nested checkpoint written by :func:`save` as it was saved.
+    What was saved as a Tensor comes back as a Tensor (a Parameter as a Parameter, with
+    its ``requires_grad``), as ``torch.load`` gives it; NumPy arrays, and the arrays of a
+    file written elsewhere, come back as NumPy arrays.
+
+    >>> import chainrule as cr, os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.pt")
+    >>> cr.save(cr.tensor([1.0, 2.0], requires_grad=True), path)
+    >>> t = cr.load(path); type(t).__name__, t.requires_grad, t.tolist()
+    ('Tensor', True, [1.0, 2.0])
 
     ``path`` may be a binary file object, read from its position. Raises
     ``FileNotFoundError`` for a missing file and :class:`ModelFileError` for a
@@ -317,12 +357,23 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
     header, metadata, start = _parse_header(data, path)
     arrays = _mapped(_load_arrays(data, header, start, path), map_location)
     if _TREE not in metadata:
-        return arrays
+        return _as_tensors(arrays, metadata.get(_TENSORS), path)
     try:
         tree = json.loads(metadata[_TREE])
     except json.JSONDecodeError:
         raise ModelFileError(f"{path}: corrupt {_TREE} metadata (not JSON)") from None
     return _decode_tree(tree, arrays, path)
+
+
+def _as_tensors(arrays: dict[str, np.ndarray], kinds: str | None, path) -> dict:
+    """A flat file's arrays, those saved as Tensors made Tensors again."""
+    if kinds is None:
+        return arrays
+    try:
+        kinds = json.loads(kinds)
+        return {name: _as_saved(a, kinds.get(name)) for name, a in arrays.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise ModelFileError(f"{path}: corrupt {_TENSORS} metadata (which arrays were Tensors)") from None
 
 
 def _mapped(arrays: dict[str, np.ndarray], map_location) -> dict[str, np.ndarray]:
@@ -375,4 +426,4 @@ def load_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The ``__metadata__`` strings of a safetensors file ({} if it has none), less the
     shape of a nested checkpoint, which :func:`load` reads."""
     data = _read(path)
-    return {k: v for k, v in _parse_header(data, path)[1].items() if k != _TREE}
+    return {k: v for k, v in _parse_header(data, path)[1].items() if k not in (_TREE, _TENSORS)}
