@@ -140,3 +140,56 @@ def test_scaled_dot_product_attention_matches_torch(name):
     inputs = [_rng.standard_normal((*lead, L, E)), _rng.standard_normal((*lead, source, E)),
               _rng.standard_normal((*lead, source, ev))]
     compare(f.module(nn.Module), f.module(torch.nn.Module), inputs, np.float64)
+
+
+_every_key = np.array([[True, True, True, True], [False, True, False, True]])  # sequence 0: all padding
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+@pytest.mark.parametrize("masks", ["padding", "attn_mask", "both_float"])
+def test_queries_with_every_key_masked_match_torch(need_weights, masks):
+    # PyTorch attends through its scaled_dot_product_attention without the weights: such a
+    # query's output is 0 (then out_proj's bias), its gradients 0; with them, NaN in both
+    ours, theirs = _pair(True)
+    blocked = np.zeros((L, S), dtype=bool)
+    blocked[1] = True
+    kw = {"padding": {"key_padding_mask": _every_key},
+          "attn_mask": {"attn_mask": blocked},
+          "both_float": {"key_padding_mask": np.where(_every_key, -np.inf, 0.0),
+                         "attn_mask": np.where(blocked, -np.inf, _rng.standard_normal((L, S)))}}[masks]
+    _run(ours, theirs, _inputs(True), need_weights=need_weights, **kw)
+
+
+@pytest.mark.parametrize("layer", ["TransformerEncoderLayer", "TransformerDecoderLayer"])
+def test_left_padding_with_a_causal_mask_matches_torch(layer):
+    # the first query of a left-padded sequence sees no key: finite in PyTorch's layers
+    ours = getattr(nn, layer)(E, H, 6, dropout=0.0, batch_first=True, dtype=np.float64)
+    theirs = getattr(torch.nn, layer)(E, H, 6, dropout=0.0, batch_first=True).double()
+    load_from_torch(ours, theirs)
+    causal = np.triu(np.ones((S, S), dtype=bool), 1)
+    left = np.array([[True, False, False, False], [False, False, False, False]])
+    kw = ({"src_mask": causal, "src_key_padding_mask": left} if layer.startswith("TransformerEncoder") else
+          {"tgt_mask": causal, "tgt_key_padding_mask": left})
+
+    def build(m, *args):
+        t = isinstance(m, torch.nn.Module)
+        return m(*args, **{k: torch.tensor(v) if t else v for k, v in kw.items()})
+
+    inputs = _inputs(True, length=S)[:1 if layer.startswith("TransformerEncoder") else 2]
+    out, _ = compare(Call.wrap(nn.Module, ours, build), Call.wrap(torch.nn.Module, theirs, build), inputs,
+                     np.float64)
+    assert np.isfinite(out[0].detach().numpy()).all()
+
+
+@pytest.mark.parametrize("mask", ["bool", "float"])
+def test_sdpa_with_every_key_masked_is_zero_as_torch(mask):
+    blocked = _rng.uniform(size=(N, H, L, S)) < 0.3
+    blocked[0, 1, 2] = True  # one query of one head sees nothing
+    blocked[1, 0, 0] = True
+    attn_mask = ~blocked if mask == "bool" else np.where(blocked, -np.inf, _rng.standard_normal((N, H, L, S)))
+    f = _Fn(lambda t: torch.nn.functional.scaled_dot_product_attention if t else F.scaled_dot_product_attention,
+            dropout_p=0.0, attn_mask=attn_mask)
+    inputs = [_rng.standard_normal((N, H, L, E)), _rng.standard_normal((N, H, S, E)),
+              _rng.standard_normal((N, H, S, E))]
+    out, _ = compare(f.module(nn.Module), f.module(torch.nn.Module), inputs, np.float64)
+    assert not out[0].detach().numpy()[0, 1, 2].any() and np.isfinite(out[0].detach().numpy()).all()

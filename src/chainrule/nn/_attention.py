@@ -57,7 +57,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     ``torch.nn.functional.scaled_dot_product_attention``: query (..., L, E), key (..., S,
     E), value (..., S, Ev); ``scale`` defaults to 1/√E. A bool ``attn_mask`` says where
     attention is allowed (True); a float one is added to the scores. ``is_causal``
-    lets position i attend to positions ≤ i only. ``dropout_p`` drops attention weights
+    lets position i attend to positions ≤ i only; a query whose keys are all masked gets
+    the output 0 (and gradients 0), as in PyTorch. ``dropout_p`` drops attention weights
     (always, as PyTorch's function does: pass 0 in evaluation). ``enable_gqa``: grouped
     query attention, key and value (..., Hkv, S, E) shared by groups of Hq / Hkv query heads.
 
@@ -85,7 +86,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         _float_mask(attn_mask, dtype, True, "attn_mask")
     if mask is not None:
         scores = scores + mask
-    weights = _dropout(_ops.softmax(scores, axis=-1), dropout_p, True, rng)
+    # a query with every key masked gets weights 0 (its output 0), as PyTorch's function gives
+    weights = _dropout(_ops.safe_softmax(scores, axis=-1), dropout_p, True, rng)
     return cnp.matmul(weights, value)
 
 
@@ -114,6 +116,8 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
 
     ``attn_mask`` (L, S) or (N·H, L, S) and ``key_padding_mask`` (N, S) follow
     ``nn.MultiheadAttention``: True (bool) means "may not attend"; float masks are added.
+    A query with every key masked gets the output 0 with ``need_weights=False`` and NaN
+    (output and weights) otherwise, as in PyTorch.
     """
     n, length = q.shape[:2]
     source = length if k is None else k.shape[1]
@@ -144,7 +148,10 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
     keep = None
     if training and dropout_p > 0.0:
         keep = _ops.dropout_factor(q, (n, num_heads, source, length), dropout_p, rng)
-    out, weights = mha_forward(q, k, v, mask, keep, heads=num_heads, scale=1.0 / math.sqrt(e // num_heads))
+    # without the weights PyTorch attends as its scaled_dot_product_attention: a query with
+    # every key masked gets the output 0; with them, as a softmax: NaN
+    out, weights = mha_forward(q, k, v, mask, keep, heads=num_heads, scale=1.0 / math.sqrt(e // num_heads),
+                               safe=not need_weights)
     if not need_weights:
         return out, None
     if keep is not None:  # the weights returned are the ones applied: after dropout

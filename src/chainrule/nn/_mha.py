@@ -60,7 +60,7 @@ def _merged(heads_out, buffer):
 
 
 # -- forward: (q, k, v) -> merged heads (N, L, Ev), weights (N, H, S, L) ------------------------
-def _forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0):
+def _forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0, safe=False):
     buffers = _buffers(q, k, v, mask, keep)
     xp = np if buffers else cnp
     q, k, v = _parts(q, k, v)
@@ -76,8 +76,11 @@ def _forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0):
         scores = xp.add(scores, mask, out=into)
     # softmax over the keys (axis −2); the shift by the maximum only keeps exp finite
     top = cnp.max(undifferentiated(scores), axis=-2, keepdims=True)
+    if safe:  # a query whose keys are all masked (top score −inf) gets weights 0: exp(−inf − 0) / 1
+        top = cnp.where(top == -np.inf, 0, top)
     weights = xp.exp(xp.subtract(scores, top, out=into), out=into)
-    weights = xp.divide(weights, xp.sum(weights, axis=-2, keepdims=True), out=into)
+    total = xp.sum(weights, axis=-2, keepdims=True)
+    weights = xp.divide(weights, cnp.where(total == 0, 1, total) if safe else total, out=into)
     dropped = weights if keep is None else xp.multiply(weights, keep)
     out = _empty(buffers, (n, length, ev), dtype)
     return _merged(_matmul(cnp.swapaxes(dropped, -1, -2), vh, _into_heads(out, heads)), out), weights
@@ -121,18 +124,19 @@ def _backward(g_out, g_weights, q, k, v, weights, keep=None, heads=1, scale=1.0)
 
 
 mha_forward = Primitive(_forward, name="mha_forward", multiple_outputs=True)
-"""mha_forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0) -> (out, weights): the
+"""mha_forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0, safe=False) -> (out, weights): the
 heads' attention of projected q (N, L, E), k (N, S, E), v (N, S, Ev) merged into out
 (N, L, Ev), and the attention weights, transposed: (N, H, S, L). ``k`` and ``v`` None: ``q``
 is the packed (N, L, 3E) projection q|k|v. ``mask``: added to the scores, broadcast
-against (N, H, S, L); ``keep``: the dropout factor of each weight (0 or 1/(1 − p))."""
+against (N, H, S, L); ``keep``: the dropout factor of each weight (0 or 1/(1 − p)); ``safe``:
+a query whose keys are all masked gets weights 0 (NaN otherwise)."""
 mha_backward = Primitive(_backward, name="mha_backward", multiple_outputs=True)
 """mha_backward(g_out, g_weights, q, k, v, weights, keep=None, heads=1, scale=1.0) -> (dq,
 dk, dv, ds), or (dqkv, ds) for a packed q|k|v: the cotangents of the projections and of the
 (masked) scores."""
 
 
-def _forward_vjp(g, ans, argnums, q, k, v, mask=None, keep=None, heads=1, scale=1.0):
+def _forward_vjp(g, ans, argnums, q, k, v, mask=None, keep=None, heads=1, scale=1.0, safe=False):
     *grads, ds = mha_backward(*g, q, k, v, ans[1], keep, heads=heads, scale=scale)
     out = [*grads, None, None, None][:5]
     if 3 in argnums:  # a float mask that is differentiated: the scores' cotangent

@@ -37,6 +37,7 @@ __all__ = [
     "gelu",
     "gelu_tanh",
     "softmax",
+    "safe_softmax",
     "log_softmax",
     "take_class",
     "put_class",
@@ -280,6 +281,16 @@ def _softmax(x, axis=-1):
     return e
 
 
+def _safe_softmax(x, axis=-1):
+    """softmax, with 0 over every row that is all −inf (attention with every key masked),
+    as PyTorch's attention computes it: such a row is shifted by 0 and divided by 1."""
+    top = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - np.where(top == -np.inf, 0, top))
+    total = np.sum(e, axis=axis, keepdims=True)
+    e /= np.where(total == 0, 1, total)
+    return e
+
+
 def _log_softmax(x, axis=-1):
     s = x - np.max(x, axis=axis, keepdims=True)  # shifted: exp cannot overflow
     s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
@@ -289,6 +300,9 @@ def _log_softmax(x, axis=-1):
 softmax = Primitive(_softmax, name="softmax")
 def_vjps(softmax, lambda g, ans, x, axis=-1: ans * (g - cnp.sum(g * ans, axis=axis, keepdims=True)))
 def_jvps(softmax, lambda t, ans, x, axis=-1: ans * (t - cnp.sum(t * ans, axis=axis, keepdims=True)))
+safe_softmax = Primitive(_safe_softmax, name="safe_softmax")  # the same rules: they read the output
+def_vjps(safe_softmax, lambda g, ans, x, axis=-1: ans * (g - cnp.sum(g * ans, axis=axis, keepdims=True)))
+def_jvps(safe_softmax, lambda t, ans, x, axis=-1: ans * (t - cnp.sum(t * ans, axis=axis, keepdims=True)))
 
 log_softmax = Primitive(_log_softmax, name="log_softmax")
 def_vjps(log_softmax,
@@ -595,7 +609,7 @@ def _batch_argmax_windows(trace, fun, batched, x, ans, geom):
 
 
 def_batch(batching.elementwise, leaky_relu, softplus, silu, elu, erf, gelu, gelu_tanh)
-def_batch(batching.reduction, softmax, log_softmax, normalize)
+def_batch(batching.reduction, softmax, safe_softmax, log_softmax, normalize)
 def_batch(_batch_linear, linear)
 def_batch(_batch_conv_product, conv_product)
 def_batch(_batch_class, take_class)
