@@ -126,3 +126,32 @@ def test_transformer_initialisation_and_errors():
         ours(np.zeros((3, 2, 8)), np.zeros((3, 4, 8)))
     with pytest.raises(ValueError, match="d_model=8"):
         ours(np.zeros((3, 2, 8)), np.zeros((3, 2, 6)))
+
+
+def test_square_subsequent_mask_takes_torchs_arguments_and_default_dtype():
+    ours, theirs = nn.Transformer.generate_square_subsequent_mask(3, device="cpu"), \
+        torch.nn.Transformer.generate_square_subsequent_mask(3, device="cpu")
+    assert ours.dtype == np.float32 and str(theirs.dtype) == "torch.float32"  # the default dtype, as torch's
+    np.testing.assert_array_equal(ours, theirs.numpy())
+    assert nn.Transformer.generate_square_subsequent_mask(2, dtype=np.float64).dtype == np.float64
+    with pytest.raises(RuntimeError, match="CPU only"):
+        nn.Transformer.generate_square_subsequent_mask(2, device="cuda")
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_float32_attention_stays_float32_under_a_float64_mask(need_weights):
+    # a float64 mask (NumPy's default) on a float32 model: cast to the queries' dtype, not promoted
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, H, FF, dropout=0.0), 2, enable_nested_tensor=False)
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(E, H, FF, dropout=0.0), 2,
+                                         enable_nested_tensor=False)
+    load_from_torch(ours, theirs)
+    x, mask = _seq(False, T_).astype(np.float32), MASKS["float"]
+    out = ours(x, mask=mask)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.detach().numpy(), theirs(torch.tensor(x), mask=torch.tensor(mask).float())
+                               .detach().numpy(), rtol=2e-4, atol=2e-5)
+    mha = ours.layers[0].self_attn
+    assert all(a.dtype == np.float32 for a in mha(x, x, x, attn_mask=mask, key_padding_mask=np.where(
+        PADDING, -1.0, 0.0), need_weights=need_weights) if a is not None)
+    q = x.transpose(1, 0, 2)[:, None]
+    assert F.scaled_dot_product_attention(q, q, q, attn_mask=mask).dtype == np.float32

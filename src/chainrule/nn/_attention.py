@@ -28,8 +28,9 @@ def _dtype(x) -> np.dtype:
 
 
 def _float_mask(mask, dtype, allowed_when_true: bool, name: str):
-    """A mask as an additive float array: a bool mask becomes 0 / −inf (True means
-    "may attend" when ``allowed_when_true``, "may not" otherwise); a float one is kept."""
+    """A mask as an additive float array of ``dtype``: a bool mask becomes 0 / −inf (True
+    means "may attend" when ``allowed_when_true``, "may not" otherwise); a float one is
+    cast to ``dtype`` (the queries'), so that float32 attention stays float32."""
     if mask is None:
         return None
     kind = _dtype(mask).kind
@@ -39,7 +40,7 @@ def _float_mask(mask, dtype, allowed_when_true: bool, name: str):
         return np.where(blocked, -np.inf, 0.0).astype(dtype)
     if kind != "f":
         raise TypeError(f"{name} must be a bool or a float mask, got {_dtype(mask)}")
-    return mask
+    return mask if _dtype(mask) == dtype else cnp.astype(mask, dtype)
 
 
 def _causal_mask(length: int, source: int, dtype) -> np.ndarray:

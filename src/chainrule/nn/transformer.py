@@ -378,20 +378,25 @@ class Transformer(Module):
                             memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz: int, dtype=np.float64) -> np.ndarray:
-        """The causal float mask (0 on and below the diagonal, −inf above), as PyTorch's.
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> np.ndarray:
+        """The causal float mask (0 on and below the diagonal, −inf above), as PyTorch's:
+        of ``chainrule.get_default_dtype()`` unless ``dtype`` is given (``device``: CPU only).
 
         >>> Transformer.generate_square_subsequent_mask(2).tolist()
         [[0.0, -inf], [0.0, 0.0]]
         """
+        if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
+            raise RuntimeError(f"generate_square_subsequent_mask(device={str(device)!r}): chainrule computes on "
+                               "the CPU only; use 'cpu'")
         return causal_mask(sz, dtype)
 
 
-def causal_mask(size: int, dtype=np.float64) -> np.ndarray:
+def causal_mask(size: int, dtype=None) -> np.ndarray:
     """The float mask (0 on and below the diagonal, −inf above) that PyTorch's
-    ``Transformer.generate_square_subsequent_mask`` makes.
+    ``Transformer.generate_square_subsequent_mask`` makes, of ``chainrule.get_default_dtype()``
+    unless ``dtype`` is given.
 
     >>> causal_mask(3).tolist()
     [[0.0, -inf, -inf], [0.0, 0.0, -inf], [0.0, 0.0, 0.0]]
     """
-    return np.where(np.tri(size, dtype=bool), 0.0, -math.inf).astype(dtype)
+    return np.where(np.tri(size, dtype=bool), 0.0, -math.inf).astype(param_dtype(dtype))
