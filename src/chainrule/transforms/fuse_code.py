@@ -23,6 +23,10 @@ _NUMBA_TYPES = {
 # The scalar code of each ufunc that fuses, on operands already cast to its loop's input
 # types (``{0}``, ``{1}``); ``{T}`` is the loop's output type. Ties, signed zeros and NaNs
 # follow NumPy's loops: maximum(-0.0, 0.0) is its second argument, NaN wins in maximum.
+# fmax and fmin do not fuse: NumPy's fmax(0.0, -0.0) is its first argument in its scalar
+# loop and its second in its SIMD one, so the sign of a zero depends on the array's
+# length (fmax of 5 zeros by 5 negative zeros gives [0, 0, 0, -0, 0]), which no
+# elementwise expression reproduces; a reciprocal after it would turn that into +-inf.
 _EXPRESSIONS = {
     np.add: "{0} + {1}", np.subtract: "{0} - {1}", np.multiply: "{0} * {1}",
     np.true_divide: "{0} / {1}", np.negative: "-{0}", np.square: "{0} * {0}",
@@ -30,8 +34,6 @@ _EXPRESSIONS = {
     np.fabs: "abs({0})",
     np.maximum: "{0} if ({0} > {1} or np.isnan({0})) else {1}",
     np.minimum: "{0} if ({0} < {1} or np.isnan({0})) else {1}",
-    np.fmax: "{0} if ({0} > {1} or np.isnan({1})) else {1}",
-    np.fmin: "{0} if ({0} < {1} or np.isnan({1})) else {1}",
     np.sign: "{T}(1.0) if {0} > 0 else ({T}(-1.0) if {0} < 0 else ({T}(0.0) if {0} == 0 else {0}))",
     np.greater: "{0} > {1}", np.greater_equal: "{0} >= {1}", np.less: "{0} < {1}",
     np.less_equal: "{0} <= {1}", np.equal: "{0} == {1}", np.not_equal: "{0} != {1}",
@@ -44,7 +46,7 @@ for _name in ("sqrt exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arcco
 # Loops that compare floating-point values: a NaN compared sets the CPU's "invalid" flag
 # in compiled code where NumPy's own loops stay quiet, so these run with NumPy's
 # floating-point error reports off (see ``_QUIET``).
-_COMPARING = {np.maximum, np.minimum, np.fmax, np.fmin, np.sign, np.greater, np.greater_equal,
+_COMPARING = {np.maximum, np.minimum, np.sign, np.greater, np.greater_equal,
               np.less, np.less_equal, np.equal, np.not_equal}
 _QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "ignore"}
 # Functions that compile to a call of the C library per element: NumPy's own SIMD loops

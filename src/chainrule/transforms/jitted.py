@@ -165,6 +165,8 @@ class Jitted:
             return program
         if fused is not None:
             fused.writebacks, fused.result_state = program.writebacks, program.result_state
+            if fused.quiet:
+                fused.unfused = program
             programs[i] = program = fused
         return program
 
@@ -529,8 +531,11 @@ class Jitted:
             program.upgrade = fusion.compile_in_background(functools.partial(_fused_build, build))
         else:
             program = build(rewrite=fusion.fuse_elementwise if fuse else None)
-        program.writebacks = [(k, name) for k, name, _ in writebacks]
-        program.result_state = [(k, name) for k, name, _ in result_state]
+            if program.quiet:
+                program.unfused = build()
+        for p in (program, program.unfused) if program.unfused else (program,):
+            p.writebacks = [(k, name) for k, name, _ in writebacks]
+            p.result_state = [(k, name) for k, name, _ in result_state]
         return result, program
 
 

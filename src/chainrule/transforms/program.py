@@ -169,8 +169,15 @@ class Program:
         # the future of the same program with fused loops, built in the background
         # (``jit(f, fuse=True)``): replaces this one once it is ready
         self.upgrade = None
+        # whether fused loops run with NumPy's floating-point reports off (they compare
+        # values), and then the same program unfused, replayed instead wherever a warnings
+        # filter makes those reports exceptions (the plain call would raise)
+        self.quiet = False
+        self.unfused: Program | None = None
 
     def run(self, inputs: list):
+        if self.unfused is not None and not donation_safe():
+            return self.unfused.run(inputs)
         if self.donates:
             self.donated_flag[0] = False  # set by the replay before it writes donated memory
         if self.undoable:
@@ -243,6 +250,8 @@ def build_program(
     program.generators = tuple(generators)
     program.donates = any(b[0] == "d" for b in buffer_of.values())
     program.undoable = bool(written or generators)
+    program.quiet = any(isinstance(op, Call) and op.fun in COMPILED_UFUNCS and op.errstate is not None
+                        for op in ops)
     return program
 
 
@@ -562,8 +571,9 @@ def _bufferable(op: Call, values: list) -> bool:
             and not (fun.nout == 2 and op.unpack and fun in COMPILED_UFUNCS)):
         return False
     value = values[op.outs[0]]
-    # 0-d results stay NumPy scalars, as without out=
-    return isinstance(value, np.ndarray) and value.ndim > 0 and value.flags.c_contiguous
+    # 0-d results stay NumPy scalars, as without out=; an ndarray subclass's result keeps
+    # its class (and what its __array_finalize__ sets), which an ndarray buffer would lose
+    return type(value) is np.ndarray and value.ndim > 0 and value.flags.c_contiguous
 
 
 # NumPy's Python-level wrappers and the C-level calls they end in, for ndarrays; the

@@ -1,0 +1,97 @@
+"""cr.jit on small programs written without the engine in mind: each is called jitted
+and plain over several calls whose inputs change, and the results must agree to the
+last bit (types of arrays and scalars, signed zeros, NaN positions); fused programs
+agree with the plain call within docs/jit.md's bounds, which are 0 ulps for
+arithmetic, comparisons, maximum and minimum."""
+
+import warnings
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import run_both, same
+
+import chainrule as cr
+import chainrule.numpy as cnp
+from chainrule.transforms import fuse as fusion
+
+needs_numba = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
+rng = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def kernel_cache(tmp_path_factory):
+    """Fused kernels go to a directory of the test session, not to the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CHAINRULE_FUSED_CACHE", str(tmp_path_factory.mktemp("fused")))
+    yield
+    mp.undo()
+
+
+class Tagged(np.ndarray):
+    """An ndarray subclass without operators of its own: NumPy's results keep the class
+    and, through ``__array_finalize__``, the tag."""
+
+    def __array_finalize__(self, obj):
+        self.tag = getattr(obj, "tag", None)
+
+
+def tagged(values, tag):
+    a = np.asarray(values, dtype=float).view(Tagged)
+    a.tag = tag
+    return a
+
+
+@pytest.mark.parametrize("fuse", [False, pytest.param("wait", marks=needs_numba)])
+def test_an_ndarray_subclass_keeps_its_class_through_a_replay(fuse):
+    def f(x, y):
+        return x * 2.0 + y, cnp.sqrt(cnp.abs(x)) - 1.0, x @ y
+
+    calls = [(tagged(rng.normal(size=3), k), rng.normal(size=3)) for k in range(3)]
+    calls.insert(1, (rng.normal(size=3), rng.normal(size=3)))  # a plain ndarray between
+    jitted = run_both(f, calls, fuse=fuse)
+    out = jitted(tagged([1.0, -0.0, 2.0], "t"), np.ones(3))
+    assert type(out[0]) is Tagged and out[0].tag == "t" and type(out[1]) is Tagged
+    assert jitted.traces == 2
+
+
+@needs_numba
+@pytest.mark.parametrize("fmax", [cnp.fmax, cnp.fmin])
+@pytest.mark.parametrize("n", [1, 5, 8, 17])
+def test_fmax_and_fmin_of_signed_zeros_fused_as_numpy_gives_them(fmax, n):
+    # NumPy's fmax(0.0, -0.0) is 0.0 in its scalar loop and -0.0 in its SIMD one: the
+    # signs follow the array's length, and 1 / that is +inf or -inf
+    def f(x, y):
+        return 1.0 / fmax(x * 1.0, y - 0.0)
+
+    fused = cr.jit(f, fuse="wait")
+    x, y = np.zeros(n), -np.zeros(n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for a, b in [(x, y), (y, x), (x, y)]:
+            assert same(fused(a, b), f(a, b))
+
+
+@needs_numba
+@pytest.mark.parametrize("fuse", ["wait", True])
+def test_a_fused_loop_that_compares_raises_as_the_plain_call_under_warnings_as_errors(fuse):
+    # the loop of maximum(1 / x, 0) + 1 runs with NumPy's reports off (compiled NaN
+    # comparisons set the CPU's invalid flag): under a filter that makes RuntimeWarnings
+    # errors the plain call raises at the division by zero, and so must the jitted one
+    def relu_of_inverse(x):
+        return cnp.maximum(1.0 / x, 0.0) + 1.0
+
+    fused = cr.jit(relu_of_inverse, fuse=fuse)
+    fused(np.ones(3))
+    assert fused.wait_compiled(timeout=120)
+    assert same(fused(np.array([2.0, -0.5, 4.0])), relu_of_inverse(np.array([2.0, -0.5, 4.0])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            relu_of_inverse(np.zeros(3))
+        with pytest.raises(RuntimeWarning, match="divide by zero"):
+            fused(np.zeros(3))
+        assert same(fused(np.full(3, 2.0)), relu_of_inverse(np.full(3, 2.0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert same(fused(np.array([0.0, -0.0, 1.0])), relu_of_inverse(np.array([0.0, -0.0, 1.0])))
+    assert fused.traces == 1
