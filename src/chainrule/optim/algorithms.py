@@ -39,6 +39,7 @@ class SGD(Optimizer):
     """
 
     torch_flags = ("foreach", "differentiable", "fused")
+    _torch_state = True
 
     def __init__(
         self,
@@ -97,6 +98,7 @@ class Adam(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable", "fused")
+    _torch_state = True
 
     def __init__(
         self,
@@ -183,6 +185,7 @@ class RMSprop(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(
         self,
@@ -246,6 +249,7 @@ class Adagrad(Optimizer):
     δ the learning-rate decay."""
 
     torch_flags = ("foreach", "differentiable", "fused")
+    _torch_state = True
 
     def __init__(
         self,

@@ -132,6 +132,7 @@ class LBFGS(Optimizer):
     """
 
     _state_is_flat = True
+    _torch_state = True
 
     def __init__(
         self,

@@ -49,6 +49,9 @@ class Optimizer:
     """
 
     _state_is_flat = False  # True where the state holds vectors over all parameters (L-BFGS)
+    # True for the built-in optimizers, whose state holds NumPy arrays and whose state_dict
+    # gives Tensors (step a float32 0-d Tensor) as PyTorch's; a subclass's state is its own
+    _torch_state = False
 
     # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
     # differentiable step that a built-in optimizer takes, kept in its groups as PyTorch
@@ -126,8 +129,12 @@ class Optimizer:
                     g = np.asarray(grad.primal())
                 state = self.state.get(p)
                 if state is None:
-                    state = self.state[p] = {}
-                self._update(p._value, g, state, group)
+                    state = {}
+                    self._update(p._value, g, state, group)
+                    if state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
+                        self.state[p] = state
+                else:
+                    self._update(p._value, g, state, group)
                 p._version = clock
         return loss
 
@@ -137,7 +144,8 @@ class Optimizer:
     # -- saving and resuming -----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state and options, parameters referred to by their position
-        (as in PyTorch); arrays are copies.
+        (as in PyTorch); arrays are copies. A built-in optimizer's state holds Tensors
+        where PyTorch's holds tensors: its arrays, and ``step`` as a float32 0-d Tensor.
 
         >>> from chainrule import nn, optim
         >>> opt = optim.Adam(nn.Linear(2, 1).parameters())
@@ -156,12 +164,47 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = {k: _copy_value(v) for k, v in self.state[p].items()}
+                    state[index[id(p)]] = {k: self._export(k, v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
+    def _export(self, key: str, v):
+        """A copy of the state entry ``key`` as PyTorch's optimizer holds it."""
+        if isinstance(v, list | tuple):
+            return type(v)(self._export(key, x) for x in v)
+        if not self._torch_state:
+            return _copy_value(v)
+        if key == "step" and isinstance(v, int | float | np.number) and not isinstance(v, bool):
+            return Tensor(np.array(v, dtype=np.float32), EAGER)
+        if isinstance(v, np.ndarray | np.generic):
+            return Tensor(np.array(v, copy=True), EAGER)
+        return copy.deepcopy(v)
+
+    def _import(self, p: Tensor, key: str, v, where: str):
+        """The saved state entry ``key`` of ``p`` as this optimizer keeps it: floating-point
+        arrays in ``p``'s dtype (PyTorch's tensors too), a built-in optimizer's ``step`` a
+        count; a built-in's state holds NumPy arrays, a subclass's Tensors stay Tensors."""
+        if isinstance(v, list | tuple):
+            return type(v)(self._import(p, key, x, where) for x in v)
+        if v is None or isinstance(v, str | bool | int | float | dict):
+            return copy.deepcopy(v)
+        if not (isinstance(v, Tensor | np.ndarray | np.generic) or hasattr(v, "__array__")):
+            return copy.deepcopy(v)
+        a = np.array(np.asarray(v.detach().primal() if isinstance(v, Tensor) else v), copy=True)
+        if self._torch_state and key == "step":
+            return int(a) if a.size == 1 else a
+        if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
+            a = a.astype(p._value.dtype)
+        if a.ndim and a.shape != p._value.shape and not self._state_is_flat:
+            raise ValueError(f"the saved state '{key}' of parameter {where} has shape {a.shape}, "
+                             f"the parameter has shape {p._value.shape}")
+        if isinstance(v, Tensor) and not self._torch_state:
+            return Tensor(a, EAGER)
+        return a[()] if a.ndim == 0 and self._torch_state else a
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Resume from :meth:`state_dict`: the groups must hold the same numbers of
-        parameters, and each saved array must have its parameter's shape."""
+        """Resume from :meth:`state_dict` (this optimizer's, or PyTorch's of the same
+        optimizer with its tensors): the groups must hold the same numbers of parameters,
+        and each saved array must have its parameter's shape."""
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         if groups is None or "state" not in state_dict:
             raise ValueError("not an optimizer state_dict: expected keys 'state' and 'param_groups'")
@@ -184,17 +227,7 @@ class Optimizer:
             p = by_index.get(int(key))
             if p is None:
                 raise ValueError(f"the saved state refers to parameter {key}, which no group holds")
-            fixed = {}
-            for k, v in entry.items():
-                if isinstance(v, np.ndarray | Tensor):
-                    v = np.array(v.primal() if isinstance(v, Tensor) else v, dtype=p._value.dtype)
-                    if v.shape != p._value.shape and not self._state_is_flat:
-                        raise ValueError(
-                            f"the saved state '{k}' of parameter {key} has shape {v.shape}, "
-                            f"the parameter has shape {p._value.shape}"
-                        )
-                fixed[k] = v
-            new_state[p] = fixed
+            new_state[p] = {k: self._import(p, k, v, key) for k, v in entry.items()}
         for saved, own in zip(groups, self.param_groups, strict=True):
             for k, v in saved.items():
                 if k != "params":

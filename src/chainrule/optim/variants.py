@@ -54,6 +54,7 @@ class Adamax(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False, **flags):
@@ -94,6 +95,7 @@ class NAdam(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
@@ -142,6 +144,7 @@ class RAdam(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
@@ -190,6 +193,7 @@ class Adadelta(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False, **flags):
@@ -234,6 +238,7 @@ class Rprop(Optimizer):
     """
 
     torch_flags = ("foreach", "capturable", "differentiable")
+    _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False, **flags):
