@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 
@@ -16,7 +17,8 @@ torch = pytest.importorskip("torch")
 from torch_parity import Call, compare, load_from_torch  # noqa: E402
 
 pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Support for mismatched:UserWarning"),
-              pytest.mark.filterwarnings("ignore:enable_nested_tensor:UserWarning")]
+              pytest.mark.filterwarnings("ignore:enable_nested_tensor:UserWarning"),
+              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors:UserWarning")]
 T_, S_, N, E, H, FF = 4, 3, 2, 4, 2, 6
 _rng = np.random.default_rng(29)
 ACTIVATIONS = {"relu": ("relu", "relu"), "gelu": ("gelu", "gelu"),
@@ -155,3 +157,45 @@ def test_float32_attention_stays_float32_under_a_float64_mask(need_weights):
         PADDING, -1.0, 0.0), need_weights=need_weights) if a is not None)
     q = x.transpose(1, 0, 2)[:, None]
     assert F.scaled_dot_product_attention(q, q, q, attn_mask=mask).dtype == np.float32
+
+
+_RIGHT = np.array([[False, False, True, True], [False, False, False, False]])
+NESTED = {"eval_no_grad": {}, "training": {"train": True}, "grad_on": {"grad": True},
+          "seq_first": {"batch_first": False}, "norm_first": {"norm_first": True},
+          "with_mask": {"mask": MASKS["causal"]}, "left_padded": {"padding": PADDING},
+          "odd_heads": {"heads": 1}, "disabled": {"enable_nested_tensor": False},
+          "gelu_frozen": {"activation": "gelu", "grad": True, "frozen": True}}
+
+
+@pytest.mark.parametrize("case", sorted(NESTED))
+def test_encoder_inference_on_nested_tensors_zeroes_padding_as_torch(case):
+    # PyTorch's TransformerEncoder drops the padding in inference (its nested-tensor fast
+    # path): the output is then 0 at padded positions, before the final norm
+    o = dict(NESTED[case])
+    batch_first = o.get("batch_first", True)
+    kw = dict(dim_feedforward=FF, dropout=0.0, batch_first=batch_first, norm_first=o.get("norm_first", False),
+              activation=o.get("activation", "relu"))
+    heads = o.get("heads", H)
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, heads, **kw, dtype=np.float64), 2,
+                                 nn.LayerNorm(E, dtype=np.float64),
+                                 enable_nested_tensor=o.get("enable_nested_tensor", True))
+    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(E, heads, **kw).double(), 2,
+                                         torch.nn.LayerNorm(E).double(),
+                                         enable_nested_tensor=o.get("enable_nested_tensor", True))
+    _randomise(theirs)
+    load_from_torch(ours, theirs)
+    if o.get("frozen"):
+        for m in (ours, theirs):
+            for p in m.parameters():
+                p.requires_grad_(False)
+    ours.train(o.get("train", False)), theirs.train(o.get("train", False))
+    x, padding = _seq(batch_first, T_), o.get("padding", _RIGHT)
+    mask = o.get("mask")
+    with torch.set_grad_enabled(o.get("grad", False)):
+        want = theirs(torch.tensor(x), mask=_torch(mask), src_key_padding_mask=torch.tensor(padding))
+    with cr.set_grad_enabled(o.get("grad", False)):
+        got = ours(x, mask=mask, src_key_padding_mask=padding)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    nested = case in ("eval_no_grad", "gelu_frozen")
+    rows = got.detach().numpy()[0, 2:] if batch_first else got.detach().numpy()[2:, 0]
+    assert np.allclose(rows, ours.norm.bias.detach().numpy()) == nested  # LayerNorm(0) = its bias

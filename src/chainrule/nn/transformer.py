@@ -15,12 +15,13 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.eager import is_grad_enabled
+from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
-from chainrule.nn import init
 from chainrule.nn._attention import _float_mask, multi_head_attention
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
-from chainrule.nn.layers import LayerNorm, Linear, _empty, param_dtype
+from chainrule.nn.layers import GELU, LayerNorm, Linear, ReLU, _empty, param_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
@@ -275,6 +276,13 @@ class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (deep copies: the same initial weights,
     trained separately), then ``norm`` if given.
 
+    With ``enable_nested_tensor`` PyTorch runs inference without the padding: where its
+    conditions hold (a post-norm, batch-first :class:`TransformerEncoderLayer` with biases,
+    'relu' or 'gelu', equal norm eps and an even number of heads; evaluation mode; a
+    ``src_key_padding_mask`` padded at the end of each sequence and no ``mask``; nothing
+    that requires a gradient, or gradients off), the output is 0 at the padded positions
+    before ``norm``. Here too.
+
     >>> import numpy as np
     >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, rng=0), num_layers=2)
     >>> enc(np.zeros((4, 3, 8), dtype=np.float32)).shape
@@ -287,12 +295,40 @@ class TransformerEncoder(Module):
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
         self.num_layers = int(num_layers)
         self.norm = norm
+        self.enable_nested_tensor, self.mask_check = bool(enable_nested_tensor), bool(mask_check)
+        self.use_nested_tensor = self.enable_nested_tensor and _nested_layer(encoder_layer)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        if self._runs_nested(src, mask, src_key_padding_mask):
+            padded = np.asarray(_ops.plain(src_key_padding_mask)) != 0
+            x = cnp.where(padded[..., None], np.zeros((), F._dtype(x)), x)
         return x if self.norm is None else self.norm(x)
+
+    def _runs_nested(self, src, mask, padding) -> bool:
+        """Whether PyTorch would run this call on nested tensors (see the class's docstring)."""
+        if not self.use_nested_tensor or self.layers[0].training or src.ndim != 3 or padding is None \
+                or mask is not None:
+            return False
+        first = self.layers[0]
+        tensors = (src, *first.self_attn.parameters(), *first.norm1.parameters(), *first.norm2.parameters(),
+                   *first.linear1.parameters(), *first.linear2.parameters())
+        if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in tensors):
+            return False
+        kept = np.asarray(_ops.plain(padding)) == 0  # left-aligned: each sequence's kept positions first
+        return bool(np.all(kept[..., 1:] <= kept[..., :-1]))
+
+
+def _nested_layer(layer) -> bool:
+    """PyTorch's construction-time conditions for running an encoder on nested tensors."""
+    if not isinstance(layer, TransformerEncoderLayer) or layer.norm_first or not layer.batch_first:
+        return False
+    attn = layer.self_attn
+    relu_or_gelu = layer.activation in (F.relu, F.gelu) or isinstance(layer.activation, ReLU | GELU)
+    return (attn._qkv_same_embed_dim and attn.in_proj_bias is not None and relu_or_gelu
+            and layer.norm1.eps == layer.norm2.eps and attn.num_heads % 2 == 0)
 
 
 class TransformerDecoder(Module):
