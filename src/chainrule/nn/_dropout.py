@@ -1,7 +1,8 @@
 """Dropout, the ``torch.nn.functional`` way: ``dropout`` (each element), ``dropout1d``,
 ``dropout2d``, ``dropout3d`` (whole channels), ``alpha_dropout`` and
 ``feature_alpha_dropout`` (for SELU networks: dropped values set to SELU's negative
-saturation and the result rescaled to keep the mean and variance).
+saturation and the result rescaled to keep the mean and variance); and ``rrelu``, the
+leaky ReLU whose slope is drawn at random in training.
 
 Masks are drawn from ``rng`` (a NumPy Generator or seed; default the global generator
 that ``chainrule.manual_seed`` seeds), a new one every call, every replay under
@@ -20,9 +21,13 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu"]
 
 # −scale·α of SELU: the value a SELU unit saturates to, which alpha dropout drops to
 _SELU_SATURATION = 1.7580993408473766
@@ -119,3 +124,29 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace
     """:func:`alpha_dropout` of whole channels of a (N, C, ...) input."""
     _check("feature_alpha_dropout", p, inplace)
     return _channels(input, p, training, rng, alpha=True)
+
+
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False,
+          rng=None):
+    """The randomized leaky ReLU (Xu et al., 2015), as ``torch.nn.functional.rrelu``: x
+    where x > 0, a·x elsewhere (NaN passes with slope 1), each a drawn uniformly from
+    [``lower``, ``upper``] in training, and a = (lower + upper)/2 otherwise (a leaky ReLU).
+    The derivative is the slope each element was given.
+
+    >>> import numpy as np
+    >>> rrelu(np.array([-2.0, 3.0]), 0.1, 0.3).tolist()
+    [-0.4, 3.0]
+    >>> y = rrelu(np.full(1000, -1.0), training=True, rng=0)
+    >>> bool(np.all((-1 / 3 <= y) & (y <= -1 / 8))), len(set(y.tolist())) > 900
+    (True, True)
+    """
+    if not lower <= upper:
+        raise ValueError(f"rrelu: the lower bound {lower} should be less than or equal to the upper bound {upper}")
+    if not isinstance(inplace, bool):
+        raise TypeError(f"rrelu: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
+    if not training:
+        return _ops.leaky_relu(input, negative_slope=(lower + upper) / 2)
+    if not isinstance(input, Tensor):
+        input = np.asarray(input)
+    slope = _ops.uniform_draw(input, input.shape, rng) * (upper - lower) + lower
+    return input * cnp.where(input <= 0, slope, 1)

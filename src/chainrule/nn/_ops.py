@@ -705,14 +705,19 @@ def dropout_factor(like, shape, p: float, rng=None):
 def dropout_keep(like, shape, p: float, rng=None):
     """The kept elements of a dropout mask of ``shape`` (True with probability 1 − p),
     drawn as :func:`dropout_factor` draws them."""
+    return uniform_draw(like, shape, rng) >= p
+
+
+def uniform_draw(like, shape, rng=None):
+    """Uniform draws in [0, 1) of ``shape`` from ``rng``, float32 for a float32 ``like``
+    (float64 otherwise): a new draw each call, each replay under chainrule.jit of a
+    program that computes ``like``, and each example under vmap."""
     draw_dtype = np.float32 if _dtype_of(like) == np.float32 else np.float64
     traced = undifferentiated(like)
-    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws a new mask
-        uniform = traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
-                                       effect="draw", rng=lambda: get_generator(rng))
-    else:
-        uniform = _draw_uniform(rng, tuple(shape), draw_dtype)
-    return uniform >= p
+    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws anew
+        return traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
+                                    effect="draw", rng=lambda: get_generator(rng))
+    return _draw_uniform(rng, tuple(shape), draw_dtype)
 
 
 def _dtype_of(like) -> np.dtype:

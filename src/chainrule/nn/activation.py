@@ -2,8 +2,8 @@
 PyTorch's constructor arguments and defaults: ``ELU``, ``CELU``, ``SELU``, ``ReLU6``,
 ``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
 ``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
-``PReLU`` (a learnt slope), ``CosineSimilarity``, ``PairwiseDistance``; ``KLDivLoss``,
-``HuberLoss``, ``PoissonNLLLoss``,
+``PReLU`` (a learnt slope), ``RReLU`` (a random slope in training), ``CosineSimilarity``,
+``PairwiseDistance``; ``KLDivLoss``, ``HuberLoss``, ``PoissonNLLLoss``,
 ``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``, ``SoftMarginLoss``,
 ``CosineEmbeddingLoss``, ``HingeEmbeddingLoss``, ``MultiMarginLoss``, ``MultiLabelMarginLoss``,
 ``MultiLabelSoftMarginLoss``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.nn import functional as F
+from chainrule.nn import init
 from chainrule.nn._options import _Options
 from chainrule.nn.layers import param_dtype
 from chainrule.nn.module import Module
@@ -21,7 +22,7 @@ from chainrule.nn.parameter import Parameter
 
 __all__ = [
     "ELU", "CELU", "SELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
-    "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "KLDivLoss", "HuberLoss",
+    "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "RReLU", "KLDivLoss", "HuberLoss",
     "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss",
     "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
     "CosineSimilarity", "PairwiseDistance",
@@ -93,3 +94,29 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """The randomized leaky ReLU, ``F.rrelu`` (as ``torch.nn.RReLU(lower=1/8, upper=1/3,
+    inplace=False)``): in training each negative element gets a slope drawn uniformly
+    from [lower, upper] (from ``rng``, default the global generator), in eval mode the
+    slope (lower + upper)/2.
+
+    >>> RReLU(0.1, 0.3).eval()(np.array([-2.0, 3.0])).tolist()
+    [-0.4, 3.0]
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False, rng=None):
+        super().__init__()
+        if not lower <= upper:
+            raise ValueError(f"RReLU: the lower bound {lower} should be less than or equal to the upper bound {upper}")
+        if not isinstance(inplace, bool):
+            raise TypeError(f"RReLU: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+        self.rng = rng if rng is None else init.get_generator(rng)
+
+    def forward(self, x):
+        return F.rrelu(x, self.lower, self.upper, self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
