@@ -95,3 +95,22 @@ def test_a_fused_loop_that_compares_raises_as_the_plain_call_under_warnings_as_e
         warnings.simplefilter("ignore")
         assert same(fused(np.array([0.0, -0.0, 1.0])), relu_of_inverse(np.array([0.0, -0.0, 1.0])))
     assert fused.traces == 1
+
+
+def test_set_default_dtype_between_calls_is_seen():
+    # PyTorch users set the default dtype (torch.set_default_dtype); it decides the dtype
+    # of the Tensors the function makes from Python floats, so it is part of the key
+    def f(x):
+        return x + cr.tensor(0.1), cr.zeros(2) + x[:2]
+
+    jitted = cr.jit(f)
+    x = np.array([1.0, -0.0, 3.0])
+    try:
+        for dtype in [None, np.float32, None, np.float32, np.float64]:
+            cr.set_default_dtype(dtype)
+            for _ in range(2):
+                got, want = jitted(x), f(x)
+                assert all(same(np.asarray(g), np.asarray(w)) for g, w in zip(got, want, strict=True))
+    finally:
+        cr.set_default_dtype(None)
+    assert jitted.traces == 3

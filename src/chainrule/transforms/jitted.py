@@ -22,6 +22,7 @@ from concurrent import futures
 
 import numpy as np
 
+from chainrule.core.dtypes import _DEFAULT_DTYPE
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
@@ -197,6 +198,8 @@ class Jitted:
         if plain:
             for j in donated_positions:
                 description.append(writable_like_output(dynamic[j]))
+            # cr.set_default_dtype decides the dtype of cr.tensor(1.5), cr.zeros(3), ...
+            description.append(_DEFAULT_DTYPE[0])
             programs = self._by_description.get(key := tuple(description))
             if programs is not None:
                 if programs is _RUN_PLAIN:
@@ -313,6 +316,7 @@ class Jitted:
                         "tuples/lists/dicts of them"
                     )
         signature.append(dict_orders(tree, []))
+        signature.append(_DEFAULT_DTYPE[0])  # the dtype of cr.tensor(1.5), cr.zeros(3), ...
         # arrays that objects among the arguments read besides their pytree children
         # (a module's buffers): inputs too, after the leaves
         stateful = stateful_objects((args, kwargs), [])
