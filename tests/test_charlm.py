@@ -84,6 +84,24 @@ def test_errors_are_one_line_and_say_what_to_do(tmp_path, corpus, capsys):
     assert main(["train", "--task", "charlm", "--data", str(tmp_path / "missing")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert main(["train", "--task", "charlm", "--heads", "3", "--no-progress"]) == 2
+    assert main(["train", "--task", "charlm", "--data", str(corpus), "--out", str(tmp_path / "r"), "--resume",
+                 *TINY, "--epochs", "1"]) == 1
+    assert "trained 1 epoch already; pass --epochs above 1" in capsys.readouterr().err
+    for argv in (["train", "--task", "charlm", "--seed", "-1"], ["train", "--seed", "-1"],
+                 ["generate", str(tmp_path / "r"), "--seed", "-1"]):
+        assert main(argv) == 2
+        assert "--seed: expected an integer of at least 0, got '-1'" in capsys.readouterr().err
+
+
+def test_held_out_text_shorter_than_a_window_is_refused_before_training(tmp_path, capsys):
+    text = tmp_path / "short.txt"
+    text.write_text("abcdefghij" * 30)  # 300 characters: the last 30 held out
+    out = tmp_path / "never"
+    assert main(["train", "--task", "charlm", "--data", str(text), "--out", str(out), *TINY,
+                 "--seq-len", "40"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "held-out text has 30 characters: too short for --seq-len 40" in err
+    assert not out.exists()
 
 
 def test_default_corpus_is_the_standard_library_split_by_file():

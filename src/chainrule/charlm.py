@@ -35,6 +35,7 @@ from chainrule import io, nn, optim
 from chainrule.cli_common import (
     CLIError,
     _need,
+    _nonnegative_int,
     _Parser,
     _positive_float,
     _positive_int,
@@ -194,7 +195,7 @@ def build_parser() -> _Parser:
                    help="held-out windows measured after each epoch (default 128)")
     p.add_argument("--max-minutes", type=_positive_float, default=None,
                    help="stop after this much training time (the epoch under way is cut short and saved)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument("--out", default="chainrule-charlm", help="output directory (default ./chainrule-charlm)")
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint.safetensors")
     p.add_argument("--no-progress", action="store_true")
@@ -263,6 +264,12 @@ def train_main(argv: list[str]) -> dict[str, Any]:
         raise CLIError(str(e)) from None
     vocab = "".join(sorted(set(train_text) | set(held_text)))
     config = _config(args, vocab)
+    train_ids, held_ids = _encode(train_text, vocab), _encode(held_text, vocab)
+    if len(train_ids) <= args.seq_len + 1:
+        raise CLIError(f"the training text has {len(train_ids)} characters: too short for --seq-len {args.seq_len}")
+    if len(held_ids) < args.seq_len + 1:  # one window: seq_len characters and the next one
+        raise CLIError(f"the held-out text has {len(held_ids)} characters: too short for --seq-len {args.seq_len} "
+                       f"(it needs {args.seq_len + 1}); give more text or a shorter --seq-len")
     out.mkdir(parents=True, exist_ok=True)
     nn.init.manual_seed(args.seed)
     model = build_model(config, rng=args.seed)
@@ -275,9 +282,10 @@ def train_main(argv: list[str]) -> dict[str, Any]:
             raise CLIError(f"--resume: the checkpoint was trained with other {', '.join(changed)}; "
                            "pass the same options (or a new --out)")
         history = _load_checkpoint(ckpt, model, opt)
-    train_ids, held_ids = _encode(train_text, vocab), _encode(held_text, vocab)
-    if len(train_ids) <= args.seq_len + 1:
-        raise CLIError(f"the training text has {len(train_ids)} characters: too short for --seq-len {args.seq_len}")
+        if len(history) >= args.epochs:
+            done = f"{len(history)} epoch{'s' * (len(history) != 1)}"
+            raise CLIError(f"--resume: {ckpt} has trained {done} already; pass --epochs above {len(history)} "
+                           "to train more")
     keep_freed_memory()
     limits = blas_thread_limit(args.threads)
     try:

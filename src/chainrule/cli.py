@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cross-entropy label smoothing (default 0.1)")
     t.add_argument("--epochs", type=_positive_int, default=60)
     t.add_argument("--batch-size", type=_positive_int, default=64)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_nonnegative_int, default=0)
     t.add_argument("--out", default="chainrule-run", help="output directory (default ./chainrule-run)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plot", action="store_true", help="do not write curves.png")
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--prompt", default="", help="text to start from (default: none)")
     g.add_argument("--length", type=_positive_int, default=300, help="characters to generate (default 300)")
     g.add_argument("--temperature", type=_positive_float, default=0.8, help="(default 0.8)")
-    g.add_argument("--seed", type=int, default=None)
+    g.add_argument("--seed", type=_nonnegative_int, default=None)
     return parser
 
 
