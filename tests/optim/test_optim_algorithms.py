@@ -82,9 +82,12 @@ CASES = {
                                               "maximize": True}),
     "rprop": ("Rprop", {}),
     "rprop_etas_sizes": ("Rprop", {"lr": 0.05, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.1)}),
+    "asgd": ("ASGD", {"lr": 0.05}),
+    "asgd_averaging_wd_maximize": ("ASGD", {"lr": 0.1, "lambd": 0.05, "alpha": 0.5, "t0": 3, "weight_decay": 0.1,
+                                            "maximize": True}),
 }
 # added after torch.optim's first five, checked over a longer run and to a tighter tolerance
-LATER = ("adamax", "nadam", "radam", "adadelta", "rprop")
+LATER = ("adamax", "nadam", "radam", "adadelta", "rprop", "asgd")
 
 
 @pytest.mark.torch
@@ -132,7 +135,7 @@ def test_nadam_keeps_its_momentum_product_in_the_default_dtype_as_torch(default)
     np.testing.assert_allclose(weights[0], weights[1], rtol=1e-13)
 
 
-ALL = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"]
+ALL = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"]
 
 
 @pytest.mark.torch
@@ -166,7 +169,7 @@ def test_adam_with_decoupled_weight_decay_is_adamw():
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"])
 def test_defaults_and_state_keys_are_torch_s(name):
     torch = pytest.importorskip("torch")
     ours = getattr(optim, name)(make_model().parameters())
@@ -201,7 +204,8 @@ def test_float32_parameters_keep_float32_state(case):
                 assert v.dtype == np.float32
 
 
-@pytest.mark.parametrize("case", ["sgd_momentum_dampening", "adam_amsgrad", "rmsprop_centered_momentum_wd", "adagrad"])
+@pytest.mark.parametrize("case", ["sgd_momentum_dampening", "adam_amsgrad", "rmsprop_centered_momentum_wd", "adagrad",
+                                  "asgd_averaging_wd_maximize"])
 def test_resuming_from_state_dict_continues_the_same_trajectory(case):
     name, kwargs = CASES[case]
     cls = getattr(optim, name)

@@ -29,6 +29,7 @@ CASES = [
     ("RAdam", {"lr": 0.05}),
     ("Adadelta", {}),
     ("Rprop", {}),
+    ("ASGD", {"lr": 0.05, "t0": 1}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
@@ -174,3 +175,23 @@ def test_a_state_of_the_wrong_shape_is_refused():
     sd["state"][0]["exp_avg"] = torch.zeros(2, 2)
     with pytest.raises(ValueError, match="'exp_avg' of parameter 0 has shape"):
         optim.Adam(ours.parameters()).load_state_dict(sd)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_asgd_s_average_follows_torch_s(dtype):
+    w0 = np.array([1.0, -2.0, 0.5], dtype=dtype)
+    ws, avgs = [], []
+    for L in (cr, torch):
+        w = L.tensor(w0, requires_grad=True)
+        opt = L.optim.ASGD([w], lr=0.1, lambd=0.01, alpha=0.6, t0=4)
+        for _ in range(12):
+            opt.zero_grad()
+            (w * w * (w * w + 1)).sum().backward()  # a polynomial: no transcendental's rounding
+            opt.step()
+        ws.append(w.detach().numpy())
+        avgs.append(np.asarray(opt.state[w]["ax"]))
+        assert float(opt.state[w]["mu"]) == pytest.approx(1 / 8) and float(opt.state[w]["eta"]) < 0.1
+    rtol = 1e-6 if dtype == np.float32 else 1e-14  # torch's add_(g, alpha=-eta) is a fused multiply-add
+    np.testing.assert_allclose(ws[0], ws[1], rtol=rtol)
+    np.testing.assert_allclose(avgs[0], avgs[1], rtol=rtol)
+    assert not np.allclose(avgs[0], ws[0])  # the average is not the iterate

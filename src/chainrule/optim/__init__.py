@@ -19,7 +19,7 @@ from chainrule.optim import functional, lr_scheduler
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
-from chainrule.optim.variants import Adadelta, Adamax, NAdam, RAdam, Rprop
+from chainrule.optim.variants import ASGD, Adadelta, Adamax, NAdam, RAdam, Rprop
 
 __all__ = [
     "Optimizer",
@@ -34,6 +34,7 @@ __all__ = [
     "RAdam",
     "Adadelta",
     "Rprop",
+    "ASGD",
     "lr_scheduler",
     "functional",
     "clip_grad_norm_",

@@ -1,4 +1,5 @@
-"""Adam's variants (Adamax, NAdam, RAdam) and two older adaptive rules (Adadelta, Rprop).
+"""Adam's variants (Adamax, NAdam, RAdam), two older adaptive rules (Adadelta, Rprop) and
+averaged SGD (ASGD).
 
 Each follows the algorithm as ``torch.optim`` documents and computes it (constructor
 arguments, defaults, state keys and the order of the floating-point operations), so
@@ -16,7 +17,7 @@ from chainrule.core.dtypes import get_default_dtype
 from chainrule.optim.algorithms import _check
 from chainrule.optim.optimizer import Optimizer
 
-__all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop"]
+__all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"]
 
 
 def _check_betas(betas) -> tuple[float, float]:
@@ -265,3 +266,55 @@ class Rprop(Optimizer):
         g = np.where(factor == eta_minus, 0, g).astype(p.dtype)
         p -= np.sign(g) * size
         prev[...] = g
+
+
+class ASGD(Optimizer):
+    """Averaged SGD (Polyak & Juditsky, 1992), as ``torch.optim.ASGD``: SGD with a step
+    size η that decays with the step count t and a running average ``ax`` of the iterates,
+    started at step ``t0``:
+
+    θ ← θ(1 − λη) − ηg;  ax ← ax + μ(θ − ax);  η ← lr/(1 + λ·lr·t)^α;  μ ← 1/max(1, t − t0).
+
+    The parameters take the SGD iterates; the average is ``opt.state[p]["ax"]``. η and μ
+    are kept as PyTorch keeps them, in its scalar dtype (float32).
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> opt = optim.ASGD([w], lr=0.25, lambd=0.0)
+    >>> (w * w).sum().backward(); opt.step(); w.tolist()
+    [0.5]
+    """
+
+    torch_flags = ("foreach", "differentiable", "capturable")
+    _torch_state = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0.0, *, maximize: bool = False, **flags):
+        _check("learning rate", lr)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,
+                                  "maximize": maximize}, flags)
+
+    def _update(self, p, g, state, group):
+        lr, lambd = group["lr"], group["lambd"]
+        scalar = get_default_dtype().type  # PyTorch's dtype for a number it keeps as a tensor
+        if not state:
+            state["step"] = 0
+            state["eta"] = scalar(lr)
+            state["mu"] = scalar(1.0)
+            state["ax"] = np.zeros_like(p)
+        state["step"] += 1
+        g = _gradient(p, g, group)
+        eta, mu, ax = float(state["eta"]), state["mu"], state["ax"]
+        p *= 1 - lambd * eta
+        p -= eta * g
+        if float(mu) != 1:
+            ax += (p - ax) * mu
+        else:
+            ax[...] = p
+        t = state["step"]
+        # η and μ are computed in Python floats and stored as scalars (float32), in the
+        # dtype a loaded state_dict gave them
+        state["eta"] = state["eta"].dtype.type(scalar(lr / ((1 + lambd * lr * t) ** group["alpha"])))
+        state["mu"] = mu.dtype.type(scalar(1 / max(1, t - group["t0"])))
