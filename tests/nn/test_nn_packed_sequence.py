@@ -101,3 +101,40 @@ def test_lengths_of_eager_tensors_are_a_tensor_as_pytorchs():
     want = torch_rnn.pad_packed_sequence(torch_rnn.pack_padded_sequence(torch.tensor(x), [3, 1]))[1]
     assert isinstance(lengths, cr.Tensor) and lengths.dtype == cr.int64
     np.testing.assert_array_equal(lengths.unsqueeze(1).to("cpu").numpy(), want.unsqueeze(1).numpy())
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_and_unpack_sequence_match_torch_and_differentiate(batch_first):
+    rng = np.random.default_rng(5)
+    seqs = [rng.standard_normal((n, 2)) for n in (2, 4, 1)]
+    ours_in = [cr.tensor(s, requires_grad=True) for s in seqs]
+    theirs_in = [torch.tensor(s, requires_grad=True) for s in seqs]
+    padded = ours_rnn.pad_sequence(ours_in, batch_first=batch_first)
+    t_padded = torch_rnn.pad_sequence(theirs_in, batch_first=batch_first)
+    got = ours_rnn.unpad_sequence(padded, cr.tensor([2, 4, 1]), batch_first=batch_first)
+    want = torch_rnn.unpad_sequence(t_padded, torch.tensor([2, 4, 1]), batch_first=batch_first)
+    unpacked = ours_rnn.unpack_sequence(ours_rnn.pack_sequence(ours_in, enforce_sorted=False))
+    t_unpacked = torch_rnn.unpack_sequence(torch_rnn.pack_sequence(theirs_in, enforce_sorted=False))
+    weights = [rng.standard_normal(s.shape) for s in seqs]
+    loss = sum(((a + b) * w).sum() for a, b, w in zip(got, unpacked, weights, strict=True))
+    t_loss = sum(((a + b) * torch.tensor(w)).sum() for a, b, w in zip(want, t_unpacked, weights, strict=True))
+    for a, b in zip(got + unpacked, want + t_unpacked, strict=True):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    loss.backward()
+    t_loss.backward()
+    for a, b in zip(ours_in, theirs_in, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="longer than"):
+        ours_rnn.unpad_sequence(padded, [5, 1, 1], batch_first=batch_first)
+
+
+def test_packed_sequence_converts_as_pytorchs():
+    packed = ours_rnn.pack_sequence([np.ones((2, 3)), np.ones((1, 3))])
+    assert packed.to(np.float32).data.dtype == np.float32 and packed.float().data.dtype == np.float32
+    assert packed.to("cpu") is packed and packed.cpu() is packed and not packed.is_cuda
+    eager = ours_rnn.pack_sequence([cr.tensor(np.ones((2, 3)), requires_grad=True), cr.tensor(np.ones((1, 3)))])
+    converted = eager.to(cr.float32)
+    assert isinstance(converted.data, cr.Tensor) and converted.data.dtype == np.float32
+    np.testing.assert_array_equal(converted.batch_sizes, eager.batch_sizes)
+    with pytest.raises(RuntimeError, match="CPU only"):
+        packed.to("cuda")

@@ -106,12 +106,31 @@ def test_parameter_names_shapes_and_initial_bounds_follow_torch():
     assert all(np.abs(p.detach().numpy()).max() <= bound for p in ours.parameters())
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("kind, options", [("LSTM", {"proj_size": 2, "num_layers": 2, "bidirectional": True}),
+                                           ("GRU", {"bias": False, "num_layers": 3}), ("RNN", {})])
+def test_all_weights_flatten_parameters_and_repr_as_torchs(kind, options):
+    # PyTorch programs call rnn.flatten_parameters() in forward and read rnn.all_weights
+    ours, theirs = getattr(nn, kind)(3, 4, **options, batch_first=True), \
+        getattr(torch.nn, kind)(3, 4, **options, batch_first=True)
+    names = {id(p): n for n, p in ours.named_parameters()}
+    their_names = {id(p): n for n, p in theirs.named_parameters()}
+    assert [[names[id(p)] for p in ws] for ws in ours.all_weights] == \
+        [[their_names[id(p)] for p in ws] for ws in theirs.all_weights]
+    assert ours.flatten_parameters() is None and repr(ours) == repr(theirs)
+    width = (options.get("proj_size") or 4) * (1 + options.get("bidirectional", False))
+    assert ours(np.zeros((0, 2, 3), np.float32))[0].shape == (0, 2, width)  # an empty batch is fine
+
+
 @pytest.mark.parametrize("bad, match", [
     (lambda: nn.LSTM(3, 4)(np.zeros((2, 3, 5))), "expected an input"),
     (lambda: nn.GRU(3, 4)(np.zeros((2, 1, 3)), np.zeros((2, 1, 4))), "initial state must have shape"),
     (lambda: nn.LSTM(3, 4)(np.zeros((2, 1, 3)), np.zeros((1, 1, 4))), "pair"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), "nonlinearity"),
     (lambda: nn.LSTM(3, 4, proj_size=4), "proj_size"),
+    (lambda: nn.LSTM(3, 4)(np.zeros((0, 2, 3))), "empty"),
+    (lambda: nn.GRU(3, 4, batch_first=True)(np.zeros((2, 0, 3))), "empty"),
+    (lambda: nn.RNN(3, 4)(np.zeros((0, 3))), "empty"),
 ])
 def test_bad_arguments_say_what_is_wrong(bad, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):

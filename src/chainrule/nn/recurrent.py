@@ -83,6 +83,19 @@ class _RNNBase(Module):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def all_weights(self) -> list[list]:
+        """The parameters of each layer and direction, in PyTorch's order (``weight_ih``,
+        ``weight_hh``, the biases, ``weight_hr``), as PyTorch's ``all_weights``."""
+        return [[getattr(self, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih",
+                                                                         "bias_hh", "weight_hr")
+                 if getattr(self, f"{kind}_l{layer}{suffix}", None) is not None]
+                for layer in range(self.num_layers) for suffix in self._suffixes()]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN; on the CPU
+        (chainrule's) it does nothing either. Kept so that PyTorch programs run."""
+
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
 
@@ -110,6 +123,8 @@ class _RNNBase(Module):
         x = cnp.reshape(input, (input.shape[0], 1, input.shape[1])) if unbatched else input
         if self.batch_first and not unbatched and packed is None:
             x = cnp.swapaxes(x, 0, 1)
+        if x.shape[0] == 0:
+            raise ValueError(f"{type(self).__name__}: the input sequence is empty (length 0); give at least one step")
         n = x.shape[1]
         states = self._initial_states(hx, n, unbatched, is_lstm, F._dtype(input))
         finals_h, finals_c = [], []
@@ -209,8 +224,10 @@ class _RNNBase(Module):
         pre = gx + gh
         return (cnp.tanh(pre) if self.mode == "RNN_TANH" else _ops.relu(pre)), None
 
-    def extra_repr(self) -> str:
+    def extra_repr(self) -> str:  # PyTorch's order
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -223,8 +240,6 @@ class _RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
-        if self.proj_size:
-            s += f", proj_size={self.proj_size}"
         return s
 
 

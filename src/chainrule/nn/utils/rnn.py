@@ -8,11 +8,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import to_arguments
 from chainrule.core.tensor import Tensor
 from chainrule.nn._ops import plain
 from chainrule.numpy.torch_common import as_eager
 
-__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence"]
+__all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
+           "unpad_sequence", "unpack_sequence"]
 
 
 def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: float = 0.0,
@@ -56,6 +58,37 @@ class PackedSequence(NamedTuple):
     batch_sizes: np.ndarray
     sorted_indices: np.ndarray | None = None
     unsorted_indices: np.ndarray | None = None
+
+    def to(self, *args, dtype=None, device=None, **kwargs) -> PackedSequence:
+        """The same packing with ``data.to(...)`` (PyTorch's ``to(dtype)``, ``to('cpu')``, ...).
+
+        >>> import numpy as np
+        >>> pack_sequence([np.ones(2), np.ones(1)]).to(np.float32).data.dtype
+        dtype('float32')
+        """
+        if isinstance(self.data, Tensor):
+            return self._replace(data=self.data.to(*args, dtype=dtype, device=device, **kwargs))
+        dtype, device = to_arguments(args, dtype, device)
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
+        return self if dtype is None else self._replace(data=np.asarray(self.data).astype(dtype))
+
+    def cpu(self) -> PackedSequence:
+        """Itself: chainrule computes on the CPU."""
+        return self
+
+    def float(self) -> PackedSequence:
+        """The data in float32."""
+        return self.to(np.float32)
+
+    def double(self) -> PackedSequence:
+        """The data in float64."""
+        return self.to(np.float64)
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: chainrule computes on the CPU."""
+        return False
 
 
 def _lengths(lengths, batch: int) -> np.ndarray:
@@ -151,3 +184,32 @@ def repack_like(padded, packed: PackedSequence) -> PackedSequence:
         padded = padded[:, packed.sorted_indices]
     return PackedSequence(_pack_steps(padded, np.asarray(packed.batch_sizes)), packed.batch_sizes,
                           packed.sorted_indices, packed.unsorted_indices)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list:
+    """The inverse of :func:`pad_sequence`: the list of sequences (T_i, *), as
+    ``torch.nn.utils.rnn.unpad_sequence``; differentiable in ``padded_sequences``.
+
+    >>> import numpy as np
+    >>> [s.tolist() for s in unpad_sequence(np.array([[1.0, 2.0], [3.0, 0.0]]), [2, 1], batch_first=True)]
+    [[1.0, 2.0], [3.0]]
+    """
+    batch = padded_sequences.shape[0 if batch_first else 1]
+    lengths = _lengths(lengths, batch)
+    if np.any(lengths > padded_sequences.shape[1 if batch_first else 0]):
+        raise ValueError(f"unpad_sequence: a length ({int(lengths.max())}) is longer than the padded sequences "
+                         f"({padded_sequences.shape[1 if batch_first else 0]})")
+    rows = padded_sequences if batch_first else cnp.swapaxes(padded_sequences, 0, 1)
+    return [rows[i, :n] for i, n in enumerate(lengths.tolist())]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The inverse of :func:`pack_sequence`: the list of sequences (T_i, *) in their
+    original order, as ``torch.nn.utils.rnn.unpack_sequence``.
+
+    >>> import numpy as np
+    >>> [s.tolist() for s in unpack_sequence(pack_sequence([np.ones(1), np.zeros(2)], enforce_sorted=False))]
+    [[1.0], [0.0, 0.0]]
+    """
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
