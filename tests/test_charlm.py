@@ -43,6 +43,7 @@ def test_train_writes_model_metrics_curves_and_learns(tmp_path, corpus, model, c
     assert "bits per character" in capsys.readouterr().out
     text = charlm.generate(str(tmp_path / model / "model.safetensors"), prompt="def ", length=40, seed=1)
     assert text.startswith("def ") and len(text) == 44
+    assert len(charlm.generate(str(tmp_path / model / "model.safetensors"), length=40, seed=1)) == 40
     assert set(text) <= set(json.loads(io.load_metadata(tmp_path / model / "model.safetensors")
                                        ["chainrule.config"])["vocab"])
 

@@ -384,7 +384,8 @@ def _plot(history: list[dict], path: Path, title: str) -> None:
 
 # -- generation -------------------------------------------------------------------------------
 def generate(model_path: str, prompt: str = "", length: int = 300, temperature: float = 0.8, seed=None) -> str:
-    """``prompt`` followed by ``length`` sampled characters."""
+    """``prompt`` followed by ``length`` sampled characters (without a prompt, the first
+    is drawn uniformly from the vocabulary)."""
     meta = io.load_metadata(model_path)
     if meta.get("format") != FORMAT or CONFIG_KEY not in meta:
         raise CLIError(f"{model_path}: not a model written by 'chainrule train --task charlm'")
@@ -401,7 +402,7 @@ def generate(model_path: str, prompt: str = "", length: int = 300, temperature: 
     text = prompt or vocab[ids[0]]
     state, fed = None, 0
     with cr.no_grad():
-        for _ in range(length):
+        for _ in range(length - (not prompt)):
             if config["model"] == "lstm":  # carry the state: feed only what is new
                 logits, state = model(np.array([ids[fed:]]), state)
                 fed = len(ids)
