@@ -4,6 +4,7 @@ last bit (types of arrays and scalars, signed zeros, NaN positions); fused progr
 agree with the plain call within docs/jit.md's bounds, which are 0 ulps for
 arithmetic, comparisons, maximum and minimum."""
 
+import types
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule import nn
 from chainrule.transforms import fuse as fusion
 
 needs_numba = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
@@ -114,3 +116,41 @@ def test_set_default_dtype_between_calls_is_seen():
     finally:
         cr.set_default_dtype(None)
     assert jitted.traces == 3
+
+
+class Scaled(nn.Module):
+    """A PyTorch-style module that keeps settings in a dict and a config object."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+        self.cfg = {"gain": 1.0, "act": "relu"}
+        self.offsets = [0.0]
+        self.opts = types.SimpleNamespace(shift=0.0)
+
+    def forward(self, x):
+        y = self.fc(x) * self.cfg["gain"] + self.offsets[-1] + self.opts.shift
+        return cnp.maximum(y, 0.0) if self.cfg["act"] == "relu" else cnp.tanh(y)
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit has traced")
+def test_module_settings_changed_in_place_between_calls_are_seen():
+    changes = [
+        lambda m: m.cfg.__setitem__("gain", 3.0),
+        lambda m: m.cfg.__setitem__("act", "tanh"),
+        lambda m: m.offsets.append(-0.5),
+        lambda m: setattr(m.opts, "shift", 2.0),
+        lambda m: m.cfg.__setitem__("gain", -0.0),  # -0.0 == 0.0, but not the same product
+        lambda m: m.cfg.__setitem__("gain", 0.0),
+        lambda m: m.fc.register_forward_hook(lambda mod, args, out: out * 2.0),
+        lambda m: m.fc.register_forward_hook(lambda mod, args, out: out - 1.0),  # appended
+    ]
+    model = Scaled()
+    step = cr.jit(lambda m, x: m(x))
+    with cr.no_grad():
+        for change in [lambda m: None, *changes]:
+            change(model)
+            for _ in range(2):
+                x = rng.normal(size=(4, 3))
+                assert same(step(model, x), np.asarray(model(x)._value))
+    assert step.traces == 1 + len(changes)

@@ -20,6 +20,8 @@ and the gradient comes back shaped like the model, its parameters replaced by ar
 from __future__ import annotations
 
 import copy
+import struct
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -581,34 +583,105 @@ class _Static:
     """The non-parameter attributes of a module, as pytree metadata.
 
     Two are equal when they describe the same structure: the same names, scalars and
-    strings equal, arrays of equal shape and dtype, other objects identical.
+    strings equal (floats by their bits: 0.0 is not -0.0), arrays of equal shape and
+    dtype, lists, tuples, dicts and sets by their items, the user's objects by identity
+    and their attributes, other objects identical; all as they were when the module was
+    flattened (a dict attribute changed in place since, or a second forward hook
+    appended, is another structure, so ``chainrule.jit`` traces such a call again).
     """
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "frozen")
 
     def __init__(self, fields: dict):
         self.fields = fields
+        frozen = {}
+        for k, v in fields.items():
+            t = type(v)
+            frozen[k] = (t, v) if t in _BY_VALUE else _frozen(v, 1)
+        self.frozen = frozen
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, _Static) and _same(self.fields, other.fields)
+        return isinstance(other, _Static) and self.frozen == other.frozen
 
     __hash__ = None  # type: ignore[assignment]
 
 
-def _same(a, b) -> bool:
-    if a is b:
-        return True
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, Tensor | np.ndarray):
-        return a.shape == b.shape and a.dtype == b.dtype
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, int | float | str | bytes | complex | np.generic | np.dtype | type | set | frozenset):
-        return bool(a == b)
-    return False
+class _Identity:
+    """An object compared by identity inside a frozen description."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _Identity and other.obj is self.obj
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_BY_VALUE = frozenset((bool, int, str, bytes, type(None)))
+_pack_double = struct.Struct("<d").pack
+# how deep containers and objects are described, and from what length a list or tuple is
+# copied as it is rather than item by item
+_FROZEN_DEPTH = 6
+_FROZEN_LONG = 64
+
+
+def _frozen(v, depth: int):
+    """What :class:`_Static` compares of an attribute: a description of ``v`` as it is now
+    (a copy of a container's items, not the container)."""
+    t = type(v)
+    if t in _BY_VALUE:
+        return (t, v)
+    exact = _FREEZE.get(t)
+    if exact is not None:
+        return exact(v, t, depth)
+    if isinstance(v, Tensor | np.ndarray):
+        return (t, v.shape, v.dtype)
+    if isinstance(v, np.generic):
+        return (t, v.dtype, v.tobytes())
+    if depth > _FROZEN_DEPTH:
+        return _Identity(v)
+    for kind, freeze in _FREEZE_KINDS:
+        if isinstance(v, kind):
+            return freeze(v, t, depth)
+    fields = getattr(v, "__dict__", None)
+    if type(fields) is dict and not callable(v) and not isinstance(v, types.ModuleType | Module):
+        return (_Identity(v), _frozen(fields, depth + 1))  # a config object of the user's
+    return _Identity(v)
+
+
+def _frozen_dict(v, t, depth: int):
+    if depth > _FROZEN_DEPTH:
+        return _Identity(v)
+    return (t, {k: (type(x), x) if type(x) in _BY_VALUE else _frozen(x, depth + 1) for k, x in v.items()})
+
+
+def _frozen_sequence(v, t, depth: int):
+    if depth > _FROZEN_DEPTH:
+        return _Identity(v)
+    if len(v) > _FROZEN_LONG:
+        return (t, tuple(v))
+    return (t, tuple([(type(x), x) if type(x) in _BY_VALUE else _frozen(x, depth + 1) for x in v]))
+
+
+_FREEZE_KINDS = [
+    (dict, _frozen_dict),
+    (list | tuple, _frozen_sequence),
+    (set | frozenset, lambda v, t, depth: (t, frozenset(v))),
+]
+_FREEZE = {
+    float: lambda v, t, depth: (t, _pack_double(v)),
+    complex: lambda v, t, depth: (t, _pack_double(v.real), _pack_double(v.imag)),
+    Tensor: lambda v, t, depth: (t, v.shape, v.dtype),
+    np.ndarray: lambda v, t, depth: (t, v.shape, v.dtype),
+    dict: _frozen_dict,
+    list: _frozen_sequence,
+    tuple: _frozen_sequence,
+    set: lambda v, t, depth: (t, frozenset(v)),
+    frozenset: lambda v, t, depth: (t, v),
+}
 
 
 def _flatten_module(m: Module):

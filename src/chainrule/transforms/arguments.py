@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.pytree import _node_kind, _registry
+from chainrule.core.pytree import _node_kind, _registry, tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.program import bits, root_array
 
@@ -33,6 +33,20 @@ def stateful_objects(tree, into: list) -> list:
         for child in kind[0](tree)[0]:
             stateful_objects(child, into)
     return into
+
+
+def flatten_noting_state(tree) -> tuple:
+    """``(leaves, treedef, stateful)``: ``tree_flatten(tree)`` and, found on the way (one
+    pass, so each module describes its attributes once), :func:`stateful_objects`."""
+    stateful: list = []
+
+    def note(node) -> bool:
+        if hasattr(type(node), "__jit_state__"):
+            stateful.append(node)
+        return False
+
+    leaves, treedef = tree_flatten(tree, is_leaf=note)
+    return leaves, treedef, stateful
 
 
 def containers(tree, into: list) -> list:

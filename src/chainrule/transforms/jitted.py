@@ -37,6 +37,7 @@ from chainrule.transforms.arguments import (
     containers,
     describe,
     dict_orders,
+    flatten_noting_state,
     found_arrays,
     rebound_attributes,
     replace_traced,
@@ -265,7 +266,7 @@ class Jitted:
     def _call(self, args, kwargs):
         """The general path: any pytree; traces when no recorded program fits. Returns the
         result and the list of programs for these arguments' key."""
-        leaves, tree = tree_flatten((args, kwargs))
+        leaves, tree, stateful = flatten_noting_state((args, kwargs))
         signature = []
         dynamic = []
         donated_leaves = self._donated_leaves(tree) if self.donate_argnums else ()
@@ -319,7 +320,6 @@ class Jitted:
         signature.append(_DEFAULT_DTYPE[0])  # the dtype of cr.tensor(1.5), cr.zeros(3), ...
         # arrays that objects among the arguments read besides their pytree children
         # (a module's buffers): inputs too, after the leaves
-        stateful = stateful_objects((args, kwargs), [])
         slots = []
         for k, obj in enumerate(stateful):
             for name, value in sorted(obj.__jit_state__().items()):
