@@ -127,8 +127,8 @@ class TorchElementwiseMethods:
     multiply = mul
 
     def div(self, other, rounding_mode=None):
-        if rounding_mode == "floor":
-            return as_eager(self, cnp.floor_divide(self, other))
+        if rounding_mode == "floor":  # piecewise constant: derivative 0, as PyTorch's
+            return _constant(self, cnp.floor_divide(self, other))
         if rounding_mode == "trunc":  # of integers, an integer, as in PyTorch
             dtype = np.result_type(plain(self), plain(other))
             if dtype.kind in "iu":

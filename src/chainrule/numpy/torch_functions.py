@@ -22,6 +22,8 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.tensor import Tensor
+from chainrule.numpy import torch_special_functions as _special
+from chainrule.numpy.torch_aliases import FUNCTION_FORMS
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 
 # Functions whose first argument is the tensor and whose other arguments are the method's
@@ -45,6 +47,9 @@ METHOD_FORMS = (
     "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
     "dist", "nanmean", "logical_xor", "repeat_interleave", "broadcast_to", "moveaxis", "heaviside", "select",
     "index_fill", "angle", "fliplr", "flipud", "quantile", "nanquantile", "kthvalue", "aminmax", "histc", "logit",
+    "absolute", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "deg2rad", "rad2deg",
+    "multiply", "divide", "subtract", "ravel", "swapdims", "unflatten",
+    *FUNCTION_FORMS,
 )
 
 
@@ -112,4 +117,7 @@ def einsum(equation: str, *operands) -> Any:
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
 __all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag", "as_tensor", "searchsorted",
-           "bucketize", "isin", "cdist"]
+           "bucketize", "isin", "cdist", "xlogy", "polygamma"]
+
+# torch.xlogy(input, other) takes a number for either; torch.polygamma(n, input) puts n first
+xlogy, polygamma = _special.xlogy, _special.polygamma

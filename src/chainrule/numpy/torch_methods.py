@@ -15,7 +15,8 @@ values computed from eager Tensor arguments, which the plain call computes as ea
 The methods are kept by job: size, type and new Tensors here; shape and indexing in
 :mod:`~chainrule.numpy.torch_shape`; reductions and sorting in
 :mod:`~chainrule.numpy.torch_reductions`; elementwise, comparison and in-place methods in
-:mod:`~chainrule.numpy.torch_elementwise`. :class:`TorchTensorMethods` gathers them all.
+:mod:`~chainrule.numpy.torch_elementwise`; other names and short compositions in
+:mod:`~chainrule.numpy.torch_aliases`. :class:`TorchTensorMethods` gathers them all.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
+from chainrule.numpy.torch_aliases import TorchAliasMethods
 from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, legacy_value, values_indices
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
 from chainrule.numpy.torch_math import TorchMathMethods
@@ -188,7 +190,8 @@ class TorchTypeMethods:
 
 
 class TorchTensorMethods(TorchTypeMethods, TorchShapeMethods, TorchReductionMethods, TorchElementwiseMethods,
-                         TorchMathMethods, TorchSelectMethods, TorchSpecialMethods, TorchOrderMethods):
+                         TorchMathMethods, TorchSelectMethods, TorchSpecialMethods, TorchOrderMethods,
+                         TorchAliasMethods):
     """The methods that :func:`chainrule.numpy.bindings.bind_to_core` also sets on Tensor."""
 
 

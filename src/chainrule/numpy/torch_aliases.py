@@ -1,0 +1,204 @@
+"""PyTorch's Tensor methods that are another name for one chainrule has (``arccos``,
+``greater``, ``fix``, ``ger``, ...) or a short composition of the mirror's functions
+(``addcmul``, ``addcdiv``, ``xlogy``, ``copysign``, ``logaddexp2``, ``inner``,
+``diag_embed``, ``hsplit``, the bitwise and integer functions, ``cov``, ...), each
+differentiable where PyTorch's is; ``torch.<name>(input, ...)`` calls them too
+(:mod:`chainrule.numpy.torch_functions`).
+
+>>> import chainrule as torch
+>>> v = torch.tensor([1.0, 2.0], requires_grad=True)
+>>> torch.addcmul(v, v, torch.tensor([3.0, 4.0]), value=0.5).tolist()
+[2.5, 6.0]
+>>> torch.xlogy(torch.tensor([0.0, 2.0]), torch.tensor([0.0, 1.0])).tolist()
+[0.0, 0.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core import eager
+from chainrule.core.eager import default_float_dtype
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.values import plain
+from chainrule.numpy import torch_special_functions as special
+from chainrule.numpy.torch_common import as_eager
+
+__all__ = ["TorchAliasMethods", "FUNCTION_FORMS"]
+
+
+def _plain(name: str):
+    """The mirror's ``name`` as a method whose result has no derivative (a test, integer
+    bits), looked up at the call: the mirror is still being imported here."""
+    def method(self, *args):
+        return as_eager(self, getattr(cnp, name)(undifferentiated(self), *(undifferentiated(a) for a in args)))
+    method.__name__ = name
+    return method
+
+
+def _xlogy(a, b):
+    """xlogy for an in-place write: of Tensors on a graph, a Tensor; of arrays, an array."""
+    result = special.xlogy(a, b)
+    return result if isinstance(a, Tensor) or isinstance(b, Tensor) else plain(result)
+
+
+def _floating(x, result):
+    """``result`` in PyTorch's dtype for a floating function of ``x``: ``x``'s (float32
+    stays float32), the default floating dtype for integers."""
+    dtype = x.dtype if x.dtype.kind in "fc" else default_float_dtype()
+    return result if result.dtype == dtype else cnp.astype(result, dtype)
+
+
+class TorchAliasMethods:
+    """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
+
+    # -- other names for methods chainrule has ---------------------------------------------
+    def arccos(self):
+        return self.acos()
+
+    def arcsin(self):
+        return self.asin()
+
+    def arctan(self):
+        return self.atan()
+
+    def greater(self, other):
+        return self.gt(other)
+
+    def greater_equal(self, other):
+        return self.ge(other)
+
+    def less(self, other):
+        return self.lt(other)
+
+    def less_equal(self, other):
+        return self.le(other)
+
+    def not_equal(self, other):
+        return self.ne(other)
+
+    def fix(self):
+        return self.trunc()
+
+    def ger(self, vec2):
+        return self.outer(vec2)
+
+    def positive(self):
+        """``self`` itself, as PyTorch's (refused for bool, as PyTorch refuses it)."""
+        if self.dtype == np.bool_:
+            raise TypeError("positive: the unary + of a bool Tensor is not supported (PyTorch refuses it too)")
+        return self
+
+    # -- compositions --------------------------------------------------------------------
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value · tensor1 · tensor2."""
+        return self + (tensor1 * tensor2 if value == 1 else value * tensor1 * tensor2)
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value · tensor1 / tensor2 (integer tensors refused, as PyTorch refuses them)."""
+        if all(np.result_type(undifferentiated(t)).kind in "biu" for t in (tensor1, tensor2)):
+            raise TypeError("addcdiv: integer division of tensor1 by tensor2 is not supported (as in PyTorch); "
+                            "use floating-point tensors")
+        return self + (tensor1 / tensor2 if value == 1 else value * tensor1 / tensor2)
+
+    def xlogy(self, other):
+        """self · log(other), 0 where self is 0 (unless other is NaN)."""
+        return special.xlogy(self, other)
+
+    def xlogy_(self, other):
+        return eager.inplace(self, _xlogy, other, "xlogy_")
+
+    def copysign(self, other):
+        return cnp.copysign(self, undifferentiated(other))
+
+    def logaddexp2(self, other):
+        return cnp.logaddexp2(self, other)
+
+    def inner(self, other):
+        return cnp.inner(self, other)
+
+    def msort(self):
+        """The values sorted along the first axis."""
+        return cnp.sort(self, axis=0)
+
+    def hsplit(self, indices_or_sections):
+        return tuple(cnp.hsplit(self, indices_or_sections))
+
+    def vsplit(self, indices_or_sections):
+        return tuple(cnp.vsplit(self, indices_or_sections))
+
+    def dsplit(self, indices_or_sections):
+        return tuple(cnp.dsplit(self, indices_or_sections))
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+        """Matrices whose diagonal ``offset`` holds the last axis's values (zeros elsewhere),
+        those two new axes put at ``dim1`` and ``dim2``."""
+        n = self.shape[-1] + abs(offset)
+        pad = [(0, 0)] * (self.ndim - 1) + [(0, abs(offset)) if offset >= 0 else (abs(offset), 0)]
+        rows = cnp.pad(self, pad)[..., :, None]
+        out = cnp.where(np.eye(n, k=offset, dtype=bool), rows, cnp.zeros((), dtype=self.dtype))
+        ndim = out.ndim
+        d1, d2 = dim1 % ndim, dim2 % ndim
+        if d1 == d2:
+            raise TensorError(f"diag_embed: dim1 and dim2 cannot be the same dimension ({dim1}, {dim2})")
+        return cnp.moveaxis(out, (ndim - 2, ndim - 1), (d1, d2))
+
+    def diagflat(self, offset: int = 0):
+        return cnp.diag(cnp.ravel(self), offset)
+
+    def cov(self, *, correction: int = 1, fweights=None, aweights=None):
+        """The covariance of the rows (variables) over the columns (observations)."""
+        return _floating(self, cnp.cov(self, ddof=correction, fweights=undifferentiated(fweights),
+                                       aweights=aweights))
+
+    def corrcoef(self):
+        return _floating(self, cnp.corrcoef(self))
+
+    def i0(self):
+        return special.i0(self)
+
+    def polygamma(self, n: int):
+        return special.polygamma(n, self)
+
+    def mvlgamma(self, p: int):
+        return special.multigammaln(self, p)
+
+    # -- tests and integer bits (no derivative) ------------------------------------------------
+    isposinf = _plain("isposinf")
+    isneginf = _plain("isneginf")
+    bitwise_and = _plain("bitwise_and")
+    bitwise_or = _plain("bitwise_or")
+    bitwise_xor = _plain("bitwise_xor")
+    bitwise_not = _plain("bitwise_not")
+    bitwise_left_shift = _plain("left_shift")
+    bitwise_right_shift = _plain("right_shift")
+    gcd = _plain("gcd")
+    lcm = _plain("lcm")
+
+    def isreal(self):
+        return as_eager(self, cnp.imag(undifferentiated(self)) == 0 if self.dtype.kind == "c"
+                        else cnp.ones(self.shape, dtype=bool))
+
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element Tensor (PyTorch's errors for more or fewer)."""
+        if self.size != 1:
+            raise TensorError("Boolean value of Tensor with no values is ambiguous" if self.size == 0 else
+                              "Boolean value of Tensor with more than one value is ambiguous")
+        return bool(np.asarray(undifferentiated(self)).reshape(()) != 0)
+
+    def is_same_size(self, other) -> bool:
+        return tuple(self.shape) == tuple(np.shape(undifferentiated(other)))
+
+    def is_signed(self) -> bool:
+        return self.dtype.kind in "ifc"
+
+
+# the methods above that torch also has as torch.<name>(input, ...)
+FUNCTION_FORMS = (
+    "arccos", "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal", "fix", "ger",
+    "positive", "addcmul", "addcdiv", "copysign", "logaddexp2", "inner", "msort", "hsplit", "vsplit", "dsplit",
+    "diag_embed", "diagflat", "cov", "corrcoef", "i0", "mvlgamma", "isposinf", "isneginf", "isreal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd",
+    "lcm", "is_nonzero", "is_same_size", "is_signed",
+)
