@@ -13,7 +13,7 @@ from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
-from chainrule import nn
+from chainrule import nn, tree_util
 from chainrule.transforms import fuse as fusion
 
 needs_numba = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
@@ -154,3 +154,39 @@ def test_module_settings_changed_in_place_between_calls_are_seen():
                 x = rng.normal(size=(4, 3))
                 assert same(step(model, x), np.asarray(model(x)._value))
     assert step.traces == 1 + len(changes)
+
+
+class Box:
+    """A pytree class registered by the user, whose aux data holds settings."""
+
+    def __init__(self, w, meta):
+        self.w, self.meta = w, meta
+
+
+tree_util.register_pytree_node(Box, lambda b: ((b.w,), b.meta), lambda meta, children: Box(children[0], meta))
+
+
+def test_aux_data_of_a_registered_class_is_keyed_by_its_value_now():
+    def f(box, x):
+        return box.w * x * box.meta["scale"] + len(box.meta["layers"])
+
+    jitted = cr.jit(f)
+    box = Box(np.ones(2), {"scale": 1.0, "layers": [4]})
+    for change in [lambda: None, lambda: box.meta.__setitem__("scale", 5.0),
+                   lambda: box.meta["layers"].append(8), lambda: box.meta.__setitem__("scale", -0.0),
+                   lambda: box.meta.__setitem__("scale", 0.0)]:
+        change()
+        for _ in range(2):
+            x = rng.normal(size=2)
+            assert same(jitted(box, x), f(box, x))
+    assert jitted.traces == 5
+
+    def g(box, x):
+        return box.w * x * box.meta
+
+    jitted = cr.jit(g)
+    for scale in [0.0, -0.0, 0.0, np.array([1.0, -0.0])]:
+        box = Box(np.ones(2), scale)
+        assert same(jitted(box, np.ones(2)), g(box, np.ones(2)))
+    box.meta[1] = 3.0  # an array in the aux data, written in place
+    assert same(jitted(box, np.ones(2)), g(box, np.ones(2)))

@@ -151,14 +151,40 @@ MISSING = object()
 
 def dict_orders(tree, into: list) -> tuple:
     """The insertion orders of the dicts in a structure (which structures do not compare,
-    but which a function iterating over a dict sees)."""
-    order = getattr(tree.aux, "order", None)
+    but which a function iterating over a dict sees), and the aux data of the registered
+    pytree classes in it by value, as they are now (floats by their bits, the items of a
+    list or dict): structures compare aux data with ``==``, which equates -0.0 and 0.0,
+    and a structure kept from an earlier call holds the same list or dict as the caller's
+    object, changes in place and all."""
+    aux = tree.aux
+    order = getattr(aux, "order", None)
     if order is not None:
         into.append(typed_keys(order))
+    elif aux is not None and tree.kind is not dict:
+        into.append(_aux_value(aux, 0))
     for child in tree.children:
-        if child.children:
+        if child.kind is not None:
             dict_orders(child, into)
     return tuple(into)
+
+
+def _aux_value(aux, depth: int):
+    """A hashable description of pytree aux data by value (objects other than numbers,
+    strings, containers and arrays are left to the structure's own comparison)."""
+    t = type(aux)
+    if t in STATIC_TYPES:
+        return (t, static_key(aux))
+    if isinstance(aux, np.ndarray | np.generic):
+        return (t, aux.shape, aux.dtype, aux.tobytes())
+    if depth > 3:
+        return t
+    if t is tuple or t is list:  # (strings are themselves: the names of a module's parameters)
+        return (t, tuple([a if type(a) is str else _aux_value(a, depth + 1) for a in aux]))
+    if t is dict:
+        return (t, tuple([(_aux_value(k, depth + 1), _aux_value(v, depth + 1)) for k, v in aux.items()]))
+    if t is set or t is frozenset:
+        return (t, tuple(sorted(map(repr, aux))))
+    return t
 
 
 def replace_traced(x, trace, depth: int = 0) -> bool:
