@@ -17,7 +17,9 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.eager import (
     enable_grad,
     get_default_dtype,
+    inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_default_dtype,
     set_grad_enabled,
@@ -106,7 +108,6 @@ cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"),
 cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.partial(autocast, "cpu"),
                                                        GradScaler=amp.GradScaler))
 
-inference_mode = no_grad  # PyTorch's name for a no_grad block that also skips version counting
 
 __version__ = "0.1.0"
 
@@ -127,7 +128,7 @@ __all__ = [
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random", "tree",
     "tree_util", "utils",
-    "save", "load", "manual_seed", "inference_mode",
+    "save", "load", "manual_seed", "inference_mode", "is_inference_mode_enabled",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like", "rand_like",

@@ -15,7 +15,6 @@ In-place operations follow one rule, so that no gradient is ever wrong:
 
 from __future__ import annotations
 
-import functools
 import weakref
 from collections.abc import Callable
 
@@ -30,6 +29,14 @@ from chainrule.core.dtypes import (
     default_float_dtype,
     get_default_dtype,
     set_default_dtype,
+)
+from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imported from here too)
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
 )
 from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, grad_enabled, register_view, set_grad_mode
@@ -95,81 +102,6 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
                 "for a copy of a computed Tensor without its graph"
             )
         t._node = None
-
-
-class no_grad:
-    """Context manager (and decorator) in which eager operations record no graph.
-
-    >>> import chainrule as cr
-    >>> w = cr.tensor([1.0], requires_grad=True)
-    >>> with cr.no_grad():
-    ...     w -= 0.1          # an optimizer step: written in place, not recorded
-    >>> w.requires_grad, w.grad is None
-    (True, True)
-    """
-
-    mode = False
-
-    def __enter__(self):
-        self._saved = set_grad_mode(self.mode)
-
-    def __exit__(self, *exc):
-        set_grad_mode(self._saved)
-        return False
-
-    def __call__(self, fun: Callable) -> Callable:
-        mode = self.mode
-
-        @functools.wraps(fun)
-        def wrapped(*args, **kwargs):
-            saved = set_grad_mode(mode)
-            try:
-                return fun(*args, **kwargs)
-            finally:
-                set_grad_mode(saved)
-
-        return wrapped
-
-
-class enable_grad(no_grad):
-    """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
-
-    mode = True
-
-
-class set_grad_enabled(no_grad):
-    """Turn recording on or off: called, it sets the mode at once (for this thread); used
-    with ``with``, it restores the previous mode on exit; as a decorator, it sets the mode
-    only while the function runs (PyTorch's ``torch.set_grad_enabled``).
-
-    >>> import chainrule as cr
-    >>> with cr.set_grad_enabled(False):
-    ...     cr.is_grad_enabled()
-    False
-    >>> cr.is_grad_enabled()
-    True
-    """
-
-    def __init__(self, mode: bool):
-        self.mode = bool(mode)
-        self._saved = set_grad_mode(self.mode)
-
-    def __enter__(self):
-        pass  # the mode was set when this object was made
-
-    def __call__(self, fun: Callable) -> Callable:
-        set_grad_mode(self._saved)  # decorating does not change the mode now
-        return super().__call__(fun)
-
-
-def is_grad_enabled() -> bool:
-    """Whether eager operations record a graph in this thread.
-
-    >>> import chainrule as cr
-    >>> cr.is_grad_enabled()
-    True
-    """
-    return grad_enabled()
 
 
 # -- in-place operations --------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""PyTorch's grad modes for the eager layer: ``no_grad``, ``enable_grad``,
+``set_grad_enabled`` and ``inference_mode``, each a context manager and a decorator (with or
+without parentheses, as PyTorch's), and ``is_grad_enabled``/``is_inference_mode_enabled``.
+The mode belongs to the calling thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+
+from chainrule.core.trace import grad_enabled, set_grad_mode
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+_INFERENCE = threading.local()  # .depth: how many inference_mode(True) blocks this thread is in
+
+
+class no_grad:
+    """Context manager (and decorator) in which eager operations record no graph.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     w -= 0.1          # an optimizer step: written in place, not recorded
+    >>> w.requires_grad, w.grad is None
+    (True, True)
+    """
+
+    mode = False
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)  # @no_grad without parentheses, as PyTorch allows
+
+    def __enter__(self):
+        self._saved = set_grad_mode(self.mode)
+
+    def __exit__(self, *exc):
+        set_grad_mode(self._saved)
+        return False
+
+    def __call__(self, fun: Callable) -> Callable:
+        mode = self.mode
+
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            saved = set_grad_mode(mode)
+            try:
+                return fun(*args, **kwargs)
+            finally:
+                set_grad_mode(saved)
+
+        return wrapped
+
+
+class enable_grad(no_grad):
+    """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled(no_grad):
+    """Turn recording on or off: called, it sets the mode at once (for this thread); used
+    with ``with``, it restores the previous mode on exit; as a decorator, it sets the mode
+    only while the function runs (PyTorch's ``torch.set_grad_enabled``).
+
+    >>> import chainrule as cr
+    >>> with cr.set_grad_enabled(False):
+    ...     cr.is_grad_enabled()
+    False
+    >>> cr.is_grad_enabled()
+    True
+    """
+
+    def __new__(cls, mode: bool):
+        return object.__new__(cls)
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._saved = set_grad_mode(self.mode)
+
+    def __enter__(self):
+        pass  # the mode was set when this object was made
+
+    def __call__(self, fun: Callable) -> Callable:
+        set_grad_mode(self._saved)  # decorating does not change the mode now
+        return super().__call__(fun)
+
+
+def is_grad_enabled() -> bool:
+    """Whether eager operations record a graph in this thread.
+
+    >>> import chainrule as cr
+    >>> cr.is_grad_enabled()
+    True
+    """
+    return grad_enabled()
+
+
+class inference_mode(no_grad):
+    """PyTorch's ``torch.inference_mode(mode=True)``: with ``mode`` True, a block (or a
+    function, decorated with or without parentheses) that records no graph, as ``no_grad``;
+    ``inference_mode(False)`` turns recording back on inside one, as PyTorch's does.
+
+    >>> import chainrule as cr
+    >>> with cr.inference_mode():
+    ...     cr.is_grad_enabled(), cr.is_inference_mode_enabled()
+    (False, True)
+    """
+
+    def __new__(cls, mode: bool = True):
+        if isinstance(mode, bool):
+            return object.__new__(cls)
+        return cls()(mode)  # @inference_mode without parentheses
+
+    def __init__(self, mode: bool = True):
+        self.inference = mode
+        self.mode = not mode
+
+    def __enter__(self):
+        super().__enter__()
+        self._depth = getattr(_INFERENCE, "depth", 0)
+        _INFERENCE.depth = self._depth + 1 if self.inference else 0
+
+    def __exit__(self, *exc):
+        _INFERENCE.depth = self._depth
+        return super().__exit__(*exc)
+
+    def __call__(self, fun: Callable) -> Callable:
+        @functools.wraps(fun)
+        def wrapped(*args, **kwargs):
+            with inference_mode(self.inference):
+                return fun(*args, **kwargs)
+
+        return wrapped
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether the calling thread is inside ``inference_mode()`` (and not an
+    ``inference_mode(False)`` within it)."""
+    return getattr(_INFERENCE, "depth", 0) > 0
