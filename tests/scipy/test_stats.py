@@ -381,6 +381,71 @@ def test_discrete_edges_match_scipy(name):
         np.testing.assert_allclose(getattr(module, fn)(a, *params), want, rtol=1e-12, err_msg=f"{name}.{fn}")
 
 
+# parameters off their range (and nan): every function is nan, as SciPy's
+DISCRETE_OUT_OF_RANGE = {"poisson": [(-1.0,), (np.nan,)], "bernoulli": [(-0.1,), (1.5,), (np.nan,)],
+                         "geom": [(-0.1,), (0.0,), (1.5,), (np.nan,)]}
+# parameters on the edge of their range
+DISCRETE_EDGE_PARAMETERS = {"poisson": [(0.0,), (np.inf,)], "bernoulli": [(0.0,), (1.0,)], "geom": [(1.0,)]}
+
+
+@pytest.mark.parametrize("name", sorted(DISCRETE))
+def test_discrete_parameters_off_and_on_the_edge_of_their_range_match_scipy(name):
+    """poisson.pmf(0, -1.0) was e (SciPy: nan), bernoulli.pmf(0, -0.1) 1.1, geom.logpmf(1, 1.5)
+    log 1.5; bernoulli.ppf(1, 0.0) was 0 where SciPy gives 1, the upper end of the support."""
+    module, _ = DISCRETE[name]
+    k = np.array([np.nan, -np.inf, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0, np.inf])
+    q = np.array([np.nan, -0.5, 0.0, 0.3, 0.7, 1.0, 1.5])
+    for fn in set(module.__all__) - {"entropy"}:
+        a = q if fn == "ppf" else k
+        for params in DISCRETE_OUT_OF_RANGE[name] + DISCRETE_EDGE_PARAMETERS[name]:
+            with np.errstate(all="ignore"):
+                want = getattr(getattr(st, name), fn)(a, *params)
+                got = getattr(module, fn)(a, *params)
+            if name == "poisson" and fn == "logcdf" and params in DISCRETE_OUT_OF_RANGE[name]:
+                want[-1] = np.nan  # SciPy's logcdf(inf) is 0 whatever mu is, its cdf(inf) nan
+            np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{name}.{fn}{params}")
+    p = 0.3 if name != "poisson" else 2.0
+    assert cr.grad(lambda p: module.logpmf(1.0, p))(p) == pytest.approx(
+        (module.logpmf(1.0, p + 1e-6) - module.logpmf(1.0, p - 1e-6)) / 2e-6, rel=1e-7)
+
+
+def _every_distribution_function():
+    import chainrule.scipy.stats as cst
+
+    for name in cst.__all__:
+        for fn in getattr(cst, name).__all__:
+            yield name, fn
+
+
+# scalar arguments for each distribution's functions (the first argument, then the parameters)
+SCALAR_ARGS = {"dirichlet": (np.array([0.2, 0.3, 0.5]), np.array([1.0, 2.0, 3.0])),
+               "multivariate_normal": (np.array([0.2, 0.3]), np.zeros(2), np.eye(2)),
+               "multinomial": (np.array([1.0, 2.0]), 3, np.array([0.4, 0.6])),
+               "truncnorm": (0.3, -1.0, 2.0), "binom": (2.0, 5, 0.3), "nbinom": (2.0, 5, 0.3),
+               "betabinom": (2.0, 5, 2.0, 3.0), "beta": (0.3, 2.0, 3.0), "poisson": (2.0, 1.5),
+               "bernoulli": (1.0, 0.3), "geom": (2.0, 0.3), "wrapcauchy": (0.3, 0.5)}
+
+
+@pytest.mark.parametrize("name, fn", sorted(_every_distribution_function()))
+def test_scalar_arguments_give_a_numpy_number_as_scipy(name, fn):
+    """norm.logpdf(0.3) is an np.float64, as SciPy's and autograd's (it was a 0-d array,
+    which json.dumps and isinstance(v, float) refuse); ppf's were Python floats."""
+    import inspect
+
+    import chainrule.scipy.stats as cst
+
+    f, reference = getattr(getattr(cst, name), fn), getattr(getattr(st, name), fn)
+    required = [p for p in inspect.signature(f).parameters.values() if p.default is inspect.Parameter.empty]
+    args = SCALAR_ARGS.get(name, (0.3, *[2.0] * (len(required) - 1)))
+    if fn == "entropy":
+        args = args[1:]
+    want = reference(*args)
+    if (name, fn) == ("multinomial", "logpmf"):
+        want = want[()]  # SciPy's is a 0-d array here (its pmf a number); chainrule's both numbers
+    got = f(*args)
+    assert type(got) is type(want) and got == pytest.approx(want, rel=1e-6), (got, want)
+
+
 @pytest.mark.parametrize("name", sorted(DISCRETE))
 def test_discrete_functions_of_batched_counts(name):
     """A batched count under vmap (it has no derivative, but is no plain number either)."""

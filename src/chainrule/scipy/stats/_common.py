@@ -17,17 +17,27 @@ __all__ = ["LOG2", "exported", "inexact_args", "standardize", "on_support", "cou
 def exported(distribution: str) -> Callable[[Callable], Callable]:
     """Decorator: list ``distribution.function`` among the supported functions, which
     computes in the floating dtype of its array arguments (:func:`inexact_args`) and
-    returns its result in that dtype."""
+    returns its result in that dtype, a scalar result as a NumPy number (SciPy's type:
+    ``norm.logpdf(0.3)`` is an ``np.float64``, not a 0-d array)."""
 
     def deco(f: Callable) -> Callable:
         @functools.wraps(f)
         def function(*args, **kwargs):
             args, kwargs = inexact_args(args, kwargs)
-            return in_dtype_of(f(*args, **kwargs), args, kwargs)
+            return _numpy_scalar(in_dtype_of(f(*args, **kwargs), args, kwargs))
 
         return mirrors(None, "scipy.stats", f"{distribution}.{f.__name__}")(function)
 
     return deco
+
+
+def _numpy_scalar(result):
+    """A 0-d array or a Python number as a NumPy number; arrays and Tensors unchanged."""
+    if isinstance(result, np.ndarray) and result.ndim == 0:
+        return result[()]
+    if isinstance(result, int | float | complex) and not isinstance(result, np.generic | bool):
+        return np.asarray(result)[()]
+    return result
 
 
 def _is_number(v) -> bool:

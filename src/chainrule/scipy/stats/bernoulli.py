@@ -15,10 +15,15 @@ __all__ = ["logpmf", "pmf", "cdf", "ppf"]
 _export = exported("bernoulli")
 
 
+def _valid(p, value):
+    """``value``, nan where ``p`` is not a probability (SciPy's)."""
+    return cnp.where((p >= 0) & (p <= 1), value, np.nan)
+
+
 @_export
 def logpmf(k, p, loc=0):
     k, inside, off = counts(k, loc, high=1)
-    return cnp.where(inside, xlogy(k, p) + xlog1py(1 - k, -p), off)
+    return _valid(p, cnp.where(inside, xlogy(k, p) + xlog1py(1 - k, -p), off))
 
 
 @_export
@@ -29,14 +34,15 @@ def pmf(k, p, loc=0):
 @_export
 def cdf(k, p, loc=0):
     x = k - loc
-    return cnp.where(cnp.isnan(x), np.nan, cnp.where(x < 0, 0.0, cnp.where(x < 1, 1 - p, 1.0)))
+    return _valid(p, cnp.where(cnp.isnan(x), np.nan, cnp.where(x < 0, 0.0, cnp.where(x < 1, 1 - p, 1.0))))
 
 
 @_export
 def ppf(q, p, loc=0):
-    # SciPy's: -1 (below the support) at q = 0, nan off [0, 1]
+    # SciPy's: -1 (below the support) at q = 0, 1 (its upper end) at q = 1, nan off [0, 1]
     inside = (q >= 0) & (q <= 1)
-    return cnp.where(inside, cnp.where(q == 0, -1.0, cnp.where(q <= 1 - p, 0.0, 1.0)), np.nan) + loc
+    value = cnp.where(q == 0, -1.0, cnp.where((q <= 1 - p) & (q < 1), 0.0, 1.0))
+    return _valid(p, cnp.where(inside, value, np.nan)) + loc
 
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.bernoulli's own

@@ -3,6 +3,8 @@ and ``pmf`` differentiable in ``p``."""
 
 from __future__ import annotations
 
+import numpy as np
+
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import xlog1py
@@ -18,7 +20,8 @@ def logpmf(k, p, loc=0):
     k, inside, off = counts(k, loc)
     inside = inside & (k >= 1)
     k = cnp.where(inside, k, 1)
-    return cnp.where(inside, xlog1py(k - 1, -p) + cnp.log(p), off)
+    value = cnp.where(inside, xlog1py(k - 1, -p) + cnp.log(cnp.where(p > 0, p, 1.0)), off)
+    return cnp.where((p > 0) & (p <= 1), value, np.nan)  # nan for p off (0, 1], SciPy's
 
 
 @_export

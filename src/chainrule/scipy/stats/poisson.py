@@ -16,10 +16,15 @@ __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf", "entropy"]
 _export = exported("poisson")
 
 
+def _valid(mu, value):
+    """``value``, nan where ``mu`` is negative or nan (SciPy's)."""
+    return cnp.where(mu >= 0, value, np.nan)
+
+
 @_export
 def logpmf(k, mu, loc=0):
     k, inside, off = counts(k, loc)
-    return cnp.where(inside, xlogy(k, mu) - gammaln(k + 1) - mu, off)
+    return _valid(mu, cnp.where(inside, xlogy(k, mu) - gammaln(k + 1) - mu, off))
 
 
 @_export
@@ -30,7 +35,8 @@ def pmf(k, mu, loc=0):
 @_export
 def cdf(k, mu, loc=0):
     k = cnp.floor(cnp.subtract(undifferentiated(k), undifferentiated(loc)))
-    return cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, pdtr(cnp.where(k >= 0, k, 0), mu), 0.0))
+    below = pdtr(cnp.where((k >= 0) & (k < np.inf), k, 0), mu)
+    return _valid(mu, cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, cnp.where(k < np.inf, below, 1.0), 0.0)))
 
 
 @_export
@@ -42,8 +48,8 @@ def logcdf(k, mu, loc=0):
 def sf(k, mu, loc=0):
     # P(X > k) = P(k + 1, mu), the regularised lower incomplete gamma function
     k = cnp.floor(cnp.subtract(undifferentiated(k), undifferentiated(loc)))
-    upper = gammainc(cnp.where(k >= 0, k, 0) + 1, mu)
-    return cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, upper, 1.0))
+    upper = gammainc(cnp.where((k >= 0) & (k < np.inf), k, 0) + 1, mu)
+    return _valid(mu, cnp.where(cnp.isnan(k), np.nan, cnp.where(k >= 0, cnp.where(k < np.inf, upper, 0.0), 1.0)))
 
 
 @_export
