@@ -35,6 +35,13 @@ UPDATES = {
     "min_repeated_tie": lambda L, x, v: x.at[np.array([[0, 0], [2, 0]])].min(x[0, 1]),
     "apply": lambda L, x, v: x.at[np.array([3, 1])].apply(L.sin),
     "get": lambda L, x, v: x.at[REPEATS].get() * v,
+    # JAX's modes for indices out of range: clamp, fill, drop
+    "get_clip": lambda L, x, v: x.at[np.array([5, -7, 1]), np.array([[-1], [3]])].get(mode="clip") * v[0, 0],
+    "get_fill": lambda L, x, v: x.at[np.array([5, -4, 1]), 1:].get(mode="fill", fill_value=0.5) * v[0, 1:],
+    "set_drop": lambda L, x, v: x.at[np.array([4, -1]), np.array([0, -4])].set(v[:, 0], mode="drop"),
+    "add_clip": lambda L, x, v: x.at[np.array([9, -9, 3])].add(v[0] * x[0], mode="clip"),
+    "add_fill": lambda L, x, v: x.at[:, np.array([2, 3, -3, -4])].add(v[:1, :1] ** 2, mode="fill"),
+    "max_drop": lambda L, x, v: x.at[np.array([1, 6, 1])].max(v[:1] * 2 - 1, mode="drop"),
 }
 
 
@@ -69,6 +76,20 @@ def test_repeated_indices_combine_every_update_as_jax(update):
     got = cr.vmap(f(cr))(np.stack([x, x + 1]), v[:2], idx)
     want = jax.vmap(f(SimpleNamespace(at=lambda x: x.at)))(np.stack([x, x + 1]), v[:2], idx)
     np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_index_modes_refuse_what_jax_does_not_name():
+    with pytest.raises(ValueError, match=r"mode must be 'clip', 'fill'.*got 'wrap'"):
+        cr.tensor(X).at[np.array([5])].get(mode="wrap")
+    with pytest.raises(ValueError, match="mode must be"):
+        cr.tensor(X).at[0].set(1.0, mode="raise")
+    with pytest.raises(ValueError, match="fill_value applies to mode='fill' only"):
+        cnp.take(cr.tensor(X), [0], mode="clip", fill_value=1.0)
+    with pytest.raises(IndexError, match="index 5 is out of bounds"):  # no mode: NumPy's rule
+        cr.tensor(X).at[np.array([5])].get()
+    # jax.lax.GatherScatterMode's members are read by name
+    got = cr.tensor(X).at[np.array([5])].get(mode=jax.lax.GatherScatterMode.FILL_OR_DROP)
+    np.testing.assert_array_equal(got.numpy(), jnp.asarray(X).at[np.array([5])].get(mode="fill"))
 
 
 def test_apply_refuses_a_repeated_index():

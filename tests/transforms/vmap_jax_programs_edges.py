@@ -163,3 +163,56 @@ def block_diag_of_batched_blocks(L, a, v, s):
             L.vmap(bd, in_axes=(0, None, 0), out_axes=-1)(a, v[0], s),
             L.vmap(L.vmap(lambda a, s: bd(a, s), in_axes=(1, None)), in_axes=(0, 0))(a, s),
             L.vmap(L.grad(lambda a, v, s: L.np.sum(bd(a, v, s) ** 2 * weights), argnums=(0, 1, 2)))(a, v, s))
+
+
+@program(lambda rng: (rng.normal(size=(4, 5)), np.array([[1, 7, -9, 3], [-1, -5, 5, 0], [4, 4, 9, -6], [0, 2, 2, 2]]),
+                      rng.normal(size=(4, 4)), rng.normal(size=(4, 3, 4))))
+def jax_index_modes(L, x, i, v, m):
+    # JAX's mode= for indices out of range: "clip" clamps (a negative index counted from
+    # the end), "fill" reads fill_value (NaN by default) and a scatter drops the update;
+    # "promise_in_bounds" clamps a gather and drops a scatter on the CPU
+    def f(x, i, v, m, mul=True):
+        r, c = i % 3, i[::-1]
+        a = L.at(x)[i]
+        return (a.get(mode="clip"), a.get(mode="fill"), a.get(mode="fill", fill_value=-1.0),
+                a.get(mode="promise_in_bounds"), a.get(mode="drop", fill_value=2.0),
+                a.set(v, mode="drop"), a.set(v, mode="clip"), a.set(v, mode="promise_in_bounds"),
+                a.add(v, mode="drop"), a.add(v, mode="clip"),
+                a.max(v, mode="clip"), a.min(v, mode="fill"), L.at(x)[i[0]].set(v[0], mode="drop"),
+                L.at(x)[7].get(mode="fill", fill_value=3.0), L.at(x)[-7].set(1.0, mode="drop"),
+                L.at(x)[9].add(1.0, mode="clip"), L.np.take(x, i, mode="fill"),
+                L.np.take(x, i, mode="fill", fill_value=0.5), L.np.take(x, i, fill_value=0.5),
+                L.np.take(x, i, mode="clip"), L.np.take(x, i, mode="wrap"), L.np.take(m, i[:2], axis=1, mode="fill"),
+                L.np.take_along_axis(x, i, axis=0, mode="clip"), L.np.take_along_axis(x, i, axis=0, mode="fill"),
+                L.np.take_along_axis(m, L.np.broadcast_to(i[:2] % 5 - 1, (3, 2)), axis=1, mode="fill",
+                                     fill_value=-3.0),
+                L.at(m)[r, c].get(mode="fill"), L.at(m)[r, c].set(v, mode="drop"), L.at(m)[:, c].get(mode="clip"),
+                L.at(m)[..., c].add(1.0, mode="drop"), L.at(m)[r, 1:].get(mode="fill", fill_value=0.0),
+                L.at(m)[r, None, c].set(v[:, None], mode="drop"), L.at(m)[i[0], c].get(mode="fill"),
+                *([a.multiply(v, mode="drop")] if mul else []))
+
+    def total(x, i, v, m):
+        # not JAX's derivatives of scatter_mul (for repeated indices: not implemented), of
+        # promise_in_bounds out of range (left undefined) and of max with repeats that clip
+        # sends to one element (-inf)
+        return sum(L.np.sum(L.np.where(L.np.isnan(o), 0.0, o) * L.np.cos(L.np.arange(o.size).reshape(o.shape)))
+                   for k, o in enumerate(f(x, i, v, m, mul=False)) if k not in (3, 10))
+
+    return (f(x[0], i[0], v[0], m[0]), L.vmap(f)(x, i, v, m), L.vmap(f, in_axes=(None, 0, 0, None))(x[0], i, v, m[0]),
+            L.vmap(f, in_axes=(0, None, 0, 0))(x, i[1], v, m), L.jit(L.vmap(f))(x, i, v, m),
+            L.vmap(L.grad(total, argnums=(0, 2, 3)))(x, i, v, m),
+            L.vmap(L.jacfwd(lambda x: L.np.take(x, i[2], mode="fill", fill_value=0.0)))(x),
+            L.jit(lambda x, i: L.np.take(x, i, mode="fill"))(x[0], i[0]),
+            L.grad(lambda x: L.np.sum(L.vmap(f)(x, i, v, m)[9] ** 2))(x))
+
+
+@program(lambda rng: (rng.integers(0, 9, size=(3, 4)), np.array([[0, 5, -1, 2], [4, -6, 1, 1], [3, 3, 9, 0]])))
+def jax_index_modes_integers(L, k, i):
+    # fill values of integer and boolean arrays: the least signed value, the greatest
+    # unsigned one, True
+    def f(k, i):
+        return (L.np.take(k, i, mode="fill"), L.at(k)[i].get(mode="fill"),
+                L.np.take(k.astype(np.uint8), i, mode="fill"), L.np.take(k > 4, i, mode="fill"),
+                L.at(k)[i].set(-1, mode="drop"), L.at(k)[i].add(1, mode="clip"),
+                L.np.take_along_axis(k, i, axis=0, mode="fill", fill_value=7))
+    return L.vmap(f)(k, i), f(k[0], i[0]), L.jit(L.vmap(f))(k, i)

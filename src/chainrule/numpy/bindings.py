@@ -231,10 +231,11 @@ class TensorMethods:
             return self
         return _in_order(cnp.astype(self, dtype), order, self)
 
-    def take(self, indices, axis=None, out=None, mode="raise"):
-        if out is None and mode == "raise":
+    def take(self, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
+             fill_value=None):
+        if out is None and mode is None and fill_value is None:
             return cnp.take(self, indices, axis=axis)
-        return cnp.take(self, indices, axis=axis, out=out, mode=mode)
+        return cnp.take(self, indices, axis=axis, out=out, mode=mode, fill_value=fill_value)
 
     def searchsorted(self, v, side="left", sorter=None):
         return cnp.searchsorted(self, v, side=side, sorter=sorter)

@@ -11,7 +11,8 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import every
-from chainrule.numpy.registry import mirrors
+from chainrule.numpy.registry import mirrors, stands_for
+from chainrule.numpy.shape.bounds import gather, jax_mode
 from chainrule.numpy.shape.primitives import (
     _along,
     _as_input,
@@ -70,8 +71,37 @@ def getitem(x, index):
     return _getitem(x, index)
 
 
-@mirrors(np.take, "shape")
-def take(a, indices, axis=None, out=None, mode="raise"):
+def take(a, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
+         fill_value=None):
+    """``np.take``, with JAX's ``mode="fill"`` too: an index out of range (a negative one
+    counted from the end) reads ``fill_value`` (NaN by default; giving ``fill_value`` alone
+    asks for it). ``mode=None`` is NumPy's ``"raise"``; ``"clip"`` and ``"wrap"`` are NumPy's (and JAX's).
+
+    >>> import chainrule.numpy as cnp, numpy as np
+    >>> cnp.take(np.arange(3.0), [2, -1, 3], mode="fill", fill_value=-9.0)
+    array([ 2.,  2., -9.])
+    """
+    if mode is None and fill_value is not None:
+        mode = "fill"  # JAX's default mode, which fill_value asks for
+    if mode not in ("fill", "drop"):
+        if fill_value is not None:
+            raise ValueError(f"take: fill_value applies to mode='fill' only (mode is {mode!r})")
+        return _take(a, indices, axis=axis, out=out, mode="raise" if mode is None else mode)
+    _no_out("take", out)
+    a = _as_input(a)
+    indices = _index_array(indices)
+    if axis is None or not _ndim(a):
+        a = ravel(a)
+        axis = 0 if axis is None else axis
+    axis = _axis(axis, _ndim(a))
+    return gather(a, (slice(None),) * axis + (indices,), "fill", fill_value)
+
+
+stands_for(np.take, take, "shape")
+
+
+@mirrors(np.take, "shape", "take")
+def _take(a, indices, axis=None, out=None, mode="raise"):
     if not _has_tensor(a) and not _has_tensor(indices):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     _no_out("take", out)
@@ -119,8 +149,34 @@ def _along_axis_index(shape, indices, axis: int) -> tuple:
     return tuple(index)
 
 
-@mirrors(np.take_along_axis, "shape")
-def take_along_axis(arr, indices, axis=-1):
+def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
+    """``np.take_along_axis``, with JAX's ``mode``: ``"clip"`` clamps an index out of range
+    (a negative one counted from the end), ``"fill"`` reads ``fill_value`` there (NaN by
+    default; giving ``fill_value`` alone asks for it); ``mode=None`` raises ``IndexError``, as NumPy does.
+
+    >>> import chainrule.numpy as cnp, numpy as np
+    >>> cnp.take_along_axis(np.arange(3.0), np.array([-1, 7]), axis=0, mode="clip")
+    array([2., 2.])
+    """
+    how = jax_mode("fill" if mode is None and fill_value is not None else mode, scatter=False)
+    if how is None:
+        return _take_along_axis(arr, indices, axis)
+    arr = _as_input(arr)
+    indices = _index_array(indices)
+    if axis is None:
+        if len(shape_of(indices)) != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        arr = ravel(arr)
+        axis = 0
+    axis = _axis(axis, _ndim(arr))
+    return gather(arr, _along_axis_index(shape_of(arr), indices, axis), how, fill_value)
+
+
+stands_for(np.take_along_axis, take_along_axis, "shape")
+
+
+@mirrors(np.take_along_axis, "shape", "take_along_axis")
+def _take_along_axis(arr, indices, axis=-1):
     if not _has_tensor(arr) and not _has_tensor(indices):
         return np.take_along_axis(arr, _deep_plain(indices), axis=axis)
     arr = _as_input(arr)

@@ -24,6 +24,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched
 from chainrule.numpy.registry import stands_for
+from chainrule.numpy.shape.bounds import bound_index, cut_end, gather, jax_mode, pad_end
 from chainrule.numpy.shape.indexing import _plain_index, resize
 from chainrule.numpy.shape.primitives import _as_input, _deep_plain, _has_tensor, index_update, scatter_add
 
@@ -59,9 +60,17 @@ def at(x) -> IndexedUpdates:
 class IndexedUpdate:
     """The elements ``x[index]``, and what can be done to them out of place.
 
+    Each method takes JAX's ``mode=`` for an index out of range: ``"clip"`` clamps it
+    (a negative one counted from the end), ``"fill"`` (or ``"drop"``) makes ``get`` read
+    ``fill_value`` there (NaN by default) and the updates drop it; without a mode it
+    raises ``IndexError``, as NumPy's indexing does. (JAX's ``indices_are_sorted`` and
+    ``unique_indices`` hints are accepted and change nothing.)
+
     >>> import chainrule as cr, numpy as np
     >>> cr.tensor(np.zeros(3)).at[np.array([0, 0, 2])].add(1.0).tolist()
     [2.0, 0.0, 1.0]
+    >>> cr.tensor(np.arange(3.0)).at[np.array([1, 5])].get(mode="fill", fill_value=-1.0).tolist()
+    [1.0, -1.0]
     """
 
     __slots__ = ("_x", "_index")
@@ -70,41 +79,67 @@ class IndexedUpdate:
         self._x = x
         self._index = index if type(index) in (int, slice) else _plain_index(index)
 
-    def get(self):
-        return cnp.getitem(self._x, self._index)
+    def get(self, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
+        how = jax_mode(mode, scatter=False)
+        if how is None:
+            return cnp.getitem(self._x, self._index)
+        return gather(self._x, self._index, how, fill_value)
 
-    def set(self, values):
-        return index_update(self._x, self._index, values)
+    def set(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: index_update(u._x, u._index, values))
 
-    def add(self, values):
+    def add(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._add(values))
+
+    def subtract(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self.add(-values, mode=mode)
+
+    def multiply(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._combine(cnp.multiply, values))
+
+    def divide(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._divide(values))
+
+    def power(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._power(values))
+
+    def min(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._combine(cnp.minimum, values))
+
+    def max(self, values, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._combine(cnp.maximum, values))
+
+    def apply(self, func: Callable, *, mode=None, indices_are_sorted=False, unique_indices=False):
+        return self._bounded(mode, lambda u: u._apply(func))
+
+    def _bounded(self, mode, update: Callable):
+        """``update`` of this selection, or with JAX's ``mode`` of an index out of range:
+        clamped, or aimed at one more element at the end of its axis, cut off after."""
+        how = jax_mode(mode, scatter=True)
+        if how is None:
+            return update(self)
+        shape = shape_of(self._x)
+        index, padded = bound_index(self._index, shape, how)
+        x = pad_end(self._x, padded, np.zeros((), self._x.dtype))
+        return cut_end(update(IndexedUpdate(x, index)), padded, shape)
+
+    def _add(self, values):
         selected = shape_of(self.get())
         spread = cnp.broadcast_to(cnp.astype(values, self._x.dtype) if isinstance(values, Tensor)
                                   else np.asarray(values, self._x.dtype), selected)
         return self._x + scatter_add(spread, self._index, shape_of(self._x))
 
-    def subtract(self, values):
-        return self.add(-values)
-
-    def multiply(self, values):
-        return self._combine(cnp.multiply, values)
-
-    def divide(self, values):
+    def _divide(self, values):
         if self._may_repeat():  # JAX's: x / (the product of the updates at each element)
             return self._x / at(cnp.ones_like(self._x))[self._index].multiply(values)
         return self._combine(cnp.divide, values)
 
-    def power(self, values):
+    def _power(self, values):
         if self._may_repeat():  # JAX's: x ** (the product of the updates at each element)
             return self._x ** at(cnp.ones_like(self._x))[self._index].multiply(values)
         return self._combine(cnp.power, values)
 
-    def min(self, values):
-        return self._combine(cnp.minimum, values)
-
-    def max(self, values):
-        return self._combine(cnp.maximum, values)
-
-    def apply(self, func: Callable):
+    def _apply(self, func: Callable):
         if self._may_repeat():
             raise NotImplementedError(
                 "x.at[index].apply: an integer-array index that may repeat an element (JAX "
