@@ -27,8 +27,9 @@ from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unfl
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.numpy.shape.updates import at
+from chainrule.transforms.collectives import KINDS, Collective, gather_collective
+from chainrule.transforms.collectives import axis_index as _axis_index
 from chainrule.transforms.custom import stop_gradient
-from chainrule.transforms.vmap import across_examples, named_map
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient",
            "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
@@ -290,56 +291,49 @@ def dynamic_update_index_in_dim(operand, update, index, axis: int):
 
 
 # -- collectives over the batch axis of a named vmap (vmap(f, axis_name="i")) ----------------------
-def _collective(x, axis_name, whole: Callable, same: Callable):
+def _collective(x, axis_name, make: Callable):
     if isinstance(axis_name, tuple | list):  # several maps: one after the other
         for name in axis_name:
-            x = _collective(x, name, whole, same)
+            x = _collective(x, name, make)
         return x
-    return tree_map(lambda v: across_examples(v, axis_name, whole, same), x)
+    collective = make(axis_name)
+    return tree_map(collective, x)
 
 
 def psum(x, axis_name):
     """The sum of ``x`` over the examples of the ``vmap`` named ``axis_name`` (a pytree
-    ``x`` leaf by leaf; ``psum(1, name)`` is the batch size), as ``jax.lax.psum``.
+    ``x`` leaf by leaf; ``psum(1, name)`` is the batch size), as ``jax.lax.psum``; a
+    ``grad`` inside the map differentiates it as JAX does (its transpose is ``psum``).
 
     >>> import chainrule as cr, numpy as np
     >>> cr.vmap(lambda v: v / psum(v, "i"), axis_name="i")(np.array([1.0, 3.0]))
     array([0.25, 0.75])
+    >>> cr.vmap(cr.grad(lambda v: psum(v, "i") * v), axis_name="i")(np.array([1.0, 3.0]))
+    array([8., 8.])
     """
-    return _collective(x, axis_name, lambda b, k: cnp.sum(b, axis=k), lambda v, n, k: v * n)
+    return _collective(x, axis_name, lambda name: Collective(KINDS["psum"], name))
 
 
 def pmean(x, axis_name):
     """The mean of ``x`` over the examples of the ``vmap`` named ``axis_name``."""
-    return _collective(x, axis_name, lambda b, k: cnp.mean(b, axis=k), lambda v, n, k: v)
+    return _collective(x, axis_name, lambda name: Collective(KINDS["pmean"], name))
 
 
 def pmax(x, axis_name):
-    """The largest ``x`` of the examples of the ``vmap`` named ``axis_name``."""
-    return _collective(x, axis_name, lambda b, k: cnp.max(b, axis=k), lambda v, n, k: v)
+    """The largest ``x`` of the examples of the ``vmap`` named ``axis_name`` (its
+    derivative shared by the examples that hold it)."""
+    return _collective(x, axis_name, lambda name: Collective(KINDS["pmax"], name))
 
 
 def pmin(x, axis_name):
     """The smallest ``x`` of the examples of the ``vmap`` named ``axis_name``."""
-    return _collective(x, axis_name, lambda b, k: cnp.min(b, axis=k), lambda v, n, k: v)
+    return _collective(x, axis_name, lambda name: Collective(KINDS["pmin"], name))
 
 
 def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
     """Every example's ``x``, stacked along ``axis`` (concatenated if ``tiled``), in every
     example of the ``vmap`` named ``axis_name``, as ``jax.lax.all_gather``."""
-
-    def whole(b, k):
-        b = cnp.moveaxis(b, k, k + axis % (len(cnp.shape(b)) - k))
-        if tiled:
-            shape = cnp.shape(b)
-            b = cnp.reshape(b, (*shape[:k + axis], -1, *shape[k + axis + 2:]))
-        return b
-
-    def same(v, n, k):
-        v = cnp.asarray(v) if not hasattr(v, "shape") else v
-        return whole(cnp.broadcast_to(cnp.expand_dims(v, k), (*cnp.shape(v)[:k], n, *cnp.shape(v)[k:])), k)
-
-    return _collective(x, axis_name, whole, same)
+    return _collective(x, axis_name, lambda name: gather_collective(name, axis, tiled))
 
 
 def axis_index(axis_name):
@@ -350,5 +344,4 @@ def axis_index(axis_name):
     >>> cr.vmap(lambda v: v * axis_index("i"), axis_name="i")(np.ones(3))
     array([0., 1., 2.])
     """
-    trace = named_map(axis_name)
-    return trace.box(np.arange(trace.size))
+    return _axis_index(axis_name)

@@ -719,31 +719,6 @@ def named_map(axis_name) -> BatchTrace:
                     "enclosing map: vmap(f, axis_name=...)")
 
 
-def across_examples(x, axis_name, whole: Callable, same: Callable):
-    """A collective over the map named ``axis_name``: ``whole(batch, k)`` of the examples
-    of ``x`` (their axis at ``k``, after the ``k`` axes of maps inside that one), the same
-    for every example; ``same(x, size, k)`` where ``x`` does not differ between them.
-
-    >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
-    >>> mean = lambda v: across_examples(v, "i", lambda b, k: cnp.mean(b, k), lambda x, n, k: x)
-    >>> cr.vmap(lambda v: v - mean(v), axis_name="i")(np.array([1.0, 3.0]))
-    array([-1.,  1.])
-    """
-    return _across(x, named_map(axis_name), whole, same, 0)
-
-
-def _across(x, trace: BatchTrace, whole: Callable, same: Callable, inner: int):
-    if not isinstance(x, Tensor) or x._trace is None or x._trace.level < trace.level:
-        return same(x, trace.size, inner)  # made before the map or outside it: no batch axis
-    if x._trace is trace:  # the map's axis in front, then those of the maps inside
-        return whole(_moveaxis(x._value, 0, inner) if inner else x._value, inner)
-    if isinstance(x._trace, BatchTrace):  # a map inside: the same for each of its examples
-        return x._trace.box(_across(x._value, trace, whole, same, inner + 1))
-    raise NotImplementedError(
-        f"a collective over the axis {trace.axis_name!r} of a value that a transform inside that "
-        "vmap (grad, jvp, jit) traces; call the collective outside the inner transform")
-
-
 def _argument_name(i: int, args, kwargs) -> str:
     """How an error names argument ``i`` (positional ones first, then the keywords)."""
     if i < len(args):
