@@ -313,3 +313,28 @@ def test_forward_hooks_see_and_replace_arguments_and_outputs():
     features.clear()
     net(x)
     assert features == {}
+
+
+_DEVICE_LAYERS = {
+    "Linear": (2, 3), "Bilinear": (2, 2, 3), "Conv1d": (2, 3, 1), "Conv2d": (2, 3, 1), "ConvTranspose1d": (2, 3, 1),
+    "ConvTranspose2d": (2, 3, 1), "BatchNorm1d": (2,), "InstanceNorm2d": (2,), "LayerNorm": (4,), "RMSNorm": (4,),
+    "GroupNorm": (1, 2), "Embedding": (5, 2), "PReLU": (), "RNN": (2, 3), "LSTM": (2, 3), "GRU": (2, 3),
+    "RNNCell": (2, 3), "LSTMCell": (2, 3), "GRUCell": (2, 3), "MultiheadAttention": (4, 2),
+    "TransformerEncoderLayer": (4, 2, 8), "TransformerDecoderLayer": (4, 2, 8), "Transformer": (4, 2, 1, 1, 8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DEVICE_LAYERS))
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor:UserWarning")
+def test_layers_take_pytorchs_device_argument(name):
+    # PyTorch code passes factory arguments: nn.LSTM(..., device=device, dtype=torch.float64)
+    torch = pytest.importorskip("torch")
+    args = _DEVICE_LAYERS[name]
+    ours = getattr(nn, name)(*args, device="cpu", dtype=np.float64)
+    theirs = getattr(torch.nn, name)(*args, device="cpu", dtype=torch.float64)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    assert all(p.dtype == np.float64 for p in ours.parameters())
+    getattr(nn, name)(*args, device=cr.device("cpu"))
+    with pytest.raises(RuntimeError, match=f"{name}\\(device='cuda:0'\\): chainrule computes on the CPU only"):
+        getattr(nn, name)(*args, device="cuda:0")

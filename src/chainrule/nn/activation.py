@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.core.dtypes import check_cpu
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._options import _Options
@@ -84,8 +85,9 @@ class PReLU(Module):
     [[-0.5, 3.0]]
     """
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.num_parameters = int(num_parameters)
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=param_dtype(dtype)))
 

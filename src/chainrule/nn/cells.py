@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import check_cpu
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers import _empty, param_dtype
@@ -22,8 +23,9 @@ __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 class _CellBase(Module):
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None, rng=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if int(input_size) < 1 or int(hidden_size) < 1:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
@@ -86,10 +88,10 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 dtype=None, rng=None):
+                 device=None, dtype=None, rng=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
+        super().__init__(input_size, hidden_size, bias, device, dtype, rng)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from chainrule.core.dtypes import check_cpu
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, pad_input
@@ -51,8 +52,9 @@ class Conv1d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, rng=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.padding_mode = check_padding_mode(padding_mode, "Conv1d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv1d")
@@ -122,8 +124,9 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", dtype=None, rng=None):
+                 padding_mode: str = "zeros", device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         _zeros_only(padding_mode, "ConvTranspose2d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "ConvTranspose2d")
@@ -176,8 +179,9 @@ class ConvTranspose1d(ConvTranspose2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", dtype=None, rng=None):
+                 padding_mode: str = "zeros", device=None, dtype=None, rng=None):
         Module.__init__(self)
+        check_cpu(device, type(self).__name__)
         _zeros_only(padding_mode, "ConvTranspose1d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "ConvTranspose1d")
@@ -225,8 +229,10 @@ class GroupNorm(Module):
     (3, 4, 5)
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, dtype=None):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import as_dtype
+from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import get_default_dtype
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
@@ -92,8 +92,9 @@ class Linear(Module):
     (4, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, rng=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         rng = init.get_generator(rng)
@@ -123,9 +124,10 @@ class Bilinear(Module):
     (5, 2)
     """
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, dtype=None,
-                 rng=None):
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
         dt, rng = param_dtype(dtype), None if rng is None else init.get_generator(rng)  # one stream for both
         bound = 1.0 / math.sqrt(in1_features)
@@ -164,10 +166,12 @@ class Conv2d(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device=None,
         dtype=None,
         rng=None,
     ):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.padding_mode = check_padding_mode(padding_mode, "Conv2d")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
@@ -309,9 +313,11 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device=None,
         dtype=None,
     ):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum
@@ -402,9 +408,11 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device=None,
         dtype=None,
     ):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if isinstance(normalized_shape, int | np.integer):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
@@ -438,8 +446,10 @@ class RMSNorm(Module):
     (2, 4)
     """
 
-    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, dtype=None):
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
+                 dtype=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if isinstance(normalized_shape, int | np.integer):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(normalized_shape)
@@ -481,10 +491,12 @@ class Embedding(Module):
         _weight=None,
         _freeze: bool = False,
         *,
+        device=None,
         dtype=None,
         rng=None,
     ):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if sparse:
             raise NotImplementedError("Embedding(sparse=True): sparse gradients are not supported; "
                                       "chainrule's gradients are dense arrays (leave sparse=False)")

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import check_cpu
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence
@@ -38,8 +39,9 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 class _RNNBase(Module):
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, dtype=None, rng=None):
+                 proj_size: int = 0, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if int(proj_size) and mode != "LSTM":
             raise ValueError(f"proj_size is supported by LSTM only, not by {type(self).__name__}")
         if int(proj_size) < 0 or (int(proj_size) and int(proj_size) >= int(hidden_size)):
@@ -255,11 +257,11 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None, rng=None):
+                 device=None, dtype=None, rng=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size,
-                         num_layers, bias, batch_first, dropout, bidirectional, dtype=dtype, rng=rng)
+                         num_layers, bias, batch_first, dropout, bidirectional, device=device, dtype=dtype, rng=rng)
         self.nonlinearity = nonlinearity
 
 
@@ -278,9 +280,9 @@ class LSTM(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, dtype=None, rng=None):
+                 proj_size: int = 0, device=None, dtype=None, rng=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         proj_size, dtype=dtype, rng=rng)
+                         proj_size, device=device, dtype=dtype, rng=rng)
 
 
 class GRU(_RNNBase):
@@ -295,6 +297,6 @@ class GRU(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=None, rng=None):
+                 device=None, dtype=None, rng=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, rng=rng)
+                         device=device, dtype=dtype, rng=rng)

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import is_grad_enabled
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
@@ -48,8 +49,9 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, dtype=None, rng=None):
+                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         if embed_dim < 1 or num_heads < 1 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads})")
@@ -213,8 +215,9 @@ class TransformerEncoderLayer(_Block):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype=None, rng=None):
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         dt = param_dtype(dtype)
         gen = init.get_generator(rng)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
@@ -245,8 +248,9 @@ class TransformerDecoderLayer(_Block):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, dtype=None, rng=None):
+                 norm_first: bool = False, bias: bool = True, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         dt = param_dtype(dtype)
         gen = init.get_generator(rng)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
@@ -374,8 +378,9 @@ class Transformer(Module):
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation="relu", custom_encoder: Module | None = None, custom_decoder: Module | None = None,
                  layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
-                 bias: bool = True, dtype=None, rng=None):
+                 bias: bool = True, device=None, dtype=None, rng=None):
         super().__init__()
+        check_cpu(device, type(self).__name__)
         dt = param_dtype(dtype)
         gen = init.get_generator(rng)
         common = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
