@@ -4,11 +4,14 @@ last bit (types of arrays and scalars, signed zeros, NaN positions); fused progr
 agree with the plain call within docs/jit.md's bounds, which are 0 ulps for
 arithmetic, comparisons, maximum and minimum."""
 
+import array
+import collections
 import types
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
@@ -190,3 +193,44 @@ def test_aux_data_of_a_registered_class_is_keyed_by_its_value_now():
         assert same(jitted(box, np.ones(2)), g(box, np.ones(2)))
     box.meta[1] = 3.0  # an array in the aux data, written in place
     assert same(jitted(box, np.ones(2)), g(box, np.ones(2)))
+
+
+def _table():
+    table = array.array("d", [1.0, 2.0])
+    return lambda: table[0], lambda: table.__setitem__(0, 5.0)
+
+
+def _raw():
+    raw = bytearray(b"\x01\x02")
+    return lambda: raw[0], lambda: raw.__setitem__(0, 7)
+
+
+def _chain(new_child):
+    settings = collections.ChainMap({"gain": 1.0})
+    if new_child:
+        return lambda: settings["gain"], lambda: settings.maps.insert(0, {"gain": -0.0})
+    return lambda: settings["gain"], lambda: settings.maps[-1].__setitem__("gain", 3.0)
+
+
+def _sparse(in_place):
+    laplacian = scipy.sparse.csr_matrix(np.array([[2.0, -1.0], [-1.0, 2.0]]))
+    if in_place:  # SciPy's own arrays
+        return lambda: laplacian.data[0], lambda: laplacian.data.__setitem__(0, 4.0)
+    return lambda: laplacian[1, 1], lambda: laplacian.__setitem__((1, 1), -3.0)
+
+
+@pytest.mark.parametrize("make", [_table, _raw, lambda: _chain(True), lambda: _chain(False),
+                                  lambda: _sparse(True), lambda: _sparse(False)])
+def test_buffers_other_mappings_and_a_sparse_matrix_read_besides_the_arguments(make):
+    read, change = make()
+
+    def f(x):
+        return x * read()
+
+    jitted = cr.jit(f)
+    for k in range(4):
+        if k == 2:
+            change()
+        x = rng.normal(size=2)
+        assert same(jitted(x), f(x))
+    assert jitted.traces == 2

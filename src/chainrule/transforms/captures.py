@@ -13,15 +13,18 @@ What is watched: the closure cells, the globals named by the code, the defaults 
 user function reachable from the jitted one (through globals, cells, partials, bound
 methods, objects' attributes, the methods and properties of the user's classes — of the
 objects it reads and of those it is given — and nested ``jit``), the items of the lists, tuples, dicts,
-sets and deques among them, the attributes of objects (``__slots__`` too), classes and
-functions of the user's, the attributes of the user's own modules that the code names
-(``settings.LR``), and arrays by their bytes.
-Standard-library and installed modules and the insides of NumPy's and chainrule's own
-objects are not.
+sets and deques among them (and other mappings and mutable sequences; ``bytearray``,
+``array.array`` and ``memoryview`` by their bytes), the attributes of objects
+(``__slots__`` too), classes and functions of the user's, the arrays, numbers and
+containers that other libraries' objects hold as attributes (a sparse matrix's ``data``),
+the attributes of the user's own modules that the code names (``settings.LR``), and
+arrays by their bytes. Standard-library and installed modules and the insides of
+chainrule's own objects are not.
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import collections.abc
 import functools
@@ -44,6 +47,15 @@ _DEPTH = 6
 # items of longer lists and dicts are compared with ==, not by identity
 _SHORT = 16
 _MISSING = object()
+
+
+# what the watch reads of a library object (not a function, class or object of its own)
+_HELD = (np.ndarray, *_IMMUTABLE, list, tuple, dict)
+
+
+def _own(cls: type) -> bool:
+    """A class of chainrule's own (its primitives, jitted functions, Tensors)."""
+    return (getattr(cls, "__module__", None) or "").split(".", 1)[0] == "chainrule"
 
 
 def _library(obj) -> bool:
@@ -188,6 +200,9 @@ class Captures:
             elif kind == 3:  # a list is compared as it is, other containers by a copy of their items
                 terms.append(f"same_items({f'w{k}' if type(where) is list else f'items(w{k})'}, t{k})")
                 continue
+            elif kind == 5:
+                terms.append(f"buffer_bytes(w{k}) == t{k}")
+                continue
             else:
                 terms.append(f"same_array(w{k}, n{k}, t{k})")
                 continue
@@ -198,7 +213,7 @@ class Captures:
         params = ", ".join(f"{n}={n}" for n in names)
         source = f"def unchanged({params}):\n    return {' and '.join(terms) or 'True'}\n"
         namespace = {**names, "MISSING": _MISSING, "same_items": _same_items, "items": _items,
-                     "same_array": _same_array, "same_object": _same_object}
+                     "same_array": _same_array, "same_object": _same_object, "buffer_bytes": _buffer_bytes}
         exec(compile(source, "<chainrule.jit captures>", "exec"), namespace)  # noqa: S102 (our own code)
         self._unchanged = namespace["unchanged"]
 
@@ -226,6 +241,13 @@ class Captures:
             snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()
             self.checks.append((4, value, (value.shape, value.dtype, value.strides), snapshot))
         elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
+            self._watch_container(value, depth)
+        elif isinstance(value, bytearray | array.array | memoryview):
+            # mutable buffers (x * table[0] of an array.array): by their bytes
+            self.checks.append((5, value, None, _buffer_bytes(value)))
+        elif isinstance(value, collections.abc.Mapping | collections.abc.MutableSequence
+                        | collections.abc.MutableSet):
+            # the other containers (a ChainMap, a mappingproxy, UserDict, UserList)
             self._watch_container(value, depth)
         elif isinstance(value, types.FunctionType):
             self._watch_function(value, depth)
@@ -256,7 +278,7 @@ class Captures:
     def _watch_container(self, value, depth: int) -> None:
         if not isinstance(value, tuple | frozenset):  # these cannot change, their items can
             self.checks.append((3, value, None, _items(value)))
-        for item in value.values() if isinstance(value, dict) else value:
+        for item in value.values() if isinstance(value, dict | collections.abc.Mapping) else value:
             self._watch_value(item, depth + 1)
 
     def _watch_function(self, fun: types.FunctionType, depth: int) -> None:
@@ -319,10 +341,15 @@ class Captures:
         if not isinstance(fields, dict):
             return
         if _library(type(obj)):
-            # a library object (a primitive, a jitted function, a custom rule): only the
-            # functions it wraps, which may be the user's
+            # a library object: the functions it wraps, which may be the user's (a
+            # primitive, a jitted function, a custom rule); and, of one not chainrule's
+            # own, the arrays, numbers and containers it holds, which Python may read
+            # (a sparse matrix's data, np.poly1d's coefficients)
+            own = _own(type(obj))
             for name, value in fields.items():
                 if name == "fun" or (callable(value) and not _library(value)):
+                    self._location(2, obj, name, value, depth)
+                elif not own and isinstance(value, _HELD):
                     self._location(2, obj, name, value, depth)
             return
         self.checks.append((3, fields, None, _items(fields)))
@@ -386,9 +413,13 @@ def _user_module(module: types.ModuleType) -> bool:
 
 
 def _items(container) -> list:
-    if isinstance(container, dict | types.MappingProxyType):
+    if isinstance(container, dict | collections.abc.Mapping):
         return [*container.keys(), *container.values()]
     return list(container)
+
+
+def _buffer_bytes(buffer) -> bytes:
+    return buffer.tobytes() if isinstance(buffer, memoryview | array.array) else bytes(buffer)
 
 
 def _global_names(code: types.CodeType) -> list:
