@@ -118,6 +118,13 @@ ERRORS = {
     "in_axes a dict at the top": (lambda L: L.vmap(lambda d: d["a"], in_axes={"a": 0})({"a": ones(3)}),
                                   r"one\s+entry per positional argument"),
     "in_axes not an axis": (lambda L: L.vmap(lambda x: x, in_axes=1.5)(ones(3)), r"in_axes"),
+    # JAX takes Python ints only: a NumPy integer is refused, at the top or inside a tuple
+    "in_axes a NumPy integer": (lambda L: L.vmap(lambda x: x, in_axes=np.int64(0))(ones(3)),
+                                r"in_axes is np.int64\(0\), a NumPy integer.*int\(\.\.\.\)"),
+    "in_axes holding a NumPy integer": (lambda L: L.vmap(lambda x, y: x, in_axes=(np.int32(0), None))(ones(3), 1.0),
+                                        r"in_axes\[0\] is np.int32\(0\), a NumPy integer"),
+    "out_axes a NumPy integer": (lambda L: L.vmap(lambda x: {"a": x}, out_axes={"a": np.int64(-1)})(ones(3)),
+                                 r"out_axes\[0\] is np.int64\(-1\), a NumPy integer"),
     "axis_size missing": (lambda L: L.vmap(lambda x: x, in_axes=None)(ones(3)), r"axis_size"),
     "no arguments": (lambda L: L.vmap(lambda: 1.0)(), r"axis_size"),
     "out_axes None for a batched output": (lambda L: L.vmap(lambda x: x, out_axes=None)(ones(3)),

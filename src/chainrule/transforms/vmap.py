@@ -530,16 +530,24 @@ def _empty_batch_of(fun, vals, batched, kvals, kw_batched, call):
 # -- in_axes and out_axes ------------------------------------------------------------------
 def _axes_of_leaves(prefix, tree, leaves: list, where: str) -> list:
     """``_leaf_axes`` for a tree already flattened into ``leaves``."""
-    if prefix is None or isinstance(prefix, int | np.integer) and not isinstance(prefix, bool):
-        return [None if prefix is None else int(prefix)] * len(leaves)
+    if prefix is None or isinstance(prefix, int) and not isinstance(prefix, bool):
+        return [None if prefix is None else prefix] * len(leaves)
     return _leaf_axes(prefix, tree, where)
+
+
+def _not_numpy_integer(prefix, where: str) -> None:
+    if isinstance(prefix, np.integer):
+        raise TypeError(
+            f"vmap: {where} is {prefix!r}, a NumPy integer; an axis must be a Python int or "
+            f"None (as in JAX): write int(...) there")
 
 
 def _leaf_axes(prefix, tree, where: str) -> list:
     """One axis (an int or None) per leaf of ``tree``, from the pytree prefix ``prefix``."""
-    if prefix is None or isinstance(prefix, int | np.integer) and not isinstance(prefix, bool):
+    if prefix is None or isinstance(prefix, int) and not isinstance(prefix, bool):
         n = tree_flatten(tree)[1].num_leaves
-        return [None if prefix is None else int(prefix)] * n
+        return [None if prefix is None else prefix] * n
+    _not_numpy_integer(prefix, where)
     node = tree_children(prefix)
     if node is None:
         raise TypeError(
@@ -551,15 +559,16 @@ def _leaf_axes(prefix, tree, where: str) -> list:
     if tnode is None or tnode[0] is not kind or len(tnode[2]) != len(children) or not _same(
         tnode[1], aux
     ):
-        got = type(tree).__name__ if tnode is None else f"{tnode[0].__name__} of {len(tnode[2])}"
+        got = (("array" if isinstance(tree, Tensor | np.ndarray) else type(tree).__name__) if tnode is None
+               else f"{tnode[0].__name__} of {len(tnode[2])}")
         mine = f"{kind.__name__} of {len(children)}"
         if tnode is not None and tnode[0] is kind and (len(tnode[2]) == len(children) or kind is dict):
             # the same kind and length: the keys (or fields) differ
             mine, got = (f"{kind.__name__} with keys {list(aux)}", f"{kind.__name__} with keys "
                          f"{list(tnode[1])}") if kind is dict else (f"{mine} ({aux!r})", f"{got} ({tnode[1]!r})")
         raise ValueError(
-            f"vmap: {where} is a {mine} but the value there is a {got}; in_axes/out_axes must "
-            "be a prefix of the structure (an int or None covers a whole subtree)"
+            f"vmap: {where} is a {mine} but the value there is {'an' if got[0] in 'aeiou' else 'a'} {got}; "
+            "in_axes/out_axes must be a prefix of the structure (an int or None covers a whole subtree)"
         )
     out = []
     for k, (p, t) in enumerate(zip(children, tnode[2], strict=True)):
@@ -635,7 +644,8 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
     array([3., 3.])
     """
     axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
-    if not (axes_spec is None or isinstance(axes_spec, tuple | int | np.integer)):
+    _not_numpy_integer(axes_spec, "in_axes")
+    if not (axes_spec is None or isinstance(axes_spec, tuple | int)):
         raise TypeError(
             f"vmap: in_axes is {in_axes!r}; it must be an int, None, or a tuple with one "
             "entry per positional argument (a dict of axes for a dict argument goes "
