@@ -283,8 +283,9 @@ def _softmax(x, axis=-1):
 
 def _safe_softmax(x, axis=-1):
     """softmax, with 0 over every row that is all −inf (attention with every key masked),
-    as PyTorch's attention computes it: such a row is shifted by 0 and divided by 1."""
-    top = np.max(x, axis=axis, keepdims=True)
+    as PyTorch's attention computes it: such a row (or one without entries) is shifted by 0
+    and divided by 1."""
+    top = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     e = np.exp(x - np.where(top == -np.inf, 0, top))
     total = np.sum(e, axis=axis, keepdims=True)
     e /= np.where(total == 0, 1, total)
