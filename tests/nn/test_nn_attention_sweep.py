@@ -197,6 +197,7 @@ def test_sdpa_with_every_key_masked_is_zero_as_torch(mask):
 
 def test_sdpa_without_keys_is_zero_as_torch():
     f = _Fn(lambda t: torch.nn.functional.scaled_dot_product_attention if t else F.scaled_dot_product_attention)
-    inputs = [_rng.standard_normal((N, H, L, E)), _rng.standard_normal((N, H, 0, E)), _rng.standard_normal((N, H, 0, 5))]
+    inputs = [_rng.standard_normal((N, H, L, E)), _rng.standard_normal((N, H, 0, E)),
+              _rng.standard_normal((N, H, 0, 5))]
     out, _ = compare(f.module(nn.Module), f.module(torch.nn.Module), inputs, np.float64)
     assert out[0].shape == (N, H, L, 5) and not out[0].detach().numpy().any()
