@@ -35,6 +35,7 @@ from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
+from chainrule.numpy.torch_select import torch_index
 
 __all__ = ["bind_to_core"]
 
@@ -189,6 +190,8 @@ class TensorMethods:
         return cnp.invert(self)
 
     def __getitem__(self, index):
+        if type(index) is tuple and self._trace is eager.EAGER:  # PyTorch's meaning of ints beside arrays
+            index = torch_index(self.shape, index) or index
         return cnp.getitem(self, index)
 
     @property
@@ -360,6 +363,8 @@ class TensorMethods:
         eager.inplace(self, _filled, value, "fill")
 
     def __setitem__(self, index, value):
+        if type(index) is tuple and self._trace is eager.EAGER:
+            index = torch_index(self.shape, index) or index
         eager.setitem(self, index, value, index_update)
 
 

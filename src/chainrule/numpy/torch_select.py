@@ -7,6 +7,8 @@ in-place form of the out-of-place method (written through
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from chainrule.core import eager
@@ -16,7 +18,44 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy.elementwise import clamp
 
-__all__ = ["TorchSelectMethods"]
+__all__ = ["TorchSelectMethods", "torch_index"]
+
+
+def _is_int(entry) -> bool:
+    return isinstance(entry, int | np.integer) and not isinstance(entry, bool | np.bool_)
+
+
+def _as_int(entry):
+    """A 0-d integer Tensor or array as the int it holds (PyTorch reads it as one in an
+    index); any other entry as it is."""
+    if isinstance(entry, Tensor | np.ndarray) and entry.ndim == 0 and entry.dtype.kind in "iu":
+        return int(plain(entry))
+    return entry
+
+
+def torch_index(shape: tuple, index):
+    """PyTorch's meaning of ``x[index]`` for an index that mixes integers with advanced
+    indices (lists, arrays, Tensors): PyTorch takes the integers (and 0-d integer Tensors)
+    as basic indexing, a select, before the advanced indices, where NumPy counts them
+    among the advanced ones and may move the broadcast axes to the front (``x[1, :, [0,
+    2]]`` of a (2, 3, 4) Tensor is (3, 2) in PyTorch, (2, 3) in NumPy). Returns the same
+    selection as a tuple of integer arrays in PyTorch's layout (for reading and writing
+    alike), or None where there is nothing to change."""
+    if type(index) is not tuple:
+        return None
+    given, index = index, tuple(_as_int(e) for e in index)
+    ints = advanced = False
+    for entry in index:
+        if _is_int(entry):
+            ints = True
+        elif entry is not None and entry is not Ellipsis and not isinstance(entry, slice):
+            advanced = True
+    if not (ints and advanced):  # a 0-d integer Tensor alone selects, as an int (a view)
+        return None if all(a is b for a, b in zip(index, given, strict=True)) else index
+    positions = np.arange(math.prod(shape)).reshape(shape)
+    first = tuple(e if _is_int(e) else Ellipsis if e is Ellipsis else slice(None) for e in index if e is not None)
+    rest = tuple(plain(e) if isinstance(e, Tensor) else e for e in index if not _is_int(e))
+    return np.unravel_index(positions[first][rest], shape)
 
 
 def _int64(values) -> Tensor:
