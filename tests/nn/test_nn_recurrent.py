@@ -131,6 +131,7 @@ def test_all_weights_flatten_parameters_and_repr_as_torchs(kind, options):
     (lambda: nn.LSTM(3, 4)(np.zeros((0, 2, 3))), "empty"),
     (lambda: nn.GRU(3, 4, batch_first=True)(np.zeros((2, 0, 3))), "empty"),
     (lambda: nn.RNN(3, 4)(np.zeros((0, 3))), "empty"),
+    (lambda: nn.RNNBase("SRU", 3, 4), "mode must be one of"),
 ])
 def test_bad_arguments_say_what_is_wrong(bad, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):
@@ -190,3 +191,12 @@ def test_lstm_cell_batches_under_vmap(in_axes):
             want = np.stack([cr.grad(lambda z, c: (f(z, c) ** 2).sum(), argnums=(0, 1))(a, b)[k]
                              for a, b in zip(zi, ci, strict=True)])
             np.testing.assert_allclose(grads[k], want, rtol=1e-12)  # per example, batched or not
+
+
+@pytest.mark.torch
+def test_base_classes_under_pytorchs_names():
+    # initialisation loops test isinstance(m, nn.RNNBase) / nn.RNNCellBase
+    assert all(isinstance(m, nn.RNNBase) for m in (nn.RNN(2, 3), nn.LSTM(2, 3), nn.GRU(2, 3)))
+    assert all(isinstance(m, nn.RNNCellBase) for m in (nn.RNNCell(2, 3), nn.LSTMCell(2, 3), nn.GRUCell(2, 3)))
+    ours, theirs = nn.RNNBase("GRU", 3, 4, num_layers=2), torch.nn.RNNBase("GRU", 3, 4, num_layers=2)
+    copy_weights(ours, theirs)  # the same keys and shapes (PyTorch's base has no forward)

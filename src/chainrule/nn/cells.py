@@ -17,7 +17,7 @@ from chainrule.nn import init
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 class _CellBase(Module):
@@ -76,6 +76,10 @@ class _CellBase(Module):
 
 def _unbatch(t, unbatched: bool):
     return cnp.reshape(t, t.shape[1:]) if unbatched else t
+
+
+RNNCellBase = _CellBase
+"""The base of RNNCell, LSTMCell and GRUCell, under PyTorch's name (``isinstance(m, nn.RNNCellBase)``)."""
 
 
 class RNNCell(_CellBase):

@@ -31,7 +31,7 @@ from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.utils.rnn import PackedSequence, pad_packed_sequence, repack_like
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -42,6 +42,8 @@ class _RNNBase(Module):
                  proj_size: int = 0, device=None, dtype=None, rng=None):
         super().__init__()
         check_cpu(device, type(self).__name__)
+        if mode not in _GATES:
+            raise ValueError(f"RNNBase: mode must be one of {', '.join(map(repr, _GATES))}, not {mode!r}")
         if int(proj_size) and mode != "LSTM":
             raise ValueError(f"proj_size is supported by LSTM only, not by {type(self).__name__}")
         if int(proj_size) < 0 or (int(proj_size) and int(proj_size) >= int(hidden_size)):
@@ -243,6 +245,12 @@ class _RNNBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
+
+
+RNNBase = _RNNBase
+"""The base of RNN, LSTM and GRU, under PyTorch's name (``isinstance(m, nn.RNNBase)``);
+``RNNBase(mode, input_size, hidden_size, ...)`` with ``mode`` 'RNN_TANH', 'RNN_RELU', 'LSTM'
+or 'GRU', as PyTorch's."""
 
 
 class RNN(_RNNBase):
