@@ -208,3 +208,76 @@ def test_saved_tensors_differentiate_again_with_create_graph_as_pytorch(which):
     assert ours[:2] == theirs[:2] == [True, True]
     for a, b in zip(ours[2:], theirs[2:], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def _add_one(lib):
+    class AddOne(lib.autograd.Function):  # modifies its input in place and says so
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    return AddOne
+
+
+def test_mark_dirty_gives_back_the_input_modified_in_place_as_torch():
+    results = []
+    for lib in (cr, torch):
+        a = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        b = a.clone()
+        c = _add_one(lib).apply(b)
+        (c * c).sum().backward()
+        with lib.no_grad():
+            d = lib.tensor([5.0], dtype=lib.float64)
+            e = _add_one(lib).apply(d)
+        results.append([c is b, b.tolist(), c.requires_grad, a.grad.tolist(), e is d, d.tolist()])
+        with pytest.raises(RuntimeError, match="leaf"):
+            _add_one(lib).apply(lib.tensor([1.0], requires_grad=True))
+    assert results[0] == results[1]
+    assert results[0][:4] == [True, [2.0, 3.0], True, [4.0, 6.0]]
+
+    class NotAnInput(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 2
+            ctx.mark_dirty(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="not one of its inputs"):
+        NotAnInput.apply(cr.tensor([1.0], requires_grad=True))
+
+
+def test_once_differentiable_backward_runs_once_as_torch_s():
+    grads = []
+    for lib in (cr, torch):
+        once = lib.autograd.function.once_differentiable
+
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            @once
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        x = lib.tensor([1.5, -2.0], dtype=lib.float64, requires_grad=True)
+        Square.apply(x).sum().backward()
+        (g,) = lib.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+        grads.append([x.grad.tolist(), g.tolist()])
+        with pytest.raises(RuntimeError):  # differentiated a second time: refused
+            lib.autograd.grad(g.sum(), x)
+    assert grads[0] == grads[1] == [[3.0, -4.0], [3.0, -4.0]]
+    assert cr.autograd.function.Function is cr.autograd.Function

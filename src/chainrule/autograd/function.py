@@ -1,0 +1,210 @@
+"""``chainrule.autograd.function`` (PyTorch's ``torch.autograd.function``): :class:`Function`,
+a function of eager Tensors with a backward pass written by hand, its :class:`FunctionCtx`,
+and :func:`once_differentiable` for a ``backward`` that is not itself differentiated.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from chainrule.core.eager import EAGER, inplace, is_grad_enabled, no_grad
+from chainrule.core.primitive import Primitive, def_joint_vjp
+from chainrule.core.tensor import Tensor
+from chainrule.numpy.broadcasting import unbroadcast
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+def _expands_to(shape: tuple, grad_shape: tuple) -> bool:
+    """Whether an input of ``shape`` broadcasts to ``grad_shape`` (a gradient PyTorch sums back)."""
+    if len(shape) > len(grad_shape):
+        return False
+    return all(n in (1, m) for n, m in zip(shape[::-1], grad_shape[::-1], strict=False))
+
+class FunctionCtx:
+    """The ``ctx`` of a :class:`Function`: what ``forward`` keeps for ``backward``."""
+
+    def __init__(self, needs_input_grad: tuple):
+        self.needs_input_grad = needs_input_grad
+        self._saved: tuple = ()
+        self._graph: dict = {}  # during a create_graph backward: saved Tensor's id -> it on the graph
+        self.materialize_grads = True
+        self.non_differentiable: set = set()
+        self.dirty: set = set()
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep Tensors (or None) for ``backward``, read back as ``ctx.saved_tensors``."""
+        self._saved = tuple(tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What :meth:`save_for_backward` kept; in a backward pass with ``create_graph=True``,
+        the inputs and outputs among them as the Tensors on the graph (so what ``backward``
+        computes from them differentiates again, as in PyTorch)."""
+        graph = self._graph
+        return tuple(graph.get(id(t), t) for t in self._saved) if graph else self._saved
+
+    def mark_non_differentiable(self, *outputs) -> None:
+        """Outputs (an index, a mask) that carry no gradient."""
+        self.non_differentiable |= {id(o) for o in outputs}
+
+    def mark_dirty(self, *tensors) -> None:
+        """Inputs that ``forward`` modified in place (and returns): the call gives back
+        those input Tensors themselves, now on the graph of the Function, as PyTorch's."""
+        self.dirty |= {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Whether ``backward`` sees zeros (True, the default) or None for an output that
+        the loss does not use."""
+        self.materialize_grads = bool(value)
+
+
+class Function:
+    """PyTorch's ``torch.autograd.Function`` for eager Tensors: subclass it with static
+    ``forward(ctx, *args)`` (computed without recording) and ``backward(ctx, *grads)``
+    (one gradient per output in, one per ``forward`` argument out, None for an argument
+    without one), or with ``forward(*args)`` and ``setup_context(ctx, inputs, output)``;
+    call ``MyFunction.apply(*args)``. Inside ``chainrule.grad`` and the other transforms,
+    use :func:`chainrule.custom_vjp`.
+
+    >>> import chainrule as cr
+    >>> class Cube(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return g * 3 * x ** 2
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> Cube.apply(x).sum().backward(); x.grad.tolist()
+    [3.0, 12.0]
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass defines forward")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("a Function subclass defines backward to be differentiated")
+
+    setup_context = None
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        for a in args:
+            if isinstance(a, Tensor) and a._trace is not EAGER:
+                raise TypeError(f"{cls.__name__}.apply takes eager Tensors; inside chainrule.grad, jit or vmap, "
+                                "write the rule with chainrule.custom_vjp")
+        ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+        detached = tuple(a.detach() if isinstance(a, Tensor) else a for a in args)
+        with no_grad():
+            if cls.setup_context is None:
+                out = cls.forward(ctx, *detached, **kwargs)
+            else:
+                out = cls.forward(*detached, **kwargs)
+                cls.setup_context(ctx, detached, out)
+        several = isinstance(out, tuple)
+        outs = list(out) if several else [out]
+        values = [o.primal() if isinstance(o, Tensor) else o for o in outs]
+        at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        dirty = {k: _dirty_input(cls, ctx, o, detached) for k, o in enumerate(outs) if id(o) in ctx.dirty}
+        if not any(ctx.needs_input_grad) or not is_grad_enabled():
+            for k, i in dirty.items():  # the input itself, modified in place
+                outs[k] = args[i]
+            return tuple(outs) if several else outs[0]
+        frozen = [id(o) in ctx.non_differentiable for o in outs]
+
+        def run(*_):
+            return tuple(values) if several else values[0]
+
+        def joint(g, ans, argnums, *inputs):
+            grads = list(g) if several else [g]
+            for k, gk in enumerate(grads):
+                if gk is None and ctx.materialize_grads:
+                    grads[k] = np.zeros_like(values[k])
+            if is_grad_enabled() and ctx._saved:  # create_graph: the saved inputs and outputs on the graph
+                again = prim(*inputs)  # the stored outputs, recorded again from the inputs on the graph
+                again = list(again) if several else [again]
+                ctx._graph = {id(detached[i]): inputs[k] for k, i in enumerate(at)}
+                ctx._graph.update({id(o): a for o, a in zip(outs, again, strict=True) if isinstance(o, Tensor)})
+            try:
+                returned = cls.backward(ctx, *[None if gk is None else _eager(gk) for gk in grads])
+            finally:
+                ctx._graph = {}
+            returned = returned if isinstance(returned, tuple) else (returned,)
+            if len(returned) < len(args):
+                raise RuntimeError(f"{cls.__name__}.backward returned {len(returned)} gradients; forward took "
+                                   f"{len(args)} arguments (return None for those without one)")
+            cots = []
+            for k, i in enumerate(at):
+                gi = returned[i]
+                if gi is not None and tuple(np.shape(gi)) != tuple(args[i].shape):
+                    if not _expands_to(tuple(args[i].shape), tuple(np.shape(gi))):
+                        raise RuntimeError(f"{cls.__name__}.backward returned a gradient of shape "
+                                           f"{tuple(np.shape(gi))} for argument {i}, of shape "
+                                           f"{tuple(args[i].shape)}")
+                    gi = unbroadcast(gi, args[i])  # summed over the broadcast axes, as PyTorch does
+                if isinstance(gi, Tensor) and not is_grad_enabled():  # no create_graph: plain values
+                    gi = gi.primal()
+                cots.append(None if gi is None or k not in argnums else gi)
+            return cots
+
+        prim = Primitive(run, name=cls.__name__, multiple_outputs=several)
+        def_joint_vjp(prim, joint)
+        made = prim(*[args[i] for i in at])
+        made = list(made) if several else [made]
+        for k, flag in enumerate(frozen):
+            if flag:
+                made[k] = made[k].detach()
+        for k, i in dirty.items():  # the input takes the output's place on the graph
+            made[k] = inplace(args[i], lambda a, b: b, made[k], f"{cls.__name__} (mark_dirty)")
+        return tuple(made) if several else made[0]
+
+
+def _dirty_input(cls, ctx: FunctionCtx, output, detached: tuple) -> int:
+    """The position of the input that ``output``, marked dirty, is (modified in place)."""
+    for i, d in enumerate(detached):
+        if d is output:
+            return i
+    raise RuntimeError(f"{cls.__name__}: ctx.mark_dirty() was given a Tensor that forward returns but that is "
+                       "not one of its inputs; mark only the inputs that forward modifies in place")
+
+
+def _eager(g) -> Tensor:
+    return g if isinstance(g, Tensor) else Tensor(g, EAGER)
+
+
+def once_differentiable(backward: Callable) -> Callable:
+    """PyTorch's decorator for a ``backward`` that is differentiated only once: it runs
+    without recording, so a gradient taken with ``create_graph=True`` through it does not
+    require grad (a second differentiation finds nothing to differentiate and says so).
+
+    >>> import chainrule as cr
+    >>> from chainrule.autograd.function import once_differentiable
+    >>> class Square(cr.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * g
+    >>> x = cr.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward(); x.grad.tolist()
+    [6.0]
+    """
+
+    @functools.wraps(backward)
+    def wrapped(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+
+    return wrapped
