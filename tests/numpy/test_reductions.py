@@ -26,6 +26,8 @@ AXIS_FORMS = [
 ]
 CUMULATIVE_FORMS = [
     ((), {}),
+    ((), {"axis": 0}),  # NumPy reads a 0-d input as one entry along any axis: shape (1,)
+    ((), {"axis": -1}),
     ((5,), {}),
     ((3, 4), {}),
     ((3, 4), {"axis": 0}),
@@ -486,6 +488,17 @@ def test_average_without_weights_and_errors():
 
 
 # -- cumulative functions ----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["cumsum", "cumprod", "nancumsum", "nancumprod"])
+def test_cumulative_of_0d_examples_under_vmap(name):
+    """Each example 0-d, with an axis, as NumPy's: the derivative of each (1,) result (its
+    vjp raised ZeroDivisionError for the 0-d input's axis)."""
+    f = getattr(cnp, name)
+    x = np.array([0.5, -2.0, 3.0])
+    np.testing.assert_array_equal(cr.vmap(lambda a: f(a, axis=-1))(x), x[:, None])
+    g = cr.vmap(cr.grad(lambda a: cnp.sum(f(a, axis=0) ** 3)))(x)
+    np.testing.assert_allclose(g, 3 * x ** 2, rtol=1e-14)
+
+
 def test_cumsum_axis_none_flattens():
     x = sample((2, 3), "normal")
     out, pull = cr.vjp(cnp.cumsum, x)

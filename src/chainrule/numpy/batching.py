@@ -150,12 +150,13 @@ def reduction(prim, batched, x, *rest, **kwargs):
 
 
 def cumulative(prim, batched, x, *rest, **kwargs):
-    """``cumsum``-like: along ``axis``, or along one example flattened when it is None."""
+    """``cumsum``-like: along ``axis``, or along one example flattened when it is None (or
+    0-d: NumPy reads it as one entry along any axis)."""
     if any_batched(batched[1:]):
         return NotImplemented
     rest = list(rest)
     axis = get(rest, kwargs, 0, "axis")
-    if axis is None:
+    if axis is None or (example_ndim(x, True) == 0 and axis in (0, -1)):
         x = flat_examples(x)
         axis = -1
     else:

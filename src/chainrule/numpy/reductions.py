@@ -157,14 +157,15 @@ def flip(x, axis: int):
 
 
 def along(x, axis):
-    """``x`` and the axis a cumulative function runs along: NumPy flattens for None."""
-    if axis is None:
+    """``x`` and the axis a cumulative function runs along: NumPy flattens for None, and
+    reads a 0-d ``x`` as one entry whatever the axis (its result has shape ``(1,)``)."""
+    if axis is None or not shape_of(x):
         return cnp.reshape(x, (-1,)), 0
     return x, int(axis) % len(shape_of(x))
 
 
 def cum_axis(x, axis) -> int:
-    return 0 if axis is None else int(axis) % len(shape_of(x))
+    return 0 if axis is None or not shape_of(x) else int(axis) % len(shape_of(x))
 
 
 def reshape_like(d, x):
