@@ -55,6 +55,8 @@ CASES = {
     "GroupNorm_1d_eps": (lambda: nn.GroupNorm(3, 3, eps=1e-3), lambda: T.GroupNorm(3, 3, eps=1e-3), (4, 3, 5)),
     "GroupNorm_no_affine": (lambda: nn.GroupNorm(1, 4, affine=False), lambda: T.GroupNorm(1, 4, affine=False),
                             (2, 4, 3, 3)),
+    "GroupNorm_no_bias": (lambda: nn.GroupNorm(2, 4, bias=False), lambda: T.GroupNorm(2, 4, bias=False),
+                          (2, 4, 3)),
 }
 
 

@@ -222,7 +222,7 @@ class AdaptiveAvgPool2d(Module):
 
 class GroupNorm(Module):
     """Group normalisation of (N, C, ...) inputs: ``num_groups`` groups of channels, each
-    normalised per sample; weight and bias of shape (C,).
+    normalised per sample; weight and bias of shape (C,) (``bias=False``: the weight alone).
 
     >>> import numpy as np
     >>> GroupNorm(2, 4)(np.random.default_rng(0).normal(size=(3, 4, 5))).shape
@@ -230,7 +230,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
-                 dtype=None):
+                 dtype=None, *, bias: bool = True):
         super().__init__()
         check_cpu(device, type(self).__name__)
         if num_groups < 1 or num_channels % num_groups:
@@ -240,7 +240,10 @@ class GroupNorm(Module):
         self.eps, self.affine = eps, affine
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=param_dtype(dtype)))
-            self.bias = Parameter(np.zeros(num_channels, dtype=param_dtype(dtype)))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=param_dtype(dtype)))
+            else:  # PyTorch's bias=False: the weight alone
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
