@@ -57,6 +57,9 @@ CASES = {
                             (2, 4, 3, 3)),
     "GroupNorm_no_bias": (lambda: nn.GroupNorm(2, 4, bias=False), lambda: T.GroupNorm(2, 4, bias=False),
                           (2, 4, 3)),
+    "BatchNorm1d_no_bias": (lambda: nn.BatchNorm1d(4, bias=False), lambda: T.BatchNorm1d(4, bias=False), (5, 4, 3)),
+    "InstanceNorm2d_affine_no_bias": (lambda: nn.InstanceNorm2d(4, affine=True, bias=False),
+                                      lambda: T.InstanceNorm2d(4, affine=True, bias=False), (2, 4, 3, 3)),
 }
 
 
