@@ -5,6 +5,7 @@ agree with the plain call within docs/jit.md's bounds, which are 0 ulps for
 arithmetic, comparisons, maximum and minimum."""
 
 import array
+import asyncio
 import collections
 import types
 import warnings
@@ -234,3 +235,44 @@ def test_buffers_other_mappings_and_a_sparse_matrix_read_besides_the_arguments(m
         x = rng.normal(size=2)
         assert same(jitted(x), f(x))
     assert jitted.traces == 2
+
+
+def test_generator_and_coroutine_functions_run_without_jit():
+    def powers(x):
+        for k in range(3):
+            yield x ** k
+
+    async def doubled(x):
+        return x * 2.0
+
+    jitted, jitted_async = cr.jit(powers), cr.jit(doubled)
+    with pytest.warns(UserWarning, match="generator or coroutine function"):
+        for x in [np.array([2.0, -0.0]), np.array([3.0, 1.0])]:
+            assert all(same(a, b) for a, b in zip(jitted(x), powers(x), strict=True))
+    with pytest.warns(UserWarning, match="generator or coroutine function"):
+        assert same(asyncio.run(jitted_async(np.ones(2))), np.full(2, 2.0))
+
+
+def test_a_generator_among_the_results_is_refused_with_what_to_do():
+    def lazy(x):
+        return x * 2.0, (x * k for k in range(3))
+
+    with pytest.raises(TypeError, match="returned a generator.*without jit"):
+        cr.jit(lazy)(np.ones(2))
+
+
+def test_a_function_given_new_code_or_defaults_traces_again():
+    def scale(x, s=1.0):
+        return x * s
+
+    def step(x):
+        return scale(x) + 1.0
+
+    jitted = cr.jit(step)
+    x = np.array([1.0, -2.0])
+    assert same(jitted(x), step(x))
+    scale.__defaults__ = (-0.0,)
+    assert same(jitted(x), step(x))
+    scale.__code__ = (lambda x, s=1.0: x - s).__code__  # as IPython's autoreload does
+    assert same(jitted(x), step(x))
+    assert jitted.traces == 3

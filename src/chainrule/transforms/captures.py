@@ -203,6 +203,9 @@ class Captures:
             elif kind == 5:
                 terms.append(f"buffer_bytes(w{k}) == t{k}")
                 continue
+            elif kind == 6:  # a function's code or defaults, rebound
+                terms.append(f"w{k}.{name} is t{k}")
+                continue
             else:
                 terms.append(f"same_array(w{k}, n{k}, t{k})")
                 continue
@@ -291,12 +294,17 @@ class Captures:
             if isinstance(value, types.ModuleType) and _user_module(value):
                 self._watch_module(value, _global_names(code), depth)  # m = settings; m.LR
             self._location(0, cell, name, value, depth)
-        # defaults by their contents (reading __defaults__ on every call is slow, and
-        # rebinding it is rare)
+        # defaults by their contents
         self._watch_value(fun.__defaults__, depth + 1)
         self._watch_value(fun.__kwdefaults__, depth + 1)
         if _library(fun):  # a library's globals are its own business
             return
+        # a user's function's code and defaults rebound (f.__defaults__ = (7.0,); IPython's
+        # autoreload gives an edited function its new code so)
+        for name in ("__code__", "__defaults__", "__kwdefaults__"):
+            value = getattr(fun, name)
+            if value is not None or name == "__code__":
+                self.checks.append((6, fun, name, value))
         if fun.__dict__:  # attributes set on the function (fun.scale = 2.0)
             self.checks.append((3, fun.__dict__, None, _items(fun.__dict__)))
             for value in fun.__dict__.values():

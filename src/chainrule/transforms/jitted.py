@@ -14,10 +14,11 @@ then on. Replays that stop early fall back to a retrace or the plain call; fused
 from __future__ import annotations
 
 import functools
+import inspect
 import random
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent import futures
 
 import numpy as np
@@ -70,6 +71,8 @@ _DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
 _RETRACE_WARNING = 8
 # arguments whose code reads state besides them (watched as the function's own is)
 _FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
+# results that go on running after the call (a generator, a coroutine) or are spent by it
+_SUSPENDED = (Iterator, AsyncIterator, Awaitable)
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
 
@@ -106,6 +109,10 @@ class Jitted:
         self._captures: Captures | None = None
         self._constants: dict = {}  # eager Tensors the programs hold as constants, watched too
         self._passed: dict[int, Callable] = {}  # functions and classes among the arguments, watched too
+        # a generator or coroutine function runs its body after the call has returned, when
+        # no trace records it: such a function runs without jit
+        self._suspends = (inspect.isgeneratorfunction(fun) or inspect.iscoroutinefunction(fun)
+                          or inspect.isasyncgenfunction(fun))
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
         functools.update_wrapper(self, fun, updated=())
@@ -173,6 +180,10 @@ class Jitted:
         return program
 
     def __call__(self, *args, **kwargs):
+        if self._suspends:
+            self._runs_plain("it is a generator or coroutine function, whose body runs after the "
+                             "call has returned")
+            return self.fun(*args, **kwargs)
         if self.static:  # static arguments: keys by value, handed to the function as they are
             args, kwargs = self.static.mark(args, kwargs)
         captures = self._captures
@@ -490,6 +501,12 @@ class Jitted:
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         for leaf in out_leaves:
+            if isinstance(leaf, _SUSPENDED):
+                raise TypeError(
+                    f"chainrule.jit: {getattr(self.fun, '__name__', 'the function')} returned a "
+                    f"{type(leaf).__name__}, whose code runs after the jitted call has returned "
+                    "(a replay would hand back the same, spent object): call the function "
+                    "without jit, or return arrays (a list or tuple of them) instead")
             if isinstance(leaf, Tensor) and leaf._trace.level == 0 and leaf._node is None:
                 leaf = leaf._value  # an eager Tensor computed from constants: its array, as any result
             if isinstance(leaf, Tensor):
