@@ -132,6 +132,12 @@ ERRORS = {
     "out_axes out of range": (lambda L: L.vmap(lambda x: x, out_axes=2)(ones(3)), r"out_axes=2"),
     "out_axes structure": (lambda L: L.vmap(lambda x: (x, x), out_axes=(0, 0, 0))(ones(3)),
                            r"prefix"),
+    # a count that depends on each example's values, even where the examples agree on it
+    "nonzero without size": (lambda L: L.vmap(lambda x: L.np.nonzero(x > 0))(ones((2, 3))), r"size=n"),
+    "one-argument where without size": (lambda L: L.vmap(lambda x: L.np.where(x > 0)[0])(ones((2, 3))),
+                                        r"size=n"),
+    "flatnonzero without size": (lambda L: L.vmap(lambda x: L.np.flatnonzero(x))(ones((2, 3))), r"size=n"),
+    "argwhere without size": (lambda L: L.vmap(lambda x: L.np.argwhere(x))(ones((2, 3))), r"size=n"),
 }
 
 

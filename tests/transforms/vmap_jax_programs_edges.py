@@ -216,3 +216,12 @@ def jax_index_modes_integers(L, k, i):
                 L.at(k)[i].set(-1, mode="drop"), L.at(k)[i].add(1, mode="clip"),
                 L.np.take_along_axis(k, i, axis=0, mode="fill", fill_value=7))
     return L.vmap(f)(k, i), f(k[0], i[0]), L.jit(L.vmap(f))(k, i)
+
+
+@program(lambda rng: (rng.normal(size=(4, 3)),))
+def spmd_axis_name_and_unbatched_outputs(L, x):
+    # spmd_axis_name (sharding over devices in JAX) changes nothing on one device
+    return (L.vmap(lambda v: v * 2, spmd_axis_name="s")(x),
+            L.vmap(lambda v: (v * 2, L.np.ones(3), 5.0), out_axes=(0, None, None))(x),
+            L.jit(L.vmap(lambda v: (L.np.outer(v, v), 5.0), out_axes=(-2, None)))(x),
+            L.vmap(lambda: L.np.arange(3.0), axis_size=2)(), L.vmap(lambda v: v * 2, in_axes=None, axis_size=3)(x))

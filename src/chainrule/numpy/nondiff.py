@@ -178,6 +178,16 @@ def _size_of(size) -> int:
     return int(size)
 
 
+def _refuse_unsized(name: str, a) -> None:
+    """Under ``chainrule.vmap`` each example finds its own count: JAX's ``size=`` fixes it."""
+    if batched(a):
+        raise TypeError(
+            f"{name} inside chainrule.vmap: the number of elements it returns depends on each "
+            "example's values, so the examples cannot form one batch (JAX refuses too). Give a "
+            f"fixed size, as in JAX: {name}(x, size=n, fill_value=v) (cut, or padded with v), or "
+            "call it outside vmap")
+
+
 def nonzero(a, *, size: int | None = None, fill_value=None):
     """``np.nonzero``; with ``size`` (JAX's), each index array has exactly ``size``
     entries: cut, or padded with ``fill_value`` (0 by default), so that it works per
@@ -189,6 +199,7 @@ def nonzero(a, *, size: int | None = None, fill_value=None):
     if size is None:
         if fill_value is not None:
             raise TypeError("nonzero: fill_value is only meaningful with size=")
+        _refuse_unsized("nonzero", a)
         return NONDIFF_OF[np.nonzero](a)
     return _sized_nonzero(a, _size_of(size), fill_value)
 
@@ -196,6 +207,7 @@ def nonzero(a, *, size: int | None = None, fill_value=None):
 def flatnonzero(a, *, size: int | None = None, fill_value=None):
     """``np.flatnonzero``; ``size`` and ``fill_value`` as in :func:`nonzero`."""
     if size is None and fill_value is None:
+        _refuse_unsized("flatnonzero", a)
         return NONDIFF_OF[np.flatnonzero](a)
     return nonzero(_ravel(a), size=size, fill_value=fill_value)[0]
 
@@ -203,6 +215,7 @@ def flatnonzero(a, *, size: int | None = None, fill_value=None):
 def argwhere(a, *, size: int | None = None, fill_value=None):
     """``np.argwhere``; ``size`` and ``fill_value`` as in :func:`nonzero` (rows)."""
     if size is None and fill_value is None:
+        _refuse_unsized("argwhere", a)
         return NONDIFF_OF[np.argwhere](a)
     if len(static_plain(a).shape) == 0:
         return np.zeros((_size_of(size), 0), np.intp)

@@ -463,10 +463,17 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
         results.append(call(fun, *a, **kw) if call is not None else fun(*a, **kw))
     first = results[0]
     if isinstance(first, tuple | list):
+        for k in range(len(first)):
+            _same_shapes(fun, [r[k] for r in results])
         return type(first)(
             cnp.stack([r[k] for r in results]) for k in range(len(first))
         ) if not hasattr(first, "_fields") else type(first)(
             *(cnp.stack([r[k] for r in results]) for k in range(len(first))))
+    _same_shapes(fun, results)
+    return cnp.stack(results)
+
+
+def _same_shapes(fun, results) -> None:
     shapes = {np.shape(r) if not isinstance(r, Tensor) else r.shape for r in results}
     if len(shapes) > 1:
         raise ValueError(
@@ -474,7 +481,6 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
             f"shapes {sorted(shapes)} for different examples, which cannot form one batch "
             "(its output shape depends on the values)"
         )
-    return cnp.stack(results)
 
 
 def _example_error(trace: BatchTrace, fun, args, kwargs, error: IndexError, call=None) -> IndexError:
@@ -612,6 +618,7 @@ def vmap(
     out_axes: Any = 0,
     axis_size: int | None = None,
     axis_name: Any = None,
+    spmd_axis_name: Any = None,
 ) -> Callable:
     """Map ``fun`` over a batch axis of its arguments, with JAX's semantics.
 
@@ -621,6 +628,8 @@ def vmap(
     ``out_axes`` says where the batch axis goes in each output, likewise. ``axis_size``
     is needed only when no argument is batched. ``axis_name`` names the batch axis for
     the collectives of :mod:`chainrule.lax` (``psum``, ``pmean``, ``axis_index``...).
+    ``spmd_axis_name`` (JAX's sharding of the batch over devices) is accepted and changes
+    nothing: the batch is computed in one process.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.vmap(cnp.dot, in_axes=(0, None))(np.eye(2), np.array([1.0, 2.0]))
