@@ -12,7 +12,9 @@ import chainrule
 import chainrule.numpy as cnp
 
 scipy_linalg = pytest.importorskip("scipy.linalg")
+scipy_stats = pytest.importorskip("scipy.stats")
 csla = pytest.importorskip("chainrule.scipy.linalg")
+cstats = pytest.importorskip("chainrule.scipy.stats")
 
 pytest.importorskip("autograd")
 
@@ -160,7 +162,38 @@ AUTOGRAD_WRONG = {
     # autograd gives NaN (0/0): no entry attains the maximum, which the initial value is
     "max_below_its_initial_value": (lambda np, sla, x: np.sum(np.max(x, axis=0, initial=5.0) + np.min(x, initial=-5.0)),
                                     _R.standard_normal((2, 3))),
+    # autograd's rule is 0 wherever df is not an integer
+    "chi2_logpdf_fractional_df": (lambda np, sla, x: np.sum(_stats(np).chi2.logpdf(x, onp.array([2.5, 3.7]))
+                                                            + _stats(np).chi2.pdf(x, 4.5)),
+                                  onp.array([[1.5, 2.0], [2.5, 1.7], [3.0, 0.5]])),
 }
+
+
+def _stats(np):
+    return scipy_stats if np is onp else cstats
+
+
+def test_complex_cholesky_agrees_with_differences_where_autograd_does_not():
+    """autograd's cholesky rule is the real one: on a complex Hermitian matrix its gradient
+    is off along Hermitian directions (NumPy reads the lower triangle); chainrule's agrees
+    with central differences along them (the gradient pairs with a direction d by
+    Re(sum(g * d)))."""
+    rng = onp.random.default_rng(3)
+    a = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    a = a @ a.conj().T + 3 * onp.eye(3)
+    w = onp.cos(onp.arange(9.0) + 1).reshape(3, 3)
+
+    def f(np, a):
+        chol = np.linalg.cholesky(a)
+        return np.sum(np.real(chol) * w) + np.sum(np.imag(chol) * w[::-1])
+
+    g = chainrule.grad(lambda a: f(cnp, a))(a)
+    for _ in range(3):
+        d = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+        d = d + d.conj().T
+        h = 1e-6
+        expected = (f(onp, a + h * d) - f(onp, a - h * d)) / (2 * h)
+        assert onp.real(onp.sum(g * d)) == pytest.approx(expected, rel=1e-7, abs=1e-9)
 
 
 @pytest.mark.parametrize("name", sorted(AUTOGRAD_WRONG))
@@ -174,3 +207,14 @@ def test_where_autograd_is_wrong_chainrule_agrees_with_differences(name):
         expected[i] = (f(onp, scipy_linalg, x + e) - f(onp, scipy_linalg, x - e)) / (2 * h)
     assert g.shape == x.shape
     onp.testing.assert_allclose(g, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["iv", "ive", "jn"])
+def test_bessel_order_is_refused_where_autograd_gives_zero(name):
+    autograd_special = pytest.importorskip("autograd.scipy.special")
+    autograd = pytest.importorskip("autograd")
+    csp = pytest.importorskip("chainrule.scipy.special")
+    x = onp.array([1.0, 2.0])
+    assert autograd.grad(lambda v: onp.sum(getattr(autograd_special, name)(v, x)))(1.5) == 0.0
+    with pytest.raises(NotImplementedError, match="no derivative in 'v'"):
+        chainrule.grad(lambda v: cnp.sum(getattr(csp, name)(v, x)))(1.5)
