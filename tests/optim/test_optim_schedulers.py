@@ -257,3 +257,31 @@ def test_chained_scheduler_resumes_from_its_state_dict():
         sched.step()
         sched2.step()
     assert sched2.get_last_lr() == sched.get_last_lr() and sched.get_last_lr()[0] == pytest.approx(0.9**5)
+
+
+def _one_schedule(lib, name, opt):
+    S = lib.optim.lr_scheduler
+    return {"StepLR": lambda: S.StepLR(opt, step_size=1),
+            "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=5),
+            "CyclicLR": lambda: S.CyclicLR(opt, 0.01, 0.1, step_size_up=2),
+            "ChainedScheduler": lambda: S.ChainedScheduler([S.ExponentialLR(opt, 0.9), S.ConstantLR(opt)])}[name]()
+
+
+@pytest.mark.parametrize("name", ["StepLR", "OneCycleLR", "CyclicLR", "ChainedScheduler"])
+def test_stepping_the_schedule_before_the_optimizer_warns_as_torch(name):
+    torch = pytest.importorskip("torch")
+    for wrong_order in (True, False):
+        caught, rates = [], []
+        for lib in (cr, torch):
+            opt = lib.optim.SGD(lib.nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+            sched = _one_schedule(lib, name, opt)
+            with warnings.catch_warnings(record=True) as record:
+                warnings.simplefilter("always")
+                for _ in range(3):
+                    first, second = (sched, opt) if wrong_order else (opt, sched)
+                    first.step()
+                    second.step()
+            caught.append([str(w.message)[:50] for w in record if "before `optimizer.step()`" in str(w.message)])
+            rates.append(opt.param_groups[0]["lr"])
+        assert caught[0] == caught[1] and bool(caught[0]) == wrong_order
+        assert rates[0] == pytest.approx(rates[1])

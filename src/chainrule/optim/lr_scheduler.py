@@ -17,7 +17,10 @@ resuming from ``state_dict()`` continues exactly.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -42,6 +45,30 @@ __all__ = [
     "ReduceLROnPlateau",
     "warmup_cosine",
 ]
+
+
+_BEFORE_OPTIMIZER = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` first, then "
+    "`lr_scheduler.step()`; in this order the first value of the learning rate schedule is skipped (as PyTorch "
+    "warns)")
+
+
+def _track_steps(optimizer: Optimizer) -> None:
+    """Wrap ``optimizer.step`` (once) so that it notes it was called, as PyTorch's schedulers
+    do, to warn when the schedule is stepped before the optimizer."""
+    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
+        return
+    method, ref = type(optimizer).step, weakref.ref(optimizer)
+
+    @functools.wraps(method)
+    def step(*args, **kwargs):
+        opt = ref()
+        opt._opt_called = True
+        return method(opt, *args, **kwargs)
+
+    step._wrapped_by_lr_sched = True
+    optimizer._opt_called = False
+    optimizer.step = step
 
 
 class LRScheduler:
@@ -71,6 +98,8 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._last_lr: list[float] = []
+        _track_steps(optimizer)
+        self._step_count = 0
         self.step()
 
     def factor(self, t: int) -> float:
@@ -83,7 +112,14 @@ class LRScheduler:
         """The learning rates of the groups at the current step."""
         return [self.lr_at(base, self.last_epoch, i) for i, base in enumerate(self.base_lrs)]
 
+    def _count_step(self) -> None:
+        """Count a step; warn at the user's first if the optimizer has not stepped yet."""
+        self._step_count = getattr(self, "_step_count", 0) + 1
+        if self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
+            warnings.warn(_BEFORE_OPTIMIZER, UserWarning, stacklevel=3)
+
     def step(self) -> None:
+        self._count_step()
         self.last_epoch += 1
         lrs = self.get_lr()
         if self.chainable:
@@ -444,6 +480,7 @@ class OneCycleLR(LRScheduler):
         raise AssertionError("unreachable")
 
     def step(self) -> None:
+        self._count_step()
         self.last_epoch += 1
         lrs = []
         for group in self.optimizer.param_groups:
