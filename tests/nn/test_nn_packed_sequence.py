@@ -138,3 +138,20 @@ def test_packed_sequence_converts_as_pytorchs():
     np.testing.assert_array_equal(converted.batch_sizes, eager.batch_sizes)
     with pytest.raises(RuntimeError, match="CPU only"):
         packed.to("cuda")
+
+
+def test_packed_sequence_built_from_sorted_indices_alone_unsorts_as_pytorchs():
+    # PackedSequence(data, batch_sizes, sorted_indices): PyTorch computes the inverse permutation
+    seqs = [np.arange(1.0, 3.0), np.arange(3.0, 6.0), np.arange(6.0, 7.0)]
+    ours = ours_rnn.pack_sequence(seqs, enforce_sorted=False)
+    theirs = torch_rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    rebuilt = ours_rnn.PackedSequence(ours.data, ours.batch_sizes, ours.sorted_indices)
+    t_rebuilt = torch_rnn.PackedSequence(theirs.data, theirs.batch_sizes, theirs.sorted_indices)
+    np.testing.assert_array_equal(rebuilt.unsorted_indices, t_rebuilt.unsorted_indices.numpy())
+    np.testing.assert_array_equal(ours_rnn.pad_packed_sequence(rebuilt)[0],
+                                  torch_rnn.pad_packed_sequence(t_rebuilt)[0].numpy())
+    gru = nn.GRU(1, 2, dtype=np.float64)
+    np.testing.assert_array_equal(gru(ours_rnn.PackedSequence(ours.data[:, None], ours.batch_sizes,
+                                                              ours.sorted_indices))[1].detach().numpy(),
+                                  gru(ours_rnn.pack_sequence([s[:, None] for s in seqs], enforce_sorted=False))[1]
+                                  .detach().numpy())

@@ -46,18 +46,33 @@ def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: 
     return cnp.stack(padded, axis=0 if batch_first else 1)
 
 
-class PackedSequence(NamedTuple):
+class _Packed(NamedTuple):
+    data: Any
+    batch_sizes: np.ndarray
+    sorted_indices: np.ndarray | None = None
+    unsorted_indices: np.ndarray | None = None
+
+
+class PackedSequence(_Packed):
     """Sequences of different lengths packed time step by time step, as PyTorch's:
     ``data`` (sum of the lengths, *) holds step 0 of every sequence, then step 1 of those
     that are that long, ...; ``batch_sizes[t]`` says how many sequences have a step t;
     the sequences are in order of decreasing length, ``sorted_indices`` (into the
     original batch; None when it was already sorted) and ``unsorted_indices`` (its
-    inverse) say how. The recurrent layers take one and return one."""
+    inverse, computed when only ``sorted_indices`` is given, as PyTorch does) say how.
+    The recurrent layers take one and return one.
 
-    data: Any
-    batch_sizes: np.ndarray
-    sorted_indices: np.ndarray | None = None
-    unsorted_indices: np.ndarray | None = None
+    >>> import numpy as np
+    >>> PackedSequence(np.arange(3.0), np.array([2, 1]), np.array([1, 0])).unsorted_indices.tolist()
+    [1, 0]
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = np.argsort(np.asarray(plain(sorted_indices)), kind="stable")
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, dtype=None, device=None, **kwargs) -> PackedSequence:
         """The same packing with ``data.to(...)`` (PyTorch's ``to(dtype)``, ``to('cpu')``, ...).
