@@ -336,16 +336,30 @@ def test_tensors_load_as_tensors_as_torch_load_gives_them(tmp_path, backend):
     back = load(ours)
     assert all(type(v) is cr.Tensor and not v.requires_grad for v in back.values())
     assert load_metadata(ours) == {}
-    save({"a": a, "t": t}, ours)
+    save({"t": t, "a": a}, ours)
     back = load(ours)
     assert type(back["a"]) is np.ndarray and type(back["t"]) is cr.Tensor
     with pytest.raises(ValueError, match="reserved"):
         save({"a": a}, ours, metadata={"chainrule.tensors": "{}"})
 
 
+def test_a_flat_state_dict_loads_in_the_order_saved_as_torch_s(tmp_path, backend):
+    torch = pytest.importorskip("torch")
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Linear(2, 1, dtype=np.float64))
+    tmodel = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2), torch.nn.Linear(2, 1).double())
+    save(model.state_dict(), tmp_path / "m.pt")
+    torch.save(tmodel.state_dict(), tmp_path / "t.pt")
+    assert list(load(tmp_path / "m.pt")) == list(model.state_dict()) == list(torch.load(tmp_path / "t.pt"))
+    arrays = {"z": np.ones(2, np.float32), "b": np.arange(3), "a": np.zeros(1)}  # NumPy arrays too
+    save(arrays, tmp_path / "a.safetensors")
+    back = load(tmp_path / "a.safetensors")
+    assert list(back) == ["z", "b", "a"] and all(type(v) is np.ndarray for v in back.values())
+    assert load_metadata(tmp_path / "a.safetensors") == {}
+
+
 def test_corrupt_tensor_list_is_a_model_file_error(tmp_path):
     path = tmp_path / "m.safetensors"
-    for bad in ["[1", '{"w": "rope"}', "[]"]:
+    for bad in ["[1", '{"w": "rope"}', "[]", '"w"']:
         save({"w": np.ones(2)}, path)
         header = json.loads(path.read_bytes()[8:8 + struct.unpack("<Q", path.read_bytes()[:8])[0]])
         header["__metadata__"] = {"chainrule.tensors": bad}

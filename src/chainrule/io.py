@@ -7,8 +7,9 @@ checkpoint, PyTorch's ``{"model": model.state_dict(), "optimizer": opt.state_dic
 tuples) and its Python leaves (numbers, strings, booleans, None) as JSON in the
 ``chainrule.tree`` entry of the metadata, from which ``load`` rebuilds it. Still no code
 runs on load. What was saved as a Tensor (or a Parameter) loads as one, with its
-``requires_grad``, as from ``torch.load``; a NumPy array loads as a NumPy array (the
-``chainrule.tensors`` metadata entry of a flat file names its Tensors).
+``requires_grad``, as from ``torch.load``; a NumPy array loads as a NumPy array; a flat
+mapping loads in the order it was saved (the ``chainrule.tensors`` metadata entry of a
+flat file lists its names in order, with what each was).
 
 The safetensors layout is simple and safe: an 8-byte little-endian header length, a
 JSON header giving each array's dtype, shape and byte range (and an optional
@@ -47,7 +48,9 @@ from chainrule.nn.parameter import Parameter
 __all__ = ["save", "load", "load_metadata", "ModelFileError"]
 
 _TREE = "chainrule.tree"  # the metadata entry that holds a nested checkpoint's shape
-_TENSORS = "chainrule.tensors"  # a flat file's Tensors: {name: "tensor" | "requires_grad" | "parameter"}
+# a flat file's names in the order saved, each with what it was: {name: "array" | "tensor" |
+# "requires_grad" | "parameter" | "parameter_frozen"} (the safetensors header has its own order)
+_TENSORS = "chainrule.tensors"
 
 # safetensors dtype names; bfloat16 and the float8 types have no NumPy equivalent
 _DTYPES = {
@@ -144,8 +147,8 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
             if name == "__metadata__":
                 raise ValueError("save: '__metadata__' is reserved by the safetensors format")
             arrays[name] = _as_array(name, value)
-        kinds = {name: _kind(value) for name, value in state_dict.items() if isinstance(value, Tensor)}
-        if kinds:
+        kinds = {name: _kind(value) if isinstance(value, Tensor) else "array" for name, value in state_dict.items()}
+        if len(kinds) > 1 or "array" not in kinds.values():
             meta[_TENSORS] = json.dumps(kinds, separators=(",", ":"))
     else:
         arrays = {}
@@ -172,7 +175,7 @@ def _kind(t: Tensor) -> str:
 
 def _as_saved(a: np.ndarray, kind: str | None):
     """The loaded array ``a`` as it was saved: an array, or a Tensor of ``kind``."""
-    if kind is None:
+    if kind is None or kind == "array":
         return a
     if kind in ("parameter", "parameter_frozen"):
         return Parameter(a, requires_grad=kind == "parameter")
@@ -366,14 +369,16 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
 
 
 def _as_tensors(arrays: dict[str, np.ndarray], kinds: str | None, path) -> dict:
-    """A flat file's arrays, those saved as Tensors made Tensors again."""
+    """A flat file's arrays in the order they were saved, those saved as Tensors made
+    Tensors again."""
     if kinds is None:
         return arrays
     try:
         kinds = json.loads(kinds)
-        return {name: _as_saved(a, kinds.get(name)) for name, a in arrays.items()}
+        order = [name for name in kinds if name in arrays] + [name for name in arrays if name not in kinds]
+        return {name: _as_saved(arrays[name], kinds.get(name)) for name in order}
     except (AttributeError, TypeError, ValueError):
-        raise ModelFileError(f"{path}: corrupt {_TENSORS} metadata (which arrays were Tensors)") from None
+        raise ModelFileError(f"{path}: corrupt {_TENSORS} metadata (the names and what they were)") from None
 
 
 def _mapped(arrays: dict[str, np.ndarray], map_location) -> dict[str, np.ndarray]:
