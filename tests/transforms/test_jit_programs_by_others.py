@@ -7,6 +7,7 @@ arithmetic, comparisons, maximum and minimum."""
 import array
 import asyncio
 import collections
+import dataclasses
 import types
 import warnings
 
@@ -276,3 +277,34 @@ def test_a_function_given_new_code_or_defaults_traces_again():
     scale.__code__ = (lambda x, s=1.0: x - s).__code__  # as IPython's autoreload does
     assert same(jitted(x), step(x))
     assert jitted.traces == 3
+
+
+@dataclasses.dataclass
+class Report:
+    tags: list
+
+
+SEEN: set = set()
+
+
+@pytest.mark.parametrize("make", [set, collections.Counter, collections.deque, bytearray,
+                                  lambda: Report([]), lambda: types.SimpleNamespace(notes=[])])
+def test_a_changeable_object_the_function_makes_is_a_new_one_on_every_call(make):
+    def step(x):
+        return x * 2.0, make(), SEEN  # SEEN is found, not made: the caller's own
+
+    jitted = cr.jit(step)
+    for k in range(3):
+        value, made, seen = jitted(np.ones(2))
+        assert made == make() and seen is SEEN
+        if isinstance(made, Report):
+            made.tags.append(k)  # the caller changes what it got
+        elif isinstance(made, types.SimpleNamespace):
+            made.notes.append(k)
+        elif isinstance(made, collections.Counter):
+            made[k] += 1
+        elif isinstance(made, set):
+            made.add(k)
+        else:
+            made.append(k)
+    assert jitted.traces == 1

@@ -27,6 +27,8 @@ from __future__ import annotations
 import array
 import collections
 import collections.abc
+import contextlib
+import copyreg
 import functools
 import operator
 import sys
@@ -136,6 +138,7 @@ class Captures:
         self._seen: set = set()
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
+        self.found = frozenset(self._seen)  # the objects it reads (kept alive by the checks)
         self._seen.clear()  # only needed while searching
         self._compile()
 
@@ -144,6 +147,7 @@ class Captures:
         module's Tensor attribute) as their arrays, from now on."""
         for t in tensors:
             self._watch_value(t, 0)
+        self.found |= self._seen
         self._seen.clear()
         self._compile()
 
@@ -323,6 +327,10 @@ class Captures:
         """A class of the user's (a namespace of settings, the class of an object the
         function reads or is given): its attributes, and what its methods, properties,
         static and class methods read, as for any function; its bases of the user's too."""
+        with contextlib.suppress(Exception):
+            # the cache that copying or pickling an instance adds to the class (a result
+            # copied for each replay): added now, it is no change later
+            copyreg._slotnames(cls)
         fields = vars(cls)
         self.checks.append((3, fields, None, _items(fields)))
         for name, value in fields.items():

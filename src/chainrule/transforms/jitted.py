@@ -13,6 +13,9 @@ then on. Replays that stop early fall back to a retrace or the plain call; fused
 
 from __future__ import annotations
 
+import collections
+import copy
+import enum
 import functools
 import inspect
 import random
@@ -51,6 +54,7 @@ from chainrule.transforms.arguments import (
 from chainrule.transforms.captures import Captures, generators_in, user_classes
 from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by
 from chainrule.transforms.program import (
+    Fresh,
     GuardFailure,
     Program,
     ReplayError,
@@ -73,6 +77,11 @@ _RETRACE_WARNING = 8
 _FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 # results that go on running after the call (a generator, a coroutine) or are spent by it
 _SUSPENDED = (Iterator, AsyncIterator, Awaitable)
+# results that cannot be changed (or are shared by every caller anyway): handed back as
+# they are; any other result the function made is copied for each call
+_ATOMIC = (int, float, complex, str, bytes, type(None), np.generic, np.dtype, range, slice,
+           type(Ellipsis), frozenset, enum.Enum, type, types.FunctionType, types.BuiltinFunctionType,
+           types.MethodType, types.ModuleType, functools.partial, Tensor)
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
 
@@ -500,6 +509,7 @@ class Jitted:
             trace.refuse("the structure of the result (the aux data of a registered pytree "
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
+        reachable = _reachable_ids((args, kwargs), set(), 0)  # what the caller gave: itself
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
                 raise TypeError(
@@ -527,6 +537,17 @@ class Jitted:
                     continue
                 if type(leaf) is Size:  # a traced value's size: an ndarray's is an int
                     leaf = int(leaf)
+                if (not isinstance(leaf, (np.ndarray, *_ATOMIC)) and id(leaf) not in self._captures.found
+                        and id(leaf) not in reachable):
+                    # made by the function, and changeable: a new one on every call
+                    try:
+                        templates.append(Fresh(copy.deepcopy(leaf)))
+                    except Exception as e:  # noqa: BLE001 (whatever deepcopy raises)
+                        trace.refuse(f"a {type(leaf).__name__} among the results cannot be copied "
+                                     f"for each replay ({type(e).__name__}: {e})")
+                        templates.append(leaf)
+                    values.append(leaf)
+                    continue
                 templates.append(leaf)
                 values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
         result = unflatten_in_order(out_tree, values)
@@ -571,6 +592,24 @@ def _own_operators(cls: type) -> bool:
     """Whether an ndarray subclass defines operators or indexing of its own."""
     return any(name in vars(c) for c in cls.__mro__
                if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
+
+
+def _reachable_ids(x, into: set, depth: int) -> set:
+    """The ids of the objects reachable from the arguments (items, attributes), which a
+    result hands back as themselves."""
+    if isinstance(x, _DATA) or id(x) in into or depth > 6:
+        return into
+    into.add(id(x))
+    if isinstance(x, list | tuple | set | frozenset | collections.deque):
+        for v in x:
+            _reachable_ids(v, into, depth + 1)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _reachable_ids(v, into, depth + 1)
+    elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | types.ModuleType):
+        for v in vars(x).values():
+            _reachable_ids(v, into, depth + 1)
+    return into
 
 
 def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:

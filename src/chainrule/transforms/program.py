@@ -9,6 +9,7 @@ use, guards as ``if ... : raise GuardFailure``.
 
 from __future__ import annotations
 
+import copy
 import operator
 import struct
 import warnings
@@ -19,7 +20,7 @@ import numpy as np
 
 from chainrule.core.pytree import DictKeys
 
-__all__ = ["Var", "Seq", "Shared", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
+__all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
            "same_value", "bits", "hashable", "root_array", "writable_like_output",
            "COMPILED_UFUNCS"]
 
@@ -74,6 +75,17 @@ class Shared:
 
     def __init__(self, array: np.ndarray):
         self.array = array
+
+
+class Fresh:
+    """A result the function made that is neither an array nor immutable (a set, a
+    Counter, an object of the user's holding a list): a copy of it as it was made, on
+    every call, as the plain call makes a new one (the caller may change the one it got)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 class Call:
@@ -761,7 +773,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     # next call; an array found outside it is the caller's, changes and all
     outs = [
         f"{names.of(t)}.copy()" if isinstance(t, np.ndarray)
-        else names.of(t.array) if isinstance(t, Shared) else _render(t, names)
+        else names.of(t.array) if isinstance(t, Shared)
+        else f"deepcopy({names.of(t.value)})" if isinstance(t, Fresh) else _render(t, names)
         for t in out_templates
     ]
     lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
@@ -774,6 +787,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "kind": _kind,
         "in_order": in_order,
         "errstate": np.errstate,
+        "deepcopy": copy.deepcopy,
         "geterr": np.geterr,
         "_donated": donated_flag,
         "donation_safe": donation_safe,
