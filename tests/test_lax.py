@@ -170,6 +170,21 @@ PROGRAMS = {
         lib.jit(lib.vmap(lib.grad(lambda v: npm.sum(lax.psum(v, "i") * npm.sin(v))), axis_name="i"))(XS),
         lib.vmap(lib.jit(lambda v: v / lax.psum(v, "i")), axis_name="i")(XS),
         lib.vmap(lambda c: lib.grad(lambda v: lax.psum(v, "i") * c)(1.5), axis_name="i")(X)),
+    # the collectives whose result differs between the examples, and their derivatives
+    "ppermute, pshuffle, psum_scatter, all_to_all, pbroadcast, axis_size": lambda lib, lax, npm: lib.vmap(lambda x: (
+        lax.ppermute(x, "i", [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]), lax.pshuffle(x, "i", [4, 0, 1, 3, 2]),
+        lax.psum_scatter(npm.concatenate([x, x[:2]]), "i"), lax.psum_scatter(npm.tile(x, 5), "i", tiled=True),
+        lax.all_to_all(npm.outer(npm.arange(5.0), x), "i", 0, 1), lax.pbroadcast(x, "i", 3),
+        lax.all_to_all(npm.outer(x, npm.arange(10.0)), "i", 1, 0, tiled=True), x * lax.axis_size("i"),
+        lax.ppermute(1.0, "i", [(0, 1), (1, 0), (2, 2), (3, 4), (4, 3)])), axis_name="i")(XS),
+    "their derivatives inside the map": lambda lib, lax, npm: lib.vmap(lambda x: (
+        lib.grad(lambda v: npm.sum(npm.sin(lax.ppermute(v * v, "i", [(0, 1), (1, 0), (2, 3), (3, 4), (4, 2)])) * v))(x),
+        lib.grad(lambda v: npm.sum(npm.sin(lax.pshuffle(v, "i", [4, 0, 1, 3, 2])) * npm.arange(3.0)))(x),
+        lib.grad(lambda v: npm.sum(npm.sin(lax.psum_scatter(npm.tile(v, 5), "i", tiled=True)) * v))(x),
+        lib.jacfwd(lambda v: lax.psum_scatter(npm.concatenate([v, v[:2]]) ** 2, "i"))(x),
+        lib.jacrev(lambda v: lax.ppermute(npm.sin(v), "i", [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]))(x),
+        lib.grad(lambda v: npm.sum(npm.sin(lax.all_to_all(npm.outer(v, npm.arange(10.0)), "i", 1, 0, tiled=True))
+                                   * npm.arange(30.0).reshape(15, 2)))(x)), axis_name="i")(XS),
     "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
     "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
 }
@@ -246,3 +261,45 @@ def test_pmax_and_pmin_differentiate_inside_the_map(collective):
     tied = np.array([[1.0, 2.0], [1.0, -1.0]])  # column 0 tied: half each
     g = cr.vmap(cr.grad(lambda v: cnp.sum(getattr(clax, collective)(v, "i"))), axis_name="i")(tied)
     assert g[:, 0].tolist() == [1.0, 1.0]
+
+
+SEND = [(0, 1), (1, 2), (2, 0), (3, 3)]
+MIXING = {  # collectives whose derivatives JAX gets wrong or lacks here (pmax, pmin above)
+    "pbroadcast": lambda v: clax.pbroadcast(v, "i", 2) * v,
+    "all_to_all": lambda v: clax.all_to_all(cnp.outer(v, cnp.arange(4.0)), "i", 1, 0) * v[0],
+    "all_to_all, tiled": lambda v: clax.all_to_all(cnp.outer(v, cnp.arange(8.0)), "i", 1, 0, tiled=True),
+    "ppermute": lambda v: clax.ppermute(v ** 2, "i", SEND) * v,
+}
+
+
+@pytest.mark.parametrize("name", MIXING)
+def test_derivatives_of_collectives_inside_the_map_against_central_differences(name):
+    # each example's gradient inside the map is that of the sum over the examples; the sum
+    # is computed by vmap alone (no derivative), and differenced
+    f = MIXING[name]
+    xs = np.random.default_rng(7).normal(size=(4, 3))
+    weights = np.cos(np.arange(cr.vmap(f, axis_name="i")(xs)[0].size)).reshape(cr.vmap(f, axis_name="i")(xs)[0].shape)
+
+    def total(xs):
+        return float(np.sum(np.sin(cr.vmap(f, axis_name="i")(xs)) * weights))
+
+    got = cr.vmap(cr.grad(lambda v: cnp.sum(cnp.sin(f(v)) * weights)), axis_name="i")(xs)
+    h, want = 1e-6, np.zeros_like(xs)
+    for k in np.ndindex(xs.shape):
+        e = np.zeros_like(xs)
+        e[k] = h
+        want[k] = (total(xs + e) - total(xs - e)) / (2 * h)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+def test_collectives_say_what_was_wrong():
+    with pytest.raises(ValueError, match="sends from or to an example twice"):
+        clax.ppermute(np.ones(2), "i", [(0, 1), (0, 2)])
+    with pytest.raises(ValueError, match="outside the 5 of the map"):
+        cr.vmap(lambda x: clax.ppermute(x, "i", [(0, 7)]), axis_name="i")(XS)
+    with pytest.raises(ValueError, match="not a permutation"):
+        cr.vmap(lambda x: clax.pshuffle(x, "i", [0, 0, 1, 2, 3]), axis_name="i")(XS)
+    with pytest.raises(ValueError, match="3 entries, the map 5 examples"):
+        cr.vmap(lambda x: clax.psum_scatter(x, "i"), axis_name="i")(XS)
+    with pytest.raises(ValueError, match="does not split into the map's 5 examples"):
+        cr.vmap(lambda x: clax.all_to_all(x, "i", 0, 0), axis_name="i")(XS)

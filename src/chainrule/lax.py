@@ -27,14 +27,16 @@ from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unfl
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.numpy.shape.updates import at
-from chainrule.transforms.collectives import KINDS, Collective, gather_collective
+from chainrule.transforms.collectives import KINDS, Collective, collective_of, gather_collective
 from chainrule.transforms.collectives import axis_index as _axis_index
 from chainrule.transforms.custom import stop_gradient
+from chainrule.transforms.vmap import named_map
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient",
            "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
-           "psum", "pmean", "pmax", "pmin", "axis_index", "all_gather"]
+           "psum", "pmean", "pmax", "pmin", "axis_index", "all_gather", "ppermute", "pshuffle",
+           "psum_scatter", "all_to_all", "pbroadcast", "axis_size"]
 
 
 def _length(xs, length: int | None) -> int:
@@ -334,6 +336,50 @@ def all_gather(x, axis_name, *, axis: int = 0, tiled: bool = False):
     """Every example's ``x``, stacked along ``axis`` (concatenated if ``tiled``), in every
     example of the ``vmap`` named ``axis_name``, as ``jax.lax.all_gather``."""
     return _collective(x, axis_name, lambda name: gather_collective(name, axis, tiled))
+
+
+def ppermute(x, axis_name, perm):
+    """Example ``dst`` gets example ``src``'s ``x`` for each pair ``(src, dst)`` of
+    ``perm`` in the ``vmap`` named ``axis_name`` (zeros where no example sends), as
+    ``jax.lax.ppermute``; its transpose sends back.
+
+    >>> import chainrule as cr, numpy as np
+    >>> cr.vmap(lambda v: ppermute(v, "i", [(0, 1), (1, 2), (2, 0)]), axis_name="i")(np.array([1.0, 2.0, 3.0]))
+    array([3., 1., 2.])
+    """
+    return _collective(x, axis_name, lambda name: collective_of("ppermute", name, perm=perm))
+
+
+def pshuffle(x, axis_name, perm):
+    """Example ``i`` gets example ``perm[i]``'s ``x``, as ``jax.lax.pshuffle``."""
+    return _collective(x, axis_name, lambda name: collective_of("pshuffle", name, perm=perm))
+
+
+def psum_scatter(x, axis_name, *, scatter_dimension: int = 0, tiled: bool = False):
+    """The sum of ``x`` over the examples, example ``i`` keeping entry ``i`` (its part, if
+    ``tiled``) along ``scatter_dimension``, as ``jax.lax.psum_scatter``."""
+    return _collective(x, axis_name, lambda name: collective_of(
+        "psum_scatter", name, dim=scatter_dimension, tiled=tiled))
+
+
+def all_to_all(x, axis_name, split_axis: int, concat_axis: int, *, tiled: bool = False):
+    """Example ``i`` gets part ``i`` along ``split_axis`` of every example's ``x``, joined
+    along ``concat_axis``, as ``jax.lax.all_to_all``."""
+    return _collective(x, axis_name, lambda name: collective_of(
+        "all_to_all", name, split=split_axis, concat=concat_axis, tiled=tiled))
+
+
+def pbroadcast(x, axis_name, source: int):
+    """Example ``source``'s ``x`` in every example, as ``jax.lax.pbroadcast``."""
+    return _collective(x, axis_name, lambda name: collective_of("pbroadcast", name, source=source))
+
+
+def axis_size(axis_name) -> int:
+    """The number of examples of the ``vmap`` named ``axis_name`` (of several: their
+    product), as ``jax.lax.axis_size``."""
+    if isinstance(axis_name, tuple | list):
+        return int(np.prod([axis_size(name) for name in axis_name]))
+    return named_map(axis_name).size
 
 
 def axis_index(axis_name):
