@@ -635,6 +635,45 @@ def p_flatten_key_order(ag, np):
     return v, unflatten(v * 2), unflatten(v)["c"][0], flatten([])[0]
 
 
+def test_flatten_gives_back_autograd_dtypes_and_adam_of_float32_agrees():
+    """A float32 leaf in a container comes back float32 from unflatten, a bare float32 array
+    in the vector's dtype (float64 after an optimizer's first step), as autograd's; adam on a
+    bare float32 array gave float32 numbers where autograd's run in float64."""
+    def run(ag):
+        np = mod(ag, "numpy")
+        flatten = mod(ag, "misc.flatten").flatten
+        out = []
+        for value in [onp.ones(2, onp.float32), [onp.ones(2, onp.float32)], {"a": onp.ones(2, onp.float32)},
+                      [onp.ones(2, onp.float32), onp.ones(3)], onp.float32(2.0), 0.5]:
+            v, unflatten = flatten(value)
+            back = unflatten(v.astype(onp.float64) * 2)
+            leaves = back if isinstance(back, list) else list(back.values()) if isinstance(back, dict) else [back]
+            out.append([(onp.asarray(leaf).dtype, onp.shape(leaf), onp.asarray(leaf).tolist()) for leaf in leaves])
+        x32 = onp.array([0.7, -0.3, 2.0], onp.float32)
+        adam = mod(ag, "misc.optimizers").adam
+        for x0 in (x32, [x32]):
+            loss = ag.grad(lambda p, i: np.sum(np.sin(p if not isinstance(p, list) else p[0]) ** 2))
+            r = adam(loss, x0, num_iters=20)
+            r = r if not isinstance(r, list) else r[0]
+            out.append((r.dtype, r.tolist()))
+        return out
+
+    a, c = run(autograd), run(chainrule)
+    assert [[leaf[:2] for leaf in v] if isinstance(v, list) else v[0] for v in a] == \
+           [[leaf[:2] for leaf in v] if isinstance(v, list) else v[0] for v in c]
+    for x, y in zip(a, c, strict=True):
+        assert_same([leaf[2] for leaf in x] if isinstance(x, list) else x[1],
+                    [leaf[2] for leaf in y] if isinstance(y, list) else y[1])
+
+
+def test_unflatten_refuses_a_vector_of_another_size():
+    from chainrule.misc import flatten
+
+    _, unflatten = flatten([onp.ones(2), 1.0])
+    with pytest.raises(ValueError, match="vector of 3 entries"):
+        unflatten(onp.ones(4))
+
+
 PROGRAMS = [v for k, v in sorted(globals().items()) if k.startswith("p_")]
 # What the NumPy mirror does not do yet; each xfail names the missing piece.
 KNOWN_GAPS: dict = {}
