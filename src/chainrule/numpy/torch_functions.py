@@ -48,7 +48,7 @@ METHOD_FORMS = (
     "dist", "nanmean", "logical_xor", "repeat_interleave", "broadcast_to", "moveaxis", "heaviside", "select",
     "index_fill", "angle", "fliplr", "flipud", "quantile", "nanquantile", "kthvalue", "aminmax", "histc", "logit",
     "absolute", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "deg2rad", "rad2deg",
-    "multiply", "divide", "subtract", "ravel", "swapdims", "unflatten",
+    "multiply", "divide", "subtract", "ravel", "swapdims", "unflatten", "mode",
     *FUNCTION_FORMS,
 )
 

@@ -46,10 +46,12 @@ def _fminmax(prefer):
 
 def _cumulative(ufunc):
     """cummax/cummin: the running extreme along ``dim`` and the index where it was
-    reached (the latest of equal values, as PyTorch), the gradient to that element."""
+    reached (the latest of equal values, as PyTorch), the gradient to that element; from a
+    NaN on, NaN, its index the latest NaN's (PyTorch's)."""
     def method(self, dim: int):
         key = cnp.moveaxis(undifferentiated(self), dim, -1)
-        hit = cnp.equal(key, ufunc.accumulate(key, axis=-1))  # where the running extreme is (re)reached
+        # where the running extreme is (re)reached, or a NaN takes over
+        hit = cnp.logical_or(cnp.equal(key, ufunc.accumulate(key, axis=-1)), cnp.isnan(key))
         positions = cnp.where(hit, np.arange(key.shape[-1]), 0)
         idx = as_eager(self, cnp.moveaxis(cnp.maximum.accumulate(positions, axis=-1), -1, dim))
         return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)

@@ -35,6 +35,17 @@ def numpy_keywords(out=None, initial=_NO, where=_NO, mean=_NO) -> dict:
     return given
 
 
+def _order(key, axis: int, descending: bool):
+    """The stable order of ``key`` along ``axis``, as PyTorch sorts: NaN counts as the
+    largest value (last ascending, first descending), equal values keep their order, and
+    descending works for every dtype (bool, unsigned, the most negative integer), where
+    sorting ``-key`` would not."""
+    if not descending:
+        return cnp.argsort(key, axis=axis, kind="stable")
+    flipped = cnp.argsort(cnp.flip(key, axis), axis=axis, kind="stable")
+    return (np.shape(key)[axis] - 1) - cnp.flip(flipped, axis)
+
+
 def _softmax(x, dim):
     shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
     e = cnp.exp(shifted)
@@ -55,6 +66,20 @@ def _pick(x, dim, keepdim, arg):
     if not keepdim:
         vals, idx = cnp.squeeze(vals, dim), cnp.squeeze(idx, dim)
     return values_indices(vals, idx)
+
+
+def _mode_index(v, axis: int):
+    """The last position, along ``axis``, of the most frequent value (the smallest of
+    those equally frequent) of each row of ``v``."""
+    rows = np.moveaxis(np.asarray(v), axis, -1)
+    flat = rows.reshape(-1, rows.shape[-1])
+    if flat.shape[-1] == 0:
+        raise TensorError("mode(): the dimension reduced is empty")
+    out = np.empty(flat.shape[0], dtype=np.int64)
+    for r, row in enumerate(flat):
+        values, counts = np.unique(row, return_counts=True)
+        out[r] = np.flatnonzero(row == values[np.argmax(counts)])[-1]
+    return out.reshape(rows.shape[:-1])
 
 
 def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction, extra):
@@ -186,6 +211,14 @@ class TorchReductionMethods:
         k = (self.shape[dim] - 1) // 2
         return _pick(self, dim, keepdim, lambda v, axis: np.take(np.argsort(v, axis=axis, kind="stable"), k, axis))
 
+    def mode(self, dim: int = -1, keepdim: bool = False):
+        """PyTorch's mode along ``dim``, (values, indices): the most frequent value (the
+        smallest of those equally frequent) and the last position where it stands, the
+        gradient going to that element."""
+        if self.ndim == 0:
+            return values_indices(self, as_eager(self, np.int64(0)))
+        return _pick(self, dim, keepdim, _mode_index)
+
     def var(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
             keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
         """NumPy's var (ddof 0) with its keywords or inside transforms; PyTorch's (unbiased
@@ -255,18 +288,19 @@ class TorchReductionMethods:
             return None
         d = -1 if dim is None and pos is None else (pos if dim is None else dim)
         key = undifferentiated(self)
-        order = as_eager(self, cnp.argsort(-key if descending else key, axis=d, kind="stable"))
+        order = as_eager(self, _order(key, d, descending))
         return values_indices(cnp.take_along_axis(self, order, axis=d), order)
 
     def argsort(self, axis=-1, kind=None, order=None, *, dim=None, descending: bool = False, stable: bool = False):
         d = axis_or_dim(None if axis == -1 and dim is not None else axis, dim, "argsort")
         key = undifferentiated(self)
-        return as_eager(self, cnp.argsort(-key if descending else key, axis=d,
-                                           kind="stable" if (stable or descending) else kind))
+        if descending:
+            return as_eager(self, _order(key, d, True))
+        return as_eager(self, cnp.argsort(key, axis=d, kind="stable" if stable else kind))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
         key = undifferentiated(self)
-        order = cnp.argsort(-key if largest else key, axis=dim, kind="stable")
+        order = _order(key, dim, largest)
         idx = as_eager(self, cnp.take(order, np.arange(k), axis=dim))
         return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)
 

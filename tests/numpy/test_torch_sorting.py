@@ -1,0 +1,91 @@
+"""Sorting and running extremes of eager Tensors as PyTorch's: NaN counts as the largest
+value (first in a descending sort and in topk), descending sorts of bool, unsigned and the
+most negative integer, cummax/cummin through NaN, and mode; values, indices and gradients
+against torch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+NAN = float("nan")
+ROWS = {
+    "nan": [1.0, NAN, -1.0, NAN, 1.0, -0.0, 0.0, np.inf],
+    "ties": [2.0, 1.0, 2.0, 1.0, 2.0],
+    "uint8": np.array([0, 5, 0, 3, 255], dtype=np.uint8),
+    "int64": np.array([-(2**63), 5, 0, 2**63 - 1, 5], dtype=np.int64),
+    "bool": np.array([True, False, True, False]),
+}
+
+
+def both(name):
+    a = np.asarray(ROWS[name])
+    return cr.tensor(a), torch.tensor(a)
+
+
+def same(ours, theirs):
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_sorts_are_torch_s(name):
+    x, t = both(name)
+    for descending in (False, True):
+        got, want = x.sort(descending=descending, stable=True), t.sort(descending=descending, stable=True)
+        same(got.values, want.values)
+        same(got.indices, want.indices)
+        same(x.argsort(descending=descending, stable=True), t.argsort(descending=descending, stable=True))
+        same(cr.sort(x, dim=0, descending=descending, stable=True)[1],
+             torch.sort(t, dim=0, descending=descending, stable=True)[1])
+    if name in ("nan", "uint8", "int64"):  # topk of distinct leading values (PyTorch leaves ties unordered)
+        k = 3 if name == "nan" else 2
+        same(x.topk(k).values, t.topk(k).values)
+        same(x.topk(k).indices, t.topk(k).indices)
+
+
+def test_descending_sort_and_topk_of_a_matrix_with_their_gradients():
+    a = np.array([[3.0, NAN, 1.0], [0.5, 2.0, 2.5]])
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    got = [x.sort(dim=1, descending=True), x.topk(2, dim=1), x.topk(1, dim=0, largest=True)]
+    want = [t.sort(dim=1, descending=True), t.topk(2, dim=1), t.topk(1, dim=0, largest=True)]
+    for g, w in zip(got, want, strict=True):
+        same(g.values, w.values)
+        same(g.indices, w.indices)
+    w = np.arange(1.0, 7.0).reshape(2, 3)
+    (cr.nan_to_num(got[0].values) * cr.tensor(w)).sum().backward()
+    (torch.nan_to_num(want[0].values) * torch.tensor(w)).sum().backward()
+    same(x.grad, t.grad)
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_running_extremes_go_through_nan_as_torch_s(name):
+    a = np.array([[1.0, NAN, -1.0, NAN, 5.0], [2.0, 1.0, 2.0, 1.0, 2.0]])
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    got, want = getattr(x, name)(1), getattr(t, name)(1)
+    same(got.values, want.values)
+    same(got.indices, want.indices)
+    cr.nan_to_num(got.values).sum().backward()
+    torch.nan_to_num(want.values).sum().backward()
+    same(x.grad, t.grad)
+    i = np.array([3, 1, 3, 1, 4])
+    same(getattr(cr.tensor(i), name)(0).indices, getattr(torch.tensor(i), name)(0).indices)
+
+
+def test_mode_is_torch_s():
+    cases = [np.array([3, 1, 3, 2, 2, 1]), np.array([[1.0, 2.0, 2.0], [5.0, 5.0, 1.0]]),
+             np.array([[[4, 4], [1, 4]], [[0, 2], [2, 2]]]), np.array(7.0)]
+    for a in cases:
+        for dim in range(-1, a.ndim) if a.ndim else [-1]:
+            for keepdim in (False, True):
+                got, want = cr.tensor(a).mode(dim, keepdim), torch.tensor(a).mode(dim, keepdim)
+                same(got.values, want.values)
+                same(got.indices, want.indices)
+                same(cr.mode(cr.tensor(a), dim, keepdim).indices, torch.mode(torch.tensor(a), dim, keepdim).indices)
+    m = [[1.0, 2.0, 2.0], [5.0, 5.0, 1.0]]
+    x, t = (lib.tensor(m, dtype=lib.float64, requires_grad=True) for lib in (cr, torch))
+    x.mode(0).values.sum().backward()
+    t.mode(0).values.sum().backward()
+    same(x.grad, t.grad)
