@@ -201,3 +201,79 @@ def test_sdpa_without_keys_is_zero_as_torch():
               _rng.standard_normal((N, H, 0, 5))]
     out, _ = compare(f.module(nn.Module), f.module(torch.nn.Module), inputs, np.float64)
     assert out[0].shape == (N, H, L, 5) and not out[0].detach().numpy().any()
+
+
+FUNCTIONAL = {
+    "packed": {},
+    "separate_clip_pool": {"separate": True, "query_first_only": True},
+    "bias_kv_zero_attn_masks": {"bias_kv": True, "add_zero_attn": True, "attn_mask": _rng.standard_normal((L, L)),
+                                "key_padding_mask": _padded[:, :L], "average_attn_weights": False},
+    "static_kv": {"static": True, "key_padding_mask": _padded},
+    "unbatched_causal": {"unbatched": True, "is_causal": True, "attn_mask": np.triu(np.ones((S, S), bool), 1),
+                         "need_weights": False},
+}
+
+
+@pytest.mark.parametrize("case", sorted(FUNCTIONAL))
+def test_multi_head_attention_forward_matches_torch(case):
+    # F.multi_head_attention_forward with the weights passed in, as CLIP's attention pooling calls it
+    o = dict(FUNCTIONAL[case])
+    separate, bias_kv, static, unbatched = (o.pop(k, False) for k in ("separate", "bias_kv", "static", "unbatched"))
+    query_first_only = o.pop("query_first_only", False)
+    weights = {"in_proj_weight": _rng.standard_normal((3 * E, E)), "in_proj_bias": _rng.standard_normal(3 * E),
+               "out_proj_weight": _rng.standard_normal((E, E)), "out_proj_bias": _rng.standard_normal(E)}
+    if separate:
+        weights.update(q_proj_weight=_rng.standard_normal((E, E)), k_proj_weight=_rng.standard_normal((E, E)),
+                       v_proj_weight=_rng.standard_normal((E, E)))
+    if bias_kv:
+        weights.update(bias_k=_rng.standard_normal((1, 1, E)), bias_v=_rng.standard_normal((1, 1, E)))
+    if static:
+        weights.update(static_k=_rng.standard_normal((N * H, S, E // H)),
+                       static_v=_rng.standard_normal((N * H, S, E // H)))
+    names = sorted(weights)
+    length = S if unbatched else L
+
+    def call(t):
+        fn = torch.nn.functional.multi_head_attention_forward if t else F.multi_head_attention_forward
+        conv = (lambda v: torch.tensor(v) if isinstance(v, np.ndarray) else v) if t else (lambda v: v)
+
+        def run(x, *ws):
+            w = dict(zip(names, ws, strict=True))
+            q = x[:1] if query_first_only else x
+            return fn(q, x, x, E, H, w.get("in_proj_weight") if not separate else None, w["in_proj_bias"],
+                      w.get("bias_k"), w.get("bias_v"), o.get("add_zero_attn", False), 0.0, w["out_proj_weight"],
+                      w["out_proj_bias"], training=True, use_separate_proj_weight=separate,
+                      q_proj_weight=w.get("q_proj_weight"), k_proj_weight=w.get("k_proj_weight"),
+                      v_proj_weight=w.get("v_proj_weight"), static_k=w.get("static_k"), static_v=w.get("static_v"),
+                      **{k: conv(v) for k, v in o.items() if k != "add_zero_attn"})
+
+        return run
+
+    class M:
+        def __init__(self, t):
+            self.t = t
+
+        def module(self, base):
+            run = call(self.t)
+
+            class Wrapped(base):
+                def forward(self, *args):
+                    return run(*args)
+
+            return Wrapped()
+
+    x = _rng.standard_normal((length, E) if unbatched else (length, N, E))
+    used = [True, *(not (separate and k == "in_proj_weight") for k in names)]  # torch: no gradient for the unused
+    compare(M(False).module(nn.Module), M(True).module(torch.nn.Module), [x, *(weights[k] for k in names)],
+            np.float64, grad_inputs=used)
+
+
+def test_multi_head_attention_forward_says_what_is_missing():
+    x, w = np.ones((3, 2, 4)), np.eye(4)
+    with pytest.raises(ValueError, match="needs q_proj_weight"):
+        F.multi_head_attention_forward(x, x, x, 4, 2, None, None, None, None, False, 0.0, w, None,
+                                       use_separate_proj_weight=True, q_proj_weight=w)
+    with pytest.raises(ValueError, match="in_proj_weight is None"):
+        F.multi_head_attention_forward(x, x, x, 4, 2, None, None, None, None, False, 0.0, w, None)
+    with pytest.raises(ValueError, match="divisible"):
+        F.multi_head_attention_forward(x, x, x, 4, 3, np.ones((12, 4)), None, None, None, False, 0.0, w, None)

@@ -20,7 +20,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops
 from chainrule.nn._mha import mha_forward
 
-__all__ = ["scaled_dot_product_attention", "multi_head_attention"]
+__all__ = ["scaled_dot_product_attention", "multi_head_attention", "multi_head_attention_forward"]
 
 
 def _dtype(x) -> np.dtype:
@@ -159,3 +159,123 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
         weights = weights * keep
     weights = cnp.swapaxes(weights, -1, -2)  # (N, H, L, S)
     return out, (cnp.mean(weights, axis=1) if average_attn_weights else weights)
+
+
+def attention_block(query, key, value, num_heads: int, in_proj_weight, in_proj_bias, bias_k, bias_v,
+                    add_zero_attn: bool, dropout_p: float, out_proj_weight, out_proj_bias, training: bool = True,
+                    key_padding_mask=None, need_weights: bool = True, attn_mask=None, q_proj_weight=None,
+                    k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None,
+                    average_attn_weights: bool = True, is_causal: bool = False, rng=None, same: bool = False):
+    """``nn.MultiheadAttention``'s computation on batch-first (N, L, E) query and (N, S, ·)
+    key and value: the projections (``in_proj_weight`` packed, or the three separate
+    weights when it is None), PyTorch's extra keys, the heads' attention and the output
+    projection. ``same``: query, key and value are one array (one packed projection)."""
+    e = query.shape[-1]
+    b = in_proj_bias
+    bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
+    if in_proj_weight is not None and same and static_k is None and static_v is None:
+        q, k, v = _ops.linear(query, in_proj_weight, b), None, None  # self-attention: one product, packed
+    else:
+        w = in_proj_weight
+        wq, wk, wv = (q_proj_weight, k_proj_weight, v_proj_weight) if w is None else (w[:e], w[e : 2 * e], w[2 * e :])
+        q, k, v = _ops.linear(query, wq, bq), _ops.linear(key, wk, bk), _ops.linear(value, wv, bv)
+    n, length = q.shape[0], q.shape[1]
+    if static_k is not None or static_v is not None:
+        k, v = (_static(k, static_k, n, num_heads, "static_k"), _static(v, static_v, n, num_heads, "static_v"))
+    if bias_k is not None or add_zero_attn:
+        if k is None:
+            q, k, v = cnp.split(q, 3, axis=-1)
+        k, v, attn_mask, key_padding_mask = _extra_keys(length, k, v, attn_mask, key_padding_mask, is_causal,
+                                                        bias_k, bias_v, add_zero_attn)
+    out, weights = multi_head_attention(q, k, v, num_heads, attn_mask, key_padding_mask, need_weights,
+                                        average_attn_weights, dropout_p, training, is_causal, rng)
+    return _ops.linear(out, out_proj_weight, out_proj_bias), weights
+
+
+def _static(projected, static, n: int, heads: int, name: str):
+    """PyTorch's ``static_k``/``static_v`` (N·heads, S, head_dim) in place of the projection,
+    as (N, S, heads·head_dim)."""
+    if static is None:
+        return projected
+    if static.ndim != 3 or static.shape[0] != n * heads:
+        raise ValueError(f"{name} must have shape (N·num_heads = {n * heads}, S, head_dim), got {tuple(static.shape)}")
+    source, width = static.shape[1], static.shape[2]
+    return cnp.reshape(cnp.swapaxes(cnp.reshape(static, (n, heads, source, width)), 1, 2),
+                       (n, source, heads * width))
+
+
+def _extra_keys(length, k, v, attn_mask, key_padding_mask, is_causal, bias_k, bias_v, add_zero_attn):
+    """PyTorch's ``add_bias_kv`` (append ``bias_k``/``bias_v`` as one more key and value)
+    and ``add_zero_attn`` (then a key and value of zeros), with a column of zeros
+    ("may attend") added to each mask for every key added."""
+    n, source, dtype = k.shape[0], k.shape[1], _dtype(k)
+    if attn_mask is None and is_causal:
+        attn_mask = _causal_mask(length, source, dtype)
+    added = []
+    if bias_k is not None:
+        added.append((cnp.broadcast_to(cnp.reshape(bias_k, (1, 1, -1)), (n, 1, k.shape[-1])),
+                      cnp.broadcast_to(cnp.reshape(bias_v, (1, 1, -1)), (n, 1, v.shape[-1]))))
+    if add_zero_attn:
+        added.append((np.zeros((n, 1, k.shape[-1]), dtype=dtype), np.zeros((n, 1, v.shape[-1]), dtype=dtype)))
+    k = cnp.concatenate([k, *(a for a, _ in added)], axis=1)
+    v = cnp.concatenate([v, *(b for _, b in added)], axis=1)
+    widen = lambda m: None if m is None else cnp.concatenate(  # noqa: E731
+        [m, np.zeros((*m.shape[:-1], len(added)), dtype=m.dtype)], axis=-1)
+    return k, v, widen(_float_mask(attn_mask, dtype, False, "attn_mask")), \
+        widen(_float_mask(key_padding_mask, dtype, False, "key_padding_mask"))
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int, in_proj_weight,
+                                 in_proj_bias, bias_k, bias_v, add_zero_attn: bool, dropout_p: float,
+                                 out_proj_weight, out_proj_bias, training: bool = True, key_padding_mask=None,
+                                 need_weights: bool = True, attn_mask=None, use_separate_proj_weight: bool = False,
+                                 q_proj_weight=None, k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights: bool = True, is_causal: bool = False,
+                                 rng=None):
+    """``torch.nn.functional.multi_head_attention_forward``: ``nn.MultiheadAttention``'s
+    computation with the weights passed in. query (L, N, E), key (S, N, kdim), value (S, N,
+    vdim), or unbatched (L, E), ...; ``use_separate_proj_weight`` takes ``q_proj_weight``,
+    ``k_proj_weight`` and ``v_proj_weight`` instead of the packed ``in_proj_weight``.
+    Returns the output (L, N, E) and the attention weights (or None), as the layer does.
+
+    >>> import numpy as np
+    >>> x = np.ones((3, 2, 4))
+    >>> out, w = multi_head_attention_forward(x, x, x, 4, 2, np.eye(12, 4), None, None, None, False, 0.0,
+    ...                                       np.eye(4), None)
+    >>> out.shape, w.shape
+    ((3, 2, 4), (2, 3, 3))
+    """
+    if query.ndim not in (2, 3) or query.shape[-1] != embed_dim_to_check:
+        raise ValueError(f"multi_head_attention_forward: the query must be (L, N, {embed_dim_to_check}) or "
+                         f"(L, {embed_dim_to_check}), got {tuple(query.shape)}")
+    if embed_dim_to_check % num_heads:
+        raise ValueError(f"multi_head_attention_forward: embed_dim ({embed_dim_to_check}) must be divisible by "
+                         f"num_heads ({num_heads})")
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise ValueError(f"multi_head_attention_forward: query {tuple(query.shape)}, key {tuple(key.shape)} and "
+                         f"value {tuple(value.shape)} must all be batched (3 axes) or all unbatched (2)")
+    if use_separate_proj_weight:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError("multi_head_attention_forward: use_separate_proj_weight=True needs q_proj_weight, "
+                             "k_proj_weight and v_proj_weight")
+        in_proj_weight = None
+    elif in_proj_weight is None:
+        raise ValueError("multi_head_attention_forward: in_proj_weight is None; pass it, or the three separate "
+                         "weights with use_separate_proj_weight=True")
+    same = query is key and key is value
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = (cnp.reshape(t, (1, *t.shape)) for t in (query, key, value))
+        if key_padding_mask is not None:
+            key_padding_mask = cnp.reshape(key_padding_mask, (1, *key_padding_mask.shape))
+    else:
+        query, key, value = (cnp.swapaxes(t, 0, 1) for t in (query, key, value))
+    if same:
+        key = value = query
+    out, weights = attention_block(
+        query, key, value, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
+        out_proj_weight, out_proj_bias, training, key_padding_mask, need_weights, attn_mask, q_proj_weight,
+        k_proj_weight, v_proj_weight, static_k, static_v, average_attn_weights, is_causal, rng, same)
+    if unbatched:
+        return cnp.reshape(out, out.shape[1:]), None if weights is None else cnp.reshape(weights, weights.shape[1:])
+    return cnp.swapaxes(out, 0, 1), weights

@@ -24,7 +24,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _bags, _composed, _dropout, _jax_names, _ops, _pooling, _resample, _volumetric
-from chainrule.nn._attention import scaled_dot_product_attention
+from chainrule.nn._attention import multi_head_attention_forward, scaled_dot_product_attention
 from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
 from chainrule.nn._bags import renorm_rows
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
@@ -53,6 +53,7 @@ __all__ = [
     "softmax",
     "log_softmax",
     "scaled_dot_product_attention",
+    "multi_head_attention_forward",
     "conv1d",
     "conv2d",
     "conv_transpose1d",

@@ -19,7 +19,7 @@ from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import is_grad_enabled
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
-from chainrule.nn._attention import _float_mask, multi_head_attention
+from chainrule.nn._attention import attention_block
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.layers import GELU, LayerNorm, Linear, ReLU, _empty, param_dtype
@@ -93,18 +93,6 @@ class MultiheadAttention(Module):
             self.register_parameter("bias_k", None)
             self.register_parameter("bias_v", None)
 
-    def _projections(self, query, key, value):
-        e, b = self.embed_dim, self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
-        if self._qkv_same_embed_dim:
-            w = self.in_proj_weight
-            if query is key and key is value:  # self-attention: one product for q, k and v, packed
-                return F.linear(query, w, b), None, None
-            wq, wk, wv = w[:e], w[e : 2 * e], w[2 * e :]
-        else:
-            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
-
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False):
         unbatched = query.ndim == 2
@@ -123,43 +111,17 @@ class MultiheadAttention(Module):
             query, key, value = (cnp.swapaxes(t, 0, 1) for t in (query, key, value))
         if same:
             key = value = query
-        q, k, v = self._projections(query, key, value)
-        if self.bias_k is not None or self.add_zero_attn:
-            if k is None:
-                q, k, v = cnp.split(q, 3, axis=-1)
-            k, v, attn_mask, key_padding_mask = self._extra_keys(q.shape[1], k, v, attn_mask, key_padding_mask,
-                                                                 is_causal)
-        out, weights = multi_head_attention(
-            q, k, v, self.num_heads, attn_mask, key_padding_mask, need_weights, average_attn_weights,
-            self.dropout, self.training, is_causal, self.rng)
-        out = self.out_proj(out)
+        out, weights = attention_block(
+            query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k, self.bias_v,
+            self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, self.training,
+            key_padding_mask, need_weights, attn_mask, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight,
+            average_attn_weights=average_attn_weights, is_causal=is_causal, rng=self.rng, same=same)
         if unbatched:
             out = cnp.reshape(out, out.shape[1:])
             weights = None if weights is None else cnp.reshape(weights, weights.shape[1:])
         elif not self.batch_first:
             out = cnp.swapaxes(out, 0, 1)
         return out, weights
-
-    def _extra_keys(self, length, k, v, attn_mask, key_padding_mask, is_causal):
-        """PyTorch's ``add_bias_kv`` (append ``bias_k``/``bias_v`` as one more key and value)
-        and ``add_zero_attn`` (then a key and value of zeros), with a column of zeros
-        ("may attend") added to each mask for every key added."""
-        n, source, dtype = k.shape[0], k.shape[1], F._dtype(k)
-        if attn_mask is None and is_causal:
-            attn_mask = np.where(np.tri(length, source, dtype=bool), 0.0, -math.inf).astype(dtype)
-        added = []
-        if self.bias_k is not None:
-            added.append((cnp.broadcast_to(self.bias_k, (n, 1, self.embed_dim)),
-                          cnp.broadcast_to(self.bias_v, (n, 1, self.embed_dim))))
-        if self.add_zero_attn:
-            zeros = np.zeros((n, 1, self.embed_dim), dtype=dtype)
-            added.append((zeros, zeros))
-        k = cnp.concatenate([k, *(a for a, _ in added)], axis=1)
-        v = cnp.concatenate([v, *(b for _, b in added)], axis=1)
-        widen = lambda m: None if m is None else cnp.concatenate(  # noqa: E731
-            [m, np.zeros((*m.shape[:-1], len(added)), dtype=m.dtype)], axis=-1)
-        return k, v, widen(_float_mask(attn_mask, dtype, False, "attn_mask")), \
-            widen(_float_mask(key_padding_mask, dtype, False, "key_padding_mask"))
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
