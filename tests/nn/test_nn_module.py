@@ -338,3 +338,22 @@ def test_layers_take_pytorchs_device_argument(name):
     getattr(nn, name)(*args, device=cr.device("cpu"))
     with pytest.raises(RuntimeError, match=f"{name}\\(device='cuda:0'\\): chainrule computes on the CPU only"):
         getattr(nn, name)(*args, device="cuda:0")
+
+
+def test_load_state_dict_with_assign_takes_the_tensors_themselves_as_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 1), lib.nn.BatchNorm1d(1))
+        m[0].bias.requires_grad_(False)
+        sd = {k: v.clone().double() for k, v in m.state_dict().items()}
+        sd["0.weight"] = lib.nn.Parameter(lib.ones(1, 2, dtype=lib.float64))
+        keys = m.load_state_dict(sd, assign=True)
+        sd["0.bias"].fill_(3.0)  # the given Tensor is the parameter now
+        sd["1.running_mean"].fill_(-1.0)
+        results.append([m[0].weight is sd["0.weight"], str(m[0].weight.dtype).removeprefix("torch."),
+                        isinstance(m[0].bias, lib.nn.Parameter), m[0].bias.requires_grad, m[0].bias.tolist(),
+                        m[1].running_mean.tolist(), [n for n, _ in m.named_parameters()], list(keys.missing_keys)])
+        with pytest.raises(RuntimeError, match="size mismatch"):
+            m.load_state_dict({**sd, "0.weight": lib.ones(3, 3)}, assign=True)
+    assert results[0] == results[1]

@@ -477,8 +477,11 @@ class Module:
                     out[f"{mod_prefix}.{name}" if mod_prefix else name] = keep(b)
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers, in place.
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
+        """Copy values into the parameters and buffers, in place (``assign=True``: make the
+        given Tensors the parameters and buffers themselves, in their dtype, as PyTorch's;
+        a parameter keeps its ``requires_grad``).
 
         Every shape must match; with ``strict=True`` (the default) the keys must be
         exactly those of :meth:`state_dict`. Otherwise :class:`StateDictError` lists every
@@ -502,8 +505,8 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            value = state_dict[key]
-            value = value.primal() if isinstance(value, Tensor) else value
+            given = state_dict[key]
+            value = given.primal() if isinstance(given, Tensor) else given
             value = np.asarray(value)
             have = np.shape(target._value)
             if value.shape != have:
@@ -511,6 +514,8 @@ class Module:
                     f"size mismatch for {key}: the file has shape {value.shape}, "
                     f"the model has shape {have}"
                 )
+            elif assign:
+                updates.append((key, given))
             elif not np.can_cast(value.dtype, np.result_type(target._value), "same_kind"):
                 problems.append(
                     f"dtype mismatch for {key}: cannot load {value.dtype} into "
@@ -527,6 +532,9 @@ class Module:
             raise StateDictError(
                 f"error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
             )
+        if assign:
+            self._assign(updates)
+            return IncompatibleKeys(missing, unexpected)
         for target, value in updates:
             buf = target._value
             if isinstance(buf, np.ndarray) and buf.flags.writeable:
@@ -535,6 +543,20 @@ class Module:
                 target._value = np.array(value, dtype=np.result_type(buf))
             mark_modified(target)
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, updates: list) -> None:
+        """``load_state_dict(assign=True)``: each (key, value) made the parameter or buffer."""
+        modules = dict(self.named_modules(remove_duplicate=False))
+        for key, value in updates:
+            prefix, _, name = key.rpartition(".")
+            module = modules[prefix]
+            old = module.__dict__["_parameters"].get(name)
+            if old is not None:
+                if not isinstance(value, Parameter):
+                    value = Parameter(value, requires_grad=old.requires_grad)
+                module.register_parameter(name, value)
+            else:
+                module.register_buffer(name, value)
 
     def _state_targets(self) -> dict[str, Tensor]:
         out = {}
