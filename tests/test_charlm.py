@@ -82,6 +82,10 @@ def test_errors_are_one_line_and_say_what_to_do(tmp_path, corpus, capsys):
     io.save({"w": np.zeros(2)}, tmp_path / "other.safetensors")
     assert main(["generate", str(tmp_path / "other.safetensors")]) == 1
     assert "not a model written by" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path)]) == 1
+    assert "a folder without a model.safetensors" in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "other.safetensors")]) == 1
+    assert "not a model written by" in capsys.readouterr().err
     assert main(["train", "--task", "charlm", "--data", str(tmp_path / "missing")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert main(["train", "--task", "charlm", "--heads", "3", "--no-progress"]) == 2

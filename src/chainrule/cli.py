@@ -134,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _model_file(path: str) -> str:
     """The model file named on the command line: a folder that 'chainrule train' wrote
     (its --out) stands for the model.safetensors in it."""
-    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "model.safetensors")):
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "model.safetensors")):
+            raise CLIError(f"{path}: a folder without a model.safetensors (train into it first, or name the "
+                           "model file)")
         return os.path.join(path, "model.safetensors")
     return path
 
