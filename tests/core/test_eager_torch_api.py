@@ -141,3 +141,23 @@ def test_a_gradient_penalty_written_for_pytorch_runs_and_agrees():
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
     with pytest.raises(NotImplementedError, match="vmap"):
         cr.autograd.grad(cr.ones(1, requires_grad=True) * 2, [], is_grads_batched=True)
+
+
+def test_backward_into_the_given_inputs_only_as_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([3.0], dtype=lib.float64, requires_grad=True)
+        h = x * y  # not a leaf: its .grad is filled when it is one of the inputs
+        loss = (h * h).sum()
+        loss.backward(inputs=[y, h], retain_graph=True)
+        first = [x.grad, y.grad.tolist(), h.grad.tolist()]
+        loss.backward(inputs=x)
+        lib.autograd.backward([(x * 2).sum()], inputs=[x])
+        lib.autograd.backward((y * 3).sum(), grad_variables=lib.tensor(2.0, dtype=lib.float64), inputs=y)
+        results.append(first + [x.grad.tolist(), y.grad.tolist()])
+        with pytest.raises(RuntimeError):
+            (x * 2).sum().backward(inputs=[lib.tensor([1.0])])
+    assert results[0] == results[1]
+    assert results[0][0] is None

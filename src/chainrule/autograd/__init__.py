@@ -27,8 +27,10 @@ __all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functiona
            "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "GradcheckError"]
 
 
-def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-    """``torch.autograd.backward``: ``t.backward(g)`` for each Tensor of ``tensors``.
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
+             grad_variables=None, inputs=None) -> None:
+    """``torch.autograd.backward``: ``t.backward(g)`` for each Tensor of ``tensors`` (into
+    the ``.grad`` of ``inputs`` only, where given).
 
     >>> import chainrule as cr
     >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -36,13 +38,14 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
     [3.0, 3.0]
     """
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    grad_tensors = grad_variables if grad_tensors is None else grad_tensors  # PyTorch's older name
     grads = [None] * len(tensors) if grad_tensors is None else (
         [grad_tensors] if isinstance(grad_tensors, Tensor) else list(grad_tensors))
     for k, (t, g) in enumerate(zip(tensors, grads, strict=True)):
         if g is None and t.size != 1:
             g = t.new_ones(t.shape)
         keep = bool(retain_graph) or create_graph or k < len(tensors) - 1
-        t.backward(g, retain_graph=keep, create_graph=create_graph)
+        t.backward(g, retain_graph=keep, create_graph=create_graph, inputs=inputs)
 
 
 

@@ -471,8 +471,26 @@ def retains_grad(t: Tensor) -> bool:
 
 
 # -- the backward pass ------------------------------------------------------------------
-def backward(t: Tensor, gradient=None, retain_graph: bool = False, create_graph: bool = False):
-    _run_backward(t, gradient, retain_graph, create_graph, None)
+def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+             inputs=None) -> None:
+    """``t.backward()``: the gradient into ``.grad`` of the leaves ``t`` came from, or only
+    of ``inputs`` (leaves or not), as PyTorch's ``inputs=``."""
+    if inputs is None:
+        _run_backward(t, gradient, bool(retain_graph), create_graph, None)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs= is an empty sequence; leave it out to fill the .grad of every leaf")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or x._trace is not EAGER or x._node is None:
+            raise RuntimeError(f"backward: inputs[{i}] is not an eager Tensor that requires grad")
+    collect = {x._node: None for x in inputs}
+    _run_backward(t, gradient, bool(retain_graph), create_graph, collect)
+    for x in inputs:
+        g = collect[x._node]
+        if g is not None:
+            g = _in_dtype(g, x.dtype)
+            x._grad = _as_tensor(g) if x.grad is None else _as_tensor(_plain_sum(x.grad, g))
 
 
 def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect) -> None:

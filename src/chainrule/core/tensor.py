@@ -321,8 +321,9 @@ class Tensor:
         value = value.primal() if isinstance(value, Tensor) else value
         self._value = np.array(value, dtype=np.result_type(value))
 
-    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
-        """Accumulate the gradient of this Tensor into ``.grad`` of the leaves it came from.
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None):
+        """Accumulate the gradient of this Tensor into ``.grad`` of the leaves it came from
+        (only of ``inputs``, leaves or not, where given, as PyTorch's).
 
         >>> import chainrule as cr
         >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -330,7 +331,7 @@ class Tensor:
         >>> x.grad
         Tensor([2., 4.])
         """
-        eager.backward(self, gradient, retain_graph, create_graph)
+        eager.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def __reduce_ex__(self, protocol):
         """``pickle``: an eager Tensor as its values and whether it requires grad, as
