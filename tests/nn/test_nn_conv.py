@@ -104,6 +104,10 @@ def test_default_initialisation_has_torch_shapes_and_bounds():
      "output_padding"),
     (lambda: F.conv_transpose2d(np.ones((1, 3, 3, 3)), np.ones((2, 1, 3, 3))), "channels"),
     (lambda: F.adaptive_avg_pool2d(np.ones((3, 4)), 2), r"\(N, C, H, W\)"),
+    # a padding string is checked where the layer is made, as PyTorch does
+    (lambda: nn.Conv1d(2, 3, 3, padding="full"), "Conv1d: padding must be 'same', 'valid'"),
+    (lambda: nn.Conv3d(2, 3, 3, padding="SAME"), "Conv3d: padding must be 'same', 'valid'"),
+    (lambda: nn.Conv2d(2, 3, 3, padding="same", stride=(1, 2)), "Conv2d: padding='same' is not supported for strided"),
 ])
 def test_bad_arguments_say_what_is_wrong(bad, match):
     with pytest.raises((ValueError, NotImplementedError), match=match):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 
-__all__ = ["PADDING_MODES", "check_padding_mode", "pad_input"]
+__all__ = ["PADDING_MODES", "check_padding_mode", "check_padding_string", "pad_input"]
 
 # PyTorch's names -> numpy.pad's
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
@@ -15,6 +15,23 @@ def check_padding_mode(padding_mode: str, name: str) -> str:
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{name}: padding_mode must be one of {sorted(PADDING_MODES)}, not {padding_mode!r}")
     return padding_mode
+
+
+def check_padding_string(padding, stride: tuple, name: str):
+    """A convolution's ``padding`` given as a string, checked where the layer is made (as
+    PyTorch does): 'valid' or 'same', and 'same' only without a stride. Other values pass.
+
+    >>> check_padding_string("same", (1, 1), "Conv2d")
+    'same'
+    """
+    if not isinstance(padding, str):
+        return padding
+    if padding not in ("same", "valid"):
+        raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple of ints, not {padding!r}")
+    if padding == "same" and any(s != 1 for s in stride):
+        raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride}); "
+                         "give the padding as numbers")
+    return padding
 
 
 def pad_input(x, padding, kernel, dilation, padding_mode: str):

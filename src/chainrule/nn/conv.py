@@ -15,7 +15,7 @@ import numpy as np
 from chainrule.core.dtypes import check_cpu
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn._padding import check_padding_mode, pad_input
+from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
 from chainrule.nn.layers import _empty, param_dtype
 from chainrule.nn.module import Module
@@ -60,7 +60,8 @@ class Conv1d(Module):
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv1d")
         self.kernel_size = (F._single(kernel_size, "kernel_size"),)
         self.stride = (F._single(stride, "stride"),)
-        self.padding = padding if isinstance(padding, str) else (F._single(padding, "padding"),)
+        self.padding = check_padding_string(padding, self.stride, "Conv1d") if isinstance(padding, str) else \
+            (F._single(padding, "padding"),)
         self.dilation = (F._single(dilation, "dilation"),)
         fan_in = self.in_channels // self.groups * self.kernel_size[0]
         _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
@@ -96,7 +97,8 @@ class Conv3d(Module):
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv3d")
         self.kernel_size = _triple(kernel_size, "kernel_size")
         self.stride = _triple(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else _triple(padding, "padding")
+        self.padding = check_padding_string(padding, self.stride, "Conv3d") if isinstance(padding, str) else \
+            _triple(padding, "padding")
         self.dilation = _triple(dilation, "dilation")
         fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
         _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),

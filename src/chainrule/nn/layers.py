@@ -21,7 +21,7 @@ from chainrule.core.eager import get_default_dtype
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn._padding import check_padding_mode, pad_input
+from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -178,7 +178,8 @@ class Conv2d(Module):
         self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "Conv2d")
         self.kernel_size = F._pair(kernel_size, "kernel_size")
         self.stride = F._pair(stride, "stride")
-        self.padding = padding if isinstance(padding, str) else F._pair(padding, "padding")
+        self.padding = check_padding_string(padding, self.stride, "Conv2d") if isinstance(padding, str) else \
+            F._pair(padding, "padding")
         self.dilation = F._pair(dilation, "dilation")
         rng = init.get_generator(rng)
         self.weight = _empty((out_channels, in_channels // self.groups, *self.kernel_size), dtype)
