@@ -32,6 +32,12 @@ def _spd(n, x):
     return x @ x.T + x.shape[0] * n.eye(x.shape[0])
 
 
+def _full_rank(n, x):
+    """``x`` shifted off the rank-deficient matrices that earlier steps can make ("take"
+    repeats a column): QR and the singular values have no derivative there."""
+    return x + x.shape[0] * n.eye(*x.shape)
+
+
 # name: (does it apply to an example of this shape, the operation of (numpy module, x));
 # the same code runs with NumPy (for the shapes), jax.numpy and chainrule.numpy
 def nd(k):
@@ -114,10 +120,10 @@ OPS = {
     "det": (square, lambda n, x: n.linalg.det(_spd(n, x))),
     "slogdet": (square, lambda n, x: n.linalg.slogdet(_spd(n, x))[1]),
     "cholesky": (square, lambda n, x: n.linalg.cholesky(_spd(n, x))),
-    "qr": (lambda s: len(s) == 2 and s[0] >= s[1], lambda n, x: n.linalg.qr(x)[1]),
+    "qr": (lambda s: len(s) == 2 and s[0] >= s[1], lambda n, x: n.linalg.qr(_full_rank(n, x))[1]),
     "eigh": (square, lambda n, x: n.linalg.eigh(_spd(n, x))[0]),
     "eigh vectors": (square, lambda n, x: n.linalg.eigh(_spd(n, x))[1] ** 2),
-    "svd values": (lambda s: len(s) == 2, lambda n, x: n.linalg.svd(x, compute_uv=False)),
+    "svd values": (lambda s: len(s) == 2, lambda n, x: n.linalg.svd(_full_rank(n, x), compute_uv=False)),
     "norm": (nd(1), lambda n, x: n.linalg.norm(x + 3.0, axis=-1)),
     # Fourier transforms
     "fft": (nd(1), lambda n, x: n.real(n.fft.fft(x)) + n.imag(n.fft.fft(x, axis=0))),
@@ -231,6 +237,8 @@ TRANSFORMS = ["vmap of grad", "grad of vmap", "vmap of grad in w", "jacfwd", "ja
 # the table once let "x[ints, ints]" (which reads column 1) follow "reshape" to (2, 1), so
 # drawing this program's last step raised IndexError
 @example(program=((4, 3), ("x[ints, ints]", "reshape", "x[ints]")), seed=0, which="jacrev of vmap")
+# "take" repeated a column, and QR of the rank-deficient result has no derivative
+@example(program=((4, 3), ("take", "qr")), seed=0, which="vmap of grad")
 def test_derivatives_and_vmap(program, seed, which):
     shape, steps = program
     r = np.random.default_rng(seed)
