@@ -308,3 +308,34 @@ def test_a_changeable_object_the_function_makes_is_a_new_one_on_every_call(make)
         else:
             made.append(k)
     assert jitted.traces == 1
+
+
+@pytest.mark.parametrize("fun", [
+    lambda t: 0.999 ** (t + 1),  # Adam's bias correction with a float64 step count
+    lambda t: t ** 0.37 - 2 ** t,
+    lambda t: (t * 1j) * (t + 2j),  # complex products
+    lambda t: 1.3 ** (t * np.float32(2.0)),
+])
+@pytest.mark.parametrize("t", [np.float64(6.0), np.array(6.0), np.float32(6.0), np.complex128(2.0 + 1.0j)])
+def test_operators_of_numpy_scalars_are_numpys_scalar_math(fun, t):
+    # NumPy's scalar power and complex product round otherwise than its SIMD ufunc loops
+    # (by one ulp, on some machines): the plain call's operators are the scalar ones
+    jitted = cr.jit(fun)
+    for k in range(3):
+        value = t + k
+        assert same(jitted(value), fun(value))
+
+
+def test_an_adam_step_with_a_float64_step_count_replays_bitwise():
+    def step(w, m, v, t, g):
+        t = t + 1
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        return w - 0.01 * (m / (1 - 0.9 ** t)) / (cnp.sqrt(v / (1 - 0.999 ** t)) + 1e-8), m, v, t
+
+    jitted = cr.jit(step)
+    mine = theirs = (rng.normal(size=3), np.zeros(3), np.zeros(3), np.array(0.0))
+    for _ in range(12):
+        g = rng.normal(size=3)
+        mine, theirs = jitted(*mine, g), step(*theirs, g)
+        assert same(list(mine), list(theirs))

@@ -124,6 +124,11 @@ class RecordTrace(Trace):
                 if result is not NotImplemented:
                     b.primal()
                     return result
+        if prim.fun in _SCALAR_OPERATORS and not kwargs and self._scalar_operands(prim.fun, a, b):
+            # operators of NumPy scalars are NumPy's scalar math, whose power (of floats)
+            # and complex product round differently from the ufuncs' SIMD loops: recorded
+            # as the operator, as the plain call computes them (0.999 ** t, t a float64)
+            return self.record(_SCALAR_OPERATORS[prim.fun], (a, b), {})
         if (prim.fun is np.power and type(b) is int and b == 2 and isinstance(a, Tensor)
                 and a._trace is self and a._node not in self.eager
                 and isinstance(a._value, np.ndarray) and a._value.dtype == bool):
@@ -131,6 +136,25 @@ class RecordTrace(Trace):
             # eager Tensor's is PyTorch's power
             return self.record(np.square, (a,), {})
         return self.process(prim, (a, b), kwargs)
+
+    def _scalar_operands(self, fun, a, b) -> bool:
+        """Whether ``a`` and ``b`` (one of them traced here) are NumPy scalars or Python
+        numbers in the plain call, of kinds on which :data:`_SCALAR_OPERATORS` differ."""
+        traced = False
+        kinds = ""
+        for x in (a, b):
+            if isinstance(x, Tensor):
+                if x._trace is not self or x._node in self.eager or not isinstance(x._value, np.generic):
+                    return False
+                traced = True
+                kinds += x._value.dtype.kind
+            elif isinstance(x, np.generic):
+                kinds += x.dtype.kind
+            elif type(x) in _PYTHON_KINDS:
+                kinds += _PYTHON_KINDS[type(x)]
+            else:
+                return False
+        return traced and ("c" in kinds or (fun is np.power and "f" in kinds))
 
     def process(self, prim, args, kwargs):
         if (prim.eager_operands is not None and len(args) == 2 and not kwargs
@@ -362,6 +386,10 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
 
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
+# operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
+# products of complex numbers), and the kinds of Python's numbers
+_SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul}
+_PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
 # the NumPy scalars that subclass Python's numbers, and which
