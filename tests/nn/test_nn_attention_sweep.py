@@ -277,3 +277,10 @@ def test_multi_head_attention_forward_says_what_is_missing():
         F.multi_head_attention_forward(x, x, x, 4, 2, None, None, None, None, False, 0.0, w, None)
     with pytest.raises(ValueError, match="divisible"):
         F.multi_head_attention_forward(x, x, x, 4, 3, np.ones((12, 4)), None, None, None, False, 0.0, w, None)
+
+
+def test_sdpa_mask_of_the_wrong_shape_says_which_shapes():
+    q = np.ones((2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"attn_mask of shape \(4, 5\) does not broadcast to the scores "
+                                         r"\(\.\.\., L, S\) = \(2, 3, 4, 4\)"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=np.zeros((4, 5)))

@@ -86,6 +86,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     mask = _causal_mask(query.shape[-2], key.shape[-2], dtype) if is_causal else \
         _float_mask(attn_mask, dtype, True, "attn_mask")
     if mask is not None:
+        try:
+            np.broadcast_shapes(tuple(mask.shape), tuple(scores.shape))
+        except ValueError:
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
+                             f"broadcast to the scores (..., L, S) = {tuple(scores.shape)}") from None
         scores = scores + mask
     # a query with every key masked gets weights 0 (its output 0), as PyTorch's function gives
     weights = _dropout(_ops.safe_softmax(scores, axis=-1), dropout_p, True, rng)
