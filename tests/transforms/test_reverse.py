@@ -23,6 +23,15 @@ def test_argnums_tuple_and_negative():
     assert cr.grad(f, -1)(2.0, 3.0, 4.0) == 2 * 9.0 * 3 * 16
 
 
+@pytest.mark.parametrize("transform", [cr.grad, cr.value_and_grad, cr.jacobian, cr.hessian, cr.make_vjp, cr.make_jvp])
+def test_an_argument_named_twice_is_refused(transform):
+    """grad(f, (1, 1)) raised "a Tensor of a grad transform that has already returned"
+    (autograd differentiates the second copy only and gives zeros for the first)."""
+    f = lambda x, y: cnp.sum(x * y**2)  # noqa: E731
+    with pytest.raises(ValueError, match="more than once"):
+        transform(f, (1, -1))(np.ones(2), np.ones(2))
+
+
 def test_pytree_arguments_and_namedtuples():
     Params = namedtuple("Params", "w b")
 

@@ -38,7 +38,11 @@ def normalize_argnums(argnums, nargs: int) -> tuple[int, ...]:
             raise ValueError(
                 f"argnums={argnums!r} does not fit a call with {nargs} positional argument(s)"
             )
-    return tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) < len(nums):
+        raise ValueError(f"argnums={argnums!r} names an argument more than once; name each "
+                         "argument once (a repeat would be differentiated as one variable)")
+    return nums
 
 
 def either_argnums(argnums, argnum):
