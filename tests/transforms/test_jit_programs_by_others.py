@@ -8,6 +8,7 @@ import array
 import asyncio
 import collections
 import dataclasses
+import operator
 import types
 import warnings
 
@@ -315,6 +316,7 @@ def test_a_changeable_object_the_function_makes_is_a_new_one_on_every_call(make)
     lambda t: t ** 0.37 - 2 ** t,
     lambda t: (t * 1j) * (t + 2j),  # complex products
     lambda t: 1.3 ** (t * np.float32(2.0)),
+    lambda t: operator.ipow(t, 0.37),  # t **= 0.37
 ])
 @pytest.mark.parametrize("t", [np.float64(6.0), np.array(6.0), np.float32(6.0), np.complex128(2.0 + 1.0j)])
 def test_operators_of_numpy_scalars_are_numpys_scalar_math(fun, t):

@@ -311,7 +311,10 @@ class RecordTrace(Trace):
         if isinstance(other, Tensor) and other._trace is not self:
             raise _inplace_foreign_error(name)
         if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
-            return self.record(getattr(op, "fun", None) or op, (t, other), {})
+            fun = getattr(op, "fun", None)
+            if fun in _SCALAR_OPERATORS and self._scalar_operands(fun, t, other):
+                return self.record(_SCALAR_OPERATORS[fun], (t, other), {})  # as in binary
+            return self.record(fun or op, (t, other), {})
         fun = _INPLACE.get(name)
         out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
                else self.record(_write_result, (t, op, other), {}, effect="write"))
