@@ -1,0 +1,345 @@
+"""``jax.lax``'s array operations, for code written with them: each is the
+``chainrule.numpy`` (or ``chainrule.scipy.special``) composition it stands for, so every
+transform (``grad``, ``jvp``, ``vmap``, ``jit``) sees through it. ``chainrule.lax``
+re-exports them beside its control flow and collectives.
+
+>>> import chainrule as cr, numpy as np
+>>> from chainrule import lax
+>>> lax.dot_general(np.ones((2, 3, 4)), np.ones((2, 4)), (((2,), (1,)), ((0,), (0,)))).shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+import builtins
+import string
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import chainrule.numpy as cnp
+import chainrule.scipy.special as csp
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.numpy.broadcasting import shape_of
+
+__all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ceil", "sqrt", "cbrt", "square",
+           "exp", "exp2", "log", "expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+           "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "real", "imag", "conj", "is_finite",
+           "nextafter", "eq", "ne", "lt", "le", "gt", "ge", "rem", "erf", "erfc", "erf_inv", "lgamma",
+           "digamma", "logistic", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "pow",
+           "integer_pow", "rsqrt", "div", "round", "convert_element_type", "select_n", "broadcast",
+           "broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose", "rev", "collapse",
+           "concatenate", "slice", "slice_in_dim", "index_in_dim", "pad", "iota", "full", "full_like",
+           "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "associative_scan",
+           "sort", "sort_key_val", "top_k", "dot", "dot_general", "batch_matmul"]
+
+# -- elementwise: JAX's names for chainrule.numpy's functions ---------------------------------------
+add, sub, mul, neg = cnp.add, cnp.subtract, cnp.multiply, cnp.negative
+max, min, abs, sign = cnp.maximum, cnp.minimum, cnp.abs, cnp.sign  # noqa: A001 (JAX's names)
+floor, ceil, sqrt, cbrt, square = cnp.floor, cnp.ceil, cnp.sqrt, cnp.cbrt, cnp.square
+exp, exp2, log, expm1, log1p = cnp.exp, cnp.exp2, cnp.log, cnp.expm1, cnp.log1p
+sin, cos, tan, asin, acos, atan, atan2 = cnp.sin, cnp.cos, cnp.tan, cnp.arcsin, cnp.arccos, cnp.arctan, cnp.arctan2
+sinh, cosh, tanh, asinh, acosh, atanh = cnp.sinh, cnp.cosh, cnp.tanh, cnp.arcsinh, cnp.arccosh, cnp.arctanh
+real, imag, conj, is_finite, nextafter = cnp.real, cnp.imag, cnp.conj, cnp.isfinite, cnp.nextafter
+eq, ne, lt, le, gt, ge = cnp.equal, cnp.not_equal, cnp.less, cnp.less_equal, cnp.greater, cnp.greater_equal
+rem = cnp.fmod  # C's remainder: the sign of the dividend, as XLA's
+erf, erfc, erf_inv, lgamma, digamma = csp.erf, csp.erfc, csp.erfinv, csp.gammaln, csp.digamma
+logistic = csp.expit
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = cnp.bitwise_and, cnp.bitwise_or, cnp.bitwise_xor, cnp.invert
+
+
+def _dtype(x) -> np.dtype:
+    return np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def _kind(x) -> str:
+    return _dtype(x).kind
+
+
+def pow(x, y):  # noqa: A001 (JAX's name)
+    """``x ** y``, as ``jax.lax.pow``."""
+    return cnp.power(x, y)
+
+
+def integer_pow(x, y: int):
+    """``x ** y`` for a Python int ``y``, as ``jax.lax.integer_pow``."""
+    return cnp.power(x, int(y))
+
+
+def rsqrt(x):
+    """``1 / sqrt(x)``, as ``jax.lax.rsqrt``."""
+    return 1.0 / cnp.sqrt(x)
+
+
+def div(x, y):
+    """``x / y``; for integers rounded toward zero (C's division), as ``jax.lax.div``."""
+    if _kind(x) in "iu" and _kind(y) in "iu":
+        q = cnp.floor_divide(cnp.abs(x), cnp.abs(y))
+        return cnp.where(cnp.logical_xor(cnp.less(x, 0), cnp.less(y, 0)), -q, q)
+    return cnp.divide(x, y)
+
+
+def round(x, rounding_method=0):  # noqa: A001 (JAX's name)
+    """``x`` rounded half away from zero (``rounding_method=0``, JAX's default) or half to
+    even (``1``), as ``jax.lax.round``."""
+    if int(getattr(rounding_method, "value", rounding_method)) == 1:
+        return cnp.round(x)
+    return cnp.sign(x) * cnp.floor(cnp.abs(x) + 0.5)
+
+
+def convert_element_type(operand, new_dtype):
+    """``operand`` cast to ``new_dtype`` (floats to integers round toward zero)."""
+    return cnp.astype(cnp.asarray(operand) if not hasattr(operand, "dtype") else operand, np.dtype(new_dtype))
+
+
+def select_n(which, *cases):
+    """``cases[which]`` elementwise (``which`` boolean: ``cases[1]`` where it holds), as
+    ``jax.lax.select_n``."""
+    if not cases:
+        raise ValueError("select_n needs at least one case")
+    out = cases[0]
+    for k, case in enumerate(cases[1:], start=1):
+        out = cnp.where(which if _kind(which) == "b" else cnp.equal(which, k), case, out)
+    return out
+
+
+# -- shapes -----------------------------------------------------------------------------------------
+def broadcast(operand, sizes: Sequence[int]):
+    """``operand`` with leading axes of ``sizes`` added, as ``jax.lax.broadcast``."""
+    return cnp.broadcast_to(operand, (*sizes, *shape_of(operand)))
+
+
+def broadcast_in_dim(operand, shape: Sequence[int], broadcast_dimensions: Sequence[int]):
+    """``operand``'s axis ``i`` becomes axis ``broadcast_dimensions[i]`` of an array of
+    ``shape``, as ``jax.lax.broadcast_in_dim``."""
+    placed = [1] * len(shape)
+    for axis, dim in zip(broadcast_dimensions, shape_of(operand), strict=True):
+        placed[axis] = dim
+    return cnp.broadcast_to(cnp.reshape(operand, tuple(placed)), tuple(shape))
+
+
+def reshape(operand, new_sizes: Sequence[int], dimensions: Sequence[int] | None = None):
+    """``operand`` (its axes first put in the order ``dimensions``) reshaped to
+    ``new_sizes`` in C order, as ``jax.lax.reshape``."""
+    if dimensions is not None:
+        operand = cnp.transpose(operand, tuple(dimensions))
+    return cnp.reshape(operand, tuple(new_sizes))
+
+
+def squeeze(array, dimensions: Sequence[int]):
+    """``array`` without the axes ``dimensions`` (each of length 1)."""
+    return cnp.squeeze(array, axis=tuple(dimensions))
+
+
+def expand_dims(array, dimensions: Sequence[int]):
+    """``array`` with axes of length 1 at ``dimensions``."""
+    return cnp.expand_dims(array, tuple(dimensions))
+
+
+def transpose(operand, permutation: Sequence[int]):
+    """``operand``'s axes in the order ``permutation``."""
+    return cnp.transpose(operand, tuple(permutation))
+
+
+def rev(operand, dimensions: Sequence[int]):
+    """``operand`` reversed along ``dimensions``."""
+    return cnp.flip(operand, axis=tuple(dimensions)) if len(dimensions) else operand
+
+
+def collapse(operand, start_dimension: int, stop_dimension: int | None = None):
+    """``operand`` with the axes from ``start_dimension`` up to ``stop_dimension`` merged."""
+    shape = shape_of(operand)
+    stop = len(shape) if stop_dimension is None else stop_dimension
+    return cnp.reshape(operand, (*shape[:start_dimension], -1, *shape[stop:]))
+
+
+def concatenate(operands: Sequence, dimension: int):
+    """``operands`` joined along ``dimension``."""
+    return cnp.concatenate(list(operands), axis=dimension)
+
+
+def slice(operand, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
+          strides: Sequence[int] | None = None):
+    """``operand[start:limit:stride]`` along every axis, as ``jax.lax.slice``."""
+    strides = strides or (1,) * len(start_indices)
+    return operand[tuple(builtins.slice(s, e, k) for s, e, k in zip(start_indices, limit_indices, strides,
+                                                                    strict=True))]
+
+
+
+
+def slice_in_dim(operand, start_index: int | None, limit_index: int | None, stride: int = 1, axis: int = 0):
+    """``operand[start:limit:stride]`` along ``axis`` (negative indices count from the end)."""
+    axis = axis % len(shape_of(operand))
+    return operand[(builtins.slice(None),) * axis + (builtins.slice(start_index, limit_index, stride),)]
+
+
+def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
+    """Entry ``index`` of ``operand`` along ``axis`` (kept as an axis of length 1)."""
+    axis = axis % len(shape_of(operand))
+    n = shape_of(operand)[axis]
+    index = index + n if index < 0 else index
+    out = slice_in_dim(operand, index, index + 1, 1, axis)
+    return out if keepdims else cnp.squeeze(out, axis=axis)
+
+
+def pad(operand, padding_value, padding_config: Sequence[tuple[int, int, int]]):
+    """``operand`` padded with ``padding_value``: per axis ``(low, high, interior)``, with
+    ``interior`` values between neighbours and a negative ``low`` or ``high`` cutting
+    entries off, as ``jax.lax.pad``."""
+    out = operand
+    for axis, (low, high, interior) in enumerate(padding_config):
+        if interior < 0:
+            raise ValueError(f"pad: interior padding must be >= 0, got {interior}")
+        n = shape_of(out)[axis]
+        if interior and n > 1:
+            fill = cnp.zeros_like(out) + padding_value
+            spread = cnp.stack([out, *([fill] * interior)], axis=axis + 1)
+            shape = shape_of(spread)
+            spread = cnp.reshape(spread, (*shape[:axis], -1, *shape[axis + 2:]))
+            out = _in_dim(spread, 0, n + (n - 1) * interior, axis)
+        out = _extend(out, low, axis, padding_value, before=True)
+        out = _extend(out, high, axis, padding_value, before=False)
+    return out
+
+
+def _in_dim(x, start: int, stop: int, axis: int):
+    return x[(builtins.slice(None),) * axis + (builtins.slice(start, stop),)]
+
+
+def _extend(x, k: int, axis: int, value, before: bool):
+    n = shape_of(x)[axis]
+    if k < 0:
+        return _in_dim(x, -k, n, axis) if before else _in_dim(x, 0, n + k, axis)
+    if k == 0:
+        return x
+    shape = list(shape_of(x))
+    shape[axis] = k
+    block = cnp.zeros(tuple(shape), x.dtype) + value
+    block = cnp.astype(block, x.dtype) if block.dtype != x.dtype else block
+    return cnp.concatenate([block, x] if before else [x, block], axis=axis)
+
+
+def iota(dtype, size: int):
+    """``0, 1, ..., size - 1`` of ``dtype``."""
+    return np.arange(size, dtype=np.dtype(dtype))
+
+
+def full(shape: Sequence[int], fill_value, dtype=None):
+    """An array of ``shape`` filled with ``fill_value`` (a traced value too)."""
+    dtype = np.dtype(dtype) if dtype is not None else _dtype(fill_value)
+    return cnp.zeros(tuple(shape), dtype) + cnp.astype(cnp.asarray(fill_value), dtype)
+
+
+def full_like(x, fill_value, dtype=None, shape=None):
+    """An array like ``x`` (or of ``shape``) filled with ``fill_value``."""
+    return full(shape_of(x) if shape is None else shape, fill_value, x.dtype if dtype is None else dtype)
+
+
+# -- reductions, scans, sorting, products -------------------------------------------------------------
+def argmax(operand, axis: int, index_dtype):
+    """The position of the largest entry along ``axis``, as ``index_dtype``."""
+    return cnp.astype(cnp.argmax(operand, axis=axis), np.dtype(index_dtype))
+
+
+def argmin(operand, axis: int, index_dtype):
+    """The position of the smallest entry along ``axis``, as ``index_dtype``."""
+    return cnp.astype(cnp.argmin(operand, axis=axis), np.dtype(index_dtype))
+
+
+def _cumulative(accumulate: Callable) -> Callable:
+    def cumulative(operand, axis: int = 0, reverse: bool = False):
+        if reverse:
+            return cnp.flip(accumulate(cnp.flip(operand, axis=axis), axis), axis=axis)
+        return accumulate(operand, axis)
+
+    return cumulative
+
+
+cumsum = _cumulative(lambda x, axis: cnp.cumsum(x, axis=axis))
+cumprod = _cumulative(lambda x, axis: cnp.cumprod(x, axis=axis))
+cummax = _cumulative(lambda x, axis: cnp.maximum.accumulate(x, axis=axis))
+cummin = _cumulative(lambda x, axis: cnp.minimum.accumulate(x, axis=axis))
+cumlogsumexp = _cumulative(lambda x, axis: cnp.logaddexp.accumulate(x, axis=axis))
+
+
+def associative_scan(fn: Callable, elems: Any, reverse: bool = False, axis: int = 0):
+    """The running combination ``fn(fn(e0, e1), e2)...`` of the slices of ``elems`` (a
+    pytree) along ``axis``, as ``jax.lax.associative_scan`` (``fn`` associative; it is
+    applied in order, one slice at a time; ``reverse`` scans the flipped slices).
+
+    >>> import numpy as np
+    >>> associative_scan(lambda a, b: a + b, np.arange(1.0, 5.0))
+    array([ 1.,  3.,  6., 10.])
+    """
+    leaves, tree = tree_flatten(elems)
+    if not leaves:
+        return elems
+    n = shape_of(leaves[0])[axis]
+    if any(shape_of(leaf)[axis] != n for leaf in leaves):
+        raise ValueError("associative_scan: the leaves of elems differ in length along axis")
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    running, outs = None, []
+    for i in order:
+        item = tree_unflatten(tree, [cnp.take(leaf, i, axis=axis) for leaf in leaves])
+        running = item if running is None else fn(running, item)  # (reverse: fn of the flipped slices)
+        outs.append(tree_flatten(running)[0])
+    if reverse:
+        outs.reverse()
+    return tree_unflatten(tree, [cnp.stack([o[k] for o in outs], axis=axis) for k in range(len(leaves))])
+
+
+def sort(operand, dimension: int = -1, is_stable: bool = True, num_keys: int = 1):
+    """``operand`` sorted along ``dimension``; a tuple of arrays is sorted together by its
+    first ``num_keys`` (lexicographically), as ``jax.lax.sort``."""
+    if not isinstance(operand, tuple | list):
+        return cnp.sort(operand, axis=dimension, kind="stable")
+    keys = [cnp.asarray(k) for k in operand[:num_keys]]
+    order = cnp.argsort(keys[-1], axis=dimension, kind="stable")
+    for key in reversed(keys[:-1]):  # the last key first, then stable sorts by the others
+        order = cnp.take_along_axis(order, cnp.argsort(cnp.take_along_axis(key, order, axis=dimension),
+                                                       axis=dimension, kind="stable"), axis=dimension)
+    return tuple(cnp.take_along_axis(o, order, axis=dimension) for o in operand)
+
+
+def sort_key_val(keys, values, dimension: int = -1):
+    """``keys`` sorted along ``dimension``, and ``values`` in the same order."""
+    return sort((keys, values), dimension=dimension, num_keys=1)
+
+
+def top_k(operand, k: int):
+    """The ``k`` largest entries along the last axis, largest first (ties: the first
+    position first), and their positions (int32), as a list, as ``jax.lax.top_k``."""
+    order = cnp.argsort(-operand if _kind(operand) != "b" else ~operand, axis=-1, kind="stable")
+    index = order[..., :k]
+    return [cnp.take_along_axis(operand, index, axis=-1), cnp.astype(index, np.int32)]
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    """``np.dot`` for vectors and matrices, as ``jax.lax.dot``."""
+    out = cnp.dot(lhs, rhs)
+    return out if preferred_element_type is None else cnp.astype(out, np.dtype(preferred_element_type))
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """A product contracting ``lhs``'s and ``rhs``'s axes ``((lhs_contract, rhs_contract),
+    (lhs_batch, rhs_batch))``: the batch axes first, then ``lhs``'s free axes, then
+    ``rhs``'s, as ``jax.lax.dot_general`` (one ``einsum``)."""
+    (lc, rc), (lb, rb) = dimension_numbers
+    nl, nr = len(shape_of(lhs)), len(shape_of(rhs))
+    letters = iter(string.ascii_letters)
+    left = [next(letters) for _ in range(nl)]
+    right = [next(letters) for _ in range(nr)]
+    for a, b in zip((*lc, *lb), (*rc, *rb), strict=True):
+        right[b] = left[a]
+    batch = [left[a] for a in lb]
+    free_l = [left[a] for a in range(nl) if a not in lc and a not in lb]
+    free_r = [right[b] for b in range(nr) if b not in rc and b not in rb]
+    out = cnp.einsum(f"{''.join(left)},{''.join(right)}->{''.join(batch + free_l + free_r)}", lhs, rhs)
+    return out if preferred_element_type is None else cnp.astype(out, np.dtype(preferred_element_type))
+
+
+def batch_matmul(lhs, rhs, precision=None):
+    """``lhs @ rhs`` over matching leading axes."""
+    return cnp.matmul(lhs, rhs)
