@@ -161,3 +161,25 @@ def test_backward_into_the_given_inputs_only_as_torch():
             (x * 2).sum().backward(inputs=[lib.tensor([1.0])])
     assert results[0] == results[1]
     assert results[0][0] is None
+
+
+def test_grad_assignment_is_checked_and_a_non_leaf_s_grad_warns_as_torch():
+    import warnings
+
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        for bad in (lib.zeros(3, dtype=lib.float64), lib.zeros(2, dtype=lib.float32)):
+            with pytest.raises(RuntimeError, match="attempting to assign a gradient"):
+                x.grad = bad
+        with pytest.raises(TypeError, match="expected to be a Tensor or None"):
+            x.grad = [1.0, 2.0]
+        x.grad = lib.ones(2, dtype=lib.float64)
+        (x * 3).sum().backward()
+        assert x.grad.tolist() == [4.0, 4.0]
+        y = x * 2
+        with pytest.warns(UserWarning, match="not a leaf Tensor is being accessed"):
+            assert y.grad is None
+        y.retain_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert y.grad is None and x.grad is not None and lib.tensor([1.0]).grad is None

@@ -490,7 +490,8 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
         g = collect[x._node]
         if g is not None:
             g = _in_dtype(g, x.dtype)
-            x._grad = _as_tensor(g) if x.grad is None else _as_tensor(_plain_sum(x.grad, g))
+            old = getattr(x, "_grad", None)  # (a non-leaf input: no warning for reading it here)
+            x._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
 
 
 def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect) -> None:

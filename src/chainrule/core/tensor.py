@@ -14,6 +14,7 @@ import copy
 import inspect
 import math
 import sys
+import warnings
 
 import numpy as np
 
@@ -29,6 +30,11 @@ BOX_TYPES: dict[type, type] = {}
 # with another second argument is PyTorch's legacy constructor, torch.Tensor(2, 3).
 TRACE_TYPES: set[type] = set()
 _NOTHING = object()
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during backward(). If you want the gradient of a non-leaf Tensor, call .retain_grad() on it "
+    "before backward(); if you meant a leaf, make sure you are reading the right Tensor.")
 
 # PyTorch's print options, set by chainrule.set_printoptions (empty: NumPy's formatting)
 PRINT_OPTIONS: dict = {}
@@ -280,14 +286,30 @@ class Tensor:
     # -- the eager layer (PyTorch-like); see chainrule.core.eager ------------------------
     @property
     def grad(self) -> Tensor | None:
-        """The gradient accumulated by ``backward()`` (eager Tensors)."""
+        """The gradient accumulated by ``backward()`` (eager Tensors). Reading it on a
+        Tensor that is not a leaf (and does not retain its gradient) warns, as PyTorch's:
+        backward() does not fill it there."""
         try:
             return self._grad
         except AttributeError:
+            if self._trace is eager.EAGER and not self.is_leaf and not eager.retains_grad(self):
+                warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
             return None
 
     @grad.setter
     def grad(self, value) -> None:
+        if value is not None and self._trace is eager.EAGER:
+            if isinstance(value, np.ndarray):
+                value = Tensor(value, self._trace)
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if tuple(value.shape) != tuple(self.shape):
+                raise TensorError(f"attempting to assign a gradient of shape {tuple(value.shape)} to a Tensor of "
+                                  f"shape {tuple(self.shape)}; the gradient and the Tensor must have the same shape")
+            if value.dtype != self.dtype:
+                raise TensorError(f"attempting to assign a gradient of dtype {value.dtype} to a Tensor of dtype "
+                                  f"{self.dtype}; convert it first (g.to({self.dtype}))")
         self._grad = value
 
     @property
