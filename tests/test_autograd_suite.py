@@ -135,6 +135,7 @@ def test_torch_clamp_with_tensor_bounds_matches_torch(spelling):
 _R = onp.random.default_rng(5)
 _A = onp.tril(_R.standard_normal((4, 4))) + 4 * onp.eye(4)
 _B = _R.standard_normal(4)
+_B2 = _R.standard_normal((3, 2))
 AUTOGRAD_WRONG = {
     # autograd's rule ignores unit_diagonal: it differentiates the diagonal, which is not read
     "solve_triangular_unit_diagonal": (
@@ -162,6 +163,9 @@ AUTOGRAD_WRONG = {
     # autograd gives NaN (0/0): no entry attains the maximum, which the initial value is
     "max_below_its_initial_value": (lambda np, sla, x: np.sum(np.max(x, axis=0, initial=5.0) + np.min(x, initial=-5.0)),
                                     _R.standard_normal((2, 3))),
+    # autograd's gradient for the banded matrix has the wrong shape when b is a matrix
+    "solve_banded_matrix_b": (lambda np, sla, ab: np.sum(np.sin(sla.solve_banded((1, 1), ab, _B2))),
+                              onp.array([[0, 1.0, 0.5], [3.0, 3.5, 4.0], [0.2, 0.3, 0]])),
     # autograd's rule is 0 wherever df is not an integer
     "chi2_logpdf_fractional_df": (lambda np, sla, x: np.sum(_stats(np).chi2.logpdf(x, onp.array([2.5, 3.7]))
                                                             + _stats(np).chi2.pdf(x, 4.5)),
