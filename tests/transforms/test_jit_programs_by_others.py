@@ -341,3 +341,20 @@ def test_an_adam_step_with_a_float64_step_count_replays_bitwise():
         g = rng.normal(size=3)
         mine, theirs = jitted(*mine, g), step(*theirs, g)
         assert same(list(mine), list(theirs))
+
+
+@pytest.mark.parametrize("fun", [lambda n: n + n, lambda n: n * 4 - 1, lambda n: (n + 3) * np.int64(2)])
+def test_integer_scalar_overflow_is_reported_as_in_the_plain_call(fun):
+    # NumPy's scalar math reports an integer overflow, its ufuncs wrap around silently
+    jitted = cr.jit(fun)
+    assert same(jitted(np.int64(5)), fun(np.int64(5)))
+    big = np.int64(2**62)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            fun(big)
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            jitted(big)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        jitted(big)
+    assert same(jitted(np.int64(7)), fun(np.int64(7)))

@@ -154,7 +154,15 @@ class RecordTrace(Trace):
                 kinds += _PYTHON_KINDS[type(x)]
             else:
                 return False
-        return traced and ("c" in kinds or (fun is np.power and "f" in kinds))
+        if not traced:
+            return False
+        if fun is np.power:
+            return "f" in kinds or "c" in kinds
+        if fun is np.multiply and "c" in kinds:
+            return True
+        # integers: the scalar math reports an overflow (a RuntimeWarning, or an error under
+        # np.errstate(over="raise")) where the ufunc wraps around silently
+        return all(k in "iub" for k in kinds) and ("i" in kinds or "u" in kinds)
 
     def process(self, prim, args, kwargs):
         if (prim.eager_operands is not None and len(args) == 2 and not kwargs
@@ -390,8 +398,10 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
-# products of complex numbers), and the kinds of Python's numbers
-_SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul}
+# products of complex numbers, and + - * of integers, whose overflow it reports), and the
+# kinds of Python's numbers
+_SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul, np.add: operator.add,
+                     np.subtract: operator.sub}
 _PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
