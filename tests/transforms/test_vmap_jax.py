@@ -26,6 +26,7 @@ import chainrule.numpy as cnp  # noqa: E402
 import chainrule.scipy.linalg as csl  # noqa: E402
 import chainrule.scipy.special as csp  # noqa: E402
 import chainrule.scipy.stats as cst  # noqa: E402
+from chainrule import lax as clax  # noqa: E402
 from chainrule import nn  # noqa: E402
 from chainrule.nn import functional as F  # noqa: E402
 
@@ -51,14 +52,14 @@ JAX = SimpleNamespace(
                             xlogy=jsp.xlogy, xlog1py=jsp.xlog1py, entr=jsp.entr, zeta=jsp.zeta,
                             rel_entr=jsp.rel_entr, kl_div=jsp.kl_div),
     set=_jax_set, tensor=jnp.asarray, plain=np.asarray, scipy=SimpleNamespace(linalg=jsl),
-    at=lambda x: jnp.asarray(x).at, stats=pytest.importorskip("jax.scipy.stats"), nn=jnn,
+    at=lambda x: jnp.asarray(x).at, stats=pytest.importorskip("jax.scipy.stats"), nn=jnn, lax=jax.lax,
 )
 CR = SimpleNamespace(
     np=cnp, vmap=cr.vmap, grad=cr.grad, value_and_grad=cr.value_and_grad, jvp=cr.jvp,
     jit=cr.jit, jacfwd=cr.jacfwd, jacrev=cr.jacrev, hessian=cr.hessian, special=csp,
     custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp, checkpoint=cr.checkpoint,
     set=_cr_set, tensor=cr.tensor, plain=lambda t: t.numpy(), scipy=SimpleNamespace(linalg=csl),
-    at=cr.at, stats=cst, nn=F,
+    at=cr.at, stats=cst, nn=F, lax=clax,
 )
 
 

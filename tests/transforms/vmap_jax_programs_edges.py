@@ -225,3 +225,21 @@ def spmd_axis_name_and_unbatched_outputs(L, x):
             L.vmap(lambda v: (v * 2, L.np.ones(3), 5.0), out_axes=(0, None, None))(x),
             L.jit(L.vmap(lambda v: (L.np.outer(v, v), 5.0), out_axes=(-2, None)))(x),
             L.vmap(lambda: L.np.arange(3.0), axis_size=2)(), L.vmap(lambda v: v * 2, in_axes=None, axis_size=3)(x))
+
+
+def _empty_and_one(rng):
+    return np.zeros((0, 4)), np.zeros((0, 2), int), rng.normal(size=(1, 4)), np.array([[5, -1]])
+
+
+@program(_empty_and_one)
+def collectives_modes_and_lax_ops_on_batches_of_0_and_1(L, e, ie, one, ione):
+    def f(v, i):
+        return (L.at(v)[i].get(mode="fill"), L.at(v)[i].set(1.0, mode="drop"), L.np.take(v, i, mode="fill"),
+                v - L.lax.pmean(v, "i") + L.lax.psum(v, "i"), L.lax.all_gather(v, "i"), L.lax.top_k(v, 2)[0],
+                L.lax.cumsum(v, reverse=True), L.lax.associative_scan(L.lax.add, v), L.lax.pad(v, 0.0, [(1, 1, 1)]))
+
+    def g(v):
+        return L.np.sum(L.lax.psum(v, "i") * L.np.sin(v) + L.lax.all_gather(v, "i").sum())
+
+    return (L.vmap(f, axis_name="i")(e, ie), L.vmap(f, axis_name="i")(one, ione),
+            L.vmap(L.grad(g), axis_name="i")(e), L.vmap(L.grad(g), axis_name="i")(one))

@@ -125,7 +125,7 @@ def _pshuffle_kind(perm) -> Kind:
     def whole(b, k):
         if len(perm) != cnp.shape(b)[0]:
             raise ValueError(f"pshuffle: perm has {len(perm)} entries, the map {cnp.shape(b)[0]} examples")
-        return cnp.take(b, np.asarray(perm), axis=0)
+        return cnp.take(b, np.asarray(perm, dtype=np.intp), axis=0)
 
     return Kind("pshuffle", whole, lambda v, n, k: whole(_examples_of(v, n), k), _linear,
                 lambda c, g, ans, x: Collective(_pshuffle_kind(np.argsort(perm)), c.axis_name, c.inner)(g),
