@@ -9,6 +9,7 @@ import asyncio
 import collections
 import dataclasses
 import operator
+import sys
 import types
 import warnings
 
@@ -358,3 +359,29 @@ def test_integer_scalar_overflow_is_reported_as_in_the_plain_call(fun):
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         jitted(big)
     assert same(jitted(np.int64(7)), fun(np.int64(7)))
+
+
+settings = types.ModuleType("settings")  # a module of the user's settings, made in memory
+settings.LR = 1.0
+GAIN = 1.0
+SHIFTS = {"s": 1.0}
+
+
+@pytest.mark.parametrize("read, change", [
+    (lambda: getattr(settings, "LR"), lambda: setattr(settings, "LR", 3.0)),  # noqa: B009
+    (lambda: vars(settings)["LR"], lambda: setattr(settings, "LR", -0.0)),
+    (lambda: globals()["GAIN"], lambda: globals().__setitem__("GAIN", 2.0)),
+    (lambda: eval("GAIN * 2"), lambda: globals().__setitem__("GAIN", 5.0)),  # noqa: S307
+    (lambda: getattr(sys.modules[__name__], "SHIFTS")["s"], lambda: SHIFTS.__setitem__("s", 7.0)),  # noqa: B009
+])
+def test_state_read_by_a_name_spelled_as_a_string_is_watched(read, change):
+    def f(x):
+        return x * read()
+
+    jitted = cr.jit(f)
+    for k in range(4):
+        if k == 2:
+            change()
+        x = np.array([1.0, -2.0]) * (k + 1)
+        assert same(jitted(x), f(x))
+    assert jitted.traces == 2

@@ -31,6 +31,7 @@ import contextlib
 import copyreg
 import functools
 import operator
+import re
 import sys
 import types
 
@@ -315,6 +316,10 @@ class Captures:
                 self._watch_value(value, depth + 1)
         names = fun.__globals__
         used = _global_names(code)
+        if _BY_ANY_NAME.intersection(code.co_names):
+            # globals()[name], eval(...): any global may be read, by a name computed at run
+            # time; the namespace's items are compared (their contents by the names above)
+            self.checks.append((3, names, None, _items(names)))
         self._namespaces.append((names, used))
         for name in used:
             value = names.get(name, _MISSING)
@@ -440,9 +445,23 @@ def _buffer_bytes(buffer) -> bytes:
 
 def _global_names(code: types.CodeType) -> list:
     """The names a code object (and the functions, lambdas and comprehensions defined
-    in it) looks up outside its frame."""
+    in it) looks up outside its frame, and the names its strings spell, which it may look
+    up by string (``getattr(settings, "LR")``, ``globals()["SCALE"]``, ``eval("SCALE")``)."""
     names = list(code.co_names)
+    by_string = _BY_STRING.intersection(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names += _global_names(const)
+        elif by_string and isinstance(const, str):
+            if const.isidentifier():
+                names.append(const)
+            elif by_string & _BY_ANY_NAME and len(const) < 1000:  # eval("SCALE * 2")
+                names += _IDENTIFIER.findall(const)
     return list(dict.fromkeys(names))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# builtins through which code reads any global by a name it computes
+_BY_ANY_NAME = {"globals", "eval", "exec"}
+# and those through which it reads a global or an attribute by a name it spells as a string
+_BY_STRING = _BY_ANY_NAME | {"getattr", "vars", "__dict__", "modules", "attrgetter"}
