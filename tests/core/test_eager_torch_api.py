@@ -183,3 +183,20 @@ def test_grad_assignment_is_checked_and_a_non_leaf_s_grad_warns_as_torch():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert y.grad is None and x.grad is not None and lib.tensor([1.0]).grad is None
+
+
+def test_an_in_place_operation_on_a_graph_keeps_the_tensor_s_dtype_as_torch():
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(np.ones(2, np.float32), requires_grad=True)
+        w = lib.tensor(np.array([2.0, 3.0]), requires_grad=True)
+        y = x * 1
+        y.add_(lib.tensor(np.array([0.1, 0.2])))
+        y.mul_(w)
+        (y * y).sum().backward()
+        results.append([str(y.dtype).removeprefix("torch."), y.detach().numpy(), x.grad.numpy(),
+                        str(w.grad.dtype).removeprefix("torch."), w.grad.numpy()])
+    assert results[0][0] == results[1][0] == "float32" and results[0][3] == results[1][3] == "float64"
+    for a, b in zip(results[0][1:], results[1][1:], strict=True):
+        if not isinstance(a, str):
+            np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -172,3 +172,82 @@ def test_splits_polygamma_and_xlogy_forms():
         leaf.xlogy_(leaf)
     with pytest.raises(TypeError, match="integer division"):
         cr.addcdiv(cr.tensor([1.0]), cr.tensor([1]), cr.tensor([2]))
+
+
+# name -> (values, extra arguments): the in-place form against torch's, on a plain Tensor
+# and on one computed on a graph (the gradient through the write)
+IN_PLACE_CASES = {
+    "acos": (np.tanh(A), ()), "asinh": (A, ()), "atanh": (np.tanh(A) * 0.9, ()), "ceil": (A * 3, ()),
+    "cos": (A, ()), "cosh": (A, ()), "deg2rad": (A, ()), "digamma": (P, ()), "erf": (A, ()), "erfinv": (np.tanh(A), ()),
+    "exp2": (A, ()), "expm1": (A, ()), "fix": (A * 3, ()), "frac": (A * 3, ()), "i0": (A, ()), "lgamma": (P, ()),
+    "log10": (P, ()), "log1p": (P, ()), "log2": (P, ()), "negative": (A, ()), "rsqrt": (P, ()), "sin": (A, ()),
+    "sinc": (A, ()), "tan": (A, ()), "trunc": (A * 3, ()), "absolute": (A, ()), "sgn": (A, ()),
+    "atan2": (A, (B,)), "copysign": (A, (B,)), "cumsum": (A, (1,)), "cumprod": (A, (0,)), "divide": (A, (P,)),
+    "multiply": (A, (B,)), "subtract": (A, (B,)), "gt": (A, (B,)), "less_equal": (A, (0.1,)), "fmod": (A * 3, (P,)),
+    "remainder": (A * 3, (P,)), "hypot": (A, (B,)), "logit": (np.tanh(P) * 0.9, ()), "polygamma": (P, (1,)),
+    "tril": (A, ()), "triu": (A, (1,)), "float_power": (P, (2.5,)), "heaviside": (A, (B,)),
+    "nan_to_num": (np.where(A > 0.5, np.nan, A), ()), "mvlgamma": (P + 2, (2,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE_CASES))
+def test_in_place_forms_are_torch_s(name):
+    values, extra = IN_PLACE_CASES[name]
+    outs = []
+    for lib in (cr, torch):
+        args = [lib.tensor(e) if isinstance(e, np.ndarray) else e for e in extra]
+        x = lib.tensor(values.copy())
+        r = getattr(x, name + "_")(*args)
+        leaf = lib.tensor(values.copy(), requires_grad=True)
+        y = leaf * 1.0
+        getattr(y, name + "_")(*args)
+        if name not in NO_TORCH_DERIVATIVE:
+            (y * lib.tensor(B)).sum().backward()
+        g = None if leaf.grad is None else (lib.zeros_like(leaf.grad) + leaf.grad).numpy()  # (torch's zero tensor)
+        outs.append((r is x, x.detach().numpy(), g))
+    assert outs[0][0] and outs[1][0]
+    rtol = 1e-9 if name == "polygamma" else 1e-10  # torch's trigamma is good to ~5e-10
+    np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=rtol, atol=1e-12)
+    if name not in NO_TORCH_DERIVATIVE:
+        np.testing.assert_allclose(outs[0][2], outs[1][2], rtol=1e-7, atol=1e-12)
+
+
+# torch: "the derivative for 'inplace version of asinh' is not implemented" (heaviside_ too)
+NO_TORCH_DERIVATIVE = {"asinh", "atanh", "heaviside"}
+
+
+def test_in_place_forms_refuse_what_torch_refuses():
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError):
+            lib.tensor([1, 2]).sin_()  # a float result into an int64 Tensor
+        with pytest.raises(RuntimeError, match="leaf"):
+            lib.tensor([1.0], requires_grad=True).cos_()
+        a = lib.tensor([12, 18])
+        assert a.gcd_(lib.tensor([8, 12])).tolist() == [4, 6]
+        assert a.bitwise_and_(lib.tensor([1, 2])).tolist() == [0, 2]
+
+
+def test_linear_algebra_methods_casts_and_the_device_are_torch_s():
+    m = np.array([[2.0, 1.0], [0.5, 3.0]])
+    spd = m @ m.T + np.eye(2)
+    for name, values, args in (("det", m, ()), ("logdet", m, ()), ("inverse", m, ()), ("pinverse", m, ()),
+                               ("matrix_power", m, (3,)), ("matrix_exp", m, ()), ("cholesky", spd, ()),
+                               ("signbit", np.array([-0.0, 0.0, -1.0]), ()), ("vdot", m[0], (m[1],)),
+                               ("logcumsumexp", m, (1,)), ("rot90", m, (1, (0, 1))), ("float_power", m, (2,))):
+        got = getattr(cr.tensor(values), name)(*[cr.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        want = getattr(torch.tensor(values), name)(*[torch.tensor(a) if isinstance(a, np.ndarray) else a
+                                                     for a in args])
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, err_msg=name)
+    sign, logabs = cr.tensor(m).slogdet()
+    tsign, tlogabs = torch.tensor(m).slogdet()
+    assert sign.item() == tsign.item() and logabs.item() == pytest.approx(tlogabs.item())
+    assert [t.tolist() for t in cr.arange(7).tensor_split(3)] == [t.tolist() for t in torch.arange(7).tensor_split(3)]
+    for cast in ("byte", "char", "cfloat", "cdouble"):
+        got, want = (getattr(lib.tensor([1.7, -1.0], dtype=lib.float64), cast)() for lib in (cr, torch))
+        assert str(got.dtype) == str(want.dtype).removeprefix("torch.") and got.tolist() == want.tolist(), cast
+    assert cr.ones(1).is_cpu and cr.ones(1).get_device() == torch.ones(1).get_device() == -1
+    for shape, wrap in (((3, 3), False), ((5, 2), True), ((5, 2), False), ((2, 2, 2), False)):
+        got, want = cr.zeros(*shape).fill_diagonal_(7.0, wrap), torch.zeros(*shape).fill_diagonal_(7.0, wrap)
+        assert got.tolist() == want.tolist()
+    with pytest.raises(RuntimeError):
+        cr.zeros(2, 3, 4).fill_diagonal_(1.0)

@@ -221,6 +221,8 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
     (PyTorch's view replay), so all of them show the write and differentiate through it."""
     if not isinstance(result, Tensor):  # a constant (zero_, fill_): no derivative
         result = Tensor(np.asarray(result, dtype=t.dtype), EAGER)
+    elif result.dtype != t.dtype:  # x32.add_(y64) stays float32, as PyTorch's
+        result = result.astype(t.dtype)
     view = getattr(t, "_view", None)
     if view is None:
         old = t._node

@@ -22,10 +22,47 @@ from chainrule.core import eager
 from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy import torch_extra, torch_linalg
 from chainrule.numpy import torch_special_functions as special
 from chainrule.numpy.torch_common import as_eager
 
 __all__ = ["TorchAliasMethods", "FUNCTION_FORMS"]
+
+# PyTorch's in-place forms x.name_(...) of methods x.name(...): the result written into x
+# (recorded on a graph, as the other in-place methods; refused where its dtype does not
+# fit x's, as PyTorch refuses it)
+IN_PLACE = (
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
+    "atanh", "ceil", "cos", "cosh", "deg2rad", "digamma", "erf", "erfc", "erfinv", "exp2", "expm1", "fix",
+    "frac", "i0", "lgamma", "log10", "log1p", "log2", "negative", "rad2deg", "rsqrt", "sin", "sinc", "sinh",
+    "tan", "trunc", "absolute", "logical_not", "bitwise_not", "sgn",
+    "arctan2", "atan2", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+    "copysign", "cumprod", "cumsum", "divide", "true_divide", "multiply", "subtract", "eq", "ne", "lt", "le", "gt",
+    "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "floor_divide", "fmod", "remainder",
+    "gcd", "lcm", "heaviside", "hypot", "logical_and", "logical_or", "logical_xor", "logit", "mvlgamma",
+    "polygamma", "nan_to_num", "tril", "triu", "float_power", "masked_scatter",
+)
+
+
+def _in_place(name: str):
+    def method(self, *args, **kwargs):
+        def op(a, _):
+            if not isinstance(a, Tensor):
+                return plain(getattr(Tensor(a, eager.EAGER), name)(*args, **kwargs))
+            result = getattr(a, name)(*args, **kwargs)
+            if a.requires_grad and not result.requires_grad:  # (gt_): on the graph, derivative 0, as PyTorch's
+                result = cnp.where(np.ones(result.shape, bool), result, a)
+            return result
+        return eager.inplace(self, op, _others(args, kwargs), f"{name}_")
+    method.__name__ = f"{name}_"
+    method.__doc__ = f"``x.{name}_(...)``: ``x.{name}(...)`` written into ``x``."
+    return method
+
+
+def _others(args, kwargs):
+    """The Tensors among a call's arguments (an in-place write is recorded if one is on a graph)."""
+    found = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    return found[0] if len(found) == 1 else tuple(found) or None
 
 
 def _plain(name: str):
@@ -158,6 +195,77 @@ class TorchAliasMethods:
     def i0(self):
         return special.i0(self)
 
+    def sgn(self):
+        return torch_extra.sgn(self)
+
+    def signbit(self):
+        return torch_extra.signbit(self)
+
+    def float_power(self, exponent):
+        return torch_extra.float_power(self, exponent)
+
+    def logcumsumexp(self, dim: int):
+        return torch_extra.logcumsumexp(self, dim)
+
+    def vdot(self, other):
+        return torch_extra.vdot(self, other)
+
+    def rot90(self, k: int = 1, dims=(0, 1)):
+        return torch_extra.rot90(self, k, dims)
+
+    def tensor_split(self, indices_or_sections, dim: int = 0):
+        return torch_extra.tensor_split(self, indices_or_sections, dim)
+
+    # -- linear algebra, as the functions of the same name -----------------------------------
+    def det(self):
+        return torch_extra.det(self)
+
+    def logdet(self):
+        return torch_extra.logdet(self)
+
+    def slogdet(self):
+        return torch_extra.slogdet(self)
+
+    def inverse(self):
+        return torch_extra.inverse(self)
+
+    def pinverse(self, rcond: float = 1e-15):
+        return torch_extra.pinverse(self, rcond)
+
+    def matrix_power(self, n: int):
+        return torch_extra.matrix_power(self, n)
+
+    def matrix_exp(self):
+        return torch_linalg.matrix_exp(self)
+
+    def cholesky(self, upper: bool = False):
+        return torch_extra.cholesky(self, upper)
+
+    def qr(self, some: bool = True):
+        return torch_extra.qr(self, some)
+
+    def svd(self, some: bool = True, compute_uv: bool = True):
+        return torch_extra.svd(self, some, compute_uv)
+
+    # -- the CPU, and filling in place ------------------------------------------------------
+    is_cpu = property(lambda self: True, doc="True: chainrule computes on the CPU.")
+
+    def get_device(self) -> int:
+        """-1, PyTorch's number for the CPU."""
+        return -1
+
+    def fill_diagonal_(self, fill_value, wrap: bool = False):
+        """The main diagonal (of a matrix, or of an n-d Tensor of equal sizes) set to
+        ``fill_value`` in place; ``wrap`` continues it below a tall matrix, as PyTorch's."""
+        def op(a, v):
+            mask = np.zeros(np.shape(undifferentiated(a)), dtype=bool)
+            np.fill_diagonal(mask, True, wrap=wrap)
+            return cnp.where(mask, v, a)
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+            raise TensorError(f"fill_diagonal_: the Tensor must be at least 2-d, with all sizes equal beyond 2-d "
+                              f"(shape {tuple(self.shape)})")
+        return eager.inplace(self, op, fill_value, "fill_diagonal_")
+
     def polygamma(self, n: int):
         return special.polygamma(n, self)
 
@@ -193,6 +301,9 @@ class TorchAliasMethods:
     def is_signed(self) -> bool:
         return self.dtype.kind in "ifc"
 
+
+for _name in IN_PLACE:
+    setattr(TorchAliasMethods, f"{_name}_", _in_place(_name))
 
 # the methods above that torch also has as torch.<name>(input, ...)
 FUNCTION_FORMS = (

@@ -140,6 +140,18 @@ class TorchTypeMethods:
     def bool(self):
         return _cast(self, np.bool_)
 
+    def byte(self):
+        return _cast(self, np.uint8)
+
+    def char(self):
+        return _cast(self, np.int8)
+
+    def cfloat(self):
+        return _cast(self, np.complex64)
+
+    def cdouble(self):
+        return _cast(self, np.complex128)
+
     def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
         """``x.to(dtype)``, ``x.to(other)`` (its dtype), ``x.to('cpu')`` (no change)."""
         dtype, device = to_arguments(args, dtype, device)
