@@ -129,3 +129,41 @@ def test_pymanopt_gradients_agree():
 @needs("pymanopt", "autograd")
 def test_pymanopt_hessians_agree():
     agree(PYMANOPT_HESSIAN)
+
+
+# Code written against autograd.core (older programs and libraries import from there).
+AUTOGRAD_CORE = '''
+import json
+import numpy as np
+import autograd
+import autograd.numpy as anp
+from autograd import grad
+from autograd.core import primitive, defvjp, defjvp, getval, isbox, make_vjp, make_jvp, vspace
+
+@primitive
+def logistic(x):
+    return 1 / (1 + np.exp(-x))
+
+defvjp(logistic, lambda ans, x: lambda g: g * ans * (1 - ans))
+defjvp(logistic, lambda g, ans, x: g * ans * (1 - ans))
+x = np.array([0.3, -1.2, 2.0])
+seen = []
+
+def loss(w):
+    seen.append((isbox(w), float(np.sum(getval(w)))))
+    return anp.sum(logistic(w * x) ** 2)
+
+vjp, value = make_vjp(lambda w: logistic(w * x), 0.7)
+value2, tangent = make_jvp(lambda w: logistic(w * x), 0.7)(1.0)
+print(json.dumps({"library": autograd.__name__, "grad": float(grad(loss)(0.7)), "seen": seen,
+                  "vjp": vjp(np.ones(3)).tolist(), "value": value.tolist(), "jvp": tangent.tolist(),
+                  "jvp_value": value2.tolist(), "size": int(vspace(x).size)}))
+'''
+
+
+@needs("autograd")
+def test_programs_importing_from_autograd_core_agree():
+    """from autograd.core import primitive, defvjp, getval, make_vjp (its (fun, x) form):
+    the import hook resolves autograd.core to chainrule.autograd_core (chainrule.core is
+    chainrule's engine, which has none of these names)."""
+    agree(AUTOGRAD_CORE)
