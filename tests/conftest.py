@@ -1,9 +1,22 @@
+import os
 import sys
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+
+try:
+    from hypothesis import settings
+except ImportError:  # installed by the test extra; without it, only its tests fail
+    settings = None
+if settings is not None:
+    # By default every run draws the same examples, so a failing run points at a change in
+    # the code, not at the programs chance drew. HYPOTHESIS_PROFILE=explore draws new ones
+    # at each run: the way to hunt for new failures.
+    settings.register_profile("repeatable", derandomize=True, database=None)
+    settings.register_profile("explore", derandomize=False)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture
