@@ -9,6 +9,7 @@ import asyncio
 import collections
 import dataclasses
 import operator
+import pickle
 import sys
 import types
 import warnings
@@ -385,3 +386,14 @@ def test_state_read_by_a_name_spelled_as_a_string_is_watched(read, change):
         x = np.array([1.0, -2.0]) * (k + 1)
         assert same(jitted(x), f(x))
     assert jitted.traces == 2
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [
+    lambda x: pickle.loads(pickle.dumps(x)) * 2.0,  # noqa: S301 (our own bytes)
+    lambda x: bytes(x[0]) + bytes(x),  # the memory, not int(x[0]) zero bytes
+])
+def test_pickle_and_bytes_of_a_traced_value_are_the_arrays(fun):
+    jitted = cr.jit(fun)
+    for x in [np.array([3, 1]), np.array([2, 7]), np.array([1.5, -0.0])]:
+        assert same(jitted(x), fun(x))

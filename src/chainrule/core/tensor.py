@@ -361,7 +361,21 @@ class Tensor:
         a Parameter); other traces' values as any object."""
         if self._trace is eager.EAGER:
             return (_unpickle_eager, (type(self), self.primal(), self.requires_grad))
+        if self._trace.records and self._trace.plain_arrays:
+            # chainrule.jit on plain arrays: the plain call pickles the array; read, as
+            # np.asarray(x) reads it (that call runs without jit)
+            self.__array__()
+            return self._value.__reduce_ex__(protocol)
         return object.__reduce_ex__(self, protocol)
+
+    def __bytes__(self) -> bytes:
+        if self._trace.records and self._trace.plain_arrays:
+            self.__array__()  # the plain call's bytes(x): the array's memory, read
+            return bytes(self._value)
+        try:  # what Python's bytes() makes of an object without a buffer
+            return bytes(self.__index__())
+        except TypeError:
+            return bytes(iter(self))
 
     def detach(self) -> Tensor | np.ndarray:
         """The same values without the graph. An eager Tensor (or one computed from an
