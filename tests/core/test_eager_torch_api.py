@@ -200,3 +200,16 @@ def test_an_in_place_operation_on_a_graph_keeps_the_tensor_s_dtype_as_torch():
     for a, b in zip(results[0][1:], results[1][1:], strict=True):
         if not isinstance(a, str):
             np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_sums_and_products_of_unsigned_and_bool_tensors_are_int64_as_torch():
+    for dtype in ("uint8", "uint16", "uint32", "bool", "int8", "int32"):
+        values = np.array([120, 10, 3], dtype=dtype) if dtype != "bool" else np.array([True, True, False])
+        for name, args in (("sum", ()), ("prod", ()), ("cumsum", (0,)), ("cumprod", (0,)), ("sum", (0,))):
+            if dtype in ("uint16", "uint32") and name == "cumprod":
+                continue  # not in torch for these dtypes
+            got = getattr(cr.tensor(values), name)(*args)
+            want = getattr(torch.tensor(values), name)(*args)
+            assert str(got.dtype) == str(want.dtype).removeprefix("torch.") == "int64", (dtype, name)
+            assert got.tolist() == want.tolist()
+    assert cr.tensor(np.array([250, 10], np.uint8)).sum(dtype=cr.uint8).item() == 4  # as asked, wrapping

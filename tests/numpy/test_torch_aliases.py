@@ -251,3 +251,26 @@ def test_linear_algebra_methods_casts_and_the_device_are_torch_s():
         assert got.tolist() == want.tolist()
     with pytest.raises(RuntimeError):
         cr.zeros(2, 3, 4).fill_diagonal_(1.0)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_is_torch_s(reduce, include_self):
+    # self ties src at [1, 1]; without self, PyTorch still splits the gradient with it there (its
+    # derivative counts self's tie though self is left out), so that case has no tie
+    base = np.array([[1.0, -2.0, 3.0, 0.5], [4.0, 3.0 if include_self else 5.0, -6.0, 2.0]])
+    index = np.array([[0, 0, 3], [1, 2, 2]])
+    src = np.array([[2.0, 7.0, -1.0], [3.0, 3.0, 0.25]])  # ties for amax/amin at row 1
+    outs = []
+    for lib in (cr, torch):
+        x, s = lib.tensor(base, requires_grad=True), lib.tensor(src, requires_grad=True)
+        y = x.scatter_reduce(1, lib.tensor(index), s, reduce, include_self=include_self)
+        (y * lib.tensor(np.arange(1.0, 9.0).reshape(2, 4))).sum().backward()
+        z = lib.tensor(base.copy())
+        z.scatter_reduce_(1, lib.tensor(index), lib.tensor(src), reduce, include_self=include_self)
+        outs.append([y.detach().numpy(), x.grad.numpy(), s.grad.numpy(), z.numpy()])
+        ints = lib.tensor([[5, 1, 2]]).scatter_reduce(1, lib.tensor([[0, 0]]), lib.tensor([[2, 4]]), reduce,
+                                                       include_self=include_self)
+        outs[-1].append(ints.numpy())
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -58,6 +58,14 @@ def _log_softmax(x, dim):
 
 
 
+def _accumulator(x, dtype):
+    """The dtype of a sum or product of ``x``: ``dtype`` where given; int64 for an eager
+    unsigned Tensor (uint8, ...), as PyTorch's, where NumPy's is uint64."""
+    if dtype is None and x.dtype.kind == "u" and x.dtype.itemsize < 8 and is_eager(x):
+        return np.int64
+    return dtype
+
+
 def _pick(x, dim, keepdim, arg):
     """(values, indices) of the reduction whose indices ``arg`` gives, the gradient going
     to the picked element only (as PyTorch)."""
@@ -134,7 +142,8 @@ class TorchReductionMethods:
             initial=_NO, where=_NO):
         if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
             dtype, keepdims = None, dtype
-        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=dtype, keepdims=bool(keepdim or keepdims),
+        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=_accumulator(self, dtype),
+                       keepdims=bool(keepdim or keepdims),
                        **numpy_keywords(out, initial, where))
 
     def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
@@ -153,7 +162,8 @@ class TorchReductionMethods:
              initial=_NO, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
-        return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=dtype, keepdims=bool(keepdim or keepdims),
+        return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=_accumulator(self, dtype),
+                        keepdims=bool(keepdim or keepdims),
                         **numpy_keywords(out, initial, where))
 
     def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
@@ -233,10 +243,12 @@ class TorchReductionMethods:
                         numpy_keywords(out, where=where, mean=mean))
 
     def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
-        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=dtype, **numpy_keywords(out))
+        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=_accumulator(self, dtype),
+                          **numpy_keywords(out))
 
     def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):
-        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=dtype, **numpy_keywords(out))
+        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=_accumulator(self, dtype),
+                           **numpy_keywords(out))
 
     def logsumexp(self, dim, keepdim: bool = False):
         m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True))

@@ -145,11 +145,10 @@ class TorchSelectMethods:
     def scatter_add_(self, dim: int, index, src):
         return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, reduce="add")), src, "scatter_add_")
 
-    def scatter_reduce_(self, dim: int, index, src, reduce: str, include_self: bool = True):
-        if reduce not in ("sum", "prod") or not include_self:
-            raise NotImplementedError("scatter_reduce_: reduce='sum' or 'prod' with include_self=True only")
-        return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, reduce=reduce)), src,
-                             "scatter_reduce_")
+    def scatter_reduce_(self, dim: int, index, src, reduce: str, *, include_self: bool = True):
+        return eager.inplace(self, _written(lambda a, s: a.scatter_reduce(dim, index, s, reduce,
+                                                                          include_self=include_self)),
+                             src, "scatter_reduce_")
 
     def index_add_(self, dim: int, index, source, alpha=1):
         return eager.inplace(self, _written(lambda a, s: a.index_add(dim, index, s, alpha)), source, "index_add_")

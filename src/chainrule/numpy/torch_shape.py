@@ -220,6 +220,33 @@ class TorchShapeMethods:
     def scatter_add(self, dim: int, index, src):
         return self.scatter(dim, index, src, reduce="add")
 
+    def scatter_reduce(self, dim: int, index, src, reduce: str, *, include_self: bool = True):
+        """A copy with ``src`` combined at ``index`` along ``dim`` by ``reduce`` ('sum',
+        'prod', 'mean', 'amax', 'amin'), ``self``'s values among them unless
+        ``include_self=False``; positions no index names keep ``self``'s (PyTorch's)."""
+        where = _along(self, dim, index)
+        src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
+        start = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}.get(reduce)
+        if start is None:
+            raise ValueError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', not {reduce!r}")
+        if self.dtype.kind in "iub" and reduce in ("amax", "amin"):
+            info = np.iinfo(self.dtype) if self.dtype.kind != "b" else None
+            start = (info.min if reduce == "amax" else info.max) if info else reduce == "amin"
+        base = self if include_self else self.at[where].set(start)
+        if reduce in ("sum", "mean"):
+            out = base.at[where].add(src)
+        elif reduce == "prod":
+            out = base.at[where].multiply(src)
+        else:
+            out = base.at[where].max(src) if reduce == "amax" else base.at[where].min(src)
+        if reduce != "mean":
+            return out
+        counts = np.zeros(self.shape, dtype=np.int64)
+        np.add.at(counts, tuple(np.asarray(plain(w)) if not isinstance(w, slice) else w for w in where), 1)
+        counts = counts + (1 if include_self else 0)
+        counts = np.maximum(counts, 1)
+        return out // counts if self.dtype.kind in "iu" else out / counts.astype(self.dtype)
+
     def index_add(self, dim: int, index, source, alpha=1):
         where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
         return self.at[where].add(source if alpha == 1 else source * alpha)
