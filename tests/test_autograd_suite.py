@@ -222,3 +222,21 @@ def test_bessel_order_is_refused_where_autograd_gives_zero(name):
     assert autograd.grad(lambda v: onp.sum(getattr(autograd_special, name)(v, x)))(1.5) == 0.0
     with pytest.raises(NotImplementedError, match="no derivative in 'v'"):
         chainrule.grad(lambda v: cnp.sum(getattr(csp, name)(v, x)))(1.5)
+
+
+@pytest.mark.parametrize("case", ["std", "std_axis", "norm", "norm_fro", "norm_axis", "hypot"])
+def test_cone_tips_have_derivative_zero_where_autograd_gives_nan(case):
+    """docs/autograd.md ("At the tip of a cone"): chainrule's 0 (PyTorch's for std and
+    norm), autograd's NaN."""
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    f, x = {"std": (lambda np: lambda x: np.std(x), onp.ones(3)),
+            "std_axis": (lambda np: lambda x: np.sum(np.std(x, axis=0)), onp.full((2, 3), 2.5)),
+            "norm": (lambda np: lambda x: np.linalg.norm(x), onp.zeros(3)),
+            "norm_fro": (lambda np: lambda x: np.linalg.norm(x, "fro"), onp.zeros((2, 2))),
+            "norm_axis": (lambda np: lambda x: np.sum(np.linalg.norm(x, axis=1)), onp.zeros((2, 2))),
+            "hypot": (lambda np: lambda x: np.hypot(x, 0.0), 0.0)}[case]
+    with onp.errstate(all="ignore"):
+        assert onp.isnan(autograd.grad(f(anp))(x)).all()
+    g = chainrule.grad(f(cnp))(x)
+    assert onp.shape(g) == onp.shape(x) and not onp.any(g)
