@@ -371,6 +371,27 @@ def p_unbroadcast_f(ag, np):
     return g(onp.ones((3, 2)), onp.array([0.5, -1.0])), seen
 
 
+class MarkedArray(onp.ndarray):
+    """An ndarray subclass, as PennyLane's ``tensor``, registered with autograd's boxes."""
+
+
+def p_registered_ndarray_subclass(ag, np):
+    """ArrayBox.register(T) and ArrayVSpace.register(T) for an ndarray subclass T (PennyLane
+    registers its tensor type so): ArrayBox had no register in chainrule."""
+    mod(ag, "numpy.numpy_boxes").ArrayBox.register(MarkedArray)
+    mod(ag, "numpy.numpy_vspaces").ArrayVSpace.register(MarkedArray)
+    x = onp.array([0.7, -0.3, 1.1]).view(MarkedArray)
+    f = lambda x: np.sum(np.sin(x) * x ** 2)  # noqa: E731
+    return ag.grad(f)(x), ag.hessian(f)(x), ag.elementwise_grad(np.tanh)(x), mod(ag, "extend").vspace(x).size
+
+
+def test_array_box_register_refuses_other_types():
+    from chainrule.numpy.numpy_boxes import ArrayBox
+
+    with pytest.raises(TypeError, match="subclass chainrule.extend.Box"):
+        ArrayBox.register(dict)
+
+
 def p_util(ag, np):
     u = mod(ag, "util")
     return u.subvals((1, 2, 3), [(0, 9)]), u.subval((1, 2), 1, 5), u.func(len)((1, 2))
