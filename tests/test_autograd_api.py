@@ -380,6 +380,11 @@ def p_registered_ndarray_subclass(ag, np):
     registers its tensor type so): ArrayBox had no register in chainrule."""
     mod(ag, "numpy.numpy_boxes").ArrayBox.register(MarkedArray)
     mod(ag, "numpy.numpy_vspaces").ArrayVSpace.register(MarkedArray)
+    # scarlet's spelling: the ndarray vspace maker, read from the mappings
+    vspace_class = mod(ag, "extend").VSpace
+    vspace_class.register(MarkedArray, vspace_maker=vspace_class.mappings[onp.ndarray])
+    for number_type in (float, onp.float64, complex):
+        mod(ag, "numpy.numpy_boxes").ArrayBox.register(number_type)
     x = onp.array([0.7, -0.3, 1.1]).view(MarkedArray)
     f = lambda x: np.sum(np.sin(x) * x ** 2)  # noqa: E731
     return ag.grad(f)(x), ag.hessian(f)(x), ag.elementwise_grad(np.tanh)(x), mod(ag, "extend").vspace(x).size
