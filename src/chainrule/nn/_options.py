@@ -15,6 +15,7 @@ class _Options(Module):
     _names: tuple[str, ...] = ()
     _defaults: dict = {}
     _inplace = False  # PyTorch's constructor ends with inplace: it may come positionally
+    _shown: tuple[str, ...] | None = None  # the options the repr shows, as PyTorch's (None: all)
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -25,9 +26,10 @@ class _Options(Module):
         if len(args) > len(self._names):
             raise TypeError(f"{type(self).__name__} takes at most {len(self._names)} arguments")
         values = dict(zip(self._names, args, strict=False))
+        self.inplace = bool(kwargs.get("inplace", False))
         for k, v in kwargs.items():
             if k == "inplace" and "inplace" not in self._names:
-                continue  # PyTorch's inplace=True: accepted, the result is computed out of place
+                continue  # PyTorch's inplace=True: accepted (and shown), the result is computed out of place
             if k not in self._names or k in values:
                 raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {k!r}")
             values[k] = v
@@ -40,4 +42,6 @@ class _Options(Module):
         return type(self)._fn(*inputs, **{k: getattr(self, k) for k in self._names})
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={getattr(self, k)!r}" for k in self._names)
+        shown = self._names if self._shown is None else self._shown
+        parts = [f"{k}={getattr(self, k)!r}" for k in shown]
+        return ", ".join(parts + (["inplace=True"] if self.inplace else []))

@@ -30,10 +30,14 @@ __all__ = [
 ]
 
 
-def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False):
-    return type(name, (_Options,), {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {},
-                                    "_inplace": inplace,
-                                    "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__})
+def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False,
+           shown: tuple | None = None, extra_repr=None):
+    body = {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {}, "_inplace": inplace,
+            "_shown": () if name.endswith("Loss") else shown,  # PyTorch's losses show no options
+            "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__}
+    if extra_repr is not None:
+        body["extra_repr"] = extra_repr
+    return type(name, (_Options,), body)
 
 
 ELU = _layer("ELU", F.elu, ("alpha",), {"alpha": 1.0}, inplace=True)
@@ -41,16 +45,16 @@ CELU = _layer("CELU", F.celu, ("alpha",), {"alpha": 1.0}, inplace=True)
 SELU = _layer("SELU", F.selu, inplace=True)
 ReLU6 = _layer("ReLU6", F.relu6, inplace=True)
 Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0}, inplace=True)
-Hardswish = _layer("Hardswish", F.hardswish, inplace=True)
-Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid, inplace=True)
+Hardswish = _layer("Hardswish", F.hardswish, inplace=True, extra_repr=lambda self: "")  # PyTorch's show nothing
+Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid, inplace=True, extra_repr=lambda self: "")
 Mish = _layer("Mish", F.mish, inplace=True)
 LogSigmoid = _layer("LogSigmoid", F.logsigmoid)
 Softsign = _layer("Softsign", F.softsign)
 Tanhshrink = _layer("Tanhshrink", F.tanhshrink)
 Softmin = _layer("Softmin", F.softmin, ("dim",), {"dim": None})
 GLU = _layer("GLU", F.glu, ("dim",), {"dim": -1})
-Softshrink = _layer("Softshrink", F.softshrink, ("lambd",), {"lambd": 0.5})
-Hardshrink = _layer("Hardshrink", F.hardshrink, ("lambd",), {"lambd": 0.5})
+Softshrink = _layer("Softshrink", F.softshrink, ("lambd",), {"lambd": 0.5}, extra_repr=lambda self: str(self.lambd))
+Hardshrink = _layer("Hardshrink", F.hardshrink, ("lambd",), {"lambd": 0.5}, extra_repr=lambda self: str(self.lambd))
 Threshold = _layer("Threshold", F.threshold, ("threshold", "value"), inplace=True)
 KLDivLoss = _layer("KLDivLoss", F.kl_div, ("reduction", "log_target"), {"reduction": "mean", "log_target": False})
 HuberLoss = _layer("HuberLoss", F.huber_loss, ("reduction", "delta"), {"reduction": "mean", "delta": 1.0})
@@ -62,9 +66,9 @@ MarginRankingLoss = _layer("MarginRankingLoss", F.margin_ranking_loss, ("margin"
                            {"margin": 0.0, "reduction": "mean"})
 TripletMarginLoss = _layer("TripletMarginLoss", F.triplet_margin_loss, ("margin", "p", "eps", "swap", "reduction"),
                            {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False, "reduction": "mean"})
-CosineSimilarity = _layer("CosineSimilarity", F.cosine_similarity, ("dim", "eps"), {"dim": 1, "eps": 1e-8})
+CosineSimilarity = _layer("CosineSimilarity", F.cosine_similarity, ("dim", "eps"), {"dim": 1, "eps": 1e-8}, shown=())
 PairwiseDistance = _layer("PairwiseDistance", F.pairwise_distance, ("p", "eps", "keepdim"),
-                          {"p": 2.0, "eps": 1e-6, "keepdim": False})
+                          {"p": 2.0, "eps": 1e-6, "keepdim": False}, shown=())
 SoftMarginLoss = _layer("SoftMarginLoss", F.soft_margin_loss, ("reduction",), {"reduction": "mean"})
 CosineEmbeddingLoss = _layer("CosineEmbeddingLoss", F.cosine_embedding_loss, ("margin", "reduction"),
                              {"margin": 0.0, "reduction": "mean"})

@@ -143,6 +143,22 @@ class ModuleList(_ModuleSequence):
         if modules is not None:
             self.extend(modules)
 
+    def __repr__(self) -> str:
+        """As PyTorch prints it: a run of sub-modules that print alike as one line,
+        ``(0-5): 6 x TransformerEncoderLayer(...)``."""
+        reprs = [repr(m) for m in self._modules.values()]
+        if not reprs:
+            return f"{type(self).__name__}()"
+        runs: list[list] = []  # [first, last, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}").replace("\n", "\n  ")
+                 for a, b, r in runs]
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class _Registered(Module):
     """Dict access to one of a Module's registries (``_modules`` or ``_parameters``)."""

@@ -145,6 +145,26 @@ class Bilinear(Module):
                 f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
+def conv_repr(m: Module) -> str:
+    """PyTorch's ``extra_repr`` of a convolution: channels, kernel and stride, then the
+    options that differ from their defaults, in PyTorch's order and spelling."""
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding != (0,) * len(m.padding):  # a string ('same', 'valid') is shown too, as PyTorch's
+        s += f", padding={m.padding}"
+    if m.dilation != (1,) * len(m.dilation):
+        s += f", dilation={m.dilation}"
+    output_padding = getattr(m, "output_padding", ())
+    if output_padding != (0,) * len(output_padding):
+        s += f", output_padding={output_padding}"
+    if m.groups != 1:
+        s += f", groups={m.groups}"
+    if m.bias is None:
+        s += ", bias=False"
+    if getattr(m, "padding_mode", "zeros") != "zeros":
+        s += f", padding_mode={m.padding_mode}"
+    return s
+
+
 class Conv2d(Module):
     """2-d convolution over (N, C, H, W) inputs (see :func:`chainrule.nn.functional.conv2d`);
     ``groups=in_channels`` makes it depthwise.
@@ -197,18 +217,7 @@ class Conv2d(Module):
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
+        return conv_repr(self)
 
 
 class MaxPool2d(Module):
@@ -227,14 +236,15 @@ class MaxPool2d(Module):
         self.padding = F._pair(padding, "padding")
         self.dilation = F._pair(dilation, "dilation")
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding, dilation)
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                             self.return_indices)
 
-    def extra_repr(self) -> str:
-        ceil = ", ceil_mode=True" if self.ceil_mode else ""
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{ceil}"
+    def extra_repr(self) -> str:  # the arguments as given, as PyTorch shows them
+        k, st, p, d = self.__dict__.get("_given", (self.kernel_size, self.stride, self.padding, self.dilation))
+        return f"kernel_size={k}, stride={st}, padding={p}, dilation={d}, ceil_mode={self.ceil_mode}"
 
 
 class AvgPool2d(Module):
@@ -249,13 +259,15 @@ class AvgPool2d(Module):
         self.padding = F._pair(padding, "padding")
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
         self.divisor_override = divisor_override
+        self._given = (kernel_size, kernel_size if stride is None else stride, padding)
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+    def extra_repr(self) -> str:  # the arguments as given, as PyTorch shows them
+        k, st, p = self.__dict__.get("_given", (self.kernel_size, self.stride, self.padding))
+        return f"kernel_size={k}, stride={st}, padding={p}"
 
 
 class Flatten(Module):
@@ -373,7 +385,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -439,7 +451,8 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -567,9 +580,13 @@ class ReLU(Module):
 
     def __init__(self, inplace: bool = False):
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.__dict__.get("inplace") else ""
 
 
 class LeakyReLU(Module):
@@ -578,12 +595,13 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.__dict__.get("inplace") else "")
 
 
 class Tanh(Module):
@@ -617,9 +635,13 @@ class SiLU(Module):
 
     def __init__(self, inplace: bool = False):
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return F.silu(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.__dict__.get("inplace") else ""
 
 
 class Softplus(Module):
@@ -679,7 +701,7 @@ class _Loss(Module):
         self.reduction = reduction
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
+        return ""  # PyTorch's losses show no options
 
 
 class CrossEntropyLoss(_Loss):

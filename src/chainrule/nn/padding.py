@@ -36,8 +36,10 @@ class _PadNd(Module):
             return F.pad(input, self.padding, "constant", self.value)
         return F.pad(input, self.padding, self.mode)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+    def extra_repr(self) -> str:  # PyTorch's: the widths; a ConstantPad's value too
+        if self.mode == "constant" and not type(self).__name__.startswith("Zero"):
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 class ConstantPad1d(_PadNd):

@@ -32,6 +32,11 @@ class MaxPool1d(_Options):
     _names = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
     _defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False}
 
+    def extra_repr(self) -> str:  # PyTorch's
+        stride = self.kernel_size if self.stride is None else self.stride
+        return (f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
 
 class AvgPool1d(_Options):
     """The mean over windows of (N, C, L) or (C, L); see :func:`F.avg_pool1d`.
@@ -44,6 +49,11 @@ class AvgPool1d(_Options):
     _fn = staticmethod(F.avg_pool1d)
     _names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
     _defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True}
+
+    def extra_repr(self) -> str:  # PyTorch's, each a 1-tuple
+        one = lambda v: tuple(v) if isinstance(v, tuple | list) else (v,)  # noqa: E731
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={one(self.kernel_size)}, stride={one(stride)}, padding={one(self.padding)}"
 
 
 class AdaptiveAvgPool1d(_Options):
@@ -70,6 +80,7 @@ class AdaptiveMaxPool1d(_Options):
     _fn = staticmethod(F.adaptive_max_pool1d)
     _names = ("output_size", "return_indices")
     _defaults = {"return_indices": False}
+    _shown = ("output_size",)
 
 
 class AdaptiveMaxPool2d(_Options):
@@ -84,6 +95,7 @@ class AdaptiveMaxPool2d(_Options):
     _fn = staticmethod(F.adaptive_max_pool2d)
     _names = ("output_size", "return_indices")
     _defaults = {"return_indices": False}
+    _shown = ("output_size",)
 
 
 class Upsample(_Options):
@@ -98,6 +110,13 @@ class Upsample(_Options):
     _names = ("size", "scale_factor", "mode", "align_corners", "recompute_scale_factor")
     _defaults = {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None,
                  "recompute_scale_factor": None}
+
+    def extra_repr(self) -> str:  # PyTorch's
+        if self.scale_factor is not None:
+            scale = (tuple(float(v) for v in self.scale_factor) if isinstance(self.scale_factor, tuple | list)
+                     else float(self.scale_factor))
+            return f"scale_factor={scale!r}, mode={self.mode!r}"
+        return f"size={self.size!r}, mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):
@@ -242,6 +261,7 @@ class MaxPool3d(_Options):
     _fn = staticmethod(F.max_pool3d)
     _names = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
     _defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False, "ceil_mode": False}
+    extra_repr = MaxPool1d.extra_repr
 
 
 class AvgPool3d(_Options):
@@ -256,6 +276,10 @@ class AvgPool3d(_Options):
     _names = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
     _defaults = {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
                  "divisor_override": None}
+
+    def extra_repr(self) -> str:  # PyTorch's
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool3d(_Options):

@@ -29,6 +29,11 @@ __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"
            "TransformerDecoder", "Transformer"]
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """The Linear layer of PyTorch's MultiheadAttention (``out_proj``), under PyTorch's
+    name, so that a printed model reads as PyTorch's."""
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al., 2017) as ``torch.nn.MultiheadAttention``.
 
@@ -81,7 +86,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = _empty((3 * e,), dtype)
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(e, e, bias=bias, dtype=dtype, rng=gen)
+        self.out_proj = NonDynamicallyQuantizableLinear(e, e, bias=bias, dtype=dtype, rng=gen)
         if bias:
             init.zeros_(self.out_proj.bias)
         self.add_zero_attn = bool(add_zero_attn)
@@ -123,8 +128,6 @@ class MultiheadAttention(Module):
             out = cnp.swapaxes(out, 0, 1)
         return out, weights
 
-    def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
 
 
 def _activation(activation):
