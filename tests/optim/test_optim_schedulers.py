@@ -285,3 +285,63 @@ def test_stepping_the_schedule_before_the_optimizer_warns_as_torch(name):
             rates.append(opt.param_groups[0]["lr"])
         assert caught[0] == caught[1] and bool(caught[0]) == wrong_order
         assert rates[0] == pytest.approx(rates[1])
+
+
+def _schedule_with_epochs(lib, name):
+    S = lib.optim.lr_scheduler
+    opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=1.0, momentum=0.9)
+    make = {"StepLR": lambda: S.StepLR(opt, 2, 0.5), "ExponentialLR": lambda: S.ExponentialLR(opt, 0.9),
+            "CosineAnnealingLR": lambda: S.CosineAnnealingLR(opt, 10, eta_min=0.1),
+            "MultiStepLR": lambda: S.MultiStepLR(opt, [2, 5], 0.1),
+            "CosineAnnealingWarmRestarts": lambda: S.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=2, eta_min=0.01),
+            "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=20)}[name]
+    return opt, make()
+
+
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
+                                  "CosineAnnealingWarmRestarts", "OneCycleLR"])
+def test_the_epoch_argument_of_step_as_torch(name):
+    torch = pytest.importorskip("torch")
+    epochs = [0.25, 0.5, 1.75, 3, 6.5, 2] if name == "CosineAnnealingWarmRestarts" else [1, 2, 5, 3, 7]
+    got = []
+    for lib in (cr, torch):
+        opt, sched = _schedule_with_epochs(lib, name)
+        rates = []
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            for e in epochs:
+                opt.step()
+                sched.step(e)
+                rates.append(opt.param_groups[0]["lr"])
+        deprecated = any("epoch parameter" in str(w.message) for w in record)
+        got.append((rates, sched.last_epoch, deprecated))
+    np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-12)
+    assert got[0][1:] == got[1][1:]
+
+
+def test_a_scheduler_subclass_written_for_pytorch_runs_as_there():
+    torch = pytest.importorskip("torch")
+    rates = []
+    for lib in (cr, torch):
+        class Warmup(lib.optim.lr_scheduler._LRScheduler):
+            def __init__(self, optimizer, warmup, last_epoch=-1):
+                self.warmup = warmup
+                super().__init__(optimizer, last_epoch)
+
+            def get_lr(self):
+                return [base * min(1.0, (self.last_epoch + 1) / self.warmup) for base in self.base_lrs]
+
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=2.0)
+        sched = Warmup(opt, 4)
+        seen = [opt.param_groups[0]["lr"]]
+        for _ in range(6):
+            opt.step()
+            sched.step()
+            seen.append(opt.param_groups[0]["lr"])
+        plateau = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plateau.step(1.0, epoch=5)
+            plateau.step(2.0)
+        rates.append(seen + [sched.get_last_lr(), plateau.last_epoch, opt.param_groups[0]["lr"]])
+    assert rates[0] == rates[1]

@@ -47,6 +47,11 @@ __all__ = [
 ]
 
 
+_EPOCH_DEPRECATED = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
+    "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
+    "None, the closed form is used instead of the new chainable form, where available.")
+
 _BEFORE_OPTIMIZER = (
     "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` first, then "
     "`lr_scheduler.step()`; in this order the first value of the learning rate schedule is skipped (as PyTorch "
@@ -83,6 +88,7 @@ class LRScheduler:
     """
 
     chainable = False
+    _epoch_warns = True  # step(epoch) is deprecated (but for CosineAnnealingWarmRestarts)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -118,8 +124,21 @@ class LRScheduler:
         if self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
             warnings.warn(_BEFORE_OPTIMIZER, UserWarning, stacklevel=3)
 
-    def step(self) -> None:
+    def step(self, epoch: float | None = None) -> None:
+        """Move to the next step (PyTorch's deprecated ``step(epoch)``: to step ``epoch``,
+        by the closed form, with PyTorch's warning)."""
         self._count_step()
+        if epoch is not None:
+            if self._epoch_warns:
+                warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+            self.last_epoch = epoch
+            lrs = [self.lr_at(base, epoch, i) for i, base in enumerate(self.base_lrs)]
+            for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            self._last_lr = lrs
+            if not self._epoch_warns:  # CosineAnnealingWarmRestarts: a fraction of an epoch, counted whole
+                self.last_epoch = math.floor(epoch)
+            return
         self.last_epoch += 1
         lrs = self.get_lr()
         if self.chainable:
@@ -153,6 +172,9 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
+
+
+_LRScheduler = LRScheduler  # PyTorch's older name, kept by code written for it
 
 
 class LambdaLR(LRScheduler):
@@ -402,6 +424,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
         super().__init__(optimizer, last_epoch)
 
+    _epoch_warns = False  # step(epoch) with a fraction of an epoch is this schedule's own use, as in PyTorch
+
     def lr_at(self, base_lr, t, group_index=0):
         t_cur, t_i = t, self.T_0
         while t_cur >= t_i:
@@ -479,8 +503,11 @@ class OneCycleLR(LRScheduler):
             start = end
         raise AssertionError("unreachable")
 
-    def step(self) -> None:
+    def step(self, epoch: int | None = None) -> None:
         self._count_step()
+        if epoch is not None:  # PyTorch's deprecated form: to step ``epoch``
+            warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+            self.last_epoch = epoch - 1
         self.last_epoch += 1
         lrs = []
         for group in self.optimizer.param_groups:
@@ -620,8 +647,11 @@ class ReduceLROnPlateau:
             return a < (best * (1 - th) if rel else best - th)
         return a > (best * (1 + th) if rel else best + th)
 
-    def step(self, metrics) -> None:
+    def step(self, metrics, epoch: int | None = None) -> None:
         current = float(metrics)
+        if epoch is not None:  # PyTorch's deprecated form
+            warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
+            self.last_epoch = epoch - 1
         self.last_epoch += 1
         if self._better(current):
             self.best, self.num_bad_epochs = current, 0
