@@ -240,3 +240,23 @@ def test_cone_tips_have_derivative_zero_where_autograd_gives_nan(case):
         assert onp.isnan(autograd.grad(f(anp))(x)).all()
     g = chainrule.grad(f(cnp))(x)
     assert onp.shape(g) == onp.shape(x) and not onp.any(g)
+
+
+def test_odeint_jacobian_modes_agree_with_autograd_to_the_solver_tolerance():
+    """docs/autograd.md ("Modes"): reverse mode through odeint is autograd's adjoint solve
+    (the same numbers); forward mode solves the sensitivity equations instead, which agree
+    to the solver's tolerance."""
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    aint = pytest.importorskip("autograd.scipy.integrate")
+    atuple = pytest.importorskip("autograd.builtins").tuple
+    cint = pytest.importorskip("chainrule.scipy.integrate")
+    y0, t = onp.array([0.7, -0.3]), onp.linspace(0.0, 1.0, 5)
+
+    def rhs(np):
+        return lambda y, t, a, b: -a * y + b * np.sin(t) * y[::-1]
+
+    want = autograd.jacobian(lambda y: aint.odeint(rhs(anp), y, t, atuple((0.7, 0.4)))[-1])(y0)
+    last = lambda y: cint.odeint(rhs(cnp), y, t, (0.7, 0.4))[-1]  # noqa: E731
+    onp.testing.assert_allclose(chainrule.jacrev(last)(y0), want, rtol=1e-12, atol=1e-14)
+    onp.testing.assert_allclose(chainrule.jacobian(last)(y0), want, rtol=1e-6)
