@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import nn
 from chainrule.nn import init
 
@@ -86,3 +87,39 @@ def test_trunc_normal_and_eye():
     assert np.array_equal(init.eye_(nn.Linear(2, 3).weight).detach().numpy(), np.eye(3, 2))
     with pytest.raises(ValueError, match="2-d"):
         init.eye_(nn.Conv2d(1, 1, 3).weight)
+
+
+@pytest.mark.parametrize(("shape", "groups"), [((3, 3, 5), 1), ((4, 2, 3, 3), 1), ((6, 2, 3, 3), 3),
+                                               ((2, 4, 3, 2, 3), 2)])
+def test_dirac_is_torch_s(shape, groups):
+    torch = pytest.importorskip("torch")
+    ours = nn.init.dirac_(cr.empty(*shape), groups)
+    assert ours.tolist() == torch.nn.init.dirac_(torch.empty(*shape), groups).tolist()
+    x = np.random.default_rng(0).standard_normal((1, shape[1] * groups, *(5,) * (len(shape) - 2)))
+    if len(shape) == 4 and groups == 1:  # the convolution passes its inputs through
+        conv = nn.Conv2d(shape[1], shape[0], shape[2:], padding=1, bias=False, dtype=np.float64)
+        nn.init.dirac_(conv.weight)
+        np.testing.assert_allclose(conv(x).detach().numpy()[:, :shape[1]], x[:, :shape[0]])
+    with pytest.raises(ValueError):
+        nn.init.dirac_(cr.empty(5, 5))
+
+
+def test_sparse_zeros_the_share_of_each_column_torch_does():
+    torch = pytest.importorskip("torch")
+    for rows, cols, sparsity in ((10, 4, 0.5), (7, 3, 0.3), (5, 5, 0.0)):
+        ours = nn.init.sparse_(cr.empty(rows, cols), sparsity, std=0.1).numpy()
+        theirs = torch.nn.init.sparse_(torch.empty(rows, cols), sparsity, std=0.1).numpy()
+        assert (ours == 0).sum(axis=0).tolist() == (theirs == 0).sum(axis=0).tolist()
+        assert 0.0 < ours[ours != 0].std() < 0.3
+    with pytest.raises(ValueError):
+        nn.init.sparse_(cr.empty(2, 2, 2), 0.1)
+
+
+def test_init_functions_take_torch_s_generator_keyword():
+    for fn, args in ((nn.init.uniform_, ()), (nn.init.normal_, ()), (nn.init.xavier_uniform_, ()),
+                     (nn.init.xavier_normal_, ()), (nn.init.kaiming_uniform_, ()), (nn.init.kaiming_normal_, ()),
+                     (nn.init.orthogonal_, ()), (nn.init.trunc_normal_, ()), (nn.init.sparse_, (0.5,))):
+        a = fn(cr.empty(4, 3), *args, generator=cr.Generator().manual_seed(7)).numpy()
+        b = fn(cr.empty(4, 3), *args, generator=cr.Generator().manual_seed(7)).numpy()
+        c = fn(cr.empty(4, 3), *args, generator=cr.Generator().manual_seed(8)).numpy()
+        assert np.array_equal(a, b) and not np.array_equal(a, c), fn.__name__

@@ -41,6 +41,8 @@ __all__ = [
     "orthogonal_",
     "trunc_normal_",
     "eye_",
+    "dirac_",
+    "sparse_",
 ]
 
 def _fill(t, values: np.ndarray):
@@ -100,13 +102,15 @@ def _fan(shape, mode: str) -> int:
     raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
 
 
-def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None):
+def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None, *, generator=None):
     """Fill with values drawn uniformly from [a, b)."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     return _fill(t, get_generator(rng).uniform(a, b, size=_shape(t)))
 
 
-def normal_(t, mean: float = 0.0, std: float = 1.0, rng=None):
+def normal_(t, mean: float = 0.0, std: float = 1.0, rng=None, *, generator=None):
     """Fill with values drawn from N(mean, std²)."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     return _fill(t, get_generator(rng).normal(mean, std, size=_shape(t)))
 
 
@@ -122,33 +126,40 @@ def ones_(t):
     return constant_(t, 1.0)
 
 
-def xavier_uniform_(t, gain: float = 1.0, rng=None):
+def xavier_uniform_(t, gain: float = 1.0, rng=None, *, generator=None):
     """Glorot & Bengio (2010): U(−a, a) with a = gain·√(6 / (fan_in + fan_out))."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     fan_in, fan_out = fan_in_and_fan_out(_shape(t))
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -a, a, rng)
 
 
-def xavier_normal_(t, gain: float = 1.0, rng=None):
+def xavier_normal_(t, gain: float = 1.0, rng=None, *, generator=None):
     """Glorot & Bengio (2010): N(0, std²) with std = gain·√(2 / (fan_in + fan_out))."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     fan_in, fan_out = fan_in_and_fan_out(_shape(t))
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
-def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None, *,
+                     generator=None):
     """He et al. (2015): U(−b, b) with b = gain·√(3 / fan)."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(_shape(t), mode))
     return uniform_(t, -bound, bound, rng)
 
 
-def kaiming_normal_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None):
+def kaiming_normal_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None, *,
+                    generator=None):
     """He et al. (2015): N(0, std²) with std = gain / √fan."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(_shape(t), mode))
     return normal_(t, 0.0, std, rng)
 
 
-def orthogonal_(t, gain: float = 1.0, rng=None):
+def orthogonal_(t, gain: float = 1.0, rng=None, *, generator=None):
     """A (semi-)orthogonal matrix, scaled by ``gain`` (Saxe et al., 2013)."""
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     shape = _shape(t)
     if len(shape) < 2:
         raise ValueError("orthogonal_ needs a weight of at least 2 dimensions")
@@ -163,7 +174,7 @@ def orthogonal_(t, gain: float = 1.0, rng=None):
     return _fill(t, gain * q.reshape(shape))
 
 
-def trunc_normal_(t, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, rng=None):
+def trunc_normal_(t, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, rng=None, *, generator=None):
     """N(mean, std²) restricted to [a, b] (the bounds are absolute, as PyTorch's), by
     redrawing the values that fall outside.
 
@@ -172,6 +183,7 @@ def trunc_normal_(t, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: fl
     >>> bool(abs(w.detach().numpy()).max() <= 0.04)
     True
     """
+    rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     if not a < b:
         raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
     g = get_generator(rng)
@@ -194,3 +206,48 @@ def eye_(t):
     if len(shape) != 2:
         raise ValueError(f"eye_ needs a 2-d weight, got shape {shape}")
     return _fill(t, np.eye(*shape))
+
+
+def dirac_(t, groups: int = 1):
+    """The Dirac delta of a 3-, 4- or 5-d convolution weight (out, in, k...): a
+    convolution that passes as many input channels through unchanged as it can (each of
+    ``groups`` groups its own), as PyTorch's.
+
+    >>> from chainrule import nn
+    >>> nn.init.dirac_(nn.Conv1d(2, 2, 3).weight).detach().numpy()[:, :, 1].tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    shape = _shape(t)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"dirac_ needs a 3-, 4- or 5-d weight, got shape {shape}")
+    if shape[0] % groups:
+        raise ValueError(f"dirac_: the first axis ({shape[0]}) must be divisible by groups ({groups})")
+    per_group = shape[0] // groups
+    values = np.zeros(shape)
+    centre = tuple(n // 2 for n in shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, shape[1])):
+            values[(g * per_group + d, d, *centre)] = 1.0
+    return _fill(t, values)
+
+
+def sparse_(t, sparsity: float, std: float = 0.01, rng=None, *, generator=None):
+    """A sparse 2-d weight (Martens, 2010): N(0, std²) values, with ``ceil(sparsity ·
+    rows)`` of each column set to zero at random, as PyTorch's.
+
+    >>> from chainrule import nn
+    >>> w = nn.init.sparse_(nn.Linear(10, 4).weight, 0.5)
+    >>> (w.detach().numpy() == 0).sum(axis=0).tolist()
+    [2, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+    """
+    rng = get_generator(generator if rng is None else rng)
+    shape = _shape(t)
+    if len(shape) != 2:
+        raise ValueError(f"sparse_ needs a 2-d weight, got shape {shape}")
+    rows, cols = shape
+    values = rng.normal(0.0, std, size=shape)
+    zeros = math.ceil(sparsity * rows)
+    for c in range(cols):
+        values[rng.permutation(rows)[:zeros], c] = 0.0
+    return _fill(t, values)
+
