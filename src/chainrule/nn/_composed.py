@@ -26,7 +26,9 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.nn import _ops
+from chainrule.nn._inplace import in_place
 from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.torch_extra import pdist
 
 __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
@@ -35,6 +37,7 @@ __all__ = [
     "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
     "softmax_input", "soft_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "bilinear", "rms_norm",
+    "elu_", "selu_", "celu_", "hardtanh_", "threshold_", "pdist",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -47,7 +50,7 @@ def _left(input, at):
     return cnp.where(at, input, 0.0)
 
 
-def elu(input, alpha: float = 1.0):
+def elu(input, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, α (eˣ − 1) elsewhere (the exponential only of x ≤ 0: no overflow);
     derivative α at 0 and 1 at NaN, as PyTorch's.
 
@@ -55,48 +58,60 @@ def elu(input, alpha: float = 1.0):
     >>> elu(np.array([-1.0, 2.0])).round(4).tolist()
     [-0.6321, 2.0]
     """
+    if inplace:
+        return in_place(elu, input, "elu_", alpha)
     return _ops.elu(input, alpha=alpha)
 
 
-def selu(input):
+def selu(input, inplace: bool = False):
     """scale · elu(x, α) with PyTorch's constants."""
+    if inplace:
+        return in_place(selu, input, "selu_")
     return _ops.elu(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
-def celu(input, alpha: float = 1.0):
+def celu(input, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, α (exp(x/α) − 1) elsewhere (derivatives as :func:`elu`'s)."""
+    if inplace:
+        return in_place(celu, input, "celu_", alpha)
     return _ops.elu(input, alpha=alpha, input_scale=1.0 / alpha)
 
 
-def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0):
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """x clipped to [min_val, max_val]; derivative 1 strictly inside (and at NaN), 0 elsewhere
     (PyTorch's)."""
+    if inplace:
+        return in_place(hardtanh, input, "hardtanh_", min_val, max_val)
     x = undifferentiated(input)
     outside = (x <= min_val) | (x >= max_val)
     return cnp.where(outside, cnp.clip(x, min_val, max_val), input)
 
 
-def relu6(input):
+def relu6(input, inplace: bool = False):
     """min(max(x, 0), 6)."""
-    return hardtanh(input, 0.0, 6.0)
+    return hardtanh(input, 0.0, 6.0, inplace)
 
 
 # PyTorch's hardsigmoid kernel takes its slope 1/6 in float32, for float64 too
 _SIXTH = float(np.float32(1 / 6))
 
 
-def hardsigmoid(input):
+def hardsigmoid(input, inplace: bool = False):
     """relu6(x + 3) / 6; its derivative is PyTorch's: 1/6 rounded to float32 strictly
     inside (−3, 3), 0 elsewhere and at NaN."""
+    if inplace:
+        return in_place(hardsigmoid, input, "hardsigmoid_")
     x = undifferentiated(input)
     inside = (x > -3.0) & (x < 3.0)
     value = cnp.clip(x + 3.0, 0.0, 6.0) / 6.0
     return cnp.where(inside, value + _SIXTH * (input - x), value)
 
 
-def hardswish(input):
+def hardswish(input, inplace: bool = False):
     """x · relu6(x + 3) / 6; derivative 0 up to −3, x/3 + 1/2 up to 3, 1 above and at NaN
     (PyTorch's)."""
+    if inplace:
+        return in_place(hardswish, input, "hardswish_")
     x = undifferentiated(input)
     low, middle = x <= -3.0, (x > -3.0) & (x < 3.0)
     inner = _left(input, middle)
@@ -113,8 +128,10 @@ def tanhshrink(input):
     return input - cnp.tanh(input)
 
 
-def mish(input):
+def mish(input, inplace: bool = False):
     """x · tanh(softplus(x))."""
+    if inplace:
+        return in_place(mish, input, "mish_")
     return input * cnp.tanh(_ops.softplus(input))
 
 
@@ -170,13 +187,19 @@ def hardshrink(input, lambd: float = 0.5):
     return cnp.where((x >= -lambd) & (x <= lambd), 0.0 * x, input)
 
 
-def threshold(input, threshold: float, value: float):
+def threshold(input, threshold: float, value: float, inplace: bool = False):
     """x where x > threshold, ``value`` elsewhere.
 
     >>> import numpy as np
     >>> threshold(np.array([-1.0, 0.2, 2.0]), 0.5, 9.0).tolist()
     [9.0, 9.0, 2.0]
     """
+    if inplace:
+        return in_place(_threshold, input, "threshold_", threshold, value)
+    return _threshold(input, threshold, value)
+
+
+def _threshold(input, threshold: float, value: float):
     return cnp.where(undifferentiated(input) <= threshold, value, input)
 
 
@@ -441,3 +464,25 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "me
     if weight is not None:
         loss = loss * weight
     return _reduce(cnp.mean(loss, axis=-1), reduction, "multilabel_soft_margin_loss")
+
+
+def elu_(input, alpha: float = 1.0):
+    """:func:`elu` written into ``input`` (PyTorch's ``F.elu_``)."""
+    return elu(input, alpha, True)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu_(input, alpha: float = 1.0):
+    return celu(input, alpha, True)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def threshold_(input, threshold: float, value: float):
+    return in_place(_threshold, input, "threshold_", threshold, value)
+

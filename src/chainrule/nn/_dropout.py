@@ -1,8 +1,8 @@
 """Dropout, the ``torch.nn.functional`` way: ``dropout`` (each element), ``dropout1d``,
 ``dropout2d``, ``dropout3d`` (whole channels), ``alpha_dropout`` and
 ``feature_alpha_dropout`` (for SELU networks: dropped values set to SELU's negative
-saturation and the result rescaled to keep the mean and variance); and ``rrelu``, the
-leaky ReLU whose slope is drawn at random in training.
+saturation and the result rescaled to keep the mean and variance); ``rrelu``, the
+leaky ReLU whose slope is drawn at random in training; and ``gumbel_softmax``.
 
 Masks are drawn from ``rng`` (a NumPy Generator or seed; default the global generator
 that ``chainrule.manual_seed`` seeds), a new one every call, every replay under
@@ -24,10 +24,12 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
+from chainrule.nn._inplace import in_place
 
-__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu",
+           "rrelu_", "gumbel_softmax"]
 
 # −scale·α of SELU: the value a SELU unit saturates to, which alpha dropout drops to
 _SELU_SATURATION = 1.7580993408473766
@@ -144,9 +146,47 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         raise ValueError(f"rrelu: the lower bound {lower} should be less than or equal to the upper bound {upper}")
     if not isinstance(inplace, bool):
         raise TypeError(f"rrelu: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
+    if inplace:
+        return in_place(rrelu, input, "rrelu_", lower, upper, training, rng=rng)
     if not training:
         return _ops.leaky_relu(input, negative_slope=(lower + upper) / 2)
     if not isinstance(input, Tensor):
         input = np.asarray(input)
     slope = _ops.uniform_draw(input, input.shape, rng) * (upper - lower) + lower
     return input * cnp.where(input <= 0, slope, 1)
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, rng=None):
+    """:func:`rrelu` written into ``input`` (PyTorch's ``F.rrelu_``)."""
+    return rrelu(input, lower, upper, training, True, rng=rng)
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1, rng=None):
+    """A sample of the Gumbel-softmax (concrete) distribution (Jang et al., 2016), as
+    ``torch.nn.functional.gumbel_softmax``: softmax((logits + g) / tau) along ``dim``, g
+    Gumbel(0, 1) noise (from ``rng``, default the global generator); ``hard=True`` gives
+    the one-hot vector of its largest entry with the soft sample's gradient (straight-through).
+
+    >>> import numpy as np
+    >>> y = gumbel_softmax(np.zeros((4, 3)), hard=True, rng=0)
+    >>> y.sum(axis=1).tolist(), sorted(set(y.ravel().tolist()))
+    ([1.0, 1.0, 1.0, 1.0], [0.0, 1.0])
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    if not isinstance(logits, Tensor):
+        logits = np.asarray(logits)
+    u = _ops.uniform_draw(logits, logits.shape, rng)
+    exponential = np.maximum(-np.log1p(-u), np.finfo(u.dtype).tiny) if isinstance(u, np.ndarray) else -cnp.log1p(-u)
+    z = (logits - cnp.log(exponential)) / tau
+    z = z - undifferentiated(cnp.max(z, axis=dim, keepdims=True))
+    e = cnp.exp(z)
+    y = e / cnp.sum(e, axis=dim, keepdims=True)
+    if not hard:
+        return y
+    soft = undifferentiated(y)
+    top = cnp.equal(soft, cnp.max(soft, axis=dim, keepdims=True))
+    first = cnp.logical_and(top, cnp.cumsum(top, axis=dim) == 1)  # the first of equal largest entries
+    one_hot = cnp.astype(first, soft.dtype)
+    return one_hot - soft + y
+

@@ -29,6 +29,7 @@ from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
 from chainrule.nn._bags import renorm_rows
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
+from chainrule.nn._inplace import in_place
 from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
 from chainrule.nn._layer_norm import layer_norm_forward
 from chainrule.nn._ops import plain
@@ -43,7 +44,9 @@ from chainrule.numpy.torch_common import as_eager
 __all__ = [
     "linear",
     "relu",
+    "relu_",
     "leaky_relu",
+    "leaky_relu_",
     "sigmoid",
     "tanh",
     "gelu",
@@ -96,14 +99,25 @@ def linear(input, weight, bias=None):
     return _ops.linear(input, weight, bias)
 
 
-def relu(input):
-    """max(x, 0); its derivative at 0 is 0, as in PyTorch."""
-    return _ops.relu(input)
+def relu(input, inplace: bool = False):
+    """max(x, 0); its derivative at 0 is 0, as in PyTorch (``inplace=True``: written into
+    an eager ``input``, :mod:`chainrule.nn._inplace`)."""
+    return in_place(_ops.relu, input, "relu_") if inplace else _ops.relu(input)
 
 
-def leaky_relu(input, negative_slope: float = 0.01):
+def relu_(input):
+    return relu(input, True)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """x for x > 0, ``negative_slope``·x otherwise."""
+    if inplace:
+        return in_place(leaky_relu, input, "leaky_relu_", negative_slope)
     return _ops.leaky_relu(input, negative_slope=negative_slope)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    return leaky_relu(input, negative_slope, True)
 
 
 def sigmoid(input):
@@ -131,9 +145,9 @@ def gelu(input, approximate: str | bool = "none"):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
 
 
-def silu(input):
+def silu(input, inplace: bool = False):
     """x·sigmoid(x) (also called swish)."""
-    return _ops.silu(input)
+    return in_place(_ops.silu, input, "silu_") if inplace else _ops.silu(input)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):

@@ -1,4 +1,5 @@
-"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (also in ``chainrule.optim``)."""
+"""Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (also in ``chainrule.optim``),
+and its two halves, ``get_total_norm`` and ``clip_grads_with_norm_``, as PyTorch's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
 
 def _grads(parameters) -> list[Tensor]:
@@ -44,23 +45,54 @@ def clip_grad_norm_(
     params = _grads(parameters)
     if not params:
         return Tensor(np.zeros(()), EAGER)
+    total = get_total_norm([p.grad for p in params], norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(params, max_norm, total)
+    return total
+
+
+def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """The ``norm_type``-norm of ``tensors`` (gradients, say) taken together, as if
+    concatenated into one vector, as PyTorch's (a 0-d Tensor of their dtype; 0 for none).
+
+    >>> import chainrule as cr
+    >>> float(get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])]))
+    5.0
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    if not tensors:
+        return Tensor(np.zeros(()), EAGER)
     norm_type = float(norm_type)
-    grads = [np.asarray(p.grad.primal()) for p in params]
+    values = [np.asarray(t.primal() if isinstance(t, Tensor) else t) for t in tensors]
     if norm_type == np.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in grads)
+        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in values)
     else:
-        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in grads)) ** (1.0 / norm_type)
+        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in values)) ** (1.0 / norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"the total norm of order {norm_type} of the gradients is non-finite ({total}), so "
             "they cannot be clipped; pass error_if_nonfinite=False to clip anyway"
         )
-    coef = min(1.0, max_norm / (total + 1e-6))
+    return Tensor(np.asarray(total, dtype=values[0].dtype), EAGER)
+
+
+def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, total_norm,
+                          foreach: bool | None = None) -> None:
+    """Scale the gradients of ``parameters`` by min(1, max_norm / (total_norm + 1e-6)), the
+    second half of :func:`clip_grad_norm_` (``total_norm`` from :func:`get_total_norm`).
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w / 2).sum().backward()
+    >>> clip_grads_with_norm_([w], 1.0, get_total_norm([w.grad])); [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    coef = min(1.0, max_norm / (float(total_norm) + 1e-6))
     if coef < 1.0:
-        for p, g in zip(params, grads, strict=True):
+        for p in _grads(parameters):
+            g = np.asarray(p.grad.primal())
             # a new array: the gradient may be a read-only broadcast view
             p.grad = Tensor(g * np.asarray(coef, dtype=g.dtype), EAGER)
-    return Tensor(np.asarray(total, dtype=grads[0].dtype), EAGER)
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
