@@ -23,7 +23,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _bags, _composed, _dropout, _jax_names, _ops, _pooling, _resample, _volumetric
+from chainrule.nn import _bags, _composed, _dropout, _jax_names, _ops, _pooling, _resample, _sampling, _volumetric
 from chainrule.nn._attention import multi_head_attention_forward, scaled_dot_product_attention
 from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
 from chainrule.nn._bags import renorm_rows
@@ -37,6 +37,7 @@ from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
 from chainrule.nn._pooling import _dtype, _pair, _single
 from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, instance_norm)
+from chainrule.nn._sampling import *  # noqa: F403  (affine_grid, grid_sample)
 from chainrule.nn._volumetric import *  # noqa: F403  (3-d convolution and pooling, lp pooling)
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 from chainrule.numpy.torch_common import as_eager
@@ -79,6 +80,7 @@ __all__ = [
     *_dropout.__all__,
     *_pooling.__all__,
     *_resample.__all__,
+    *_sampling.__all__,
     *_volumetric.__all__,
 ]
 
