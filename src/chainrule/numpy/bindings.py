@@ -35,7 +35,7 @@ from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
-from chainrule.numpy.torch_select import torch_index
+from chainrule.numpy.torch_select import torch_index, torch_split
 
 __all__ = ["bind_to_core"]
 
@@ -191,7 +191,10 @@ class TensorMethods:
 
     def __getitem__(self, index):
         if type(index) is tuple and self._trace is eager.EAGER:  # PyTorch's meaning of ints beside arrays
-            index = torch_index(self.shape, index) or index
+            selected = torch_index(self.shape, index)
+            if selected is None and (split := torch_split(index)) is not None:  # a traced index
+                return cnp.getitem(cnp.getitem(self, split[0]), split[1])
+            index = index if selected is None else selected
         return cnp.getitem(self, index)
 
     @property

@@ -18,7 +18,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy.elementwise import clamp
 
-__all__ = ["TorchSelectMethods", "torch_index"]
+__all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
 
 
 def _is_int(entry) -> bool:
@@ -28,34 +28,53 @@ def _is_int(entry) -> bool:
 def _as_int(entry):
     """A 0-d integer Tensor or array as the int it holds (PyTorch reads it as one in an
     index); any other entry as it is."""
-    if isinstance(entry, Tensor | np.ndarray) and entry.ndim == 0 and entry.dtype.kind in "iu":
+    if isinstance(entry, Tensor | np.ndarray) and entry.ndim == 0 and entry.dtype.kind in "iu" \
+            and not _traced(entry):
         return int(plain(entry))
     return entry
 
 
-def torch_index(shape: tuple, index):
-    """PyTorch's meaning of ``x[index]`` for an index that mixes integers with advanced
-    indices (lists, arrays, Tensors): PyTorch takes the integers (and 0-d integer Tensors)
-    as basic indexing, a select, before the advanced indices, where NumPy counts them
-    among the advanced ones and may move the broadcast axes to the front (``x[1, :, [0,
-    2]]`` of a (2, 3, 4) Tensor is (3, 2) in PyTorch, (2, 3) in NumPy). Returns the same
-    selection as a tuple of integer arrays in PyTorch's layout (for reading and writing
-    alike), or None where there is nothing to change."""
-    if type(index) is not tuple:
-        return None
-    given, index = index, tuple(_as_int(e) for e in index)
+def torch_split(index: tuple):
+    """PyTorch's reading of an index that mixes integers (and 0-d integer Tensors) with
+    advanced indices (lists, arrays, Tensors): a select by the integers first, then the
+    rest, as ``(first, rest)``; None where PyTorch and NumPy read it alike. An index that
+    a transform traces (batched under vmap) counts as advanced, as it has no int value."""
+    index = tuple(_as_int(e) for e in index)
     ints = advanced = False
     for entry in index:
         if _is_int(entry):
             ints = True
         elif entry is not None and entry is not Ellipsis and not isinstance(entry, slice):
             advanced = True
-    if not (ints and advanced):  # a 0-d integer Tensor alone selects, as an int (a view)
-        return None if all(a is b for a, b in zip(index, given, strict=True)) else index
-    positions = np.arange(math.prod(shape)).reshape(shape)
+    if not (ints and advanced):
+        return None
     first = tuple(e if _is_int(e) else Ellipsis if e is Ellipsis else slice(None) for e in index if e is not None)
-    rest = tuple(plain(e) if isinstance(e, Tensor) else e for e in index if not _is_int(e))
+    return first, tuple(e for e in index if not _is_int(e))
+
+
+def torch_index(shape: tuple, index):
+    """PyTorch's meaning of ``x[index]`` for an index that mixes integers with advanced
+    indices: PyTorch takes the integers (and 0-d integer Tensors) as basic indexing, a
+    select, before the advanced indices, where NumPy counts them among the advanced ones
+    and may move the broadcast axes to the front (``x[1, :, [0, 2]]`` of a (2, 3, 4)
+    Tensor is (3, 2) in PyTorch, (2, 3) in NumPy). Returns the same selection as a tuple
+    of integer arrays in PyTorch's layout (for reading and writing alike), or None where
+    there is nothing to change (and for an index that a transform traces: see
+    :func:`torch_split`)."""
+    if type(index) is not tuple or any(_traced(e) for e in index):
+        return None
+    split = torch_split(index)
+    if split is None:  # a 0-d integer Tensor alone selects, as an int (a view)
+        given, index = index, tuple(_as_int(e) for e in index)
+        return None if all(a is b for a, b in zip(index, given, strict=True)) else index
+    first, rest = split
+    positions = np.arange(math.prod(shape)).reshape(shape)
+    rest = tuple(plain(e) if isinstance(e, Tensor) else e for e in rest)
     return np.unravel_index(positions[first][rest], shape)
+
+
+def _traced(entry) -> bool:
+    return isinstance(entry, Tensor) and entry._trace is not EAGER
 
 
 def _int64(values) -> Tensor:
