@@ -135,3 +135,27 @@ GRADCHECK = {
 def test_functional_gradients_match_finite_differences(name):
     f, args = GRADCHECK[name]
     assert cr.gradcheck(f, *args, order=2, modes=("fwd", "rev"))
+
+
+
+# (ours, PyTorch's same call, what our error must say)
+CHANNEL_ERRORS = {
+    "Conv1d": (lambda: nn.Conv1d(3, 3, 3)(np.zeros((1, 2, 9))),
+               lambda: torch.nn.Conv1d(3, 3, 3)(torch.zeros(1, 2, 9)),
+               "conv1d: the input has 2 channels but the weight expects 3"),
+    "conv1d groups": (lambda: F.conv1d(np.zeros((1, 4, 9)), np.zeros((6, 2, 3)), groups=4),
+                      lambda: torch.nn.functional.conv1d(torch.zeros(1, 4, 9), torch.zeros(6, 2, 3), groups=4),
+                      "conv1d: groups=4 must be"),
+    "Conv2d": (lambda: nn.Conv2d(3, 3, 3)(np.zeros((1, 2, 9, 9))),
+               lambda: torch.nn.Conv2d(3, 3, 3)(torch.zeros(1, 2, 9, 9)),
+               "conv2d: the input has 2 channels"),
+}
+
+
+@pytest.mark.parametrize("name", list(CHANNEL_ERRORS))
+def test_channel_errors_name_the_function_called(name):
+    ours, theirs, message = CHANNEL_ERRORS[name]
+    with pytest.raises(ValueError, match=message):
+        ours()
+    with pytest.raises(RuntimeError):  # PyTorch refuses the same call
+        theirs()

@@ -180,6 +180,18 @@ def log_softmax(input, dim: int | None = None, dtype=None):
     return _ops.log_softmax(input, axis=dim)
 
 
+def _check_channels(c: int, o: int, wc: int, groups, name: str) -> int:
+    """``groups`` checked against the input's ``c`` channels and a weight of ``o`` outputs
+    and ``wc`` inputs per group; the error names the function the user called."""
+    groups = _check_groups(groups, c, o, name)
+    if wc * groups != c:
+        raise ValueError(
+            f"{name}: the input has {c} channels but the weight expects {wc} per group "
+            f"x {groups} group(s) = {wc * groups}"
+        )
+    return groups
+
+
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
     """2-d convolution (cross-correlation, as in every deep-learning library).
 
@@ -196,12 +208,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     input, unbatched = _batched(input, weight, 4, "conv2d", "input (N, C, H, W) and weight (O, C/groups, kh, kw)")
     n, c, h, w = input.shape
     o, wc, kh, kw = weight.shape
-    groups = _check_groups(groups, c, o, "conv2d")
-    if wc * groups != c:
-        raise ValueError(
-            f"conv2d: the input has {c} channels but the weight expects {wc} per group "
-            f"x {groups} group(s) = {wc * groups}"
-        )
+    groups = _check_channels(c, o, wc, groups, "conv2d")
     kernel, stride, dilation = (kh, kw), _pair(stride, "stride"), _pair(dilation, "dilation")
     padding, extra = _conv_padding(padding, kernel, stride, dilation)
     if extra != (0, 0):
@@ -234,6 +241,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     """
     input, unbatched = _batched(input, weight, 3, "conv1d", "input (N, C, L) and weight (O, C/groups, k)")
     n, c, length = input.shape
+    _check_channels(c, weight.shape[0], weight.shape[1], groups, "conv1d")
     x4 = cnp.reshape(input, (n, c, 1, length))
     w4 = cnp.reshape(weight, (weight.shape[0], weight.shape[1], 1, weight.shape[2]))
     pad = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
