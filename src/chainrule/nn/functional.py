@@ -23,10 +23,22 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.nn import _bags, _composed, _dropout, _jax_names, _ops, _pooling, _resample, _sampling, _volumetric
+from chainrule.nn import (
+    _bags,
+    _channels,
+    _composed,
+    _dropout,
+    _jax_names,
+    _ops,
+    _pooling,
+    _resample,
+    _sampling,
+    _volumetric,
+)
 from chainrule.nn._attention import multi_head_attention_forward, scaled_dot_product_attention
 from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
 from chainrule.nn._bags import renorm_rows
+from chainrule.nn._channels import *  # noqa: F403  (local_response_norm, channel_shuffle, max_unpool)
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
 from chainrule.nn._inplace import in_place
@@ -81,6 +93,7 @@ __all__ = [
     *_pooling.__all__,
     *_resample.__all__,
     *_sampling.__all__,
+    *_channels.__all__,
     *_volumetric.__all__,
 ]
 

@@ -2,5 +2,6 @@
 :class:`chainrule.distributed.DistributedDataParallel` (on MPI)."""
 
 from chainrule.distributed.ddp import DistributedDataParallel
+from chainrule.nn.spatial import DataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel", "DataParallel"]

@@ -3,7 +3,9 @@ arguments, defaults and state-dict keys: ``MaxPool1d``, ``AvgPool1d``,
 ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``, ``AdaptiveMaxPool2d``, ``Upsample``
 (and ``UpsamplingNearest2d``/``UpsamplingBilinear2d``), ``Unfold``, ``Fold``,
 ``PixelShuffle``, ``PixelUnshuffle``, ``InstanceNorm1d``/``2d``/``3d``, ``MaxPool3d``,
-``AvgPool3d``, ``AdaptiveAvgPool3d`` and ``LPPool1d``/``2d``/``3d``.
+``AvgPool3d``, ``AdaptiveAvgPool3d``, ``LPPool1d``/``2d``/``3d``, ``LocalResponseNorm``,
+``ChannelShuffle`` and ``MaxUnpool1d``/``2d``; and ``DataParallel``, which on the CPU runs
+its module as it is (as PyTorch's does without GPUs), keeping PyTorch's ``module.`` prefix.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 from chainrule.nn import functional as F
 from chainrule.nn._options import _Options
 from chainrule.nn.layers import _BatchNorm
+from chainrule.nn.module import Module
 
 __all__ = [
     "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "Upsample",
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
-    "LPPool1d", "LPPool2d", "LPPool3d",
+    "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "MaxUnpool1d", "MaxUnpool2d",
+    "DataParallel",
 ]
 
 
@@ -318,3 +322,89 @@ class LPPool3d(LPPool1d):
     """The ``norm_type``-norm of windows of (N, C, D, H, W) or (C, D, H, W); see :func:`F.lp_pool3d`."""
 
     _fn = staticmethod(F.lp_pool3d)
+
+
+class LocalResponseNorm(Module):
+    """:func:`F.local_response_norm` across ``size`` neighbouring channels (AlexNet's).
+
+    >>> import numpy as np
+    >>> LocalResponseNorm(2)(np.ones((1, 3, 2))).shape
+    (1, 3, 2)
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class ChannelShuffle(Module):
+    """:func:`F.channel_shuffle` of (N, C, ...) inputs in ``groups`` groups (ShuffleNet's)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class _MaxUnpool(Module):
+    dims = 2
+    _fn = staticmethod(F.max_unpool2d)
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        tup = lambda v: (int(v),) * self.dims if not isinstance(v, tuple | list) else tuple(v)  # noqa: E731
+        self.kernel_size = tup(kernel_size)
+        self.stride = self.kernel_size if stride is None else tup(stride)
+        self.padding = tup(padding)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    """:func:`F.max_unpool1d`: ``layer(values, indices, output_size=None)``."""
+
+    dims = 1
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """:func:`F.max_unpool2d`: ``layer(values, indices, output_size=None)``, the indices of a
+    ``MaxPool2d(..., return_indices=True)``."""
+
+
+class DataParallel(Module):
+    """PyTorch's ``nn.DataParallel(module)``: on the CPU it runs ``module`` as it is, as
+    PyTorch's does without GPUs; ``.module`` is the model, and the state-dict keys carry
+    PyTorch's ``module.`` prefix, so checkpoints of wrapped models load as in PyTorch
+(``device_ids`` are taken and, as PyTorch does on a machine without GPUs, ignored). For
+    data-parallel training across processes use ``DistributedDataParallel``.
+
+    >>> from chainrule import nn
+    >>> list(DataParallel(nn.Linear(2, 1)).state_dict())
+    ['module.weight', 'module.bias']
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0):
+        super().__init__()
+        self.module = module  # device_ids and output_device name GPUs, which PyTorch also ignores without them
+        self.dim = dim
+        self.device_ids: list = []
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)
+

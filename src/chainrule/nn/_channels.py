@@ -1,0 +1,101 @@
+"""More of ``torch.nn.functional`` over channels and windows: ``local_response_norm``
+(AlexNet's normalisation across neighbouring channels), ``channel_shuffle`` (ShuffleNet)
+and ``max_unpool1d``/``max_unpool2d`` (the partial inverse of max pooling, from its
+indices: SegNet's decoder), each differentiable as PyTorch's.
+
+>>> import numpy as np
+>>> channel_shuffle(np.arange(4.0).reshape(1, 4, 1, 1), 2).ravel().tolist()
+[0.0, 2.0, 1.0, 3.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
+from chainrule.numpy.shape.updates import at
+
+__all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "max_unpool1d", "max_unpool2d"]
+
+
+def _input(x):
+    return x if isinstance(x, Tensor) else np.asarray(x)
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+    """x / (k + α/n · Σ x²)^β, the sum over the ``size`` channels around each one (zeros
+    beyond the ends), as PyTorch's (N, C, ...) ``local_response_norm``."""
+    x = _input(input)
+    if x.ndim < 3:
+        raise ValueError(f"local_response_norm: expected an input of 3 or more dimensions (N, C, ...), got {x.ndim}")
+    if x.shape[1] == 0:
+        return x
+    squares = x * x
+    before, after = size // 2, (size - 1) // 2
+    padded = cnp.pad(squares, [(0, 0), (before, after)] + [(0, 0)] * (x.ndim - 2))
+    c = x.shape[1]
+    window = sum(padded[:, j:j + c] for j in range(size))
+    return x / (window * (alpha / size) + k) ** beta
+
+
+def channel_shuffle(input, groups: int):
+    """The channels (N, C, ...) regrouped: ``groups`` groups of C/groups interleaved, as
+    ShuffleNet's (PyTorch's ``channel_shuffle``)."""
+    x = _input(input)
+    n, c = x.shape[:2]
+    if groups <= 0 or c % groups:
+        raise ValueError(f"channel_shuffle: the {c} channels must be divisible by groups={groups}")
+    rest = tuple(x.shape[2:])
+    return cnp.reshape(cnp.swapaxes(cnp.reshape(x, (n, groups, c // groups, *rest)), 1, 2), (n, c, *rest))
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def _unpool(input, indices, kernel_size, stride, padding, output_size, dims: int, name: str):
+    x = _input(input)
+    tup = lambda v: (int(v),) * dims if np.ndim(v) == 0 else tuple(int(a) for a in v)  # noqa: E731
+    kernel = tup(kernel_size)
+    stride = kernel if stride is None else tup(stride)
+    padding = tup(padding)
+    spatial = tuple(x.shape[-dims:])
+    if output_size is None:
+        out = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding, kernel, strict=True))
+    else:
+        out = tuple(int(v) for v in tuple(output_size)[-dims:])
+    lead = tuple(x.shape[:-dims])
+    idx = np.asarray(plain(indices), dtype=np.int64)
+    if idx.shape != tuple(x.shape):
+        raise ValueError(f"{name}: indices of shape {idx.shape} for an input of shape {tuple(x.shape)}")
+    size = int(np.prod(out))
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError(f"{name}: an index is outside the output of size {out}")
+    rows = int(np.prod(lead))
+    flat = cnp.reshape(x, (rows, -1))
+    where = (np.arange(rows)[:, None], idx.reshape(rows, -1))
+    zeros = cnp.zeros((rows, size), dtype=x.dtype)
+    # PyTorch's: the values written (where overlapping windows chose one position twice, it
+    # holds their equal maximum), each input's gradient read back from its position (the
+    # scatter-add's), so every window that chose a position gets that position's gradient
+    written = at(zeros)[where].set(undifferentiated(flat))
+    summed = at(zeros)[where].add(flat)
+    return cnp.reshape(written + (summed - undifferentiated(summed)), (*lead, *out))
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The values of a 1-d max pooling put back where ``indices`` (``return_indices=True``)
+    says, zeros elsewhere, as PyTorch's."""
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 1, "max_unpool1d")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The values of a 2-d max pooling put back where ``indices`` says (positions in each
+    H×W plane), zeros elsewhere, as PyTorch's.
+
+    >>> import numpy as np
+    >>> max_unpool2d(np.array([[[[5.0]]]]), np.array([[[[3]]]]), 2).tolist()
+    [[[[0.0, 0.0], [0.0, 5.0]]]]
+    """
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
