@@ -9,6 +9,7 @@ import itertools
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import nn
 
 torch = pytest.importorskip("torch")
@@ -90,6 +91,22 @@ def test_conv_transpose2d_output_size_matches_torch(extra):
 def test_adaptive_avg_pool2d_matches_torch(size, output):
     compare(nn.AdaptiveAvgPool2d(output), torch.nn.AdaptiveAvgPool2d(output),
             [_rng.standard_normal((2, 3, *size))], np.float64)
+
+
+@pytest.mark.parametrize("layer, output, shape", [
+    ("AdaptiveAvgPool2d", 0, (1, 2, 4, 4)), ("AdaptiveAvgPool2d", (0, 2), (2, 4, 4)),
+    ("AdaptiveMaxPool2d", (2, 0), (1, 2, 4, 4)), ("AdaptiveAvgPool1d", 0, (2, 4)),
+    ("AdaptiveMaxPool1d", 0, (1, 2, 4)), ("AdaptiveAvgPool3d", (1, 0, 2), (1, 2, 3, 4, 4)),
+])
+def test_adaptive_pools_to_an_empty_output_as_torch(layer, output, shape):
+    x = np.ones(shape)
+    want = getattr(torch.nn, layer)(output)(torch.tensor(x))
+    got = getattr(nn, layer)(output)(x)
+    assert got.shape == tuple(want.shape)
+    g = cr.grad(lambda x: cr.numpy.sum(getattr(nn, layer)(output)(x)))(x)
+    np.testing.assert_array_equal(g, np.zeros(shape))  # nothing reads the input
+    with pytest.raises(ValueError, match="at least 0"):
+        getattr(nn, layer)(-1)(x)
 
 
 @pytest.mark.parametrize("groups, affine, shape", list(itertools.product(

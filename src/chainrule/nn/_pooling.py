@@ -199,8 +199,8 @@ def _adaptive_sizes(input, output_size, name):
         output_size = (output_size, output_size)
     h, w = input.shape[-2:]
     oh, ow = (n if o is None else int(o) for n, o in zip((h, w), output_size, strict=True))
-    if oh < 1 or ow < 1:
-        raise ValueError(f"{name}: output_size must be positive, got {output_size}")
+    if oh < 0 or ow < 0:  # 0 is allowed: an empty output, as PyTorch's
+        raise ValueError(f"{name}: output_size must be at least 0, got {output_size}")
     return h, w, oh, ow
 
 
@@ -246,8 +246,11 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     [[[5.0, 7.0], [13.0, 15.0]]]
     """
     h, w, oh, ow = _adaptive_sizes(input, output_size, "adaptive_max_pool2d")
-    ih, iw = _adaptive_index(h, oh), _adaptive_index(w, ow)
     lead = tuple(input.shape[:-2])
+    if oh == 0 or ow == 0:  # no window: an empty output (and no maximum to point at)
+        out = cnp.reshape(input[..., :0, :0], (*lead, oh, ow))
+        return (out, np.zeros((*lead, oh, ow), np.int64)) if return_indices else out
+    ih, iw = _adaptive_index(h, oh), _adaptive_index(w, ow)
     kh, kw = ih.shape[1], iw.shape[1]
     g = cnp.reshape(cnp.take(input, ih.ravel(), axis=-2), (*lead, oh, kh, w))
     g = cnp.reshape(cnp.take(g, iw.ravel(), axis=-1), (*lead, oh, kh, ow, kw))

@@ -132,8 +132,8 @@ def adaptive_avg_pool3d(input, output_size):
     if len(sizes) != 3:
         raise ValueError(f"adaptive_avg_pool3d: output_size must be an int or a triple, got {output_size}")
     outs = [n if o is None else int(o) for n, o in zip(x.shape[2:], sizes, strict=True)]
-    if min(outs) < 1:
-        raise ValueError(f"adaptive_avg_pool3d: output_size must be positive, got {output_size}")
+    if min(outs) < 0:  # 0 is allowed: an empty output, as PyTorch's
+        raise ValueError(f"adaptive_avg_pool3d: output_size must be at least 0, got {output_size}")
     dtype = _dtype(x)
     md, mh, mw = (_adaptive_means(n, o, dtype) for n, o in zip(x.shape[2:], outs, strict=True))
     return _unbatch(cnp.einsum("ncdhw,ad,bh,ew->ncabe", x, md, mh, mw), unbatched)
