@@ -274,7 +274,8 @@ class LinearLR(LRScheduler):
     >>> from chainrule import nn, optim
     >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
     >>> warm = optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
-    >>> [round(warm.get_last_lr()[0], 3)] + [(warm.step(), round(warm.get_last_lr()[0], 3))[1] for _ in range(4)]
+    >>> [round(warm.get_last_lr()[0], 3)] + [(opt.step(), warm.step(), round(warm.get_last_lr()[0], 3))[2]
+    ...                                      for _ in range(4)]
     [0.25, 0.5, 0.75, 1.0, 1.0]
     """
 
@@ -345,7 +346,8 @@ class ChainedScheduler(LRScheduler):
     >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
     >>> S = optim.lr_scheduler
     >>> sched = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=2), S.ExponentialLR(opt, 0.9)])
-    >>> [round(sched.get_last_lr()[0], 4)] + [(sched.step(), round(sched.get_last_lr()[0], 4))[1] for _ in range(3)]
+    >>> [round(sched.get_last_lr()[0], 4)] + [(opt.step(), sched.step(), round(sched.get_last_lr()[0], 4))[2]
+    ...                                       for _ in range(3)]
     [0.5, 0.45, 0.81, 0.729]
     """
 
