@@ -345,3 +345,17 @@ def test_a_scheduler_subclass_written_for_pytorch_runs_as_there():
             plateau.step(2.0)
         rates.append(seen + [sched.get_last_lr(), plateau.last_epoch, opt.param_groups[0]["lr"]])
     assert rates[0] == rates[1]
+
+
+def test_a_copy_or_pickle_of_a_scheduled_optimizer_steps_its_own_parameters():
+    import copy
+    import pickle
+
+    w = nn.Parameter(cr.ones(1))
+    opt = optim.SGD([w], lr=0.1)
+    ls.StepLR(opt, 1)
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        w2 = clone.param_groups[0]["params"][0]
+        w2.grad, w.grad = cr.ones(1), cr.zeros(1)
+        clone.step()
+        assert w2.tolist() == [0.9] and w.tolist() == [1.0]

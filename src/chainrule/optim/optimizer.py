@@ -234,6 +234,11 @@ class Optimizer:
                     own[k] = copy.deepcopy(v)
         self.state = new_state
 
+    def __getstate__(self) -> dict:
+        """A copy or a pickle leaves out the wrapper a learning-rate schedule put on ``step``
+        (it refers to this optimizer), as PyTorch's does."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called")}
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
