@@ -185,6 +185,7 @@ PROGRAMS = {
         lib.jacrev(lambda v: lax.ppermute(npm.sin(v), "i", [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)]))(x),
         lib.grad(lambda v: npm.sum(npm.sin(lax.all_to_all(npm.outer(v, npm.arange(10.0)), "i", 1, 0, tiled=True))
                                    * npm.arange(30.0).reshape(15, 2)))(x)), axis_name="i")(XS),
+    "map with a batch_size": lambda lib, lax, npm: lax.map(lambda x: npm.sin(x) * x[0], XS, batch_size=2),
     "select": lambda lib, lax, npm: lax.select(X > 0, X, -X),
     "stop_gradient": lambda lib, lax, npm: lib.grad(lambda x: x * lax.stop_gradient(x))(2.0),
 }

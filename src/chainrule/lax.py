@@ -93,8 +93,10 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
     return carry, _stack(ys)
 
 
-def map(f: Callable, xs: Any) -> Any:  # noqa: A001 (JAX's name)
+def map(f: Callable, xs: Any, *, batch_size: int | None = None) -> Any:  # noqa: A001 (JAX's name)
     """``f`` applied to each element along the leading axis of ``xs``, results stacked.
+    ``batch_size`` (JAX's, which maps over chunks of that many elements at once) is
+    taken and gives the same result.
 
     >>> import numpy as np
     >>> map(lambda x: x * 2, np.array([1.0, 2.0]))
