@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from chainrule.data import DataLoader, DistributedSampler, TensorDataset
+from chainrule.data.sampler import torch_randperm
 
 CASES = [(n, replicas) for n in (0, 1, 2, 5, 7, 10, 16, 33) for replicas in (1, 2, 3, 4, 8)]
 
@@ -14,26 +15,32 @@ def _shares(n, replicas, **kw):
     return [list(DistributedSampler(range(n), num_replicas=replicas, rank=r, **kw)) for r in range(replicas)]
 
 
-@pytest.mark.parametrize(("n", "replicas"), CASES)
+@pytest.mark.parametrize(("n", "replicas"), CASES + [(n, r) for n in (3, 11, 100) for r in (3, 5)])
 @pytest.mark.parametrize("drop_last", [False, True])
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_equals_torch(n, replicas, drop_last, shuffle, monkeypatch):
-    torch = pytest.importorskip("torch")
+def test_equals_torch(n, replicas, drop_last, shuffle):
+    pytest.importorskip("torch")
     from torch.utils.data.distributed import DistributedSampler as TorchSampler
 
-    ours = [DistributedSampler(range(n), num_replicas=replicas, rank=r, shuffle=shuffle, seed=3,
-                               drop_last=drop_last) for r in range(replicas)]
-    for s in ours:
-        s.set_epoch(2)
-    # torch shuffles with its own generator; hand it our permutation so that what is
-    # compared is the partition of one order (padding, dropping, interleaving)
-    perm = np.random.default_rng(3 + 2).permutation(n)
-    monkeypatch.setattr(torch, "randperm", lambda k, generator=None: torch.as_tensor(perm[:k]))
-    for r, s in enumerate(ours):
-        theirs = TorchSampler(range(n), num_replicas=replicas, rank=r, shuffle=shuffle, seed=3, drop_last=drop_last)
-        theirs.set_epoch(2)
-        assert list(s) == list(theirs)
-        assert len(s) == len(theirs)
+    for seed, epoch in [(3, 0), (3, 2), (0, 7), (2**32 + 5, 1), (-4, 1)]:
+        for r in range(replicas):
+            ours = DistributedSampler(range(n), num_replicas=replicas, rank=r, shuffle=shuffle, seed=seed,
+                                      drop_last=drop_last)
+            theirs = TorchSampler(range(n), num_replicas=replicas, rank=r, shuffle=shuffle, seed=seed,
+                                  drop_last=drop_last)
+            ours.set_epoch(epoch)
+            theirs.set_epoch(epoch)
+            assert list(ours) == list(theirs), (seed, epoch, r)
+            assert len(ours) == len(theirs)
+
+
+def test_torch_randperm_is_torchs():
+    torch = pytest.importorskip("torch")
+    for n in (0, 1, 2, 9, 1000, 70_001):
+        for seed in (0, 1, 123456789, 2**40 + 17, -1):
+            g = torch.Generator()
+            g.manual_seed(seed)
+            assert torch_randperm(n, seed).tolist() == torch.randperm(n, generator=g).tolist(), (n, seed)
 
 
 @pytest.mark.parametrize(("n", "replicas"), CASES)

@@ -3,9 +3,8 @@
 The partition is PyTorch's: the order (shuffled with ``seed + epoch``, the same on every
 process) is padded by repeating its beginning until it divides evenly, or cut down with
 ``drop_last``, and process ``r`` takes positions ``r, r + N, r + 2N, ...``. The shuffled
-order itself comes from NumPy's ``default_rng(seed + epoch)``, not from torch's
-generator, so the indices equal torch's for ``shuffle=False`` and are the same partition
-of a different permutation otherwise.
+order is ``torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))``,
+reproduced bit for bit (:func:`torch_randperm`), so every index equals torch's.
 """
 
 from __future__ import annotations
@@ -158,6 +157,31 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+# torch.randperm's Fisher-Yates holds for n below this; above it torch shuffles differently
+_TORCH_RANDPERM_LIMIT = (2**32 - 1) // 20
+
+
+def torch_randperm(n: int, seed: int) -> np.ndarray:
+    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` on the CPU,
+    without torch: the same MT19937 stream (seeded with the seed's low 32 bits) and the
+    same Fisher-Yates swaps (position ``i`` with ``i + u % (n - i)``).
+
+    >>> torch_randperm(6, 0).tolist()
+    [2, 5, 3, 0, 1, 4]
+    """
+    n = int(n)
+    if n >= _TORCH_RANDPERM_LIMIT:
+        raise ValueError(f"torch_randperm: n={n} is at least {_TORCH_RANDPERM_LIMIT}, where torch shuffles otherwise")
+    bits = np.random.MT19937(0)
+    bits._legacy_seeding(int(seed) & 0xFFFFFFFF)
+    offsets = (bits.random_raw(max(n - 1, 0)) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+    order = list(range(n))
+    for i, z in enumerate(offsets):
+        j = i + z
+        order[i], order[j] = order[j], order[i]
+    return np.array(order, dtype=np.int64)
+
+
 class DistributedSampler(Sampler):
     """The indices of ``dataset`` that process ``rank`` of ``num_replicas`` reads in this
     epoch (both default to this process's place in the :mod:`chainrule.distributed` job).
@@ -213,7 +237,11 @@ class DistributedSampler(Sampler):
         """This process's indices for the current epoch, as an array."""
         n = len(self.dataset)
         if self.shuffle:
-            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+            seed = self.seed + self.epoch
+            if n < _TORCH_RANDPERM_LIMIT:
+                order = torch_randperm(n, seed)
+            else:  # too long for a loop in Python: NumPy's permutation
+                order = np.random.default_rng(seed & 0xFFFFFFFFFFFFFFFF).permutation(n)
         else:
             order = np.arange(n)
         if self.drop_last:
