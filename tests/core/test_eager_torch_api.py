@@ -213,3 +213,19 @@ def test_sums_and_products_of_unsigned_and_bool_tensors_are_int64_as_torch():
             assert str(got.dtype) == str(want.dtype).removeprefix("torch.") == "int64", (dtype, name)
             assert got.tolist() == want.tolist()
     assert cr.tensor(np.array([250, 10], np.uint8)).sum(dtype=cr.uint8).item() == 4  # as asked, wrapping
+
+
+def test_cat_passes_over_an_empty_1d_tensor_as_torch():
+    results = []
+    for lib in (cr, torch):
+        out = lib.tensor([], dtype=lib.float32)
+        for i in range(3):  # the accumulation idiom
+            out = lib.cat([out, lib.ones(2, 2, dtype=lib.int64) * i])
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        z = lib.cat([lib.tensor([], dtype=lib.float64), x.reshape(1, 2) * 3, lib.empty(0, dtype=lib.float64)])
+        z.sum().backward()
+        results.append([str(out.dtype).removeprefix("torch."), out.tolist(), z.tolist(), x.grad.tolist(),
+                        tuple(lib.cat([lib.tensor([]), lib.tensor([])]).shape)])
+        with pytest.raises(RuntimeError):
+            lib.cat([lib.zeros(0, 2), lib.ones(1, 3)])  # a 2-d empty Tensor still has to fit
+    assert results[0] == results[1]

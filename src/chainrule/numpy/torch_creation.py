@@ -21,6 +21,7 @@ from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_shape
+from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -329,8 +330,23 @@ def cat(tensors, dim: int = 0) -> Tensor:
     >>> import chainrule as cr
     >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
     (3, 2)
+
+    As PyTorch's, an empty 1-d Tensor among them is passed over (``out = cr.tensor([])``,
+    then ``out = cr.cat([out, batch])`` in a loop), its dtype still taking part in the result's.
     """
-    return _joined(cnp.concatenate(list(tensors), axis=dim))
+    tensors = list(tensors)
+    empty = [np.ndim(t) == 1 and np.shape(t)[0] == 0 for t in tensors]
+    kept = tensors
+    if any(empty) and not all(empty) and any(np.ndim(t) != 1 for t in tensors):
+        kept = [t for t, e in zip(tensors, empty, strict=True) if not e]
+    return _promoted(cnp.concatenate(kept, axis=dim), tensors)
+
+
+def _promoted(joined, tensors) -> Tensor:
+    """``joined`` in the dtype PyTorch gives the joining of ``tensors`` (float32 with int64 is
+    float32, where NumPy's is float64)."""
+    dtype = result_type(*tensors) or joined.dtype
+    return _joined(joined if joined.dtype == dtype else cnp.astype(joined, dtype))
 
 
 concat = cat
@@ -343,4 +359,5 @@ def stack(tensors, dim: int = 0) -> Tensor:
     >>> cr.stack([cr.zeros(2), cr.ones(2)], dim=1).shape
     (2, 2)
     """
-    return _joined(cnp.stack(list(tensors), axis=dim))
+    tensors = list(tensors)
+    return _promoted(cnp.stack(tensors, axis=dim), tensors)
