@@ -566,7 +566,9 @@ def writes_out(fun) -> bool:
 def _elementwise(fun) -> bool:
     """Whether ``fun`` may write its result over its own arguments (see writes_out)."""
     if isinstance(fun, np.ufunc):
-        return fun.signature is None
+        # (fmax and fmin: NumPy's fmax(0.0, -0.0) is 0.0 or -0.0 by the loop it takes, and
+        # an output that is one of the inputs takes another loop)
+        return fun.signature is None and fun is not np.fmax and fun is not np.fmin
     return getattr(fun, "writes_out", False) == "elementwise"
 
 
