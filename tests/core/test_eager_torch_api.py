@@ -229,3 +229,20 @@ def test_cat_passes_over_an_empty_1d_tensor_as_torch():
         with pytest.raises(RuntimeError):
             lib.cat([lib.zeros(0, 2), lib.ones(1, 3)])  # a 2-d empty Tensor still has to fit
     assert results[0] == results[1]
+
+
+def test_where_promotes_as_torch():
+    c = np.array([True, False])
+    pairs = [(np.array([1.0, 2.0], np.float32), np.array([5, 6])), (np.array([1.0, 2.0], np.float32), np.array(0.5)),
+             (np.array([1, 2], np.int32), np.array([5, 6], np.int64)), (np.array([1.0, 2.0], np.float16), 3),
+             (np.array([1, 2]), np.array([True, False]))]
+    for a, b in pairs:
+        got = cr.where(cr.tensor(c), cr.tensor(a), b if np.ndim(b) == 0 and not isinstance(b, np.ndarray)
+                       else cr.tensor(b))
+        want = torch.where(torch.tensor(c), torch.tensor(a), b if np.ndim(b) == 0 and not isinstance(b, np.ndarray)
+                           else torch.tensor(b))
+        assert str(got.dtype) == str(want.dtype).removeprefix("torch."), (a.dtype, b)
+        assert got.tolist() == want.tolist()
+    x = cr.tensor([1.0, 2.0], dtype=cr.float32, requires_grad=True)
+    cr.where(cr.tensor(c), x, cr.tensor([5, 6])).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0] and x.grad.dtype == np.float32

@@ -25,6 +25,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
+from chainrule.numpy.torch_promotion import result_type
 
 # Functions whose first argument is the tensor and whose other arguments are the method's
 METHOD_FORMS = (
@@ -100,7 +101,13 @@ def where(condition, input=None, other=None) -> Any:
     if input is None and other is None:  # int64 eager Tensors, as PyTorch's
         return tuple(Tensor(i.astype(np.int64), EAGER) if isinstance(i, np.ndarray) else i
                      for i in cnp.nonzero(condition))
-    return cnp.where(condition, input, other)
+    out = cnp.where(condition, input, other)
+    eager_operand = [v for v in (condition, input, other) if isinstance(v, Tensor) and v._trace is EAGER]
+    if eager_operand:  # (``any`` is torch.any in this module)
+        dtype = result_type(input, other)  # PyTorch's: float32 with int64 or a 0-d float64 stays float32
+        if dtype is not None and out.dtype != dtype:
+            out = cnp.astype(out, dtype)
+    return out
 
 
 def tensordot(a, b, dims=2) -> Any:
