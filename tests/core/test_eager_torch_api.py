@@ -246,3 +246,22 @@ def test_where_promotes_as_torch():
     x = cr.tensor([1.0, 2.0], dtype=cr.float32, requires_grad=True)
     cr.where(cr.tensor(c), x, cr.tensor([5, 6])).sum().backward()
     assert x.grad.tolist() == [1.0, 0.0] and x.grad.dtype == np.float32
+
+
+def test_clamp_promotes_as_torch():
+    cr.set_default_dtype(cr.float32)
+    try:
+        i, f = np.array([1, 5, 9]), np.array([1.0, 5.0, 9.0], np.float32)
+        for values, kwargs in ((i, {"min": 2.5, "max": 6}), (i, {"min": 2, "max": 6}), (i, {"min": "0d"}),
+                               (f, {"max": "0d64"}), (f, {"min": "1d64"})):
+            out = []
+            for lib in (cr, torch):
+                bounds = {"0d": lib.tensor(2.5), "0d64": lib.tensor(7.0, dtype=lib.float64),
+                          "1d64": lib.tensor([2.0, 2.0, 2.0], dtype=lib.float64)}
+                kw = {k: bounds.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
+                y = lib.tensor(values).clamp(**kw)
+                out.append((str(y.dtype).removeprefix("torch."), y.tolist()))
+            assert out[0] == out[1], kwargs
+        assert cr.tensor(i).clamp_min(1.5).dtype == np.float32
+    finally:
+        cr.set_default_dtype(None)

@@ -18,7 +18,7 @@ from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_common import as_eager, elementwise_extreme, is_eager
-from chainrule.numpy.torch_promotion import comparison_operands
+from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where
 
 __all__ = ["TorchElementwiseMethods"]
@@ -34,6 +34,17 @@ def _compare(fun):
 _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
                 np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
                 np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__")}
+
+
+def _clamped(x, low, high):
+    """clamp in PyTorch's promoted dtype on an eager Tensor (an integer Tensor clamped by a
+    float is of the default floating dtype; a 0-d float64 bound leaves float32 as it is)."""
+    out = clamp(x, low, high)
+    if is_eager(x):
+        dtype = result_type(x, *(b for b in (low, high) if b is not None))
+        if dtype is not None and out.dtype != dtype:
+            out = cnp.astype(out, dtype)
+    return out
 
 
 def _constant(x, value):
@@ -104,14 +115,14 @@ class TorchElementwiseMethods:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: give at least one of min and max")
-        return clamp(self, min, max)
+        return _clamped(self, min, max)
 
     # clamp's derivative, not maximum's: a tie keeps the whole derivative, as in PyTorch
     def clamp_min(self, min):
-        return clamp(self, min, None)
+        return _clamped(self, min, None)
 
     def clamp_max(self, max):
-        return clamp(self, None, max)
+        return _clamped(self, None, max)
 
     def add(self, other, alpha=1):
         return self + (other if alpha == 1 else other * alpha)
