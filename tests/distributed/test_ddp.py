@@ -135,9 +135,9 @@ for k, p in model.module.named_parameters():
 kept = model.module.body.weight.grad.numpy()
 copied = kept.copy()
 model.zero_grad()
-model(x1, False).backward()  # head b unused on every process: its .grad becomes zeros
+model(x1, False).backward()  # head b unused on every process: its .grad stays None (PyTorch's)
 assert not np.array_equal(kept, copied) and np.array_equal(kept, model.module.body.weight.grad.numpy())
-assert np.array_equal(model.module.b.weight.grad.numpy(), np.zeros((1, 4)))
+assert model.module.b.weight.grad is None and model.module.b.bias.grad is None
 # different models on different ranks: the same error everywhere, naming the parameter
 try:
     dist.DistributedDataParallel(nn.Sequential(nn.Linear(3, 4 + r), nn.Linear(4 + r, 1)))
@@ -401,3 +401,62 @@ def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
     assert not model.shared_memory  # one process: no hooks, nothing to sum
     with pytest.raises(TypeError, match="shared_memory must be None"):
         dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory="yes")
+
+
+def test_unused_parameters_as_torch_ddp(tmp_path):
+    # a head no process uses keeps .grad None (so AdamW's decay skips it, as in PyTorch); a
+    # head used on one rank while the other still holds an accumulated .grad adds that
+    # .grad (PyTorch's reducer): both equal one process on the combined batch
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import nn, optim
+import chainrule.distributed as dist
+from chainrule.nn.parallel import DistributedDataParallel as DDP
+
+dist.init_process_group("gloo")
+r = dist.get_rank()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        rng = np.random.default_rng(0)
+        self.a = nn.Linear(3, 4, rng=rng, dtype=np.float64)
+        self.c = nn.Linear(4, 2, rng=rng, dtype=np.float64)
+        self.head = nn.Linear(4, 2, rng=rng, dtype=np.float64)  # never used
+        self.frozen = nn.Linear(3, 4, rng=rng, dtype=np.float64).requires_grad_(False)
+    def forward(self, x, use_c=True):
+        h = cr.tanh(self.a(x) + self.frozen(x))
+        return h.sum(1, keepdim=True) + (self.c(h) if use_c else 0.0)
+
+X, Y = np.random.default_rng(1).normal(size=(2, 8, 3))
+Y = Y[:, :2]
+mine = slice(4 * r, 4 * r + 4)
+for shared in (True, False):
+    model, ref = DDP(Net(), find_unused_parameters=True, shared_memory=shared), Net()
+    opt, ref_opt = optim.AdamW(model.parameters(), lr=0.1), optim.AdamW(ref.parameters(), lr=0.1)
+    for step in range(3):
+        opt.zero_grad()
+        ((model(X[mine]) - Y[mine]) ** 2).sum().backward()
+        opt.step()
+        ref_opt.zero_grad()
+        (((ref(X) - Y) ** 2).sum() / 2).backward()
+        ref_opt.step()
+    assert model.module.head.weight.grad is None and model.module.frozen.weight.grad is None
+    for (k, p), q in zip(model.module.named_parameters(), ref.parameters()):
+        assert np.max(np.abs(p.detach().numpy() - q.detach().numpy())) <= 1e-12, k
+    # no zero_grad between two steps; head c used on rank 0 only in the second
+    ref.load_state_dict(model.module.state_dict())
+    model.zero_grad()
+    ref.zero_grad()
+    ((model(X[mine]) - Y[mine]) ** 2).sum().backward()
+    ((model(X[mine], use_c=r == 0) - Y[mine]) ** 2).sum().backward()
+    (((ref(X) - Y) ** 2).sum() / 2).backward()
+    (((ref(X[:4]) - Y[:4]) ** 2).sum() / 2 + ((ref(X[4:], use_c=False) - Y[4:]) ** 2).sum() / 2).backward()
+    for (k, p), q in zip(model.module.named_parameters(), ref.parameters()):
+        if q.grad is None:
+            assert p.grad is None, k
+        else:
+            assert np.max(np.abs(p.grad.numpy() - q.grad.numpy())) <= 1e-12, k
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert "rank 0 ok" in out and "rank 1 ok" in out

@@ -15,8 +15,10 @@ messages first.
 
 Buckets start strictly in bucket order on every process, so the collectives match even
 when gradients arrive in different orders. A parameter that got no gradient in this
-backward pass on some process counts as zero there: its bucket is sent at the end of the
-pass, and no process waits for a gradient that will not come.
+backward pass on some process counts as its ``.grad`` as it stands there (zero where it
+has none): its bucket is sent at the end of the pass, and no process waits for a gradient
+that will not come. One flag per parameter travels in each bucket; a parameter that no
+process used keeps its ``.grad`` (``None`` stays ``None``), as in PyTorch.
 """
 
 from __future__ import annotations
@@ -37,9 +39,12 @@ __all__ = ["DistributedDataParallel"]
 
 
 class _Bucket:
-    """Gradients of a few parameters of one dtype, packed in one flat buffer."""
+    """Gradients of a few parameters of one dtype, packed in one flat buffer, followed by
+    one slot per parameter that says whether this process's backward pass gave it a
+    gradient (1) or not (0): summed with the gradients, it says which parameters no
+    process used, whose ``.grad`` is then left as it was (PyTorch's rule)."""
 
-    __slots__ = ("params", "offsets", "buffer", "ready", "pending", "request")
+    __slots__ = ("params", "offsets", "size", "buffer", "ready", "pending", "request")
 
     def __init__(self, params: list, dtype):
         self.params = params
@@ -48,14 +53,16 @@ class _Bucket:
         for p in params:
             self.offsets.append(start)
             start += p._value.size
-        self.buffer = np.empty(start, dtype=dtype)
+        self.size = start  # the gradients' elements; the used flags follow
+        self.buffer = np.empty(start + len(params), dtype=dtype)
         self.ready = [False] * len(params)
         self.pending = len(params)
         self.request = None
 
     @property
     def nbytes(self) -> int:
-        return self.buffer.nbytes
+        """The bytes of gradient (the used flags not counted)."""
+        return self.size * self.buffer.itemsize
 
 
 def _make_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
@@ -268,6 +275,7 @@ class DistributedDataParallel(Module):
         # bucket again before the optimizer)
         np.multiply(value, self._inverse, out=bucket.buffer[n : n + value.size].reshape(value.shape))
         self.__dict__["_copied"] = self._copied + value.nbytes
+        bucket.buffer[bucket.size + k] = 1
         bucket.ready[k] = True
         bucket.pending -= 1
         if bucket.pending == 0 and self._shared is None:
@@ -314,8 +322,7 @@ class DistributedDataParallel(Module):
                 if bucket.pending:
                     for k, ready in enumerate(bucket.ready):
                         if not ready:
-                            n = bucket.offsets[k]
-                            bucket.buffer[n : n + bucket.params[k]._value.size] = 0
+                            self._unused(bucket, k)
                     bucket.pending = 0
             if self._shared is not None:  # every bucket at once, in the shared window
                 waited = perf_counter(), process_time()
@@ -331,7 +338,10 @@ class DistributedDataParallel(Module):
                     self._count_mpi(waited)
                     bucket.request = None
                 mean = bucket.buffer  # the scaled gradients were summed: the mean
-                for p, n in zip(bucket.params, bucket.offsets, strict=True):
+                used = mean[bucket.size :]
+                for k, (p, n) in enumerate(zip(bucket.params, bucket.offsets, strict=True)):
+                    if not used[k]:  # no process's pass reached it: .grad stays as it was
+                        continue
                     shape = np.shape(p._value)
                     grad = mean[n : n + int(np.prod(shape, dtype=np.int64))].reshape(shape)
                     p.grad = Tensor(grad if self._as_bucket_view else grad.copy(), EAGER)
@@ -346,6 +356,22 @@ class DistributedDataParallel(Module):
             for name in ("_sent", "_copied", "_mpi_calls"):
                 self.__dict__[name] = 0
             self.__dict__["_mpi_seconds"] = self.__dict__["_mpi_cpu_seconds"] = 0.0
+
+    def _unused(self, bucket: _Bucket, k: int) -> None:
+        """What this process adds for a parameter its backward pass did not reach: its
+        ``.grad`` as it stands, divided (zeros where it has none), as PyTorch's DDP."""
+        p, n = bucket.params[k], bucket.offsets[k]
+        part = bucket.buffer[n : n + p._value.size]
+        grad = p.grad
+        if grad is None:
+            part[...] = 0
+        else:
+            value = np.asarray(grad.primal())
+            if np.shares_memory(value, bucket.buffer):  # a view of the bucket: keep its own copy
+                value = value.copy()
+                p.grad = Tensor(value, EAGER)
+            np.multiply(value, self._inverse, out=part.reshape(value.shape))
+        bucket.buffer[bucket.size + k] = 0
 
     def _reset(self) -> None:
         for bucket in self._buckets:
