@@ -466,11 +466,15 @@ def test_fused_programs_of_mixed_dtypes_agree_with_the_plain_call_to_the_bit(kin
     assert fused.traces == plain.traces
 
 
-@pytest.mark.parametrize("fmax", [cnp.fmax, cnp.fmin])
-def test_fmax_over_its_own_argument_keeps_numpys_sign_of_zero(fmax):
+@pytest.mark.parametrize("f, values", [
     # NumPy's fmax(0.0, -0.0) of one element is 0.0, but -0.0 when the output is the
-    # first input's memory: the replay does not reuse an input's buffer for it
-    def f(x):
-        return x + fmax(cnp.abs(x), x)
-
-    run_both(f, [(np.array([[v]]),) for v in [0.0, -0.0, 1.0, -0.0]])
+    # first input's memory
+    (lambda x, y: x + cnp.fmax(cnp.abs(x), x), [0.0, -0.0, 1.0, -0.0]),
+    (lambda x, y: x + cnp.fmin(-cnp.abs(x), -x), [0.0, -0.0, 1.0, 0.0]),
+    # power(-inf, 0.5) of one element is inf, but NaN written over its input
+    (lambda x, y: (x * 1.0) ** y + 0.0, [4.0, -np.inf, -0.0, -np.inf]),
+    # float16: the NaN of arcsin(inf) has the other sign written over its input
+    (lambda x, y: cnp.arcsin(x.astype(np.float16) * 1.0) + 0.0, [np.inf, 0.5, np.inf]),
+])
+def test_results_that_numpy_computes_otherwise_over_their_input_get_buffers_of_their_own(f, values):
+    run_both(f, [(np.array([v]), np.array([0.5])) for v in values])

@@ -431,7 +431,7 @@ def _assign_buffers(
     shapes: list = []
     for k, op in enumerate(ops):
         if isinstance(op, Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
-            if _elementwise(op.fun):
+            if _elementwise(op.fun, values[op.outs[0]]):
                 # an elementwise call may write over its own arguments (each element is
                 # read before it is written), so what is last read here is free for it
                 for name in release_at.pop(k, ()):
@@ -563,13 +563,22 @@ def writes_out(fun) -> bool:
     return fun is np.dot or getattr(fun, "writes_out", False) in (True, "elementwise")
 
 
-def _elementwise(fun) -> bool:
-    """Whether ``fun`` may write its result over its own arguments (see writes_out)."""
+def _elementwise(fun, result) -> bool:
+    """Whether ``fun`` may write its result over its own arguments (see writes_out).
+
+    An output that is one of its inputs makes NumPy take another loop, which gives other
+    bits in a few cases, kept out: fmax and fmin (the sign of fmax(0.0, -0.0)), power of
+    one element (power(-inf, 0.5) is inf, or NaN over its input), and the NaNs' signs of
+    float16 and complex results (arcsin(inf), inf * nan)."""
     if isinstance(fun, np.ufunc):
-        # (fmax and fmin: NumPy's fmax(0.0, -0.0) is 0.0 or -0.0 by the loop it takes, and
-        # an output that is one of the inputs takes another loop)
-        return fun.signature is None and fun is not np.fmax and fun is not np.fmin
+        dtype = getattr(result, "dtype", None)
+        return (fun.signature is None and fun not in _NOT_OVER_INPUTS and dtype is not None
+                and (dtype.kind in "biu" or dtype in _FLOATS_OVER_INPUTS))
     return getattr(fun, "writes_out", False) == "elementwise"
+
+
+_NOT_OVER_INPUTS = {np.fmax, np.fmin, np.power}
+_FLOATS_OVER_INPUTS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _bufferable(op: Call, values: list) -> bool:
