@@ -357,3 +357,37 @@ def test_load_state_dict_with_assign_takes_the_tensors_themselves_as_torch():
         with pytest.raises(RuntimeError, match="size mismatch"):
             m.load_state_dict({**sd, "0.weight": lib.ones(3, 3)}, assign=True)
     assert results[0] == results[1]
+
+
+def _hooked_model_run(lib, pytest):
+    class Scaled(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(2, 2)
+            self.register_buffer("count", lib.zeros(1))
+
+        def forward(self, x, scale=1.0):
+            return self.lin(x) * scale
+
+    m = Scaled()
+    with lib.no_grad():
+        m.lin.weight.copy_(lib.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        m.lin.bias.zero_()
+    calls = []
+    m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {**kwargs, "scale": 10.0}), with_kwargs=True)
+    m.register_forward_pre_hook(lambda mod, args: calls.append("first"), prepend=True)
+    h = m.register_forward_hook(lambda mod, args, kwargs, out: out + kwargs["scale"], with_kwargs=True)
+    m.register_forward_hook(lambda mod, args, out: calls.append(("plain", float(out.sum()))))
+    y = m(lib.ones(1, 2), scale=2.0)
+    h.remove()
+    y2 = m(lib.ones(1, 2))
+    m.register_module("extra", lib.nn.Identity())
+    with pytest.raises(AttributeError):
+        m.get_parameter("lin.nothing")
+    return [y.tolist(), y2.tolist(), calls, m.get_parameter("lin.weight").shape == (2, 2),
+            m.get_buffer("count").tolist(), [n for n, _ in m.named_children()]]
+
+
+def test_hooks_with_kwargs_and_prepend_and_the_getters_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _hooked_model_run(cr, pytest) == _hooked_model_run(torch, pytest)

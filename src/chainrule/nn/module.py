@@ -113,6 +113,11 @@ class Module:
                 and self._backward_pre_hooks is None):
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks or ()):
+            if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
+                new = hook(self, args, kwargs)
+                if new is not None:
+                    args, kwargs = new
+                continue
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
@@ -123,7 +128,7 @@ class Module:
     def _forward_and_hooks(self, args: tuple, kwargs: dict):
         out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks or ()):
-            new = hook(self, args, out)
+            new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
             if new is not None:
                 out = new
         return out
@@ -147,16 +152,20 @@ class Module:
         into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
         return self._add_hook("_backward_pre_hooks", hook)
 
-    def _add_hook(self, kind: str, hook) -> HookHandle:
+    def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
         if self.__dict__.get(kind) is None:
             self.__dict__[kind] = []
         hooks = self.__dict__[kind]
-        hooks.append(hook)
+        if with_kwargs:  # PyTorch's with_kwargs=True: the hook also takes the keyword arguments
+            hook = _KeywordHook(hook)
+        hooks.insert(0, hook) if prepend else hooks.append(hook)
         return HookHandle(hooks, hook)
 
-    def register_forward_pre_hook(self, hook) -> HookHandle:
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
         """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,
         or one argument) replaces the positional arguments. ``handle.remove()`` takes it off.
+        As PyTorch's, ``prepend=True`` puts it first and ``with_kwargs=True`` calls
+        ``hook(module, args, kwargs)``, whose ``(args, kwargs)`` replaces them.
 
         >>> import numpy as np
         >>> from chainrule import nn
@@ -165,11 +174,13 @@ class Module:
         >>> float(abs(layer(np.ones((1, 2), np.float32)) - layer.bias).sum()); handle.remove()
         0.0
         """
-        return self._add_hook("_forward_pre_hooks", hook)
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook) -> HookHandle:
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> HookHandle:
         """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
-        replaces the output (PyTorch's forward hook, e.g. to keep a layer's features).
+        replaces the output (PyTorch's forward hook, e.g. to keep a layer's features);
+        ``prepend`` and ``with_kwargs`` (``hook(module, args, kwargs, output)``) as PyTorch's.
 
         >>> import numpy as np
         >>> from chainrule import nn
@@ -180,7 +191,10 @@ class Module:
         >>> seen
         [(4, 2)]
         """
-        return self._add_hook("_forward_hooks", hook)
+        if always_call:
+            raise NotImplementedError("register_forward_hook(always_call=True): the hook runs only after a "
+                                      "forward that returns; wrap the forward in try/finally for the other case")
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     # -- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -428,6 +442,26 @@ class Module:
         """Returns self: chainrule computes on the CPU."""
         return self
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target`` (``'0.weight'``), as PyTorch's."""
+        prefix, _, name = target.rpartition(".")
+        module = self.get_submodule(prefix)
+        if name not in module._parameters:
+            raise AttributeError(f"{type(module).__name__} has no parameter {name!r} (looking for {target!r})")
+        return module._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``'1.running_mean'``), as PyTorch's."""
+        prefix, _, name = target.rpartition(".")
+        module = self.get_submodule(prefix)
+        if name not in module._buffers:
+            raise AttributeError(f"{type(module).__name__} has no buffer {name!r} (looking for {target!r})")
+        return module._buffers[name]
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """PyTorch's other name for :meth:`add_module`."""
+        self.add_module(name, module)
+
     def get_submodule(self, target: str) -> Module:
         """The sub-module at the dotted path ``target`` ('' is this module).
 
@@ -594,6 +628,18 @@ class Module:
             return head + ")"
         inner = "\n  ".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}(\n  {inner}\n)"
+
+
+class _KeywordHook:
+    """A hook registered with ``with_kwargs=True`` (called with the keyword arguments too)."""
+
+    with_kwargs = True
+
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __call__(self, *args):
+        return self.fun(*args)
 
 
 def _detached(t):
