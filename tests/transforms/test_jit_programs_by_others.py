@@ -7,6 +7,7 @@ arithmetic, comparisons, maximum and minimum."""
 import array
 import asyncio
 import collections
+import copy
 import dataclasses
 import operator
 import pickle
@@ -478,3 +479,18 @@ def test_fused_programs_of_mixed_dtypes_agree_with_the_plain_call_to_the_bit(kin
 ])
 def test_results_that_numpy_computes_otherwise_over_their_input_get_buffers_of_their_own(f, values):
     run_both(f, [(np.array([v]), np.array([0.5])) for v in values])
+
+
+def test_a_module_holding_a_long_list_of_arrays_compares_and_replays():
+    model = nn.Linear(2, 2)
+    model.history = [np.full(2, float(k)) for k in range(100)]  # longer than described item by item
+    twin = copy.deepcopy(model)
+    assert tree_util.tree_structure(model) == tree_util.tree_structure(twin)  # arrays by shape
+    step = cr.jit(lambda m, x: m(x))
+    with cr.no_grad():
+        for m in (model, twin, model):
+            x = rng.normal(size=(3, 2))
+            assert same(step(m, x), np.asarray(m(x)._value))
+        model.history.append(np.ones(2))  # a change in place: another structure
+        assert same(step(model, x), np.asarray(model(x)._value))
+    assert step.traces == 2

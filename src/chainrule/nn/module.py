@@ -729,8 +729,10 @@ def _frozen_dict(v, t, depth: int):
 def _frozen_sequence(v, t, depth: int):
     if depth > _FROZEN_DEPTH:
         return _Identity(v)
-    if len(v) > _FROZEN_LONG:
-        return (t, tuple(v))
+    if len(v) > _FROZEN_LONG:  # items by value, arrays by shape, others by identity
+        return (t, tuple([x if type(x) in _BY_VALUE
+                          else (type(x), x.shape, x.dtype) if isinstance(x, Tensor | np.ndarray)
+                          else _Identity(x) for x in v]))
     return (t, tuple([(type(x), x) if type(x) in _BY_VALUE else _frozen(x, depth + 1) for x in v]))
 
 
