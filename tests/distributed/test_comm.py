@@ -117,3 +117,57 @@ def test_collectives_on_two_processes(tmp_path):
     """, tmp_path))
     assert "raised on 2 processes; done on 2" in out
     assert "rank 1 differs from rank 0 at 'leaf 0': rank 0 has 'leaf 0' of shape (2,)" in out, out
+
+
+def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
+    # bool leaves (torch's rule: sum and max are or, min and product and), int64, float32,
+    # 0-d and empty arrays in one tree; op names in any case and ReduceOp; arrays that
+    # differ between the processes raise the same error everywhere instead of MPI's
+    # "message truncated" on one and wrong numbers on the other
+    out = ok(run_mpi("""
+        import numpy as np, chainrule as cr
+        import chainrule.distributed as dist
+        dist.init_process_group("gloo")
+        r = dist.get_rank()
+        tree = {"b": np.array([True, r == 1, False]), "i": np.array([3, r], np.int64),
+                "f": np.array([1.5, r], np.float32), "z": np.array(r + 2, np.int64),
+                "e": np.zeros((0, 3), np.float32), "n": r + 1}
+        want = {"sum": ([True, True, False], [6, 1], [3.0, 1.0], 5, 3),
+                "max": ([True, True, False], [3, 1], [1.5, 1.0], 3, 2),
+                "min": ([True, False, False], [3, 0], [1.5, 0.0], 2, 1),
+                "product": ([True, False, False], [9, 0], [2.25, 0.0], 6, 2)}
+        for op in ["sum", "SUM", dist.ReduceOp.SUM, "max", dist.ReduceOp.MAX, "min", dist.ReduceOp.MIN,
+                   "product", "prod", dist.ReduceOp.PRODUCT]:
+            got = dist.all_reduce(tree, op=op)
+            name = {"SUM": "sum", "prod": "product"}.get(op, op)
+            b, i, f, z, n = want[name]
+            assert got["b"].dtype == bool and got["b"].tolist() == b, (op, got)
+            assert got["i"].dtype == np.int64 and got["i"].tolist() == i, (op, got)
+            assert got["f"].dtype == np.float32 and got["f"].tolist() == f, (op, got)
+            assert got["z"].shape == () and got["z"] == z and got["e"].shape == (0, 3) and got["n"] == n, (op, got)
+        t = cr.tensor(np.array([True, r == 0]))
+        dist.all_reduce(t, op=dist.ReduceOp.MIN)  # in place, as torch
+        assert t.numpy().tolist() == [True, False]
+        assert dist.all_reduce(np.array([1.0, 3.0]) * r, op="avg").tolist() == [0.5, 1.5]
+        assert dist.all_reduce(np.array(r + 1, np.int64), op=dist.ReduceOp.AVG) == 1.5
+        errors = []
+        for bad in ({"x": np.ones(2 + r)}, {"x": np.ones(2, np.float32 if r else np.float64)},
+                    cr.tensor(np.ones(3 - r)), {"x": np.ones(2), "op": "sum" if r else "max"}):
+            op = bad.pop("op") if isinstance(bad, dict) and "op" in bad else "sum"
+            try:
+                dist.all_reduce(bad, op=op)
+            except dist.DistributedError as e:
+                errors.append(str(e))
+        try:
+            dist.all_reduce(np.array([True]), op="mean")
+        except TypeError as e:
+            errors.append(str(e))
+        assert dist.all_reduce(len(errors)) == 10  # every process raised every time, and nobody hangs
+        if r == 0:
+            print("\\n".join(errors))
+    """, tmp_path, timeout=30))
+    assert "rank 1 has 'leaf 0' of shape (3,) and dtype float64" in out
+    assert "dtype float64, rank 1 has 'leaf 0' of shape (2,) and dtype float32" in out
+    assert "rank 1 differs from rank 0 at 'the array'" in out
+    assert "rank 0 has 'op' (max), rank 1 has 'op' (sum)" in out
+    assert "boolean, which has no mean" in out

@@ -12,6 +12,7 @@ whole job (``MPI_Abort``); the launcher then ends every process with a non-zero 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -303,15 +304,38 @@ def barrier() -> None:
 _OPS = ("sum", "mean", "max", "min", "product")
 
 
-def _check_op(op: str) -> None:
-    if op not in _OPS:
+_OP_ALIASES = {"avg": "mean", "average": "mean", "prod": "product"}  # torch's and Horovod's names
+
+
+def _check_op(op: str) -> str:
+    """``op`` as one of ``_OPS`` (any case; ``"avg"`` and ``"prod"`` too), or a clear error."""
+    name = op.lower() if isinstance(op, str) else op
+    name = _OP_ALIASES.get(name, name)
+    if name not in _OPS:
         raise ValueError(f"all_reduce: op must be one of {', '.join(map(repr, _OPS))} "
                          f"(or a dist.ReduceOp), got {op!r}")
+    return name
 
 
-def _mpi_op(op: str):
+def _mpi_op(op: str, dtype: np.dtype):
     MPI = mpi()
+    if dtype == np.bool_:  # reduced as bytes 0/1: torch's rule, sum and max are or, min and product and
+        return MPI.MAX if op in ("sum", "max") else MPI.MIN
     return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD}.get(op, MPI.SUM)
+
+
+def _agree(comm, described: list, what: str) -> None:
+    """Raise the same :class:`DistributedError` on every process unless all of them pass
+    the same ``described`` (names, shapes, dtypes, op) to this collective: one allreduce
+    of its digest, so that a mismatch is an error rather than wrong numbers, MPI's
+    "message truncated", or a process waiting forever."""
+    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
+    h = int(np.frombuffer(digest, np.int64)[0])
+    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
+    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
+    if both[0] != h or both[1] != ~h:
+        check_same(comm, described, what)
+        raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
 
 
 def _linear(op: str) -> str:
@@ -325,10 +349,25 @@ def _reduce_array(x, op: str) -> np.ndarray:
     """The sum (or mean) of ``x`` over all processes, as a new array (``x`` is left as it
     is: under ``cr.jit`` it may be a buffer the program reads again)."""
     out = np.array(x, order="C")  # a contiguous copy, reduced in place
-    if out.dtype.kind not in "biufc":
-        raise TypeError(f"all_reduce: cannot add arrays of dtype {out.dtype}")
+    _check_dtype(out.dtype, op, "the array")
     comm = communicator()
-    comm.Allreduce(mpi().IN_PLACE, out, op=_mpi_op(op))
+    _agree(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
+    return _reduce_buffer(comm, out, op)
+
+
+def _check_dtype(dtype: np.dtype, op: str, name: str) -> None:
+    if dtype.kind not in "biufc":
+        raise TypeError(f"all_reduce: {name} has dtype {dtype}, which cannot be added")
+    if dtype == np.bool_ and op == "mean":
+        raise TypeError(f"all_reduce: {name} is boolean, which has no mean; reduce it with op='sum' "
+                        "(or) or 'min' (and), or cast it to a number first")
+
+
+def _reduce_buffer(comm, out: np.ndarray, op: str) -> np.ndarray:
+    """``out`` (a contiguous array of this process's) reduced in place over all processes."""
+    if out.size:
+        buffer = out.view(np.uint8) if out.dtype == np.bool_ else out
+        comm.Allreduce(mpi().IN_PLACE, buffer, op=_mpi_op(op, out.dtype))
     if op == "mean":
         size = comm.Get_size()
         if out.dtype.kind in "fc":
@@ -364,7 +403,7 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     >>> dist.all_reduce({"w": np.ones(2), "b": 3.0}, op="mean")   # a job of one
     {'w': array([1., 1.]), 'b': 3.0}
     """
-    _check_op(op)
+    op = _check_op(op)
     _check_group(group)
     leaves, treedef = tree_flatten(tree)
     out = []
@@ -387,13 +426,14 @@ def _reduce_plain(values: list, op: str) -> list:
     arrays = [np.asarray(v) for v in values]
     groups: dict[np.dtype, list[int]] = {}
     for i, a in enumerate(arrays):
-        if a.dtype.kind not in "biufc":
-            raise TypeError(f"all_reduce: leaf {i} has dtype {a.dtype}, which cannot be added")
+        _check_dtype(a.dtype, op, f"leaf {i}")
         groups.setdefault(a.dtype, []).append(i)
+    comm = communicator()
+    _agree(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)], "all_reduce")
     results: list = [None] * len(arrays)
     for dtype, members in sorted(groups.items(), key=lambda kv: kv[0].str):  # same order on every rank
         packed = np.concatenate([arrays[i].ravel() for i in members]) if members else np.empty(0, dtype)
-        reduced = _reduce_array(packed, op)
+        reduced = _reduce_buffer(comm, packed, op)
         start = 0
         for i in members:
             n = arrays[i].size
@@ -528,18 +568,21 @@ def reduce_scatter_tensor(output, input, op: str = "sum", group=None, async_op: 
     """PyTorch's ``reduce_scatter_tensor``: ``input`` (shape ``(world * n, ...)``) reduced
     over the processes, and process ``r`` gets the ``r``-th of its ``world`` blocks along
     the first axis in ``output`` (shape ``(n, ...)``)."""
-    _check_op(op)
+    op = _check_op(op)
     _check_group(group)
     comm = communicator()
     value = _send_buffer(input)
-    check_same(comm, [("input", _spec(value))], "reduce_scatter_tensor")
+    _check_dtype(value.dtype, op, "input")
+    check_same(comm, [("input", _spec(value)), ("op", op)], "reduce_scatter_tensor")
+    if value.dtype == np.bool_:
+        value = value.view(np.uint8)
     size = comm.Get_size()
     out_shape = tuple(np.shape(output.primal() if isinstance(output, Tensor) else output))
     if not out_shape or value.shape != (size * out_shape[0], *out_shape[1:]):
         raise ValueError(f"reduce_scatter_tensor: input of shape {value.shape} does not split into {size} blocks "
                          f"of the output's shape {out_shape}")
     block = np.empty(out_shape, value.dtype)
-    comm.Reduce_scatter_block(value, block, op=_mpi_op(op))
+    comm.Reduce_scatter_block(value, block, op=_mpi_op(op, value.dtype))
     _write(output, block / size if op == "mean" else block)
     return Work(output) if async_op else None
 
