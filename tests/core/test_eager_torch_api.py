@@ -265,3 +265,17 @@ def test_clamp_promotes_as_torch():
         assert cr.tensor(i).clamp_min(1.5).dtype == np.float32
     finally:
         cr.set_default_dtype(None)
+
+
+def test_a_one_element_tensor_of_any_shape_converts_to_a_number_as_torch():
+    for lib in (cr, torch):
+        for values in ([1.5], [[2.5]], [7], [[[-3]]]):
+            t = lib.tensor(values)
+            assert float(t) == float(np.ravel(values)[0]) and int(t) == int(np.ravel(values)[0])
+            assert complex(t) == complex(np.ravel(values)[0])
+        with pytest.raises(ValueError, match="only one element tensors"):
+            float(lib.tensor([1.0, 2.0]))
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        assert x.numpy(force=True).tolist() == [1.0, 2.0]
+        with pytest.raises(RuntimeError):
+            x.numpy()

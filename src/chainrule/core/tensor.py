@@ -188,10 +188,21 @@ class Tensor:
     # -- conversions ------------------------------------------------------------------
     def __float__(self) -> float:
         self._dropping("float()")
-        return float(self.primal("a float"))
+        return float(self._scalar("a float"))
 
     def __int__(self) -> int:
-        return int(self.primal("an int"))
+        return int(self._scalar("an int"))
+
+    def _scalar(self, what: str):
+        """The value for float(), int() or complex(): of an eager Tensor, its one element
+        whatever its shape (float(loss) of a (1,) loss), as PyTorch's."""
+        v = self.primal(what)
+        if self._trace is eager.EAGER and np.ndim(v):
+            if np.size(v) != 1:
+                raise TensorError(f"only one element tensors can be converted to Python scalars; this one has "
+                                  f"shape {np.shape(v)} (reduce it first, or use .tolist())")
+            v = np.reshape(v, ())
+        return v
 
     def __trunc__(self) -> int:
         if not self._trace.plain_arrays:  # PyTorch's Tensor has no __trunc__ either
@@ -203,7 +214,7 @@ class Tensor:
 
     def __complex__(self) -> complex:
         self._dropping("complex()")
-        return complex(self.primal("a complex"))
+        return complex(self._scalar("a complex"))
 
     def __bool__(self) -> bool:
         try:
@@ -416,10 +427,13 @@ class Tensor:
         """
         return eager.detach_(self)
 
-    def numpy(self) -> np.ndarray:
-        """The values as a NumPy array (shared, not copied). Refuses if it needs a grad."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array (shared, not copied). Refuses if it needs a grad,
+        unless ``force=True`` (PyTorch's: the values without their gradient)."""
         if self._trace.records:  # under chainrule.jit: np.asarray(x), which runs it unjitted
             return self.__array__()
+        if force and self._trace is eager.EAGER:
+            return np.asarray(self._value)
         if self._node is not None or self._trace.level > 0:
             raise RuntimeError(
                 "numpy() of a Tensor that requires grad would drop its gradient; "
