@@ -43,6 +43,28 @@ def test_errors(dist):
         dist.all_reduce(np.array(["a"]))
 
 
+def test_torch_distributed_names_in_a_job_of_one(dist):
+    # what scripts written for torch.distributed call besides the collectives
+    from chainrule import nn
+
+    dist.init_process_group(backend="gloo")
+    assert dist.get_backend() == "gloo" and dist.get_backend(dist.group.WORLD) == "gloo"
+    assert not dist.is_nccl_available() and dist.is_gloo_available() and dist.is_mpi_available()
+    assert not dist.is_torchelastic_launched()
+    assert dist.get_rank(dist.group.WORLD) == 0 and dist.get_world_size(group=None) == 1
+    assert dist.get_node_local_rank() == 0
+    world = dist.group.WORLD
+    assert dist.all_reduce(np.ones(2), group=world).tolist() == [1.0, 1.0]
+    assert isinstance(dist.barrier(group=world, async_op=True), dist.Work) and dist.barrier(device_ids=[0]) is None
+    dist.monitored_barrier()
+    dist.DistributedDataParallel(nn.Linear(2, 1), process_group=world)
+    nn.SyncBatchNorm(3, process_group=world)
+    with pytest.raises(ValueError, match=r"one group, the whole job: pass group=None \(or dist.group.WORLD\)"):
+        dist.get_rank(group="subgroup")
+    with pytest.raises(ValueError, match="process_group=None"):
+        nn.SyncBatchNorm(3, process_group=object())
+
+
 def test_differentiable_and_jit_in_a_job_of_one(dist):
     f = lambda x: cnp.sum(dist.all_reduce(cnp.sin(x), op="mean") ** 2)
     x = np.array([0.3, -1.2, 2.0])

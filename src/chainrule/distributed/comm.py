@@ -46,6 +46,14 @@ __all__ = [
     "is_available",
     "get_rank",
     "get_world_size",
+    "get_backend",
+    "get_node_local_rank",
+    "group",
+    "is_gloo_available",
+    "is_mpi_available",
+    "is_nccl_available",
+    "is_torchelastic_launched",
+    "monitored_barrier",
     "ReduceOp",
     "Work",
     "all_gather",
@@ -71,6 +79,7 @@ class _State:
     comm: Any = None  # the communicator, once init() has run
     previous_hook: Callable | None = None
     kept_heap: bool = False  # whether init() raised malloc's thresholds
+    backend: str = "mpi"  # what init_process_group was asked for
 
 
 _STATE = _State()
@@ -206,8 +215,71 @@ def world_size() -> int:
 
 
 # -- PyTorch's spellings -------------------------------------------------------------------
-get_rank = rank
-get_world_size = world_size
+class _World:
+    """The one group there is: the whole job (PyTorch's ``dist.group.WORLD``)."""
+
+    def __repr__(self) -> str:
+        return "<the whole job>"
+
+
+class group:  # noqa: N801 - PyTorch's name
+    """PyTorch's ``dist.group``: ``group.WORLD``, the whole job, is the only group."""
+
+    WORLD = _World()
+
+
+def is_world(group_) -> bool:
+    """Whether ``group_`` names the whole job (``None`` or ``dist.group.WORLD``)."""
+    return group_ is None or isinstance(group_, _World)
+
+
+def get_rank(group=None) -> int:
+    """PyTorch's ``get_rank``: :func:`rank` (``group`` must be the whole job)."""
+    _check_group(group)
+    return rank()
+
+
+def get_world_size(group=None) -> int:
+    """PyTorch's ``get_world_size``: :func:`world_size` (``group`` must be the whole job)."""
+    _check_group(group)
+    return world_size()
+
+
+def get_backend(group=None) -> str:
+    """PyTorch's ``get_backend``: the backend given to :func:`init_process_group`
+    (``"gloo"`` or ``"mpi"``; ``"mpi"`` after :func:`init`). The transport is MPI either way."""
+    _check_group(group)
+    communicator()
+    return _STATE.backend
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """PyTorch's ``get_node_local_rank``: this process's number among those of its machine
+    (``LOCAL_RANK``, which :func:`init` sets), or ``fallback_rank`` before :func:`init`."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is None:
+        raise RuntimeError("get_node_local_rank: LOCAL_RANK is not set: call init_process_group() first "
+                           "or pass fallback_rank")
+    return int(fallback_rank)
+
+
+def is_nccl_available() -> bool:
+    """False: chainrule runs on CPUs (PyTorch's scripts then choose ``"gloo"``)."""
+    return False
+
+
+def is_gloo_available() -> bool:
+    """Whether ``init_process_group("gloo")`` works here: MPI carries it (mpi4py imports)."""
+    return is_available()
+
+
+is_mpi_available = is_gloo_available
+
+
+def is_torchelastic_launched() -> bool:
+    """False: the processes are started by an MPI launcher, not by ``torchrun``."""
+    return False
 
 
 def is_available() -> bool:
@@ -234,6 +306,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError(f"init_process_group: backend {backend!r} is not available: chainrule runs on "
                          "CPUs over MPI; use 'gloo' or 'mpi' (or leave backend out)")
     init()
+    _STATE.backend = "gloo" if backend is None else str(backend).lower().removeprefix("cpu:")
     for name, given, actual in (("world_size", world_size, get_world_size()), ("rank", rank, get_rank())):
         if given not in (-1, None) and int(given) != actual:
             raise DistributedError(
@@ -250,9 +323,10 @@ def destroy_process_group(group=None) -> None:
     _STATE.comm = None
 
 
-def _check_group(group) -> None:
-    if group is not None:
-        raise ValueError("chainrule.distributed has one group, the whole job: pass group=None")
+def _check_group(group_) -> None:
+    if not is_world(group_):
+        raise ValueError("chainrule.distributed has one group, the whole job: pass group=None "
+                         f"(or dist.group.WORLD), not {group_!r}")
 
 
 class ReduceOp:
@@ -295,9 +369,18 @@ def _collective_result(tree, result, async_op: bool):
     return Work(result) if async_op else result
 
 
-def barrier() -> None:
-    """Wait until every process of the job has reached this call."""
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every process of the job has reached this call (PyTorch's signature:
+    ``device_ids`` is for GPUs and changes nothing; ``async_op=True`` returns a :class:`Work`)."""
+    _check_group(group)
     communicator().Barrier()
+    return Work() if async_op else None
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
+    """PyTorch's ``monitored_barrier``: :func:`barrier` (a process that fails ends the
+    job, see :func:`init`, so nobody waits on it forever)."""
+    barrier(group)
 
 
 # -- all_reduce -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 
 from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
-from chainrule.distributed.comm import check_same, communicator, mpi
+from chainrule.distributed.comm import check_same, communicator, is_world, mpi
 from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 
@@ -158,9 +158,9 @@ class DistributedDataParallel(Module):
                 f"chainrule's run on the CPU: leave them out (got device_ids={device_ids!r}, "
                 f"output_device={output_device!r})"
             )
-        if process_group is not None:
+        if not is_world(process_group):
             raise ValueError("DistributedDataParallel: chainrule.distributed has one group, the whole "
-                             "job: pass process_group=None")
+                             "job: pass process_group=None (or dist.group.WORLD)")
         bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")

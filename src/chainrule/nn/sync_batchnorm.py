@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.distributed.comm import all_reduce, all_reduce_p
+from chainrule.distributed.comm import all_reduce, all_reduce_p, is_world
 from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm
@@ -42,9 +42,9 @@ class SyncBatchNorm(_BatchNorm):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
                  device=None, dtype=None, *, bias: bool = True):
-        if process_group is not None:
+        if not is_world(process_group):
             raise ValueError("SyncBatchNorm: chainrule.distributed has one group, the whole job: "
-                             "pass process_group=None")
+                             "pass process_group=None (or dist.group.WORLD)")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     @classmethod
