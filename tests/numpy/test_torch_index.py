@@ -88,3 +88,18 @@ def test_numpy_s_meaning_stays_inside_the_transforms():
     a = np.arange(24.0).reshape(2, 3, 4)
     assert cr.grad(lambda v: v[1, :, [0, 2]].sum())(a).shape == (2, 3, 4)
     assert cr.jit(lambda v: v[1, :, [0, 2]])(a).shape == a[1, :, [0, 2]].shape == (2, 3)
+
+
+def test_the_reading_costs_memory_of_the_selection_not_of_the_tensor():
+    import tracemalloc
+
+    x = cr.zeros(200, 200, 500)  # 20 million elements
+    tracemalloc.start()
+    try:
+        y = x[1, :, [0, 2]]
+        x[-1, ..., [3]] = 5.0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert tuple(y.shape) == (200, 2) and float(x[-1, 7, 3]) == 5.0
+    assert peak < 5_000_000  # the selection's coordinates, not an index of every element

@@ -7,8 +7,6 @@ in-place form of the out-of-place method (written through
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from chainrule.core import eager
@@ -68,9 +66,27 @@ def torch_index(shape: tuple, index):
         given, index = index, tuple(_as_int(e) for e in index)
         return None if all(a is b for a, b in zip(index, given, strict=True)) else index
     first, rest = split
-    positions = np.arange(math.prod(shape)).reshape(shape)
     rest = tuple(plain(e) if isinstance(e, Tensor) else e for e in rest)
-    return np.unravel_index(positions[first][rest], shape)
+    explicit = sum(1 for e in first if e is not Ellipsis)
+    entries: list = []
+    for e in first:  # one entry per axis: the Ellipsis spelled out, the axes after it too
+        entries += [slice(None)] * (len(shape) - explicit) if e is Ellipsis else [e]
+    if len(entries) > len(shape):
+        raise IndexError(f"too many indices for a Tensor of dimension {len(shape)}")
+    entries += [slice(None)] * (len(shape) - len(entries))
+    kept = [d for d, e in enumerate(entries) if not _is_int(e)]
+    sub = tuple(shape[d] for d in kept)
+    # each axis's coordinates at the selected elements, read from a broadcast (not
+    # allocated) grid of the axes the integers leave, in PyTorch's layout
+    coords = []
+    for d, e in enumerate(entries):
+        if _is_int(e):
+            coords.append(e)
+        else:
+            k = kept.index(d)
+            grid = np.arange(shape[d]).reshape([-1 if j == k else 1 for j in range(len(sub))])
+            coords.append(np.broadcast_to(grid, sub)[rest])
+    return tuple(coords)
 
 
 def _traced(entry) -> bool:
