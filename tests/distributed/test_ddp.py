@@ -457,6 +457,22 @@ for shared in (True, False):
             assert p.grad is None, k
         else:
             assert np.max(np.abs(p.grad.numpy() - q.grad.numpy())) <= 1e-12, k
+    # head c used in a micro-batch under no_sync() only: averaged by the synchronised pass
+    model.zero_grad()
+    ref.zero_grad()
+    with model.no_sync():
+        ((model(X[mine][:2]) - Y[mine][:2]) ** 2).sum().backward()
+    ((model(X[mine][2:], use_c=False) - Y[mine][2:]) ** 2).sum().backward()
+    for q in (0, 1):
+        rows = slice(4 * q, 4 * q + 2)
+        (((ref(X[rows]) - Y[rows]) ** 2).sum() / 2).backward()
+        rows = slice(4 * q + 2, 4 * q + 4)
+        (((ref(X[rows], use_c=False) - Y[rows]) ** 2).sum() / 2).backward()
+    for (k, p), q in zip(model.module.named_parameters(), ref.parameters()):
+        if q.grad is None:
+            assert p.grad is None, k
+        else:
+            assert np.max(np.abs(p.grad.numpy() - q.grad.numpy())) <= 1e-12, k
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out

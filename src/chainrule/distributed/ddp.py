@@ -201,6 +201,7 @@ class DistributedDataParallel(Module):
                 slot[id(p)] = (b, k)
         self.__dict__["_slot"] = slot
         self.__dict__["_sync"] = True
+        self.__dict__["_used_unsynced"] = set()  # ids of parameters given a gradient under no_sync()
         self.__dict__["_active"] = False  # a backward pass is filling the buckets
         self.__dict__["_next"] = 0  # the next bucket to send
         self.__dict__["_inverse"] = 1.0 / self._size
@@ -257,7 +258,8 @@ class DistributedDataParallel(Module):
 
     # -- the backward pass ------------------------------------------------------------------
     def _grad_ready(self, param: Tensor) -> None:
-        if not self._sync:
+        if not self._sync:  # used in this micro-batch: averaged by the next synchronised pass
+            self._used_unsynced.add(id(param))
             return
         if not self._active:
             self.__dict__["_active"] = True
@@ -347,6 +349,7 @@ class DistributedDataParallel(Module):
                     p.grad = Tensor(grad if self._as_bucket_view else grad.copy(), EAGER)
         finally:
             self._reset()
+            self._used_unsynced.clear()
             self.__dict__["last_exposed_seconds"] = perf_counter() - start
             self.__dict__["last_bytes_reduced"] = self._sent
             self.__dict__["last_bytes_copied"] = self._copied
@@ -359,7 +362,9 @@ class DistributedDataParallel(Module):
 
     def _unused(self, bucket: _Bucket, k: int) -> None:
         """What this process adds for a parameter its backward pass did not reach: its
-        ``.grad`` as it stands, divided (zeros where it has none), as PyTorch's DDP."""
+        ``.grad`` as it stands, divided (zeros where it has none), as PyTorch's DDP; it
+        counts as used if a backward pass under ``no_sync()`` since the last synchronised
+        one reached it."""
         p, n = bucket.params[k], bucket.offsets[k]
         part = bucket.buffer[n : n + p._value.size]
         grad = p.grad
@@ -371,7 +376,7 @@ class DistributedDataParallel(Module):
                 value = value.copy()
                 p.grad = Tensor(value, EAGER)
             np.multiply(value, self._inverse, out=part.reshape(value.shape))
-        bucket.buffer[bucket.size + k] = 0
+        bucket.buffer[bucket.size + k] = id(p) in self._used_unsynced  # used under no_sync() counts
 
     def _reset(self) -> None:
         for bucket in self._buckets:
