@@ -1,0 +1,268 @@
+"""Horovod's spellings (``horovod.torch``), for training scripts written for it.
+
+``import chainrule.distributed.horovod as hvd`` in place of ``import horovod.torch as
+hvd``; the script is launched the same way (``mpiexec -n N python train.py``, or
+``horovodrun``'s ``mpirun``): Horovod's transport is MPI too. The collectives are
+:mod:`chainrule.distributed`'s; :func:`DistributedOptimizer` averages every gradient over
+the processes when ``step()`` is called, with one message per dtype.
+
+>>> import numpy as np
+>>> import chainrule.distributed.horovod as hvd
+>>> from chainrule import nn, optim
+>>> hvd.init()
+>>> model = nn.Linear(3, 1)
+>>> opt = hvd.DistributedOptimizer(optim.SGD(model.parameters(), lr=0.1 * hvd.size()))
+>>> hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+>>> model(np.ones((2, 3), np.float32)).sum().backward()
+>>> opt.step()
+>>> hvd.size(), hvd.rank(), hvd.local_rank()
+(1, 0, 0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER
+from chainrule.distributed import comm
+
+__all__ = [
+    "init", "shutdown", "is_initialized", "size", "rank", "local_size", "local_rank", "cross_size",
+    "cross_rank", "Average", "Sum", "Adasum", "Min", "Max", "Product", "Compression", "allreduce",
+    "allreduce_", "allgather", "broadcast", "broadcast_", "broadcast_object", "allgather_object",
+    "broadcast_parameters", "broadcast_optimizer_state", "DistributedOptimizer",
+]
+
+Average, Sum, Min, Max, Product = "mean", "sum", "min", "max", "product"
+Adasum = "adasum"
+
+
+def init(comm_=None) -> None:
+    """Horovod's ``hvd.init()``: :func:`chainrule.distributed.init`."""
+    comm.init(comm_)
+
+
+def shutdown() -> None:
+    """Horovod's ``hvd.shutdown()``: this process leaves the job's collectives."""
+    comm.destroy_process_group()
+
+
+is_initialized = comm.is_initialized
+
+
+def size() -> int:
+    """The number of processes."""
+    return comm.world_size()
+
+
+def rank() -> int:
+    """This process's number, from 0 to ``size() - 1``."""
+    return comm.rank()
+
+
+def local_size() -> int:
+    """The number of processes on this machine."""
+    return comm.same_machine(comm.communicator()).Get_size()
+
+
+def local_rank() -> int:
+    """This process's number among those on its machine."""
+    return comm.same_machine(comm.communicator()).Get_rank()
+
+
+def cross_size() -> int:
+    """The number of machines (as Horovod counts them: processes with this local rank)."""
+    return comm.communicator().allreduce(int(local_rank() == 0))
+
+
+def cross_rank() -> int:
+    """This machine's number among the machines."""
+    world = comm.communicator()
+    leaders = world.allgather(local_rank() == 0)  # the first process of each machine
+    first = comm.same_machine(world).bcast(world.Get_rank(), root=0)
+    return sum(leaders[:first])
+
+
+class _Identity:
+    @staticmethod
+    def compress(value: np.ndarray) -> tuple[np.ndarray, Any]:
+        return value, None
+
+    @staticmethod
+    def decompress(value: np.ndarray, ctx) -> np.ndarray:
+        return value
+
+
+class _FP16(_Identity):
+    @staticmethod
+    def compress(value: np.ndarray) -> tuple[np.ndarray, Any]:
+        if value.dtype.kind == "f" and value.dtype != np.float16:
+            return value.astype(np.float16), value.dtype
+        return value, None
+
+    @staticmethod
+    def decompress(value: np.ndarray, ctx) -> np.ndarray:
+        return value if ctx is None else value.astype(ctx)
+
+
+class Compression:
+    """Horovod's gradient compression: ``none``, or ``fp16`` (floats travel as float16)."""
+
+    none = _Identity
+    fp16 = _FP16
+
+
+def _op(op: str | None, average: bool | None) -> str:
+    if op is not None and average is not None:
+        raise ValueError("allreduce: give op= or the older average=, not both")
+    op = (Average if average or average is None else Sum) if op is None else op
+    if op == Adasum:
+        raise NotImplementedError("allreduce: op=hvd.Adasum is not available here; use hvd.Average or hvd.Sum")
+    return comm._check_op(op)
+
+
+def _value(tensor) -> np.ndarray:
+    return np.asarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+
+
+def allreduce(tensor, average: bool | None = None, name: str | None = None, compression=Compression.none,
+              op: str | None = None, prescale_factor: float = 1.0, postscale_factor: float = 1.0,
+              process_set=None):
+    """The mean (``op=hvd.Average``, the default) or sum of ``tensor`` over the processes,
+    as a new Tensor (differentiable for a Tensor; ``tensor`` is not modified)."""
+    op = _op(op, average)
+    comm._check_group(process_set)
+    if isinstance(tensor, Tensor) and compression is Compression.none:
+        out = tensor * prescale_factor if prescale_factor != 1.0 else tensor
+        out = comm.all_reduce_p(out, op)
+        return out * postscale_factor if postscale_factor != 1.0 else out
+    value, ctx = compression.compress(_value(tensor) * prescale_factor if prescale_factor != 1.0 else _value(tensor))
+    out = compression.decompress(comm.all_reduce(np.array(value), op=op), ctx)
+    if postscale_factor != 1.0:
+        out = out * postscale_factor
+    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+
+
+def allreduce_(tensor, average: bool | None = None, name: str | None = None, op: str | None = None,
+               prescale_factor: float = 1.0, postscale_factor: float = 1.0, process_set=None):
+    """:func:`allreduce`, written into ``tensor`` (an eager Tensor or array), returned."""
+    out = allreduce(_value(tensor), average, name, op=op, prescale_factor=prescale_factor,
+                    postscale_factor=postscale_factor, process_set=process_set)
+    comm._write(tensor, out)
+    return tensor
+
+
+def allgather(tensor, name: str | None = None, process_set=None):
+    """Every process's ``tensor`` concatenated along the first axis, in rank order (the
+    first axis may differ between processes, the others must not)."""
+    comm._check_group(process_set)
+    value = _value(tensor)
+    if value.ndim == 0:
+        value = value.reshape(1)
+    world = comm.communicator()
+    comm.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
+    out = np.concatenate(world.allgather(value))
+    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+
+
+def broadcast(tensor, root_rank: int, name: str | None = None, process_set=None):
+    """Process ``root_rank``'s ``tensor`` on every process, as a new Tensor or array."""
+    comm._check_group(process_set)
+    out = comm.broadcast(np.array(_value(tensor)), root=root_rank)
+    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+
+
+def broadcast_(tensor, root_rank: int, name: str | None = None, process_set=None):
+    """:func:`broadcast`, written into ``tensor`` (an eager Tensor or array), returned."""
+    comm._write(tensor, broadcast(_value(tensor), root_rank, name, process_set))
+    return tensor
+
+
+def broadcast_object(obj, root_rank: int = 0, name: str | None = None, process_set=None):
+    """Process ``root_rank``'s picklable ``obj``, on every process."""
+    comm._check_group(process_set)
+    return comm.communicator().bcast(obj, root=root_rank)
+
+
+def allgather_object(obj, name: str | None = None, process_set=None) -> list:
+    """Every process's picklable ``obj``, in rank order."""
+    comm._check_group(process_set)
+    return comm.communicator().allgather(obj)
+
+
+def broadcast_parameters(params, root_rank: int) -> None:
+    """Write process ``root_rank``'s values into ``params``: a ``state_dict()`` (its
+    Tensors share the model's memory) or ``named_parameters()``."""
+    items = sorted(params.items()) if isinstance(params, dict) else list(params)
+    tensors = [t for _, t in items]
+    values = comm.broadcast([np.array(_value(t)) for t in tensors], root=root_rank)
+    for t, v in zip(tensors, values, strict=True):
+        comm._write(t.detach() if isinstance(t, Tensor) and t.requires_grad else t, v)
+
+
+def broadcast_optimizer_state(optimizer, root_rank: int) -> None:
+    """Load process ``root_rank``'s optimizer state (``state_dict()``) on every process."""
+    optimizer.load_state_dict(broadcast_object(optimizer.state_dict(), root_rank))
+
+
+class _DistributedOptimizer:
+    """The methods that :func:`DistributedOptimizer` adds to an optimizer's class."""
+
+    def synchronize(self) -> None:
+        """Average every parameter's gradient over the processes now (a parameter without
+        a gradient counts as zeros, and gets the mean, as in Horovod)."""
+        params = [p for g in self.param_groups for p in g["params"] if p.requires_grad]
+        grads = []
+        for p in params:
+            grad = np.asarray(p.grad.primal()) if p.grad is not None else np.zeros_like(_value(p))
+            grads.append(grad * (1.0 / self._hvd_predivide) if self._hvd_predivide != 1.0 else grad)
+        packed = [self._hvd_compression.compress(g) for g in grads]
+        reduced = comm.all_reduce([v for v, _ in packed], op=self._hvd_op)
+        for p, r, (_, ctx) in zip(params, reduced, packed, strict=True):
+            r = self._hvd_compression.decompress(r, ctx)
+            p.grad = Tensor(r * self._hvd_predivide if self._hvd_predivide != 1.0 else r, EAGER)
+        self._hvd_synchronized = True
+
+    @contextlib.contextmanager
+    def skip_synchronize(self) -> Iterator[None]:
+        """Inside, ``step()`` does not average (after an explicit :meth:`synchronize`)."""
+        self._hvd_skip = True
+        try:
+            yield
+        finally:
+            self._hvd_skip = False
+
+    def step(self, closure=None):
+        if not self._hvd_skip:
+            self.synchronize()
+        self._hvd_synchronized = False
+        return super(self._hvd_class, self).step(closure)
+
+
+def DistributedOptimizer(optimizer, named_parameters=None, compression=Compression.none,  # noqa: N802
+                         backward_passes_per_step: int = 1, op: str = Average,
+                         gradient_predivide_factor: float = 1.0, num_groups: int = 0, groups=None,
+                         sparse_as_dense: bool = False, process_set=None):
+    """Horovod's ``DistributedOptimizer``: ``optimizer`` (an instance of its own class
+    still, sharing its state) whose ``step()`` first averages every gradient over the
+    processes (``op=hvd.Sum`` sums). Gradients accumulated over several backward passes
+    (``backward_passes_per_step``) are averaged as they stand, as in Horovod."""
+    comm._check_group(process_set)
+    if backward_passes_per_step < 1:
+        raise ValueError(f"backward_passes_per_step must be at least 1, got {backward_passes_per_step}")
+    op = _op(op, None)
+    if op not in (Average, Sum):
+        raise ValueError(f"DistributedOptimizer: op must be hvd.Average or hvd.Sum, got {op!r}")
+    cls = type(optimizer.__class__.__name__, (optimizer.__class__,),
+               {k: v for k, v in vars(_DistributedOptimizer).items() if not k.startswith("__")})
+    wrapped = object.__new__(cls)
+    wrapped.__dict__ = optimizer.__dict__  # the same parameters, groups and state
+    wrapped._hvd_class, wrapped._hvd_op, wrapped._hvd_compression = cls, op, compression
+    wrapped._hvd_predivide = float(gradient_predivide_factor)
+    wrapped._hvd_skip = wrapped._hvd_synchronized = False
+    return wrapped

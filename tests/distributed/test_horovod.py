@@ -1,0 +1,80 @@
+"""Horovod's spellings (chainrule.distributed.horovod) on 2 processes, against one process."""
+
+import pytest
+from mpi_jobs import needs_mpi, ok, run_mpi
+
+pytestmark = needs_mpi
+
+
+def test_a_script_written_for_horovod_trains_as_one_process_on_the_combined_batch(tmp_path):
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+import chainrule.distributed.horovod as hvd
+from chainrule import nn, optim
+from chainrule.optim import lr_scheduler
+
+hvd.init()
+r, W = hvd.rank(), hvd.size()
+assert (W, hvd.local_size(), hvd.local_rank(), hvd.cross_size(), hvd.cross_rank()) == (2, 2, r, 1, 0)
+
+def make(seed):
+    return nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(seed), dtype=np.float64), nn.Tanh(),
+                         nn.Linear(4, 2, rng=np.random.default_rng(seed + 7), dtype=np.float64))
+
+model = make(r)  # different on each process until broadcast_parameters
+opt = optim.Adam(model.parameters(), lr=0.01 * W)
+opt = hvd.DistributedOptimizer(opt, named_parameters=model.named_parameters(), backward_passes_per_step=2)
+hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+hvd.broadcast_optimizer_state(opt, root_rank=0)
+sched = lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+assert isinstance(opt, optim.Adam)
+ref = make(0)
+ref_opt = optim.Adam(ref.parameters(), lr=0.01 * W)
+ref_sched = lr_scheduler.StepLR(ref_opt, step_size=1, gamma=0.5)
+X = np.random.default_rng(3).normal(size=(W, 8, 3))
+for epoch in range(3):
+    opt.zero_grad()
+    for k in range(2):  # two micro-batches, then one averaged step
+        (model(X[r][4 * k : 4 * k + 4]) ** 2).mean().backward()
+    opt.step()
+    sched.step()
+    ref_opt.zero_grad()
+    for k in range(2):
+        (sum((ref(X[q][4 * k : 4 * k + 4]) ** 2).mean() for q in range(W)) / W).backward()
+    ref_opt.step()
+    ref_sched.step()
+for p, q in zip(model.parameters(), ref.parameters()):
+    assert np.max(np.abs(p.detach().numpy() - q.detach().numpy())) <= 1e-12
+
+t = cr.tensor(np.array([1.0, 2.0]) * (r + 1))
+assert hvd.allreduce(t).tolist() == [1.5, 3.0] and hvd.allreduce(t, average=False).tolist() == [3.0, 6.0]
+assert hvd.allreduce(t, op=hvd.Sum, name="s").tolist() == [3.0, 6.0] and t.tolist() == [r + 1.0, 2 * r + 2.0]
+assert hvd.allreduce_(t, op=hvd.Sum) is t and t.tolist() == [3.0, 6.0]
+assert hvd.allgather(cr.tensor(np.arange(r + 1.0).reshape(-1, 1))).numpy().ravel().tolist() == [0.0, 0.0, 1.0]
+assert hvd.broadcast(cr.tensor(np.array([r])), root_rank=1).tolist() == [1]
+assert hvd.broadcast_object({"r": r}, 1) == {"r": 1} and hvd.allgather_object(r) == [0, 1]
+# differentiable: the gradient of the mean is the mean of the cotangents
+x = cr.tensor(np.array([1.0, 3.0]) * (r + 1), requires_grad=True)
+(hvd.allreduce(x) ** 2).sum().backward()
+assert x.grad.tolist() == [3.0, 9.0]
+fp16 = hvd.allreduce(np.array([1.0, 1e-3]) * (r + 1), compression=hvd.Compression.fp16)
+assert fp16.dtype == np.float64 and np.allclose(fp16, [1.5, 1.5e-3], rtol=1e-3)
+m2 = make(r)
+hvd.broadcast_parameters(m2.named_parameters(), root_rank=0)
+assert np.array_equal(m2[0].weight.detach().numpy(), make(0)[0].weight.detach().numpy())
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert "rank 0 ok" in out and "rank 1 ok" in out
+
+
+def test_refusals_in_a_job_of_one():
+    import chainrule.distributed.horovod as hvd
+    from chainrule import nn, optim
+
+    hvd.init()
+    with pytest.raises(NotImplementedError, match="Adasum"):
+        hvd.allreduce(1.0, op=hvd.Adasum)
+    with pytest.raises(ValueError, match="not both"):
+        hvd.allreduce(1.0, average=True, op=hvd.Sum)
+    with pytest.raises(ValueError, match="hvd.Average or hvd.Sum"):
+        hvd.DistributedOptimizer(optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), op=hvd.Max)
