@@ -48,3 +48,65 @@ assert np.allclose(sync(x[part]).detach().numpy(), ref.eval()(x[part]).detach().
 print(f"rank {r} ok", flush=True)  # one write: ranks print at once
 """, tmp_path))
     assert out.count("ok") == 2
+
+
+def test_uneven_and_empty_shares_momentum_none_and_ddp(tmp_path):
+    # per-process batches of different sizes (one of them empty), 2-, 3- and 4-d inputs,
+    # momentum=None (the cumulative average), two steps, then eval mode; and a model
+    # converted with convert_sync_batchnorm inside DDP: one process on the combined batch
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist, nn, optim
+dist.init()
+r = dist.rank()
+comm = dist.communicator()
+for shape, sizes, momentum, Norm in [((3,), (3, 5), 0.1, nn.BatchNorm1d), ((3, 4), (1, 4), None, nn.BatchNorm1d),
+                                     ((3, 2, 2), (2, 3), 0.3, nn.BatchNorm2d), ((3,), (0, 4), 0.1, nn.BatchNorm1d)]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(sum(sizes),) + shape) * 3 + 1
+    c = rng.normal(size=x.shape)
+    part = slice(sum(sizes[:r]), sum(sizes[: r + 1]))
+    sync, ref = nn.SyncBatchNorm(3, momentum=momentum, dtype=np.float64), Norm(3, momentum=momentum, dtype=np.float64)
+    for m in (sync, ref):
+        m.weight._value[:] = [1.0, 2.0, -0.5]
+        m.bias._value[:] = [0.1, 0.2, 0.3]
+    for _ in range(2):
+        xs = cr.tensor(x[part], requires_grad=True)
+        ys = sync(xs)
+        (ys * c[part]).sum().backward()
+        xr = cr.tensor(x, requires_grad=True)
+        yr = ref(xr)
+        (yr * c).sum().backward()
+    close = lambda a, b: np.max(np.abs(a - b), initial=0.0) <= 1e-12
+    assert close(np.concatenate(comm.allgather(ys.detach().numpy())), yr.detach().numpy()), shape
+    assert close(np.concatenate(comm.allgather(xs.grad.numpy())), xr.grad.numpy()), shape
+    assert close(dist.all_reduce(sync.weight.grad.numpy()), ref.weight.grad.numpy()), shape
+    assert close(dist.all_reduce(sync.bias.grad.numpy()), ref.bias.grad.numpy()), shape
+    assert close(sync.running_mean.numpy(), ref.running_mean.numpy()), shape
+    assert close(sync.running_var.numpy(), ref.running_var.numpy()), shape
+    sync.eval()
+    ref.eval()
+    assert close(sync(x[part]).detach().numpy(), ref(x[part]).detach().numpy()), shape
+
+def net():
+    rng = np.random.default_rng(3)
+    return nn.Sequential(nn.Linear(4, 5, rng=rng, dtype=np.float64), nn.BatchNorm1d(5, dtype=np.float64), nn.Tanh(),
+                         nn.Linear(5, 1, rng=rng, dtype=np.float64))
+rng = np.random.default_rng(5)
+X, Y = rng.normal(size=(10, 4)), rng.normal(size=(10, 1))
+part = slice(0, 4) if r == 0 else slice(4, 10)
+model = dist.DistributedDataParallel(nn.SyncBatchNorm.convert_sync_batchnorm(net()))
+ref = net()
+opt, ref_opt = optim.SGD(model.parameters(), lr=0.1), optim.SGD(ref.parameters(), lr=0.1)
+for _ in range(3):
+    opt.zero_grad()
+    (((model(X[part]) - Y[part]) ** 2).sum() * (2 / 10)).backward()  # the DDP mean of the rows' share
+    opt.step()
+    ref_opt.zero_grad()
+    (((ref(X) - Y) ** 2).sum() / 10).backward()
+    ref_opt.step()
+for a, b in zip(model.module.state_dict().values(), ref.state_dict().values()):
+    assert np.max(np.abs(np.asarray(a.numpy(), float) - np.asarray(b.numpy(), float))) <= 1e-12
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert out.count("ok") == 2
