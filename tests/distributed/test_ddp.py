@@ -476,3 +476,58 @@ for shared in (True, False):
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out
+
+
+def test_join_with_uneven_inputs_as_torch(tmp_path):
+    # rank 0 has 5 batches, rank 1 has 3: inside model.join() rank 1 shadows the last two
+    # steps with zero gradients (each still divided by 2, PyTorch's default), so the
+    # parameters equal one process's steps on the combined batches; then
+    # throw_on_early_termination raises on both processes and the wrapper trains on
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import nn, optim
+import chainrule.distributed as dist
+
+dist.init_process_group("gloo")
+r = dist.get_rank()
+
+def make():
+    return nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(0), dtype=np.float64),
+                         nn.BatchNorm1d(4, dtype=np.float64), nn.Tanh(),
+                         nn.Linear(4, 1, rng=np.random.default_rng(1), dtype=np.float64))
+
+X = np.random.default_rng(5).normal(size=(20, 3))
+count = [5, 3]
+batches = [[X[7 * q + k : 7 * q + k + 2] for k in range(count[q])] for q in range(2)]
+for shared in (True, False):
+    model = dist.DistributedDataParallel(make(), shared_memory=shared)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+    with model.join():
+        for xb in batches[r]:
+            opt.zero_grad()
+            (model(xb) ** 2).sum().backward()
+            opt.step()
+    ref = make()
+    ref_opt = optim.SGD(ref.parameters(), lr=0.1, momentum=0.5)
+    for k in range(5):
+        ref_opt.zero_grad()
+        (sum((ref(batches[q][k]) ** 2).sum() for q in range(2) if k < count[q]) / 2).backward()
+        ref_opt.step()
+    for p, q in zip(model.module.parameters(), ref.parameters()):
+        assert np.max(np.abs(p.detach().numpy() - q.detach().numpy())) <= 1e-12
+    raised = 0
+    try:
+        with model.join(throw_on_early_termination=True):
+            for xb in batches[r]:
+                opt.zero_grad()
+                (model(xb) ** 2).sum().backward()
+                opt.step()
+    except RuntimeError as e:
+        raised = 1
+        assert ("another process has run out" if r == 0 else "this process has run out") in str(e)
+    assert raised
+    opt.zero_grad()
+    (model(X[:2]) ** 2).sum().backward()
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert "rank 0 ok" in out and "rank 1 ok" in out

@@ -84,13 +84,13 @@ def _make_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
     return buckets
 
 
-def _broadcast_from_rank_0(comm, tensors: list) -> None:
-    """Rank 0's values of ``tensors`` everywhere, written into the same buffers."""
+def _broadcast_from_rank_0(comm, tensors: list, root: int = 0) -> None:
+    """Rank 0's (or ``root``'s) values of ``tensors`` everywhere, written into the same buffers."""
     for t in tensors:
         value = t._value
         if not (isinstance(value, np.ndarray) and value.flags.c_contiguous and value.flags.writeable):
             value = t._value = np.array(value, order="C")
-        comm.Bcast(value, root=0)
+        comm.Bcast(value, root=root)
         mark_modified(t)
 
 
@@ -201,6 +201,8 @@ class DistributedDataParallel(Module):
                 slot[id(p)] = (b, k)
         self.__dict__["_slot"] = slot
         self.__dict__["_sync"] = True
+        self.__dict__["_join"] = None  # inside join(): whether to raise when a process has joined
+        self.__dict__["_join_steps"] = 0  # training passes inside join()
         self.__dict__["_used_unsynced"] = set()  # ids of parameters given a gradient under no_sync()
         self.__dict__["_active"] = False  # a backward pass is filling the buckets
         self.__dict__["_next"] = 0  # the next bucket to send
@@ -238,6 +240,14 @@ class DistributedDataParallel(Module):
     def forward(self, *args, **kwargs):
         if self._active:  # a previous backward pass failed half-way: start clean
             self._reset()
+        if self._join is not None and self._size > 1:  # tell the processes that joined what comes
+            sync = self._sync and is_grad_enabled()
+            counts = np.array([1, int(sync)], np.int64)
+            self._comm.Allreduce(mpi().IN_PLACE, counts, op=mpi().SUM)
+            if self._join and counts[0] < self._size:
+                raise RuntimeError("DistributedDataParallel.join(throw_on_early_termination=True): "
+                                   "another process has run out of inputs")
+            self.__dict__["_join_steps"] = self._join_steps + sync
         if self._sync_buffers_next and self._synced_buffers and self._size > 1:
             _broadcast_from_rank_0(self._comm, self._synced_buffers)
         out = self.module(*args, **kwargs)
@@ -255,6 +265,59 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self.__dict__["_sync"] = saved
+
+    @contextlib.contextmanager
+    def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
+             throw_on_early_termination: bool = False) -> Iterator[None]:
+        """PyTorch's ``with model.join():`` for processes with different numbers of
+        batches. A process that leaves the block early takes part in the others'
+        collectives (their buffer broadcasts, and their gradient sums with zeros) until
+        every process has left it; each gradient is still divided by the number of
+        processes (``divide_by_initial_world_size=True``, PyTorch's default). Then every
+        process gets the parameters and buffers of a process that trained to the end.
+        Every forward pass inside the block that trains must be followed by one
+        ``backward()``, as in PyTorch. ``throw_on_early_termination=True`` raises on
+        every process instead, as soon as one has run out."""
+        if not divide_by_initial_world_size:
+            raise ValueError("DistributedDataParallel.join: only divide_by_initial_world_size=True "
+                             "(each gradient divided by the number of processes) is available")
+        if not enable or self._size == 1:
+            yield
+            return
+        self.__dict__["_join"], self.__dict__["_join_steps"] = bool(throw_on_early_termination), 0
+        try:
+            yield
+        finally:
+            self.__dict__["_join"] = None
+        MPI = mpi()
+        while True:  # shadow the others' steps until nobody trains
+            counts = np.zeros(2, np.int64)
+            self._comm.Allreduce(MPI.IN_PLACE, counts, op=MPI.SUM)
+            if counts[0] == 0:
+                break
+            if throw_on_early_termination:
+                raise RuntimeError("DistributedDataParallel.join(throw_on_early_termination=True): "
+                                   "this process has run out of inputs before the others")
+            if self._sync_buffers_next and self._synced_buffers:
+                _broadcast_from_rank_0(self._comm, self._synced_buffers)
+            if counts[1]:
+                self._shadow_backward()
+            self.__dict__["_sync_buffers_next"] = bool(counts[1])
+        # the process that trained the most steps (the highest rank among equals) has the model
+        _, root = self._comm.allreduce((self._join_steps, self._comm.Get_rank()), op=MPI.MAX)
+        state = [t for _, t in self.module.named_parameters()] + self._synced_buffers
+        _broadcast_from_rank_0(self._comm, state, root=root)
+
+    def _shadow_backward(self) -> None:
+        """The collectives of a synchronised backward pass, with zeros for every gradient."""
+        for bucket in self._buckets:
+            bucket.buffer[...] = 0
+        if self._shared is not None:
+            self._shared.allreduce()
+        else:
+            for bucket in self._buckets:
+                self._comm.Iallreduce(mpi().IN_PLACE, bucket.buffer).Wait()
+        self._reset()
 
     # -- the backward pass ------------------------------------------------------------------
     def _grad_ready(self, param: Tensor) -> None:
