@@ -84,6 +84,8 @@ def test_not_initialised_error_is_clear():
     try:
         with pytest.raises(comm.DistributedError, match=r"call chainrule.distributed.init\(\) first"):
             comm.rank()
+        with pytest.raises(ValueError, match="not initialised"):  # PyTorch raises a ValueError
+            comm.get_world_size()
     finally:
         comm._STATE.comm = saved
 

@@ -75,6 +75,10 @@ class DistributedError(RuntimeError):
     """The processes of a job disagree (model structure, array shapes), or MPI is missing."""
 
 
+class _NotInitialisedError(DistributedError, ValueError):
+    """A collective before :func:`init`: a ValueError too, as PyTorch's."""
+
+
 class _State:
     comm: Any = None  # the communicator, once init() has run
     previous_hook: Callable | None = None
@@ -174,7 +178,7 @@ def is_initialized() -> bool:
 def communicator():
     """The mpi4py communicator of the job (after :func:`init`)."""
     if _STATE.comm is None:
-        raise DistributedError(
+        raise _NotInitialisedError(
             "chainrule.distributed is not initialised: call chainrule.distributed.init() first "
             "(launch the script with mpiexec -n N, or run it alone as a job of one)"
         )
