@@ -177,3 +177,22 @@ if rank == 0:
 
 def test_gather_scatter_blocks_and_point_to_point_as_torch_distributed(tmp_path):
     assert "point to point and blocks: ok" in ok(run_mpi(POINT_TO_POINT_AND_BLOCKS, tmp_path, timeout=120))
+
+
+def test_a_ddp_checkpoint_loads_into_the_plain_model_with_torchs_prefix_helper():
+    import numpy as np
+
+    from chainrule import distributed as dist
+    from chainrule import nn
+    from chainrule.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+    dist.init()
+    ddp = dist.DistributedDataParallel(nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)))
+    state = ddp.state_dict()
+    assert all(k.startswith("module.") for k in state)
+    consume_prefix_in_state_dict_if_present(state, "module.")
+    assert list(state) == list(ddp.module.state_dict())
+    plain = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    plain.load_state_dict(state)
+    for a, b in zip(plain.state_dict().values(), ddp.module.state_dict().values(), strict=True):
+        assert np.array_equal(a.numpy(), b.numpy())
