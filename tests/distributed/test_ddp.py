@@ -401,6 +401,9 @@ def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
     assert not model.shared_memory  # one process: no hooks, nothing to sum
     with pytest.raises(TypeError, match="shared_memory must be None"):
         dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory="yes")
+    for nothing_to_train in (nn.ReLU(), nn.Linear(2, 1).requires_grad_(False)):  # PyTorch refuses them too
+        with pytest.raises(RuntimeError, match="not needed when a module doesn't have any parameter"):
+            dist.DistributedDataParallel(nothing_to_train)
 
 
 def test_unused_parameters_as_torch_ddp(tmp_path):

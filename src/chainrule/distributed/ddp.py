@@ -187,6 +187,9 @@ class DistributedDataParallel(Module):
                               for n, t in named], "DistributedDataParallel")
             _broadcast_from_rank_0(comm, [t for _, t in named])
         params = [p for _, p in module.named_parameters() if p.requires_grad]
+        if not params:  # PyTorch's error and words
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any "
+                               "parameter that requires a gradient.")
         self.__dict__["_buckets"] = _make_buckets(params, int(bucket_cap_mb * 2**20))
         # every process on one machine: the buckets live in an MPI shared-memory window and
         # are summed there (shared.py); otherwise by MPI_Iallreduce as each bucket fills
