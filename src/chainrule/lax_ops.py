@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 import chainrule.numpy as cnp
-import chainrule.scipy.special as csp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.numpy.activations import sigmoid
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.torch_special import scipy_special
 
 __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ceil", "sqrt", "cbrt", "square",
            "exp", "exp2", "log", "expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
@@ -44,8 +45,20 @@ sinh, cosh, tanh, asinh, acosh, atanh = cnp.sinh, cnp.cosh, cnp.tanh, cnp.arcsin
 real, imag, conj, is_finite, nextafter = cnp.real, cnp.imag, cnp.conj, cnp.isfinite, cnp.nextafter
 eq, ne, lt, le, gt, ge = cnp.equal, cnp.not_equal, cnp.less, cnp.less_equal, cnp.greater, cnp.greater_equal
 rem = cnp.fmod  # C's remainder: the sign of the dividend, as XLA's
-erf, erfc, erf_inv, lgamma, digamma = csp.erf, csp.erfc, csp.erfinv, csp.gammaln, csp.digamma
-logistic = csp.expit
+
+
+def _special(name: str, scipy_name: str) -> Callable:
+    def function(x):
+        return scipy_special(scipy_name)(x)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"jax.lax.{name}: chainrule.scipy.special.{scipy_name} (needs the scipy extra)."
+    return function
+
+
+erf, erfc, erf_inv = _special("erf", "erf"), _special("erfc", "erfc"), _special("erf_inv", "erfinv")
+lgamma, digamma = _special("lgamma", "gammaln"), _special("digamma", "digamma")
+logistic = sigmoid
 bitwise_and, bitwise_or, bitwise_xor, bitwise_not = cnp.bitwise_and, cnp.bitwise_or, cnp.bitwise_xor, cnp.invert
 
 

@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["TorchSpecialMethods"]
+__all__ = ["TorchSpecialMethods", "scipy_special"]
 
 _SCIPY_NAME = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "lgamma": "gammaln", "digamma": "digamma"}
 
 
-def _special(name: str):
+def scipy_special(name: str):
+    """``chainrule.scipy.special``'s function ``name``, looked up when first called."""
     try:
         module = importlib.import_module("chainrule.scipy.special")
     except ImportError as error:
-        raise ImportError(f"Tensor.{name}() uses SciPy's special functions: pip install scipy") from error
-    return getattr(module, _SCIPY_NAME[name])
+        raise ImportError(f"{name} needs SciPy's special functions: pip install 'chainrule[scipy]'") from error
+    return getattr(module, name)
 
 
 def _method(name: str):
     def method(self):
-        return _special(name)(self)
+        return scipy_special(_SCIPY_NAME[name])(self)
 
     method.__name__ = name
     method.__doc__ = f"PyTorch's ``{name}``: ``scipy.special.{_SCIPY_NAME[name]}`` of the values, differentiable."

@@ -13,8 +13,6 @@ not promote it), integers become the default floating dtype.
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 
 import chainrule.numpy as cnp
@@ -22,20 +20,13 @@ from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
+from chainrule.numpy.torch_special import scipy_special
 
 __all__ = [
     "expit", "logit", "erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma", "psi", "polygamma", "multigammaln",
     "i0", "i0e", "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "log1p", "expm1", "exp2", "logsumexp", "softmax",
     "log_softmax", "xlogy", "xlog1py", "sinc", "entr", "zeta", "round", "bessel_j0", "bessel_j1",
 ]
-
-
-def _scipy(name: str):
-    try:
-        module = importlib.import_module("chainrule.scipy.special")
-    except ImportError as error:
-        raise ImportError(f"special.{name} uses SciPy's special functions: pip install scipy") from error
-    return getattr(module, name)
 
 
 def _float_dtype(*operands) -> np.dtype:
@@ -57,7 +48,7 @@ def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = No
     def function(input, *, out=None) -> Tensor:
         no_out(out, name)
         x = _floating(input)
-        fun = getattr(cnp, numpy_name) if numpy_name else _scipy(scipy_name or name)
+        fun = getattr(cnp, numpy_name) if numpy_name else scipy_special(scipy_name or name)
         return _as_dtype(fun(x), x.dtype)
 
     function.__name__ = function.__qualname__ = name
@@ -72,7 +63,7 @@ def _binary(name: str, scipy_name: str | None = None):
         dtype = _float_dtype(input, other)
         x = input if isinstance(input, int | float) else as_input(input)
         y = other if isinstance(other, int | float) else as_input(other)
-        return _as_dtype(as_input(_scipy(scipy_name or name)(x, y)), dtype)
+        return _as_dtype(as_input(scipy_special(scipy_name or name)(x, y)), dtype)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (f"``torch.special.{name}(input, other)``: ``scipy.special.{scipy_name or name}``, "
@@ -112,7 +103,7 @@ def polygamma(n: int, input, *, out=None) -> Tensor:
     """``torch.special.polygamma(n, input)``: the ``n``-th derivative of digamma."""
     no_out(out, "polygamma")
     x = _floating(input)
-    return _as_dtype(as_input(_scipy("polygamma")(n, x)), x.dtype)
+    return _as_dtype(as_input(scipy_special("polygamma")(n, x)), x.dtype)
 
 
 def multigammaln(input, p: int, *, out=None) -> Tensor:
@@ -123,7 +114,7 @@ def multigammaln(input, p: int, *, out=None) -> Tensor:
     if not np.all(np.asarray(x.detach()) > (p - 1) / 2):
         raise ValueError(f"special.multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     j = cnp.arange(p, dtype=x.dtype)
-    terms = _scipy("gammaln")(x[..., None] - j / 2)
+    terms = scipy_special("gammaln")(x[..., None] - j / 2)
     return _as_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)
 
 
