@@ -29,16 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 rng = np.random.default_rng(0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def kernel_cache(tmp_path_factory):
-    """Kernels go to a directory of the test session, not to the user's cache."""
-    mp = pytest.MonkeyPatch()
-    directory = tmp_path_factory.mktemp("fused")
-    mp.setenv("CHAINRULE_FUSED_CACHE", str(directory))
-    yield directory
-    mp.undo()
-
-
 def ulps(a, b, dtype) -> float:
     """The largest distance, in units in the last place of ``dtype``, between ``a`` and
     ``b`` (both rounded to ``dtype``); NaN against NaN is 0, NaN against a number inf."""

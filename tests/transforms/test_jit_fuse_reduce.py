@@ -26,15 +26,6 @@ SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.5, 1e-30, 3e38]
 REDUCE = {"sum": cnp.sum, "max": cnp.max, "min": cnp.min, "amax": cnp.amax}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def kernel_cache(tmp_path_factory):
-    """Kernels go to a directory of the test session, not to the user's cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CHAINRULE_FUSED_CACHE", str(tmp_path_factory.mktemp("fused")))
-    yield
-    mp.undo()
-
-
 def same_bits(a, b):
     """The same pytree of the same types, shapes, dtypes and bytes."""
     la, lb = cr.tree_flatten(a)[0], cr.tree_flatten(b)[0]

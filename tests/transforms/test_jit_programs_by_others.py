@@ -32,15 +32,6 @@ needs_numba = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs
 rng = np.random.default_rng(0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def kernel_cache(tmp_path_factory):
-    """Fused kernels go to a directory of the test session, not to the user's cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("CHAINRULE_FUSED_CACHE", str(tmp_path_factory.mktemp("fused")))
-    yield
-    mp.undo()
-
-
 class Tagged(np.ndarray):
     """An ndarray subclass without operators of its own: NumPy's results keep the class
     and, through ``__array_finalize__``, the tag."""
