@@ -12,11 +12,9 @@ extra (``pip install 'chainrule[mpi]'``: mpi4py and MPICH, both wheels); see
 1
 """
 
-from chainrule.distributed.comm import (
-    DistributedError,
+from chainrule.distributed.collectives import (
     ReduceOp,
     Work,
-    abort,
     all_gather,
     all_gather_into_tensor,
     all_gather_object,
@@ -24,9 +22,21 @@ from chainrule.distributed.comm import (
     barrier,
     broadcast,
     broadcast_object_list,
+    gather,
+    irecv,
+    isend,
+    monitored_barrier,
+    recv,
+    reduce,
+    reduce_scatter_tensor,
+    scatter,
+    send,
+)
+from chainrule.distributed.comm import (
+    DistributedError,
+    abort,
     communicator,
     destroy_process_group,
-    gather,
     get_backend,
     get_node_local_rank,
     get_rank,
@@ -34,21 +44,13 @@ from chainrule.distributed.comm import (
     group,
     init,
     init_process_group,
-    irecv,
     is_available,
     is_gloo_available,
     is_initialized,
     is_mpi_available,
     is_nccl_available,
     is_torchelastic_launched,
-    isend,
-    monitored_barrier,
     rank,
-    recv,
-    reduce,
-    reduce_scatter_tensor,
-    scatter,
-    send,
     world_size,
 )
 from chainrule.distributed.ddp import DistributedDataParallel

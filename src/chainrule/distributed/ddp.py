@@ -31,7 +31,8 @@ import numpy as np
 
 from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
-from chainrule.distributed.comm import check_same, communicator, is_world, mpi
+from chainrule.distributed.collectives import check_same
+from chainrule.distributed.comm import communicator, is_world, mpi
 from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
-from chainrule.distributed import comm
+from chainrule.distributed import collectives, comm
 
 __all__ = [
     "init", "shutdown", "is_initialized", "size", "rank", "local_size", "local_rank", "cross_size",
@@ -123,7 +123,7 @@ def _op(op: str | None, average: bool | None) -> str:
     op = (Average if average or average is None else Sum) if op is None else op
     if op == Adasum:
         raise NotImplementedError("allreduce: op=hvd.Adasum is not available here; use hvd.Average or hvd.Sum")
-    return comm._check_op(op)
+    return collectives.check_op(op)
 
 
 def _value(tensor) -> np.ndarray:
@@ -136,13 +136,13 @@ def allreduce(tensor, average: bool | None = None, name: str | None = None, comp
     """The mean (``op=hvd.Average``, the default) or sum of ``tensor`` over the processes,
     as a new Tensor (differentiable for a Tensor; ``tensor`` is not modified)."""
     op = _op(op, average)
-    comm._check_group(process_set)
+    comm.check_group(process_set)
     if isinstance(tensor, Tensor) and compression is Compression.none:
         out = tensor * prescale_factor if prescale_factor != 1.0 else tensor
-        out = comm.all_reduce_p(out, op)
+        out = collectives.all_reduce_p(out, op)
         return out * postscale_factor if postscale_factor != 1.0 else out
     value, ctx = compression.compress(_value(tensor) * prescale_factor if prescale_factor != 1.0 else _value(tensor))
-    out = compression.decompress(comm.all_reduce(np.array(value), op=op), ctx)
+    out = compression.decompress(collectives.all_reduce(np.array(value), op=op), ctx)
     if postscale_factor != 1.0:
         out = out * postscale_factor
     return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
@@ -153,45 +153,45 @@ def allreduce_(tensor, average: bool | None = None, name: str | None = None, op:
     """:func:`allreduce`, written into ``tensor`` (an eager Tensor or array), returned."""
     out = allreduce(_value(tensor), average, name, op=op, prescale_factor=prescale_factor,
                     postscale_factor=postscale_factor, process_set=process_set)
-    comm._write(tensor, out)
+    collectives.write_into(tensor, out)
     return tensor
 
 
 def allgather(tensor, name: str | None = None, process_set=None):
     """Every process's ``tensor`` concatenated along the first axis, in rank order (the
     first axis may differ between processes, the others must not)."""
-    comm._check_group(process_set)
+    comm.check_group(process_set)
     value = _value(tensor)
     if value.ndim == 0:
         value = value.reshape(1)
     world = comm.communicator()
-    comm.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
+    collectives.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
     out = np.concatenate(world.allgather(value))
     return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
 
 
 def broadcast(tensor, root_rank: int, name: str | None = None, process_set=None):
     """Process ``root_rank``'s ``tensor`` on every process, as a new Tensor or array."""
-    comm._check_group(process_set)
-    out = comm.broadcast(np.array(_value(tensor)), root=root_rank)
+    comm.check_group(process_set)
+    out = collectives.broadcast(np.array(_value(tensor)), root=root_rank)
     return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
 
 
 def broadcast_(tensor, root_rank: int, name: str | None = None, process_set=None):
     """:func:`broadcast`, written into ``tensor`` (an eager Tensor or array), returned."""
-    comm._write(tensor, broadcast(_value(tensor), root_rank, name, process_set))
+    collectives.write_into(tensor, broadcast(_value(tensor), root_rank, name, process_set))
     return tensor
 
 
 def broadcast_object(obj, root_rank: int = 0, name: str | None = None, process_set=None):
     """Process ``root_rank``'s picklable ``obj``, on every process."""
-    comm._check_group(process_set)
+    comm.check_group(process_set)
     return comm.communicator().bcast(obj, root=root_rank)
 
 
 def allgather_object(obj, name: str | None = None, process_set=None) -> list:
     """Every process's picklable ``obj``, in rank order."""
-    comm._check_group(process_set)
+    comm.check_group(process_set)
     return comm.communicator().allgather(obj)
 
 
@@ -200,9 +200,9 @@ def broadcast_parameters(params, root_rank: int) -> None:
     Tensors share the model's memory) or ``named_parameters()``."""
     items = sorted(params.items()) if isinstance(params, dict) else list(params)
     tensors = [t for _, t in items]
-    values = comm.broadcast([np.array(_value(t)) for t in tensors], root=root_rank)
+    values = collectives.broadcast([np.array(_value(t)) for t in tensors], root=root_rank)
     for t, v in zip(tensors, values, strict=True):
-        comm._write(t.detach() if isinstance(t, Tensor) and t.requires_grad else t, v)
+        collectives.write_into(t.detach() if isinstance(t, Tensor) and t.requires_grad else t, v)
 
 
 def broadcast_optimizer_state(optimizer, root_rank: int) -> None:
@@ -222,7 +222,7 @@ class _DistributedOptimizer:
             grad = np.asarray(p.grad.primal()) if p.grad is not None else np.zeros_like(_value(p))
             grads.append(grad * (1.0 / self._hvd_predivide) if self._hvd_predivide != 1.0 else grad)
         packed = [self._hvd_compression.compress(g) for g in grads]
-        reduced = comm.all_reduce([v for v, _ in packed], op=self._hvd_op)
+        reduced = collectives.all_reduce([v for v, _ in packed], op=self._hvd_op)
         for p, r, (_, ctx) in zip(params, reduced, packed, strict=True):
             r = self._hvd_compression.decompress(r, ctx)
             p.grad = Tensor(r * self._hvd_predivide if self._hvd_predivide != 1.0 else r, EAGER)
@@ -252,7 +252,7 @@ def DistributedOptimizer(optimizer, named_parameters=None, compression=Compressi
     still, sharing its state) whose ``step()`` first averages every gradient over the
     processes (``op=hvd.Sum`` sums). Gradients accumulated over several backward passes
     (``backward_passes_per_step``) are averaged as they stand, as in Horovod."""
-    comm._check_group(process_set)
+    comm.check_group(process_set)
     if backward_passes_per_step < 1:
         raise ValueError(f"backward_passes_per_step must be at least 1, got {backward_passes_per_step}")
     op = _op(op, None)

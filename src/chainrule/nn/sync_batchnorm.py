@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.distributed.comm import all_reduce, all_reduce_p, is_world
+from chainrule.distributed.collectives import all_reduce, all_reduce_p
+from chainrule.distributed.comm import is_world
 from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm

@@ -1,0 +1,527 @@
+"""The collectives between the processes of a job, on MPI through mpi4py.
+
+:func:`all_reduce` and :func:`broadcast` move pytrees of arrays between the processes
+that :func:`chainrule.distributed.init` joined (``comm.py``); the rest are PyTorch's
+``torch.distributed`` collectives and point-to-point messages, for code written for it.
+Every process must call the same collectives in the same order, with the same
+structures, shapes and dtypes: each collective first checks that they agree, so that a
+mismatch raises the same :class:`DistributedError` on every process instead of giving
+wrong numbers, MPI's "message truncated", or a process waiting forever.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER
+from chainrule.distributed.comm import DistributedError, check_group, communicator, get_rank, get_world_size, mpi
+from chainrule.numpy import batching
+
+__all__ = [
+    "barrier",
+    "all_reduce",
+    "broadcast",
+    "monitored_barrier",
+    "ReduceOp",
+    "Work",
+    "all_gather",
+    "all_gather_object",
+    "broadcast_object_list",
+    "reduce",
+    "gather",
+    "scatter",
+    "all_gather_into_tensor",
+    "reduce_scatter_tensor",
+    "send",
+    "recv",
+    "isend",
+    "irecv",
+]
+
+
+class ReduceOp:
+    """PyTorch's names for :func:`all_reduce`'s ``op`` (``dist.ReduceOp.SUM``)."""
+
+    SUM = "sum"
+    AVG = "mean"
+    MAX = "max"
+    MIN = "min"
+    PRODUCT = "product"
+
+
+class Work:
+    """What ``async_op=True`` returns, as PyTorch's: the collective has already completed
+    (chainrule runs it at once), so ``wait()`` returns at once."""
+
+    def __init__(self, result: Any = None):
+        self._result = result
+
+    def wait(self, timeout=None) -> bool:
+        return True
+
+    def is_completed(self) -> bool:
+        return True
+
+    def result(self) -> list:
+        return [self._result]
+
+
+def _in_place_target(tree) -> bool:
+    """Whether ``tree`` is one eager Tensor outside any graph, which PyTorch's collectives
+    write in place (``dist.all_reduce(t)`` then ``t /= world``)."""
+    return isinstance(tree, Tensor) and tree._trace is EAGER and not tree.requires_grad
+
+
+def _collective_result(tree, result, async_op: bool):
+    if _in_place_target(tree):
+        tree.copy_(result)
+        result = tree
+    return Work(result) if async_op else result
+
+
+def barrier(group=None, async_op: bool = False, device_ids=None):
+    """Wait until every process of the job has reached this call (PyTorch's signature:
+    ``device_ids`` is for GPUs and changes nothing; ``async_op=True`` returns a :class:`Work`)."""
+    check_group(group)
+    communicator().Barrier()
+    return Work() if async_op else None
+
+
+def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
+    """PyTorch's ``monitored_barrier``: :func:`barrier` (a process that fails ends the
+    job, see :func:`init`, so nobody waits on it forever)."""
+    barrier(group)
+
+
+# -- all_reduce -----------------------------------------------------------------------------
+_OPS = ("sum", "mean", "max", "min", "product")
+
+
+_OP_ALIASES = {"avg": "mean", "average": "mean", "prod": "product"}  # torch's and Horovod's names
+
+
+def check_op(op: str) -> str:
+    """``op`` as one of ``_OPS`` (any case; ``"avg"`` and ``"prod"`` too), or a clear error."""
+    name = op.lower() if isinstance(op, str) else op
+    name = _OP_ALIASES.get(name, name)
+    if name not in _OPS:
+        raise ValueError(f"all_reduce: op must be one of {', '.join(map(repr, _OPS))} "
+                         f"(or a dist.ReduceOp), got {op!r}")
+    return name
+
+
+def _mpi_op(op: str, dtype: np.dtype):
+    MPI = mpi()
+    if dtype == np.bool_:  # reduced as bytes 0/1: torch's rule, sum and max are or, min and product and
+        return MPI.MAX if op in ("sum", "max") else MPI.MIN
+    return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD}.get(op, MPI.SUM)
+
+
+def _agree(comm, described: list, what: str) -> None:
+    """Raise the same :class:`DistributedError` on every process unless all of them pass
+    the same ``described`` (names, shapes, dtypes, op) to this collective: one allreduce
+    of its digest, so that a mismatch is an error rather than wrong numbers, MPI's
+    "message truncated", or a process waiting forever."""
+    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
+    h = int(np.frombuffer(digest, np.int64)[0])
+    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
+    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
+    if both[0] != h or both[1] != ~h:
+        check_same(comm, described, what)
+        raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
+
+
+def _linear(op: str) -> str:
+    if op not in ("sum", "mean"):
+        raise NotImplementedError(f"all_reduce with op={op!r} has no derivative here; reduce a value "
+                                  "outside the differentiated computation (or use op='sum'/'mean')")
+    return op
+
+
+def _reduce_array(x, op: str) -> np.ndarray:
+    """The sum (or mean) of ``x`` over all processes, as a new array (``x`` is left as it
+    is: under ``cr.jit`` it may be a buffer the program reads again)."""
+    out = np.array(x, order="C")  # a contiguous copy, reduced in place
+    _check_dtype(out.dtype, op, "the array")
+    comm = communicator()
+    _agree(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
+    return _reduce_buffer(comm, out, op)
+
+
+def _check_dtype(dtype: np.dtype, op: str, name: str) -> None:
+    if dtype.kind not in "biufc":
+        raise TypeError(f"all_reduce: {name} has dtype {dtype}, which cannot be added")
+    if dtype == np.bool_ and op == "mean":
+        raise TypeError(f"all_reduce: {name} is boolean, which has no mean; reduce it with op='sum' "
+                        "(or) or 'min' (and), or cast it to a number first")
+
+
+def _reduce_buffer(comm, out: np.ndarray, op: str) -> np.ndarray:
+    """``out`` (a contiguous array of this process's) reduced in place over all processes."""
+    if out.size:
+        buffer = out.view(np.uint8) if out.dtype == np.bool_ else out
+        comm.Allreduce(mpi().IN_PLACE, buffer, op=_mpi_op(op, out.dtype))
+    if op == "mean":
+        size = comm.Get_size()
+        if out.dtype.kind in "fc":
+            out /= size
+        else:
+            out = out / size
+    return out
+
+
+# Differentiable: with every process's loss summed into one objective, the cotangent of
+# an input is the sum over processes of the output's cotangents (the mean: their mean).
+all_reduce_p = Primitive(_reduce_array, name="all_reduce")
+def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, _linear(op)), None)
+def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, _linear(op)), None)
+def_batch(batching.stacked, all_reduce_p)  # under vmap: every example reduced at once
+
+
+def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
+    """The sum (``op="sum"``) or mean (``op="mean"``) over all processes of an array, a
+    number, or a pytree of them (the gradients ``cr.grad`` returns, say); every process
+    gets the result. ``"max"``, ``"min"`` and ``"product"`` reduce too, without a
+    derivative. Inputs are not modified, except, as in PyTorch (``dist.all_reduce(t,
+    op=dist.ReduceOp.SUM)``), one eager Tensor that does not require grad: it is
+    written in place (and returned). ``async_op=True`` returns a :class:`Work`.
+
+    It is differentiable, and under ``cr.jit`` it is recorded as an operation that every
+    replay performs again (its result is never a constant of the program). Every process
+    must call it with the same structure, shapes and dtypes, in the same order.
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist
+    >>> dist.init()
+    >>> dist.all_reduce({"w": np.ones(2), "b": 3.0}, op="mean")   # a job of one
+    {'w': array([1., 1.]), 'b': 3.0}
+    """
+    op = check_op(op)
+    check_group(group)
+    leaves, treedef = tree_flatten(tree)
+    out = []
+    plain_positions = []
+    for i, leaf in enumerate(leaves):
+        if isinstance(leaf, Tensor):
+            out.append(all_reduce_p(leaf, op))
+        else:
+            out.append(None)
+            plain_positions.append(i)
+    if plain_positions:
+        reduced = _reduce_plain([leaves[i] for i in plain_positions], op)
+        for i, value in zip(plain_positions, reduced, strict=True):
+            out[i] = value
+    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
+
+
+def _reduce_plain(values: list, op: str) -> list:
+    """Plain arrays and numbers, reduced with one message per dtype (packed together)."""
+    arrays = [np.asarray(v) for v in values]
+    groups: dict[np.dtype, list[int]] = {}
+    for i, a in enumerate(arrays):
+        _check_dtype(a.dtype, op, f"leaf {i}")
+        groups.setdefault(a.dtype, []).append(i)
+    comm = communicator()
+    _agree(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)], "all_reduce")
+    results: list = [None] * len(arrays)
+    for dtype, members in sorted(groups.items(), key=lambda kv: kv[0].str):  # same order on every rank
+        packed = np.concatenate([arrays[i].ravel() for i in members]) if members else np.empty(0, dtype)
+        reduced = _reduce_buffer(comm, packed, op)
+        start = 0
+        for i in members:
+            n = arrays[i].size
+            results[i] = reduced[start : start + n].reshape(arrays[i].shape)
+            start += n
+    for i, v in enumerate(values):  # Python numbers stay Python numbers
+        if isinstance(v, int | float | complex) and not isinstance(v, bool):
+            results[i] = results[i].item()
+    return results
+
+
+def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = False):
+    """PyTorch's ``reduce``: like :func:`all_reduce`, but only process ``dst`` has its
+    Tensor written with the result (the others' are left as they are)."""
+    check_group(group)
+    result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op)
+    if get_rank() == dst and _in_place_target(tensor):
+        tensor.copy_(result)
+    return Work(tensor) if async_op else None
+
+
+def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
+    """PyTorch's ``all_gather``: every process's ``tensor``, in rank order, written into
+    the eager Tensors (or NumPy arrays) of ``tensor_list``, one per process, each of
+    ``tensor``'s shape and dtype."""
+    check_group(group)
+    comm = communicator()
+    size = comm.Get_size()
+    if len(tensor_list) != size:
+        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for a job of {size} processes")
+    value = _send_buffer(tensor)
+    check_same(comm, [("tensor", _spec(value))], "all_gather")
+    gathered = np.empty((size, *value.shape), value.dtype)
+    comm.Allgather(value, gathered)
+    for target, part in zip(tensor_list, gathered, strict=True):
+        write_into(target, part)
+    return Work(tensor_list) if async_op else None
+
+
+def _send_buffer(tensor) -> np.ndarray:
+    """The values of an eager Tensor or array, contiguous, as MPI sends them."""
+    return np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+
+
+def write_into(target, value) -> None:
+    """``value`` written into an eager Tensor or a NumPy array, as PyTorch's collectives
+    write their output arguments."""
+    if isinstance(target, Tensor):
+        target.copy_(value)
+    else:
+        np.copyto(target, value)
+
+
+def _check_rank(rank_: int, what: str, name: str) -> int:
+    size = get_world_size()
+    if not 0 <= int(rank_) < size:
+        raise ValueError(f"{what}: {name}={rank_} is not a rank of this job of {size} processes")
+    return int(rank_)
+
+
+def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
+    """PyTorch's ``gather``: every process's ``tensor``, in rank order, written into the
+    ``gather_list`` of process ``dst`` (one Tensor or array per process, each of
+    ``tensor``'s shape); the other processes pass no list."""
+    check_group(group)
+    comm, dst = communicator(), _check_rank(dst, "gather", "dst")
+    value = _send_buffer(tensor)
+    check_same(comm, [("tensor", _spec(value))], "gather")
+    size, mine = comm.Get_size(), comm.Get_rank() == dst
+    if mine and (gather_list is None or len(gather_list) != size):
+        got = "none" if gather_list is None else f"{len(gather_list)} entries"
+        raise ValueError(f"gather: process dst={dst} needs a gather_list of {size} entries, got {got}")
+    if not mine and gather_list:
+        raise ValueError(f"gather: only process dst={dst} passes a gather_list (this is process {comm.Get_rank()})")
+    gathered = np.empty((size, *value.shape), value.dtype) if mine else None
+    comm.Gather(value, gathered, root=dst)
+    if mine:
+        for target, part in zip(gather_list, gathered, strict=True):
+            write_into(target, part)
+    return Work(gather_list) if async_op else None
+
+
+def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
+    """PyTorch's ``scatter``: entry ``r`` of process ``src``'s ``scatter_list`` written into
+    process ``r``'s ``tensor``; the other processes pass no list."""
+    check_group(group)
+    comm, src = communicator(), _check_rank(src, "scatter", "src")
+    size, mine = comm.Get_size(), comm.Get_rank() == src
+    shape = tuple(np.shape(tensor.primal() if isinstance(tensor, Tensor) else tensor))
+    check_same(comm, [("tensor", _spec(np.empty(shape, _send_buffer(tensor).dtype)))], "scatter")
+    if mine:
+        if scatter_list is None or len(scatter_list) != size:
+            got = "none" if scatter_list is None else f"{len(scatter_list)} entries"
+            raise ValueError(f"scatter: process src={src} needs a scatter_list of {size} entries, got {got}")
+        parts = [_send_buffer(t) for t in scatter_list]
+        if any(p.shape != shape for p in parts):
+            raise ValueError(f"scatter: every entry of scatter_list must have the output's shape {shape}, got "
+                             f"{[p.shape for p in parts]}")
+        outgoing = np.ascontiguousarray(np.stack(parts).astype(_send_buffer(tensor).dtype, copy=False))
+    elif scatter_list:
+        raise ValueError(f"scatter: only process src={src} passes a scatter_list (this is process {comm.Get_rank()})")
+    else:
+        outgoing = None
+    received = np.empty(shape, _send_buffer(tensor).dtype)
+    comm.Scatter(outgoing, received, root=src)
+    write_into(tensor, received)
+    return Work(tensor) if async_op else None
+
+
+def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
+    """PyTorch's ``all_gather_into_tensor``: every process's ``input_tensor``, in rank
+    order, written into ``output_tensor``, which holds them concatenated along the first
+    axis (shape ``(world * n, ...)``) or stacked (shape ``(world, n, ...)``)."""
+    check_group(group)
+    comm = communicator()
+    value = _send_buffer(input_tensor)
+    check_same(comm, [("input_tensor", _spec(value))], "all_gather_into_tensor")
+    size = comm.Get_size()
+    out_shape = tuple(np.shape(output_tensor.primal() if isinstance(output_tensor, Tensor) else output_tensor))
+    allowed = [(size, *value.shape)] + ([(size * value.shape[0], *value.shape[1:])] if value.ndim else [])
+    if out_shape not in allowed:
+        raise ValueError(f"all_gather_into_tensor: output_tensor of shape {out_shape} cannot hold {size} inputs "
+                         f"of shape {value.shape}: give it shape {(size, *value.shape)} (stacked) or the "
+                         "inputs' first axis times the number of processes (concatenated)")
+    gathered = np.empty((size, *value.shape), value.dtype)
+    comm.Allgather(value, gathered)
+    write_into(output_tensor, gathered.reshape(out_shape))
+    return Work(output_tensor) if async_op else None
+
+
+def reduce_scatter_tensor(output, input, op: str = "sum", group=None, async_op: bool = False):
+    """PyTorch's ``reduce_scatter_tensor``: ``input`` (shape ``(world * n, ...)``) reduced
+    over the processes, and process ``r`` gets the ``r``-th of its ``world`` blocks along
+    the first axis in ``output`` (shape ``(n, ...)``)."""
+    op = check_op(op)
+    check_group(group)
+    comm = communicator()
+    value = _send_buffer(input)
+    _check_dtype(value.dtype, op, "input")
+    check_same(comm, [("input", _spec(value)), ("op", op)], "reduce_scatter_tensor")
+    if value.dtype == np.bool_:
+        value = value.view(np.uint8)
+    size = comm.Get_size()
+    out_shape = tuple(np.shape(output.primal() if isinstance(output, Tensor) else output))
+    if not out_shape or value.shape != (size * out_shape[0], *out_shape[1:]):
+        raise ValueError(f"reduce_scatter_tensor: input of shape {value.shape} does not split into {size} blocks "
+                         f"of the output's shape {out_shape}")
+    block = np.empty(out_shape, value.dtype)
+    comm.Reduce_scatter_block(value, block, op=_mpi_op(op, value.dtype))
+    write_into(output, block / size if op == "mean" else block)
+    return Work(output) if async_op else None
+
+
+class _Pending(Work):
+    """What ``isend``/``irecv`` return: ``wait()`` waits for the message (and writes a
+    received one into its Tensor)."""
+
+    def __init__(self, request, target=None, buffer=None):
+        super().__init__(target)
+        self._request, self._target, self._buffer, self._done = request, target, buffer, False
+
+    def wait(self, timeout=None) -> bool:
+        if not self._done:
+            self._request.Wait()
+            if self._target is not None:
+                write_into(self._target, self._buffer)
+            self._done = True
+        return True
+
+    def is_completed(self) -> bool:
+        return self._done or (self._request.Test() and self.wait())
+
+
+def send(tensor, dst: int, group=None, tag: int = 0) -> None:
+    """PyTorch's ``send``: ``tensor``'s values to process ``dst``, which receives them with
+    :func:`recv` into a Tensor of the same shape and dtype."""
+    check_group(group)
+    communicator().Send(_send_buffer(tensor), dest=_check_rank(dst, "send", "dst"), tag=tag)
+
+
+def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
+    """PyTorch's ``recv``: a message from process ``src`` (any process when None) written
+    into ``tensor``; returns the sender's rank."""
+    check_group(group)
+    MPI = mpi()
+    buffer, status = np.empty_like(_send_buffer(tensor)), MPI.Status()
+    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "recv", "src")
+    communicator().Recv(buffer, source=source, tag=tag, status=status)
+    write_into(tensor, buffer)
+    return status.Get_source()
+
+
+def isend(tensor, dst: int, group=None, tag: int = 0) -> Work:
+    """PyTorch's ``isend``: :func:`send` without waiting; ``wait()`` on the result waits."""
+    check_group(group)
+    buffer = _send_buffer(tensor).copy()  # the caller may change its Tensor before the send ends
+    return _Pending(communicator().Isend(buffer, dest=_check_rank(dst, "isend", "dst"), tag=tag), buffer=buffer)
+
+
+def irecv(tensor, src: int | None = None, group=None, tag: int = 0) -> Work:
+    """PyTorch's ``irecv``: :func:`recv` without waiting; ``wait()`` on the result waits
+    and writes the message into ``tensor``."""
+    check_group(group)
+    MPI = mpi()
+    buffer = np.empty_like(_send_buffer(tensor))
+    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "irecv", "src")
+    return _Pending(communicator().Irecv(buffer, source=source, tag=tag), tensor, buffer)
+
+
+def all_gather_object(object_list: list, obj, group=None) -> None:
+    """PyTorch's ``all_gather_object``: every process's ``obj`` (any picklable object),
+    in rank order, into ``object_list`` (one entry per process)."""
+    check_group(group)
+    everyone = communicator().allgather(obj)
+    if len(object_list) != len(everyone):
+        raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries for a job "
+                         f"of {len(everyone)} processes")
+    object_list[:] = everyone
+
+
+def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
+    """PyTorch's ``broadcast_object_list``: process ``src``'s entries of ``object_list``
+    (picklable objects) written into every process's list."""
+    check_group(group)
+    object_list[:] = communicator().bcast(list(object_list), root=src)
+
+
+# -- broadcast ------------------------------------------------------------------------------
+def _spec(a: np.ndarray) -> tuple:
+    return (tuple(a.shape), a.dtype.str)
+
+
+def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_op: bool = False):
+    """``root``'s copy of a pytree of arrays, on every process. Every process passes a
+    tree of the same structure, shapes and dtypes (its own values are ignored), and gets
+    new arrays; a mismatch raises :class:`DistributedError` on every process. As in
+    PyTorch (``dist.broadcast(t, src=0)``), one eager Tensor that does not require grad
+    is written in place; ``src`` is PyTorch's name for ``root``.
+
+    >>> import numpy as np
+    >>> from chainrule import distributed as dist
+    >>> dist.init()
+    >>> dist.broadcast([np.arange(3)], root=0)
+    [array([0, 1, 2])]
+    """
+    check_group(group)
+    root = root if src is None else src
+    comm = communicator()
+    size = comm.Get_size()
+    if not 0 <= root < size:
+        raise ValueError(f"broadcast: root {root} is not a rank of this job of {size}")
+    leaves, treedef = tree_flatten(tree)
+    arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
+    check_same(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)], "broadcast")
+    for a in arrays:
+        comm.Bcast(a, root=root)
+    out = []
+    for leaf, a in zip(leaves, arrays, strict=True):
+        out.append(a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a)
+    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
+
+
+def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
+    """Raise the same :class:`DistributedError` on every process unless all of them hold
+    the same ``[(name, description), ...]``; the error names the first difference."""
+    everyone = comm.allgather(described)
+    reference = everyone[0]
+    for r, mine in enumerate(everyone[1:], start=1):
+        if mine == reference:
+            continue
+        for k in range(max(len(mine), len(reference))):
+            a = reference[k] if k < len(reference) else None
+            b = mine[k] if k < len(mine) else None
+            if a != b:
+                raise DistributedError(
+                    f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
+                    f"{_show(a)}, rank {r} has {_show(b)}"
+                )
+
+
+def _name(a, b) -> str:
+    return repr((a or b)[0])
+
+
+def _show(entry) -> str:
+    if entry is None:
+        return "nothing there"
+    name, desc = entry
+    if isinstance(desc, tuple) and len(desc) == 2:
+        shape, dtype = desc
+        return f"{name!r} of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
+    return f"{name!r} ({desc})"
