@@ -21,7 +21,7 @@ from tests.numpy.test_elementwise import BINARY, UNARY
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule.transforms import fuse as fusion
-from chainrule.transforms.program import COMPILED_UFUNCS
+from chainrule.transforms.passes import COMPILED_UFUNCS
 
 pytestmark = pytest.mark.skipif(not fusion.available(), reason="fuse=True needs Numba (the [fast] extra)")
 

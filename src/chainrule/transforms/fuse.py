@@ -2,7 +2,7 @@
 recorded program become one compiled loop each.
 
 :func:`fuse_elementwise` is a pass over the call list of
-:mod:`chainrule.transforms.program`, run after dead code is dropped and before buffers
+:mod:`chainrule.transforms.passes`, run after dead code is dropped and before buffers
 are assigned. It groups elementwise ufunc calls (the forward pass, the backward pass and
 the update alike: the record does not tell them apart) into trees whose inner values are
 read by nothing but the group, and replaces each group of two calls or more by one call
@@ -63,7 +63,8 @@ from chainrule.transforms.fuse_code import (
     kernel_source,
 )
 from chainrule.transforms.fuse_reduce import plan_reductions, reduction_kernel_source, reduction_of
-from chainrule.transforms.program import COMPILED_UFUNCS, Call, Guard, Var
+from chainrule.transforms.passes import COMPILED_UFUNCS
+from chainrule.transforms.program import Call, Guard, Var
 
 __all__ = ["fuse_elementwise", "plan_groups", "kernel_source", "module_source", "load_kernels",
            "available", "can_fuse", "cache_dir", "warn_unavailable", "compile_in_background",

@@ -24,8 +24,9 @@ The parts, each in its module: the recording trace (:mod:`chainrule.transforms.r
 the fingerprints of generators and warnings filters it takes
 (:mod:`chainrule.transforms.fingerprints`), what the function reads besides its arguments
 (:mod:`chainrule.transforms.captures`), the keys of arguments
-(:mod:`chainrule.transforms.arguments`), how a recorded call list becomes code
-(:mod:`chainrule.transforms.program`), and the cache that replays it
+(:mod:`chainrule.transforms.arguments`), the parts of a program and how a replay runs
+(:mod:`chainrule.transforms.program`), how a recorded call list becomes one
+(:mod:`chainrule.transforms.passes`), and the cache that replays it
 (:mod:`chainrule.transforms.jitted`). This module holds the public entry point.
 """
 

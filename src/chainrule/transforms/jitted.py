@@ -53,6 +53,7 @@ from chainrule.transforms.arguments import (
 )
 from chainrule.transforms.captures import Captures, generators_in, user_classes
 from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by
+from chainrule.transforms.passes import build_program, writable_like_output
 from chainrule.transforms.program import (
     Fresh,
     GuardFailure,
@@ -60,10 +61,8 @@ from chainrule.transforms.program import (
     ReplayError,
     Shared,
     Var,
-    build_program,
     hashable,
     unflatten_in_order,
-    writable_like_output,
 )
 from chainrule.transforms.record import RecordTrace, foreign_tensor_error
 from chainrule.transforms.static_args import StaticArguments, unwrap_static

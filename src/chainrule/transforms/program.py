@@ -1,28 +1,25 @@
-"""A recorded call list, and the Python code generated from it (for ``chainrule.jit``).
+"""A traced program of ``chainrule.jit``: its parts, and how a replay runs.
 
 :class:`~chainrule.transforms.record.RecordTrace` records :class:`Call` and :class:`Guard`
-entries; :func:`build_program` drops the calls nothing needs, elides broadcasts that
-elementwise calls would do anyway, gives elementwise results reusable buffers (``out=``),
-and writes one Python function: one NumPy call per line, ``del`` after each value's last
-use, guards as ``if ... : raise GuardFailure``.
+entries, which refer to values by :class:`Var`; :func:`~chainrule.transforms.passes.build_program`
+turns them into a :class:`Program`: generated Python, one NumPy call per line, guards as
+``if ... : raise GuardFailure``. Here are those parts, the bitwise comparison the guards
+make, and the running of a replay (which puts back what it wrote if it stops early).
 """
 
 from __future__ import annotations
 
-import copy
-import operator
 import struct
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from chainrule.core.pytree import DictKeys
 
-__all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program", "build_program",
-           "same_value", "bits", "hashable", "root_array", "writable_like_output",
-           "COMPILED_UFUNCS"]
+__all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
+           "same_value", "bits", "hashable", "root_array", "donation_safe", "insertion_order", "in_order",
+           "unflatten_in_order", "RAISING"]
 
 
 def hashable(x) -> bool:
@@ -151,7 +148,6 @@ def same_value(a, b) -> bool:
         return a is b
 
 
-# -- from a recorded trace to a program --------------------------------------------------
 class Program:
     """One traced path of a jitted function, as generated Python code.
 
@@ -227,137 +223,6 @@ class Program:
             raise ReplayError(e, self.donates and self.donated_flag[0]) from e
 
 
-def build_program(
-    ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
-    entry_errstate=None, rewrite: Callable | None = None,
-) -> Program:
-    """The program of a recorded call list: ``values`` holds each variable's traced value
-    (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
-    variables or constants, ``out_tree`` their structure, ``donated`` the inputs whose
-    memory may be written. ``rewrite(ops, values, out_templates)``, if given, replaces
-    calls by others of the same results once dead code is gone (the fusion of
-    :mod:`chainrule.transforms.fuse`); buffers are assigned to what it returns."""
-    ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
-    if rewrite is not None:
-        ops = rewrite(ops, values, out_templates)
-    out_vars = {t.id for t in out_templates if isinstance(t, Var)}
-    buffer_of, shapes = _assign_buffers(ops, values, out_vars, n_inputs, donated)
-    if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
-        entry_errstate = None
-    program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-                        entry_errstate)
-    # what a replay that stops early must put back
-    input_of_root: dict[int, list] = {}
-    for v in range(n_inputs):
-        input_of_root.setdefault(id(root_array(values[v])), []).append(v)
-    written: set = set()
-    generators: list = []
-    for op in ops:
-        if isinstance(op, Call) and op.effect == "write":
-            for target in _written(op):
-                written.update(input_of_root.get(id(root_array(values[target])), ()))
-        elif isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
-            generators.append(op.rng)
-    program.written = tuple(sorted(written))
-    program.generators = tuple(generators)
-    program.donates = any(b[0] == "d" for b in buffer_of.values())
-    program.undoable = bool(written or generators)
-    program.quiet = any(isinstance(op, Call) and op.fun in COMPILED_UFUNCS and op.errstate is not None
-                        for op in ops)
-    return program
-
-
-def _written(op: Call) -> list:
-    """The variables a write writes into: its ``out=``, else its first argument."""
-    target = op.kwargs.get("out", op.args[0] if op.args else None)
-    return _vars_in(target, [])
-
-
-def _vars_in(template, into: list) -> list:
-    if isinstance(template, Var):
-        into.append(template.id)
-    elif isinstance(template, Seq):
-        for t in template.items:
-            _vars_in(t, into)
-    return into
-
-
-def _op_inputs(op) -> list:
-    if isinstance(op, Guard):
-        return [op.var]
-    found: list = []
-    for t in op.args:
-        _vars_in(t, found)
-    for t in op.kwargs.values():
-        _vars_in(t, found)
-    return found
-
-
-def _without_broadcasts(ops: list, values: list, out_templates: list) -> list:
-    """Drop ``broadcast_to`` calls whose results only feed elementwise ufuncs that would
-    broadcast the same way: the ufunc reads the smaller array instead (same values, same
-    result shape), and the unused call goes with the dead code."""
-    uses: dict[int, list] = {}
-    for op in ops:
-        for v in _op_inputs(op):
-            uses.setdefault(v, []).append(op)
-    kept_vars = {v for t in out_templates for v in _vars_in(t, [])}
-    rename: dict[int, int] = {}
-    for op in ops:
-        if not (isinstance(op, Call) and op.fun is np.broadcast_to and op.args
-                and isinstance(op.args[0], Var) and not op.unpack):
-            continue
-        (out,) = op.outs
-        small = op.args[0].id
-        if out in kept_vars or not all(_broadcasts_alike(u, out, small, values) for u in uses.get(out, ())):
-            continue
-        rename[out] = small
-    if not rename:
-        return ops
-    return [_renamed(op, rename) for op in ops]
-
-
-def _broadcasts_alike(op, big: int, small: int, values: list) -> bool:
-    """Whether ``op`` gives the same result with ``small`` in place of its broadcast ``big``."""
-    if not (isinstance(op, Call) and isinstance(op.fun, np.ufunc) and op.fun.signature is None
-            and not op.kwargs and not op.unpack):
-        return False
-    shapes = [np.shape(values[t.id] if isinstance(t, Var) else t) for t in op.args
-              if not (isinstance(t, Var) and t.id == big)]
-    if any(isinstance(t, Seq) for t in op.args):
-        return False
-    try:
-        return np.broadcast_shapes(np.shape(values[small]), *shapes) == np.shape(values[op.outs[0]])
-    except ValueError:
-        return False
-
-
-def _renamed(op, rename: dict):
-    if isinstance(op, Guard) or not any(isinstance(t, Var) and t.id in rename for t in op.args):
-        return op
-    args = [Var(rename[t.id]) if isinstance(t, Var) and t.id in rename else t for t in op.args]
-    return Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape, op.effect, op.rng,
-                op.errstate)
-
-
-def _live_ops(ops: list, out_templates: list) -> list:
-    """The ops that an output, a guard or an effect needs, in order (the other calls are
-    pure: they go). A call whose result's shape or type is checked stays too: Python may
-    have read that shape (``len(x[x > 0])``), which its check guards."""
-    live = set()
-    for t in out_templates:
-        live.update(_vars_in(t, []))
-    kept = []
-    for op in reversed(ops):
-        if (isinstance(op, Call) and op.effect is None and not op.check_shape
-                and not any(v in live for v in op.outs)):
-            continue
-        kept.append(op)
-        live.update(_op_inputs(op))
-    kept.reverse()
-    return kept
-
-
 def root_array(a):
     """The object that owns ``a``'s memory: bases followed through views, including
     those NumPy makes through other objects (``as_strided``, ``sliding_window_view``)."""
@@ -368,139 +233,8 @@ def root_array(a):
         a = base
 
 
-def _assign_buffers(
-    ops: list, values: list, out_vars: set, n_inputs: int, donated: set
-) -> tuple[dict, list]:
-    """Preallocated outputs (``out=``) for ufunc calls, reused once their value is dead.
-
-    A buffer is free once neither its value nor any view of it is read again; results
-    handed back to the caller, and anything that shares memory with them, get none —
-    except a donated input's memory, which a result may take once the input is dead.
-    Returns the buffer name of each variable that gets one (``b3`` for the program's own
-    buffers, ``d5`` for donated input 5) and the (shape, dtype) of each own buffer.
-    """
-    # which variables share memory with which (views of views of one array)
-    owner: dict[int, int] = {}  # id(root array) -> first variable holding it
-    group: dict[int, int] = {}  # variable -> the variable whose array it views
-    for v in range(n_inputs):
-        owner.setdefault(id(root_array(values[v])), v)
-        group[v] = owner[id(root_array(values[v]))]
-    for op in ops:
-        if isinstance(op, Call):
-            for v in op.outs:
-                r = id(root_array(values[v]))
-                group[v] = owner.setdefault(r, v)
-                if op.check_shape == "full" and group[v] == v:
-                    # a function of the user's: its result may view an argument's
-                    # memory in a way no base shows
-                    for a in _op_inputs(op):
-                        if _may_share(values[v], values[a]):
-                            group[v] = group.get(a, a)
-                            break
-    last_use: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _op_inputs(op):
-            g = group.get(v, v)
-            last_use[g] = k
-    escaped = {group.get(v, v) for v in out_vars}
-    key_of: dict[str, tuple] = {}  # buffer name -> (shape, dtype)
-    free: dict[tuple, list] = {}  # (shape, dtype) -> names of the buffers free now
-    release_at: dict[int, list] = {}  # op number -> buffers free after it
-    checked_at: dict[int, list] = {}  # op number -> donated memory free after it (not for it)
-
-    def release(name: str) -> None:
-        free.setdefault(key_of[name], []).append(name)
-
-    # donated memory is written only after the last operation that may stop the replay
-    # (a guard that fails, a call that raises): the retrace or the plain call that
-    # follows must find the inputs intact
-    last_check = max((k for k, op in enumerate(ops) if may_stop(op, values)), default=-1)
-    for v in sorted(donated):
-        value = values[v]
-        if group[v] == v and v not in escaped and writable_like_output(value):
-            name = f"d{v}"
-            key_of[name] = (value.shape, value.dtype)
-            if last_check < 0 and last_use.get(v, -1) < 0:
-                release(name)
-            elif last_check >= last_use.get(v, -1):
-                # free only once the call that may stop has returned, never as its output
-                checked_at.setdefault(last_check, []).append(name)
-            else:
-                release_at.setdefault(last_use[v], []).append(name)
-    buffer_of: dict[int, str] = {}
-    shapes: list = []
-    for k, op in enumerate(ops):
-        if isinstance(op, Call) and _bufferable(op, values) and group[op.outs[0]] == op.outs[0]:
-            if _elementwise(op.fun, values[op.outs[0]]):
-                # an elementwise call may write over its own arguments (each element is
-                # read before it is written), so what is last read here is free for it
-                for name in release_at.pop(k, ()):
-                    release(name)
-            v = op.outs[0]
-            key = (values[v].shape, values[v].dtype)
-            pool = free.setdefault(key, [])
-            own = [n for n in pool if n[0] == "b"]
-            if v in escaped:  # handed back: only donated memory may be
-                donated_free = [n for n in pool if n[0] == "d"]
-                if donated_free:
-                    pool.remove(donated_free[-1])
-                    buffer_of[v] = donated_free[-1]
-            elif v in last_use:
-                if pool:
-                    name = own[-1] if own else pool[-1]
-                    pool.remove(name)
-                else:
-                    name = f"b{len(shapes)}"
-                    shapes.append(key)
-                    key_of[name] = key
-                buffer_of[v] = name
-                release_at.setdefault(last_use[v], []).append(name)
-        for name in [*release_at.pop(k, ()), *checked_at.pop(k, ())]:
-            release(name)
-    return buffer_of, shapes
-
-
-# NumPy functions that, on the shapes and dtypes they were traced with, raise only as
-# their ufuncs do: for a floating-point error that NumPy's error state or the warnings
-# filters turn into an exception (which donating replays rule out on entry).
-_RAISE_AS_UFUNCS = {
-    getattr(np, name)
-    for name in (
-        "sum mean prod max min amax amin reshape transpose swapaxes moveaxis broadcast_to "
-        "expand_dims squeeze ravel concatenate stack dot vdot outer tensordot where clip "
-        "copy negative"
-    ).split()
-    if hasattr(np, name)
-} | {operator.iadd, operator.isub, operator.imul, operator.itruediv}
-# ufuncs compiled by the fusion pass (chainrule.transforms.fuse): they raise only as
-# NumPy's own ufuncs do, on floating-point errors that the error state makes exceptions
-COMPILED_UFUNCS: set = set()
-
-
-def may_stop(op, values: list) -> bool:
-    """Whether ``op`` may stop a replay where the traced call went on: a guard, a check
-    of a result's shape, a draw (its parameters are validated), a call under an error
-    state that raises, or any call other than NumPy's ufuncs and the functions that raise
-    only as they do (those are safe once the replay has checked, on entry, that no
-    floating-point error can become an exception: see :func:`donation_safe`)."""
-    if isinstance(op, Guard) or op.check_shape or op.effect == "draw":
-        return True
-    if op.errstate is not None and any(v in _RAISING for v in op.errstate.values()):
-        return True
-    fun = op.fun
-    numpy_ufunc = isinstance(fun, np.ufunc) and (getattr(np, fun.__name__, None) is fun
-                                                 or fun in COMPILED_UFUNCS)
-    if not (numpy_ufunc or (hashable(fun) and fun in _RAISE_AS_UFUNCS)):
-        return True
-    dtypes = [getattr(values[v], "dtype", None) for v in _op_inputs(op)]
-    dtypes += [getattr(values[v], "dtype", None) for v in op.outs]
-    if any(d is None or d.kind == "O" for d in dtypes):
-        return True  # Python objects: their operators may raise anything
-    # NumPy refuses integers to negative integer powers
-    return fun in (np.power, operator.ipow) and any(d.kind in "iu" for d in dtypes)
-
-
-_RAISING = ("raise", "call", "log")
+# error-state actions that make a floating-point error stop a call
+RAISING = ("raise", "call", "log")
 
 
 def _errstate_key():
@@ -526,7 +260,7 @@ def donation_safe() -> bool:
     last = _safe_errstate[0]
     if last is not None and key[0] is last[0] and key[1:] == last[1:]:
         return True
-    safe = not any(v in _RAISING for v in np.geterr().values()) and not any(
+    safe = not any(v in RAISING for v in np.geterr().values()) and not any(
         action == "error" and issubclass(RuntimeWarning, category)
         for action, _message, category, *_ in warnings.filters
     )
@@ -535,121 +269,7 @@ def donation_safe() -> bool:
     return safe
 
 
-def _may_share(a, b) -> bool:
-    try:
-        return bool(np.may_share_memory(a, b))
-    except TypeError:
-        return False
-
-
-def writable_like_output(value) -> bool:
-    """Whether a ufunc's result could be written into ``value`` as into its own buffer."""
-    flags = getattr(value, "flags", None)
-    return isinstance(value, np.ndarray) and value.ndim > 0 and flags.c_contiguous and flags.writeable
-
-
-def _kind(value) -> tuple:
-    """What a replay checks of a result whose shape or dtype may depend on values."""
-    return type(value), np.shape(value), getattr(value, "dtype", None)
-
-
-def writes_out(fun) -> bool:
-    """Whether ``fun``, not a ufunc, writes its one array result into an ``out=`` it is
-    given, as a ufunc does, with the same values as without: NumPy's ``dot`` (C-contiguous
-    ``out`` of the result's dtype, which the program's buffers are), and a primitive's
-    forward that says so: ``fun.writes_out = True``, or ``"elementwise"`` where each
-    element is read before it is written, so that ``out`` may be one of its arguments
-    (ReLU's ``maximum(x, 0, out=)``)."""
-    return fun is np.dot or getattr(fun, "writes_out", False) in (True, "elementwise")
-
-
-def _elementwise(fun, result) -> bool:
-    """Whether ``fun`` may write its result over its own arguments (see writes_out).
-
-    An output that is one of its inputs makes NumPy take another loop, which gives other
-    bits in a few cases, kept out: fmax and fmin (the sign of fmax(0.0, -0.0)), power of
-    one element (power(-inf, 0.5) is inf, or NaN over its input), and the NaNs' signs of
-    float16 and complex results (arcsin(inf), inf * nan)."""
-    if isinstance(fun, np.ufunc):
-        dtype = getattr(result, "dtype", None)
-        return (fun.signature is None and fun not in _NOT_OVER_INPUTS and dtype is not None
-                and (dtype.kind in "biu" or dtype in _FLOATS_OVER_INPUTS))
-    return getattr(fun, "writes_out", False) == "elementwise"
-
-
-_NOT_OVER_INPUTS = {np.fmax, np.fmin, np.power}
-_FLOATS_OVER_INPUTS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _bufferable(op: Call, values: list) -> bool:
-    """Whether ``op``'s (first) result may be written into a buffer: a ufunc's one result,
-    the first of a fused loop that also computes a reduction (its second), or the result
-    of a function that :func:`writes_out`."""
-    fun = op.fun
-    if not isinstance(fun, np.ufunc):
-        if op.kwargs or op.unpack or not writes_out(fun) or type(values[op.outs[0]]) is not np.ndarray:
-            return False
-    elif op.kwargs or (
-            (fun.nout, op.unpack) != (1, False)
-            and not (fun.nout == 2 and op.unpack and fun in COMPILED_UFUNCS)):
-        return False
-    value = values[op.outs[0]]
-    # 0-d results stay NumPy scalars, as without out=; an ndarray subclass's result keeps
-    # its class (and what its __array_finalize__ sets), which an ndarray buffer would lose
-    return type(value) is np.ndarray and value.ndim > 0 and value.flags.c_contiguous
-
-
-# NumPy's Python-level wrappers and the C-level calls they end in, for ndarrays; the
-# replay calls the latter (same results: it is what the wrapper would call).
-_REDUCTIONS = {np.sum: np.add.reduce, np.max: np.maximum.reduce, np.min: np.minimum.reduce}
-_METHODS = {
-    np.reshape: (np.ndarray.reshape, {"order"}),
-    np.swapaxes: (np.ndarray.swapaxes, set()),
-    np.transpose: (np.ndarray.transpose, set()),
-}
-
-
-def _direct_call(op: Call, values: list):
-    """``(function, extra keyword arguments)`` that does ``op`` without NumPy's wrapper."""
-    fun = op.fun
-    if not (hashable(fun) and op.args and isinstance(op.args[0], Var)):
-        return fun, {}
-    if type(values[op.args[0].id]) is not np.ndarray:
-        return fun, {}
-    if fun in _REDUCTIONS and not {"out", "where", "initial"} & op.kwargs.keys():
-        # reduce's axis defaults to 0, sum's to None
-        extra = {} if len(op.args) > 1 or "axis" in op.kwargs else {"axis": None}
-        return _REDUCTIONS[fun], extra
-    if fun in _METHODS:
-        method, allowed = _METHODS[fun]
-        if op.kwargs.keys() <= allowed:
-            return method, {}
-    return fun, {}
-
-
-def _render_tree(treedef, leaves, names) -> str:
-    """The expression that builds the result: lists, tuples, dicts and None spelled out,
-    other containers rebuilt by their pytree registration."""
-    kind = treedef.kind
-    if kind is None:
-        return next(leaves)
-    items = [_render_tree(c, leaves, names) for c in treedef.children]
-    if kind is list:
-        return f"[{', '.join(items)}]"
-    if kind is tuple:
-        return f"({''.join(i + ', ' for i in items)})"
-    order = _insertion_order(treedef)
-    if kind is dict:
-        by_key = dict(zip(treedef.aux, items, strict=True))
-        return "{" + ", ".join(f"{names.of(k)}: {by_key[k]}" for k in order or treedef.aux) + "}"
-    if kind is type(None):
-        return "None"
-    rebuild, aux = names.of(treedef.rebuild, "r"), names.of(treedef.aux)
-    expr = f"{rebuild}({aux}, [{', '.join(items)}])"
-    return expr if order is None else f"in_order({expr}, {names.of(order)})"
-
-
-def _insertion_order(treedef):
+def insertion_order(treedef):
     """The insertion order of a dict (or defaultdict) node, which pytrees rebuild sorted."""
     if not (isinstance(treedef.kind, type) and issubclass(treedef.kind, dict)):
         return None
@@ -677,134 +297,5 @@ def _unflatten_in_order(treedef, it):
     if treedef.kind is None:
         return next(it)
     node = treedef.rebuild(treedef.aux, [_unflatten_in_order(c, it) for c in treedef.children])
-    order = _insertion_order(treedef)
+    order = insertion_order(treedef)
     return node if order is None else in_order(node, order)
-
-
-class _Names:
-    """Names of the constants and functions that the generated code refers to."""
-
-    def __init__(self):
-        self.by_id: dict[int, str] = {}
-        self.objects: dict[str, Any] = {}
-
-    def of(self, obj, prefix: str = "c") -> str:
-        name = self.by_id.get(id(obj))
-        if name is None:
-            name = f"{prefix}{len(self.objects)}"
-            self.by_id[id(obj)] = name
-            self.objects[name] = obj
-        return name
-
-
-def _render(template, names: _Names) -> str:
-    if isinstance(template, Var):
-        return f"v{template.id}"
-    if isinstance(template, Seq):
-        inner = ", ".join(_render(t, names) for t in template.items)
-        if template.kind is list:
-            return f"[{inner}]"
-        if template.kind is tuple:
-            return f"({inner},)"
-        return f"{names.of(template.kind, 'k')}(*[{inner}])"
-    if template is None or type(template) in (bool, int, str):
-        return repr(template)
-    return names.of(template)
-
-
-def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-              entry_errstate=None) -> Program:
-    names = _Names()
-    params = [f"v{i}" for i in range(n_inputs)]
-    lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
-    if entry_errstate is not None:
-        # calls in an np.errstate block replay under the state they ran under, which
-        # includes what the caller had set: the caller's state must be the same
-        lines.append(f"    if geterr() != {names.of(entry_errstate)}: raise GuardFailure")
-    if shapes:
-        lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
-    donated_names = sorted({b for b in buffer_of.values() if b[0] == "d"})
-    if donated_names:
-        # donated memory is written only where no floating-point error can raise after
-        # the write; elsewhere its results are allocated (out=None)
-        lines.append("    donating = donation_safe()")
-        lines.append("    if donating:")
-        lines.append(f"        {', '.join(donated_names)}, = {', '.join(f'v{n[1:]}' for n in donated_names)},")
-        lines.append("    else:")
-        lines.append(f"        {' = '.join(donated_names)} = None")
-    last_use: dict[int, int] = {}
-    for k, op in enumerate(ops):
-        for v in _op_inputs(op):
-            last_use[v] = k
-    keep = set()
-    for t in out_templates:
-        keep.update(_vars_in(t, []))
-    n_guards = n_calls = 0
-    donation_seen = False
-    donated_flag = [False]
-    for k, op in enumerate(ops):
-        if isinstance(op, Guard):
-            n_guards += 1
-            lines.append(f"    if not same_value(v{op.var}, {names.of(op.expected)}): raise GuardFailure")
-        else:
-            n_calls += 1
-            direct, extra = _direct_call(op, values)
-            args = [_render(t, names) for t in op.args]
-            args += [f"{key}={_render(t, names)}" for key, t in {**op.kwargs, **extra}.items()]
-            (first,) = op.outs[:1] or (None,)
-            if first in buffer_of:
-                out = buffer_of[first]
-                args.append(f"out={out}" if len(op.outs) == 1 else f"out=({out}, None)")
-                if buffer_of[first][0] == "d" and not donation_seen:
-                    donation_seen = True
-                    lines.append("    _donated[0] = donating")
-            fun = names.of(direct, "f")
-            if op.unpack:
-                target = "".join(f"v{v}, " for v in op.outs) or "_"
-            else:
-                target = f"v{first}"
-            call = f"{target} = {fun}({', '.join(args)})"
-            if op.errstate is not None:
-                lines.append(f"    with errstate(**{names.of(op.errstate)}):")
-                lines.append(f"        {call}")
-            else:
-                lines.append(f"    {call}")
-            if op.check_shape == "full":
-                for v in op.outs:
-                    kind = names.of((type(values[v]), np.shape(values[v]), getattr(values[v], "dtype", None)))
-                    lines.append(f"    if kind(v{v}) != {kind}: raise GuardFailure")
-            elif op.check_shape:
-                for v in op.outs:
-                    shape = names.of(np.shape(values[v]))
-                    lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
-        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
-        if dead:
-            lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
-    # an array made inside the function is copied, so no caller's change reaches the
-    # next call; an array found outside it is the caller's, changes and all
-    outs = [
-        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray)
-        else names.of(t.array) if isinstance(t, Shared)
-        else f"deepcopy({names.of(t.value)})" if isinstance(t, Fresh) else _render(t, names)
-        for t in out_templates
-    ]
-    lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
-    source = "\n".join(lines) + "\n"
-    namespace = {
-        **names.objects,
-        "same_value": same_value,
-        "GuardFailure": GuardFailure,
-        "shape": np.shape,
-        "kind": _kind,
-        "in_order": in_order,
-        "errstate": np.errstate,
-        "deepcopy": copy.deepcopy,
-        "geterr": np.geterr,
-        "_donated": donated_flag,
-        "donation_safe": donation_safe,
-    }
-    exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
-    buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
-    program = Program(source, namespace["replay"], buffers, n_guards, n_calls)
-    program.donated_flag = donated_flag
-    return program

@@ -8,7 +8,7 @@ variable. In-place writes (``x += y``, ``x[i] = v``, ``out=``) are done on the t
 arrays and recorded as writes; a value Python reads becomes a guard; random draws keep
 their generator's state; what a replay could not repeat marks the record unreplayable
 (:meth:`RecordTrace.refuse`). Turning the record into code is
-:mod:`chainrule.transforms.program`'s job, caching and replaying it
+:mod:`chainrule.transforms.passes`'s job, caching and replaying it
 :mod:`chainrule.transforms.jitted`'s.
 """
 
