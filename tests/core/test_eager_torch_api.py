@@ -279,3 +279,61 @@ def test_a_one_element_tensor_of_any_shape_converts_to_a_number_as_torch():
         assert x.numpy(force=True).tolist() == [1.0, 2.0]
         with pytest.raises(RuntimeError):
             x.numpy()
+
+
+def _run_side(lib, code: str) -> list:
+    """Run ``code`` with ``T`` bound to ``lib`` (float64 default dtype); what it passes to
+    ``P`` comes back as (value, dtype name) pairs, or the exception's type."""
+    seen = []
+
+    def record(*values):
+        for v in values:
+            if v is None:
+                seen.append(None)
+            else:
+                a = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
+                seen.append((a, str(getattr(v, "dtype", a.dtype)).removeprefix("torch.")))
+
+    lib.set_default_dtype(lib.float64)
+    try:
+        exec(code, {"T": lib, "P": record})
+    except (RuntimeError, TypeError, ValueError) as e:
+        seen.append(type(e).__name__ if not isinstance(e, RuntimeError) else "RuntimeError")
+    finally:
+        lib.set_default_dtype(None if lib is cr else torch.float32)
+    return seen
+
+
+def _same_as_pytorch(code: str) -> None:
+    expected, got = _run_side(torch, code), _run_side(cr, code)
+    assert len(got) == len(expected), (got, expected)
+    for g, e in zip(got, expected, strict=True):
+        if isinstance(e, tuple) and isinstance(g, tuple):
+            assert g[1] == e[1], (g, e)
+            np.testing.assert_allclose(g[0], e[0], rtol=1e-12, atol=0)
+        else:
+            assert g == e, (g, e)
+
+
+# division with a rounding mode is piecewise constant: a zero gradient for both operands
+ROUNDED_DIVISIONS = [
+    "y = T.tensor([1.5, -2.5, 3.0], requires_grad=True)\n"
+    "z = T.div(2.0, y, rounding_mode='floor'); z.sum().backward(); P(z, y.grad)",
+    "y = T.tensor([1.5, -2.5, 3.0], requires_grad=True)\n"
+    "z = T.div(2.0, y, rounding_mode='trunc'); z.sum().backward(); P(z, y.grad)",
+    "x = T.tensor([1.5, -2.5, 3.0], requires_grad=True); y = T.tensor([1., 2., 4.], requires_grad=True)\n"
+    "z = x.div(y, rounding_mode='floor'); (z * x).sum().backward(); P(z, x.grad, y.grad)",
+    "x = T.tensor([[1.5], [-2.5]], requires_grad=True); y = T.tensor([1., 2., 4.], requires_grad=True)\n"
+    "z = T.div(x, y, rounding_mode='trunc'); z.sum().backward(); P(z, x.grad, y.grad)",
+    "y = T.tensor([1., 2., 4.], requires_grad=True)\n"
+    "P(*T.autograd.grad(T.div(2.0, y, rounding_mode='floor').sum(), y))",
+    "y = T.tensor([1., 2., 4.], requires_grad=True)\n"
+    "z = y.clone(); z.div_(2.5, rounding_mode='floor'); (z * y).sum().backward(); P(z, y.grad)",
+    "z = T.tensor([7, -7], dtype=T.int32); z.div_(2, rounding_mode='trunc'); P(z)",
+    "z = T.tensor([7., -7.]); z.div_(T.tensor([2., 4.]), rounding_mode='floor'); P(z)",
+]
+
+
+@pytest.mark.parametrize("code", ROUNDED_DIVISIONS)
+def test_rounded_division_as_pytorch(code):
+    _same_as_pytorch(code)

@@ -47,13 +47,30 @@ def _clamped(x, low, high):
     return out
 
 
-def _constant(x, value):
-    """``value``, a piecewise-constant function of ``x``, as an eager Tensor with derivative
-    0 where ``x`` is on a graph (so that a loss made of it still runs backward, as in
-    PyTorch), as it is inside a transform."""
-    if is_eager(x) and x.requires_grad and eager.is_grad_enabled():
-        return cnp.where(np.ones(np.shape(value), bool), value, x)
+def _constant(x, value, *others):
+    """``value``, a piecewise-constant function of ``x`` (and of ``others``), as an eager
+    Tensor with derivative 0 for each of them that is on a graph (so that a loss made of it
+    still runs backward and each gets a zero gradient, as in PyTorch), as it is inside a
+    transform."""
+    on_graph = [a for a in (x, *others) if isinstance(a, Tensor) and is_eager(a) and a.requires_grad]
+    if on_graph and eager.is_grad_enabled():
+        ones, out = np.ones(np.shape(value), bool), value
+        for a in on_graph:
+            out = cnp.where(ones, out, a)
+        return out if out.dtype == value.dtype else cnp.astype(out, value.dtype)
     return as_eager(x, value)
+
+
+def _rounded_division(a, b, rounding_mode):
+    """``a / b`` rounded as ``rounding_mode`` says ('floor' or 'trunc'; of integers, an
+    integer, as in PyTorch), on Tensors or arrays."""
+    if rounding_mode == "floor":
+        return cnp.floor_divide(a, b)
+    if rounding_mode == "trunc":
+        dtype = np.result_type(plain(a), plain(b))
+        out = cnp.trunc(a / b)
+        return cnp.astype(out, dtype) if dtype.kind in "iu" else out
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
 
 
 def _comparison(fun):
@@ -138,18 +155,20 @@ class TorchElementwiseMethods:
     multiply = mul
 
     def div(self, other, rounding_mode=None):
-        if rounding_mode == "floor":  # piecewise constant: derivative 0, as PyTorch's
-            return _constant(self, cnp.floor_divide(self, other))
-        if rounding_mode == "trunc":  # of integers, an integer, as in PyTorch
-            dtype = np.result_type(plain(self), plain(other))
-            if dtype.kind in "iu":
-                return as_eager(self, cnp.astype(cnp.trunc(self / other), dtype))
-            return _constant(self, cnp.trunc(self / other))
-        if rounding_mode is not None:
-            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
-        return self / other
+        if rounding_mode is None:
+            return self / other
+        # piecewise constant: derivative 0 for both operands, as PyTorch's
+        return _constant(self, _rounded_division(self, other, rounding_mode), other)
 
     divide = true_divide = div
+
+    def div_(self, other, rounding_mode=None):
+        if rounding_mode is None:
+            return eager.inplace(self, cnp.true_divide, other, "div_")
+        return eager.inplace(self, lambda a, b: _rounded_division(a, b, rounding_mode)
+                             if not isinstance(a, Tensor) else a.div(b, rounding_mode), other, "div_")
+
+    divide_ = true_divide_ = div_
 
     def pow(self, exponent):
         return self ** exponent
