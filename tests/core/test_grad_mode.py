@@ -29,6 +29,14 @@ def modes(L):
         record("inference_mode")
         with L.inference_mode(False):
             record("inference_mode(False) in it")
+        with L.enable_grad():  # asked for, but nothing is recorded in inference mode
+            record("enable_grad in inference_mode")
+            with L.no_grad():
+                record("no_grad in enable_grad in inference_mode")
+            with L.inference_mode(False):
+                record("inference_mode(False) in enable_grad in inference_mode")
+        with L.set_grad_enabled(True):
+            record("set_grad_enabled(True) in inference_mode")
         record("back in inference_mode")
     with L.inference_mode(mode=True):
         record("inference_mode(mode=True)")

@@ -16,6 +16,22 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
            "is_inference_mode_enabled"]
 
 _INFERENCE = threading.local()  # .depth: how many inference_mode(True) blocks this thread is in
+# .asked: the grad mode asked for inside inference mode, where nothing is recorded whatever is
+# asked (PyTorch's enable_grad there turns is_grad_enabled() on, and records nothing)
+_ASKED = threading.local()
+
+
+def _ask(flag: bool) -> tuple:
+    """Ask for grad mode ``flag``: recording is turned on only outside inference mode.
+    Returns what :func:`_restore` puts back."""
+    saved = getattr(_ASKED, "flag", False)
+    _ASKED.flag = flag
+    return saved, set_grad_mode(flag and not is_inference_mode_enabled())
+
+
+def _restore(saved: tuple) -> None:
+    _ASKED.flag = saved[0]
+    set_grad_mode(saved[1])
 
 
 class no_grad:
@@ -37,10 +53,10 @@ class no_grad:
         return cls()(orig_func)  # @no_grad without parentheses, as PyTorch allows
 
     def __enter__(self):
-        self._saved = set_grad_mode(self.mode)
+        self._saved = _ask(self.mode)
 
     def __exit__(self, *exc):
-        set_grad_mode(self._saved)
+        _restore(self._saved)
         return False
 
     def __call__(self, fun: Callable) -> Callable:
@@ -48,11 +64,11 @@ class no_grad:
 
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
-            saved = set_grad_mode(mode)
+            saved = _ask(mode)
             try:
                 return fun(*args, **kwargs)
             finally:
-                set_grad_mode(saved)
+                _restore(saved)
 
         return wrapped
 
@@ -81,23 +97,26 @@ class set_grad_enabled(no_grad):
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self._saved = set_grad_mode(self.mode)
+        self._saved = _ask(self.mode)
 
     def __enter__(self):
         pass  # the mode was set when this object was made
 
     def __call__(self, fun: Callable) -> Callable:
-        set_grad_mode(self._saved)  # decorating does not change the mode now
+        _restore(self._saved)  # decorating does not change the mode now
         return super().__call__(fun)
 
 
 def is_grad_enabled() -> bool:
-    """Whether eager operations record a graph in this thread.
+    """Whether eager operations record a graph in this thread; inside ``inference_mode()``,
+    whether ``enable_grad`` asked for one (nothing is recorded there, as in PyTorch).
 
     >>> import chainrule as cr
     >>> cr.is_grad_enabled()
     True
     """
+    if is_inference_mode_enabled():
+        return getattr(_ASKED, "flag", False)
     return grad_enabled()
 
 
@@ -122,13 +141,14 @@ class inference_mode(no_grad):
         self.mode = not mode
 
     def __enter__(self):
-        super().__enter__()
         self._depth = getattr(_INFERENCE, "depth", 0)
         _INFERENCE.depth = self._depth + 1 if self.inference else 0
+        super().__enter__()
 
     def __exit__(self, *exc):
+        super().__exit__(*exc)
         _INFERENCE.depth = self._depth
-        return super().__exit__(*exc)
+        return False
 
     def __call__(self, fun: Callable) -> Callable:
         @functools.wraps(fun)
