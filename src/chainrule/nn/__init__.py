@@ -24,6 +24,7 @@ from chainrule.nn import (
     init,
     layers,
     lazy,
+    loss,
     padding,
     recurrent,
     sparse,
@@ -38,6 +39,7 @@ from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.dropout import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
 from chainrule.nn.lazy import *  # noqa: F403
+from chainrule.nn.loss import *  # noqa: F403
 from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
 from chainrule.nn.padding import *  # noqa: F403
 from chainrule.nn.parameter import Parameter
@@ -64,6 +66,7 @@ __all__ = [
     *layers.__all__,
     *conv.__all__,
     *lazy.__all__,
+    *loss.__all__,
     *sparse.__all__,
     *dropout.__all__,
     *recurrent.__all__,

@@ -27,6 +27,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
+from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_extra import pdist
 
@@ -311,9 +312,10 @@ def _reduce(loss, reduction: str, name: str):
     raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
-def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
     """Σ target (log target − input) with ``input`` log-probabilities (0 where target is 0);
     ``reduction='batchmean'`` divides the sum by the batch size, as PyTorch advises."""
+    reduction = reduction_of(size_average, reduce, reduction)
     if log_target:
         loss = cnp.exp(target) * (target - input)
     else:
@@ -325,19 +327,26 @@ def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
     return _reduce(loss, reduction, "kl_div")
 
 
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere (d = input − target)."""
     d = input - target
     a = cnp.abs(d)
     small = undifferentiated(a) < delta
     near = _left(d, small)  # the square of an infinite d is in neither branch's derivative
-    return _reduce(cnp.where(small, 0.5 * near * near, delta * (a - 0.5 * delta)), reduction, "huber_loss")
+    loss = cnp.where(small, 0.5 * near * near, delta * (a - 0.5 * delta))
+    if weight is not None:
+        if tuple(np.shape(weight)) != tuple(input.shape):
+            raise ValueError(f"Weights and input must have the same size: the weight's shape is "
+                             f"{tuple(np.shape(weight))}, the input's {tuple(input.shape)}")
+        loss = loss * weight  # the mean is the plain mean of the weighted losses, as PyTorch's
+    return _reduce(loss, reduction, "huber_loss")
 
 
-def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, eps: float = 1e-8,
-                     reduction: str = "mean"):
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """exp(input) − target·input (``log_input``), else input − target·log(input + eps); with
     ``full``, Stirling's term for target > 1."""
+    reduction = reduction_of(size_average, reduce, reduction)
     loss = cnp.exp(input) - target * input if log_input else input - target * cnp.log(input + eps)
     if full:
         t = undifferentiated(target)
@@ -365,15 +374,18 @@ def _hinge(z):
     return clamp(z, 0.0, None)
 
 
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                        reduction: str = "mean"):
     """max(0, −target (input1 − input2) + margin)."""
+    reduction = reduction_of(size_average, reduce, reduction)
     return _reduce(_hinge(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
-                        swap: bool = False, reduction: str = "mean"):
+                        swap: bool = False, size_average=None, reduce=None, reduction: str = "mean"):
     """max(d(a, p) − d(a, n) + margin, 0) with d the ``pairwise_distance``; ``swap`` takes
     the smaller of d(a, n) and d(p, n)."""
+    reduction = reduction_of(size_average, reduce, reduction)
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
@@ -381,14 +393,17 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     return _reduce(_hinge(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
 
 
-def soft_margin_loss(input, target, reduction: str = "mean"):
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """log(1 + exp(−target · input)), for targets ±1 (computed without overflow)."""
+    reduction = reduction_of(size_average, reduce, reduction)
     return _reduce(_ops.softplus(-target * input, threshold=None), reduction, "soft_margin_loss")
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction: str = "mean"):
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                          reduction: str = "mean"):
     """1 − cos(input1, input2) where target is 1, max(0, cos − margin) where it is −1; the
     cosine along the last axis, each squared norm + 1e-12 (PyTorch's guard against 0/0)."""
+    reduction = reduction_of(size_average, reduce, reduction)
     axis = input1.ndim - 1
     cos = cnp.sum(input1 * input2, axis=axis) / cnp.sqrt(
         (cnp.sum(input1 * input1, axis=axis) + 1e-12) * (cnp.sum(input2 * input2, axis=axis) + 1e-12))
@@ -397,8 +412,10 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: str = "mean"):
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """input where target is 1, max(0, margin − input) where it is −1."""
+    reduction = reduction_of(size_average, reduce, reduction)
     t = undifferentiated(target)
     loss = cnp.where(t != 1, _hinge(margin - input), 0.0) + cnp.where(t != -1, input, 0.0)
     return _reduce(loss, reduction, "hinge_embedding_loss")
@@ -415,9 +432,11 @@ def _class_targets(input, target, name: str):
     return (input, y) if input.ndim == 2 else (cnp.reshape(input, (1, -1)), y.reshape(1, -1))
 
 
-def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
+                      reduction: str = "mean"):
     """Σ_{j ≠ y} max(0, margin − x_y + x_j)^p / C for each sample (times ``weight[y]``): the
     multi-class hinge loss of (N, C) scores against class indices y."""
+    reduction = reduction_of(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, not {p!r}")
     scores, y = _class_targets(input, target, "multi_margin_loss")
@@ -435,9 +454,10 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multi_margin_loss")
 
 
-def multilabel_margin_loss(input, target, reduction: str = "mean"):
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Σ_{j target, i not} max(0, 1 − (x_j − x_i)) / C for each sample; each row of the
     (N, C) target lists the sample's classes, ended by the first −1."""
+    reduction = reduction_of(size_average, reduce, reduction)
     scores, y = _class_targets(input, target, "multilabel_margin_loss")
     n, c = scores.shape
     if y.shape != (n, c):
@@ -456,9 +476,10 @@ def multilabel_margin_loss(input, target, reduction: str = "mean"):
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multilabel_margin_loss")
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction: str = "mean"):
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
     """The binary cross-entropy of each class's logit against its 0/1 label (times
     ``weight``), averaged over the classes of each sample."""
+    reduction = reduction_of(size_average, reduce, reduction)
     # log σ(x) = −softplus(−x), finite for any x
     loss = target * _ops.softplus(-input, threshold=None) + (1 - target) * _ops.softplus(input, threshold=None)
     if weight is not None:

@@ -3,10 +3,7 @@ PyTorch's constructor arguments and defaults: ``ELU``, ``CELU``, ``SELU``, ``ReL
 ``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
 ``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
 ``PReLU`` (a learnt slope), ``RReLU`` (a random slope in training), ``CosineSimilarity``,
-``PairwiseDistance``; ``KLDivLoss``, ``HuberLoss``, ``PoissonNLLLoss``,
-``GaussianNLLLoss``, ``MarginRankingLoss``, ``TripletMarginLoss``, ``SoftMarginLoss``,
-``CosineEmbeddingLoss``, ``HingeEmbeddingLoss``, ``MultiMarginLoss``, ``MultiLabelMarginLoss``,
-``MultiLabelSoftMarginLoss``.
+``PairwiseDistance`` (the losses: :mod:`chainrule.nn.loss`).
 """
 
 from __future__ import annotations
@@ -23,9 +20,7 @@ from chainrule.nn.parameter import Parameter
 
 __all__ = [
     "ELU", "CELU", "SELU", "ReLU6", "Hardtanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
-    "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "RReLU", "KLDivLoss", "HuberLoss",
-    "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "TripletMarginLoss", "SoftMarginLoss",
-    "CosineEmbeddingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+    "Tanhshrink", "Softmin", "GLU", "Softshrink", "Hardshrink", "Threshold", "PReLU", "RReLU",
     "CosineSimilarity", "PairwiseDistance",
 ]
 
@@ -33,7 +28,7 @@ __all__ = [
 def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False,
            shown: tuple | None = None, extra_repr=None):
     body = {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {}, "_inplace": inplace,
-            "_shown": () if name.endswith("Loss") else shown,  # PyTorch's losses show no options
+            "_shown": shown,
             "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__}
     if extra_repr is not None:
         body["extra_repr"] = extra_repr
@@ -56,29 +51,9 @@ GLU = _layer("GLU", F.glu, ("dim",), {"dim": -1})
 Softshrink = _layer("Softshrink", F.softshrink, ("lambd",), {"lambd": 0.5}, extra_repr=lambda self: str(self.lambd))
 Hardshrink = _layer("Hardshrink", F.hardshrink, ("lambd",), {"lambd": 0.5}, extra_repr=lambda self: str(self.lambd))
 Threshold = _layer("Threshold", F.threshold, ("threshold", "value"), inplace=True)
-KLDivLoss = _layer("KLDivLoss", F.kl_div, ("reduction", "log_target"), {"reduction": "mean", "log_target": False})
-HuberLoss = _layer("HuberLoss", F.huber_loss, ("reduction", "delta"), {"reduction": "mean", "delta": 1.0})
-PoissonNLLLoss = _layer("PoissonNLLLoss", F.poisson_nll_loss, ("log_input", "full", "eps", "reduction"),
-                        {"log_input": True, "full": False, "eps": 1e-8, "reduction": "mean"})
-GaussianNLLLoss = _layer("GaussianNLLLoss", F.gaussian_nll_loss, ("full", "eps", "reduction"),
-                         {"full": False, "eps": 1e-6, "reduction": "mean"})
-MarginRankingLoss = _layer("MarginRankingLoss", F.margin_ranking_loss, ("margin", "reduction"),
-                           {"margin": 0.0, "reduction": "mean"})
-TripletMarginLoss = _layer("TripletMarginLoss", F.triplet_margin_loss, ("margin", "p", "eps", "swap", "reduction"),
-                           {"margin": 1.0, "p": 2.0, "eps": 1e-6, "swap": False, "reduction": "mean"})
 CosineSimilarity = _layer("CosineSimilarity", F.cosine_similarity, ("dim", "eps"), {"dim": 1, "eps": 1e-8}, shown=())
 PairwiseDistance = _layer("PairwiseDistance", F.pairwise_distance, ("p", "eps", "keepdim"),
                           {"p": 2.0, "eps": 1e-6, "keepdim": False}, shown=())
-SoftMarginLoss = _layer("SoftMarginLoss", F.soft_margin_loss, ("reduction",), {"reduction": "mean"})
-CosineEmbeddingLoss = _layer("CosineEmbeddingLoss", F.cosine_embedding_loss, ("margin", "reduction"),
-                             {"margin": 0.0, "reduction": "mean"})
-HingeEmbeddingLoss = _layer("HingeEmbeddingLoss", F.hinge_embedding_loss, ("margin", "reduction"),
-                            {"margin": 1.0, "reduction": "mean"})
-MultiMarginLoss = _layer("MultiMarginLoss", F.multi_margin_loss, ("p", "margin", "weight", "reduction"),
-                         {"p": 1, "margin": 1.0, "weight": None, "reduction": "mean"})
-MultiLabelMarginLoss = _layer("MultiLabelMarginLoss", F.multilabel_margin_loss, ("reduction",), {"reduction": "mean"})
-MultiLabelSoftMarginLoss = _layer("MultiLabelSoftMarginLoss", F.multilabel_soft_margin_loss, ("weight", "reduction"),
-                                  {"weight": None, "reduction": "mean"})
 
 
 class PReLU(Module):

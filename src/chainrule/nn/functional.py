@@ -17,7 +17,6 @@ out, log-sigmoid by softplus), so large logits give finite losses and gradients.
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from chainrule.nn import (
     _composed,
     _dropout,
     _jax_names,
+    _losses,
     _ops,
     _pooling,
     _resample,
@@ -44,6 +44,8 @@ from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and chan
 from chainrule.nn._inplace import in_place
 from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
 from chainrule.nn._layer_norm import layer_norm_forward
+from chainrule.nn._losses import *  # noqa: F403  (cross_entropy, nll_loss, mse_loss, ...)
+from chainrule.nn._losses import _check_reduction  # noqa: F401  (the loss layers check theirs)
 from chainrule.nn._ops import plain
 from chainrule.nn._ops import update_running as _update_running
 from chainrule.nn._pooling import *  # noqa: F403  (pooling)
@@ -79,13 +81,7 @@ __all__ = [
     "group_norm",
     "embedding",
     "one_hot",
-    "cross_entropy",
-    "nll_loss",
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    *_losses.__all__,
     *_bags.__all__,
     *_composed.__all__,
     *_jax_names.__all__,
@@ -532,267 +528,3 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
     hot = hot if axis == -1 else np.moveaxis(hot, -1, axis)
     # of an eager Tensor, an eager Tensor (F.one_hot(y, 10).float() as in PyTorch)
     return as_eager(labels, hot) if isinstance(labels, Tensor) else hot
-
-
-# -- losses ----------------------------------------------------------------------------------
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_reduction(reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
-
-
-def _reduce(loss, reduction: str):
-    if reduction == "mean":
-        return cnp.mean(loss)
-    if reduction == "sum":
-        return cnp.sum(loss)
-    return loss
-
-
-def _int_target(target, input_shape, name: str) -> np.ndarray:
-    y = undifferentiated(target)
-    if not isinstance(y, Tensor):
-        y = np.asarray(y)
-    expected = (input_shape[0], *input_shape[2:])
-    if y.shape != expected:
-        raise ValueError(
-            f"{name}: for input of shape {tuple(input_shape)} the class-index target must have "
-            f"shape {expected}, got {y.shape}"
-        )
-    return y
-
-
-def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_smoothing: float = 0.0):
-    """Negative log-likelihood of the integer classes ``y`` under log-probabilities
-    ``logp`` (class axis 1), PyTorch's weighting, ignoring and smoothing rules."""
-    n_classes = logp.shape[1]
-    if isinstance(y, Tensor):
-        # Traced by chainrule.jit: one guarded predicate settles the common case, so new
-        # labels replay without tracing again; anything else reads the labels themselves.
-        if y.size and every(_valid_labels(y, n_classes, ignore_index)):
-            return _nll_picked(logp, y, weight, None, reduction, label_smoothing, n_classes)
-        y = np.asarray(y.primal())
-    lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
-    if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
-        any_ignored = False  # the common case, settled by the two reductions above
-        safe = y
-    else:
-        ignored = y == ignore_index
-        any_ignored = bool(ignored.any())
-        safe = np.where(ignored, 0, y) if any_ignored else y
-        if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
-            bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
-            raise ValueError(f"{name}: target class {bad} is out of range for {n_classes} classes")
-    return _nll_picked(logp, safe, weight, ignored if any_ignored else None, reduction,
-                       label_smoothing, n_classes)
-
-
-def _valid_labels(y, n_classes: int, ignore_index: int):
-    in_range = cnp.logical_and(cnp.min(y) >= 0, cnp.max(y) < n_classes)
-    return cnp.logical_and(in_range, cnp.logical_not(cnp.any(y == ignore_index)))
-
-
-def _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_classes):
-    """The loss from the valid class indices ``safe`` (``ignored``: the mask of ignored
-    targets, or None when there are none)."""
-    any_ignored = ignored is not None
-    picked = _ops.take_class(logp, safe)
-    dtype = _dtype(logp)
-    if weight is None and not any_ignored:
-        w_y = None
-        loss = -picked
-        denom = float(picked.size)
-    else:
-        w = np.ones(n_classes, dtype) if weight is None else np.asarray(plain(weight), dtype=dtype)
-        w_y = cnp.getitem(w, safe)  # safe is traced under chainrule.jit
-        if any_ignored:
-            w_y = w_y * ~ignored
-        loss = -(picked * w_y)
-        denom = float(w_y.sum())
-    if label_smoothing > 0.0:
-        if weight is None:
-            smooth = -cnp.sum(logp, axis=1)
-        else:
-            wb = np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
-            smooth = -cnp.sum(logp * wb, axis=1)
-        if any_ignored:
-            smooth = smooth * ~ignored
-        loss = (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
-    if reduction == "mean":
-        if w_y is None and label_smoothing == 0.0:
-            return cnp.sum(picked) * (-1.0 / denom)  # the common case: two small nodes
-        return cnp.sum(loss) / denom
-    if reduction == "sum":
-        return cnp.sum(loss)
-    return loss
-
-
-def cross_entropy(
-    input,
-    target,
-    weight=None,
-    ignore_index: int = -100,
-    reduction: str = "mean",
-    label_smoothing: float = 0.0,
-):
-    """Cross-entropy between the logits ``input`` (N, C) or (N, C, d1, ...) and a
-    ``target`` of class indices (N,) / (N, d1, ...) or of class probabilities (the
-    input's shape), as ``torch.nn.functional.cross_entropy``.
-
-    ``weight`` rescales each class, ``ignore_index`` drops targets of that class (index
-    targets), ``label_smoothing`` ε mixes the target with the uniform distribution:
-    (1 − ε)·target + ε/C. With ``reduction='mean'`` the weighted losses are divided by
-    the sum of the targets' weights (index targets) or by N (probability targets).
-
-    >>> logits = np.array([[1000.0, 0.0]])
-    >>> float(cross_entropy(logits, np.array([1])))  # finite, not inf
-    1000.0
-    """
-    _check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    unbatched = input.ndim == 1
-    if unbatched:
-        input = cnp.reshape(input, (1, input.shape[0]))
-    if input.ndim < 2:
-        raise ValueError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
-    logp = _ops.log_softmax(input, axis=1)
-    tval = undifferentiated(target)  # a Tensor only while chainrule.jit traces
-    if _dtype(tval).kind in "iub":
-        y = tval if isinstance(tval, Tensor) else np.asarray(tval)
-        if unbatched:
-            y = y.reshape(1)
-        y = _int_target(y, input.shape, "cross_entropy")
-        out = _nll(logp, y, weight, ignore_index, reduction, "cross_entropy", label_smoothing)
-    else:
-        if tuple(np.shape(tval)) != tuple(input.shape) and not unbatched:
-            raise ValueError(
-                f"cross_entropy: a probability target must have the input's shape "
-                f"{tuple(input.shape)}, got {np.shape(tval)}"
-            )
-        target = _as_dtype_of(target, logp)
-        if unbatched:
-            target = cnp.reshape(target, (1, -1))
-        n_classes = input.shape[1]
-        if label_smoothing > 0.0:
-            target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
-        prod = logp * target
-        if weight is not None:
-            dtype = _dtype(logp)
-            prod = prod * np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
-        loss = -cnp.sum(prod, axis=1)
-        out = _reduce(loss, reduction)
-    if unbatched and reduction == "none":
-        out = cnp.reshape(out, ())
-    return out
-
-
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-    """Negative log-likelihood of class indices given log-probabilities ``input``
-    (N, C) or (N, C, d1, ...), e.g. the output of ``log_softmax``."""
-    _check_reduction(reduction)
-    unbatched = input.ndim == 1
-    y = undifferentiated(target)  # a Tensor only while chainrule.jit traces
-    if not isinstance(y, Tensor):
-        y = np.asarray(y)
-    if unbatched:
-        input, y = cnp.reshape(input, (1, input.shape[0])), y.reshape(1)
-    if _dtype(y).kind not in "iu":
-        raise TypeError(f"nll_loss: the target must hold class indices (integers), got {_dtype(y)}")
-    y = _int_target(y, input.shape, "nll_loss")
-    out = _nll(input, y, weight, ignore_index, reduction, "nll_loss")
-    return cnp.reshape(out, ()) if unbatched and reduction == "none" else out
-
-
-def _check_same_shape(input, target, name: str):
-    """Warn about a broadcast target (as PyTorch does), and give a constant target the
-    input's float dtype: a float64 array must not promote float32 work to float64."""
-    ts = tuple(np.shape(target))
-    if ts != tuple(input.shape):
-        warnings.warn(
-            f"{name}: the target's shape {ts} differs from the input's {tuple(input.shape)}; "
-            "they will be broadcast, which is probably not what you want",
-            stacklevel=3,
-        )
-    return _as_dtype_of(target, input)
-
-
-def _as_dtype_of(target, input):
-    if isinstance(target, Tensor):
-        return target
-    dtype = _dtype(input)
-    t = np.asarray(target)
-    if dtype.kind == "f" and t.dtype != dtype:
-        t = t.astype(dtype)
-    return t
-
-
-def mse_loss(input, target, reduction: str = "mean"):
-    """Mean squared error (input − target)²."""
-    _check_reduction(reduction)
-    target = _check_same_shape(input, target, "mse_loss")
-    d = input - target
-    return _reduce(cnp.square(d), reduction)  # one node: its rule is one product, d·d has two
-
-
-def l1_loss(input, target, reduction: str = "mean"):
-    """Mean absolute error |input − target|."""
-    _check_reduction(reduction)
-    target = _check_same_shape(input, target, "l1_loss")
-    d = input - target
-    return _reduce(d.abs() if isinstance(d, Tensor) else cnp.abs(d), reduction)  # PyTorch's at NaN too
-
-
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
-    """0.5 d²/β where |d| < β, |d| − 0.5 β elsewhere (d = input − target)."""
-    _check_reduction(reduction)
-    target = _check_same_shape(input, target, "smooth_l1_loss")
-    d = input - target
-    a = cnp.abs(d)
-    if beta == 0:
-        return _reduce(a, reduction)
-    small = undifferentiated(a) < beta
-    near = cnp.where(small, d, 0.0)  # the square of an infinite d is in neither branch's derivative
-    return _reduce(cnp.where(small, (0.5 / beta) * (near * near), a - 0.5 * beta), reduction)
-
-
-_E_MINUS_100 = float(np.exp(-100.0))
-
-
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
-    """−[t log p + (1 − t) log(1 − p)] for probabilities ``input``; the logs are clamped
-    at −100, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
-    _check_reduction(reduction)
-    target = _check_same_shape(input, target, "binary_cross_entropy")
-    p = undifferentiated(input)  # one guarded predicate under chainrule.jit
-    if np.size(p) and anywhere(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
-        raise ValueError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
-    # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
-    # at p = 0 (or 1) times a zero one giving nan
-    log_p = cnp.log(cnp.maximum(input, _E_MINUS_100))
-    log_q = cnp.log(cnp.maximum(1 - input, _E_MINUS_100))
-    loss = -(target * log_p + (1 - target) * log_q)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean", pos_weight=None):
-    """Binary cross-entropy of sigmoid(input) and ``target``, computed from the logits
-    stably: (1 − t)·x + (1 + (w₊ − 1)·t)·softplus(−x).
-
-    >>> float(binary_cross_entropy_with_logits(np.array([-1000.0]), np.array([1.0])))
-    1000.0
-    """
-    _check_reduction(reduction)
-    target = _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    sp = _ops.softplus(-input, threshold=None)  # = −log sigmoid(x)
-    if pos_weight is not None:
-        sp = sp * ((pos_weight - 1) * target + 1)
-    loss = (1 - target) * input + sp
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
-

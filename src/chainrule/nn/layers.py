@@ -1,5 +1,5 @@
 """Layers: ``Linear``, ``Bilinear``, ``Conv2d``, pooling, normalisation, ``Embedding``,
-``Flatten``, ``Unflatten``, activations and losses, as Modules.
+``Flatten``, ``Unflatten`` and activations, as Modules (the losses: :mod:`chainrule.nn.loss`).
 
 Parameters are float32 by default (as in PyTorch: half the memory traffic of float64,
 and BLAS runs about twice as fast); pass ``dtype=np.float64`` for float64 layers, e.g.
@@ -50,13 +50,6 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Softmax2d",
-    "CrossEntropyLoss",
-    "NLLLoss",
-    "MSELoss",
-    "L1Loss",
-    "SmoothL1Loss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
 ]
 
 def param_dtype(dtype) -> np.dtype:
@@ -691,81 +684,3 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
-
-
-# -- losses --------------------------------------------------------------------------------------
-class _Loss(Module):
-    def __init__(self, reduction: str = "mean"):
-        super().__init__()
-        F._check_reduction(reduction)
-        self.reduction = reduction
-
-    def extra_repr(self) -> str:
-        return ""  # PyTorch's losses show no options
-
-
-class CrossEntropyLoss(_Loss):
-    """See :func:`chainrule.nn.functional.cross_entropy`.
-
-    >>> import numpy as np
-    >>> loss = CrossEntropyLoss(label_smoothing=0.1)
-    >>> bool(loss(np.zeros((2, 3)), np.array([0, 2])) > 0)
-    True
-    """
-
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
-        super().__init__(reduction)
-        self.weight = None if weight is None else np.asarray(weight)
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-
-    def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
-
-
-class NLLLoss(_Loss):
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.weight = None if weight is None else np.asarray(weight)
-        self.ignore_index = ignore_index
-
-    def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
-
-
-class MSELoss(_Loss):
-    def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction)
-
-
-class L1Loss(_Loss):
-    def forward(self, input, target):
-        return F.l1_loss(input, target, self.reduction)
-
-
-class SmoothL1Loss(_Loss):
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
-        self.beta = beta
-
-    def forward(self, input, target):
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
-
-
-class BCELoss(_Loss):
-    def __init__(self, weight=None, reduction: str = "mean"):
-        super().__init__(reduction)
-        self.weight = weight
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
-        super().__init__(reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
-
-    def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
