@@ -186,7 +186,18 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
             dist.all_reduce(np.array([True]), op="mean")
         except TypeError as e:
             errors.append(str(e))
-        assert dist.all_reduce(len(errors)) == 10  # every process raised every time, and nobody hangs
+        # trees that differ only in their dict keys, and processes in different collectives
+        key = "a" if r == 0 else "b"
+        for call in (lambda: dist.all_reduce({key: np.ones(2)}), lambda: dist.broadcast({"k": {key: 1.0}}),
+                     lambda: dist.all_reduce({key: cr.tensor(np.ones(2)), "c": np.ones(2)}),
+                     lambda: dist.all_reduce(np.ones(2)) if r == 0 else dist.broadcast(np.ones(2)),
+                     lambda: dist.all_reduce(cr.tensor(np.ones(2))) if r == 0 else dist.barrier(),
+                     lambda: dist.all_gather_object([0, 0], r) if r == 0 else dist.all_reduce(np.ones(2))):
+            try:
+                call()
+            except dist.DistributedError as e:
+                errors.append(str(e))
+        assert dist.all_reduce(len(errors)) == 22  # every process raised every time, and nobody hangs
         if r == 0:
             print("\\n".join(errors))
     """, tmp_path, timeout=30))
@@ -195,3 +206,10 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
     assert "rank 1 differs from rank 0 at 'the array'" in out
     assert "rank 0 has 'op' (max), rank 1 has 'op' (sum)" in out
     assert "boolean, which has no mean" in out
+    assert ("all_reduce: rank 1 differs from rank 0 at 'tree': rank 0 has the tree {'a': *}, "
+            "rank 1 has the tree {'b': *}") in out
+    assert "rank 0 has the tree {'k': {'a': *}}, rank 1 has the tree {'k': {'b': *}}" in out
+    assert "rank 0 has the tree {'a': *, 'c': *}, rank 1 has the tree {'b': *, 'c': *}" in out
+    assert "the processes called different collectives: rank 0 called all_reduce, rank 1 called broadcast" in out
+    assert "rank 0 called all_reduce, rank 1 called barrier" in out
+    assert "rank 0 called all_gather_object, rank 1 called all_reduce" in out

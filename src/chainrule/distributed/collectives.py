@@ -12,6 +12,7 @@ wrong numbers, MPI's "message truncated", or a process waiting forever.
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -89,7 +90,7 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     """Wait until every process of the job has reached this call (PyTorch's signature:
     ``device_ids`` is for GPUs and changes nothing; ``async_op=True`` returns a :class:`Work`)."""
     check_group(group)
-    communicator().Barrier()
+    check_same(communicator(), [], "barrier")  # an allreduce: nobody leaves before everyone came
     return Work() if async_op else None
 
 
@@ -123,20 +124,6 @@ def _mpi_op(op: str, dtype: np.dtype):
     return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD}.get(op, MPI.SUM)
 
 
-def _agree(comm, described: list, what: str) -> None:
-    """Raise the same :class:`DistributedError` on every process unless all of them pass
-    the same ``described`` (names, shapes, dtypes, op) to this collective: one allreduce
-    of its digest, so that a mismatch is an error rather than wrong numbers, MPI's
-    "message truncated", or a process waiting forever."""
-    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
-    h = int(np.frombuffer(digest, np.int64)[0])
-    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
-    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
-    if both[0] != h or both[1] != ~h:
-        check_same(comm, described, what)
-        raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
-
-
 def _linear(op: str) -> str:
     if op not in ("sum", "mean"):
         raise NotImplementedError(f"all_reduce with op={op!r} has no derivative here; reduce a value "
@@ -150,7 +137,7 @@ def _reduce_array(x, op: str) -> np.ndarray:
     out = np.array(x, order="C")  # a contiguous copy, reduced in place
     _check_dtype(out.dtype, op, "the array")
     comm = communicator()
-    _agree(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
+    check_same(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
     return _reduce_buffer(comm, out, op)
 
 
@@ -205,6 +192,10 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     op = check_op(op)
     check_group(group)
     leaves, treedef = tree_flatten(tree)
+    structure = _structure(treedef)
+    if treedef.kind is not None and any(isinstance(leaf, Tensor) for leaf in leaves):
+        # the Tensors are reduced one by one, each checked on its own: the tree first
+        check_same(communicator(), [("tree", structure), ("op", op)], "all_reduce")
     out = []
     plain_positions = []
     for i, leaf in enumerate(leaves):
@@ -214,13 +205,13 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
             out.append(None)
             plain_positions.append(i)
     if plain_positions:
-        reduced = _reduce_plain([leaves[i] for i in plain_positions], op)
+        reduced = _reduce_plain([leaves[i] for i in plain_positions], op, structure)
         for i, value in zip(plain_positions, reduced, strict=True):
             out[i] = value
     return _collective_result(tree, tree_unflatten(treedef, out), async_op)
 
 
-def _reduce_plain(values: list, op: str) -> list:
+def _reduce_plain(values: list, op: str, structure: str = "*") -> list:
     """Plain arrays and numbers, reduced with one message per dtype (packed together)."""
     arrays = [np.asarray(v) for v in values]
     groups: dict[np.dtype, list[int]] = {}
@@ -228,7 +219,8 @@ def _reduce_plain(values: list, op: str) -> list:
         _check_dtype(a.dtype, op, f"leaf {i}")
         groups.setdefault(a.dtype, []).append(i)
     comm = communicator()
-    _agree(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)], "all_reduce")
+    check_same(comm, [("tree", structure)] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)],
+               "all_reduce")
     results: list = [None] * len(arrays)
     for dtype, members in sorted(groups.items(), key=lambda kv: kv[0].str):  # same order on every rank
         packed = np.concatenate([arrays[i].ravel() for i in members]) if members else np.empty(0, dtype)
@@ -446,7 +438,9 @@ def all_gather_object(object_list: list, obj, group=None) -> None:
     """PyTorch's ``all_gather_object``: every process's ``obj`` (any picklable object),
     in rank order, into ``object_list`` (one entry per process)."""
     check_group(group)
-    everyone = communicator().allgather(obj)
+    comm = communicator()
+    check_same(comm, [], "all_gather_object")
+    everyone = comm.allgather(obj)
     if len(object_list) != len(everyone):
         raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries for a job "
                          f"of {len(everyone)} processes")
@@ -457,7 +451,9 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
     """PyTorch's ``broadcast_object_list``: process ``src``'s entries of ``object_list``
     (picklable objects) written into every process's list."""
     check_group(group)
-    object_list[:] = communicator().bcast(list(object_list), root=src)
+    comm = communicator()
+    check_same(comm, [("object_list", f"{len(object_list)} entries")], "broadcast_object_list")
+    object_list[:] = comm.bcast(list(object_list), root=_check_rank(src, "broadcast_object_list", "src"))
 
 
 # -- broadcast ------------------------------------------------------------------------------
@@ -486,7 +482,8 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
         raise ValueError(f"broadcast: root {root} is not a rank of this job of {size}")
     leaves, treedef = tree_flatten(tree)
     arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
-    check_same(comm, [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)], "broadcast")
+    check_same(comm, [("tree", _structure(treedef))] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)],
+               "broadcast")
     for a in arrays:
         comm.Bcast(a, root=root)
     out = []
@@ -496,8 +493,21 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
 
 
 def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
-    """Raise the same :class:`DistributedError` on every process unless all of them hold
-    the same ``[(name, description), ...]``; the error names the first difference."""
+    """Raise the same :class:`DistributedError` on every process unless all of them are in
+    the same collective ``what`` with the same ``[(name, description), ...]`` (structures,
+    shapes, dtypes, op); the error names the first difference.
+
+    It costs one allreduce of a 16-byte digest, and it is the first MPI call of every
+    collective here, so processes that called different collectives (one ``all_reduce``,
+    another ``broadcast``) meet in it too, and raise rather than wait for each other
+    forever or exchange the wrong data."""
+    described = [("collective", what), *described]
+    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
+    h = int(np.frombuffer(digest, np.int64)[0])
+    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
+    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
+    if both[0] == h and both[1] == ~h:
+        return
     everyone = comm.allgather(described)
     reference = everyone[0]
     for r, mine in enumerate(everyone[1:], start=1):
@@ -506,11 +516,18 @@ def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
         for k in range(max(len(mine), len(reference))):
             a = reference[k] if k < len(reference) else None
             b = mine[k] if k < len(mine) else None
-            if a != b:
+            if a == b:
+                continue
+            if k == 0:
                 raise DistributedError(
-                    f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
-                    f"{_show(a)}, rank {r} has {_show(b)}"
+                    f"{what}: the processes called different collectives: rank 0 called {a[1]}, rank {r} "
+                    f"called {b[1]}; every process must call the same collectives in the same order"
                 )
+            raise DistributedError(
+                f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
+                f"{_show(a)}, rank {r} has {_show(b)}"
+            )
+    raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
 
 
 def _name(a, b) -> str:
@@ -521,7 +538,33 @@ def _show(entry) -> str:
     if entry is None:
         return "nothing there"
     name, desc = entry
+    if name == "tree":
+        return f"the tree {desc}"
     if isinstance(desc, tuple) and len(desc) == 2:
         shape, dtype = desc
         return f"{name!r} of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
     return f"{name!r} ({desc})"
+
+
+_SIMPLE_KEYS = (str, int, float, bool, type(None))
+
+
+def _structure(treedef) -> str:
+    """A pytree's structure, as every process writes it the same way: ``{'a': *, 'b': [*, *]}``
+    (``*`` a leaf), for the check that the processes pass trees of one structure."""
+    if treedef.kind is None:
+        return "*"
+    kids = [_structure(c) for c in treedef.children]
+    keys = treedef.aux[1] if treedef.kind is defaultdict else treedef.aux
+    if treedef.kind is tuple:
+        return f"({', '.join(kids)}{',' if len(kids) == 1 else ''})"
+    if treedef.kind is list:
+        return f"[{', '.join(kids)}]"
+    if isinstance(keys, tuple) and len(keys) == len(kids):  # a dict's keys, sorted
+        shown = [repr(k) if isinstance(k, _SIMPLE_KEYS) else f"<{type(k).__name__}>" for k in keys]
+        inner = ", ".join(f"{k}: {c}" for k, c in zip(shown, kids, strict=True))
+        return "{" + inner + "}" if treedef.kind is dict else f"{treedef.kind.__name__}({{{inner}}})"
+    fields = getattr(treedef.kind, "_fields", None)  # a namedtuple
+    if fields is not None and len(fields) == len(kids):
+        return f"{treedef.kind.__name__}({', '.join(f'{f}={c}' for f, c in zip(fields, kids, strict=True))})"
+    return f"{treedef.kind.__name__}({', '.join(kids)})"

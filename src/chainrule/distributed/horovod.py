@@ -186,12 +186,14 @@ def broadcast_(tensor, root_rank: int, name: str | None = None, process_set=None
 def broadcast_object(obj, root_rank: int = 0, name: str | None = None, process_set=None):
     """Process ``root_rank``'s picklable ``obj``, on every process."""
     comm.check_group(process_set)
+    collectives.check_same(comm.communicator(), [], "broadcast_object")
     return comm.communicator().bcast(obj, root=root_rank)
 
 
 def allgather_object(obj, name: str | None = None, process_set=None) -> list:
     """Every process's picklable ``obj``, in rank order."""
     comm.check_group(process_set)
+    collectives.check_same(comm.communicator(), [], "allgather_object")
     return comm.communicator().allgather(obj)
 
 
