@@ -150,11 +150,11 @@ def test_vmap_over_the_unit_basis_is_vmap_over_its_values():
 
 
 def test_the_unit_basis_is_multiplied_by_scaling(monkeypatch):
-    from chainrule.transforms import vmap as vmap_module
+    from chainrule.transforms import batch_trace
 
     scaled = []
-    real = vmap_module._unit_matmul
-    monkeypatch.setattr(vmap_module, "_unit_matmul", lambda *a: scaled.append(r := real(*a)) or r)
+    real = batch_trace._unit_matmul
+    monkeypatch.setattr(batch_trace, "_unit_matmul", lambda *a: scaled.append(r := real(*a)) or r)
     f = UNIT_PROGRAMS["two layers"]
     for jac in (cr.jacfwd, cr.jacrev):
         scaled.clear()

@@ -13,7 +13,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.trace import PROJECT
-from chainrule.transforms import vmap as vmap_module
+from chainrule.transforms import batch_trace
 
 rng = np.random.default_rng(0)
 B = 3
@@ -276,7 +276,7 @@ def test_shape_programs(name, in_axes, out_axes):
 
 
 def test_batched_indices(monkeypatch):
-    monkeypatch.setattr(vmap_module, "_warned", set())  # warned once per process: forget it
+    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
     x = rng.normal(size=(B, 5))
     idx = np.array([[0, 1], [4, 4], [2, 0]])
     assert_batches(lambda v, i: v[i], (x, idx), (0, 0))

@@ -18,7 +18,8 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import CompositePrimitive, Primitive, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
-from chainrule.transforms.vmap import BatchTrace, named_map
+from chainrule.transforms.batch_trace import BatchTrace
+from chainrule.transforms.vmap import named_map
 
 __all__ = ["Collective", "KINDS", "axis_index", "collective_of", "gather_collective"]
 

@@ -17,6 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
+from chainrule.transforms.batch_trace import unit_basis
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (
     check_holomorphic_inputs,
@@ -31,7 +32,7 @@ from chainrule.transforms.reverse import (
     unboxed_at,
     unwrap_aux,
 )
-from chainrule.transforms.vmap import call_batched, unit_basis
+from chainrule.transforms.vmap import call_batched
 
 __all__ = [
     "jacobian",
