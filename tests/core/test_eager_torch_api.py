@@ -283,7 +283,7 @@ def test_a_one_element_tensor_of_any_shape_converts_to_a_number_as_torch():
 
 def _run_side(lib, code: str) -> list:
     """Run ``code`` with ``T`` bound to ``lib`` (float64 default dtype); what it passes to
-    ``P`` comes back as (value, dtype name) pairs, or the exception's type."""
+    ``P`` comes back as (value, dtype name, is a Tensor) triples, or the exception's type."""
     seen = []
 
     def record(*values):
@@ -291,8 +291,8 @@ def _run_side(lib, code: str) -> list:
             if v is None:
                 seen.append(None)
             else:
-                a = np.asarray(v.detach().numpy() if hasattr(v, "detach") else v)
-                seen.append((a, str(getattr(v, "dtype", a.dtype)).removeprefix("torch.")))
+                a = np.asarray(v.detach().numpy() if lib.is_tensor(v) else v)
+                seen.append((a, str(getattr(v, "dtype", a.dtype)).removeprefix("torch."), lib.is_tensor(v)))
 
     lib.set_default_dtype(lib.float64)
     try:
@@ -309,7 +309,7 @@ def _same_as_pytorch(code: str) -> None:
     assert len(got) == len(expected), (got, expected)
     for g, e in zip(got, expected, strict=True):
         if isinstance(e, tuple) and isinstance(g, tuple):
-            assert g[1] == e[1], (g, e)
+            assert g[1:] == e[1:], (g, e)
             np.testing.assert_allclose(g[0], e[0], rtol=1e-12, atol=0)
         else:
             assert g == e, (g, e)
@@ -336,4 +336,32 @@ ROUNDED_DIVISIONS = [
 
 @pytest.mark.parametrize("code", ROUNDED_DIVISIONS)
 def test_rounded_division_as_pytorch(code):
+    _same_as_pytorch(code)
+
+
+# integer arithmetic wraps as PyTorch's (a Python int out of range is wrapped into the
+# Tensor's dtype first); exp, sin... of integers are of the default floating dtype
+INTEGER_ARITHMETIC = [
+    "P(T.tensor([250], dtype=T.uint8) + 10, T.tensor([250], dtype=T.uint8) * 2, 10 - T.tensor([11], dtype=T.uint8))",
+    "P(T.tensor([120], dtype=T.int8) + 10, T.tensor([32000], dtype=T.int16) * 2, -T.tensor([200], dtype=T.uint8))",
+    "P(T.tensor([1, 2], dtype=T.uint8) + 300, T.tensor([1, 2], dtype=T.uint8) + (-1), "
+    "300 - T.tensor([1], dtype=T.uint8))",
+    "P(T.tensor([1, 2], dtype=T.int8) * 1000, T.tensor([1, 2], dtype=T.int32) + 2**40, "
+    "T.tensor([3], dtype=T.int16) - 2**17)",
+    "P(T.tensor([1, 2], dtype=T.uint8).add(5, alpha=60), T.tensor([100], dtype=T.uint8) % 300)",
+    "a = T.tensor([250], dtype=T.uint8); a += 10; a.mul_(3); a -= 300; P(a)",
+    "a = T.tensor([2, 100], dtype=T.uint8); P(a == 258, a > 1000, a < -1, a != 258)",
+    "P(T.tensor([1, 2], dtype=T.uint8) + T.tensor([1, 2], dtype=T.int8), T.tensor(300) + T.tensor([1], dtype=T.uint8))",
+    "P(T.tensor([1, 2], dtype=T.int8).exp(), T.tensor([1, 2], dtype=T.int16).sin(), "
+    "T.tensor([1, 2], dtype=T.uint8).sigmoid())",
+    "P(T.tensor([1, 2], dtype=T.uint8).log(), T.tensor([4], dtype=T.int8).sqrt(), "
+    "T.tensor([True]).exp(), T.tanh(T.tensor([1], dtype=T.int32)))",
+    "P(T.tensor([7], dtype=T.int16) << 14, T.tensor([7], dtype=T.uint8) >> 1, 1 << T.tensor([1, 2], dtype=T.uint8))",
+    "P(8 >> T.tensor([1, 2]), 3 & T.tensor([1, 2]), 3 | T.tensor([1, 2]), "
+    "3 ^ T.tensor([1, 2]), True | T.tensor([False]))",
+]
+
+
+@pytest.mark.parametrize("code", INTEGER_ARITHMETIC)
+def test_integer_arithmetic_as_pytorch(code):
     _same_as_pytorch(code)

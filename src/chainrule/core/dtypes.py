@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_dtype", "check_cpu", "to_arguments", "type_name", "set_default_dtype", "get_default_dtype",
+__all__ = ["as_dtype", "wrapped_int",
+           "check_cpu", "to_arguments", "type_name", "set_default_dtype", "get_default_dtype",
            "default_float_dtype"]
 
 # PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
@@ -169,3 +170,22 @@ def default_float_dtype() -> np.dtype:
     """
     dt = _DEFAULT_DTYPE[0]
     return np.dtype(np.float64) if dt is None else dt
+
+
+def wrapped_int(value, dtype) -> int | None:
+    """A Python int out of an integer ``dtype``'s range, wrapped into it (two's complement)
+    as PyTorch converts a Python number to an integer Tensor's dtype in arithmetic
+    (uint8 + 300 is uint8 + 44); None where ``value`` is no such int (NumPy's rules stand:
+    in range, or beyond int64, where PyTorch fails too).
+
+    >>> wrapped_int(300, np.dtype(np.uint8)), wrapped_int(-1, np.dtype(np.uint8)), wrapped_int(7, np.dtype(np.int8))
+    (44, 255, None)
+    """
+    if value.__class__ is not int or getattr(dtype, "kind", None) not in ("i", "u") or not -2**63 <= value < 2**64:
+        return None
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return None
+    bits = 8 * dtype.itemsize
+    value %= 1 << bits
+    return value - (1 << bits) if dtype.kind == "i" and value > info.max else value

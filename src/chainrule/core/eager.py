@@ -29,6 +29,7 @@ from chainrule.core.dtypes import (
     default_float_dtype,
     get_default_dtype,
     set_default_dtype,
+    wrapped_int,
 )
 from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imported from here too)
     enable_grad,
@@ -136,6 +137,9 @@ def _take_on(t: Tensor, result: Tensor) -> None:
 
 def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     """``t <op>= other``, by the rules in this module's docstring."""
+    wrapped = wrapped_int(other, t.dtype)  # uint8 -= 300 is uint8 -= 44, as PyTorch's
+    if wrapped is not None:
+        other = wrapped
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         return t._trace.inplace(t, op, other, name)
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding

@@ -22,6 +22,7 @@ import weakref
 
 import numpy as np
 
+from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor, eager_error
@@ -508,10 +509,23 @@ class EagerTrace(Trace):
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
+        integers = v.dtype.kind in "biu" and not kwargs
         try:
-            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+            if integers:  # perhaps computed again below, in floating point
+                with np.errstate(all="ignore"):
+                    ans = prim.fun(v)
+            else:
+                ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         except ValueError as e:  # as PyTorch raises (a RuntimeError), naming the operation
             raise eager_error(prim.__name__, e, (v,)) from e
+        if integers and getattr(ans, "dtype", v.dtype).kind == "f":
+            # exp, sin, sqrt... of integers: of the default floating dtype, as PyTorch's
+            # (NumPy's float16 for int8, float32 for int16)
+            default = default_float_dtype()
+            if ans.dtype != default:
+                cast = _new_tensor(Tensor)  # integers carry no derivative
+                cast._value, cast._trace, cast._node = v.astype(default), self, None
+                return self.unary(prim, cast)
         node = a._node
         if node is not None and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, ((0, node),), (v,), kwargs, ans, (a,), self.clock)
@@ -543,6 +557,11 @@ class EagerTrace(Trace):
             ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
         except ValueError as e:
             raise eager_error(prim.__name__, e, (va, vb)) from e
+        except OverflowError:  # a Python int out of an integer Tensor's range: wrapped, as PyTorch
+            wa, wb = wrapped_int(va, getattr(vb, "dtype", None)), wrapped_int(vb, getattr(va, "dtype", None))
+            if wa is None and wb is None:
+                raise
+            return self.binary(prim, a if wa is None else wa, b if wb is None else wb, kwargs)
         if prim.eager_operands is not None:  # arithmetic: PyTorch's result dtype
             dt = getattr(ans, "dtype", None)
             if getattr(va, "dtype", dt) is not dt or getattr(vb, "dtype", dt) is not dt:

@@ -30,6 +30,12 @@ def _compare(fun):
     return method
 
 
+def _compare_reflected(fun):
+    def method(self, other):
+        return as_eager(self, fun(other, self))
+    return method
+
+
 # NumPy's comparison ufuncs -> the Tensor's method, and the method with the operands swapped
 _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
                 np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
@@ -113,7 +119,7 @@ class TorchElementwiseMethods:
                 return getattr(b, names[1])(a)
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
-    # -- comparisons and bitwise operators (an eager Tensor, so that chains go on) -----------
+    # -- comparisons, bitwise and shift operators (an eager Tensor, so that chains go on) -----
     __eq__ = _comparison(cnp.equal)
     __ne__ = _comparison(cnp.not_equal)
     __lt__ = _comparison(cnp.less)
@@ -123,6 +129,13 @@ class TorchElementwiseMethods:
     __and__ = _compare(cnp.bitwise_and)
     __or__ = _compare(cnp.bitwise_or)
     __xor__ = _compare(cnp.bitwise_xor)
+    __rand__ = _compare_reflected(cnp.bitwise_and)
+    __ror__ = _compare_reflected(cnp.bitwise_or)
+    __rxor__ = _compare_reflected(cnp.bitwise_xor)
+    __lshift__ = _compare(cnp.left_shift)
+    __rshift__ = _compare(cnp.right_shift)
+    __rlshift__ = _compare_reflected(cnp.left_shift)
+    __rrshift__ = _compare_reflected(cnp.right_shift)
 
     def __invert__(self):
         return as_eager(self, cnp.invert(self))

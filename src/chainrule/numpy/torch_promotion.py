@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainrule.core.dtypes import wrapped_int
 from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import elementwise
@@ -141,7 +142,8 @@ def comparison_operands(a, b) -> tuple:
     """``(a, b)`` cast to the dtype PyTorch compares them in, :func:`result_type`'s (a
     float32 Tensor meets ``np.float64(0.1)`` or a 0-d float64 Tensor as float32), where
     NumPy's comparison would differ; a Python number is left to NumPy, which compares it
-    in the Tensor's dtype as PyTorch does, and so is a NumPy scalar or 0-d array, as a
+    in the Tensor's dtype as PyTorch does (an int out of an integer Tensor's range wrapped
+    into it first, as PyTorch converts it), and so is a NumPy scalar or 0-d array, as a
     number (NumPy hands ``np.float64(0.1) < x`` over as a 0-d array).
 
     >>> import chainrule as cr
@@ -152,7 +154,8 @@ def comparison_operands(a, b) -> tuple:
     if isinstance(b, np.generic) or isinstance(b, np.ndarray) and b.ndim == 0:
         b = b.item()
     if b.__class__ in (int, float, bool):
-        return a, b
+        wrapped = wrapped_int(b, getattr(a, "dtype", None))  # uint8 == 258 is uint8 == 2, as PyTorch's
+        return a, b if wrapped is None else wrapped
     dtype = result_type(a, b)
     return (a, b) if dtype is None else (_cast(a, dtype), _cast(b, dtype))
 
