@@ -264,10 +264,12 @@ def _one_schedule(lib, name, opt):
     return {"StepLR": lambda: S.StepLR(opt, step_size=1),
             "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=5),
             "CyclicLR": lambda: S.CyclicLR(opt, 0.01, 0.1, step_size_up=2),
-            "ChainedScheduler": lambda: S.ChainedScheduler([S.ExponentialLR(opt, 0.9), S.ConstantLR(opt)])}[name]()
+            "ChainedScheduler": lambda: S.ChainedScheduler([S.ExponentialLR(opt, 0.9), S.ConstantLR(opt)]),
+            "CosineAnnealingWarmRestarts": lambda: S.CosineAnnealingWarmRestarts(opt, T_0=2)}[name]()
 
 
-@pytest.mark.parametrize("name", ["StepLR", "OneCycleLR", "CyclicLR", "ChainedScheduler"])
+@pytest.mark.parametrize("name", ["StepLR", "OneCycleLR", "CyclicLR", "ChainedScheduler",
+                                  "CosineAnnealingWarmRestarts"])
 def test_stepping_the_schedule_before_the_optimizer_warns_as_torch(name):
     torch = pytest.importorskip("torch")
     for wrong_order in (True, False):
@@ -283,7 +285,8 @@ def test_stepping_the_schedule_before_the_optimizer_warns_as_torch(name):
                     second.step()
             caught.append([str(w.message)[:50] for w in record if "before `optimizer.step()`" in str(w.message)])
             rates.append(opt.param_groups[0]["lr"])
-        assert caught[0] == caught[1] and bool(caught[0]) == wrong_order
+        # PyTorch's CosineAnnealingWarmRestarts.step does not check the order
+        assert caught[0] == caught[1] and bool(caught[0]) == (wrong_order and name != "CosineAnnealingWarmRestarts")
         assert rates[0] == pytest.approx(rates[1])
 
 
@@ -359,3 +362,35 @@ def test_a_copy_or_pickle_of_a_scheduled_optimizer_steps_its_own_parameters():
         w2.grad, w.grad = cr.ones(1), cr.zeros(1)
         clone.step()
         assert w2.tolist() == [0.9] and w.tolist() == [1.0]
+
+
+class _Decay:
+    """A callable object: its attributes go into LambdaLR's state_dict, as PyTorch's."""
+
+    def __init__(self, k):
+        self.k = k
+
+    def __call__(self, epoch):
+        return self.k ** epoch
+
+
+@pytest.mark.parametrize("name", ["LambdaLR", "MultiplicativeLR"])
+def test_lambda_schedules_save_and_restore_their_callable_objects_as_torch(name):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        S = getattr(lib.optim.lr_scheduler, name)
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=1.0)
+        sched = S(opt, [_Decay(0.5)] if name == "LambdaLR" else lambda epoch: 0.9)
+        opt2 = lib.optim.SGD([lib.nn.Parameter(lib.zeros(1))], lr=1.0)
+        sched2 = S(opt2, [_Decay(0.9)] if name == "LambdaLR" else lambda epoch: 0.9)
+        for _ in range(2):
+            opt.step()
+            sched.step()
+        state = sched.state_dict()
+        sched2.load_state_dict(state)
+        opt2.step()
+        sched2.step()
+        seen.append((state["lr_lambdas"], state["last_epoch"], state["base_lrs"], opt2.param_groups[0]["lr"]))
+    assert seen[0][:3] == seen[1][:3]
+    assert seen[0][3] == pytest.approx(seen[1][3])

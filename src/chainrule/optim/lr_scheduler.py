@@ -19,6 +19,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
+import types
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -89,6 +90,7 @@ class LRScheduler:
 
     chainable = False
     _epoch_warns = True  # step(epoch) is deprecated (but for CosineAnnealingWarmRestarts)
+    _order_warns = True  # a step before the optimizer's warns (but for CosineAnnealingWarmRestarts)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -121,7 +123,7 @@ class LRScheduler:
     def _count_step(self) -> None:
         """Count a step; warn at the user's first if the optimizer has not stepped yet."""
         self._step_count = getattr(self, "_step_count", 0) + 1
-        if self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
+        if self._step_count == 2 and self._order_warns and not getattr(self.optimizer, "_opt_called", True):
             warnings.warn(_BEFORE_OPTIMIZER, UserWarning, stacklevel=3)
 
     def step(self, epoch: float | None = None) -> None:
@@ -199,7 +201,20 @@ class LambdaLR(LRScheduler):
         return base_lr * self.lr_lambdas[group_index](t)
 
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        """PyTorch's: the schedule's attributes, and under ``lr_lambdas`` None for each
+        function and the attributes (``__dict__``) of each callable object."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(getattr(fn, "__dict__", {}))
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        lambdas = state.pop("lr_lambdas", None) or []
+        self.__dict__.update(state)
+        for fn, attributes in zip(self.lr_lambdas, lambdas, strict=False):
+            if attributes is not None:
+                vars(fn).update(attributes)
 
 
 class StepLR(LRScheduler):
@@ -426,7 +441,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
         super().__init__(optimizer, last_epoch)
 
-    _epoch_warns = False  # step(epoch) with a fraction of an epoch is this schedule's own use, as in PyTorch
+    # step(epoch) with a fraction of an epoch is this schedule's own use, and its step() does
+    # not check that the optimizer stepped first, as in PyTorch
+    _epoch_warns = _order_warns = False
 
     def lr_at(self, base_lr, t, group_index=0):
         t_cur, t_i = t, self.T_0
