@@ -59,7 +59,7 @@ def test_torch_distributed_names_in_a_job_of_one(dist):
     dist.monitored_barrier()
     dist.DistributedDataParallel(nn.Linear(2, 1), process_group=world)
     nn.SyncBatchNorm(3, process_group=world)
-    with pytest.raises(ValueError, match=r"one group, the whole job: pass group=None \(or dist.group.WORLD\)"):
+    with pytest.raises(ValueError, match=r"group must be None, dist.group.WORLD or a group made by dist.new_group"):
         dist.get_rank(group="subgroup")
     with pytest.raises(ValueError, match="process_group=None"):
         nn.SyncBatchNorm(3, process_group=object())

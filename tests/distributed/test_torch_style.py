@@ -169,6 +169,39 @@ for bad, message in ((lambda: dist.gather(mine, None, dst=rank), "needs a gather
         assert message in str(e), str(e)
     else:
         raise AssertionError(message)
+
+# groups (dist.new_group, collective): src/dst are ranks in the job, get_rank(group) the rank
+# in the group; a process outside a group gets GroupMember.NON_GROUP_MEMBER, where the
+# collectives do nothing and get_rank/get_world_size are -1, as in torch
+both, one = dist.new_group(), dist.new_group([1])
+assert dist.get_world_size(both) == 2 and dist.get_rank(both) == rank and both.size() == 2
+assert dist.get_rank(one) == (0 if rank == 1 else -1) and dist.get_world_size(one) == (1 if rank else -1)
+assert (one is dist.GroupMember.NON_GROUP_MEMBER) == (rank == 0)
+t = cr.tensor([rank + 1.0, 5.0 * rank])
+dist.all_reduce(t, op=dist.ReduceOp.MAX, group=both)
+assert t.tolist() == [2.0, 5.0], t
+t = cr.tensor([rank + 1.0])
+dist.all_reduce(t, group=one)
+dist.broadcast(t, src=1, group=one)  # src=1: process 1 of the job, rank 0 in the group
+assert t.tolist() == [rank + 1.0], t
+if rank == 1:
+    assert dist.get_global_rank(one, 0) == 1 and dist.get_group_rank(one, 1) == 0
+    assert dist.get_process_group_ranks(one) == [1]
+    objs = [None]
+    dist.broadcast_object_list(objs, src=1, group=one)
+    try:
+        dist.broadcast(t, src=0, group=one)
+    except ValueError as e:
+        assert "src=0 is not in <process group of ranks [1]>" in str(e), str(e)
+    else:
+        raise AssertionError("src outside the group")
+box = cr.zeros(1)
+sent = dist.isend(cr.tensor([float(rank)]), dst=1 - rank, group=both)
+assert dist.recv(box, group=both) == 1 - rank and box.tolist() == [1.0 - rank]
+sent.wait()
+g = cr.grad(lambda x: (dist.all_reduce(x * x, op="mean", group=both) * (rank + 1)).sum())(cr.tensor([2.0]))
+assert g.tolist() == [2 * 2.0 * 1.5], g  # d/dx of the mean over the processes of (r + 1) * mean(x^2)
+dist.destroy_process_group(both)
 dist.barrier()
 if rank == 0:
     print("point to point and blocks: ok")

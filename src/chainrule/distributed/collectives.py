@@ -11,7 +11,6 @@ wrong numbers, MPI's "message truncated", or a process waiting forever.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -21,7 +20,14 @@ from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
-from chainrule.distributed.comm import DistributedError, check_group, communicator, get_rank, get_world_size, mpi
+from chainrule.distributed.comm import (
+    ProcessGroup,
+    check_same,
+    group_comm,
+    is_world,
+    mpi,
+    rank,
+)
 from chainrule.numpy import batching
 
 __all__ = [
@@ -89,8 +95,9 @@ def _collective_result(tree, result, async_op: bool):
 def barrier(group=None, async_op: bool = False, device_ids=None):
     """Wait until every process of the job has reached this call (PyTorch's signature:
     ``device_ids`` is for GPUs and changes nothing; ``async_op=True`` returns a :class:`Work`)."""
-    check_group(group)
-    check_same(communicator(), [], "barrier")  # an allreduce: nobody leaves before everyone came
+    comm = group_comm(group)
+    if comm is not None:  # (a process outside the group has nothing to wait for)
+        check_same(comm, [], "barrier")  # an allreduce: nobody leaves before everyone came
     return Work() if async_op else None
 
 
@@ -131,12 +138,12 @@ def _linear(op: str) -> str:
     return op
 
 
-def _reduce_array(x, op: str) -> np.ndarray:
+def _reduce_array(x, op: str, group=None) -> np.ndarray:
     """The sum (or mean) of ``x`` over all processes, as a new array (``x`` is left as it
     is: under ``cr.jit`` it may be a buffer the program reads again)."""
     out = np.array(x, order="C")  # a contiguous copy, reduced in place
     _check_dtype(out.dtype, op, "the array")
-    comm = communicator()
+    comm = group_comm(group)
     check_same(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
     return _reduce_buffer(comm, out, op)
 
@@ -166,8 +173,8 @@ def _reduce_buffer(comm, out: np.ndarray, op: str) -> np.ndarray:
 # Differentiable: with every process's loss summed into one objective, the cotangent of
 # an input is the sum over processes of the output's cotangents (the mean: their mean).
 all_reduce_p = Primitive(_reduce_array, name="all_reduce")
-def_vjps(all_reduce_p, lambda g, ans, x, op: all_reduce_p(g, _linear(op)), None)
-def_jvps(all_reduce_p, lambda t, ans, x, op: all_reduce_p(t, _linear(op)), None)
+def_vjps(all_reduce_p, lambda g, ans, x, op, group=None: all_reduce_p(g, _linear(op), group), None, None)
+def_jvps(all_reduce_p, lambda t, ans, x, op, group=None: all_reduce_p(t, _linear(op), group), None, None)
 def_batch(batching.stacked, all_reduce_p)  # under vmap: every example reduced at once
 
 
@@ -190,35 +197,36 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     {'w': array([1., 1.]), 'b': 3.0}
     """
     op = check_op(op)
-    check_group(group)
+    comm = group_comm(group)
+    if comm is None:  # a process outside the group: nothing to reduce (PyTorch's rule)
+        return Work(tree) if async_op else tree
     leaves, treedef = tree_flatten(tree)
     structure = _structure(treedef)
     if treedef.kind is not None and any(isinstance(leaf, Tensor) for leaf in leaves):
         # the Tensors are reduced one by one, each checked on its own: the tree first
-        check_same(communicator(), [("tree", structure), ("op", op)], "all_reduce")
+        check_same(comm, [("tree", structure), ("op", op)], "all_reduce")
     out = []
     plain_positions = []
     for i, leaf in enumerate(leaves):
         if isinstance(leaf, Tensor):
-            out.append(all_reduce_p(leaf, op))
+            out.append(all_reduce_p(leaf, op, None if is_world(group) else group))
         else:
             out.append(None)
             plain_positions.append(i)
     if plain_positions:
-        reduced = _reduce_plain([leaves[i] for i in plain_positions], op, structure)
+        reduced = _reduce_plain(comm, [leaves[i] for i in plain_positions], op, structure)
         for i, value in zip(plain_positions, reduced, strict=True):
             out[i] = value
     return _collective_result(tree, tree_unflatten(treedef, out), async_op)
 
 
-def _reduce_plain(values: list, op: str, structure: str = "*") -> list:
+def _reduce_plain(comm, values: list, op: str, structure: str) -> list:
     """Plain arrays and numbers, reduced with one message per dtype (packed together)."""
     arrays = [np.asarray(v) for v in values]
     groups: dict[np.dtype, list[int]] = {}
     for i, a in enumerate(arrays):
         _check_dtype(a.dtype, op, f"leaf {i}")
         groups.setdefault(a.dtype, []).append(i)
-    comm = communicator()
     check_same(comm, [("tree", structure)] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)],
                "all_reduce")
     results: list = [None] * len(arrays)
@@ -239,9 +247,11 @@ def _reduce_plain(values: list, op: str, structure: str = "*") -> list:
 def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = False):
     """PyTorch's ``reduce``: like :func:`all_reduce`, but only process ``dst`` has its
     Tensor written with the result (the others' are left as they are)."""
-    check_group(group)
-    result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op)
-    if get_rank() == dst and _in_place_target(tensor):
+    if group_comm(group) is None:
+        return Work(tensor) if async_op else None
+    dst = get_global(group, _check_rank(group, dst, "reduce", "dst"))
+    result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op, group)
+    if rank() == dst and _in_place_target(tensor):
         tensor.copy_(result)
     return Work(tensor) if async_op else None
 
@@ -250,8 +260,9 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     """PyTorch's ``all_gather``: every process's ``tensor``, in rank order, written into
     the eager Tensors (or NumPy arrays) of ``tensor_list``, one per process, each of
     ``tensor``'s shape and dtype."""
-    check_group(group)
-    comm = communicator()
+    comm = group_comm(group)
+    if comm is None:
+        return None
     size = comm.Get_size()
     if len(tensor_list) != size:
         raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for a job of {size} processes")
@@ -278,19 +289,32 @@ def write_into(target, value) -> None:
         np.copyto(target, value)
 
 
-def _check_rank(rank_: int, what: str, name: str) -> int:
-    size = get_world_size()
+def _check_rank(group, rank_: int, what: str, name: str) -> int:
+    """The number in ``group`` of the job's process ``rank_`` (PyTorch's ``src``/``dst`` are
+    numbers in the job, also for a group), or a clear error."""
+    if isinstance(group, ProcessGroup):
+        if int(rank_) not in group.ranks:
+            raise ValueError(f"{what}: {name}={rank_} is not in {group!r} (src and dst are ranks in the job)")
+        return group.ranks.index(int(rank_))
+    size = group_comm(group).Get_size()
     if not 0 <= int(rank_) < size:
         raise ValueError(f"{what}: {name}={rank_} is not a rank of this job of {size} processes")
     return int(rank_)
+
+
+def get_global(group, group_rank: int) -> int:
+    """The number in the job of ``group``'s process ``group_rank``."""
+    return group.ranks[group_rank] if isinstance(group, ProcessGroup) else group_rank
 
 
 def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
     """PyTorch's ``gather``: every process's ``tensor``, in rank order, written into the
     ``gather_list`` of process ``dst`` (one Tensor or array per process, each of
     ``tensor``'s shape); the other processes pass no list."""
-    check_group(group)
-    comm, dst = communicator(), _check_rank(dst, "gather", "dst")
+    comm = group_comm(group)
+    if comm is None:
+        return None
+    dst = _check_rank(group, dst, "gather", "dst")
     value = _send_buffer(tensor)
     check_same(comm, [("tensor", _spec(value))], "gather")
     size, mine = comm.Get_size(), comm.Get_rank() == dst
@@ -310,8 +334,10 @@ def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, as
 def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
     """PyTorch's ``scatter``: entry ``r`` of process ``src``'s ``scatter_list`` written into
     process ``r``'s ``tensor``; the other processes pass no list."""
-    check_group(group)
-    comm, src = communicator(), _check_rank(src, "scatter", "src")
+    comm = group_comm(group)
+    if comm is None:
+        return None
+    src = _check_rank(group, src, "scatter", "src")
     size, mine = comm.Get_size(), comm.Get_rank() == src
     shape = tuple(np.shape(tensor.primal() if isinstance(tensor, Tensor) else tensor))
     check_same(comm, [("tensor", _spec(np.empty(shape, _send_buffer(tensor).dtype)))], "scatter")
@@ -338,8 +364,9 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
     """PyTorch's ``all_gather_into_tensor``: every process's ``input_tensor``, in rank
     order, written into ``output_tensor``, which holds them concatenated along the first
     axis (shape ``(world * n, ...)``) or stacked (shape ``(world, n, ...)``)."""
-    check_group(group)
-    comm = communicator()
+    comm = group_comm(group)
+    if comm is None:
+        return None
     value = _send_buffer(input_tensor)
     check_same(comm, [("input_tensor", _spec(value))], "all_gather_into_tensor")
     size = comm.Get_size()
@@ -360,8 +387,9 @@ def reduce_scatter_tensor(output, input, op: str = "sum", group=None, async_op: 
     over the processes, and process ``r`` gets the ``r``-th of its ``world`` blocks along
     the first axis in ``output`` (shape ``(n, ...)``)."""
     op = check_op(op)
-    check_group(group)
-    comm = communicator()
+    comm = group_comm(group)
+    if comm is None:
+        return None
     value = _send_buffer(input)
     _check_dtype(value.dtype, op, "input")
     check_same(comm, [("input", _spec(value)), ("op", op)], "reduce_scatter_tensor")
@@ -401,44 +429,42 @@ class _Pending(Work):
 def send(tensor, dst: int, group=None, tag: int = 0) -> None:
     """PyTorch's ``send``: ``tensor``'s values to process ``dst``, which receives them with
     :func:`recv` into a Tensor of the same shape and dtype."""
-    check_group(group)
-    communicator().Send(_send_buffer(tensor), dest=_check_rank(dst, "send", "dst"), tag=tag)
+    group_comm(group).Send(_send_buffer(tensor), dest=_check_rank(group, dst, "send", "dst"), tag=tag)
 
 
 def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
     """PyTorch's ``recv``: a message from process ``src`` (any process when None) written
     into ``tensor``; returns the sender's rank."""
-    check_group(group)
-    MPI = mpi()
+    MPI, comm = mpi(), group_comm(group)
     buffer, status = np.empty_like(_send_buffer(tensor)), MPI.Status()
-    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "recv", "src")
-    communicator().Recv(buffer, source=source, tag=tag, status=status)
+    source = MPI.ANY_SOURCE if src is None else _check_rank(group, src, "recv", "src")
+    comm.Recv(buffer, source=source, tag=tag, status=status)
     write_into(tensor, buffer)
-    return status.Get_source()
+    return get_global(group, status.Get_source())
 
 
 def isend(tensor, dst: int, group=None, tag: int = 0) -> Work:
     """PyTorch's ``isend``: :func:`send` without waiting; ``wait()`` on the result waits."""
-    check_group(group)
     buffer = _send_buffer(tensor).copy()  # the caller may change its Tensor before the send ends
-    return _Pending(communicator().Isend(buffer, dest=_check_rank(dst, "isend", "dst"), tag=tag), buffer=buffer)
+    dst = _check_rank(group, dst, "isend", "dst")
+    return _Pending(group_comm(group).Isend(buffer, dest=dst, tag=tag), buffer=buffer)
 
 
 def irecv(tensor, src: int | None = None, group=None, tag: int = 0) -> Work:
     """PyTorch's ``irecv``: :func:`recv` without waiting; ``wait()`` on the result waits
     and writes the message into ``tensor``."""
-    check_group(group)
     MPI = mpi()
     buffer = np.empty_like(_send_buffer(tensor))
-    source = MPI.ANY_SOURCE if src is None else _check_rank(src, "irecv", "src")
-    return _Pending(communicator().Irecv(buffer, source=source, tag=tag), tensor, buffer)
+    source = MPI.ANY_SOURCE if src is None else _check_rank(group, src, "irecv", "src")
+    return _Pending(group_comm(group).Irecv(buffer, source=source, tag=tag), tensor, buffer)
 
 
 def all_gather_object(object_list: list, obj, group=None) -> None:
     """PyTorch's ``all_gather_object``: every process's ``obj`` (any picklable object),
     in rank order, into ``object_list`` (one entry per process)."""
-    check_group(group)
-    comm = communicator()
+    comm = group_comm(group)
+    if comm is None:
+        return None
     check_same(comm, [], "all_gather_object")
     everyone = comm.allgather(obj)
     if len(object_list) != len(everyone):
@@ -450,10 +476,11 @@ def all_gather_object(object_list: list, obj, group=None) -> None:
 def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
     """PyTorch's ``broadcast_object_list``: process ``src``'s entries of ``object_list``
     (picklable objects) written into every process's list."""
-    check_group(group)
-    comm = communicator()
+    comm = group_comm(group)
+    if comm is None:
+        return None
     check_same(comm, [("object_list", f"{len(object_list)} entries")], "broadcast_object_list")
-    object_list[:] = comm.bcast(list(object_list), root=_check_rank(src, "broadcast_object_list", "src"))
+    object_list[:] = comm.bcast(list(object_list), root=_check_rank(group, src, "broadcast_object_list", "src"))
 
 
 # -- broadcast ------------------------------------------------------------------------------
@@ -474,12 +501,14 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
     >>> dist.broadcast([np.arange(3)], root=0)
     [array([0, 1, 2])]
     """
-    check_group(group)
     root = root if src is None else src
-    comm = communicator()
-    size = comm.Get_size()
-    if not 0 <= root < size:
-        raise ValueError(f"broadcast: root {root} is not a rank of this job of {size}")
+    comm = group_comm(group)
+    if comm is None:  # a process outside the group: nothing comes (PyTorch's rule)
+        return Work(tree) if async_op else tree
+    if isinstance(group, ProcessGroup):
+        root = _check_rank(group, root, "broadcast", "src")
+    elif not 0 <= root < comm.Get_size():
+        raise ValueError(f"broadcast: root {root} is not a rank of this job of {comm.Get_size()}")
     leaves, treedef = tree_flatten(tree)
     arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
     check_same(comm, [("tree", _structure(treedef))] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)],
@@ -490,60 +519,6 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
     for leaf, a in zip(leaves, arrays, strict=True):
         out.append(a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a)
     return _collective_result(tree, tree_unflatten(treedef, out), async_op)
-
-
-def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
-    """Raise the same :class:`DistributedError` on every process unless all of them are in
-    the same collective ``what`` with the same ``[(name, description), ...]`` (structures,
-    shapes, dtypes, op); the error names the first difference.
-
-    It costs one allreduce of a 16-byte digest, and it is the first MPI call of every
-    collective here, so processes that called different collectives (one ``all_reduce``,
-    another ``broadcast``) meet in it too, and raise rather than wait for each other
-    forever or exchange the wrong data."""
-    described = [("collective", what), *described]
-    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
-    h = int(np.frombuffer(digest, np.int64)[0])
-    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
-    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
-    if both[0] == h and both[1] == ~h:
-        return
-    everyone = comm.allgather(described)
-    reference = everyone[0]
-    for r, mine in enumerate(everyone[1:], start=1):
-        if mine == reference:
-            continue
-        for k in range(max(len(mine), len(reference))):
-            a = reference[k] if k < len(reference) else None
-            b = mine[k] if k < len(mine) else None
-            if a == b:
-                continue
-            if k == 0:
-                raise DistributedError(
-                    f"{what}: the processes called different collectives: rank 0 called {a[1]}, rank {r} "
-                    f"called {b[1]}; every process must call the same collectives in the same order"
-                )
-            raise DistributedError(
-                f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
-                f"{_show(a)}, rank {r} has {_show(b)}"
-            )
-    raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
-
-
-def _name(a, b) -> str:
-    return repr((a or b)[0])
-
-
-def _show(entry) -> str:
-    if entry is None:
-        return "nothing there"
-    name, desc = entry
-    if name == "tree":
-        return f"the tree {desc}"
-    if isinstance(desc, tuple) and len(desc) == 2:
-        shape, dtype = desc
-        return f"{name!r} of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
-    return f"{name!r} ({desc})"
 
 
 _SIMPLE_KEYS = (str, int, float, bool, type(None))

@@ -12,12 +12,15 @@ whole job (``MPI_Abort``); the launcher then ends every process with a non-zero 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from chainrule.core.heap import keep_freed_memory
 
@@ -38,6 +41,12 @@ __all__ = [
     "get_backend",
     "get_node_local_rank",
     "group",
+    "GroupMember",
+    "ProcessGroup",
+    "new_group",
+    "get_process_group_ranks",
+    "get_global_rank",
+    "get_group_rank",
     "is_gloo_available",
     "is_mpi_available",
     "is_nccl_available",
@@ -194,16 +203,57 @@ def world_size() -> int:
 
 # -- PyTorch's spellings -------------------------------------------------------------------
 class _World:
-    """The one group there is: the whole job (PyTorch's ``dist.group.WORLD``)."""
+    """The whole job (PyTorch's ``dist.group.WORLD``)."""
+
+    def rank(self) -> int:
+        return rank()
+
+    def size(self) -> int:
+        return world_size()
 
     def __repr__(self) -> str:
         return "<the whole job>"
 
 
+class ProcessGroup:
+    """Some of the job's processes, made by :func:`new_group` (PyTorch's ``ProcessGroup``):
+    a collective given it runs among them alone, over an MPI communicator of their own.
+    ``rank()`` is this process's number in the group, ``size()`` how many it has."""
+
+    def __init__(self, comm, ranks: tuple[int, ...]):
+        self._comm = comm
+        self.ranks = ranks  # the members' numbers in the job, in the group's order
+
+    def rank(self) -> int:
+        return self._comm.Get_rank()
+
+    def size(self) -> int:
+        return len(self.ranks)
+
+    def __repr__(self) -> str:
+        return f"<process group of ranks {list(self.ranks)}>"
+
+
+class _NonMember:
+    """What :func:`new_group` returns to a process it leaves out (PyTorch's
+    ``GroupMember.NON_GROUP_MEMBER``): a collective given it does nothing there."""
+
+    def __repr__(self) -> str:
+        return "<not a member of the group>"
+
+
 class group:  # noqa: N801 - PyTorch's name
-    """PyTorch's ``dist.group``: ``group.WORLD``, the whole job, is the only group."""
+    """PyTorch's ``dist.group``: ``group.WORLD``, the whole job."""
 
     WORLD = _World()
+
+
+class GroupMember:
+    """PyTorch's ``dist.GroupMember``: ``WORLD``, and ``NON_GROUP_MEMBER``, what
+    :func:`new_group` returns to a process that is not in the group."""
+
+    WORLD = group.WORLD
+    NON_GROUP_MEMBER = _NonMember()
 
 
 def is_world(group_) -> bool:
@@ -211,23 +261,80 @@ def is_world(group_) -> bool:
     return group_ is None or isinstance(group_, _World)
 
 
+def group_comm(group_):
+    """The MPI communicator of ``group_`` (None or ``group.WORLD``: the job's; a group of
+    :func:`new_group`: its own), or None on a process that is not in it."""
+    if is_world(group_):
+        return communicator()
+    if isinstance(group_, ProcessGroup):
+        communicator()  # not after destroy_process_group()
+        if group_._comm is None:
+            raise ValueError(f"{group_!r} was destroyed by destroy_process_group(group)")
+        return group_._comm
+    if isinstance(group_, _NonMember):
+        return None
+    raise ValueError(f"group must be None, dist.group.WORLD or a group made by dist.new_group(), not {group_!r}")
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization: bool = False,
+              group_desc=None):
+    """PyTorch's ``new_group``: a :class:`ProcessGroup` of the processes ``ranks`` (numbers
+    in the job; all of them when None), numbered in the group in increasing order.
+    Collective: every process of the job calls it, with the same ``ranks``; those not in
+    it get ``GroupMember.NON_GROUP_MEMBER``. As in PyTorch, ``src``/``dst`` of a
+    collective on a group are numbers in the job, and ``get_rank(group)`` the number in
+    the group (-1 outside it)."""
+    world = communicator()
+    size = world.Get_size()
+    members = tuple(range(size)) if ranks is None else tuple(sorted({int(r) for r in ranks}))
+    if not members or not all(0 <= r < size for r in members):
+        raise ValueError(f"new_group: ranks must be ranks of this job of {size} processes, got {ranks!r}")
+    check_same(world, [("ranks", members)], "new_group")
+    mine = world.Get_rank() in members
+    sub = world.Split(0 if mine else mpi().UNDEFINED, key=world.Get_rank())
+    return ProcessGroup(sub, members) if mine else GroupMember.NON_GROUP_MEMBER
+
+
 def get_rank(group=None) -> int:
-    """PyTorch's ``get_rank``: :func:`rank` (``group`` must be the whole job)."""
-    check_group(group)
-    return rank()
+    """PyTorch's ``get_rank``: :func:`rank`, or this process's number in ``group`` (-1 if
+    it is not in it)."""
+    comm = group_comm(group)
+    return -1 if comm is None else comm.Get_rank()
 
 
 def get_world_size(group=None) -> int:
-    """PyTorch's ``get_world_size``: :func:`world_size` (``group`` must be the whole job)."""
-    check_group(group)
-    return world_size()
+    """PyTorch's ``get_world_size``: :func:`world_size`, or how many processes ``group``
+    has (-1 on a process that is not in it)."""
+    comm = group_comm(group)
+    return -1 if comm is None else comm.Get_size()
+
+
+def get_process_group_ranks(group) -> list[int]:
+    """PyTorch's ``get_process_group_ranks``: the members' numbers in the job."""
+    group_comm(group)
+    return list(group.ranks) if isinstance(group, ProcessGroup) else list(range(world_size()))
+
+
+def get_global_rank(group, group_rank: int) -> int:
+    """PyTorch's ``get_global_rank``: the number in the job of ``group``'s process ``group_rank``."""
+    members = get_process_group_ranks(group)
+    if not 0 <= group_rank < len(members):
+        raise ValueError(f"get_global_rank: group rank {group_rank} is not in {group!r} of {len(members)} processes")
+    return members[group_rank]
+
+
+def get_group_rank(group, global_rank: int) -> int:
+    """PyTorch's ``get_group_rank``: the number in ``group`` of the job's process ``global_rank``."""
+    members = get_process_group_ranks(group)
+    if global_rank not in members:
+        raise ValueError(f"get_group_rank: process {global_rank} is not in {group!r}")
+    return members.index(global_rank)
 
 
 def get_backend(group=None) -> str:
     """PyTorch's ``get_backend``: the backend given to :func:`init_process_group`
     (``"gloo"`` or ``"mpi"``; ``"mpi"`` after :func:`init`). The transport is MPI either way."""
-    check_group(group)
-    communicator()
+    group_comm(group)
     return _STATE.backend
 
 
@@ -296,12 +403,73 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 
 def destroy_process_group(group=None) -> None:
     """PyTorch's ``destroy_process_group``: this process leaves the job's collectives
-    (:func:`is_initialized` is False again; MPI itself ends with the process)."""
+    (:func:`is_initialized` is False again; MPI itself ends with the process), or, given
+    a group of :func:`new_group`, frees that group."""
+    if isinstance(group, ProcessGroup):
+        if group._comm is not None:
+            group._comm.Free()
+            group._comm = None
+        return
     check_group(group)
     _STATE.comm = None
 
 
 def check_group(group_) -> None:
+    """For what takes the whole job alone: a clear error for any other group."""
     if not is_world(group_):
-        raise ValueError("chainrule.distributed has one group, the whole job: pass group=None "
+        raise ValueError("only the whole job is supported here: pass group=None "
                          f"(or dist.group.WORLD), not {group_!r}")
+
+
+def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
+    """Raise the same :class:`DistributedError` on every process unless all of them are in
+    the same collective ``what`` with the same ``[(name, description), ...]`` (structures,
+    shapes, dtypes, op); the error names the first difference.
+
+    It costs one allreduce of a 16-byte digest, and it is the first MPI call of every
+    collective here, so processes that called different collectives (one ``all_reduce``,
+    another ``broadcast``) meet in it too, and raise rather than wait for each other
+    forever or exchange the wrong data."""
+    described = [("collective", what), *described]
+    digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
+    h = int(np.frombuffer(digest, np.int64)[0])
+    both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
+    comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
+    if both[0] == h and both[1] == ~h:
+        return
+    everyone = comm.allgather(described)
+    reference = everyone[0]
+    for r, mine in enumerate(everyone[1:], start=1):
+        if mine == reference:
+            continue
+        for k in range(max(len(mine), len(reference))):
+            a = reference[k] if k < len(reference) else None
+            b = mine[k] if k < len(mine) else None
+            if a == b:
+                continue
+            if k == 0:
+                raise DistributedError(
+                    f"{what}: the processes called different collectives: rank 0 called {a[1]}, rank {r} "
+                    f"called {b[1]}; every process must call the same collectives in the same order"
+                )
+            raise DistributedError(
+                f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
+                f"{_show(a)}, rank {r} has {_show(b)}"
+            )
+    raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
+
+
+def _name(a, b) -> str:
+    return repr((a or b)[0])
+
+
+def _show(entry) -> str:
+    if entry is None:
+        return "nothing there"
+    name, desc = entry
+    if name == "tree":
+        return f"the tree {desc}"
+    if isinstance(desc, tuple) and len(desc) == 2:
+        shape, dtype = desc
+        return f"{name!r} of shape {tuple(shape)} and dtype {np.dtype(dtype)}"
+    return f"{name!r} ({desc})"

@@ -31,8 +31,7 @@ import numpy as np
 
 from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
-from chainrule.distributed.collectives import check_same
-from chainrule.distributed.comm import communicator, is_world, mpi
+from chainrule.distributed.comm import check_same, communicator, is_world, mpi
 from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 
@@ -107,8 +106,8 @@ class DistributedDataParallel(Module):
     rank 0 again at the start of each forward pass that follows a synchronised training
     pass (``broadcast_buffers=False`` or ``forward_sync_buffers=False``: never; then each
     process keeps its own); use ``nn.SyncBatchNorm`` for batch statistics over all
-    processes. ``device_ids``/``output_device`` (GPUs) and ``process_group`` (one group
-    here: the job) must be left out; ``dim``, ``find_unused_parameters``,
+    processes. ``device_ids``/``output_device`` (GPUs) and ``process_group`` (the
+    whole job only, here) must be left out; ``dim``, ``find_unused_parameters``,
     ``check_reduction`` and ``static_graph`` change nothing (a parameter without a
     gradient never holds the others up).
 
@@ -160,8 +159,8 @@ class DistributedDataParallel(Module):
                 f"output_device={output_device!r})"
             )
         if not is_world(process_group):
-            raise ValueError("DistributedDataParallel: chainrule.distributed has one group, the whole "
-                             "job: pass process_group=None (or dist.group.WORLD)")
+            raise ValueError("DistributedDataParallel: only the whole job is supported as the process group: "
+                             f"pass process_group=None (or dist.group.WORLD), not {process_group!r}")
         bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")

@@ -165,7 +165,7 @@ def allgather(tensor, name: str | None = None, process_set=None):
     if value.ndim == 0:
         value = value.reshape(1)
     world = comm.communicator()
-    collectives.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
+    comm.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
     out = np.concatenate(world.allgather(value))
     return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
 
@@ -186,14 +186,14 @@ def broadcast_(tensor, root_rank: int, name: str | None = None, process_set=None
 def broadcast_object(obj, root_rank: int = 0, name: str | None = None, process_set=None):
     """Process ``root_rank``'s picklable ``obj``, on every process."""
     comm.check_group(process_set)
-    collectives.check_same(comm.communicator(), [], "broadcast_object")
+    comm.check_same(comm.communicator(), [], "broadcast_object")
     return comm.communicator().bcast(obj, root=root_rank)
 
 
 def allgather_object(obj, name: str | None = None, process_set=None) -> list:
     """Every process's picklable ``obj``, in rank order."""
     comm.check_group(process_set)
-    collectives.check_same(comm.communicator(), [], "allgather_object")
+    comm.check_same(comm.communicator(), [], "allgather_object")
     return comm.communicator().allgather(obj)
 
 

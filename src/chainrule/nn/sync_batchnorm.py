@@ -44,8 +44,8 @@ class SyncBatchNorm(_BatchNorm):
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
                  device=None, dtype=None, *, bias: bool = True):
         if not is_world(process_group):
-            raise ValueError("SyncBatchNorm: chainrule.distributed has one group, the whole job: "
-                             "pass process_group=None (or dist.group.WORLD)")
+            raise ValueError("SyncBatchNorm: only the whole job is supported as the process group: "
+                             f"pass process_group=None (or dist.group.WORLD), not {process_group!r}")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     @classmethod
