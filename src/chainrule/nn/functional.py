@@ -26,6 +26,7 @@ from chainrule.nn import (
     _bags,
     _channels,
     _composed,
+    _ctc,
     _dropout,
     _jax_names,
     _losses,
@@ -40,6 +41,7 @@ from chainrule.nn._bags import *  # noqa: F403  (embedding_bag)
 from chainrule.nn._bags import renorm_rows
 from chainrule.nn._channels import *  # noqa: F403  (local_response_norm, channel_shuffle, max_unpool)
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
+from chainrule.nn._ctc import *  # noqa: F403  (ctc_loss)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
 from chainrule.nn._inplace import in_place
 from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
@@ -82,6 +84,7 @@ __all__ = [
     "embedding",
     "one_hot",
     *_losses.__all__,
+    *_ctc.__all__,
     *_bags.__all__,
     *_composed.__all__,
     *_jax_names.__all__,

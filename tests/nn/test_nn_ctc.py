@@ -1,0 +1,72 @@
+"""``F.ctc_loss`` / ``nn.CTCLoss`` against PyTorch in float64: values and the gradient of
+the log-probabilities (PyTorch's, also for inputs that are not normalised), padded and
+concatenated targets, repeated labels, lengths shorter than the input, an impossible
+alignment (inf, and nan gradients, or zeros with ``zero_infinity``), an empty target, an
+unbatched call, and PyTorch's errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+import chainrule.nn.functional as F
+from chainrule import nn
+
+TOL = dict(rtol=1e-10, atol=1e-12)
+
+
+def _both(lp, targets, il, tl, ours_fn, theirs_fn, seed=1):
+    a = cr.tensor(lp, requires_grad=True)
+    b = torch.tensor(lp, requires_grad=True)
+    out_o = ours_fn(a, targets, il, tl)
+    out_t = theirs_fn(b, torch.tensor(targets), torch.tensor(il), torch.tensor(tl))
+    w = np.random.default_rng(seed).standard_normal(tuple(out_t.shape))
+    (out_o * w).sum().backward()
+    (out_t * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), **TOL)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), equal_nan=True, **TOL)
+
+
+CASES = {  # targets, input lengths, target lengths
+    "padded": (np.array([[1, 1, 2], [3, 4, 0], [2, 0, 0]]), [6, 5, 4], [3, 2, 1]),
+    "concatenated": (np.array([1, 1, 2, 3, 4, 2]), [6, 5, 4], [3, 2, 1]),
+    "impossible": (np.array([[1, 1, 1], [3, 4, 0], [2, 0, 0]]), [2, 5, 4], [3, 2, 1]),
+    "empty_target": (np.array([[1, 2], [3, 4], [2, 0]]), [6, 6, 3], [2, 2, 0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_ctc_loss_values_and_gradients_as_torch(case, reduction):
+    x = np.random.default_rng(0).standard_normal((6, 3, 5))
+    targets, il, tl = CASES[case]
+    il, tl = np.array(il), np.array(tl)
+    # the layer on log-probabilities, the function on scores that are not normalised
+    if case != "impossible" or reduction == "none":  # else a nan gradient everywhere
+        _both(x - np.log(np.exp(x).sum(2, keepdims=True)), targets, il, tl,
+              lambda *a: nn.CTCLoss(0, reduction)(*a), lambda *a: torch.nn.CTCLoss(0, reduction)(*a))
+    _both(x, targets, il, tl, lambda *a: F.ctc_loss(*a, blank=0, reduction=reduction, zero_infinity=True),
+          lambda *a: torch.nn.functional.ctc_loss(*a, blank=0, reduction=reduction, zero_infinity=True))
+
+
+def test_ctc_loss_unbatched_other_blank_and_errors_as_torch():
+    x = np.random.default_rng(2).standard_normal((7, 4))
+    lp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    for reduction in ("none", "mean"):
+        _both(lp, np.array([0, 1, 1]), np.array(7), np.array(3),
+              lambda *a, r=reduction: F.ctc_loss(*a, blank=3, reduction=r),
+              lambda *a, r=reduction: torch.nn.functional.ctc_loss(*a, blank=3, reduction=r))
+    lp3 = lp[:, None, :]
+    for kwargs, their_kwargs in [
+        (dict(input_lengths=[8], target_lengths=[3]), dict(input_lengths=(8,), target_lengths=(3,))),
+        (dict(input_lengths=[7], target_lengths=[4]), dict(input_lengths=(7,), target_lengths=(4,))),
+        (dict(input_lengths=[7, 7], target_lengths=[3]), dict(input_lengths=(7, 7), target_lengths=(3,))),
+        (dict(input_lengths=[7], target_lengths=[3], blank=4), dict(input_lengths=(7,), target_lengths=(3,), blank=4)),
+    ]:
+        with pytest.raises(RuntimeError) as theirs:
+            torch.nn.functional.ctc_loss(torch.tensor(lp3), torch.tensor([[0, 1, 1]]), **their_kwargs)
+        with pytest.raises(RuntimeError) as ours:
+            F.ctc_loss(lp3, np.array([[0, 1, 1]]), **kwargs)
+        assert str(ours.value).split(" (while")[0] == str(theirs.value).split(" (while")[0]
