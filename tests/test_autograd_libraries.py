@@ -167,3 +167,60 @@ def test_programs_importing_from_autograd_core_agree():
     the import hook resolves autograd.core to chainrule.autograd_core (chainrule.core is
     chainrule's engine, which has none of these names)."""
     agree(AUTOGRAD_CORE)
+
+
+# PyWake's py_wake/utils/gradients.py, as it starts (trimmed): it replaces autograd.numpy's
+# own sqrt vjp with one that is finite at 0 (a turbine's distance to itself), wraps
+# asarray, and differentiates a wake model with jacobian and elementwise_grad.
+PYWAKE = '''
+import json
+import numpy as np
+import autograd
+import autograd.numpy as anp
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.core import defvjp
+from autograd.differential_operators import grad, jacobian, elementwise_grad, make_jvp
+
+
+def asarray(x, dtype=None, order=None):
+    if isinstance(x, (ArrayBox)):
+        return x
+    return np.asarray(x, dtype, order)
+
+
+anp.asarray = asarray
+eps = 2 * np.finfo(float).eps ** 2
+defvjp(anp.sqrt, lambda ans, x: lambda g: g * 0.5 * np.where(x == 0, eps, x)**-0.5)
+
+
+def deficit(x, y):
+    d = anp.sqrt(anp.asarray(x) ** 2 + y ** 2)
+    return anp.exp(-d) * (1 + anp.where(x > 0, x, 0.0)) + d
+
+
+x, y = np.array([0.0, 0.5, -1.2, 2.0]), np.array([0.0, 1.0, 0.3, -0.4])
+tall = lambda x: anp.concatenate([deficit(x, y[:2]), deficit(x, y[:2]) ** 2])
+with np.errstate(all="ignore"):
+    jvp = make_jvp(lambda x: deficit(x, y))(x)(np.ones(4))[1]
+print(json.dumps({"library": autograd.__name__,
+                  "dx": elementwise_grad(deficit)(x, y).tolist(), "dy": elementwise_grad(deficit, 1)(x, y).tolist(),
+                  "jacobian": jacobian(deficit)(x, y).tolist(), "tall": jacobian(tall)(x[:2]).tolist(),
+                  "grad": grad(lambda x: anp.sum(deficit(x, y)))(x).tolist(),
+                  "jvp": [None if v != v else v for v in jvp.tolist()]}))
+'''
+
+
+@needs("autograd")
+def test_pywakes_sqrt_vjp_replacement_agrees():
+    """defvjp(anp.sqrt, ...) on the mirror's own sqrt: the new rule reads x, which the tape
+    did not keep for sqrt's rule (it reads the output) - a TypeError; and jacobian, which
+    runs forward mode here, used sqrt's old forward rule (NaN at 0) where autograd's, in
+    reverse mode, uses the new one. Forward mode now derives its rule from the new vjp."""
+    real, ours = run_script(PYWAKE, alias=False), run_script(PYWAKE, alias=True)
+    assert (real.pop("library"), ours.pop("library")) == ("autograd", "chainrule")
+    # autograd's make_jvp keeps sqrt's old forward rule: NaN at 0; chainrule's gives the
+    # reverse-mode numbers (the jacobian's row sums)
+    jvp_real, jvp_ours = real.pop("jvp"), ours.pop("jvp")
+    assert jvp_real[0] is None and jvp_real[1:] == pytest.approx(jvp_ours[1:], rel=1e-12)
+    assert jvp_ours == pytest.approx([sum(row) for row in ours["jacobian"]], rel=1e-12)
+    assert_same(real, ours)

@@ -26,7 +26,10 @@ from chainrule.core.primitive import (
     RulesByArgument,
     def_jvps,
     def_vjps,
+    given_jvps,
+    new_vjp_rules,
     primitive,
+    replaced_vjps,
 )
 from chainrule.core.primitive import defjvp as _core_defjvp
 from chainrule.numpy.numpy_vspaces import VSpace, vspace
@@ -96,6 +99,7 @@ def defvjp(fun: Primitive, *vjpmakers: Callable | None, argnums=None) -> None:
 
     argnums = tuple(argnums) if argnums is not None else tuple(range(len(vjpmakers)))
     def_vjps(fun, *(flat(m) for m in vjpmakers), argnums=argnums)
+    replaced_vjps(fun, argnums)
 
 
 def defvjp_argnum(fun: Primitive, vjpmaker: Callable) -> None:
@@ -107,7 +111,8 @@ def defvjp_argnum(fun: Primitive, vjpmaker: Callable) -> None:
         return lambda g, ans, *args, **kwargs: _dense(vjpmaker(argnum, ans, args, kwargs)(g))
 
     fun.vjps = RulesByArgument(make)
-    fun.partial = None
+    new_vjp_rules(fun)
+    replaced_vjps(fun)
 
 
 def defvjp_argnums(fun: Primitive, vjpmaker: Callable) -> None:
@@ -122,7 +127,8 @@ def defvjp_argnums(fun: Primitive, vjpmaker: Callable) -> None:
         return rule
 
     fun.vjps = RulesByArgument(make)
-    fun.partial = None
+    new_vjp_rules(fun)
+    replaced_vjps(fun)
 
 
 def _same(fun: Primitive, argnum: int):
@@ -153,7 +159,7 @@ def defjvp(fun: Primitive, *jvpfuns: Callable | str | None, argnums=None) -> Non
         elif rule is not None and not callable(rule):
             raise TypeError(f"defjvp: a jvp rule is a function, 'same' or None, not {rule!r}")
         rules.append(rule)
-    _core_defjvp(fun, *rules, argnums=argnums)
+    _core_defjvp(fun, *rules, argnums=argnums)  # (which records them as given)
 
 
 def defjvp_argnum(fun: Primitive, jvpmaker: Callable) -> None:
@@ -162,6 +168,7 @@ def defjvp_argnum(fun: Primitive, jvpmaker: Callable) -> None:
     fun.jvps = RulesByArgument(
         lambda argnum: lambda g, ans, *args, **kwargs: jvpmaker(argnum, g, ans, args, kwargs)
     )
+    given_jvps(fun)
 
 
 def defjvp_argnums(fun: Primitive, jvpmaker: Callable) -> None:
@@ -171,11 +178,13 @@ def defjvp_argnums(fun: Primitive, jvpmaker: Callable) -> None:
     fun.jvps = RulesByArgument(
         lambda argnum: lambda g, ans, *args, **kwargs: jvpmaker((argnum,), (g,), ans, args, kwargs)
     )
+    given_jvps(fun)
 
 
 def def_linear(fun: Primitive) -> None:
     """``fun`` is linear in each argument: its jvp is ``fun`` of the tangent."""
     _check(fun, "def_linear")
     fun.jvps = RulesByArgument(lambda argnum: _same(fun, argnum))
+    given_jvps(fun)
 
 

@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.core.primitive import Primitive, RulesByArgument, primitive
+from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor
 from chainrule.core.trace import LEAF, PROJECT
@@ -242,9 +242,11 @@ def register_notrace(trace_type: type, primitive_fun: Primitive) -> None:
     no_rule = RulesByArgument(lambda k: None)
     if issubclass(trace_type, JVPNode):
         primitive_fun.jvps = no_rule
+        primitive_fun.joint_jvp = None
+        given_jvps(primitive_fun)
     elif issubclass(trace_type, VJPNode):
         primitive_fun.vjps = no_rule
-        primitive_fun.partial = None
+        new_vjp_rules(primitive_fun)
     else:
         raise TypeError(
             f"register_notrace: the trace type is VJPNode (reverse mode) or JVPNode (forward "

@@ -36,6 +36,9 @@ __all__ = [
     "def_vjps",
     "def_jvps",
     "def_joint_vjp",
+    "new_vjp_rules",
+    "replaced_vjps",
+    "given_jvps",
     "def_linear",
     "RulesByArgument",
     "keeps_only",
@@ -60,7 +63,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "eager_operands", "__dict__",
+        "batch", "makes_view", "eager_operands", "jvps_given", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -98,6 +101,9 @@ class Primitive:
         # which the eager layer calls first, casting the operands so that the result has
         # PyTorch's dtype (chainrule.numpy.torch_promotion); the transforms keep NumPy's.
         self.eager_operands: Callable | None = None
+        # The arguments whose jvp rule a program gave (defjvp), True for all of them: a
+        # program's defvjp keeps those, and drops the others (see replaced_vjps).
+        self.jvps_given: set[int] | bool = set()
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__
@@ -324,7 +330,7 @@ class FunctionPrimitive(Primitive):
 
 def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
     """Register flat vjp rules ``rule(g, ans, *args, **kwargs)``, one per argument."""
-    prim.partial = None  # new rules: the backward pass must call them
+    new_vjp_rules(prim)
     for argnum, rule in zip(argnums or range(len(rules)), rules, strict=True):
         prim.vjps[argnum] = rule
 
@@ -341,8 +347,17 @@ def def_joint_vjp(prim: Primitive, rule: Callable) -> None:
     >>> cr.grad(lambda x, y: mul(x, y).sum(), (0, 1))(np.array([2.0]), np.array([3.0]))
     (array([3.]), array([2.]))
     """
-    prim.partial = None
+    new_vjp_rules(prim)
     prim.joint_vjp = rule
+
+
+def new_vjp_rules(prim: Primitive) -> None:
+    """Forget what was declared about the old vjp rules of ``prim``: the backward pass
+    must call the new ones (no elementwise shortcut), and they may read the inputs and
+    the output both (a user's rule for ``sqrt`` that reads ``x``, where chainrule's own
+    reads only the output; ``keeps_only`` declares it again for rules that read less)."""
+    prim.partial = None
+    prim.keeps = None
 
 
 def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
@@ -373,6 +388,46 @@ def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] |
         return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(g)
 
     def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)
+    replaced_vjps(prim, argnums or range(len(makers)))
+
+
+def replaced_vjps(prim: Primitive, argnums=None) -> None:
+    """A program gave ``prim`` new vjp rules for ``argnums`` (None: every argument) with
+    defvjp: the forward rules it did not give for them go, so that forward mode derives
+    them from the new vjp rules (:meth:`Primitive.derive_jvp`) and both modes give one
+    derivative. (A program that replaces ``sqrt``'s vjp to be finite at 0 then gets the
+    same numbers from ``jacobian``, which may run forward mode, as from reverse mode;
+    HIPS autograd keeps the old forward rule.)"""
+    given = prim.jvps_given
+    if given is True:
+        return
+    replaced = None if argnums is None else set(argnums)
+
+    def dropped(k: int) -> bool:
+        return k not in given and (replaced is None or k in replaced)
+
+    old = prim.jvps
+    if isinstance(old, RulesByArgument):  # rules made per argument: not for the dropped ones
+        def make(k: int, make=old.make):
+            if dropped(k):
+                raise KeyError(k)  # the forward trace derives the rule then
+            return make(k)
+
+        new = RulesByArgument(make)
+    else:
+        new = {}
+    new.update((k, rule) for k, rule in old.items() if not dropped(k))
+    prim.jvps = new
+    prim.joint_jvp = None
+
+
+def given_jvps(prim: Primitive, argnums=None) -> None:
+    """A program gave ``prim`` forward rules for ``argnums`` (None: every argument) with
+    defjvp; a later defvjp keeps them (see :func:`replaced_vjps`)."""
+    if argnums is None:
+        prim.jvps_given = True
+    elif prim.jvps_given is not True:
+        prim.jvps_given.update(argnums)
 
 
 def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
@@ -387,6 +442,7 @@ def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | 
     if not isinstance(prim, Primitive):
         raise TypeError(f"defjvp expects a function made with chainrule.primitive, got {prim!r}")
     def_jvps(prim, *rules, argnums=argnums)
+    given_jvps(prim, argnums or range(len(rules)))
 
 
 class RulesByArgument(dict):
