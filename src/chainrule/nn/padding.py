@@ -1,7 +1,8 @@
-"""Padding layers, PyTorch's: ``ZeroPad1d``/``2d``, ``ConstantPad1d``/``2d``,
-``ReflectionPad1d``/``2d``, ``ReplicationPad1d``/``2d`` and ``CircularPad1d``/``2d``.
-Each pads the last one or two axes by :func:`chainrule.nn.functional.pad`, so the
-gradient flows back to the input (a reflected or replicated cell adds into its source).
+"""Padding layers, PyTorch's: ``ZeroPad1d``/``2d``/``3d``, ``ConstantPad1d``/``2d``/``3d``,
+``ReflectionPad1d``/``2d``/``3d``, ``ReplicationPad1d``/``2d``/``3d`` and
+``CircularPad1d``/``2d``/``3d``. Each pads the last one, two or three axes by
+:func:`chainrule.nn.functional.pad`, so the gradient flows back to the input (a reflected
+or replicated cell adds into its source).
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from chainrule.nn.module import Module
 
 __all__ = [
     "ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d",
-    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "ZeroPad3d", "ConstantPad3d",
+    "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d",
 ]
+
+_SIDES = ("left, right", ", top, bottom", ", front, back")
 
 
 class _PadNd(Module):
@@ -24,7 +28,7 @@ class _PadNd(Module):
         widths = (int(padding),) * (2 * self.axes) if isinstance(padding, int) else tuple(int(p) for p in padding)
         if len(widths) != 2 * self.axes:
             raise ValueError(f"{type(self).__name__}: padding is an int or {2 * self.axes} widths "
-                             f"(left, right{', top, bottom' if self.axes == 2 else ''}), got {padding!r}")
+                             f"({''.join(_SIDES[:self.axes])}), got {padding!r}")
         self.padding = widths
         self.value = value
 
@@ -123,3 +127,40 @@ class CircularPad2d(CircularPad1d):
     """Pad the last two axes by wrapping around."""
 
     axes = 2
+
+
+class ConstantPad3d(_PadNd):
+    """Pad the last three axes with ``value``: ``padding`` an int or (left, right, top,
+    bottom, front, back)."""
+
+    axes = 3
+
+    def __init__(self, padding, value: float):
+        super().__init__(padding, value)
+
+
+class ZeroPad3d(_PadNd):
+    """Pad the last three axes with zeros."""
+
+    axes = 3
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad3d(ReflectionPad1d):
+    """Pad the last three axes with their reflection."""
+
+    axes = 3
+
+
+class ReplicationPad3d(ReplicationPad1d):
+    """Pad the last three axes by repeating their edge values."""
+
+    axes = 3
+
+
+class CircularPad3d(CircularPad1d):
+    """Pad the last three axes by wrapping around."""
+
+    axes = 3
