@@ -142,6 +142,30 @@ ERRORS = {
 }
 
 
+
+
+def _bad_bwd(L, bwd, in_axes=(0, None)):
+    """vmap of grad of a custom_vjp ``f(x, p)`` (``x`` a vector, ``p`` a dict) whose
+    ``bwd(residuals, g)`` is ``bwd``, which gets ``(x, p)`` as its residuals."""
+    f = L.custom_vjp(lambda x, p: L.np.sin(x) * p["s"] + p["t"])
+    f.defvjp(lambda x, p: (f(x, p), (x, p)), bwd)
+    return L.vmap(L.grad(lambda x, p: L.np.sum(f(x, p)), argnums=(0, 1)), in_axes=in_axes)(
+        ones((2, 3)), {"s": 1.5, "t": 0.5})
+
+
+ERRORS.update({  # a custom_vjp's bwd must give each argument a cotangent of its structure and shape
+    "custom_vjp bwd, broadcast cotangent": (
+        lambda L: _bad_bwd(L, lambda r, g: (g * L.np.cos(r[0]) * r[1]["s"],
+                                            {"s": g * L.np.sin(r[0]), "t": L.np.sum(g)})),
+        r"shape \(3,\) for argument 1 \(leaf 0\), which has shape \(\); each cotangent must have its argument's shape"),
+    "custom_vjp bwd, batched argument": (
+        lambda L: _bad_bwd(L, lambda r, g: (L.np.sum(g), {"s": L.np.sum(g), "t": L.np.sum(g)})),
+        r"shape \(\) for argument 0, which has shape \(3,\)"),
+    "custom_vjp bwd, dict of other keys": (
+        lambda L: _bad_bwd(L, lambda r, g: (g, {"s": L.np.sum(g)})), r"cotangent of argument 1"),
+})
+
+
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_errors_where_jax_raises(name):
     fn, message = ERRORS[name]

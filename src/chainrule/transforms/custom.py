@@ -8,10 +8,12 @@ import inspect
 import operator
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 import chainrule.numpy as cnp
 from chainrule.core.eager import enable_grad, nested_backward, no_grad, tensor
 from chainrule.core.primitive import CompositePrimitive, Primitive, def_joint_vjp, def_jvps, def_vjps
-from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
+from chainrule.core.pytree import tree_children, tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import grad_enabled
@@ -143,7 +145,7 @@ class custom_vjp(CompositePrimitive):
                             f"{self.__name__}: bwd must return a tuple with one cotangent per "
                             f"positional argument ({len(in_tree.children)})"
                         )
-                    last[0], last[1] = g, _align(cts, in_tree)
+                    last[0], last[1] = g, _align(cts, in_tree, args, self.__name__)
                 c = last[1][i]
                 return zeros_like(args[i]) if c is None else c
 
@@ -195,16 +197,59 @@ def _split_nondiff(nondiff_argnums, args):
     return static, full, diff
 
 
-def _align(cts, in_tree):
-    """Flatten ``bwd``'s cotangents against the input structure; ``None`` entries stand
-    for a whole argument without a cotangent."""
-    flat = []
-    for ct, sub in zip(cts, in_tree.children, strict=True):
+def _align(cts, in_tree, leaves, name: str) -> list:
+    """Flatten ``bwd``'s cotangents against the input structure, as JAX reads them:
+    ``None`` stands for no cotangent (of a whole argument, or of a part of it), and every
+    other cotangent has the structure, and each leaf the shape, of its argument."""
+    flat: list = []
+    for p, (ct, sub) in enumerate(zip(cts, in_tree.children, strict=True)):
+        if not _cotangent_leaves(ct, sub, flat):
+            raise TypeError(
+                f"{name}: bwd returned {ct!r} as the cotangent of argument {p}, whose structure "
+                f"is {sub!r}; give it the argument's structure (None: no cotangent)")
+    starts = [0]
+    for sub in in_tree.children:
+        starts.append(starts[-1] + sub.num_leaves)
+    for k, (ct, arg) in enumerate(zip(flat, leaves, strict=True)):
         if ct is None:
-            flat.extend([None] * sub.num_leaves)
-        else:
-            flat.extend(tree_flatten(ct)[0])
+            continue
+        have, want = _shape(ct), _shape(arg)
+        if have != want and _dtype(arg).kind in "fc":
+            p = next(p for p in range(len(cts)) if k < starts[p + 1])
+            raise ValueError(
+                f"{name}: bwd returned a cotangent of shape {have} for argument {p}"
+                + (f" (leaf {k - starts[p]})" if starts[p + 1] - starts[p] > 1 else "")
+                + f", which has shape {want}; each cotangent must have its argument's shape "
+                "(as in JAX): sum a broadcast cotangent back to it")
     return flat
+
+
+def _cotangent_leaves(ct, treedef, out: list) -> bool:
+    """Append the leaves of cotangent ``ct`` for an argument of structure ``treedef`` (None
+    for each leaf under a None); False if ``ct`` has another structure."""
+    if ct is None:
+        out.extend([None] * treedef.num_leaves)
+        return True
+    if treedef.kind is None:
+        out.append(ct)
+        return True
+    node = tree_children(ct)
+    if node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.children):
+        return False
+    try:
+        if not node[1] == treedef.aux:
+            return False
+    except Exception:  # an aux that does not compare (arrays): the kinds and lengths agree
+        pass
+    return all(_cotangent_leaves(c, t, out) for c, t in zip(node[2], treedef.children, strict=True))
+
+
+def _shape(x) -> tuple:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def _dtype(x) -> np.dtype:
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 class custom_jvp(CompositePrimitive):
