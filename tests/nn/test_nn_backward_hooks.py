@@ -111,3 +111,24 @@ def test_input_off_the_graph_gives_none_as_torch():
         layer(lib.ones(4, 3, dtype=np.float64 if lib is cr else torch.float64)).sum().backward()
     assert seen[0][0] == seen[1][0] == (None,)
     assert seen[0][1] == seen[1][1] == (4, 2)
+
+
+@pytest.mark.parametrize("name", ["ReLU", "Sigmoid", "Tanh", "LeakyReLU"])
+def test_deprecated_backward_hook_of_a_one_operation_module_as_torch(name):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    seen = {}
+    for lib, mod in ((cr, getattr(nn, name)()), (torch, getattr(torch.nn, name)())):
+        def guided(m, gi, go, lib=lib):
+            seen.setdefault(lib.__name__, []).append([g.detach().numpy().copy() for g in (*gi, *go)])
+            return (gi[0].clamp(min=0.0),)
+        mod.register_backward_hook(guided)
+        t = lib.tensor(x, requires_grad=True)
+        with pytest.warns(FutureWarning, match="non-full backward hook"):
+            y = mod(t)
+        (y * lib.tensor(x)).sum().backward()
+        seen.setdefault(lib.__name__, []).append([t.grad.numpy()])
+        with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full backward hooks"):
+            mod.register_full_backward_hook(guided)
+    for a, b in zip(seen["chainrule"], seen["torch"], strict=True):
+        for u, v in zip(a, b, strict=True):
+            np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)

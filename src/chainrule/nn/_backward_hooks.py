@@ -12,6 +12,7 @@ backward pass, as PyTorch's ``BackwardHook`` does.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +24,10 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
 __all__ = ["BOUNDARY", "call_with_backward_hooks"]
+
+_NON_FULL_HOOK = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is deprecated "
+                  "and will be removed in future versions. This hook will be missing some grad_input. Please use "
+                  "register_full_backward_hook to get the documented behavior.")
 
 
 def _pass(*xs):
@@ -66,6 +71,8 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     module's backward hooks and pre-hooks set on its inputs and outputs."""
     if not grad_enabled():
         return call(args, kwargs)
+    if module.__dict__.get("_is_full_backward_hook") is False:  # PyTorch's deprecated register_backward_hook
+        warnings.warn(_NON_FULL_HOOK, FutureWarning, stacklevel=3)
     at = [i for i, a in enumerate(args) if _on_graph(a)]
     # a Tensor argument off the graph shows zeros in grad_input, as in PyTorch
     off = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a._trace is EAGER and a._node is None]

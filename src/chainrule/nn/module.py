@@ -145,7 +145,22 @@ class Module:
         >>> layer(cr.ones(3, 2, requires_grad=True)).sum().backward()
         [[1.0], [1.0], [1.0]]
         """
+        self._backward_hook_kind(True)
         return self._add_hook("_backward_hooks", hook)
+
+    def register_backward_hook(self, hook) -> HookHandle:
+        """PyTorch's deprecated backward hook (with its FutureWarning at each call):
+        ``grad_input`` holds the gradients of the module's positional inputs, as the full
+        hook's; PyTorch's, of the last operation's inputs, are the same for a module of one
+        operation (guided backpropagation's hook on ``ReLU`` layers works as in PyTorch)."""
+        self._backward_hook_kind(False)
+        return self._add_hook("_backward_hooks", hook)
+
+    def _backward_hook_kind(self, full: bool) -> None:
+        if self.__dict__.get("_is_full_backward_hook") is (not full):
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = full
 
     def register_full_backward_pre_hook(self, hook) -> HookHandle:
         """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
