@@ -155,3 +155,19 @@ def test_default_collate_refuses_samples_of_unequal_length():
 def test_a_tensor_dataset_batch_is_a_list_as_pytorchs():
     batch = next(iter(DataLoader(TensorDataset(np.zeros((4, 2)), np.arange(4)), batch_size=2)))
     assert type(batch) is list and len(batch) == 2
+
+
+@pytest.mark.parametrize("shuffle, batch_size, drop_last", [(False, 4, False), (True, 3, True), (False, None, False)])
+def test_the_loader_s_samplers_iterator_and_dataset_attributes_as_pytorchs(shuffle, batch_size, drop_last):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        ds = lib.utils.data.TensorDataset(lib.tensor(X), lib.tensor(Y))
+        loader = lib.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
+        sampler, batches = loader.sampler, loader.batch_sampler
+        seen.append((type(sampler).__name__, len(sampler), sorted(sampler),
+                     None if batches is None else (type(batches).__name__, len(batches), batches.batch_size,
+                                                   batches.drop_last, batches.sampler is sampler),
+                     len(iter(loader)), [t.numpy().tolist() for t in ds.tensors],
+                     lib.utils.data.ConcatDataset([ds, ds]).cumulative_sizes))
+    assert seen[0] == seen[1]

@@ -17,6 +17,7 @@ from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
+from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
            "random_split", "DataLoader", "default_collate", "default_convert", "get_worker_info"]
@@ -145,6 +146,11 @@ class TensorDataset(Dataset):
     def __getitem__(self, index):
         return tuple(Tensor(np.asarray(a[index]), EAGER) for a in self.arrays)
 
+    @property
+    def tensors(self) -> tuple:
+        """The arrays as eager Tensors that share their memory (PyTorch's ``.tensors``)."""
+        return tuple(Tensor(a, EAGER) for a in self.arrays)
+
 
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``."""
@@ -170,7 +176,7 @@ class ConcatDataset(Dataset):
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
-        self.cumulative_sizes = list(np.cumsum([len(d) for d in self.datasets]))
+        self.cumulative_sizes = [int(n) for n in np.cumsum([len(d) for d in self.datasets])]
 
     def __len__(self) -> int:
         return int(self.cumulative_sizes[-1]) if self.datasets else 0
@@ -315,33 +321,54 @@ class DataLoader:
                                  "sampler and drop_last")
             batch_size = None
         self.dataset = dataset
-        self.sampler = sampler
-        self.batch_sampler = batch_sampler
+        self._sampler = sampler  # as given (None: the order comes from shuffle)
+        self._batch_sampler = batch_sampler
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = drop_last
         self.generator = _generator(generator)
         self.collate_fn = collate_fn
 
+    @property
+    def sampler(self):
+        """The sampler given, or PyTorch's default: a RandomSampler (of ``generator``, the
+        one that orders the batches) with ``shuffle=True``, else a SequentialSampler; None
+        for an IterableDataset."""
+        if self._sampler is None and not isinstance(self.dataset, IterableDataset):
+            self._sampler = (RandomSampler(self.dataset, generator=self.generator) if self.shuffle
+                             else SequentialSampler(self.dataset))
+        return self._sampler
+
+    @property
+    def batch_sampler(self):
+        """The batch sampler given, or PyTorch's default: a BatchSampler over
+        :attr:`sampler` (None with ``batch_size=None`` or for an IterableDataset)."""
+        if self._batch_sampler is None and self.batch_size is not None and self.sampler is not None:
+            self._batch_sampler = BatchSampler(self.sampler, self.batch_size, self.drop_last)
+        return self._batch_sampler
+
     def __len__(self) -> int:
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self._batch_sampler is not None:
+            return len(self._batch_sampler)
+        n = len(self.dataset) if self._sampler is None else len(self._sampler)
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self) -> np.ndarray:
-        if self.sampler is not None:
-            return np.fromiter(iter(self.sampler), dtype=np.int64)
+        if self._sampler is not None:
+            return np.fromiter(iter(self._sampler), dtype=np.int64)
         n = len(self.dataset)
         return get_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
 
     def __iter__(self) -> Iterator:
+        return _LoaderIterator(self)
+
+    def _batches(self) -> Iterator:
         ds = self.dataset
-        if self.batch_sampler is not None:
+        if self._batch_sampler is not None:
             collate = self.collate_fn or default_collate
-            for indices in self.batch_sampler:
+            for indices in self._batch_sampler:
                 yield collate([ds[int(i)] for i in indices])
             return
         if isinstance(ds, IterableDataset):
@@ -384,6 +411,22 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield collate(batch)
+
+
+class _LoaderIterator:
+    """One pass over a DataLoader: its batches, and its length, as PyTorch's iterator."""
+
+    def __init__(self, loader: DataLoader):
+        self._loader, self._batches = loader, loader._batches()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
 
 
 def _arrays_of(ds):
