@@ -30,6 +30,7 @@ from chainrule.core.primitive import (
     new_vjp_rules,
     primitive,
     replaced_vjps,
+    rule_argnums,
 )
 from chainrule.core.primitive import defjvp as _core_defjvp
 from chainrule.numpy.numpy_vspaces import VSpace, vspace
@@ -97,7 +98,7 @@ def defvjp(fun: Primitive, *vjpmakers: Callable | None, argnums=None) -> None:
             return None
         return lambda g, ans, *args, **kwargs: _dense(maker(ans, *args, **kwargs)(g))
 
-    argnums = tuple(argnums) if argnums is not None else tuple(range(len(vjpmakers)))
+    argnums = rule_argnums(argnums, len(vjpmakers))
     def_vjps(fun, *(flat(m) for m in vjpmakers), argnums=argnums)
     replaced_vjps(fun, argnums)
 
@@ -151,7 +152,7 @@ def defjvp(fun: Primitive, *jvpfuns: Callable | str | None, argnums=None) -> Non
     (np.float64(2.0), np.float64(6.0))
     """
     _check(fun, "defjvp")
-    argnums = tuple(argnums) if argnums is not None else tuple(range(len(jvpfuns)))
+    argnums = rule_argnums(argnums, len(jvpfuns))
     rules = []
     for argnum, rule in zip(argnums, jvpfuns, strict=True):
         if rule == "same":

@@ -21,6 +21,7 @@ Rules are written with :mod:`chainrule.numpy`, so they differentiate again.
 from __future__ import annotations
 
 import functools
+import itertools
 import types
 from collections.abc import Callable
 
@@ -39,6 +40,7 @@ __all__ = [
     "new_vjp_rules",
     "replaced_vjps",
     "given_jvps",
+    "rule_argnums",
     "def_linear",
     "RulesByArgument",
     "keeps_only",
@@ -387,8 +389,20 @@ def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] |
             return None
         return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(g)
 
+    argnums = rule_argnums(argnums, len(makers))
     def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)
-    replaced_vjps(prim, argnums or range(len(makers)))
+    replaced_vjps(prim, argnums)
+
+
+def rule_argnums(argnums, n: int) -> tuple[int, ...]:
+    """The arguments that ``n`` rules given to defvjp/defjvp are for: ``argnums`` (any
+    iterable, ``itertools.count(1)`` included, as HIPS autograd allows) up to ``n`` of
+    them, or the first ``n`` arguments.
+
+    >>> rule_argnums(itertools.count(1), 2)
+    (1, 2)
+    """
+    return tuple(range(n)) if argnums is None else tuple(itertools.islice(argnums, n))
 
 
 def replaced_vjps(prim: Primitive, argnums=None) -> None:
@@ -441,8 +455,9 @@ def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | 
     """
     if not isinstance(prim, Primitive):
         raise TypeError(f"defjvp expects a function made with chainrule.primitive, got {prim!r}")
+    argnums = rule_argnums(argnums, len(rules))
     def_jvps(prim, *rules, argnums=argnums)
-    given_jvps(prim, argnums or range(len(rules)))
+    given_jvps(prim, argnums)
 
 
 class RulesByArgument(dict):
