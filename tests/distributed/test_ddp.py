@@ -283,6 +283,41 @@ for name, p in local.named_parameters():
     got = dict(model.module.named_parameters())[name].grad.numpy()
     np.testing.assert_allclose(got, want, rtol=4e-16 * 4, atol=1e-300)
     assert not np.array_equal(p.grad.numpy(), got)
+
+# communication hooks (PyTorch's register_comm_hook), one parameter per bucket
+from chainrule.distributed.algorithms.ddp_comm_hooks import default_hooks
+from chainrule.futures import Future
+seen = []
+def keep_local(state, bucket):  # PyTorch's no-op hook: each process keeps its own gradients
+    state.append((bucket.index(), bucket.is_last(), [tuple(g.shape) for g in bucket.gradients()],
+                  [tuple(p.shape) for p in bucket.parameters()]))
+    fut = Future()
+    fut.set_result(bucket.buffer())
+    return fut
+for state, hook in ((None, default_hooks.allreduce_hook), (None, default_hooks.fp16_compress_hook),
+                    (seen, keep_local)):
+    hooked = dist.DistributedDataParallel(nn.Linear(5, 3, rng=0, dtype=np.float64), bucket_cap_mb=1e-6)
+    hooked.register_comm_hook(state, hook)
+    hooked(x).tanh().sum().backward()
+    for name, p in local.named_parameters():
+        got = dict(hooked.module.named_parameters())[name].grad.numpy()
+        if hook is keep_local:
+            assert np.array_equal(got, p.grad.numpy())
+        elif hook is default_hooks.allreduce_hook:  # the mean, as without a hook
+            np.testing.assert_allclose(got, dist.all_reduce(p.grad.numpy()) / 3, rtol=4e-16 * 4, atol=1e-300)
+        else:  # float16: each gradient cast and divided by 3 in float16, summed in float16
+            parts = dist.all_reduce({k: p.grad.numpy() * (k == r) for k in range(3)})
+            third = [(parts[k].astype(np.float16) / np.float16(3)).astype(np.float16) for k in range(3)]
+            want = (third[0] + third[1] + third[2]).astype(np.float64)  # the sum's order: within a unit
+            np.testing.assert_allclose(got, want, rtol=2.0 ** -10, atol=0)
+            assert not np.array_equal(got, dist.all_reduce(p.grad.numpy()) / 3)
+assert seen == [(0, False, [(3,)], [(3,)]), (1, True, [(3, 5)], [(3, 5)])], seen
+try:
+    hooked.register_comm_hook(None, default_hooks.allreduce_hook)
+except RuntimeError as e:
+    assert "can only be called once" in str(e)
+else:
+    raise AssertionError("a second hook")
 print(f"rank {r} ok", flush=True)
 """, tmp_path, n=3))
     assert out.count("ok") == 3
@@ -391,6 +426,8 @@ print(f"rank {r} ok", flush=True)
 
 
 def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
+    import numpy as np
+
     from chainrule import distributed as dist
     from chainrule import nn
 
@@ -399,6 +436,11 @@ def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
         pytest.skip("the test process itself must be a job of one")
     model = dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory=True)
     assert not model.shared_memory  # one process: no hooks, nothing to sum
+    calls = []  # but a communication hook runs, as in PyTorch
+    model.register_comm_hook(calls, lambda state, bucket: state.append(bucket.index()) or
+                             dist.all_reduce(bucket.buffer() * 2.0, async_op=True).get_future())
+    model(np.ones((1, 2), np.float32)).sum().backward()
+    assert calls == [0] and model.module.bias.grad.tolist() == [2.0]
     with pytest.raises(TypeError, match="shared_memory must be None"):
         dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory="yes")
     for nothing_to_train in (nn.ReLU(), nn.Linear(2, 1).requires_grad_(False)):  # PyTorch refuses them too

@@ -13,6 +13,7 @@ extra (``pip install 'chainrule[mpi]'``: mpi4py and MPICH, both wheels); see
 """
 
 from chainrule.distributed.collectives import (
+    Future,
     ReduceOp,
     Work,
     all_gather,
@@ -59,7 +60,7 @@ from chainrule.distributed.comm import (
     rank,
     world_size,
 )
-from chainrule.distributed.ddp import DistributedDataParallel
+from chainrule.distributed.ddp import DistributedDataParallel, GradBucket
 
 __all__ = [
     "init",
@@ -73,6 +74,8 @@ __all__ = [
     "communicator",
     "DistributedError",
     "DistributedDataParallel",
+    "GradBucket",
+    "Future",
     # PyTorch's spellings
     "init_process_group",
     "destroy_process_group",

@@ -37,6 +37,7 @@ __all__ = [
     "monitored_barrier",
     "ReduceOp",
     "Work",
+    "Future",
     "all_gather",
     "all_gather_object",
     "broadcast_object_list",
@@ -77,6 +78,68 @@ class Work:
 
     def result(self) -> list:
         return [self._result]
+
+    def get_future(self) -> Future:
+        """PyTorch's ``Work.get_future()``: a completed :class:`Future` whose value is the
+        list of the collective's Tensors (``fut.value()[0]``)."""
+        fut = Future()
+        fut.set_result(self.result())
+        return fut
+
+
+class Future:
+    """PyTorch's ``torch.futures.Future``, for DDP communication hooks: a value that
+    ``set_result`` gives (chainrule's collectives complete at once, so it is usually
+    there already); ``then(callback)`` is a Future of ``callback(this future)``."""
+
+    def __init__(self, *, devices=None):
+        self._done, self._value, self._error, self._callbacks = False, None, None, []
+
+    def set_result(self, result) -> None:
+        if self._done:
+            raise RuntimeError("Future.set_result: this Future already has a result")
+        self._done, self._value = True, result
+        for callback in self._callbacks:
+            callback(self)
+        self._callbacks = []
+
+    def set_exception(self, error: BaseException) -> None:
+        self._error = error
+        self.set_result(None)
+
+    def done(self) -> bool:
+        return self._done
+
+    def value(self):
+        if not self._done:
+            raise RuntimeError("Future.value: no result yet (call set_result first, or wait())")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def wait(self):
+        if not self._done:  # nothing runs in the background here to set it later
+            raise RuntimeError("Future.wait: this Future was never given a result, and nothing will give "
+                               "it one: call set_result() on it before returning it from a hook")
+        return self.value()
+
+    def add_done_callback(self, callback) -> None:
+        if self._done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def then(self, callback) -> Future:
+        out = Future()
+
+        def chain(fut):
+            try:
+                out.set_result(callback(fut))
+            except Exception as e:  # noqa: BLE001 - handed on to whoever waits on `out`
+                out.set_exception(e)
+
+        self.add_done_callback(chain)
+        return out
 
 
 def _in_place_target(tree) -> bool:

@@ -31,11 +31,12 @@ import numpy as np
 
 from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
+from chainrule.distributed.collectives import Future
 from chainrule.distributed.comm import check_same, communicator, is_world, mpi
 from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DistributedDataParallel", "GradBucket"]
 
 
 class _Bucket:
@@ -82,6 +83,39 @@ def _make_buckets(params: list, cap_bytes: int) -> list[_Bucket]:
         if group:
             buckets.append(_Bucket(group, dtype))
     return buckets
+
+
+class GradBucket:
+    """PyTorch's ``dist.GradBucket``: what a communication hook (see
+    :meth:`DistributedDataParallel.register_comm_hook`) gets, one bucket of this process's
+    gradients, flattened into one Tensor (``buffer()``) in the order of ``parameters()``."""
+
+    def __init__(self, index: int, bucket: _Bucket, last: bool):
+        self._index, self._bucket, self._last = index, bucket, last
+        self._buffer = Tensor(bucket.buffer[: bucket.size], EAGER)
+
+    def index(self) -> int:
+        return self._index
+
+    def is_last(self) -> bool:
+        return self._last
+
+    def buffer(self) -> Tensor:
+        """The gradients of the bucket's parameters, one after the other (writing into it
+        writes into the bucket)."""
+        return self._buffer
+
+    def set_buffer(self, tensor) -> None:
+        np.copyto(self._buffer.primal(), np.asarray(tensor.primal() if isinstance(tensor, Tensor) else tensor))
+
+    def parameters(self) -> list:
+        return list(self._bucket.params)
+
+    def gradients(self) -> list[Tensor]:
+        """Each parameter's gradient, a view of :meth:`buffer` of the parameter's shape."""
+        b = self._bucket
+        return [Tensor(b.buffer[n : n + p._value.size].reshape(np.shape(p._value)), EAGER)
+                for p, n in zip(b.params, b.offsets, strict=True)]
 
 
 def _broadcast_from_rank_0(comm, tensors: list, root: int = 0) -> None:
@@ -210,6 +244,7 @@ class DistributedDataParallel(Module):
         self.__dict__["_active"] = False  # a backward pass is filling the buckets
         self.__dict__["_next"] = 0  # the next bucket to send
         self.__dict__["_inverse"] = 1.0 / self._size
+        self.__dict__["_comm_hook"] = None  # (state, hook) of register_comm_hook
         # what the last synchronised backward() did (counted while it runs)
         self.__dict__["last_exposed_seconds"] = 0.0
         self.__dict__["last_bytes_reduced"] = 0
@@ -222,6 +257,48 @@ class DistributedDataParallel(Module):
         # a job of one has nothing to average: no hooks, the backward pass is the module's
         hooks = params if self._size > 1 else []
         self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in hooks]
+
+    def register_comm_hook(self, state, hook) -> None:
+        """PyTorch's ``register_comm_hook``: ``hook(state, bucket)`` reduces each bucket
+        (a :class:`GradBucket` of this process's gradients, not divided) and returns a
+        :class:`~chainrule.distributed.Future` of the result, a Tensor (or a list of one)
+        of ``bucket.buffer()``'s size, which becomes the gradients; e.g.
+        ``default_hooks.allreduce_hook`` (the mean, as without a hook) or
+        ``fp16_compress_hook`` from ``chainrule.distributed.algorithms.ddp_comm_hooks``.
+        The hooks run at the end of ``backward()``, bucket by bucket, in the same order on
+        every process (the buckets are not reduced while the backward pass runs). Once per
+        wrapper, as in PyTorch."""
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if not callable(hook):
+            raise TypeError(f"register_comm_hook: hook must be callable as hook(state, bucket), got {hook!r}")
+        self.__dict__["_comm_hook"] = (state, hook)
+        self.__dict__["_inverse"] = 1.0  # the hook gets the gradients as they are, and divides
+        if not self._handles:  # a job of one runs the hook too, as PyTorch does
+            params = [p for b in self._buckets for p in b.params]
+            self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+
+    def _run_comm_hook(self) -> None:
+        """Each bucket reduced by the registered hook, in bucket order; then the flags that
+        say which parameters any process used, summed."""
+        state, hook = self._comm_hook
+        last = len(self._buckets) - 1
+        for i, bucket in enumerate(self._buckets):
+            fut = hook(state, GradBucket(i, bucket, i == last))
+            if not isinstance(fut, Future):
+                raise TypeError(f"DistributedDataParallel: the communication hook {hook!r} returned "
+                                f"{type(fut).__name__}; it must return a Future of the bucket's reduced "
+                                "gradients (e.g. dist.all_reduce(t, async_op=True).get_future())")
+            value = fut.wait()
+            if isinstance(value, list | tuple) and len(value) == 1:  # a collective's future, as PyTorch takes it
+                value = value[0]
+            value = np.asarray(value.primal() if isinstance(value, Tensor) else value)
+            if value.size != bucket.size:
+                raise ValueError(f"DistributedDataParallel: the communication hook's result has {value.size} "
+                                 f"elements for a bucket of {bucket.size}")
+            np.copyto(bucket.buffer[: bucket.size], value.reshape(-1), casting="same_kind")
+            if self._size > 1:
+                self._comm.Allreduce(mpi().IN_PLACE, bucket.buffer[bucket.size :], op=mpi().SUM)
 
     @property
     def gradient_bytes(self) -> int:
@@ -315,7 +392,9 @@ class DistributedDataParallel(Module):
         """The collectives of a synchronised backward pass, with zeros for every gradient."""
         for bucket in self._buckets:
             bucket.buffer[...] = 0
-        if self._shared is not None:
+        if self._comm_hook is not None:
+            self._run_comm_hook()
+        elif self._shared is not None:
             self._shared.allreduce()
         else:
             for bucket in self._buckets:
@@ -346,7 +425,7 @@ class DistributedDataParallel(Module):
         bucket.buffer[bucket.size + k] = 1
         bucket.ready[k] = True
         bucket.pending -= 1
-        if bucket.pending == 0 and self._shared is None:
+        if bucket.pending == 0 and self._shared is None and self._comm_hook is None:
             self._send_ready()
         elif self._next:
             self._progress()
@@ -392,7 +471,10 @@ class DistributedDataParallel(Module):
                         if not ready:
                             self._unused(bucket, k)
                     bucket.pending = 0
-            if self._shared is not None:  # every bucket at once, in the shared window
+            if self._comm_hook is not None:
+                self._run_comm_hook()
+                self.__dict__["_sent"] = self.gradient_bytes
+            elif self._shared is not None:  # every bucket at once, in the shared window
                 waited = perf_counter(), process_time()
                 calls = self._shared.allreduce()
                 self._count_mpi(waited, calls)

@@ -1,0 +1,1 @@
+"""PyTorch's ``torch.distributed.algorithms`` path: :mod:`.ddp_comm_hooks`."""
