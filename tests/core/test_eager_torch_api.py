@@ -365,3 +365,32 @@ INTEGER_ARITHMETIC = [
 @pytest.mark.parametrize("code", INTEGER_ARITHMETIC)
 def test_integer_arithmetic_as_pytorch(code):
     _same_as_pytorch(code)
+
+
+def _graph_shape(node):
+    """The graph below ``node`` as nested tuples: 'leaf' for an AccumulateGrad, None for an
+    argument off the graph."""
+    if node is None:
+        return None
+    if node.name().endswith("AccumulateGrad"):  # PyTorch: torch::autograd::AccumulateGrad
+        return "leaf"
+    return tuple(_graph_shape(n) for n, _ in node.next_functions)
+
+
+@pytest.mark.parametrize("code", ["((a * 2).exp() * b).sum()", "(a - b).relu().mean() + a.sum() * 3",
+                                  "(a.sin() / 2).sum()"])
+def test_grad_fn_next_functions_walk_the_graph_as_pytorchs(code):
+    shapes = []
+    for lib in (cr, torch):
+        a = lib.tensor([0.5, 1.5], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([1.0, -1.0], dtype=lib.float64, requires_grad=True)
+        shapes.append(_graph_shape(eval(code).grad_fn))
+    assert shapes[0] == shapes[1]
+
+
+def test_a_post_accumulate_grad_hook_that_returns_a_value_is_refused_as_in_pytorch():
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        x.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(0.5))  # mul_ returns the grad
+        with pytest.raises(RuntimeError, match="return None"):
+            (x * 2).sum().backward()

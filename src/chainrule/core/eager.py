@@ -683,8 +683,9 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
             owner = _accumulate(node, g)
             if owner is not None and hooks:
                 for hook in list(hooks):
-                    if type(hook) is _AfterAccumulate:
-                        hook.fun(owner)
+                    if type(hook) is _AfterAccumulate and hook.fun(owner) is not None:
+                        raise RuntimeError("a post-accumulate-grad hook must return None (it changes "
+                                           "tensor.grad in place), as in PyTorch")
         prim = node.prim
         if prim is None:
             return g, entry

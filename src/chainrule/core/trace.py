@@ -97,6 +97,24 @@ class EagerNode:
         name = "leaf" if self.prim is None else self.prim.__name__
         return f"<EagerNode {name}>"
 
+    def name(self) -> str:
+        """PyTorch's ``grad_fn.name()``: the primitive's name and ``Backward``
+        (``AccumulateGrad`` for a leaf's node)."""
+        return "AccumulateGrad" if self.prim is None else f"{self.prim.__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``grad_fn.next_functions``: for each argument of the call, ``(node, 0)``
+        where it is on the graph (a leaf's node stands for PyTorch's AccumulateGrad), else
+        ``(None, 0)``; empty for a leaf, or once the backward pass freed the graph."""
+        if self.prim is PROJECT:  # output k of a multiple-output call: that call's
+            return self.parents[0][1].next_functions if self.parents else ()
+        if not self.parents:
+            return ()
+        nodes = dict(self.parents)
+        n = len(self.inputs) if isinstance(self.inputs, tuple | list) else max(nodes) + 1
+        return tuple((nodes.get(i), 0) for i in range(n))
+
 
 class OutputCotangents(list):
     """The cotangents of the outputs of a multiple-output primitive (eigh, svd, ...), in
