@@ -384,7 +384,7 @@ def test_grad_fn_next_functions_walk_the_graph_as_pytorchs(code):
     for lib in (cr, torch):
         a = lib.tensor([0.5, 1.5], dtype=lib.float64, requires_grad=True)
         b = lib.tensor([1.0, -1.0], dtype=lib.float64, requires_grad=True)
-        shapes.append(_graph_shape(eval(code).grad_fn))
+        shapes.append(_graph_shape(eval(code, {"a": a, "b": b}).grad_fn))
     assert shapes[0] == shapes[1]
 
 
