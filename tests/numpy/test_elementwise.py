@@ -386,6 +386,8 @@ CONVENTIONS = {
     "clip on a bound": (lambda x: cnp.clip(*x), (np.array([1.0, 1.0, 2.0]),), np.array([0.0, 1.0, 0.0])),
     "clip beyond a bound": (lambda x: cnp.clip(*x), (np.array([3.0, 1.0, 2.0]),), np.array([0.0, 0.0, 1.0])),
     "x ** 0 at 0": (lambda x: x ** 0.0, (0.0,), 0.0),
+    "x ** 0 at inf": (lambda x: x ** 0.0, (np.inf,), 0.0),
+    "x ** 0 at -inf": (lambda x: cnp.power(x, 0), (-np.inf,), 0.0),
     "x ** y at y = 0, x = 0": (lambda x: cnp.power(x, x * 0.0), (0.0,), 0.0),
     "std of equal entries": (lambda x: cnp.std(x), (np.full(3, 2.0),), np.zeros(3)),
     "sqrt at 0": (lambda x: cnp.sqrt(x), (0.0,), np.inf),

@@ -168,12 +168,13 @@ def log_of_base(x):
 
 
 def power_dx(x, y, pow=None):
-    """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0. Only
+    """y x^(y-1), written so that y = 0 gives 0 rather than 0 * x^-1 = nan at x = 0 (and
+    0 * x = nan at x = ±inf, where PyTorch and JAX give 0 too). Only
     there is the exponent replaced: elsewhere it stays y - 1, so that the derivative of
     this in y (a mixed second derivative of x^y) is x^(y-1) + y x^(y-1) log x at y = 0 too."""
     pow = pow or power
     if isinstance(y, int | float):
-        return y * pow(x, y - 1) if y != 0 else 0 * x
+        return y * pow(x, y - 1) if y != 0 else 0.0
     return y * pow(x, where((y == 0) & (x == 0), 1, y - 1))
 
 
