@@ -390,6 +390,23 @@ def p_registered_ndarray_subclass(ag, np):
     return ag.grad(f)(x), ag.hessian(f)(x), ag.elementwise_grad(np.tanh)(x), mod(ag, "extend").vspace(x).size
 
 
+def p_numpy_boxes_names(ag, np):
+    """autograd's numpy_boxes holds Box, SequenceBox and primitive beside ArrayBox, and
+    libraries import them from there (ssm: from autograd.numpy.numpy_boxes import
+    ArrayBox, SequenceBox); chainrule's module had ArrayBox alone."""
+    nb = mod(ag, "numpy.numpy_boxes")
+    from_elsewhere = (mod(ag, "builtins").SequenceBox, mod(ag, "extend").Box, mod(ag, "extend").primitive)
+    seen = []
+
+    def f(x, pair):
+        seen.append((isinstance(x, (nb.ArrayBox, nb.SequenceBox)), isinstance(x, nb.Box),
+                     isinstance(pair, nb.SequenceBox)))
+        return np.sum(x * pair[0])
+
+    return ([a is b for a, b in zip((nb.SequenceBox, nb.Box, nb.primitive), from_elsewhere, strict=True)],
+            ag.grad(f)(X, (1.5, 2.0)), seen, nb.primitive(lambda v: v * 2.0)(X))
+
+
 def test_array_box_register_refuses_other_types():
     from chainrule.numpy.numpy_boxes import ArrayBox
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import builtins as _py
 from typing import Any
 
+from chainrule.numpy.numpy_boxes import DictBox, SequenceBox
 from chainrule.numpy.numpy_vspaces import (
     ContainerVSpace,
     DictVSpace,
@@ -66,18 +67,3 @@ def isinstance(obj: Any, classinfo) -> bool:  # noqa: A001
 def type(obj: Any) -> _py.type:  # noqa: A001
     """``type`` of the value inside ``obj`` (a Tensor's value's type)."""
     return _py.type(getval(obj))
-
-
-class _NeverABox(_py.type):
-    def __instancecheck__(cls, instance: Any) -> bool:
-        return False
-
-
-class SequenceBox(metaclass=_NeverABox):
-    """autograd's box around a tuple or list; chainrule never boxes containers, so
-    ``isinstance(x, SequenceBox)`` is False for every ``x``."""
-
-
-class DictBox(metaclass=_NeverABox):
-    """autograd's box around a dict; chainrule never boxes containers, so
-    ``isinstance(x, DictBox)`` is False for every ``x``."""

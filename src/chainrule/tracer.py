@@ -28,8 +28,9 @@ from typing import Any
 
 from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, Tensor
+from chainrule.core.tensor import Tensor
 from chainrule.core.trace import LEAF, PROJECT
+from chainrule.numpy.numpy_boxes import Box
 from chainrule.transforms.reverse import trace_vjp
 from chainrule.util import subvals, toposort
 from chainrule.wrap_util import wraps
@@ -153,53 +154,6 @@ def trace(start_node: Node, fun: Callable, x: Any):
     argnums = [i for i, (_, pos) in enumerate(traced) if pos is not None]
     parents = [nodes[pos] for _, pos in traced if pos is not None]
     return out, make(out, _pack(tree), leaves, {}, argnums, parents)
-
-
-class _BoxType(type):
-    """``Box`` itself names every Tensor (``isinstance(t, Box)``); its subclasses are
-    ordinary classes."""
-
-    def __instancecheck__(cls, x) -> bool:
-        if cls is Box:
-            return isinstance(x, Tensor)
-        return type.__instancecheck__(cls, x)
-
-    def __subclasscheck__(cls, sub) -> bool:
-        if cls is Box:
-            return issubclass(sub, Tensor)
-        return type.__subclasscheck__(cls, sub)
-
-
-class Box(Tensor, metaclass=_BoxType):
-    """autograd's box: ``isinstance(x, Box)`` is True for a value being differentiated
-    (a chainrule :class:`~chainrule.core.tensor.Tensor`).
-
-    As in autograd, a value type of your own (a function in an RKHS, say) is
-    differentiated by subclassing ``Box`` and registering the type, with a
-    :class:`~chainrule.extend.VSpace` for its vector operations::
-
-        class RKHSFunBox(Box, RKHSFun):
-            @property
-            def kernel(self):
-                return self._value.kernel
-
-        RKHSFunBox.register(RKHSFun)
-
-    An argument of that type is then boxed in your subclass when it is differentiated;
-    the primitives it is passed to return ordinary Tensors, and its cotangents (made by
-    your rules) are added with ``+``.
-    """
-
-    __slots__ = ()
-
-    @classmethod
-    def register(cls, value_type: type) -> None:
-        if cls is Box:
-            raise TypeError(
-                "Box.register(T): subclass Box for your type first (class TBox(Box, T)) and "
-                "call TBox.register(T); arrays and numbers are boxed already"
-            )
-        BOX_TYPES[value_type] = cls
 
 
 def isbox(x: Any) -> bool:

@@ -1,4 +1,6 @@
-"""HIPS autograd's ``numpy_boxes``: ``ArrayBox`` is chainrule's :class:`Tensor`.
+"""HIPS autograd's ``numpy_boxes``: ``ArrayBox`` is chainrule's :class:`Tensor`; ``Box``,
+``SequenceBox`` and ``primitive`` are here too, as in autograd's module (libraries import
+them from it).
 
 autograd wraps an array being differentiated in an ``ArrayBox``; chainrule wraps it in
 a ``Tensor``. Code that asks ``isinstance(x, ArrayBox)`` (to unbox with ``x._value``)
@@ -14,12 +16,14 @@ np.float64(1.0)
 """
 
 import numbers
+from typing import Any
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor
+from chainrule.core.primitive import primitive
+from chainrule.core.tensor import BOX_TYPES, Tensor
 
-__all__ = ["ArrayBox"]
+__all__ = ["ArrayBox", "Box", "SequenceBox", "DictBox", "primitive"]
 
 ArrayBox = Tensor
 
@@ -44,3 +48,65 @@ def _register(cls, value_type: type) -> None:
 
 
 Tensor.register = classmethod(_register)
+
+
+class _BoxType(type):
+    """``Box`` itself names every Tensor (``isinstance(t, Box)``); its subclasses are
+    ordinary classes."""
+
+    def __instancecheck__(cls, x) -> bool:
+        if cls is Box:
+            return isinstance(x, Tensor)
+        return type.__instancecheck__(cls, x)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        if cls is Box:
+            return issubclass(sub, Tensor)
+        return type.__subclasscheck__(cls, sub)
+
+
+class Box(Tensor, metaclass=_BoxType):
+    """autograd's box: ``isinstance(x, Box)`` is True for a value being differentiated
+    (a chainrule :class:`~chainrule.core.tensor.Tensor`).
+
+    As in autograd, a value type of your own (a function in an RKHS, say) is
+    differentiated by subclassing ``Box`` and registering the type, with a
+    :class:`~chainrule.extend.VSpace` for its vector operations::
+
+        class RKHSFunBox(Box, RKHSFun):
+            @property
+            def kernel(self):
+                return self._value.kernel
+
+        RKHSFunBox.register(RKHSFun)
+
+    An argument of that type is then boxed in your subclass when it is differentiated;
+    the primitives it is passed to return ordinary Tensors, and its cotangents (made by
+    your rules) are added with ``+``.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def register(cls, value_type: type) -> None:
+        if cls is Box:
+            raise TypeError(
+                "Box.register(T): subclass Box for your type first (class TBox(Box, T)) and "
+                "call TBox.register(T); arrays and numbers are boxed already"
+            )
+        BOX_TYPES[value_type] = cls
+
+
+class _NeverABox(type):
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return False
+
+
+class SequenceBox(metaclass=_NeverABox):
+    """autograd's box around a tuple or list; chainrule never boxes containers, so
+    ``isinstance(x, SequenceBox)`` is False for every ``x``."""
+
+
+class DictBox(metaclass=_NeverABox):
+    """autograd's box around a dict; chainrule never boxes containers, so
+    ``isinstance(x, DictBox)`` is False for every ``x``."""
