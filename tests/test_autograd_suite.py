@@ -170,7 +170,17 @@ AUTOGRAD_WRONG = {
     "chi2_logpdf_fractional_df": (lambda np, sla, x: np.sum(_stats(np).chi2.logpdf(x, onp.array([2.5, 3.7]))
                                                             + _stats(np).chi2.pdf(x, 4.5)),
                                   onp.array([[1.5, 2.0], [2.5, 1.7], [3.0, 0.5]])),
+    # autograd's sum and mean rules ignore where=: every entry gets the derivative
+    "sum_where": (lambda np, sla, x: np.sum(np.sin(np.sum(x, where=_MASK) * x)), _R.standard_normal((3, 4))),
+    "mean_where": (lambda np, sla, x: np.sum(np.sin(3 * np.mean(x, axis=1, where=_MASK))), _R.standard_normal((3, 4))),
+    # autograd's gradients have the wrong shapes: diag(x, k) of a matrix that is not square
+    # (it builds a square one), outer of a matrix (NumPy flattens it; autograd leaves it flat)
+    "diag_offset_of_a_nonsquare_matrix": (lambda np, sla, x: np.sum(np.sin(np.diag(x, k=1)) * onp.arange(1.0, 4.0)),
+                                          _R.standard_normal((3, 4))),
+    "outer_of_a_matrix": (lambda np, sla, x: np.sum(np.sin(np.outer(x, onp.arange(1.0, 3.0)))),
+                          _R.standard_normal((3, 4))),
 }
+_MASK = onp.array([True, False, True, True])
 
 
 def _stats(np):
