@@ -394,3 +394,28 @@ def test_a_post_accumulate_grad_hook_that_returns_a_value_is_refused_as_in_pytor
         x.register_post_accumulate_grad_hook(lambda p: p.grad.mul_(0.5))  # mul_ returns the grad
         with pytest.raises(RuntimeError, match="return None"):
             (x * 2).sum().backward()
+
+
+# in-place operations with several Tensor operands (clamp_'s bounds, lerp_'s end and weight)
+# differentiate in each; PyTorch's deprecated add_(alpha, other); data_ptr
+IN_PLACE_OPERANDS = [
+    "x = T.tensor([1., 4.]); x.lerp_(T.tensor([0., 0.]), T.tensor([0.5, 0.25])); P(x)",
+    "w = T.tensor([0.5, 0.25], requires_grad=True); e = T.tensor([2., 3.], requires_grad=True)\n"
+    "x = T.tensor([1., 4.]); x.lerp_(e, w); (x * x).sum().backward(); P(x, w.grad, e.grad)",
+    "lo = T.tensor([2., 0.], requires_grad=True)\n"
+    "x = T.tensor([1., 4.]); x.clamp_(min=lo); (x * 3).sum().backward(); P(x, lo.grad)",
+    "lo = T.tensor([2., 0.], requires_grad=True); hi = T.tensor([3., 3.], requires_grad=True)\n"
+    "x = T.tensor([1., 4.]); x.clamp_(lo, hi); (x * T.tensor([3., 5.])).sum().backward(); P(x, lo.grad, hi.grad)",
+    "p = T.tensor([1., 2.], requires_grad=True); (p ** 2).sum().backward()\n"
+    "p.data.add_(-0.1, p.grad.data); p.data.sub_(0.5, p.grad)\n"
+    "P(p, T.tensor([1.]).add(2., T.tensor([3.])), T.tensor([1.]).sub(2, T.tensor([3.])))",
+    "x = T.arange(6.).reshape(2, 3)\n"
+    "P(x.data_ptr() == x.view(3, 2).data_ptr(), x[1].data_ptr() - x.data_ptr(), "
+    "x.clone().data_ptr() == x.data_ptr(), x.t().data_ptr() == x.data_ptr())",
+]
+
+
+@pytest.mark.filterwarnings("ignore:This overload")
+@pytest.mark.parametrize("code", IN_PLACE_OPERANDS)
+def test_in_place_operands_as_pytorch(code):
+    _same_as_pytorch(code)

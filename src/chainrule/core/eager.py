@@ -116,15 +116,23 @@ def _check_leaf(t: Tensor, name: str) -> None:
 
 
 def _records(t: Tensor, other) -> bool:
-    return grad_enabled() and (
-        t._node is not None or (isinstance(other, Tensor) and other._node is not None)
-    )
+    """Whether ``t`` or ``other`` (a Tensor, or a tuple or list of operands, as
+    ``clamp_(min, max)`` passes) is on a graph while recording is on."""
+    if not grad_enabled():
+        return False
+    if t._node is not None:
+        return True
+    if isinstance(other, list | tuple):
+        return any(isinstance(v, Tensor) and v._node is not None for v in other)
+    return isinstance(other, Tensor) and other._node is not None
 
 
 def _of_a_transform(value) -> bool:
-    """True for a value of a functional transform's trace (grad, jvp, vmap): written into
-    an eager Tensor, it makes the Tensor that trace's value (writing its plain value
-    would drop its derivative silently)."""
+    """True for a value of a functional transform's trace (grad, jvp, vmap), or a tuple or
+    list holding one: written into an eager Tensor, it makes the Tensor that trace's value
+    (writing its plain value would drop its derivative silently)."""
+    if isinstance(value, list | tuple):
+        return any(_of_a_transform(v) for v in value)
     return isinstance(value, Tensor) and value._trace is not EAGER and not value._trace.records
 
 

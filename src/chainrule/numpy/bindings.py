@@ -33,6 +33,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
+from chainrule.numpy.torch_common import alpha_first
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
 from chainrule.numpy.torch_select import torch_index, torch_split
@@ -341,10 +342,14 @@ class TensorMethods:
         return eager.inplace(self, cnp.right_shift, other, "rshift_")
 
     def add_(self, other, alpha=1):
-        return eager.inplace(self, add, other if alpha == 1 else other * alpha, "add_")
+        other, alpha = alpha_first(other, alpha, "add_")
+        unit = not isinstance(alpha, Tensor) and alpha == 1
+        return eager.inplace(self, add, other if unit else other * alpha, "add_")
 
     def sub_(self, other, alpha=1):
-        return eager.inplace(self, subtract, other if alpha == 1 else other * alpha, "sub_")
+        other, alpha = alpha_first(other, alpha, "sub_")
+        unit = not isinstance(alpha, Tensor) and alpha == 1
+        return eager.inplace(self, subtract, other if unit else other * alpha, "sub_")
 
     def mul_(self, other):
         return eager.inplace(self, multiply, other, "mul_")

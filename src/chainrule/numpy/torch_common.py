@@ -11,6 +11,8 @@ new Tensors), :mod:`~chainrule.numpy.torch_shape` (shape and indexing),
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -21,7 +23,8 @@ from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 
-__all__ = ["CPU", "Device", "Size", "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
+__all__ = ["CPU", "Device", "Size", "alpha_first",
+           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
            "legacy_value", "nonnegative_dim", "values_indices", "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -160,3 +163,21 @@ def nonnegative_dim(x, dim: int) -> int:
     """``dim`` counted from the front of ``x``'s dimensions."""
     return dim + x.ndim if dim < 0 else dim
 
+
+
+def alpha_first(other, alpha, name: str) -> tuple:
+    """``(other, alpha)`` of ``x.add(other, alpha=alpha)``, read from PyTorch's deprecated
+    form ``x.add(alpha, other)`` (a number, then a Tensor: old training scripts update
+    ``p.data.add_(-lr, p.grad)``), with PyTorch's warning.
+
+    >>> import chainrule as cr
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> cr.tensor([1.0]).add(2.0, cr.tensor([3.0]))
+    Tensor([7.])
+    """
+    if isinstance(alpha, Tensor) and isinstance(other, numbers.Number) and not isinstance(other, Tensor):
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor other)\n"
+                      f"Consider using one of the following signatures instead:\n"
+                      f"\t{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha

@@ -17,7 +17,7 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import as_eager, elementwise_extreme, is_eager
+from chainrule.numpy.torch_common import alpha_first, as_eager, elementwise_extreme, is_eager
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where
 
@@ -155,10 +155,12 @@ class TorchElementwiseMethods:
         return _clamped(self, None, max)
 
     def add(self, other, alpha=1):
-        return self + (other if alpha == 1 else other * alpha)
+        other, alpha = alpha_first(other, alpha, "add")
+        return self + (other if not isinstance(alpha, Tensor) and alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1):
-        return self - (other if alpha == 1 else other * alpha)
+        other, alpha = alpha_first(other, alpha, "sub")
+        return self - (other if not isinstance(alpha, Tensor) and alpha == 1 else other * alpha)
 
     subtract = sub
 
@@ -347,7 +349,7 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, e: a ** e, exponent, "pow_")
 
     def lerp_(self, end, weight):
-        return eager.inplace(self, lambda a, e: a + weight * (e - a), end, "lerp_")
+        return eager.inplace(self, lambda a, ew: a + ew[1] * (ew[0] - a), (end, weight), "lerp_")
 
     def addcmul_(self, tensor1, tensor2, value=1):
         return eager.inplace(self, lambda a, b: a + value * b, tensor1 * tensor2, "addcmul_")

@@ -107,6 +107,11 @@ class TorchTypeMethods:
     def is_cuda(self) -> bool:
         return False
 
+    def data_ptr(self) -> int:
+        """The address of the first element (PyTorch's): a view and its base share memory
+        where their pointers say so."""
+        return np.asarray(plain(self)).__array_interface__["data"][0]
+
     def contiguous(self, memory_format=None):
         """Itself when C-ordered; otherwise a C-ordered copy, as PyTorch's (so a write into
         ``x.t().contiguous()`` does not reach ``x``)."""
