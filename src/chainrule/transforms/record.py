@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
@@ -168,6 +169,8 @@ class RecordTrace(Trace):
         if (prim.eager_operands is not None and len(args) == 2 and not kwargs
                 and (self.eager or any(isinstance(a, Tensor) and a._trace.level == 0 for a in args))):
             args = self._eager_operands(prim, *args)
+        elif len(args) == 1 and not kwargs and self._eager_integers(args[0]):
+            args = self._eager_float(prim, args[0])
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
         fun = prim.fun
         return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
@@ -264,13 +267,30 @@ class RecordTrace(Trace):
         values = [t._value for t in results]
         return values if isinstance(out, list) else same_tuple_type(out, values)
 
+    def _is_eager(self, x) -> bool:
+        """Whether ``x`` is an eager Tensor in the plain call."""
+        return isinstance(x, Tensor) and (x._trace.level == 0 or x._trace is self and x._node in self.eager)
+
+    def _eager_integers(self, x) -> bool:
+        return self._is_eager(x) and getattr(x._value, "dtype", None) is not None and x._value.dtype.kind in "biu"
+
+    def _eager_float(self, prim, a) -> tuple:
+        """The operand of a one-argument call on an eager integer Tensor, cast as the eager
+        layer casts it where the call's result is floating point (exp of a uint8 Tensor is
+        of the default floating dtype, not NumPy's float16): see ``EagerTrace.unary``."""
+        with np.errstate(all="ignore"):
+            dtype = getattr(prim.fun(a._value), "dtype", None)  # only its dtype is read
+        default = default_float_dtype()
+        if dtype is None or dtype.kind != "f" or dtype == default:
+            return (a,)
+        return (self.record(np.ndarray.astype, (a, default), {}),)
+
     def _eager_operands(self, prim, a, b) -> tuple:
         """The operands of an arithmetic call, cast as the eager layer casts them where one
         of them is an eager Tensor in the plain call (float32 * a 0-d float64 is float32,
         as in PyTorch); each is as the plain call holds it: an eager value as a Tensor, any
         other traced value as its array or NumPy scalar."""
-        eager = [isinstance(x, Tensor) and (x._trace.level == 0 or x._trace is self and x._node in self.eager)
-                 for x in (a, b)]
+        eager = [self._is_eager(x) for x in (a, b)]
         if not any(eager):
             return a, b
         plain = [x if e or not (isinstance(x, Tensor) and x._trace is self) else x._value
