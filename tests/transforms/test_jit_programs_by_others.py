@@ -9,7 +9,9 @@ import asyncio
 import collections
 import copy
 import dataclasses
+import functools
 import operator
+import os
 import pickle
 import sys
 import types
@@ -485,3 +487,60 @@ def test_a_module_holding_a_long_list_of_arrays_compares_and_replays():
         model.history.append(np.ones(2))  # a change in place: another structure
         assert same(step(model, x), np.asarray(model(x)._value))
     assert step.traces == 2
+
+
+@functools.lru_cache(maxsize=4)
+def _nodes(n):
+    return np.linspace(0.0, 1.0, n) * NODE_SCALE[0]
+
+
+NODE_SCALE = [1.0]
+
+
+@functools.cache
+def _weight(n):
+    return NODE_SCALE[0] * n
+
+
+@pytest.mark.parametrize("change", [
+    lambda: _nodes.cache_clear(),  # emptied: the next plain call computes anew
+    lambda: (_weight.cache_clear(), _weight(3), _weight(4)),  # and filled by the caller
+    lambda: _weight.cache_clear(),
+])
+def test_an_lru_cache_cleared_between_calls_is_computed_anew(change):
+    # a quadrature rule cached by n, which reads a setting: the cache keeps the value of
+    # the setting it was filled under until it is cleared, jitted as plain
+    def integrate(x):
+        return x * _nodes(3) + _weight(2)
+
+    _nodes.cache_clear()
+    _weight.cache_clear()
+    NODE_SCALE[0] = 1.0
+    jitted = cr.jit(integrate)
+    try:
+        for k in range(6):
+            if k == 2:
+                NODE_SCALE[0] = 5.0  # a change the caches do not see: they keep old values
+            if k == 4:
+                change()
+            x = np.array([1.0, -0.0, 2.0]) * k
+            assert same(jitted(x), integrate(x))
+    finally:
+        NODE_SCALE[0] = 1.0
+    assert jitted.traces == 3  # the first call, the setting, the cache cleared
+
+
+def test_the_environment_read_by_the_function_is_watched(monkeypatch):
+    def scaled(x):
+        return x * float(os.environ.get("CHAINRULE_TEST_SCALE", "1")) + float(os.getenv("CHAINRULE_TEST_SHIFT", "0"))
+
+    jitted = cr.jit(scaled)
+    for name, value in [(None, None), ("CHAINRULE_TEST_SCALE", "3"), ("CHAINRULE_TEST_SHIFT", "-0.0"),
+                        ("CHAINRULE_TEST_SCALE", "3")]:
+        if name is not None:
+            monkeypatch.setenv(name, value)
+        for _ in range(2):
+            x = np.array([1.0, 2.0])
+            assert same(jitted(x), scaled(x))
+    assert jitted.traces == 3
+

@@ -17,8 +17,10 @@ sets and deques among them (and other mappings and mutable sequences; ``bytearra
 ``array.array`` and ``memoryview`` by their bytes), the attributes of objects
 (``__slots__`` too), classes and functions of the user's, the arrays, numbers and
 containers that other libraries' objects hold as attributes (a sparse matrix's ``data``),
-the attributes of the user's own modules that the code names (``settings.LR``), and
-arrays by their bytes. Standard-library and installed modules and the insides of
+the attributes of the user's own modules that the code names (``settings.LR``), the
+counts of entries and misses of ``functools.lru_cache`` functions (``cache_clear()``),
+the environment where the code names ``os.environ`` or ``os.getenv``, and arrays by
+their bytes. Standard-library and installed modules and the insides of
 chainrule's own objects are not.
 """
 
@@ -31,6 +33,7 @@ import contextlib
 import copyreg
 import functools
 import operator
+import os
 import re
 import sys
 import types
@@ -50,6 +53,10 @@ _DEPTH = 6
 # items of longer lists and dicts are compared with ==, not by identity
 _SHORT = 16
 _MISSING = object()
+# the type of the functions that functools.lru_cache and functools.cache make
+_CACHED_FUNCTION = type(functools.lru_cache(maxsize=None)(len))
+# names through which code reads the environment (os.environ, os.getenv)
+_ENVIRON = {"environ", "environb", "getenv", "getenvb"}
 
 
 # what the watch reads of a library object (not a function, class or object of its own)
@@ -137,6 +144,7 @@ class Captures:
         # every draw from them is recorded
         self.generators: list = []
         self._seen: set = set()
+        self._environ = False  # whether the environment is watched
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
         self.found = frozenset(self._seen)  # the objects it reads (kept alive by the checks)
@@ -151,6 +159,15 @@ class Captures:
         self.found |= self._seen
         self._seen.clear()
         self._compile()
+
+    def settle(self) -> None:
+        """Take again, after a trace, what the trace itself changes without changing
+        what later calls read: the counts of an ``lru_cache`` that the trace filled (the
+        plain call finds the entry it made there)."""
+        if any(kind == 7 for kind, *_ in self.checks):
+            self.checks = [(kind, where, name, name(where) if kind == 7 else then)
+                           for kind, where, name, then in self.checks]
+            self._compile()
 
     def arrays(self) -> list[np.ndarray]:
         """The watched arrays."""
@@ -211,6 +228,9 @@ class Captures:
             elif kind == 6:  # a function's code or defaults, rebound
                 terms.append(f"w{k}.{name} is t{k}")
                 continue
+            elif kind == 7:  # what a reader of the object gives (an lru_cache's counts)
+                terms.append(f"n{k}(w{k}) == t{k}")
+                continue
             else:
                 terms.append(f"same_array(w{k}, n{k}, t{k})")
                 continue
@@ -259,6 +279,12 @@ class Captures:
             self._watch_container(value, depth)
         elif isinstance(value, types.FunctionType):
             self._watch_function(value, depth)
+        elif isinstance(value, _CACHED_FUNCTION):
+            # an lru_cache's entries cannot be read, but they change only with its counts
+            # of misses and entries (cache_clear() resets them): a change traces again,
+            # as the plain call would compute anew
+            self.checks.append((7, value, _cache_counts, _cache_counts(value)))
+            self._watch_object(value, depth)
         elif isinstance(value, functools.partial):
             self._watch_value(value.func, depth + 1)
             for item in value.args:
@@ -316,6 +342,11 @@ class Captures:
                 self._watch_value(value, depth + 1)
         names = fun.__globals__
         used = _global_names(code)
+        if not self._environ and _ENVIRON.intersection(used):
+            # os.environ["SCALE"], os.getenv("SCALE"): the environment, by its items
+            self._environ = True
+            environ = getattr(os.environ, "_data", os.environ)  # its bytes: cheaper to read
+            self.checks.append((3, environ, None, _items(environ)))
         if _BY_ANY_NAME.intersection(code.co_names):
             # globals()[name], eval(...): any global may be read, by a name computed at run
             # time; the namespace's items are compared (their contents by the names above)
@@ -437,6 +468,11 @@ def _items(container) -> list:
     if isinstance(container, dict | collections.abc.Mapping):
         return [*container.keys(), *container.values()]
     return list(container)
+
+
+def _cache_counts(cached) -> tuple:
+    info = cached.cache_info()
+    return info.misses, info.currsize
 
 
 def _buffer_bytes(buffer) -> bytes:

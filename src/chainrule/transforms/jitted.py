@@ -464,6 +464,7 @@ class Jitted:
             trace.refuse("random numbers were drawn from the operating system's entropy (a "
                          "generator made without a seed: np.random.default_rng(), or "
                          "os.urandom), which a replay would not draw again")
+        self._captures.settle()  # an lru_cache the trace filled
         if trace.constants:  # eager Tensors held as constants: a change traces again
             self._constants.update(trace.constants)
             self._captures.watch_tensors(trace.constants.values())
