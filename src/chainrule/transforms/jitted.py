@@ -509,6 +509,7 @@ class Jitted:
             trace.refuse("the structure of the result (the aux data of a registered pytree "
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
+        made: dict = {}  # arrays that no traced value holds, copied for the caller: by position
         reachable = _reachable_ids((args, kwargs), set(), 0)  # what the caller gave: itself
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
@@ -549,7 +550,15 @@ class Jitted:
                     values.append(leaf)
                     continue
                 templates.append(leaf)
-                values.append(leaf.copy() if isinstance(leaf, np.ndarray) else leaf)
+                if isinstance(leaf, np.ndarray):  # a constant of the program: the caller's copy
+                    made[len(values)] = leaf
+                    leaf = leaf.copy()
+                values.append(leaf)
+        if trace.unreplayable is not None:
+            # not replayed: the arrays themselves, as the plain call returns them (the
+            # argument that np.asarray(x) hands back, not a copy of it)
+            for position, leaf in made.items():
+                values[position] = leaf
         result = unflatten_in_order(out_tree, values)
         if trace.unreplayable is not None:
             replace_traced(result, trace)  # the values, as the plain call returns them
