@@ -281,3 +281,37 @@ def test_once_differentiable_backward_runs_once_as_torch_s():
             lib.autograd.grad(g.sum(), x)
     assert grads[0] == grads[1] == [[3.0, -4.0], [3.0, -4.0]]
     assert cr.autograd.function.Function is cr.autograd.Function
+
+
+def _counted(lib, extra):
+    class Counted(lib.autograd.Function):  # forward also returns a number; backward extra gradients
+        @staticmethod
+        def forward(ctx, x, k):
+            ctx.k = k
+            return x * k, 5
+
+        @staticmethod
+        def backward(ctx, g, g_number):
+            assert g_number is None  # the number's gradient: None, materialized or not
+            return (g * ctx.k, None, *extra)
+
+    return Counted
+
+
+@pytest.mark.parametrize("extra", [(), (None,), (None, None)])
+def test_a_number_output_stays_a_number_and_trailing_none_gradients_are_allowed_as_torch(extra):
+    seen = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        out, number = _counted(lib, extra).apply(x, 3.0)
+        out.sum().backward()
+        seen.append((type(number), number, x.grad.tolist()))
+    assert seen[0] == seen[1] == (int, 5, [3.0, 3.0])
+
+
+def test_a_backward_with_one_gradient_too_many_is_refused_as_torch():
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        out, _ = _counted(lib, (lib.ones(2),)).apply(x, 3.0)
+        with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+            out.sum().backward()

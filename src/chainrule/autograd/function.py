@@ -126,7 +126,9 @@ class Function:
         def joint(g, ans, argnums, *inputs):
             grads = list(g) if several else [g]
             for k, gk in enumerate(grads):
-                if gk is None and ctx.materialize_grads:
+                if not isinstance(outs[k], Tensor):  # a number forward returned: None, as in PyTorch
+                    grads[k] = None
+                elif gk is None and ctx.materialize_grads:
                     grads[k] = np.zeros_like(values[k])
             if is_grad_enabled() and ctx._saved:  # create_graph: the saved inputs and outputs on the graph
                 again = prim(*inputs)  # the stored outputs, recorded again from the inputs on the graph
@@ -138,9 +140,10 @@ class Function:
             finally:
                 ctx._graph = {}
             returned = returned if isinstance(returned, tuple) else (returned,)
-            if len(returned) < len(args):
-                raise RuntimeError(f"{cls.__name__}.backward returned {len(returned)} gradients; forward took "
-                                   f"{len(args)} arguments (return None for those without one)")
+            if len(returned) < len(args) or any(r is not None for r in returned[len(args):]):
+                raise RuntimeError(f"{cls.__name__}.backward returned an incorrect number of gradients "
+                                   f"(expected {len(args)}, got {len(returned)}): one per argument of "
+                                   "forward, None for those without one")
             cots = []
             for k, i in enumerate(at):
                 gi = returned[i]
@@ -162,6 +165,8 @@ class Function:
         for k, flag in enumerate(frozen):
             if flag:
                 made[k] = made[k].detach()
+            if not isinstance(outs[k], Tensor):  # a number (or None) forward returned stays one
+                made[k] = outs[k]
         for k, i in dirty.items():  # the input takes the output's place on the graph
             made[k] = inplace(args[i], lambda a, b: b, made[k], f"{cls.__name__} (mark_dirty)")
         return tuple(made) if several else made[0]
