@@ -80,7 +80,7 @@ from chainrule.io import load, save
 from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_creation import (
-    arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+    arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones, ones_like, rand,
     normal, rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
 )
 
@@ -131,7 +131,8 @@ __all__ = [
     "save", "load", "manual_seed", "inference_mode", "is_inference_mode_enabled",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
+    "rand_like",
     "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",

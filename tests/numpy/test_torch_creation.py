@@ -23,6 +23,8 @@ CALLS = {
     "arange_float": lambda lib: lib.arange(0, 1, 0.25),
     "arange_negative_step": lambda lib: lib.arange(5, 0, -2),
     "linspace": lambda lib: lib.linspace(-1, 1, 5),
+    "logspace": lambda lib: lib.logspace(0, 2, 3),
+    "logspace_base": lambda lib: lib.logspace(-1, 1, 3, base=2),
     "eye": lambda lib: lib.eye(3),
     "eye_rect": lambda lib: lib.eye(2, 4),
     "zeros_like_int": lambda lib: lib.zeros_like(lib.arange(3)),

@@ -25,7 +25,8 @@ from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like", "rand_like",
+    "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
+    "rand_like",
     "from_numpy", "cat", "concat", "stack", "DTYPES", "finfo", "iinfo", "is_tensor",
 ]
 
@@ -190,6 +191,18 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False, de
     """
     check_cpu(device, "linspace")
     return _made(np.linspace(plain(start), plain(end), int(steps), dtype=_float(dtype)), requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_grad: bool = False,
+             device=None) -> Tensor:
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent.
+
+    >>> import chainrule as cr
+    >>> cr.logspace(0, 2, 3).tolist()
+    [1.0, 10.0, 100.0]
+    """
+    check_cpu(device, "logspace")
+    return _made(np.logspace(plain(start), plain(end), int(steps), base=base, dtype=_float(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
