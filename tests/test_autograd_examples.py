@@ -698,6 +698,58 @@ trained = adam(g, init, step_size=0.05, num_iters=6, callback=lambda p, t, gr: s
 result = (trained, seen, predict(npr.RandomState(3).randn(2, n), x))
 '''
 
+# surpyval's Gamma hazard (trimmed, with a simpler function): primitives whose vjp rules
+# call primitives for the first derivatives, whose own rules give the second derivatives
+# with getval (higher orders cut) and unbroadcast_f; fitted by damped Newton steps
+SURPYVAL = '''
+import autograd.numpy as np
+from autograd import grad, hessian, elementwise_grad
+from autograd.extend import defvjp, primitive
+from autograd.numpy.numpy_vjps import unbroadcast_f
+from autograd.tracer import getval
+
+def _plain_float(v):
+    return v if onp.ndim(v) else float(v)
+
+@primitive
+def h(a, y):
+    return _plain_float(onp.log1p(a * y ** 2))
+
+@primitive
+def h_da(a, y):
+    return _plain_float(y ** 2 / (1 + a * y ** 2))
+
+@primitive
+def h_dy(a, y):
+    return _plain_float(2 * a * y / (1 + a * y ** 2))
+
+def _second(a, y):
+    q = 1 + a * y ** 2
+    return (-(y ** 4) / q ** 2, 2 * y / q ** 2, (2 * a * q - 4 * a ** 2 * y ** 2) / q ** 2)
+
+def _vjp(target_is_a, k):
+    def make(ans, a, y):
+        second = _second(getval(a), getval(y))[k]
+        target = a if target_is_a else y
+        return unbroadcast_f(target, lambda g: getval(g) * second)
+    return make
+
+defvjp(h, lambda ans, a, y: unbroadcast_f(a, lambda g: g * h_da(a, y)),
+       lambda ans, a, y: unbroadcast_f(y, lambda g: g * h_dy(a, y)))
+defvjp(h_da, _vjp(True, 0), _vjp(False, 1))
+defvjp(h_dy, _vjp(True, 1), _vjp(False, 2))
+
+x = onp.array([0.5, 1.5, 2.5, 4.0])
+neg_ll = lambda p: -np.sum(np.log(p[1]) - h(np.exp(p[0]), x * p[1]))
+p = onp.array([0.2, 0.7])
+steps = []
+for _ in range(3):
+    H = hessian(neg_ll)(p)
+    steps.append(H)
+    p = p - onp.linalg.solve(H + 10 * onp.eye(2), grad(neg_ll)(p))
+result = (steps, p, elementwise_grad(h, 1)(1.3, x), elementwise_grad(elementwise_grad(h, 1), 0)(onp.full(4, 1.3), x))
+'''
+
 PROGRAMS = {
     "neural_net": NEURAL_NET,
     "gaussian_process": GAUSSIAN_PROCESS,
@@ -716,6 +768,7 @@ PROGRAMS = {
     "define_gradient": DEFINE_GRADIENT,
     "sinusoid": SINUSOID,
     "bayesian_neural_net": BAYES_NN,
+    "surpyval_hazard": SURPYVAL,
 }
 
 

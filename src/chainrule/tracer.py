@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.core.linearize import TRANSPOSING
 from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
@@ -162,8 +163,14 @@ def isbox(x: Any) -> bool:
 
 
 def getval(x: Any) -> Any:
-    """The plain value inside ``x`` (under every trace); ``x`` itself if not a box."""
-    while isinstance(x, Tensor):
+    """The plain value inside ``x`` (under every trace); ``x`` itself if not a box.
+
+    One trace is left in place: the one that transposes a vjp rule into a forward rule
+    (a primitive given only vjp rules, in forward mode). There the rule's cotangent is a
+    Tensor of that trace, and a rule that reads ``getval(g)`` (to stop derivatives of
+    ``g``, as autograd's rules may) is still the linear map to transpose.
+    """
+    while isinstance(x, Tensor) and getattr(x._trace, "name", None) != TRANSPOSING:
         x = x._value
     return x
 

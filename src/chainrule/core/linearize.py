@@ -18,10 +18,15 @@ from chainrule.core.backward import backward_pass
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ForwardTrace, ReverseTrace
 
-__all__ = ["pullback", "pushforward"]
+__all__ = ["pullback", "pushforward", "TRANSPOSING"]
+
+# The name of the trace that transposes a linear rule (chainrule.core.primitive.transpose):
+# a vjp rule run there, to give a primitive's forward rule, sees its cotangent as a Tensor
+# of that trace, which HIPS autograd's getval leaves in place (chainrule.tracer.getval).
+TRANSPOSING = "transposing"
 
 
-def pullback(fun: Callable, args: Sequence):
+def pullback(fun: Callable, args: Sequence, name: str = "pullback"):
     """``fun(*args)`` and its pullback: a function from the output's cotangent to the
     cotangents of ``args`` (None for an argument the output does not depend on). A tuple
     of outputs takes a tuple of cotangents (None for an output without one).
@@ -31,7 +36,7 @@ def pullback(fun: Callable, args: Sequence):
     >>> float(out), [float(c) for c in pull(np.float64(1.0))]
     (6.0, [2.0, 3.0])
     """
-    trace = ReverseTrace("pullback")
+    trace = ReverseTrace(name)
     tape = trace.tape
     boxed = [trace.new_tensor(a) for a in args]
     try:

@@ -200,11 +200,11 @@ class Primitive:
 def transpose(linear_map: Callable, like, v):
     """The transpose of ``linear_map`` (defined on values like ``like``) applied to ``v``,
     by one small reverse pass; the result is real if ``like`` is, and of its dtype."""
-    from chainrule.core.linearize import pullback  # the module builds on this one
+    from chainrule.core.linearize import TRANSPOSING, pullback  # the module builds on this one
     from chainrule.core.values import like_input, zeros_like
 
     point = zeros_like(like)  # the map is linear: any point will do, zeros have the dtype
-    out = pullback(linear_map, (point,))[1](v)[0]
+    out = pullback(linear_map, (point,), TRANSPOSING)[1](v)[0]
     return point if out is None else like_input(out, point)
 
 
