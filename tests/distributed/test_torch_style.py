@@ -202,6 +202,27 @@ sent.wait()
 g = cr.grad(lambda x: (dist.all_reduce(x * x, op="mean", group=both) * (rank + 1)).sum())(cr.tensor([2.0]))
 assert g.tolist() == [2 * 2.0 * 1.5], g  # d/dx of the mean over the processes of (r + 1) * mean(x^2)
 dist.destroy_process_group(both)
+
+# as torch.distributed, a Tensor that requires grad is written in place too, outside
+# autograd: a 0-d loss reduced for the log after backward(), a parameter broadcast
+# without .data (the values torch gives: worked out by hand)
+x = cr.tensor([1.0, 2.0 + rank], requires_grad=True)
+loss = (x * x).sum()  # 5 and 10
+loss.backward()
+dist.all_reduce(loss, op=dist.ReduceOp.SUM)
+loss /= world
+assert loss.item() == 7.5 and x.grad.tolist() == [2.0, 4.0 + 2 * rank], (loss, x.grad)
+y = cr.tensor([1.0, 2.0 + rank], requires_grad=True)
+before = (y * 3.0).sum()
+dist.all_reduce(before)  # before backward: the gradient stays this process's own
+before.backward()
+assert before.item() == 21.0 and y.grad.tolist() == [3.0, 3.0], (before, y.grad)
+layer = cr.nn.Linear(2, 2)
+with cr.no_grad():
+    layer.weight.fill_(float(rank))
+for p in layer.parameters():
+    dist.broadcast(p, src=1)
+assert layer.weight.tolist() == [[1.0, 1.0], [1.0, 1.0]] and layer.weight.requires_grad
 dist.barrier()
 if rank == 0:
     print("point to point and blocks: ok")

@@ -192,6 +192,11 @@ def _on_graph(t: Tensor, other) -> bool:
 # -- views: in-place writes into a view reach its base, and the base's into its views ----
 def detach(t: Tensor) -> Tensor:
     """``t``'s values without its graph, sharing its memory: PyTorch's ``detach``."""
+    if t._trace is EAGER and isinstance(t._value, np.generic):
+        # a 0-d result holds a NumPy scalar, which nothing can write into: an array of
+        # its own now, so that a write into the detached Tensor reaches t (a loss that
+        # dist.all_reduce writes in place, as PyTorch's)
+        t._value = np.array(t._value)
     d = Tensor(t.primal(), EAGER)
     if t._trace is EAGER and isinstance(d._value, np.ndarray):
         root, steps, _ = getattr(t, "_view", (t, (), False))

@@ -143,15 +143,17 @@ class Future:
 
 
 def _in_place_target(tree) -> bool:
-    """Whether ``tree`` is one eager Tensor outside any graph, which PyTorch's collectives
-    write in place (``dist.all_reduce(t)`` then ``t /= world``)."""
-    return isinstance(tree, Tensor) and tree._trace is EAGER and not tree.requires_grad
+    """Whether ``tree`` is one eager Tensor, which PyTorch's collectives write in place
+    (``dist.all_reduce(t)`` then ``t /= world``), also one that requires grad (a loss
+    reduced for the log, a parameter broadcast): the values, outside autograd."""
+    return isinstance(tree, Tensor) and tree._trace is EAGER
 
 
 def _collective_result(tree, result, async_op: bool):
     if _in_place_target(tree):
-        tree.copy_(result)
-        result = tree
+        write_into(tree, result)
+        if not tree.requires_grad:  # (else the differentiable result is returned too)
+            result = tree
     return Work(result) if async_op else result
 
 
@@ -246,8 +248,9 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     number, or a pytree of them (the gradients ``cr.grad`` returns, say); every process
     gets the result. ``"max"``, ``"min"`` and ``"product"`` reduce too, without a
     derivative. Inputs are not modified, except, as in PyTorch (``dist.all_reduce(t,
-    op=dist.ReduceOp.SUM)``), one eager Tensor that does not require grad: it is
-    written in place (and returned). ``async_op=True`` returns a :class:`Work`.
+    op=dist.ReduceOp.SUM)``), one eager Tensor: it is written in place (and returned;
+    one that requires grad gets the values only, outside autograd, and the
+    differentiable result is returned). ``async_op=True`` returns a :class:`Work`.
 
     It is differentiable, and under ``cr.jit`` it is recorded as an operation that every
     replay performs again (its result is never a constant of the program). Every process
@@ -315,7 +318,7 @@ def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = F
     dst = get_global(group, _check_rank(group, dst, "reduce", "dst"))
     result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op, group)
     if rank() == dst and _in_place_target(tensor):
-        tensor.copy_(result)
+        write_into(tensor, result)
     return Work(tensor) if async_op else None
 
 
@@ -345,9 +348,12 @@ def _send_buffer(tensor) -> np.ndarray:
 
 def write_into(target, value) -> None:
     """``value`` written into an eager Tensor or a NumPy array, as PyTorch's collectives
-    write their output arguments."""
+    write their output arguments: the values alone, outside autograd, also into a Tensor
+    that requires grad (its gradient is not changed by it)."""
     if isinstance(target, Tensor):
-        target.copy_(value)
+        if isinstance(value, Tensor):
+            value = value.primal()
+        (target.detach() if target.requires_grad else target).copy_(value)
     else:
         np.copyto(target, value)
 
@@ -555,8 +561,8 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
     """``root``'s copy of a pytree of arrays, on every process. Every process passes a
     tree of the same structure, shapes and dtypes (its own values are ignored), and gets
     new arrays; a mismatch raises :class:`DistributedError` on every process. As in
-    PyTorch (``dist.broadcast(t, src=0)``), one eager Tensor that does not require grad
-    is written in place; ``src`` is PyTorch's name for ``root``.
+    PyTorch (``dist.broadcast(t, src=0)``), one eager Tensor is written in place;
+    ``src`` is PyTorch's name for ``root``.
 
     >>> import numpy as np
     >>> from chainrule import distributed as dist
