@@ -143,3 +143,25 @@ def test_parametrize_register_assign_cache_remove_as_torch():
         with pytest.raises(ValueError) as their_error:
             call(torch.nn.utils.parametrize, torch.nn.Linear(2, 2))
         assert str(ours_error.value) == str(their_error.value)
+
+
+@pytest.mark.parametrize("shape, kwargs", [
+    ((3, 3), {}), ((3, 5), {}), ((5, 3), {}), ((3, 3), {"orthogonal_map": "cayley"}),
+    ((5, 3), {"orthogonal_map": "matrix_exp"}), ((3, 5), {"orthogonal_map": "cayley"}),
+    ((4, 4), {"orthogonal_map": "householder", "use_trivialization": False}),
+    ((5, 3), {"use_trivialization": False}), ((3, 5), {"use_trivialization": False})])
+def test_orthogonal_as_torch(shape, kwargs):
+    ours, theirs = nn.Linear(*shape, dtype=np.float64), torch.nn.Linear(*shape).double()
+    copy_weights(ours, theirs)
+    P.orthogonal(ours, **kwargs)
+    torch.nn.utils.parametrizations.orthogonal(theirs, **kwargs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    if shape[0] == shape[1] or kwargs.get("use_trivialization") is False:
+        _same_state(ours, theirs)  # no random completion: the same originals and base
+    load_from_torch(ours, theirs)
+    w = ours.weight.detach().numpy()
+    gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-12)
+    compare(ours, theirs, [np.random.default_rng(6).standard_normal((2, shape[0]))])
+    with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
+        P.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")

@@ -1,8 +1,9 @@
-"""``nn.utils.parametrizations``, PyTorch's: ``weight_norm`` and ``spectral_norm`` as
-parametrizations (:mod:`chainrule.nn.utils.parametrize`), with PyTorch's state-dict keys
-(``parametrizations.weight.original0`` the magnitude and ``original1`` the direction of
-weight norm; ``parametrizations.weight.original`` and the power method's vectors
-``parametrizations.weight.0._u`` and ``._v`` of spectral norm).
+"""``nn.utils.parametrizations``, PyTorch's: ``weight_norm``, ``spectral_norm`` and
+``orthogonal`` as parametrizations (:mod:`chainrule.nn.utils.parametrize`), with PyTorch's
+state-dict keys (``parametrizations.weight.original0`` the magnitude and ``original1`` the
+direction of weight norm; ``parametrizations.weight.original`` and the power method's
+vectors ``parametrizations.weight.0._u`` and ``._v`` of spectral norm; the trivialisation's
+``parametrizations.weight.0.base`` of orthogonal).
 
 >>> from chainrule import nn
 >>> m = weight_norm(nn.Linear(20, 40))
@@ -12,16 +13,22 @@ weight norm; ``parametrizations.weight.original`` and the power method's vectors
 
 from __future__ import annotations
 
+import numpy as np
+
 import chainrule.numpy as cnp
+from chainrule.core.eager import EAGER
 from chainrule.core.grad_mode import no_grad
+from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.values import plain
 from chainrule.nn._composed import normalize
 from chainrule.nn.module import Module
 from chainrule.nn.utils import parametrize
 from chainrule.nn.utils.spectral_norm import default_dim, random_unit, weight_matrix, write
 from chainrule.nn.utils.weight_norm import norm_except_dim, weight_from_norm
+from chainrule.numpy.torch_linalg import matrix_exp
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 class _WeightNorm(Module):
@@ -103,4 +110,142 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if dim is None:
         dim = default_dim(module)
     parametrize.register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# -- orthogonal ---------------------------------------------------------------------------------
+_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _householder_product(a, tau):
+    """H₀ H₁ … H_{k−1} of the (..., n, k) reflectors ``a`` (strictly below the diagonal;
+    the unit diagonal implied) with factors ``tau``, its first k columns (LAPACK's orgqr,
+    PyTorch's ``linalg.householder_product``), composed so that it differentiates."""
+    n, k = a.shape[-2], a.shape[-1]
+    q = np.eye(n, k, dtype=a.dtype)
+    for i in reversed(range(k)):
+        v = a[..., :, i:i + 1] + np.eye(n, 1, -i, dtype=a.dtype)  # (..., n, 1)
+        q = q - (tau[..., i:i + 1, None] * v) * cnp.matmul(cnp.swapaxes(v, -1, -2), q)
+    return q
+
+
+def _is_orthogonal(q) -> bool:
+    n, k = q.shape[-2], q.shape[-1]
+    eps = 10.0 * n * np.finfo(q.dtype).eps
+    return bool(np.allclose(np.swapaxes(q, -1, -2).conj() @ q, np.eye(k, dtype=q.dtype), rtol=1e-5, atol=eps))
+
+
+def _make_orthogonal(a):
+    """The Q of a = QR with diag(R) ≥ 0."""
+    q, r = np.linalg.qr(a)
+    return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+class _Orthogonal(Module):
+    """A matrix (or a batch) with orthonormal columns (rows, if wide): the matrix
+    exponential or the Cayley transform of a skew-symmetric matrix, or a product of
+    Householder reflections, of the original; with the trivialisation, times ``base``."""
+
+    def __init__(self, weight, orthogonal_map: str, *, use_trivialization: bool = True):
+        super().__init__()
+        if np.iscomplexobj(plain(weight)) and orthogonal_map == "householder":
+            raise ValueError("The householder parametrization does not support complex tensors.")
+        self.shape = tuple(weight.shape)
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X):
+        n, k = X.shape[-2], X.shape[-1]
+        transposed = n < k
+        if transposed:
+            X = cnp.swapaxes(X, -1, -2)
+            n, k = k, n
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
+            X = cnp.tril(X)
+            if n != k:
+                X = cnp.concatenate([X, cnp.zeros((*X.shape[:-2], n, n - k), dtype=X.dtype)], axis=-1)
+            A = X - cnp.conj(cnp.swapaxes(X, -1, -2))
+            if self.orthogonal_map == "matrix_exp":
+                Q = matrix_exp(A)
+            else:
+                eye = np.eye(n, dtype=A.dtype)
+                Q = cnp.linalg.solve(eye - 0.5 * A, eye + 0.5 * A)
+            if n != k:
+                Q = Q[..., :k]
+        else:
+            A = cnp.tril(X, -1)
+            tau = 2.0 / (1.0 + cnp.sum(A * A, axis=-2))
+            Q = _householder_product(A, tau)
+            # the diagonal's signs, as integers (PyTorch's .int(): no gradient)
+            Q = Q * cnp.trunc(undifferentiated(cnp.diagonal(X, axis1=-2, axis2=-1)))[..., None, :]
+        if "base" in self._buffers:
+            Q = cnp.matmul(self.base, Q)
+        return cnp.swapaxes(Q, -1, -2) if transposed else Q
+
+    def right_inverse(self, Q):
+        if tuple(Q.shape) != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {tuple(Q.shape)}.")
+        q = np.array(plain(undifferentiated(Q)))
+        init = q
+        n, k = q.shape[-2], q.shape[-1]
+        transpose = n < k
+        if transpose:
+            q = np.swapaxes(q, -1, -2)
+            n, k = k, n
+        if "base" not in self._buffers:
+            if self.orthogonal_map in ("matrix_exp", "cayley"):
+                raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
+                                          "parametrizations when use_trivialization=False.")
+            flat = q.reshape(-1, n, k)
+            out = np.empty_like(flat)
+            for i, m in enumerate(flat):
+                h, tau = np.linalg.qr(m, mode="raw")  # LAPACK's geqrf, transposed
+                a = h.T.copy()
+                d = np.sign(np.diagonal(a)).copy()
+                d[tau == 0.0] *= -1
+                np.fill_diagonal(a, d)
+                out[i] = a
+            a = out.reshape(q.shape)
+            return Tensor(np.swapaxes(a, -1, -2).copy() if transpose else a, EAGER)
+        if n == k:
+            q = q.copy() if _is_orthogonal(q) else _make_orthogonal(q)
+        else:
+            fill = get_generator(None).standard_normal((*q.shape[:-2], n, n - k)).astype(q.dtype)
+            q = _make_orthogonal(np.concatenate([q, fill], axis=-1))
+        self.base = Tensor(q, EAGER)
+        neg_id = np.zeros_like(init)
+        idx = np.arange(min(init.shape[-2:]))
+        neg_id[..., idx, idx] = -1.0
+        return Tensor(neg_id, EAGER)
+
+
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
+               use_trivialization: bool = True) -> Module:
+    """Make ``module.<name>`` a matrix (or a batch) with orthonormal columns, or rows where
+    it is wide, as PyTorch's ``torch.nn.utils.parametrizations.orthogonal``:
+    ``orthogonal_map`` 'matrix_exp' (the default for a square matrix), 'cayley' or
+    'householder' (the default otherwise); with ``use_trivialization`` the map's value
+    multiplies ``base``, the initial weight made orthogonal (completed by random columns
+    where it is not square). Returns ``module``.
+
+    >>> from chainrule import nn
+    >>> m = orthogonal(nn.Linear(3, 3))
+    >>> w = m.weight.detach().numpy(); bool(np.allclose(w.T @ w, np.eye(3), atol=1e-5))
+    True
+    """
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        square = weight.shape[-2] == weight.shape[-1]
+        orthogonal_map = "matrix_exp" if square or np.iscomplexobj(plain(weight)) else "householder"
+    if orthogonal_map not in _MAPS:
+        raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+                         f"Got: {orthogonal_map}")
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
