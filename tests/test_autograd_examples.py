@@ -750,6 +750,28 @@ for _ in range(3):
 result = (steps, p, elementwise_grad(h, 1)(1.3, x), elementwise_grad(elementwise_grad(h, 1), 0)(onp.full(4, 1.3), x))
 '''
 
+# tidy3d's inverse-design helpers: SciPy functions made primitives, with rules that hand
+# the cotangent to SciPy again (which takes no Tensor); Jacobians of a filtered design
+SCIPY_RULES = '''
+import autograd.numpy as np
+from autograd import grad, jacobian
+from autograd.extend import defjvp, defvjp, primitive
+from scipy.ndimage import gaussian_filter
+
+gaussian = primitive(gaussian_filter)
+defvjp(gaussian, lambda ans, x, *args, **kwargs: lambda g: gaussian_filter(g, *args, **kwargs))
+unwrap = primitive(onp.unwrap)
+defjvp(unwrap, lambda g, ans, x, *args, **kwargs: g)
+defvjp(unwrap, lambda ans, x, *args, **kwargs: lambda g: g)
+
+def design(rho):
+    return np.tanh(3 * gaussian(rho, 1.0, mode="reflect")) * unwrap(rho * 4)
+
+rho = onp.random.RandomState(0).rand(6)
+tall = lambda r: np.concatenate([design(r), design(r) ** 2])
+result = (design(rho), jacobian(design)(rho), jacobian(tall)(rho), grad(lambda r: np.sum(design(r) ** 2))(rho))
+'''
+
 PROGRAMS = {
     "neural_net": NEURAL_NET,
     "gaussian_process": GAUSSIAN_PROCESS,
@@ -769,6 +791,7 @@ PROGRAMS = {
     "sinusoid": SINUSOID,
     "bayesian_neural_net": BAYES_NN,
     "surpyval_hazard": SURPYVAL,
+    "scipy_functions_with_rules": SCIPY_RULES,
 }
 
 

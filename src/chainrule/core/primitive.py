@@ -25,6 +25,8 @@ import itertools
 import types
 from collections.abc import Callable
 
+import numpy as np
+
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 
@@ -41,6 +43,7 @@ __all__ = [
     "replaced_vjps",
     "given_jvps",
     "rule_argnums",
+    "transpose_densely",
     "def_linear",
     "RulesByArgument",
     "keeps_only",
@@ -204,8 +207,44 @@ def transpose(linear_map: Callable, like, v):
     from chainrule.core.values import like_input, zeros_like
 
     point = zeros_like(like)  # the map is linear: any point will do, zeros have the dtype
-    out = pullback(linear_map, (point,), TRANSPOSING)[1](v)[0]
+    try:
+        out = pullback(linear_map, (point,), TRANSPOSING)[1](v)[0]
+    except TypeError as traced:  # a Tensor cannot go where the map takes it (SciPy, C code)
+        try:
+            out = transpose_densely(linear_map, point, v)
+        except Exception:
+            raise traced from None
     return point if out is None else like_input(out, point)
+
+
+def transpose_densely(linear_map: Callable, point, v):
+    """The transpose of ``linear_map`` applied to ``v``, from the map's values at the unit
+    vectors of ``point``'s space, one call each, on plain arrays: for a rule that hands its
+    argument to a function that takes no Tensor (autograd's users wrap SciPy and C code
+    so: ``defvjp(blur, lambda ans, x: lambda g: gaussian_filter(g, 1.0))``), which the
+    traced transpose cannot run.
+
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> transpose_densely(lambda g: np.asarray(g) @ a, np.zeros(3), np.array([1.0, 0.0]))
+    array([1., 3., 5.])
+    """
+    if isinstance(point, Tensor):
+        shape, dtype = tuple(point.shape), point.dtype
+    else:
+        shape, dtype = np.shape(point), np.result_type(point)
+    size = int(np.prod(shape))
+    flat_v = v.reshape(-1) if isinstance(v, Tensor) else np.reshape(v, -1)
+    rows = []
+    for k in range(size):
+        unit = np.zeros(size, dtype)
+        unit[k] = 1
+        column = linear_map(unit.reshape(shape))
+        if isinstance(column, Tensor):
+            raise TypeError("the map gave a Tensor on a plain argument")
+        rows.append(np.zeros(flat_v.shape, dtype) if column is None else np.ravel(column))
+    matrix = np.stack(rows) if rows else np.zeros((0,) + tuple(flat_v.shape), dtype)
+    return (matrix @ flat_v).reshape(shape)
 
 
 class CompositePrimitive(Primitive):
