@@ -135,3 +135,25 @@ def test_class_weights_are_buffers_and_mse_l1_huber_take_weight_as_torch():
         nn.GaussianNLLLoss(True)  # keyword-only, as PyTorch's
     with pytest.raises(ValueError, match="p == 1 and p == 2"):
         nn.MultiMarginLoss(p=3)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("distance", ["default", "cosine"])
+def test_triplet_margin_with_distance_loss_as_torch(swap, reduction, distance):
+    rng = np.random.default_rng(7)
+    a, p, n = (rng.standard_normal((4, 5)) for _ in range(3))
+    ours_d = None if distance == "default" else (lambda x, y: 1.0 - F.cosine_similarity(x, y))
+    their_d = None if distance == "default" else (lambda x, y: 1.0 - torch.nn.functional.cosine_similarity(x, y))
+    ours = nn.TripletMarginWithDistanceLoss(distance_function=ours_d, margin=0.5, swap=swap, reduction=reduction)
+    theirs = torch.nn.TripletMarginWithDistanceLoss(distance_function=their_d, margin=0.5, swap=swap,
+                                                    reduction=reduction)
+    assert repr(ours) == repr(theirs) or distance != "default"
+    v1, g1, _ = _run(lambda *x: ours(*x), [a, p, n], False)
+    v2, g2, _ = _run(lambda *x: theirs(*x), [a, p, n], True)
+    np.testing.assert_allclose(v1, v2, **TOL)
+    np.testing.assert_allclose(g1, g2, **TOL)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(a, p, n, margin=0.0)
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        nn.NLLLoss2d()

@@ -35,7 +35,8 @@ __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
     "tanhshrink", "mish", "softmin", "glu", "pad", "normalize", "cosine_similarity",
     "pairwise_distance", "kl_div", "huber_loss", "poisson_nll_loss", "gaussian_nll_loss",
-    "margin_ranking_loss", "triplet_margin_loss", "softshrink", "hardshrink", "threshold", "prelu",
+    "margin_ranking_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "softshrink", "hardshrink", "threshold", "prelu",
     "softmax_input", "soft_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "multilabel_margin_loss", "bilinear", "rms_norm",
     "elu_", "selu_", "celu_", "hardtanh_", "threshold_", "pdist",
@@ -391,6 +392,25 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     if swap:
         d_neg = cnp.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce(_hinge(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean"):
+    """max(d(a, p) − d(a, n) + margin, 0) with d ``distance_function`` (by default
+    ``pairwise_distance``); ``swap`` takes the smaller of d(a, n) and d(p, n)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = cnp.minimum(d_neg, distance(positive, negative))
+    return _reduce(_hinge(margin + d_pos - d_neg), reduction, "triplet_margin_with_distance_loss")
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
