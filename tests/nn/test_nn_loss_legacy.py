@@ -157,3 +157,15 @@ def test_triplet_margin_with_distance_loss_as_torch(swap, reduction, distance):
         F.triplet_margin_with_distance_loss(a, p, n, margin=0.0)
     with pytest.warns(FutureWarning, match="NLLLoss2d"):
         nn.NLLLoss2d()
+
+
+def test_kl_div_warns_about_mean_as_torch():
+    x, t = np.log(np.full((2, 3), 1 / 3)), np.full((2, 3), 1 / 3)
+    said = []
+    for fn, a, b in ((F.kl_div, x, t), (torch.nn.functional.kl_div, torch.tensor(x), torch.tensor(t))):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fn(a, b)
+            fn(a, b, reduction="batchmean")
+        said.append([(w.category, str(w.message)) for w in caught])
+    assert said[0] == said[1] and len(said[0]) == 1

@@ -315,8 +315,15 @@ def _reduce(loss, reduction: str, name: str):
 
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
     """Σ target (log target − input) with ``input`` log-probabilities (0 where target is 0);
-    ``reduction='batchmean'`` divides the sum by the batch size, as PyTorch advises."""
-    reduction = reduction_of(size_average, reduce, reduction)
+    ``reduction='batchmean'`` divides the sum by the batch size, as PyTorch advises (and,
+    as PyTorch's, warns about the default 'mean')."""
+    if size_average is not None or reduce is not None:
+        reduction = reduction_of(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
     if log_target:
         loss = cnp.exp(target) * (target - input)
     else:
