@@ -229,6 +229,15 @@ def test_bad_calls_say_what_was_wrong():
         cr.vmap(lambda v: clax.cond(v > 0, lambda: (v,), lambda: [v]))(X)
 
 
+def test_fori_loop_with_bounds_per_example_counts_in_their_dtype():
+    # JAX's counter has the bounds' dtype (a Python int taking the other's): int32 here
+    f = lambda lax, npm: lambda n: lax.fori_loop(0, n, lambda i, c: c + i, npm.int32(1))  # noqa: E731
+    n = np.array([0, 3, 5], np.int32)
+    ours, theirs = cr.vmap(f(clax, cnp))(n), jax.vmap(f(jlax, jnp))(n)
+    assert ours.dtype == theirs.dtype == np.int32
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_jit_traces_again_when_the_number_of_iterations_changes():
     power = cr.jit(lambda n, x: clax.fori_loop(0, n, lambda i, v: v * x, 1.0))
     assert [float(power(np.array(n), 2.0)) for n in (3, 4, 3, 0)] == [8.0, 16.0, 8.0, 1.0]

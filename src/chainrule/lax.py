@@ -115,6 +115,8 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
     6
     """
     if batched(lower) or batched(upper):
+        # the counter has the bounds' dtype (a Python int takes the other's), as JAX's does
+        lower = cnp.asarray(lower).astype(cnp.result_type(lower, upper))
         return while_loop(lambda c: c[0] < upper, lambda c: (c[0] + 1, body_fun(c[0], c[1])),
                           (lower, init_val))[1]
     val = init_val
@@ -142,7 +144,7 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
                 return val
             val = body_fun(val)
         elif anywhere(pred):
-            val = _select_trees(pred, body_fun(val), val, "while_loop: the body and the initial value gave")
+            val = _select_trees(pred, body_fun(val), val, "while_loop")
         else:
             return val
 
@@ -153,12 +155,46 @@ def _scalar_predicate(pred, name: str):
     return pred
 
 
-def _select_trees(pred, on_true, on_false, what: str = "cond: the branches returned"):
+_MISMATCH = {  # what differs, said of the branches (cond, switch) or of a loop's carry
+    "cond": ("cond: the branches returned differently structured outputs",
+             "cond: the branches returned outputs of different types"),
+    "switch": ("switch: the branches returned differently structured outputs",
+               "switch: the branches returned outputs of different types"),
+    "while_loop": ("while_loop: the body returned differently structured outputs than the carry it was given",
+                   "while_loop: the body changed the type of the carry"),
+}
+
+
+def _select_trees(pred, on_true, on_false, who: str = "cond"):
+    """``cnp.where(pred, ...)`` leaf by leaf, the two trees checked as JAX checks them when
+    it traces both: the same structure and, leaf by leaf, the same shape and dtype (a
+    Python number's being the 64-bit one of its kind). For ``who="while_loop"``
+    ``on_false`` is the loop's carry, whose Python numbers take the body's dtype (JAX's
+    weak types)."""
+    structure, types = _MISMATCH[who]
     tree = tree_flatten(on_true)[1]
     if tree_flatten(on_false)[1] != tree:
-        raise TypeError(f"{what} differently structured outputs: "
-                        f"{tree} and {tree_flatten(on_false)[1]}")
+        raise TypeError(f"{structure}: {tree} and {tree_flatten(on_false)[1]}")
+    for k, (a, b) in enumerate(zip(tree_leaves(on_true), tree_leaves(on_false), strict=True)):
+        (sa, da), (sb, db) = _type_of(a), _type_of(b)
+        if sa != sb or da != db and not (who == "while_loop" and type(b) in _PYTHON_DTYPES):
+            where = f" (leaf {k})" if tree.num_leaves > 1 else ""
+            raise TypeError(f"{types}{where}: {da}{list(sa)} and {db}{list(sb)}; as in JAX, each "
+                            "leaf must keep its shape and dtype whichever way the predicate goes "
+                            "(make them agree with .astype or broadcasting)")
     return tree_map(lambda a, b: cnp.where(pred, a, b), on_true, on_false)
+
+
+_PYTHON_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
+                  complex: np.dtype(np.complex128)}
+
+
+def _type_of(x) -> tuple[tuple, np.dtype | None]:
+    """The shape and dtype JAX gives ``x`` (a Python number: the 64-bit one of its kind)."""
+    dtype = _PYTHON_DTYPES.get(type(x))
+    if dtype is not None:
+        return (), dtype
+    return tuple(shape_of(x)), getattr(x, "dtype", None)
 
 
 def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
@@ -191,7 +227,7 @@ def switch(index, branches: Sequence[Callable], *operands) -> Any:
         index = cnp.clip(index, 0, last)
         out = branches[last](*operands)
         for k in builtins.range(last - 1, -1, -1):
-            out = _select_trees(index == k, branches[k](*operands), out)
+            out = _select_trees(index == k, branches[k](*operands), out, "switch")
         return out
     return branches[builtins.min(builtins.max(int(index), 0), last)](*operands)
 

@@ -165,6 +165,25 @@ ERRORS.update({  # a custom_vjp's bwd must give each argument a cotangent of its
         lambda L: _bad_bwd(L, lambda r, g: (g, {"s": L.np.sum(g)})), r"cotangent of argument 1"),
 })
 
+_V, _I = np.array([0.5, -1.0]), np.array([1, 0], np.int32)
+ERRORS.update({  # branches that both run under a batched predicate must agree in type, as JAX's must
+    "cond branches of different dtypes": (
+        lambda L: L.vmap(lambda v: L.lax.cond(v > 0, lambda: 1, lambda: v))(_V), r"cond: .*int64\[\] and float64\[\]"),
+    "cond branches of different shapes": (
+        lambda L: L.vmap(lambda v: L.lax.cond(v > 0, lambda: v, lambda: v[None]))(_V), r"float64\[\] and float64\[1\]"),
+    "cond int32 branch and a Python int": (
+        lambda L: L.vmap(lambda i: L.lax.cond(i > 0, lambda: i, lambda: 2))(_I), r"int32\[\] and int64\[\]"),
+    "switch branches of different dtypes": (
+        lambda L: L.vmap(lambda i: L.lax.switch(i, [lambda: 1.0, lambda: L.np.int32(2)]))(_I),
+        r"switch: .*float64\[\] and int32\[\]"),
+    "while_loop body changes the carry's dtype": (
+        lambda L: L.vmap(lambda v: L.lax.while_loop(lambda c: c < 3, lambda c: c + 1.0, v))(_I),
+        r"while_loop: the body changed the type of the carry: float64\[\] and int32\[\]"),
+    "while_loop body changes the carry's shape": (
+        lambda L: L.vmap(lambda v: L.lax.while_loop(lambda c: c[0] < 3, lambda c: L.np.concatenate([c, c]),
+                                                    L.np.stack([v])))(_I), r"int32\[2\] and int32\[1\]"),
+})
+
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_errors_where_jax_raises(name):

@@ -243,3 +243,17 @@ def collectives_modes_and_lax_ops_on_batches_of_0_and_1(L, e, ie, one, ione):
 
     return (L.vmap(f, axis_name="i")(e, ie), L.vmap(f, axis_name="i")(one, ione),
             L.vmap(L.grad(g), axis_name="i")(e), L.vmap(L.grad(g), axis_name="i")(one))
+
+
+@program(lambda rng: (rng.normal(size=4), rng.integers(0, 4, size=4).astype(np.int32)))
+def branches_and_carries_of_agreeing_types(L, x, n):
+    # what JAX accepts when it checks both branches: a Python float beside a float64, a
+    # Python bool beside a bool, a loop's carry starting as a Python number
+    def f(v, n):
+        return (L.lax.cond(v > 0, lambda: 1.0, lambda: v), L.lax.cond(v > 0, lambda: True, lambda: v > 1),
+                L.lax.cond(n > 1, lambda: L.np.array(3), lambda: 2), L.lax.switch(n, [lambda: 1.0, lambda: v * 2]))
+
+    def loops(v, n):  # (in float32 too: the carry's Python number takes the body's float32)
+        return (L.lax.while_loop(lambda c: c < 3, lambda c: c + L.np.abs(v) + 0.1, 0),
+                L.lax.fori_loop(0, n, lambda i, c: c * v + 0.5, 1.0), L.lax.fori_loop(0, n, lambda i, c: c + i, n))
+    return L.vmap(f)(x, n), L.vmap(loops)(x, n), L.vmap(loops)(x.astype(np.float32), n)
