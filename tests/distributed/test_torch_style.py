@@ -203,6 +203,44 @@ g = cr.grad(lambda x: (dist.all_reduce(x * x, op="mean", group=both) * (rank + 1
 assert g.tolist() == [2 * 2.0 * 1.5], g  # d/dx of the mean over the processes of (r + 1) * mean(x^2)
 dist.destroy_process_group(both)
 
+# all_to_all(_single), reduce_scatter, the object collectives and point to point, and
+# batch_isend_irecv (values worked out by hand)
+out = cr.zeros(3)
+dist.all_to_all_single(out, cr.tensor([10.0 * rank, 10.0 * rank + 1, 10.0 * rank + 2]),
+                       output_split_sizes=[1, 2] if rank == 0 else [2, 1],
+                       input_split_sizes=[1, 2] if rank == 0 else [2, 1])
+assert out.tolist() == ([0.0, 10.0, 11.0] if rank == 0 else [1.0, 2.0, 12.0]), out
+even = cr.zeros(2, 2)
+dist.all_to_all_single(even, cr.tensor(np.arange(4.0).reshape(2, 2) + 10 * rank))
+assert even.tolist() == ([[0.0, 1.0], [10.0, 11.0]] if rank == 0 else [[2.0, 3.0], [12.0, 13.0]]), even
+outs = [cr.zeros(2, dtype=cr.int64) for _ in range(world)]
+dist.all_to_all(outs, [cr.tensor([rank, q]) for q in range(world)])
+assert [o.tolist() for o in outs] == [[q, rank] for q in range(world)], outs
+got = cr.zeros(2)
+dist.reduce_scatter(got, [cr.tensor([1.0, 2.0]) * (rank + 1), cr.tensor([3.0, 4.0]) * (rank + 1)])
+assert got.tolist() == ([3.0, 6.0] if rank == 0 else [9.0, 12.0]), got
+objects = [None] * world if rank == 1 else None
+dist.gather_object({"r": rank}, objects, dst=1)
+assert rank == 0 or objects == [{"r": 0}, {"r": 1}]
+mine = [None]
+dist.scatter_object_list(mine, ["zero", {"one": 1}] if rank == 0 else None, src=0)
+assert mine == [["zero", {"one": 1}][rank]], mine
+box = [None, None]
+if rank == 0:
+    dist.send_object_list(["a", {"b": 2}], dst=1)
+else:
+    assert dist.recv_object_list(box) == 0 and box == ["a", {"b": 2}]
+there, back = cr.tensor([5.0 + rank]), cr.zeros(1)
+for w in dist.batch_isend_irecv([dist.P2POp(dist.isend, there, 1 - rank), dist.P2POp(dist.irecv, back, 1 - rank)]):
+    w.wait()
+assert back.tolist() == [6.0 - rank] and dist.reduce_op.SUM == dist.ReduceOp.SUM
+try:
+    dist.all_to_all_single(cr.zeros(3), cr.zeros(3), input_split_sizes=[1, 2], output_split_sizes=[1, 2])
+except ValueError as e:  # rank 0 sends 2 rows to rank 1, which expects 1 (and back): raised on both
+    assert "split sizes do not match" in str(e), str(e)
+else:
+    raise AssertionError("a wrong split")
+
 # as torch.distributed, a Tensor that requires grad is written in place too, outside
 # autograd: a 0-d loss reduced for the log after backward(), a parameter broadcast
 # without .data (the values torch gives: worked out by hand)

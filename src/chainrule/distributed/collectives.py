@@ -1,8 +1,9 @@
 """The collectives between the processes of a job, on MPI through mpi4py.
 
 :func:`all_reduce` and :func:`broadcast` move pytrees of arrays between the processes
-that :func:`chainrule.distributed.init` joined (``comm.py``); the rest are PyTorch's
-``torch.distributed`` collectives and point-to-point messages, for code written for it.
+that :func:`chainrule.distributed.init` joined (``comm.py``), :func:`barrier` waits for
+them all; PyTorch's ``reduce``, ``Work`` and ``Future`` are here too, its collectives that
+write into given Tensors, messages and object collectives in ``tensor_collectives.py``.
 Every process must call the same collectives in the same order, with the same
 structures, shapes and dtypes: each collective first checks that they agree, so that a
 mismatch raises the same :class:`DistributedError` on every process instead of giving
@@ -36,20 +37,10 @@ __all__ = [
     "broadcast",
     "monitored_barrier",
     "ReduceOp",
+    "reduce_op",
     "Work",
     "Future",
-    "all_gather",
-    "all_gather_object",
-    "broadcast_object_list",
     "reduce",
-    "gather",
-    "scatter",
-    "all_gather_into_tensor",
-    "reduce_scatter_tensor",
-    "send",
-    "recv",
-    "isend",
-    "irecv",
 ]
 
 
@@ -61,6 +52,9 @@ class ReduceOp:
     MAX = "max"
     MIN = "min"
     PRODUCT = "product"
+
+
+reduce_op = ReduceOp  # PyTorch's old name, which scripts still use (dist.reduce_op.SUM)
 
 
 class Work:
@@ -189,7 +183,7 @@ def check_op(op: str) -> str:
     return name
 
 
-def _mpi_op(op: str, dtype: np.dtype):
+def mpi_op(op: str, dtype: np.dtype):
     MPI = mpi()
     if dtype == np.bool_:  # reduced as bytes 0/1: torch's rule, sum and max are or, min and product and
         return MPI.MAX if op in ("sum", "max") else MPI.MIN
@@ -207,13 +201,13 @@ def _reduce_array(x, op: str, group=None) -> np.ndarray:
     """The sum (or mean) of ``x`` over all processes, as a new array (``x`` is left as it
     is: under ``cr.jit`` it may be a buffer the program reads again)."""
     out = np.array(x, order="C")  # a contiguous copy, reduced in place
-    _check_dtype(out.dtype, op, "the array")
+    check_dtype(out.dtype, op, "the array")
     comm = group_comm(group)
-    check_same(comm, [("the array", _spec(out)), ("op", op)], "all_reduce")
+    check_same(comm, [("the array", spec(out)), ("op", op)], "all_reduce")
     return _reduce_buffer(comm, out, op)
 
 
-def _check_dtype(dtype: np.dtype, op: str, name: str) -> None:
+def check_dtype(dtype: np.dtype, op: str, name: str) -> None:
     if dtype.kind not in "biufc":
         raise TypeError(f"all_reduce: {name} has dtype {dtype}, which cannot be added")
     if dtype == np.bool_ and op == "mean":
@@ -225,7 +219,7 @@ def _reduce_buffer(comm, out: np.ndarray, op: str) -> np.ndarray:
     """``out`` (a contiguous array of this process's) reduced in place over all processes."""
     if out.size:
         buffer = out.view(np.uint8) if out.dtype == np.bool_ else out
-        comm.Allreduce(mpi().IN_PLACE, buffer, op=_mpi_op(op, out.dtype))
+        comm.Allreduce(mpi().IN_PLACE, buffer, op=mpi_op(op, out.dtype))
     if op == "mean":
         size = comm.Get_size()
         if out.dtype.kind in "fc":
@@ -291,9 +285,9 @@ def _reduce_plain(comm, values: list, op: str, structure: str) -> list:
     arrays = [np.asarray(v) for v in values]
     groups: dict[np.dtype, list[int]] = {}
     for i, a in enumerate(arrays):
-        _check_dtype(a.dtype, op, f"leaf {i}")
+        check_dtype(a.dtype, op, f"leaf {i}")
         groups.setdefault(a.dtype, []).append(i)
-    check_same(comm, [("tree", structure)] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)] + [("op", op)],
+    check_same(comm, [("tree", structure)] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)] + [("op", op)],
                "all_reduce")
     results: list = [None] * len(arrays)
     for dtype, members in sorted(groups.items(), key=lambda kv: kv[0].str):  # same order on every rank
@@ -315,33 +309,14 @@ def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = F
     Tensor written with the result (the others' are left as they are)."""
     if group_comm(group) is None:
         return Work(tensor) if async_op else None
-    dst = get_global(group, _check_rank(group, dst, "reduce", "dst"))
+    dst = get_global(group, check_rank(group, dst, "reduce", "dst"))
     result = all_reduce(np.array(tensor.primal() if isinstance(tensor, Tensor) else tensor), op, group)
     if rank() == dst and _in_place_target(tensor):
         write_into(tensor, result)
     return Work(tensor) if async_op else None
 
 
-def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
-    """PyTorch's ``all_gather``: every process's ``tensor``, in rank order, written into
-    the eager Tensors (or NumPy arrays) of ``tensor_list``, one per process, each of
-    ``tensor``'s shape and dtype."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    size = comm.Get_size()
-    if len(tensor_list) != size:
-        raise ValueError(f"all_gather: tensor_list has {len(tensor_list)} entries for a job of {size} processes")
-    value = _send_buffer(tensor)
-    check_same(comm, [("tensor", _spec(value))], "all_gather")
-    gathered = np.empty((size, *value.shape), value.dtype)
-    comm.Allgather(value, gathered)
-    for target, part in zip(tensor_list, gathered, strict=True):
-        write_into(target, part)
-    return Work(tensor_list) if async_op else None
-
-
-def _send_buffer(tensor) -> np.ndarray:
+def send_buffer(tensor) -> np.ndarray:
     """The values of an eager Tensor or array, contiguous, as MPI sends them."""
     return np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
 
@@ -358,7 +333,7 @@ def write_into(target, value) -> None:
         np.copyto(target, value)
 
 
-def _check_rank(group, rank_: int, what: str, name: str) -> int:
+def check_rank(group, rank_: int, what: str, name: str) -> int:
     """The number in ``group`` of the job's process ``rank_`` (PyTorch's ``src``/``dst`` are
     numbers in the job, also for a group), or a clear error."""
     if isinstance(group, ProcessGroup):
@@ -376,184 +351,8 @@ def get_global(group, group_rank: int) -> int:
     return group.ranks[group_rank] if isinstance(group, ProcessGroup) else group_rank
 
 
-def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
-    """PyTorch's ``gather``: every process's ``tensor``, in rank order, written into the
-    ``gather_list`` of process ``dst`` (one Tensor or array per process, each of
-    ``tensor``'s shape); the other processes pass no list."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    dst = _check_rank(group, dst, "gather", "dst")
-    value = _send_buffer(tensor)
-    check_same(comm, [("tensor", _spec(value))], "gather")
-    size, mine = comm.Get_size(), comm.Get_rank() == dst
-    if mine and (gather_list is None or len(gather_list) != size):
-        got = "none" if gather_list is None else f"{len(gather_list)} entries"
-        raise ValueError(f"gather: process dst={dst} needs a gather_list of {size} entries, got {got}")
-    if not mine and gather_list:
-        raise ValueError(f"gather: only process dst={dst} passes a gather_list (this is process {comm.Get_rank()})")
-    gathered = np.empty((size, *value.shape), value.dtype) if mine else None
-    comm.Gather(value, gathered, root=dst)
-    if mine:
-        for target, part in zip(gather_list, gathered, strict=True):
-            write_into(target, part)
-    return Work(gather_list) if async_op else None
-
-
-def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None, async_op: bool = False):
-    """PyTorch's ``scatter``: entry ``r`` of process ``src``'s ``scatter_list`` written into
-    process ``r``'s ``tensor``; the other processes pass no list."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    src = _check_rank(group, src, "scatter", "src")
-    size, mine = comm.Get_size(), comm.Get_rank() == src
-    shape = tuple(np.shape(tensor.primal() if isinstance(tensor, Tensor) else tensor))
-    check_same(comm, [("tensor", _spec(np.empty(shape, _send_buffer(tensor).dtype)))], "scatter")
-    if mine:
-        if scatter_list is None or len(scatter_list) != size:
-            got = "none" if scatter_list is None else f"{len(scatter_list)} entries"
-            raise ValueError(f"scatter: process src={src} needs a scatter_list of {size} entries, got {got}")
-        parts = [_send_buffer(t) for t in scatter_list]
-        if any(p.shape != shape for p in parts):
-            raise ValueError(f"scatter: every entry of scatter_list must have the output's shape {shape}, got "
-                             f"{[p.shape for p in parts]}")
-        outgoing = np.ascontiguousarray(np.stack(parts).astype(_send_buffer(tensor).dtype, copy=False))
-    elif scatter_list:
-        raise ValueError(f"scatter: only process src={src} passes a scatter_list (this is process {comm.Get_rank()})")
-    else:
-        outgoing = None
-    received = np.empty(shape, _send_buffer(tensor).dtype)
-    comm.Scatter(outgoing, received, root=src)
-    write_into(tensor, received)
-    return Work(tensor) if async_op else None
-
-
-def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
-    """PyTorch's ``all_gather_into_tensor``: every process's ``input_tensor``, in rank
-    order, written into ``output_tensor``, which holds them concatenated along the first
-    axis (shape ``(world * n, ...)``) or stacked (shape ``(world, n, ...)``)."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    value = _send_buffer(input_tensor)
-    check_same(comm, [("input_tensor", _spec(value))], "all_gather_into_tensor")
-    size = comm.Get_size()
-    out_shape = tuple(np.shape(output_tensor.primal() if isinstance(output_tensor, Tensor) else output_tensor))
-    allowed = [(size, *value.shape)] + ([(size * value.shape[0], *value.shape[1:])] if value.ndim else [])
-    if out_shape not in allowed:
-        raise ValueError(f"all_gather_into_tensor: output_tensor of shape {out_shape} cannot hold {size} inputs "
-                         f"of shape {value.shape}: give it shape {(size, *value.shape)} (stacked) or the "
-                         "inputs' first axis times the number of processes (concatenated)")
-    gathered = np.empty((size, *value.shape), value.dtype)
-    comm.Allgather(value, gathered)
-    write_into(output_tensor, gathered.reshape(out_shape))
-    return Work(output_tensor) if async_op else None
-
-
-def reduce_scatter_tensor(output, input, op: str = "sum", group=None, async_op: bool = False):
-    """PyTorch's ``reduce_scatter_tensor``: ``input`` (shape ``(world * n, ...)``) reduced
-    over the processes, and process ``r`` gets the ``r``-th of its ``world`` blocks along
-    the first axis in ``output`` (shape ``(n, ...)``)."""
-    op = check_op(op)
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    value = _send_buffer(input)
-    _check_dtype(value.dtype, op, "input")
-    check_same(comm, [("input", _spec(value)), ("op", op)], "reduce_scatter_tensor")
-    if value.dtype == np.bool_:
-        value = value.view(np.uint8)
-    size = comm.Get_size()
-    out_shape = tuple(np.shape(output.primal() if isinstance(output, Tensor) else output))
-    if not out_shape or value.shape != (size * out_shape[0], *out_shape[1:]):
-        raise ValueError(f"reduce_scatter_tensor: input of shape {value.shape} does not split into {size} blocks "
-                         f"of the output's shape {out_shape}")
-    block = np.empty(out_shape, value.dtype)
-    comm.Reduce_scatter_block(value, block, op=_mpi_op(op, value.dtype))
-    write_into(output, block / size if op == "mean" else block)
-    return Work(output) if async_op else None
-
-
-class _Pending(Work):
-    """What ``isend``/``irecv`` return: ``wait()`` waits for the message (and writes a
-    received one into its Tensor)."""
-
-    def __init__(self, request, target=None, buffer=None):
-        super().__init__(target)
-        self._request, self._target, self._buffer, self._done = request, target, buffer, False
-
-    def wait(self, timeout=None) -> bool:
-        if not self._done:
-            self._request.Wait()
-            if self._target is not None:
-                write_into(self._target, self._buffer)
-            self._done = True
-        return True
-
-    def is_completed(self) -> bool:
-        return self._done or (self._request.Test() and self.wait())
-
-
-def send(tensor, dst: int, group=None, tag: int = 0) -> None:
-    """PyTorch's ``send``: ``tensor``'s values to process ``dst``, which receives them with
-    :func:`recv` into a Tensor of the same shape and dtype."""
-    group_comm(group).Send(_send_buffer(tensor), dest=_check_rank(group, dst, "send", "dst"), tag=tag)
-
-
-def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
-    """PyTorch's ``recv``: a message from process ``src`` (any process when None) written
-    into ``tensor``; returns the sender's rank."""
-    MPI, comm = mpi(), group_comm(group)
-    buffer, status = np.empty_like(_send_buffer(tensor)), MPI.Status()
-    source = MPI.ANY_SOURCE if src is None else _check_rank(group, src, "recv", "src")
-    comm.Recv(buffer, source=source, tag=tag, status=status)
-    write_into(tensor, buffer)
-    return get_global(group, status.Get_source())
-
-
-def isend(tensor, dst: int, group=None, tag: int = 0) -> Work:
-    """PyTorch's ``isend``: :func:`send` without waiting; ``wait()`` on the result waits."""
-    buffer = _send_buffer(tensor).copy()  # the caller may change its Tensor before the send ends
-    dst = _check_rank(group, dst, "isend", "dst")
-    return _Pending(group_comm(group).Isend(buffer, dest=dst, tag=tag), buffer=buffer)
-
-
-def irecv(tensor, src: int | None = None, group=None, tag: int = 0) -> Work:
-    """PyTorch's ``irecv``: :func:`recv` without waiting; ``wait()`` on the result waits
-    and writes the message into ``tensor``."""
-    MPI = mpi()
-    buffer = np.empty_like(_send_buffer(tensor))
-    source = MPI.ANY_SOURCE if src is None else _check_rank(group, src, "irecv", "src")
-    return _Pending(group_comm(group).Irecv(buffer, source=source, tag=tag), tensor, buffer)
-
-
-def all_gather_object(object_list: list, obj, group=None) -> None:
-    """PyTorch's ``all_gather_object``: every process's ``obj`` (any picklable object),
-    in rank order, into ``object_list`` (one entry per process)."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    check_same(comm, [], "all_gather_object")
-    everyone = comm.allgather(obj)
-    if len(object_list) != len(everyone):
-        raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries for a job "
-                         f"of {len(everyone)} processes")
-    object_list[:] = everyone
-
-
-def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
-    """PyTorch's ``broadcast_object_list``: process ``src``'s entries of ``object_list``
-    (picklable objects) written into every process's list."""
-    comm = group_comm(group)
-    if comm is None:
-        return None
-    check_same(comm, [("object_list", f"{len(object_list)} entries")], "broadcast_object_list")
-    object_list[:] = comm.bcast(list(object_list), root=_check_rank(group, src, "broadcast_object_list", "src"))
-
-
 # -- broadcast ------------------------------------------------------------------------------
-def _spec(a: np.ndarray) -> tuple:
+def spec(a: np.ndarray) -> tuple:
     return (tuple(a.shape), a.dtype.str)
 
 
@@ -575,12 +374,12 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
     if comm is None:  # a process outside the group: nothing comes (PyTorch's rule)
         return Work(tree) if async_op else tree
     if isinstance(group, ProcessGroup):
-        root = _check_rank(group, root, "broadcast", "src")
+        root = check_rank(group, root, "broadcast", "src")
     elif not 0 <= root < comm.Get_size():
         raise ValueError(f"broadcast: root {root} is not a rank of this job of {comm.Get_size()}")
     leaves, treedef = tree_flatten(tree)
     arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
-    check_same(comm, [("tree", _structure(treedef))] + [(f"leaf {i}", _spec(a)) for i, a in enumerate(arrays)],
+    check_same(comm, [("tree", _structure(treedef))] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)],
                "broadcast")
     for a in arrays:
         comm.Bcast(a, root=root)
