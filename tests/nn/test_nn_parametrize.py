@@ -165,3 +165,17 @@ def test_orthogonal_as_torch(shape, kwargs):
     compare(ours, theirs, [np.random.default_rng(6).standard_normal((2, shape[0]))])
     with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
         P.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+
+
+def test_new_weight_norm_loads_a_state_dict_of_the_old_one_as_torch():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        old = torch.nn.Sequential(torch.nn.utils.weight_norm(torch.nn.Linear(3, 4).double()), torch.nn.Tanh())
+    sd = {k: v.detach() for k, v in old.state_dict().items()}
+    ours = nn.Sequential(P.weight_norm(nn.Linear(3, 4, dtype=np.float64)), nn.Tanh())
+    theirs = torch.nn.Sequential(torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(3, 4).double()),
+                                 torch.nn.Tanh())
+    ours.load_state_dict({k: v.numpy() for k, v in sd.items()})
+    theirs.load_state_dict(sd)
+    assert sorted(sd) == ["0.bias", "0.weight_g", "0.weight_v"]
+    _same_state(ours, theirs)

@@ -1,5 +1,5 @@
 """A Module's backward hooks, PyTorch's ``register_full_backward_hook`` and
-``register_full_backward_pre_hook``.
+``register_full_backward_pre_hook`` (and, at the end, its ``load_state_dict`` pre-hooks).
 
 A call of a module with such hooks passes its positional Tensor arguments, and then its
 output Tensors, through :data:`BOUNDARY`, one primitive of several outputs that returns
@@ -23,7 +23,7 @@ from chainrule.core.primitive import Primitive, RulesByArgument, def_batch
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
-__all__ = ["BOUNDARY", "call_with_backward_hooks"]
+__all__ = ["BOUNDARY", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks"]
 
 _NON_FULL_HOOK = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is deprecated "
                   "and will be removed in future versions. This hook will be missing some grad_input. Please use "
@@ -134,3 +134,26 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     if single:
         return outs[0]
     return type(out)(outs)
+
+
+def run_load_pre_hooks(module, state_dict, strict: bool):
+    """``state_dict`` as the ``load_state_dict`` pre-hooks of ``module`` and the modules
+    below it (each given its prefix, parents first, as PyTorch's) leave it: a copy, so the
+    caller's dict is not changed."""
+    hooked = [(prefix, m) for prefix, m in module.named_modules() if m.__dict__.get("_load_state_dict_pre_hooks")]
+    if not hooked:
+        return state_dict
+    state_dict = dict(state_dict)
+    for prefix, m in hooked:
+        for hook in list(m.__dict__["_load_state_dict_pre_hooks"]):
+            hook(m, state_dict, f"{prefix}." if prefix else "", {}, strict, [], [], [])
+    return state_dict
+
+
+def hook_kind(module, full: bool) -> None:
+    """Record that ``module`` has backward hooks of the full kind or of the deprecated one;
+    PyTorch refuses a module both."""
+    if module.__dict__.get("_is_full_backward_hook") is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                           "Please use only one of them.")
+    module.__dict__["_is_full_backward_hook"] = full

@@ -32,7 +32,7 @@ from chainrule.core.dtypes import to_arguments
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
-from chainrule.nn._backward_hooks import call_with_backward_hooks
+from chainrule.nn._backward_hooks import call_with_backward_hooks, hook_kind, run_load_pre_hooks
 from chainrule.nn.parameter import Parameter
 
 __all__ = [
@@ -145,7 +145,7 @@ class Module:
         >>> layer(cr.ones(3, 2, requires_grad=True)).sum().backward()
         [[1.0], [1.0], [1.0]]
         """
-        self._backward_hook_kind(True)
+        hook_kind(self, True)
         return self._add_hook("_backward_hooks", hook)
 
     def register_backward_hook(self, hook) -> HookHandle:
@@ -153,14 +153,8 @@ class Module:
         ``grad_input`` holds the gradients of the module's positional inputs, as the full
         hook's; PyTorch's, of the last operation's inputs, are the same for a module of one
         operation (guided backpropagation's hook on ``ReLU`` layers works as in PyTorch)."""
-        self._backward_hook_kind(False)
+        hook_kind(self, False)
         return self._add_hook("_backward_hooks", hook)
-
-    def _backward_hook_kind(self, full: bool) -> None:
-        if self.__dict__.get("_is_full_backward_hook") is (not full):
-            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
-                               "Please use only one of them.")
-        self.__dict__["_is_full_backward_hook"] = full
 
     def register_full_backward_pre_hook(self, hook) -> HookHandle:
         """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
@@ -190,6 +184,11 @@ class Module:
         0.0
         """
         return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_load_state_dict_pre_hook(self, hook) -> HookHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` may rewrite (a copy of) the state dict ``load_state_dict`` reads, as PyTorch's."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook)
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> HookHandle:
@@ -546,6 +545,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict)}")
+        state_dict = run_load_pre_hooks(self, state_dict, strict)
         own = self._state_targets()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

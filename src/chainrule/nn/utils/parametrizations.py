@@ -50,6 +50,14 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``torch.nn.utils.parametrizations.weight_norm``; ``parametrize.remove_parametrizations``
     undoes it. Returns ``module``."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def old_keys(m, state_dict, prefix, *_):  # a state dict of the older nn.utils.weight_norm loads too
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module.register_load_state_dict_pre_hook(old_keys)
     return module
 
 
