@@ -419,3 +419,21 @@ IN_PLACE_OPERANDS = [
 @pytest.mark.parametrize("code", IN_PLACE_OPERANDS)
 def test_in_place_operands_as_pytorch(code):
     _same_as_pytorch(code)
+
+
+# integer division and remainder by zero raise, as PyTorch's (NumPy gives 0 and warns);
+# floats give inf and nan
+INTEGER_DIVISION_BY_ZERO = [
+    "P(T.tensor([3, -7]) // T.tensor([0, 2]))", "P(T.tensor([5]) % 0)", "P(5 % T.tensor([0, 1]))",
+    "P(7 // T.tensor([0, 1]))", "P(T.tensor([5, 6]).remainder(T.tensor([1, 0])))", "P(T.fmod(T.tensor([5, 6]), 0))",
+    "P(T.tensor([5, 6]).div(0, rounding_mode='floor'))", "P(T.tensor([5, 6]).div(0, rounding_mode='trunc'))",
+    "P(T.tensor([5, 6]).floor_divide(T.tensor(0)))", "a = T.tensor([5, 6]); a //= 0", "a = T.tensor([5, 6]); a %= 0",
+    "P(T.tensor([5., -6.]) // 0, T.tensor([5., 6.]) % 0, T.tensor([5, 6]) / 0, T.tensor([5, 6]) // 2, "
+    "T.tensor([5, 6]) % T.tensor([4, 5]), T.tensor([7, -7]).div(2, rounding_mode='trunc'))",
+]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("code", INTEGER_DIVISION_BY_ZERO)
+def test_integer_division_by_zero_as_pytorch(code):
+    _same_as_pytorch(code)

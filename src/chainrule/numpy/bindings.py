@@ -33,7 +33,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first
+from chainrule.numpy.torch_common import alpha_first, checked_divisor
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
 from chainrule.numpy.torch_select import torch_index, torch_split
@@ -320,10 +320,10 @@ class TensorMethods:
     # the other in-place operators of ndarray: without them Python would rebind the name
     # (x = x // y) where NumPy writes the array
     def __ifloordiv__(self, other):
-        return eager.inplace(self, cnp.floor_divide, other, "floordiv_")
+        return eager.inplace(self, cnp.floor_divide, checked_divisor(self, other, "floor_divide_"), "floordiv_")
 
     def __imod__(self, other):
-        return eager.inplace(self, cnp.remainder, other, "remainder_")
+        return eager.inplace(self, cnp.remainder, checked_divisor(self, other, "remainder_"), "remainder_")
 
     def __imatmul__(self, other):
         return eager.inplace(self, cnp.matmul, other, "matmul_")

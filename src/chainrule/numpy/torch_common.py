@@ -23,7 +23,7 @@ from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 
-__all__ = ["CPU", "Device", "Size", "alpha_first",
+__all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
            "legacy_value", "nonnegative_dim", "values_indices", "TorchSize"]
 
@@ -181,3 +181,27 @@ def alpha_first(other, alpha, name: str) -> tuple:
                       f"\t{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
         return alpha, other
     return other, alpha
+
+
+def checked_divisor(a, b, name: str):
+    """``b``, after PyTorch's check that an integer division or remainder of eager values
+    does not divide by zero (NumPy gives 0 and warns; PyTorch raises ZeroDivisionError).
+
+    >>> import chainrule as cr
+    >>> cr.tensor([7]) // cr.tensor([0])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    RuntimeError: ZeroDivisionError: floor_divide: integer division by zero ...
+    """
+    values = []
+    for x in (a, b):
+        if isinstance(x, Tensor):
+            if x._trace is not EAGER:  # inside a transform: NumPy's rules
+                return b
+            values.append(x._value)
+        else:
+            values.append(x)
+    if np.result_type(*values).kind in "iu" and not np.all(np.asarray(values[1]) != 0):
+        raise RuntimeError(f"ZeroDivisionError: {name}: integer division by zero (PyTorch refuses it too); "
+                           "divide floats for inf or nan")
+    return b

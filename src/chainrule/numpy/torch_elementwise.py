@@ -17,7 +17,7 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import alpha_first, as_eager, elementwise_extreme, is_eager
+from chainrule.numpy.torch_common import alpha_first, as_eager, checked_divisor, elementwise_extreme, is_eager
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where
 
@@ -70,6 +70,7 @@ def _constant(x, value, *others):
 def _rounded_division(a, b, rounding_mode):
     """``a / b`` rounded as ``rounding_mode`` says ('floor' or 'trunc'; of integers, an
     integer, as in PyTorch), on Tensors or arrays."""
+    checked_divisor(a, b, "div")
     if rounding_mode == "floor":
         return cnp.floor_divide(a, b)
     if rounding_mode == "trunc":
@@ -219,10 +220,16 @@ class TorchElementwiseMethods:
         return _constant(self, cnp.round(self, decimals))
 
     def __floordiv__(self, other):
-        return as_eager(self, cnp.floor_divide(self, other))
+        return as_eager(self, cnp.floor_divide(self, checked_divisor(self, other, "floor_divide")))
 
     def __rfloordiv__(self, other):
-        return as_eager(self, cnp.floor_divide(other, self))
+        return as_eager(self, cnp.floor_divide(other, checked_divisor(other, self, "floor_divide")))
+
+    def __mod__(self, other):
+        return cnp.mod(self, checked_divisor(self, other, "remainder"))
+
+    def __rmod__(self, other):
+        return cnp.mod(other, checked_divisor(other, self, "remainder"))
 
     def frac(self):
         return self - cnp.trunc(self)

@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
-from chainrule.numpy.torch_common import as_eager, values_indices
+from chainrule.numpy.torch_common import as_eager, checked_divisor, values_indices
 
 __all__ = ["TorchMathMethods"]
 
@@ -64,8 +64,12 @@ class TorchMathMethods:
     atan2 = arctan2 = _binary(cnp.arctan2)
     hypot = _binary(cnp.hypot)
     logaddexp = _binary(cnp.logaddexp)
-    remainder = _binary(cnp.remainder)
-    fmod = _binary(cnp.fmod)
+    def remainder(self, other):
+        return cnp.remainder(self, checked_divisor(self, other, "remainder"))
+
+    def fmod(self, other):
+        return cnp.fmod(self, checked_divisor(self, other, "fmod"))
+
     def floor_divide(self, other):
         return self // other  # an eager Tensor, as the operator's
     fmax = _fminmax(cnp.greater_equal)
