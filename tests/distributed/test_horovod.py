@@ -62,6 +62,21 @@ assert fp16.dtype == np.float64 and np.allclose(fp16, [1.5, 1.5e-3], rtol=1e-3)
 m2 = make(r)
 hvd.broadcast_parameters(m2.named_parameters(), root_rank=0)
 assert np.array_equal(m2[0].weight.detach().numpy(), make(0)[0].weight.detach().numpy())
+# the rest of Horovod's names that scripts call (values worked out by hand)
+hvd.barrier()
+assert hvd.mpi_built() and not hvd.nccl_built() and not hvd.cuda_built()
+assert isinstance(hvd.mpi_threads_supported(), bool)
+h = hvd.allreduce_async_(cr.tensor(np.array([r + 1.0])), op=hvd.Sum)
+assert hvd.poll(h) and hvd.synchronize(h).tolist() == [3.0]
+assert hvd.synchronize(hvd.allgather_async(np.array([r]))).tolist() == [0, 1]
+assert [t.tolist() for t in hvd.grouped_allreduce([cr.tensor([1.0 * r]), cr.tensor([2.0, r])])] == [[0.5], [2.0, 0.5]]
+out, came = hvd.alltoall(cr.tensor(np.arange(3.0) + 10 * r), splits=[1, 2] if r == 0 else [2, 1])
+assert out.tolist() == ([0.0, 10.0, 11.0] if r == 0 else [1.0, 2.0, 12.0])
+assert came.tolist() == ([1, 2] if r == 0 else [2, 1])
+assert hvd.alltoall(np.array([r, r])).tolist() == [0, 1]
+rs = hvd.reducescatter(cr.tensor(np.arange(3.0) * (r + 1)), op=hvd.Sum)  # rows 0-1 to process 0, row 2 to 1
+assert rs.tolist() == ([0.0, 3.0] if r == 0 else [6.0]), rs
+assert hvd.reducescatter(np.arange(4.0) * (r + 1)).tolist() == ([0.0, 1.5] if r == 0 else [3.0, 4.5])
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out

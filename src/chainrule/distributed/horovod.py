@@ -36,6 +36,10 @@ __all__ = [
     "cross_rank", "Average", "Sum", "Adasum", "Min", "Max", "Product", "Compression", "allreduce",
     "allreduce_", "allgather", "broadcast", "broadcast_", "broadcast_object", "allgather_object",
     "broadcast_parameters", "broadcast_optimizer_state", "DistributedOptimizer",
+    "barrier", "allreduce_async", "allreduce_async_", "allgather_async", "broadcast_async",
+    "broadcast_async_", "grouped_allreduce", "grouped_allreduce_", "synchronize", "poll", "alltoall",
+    "reducescatter", "mpi_built", "mpi_enabled", "mpi_threads_supported", "gloo_built", "gloo_enabled",
+    "nccl_built", "cuda_built", "rocm_built", "ddl_built", "ccl_built",
 ]
 
 Average, Sum, Min, Max, Product = "mean", "sum", "min", "max", "product"
@@ -268,3 +272,148 @@ def DistributedOptimizer(optimizer, named_parameters=None, compression=Compressi
     wrapped._hvd_predivide = float(gradient_predivide_factor)
     wrapped._hvd_skip = wrapped._hvd_synchronized = False
     return wrapped
+
+
+# -- what Horovod's scripts ask besides ------------------------------------------------------
+def barrier(process_set=None) -> None:
+    """Wait until every process has reached this call."""
+    comm.check_group(process_set)
+    collectives.barrier()
+
+
+def mpi_built() -> bool:
+    """True: the transport is MPI."""
+    return True
+
+
+mpi_enabled = mpi_built
+
+
+def mpi_threads_supported() -> bool:
+    """Whether the MPI library runs with ``MPI_THREAD_MULTIPLE``."""
+    MPI = comm.mpi()
+    return MPI.Query_thread() == MPI.THREAD_MULTIPLE
+
+
+def nccl_built() -> bool:
+    """False, as are ``gloo_built``, ``cuda_built``, ``rocm_built``, ``ddl_built`` and
+    ``ccl_built``: the processes run on CPUs over MPI (scripts then scale the learning rate
+    by ``size()`` rather than ``local_size()``)."""
+    return False
+
+
+gloo_built = gloo_enabled = cuda_built = rocm_built = ddl_built = ccl_built = nccl_built
+
+# Asynchronous forms: the collective completes when called; the handle holds its result,
+# which synchronize(handle) returns (and poll(handle) says is there).
+_HANDLES: dict[int, Any] = {}
+_NEXT_HANDLE = [0]
+
+
+def _handle(result) -> int:
+    _NEXT_HANDLE[0] += 1
+    _HANDLES[_NEXT_HANDLE[0]] = result
+    return _NEXT_HANDLE[0]
+
+
+def allreduce_async(tensor, average=None, name=None, op=None, prescale_factor=1.0, postscale_factor=1.0,
+                    process_set=None) -> int:
+    """:func:`allreduce`, returning a handle for :func:`synchronize`."""
+    return _handle(allreduce(tensor, average, name, op=op, prescale_factor=prescale_factor,
+                             postscale_factor=postscale_factor, process_set=process_set))
+
+
+def allreduce_async_(tensor, average=None, name=None, op=None, prescale_factor=1.0, postscale_factor=1.0,
+                     process_set=None) -> int:
+    """:func:`allreduce_`, returning a handle for :func:`synchronize`."""
+    return _handle(allreduce_(tensor, average, name, op=op, prescale_factor=prescale_factor,
+                              postscale_factor=postscale_factor, process_set=process_set))
+
+
+def allgather_async(tensor, name=None, process_set=None) -> int:
+    """:func:`allgather`, returning a handle for :func:`synchronize`."""
+    return _handle(allgather(tensor, name, process_set))
+
+
+def broadcast_async(tensor, root_rank: int, name=None, process_set=None) -> int:
+    """:func:`broadcast`, returning a handle for :func:`synchronize`."""
+    return _handle(broadcast(tensor, root_rank, name, process_set))
+
+
+def broadcast_async_(tensor, root_rank: int, name=None, process_set=None) -> int:
+    """:func:`broadcast_`, returning a handle for :func:`synchronize`."""
+    return _handle(broadcast_(tensor, root_rank, name, process_set))
+
+
+def synchronize(handle: int):
+    """The result of the asynchronous collective ``handle`` (which is then forgotten)."""
+    if handle not in _HANDLES:
+        raise ValueError(f"synchronize: {handle!r} is not the handle of a pending collective (each is "
+                         "synchronized once)")
+    return _HANDLES.pop(handle)
+
+
+def poll(handle: int) -> bool:
+    """Whether the collective ``handle`` has completed: always, here."""
+    return True
+
+
+def grouped_allreduce(tensors: list, average=None, name=None, compression=Compression.none, op=None,
+                      prescale_factor=1.0, postscale_factor=1.0, process_set=None) -> list:
+    """:func:`allreduce` of each of ``tensors``, as a list."""
+    return [allreduce(t, average, name, compression, op, prescale_factor, postscale_factor, process_set)
+            for t in tensors]
+
+
+def grouped_allreduce_(tensors: list, average=None, name=None, op=None, prescale_factor=1.0,
+                       postscale_factor=1.0, process_set=None) -> list:
+    """:func:`allreduce_` of each of ``tensors`` (written in place), as a list."""
+    return [allreduce_(t, average, name, op, prescale_factor, postscale_factor, process_set) for t in tensors]
+
+
+def alltoall(tensor, splits=None, name=None, process_set=None):
+    """Horovod's ``alltoall``: ``tensor``'s first axis split into one block per process
+    (``splits`` rows each, or equal blocks), block ``q`` sent to process ``q``; returns
+    the blocks received, concatenated in rank order (and, given ``splits``, how many
+    rows came from each process, as Horovod does)."""
+    comm.check_group(process_set)
+    value = _value(tensor)
+    world = comm.communicator()
+    n = world.Get_size()
+    if splits is None:
+        if value.shape[0] % n:
+            raise ValueError(f"alltoall: the first axis ({value.shape[0]}) does not split evenly into {n} "
+                             "processes: give splits")
+        rows = [value.shape[0] // n] * n
+    else:
+        rows = [int(k) for k in np.asarray(_value(splits)).ravel()]
+        if len(rows) != n or sum(rows) != value.shape[0]:
+            raise ValueError(f"alltoall: splits {rows} must be {n} counts adding up to {value.shape[0]}")
+    comm.check_same(world, [("rows", (value.shape[1:], value.dtype.str))], "alltoall")
+    bounds = np.cumsum([0, *rows])
+    received = world.alltoall([value[bounds[q] : bounds[q + 1]] for q in range(n)])
+    out = np.concatenate(received)
+    out = Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+    if splits is None:
+        return out
+    came = np.array([len(b) for b in received], np.int32)
+    return out, (Tensor(came, EAGER) if isinstance(tensor, Tensor) else came)
+
+
+def reducescatter(tensor, op=Average, name=None, compression=Compression.none, process_set=None,
+                  prescale_factor=1.0, postscale_factor=1.0):
+    """Horovod's ``reducescatter``: ``tensor`` reduced over the processes (the mean, or
+    ``op=hvd.Sum``), and process ``r`` gets the ``r``-th block of its first axis (the
+    first ``rows % size`` processes one row more, as Horovod splits)."""
+    op = _op(op, None)
+    comm.check_group(process_set)
+    value = _value(tensor) * prescale_factor if prescale_factor != 1.0 else _value(tensor)
+    value, ctx = compression.compress(value)
+    reduced = compression.decompress(collectives.all_reduce(np.array(value), op=op), ctx)
+    n, r = comm.world_size(), comm.rank()
+    rows = [value.shape[0] // n + (q < value.shape[0] % n) for q in range(n)]
+    start = sum(rows[:r])
+    out = reduced[start : start + rows[r]]
+    if postscale_factor != 1.0:
+        out = out * postscale_factor
+    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
