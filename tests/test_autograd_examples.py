@@ -772,6 +772,53 @@ tall = lambda r: np.concatenate([design(r), design(r) ** 2])
 result = (design(rho), jacobian(design)(rho), jacobian(tall)(rho), grad(lambda r: np.sum(design(r) ** 2))(rho))
 '''
 
+# tidy3d's differentiable helpers (plugins/autograd/functions.py, trimmed): add_at, a
+# primitive whose forward rule is autograd.numpy.numpy_jvps.broadcast, and trapz
+TIDY3D_FUNCTIONS = '''
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad, jacobian, make_jvp
+from autograd.extend import defjvp, defvjp, primitive
+from autograd.numpy.numpy_jvps import broadcast
+from autograd.numpy.numpy_vjps import unbroadcast_f
+
+def trapz(y, x, axis=-1):
+    d = np.diff(x)
+    shape = [1] * y.ndim
+    shape[axis] = d.shape[0]
+    d = np.reshape(d, shape)
+    slice1 = [slice(None)] * y.ndim
+    slice2 = [slice(None)] * y.ndim
+    slice1[axis] = slice(1, None)
+    slice2[axis] = slice(None, -1)
+    return anp.sum((y[tuple(slice1)] + y[tuple(slice2)]) * d / 2, axis=axis)
+
+@primitive
+def add_at(x, indices_x, y):
+    out = np.copy(x)
+    out[tuple(indices_x)] += y
+    return out
+
+defvjp(add_at, lambda ans, x, indices_x, y: unbroadcast_f(x, lambda g: g),
+       lambda ans, x, indices_x, y: lambda g: g[tuple(indices_x)], argnums=(0, 2))
+defjvp(add_at, lambda g, ans, x, indices_x, y: broadcast(g, ans),
+       lambda g, ans, x, indices_x, y: add_at(anp.zeros_like(ans), indices_x, g), argnums=(0, 2))
+
+xs = np.linspace(0, 1, 7)
+rows = (np.array([0, 2, 3]),)
+
+def model(v):
+    base = add_at(anp.tanh(v[:4]), rows, v[4:] ** 2)
+    return trapz(anp.outer(base, xs) ** 2, xs, axis=1)
+
+v = np.random.RandomState(0).rand(7)
+at_row = lambda x: add_at(x, (np.array([0, 1]),), np.ones(3))
+result = (model(v), jacobian(model)(v), grad(lambda v: anp.sum(model(v) ** 2))(v),
+          make_jvp(lambda y: add_at(anp.ones((2, 3)), (np.array([0, 1]),), y))(np.ones(3))(np.arange(3.0)),
+          make_jvp(at_row)(np.ones((2, 3)))(np.arange(6.0).reshape(2, 3)),
+          broadcast(np.arange(2.0), np.zeros((3, 2), complex)))
+'''
+
 PROGRAMS = {
     "neural_net": NEURAL_NET,
     "gaussian_process": GAUSSIAN_PROCESS,
@@ -792,6 +839,7 @@ PROGRAMS = {
     "bayesian_neural_net": BAYES_NN,
     "surpyval_hazard": SURPYVAL,
     "scipy_functions_with_rules": SCIPY_RULES,
+    "tidy3d_functions": TIDY3D_FUNCTIONS,
 }
 
 
