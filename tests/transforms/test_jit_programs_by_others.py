@@ -560,3 +560,35 @@ def test_an_argument_handed_back_by_numpy_is_the_callers_array(fun):
         assert [g is x for g in got] == [w is y for w in want]
         got[0][0] = want[0][0] = 9.0
         assert same(x, y)
+
+
+def _clipped(x):
+    if x.min() < 0:
+        warnings.warn("negative values clipped", UserWarning, stacklevel=1)
+        x = np.maximum(x, 0.0)
+    return _rooted(x)
+
+
+def _rooted(x):
+    if x.max() > 8.0:
+        warnings.warn("large values", RuntimeWarning, stacklevel=2)  # the caller's line
+    return np.sqrt(x)
+
+
+def test_a_warning_the_function_issues_is_issued_again_by_every_replay():
+    # shown as often and at the same place as the plain call shows it, and raised under a
+    # filter that makes it an error
+    jitted = cr.jit(_clipped)
+    for action in ["always", "default", "error", "ignore", "always"]:
+        for x in [np.array([-1.0, 4.0]), np.array([1.0, 4.0]), np.array([1.0, 9.0])]:
+            outcomes = []
+            for fun in (_clipped, jitted):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter(action)
+                    try:
+                        outcome = fun(x.copy())
+                    except Warning as e:
+                        outcome = repr(e)
+                outcomes.append((outcome, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]))
+            assert same(outcomes[1][0], outcomes[0][0]) and outcomes[1][1] == outcomes[0][1], (action, x)
+    assert jitted.traces == 3

@@ -3,8 +3,9 @@
 A replay repeats NumPy calls, not Python's other side effects. What :func:`chainrule.jit`
 cannot replay it must at least notice while tracing: random generators that something
 drew from outside a recorded call (their states before and after each recorded draw),
-warnings filters changed inside the function, and numbers drawn from the operating system's
-entropy (a generator made without a seed). :class:`~chainrule.transforms.record.RecordTrace`
+warnings filters changed inside the function, numbers drawn from the operating system's
+entropy (a generator made without a seed), and the warnings that Python code issues
+(``warnings.warn``), which a replay issues again. :class:`~chainrule.transforms.record.RecordTrace`
 takes these fingerprints; :class:`~chainrule.transforms.jitted.Jitted` finds the generators a
 function can reach before tracing it.
 """
@@ -14,14 +15,18 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
+import threading
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import numpy.random.bit_generator as _bit_generator
 
 from chainrule.core.trace import RANDOM_SOURCES
 
-__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "rng_state", "same_state"]
+__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "rng_state", "same_state",
+           "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
@@ -81,3 +86,41 @@ def entropy_drawn():
     finally:
         for module, name, source in saved:
             setattr(module, name, source)
+
+
+# warnings.warn while a trace runs in this thread: the trace hears of each warning issued
+_tracing = threading.local()  # .hearing: the callbacks of this thread's open traces
+_hook_lock = threading.Lock()
+_hooked = [0, None]  # how many traces hear warnings (all threads), the warn they replaced
+
+
+@contextlib.contextmanager
+def warnings_issued(hear: Callable):
+    """While the block runs, ``hear(message, category, stacklevel, source, frame, more)``
+    after each ``warnings.warn`` of this thread that returned (``frame``: its caller's).
+    ``warnings.warn`` is looked up when called, so code that names it hears too; it is
+    put back once no trace of any thread is open."""
+    with _hook_lock:
+        if _hooked[0] == 0:
+            _hooked[1] = warnings.warn
+            warnings.warn = _warn
+        _hooked[0] += 1
+    hearing = _tracing.__dict__.setdefault("hearing", [])
+    hearing.append(hear)
+    try:
+        yield
+    finally:
+        hearing.pop()
+        with _hook_lock:
+            _hooked[0] -= 1
+            if _hooked[0] == 0 and warnings.warn is _warn:
+                warnings.warn = _hooked[1]
+
+
+def _warn(message, category=None, stacklevel=1, source=None, **more):
+    # the warn it replaced (kept once hooked: code that bound this one still reaches it)
+    result = _hooked[1](message, category, stacklevel + 1, source, **more)
+    hearing = getattr(_tracing, "hearing", None)
+    if hearing:
+        hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)
+    return result

@@ -19,6 +19,7 @@ import enum
 import functools
 import inspect
 import random
+import sys
 import types
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -52,7 +53,7 @@ from chainrule.transforms.arguments import (
     write_containers_back,
 )
 from chainrule.transforms.captures import Captures, generators_in, user_classes
-from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by
+from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by, warnings_issued
 from chainrule.transforms.passes import build_program, writable_like_output
 from chainrule.transforms.program import (
     Fresh,
@@ -456,7 +457,9 @@ class Jitted:
         before = [dict(vars(obj)) for obj in rebuilt]
         traced_containers = containers((in_args, in_kwargs), [])
         try:
-            with entropy_drawn() as drawn:
+            boundary = sys._getframe()  # a warning attributed here is attributed outside the function
+            hear = functools.partial(trace.warned, boundary=boundary)
+            with entropy_drawn() as drawn, warnings_issued(hear):
                 out = self.fun(*in_args, **in_kwargs)
         finally:
             trace.close()

@@ -92,7 +92,8 @@ class Call:
 
     ``effect`` marks a call that is not pure, so it is replayed even if nothing reads its
     result: ``"write"`` writes the memory of its first argument (``x += y``,
-    ``x[i] = v``), ``"draw"`` consumes the state of the generator that ``rng()`` returns.
+    ``x[i] = v``), ``"draw"`` consumes the state of the generator that ``rng()`` returns,
+    ``"warn"`` issues a warning again (which a warnings filter may make an exception).
     ``errstate`` is NumPy's error state the call ran under when it differed from the
     state the jitted function was entered with (an ``np.errstate`` block inside it).
     """

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -70,7 +71,7 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators", "plain_arrays", "eager", "constants")
+                 "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -93,6 +94,7 @@ class RecordTrace(Trace):
         self.eager: set = set()
         # eager Tensors read as constants: watched as their arrays from now on
         self.constants: dict[int, Tensor] = {}
+        self.calling = False  # inside a recorded call (whose warnings its replay issues again)
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
@@ -212,12 +214,15 @@ class RecordTrace(Trace):
         if rng is not None:
             generator = rng()
             self._check_generator(generator)
+        calling, self.calling = self.calling, True
         try:
             ans = fun(*vals, **kvals)
         except Exception as e:
             # caught inside the function, the exception is a branch that no guard sees
             self.refuse(f"{getattr(fun, '__name__', fun)} raised {type(e).__name__} while traced")
             raise
+        finally:
+            self.calling = calling
         if generator is not None:
             self.generators[id(generator)][1] = rng_state(generator)
         errstate = np.geterr()
@@ -397,6 +402,32 @@ class RecordTrace(Trace):
             return value, Seq(type(x), [p[1] for p in pairs])
         return x, x
 
+    def warned(self, message, category, stacklevel: int, source, frame, more: dict, boundary) -> None:
+        """Python code of the function issued a warning (``warnings.warn``, heard after it
+        returned): recorded, so that each replay issues it again as the plain call does —
+        shown or not by the filters of the moment (once per place by default), raised under
+        an ``error`` filter (the replay stops, and the plain call raises). A warning that a
+        recorded call issued is issued again by its replay; one attributed to a frame
+        outside the function (a ``stacklevel`` past it), or issued with arguments this
+        Python's ``warn`` adds, is not replayed: the function runs without jit."""
+        if self.calling or not self.open:
+            return
+        target = frame
+        for _ in range(max(stacklevel, 1) - 1):
+            if target is None or target is boundary:
+                break
+            target = target.f_back
+        if more or target is None or target is boundary:
+            self.refuse("the function issued a warning attributed outside it (warnings.warn with "
+                        "a stacklevel past the function), which a replay would not issue again")
+            return
+        if isinstance(message, Warning):
+            category = type(message)
+        elif category is None:
+            category = UserWarning
+        args = [message, category, target.f_code.co_filename, target.f_lineno, target.f_globals, source]
+        self.ops.append(Call(warn_again, args, {}, [], True, False, "warn"))
+
     def guard(self, t: Tensor) -> None:
         """Python read ``t``'s value: a replay must read the same, or trace again."""
         if self.open:
@@ -429,6 +460,13 @@ _EAGER_CONSTANT = object()
 _PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
 _DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
             np.true_divide: "__truediv__", np.power: "__pow__"}
+
+
+def warn_again(message, category, filename: str, lineno: int, module_globals: dict, source) -> None:
+    """A warning that the traced call issued, issued again where it was (a replay's)."""
+    registry = module_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, category, filename, lineno, module_globals.get("__name__", "<string>"),
+                           registry, module_globals, source)
 
 
 def _write_result(buffer, op, other):
