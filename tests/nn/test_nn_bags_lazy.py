@@ -132,3 +132,27 @@ def test_lazy_linear_in_a_model_trains_with_an_optimizer_made_after_the_first_ca
         cr.nn.functional.mse_loss(model(x), y).backward()
         opt.step()
     assert cr.nn.functional.mse_loss(model(x), y).item() < before
+
+
+@pytest.mark.parametrize("name, args, kwargs, shape", [
+    ("LazyConv1d", (4, 3), {}, (2, 5, 7)), ("LazyConv2d", (4, 3), {"stride": 2}, (5, 6, 6)),
+    ("LazyConv2d", (4, 3), {"groups": 2}, (1, 6, 5, 5)), ("LazyConv3d", (2, 2), {}, (1, 3, 4, 4, 4)),
+    ("LazyConvTranspose1d", (4, 3), {"bias": False}, (2, 5, 6)), ("LazyConvTranspose2d", (2, 2), {}, (1, 3, 3, 3)),
+    ("LazyBatchNorm1d", (), {}, (4, 3)), ("LazyBatchNorm2d", (), {"momentum": 0.2}, (2, 3, 4, 4)),
+    ("LazyBatchNorm3d", (), {}, (2, 3, 2, 2, 2)), ("LazyInstanceNorm1d", (), {"affine": True}, (2, 5, 6)),
+    ("LazyInstanceNorm2d", (), {}, (2, 3, 4, 4)), ("LazyInstanceNorm3d", (), {}, (2, 3, 2, 2, 3))])
+def test_lazy_layers_become_their_layer_as_torch(name, args, kwargs, shape):
+    ours, theirs = getattr(cr.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal(shape)
+    ours(x.astype(np.float32))
+    theirs(torch.tensor(x, dtype=torch.float32))
+    assert type(ours).__name__ == type(theirs).__name__ and repr(ours) == repr(theirs)
+    mine, their = ours.state_dict(), theirs.state_dict()
+    assert list(mine) == list(their) and [v.shape for v in mine.values()] == [tuple(v.shape) for v in their.values()]
+    ours.load_state_dict({k: v.numpy() for k, v in their.items()})
+    np.testing.assert_allclose(ours(x.astype(np.float32)).detach().numpy(),
+                               theirs(torch.tensor(x, dtype=torch.float32)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    if name.startswith("LazyConv"):
+        with pytest.raises(RuntimeError, match="unbatched"):
+            getattr(cr.nn, name)(*args, **kwargs)(np.ones(3))

@@ -1,17 +1,23 @@
 """``LazyLinear``: a ``Linear`` whose ``in_features`` is read from its first input, as
 PyTorch's lazy modules: the weight is made (and initialised as ``Linear``'s) at the first
-call, and the module then becomes a ``Linear``. Create the optimizer after that call.
+call, and the module then becomes a ``Linear``. Create the optimizer after that call. The
+same for ``LazyConv1d``/``2d``/``3d``, ``LazyConvTranspose1d``/``2d`` (the input's
+channels) and ``LazyBatchNorm1d``/``2d``/``3d``, ``LazyInstanceNorm1d``/``2d``/``3d``
+(its axis 1, as PyTorch's; the lazy instance norms default to ``affine=True`` and
+``track_running_stats=True``, as PyTorch's).
 """
 
 from __future__ import annotations
 
 import math
 
-from chainrule.nn import init
+from chainrule.nn import conv, init, layers, spatial
 from chainrule.nn.layers import Linear, _empty
 from chainrule.nn.module import Module
 
-__all__ = ["LazyLinear"]
+__all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+           "LazyInstanceNorm3d"]
 
 
 class LazyLinear(Linear):
@@ -61,3 +67,71 @@ class LazyLinear(Linear):
 
     def extra_repr(self) -> str:
         return f"in_features=0, out_features={self.out_features}, bias={self._lazy[0]}"
+
+
+class _LazyModule(Module):
+    """A module made at its first call, from the size of the input's channel axis and the
+    constructor's arguments, which it then is (its class too)."""
+
+    cls_to_become: type = Module
+    spatial_dims: int | None = None  # a convolution's: its unbatched input has 1 + this many axes
+    defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        Module.__init__(self)
+        kwargs = {**{k: v for k, v in self.defaults.items() if k not in kwargs}, **kwargs}
+        groups = args[5] if len(args) > 5 else kwargs.get("groups", 1)
+        template = self.cls_to_become(groups if self.spatial_dims else 0, *args, **kwargs)  # checks the arguments
+        shown = template.extra_repr()
+        self._lazy = (args, kwargs, "0" + shown[shown.index(","):] if "," in shown else "0")
+
+    def has_uninitialized_params(self) -> bool:
+        return True
+
+    def _channels(self, input) -> int:
+        if self.spatial_dims is None:
+            return int(input.shape[1])
+        if input.ndim not in (self.spatial_dims + 1, self.spatial_dims + 2):
+            raise RuntimeError(f"Expected {self.spatial_dims + 1}D (unbatched) or {self.spatial_dims + 2}D (batched) "
+                               f"input to {type(self).__name__}, but got input of size: {tuple(input.shape)}")
+        return int(input.shape[1 if input.ndim == self.spatial_dims + 2 else 0])
+
+    def initialize_parameters(self, input) -> None:
+        args, kwargs, _ = self._lazy
+        real = self.cls_to_become(self._channels(input), *args, **kwargs)
+        real.train(self.training)
+        kept = {k: v for k, v in self.__dict__.items() if k.endswith("_hooks")}
+        self.__dict__.clear()
+        self.__dict__.update(real.__dict__)
+        self.__dict__.update(kept)
+        self.__class__ = self.cls_to_become
+
+    def forward(self, *args, **kwargs):
+        self.initialize_parameters(args[0])
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return self._lazy[2]
+
+
+_NORM_DEFAULTS = {"affine": True, "track_running_stats": True}
+
+
+def _lazy(name: str, target: type, spatial_dims: int | None = None, defaults: dict | None = None) -> type:
+    return type(name, (_LazyModule,), {"cls_to_become": target, "spatial_dims": spatial_dims,
+                                       "defaults": defaults or {}, "__module__": __name__,
+                                       "__doc__": f"``{target.__name__}`` with its input channels read from the "
+                                                  "first input."})
+
+
+LazyConv1d = _lazy("LazyConv1d", conv.Conv1d, 1)
+LazyConv2d = _lazy("LazyConv2d", layers.Conv2d, 2)
+LazyConv3d = _lazy("LazyConv3d", conv.Conv3d, 3)
+LazyConvTranspose1d = _lazy("LazyConvTranspose1d", conv.ConvTranspose1d, 1)
+LazyConvTranspose2d = _lazy("LazyConvTranspose2d", conv.ConvTranspose2d, 2)
+LazyBatchNorm1d = _lazy("LazyBatchNorm1d", layers.BatchNorm1d)
+LazyBatchNorm2d = _lazy("LazyBatchNorm2d", layers.BatchNorm2d)
+LazyBatchNorm3d = _lazy("LazyBatchNorm3d", layers.BatchNorm3d)
+LazyInstanceNorm1d = _lazy("LazyInstanceNorm1d", spatial.InstanceNorm1d, defaults=_NORM_DEFAULTS)
+LazyInstanceNorm2d = _lazy("LazyInstanceNorm2d", spatial.InstanceNorm2d, defaults=_NORM_DEFAULTS)
+LazyInstanceNorm3d = _lazy("LazyInstanceNorm3d", spatial.InstanceNorm3d, defaults=_NORM_DEFAULTS)
