@@ -201,6 +201,14 @@ assert dist.recv(box, group=both) == 1 - rank and box.tolist() == [1.0 - rank]
 sent.wait()
 g = cr.grad(lambda x: (dist.all_reduce(x * x, op="mean", group=both) * (rank + 1)).sum())(cr.tensor([2.0]))
 assert g.tolist() == [2 * 2.0 * 1.5], g  # d/dx of the mean over the processes of (r + 1) * mean(x^2)
+everyone = cr.nn.SyncBatchNorm(2, process_group=both)  # a group of every process is the job
+dist.DistributedDataParallel(cr.nn.Linear(2, 1), process_group=both)
+try:
+    dist.DistributedDataParallel(cr.nn.Linear(2, 1), process_group=one)
+except ValueError as e:
+    assert "only the whole job is supported as the process group" in str(e), str(e)
+else:
+    raise AssertionError("DDP on part of the job")
 dist.destroy_process_group(both)
 
 # all_to_all(_single), reduce_scatter, the object collectives and point to point, and

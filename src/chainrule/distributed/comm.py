@@ -261,6 +261,12 @@ def is_world(group_) -> bool:
     return group_ is None or isinstance(group_, _World)
 
 
+def spans_job(group_) -> bool:
+    """Whether ``group_`` holds every process of the job, in the job's order: ``None``,
+    ``dist.group.WORLD``, or a group of :func:`new_group` with every rank."""
+    return is_world(group_) or (isinstance(group_, ProcessGroup) and group_.ranks == tuple(range(world_size())))
+
+
 def group_comm(group_):
     """The MPI communicator of ``group_`` (None or ``group.WORLD``: the job's; a group of
     :func:`new_group`: its own), or None on a process that is not in it."""
@@ -416,9 +422,9 @@ def destroy_process_group(group=None) -> None:
 
 def check_group(group_) -> None:
     """For what takes the whole job alone: a clear error for any other group."""
-    if not is_world(group_):
+    if not spans_job(group_):
         raise ValueError("only the whole job is supported here: pass group=None "
-                         f"(or dist.group.WORLD), not {group_!r}")
+                         f"(or dist.group.WORLD, or a group of every process), not {group_!r}")
 
 
 def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:

@@ -32,7 +32,7 @@ import numpy as np
 from chainrule.core.eager import EAGER, is_grad_enabled, queue_callback
 from chainrule.core.tensor import Tensor
 from chainrule.distributed.collectives import Future
-from chainrule.distributed.comm import check_same, communicator, is_world, mpi
+from chainrule.distributed.comm import check_same, communicator, mpi, spans_job
 from chainrule.distributed.shared import shared_sum
 from chainrule.nn.module import Module, mark_modified
 
@@ -192,9 +192,10 @@ class DistributedDataParallel(Module):
                 f"chainrule's run on the CPU: leave them out (got device_ids={device_ids!r}, "
                 f"output_device={output_device!r})"
             )
-        if not is_world(process_group):
+        if not spans_job(process_group):
             raise ValueError("DistributedDataParallel: only the whole job is supported as the process group: "
-                             f"pass process_group=None (or dist.group.WORLD), not {process_group!r}")
+                             "pass process_group=None (or dist.group.WORLD, or a group of every process), "
+                             f"not {process_group!r}")
         bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb!r}")

@@ -14,7 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.distributed.collectives import all_reduce, all_reduce_p
-from chainrule.distributed.comm import is_world
+from chainrule.distributed.comm import spans_job
 from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm
@@ -43,9 +43,10 @@ class SyncBatchNorm(_BatchNorm):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
                  device=None, dtype=None, *, bias: bool = True):
-        if not is_world(process_group):
+        if not spans_job(process_group):
             raise ValueError("SyncBatchNorm: only the whole job is supported as the process group: "
-                             f"pass process_group=None (or dist.group.WORLD), not {process_group!r}")
+                             "pass process_group=None (or dist.group.WORLD, or a group of every process), "
+                             f"not {process_group!r}")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     @classmethod
