@@ -1,9 +1,11 @@
 """Initialisation: seeding, the bounds and spreads of each scheme, dtypes kept."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import chainrule as cr
 from chainrule import nn
@@ -123,3 +125,16 @@ def test_init_functions_take_torch_s_generator_keyword():
         b = fn(cr.empty(4, 3), *args, generator=cr.Generator().manual_seed(7)).numpy()
         c = fn(cr.empty(4, 3), *args, generator=cr.Generator().manual_seed(8)).numpy()
         assert np.array_equal(a, b) and not np.array_equal(a, c), fn.__name__
+
+
+def test_layers_without_inputs_are_made_as_torch():
+    for make, tmake in ((lambda: nn.Conv2d(0, 4, 3), lambda: torch.nn.Conv2d(0, 4, 3)),
+                        (lambda: nn.Linear(0, 4), lambda: torch.nn.Linear(0, 4))):
+        said = []
+        for f in (make, tmake):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m = f()
+            said.append([str(w.message) for w in caught])
+            assert tuple(m.weight.shape)[1] == 0 and not np.any(m.bias.detach().numpy())
+        assert said[0] == said[1] == ["Initializing zero-element tensors is a no-op"]

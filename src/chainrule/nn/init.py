@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -141,9 +142,17 @@ def xavier_normal_(t, gain: float = 1.0, rng=None, *, generator=None):
     return normal_(t, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), rng)
 
 
+def _no_op(t):
+    """A tensor without elements, left as it is (with PyTorch's warning)."""
+    warnings.warn("Initializing zero-element tensors is a no-op", UserWarning, stacklevel=3)
+    return t
+
+
 def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None, *,
                      generator=None):
     """He et al. (2015): U(−b, b) with b = gain·√(3 / fan)."""
+    if 0 in _shape(t):
+        return _no_op(t)
     rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(_shape(t), mode))
     return uniform_(t, -bound, bound, rng)
@@ -152,6 +161,8 @@ def kaiming_uniform_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str 
 def kaiming_normal_(t, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", rng=None, *,
                     generator=None):
     """He et al. (2015): N(0, std²) with std = gain / √fan."""
+    if 0 in _shape(t):
+        return _no_op(t)
     rng = generator if rng is None else rng  # PyTorch's generator= or rng=
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(_shape(t), mode))
     return normal_(t, 0.0, std, rng)
