@@ -36,6 +36,15 @@ PROGRAMS = {
                                  (X,), True),
     "convert_element_type": (lambda lib, lax: lambda x: lax.convert_element_type(x * 3, np.int32) * 1.0
                              + lax.convert_element_type(x, np.float32).astype(np.float64), (X,), True),
+    # XLA's casts of floats to integers saturate (NaN gives 0); ties round away from zero
+    # exactly, the float just below 0.5 included
+    "saturating casts and exact ties": (
+        lambda lib, lax: lambda x: (*(lax.convert_element_type(x, t) for t in (np.int32, np.uint8, np.int64,
+                                                                                np.uint64)),
+                                    lax.round(x * 0 + 0.49999999999999994),
+                                    lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN),
+                                    lax.round(x, lax.RoundingMethod.AWAY_FROM_ZERO)),
+        (np.array([[-1.7, 2.9, np.nan, np.inf, -np.inf], [1e20, -1e20, 2.0 ** 63, 255.9, -0.5]]),), False),
     "broadcasting": (lambda lib, lax: lambda x: lax.broadcast_in_dim(x, (2, 5, 3), (1,))
                      * lax.broadcast(x, (2,))[..., None], (X,), True),
     "reshaping": (lambda lib, lax: lambda a: (lax.reshape(a, (5, 3), dimensions=(1, 0)) + lax.reshape(a, (5, 3)),
@@ -97,3 +106,10 @@ def test_lax_operation_under_vmap_and_grad_as_jax(name):
         floats = tuple(k for k, a in enumerate(args) if a.dtype.kind == "f")
         _same(cr.vmap(cr.grad(total(cr, ours_f), argnums=floats))(*args),
               jax.vmap(jax.grad(total(jax, theirs_f), argnums=floats))(*args))
+
+
+def test_round_of_integers_is_refused_as_in_jax():
+    with pytest.raises(TypeError):
+        jlax.round(np.array([1, 2]))
+    with pytest.raises(TypeError, match="lax.round takes floating-point values.*int64"):
+        cr.vmap(clax.round)(np.array([1, 2]))

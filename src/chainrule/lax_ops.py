@@ -12,6 +12,7 @@ re-exports them beside its control flow and collectives.
 from __future__ import annotations
 
 import builtins
+import enum
 import string
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,7 +30,7 @@ __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ce
            "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "real", "imag", "conj", "is_finite",
            "nextafter", "eq", "ne", "lt", "le", "gt", "ge", "rem", "erf", "erfc", "erf_inv", "lgamma",
            "digamma", "logistic", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "pow",
-           "integer_pow", "rsqrt", "div", "round", "convert_element_type", "select_n", "broadcast",
+           "integer_pow", "rsqrt", "div", "round", "RoundingMethod", "convert_element_type", "select_n", "broadcast",
            "broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose", "rev", "collapse",
            "concatenate", "slice", "slice_in_dim", "index_in_dim", "pad", "iota", "full", "full_like",
            "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "associative_scan",
@@ -93,17 +94,38 @@ def div(x, y):
     return cnp.divide(x, y)
 
 
-def round(x, rounding_method=0):  # noqa: A001 (JAX's name)
+class RoundingMethod(enum.IntEnum):
+    """``jax.lax.RoundingMethod``: how :func:`round` breaks ties."""
+
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+
+def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001 (JAX's name)
     """``x`` rounded half away from zero (``rounding_method=0``, JAX's default) or half to
     even (``1``), as ``jax.lax.round``."""
+    if _kind(x) != "f":
+        raise TypeError(f"lax.round takes floating-point values (as JAX's), got {_dtype(x)}; "
+                        "an integer is already whole")
     if int(getattr(rounding_method, "value", rounding_method)) == 1:
         return cnp.round(x)
-    return cnp.sign(x) * cnp.floor(cnp.abs(x) + 0.5)
+    whole = cnp.trunc(x)  # then one step away from zero where the part cut off is half or more
+    return whole + cnp.where(cnp.abs(x - whole) >= 0.5, cnp.sign(x), 0.0)
 
 
 def convert_element_type(operand, new_dtype):
-    """``operand`` cast to ``new_dtype`` (floats to integers round toward zero)."""
-    return cnp.astype(cnp.asarray(operand) if not hasattr(operand, "dtype") else operand, np.dtype(new_dtype))
+    """``operand`` cast to ``new_dtype`` as XLA casts: floats to integers round toward zero
+    and saturate (NaN gives 0, a value past the type's range its least or greatest value),
+    where NumPy's cast leaves those undefined."""
+    x = cnp.asarray(operand) if not hasattr(operand, "dtype") else operand
+    dtype = np.dtype(new_dtype)
+    if dtype.kind not in "iu" or _kind(x) not in "fc":
+        return cnp.astype(x, dtype)
+    x = cnp.real(x)
+    info = np.iinfo(dtype)
+    high, low = x >= float(info.max), x <= float(info.min)
+    inside = cnp.astype(cnp.where(cnp.isnan(x) | high | low, 0, x), dtype)
+    return cnp.where(high, dtype.type(info.max), cnp.where(low, dtype.type(info.min), inside))
 
 
 def select_n(which, *cases):
