@@ -81,7 +81,8 @@ from chainrule.core.rng import manual_seed
 from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_creation import (
     arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones, ones_like, rand,
-    normal, rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like,
+    normal, rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like, memory_format,
+    preserve_format, contiguous_format, channels_last, channels_last_3d,
 )
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
@@ -133,7 +134,8 @@ __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
     "rand_like",
-    "from_numpy", "cat", "concat", "stack", "finfo", "iinfo", "is_tensor",
+    "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
+    "channels_last", "channels_last_3d", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
     "ByteTensor", "BoolTensor", "spmm",

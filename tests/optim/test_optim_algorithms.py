@@ -389,3 +389,57 @@ def test_a_custom_optimizer_written_for_pytorch_runs_and_agrees():
     np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-13)
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-13)
     assert runs[0][2] == runs[1][2] == 1
+
+
+def _custom_optimizer(lib):
+    class MomentumSGD(lib.optim.Optimizer):  # as research code subclasses Optimizer (torch's Adam as model)
+        def __init__(self, params, lr=0.01, beta=0.9):
+            super().__init__(params, dict(lr=lr, beta=beta))
+
+        @lib.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with lib.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if len(state) == 0:
+                        state["step"] = 0
+                        state["exp_avg"] = lib.zeros_like(p, memory_format=lib.preserve_format)
+                    state["step"] += 1
+                    state["exp_avg"].mul_(group["beta"]).add_(p.grad, alpha=1 - group["beta"])
+                    p.add_(state["exp_avg"], alpha=-group["lr"])
+            return loss
+
+    return MomentumSGD
+
+
+def test_an_optimizer_subclass_written_for_pytorch_trains_as_there():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        w = lib.nn.Parameter(lib.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=lib.float64))
+        b = lib.nn.Parameter(lib.tensor([0.1, -0.2], dtype=lib.float64))
+        opt = _custom_optimizer(lib)([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64)
+        losses = []
+
+        def closure(opt=opt, w=w, b=b, x=x):
+            opt.zero_grad()
+            loss = ((w @ x + b) ** 2).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(3):
+            losses.append(opt.step(closure).item())
+        seen.append((losses, w.detach().numpy().tolist(), b.detach().numpy().tolist(), opt.state[w]["step"],
+                     lib.ones_like(w, memory_format=lib.contiguous_format).shape == w.to(
+                         memory_format=lib.channels_last if w.ndim == 4 else lib.preserve_format).shape))
+    assert seen[0][3:] == seen[1][3:]
+    np.testing.assert_allclose(np.array(seen[0][0]), np.array(seen[1][0]), rtol=1e-12)
+    np.testing.assert_allclose(np.array(seen[0][1]), np.array(seen[1][1]), rtol=1e-12)
+    np.testing.assert_allclose(np.array(seen[0][2]), np.array(seen[1][2]), rtol=1e-12)

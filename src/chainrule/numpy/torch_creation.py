@@ -27,7 +27,8 @@ __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
     "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
     "rand_like",
-    "from_numpy", "cat", "concat", "stack", "DTYPES", "finfo", "iinfo", "is_tensor",
+    "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
+    "channels_last", "channels_last_3d", "DTYPES", "finfo", "iinfo", "is_tensor",
 ]
 
 
@@ -115,7 +116,29 @@ def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None)
     return _made(np.full(shape, plain(fill_value), as_dtype(dtype)), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+class memory_format:
+    """PyTorch's memory layouts (``chainrule.preserve_format``, ``contiguous_format``,
+    ``channels_last``, ``channels_last_3d``): accepted where PyTorch takes
+    ``memory_format=`` (``zeros_like``, ``clone``, ``contiguous``, ``to``), and changing
+    nothing, an array's layout being NumPy's."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+preserve_format = memory_format("preserve_format")
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+
+def zeros_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """Zeros of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
@@ -126,7 +149,7 @@ def zeros_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tenso
     return _made(np.zeros(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def ones_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """Ones of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
@@ -137,7 +160,7 @@ def ones_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor
     return _made(np.ones(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def empty_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """A Tensor of ``t``'s shape and dtype to be filled (zeros here).
 
     >>> import chainrule as cr
@@ -148,7 +171,7 @@ def empty_like(t, dtype=None, requires_grad: bool = False, device=None) -> Tenso
     return zeros_like(t, dtype, requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """``fill_value`` in ``t``'s shape and dtype.
 
     >>> import chainrule as cr
@@ -297,7 +320,7 @@ def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:
     return _made(get_generator(generator).permutation(int(n)).astype(as_dtype(dtype)), False)
 
 
-def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """Standard normal draws of ``t``'s shape and dtype.
 
     >>> import chainrule as cr
@@ -309,7 +332,7 @@ def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, devic
                  requires_grad=requires_grad)
 
 
-def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
     """Uniform draws on [0, 1) of ``t``'s shape and dtype.
 
     >>> import chainrule as cr

@@ -157,7 +157,7 @@ class TorchTypeMethods:
     def cdouble(self):
         return _cast(self, np.complex128)
 
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False):
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
         """``x.to(dtype)``, ``x.to(other)`` (its dtype), ``x.to('cpu')`` (no change)."""
         dtype, device = to_arguments(args, dtype, device)
         if device is not None and str(device).split(":")[0] != "cpu":
