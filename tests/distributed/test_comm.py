@@ -133,6 +133,18 @@ def test_collectives_on_two_processes(tmp_path):
             want = cr.grad(lambda w, x: cnp.sum(dist.all_reduce(cnp.tanh(x @ w), op="mean")))(w, xb)
             assert np.array_equal(gstep(w, xb), want)
         assert gstep.traces == 1
+        # torch.distributed.nn's differentiable collectives (a CLIP-style gathered loss):
+        # the objective sums every process's loss, L = sum_q sum(F**2 * c_q) with F the
+        # gathered features, so dL/df_r = 2 f_r * sum_q (rows of c_q that hold f_r)
+        from chainrule.distributed.nn import functional as dnn
+        f = cr.tensor(np.arange(6.0).reshape(2, 3) + r, requires_grad=True)
+        c = np.random.default_rng(r).normal(size=(4, 3))
+        (cr.cat(dnn.all_gather(f)) ** 2 * c).sum().backward()
+        cs = dist.communicator().allgather(c)
+        want = 2 * (np.arange(6.0).reshape(2, 3) + r) * sum(cq[2 * r : 2 * r + 2] for cq in cs)
+        assert np.abs(f.grad.numpy() - want).max() <= 1e-12, (f.grad, want)
+        gb = cr.grad(lambda x: cnp.sum(dnn.broadcast(x, src=1) * (r + 2)))(np.ones(2))
+        assert gb.tolist() == ([0.0, 0.0] if r == 0 else [5.0, 5.0]), gb  # sum onto src: 2 + 3
         dist.barrier()
         if r == 0:
             print("raised on", dist.all_reduce(raised), "processes; done on", dist.all_reduce(1))
