@@ -407,6 +407,22 @@ def p_numpy_boxes_names(ag, np):
             ag.grad(f)(X, (1.5, 2.0)), seen, nb.primitive(lambda v: v * 2.0)(X))
 
 
+def p_numpy_wrapper(ag, np):
+    """autograd.numpy.numpy_wrapper: NumPy's names and wrap_namespace, which copies of
+    autograd's own modules use to make primitives of scipy.linalg; chainrule had no such
+    module (ModuleNotFoundError under the import hook)."""
+    import scipy.linalg
+
+    npw = mod(ag, "numpy.numpy_wrapper")
+    space = {}
+    npw.wrap_namespace(scipy.linalg.__dict__, space)
+    mod(ag, "extend").defvjp(space["sqrtm"], lambda ans, a, disp=True, blocksize=64: lambda g: space[
+        "solve_sylvester"](ans, ans, g))
+    a = npw.array([[2.0, 0.3], [0.3, 1.5]])
+    f = lambda a: np.sum(space["sqrtm"](a) * npw.array([[1.0, 2.0], [3.0, 4.0]]))  # noqa: E731
+    return f(a), ag.grad(f)(a), npw.dot(a, a), space["LinAlgError"] is scipy.linalg.LinAlgError
+
+
 def test_array_box_register_refuses_other_types():
     from chainrule.numpy.numpy_boxes import ArrayBox
 
