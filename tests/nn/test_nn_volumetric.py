@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
+from torch_parity import compare, copy_weights  # noqa: E402
 
 rng = np.random.default_rng(7)
 X = rng.normal(size=(2, 4, 5, 6, 7))
@@ -130,3 +131,21 @@ def test_refuses_as_torch(name):
         REFUSED[name](torch)
     with pytest.raises(ValueError):
         REFUSED[name](cr)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"stride": 2, "padding": 1, "output_padding": 1},
+                                    {"stride": (1, 2, 3), "padding": (0, 1, 2), "output_padding": (0, 1, 0),
+                                     "dilation": (1, 1, 2)},
+                                    {"groups": 2, "bias": False}, {"dilation": 2, "padding": 2}])
+@pytest.mark.parametrize("batched", [True, False])
+def test_conv_transpose3d_as_torch(kwargs, batched):
+    ours = cr.nn.ConvTranspose3d(4, 6, (2, 3, 2), dtype=np.float64, **kwargs)
+    theirs = torch.nn.ConvTranspose3d(4, 6, (2, 3, 2), **kwargs).double()
+    copy_weights(ours, theirs)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((2, 4, 3, 4, 3) if batched else (4, 3, 4, 3))
+    compare(ours, theirs, [x])
+    lazy = cr.nn.LazyConvTranspose3d(6, (2, 3, 2), **kwargs)
+    assert repr(lazy) == repr(torch.nn.LazyConvTranspose3d(6, (2, 3, 2), **kwargs))
+    lazy(x.astype(np.float32))
+    assert type(lazy) is cr.nn.ConvTranspose3d and lazy.in_channels == 4

@@ -26,7 +26,8 @@ from chainrule.nn._pooling import (
     max_pool2d,
 )
 
-__all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+__all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "lp_pool1d", "lp_pool2d",
+           "lp_pool3d"]
 
 
 def _triple(v, name: str) -> tuple[int, int, int]:
@@ -179,6 +180,55 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     if bias is not None:
         res = res + cnp.reshape(bias, (1, o, 1, 1, 1))
     return _unbatch(res, unbatched)
+
+
+def _dilate(x, axis: int, s: int):
+    """``x`` with s − 1 zeros between neighbours along ``axis``."""
+    if s == 1:
+        return x
+    shape = tuple(x.shape)
+    zeros = cnp.zeros((*shape[:axis + 1], s - 1, *shape[axis + 1:]), dtype=_dtype(x))
+    both = cnp.concatenate([cnp.expand_dims(x, axis + 1), zeros], axis=axis + 1)
+    merged = cnp.reshape(both, (*shape[:axis], shape[axis] * s, *shape[axis + 1:]))
+    return merged[(slice(None),) * axis + (slice(0, (shape[axis] - 1) * s + 1),)]
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1):
+    """The transposed 3-d convolution (the adjoint of :func:`conv3d` in its input), PyTorch's
+    arguments: input (N, C, D, H, W) or (C, D, H, W), weight (C, O/groups, kd, kh, kw). Each
+    output size is (n − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1: the
+    input spread out by the stride, padded by dilation·(k − 1) − padding, convolved with the
+    flipped kernel.
+
+    >>> conv_transpose3d(np.ones((1, 2, 3, 3, 3)), np.ones((2, 4, 3, 3, 3)), stride=2).shape
+    (1, 4, 7, 7, 7)
+    """
+    x, unbatched = _batched(input, 5, "conv_transpose3d", "(N, C, D, H, W)")
+    if weight.ndim != 5:
+        raise ValueError(f"conv_transpose3d: weight must be (in, out/groups, kd, kh, kw), got shape "
+                         f"{tuple(weight.shape)}")
+    c, (wc, og), kernel = x.shape[1], weight.shape[:2], tuple(weight.shape[2:])
+    if wc != c or groups < 1 or c % groups:
+        raise ValueError(f"conv_transpose3d: an input of {c} channels and groups={groups} do not fit a weight for "
+                         f"{wc} input channels (the weight's first size)")
+    stride, padding = _triple(stride, "stride"), _triple(padding, "padding")
+    extra, dilation = _triple(output_padding, "output_padding"), _triple(dilation, "dilation")
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
+        raise ValueError(f"conv_transpose3d: output_padding {extra} must be smaller than the stride {stride} or the "
+                         f"dilation {dilation}")
+    for axis, s in enumerate(stride):
+        x = _dilate(x, axis + 2, s)
+    widths = [(d * (k - 1) - p, d * (k - 1) - p + e) for k, p, e, d in zip(kernel, padding, extra, dilation,
+                                                                          strict=True)]
+    x = x[(slice(None), slice(None), *(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in
+                                       zip(widths, x.shape[2:], strict=True)))]
+    if any(max(a, 0) + max(b, 0) for a, b in widths):
+        x = cnp.pad(x, ((0, 0), (0, 0), *((max(a, 0), max(b, 0)) for a, b in widths)))
+    # (C, O/g, k) → (O, C/g, k), the kernel flipped
+    w = cnp.reshape(weight, (groups, c // groups, og, *kernel))
+    w = cnp.reshape(cnp.swapaxes(w, 1, 2), (groups * og, c // groups, *kernel))[:, :, ::-1, ::-1, ::-1]
+    return _unbatch(conv3d(x, w, bias, 1, 0, dilation, groups), unbatched)
 
 
 def _lp(out, norm_type, count):

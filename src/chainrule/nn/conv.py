@@ -21,7 +21,8 @@ from chainrule.nn.layers import _empty, conv_repr, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "AdaptiveAvgPool2d", "GroupNorm"]
+__all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "AdaptiveAvgPool2d",
+           "GroupNorm"]
 
 
 def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
@@ -193,6 +194,38 @@ class ConvTranspose1d(ConvTranspose2d):
     def forward(self, x, output_size=None):
         extra = self.output_padding if output_size is None else self._padding_for(x, output_size)
         return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, extra,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    """Transposed 3-d convolution of (N, C, D, H, W) or (C, D, H, W) (see
+    :func:`chainrule.nn.functional.conv_transpose3d`); weight (in, out/groups, kd, kh, kw).
+
+    >>> import numpy as np
+    >>> ConvTranspose3d(4, 2, 2, stride=2, rng=0)(np.zeros((1, 4, 3, 3, 3), dtype=np.float32)).shape
+    (1, 2, 6, 6, 6)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", device=None, dtype=None, rng=None):
+        Module.__init__(self)
+        check_cpu(device, type(self).__name__)
+        _zeros_only(padding_mode, "ConvTranspose3d")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.groups = F._check_groups(groups, self.in_channels, self.out_channels, "ConvTranspose3d")
+        self.kernel_size = _triple(kernel_size, "kernel_size")
+        self.stride = _triple(stride, "stride")
+        self.padding = _triple(padding, "padding")
+        self.output_padding = _triple(output_padding, "output_padding")
+        self.dilation = _triple(dilation, "dilation")
+        fan_in = self.out_channels // self.groups * math.prod(self.kernel_size)
+        _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
+                   fan_in, bias, dtype, rng)
+
+    def forward(self, x, output_size=None):
+        extra = self.output_padding if output_size is None else self._padding_for(x, output_size)
+        return F.conv_transpose3d(x, self.weight, self.bias, self.stride, self.padding, extra,
                                   self.groups, self.dilation)
 
 

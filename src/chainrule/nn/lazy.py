@@ -1,7 +1,7 @@
 """``LazyLinear``: a ``Linear`` whose ``in_features`` is read from its first input, as
 PyTorch's lazy modules: the weight is made (and initialised as ``Linear``'s) at the first
 call, and the module then becomes a ``Linear``. Create the optimizer after that call. The
-same for ``LazyConv1d``/``2d``/``3d``, ``LazyConvTranspose1d``/``2d`` (the input's
+same for ``LazyConv1d``/``2d``/``3d``, ``LazyConvTranspose1d``/``2d``/``3d`` (the input's
 channels) and ``LazyBatchNorm1d``/``2d``/``3d``, ``LazyInstanceNorm1d``/``2d``/``3d``
 (its axis 1, as PyTorch's; the lazy instance norms default to ``affine=True`` and
 ``track_running_stats=True``, as PyTorch's).
@@ -16,6 +16,7 @@ from chainrule.nn.layers import Linear, _empty
 from chainrule.nn.module import Module
 
 __all__ = ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyConvTranspose3d",
            "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
            "LazyInstanceNorm3d"]
 
@@ -129,6 +130,7 @@ LazyConv2d = _lazy("LazyConv2d", layers.Conv2d, 2)
 LazyConv3d = _lazy("LazyConv3d", conv.Conv3d, 3)
 LazyConvTranspose1d = _lazy("LazyConvTranspose1d", conv.ConvTranspose1d, 1)
 LazyConvTranspose2d = _lazy("LazyConvTranspose2d", conv.ConvTranspose2d, 2)
+LazyConvTranspose3d = _lazy("LazyConvTranspose3d", conv.ConvTranspose3d, 3)
 LazyBatchNorm1d = _lazy("LazyBatchNorm1d", layers.BatchNorm1d)
 LazyBatchNorm2d = _lazy("LazyBatchNorm2d", layers.BatchNorm2d)
 LazyBatchNorm3d = _lazy("LazyBatchNorm3d", layers.BatchNorm3d)
