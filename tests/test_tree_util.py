@@ -99,3 +99,29 @@ def test_transpose_registered_classes_partial_and_static():
     assert len(tree_util.treedef_children(tree_util.tree_structure((1, [2, 3])))) == 2
     with pytest.raises(ValueError, match="does not have the structure"):
         tree_util.tree_map_with_path(lambda p, a, b: a, [1, 2], (1, 2))
+
+
+# tree_map(f, tree, *rest): the first tree's structure is a prefix of the others', whose
+# subtrees at its leaves (None included) reach f whole; other structures are refused
+MAPS = {  # name: (f, trees, the message where JAX raises)
+    "None at a leaf of the first": (lambda x, y: x if y is None else x - y, ([1.0, 2.0], [None, 0.5]), None),
+    "deeper second tree": (lambda x, y: x * len(y), ([1.0, 2.0], [(1, 2), [3, 4, 5]]), None),
+    "dicts in other orders": (lambda x, y: x - y, ({"b": 1.0, "a": 2.0}, {"a": 0.5, "b": 0.25}), None),
+    "is_leaf on the first only": (lambda x, y: y, ({"a": (1, 2)}, {"a": 3}), None),
+    "dicts with other keys": (lambda x, y: x, ({"a": 1, "b": 2}, {"a": 1, "c": 2}), r"tree 1 .*keys \['a', 'c'\]"),
+    "a list for a tuple": (lambda x, y: x, ([1], (1,)), r"tree_map: tree 1 does not match"),
+    "a leaf where the first has None": (lambda x, y: y, ([None, 1], [1, 1]), r"tree 1"),
+}
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_tree_map_reads_the_other_trees_up_to_the_first_as_jax(name):
+    f, trees, message = MAPS[name]
+    is_leaf = (lambda t: isinstance(t, tuple)) if name.startswith("is_leaf") else None
+    if message is not None:
+        with pytest.raises(ValueError):
+            jtu.tree_map(f, *trees, is_leaf=is_leaf)
+        with pytest.raises(ValueError, match=message):
+            tree_util.tree_map(f, *trees, is_leaf=is_leaf)
+    else:
+        assert tree_util.tree_map(f, *trees, is_leaf=is_leaf) == jtu.tree_map(f, *trees, is_leaf=is_leaf)

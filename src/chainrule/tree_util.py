@@ -63,9 +63,16 @@ def tree_map(f: Callable, tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] 
     >>> tree_map(lambda x: x * 2, {"w": 1.0, "b": [2.0]})
     {'b': [4.0], 'w': 2.0}
     """
-    out = pytree.tree_map(f, tree, *rest, is_leaf=is_leaf)
-    treedef = pytree.tree_flatten(tree, is_leaf)[1]
-    return tree_unflatten(sorted_dicts(treedef), _up_to(treedef, out))
+    leaves, treedef = pytree.tree_flatten(tree, is_leaf)
+    # as JAX's: the first tree's structure is a prefix of the others', whose subtrees at its
+    # leaves (None included) are passed whole
+    others = []
+    for k, r in enumerate(rest, start=1):
+        try:
+            others.append(_up_to(treedef, r))
+        except ValueError as e:
+            raise ValueError(f"tree_map: tree {k} does not match the first: {e}") from None
+    return tree_unflatten(sorted_dicts(treedef), [f(*xs) for xs in zip(leaves, *others, strict=True)])
 
 
 def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> TreeDef:
@@ -105,8 +112,12 @@ def _up_to(treedef: TreeDef, tree: Any) -> list:
     if treedef.kind is None:
         return [tree]
     node = tree_children(tree) if tree is not None else (type(None), None, ())
-    if node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.children):
-        raise ValueError(f"the tree {tree!r} does not have the structure {treedef}")
+    if (node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.children)
+            or treedef.kind is dict and list(node[1]) != list(treedef.aux)):
+        raise ValueError(f"a tree of structure {pytree.tree_flatten(tree)[1]} does not have the structure "
+                         f"{treedef} (nor it as a prefix)"
+                         + (f": its keys {list(node[1])} are not {list(treedef.aux)}"
+                            if node is not None and node[0] is dict and treedef.kind is dict else ""))
     return [s for sub, child in zip(treedef.children, node[2], strict=True) for s in _up_to(sub, child)]
 
 
