@@ -57,6 +57,17 @@ def test_torch_distributed_names_in_a_job_of_one(dist):
     assert dist.all_reduce(np.ones(2), group=world).tolist() == [1.0, 1.0]
     assert isinstance(dist.barrier(group=world, async_op=True), dist.Work) and dist.barrier(device_ids=[0]) is None
     dist.monitored_barrier()
+    from chainrule.distributed.elastic.multiprocessing.errors import record  # torchrun scripts' @record
+
+    @record()
+    def main(x):
+        if x < 0:
+            raise KeyError(x)
+        return 2 * x
+
+    assert main(3) == 6 and main.__name__ == "main"
+    with pytest.raises(KeyError):
+        main(-1)
     dist.DistributedDataParallel(nn.Linear(2, 1), process_group=world)
     nn.SyncBatchNorm(3, process_group=world)
     with pytest.raises(ValueError, match=r"group must be None, dist.group.WORLD or a group made by dist.new_group"):

@@ -1,0 +1,1 @@
+"""PyTorch's ``torch.distributed.elastic.multiprocessing`` path (:mod:`.errors`)."""
