@@ -149,3 +149,36 @@ def test_conv_transpose3d_as_torch(kwargs, batched):
     assert repr(lazy) == repr(torch.nn.LazyConvTranspose3d(6, (2, 3, 2), **kwargs))
     lazy(x.astype(np.float32))
     assert type(lazy) is cr.nn.ConvTranspose3d and lazy.in_channels == 4
+
+
+@pytest.mark.parametrize("output_size", [2, (1, 3, None), (3, 2, 1)])
+def test_adaptive_max_pool3d_and_max_unpool3d_as_torch(output_size):
+    x = np.random.default_rng(1).standard_normal((2, 3, 4, 5, 3))
+    compare(cr.nn.AdaptiveMaxPool3d(output_size), torch.nn.AdaptiveMaxPool3d(output_size), [x])
+    ours = cr.nn.functional.adaptive_max_pool3d(x, output_size, return_indices=True)
+    theirs = torch.nn.functional.adaptive_max_pool3d(torch.tensor(x), output_size, return_indices=True)
+    np.testing.assert_array_equal(ours[1], theirs[1].numpy())
+    assert repr(cr.nn.AdaptiveMaxPool3d(output_size)) == repr(torch.nn.AdaptiveMaxPool3d(output_size))
+    pooled, idx = torch.nn.functional.max_pool3d(torch.tensor(x), 2, return_indices=True)
+    unpool, tunpool = cr.nn.MaxUnpool3d(2), torch.nn.MaxUnpool3d(2)
+    assert repr(unpool) == repr(tunpool)
+    compare(_Unpool(unpool, idx.numpy(), x.shape), _TUnpool(tunpool, idx, x.shape),
+            [pooled.numpy()])
+
+
+class _Unpool(cr.nn.Module):
+    def __init__(self, layer, idx, size):
+        super().__init__()
+        self.layer, self.idx, self.size = layer, idx, size
+
+    def forward(self, v):
+        return self.layer(v, self.idx, self.size)
+
+
+class _TUnpool(torch.nn.Module):
+    def __init__(self, layer, idx, size):
+        super().__init__()
+        self.layer, self.idx, self.size = layer, idx, size
+
+    def forward(self, v):
+        return self.layer(v, self.idx, self.size)

@@ -17,7 +17,8 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.updates import at
 
-__all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "max_unpool1d", "max_unpool2d"]
+__all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "max_unpool1d", "max_unpool2d",
+           "max_unpool3d"]
 
 
 def _input(x):
@@ -99,3 +100,9 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     [[[[0.0, 0.0], [0.0, 5.0]]]]
     """
     return _unpool(input, indices, kernel_size, stride, padding, output_size, 2, "max_unpool2d")
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The values of a 3-d max pooling put back where ``indices`` says (positions in each
+    D×H×W volume), zeros elsewhere, as PyTorch's."""
+    return _unpool(input, indices, kernel_size, stride, padding, output_size, 3, "max_unpool3d")

@@ -13,6 +13,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.nn._pooling import (
+    _adaptive_index,
     _adaptive_means,
     _batched,
     _dtype,
@@ -26,8 +27,8 @@ from chainrule.nn._pooling import (
     max_pool2d,
 )
 
-__all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "lp_pool1d", "lp_pool2d",
-           "lp_pool3d"]
+__all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+           "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
 
 def _triple(v, name: str) -> tuple[int, int, int]:
@@ -138,6 +139,49 @@ def adaptive_avg_pool3d(input, output_size):
     dtype = _dtype(x)
     md, mh, mw = (_adaptive_means(n, o, dtype) for n, o in zip(x.shape[2:], outs, strict=True))
     return _unbatch(cnp.einsum("ncdhw,ad,bh,ew->ncabe", x, md, mh, mw), unbatched)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
+    """The maximum over PyTorch's adaptive windows of (N, C, D, H, W) or (C, D, H, W) (see
+    :func:`~chainrule.nn.functional.adaptive_max_pool2d`): the gradient to each window's
+    first maximum, NaN propagating; ``return_indices`` also gives each maximum's flat index
+    into D·H·W.
+
+    >>> adaptive_max_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 1).tolist()
+    [[[[7.0]]]]
+    """
+    x, unbatched = _batched(input, 5, "adaptive_max_pool3d", "(N, C, D, H, W)")
+    sizes = (output_size,) * 3 if output_size is None or isinstance(output_size, int | np.integer) else output_size
+    if len(sizes) != 3:
+        raise ValueError(f"adaptive_max_pool3d: output_size must be an int or a triple, got {output_size}")
+    size = tuple(x.shape[2:])
+    outs = tuple(n if o is None else int(o) for n, o in zip(size, sizes, strict=True))
+    if min(outs) < 0:
+        raise ValueError(f"adaptive_max_pool3d: output_size must be at least 0, got {output_size}")
+    lead = tuple(x.shape[:2])
+    if 0 in outs:  # no window: an empty output
+        out = cnp.reshape(x[:, :, :0, :0, :0], (*lead, *outs))
+        empty = np.zeros((*lead, *outs), np.int64)
+        return (_unbatch(out, unbatched), _unbatch(empty, unbatched)) if return_indices else _unbatch(out, unbatched)
+    index = [_adaptive_index(n, o) for n, o in zip(size, outs, strict=True)]
+    g = x
+    for i, ix in enumerate(index):  # axis 2 + 2i becomes (out, k)
+        axis = 2 + 2 * i
+        g = cnp.take(g, ix.ravel(), axis=axis)
+        g = cnp.reshape(g, (*g.shape[:axis], *ix.shape, *g.shape[axis + 1:]))
+    ks = tuple(ix.shape[1] for ix in index)
+    g = cnp.reshape(cnp.transpose(g, (0, 1, 2, 4, 6, 3, 5, 7)), (*lead, *outs, int(np.prod(ks))))
+    key = undifferentiated(g)
+    best = cnp.argmax(cnp.where(cnp.isnan(key), np.inf, key), axis=-1)[..., None]  # NaN wins, as PyTorch's
+    out = cnp.take_along_axis(g, best, axis=-1)[..., 0]
+    if not return_indices:
+        return _unbatch(out, unbatched)
+    d, h, w = index
+    table = ((d[:, None, None, :, None, None] * size[1] + h[None, :, None, None, :, None]) * size[2]
+             + w[None, None, :, None, None, :]).reshape(*outs, -1)
+    flat = np.take_along_axis(np.broadcast_to(table, (*lead, *table.shape)), np.asarray(undifferentiated(best)),
+                              axis=-1)[..., 0].astype(np.int64)
+    return _unbatch(out, unbatched), _unbatch(flat, unbatched)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):

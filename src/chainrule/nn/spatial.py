@@ -20,7 +20,7 @@ __all__ = [
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
     "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "MaxUnpool1d", "MaxUnpool2d",
-    "DataParallel",
+    "DataParallel", "MaxUnpool3d", "AdaptiveMaxPool3d",
 ]
 
 
@@ -408,3 +408,21 @@ class DataParallel(Module):
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
 
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """:func:`F.max_unpool3d`: ``layer(values, indices, output_size=None)``, the indices of a
+    ``MaxPool3d(..., return_indices=True)``."""
+
+    dims = 3
+    _fn = staticmethod(F.max_unpool3d)
+
+
+class AdaptiveMaxPool3d(_Options):
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to ``output_size`` (an int or a
+    triple, None keeping that axis), over PyTorch's adaptive windows."""
+
+    _fn = staticmethod(F.adaptive_max_pool3d)
+    _names = ("output_size", "return_indices")
+    _defaults = {"return_indices": False}
+    _shown = ("output_size",)
