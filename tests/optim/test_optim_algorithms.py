@@ -443,3 +443,23 @@ def test_an_optimizer_subclass_written_for_pytorch_trains_as_there():
     np.testing.assert_allclose(np.array(seen[0][0]), np.array(seen[1][0]), rtol=1e-12)
     np.testing.assert_allclose(np.array(seen[0][1]), np.array(seen[1][1]), rtol=1e-12)
     np.testing.assert_allclose(np.array(seen[0][2]), np.array(seen[1][2]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, hyper", [("Adam", {}), ("AdamW", {"betas": (0.8, 0.9)}), ("SGD", {"momentum": 0.9}),
+                                         ("RMSprop", {"alpha": 0.9})])
+def test_tensor_hyperparameters_are_read_as_their_numbers_as_torch(name, hyper):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        w = lib.nn.Parameter(lib.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=lib.float64))
+        def t(x, lib=lib):
+            return lib.tensor(x, dtype=lib.float64)
+
+        kw = {k: tuple(t(x) for x in v) if isinstance(v, tuple) else t(v) for k, v in hyper.items()}
+        opt = getattr(lib.optim, name)([w], lr=t(0.1), **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            ((w @ lib.tensor([1.0, 2.0], dtype=lib.float64) - 1) ** 2).sum().backward()
+            opt.step()
+        seen.append(w.detach().numpy())
+    np.testing.assert_allclose(seen[0], seen[1], rtol=1e-12)

@@ -120,6 +120,7 @@ class Optimizer:
         EAGER.clock += 1  # one version stamp for all the in-place writes of this step
         clock = EAGER.clock
         for group in self.param_groups:
+            group = _numbers(group)
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
@@ -251,3 +252,20 @@ class Optimizer:
 
 def _copy_value(v):
     return np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v)
+
+
+def _number(v):
+    """A hyperparameter as the update reads it: a 0-d Tensor (PyTorch takes ``lr=torch.tensor(0.01)``)
+    as its number, a tuple of them (``betas``) as numbers."""
+    if isinstance(v, Tensor):
+        return v.item()
+    if isinstance(v, tuple) and any(isinstance(x, Tensor) for x in v):
+        return tuple(_number(x) for x in v)
+    return v
+
+
+def _numbers(group: dict) -> dict:
+    """``group``, or a copy with its Tensor hyperparameters read as numbers."""
+    if not any(isinstance(v, Tensor | tuple) for k, v in group.items() if k != "params"):
+        return group
+    return {k: v if k == "params" else _number(v) for k, v in group.items()}
