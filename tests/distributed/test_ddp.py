@@ -420,6 +420,15 @@ assert np.allclose(model.module.weight.grad.numpy(), want, rtol=1e-14, atol=0)
 assert np.allclose(held.numpy(), want, rtol=1e-14, atol=0)
 everyone = dist.communicator().allgather(model.module.weight.grad.numpy())
 assert np.array_equal(everyone[0], everyone[1])
+# PyTorch's flag that no_sync() clears, set by hand (as Accelerate does): this process's
+# own gradient, then the mean of the accumulated ones
+model.zero_grad()
+model.require_backward_grad_sync = False
+model(x).tanh().sum().backward()
+assert np.allclose(model.module.weight.grad.numpy(), local.weight.grad.numpy(), rtol=1e-14, atol=0)
+model.require_backward_grad_sync = True
+model(x).tanh().sum().backward()
+assert np.allclose(model.module.weight.grad.numpy(), 2 * want, rtol=1e-14, atol=0)
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert out.count("ok") == 2

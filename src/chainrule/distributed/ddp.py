@@ -335,6 +335,16 @@ class DistributedDataParallel(Module):
         self.__dict__["_sync_buffers_next"] = self._sync and is_grad_enabled()
         return out
 
+    @property
+    def require_backward_grad_sync(self) -> bool:
+        """PyTorch's flag that :meth:`no_sync` clears: whether ``backward()`` averages the
+        gradients over the processes (libraries such as Accelerate set it themselves)."""
+        return self._sync
+
+    @require_backward_grad_sync.setter
+    def require_backward_grad_sync(self, value: bool) -> None:
+        self.__dict__["_sync"] = bool(value)
+
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
         """Inside, ``backward()`` only accumulates local gradients in ``.grad``; the first
