@@ -1,9 +1,11 @@
 """nn.functional: closed-form values, dtypes kept, and the error messages of misuse."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import chainrule as cr
 import chainrule.nn.functional as F
@@ -157,3 +159,35 @@ def test_gelu_takes_jax_boolean_approximate():
     x = np.linspace(-3, 3, 7)
     np.testing.assert_array_equal(F.gelu(x, approximate=True), F.gelu(x, approximate="tanh"))
     np.testing.assert_array_equal(F.gelu(x, approximate=False), F.gelu(x))
+
+
+@pytest.mark.parametrize("name, shape, args", [
+    ("max_pool1d_with_indices", (2, 3, 7), (2,)), ("max_pool2d_with_indices", (2, 3, 6, 5), (3, 2, 1)),
+    ("max_pool3d_with_indices", (1, 2, 4, 4, 4), (2,)), ("adaptive_max_pool1d_with_indices", (2, 3, 7), (3,)),
+    ("adaptive_max_pool2d_with_indices", (2, 3, 6, 5), ((2, 3),)),
+    ("adaptive_max_pool3d_with_indices", (1, 2, 4, 5, 3), (2,)),
+    ("upsample_nearest", (1, 2, 3, 3), (None, 2)), ("upsample_bilinear", (1, 2, 3, 3), ((5, 4),)),
+    ("conv_tbc", (5, 2, 3), "conv_tbc")])
+def test_other_spellings_as_torch(name, shape, args):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape)
+    extra = [rng.standard_normal((2, 3, 4)), rng.standard_normal(4)] if args == "conv_tbc" else []
+    args = (1,) if args == "conv_tbc" else args
+    a = [cr.tensor(v, requires_grad=True) for v in [x, *extra]]
+    b = [torch.tensor(v, requires_grad=True) for v in [x, *extra]]
+    with warnings.catch_warnings(record=True) as ours_said:
+        warnings.simplefilter("always")
+        ours = getattr(F, name)(*a, *args)
+    with warnings.catch_warnings(record=True) as their_said:
+        warnings.simplefilter("always")
+        theirs = getattr(torch.nn.functional, name)(*b, *args)
+    assert [str(w.message) for w in ours_said] == [str(w.message) for w in their_said]
+    if isinstance(theirs, tuple):
+        np.testing.assert_array_equal(np.asarray(ours[1]), theirs[1].numpy())
+        ours, theirs = ours[0], theirs[0]
+    w = rng.standard_normal(tuple(theirs.shape))
+    (ours * w).sum().backward()
+    (theirs * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -17,6 +17,7 @@ out, log-sigmoid by softplus), so large logits give finite losses and gradients.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -84,6 +85,15 @@ __all__ = [
     "embedding",
     "one_hot",
     *_losses.__all__,
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "max_pool3d_with_indices",
+    "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "conv_tbc",
     *_ctc.__all__,
     *_bags.__all__,
     *_composed.__all__,
@@ -531,3 +541,46 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
     hot = hot if axis == -1 else np.moveaxis(hot, -1, axis)
     # of an eager Tensor, an eager Tensor (F.one_hot(y, 10).float() as in PyTorch)
     return as_eager(labels, hot) if isinstance(labels, Tensor) else hot
+
+
+# -- PyTorch's other spellings -------------------------------------------------------------
+def _with_indices(pool):
+    def with_indices(input, *args, return_indices: bool = False, **kwargs):
+        return pool(input, *args, return_indices=True, **kwargs)
+    with_indices.__name__ = f"{pool.__name__}_with_indices"
+    with_indices.__doc__ = f"``{pool.__name__}(..., return_indices=True)``: (values, indices), as PyTorch's."
+    return with_indices
+
+
+max_pool1d_with_indices = _with_indices(max_pool1d)  # noqa: F405
+max_pool2d_with_indices = _with_indices(max_pool2d)  # noqa: F405
+max_pool3d_with_indices = _with_indices(max_pool3d)  # noqa: F405
+adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)  # noqa: F405
+adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)  # noqa: F405
+adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)  # noqa: F405
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """PyTorch's deprecated ``interpolate(..., mode='nearest')``, with its warning."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  UserWarning, stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")  # noqa: F405
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """PyTorch's deprecated ``interpolate(..., mode='bilinear', align_corners=True)``, with
+    its warning."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  UserWarning, stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)  # noqa: F405
+
+
+def conv_tbc(input, weight, bias, pad: int = 0):
+    """1-d convolution over time of (T, B, C) with ``weight`` (k, C, O) and ``bias`` (O,),
+    ``pad`` steps of zeros at both ends: (T', B, O), as PyTorch's ``conv_tbc``.
+
+    >>> conv_tbc(np.ones((5, 2, 3)), np.ones((2, 3, 4)), np.zeros(4), 1).shape
+    (6, 2, 4)
+    """
+    out = conv1d(cnp.transpose(input, (1, 2, 0)), cnp.transpose(weight, (2, 1, 0)), bias, padding=pad)
+    return cnp.transpose(out, (2, 0, 1))
