@@ -394,3 +394,23 @@ def test_lambda_schedules_save_and_restore_their_callable_objects_as_torch(name)
         seen.append((state["lr_lambdas"], state["last_epoch"], state["base_lrs"], opt2.param_groups[0]["lr"]))
     assert seen[0][:3] == seen[1][:3]
     assert seen[0][3] == pytest.approx(seen[1][3])
+
+
+@pytest.mark.parametrize("min_lr", [0.05, [0.05]])
+def test_reduce_on_plateau_after_add_param_group_and_its_state_dict_as_torch(min_lr):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=1.0)
+        sched = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, min_lr=min_lr)
+        sched.step(1.0)
+        opt.add_param_group({"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.2})
+        try:
+            for m in (2.0, 2.0, 2.0):
+                sched.step(m)
+            outcome = [g["lr"] for g in opt.param_groups]
+        except RuntimeError:
+            outcome = "refused"
+        state = sched.state_dict()
+        seen.append((outcome, sorted(state), state["default_min_lr"], state["mode_worse"], state["min_lrs"]))
+    assert seen[0] == seen[1]

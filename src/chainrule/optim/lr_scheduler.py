@@ -652,7 +652,13 @@ class ReduceLROnPlateau:
                              "'rel' or 'abs'")
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
-        self.min_lrs = list(min_lr) if isinstance(min_lr, list | tuple) else [min_lr] * n
+        if isinstance(min_lr, list | tuple):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs (one per parameter group), got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:  # also the floor of the groups added later
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * n
+        self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode, self.factor, self.patience, self.threshold = mode, factor, int(patience), threshold
         self.threshold_mode, self.cooldown, self.eps = threshold_mode, int(cooldown), eps
         self.best = math.inf if mode == "min" else -math.inf
@@ -680,7 +686,15 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            for group, low in zip(self.optimizer.param_groups, self.min_lrs, strict=True):
+            groups = self.optimizer.param_groups
+            if len(groups) != len(self.min_lrs):  # a group added since: PyTorch's rule
+                if self.default_min_lr is None:
+                    raise RuntimeError(
+                        f"ReduceLROnPlateau: the optimizer has {len(groups)} parameter groups, it had "
+                        f"{len(self.min_lrs)} when the scheduler was made (a group was added); set "
+                        "scheduler.min_lrs to one floor per group")
+                self.min_lrs = [self.default_min_lr] * len(groups)
+            for group, low in zip(groups, self.min_lrs, strict=True):
                 new = max(group["lr"] * self.factor, low)
                 if group["lr"] - new > self.eps:
                     group["lr"] = new
