@@ -592,3 +592,29 @@ def test_a_warning_the_function_issues_is_issued_again_by_every_replay():
                 outcomes.append((outcome, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]))
             assert same(outcomes[1][0], outcomes[0][0]) and outcomes[1][1] == outcomes[0][1], (action, x)
     assert jitted.traces == 3
+
+
+@pytest.mark.parametrize("fun", [lambda x: (str(x), x * 2.0), lambda x: f"loss {x}", lambda x: repr(x[0]),
+                                 lambda x: np.array2string(x * 2.0)])
+def test_text_made_of_traced_values_follows_numpys_print_options(fun):
+    # a log line built inside a step: NumPy's print options of the moment shape it
+    jitted = cr.jit(fun)
+    x = np.array([1.0 / 3, 2e-9])
+    for options in [{}, {"precision": 3}, {"legacy": "1.25"}, {"precision": 3}, {"suppress": True}, {}]:
+        with np.printoptions(**options):
+            assert same(jitted(x), fun(x))
+    assert jitted.traces == 4
+
+
+def test_print_options_set_inside_the_function_run_it_without_jit():
+    def step(x):
+        np.set_printoptions(precision=2)
+        return str(x)
+
+    jitted = cr.jit(step)
+    with np.printoptions():  # put back afterwards
+        with pytest.warns(UserWarning, match="print options"):
+            for k in range(3):
+                np.set_printoptions(precision=8)
+                x = np.array([1.0 / 3]) * k
+                assert jitted(x) == step(x) and np.get_printoptions()["precision"] == 2

@@ -49,6 +49,10 @@ _FUNCTIONAL = (
 )
 
 
+# what primal() is read as by str(), repr() and format(): text that NumPy's print options
+# shape (chainrule.jit checks them on replay)
+AS_TEXT = "a string"
+
 class TensorError(RuntimeError, ValueError):
     """What NumPy raises as a ValueError (shapes that do not broadcast, a reshape to another
     size, an ambiguous truth value), raised by an operation on eager Tensors: a
@@ -157,7 +161,7 @@ class Tensor:
             t = v
             v = v._value
         if t._trace.records:
-            t._trace.guard(t)
+            t._trace.guard(t, what)
         return v
 
     def differentiated_by(self):
@@ -263,7 +267,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         if self._trace.records:  # under chainrule.jit: the plain call's repr (a read that guards)
-            return repr(self.primal())
+            return repr(self.primal(AS_TEXT))
         value = self
         while isinstance(value, Tensor):
             if value._trace.batches:  # a batch under vmap: shown whole, with its trace
@@ -285,11 +289,11 @@ class Tensor:
         return object.__hash__(self)
 
     def __format__(self, spec: str) -> str:
-        return format(self.primal(), spec) if spec or self._trace.records else repr(self)
+        return format(self.primal(AS_TEXT), spec) if spec or self._trace.records else repr(self)
 
     def __str__(self) -> str:
         # under chainrule.jit, print(x) shows what the plain call prints (a read that guards)
-        return str(self.primal()) if self._trace.records else repr(self)
+        return str(self.primal(AS_TEXT)) if self._trace.records else repr(self)
 
     def __pos__(self):
         return self

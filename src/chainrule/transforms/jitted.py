@@ -493,6 +493,8 @@ class Jitted:
         if random.getstate() != python_random:
             trace.refuse("random numbers were drawn with Python's random module, which a replay "
                          "would not draw again")
+        if np.get_printoptions() != trace.entry_printoptions:
+            trace.refuse("NumPy's print options were changed (np.set_printoptions) inside the function")
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
         # the traced state (buffers) of modules in the result: results too, set on the
@@ -577,8 +579,10 @@ class Jitted:
             self._runs_plain(trace.unreplayable)
             return result, None
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
+        # text made of traced values is built in: made under the same print options
+        printing = [(np.get_printoptions, trace.entry_printoptions)] if trace.formatted else ()
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
-                                  out_tree, donated, trace.entry_errstate)
+                                  out_tree, donated, trace.entry_errstate, entry_checks=printing)
         if fuse and self.fuse_in_background:
             # replay unfused (exactly) until the fused loops are compiled
             program = build()

@@ -38,14 +38,17 @@ __all__ = ["build_program", "may_stop", "writable_like_output", "writes_out", "C
 
 def build_program(
     ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
-    entry_errstate=None, rewrite: Callable | None = None,
+    entry_errstate=None, rewrite: Callable | None = None, entry_checks=(),
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
     variables or constants, ``out_tree`` their structure, ``donated`` the inputs whose
     memory may be written. ``rewrite(ops, values, out_templates)``, if given, replaces
     calls by others of the same results once dead code is gone (the fusion of
-    :mod:`chainrule.transforms.fuse`); buffers are assigned to what it returns."""
+    :mod:`chainrule.transforms.fuse`); buffers are assigned to what it returns.
+    ``entry_checks``: ``(read, expected)`` pairs of state the traced call read (NumPy's
+    print options of a call that made text): a replay whose ``read()`` differs on entry
+    traces again."""
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
     if rewrite is not None:
         ops = rewrite(ops, values, out_templates)
@@ -54,7 +57,7 @@ def build_program(
     if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
         entry_errstate = None
     program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-                        entry_errstate)
+                        entry_errstate, entry_checks)
     # what a replay that stops early must put back
     input_of_root: dict[int, list] = {}
     for v in range(n_inputs):
@@ -445,7 +448,7 @@ def _render(template, names: _Names) -> str:
 
 
 def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-              entry_errstate=None) -> Program:
+              entry_errstate=None, entry_checks=()) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
@@ -453,6 +456,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         # calls in an np.errstate block replay under the state they ran under, which
         # includes what the caller had set: the caller's state must be the same
         lines.append(f"    if geterr() != {names.of(entry_errstate)}: raise GuardFailure")
+    for read, expected in entry_checks:  # state the traced call read as it was on entry
+        lines.append(f"    if {names.of(read, 'f')}() != {names.of(expected)}: raise GuardFailure")
     if shapes:
         lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
     donated_names = sorted({b for b in buffer_of.values() if b[0] == "d"})

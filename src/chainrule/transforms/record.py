@@ -23,7 +23,7 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import AS_TEXT, Tensor, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
@@ -71,7 +71,8 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling")
+                 "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
+                 "entry_printoptions", "formatted")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -84,6 +85,10 @@ class RecordTrace(Trace):
         self.unreplayable: str | None = None
         self.entry_errstate = np.geterr()
         self.entry_filters = filters_fingerprint()
+        self.entry_printoptions = np.get_printoptions()
+        # whether Python turned traced values into text (str(x), f"{x}", np.array2string),
+        # which NumPy's print options shape: a replay checks them on entry
+        self.formatted = False
         # id -> [generator, its state after the last recorded draw (or at the start)]
         self.generators: dict[int, list] = {}
         # the call's values are plain arrays (no eager Tensor, no module among the
@@ -263,6 +268,7 @@ class RecordTrace(Trace):
         if all(isinstance(t._value, np.ndarray | np.generic) for t in results):
             return out
         self.ops.pop()
+        self.formatted = True  # np.array2string(x): text, which the print options shape
         for a in (*args, *kwargs.values()):
             for t in a if isinstance(a, list | tuple) else (a,):
                 if isinstance(t, Tensor):
@@ -428,8 +434,10 @@ class RecordTrace(Trace):
         args = [message, category, target.f_code.co_filename, target.f_lineno, target.f_globals, source]
         self.ops.append(Call(warn_again, args, {}, [], True, False, "warn"))
 
-    def guard(self, t: Tensor) -> None:
-        """Python read ``t``'s value: a replay must read the same, or trace again."""
+    def guard(self, t: Tensor, what: str = "") -> None:
+        """Python read ``t``'s value (as ``what``): a replay must read the same, or trace again."""
+        if what == AS_TEXT:
+            self.formatted = True
         if self.open:
             value = t._value
             self.ops.append(Guard(t._node, value.copy() if isinstance(value, np.ndarray) else value))
