@@ -387,8 +387,8 @@ def _positional(composite, args: tuple, kwargs: dict) -> tuple:
         except (TypeError, ValueError):  # a builtin without one: positions are all there is
             composite._binding = (None, 0)
     signature, n_positional = composite._binding
-    if not kwargs and len(args) >= n_positional:
-        return args
+    if not kwargs and (len(args) >= n_positional or isinstance(composite, checkpoint_call)):
+        return args  # (checkpoint has no rules to show defaults to: fun fills in its own)
     if signature is None:
         raise TypeError(f"{composite.__name__}: keyword arguments need a function whose "
                         "signature Python can read; pass them by position")
@@ -397,8 +397,9 @@ def _positional(composite, args: tuple, kwargs: dict) -> tuple:
     except TypeError as e:
         raise TypeError(f"{composite.__name__}: {e}") from None
     bound.apply_defaults()
-    if bound.kwargs:
-        raise TypeError(f"{composite.__name__}: keyword-only parameters ({', '.join(bound.kwargs)}) "
+    given = [k for k in bound.kwargs if k in kwargs]  # (those left out keep their defaults)
+    if given:
+        raise TypeError(f"{composite.__name__}: keyword-only parameters ({', '.join(given)}) "
                         "have no position to pass them in; make them ordinary parameters, or "
                         "close over them")
     return bound.args
