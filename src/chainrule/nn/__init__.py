@@ -17,6 +17,7 @@ so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the mo
 
 from chainrule.nn import (
     activation,
+    adaptive,
     cells,
     conv,
     dropout,
@@ -33,6 +34,7 @@ from chainrule.nn import (
     utils,
 )
 from chainrule.nn.activation import *  # noqa: F403
+from chainrule.nn.adaptive import *  # noqa: F403
 from chainrule.nn.cells import *  # noqa: F403
 from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.conv import *  # noqa: F403
@@ -63,6 +65,7 @@ __all__ = [
     "StateDictError",
     "IncompatibleKeys",
     "SyncBatchNorm",
+    *adaptive.__all__,
     *layers.__all__,
     *conv.__all__,
     *lazy.__all__,
