@@ -414,3 +414,28 @@ def test_reduce_on_plateau_after_add_param_group_and_its_state_dict_as_torch(min
         state = sched.state_dict()
         seen.append((outcome, sorted(state), state["default_min_lr"], state["mode_worse"], state["min_lrs"]))
     assert seen[0] == seen[1]
+
+
+_GROWING = {"StepLR": lambda S, o: S.StepLR(o, 1, 0.5), "ExponentialLR": lambda S, o: S.ExponentialLR(o, 0.5),
+            "MultiStepLR": lambda S, o: S.MultiStepLR(o, [1, 3], 0.5),
+            "CosineAnnealingLR": lambda S, o: S.CosineAnnealingLR(o, 4),
+            "LinearLR": lambda S, o: S.LinearLR(o, 0.5, total_iters=3)}
+
+
+@pytest.mark.parametrize("name", sorted(_GROWING))
+def test_a_group_added_while_scheduled_moves_with_the_others_as_torch(name):
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=1.0, momentum=0.9)
+        sched = _GROWING[name](lib.optim.lr_scheduler, opt)
+        rates = []
+        for i in range(4):
+            opt.step()
+            sched.step()
+            if i == 1:  # progressive unfreezing: a new group mid-schedule
+                opt.add_param_group({"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.2})
+            rates.append([g["lr"] for g in opt.param_groups])
+        seen.append(rates)
+    for ours, theirs in zip(*seen, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)

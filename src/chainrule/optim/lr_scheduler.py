@@ -143,9 +143,9 @@ class LRScheduler:
             return
         self.last_epoch += 1
         lrs = self.get_lr()
-        if self.chainable:
-            lrs = [self._chained(i, group["lr"], lr) for i, (group, lr) in enumerate(zip(
-                self.optimizer.param_groups, lrs, strict=True))]
+        if self.chainable:  # a group added since the schedule was made moves as the others, as in PyTorch
+            lrs = [self._chained(i, group["lr"], lrs[i] if i < len(lrs) else None)
+                   for i, group in enumerate(self.optimizer.param_groups)]
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = lrs
@@ -155,7 +155,12 @@ class LRScheduler:
         says ``new``: ``current`` moved as the schedule moves from the previous step (from
         the initial rate, at the first step) to this one; ``new`` itself where nothing else
         moves the rate."""
-        t, base = self.last_epoch, self.base_lrs[i]
+        t = self.last_epoch
+        if i >= len(self.base_lrs):  # a group added later: the schedule's step, read off the first group's
+            base = self.base_lrs[0]
+            new = self.lr_at(base, t, 0)
+            return self.move(current, new, self.lr_at(base, t - 1, 0) if t > 0 else base)
+        base = self.base_lrs[i]
         return self.move(current, new, self.lr_at(base, t - 1, i) if t > 0 else base)
 
     def move(self, current: float, new: float, previous: float) -> float:
