@@ -126,6 +126,7 @@ ERRORS = {
                                         r"in_axes\[0\] is np.int32\(0\), a NumPy integer"),
     "out_axes a NumPy integer": (lambda L: L.vmap(lambda x: {"a": x}, out_axes={"a": np.int64(-1)})(ones(3)),
                                  r"out_axes\[0\] is np.int64\(-1\), a NumPy integer"),
+    "not a function": (lambda L: L.vmap(3), r"vmap: expected a function to map, got 3 of type int"),
     "axis_size missing": (lambda L: L.vmap(lambda x: x, in_axes=None)(ones(3)), r"axis_size"),
     "no arguments": (lambda L: L.vmap(lambda: 1.0)(), r"axis_size"),
     "out_axes None for a batched output": (lambda L: L.vmap(lambda x: x, out_axes=None)(ones(3)),

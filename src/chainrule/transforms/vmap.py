@@ -125,6 +125,8 @@ def vmap(
     >>> cr.vmap(cnp.dot, in_axes=(0, None))(np.eye(2), np.array([1.0, 2.0]))
     array([1., 2.])
     """
+    if not callable(fun):
+        raise TypeError(f"vmap: expected a function to map, got {fun!r} of type {type(fun).__name__}")
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
