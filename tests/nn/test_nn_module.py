@@ -391,3 +391,15 @@ def _hooked_model_run(lib, pytest):
 def test_hooks_with_kwargs_and_prepend_and_the_getters_as_torch():
     torch = pytest.importorskip("torch")
     assert _hooked_model_run(cr, pytest) == _hooked_model_run(torch, pytest)
+
+
+def test_buffer_assigned_is_registered_as_torch():
+    torch = pytest.importorskip("torch")
+    keys = []
+    for lib in (nn, torch.nn):
+        m = lib.Module()
+        m.a = lib.Buffer(np.zeros(2) if lib is nn else torch.zeros(2))
+        m.b = lib.Buffer(np.ones(3) if lib is nn else torch.ones(3), persistent=False)
+        m.a = np.full(2, 5.0) if lib is nn else torch.full((2,), 5.0)  # a plain value: the buffer's new value
+        keys.append((list(m.state_dict()), [n for n, _ in m.named_buffers()], float(m.a.sum())))
+    assert keys[0] == keys[1]

@@ -44,7 +44,7 @@ from chainrule.nn.lazy import *  # noqa: F403
 from chainrule.nn.loss import *  # noqa: F403
 from chainrule.nn.module import IncompatibleKeys, Module, StateDictError
 from chainrule.nn.padding import *  # noqa: F403
-from chainrule.nn.parameter import Parameter
+from chainrule.nn.parameter import Buffer, Parameter
 from chainrule.nn.recurrent import *  # noqa: F403
 from chainrule.nn.sparse import *  # noqa: F403
 from chainrule.nn.spatial import *  # noqa: F403
@@ -62,6 +62,7 @@ __all__ = [
     "ParameterList",
     "ParameterDict",
     "Parameter",
+    "Buffer",
     "StateDictError",
     "IncompatibleKeys",
     "SyncBatchNorm",

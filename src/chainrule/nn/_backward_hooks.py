@@ -23,7 +23,7 @@ from chainrule.core.primitive import Primitive, RulesByArgument, def_batch
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
-__all__ = ["BOUNDARY", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks"]
+__all__ = ["BOUNDARY", "KeywordHook", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks"]
 
 _NON_FULL_HOOK = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is deprecated "
                   "and will be removed in future versions. This hook will be missing some grad_input. Please use "
@@ -157,3 +157,15 @@ def hook_kind(module, full: bool) -> None:
         raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
                            "Please use only one of them.")
     module.__dict__["_is_full_backward_hook"] = full
+
+
+class KeywordHook:
+    """A hook registered with ``with_kwargs=True`` (called with the keyword arguments too)."""
+
+    with_kwargs = True
+
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __call__(self, *args):
+        return self.fun(*args)

@@ -32,8 +32,8 @@ from chainrule.core.dtypes import to_arguments
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
-from chainrule.nn._backward_hooks import call_with_backward_hooks, hook_kind, run_load_pre_hooks
-from chainrule.nn.parameter import Parameter
+from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind, run_load_pre_hooks
+from chainrule.nn.parameter import Buffer, Parameter
 
 __all__ = [
     "Module",
@@ -166,7 +166,7 @@ class Module:
             self.__dict__[kind] = []
         hooks = self.__dict__[kind]
         if with_kwargs:  # PyTorch's with_kwargs=True: the hook also takes the keyword arguments
-            hook = _KeywordHook(hook)
+            hook = KeywordHook(hook)
         hooks.insert(0, hook) if prepend else hooks.append(hook)
         return HookHandle(hooks, hook)
 
@@ -223,6 +223,9 @@ class Module:
             object.__setattr__(self, name, value)
             return
         modules, buffers = d["_modules"], d["_buffers"]
+        if isinstance(value, Buffer):  # PyTorch's nn.Buffer: registered as a buffer
+            self.register_buffer(name, value, value.persistent)
+            return
         if isinstance(value, Parameter):
             self._forget(name, keep="_parameters")
             params[name] = value
@@ -643,18 +646,6 @@ class Module:
             return head + ")"
         inner = "\n  ".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}(\n  {inner}\n)"
-
-
-class _KeywordHook:
-    """A hook registered with ``with_kwargs=True`` (called with the keyword arguments too)."""
-
-    with_kwargs = True
-
-    def __init__(self, fun):
-        self.fun = fun
-
-    def __call__(self, *args):
-        return self.fun(*args)
 
 
 def _detached(t):

@@ -1,4 +1,5 @@
-"""``Parameter``: a Tensor that a Module registers and an optimizer updates."""
+"""``Parameter``: a Tensor that a Module registers and an optimizer updates; ``Buffer``:
+one that a Module registers as a buffer (PyTorch's ``nn.Buffer``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 from chainrule.core.eager import EAGER, set_requires_grad
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 class Parameter(Tensor):
@@ -50,3 +51,24 @@ class Parameter(Tensor):
         new = Parameter(np.array(self._value, copy=True), requires_grad=self.requires_grad)
         memo[id(self)] = new
         return new
+
+
+class Buffer(Tensor):
+    """A Tensor that, assigned to a Module attribute, is registered as a buffer
+    (``persistent=False``: kept out of ``state_dict()``), as PyTorch's ``nn.Buffer``.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> m = nn.Module(); m.count = nn.Buffer(np.zeros(2)); m.cache = nn.Buffer(np.ones(2), persistent=False)
+    >>> list(m.state_dict()), [name for name, _ in m.named_buffers()]
+    (['count'], ['count', 'cache'])
+    """
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent: bool = True):
+        if data is None:
+            data = np.zeros(0, dtype=np.float32)
+        value = data.primal() if isinstance(data, Tensor) else data
+        super().__init__(value if isinstance(value, np.ndarray) else np.array(value), EAGER)
+        self.persistent = persistent
