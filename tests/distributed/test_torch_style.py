@@ -12,8 +12,11 @@ import chainrule.nn as nn, chainrule.nn.functional as F, chainrule.optim as opti
 import chainrule.distributed as dist
 from chainrule.distributed import DistributedDataParallel as DDP
 
-dist.init_process_group(backend="gloo")
+import os  # torchrun's variables, read before init_process_group, as torchrun's scripts do
+early = [int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")]
+dist.init_process_group(backend="gloo", rank=early[0], world_size=early[1])
 rank, world = dist.get_rank(), dist.get_world_size()
+assert early == [rank, 2, rank, 2], early
 assert dist.is_available() and dist.is_initialized() and world == 2
 import os  # torchrun's variables, which scripts written for it read after init_process_group
 torchrun = [os.environ[k] for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")]

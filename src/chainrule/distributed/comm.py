@@ -191,6 +191,33 @@ def _export_torchrun_variables(comm) -> None:
     os.environ.update({name: str(value) for name, value in values.items()})
 
 
+# What the MPI launchers tell each process in its environment: (rank, size, rank on this
+# machine, processes on this machine)
+_LAUNCHER_VARIABLES = (
+    ("PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"),  # MPICH's mpiexec (Hydra)
+    ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+    ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", None),  # srun
+)
+
+
+def _export_launcher_variables() -> None:
+    """``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` from the MPI
+    launcher's variables, as soon as chainrule is imported: scripts written for
+    ``torchrun`` read them before ``init_process_group`` (``int(os.environ["LOCAL_RANK"])``),
+    which then sets them from MPI itself. Under ``torchrun`` (no MPI launcher) nothing
+    changes; MPI is not started here."""
+    for names in _LAUNCHER_VARIABLES:
+        if names[0] in os.environ and names[1] in os.environ:  # (a value inherited from a parent is stale)
+            for torch_name, name in zip(("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"), names, strict=True):
+                value = os.environ.get(name) if name else None
+                if value is not None and value.strip().isdigit():
+                    os.environ[torch_name] = value.strip()
+            return
+
+
+_export_launcher_variables()
+
+
 def rank() -> int:
     """This process's number in the job, from 0 to ``world_size() - 1``."""
     return communicator().Get_rank()
