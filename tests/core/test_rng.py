@@ -30,7 +30,7 @@ DRAWS = {
     "init_normal_": lambda: nn.init.normal_(cr.zeros(4)).tolist(),
     "dropout": lambda: nn.Dropout(0.5)(cr.ones(16)).tolist(),
     "dataloader_shuffle": lambda: [e.tolist() for e in _loader_epochs()],
-    "random_split": lambda: [s.indices.tolist() for s in random_split(TensorDataset(np.arange(9)), [4, 5])],
+    "random_split": lambda: [list(s.indices) for s in random_split(TensorDataset(np.arange(9)), [4, 5])],
     "random_sampler": lambda: list(RandomSampler(range(8))),
 }
 

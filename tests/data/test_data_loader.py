@@ -171,3 +171,15 @@ def test_the_loader_s_samplers_iterator_and_dataset_attributes_as_pytorchs(shuff
                      len(iter(loader)), [t.numpy().tolist() for t in ds.tensors],
                      lib.utils.data.ConcatDataset([ds, ds]).cumulative_sizes))
     assert seen[0] == seen[1]
+
+
+def test_random_split_gives_subsets_of_python_int_indices_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        ds = lib.utils.data.TensorDataset(lib.tensor(X), lib.tensor(Y))
+        parts = lib.utils.data.random_split(ds, [7, 3])
+        sub = lib.utils.data.Subset(ds, [4, 1])
+        seen.append(([type(i) for p in parts for i in p.indices], sorted(i for p in parts for i in p.indices),
+                     sub.indices, sub[1][1].item(), [t.tolist() for t in sub[[0, 1]]]))
+    assert seen[0] == seen[1]

@@ -153,16 +153,21 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``."""
+    """The samples of ``dataset`` at ``indices`` (kept as given, as PyTorch's; ``random_split``
+    gives lists of ints)."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64)
+        self.indices = indices
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, index):
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        if isinstance(index, np.ndarray | Tensor):  # several at once
+            return self.dataset[np.asarray(self.indices)[np.asarray(plain(index))]]
         return self.dataset[self.indices[index]]
 
 
@@ -210,7 +215,7 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
     perm = get_generator(_generator(generator)).permutation(n)
     out, start = [], 0
     for s in sizes:
-        out.append(Subset(dataset, perm[start : start + s]))
+        out.append(Subset(dataset, perm[start : start + s].tolist()))  # Python ints, as PyTorch's
         start += s
     return out
 
@@ -434,5 +439,5 @@ def _arrays_of(ds):
     if isinstance(ds, TensorDataset):
         return ds.arrays, None
     if isinstance(ds, Subset) and isinstance(ds.dataset, TensorDataset):
-        return ds.dataset.arrays, ds.indices
+        return ds.dataset.arrays, np.asarray(ds.indices, dtype=np.int64)
     return None
