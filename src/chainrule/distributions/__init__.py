@@ -1,0 +1,38 @@
+"""``torch.distributions`` for the eager layer: the families PyTorch programs use most
+(VAEs, policy gradients, Bayesian code), with PyTorch's shapes, parameter and value
+validation, ``constraints``, and ``kl_divergence``/``register_kl``.
+
+``log_prob``, ``entropy``, ``cdf``, the moments and ``kl_divergence`` differentiate in the
+parameters; ``rsample`` is the reparameterised draw where the family has one in closed
+form (Normal, LogNormal, Uniform, Laplace, Exponential, Cauchy, MultivariateNormal).
+Draws come from the global generator that ``chainrule.manual_seed`` seeds (NumPy's
+numbers, not PyTorch's: the same seed gives other values).
+
+>>> import chainrule as cr
+>>> q = Independent(Normal(cr.zeros(3), cr.ones(3)), 1)
+>>> q.batch_shape, q.event_shape, q.rsample((5,)).shape
+((), (3,), (5, 3))
+"""
+
+from chainrule.distributions import constraints
+from chainrule.distributions.continuous import (
+                                                Beta,
+                                                Cauchy,
+                                                Exponential,
+                                                Gamma,
+                                                Laplace,
+                                                LogNormal,
+                                                Normal,
+                                                StudentT,
+                                                Uniform,
+)
+from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
+from chainrule.distributions.distribution import Distribution
+from chainrule.distributions.kl import kl_divergence, register_kl
+from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
+
+__all__ = [
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
+    "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
+    "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl",
+]

@@ -1,0 +1,225 @@
+"""``torch.distributions.constraints``: the sets a parameter or a value must lie in, with
+PyTorch's names and reprs (they appear in the ``validate_args`` errors).
+``constraint.check(value)`` is a boolean Tensor, one entry per distribution in the batch.
+
+>>> import chainrule as cr
+>>> positive.check(cr.tensor([1.0, -1.0])).tolist(), repr(unit_interval)
+([True, False], 'Interval(lower_bound=0.0, upper_bound=1.0)')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainrule.core.eager import EAGER
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
+
+__all__ = [
+    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
+    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
+    "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+    "positive_integer", "real", "real_vector", "simplex", "unit_interval",
+]
+
+
+def _np(x) -> np.ndarray:
+    return np.asarray(plain(x.detach() if isinstance(x, Tensor) else x))
+
+
+def _bound(b):
+    return b.item() if isinstance(b, Tensor) and b.numel() == 1 else b
+
+
+class Constraint:
+    """A set of values: ``check`` says which entries belong to it; ``event_dim`` is how
+    many rightmost dimensions make one element (1 for vectors, 2 for matrices)."""
+
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value) -> Tensor:
+        return Tensor(self._check(_np(value)), EAGER)
+
+    def _check(self, v: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return self.__class__.__name__[1:] + "()"
+
+
+class _Dependent(Constraint):
+    """A constraint that depends on other parameters (Uniform's support): not checked."""
+
+    def __init__(self, *, is_discrete=False, event_dim=0):
+        self.is_discrete, self.event_dim = is_discrete, event_dim
+
+    def __call__(self, *, is_discrete=False, event_dim=0):
+        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+
+    def check(self, value):
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+
+def is_dependent(constraint) -> bool:
+    return isinstance(constraint, _Dependent)
+
+
+class dependent_property(property, _Dependent):
+    """A property that is also an unchecked constraint (PyTorch's ``support`` of Uniform)."""
+
+    def __init__(self, fn=None, *, is_discrete=False, event_dim=0):
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
+
+    def __call__(self, fn):
+        return dependent_property(fn, is_discrete=self.is_discrete, event_dim=self.event_dim)
+
+
+class _IndependentConstraint(Constraint):
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int):
+        self.base_constraint, self.reinterpreted_batch_ndims = base_constraint, int(reinterpreted_batch_ndims)
+        self.is_discrete = base_constraint.is_discrete
+        self.event_dim = base_constraint.event_dim + self.reinterpreted_batch_ndims
+
+    def _check(self, v):
+        ok = self.base_constraint._check(v)
+        n = self.reinterpreted_batch_ndims
+        return ok.reshape(ok.shape[:ok.ndim - n] + (-1,)).all(-1) if n else ok
+
+    def __repr__(self):
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _Boolean(Constraint):
+    is_discrete = True
+
+    def _check(self, v):
+        return (v == 0) | (v == 1)
+
+
+class _OneHot(Constraint):
+    is_discrete, event_dim = True, 1
+
+    def _check(self, v):
+        return ((v == 0) | (v == 1)).all(-1) & (v.sum(-1) == 1)
+
+
+class _IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, v):
+        return (v % 1 == 0) & (_np(self.lower_bound) <= v) & (v <= _np(self.upper_bound))
+
+    def __repr__(self):
+        return f"IntegerInterval(lower_bound={_bound(self.lower_bound)}, upper_bound={_bound(self.upper_bound)})"
+
+
+class _IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def _check(self, v):
+        return (v % 1 == 0) & (v >= _np(self.lower_bound))
+
+    def __repr__(self):
+        return f"IntegerGreaterThan(lower_bound={_bound(self.lower_bound)})"
+
+
+class _Real(Constraint):
+    def _check(self, v):
+        return v == v  # everything but NaN
+
+
+class _GreaterThan(Constraint):
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def _check(self, v):
+        return _np(self.lower_bound) < v
+
+    def __repr__(self):
+        return f"{self.__class__.__name__[1:]}(lower_bound={_bound(self.lower_bound)})"
+
+
+class _GreaterThanEq(_GreaterThan):
+    def _check(self, v):
+        return _np(self.lower_bound) <= v
+
+
+class _LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def _check(self, v):
+        return v < _np(self.upper_bound)
+
+    def __repr__(self):
+        return f"LessThan(upper_bound={_bound(self.upper_bound)})"
+
+
+class _Interval(Constraint):
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, v):
+        return (_np(self.lower_bound) <= v) & (v <= _np(self.upper_bound))
+
+    def __repr__(self):
+        return (f"{self.__class__.__name__[1:]}(lower_bound={_bound(self.lower_bound)}, "
+                f"upper_bound={_bound(self.upper_bound)})")
+
+
+class _HalfOpenInterval(_Interval):
+    def _check(self, v):
+        return (_np(self.lower_bound) <= v) & (v < _np(self.upper_bound))
+
+
+class _Simplex(Constraint):
+    event_dim = 1
+
+    def _check(self, v):
+        return (v >= 0).all(-1) & (np.abs(v.sum(-1) - 1) < 1e-6)
+
+
+class _LowerCholesky(Constraint):
+    event_dim = 2
+
+    def _check(self, v):
+        lower = (np.tril(v) == v).reshape(v.shape[:-2] + (-1,)).min(-1)
+        return lower & (np.diagonal(v, axis1=-2, axis2=-1) > 0).min(-1)
+
+
+class _PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def _check(self, v):
+        symmetric = np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1))
+        return symmetric & (np.linalg.eigvalsh(v) > 0).all(-1)
+
+
+dependent = _Dependent()
+independent = _IndependentConstraint
+boolean = _Boolean()
+one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+integer_interval = _IntegerInterval
+real = _Real()
+real_vector = independent(real, 1)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+unit_interval = _Interval(0.0, 1.0)
+interval = _Interval
+half_open_interval = _HalfOpenInterval
+simplex = _Simplex()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()

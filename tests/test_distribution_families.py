@@ -1,0 +1,325 @@
+"""chainrule.distributions' families against torch.distributions in float64: log_prob,
+entropy, moments, cdf/icdf and KL values and their gradients in the parameters; shapes of
+draws and expand; validate_args errors; reparameterised-draw gradients against their
+closed form; and a VAE written for PyTorch run with both from the same weights and noise."""
+
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+TRIL = [[[1.2, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.5, 0.2, 1.5]], [[0.7, 0.0, 0.0], [0.1, 1.1, 0.0], [0.4, -0.6, 0.9]]]
+COV = [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 1.5]]
+SIMPLEX = [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]]
+# name: (constructor, parameters, value, quantities without a gradient in torch)
+CASES = {
+    "normal": (lambda D, a, b: D.Normal(a, b), [[0.5, -1.0], [1.5, 0.3]], [0.1, 0.2], ()),
+    "lognormal": (lambda D, a, b: D.LogNormal(a, b), [[0.5, -1.0], [1.5, 0.3]], [0.7, 2.5], ()),
+    "uniform": (lambda D, a, b: D.Uniform(a, b), [[-1.0, 0.5], [2.0, 3.0]], [0.3, 1.0], ()),
+    "laplace": (lambda D, a, b: D.Laplace(a, b), [[0.5, -1.0], [1.5, 0.3]], [0.1, -1.2], ()),
+    "cauchy": (lambda D, a, b: D.Cauchy(a, b), [[0.5, -1.0], [1.5, 0.3]], [0.1, 2.0], ()),
+    "exponential": (lambda D, r: D.Exponential(r), [[0.5, 2.0]], [0.3, 1.7], ()),
+    "gamma": (lambda D, c, r: D.Gamma(c, r), [[0.7, 3.0], [1.5, 0.4]], [0.3, 6.0], ("cdf",)),
+    "beta": (lambda D, a, b: D.Beta(a, b), [[0.7, 3.0], [1.5, 2.5]], [0.3, 0.8], ()),
+    "studentt": (lambda D, df, a, b: D.StudentT(df, a, b), [[0.8, 1.5, 5.0], [0.5, -1.0, 0.0], [1.5, 0.3, 2.0]],
+                 [0.1, 2.0, -0.4], ()),
+    "dirichlet": (lambda D, c: D.Dirichlet(c), [[[0.7, 3.0, 1.2], [1.5, 0.4, 2.0]]], SIMPLEX, ()),
+    "mvn_scale_tril": (lambda D, m, L: D.MultivariateNormal(m, scale_tril=L), [[0.5, -1.0, 0.2], TRIL],
+                       [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]], ()),
+    "mvn_covariance": (lambda D, m, S: D.MultivariateNormal(m, covariance_matrix=S), [[[0.5, -1.0, 0.2]], COV],
+                       [0.1, 0.2, 0.3], ()),
+    "mvn_precision": (lambda D, m, P: D.MultivariateNormal(m, precision_matrix=P), [[0.5, -1.0, 0.2], COV],
+                      [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]], ()),
+    "categorical_probs": (lambda D, p: D.Categorical(probs=p), [SIMPLEX], [2, 0], ()),
+    "categorical_logits": (lambda D, p: D.Categorical(logits=p), [[[0.2, -1.5, 0.3], [2.0, 0.0, -4.0]]], [1, 2], ()),
+    "onehot": (lambda D, p: D.OneHotCategorical(probs=p), [SIMPLEX], [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], ()),
+    "bernoulli_probs": (lambda D, p: D.Bernoulli(probs=p), [[0.3, 0.9]], [1.0, 0.0], ()),
+    "bernoulli_logits": (lambda D, p: D.Bernoulli(logits=p), [[-0.3, 4.0]], [1.0, 0.0], ()),
+    "binomial_probs": (lambda D, p: D.Binomial(5, probs=p), [[0.3, 0.9]], [2.0, 5.0], ()),
+    "binomial_logits": (lambda D, p: D.Binomial(torch.tensor([4.0, 7.0]).numpy(), logits=p), [[-0.3, 1.5]],
+                        [0.0, 6.0], ()),
+    "poisson": (lambda D, r: D.Poisson(r), [[0.5, 3.2]], [0.0, 4.0], ()),
+    "independent_normal": (lambda D, a, b: D.Independent(D.Normal(a, b), 1), [[[0.5, -1.0]], [[1.5, 0.3]]],
+                           [[0.1, 0.2]], ()),
+}
+QUANTITIES = ["log_prob", "entropy", "mean", "variance", "stddev", "mode", "cdf", "icdf"]
+
+
+def _quantities(lib, name):
+    make, params, value, nograd = CASES[name]
+    ts = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
+    if name.startswith("binomial_logits") and lib is cr:
+        make = lambda D, p: D.Binomial(cr.tensor([4.0, 7.0], dtype=cr.float64), logits=p)  # noqa: E731
+    elif name.startswith("binomial_logits"):
+        make = lambda D, p: D.Binomial(torch.tensor([4.0, 7.0], dtype=torch.float64), logits=p)  # noqa: E731
+    m = make(lib.distributions, *ts)
+    v = lib.tensor(value, dtype=lib.int64 if name.startswith("categorical") else lib.float64)
+    out = {}
+    for q in QUANTITIES:
+        try:
+            if q in ("log_prob", "cdf"):
+                out[q] = getattr(m, q)(v)
+            elif q == "icdf":
+                out[q] = m.icdf(lib.tensor(np.linspace(0.2, 0.7, int(np.prod(m.batch_shape))), dtype=lib.float64))
+            elif q == "entropy":
+                out[q] = m.entropy()
+            else:
+                out[q] = getattr(m, q)
+        except NotImplementedError:
+            out[q] = None
+    loss = sum((i + 1.3) * out[q].sum() for i, q in enumerate(QUANTITIES)
+               if out[q] is not None and out[q].dtype == lib.float64 and q not in nograd
+               and bool(np.isfinite(out[q].detach().numpy()).all()))
+    grads = [g.numpy() for g in lib.autograd.grad(loss, ts, allow_unused=False)]
+    return m, {q: (None if t is None else t.detach().numpy()) for q, t in out.items()}, grads
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_gradients_match_torch(name):
+    ours_m, ours, ours_g = _quantities(cr, name)
+    torch_m, theirs, theirs_g = _quantities(torch, name)
+    assert tuple(ours_m.batch_shape) == tuple(torch_m.batch_shape)
+    assert tuple(ours_m.event_shape) == tuple(torch_m.event_shape)
+    for q in QUANTITIES:
+        assert (ours[q] is None) == (theirs[q] is None), q
+        if theirs[q] is not None:
+            np.testing.assert_allclose(ours[q], theirs[q], rtol=1e-10, atol=1e-12, err_msg=q)
+    for a, b in zip(ours_g, theirs_g, strict=True):
+        np.testing.assert_allclose(a, b, rtol=TRIGAMMA_RTOL.get(name, 1e-10), atol=1e-12)
+
+
+# Gradients through digamma use trigamma, which torch's float64 CPU kernel computes only
+# to ~1e-9 relative (against mpmath; SciPy's, which chainrule uses, is exact to 1e-15)
+TRIGAMMA_RTOL = {"beta": 1e-8, "dirichlet": 1e-8, "gamma": 1e-8, "studentt": 1e-8}
+
+KL_PAIRS = {
+    "normal": ("Normal", [[0.5, -1.0], [1.5, 0.3]], [[0.1, 0.4], [0.7, 1.2]]),
+    "lognormal": ("LogNormal", [[0.5, -1.0], [1.5, 0.3]], [[0.1, 0.4], [0.7, 1.2]]),
+    "laplace": ("Laplace", [[0.5, -1.0], [1.5, 0.3]], [[0.1, 0.4], [0.7, 1.2]]),
+    "cauchy": ("Cauchy", [[0.5, -1.0], [1.5, 0.3]], [[0.1, 0.4], [0.7, 1.2]]),
+    "uniform": ("Uniform", [[0.0, -1.0], [1.5, 0.3]], [[-0.5, -2.0], [2.0, 0.2]]),
+    "exponential": ("Exponential", [[0.5, 2.0]], [[1.5, 0.3]]),
+    "gamma": ("Gamma", [[0.7, 3.0], [1.5, 0.4]], [[2.0, 0.5], [0.3, 1.1]]),
+    "beta": ("Beta", [[0.7, 3.0], [1.5, 0.4]], [[2.0, 0.5], [0.3, 1.1]]),
+    "dirichlet": ("Dirichlet", [[[0.7, 3.0, 1.2], [1.5, 0.4, 2.0]]], [[[2.0, 0.5, 1.0]]]),
+    "categorical": ("Categorical", [SIMPLEX], [[[0.3, 0.3, 0.4], [0.5, 0.2, 0.3]]]),
+    "onehot": ("OneHotCategorical", [SIMPLEX], [[[0.3, 0.3, 0.4], [0.5, 0.2, 0.3]]]),
+    "bernoulli": ("Bernoulli", [[0.3, 0.9]], [[0.6, 0.2]]),
+    "poisson": ("Poisson", [[0.5, 3.2]], [[1.5, 2.0]]),
+    "mvn": ("MultivariateNormal", [[0.5, -1.0, 0.2], TRIL], [[[0.0, 0.3, 1.0]], TRIL[1]]),
+}
+
+
+def _kl(lib, family, p_params, q_params):
+    ts = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in p_params + q_params]
+    D = lib.distributions
+    build = {"MultivariateNormal": lambda m, L: D.MultivariateNormal(m, scale_tril=L)}.get(family, getattr(D, family))
+    p, q = build(*ts[:len(p_params)]), build(*ts[len(p_params):])
+    if family == "Normal":  # Independent wraps the same pair
+        p, q = D.Independent(p, 1), D.Independent(q, 1)
+    kl = lib.distributions.kl_divergence(p, q)
+    return [kl.detach().numpy()] + [g.numpy() for g in lib.autograd.grad(kl.sum(), ts)]
+
+
+@pytest.mark.parametrize("name", sorted(KL_PAIRS))
+def test_kl_divergence_and_its_gradients_match_torch(name):
+    for a, b in zip(_kl(cr, *KL_PAIRS[name]), _kl(torch, *KL_PAIRS[name]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=TRIGAMMA_RTOL.get(name, 1e-10), atol=1e-12)
+
+
+def test_kl_infinities_registration_and_missing_pairs():
+    for lib in (cr, torch):
+        D = lib.distributions
+        kl = D.kl_divergence(D.Uniform(lib.tensor([0.0, 0.0]), lib.tensor([1.0, 1.0])),
+                             D.Uniform(lib.tensor([0.5, -1.0]), lib.tensor([2.0, 2.0])))
+        assert np.isinf(kl.numpy()[0]) and np.isfinite(kl.numpy()[1])
+        with pytest.raises(NotImplementedError, match="No KL\\(p \\|\\| q\\) is implemented for p type StudentT"):
+            D.kl_divergence(D.StudentT(lib.tensor(3.0)), D.StudentT(lib.tensor(4.0)))
+
+    class MyNormal(cr.distributions.Normal):
+        pass
+
+    @cr.distributions.register_kl(MyNormal, cr.distributions.Normal)
+    def _kl_mine(p, q):
+        return cr.tensor(42.0)
+
+    D = cr.distributions
+    assert D.kl_divergence(MyNormal(0.0, 1.0), D.Normal(0.0, 1.0)).item() == 42.0
+    assert D.kl_divergence(D.Normal(0.0, 1.0), MyNormal(0.0, 1.0)).item() == 0.0  # the Normal pair still wins
+
+
+SHAPES = {
+    "Normal": lambda D, lib: D.Normal(lib.zeros(2, 3), lib.ones(3)),
+    "LogNormal": lambda D, lib: D.LogNormal(lib.zeros(3), 1.0),
+    "Uniform": lambda D, lib: D.Uniform(lib.zeros(3), 2.0),
+    "Laplace": lambda D, lib: D.Laplace(lib.zeros(2, 1), lib.ones(3)),
+    "Cauchy": lambda D, lib: D.Cauchy(0.0, lib.ones(3)),
+    "Exponential": lambda D, lib: D.Exponential(lib.ones(3)),
+    "Gamma": lambda D, lib: D.Gamma(lib.ones(3), 2.0),
+    "Beta": lambda D, lib: D.Beta(lib.ones(3), 2.0),
+    "StudentT": lambda D, lib: D.StudentT(lib.ones(3) * 4),
+    "Dirichlet": lambda D, lib: D.Dirichlet(lib.ones(2, 4)),
+    "MultivariateNormal": lambda D, lib: D.MultivariateNormal(lib.zeros(2, 3), scale_tril=lib.eye(3)),
+    "Categorical": lambda D, lib: D.Categorical(logits=lib.zeros(2, 4)),
+    "OneHotCategorical": lambda D, lib: D.OneHotCategorical(logits=lib.zeros(2, 4)),
+    "Bernoulli": lambda D, lib: D.Bernoulli(lib.ones(3) * 0.5),
+    "Binomial": lambda D, lib: D.Binomial(3, lib.ones(3) * 0.5),
+    "Poisson": lambda D, lib: D.Poisson(lib.ones(3)),
+    "Independent": lambda D, lib: D.Independent(D.Normal(lib.zeros(2, 3), 1.0), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_draw_and_expand_shapes_match_torch(name):
+    cr.manual_seed(0)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # chainrule.zeros and ones make float64 arrays
+    try:
+        ours, theirs = SHAPES[name](cr.distributions, cr), SHAPES[name](torch.distributions, torch)
+    finally:
+        torch.set_default_dtype(default)
+    for s in [(), (4,), (2, 5)]:
+        a, b = ours.sample(s), theirs.sample(s)
+        assert a.shape == tuple(b.shape) and a.dtype == b.numpy().dtype and not a.requires_grad
+        assert bool(np.all(ours.support.check(a).numpy()))
+        if ours.has_rsample:
+            assert ours.rsample(s).shape == tuple(theirs.rsample(s).shape)
+    big = (5,) + tuple(theirs.batch_shape)
+    e_ours, e_theirs = ours.expand(big), theirs.expand(big)
+    assert e_ours.batch_shape == tuple(e_theirs.batch_shape) and e_ours.event_shape == tuple(e_theirs.event_shape)
+    value = theirs.sample()
+    np.testing.assert_allclose(e_ours.log_prob(cr.tensor(value.numpy())).numpy(), e_theirs.log_prob(value).numpy(),
+                               rtol=1e-6)
+    assert ours.has_rsample == theirs.has_rsample or name in ("Gamma", "Beta", "Dirichlet", "StudentT")
+    if not ours.has_rsample and name in ("Gamma", "Beta", "Dirichlet", "StudentT"):
+        with pytest.raises(NotImplementedError, match="has no reparameterised draw"):
+            ours.rsample()
+
+
+def _error(lib, build):
+    """The message without the distribution's repr (tensors print differently)."""
+    with pytest.raises(ValueError) as info:
+        build(lib.distributions, lib)
+    message = str(info.value).split("but found")[0]
+    message = re.sub(r"torch\.Size\(\[(\d+)\]\)", r"(\1,)", message)
+    return re.sub(r" of (the )?distribution [A-Za-z]+\(.*\)( to satisfy|,)", r" of \1distribution ...\2", message)
+
+
+@pytest.mark.parametrize("build", [
+    lambda D, lib: D.Normal(lib.tensor([0.0, 1.0]), lib.tensor([1.0, -1.0])),
+    lambda D, lib: D.Gamma(lib.tensor(0.0), lib.tensor(1.0)),
+    lambda D, lib: D.Categorical(probs=lib.tensor([0.5, -0.5, 1.0])),
+    lambda D, lib: D.MultivariateNormal(lib.zeros(2), scale_tril=lib.tensor([[1.0, 0.5], [0.0, 1.0]])),
+    lambda D, lib: D.Normal(0.0, 1.0).log_prob(lib.tensor([1.0, float("nan")])),
+    lambda D, lib: D.Exponential(lib.tensor([1.0])).log_prob(lib.tensor([-1.0])),
+    lambda D, lib: D.Bernoulli(lib.tensor([0.5])).log_prob(lib.tensor([0.5])),
+    lambda D, lib: D.Dirichlet(lib.ones(3)).log_prob(lib.tensor([0.5, 0.6, 0.1])),
+    lambda D, lib: D.Normal(lib.zeros(3), 1.0).log_prob(lib.zeros(2)),
+    lambda D, lib: D.Uniform(lib.tensor(1.0), lib.tensor(0.0)),
+    lambda D, lib: D.Categorical(),
+])
+def test_validation_errors_say_what_torchs_say(build):
+    assert _error(cr, build) == _error(torch, build)
+
+
+def test_validation_can_be_switched_off():
+    D = cr.distributions
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(D.Normal(0.0, -1.0, validate_args=False).log_prob(cr.tensor(0.0)).item())
+    D.Distribution.set_default_validate_args(False)
+    try:
+        D.Normal(0.0, -1.0)
+    finally:
+        D.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError, match="Expected parameter scale"):
+        D.Normal(0.0, -1.0)
+    r = repr(D.constraints.positive), repr(D.constraints.simplex), repr(D.Normal(0.0, 1.0).support)
+    C = torch.distributions.constraints
+    assert r == (repr(C.positive), repr(C.simplex), "Real()")
+
+
+def _rsample_and_grads(make, params, closed_form):
+    ts = [cr.tensor(p, dtype=cr.float64, requires_grad=True) for p in params]
+    cr.manual_seed(3)
+    r = make(cr.distributions, *ts).rsample((7,))
+    grads = cr.autograd.grad(r.sum(), ts)
+    for g, want in zip(grads, closed_form(r.detach().numpy(), *[np.array(p) for p in params]), strict=True):
+        np.testing.assert_allclose(g.numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+def LOC_SCALE(r, loc, scale):
+    """d(loc + scale·ε)/d(loc, scale) = (1, ε), summed over the 7 draws."""
+    return [np.full(2, 7.0), ((r - loc) / scale).sum(0)]
+
+
+@pytest.mark.parametrize("make,params,closed_form", [
+    (lambda D, a, b: D.Normal(a, b), [[0.5, -1.0], [1.5, 0.3]], LOC_SCALE),
+    (lambda D, a, b: D.Laplace(a, b), [[0.5, -1.0], [1.5, 0.3]], LOC_SCALE),
+    (lambda D, a, b: D.Cauchy(a, b), [[0.5, -1.0], [1.5, 0.3]], LOC_SCALE),
+    (lambda D, a, b: D.LogNormal(a, b), [[0.5, -1.0], [1.5, 0.3]],
+     lambda r, a, b: [r.sum(0), (r * (np.log(r) - a) / b).sum(0)]),
+    (lambda D, lo, hi: D.Uniform(lo, hi), [[0.5, -1.0], [1.5, 0.3]],
+     lambda r, lo, hi: [(1 - (r - lo) / (hi - lo)).sum(0), ((r - lo) / (hi - lo)).sum(0)]),
+    (lambda D, rate: D.Exponential(rate), [[0.5, 2.0]], lambda r, rate: [(-r / rate).sum(0)]),
+    (lambda D, m, L: D.MultivariateNormal(m, scale_tril=L), [[0.5, -1.0, 0.2], TRIL[0]],
+     lambda r, m, L: [np.full(3, 7.0), np.ones((3, 1)) * np.linalg.solve(L, (r - m).T).sum(1)[None]]),
+])
+def test_rsample_gradients_are_the_reparameterisation(make, params, closed_form):
+    _rsample_and_grads(make, params, closed_form)
+
+
+def _vae_losses(lib, saved, eps):
+    """Four Adam steps of a small VAE written as PyTorch code, with ``lib`` as torch."""
+    nn, D = lib.nn, lib.distributions
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = nn.Linear(6, 5), nn.Linear(2, 6)
+            self.mu, self.logvar = nn.Linear(5, 2), nn.Linear(5, 2)
+
+        def forward(self, x):
+            h = lib.tanh(self.enc(x))
+            q = D.Normal(self.mu(h), lib.exp(0.5 * self.logvar(h)))
+            z = q.rsample()
+            px = D.Independent(D.Bernoulli(logits=self.dec(z)), 1)
+            prior = D.Normal(lib.zeros_like(z), lib.ones_like(z))
+            kl = D.kl_divergence(D.Independent(q, 1), D.Independent(prior, 1))
+            return (kl - px.log_prob(x)).mean()
+
+    model = VAE().double()
+    if saved:
+        model.load_state_dict(saved)
+    else:
+        saved.update({k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
+    opt = lib.optim.Adam(model.parameters(), lr=0.05)
+    x = lib.tensor(eps["data"])
+    losses = []
+    for _ in range(4):
+        opt.zero_grad()
+        loss = model(x)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_a_vae_training_loop_written_for_pytorch_agrees(monkeypatch):
+    """The same weights and the same noise ε (injected into both libraries' standard-normal
+    draws) give the same losses along four training steps."""
+    rng = np.random.default_rng(0)
+    data = {"data": (rng.random((8, 6)) > 0.5).astype(np.float64)}
+    eps = rng.standard_normal((4, 8, 2))
+    torch_noise, cr_noise = iter(eps), iter(eps)
+    monkeypatch.setattr(torch.distributions.normal, "_standard_normal",
+                        lambda shape, dtype, device: torch.tensor(next(torch_noise), dtype=dtype))
+    monkeypatch.setattr(cr.distributions.continuous, "noise",
+                        lambda kind, shape, dtype, *a: cr.tensor(next(cr_noise), dtype=dtype))
+    saved = {}
+    theirs = _vae_losses(torch, saved, data)
+    ours = _vae_losses(cr, saved, data)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
