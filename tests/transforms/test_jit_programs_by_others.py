@@ -618,3 +618,28 @@ def test_print_options_set_inside_the_function_run_it_without_jit():
                 np.set_printoptions(precision=8)
                 x = np.array([1.0 / 3]) * k
                 assert jitted(x) == step(x) and np.get_printoptions()["precision"] == 2
+
+
+@dataclasses.dataclass
+class Particle:
+    mass: float
+    tags: list
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [
+    lambda ps, x: x * ps[0].mass + len(ps[1].tags),  # attributes of the objects
+    lambda ps, x: sum(p.mass for p in ps) * x,
+    lambda ps, x: x * len(ps[0].tags) if ps[1] is not None else x,
+])
+def test_objects_in_an_object_array_are_the_plain_calls(fun):
+    # a particle system kept in an object array: its items are Python's objects, as in
+    # the plain call, and changes to them between calls are seen
+    ps = np.array([Particle(1.0, []), Particle(2.0, ["a"])], dtype=object)
+    jitted = cr.jit(fun)
+    for k in range(4):
+        if k == 2:
+            ps[0].mass, ps[1].tags = -0.0, ["a", "b"]
+            ps[0].tags.append("c")
+        x = np.array([1.0, 2.0]) * k
+        assert same(jitted(ps, x), fun(ps, x))

@@ -236,6 +236,13 @@ class RecordTrace(Trace):
         if filters_fingerprint() != self.entry_filters:
             self.refuse("the warnings filters were changed inside the function")
         unpack = isinstance(ans, tuple | list)
+        if any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals) and any(
+                not isinstance(v, _TRACEABLE) for v in (ans if unpack else (ans,))):
+            # an object taken out of an object array (x[0].name, x[0].append): Python's
+            # own, which the plain call has; what Python then does with it is not recorded
+            self.refuse("a Python object was taken out of an object array (an item that "
+                        "is not a number or an array), which a replay could not follow")
+            return ans
         outs = []
         results = []
         if effect is not None and ans is None:
@@ -455,6 +462,8 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
             "rshift_": operator.irshift}
 
 
+# the values a traced Tensor may hold
+_TRACEABLE = (np.ndarray, np.generic, bool, int, float, complex)
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
 # products of complex numbers, and + - * of integers, whose overflow it reports), and the
