@@ -82,7 +82,7 @@ from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_creation import (
     arange, cat, concat, empty, empty_like, eye, from_numpy, full, full_like, linspace, logspace, ones, ones_like, rand,
     normal, rand_like, randint, randn, randn_like, randperm, stack, zeros, zeros_like, memory_format,
-    preserve_format, contiguous_format, channels_last, channels_last_3d,
+    preserve_format, contiguous_format, channels_last, channels_last_3d, tril_indices, triu_indices,
 )
 
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
@@ -132,7 +132,8 @@ __all__ = [
     "save", "load", "manual_seed", "inference_mode", "is_inference_mode_enabled",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
+    "arange", "linspace", "logspace", "tril_indices", "triu_indices", "eye", "randn", "normal", "rand", "randint",
+    "randperm", "randn_like",
     "rand_like",
     "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
     "channels_last", "channels_last_3d", "finfo", "iinfo", "is_tensor",

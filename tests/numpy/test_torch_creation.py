@@ -25,6 +25,8 @@ CALLS = {
     "linspace": lambda lib: lib.linspace(-1, 1, 5),
     "logspace": lambda lib: lib.logspace(0, 2, 3),
     "logspace_base": lambda lib: lib.logspace(-1, 1, 3, base=2),
+    "tril_indices": lambda lib: lib.tril_indices(3, 4, -1),
+    "triu_indices": lambda lib: lib.triu_indices(4, 3, 1),
     "eye": lambda lib: lib.eye(3),
     "eye_rect": lambda lib: lib.eye(2, 4),
     "zeros_like_int": lambda lib: lib.zeros_like(lib.arange(3)),

@@ -25,7 +25,8 @@ from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",
-    "arange", "linspace", "logspace", "eye", "randn", "normal", "rand", "randint", "randperm", "randn_like",
+    "arange", "linspace", "logspace", "tril_indices", "triu_indices", "eye", "randn", "normal", "rand", "randint",
+    "randperm", "randn_like",
     "rand_like",
     "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
     "channels_last", "channels_last_3d", "DTYPES", "finfo", "iinfo", "is_tensor",
@@ -226,6 +227,31 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_gr
     """
     check_cpu(device, "logspace")
     return _made(np.logspace(plain(start), plain(end), int(steps), base=base, dtype=_float(dtype)), requires_grad)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, dtype=None, device=None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a ``row`` × ``col`` matrix
+    (``offset`` diagonals above or below the main one), as PyTorch's.
+
+    >>> import chainrule as cr
+    >>> cr.tril_indices(2, 2).tolist()
+    [[0, 1, 1], [0, 0, 1]]
+    """
+    check_cpu(device, "tril_indices")
+    return _made(np.array(np.tril_indices(int(row), int(offset), int(col)), dtype=as_dtype(dtype) or np.int64),
+                 False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, dtype=None, device=None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle (as :func:`tril_indices`).
+
+    >>> import chainrule as cr
+    >>> cr.triu_indices(2, 2).tolist()
+    [[0, 0, 1], [0, 1, 1]]
+    """
+    check_cpu(device, "triu_indices")
+    return _made(np.array(np.triu_indices(int(row), int(offset), int(col)), dtype=as_dtype(dtype) or np.int64),
+                 False)
 
 
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
