@@ -3,8 +3,9 @@
 validation, ``constraints``, and ``kl_divergence``/``register_kl``.
 
 ``log_prob``, ``entropy``, ``cdf``, the moments and ``kl_divergence`` differentiate in the
-parameters; ``rsample`` is the reparameterised draw where the family has one in closed
-form (Normal, LogNormal, Uniform, Laplace, Exponential, Cauchy, MultivariateNormal).
+parameters; ``rsample`` is the reparameterised draw: closed form for the location-scale
+families, implicit reparameterisation for Gamma and the families drawn from it (Beta,
+Dirichlet, StudentT).
 Draws come from the global generator that ``chainrule.manual_seed`` seeds (NumPy's
 numbers, not PyTorch's: the same seed gives other values).
 

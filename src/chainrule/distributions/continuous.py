@@ -4,8 +4,8 @@ written with chainrule.numpy and chainrule.scipy.special so that ``log_prob``, `
 ``cdf``, moments and ``rsample`` differentiate in the parameters.
 
 ``rsample`` is the reparameterised draw ``loc + scale·ε`` (ε from the global generator)
-where the family has one in closed form; Gamma, Beta and StudentT only ``sample`` (PyTorch's
-implicit reparameterisation gradients are not provided).
+in closed form, and for Gamma (hence Beta, Dirichlet and StudentT, built from Gamma draws)
+the implicit reparameterisation gradient dx/dα = -(∂F/∂α)/p of the CDF F.
 
 >>> import chainrule as cr
 >>> round(Normal(0.0, 2.0).log_prob(cr.tensor(1.0)).item(), 6)
@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.special as scipy_special
 
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
@@ -30,6 +31,36 @@ _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 def _full(like, value):
     return as_tensor(np.full(like.shape, value, dtype=like.dtype))
+
+
+def _gammainc_da(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """∂P/∂a of the regularised lower incomplete gamma P(a, x), summing its series
+    P = Σₙ exp((a+n) log x - x - lnΓ(a+n+1)) term by term: each term's derivative is the
+    term times (log x - ψ(a+n+1)). The terms fall off once n passes x."""
+    log_x = np.log(x)
+    total, n = np.zeros(np.broadcast_shapes(a.shape, x.shape)), 0
+    limit = float(np.max(x, initial=0.0))
+    while True:
+        term = np.exp((a + n) * log_x - x - scipy_special.gammaln(a + n + 1))
+        total += term * (log_x - scipy_special.digamma(a + n + 1))
+        if n > limit and np.all(term <= 1e-17 * np.maximum(np.abs(total), 1e-300)):
+            return total
+        n += 1
+
+
+def standard_gamma_rsample(concentration, shape):
+    """Draws of Gamma(concentration, 1) that differentiate in ``concentration`` by implicit
+    reparameterisation, as PyTorch's: dx/dα = -(∂P/∂α)(α, x) / p(x; α), P the regularised
+    incomplete gamma and p the density, carried by x + dx/dα·(α - stop_gradient(α)) (whose
+    value is x)."""
+    alpha = cnp.broadcast_to(concentration, tuple(shape))
+    a = np.asarray(alpha.detach().numpy(), dtype=np.float64)
+    tiny = np.finfo(alpha.dtype).tiny
+    x = np.maximum(np.asarray(noise("standard_gamma", shape, np.float64, a).numpy()), tiny)
+    density = np.exp((a - 1) * np.log(x) - x - scipy_special.gammaln(a))
+    dx_da = -_gammainc_da(a, x) / density
+    draw = as_tensor(x.astype(alpha.dtype))
+    return draw + as_tensor(dx_da.astype(alpha.dtype)) * (alpha - alpha.detach())
 
 
 def dirichlet_mode(c):
@@ -296,9 +327,10 @@ class Exponential(Distribution):
 
 
 class Gamma(Distribution):
-    """Shape ``concentration``, inverse scale ``rate``. ``sample`` only: no rsample."""
+    """Shape ``concentration``, inverse scale ``rate``."""
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    has_rsample = True
     support = constraints.nonnegative
 
     def __init__(self, concentration, rate, validate_args=None):
@@ -317,10 +349,8 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate ** 2
 
-    def sample(self, sample_shape=()):
-        shape = self._extended_shape(sample_shape)
-        c = np.broadcast_to(self.concentration.detach().numpy(), shape)
-        g = noise("standard_gamma", shape, self.rate.dtype, c) / self.rate.detach()
+    def rsample(self, sample_shape=()):
+        g = standard_gamma_rsample(self.concentration, self._extended_shape(sample_shape)) / self.rate
         return cnp.clip(g, np.finfo(self.rate.dtype).tiny, None)
 
     def log_prob(self, value):
@@ -338,9 +368,11 @@ class Gamma(Distribution):
 
 
 class Beta(Distribution):
-    """Density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on [0, 1]. ``sample`` only: no rsample."""
+    """Density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on [0, 1]; rsample is g₁ / (g₁ + g₀) of
+    two reparameterised Gamma draws."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    has_rsample = True
     support = constraints.unit_interval
 
     def __init__(self, concentration1, concentration0, validate_args=None):
@@ -360,10 +392,10 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        a, b = (np.broadcast_to(c.detach().numpy(), shape) for c in (self.concentration1, self.concentration0))
-        return noise("beta", shape, self.concentration1.dtype, a, b)
+        g1, g0 = (standard_gamma_rsample(c, shape) for c in (self.concentration1, self.concentration0))
+        return g1 / (g1 + g0)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -377,10 +409,11 @@ class Beta(Distribution):
 
 
 class StudentT(Distribution):
-    """Student's t with ``df`` degrees of freedom, location ``loc`` and scale ``scale``.
-    ``sample`` only: no rsample."""
+    """Student's t with ``df`` degrees of freedom, location ``loc`` and scale ``scale``;
+    rsample is loc + scale·X / sqrt(χ²/df), the χ² a reparameterised Gamma draw."""
 
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
+    has_rsample = True
     support = constraints.real
 
     def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
@@ -401,10 +434,11 @@ class StudentT(Distribution):
         finite = self.scale ** 2 * df / cnp.where(df > 2, df - 2, 1.0)
         return cnp.where(df > 2, finite, cnp.where(df > 1, np.inf, np.nan))
 
-    def sample(self, sample_shape=()):
+    def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        t = noise("standard_t", shape, self.df.dtype, np.broadcast_to(self.df.detach().numpy(), shape))
-        return self.loc.detach() + self.scale.detach() * t
+        x = noise("standard_normal", shape, self.df.dtype)
+        chi2 = 2 * standard_gamma_rsample(0.5 * self.df, shape)
+        return self.loc + self.scale * x / cnp.sqrt(chi2 / self.df)
 
     def log_prob(self, value):
         value = self._checked(value)

@@ -18,7 +18,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.torch_linalg as linalg
 import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
-from chainrule.distributions.continuous import dirichlet_mode
+from chainrule.distributions.continuous import dirichlet_mode, standard_gamma_rsample
 from chainrule.distributions.distribution import Distribution, as_tensor, lazy_property, noise, sum_rightmost
 
 __all__ = ["MultivariateNormal", "Dirichlet", "Independent"]
@@ -117,10 +117,11 @@ class MultivariateNormal(Distribution):
 
 
 class Dirichlet(Distribution):
-    """A distribution on the simplex of ``concentration`` (last axis: the categories).
-    ``sample`` only: no rsample."""
+    """A distribution on the simplex of ``concentration`` (last axis: the categories);
+    rsample normalises reparameterised Gamma draws."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    has_rsample = True
     support = constraints.simplex
 
     def __init__(self, concentration, validate_args=None):
@@ -143,11 +144,8 @@ class Dirichlet(Distribution):
         c0 = self.concentration.sum(-1, keepdims=True)
         return self.concentration * (c0 - self.concentration) / (c0 ** 2 * (c0 + 1))
 
-    def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        g = noise("standard_gamma", shape, self.concentration.dtype,
-                  np.broadcast_to(self.concentration.detach().numpy(), shape))
-        g = cnp.clip(g, np.finfo(g.dtype).tiny, None)
+    def rsample(self, sample_shape=()):
+        g = standard_gamma_rsample(self.concentration, self._extended_shape(sample_shape))
         return g / g.sum(-1, keepdims=True)
 
     def log_prob(self, value):
