@@ -317,9 +317,9 @@ def test_gamma_rsample_gradient_is_the_implicit_reparameterisation():
     x = cr.distributions.Gamma(a, rate).rsample((2,))
     ga, grate = cr.autograd.grad(x.sum(), [a, rate])
     want = np.zeros(3)
-    for (i, j), xij in np.ndenumerate(x.detach().numpy()):
+    for (_, j), xij in np.ndenumerate(x.detach().numpy()):
         A, X = float(a.detach().numpy()[j]), float(xij * rate.detach().numpy()[j])
-        dP = mpmath.diff(lambda s: mpmath.gammainc(s, 0, X, regularized=True), A)
+        dP = mpmath.diff(lambda s, X=X: mpmath.gammainc(s, 0, X, regularized=True), A)
         want[j] += float(-dP / (X ** (A - 1) * mpmath.exp(-X) / mpmath.gamma(A))) / rate.detach().numpy()[j]
     np.testing.assert_allclose(ga.numpy(), want, rtol=1e-11)
     np.testing.assert_allclose(grate.numpy(), -(x.detach().numpy() / rate.detach().numpy()).sum(0), rtol=1e-12)
