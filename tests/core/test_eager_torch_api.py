@@ -139,8 +139,6 @@ def test_a_gradient_penalty_written_for_pytorch_runs_and_agrees():
         results.append((penalty.item(), w.grad.numpy().copy()))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-13)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
-    with pytest.raises(NotImplementedError, match="vmap"):
-        cr.autograd.grad(cr.ones(1, requires_grad=True) * 2, [], is_grads_batched=True)
 
 
 def test_backward_into_the_given_inputs_only_as_torch():
@@ -436,4 +434,24 @@ INTEGER_DIVISION_BY_ZERO = [
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("code", INTEGER_DIVISION_BY_ZERO)
 def test_integer_division_by_zero_as_pytorch(code):
+    _same_as_pytorch(code)
+
+
+# autograd.grad(is_grads_batched=True): a batch of grad_outputs, the gradients stacked
+BATCHED_GRADS = [
+    "x = T.tensor([1., 2., 3.], requires_grad=True)\n"
+    "g, = T.autograd.grad(x ** 2, x, grad_outputs=T.eye(3), is_grads_batched=True); P(g)",
+    "x = T.tensor([1., 2.], requires_grad=True); w = T.tensor([3., 4.], requires_grad=True)\n"
+    "y = (x * w).sum() * x\n"
+    "gx, gw = T.autograd.grad([y], [x, w], grad_outputs=[T.tensor([[1., 0.], [0., 1.], [1., 1.]])],\n"
+    "                         is_grads_batched=True, create_graph=True)\n"
+    "(gx.sum() + gw.sum()).backward(); P(gx, gw, x.grad, w.grad)",
+    "x = T.tensor([1., 2.], requires_grad=True); z = T.tensor([1.], requires_grad=True)\n"
+    "g = T.autograd.grad(x * 2, [x, z], grad_outputs=T.eye(2), is_grads_batched=True, allow_unused=True)\n"
+    "P(g[0], g[1])",
+]
+
+
+@pytest.mark.parametrize("code", BATCHED_GRADS)
+def test_batched_grad_outputs_as_pytorch(code):
     _same_as_pytorch(code)

@@ -17,10 +17,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.autograd import function, functional
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
-from chainrule.core.eager import grad, no_grad, tensor
+from chainrule.core.eager import grad as _eager_grad
+from chainrule.core.eager import no_grad, tensor
 from chainrule.core.tensor import Tensor
 
 __all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "once_differentiable",
@@ -47,6 +49,35 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         keep = bool(retain_graph) or create_graph or k < len(tensors) - 1
         t.backward(g, retain_graph=keep, create_graph=create_graph, inputs=inputs)
 
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
+    """PyTorch's ``torch.autograd.grad`` (:func:`chainrule.core.eager.grad`); with
+    ``is_grads_batched=True`` the first dimension of each of ``grad_outputs`` is a batch of
+    them, and each gradient comes back with that dimension in front (one backward pass per
+    entry: rows of a Jacobian, as PyTorch's vmap does in one).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> cr.autograd.grad(x ** 2, x, cr.eye(2), is_grads_batched=True)[0].tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    if not is_grads_batched:
+        return _eager_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, only_inputs, allow_unused,
+                           False, materialize_grads)
+    several = not isinstance(grad_outputs, Tensor | np.ndarray)
+    batches = list(grad_outputs) if several else [grad_outputs]
+    if not batches or any(b is None for b in batches):
+        raise ValueError("grad(is_grads_batched=True): give grad_outputs, each with the batch dimension first")
+    n = len(batches[0])
+    if any(len(b) != n for b in batches):
+        raise ValueError("grad(is_grads_batched=True): the grad_outputs differ in their batch size")
+    rows = [_eager_grad(outputs, inputs, [b[k] for b in batches] if several else batches[0][k],
+                        True if k < n - 1 else retain_graph, create_graph, only_inputs, allow_unused, False,
+                        materialize_grads) for k in range(n)]
+    return tuple(None if col[0] is None else cnp.stack(col) for col in zip(*rows, strict=True))
 
 
 def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tensor:
