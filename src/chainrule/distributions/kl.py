@@ -1,6 +1,6 @@
 """``torch.distributions.kl``: :func:`kl_divergence` KL(p ‖ q) in closed form, for the
-pairs registered with :func:`register_kl` (PyTorch's same-family pairs among the families
-here, Independent, and LogNormal). A pair without a rule raises NotImplementedError, as
+pairs registered with :func:`register_kl`: every pair PyTorch registers among the families
+here (same-family and across families), Independent, and LogNormal. A pair without a rule raises NotImplementedError, as
 in PyTorch; register your own with ``@register_kl(P, Q)``.
 
 >>> import chainrule as cr
@@ -20,7 +20,7 @@ import chainrule.scipy.special as sp
 from chainrule.core.values import plain
 from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
-from chainrule.distributions.distribution import Distribution, sum_rightmost
+from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal, batch_mahalanobis
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -184,3 +184,161 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+# -- PyTorch's pairs across families ---------------------------------------------------------
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+def _infinite_like(t):
+    return as_tensor(np.full(t.shape, np.inf, dtype=t.dtype))
+
+
+def _x_log_x(t):
+    return t * cnp.log(t)
+
+
+@register_kl(Exponential, Beta)
+@register_kl(Exponential, Uniform)
+def _kl_exponential_infinity(p, q):
+    return _infinite_like(p.rate)
+
+
+@register_kl(Gamma, Beta)
+@register_kl(Gamma, Uniform)
+def _kl_gamma_infinity(p, q):
+    return _infinite_like(p.concentration)
+
+
+@register_kl(Laplace, Beta)
+@register_kl(Laplace, Exponential)
+@register_kl(Laplace, Gamma)
+@register_kl(Laplace, Uniform)
+def _kl_laplace_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Normal, Beta)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Gamma)
+@register_kl(Normal, Uniform)
+def _kl_normal_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_infinity(p, q):
+    return _infinite_like(p.rate)
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    return -p.entropy() - (p.probs * cnp.log(q.rate) - q.rate)
+
+
+def _beta_mean(p):
+    return p.concentration1 / (p.concentration1 + p.concentration0)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p, q):
+    return -p.entropy() - cnp.log(q.rate) + q.rate * _beta_mean(p)
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p, q):
+    t2 = sp.gammaln(q.concentration) - q.concentration * cnp.log(q.rate)
+    t3 = (q.concentration - 1) * (sp.digamma(p.concentration1) - sp.digamma(p.concentration1 + p.concentration0))
+    return -p.entropy() + t2 - t3 + q.rate * _beta_mean(p)
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p, q):
+    e = _beta_mean(p)
+    var_normal = q.scale ** 2
+    t2 = 0.5 * cnp.log(var_normal * 2 * np.pi)
+    t3 = (e * (1 - e) / (p.concentration1 + p.concentration0 + 1) + e ** 2) * 0.5
+    return -p.entropy() + t2 + (t3 - q.loc * e + q.loc ** 2 * 0.5) / var_normal
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p, q):
+    result = -p.entropy() + cnp.log(q.high - q.low)
+    return _where_inf((q.low > 0.0) | (q.high < 1.0), result)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    ratio = q.rate / p.rate
+    return (-q.concentration * cnp.log(ratio) + ratio + sp.gammaln(q.concentration)
+            + q.concentration * _EULER_GAMMA - (1 + _EULER_GAMMA))
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    var_normal, rate_sqr = q.scale ** 2, p.rate ** 2
+    t1 = 0.5 * cnp.log(rate_sqr * var_normal * 2 * np.pi)
+    return t1 - 1 + (1 / rate_sqr - q.loc / p.rate + q.loc ** 2 * 0.5) / var_normal
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return -p.entropy() - cnp.log(q.rate) + q.rate * p.concentration / p.rate
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p, q):
+    var_normal, beta_sqr, c = q.scale ** 2, p.rate ** 2, p.concentration
+    t1 = 0.5 * cnp.log(beta_sqr * var_normal * 2 * np.pi) - c - sp.gammaln(c)
+    t2 = 0.5 * (c ** 2 + c) / beta_sqr
+    t3 = q.loc * c / p.rate
+    return t1 + (c - 1) * sp.digamma(c) + (t2 - t3 + 0.5 * q.loc ** 2) / var_normal
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p, q):
+    var_normal = q.scale ** 2
+    ratio = p.scale ** 2 / var_normal
+    t1 = 0.5 * cnp.log(2 * ratio / np.pi)
+    return -t1 + ratio + (0.5 * p.loc ** 2 - p.loc * q.loc + 0.5 * q.loc ** 2) / var_normal - 1
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    loc_diff = p.loc - q.loc
+    scaled = loc_diff / p.scale
+    t2 = np.sqrt(2 / np.pi) * p.scale * cnp.exp(-0.5 * scaled ** 2)
+    t3 = loc_diff * sp.erf(np.sqrt(0.5) * scaled)
+    return -cnp.log(p.scale / q.scale) + (t2 + t3) / q.scale - 0.5 * (1 + np.log(0.5 * np.pi))
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p, q):
+    width = p.high - p.low
+    t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + width) / width
+    t4 = sp.gammaln(q.concentration1) + sp.gammaln(q.concentration0) - sp.gammaln(q.concentration1 + q.concentration0)
+    return _where_inf((p.high > 1.0) | (p.low < 0.0), t3 + t4 - cnp.log(width) - t2)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p, q):
+    result = q.rate * (p.high + p.low) / 2 - cnp.log((p.high - p.low) * q.rate)
+    return _where_inf(p.low < 0.0, result)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p, q):
+    width = p.high - p.low
+    t2 = sp.gammaln(q.concentration) - q.concentration * cnp.log(q.rate)
+    t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    return _where_inf(p.low < 0.0, -cnp.log(width) + t2 + t3 + q.rate * (p.high + p.low) / 2)
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    width = p.high - p.low
+    t1 = cnp.log(np.sqrt(np.pi * 2) * q.scale / width)
+    return t1 + 0.5 * (width ** 2 / 12 + ((p.high + p.low - 2 * q.loc) / 2) ** 2) / q.scale ** 2
