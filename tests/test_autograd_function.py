@@ -315,3 +315,29 @@ def test_a_backward_with_one_gradient_too_many_is_refused_as_torch():
         out, _ = _counted(lib, (lib.ones(2),)).apply(x, 3.0)
         with pytest.raises(RuntimeError, match="incorrect number of gradients"):
             out.sum().backward()
+
+
+def _square(lib, detached):
+    class Square(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * (x.detach() if detached else x) * g  # detached: a wrong second derivative
+
+    return Square
+
+
+@pytest.mark.parametrize("detached", [False, True])
+def test_gradgradcheck_judges_a_function_s_double_backward_as_torch(detached):
+    verdicts = []
+    for lib in (cr, torch):
+        x = lib.tensor([0.5, 1.5], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([2.0, -1.0], dtype=lib.float64, requires_grad=True)
+        verdicts.append((lib.autograd.gradgradcheck(_square(lib, detached).apply, (x,), raise_exception=False),
+                         lib.autograd.gradgradcheck(lambda a, b: a ** 2 * b.exp(), (x, y))))
+    assert verdicts[0] == verdicts[1] == (not detached, True)

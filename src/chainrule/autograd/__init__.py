@@ -21,12 +21,12 @@ import chainrule.numpy as cnp
 from chainrule.autograd import function, functional
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
+from chainrule.core.eager import enable_grad, no_grad, tensor
 from chainrule.core.eager import grad as _eager_grad
-from chainrule.core.eager import no_grad, tensor
 from chainrule.core.tensor import Tensor
 
 __all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "once_differentiable",
-           "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "GradcheckError"]
+           "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -203,3 +203,44 @@ def gradcheck(func: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5, 
                     raise GradcheckError(message)
                 return False
     return True
+
+
+def gradgradcheck(func: Callable, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False, raise_exception: bool = True,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False) -> bool:
+    """PyTorch's ``torch.autograd.gradgradcheck``: :func:`gradcheck` of the gradient of
+    ``func`` (taken with ``create_graph=True``, weighted by ``grad_outputs``, random
+    float64 ones by default) with respect to the inputs that require grad and to the
+    ``grad_outputs``: second derivatives against finite differences of first ones.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([0.3, -1.2], dtype=cr.float64, requires_grad=True)
+    >>> cr.autograd.gradgradcheck(lambda t: t.sin() * t, (x,))
+    True
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        with no_grad():
+            made = func(*inputs)
+        made = made if isinstance(made, tuple | list) else (made,)
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(tensor(rng.standard_normal(o.shape), dtype=o.dtype, requires_grad=True)
+                             for o in made if isinstance(o, Tensor))
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n = len(inputs)
+    wrt = [k for k, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+
+    def first_derivatives(*args):
+        with enable_grad():  # also where gradcheck moves an input by eps (a constant, under no_grad)
+            xs = [a if k not in wrt or a.requires_grad else a.detach().requires_grad_(True)
+                  for k, a in enumerate(args[:n])]
+            outs = func(*xs)
+            outs = outs if isinstance(outs, tuple | list) else (outs,)
+            return _eager_grad(list(outs), [xs[k] for k in wrt], list(args[n:]), create_graph=True,
+                               allow_unused=True, materialize_grads=True)
+
+    return gradcheck(first_derivatives, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, nondet_tol=nondet_tol)
