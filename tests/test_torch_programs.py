@@ -802,6 +802,58 @@ def train(model, data):
 '''
 
 
+# an acoustic model as older PyTorch code writes it: a weight-normed convolution (the hook
+# form), a spectrally normalised projection (the parametrization), CTC, and a loss given the
+# deprecated size_average=False
+PROGRAMS["ctc_acoustic_model"] = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import weight_norm
+from torch.nn.utils.parametrizations import spectral_norm
+
+torch.set_default_dtype(torch.float64)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super(Model, self).__init__()
+        self.conv = weight_norm(nn.Conv1d(4, 8, 3, padding=1))
+        self.proj = spectral_norm(nn.Linear(8, 6))
+        self.ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+        self.aux = nn.MSELoss(size_average=False)
+
+    def forward(self, x):
+        h = torch.tanh(self.conv(x))
+        return F.log_softmax(self.proj(h.transpose(1, 2)), dim=2)
+
+
+def build():
+    return Model()
+
+
+def data(rng):
+    xs = [torch.tensor(rng.normal(size=(3, 4, 12))) for _ in range(4)]
+    return xs, torch.tensor(rng.integers(1, 6, size=(3, 4))), torch.tensor([12, 10, 9]), torch.tensor([4, 3, 2])
+
+
+def train(model, data):
+    xs, y, input_lengths, target_lengths = data
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for x in xs:
+        opt.zero_grad()
+        lp = model(x)
+        loss = model.ctc(lp.transpose(0, 1), y, input_lengths, target_lengths) \\
+            + 0.01 * model.aux(lp.exp().sum(2), torch.ones(3, 12))
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses, model(xs[0])
+'''
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_program_gives_pytorchs_values(name):
     source = PROGRAMS[name]
