@@ -14,6 +14,7 @@ import operator
 import os
 import pickle
 import sys
+import threading
 import types
 import warnings
 
@@ -643,3 +644,33 @@ def test_objects_in_an_object_array_are_the_plain_calls(fun):
             ps[0].tags.append("c")
         x = np.array([1.0, 2.0]) * k
         assert same(jitted(ps, x), fun(ps, x))
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_traces_of_two_threads_that_overlap_both_see_the_entropy_drawn():
+    # thread a starts tracing, b starts, a ends first: b must still count a generator
+    # made without a seed (its numbers would be built into the program), and the
+    # operating system's sources are put back once both are done
+    b_started, a_done = threading.Event(), threading.Event()
+
+    def first(x):
+        b_started.wait(10)
+        return x * 2.0
+
+    def second(x):
+        b_started.set()
+        a_done.wait(10)
+        return x + np.random.default_rng().random()
+
+    urandom = os.urandom
+    jitted_a, jitted_b = cr.jit(first), cr.jit(second)
+    thread_a = threading.Thread(target=jitted_a, args=(np.ones(2),))
+    thread_b = threading.Thread(target=jitted_b, args=(np.ones(2),))
+    thread_a.start()
+    thread_b.start()
+    thread_a.join()
+    a_done.set()
+    thread_b.join()
+    assert os.urandom is urandom
+    draws = [jitted_b(np.zeros(2))[0] for _ in range(3)]
+    assert len(set(draws)) == 3  # new numbers on every call, as the plain call draws

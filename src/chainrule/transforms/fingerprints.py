@@ -67,30 +67,42 @@ _ENTROPY_SOURCES = ((_bit_generator, "randbits"), (random, "_urandom"), (os, "ur
 
 @contextlib.contextmanager
 def entropy_drawn():
-    """While the block runs, count the draws from the operating system's entropy; yields
-    a list that holds one item per draw. A generator made without a seed inside a traced
-    call would give a replay the first call's numbers."""
+    """While the block runs, count the draws from the operating system's entropy (of
+    any thread); yields a list that holds one item per draw. A generator made without a
+    seed inside a traced call would give a replay the first call's numbers. The sources
+    are counted while any trace of any thread is open, and put back after the last."""
     drawn: list = []
-    saved = [(module, name, getattr(module, name)) for module, name in _ENTROPY_SOURCES]
-
-    def counting(source):
-        def draw(*args):
-            drawn.append(None)
-            return source(*args)
-        return draw
-
-    for module, name, source in saved:
-        setattr(module, name, counting(source))
+    with _hook_lock:
+        if not _drawing:
+            _entropy_saved[:] = [(module, name, getattr(module, name)) for module, name in _ENTROPY_SOURCES]
+            for module, name, source in _entropy_saved:
+                setattr(module, name, _counting(source))
+        _drawing.append(drawn)
     try:
         yield drawn
     finally:
-        for module, name, source in saved:
-            setattr(module, name, source)
+        with _hook_lock:
+            del _drawing[next(i for i, d in enumerate(_drawing) if d is drawn)]  # by identity
+            if not _drawing:
+                for module, name, source in _entropy_saved:
+                    setattr(module, name, source)
+
+
+_hook_lock = threading.Lock()
+_drawing: list = []  # the lists of the open traces, each counting the draws
+_entropy_saved: list = []  # (module, name, source) replaced while traces are open
+
+
+def _counting(source):
+    def draw(*args):
+        for drawn in list(_drawing):
+            drawn.append(None)
+        return source(*args)
+    return draw
 
 
 # warnings.warn while a trace runs in this thread: the trace hears of each warning issued
 _tracing = threading.local()  # .hearing: the callbacks of this thread's open traces
-_hook_lock = threading.Lock()
 _hooked = [0, None]  # how many traces hear warnings (all threads), the warn they replaced
 
 
