@@ -25,14 +25,14 @@ is accepted and behaves the same; ``"same"`` is refused.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from chainrule.nn.module import Module
+from chainrule.nn.utils.stateless import call_with_values
 from chainrule.transforms import forward, jacobian, reverse
 from chainrule.transforms import vmap as batching
 
@@ -40,45 +40,12 @@ __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "v
            "hessian", "vmap", "linearize"]
 
 
-@contextlib.contextmanager
-def _swapped(module: Module, values: Mapping[str, Any], strict: bool) -> Iterator[None]:
-    """``module`` with the parameters and buffers named in ``values`` replaced for the
-    duration (the registries untouched: only what ``forward`` reads), then restored."""
-    known = {name for name, _ in module.named_parameters()} | {name for name, _ in module.named_buffers()}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"functional_call: {type(module).__name__} has no parameter or buffer {unknown[0]!r}")
-    if strict and set(values) != known:
-        raise ValueError(f"functional_call(strict=True): missing {sorted(known - set(values))}")
-    saved = []
-    try:
-        for name, value in values.items():
-            owner_name, _, attr = name.rpartition(".")
-            owner = module.get_submodule(owner_name) if owner_name else module
-            saved.append((owner, attr, owner.__dict__[attr]))
-            object.__setattr__(owner, attr, value)
-        yield
-    finally:
-        for owner, attr, value in reversed(saved):
-            object.__setattr__(owner, attr, value)
-
-
 def functional_call(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
                     kwargs: Mapping | None = None, *, tie_weights: bool = True, strict: bool = False) -> Any:
     """``module(*args, **kwargs)`` with its parameters and buffers replaced by the values
     in ``parameter_and_buffer_dicts`` (a dict by dotted name, or a tuple of dicts), as
     ``torch.func.functional_call``; the module itself is left as it was."""
-    dicts = [parameter_and_buffer_dicts] if isinstance(parameter_and_buffer_dicts, Mapping) \
-        else list(parameter_and_buffer_dicts)
-    values: dict[str, Any] = {}
-    for d in dicts:
-        for k, v in d.items():
-            if k in values:
-                raise ValueError(f"functional_call: {k!r} is given in more than one dict")
-            values[k] = v
-    args = args if isinstance(args, tuple) else (args,)
-    with _swapped(module, values, strict):
-        return module(*args, **(kwargs or {}))
+    return call_with_values(module, parameter_and_buffer_dicts, args, kwargs, strict)
 
 
 def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -3,6 +3,8 @@ layer's state dict, its parameters' ``requires_grad``, its output, and the error
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -64,3 +66,17 @@ def test_skip_init_as_torch():
         with pytest.raises(RuntimeError) as e_theirs:
             torch.nn.utils.skip_init(theirs)
         assert str(e_ours.value).split(";")[0] == str(e_theirs.value).split(";")[0]
+
+
+def test_stateless_functional_call_as_torch():
+    ours, theirs = nn.Linear(3, 2, dtype=np.float64), torch.nn.Linear(3, 2).double()
+    w = np.arange(6.0).reshape(2, 3)
+    said = []
+    for lib, m, t in ((nn, ours, np.asarray), (torch.nn, theirs, torch.tensor)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = lib.utils.stateless.functional_call(m, {"weight": t(w)}, (t(np.ones((1, 3))),))
+        said.append(([(c.category, str(c.message)) for c in caught],
+                     np.asarray(out.detach().numpy()) - m.bias.detach().numpy()))
+    assert said[0][0] == said[1][0]
+    np.testing.assert_allclose(said[0][1], said[1][1])
