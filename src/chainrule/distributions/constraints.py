@@ -24,7 +24,7 @@ __all__ = [
 
 
 def _np(x) -> np.ndarray:
-    return np.asarray(plain(x.detach() if isinstance(x, Tensor) else x))
+    return np.asarray(plain(x))
 
 
 def _bound(b):

@@ -21,8 +21,10 @@ import scipy.special as scipy_special
 
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
+from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
+from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["Normal", "LogNormal", "Uniform", "Laplace", "Exponential", "Cauchy", "StudentT", "Gamma", "Beta"]
 
@@ -54,13 +56,13 @@ def standard_gamma_rsample(concentration, shape):
     incomplete gamma and p the density, carried by x + dx/dα·(α - stop_gradient(α)) (whose
     value is x)."""
     alpha = cnp.broadcast_to(concentration, tuple(shape))
-    a = np.asarray(alpha.detach().numpy(), dtype=np.float64)
+    a = np.asarray(plain(alpha), dtype=np.float64)
     tiny = np.finfo(alpha.dtype).tiny
-    x = np.maximum(np.asarray(noise("standard_gamma", shape, np.float64, a).numpy()), tiny)
+    x = np.maximum(np.asarray(plain(noise("standard_gamma", shape, np.float64, a))), tiny)
     density = np.exp((a - 1) * np.log(x) - x - scipy_special.gammaln(a))
     dx_da = -_gammainc_da(a, x) / density
     draw = as_tensor(x.astype(alpha.dtype))
-    return draw + as_tensor(dx_da.astype(alpha.dtype)) * (alpha - alpha.detach())
+    return draw + as_tensor(dx_da.astype(alpha.dtype)) * (alpha - stop_gradient(alpha))
 
 
 def dirichlet_mode(c):
@@ -68,8 +70,8 @@ def dirichlet_mode(c):
     entry where every concentration is below 1."""
     cm1 = cnp.clip(c - 1, 0, None)
     mode = cm1 / cm1.sum(-1, keepdims=True)
-    v = np.asarray(c.detach().numpy())
-    corner = np.eye(v.shape[-1], dtype=v.dtype)[np.argmax(np.asarray(mode.detach().numpy()), -1)]
+    v = np.asarray(plain(c))
+    corner = np.eye(v.shape[-1], dtype=v.dtype)[np.argmax(np.asarray(plain(mode)), -1)]
     return cnp.where((v < 1).all(-1, keepdims=True), corner, mode)
 
 

@@ -85,7 +85,7 @@ class Categorical(Distribution):
 
     @property
     def mode(self):
-        return Tensor(np.argmax(np.asarray(plain(self.probs.detach())), -1), EAGER)
+        return Tensor(np.argmax(np.asarray(plain(self.probs)), -1), EAGER)
 
     @property
     def variance(self):
@@ -97,7 +97,7 @@ class Categorical(Distribution):
         return new
 
     def sample(self, sample_shape=()):
-        p = np.asarray(plain(self.probs.detach()), dtype=np.float64)
+        p = np.asarray(plain(self.probs), dtype=np.float64)
         shape = tuple(self._extended_shape(sample_shape))
         u = get_generator(None).random(shape + (1,))
         cdf = np.cumsum(np.broadcast_to(p, shape + p.shape[-1:]), axis=-1)
@@ -106,7 +106,7 @@ class Categorical(Distribution):
 
     def log_prob(self, value):
         value = self._checked(value)
-        idx = np.asarray(plain(value.detach())).astype(np.int64)
+        idx = np.asarray(plain(value)).astype(np.int64)
         shape = np.broadcast_shapes(idx.shape + (1,), self.logits.shape)
         logits = cnp.broadcast_to(self.logits, shape)
         return cnp.take_along_axis(logits, np.broadcast_to(idx[..., None], shape[:-1] + (1,)), axis=-1)[..., 0]
@@ -170,7 +170,7 @@ class OneHotCategorical(Distribution):
 
     def log_prob(self, value):
         value = self._checked(value)
-        return self._categorical.log_prob(Tensor(np.argmax(np.asarray(plain(value.detach())), -1), EAGER))
+        return self._categorical.log_prob(Tensor(np.argmax(np.asarray(plain(value)), -1), EAGER))
 
     def entropy(self):
         return self._categorical.entropy()
@@ -220,7 +220,7 @@ class Bernoulli(Distribution):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        p = np.asarray(plain(self.probs.detach()))
+        p = np.asarray(plain(self.probs))
         draws = get_generator(None).random(tuple(self._extended_shape(sample_shape))) < p
         return Tensor(draws.astype(p.dtype), EAGER)
 
@@ -280,8 +280,8 @@ class Binomial(Distribution):
 
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        n = np.broadcast_to(np.asarray(plain(self.total_count.detach())).astype(np.int64), shape)
-        p = np.broadcast_to(np.asarray(plain(self.probs.detach())), shape)
+        n = np.broadcast_to(np.asarray(plain(self.total_count)).astype(np.int64), shape)
+        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
         return Tensor(get_generator(None).binomial(n, p).astype(self._param.dtype), EAGER)
 
     def log_prob(self, value):
@@ -291,7 +291,7 @@ class Binomial(Distribution):
         return value * logits - sp.gammaln(value + 1) - sp.gammaln(n - value + 1) - normalize
 
     def entropy(self):
-        counts = np.asarray(plain(self.total_count.detach()))
+        counts = np.asarray(plain(self.total_count))
         total = int(counts.max())
         if not counts.min() == total:
             raise NotImplementedError("Inhomogeneous total count not supported by `entropy`.")
@@ -299,7 +299,7 @@ class Binomial(Distribution):
         return -(cnp.exp(lp) * lp).sum(0)
 
     def enumerate_support(self, expand=True):
-        counts = np.asarray(plain(self.total_count.detach()))
+        counts = np.asarray(plain(self.total_count))
         total = int(counts.max())
         if not counts.min() == total:
             raise NotImplementedError("Inhomogeneous total count not supported by `enumerate_support`.")
@@ -332,7 +332,7 @@ class Poisson(Distribution):
 
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        lam = np.broadcast_to(np.asarray(plain(self.rate.detach())), shape)
+        lam = np.broadcast_to(np.asarray(plain(self.rate)), shape)
         return Tensor(get_generator(None).poisson(lam).astype(self.rate.dtype), EAGER)
 
     def log_prob(self, value):

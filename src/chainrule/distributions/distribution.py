@@ -72,6 +72,14 @@ def noise(kind: str, shape, dtype, *args) -> Tensor:
     return Tensor(np.asarray(getattr(get_generator(None), kind)(*args, size=tuple(shape)), dtype=dtype), EAGER)
 
 
+def _satisfied(constraint, value) -> bool:
+    try:
+        v = np.asarray(plain(value))
+    except TypeError:  # a batched value under chainrule.vmap: no single value to check
+        return True
+    return bool(np.all(plain(constraint.check(v))))
+
+
 def _sample_shape(sample_shape) -> tuple:
     return (int(sample_shape),) if isinstance(sample_shape, (int, np.integer)) else tuple(sample_shape)
 
@@ -107,7 +115,7 @@ class Distribution:
                 if param not in self.__dict__ and isinstance(getattr(type(self), param), lazy_property):
                     continue
                 value = getattr(self, param)
-                if not bool(np.all(plain(constraint.check(value)))):
+                if not _satisfied(constraint, value):
                     raise ValueError(
                         f"Expected parameter {param} ({type(value).__name__} of shape {tuple(value.shape)}) "
                         f"of distribution {self!r} to satisfy the constraint {constraint!r}, "
@@ -187,7 +195,7 @@ class Distribution:
         return cnp.exp(self.entropy())
 
     def _validate_sample(self, value) -> None:
-        if not isinstance(value, Tensor):
+        if not isinstance(value, Tensor | np.ndarray | np.generic):
             raise ValueError("The value argument to log_prob must be a Tensor")
         shape, event = tuple(value.shape), tuple(self._event_shape)
         if shape[len(shape) - len(event):] != event:
@@ -198,7 +206,7 @@ class Distribution:
                 raise ValueError(f"Value is not broadcastable with batch_shape+event_shape: {Size(shape)} vs "
                                  f"{Size(expected)}.")
         support = self.support
-        if not bool(np.all(plain(support.check(value)))):
+        if not _satisfied(support, value):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape {shape}) to be within the support "
                 f"({support!r}) of the distribution {self!r}, but found invalid values:\n{value}")

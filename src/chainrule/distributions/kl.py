@@ -152,7 +152,7 @@ def _kl_poisson_poisson(p, q):
 
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
-    if bool(np.any(np.asarray(plain((p.total_count < q.total_count).detach())))):
+    if bool(np.any(np.asarray(plain(p.total_count < q.total_count)))):
         raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is not implemented")
     kl = p.total_count * (p.probs * (p.logits - q.logits) + cnp.log1p(-p.probs) - cnp.log1p(-q.probs))
     return _where_inf(p.total_count > q.total_count, kl)
