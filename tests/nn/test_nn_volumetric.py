@@ -182,3 +182,27 @@ class _TUnpool(torch.nn.Module):
 
     def forward(self, v):
         return self.layer(v, self.idx, self.size)
+
+
+@pytest.mark.parametrize("name, shape, kwargs", [
+    ("FractionalMaxPool2d", (2, 3, 9, 8), {"kernel_size": 2, "output_size": (4, 5)}),
+    ("FractionalMaxPool2d", (3, 9, 8), {"kernel_size": (3, 2), "output_ratio": 0.5}),
+    ("FractionalMaxPool3d", (1, 2, 7, 6, 8), {"kernel_size": 2, "output_size": (3, 3, 4)}),
+    ("FractionalMaxPool3d", (2, 7, 6, 8), {"kernel_size": (2, 3, 2), "output_ratio": (0.5, 0.6, 0.4)})])
+def test_fractional_max_pool_as_torch(name, shape, kwargs):
+    dims = 2 if name.endswith("2d") else 3
+    rng = np.random.default_rng(2)
+    u = rng.random((1 if len(shape) == dims + 1 else shape[0], shape[-dims - 1], dims))
+    ours = getattr(cr.nn, name)(**kwargs, _random_samples=u)
+    theirs = getattr(torch.nn, name)(**kwargs, _random_samples=torch.tensor(u))
+    assert repr(ours) == repr(theirs)
+    compare(ours, theirs, [rng.standard_normal(shape)])
+    fn, tfn = getattr(cr.nn.functional, f"fractional_max_pool{dims}d"), \
+        getattr(torch.nn.functional, f"fractional_max_pool{dims}d")
+    x = rng.standard_normal(shape)
+    ratio = kwargs.get("output_ratio")
+    kw = dict(kwargs, output_ratio=(ratio,) * dims if isinstance(ratio, float) else ratio)
+    np.testing.assert_array_equal(fn(x, **kw, return_indices=True, _random_samples=u)[1],
+                                  tfn(torch.tensor(x), **kw, return_indices=True, _random_samples=torch.tensor(u))[1])
+    with pytest.raises(ValueError, match="only one of output_size and output_ratio"):
+        getattr(cr.nn, name)(2, output_size=2, output_ratio=0.5)

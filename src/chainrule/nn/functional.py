@@ -29,6 +29,7 @@ from chainrule.nn import (
     _composed,
     _ctc,
     _dropout,
+    _fractional,
     _jax_names,
     _losses,
     _ops,
@@ -44,6 +45,7 @@ from chainrule.nn._channels import *  # noqa: F403  (local_response_norm, channe
 from chainrule.nn._composed import *  # noqa: F403  (more of torch.nn.functional, composed)
 from chainrule.nn._ctc import *  # noqa: F403  (ctc_loss)
 from chainrule.nn._dropout import *  # noqa: F403  (dropout of elements and channels)
+from chainrule.nn._fractional import *  # noqa: F403  (fractional max pooling)
 from chainrule.nn._inplace import in_place
 from chainrule.nn._jax_names import *  # noqa: F403  (jax.nn's spellings)
 from chainrule.nn._layer_norm import layer_norm_forward
@@ -95,6 +97,7 @@ __all__ = [
     "upsample_bilinear",
     "conv_tbc",
     *_ctc.__all__,
+    *_fractional.__all__,
     *_bags.__all__,
     *_composed.__all__,
     *_jax_names.__all__,

@@ -20,7 +20,7 @@ __all__ = [
     "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "PixelShuffle", "PixelUnshuffle",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d",
     "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "ChannelShuffle", "MaxUnpool1d", "MaxUnpool2d",
-    "DataParallel", "MaxUnpool3d", "AdaptiveMaxPool3d",
+    "DataParallel", "MaxUnpool3d", "AdaptiveMaxPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]
 
 
@@ -426,3 +426,40 @@ class AdaptiveMaxPool3d(_Options):
     _names = ("output_size", "return_indices")
     _defaults = {"return_indices": False}
     _shown = ("output_size",)
+
+
+class _FractionalMaxPool(Module):
+    dims = 2
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None):
+        super().__init__()
+        name = type(self).__name__
+
+        def tup(v):
+            return None if v is None else tuple(v) if isinstance(v, tuple | list) else (v,) * self.dims
+
+        self.kernel_size, self.return_indices = tup(kernel_size), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size, self.output_ratio = tup(output_size), tup(output_ratio)
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        fn = F.fractional_max_pool2d if self.dims == 2 else F.fractional_max_pool3d
+        return fn(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                  _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPool):
+    """:func:`F.fractional_max_pool2d` as a layer (PyTorch's; ``_random_samples`` a buffer)."""
+
+
+class FractionalMaxPool3d(_FractionalMaxPool):
+    """:func:`F.fractional_max_pool3d` as a layer (PyTorch's; ``_random_samples`` a buffer)."""
+
+    dims = 3
