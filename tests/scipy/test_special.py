@@ -1,6 +1,7 @@
 """chainrule.scipy.special: values against SciPy, both modes against finite differences
 to second order on several shapes, first and second derivatives against PyTorch."""
 
+import math
 import subprocess
 import sys
 import warnings
@@ -419,3 +420,17 @@ def test_gamma_family_at_poles_agrees_with_autograd(name):
                              (cr.elementwise_grad(cr.elementwise_grad(of(special))),
                               autograd.elementwise_grad(autograd.elementwise_grad(of(asp))))]:
             np.testing.assert_array_equal(ours(POLES), theirs(POLES))
+
+
+# far in the tails, against closed forms: Mills' ratio Φ(x)/φ(x) = (1 - 1/x² + 3/x⁴ - 15/x⁶ + ...)/|x|
+# for x → -∞ (its omitted terms are below 1e-24 here), and σ'(x) = e^-x / (1 + e^-x)²
+@pytest.mark.parametrize("x", [-1e3, -1e5, -1e10])
+def test_log_ndtr_derivative_in_the_far_left_tail(x):
+    mills = (1 - x ** -2 + 3 * x ** -4 - 15 * x ** -6) / abs(x)
+    np.testing.assert_allclose(cr.grad(special.log_ndtr)(x), 1 / mills, rtol=4e-16, atol=0)
+
+
+@pytest.mark.parametrize("x", [20.0, 37.5, 700.0])
+def test_expit_derivative_in_the_right_tail(x):
+    want = math.exp(-x) / (1 + math.exp(-x)) ** 2
+    np.testing.assert_allclose(cr.grad(special.expit)(x), want, rtol=4e-16, atol=0)
