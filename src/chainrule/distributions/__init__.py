@@ -15,7 +15,7 @@ numbers, not PyTorch's: the same seed gives other values).
 ((), (3,), (5, 3))
 """
 
-from chainrule.distributions import constraints
+from chainrule.distributions import constraints, transforms
 from chainrule.distributions.continuous import (
                                                 Beta,
                                                 Cauchy,
@@ -31,9 +31,10 @@ from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, O
 from chainrule.distributions.distribution import Distribution
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
+from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
     "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-    "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl",
+    "StudentT", "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms",
 ]

@@ -22,6 +22,7 @@ from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma,
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal, batch_mahalanobis
+from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -342,3 +343,10 @@ def _kl_uniform_normal(p, q):
     width = p.high - p.low
     t1 = cnp.log(np.sqrt(np.pi * 2) * q.scale / width)
     return t1 + 0.5 * (width ** 2 / 12 + ((p.high + p.low - 2 * q.loc) / 2) ** 2) / q.scale ** 2
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    if p.transforms != q.transforms or p.event_shape != q.event_shape:
+        raise NotImplementedError
+    return kl_divergence(p.base_dist, q.base_dist)

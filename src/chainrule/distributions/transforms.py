@@ -1,0 +1,327 @@
+"""``torch.distributions.transforms`` and ``TransformedDistribution``: a base distribution
+pushed through invertible maps (normalising flows, a SAC policy's ``tanh``-squashed
+Normal), with ``log_prob`` corrected by the log-determinant of each map's Jacobian.
+
+>>> import chainrule as cr
+>>> from chainrule.distributions import Normal
+>>> d = TransformedDistribution(Normal(cr.tensor(0.0), 1.0), [ExpTransform()])   # a LogNormal
+>>> round(d.log_prob(cr.tensor(2.0)).item(), 6)
+-1.852345
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+import chainrule.nn.functional as F
+import chainrule.numpy as cnp
+from chainrule.core.grad_mode import no_grad
+from chainrule.distributions import constraints
+from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
+from chainrule.distributions.multivariate import Independent
+
+__all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
+           "PowerTransform", "TransformedDistribution"]
+
+
+class Transform:
+    """An invertible map: ``t(x)``, ``t.inv(y)``, ``t.log_abs_det_jacobian(x, y)``, and the
+    sets it maps between (``domain``, ``codomain``)."""
+
+    bijective = True
+    domain = constraints.real
+    codomain = constraints.real
+
+    @property
+    def event_dim(self) -> int:
+        return self.domain.event_dim
+
+    @property
+    def inv(self) -> Transform:
+        return _InverseTransform(self)
+
+    def __call__(self, x):
+        return self._call(x)
+
+    def _call(self, x):
+        raise NotImplementedError
+
+    def _inverse(self, y):
+        raise NotImplementedError
+
+    def log_abs_det_jacobian(self, x, y):
+        raise NotImplementedError
+
+    def forward_shape(self, shape):
+        return shape
+
+    def inverse_shape(self, shape):
+        return shape
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        return type(self).__name__ + "()"
+
+
+class _InverseTransform(Transform):
+    def __init__(self, transform: Transform):
+        self._inv = transform
+
+    domain = property(lambda self: self._inv.codomain)
+    codomain = property(lambda self: self._inv.domain)
+    inv = property(lambda self: self._inv)
+
+    def _call(self, x):
+        return self._inv._inverse(x)
+
+    def _inverse(self, y):
+        return self._inv._call(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -self._inv.log_abs_det_jacobian(y, x)
+
+    def __eq__(self, other):
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
+
+class ComposeTransform(Transform):
+    """``parts`` applied in order."""
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+
+    def __eq__(self, other):
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    @property
+    def domain(self):
+        if not self.parts:
+            return constraints.real
+        domain, event_dim = self.parts[0].domain, self.parts[-1].codomain.event_dim
+        for part in reversed(self.parts):
+            event_dim = max(event_dim + part.domain.event_dim - part.codomain.event_dim, part.domain.event_dim)
+        return constraints.independent(domain, event_dim - domain.event_dim) if event_dim > domain.event_dim \
+            else domain
+
+    @property
+    def codomain(self):
+        if not self.parts:
+            return constraints.real
+        codomain, event_dim = self.parts[-1].codomain, self.parts[0].domain.event_dim
+        for part in self.parts:
+            event_dim = max(event_dim + part.codomain.event_dim - part.domain.event_dim, part.codomain.event_dim)
+        return constraints.independent(codomain, event_dim - codomain.event_dim) \
+            if event_dim > codomain.event_dim else codomain
+
+    def _call(self, x):
+        for part in self.parts:
+            x = part(x)
+        return x
+
+    def _inverse(self, y):
+        for part in reversed(self.parts):
+            y = part.inv(y)
+        return y
+
+    def log_abs_det_jacobian(self, x, y):
+        if not self.parts:
+            return cnp.zeros_like(x)
+        xs = [x]
+        for part in self.parts[:-1]:
+            xs.append(part(xs[-1]))
+        xs.append(y)
+        total, event_dim = 0.0, self.domain.event_dim
+        for part, a, b in zip(self.parts, xs[:-1], xs[1:], strict=True):
+            total = total + sum_rightmost(part.log_abs_det_jacobian(a, b), event_dim - part.domain.event_dim)
+            event_dim += part.codomain.event_dim - part.domain.event_dim
+        return total
+
+
+class ExpTransform(Transform):
+    """y = exp(x)."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return cnp.exp(x)
+
+    def _inverse(self, y):
+        return cnp.log(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return x
+
+
+class PowerTransform(Transform):
+    """y = x ** exponent on the positive reals."""
+
+    domain = codomain = constraints.positive
+
+    def __init__(self, exponent):
+        self.exponent = as_tensor(exponent) if not isinstance(exponent, numbers.Real) else exponent
+
+    def __eq__(self, other):
+        return isinstance(other, PowerTransform) and bool(np.all(np.asarray(self.exponent == other.exponent)))
+
+    def _call(self, x):
+        return x ** self.exponent
+
+    def _inverse(self, y):
+        return y ** (1 / self.exponent)
+
+    def log_abs_det_jacobian(self, x, y):
+        return cnp.log(cnp.abs(self.exponent * y / x))
+
+
+class SigmoidTransform(Transform):
+    """y = sigmoid(x), clamped into (0, 1) as PyTorch clamps it."""
+
+    codomain = constraints.unit_interval
+
+    def _call(self, x):
+        info = np.finfo(x.dtype)
+        return cnp.clip(F.sigmoid(x), float(info.tiny), 1.0 - float(info.eps))
+
+    def _inverse(self, y):
+        info = np.finfo(y.dtype)
+        y = cnp.clip(y, float(info.tiny), 1.0 - float(info.eps))
+        return cnp.log(y) - cnp.log1p(-y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -F.softplus(-x) - F.softplus(x)
+
+
+class TanhTransform(Transform):
+    """y = tanh(x), with PyTorch's stable log-Jacobian 2 (log 2 - x - softplus(-2x))."""
+
+    codomain = constraints.interval(-1.0, 1.0)
+
+    def _call(self, x):
+        return cnp.tanh(x)
+
+    def _inverse(self, y):
+        return cnp.arctanh(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
+
+
+class AffineTransform(Transform):
+    """y = loc + scale·x; ``event_dim`` dimensions make one event (the log-Jacobian sums
+    over them)."""
+
+    def __init__(self, loc, scale, event_dim: int = 0):
+        self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
+
+    @property
+    def event_dim(self):
+        return self._event_dim
+
+    @property
+    def domain(self):
+        return constraints.real if self._event_dim == 0 else constraints.independent(constraints.real,
+                                                                                      self._event_dim)
+
+    codomain = domain
+
+    def __eq__(self, other):
+        if not isinstance(other, AffineTransform):
+            return False
+        return all(bool(np.all(np.asarray(a == b))) for a, b in ((self.loc, other.loc), (self.scale, other.scale)))
+
+    def _call(self, x):
+        return self.loc + self.scale * x
+
+    def _inverse(self, y):
+        return (y - self.loc) / self.scale
+
+    def log_abs_det_jacobian(self, x, y):
+        shape = tuple(x.shape)
+        if isinstance(self.scale, numbers.Real):
+            result = cnp.full(x.shape, math.log(abs(self.scale)), dtype=x.dtype)
+        else:
+            result = cnp.log(cnp.abs(self.scale))
+        if self._event_dim:
+            result = sum_rightmost(cnp.broadcast_to(result, np.broadcast_shapes(result.shape, shape)), self._event_dim)
+            shape = shape[:len(shape) - self._event_dim]
+        return cnp.broadcast_to(as_tensor(result), shape)
+
+
+class TransformedDistribution(Distribution):
+    """``base_distribution`` pushed through ``transforms`` (one Transform or a list)."""
+
+    arg_constraints: dict = {}
+
+    def __init__(self, base_distribution, transforms, validate_args=None):
+        if isinstance(transforms, Transform):
+            transforms = [transforms]
+        elif not (isinstance(transforms, list) and all(isinstance(t, Transform) for t in transforms)):
+            raise ValueError(f"transforms must be a Transform or a list of Transforms, but was {transforms}")
+        self.transforms = transforms
+        transform = ComposeTransform(transforms)
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        if len(base_shape) < transform.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least "
+                             f"{transform.domain.event_dim}, but got {base_shape}.")
+        reinterpreted = transform.domain.event_dim - len(base_distribution.event_shape)
+        if reinterpreted > 0:
+            base_distribution = Independent(base_distribution, reinterpreted)
+        self.base_dist = base_distribution
+        change = transform.codomain.event_dim - transform.domain.event_dim
+        event_dim = max(transform.codomain.event_dim, len(base_distribution.event_shape) + change)
+        cut = len(base_shape) - event_dim
+        super().__init__(base_shape[:cut], base_shape[cut:], validate_args=validate_args)
+
+    @property
+    def has_rsample(self):
+        return self.base_dist.has_rsample
+
+    @constraints.dependent_property
+    def support(self):
+        if not self.transforms:
+            return self.base_dist.support
+        support = self.transforms[-1].codomain
+        if len(self.event_shape) > support.event_dim:
+            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
+        return support
+
+    def expand(self, batch_shape, _instance=None):
+        base = self.base_dist.expand(tuple(batch_shape) + tuple(self.base_dist.batch_shape[len(self.batch_shape):]))
+        return TransformedDistribution(base, self.transforms, validate_args=self._validate_args)
+
+    def rsample(self, sample_shape=()):
+        x = self.base_dist.rsample(sample_shape)
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def sample(self, sample_shape=()):
+        with no_grad():
+            x = self.base_dist.sample(sample_shape)
+            for transform in self.transforms:
+                x = transform(x)
+            return x
+
+    def log_prob(self, value):
+        y = self._checked(value)
+        event_dim, log_prob = len(self.event_shape), 0.0
+        for transform in reversed(self.transforms):
+            x = transform.inv(y)
+            event_dim += transform.domain.event_dim - transform.codomain.event_dim
+            log_prob = log_prob - sum_rightmost(transform.log_abs_det_jacobian(x, y),
+                                                event_dim - transform.domain.event_dim)
+            y = x
+        return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
+
+    def __repr__(self):
+        return f"TransformedDistribution({self.base_dist!r}, {self.transforms})"
