@@ -29,11 +29,22 @@ from chainrule.distributions.continuous import (
 )
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution
+from chainrule.distributions.families import (
+                                                Chi2,
+                                                Geometric,
+                                                Gumbel,
+                                                HalfCauchy,
+                                                HalfNormal,
+                                                MixtureSameFamily,
+                                                Multinomial,
+                                                NegativeBinomial,
+)
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
 from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = [
+    "Chi2", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial",
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
     "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
     "StudentT", "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms",

@@ -1,0 +1,427 @@
+"""More of ``torch.distributions``: Chi2, HalfNormal, HalfCauchy, Gumbel (continuous),
+Geometric, NegativeBinomial, Multinomial (discrete) and MixtureSameFamily (a Gaussian
+mixture: ``MixtureSameFamily(Categorical(logits=w), Normal(mu, sigma))``), with PyTorch's
+formulas, differentiable in the parameters.
+
+>>> import chainrule as cr
+>>> from chainrule.distributions import Categorical, Normal
+>>> gmm = MixtureSameFamily(Categorical(logits=cr.zeros(2)), Normal(cr.tensor([-1.0, 1.0]), 1.0))
+>>> round(gmm.log_prob(cr.tensor(0.0)).item(), 6)
+-1.418939
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import chainrule.nn.functional as F
+import chainrule.numpy as cnp
+import chainrule.scipy.special as sp
+from chainrule.core.eager import EAGER
+from chainrule.core.rng import get_generator
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
+from chainrule.distributions import constraints
+from chainrule.distributions.continuous import Cauchy, Gamma, Normal
+from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical
+from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
+
+__all__ = ["Chi2", "HalfNormal", "HalfCauchy", "Gumbel", "Geometric", "NegativeBinomial", "Multinomial",
+           "MixtureSameFamily"]
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+def _full(like, value):
+    return as_tensor(np.full(like.shape, value, dtype=like.dtype))
+
+
+class Chi2(Gamma):
+    """Gamma(df / 2, 1 / 2)."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df, validate_args=None):
+        (df,) = broadcast_all(df)
+        super().__init__(0.5 * df, 0.5 * cnp.ones_like(df), validate_args=validate_args)
+
+    @property
+    def df(self):
+        return self.concentration * 2
+
+
+class _Half(Distribution):
+    """|X| for X symmetric about 0 with scale ``scale``."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+    _base = Normal
+
+    def __init__(self, scale, validate_args=None):
+        (self.scale,) = broadcast_all(scale)
+        super().__init__(self.scale.shape, validate_args=validate_args)
+
+    @property
+    def base_dist(self):
+        return self._base(cnp.zeros_like(self.scale), self.scale, validate_args=False)
+
+    def rsample(self, sample_shape=()):
+        return cnp.abs(self.base_dist.rsample(sample_shape))
+
+    @property
+    def mode(self):
+        return _full(self.scale, 0.0)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return cnp.where(value >= 0, lp, -np.inf)
+
+    def cdf(self, value):
+        value = self._checked(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Half):
+    """|X| for X ~ Normal(0, scale)."""
+
+    @property
+    def mean(self):
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self):
+        return self.scale ** 2 * (1 - 2 / math.pi)
+
+
+class HalfCauchy(_Half):
+    """|X| for X ~ Cauchy(0, scale)."""
+
+    _base = Cauchy
+
+    @property
+    def mean(self):
+        return _full(self.scale, np.inf)
+
+    @property
+    def variance(self):
+        return _full(self.scale, np.inf)
+
+
+class Gumbel(Distribution):
+    """Density exp(-(z + exp(-z))) / scale, z = (x - loc) / scale."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def rsample(self, sample_shape=()):
+        info = np.finfo(self.loc.dtype)
+        u = noise("uniform", self._extended_shape(sample_shape), self.loc.dtype, info.tiny, 1 - info.eps)
+        return self.loc - self.scale * cnp.log(-cnp.log(u))
+
+    @property
+    def mean(self):
+        return self.loc + self.scale * _EULER_GAMMA
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def stddev(self):
+        return (math.pi / math.sqrt(6)) * self.scale
+
+    @property
+    def variance(self):
+        return self.stddev ** 2
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        y = (self.loc - value) / self.scale
+        return (y - cnp.exp(y)) - cnp.log(self.scale)
+
+    def cdf(self, value):
+        value = self._checked(value)
+        return cnp.exp(-cnp.exp(-(value - self.loc) / self.scale))
+
+    def icdf(self, value):
+        return self.loc - self.scale * cnp.log(-cnp.log(value))
+
+    def entropy(self):
+        return cnp.log(self.scale) + (1 + _EULER_GAMMA)
+
+
+class Geometric(Distribution):
+    """The number of failures before the first success of probability ``probs``."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        param = self.probs if probs is not None else self.logits
+        super().__init__(param.shape, validate_args=validate_args)
+
+    logits = Bernoulli.logits
+    probs = Bernoulli.probs
+
+    @property
+    def mean(self):
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self):
+        return _full(self.probs, 0.0)
+
+    @property
+    def variance(self):
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
+        return Tensor((get_generator(None).geometric(p) - 1).astype(p.dtype), EAGER)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        value, probs = broadcast_all(value, self.probs)
+        probs = cnp.where((probs == 1) & (value == 0), 0.0, probs)
+        return value * cnp.log1p(-probs) + cnp.log(self.probs)
+
+    def entropy(self):
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
+
+
+class NegativeBinomial(Distribution):
+    """The number of successes before ``total_count`` failures, success probability ``probs``."""
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.astype(self.probs.dtype)
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.astype(self.logits.dtype)
+        super().__init__(self.total_count.shape, validate_args=validate_args)
+
+    logits = Bernoulli.logits
+    probs = Bernoulli.probs
+
+    @property
+    def mean(self):
+        return self.total_count * cnp.exp(self.logits)
+
+    @property
+    def mode(self):
+        return as_tensor(cnp.clip(cnp.floor((self.total_count - 1) * cnp.exp(self.logits)), 0.0, None))
+
+    @property
+    def variance(self):
+        return self.mean / F.sigmoid(-self.logits)
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        n = np.broadcast_to(np.asarray(plain(self.total_count)), shape)
+        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
+        rate = get_generator(None).standard_gamma(n) * p / (1 - p)
+        return Tensor(get_generator(None).poisson(rate).astype(p.dtype), EAGER)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        n = self.total_count
+        unnormalised = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
+        normalisation = -sp.gammaln(n + value) + sp.gammaln(1.0 + value) + sp.gammaln(n)
+        return unnormalised - cnp.where(n + value == 0.0, 0.0, normalisation)
+
+
+class _MultinomialSupport(constraints.Constraint):
+    is_discrete, event_dim = True, 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def _check(self, v):
+        return (v >= 0).all(-1) & (v.sum(-1) <= self.upper_bound)
+
+    def __repr__(self):
+        return f"Multinomial(upper_bound={self.upper_bound})"
+
+
+class Multinomial(Distribution):
+    """Counts of ``total_count`` draws from ``probs`` (event_shape ``(K,)``)."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
+
+    def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
+        if not isinstance(total_count, int | np.integer):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = int(total_count)
+        self._categorical = Categorical(probs=probs, logits=logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        new.total_count, new._categorical = self.total_count, self._categorical.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @constraints.dependent_property(is_discrete=True, event_dim=1)
+    def support(self):
+        return _MultinomialSupport(self.total_count)
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def mean(self):
+        return self.probs * self.total_count
+
+    @property
+    def variance(self):
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        p = np.asarray(plain(self.probs), dtype=np.float64)
+        p = np.broadcast_to(p / p.sum(-1, keepdims=True), shape)
+        draws = get_generator(None).multinomial(self.total_count, p.reshape(-1, shape[-1])).reshape(shape)
+        return Tensor(draws.astype(np.asarray(plain(self.probs)).dtype), EAGER)
+
+    def entropy(self):
+        n = self.total_count
+        term1 = n * self._categorical.entropy() - math.lgamma(n + 1)
+        binomial = Binomial(n, self.probs, validate_args=False)
+        support = binomial.enumerate_support(expand=False)[1:]
+        term2 = (cnp.exp(binomial.log_prob(support)) * sp.gammaln(support + 1)).sum(-1).sum(0)
+        return term1 + term2
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        logits, value = broadcast_all(self.logits, value)
+        logits = cnp.where((value == 0) & (logits == -np.inf), 0.0, logits)
+        return sp.gammaln(value.sum(-1) + 1) - sp.gammaln(value + 1).sum(-1) + (logits * value).sum(-1)
+
+
+class MixtureSameFamily(Distribution):
+    """A mixture whose weights are the Categorical ``mixture_distribution`` and whose
+    components are the rightmost batch dimension of ``component_distribution``."""
+
+    arg_constraints: dict = {}
+
+    def __init__(self, mixture_distribution, component_distribution, validate_args=None):
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError("The Mixture distribution needs to be an instance of torch.distributions.Categorical")
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError("The Component distribution need to be an instance of torch.distributions.Distribution")
+        mdbs, cdbs = tuple(mixture_distribution.batch_shape), tuple(component_distribution.batch_shape)[:-1]
+        for size1, size2 in zip(reversed(mdbs), reversed(cdbs), strict=False):
+            if size1 != 1 and size2 != 1 and size1 != size2:
+                raise ValueError(f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible with "
+                                 f"`component_distribution.batch_shape`({cdbs})")
+        km, kc = mixture_distribution.logits.shape[-1], component_distribution.batch_shape[-1]
+        if km != kc:
+            raise ValueError(f"`mixture_distribution component` ({km}) does not equal "
+                             f"`component_distribution.batch_shape[-1]` ({kc})")
+        self._mixture_distribution, self._component_distribution = mixture_distribution, component_distribution
+        self._num_component = km
+        self._event_ndims = len(component_distribution.event_shape)
+        super().__init__(cdbs, component_distribution.event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        batch_shape = tuple(batch_shape)
+        new._component_distribution = self._component_distribution.expand(batch_shape + (self._num_component,))
+        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mixture_distribution(self):
+        return self._mixture_distribution
+
+    @property
+    def component_distribution(self):
+        return self._component_distribution
+
+    @constraints.dependent_property
+    def support(self):
+        return self._component_distribution.support
+
+    def _pad(self, x):
+        return cnp.expand_dims(x, -1 - self._event_ndims)
+
+    def _pad_mixture_dimensions(self, x):
+        for _ in range(self._event_ndims):
+            x = x[..., None]
+        return x
+
+    @property
+    def mean(self):
+        probs = self._pad_mixture_dimensions(self._mixture_distribution.probs)
+        return (probs * self._component_distribution.mean).sum(-1 - self._event_ndims)
+
+    @property
+    def variance(self):
+        probs = self._pad_mixture_dimensions(self._mixture_distribution.probs)
+        axis = -1 - self._event_ndims
+        mean_cond_var = (probs * self._component_distribution.variance).sum(axis)
+        var_cond_mean = (probs * (self._component_distribution.mean - self._pad(self.mean)) ** 2).sum(axis)
+        return mean_cond_var + var_cond_mean
+
+    def cdf(self, x):
+        x = self._pad(as_tensor(x))
+        cdf_x = self._component_distribution.cdf(x)
+        return (cdf_x * self._mixture_distribution.probs).sum(-1)
+
+    def log_prob(self, x):
+        x = self._checked(x)
+        log_prob_x = self._component_distribution.log_prob(self._pad(x))
+        log_mix_prob = F.log_softmax(self._mixture_distribution.logits, dim=-1)
+        return sp.logsumexp(log_prob_x + log_mix_prob, axis=-1)
+
+    def sample(self, sample_shape=()):
+        shape = tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
+        idx = np.asarray(plain(self._mixture_distribution.sample(shape)))
+        comp = np.asarray(plain(self._component_distribution.sample(shape)))
+        idx = np.broadcast_to(idx, comp.shape[:len(comp.shape) - 1 - self._event_ndims])
+        idx = idx.reshape(idx.shape + (1,) * (1 + self._event_ndims))
+        idx = np.broadcast_to(idx, idx.shape[:len(shape) + len(self.batch_shape)] + (1,) + tuple(self.event_shape))
+        return Tensor(np.take_along_axis(comp, idx, axis=-1 - self._event_ndims).squeeze(-1 - self._event_ndims),
+                      EAGER)
+
+    def __repr__(self):
+        return (f"MixtureSameFamily(\n  {self._mixture_distribution},\n  {self._component_distribution})")
