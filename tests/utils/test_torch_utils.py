@@ -171,3 +171,44 @@ def test_autograd_grad_of_parameters_through_a_checkpoint():
     for g, t in zip(got, want, strict=True):
         np.testing.assert_allclose(g.numpy(), t.numpy(), rtol=1e-10)
     assert all(p.grad is None for p in ours.parameters()) and x.grad is None
+
+
+def _segments(lib, lin, nested: bool, used_outside: bool, x_requires_grad: bool):
+    """Three checkpointed uses of one layer (nested checkpoints, or one level), perhaps
+    another use outside any checkpoint, each parameter's hooks counted."""
+    fired = {"pre": 0, "post": 0}
+    for p in lin.parameters():
+        p.register_hook(lambda g: fired.__setitem__("pre", fired["pre"] + 1))
+        p.register_post_accumulate_grad_hook(lambda p: fired.__setitem__("post", fired["post"] + 1))
+
+    def ck(f, z):
+        return lib.utils.checkpoint.checkpoint(f, z, use_reentrant=False)
+
+    h = lib.tensor(np.linspace(-1.0, 1.0, 6).reshape(2, 3), requires_grad=x_requires_grad)
+    for _ in range(3):
+        h = ck(lambda z: lib.tanh(ck(lin, z)), h) if nested else ck(lambda z: lib.tanh(lin(z)), h)
+    if used_outside:
+        h = lin(h)
+    (h ** 2).sum().backward()
+    return fired, [p.grad.numpy() for p in lin.parameters()]
+
+
+@pytest.mark.parametrize("x_requires_grad", [False, True])
+@pytest.mark.parametrize("used_outside", [False, True])
+@pytest.mark.parametrize("nested", [False, True])
+def test_parameters_in_several_checkpoints_get_one_gradient_and_hooks_once(nested, used_outside, x_requires_grad):
+    """A parameter read in several checkpointed segments accumulates the sum of their
+    gradients once per backward, and its hooks run once, as PyTorch's (data-parallel
+    training starts a parameter's reduction from that hook). Nested checkpoints dropped
+    the parameters' gradients, and each segment ran the hooks again."""
+    w, b = np.arange(9.0).reshape(3, 3) / 10, np.array([0.1, -0.2, 0.3])
+    ours, theirs = cr.nn.Linear(3, 3).double(), torch.nn.Linear(3, 3).double()
+    for layer, lib in ((ours, cr), (theirs, torch)):
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(w))
+            layer.bias.copy_(lib.tensor(b))
+    got_fired, got = _segments(cr, ours, nested, used_outside, x_requires_grad)
+    want_fired, want = _segments(torch, theirs, nested, used_outside, x_requires_grad)
+    assert got_fired == want_fired == {"pre": 2, "post": 2}
+    for g, t in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, t, rtol=1e-12)

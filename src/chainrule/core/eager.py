@@ -545,12 +545,16 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
     saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
     _collecting.append(collect)
+    _reached_by_recomputation.append((len(_running_cotangents), pending := {} if collect is None else None))
     try:
         try:
             eager_backward_pass(order, gradient, retain_graph, create_graph, collect)
         finally:
             set_grad_mode(saved)
             _collecting.pop()
+            _reached_by_recomputation.pop()
+        for node, g in (pending or {}).items():  # once each, as if the pass had reached them
+            _to_grad(node, _hooked(node, g, False))
         for callback in callbacks:  # a callback may queue more: the loop reaches them
             callback()
     finally:
@@ -559,6 +563,15 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
 
 # What each running backward pass collects into (None: the .grad of leaves), innermost last
 _collecting: list = []
+# The cotangents of each running pass over a graph (the nodes it has still to reach),
+# innermost last
+_running_cotangents: list[dict] = []
+# For each running backward() or grad(): where its passes begin in _running_cotangents,
+# and the gradients of leaves that only checkpoints' recomputations reached (a module's
+# parameters read inside a checkpointed function), summed and written to .grad once the
+# pass is done, so that their hooks run once, as for any leaf (None for grad(), which
+# writes no .grad)
+_reached_by_recomputation: list[tuple[int, dict | None]] = []
 
 
 def nested_backward(roots: list, gradients: list, inputs: list) -> list:
@@ -573,12 +586,12 @@ def nested_backward(roots: list, gradients: list, inputs: list) -> list:
     collect = {t._node: None for t in inputs}
     if outer is not None:
         collect.update((node, None) for node in outer)
+    others: dict = {}
     saved = set_grad_mode(False)
     _collecting.append(collect)
     try:
         for k, (root, g) in enumerate(zip(roots, gradients, strict=True)):
-            eager_backward_pass(toposort(root._node), plain(g), k < len(roots) - 1, False, collect,
-                                others_to_grad=outer is None)
+            eager_backward_pass(toposort(root._node), plain(g), k < len(roots) - 1, False, collect, others)
     finally:
         _collecting.pop()
         set_grad_mode(saved)
@@ -587,6 +600,15 @@ def nested_backward(roots: list, gradients: list, inputs: list) -> list:
             g = collect[node]
             if g is not None:
                 outer[node] = g if outer[node] is None else outer[node] + g
+    # the other leaves' gradients go to the innermost pass of this backward() that reaches
+    # the leaf too (it has not yet: a leaf is older than the calls that read it), else to
+    # what backward() writes to .grad when it is done
+    first, pending = _reached_by_recomputation[-1]
+    passes = _running_cotangents[first:][::-1]
+    for node, g in others.items():
+        into = next((cots for cots in passes if node in cots), pending)
+        if into is not None:
+            into[node] = g if into.get(node) is None else into[node] + g
     return [collect[t._node] for t in inputs]
 
 
@@ -640,7 +662,7 @@ def _as_tensor(g) -> Tensor:
 
 
 def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool, collect=None,
-                        others_to_grad: bool = False) -> None:
+                        others: dict | None = None) -> None:
     """The backward pass over an eager graph: ``core.backward.backward_pass`` with the
     nodes (``order``, the root first) as keys, and the eager layer's own work at the
     nodes that need it (``visit``): hooks, ``.grad`` of leaves and retained Tensors,
@@ -653,8 +675,8 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
     hooks has no rules to run: its ``.grad`` is written once the pass is done.
 
     ``collect`` (for :func:`grad`): a dict whose nodes get their gradient added there,
-    and no ``.grad`` is written (unless ``others_to_grad``: then the nodes not in it
-    get theirs in ``.grad`` as usual).
+    and no ``.grad`` is written (unless ``others``: then the gradients of the other
+    leaves are added there, for :func:`nested_backward` to hand on).
     """
     tape = {}
     watched = set()
@@ -677,28 +699,16 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
     origins = {node: getattr(node, "origin", None) for node in order} if ANOMALY[0] else None
 
     def visit(node, g, entry):
-        hooks = node.hooks
-        if hooks:
-            for hook in list(hooks):
-                if type(hook) is _AfterAccumulate:
-                    continue
-                if isinstance(g, OutputCotangents):  # a node of several outputs: a tuple
-                    r = hook(tuple(None if c is None else _as_tensor(c) for c in g))
-                    if r is not None:
-                        g = OutputCotangents(c if c is None or create_graph else plain(c) for c in r)
-                    continue
-                r = hook(_as_tensor(g))
-                if r is not None:
-                    g = r if create_graph else plain(r)
+        # a leaf's gradient handed on (see nested_backward) meets its hooks where it lands
+        if node.hooks and (others is None or node.prim is not None or node in collect):
+            g = _hooked(node, g, create_graph)
         if collect is not None and node in collect:
             collect[node] = g if collect[node] is None else collect[node] + g
-        elif (collect is None or others_to_grad) and node.tensor_ref is not None:
-            owner = _accumulate(node, g)
-            if owner is not None and hooks:
-                for hook in list(hooks):
-                    if type(hook) is _AfterAccumulate and hook.fun(owner) is not None:
-                        raise RuntimeError("a post-accumulate-grad hook must return None (it changes "
-                                           "tensor.grad in place), as in PyTorch")
+        elif node.tensor_ref is not None:
+            if others is not None:
+                others[node] = g if others.get(node) is None else others[node] + g
+            elif collect is None:
+                _to_grad(node, g)
         prim = node.prim
         if prim is None:
             return g, entry
@@ -717,15 +727,47 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
             node.free()
         return g, entry
 
-    backward_pass(tape, cots, origins=origins, order=tape, visit=visit, watched=watched)
+    _running_cotangents.append(cots)
+    try:
+        backward_pass(tape, cots, origins=origins, order=tape, visit=visit, watched=watched)
+    finally:
+        _running_cotangents.pop()
     for node in leaves:
         g = cots[node]
         if g is None:
             continue
         if collect is not None and node in collect:
             collect[node] = g if collect[node] is None else collect[node] + g
-        elif collect is None or others_to_grad:
+        elif others is not None:
+            others[node] = g if others.get(node) is None else others[node] + g
+        elif collect is None:
             _accumulate(node, g)
+
+
+def _hooked(node: EagerNode, g, create_graph: bool):
+    """``g`` after the hooks of ``node`` that see the incoming gradient (register_hook)."""
+    for hook in list(node.hooks or ()):
+        if type(hook) is _AfterAccumulate:
+            continue
+        if isinstance(g, OutputCotangents):  # a node of several outputs: a tuple
+            r = hook(tuple(None if c is None else _as_tensor(c) for c in g))
+            if r is not None:
+                g = OutputCotangents(c if c is None or create_graph else plain(c) for c in r)
+            continue
+        r = hook(_as_tensor(g))
+        if r is not None:
+            g = r if create_graph else plain(r)
+    return g
+
+
+def _to_grad(node: EagerNode, g) -> None:
+    """``g`` added to the ``.grad`` of the Tensor of ``node``, then its post-accumulate hooks."""
+    owner = _accumulate(node, g)
+    if owner is not None and node.hooks:
+        for hook in list(node.hooks):
+            if type(hook) is _AfterAccumulate and hook.fun(owner) is not None:
+                raise RuntimeError("a post-accumulate-grad hook must return None (it changes "
+                                   "tensor.grad in place), as in PyTorch")
 
 
 def _as_recorded(inputs, args, parents) -> tuple:
