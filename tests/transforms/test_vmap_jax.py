@@ -185,6 +185,18 @@ ERRORS.update({  # branches that both run under a batched predicate must agree i
                                                     L.np.stack([v])))(_I), r"int32\[2\] and int32\[1\]"),
 })
 
+_X3, _N = np.ones((2, 2, 2)), np.array([1, 1])
+ERRORS.update({  # a shape or an axis that is batched: a clear error, not NumPy's own about an array
+    f"batched {what} of {name}": (lambda L, f=f: L.vmap(lambda v, n: f(L, v, n))(_X3, _N),
+                                  rf"{name}: its {what} is batched \(one per example\).*in_axes=None")
+    for name, what, f in [
+        ("expand_dims", "axis", lambda L, v, n: L.np.expand_dims(v, n)),
+        ("broadcast_to", "shape", lambda L, v, n: L.np.broadcast_to(v[0, :1], (n,))),
+        ("transpose", "axes", lambda L, v, n: L.np.transpose(v, (n, 0, 2))),
+        ("squeeze", "axis", lambda L, v, n: L.np.squeeze(v[:1], n - 1)),
+        ("flip", "axis", lambda L, v, n: L.np.flip(v, n))]
+})
+
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_errors_where_jax_raises(name):

@@ -132,6 +132,16 @@ def any_batched(batched) -> bool:
     return any(b is True or (isinstance(b, tuple) and any(b)) for b in batched)
 
 
+def refuse_batched(prim, batched, what: str) -> None:
+    """JAX's rule for the arguments after the first that give shapes and axes: the same for
+    every example (a batched one reached NumPy as an array, with NumPy's own puzzling error)."""
+    if any_batched(batched[1:]):
+        raise TypeError(
+            f"{getattr(prim, '__name__', prim)}: its {what} is batched (one per example); under "
+            "vmap, as in JAX, shapes and axes must be the same for every example: pass it "
+            "unbatched (in_axes=None, or a Python int)")
+
+
 # -- the generic kinds ----------------------------------------------------------------------
 def elementwise(prim, batched, *args, **kwargs):
     """Functions of corresponding elements (ufuncs, ``where``, ``clip``, special functions)."""
@@ -298,6 +308,7 @@ def reshape(prim, batched, x, *rest, **kwargs):
 
 
 def transpose(prim, batched, x, axes=None):
+    refuse_batched(prim, batched, "axes")
     nd = example_ndim(x, True)
     if axes is None:
         order = tuple(range(nd, 0, -1))
@@ -307,17 +318,20 @@ def transpose(prim, batched, x, axes=None):
 
 
 def swapaxes(prim, batched, x, axis1, axis2):
+    refuse_batched(prim, batched, "axes")
     nd = example_ndim(x, True)
     return prim(x, negative_axis(axis1, nd), negative_axis(axis2, nd))
 
 
 def expand_dims(prim, batched, x, axis):
+    refuse_batched(prim, batched, "axis")
     axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
     out = negative_axes(axes, example_ndim(x, True) + len(axes))
     return prim(x, out if isinstance(axis, tuple | list) else out[0])
 
 
 def squeeze(prim, batched, x, axis=None):
+    refuse_batched(prim, batched, "axis")
     shape = shape_of(x)[1:]
     if axis is None:
         axes = tuple(i - len(shape) for i, n in enumerate(shape) if n == 1)
@@ -327,12 +341,14 @@ def squeeze(prim, batched, x, axis=None):
 
 
 def broadcast_to(prim, batched, x, shape, **kwargs):
+    refuse_batched(prim, batched, "shape")
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     x = lift(x, len(shape) - example_ndim(x, True))
     return prim(x, (shape_of(x)[0], *shape), **kwargs)
 
 
 def flip(prim, batched, x, axis=None):
+    refuse_batched(prim, batched, "axis")
     nd = example_ndim(x, True)
     return prim(x, all_axes(nd) if axis is None else negative_axes(axis, nd))
 
@@ -348,6 +364,7 @@ def roll(prim, batched, x, shift, axis=None):
 
 
 def diagonal(prim, batched, x, offset=0, axis1=0, axis2=1):
+    refuse_batched(prim, batched, "offset or axes")
     nd = example_ndim(x, True)
     return prim(x, offset, negative_axis(axis1, nd), negative_axis(axis2, nd))
 
@@ -375,10 +392,12 @@ def stack(prim, batched, *arrays, axis=0):
 
 
 def split(prim, batched, x, bounds, axis):
+    refuse_batched(prim, batched, "split points or axis")
     return prim(x, bounds, negative_axis(axis, example_ndim(x, True)) % len(shape_of(x)))
 
 
 def unstack(prim, batched, x, axis=0):
+    refuse_batched(prim, batched, "axis")
     return prim(cnp.moveaxis(x, negative_axis(axis, example_ndim(x, True)), 1), axis=1)
 
 
@@ -389,6 +408,7 @@ def pad_constant(prim, batched, x, constant_values=0, *, widths):
 
 
 def crop_or_pad(prim, batched, x, shape):
+    refuse_batched(prim, batched, "shape")
     return prim(x, (shape_of(x)[0], *shape))
 
 
@@ -398,6 +418,7 @@ def fft(prim, batched, x, s, axes, norm):
 
 
 def fftshift(prim, batched, x, axes=None):
+    refuse_batched(prim, batched, "axes")
     nd = example_ndim(x, True)
     return prim(x, all_axes(nd) if axes is None else negative_axes(axes, nd))
 
