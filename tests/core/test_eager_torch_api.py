@@ -455,3 +455,23 @@ BATCHED_GRADS = [
 @pytest.mark.parametrize("code", BATCHED_GRADS)
 def test_batched_grad_outputs_as_pytorch(code):
     _same_as_pytorch(code)
+
+
+# unique_consecutive: each run of equal consecutive values (or slices along dim) once
+UNIQUE_CONSECUTIVE = [
+    "x = T.tensor([1, 1, 2, 2, 3, 1, 1, 2])\n"
+    "P(x.unique_consecutive(), *x.unique_consecutive(return_inverse=True, return_counts=True), "
+    "*T.unique_consecutive(x, return_counts=True))",
+    "x = T.tensor([[1, 1], [1, 1], [2, 3], [1, 1]])\n"
+    "P(*T.unique_consecutive(x, return_inverse=True, return_counts=True, dim=0))",
+    "x = T.tensor([[1, 1, 2], [1, 1, 3]])\n"
+    "P(*x.unique_consecutive(return_inverse=True, return_counts=True, dim=1), "
+    "*x.unique_consecutive(return_inverse=True))",
+    "x = T.tensor([2.5, 2.5, float('nan'), float('nan')])\nP(x.unique_consecutive())",
+    "P(T.tensor([], dtype=T.int64).unique_consecutive(return_counts=True))",
+]
+
+
+@pytest.mark.parametrize("code", UNIQUE_CONSECUTIVE)
+def test_unique_consecutive_as_pytorch(code):
+    _same_as_pytorch(code)

@@ -130,6 +130,36 @@ class TorchSelectMethods:
             rest[0] = rest[0].reshape(np.shape(plain(self)) if dim is None else -1)
         return (Tensor(values, EAGER), *(_int64(r) for r in rest))
 
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
+        """The values with each run of equal consecutive ones (elements, or slices along
+        ``dim``) kept once, as PyTorch's ``unique_consecutive`` (``return_inverse``: the run
+        each element belongs to; ``return_counts``: the length of each run).
+
+        >>> import chainrule as cr
+        >>> values, counts = cr.tensor([1, 1, 2, 1]).unique_consecutive(return_counts=True)
+        >>> values.tolist(), counts.tolist()
+        ([1, 2, 1], [2, 1, 1])
+        """
+        a = np.asarray(plain(self))
+        if dim is None:
+            runs, shape = a.reshape(-1), a.shape
+            starts = np.ones(runs.shape[0], bool)
+            starts[1:] = runs[1:] != runs[:-1]
+            values = runs[starts]
+        else:
+            axis = dim % max(a.ndim, 1)
+            runs = np.moveaxis(a, axis, 0)
+            shape = (runs.shape[0],)
+            starts = np.ones(runs.shape[0], bool)
+            starts[1:] = (runs[1:] != runs[:-1]).reshape(max(runs.shape[0] - 1, 0), -1).any(axis=1)
+            values = np.moveaxis(runs[starts], 0, axis)
+        out = [Tensor(values, EAGER)]
+        if return_inverse:
+            out.append(_int64((np.cumsum(starts) - 1).reshape(shape)))
+        if return_counts:
+            out.append(_int64(np.diff(np.append(np.flatnonzero(starts), starts.shape[0]))))
+        return out[0] if len(out) == 1 else tuple(out)
+
     def bincount(self, weights=None, minlength: int = 0):
         """How often each value 0, 1, ... occurs in this 1-d integer Tensor (summed
         ``weights`` instead, given them)."""
