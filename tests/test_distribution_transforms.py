@@ -78,3 +78,31 @@ def test_kl_of_transformed_distributions_and_validation():
             p.log_prob(lib.tensor([1.5, 0.0], dtype=lib.float64))
     for x, y in zip(*results, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-10)
+
+
+RELAXED = {
+    "one_hot": (lambda D, t, p: D.RelaxedOneHotCategorical(t, logits=p), [0.7, [[0.2, -1.0, 0.5], [1.0, 0.0, -0.3]]],
+                [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], (3, 2, 3)),
+    "bernoulli": (lambda D, t, p: D.RelaxedBernoulli(t, probs=p), [0.5, [0.3, 0.8]], [0.4, 0.9], (3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RELAXED))
+def test_relaxed_distributions_match_torch_with_the_same_uniforms(name, monkeypatch):
+    build, params, value, shape = RELAXED[name]
+    u = np.random.default_rng(1).random(shape)
+    results = []
+    for lib in (torch, cr):
+        if lib is torch:
+            monkeypatch.setattr(torch, "rand", lambda *s, dtype=None, device=None: torch.tensor(u, dtype=dtype))
+        else:
+            monkeypatch.setattr(cr.distributions.families, "noise", lambda kind, s, dtype: cr.tensor(u, dtype=dtype))
+        ts = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
+        d = build(lib.distributions, *ts)
+        lp, r = d.log_prob(lib.tensor(value, dtype=lib.float64)), d.rsample((3,))
+        monkeypatch.undo()
+        grads = lib.autograd.grad(lp.sum() + (r * lib.arange(r.shape[-1], dtype=lib.float64)).sum(), ts)
+        results.append([lp.detach().numpy(), r.detach().numpy()] + [g.numpy() for g in grads])
+        assert tuple(d.event_shape) == ((3,) if name == "one_hot" else ())
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -17,33 +17,38 @@ numbers, not PyTorch's: the same seed gives other values).
 
 from chainrule.distributions import constraints, transforms
 from chainrule.distributions.continuous import (
-                                                Beta,
-                                                Cauchy,
-                                                Exponential,
-                                                Gamma,
-                                                Laplace,
-                                                LogNormal,
-                                                Normal,
-                                                StudentT,
-                                                Uniform,
+    Beta,
+    Cauchy,
+    Exponential,
+    Gamma,
+    Laplace,
+    LogNormal,
+    Normal,
+    StudentT,
+    Uniform,
 )
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution
 from chainrule.distributions.families import (
-                                                Chi2,
-                                                Geometric,
-                                                Gumbel,
-                                                HalfCauchy,
-                                                HalfNormal,
-                                                MixtureSameFamily,
-                                                Multinomial,
-                                                NegativeBinomial,
+    Chi2,
+    ExpRelaxedCategorical,
+    Geometric,
+    Gumbel,
+    HalfCauchy,
+    HalfNormal,
+    LogitRelaxedBernoulli,
+    MixtureSameFamily,
+    Multinomial,
+    NegativeBinomial,
+    RelaxedBernoulli,
+    RelaxedOneHotCategorical,
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
 from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = [
+    "ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedBernoulli", "RelaxedOneHotCategorical",
     "Chi2", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial",
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
     "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",

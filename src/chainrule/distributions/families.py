@@ -1,5 +1,6 @@
 """More of ``torch.distributions``: Chi2, HalfNormal, HalfCauchy, Gumbel (continuous),
-Geometric, NegativeBinomial, Multinomial (discrete) and MixtureSameFamily (a Gaussian
+Geometric, NegativeBinomial, Multinomial (discrete), the relaxed (Gumbel-softmax)
+RelaxedOneHotCategorical and RelaxedBernoulli, and MixtureSameFamily (a Gaussian
 mixture: ``MixtureSameFamily(Categorical(logits=w), Normal(mu, sigma))``), with PyTorch's
 formulas, differentiable in the parameters.
 
@@ -27,9 +28,11 @@ from chainrule.distributions import constraints
 from chainrule.distributions.continuous import Cauchy, Gamma, Normal
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
+from chainrule.distributions.transforms import ExpTransform, SigmoidTransform, TransformedDistribution
 
 __all__ = ["Chi2", "HalfNormal", "HalfCauchy", "Gumbel", "Geometric", "NegativeBinomial", "Multinomial",
-           "MixtureSameFamily"]
+           "MixtureSameFamily", "ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedOneHotCategorical",
+           "RelaxedBernoulli"]
 
 _EULER_GAMMA = 0.57721566490153286060
 
@@ -425,3 +428,131 @@ class MixtureSameFamily(Distribution):
 
     def __repr__(self):
         return (f"MixtureSameFamily(\n  {self._mixture_distribution},\n  {self._component_distribution})")
+
+
+def _clamp_unit(u):
+    info = np.finfo(u.dtype)
+    return cnp.clip(u, float(info.eps), 1 - float(info.eps))
+
+
+class ExpRelaxedCategorical(Distribution):
+    """The log of a RelaxedOneHotCategorical draw (Gumbel-softmax in log space), of
+    ``temperature`` and ``probs`` or ``logits``."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        self.temperature = as_tensor(temperature, self._categorical._param.dtype)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        new.temperature, new._categorical = self.temperature, self._categorical.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def logits(self):
+        return self._categorical.logits
+
+    @property
+    def probs(self):
+        return self._categorical.probs
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        u = _clamp_unit(noise("random", shape, self.logits.dtype))
+        gumbels = -cnp.log(-cnp.log(u))
+        scores = (self.logits + gumbels) / self.temperature
+        return scores - sp.logsumexp(scores, axis=-1, keepdims=True)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        k = self._categorical._num_events
+        log_scale = math.lgamma(k) - cnp.log(self.temperature) * -(k - 1)
+        score = self.logits - value * self.temperature
+        score = (score - sp.logsumexp(score, axis=-1, keepdims=True)).sum(-1)
+        return score + log_scale
+
+
+class LogitRelaxedBernoulli(Distribution):
+    """The logit of a RelaxedBernoulli draw, of ``temperature`` and ``probs`` or ``logits``."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        param = self.probs if probs is not None else self.logits
+        self.temperature = as_tensor(temperature, param.dtype)
+        super().__init__(param.shape, validate_args=validate_args)
+
+    logits = Bernoulli.logits
+    probs = Bernoulli.probs
+
+    def rsample(self, sample_shape=()):
+        shape = self._extended_shape(sample_shape)
+        probs = _clamp_unit(cnp.broadcast_to(self.probs, shape))
+        u = _clamp_unit(noise("random", shape, self.probs.dtype))
+        return (cnp.log(u) - cnp.log1p(-u) + cnp.log(probs) - cnp.log1p(-probs)) / self.temperature
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        logits, value = broadcast_all(self.logits, value)
+        diff = logits - value * self.temperature
+        return cnp.log(self.temperature) + diff - 2 * cnp.log1p(cnp.exp(diff))
+
+
+class RelaxedOneHotCategorical(TransformedDistribution):
+    """Gumbel-softmax: a reparameterisable relaxation of OneHotCategorical on the simplex."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), ExpTransform(),
+                                         validate_args=self._validate_args)
+        return new
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
+
+
+class RelaxedBernoulli(TransformedDistribution):
+    """A reparameterisable relaxation of Bernoulli on (0, 1)."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), SigmoidTransform(),
+                                         validate_args=self._validate_args)
+        return new
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
