@@ -674,3 +674,34 @@ def test_traces_of_two_threads_that_overlap_both_see_the_entropy_drawn():
     assert os.urandom is urandom
     draws = [jitted_b(np.zeros(2))[0] for _ in range(3)]
     assert len(set(draws)) == 3  # new numbers on every call, as the plain call draws
+
+
+class Quantity:
+    """A user's number with units that takes over NumPy's ufuncs (__array_ufunc__)."""
+
+    def __init__(self, value, unit):
+        self.value, self.unit = value, unit
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        values = [q.value if isinstance(q, Quantity) else q for q in inputs]
+        return Quantity(getattr(ufunc, method)(*values, **kwargs), self.unit)
+
+
+class Shifted(np.ndarray):
+    """An ndarray subclass whose + is its own."""
+
+    def __add__(self, other):
+        return np.subtract(np.asarray(self), other)
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [
+    lambda x: (x * Quantity(2.0, "s")).value,  # ndarray's * hands over to the Quantity
+    lambda x: np.add(x, Quantity(np.ones(3), "m")).value + 1.0,
+    lambda x: x.view(Shifted) + 1.0,  # the subclass's own +
+])
+def test_objects_that_take_over_numpys_operators_are_the_plain_calls(fun):
+    jitted = cr.jit(fun)
+    for k in range(3):
+        x = np.array([1.0, -0.0, 2.0]) * k
+        assert same(np.asarray(jitted(x)), np.asarray(fun(x)))

@@ -65,7 +65,7 @@ from chainrule.transforms.program import (
     hashable,
     unflatten_in_order,
 )
-from chainrule.transforms.record import RecordTrace, foreign_tensor_error
+from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_operators
 from chainrule.transforms.static_args import StaticArguments, unwrap_static
 
 __all__ = ["Jitted"]
@@ -307,7 +307,7 @@ class Jitted:
                                   getattr(value, "strides", None)))
                 dynamic.append(value)
             elif isinstance(leaf, np.ndarray):
-                if type(leaf) is not np.ndarray and _own_operators(type(leaf)):
+                if type(leaf) is not np.ndarray and own_operators(type(leaf)):
                     # np.matrix's * is a matrix product, which a traced value's * is not
                     self._runs_plain(f"an argument is a {type(leaf).__name__}, an ndarray subclass "
                                      "with operators or indexing of its own")
@@ -595,19 +595,6 @@ class Jitted:
             p.writebacks = [(k, name) for k, name, _ in writebacks]
             p.result_state = [(k, name) for k, name, _ in result_state]
         return result, program
-
-
-_OPERATORS = {f"__{name}__" for name in (
-    "add radd iadd sub rsub isub mul rmul imul truediv rtruediv itruediv floordiv rfloordiv "
-    "ifloordiv mod rmod imod pow rpow ipow matmul rmatmul imatmul neg pos abs getitem setitem "
-    "and rand iand or ror ior xor rxor ixor invert lt le gt ge eq ne").split()}
-
-
-@functools.cache
-def _own_operators(cls: type) -> bool:
-    """Whether an ndarray subclass defines operators or indexing of its own."""
-    return any(name in vars(c) for c in cls.__mro__
-               if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
 
 
 def _reachable_ids(x, into: set, depth: int) -> set:

@@ -14,6 +14,7 @@ their generator's state; what a replay could not repeat marks the record unrepla
 
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 import warnings
@@ -28,7 +29,7 @@ from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
 
-__all__ = ["RecordTrace", "foreign_tensor_error"]
+__all__ = ["RecordTrace", "foreign_tensor_error", "own_operators"]
 
 # Functions whose output shape depends on the values of their inputs, not only on their
 # shapes: a replay checks the shapes they give (the rest follows by induction).
@@ -236,12 +237,14 @@ class RecordTrace(Trace):
         if filters_fingerprint() != self.entry_filters:
             self.refuse("the warnings filters were changed inside the function")
         unpack = isinstance(ans, tuple | list)
-        if any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals) and any(
-                not isinstance(v, _TRACEABLE) for v in (ans if unpack else (ans,))):
-            # an object taken out of an object array (x[0].name, x[0].append): Python's
-            # own, which the plain call has; what Python then does with it is not recorded
-            self.refuse("a Python object was taken out of an object array (an item that "
-                        "is not a number or an array), which a replay could not follow")
+        if any(map(_untraceable, ans if unpack else (ans,))) and (
+                check != "full" or any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals)):
+            # what the plain call gets is not a number nor a plain array: an object taken
+            # out of an object array (x[0].name), what an object's __array_ufunc__ made of
+            # x * q, an ndarray subclass with operators of its own (x.view(Units)): the
+            # function gets it as it is, and what Python does with it is not recorded
+            self.refuse(f"{getattr(fun, '__name__', 'a call')} gave a {type(ans).__name__} (an "
+                        "object of Python's, not a number or an array), which a replay could not follow")
             return ans
         outs = []
         results = []
@@ -464,6 +467,26 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
 
 # the values a traced Tensor may hold
 _TRACEABLE = (np.ndarray, np.generic, bool, int, float, complex)
+
+
+def _untraceable(value) -> bool:
+    return not isinstance(value, _TRACEABLE) or (
+        type(value) is not np.ndarray and isinstance(value, np.ndarray) and own_operators(type(value)))
+
+
+_OPERATORS = {f"__{name}__" for name in (
+    "add radd iadd sub rsub isub mul rmul imul truediv rtruediv itruediv floordiv rfloordiv "
+    "ifloordiv mod rmod imod pow rpow ipow matmul rmatmul imatmul neg pos abs getitem setitem "
+    "and rand iand or ror ior xor rxor ixor invert lt le gt ge eq ne").split()}
+
+
+@functools.cache
+def own_operators(cls: type) -> bool:
+    """Whether an ndarray subclass defines operators or indexing of its own."""
+    return any(name in vars(c) for c in cls.__mro__
+               if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
+
+
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
 # products of complex numbers, and + - * of integers, whose overflow it reports), and the
