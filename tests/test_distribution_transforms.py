@@ -22,9 +22,15 @@ CASES = {
         [[0.3, 0.6], [1.2, 0.7]], [[0.1, 0.2], [1.0, -1.0]]),
     "power_exponential": (lambda D, T, r: D.TransformedDistribution(D.Exponential(r), [T.PowerTransform(0.5)]),
                           [[0.5, 2.0]], [0.4, 1.5]),
+    "decreasing_affine": (lambda D, T, a, b: D.TransformedDistribution(D.Normal(a, b), [T.AffineTransform(1.0, -2.0)]),
+                          [[0.3, -0.5], [1.2, 0.7]], [0.4, 2.5]),
     "log_gamma": (lambda D, T, c, r: D.TransformedDistribution(D.Gamma(c, r), [T.ExpTransform().inv]),
                   [[0.7, 3.0], [1.5, 0.4]], [-0.4, 1.5]),
 }
+
+
+# the cases whose base distribution has cdf and icdf in both libraries
+CDF = ("tanh_normal", "affine_exp_flow", "sigmoid_normal", "power_exponential", "decreasing_affine")
 
 
 def _run(lib, name, monkeypatch, eps):
@@ -41,6 +47,11 @@ def _run(lib, name, monkeypatch, eps):
     lp = d.log_prob(lib.tensor(value, dtype=lib.float64))
     out = [lp.detach().numpy()]
     loss = lp.sum()
+    if name in CDF:
+        c = d.cdf(lib.tensor(value, dtype=lib.float64))
+        q = d.icdf(lib.tensor([0.3, 0.8], dtype=lib.float64))
+        out += [c.detach().numpy(), q.detach().numpy()]
+        loss = loss + c.sum() + 0.5 * q.sum()
     if "normal" in name or "flow" in name:
         r = d.rsample((3,))
         out.append(r.detach().numpy())

@@ -34,6 +34,7 @@ class Transform:
     bijective = True
     domain = constraints.real
     codomain = constraints.real
+    sign = 1  # +1 where the map increases, -1 where it decreases
 
     @property
     def event_dim(self) -> int:
@@ -80,6 +81,7 @@ class _InverseTransform(Transform):
     domain = property(lambda self: self._inv.codomain)
     codomain = property(lambda self: self._inv.domain)
     inv = property(lambda self: self._inv)
+    sign = property(lambda self: self._inv.sign)
 
     def _call(self, x):
         return self._inv._inverse(x)
@@ -102,6 +104,13 @@ class ComposeTransform(Transform):
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
+
+    @property
+    def sign(self):
+        sign = 1
+        for part in self.parts:
+            sign = sign * part.sign
+        return sign
 
     @property
     def domain(self):
@@ -173,6 +182,11 @@ class PowerTransform(Transform):
     def __eq__(self, other):
         return isinstance(other, PowerTransform) and bool(np.all(np.asarray(self.exponent == other.exponent)))
 
+    @property
+    def sign(self):
+        return cnp.sign(self.exponent) if not isinstance(self.exponent, numbers.Real) else math.copysign(
+            1, self.exponent)
+
     def _call(self, x):
         return x ** self.exponent
 
@@ -238,6 +252,10 @@ class AffineTransform(Transform):
         if not isinstance(other, AffineTransform):
             return False
         return all(bool(np.all(np.asarray(a == b))) for a, b in ((self.loc, other.loc), (self.scale, other.scale)))
+
+    @property
+    def sign(self):
+        return cnp.sign(self.scale) if not isinstance(self.scale, numbers.Real) else math.copysign(1, self.scale)
 
     def _call(self, x):
         return self.loc + self.scale * x
@@ -322,6 +340,26 @@ class TransformedDistribution(Distribution):
                                                 event_dim - transform.domain.event_dim)
             y = x
         return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
+
+    def _monotonize_cdf(self, value):
+        sign = ComposeTransform(self.transforms).sign
+        if isinstance(sign, numbers.Real) and sign == 1:
+            return value
+        return sign * (value - 0.5) + 0.5
+
+    def cdf(self, value):
+        value = as_tensor(value)
+        for transform in reversed(self.transforms):
+            value = transform.inv(value)
+        if self._validate_args:
+            self.base_dist._validate_sample(value)
+        return self._monotonize_cdf(self.base_dist.cdf(value))
+
+    def icdf(self, value):
+        value = self.base_dist.icdf(self._monotonize_cdf(as_tensor(value)))
+        for transform in self.transforms:
+            value = transform(value)
+        return value
 
     def __repr__(self):
         return f"TransformedDistribution({self.base_dist!r}, {self.transforms})"
