@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch_parity import copy_weights
 
+import chainrule as cr
 from chainrule import nn
 
 
@@ -80,3 +81,14 @@ def test_stateless_functional_call_as_torch():
                      np.asarray(out.detach().numpy()) - m.bias.detach().numpy()))
     assert said[0][0] == said[1][0]
     np.testing.assert_allclose(said[0][1], said[1][1])
+
+
+def test_convert_conv_weight_memory_format_as_torch():
+    x = np.random.default_rng(4).standard_normal((1, 2, 5, 5))
+    ours, theirs = nn.Conv2d(2, 3, 3, dtype=np.float64), torch.nn.Conv2d(2, 3, 3).double()
+    copy_weights(ours, theirs)
+    assert nn.utils.convert_conv2d_weight_memory_format(ours, cr.channels_last) is ours
+    theirs = torch.nn.utils.convert_conv2d_weight_memory_format(theirs, torch.channels_last)
+    np.testing.assert_allclose(ours(x).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="memory_format must be"):
+        nn.utils.convert_conv3d_weight_memory_format(ours, "channels_last")
