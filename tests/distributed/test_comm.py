@@ -156,6 +156,11 @@ def test_collectives_on_two_processes(tmp_path):
         assert np.abs(f.grad.numpy() - want).max() <= 1e-12, (f.grad, want)
         gb = cr.grad(lambda x: cnp.sum(dnn.broadcast(x, src=1) * (r + 2)))(np.ones(2))
         assert gb.tolist() == ([0.0, 0.0] if r == 0 else [5.0, 5.0]), gb  # sum onto src: 2 + 3
+        # under vmap, each example is gathered (broadcast) as the loop over examples gathers it
+        xs = np.arange(6.0).reshape(3, 2) + 10 * r
+        loop = np.stack([np.stack([np.asarray(t) for t in dnn.all_gather(x)]) for x in xs])
+        assert np.array_equal(cr.vmap(lambda x: cnp.stack(dnn.all_gather(x)))(xs), loop)
+        assert np.array_equal(cr.vmap(lambda x: dnn.broadcast(x, src=1))(xs), np.arange(6.0).reshape(3, 2) + 10)
         dist.barrier()
         if r == 0:
             print("raised on", dist.all_reduce(raised), "processes; done on", dist.all_reduce(1))

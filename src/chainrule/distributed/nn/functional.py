@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import Primitive, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.distributed.collectives import ReduceOp, all_reduce_p, check_op, check_rank, send_buffer, spec
 from chainrule.distributed.comm import check_same, group, group_comm, is_world
+from chainrule.numpy import batching
 
 __all__ = ["all_gather", "all_reduce", "broadcast", "ReduceOp"]
 
@@ -54,6 +55,15 @@ def_jvps(all_gather_p, lambda t, ans, x, group_=None: all_gather_p(t, group_), N
 broadcast_p = Primitive(_broadcast, name="broadcast")
 def_vjps(broadcast_p, lambda g, ans, x, src, group_=None: _onto_src(g, src, group_), None, None)
 def_jvps(broadcast_p, lambda t, ans, x, src, group_=None: broadcast_p(t, src, group_), None, None)
+
+
+def _gather_batched(prim, batched, x, group_=None):
+    """Under vmap: the whole batch gathered at once, the processes' axis after the batch's."""
+    return cnp.moveaxis(prim(x, group_), 1, 0)
+
+
+def_batch(_gather_batched, all_gather_p)
+def_batch(batching.stacked, broadcast_p)  # every example broadcast at once
 
 
 def _plain(group_):
