@@ -475,3 +475,19 @@ UNIQUE_CONSECUTIVE = [
 @pytest.mark.parametrize("code", UNIQUE_CONSECUTIVE)
 def test_unique_consecutive_as_pytorch(code):
     _same_as_pytorch(code)
+
+
+def test_autograd_graph_context_managers_as_torch_on_the_cpu():
+    seen = []
+    for lib in (cr, torch):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        with lib.autograd.graph.save_on_cpu(pin_memory=False):
+            y = (x * x.exp()).sum()
+        with lib.autograd.graph.disable_saved_tensors_hooks("no hooks here"):
+            y = y + (x ** 3).sum()
+        y.backward()
+        seen.append(x.grad.tolist())
+    assert seen[0] == pytest.approx(seen[1], rel=1e-14)
+    with pytest.raises(NotImplementedError, match="pack/unpack hooks"), \
+            cr.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        pass

@@ -18,14 +18,14 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.autograd import function, functional
+from chainrule.autograd import function, functional, graph
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
 from chainrule.core.eager import enable_grad, no_grad, tensor
 from chainrule.core.eager import grad as _eager_grad
 from chainrule.core.tensor import Tensor
 
-__all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "once_differentiable",
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "graph", "once_differentiable",
            "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
