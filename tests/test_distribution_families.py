@@ -111,6 +111,17 @@ def test_values_and_gradients_match_torch(name):
 # to ~1e-9 relative (against mpmath; SciPy's, which chainrule uses, is exact to 1e-15)
 TRIGAMMA_RTOL = {"beta": 1e-8, "dirichlet": 1e-8, "gamma": 1e-8, "studentt": 1e-8, "chi2": 1e-8}
 
+def test_utils_match_torch():
+    p = [[0.0, 0.3, 0.7], [1.0, 0.5, 0.25]]
+    for binary in (False, True):
+        ours = cr.distributions.utils.probs_to_logits(cr.tensor(p, dtype=cr.float64), is_binary=binary)
+        theirs = torch.distributions.utils.probs_to_logits(torch.tensor(p, dtype=torch.float64), is_binary=binary)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)
+        back = cr.distributions.utils.logits_to_probs(ours, is_binary=binary).numpy()
+        np.testing.assert_allclose(back, torch.distributions.utils.logits_to_probs(theirs, is_binary=binary).numpy(),
+                                   rtol=1e-14)
+
+
 def test_multinomial_entropy_is_the_sum_over_outcomes():
     from scipy.stats import multinomial
 
@@ -262,6 +273,11 @@ def test_draw_and_expand_shapes_match_torch(name):
     np.testing.assert_allclose(e_ours.log_prob(cr.tensor(value.numpy())).numpy(), e_theirs.log_prob(value).numpy(),
                                rtol=1e-6)
     assert ours.has_rsample == theirs.has_rsample
+    assert ours.has_enumerate_support == theirs.has_enumerate_support
+    if theirs.has_enumerate_support:
+        for expand in (True, False):
+            np.testing.assert_array_equal(ours.enumerate_support(expand).numpy(),
+                                          theirs.enumerate_support(expand).numpy())
     if not theirs.has_rsample:
         with pytest.raises(NotImplementedError, match="has no reparameterised draw"):
             ours.rsample()

@@ -15,7 +15,7 @@ numbers, not PyTorch's: the same seed gives other values).
 ((), (3,), (5, 3))
 """
 
-from chainrule.distributions import constraints, transforms
+from chainrule.distributions import constraints, transforms, utils
 from chainrule.distributions.continuous import (
     Beta,
     Cauchy,
@@ -53,4 +53,5 @@ __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
     "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
     "StudentT", "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms",
+    "utils",
 ]

@@ -1,0 +1,34 @@
+"""``torch.distributions.utils``: the helpers user code borrows (``broadcast_all``,
+``probs_to_logits``, ``logits_to_probs``, ``clamp_probs``, ``lazy_property``).
+
+>>> import chainrule as cr
+>>> [round(v, 4) for v in probs_to_logits(cr.tensor([0.25, 0.75])).tolist()]
+[-1.3863, -0.2877]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.nn.functional as F
+import chainrule.numpy as cnp
+from chainrule.distributions.distribution import broadcast_all, lazy_property
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+
+
+def clamp_probs(probs):
+    """Probabilities clamped into [eps, 1 - eps] of their dtype."""
+    eps = float(np.finfo(probs.dtype).eps)
+    return cnp.clip(probs, eps, 1 - eps)
+
+
+def logits_to_probs(logits, is_binary: bool = False):
+    """sigmoid(logits) if ``is_binary``, else softmax over the last axis."""
+    return F.sigmoid(logits) if is_binary else F.softmax(logits, dim=-1)
+
+
+def probs_to_logits(probs, is_binary: bool = False):
+    """The logits of (clamped) probabilities: log p - log(1 - p) if ``is_binary``, else log p."""
+    p = clamp_probs(probs)
+    return cnp.log(p) - cnp.log1p(-p) if is_binary else cnp.log(p)
