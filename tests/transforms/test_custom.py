@@ -89,6 +89,17 @@ def test_checkpoint_gives_the_same_gradients_in_every_mode():
     assert cr.gradcheck(lambda h: net(h, True), h, order=2)
 
 
+def test_checkpoint_takes_keyword_only_arguments_as_jax_does():
+    # jax.checkpoint(f)(x, s=3.0) with s keyword-only: s is an argument of the call
+    f = cr.checkpoint(lambda a, *, s=2.0: cnp.sin(a) * s)
+    x = np.array([0.5, 1.0])
+    np.testing.assert_allclose(f(x, s=3.0), 3.0 * np.sin(x), rtol=1e-15)
+    np.testing.assert_allclose(f(x), 2.0 * np.sin(x), rtol=1e-15)
+    np.testing.assert_allclose(cr.grad(lambda x: cnp.sum(f(x, s=3.0)))(x), 3.0 * np.cos(x), rtol=1e-15)
+    np.testing.assert_allclose(cr.grad(lambda s: cnp.sum(f(x, s=s)))(3.0), np.sin(x).sum(), rtol=1e-15)
+    np.testing.assert_allclose(cr.jvp(lambda x: f(x, s=3.0), (x,), (np.ones(2),))[1], 3.0 * np.cos(x), rtol=1e-15)
+
+
 def test_checkpoint_recomputes_in_the_backward_pass():
     calls = []
 

@@ -533,7 +533,28 @@ def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | No
         static_argnums = (static_argnums,)
     if policy is checkpoint_policies.everything_saveable:
         return fun
-    return checkpoint_call(fun, static_argnums=tuple(static_argnums))
+    call = checkpoint_call(fun, static_argnums=tuple(static_argnums))
+    try:
+        keyword_only = [p.name for p in inspect.signature(fun).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    except (TypeError, ValueError):
+        keyword_only = []
+    if not keyword_only:
+        return call
+    by_names: dict = {}  # the keyword-only arguments a call gives, as the last positional ones
+
+    @functools.wraps(fun)
+    def with_keywords(*args, **kwargs):
+        names = tuple(n for n in keyword_only if n in kwargs)
+        if not names:
+            return call(*args, **kwargs)
+        if names not in by_names:
+            def by_position(*a, _names=names):
+                k = len(a) - len(_names)
+                return fun(*a[:k], **dict(zip(_names, a[k:], strict=True)))
+            by_names[names] = checkpoint_call(by_position, static_argnums=tuple(static_argnums))
+        return by_names[names](*args, *(kwargs.pop(n) for n in names), **kwargs)
+
+    return with_keywords
 
 
 remat = checkpoint
