@@ -180,3 +180,13 @@ def test_new_weight_norm_loads_a_state_dict_of_the_old_one_as_torch():
     theirs.load_state_dict(sd)
     assert sorted(sd) == ["0.bias", "0.weight_g", "0.weight_v"]
     _same_state(ours, theirs)
+
+
+def test_a_parametrized_module_keeps_its_own_setattr():
+    class Tagged(nn.Linear):
+        def __setattr__(self, name, value):
+            super().__setattr__(name, value.upper() if name == "tag" else value)
+
+    m = P.weight_norm(Tagged(2, 3))
+    m.tag = "abc"
+    assert m.tag == "ABC" and type(m).__name__ == "ParametrizedTagged"

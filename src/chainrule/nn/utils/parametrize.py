@@ -161,7 +161,7 @@ def _parametrized_setattr(self, name, value):
             raise KeyError(f"attribute '{name}' already exists")
         type(self).__dict__[name].fset(self, value)
         return
-    Module.__setattr__(self, name, value)
+    type(self).__mro__[1].__setattr__(self, name, value)  # the class it was before
 
 
 def _inject_new_class(module: Module) -> None:
