@@ -105,3 +105,34 @@ def test_a_mode_belongs_to_its_thread_and_is_restored_after_an_error():
     with pytest.raises(KeyError):
         fails()
     assert cr.is_grad_enabled() and not cr.is_inference_mode_enabled()
+
+
+def _generator_modes(L):
+    w = L.ones(2, requires_grad=True)
+    seen = []
+
+    @L.no_grad()
+    def without(n):
+        for i in range(n):
+            yield (w * i).requires_grad, L.is_grad_enabled()
+
+    @L.inference_mode()
+    def inferring(n):
+        for i in range(n):
+            yield (w * i).requires_grad, L.is_inference_mode_enabled()
+
+    @L.set_grad_enabled(False)
+    def switched():
+        got = yield L.is_grad_enabled()
+        yield got, L.is_grad_enabled()
+
+    for label, gen in (("no_grad", without(2)), ("inference_mode", inferring(2))):
+        for pair in gen:
+            seen.append((label, pair, L.is_grad_enabled(), L.is_inference_mode_enabled()))  # the caller's mode
+    gen = switched()
+    seen.append(("set_grad_enabled", next(gen), L.is_grad_enabled(), gen.send("sent")))
+    return seen
+
+
+def test_mode_decorators_hold_over_a_generator_s_body_as_torch_s():
+    assert _generator_modes(cr) == _generator_modes(torch)

@@ -7,6 +7,8 @@ The mode belongs to the calling thread.
 from __future__ import annotations
 
 import functools
+import inspect
+import sys
 import threading
 from collections.abc import Callable
 
@@ -61,6 +63,8 @@ class no_grad:
 
     def __call__(self, fun: Callable) -> Callable:
         mode = self.mode
+        if inspect.isgeneratorfunction(fun):  # the mode holds while the body runs, between yields too
+            return _generator_in(lambda: _Asked(mode), fun)
 
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
@@ -71,6 +75,50 @@ class no_grad:
                 _restore(saved)
 
         return wrapped
+
+
+class _Asked:
+    """The grad mode ``mode`` for a ``with`` block."""
+
+    def __init__(self, mode: bool):
+        self.mode = mode
+
+    def __enter__(self):
+        self._saved = _ask(self.mode)
+
+    def __exit__(self, *exc) -> bool:
+        _restore(self._saved)
+        return False
+
+
+def _generator_in(context: Callable, fun: Callable) -> Callable:
+    """The generator function ``fun`` with each stretch of its body (up to a yield) run
+    inside ``context()``, and the caller's code between them outside it, as PyTorch's grad
+    mode decorators wrap a generator function."""
+
+    @functools.wraps(fun)
+    def generator(*args, **kwargs):
+        gen = fun(*args, **kwargs)
+        try:
+            with context():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with context():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with context():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with context():
+                        response = gen.send(request)
+        except StopIteration as stop:
+            return stop.value
+
+    return generator
 
 
 class enable_grad(no_grad):
@@ -151,6 +199,9 @@ class inference_mode(no_grad):
         return False
 
     def __call__(self, fun: Callable) -> Callable:
+        if inspect.isgeneratorfunction(fun):
+            return _generator_in(lambda: inference_mode(self.inference), fun)
+
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
             with inference_mode(self.inference):
