@@ -56,6 +56,8 @@ CASES = {
     "mixture_diag_gaussian": (lambda D, w, m, s: D.MixtureSameFamily(D.Categorical(logits=w),
                                                                      D.Independent(D.Normal(m, s), 1)),
                               [[0.2, -0.5], [[-1.0, 0.5], [2.0, 0.1]], [[0.7, 1.2], [0.4, 0.9]]], [0.3, -1.0], ()),
+    "weibull": (lambda D, s, c: D.Weibull(s, c), [[1.5, 0.3], [0.7, 2.5]], [0.4, 0.2], ()),
+    "pareto": (lambda D, s, a: D.Pareto(s, a), [[1.5, 0.3], [0.7, 2.5]], [1.7, 0.5], ()),
     "independent_normal": (lambda D, a, b: D.Independent(D.Normal(a, b), 1), [[[0.5, -1.0]], [[1.5, 0.3]]],
                            [[0.1, 0.2]], ()),
 }
@@ -240,6 +242,8 @@ SHAPES = {
     "Poisson": lambda D, lib: D.Poisson(lib.ones(3)),
     "Independent": lambda D, lib: D.Independent(D.Normal(lib.zeros(2, 3), 1.0), 1),
     "Chi2": lambda D, lib: D.Chi2(lib.ones(3)),
+    "Weibull": lambda D, lib: D.Weibull(lib.ones(3), 2.0),
+    "Pareto": lambda D, lib: D.Pareto(lib.ones(3), 3.0),
     "HalfNormal": lambda D, lib: D.HalfNormal(lib.ones(2, 3)),
     "HalfCauchy": lambda D, lib: D.HalfCauchy(lib.ones(3)),
     "Gumbel": lambda D, lib: D.Gumbel(lib.zeros(3), 1.0),

@@ -40,18 +40,20 @@ from chainrule.distributions.families import (
     MixtureSameFamily,
     Multinomial,
     NegativeBinomial,
+    Pareto,
     RelaxedBernoulli,
     RelaxedOneHotCategorical,
+    Weibull,
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
 from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = [
-    "ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedBernoulli", "RelaxedOneHotCategorical",
-    "Chi2", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial",
-    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Dirichlet", "Distribution", "Exponential", "Gamma",
-    "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson",
-    "StudentT", "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl", "transforms",
-    "utils",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
+    "ExpRelaxedCategorical", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial",
+    "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull", "constraints",
+    "kl_divergence", "register_kl", "transforms", "utils",
 ]

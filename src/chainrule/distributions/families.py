@@ -1,6 +1,6 @@
 """More of ``torch.distributions``: Chi2, HalfNormal, HalfCauchy, Gumbel (continuous),
 Geometric, NegativeBinomial, Multinomial (discrete), the relaxed (Gumbel-softmax)
-RelaxedOneHotCategorical and RelaxedBernoulli, and MixtureSameFamily (a Gaussian
+RelaxedOneHotCategorical and RelaxedBernoulli, Weibull, Pareto, and MixtureSameFamily (a Gaussian
 mixture: ``MixtureSameFamily(Categorical(logits=w), Normal(mu, sigma))``), with PyTorch's
 formulas, differentiable in the parameters.
 
@@ -25,14 +25,20 @@ from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.distributions import constraints
-from chainrule.distributions.continuous import Cauchy, Gamma, Normal
+from chainrule.distributions.continuous import Cauchy, Exponential, Gamma, Normal
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
-from chainrule.distributions.transforms import ExpTransform, SigmoidTransform, TransformedDistribution
+from chainrule.distributions.transforms import (
+    AffineTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    TransformedDistribution,
+)
 
 __all__ = ["Chi2", "HalfNormal", "HalfCauchy", "Gumbel", "Geometric", "NegativeBinomial", "Multinomial",
            "MixtureSameFamily", "ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedOneHotCategorical",
-           "RelaxedBernoulli"]
+           "RelaxedBernoulli", "Weibull", "Pareto"]
 
 _EULER_GAMMA = 0.57721566490153286060
 
@@ -556,3 +562,76 @@ class RelaxedBernoulli(TransformedDistribution):
     temperature = property(lambda self: self.base_dist.temperature)
     logits = property(lambda self: self.base_dist.logits)
     probs = property(lambda self: self.base_dist.probs)
+
+
+class Weibull(TransformedDistribution):
+    """scale · E^(1/concentration) for E ~ Exponential(1)."""
+
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, scale, concentration, validate_args=None):
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        self.concentration_reciprocal = 1 / self.concentration
+        base = Exponential(cnp.ones_like(self.scale), validate_args=validate_args)
+        super().__init__(base, [PowerTransform(self.concentration_reciprocal), AffineTransform(0, self.scale)],
+                         validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape)
+        return Weibull(cnp.broadcast_to(self.scale, shape), cnp.broadcast_to(self.concentration, shape),
+                       validate_args=self._validate_args)
+
+    @property
+    def mean(self):
+        return self.scale * cnp.exp(sp.gammaln(1 + self.concentration_reciprocal))
+
+    @property
+    def mode(self):
+        return self.scale * ((self.concentration - 1) / self.concentration) ** self.concentration_reciprocal
+
+    @property
+    def variance(self):
+        r = self.concentration_reciprocal
+        return self.scale ** 2 * (cnp.exp(sp.gammaln(1 + 2 * r)) - cnp.exp(2 * sp.gammaln(1 + r)))
+
+    def entropy(self):
+        r = self.concentration_reciprocal
+        return _EULER_GAMMA * (1 - r) + cnp.log(self.scale * r) + 1
+
+
+class Pareto(TransformedDistribution):
+    """scale · exp(E) for E ~ Exponential(alpha), on [scale, ∞)."""
+
+    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+
+    def __init__(self, scale, alpha, validate_args=None):
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        base = Exponential(self.alpha, validate_args=validate_args)
+        super().__init__(base, [ExpTransform(), AffineTransform(0, self.scale)], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape)
+        return Pareto(cnp.broadcast_to(self.scale, shape), cnp.broadcast_to(self.alpha, shape),
+                      validate_args=self._validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        return constraints.greater_than_eq(self.scale)
+
+    @property
+    def mean(self):
+        a = cnp.clip(self.alpha, 1, None)
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        a = cnp.clip(self.alpha, 2, None)
+        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+
+    def entropy(self):
+        return cnp.log(self.scale / self.alpha) + (1 + 1 / self.alpha)
