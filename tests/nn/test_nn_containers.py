@@ -137,3 +137,12 @@ def test_a_layer_assigned_again_keeps_its_place(lib):
     net.scale = lib.nn.Parameter(lib.zeros(3))
     assert list(net.state_dict()) == ["scale", "conv.weight", "fc.weight", "fc.bias"]
     assert [n for n, _ in net.named_parameters()] == ["scale", "conv.weight", "fc.weight", "fc.bias"]
+
+
+def test_deprecated_container_as_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.warns(FutureWarning, match="nn.Container` is deprecated"):
+        ours = nn.Container(a=nn.Linear(2, 3), b=nn.ReLU())
+    with pytest.warns(FutureWarning, match="nn.Container` is deprecated"):
+        theirs = torch.nn.Container(a=torch.nn.Linear(2, 3), b=torch.nn.ReLU())
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())

@@ -36,7 +36,7 @@ from chainrule.nn import (
 from chainrule.nn.activation import *  # noqa: F403
 from chainrule.nn.adaptive import *  # noqa: F403
 from chainrule.nn.cells import *  # noqa: F403
-from chainrule.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from chainrule.nn.containers import Container, ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from chainrule.nn.conv import *  # noqa: F403
 from chainrule.nn.dropout import *  # noqa: F403
 from chainrule.nn.layers import *  # noqa: F403 (the layers' own __all__ says what)
@@ -61,6 +61,7 @@ __all__ = [
     "ModuleDict",
     "ParameterList",
     "ParameterDict",
+    "Container",
     "Parameter",
     "Buffer",
     "StateDictError",

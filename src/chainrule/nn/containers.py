@@ -11,6 +11,7 @@ or the dict's own, as in PyTorch).
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -21,7 +22,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Container"]
 
 
 class _ModuleSequence(Module):
@@ -337,3 +338,15 @@ class ParameterDict(_Registered):
 
     def extra_repr(self) -> str:
         return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for k, p in self.items())
+
+
+class Container(Module):
+    """PyTorch's deprecated ``nn.Container`` (with its FutureWarning): a Module holding the
+    sub-modules given by keyword."""
+
+    def __init__(self, **kwargs):
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+                      "Subclass that instead.", FutureWarning, stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
