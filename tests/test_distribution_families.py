@@ -174,9 +174,13 @@ FAMILY_PARAMS = {
     "Normal": [[0.3, -0.5], [1.2, 0.7]], "Laplace": [[0.3, -0.5], [1.2, 0.7]], "Exponential": [[0.5, 2.0]],
     "Gamma": [[0.7, 3.0], [1.5, 0.4]], "Beta": [[0.7, 3.0], [1.5, 2.5]], "Uniform": [[0.2, 0.1], [0.9, 0.5]],
     "Bernoulli": [[0.3, 0.8]], "Poisson": [[0.5, 3.2]], "Binomial": [[0.3, 0.8]],
+    "Gumbel": [[0.3, -0.5], [1.2, 0.7]], "Geometric": [[0.3, 0.8]], "HalfNormal": [[1.2, 0.7]],
+    "Pareto": [[0.2, 0.1], [2.5, 3.5]],
 }
+NEW_FAMILIES = ("Gumbel", "Geometric", "HalfNormal", "Pareto")
 CROSS_PAIRS = sorted((p.__name__, q.__name__) for p, q in torch.distributions.kl._KL_REGISTRY
-                     if p is not q and p.__name__ in FAMILY_PARAMS and q.__name__ in FAMILY_PARAMS)
+                     if (p is not q or p.__name__ in NEW_FAMILIES)
+                     and p.__name__ in FAMILY_PARAMS and q.__name__ in FAMILY_PARAMS)
 
 
 def _cross_kl(lib, p_name, q_name):

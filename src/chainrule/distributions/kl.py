@@ -21,6 +21,7 @@ from chainrule.core.values import plain
 from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
+from chainrule.distributions.families import Geometric, Gumbel, HalfNormal, Pareto
 from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal, batch_mahalanobis
 from chainrule.distributions.transforms import TransformedDistribution
 
@@ -350,3 +351,125 @@ def _kl_transformed_transformed(p, q):
     if p.transforms != q.transforms or p.event_shape != q.event_shape:
         raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+# -- the families of chainrule.distributions.families ---------------------------------------------
+
+@register_kl(Beta, Pareto)
+@register_kl(Exponential, Pareto)
+@register_kl(Gamma, Pareto)
+@register_kl(Laplace, Pareto)
+@register_kl(Normal, Pareto)
+def _kl_to_pareto_infinity(p, q):
+    return _infinite_like(p.mean)
+
+
+@register_kl(Gumbel, Uniform)
+@register_kl(Gumbel, Pareto)
+@register_kl(Gumbel, Gamma)
+@register_kl(Gumbel, Exponential)
+@register_kl(Gumbel, Beta)
+def _kl_gumbel_infinity(p, q):
+    return _infinite_like(p.loc)
+
+
+@register_kl(Pareto, Uniform)
+@register_kl(Pareto, Beta)
+def _kl_pareto_infinity(p, q):
+    return _infinite_like(p.scale)
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    ct1, ct2, ct3 = p.scale / q.scale, q.loc / q.scale, p.loc / q.scale
+    t3 = cnp.exp(ct2 + sp.gammaln(1 + ct1) - ct3)
+    return -cnp.log(ct1) - ct2 + ct3 + ct1 * _EULER_GAMMA + t3 - (1 + _EULER_GAMMA)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    return -p.entropy() - cnp.log1p(-q.probs) / p.probs - q.logits
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p, q):
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * cnp.log(p.scale / q.scale) - cnp.log(alpha_ratio) + alpha_ratio - 1
+    return _where_inf(p.scale < q.scale, result)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    prod = p.rate * q.scale
+    ratio = q.loc / q.scale
+    return cnp.log(prod) - 1 - ratio + cnp.exp(ratio) * prod / (prod + 1) + 1 / prod
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p, q):
+    c, prod, ratio = p.concentration, p.rate * q.scale, q.loc / q.scale
+    t1 = (c - 1) * sp.digamma(c) - sp.gammaln(c) - c
+    t2 = cnp.log(prod) + c / prod
+    t3 = cnp.exp(ratio) * (1 + 1 / prod) ** -c - ratio
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    ratio = p.scale / q.scale
+    t1 = cnp.log(ratio / np.sqrt(2 * np.pi))
+    t2 = (np.pi * ratio * 0.5) ** 2 / 3
+    t3 = ((p.loc + p.scale * _EULER_GAMMA - q.loc) / q.scale) ** 2 * 0.5
+    return -t1 + t2 + t3 - (_EULER_GAMMA + 1)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    mean_ratio, var_ratio, loc_ratio = p.loc / q.scale, (p.scale / q.scale) ** 2, q.loc / q.scale
+    t3 = cnp.exp(-mean_ratio + 0.5 * var_ratio + loc_ratio)
+    return -0.5 * cnp.log(var_ratio) + mean_ratio - loc_ratio + t3 - 0.5 * (1 + np.log(2 * np.pi))
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p, q):
+    prod = p.scale * q.rate
+    result = cnp.log(p.alpha / prod) - 1 / p.alpha + p.alpha * prod / (p.alpha - 1) - 1
+    return _where_inf(p.alpha <= 1, result)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p, q):
+    common = cnp.log(p.scale) + 1 / p.alpha
+    t2 = sp.gammaln(q.concentration) - q.concentration * cnp.log(q.rate)
+    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+    result = cnp.log(p.alpha) - common + t2 + (1 - q.concentration) * common + t4 - 1
+    return _where_inf(p.alpha <= 1, result)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p, q):
+    var_normal, common = 2 * q.scale ** 2, p.scale / (p.alpha - 1)
+    t1 = cnp.log(np.sqrt(2 * np.pi) * q.scale * p.alpha / p.scale)
+    t3 = p.alpha * common ** 2 / (p.alpha - 2)
+    t4 = (p.alpha * common - q.loc) ** 2
+    return _where_inf(p.alpha <= 2, t1 - 1 / p.alpha + (t3 + t4) / var_normal - 1)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    common = q.scale / (p.high - p.low)
+    high, low = (p.high - q.loc) / q.scale, (p.low - q.loc) / q.scale
+    return cnp.log(common) + 0.5 * (high + low) - common * (cnp.exp(-high) - cnp.exp(-low))
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p, q):
+    width = p.high - p.low
+    t1 = cnp.log(q.alpha * q.scale ** q.alpha * width)
+    t2 = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    return _where_inf(p.low < q.scale, t2 * (q.alpha + 1) - t1)
