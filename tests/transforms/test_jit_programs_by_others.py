@@ -705,3 +705,37 @@ def test_objects_that_take_over_numpys_operators_are_the_plain_calls(fun):
     for k in range(3):
         x = np.array([1.0, -0.0, 2.0]) * k
         assert same(np.asarray(jitted(x)), np.asarray(fun(x)))
+
+
+class _Priority:  # NumPy's legacy way to take over an operator: a higher __array_priority__
+    __array_priority__ = 100
+
+    def __radd__(self, other):
+        return "Priority.__radd__"
+
+    def __rmatmul__(self, other):
+        return "Priority.__rmatmul__"
+
+    def __gt__(self, other):
+        return "Priority.__gt__"
+
+
+class _OptOut:  # the modern way: __array_ufunc__ = None
+    __array_ufunc__ = None
+
+    def __rmul__(self, other):
+        return "OptOut.__rmul__"
+
+    def __rmod__(self, other):
+        return "OptOut.__rmod__"
+
+
+@pytest.mark.parametrize("program", [lambda x: x + _Priority(), lambda x: x @ _Priority(), lambda x: x < _Priority(),
+                                     lambda x: x * _OptOut(), lambda x: x % _OptOut()])
+def test_operands_that_numpy_gives_way_to_get_their_reflected_operator(program):
+    """An ndarray's operator hands over to such an operand's reflected one (NumPy's binop
+    override): so does a traced value's. The replay gave chainrule's own operation."""
+    x = np.ones(2)
+    want = program(x)
+    jitted = cr.jit(program)
+    assert [jitted(x), jitted(x)] == [want, want]

@@ -426,7 +426,29 @@ def _array_power(method):
     return __pow__
 
 
-def _operator(prim, reflected: bool):
+# Operands that an ndarray's operators never give way to (see _ndarray_gives_way)
+_OWN_OPERANDS = frozenset({Tensor, np.ndarray, int, float, complex, bool, np.float64, np.float32, np.int64,
+                           np.int32, np.bool_, np.complex128})
+
+
+def _ndarray_gives_way(value, other, reflected: str) -> bool:
+    """Whether NumPy's operator on ``value`` returns NotImplemented for ``other``, so that
+    Python calls ``other``'s reflected one (NumPy's binop override: ``other`` sets
+    ``__array_ufunc__ = None``, or, without ``__array_ufunc__``, has a higher
+    ``__array_priority__`` and the reflected operator). A call that ``cr.jit`` traces on
+    plain arrays must do what the plain call does."""
+    kind = type(other)
+    if isinstance(other, np.ndarray | np.generic) or not hasattr(kind, reflected):
+        return False
+    if hasattr(kind, "__array_ufunc__"):
+        return kind.__array_ufunc__ is None
+    if issubclass(kind, type(value)):
+        return False
+    mine = getattr(value, "__array_priority__", 0.0 if isinstance(value, np.ndarray) else -1e6)
+    return getattr(other, "__array_priority__", -1e6) > mine
+
+
+def _operator(prim, reflected: bool, name: str):
     """The operator method for ``prim``: straight to the innermost trace, skipping the
     argument scan of ``Primitive.__call__`` (operators are the hot path)."""
     if reflected:
@@ -436,12 +458,36 @@ def _operator(prim, reflected: bool):
                 trace = other._trace
             return trace.binary(prim, other, self)
     else:
+        reflected_name = name.replace("__", "__r", 1)
+
         def method(self, other):
             trace = self._trace
+            if other.__class__ not in _OWN_OPERANDS and trace.plain_arrays and _ndarray_gives_way(
+                    self._value, other, reflected_name):
+                return NotImplemented
             if isinstance(other, Tensor) and other._trace.level > trace.level:
                 trace = other._trace
             return trace.binary(prim, self, other)
     return method
+
+
+# the other binary operators: name -> the reflected operator that the other operand must have
+_GIVING_WAY = {"__floordiv__": "__rfloordiv__", "__mod__": "__rmod__", "__divmod__": "__rdivmod__",
+               "__matmul__": "__rmatmul__", "__and__": "__rand__", "__or__": "__ror__", "__xor__": "__rxor__",
+               "__lshift__": "__rlshift__", "__rshift__": "__rrshift__", "__lt__": "__gt__", "__le__": "__ge__",
+               "__eq__": "__eq__", "__ne__": "__ne__", "__gt__": "__lt__", "__ge__": "__le__"}
+
+
+def _giving_way(method, reflected: str):
+    """``method`` that first gives way to ``other`` where an ndarray's would (see
+    :func:`_ndarray_gives_way`)."""
+    def op(self, other):
+        if other.__class__ not in _OWN_OPERANDS and self._trace.plain_arrays and _ndarray_gives_way(
+                self._value, other, reflected):
+            return NotImplemented
+        return method(self, other)
+    op.__name__, op.__qualname__, op.__doc__ = method.__name__, method.__qualname__, method.__doc__
+    return op
 
 
 # Class machinery that is not a method (``__hash__`` is None in a class that defines
@@ -463,11 +509,13 @@ def bind_to_core() -> None:
     for name, prim in (("add", add), ("sub", subtract), ("mul", multiply),
                        ("truediv", true_divide), ("pow", power)):
         for method_name, reflected in ((f"__{name}__", False), (f"__r{name}__", True)):
-            method = _operator(prim, reflected)
+            method = _operator(prim, reflected, method_name)
             method.__name__ = method_name
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
     Tensor.__pow__ = _array_power(Tensor.__pow__)
+    for name, reflected_name in _GIVING_WAY.items():
+        setattr(Tensor, name, _giving_way(getattr(Tensor, name), reflected_name))
     for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors
         prim.eager_operands = operands
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
