@@ -183,3 +183,20 @@ def test_random_split_gives_subsets_of_python_int_indices_as_pytorchs():
         seen.append(([type(i) for p in parts for i in p.indices], sorted(i for p in parts for i in p.indices),
                      sub.indices, sub[1][1].item(), [t.tolist() for t in sub[[0, 1]]]))
     assert seen[0] == seen[1]
+
+
+def test_pytorch_s_submodule_paths_of_data_and_autograd_import():
+    import chainrule.utils.data.dataloader as loader_module
+    from chainrule.autograd import enable_grad, inference_mode, no_grad, set_grad_enabled
+    from chainrule.autograd.grad_mode import no_grad as no_grad_too
+    from chainrule.utils.data.dataset import Dataset as D
+    from chainrule.utils.data.sampler import Sampler as S
+
+    torch = pytest.importorskip("torch")
+    import torch.utils.data.dataloader as torch_loader_module
+
+    assert {"DataLoader", "default_collate"} <= set(dir(loader_module)) & set(dir(torch_loader_module))
+    assert D is Dataset and S is cr.data.Sampler and loader_module.DataLoader is DataLoader
+    assert (no_grad, enable_grad, set_grad_enabled, inference_mode) == (
+        cr.no_grad, cr.enable_grad, cr.set_grad_enabled, cr.inference_mode) and no_grad_too is cr.no_grad
+    assert torch.autograd.grad_mode.no_grad is torch.no_grad and torch.autograd.inference_mode is torch.inference_mode

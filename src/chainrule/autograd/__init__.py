@@ -18,14 +18,16 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.autograd import function, functional, graph
+from chainrule.autograd import function, functional, grad_mode, graph
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
-from chainrule.core.eager import enable_grad, no_grad, tensor
 from chainrule.core.eager import grad as _eager_grad
+from chainrule.core.eager import tensor
+from chainrule.core.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from chainrule.core.tensor import Tensor
 
-__all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "graph", "once_differentiable",
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "graph", "grad_mode",
+           "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "once_differentiable",
            "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 

@@ -7,6 +7,9 @@
 [(4, 4), (4, 4), (2, 4)]
 """
 
+import sys as _sys
+
+from chainrule.data import dataset as dataloader
 from chainrule.data.dataset import (
     ChainDataset,
     ConcatDataset,
@@ -40,6 +43,10 @@ from chainrule.data.sampler import (
     SubsetRandomSampler,
     WeightedRandomSampler,
 )
+
+# PyTorch's module torch.utils.data.dataloader (DataLoader, default_collate) is this
+# package's dataset module, under that name too
+_sys.modules[__name__ + ".dataloader"] = dataloader
 
 __all__ = [
     "Dataset",

@@ -19,6 +19,8 @@ from chainrule.data import distributed as _data_distributed
 # chainrule.utils.data (and its submodule) there, and both names hold the same classes.
 sys.modules[__name__ + ".data"] = data
 sys.modules[__name__ + ".data.distributed"] = _data_distributed
+for _name in ("dataset", "dataloader", "sampler"):  # PyTorch's submodules torch.utils.data.<name>
+    sys.modules[f"{__name__}.data.{_name}"] = getattr(data, _name)
 
 from chainrule.utils import checkpoint  # noqa: E402
 
