@@ -46,14 +46,14 @@ from chainrule.distributions.families import (
     Weibull,
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
-from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal
+from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
     "ExpRelaxedCategorical", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial",
-    "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson", "RelaxedBernoulli",
+    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily",
+    "Multinomial",    "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson", "RelaxedBernoulli",
     "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull", "constraints",
     "kl_divergence", "register_kl", "transforms", "utils",
 ]

@@ -1,4 +1,5 @@
-"""The multivariate families of ``torch.distributions`` (MultivariateNormal, Dirichlet)
+"""The multivariate families of ``torch.distributions`` (MultivariateNormal,
+LowRankMultivariateNormal, Dirichlet)
 and ``Independent``, which turns batch dimensions into event dimensions (a diagonal
 Gaussian posterior: ``Independent(Normal(mu, std), 1)``).
 
@@ -21,7 +22,7 @@ from chainrule.distributions import constraints
 from chainrule.distributions.continuous import dirichlet_mode, standard_gamma_rsample
 from chainrule.distributions.distribution import Distribution, as_tensor, lazy_property, noise, sum_rightmost
 
-__all__ = ["MultivariateNormal", "Dirichlet", "Independent"]
+__all__ = ["MultivariateNormal", "LowRankMultivariateNormal", "Dirichlet", "Independent"]
 
 
 def _diag(m):
@@ -224,3 +225,88 @@ class Independent(Distribution):
 
     def __repr__(self):
         return f"Independent({self.base_dist!r}, {self.reinterpreted_batch_ndims})"
+
+
+def _capacitance_tril(W, D):
+    """The Cholesky factor of I + Wᵀ D⁻¹ W."""
+    m = W.shape[-1]
+    K = (cnp.swapaxes(W, -1, -2) / D[..., None, :]) @ W
+    return cnp.linalg.cholesky(K + np.eye(m, dtype=K.dtype))
+
+
+class LowRankMultivariateNormal(Distribution):
+    """A Gaussian of mean ``loc`` and covariance ``cov_factor cov_factorᵀ + diag(cov_diag)``."""
+
+    arg_constraints = {"loc": constraints.real_vector, "cov_factor": constraints.independent(constraints.real, 2),
+                       "cov_diag": constraints.independent(constraints.positive, 1)}
+    support = constraints.real_vector
+    has_rsample = True
+    _unexpanded = ("_unbroadcasted_cov_factor", "_unbroadcasted_cov_diag", "_capacitance_tril")
+
+    def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
+        loc, cov_factor, cov_diag = as_tensor(loc), as_tensor(cov_factor), as_tensor(cov_diag)
+        if loc.ndim < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        if cov_factor.ndim < 2:
+            raise ValueError("cov_factor must be at least two-dimensional, with optional leading batch dimensions")
+        if cov_factor.shape[-2:-1] != loc.shape[-1:]:
+            raise ValueError(f"cov_factor must be a batch of matrices with shape {loc.shape[-1]} x m")
+        if cov_diag.shape[-1:] != loc.shape[-1:]:
+            raise ValueError(f"cov_diag must be a batch of vectors with shape {loc.shape[-1:]}")
+        shape = np.broadcast_shapes(loc.shape[:-1], cov_factor.shape[:-2], cov_diag.shape[:-1])
+        n = loc.shape[-1]
+        self.loc = cnp.broadcast_to(loc, shape + (n,))
+        self.cov_factor = cnp.broadcast_to(cov_factor, shape + cov_factor.shape[-2:])
+        self.cov_diag = cnp.broadcast_to(cov_diag, shape + (n,))
+        self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag = cov_factor, cov_diag
+        self._capacitance_tril = _capacitance_tril(cov_factor, cov_diag)
+        super().__init__(shape, (n,), validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        v = (self._unbroadcasted_cov_factor ** 2).sum(-1) + self._unbroadcasted_cov_diag
+        return cnp.broadcast_to(v, self._batch_shape + self._event_shape)
+
+    @property
+    def covariance_matrix(self):
+        W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        cov = W @ cnp.swapaxes(W, -1, -2) + D[..., None] * np.eye(D.shape[-1], dtype=D.dtype)
+        return cnp.broadcast_to(cov, self._batch_shape + self._event_shape * 2)
+
+    @property
+    def scale_tril(self):
+        return cnp.linalg.cholesky(self.covariance_matrix)
+
+    @property
+    def precision_matrix(self):
+        return cnp.linalg.inv(self.covariance_matrix)
+
+    def rsample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        eps_w = noise("standard_normal", shape[:-1] + (W.shape[-1],), self.loc.dtype)
+        eps_d = noise("standard_normal", shape, self.loc.dtype)
+        return self.loc + (W @ eps_w[..., None])[..., 0] + cnp.sqrt(D) * eps_d
+
+    def _log_det(self):
+        return 2 * cnp.log(_diag(self._capacitance_tril)).sum(-1) + cnp.log(self._unbroadcasted_cov_diag).sum(-1)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        diff = value - self.loc
+        wt_dinv_x = ((cnp.swapaxes(W, -1, -2) / D[..., None, :]) @ diff[..., None])[..., 0]
+        m = (diff ** 2 / D).sum(-1) - batch_mahalanobis(self._capacitance_tril, wt_dinv_x)
+        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + self._log_det() + m)
+
+    def entropy(self):
+        h = 0.5 * (self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + self._log_det())
+        return cnp.broadcast_to(h, self._batch_shape)
