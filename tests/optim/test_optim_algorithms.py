@@ -463,3 +463,48 @@ def test_tensor_hyperparameters_are_read_as_their_numbers_as_torch(name, hyper):
             opt.step()
         seen.append(w.detach().numpy())
     np.testing.assert_allclose(seen[0], seen[1], rtol=1e-12)
+
+
+def _swa_run(lib, weights, X, Y, strategy):
+    model = lib.nn.Sequential(lib.nn.Linear(3, 4, dtype=lib.float64), lib.nn.BatchNorm1d(4, dtype=lib.float64),
+                              lib.nn.Linear(4, 1, dtype=lib.float64))
+    model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+    opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    swa_utils = lib.optim.swa_utils
+    swa = swa_utils.AveragedModel(model)
+    ema = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.9))
+    ema_buffers = swa_utils.AveragedModel(model, avg_fn=swa_utils.get_ema_avg_fn(0.8), use_buffers=True)
+    sched = swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy=strategy)
+    rates = []
+    for epoch in range(6):
+        opt.zero_grad()
+        ((model(lib.tensor(X)) - lib.tensor(Y)) ** 2).mean().backward()
+        opt.step()
+        if epoch >= 2:
+            swa.update_parameters(model)
+            sched.step()
+        ema.update_parameters(model)
+        ema_buffers.update_parameters(model)
+        rates.append(opt.param_groups[0]["lr"])
+    swa_utils.update_bn([(lib.tensor(X[:3]),), (lib.tensor(X[3:]),)], swa)
+    outputs = [m(lib.tensor(X)).detach().numpy() for m in (swa, ema, ema_buffers)]
+    return rates, outputs, {k: np.asarray(v.detach().numpy(), float) for k, v in swa.state_dict().items()}
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swa_utils_average_anneal_and_update_bn_as_torch(strategy):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    torch.manual_seed(0)
+    f64 = torch.float64
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4, dtype=f64), torch.nn.BatchNorm1d(4, dtype=f64),
+                                    torch.nn.Linear(4, 1, dtype=f64))
+    weights = {k: v.detach().numpy().copy() for k, v in reference.state_dict().items()}
+    ours, theirs = _swa_run(cr, weights, X, Y, strategy), _swa_run(torch, weights, X, Y, strategy)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert sorted(ours[2]) == sorted(theirs[2])
+    for k in theirs[2]:
+        np.testing.assert_allclose(ours[2][k], theirs[2][k], rtol=1e-10, atol=1e-12)

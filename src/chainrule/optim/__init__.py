@@ -15,7 +15,7 @@
 """
 
 from chainrule.nn.utils import clip_grad_norm_, clip_grad_value_
-from chainrule.optim import functional, lr_scheduler
+from chainrule.optim import functional, lr_scheduler, swa_utils
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
@@ -36,6 +36,7 @@ __all__ = [
     "Rprop",
     "ASGD",
     "lr_scheduler",
+    "swa_utils",
     "functional",
     "clip_grad_norm_",
     "clip_grad_value_",
