@@ -209,6 +209,28 @@ def test_kl_across_families_matches_torch(pair):
         np.testing.assert_allclose(a, b, rtol=1e-8 if "Gamma" in pair or "Beta" in pair else 1e-10, atol=1e-12)
 
 
+def _gaussian(D, kind, ts):
+    if kind == "mvn":
+        return D.MultivariateNormal(ts[0], scale_tril=ts[1])
+    return D.LowRankMultivariateNormal(ts[0], ts[2], ts[3])
+
+
+@pytest.mark.parametrize("kinds", [("lowrank", "lowrank"), ("mvn", "lowrank"), ("lowrank", "mvn")])
+def test_kl_between_low_rank_and_full_gaussians_matches_torch(kinds):
+    params = [[[0.5, -1.0, 0.2], TRIL[0], [[0.5, 0.1], [-0.3, 0.8], [1.0, 0.2]], [1.2, 0.7, 0.4]],
+              [[0.1, 0.3, -0.2], TRIL[1], [[0.2, -0.4], [0.6, 0.1], [0.3, 0.5]], [0.5, 1.1, 0.9]]]
+    results = []
+    for lib in (cr, torch):
+        ts = [[lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in side] for side in params]
+        kl = lib.distributions.kl_divergence(_gaussian(lib.distributions, kinds[0], ts[0]),
+                                             _gaussian(lib.distributions, kinds[1], ts[1]))
+        flat = ts[0] + ts[1]
+        results.append([kl.detach().numpy()] + [g.numpy() for g in lib.autograd.grad(kl, flat, allow_unused=True,
+                                                                                      materialize_grads=True)])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_kl_infinities_registration_and_missing_pairs():
     for lib in (cr, torch):
         D = lib.distributions

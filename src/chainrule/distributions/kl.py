@@ -22,7 +22,13 @@ from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma,
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.families import Geometric, Gumbel, HalfNormal, Pareto
-from chainrule.distributions.multivariate import Dirichlet, Independent, MultivariateNormal, batch_mahalanobis
+from chainrule.distributions.multivariate import (
+    Dirichlet,
+    Independent,
+    LowRankMultivariateNormal,
+    MultivariateNormal,
+    batch_mahalanobis,
+)
 from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -473,3 +479,26 @@ def _kl_uniform_pareto(p, q):
     t1 = cnp.log(q.alpha * q.scale ** q.alpha * width)
     t2 = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
     return _where_inf(p.low < q.scale, t2 * (q.alpha + 1) - t1)
+
+
+def _scale_tril(d):
+    return d._unbroadcasted_scale_tril if isinstance(d, MultivariateNormal) else cnp.linalg.cholesky(
+        d.covariance_matrix)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_gaussians(p, q):
+    """KL of two Gaussians through the Cholesky factors of their covariances (PyTorch
+    works with the low-rank factors; the value is the same)."""
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with different event shapes "
+                         "cannot be computed")
+    Lp, Lq = _scale_tril(p), _scale_tril(q)
+    half_term1 = cnp.log(cnp.diagonal(Lq, axis1=-2, axis2=-1)).sum(-1) - cnp.log(
+        cnp.diagonal(Lp, axis1=-2, axis2=-1)).sum(-1)
+    shape = np.broadcast_shapes(Lq.shape, Lp.shape)
+    ratio = linalg.solve_triangular(cnp.broadcast_to(Lq, shape), cnp.broadcast_to(Lp, shape), upper=False)
+    term3 = batch_mahalanobis(Lq, q.loc - p.loc)
+    return half_term1 + 0.5 * ((ratio ** 2).sum((-2, -1)) + term3 - p.event_shape[0])
