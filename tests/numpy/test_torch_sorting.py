@@ -89,3 +89,19 @@ def test_mode_is_torch_s():
     x.mode(0).values.sum().backward()
     t.mode(0).values.sum().backward()
     same(x.grad, t.grad)
+
+
+def test_median_propagates_nan_and_nanmedian_leaves_it_out_as_torch_s():
+    a = np.array([[NAN, 1.0, -1.0, 3.0], [2.0, NAN, 5.0, NAN], [4.0, 3.0, 2.0, 1.0], [1.0, NAN, 1.0, 1.0]])
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    for name in ("median", "nanmedian"):
+        got, want = getattr(cr, name)(x, 1), getattr(torch, name)(t, 1)
+        same(got.values, want.values)
+        same(got.indices, want.indices)
+        same(getattr(x, name)(), getattr(t, name)())
+    (cr.nanmedian(x, 0).values.sum() + cr.nanmedian(x[1:])).backward()
+    (torch.nanmedian(t, 0).values.sum() + torch.nanmedian(t[1:])).backward()
+    same(x.grad, t.grad)
+    all_nan = np.full((2, 3), NAN)  # (the index of an all-NaN row is PyTorch's implementation's)
+    same(cr.nanmedian(cr.tensor(all_nan), 1).values, torch.nanmedian(torch.tensor(all_nan), 1).values)
+    same(cr.tensor(all_nan).nanmedian(), torch.tensor(all_nan).nanmedian())

@@ -76,6 +76,47 @@ def _pick(x, dim, keepdim, arg):
     return values_indices(vals, idx)
 
 
+def _median_index(v, axis: int):
+    """The position, along ``axis``, of each row's lower middle value; of its first NaN
+    where it has one (PyTorch's median propagates NaN)."""
+    v = np.asarray(v)
+    idx = np.take(np.argsort(v, axis=axis, kind="stable"), (v.shape[axis] - 1) // 2, axis)
+    if v.dtype.kind in "fc":
+        nan = np.isnan(v)
+        idx = np.where(nan.any(axis=axis), np.argmax(nan, axis=axis), idx)
+    return idx
+
+
+def _nanmedian_index(v, axis: int):
+    """The position, along ``axis``, of the lower middle value of each row's numbers
+    (NaN left out; a row of NaN only: its first)."""
+    v = np.asarray(v)
+    order = np.argsort(v, axis=axis, kind="stable")  # NaN last
+    count = (~np.isnan(v)).sum(axis=axis) if v.dtype.kind in "fc" else np.full(np.delete(v.shape, axis), v.shape[axis])
+    middle = np.expand_dims(np.maximum(count - 1, 0) // 2, axis)
+    return np.squeeze(np.take_along_axis(order, middle, axis), axis)
+
+
+def _shared_median(x, skip_nan: bool):
+    """The median of all of ``x``'s elements, its gradient shared by the elements equal
+    to it, as PyTorch's: NaN if there is one (``median``), or of the numbers only
+    (``nanmedian``; NaN if there are none)."""
+    flat = cnp.ravel(x)
+    v = plain(flat)
+    if v.size == 0:
+        raise TensorError("median() of an empty Tensor: give dim=")
+    if v.dtype.kind not in "fc":
+        return flat[int(np.argsort(v, kind="stable")[(v.size - 1) // 2])]
+    nan = np.isnan(v)
+    numbers = v[~nan]
+    if nan.any() and (not skip_nan or numbers.size == 0):
+        value, hit = v[nan][0], nan
+    else:
+        value = np.sort(numbers)[(numbers.size - 1) // 2]
+        hit = v == value
+    return cnp.sum(cnp.where(hit, flat - value, 0)) / int(hit.sum()) + value
+
+
 def _mode_index(v, axis: int):
     """The last position, along ``axis``, of the most frequent value (the smallest of
     those equally frequent) of each row of ``v``."""
@@ -207,19 +248,15 @@ class TorchReductionMethods:
     def median(self, dim=None, keepdim=False):
         """PyTorch's median: the lower of the two middle values; with ``dim``, (values,
         indices)."""
-        if dim is None:  # NaN if there is one; the gradient shared by the elements equal to it, as PyTorch's
-            flat = cnp.ravel(self)
-            v = plain(flat)
-            if v.size == 0:
-                raise TensorError("median() of an empty Tensor: give dim=")
-            if v.dtype.kind not in "fc":
-                return flat[int(np.argsort(v, kind="stable")[(v.size - 1) // 2])]
-            nan = np.isnan(v)
-            value = v[nan][0] if nan.any() else np.sort(v)[(v.size - 1) // 2]
-            hit = nan if nan.any() else v == value
-            return cnp.sum(cnp.where(hit, flat - value, 0)) / int(hit.sum()) + value
-        k = (self.shape[dim] - 1) // 2
-        return _pick(self, dim, keepdim, lambda v, axis: np.take(np.argsort(v, axis=axis, kind="stable"), k, axis))
+        if dim is None:
+            return _shared_median(self, skip_nan=False)
+        return _pick(self, dim, keepdim, _median_index)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """PyTorch's nanmedian: :meth:`median` of the numbers, NaN left out."""
+        if dim is None:
+            return _shared_median(self, skip_nan=True)
+        return _pick(self, dim, keepdim, _nanmedian_index)
 
     def mode(self, dim: int = -1, keepdim: bool = False):
         """PyTorch's mode along ``dim``, (values, indices): the most frequent value (the
