@@ -439,3 +439,22 @@ def test_a_group_added_while_scheduled_moves_with_the_others_as_torch(name):
         seen.append(rates)
     for ours, theirs in zip(*seen, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_warm_restarts_keep_t_cur_and_t_i_as_torch():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=1.0)
+        sched = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 3, 2)
+        cycle = [(sched.T_cur, sched.T_i)]
+        for _ in range(10):
+            opt.step()
+            sched.step()
+            cycle.append((sched.T_cur, sched.T_i))
+        for epoch in (0.5, 3.25, 10.0):
+            sched.step(epoch)
+            cycle.append((sched.T_cur, sched.T_i))
+        state = sched.state_dict()
+        seen.append((cycle, state["T_cur"], state["T_i"]))
+    assert seen[0] == seen[1]

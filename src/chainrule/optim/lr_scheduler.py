@@ -454,6 +454,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         t_cur, t_i = t, self.T_0
         while t_cur >= t_i:
             t_cur, t_i = t_cur - t_i, t_i * self.T_mult
+        self.T_cur, self.T_i = t_cur, t_i  # where the step is in its cycle, as PyTorch's attributes say
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
 
 
