@@ -118,6 +118,20 @@ def test_softmax_family_without_dim_chooses_as_pytorch(name, ndim):
     np.testing.assert_allclose(got32, want32.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("spelling", ["F.softmax", "F.log_softmax", "torch.softmax", "Tensor.log_softmax"])
+def test_softmax_over_an_empty_axis_is_empty_as_pytorch(spelling):
+    def run(lib):
+        x = lib.zeros(3, 0, dtype=lib.float64, requires_grad=True)
+        fn = {"F.softmax": lambda: lib.nn.functional.softmax(x, 1),
+              "F.log_softmax": lambda: lib.nn.functional.log_softmax(x, 1),
+              "torch.softmax": lambda: lib.softmax(x, 1), "Tensor.log_softmax": lambda: x.log_softmax(1)}[spelling]
+        out = fn()
+        out.sum().backward()
+        return tuple(out.shape), tuple(x.grad.shape)
+
+    assert run(cr) == run(torch) == ((3, 0), (3, 0))
+
+
 def test_softmax_rows_sum_to_one_and_one_hot():
     p = F.softmax(np.array([[1e3, 0.0, -1e3], [1.0, 2.0, 3.0]]), dim=1)
     assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))

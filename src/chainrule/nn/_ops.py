@@ -272,7 +272,8 @@ def_jvps(gelu_tanh, lambda t, ans, x: t * _gelu_tanh_slope(x))
 
 # -- softmax and log-softmax -------------------------------------------------------------
 def _softmax(x, axis=-1):
-    e = x - np.max(x, axis=axis, keepdims=True)
+    # (initial: the maximum of no entries, so that a softmax over an empty axis is empty)
+    e = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     if isinstance(e, np.ndarray) and e.dtype.kind in "fc":
         np.exp(e, out=e)  # a fresh array: exponentiate it in place, one allocation fewer
     else:
@@ -293,7 +294,7 @@ def _safe_softmax(x, axis=-1):
 
 
 def _log_softmax(x, axis=-1):
-    s = x - np.max(x, axis=axis, keepdims=True)  # shifted: exp cannot overflow
+    s = x - np.max(x, axis=axis, keepdims=True, initial=-np.inf)  # shifted: exp cannot overflow
     s -= np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
     return s
 

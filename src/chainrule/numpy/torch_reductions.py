@@ -47,13 +47,13 @@ def _order(key, axis: int, descending: bool):
 
 
 def _softmax(x, dim):
-    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
+    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
     e = cnp.exp(shifted)
     return e / cnp.sum(e, axis=dim, keepdims=True)
 
 
 def _log_softmax(x, dim):
-    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True))
+    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
     return shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True))
 
 
