@@ -117,3 +117,18 @@ def test_relaxed_distributions_match_torch_with_the_same_uniforms(name, monkeypa
         assert tuple(d.event_shape) == ((3,) if name == "one_hot" else ())
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_the_submodules_pytorch_code_imports_from():
+    from chainrule.distributions.bernoulli import Bernoulli
+    from chainrule.distributions.categorical import Categorical
+    from chainrule.distributions.independent import Independent
+    from chainrule.distributions.multivariate_normal import MultivariateNormal
+    from chainrule.distributions.normal import Normal
+    from chainrule.distributions.uniform import Uniform
+
+    D = cr.distributions
+    assert (Normal, Categorical, Bernoulli, MultivariateNormal, Uniform, Independent) == (
+        D.Normal, D.Categorical, D.Bernoulli, D.MultivariateNormal, D.Uniform, D.Independent)
+    for name in ("normal", "categorical", "bernoulli", "multivariate_normal", "uniform", "independent"):
+        assert hasattr(torch.distributions, name) and hasattr(cr.distributions, name)

@@ -15,7 +15,18 @@ numbers, not PyTorch's: the same seed gives other values).
 ((), (3,), (5, 3))
 """
 
-from chainrule.distributions import constraints, transforms, utils
+# with the submodules PyTorch code reaches for (torch.distributions.normal.Normal, ...)
+from chainrule.distributions import (
+    bernoulli,
+    categorical,
+    constraints,
+    independent,
+    multivariate_normal,
+    normal,
+    transforms,
+    uniform,
+    utils,
+)
 from chainrule.distributions.continuous import (
     Beta,
     Cauchy,
@@ -56,4 +67,5 @@ __all__ = [
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
+    "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
 ]
