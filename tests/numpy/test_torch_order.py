@@ -68,6 +68,10 @@ def _cases():
     for p in (0.0, 0.5, 1.0, 2.0, 3.0, float("inf")):
         cases[f"cdist_p{p}"] = (lambda x, L, p=p: L.cdist(x, x[:3] * 0.5 + 0.1, p=p), PTS)
         cases[f"cdist_batch_p{p}"] = (lambda x, L, p=p: L.cdist(x, x.flip(1)[:, :2], p=p), PTS_B)
+        if p != float("inf"):  # (PyTorch's maximum there skips NaN or not by position)
+            # a NaN coordinate makes the distances of its point NaN (they were left out)
+            cases[f"cdist_nan_p{p}"] = (lambda x, L, p=p: L.cdist(x, x.flip(0)[:2], p=p),
+                                        np.array([[np.nan, 1.0, -1.0], [0.5, 0.0, 2.0], [1.0, 0.5, -0.5]]))
     cases["cdist_self_zero_distance"] = (lambda x, L: L.cdist(x, x), PTS)
     cases["cdist_self_zero_distance_p3"] = (lambda x, L: L.cdist(x, x, p=3), PTS)
     return cases

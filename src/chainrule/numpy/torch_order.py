@@ -231,8 +231,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
 
 def _power_of_positive(v, e):
     """``v ** e`` for ``v >= 0``, derivative 0 where ``v`` is 0, as PyTorch's cdist (the
-    distance of two equal points has gradient 0, not NaN)."""
-    positive = undifferentiated(v) > 0
+    distance of two equal points has gradient 0, not NaN); NaN stays NaN."""
+    positive = undifferentiated(v) != 0
     return cnp.where(positive, cnp.where(positive, v, 1) ** e, 0)
 
 
@@ -253,8 +253,10 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
     if p < 0:
         raise RuntimeError(f"cdist(): p must be >= 0; got {p}")
     diff = cnp.abs(cnp.expand_dims(x1, -2) - cnp.expand_dims(x2, -3))
-    if p == 0:
-        return np.sum(undifferentiated(diff) != 0, axis=-1).astype(diff.dtype) + 0 * cnp.sum(diff, axis=-1)
+    if p == 0:  # how many coordinates differ (NaN where one is NaN): derivative 0, NaN or not
+        d = np.asarray(undifferentiated(diff))
+        counts = np.where(np.isnan(d).any(axis=-1), np.nan, np.sum(d != 0, axis=-1)).astype(diff.dtype)
+        return cnp.where(True, counts, cnp.sum(x1) + cnp.sum(x2))
     if p == np.inf:
         return cnp.max(diff, axis=-1)
     if p == 1:
