@@ -42,6 +42,7 @@ DROPPING = {
     "np.float64()": lambda v: np.float64(v) * v,
     "store a vector into an ndarray row": lambda v: _store_row(v * np.ones(3)) + v,
     "numpy.array of Tensors": lambda v: np.array([v, v]).sum() + v,
+    "tolist()": lambda v: (v * np.ones(2)).tolist()[0] * v,
 }
 
 TRANSFORMS = {
@@ -81,8 +82,15 @@ def test_a_read_that_drops_the_derivative_is_refused(name, transform):
 @pytest.mark.parametrize("name", [n for n in DROPPING if n != "numpy.array of Tensors"])
 def test_autograd_refuses_the_same_reads(name):
     f = DROPPING[name]
-    with pytest.raises((TypeError, ValueError)):
+    with pytest.raises((TypeError, ValueError, AttributeError)):  # ArrayBox has no tolist
         autograd.grad(f)(1.5)
+
+
+@pytest.mark.parametrize("name", ["float()", "tolist()"])
+def test_jax_refuses_the_same_reads(name):
+    jax = pytest.importorskip("jax")
+    with pytest.raises(jax.errors.ConcretizationTypeError):
+        jax.grad(DROPPING[name])(1.5)
 
 
 def _branch(v):

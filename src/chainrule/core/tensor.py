@@ -176,10 +176,11 @@ class Tensor:
         return None
 
     def _dropping(self, what: str) -> None:
-        # float() and complex() are the identity on the value, so a derivative carried
-        # through them would be lost: refused inside grad/jvp/... as HIPS autograd and JAX
-        # do. int(), bool() and indexing are piecewise constant (their derivative is zero)
-        # and stay Python control flow on the primal.
+        # float(), complex() and tolist() (of floats) are the identity on the value, so a
+        # derivative carried through them would be lost: refused inside grad/jvp/... as
+        # HIPS autograd and JAX do. int(), bool() and indexing are piecewise constant (their
+        # derivative is zero) and stay Python control flow on the primal; so does item(),
+        # which JAX allows.
         trace = self.differentiated_by()
         if trace is not None:
             raise TypeError(
@@ -263,7 +264,10 @@ class Tensor:
         return value.item(*index)
 
     def tolist(self):
-        return np.asarray(self.primal("a list")).tolist()
+        value = np.asarray(self.primal("a list"))
+        if value.dtype.kind in "fc":  # an int's or a bool's derivative is zero: nothing lost
+            self._dropping("tolist()")
+        return value.tolist()
 
     def __repr__(self) -> str:
         if self._trace.records:  # under chainrule.jit: the plain call's repr (a read that guards)
