@@ -11,6 +11,7 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 
 # ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
 import functools as _functools
+import importlib as _importlib
 import types as _types
 
 from chainrule.core.tensor import Tensor
@@ -70,7 +71,6 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
 from chainrule import autograd, data, func, jax_nn, lax, multiprocessing, nn, optim, random, tree, tree_util
-from chainrule import distributions
 # PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
 # where nn, data and distributed are all loaded: each of them imports one of the others)
 from chainrule.data import distributed as _data_distributed  # noqa: F401
@@ -140,7 +140,7 @@ __all__ = [
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
     "ByteTensor", "BoolTensor", "spmm",
-    "Generator", "device", "cuda", "accelerator", "backends", "distributions", "Size", "compile",
+    "Generator", "device", "cuda", "accelerator", "backends", "Size", "compile",
     "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
@@ -159,3 +159,11 @@ globals().update({name: getattr(_torch_functions, name) for name in _torch_funct
 globals().update({name: getattr(_torch_extra, name) for name in _torch_extra.__all__})
 cosine_similarity, pairwise_distance, dropout = nn.functional.cosine_similarity, nn.functional.pairwise_distance, \
     nn.functional.dropout
+
+
+def __getattr__(name: str):
+    # chainrule.distributions (torch.distributions) computes with SciPy's special
+    # functions: loaded on first use, so that `import chainrule` needs NumPy alone
+    if name == "distributions":
+        return _importlib.import_module("chainrule.distributions")
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
