@@ -520,48 +520,46 @@ class LogitRelaxedBernoulli(Distribution):
         return cnp.log(self.temperature) + diff - 2 * cnp.log1p(cnp.exp(diff))
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class _Relaxed(TransformedDistribution):
+    """A relaxation that is a distribution of logits mapped by ``_transform`` (what the two
+    relaxed distributions below share)."""
+
+    has_rsample = True
+    _transform: type
+
+    def expand(self, batch_shape, _instance=None):
+        new = self.__new__(type(self))
+        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), self._transform(),
+                                         validate_args=self._validate_args)
+        return new
+
+    temperature = property(lambda self: self.base_dist.temperature)
+    logits = property(lambda self: self.base_dist.logits)
+    probs = property(lambda self: self.base_dist.probs)
+
+
+class RelaxedOneHotCategorical(_Relaxed):
     """Gumbel-softmax: a reparameterisable relaxation of OneHotCategorical on the simplex."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
-    has_rsample = True
+    _transform = ExpTransform
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, ExpTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        new = self.__new__(type(self))
-        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), ExpTransform(),
-                                         validate_args=self._validate_args)
-        return new
 
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)
-
-
-class RelaxedBernoulli(TransformedDistribution):
+class RelaxedBernoulli(_Relaxed):
     """A reparameterisable relaxation of Bernoulli on (0, 1)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
-    has_rsample = True
+    _transform = SigmoidTransform
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape, _instance=None):
-        new = self.__new__(type(self))
-        TransformedDistribution.__init__(new, self.base_dist.expand(batch_shape), SigmoidTransform(),
-                                         validate_args=self._validate_args)
-        return new
-
-    temperature = property(lambda self: self.base_dist.temperature)
-    logits = property(lambda self: self.base_dist.logits)
-    probs = property(lambda self: self.base_dist.probs)
 
 
 class Weibull(TransformedDistribution):
