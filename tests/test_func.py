@@ -68,7 +68,7 @@ def test_model_ensembling_recipe_matches_torch_func():
     got = ensemble_predictions(cfunc, [o for o, _ in pairs], X)
     want = ensemble_predictions(tfunc, [t for _, t in pairs], torch.tensor(X))
     assert got.shape == tuple(want.shape) == (3, 6, 3)
-    np.testing.assert_allclose(np.asarray(got), want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
 
 
 def f(x, y):

@@ -31,6 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.eager import EAGER
+from chainrule.core.pytree import tree_map
+from chainrule.core.tensor import Tensor
 from chainrule.nn.module import Module
 from chainrule.nn.utils.stateless import call_with_values
 from chainrule.transforms import forward, jacobian, reverse
@@ -48,7 +51,7 @@ def functional_call(module: Module, parameter_and_buffer_dicts: Mapping | Sequen
     return call_with_values(module, parameter_and_buffer_dicts, args, kwargs, strict)
 
 
-def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     """(parameters, buffers) of several models of the same structure, each name's
     arrays stacked along a new first axis: for ``vmap`` over an ensemble."""
     if not models:
@@ -58,18 +61,35 @@ def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, np.ndarray],
         names = [n for n, _ in named(models[0])]
         out = {}
         for name in names:
-            arrays = [np.asarray(dict(named(m))[name].detach().numpy()) for m in models]
+            members = [dict(named(m))[name] for m in models]
+            arrays = [np.asarray(t.detach().numpy()) for t in members]
             if len({a.shape for a in arrays}) != 1:
                 raise ValueError(f"stack_module_state: {name!r} has different shapes in the models")
-            out[name] = np.stack(arrays)
+            out[name] = Tensor(np.stack(arrays), EAGER)
+            if all(t.requires_grad for t in members):  # as PyTorch: a leaf to train the ensemble by
+                out[name].requires_grad_(True)
         return out
 
     return (stacked(lambda m: m.named_parameters()), stacked(lambda m: m.named_buffers()))
 
 
+def _as_tensors(tree: Any) -> Any:
+    """``tree`` with its NumPy arrays and scalars as (eager) Tensors: torch.func's
+    transforms give Tensors, whatever path a derivative took through the library."""
+    return tree_map(lambda v: Tensor(np.asarray(v), EAGER) if isinstance(v, np.ndarray | np.generic) else v, tree)
+
+
+def _giving_tensors(transformed: Callable) -> Callable:
+    @functools.wraps(transformed)
+    def giving_tensors(*args, **kwargs):
+        return _as_tensors(transformed(*args, **kwargs))
+
+    return giving_tensors
+
+
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
-    return reverse.grad(func, argnums, has_aux)
+    return _giving_tensors(reverse.grad(func, argnums, has_aux))
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
@@ -78,37 +98,38 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
     def grad_and_value_fun(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
-        return gradient, value
+        return _as_tensors((gradient, value))
 
     return grad_and_value_fun
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
-    return reverse.vjp(func, *primals, has_aux=has_aux)
+    output, vjp_fn, *aux = reverse.vjp(func, *primals, has_aux=has_aux)
+    return (_as_tensors(output), _giving_tensors(vjp_fn), *_as_tensors(aux))
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False, has_aux: bool = False):
     """``(output, J · tangents)`` (and ``aux``)."""
-    return forward.jvp(func, primals, tangents, has_aux=has_aux)
+    return _as_tensors(forward.jvp(func, primals, tangents, has_aux=has_aux))
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
            chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
     """The Jacobian by reverse mode (one vjp per output element, batched)."""
-    return jacobian.jacrev(func, argnums, has_aux)
+    return _giving_tensors(jacobian.jacrev(func, argnums, has_aux))
 
 
 def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
            randomness: str = "error") -> Callable:
     """The Jacobian by forward mode (one jvp per input element, batched)."""
     _check_randomness(randomness)
-    return jacobian.jacfwd(func, argnums, has_aux)
+    return _giving_tensors(jacobian.jacfwd(func, argnums, has_aux))
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """The Hessian (forward over reverse)."""
-    return jacobian.hessian(func, argnums)
+    return _giving_tensors(jacobian.hessian(func, argnums))
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
@@ -124,8 +145,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     @functools.wraps(func)
     def mapped_with_keywords(*args, **kwargs):
         if not kwargs:
-            return mapped(*args)
-        return batching.vmap(functools.partial(func, **kwargs), in_axes=in_dims, out_axes=out_dims)(*args)
+            return _as_tensors(mapped(*args))
+        return _as_tensors(batching.vmap(functools.partial(func, **kwargs), in_axes=in_dims, out_axes=out_dims)(*args))
 
     return mapped_with_keywords
 
@@ -133,7 +154,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
     """``(func(*primals), jvp_fn)``, ``jvp_fn(*tangents)`` the directional derivative at
     ``primals`` (torch.func's ``linearize``)."""
-    return forward.linearize(func, *primals)
+    output, jvp_fn = forward.linearize(func, *primals)
+    return _as_tensors(output), _giving_tensors(jvp_fn)
 
 
 def _check_randomness(randomness: str) -> None:

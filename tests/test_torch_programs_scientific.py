@@ -1,0 +1,419 @@
+"""Scientific programs written for PyTorch (physics-informed networks after
+maziarraissi/PINNs' PyTorch ports, and the ``torch.func`` tutorials: per-sample
+gradients, Jacobians and Hessians, ensembling, neural tangent kernels), trimmed, run
+with PyTorch and with ``import torch`` read as ``import chainrule as torch``, from the
+same weights and the same collocation points; everything they return must agree in
+float64 (see ``test_torch_programs``)."""
+
+import numpy as np
+import pytest
+
+from test_torch_programs import _run, _values
+
+pytest.importorskip("torch")
+
+PROGRAMS: dict[str, str] = {}
+
+# Burgers' equation, u_t + u u_x - nu u_xx = 0, after the PyTorch ports of
+# maziarraissi/PINNs: an OrderedDict Tanh MLP, derivatives by autograd.grad with
+# create_graph, a few L-BFGS (strong Wolfe) iterations and then Adam.
+PROGRAMS["pinn_burgers"] = '''
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+
+class DNN(torch.nn.Module):
+    def __init__(self, layers):
+        super(DNN, self).__init__()
+        self.depth = len(layers) - 1
+        self.activation = torch.nn.Tanh
+        layer_list = list()
+        for i in range(self.depth - 1):
+            layer_list.append(("layer_%d" % i, torch.nn.Linear(layers[i], layers[i + 1])))
+            layer_list.append(("activation_%d" % i, self.activation()))
+        layer_list.append(("layer_%d" % (self.depth - 1), torch.nn.Linear(layers[-2], layers[-1])))
+        layerDict = OrderedDict(layer_list)
+        self.layers = torch.nn.Sequential(layerDict)
+
+    def forward(self, x):
+        out = self.layers(x)
+        return out
+
+
+def build():
+    model = DNN([2, 16, 16, 1])
+    for m in model.modules():
+        if isinstance(m, torch.nn.Linear):
+            torch.nn.init.xavier_normal_(m.weight)
+            torch.nn.init.zeros_(m.bias)
+    return model
+
+
+def data(rng):
+    X_u = rng.uniform(-1, 1, (20, 2))
+    u = -np.sin(np.pi * X_u[:, 0:1])
+    X_f = rng.uniform(-1, 1, (40, 2))
+    return X_u, u, X_f
+
+
+def train(dnn, batch):
+    X_u, u_np, X_f = batch
+    x_u = torch.tensor(X_u[:, 0:1], requires_grad=True).double()
+    t_u = torch.tensor(X_u[:, 1:2], requires_grad=True).double()
+    x_f = torch.tensor(X_f[:, 0:1], requires_grad=True).double()
+    t_f = torch.tensor(X_f[:, 1:2], requires_grad=True).double()
+    u = torch.tensor(u_np).double()
+    nu = 0.01 / np.pi
+
+    def net_u(x, t):
+        return dnn(torch.cat([x, t], dim=1))
+
+    def net_f(x, t):
+        u = net_u(x, t)
+        u_t = torch.autograd.grad(u, t, grad_outputs=torch.ones_like(u), retain_graph=True, create_graph=True)[0]
+        u_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), retain_graph=True, create_graph=True)[0]
+        u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x), retain_graph=True,
+                                   create_graph=True)[0]
+        f = u_t + u * u_x - nu * u_xx
+        return f
+
+    losses = []
+    optimizer = torch.optim.LBFGS(dnn.parameters(), lr=1.0, max_iter=4, max_eval=50, history_size=50,
+                                  tolerance_grad=1e-5, tolerance_change=1.0 * np.finfo(float).eps,
+                                  line_search_fn="strong_wolfe")
+
+    def loss_func():
+        optimizer.zero_grad()
+        u_pred = net_u(x_u, t_u)
+        f_pred = net_f(x_f, t_f)
+        loss_u = torch.mean((u - u_pred) ** 2)
+        loss_f = torch.mean(f_pred ** 2)
+        loss = loss_u + loss_f
+        loss.backward()
+        losses.append(loss.item())
+        return loss
+
+    dnn.train()
+    optimizer.step(loss_func)
+    adam = torch.optim.Adam(dnn.parameters(), lr=1e-3)
+    for epoch in range(3):
+        u_pred = net_u(x_u, t_u)
+        f_pred = net_f(x_f, t_f)
+        loss = torch.mean((u - u_pred) ** 2) + torch.mean(f_pred ** 2)
+        adam.zero_grad()
+        loss.backward()
+        adam.step()
+        losses.append(loss.item())
+    dnn.eval()
+    u_star = net_u(x_f, t_f).detach()
+    return {"losses": losses, "u": u_star}
+'''
+
+# Poisson, -u_xx - u_yy = f on a grid from linspace/meshgrid(indexing="ij"); the
+# network's Jacobian and Hessian at a point by torch.autograd.functional.
+PROGRAMS["pinn_poisson"] = '''
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    model = nn.Sequential(OrderedDict([
+        ("fc1", nn.Linear(2, 12)), ("tanh1", nn.Tanh()),
+        ("fc2", nn.Linear(12, 12)), ("tanh2", nn.Tanh()),
+        ("out", nn.Linear(12, 1)),
+    ]))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_normal_(m.weight, gain=1.0)
+            nn.init.constant_(m.bias, 0.0)
+    return model
+
+
+def data(rng):
+    return rng.uniform(0, 1, (2,))
+
+
+def train(model, point):
+    n = 8
+    x = torch.linspace(0, 1, n)
+    y = torch.linspace(0, 1, n)
+    X, Y = torch.meshgrid(x, y, indexing="ij")
+    xy = torch.stack([X.flatten(), Y.flatten()], dim=1)
+    xy.requires_grad_(True)
+    f = 2 * np.pi ** 2 * torch.sin(np.pi * xy[:, 0:1].detach()) * torch.sin(np.pi * xy[:, 1:2].detach())
+    boundary = (xy[:, 0] == 0) | (xy[:, 0] == 1) | (xy[:, 1] == 0) | (xy[:, 1] == 1)
+
+    def residual():
+        u = model(xy)
+        du = torch.autograd.grad(u, xy, grad_outputs=torch.ones_like(u), create_graph=True)[0]
+        u_x, u_y = du[:, 0:1], du[:, 1:2]
+        u_xx = torch.autograd.grad(u_x, xy, torch.ones_like(u_x), create_graph=True)[0][:, 0:1]
+        u_yy = torch.autograd.grad(u_y, xy, torch.ones_like(u_y), create_graph=True)[0][:, 1:2]
+        r = -(u_xx + u_yy) - f
+        return torch.mean(r ** 2) + torch.mean(u[boundary] ** 2)
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for it in range(4):
+        optimizer.zero_grad()
+        loss = residual()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    p = torch.tensor(point)
+    J = torch.autograd.functional.jacobian(model, p)
+    H = torch.autograd.functional.hessian(lambda z: model(z).squeeze(), p)
+    Jc = torch.autograd.functional.jacobian(model, p, create_graph=True, vectorize=True)
+    return {"losses": losses, "J": J, "H": H, "Jc": Jc.detach()}
+'''
+
+# Heat equation u_t = alpha u_xx with an L-BFGS closure over the whole residual.
+PROGRAMS["pinn_heat_lbfgs"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+
+class PINN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 10), nn.Tanh(), nn.Linear(10, 10), nn.Tanh(), nn.Linear(10, 1))
+
+    def forward(self, x, t):
+        return self.net(torch.cat([x, t], 1))
+
+
+def build():
+    return PINN()
+
+
+def data(rng):
+    return rng.uniform(0, 1, (30, 1)), rng.uniform(0, 1, (30, 1))
+
+
+def train(model, batch):
+    x = torch.from_numpy(batch[0]).requires_grad_(True)
+    t = torch.from_numpy(batch[1]).requires_grad_(True)
+    x0 = torch.linspace(0, 1, 10).view(-1, 1)
+    t0 = torch.zeros_like(x0)
+    u0 = torch.sin(np.pi * x0)
+    alpha = 0.1
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=20, history_size=50,
+                                  tolerance_grad=1e-9, line_search_fn="strong_wolfe")
+    mse = nn.MSELoss()
+    seen = []
+
+    def closure():
+        optimizer.zero_grad()
+        u = model(x, t)
+        u_t = torch.autograd.grad(u, t, grad_outputs=torch.ones_like(u), create_graph=True, retain_graph=True)[0]
+        u_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), create_graph=True, retain_graph=True)[0]
+        u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x), create_graph=True)[0]
+        loss = mse(u_t, alpha * u_xx) + mse(model(x0, t0), u0)
+        loss.backward()
+        seen.append(loss.item())
+        return loss
+
+    first = optimizer.step(closure)
+    state = optimizer.state[optimizer.param_groups[0]["params"][0]]
+    return {"first": first.detach(), "seen": seen[:8], "n_iter": state["n_iter"],
+            "func_evals": state["func_evals"]}
+'''
+
+# torch.func tutorials "per-sample-grads" and "jacobians_hessians": functional_call,
+# vmap(grad(...), in_dims=(None, None, 0, 0)), jacrev/jacfwd/hessian, argnums, has_aux,
+# chunk_size, vjp/jvp/linearize.
+PROGRAMS["func_per_sample_jacobians"] = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.func import functional_call, grad, hessian, jacfwd, jacrev, jvp, linearize, vjp, vmap
+
+torch.set_default_dtype(torch.float64)
+
+
+class SimpleMLP(nn.Module):
+    def __init__(self):
+        super(SimpleMLP, self).__init__()
+        self.fc1 = nn.Linear(3, 8)
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = torch.tanh(self.fc1(x))
+        return self.fc2(x)
+
+
+def build():
+    return SimpleMLP()
+
+
+def data(rng):
+    return torch.tensor(rng.normal(size=(5, 3))), torch.tensor(rng.integers(0, 4, 5))
+
+
+def train(model, batch):
+    data, targets = batch
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def compute_loss(params, buffers, sample, target):
+        batch = sample.unsqueeze(0)
+        targets = target.unsqueeze(0)
+        predictions = functional_call(model, (params, buffers), (batch,))
+        loss = F.cross_entropy(predictions, targets)
+        return loss
+
+    ft_compute_grad = grad(compute_loss)
+    ft_compute_sample_grad = vmap(ft_compute_grad, in_dims=(None, None, 0, 0))
+    ft_per_sample_grads = ft_compute_sample_grad(params, buffers, data, targets)
+
+    # the loop the tutorial checks against
+    looped = []
+    for i in range(data.shape[0]):
+        model.zero_grad()
+        loss = F.cross_entropy(model(data[i].unsqueeze(0)), targets[i].unsqueeze(0))
+        loss.backward()
+        looped.append(model.fc1.weight.grad.clone())
+
+    def with_aux(params, x):
+        out = functional_call(model, params, (x,))
+        return out.sum(), out
+
+    g_aux, aux = grad(with_aux, has_aux=True)(params, data)
+
+    weight, bias = model.fc1.weight.detach(), model.fc1.bias.detach()
+
+    def predict(weight, bias, x):
+        return F.linear(x, weight, bias).tanh()
+
+    x = data[0]
+    jac_x = jacrev(predict, argnums=2)(weight, bias, x)
+    jac_wb = jacrev(predict, argnums=(0, 1))(weight, bias, x)
+    jac_fwd = jacfwd(predict, argnums=2)(weight, bias, x)
+    batch_jac = vmap(jacrev(predict, argnums=2), in_dims=(None, None, 0))(weight, bias, data)
+    chunked = jacrev(predict, argnums=2, chunk_size=3)(weight, bias, x)
+    hess = hessian(predict, argnums=2)(weight, bias, x)
+    hess2 = jacfwd(jacrev(predict, argnums=2), argnums=2)(weight, bias, x)
+
+    def f(x):
+        return functional_call(model, params, (x,)).sin()
+
+    out, vjp_fn = vjp(f, data)
+    (cot,) = vjp_fn(torch.ones_like(out))
+    _, tangent = jvp(f, (data,), (torch.ones_like(data),))
+    _, jvp_fn = linearize(f, data)
+    lin = jvp_fn(torch.ones_like(data))
+    return {"per_sample": ft_per_sample_grads, "looped": torch.stack(looped), "g_aux": g_aux, "aux": aux,
+            "jac_x": jac_x, "jac_wb": jac_wb, "jac_fwd": jac_fwd, "batch_jac": batch_jac, "chunked": chunked,
+            "hess": hess, "hess2": hess2, "vjp": cot, "jvp": tangent, "linearize": lin}
+'''
+
+# torch.func tutorials "model_ensembling" and "neural_tangent_kernels": vmap over
+# stack_module_state's stacked parameters, and the empirical NTK by jacrev and einsum.
+PROGRAMS["func_ensemble_ntk"] = '''
+import copy
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.func import functional_call, jacrev, stack_module_state, vmap
+
+torch.set_default_dtype(torch.float64)
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super(MLP, self).__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc2 = nn.Linear(8, 3)
+
+    def forward(self, x):
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.fc2(x)
+        return x
+
+
+class Ensemble(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.members = nn.ModuleList([MLP() for _ in range(3)])
+
+
+def build():
+    return Ensemble()
+
+
+def data(rng):
+    return torch.tensor(rng.normal(size=(3, 6, 4))), torch.tensor(rng.normal(size=(5, 4)))
+
+
+def train(ensemble, batch):
+    minibatches, x_test = batch
+    models = list(ensemble.members)
+    params, buffers = stack_module_state(models)
+    base_model = copy.deepcopy(models[0]).to("meta")
+
+    def fmodel(params, buffers, x):
+        return functional_call(base_model, (params, buffers), (x,))
+
+    predictions1_vmap = vmap(fmodel)(params, buffers, minibatches)
+    predictions2_vmap = vmap(fmodel, in_dims=(0, 0, None))(params, buffers, minibatches[0])
+    loop = torch.stack([model(minibatches[0]) for model in models])
+
+    net = models[0]
+    net_params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def fnet_single(params, x):
+        return functional_call(net, params, (x.unsqueeze(0),)).squeeze(0)
+
+    def empirical_ntk_jacobian_contraction(fnet_single, params, x1, x2):
+        jac1 = vmap(jacrev(fnet_single), (None, 0))(params, x1)
+        jac1 = jac1.values()
+        jac1 = [j.flatten(2) for j in jac1]
+        jac2 = vmap(jacrev(fnet_single), (None, 0))(params, x2)
+        jac2 = jac2.values()
+        jac2 = [j.flatten(2) for j in jac2]
+        result = torch.stack([torch.einsum("Naf,Mbf->NMab", j1, j2) for j1, j2 in zip(jac1, jac2)])
+        result = result.sum(0)
+        return result
+
+    ntk = empirical_ntk_jacobian_contraction(fnet_single, net_params, x_test, x_test[:3])
+
+    # the stacked parameters are leaves: train the whole ensemble at once
+    optimizer = torch.optim.SGD(list(params.values()), lr=0.1, momentum=0.9)
+    losses = []
+    for step in range(3):
+        optimizer.zero_grad()
+        loss = F.mse_loss(vmap(fmodel)(params, buffers, minibatches), minibatches[..., :3].cos())
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return {"pred1": predictions1_vmap.detach(), "pred2": predictions2_vmap.detach(), "loop": loop, "ntk": ntk,
+            "losses": losses, "trained": {k: v.detach() for k, v in params.items()}}
+'''
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_scientific_program_gives_pytorchs_values(name):
+    source = PROGRAMS[name]
+    start, theirs, their_end = _run(source, "torch")
+    _, ours, our_end = _run(source, "chainrule", weights=start)
+    a, b = _values(ours), _values(theirs)
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-10)
+    assert list(our_end) == list(their_end)
+    for k in their_end:
+        np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
