@@ -1,5 +1,5 @@
 """PyTorch's order statistics, windows, counts and search functions of eager Tensors
-(quantile, nanquantile, kthvalue, aminmax, histc, logit, unfold, searchsorted, bucketize,
+(quantile, nanquantile, kthvalue, aminmax, histc, histogram, logit, unfold, searchsorted, bucketize,
 isin, cdist), against PyTorch: values, dtypes, the result being a Tensor, and gradients
 in float64."""
 
@@ -44,6 +44,13 @@ def _cases():
         "histc": (lambda x, L: x.histc(bins=4, min=-1, max=1), A),
         "histc_own_range": (lambda x, L: L.histc(x, bins=7), A),
         "histc_edges": (lambda x, L: x.histc(bins=2, min=1, max=3), TIES),
+        # PyTorch's histogram has no derivative (its results claim requires_grad): the values
+        "histogram": (lambda x, L: [t.detach() for t in x.histogram(5)], A),
+        "histogram_density_range": (lambda x, L: [t.detach() for t in L.histogram(x, 4, range=(-1.0, 1.0),
+                                                                                 density=True)], A),
+        "histogram_edges_weight": (lambda x, L: [t.detach() for t in x.histogram(x.new_tensor([-1.0, 0.0, 0.5, 2.0]),
+                                                                                weight=x.abs())], A),
+        "histogram_one_value": (lambda x, L: [t.detach() for t in (x * 0).histogram(2, density=True)], A),
         "logit": (lambda x, L: x.logit(), P),
         "logit_eps": (lambda x, L: L.logit(x * 1.5 - 0.2, eps=0.1), P),
         "unfold": (lambda x, L: x.unfold(1, 2, 1), A),
@@ -128,6 +135,7 @@ REFUSED = {
     "unfold_step": (lambda L: L.tensor([1.0, 2.0]).unfold(0, 1, 0), "step"),
     "histc_range": (lambda L: L.tensor([1.0]).histc(4, 2, 1), "max must be larger"),
     "histc_int": (lambda L: L.tensor([1, 2]).histc(4), "floating-point"),
+    "histogram_int": (lambda L: L.histogram(L.tensor([1, 2]), 4), "floating-point"),
     "cdist_dims": (lambda L: L.cdist(L.ones(2, 3), L.ones(2, 4)), "same last"),
     "cdist_negative_p": (lambda L: L.cdist(L.ones(2, 3), L.ones(2, 3), p=-1), "p must be"),
     "searchsorted_rows": (lambda L: L.searchsorted(L.ones(2, 3), L.ones(3, 1)), "leading dimensions"),

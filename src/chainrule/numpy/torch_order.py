@@ -1,6 +1,6 @@
 """PyTorch's order statistics, windows and counts on chainrule's Tensor: ``quantile``,
-``nanquantile``, ``kthvalue``, ``aminmax``, ``histc``, ``logit`` and ``unfold``, written
-with the mirror so that the differentiable ones (all but ``histc``) differentiate as
+``nanquantile``, ``kthvalue``, ``aminmax``, ``histc``, ``histogram``, ``logit`` and ``unfold``,
+written with the mirror so that the differentiable ones (all but the histograms) differentiate as
 PyTorch's do; and the functions ``torch.searchsorted``, ``torch.bucketize``,
 ``torch.isin`` and ``torch.cdist`` (:mod:`chainrule.numpy.torch_functions` exports them).
 """
@@ -18,10 +18,13 @@ from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
-__all__ = ["TorchOrderMethods", "bucketize", "cdist", "isin", "min_max", "searchsorted"]
+__all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
 
 min_max = namedtuple("min_max", ["min", "max"])
 """What ``aminmax`` returns, as PyTorch's ``torch.return_types.aminmax``."""
+
+histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
+"""What ``histogram`` returns, as PyTorch's ``torch.return_types.histogram``."""
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
@@ -144,6 +147,41 @@ class TorchOrderMethods:
             raise RuntimeError(f"histc(): range of [{lo}, {hi}] is not finite")
         counts, _ = np.histogram(v[(v >= lo) & (v <= hi)], bins=bins, range=(lo, hi))
         return Tensor(counts.astype(v.dtype), EAGER)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density: bool = False):
+        """(hist, bin_edges): a histogram of ``bins`` equal bins over ``range`` (the values'
+        own range when None), or over the edges ``bins`` given as a 1-D Tensor; with
+        ``weight``, each value counts its weight; with ``density``, the counts are scaled to
+        integrate to 1. As PyTorch's ``histogram`` (no derivative).
+
+        >>> import chainrule as cr
+        >>> h = cr.tensor([1.0, 2.0, 1.0, 4.0]).histogram(3)
+        >>> h.hist.tolist(), h.bin_edges.tolist()
+        ([2.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0])
+        """
+        v = np.asarray(plain(self))
+        if not np.issubdtype(v.dtype, np.floating):
+            raise RuntimeError("histogram(): input must be a floating-point Tensor; convert it with .float()")
+        w = None if weight is None else np.asarray(plain(weight))
+        if w is not None and w.shape != v.shape:
+            raise RuntimeError(f"histogram(): weight must have the shape of input {v.shape}; got {w.shape}")
+        if isinstance(bins, Tensor | np.ndarray | list | tuple):
+            edges = np.asarray(plain(bins), dtype=v.dtype)
+            if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) < 0):
+                raise RuntimeError("histogram(): bins must be a 1-D Tensor of at least 2 increasing edges")
+        else:
+            if int(bins) <= 0:
+                raise RuntimeError(f"histogram(): bins must be > 0; got {bins}")
+            lo, hi = (float(v.min()), float(v.max())) if range is None and v.size else (0.0, 0.0)
+            if range is not None:
+                lo, hi = float(range[0]), float(range[1])
+            if lo > hi:
+                raise RuntimeError(f"histogram(): max must be larger than min; got range=({lo}, {hi})")
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            edges = np.linspace(lo, hi, int(bins) + 1).astype(v.dtype)
+        hist, _ = np.histogram(v.ravel(), bins=edges, weights=None if w is None else w.ravel(), density=density)
+        return histogram_result(Tensor(hist.astype(v.dtype), EAGER), Tensor(edges, EAGER))
 
     def logit(self, eps: float | None = None):
         """``log(x / (1 - x))``, the inverse of ``sigmoid``; with ``eps``, of ``x`` clamped
