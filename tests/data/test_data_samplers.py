@@ -134,3 +134,19 @@ def test_samplers_without_a_generator_follow_manual_seed():
         return list(SubsetRandomSampler(range(10))), list(WeightedRandomSampler(np.ones(5), 6))
 
     assert draws() == draws()
+
+
+@pytest.mark.parametrize("replacement", [True, False])
+def test_an_endless_random_sampler_is_read_as_the_batches_are(replacement):
+    # minGPT's trainer: RandomSampler(ds, replacement=True, num_samples=int(1e10)) under a
+    # DataLoader; PyTorch draws as it reads, so the first batches come at once
+    ds = TensorDataset(cr.arange(5.0), cr.arange(5))
+    sampler = cr.utils.data.RandomSampler(ds, replacement=replacement, num_samples=int(1e12))
+    assert len(sampler) == 10 ** 12
+    it = iter(DataLoader(ds, sampler=sampler, batch_size=4))
+    for _ in range(3):
+        x, y = next(it)
+        assert x.shape == (4,) and set(y.tolist()) <= set(range(5))
+    unbatched = iter(DataLoader(ds, sampler=sampler, batch_size=None))
+    assert next(unbatched)[0].shape == ()
+    assert list(DataLoader(ds, sampler=SequentialSampler(ds), batch_size=2, drop_last=True))[-1][1].tolist() == [2, 3]

@@ -7,6 +7,7 @@ sample and collated with ``np.stack``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -360,11 +361,20 @@ class DataLoader:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _order(self) -> np.ndarray:
+    def _order(self) -> Iterator[np.ndarray]:
+        """The indices of one pass, in chunks of the batch size (one at a time with
+        ``batch_size=None``): a sampler given is read as the batches are, as PyTorch's
+        loader reads it, so a sampler of 10**10 draws (minGPT's) costs a batch at a time."""
+        bs = self.batch_size or 1
         if self._sampler is not None:
-            return np.fromiter(iter(self._sampler), dtype=np.int64)
+            indices = iter(self._sampler)
+            while chunk := list(itertools.islice(indices, bs)):
+                yield np.asarray(chunk, dtype=np.int64)
+            return
         n = len(self.dataset)
-        return get_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        order = get_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, n, bs):
+            yield order[start : start + bs]
 
     def __iter__(self) -> Iterator:
         return _LoaderIterator(self)
@@ -381,24 +391,19 @@ class DataLoader:
             return
         if self.batch_size is None:
             convert = self.collate_fn or default_convert
-            for i in self._order():
+            for (i,) in self._order():
                 yield convert(ds[int(i)])
             return
-        order = self._order()
-        n, bs = len(order), self.batch_size
-        stop = n - n % bs if self.drop_last else n
         backing = _arrays_of(ds) if self.collate_fn is None else None
-        if backing is not None:
-            arrays, base = backing
-            for start in range(0, stop, bs):
-                idx = order[start : start + bs]
-                if base is not None:
-                    idx = base[idx]
-                yield [_as_tensor(a[idx]) for a in arrays]
-            return
         collate = self.collate_fn or default_collate
-        for start in range(0, stop, bs):
-            yield collate([ds[int(i)] for i in order[start : start + bs]])
+        for idx in self._order():
+            if self.drop_last and len(idx) < self.batch_size:
+                return
+            if backing is None:
+                yield collate([ds[int(i)] for i in idx])
+                continue
+            arrays, base = backing
+            yield [_as_tensor(a[idx if base is None else base[idx]]) for a in arrays]
 
     def _stream(self, ds: IterableDataset) -> Iterator:
         """Batches of an IterableDataset's samples, in the order it yields them."""

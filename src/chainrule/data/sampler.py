@@ -63,12 +63,14 @@ class RandomSampler(Sampler):
         self.generator = None if generator is None else get_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        n = len(self.data_source)
-        if self.replacement:
-            return iter(get_generator(self.generator).integers(0, n, self.num_samples).tolist())
+        # drawn as they are read (PyTorch's draws 32 at a time), so that num_samples=int(1e10)
+        # (minGPT's trainer: an endless stream) costs only what is read
+        n, left = len(self.data_source), self.num_samples
         rng = get_generator(self.generator)
-        order = np.concatenate([rng.permutation(n) for _ in range(-(-self.num_samples // max(n, 1)))])
-        return iter(order[: self.num_samples].tolist())
+        while left > 0:
+            chunk = rng.integers(0, n, min(left, 32)) if self.replacement else rng.permutation(n)[:left]
+            left -= len(chunk)
+            yield from chunk.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
