@@ -8,6 +8,7 @@ float64 (see ``test_torch_programs``)."""
 import numpy as np
 import pytest
 
+import chainrule as cr
 from test_torch_programs import _run, _values
 
 pytest.importorskip("torch")
@@ -231,6 +232,116 @@ def train(model, batch):
             "func_evals": state["func_evals"]}
 '''
 
+# The inverse Burgers problem of the PyTorch port of maziarraissi/PINNs, as written
+# there: Variable, set_default_tensor_type, .to(device), the PDE's coefficients as
+# Parameters registered on the network, Adam and then L-BFGS on a bound method.
+PROGRAMS["pinn_inverse_burgers"] = '''
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from torch.autograd import Variable
+
+if torch.cuda.is_available():
+    device = torch.device('cuda')
+else:
+    device = torch.device('cpu')
+with warnings.catch_warnings():  # deprecated in PyTorch 2.1, and still in such programs
+    warnings.simplefilter("ignore", UserWarning)
+    torch.set_default_tensor_type(torch.DoubleTensor)
+
+class DNN(torch.nn.Module):
+    def __init__(self, layers):
+        super(DNN, self).__init__()
+        self.depth = len(layers) - 1
+        self.activation = torch.nn.Tanh
+        layer_list = list()
+        for i in range(self.depth - 1):
+            layer_list.append(('layer_%d' % i, torch.nn.Linear(layers[i], layers[i+1])))
+            layer_list.append(('activation_%d' % i, self.activation()))
+        layer_list.append(('layer_%d' % (self.depth - 1), torch.nn.Linear(layers[-2], layers[-1])))
+        self.layers = torch.nn.Sequential(OrderedDict(layer_list))
+    def forward(self, x):
+        return self.layers(x)
+
+class PhysicsInformedNN():
+    def __init__(self, X, u, layers, lb, ub):
+        self.lb = torch.tensor(lb).float().to(device).double()
+        self.ub = torch.tensor(ub).double().to(device)
+        self.x = torch.tensor(X[:, 0:1], requires_grad=True).double().to(device)
+        self.t = Variable(torch.from_numpy(X[:, 1:2]), requires_grad=True).to(device)
+        self.u = torch.tensor(u).double().to(device)
+        self.lambda_1 = torch.tensor([0.0], requires_grad=True).to(device)
+        self.lambda_2 = torch.tensor([-6.0], requires_grad=True).to(device)
+        self.lambda_1 = torch.nn.Parameter(self.lambda_1)
+        self.lambda_2 = torch.nn.Parameter(self.lambda_2)
+        self.dnn = DNN(layers).to(device)
+        self.dnn.register_parameter('lambda_1', self.lambda_1)
+        self.dnn.register_parameter('lambda_2', self.lambda_2)
+        self.optimizer = torch.optim.LBFGS(self.dnn.parameters(), lr=1.0, max_iter=5, max_eval=50000,
+            history_size=50, tolerance_grad=1e-5, tolerance_change=1.0 * np.finfo(float).eps,
+            line_search_fn="strong_wolfe")
+        self.optimizer_Adam = torch.optim.Adam(self.dnn.parameters())
+        self.iter = 0
+        self.log = []
+    def net_u(self, x, t):
+        u = self.dnn(2.0 * (torch.cat([x, t], dim=1) - self.lb) / (self.ub - self.lb) - 1.0)
+        return u
+    def net_f(self, x, t):
+        lambda_1 = self.lambda_1
+        lambda_2 = torch.exp(self.lambda_2)
+        u = self.net_u(x, t)
+        u_t = torch.autograd.grad(u, t, grad_outputs=torch.ones_like(u), retain_graph=True, create_graph=True)[0]
+        u_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), retain_graph=True, create_graph=True)[0]
+        u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x), retain_graph=True, create_graph=True)[0]
+        return u_t + lambda_1 * u * u_x - lambda_2 * u_xx
+    def loss_func(self):
+        u_pred = self.net_u(self.x, self.t)
+        f_pred = self.net_f(self.x, self.t)
+        loss = torch.mean((self.u - u_pred) ** 2) + torch.mean(f_pred ** 2)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.iter += 1
+        self.log.append((loss.item(), self.lambda_1.item(), torch.exp(self.lambda_2.detach()).item()))
+        return loss
+    def train(self, nIter):
+        self.dnn.train()
+        for epoch in range(nIter):
+            u_pred = self.net_u(self.x, self.t)
+            f_pred = self.net_f(self.x, self.t)
+            loss = torch.mean((self.u - u_pred) ** 2) + torch.mean(f_pred ** 2)
+            self.optimizer_Adam.zero_grad()
+            loss.backward()
+            self.optimizer_Adam.step()
+            self.log.append(loss.item())
+        self.optimizer.step(self.loss_func)
+    def predict(self, X):
+        x = torch.tensor(X[:, 0:1], requires_grad=True).double().to(device)
+        t = torch.tensor(X[:, 1:2], requires_grad=True).double().to(device)
+        self.dnn.eval()
+        u = self.net_u(x, t)
+        f = self.net_f(x, t)
+        return u.detach().cpu().numpy(), f.detach().cpu().numpy()
+
+def build():
+    return DNN([2, 8, 8, 1])
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (20, 2))
+
+def train(model, pts):
+    X = pts
+    u = -np.sin(np.pi * X[:, 0:1])
+    pinn = PhysicsInformedNN(X, u, [2, 8, 8, 1], X.min(0), X.max(0))
+    pinn.dnn.load_state_dict(model.state_dict(), strict=False)
+    pinn.train(3)
+    up, fp = pinn.predict(X)
+    return {"log": pinn.log, "u": up, "f": fp, "iter": pinn.iter,
+            "state": {k: v.detach() for k, v in pinn.dnn.state_dict().items()}}
+'''
+
 # torch.func tutorials "per-sample-grads" and "jacobians_hessians": functional_call,
 # vmap(grad(...), in_dims=(None, None, 0, 0)), jacrev/jacfwd/hessian, argnums, has_aux,
 # chunk_size, vjp/jvp/linearize.
@@ -417,3 +528,10 @@ def test_scientific_program_gives_pytorchs_values(name):
     assert list(our_end) == list(their_end)
     for k in their_end:
         np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("bad, error", [("torch.LongTensor", TypeError), ("torch.cuda.DoubleTensor", RuntimeError),
+                                        (3, TypeError)])
+def test_set_default_tensor_type_refuses_what_is_not_a_floating_cpu_type(bad, error):
+    with pytest.warns(UserWarning, match="deprecated"), pytest.raises(error, match="set_default_tensor_type"):
+        cr.set_default_tensor_type(bad)

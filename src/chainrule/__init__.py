@@ -88,7 +88,7 @@ from chainrule.numpy.torch_creation import (
 from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
 from chainrule.numpy.torch_legacy import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
-    spmm,
+    set_default_tensor_type, spmm,
 )
 from chainrule.numpy import torch_functions as _torch_functions
 from chainrule.numpy import torch_extra as _torch_extra
@@ -139,7 +139,7 @@ __all__ = [
     "channels_last", "channels_last_3d", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
-    "ByteTensor", "BoolTensor", "spmm",
+    "ByteTensor", "BoolTensor", "set_default_tensor_type", "spmm",
     "Generator", "device", "cuda", "accelerator", "backends", "Size", "compile",
     "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
