@@ -47,7 +47,7 @@ def test_grad_scaler_steps_skips_and_rescales_as_pytorch(enabled):
 def test_grad_scaler_refuses_a_second_unscale_and_scales_pytrees():
     w = cr.nn.Parameter(cr.ones(2))
     opt = cr.optim.SGD([w], lr=0.1)
-    s = cr.amp.GradScaler()
+    s = cr.amp.GradScaler("cpu")
     a, b = s.scale([w.sum(), (w * 2).sum()])
     assert a.item() == 2.0 * 65536 and b.item() == 4.0 * 65536
     (a + b).backward()
@@ -57,6 +57,21 @@ def test_grad_scaler_refuses_a_second_unscale_and_scales_pytrees():
     np.testing.assert_array_equal(w.grad.numpy(), [3.0, 3.0])
     with pytest.raises(ValueError, match="growth_factor"):
         cr.amp.GradScaler(growth_factor=0.5)
+
+
+@pytest.mark.parametrize("make", [lambda lib: lib.cuda.amp.GradScaler(enabled=True), lambda lib: lib.amp.GradScaler(),
+                                  lambda lib: lib.amp.GradScaler("cuda", init_scale=8.0)])
+def test_a_grad_scaler_for_cuda_is_disabled_without_cuda_as_pytorchs(make):
+    # nanoGPT on a machine without CUDA: GradScaler(enabled=(dtype == 'float16')) with dtype float16
+    with pytest.warns(UserWarning, match="CUDA is not available"):
+        s = make(cr)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = make(torch)
+    assert s.is_enabled() == t.is_enabled() and s.get_scale() == t.get_scale()
+    assert s.state_dict() == t.state_dict()
+    loss = cr.tensor(3.0)
+    assert s.scale(loss) is loss
 
 
 @pytest.mark.parametrize("make", [

@@ -69,12 +69,20 @@ class GradScaler:
     """PyTorch's ``torch.amp.GradScaler(device="cuda", init_scale=2.**16, growth_factor=2.0,
     backoff_factor=0.5, growth_interval=2000, enabled=True)``: ``scale(loss)``,
     ``unscale_(optimizer)``, ``step(optimizer)`` (skipped when a gradient is not finite),
-    ``update(new_scale=None)``, ``get_scale()``, ``state_dict()``/``load_state_dict()``."""
+    ``update(new_scale=None)``, ``get_scale()``, ``state_dict()``/``load_state_dict()``. One
+    for ``"cuda"`` is disabled with a warning, as PyTorch's without CUDA."""
 
     def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
         if growth_factor <= 1.0 or not 0.0 < backoff_factor < 1.0:
             raise ValueError("GradScaler: growth_factor must be > 1 and backoff_factor between 0 and 1")
+        if enabled and str(device).startswith("cuda"):
+            # chainrule has no CUDA (torch.cuda.is_available() is False): PyTorch's scaler for
+            # "cuda" (its default, and torch.cuda.amp.GradScaler's) turns itself off there
+            warnings.warn("GradScaler is enabled for 'cuda', but CUDA is not available (chainrule computes on "
+                          "the CPU); disabling it, as PyTorch does. Give device='cpu' to scale on the CPU",
+                          UserWarning, stacklevel=2)
+            enabled = False
         self._enabled = bool(enabled)
         self._scale = float(init_scale)
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
