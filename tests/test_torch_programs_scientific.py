@@ -516,6 +516,58 @@ def train(ensemble, batch):
 '''
 
 
+# Burgers by L-BFGS over 40 iterations (two steps of 20), the parameters after each step.
+# L-BFGS amplifies rounding: PyTorch itself, started from weights one ulp apart, ends the
+# first step ~1e-14 apart and the second ~1e-10 (and 1e-5 after the third); chainrule,
+# summing in another order, must stay within that spread of PyTorch's own.
+LBFGS_BURGERS = '''
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (7, 2))
+
+
+def train(model, pts):
+    x = torch.tensor(pts[:, :1], requires_grad=True)
+    t = torch.tensor(pts[:, 1:], requires_grad=True)
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=20, history_size=50, tolerance_grad=1e-12,
+                                  tolerance_change=0, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        u = model(torch.cat([x, t], 1))
+        u_t = torch.autograd.grad(u, t, torch.ones_like(u), create_graph=True)[0]
+        u_x = torch.autograd.grad(u, x, torch.ones_like(u), create_graph=True)[0]
+        u_xx = torch.autograd.grad(u_x, x, torch.ones_like(u_x), create_graph=True)[0]
+        loss = (u_t + u * u_x - 0.01 * u_xx).pow(2).mean() + (u + torch.sin(np.pi * x.detach())).pow(2).mean()
+        loss.backward()
+        return loss
+
+    out = []
+    for epoch in range(2):
+        optimizer.step(closure)
+        out.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    return out
+'''
+
+
+def test_lbfgs_trajectory_stays_within_pytorchs_own_rounding_spread():
+    start, theirs, _ = _run(LBFGS_BURGERS, "torch")
+    _, nudged, _ = _run(LBFGS_BURGERS, "torch", weights={k: np.nextafter(v, np.inf) for k, v in start.items()})
+    _, ours, _ = _run(LBFGS_BURGERS, "chainrule", weights=start)
+    for our, their, other in zip(_values(ours), _values(theirs), _values(nudged), strict=True):
+        spread = np.max(np.abs(other - their))
+        assert np.max(np.abs(our - their)) <= 10 * spread + 1e-13
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_scientific_program_gives_pytorchs_values(name):
     source = PROGRAMS[name]
