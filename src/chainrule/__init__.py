@@ -103,6 +103,11 @@ from chainrule.core.dtypes import bfloat16
 from chainrule import amp, testing
 from chainrule.amp import autocast
 from chainrule.numpy import torch_fft as fft, torch_linalg as linalg, torch_special_functions as special
+from chainrule.numpy.torch_scripting import JIT_NAMES as _JIT_NAMES, fx, torch_assert as _assert  # noqa: F401
+
+# torch.jit.is_scripting(), @torch.jit.unused, torch.jit.annotate(...): attributes of chainrule.jit
+for _name, _value in _JIT_NAMES.items():
+    setattr(jit, _name, _value)
 
 # torch.cuda.amp and torch.cpu.amp: the same autocast (for that device) and GradScaler
 cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)
@@ -145,7 +150,7 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
     "autocast",
-    "testing", "cpu", "bfloat16",
+    "testing", "cpu", "bfloat16", "fx",
     # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
     "linalg", "fft", "special",
 ]
