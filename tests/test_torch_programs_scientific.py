@@ -342,6 +342,67 @@ def train(model, pts):
             "state": {k: v.detach() for k, v in pinn.dnn.state_dict().items()}}
 '''
 
+# Adaptive activations (a trainable slope per layer) and self-adaptive residual weights
+# trained by gradient ascent (Adam with maximize in their own group), then L-BFGS, its
+# state saved and loaded into a new optimizer halfway, as checkpointing code does.
+PROGRAMS["pinn_adaptive"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+
+class AdaptiveTanh(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.tensor(0.1))
+
+    def forward(self, x):
+        return torch.tanh(10 * self.a * x)
+
+
+def build():
+    return nn.Sequential(nn.Linear(2, 6), AdaptiveTanh(), nn.Linear(6, 6), AdaptiveTanh(), nn.Linear(6, 1))
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (7, 2))
+
+
+def train(net, pts):
+    x = torch.tensor(pts, requires_grad=True)
+    lam = nn.Parameter(torch.ones(7, 1))
+    opt = torch.optim.Adam([{"params": net.parameters()}, {"params": [lam], "maximize": True, "lr": 0.1}], lr=1e-2)
+    losses = []
+    for i in range(3):
+        opt.zero_grad()
+        u = net(x)
+        du = torch.autograd.grad(u, x, torch.ones_like(u), create_graph=True)[0]
+        loss = (lam * (du[:, :1] - 1) ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    lbfgs = torch.optim.LBFGS(net.parameters(), max_iter=4, history_size=5, line_search_fn="strong_wolfe")
+
+    def closure():
+        lbfgs.zero_grad()
+        u = net(x)
+        du = torch.autograd.grad(u, x, torch.ones_like(u), create_graph=True)[0]
+        loss = ((du[:, :1] - 1) ** 2).mean()
+        loss.backward()
+        return loss
+
+    losses.append(lbfgs.step(closure).item())
+    checkpoint = lbfgs.state_dict()
+    lbfgs = torch.optim.LBFGS(net.parameters(), max_iter=4, history_size=5, line_search_fn="strong_wolfe")
+    lbfgs.load_state_dict(checkpoint)
+    losses.append(lbfgs.step(closure).item())
+    state = lbfgs.state_dict()["state"][0]
+    return {"losses": losses, "lam": lam.detach(), "n_state": len(state), "al": state["al"][:2],
+            "n_iter": state["n_iter"], "func_evals": state["func_evals"]}
+'''
+
 # torch.func tutorials "per-sample-grads" and "jacobians_hessians": functional_call,
 # vmap(grad(...), in_dims=(None, None, 0, 0)), jacrev/jacfwd/hessian, argnums, has_aux,
 # chunk_size, vjp/jvp/linearize.

@@ -248,7 +248,7 @@ class LBFGS(Optimizer):
                     ro.append(1.0 / ys)
                     h_diag = ys / (y @ y)
                 # the two-loop recursion: d = −H ∇ with H the L-BFGS inverse Hessian
-                al = [0.0] * len(old_dirs)
+                al = state.setdefault("al", [None] * history_size)  # kept in the state, as PyTorch's
                 q = -flat_grad
                 for i in range(len(old_dirs) - 1, -1, -1):
                     al[i] = (old_stps[i] @ q) * ro[i]
