@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from vision_models_a import POST, PRE
+from vision_models_a import FROZEN_BATCH_NORM, POST, PRE
 from vision_models_a import PROGRAMS as _A
 from vision_models_b import PROGRAMS as _B
 from vision_models_c import PROGRAMS as _C
@@ -73,3 +73,65 @@ def test_torchvision_model_gives_pytorchs_values(name):
     assert list(got_end) == list(expected_end)
     for key, value in expected_end.items():
         np.testing.assert_allclose(got_end[key], value, rtol=1e-9, atol=1e-11, err_msg=key)
+
+
+def _checkpoint_loaded(source: str, library: str, checkpoint: dict, x: np.ndarray):
+    """``build_frozen()``/``build_legacy()`` of the program, given ``checkpoint`` by
+    ``load_state_dict``: its output on ``x`` and the gradients of their sum."""
+    namespace: dict = {"__name__": "program"}
+    exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
+    lib = torch if library == "torch" else cr
+    model = namespace["build"]()
+    model.load_state_dict({k: lib.tensor(v) for k, v in checkpoint.items()})
+    out = model(lib.tensor(x))
+    out.sum().backward()
+    return out.detach().numpy(), {k: p.grad.numpy() for k, p in model.named_parameters()}
+
+
+_FROZEN_RESNET = '''
+def build():
+    return ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3, norm_layer=FrozenBatchNorm2d)
+'''
+
+_LEGACY_VIT = '''
+def build():
+    return VisionTransformer(16, 4, num_layers=1, num_heads=2, hidden_dim=8, mlp_dim=12, num_classes=3)
+'''
+
+
+@pytest.mark.parametrize("case", ["frozen_batch_norm", "legacy_mlp_block"])
+def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
+    # torchvision's FrozenBatchNorm2d drops the BatchNorm2d checkpoint's num_batches_tracked,
+    # and its MLPBlock renames an old checkpoint's linear_1/linear_2 keys, in
+    # _load_from_state_dict overrides; the loaded models must compute what PyTorch's do
+    rng = np.random.default_rng(1)
+    if case == "frozen_batch_norm":
+        program = PRE + PROGRAMS["resnet"]
+        source = PRE + PROGRAMS["resnet"] + FROZEN_BATCH_NORM + _FROZEN_RESNET
+        namespace: dict = {"__name__": "program"}
+        exec(compile(program + "\nnet = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3)\n", "<torch>", "exec"),
+             namespace)
+        trained = namespace["net"]
+        trained(torch.tensor(rng.normal(size=(4, 3, 32, 32))))  # running statistics away from 0 and 1
+        checkpoint = {k: v.detach().numpy().copy() for k, v in trained.state_dict().items()}
+        assert any(k.endswith("num_batches_tracked") for k in checkpoint)
+        x = rng.normal(size=(2, 3, 32, 32))
+    else:
+        source = PRE + PROGRAMS["vision_transformer"].split("\nSIZE, NUM_CLASSES")[0] + _LEGACY_VIT
+        namespace = {"__name__": "program"}
+        exec(compile(source, "<torch>", "exec"), namespace)
+        torch.manual_seed(0)
+        fresh = namespace["build"]()
+        torch.nn.init.normal_(fresh.heads.head.weight)  # zero as built: let the body show in the output
+        checkpoint = {re.sub(r"mlp\.([03])\.", lambda m: f"mlp.linear_{int(m[1]) // 3 + 1}.", k):
+                      v.detach().numpy().copy() for k, v in fresh.state_dict().items()}
+        assert "encoder.layers.encoder_layer_0.mlp.linear_2.bias" in checkpoint
+        x = rng.normal(size=(2, 3, 16, 16))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning)
+        expected, expected_grads = _checkpoint_loaded(source, "torch", checkpoint, x)
+    got, got_grads = _checkpoint_loaded(source, "chainrule", checkpoint, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    assert list(got_grads) == list(expected_grads)
+    for key, grad in expected_grads.items():
+        np.testing.assert_allclose(got_grads[key], grad, rtol=1e-9, atol=1e-11, err_msg=key)

@@ -136,18 +136,12 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     return type(out)(outs)
 
 
-def run_load_pre_hooks(module, state_dict, strict: bool):
-    """``state_dict`` as the ``load_state_dict`` pre-hooks of ``module`` and the modules
-    below it (each given its prefix, parents first, as PyTorch's) leave it: a copy, so the
-    caller's dict is not changed."""
-    hooked = [(prefix, m) for prefix, m in module.named_modules() if m.__dict__.get("_load_state_dict_pre_hooks")]
-    if not hooked:
-        return state_dict
-    state_dict = dict(state_dict)
-    for prefix, m in hooked:
-        for hook in list(m.__dict__["_load_state_dict_pre_hooks"]):
-            hook(m, state_dict, f"{prefix}." if prefix else "", {}, strict, [], [], [])
-    return state_dict
+def run_load_pre_hooks(module, state_dict, *args) -> None:
+    """Call the ``load_state_dict`` pre-hooks of ``module`` (``args``: its prefix, local
+    metadata, strict, and the lists of missing keys, unexpected keys and error messages),
+    which may rewrite ``state_dict`` in place."""
+    for hook in list(module.__dict__.get("_load_state_dict_pre_hooks") or ()):
+        hook(module, state_dict, *args)
 
 
 def hook_kind(module, full: bool) -> None:

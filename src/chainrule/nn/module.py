@@ -33,6 +33,7 @@ from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
 from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind, run_load_pre_hooks
+from chainrule.nn._state_dict import assign_state, run_load_steps
 from chainrule.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -189,6 +190,13 @@ class Module:
         """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
         error_msgs)`` may rewrite (a copy of) the state dict ``load_state_dict`` reads, as PyTorch's."""
         return self._add_hook("_load_state_dict_pre_hooks", hook)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """PyTorch's step of :meth:`load_state_dict` for this module (see
+        ``chainrule.nn._state_dict``): an override may rewrite ``state_dict`` before calling
+        this, which runs the load pre-hooks; the values are copied later, for all at once."""
+        run_load_pre_hooks(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> HookHandle:
@@ -548,11 +556,12 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict)}")
-        state_dict = run_load_pre_hooks(self, state_dict, strict)
+        state_dict, more_missing, more_unexpected, problems = run_load_steps(self, state_dict, strict)
         own = self._state_targets()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        problems = []
+        missing += [k for k in dict.fromkeys(more_missing) if k not in missing]
+        unexpected += [k for k in dict.fromkeys(more_unexpected) if k not in unexpected]
         updates = []
         for key, target in own.items():
             if key not in state_dict:
@@ -585,7 +594,7 @@ class Module:
                 f"error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
             )
         if assign:
-            self._assign(updates)
+            assign_state(self, updates)
             return IncompatibleKeys(missing, unexpected)
         for target, value in updates:
             buf = target._value
@@ -595,20 +604,6 @@ class Module:
                 target._value = np.array(value, dtype=np.result_type(buf))
             mark_modified(target)
         return IncompatibleKeys(missing, unexpected)
-
-    def _assign(self, updates: list) -> None:
-        """``load_state_dict(assign=True)``: each (key, value) made the parameter or buffer."""
-        modules = dict(self.named_modules(remove_duplicate=False))
-        for key, value in updates:
-            prefix, _, name = key.rpartition(".")
-            module = modules[prefix]
-            old = module.__dict__["_parameters"].get(name)
-            if old is not None:
-                if not isinstance(value, Parameter):
-                    value = Parameter(value, requires_grad=old.requires_grad)
-                module.register_parameter(name, value)
-            else:
-                module.register_buffer(name, value)
 
     def _state_targets(self) -> dict[str, Tensor]:
         out = {}
