@@ -577,6 +577,155 @@ def train(ensemble, batch):
 '''
 
 
+# PINN residuals the torch.func way: u(x, t) a scalar function of scalars, its derivatives
+# by vmap(grad(grad(...))) or forward over forward (jvp of jvp), the Laplacian from vmap
+# of hessian, the loss differentiated both by grad and by backward() into the module.
+PROGRAMS["func_pinn_residuals"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.func import functional_call, grad, hessian, jvp, vmap
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (7, 2))
+
+
+def train_residual(model, pts):
+    params = dict(model.named_parameters())
+    def f(x, t, params):
+        return functional_call(model, params, (torch.stack([x, t]).unsqueeze(0),)).squeeze()
+    x = torch.tensor(pts[:, 0]); t = torch.tensor(pts[:, 1])
+    u_x = vmap(grad(f, argnums=0), in_dims=(0, 0, None))(x, t, params)
+    u_xx = vmap(grad(grad(f, argnums=0), argnums=0), in_dims=(0, 0, None))(x, t, params)
+    u_t = vmap(grad(f, argnums=1), in_dims=(0, 0, None))(x, t, params)
+    def loss_fn(params):
+        r = vmap(grad(f, 1), (0, 0, None))(x, t, params) - 0.1 * vmap(grad(grad(f)), (0, 0, None))(x, t, params)
+        return (r ** 2).mean()
+    g = grad(loss_fn)(params)
+    loss = loss_fn(params)
+    loss.backward()
+    return {"u_x": u_x.detach(), "u_xx": u_xx.detach(), "u_t": u_t.detach(), "g": {k: v.detach() for k, v in g.items()},
+            "pg": [p.grad for p in model.parameters() if p.grad is not None],
+            "pg_none": [p.grad is None for p in model.parameters()]}
+
+
+def train_forward(model, pts):
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    def u(z):
+        return functional_call(model, params, (z,)).squeeze()
+    def u_x(z):
+        return jvp(u, (z,), (torch.tensor([1.0, 0.0]),))[1]
+    def u_xx(z):
+        return jvp(u_x, (z,), (torch.tensor([1.0, 0.0]),))[1]
+    x = torch.tensor(pts)
+    a = vmap(u_xx)(x)
+    b = vmap(hessian(u))(x)[:, 0, 0]
+    lap = vmap(lambda z: torch.trace(hessian(u)(z)))(x)
+    return {"a": a, "b": b, "lap": lap}
+
+
+def train(model, pts):
+    return [train_forward(model, pts), train_residual(model, pts)]
+'''
+
+# torch.autograd.functional on a network: vjp, jvp, hvp, vhp, jacobian and hessian of
+# several inputs, vectorized and forward-mode strategies, create_graph and backward().
+PROGRAMS["autograd_functional"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.func import functional_call, grad, hessian, jvp, vmap
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (7, 2))
+
+
+def train_functional(model, pts):
+    x = torch.tensor(pts[0])
+    f = lambda z: model(z).squeeze(-1)
+    out = {}
+    out["vjp"] = torch.autograd.functional.vjp(model, x, torch.ones(1))[1]
+    out["jvp"] = torch.autograd.functional.jvp(model, x, torch.ones(2))[1]
+    out["hvp"] = torch.autograd.functional.hvp(f, x, torch.ones(2))[1]
+    out["vhp"] = torch.autograd.functional.vhp(f, x, torch.ones(2))[1]
+    out["jac_tuple"] = torch.autograd.functional.jacobian(lambda a, b: model(torch.cat([a, b])), (x[:1], x[1:]))
+    out["hess_tuple"] = torch.autograd.functional.hessian(lambda a, b: model(torch.cat([a, b])).sum(), (x[:1], x[1:]))
+    out["jac_fwd"] = torch.autograd.functional.jacobian(model, torch.tensor(pts), vectorize=True,
+                                                        strategy="forward-mode")
+    out["hess_vec"] = torch.autograd.functional.hessian(f, x, vectorize=True)
+    out["hess_outer"] = torch.autograd.functional.hessian(f, x, vectorize=True, outer_jacobian_strategy="forward-mode")
+    return out
+
+
+def train_create_graph(model, pts):
+    x = torch.tensor(pts)
+    J = torch.autograd.functional.jacobian(lambda z: model(z).sum(0), x, create_graph=True)
+    H = torch.autograd.functional.hessian(lambda z: model(z).sum(), x[0], create_graph=True)
+    loss = J.pow(2).sum() + H.pow(2).sum()
+    loss.backward()
+    hv = torch.autograd.functional.hvp(lambda z: model(z).sum(), x[0], torch.ones(2), create_graph=True)[1]
+    return {"J": J.detach(), "H": H.detach(), "g": [p.grad for p in model.parameters() if p.grad is not None],
+            "g_none": [p.grad is None for p in model.parameters()], "hv": hv.detach()}
+
+
+def train(model, pts):
+    return [train_functional(model, pts), train_create_graph(model, pts)]
+'''
+
+# torch.autograd.grad as PINN code calls it: several inputs, allow_unused, no
+# grad_outputs for a scalar, is_grads_batched, derivatives of slices of the input.
+PROGRAMS["autograd_grad_variants"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.func import functional_call, grad, hessian, jvp, vmap
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(2, 6), nn.Tanh(), nn.Linear(6, 6), nn.Tanh(), nn.Linear(6, 1))
+
+
+def data(rng):
+    return rng.uniform(-1, 1, (7, 2))
+
+
+def train(model, pts):
+    X = torch.tensor(pts, requires_grad=True)
+    x, t = X[:, 0:1], X[:, 1:2]
+    xx = torch.tensor(pts[:, 0:1], requires_grad=True)
+    tt = torch.tensor(pts[:, 1:2], requires_grad=True)
+    u = model(torch.cat([xx, tt], 1))
+    gx, gt = torch.autograd.grad(u, [xx, tt], torch.ones_like(u), create_graph=True)
+    gxx, gunused = torch.autograd.grad(gx.sum(), [xx, tt], create_graph=True, allow_unused=True)
+    gsum = torch.autograd.grad(outputs=u.sum(), inputs=xx, create_graph=True)[0]
+    uX = model(X)
+    dX = torch.autograd.grad(uX, X, torch.ones_like(uX), create_graph=True)[0]
+    batched = torch.autograd.grad(uX, X, torch.eye(7).unsqueeze(-1), is_grads_batched=True, retain_graph=True)[0]
+    d2 = torch.autograd.grad(dX[:, 0:1], X, grad_outputs=torch.ones_like(dX[:, 0:1]), create_graph=True)[0]
+    loss = (gxx - gt).pow(2).mean() + d2.pow(2).mean()
+    loss.backward()
+    return {"gx": gx.detach(), "gt": gt.detach(), "gxx": gxx.detach(), "none": gunused is None, "gsum": gsum.detach(),
+            "dX": dX.detach(), "batched": batched, "d2": d2.detach(), "Xg": X.grad,
+            "pg": [p.grad for p in model.parameters() if p.grad is not None],
+            "pg_none": [p.grad is None for p in model.parameters()]}
+'''
+
 # Burgers by L-BFGS over 40 iterations (two steps of 20), the parameters after each step.
 # L-BFGS amplifies rounding: PyTorch itself, started from weights one ulp apart, ends the
 # first step ~1e-14 apart and the second ~1e-10 (and 1e-5 after the third); chainrule,
