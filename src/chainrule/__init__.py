@@ -100,7 +100,7 @@ from chainrule.numpy.torch_runtime import (
 )
 from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
 from chainrule.core.dtypes import bfloat16
-from chainrule import amp, testing
+from chainrule import amp, profiler, testing
 from chainrule.amp import autocast
 from chainrule.numpy import torch_fft as fft, torch_linalg as linalg, torch_special_functions as special
 from chainrule.numpy.torch_scripting import JIT_NAMES as _JIT_NAMES, fx, torch_assert as _assert  # noqa: F401
@@ -150,7 +150,7 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
     "autocast",
-    "testing", "cpu", "bfloat16", "fx",
+    "testing", "cpu", "bfloat16", "fx", "profiler",
     # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
     "linalg", "fft", "special",
 ]
