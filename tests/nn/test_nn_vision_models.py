@@ -1,5 +1,5 @@
 """torchvision's models (resnet, mobilenet v2/v3, vgg, squeezenet, shufflenet v2,
-densenet, convnext, vision transformer, efficientnet), their source trimmed to a few
+densenet, convnext, vision transformer, efficientnet, swin transformer), their source trimmed to a few
 channels and small images (tests/nn/vision_models_*.py), run as written with PyTorch and
 with ``import torch`` read as ``import chainrule as torch``, from the same weights
 (PyTorch's, copied over) on the same batch. In float64 the outputs, the loss, every
@@ -19,12 +19,13 @@ from vision_models_a import FROZEN_BATCH_NORM, POST, PRE
 from vision_models_a import PROGRAMS as _A
 from vision_models_b import PROGRAMS as _B
 from vision_models_c import PROGRAMS as _C
+from vision_models_d import PROGRAMS as _D
 
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
-PROGRAMS = {**_A, **_B, **_C}
+PROGRAMS = {**_A, **_B, **_C, **_D}
 
 
 def _as_chainrule(source: str) -> str:
@@ -112,10 +113,10 @@ def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
         exec(compile(program + "\nnet = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3)\n", "<torch>", "exec"),
              namespace)
         trained = namespace["net"]
-        trained(torch.tensor(rng.normal(size=(4, 3, 32, 32))))  # running statistics away from 0 and 1
+        trained(torch.tensor(rng.normal(size=(4, 3, 16, 16))))  # running statistics away from 0 and 1
         checkpoint = {k: v.detach().numpy().copy() for k, v in trained.state_dict().items()}
         assert any(k.endswith("num_batches_tracked") for k in checkpoint)
-        x = rng.normal(size=(2, 3, 32, 32))
+        x = rng.normal(size=(2, 3, 16, 16))
     else:
         source = PRE + PROGRAMS["vision_transformer"].split("\nSIZE, NUM_CLASSES")[0] + _LEGACY_VIT
         namespace = {"__name__": "program"}

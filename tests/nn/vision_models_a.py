@@ -592,7 +592,7 @@ def _mobilenet_v3_conf(width_mult: float = 1.0, reduced_tail: bool = False, dila
     return inverted_residual_setting, last_channel
 
 
-SIZE, NUM_CLASSES = 32, 3
+SIZE, NUM_CLASSES = 16, 3
 
 
 def build():

@@ -432,7 +432,7 @@ class DenseNet(nn.Module):
         return out
 
 
-SIZE, NUM_CLASSES = 32, 3
+SIZE, NUM_CLASSES = 16, 3
 
 
 class Pair(nn.Module):

@@ -141,7 +141,7 @@ class ConvNeXt(nn.Module):
         return self._forward_impl(x)
 
 
-SIZE, NUM_CLASSES = 32, 4
+SIZE, NUM_CLASSES = 16, 4
 
 
 def build():
