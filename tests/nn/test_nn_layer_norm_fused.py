@@ -63,7 +63,6 @@ def test_backward_matches_finite_differences(missing, bias_shape):
     assert cr.gradcheck(f, *cots, xhat, rstd, w, order=1, modes=("fwd", "rev"))
 
 
-@pytest.mark.filterwarnings("ignore:chainrule.vmap. layer_norm_.*runs once per example:UserWarning")
 def test_vmap_matches_a_loop_over_examples():
     xs, w, b = rng.standard_normal((4, 3, 5)), rng.standard_normal(5), rng.standard_normal(5)
     ws = rng.standard_normal((4, 5))

@@ -26,6 +26,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps
 from chainrule.nn._lstm import _body_jvp, _body_vjp, _buffers, _dtype
 from chainrule.numpy import batching
+from chainrule.numpy.broadcasting import shape_of
 
 __all__ = ["layer_norm_forward", "layer_norm_backward"]
 
@@ -111,31 +112,56 @@ def_jvps(layer_norm_backward, *(_body_jvp(_backward, i) for i in range(6)))
 
 
 # -- batching for vmap -------------------------------------------------------------------------
-# The examples of a batch are more rows, unless each has parameters of its own (then one
-# call per example); the parameters' cotangents are summed over each example's rows.
+# The examples of a batch are more rows; the parameters' cotangents are summed over each
+# example's rows. Where each example has parameters of its own (an ensemble's stacked
+# weights), the rows are normalised with a unit scale and each example's scale and shift
+# applied by broadcasting.
+def _per_example(v, b, size: int, ndim: int):
+    """A parameter of each example (batched or not), shaped to broadcast against a batched
+    input of ``ndim`` axes."""
+    v = batching.with_batch(v, b, size)
+    shape = shape_of(v)
+    return cnp.reshape(v, (size, *(1,) * (ndim - len(shape)), *shape[1:]))
+
+
 def _batch_forward(prim, batched, x, weight, bias=None, **kwargs):
-    if batched[1] or (len(batched) > 2 and batched[2]):
-        return NotImplemented
-    y, xhat, rstd = prim(x, weight, bias, **kwargs)
-    return y, xhat, cnp.reshape(rstd, (x.shape[0], -1))
+    has_bias = len(batched) > 2 and bias is not None
+    if not batched[1] and not (has_bias and batched[2]):
+        y, xhat, rstd = prim(x, weight, bias, **kwargs)
+        return y, xhat, cnp.reshape(rstd, (x.shape[0], -1))
+    size = batching.batch_size((x, weight, bias)[:len(batched)], batched)
+    x = batching.with_batch(x, batched[0], size)
+    unit = np.ones(shape_of(weight)[1:] if batched[1] else shape_of(weight), _dtype(x))
+    _, xhat, rstd = prim(x, unit, None, **kwargs)
+    ndim = len(shape_of(x))
+    y = xhat * _per_example(weight, batched[1], size, ndim)
+    if has_bias:
+        y = y + _per_example(bias, batched[2], size, ndim)
+    return y, xhat, cnp.reshape(rstd, (size, -1))
 
 
 def _batch_backward(prim, batched, g, g_xhat, g_rstd, xhat, rstd, weight, width=1, bias_shape=None):
-    if batched[5]:
-        return NotImplemented
-    args = (g, g_xhat, g_rstd, xhat, rstd)
-    size = batching.batch_size(args, batched[:5])
+    args = (g, g_xhat, g_rstd, xhat, rstd, weight)
+    size = batching.batch_size(args, batched)
     g, g_xhat, g_rstd, xhat, rstd = (None if a is None else batching.with_batch(a, b, size)
-                                     for a, b in zip(args, batched, strict=False))
+                                     for a, b in zip(args[:5], batched, strict=False))
     flat = [None if a is None else cnp.reshape(a, (-1,)) for a in (g_rstd, rstd)]
-    dx = prim(g, g_xhat, flat[0], xhat, flat[1], weight, width=width)[0]
+    if batched[5]:  # each example's own scale: the cotangent of x̂ through it, then a unit scale
+        scaled = None if g is None else g * _per_example(weight, True, size, len(shape_of(g)))
+        gh = scaled if g_xhat is None else g_xhat if scaled is None else scaled + g_xhat
+        unit = np.ones(shape_of(weight)[1:], _dtype(xhat))
+        dx = prim(None, gh, flat[0], xhat, flat[1], unit, width=width)[0]
+        weight_shape = shape_of(weight)[1:]
+    else:
+        dx = prim(g, g_xhat, flat[0], xhat, flat[1], weight, width=width)[0]
+        weight_shape = shape_of(weight)
 
     def per_example(a):  # Σ over each example's rows
         return cnp.sum(cnp.reshape(a, (size, -1, width)), axis=1)
 
     dtype = _dtype(xhat)
-    dw = cnp.zeros((size, *weight.shape), dtype) if g is None else \
-        cnp.reshape(per_example(g * xhat), (size, *weight.shape))
+    dw = cnp.zeros((size, *weight_shape), dtype) if g is None else \
+        cnp.reshape(per_example(g * xhat), (size, *weight_shape))
     if bias_shape is None:
         return dx, dw
     return dx, dw, (cnp.zeros((size, *bias_shape), dtype) if g is None else
