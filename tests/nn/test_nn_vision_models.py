@@ -84,7 +84,7 @@ def _checkpoint_loaded(source: str, library: str, checkpoint: dict, x: np.ndarra
     lib = torch if library == "torch" else cr
     model = namespace["build"]()
     model.load_state_dict({k: lib.tensor(v) for k, v in checkpoint.items()})
-    out = model(lib.tensor(x))
+    out = model.eval()(lib.tensor(x))
     out.sum().backward()
     return out.detach().numpy(), {k: p.grad.numpy() for k, p in model.named_parameters()}
 
@@ -94,21 +94,29 @@ def build():
     return ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3, norm_layer=FrozenBatchNorm2d)
 '''
 
+_BATCH_NORM_RESNET = '''
+def build():
+    return ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3)
+'''
+
 _LEGACY_VIT = '''
 def build():
     return VisionTransformer(16, 4, num_layers=1, num_heads=2, hidden_dim=8, mlp_dim=12, num_classes=3)
 '''
 
 
-@pytest.mark.parametrize("case", ["frozen_batch_norm", "legacy_mlp_block"])
+@pytest.mark.parametrize("case", ["frozen_batch_norm", "batch_norm_without_count", "legacy_mlp_block"])
 def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
     # torchvision's FrozenBatchNorm2d drops the BatchNorm2d checkpoint's num_batches_tracked,
     # and its MLPBlock renames an old checkpoint's linear_1/linear_2 keys, in
-    # _load_from_state_dict overrides; the loaded models must compute what PyTorch's do
+    # _load_from_state_dict overrides; BatchNorm's own takes a checkpoint saved before
+    # num_batches_tracked existed (torchvision's first ResNet weights). The loaded models
+    # must compute what PyTorch's do
     rng = np.random.default_rng(1)
-    if case == "frozen_batch_norm":
+    if case != "legacy_mlp_block":
         program = PRE + PROGRAMS["resnet"]
-        source = PRE + PROGRAMS["resnet"] + FROZEN_BATCH_NORM + _FROZEN_RESNET
+        source = PRE + PROGRAMS["resnet"] + FROZEN_BATCH_NORM + (
+            _FROZEN_RESNET if case == "frozen_batch_norm" else _BATCH_NORM_RESNET)
         namespace: dict = {"__name__": "program"}
         exec(compile(program + "\nnet = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=3)\n", "<torch>", "exec"),
              namespace)
@@ -116,6 +124,8 @@ def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
         trained(torch.tensor(rng.normal(size=(4, 3, 16, 16))))  # running statistics away from 0 and 1
         checkpoint = {k: v.detach().numpy().copy() for k, v in trained.state_dict().items()}
         assert any(k.endswith("num_batches_tracked") for k in checkpoint)
+        if case == "batch_norm_without_count":
+            checkpoint = {k: v for k, v in checkpoint.items() if not k.endswith("num_batches_tracked")}
         x = rng.normal(size=(2, 3, 16, 16))
     else:
         source = PRE + PROGRAMS["vision_transformer"].split("\nSIZE, NUM_CLASSES")[0] + _LEGACY_VIT
