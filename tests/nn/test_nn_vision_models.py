@@ -83,10 +83,10 @@ def _checkpoint_loaded(source: str, library: str, checkpoint: dict, x: np.ndarra
     exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
     lib = torch if library == "torch" else cr
     model = namespace["build"]()
-    model.load_state_dict({k: lib.tensor(v) for k, v in checkpoint.items()})
+    report = model.load_state_dict({k: lib.tensor(v) for k, v in checkpoint.items()})
     out = model.eval()(lib.tensor(x))
     out.sum().backward()
-    return out.detach().numpy(), {k: p.grad.numpy() for k, p in model.named_parameters()}
+    return out.detach().numpy(), {k: p.grad.numpy() for k, p in model.named_parameters()}, repr(report)
 
 
 _FROZEN_RESNET = '''
@@ -140,8 +140,9 @@ def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
         x = rng.normal(size=(2, 3, 16, 16))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning)
-        expected, expected_grads = _checkpoint_loaded(source, "torch", checkpoint, x)
-    got, got_grads = _checkpoint_loaded(source, "chainrule", checkpoint, x)
+        expected, expected_grads, expected_report = _checkpoint_loaded(source, "torch", checkpoint, x)
+    got, got_grads, got_report = _checkpoint_loaded(source, "chainrule", checkpoint, x)
+    assert got_report == expected_report == "<All keys matched successfully>"
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     assert list(got_grads) == list(expected_grads)
     for key, grad in expected_grads.items():

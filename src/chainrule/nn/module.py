@@ -56,6 +56,11 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
 
+    def __repr__(self) -> str:  # PyTorch's, for a notebook's print(model.load_state_dict(...))
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
 
 def mark_modified(t: Tensor) -> None:
     """Record that ``t``'s buffer was written in place, so that a backward pass through a
@@ -550,7 +555,7 @@ class Module:
         >>> from chainrule import nn
         >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
         >>> b.load_state_dict(a.state_dict())
-        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
+        <All keys matched successfully>
         >>> bool(np.array_equal(a.weight.detach().numpy(), b.weight.detach().numpy()))
         True
         """
