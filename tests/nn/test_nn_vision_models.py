@@ -6,7 +6,8 @@ with ``import torch`` read as ``import chainrule as torch``, from the same weigh
 parameter's gradient, three SGD steps (momentum, Nesterov, weight decay) with BatchNorm
 in training mode, the eval-mode outputs after them, the final weights and running
 statistics must agree to ~1e-10; the modules' names (``named_modules``), the order
-``model.apply`` visits them and the state_dict's keys and shapes must be the same.
+``model.apply`` visits them and the state_dict's keys, shapes and
+metadata (the modules' versions) must be the same.
 Nothing chainrule runs may warn."""
 
 import re
@@ -62,7 +63,7 @@ def test_torchvision_model_gives_pytorchs_values(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _, got, got_end, got_repr = _run(source, "chainrule", weights)
-    for key in ("modules", "apply", "state"):
+    for key in ("modules", "apply", "state", "metadata"):
         assert got[key] == expected[key], key
     assert got_repr == expected_repr
     np.testing.assert_allclose(got["output"].numpy(), expected["output"].numpy(), rtol=1e-10, atol=1e-12)

@@ -166,7 +166,8 @@ def train(model, batch):
     seen = []
     model.apply(lambda m: seen.append(type(m).__name__))
     out = {"apply": seen, "modules": [n for n, _ in model.named_modules()],
-           "state": [(k, tuple(v.shape)) for k, v in model.state_dict().items()]}
+           "state": [(k, tuple(v.shape)) for k, v in model.state_dict().items()],
+           "metadata": dict(model.state_dict()._metadata)}
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
     losses = []

@@ -7,7 +7,8 @@ whole state dict; model code overrides it to read old checkpoints (torchvision's
 ``num_batches_tracked``) and then calls ``super()._load_from_state_dict(...)``. Here the
 base step runs the module's load pre-hooks; the values are copied after every module has
 taken its step, all at once, so that a wrong key or shape changes nothing. The keys and
-messages the steps report join those that ``load_state_dict`` finds itself.
+messages the steps report join those that ``load_state_dict`` finds itself. A state dict
+carries the modules' versions in its ``_metadata``, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from chainrule.nn.parameter import Parameter
 
-__all__ = ["run_load_steps", "assign_state"]
+__all__ = ["run_load_steps", "assign_state", "state_metadata"]
 
 
 def run_load_steps(module, state_dict: Mapping[str, Any], strict: bool):
@@ -36,6 +37,14 @@ def run_load_steps(module, state_dict: Mapping[str, Any], strict: bool):
         m._load_from_state_dict(state_dict, f"{prefix}." if prefix else "", local, strict, missing, unexpected,
                                 errors)
     return state_dict, missing, unexpected, errors
+
+
+def state_metadata(module, prefix: str) -> OrderedDict:
+    """PyTorch's ``state_dict()._metadata``: ``{"version": _version}`` of each module (1
+    unless its class says otherwise; BatchNorm's is 2) by its dotted name, which
+    ``_load_from_state_dict`` overrides read as ``local_metadata``."""
+    return OrderedDict((name, {"version": getattr(m, "_version", 1)})
+                       for name, m in module.named_modules(prefix=prefix, remove_duplicate=False))
 
 
 def assign_state(module, updates: list) -> None:

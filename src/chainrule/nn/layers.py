@@ -311,6 +311,7 @@ class Unflatten(Module):
 
 class _BatchNorm(Module):
     _expected_ndim: tuple[int, ...] = ()
+    _version = 2  # PyTorch's: the state dict has num_batches_tracked
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
 from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind, run_load_pre_hooks
-from chainrule.nn._state_dict import assign_state, run_load_steps
+from chainrule.nn._state_dict import assign_state, run_load_steps, state_metadata
 from chainrule.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -529,6 +529,8 @@ class Module:
         if args:  # PyTorch's deprecated positional arguments
             destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])[:3]
         out = OrderedDict() if destination is None else destination
+        if destination is None:  # each module's version, which _load_from_state_dict reads
+            out._metadata = state_metadata(self, prefix.rstrip("."))
         keep = (lambda v: v) if keep_vars else _detached
         # a module shared by two paths is saved under both, as PyTorch's (so its files load)
         for mod_prefix, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
