@@ -13,7 +13,7 @@ import pytest
 import chainrule as cr
 from test_torch_programs import _run, _values
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 PROGRAMS: dict[str, str] = {}
 
@@ -790,6 +790,85 @@ def train(ens, pts):
             "bufs": {k: v for k, v in buffers.items() if v.dtype != torch.int64}}
 '''
 
+# The 1-d Fourier neural operator of neuraloperator's fourier_1d.py, trimmed: complex
+# spectral weights (torch.cdouble Parameters) through rfft/einsum/irfft, Adam with weight
+# decay and StepLR. PyTorch's gradient of a complex parameter is ∂L/∂x + i ∂L/∂y, and its
+# optimizers treat the real and imaginary parts as two reals (view_as_real).
+PROGRAMS["fno_1d"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class SpectralConv1d(nn.Module):
+    def __init__(self, in_channels, out_channels, modes1):
+        super(SpectralConv1d, self).__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.modes1 = modes1
+        self.scale = (1 / (in_channels*out_channels))
+        self.weights1 = nn.Parameter(
+            self.scale * torch.rand(in_channels, out_channels, self.modes1, dtype=torch.cdouble))
+    def compl_mul1d(self, input, weights):
+        return torch.einsum("bix,iox->box", input, weights)
+    def forward(self, x):
+        batchsize = x.shape[0]
+        x_ft = torch.fft.rfft(x)
+        out_ft = torch.zeros(batchsize, self.out_channels, x.size(-1)//2 + 1, device=x.device, dtype=torch.cdouble)
+        out_ft[:, :, :self.modes1] = self.compl_mul1d(x_ft[:, :, :self.modes1], self.weights1)
+        x = torch.fft.irfft(out_ft, n=x.size(-1))
+        return x
+class FNO1d(nn.Module):
+    def __init__(self, modes, width):
+        super(FNO1d, self).__init__()
+        self.modes1 = modes
+        self.width = width
+        self.p = nn.Linear(2, self.width)
+        self.conv0 = SpectralConv1d(self.width, self.width, self.modes1)
+        self.w0 = nn.Conv1d(self.width, self.width, 1)
+        self.q = nn.Linear(self.width, 1)
+    def forward(self, x):
+        grid = self.get_grid(x.shape, x.device)
+        x = torch.cat((x, grid), dim=-1)
+        x = self.p(x)
+        x = x.permute(0, 2, 1)
+        x1 = self.conv0(x)
+        x2 = self.w0(x)
+        x = x1 + x2
+        x = F.gelu(x)
+        x = x.permute(0, 2, 1)
+        x = self.q(x)
+        return x
+    def get_grid(self, shape, device):
+        batchsize, size_x = shape[0], shape[1]
+        gridx = torch.tensor(np.linspace(0, 1, size_x), dtype=torch.float)
+        gridx = gridx.reshape(1, size_x, 1).repeat([batchsize, 1, 1])
+        return gridx.to(device).double()
+def build():
+    return FNO1d(4, 8)
+def data(rng):
+    return rng.normal(size=(3, 16, 1)), rng.normal(size=(3, 16, 1))
+def train(model, batch):
+    x, y = torch.tensor(batch[0]), torch.tensor(batch[1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    myloss = nn.MSELoss()
+    losses = []
+    for ep in range(3):
+        optimizer.zero_grad()
+        out = model(x)
+        l2 = torch.norm(out.reshape(3, -1) - y.reshape(3, -1), 2, 1) / torch.norm(y.reshape(3, -1), 2, 1)
+        loss = l2.sum() + myloss(out, y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    return {"losses": losses, "w": torch.view_as_real(model.conv0.weights1.detach())}
+'''
+
 # Burgers by L-BFGS over 40 iterations (two steps of 20), the parameters after each step.
 # L-BFGS amplifies rounding: PyTorch itself, started from weights one ulp apart, ends the
 # first step ~1e-14 apart and the second ~1e-10 (and 1e-5 after the third); chainrule,
@@ -864,3 +943,20 @@ def test_scientific_program_gives_pytorchs_values(name):
 def test_set_default_tensor_type_refuses_what_is_not_a_floating_cpu_type(bad, error):
     with pytest.warns(UserWarning, match="deprecated"), pytest.raises(error, match="set_default_tensor_type"):
         cr.set_default_tensor_type(bad)
+
+
+def test_complex_gradients_hooks_and_grad_outputs_are_pytorchs():
+    rng = np.random.default_rng(3)
+    w0, x0, v0 = (rng.normal(size=3) + 1j * rng.normal(size=3) for _ in range(3))
+
+    def run(lib):
+        w = lib.tensor(w0, requires_grad=True)
+        seen = []
+        w.register_hook(lambda g: seen.append(g.detach().clone()))
+        y = w * lib.tensor(x0)
+        (g_y,) = lib.autograd.grad(y, w, grad_outputs=lib.tensor(v0), retain_graph=True)
+        ((y.abs() ** 2).sum() + y.real.sum()).backward()
+        return [g_y, w.grad, *seen]
+
+    for ours, theirs in zip(run(cr), run(torch), strict=True):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)

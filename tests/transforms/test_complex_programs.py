@@ -188,7 +188,8 @@ def test_real_value_beside_a_complex_one_gets_a_real_cotangent():
     np.testing.assert_allclose(fd, [0.6 - 0.8j], atol=1e-8)
     for grad in (cr.grad(f), cr.elementwise_grad(f)):
         np.testing.assert_allclose(grad(z), fd, atol=1e-8)
-    # and in the eager layer, which runs the same rules over its own graph
+    # and in the eager layer, which runs the same rules over its own graph and gives .grad
+    # in PyTorch's convention, the conjugate (a descent step subtracts it)
     t = cr.tensor(z, requires_grad=True)
     f(t).backward()
-    np.testing.assert_allclose(t.grad.numpy(), fd, atol=1e-8)
+    np.testing.assert_allclose(t.grad.numpy(), np.conj(fd), atol=1e-8)

@@ -123,7 +123,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
     for x in inputs:
         g = collect[x._node]
         if g is not None:
-            g = _in_dtype(g, x.dtype)
+            g = _in_dtype(_torch_convention(g), x.dtype)
             old = getattr(x, "_grad", None)  # (a non-leaf input: no warning for reading it here)
             x._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
 
@@ -155,6 +155,7 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
                 f"gradient has shape {np.shape(plain(gradient))} but the Tensor has shape "
                 f"{np.shape(value)}"
             )
+        gradient = _torch_convention(gradient)
     retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
     order = toposort(root)
     saved = set_grad_mode(create_graph)
@@ -268,12 +269,25 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
                 raise RuntimeError(f"grad: input {i} was not used to compute the outputs; pass allow_unused=True "
                                    "to get None for it")
             g = np.zeros_like(x._value) if materialize_grads else None
-        result.append(None if g is None else _as_tensor(g))
+        result.append(None if g is None else _as_tensor(_torch_convention(g)))
     return tuple(result)
 
 
 def _as_tensor(g) -> Tensor:
     return g if isinstance(g, Tensor) else Tensor(g, EAGER)
+
+
+def _torch_convention(g):
+    """A complex gradient as PyTorch's ``.grad``, ``autograd.grad``, hooks and
+    ``grad_outputs`` have it, from chainrule's (JAX's) or back: its conjugate. PyTorch's
+    gradient of a real loss is ∂L/∂x + i ∂L/∂y (so a descent step subtracts it);
+    chainrule's cotangents are pulled back by the Jacobian's transpose, ∂L/∂x − i ∂L/∂y."""
+    if g is None:
+        return g
+    dtype = g.dtype if isinstance(g, Tensor) else np.result_type(g)
+    if dtype.kind != "c":
+        return g
+    return MIRROR.conj(g) if isinstance(g, Tensor) else np.conj(g)
 
 
 def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool, collect=None,
@@ -365,13 +379,13 @@ def _hooked(node: EagerNode, g, create_graph: bool):
         if type(hook) is _AfterAccumulate:
             continue
         if isinstance(g, OutputCotangents):  # a node of several outputs: a tuple
-            r = hook(tuple(None if c is None else _as_tensor(c) for c in g))
+            r = hook(tuple(None if c is None else _as_tensor(_torch_convention(c)) for c in g))
             if r is not None:
-                g = OutputCotangents(c if c is None or create_graph else plain(c) for c in r)
+                g = OutputCotangents(_torch_convention(c if c is None or create_graph else plain(c)) for c in r)
             continue
-        r = hook(_as_tensor(g))
+        r = hook(_as_tensor(_torch_convention(g)))
         if r is not None:
-            g = r if create_graph else plain(r)
+            g = _torch_convention(r if create_graph else plain(r))
     return g
 
 
@@ -404,7 +418,7 @@ def _accumulate(node: EagerNode, g) -> Tensor | None:
     Tensor, or None."""
     owner = node.tensor_ref()
     if owner is not None:
-        g = _in_dtype(g, owner.dtype)
+        g = _in_dtype(_torch_convention(g), owner.dtype)
         old = owner.grad
         owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
     return owner

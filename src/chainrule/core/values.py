@@ -20,9 +20,9 @@ __all__ = ["plain", "zeros_like", "like_input", "use_mirror"]
 
 
 class _Mirror:
-    """The numpy mirror's ``zeros_like``, ``real``, ``astype`` and ``copy``, once registered."""
+    """The numpy mirror's ``zeros_like``, ``real``, ``conj``, ``astype`` and ``copy``, once registered."""
 
-    zeros_like = real = astype = copy = None
+    zeros_like = real = conj = astype = copy = None
 
 
 MIRROR = _Mirror()

@@ -518,6 +518,6 @@ def bind_to_core() -> None:
         setattr(Tensor, name, _giving_way(getattr(Tensor, name), reflected_name))
     for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors
         prim.eager_operands = operands
-    values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, astype=cnp.astype, copy=cnp.copy)
+    values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, conj=cnp.conj, astype=cnp.astype, copy=cnp.copy)
     mark_ndarray_only_attributes()
     mark_not_of_ndarray_attributes()

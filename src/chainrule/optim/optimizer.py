@@ -34,6 +34,11 @@ def _torch_flags(cls: type, flags: dict[str, Any]) -> dict[str, Any]:
     return {k: flags.get(k, _FLAG_DEFAULTS[k]) for k in cls.torch_flags}
 
 
+
+def _as_real(a: np.ndarray) -> np.ndarray:
+    """A complex array seen as reals, each element its real and imaginary parts (a view)."""
+    return np.atleast_1d(a).view(a.real.dtype)
+
 class Optimizer:
     """Base class: subclasses define ``defaults`` and ``_update(p, g, state, group)``.
 
@@ -128,14 +133,18 @@ class Optimizer:
                 g = grad._value
                 if not isinstance(g, np.ndarray):
                     g = np.asarray(grad.primal())
+                value = p._value
+                if value.dtype.kind == "c" and value.flags.c_contiguous:
+                    # as PyTorch's view_as_real: the real and imaginary parts are two reals each
+                    value, g = _as_real(value), _as_real(np.ascontiguousarray(g, value.dtype))
                 state = self.state.get(p)
                 if state is None:
                     state = {}
-                    self._update(p._value, g, state, group)
+                    self._update(value, g, state, group)
                     if state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
                         self.state[p] = state
                 else:
-                    self._update(p._value, g, state, group)
+                    self._update(value, g, state, group)
                 p._version = clock
         return loss
 
