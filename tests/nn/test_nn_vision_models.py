@@ -21,12 +21,16 @@ from vision_models_a import PROGRAMS as _A
 from vision_models_b import PROGRAMS as _B
 from vision_models_c import PROGRAMS as _C
 from vision_models_d import PROGRAMS as _D
+from vision_models_d import SET_WEIGHT_DECAY
 
 import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
 PROGRAMS = {**_A, **_B, **_C, **_D}
+# the reference training script's parameter groups (norm layers and ViT's tokens apart)
+PROGRAMS.update({f"{name}_weight_decay_groups": PROGRAMS[name] + SET_WEIGHT_DECAY
+                 for name in ("resnet", "vision_transformer")})
 
 
 def _as_chainrule(source: str) -> str:

@@ -169,7 +169,8 @@ def train(model, batch):
            "state": [(k, tuple(v.shape)) for k, v in model.state_dict().items()],
            "metadata": dict(model.state_dict()._metadata)}
     model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
+    groups = parameter_groups(model) if "parameter_groups" in globals() else model.parameters()
+    optimizer = torch.optim.SGD(groups, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
     losses = []
     for step in range(3):
         optimizer.zero_grad()

@@ -26,6 +26,7 @@ from chainrule.nn import (
     layers,
     lazy,
     loss,
+    modules,  # PyTorch's torch.nn.modules path
     padding,
     recurrent,
     sparse,
@@ -55,6 +56,7 @@ __all__ = [
     "functional",
     "init",
     "utils",
+    "modules",
     "Module",
     "Sequential",
     "ModuleList",
