@@ -960,3 +960,26 @@ def test_complex_gradients_hooks_and_grad_outputs_are_pytorchs():
 
     for ours, theirs in zip(run(cr), run(torch), strict=True):
         np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+
+
+def test_lbfgs_steps_a_complex_parameter_as_pytorch():
+    rng = np.random.default_rng(4)
+    w0, x0 = (rng.normal(size=3) + 1j * rng.normal(size=3) for _ in range(2))
+
+    def run(lib):
+        w, b = lib.nn.Parameter(lib.tensor(w0)), lib.nn.Parameter(lib.tensor(x0.real))
+        x = lib.tensor(x0)
+        optimizer = lib.optim.LBFGS([w, b], max_iter=5, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = ((w * x - 1).abs() ** 2).sum() + 0.1 * (w ** 2).real.sum() + ((b - w.imag) ** 2).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            optimizer.step(closure)
+        return [w.detach(), b.detach()]
+
+    for ours, theirs in zip(run(cr), run(torch), strict=True):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-12)

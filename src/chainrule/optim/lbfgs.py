@@ -121,6 +121,12 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
     return bracket_f[low], bracket_g[low], bracket[low], evals
 
 
+
+def _reals(a: np.ndarray) -> np.ndarray:
+    """``a`` flattened, a complex array as its real and imaginary parts, interleaved."""
+    a = np.ascontiguousarray(a).reshape(-1)
+    return a.view(a.real.dtype) if a.dtype.kind == "c" else a
+
 class LBFGS(Optimizer):
     """L-BFGS over all parameters as one vector (one parameter group), as
     ``torch.optim.LBFGS``: ``lr`` scales each step, ``max_iter`` iterations and
@@ -164,18 +170,23 @@ class LBFGS(Optimizer):
         super().add_param_group(group)
 
     # -- the parameters as one flat vector -------------------------------------------------
+    # (a complex parameter is its real and imaginary parts, two reals each, as PyTorch's
+    # view_as_real makes it)
     def _flat_grad(self) -> np.ndarray:
-        return np.concatenate([np.zeros(p._value.size, p._value.dtype) if p.grad is None
-                               else np.asarray(p.grad.primal(), dtype=p._value.dtype).reshape(-1)
+        return np.concatenate([_reals(np.zeros(p._value.size, p._value.dtype) if p.grad is None
+                                      else np.asarray(p.grad.primal(), dtype=p._value.dtype))
                                for p in self._params])
 
     def _add(self, step: float, direction: np.ndarray) -> None:
         EAGER.clock += 1
         offset = 0
         for p in self._params:
-            n = p._value.size
-            p._value += (step * direction[offset : offset + n]).reshape(p._value.shape).astype(p._value.dtype,
-                                                                                            copy=False)
+            dtype = p._value.dtype
+            n = p._value.size * (2 if dtype.kind == "c" else 1)
+            change = step * direction[offset : offset + n]
+            if dtype.kind == "c":
+                change = np.ascontiguousarray(change, dtype.type(0).real.dtype).view(dtype)
+            p._value += change.reshape(p._value.shape).astype(dtype, copy=False)
             p._version = EAGER.clock
             offset += n
 
