@@ -152,3 +152,23 @@ def test_load_from_state_dict_overrides_rewrite_the_checkpoint(case):
     assert list(got_grads) == list(expected_grads)
     for key, grad in expected_grads.items():
         np.testing.assert_allclose(got_grads[key], grad, rtol=1e-9, atol=1e-11, err_msg=key)
+
+
+def test_channels_last_model_gives_pytorchs_values():
+    # the training scripts' model.to(memory_format=torch.channels_last) (a layout, the
+    # values unchanged) on the trimmed MobileNetV2, inputs converted the same way
+    source = PRE + PROGRAMS["mobilenet_v2"]
+    outputs = {}
+    for library in ("torch", "chainrule"):
+        namespace: dict = {"__name__": "program"}
+        exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
+        lib = torch if library == "torch" else cr
+        model = namespace["build"]()
+        if library == "torch":
+            weights = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+        else:
+            model.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+        assert model.to(memory_format=lib.channels_last) is model
+        x = lib.tensor(np.random.default_rng(2).normal(size=(2, 3, 16, 16))).to(memory_format=lib.channels_last)
+        outputs[library] = model.eval()(x).detach().numpy()
+    np.testing.assert_allclose(outputs["chainrule"], outputs["torch"], rtol=1e-10, atol=1e-12)

@@ -422,12 +422,12 @@ class Module:
             else:
                 p.grad = Tensor(np.zeros_like(p.grad._value), EAGER)
 
-    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False, memory_format=None) -> Module:
         """Convert the floating-point parameters and buffers to ``dtype``, keeping the
         same Parameter objects (create optimizers afterwards); returns self. PyTorch's
         forms are taken: ``to(dtype)``, ``to(tensor)`` (its dtype), ``to('cpu')`` and
         ``to(device, dtype)``; chainrule computes on the CPU, so a device other than
-        'cpu' is an error.
+        'cpu' is an error. ``memory_format=cr.channels_last`` changes nothing, as for a Tensor.
 
         >>> import numpy as np
         >>> from chainrule import nn
