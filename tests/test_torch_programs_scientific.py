@@ -983,3 +983,23 @@ def test_lbfgs_steps_a_complex_parameter_as_pytorch():
 
     for ours, theirs in zip(run(cr), run(torch), strict=True):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, options", [("Adam", {"lr": 0.1, "amsgrad": True}), ("RMSprop", {"lr": 0.01}),
+                                           ("SGD", {"lr": 0.1, "momentum": 0.9})])
+def test_optimizer_state_of_a_complex_parameter_is_pytorchs(name, options):
+    rng = np.random.default_rng(5)
+    w0, x0 = (rng.normal(size=3) + 1j * rng.normal(size=3) for _ in range(2))
+
+    def run(lib):
+        w = lib.nn.Parameter(lib.tensor(w0))
+        optimizer = getattr(lib.optim, name)([w], **options)
+        for _ in range(3):
+            optimizer.zero_grad()
+            ((w * lib.tensor(x0) - 1).abs() ** 2).sum().backward()
+            optimizer.step()
+        state = optimizer.state_dict()["state"][0]
+        return [w.detach(), *(state[k] for k in sorted(state) if k != "step")]
+
+    for ours, theirs in zip(run(cr), run(torch), strict=True):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

@@ -39,6 +39,11 @@ def _as_real(a: np.ndarray) -> np.ndarray:
     """A complex array seen as reals, each element its real and imaginary parts (a view)."""
     return np.atleast_1d(a).view(a.real.dtype)
 
+
+def _of(v, like: np.ndarray) -> bool:
+    """Whether ``v`` is an array of ``like``'s shape and dtype (state kept per element)."""
+    return isinstance(v, np.ndarray) and v.shape == like.shape and v.dtype == like.dtype and v.flags.c_contiguous
+
 class Optimizer:
     """Base class: subclasses define ``defaults`` and ``_update(p, g, state, group)``.
 
@@ -134,17 +139,24 @@ class Optimizer:
                 if not isinstance(g, np.ndarray):
                     g = np.asarray(grad.primal())
                 value = p._value
-                if value.dtype.kind == "c" and value.flags.c_contiguous:
-                    # as PyTorch's view_as_real: the real and imaginary parts are two reals each
-                    value, g = _as_real(value), _as_real(np.ascontiguousarray(g, value.dtype))
                 state = self.state.get(p)
+                kept = state
+                if value.dtype.kind == "c" and value.flags.c_contiguous:
+                    # as PyTorch's view_as_real: the real and imaginary parts are two reals
+                    # each, and the state of their shape is kept complex, of the parameter's
+                    value, g = _as_real(value), _as_real(np.ascontiguousarray(g, value.dtype))
+                    state = None if state is None else {k: _as_real(v) if _of(v, p._value) else v
+                                                        for k, v in state.items()}
                 if state is None:
                     state = {}
-                    self._update(value, g, state, group)
-                    if state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
-                        self.state[p] = state
-                else:
-                    self._update(value, g, state, group)
+                self._update(value, g, state, group)
+                if value is not p._value:
+                    state = {k: v.view(p._value.dtype).reshape(p._value.shape) if _of(v, value) else v
+                             for k, v in state.items()}
+                if kept is not None:
+                    kept.update(state)
+                elif state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
+                    self.state[p] = state
                 p._version = clock
         return loss
 
