@@ -33,6 +33,16 @@ PROGRAMS.update({f"{name}_weight_decay_groups": PROGRAMS[name] + SET_WEIGHT_DECA
                  for name in ("resnet", "vision_transformer")})
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # PyTorch's intra-op threads only spin and wait on models this small (on a busy
+    # machine, several times slower)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _as_chainrule(source: str) -> str:
     source = re.sub(r"^(\s*)import torch$", r"\1import chainrule as torch", source, flags=re.M)
     source = re.sub(r"^(\s*)import torch\.([\w.]+) as (\w+)$", r"\1import chainrule.\2 as \3", source, flags=re.M)
