@@ -132,6 +132,20 @@ def test_softmax_over_an_empty_axis_is_empty_as_pytorch(spelling):
     assert run(cr) == run(torch) == ((3, 0), (3, 0))
 
 
+@pytest.mark.parametrize("clamp", [lambda L, t: t.clamp(0, 1), lambda L, t: t.clamp_min(0),
+                                   lambda L, t: L.clamp(t, max=1.0, min=L.tensor(0.0, dtype=t.dtype))])
+def test_clamp_selects_its_derivative_as_pytorch(clamp):
+    # sqrt of a clamped 0 sends back an infinite cotangent: where the value was clamped it
+    # does not pass (0, as PyTorch's), rather than inf * 0 = nan
+    def run(lib):
+        t = lib.tensor(np.array([-1.0, 0.5, 2.0, 0.0]), requires_grad=True)
+        with np.errstate(divide="ignore"):
+            lib.sqrt(clamp(lib, t)).sum().backward()
+        return t.grad.numpy()
+
+    np.testing.assert_allclose(run(cr), run(torch), rtol=1e-15, atol=0)
+
+
 def test_softmax_rows_sum_to_one_and_one_hot():
     p = F.softmax(np.array([[1e3, 0.0, -1e3], [1.0, 2.0, 3.0]]), dim=1)
     assert np.allclose(p.sum(axis=1), 1.0) and np.all(np.isfinite(p))

@@ -570,12 +570,25 @@ def _inside(x, lo, hi):
     return mask
 
 
+def _below(x, lo, hi):
+    return (x < lo) if hi is None else (x < lo) & (lo < hi)
+
+
+def _above(x, lo, hi):
+    return (x > hi) if lo is None else (x > hi) | (hi < lo)
+
+
 # PyTorch's clamp: a value on a bound keeps its derivative (the bounds get it only beyond);
 # where the bounds cross (min > max) the result is max, and so is the derivative's home.
+# Each part is selected, not multiplied by a mask, as PyTorch's: an infinite cotangent
+# (sqrt of a clamped 0) gives 0 where it does not pass, not inf * 0 = nan.
 clamp = wrap(np.clip, "elementwise", "clamp", public=False)
-derivs(clamp, lambda ans, x, lo, hi: _inside(x, lo, hi),
-              lambda ans, x, lo, hi: (x < lo) if hi is None else (x < lo) & (lo < hi),
-              lambda ans, x, lo, hi: (x > hi) if lo is None else (x > hi) | (hi < lo))
+def_vjps(clamp, lambda g, ans, x, lo, hi: unbroadcast(where(_inside(x, lo, hi), g, 0), x),
+                lambda g, ans, x, lo, hi: unbroadcast(where(_below(x, lo, hi), g, 0), lo),
+                lambda g, ans, x, lo, hi: unbroadcast(where(_above(x, lo, hi), g, 0), hi))
+def_jvps(clamp, lambda t, ans, x, lo, hi: where(_inside(x, lo, hi), t, 0),
+                lambda t, ans, x, lo, hi: where(_below(x, lo, hi), t, 0),
+                lambda t, ans, x, lo, hi: where(_above(x, lo, hi), t, 0))
 
 
 nan_to_num = wrap(np.nan_to_num, "elementwise")
