@@ -49,6 +49,7 @@ CASES = {
     "split_sections": (lambda x, I: x.split([1, 3], dim=1), A),
     "unbind": (lambda x, I: x.unbind(1), A),
     "narrow": (lambda x, I: x.narrow(1, 1, 2), A),
+    "narrow_from_the_end": (lambda x, I: x.narrow(-1, -2, 2), A),
     "select": (lambda x, I: x.select(1, 2), A),
     "flip": (lambda x, I: x.flip(0), A),
     "flip_dims": (lambda x, I: x.flip(dims=[0, 1]), A),
@@ -278,3 +279,12 @@ def test_whole_tensor_extremum_of_nan_matches_torch(x, name):
     with np.errstate(invalid="ignore"):  # inside a transform, the method is NumPy's (autograd's)
         inside = cr.grad(lambda a: getattr(a, "max" if name in ("max", "amax") else "min")())(np.array(x))
     assert np.isnan(inside).all() == bool(np.isnan(x).any())
+
+
+@pytest.mark.parametrize("args", [(1, 0, 5), (1, 3, 2), (0, -4, 1), (0, 4, 0), (1, 0, -1), (2, 0, 1)])
+def test_narrow_out_of_range_raises_as_torch(args):
+    # NumPy's slicing would give a shorter (or empty) piece silently
+    with pytest.raises((IndexError, RuntimeError)) as theirs:
+        torch.tensor(A).narrow(*args)
+    with pytest.raises(type(theirs.value), match=str(theirs.value).split("(")[0].strip()):
+        cr.tensor(A).narrow(*args)

@@ -163,6 +163,20 @@ class TorchShapeMethods:
         return tuple(cnp.moveaxis(self, dim, 0)[i] for i in range(self.shape[dim]))
 
     def narrow(self, dim: int, start: int, length: int):
+        """``length`` entries along ``dim`` from ``start`` (negative: from the end), as
+        PyTorch's: a range that does not fit is an error, not a shorter slice."""
+        if not -self.ndim <= dim < max(self.ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-self.ndim}, {self.ndim - 1}], "
+                             f"but got {dim})")
+        dim = nonnegative_dim(self, dim)
+        size, start, length = self.shape[dim], int(start), int(length)
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        start += size if start < 0 else 0
+        if length < 0:
+            raise TensorError("narrow(): length must be non-negative.")
+        if start + length > size:
+            raise TensorError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
         index = [slice(None)] * self.ndim
         index[dim] = slice(start, start + length)
         return self[tuple(index)]
