@@ -50,6 +50,8 @@ CASES = {
     "unbind": (lambda x, I: x.unbind(1), A),
     "narrow": (lambda x, I: x.narrow(1, 1, 2), A),
     "narrow_from_the_end": (lambda x, I: x.narrow(-1, -2, 2), A),
+    "renorm_rows": (lambda x, I: x.renorm(2, 0, 1.0), A),
+    "renorm_columns_p1": (lambda x, I: x.renorm(1, -1, 0.8), A),
     "select": (lambda x, I: x.select(1, 2), A),
     "flip": (lambda x, I: x.flip(0), A),
     "flip_dims": (lambda x, I: x.flip(dims=[0, 1]), A),

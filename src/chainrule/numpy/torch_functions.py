@@ -39,7 +39,7 @@ METHOD_FORMS = (
     "add", "sub", "mul", "div", "true_divide", "maximum", "minimum", "lerp",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "allclose", "equal",
     "sum", "mean", "std", "var", "prod", "max", "min", "argmax", "argmin", "amax", "amin", "all", "any",
-    "cumsum", "cumprod", "median", "nanmedian", "nansum", "norm", "topk", "sort", "argsort", "logsumexp",
+    "cumsum", "cumprod", "median", "nanmedian", "nansum", "renorm", "norm", "topk", "sort", "argsort", "logsumexp",
     "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
     "unique", "unique_consecutive", "bincount", "multinomial", "bernoulli", "floor_divide", "remainder", "fmod",
     "atan2", "sign",

@@ -319,6 +319,23 @@ class TorchReductionMethods:
             return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
         return _power_of_positive(cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim), 1.0 / p)
 
+    def renorm(self, p, dim: int, maxnorm):
+        """PyTorch's renorm: each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm``
+        scaled down to it (by ``maxnorm / (norm + 1e-7)``, PyTorch's factor)."""
+        if self.ndim < 2:
+            raise TensorError(f"renorm: input needs at least 2 dimensions, got {self.ndim}")
+        if p <= 0:
+            raise TensorError(f"renorm: non-positive norm not supported (p = {p})")
+        if maxnorm < 0:
+            raise TensorError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+        d = dim + self.ndim if dim < 0 else dim
+        others = tuple(a for a in range(self.ndim) if a != d)
+        norm = TorchReductionMethods.norm(self, p, others, keepdim=True)
+        return self * cnp.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+
+    def renorm_(self, p, dim: int, maxnorm):
+        return eager.inplace(self, lambda a, b: TorchReductionMethods.renorm(a, *b), (p, dim, maxnorm), "renorm_")
+
     def softmax(self, dim: int, dtype=None):
         return _softmax(self if dtype is None else self.to(dtype), dim)
 
