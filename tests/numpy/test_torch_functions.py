@@ -156,3 +156,27 @@ def test_predicates_and_counts_as_functions(name):
     ours = getattr(cr, name)(cr.tensor(x), *(cr.tensor(a.numpy()) for a in args))
     theirs = getattr(torch, name)(torch.tensor(x), *args)
     assert (ours.tolist() if cr.is_tensor(ours) else ours) == (theirs.tolist() if torch.is_tensor(theirs) else theirs)
+
+
+@pytest.mark.parametrize("divisor", [0.7, -0.7, 2.0, np.inf, -np.inf])
+def test_remainder_of_floats_keeps_pytorchs_sign_of_zero(divisor):
+    # PyTorch's remainder of a zero result has the dividend's sign (NumPy's: the divisor's)
+    a = np.array([-0.0, 0.0, -1.0, 1.4, -1.4, 2.5, np.inf, -7.0, 7.0])
+
+    def run(lib):
+        x = lib.tensor(a, requires_grad=True)
+        d = lib.tensor(np.full(a.shape, divisor), requires_grad=True)
+        y = x.detach().clone()
+        y %= divisor
+        outs = [x % divisor, lib.remainder(x, divisor), x.remainder(d), y]
+        finite = lib.tensor(np.isfinite(a))
+        with np.errstate(invalid="ignore"):
+            (lib.where(finite, outs[2], 0.0) * lib.tensor(np.arange(9.0))).sum().backward()
+        values = [o.detach().numpy() for o in outs]
+        return [np.signbit(v) for v in values] + values, [x.grad.numpy(), d.grad.numpy()]
+
+    (got, got_grads), (want, want_grads) = run(cr), run(torch)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    for g, w in zip(got_grads, want_grads, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-15)

@@ -34,6 +34,7 @@ from chainrule.numpy.elementwise import (
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_common import alpha_first, checked_divisor
+from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
 from chainrule.numpy.torch_select import torch_index, torch_split
@@ -323,7 +324,7 @@ class TensorMethods:
         return eager.inplace(self, cnp.floor_divide, checked_divisor(self, other, "floor_divide_"), "floordiv_")
 
     def __imod__(self, other):
-        return eager.inplace(self, cnp.remainder, checked_divisor(self, other, "remainder_"), "remainder_")
+        return eager.inplace(self, lambda a, b: torch_remainder(a, b, "remainder_"), other, "remainder_")
 
     def __imatmul__(self, other):
         return eager.inplace(self, cnp.matmul, other, "matmul_")

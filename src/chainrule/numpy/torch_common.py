@@ -183,6 +183,25 @@ def alpha_first(other, alpha, name: str) -> tuple:
     return other, alpha
 
 
+def remainder(a, b, name: str = "remainder"):
+    """``a % b``: PyTorch's for eager values, NumPy's inside the transforms. They differ
+    for floats only in the sign of a zero result, which PyTorch takes from ``a`` (fmod,
+    moved into ``b``'s sign where it is not there) and NumPy from ``b``:
+    ``remainder(-0.0, 0.7)`` is -0.0 in PyTorch, 0.0 in NumPy.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([-0.0, 0.0, -1.0]) % 0.7
+    Tensor([-0. ,  0. ,  0.4])
+    """
+    b = checked_divisor(a, b, name)
+    operands = [x for x in (a, b) if isinstance(x, Tensor)]
+    pytorchs = all(is_eager(x) or x._trace.records for x in operands) and any(map(is_eager, operands))
+    if (pytorchs or not operands) and np.result_type(*map(plain, (a, b))).kind == "f":
+        m = cnp.fmod(a, b)
+        return cnp.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
+    return cnp.remainder(a, b)
+
+
 def checked_divisor(a, b, name: str):
     """``b``, after PyTorch's check that an integer division or remainder of eager values
     does not divide by zero (NumPy gives 0 and warns; PyTorch raises ZeroDivisionError).

@@ -17,7 +17,14 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import alpha_first, as_eager, checked_divisor, elementwise_extreme, is_eager
+from chainrule.numpy.torch_common import (
+    alpha_first,
+    as_eager,
+    checked_divisor,
+    elementwise_extreme,
+    is_eager,
+    remainder,
+)
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where
 
@@ -226,10 +233,10 @@ class TorchElementwiseMethods:
         return as_eager(self, cnp.floor_divide(other, checked_divisor(other, self, "floor_divide")))
 
     def __mod__(self, other):
-        return cnp.mod(self, checked_divisor(self, other, "remainder"))
+        return remainder(self, other)
 
     def __rmod__(self, other):
-        return cnp.mod(other, checked_divisor(other, self, "remainder"))
+        return remainder(other, self)
 
     def frac(self):
         return self - cnp.trunc(self)

@@ -19,6 +19,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.numpy.torch_common import as_eager, checked_divisor, values_indices
+from chainrule.numpy.torch_common import remainder as torch_remainder
 
 __all__ = ["TorchMathMethods"]
 
@@ -65,7 +66,7 @@ class TorchMathMethods:
     hypot = _binary(cnp.hypot)
     logaddexp = _binary(cnp.logaddexp)
     def remainder(self, other):
-        return cnp.remainder(self, checked_divisor(self, other, "remainder"))
+        return torch_remainder(self, other)
 
     def fmod(self, other):
         return cnp.fmod(self, checked_divisor(self, other, "fmod"))
