@@ -275,8 +275,12 @@ derivs(log, lambda ans, x: 1 / x)
 derivs(log2, lambda ans, x: 1 / (x * LN2))
 derivs(log10, lambda ans, x: 1 / (x * LN10))
 derivs(log1p, lambda ans, x: 1 / (1 + x))
-derivs(logaddexp, lambda ans, x, y: exp(x - ans), lambda ans, x, y: exp(y - ans))
-derivs(logaddexp2, lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))
+# exp(x - ans) written as 1 / (1 + exp(y - x)) through logaddexp itself: it has the limits
+# (1 and 0) where one operand is infinite and the other is not, where x - ans is inf - inf
+derivs(logaddexp, lambda ans, x, y: exp(-logaddexp(0.0, y - x)),
+                  lambda ans, x, y: exp(-logaddexp(0.0, x - y)))
+derivs(logaddexp2, lambda ans, x, y: exp2(-logaddexp2(0.0, y - x)),
+                   lambda ans, x, y: exp2(-logaddexp2(0.0, x - y)))
 
 # -- trigonometric and hyperbolic ------------------------------------------------------
 sin = ufunc(np.sin)
