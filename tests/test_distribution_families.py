@@ -417,6 +417,23 @@ def test_log_prob_and_kl_under_grad_jit_and_vmap_give_torchs_gradients(name):
     np.testing.assert_allclose(cr.vmap(g)(rows), np.array(want), rtol=rtol)
 
 
+@pytest.mark.parametrize("make,values", [
+    (lambda D, m: D.Categorical(logits=m), np.array([0, 2, 1, 2])),
+    (lambda D, m: D.OneHotCategorical(logits=m), np.eye(3)[[0, 2, 1, 2]]),
+])
+def test_discrete_log_prob_of_batched_values_under_vmap_is_torch_funcs(make, values):
+    """The observed category is batched too (a policy's actions, one per example): it was
+    made a NumPy copy, which a batched value cannot become."""
+    logits = np.array([[0.7, -1.3, 0.2], [1.1, 0.4, -2.0], [2.0, 0.9, 0.0], [-0.5, 0.5, 1.5]])
+    def f(D):
+        return lambda m, v: make(D, m).log_prob(v)
+    want = torch.func.vmap(torch.func.grad_and_value(f(torch.distributions)))(
+        torch.tensor(logits), torch.tensor(values))
+    got = cr.vmap(cr.value_and_grad(f(cr.distributions)))(logits, values)
+    np.testing.assert_allclose(got[0], want[1].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[0].numpy(), rtol=1e-12, atol=1e-15)
+
+
 def _vae_losses(lib, saved, eps):
     """Four Adam steps of a small VAE written as PyTorch code, with ``lib`` as torch."""
     nn, D = lib.nn, lib.distributions

@@ -106,10 +106,11 @@ class Categorical(Distribution):
 
     def log_prob(self, value):
         value = self._checked(value)
-        idx = np.asarray(plain(value)).astype(np.int64)
-        shape = np.broadcast_shapes(idx.shape + (1,), self.logits.shape)
+        # the index stays a traced value (not a NumPy copy), so vmap can batch it
+        idx = cnp.expand_dims(cnp.astype(value, np.int64), -1)
+        shape = np.broadcast_shapes(idx.shape, self.logits.shape)
         logits = cnp.broadcast_to(self.logits, shape)
-        return cnp.take_along_axis(logits, np.broadcast_to(idx[..., None], shape[:-1] + (1,)), axis=-1)[..., 0]
+        return cnp.take_along_axis(logits, cnp.broadcast_to(idx, shape[:-1] + (1,)), axis=-1)[..., 0]
 
     def entropy(self):
         logits = cnp.clip(self.logits, float(np.finfo(self.logits.dtype).min), None)
@@ -170,7 +171,7 @@ class OneHotCategorical(Distribution):
 
     def log_prob(self, value):
         value = self._checked(value)
-        return self._categorical.log_prob(Tensor(np.argmax(np.asarray(plain(value)), -1), EAGER))
+        return self._categorical.log_prob(cnp.argmax(value, -1))
 
     def entropy(self):
         return self._categorical.entropy()
