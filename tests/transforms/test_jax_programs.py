@@ -93,6 +93,15 @@ def times_sin_by_gradient(lib, npm):  # JAX's custom_gradient: (value, vjp) from
         lambda x, y: (x * npm.sin(y), lambda g: (g * npm.sin(y) * 3, g * x * npm.cos(y))))
 
 
+def sin_times_closing_over(w):  # its bwd cannot give w a cotangent
+    @cr.custom_vjp
+    def f(x):
+        return cnp.sin(x) * w
+
+    f.defvjp(lambda x: (f(x), x), lambda x, g: (g * cnp.cos(x) * 2.0,))
+    return f
+
+
 def tree_utils(lib):
     return (lib, lib.tree_map, lib.tree_leaves) if lib is cr else (
         lib, jax.tree_util.tree_map, jax.tree_util.tree_leaves)
@@ -143,6 +152,13 @@ PROGRAMS = {
         lib, npm, policy=lib.checkpoint_policies.dots_saveable, prevent_cse=False))(X, 2),
     "checkpoint saving everything": lambda lib, npm: lib.grad(repeated_sin(
         lib, npm, policy=lib.checkpoint_policies.everything_saveable))(X, 2),
+    "checkpoint of a scan step closing over the parameter": lambda lib, npm: lib.grad(
+        lambda w: npm.sum(lib.lax.scan(lib.checkpoint(lambda c, x: (npm.sin(c) * w + x, c * w)),
+                                       X, BATCH)[1]))(Y),
+    "checkpoint closing over the parameter, its argument too": lambda lib, npm: lib.grad(
+        lambda w: npm.sum(lib.checkpoint(lambda c: npm.sin(c) * w)(w * 1.5)))(X),
+    "checkpoint closing over the parameter, jit of grad": lambda lib, npm: lib.jit(lib.grad(
+        lambda w: npm.sum(lib.checkpoint(lambda c: npm.sin(c) * w)(w * 1.5))))(X),
     "remat, argument by keyword": lambda lib, npm: lib.grad(
         lambda x: lib.remat(lambda a, b: npm.sum(npm.sin(a) * b))(x, b=x))(X),
     "custom_gradient, two arguments": lambda lib, npm: lib.grad(
@@ -226,5 +242,8 @@ def test_bad_calls_say_what_was_wrong():
         cr.jvp(g, (2.0, 3.0), (1.0, 0.0))
     with pytest.raises(NotImplementedError, match="symbolic_zeros"):
         f.defvjp(lambda x, s: (x, None), lambda r, g: (g, None), symbolic_zeros=True)
+    with pytest.raises(TypeError, match=r"f read a value that grad is differentiating without "
+                       r"being given it as an argument.*pass it as an argument"):
+        cr.grad(lambda w: sin_times_closing_over(w)(w * 1.5))(0.5)  # JAX raises too
     with pytest.raises(TypeError, match="policy must be one of cr.checkpoint_policies"):
         cr.checkpoint(lambda x: x, policy="dots")

@@ -279,6 +279,16 @@ class CompositePrimitive(Primitive):
         By default: the body differentiated as it runs (None: inline it)."""
         return None
 
+    def closed_over(self, trace, args: tuple):
+        """For a reverse trace whose values :meth:`reverse`'s body read without being given
+        them as arguments (a closure): the output pytree computed another way, or an error.
+        By default an error, as JAX's custom_vjp raises: the rules, made from the arguments,
+        would leave that value's derivative out."""
+        raise TypeError(
+            f"{self.__name__} read a value that {trace.name} is differentiating without being "
+            "given it as an argument (from a closure, a global or an attribute); its custom "
+            "rules cannot give that value its derivative, so pass it as an argument")
+
     def eager(self, args: tuple):
         """For the eager layer, called on eager Tensors of which one requires grad (and
         gradients enabled): the output pytree, recorded on the eager graph by the method

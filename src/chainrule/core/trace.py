@@ -332,6 +332,10 @@ class ReverseTrace(Trace):
         if made is None:
             return prim.fun(*args)
         out, rules = made
+        if any(isinstance(v, Tensor) and v._trace is self for v in tree_flatten(out)[0]):
+            # the body read one of this trace's values that is not an argument (a closure):
+            # rules made from the arguments cannot give it its cotangent
+            return prim.closed_over(self, args)
         parents = [(i, leaves[i]._node) for i in own]
         return record_composite(self, rules, parents, values, out)
 

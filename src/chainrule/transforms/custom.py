@@ -436,6 +436,21 @@ class checkpoint_call(custom_vjp):
     def _of_differentiated(self, static, full):
         return checkpoint_call(lambda *d: self.fun(*full(d)))
 
+    def reverse(self, leaves, in_tree):
+        first_draw = default_generator().bit_generator.state
+        made = super().reverse(leaves, in_tree)
+        self._first_draw = first_draw  # (after the body ran: a call inside it sets its own)
+        return made
+
+    def closed_over(self, trace, args):
+        """A body that reads values being differentiated from a closure (a scan's step
+        using the parameters it closes over, as JAX code writes it) runs again, inline, so
+        that those values get their derivatives too; its intermediate values are then kept
+        as without checkpoint (a closure cannot be rebound to recompute them). The second
+        run draws the random numbers the first one drew."""
+        with drawing_again(self._first_draw):
+            return self.fun(*args)
+
     def tangent(self, primals, tangents, in_tree):
         return None  # forward mode stores nothing, so it just runs fun
 
