@@ -195,3 +195,85 @@ def test_asgd_s_average_follows_torch_s(dtype):
     np.testing.assert_allclose(ws[0], ws[1], rtol=rtol)
     np.testing.assert_allclose(avgs[0], avgs[1], rtol=rtol)
     assert not np.allclose(avgs[0], ws[0])  # the average is not the iterate
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CASES, ids=IDS)
+def test_optimizer_state_holds_tensors_as_torch_s(name, kwargs):
+    # what training code does with opt.state[p]: Tensor methods on the moments, the step
+    # count as a number, a Tensor taken once that follows the steps, in-place edits that
+    # the next step sees (torch's state is its tensors, step a float32 0-d one)
+    ours, theirs = models()
+    opt, topt = getattr(optim, name)(ours.parameters(), **kwargs), getattr(torch.optim, name)(theirs.parameters(),
+                                                                                               **kwargs)
+    train(ours, opt, 2, cr)
+    train(theirs, topt, 2, torch)
+    p, q = next(ours.parameters()), next(theirs.parameters())
+    assert sorted(opt.state[p]) == sorted(topt.state[q])
+    for key, want in topt.state[q].items():
+        got = opt.state[p][key]
+        assert isinstance(got, cr.Tensor) and not got.requires_grad and got.grad_fn is None, key
+        assert got.shape == tuple(want.shape) and got.dtype == np.dtype(str(want.dtype).split(".")[1]), key
+        assert got.norm().item() == pytest.approx(want.norm().item(), rel=1e-9, abs=1e-12), key
+    if "step" in topt.state[q]:
+        held, theirs_held = opt.state[p]["step"], topt.state[q]["step"]
+        assert held.item() == theirs_held.item() == 2.0 and int(held) == 2 and float(held) == 2.0
+    for lib_opt in (opt, topt):  # halve every moment in place, as a user's reset code does
+        for state in lib_opt.state.values():
+            for key, v in state.items():
+                if key != "step" and v.ndim:
+                    v.mul_(0.5)
+    train(ours, opt, 2, cr)
+    train(theirs, topt, 2, torch)
+    if "step" in topt.state[q]:
+        assert held.item() == theirs_held.item() == 4.0 and opt.state[p]["step"] is held
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-12)
+    for key, want in topt.state[q].items():
+        np.testing.assert_allclose(opt.state[p][key].numpy(), want.numpy(), rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_a_saved_and_loaded_state_holds_tensors(tmp_path):
+    ours, theirs = models()
+    opt = optim.Adam(ours.parameters(), lr=0.05)
+    train(ours, opt, 2, cr)
+    cr.save(opt.state_dict(), tmp_path / "opt.pt")
+    opt2 = optim.Adam(ours.parameters(), lr=0.05)
+    opt2.load_state_dict(cr.load(tmp_path / "opt.pt"))
+    state = opt2.state[next(ours.parameters())]
+    assert all(isinstance(v, cr.Tensor) for v in state.values())
+    assert state["step"].dtype == np.float32 and int(state["step"]) == 2
+    # a torch state_dict's tensors, and a plain state of NumPy arrays and an int step, load alike
+    topt = torch.optim.Adam(theirs.parameters(), lr=0.05)
+    train(theirs, topt, 2, torch)
+    sd = topt.state_dict()
+    sd["state"][1] = {k: v.item() if k == "step" else v.numpy() for k, v in sd["state"][1].items()}
+    opt2.load_state_dict(sd)
+    for i, p in enumerate(ours.parameters()):
+        assert all(isinstance(v, cr.Tensor) for v in opt2.state[p].values())
+        assert opt2.state[p]["step"].dtype == np.float32 and opt2.state[p]["step"].item() == 2.0
+        np.testing.assert_array_equal(opt2.state[p]["exp_avg"].numpy(), topt.state_dict()["state"][i]["exp_avg"])
+
+
+def test_lbfgs_state_holds_tensors_as_torch_s():
+    got = {}
+    for lib in (cr, torch):
+        w = lib.tensor(np.array([-1.5, 2.0]), requires_grad=True)
+        opt = lib.optim.LBFGS([w], history_size=3, max_iter=5)
+
+        def closure(w=w, opt=opt):
+            opt.zero_grad()
+            loss = (1 - w[0]) ** 2 + 10 * (w[1] - w[0] ** 2) ** 2
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            opt.step(closure)
+        state = opt.state[w]
+        got[lib] = state
+        assert isinstance(state["d"], lib.Tensor) and isinstance(state["prev_flat_grad"], lib.Tensor)
+        assert all(isinstance(v, lib.Tensor) for v in state["old_dirs"] + state["old_stps"])
+        assert isinstance(state["n_iter"], int) and isinstance(state["func_evals"], int)
+    ours, theirs = got[cr], got[torch]
+    assert (ours["n_iter"], ours["func_evals"]) == (theirs["n_iter"], theirs["func_evals"])
+    np.testing.assert_allclose(ours["d"].numpy(), theirs["d"].numpy(), rtol=1e-12)
+    assert len(ours["old_dirs"]) == len(theirs["old_dirs"])

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from chainrule.core.eager import EAGER, enable_grad
+from chainrule.core.tensor import Tensor
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["LBFGS"]
@@ -127,6 +128,23 @@ def _reals(a: np.ndarray) -> np.ndarray:
     a = np.ascontiguousarray(a).reshape(-1)
     return a.view(a.real.dtype) if a.dtype.kind == "c" else a
 
+def _plain(v):
+    """A state entry as the iteration reads it: a Tensor's array (a 0-d one's number)."""
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, Tensor):
+        a = np.asarray(v.primal())
+        return a if a.ndim else a[()]
+    return v
+
+
+def _tensor(v):
+    """A state entry as PyTorch's L-BFGS holds it: arrays and NumPy numbers as Tensors."""
+    if isinstance(v, list):
+        return [_tensor(x) for x in v]
+    return Tensor(np.asarray(v), EAGER) if isinstance(v, np.ndarray | np.generic) else v
+
+
 class LBFGS(Optimizer):
     """L-BFGS over all parameters as one vector (one parameter group), as
     ``torch.optim.LBFGS``: ``lr`` scales each step, ``max_iter`` iterations and
@@ -221,13 +239,20 @@ class LBFGS(Optimizer):
             return value
 
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
-        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
-        history_size = group["history_size"]
-        state = self.state.setdefault(self._params[0], {})
+        kept = self.state.setdefault(self._params[0], {})
+        state = {k: _plain(v) for k, v in kept.items()}  # the arrays under its Tensors
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
+        try:
+            return self._iterate(evaluate, group, state)
+        finally:  # as PyTorch's: arrays as Tensors, counts and losses as numbers
+            kept.update({k: _tensor(v) for k, v in state.items()})
+
+    def _iterate(self, evaluate, group: dict, state: dict):
+        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
+        history_size = group["history_size"]
         orig_loss = evaluate()
         loss = float(orig_loss)
         current_evals = 1

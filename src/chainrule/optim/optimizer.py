@@ -59,8 +59,8 @@ class Optimizer:
     """
 
     _state_is_flat = False  # True where the state holds vectors over all parameters (L-BFGS)
-    # True for the built-in optimizers, whose state holds NumPy arrays and whose state_dict
-    # gives Tensors (step a float32 0-d Tensor) as PyTorch's; a subclass's state is its own
+    # True for the built-in optimizers, whose state holds Tensors as PyTorch's (step a float32
+    # 0-d Tensor) over the arrays their updates write; a subclass's state is its own
     _torch_state = False
 
     # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
@@ -129,6 +129,7 @@ class Optimizer:
                 loss = closure()
         EAGER.clock += 1  # one version stamp for all the in-place writes of this step
         clock = EAGER.clock
+        tensors = self._torch_state
         for group in self.param_groups:
             group = _numbers(group)
             for p in group["params"]:
@@ -139,24 +140,30 @@ class Optimizer:
                 if not isinstance(g, np.ndarray):
                     g = np.asarray(grad.primal())
                 value = p._value
-                state = self.state.get(p)
-                kept = state
+                kept = self.state.get(p)
+                # the update reads and writes the arrays under the state's Tensors
+                raw = {} if kept is None else _arrays(kept) if tensors else kept
+                state = raw
+                views = None
                 if value.dtype.kind == "c" and value.flags.c_contiguous:
                     # as PyTorch's view_as_real: the real and imaginary parts are two reals
                     # each, and the state of their shape is kept complex, of the parameter's
                     value, g = _as_real(value), _as_real(np.ascontiguousarray(g, value.dtype))
-                    state = None if state is None else {k: _as_real(v) if _of(v, p._value) else v
-                                                        for k, v in state.items()}
-                if state is None:
-                    state = {}
+                    views = {k: _as_real(v) for k, v in raw.items() if _of(v, p._value)}
+                    state = {**raw, **views}
                 self._update(value, g, state, group)
-                if value is not p._value:
-                    state = {k: v.view(p._value.dtype).reshape(p._value.shape) if _of(v, value) else v
+                if views is not None:
+                    state = {k: raw[k] if v is views.get(k) else
+                             v.view(p._value.dtype).reshape(p._value.shape) if _of(v, value) else v
                              for k, v in state.items()}
-                if kept is not None:
+                if tensors:
+                    if state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
+                        _put(self.state[p] if kept is None else kept, state)
+                elif kept is None:
+                    if state:
+                        self.state[p] = state
+                elif state is not kept:
                     kept.update(state)
-                elif state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
-                    self.state[p] = state
                 p._version = clock
         return loss
 
@@ -197,31 +204,33 @@ class Optimizer:
             return _copy_value(v)
         if key == "step" and isinstance(v, int | float | np.number) and not isinstance(v, bool):
             return Tensor(np.array(v, dtype=np.float32), EAGER)
+        if isinstance(v, Tensor):
+            v = v._value if isinstance(v._value, np.ndarray) else np.asarray(v.primal())
         if isinstance(v, np.ndarray | np.generic):
             return Tensor(np.array(v, copy=True), EAGER)
         return copy.deepcopy(v)
 
     def _import(self, p: Tensor, key: str, v, where: str):
         """The saved state entry ``key`` of ``p`` as this optimizer keeps it: floating-point
-        arrays in ``p``'s dtype (PyTorch's tensors too), a built-in optimizer's ``step`` a
-        count; a built-in's state holds NumPy arrays, a subclass's Tensors stay Tensors."""
+        arrays (NumPy's or PyTorch's) in ``p``'s dtype; a built-in optimizer's state holds
+        Tensors, ``step`` a float32 0-d one, as PyTorch's; a subclass's Tensors stay Tensors."""
         if isinstance(v, list | tuple):
             return type(v)(self._import(p, key, x, where) for x in v)
+        if self._torch_state and key == "step" and isinstance(v, int | float) and not isinstance(v, bool):
+            return Tensor(np.array(v, dtype=np.float32), EAGER)  # an older PyTorch's count
         if v is None or isinstance(v, str | bool | int | float | dict):
             return copy.deepcopy(v)
         if not (isinstance(v, Tensor | np.ndarray | np.generic) or hasattr(v, "__array__")):
             return copy.deepcopy(v)
         a = np.array(np.asarray(v.detach().primal() if isinstance(v, Tensor) else v), copy=True)
         if self._torch_state and key == "step":
-            return int(a) if a.size == 1 else a
+            return Tensor(a.astype(np.float32) if a.ndim == 0 else a, EAGER)
         if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
             a = a.astype(p._value.dtype)
         if a.ndim and a.shape != p._value.shape and not self._state_is_flat:
             raise ValueError(f"the saved state '{key}' of parameter {where} has shape {a.shape}, "
                              f"the parameter has shape {p._value.shape}")
-        if isinstance(v, Tensor) and not self._torch_state:
-            return Tensor(a, EAGER)
-        return a[()] if a.ndim == 0 and self._torch_state else a
+        return Tensor(a, EAGER) if isinstance(v, Tensor) or self._torch_state else a
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict` (this optimizer's, or PyTorch's of the same
@@ -269,6 +278,45 @@ class Optimizer:
                 if k != "params":
                     lines.append(f"    {k}: {group[k]}")
         return "\n".join(lines) + "\n)"
+
+
+# (tuples: isinstance with a tuple is several times faster than with an X | Y union)
+_ARRAY = (np.ndarray, np.generic)
+_NUMBER = (int, float, np.number, np.ndarray)
+
+
+def _arrays(state: dict) -> dict:
+    """A built-in optimizer's state as its update reads it: each Tensor's array (written
+    in place, a 0-d one too: a 0-d parameter's moments), ``step`` a count (PyTorch's
+    ``step.item()``)."""
+    out = {k: v._value if isinstance(v, Tensor) else v for k, v in state.items()}
+    step = out.get("step")
+    if isinstance(step, _ARRAY) and step.size == 1:
+        out["step"] = int(step)
+    return out
+
+
+def _put(state: dict, arrays: dict) -> None:
+    """Write the update's ``arrays`` back into ``state`` as PyTorch's optimizers hold them:
+    Tensors on the same memory (made once), numbers into 0-d Tensors in place (``step``
+    a float32 one), so that a Tensor taken from the state follows the steps."""
+    get = state.get
+    for k, v in arrays.items():
+        old = get(k)
+        was = getattr(old, "_value", None)
+        if was is v:  # the same memory: the update wrote into it
+            continue
+        if k == "step" and type(v) is int and type(was) is np.ndarray and was.ndim == 0:
+            was[()] = v  # counted in place, as PyTorch's step_t += 1
+        elif isinstance(v, np.ndarray) and v.ndim:
+            state[k] = Tensor(v, EAGER)
+        elif isinstance(v, _NUMBER) and not isinstance(v, bool):
+            if isinstance(was, np.ndarray) and not was.ndim and was.flags.writeable:
+                was[()] = v
+            else:
+                state[k] = Tensor(np.array(v, dtype=np.float32 if k == "step" else None), EAGER)
+        elif v is not old:
+            state[k] = v
 
 
 def _copy_value(v):
