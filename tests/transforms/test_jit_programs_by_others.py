@@ -198,6 +198,31 @@ def test_aux_data_of_a_registered_class_is_keyed_by_its_value_now():
     assert same(jitted(box, np.ones(2)), g(box, np.ones(2)))
 
 
+@dataclasses.dataclass
+class Particles:
+    position: object
+    velocity: object
+    dt: object
+
+
+# flattened by dataclasses.astuple, which deep-copies the fields (as some JAX code writes it)
+tree_util.register_pytree_node(Particles, lambda p: (dataclasses.astuple(p), None),
+                               lambda _, xs: Particles(*xs))
+
+
+def test_result_of_a_class_whose_flatten_deep_copies_its_fields():
+    def step(p):
+        v = p.velocity - p.dt * cnp.sin(p.position)
+        return Particles(p.position + p.dt * v, v, p.dt * 1.1)
+
+    jitted = cr.jit(step)
+    p = q = Particles(np.array([0.3, 1.0]), np.zeros(2), 0.1)
+    for _ in range(3):  # the first call traces, the others replay
+        p, q = jitted(p), step(q)
+        assert all(same(a, b) for a, b in zip(dataclasses.astuple(p), dataclasses.astuple(q),
+                                              strict=True))
+
+
 def _table():
     table = array.array("d", [1.0, 2.0])
     return lambda: table[0], lambda: table.__setitem__(0, 5.0)

@@ -125,15 +125,23 @@ class TensorMethods:
 
     def __copy__(self):
         """``copy.copy(x)``: inside a transform a new array, as for an ndarray (a write
-        into it leaves x alone); an eager Tensor is copied as any object is."""
+        into it leaves x alone); an eager Tensor is copied as any object is. A value of a
+        ``chainrule.jit`` trace that has ended is itself, as for :meth:`__deepcopy__`."""
         if self._trace.level > 0:
+            if getattr(self._trace, "open", True) is False:
+                return self
             return cnp.copy(self)
         return copy._reconstruct(self, None, *object.__reduce_ex__(self, 4))
 
     def __deepcopy__(self, memo):
         """``copy.deepcopy(x)``: inside a transform as :meth:`__copy__` (a traced value holds
-        no objects); an eager Tensor becomes a new one, a new leaf where it required grad."""
+        no objects); an eager Tensor becomes a new one, a new leaf where it required grad.
+        A value of a ``chainrule.jit`` trace that has ended is itself: a pytree class whose
+        flatten function deep-copies (``dataclasses.astuple``) is flattened again when the
+        traced call has returned, and a traced value is never written to."""
         if self._trace.level > 0:
+            if getattr(self._trace, "open", True) is False:
+                return self
             return cnp.copy(self)
         return deepcopy_eager(self, memo)
 
