@@ -620,6 +620,37 @@ def test_a_warning_the_function_issues_is_issued_again_by_every_replay():
     assert jitted.traces == 3
 
 
+def _log_then_branch(x):
+    y = np.log(x)  # warns at a zero
+    return y * 2.0 if y[1] > 0 else y  # a guard: a replay down the other path stops here
+
+
+def _log_then_invert(x):
+    return np.log(x[0]), np.linalg.inv(x[1:])  # a singular matrix stops the replay
+
+
+@pytest.mark.parametrize("fun, calls", [
+    (_log_then_branch, [[0.0, 3.0], [0.0, 3.0], [0.0, 0.5], [0.0, 3.0]]),
+    (_log_then_invert, [[[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]]]),
+    (np.log, [[-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]]),  # divide warns, then invalid raises
+])
+def test_a_replay_that_stops_early_shows_its_warnings_once(fun, calls):
+    # a replay that stops after a warning (a guard fails, a call raises) hands over to a
+    # retrace or the plain call, which warns again: the plain call warns once
+    jitted = cr.jit(fun)
+    for values in calls:
+        outcomes = []
+        for f in (fun, jitted):
+            with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="raise"):
+                warnings.simplefilter("always")
+                try:
+                    f(np.array(values))
+                except (FloatingPointError, np.linalg.LinAlgError) as e:
+                    caught.append(type(e))
+            outcomes.append([getattr(w, "message", w) for w in caught])
+        assert [str(w) for w in outcomes[1]] == [str(w) for w in outcomes[0]], values
+
+
 @pytest.mark.parametrize("fun", [lambda x: (str(x), x * 2.0), lambda x: f"loss {x}", lambda x: repr(x[0]),
                                  lambda x: np.array2string(x * 2.0)])
 def test_text_made_of_traced_values_follows_numpys_print_options(fun):

@@ -5,7 +5,9 @@ cannot replay it must at least notice while tracing: random generators that some
 drew from outside a recorded call (their states before and after each recorded draw),
 warnings filters changed inside the function, numbers drawn from the operating system's
 entropy (a generator made without a seed), and the warnings that Python code issues
-(``warnings.warn``), which a replay issues again. :class:`~chainrule.transforms.record.RecordTrace`
+(``warnings.warn``), which a replay issues again. A replay holds the warnings it shows
+until it has finished (:func:`hold_warnings`): one that stops early hands over to a retrace
+or the plain call, which show them. :class:`~chainrule.transforms.record.RecordTrace`
 takes these fingerprints; :class:`~chainrule.transforms.jitted.Jitted` finds the generators a
 function can reach before tracing it.
 """
@@ -25,8 +27,8 @@ import numpy.random.bit_generator as _bit_generator
 
 from chainrule.core.trace import RANDOM_SOURCES
 
-__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "rng_state", "same_state",
-           "warnings_issued"]
+__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "hold_warnings", "release_warnings",
+           "rng_state", "same_state", "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
@@ -136,3 +138,51 @@ def _warn(message, category=None, stacklevel=1, source=None, **more):
     if hearing:
         hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)
     return result
+
+
+# warnings shown while a replay of this thread runs: held until it finishes, since a replay
+# that stops early (a guard, a call that raises) is followed by a retrace or the plain
+# call, which issue them again
+_holding = threading.local()  # .stack: a list of held warnings per running replay
+_shown = [None]  # the warnings._showwarnmsg that _hold stands in front of
+
+
+def hold_warnings() -> list:
+    """Start holding the warnings this thread shows (after the filters let them through:
+    an ``error`` filter still raises at once); returns the list they go to. End with
+    :func:`release_warnings`. Python looks ``warnings._showwarnmsg`` up for each warning
+    it shows, NumPy's floating-point warnings included: ``_hold`` stands in front of it
+    from the first replay on (set again if something replaced it since), and passes on
+    the warnings of threads that hold none."""
+    current = warnings._showwarnmsg
+    if current is not _hold:
+        _shown[0] = current
+        warnings._showwarnmsg = _hold
+    try:
+        stack = _holding.stack
+    except AttributeError:
+        stack = _holding.stack = []
+    held: list = []
+    stack.append(held)
+    return held
+
+
+def release_warnings(held: list, show: bool) -> None:
+    """Stop holding: show the warnings held (``show``: the replay finished), as they
+    would have been shown, or drop them (it stopped: what runs next issues them)."""
+    stack = _holding.stack
+    stack.pop()
+    if show and held:
+        if stack:  # a replay inside a replay: the outer one decides
+            stack[-1].extend(held)
+        else:
+            for message in held:
+                _shown[0](message)
+
+
+def _hold(message) -> None:
+    stack = getattr(_holding, "stack", None)
+    if stack:
+        stack[-1].append(message)
+    else:
+        _shown[0](message)

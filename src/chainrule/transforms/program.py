@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.pytree import DictKeys
+from chainrule.transforms.fingerprints import hold_warnings, release_warnings
 
 __all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
            "same_value", "bits", "hashable", "root_array", "donation_safe", "insertion_order", "in_order",
@@ -185,8 +186,20 @@ class Program:
         self.unfused: Program | None = None
 
     def run(self, inputs: list):
+        """The replay's results; its warnings are shown once it has finished (one that
+        stops is followed by a retrace or the plain call, which issue them)."""
         if self.unfused is not None and not donation_safe():
             return self.unfused.run(inputs)
+        held = hold_warnings()
+        try:
+            result = self._run_stoppable(inputs)
+        except BaseException:
+            release_warnings(held, False)
+            raise
+        release_warnings(held, True)
+        return result
+
+    def _run_stoppable(self, inputs: list):
         if self.donates:
             self.donated_flag[0] = False  # set by the replay before it writes donated memory
         if self.undoable:
