@@ -83,3 +83,15 @@ def test_a_pickled_model_is_a_model_of_parameters(lib):
     assert np.array_equal(m(x).detach().numpy(), m2(x).detach().numpy())
     m2(x).sum().backward()
     assert m2[0].weight.grad is not None and m[0].weight.grad is None
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+@pytest.mark.filterwarnings("ignore:__array__ implementation")  # torch's, without copy=
+def test_np_array_of_a_tensor_is_a_copy(lib):
+    # np.array asks __array__ for a copy; np.asarray shares the memory
+    t = lib.tensor(np.array([1.0, 2.0]))
+    a, b = np.array(t), np.asarray(t)
+    a[0] = 5.0
+    assert t.tolist() == [1.0, 2.0]
+    b[1] = 7.0
+    assert t.tolist() == [1.0, 7.0]

@@ -588,6 +588,23 @@ def test_an_argument_handed_back_by_numpy_is_the_callers_array(fun):
         assert same(x, y)
 
 
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [lambda x: np.array(x), lambda x: np.array(x, dtype=float),
+                                 lambda x: (np.array(x, ndmin=2), x * 2.0), lambda x: np.array(x, order="F")])
+def test_np_array_of_an_argument_is_a_copy_jitted_as_plain(fun):
+    # np.array copies (NumPy 2 asks __array__ for the copy): writing into the result
+    # leaves the argument as it was; jitted, it gave back the argument itself
+    jitted = cr.jit(fun)
+    for k in range(3):
+        x, y = np.arange(3.0) + k, np.arange(3.0) + k
+        got, want = jitted(x), fun(y)
+        assert same(got, want)
+        got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+        assert not np.shares_memory(got[0], x) and not np.shares_memory(want[0], y)
+        got[0].flat[0] = want[0].flat[0] = 9.0
+        assert same(x, y)
+
+
 def _clipped(x):
     if x.min() < 0:
         warnings.warn("negative values clipped", UserWarning, stacklevel=1)

@@ -243,7 +243,7 @@ class Tensor:
             # baked into a replay, so the call that reads it runs without jit
             self._trace.refuse("a traced value became a plain NumPy array (np.asarray(x), or a "
                                "NumPy function that converts its argument)")
-            return np.asarray(self._value, dtype=dtype)
+            return np.asarray(self._value, dtype=dtype, copy=copy)  # np.array(x) copies
         if self._trace.level > 0 or self._node is not None:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
@@ -252,7 +252,7 @@ class Tensor:
                 f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
                 "drop it."
             )
-        return np.asarray(self.primal(), dtype=dtype)
+        return np.asarray(self.primal(), dtype=dtype, copy=copy)
 
     def item(self, *index):
         """The value of a one-element Tensor (or of the element ``index`` names) as a
