@@ -46,6 +46,11 @@ CASES = {
                      A),
     "scatter_reduce_sum": (lambda x, L: (x * 1).scatter_reduce_(1, L.tensor([[0, 0], [1, 1], [2, 3]]), x[:, 2:],
                                                                  "sum"), A),
+    # an excluded self value equal to the result shares the gradient with the tied sources
+    "scatter_reduce_amax_excluded_tie": (lambda x, L: L.zeros(3, 4, dtype=L.float64).scatter_reduce_(
+        1, L.tensor([[1, 1], [2, 0], [3, 3]]), x[:, :2] - x[:, :2].detach(), "amax", include_self=False), A),
+    "scatter_reduce_amin_excluded_tie": (lambda x, L: (x * 1).scatter_reduce(
+        1, L.tensor([[1, 1], [2, 2], [0, 3]]), x[:, [1, 1]], "amin", include_self=False), A),
     "index_add_": (lambda x, L: (x * 1).index_add_(0, L.tensor([0, 0, 2]), x.flip(0), alpha=0.5), A),
     "index_fill_": (lambda x, L: (x * 1).index_fill_(1, L.tensor([1, 3]), -2.0), A),
     "index_put_accumulate": (lambda x, L: (x * 1).index_put_((L.tensor([0, 0, 1]), L.tensor([1, 1, 2])),

@@ -253,6 +253,15 @@ class TorchShapeMethods:
             out = base.at[where].multiply(src)
         else:
             out = base.at[where].max(src) if reduce == "amax" else base.at[where].min(src)
+            if not include_self and self.dtype.kind == "f":
+                # PyTorch's backward counts an excluded self value equal to the result among the
+                # ties it shares the gradient with (self itself gets none): joining the scatter
+                # there changes no value and gives the same shares
+                kept = np.asarray(plain(self))[where]
+                tied = kept == np.asarray(plain(out))[where]
+                if tied.any():
+                    base = self.at[where].set(np.where(tied, kept, start))
+                    out = base.at[where].max(src) if reduce == "amax" else base.at[where].min(src)
         if reduce != "mean":
             return out
         counts = np.zeros(self.shape, dtype=np.int64)
