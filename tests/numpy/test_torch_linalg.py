@@ -108,6 +108,10 @@ CASES = [
     ("cond", {}, [M33], None),
     ("vander", {}, [V3], None),
     ("vander", {"N": 5}, [M34], None),
+    ("lu_factor", {}, [M33], None),
+    ("lu_factor", {}, [B233], None),
+    ("lu", {}, [M33[::-1].copy()], None),
+    ("lu", {}, [B233], None),
 ]
 
 
@@ -117,6 +121,27 @@ def test_against_torch(name, kwargs, inputs, loss):
     ours, theirs = both(name, **kwargs)
     compare(ours, theirs, inputs, loss=loss, rtol=1e-6, atol=1e-8)
     check_float32(ours, theirs, inputs)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (2, 3, 3)])
+def test_lu_unpack_and_lu_solve_of_lu_factor(shape):
+    # Glow's LU-decomposed 1x1 convolution: P, L, U from lu_factor's (LU, pivots)
+    A = rng.normal(size=shape)
+    B = rng.normal(size=shape[:-1] + (2,))
+
+    def run(lib):
+        factors = lib.linalg.lu_factor(lib.tensor(A))
+        P, L, U = lib.lu_unpack(*factors)
+        return [P, L, U, lib.linalg.lu_solve(*factors, lib.tensor(B)),
+                lib.linalg.lu_solve(*factors, lib.tensor(B).mT, left=False, adjoint=True)]
+
+    compare(lambda a, b: (cr.lu_unpack(*cr.linalg.lu_factor(a)), cr.linalg.lu_solve(*cr.linalg.lu_factor(a), b)),
+            lambda a, b: (torch.lu_unpack(*torch.linalg.lu_factor(a)),
+                          torch.linalg.lu_solve(*torch.linalg.lu_factor(a), b)),
+            [A, B], loss=lambda out, m: (out[0].L ** 2).sum() + (out[0].U ** 3).sum() + out[1].sum(), rtol=1e-9)
+    for ours, theirs in zip(run(cr), run(torch), strict=True):
+        assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_multi_dot():

@@ -32,7 +32,7 @@ from chainrule.numpy.torch_promotion import result_type as _result_type
 __all__ = [
     "meshgrid", "broadcast_tensors", "hstack", "vstack", "column_stack", "dstack", "atleast_1d", "atleast_2d",
     "atleast_3d", "tensor_split", "rot90", "block_diag", "cartesian_prod", "combinations", "det", "inverse",
-    "pinverse", "matrix_power", "slogdet", "logdet", "cholesky", "qr", "svd", "complex", "polar",
+    "pinverse", "matrix_power", "lu_unpack", "slogdet", "logdet", "cholesky", "qr", "svd", "complex", "polar",
     "view_as_real", "view_as_complex", "sgn", "signbit", "float_power", "logcumsumexp", "vdot", "baddbmm",
     "chain_matmul", "trapz", "trapezoid", "cumulative_trapezoid", "vander", "pdist", "concatenate",
     "std_mean", "var_mean", "result_type", "promote_types", "can_cast",
@@ -188,6 +188,11 @@ def pinverse(input, rcond: float = 1e-15) -> Tensor:
 def matrix_power(input, n: int) -> Tensor:
     """``torch.matrix_power``: ``torch.linalg.matrix_power``."""
     return torch_linalg.matrix_power(input, n)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True, *, out=None):
+    """``torch.lu_unpack``: ``(P, L, U)`` from ``torch.linalg.lu_factor``'s result."""
+    return torch_linalg.lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots, out=out)
 
 
 def slogdet(input) -> slogdet_result:

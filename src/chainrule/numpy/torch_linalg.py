@@ -32,7 +32,7 @@ __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
     "qr", "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "matrix_power", "matrix_rank", "cross",
     "multi_dot", "vecdot", "solve_triangular", "matrix_exp", "diagonal", "cond", "vander", "tensorinv",
-    "tensorsolve",
+    "tensorsolve", "lu_factor", "lu", "lu_solve",
 ]
 
 linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -41,6 +41,9 @@ linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
 linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+linalg_lu_factor = namedtuple("linalg_lu_factor", ["LU", "pivots"])
+linalg_lu = namedtuple("linalg_lu", ["P", "L", "U"])
+lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
 
 
 def as_input(value, dtype=None) -> Tensor:
@@ -383,18 +386,93 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     return la.matrix_transpose(la.solve(la.matrix_transpose(T), la.matrix_transpose(B)))
 
 
+def _scipy_rule(name: str, user: str):
+    """A differentiable rule of chainrule.scipy.linalg (SciPy is an optional extra)."""
+    try:
+        return getattr(importlib.import_module("chainrule.scipy.linalg"), name)
+    except ImportError as error:
+        raise ImportError(f"linalg.{user} uses SciPy's {name}: pip install scipy") from error
+
+
+def _each_matrix(f, A: Tensor) -> list:
+    """``f`` of each matrix of ``A`` (its leading dims flattened): a list of results."""
+    flat = cnp.reshape(A, (-1,) + tuple(A.shape[-2:]))
+    return [f(flat[i]) for i in range(flat.shape[0])]
+
+
 def matrix_exp(A) -> Tensor:
     """``torch.linalg.matrix_exp``: the matrix exponential (``scipy.linalg.expm``'s
     primitive, so it needs SciPy) of each matrix."""
-    try:
-        expm = importlib.import_module("chainrule.scipy.linalg").expm
-    except ImportError as error:
-        raise ImportError("linalg.matrix_exp uses SciPy's expm: pip install scipy") from error
+    expm = _scipy_rule("expm", "matrix_exp")
     A = as_input(A)
     if A.ndim == 2:
         return expm(A)
-    flat = cnp.reshape(A, (-1,) + tuple(A.shape[-2:]))
-    return cnp.reshape(cnp.stack([expm(flat[i]) for i in range(flat.shape[0])]), tuple(A.shape))
+    return cnp.reshape(cnp.stack(_each_matrix(expm, A)), tuple(A.shape))
+
+
+def _square(A: Tensor, name: str) -> None:
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError(f"linalg.{name}: chainrule factors square matrices only, got shape "
+                                  f"{tuple(A.shape)}")
+
+
+def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
+    """``torch.linalg.lu_factor``: ``(LU, pivots)`` of each square matrix, A = P L U with L
+    (unit diagonal) below the diagonal of LU and U on and above it; the pivots are LAPACK's,
+    counted from 1, int32 (PyTorch's). Differentiable in LU (SciPy's LU rules)."""
+    no_out(out, "lu_factor")
+    if not pivot:
+        raise NotImplementedError("linalg.lu_factor(pivot=False) is not supported: LAPACK's LU pivots")
+    A = as_input(A)
+    _square(A, "lu_factor")
+    factors = _each_matrix(_scipy_rule("lu_factor", "lu_factor"), A)
+    LU = cnp.reshape(cnp.stack([f[0] for f in factors]), tuple(A.shape))
+    pivots = np.stack([np.asarray(f[1]) for f in factors]).reshape(tuple(A.shape[:-1])) + 1
+    return linalg_lu_factor(LU, constant(pivots.astype(np.int32)))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True, *,
+              out=None) -> lu_unpack_result:
+    """``torch.lu_unpack``: ``(P, L, U)`` from ``lu_factor``'s result, A = P L U;
+    differentiable in ``LU_data``. Empty tensors for the parts not asked for (PyTorch's)."""
+    no_out(out, "lu_unpack")
+    LU = as_input(LU_data)
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    empty = constant(np.zeros(0), like=LU)
+    L = U = P = empty
+    if unpack_data:
+        L = cnp.tril(LU, -1)[..., :, :k] + cnp.eye(m, k, dtype=LU.dtype)
+        U = cnp.triu(LU)[..., :k, :]
+    if unpack_pivots:
+        pivots = np.asarray(LU_pivots.numpy() if isinstance(LU_pivots, Tensor) else LU_pivots) - 1
+        rows = np.tile(np.arange(m), (pivots.size // max(pivots.shape[-1], 1), 1))
+        for order, swaps in zip(rows, pivots.reshape(len(rows), -1), strict=True):
+            for i, j in enumerate(swaps):  # LAPACK's interchanges in turn: A[order] = Pᵀ A
+                order[[i, j]] = order[[j, i]]
+        rows = rows.reshape(pivots.shape[:-1] + (m,))
+        P = constant(np.swapaxes(np.eye(m)[rows], -1, -2), like=LU)
+    return lu_unpack_result(P, L, U)
+
+
+def lu(A, *, pivot: bool = True, out=None) -> linalg_lu:
+    """``torch.linalg.lu``: ``(P, L, U)`` with A = P L U, of each square matrix;
+    differentiable in L and U."""
+    no_out(out, "lu")
+    return linalg_lu(*lu_unpack(*lu_factor(A, pivot=pivot)))
+
+
+def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:
+    """``torch.linalg.lu_solve``: X with A X = B (``left=False``: X A = B; ``adjoint``: Aᴴ
+    for A) from ``lu_factor``'s result; differentiable in LU and B."""
+    no_out(out, "lu_solve")
+    P, L, U = lu_unpack(LU, pivots)
+    B = as_input(B)
+    A = cnp.matmul(P, cnp.matmul(L, U))
+    A = la.matrix_transpose(cnp.conj(A)) if adjoint else A
+    if left:
+        return la.solve(A, B)
+    return la.matrix_transpose(la.solve(la.matrix_transpose(A), la.matrix_transpose(B)))
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
