@@ -234,3 +234,36 @@ def test_retain_grad_follows_the_tensor_through_an_in_place_write(lib):
     (y * y).sum().backward()
     assert y.grad.tolist() == [10.0, 4.0, 6.0]
     assert x.grad.tolist() == [50.0, 4.0, 6.0]
+
+
+# view() of what PyTorch lays out C-ordered (a convolution's output, a chunk of a result of
+# its own) as PyTorch: accepted or refused as there, whatever order chainrule keeps the values in
+VIEWS_OF_A_CONVOLUTION = {
+    "output": (lambda o, lib: o.view(4, -1), True),
+    "chunk_of_a_result": (lambda o, lib: lib.sigmoid((o * 2).chunk(2, 1)[0]).view(4, -1), True),
+    "first_example": (lambda o, lib: o[0].view(-1), True),
+    "channel_slice": (lambda o, lib: o[:, :4].view(4, -1), True),
+    "transposed": (lambda o, lib: o.transpose(2, 3).view(-1), False),
+    "one_row": (lambda o, lib: o[:, :, 1].view(4, -1), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS_OF_A_CONVOLUTION))
+def test_view_of_a_convolution_is_accepted_or_refused_as_in_torch(name):
+    program, accepted = VIEWS_OF_A_CONVOLUTION[name]
+    x0 = np.random.default_rng(0).normal(size=(4, 3, 5, 5))
+    weights = torch.nn.Conv2d(3, 8, 3).double().state_dict()
+    results = []
+    for lib in (torch, cr):
+        conv = lib.nn.Conv2d(3, 8, 3).double()
+        conv.load_state_dict({k: lib.tensor(v.numpy()) for k, v in weights.items()})
+        x = lib.tensor(x0, requires_grad=True)
+        if not accepted:
+            with pytest.raises(RuntimeError, match="view size is not compatible"):
+                program(conv(x), lib)
+            continue
+        y = program(conv(x), lib)
+        (y * y).sum().backward()
+        results.append([y.detach().numpy(), x.grad.numpy()])
+    for ours, theirs in zip(*results[::-1], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

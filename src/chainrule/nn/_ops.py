@@ -27,6 +27,7 @@ __all__ = [
     "plain",
     "linear",
     "conv_product",
+    "channels_first",
     "relu",
     "leaky_relu",
     "sigmoid",
@@ -122,6 +123,14 @@ def_jvps(
     lambda t, ans, w, cols, b=None: cnp.matmul(w, t),
     lambda t, ans, w, cols, b=None: cnp.broadcast_to(cnp.reshape(t, (-1, 1)), ans.shape),
 )
+
+
+# -- the product's (O, N·OH·OW) read as (N, O, OH, OW) without a copy: a result of its own,
+# not a view the program made, so that .view() accepts it as PyTorch's contiguous output
+channels_first = Primitive(lambda out, shape: np.swapaxes(out.reshape(out.shape[0], *shape), 0, 1),
+                           name="channels_first")
+def_vjps(channels_first, lambda g, ans, out, shape: cnp.reshape(cnp.swapaxes(g, 0, 1), (g.shape[1], -1)))
+def_linear(channels_first)
 
 
 # -- activations (relu and sigmoid are the mirror's, shared with Tensor's methods) -----
@@ -562,6 +571,10 @@ def _batch_conv_product(prim, batched, w, cols, b=None):
     return out + cnp.expand_dims(b, -1)
 
 
+def _batch_channels_first(prim, batched, out, shape):
+    return cnp.swapaxes(cnp.reshape(out, (out.shape[0], out.shape[1], *shape)), 1, 2)
+
+
 def _batch_class(prim, batched, x, target):
     size = batching.batch_size((x, target), batched)
     return _split_off(prim(_merged(x, batched[0], size), _merged(target, batched[1], size)), size)
@@ -614,6 +627,7 @@ def_batch(batching.elementwise, leaky_relu, softplus, silu, elu, erf, gelu, gelu
 def_batch(batching.reduction, softmax, safe_softmax, log_softmax, normalize)
 def_batch(_batch_linear, linear)
 def_batch(_batch_conv_product, conv_product)
+def_batch(_batch_channels_first, channels_first)
 def_batch(_batch_class, take_class)
 def_batch(_batch_put_class, put_class)
 def_batch(_batch_windows, unfold)

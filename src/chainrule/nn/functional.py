@@ -253,7 +253,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         if bias is not None:
             out = out + cnp.reshape(bias, (o, 1))
     # (O, N, OH, OW) in memory, seen as (N, O, OH, OW): the next layer takes the view
-    out = cnp.transpose(cnp.reshape(out, (o, n, oh, ow)), (1, 0, 2, 3))
+    out = _ops.channels_first(out, (n, oh, ow))
     return cnp.reshape(out, out.shape[1:]) if unbatched else out
 
 

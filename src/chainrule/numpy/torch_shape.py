@@ -36,6 +36,17 @@ def fill_where(x, mask, value):
 
 
 
+def _pytorch_layout(t: Tensor) -> np.ndarray:
+    """A stand-in of ``t``'s shape with the strides PyTorch's tensor would have: a view is
+    made again by the same calls from a C-ordered base, a Tensor of its own is C-ordered
+    (chainrule leaves some results in another order, a convolution's channels first)."""
+    root, steps, _ = getattr(t, "_view", None) or (t, (), False)
+    x = np.empty(root.shape, np.int8)
+    for prim, rest, kwargs in steps:
+        x = prim(x, *rest, **kwargs)
+    return x
+
+
 class TorchShapeMethods:
     """PyTorch's shape and indexing methods, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
@@ -54,8 +65,8 @@ class TorchShapeMethods:
         shape = as_shape(shape)
         v = self._value
         if v.__class__ is np.ndarray and not v.flags.c_contiguous and is_eager(self):
-            try:  # a view of these strides, or PyTorch's refusal (a copy would not share the writes)
-                np.reshape(v, shape, copy=False)
+            try:  # a view of PyTorch's strides, or its refusal (a copy would not share the writes)
+                np.reshape(_pytorch_layout(self), shape, copy=False)
             except ValueError as e:
                 if "copy" in str(e):  # (another size: the reshape below says so)
                         raise TensorError(f"view size is not compatible with input tensor's size and stride "
