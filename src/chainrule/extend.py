@@ -24,6 +24,7 @@ from collections.abc import Callable
 from chainrule.core.primitive import (
     Primitive,
     RulesByArgument,
+    all_output_cotangents,
     def_jvps,
     def_vjps,
     given_jvps,
@@ -96,7 +97,7 @@ def defvjp(fun: Primitive, *vjpmakers: Callable | None, argnums=None) -> None:
     def flat(maker):
         if maker is None:
             return None
-        return lambda g, ans, *args, **kwargs: _dense(maker(ans, *args, **kwargs)(g))
+        return lambda g, ans, *args, **kwargs: _dense(maker(ans, *args, **kwargs)(all_output_cotangents(g, ans)))
 
     argnums = rule_argnums(argnums, len(vjpmakers))
     def_vjps(fun, *(flat(m) for m in vjpmakers), argnums=argnums)
@@ -109,7 +110,8 @@ def defvjp_argnum(fun: Primitive, vjpmaker: Callable) -> None:
     _check(fun, "defvjp_argnum")
 
     def make(argnum):
-        return lambda g, ans, *args, **kwargs: _dense(vjpmaker(argnum, ans, args, kwargs)(g))
+        return lambda g, ans, *args, **kwargs: _dense(
+            vjpmaker(argnum, ans, args, kwargs)(all_output_cotangents(g, ans)))
 
     fun.vjps = RulesByArgument(make)
     new_vjp_rules(fun)
@@ -123,7 +125,7 @@ def defvjp_argnums(fun: Primitive, vjpmaker: Callable) -> None:
 
     def make(argnum):
         def rule(g, ans, *args, **kwargs):
-            return _dense(next(iter(vjpmaker((argnum,), ans, args, kwargs)(g))))
+            return _dense(next(iter(vjpmaker((argnum,), ans, args, kwargs)(all_output_cotangents(g, ans)))))
 
         return rule
 

@@ -46,6 +46,9 @@ __all__ = [
     "transpose_densely",
     "def_linear",
     "RulesByArgument",
+    "OutputCotangents",
+    "MissingRule",
+    "all_output_cotangents",
     "keeps_only",
     "def_batch",
     "NON_DIFFERENTIABLE",
@@ -194,10 +197,19 @@ class Primitive:
     def missing_rule(self, mode: str, argnum: int) -> Exception:
         kind = "vjp (reverse mode)" if mode == "rev" else "jvp (forward mode)"
         how = "chainrule.defvjp" if mode == "rev" else "chainrule.defjvp"
-        return NotImplementedError(
+        return MissingRule(
             f"{self.__name__}: no {kind} rule for argument {argnum}. "
-            f"Define one with {how}({self.__name__}, ...)."
+            f"Define one with {how}({self.__name__}, ...).", mode
         )
+
+
+class MissingRule(NotImplementedError):
+    """A primitive has no rule for this mode (``mode``: "fwd" or "rev") and none can be
+    derived from the other mode's rules."""
+
+    def __init__(self, message: str, mode: str):
+        super().__init__(message)
+        self.mode = mode
 
 
 def transpose(linear_map: Callable, like, v):
@@ -353,6 +365,28 @@ def _trace_in_tuples(args):
     return found
 
 
+class OutputCotangents(list):
+    """The cotangents of the outputs of a multiple-output primitive (eigh, svd, ...), in
+    output order, None for an output that was not used; they add up entry by entry."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return OutputCotangents(
+            b if a is None else a if b is None else a + b for a, b in zip(self, other, strict=True)
+        )
+
+    __radd__ = __add__
+
+
+def all_output_cotangents(g, ans):
+    """The cotangent of a primitive of your own that returned a tuple or list, as HIPS
+    autograd hands it to a vjp: one entry per output, zeros for an output not used."""
+    if g.__class__ is not OutputCotangents:
+        return g
+    return ans.__class__(np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True))
+
+
 def primitive(fun: Callable) -> Primitive:
     """Mark ``fun`` as a primitive whose derivatives come from rules you give.
 
@@ -375,8 +409,142 @@ class FunctionPrimitive(Primitive):
 
     __slots__ = ()
 
+    def __init__(self, fun: Callable, name: str | None = None):
+        super().__init__(fun, name)
+
+        # A function that returns a tuple or list has several outputs, each its own
+        # value (HIPS autograd boxes such a result as a sequence); known once it has run.
+        def run(*args, **kwargs):
+            ans = fun(*args, **kwargs)
+            if ans.__class__ is tuple or ans.__class__ is list:
+                self.multiple_outputs = True
+            return ans
+
+        self.fun = run
+
     def __get__(self, obj, objtype=None):
         return self if obj is None else types.MethodType(self, obj)
+
+    def __call__(self, *args, **kwargs):
+        for a in args:
+            if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
+                return _call_with_containers(self, args, kwargs)
+        return Primitive.__call__(self, *args, **kwargs)
+
+
+# A list, tuple or dict argument of a primitive of your own that holds values being
+# differentiated is passed to it as a container of plain values, as HIPS autograd passes
+# a boxed container (autograd.builtins.tuple/list/dict; PennyLane hands its circuits'
+# parameters so); its vjp returns the container's cotangent, which is read at each
+# value's place, cotangent[i][j] (a tuple of arrays for a tuple of lists, say).
+
+def _holds_value(a) -> bool:
+    for v in (a.values() if a.__class__ is dict else a):
+        if isinstance(v, Tensor):
+            if v.dtype.kind in "fc":
+                return True
+        elif (v.__class__ is list or v.__class__ is tuple or v.__class__ is dict) and _holds_value(v):
+            return True
+    return False
+
+
+def _paths(a, path=()):
+    """The (path, leaf) pairs of a nested list/tuple/dict, in order."""
+    if a.__class__ is list or a.__class__ is tuple:
+        for i, v in enumerate(a):
+            yield from _paths(v, (*path, i))
+    elif a.__class__ is dict:
+        for k, v in a.items():
+            yield from _paths(v, (*path, k))
+    else:
+        yield path, a
+
+
+def _refill(a, leaves):
+    """``a`` with its leaves replaced, in order, by the next of ``leaves``."""
+    if a.__class__ is list or a.__class__ is tuple:
+        return a.__class__(_refill(v, leaves) for v in a)
+    if a.__class__ is dict:
+        return {k: _refill(v, leaves) for k, v in a.items()}
+    return next(leaves)
+
+
+def _at(ct, path):
+    for k in path:
+        ct = ct[k]
+    return ct
+
+
+def _call_with_containers(prim: FunctionPrimitive, args, kwargs):
+    """Call ``prim`` with its container arguments taken apart: a primitive made for this
+    call takes every leaf as an argument of its own, rebuilds the containers and calls
+    ``prim``'s function; its rules are ``prim``'s, asked with the containers rebuilt."""
+    flat: list = []
+    where: list[tuple[int, list | None]] = []  # each argument: first flat position, leaf paths
+    for a in args:
+        if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
+            pairs = list(_paths(a))
+            where.append((len(flat), [p for p, _ in pairs]))
+            flat.extend(v for _, v in pairs)
+        else:
+            where.append((len(flat), None))
+            flat.append(a)
+
+    def rebuild(values):
+        return [values[k] if paths is None else _refill(a, iter(values[k:k + len(paths)]))
+                for a, (k, paths) in zip(args, where, strict=True)]
+
+    owner = {}  # flat position -> (argument, leaf path or None)
+    for i, (k, paths) in enumerate(where):
+        for j, path in enumerate(paths or [None]):
+            owner[k + j] = (i, path)
+
+    def user_vjp(i, g, ans, values, kw):
+        try:
+            rule = prim.vjps[i]
+        except KeyError:
+            rule = prim.derive_vjp(i)
+        return None if rule is None else rule(g, ans, *rebuild(values), **kw)
+
+    def make_vjp(p):
+        i, path = owner[p]
+        def rule(g, ans, *values, **kw):
+            ct = user_vjp(i, g, ans, values, kw)
+            return ct if ct is None or path is None else _at(ct, path)
+        return rule
+
+    def joint(g, ans, argnums, *values, **kw):
+        out = [None] * len(values)
+        cts = {}
+        for p in argnums:
+            i, path = owner[p]
+            if i not in cts:
+                cts[i] = user_vjp(i, g, ans, values, kw)
+            ct = cts[i]
+            out[p] = ct if ct is None or path is None else _at(ct, path)
+        return out
+
+    def make_jvp(p):
+        i, path = owner[p]
+        if i not in prim.jvps:  # forward mode transposes the vjp rules instead
+            raise KeyError(p)
+        user = prim.jvps[i]
+        if user is None:
+            return None
+        if path is None:
+            return lambda t, ans, *values, **kw: user(t, ans, *rebuild(values), **kw)
+        k = where[i][0]
+        def rule(t, ans, *values, **kw):
+            # the tangent of the container: t at this leaf, zeros at the others
+            leaves = [t if q == p else np.zeros_like(values[q]) for q in range(k, k + len(where[i][1]))]
+            return user(_refill(args[i], iter(leaves)), ans, *rebuild(values), **kw)
+        return rule
+
+    inner = FunctionPrimitive(lambda *values, **kw: prim.fun(*rebuild(values), **kw), name=prim.__name__)
+    inner.vjps = RulesByArgument(make_vjp)
+    inner.joint_vjp = joint if prim.joint_vjp is None else None
+    inner.jvps = RulesByArgument(make_jvp)
+    return inner(*flat, **kwargs)
 
 
 def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
@@ -436,7 +604,7 @@ def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] |
     def flat(maker):
         if maker is None:
             return None
-        return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(g)
+        return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(all_output_cotangents(g, ans))
 
     argnums = rule_argnums(argnums, len(makers))
     def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "TensorTypeError", "deepcopy_eager",
-           "eager_error"]
+           "eager_error", "BatchedValueError"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -62,6 +62,11 @@ class TensorError(RuntimeError, ValueError):
 class TensorTypeError(RuntimeError, TypeError):
     """A Tensor of a dtype an eager operation does not take (an integer Tensor that should
     require grad): a RuntimeError, as PyTorch raises, and a TypeError."""
+
+
+class BatchedValueError(TypeError):
+    """A value batched by ``chainrule.vmap`` read as one plain array (``np.array`` of it,
+    ``float``): each example has its own."""
 
 
 def eager_error(name: str, error: ValueError, values) -> Exception:
@@ -149,7 +154,7 @@ class Tensor:
         v = t._value
         while True:
             if t._trace.batches:
-                raise TypeError(
+                raise BatchedValueError(
                     f"inside chainrule.vmap a batched value cannot become {what}: each "
                     "example has its own. Use chainrule.numpy functions on it (for a branch, "
                     "chainrule.numpy.where(cond, a, b); to index a NumPy array with it, "

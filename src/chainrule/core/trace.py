@@ -23,7 +23,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
-from chainrule.core.primitive import RECORDING, Primitive, RulesByArgument
+from chainrule.core.primitive import RECORDING, OutputCotangents, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor, eager_error
 from chainrule.core.values import zeros_like
@@ -114,20 +114,6 @@ class EagerNode:
         nodes = dict(self.parents)
         n = len(self.inputs) if isinstance(self.inputs, tuple | list) else max(nodes) + 1
         return tuple((nodes.get(i), 0) for i in range(n))
-
-
-class OutputCotangents(list):
-    """The cotangents of the outputs of a multiple-output primitive (eigh, svd, ...), in
-    output order, None for an output that was not used; they add up entry by entry."""
-
-    __slots__ = ()
-
-    def __add__(self, other):
-        return OutputCotangents(
-            b if a is None else a if b is None else a + b for a, b in zip(self, other, strict=True)
-        )
-
-    __radd__ = __add__
 
 
 def _project_rule(k: int):

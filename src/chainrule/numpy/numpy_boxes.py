@@ -87,6 +87,12 @@ class Box(Tensor, metaclass=_BoxType):
 
     __slots__ = ()
 
+    # autograd's tables of box types, by its names, for libraries that write into them
+    # (PennyLane: Box.type_mappings[tensor] = tensor_to_arraybox). chainrule boxes every
+    # ndarray subclass itself and reads only what Box.register records (BOX_TYPES).
+    type_mappings: dict = {}
+    types: set = set()
+
     @classmethod
     def register(cls, value_type: type) -> None:
         if cls is Box:
@@ -94,7 +100,8 @@ class Box(Tensor, metaclass=_BoxType):
                 "Box.register(T): subclass Box for your type first (class TBox(Box, T)) and "
                 "call TBox.register(T); arrays and numbers are boxed already"
             )
-        BOX_TYPES[value_type] = cls
+        BOX_TYPES[value_type] = Box.type_mappings[value_type] = Box.type_mappings[cls] = cls
+        Box.types.add(cls)
 
 
 class _NeverABox(type):

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.primitive import MissingRule
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import BatchedValueError, Tensor
 from chainrule.transforms.batch_trace import unit_basis
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (
@@ -125,7 +126,7 @@ def jacrev(
                 return record.pull(tree_unflatten(out_tree, ct))
 
             if _size(oshape):
-                rows = call_batched(pull, 0, 0, None, (_basis(oshape, odtype),), {})
+                rows = _batched_or_looped(pull, 0, _basis(oshape, odtype))
             else:
                 rows = [np.zeros((0, *shape_of(v)), _dtype(v)) for v in in_values]
             leaf_jacs = [
@@ -191,7 +192,7 @@ def jacfwd(
 
             if _size(shape_of(x)):
                 basis = _basis(shape_of(x), _dtype(x))
-                (out_leaves, aux), columns = call_batched(push, 0, (None, 0), None, (basis,), {})
+                (out_leaves, aux), columns = _batched_or_looped(push, (None, 0), basis)
                 columns_of.append(columns)
             else:
                 columns_of.append(None)
@@ -218,11 +219,32 @@ def jacfwd(
     return jac_fun
 
 
+def _batched_or_looped(fun: Callable, out_axes, basis):
+    """``vmap(fun, out_axes=out_axes)(basis)``; where ``fun`` reads a batched value as one
+    plain array (the rule of a primitive of your own written with plain NumPy, as HIPS
+    autograd's may be: ``onp.array([onp.dot(g, j) ...])``), one call per basis vector,
+    stacked, as HIPS autograd's ``jacobian`` computes its rows."""
+    try:
+        return call_batched(fun, 0, out_axes, None, (basis,), {})
+    except BatchedValueError:
+        outs = [fun(e) for e in np.asarray(basis)]
+    if out_axes == 0:
+        return _stack_trees(outs)
+    return outs[0][0], _stack_trees([o[1] for o in outs])
+
+
+def _stack_trees(trees: list):
+    flat = [tree_flatten(t) for t in trees]
+    stacked = [cnp.stack(leaves) for leaves in zip(*(f[0] for f in flat), strict=True)]
+    return tree_unflatten(flat[0][1], stacked)
+
+
 def jacobian(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
     """The Jacobian, by reverse mode if the output has fewer elements than the input or
-    an input is complex, else by forward mode. Shape ``out.shape + in.shape``. (Of a
+    an input is complex, else by forward mode (reverse mode again where a primitive has
+    reverse-mode rules only). Shape ``out.shape + in.shape``. (Of a
     complex input, reverse mode gives each row in ``grad``'s convention, ``∂/∂x − i ∂/∂y``,
     as HIPS autograd's ``jacobian`` does; forward mode would push only real directions.)
 
@@ -240,8 +262,14 @@ def jacobian(
         out = fun(*args, **kwargs)
         n_out = sum(_size(shape_of(o)) for o in tree_flatten(out)[0])
         complex_in = any(np.dtype(_dtype(x)).kind == "c" for x in inputs)
-        choose = jacrev if n_out < n_in or complex_in else jacfwd
-        return choose(fun, argnums)(*args, **kwargs)
+        if n_out < n_in or complex_in:
+            return jacrev(fun, argnums)(*args, **kwargs)
+        try:
+            return jacfwd(fun, argnums)(*args, **kwargs)
+        except MissingRule as missing:  # a primitive with reverse-mode rules only
+            if missing.mode != "fwd":
+                raise
+        return jacrev(fun, argnums)(*args, **kwargs)
 
     return jac_fun
 
