@@ -754,3 +754,145 @@ mtp, h3, g3, v3 = mtp_hessian_grad_and_value(neg_log_dens)(q)
 res["mtp"] = [mtp(m4).tolist(), h3.tolist()]
 print(json.dumps(res))
 '''
+
+
+# momi2's math_functions: convolutions as primitives whose vjps are primitives, expm1d and
+# transformed_expi by masks and concatenation, a symmetric matrix filled by assignment
+MOMI = r'''
+import json
+import numpy as onp
+import scipy.special
+import scipy.linalg
+import autograd
+import autograd.numpy as np
+from autograd.extend import primitive, defvjp
+from autograd import grad, hessian, jacobian
+from autograd.test_util import check_grads
+
+def _convolve_sum_axes(A, B):
+    n, i, k = A.shape
+    _, j, l = B.shape
+    C = onp.zeros((n, i, j, k + l - 1))
+    for a in range(k):
+        for b in range(l):
+            C[:, :, :, a + b] += A[:, :, a][:, :, None] * B[:, :, b][:, None, :]
+    return C
+
+def _transposed_convolve_sum_axes(C, B):
+    l = B.shape[2]
+    k = C.shape[3] - l + 1
+    return onp.stack([onp.einsum('nijl,njl->ni', C[:, :, :, a:a + l], B) for a in range(k)], axis=-1)
+
+def convolve_trailing_axes(A, B):
+    A = np.reshape(A, list(A.shape) + [1])
+    B = np.reshape(B, list(B.shape) + [1])
+    return convolve_sum_axes(np.transpose(A, (0, 2, 1)), np.transpose(B, (0, 2, 1)))
+
+convolve_sum_axes = primitive(_convolve_sum_axes)
+transposed_convolve_sum_axes = primitive(_transposed_convolve_sum_axes)
+defvjp(convolve_sum_axes,
+       lambda ans, A, B: lambda g: transposed_convolve_sum_axes(g, B),
+       lambda ans, A, B: lambda g: transposed_convolve_sum_axes(np.transpose(g, (0, 2, 1, 3)), A))
+defvjp(transposed_convolve_sum_axes,
+       lambda ans, C, B: lambda g: convolve_sum_axes(g, B),
+       lambda ans, C, B: lambda g: transposed_convolve_sum_axes(np.transpose(C, (0, 2, 1, 3)), g))
+
+@primitive
+def expi(x):
+    return scipy.special.expi(x)
+defvjp(expi, lambda ans, x: lambda g: g * np.exp(x) / x)
+
+def transformed_expi(x):
+    abs_x = np.abs(x)
+    ser = abs_x < 1. / 45.
+    nser = np.logical_not(ser)
+    assert np.all(abs_x[:-1] >= abs_x[1:])
+    return np.concatenate((transformed_expi_naive(x[nser]), transformed_expi_series(x[ser])))
+
+def transformed_expi_series(x):
+    c_n, ret = 1., 1.
+    for n in range(1, 11):
+        c_n = -c_n * x * n
+        ret = ret + c_n
+    return ret
+
+def transformed_expi_naive(x):
+    return -expi(-1.0 / x) * np.exp(1.0 / x) / x
+
+def expm1d(x, eps=1e-6):
+    x = np.array(x)
+    abs_x = np.abs(x)
+    if x.shape:
+        assert np.all(abs_x[1:] >= abs_x[:-1])
+        small = abs_x < eps
+        big = ~small
+        return np.concatenate([expm1d_taylor(x[small]), expm1d_naive(x[big])])
+    elif abs_x < eps:
+        return expm1d_taylor(x)
+    else:
+        return expm1d_naive(x)
+
+def expm1d_naive(x):
+    return np.expm1(x) / x
+
+def expm1d_taylor(x):
+    c_n, ret = 1., 1.
+    for n in range(2, 11):
+        c_n = c_n * x / (1.0 * n)
+        ret = ret + c_n
+    return ret
+
+@primitive
+def symmetric_matrix(arr, n):
+    if len(arr) != n * (n + 1) / 2:
+        raise Exception("Array must have dimensions n*(n+1)/2")
+    ret = onp.zeros((n, n))
+    idx = onp.triu_indices(n)
+    ret[idx] = arr
+    ret[tuple(reversed(idx))] = arr
+    return ret
+# (momi's vjp reads one triangle of g; both libraries compute the same numbers with it)
+defvjp(symmetric_matrix, lambda ans, arr, n: lambda g: g[np.triu_indices(n)])
+
+def slogdet_pos(X):
+    sgn, slogdet = np.linalg.slogdet(X)
+    if sgn <= 0:
+        raise Exception("X determinant is nonpositive")
+    return slogdet
+
+def log_wishart_pdf(X, V, n, p):
+    return (n - p - 1) / 2 * slogdet_pos(X) - n / 2 * slogdet_pos(V) - 0.5 * np.trace(np.dot(np.linalg.inv(V), X))
+
+@primitive
+def inv_psd(x):
+    return scipy.linalg.pinvh(x)
+defvjp(inv_psd, lambda ans, x: lambda g: -np.dot(np.dot(ans, g), ans))
+
+rs = onp.random.RandomState(0)
+A0, B0 = rs.rand(2, 3, 4), rs.rand(2, 2, 3)
+V = onp.array([[2.0, 0.3, 0.1], [0.3, 1.5, 0.2], [0.1, 0.2, 1.0]])
+
+def model(params):
+    A = A0 * np.exp(params[0])
+    B = B0 * (1 + params[1] ** 2)
+    C = convolve_sum_axes(A, B)
+    t = np.sort(np.abs(params[2:5]))[::-1] * 0.1
+    e = transformed_expi(np.concatenate([t, np.array([0.01, 0.005])]))
+    m = expm1d(np.sort(np.abs(params[2:6]) * np.array([1e-7, 1.0, 1.0, 1.0])))
+    s = expm1d(params[0] * 1e-8) + expm1d(params[1])
+    X = symmetric_matrix(np.exp(params[:6] * 0.1) * np.array([2.0, 0.1, 0.05, 1.8, 0.1, 1.5]), 3)
+    W = log_wishart_pdf(X, V, 5.0, 3)
+    Q = inv_psd(X)
+    return (np.sum(C ** 2) + np.sum(e) + np.sum(m) + s + W + np.sum(Q * V)
+            + np.sum(convolve_trailing_axes(A[:, 0, :], B[:, 0, :]) ** 3))
+
+p = onp.array([0.2, -0.5, 0.3, 0.9, -0.4, 0.7])
+check_grads(lambda a: np.sum(convolve_sum_axes(a, B0) ** 2), modes=["rev"], order=2)(A0)
+g = rs.rand(2, 3, 2, 6)
+res = {"library": autograd.__name__,
+       "value": float(model(p)), "grad": grad(model)(p).tolist(), "hess": hessian(model)(p).tolist(),
+       "jac_conv": jacobian(lambda a: convolve_sum_axes(a, B0))(A0).tolist(),
+       "second": grad(lambda b: np.sum(transposed_convolve_sum_axes(g, b) ** 2))(B0).tolist(),
+       "expm1d_scalar": [float(grad(expm1d)(0.0)), float(grad(expm1d)(0.7)), float(grad(expm1d)(1e-8))]}
+print(json.dumps(res))
+'''

@@ -10,7 +10,8 @@ with its own vjp and jvp; ``np.make_diagonal``; forward rules it adds for ``solv
 ``inv`` and ``slogdet``), and viabel's variational objectives (a Stan-like log density as
 a primitive, control variates from ``hessian`` and ``make_hvp``, ``getval`` for the
 path derivative, Student-t families) and mici's differential operators (Hessians and
-third derivatives from ``make_vjp`` of ``autograd.builtins.tuple`` results); their
+third derivatives from ``make_vjp`` of ``autograd.builtins.tuple`` results) and momi2's
+(convolutions as primitives whose vjps are primitives, masks and concatenation); their
 sources are in autograd_library_programs.py. Each runs in its own process with autograd
 and with autograd resolved to chainrule (the import hook of docs/autograd.md); the
 numbers must agree to 1e-10. The small tests below pin each piece that was missing.
@@ -32,7 +33,7 @@ aextend = pytest.importorskip("autograd.extend")
 
 
 @needs("autograd", "scipy")
-@pytest.mark.parametrize("program", ["PENNYLANE", "PARAGAMI", "VIABEL", "MICI"])
+@pytest.mark.parametrize("program", ["PENNYLANE", "PARAGAMI", "VIABEL", "MICI", "MOMI"])
 def test_library_program_agrees(program):
     agree(getattr(programs, program))
 
