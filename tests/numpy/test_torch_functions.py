@@ -99,6 +99,18 @@ def test_more_methods_match_torch_with_their_gradients(name):
     np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
+def test_repeat_interleave_of_counts_alone_gives_the_repeated_positions_as_torch():
+    # PyG's batch vector from the node counts of the graphs: torch.repeat_interleave(counts)
+    counts = np.array([2, 0, 3, 1])
+    ours, theirs = T.repeat_interleave(cr.tensor(counts)), torch.repeat_interleave(torch.tensor(counts))
+    assert ours.dtype == np.int64 and ours.tolist() == theirs.tolist()
+    for bad, error in [([[2, 1]], RuntimeError), ([2.0, 1.0], NotImplementedError), ([2, -1], RuntimeError)]:
+        with pytest.raises(error):
+            torch.repeat_interleave(torch.tensor(bad))
+        with pytest.raises(error, match="repeat"):
+            T.repeat_interleave(cr.tensor(bad))
+
+
 @pytest.mark.parametrize("name", ["cummax", "cummin"])
 @pytest.mark.parametrize("dim", [0, 1])
 def test_cumulative_extremes_match_torch_with_ties(name, dim):

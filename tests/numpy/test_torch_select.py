@@ -51,6 +51,12 @@ CASES = {
         1, L.tensor([[1, 1], [2, 0], [3, 3]]), x[:, :2] - x[:, :2].detach(), "amax", include_self=False), A),
     "scatter_reduce_amin_excluded_tie": (lambda x, L: (x * 1).scatter_reduce(
         1, L.tensor([[1, 1], [2, 2], [0, 3]]), x[:, [1, 1]], "amin", include_self=False), A),
+    "index_reduce_amax": (lambda x, L: L.zeros(3, 3, dtype=L.float64).index_reduce_(
+        1, L.tensor([0, 2, 0, 0]), x.relu(), "amax", include_self=False), A),
+    "index_reduce_mean": (lambda x, L: (x[:2] * 1).index_reduce(0, L.tensor([1, 1, 0]), x, "mean"), A),
+    "index_reduce_prod": (lambda x, L: (x[:, :2] * 1).index_reduce_(1, L.tensor([1, 0, 1, 1]), x, "prod",
+                                                                      include_self=False), A),
+    "index_reduce_function_amin": (lambda x, L: L.index_reduce(x[1:] * 1, 0, L.tensor([0, 0, 1]), x, "amin"), A),
     "index_add_": (lambda x, L: (x * 1).index_add_(0, L.tensor([0, 0, 2]), x.flip(0), alpha=0.5), A),
     "index_fill_": (lambda x, L: (x * 1).index_fill_(1, L.tensor([1, 3]), -2.0), A),
     "index_put_accumulate": (lambda x, L: (x * 1).index_put_((L.tensor([0, 0, 1]), L.tensor([1, 1, 2])),

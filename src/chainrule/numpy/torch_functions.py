@@ -43,11 +43,12 @@ METHOD_FORMS = (
     "softmax", "log_softmax", "matmul", "mm", "bmm", "mv", "dot", "outer", "numel", "detach",
     "unique", "unique_consecutive", "bincount", "multinomial", "bernoulli", "floor_divide", "remainder", "fmod",
     "atan2", "sign",
-    "floor", "ceil", "trunc", "masked_select", "masked_scatter", "argwhere", "index_add", "scatter_add", "nonzero",
+    "floor", "ceil", "trunc", "masked_select", "masked_scatter", "argwhere", "index_add", "index_reduce",
+    "scatter_add", "nonzero",
     "cummax", "cummin",
     "erf", "erfc", "erfinv", "lgamma", "digamma", "clone", "is_floating_point", "is_complex", "count_nonzero",
     "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
-    "dist", "nanmean", "logical_xor", "repeat_interleave", "broadcast_to", "moveaxis", "heaviside", "select",
+    "dist", "nanmean", "logical_xor", "broadcast_to", "moveaxis", "heaviside", "select",
     "index_fill", "angle", "fliplr", "flipud", "quantile", "nanquantile", "kthvalue", "aminmax", "histc", "histogram",
     "logit",
     "absolute", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "deg2rad", "rad2deg",
@@ -117,6 +118,22 @@ def tensordot(a, b, dims=2) -> Any:
     return cnp.tensordot(a, b, axes=dims)
 
 
+def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Any:
+    """``torch.repeat_interleave(input, repeats, dim)``: ``input.repeat_interleave(...)``;
+    with ``input`` alone, the repeat counts of ``0, 1, 2, ...`` (a graph's batch vector from
+    its node counts)."""
+    if repeats is not None:
+        return _as_tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
+    counts = np.asarray(input.numpy() if isinstance(input, Tensor) else input)
+    if counts.ndim != 1:
+        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    if counts.dtype.kind not in "iu":
+        raise NotImplementedError(f"repeat_interleave of counts of dtype {counts.dtype}: they must be integers")
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    return tensor(np.repeat(np.arange(len(counts)), counts))
+
+
 def einsum(equation: str, *operands) -> Any:
     """``torch.einsum(equation, *operands)`` (operands also as one list, as PyTorch allows)."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
@@ -125,8 +142,8 @@ def einsum(equation: str, *operands) -> Any:
 
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
-__all__ = [*METHOD_FORMS, "where", "einsum", "tensordot", "real", "imag", "as_tensor", "searchsorted",
-           "bucketize", "isin", "cdist", "xlogy", "polygamma"]
+__all__ = [*METHOD_FORMS, "where", "repeat_interleave", "einsum", "tensordot", "real", "imag", "as_tensor",
+           "searchsorted", "bucketize", "isin", "cdist", "xlogy", "polygamma"]
 
 # torch.xlogy(input, other) takes a number for either; torch.polygamma(n, input) puts n first
 xlogy, polygamma = _special.xlogy, _special.polygamma

@@ -215,6 +215,11 @@ class TorchSelectMethods:
                                                                           include_self=include_self)),
                              src, "scatter_reduce_")
 
+    def index_reduce_(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
+        return eager.inplace(self, _written(lambda a, s: a.index_reduce(dim, index, s, reduce,
+                                                                        include_self=include_self)),
+                             source, "index_reduce_")
+
     def index_add_(self, dim: int, index, source, alpha=1):
         return eager.inplace(self, _written(lambda a, s: a.index_add(dim, index, s, alpha)), source, "index_add_")
 

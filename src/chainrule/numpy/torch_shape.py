@@ -281,6 +281,21 @@ class TorchShapeMethods:
         counts = np.maximum(counts, 1)
         return out // counts if self.dtype.kind in "iu" else out / counts.astype(self.dtype)
 
+    def index_reduce(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
+        """A copy with the slices of ``source`` along ``dim`` combined by ``reduce`` ('prod',
+        'mean', 'amax', 'amin') into the slices ``index`` names: ``scatter_reduce`` of the
+        index spread along the other dims (PyTorch's, gradients included)."""
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin, got {reduce}")
+        dim = nonnegative_dim(self, dim)
+        index = np.asarray(plain(index))
+        if index.ndim > 1 or len(index) != np.shape(source)[dim]:
+            raise IndexError(f"index_reduce(): index must be a vector of source.shape[{dim}] = "
+                             f"{np.shape(source)[dim]} entries, got shape {index.shape}")
+        along = np.reshape(index, (1,) * dim + (-1,) + (1,) * (len(np.shape(source)) - dim - 1))
+        return self.scatter_reduce(dim, np.broadcast_to(along, np.shape(source)), source, reduce,
+                                   include_self=include_self)
+
     def index_add(self, dim: int, index, source, alpha=1):
         where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
         return self.at[where].add(source if alpha == 1 else source * alpha)
