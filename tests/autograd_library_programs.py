@@ -896,3 +896,173 @@ res = {"library": autograd.__name__,
        "expm1d_scalar": [float(grad(expm1d)(0.0)), float(grad(expm1d)(0.7)), float(grad(expm1d)(1e-8))]}
 print(json.dumps(res))
 '''
+
+
+# autograd-gamma's incomplete gamma and beta functions, and a survival likelihood built on them
+AUTOGRAD_GAMMA = r'''
+import json
+import numpy as onp
+import autograd
+import autograd.numpy as np
+from autograd import grad, elementwise_grad, jacobian, hessian, value_and_grad
+from autograd_gamma import (gammainc, gammaincc, gammaincln, gammainccln, betainc, betaincln,
+                            gammaincinv, gammainccinv, betaincinv)
+
+a = onp.array([0.7, 2.5, 4.0])
+x = onp.array([0.3, 1.9, 5.5])
+b = onp.array([1.5, 0.8, 3.0])
+u = onp.array([0.2, 0.5, 0.9])
+res = {"library": autograd.__name__}
+for name, f in [("gammainc", gammainc), ("gammaincc", gammaincc), ("gammaincln", gammaincln),
+                ("gammainccln", gammainccln)]:
+    res[name] = [elementwise_grad(f, 0)(a, x).tolist(), elementwise_grad(f, 1)(a, x).tolist(),
+                 jacobian(lambda a: f(a, x))(a).tolist()]
+res["inv"] = [elementwise_grad(gammaincinv, 0)(a, u).tolist(), elementwise_grad(gammaincinv, 1)(a, u).tolist(),
+              elementwise_grad(gammainccinv, 1)(a, u).tolist()]
+s = onp.array([0.2, 0.4, 0.7])
+res["beta"] = [elementwise_grad(betainc, k)(a, b, s).tolist() for k in range(3)] + \
+    [elementwise_grad(betaincln, k)(a, b, s).tolist() for k in range(3)] + \
+    [elementwise_grad(betaincinv, 2)(a, b, u).tolist()]
+# a lifelines-style survival log-likelihood: gamma AFT with censoring
+T = onp.array([1.2, 0.4, 3.1, 2.2, 0.9])
+E = onp.array([1, 0, 1, 1, 0])
+def loglik(params):
+    k, lam = np.exp(params[0]), np.exp(params[1])
+    logsf = gammainccln(k, T / lam)
+    logpdf = (k - 1) * np.log(T / lam) - T / lam - autograd.scipy.special.gammaln(k) - np.log(lam)
+    return np.sum(E * logpdf + (1 - E) * logsf)
+import autograd.scipy.special
+p = onp.array([0.3, 0.2])
+v, g = value_and_grad(loglik)(p)
+res["loglik"] = [float(v), g.tolist(), hessian(loglik)(p).tolist()]
+print(json.dumps(res))
+'''
+
+
+# a Gaussian process fitted with scipy.optimize (L-BFGS-B, trust-exact with hessian, trust-ncg with
+# make_hvp), kernel derivatives by elementwise_grad and expected improvement
+GAUSSIAN_PROCESS = r'''
+import json
+import numpy as onp
+import scipy.optimize
+import autograd
+import autograd.numpy as np
+import autograd.numpy.random as npr
+import autograd.scipy.linalg as spla
+from autograd.scipy.stats import norm, multivariate_normal as mvn
+from autograd.scipy.special import logsumexp, expit
+from autograd import grad, hessian, value_and_grad, elementwise_grad, jacobian, make_hvp
+
+rs = npr.RandomState(2)
+X = rs.randn(12, 2)
+y = onp.sin(X[:, 0]) + 0.3 * X[:, 1] ** 2 + 0.05 * rs.randn(12)
+
+def kernel(params, A, B):
+    ls, var = np.exp(params[0:2]), np.exp(params[2])
+    d = (A[:, None, :] - B[None, :, :]) / ls
+    return var * np.exp(-0.5 * np.sum(d ** 2, axis=-1))
+
+def nll(params):
+    K = kernel(params, X, X) + (np.exp(params[3]) + 1e-6) * np.eye(len(X))
+    L = np.linalg.cholesky(K)
+    alpha = spla.solve_triangular(L, y, lower=True)
+    return 0.5 * np.dot(alpha, alpha) + np.sum(np.log(np.diag(L))) + 0.5 * len(X) * np.log(2 * np.pi)
+
+p0 = onp.array([0.1, 0.2, 0.0, -2.0])
+res = {"library": autograd.__name__, "g0": grad(nll)(p0).tolist(), "h0": hessian(nll)(p0).tolist()}
+r1 = scipy.optimize.minimize(value_and_grad(nll), p0, jac=True, method="L-BFGS-B", options={"maxiter": 4})
+r2 = scipy.optimize.minimize(nll, p0, jac=grad(nll), hess=hessian(nll), method="trust-exact", options={"maxiter": 4})
+hvp = lambda p, v: make_hvp(nll)(p)[0](v)
+r3 = scipy.optimize.minimize(nll, p0, jac=grad(nll), hessp=hvp, method="trust-ncg", options={"maxiter": 4})
+res["opt"] = [r1.x.tolist(), float(r1.fun), r2.x.tolist(), r3.x.tolist()]
+
+# predictive mean and its gradient wrt test inputs (kgof-style kernel derivatives)
+def predict(xs, params=r1.x):
+    K = kernel(params, X, X) + (np.exp(params[3]) + 1e-6) * np.eye(len(X))
+    return np.dot(kernel(params, xs, X), np.linalg.solve(K, y))
+xs = rs.randn(4, 2)
+res["pred"] = [predict(xs).tolist(), elementwise_grad(lambda xs: predict(xs))(xs).tolist(),
+               jacobian(predict)(xs).tolist()]
+def ksd_kernel_grad(A, B, params):
+    return elementwise_grad(lambda A: np.sum(kernel(params, A, B)))(A)
+res["kgrad"] = ksd_kernel_grad(xs, X, p0).tolist()
+
+# expected improvement (bayesian optimisation) and its gradient
+def ei(xs, best=0.0):
+    mu = predict(xs)
+    sigma = 0.3 + 0.1 * np.sum(xs ** 2, axis=1)
+    z = (best - mu) / sigma
+    return (best - mu) * norm.cdf(z) + sigma * norm.pdf(z)
+res["ei"] = [ei(xs).tolist(), elementwise_grad(lambda xs: np.sum(ei(xs)))(xs).tolist()]
+S = kernel(p0, xs, xs) + 0.1 * np.eye(4)
+res["mvn"] = grad(lambda m: mvn.logpdf(xs[:, 0], m, S))(xs[:, 1]).tolist()
+lse = lambda w: logsumexp(np.dot(X, w)) + np.sum(np.log(expit(np.dot(X, w))))
+res["lse"] = grad(lse)(onp.array([0.2, -0.1])).tolist()
+print(json.dumps(res))
+'''
+
+
+# autograd.extend used as libraries use it: defvjp_argnum/defjvp_argnum with keywords,
+# def_linear, notrace_primitive, a SparseObject cotangent, vspace, a dict argument
+EXTEND = r'''
+import json
+from collections import namedtuple
+import numpy as onp
+import autograd
+import autograd.numpy as np
+from autograd import grad, jacobian, hessian, make_jvp, elementwise_grad
+from autograd.extend import (primitive, defvjp, defjvp, defvjp_argnum, defjvp_argnum, def_linear,
+                             notrace_primitive, vspace, SparseObject)
+from autograd.builtins import dict as adict, list as alist, tuple as atuple
+
+res = {"library": autograd.__name__}
+x = onp.array([0.3, -0.7, 1.2])
+
+@primitive
+def weighted(d):
+    return d["w"] * onp.sum(d["v"] ** 2)
+defvjp(weighted, lambda ans, d: lambda g: {"w": g * onp.sum(d["v"] ** 2), "v": 2 * g * d["w"] * d["v"]})
+res["dict_in"] = grad(lambda v: weighted(adict(w=v[0], v=v[1:] * 2.0)))(x).tolist()
+
+@primitive
+def axpy(a, x, y, scale=1.0):
+    return scale * (a * x + y)
+defvjp_argnum(axpy, lambda argnum, ans, args, kwargs: (
+    lambda g: kwargs.get("scale", 1.0) * (np.sum(g * args[1]) if argnum == 0 else g * args[0] if argnum == 1 else g)))
+defjvp_argnum(axpy, lambda argnum, g, ans, args, kwargs: kwargs.get("scale", 1.0) * (
+    g * args[1] if argnum == 0 else g * args[0] if argnum == 1 else g))
+f = lambda v: np.sum(np.sin(axpy(v[0], v, v ** 2, scale=0.5)))
+res["argnum"] = [grad(f)(x).tolist(), hessian(f)(x).tolist(),
+                 make_jvp(lambda v: axpy(v[0], v, v ** 2, scale=0.5))(x)(onp.ones(3))[1].tolist()]
+
+@primitive
+def flip(v):
+    return v[::-1] * 2.0
+def_linear(flip)
+res["linear"] = [make_jvp(flip)(x)(onp.arange(3.0))[1].tolist()]
+
+@notrace_primitive
+def count_positive(v):
+    return onp.sum(v > 0)
+res["notrace"] = grad(lambda v: count_positive(v) * np.sum(v ** 2))(x).tolist()
+
+@primitive
+def pick(v, i):
+    return v[i]
+def pick_vjp(ans, v, i):
+    def vjp(g):
+        vs = vspace(v)
+        return SparseObject(vs, lambda A: A + onp.eye(v.size)[i] * g)
+    return vjp
+defvjp(pick, pick_vjp)
+res["sparse"] = grad(lambda v: pick(v, 1) * pick(v, 2) + pick(v, 1))(x).tolist()
+
+vs = vspace(x)
+res["vspace"] = [int(vs.size), int(vs.ndim), [int(k) for k in vs.shape], [b.tolist() for b in vs.standard_basis()],
+                 float(vs.inner_prod(x, x)), vs.covector(x).tolist(), vs.zeros().tolist(), vs.ones().tolist()]
+Pair = namedtuple("Pair", ["a", "b"])
+res["vspace_tuple"] = [int(vspace((x, 2.0)).size), int(vspace([x, x]).size), int(vspace({"k": x}).size)]
+
+res["list_args"] = grad(lambda v: np.sum(np.stack(alist([v, v ** 2]))) + np.sum(atuple((v, v))[1]))(x).tolist()
+print(json.dumps(res))
+'''

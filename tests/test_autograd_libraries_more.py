@@ -9,12 +9,13 @@ parameter-shift rule), paragami's patterns (a primitive filling a matrix by assi
 with its own vjp and jvp; ``np.make_diagonal``; forward rules it adds for ``solve``,
 ``inv`` and ``slogdet``), and viabel's variational objectives (a Stan-like log density as
 a primitive, control variates from ``hessian`` and ``make_hvp``, ``getval`` for the
-path derivative, Student-t families) and mici's differential operators (Hessians and
+path derivative, Student-t families), mici's differential operators (Hessians and
 third derivatives from ``make_vjp`` of ``autograd.builtins.tuple`` results) and momi2's
-(convolutions as primitives whose vjps are primitives, masks and concatenation); their
-sources are in autograd_library_programs.py. Each runs in its own process with autograd
-and with autograd resolved to chainrule (the import hook of docs/autograd.md); the
-numbers must agree to 1e-10. The small tests below pin each piece that was missing.
+(convolutions as primitives whose vjps are primitives, masks and concatenation), with
+autograd-gamma, a Gaussian process fitted with scipy.optimize, and autograd.extend as
+libraries use it; their sources are in autograd_library_programs.py. They run in a
+process with autograd and in one with autograd resolved to chainrule (the import hook of
+docs/autograd.md); the numbers must agree to 1e-10. The small tests below pin each piece that was missing.
 """
 
 import numpy as onp
@@ -32,10 +33,24 @@ anp = pytest.importorskip("autograd.numpy")
 aextend = pytest.importorskip("autograd.extend")
 
 
+# Every program, each in a namespace of its own, in one process per library (PARAGAMI
+# last: it gives autograd.numpy's solve, inv and slogdet forward rules of its own).
+ORDER = ["PENNYLANE", "VIABEL", "MICI", "MOMI", "AUTOGRAD_GAMMA", "GAUSSIAN_PROCESS", "EXTEND", "PARAGAMI"]
+RUNNER = """
+import json
+results = {{}}
+for name, source in {sources!r}:
+    namespace = {{"__name__": "__main__"}}
+    exec(compile(source.replace("print(json.dumps(res))", ""), name, "exec"), namespace)
+    results["library"] = namespace["res"].pop("library")
+    results[name] = namespace["res"]
+print(json.dumps(results))
+"""
+
+
 @needs("autograd", "scipy")
-@pytest.mark.parametrize("program", ["PENNYLANE", "PARAGAMI", "VIABEL", "MICI", "MOMI"])
-def test_library_program_agrees(program):
-    agree(getattr(programs, program))
+def test_library_programs_agree():
+    agree(RUNNER.format(sources=[(name, getattr(programs, name)) for name in ORDER]))
 
 
 def sum_of_groups(ag, np, ext):
