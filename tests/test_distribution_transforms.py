@@ -132,3 +132,19 @@ def test_the_submodules_pytorch_code_imports_from():
         D.Normal, D.Categorical, D.Bernoulli, D.MultivariateNormal, D.Uniform, D.Independent)
     for name in ("normal", "categorical", "bernoulli", "multivariate_normal", "uniform", "independent"):
         assert hasattr(torch.distributions, name) and hasattr(cr.distributions, name)
+
+
+def test_the_transforms_are_names_of_distributions_too_as_in_torch():
+    # karpathy/pytorch-normalizing-flows' logistic prior:
+    # from torch.distributions import Uniform, TransformedDistribution, SigmoidTransform
+    for name in cr.distributions.transforms.__all__:
+        assert getattr(cr.distributions, name) is getattr(cr.distributions.transforms, name)
+        assert hasattr(torch.distributions, name)
+    x = np.random.default_rng(1).normal(size=(4, 2))
+    out = []
+    for lib in (cr, torch):
+        D = lib.distributions
+        prior = D.TransformedDistribution(D.Uniform(lib.zeros(2, dtype=lib.float64), lib.ones(2, dtype=lib.float64)),
+                                          D.SigmoidTransform().inv)
+        out.append(prior.log_prob(lib.tensor(x)).sum(1).numpy())
+    np.testing.assert_allclose(*out, rtol=1e-12)

@@ -58,7 +58,16 @@ from chainrule.distributions.families import (
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
-from chainrule.distributions.transforms import TransformedDistribution
+from chainrule.distributions.transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    TanhTransform,
+    Transform,
+    TransformedDistribution,
+)
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
@@ -66,6 +75,9 @@ __all__ = [
     "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
+    # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
+    "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "TanhTransform",
+    "Transform",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
     "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
 ]
