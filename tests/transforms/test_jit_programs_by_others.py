@@ -605,6 +605,38 @@ def test_np_array_of_an_argument_is_a_copy_jitted_as_plain(fun):
         assert same(x, y)
 
 
+@pytest.mark.parametrize("fun", [np.sort, lambda x: np.sort(x, axis=0), lambda x: -np.sort(-x), np.unique,
+                                 lambda x: np.partition(x, 3), lambda x: np.sort(x) * 2.0])
+def test_functions_numpy_computes_otherwise_than_the_eager_layer_replay_the_eager_layers(fun):
+    # an eager Tensor argument takes the eager layer's composition in the plain call (a
+    # sort is a take of argsort's order): signed zeros and NaN signs come out in its
+    # order, which NumPy's own sort does not keep
+    jitted = cr.jit(fun)
+    values = [[0.0, -0.0, 0.0, -0.0, 1.0, -np.nan, np.nan] * 5, rng.choice([0.0, -0.0, np.nan, -np.nan, 1.0], 40)]
+    for v in values + values:
+        got, want = jitted(cr.tensor(np.array(v))), fun(cr.tensor(np.array(v)))
+        assert same(got, np.asarray(want))
+
+
+@pytest.mark.parametrize("fun, args", [
+    (lambda a, b: a + b, ([1.0, 2.0, 3.0], [1.0, 2.0])),
+    (lambda a, b: a @ b * 2.0, ([1.0, 2.0, 3.0], [1.0, 2.0])),
+    (lambda a: a.reshape(5), ([1.0, 2.0, 3.0],)),
+    (lambda a: np.linalg.svd(a * 1.0), ([[np.nan, 1.0], [1.0, np.inf]],)),  # LinAlgError
+])
+def test_errors_of_eager_tensor_arguments_are_pytorchs_jitted_as_plain(fun, args):
+    # on eager Tensors a NumPy ValueError is raised as PyTorch raises it, a RuntimeError
+    # (chainrule's TensorError, a ValueError too); the jitted call raised NumPy's
+    jitted = cr.jit(fun)
+    for _ in range(2):
+        raised = []
+        for f in (fun, jitted):
+            with pytest.raises(RuntimeError) as info:
+                f(*[cr.tensor(np.array(a)) for a in args])
+            raised.append((type(info.value), str(info.value)))
+        assert raised[1] == raised[0]
+
+
 def _clipped(x):
     if x.min() < 0:
         warnings.warn("negative values clipped", UserWarning, stacklevel=1)

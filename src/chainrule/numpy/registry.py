@@ -85,8 +85,11 @@ def mirrors(np_fun, family: str, name: str | None = None):
         @functools.wraps(f)
         def mirror(*args, **kwargs):
             if RECORDING[0]:
-                trace = _only_recorded((*args, *kwargs.values()))
-                if trace is not None:
+                values = (*args, *kwargs.values())
+                trace = _only_recorded(values)
+                # an eager Tensor of the plain call takes the composition there (its
+                # sort is a take of argsort's order, not np.sort's): so does the record
+                if trace is not None and not (trace.eager and _eager_among(values, trace.eager)):
                     return trace.record(np_fun, args, kwargs)
             # (a list only: a tuple may be a structure, as scipy's cho_solve((c, lower), b))
             if array_first and args and args[0].__class__ is list:
@@ -122,6 +125,18 @@ def _scan(values, found: list) -> bool:
         elif isinstance(a, list | tuple) and not _scan(a, found):
             return False
     return True
+
+
+def _eager_among(values, eager: set) -> bool:
+    """Whether a Tensor among ``values`` (lists and tuples looked into) is a variable of
+    ``eager``: an eager Tensor in the plain call of a jitted function."""
+    for a in values:
+        if isinstance(a, Tensor):
+            if a._node in eager:
+                return True
+        elif isinstance(a, list | tuple) and _eager_among(a, eager):
+            return True
+    return False
 
 
 def optional(module, name: str):

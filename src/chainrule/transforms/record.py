@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import AS_TEXT, Tensor, undifferentiated
+from chainrule.core.tensor import AS_TEXT, Tensor, eager_error, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
@@ -181,7 +181,13 @@ class RecordTrace(Trace):
             args = self._eager_float(prim, args[0])
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
         fun = prim.fun
-        return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
+        try:
+            return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
+        except ValueError as e:
+            if any(map(self._is_eager, args)):
+                # on eager Tensors the plain call raises it as PyTorch does, a TensorError
+                raise eager_error(prim.__name__, e, [getattr(a, "_value", a) for a in args]) from e
+            raise
 
     def record(self, fun: Callable, args, kwargs, effect: str | None = None, rng: Callable | None = None,
                check: str | None = None):
