@@ -1665,3 +1665,39 @@ def test_generative_program_gives_pytorchs_values(name):
     assert list(our_end) == list(their_end)
     for k in their_end:
         np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
+
+
+# Kipf's pygcn layer on a sparse normalised adjacency: chainrule has no sparse tensors, and
+# says so with the dense way out, which gives PyTorch's values
+PYGCN = '''
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+
+def gcn_layer(x, weight, edge_index, edge_weight, n, sparse=True):
+    support = torch.mm(x, weight)
+    if sparse:
+        adj = torch.sparse_coo_tensor(edge_index, edge_weight, (n, n))
+        return torch.sparse.mm(adj, support)
+    adj = torch.zeros(n, n).index_put_((edge_index[0], edge_index[1]), edge_weight, accumulate=True)
+    return adj @ support
+'''
+
+
+def test_sparse_gcn_is_refused_with_the_dense_way_out():
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(5, 3)), rng.normal(size=(3, 2))
+    edge_index, edge_weight = rng.integers(0, 5, size=(2, 9)), rng.uniform(size=9)
+    outs = []
+    for lib, source in ((torch, PYGCN), (cr, PYGCN.replace("import torch", "import chainrule as torch"))):
+        namespace: dict = {}
+        exec(source, namespace)
+        args = [lib.tensor(a) for a in (x, w, edge_index, edge_weight)] + [5]
+        if lib is cr:
+            with pytest.raises(AttributeError, match="no sparse tensors.*index_put_"):
+                namespace["gcn_layer"](*args)
+            outs.append(namespace["gcn_layer"](*args, sparse=False).numpy())
+        else:
+            outs.append(namespace["gcn_layer"](*args).numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12)

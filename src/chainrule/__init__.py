@@ -166,9 +166,22 @@ cosine_similarity, pairwise_distance, dropout = nn.functional.cosine_similarity,
     nn.functional.dropout
 
 
+# PyTorch's names for what chainrule does not have, with the way out (an AttributeError
+# still, so that hasattr() answers as it should)
+_NOT_HERE = {
+    name: "chainrule has no sparse tensors; build the dense matrix, e.g. torch.zeros(n, m).index_put_((row, "
+          "col), values, accumulate=True), and multiply it with @ (torch.spmm takes dense matrices), or gather "
+          "and scatter along the edges with index_select and index_add_"
+    for name in ("sparse", "sparse_coo_tensor", "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor",
+                 "sparse_compressed_tensor", "sparse_coo", "sparse_csr")
+}
+
+
 def __getattr__(name: str):
     # chainrule.distributions (torch.distributions) computes with SciPy's special
     # functions: loaded on first use, so that `import chainrule` needs NumPy alone
     if name == "distributions":
         return _importlib.import_module("chainrule.distributions")
+    if name in _NOT_HERE:
+        raise AttributeError(f"module 'chainrule' has no attribute {name!r}: {_NOT_HERE[name]}")
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
