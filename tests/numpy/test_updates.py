@@ -244,3 +244,20 @@ def test_repeated_set_differentiates_only_the_write_that_stays():
     np.testing.assert_allclose(got[0], [np.cos(0.3), 0.0, 0.0], rtol=1e-15)
     scalar = cr.grad(lambda s: cnp.sum(cr.tensor(x).at[np.array([1, 1])].set(s)))(2.0)
     assert scalar == 1.0  # one element holds s
+
+
+def test_fill_diagonal_out_of_place_as_jax_writes_it():
+    def f(L, x, v):  # jnp.fill_diagonal takes only inplace=False
+        return L.sum(L.sin(L.fill_diagonal(x * 2, v * x[0, 1], inplace=False)))
+
+    x, v = rng.normal(size=(5, 3)), np.array([0.5, -1.0])
+    for argnums in (0, 1):
+        np.testing.assert_allclose(cr.grad(lambda *a: f(cnp, *a), argnums)(x, v),
+                                   jax.grad(lambda *a: f(jnp, *a), argnums)(x, v), rtol=1e-13)
+    a = x.copy()
+    got = cnp.fill_diagonal(a, v, inplace=False)
+    np.testing.assert_array_equal(got, jnp.fill_diagonal(x, v, inplace=False))
+    np.testing.assert_array_equal(a, x)  # left as it was
+    np.testing.assert_array_equal(cr.vmap(lambda a: cnp.fill_diagonal(a, v, inplace=False))(x[None]), got[None])
+    np.fill_diagonal(want := x.copy(), v, wrap=True)  # (JAX has no wrap)
+    np.testing.assert_array_equal(cnp.fill_diagonal(x, v, wrap=True, inplace=False), want)

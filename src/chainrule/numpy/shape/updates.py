@@ -244,12 +244,16 @@ def _write_flat(a: Tensor, positions, values) -> None:
     positions = np.asarray(positions, np.intp).ravel()
     if positions.size == 0:
         return
+    a[np.unravel_index(positions, shape_of(a))] = _repeated(values, positions.shape)
+
+
+def _repeated(values, shape: tuple):
+    """``values`` raveled and repeated in turn to ``shape`` (what a flat write takes)."""
     values = _as_input(values)
     flat = cnp.ravel(values) if isinstance(values, Tensor) else np.ravel(values)
     if shape_of(flat)[0] == 0:
         raise ValueError("cannot write an empty array of values into nonempty positions")
-    values = resize(flat, positions.shape) if isinstance(flat, Tensor) else np.resize(flat, positions.shape)
-    a[np.unravel_index(positions, shape_of(a))] = values
+    return resize(flat, shape) if isinstance(flat, Tensor) else np.resize(flat, shape)
 
 
 @_writes_into_first(np.put)
@@ -306,11 +310,31 @@ def putmask(a, mask, values):
         _write_flat(a, positions, flat[positions % n])
 
 
-@_writes_into_first(np.fill_diagonal)
-def fill_diagonal(a, val, wrap=False):
+def fill_diagonal(a, val, wrap=False, *, inplace=True):
     """``np.fill_diagonal``: the main diagonal of ``a`` takes ``val`` (in turn, if an
-    array), at the positions NumPy writes (``wrap`` for tall matrices)."""
+    array), at the positions NumPy writes (``wrap`` for tall matrices). ``inplace=False``
+    (JAX's ``jnp.fill_diagonal``, which takes only that) returns a new array and leaves
+    ``a`` as it is, differentiable in both, also where ``a`` is a plain array.
+
+    >>> import chainrule.numpy as cnp
+    >>> fill_diagonal(cnp.ones((2, 2)), 0.0, inplace=False)
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    if inplace:
+        return _fill_diagonal_into(a, val, wrap)
     shape = shape_of(a)
+    positions = _diagonal(shape, wrap)
+    return at(a)[np.unravel_index(positions, shape)].set(_repeated(val, positions.shape))
+
+
+@_writes_into_first(np.fill_diagonal)
+def _fill_diagonal_into(a, val, wrap=False):
+    _write_flat(a, _diagonal(shape_of(a), wrap), val)
+
+
+def _diagonal(shape: tuple, wrap: bool) -> np.ndarray:
+    """The flat positions of the main diagonal that ``np.fill_diagonal`` writes."""
     if len(shape) < 2:
         raise ValueError("array must be at least 2-d")
     end = None
@@ -322,4 +346,4 @@ def fill_diagonal(a, val, wrap=False):
         if not np.all(np.diff(shape) == 0):
             raise ValueError("All dimensions of input must be of equal length")
         step = 1 + int(np.cumprod(shape[:-1]).sum())
-    _write_flat(a, np.arange(int(np.prod(shape)))[:end:step], val)
+    return np.arange(int(np.prod(shape)))[:end:step]
