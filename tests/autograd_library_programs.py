@@ -1066,3 +1066,261 @@ res["vspace_tuple"] = [int(vspace((x, 2.0)).size), int(vspace([x, x]).size), int
 res["list_args"] = grad(lambda v: np.sum(np.stack(alist([v, v ** 2]))) + np.sum(atuple((v, v))[1]))(x).tolist()
 print(json.dumps(res))
 '''
+
+
+# geomstats' autograd backend (autodiff.py): custom_gradient through autograd.extend reached as an
+# attribute, value_and_jacobian from autograd.differential_operators._make_vjp and .vspace
+GEOMSTATS = r'''
+import json
+import numpy as onp
+import autograd
+import autograd as _autograd
+import autograd.numpy as _np
+from autograd import jacobian
+
+def custom_gradient(*grad_funcs):
+    def decorator(func):
+        wrapped_function = _autograd.extend.primitive(func)
+        def wrapped_grad_func(i, ans, *args, **kwargs):
+            grads = grad_funcs[i](*args, **kwargs)
+            if isinstance(grads, float):
+                return lambda g: g * grads
+            if grads.ndim == 2:
+                return lambda g: g[..., None] * grads
+            if grads.ndim == 3:
+                return lambda g: g[..., None, None] * grads
+            return lambda g: g * grads
+        if len(grad_funcs) == 1:
+            _autograd.extend.defvjp(wrapped_function,
+                                    lambda ans, *args, **kwargs: wrapped_grad_func(0, ans, *args, **kwargs))
+        elif len(grad_funcs) == 2:
+            _autograd.extend.defvjp(wrapped_function,
+                                    lambda ans, *args, **kwargs: wrapped_grad_func(0, ans, *args, **kwargs),
+                                    lambda ans, *args, **kwargs: wrapped_grad_func(1, ans, *args, **kwargs))
+        return wrapped_function
+    return decorator
+
+@_autograd.differential_operators.unary_to_nary
+def _elementwise_value_and_grad(fun, x):
+    vjp, ans = _autograd.differential_operators._make_vjp(fun, x)
+    if _autograd.differential_operators.vspace(ans).iscomplex:
+        raise TypeError("Elementwise_grad only applies to real-output functions.")
+    return ans, vjp(_autograd.differential_operators.vspace(ans).ones())
+
+def value_and_grad(func, argnums=0, to_numpy=False):
+    def _value_and_grad(*x, **kwargs):
+        if not hasattr(x[0], "ndim") or x[0].ndim < 2:
+            return _autograd.value_and_grad(func, argnum=argnums)(*x, **kwargs)
+        return _elementwise_value_and_grad(func, argnum=argnums)(*x, **kwargs)
+    return _value_and_grad
+
+@_autograd.differential_operators.unary_to_nary
+def _value_and_jacobian_op(fun, x):
+    vjp, ans = _autograd.differential_operators._make_vjp(fun, x)
+    ans_vspace = _autograd.differential_operators.vspace(ans)
+    jacobian_shape = ans_vspace.shape + _autograd.differential_operators.vspace(x).shape
+    grads = map(vjp, ans_vspace.standard_basis())
+    return ans, _np.reshape(_np.stack(grads), jacobian_shape)
+
+def _value_and_jacobian(fun, point_ndim=1):
+    def _value_and_jacobian_vec(x):
+        if x.ndim == point_ndim:
+            return _value_and_jacobian_op(fun)(x)
+        ans = []
+        jac = []
+        for one_x in x:
+            ans_, jac_ = _value_and_jacobian_op(fun)(one_x)
+            ans.append(ans_)
+            jac.append(jac_)
+        return _np.stack(ans), _np.stack(jac)
+    return _value_and_jacobian_vec
+
+def jacobian_vec(fun, point_ndim=1):
+    def _jac(x):
+        if x.ndim == point_ndim:
+            return jacobian(fun)(x)
+        return _np.stack([jacobian(fun)(one_x) for one_x in x])
+    return _jac
+
+def hessian_vec(func, point_ndim=1, func_out_ndim=None):
+    hessian_func = lambda x: _autograd.hessian(func)(x)
+    def _hess(x):
+        if x.ndim == point_ndim:
+            return hessian_func(x)
+        return _np.stack([hessian_func(one_x) for one_x in x])
+    return _hess
+
+def value_jacobian_and_hessian(func, func_out_ndim=None):
+    cache = []
+    def _cached_value_and_jacobian(fun, return_cached=False):
+        def _jac(x):
+            ans, jac = _value_and_jacobian(fun)(x)
+            if not return_cached:
+                cache.append(ans)
+                return jac
+            value = _np.stack(cache)._value if len(cache) > 1 else cache[0]._value
+            cache.clear()
+            return value, ans, jac
+        return _jac
+    return _cached_value_and_jacobian(_cached_value_and_jacobian(func), return_cached=True)
+
+# geomstats-style functions: the hypersphere's squared distance via arccos with a custom gradient
+def _arccos_grad(x):
+    return -1.0 / _np.sqrt(1 - x ** 2)
+
+@custom_gradient(_arccos_grad)
+def safe_arccos(x):
+    return onp.arccos(onp.clip(x, -1.0, 1.0))
+
+def sq_dist(point, base=onp.array([0.0, 0.6, 0.8])):
+    return safe_arccos(_np.sum(point * base, axis=-1)) ** 2
+
+def exp_map(v, base=onp.array([0.0, 0.6, 0.8])):
+    n = _np.linalg.norm(v)
+    return _np.cos(n) * base + _np.sin(n) * v / n
+
+x = onp.array([0.6, 0.0, 0.8])
+xs = onp.array([[0.6, 0.0, 0.8], [0.0, 0.8, 0.6], [0.48, 0.6, 0.64]])
+v = onp.array([0.3, 0.2, -0.15])
+res = {"library": autograd.__name__}
+val, g = value_and_grad(sq_dist)(x)
+vals, gs = value_and_grad(sq_dist)(xs)
+res["vg"] = [float(val), g.tolist(), vals.tolist(), gs.tolist()]
+a, j = _value_and_jacobian(exp_map)(v)
+res["vj"] = [a.tolist(), j.tolist()]
+a2, j2 = _value_and_jacobian(lambda p: p * sq_dist(p))(xs)
+res["vj_vec"] = [a2.tolist(), j2.tolist()]
+res["jac_vec"] = jacobian_vec(exp_map)(onp.stack([v, 2 * v])).tolist()
+res["hess_vec"] = hessian_vec(sq_dist)(xs).tolist()
+value, jac, hess = value_jacobian_and_hessian(lambda p: _np.sum(exp_map(p) ** 3))(v)
+res["vjh"] = [float(value), onp.asarray(jac).tolist(), onp.asarray(hess).tolist()]
+print(json.dumps(res))
+'''
+
+
+# autoptim: scipy.optimize.minimize on lists of arrays with autograd's grad, bounds and
+# preconditioning, and its tutorials
+AUTOPTIM = r'''
+import json
+import numpy as np_
+import autograd
+import autograd.numpy as np
+from autograd import grad
+from scipy.optimize import minimize as minimize_
+
+def _scipy_func(objective_function, gradient, x, shapes, args=()):
+    optim_vars = _split(x, shapes)
+    obj = objective_function(optim_vars, *args)
+    gradients = gradient(optim_vars, *args)
+    g_vectorized, _ = _vectorize(gradients)
+    return obj, g_vectorized
+
+def _convert_to_tuple(optim_vars):
+    if type(optim_vars) not in (list, tuple):
+        return (optim_vars,)
+    return optim_vars
+
+def minimize(objective_function, optim_vars, args=(), precon_fwd=None, precon_bwd=None, **kwargs):
+    precondition = precon_fwd is not None
+    if precondition:
+        optim_vars = _convert_to_tuple(optim_vars)
+        precon_optim_vars = precon_fwd(*optim_vars, *args)
+        n_args = len(args)
+        def precon_objective(*precon_optim_vars_and_args):
+            args = precon_optim_vars_and_args[-n_args:]
+            optim_vars = precon_bwd(*precon_optim_vars_and_args)
+            optim_vars = _convert_to_tuple(optim_vars)
+            return objective_function(*optim_vars, *args)
+        precon_result, res = minimize(precon_objective, precon_optim_vars, args=args, precon_fwd=None,
+                                      precon_bwd=None, **kwargs)
+        precon_result = _convert_to_tuple(precon_result)
+        return precon_bwd(*precon_result, *args), res
+    bounds = kwargs.get('bounds')
+    bounds_in_kwargs = bounds is not None
+    if type(optim_vars) is np.ndarray:
+        input_is_array = True
+        optim_vars = (optim_vars,)
+        if bounds_in_kwargs:
+            bounds = (bounds,)
+    else:
+        input_is_array = False
+    def objective_converted(optim_vars, *args):
+        return objective_function(*optim_vars, *args)
+    gradient = grad(objective_converted)
+    x0, shapes = _vectorize(optim_vars)
+    if bounds_in_kwargs:
+        bounds = _convert_bounds(bounds, shapes)
+        kwargs['bounds'] = bounds
+    def func(x):
+        return _scipy_func(objective_converted, gradient, x, shapes, args)
+    res = minimize_(func, x0, jac=True, **kwargs)
+    output = _split(res['x'], shapes)
+    if input_is_array:
+        output = output[0]
+    return output, res
+
+def _convert_bounds(bounds, shapes):
+    output_bounds = []
+    for shape, bound in zip(shapes, bounds):
+        b = bound[0]
+        if isinstance(b, (list, tuple, np.ndarray)):
+            output_bounds += bound
+        else:
+            output_bounds += [bound, ] * np.prod(shape)
+    return output_bounds
+
+def _vectorize(optim_vars):
+    shapes = [var.shape for var in optim_vars]
+    x = np.concatenate([var.ravel() for var in optim_vars])
+    return x, shapes
+
+def _split(x, shapes):
+    x_split = np.split(x, np.cumsum([np.prod(shape) for shape in shapes[:-1]]))
+    optim_vars = [var.reshape(*shape) for (var, shape) in zip(x_split, shapes)]
+    return optim_vars
+
+res = {"library": autograd.__name__}
+np.random.seed(0)
+# tutorials/gaussian_mixture.py
+n, n_components = 100, 3
+x = np.concatenate((np.random.randn(n) - 1, 3 * np.random.randn(n), np.random.randn(n) + 2))
+def loss(means, variances, x):
+    tmp = np.zeros(n_components * n)
+    for m, v in zip(means, variances):
+        tmp = tmp + np.exp(-(x - m) ** 2 / (2 * v ** 2)) / v
+    return -np.sum(np.log(tmp))
+means0 = np.random.randn(n_components)
+variances0 = np.random.rand(n_components) + 0.5
+(means, variances), r = minimize(loss, [means0, variances0], args=(x,), bounds=[(None, None), (0.1, None)],
+                                 options={"maxiter": 6})
+res["mixture"] = [means.tolist(), variances.tolist(), float(r.fun)]
+# tutorials/preconditioning.py and ridge regression
+n, p = 200, 5
+X = np.random.randn(n, p) * np.arange(1, p + 1)
+y = np.random.randn(n)
+lbda = 0.1
+def ridge(beta, X, y, lbda):
+    return np.sum((np.dot(X, beta) - y) ** 2) + lbda * np.sum(beta ** 2)
+hessian_approx = 2 * lbda * np.ones(p)
+for i in range(p):
+    hessian_approx[i] += 2 * np.dot(X[:, i], X[:, i])
+diag_precon = np.sqrt(hessian_approx)
+def precon_fwd(beta, X, y, lbda):
+    return beta * diag_precon
+def precon_bwd(beta_precon, X, y, lbda):
+    return beta_precon / diag_precon
+beta0 = np.random.randn(p)
+b1, r1 = minimize(ridge, beta0, args=(X, y, lbda), precon_fwd=precon_fwd, precon_bwd=precon_bwd,
+                  options={"maxiter": 4})
+b2, r2 = minimize(ridge, beta0, args=(X, y, lbda), options={"maxiter": 4})
+res["ridge"] = [b1.tolist(), b2.tolist()]
+# tutorials/whitening.py: a matrix variable
+A = np.random.randn(3, 3)
+C = np.dot(A, A.T) + np.eye(3)
+def whiten(W, C):
+    WC = np.dot(W, np.dot(C, W.T))
+    return np.sum((WC - np.eye(3)) ** 2) - 0 * np.linalg.slogdet(W)[1]
+W, r3 = minimize(whiten, np.eye(3), args=(C,), options={"maxiter": 5})
+res["whiten"] = [W.tolist(), float(r3.fun)]
+print(json.dumps(res))
+'''

@@ -12,10 +12,11 @@ a primitive, control variates from ``hessian`` and ``make_hvp``, ``getval`` for 
 path derivative, Student-t families), mici's differential operators (Hessians and
 third derivatives from ``make_vjp`` of ``autograd.builtins.tuple`` results) and momi2's
 (convolutions as primitives whose vjps are primitives, masks and concatenation), with
-autograd-gamma, a Gaussian process fitted with scipy.optimize, and autograd.extend as
-libraries use it; their sources are in autograd_library_programs.py. They run in a
-process with autograd and in one with autograd resolved to chainrule (the import hook of
-docs/autograd.md); the numbers must agree to 1e-10. The small tests below pin each piece that was missing.
+autograd-gamma, geomstats' autograd backend, autoptim, a Gaussian process fitted with
+scipy.optimize, and autograd.extend as libraries use it; their sources are in
+autograd_library_programs.py. They run in a process with autograd and in one with
+autograd resolved to chainrule (the import hook of docs/autograd.md); the numbers must
+agree to 1e-10. The small tests below pin each piece that was missing.
 """
 
 import numpy as onp
@@ -33,9 +34,11 @@ anp = pytest.importorskip("autograd.numpy")
 aextend = pytest.importorskip("autograd.extend")
 
 
-# Every program, each in a namespace of its own, in one process per library (PARAGAMI
+# Every program, each in a namespace of its own, in one process per library (GEOMSTATS
+# first: it reaches autograd.extend as an attribute before anything imports it; PARAGAMI
 # last: it gives autograd.numpy's solve, inv and slogdet forward rules of its own).
-ORDER = ["PENNYLANE", "VIABEL", "MICI", "MOMI", "AUTOGRAD_GAMMA", "GAUSSIAN_PROCESS", "EXTEND", "PARAGAMI"]
+ORDER = ["GEOMSTATS", "PENNYLANE", "VIABEL", "MICI", "MOMI", "AUTOGRAD_GAMMA", "GAUSSIAN_PROCESS", "EXTEND",
+         "AUTOPTIM", "PARAGAMI"]
 RUNNER = """
 import json
 results = {{}}
@@ -136,3 +139,16 @@ def test_box_tables_take_registrations():
     finally:
         del Box.type_mappings[Marked]
     assert isinstance(Box.types, set)
+
+
+def test_differential_operators_has_the_names_libraries_reach_through_it():
+    """geomstats calls autograd.differential_operators._make_vjp(fun, x) and .vspace."""
+    ado = pytest.importorskip("autograd.differential_operators")
+    from chainrule import differential_operators as cdo
+
+    x = onp.array([0.3, -0.4])
+    (vjp_a, ans_a), (vjp_c, ans_c) = (m._make_vjp(lambda v: v ** 3, x) for m in (ado, cdo))
+    assert_same((vjp_a(onp.ones(2)), ans_a), (vjp_c(onp.ones(2)), ans_c))
+    assert_same(ado._make_jvp(cnp.sin, x)(x)[1], cdo._make_jvp(cnp.sin, x)(x)[1])
+    assert cdo.vspace(x).shape == ado.vspace(x).shape and callable(cdo.primitive)
+    assert cdo.defvjp_argnum is chainrule.extend.defvjp_argnum and cdo.atuple is tuple

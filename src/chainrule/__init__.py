@@ -182,6 +182,10 @@ def __getattr__(name: str):
     # functions: loaded on first use, so that `import chainrule` needs NumPy alone
     if name == "distributions":
         return _importlib.import_module("chainrule.distributions")
+    # `import autograd` loads autograd.extend too, and libraries reach it as
+    # `autograd.extend.primitive` (geomstats): so does chainrule.extend, on first use
+    if name == "extend":
+        return _importlib.import_module("chainrule.extend")
     if name in _NOT_HERE:
         raise AttributeError(f"module 'chainrule' has no attribute {name!r}: {_NOT_HERE[name]}")
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

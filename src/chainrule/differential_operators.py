@@ -2,7 +2,11 @@
 
 They are chainrule's transforms (``chainrule.grad`` and friends), plus the few that
 only autograd has: :func:`make_jvp_reversemode`, :func:`grad_named` and
-:func:`multigrad_dict`.
+:func:`multigrad_dict`. The names autograd's module imports for its own use are here
+too, because libraries reach them through it (geomstats calls
+``autograd.differential_operators._make_vjp(fun, x)`` and ``.vspace(ans)``):
+``_make_vjp``, ``_make_jvp`` (autograd.core's forms), ``vspace``, ``primitive``,
+``defvjp_argnum`` and ``atuple``.
 
 >>> import chainrule.numpy as cnp
 >>> float(make_jvp_reversemode(cnp.sin)(0.0)(3.0))
@@ -17,6 +21,11 @@ import inspect
 from collections import OrderedDict
 from collections.abc import Callable
 
+# autograd's module imports these for its own use; libraries reach them through it
+from chainrule.autograd_core import make_jvp as _make_jvp  # noqa: F401
+from chainrule.autograd_core import make_vjp as _make_vjp  # noqa: F401
+from chainrule.builtins import tuple as atuple  # noqa: F401
+from chainrule.extend import defvjp_argnum, primitive, vspace  # noqa: F401
 from chainrule.transforms.custom import checkpoint
 from chainrule.transforms.forward import deriv, make_jvp
 from chainrule.transforms.jacobian import (
