@@ -474,7 +474,7 @@ class GaussianDiffusion(nn.Module):
 
 def build():
     model = Unet(dim=8, dim_mults=(1, 2), channels=2)
-    return GaussianDiffusion(model, image_size=8, timesteps=10, loss_type='l2')
+    return GaussianDiffusion(model, image_size=8, timesteps=5, loss_type="l2")
 
 
 def data(rng):
@@ -1302,6 +1302,259 @@ def train(flow, data):
         base = distributions.Normal(torch.zeros(2), torch.ones(2))
         logp = flow.log_prob(x)
         return losses, x, logp, base.log_prob(torch.from_numpy(z)).sum(1), flow.nvp.prior.log_prob(x)
+'''
+
+
+# karpathy/pytorch-normalizing-flows (nflib): MADE's MaskedLinear (a uint8 mask of a transposed
+# NumPy array copied into a float buffer), MAF with its sequential inverse writing x[:, i] in place,
+# AffineHalfFlow, NormalizingFlowModel with the logistic prior (SigmoidTransform().inv of Uniform)
+PROGRAMS["maf"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.distributions import SigmoidTransform, TransformedDistribution, Uniform
+
+torch.set_default_dtype(torch.float64)
+
+
+class MaskedLinear(nn.Linear):
+    """ same as Linear except has a configurable mask on the weights """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias)
+        self.register_buffer('mask', torch.ones(out_features, in_features))
+
+    def set_mask(self, mask):
+        self.mask.data.copy_(torch.from_numpy(mask.astype(np.uint8).T))
+
+    def forward(self, input):
+        return F.linear(input, self.mask * self.weight, self.bias)
+
+
+class MADE(nn.Module):
+    def __init__(self, nin, hidden_sizes, nout, num_masks=1, natural_ordering=False):
+        super().__init__()
+        self.nin = nin
+        self.nout = nout
+        self.hidden_sizes = hidden_sizes
+        assert self.nout % self.nin == 0, "nout must be integer multiple of nin"
+        self.net = []
+        hs = [nin] + hidden_sizes + [nout]
+        for h0, h1 in zip(hs, hs[1:]):
+            self.net.extend([
+                MaskedLinear(h0, h1),
+                nn.ReLU(),
+            ])
+        self.net.pop()  # pop the last ReLU for the output layer
+        self.net = nn.Sequential(*self.net)
+        self.natural_ordering = natural_ordering
+        self.num_masks = num_masks
+        self.seed = 0
+        self.m = {}
+        self.update_masks()
+
+    def update_masks(self):
+        if self.m and self.num_masks == 1:
+            return
+        L = len(self.hidden_sizes)
+        rng = np.random.RandomState(self.seed)
+        self.seed = (self.seed + 1) % self.num_masks
+        self.m[-1] = np.arange(self.nin) if self.natural_ordering else rng.permutation(self.nin)
+        for l in range(L):
+            self.m[l] = rng.randint(self.m[l - 1].min(), self.nin - 1, size=self.hidden_sizes[l])
+        masks = [self.m[l - 1][:, None] <= self.m[l][None, :] for l in range(L)]
+        masks.append(self.m[L - 1][:, None] < self.m[-1][None, :])
+        if self.nout > self.nin:
+            k = int(self.nout / self.nin)
+            masks[-1] = np.concatenate([masks[-1]] * k, axis=1)
+        layers = [l for l in self.net.modules() if isinstance(l, MaskedLinear)]
+        for l, m in zip(layers, masks):
+            l.set_mask(m)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class ARMLP(nn.Module):
+    """ a 4-layer auto-regressive MLP, wrapper around MADE net """
+
+    def __init__(self, nin, nout, nh):
+        super().__init__()
+        self.net = MADE(nin, [nh, nh, nh], nout, num_masks=1, natural_ordering=True)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class MLP(nn.Module):
+    """ a simple 4-layer MLP """
+
+    def __init__(self, nin, nout, nh):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(nin, nh),
+            nn.LeakyReLU(0.2),
+            nn.Linear(nh, nh),
+            nn.LeakyReLU(0.2),
+            nn.Linear(nh, nh),
+            nn.LeakyReLU(0.2),
+            nn.Linear(nh, nout),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class AffineHalfFlow(nn.Module):
+    """ RealNVP's coupling: half the dimensions scale and shift the other half """
+
+    def __init__(self, dim, parity, net_class=MLP, nh=24, scale=True, shift=True):
+        super().__init__()
+        self.dim = dim
+        self.parity = parity
+        self.s_cond = lambda x: x.new_zeros(x.size(0), self.dim // 2)
+        self.t_cond = lambda x: x.new_zeros(x.size(0), self.dim // 2)
+        if scale:
+            self.s_cond = net_class(self.dim // 2, self.dim // 2, nh)
+        if shift:
+            self.t_cond = net_class(self.dim // 2, self.dim // 2, nh)
+
+    def forward(self, x):
+        x0, x1 = x[:, ::2], x[:, 1::2]
+        if self.parity:
+            x0, x1 = x1, x0
+        s = self.s_cond(x0)
+        t = self.t_cond(x0)
+        z0 = x0
+        z1 = torch.exp(s) * x1 + t
+        if self.parity:
+            z0, z1 = z1, z0
+        z = torch.cat([z0, z1], dim=1)
+        log_det = torch.sum(s, dim=1)
+        return z, log_det
+
+    def backward(self, z):
+        z0, z1 = z[:, ::2], z[:, 1::2]
+        if self.parity:
+            z0, z1 = z1, z0
+        s = self.s_cond(z0)
+        t = self.t_cond(z0)
+        x0 = z0
+        x1 = (z1 - t) * torch.exp(-s)
+        if self.parity:
+            x0, x1 = x1, x0
+        x = torch.cat([x0, x1], dim=1)
+        log_det = torch.sum(-s, dim=1)
+        return x, log_det
+
+
+class MAF(nn.Module):
+    """ Masked Autoregressive Flow that uses a MADE-style network for fast forward """
+
+    def __init__(self, dim, parity, net_class=ARMLP, nh=24):
+        super().__init__()
+        self.dim = dim
+        self.net = net_class(dim, dim * 2, nh)
+        self.parity = parity
+
+    def forward(self, x):
+        st = self.net(x)
+        s, t = st.split(self.dim, dim=1)
+        z = x * torch.exp(s) + t
+        z = z.flip(dims=(1,)) if self.parity else z
+        log_det = torch.sum(s, dim=1)
+        return z, log_det
+
+    def backward(self, z):
+        x = torch.zeros_like(z)
+        log_det = torch.zeros(z.size(0))
+        z = z.flip(dims=(1,)) if self.parity else z
+        for i in range(self.dim):
+            st = self.net(x.clone())
+            s, t = st.split(self.dim, dim=1)
+            x[:, i] = (z[:, i] - t[:, i]) * torch.exp(-s[:, i])
+            log_det += -s[:, i]
+        return x, log_det
+
+
+class NormalizingFlow(nn.Module):
+    """ A sequence of Normalizing Flows is a Normalizing Flow """
+
+    def __init__(self, flows):
+        super().__init__()
+        self.flows = nn.ModuleList(flows)
+
+    def forward(self, x):
+        m, _ = x.shape
+        log_det = torch.zeros(m)
+        zs = [x]
+        for flow in self.flows:
+            x, ld = flow.forward(x)
+            log_det += ld
+            zs.append(x)
+        return zs, log_det
+
+    def backward(self, z):
+        m, _ = z.shape
+        log_det = torch.zeros(m)
+        xs = [z]
+        for flow in self.flows[::-1]:
+            z, ld = flow.backward(z)
+            log_det += ld
+            xs.append(z)
+        return xs, log_det
+
+
+class NormalizingFlowModel(nn.Module):
+    """ A Normalizing Flow Model is a (prior, flow) pair """
+
+    def __init__(self, prior, flows):
+        super().__init__()
+        self.prior = prior
+        self.flow = NormalizingFlow(flows)
+
+    def forward(self, x):
+        zs, log_det = self.flow.forward(x)
+        prior_logprob = self.prior.log_prob(zs[-1]).view(x.size(0), -1).sum(1)
+        return zs, prior_logprob, log_det
+
+    def backward(self, z):
+        xs, log_det = self.flow.backward(z)
+        return xs, log_det
+
+
+def build():
+    prior = TransformedDistribution(Uniform(torch.zeros(2), torch.ones(2)), SigmoidTransform().inv)  # Logistic
+    flows = [MAF(dim=2, parity=i % 2, nh=8) for i in range(2)] + [AffineHalfFlow(dim=2, parity=i % 2, nh=8)
+                                                                 for i in range(2)]
+    return NormalizingFlowModel(prior, flows)
+
+
+def data(rng):
+    x = rng.normal(size=(4, 16, 2)) * [0.5, 2.0]
+    x[..., 1] += np.sin(2 * x[..., 0])
+    return torch.tensor(x), torch.tensor(rng.logistic(size=(6, 2)))
+
+
+def train(model, batches):
+    xs, z = batches
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-5)
+    losses = []
+    for x in xs:
+        zs, prior_logprob, log_det = model(x)
+        logprob = prior_logprob + log_det
+        loss = -torch.sum(logprob)  # NLL
+        model.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    # the inverse pass (MAF's sequential one writes x[:, i] in place) differentiated too
+    xs, log_det = model.backward(z)
+    model.zero_grad()
+    (xs[-1].pow(2).sum() + log_det.sum()).backward()
+    grads = [p.grad for p in model.parameters()]
+    return losses, xs[-1], log_det, grads
 '''
 
 
