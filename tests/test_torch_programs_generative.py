@@ -433,6 +433,35 @@ class GaussianDiffusion(nn.Module):
         img = unnormalize_to_zero_to_one(img)
         return img
 
+    def predict_noise_from_start(self, x_t, t, x0):
+        return (
+            (extract(self.sqrt_recip_alphas_cumprod, t, x_t.shape) * x_t - x0) /
+            extract(self.sqrt_recipm1_alphas_cumprod, t, x_t.shape)
+        )
+
+    @torch.no_grad()
+    def ddim_sample(self, shape, sampling_timesteps=3, eta=0.5):
+        batch, device, total_timesteps = shape[0], self.betas.device, self.num_timesteps
+        times = torch.linspace(-1, total_timesteps - 1, steps=sampling_timesteps + 1)
+        times = list(reversed(times.int().tolist()))
+        time_pairs = list(zip(times[:-1], times[1:]))
+        img = torch.randn(shape, device=device)
+        for time, time_next in time_pairs:
+            time_cond = torch.full((batch,), time, device=device, dtype=torch.long)
+            preds = self.model_predictions(img, time_cond, clip_x_start=True)
+            x_start = preds.pred_x_start
+            pred_noise = self.predict_noise_from_start(img, time_cond, x_start)
+            if time_next < 0:
+                img = x_start
+                continue
+            alpha = self.alphas_cumprod[time]
+            alpha_next = self.alphas_cumprod[time_next]
+            sigma = eta * ((1 - alpha / alpha_next) * (1 - alpha_next) / (1 - alpha)).sqrt()
+            c = (1 - alpha_next - sigma ** 2).sqrt()
+            noise = torch.randn_like(img)
+            img = x_start * alpha_next.sqrt() + c * pred_noise + sigma * noise
+        return unnormalize_to_zero_to_one(img)
+
     @torch.no_grad()
     def sample(self, batch_size=16):
         image_size, channels = self.image_size, self.channels
@@ -493,7 +522,7 @@ def train(diffusion, images):
         losses.append(loss.item())
     diffusion.eval()
     sampled = diffusion.sample(batch_size=2)
-    return losses, sampled
+    return losses, sampled, diffusion.ddim_sample((2, 2, 8, 8))
 '''
 
 
