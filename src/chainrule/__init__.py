@@ -70,7 +70,8 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 # isinstance/type that look through a Tensor (not in __all__: a star import keeps Python's)
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
-from chainrule import autograd, data, func, jax_nn, lax, multiprocessing, nn, optim, random, tree, tree_util
+from chainrule import autograd, data, flatten_util, func, jax_nn, lax, multiprocessing, nn, optim, random
+from chainrule import tree, tree_util
 # PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
 # where nn, data and distributed are all loaded: each of them imports one of the others)
 from chainrule.data import distributed as _data_distributed  # noqa: F401
@@ -132,8 +133,8 @@ __all__ = [
     "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat", "checkpoint_policies",
     "stop_gradient", "jit", "vmap", "at",
     "gradcheck", "GradcheckError",
-    "viz", "autograd", "data", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random", "tree",
-    "tree_util", "utils",
+    "viz", "autograd", "data", "flatten_util", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random",
+    "tree", "tree_util", "utils",
     "save", "load", "manual_seed", "inference_mode", "is_inference_mode_enabled",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",

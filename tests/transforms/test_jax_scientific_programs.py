@@ -15,7 +15,6 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.scipy.linalg as csl
-from chainrule.misc.flatten import flatten
 
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
@@ -35,7 +34,7 @@ CR = SimpleNamespace(
     jit=cr.jit, jvp=cr.jvp, vjp=cr.vjp, jacfwd=cr.jacfwd, jacrev=cr.jacrev,
     hessian=cr.hessian, custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp,
     checkpoint=cr.checkpoint, tree_util=cr.tree_util, linalg=csl, nn=cr.jax_nn,
-    stop_gradient=cr.stop_gradient, at=cr.at, ravel_pytree=flatten)
+    stop_gradient=cr.stop_gradient, at=cr.at, ravel_pytree=cr.flatten_util.ravel_pytree)
 
 RNG = np.random.default_rng(7)
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
