@@ -12,33 +12,41 @@ a primitive, control variates from ``hessian`` and ``make_hvp``, ``getval`` for 
 path derivative, Student-t families), mici's differential operators (Hessians and
 third derivatives from ``make_vjp`` of ``autograd.builtins.tuple`` results) and momi2's
 (convolutions as primitives whose vjps are primitives, masks and concatenation), with
-autograd-gamma, geomstats' autograd backend, autoptim, a Gaussian process fitted with
-scipy.optimize, and autograd.extend as libraries use it; their sources are in
-autograd_library_programs.py. They run in a process with autograd and in one with
+autograd-gamma, geomstats' autograd backend, autoptim, google-research's
+neural-structural-optimization, a Gaussian process fitted with scipy.optimize, and
+autograd.extend as libraries use it; their sources are in
+autograd_library_programs*.py. They run in a process with autograd and in one with
 autograd resolved to chainrule (the import hook of docs/autograd.md); the numbers must
 agree to 1e-10. The small tests below pin each piece that was missing.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as onp
 import pytest
 
-import autograd_library_programs as programs
+import autograd_library_programs
+import autograd_library_programs_2
+import autograd_library_programs_3
 import chainrule
 import chainrule.numpy as cnp
 from chainrule.extend import defvjp, primitive
 from test_autograd_api import assert_same
-from test_autograd_libraries import agree, needs
+from test_autograd_libraries import SRC, agree, needs
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
 aextend = pytest.importorskip("autograd.extend")
 
 
-# Every program, each in a namespace of its own, in one process per library (GEOMSTATS
-# first: it reaches autograd.extend as an attribute before anything imports it; PARAGAMI
-# last: it gives autograd.numpy's solve, inv and slogdet forward rules of its own).
-ORDER = ["GEOMSTATS", "PENNYLANE", "VIABEL", "MICI", "MOMI", "AUTOGRAD_GAMMA", "GAUSSIAN_PROCESS", "EXTEND",
-         "AUTOPTIM", "PARAGAMI"]
+# Every program, each in a namespace of its own, in one process per library
+# (STICKING_THE_LANDING first: it reaches autograd.core as an attribute of the package
+# before anything imports it; PARAGAMI last: it gives autograd.numpy's solve, inv and
+# slogdet forward rules of its own).
+ORDER = ["STICKING_THE_LANDING", "GEOMSTATS", "PENNYLANE", "VIABEL", "MICI", "MOMI", "AUTOGRAD_GAMMA",
+         "GAUSSIAN_PROCESS", "EXTEND", "AUTOPTIM", "STRUCTURAL_OPTIMIZATION", "PARAGAMI"]
 RUNNER = """
 import json
 results = {{}}
@@ -53,7 +61,10 @@ print(json.dumps(results))
 
 @needs("autograd", "scipy")
 def test_library_programs_agree():
-    agree(RUNNER.format(sources=[(name, getattr(programs, name)) for name in ORDER]))
+    modules = (autograd_library_programs, autograd_library_programs_2, autograd_library_programs_3)
+    sources = {name: getattr(m, name) for m in modules for name in dir(m) if name.isupper()}
+    assert sorted(sources) == sorted(ORDER)
+    agree(RUNNER.format(sources=[(name, sources[name]) for name in ORDER]))
 
 
 def sum_of_groups(ag, np, ext):
@@ -152,3 +163,12 @@ def test_differential_operators_has_the_names_libraries_reach_through_it():
     assert_same(ado._make_jvp(cnp.sin, x)(x)[1], cdo._make_jvp(cnp.sin, x)(x)[1])
     assert cdo.vspace(x).shape == ado.vspace(x).shape and callable(cdo.primitive)
     assert cdo.defvjp_argnum is chainrule.extend.defvjp_argnum and cdo.atuple is tuple
+
+
+def test_extend_is_an_attribute_of_the_package():
+    """`import autograd` makes autograd.extend an attribute (geomstats calls
+    autograd.extend.primitive without importing it); in a fresh process."""
+    code = "import chainrule; print(chainrule.extend.primitive.__module__)"
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
