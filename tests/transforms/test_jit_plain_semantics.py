@@ -1,0 +1,95 @@
+"""cr.jit against the plain call where NumPy's own behaviour is easy to miss: the
+warnings a call shows (once, when a replay stops early; again on every call, when NumPy
+computes a constant), the copy np.array makes, the scalar math of -x and abs(x) on
+NumPy integers, the eager layer's own sort and errors for eager Tensor arguments, and
+an array's shape or dtype set in place."""
+
+import warnings
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+
+rng = np.random.default_rng(0)
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [lambda x: np.array(x), lambda x: np.array(x, dtype=float),
+                                 lambda x: (np.array(x, ndmin=2), x * 2.0), lambda x: np.array(x, order="F")])
+def test_np_array_of_an_argument_is_a_copy_jitted_as_plain(fun):
+    # np.array copies (NumPy 2 asks __array__ for the copy): writing into the result
+    # leaves the argument as it was; jitted, it gave back the argument itself
+    jitted = cr.jit(fun)
+    for k in range(3):
+        x, y = np.arange(3.0) + k, np.arange(3.0) + k
+        got, want = jitted(x), fun(y)
+        assert same(got, want)
+        got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+        assert not np.shares_memory(got[0], x) and not np.shares_memory(want[0], y)
+        got[0].flat[0] = want[0].flat[0] = 9.0
+        assert same(x, y)
+
+
+@pytest.mark.parametrize("fun", [np.sort, lambda x: np.sort(x, axis=0), lambda x: -np.sort(-x), np.unique,
+                                 lambda x: np.partition(x, 3), lambda x: np.sort(x) * 2.0])
+def test_functions_numpy_computes_otherwise_than_the_eager_layer_replay_the_eager_layers(fun):
+    # an eager Tensor argument takes the eager layer's composition in the plain call (a
+    # sort is a take of argsort's order): signed zeros and NaN signs come out in its
+    # order, which NumPy's own sort does not keep
+    jitted = cr.jit(fun)
+    values = [[0.0, -0.0, 0.0, -0.0, 1.0, -np.nan, np.nan] * 5, rng.choice([0.0, -0.0, np.nan, -np.nan, 1.0], 40)]
+    for v in values + values:
+        got, want = jitted(cr.tensor(np.array(v))), fun(cr.tensor(np.array(v)))
+        assert same(got, np.asarray(want))
+
+
+@pytest.mark.parametrize("fun, args", [
+    (lambda a, b: a + b, ([1.0, 2.0, 3.0], [1.0, 2.0])),
+    (lambda a, b: a @ b * 2.0, ([1.0, 2.0, 3.0], [1.0, 2.0])),
+    (lambda a: a.reshape(5), ([1.0, 2.0, 3.0],)),
+    (lambda a: np.linalg.svd(a * 1.0), ([[np.nan, 1.0], [1.0, np.inf]],)),  # LinAlgError
+])
+def test_errors_of_eager_tensor_arguments_are_pytorchs_jitted_as_plain(fun, args):
+    # on eager Tensors a NumPy ValueError is raised as PyTorch raises it, a RuntimeError
+    # (chainrule's TensorError, a ValueError too); the jitted call raised NumPy's
+    jitted = cr.jit(fun)
+    for _ in range(2):
+        raised = []
+        for f in (fun, jitted):
+            with pytest.raises(RuntimeError) as info:
+                f(*[cr.tensor(np.array(a)) for a in args])
+            raised.append((type(info.value), str(info.value)))
+        assert raised[1] == raised[0]
+
+
+def _log_then_branch(x):
+    y = np.log(x)  # warns at a zero
+    return y * 2.0 if y[1] > 0 else y  # a guard: a replay down the other path stops here
+
+
+def _log_then_invert(x):
+    return np.log(x[0]), np.linalg.inv(x[1:])  # a singular matrix stops the replay
+
+
+@pytest.mark.parametrize("fun, calls", [
+    (_log_then_branch, [[0.0, 3.0], [0.0, 3.0], [0.0, 0.5], [0.0, 3.0]]),
+    (_log_then_invert, [[[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 1.0], [1.0, 1.0]]]),
+    (np.log, [[-1.0, 0.0], [1.0, 0.0], [-1.0, 0.0]]),  # divide warns, then invalid raises
+])
+def test_a_replay_that_stops_early_shows_its_warnings_once(fun, calls):
+    # a replay that stops after a warning (a guard fails, a call raises) hands over to a
+    # retrace or the plain call, which warns again: the plain call warns once
+    jitted = cr.jit(fun)
+    for values in calls:
+        outcomes = []
+        for f in (fun, jitted):
+            with warnings.catch_warnings(record=True) as caught, np.errstate(invalid="raise"):
+                warnings.simplefilter("always")
+                try:
+                    f(np.array(values))
+                except (FloatingPointError, np.linalg.LinAlgError) as e:
+                    caught.append(type(e))
+            outcomes.append([getattr(w, "message", w) for w in caught])
+        assert [str(w) for w in outcomes[1]] == [str(w) for w in outcomes[0]], values
