@@ -15,6 +15,23 @@ import chainrule as cr
 rng = np.random.default_rng(0)
 
 
+@pytest.mark.parametrize("fun, big", [(lambda n: -n, np.int8(-128)), (lambda n: abs(n), np.int64(-2**63)),
+                                      (lambda n: -(n * 1), np.uint8(5)), (lambda n: abs(-n) + 1, np.int16(-2**15))])
+def test_negation_and_abs_of_integer_scalars_report_overflow_as_in_the_plain_call(fun, big):
+    # -x and abs(x) of a NumPy integer scalar are its scalar math (which reports the
+    # overflow of -np.int8(-128)); np.negative and np.abs are the ufunc's, which do not
+    jitted, ufunc = cr.jit(fun), cr.jit(lambda n: np.abs(np.negative(n)))
+    assert same(jitted(big.dtype.type(3)), fun(big.dtype.type(3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (fun, jitted):
+            with pytest.raises(RuntimeWarning, match="overflow"):
+                f(big)
+        assert same(ufunc(big), np.abs(np.negative(big)))
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        jitted(big)
+
+
 @pytest.mark.filterwarnings("ignore:chainrule.jit")
 @pytest.mark.parametrize("fun", [lambda x: np.array(x), lambda x: np.array(x, dtype=float),
                                  lambda x: (np.array(x, ndmin=2), x * 2.0), lambda x: np.array(x, order="F")])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import operator
 
 import numpy as np
 
@@ -115,6 +116,8 @@ class TensorMethods:
         return cnp.matmul(other, self)
 
     def __neg__(self):
+        if self._trace.records:  # chainrule.jit: -x of a NumPy scalar is its scalar math
+            return self._trace.unary_operator(operator.neg, self, negative)
         return self._trace.unary(negative, self)
 
     def __abs__(self):

@@ -7,6 +7,8 @@ differentiates and traces under the transforms; the in-place ones go through
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 import chainrule.numpy as cnp
@@ -278,7 +280,12 @@ class TorchElementwiseMethods:
         nan = cnp.isnan(undifferentiated(self))
         return cnp.where(nan, undifferentiated(self), cnp.abs(cnp.where(nan, 0.0, self)))
 
-    absolute = __abs__ = abs
+    absolute = abs
+
+    def __abs__(self):
+        if self._trace.records:  # chainrule.jit: abs of a NumPy integer scalar is its scalar math
+            return self._trace.unary_operator(builtins.abs, self, TorchElementwiseMethods.abs)
+        return TorchElementwiseMethods.abs(self)
 
     def maximum(self, other):
         return elementwise_extreme(self, other, True)

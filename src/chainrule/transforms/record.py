@@ -146,6 +146,15 @@ class RecordTrace(Trace):
             return self.record(np.square, (a,), {})
         return self.process(prim, (a, b), kwargs)
 
+    def unary_operator(self, op: Callable, a: Tensor, ufunc: Callable):
+        """``-a`` or ``abs(a)`` (``op``): of a NumPy integer scalar, Python's operator, as
+        in the plain call (NumPy's scalar math reports the overflow of -np.int8(-128),
+        which the ufunc wraps around silently); otherwise the ufunc, as ``np.negative(a)``."""
+        if (a._trace is self and a._node not in self.eager and isinstance(a._value, np.generic)
+                and a._value.dtype.kind in "iu"):
+            return self.record(op, (a,), {})
+        return ufunc(a)
+
     def _scalar_operands(self, fun, a, b) -> bool:
         """Whether ``a`` and ``b`` (one of them traced here) are NumPy scalars or Python
         numbers in the plain call, of kinds on which :data:`_SCALAR_OPERATORS` differ."""
