@@ -32,6 +32,33 @@ def test_negation_and_abs_of_integer_scalars_report_overflow_as_in_the_plain_cal
         jitted(big)
 
 
+_SIGNED = np.array([-1.0, 4.0])
+
+
+@pytest.mark.parametrize("fun, args", [
+    (lambda x, eps: x * np.log(eps), (np.ones(2), 0.0)),  # a Python float: a constant
+    (lambda x: x + np.int64(2**62) * 4, (np.ones(2, dtype=np.int64),)),
+    (lambda x: x * np.sqrt(_SIGNED), (np.ones(2),)),  # a global array, watched, not traced
+])
+def test_numpys_warnings_on_constants_are_issued_by_every_replay(fun, args):
+    # NumPy warns each time the plain call computes the constant; the program holds its
+    # value, and issues the warning again where the plain call issues it
+    jitted = cr.jit(fun)
+    for action in ["always", "default", "error", "always"]:
+        for _ in range(2):
+            outcomes = []
+            for f in (fun, jitted):
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter(action)
+                    try:
+                        f(*args)
+                    except RuntimeWarning as e:
+                        caught.append(e)
+                outcomes.append([(str(getattr(w, "message", w)), getattr(w, "lineno", None)) for w in caught])
+            assert outcomes[1] == outcomes[0] and outcomes[0], action
+    assert jitted.traces == 1
+
+
 @pytest.mark.filterwarnings("ignore:chainrule.jit")
 @pytest.mark.parametrize("fun", [lambda x: np.array(x), lambda x: np.array(x, dtype=float),
                                  lambda x: (np.array(x, ndmin=2), x * 2.0), lambda x: np.array(x, order="F")])

@@ -27,8 +27,8 @@ import numpy.random.bit_generator as _bit_generator
 
 from chainrule.core.trace import RANDOM_SOURCES
 
-__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "hold_warnings", "release_warnings",
-           "rng_state", "same_state", "warnings_issued"]
+__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "hear_warnings", "hold_warnings",
+           "release_warnings", "rng_state", "same_state", "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
@@ -132,8 +132,13 @@ def warnings_issued(hear: Callable):
 
 
 def _warn(message, category=None, stacklevel=1, source=None, **more):
-    # the warn it replaced (kept once hooked: code that bound this one still reaches it)
-    result = _hooked[1](message, category, stacklevel + 1, source, **more)
+    # the warn it replaced (kept once hooked: code that bound this one still reaches it);
+    # what it shows is heard here, not by hear_warnings
+    _holding.warning = getattr(_holding, "warning", 0) + 1
+    try:
+        result = _hooked[1](message, category, stacklevel + 1, source, **more)
+    finally:
+        _holding.warning -= 1
     hearing = getattr(_tracing, "hearing", None)
     if hearing:
         hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)
@@ -165,6 +170,32 @@ def hold_warnings() -> list:
     held: list = []
     stack.append(held)
     return held
+
+
+class _Passing(list):
+    """A holder that holds nothing: each warning is heard, then shown at once."""
+
+    def __init__(self, hear: Callable):
+        super().__init__()
+        self.hear = hear
+
+    def append(self, message) -> None:
+        if not getattr(_holding, "warning", 0):  # not one of warnings.warn
+            self.hear(message)
+        _shown[0](message)
+
+    def extend(self, messages) -> None:
+        for message in messages:
+            self.append(message)
+
+
+def hear_warnings(hear: Callable) -> list:
+    """Until :func:`release_warnings`, ``hear(message)`` of each warning this thread shows
+    (a ``warnings.WarningMessage``) other than through ``warnings.warn``, such as NumPy's
+    floating-point warnings, just before it is shown."""
+    hold_warnings()  # stands in front of Python's showing, and a place on the stack
+    _holding.stack[-1] = passing = _Passing(hear)
+    return passing
 
 
 def release_warnings(held: list, show: bool) -> None:

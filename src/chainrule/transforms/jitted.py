@@ -53,7 +53,13 @@ from chainrule.transforms.arguments import (
     write_containers_back,
 )
 from chainrule.transforms.captures import Captures, generators_in, user_classes
-from chainrule.transforms.fingerprints import entropy_drawn, generators_seen_by, warnings_issued
+from chainrule.transforms.fingerprints import (
+    entropy_drawn,
+    generators_seen_by,
+    hear_warnings,
+    release_warnings,
+    warnings_issued,
+)
 from chainrule.transforms.passes import build_program, writable_like_output
 from chainrule.transforms.program import (
     Fresh,
@@ -459,8 +465,12 @@ class Jitted:
         try:
             boundary = sys._getframe()  # a warning attributed here is attributed outside the function
             hear = functools.partial(trace.warned, boundary=boundary)
-            with entropy_drawn() as drawn, warnings_issued(hear):
-                out = self.fun(*in_args, **in_kwargs)
+            heard = hear_warnings(trace.shown)
+            try:
+                with entropy_drawn() as drawn, warnings_issued(hear):
+                    out = self.fun(*in_args, **in_kwargs)
+            finally:
+                release_warnings(heard, True)
         finally:
             trace.close()
         if drawn:

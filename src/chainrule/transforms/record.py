@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
+import os
+import sys
 import warnings
 from collections.abc import Callable
 
@@ -459,6 +461,23 @@ class RecordTrace(Trace):
         args = [message, category, target.f_code.co_filename, target.f_lineno, target.f_globals, source]
         self.ops.append(Call(warn_again, args, {}, [], True, False, "warn"))
 
+    def shown(self, message) -> None:
+        """A warning was shown while the function ran. One of NumPy's floating-point
+        warnings that no recorded call issued, attributed to the user's code, came from
+        a computation on values the trace does not see (``np.log(0.0)``, ``np.int64(2**62)
+        * 4``), whose result the program holds as a constant: recorded, so that each
+        replay issues it again where it was, as the plain call does."""
+        if (self.calling or not self.open or not issubclass(message.category, RuntimeWarning)
+                or " encountered in " not in str(message.message) or message.filename.startswith(_PACKAGE)):
+            return
+        frame = sys._getframe(1)
+        while frame is not None and (frame.f_code.co_filename != message.filename
+                                     or frame.f_lineno != message.lineno):
+            frame = frame.f_back
+        module_globals = frame.f_globals if frame is not None else {}
+        args = [message.message, message.category, message.filename, message.lineno, module_globals, message.source]
+        self.ops.append(Call(warn_again, args, {}, [], True, False, "warn"))
+
     def guard(self, t: Tensor, what: str = "") -> None:
         """Python read ``t``'s value (as ``what``): a replay must read the same, or trace again."""
         if what == AS_TEXT:
@@ -503,6 +522,8 @@ def own_operators(cls: type) -> bool:
 
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
+# chainrule's own source: NumPy's warnings attributed to it are not the user's code's
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
 # products of complex numbers, and + - * of integers, whose overflow it reports), and the
 # kinds of Python's numbers
