@@ -137,3 +137,27 @@ def test_a_replay_that_stops_early_shows_its_warnings_once(fun, calls):
                     caught.append(type(e))
             outcomes.append([getattr(w, "message", w) for w in caught])
         assert [str(w) for w in outcomes[1]] == [str(w) for w in outcomes[0]], values
+
+
+def _set_shape(x):
+    x.shape = (2, 3)  # the caller's array, reshaped in place
+    return x.sum(axis=1)
+
+
+def _set_dtype(x):
+    y = x * 2.0
+    y.dtype = np.int64  # the same bytes, read as integers
+    return y
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("fun", [_set_shape, _set_dtype])
+def test_shape_and_dtype_set_in_place_are_numpys_jitted_as_plain(fun):
+    # NumPy changes the array itself; a traced value had no setter (AttributeError)
+    jitted = cr.jit(fun)
+    for k in range(3):
+        x, y = np.arange(6.0) + k, np.arange(6.0) + k
+        assert same(jitted(x), fun(y))
+        assert same(x, y)
+    with pytest.raises(AttributeError):
+        cr.tensor(np.arange(6.0)).shape = (2, 3)  # an eager Tensor has none, as PyTorch's

@@ -118,6 +118,10 @@ class Tensor:
     def shape(self) -> tuple[int, ...]:
         return np.shape(self._value) if not isinstance(self._value, Tensor) else self._value.shape
 
+    @shape.setter
+    def shape(self, shape) -> None:
+        self._set_in_place("shape", shape)
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -132,6 +136,21 @@ class Tensor:
         if v.__class__ is np.ndarray:  # the common case, without result_type's call
             return v.dtype
         return v.dtype if isinstance(v, Tensor) else np.result_type(v)
+
+    @dtype.setter
+    def dtype(self, dtype) -> None:
+        self._set_in_place("dtype", dtype)
+
+    def _set_in_place(self, name: str, value) -> None:
+        """``x.shape = (2, 3)``, ``x.dtype = np.int64``: NumPy changes the array in place
+        (the caller's, for an argument). A chainrule.jit trace of plain arrays does it as
+        NumPy does, and the call runs without jit; other Tensors have no setter (PyTorch's
+        have none either)."""
+        trace = self._trace
+        if not (trace.records and trace.plain_arrays and isinstance(self._value, np.ndarray)):
+            raise AttributeError(f"property '{name}' of 'Tensor' object has no setter")
+        setattr(self._value, name, value)
+        trace.refuse(f"the function set an array's {name} in place (x.{name} = ...), which a replay would not")
 
     def __len__(self) -> int:
         shape = self.shape
