@@ -245,5 +245,8 @@ def test_bad_calls_say_what_was_wrong():
     with pytest.raises(TypeError, match=r"f read a value that grad is differentiating without "
                        r"being given it as an argument.*pass it as an argument"):
         cr.grad(lambda w: sin_times_closing_over(w)(w * 1.5))(0.5)  # JAX raises too
+    w = cr.tensor(0.5, requires_grad=True)  # on eager Tensors: w.grad was silently left None
+    with pytest.raises(TypeError, match=r"f read a Tensor that requires grad without being given"):
+        sin_times_closing_over(w)(cr.tensor(0.75, requires_grad=True))
     with pytest.raises(TypeError, match="policy must be one of cr.checkpoint_policies"):
         cr.checkpoint(lambda x: x, policy="dots")

@@ -296,10 +296,12 @@ class CompositePrimitive(Primitive):
         them as arguments (a closure): the output pytree computed another way, or an error.
         By default an error, as JAX's custom_vjp raises: the rules, made from the arguments,
         would leave that value's derivative out."""
+        what = "a Tensor that requires grad" if trace.name == "eager" else (
+            f"a value that {trace.name} is differentiating")
         raise TypeError(
-            f"{self.__name__} read a value that {trace.name} is differentiating without being "
-            "given it as an argument (from a closure, a global or an attribute); its custom "
-            "rules cannot give that value its derivative, so pass it as an argument")
+            f"{self.__name__} read {what} without being given it as an argument (from a "
+            "closure, a global or an attribute); its custom rules cannot give that value its "
+            "derivative, so pass it as an argument")
 
     def eager(self, args: tuple):
         """For the eager layer, called on eager Tensors of which one requires grad (and

@@ -626,6 +626,9 @@ class EagerTrace(Trace):
         if made is None:
             return prim.fun(*args)
         out, rules = made
+        if any(isinstance(v, Tensor) and v._trace is self and v._node is not None
+               for v in tree_flatten(out)[0]):
+            return prim.closed_over(self, args)  # a Tensor that requires grad, read from a closure
         return record_composite(self, rules, parents, values, out, inputs=leaves)
 
     def output(self, prim, ans, node) -> Tensor | tuple:
