@@ -284,6 +284,10 @@ def einsum_vjp(k: int):
         axes = tuple(i for i, p in enumerate(kept) if shape[p] == 1 and rshape[i] != 1)
         if axes:
             r = cnp.sum(r, axis=axes, keepdims=True)
+        # and axes of x that the others broadcast against (their size 1): spread it along them
+        full = tuple(shape[p] for p in kept)
+        if shape_of(r) != full:
+            r = cnp.broadcast_to(r, full)
         if lone:
             kept_shape = tuple(1 if p in lone else n for p, n in enumerate(shape))
             r = cnp.broadcast_to(cnp.reshape(r, kept_shape), shape)
