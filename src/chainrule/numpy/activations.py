@@ -18,8 +18,14 @@ __all__ = ["relu", "sigmoid"]
 
 def _relu(x, out=None):
     # out=: chainrule.jit's replay writes the result into a buffer it reuses, which may
-    # be x's own once x is dead (each element is read before it is written)
-    return np.maximum(x, 0, out=out)
+    # be x's own once x is dead (each element is read before it is written). x where it is
+    # not negative, -0.0 included, as PyTorch's (np.maximum(-0.0, 0) is 0.0)
+    negative = x < 0
+    if out is None:
+        return np.where(negative, np.zeros((), np.result_type(x)), x)
+    np.copyto(out, x)
+    np.putmask(out, negative, 0)
+    return out
 
 
 _relu.writes_out = "elementwise"

@@ -582,11 +582,18 @@ def _above(x, lo, hi):
     return (x > hi) if lo is None else (x > hi) | (hi < lo)
 
 
+def _clamp(x, lo, hi):
+    # PyTorch's clamp keeps x where it equals a bound (relu(-0.0) and clamp(-0.0, min=0) are
+    # -0.0; np.clip gives the bound) and gives NaN where a bound is NaN
+    out = x if lo is None else np.where((x < lo) | np.isnan(lo), lo, x)
+    return out if hi is None else np.where((out > hi) | np.isnan(hi), hi, out)
+
+
 # PyTorch's clamp: a value on a bound keeps its derivative (the bounds get it only beyond);
 # where the bounds cross (min > max) the result is max, and so is the derivative's home.
 # Each part is selected, not multiplied by a mask, as PyTorch's: an infinite cotangent
 # (sqrt of a clamped 0) gives 0 where it does not pass, not inf * 0 = nan.
-clamp = wrap(np.clip, "elementwise", "clamp", public=False)
+clamp = wrap(_clamp, "elementwise", "clamp", public=False)
 def_vjps(clamp, lambda g, ans, x, lo, hi: unbroadcast(where(_inside(x, lo, hi), g, 0), x),
                 lambda g, ans, x, lo, hi: unbroadcast(where(_below(x, lo, hi), g, 0), lo),
                 lambda g, ans, x, lo, hi: unbroadcast(where(_above(x, lo, hi), g, 0), hi))

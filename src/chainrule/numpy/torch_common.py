@@ -10,6 +10,7 @@ new Tensors), :mod:`~chainrule.numpy.torch_shape` (shape and indexing),
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -25,7 +26,7 @@ from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
-           "legacy_value", "nonnegative_dim", "values_indices", "TorchSize"]
+           "legacy_value", "nonnegative_dim", "scalar_dims", "values_indices", "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 """What ``max(dim)``, ``min(dim)``, ``sort``, ``topk`` and ``median(dim)`` return, as
@@ -157,6 +158,36 @@ def axis_or_dim(axis, dim, name: str):
     if dim is not None and axis is not None:
         raise TypeError(f"{name}() got both axis= and dim=; give one")
     return as_axes(axis if dim is None else dim)
+
+
+def _is_dims(arg) -> bool:
+    if isinstance(arg, list | tuple):
+        return all(isinstance(a, int | np.integer) for a in arg)
+    return isinstance(arg, int | np.integer) and not isinstance(arg, bool)
+
+
+def _scalar(out):
+    """A method's result on a 0-d Tensor read as shape (1,), made 0-d again."""
+    if isinstance(out, tuple):
+        return type(out)(*map(_scalar, out)) if hasattr(out, "_fields") else tuple(map(_scalar, out))
+    return out.reshape(()) if isinstance(out, Tensor) and out.shape == (1,) else out
+
+
+def scalar_dims(always: bool = False):
+    """A method that takes dims, made to read an eager 0-d Tensor as PyTorch does: as one of
+    shape (1,), so that dim 0 and -1 name its one element (NumPy has no dims there), its
+    results 0-d again. It applies where the call gives dims (an int or a sequence of ints,
+    first or as ``dim=``/``axis=``/``dims=``), or at every call (``always``: a default dim)."""
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapped(self, *args, **kwargs):
+            if self.ndim == 0 and is_eager(self) and (
+                    always or (args and _is_dims(args[0])) or
+                    any(_is_dims(kwargs.get(k)) for k in ("dim", "axis", "dims"))):
+                return _scalar(method(cnp.reshape(self, (1,)), *args, **kwargs))
+            return method(self, *args, **kwargs)
+        return wrapped
+    return decorate
 
 
 def nonnegative_dim(x, dim: int) -> int:

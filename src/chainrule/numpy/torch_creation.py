@@ -401,6 +401,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     kept = tensors
     if any(empty) and not all(empty) and any(np.ndim(t) != 1 for t in tensors):
         kept = [t for t, e in zip(tensors, empty, strict=True) if not e]
+    elif tensors and all(empty):  # all passed over: any dim goes, as in PyTorch
+        dim = 0
     return _promoted(cnp.concatenate(kept, axis=dim), tensors)
 
 

@@ -51,6 +51,15 @@ _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__
                 np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__")}
 
 
+def _check_ndims(name: str, *operands) -> None:
+    """PyTorch's check that each (operand, its name, its number of dimensions) of ``mm``,
+    ``bmm`` or ``mv`` has that many dimensions (matmul would broadcast them instead)."""
+    for x, label, ndim in operands:
+        if np.ndim(x) != ndim:
+            raise RuntimeError(f"{name}: {label} must be a {ndim}-D tensor, got {np.ndim(x)}-D of shape "
+                               f"{tuple(np.shape(x))}; use matmul (or @) to broadcast")
+
+
 def _clamped(x, low, high):
     """clamp in PyTorch's promoted dtype on an eager Tensor (an integer Tensor clamped by a
     float is of the default floating dtype; a 0-d float64 bound leaves float32 as it is)."""
@@ -299,9 +308,19 @@ class TorchElementwiseMethods:
     def matmul(self, other):
         return cnp.matmul(self, other)
 
-    mm = bmm = matmul
+    def mm(self, mat2):
+        _check_ndims("mm", (self, "self", 2), (mat2, "mat2", 2))
+        return cnp.matmul(self, mat2)
+
+    def bmm(self, mat2):
+        _check_ndims("bmm", (self, "batch1", 3), (mat2, "batch2", 3))
+        if self.shape[0] != np.shape(mat2)[0]:  # bmm does not broadcast the batch, unlike matmul
+            raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got {self.shape[0]} "
+                               f"and {np.shape(mat2)[0]}")
+        return cnp.matmul(self, mat2)
 
     def mv(self, vec):
+        _check_ndims("mv", (self, "self", 2), (vec, "vec", 1))
         return cnp.matmul(self, vec)
 
     def outer(self, other):
@@ -354,13 +373,15 @@ class TorchElementwiseMethods:
 
     # -- in place -------------------------------------------------------------------------------
     def clamp_(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp_: give at least one of min and max")
         return eager.inplace(self, lambda a, b: clamp(a, *b), (min, max), "clamp_")
 
     def clamp_min_(self, min):
-        return eager.inplace(self, cnp.maximum, min, "clamp_min_")
+        return eager.inplace(self, lambda a, b: clamp(a, b, None), min, "clamp_min_")
 
     def clamp_max_(self, max):
-        return eager.inplace(self, cnp.minimum, max, "clamp_max_")
+        return eager.inplace(self, lambda a, b: clamp(a, None, b), max, "clamp_max_")
 
     def masked_fill_(self, mask, value):
         mask = plain(mask)

@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
-from chainrule.numpy.torch_common import as_eager, checked_divisor, values_indices
+from chainrule.numpy.torch_common import as_eager, checked_divisor, scalar_dims, values_indices
 from chainrule.numpy.torch_common import remainder as torch_remainder
 
 __all__ = ["TorchMathMethods"]
@@ -56,7 +56,7 @@ def _cumulative(ufunc):
         positions = cnp.where(hit, np.arange(key.shape[-1]), 0)
         idx = as_eager(self, cnp.moveaxis(cnp.maximum.accumulate(positions, axis=-1), -1, dim))
         return values_indices(cnp.take_along_axis(self, idx, axis=dim), idx)
-    return method
+    return scalar_dims()(method)
 
 
 class TorchMathMethods:

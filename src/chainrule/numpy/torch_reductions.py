@@ -18,7 +18,15 @@ from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
-from chainrule.numpy.torch_common import as_axes, as_eager, axis_or_dim, elementwise_extreme, is_eager, values_indices
+from chainrule.numpy.torch_common import (
+    as_axes,
+    as_eager,
+    axis_or_dim,
+    elementwise_extreme,
+    is_eager,
+    scalar_dims,
+    values_indices,
+)
 
 __all__ = ["TorchReductionMethods"]
 
@@ -103,6 +111,8 @@ def _shared_median(x, skip_nan: bool):
     (``nanmedian``; NaN if there are none)."""
     flat = cnp.ravel(x)
     v = plain(flat)
+    if v.size == 0 and v.dtype.kind in "fc":
+        return cnp.sum(flat) + np.nan  # PyTorch's NaN, on the graph
     if v.size == 0:
         raise TensorError("median() of an empty Tensor: give dim=")
     if v.dtype.kind not in "fc":
@@ -114,7 +124,8 @@ def _shared_median(x, skip_nan: bool):
     else:
         value = np.sort(numbers)[(numbers.size - 1) // 2]
         hit = v == value
-    return cnp.sum(cnp.where(hit, flat - value, 0)) / int(hit.sum()) + value
+    shift = value if np.isfinite(value) else 0  # inf - inf would be NaN
+    return cnp.sum(cnp.where(hit, flat - shift, 0)) / int(hit.sum()) + shift
 
 
 def _mode_index(v, axis: int):
@@ -179,6 +190,7 @@ class TorchReductionMethods:
     :func:`chainrule.numpy.bindings.bind_to_core`."""
 
     # -- reductions -----------------------------------------------------------------------------
+    @scalar_dims()
     def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
             initial=_NO, where=_NO):
         if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
@@ -187,6 +199,7 @@ class TorchReductionMethods:
                        keepdims=bool(keepdim or keepdims),
                        **numpy_keywords(out, initial, where))
 
+    @scalar_dims()
     def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
@@ -196,9 +209,11 @@ class TorchReductionMethods:
         return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims),
                         **numpy_keywords(out, where=where))
 
+    @scalar_dims()
     def nansum(self, dim=None, keepdim=False):
         return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim)
 
+    @scalar_dims()
     def prod(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
              initial=_NO, where=_NO):
         if isinstance(dtype, bool):
@@ -215,6 +230,7 @@ class TorchReductionMethods:
         return as_eager(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims),
                                       **numpy_keywords(out, where=where)))
 
+    @scalar_dims()
     def max(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
             initial=_NO, where=_NO):
         """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
@@ -224,6 +240,7 @@ class TorchReductionMethods:
                         max_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.max,
                         numpy_keywords(out, initial, where))
 
+    @scalar_dims()
     def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
             initial=_NO, where=_NO):
         """As :meth:`max`, for the minimum."""
@@ -231,20 +248,25 @@ class TorchReductionMethods:
                         min_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.min,
                         numpy_keywords(out, initial, where))
 
+    @scalar_dims()
     def amax(self, dim=None, keepdim=False):
         return cnp.max(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
 
+    @scalar_dims()
     def amin(self, dim=None, keepdim=False):
         return cnp.min(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
 
+    @scalar_dims()
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         where = axis_or_dim(axis, dim, "argmax")
         return as_eager(self, cnp.argmax(self, axis=where, keepdims=bool(keepdim or keepdims)))
 
+    @scalar_dims()
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         where = axis_or_dim(axis, dim, "argmin")
         return as_eager(self, cnp.argmin(self, axis=where, keepdims=bool(keepdim or keepdims)))
 
+    @scalar_dims()
     def median(self, dim=None, keepdim=False):
         """PyTorch's median: the lower of the two middle values; with ``dim``, (values,
         indices)."""
@@ -266,6 +288,7 @@ class TorchReductionMethods:
             return values_indices(self, as_eager(self, np.int64(0)))
         return _pick(self, dim, keepdim, _mode_index)
 
+    @scalar_dims()
     def var(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
             keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
         """NumPy's var (ddof 0) with its keywords or inside transforms; PyTorch's (unbiased
@@ -273,22 +296,27 @@ class TorchReductionMethods:
         return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
+    @scalar_dims()
     def std(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
             keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
         """As :meth:`var`, the square root."""
         return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
+    @scalar_dims()
     def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
         return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=_accumulator(self, dtype),
                           **numpy_keywords(out))
 
+    @scalar_dims()
     def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):
         return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=_accumulator(self, dtype),
                            **numpy_keywords(out))
 
+    @scalar_dims()
     def logsumexp(self, dim, keepdim: bool = False):
-        m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True))
+        # initial=-inf: over no elements the result is -inf (log 0), as PyTorch's
+        m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True, initial=-np.inf))
         m = cnp.where(cnp.isfinite(m), m, 0)
         out = cnp.log(cnp.sum(cnp.exp(self - m), axis=as_axes(dim), keepdims=True)) + m
         return out if keepdim else cnp.squeeze(out, as_axes(dim))
@@ -297,6 +325,9 @@ class TorchReductionMethods:
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
         default; 'fro' is 2), ``inf`` the largest magnitude."""
         dim = as_axes(dim)
+        if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
+            raise RuntimeError(f"norm: the Frobenius norm takes one or two dims, got {dim}; use p=2 for the "
+                               "2-norm of all the elements over more dims")
         x = self if dtype is None else cnp.astype(self, dtype)
         if p == "fro" or p == 2:
             squares = cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim)
@@ -343,6 +374,7 @@ class TorchReductionMethods:
         return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # -- sorting --------------------------------------------------------------------------------
+    @scalar_dims(always=True)
     def sort(self, pos=None, /, kind=None, *, axis=None, dim=None, descending: bool | None = None,
              stable: bool = False):
         """PyTorch's sort, (values, indices), with its keywords or on an eager Tensor;
@@ -357,6 +389,7 @@ class TorchReductionMethods:
         order = as_eager(self, _order(key, d, descending))
         return values_indices(cnp.take_along_axis(self, order, axis=d), order)
 
+    @scalar_dims(always=True)
     def argsort(self, axis=-1, kind=None, order=None, *, dim=None, descending: bool = False, stable: bool = False):
         d = axis_or_dim(None if axis == -1 and dim is not None else axis, dim, "argsort")
         key = undifferentiated(self)
@@ -364,6 +397,7 @@ class TorchReductionMethods:
             return as_eager(self, _order(key, d, True))
         return as_eager(self, cnp.argsort(key, axis=d, kind="stable" if stable else kind))
 
+    @scalar_dims()
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
         key = undifferentiated(self)
         order = _order(key, dim, largest)

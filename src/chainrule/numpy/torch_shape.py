@@ -5,20 +5,56 @@ the mirror so that each differentiates and traces under the transforms.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
 from chainrule.core.trace import note_view
 from chainrule.core.values import plain
-from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim
+from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim, scalar_dims
 
 __all__ = ["TorchShapeMethods", "fill_where"]
 
 
-def _along(x, dim: int, index) -> tuple:
-    """The full index that puts ``index`` (PyTorch's gather/scatter index) along ``dim``."""
+def checked_dim(x, dim: int) -> int:
+    """``dim`` counted from the front, after PyTorch's range check (a 0-d Tensor has the
+    dims -1 and 0, as one of shape (1,))."""
+    n = max(np.ndim(x), 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _checked_index(x, dim: int, index, name: str) -> np.ndarray:
+    """PyTorch's checks of a gather/scatter ``index`` along ``dim`` of an eager ``x``: as many
+    dims as ``x`` (unless empty), no larger than ``x`` off ``dim``, entries in range
+    (NumPy would count negative ones from the end, or pass over an out-of-range ``dim``)."""
     index = np.asarray(plain(index))
+    if not is_eager(x):
+        return index
+    dim = checked_dim(x, dim)
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
+    if index.size == 0:
+        return index
+    shape, ishape = np.shape(x) or (1,), index.shape or (1,)
+    if len(ishape) != len(shape):
+        raise RuntimeError(f"{name}(): Index tensor must have the same number of dimensions as input tensor "
+                           f"({len(ishape)} and {len(shape)})")
+    if any(i > n for d, (i, n) in enumerate(zip(ishape, shape, strict=True)) if d != dim):
+        raise RuntimeError(f"{name}(): Size does not match: index {tuple(ishape)} must be no larger than self "
+                           f"{tuple(shape)} apart from dimension {dim}")
+    if index.min() < 0 or index.max() >= shape[dim]:
+        bad = index.min() if index.min() < 0 else index.max()
+        raise RuntimeError(f"{name}(): index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
+    return index
+
+
+def _along(x, dim: int, index, name: str = "gather") -> tuple:
+    """The full index that puts ``index`` (PyTorch's gather/scatter index) along ``dim``."""
+    index = _checked_index(x, dim, index, name)
     nd = index.ndim
     dim = nonnegative_dim(x, dim)
     return tuple(index if d == dim else np.arange(n).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1))
@@ -83,6 +119,7 @@ class TorchShapeMethods:
     def permute(self, *dims):
         return cnp.transpose(self, as_shape(dims))
 
+    @scalar_dims()
     def transpose(self, *axes):
         if len(axes) == 2 and all(isinstance(a, int) for a in axes):  # PyTorch's swap
             return cnp.swapaxes(self, *axes)
@@ -93,6 +130,7 @@ class TorchShapeMethods:
     def swapdims(self, dim0: int, dim1: int):
         return cnp.swapaxes(self, dim0, dim1)
 
+    @scalar_dims()
     def movedim(self, source, destination):
         return cnp.moveaxis(self, source, destination)
 
@@ -104,6 +142,7 @@ class TorchShapeMethods:
     def unsqueeze(self, dim: int):
         return cnp.expand_dims(self, dim if dim >= 0 else dim + self.ndim + 1)
 
+    @scalar_dims()
     def squeeze(self, axis=None, dim=None):
         """NumPy's squeeze; a given axis that is not of size 1 is left alone (PyTorch)."""
         axis = axis_or_dim(axis, dim, "squeeze")
@@ -118,10 +157,14 @@ class TorchShapeMethods:
             return cnp.copy(cnp.ravel(self, order=start_dim))
         if start_dim == 0 and end_dim == -1 and not is_eager(self):  # NumPy's flatten()
             return cnp.copy(cnp.ravel(self))
+        s, e = checked_dim(self, start_dim), checked_dim(self, end_dim)
+        if s > e:
+            raise RuntimeError(f"flatten() has invalid args: start_dim ({start_dim}) cannot come after end_dim "
+                               f"({end_dim})")
         if self.ndim == 0:
             return cnp.reshape(self, (1,))
-        s, e = nonnegative_dim(self, start_dim), nonnegative_dim(self, end_dim)
-        return cnp.reshape(self, (*self.shape[:s], -1, *self.shape[e + 1:]))
+        # the size itself, not -1, which an empty Tensor leaves undetermined
+        return cnp.reshape(self, (*self.shape[:s], math.prod(self.shape[s:e + 1]), *self.shape[e + 1:]))
 
     def unflatten(self, dim: int, sizes):
         d = nonnegative_dim(self, dim)
@@ -140,7 +183,14 @@ class TorchShapeMethods:
         """PyTorch's ``repeat(*sizes)`` (tiling) on an eager Tensor or with more sizes than
         NumPy's (repeats, axis); NumPy's element repetition otherwise."""
         sizes = as_shape(args)
-        if axis is None and (is_eager(self) or len(sizes) > 2) and len(sizes) >= max(self.ndim, 1):
+        if axis is None and is_eager(self):
+            if len(sizes) < self.ndim:  # NumPy would repeat the elements; PyTorch refuses
+                raise RuntimeError(f"repeat: the number of sizes ({len(sizes)}) can not be smaller than the "
+                                   f"number of dimensions of the Tensor ({self.ndim})")
+            tiled = cnp.tile(self, sizes)
+            # repeats of 1 (or of nothing) tile by reshaping, a view; PyTorch's repeat copies
+            return cnp.copy(tiled) if all(n == 1 for n in sizes) or tiled.size == 0 else tiled
+        if axis is None and len(sizes) > 2 and len(sizes) >= max(self.ndim, 1):
             return cnp.tile(self, sizes)
         if len(args) == 2 and axis is None:
             args, axis = args[:1], args[1]
@@ -195,6 +245,7 @@ class TorchShapeMethods:
     def select(self, dim: int, index: int):
         return self[(slice(None),) * nonnegative_dim(self, dim) + (index,)]
 
+    @scalar_dims()
     def flip(self, *dims, **kw):
         dims = as_shape(dims) if dims else kw.pop("dims", None)
         if kw:
@@ -219,9 +270,24 @@ class TorchShapeMethods:
 
     # -- indexing -------------------------------------------------------------------------------
     def index_select(self, dim: int, index):
-        return cnp.take(self, np.asarray(plain(index)), axis=dim)
+        index = np.asarray(plain(index))
+        if is_eager(self):  # PyTorch's checks: NumPy's take counts negative indices from the end
+            size = self.shape[checked_dim(self, dim)] if self.ndim else 1
+            if index.ndim > 1 or (self.ndim == 0 and index.size != 1):
+                raise IndexError(f"index_select(): index must be a vector (or one value for a 0-d Tensor), got "
+                                 f"shape {index.shape}")
+            if index.size and (index.min() < 0 or index.max() >= size):
+                raise IndexError(f"index_select(): index out of range in self (size {size}): {index.tolist()}")
+            if self.ndim == 0:
+                return cnp.reshape(self, (1,))[index.reshape(())]
+        return cnp.take(self, index, axis=dim)
 
     def gather(self, dim: int, index):
+        if is_eager(self) and 0 in (np.size(plain(index)), np.ndim(plain(index)), self.ndim):
+            # an empty index gives an empty result of its shape; with a 0-d index or self, the
+            # elements of the flat self (basic indexing with () would give a view of self)
+            index = _checked_index(self, dim, index, "gather")
+            return cnp.reshape(cnp.reshape(self, (-1,))[index.reshape(-1)], index.shape)
         return self[_along(self, dim, index)]
 
     def take_along_dim(self, indices, dim=None):
@@ -231,7 +297,7 @@ class TorchShapeMethods:
         """A copy with ``src`` (or ``value``) written at ``index`` along ``dim``;
         ``reduce='add'``/``'multiply'`` combine instead."""
         src = value if src is None else src
-        where = _along(self, dim, index)
+        where = _along(self, dim, index, "scatter")
         if np.ndim(src):  # PyTorch reads the leading part of src, of the index's shape
             src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
         if reduce in ("add", "sum"):
@@ -249,7 +315,7 @@ class TorchShapeMethods:
         """A copy with ``src`` combined at ``index`` along ``dim`` by ``reduce`` ('sum',
         'prod', 'mean', 'amax', 'amin'), ``self``'s values among them unless
         ``include_self=False``; positions no index names keep ``self``'s (PyTorch's)."""
-        where = _along(self, dim, index)
+        where = _along(self, dim, index, "scatter")
         src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
         start = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}.get(reduce)
         if start is None:
