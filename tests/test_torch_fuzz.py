@@ -1,0 +1,735 @@
+"""A differential fuzz test of the PyTorch-like eager layer (`import chainrule as torch`)
+against PyTorch itself. Hypothesis writes a small program as PyTorch users write one: a
+few float64 input Tensors (0-d, empty and size-1 dimensions; signed zeros, infinities,
+NaN, huge and tiny magnitudes, exact ties), then a chain of operations drawn from a broad
+table (elementwise functions and operators, reductions with `dim`/`keepdim`, shape
+operations, indexing and assignment, matrix products and `einsum`, in-place updates).
+The program is text: it runs once with `T` bound to torch and once with `T` bound to
+chainrule, on the same inputs. Every result must agree in shape, dtype, value, NaN
+positions and sign of zero, the gradients of `sum(result * weights)` over all results
+must agree, and where PyTorch raises (a shape mismatch, an index out of range, an
+in-place update of a value the backward pass needs) chainrule must raise too.
+
+The default profile draws the same programs at every run; `HYPOTHESIS_PROFILE=explore`
+draws new ones (see tests/conftest.py). A failure prints the program as runnable text."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chainrule
+
+torch = pytest.importorskip("torch")
+
+inf, nan = math.inf, math.nan
+SPECIAL = [0.0, -0.0, inf, -inf, nan, 1e200, -1e200, 1e-200, -1e-200, 1.0, -1.0]
+TIES = [-1.0, 0.0, 0.5, 2.0]
+SCALARS = [2.0, 0.5, -1.0, 0.0, -0.0, 3, -2, inf, nan, 1e200]
+WEIGHTS = [1.0, -0.5, 2.0, 0.25, -3.0]
+KINDS = {"float64": "f", "bool": "b", "int64": "i"}
+
+
+class Var:
+    """A Tensor of the program, as the drawing sees it: its name and PyTorch's metadata."""
+
+    def __init__(self, name, t):
+        self.name, self.shape, self.leaf = name, tuple(t.shape), t.is_leaf
+        self.kind = KINDS.get(str(t.dtype).replace("torch.", ""), "?")
+        self.ndim = len(self.shape)
+
+
+def _literal(arr, dtype="float64", grad=False) -> str:
+    """A `T.tensor(...)` (or, where nested lists lose the shape, `T.zeros(...)`) of `arr`."""
+    arr = np.asarray(arr)
+    tail = f", dtype=T.{dtype}" + (", requires_grad=True" if grad else "")
+    if arr.size == 0:
+        return f"T.zeros({arr.shape}{tail})"
+    return f"T.tensor({arr.tolist()!r}{tail})"
+
+
+class Program:
+    """The program drawn so far (its text) and the namespaces it runs in, one per library."""
+
+    def __init__(self, data):
+        self.data, self.lines, self.vars, self.inputs = data, [], [], []
+        self.ns = {lib: {"T": lib, "inf": inf, "nan": nan} for lib in (torch, chainrule)}
+        self.count = 0
+
+    def draw(self, strategy):
+        return self.data.draw(strategy)
+
+    def name(self):
+        self.count += 1
+        return f"v{self.count}"
+
+    def run(self, code):
+        """Run one line in both libraries; return PyTorch's and chainrule's exceptions."""
+        errors = []
+        for lib in (torch, chainrule):
+            try:
+                exec(code, self.ns[lib])
+                errors.append(None)
+            except Exception as e:  # noqa: BLE001 (any error type may be the right one)
+                errors.append(e)
+        return errors
+
+    def add(self, code, out):
+        """Run a line assigning `out`, then name the pieces of a tuple result."""
+        errors = self.run(code.replace("OUT", out))
+        if errors[0] is not None:
+            for lib in (torch, chainrule):
+                self.ns[lib].pop(out, None)
+            return errors
+        result = self.ns[torch][out]
+        if isinstance(result, tuple | list):
+            names = [f"{out}_{i}" for i in range(len(result))]
+            unpack = f"{', '.join(names)}, = {out}"
+            self.lines.append(code.replace("OUT", out) + "; " + unpack)
+            unpacked = self.run(unpack)
+            errors = [unpacked[0], errors[1] or unpacked[1]]
+            for n in names:
+                self.vars.append(Var(n, self.ns[torch][n]))
+        else:
+            self.lines.append(code.replace("OUT", out))
+            self.vars.append(Var(out, result))
+        return errors
+
+    def shape(self):
+        ndim = self.draw(st.integers(0, 3))
+        return tuple(self.draw(st.sampled_from([2, 3, 1, 0])) for _ in range(ndim))
+
+    def values(self, shape, finite=False):
+        flavor = self.draw(st.sampled_from(["plain", "ties"] if finite else ["plain", "ties", "special"]))
+        if flavor == "plain":
+            element = st.floats(-3, 3).map(lambda v: round(v, 3))
+        elif flavor == "ties":
+            element = st.sampled_from(TIES)
+        else:
+            element = st.one_of(st.sampled_from(SPECIAL), st.floats(-3, 3))
+        n = math.prod(shape)
+        flat = self.draw(st.lists(element, min_size=n, max_size=n))
+        return np.array(flat, dtype=np.float64).reshape(shape)
+
+    def fresh(self, shape, finite=False):
+        """A new float64 leaf that requires grad, of the given shape."""
+        name = self.name()
+        code = f"{name} = {_literal(self.values(shape, finite), grad=True)}"
+        self.run(code)
+        self.lines.append(code)
+        self.vars.append(Var(name, self.ns[torch][name]))
+        self.inputs.append(name)
+        return name
+
+    def pick(self, kind):
+        choices = [v for v in self.vars if v.kind == kind]
+        return self.draw(st.sampled_from(choices)) if choices else None
+
+    # drawing of arguments ---------------------------------------------------------------
+
+    def dim(self, v, allow_none=False):
+        """A dimension of `v`, negative sometimes, out of range rarely."""
+        n = max(v.ndim, 1)
+        options = list(range(-n, n)) + [n]
+        if allow_none:
+            options = [None] + options
+        return self.draw(st.sampled_from(options))
+
+    def dims(self, v):
+        """One dimension, a tuple of distinct dimensions, or None (all)."""
+        how = self.draw(st.sampled_from(["one", "tuple", "none"]))
+        if how == "one":
+            return self.dim(v)
+        if how == "none" or v.ndim == 0:
+            return None
+        return tuple(self.draw(st.lists(st.integers(0, v.ndim - 1), min_size=1, max_size=v.ndim, unique=True)))
+
+    def partner_shape(self, shape):
+        """A shape that broadcasts with `shape` (rarely one that does not)."""
+        how = self.draw(st.sampled_from(["same", "broadcast", "broadcast", "scalar", "other"]))
+        if how == "same":
+            return shape
+        if how == "scalar":
+            return ()
+        if how == "other":
+            return self.shape()
+        out = [self.draw(st.sampled_from([s, 1])) for s in shape]
+        out = out[self.draw(st.integers(0, len(out))):]
+        return tuple([self.draw(st.sampled_from([1, 2]))] * self.draw(st.integers(0, 1)) + out)
+
+    def partner(self, v):
+        """An existing float Tensor, or a new input of a shape that broadcasts with `v`'s."""
+        if self.draw(st.booleans()):
+            other = self.pick("f")
+            if other is not None:
+                return other.name
+        return self.fresh(self.partner_shape(v.shape))
+
+    def mask(self, v):
+        """A bool Tensor for `v`: an existing one, a comparison of `v`, or a literal."""
+        how = self.draw(st.sampled_from(["compare", "existing", "literal"]))
+        if how == "existing":
+            m = self.pick("b")
+            if m is not None:
+                return m.name
+        if how == "literal":
+            shape = self.partner_shape(v.shape)
+            flat = self.draw(st.lists(st.booleans(), min_size=math.prod(shape), max_size=math.prod(shape)))
+            return _literal(np.array(flat, dtype=bool).reshape(shape), "bool")
+        return f"({v.name} > {self.draw(st.sampled_from([0.0, 0.5, -1.0]))})"
+
+    def index_tensor(self, shape, high):
+        """An int64 index Tensor of the given shape, with values in range(high) (rarely out)."""
+        n = math.prod(shape)
+        top = max(high - 1, 0) if self.draw(st.integers(0, 9)) else high + 1
+        flat = self.draw(st.lists(st.integers(-1 if top > high else 0, top), min_size=n, max_size=n))
+        return _literal(np.array(flat, dtype=np.int64).reshape(shape), "int64")
+
+    def huge(self, name):
+        """Whether the Tensor `name` (or the number) holds a magnitude beyond 1e100."""
+        value = self.ns[torch][name] if name in self.ns[torch] else float(name)
+        return bool(torch.as_tensor(value).abs().nan_to_num(0.0).gt(1e100).any())
+
+    def finite(self, v):
+        """`v`, or where it holds inf or NaN a new finite input of its shape."""
+        if bool(torch.isfinite(self.ns[torch][v.name]).all()):
+            return v.name
+        name = self.fresh(v.shape, finite=True)
+        return name
+
+    def scalar(self):
+        return repr(self.draw(st.sampled_from(SCALARS)))
+
+
+# the table of operations: each draws its arguments and returns a line that assigns OUT ----
+
+UNARY = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "abs", "neg", "sign", "floor", "ceil",
+         "round", "trunc", "log1p", "expm1", "rsqrt", "reciprocal", "erf", "relu", "square", "asin",
+         "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "frac", "exp2",
+         "sgn", "nan_to_num", "isnan", "isinf", "isfinite", "signbit", "deg2rad"]
+# Left out, where chainrule's derivative differs from PyTorch's on purpose: hypot at (0, 0),
+# 0 for chainrule (docs/autograd.md, "At the tip of a cone"), NaN for PyTorch; atan2 at
+# (0, 0), NaN for chainrule ("no finite choice", docs/engine.md), 0 for PyTorch. And xlogy:
+# PyTorch's derivative in x is 0 wherever x is 0 (it differentiates xlogy(x != 0, y)), not log(y).
+BINARY = ["add", "sub", "mul", "div", "pow", "remainder", "fmod", "maximum", "minimum", "fmax",
+          "fmin", "copysign", "logaddexp", "lt", "le", "gt", "ge", "eq", "ne"]
+OPERATORS = ["+", "-", "*", "/", "**", "%", "<", "<=", ">", ">=", "==", "!="]
+
+
+def unary(p, v):
+    f = p.draw(st.sampled_from(UNARY))
+    if p.draw(st.booleans()):
+        return f"OUT = T.{f}({v.name})"
+    if f == "neg" and p.draw(st.booleans()):
+        return f"OUT = -{v.name}"
+    if f == "abs" and p.draw(st.booleans()):
+        return f"OUT = abs({v.name})"
+    return f"OUT = {v.name}.{f}()"
+
+
+def binary(p, v):
+    f = p.draw(st.sampled_from(BINARY))
+    other = p.partner(v) if p.draw(st.integers(0, 3)) else p.scalar()
+    if f == "div" and p.draw(st.booleans()):
+        mode = p.draw(st.sampled_from(["floor", "trunc"]))
+        return f"OUT = T.div({v.name}, {other}, rounding_mode={mode!r})"
+    if other[0] != "v" and f in ("logaddexp", "copysign", "fmax", "fmin", "maximum", "minimum"):
+        other = p.partner(v)  # these take Tensors only in PyTorch
+    if f == "logaddexp" and (p.huge(v.name) or p.huge(other)):
+        f = "add"  # PyTorch's logaddexp gives inf for finite arguments near 1e200 when one broadcasts
+    # PyTorch's maximum and minimum of -0.0 and 0.0 give either, by the length of the Tensor
+    # (its vector path); `+ 0.0` makes the zeros positive in both libraries
+    tie = " + 0.0" if f in ("maximum", "minimum", "fmax", "fmin") else ""
+    if p.draw(st.booleans()):
+        return f"OUT = T.{f}({v.name}, {other}){tie}"
+    return f"OUT = {v.name}.{f}({other}){tie}"
+
+
+def operator(p, v):
+    op = p.draw(st.sampled_from(OPERATORS))
+    other = p.partner(v) if p.draw(st.booleans()) else p.scalar()
+    if p.draw(st.booleans()):
+        return f"OUT = {v.name} {op} {other}"
+    return f"OUT = {other} {op} {v.name}"
+
+
+def power(p, v):
+    e = p.draw(st.sampled_from([2, 3, 0.5, 0, -1, 2.5, -0.5, 1, -2]))
+    x = p.ns[torch][v.name]
+    if e in (0.5, -0.5) and bool(((x == -inf) | ((x == 0) & x.signbit())).any()):
+        e = 2  # PyTorch takes x ** ±0.5 as (1 /) sqrt(x): NaN at -inf, ±0 at -0.0, unlike C's pow
+    return p.draw(st.sampled_from([f"OUT = {v.name} ** {e}", f"OUT = {v.name}.pow({e})",
+                                   f"OUT = T.pow({p.scalar()}, {v.name})"]))
+
+
+def clamp(p, v):
+    bound = st.sampled_from([None, -1.0, 0.0, 0.5, 2.0, -inf, nan])
+    lo, hi = p.draw(bound), p.draw(bound)
+    if p.draw(st.integers(0, 3)) == 0:
+        # Tensor bounds both (or one and None): PyTorch refuses a number with a Tensor, which
+        # chainrule accepts
+        lo, hi = p.partner(v), p.draw(st.sampled_from([None, p.partner(v)]))
+    how = p.draw(st.sampled_from(["method", "function", "min", "max"]))
+    if how == "min":
+        return f"OUT = {v.name}.clamp_min({lo if lo is not None else 0.0})"
+    if how == "max":
+        return f"OUT = T.clamp_max({v.name}, {hi if hi is not None else 0.0})"
+    if how == "function":
+        return f"OUT = T.clamp({v.name}, {lo}, {hi})"
+    return f"OUT = {v.name}.clamp(min={lo}, max={hi})"
+
+
+def where(p, v):
+    other = p.partner(v) if p.draw(st.booleans()) else p.scalar()
+    return f"OUT = T.where({p.mask(v)}, {v.name}, {other})"
+
+
+def masked_fill(p, v):
+    return f"OUT = {v.name}.masked_fill({p.mask(v)}, {p.scalar()})"
+
+
+def reduction(p, v):
+    f = p.draw(st.sampled_from(["sum", "mean", "amax", "amin", "logsumexp", "nansum"]))
+    d, keep = p.dims(v), p.draw(st.booleans())
+    if d is None and f != "logsumexp":
+        return p.draw(st.sampled_from([f"OUT = {v.name}.{f}()", f"OUT = T.{f}({v.name})"]))
+    if d is None:
+        d = tuple(range(v.ndim))
+    return f"OUT = T.{f}({v.name}, {d}, keepdim={keep})" if p.draw(st.booleans()) else \
+        f"OUT = {v.name}.{f}(dim={d}, keepdim={keep})"
+
+
+def one_dim_reduction(p, v):
+    f = p.draw(st.sampled_from(["prod", "max", "min", "argmax", "argmin", "cumsum", "cumprod", "softmax",
+                                "log_softmax", "sort", "median"]))
+    d = p.dim(v, allow_none=f in ("prod", "max", "min", "argmax", "argmin", "median"))
+    if d is None:
+        return f"OUT = {v.name}.{f}()"
+    if f in ("cumsum", "cumprod", "softmax", "log_softmax"):
+        return p.draw(st.sampled_from([f"OUT = T.{f}({v.name}, {d})", f"OUT = {v.name}.{f}(dim={d})"]))
+    if f == "sort":
+        return f"OUT = T.sort({v.name}, dim={d}, descending={p.draw(st.booleans())}, stable=True)"
+    return f"OUT = {v.name}.{f}({d}, keepdim={p.draw(st.booleans())})"
+
+
+def statistics(p, v):
+    f = p.draw(st.sampled_from(["std", "var"]))
+    d, keep = p.dims(v), p.draw(st.booleans())
+    c = p.draw(st.sampled_from([0, 1, 2]))
+    dims = range(v.ndim) if d is None else d if isinstance(d, tuple) else (d,)
+    if c > math.prod(v.shape[k] for k in dims if -v.ndim <= k < v.ndim):
+        # fewer elements than the correction: PyTorch's value divides by 0 (NaN), its
+        # derivative by the negative count (a number); chainrule's derivative is NaN too
+        c = 0
+    if p.draw(st.booleans()):
+        return f"OUT = T.{f}({v.name}, dim={d}, correction={c}, keepdim={keep})"
+    return f"OUT = {v.name}.{f}({d}, unbiased={bool(c)}, keepdim={keep})" if d is not None else \
+        f"OUT = {v.name}.{f}()"
+
+
+def norm(p, v):
+    order = p.draw(st.sampled_from([2, 1, inf, 0.5, 3, "'fro'"]))
+    d, keep = p.dims(v), p.draw(st.booleans())
+    if d is None:
+        return f"OUT = {v.name}.norm()" if order == 2 else f"OUT = T.norm({v.name}, p={order})"
+    return f"OUT = {v.name}.norm(p={order}, dim={d}, keepdim={keep})"
+
+
+def reshape(p, v):
+    n = math.prod(v.shape)
+    factors = [d for d in range(1, n + 1) if n % d == 0] or [0, 1]
+    out, left = [], n
+    for _ in range(p.draw(st.integers(0, 3))):
+        f = p.draw(st.sampled_from(factors))
+        if f and left % f == 0:
+            out.append(f)
+            left //= f
+        else:
+            out.append(f)
+    out.append(left if p.draw(st.integers(0, 5)) else left + 1)
+    if p.draw(st.booleans()):
+        out[p.draw(st.integers(0, len(out) - 1))] = -1
+    f = p.draw(st.sampled_from(["reshape", "view"]))
+    return f"OUT = {v.name}.{f}({tuple(out)})" if out != [1] or n == 1 else f"OUT = {v.name}.{f}(-1)"
+
+
+def transpose(p, v):
+    how = p.draw(st.sampled_from(["transpose", "permute", "t", "mT", "flatten"]))
+    if how == "transpose":
+        return f"OUT = {v.name}.transpose({p.dim(v)}, {p.dim(v)})"
+    if how == "permute":
+        perm = p.draw(st.permutations(range(v.ndim)))
+        return f"OUT = {v.name}.permute({tuple(perm)})" if perm else f"OUT = {v.name}.permute(())"
+    if how in ("t", "mT"):
+        return f"OUT = {v.name}.t()"
+    if how == "mT" and v.ndim >= 2:  # PyTorch deprecates mT of fewer dimensions (the identity on 0-d)
+        return f"OUT = {v.name}.mT"
+    return f"OUT = T.flatten({v.name}, {p.dim(v)}, {p.dim(v)})"
+
+
+def squeeze(p, v):
+    how = p.draw(st.sampled_from(["unsqueeze", "squeeze", "squeeze_all"]))
+    if how == "unsqueeze":
+        return f"OUT = {v.name}.unsqueeze({p.draw(st.integers(-v.ndim - 1, v.ndim))})"
+    if how == "squeeze":
+        return f"OUT = {v.name}.squeeze({p.dim(v)})"
+    return f"OUT = T.squeeze({v.name})"
+
+
+def expand(p, v):
+    lead = [p.draw(st.sampled_from([2, 1, 0])) for _ in range(p.draw(st.integers(0, 2)))]
+    if p.draw(st.booleans()):
+        rest = [p.draw(st.sampled_from([s, -1] if s != 1 else [1, 2, 3, -1])) for s in v.shape]
+        return f"OUT = {v.name}.expand({tuple(lead + rest)})"
+    reps = lead + [p.draw(st.sampled_from([1, 2, 0])) for _ in v.shape]
+    return f"OUT = {v.name}.repeat({tuple(reps)})"
+
+
+def flip_roll(p, v):
+    how = p.draw(st.sampled_from(["flip", "roll", "roll_flat", "narrow"]))
+    if how == "flip":
+        dims = tuple(p.draw(st.lists(st.integers(-v.ndim, max(v.ndim - 1, 0)), max_size=2)))
+        return f"OUT = T.flip({v.name}, {dims})"
+    if how == "roll" and math.prod(v.shape):  # PyTorch checks no dim when it rolls an empty Tensor
+        return f"OUT = {v.name}.roll({p.draw(st.integers(-3, 3))}, {p.dim(v)})"
+    if how == "roll_flat":
+        return f"OUT = T.roll({v.name}, {p.draw(st.integers(-3, 3))})"
+    d = p.dim(v)
+    return f"OUT = {v.name}.narrow({d}, {p.draw(st.integers(-2, 2))}, {p.draw(st.integers(0, 2))})"
+
+
+def split(p, v):
+    d = p.dim(v)
+    if p.draw(st.booleans()):
+        return f"OUT = {v.name}.chunk({p.draw(st.integers(1, 3))}, {d})"
+    return f"OUT = T.split({v.name}, {p.draw(st.integers(1, 2))}, {d})"
+
+
+def cat_stack(p, v):
+    f = p.draw(st.sampled_from(["cat", "stack", "concat"]))
+    d = p.dim(v) if f != "stack" else p.draw(st.integers(-v.ndim - 1, v.ndim + 1))
+    shape = list(v.shape)
+    if f != "stack" and v.ndim and p.draw(st.booleans()):
+        shape[d % v.ndim if -v.ndim <= d < v.ndim else 0] = p.draw(st.sampled_from([0, 1, 2]))
+    other = p.fresh(tuple(shape) if p.draw(st.integers(0, 5)) else p.shape())
+    return f"OUT = T.{f}([{v.name}, {other}], {d})" if p.draw(st.booleans()) else \
+        f"OUT = T.{f}(({other}, {v.name}), dim={d})"
+
+
+def gather(p, v):
+    d = p.dim(v)
+    size = v.shape[d] if -v.ndim <= d < v.ndim else 1
+    if p.draw(st.booleans()):
+        index = p.index_tensor((p.draw(st.integers(0, 3)),), size)
+        return f"OUT = T.index_select({v.name}, {d}, {index})"
+    shape = tuple(p.draw(st.integers(0, s)) if i != (d % max(v.ndim, 1)) else p.draw(st.integers(0, 3))
+                  for i, s in enumerate(v.shape))
+    return f"OUT = {v.name}.gather({d}, {p.index_tensor(shape, size)})"
+
+
+def index_item(p, s, write=False):
+    if write:  # no None: it would shift the later items onto other dimensions
+        how = p.draw(st.sampled_from(["int", "slice", "slice", "unique"]))
+    else:
+        how = p.draw(st.sampled_from(["int", "slice", "slice", "list", "none", "tensor"]))
+    if how == "int":
+        return str(p.draw(st.integers(-s - 1, s)))
+    if how == "slice":
+        # negative steps are left out: PyTorch refuses them ("step must be greater than zero")
+        # where chainrule accepts them as NumPy does
+        start, stop = p.draw(st.sampled_from([None, 0, 1, -1, -2])), p.draw(st.sampled_from([None, 1, 2, -1, 5]))
+        step = p.draw(st.sampled_from([None, 1, 2]))
+        return f"{'' if start is None else start}:{'' if stop is None else stop}" + \
+            ("" if step is None else f":{step}")
+    if how == "list":
+        return repr(p.draw(st.lists(st.integers(-s, max(s - 1, 0)), min_size=1, max_size=3)))
+    if how == "unique":
+        # an assignment through a list that names one element twice: PyTorch's derivative in
+        # the value counts it twice, though only one of the writes is kept; chainrule's, once
+        return repr(p.draw(st.lists(st.integers(0, max(s - 1, 0)), min_size=1, max_size=3, unique=True)))
+    if how == "tensor":
+        return p.index_tensor((p.draw(st.integers(0, 2)),), s)
+    return "None"
+
+
+def indexing(p, v):
+    if p.draw(st.integers(0, 4)) == 0:
+        return f"OUT = {v.name}[{p.mask(v)}]"
+    items = [index_item(p, s) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
+    if p.draw(st.integers(0, 3)) == 0:
+        items.insert(p.draw(st.integers(0, len(items))), "...")
+    return f"OUT = {v.name}[{', '.join(items) or '...'}]"
+
+
+def setitem(p, v):
+    items = [index_item(p, s, write=True) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
+    key = ", ".join(items) or "..."
+    if p.draw(st.integers(0, 3)) == 0:
+        key = p.mask(v)
+    value = p.scalar() if p.draw(st.booleans()) else p.fresh(p.shape() if p.draw(st.booleans()) else ())
+    target = v.name if v.kind == "f" and not v.leaf and p.draw(st.integers(0, 3)) == 0 else f"{v.name}.clone()"
+    return f"OUT = {target}; OUT[{key}] = {value}"
+
+
+def inplace(p, v):
+    f = p.draw(st.sampled_from(["add_", "mul_", "sub_", "div_", "clamp_", "exp_", "masked_fill_", "pow_",
+                                "neg_", "zero_", "copy_", "tanh_"]))
+    if f in ("exp_", "neg_", "zero_", "tanh_"):
+        arg = ""
+    elif f == "clamp_":
+        arg = f"min={p.draw(st.sampled_from([None, -1.0, 0.0]))}, max={p.draw(st.sampled_from([None, 1.0, 0.0]))}"
+    elif f == "masked_fill_":
+        arg = f"{p.mask(v)}, {p.scalar()}"
+    else:
+        arg = p.partner(v) if p.draw(st.booleans()) else p.scalar()
+    # mostly on a clone; sometimes on the Tensor itself, where PyTorch refuses a leaf that
+    # requires grad and the backward pass refuses a value it saved and then saw modified
+    target = v.name if p.draw(st.integers(0, 3)) == 0 else f"{v.name}.clone()"
+    return f"OUT = {target}; OUT.{f}({arg})"
+
+
+def matmul(p, v):
+    # Contractions sum in an order of the library's own (BLAS, einsum paths): the sign of a
+    # zero sum and 0 * inf inside it are not defined by the program, so operands are finite
+    # and `+ 0.0` makes every zero positive in both libraries.
+    f = p.draw(st.sampled_from(["@", "matmul", "mm", "bmm", "einsum"]))
+    a = p.finite(v)
+    if f == "einsum":
+        letters = "ijkl"[:v.ndim]
+        other = [c for c in letters if p.draw(st.booleans())] + ["m"] * p.draw(st.integers(0, 1))
+        shape = tuple(v.shape[letters.index(c)] if c in letters else 2 for c in other)
+        if shape and not p.draw(st.integers(0, 7)):
+            shape = (shape[0] + 1,) + shape[1:]
+        out = [c for c in letters + "m" if c in letters + "".join(other) and p.draw(st.booleans())]
+        spec = f"{letters},{''.join(other)}->{''.join(out)}"
+        return f"OUT = T.einsum('{spec}', {a}, {p.fresh(shape, finite=True)}) + 0.0"
+    k = v.shape[-1] if v.ndim else 2
+    if not p.draw(st.integers(0, 7)):
+        k += 1
+    n = p.draw(st.sampled_from([1, 2, 3]))
+    if f == "mm":
+        shape = (k, n)
+    elif f == "bmm":
+        shape = (v.shape[0] if v.ndim == 3 else 2, k, n)
+    else:
+        shape = p.draw(st.sampled_from([(k,), (k, n), (2, k, n), (1, k, n)]))
+    b = p.fresh(shape, finite=True)
+    if p.draw(st.integers(0, 3)) == 0:
+        a, b = b, a
+    return f"OUT = {a} @ {b} + 0.0" if f == "@" else f"OUT = T.{f}({a}, {b}) + 0.0"
+
+
+def bool_op(p, v):
+    how = p.draw(st.sampled_from(["not", "and", "any", "sum", "float"]))
+    if how == "not":
+        return f"OUT = ~{v.name}"
+    if how == "and":
+        return f"OUT = T.logical_and({v.name}, {p.mask(v)})" if p.draw(st.booleans()) else \
+            f"OUT = {v.name} | {p.mask(v)}"
+    if how == "any":
+        return f"OUT = {v.name}.{p.draw(st.sampled_from(['any', 'all']))}()"
+    if how == "sum":
+        return f"OUT = {v.name}.sum({p.dim(v, allow_none=True)})"
+    return f"OUT = {v.name}.double() * {p.partner(v)}"
+
+
+def int_op(p, v):
+    how = p.draw(st.sampled_from(["float", "scale", "mix"]))
+    if how == "float":
+        return f"OUT = {v.name}.to(T.float64)"
+    if how == "scale":
+        return f"OUT = {v.name} * {p.scalar()}"
+    return f"OUT = {p.partner(v)} + {v.name}"
+
+
+FLOAT_OPS = [unary, unary, binary, binary, operator, power, clamp, where, masked_fill, reduction,
+             one_dim_reduction, statistics, norm, reshape, transpose, squeeze, expand, flip_roll, split,
+             cat_stack, gather, indexing, indexing, setitem, inplace, inplace, matmul, matmul]
+OTHER_OPS = {"b": [bool_op, indexing], "i": [int_op]}
+
+
+# running and comparing ------------------------------------------------------------------
+
+
+def _array(t):
+    return t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
+
+
+def _agree(expected, actual, what, text, signed_zeros=True):
+    """Same shape, dtype, values (closely), NaN positions and signs of zero (not for a
+    gradient: a sum of zeros from several paths has the sign of the order they come in)."""
+    e, a = _array(expected), _array(actual)
+    where = f"{what} differs in\n{text}\ntorch: {e!r}\nchainrule: {a!r}"
+    assert e.shape == a.shape, where
+    assert str(e.dtype) == str(a.dtype), where
+    if e.dtype.kind != "f":
+        assert np.array_equal(e, a), where
+        return
+    assert np.array_equal(np.isnan(e), np.isnan(a)), where
+    finite = np.isfinite(e) & np.isfinite(a)
+    assert np.array_equal(e[~finite & ~np.isnan(e)], a[~finite & ~np.isnan(e)]), where
+    scale = 1e-9 * (1.0 + np.max(np.abs(e[finite]), initial=0.0))
+    assert np.allclose(e[finite], a[finite], rtol=1e-7, atol=scale), where
+    zero = (e == 0) & signed_zeros
+    assert np.array_equal(np.signbit(e[zero]), np.signbit(a[zero])), where
+
+
+# PyTorch refusals that chainrule deliberately does not share, each documented:
+DELIBERATE = (
+    # a recorded in-place operation rebinds the Tensor to a new node and leaves the saved
+    # values intact, so the backward pass is right where PyTorch's refuses (docs/engine.md)
+    "modified by an inplace operation",
+    # a recorded write into one of the views of one split/chunk call (docs/engine.md)
+    "returns multiple views",
+    # chainrule differentiates what PyTorch does not (remainder in its divisor, ...)
+    "is not implemented",
+    # PyTorch's clamp backward fails where Tensor bounds broadcast the result beyond x
+    "doesn't match the broadcast shape",
+)
+
+
+def _check_error(errors, text) -> bool:
+    """Both ran, or both raised; False where PyTorch refused what chainrule deliberately runs."""
+    torch_error, cr_error = errors
+    if torch_error is not None and cr_error is None and any(m in str(torch_error) for m in DELIBERATE):
+        return False
+    if torch_error is None and cr_error is not None:
+        raise AssertionError(f"chainrule raised where torch did not:\n{text}") from cr_error
+    if torch_error is not None and cr_error is None:
+        raise AssertionError(f"chainrule did not raise where torch raised {torch_error!r}:\n{text}")
+    return True
+
+
+def _run_program(data):
+    p = Program(data)
+    for _ in range(p.draw(st.integers(1, 3))):
+        p.fresh(p.shape())
+    for _ in range(p.draw(st.integers(2, 6))):
+        v = p.draw(st.sampled_from(p.vars))
+        ops = FLOAT_OPS if v.kind == "f" else OTHER_OPS.get(v.kind, [])
+        if not ops:
+            continue
+        code = p.draw(st.sampled_from(ops))(p, v)
+        errors = p.add(code, p.name())
+        if errors[0] is not None:
+            p.lines.append(code.replace("OUT", "_") + f"  # raises {type(errors[0]).__name__}")
+        if not _check_error(errors, "\n".join(p.lines)):
+            return
+        if errors[0] is not None:
+            break
+    text = "\n".join(p.lines)
+    for v in p.vars:
+        _agree(p.ns[torch][v.name], p.ns[chainrule][v.name], v.name, text)
+    # the gradient of a weighted sum of every float result that requires grad
+    terms = []
+    for v in p.vars:
+        if v.kind == "f" and p.ns[torch][v.name].requires_grad:
+            w = np.array(p.draw(st.lists(st.sampled_from(WEIGHTS), min_size=math.prod(v.shape),
+                                         max_size=math.prod(v.shape)))).reshape(v.shape)
+            terms.append(f"({v.name} * {_literal(w)}).sum()")
+    if not terms:
+        return
+    code = f"({' + '.join(terms)}).backward()"
+    text += "\n" + code
+    errors = p.run(code)
+    if not _check_error(errors, text) or errors[0] is not None:
+        return
+    for name in p.inputs:
+        g_torch, g_cr = p.ns[torch][name].grad, p.ns[chainrule][name].grad
+        assert (g_torch is None) == (g_cr is None), f"grad of {name}: {g_torch} against {g_cr}\n{text}"
+        if g_torch is not None:
+            _agree(g_torch, g_cr, f"grad of {name}", text, signed_zeros=False)
+
+
+@pytest.mark.torch
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+@given(st.data())
+def test_programs_agree_with_torch(data):
+    torch.set_default_dtype(torch.float64)  # chainrule's default floating dtype
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        _run_program(data)
+
+
+# Programs the fuzzing found, each once a disagreement (fixed since): they run as the
+# drawn ones do, every line in both libraries, then the gradients of a weighted sum.
+REGRESSIONS = {
+    "dims of a 0-d Tensor": """
+x = T.tensor(1.5, dtype=T.float64, requires_grad=True)
+a = x.mean(-1); b = x.var(0, unbiased=False); c = T.std(x, dim=-1, correction=0, keepdim=True)
+d = x.squeeze(-1); e = T.flip(x, (0,)); f = x.transpose(0, -1); g = x.logsumexp((0,)); h = x.sum((0,))
+(i, j) = x.max(0); (k, m) = T.sort(x, dim=0); (n, o) = x.median(-1); p = x.cumsum(0); q = x.repeat(())
+r = T.index_select(x, 0, T.tensor([0])); s = x.gather(0, T.tensor([0, 0])); t = x.cummax(0)[0]""",
+    "dim out of range, and checks of gather, index_select, flatten, mm, bmm": """
+x = T.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=T.float64, requires_grad=True)
+x.gather(2, T.tensor([[0]]))
+x.gather(0, T.tensor([[0, -1]]))
+x.gather(1, T.tensor([0]))
+T.index_select(x, 0, T.tensor([-1]))
+T.index_select(T.tensor(2.0), 0, T.tensor([0, 0]))
+T.flatten(x, 1, 0)
+T.flatten(x, 2, 2)
+T.mm(x.unsqueeze(0), x)
+T.bmm(x, x.unsqueeze(0))
+T.bmm(x.expand(2, 2, 2), x.unsqueeze(0))
+x.repeat(2)
+x.clone().clamp_(min=None, max=None)
+x.norm(p='fro', dim=(0, 1, 0))""",
+    "empty gather index, empty flatten, logsumexp and median of nothing, cat of empties": """
+x = T.zeros((3, 0), dtype=T.float64, requires_grad=True)
+a = T.tensor([[0.0]], dtype=T.float64, requires_grad=True).gather(-1, T.zeros((1, 0), dtype=T.int64))
+b = T.flatten(x, -1, -1); c = x.logsumexp((0, 1), keepdim=True); d = x.median()
+e = T.cat([T.zeros(0, dtype=T.float64), T.zeros(0, dtype=T.float64)], 1)""",
+    "signed zeros of relu and clamp, ties of in-place clamps": """
+x = T.tensor([-0.0, 0.0, -1.0, 1.0, 2.0, nan], dtype=T.float64, requires_grad=True)
+a = x.relu(); b = x.clamp(min=0.0); c = x.clamp(max=-0.0); d = T.clamp_min(x, 1.0)
+e = x.clone(); e.clamp_min_(1.0); f = x.clone(); f.clamp_max_(T.tensor(2.0, dtype=T.float64))""",
+    "median of infinities": """
+x = T.tensor([-inf, 0.0, -inf], dtype=T.float64, requires_grad=True)
+m = x.median()""",
+    "einsum broadcasting a size-1 dim": """
+a = T.tensor([[[-0.013, 0.856]]], dtype=T.float64, requires_grad=True)
+b = T.tensor([[[3.0, 0.0], [-2.335, -0.762]], [[-2.797, 3.0], [-2.658, 0.185]]], dtype=T.float64, requires_grad=True)
+c = T.einsum('ijk,ikm->', a, b) + 0.0
+d = T.einsum('ik,ik->i', b[0], a[0]) + 0.0""",
+    "writes into the results of gather and repeat, which own their memory": """
+x = T.tensor(0.5, dtype=T.float64, requires_grad=True)
+a = x.gather(0, T.tensor(0)); a[...] = 2.0
+b = x.repeat(()); b.mul_(-2)
+c = T.zeros(0, dtype=T.float64, requires_grad=True).repeat((2, 2)); c.masked_fill_(T.tensor(False), 2.0)""",
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", sorted(REGRESSIONS))
+def test_found_programs_agree_with_torch(name):
+    torch.set_default_dtype(torch.float64)
+    ns = {lib: {"T": lib, "inf": inf, "nan": nan} for lib in (torch, chainrule)}
+    lines = REGRESSIONS[name].strip().splitlines()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for line in lines:
+            errors = []
+            for lib in (torch, chainrule):
+                try:
+                    exec(line, ns[lib])
+                    errors.append(None)
+                except Exception as e:  # noqa: BLE001
+                    errors.append(e)
+            _check_error(errors, line)
+        names = [k for k, t in ns[torch].items() if isinstance(t, torch.Tensor)]
+        for k in names:
+            _agree(ns[torch][k], ns[chainrule][k], k, name)
+        for lib in (torch, chainrule):
+            rng = np.random.default_rng(0)
+            loss = sum((ns[lib][k] * lib.tensor(rng.normal(size=tuple(ns[torch][k].shape)))).sum()
+                       for k in names if ns[torch][k].requires_grad)
+            loss.backward()
+        for k in names:
+            # (PyTorch's flatten that changes nothing returns the leaf itself)
+            if ns[torch][k].requires_grad and ns[torch][k].is_leaf and ns[chainrule][k].is_leaf:
+                _agree(ns[torch][k].grad, ns[chainrule][k].grad, f"grad of {k}", name, signed_zeros=False)
