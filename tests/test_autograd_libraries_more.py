@@ -21,6 +21,7 @@ agree to 1e-10. The small tests below pin each piece that was missing.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 
@@ -172,3 +173,14 @@ def test_extend_is_an_attribute_of_the_package():
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def _cube(x):
+    return x ** 3
+
+
+def test_primitive_of_ones_own_pickles_with_its_function():
+    """A primitive made from a module-level function pickles (it did before tuple
+    results were told apart; a closure there broke it)."""
+    again = pickle.loads(pickle.dumps(primitive(_cube)))
+    assert again(2.0) == 8.0 and again.fun(3.0) == 27.0

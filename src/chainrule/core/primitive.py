@@ -413,16 +413,7 @@ class FunctionPrimitive(Primitive):
 
     def __init__(self, fun: Callable, name: str | None = None):
         super().__init__(fun, name)
-
-        # A function that returns a tuple or list has several outputs, each its own
-        # value (HIPS autograd boxes such a result as a sequence); known once it has run.
-        def run(*args, **kwargs):
-            ans = fun(*args, **kwargs)
-            if ans.__class__ is tuple or ans.__class__ is list:
-                self.multiple_outputs = True
-            return ans
-
-        self.fun = run
+        self.fun = _MarksOutputs(fun, self)
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else types.MethodType(self, obj)
@@ -432,6 +423,23 @@ class FunctionPrimitive(Primitive):
             if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
                 return _call_with_containers(self, args, kwargs)
         return Primitive.__call__(self, *args, **kwargs)
+
+
+class _MarksOutputs:
+    """Calls ``fun``; a result that is a tuple or list marks ``prim`` as having several
+    outputs, each its own value (HIPS autograd boxes such a result as a sequence), known
+    once it has run. (An object, not a closure: a primitive pickles with its function.)"""
+
+    __slots__ = ("fun", "prim")
+
+    def __init__(self, fun: Callable, prim: Primitive):
+        self.fun, self.prim = fun, prim
+
+    def __call__(self, *args, **kwargs):
+        ans = self.fun(*args, **kwargs)
+        if ans.__class__ is tuple or ans.__class__ is list:
+            self.prim.multiple_outputs = True
+        return ans
 
 
 # A list, tuple or dict argument of a primitive of your own that holds values being
