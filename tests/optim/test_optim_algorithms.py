@@ -346,6 +346,28 @@ def test_clip_grad_norm_errors_on_nonfinite_and_clip_value():
     assert v.grad.tolist() == [1.5, -1.5]
 
 
+@pytest.mark.torch
+def test_clipping_scales_the_gradient_tensors_in_place_as_pytorchs():
+    # a reference to p.grad taken before clipping sees the clipped values, as PyTorch's
+    # (code that logs or reuses grads = [p.grad for p in params]); the broadcast,
+    # read-only gradient of a sum included
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (torch, cr):
+        w = lib.tensor([3.0, 4.0], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([1.0, -2.0], dtype=lib.float64, requires_grad=True)
+        (w * w).sum().backward()
+        (b.sum() * 5).backward()
+        held = [w.grad, b.grad]
+        lib.nn.utils.clip_grad_norm_([w, b], 1.0)
+        assert held[0] is w.grad and held[1] is b.grad
+        lib.nn.utils.clip_grad_value_([w, b], 0.5)
+        assert held[0] is w.grad and held[1] is b.grad
+        seen.append([g.detach().numpy().copy() for g in held])
+    for ours, theirs in zip(seen[1], seen[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
 def test_a_custom_optimizer_written_for_pytorch_runs_and_agrees():
     torch = pytest.importorskip("torch")
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from chainrule.core.eager import EAGER
+from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
@@ -89,10 +90,10 @@ def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float
     """
     coef = min(1.0, max_norm / (float(total_norm) + 1e-6))
     if coef < 1.0:
-        for p in _grads(parameters):
-            g = np.asarray(p.grad.primal())
-            # a new array: the gradient may be a read-only broadcast view
-            p.grad = Tensor(g * np.asarray(coef, dtype=g.dtype), EAGER)
+        # in place, as PyTorch's: a reference to a gradient taken before sees it clipped
+        with no_grad():
+            for p in _grads(parameters):
+                p.grad.mul_(np.asarray(coef, dtype=p.grad.dtype))
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
@@ -104,9 +105,9 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     >>> clip_grad_value_([w], 3.0); w.grad.tolist()
     [2.0, -3.0]
     """
-    for p in _grads(parameters):
-        g = np.asarray(p.grad.primal())
-        p.grad = Tensor(np.clip(g, -clip_value, clip_value), EAGER)
+    with no_grad():
+        for p in _grads(parameters):
+            p.grad.clamp_(-clip_value, clip_value)
 
 
 def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
