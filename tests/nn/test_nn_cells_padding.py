@@ -116,6 +116,24 @@ def test_rms_norm_matches_torch(name):
     _compare(ours, theirs, inputs)
 
 
+@pytest.mark.parametrize(("x_dtype", "w_dtype"), [("float16", None), ("float16", "float16"), ("float32", "float64"),
+                                                ("float64", "float32"), ("float16", "float32")])
+@pytest.mark.filterwarnings("ignore:Mismatch dtype between input and weight")
+def test_rms_norm_dtype_and_half_precision_as_torchs(x_dtype, w_dtype):
+    # the result keeps the input's dtype whatever the weight's; float16 is computed in
+    # float32 with float32's eps (small half activations were divided by sqrt(eps16) ~ 0.03)
+    x = rng.normal(size=(3, 4)) * 0.02
+    w = rng.normal(size=4)
+    results = []
+    for lib in (torch, cr):
+        weight = None if w_dtype is None else lib.tensor(w, dtype=getattr(lib, w_dtype))
+        out = lib.nn.functional.rms_norm(lib.tensor(x, dtype=getattr(lib, x_dtype)), (4,), weight)
+        results.append(out)
+    theirs, ours = results
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy().astype(float), theirs.numpy().astype(float), rtol=2e-3)
+
+
 PADS = {
     "zero1d": (lambda m: m.ZeroPad1d(2), (2, 3, 4)),
     "zero2d_tuple": (lambda m: m.ZeroPad2d((1, 0, 2, 1)), (1, 2, 3, 3)),

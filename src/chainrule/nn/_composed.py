@@ -264,8 +264,10 @@ def bilinear(input1, input2, weight, bias=None):
 # -- normalisation -----------------------------------------------------------------------------
 def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     """``input`` divided by the root mean square over its trailing ``normalized_shape``
-    axes (Zhang & Sennrich, 2019), times ``weight``; ``eps`` (added to the mean square)
-    defaults to the machine epsilon of the input's dtype, as in PyTorch.
+    axes (Zhang & Sennrich, 2019), times ``weight``, in the input's dtype, as PyTorch's:
+    float16 is computed in float32, and ``eps`` (added to the mean square) defaults to the
+    machine epsilon of the dtype computed in (float32's for float16); a ``weight`` of
+    another dtype does not change the result's.
 
     >>> import numpy as np
     >>> rms_norm(np.array([[3.0, 4.0]]), (2,)).round(4).tolist()
@@ -275,11 +277,15 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ValueError(f"rms_norm: normalized_shape {shape} is not the trailing shape of the input "
                          f"{tuple(input.shape)}")
+    dtype = input.dtype
+    x = cnp.astype(input, np.float32) if dtype == np.float16 else input
     if eps is None:
-        eps = float(np.finfo(input.dtype if input.dtype.kind == "f" else np.float64).eps)
+        eps = float(np.finfo(x.dtype if x.dtype.kind == "f" else np.float64).eps)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    out = input / cnp.sqrt(cnp.mean(input * input, axis=axes, keepdims=True) + eps)
-    return out if weight is None else out * weight
+    out = x / cnp.sqrt(cnp.mean(x * x, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        out = out * weight
+    return out if out.dtype == dtype or dtype.kind != "f" else cnp.astype(out, dtype)
 
 
 # -- distances ---------------------------------------------------------------------------------
