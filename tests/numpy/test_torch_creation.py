@@ -106,3 +106,14 @@ def test_dtype_names_work_in_the_layers_and_with_finfo():
     assert cr.finfo(cr.float32).eps == torch.finfo(torch.float32).eps
     assert cr.iinfo(cr.int32).max == torch.iinfo(torch.int32).max
     assert cr.is_tensor(cr.zeros(1)) and not cr.is_tensor(np.zeros(1))
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo_gives_pythons_numbers_as_torchs(name):
+    # HF's masks: torch.tensor(torch.finfo(dtype).min) takes the default dtype, not float32
+    ours, theirs = cr.finfo(getattr(cr, name)), torch.finfo(getattr(torch, name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(ours, attr) == getattr(theirs, attr) and type(getattr(ours, attr)) is type(getattr(theirs, attr))
+    assert cr.tensor(ours.min).dtype == np.float64 == cr.full((2,), ours.min).dtype
+    assert cr.finfo().dtype == "float64"  # no dtype: the default one
+    assert cr.finfo(cr.complex64).eps == cr.finfo(cr.float32).eps

@@ -44,7 +44,31 @@ DTYPES = {
 }
 
 
-finfo, iinfo = np.finfo, np.iinfo  # torch.finfo(dtype).eps, .max, .tiny; torch.iinfo
+iinfo = np.iinfo  # torch.iinfo(dtype).max, .min, .bits: Python ints, as PyTorch's
+
+
+class finfo:  # noqa: N801 (PyTorch's name)
+    """The limits of a floating dtype, as ``torch.finfo``: ``bits``, ``eps``, ``max``,
+    ``min``, ``tiny`` (= ``smallest_normal``) and ``resolution`` as Python numbers, so that
+    ``cr.tensor(cr.finfo(cr.float32).min)`` takes the default dtype as PyTorch's does (NumPy's
+    finfo gives float32 scalars, which would keep float32); no dtype: the default one.
+
+    >>> import chainrule as cr
+    >>> cr.finfo(cr.float16).max, cr.tensor(cr.finfo(cr.float32).min).dtype
+    (65504.0, dtype('float64'))
+    """
+
+    def __init__(self, type=None):  # noqa: A002 (PyTorch's keyword)
+        info = np.finfo(_float(type))
+        self.bits = int(info.bits)
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.tiny)
+        self.resolution = 10.0 ** -int(info.precision)
+        self.dtype = info.dtype.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, eps={self.eps}, "
+                f"smallest_normal={self.smallest_normal}, tiny={self.tiny}, dtype={self.dtype})")
 
 
 def is_tensor(obj) -> bool:
