@@ -149,7 +149,25 @@ CASES = {
     "type_as": (lambda x, I: x.type_as(x.float()).to(x), A),
     "clone": (lambda x, I: x.clone() * 2, A),
     "isnan_any": (lambda x, I: (x / x.abs().round()).isnan().any(), A),
+    # axis= and keepdims= as PyTorch's aliases of dim= and keepdim= where NumPy's meaning is
+    # not at stake (torch.cat([a, b], axis=-1) is in HF's masks), also beside a PyTorch keyword
+    "softmax_axis": (lambda x, I: x.softmax(axis=-1), A),
+    "log_softmax_axis": (lambda x, I: x.log_softmax(axis=0), A),
+    "unsqueeze_axis": (lambda x, I: x.unsqueeze(axis=1) * 2, A),
+    "amax_axis": (lambda x, I: x.amax(axis=1, keepdims=True), A),
+    "amin_axis": (lambda x, I: x.amin(axis=0), A),
+    "logsumexp_axis": (lambda x, I: x.logsumexp(axis=0, keepdims=True), A),
+    "var_axis_unbiased": (lambda x, I: x.var(axis=-1, keepdims=True, unbiased=False), A),
+    "std_axis_correction": (lambda x, I: x.std(axis=0, correction=0), A),
+    "cat_axis": (lambda x, I: _library(x).cat([x, x * 2], axis=-1), A),
+    "concat_axis": (lambda x, I: _library(x).concat([x, x * 2], axis=0), A),
+    "stack_axis": (lambda x, I: _library(x).stack([x, x * 2], axis=1), A),
+    "softmax_function_axis": (lambda x, I: _library(x).softmax(x, axis=1), A),
 }
+
+
+def _library(x):
+    return torch if isinstance(x, torch.Tensor) else cr
 
 
 def _written(t):

@@ -20,7 +20,7 @@ from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
-from chainrule.numpy.torch_common import as_shape
+from chainrule.numpy.torch_common import as_shape, axis_or_dim
 from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
@@ -410,8 +410,9 @@ def _joined(result) -> Tensor:
     return result if isinstance(result, Tensor) else Tensor(np.asarray(result), EAGER)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """The Tensors joined along the existing dimension ``dim`` (differentiable).
+def cat(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """The Tensors joined along the existing dimension ``dim`` (differentiable; ``axis=``
+    is PyTorch's NumPy-style alias of ``dim``, as in ``torch.cat([a, b], axis=-1)``).
 
     >>> import chainrule as cr
     >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
@@ -420,6 +421,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     As PyTorch's, an empty 1-d Tensor among them is passed over (``out = cr.tensor([])``,
     then ``out = cr.cat([out, batch])`` in a loop), its dtype still taking part in the result's.
     """
+    dim = axis_or_dim(axis, dim, "cat") or 0
     tensors = list(tensors)
     empty = [np.ndim(t) == 1 and np.shape(t)[0] == 0 for t in tensors]
     kept = tensors
@@ -440,12 +442,13 @@ def _promoted(joined, tensors) -> Tensor:
 concat = cat
 
 
-def stack(tensors, dim: int = 0) -> Tensor:
-    """The Tensors (all of one shape) stacked along a new dimension ``dim`` (differentiable).
+def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """The Tensors (all of one shape) stacked along a new dimension ``dim`` (differentiable;
+    ``axis=`` its alias, as in PyTorch).
 
     >>> import chainrule as cr
     >>> cr.stack([cr.zeros(2), cr.ones(2)], dim=1).shape
     (2, 2)
     """
     tensors = list(tensors)
-    return _promoted(cnp.stack(tensors, axis=dim), tensors)
+    return _promoted(cnp.stack(tensors, axis=axis_or_dim(axis, dim, "stack") or 0), tensors)

@@ -154,7 +154,8 @@ def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, 
     if torch_kw or (is_eager(x) and not numpy_kw):
         if correction is None:
             correction = 1 if unbiased is None else int(bool(unbiased))
-        where = as_axes(pos if dim is None else dim)
+        # axis= beside a PyTorch keyword (x.var(axis=-1, unbiased=False)) is PyTorch's alias of dim=
+        where = as_axes(dim if dim is not None else pos if axis is None else axis)
         return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
     return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims,
                **extra)
@@ -249,12 +250,14 @@ class TorchReductionMethods:
                         numpy_keywords(out, initial, where))
 
     @scalar_dims()
-    def amax(self, dim=None, keepdim=False):
-        return cnp.max(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        dim = axis_or_dim(axis, dim, "amax")
+        return cnp.max(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
-    def amin(self, dim=None, keepdim=False):
-        return cnp.min(self, axis=as_axes(dim) if dim != () else None, keepdims=keepdim)
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        dim = axis_or_dim(axis, dim, "amin")
+        return cnp.min(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -314,7 +317,8 @@ class TorchReductionMethods:
                            **numpy_keywords(out))
 
     @scalar_dims()
-    def logsumexp(self, dim, keepdim: bool = False):
+    def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
+        dim, keepdim = axis_or_dim(axis, dim, "logsumexp"), bool(keepdim or keepdims)
         # initial=-inf: over no elements the result is -inf (log 0), as PyTorch's
         m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True, initial=-np.inf))
         m = cnp.where(cnp.isfinite(m), m, 0)
@@ -367,11 +371,13 @@ class TorchReductionMethods:
     def renorm_(self, p, dim: int, maxnorm):
         return eager.inplace(self, lambda a, b: TorchReductionMethods.renorm(a, *b), (p, dim, maxnorm), "renorm_")
 
-    def softmax(self, dim: int, dtype=None):
-        return _softmax(self if dtype is None else self.to(dtype), dim)
+    # axis= (and keepdims=) are PyTorch's NumPy-style aliases of dim= (keepdim=) where
+    # NumPy gives the name no other meaning: torch.cat([a, b], axis=-1) in HF's models
+    def softmax(self, dim=None, dtype=None, *, axis=None):
+        return _softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "softmax"))
 
-    def log_softmax(self, dim: int, dtype=None):
-        return _log_softmax(self if dtype is None else self.to(dtype), dim)
+    def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        return _log_softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "log_softmax"))
 
     # -- sorting --------------------------------------------------------------------------------
     @scalar_dims(always=True)

@@ -139,7 +139,8 @@ class TorchShapeMethods:
             raise ValueError(f"t() expects a Tensor of at most 2 dimensions, got {self.ndim}; use transpose(d0, d1)")
         return cnp.transpose(self)
 
-    def unsqueeze(self, dim: int):
+    def unsqueeze(self, dim=None, *, axis=None):
+        dim = axis_or_dim(axis, dim, "unsqueeze")
         return cnp.expand_dims(self, dim if dim >= 0 else dim + self.ndim + 1)
 
     @scalar_dims()
