@@ -200,3 +200,23 @@ def test_float32_and_complex_and_broadcasting_cotangents(no_in_place):
     row = r.normal(size=(1, 64))
     fb = lambda w: cnp.sum(cnp.tanh(x32.astype(np.float64) * w) + cnp.sin(w))  # noqa: E731
     np.testing.assert_array_equal(cr.grad(fb)(row), no_in_place(cr.grad(fb), row))
+
+
+@pytest.mark.torch
+def test_each_grad_owns_its_memory_as_pytorchs():
+    # add hands one cotangent on to both leaves, and backward(gradient) the caller's array
+    # on: an in-place write into one .grad (clipping, p.grad.mul_) must reach neither the
+    # other .grad nor the caller's gradient
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (torch, cr):
+        w, v = (lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True) for _ in range(2))
+        ((w + v) * lib.tensor([3.0, 4.0], dtype=lib.float64)).sum().backward()
+        w.grad.mul_(2)
+        u = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        seed = lib.tensor([1.0, 1.0], dtype=lib.float64)
+        (u + 0).backward(seed)
+        u.grad.mul_(5)
+        seen.append([t.detach().numpy().copy() for t in (w.grad, v.grad, u.grad, seed)])
+    for ours, theirs in zip(seen[1], seen[0], strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -160,6 +160,7 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
     order = toposort(root)
     saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
+    _owned.append({_memory(gradient)})  # the seed may be the caller's array
     _collecting.append(collect)
     _reached_by_recomputation.append((len(_running_cotangents), pending := {} if collect is None else None))
     try:
@@ -175,10 +176,13 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
             callback()
     finally:
         _queued.pop()
+        _owned.pop()
 
 
 # What each running backward pass collects into (None: the .grad of leaves), innermost last
 _collecting: list = []
+# For each running backward(): the memory (ids of base arrays) its .grad writes took
+_owned: list[set] = []
 # The cotangents of each running pass over a graph (the nodes it has still to reach),
 # innermost last
 _running_cotangents: list[dict] = []
@@ -420,8 +424,33 @@ def _accumulate(node: EagerNode, g) -> Tensor | None:
     if owner is not None:
         g = _in_dtype(_torch_convention(g), owner.dtype)
         old = owner.grad
-        owner._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
+        owner._grad = _as_tensor(_own(g)) if old is None else _as_tensor(_plain_sum(old, g))
     return owner
+
+
+def _memory(a) -> int | None:
+    """The id of the array whose memory ``a`` (an array or a view of one) uses, if it is
+    writable; None otherwise (a Tensor on a graph, a scalar, a read-only broadcast, which
+    in-place writes replace rather than write into)."""
+    if not isinstance(a, np.ndarray) or not a.flags.writeable:
+        return None
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return id(a)
+
+
+def _own(g):
+    """``g`` as a new ``.grad``, or a copy of it where its memory is already another
+    ``.grad``'s or the seed's in this backward(): the rules pass one cotangent on to
+    several inputs (x + y), and each ``.grad`` must own its memory, as PyTorch's, so that
+    an in-place write into one (``p.grad.mul_(c)``, clipping) does not reach another."""
+    memory = _memory(g)
+    if memory is None or not _owned:
+        return g
+    if memory in _owned[-1]:
+        return g.copy()
+    _owned[-1].add(memory)
+    return g
 
 
 def _in_dtype(g, dtype: np.dtype):
