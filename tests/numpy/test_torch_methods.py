@@ -65,6 +65,8 @@ CASES = {
     "scatter_src": (lambda x, I: x.scatter(1, I([[0, 1], [2, 3], [1, 0]]), x[:, 1:3] * 2), A),
     "scatter_add": (lambda x, I: x.scatter_add(1, I(IDX), x[:, :2] * 3), A),
     "index_add": (lambda x, I: x.index_add(0, I([0, 2, 0]), x * 2), A),
+    "index_copy": (lambda x, I: x.index_copy(1, I([3, 0]), x[:, :2] * 2), A),
+    "index_copy_function": (lambda x, I: _library(x).index_copy(x, 0, I([2]), x[:1] - 1), A),
     "masked_fill": (lambda x, I: x.masked_fill(x > 0, 0.5), A),
     "masked_select": (lambda x, I: x.masked_select(x > 0), A),
     "where_method": (lambda x, I: x.where(x > 0, x * 3), A),

@@ -58,6 +58,7 @@ CASES = {
                                                                       include_self=False), A),
     "index_reduce_function_amin": (lambda x, L: L.index_reduce(x[1:] * 1, 0, L.tensor([0, 0, 1]), x, "amin"), A),
     "index_add_": (lambda x, L: (x * 1).index_add_(0, L.tensor([0, 0, 2]), x.flip(0), alpha=0.5), A),
+    "index_copy_": (lambda x, L: (x * 1).index_copy_(1, L.tensor([2, 0]), x[:, 1:3] * 3), A),
     "index_fill_": (lambda x, L: (x * 1).index_fill_(1, L.tensor([1, 3]), -2.0), A),
     "index_put_accumulate": (lambda x, L: (x * 1).index_put_((L.tensor([0, 0, 1]), L.tensor([1, 1, 2])),
                                                               x[2, :3], accumulate=True), A),

@@ -45,7 +45,7 @@ METHOD_FORMS = (
     "atan2", "sign",
     "floor", "ceil", "trunc", "masked_select", "masked_scatter", "argwhere", "index_add", "index_reduce",
     "scatter_add", "nonzero",
-    "cummax", "cummin",
+    "cummax", "cummin", "index_copy",
     "erf", "erfc", "erfinv", "lgamma", "digamma", "clone", "is_floating_point", "is_complex", "count_nonzero",
     "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
     "dist", "nanmean", "logical_xor", "broadcast_to", "moveaxis", "heaviside", "select",

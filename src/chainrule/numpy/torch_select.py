@@ -1,7 +1,7 @@
 """PyTorch's counting, sampling and in-place indexed-write methods on chainrule's Tensor:
 ``unique``, ``bincount``, ``multinomial``, ``bernoulli``, and ``scatter_``,
-``scatter_add_``, ``index_add_``, ``index_fill_``, ``index_put_``, ``clip_``, each the
-in-place form of the out-of-place method (written through
+``scatter_add_``, ``index_add_``, ``index_copy_``, ``index_fill_``, ``index_put_``,
+``clip_``, each the in-place form of the out-of-place method (written through
 :func:`chainrule.core.eager.inplace`, which keeps the graph honest).
 """
 
@@ -222,6 +222,9 @@ class TorchSelectMethods:
 
     def index_add_(self, dim: int, index, source, alpha=1):
         return eager.inplace(self, _written(lambda a, s: a.index_add(dim, index, s, alpha)), source, "index_add_")
+
+    def index_copy_(self, dim: int, index, source):
+        return eager.inplace(self, _written(lambda a, s: a.index_copy(dim, index, s)), source, "index_copy_")
 
     def index_fill_(self, dim: int, index, value):
         return eager.inplace(self, _written(lambda a, v: a.index_fill(dim, index, v)), value, "index_fill_")

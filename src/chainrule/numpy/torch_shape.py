@@ -367,6 +367,12 @@ class TorchShapeMethods:
         where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
         return self.at[where].add(source if alpha == 1 else source * alpha)
 
+    def index_copy(self, dim: int, index, source):
+        """A copy with the slices at ``index`` along ``dim`` replaced by ``source``'s (HF's
+        static KV cache writes ``k_out.index_copy_(2, cache_position, key_states)``)."""
+        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        return self.at[where].set(source)
+
     def index_fill(self, dim: int, index, value):
         where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
         return self.at[where].set(value)
