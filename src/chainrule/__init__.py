@@ -94,7 +94,7 @@ from chainrule.numpy.torch_legacy import (
 from chainrule.numpy import torch_functions as _torch_functions
 from chainrule.numpy import torch_extra as _torch_extra
 from chainrule.numpy.torch_runtime import (
-    Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, cuda, device,
+    Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, compiler, cuda, device,
     get_default_device, get_float32_matmul_precision, get_num_threads, set_default_device,
     set_printoptions,
     set_float32_matmul_precision, set_num_threads, use_deterministic_algorithms,
@@ -102,7 +102,7 @@ from chainrule.numpy.torch_runtime import (
 from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
 from chainrule.core.dtypes import bfloat16
 from chainrule import amp, profiler, testing
-from chainrule.amp import autocast
+from chainrule.amp import autocast, is_autocast_enabled
 from chainrule.numpy import torch_fft as fft, torch_linalg as linalg, torch_special_functions as special
 from chainrule.numpy.torch_scripting import JIT_NAMES as _JIT_NAMES, fx, torch_assert as _assert  # noqa: F401
 
@@ -146,11 +146,11 @@ __all__ = [
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
     "ByteTensor", "BoolTensor", "set_default_tensor_type", "spmm",
-    "Generator", "device", "cuda", "accelerator", "backends", "Size", "compile",
+    "Generator", "device", "cuda", "accelerator", "backends", "Size", "compile", "compiler",
     "set_num_threads", "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
-    "autocast",
+    "autocast", "is_autocast_enabled",
     "testing", "cpu", "bfloat16", "fx", "profiler",
     # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
     "linalg", "fft", "special",

@@ -30,7 +30,7 @@ from chainrule.core.dtypes import DtypeWithoutNumPy, as_dtype
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
 
-__all__ = ["autocast", "GradScaler"]
+__all__ = ["autocast", "is_autocast_enabled", "GradScaler"]
 
 _WARNED = [False]
 
@@ -63,6 +63,12 @@ class autocast:
             with self:
                 return fun(*args, **kwargs)
         return wrapped
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """``torch.is_autocast_enabled()``: False, as nothing is ever cast to a lower precision
+    here (code that asks, to pick the dtype autocast would compute in, keeps the inputs')."""
+    return False
 
 
 class GradScaler:

@@ -75,3 +75,21 @@ def test_creation_takes_pytorchs_device_argument(name):
         assert cr.is_tensor(CREATORS[name](device))
     with pytest.raises(RuntimeError, match=f"{name}.*CPU only"):
         CREATORS[name]("cuda")
+
+
+def test_the_compiler_attention_kernel_and_autocast_queries_of_transformer_code():
+    torch = pytest.importorskip("torch")
+    from chainrule.nn.attention import SDPBackend, sdpa_kernel
+
+    assert not cr.compiler.is_compiling() and not cr.is_autocast_enabled() and not cr.is_autocast_enabled("cpu")
+    assert cr.compiler.disable(F.relu) is F.relu and cr.compiler.disable(recursive=False)(F.relu) is F.relu
+    assert [int(getattr(torch.nn.attention.SDPBackend, b.name)) for b in SDPBackend] == [int(b) for b in SDPBackend]
+    q = np.random.default_rng(0).standard_normal((1, 2, 3, 4))
+    want = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.MATH]), \
+            cr.backends.cuda.sdp_kernel(enable_flash=False, enable_math=True):
+        np.testing.assert_array_equal(cr.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True), want)
+    with pytest.raises(TypeError, match="SDPBackend"), sdpa_kernel("math"):
+        pass
+    assert cr.nn.attention.sdpa_kernel is sdpa_kernel and cr.backends.cuda.math_sdp_enabled()
+    assert nn.ReLU()._get_name() == torch.nn.ReLU()._get_name() == "ReLU"

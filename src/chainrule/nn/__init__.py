@@ -18,6 +18,7 @@ so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the mo
 from chainrule.nn import (
     activation,
     adaptive,
+    attention,
     cells,
     conv,
     dropout,
@@ -54,6 +55,7 @@ from chainrule.nn.transformer import *  # noqa: F403
 
 __all__ = [
     "functional",
+    "attention",
     "init",
     "utils",
     "modules",

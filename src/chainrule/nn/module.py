@@ -637,6 +637,9 @@ class Module:
         """The text between the parentheses of this module's line in ``repr``."""
         return ""
 
+    def _get_name(self) -> str:  # PyTorch's name for it, which custom __repr__ methods call
+        return type(self).__name__
+
     def __repr__(self) -> str:
         lines = []
         for name, m in self._modules.items():

@@ -8,6 +8,7 @@ is a seeded NumPy generator that every ``generator=`` argument takes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import types
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from chainrule.core.tensor import PRINT_OPTIONS
 from chainrule.numpy.torch_common import Device
 from chainrule.numpy.torch_common import TorchSize as Size
 
-__all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", "set_num_threads",
+__all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", "compiler", "set_num_threads",
            "get_num_threads", "set_float32_matmul_precision", "get_float32_matmul_precision",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
            "get_default_device", "Size", "set_printoptions", "get_printoptions"]
@@ -83,11 +84,35 @@ cuda = types.SimpleNamespace(
     synchronize=_nothing, empty_cache=_nothing, is_bf16_supported=_false,
 )
 accelerator = types.SimpleNamespace(is_available=_false, current_accelerator=_nothing, device_count=_zero)
+def _true() -> bool:
+    return True
+
+
+@contextlib.contextmanager
+def _any_kernel(*args, **kwargs):
+    """A choice of CUDA attention kernels (``torch.backends.cuda.sdp_kernel(enable_flash=False)``):
+    there is one computation here, so the block runs as it is."""
+    yield
+
+
+def _as_is(fn: Callable | None = None, recursive: bool = True):
+    """``torch.compiler.disable``, as a decorator with or without arguments: nothing is
+    compiled here, so the function runs as it is."""
+    return (lambda f: f) if fn is None else fn
+
+
 backends = types.SimpleNamespace(
     mps=types.SimpleNamespace(is_available=_false, is_built=_false),
-    cuda=types.SimpleNamespace(is_built=_false, matmul=types.SimpleNamespace(allow_tf32=False)),
+    cuda=types.SimpleNamespace(is_built=_false, matmul=types.SimpleNamespace(allow_tf32=False),
+                               sdp_kernel=_any_kernel, enable_flash_sdp=_nothing, enable_mem_efficient_sdp=_nothing,
+                               enable_math_sdp=_nothing, flash_sdp_enabled=_false,
+                               mem_efficient_sdp_enabled=_false, math_sdp_enabled=_true),
     cudnn=types.SimpleNamespace(is_available=_false, benchmark=False, deterministic=False, enabled=False),
 )
+
+
+# torch.compiler.is_compiling() (True only inside a torch.compile trace), @torch.compiler.disable
+compiler = types.SimpleNamespace(is_compiling=_false, is_dynamo_compiling=_false, disable=_as_is, reset=_nothing)
 
 
 def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
