@@ -267,3 +267,24 @@ def test_view_of_a_convolution_is_accepted_or_refused_as_in_torch(name):
         results.append([y.detach().numpy(), x.grad.numpy()])
     for ours, theirs in zip(*results[::-1], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_writes_through_a_view_of_a_convolution_reach_it_as_in_torch():
+    # the view shares the output's memory, as PyTorch's does (not a copy that takes the write)
+    x0 = np.random.default_rng(1).normal(size=(3, 2, 5, 5))
+    weights = torch.nn.Conv2d(2, 4, 3).double().state_dict()
+    results = []
+    for lib in (torch, cr):
+        conv = lib.nn.Conv2d(2, 4, 3).double()
+        conv.load_state_dict({k: lib.tensor(v.numpy()) for k, v in weights.items()})
+        x = lib.tensor(x0, requires_grad=True)
+        y = conv(x)
+        part = y[:, 1:3]
+        y.mul_(2)
+        y.view(3, -1)[0, 0] = 5.0
+        part.view(3, -1)[1, 3] = -1.0
+        z = lib.nn.functional.relu(y, inplace=True)
+        (z ** 2).sum().backward()
+        results.append([y.detach().numpy(), part.detach().numpy(), x.grad.numpy(), conv.weight.grad.numpy()])
+    for ours, theirs in zip(*results[::-1], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

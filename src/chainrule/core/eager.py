@@ -301,6 +301,20 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
             _keep_retained(old, v)
 
 
+def to_c_order(t: Tensor) -> None:
+    """Move the memory ``t`` shares (its base's) to a C-ordered copy of the same values,
+    its base's live views made again from it, so that they all still share it: a view that
+    PyTorch's strides allow and NumPy's order of the values (chainrule's own, a
+    convolution's channels first) does not can then share it too."""
+    view = getattr(t, "_view", None)
+    root = t if view is None else view[0]
+    if not isinstance(root._value, np.ndarray) or root._value.flags.c_contiguous:
+        return
+    root._value = np.ascontiguousarray(root._value)
+    for v in _live_views(root):
+        v._value = plain(_replay(v._view[1], root._value))
+
+
 def _keep_retained(old, t: Tensor) -> None:
     """``retain_grad()`` follows the Tensor to its new node, as in PyTorch: ``.grad`` is
     then the gradient of the value after the in-place operation."""

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.eager import to_c_order
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
 from chainrule.core.trace import note_view
 from chainrule.core.values import plain
@@ -108,6 +109,11 @@ class TorchShapeMethods:
                         raise TensorError(f"view size is not compatible with input tensor's size and stride "
                                       f"({self.shape} to {shape}: a view of these strides is impossible). Use "
                                       ".reshape(...) instead.") from None
+            else:
+                try:
+                    np.reshape(v, shape, copy=False)
+                except ValueError:  # PyTorch's strides allow it, chainrule's order not: C order,
+                    to_c_order(self)  # so that the view shares the memory as PyTorch's does
         return cnp.reshape(self, shape)
 
     def view_as(self, other):
