@@ -184,3 +184,17 @@ def test_primitive_of_ones_own_pickles_with_its_function():
     results were told apart; a closure there broke it)."""
     again = pickle.loads(pickle.dumps(primitive(_cube)))
     assert again(2.0) == 8.0 and again.fun(3.0) == 27.0
+
+
+def test_primitive_returning_a_dict_is_refused_where_it_is_differentiated():
+    """autograd boxes a dict result as a DictBox; chainrule's outputs are tuples and
+    lists: a dict was a value whose cotangent failed deep in the backward pass."""
+
+    @primitive
+    def stats(v):
+        return {"mean": onp.mean(v), "sq": v ** 2}
+
+    defvjp(stats, lambda ans, v: lambda g: g["mean"] * onp.ones_like(v) / v.size + 2 * g["sq"] * v)
+    assert stats(onp.array([1.0, 3.0]))["mean"] == 2.0  # called on plain values: the function
+    with pytest.raises(TypeError, match="returned a dict.*tuple"):
+        chainrule.grad(lambda v: stats(v)["mean"])(onp.array([1.0, 3.0]))

@@ -422,7 +422,15 @@ class FunctionPrimitive(Primitive):
         for a in args:
             if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
                 return _call_with_containers(self, args, kwargs)
-        return Primitive.__call__(self, *args, **kwargs)
+        out = Primitive.__call__(self, *args, **kwargs)
+        if isinstance(out, Tensor) and out._value.__class__ is dict:
+            raise TypeError(
+                f"{self.__name__} returned a dict of values being differentiated: a primitive of "
+                "your own may return a tuple or list of outputs (each gets its own cotangent), not "
+                "a dict (HIPS autograd boxes one as a DictBox). Return tuple(d.values()) and "
+                "rebuild the dict outside the primitive, with its vjp taking a tuple of cotangents."
+            )
+        return out
 
 
 class _MarksOutputs:
