@@ -51,6 +51,9 @@ CASES = {
         1, L.tensor([[1, 1], [2, 0], [3, 3]]), x[:, :2] - x[:, :2].detach(), "amax", include_self=False), A),
     "scatter_reduce_amin_excluded_tie": (lambda x, L: (x * 1).scatter_reduce(
         1, L.tensor([[1, 1], [2, 2], [0, 3]]), x[:, [1, 1]], "amin", include_self=False), A),
+    # PyTorch's put is out of place (NumPy's ndarray.put writes in place and returns None)
+    "put": (lambda x, L: (lambda y: [y.put(L.tensor([-1, 0, 5]), x[1, :3] * 2), y])(x * 1), A),
+    "put_accumulate_": (lambda x, L: (x * 1).put_(L.tensor([[1], [1]]), x[:2, :1] ** 2, accumulate=True), A),
     "index_reduce_amax": (lambda x, L: L.zeros(3, 3, dtype=L.float64).index_reduce_(
         1, L.tensor([0, 2, 0, 0]), x.relu(), "amax", include_self=False), A),
     "index_reduce_mean": (lambda x, L: (x[:2] * 1).index_reduce(0, L.tensor([1, 1, 0]), x, "mean"), A),

@@ -7,10 +7,11 @@ PyTorch's meaning is taken when the call says so: a PyTorch keyword (``dim=``,
 ``keepdim=``, ``unbiased=``, ``correction=``, ``descending=``), a call NumPy would
 reject (``x.transpose(0, 2)`` on a 3-d Tensor, ``x.flatten(1)``) or, for the calls both
 accept with different results (``x.max(1)``, ``x.std()``, ``x.var(0)``, ``x.repeat(2, 1)``,
-``x.sort()``, ``x.nonzero()``), an eager Tensor (one of ``chainrule.tensor``, a layer's
-parameters, or computed from them): the eager layer is PyTorch's. Inside a transform
-(``grad``, ``jit``, ``vmap``) those calls keep NumPy's meaning, except under ``jit`` on
-values computed from eager Tensor arguments, which the plain call computes as eager Tensors.
+``x.sort()``, ``x.nonzero()``, ``x.put(index, source)``), an eager Tensor (one of
+``chainrule.tensor``, a layer's parameters, or computed from them): the eager layer is
+PyTorch's. Inside a transform (``grad``, ``jit``, ``vmap``) those calls keep NumPy's
+meaning, except under ``jit`` on values computed from eager Tensor arguments, which the
+plain call computes as eager Tensors.
 
 The methods are kept by job: size, type and new Tensors here; shape and indexing in
 :mod:`~chainrule.numpy.torch_shape`; reductions and sorting in

@@ -215,6 +215,9 @@ class TorchSelectMethods:
                                                                           include_self=include_self)),
                              src, "scatter_reduce_")
 
+    def put_(self, index, source, accumulate: bool = False):
+        return eager.inplace(self, _written(lambda a, s: a.put(index, s, accumulate)), source, "put_")
+
     def index_reduce_(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
         return eager.inplace(self, _written(lambda a, s: a.index_reduce(dim, index, s, reduce,
                                                                         include_self=include_self)),

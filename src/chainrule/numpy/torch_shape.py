@@ -354,6 +354,24 @@ class TorchShapeMethods:
         counts = np.maximum(counts, 1)
         return out // counts if self.dtype.kind in "iu" else out / counts.astype(self.dtype)
 
+    def put(self, index, source, accumulate: bool = False, *, mode=None):
+        """PyTorch's ``put`` on an eager Tensor: a copy with ``source`` written (or added,
+        ``accumulate=True``) at the flat positions ``index`` (negative: from the end);
+        NumPy's ``put(indices, values, mode)``, in place, inside transforms or with ``mode=``."""
+        if mode is not None or not is_eager(self):
+            cnp.put(self, index, source, mode=mode or "raise")
+            return None
+        index = np.asarray(plain(index)).reshape(-1)
+        if np.size(plain(source)) != index.size:
+            raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {np.size(plain(source))}, index.numel() = {index.size}")
+        bad = index[(index >= self.size) | (index < -self.size)]
+        if bad.size:
+            raise IndexError(f"out of range: tried to access index {bad[0]} on a tensor of {self.size} elements.")
+        flat, source = cnp.reshape(self, (-1,)), cnp.reshape(source, (-1,))
+        flat = flat.at[index].add(source) if accumulate else flat.at[index].set(source)
+        return cnp.reshape(flat, self.shape)
+
     def index_reduce(self, dim: int, index, source, reduce: str, *, include_self: bool = True):
         """A copy with the slices of ``source`` along ``dim`` combined by ``reduce`` ('prod',
         'mean', 'amax', 'amin') into the slices ``index`` names: ``scatter_reduce`` of the
