@@ -3,6 +3,7 @@ named-tuple fields and gradients; float32 stays float32; programs as PyTorch use
 write them."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -142,6 +143,19 @@ def test_lu_unpack_and_lu_solve_of_lu_factor(shape):
     for ours, theirs in zip(run(cr), run(torch), strict=True):
         assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch."))
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_lu_factor_refuses_a_singular_matrix_and_lu_factors_it_as_torch():
+    A = np.array([[1.0, 2.0], [2.0, 4.0]])
+    with pytest.raises(RuntimeError, match=r"U\[2,2\] is zero"):
+        torch.linalg.lu_factor(torch.tensor(A))
+    with pytest.raises(RuntimeError, match=r"U\[2,2\] is zero"):
+        cr.linalg.lu_factor(cr.tensor(A))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and without SciPy's warning, as PyTorch's
+        ours = cr.linalg.lu(cr.tensor(A))
+    for a, b in zip(ours, torch.linalg.lu(torch.tensor(A)), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
 
 
 def test_multi_dot():

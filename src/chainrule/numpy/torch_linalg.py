@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import warnings
 from collections import namedtuple
 from collections.abc import Sequence
 
@@ -416,19 +417,33 @@ def _square(A: Tensor, name: str) -> None:
                                   f"{tuple(A.shape)}")
 
 
-def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
-    """``torch.linalg.lu_factor``: ``(LU, pivots)`` of each square matrix, A = P L U with L
-    (unit diagonal) below the diagonal of LU and U on and above it; the pivots are LAPACK's,
-    counted from 1, int32 (PyTorch's). Differentiable in LU (SciPy's LU rules)."""
-    no_out(out, "lu_factor")
+def _lu_factor(A, pivot: bool, name: str) -> linalg_lu_factor:
     if not pivot:
-        raise NotImplementedError("linalg.lu_factor(pivot=False) is not supported: LAPACK's LU pivots")
+        raise NotImplementedError(f"linalg.{name}(pivot=False) is not supported: LAPACK's LU pivots")
     A = as_input(A)
-    _square(A, "lu_factor")
-    factors = _each_matrix(_scipy_rule("lu_factor", "lu_factor"), A)
+    _square(A, name)
+    with warnings.catch_warnings():  # SciPy's warning of a singular matrix: PyTorch's lu has none
+        warnings.simplefilter("ignore", RuntimeWarning)
+        factors = _each_matrix(_scipy_rule("lu_factor", name), A)
     LU = cnp.reshape(cnp.stack([f[0] for f in factors]), tuple(A.shape))
     pivots = np.stack([np.asarray(f[1]) for f in factors]).reshape(tuple(A.shape[:-1])) + 1
     return linalg_lu_factor(LU, constant(pivots.astype(np.int32)))
+
+
+def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
+    """``torch.linalg.lu_factor``: ``(LU, pivots)`` of each square matrix, A = P L U with L
+    (unit diagonal) below the diagonal of LU and U on and above it; the pivots are LAPACK's,
+    counted from 1, int32 (PyTorch's). Differentiable in LU (SciPy's LU rules). A zero on
+    U's diagonal (a singular matrix) is refused, as PyTorch refuses it; ``linalg.lu`` gives it."""
+    no_out(out, "lu_factor")
+    factors = _lu_factor(A, pivot, "lu_factor")
+    zero = np.argwhere(np.diagonal(np.asarray(factors.LU.detach().numpy()), axis1=-2, axis2=-1) == 0)
+    if zero.size:
+        i = int(zero[0][-1]) + 1
+        raise RuntimeError(f"torch.linalg.lu_factor: U[{i},{i}] is zero and using it on lu_solve would result in "
+                           "a division by zero. If you still want to perform the factorization, consider "
+                           "calling linalg.lu(A, pivot)")
+    return factors
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True, *,
@@ -459,7 +474,7 @@ def lu(A, *, pivot: bool = True, out=None) -> linalg_lu:
     """``torch.linalg.lu``: ``(P, L, U)`` with A = P L U, of each square matrix;
     differentiable in L and U."""
     no_out(out, "lu")
-    return linalg_lu(*lu_unpack(*lu_factor(A, pivot=pivot)))
+    return linalg_lu(*lu_unpack(*_lu_factor(A, pivot, "lu")))
 
 
 def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:
