@@ -161,3 +161,18 @@ def test_shape_and_dtype_set_in_place_are_numpys_jitted_as_plain(fun):
         assert same(x, y)
     with pytest.raises(AttributeError):
         cr.tensor(np.arange(6.0)).shape = (2, 3)  # an eager Tensor has none, as PyTorch's
+
+
+def test_structured_arrays_compare_field_by_field_jitted_as_plain():
+    # ndarray's == and != compare a structured array's records field by field; NumPy's
+    # equal ufunc has no loop for them (the jitted call raised UFuncTypeError)
+    a = np.zeros(3, [("w", "f8"), ("n", "i4")])
+    a["w"], a["n"] = [1.5, 2.0, -0.0], [1, 2, 3]
+    b = a.copy()
+    b["n"][1], b["w"][2] = 7, 0.0
+    fun = lambda x, y: (x == y, x != y, x[0] == y[1], x["w"] * 2.0)  # noqa: E731
+    jitted = cr.jit(fun)
+    for x, y in [(a, b), (a, a), (b, a)]:
+        assert same(list(jitted(x.copy(), y.copy())), list(fun(x.copy(), y.copy())))
+    with pytest.raises(TypeError):
+        cr.jit(np.equal)(a, b)  # as np.equal(a, b) raises

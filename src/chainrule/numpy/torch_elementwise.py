@@ -8,6 +8,7 @@ differentiates and traces under the transforms; the in-place ones go through
 from __future__ import annotations
 
 import builtins
+import operator
 
 import numpy as np
 
@@ -98,11 +99,15 @@ def _rounded_division(a, b, rounding_mode):
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
 
 
-def _comparison(fun):
-    """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform)."""
+def _comparison(fun, op=None):
+    """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform).
+    ``op``: Python's operator, which chainrule.jit records for a structured array (ndarray's
+    == compares it field by field, where the ufunc has no loop for it)."""
     def method(self, other):
         if is_eager(self):
             return as_eager(self, fun(*comparison_operands(self, other)))
+        if op is not None and self._trace.records and getattr(self._value, "dtype", np.dtype(float)).names:
+            return self._trace.record(op, (self, other), {})
         return fun(self, other)
     return method
 
@@ -139,8 +144,8 @@ class TorchElementwiseMethods:
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     # -- comparisons, bitwise and shift operators (an eager Tensor, so that chains go on) -----
-    __eq__ = _comparison(cnp.equal)
-    __ne__ = _comparison(cnp.not_equal)
+    __eq__ = _comparison(cnp.equal, operator.eq)
+    __ne__ = _comparison(cnp.not_equal, operator.ne)
     __lt__ = _comparison(cnp.less)
     __le__ = _comparison(cnp.less_equal)
     __gt__ = _comparison(cnp.greater)
