@@ -70,35 +70,41 @@ def test_library_programs_agree():
 
 def sum_of_groups(ag, np, ext):
     """A primitive of one's own taking a tuple of lists of values, as PennyLane's
-    ``_execute(parameters, ...)``; its vjp gives a tuple of arrays, one per list."""
+    ``_execute(parameters, ...)``; its vjp gives a tuple of arrays, one per list. The
+    Hessian runs forward over reverse in chainrule (the forward rule is the vjp's
+    transpose), reverse over reverse in autograd."""
 
     @ext.primitive
     def weighted(groups, scale):
         return scale * onp.array([onp.sum(onp.sin(g)) for g in groups])
 
     ext.defvjp(weighted, lambda ans, groups, scale: lambda g: tuple(
-        g[i] * scale * onp.cos(onp.array(grp)) for i, grp in enumerate(groups)))
+        g[i] * scale * np.cos(np.array(grp)) for i, grp in enumerate(groups)),
+        lambda ans, groups, scale: lambda g: np.sum(g * ans) / scale)
 
     def f(x):
         groups = ag.builtins.tuple([ag.builtins.list([x[0], x[1] * 2.0]), ag.builtins.list([x[2]])])
-        return np.sum(weighted(groups, 1.5) ** 2)
+        return np.sum(weighted(groups, x[3]) ** 2)
 
-    return ag.grad(f)(onp.array([0.3, -0.4, 1.1]))
+    x = onp.array([0.3, -0.4, 1.1, 1.5])
+    return ag.grad(f)(x), ag.hessian(f)(x)
 
 
 def ragged_outputs(ag, np, ext):
     """A primitive of one's own returning a tuple of arrays of different shapes; its vjp
-    receives zeros for the output that is not used."""
+    receives zeros for the output that is not used. Forward mode cannot transpose a vjp
+    of several outputs: jacobian and hessian run reverse mode there, as autograd's do."""
 
     @ext.primitive
     def split(x):
         return onp.sin(x[:2]), onp.cos(x[2:]) * 3.0
 
-    ext.defvjp(split, lambda ans, x: lambda g: onp.concatenate([g[0] * onp.cos(x[:2]), -3.0 * g[1] * onp.sin(x[2:])]))
+    ext.defvjp(split, lambda ans, x: lambda g: np.concatenate([g[0] * np.cos(x[:2]), -3.0 * g[1] * np.sin(x[2:])]))
     x = onp.array([0.3, -0.4, 1.1])
     first, second = ag.grad(lambda x: np.sum(split(x)[0] ** 2))(x), ag.grad(lambda x: np.sum(split(x)[1]))(x)
     a, b = ag.jacobian(lambda x: split(x)[1])(x), ag.jacobian(lambda x: np.concatenate(split(x)))(x)
-    return first, second, a, b
+    h = ag.hessian(lambda x: np.sum(split(x)[0] ** 2) + np.sum(split(x)[1] ** 3))(x)
+    return first, second, a, b, h
 
 
 def plain_numpy_vjp(ag, np, ext):

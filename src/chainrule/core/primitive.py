@@ -180,9 +180,12 @@ class Primitive:
     def derive_jvp(self, argnum: int) -> Callable | None:
         """A jvp rule for ``argnum`` obtained from its vjp rule (the transpose of the
         linear map g ↦ Jᵀ g is t ↦ J t), or an error if there is none."""
-        if argnum not in self.vjps or self.multiple_outputs:
+        if self.multiple_outputs:
             raise self.missing_rule("fwd", argnum)
-        vjp_rule = self.vjps[argnum]
+        try:  # (rules made per argument on first use, RulesByArgument, are found so too)
+            vjp_rule = self.vjps[argnum]
+        except KeyError:
+            raise self.missing_rule("fwd", argnum) from None
         if vjp_rule is None:
             self.jvps[argnum] = None
             return None

@@ -279,7 +279,8 @@ def hessian(
     holomorphic: bool = False, allow_int: bool = False, *,
     argnum: int | Sequence[int] | None = None,
 ) -> Callable:
-    """The Hessian: forward mode over reverse mode. For a function with an array output,
+    """The Hessian: forward mode over reverse mode (reverse over reverse, HIPS autograd's
+    order, where a primitive has reverse-mode rules only). For a function with an array output,
     the Hessian of each output element, shape ``out.shape + in.shape + in.shape`` (HIPS
     autograd's ``jacobian(jacobian(fun))``). With ``has_aux=True``, ``fun`` returns
     ``(output, aux)`` and the result is ``(hessian, aux)``.
@@ -290,7 +291,19 @@ def hessian(
            [2., 0.]])
     """
     argnums = either_argnums(argnums, argnum)
-    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+    over_reverse = jacrev(fun, argnums, has_aux, holomorphic)
+    forward = jacfwd(over_reverse, argnums, has_aux, holomorphic)
+
+    @functools.wraps(fun)
+    def hessian_fun(*args, **kwargs):
+        try:
+            return forward(*args, **kwargs)
+        except MissingRule as missing:  # a primitive with reverse-mode rules only
+            if missing.mode != "fwd":
+                raise
+        return jacrev(over_reverse, argnums, has_aux, holomorphic)(*args, **kwargs)
+
+    return hessian_fun
 
 
 def hvp(fun: Callable, primals: Sequence, tangents: Sequence):
