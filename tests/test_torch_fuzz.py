@@ -253,6 +253,8 @@ def operator(p, v):
     other = p.partner(v) if p.draw(st.booleans()) else p.scalar()
     if p.draw(st.booleans()):
         return f"OUT = {v.name} {op} {other}"
+    if op == "**" and other in ("0.0", "-0.0"):
+        other = "2.0"  # see power: the derivative of 0 ** y in y
     return f"OUT = {other} {op} {v.name}"
 
 
@@ -261,8 +263,11 @@ def power(p, v):
     x = p.ns[torch][v.name]
     if e in (0.5, -0.5) and bool(((x == -inf) | ((x == 0) & x.signbit())).any()):
         e = 2  # PyTorch takes x ** ±0.5 as (1 /) sqrt(x): NaN at -inf, ±0 at -0.0, unlike C's pow
+    # a base of 0 left out: PyTorch's derivative of 0 ** y in y is -inf for y < 0 (inf * log 0),
+    # chainrule's NaN (docs/engine.md takes log of the base as 0 there, for y > 0)
+    base = p.draw(st.sampled_from([s for s in SCALARS if s != 0]))
     return p.draw(st.sampled_from([f"OUT = {v.name} ** {e}", f"OUT = {v.name}.pow({e})",
-                                   f"OUT = T.pow({p.scalar()}, {v.name})"]))
+                                   f"OUT = T.pow({base!r}, {v.name})"]))
 
 
 def clamp(p, v):
@@ -320,9 +325,10 @@ def statistics(p, v):
     d, keep = p.dims(v), p.draw(st.booleans())
     c = p.draw(st.sampled_from([0, 1, 2]))
     dims = range(v.ndim) if d is None else d if isinstance(d, tuple) else (d,)
-    if c > math.prod(v.shape[k] for k in dims if -v.ndim <= k < v.ndim):
-        # fewer elements than the correction: PyTorch's value divides by 0 (NaN), its
-        # derivative by the negative count (a number); chainrule's derivative is NaN too
+    if c >= math.prod(v.shape[k] for k in dims if -v.ndim <= k < v.ndim):
+        # no more elements than the correction: PyTorch's value divides by 0 (NaN), its
+        # derivative by the count less the correction (±inf or a number, by sign); chainrule's
+        # derivative is NaN there
         c = 0
     if p.draw(st.booleans()):
         return f"OUT = T.{f}({v.name}, dim={d}, correction={c}, keepdim={keep})"
@@ -332,6 +338,13 @@ def statistics(p, v):
 
 def norm(p, v):
     order = p.draw(st.sampled_from([2, 1, inf, 0.5, 3, "'fro'"]))
+    x = p.ns[torch][v.name].abs()
+    if bool((x > 1e100).any() or ((x > 0) & (x < 1e-100)).any() or x.isnan().any()):
+        # PyTorch's norms square (cube...) the entries as they are: 1e200 gives inf and
+        # [1e-170, 3e-170] gives 0 (derivative 0); chainrule scales by the largest entry.
+        # And PyTorch's derivative at a NaN entry is 0 or NaN, by the weights of the sum.
+        p.fresh(v.shape, finite=True)
+        v = p.vars[-1]
     d, keep = p.dims(v), p.draw(st.booleans())
     if d is None:
         return f"OUT = {v.name}.norm()" if order == 2 else f"OUT = T.norm({v.name}, p={order})"
@@ -688,6 +701,12 @@ e = T.cat([T.zeros(0, dtype=T.float64), T.zeros(0, dtype=T.float64)], 1)""",
 x = T.tensor([-0.0, 0.0, -1.0, 1.0, 2.0, nan], dtype=T.float64, requires_grad=True)
 a = x.relu(); b = x.clamp(min=0.0); c = x.clamp(max=-0.0); d = T.clamp_min(x, 1.0)
 e = x.clone(); e.clamp_min_(1.0); f = x.clone(); f.clamp_max_(T.tensor(2.0, dtype=T.float64))""",
+    "p-norms of a tiny entry and of NaN; index_select's dim of a 0-d Tensor": """
+x = T.tensor([[-8.05575258812596e-114]], dtype=T.float64, requires_grad=True)
+a = T.norm(x, p=3); b = x.norm(p=0.5, dim=0)
+y = T.tensor([[1.0, nan], [2.0, 3.0]], dtype=T.float64, requires_grad=True)
+c = y.norm(p=1, dim=0)
+T.index_select(T.tensor(-1.0), 1, T.tensor([0]))""",
     "median of infinities": """
 x = T.tensor([-inf, 0.0, -inf], dtype=T.float64, requires_grad=True)
 m = x.median()""",

@@ -333,9 +333,9 @@ class TorchReductionMethods:
             raise RuntimeError(f"norm: the Frobenius norm takes one or two dims, got {dim}; use p=2 for the "
                                "2-norm of all the elements over more dims")
         x = self if dtype is None else cnp.astype(self, dtype)
-        if p == "fro" or p == 2:
-            squares = cnp.sum(cnp.abs(x) ** 2 if x.dtype.kind == "c" else x * x, axis=dim, keepdims=keepdim)
-            return _power_of_positive(squares, 0.5)
+        p = 2 if p == "fro" else p
+        if p == 2 and x.dtype.kind == "c":
+            return _power_of_positive(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
         if p == "nuc":
             return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
         a = cnp.abs(x)
@@ -345,14 +345,25 @@ class TorchReductionMethods:
             return cnp.min(a, axis=dim, keepdims=keepdim)
         if p == 0:
             return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
-        if p == 1:
-            return cnp.sum(a, axis=dim, keepdims=keepdim)
+        if p == 1:  # PyTorch's derivative at NaN: 0, as Tensor.abs's
+            return cnp.sum(x.abs() if is_eager(x) else a, axis=dim, keepdims=keepdim)
         if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)
             zero = undifferentiated(a) == 0
             safe = cnp.where(zero, 1, a)
             norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
             return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
-        return _power_of_positive(cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim), 1.0 / p)
+        # a / max(a) ** p, so that powers of tiny or huge entries do not underflow or overflow
+        # (|1e-114| ** 3 is 0); the scale is a constant, the derivative is the norm's
+        scale = undifferentiated(cnp.max(a, axis=dim, keepdims=True, initial=0.0))
+        scale = cnp.where(cnp.isfinite(scale) & (scale > 0), scale, 1.0)
+        if p == 2:
+            y = x / scale
+            total = cnp.sum(y * y, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
+        else:
+            total = cnp.sum(_power_of_positive(a / scale, p), axis=dim, keepdims=keepdim)
+        if not keepdim:
+            scale = cnp.reshape(scale, np.shape(total))
+        return _power_of_positive(total, 1.0 / p) * scale
 
     def renorm(self, p, dim: int, maxnorm):
         """PyTorch's renorm: each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm``

@@ -279,7 +279,8 @@ class TorchShapeMethods:
     def index_select(self, dim: int, index):
         index = np.asarray(plain(index))
         if is_eager(self):  # PyTorch's checks: NumPy's take counts negative indices from the end
-            size = self.shape[checked_dim(self, dim)] if self.ndim else 1
+            d = checked_dim(self, dim)
+            size = self.shape[d] if self.ndim else 1
             if index.ndim > 1 or (self.ndim == 0 and index.size != 1):
                 raise IndexError(f"index_select(): index must be a vector (or one value for a 0-d Tensor), got "
                                  f"shape {index.shape}")
