@@ -176,3 +176,18 @@ def test_structured_arrays_compare_field_by_field_jitted_as_plain():
         assert same(list(jitted(x.copy(), y.copy())), list(fun(x.copy(), y.copy())))
     with pytest.raises(TypeError):
         cr.jit(np.equal)(a, b)  # as np.equal(a, b) raises
+
+
+def test_a_wrapper_of_pythons_warning_display_installed_later_sees_each_warning_once(monkeypatch):
+    # a library that wraps warnings._showwarnmsg after a replay wrapped it, calling what it
+    # replaced: each warning reaches it once (it recursed without end)
+    jitted = cr.jit(lambda x: np.log(x) * 2.0)
+    jitted(np.ones(2))
+    jitted(np.ones(2))
+    seen, wrapped = [], warnings._showwarnmsg
+    monkeypatch.setattr(warnings, "_showwarnmsg", lambda m: (seen.append(str(m.message)), wrapped(m)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jitted(np.zeros(2))
+        np.log(np.zeros(1))
+    assert seen == ["divide by zero encountered in log"] * 2 and len(caught) == 2

@@ -150,6 +150,21 @@ def _warn(message, category=None, stacklevel=1, source=None, **more):
 # call, which issue them again
 _holding = threading.local()  # .stack: a list of held warnings per running replay
 _shown = [None]  # the warnings._showwarnmsg that _hold stands in front of
+_standard = warnings._showwarnmsg  # the standard library's
+
+
+def _show(message) -> None:
+    """Show ``message`` as the ``_showwarnmsg`` that ``_hold`` stands in front of does;
+    the standard library's where that one called ``_hold`` again (a wrapper of it that
+    calls what it replaced, installed after it)."""
+    if getattr(_holding, "showing", False):
+        _standard(message)
+        return
+    _holding.showing = True
+    try:
+        _shown[0](message)
+    finally:
+        _holding.showing = False
 
 
 def hold_warnings() -> list:
@@ -182,7 +197,7 @@ class _Passing(list):
     def append(self, message) -> None:
         if not getattr(_holding, "warning", 0):  # not one of warnings.warn
             self.hear(message)
-        _shown[0](message)
+        _show(message)
 
     def extend(self, messages) -> None:
         for message in messages:
@@ -208,7 +223,7 @@ def release_warnings(held: list, show: bool) -> None:
             stack[-1].extend(held)
         else:
             for message in held:
-                _shown[0](message)
+                _show(message)
 
 
 def _hold(message) -> None:
@@ -216,4 +231,4 @@ def _hold(message) -> None:
     if stack:
         stack[-1].append(message)
     else:
-        _shown[0](message)
+        _show(message)
