@@ -93,7 +93,8 @@ def sum_of_groups(ag, np, ext):
 def ragged_outputs(ag, np, ext):
     """A primitive of one's own returning a tuple of arrays of different shapes; its vjp
     receives zeros for the output that is not used. Forward mode cannot transpose a vjp
-    of several outputs: jacobian and hessian run reverse mode there, as autograd's do."""
+    of several outputs: jacobian, hessian and the Hessian-vector products run reverse mode
+    there, as autograd's do."""
 
     @ext.primitive
     def split(x):
@@ -103,8 +104,9 @@ def ragged_outputs(ag, np, ext):
     x = onp.array([0.3, -0.4, 1.1])
     first, second = ag.grad(lambda x: np.sum(split(x)[0] ** 2))(x), ag.grad(lambda x: np.sum(split(x)[1]))(x)
     a, b = ag.jacobian(lambda x: split(x)[1])(x), ag.jacobian(lambda x: np.concatenate(split(x)))(x)
-    h = ag.hessian(lambda x: np.sum(split(x)[0] ** 2) + np.sum(split(x)[1] ** 3))(x)
-    return first, second, a, b, h
+    f = lambda x: np.sum(split(x)[0] ** 2) + np.sum(split(x)[1] ** 3)  # noqa: E731
+    v = onp.array([1.0, -2.0, 0.5])
+    return first, second, a, b, ag.hessian(f)(x), ag.make_hvp(f)(x)[0](v), ag.hessian_tensor_product(f)(x, v)
 
 
 def plain_numpy_vjp(ag, np, ext):

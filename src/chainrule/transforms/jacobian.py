@@ -323,7 +323,8 @@ def hessian_tensor_product(
     fun: Callable, argnum: int = 0, *, argnums: int | None = None
 ) -> Callable:
     """HIPS autograd's name: ``f(*args, vector)`` gives the Hessian (at ``args``, in
-    argument ``argnum``) contracted with ``vector``; forward over reverse.
+    argument ``argnum``) contracted with ``vector``; forward over reverse (reverse over
+    reverse where a primitive has reverse-mode rules only).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> hvp = cr.hessian_vector_product(lambda x: cnp.sum(x ** 3))
@@ -342,7 +343,12 @@ def hessian_tensor_product(
             full[num] = x
             return g(*full)
 
-        return jvp(grad_in_arg, (args[num],), (vector,))[1]
+        try:
+            return jvp(grad_in_arg, (args[num],), (vector,))[1]
+        except MissingRule as missing:  # a primitive with reverse-mode rules only
+            if missing.mode != "fwd":
+                raise
+        return grad(lambda x: cnp.sum(grad_in_arg(x) * vector))(args[num])  # autograd's order
 
     return product
 
