@@ -16,7 +16,7 @@ which the transforms differentiate and batch:
 >>> x, y = np.ones((5, 3)), np.zeros((5, 1))
 >>> per_example = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
 >>> per_example["weight"].shape
-(5, 1, 3)
+torch.Size([5, 1, 3])
 
 Randomness under ``vmap`` is PyTorch's ``randomness="different"`` (each example draws
 its own dropout mask); ``"error"`` (PyTorch's default, which refuses random operations)

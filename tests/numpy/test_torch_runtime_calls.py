@@ -2,6 +2,8 @@
 matmul precision, determinism, default device, RNG state, torch.Size), answered for a
 CPU library: each does what it says here, or refuses clearly."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -82,6 +84,29 @@ def test_size_is_a_tuple_of_ints_and_shapes_count_as_one():
     assert isinstance(cr.zeros(2, 3).shape, cr.Size) and isinstance(cr.zeros(2).size(), cr.Size)
     assert not isinstance((2.0, 3), cr.Size) and not isinstance([2, 3], cr.Size)
     assert cr.zeros(cr.Size([2, 2])).shape == (2, 2)
+
+
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_shape_is_a_torch_size_as_torch_s(lib):
+    # what model code does with x.shape and x.size(); torch's answers are the oracle
+    torch = pytest.importorskip("torch") if lib == "torch" else cr
+    x = torch.zeros(2, 3, 4)
+    got = []
+    for s in (x.shape, x.size()):
+        assert type(s) is torch.Size and s == (2, 3, 4) and s.numel() == 24 and hash(s) == hash((2, 3, 4))
+        n, c, w = s
+        parts = (s[:-1], s[1:], s[::-1], s + (5,), (1,) + s, s * 2, torch.Size([n, c]), pickle.loads(pickle.dumps(s)))
+        assert all(type(p) is torch.Size for p in parts) and type(s[0]) is int and type(s.index(3)) is int
+        got.append([repr(p) for p in parts] + [str(s), f"{s}", w])
+    assert got[0] == got[1]
+    assert got[0][:4] == ["torch.Size([2, 3])", "torch.Size([3, 4])", "torch.Size([4, 3, 2])",
+                          "torch.Size([2, 3, 4, 5])"]
+    assert x.view(*x.shape[:-1], -1).shape == (2, 3, 4) and x.reshape(x.shape[0], -1).shape == torch.Size([2, 12])
+    assert torch.zeros(x.shape).shape == x.shape and torch.zeros(x.shape[1:]).shape == (3, 4)
+    assert np.zeros(x.shape).shape == (2, 3, 4) and torch.Size() == () and repr(torch.Size()) == "torch.Size([])"
+    assert not isinstance((2, 3), torch.Size)
+    with pytest.raises(TypeError):
+        torch.Size([2.0, 3])
 
 
 def test_bfloat16_is_a_name_for_autocast_and_refused_as_a_tensor_dtype():

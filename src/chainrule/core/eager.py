@@ -73,7 +73,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     >>> import chainrule as cr
     >>> x = cr.tensor([[1.0, 2.0]], requires_grad=True)
     >>> x.shape, x.dtype
-    ((1, 2), dtype('float64'))
+    (torch.Size([1, 2]), dtype('float64'))
     """
     check_cpu(device, "tensor")
     value = data.primal() if isinstance(data, Tensor) else data

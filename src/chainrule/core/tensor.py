@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from chainrule.core.size import Size, as_size
+
 __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "TensorTypeError", "deepcopy_eager",
            "eager_error", "BatchedValueError"]
 
@@ -115,8 +117,9 @@ class Tensor:
 
     # -- array attributes -------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return np.shape(self._value) if not isinstance(self._value, Tensor) else self._value.shape
+    def shape(self) -> Size:
+        v = self._value
+        return as_size(np.shape(v)) if not isinstance(v, Tensor) else v.shape
 
     @shape.setter
     def shape(self, shape) -> None:

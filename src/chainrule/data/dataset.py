@@ -126,7 +126,7 @@ class TensorDataset(Dataset):
 
     >>> ds = TensorDataset(np.zeros((5, 3)), np.arange(5))
     >>> len(ds), ds[2][1].item(), ds[2][0].shape
-    (5, 2, (3,))
+    (5, 2, torch.Size([3]))
     """
 
     def __init__(self, *arrays):

@@ -12,7 +12,7 @@ numbers, not PyTorch's: the same seed gives other values).
 >>> import chainrule as cr
 >>> q = Independent(Normal(cr.zeros(3), cr.ones(3)), 1)
 >>> q.batch_shape, q.event_shape, q.rsample((5,)).shape
-((), (3,), (5, 3))
+(torch.Size([]), torch.Size([3]), torch.Size([5, 3]))
 """
 
 # with the submodules PyTorch code reaches for (torch.distributions.normal.Normal, ...)

@@ -6,7 +6,7 @@ Gaussian posterior: ``Independent(Normal(mu, std), 1)``).
 >>> import chainrule as cr
 >>> m = MultivariateNormal(cr.zeros(2), scale_tril=cr.eye(2))
 >>> m.event_shape, round(m.log_prob(cr.zeros(2)).item(), 6)
-((2,), -1.837877)
+(torch.Size([2]), -1.837877)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 >>> loss = F.cross_entropy(model(x), y)
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(16, 4)
+torch.Size([16, 4])
 
 Parameters are float32 unless a layer is given ``dtype=``. A Module is also a pytree,
 so ``chainrule.grad(loss_fn)(model, x, y)`` returns gradients shaped like the model.

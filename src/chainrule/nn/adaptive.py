@@ -34,7 +34,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
     >>> asm = AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0)
     >>> out, loss = asm(np.ones((4, 8), np.float32), np.array([0, 4, 7, 9]))
     >>> out.shape, asm.log_prob(np.ones((4, 8), np.float32)).shape
-    ((4,), (4, 10))
+    (torch.Size([4]), torch.Size([4, 10]))
     """
 
     def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0, head_bias: bool = False,

@@ -88,7 +88,7 @@ class RNNCell(_CellBase):
     >>> import numpy as np
     >>> cell = RNNCell(3, 5, rng=0)
     >>> cell(np.ones((2, 3), dtype=np.float32)).shape
-    (2, 5)
+    torch.Size([2, 5])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
@@ -113,7 +113,7 @@ class LSTMCell(_CellBase):
     >>> import numpy as np
     >>> h, c = LSTMCell(3, 4, rng=0)(np.ones((2, 3), dtype=np.float32))
     >>> h.shape, c.shape
-    ((2, 4), (2, 4))
+    (torch.Size([2, 4]), torch.Size([2, 4]))
     """
 
     gates = 4
@@ -136,7 +136,7 @@ class GRUCell(_CellBase):
 
     >>> import numpy as np
     >>> GRUCell(3, 4, rng=0)(np.ones(3, dtype=np.float32)).shape
-    (4,)
+    torch.Size([4])
     """
 
     gates = 3

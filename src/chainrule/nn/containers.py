@@ -95,7 +95,7 @@ class Sequential(_ModuleSequence):
     >>> from chainrule import nn
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> net(np.ones((5, 4), dtype=np.float32)).shape
-    (5, 2)
+    torch.Size([5, 2])
     >>> net
     Sequential(
       (0): Linear(in_features=4, out_features=8, bias=True)

@@ -49,7 +49,7 @@ class Conv1d(Module):
 
     >>> import numpy as np
     >>> Conv1d(3, 8, 5, padding=2, rng=0)(np.zeros((2, 3, 20), dtype=np.float32)).shape
-    (2, 8, 20)
+    torch.Size([2, 8, 20])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
@@ -82,7 +82,7 @@ class Conv3d(Module):
 
     >>> import numpy as np
     >>> Conv3d(2, 4, 3, padding=1, rng=0)(np.zeros((1, 2, 5, 5, 5), dtype=np.float32)).shape
-    (1, 4, 5, 5, 5)
+    torch.Size([1, 4, 5, 5, 5])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
@@ -118,7 +118,7 @@ class ConvTranspose2d(Module):
     >>> import numpy as np
     >>> up = ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, rng=0)
     >>> up(np.zeros((1, 4, 5, 5), dtype=np.float32)).shape
-    (1, 2, 10, 10)
+    torch.Size([1, 2, 10, 10])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -171,7 +171,7 @@ class ConvTranspose1d(ConvTranspose2d):
 
     >>> import numpy as np
     >>> ConvTranspose1d(4, 2, 3, stride=2, rng=0)(np.zeros((1, 4, 5), dtype=np.float32)).shape
-    (1, 2, 11)
+    torch.Size([1, 2, 11])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -203,7 +203,7 @@ class ConvTranspose3d(ConvTranspose2d):
 
     >>> import numpy as np
     >>> ConvTranspose3d(4, 2, 2, stride=2, rng=0)(np.zeros((1, 4, 3, 3, 3), dtype=np.float32)).shape
-    (1, 2, 6, 6, 6)
+    torch.Size([1, 2, 6, 6, 6])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -255,7 +255,7 @@ class GroupNorm(Module):
 
     >>> import numpy as np
     >>> GroupNorm(2, 4)(np.random.default_rng(0).normal(size=(3, 4, 5))).shape
-    (3, 4, 5)
+    torch.Size([3, 4, 5])
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,

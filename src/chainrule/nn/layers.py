@@ -82,7 +82,7 @@ class Linear(Module):
     >>> import numpy as np
     >>> layer = Linear(3, 2, rng=0)
     >>> layer(np.ones((4, 3), dtype=np.float32)).shape
-    (4, 2)
+    torch.Size([4, 2])
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None, rng=None):
@@ -114,7 +114,7 @@ class Bilinear(Module):
 
     >>> import numpy as np
     >>> Bilinear(3, 4, 2)(np.ones((5, 3), np.float32), np.ones((5, 4), np.float32)).shape
-    (5, 2)
+    torch.Size([5, 2])
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
@@ -165,7 +165,7 @@ class Conv2d(Module):
     >>> import numpy as np
     >>> conv = Conv2d(1, 4, kernel_size=3, padding=1, rng=0)
     >>> conv(np.zeros((2, 1, 8, 8), dtype=np.float32)).shape
-    (2, 4, 8, 8)
+    torch.Size([2, 4, 8, 8])
     """
 
     def __init__(
@@ -467,7 +467,7 @@ class RMSNorm(Module):
 
     >>> import numpy as np
     >>> RMSNorm(4)(np.ones((2, 4), dtype=np.float32)).shape
-    (2, 4)
+    torch.Size([2, 4])
     """
 
     def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None,
@@ -500,7 +500,7 @@ class Embedding(Module):
 
     >>> import numpy as np
     >>> Embedding(10, 3, rng=0)(np.array([[1, 2], [3, 4]])).shape
-    (2, 2, 3)
+    torch.Size([2, 2, 3])
     """
 
     def __init__(

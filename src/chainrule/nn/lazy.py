@@ -28,7 +28,7 @@ class LazyLinear(Linear):
     >>> import numpy as np
     >>> layer = LazyLinear(2, rng=0)
     >>> layer(np.ones((4, 3), dtype=np.float32)).shape, type(layer).__name__, layer.in_features
-    ((4, 2), 'Linear', 3)
+    (torch.Size([4, 2]), 'Linear', 3)
     """
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None, *, rng=None):

@@ -216,7 +216,7 @@ class Module:
         >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
         >>> _ = layer(np.ones((4, 3), np.float32)); handle.remove(); _ = layer(np.ones((1, 3), np.float32))
         >>> seen
-        [(4, 2)]
+        [torch.Size([4, 2])]
         """
         if always_call:
             raise NotImplementedError("register_forward_hook(always_call=True): the hook runs only after a "

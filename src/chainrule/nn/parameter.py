@@ -21,7 +21,7 @@ class Parameter(Tensor):
     >>> from chainrule.nn import Parameter
     >>> w = Parameter(np.zeros((2, 3), dtype=np.float32))
     >>> w.requires_grad, w.shape, w.dtype
-    (True, (2, 3), dtype('float32'))
+    (True, torch.Size([2, 3]), dtype('float32'))
     """
 
     __slots__ = ()

@@ -258,7 +258,7 @@ class RNN(_RNNBase):
     >>> import numpy as np
     >>> out, h_n = RNN(4, 8, num_layers=2, rng=0)(np.zeros((5, 3, 4), dtype=np.float32))
     >>> out.shape, h_n.shape
-    ((5, 3, 8), (2, 3, 8))
+    (torch.Size([5, 3, 8]), torch.Size([2, 3, 8]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
@@ -281,7 +281,7 @@ class LSTM(_RNNBase):
     >>> lstm = LSTM(4, 8, batch_first=True, bidirectional=True, rng=0)
     >>> out, (h_n, c_n) = lstm(np.zeros((3, 5, 4), dtype=np.float32))
     >>> out.shape, h_n.shape, c_n.shape
-    ((3, 5, 16), (2, 3, 8), (2, 3, 8))
+    (torch.Size([3, 5, 16]), torch.Size([2, 3, 8]), torch.Size([2, 3, 8]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
@@ -298,7 +298,7 @@ class GRU(_RNNBase):
     >>> import numpy as np
     >>> out, h_n = GRU(4, 8, rng=0)(np.zeros((5, 4), dtype=np.float32))
     >>> out.shape, h_n.shape
-    ((5, 8), (1, 8))
+    (torch.Size([5, 8]), torch.Size([1, 8]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,

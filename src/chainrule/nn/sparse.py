@@ -25,7 +25,7 @@ class EmbeddingBag(Module):
     >>> import numpy as np
     >>> bag = EmbeddingBag(10, 3, mode="sum", rng=0)
     >>> bag(np.array([1, 2, 4, 5, 4]), np.array([0, 2])).shape
-    (2, 3)
+    torch.Size([2, 3])
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,

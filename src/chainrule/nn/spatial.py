@@ -237,7 +237,7 @@ class InstanceNorm2d(_InstanceNorm):
 
     >>> import numpy as np
     >>> InstanceNorm2d(3, affine=True)(np.ones((2, 3, 4, 4))).shape
-    (2, 3, 4, 4)
+    torch.Size([2, 3, 4, 4])
     """
 
     _expected_ndim = (4,)

@@ -49,7 +49,7 @@ class MultiheadAttention(Module):
     >>> x = np.zeros((3, 5, 8), dtype=np.float32)
     >>> out, w = mha(x, x, x)
     >>> out.shape, w.shape
-    ((3, 5, 8), (3, 5, 5))
+    (torch.Size([3, 5, 8]), torch.Size([3, 5, 5]))
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -175,7 +175,7 @@ class TransformerEncoderLayer(_Block):
     >>> import numpy as np
     >>> layer = TransformerEncoderLayer(16, 4, dim_feedforward=32, batch_first=True, rng=0)
     >>> layer(np.zeros((2, 7, 16), dtype=np.float32)).shape
-    (2, 7, 16)
+    torch.Size([2, 7, 16])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
@@ -208,7 +208,7 @@ class TransformerDecoderLayer(_Block):
     >>> import numpy as np
     >>> layer = TransformerDecoderLayer(8, 2, dim_feedforward=16, rng=0)
     >>> layer(np.zeros((5, 2, 8), dtype=np.float32), np.zeros((6, 2, 8), dtype=np.float32)).shape
-    (5, 2, 8)
+    torch.Size([5, 2, 8])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
@@ -255,7 +255,7 @@ class TransformerEncoder(Module):
     >>> import numpy as np
     >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, rng=0), num_layers=2)
     >>> enc(np.zeros((4, 3, 8), dtype=np.float32)).shape
-    (4, 3, 8)
+    torch.Size([4, 3, 8])
     """
 
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
@@ -307,7 +307,7 @@ class TransformerDecoder(Module):
     >>> import numpy as np
     >>> dec = TransformerDecoder(TransformerDecoderLayer(8, 2, 16, rng=0), num_layers=2)
     >>> dec(np.zeros((4, 3, 8), dtype=np.float32), np.zeros((5, 3, 8), dtype=np.float32)).shape
-    (4, 3, 8)
+    torch.Size([4, 3, 8])
     """
 
     def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None):
@@ -336,7 +336,7 @@ class Transformer(Module):
     >>> import numpy as np
     >>> model = Transformer(8, 2, 1, 1, 16, dropout=0.0, rng=0)
     >>> model(np.zeros((5, 2, 8), dtype=np.float32), np.zeros((4, 2, 8), dtype=np.float32)).shape
-    (4, 2, 8)
+    torch.Size([4, 2, 8])
     """
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,

@@ -21,6 +21,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
+from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 
@@ -44,33 +45,6 @@ class Size(int):
 
     def __call__(self, dim: int | None = None):
         return TorchSize(self.shape) if dim is None else self.shape[dim]
-
-
-class _SizeType(type):
-    def __instancecheck__(cls, obj) -> bool:  # a Tensor's shape is a tuple of ints
-        return isinstance(obj, tuple) and all(isinstance(n, int | np.integer) for n in obj)
-
-
-class TorchSize(tuple, metaclass=_SizeType):
-    """PyTorch's ``torch.Size`` (``chainrule.Size``): a tuple of ints, with ``numel()``.
-    ``x.size()`` is one; a Tensor's ``.shape``, a plain tuple, counts as one too.
-
-    >>> import chainrule as cr
-    >>> s = cr.Size([2, 3]); s, s.numel(), isinstance(cr.zeros(2, 3).shape, cr.Size)
-    ((2, 3), 6, True)
-    """
-
-    def __new__(cls, sizes=()):
-        return super().__new__(cls, (int(n) for n in sizes))
-
-    def numel(self) -> int:
-        n = 1
-        for d in self:
-            n *= d
-        return n
-
-
-TorchSize.__name__ = TorchSize.__qualname__ = "Size"
 
 
 def legacy_value(args: tuple, dtype: np.dtype | None, name: str):

@@ -97,7 +97,7 @@ def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor
 
     >>> import chainrule as cr
     >>> cr.zeros(2, 3).shape, cr.zeros(2).dtype
-    ((2, 3), dtype('float64'))
+    (torch.Size([2, 3]), dtype('float64'))
     """
     check_cpu(device, "zeros")
     return _made(np.zeros(as_shape(size), _float(dtype)), requires_grad)
@@ -119,7 +119,7 @@ def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor
 
     >>> import chainrule as cr
     >>> cr.empty(3).shape
-    (3,)
+    torch.Size([3])
     """
     check_cpu(device, "empty")
     return zeros(*size, dtype=dtype, requires_grad=requires_grad)
@@ -190,7 +190,7 @@ def empty_like(t, dtype=None, requires_grad: bool = False, device=None, memory_f
 
     >>> import chainrule as cr
     >>> cr.empty_like(cr.zeros(2, 2)).shape
-    (2, 2)
+    torch.Size([2, 2])
     """
     check_cpu(device, "empty_like")
     return zeros_like(t, dtype, requires_grad)
@@ -296,7 +296,7 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device
     >>> _ = cr.manual_seed(0); a = cr.randn(2, 3)
     >>> _ = cr.manual_seed(0); b = cr.randn(2, 3)
     >>> a.shape, a.equal(b)
-    ((2, 3), True)
+    (torch.Size([2, 3]), True)
     """
     check_cpu(device, "randn")
     draws = get_generator(generator).standard_normal(as_shape(size))
@@ -311,7 +311,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
 
     >>> import chainrule as cr
     >>> cr.normal(cr.zeros(3), 1.0).shape, cr.normal(2.0, 3.0, size=(2, 2)).shape
-    ((3,), (2, 2))
+    (torch.Size([3]), torch.Size([2, 2]))
     """
     check_cpu(device, "normal")
     m, s = plain(mean), plain(std)
@@ -349,7 +349,7 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
 
     >>> import chainrule as cr
     >>> cr.randint(0, 3, (4,)).shape
-    (4,)
+    torch.Size([4])
     """
     check_cpu(device, "randint")
     if high is None:
@@ -387,7 +387,7 @@ def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device
 
     >>> import chainrule as cr
     >>> cr.rand_like(cr.zeros(3)).shape
-    (3,)
+    torch.Size([3])
     """
     check_cpu(device, "rand_like")
     return rand(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
@@ -416,7 +416,7 @@ def cat(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
 
     >>> import chainrule as cr
     >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
-    (3, 2)
+    torch.Size([3, 2])
 
     As PyTorch's, an empty 1-d Tensor among them is passed over (``out = cr.tensor([])``,
     then ``out = cr.cat([out, batch])`` in a loop), its dtype still taking part in the result's.
@@ -448,7 +448,7 @@ def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor
 
     >>> import chainrule as cr
     >>> cr.stack([cr.zeros(2), cr.ones(2)], dim=1).shape
-    (2, 2)
+    torch.Size([2, 2])
     """
     tensors = list(tensors)
     return _promoted(cnp.stack(tensors, axis=axis_or_dim(axis, dim, "stack") or 0), tensors)

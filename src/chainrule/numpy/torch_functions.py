@@ -7,7 +7,7 @@ PyTorch. ``torch.where(condition, input, other)`` and ``torch.einsum(equation,
 
 >>> import numpy as np
 >>> flatten(np.ones((2, 3, 4)), 1).shape
-(2, 12)
+torch.Size([2, 12])
 >>> float(sum(exp(np.zeros(3))))
 3.0
 """

@@ -96,7 +96,7 @@ def spmm(input, mat2) -> Tensor:
 
     >>> import chainrule as cr
     >>> spmm(cr.eye(2), cr.ones(2, 3)).shape
-    (2, 3)
+    torch.Size([2, 3])
     """
     if np.ndim(input) != 2 or np.ndim(mat2) != 2:
         raise RuntimeError(f"spmm: both arguments must be 2-d matrices, got {np.ndim(input)}-d and "

@@ -17,7 +17,7 @@ def parameters_to_vector(parameters):
 
     >>> from chainrule import nn
     >>> nn.utils.parameters_to_vector(nn.Linear(3, 2).parameters()).shape
-    (8,)
+    torch.Size([8])
     """
     return cnp.concatenate([cnp.reshape(p, (-1,)) for p in parameters])
 

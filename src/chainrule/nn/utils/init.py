@@ -17,7 +17,7 @@ def skip_init(module_cls, *args, **kwargs) -> Module:
 
     >>> from chainrule import nn
     >>> skip_init(nn.Linear, 3, 2).weight.shape
-    (2, 3)
+    torch.Size([2, 3])
     """
     if not (isinstance(module_cls, type) and issubclass(module_cls, Module)):
         raise RuntimeError(f"Expected a Module; got {module_cls}")

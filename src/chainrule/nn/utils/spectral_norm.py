@@ -111,7 +111,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     >>> from chainrule import nn
     >>> m = spectral_norm(nn.Linear(20, 40))
     >>> m.weight_u.shape, sorted(m.state_dict())
-    ((40,), ['bias', 'weight_orig', 'weight_u', 'weight_v'])
+    (torch.Size([40]), ['bias', 'weight_orig', 'weight_u', 'weight_v'])
     """
     SpectralNorm.apply(module, name, n_power_iterations, default_dim(module) if dim is None else dim, eps)
     return module

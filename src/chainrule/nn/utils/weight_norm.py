@@ -11,7 +11,7 @@ but ``dim`` (``dim=None``, or PyTorch's -1: over the whole tensor).
 ...     warnings.simplefilter("ignore")
 ...     m = weight_norm(nn.Linear(20, 40))
 >>> m.weight_g.shape, m.weight_v.shape
-((40, 1), (40, 20))
+(torch.Size([40, 1]), torch.Size([40, 20]))
 """
 
 from __future__ import annotations
