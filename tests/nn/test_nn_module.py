@@ -403,3 +403,25 @@ def test_buffer_assigned_is_registered_as_torch():
         m.a = np.full(2, 5.0) if lib is nn else torch.full((2,), 5.0)  # a plain value: the buffer's new value
         keys.append((list(m.state_dict()), [n for n, _ in m.named_buffers()], float(m.a.sum())))
     assert keys[0] == keys[1]
+
+
+@pytest.mark.parametrize("lib_name", ["chainrule", "torch"])
+def test_convolution_and_norm_base_classes_as_torch_s(lib_name):
+    # init loops and BatchNorm freezing find layers by PyTorch's private base classes;
+    # InstanceNorm is a _NormBase but not a _BatchNorm
+    lib = pytest.importorskip("torch") if lib_name == "torch" else cr
+    mods = lib.nn.modules
+    layers = [lib.nn.Conv1d(2, 2, 1), lib.nn.Conv2d(2, 2, 1), lib.nn.Conv3d(2, 2, 1), lib.nn.ConvTranspose1d(2, 2, 1),
+              lib.nn.ConvTranspose2d(2, 2, 1), lib.nn.ConvTranspose3d(2, 2, 1), lib.nn.BatchNorm1d(2),
+              lib.nn.BatchNorm2d(2), lib.nn.SyncBatchNorm(2), lib.nn.InstanceNorm1d(2),
+              lib.nn.InstanceNorm2d(2, affine=True), lib.nn.Linear(2, 2), lib.nn.GroupNorm(1, 2), lib.nn.LayerNorm(2)]
+    bases = [mods.conv._ConvNd, mods.conv._ConvTransposeNd, mods.batchnorm._BatchNorm, mods.batchnorm._NormBase,
+             mods.instancenorm._InstanceNorm]
+    table = [[isinstance(m, b) for b in bases] + [getattr(m, "transposed", None)] for m in layers]
+    assert table == [[True, False, False, False, False, False]] * 3 + [[True, True, False, False, False, True]] * 3 + \
+        [[False, False, True, True, False, None]] * 3 + [[False, False, False, True, True, None]] * 2 + \
+        [[False] * 5 + [None]] * 3
+    frozen = [type(m).__name__ for m in lib.nn.Sequential(*layers).modules()
+              if isinstance(m, mods.batchnorm._BatchNorm)]
+    assert frozen == ["BatchNorm1d", "BatchNorm2d", "SyncBatchNorm"]
+    assert mods.module.Module is lib.nn.Module and mods.conv.Conv2d is lib.nn.Conv2d

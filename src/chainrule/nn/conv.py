@@ -17,7 +17,7 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
-from chainrule.nn.layers import _empty, conv_repr, param_dtype
+from chainrule.nn.layers import _ConvNd, _ConvTransposeNd, _empty, conv_repr, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -44,7 +44,7 @@ def _zeros_only(padding_mode: str, name: str) -> None:
         raise ValueError(f"{name}: only padding_mode='zeros' is supported, not {padding_mode!r}")
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """1-d convolution over (N, C, L) or (C, L) inputs; weight (out, in/groups, k).
 
     >>> import numpy as np
@@ -76,7 +76,7 @@ class Conv1d(Module):
         return conv_repr(self)
 
 
-class Conv3d(Module):
+class Conv3d(_ConvNd):
     """3-d convolution over (N, C, D, H, W) or (C, D, H, W) inputs; weight (out, in/groups,
     kd, kh, kw); PyTorch's arguments, padding modes and initialisation.
 
@@ -111,7 +111,7 @@ class Conv3d(Module):
         return conv_repr(self)
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-d convolution (see :func:`chainrule.nn.functional.conv_transpose2d`);
     weight (in, out/groups, kh, kw), as in PyTorch.
 

@@ -158,7 +158,21 @@ def conv_repr(m: Module) -> str:
     return s
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """PyTorch's ``_ConvNd``, the base of every convolution (Conv1d/2d/3d and the
+    transposed ones), for code that finds them by it (``isinstance(m, nn.modules.conv._ConvNd)``
+    in an initialisation loop); ``transposed`` tells the two kinds apart, as PyTorch's."""
+
+    transposed = False
+
+
+class _ConvTransposeNd(_ConvNd):
+    """PyTorch's ``_ConvTransposeNd``: the base of ConvTranspose1d/2d/3d."""
+
+    transposed = True
+
+
+class Conv2d(_ConvNd):
     """2-d convolution over (N, C, H, W) inputs (see :func:`chainrule.nn.functional.conv2d`);
     ``groups=in_channels`` makes it depthwise.
 
@@ -309,7 +323,10 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """PyTorch's ``_NormBase``: what BatchNorm and InstanceNorm share (the affine weight
+    and bias, the running statistics and their state dict), each with its own forward."""
+
     _expected_ndim: tuple[int, ...] = ()
     _version = 2  # PyTorch's: the state dict has num_batches_tracked
 
@@ -360,6 +377,17 @@ class _BatchNorm(Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """PyTorch's ``_BatchNorm``, the base of BatchNorm1d/2d/3d and SyncBatchNorm (not of
+    InstanceNorm, so that ``isinstance(m, _BatchNorm)`` picks the batch norms alone)."""
+
     def forward(self, x):
         if x.ndim not in self._expected_ndim:
             raise ValueError(
@@ -385,12 +413,6 @@ class _BatchNorm(Module):
             training=use_batch,
             momentum=momentum,
             eps=self.eps,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from chainrule.nn import functional as F
 from chainrule.nn._options import _Options
-from chainrule.nn.layers import _BatchNorm
+from chainrule.nn.layers import _NormBase
 from chainrule.nn.module import Module
 
 __all__ = [
@@ -199,7 +199,9 @@ class PixelUnshuffle(_Options):
     _defaults: dict = {}
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
+    """PyTorch's ``_InstanceNorm``: a ``_NormBase``, not a ``_BatchNorm``."""
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)

@@ -1,7 +1,8 @@
 """PyTorch's ``torch.nn.modules`` path, for code that imports from it or names a base
-class through it: :mod:`.utils`, :mod:`.batchnorm` (``_BatchNorm``), :mod:`.instancenorm`
-(``_InstanceNorm``), :mod:`.loss` (``_Loss``, ``_WeightedLoss``)."""
+class through it: :mod:`.utils`, :mod:`.batchnorm` (``_BatchNorm``, ``_NormBase``),
+:mod:`.instancenorm` (``_InstanceNorm``), :mod:`.conv` (``_ConvNd``, ``_ConvTransposeNd``),
+:mod:`.loss` (``_Loss``, ``_WeightedLoss``), :mod:`.module` (``Module``)."""
 
-from chainrule.nn.modules import batchnorm, instancenorm, loss, utils
+from chainrule.nn.modules import batchnorm, conv, instancenorm, loss, module, utils
 
-__all__ = ["batchnorm", "instancenorm", "loss", "utils"]
+__all__ = ["batchnorm", "conv", "instancenorm", "loss", "module", "utils"]
