@@ -405,6 +405,95 @@ def test_buffer_assigned_is_registered_as_torch():
     assert keys[0] == keys[1]
 
 
+def _state_dict_internals_run(lib):
+    # the internals model code overrides and hooks, written as for torch; torch is the oracle
+    nn = lib.nn
+    calls = []
+
+    class Scaled(nn.Module):  # saves a plain attribute with the Tensors, reads it back
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.scale = lib.ones(2)
+
+        def _save_to_state_dict(self, destination, prefix, keep_vars):
+            super()._save_to_state_dict(destination, prefix, keep_vars)
+            destination[prefix + "scale"] = self.scale.clone()
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                  error_msgs):
+            calls.append(("load", prefix, local_metadata.get("version"), strict))
+            key = prefix + "scale"
+            if key in state_dict:
+                self.scale = state_dict.pop(key).clone()
+            elif strict:
+                missing_keys.append(key)
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+
+    class Counted(nn.Module):  # extra state, and a cache made from the values just loaded
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(lib.zeros(2))
+            self.count, self.cache = 0, None
+
+        def get_extra_state(self):
+            return {"count": self.count}
+
+        def set_extra_state(self, state):
+            self.count = state["count"]
+
+        def _load_from_state_dict(self, *args):
+            super()._load_from_state_dict(*args)
+            self.cache = self.w.detach().clone().tolist()
+
+    def fresh():
+        return nn.Sequential(Scaled(), Counted())
+
+    m = fresh()
+    with lib.no_grad():
+        m[0].scale.fill_(3.0)
+        m[1].w.fill_(2.0)
+    m[1].count = 7
+    m.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: calls.append(("pre", prefix, keep_vars)))
+    m[0].register_state_dict_post_hook(lambda mod, sd, prefix, meta: calls.append(("post", prefix, meta["version"])))
+    m._register_state_dict_hook(lambda mod, sd, prefix, meta: type(sd)((k.replace("lin.", "fc."), v)
+                                                                        for k, v in sd.items()))
+    sd = m.state_dict()
+    out = [list(sd), sorted(getattr(sd, "_metadata", {})), sd["1._extra_state"], list(calls)]
+    calls.clear()
+    n = fresh()
+    n[0].register_load_state_dict_pre_hook(
+        lambda mod, state, prefix, *rest: [state.__setitem__(k.replace("fc.", "lin."), state.pop(k))
+                                           for k in [k for k in state if k.startswith(prefix + "fc.")]])
+    n.register_load_state_dict_post_hook(lambda mod, keys: calls.append(("post", list(keys.missing_keys))))
+    res = n.load_state_dict({k: v for k, v in sd.items() if k != "0.scale"}, strict=False)
+    out += [list(res.missing_keys), list(res.unexpected_keys), n[0].scale.tolist(), n[1].count, n[1].cache,
+            list(calls)]
+    calls.clear()
+    n[1].register_load_state_dict_post_hook(lambda mod, keys: keys.unexpected_keys.clear())
+    n.load_state_dict({**sd, "1.stray": lib.zeros(1)})  # the hook forgives the stray key under strict
+    out += [n[0].scale.tolist(), n[0].lin.weight.tolist() == m[0].lin.weight.tolist(), calls]
+    return out
+
+
+def test_state_dict_internals_overridden_and_hooked_as_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _state_dict_internals_run(cr), _state_dict_internals_run(torch)
+    assert ours == theirs
+    assert ours[0] == ["0.scale", "0.fc.weight", "0.fc.bias", "1.w", "1._extra_state"]
+
+
+def test_a_failed_load_changes_nothing_even_where_an_override_loaded_first():
+    m = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 3))
+    before = {k: v.numpy().copy() for k, v in m.state_dict().items()}
+    sd = {k: v * 0 + 5 for k, v in m.state_dict().items()}
+    sd["1.weight"] = cr.zeros(4, 4)
+    with pytest.raises(nn.StateDictError, match="size mismatch for 1.weight"):
+        m.load_state_dict(sd)  # 0.weight was copied before 1.weight's shape was seen
+    assert all(np.array_equal(v.numpy(), before[k]) for k, v in m.state_dict().items())
+
+
 @pytest.mark.parametrize("lib_name", ["chainrule", "torch"])
 def test_convolution_and_norm_base_classes_as_torch_s(lib_name):
     # init loops and BatchNorm freezing find layers by PyTorch's private base classes;

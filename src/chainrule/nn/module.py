@@ -32,8 +32,8 @@ from chainrule.core.dtypes import to_arguments
 from chainrule.core.eager import EAGER, HookHandle
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
-from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind, run_load_pre_hooks
-from chainrule.nn._state_dict import assign_state, run_load_steps, state_metadata
+from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
+from chainrule.nn._state_dict import PublicHook, load_own, load_state, save_own, save_state
 from chainrule.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -196,12 +196,51 @@ class Module:
         error_msgs)`` may rewrite (a copy of) the state dict ``load_state_dict`` reads, as PyTorch's."""
         return self._add_hook("_load_state_dict_pre_hooks", hook)
 
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> HookHandle:
+        """PyTorch's private spelling: ``hook`` without the module unless ``with_module``."""
+        return self.register_load_state_dict_pre_hook(hook if with_module else (lambda m, *args: hook(*args)))
+
+    def register_load_state_dict_post_hook(self, hook) -> HookHandle:
+        """``hook(module, incompatible_keys)`` after this module and its children are loaded;
+        it may edit ``incompatible_keys.missing_keys``/``unexpected_keys`` in place (before
+        ``strict`` judges them) and returns None, as PyTorch's."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
+
+    def register_state_dict_pre_hook(self, hook) -> HookHandle:
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook) -> HookHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved this
+        module and its children; it edits ``state_dict`` in place and returns None."""
+        return self._add_hook("_state_dict_hooks", PublicHook(hook))
+
+    def _register_state_dict_hook(self, hook) -> HookHandle:
+        """PyTorch's private post-hook: as :meth:`register_state_dict_post_hook`, and a dict
+        it returns replaces the state dict."""
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        """PyTorch's step of :meth:`state_dict` for this module alone: its parameters and
+        persistent buffers under ``prefix`` (and ``get_extra_state()``); an override may
+        save more (see ``chainrule.nn._state_dict``)."""
+        save_own(self, Module, destination, prefix, keep_vars)
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
-        """PyTorch's step of :meth:`load_state_dict` for this module (see
-        ``chainrule.nn._state_dict``): an override may rewrite ``state_dict`` before calling
-        this, which runs the load pre-hooks; the values are copied later, for all at once."""
-        run_load_pre_hooks(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        """PyTorch's step of :meth:`load_state_dict` for this module: the load pre-hooks,
+        then its own values copied from ``state_dict``; an override may rewrite
+        ``state_dict`` before calling this and read the loaded values after it."""
+        load_own(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs, Module)
+
+    def get_extra_state(self) -> Any:
+        """What :meth:`state_dict` saves under ``_extra_state`` beyond the Tensors, where a
+        subclass defines it (with :meth:`set_extra_state`), as PyTorch's."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
+
+    def set_extra_state(self, state: Any) -> None:
+        """Take back what :meth:`get_extra_state` gave, where a subclass defines it."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
 
     def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
                               always_call: bool = False) -> HookHandle:
@@ -528,20 +567,11 @@ class Module:
         """
         if args:  # PyTorch's deprecated positional arguments
             destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])[:3]
-        out = OrderedDict() if destination is None else destination
-        if destination is None:  # each module's version, which _load_from_state_dict reads
-            out._metadata = state_metadata(self, prefix.rstrip("."))
-        keep = (lambda v: v) if keep_vars else _detached
+        if destination is None:  # with each module's version, which _load_from_state_dict reads
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
         # a module shared by two paths is saved under both, as PyTorch's (so its files load)
-        for mod_prefix, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            d = m.__dict__
-            for name, p in d["_parameters"].items():
-                if p is not None:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = keep(p)
-            for name, b in d["_buffers"].items():
-                if b is not None and name not in d["_non_persistent"]:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = keep(b)
-        return out
+        return save_state(self, destination, prefix, keep_vars)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
                         assign: bool = False) -> IncompatibleKeys:
@@ -563,66 +593,18 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict)}")
-        state_dict, more_missing, more_unexpected, problems = run_load_steps(self, state_dict, strict)
-        own = self._state_targets()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        missing += [k for k in dict.fromkeys(more_missing) if k not in missing]
-        unexpected += [k for k in dict.fromkeys(more_unexpected) if k not in unexpected]
-        updates = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            given = state_dict[key]
-            value = given.primal() if isinstance(given, Tensor) else given
-            value = np.asarray(value)
-            have = np.shape(target._value)
-            if value.shape != have:
-                problems.append(
-                    f"size mismatch for {key}: the file has shape {value.shape}, "
-                    f"the model has shape {have}"
-                )
-            elif assign:
-                updates.append((key, given))
-            elif not np.can_cast(value.dtype, np.result_type(target._value), "same_kind"):
-                problems.append(
-                    f"dtype mismatch for {key}: cannot load {value.dtype} into "
-                    f"{np.result_type(target._value)}"
-                )
-            else:
-                updates.append((target, value))
+        missing, unexpected, problems = load_state(self, state_dict, strict, assign, IncompatibleKeys)
+        problems = list(problems)
         if strict:
             if missing:
-                problems.insert(0, f"missing keys: {', '.join(missing)}")
+                problems.insert(0, f"missing keys: {', '.join(dict.fromkeys(missing))}")
             if unexpected:
-                problems.insert(0, f"unexpected keys: {', '.join(unexpected)}")
+                problems.insert(0, f"unexpected keys: {', '.join(dict.fromkeys(unexpected))}")
         if problems:
             raise StateDictError(
                 f"error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
             )
-        if assign:
-            assign_state(self, updates)
-            return IncompatibleKeys(missing, unexpected)
-        for target, value in updates:
-            buf = target._value
-            if isinstance(buf, np.ndarray) and buf.flags.writeable:
-                np.copyto(buf, value, casting="same_kind")
-            else:
-                target._value = np.array(value, dtype=np.result_type(buf))
-            mark_modified(target)
         return IncompatibleKeys(missing, unexpected)
-
-    def _state_targets(self) -> dict[str, Tensor]:
-        out = {}
-        for mod_prefix, m in self.named_modules(remove_duplicate=False):
-            d = m.__dict__
-            for name, v in d["_parameters"].items():
-                if v is not None:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = v
-            for name, v in d["_buffers"].items():
-                if v is not None and name not in d["_non_persistent"]:
-                    out[f"{mod_prefix}.{name}" if mod_prefix else name] = v
-        return out
 
     # -- copying and printing ---------------------------------------------------------------
     def __deepcopy__(self, memo):
@@ -651,10 +633,6 @@ class Module:
             return head + ")"
         inner = "\n  ".join(([extra] if extra else []) + lines)
         return f"{type(self).__name__}(\n  {inner}\n)"
-
-
-def _detached(t):
-    return t.detach() if isinstance(t, Tensor) else np.asarray(t)
 
 
 # -- Module as a pytree ---------------------------------------------------------------------
