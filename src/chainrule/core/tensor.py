@@ -117,9 +117,12 @@ class Tensor:
 
     # -- array attributes -------------------------------------------------------------
     @property
-    def shape(self) -> Size:
+    def shape(self) -> Size | tuple[int, ...]:
         v = self._value
-        return as_size(np.shape(v)) if not isinstance(v, Tensor) else v.shape
+        if self._trace is eager.EAGER:  # PyTorch's torch.Size
+            return as_size(np.shape(v))
+        # inside a transform, a tuple as NumPy's (jit's replay gives what the plain call gives)
+        return np.shape(v) if not isinstance(v, Tensor) else tuple(v.shape)
 
     @shape.setter
     def shape(self, shape) -> None:

@@ -172,7 +172,7 @@ class DistributedDataParallel(Module):
     >>> model = dist.DistributedDataParallel(nn.Linear(3, 1))
     >>> model(np.ones((2, 3), dtype=np.float32)).sum().backward()
     >>> model.module.weight.grad.shape
-    (1, 3)
+    torch.Size([1, 3])
     """
 
     def __init__(

@@ -24,7 +24,6 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.size import Size, as_size
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error
 from chainrule.numpy import batching
@@ -49,8 +48,8 @@ class BatchTensor(Tensor):
     __slots__ = ()
 
     @property
-    def shape(self) -> Size:
-        return as_size(self._value.shape[1:])
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._value.shape[1:])
 
 
 class UnitBatchTensor(BatchTensor):
@@ -80,8 +79,8 @@ class UnitBatchTensor(BatchTensor):
         self.dense, self.scale = value, None
 
     @property
-    def shape(self) -> Size:
-        return as_size(self.example if self.scale is not None else self.dense.shape[1:])
+    def shape(self) -> tuple[int, ...]:
+        return self.example if self.scale is not None else tuple(self.dense.shape[1:])
 
     @property
     def dtype(self) -> np.dtype:
