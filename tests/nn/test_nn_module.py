@@ -514,3 +514,6 @@ def test_convolution_and_norm_base_classes_as_torch_s(lib_name):
               if isinstance(m, mods.batchnorm._BatchNorm)]
     assert frozen == ["BatchNorm1d", "BatchNorm2d", "SyncBatchNorm"]
     assert mods.module.Module is lib.nn.Module and mods.conv.Conv2d is lib.nn.Conv2d
+    # no convolution derives from another of a different dimension
+    assert [[isinstance(m, c) for c in (lib.nn.ConvTranspose1d, lib.nn.ConvTranspose2d, lib.nn.ConvTranspose3d)]
+            for m in layers[3:6]] == [[True, False, False], [False, True, False], [False, False, True]]

@@ -17,12 +17,12 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
-from chainrule.nn.layers import _ConvNd, _ConvTransposeNd, _empty, conv_repr, param_dtype
+from chainrule.nn.layers import _ConvNd, _empty, conv_repr, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
 __all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "AdaptiveAvgPool2d",
-           "GroupNorm"]
+           "GroupNorm", "_ConvTransposeNd"]
 
 
 def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
@@ -111,6 +111,31 @@ class Conv3d(_ConvNd):
         return conv_repr(self)
 
 
+class _ConvTransposeNd(_ConvNd):
+    """PyTorch's ``_ConvTransposeNd``: the base of ConvTranspose1d/2d/3d (none of which
+    derives from another, as in PyTorch)."""
+
+    transposed = True
+
+    def _padding_for(self, x, output_size) -> tuple[int, ...]:
+        """The output_padding that gives ``output_size`` (its last entries, one per axis)."""
+        dims = len(self.kernel_size)
+        want = tuple(int(v) for v in tuple(output_size)[-dims:])
+        extra = []
+        for i, (n, s, p, d, k) in enumerate(zip(x.shape[-dims:], self.stride, self.padding, self.dilation,
+                                                self.kernel_size, strict=True)):
+            smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
+            e = want[i] - smallest
+            if not 0 <= e < max(s, d):
+                raise ValueError(f"{type(self).__name__}: output_size {want} is not reachable from input size "
+                                 f"{tuple(x.shape[-dims:])} (possible: {smallest} … {smallest + max(s, d) - 1})")
+            extra.append(e)
+        return tuple(extra)
+
+    def extra_repr(self) -> str:
+        return conv_repr(self)
+
+
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-d convolution (see :func:`chainrule.nn.functional.conv_transpose2d`);
     weight (in, out/groups, kh, kw), as in PyTorch.
@@ -146,26 +171,8 @@ class ConvTranspose2d(_ConvTransposeNd):
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, extra,
                                   self.groups, self.dilation)
 
-    def _padding_for(self, x, output_size) -> tuple[int, ...]:
-        """The output_padding that gives ``output_size`` (its last entries, one per axis)."""
-        dims = len(self.kernel_size)
-        want = tuple(int(v) for v in tuple(output_size)[-dims:])
-        extra = []
-        for i, (n, s, p, d, k) in enumerate(zip(x.shape[-dims:], self.stride, self.padding, self.dilation,
-                                                self.kernel_size, strict=True)):
-            smallest = (n - 1) * s - 2 * p + d * (k - 1) + 1
-            e = want[i] - smallest
-            if not 0 <= e < max(s, d):
-                raise ValueError(f"{type(self).__name__}: output_size {want} is not reachable from input size "
-                                 f"{tuple(x.shape[-dims:])} (possible: {smallest} … {smallest + max(s, d) - 1})")
-            extra.append(e)
-        return tuple(extra)
 
-    def extra_repr(self) -> str:
-        return conv_repr(self)
-
-
-class ConvTranspose1d(ConvTranspose2d):
+class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-d convolution of (N, C, L) or (C, L) (see
     :func:`chainrule.nn.functional.conv_transpose1d`); weight (in, out/groups, k).
 
@@ -177,7 +184,7 @@ class ConvTranspose1d(ConvTranspose2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None, rng=None):
-        Module.__init__(self)
+        super().__init__()
         check_cpu(device, type(self).__name__)
         _zeros_only(padding_mode, "ConvTranspose1d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
@@ -197,7 +204,7 @@ class ConvTranspose1d(ConvTranspose2d):
                                   self.groups, self.dilation)
 
 
-class ConvTranspose3d(ConvTranspose2d):
+class ConvTranspose3d(_ConvTransposeNd):
     """Transposed 3-d convolution of (N, C, D, H, W) or (C, D, H, W) (see
     :func:`chainrule.nn.functional.conv_transpose3d`); weight (in, out/groups, kd, kh, kw).
 
@@ -209,7 +216,7 @@ class ConvTranspose3d(ConvTranspose2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None, rng=None):
-        Module.__init__(self)
+        super().__init__()
         check_cpu(device, type(self).__name__)
         _zeros_only(padding_mode, "ConvTranspose3d")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)

@@ -166,12 +166,6 @@ class _ConvNd(Module):
     transposed = False
 
 
-class _ConvTransposeNd(_ConvNd):
-    """PyTorch's ``_ConvTransposeNd``: the base of ConvTranspose1d/2d/3d."""
-
-    transposed = True
-
-
 class Conv2d(_ConvNd):
     """2-d convolution over (N, C, H, W) inputs (see :func:`chainrule.nn.functional.conv2d`);
     ``groups=in_channels`` makes it depthwise.
