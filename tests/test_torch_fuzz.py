@@ -193,6 +193,13 @@ class Program:
         value = self.ns[torch][name] if name in self.ns[torch] else float(name)
         return bool(torch.as_tensor(value).abs().nan_to_num(0.0).gt(1e100).any())
 
+    def zero_base(self, base, exponent):
+        """Whether ``base ** exponent`` has a base of 0 with an exponent that is a Tensor."""
+        if exponent not in self.ns[torch]:
+            return False
+        value = self.ns[torch][base] if base in self.ns[torch] else float(base)
+        return bool((torch.as_tensor(value) == 0).any())
+
     def finite(self, v):
         """`v`, or where it holds inf or NaN a new finite input of its shape."""
         if bool(torch.isfinite(self.ns[torch][v.name]).all()):
@@ -236,6 +243,8 @@ def binary(p, v):
     if f == "div" and p.draw(st.booleans()):
         mode = p.draw(st.sampled_from(["floor", "trunc"]))
         return f"OUT = T.div({v.name}, {other}, rounding_mode={mode!r})"
+    if f == "pow" and p.zero_base(v.name, other):
+        f = "mul"
     if other[0] != "v" and f in ("logaddexp", "copysign", "fmax", "fmin", "maximum", "minimum"):
         other = p.partner(v)  # these take Tensors only in PyTorch
     if f == "logaddexp" and (p.huge(v.name) or p.huge(other)):
@@ -252,9 +261,11 @@ def operator(p, v):
     op = p.draw(st.sampled_from(OPERATORS))
     other = p.partner(v) if p.draw(st.booleans()) else p.scalar()
     if p.draw(st.booleans()):
+        if op == "**" and p.zero_base(v.name, other):
+            op = "*"
         return f"OUT = {v.name} {op} {other}"
-    if op == "**" and other in ("0.0", "-0.0"):
-        other = "2.0"  # see power: the derivative of 0 ** y in y
+    if op == "**" and p.zero_base(other, v.name):
+        op = "*"  # see power: the derivative of 0 ** y in y
     return f"OUT = {other} {op} {v.name}"
 
 
@@ -299,20 +310,32 @@ def masked_fill(p, v):
 def reduction(p, v):
     f = p.draw(st.sampled_from(["sum", "mean", "amax", "amin", "logsumexp", "nansum"]))
     d, keep = p.dims(v), p.draw(st.booleans())
+    # PyTorch's extreme of -0.0 and 0.0 is either, by its reduction order: `+ 0.0` (see binary)
+    tie = " + 0.0" if f in ("amax", "amin") else ""
+    if f == "logsumexp" and bool((p.ns[torch][v.name] == inf).any()):
+        # PyTorch's derivative where a slice holds inf is 0 at its finite entries; chainrule's,
+        # NaN over the slice (it shifts by the maximum, which is inf there)
+        p.fresh(v.shape, finite=True)
+        v = p.vars[-1]
     if d is None and f != "logsumexp":
-        return p.draw(st.sampled_from([f"OUT = {v.name}.{f}()", f"OUT = T.{f}({v.name})"]))
+        return p.draw(st.sampled_from([f"OUT = {v.name}.{f}(){tie}", f"OUT = T.{f}({v.name}){tie}"]))
     if d is None:
         d = tuple(range(v.ndim))
-    return f"OUT = T.{f}({v.name}, {d}, keepdim={keep})" if p.draw(st.booleans()) else \
-        f"OUT = {v.name}.{f}(dim={d}, keepdim={keep})"
+    return f"OUT = T.{f}({v.name}, {d}, keepdim={keep}){tie}" if p.draw(st.booleans()) else \
+        f"OUT = {v.name}.{f}(dim={d}, keepdim={keep}){tie}"
 
 
 def one_dim_reduction(p, v):
     f = p.draw(st.sampled_from(["prod", "max", "min", "argmax", "argmin", "cumsum", "cumprod", "softmax",
                                 "log_softmax", "sort", "median"]))
     d = p.dim(v, allow_none=f in ("prod", "max", "min", "argmax", "argmin", "median"))
+    if f == "prod" and not bool(p.ns[torch][v.name].isfinite().all()):
+        # PyTorch's derivative of a product divides it by the entry (inf / inf = NaN);
+        # chainrule's is the product of the others
+        p.fresh(v.shape, finite=True)
+        v = p.vars[-1]
     if d is None:
-        return f"OUT = {v.name}.{f}()"
+        return f"OUT = {v.name}.{f}()" + (" + 0.0" if f in ("max", "min") else "")
     if f in ("cumsum", "cumprod", "softmax", "log_softmax"):
         return p.draw(st.sampled_from([f"OUT = T.{f}({v.name}, {d})", f"OUT = {v.name}.{f}(dim={d})"]))
     if f == "sort":
@@ -332,8 +355,9 @@ def statistics(p, v):
         c = 0
     if p.draw(st.booleans()):
         return f"OUT = T.{f}({v.name}, dim={d}, correction={c}, keepdim={keep})"
-    return f"OUT = {v.name}.{f}({d}, unbiased={bool(c)}, keepdim={keep})" if d is not None else \
-        f"OUT = {v.name}.{f}()"
+    if d is None:
+        return f"OUT = {v.name}.{f}()" if c == 1 else f"OUT = T.{f}({v.name}, correction={c})"
+    return f"OUT = {v.name}.{f}({d}, unbiased={bool(c)}, keepdim={keep})"
 
 
 def norm(p, v):
