@@ -24,13 +24,16 @@ CASES = {
                           [[0.5, 2.0]], [0.4, 1.5]),
     "decreasing_affine": (lambda D, T, a, b: D.TransformedDistribution(D.Normal(a, b), [T.AffineTransform(1.0, -2.0)]),
                           [[0.3, -0.5], [1.2, 0.7]], [0.4, 2.5]),
+    "softplus_normal": (lambda D, T, a, b: D.TransformedDistribution(D.Normal(a, b), [T.SoftplusTransform()]),
+                        [[0.3, -0.5], [1.2, 0.7]], [0.4, 2.5]),
     "log_gamma": (lambda D, T, c, r: D.TransformedDistribution(D.Gamma(c, r), [T.ExpTransform().inv]),
                   [[0.7, 3.0], [1.5, 0.4]], [-0.4, 1.5]),
 }
 
 
 # the cases whose base distribution has cdf and icdf in both libraries
-CDF = ("tanh_normal", "affine_exp_flow", "sigmoid_normal", "power_exponential", "decreasing_affine")
+CDF = ("tanh_normal", "affine_exp_flow", "sigmoid_normal", "power_exponential", "decreasing_affine",
+       "softplus_normal")
 
 
 def _run(lib, name, monkeypatch, eps):

@@ -64,6 +64,7 @@ from chainrule.distributions.transforms import (
     ExpTransform,
     PowerTransform,
     SigmoidTransform,
+    SoftplusTransform,
     TanhTransform,
     Transform,
     TransformedDistribution,
@@ -76,8 +77,8 @@ __all__ = [
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
     # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
-    "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "TanhTransform",
-    "Transform",
+    "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
+    "TanhTransform", "Transform",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
     "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
 ]

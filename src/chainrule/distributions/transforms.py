@@ -24,7 +24,7 @@ from chainrule.distributions.distribution import Distribution, as_tensor, sum_ri
 from chainrule.distributions.multivariate import Independent
 
 __all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
-           "PowerTransform", "TransformedDistribution"]
+           "PowerTransform", "SoftplusTransform", "TransformedDistribution"]
 
 
 class Transform:
@@ -213,6 +213,21 @@ class SigmoidTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return -F.softplus(-x) - F.softplus(x)
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + exp(x)), onto the positive reals (PyTorch's inverse, log(-expm1(-y)) + y)."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return F.softplus(x)
+
+    def _inverse(self, y):
+        return cnp.log(-cnp.expm1(-y)) + y
+
+    def log_abs_det_jacobian(self, x, y):
+        return -F.softplus(-x)
 
 
 class TanhTransform(Transform):
