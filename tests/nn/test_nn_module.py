@@ -517,3 +517,25 @@ def test_convolution_and_norm_base_classes_as_torch_s(lib_name):
     # no convolution derives from another of a different dimension
     assert [[isinstance(m, c) for c in (lib.nn.ConvTranspose1d, lib.nn.ConvTranspose2d, lib.nn.ConvTranspose3d)]
             for m in layers[3:6]] == [[True, False, False], [False, True, False], [False, False, True]]
+
+
+def _norm_reset_run(lib):
+    # BatchNorm recalibration code: reset the statistics, then re-estimate them
+    bn, inorm = lib.nn.BatchNorm1d(3), lib.nn.InstanceNorm1d(3, affine=True, track_running_stats=True)
+    x = lib.tensor(np.arange(24.0).reshape(2, 3, 4).tolist())
+    for m in (bn, inorm):
+        m(x)
+        with lib.no_grad():
+            m.weight.mul_(3.0)
+    out = []
+    for m in (bn, inorm):
+        m.reset_running_stats()
+        out.append([m.running_mean.tolist(), m.running_var.tolist(), int(m.num_batches_tracked), m.weight.tolist()])
+        m.reset_parameters()
+        out.append([m.weight.tolist(), m.bias.tolist(), m.weight.requires_grad])
+    return out
+
+
+def test_norm_layers_reset_their_statistics_and_parameters_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _norm_reset_run(cr) == _norm_reset_run(torch)

@@ -17,7 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
-from chainrule.core.eager import get_default_dtype
+from chainrule.core.eager import get_default_dtype, no_grad
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -359,6 +359,24 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1 and the batch count 0, in place (PyTorch's;
+        code that recalibrates the statistics over new data calls it)."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1.0)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """The running statistics reset, the affine weight 1 and bias 0, in place (PyTorch's)."""
+        self.reset_running_stats()
+        with no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1.0)
+            if self.bias is not None:
+                self.bias.zero_()
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:

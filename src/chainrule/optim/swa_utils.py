@@ -94,9 +94,7 @@ def update_bn(loader, model: Module, device=None) -> None:
     momenta = {}
     for module in model.modules():
         if isinstance(module, _BatchNorm) and module.track_running_stats:
-            module.running_mean.zero_()  # PyTorch's reset_running_stats
-            module.running_var.fill_(1.0)
-            module.num_batches_tracked.zero_()
+            module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:
         return
