@@ -539,3 +539,15 @@ def _norm_reset_run(lib):
 def test_norm_layers_reset_their_statistics_and_parameters_as_torch():
     torch = pytest.importorskip("torch")
     assert _norm_reset_run(cr) == _norm_reset_run(torch)
+
+
+def _buffer_internals_run(lib):
+    m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+    m[1].register_buffer("scratch", lib.zeros(1))
+    m[1]._non_persistent_buffers_set.add("scratch")  # made non-persistent after the fact, as torch code does
+    return [sorted(m[1]._non_persistent_buffers_set), m[0]._version, m[1]._version, list(m.state_dict())]
+
+
+def test_buffer_and_version_internals_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _buffer_internals_run(cr) == _buffer_internals_run(torch)

@@ -93,6 +93,12 @@ class Module:
     """
 
     training: bool
+    _version: int = 1  # PyTorch's: the state dict's _metadata version of the module's class
+
+    @property
+    def _non_persistent_buffers_set(self) -> set[str]:
+        """PyTorch's name of the set of buffers that ``state_dict`` leaves out (the same set)."""
+        return self.__dict__["_non_persistent"]
 
     def __init__(self) -> None:
         d = self.__dict__
