@@ -96,3 +96,21 @@ def test_autocast_runs_the_block_in_the_inputs_precision(make):
         assert lin(x).dtype == np.float64
     with pytest.raises(TypeError, match="device_type"):
         cr.autocast(None)
+
+
+def test_grad_scaler_unscales_each_gradient_once_when_a_sum_feeds_several_parameters():
+    # x + b1 + b2 hands one cotangent array to both biases: unscaling one .grad in place
+    # divided the other's too (by the scale squared), and the step barely moved them
+    seen = []
+    for lib in (torch, cr):
+        b1 = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        b2 = lib.tensor([0.5, 0.5], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.SGD([b1, b2], lr=0.1)
+        scaler = lib.amp.GradScaler("cpu")
+        x = lib.tensor([3.0, 4.0], dtype=lib.float64)
+        scaler.scale(((x + b1 + b2) * x).sum()).backward()
+        scaler.step(opt)
+        scaler.update()
+        seen.append([b1.detach().numpy().copy(), b2.detach().numpy().copy()])
+    for ours, theirs in zip(seen[1], seen[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
