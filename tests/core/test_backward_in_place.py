@@ -149,14 +149,16 @@ def test_a_hook_that_returns_its_own_array_keeps_it(x):
     np.testing.assert_allclose(xt.grad.numpy(), (2.0 + np.cos(np.tanh(x))) * (1 - np.tanh(x) ** 2))
 
 
-def test_grad_held_from_a_first_backward_is_not_changed_by_a_second(x):
+def test_grad_held_from_a_first_backward_gets_the_second_added_and_nothing_else(x):
+    # PyTorch accumulates into the .grad it holds: the reference sees the sum, and the
+    # pass wrote nothing else into that memory
     xt = cr.tensor(x, requires_grad=True)
     cnp.sum(cnp.tanh(xt) + cnp.sin(xt)).backward()
     first = xt.grad
     copy = first.numpy().copy()
     cnp.sum(cnp.tanh(xt) + cnp.sin(xt)).backward()
-    np.testing.assert_array_equal(first.numpy(), copy)
-    np.testing.assert_allclose(xt.grad.numpy(), 2 * copy)
+    assert xt.grad is first
+    np.testing.assert_allclose(first.numpy(), 2 * copy, rtol=1e-15)
 
 
 def test_create_graph_and_higher_order_match_without_in_place(x, no_in_place):
@@ -220,3 +222,34 @@ def test_each_grad_owns_its_memory_as_pytorchs():
         seen.append([t.detach().numpy().copy() for t in (w.grad, v.grad, u.grad, seed)])
     for ours, theirs in zip(seen[1], seen[0], strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.torch
+def test_grads_accumulate_and_zero_in_place_as_pytorchs():
+    # .grad views of one flat bucket (gradient-as-bucket-view data parallelism, contiguous
+    # gradient buffers) receive backward's sums, and zero_grad(set_to_none=False) zeroes them
+    # in place, as PyTorch's: the bucket holds every step's gradients
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (torch, cr):
+        model = lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]], dtype=lib.float64))
+            model.bias.fill_(0.25)
+        bucket = lib.zeros(8, dtype=lib.float64)
+        model.weight.grad, model.bias.grad = bucket[:6].view(2, 3), bucket[6:]
+        held = [p.grad for p in model.parameters()]
+        opt = lib.optim.SGD(model.parameters(), lr=0.1)
+        x = lib.tensor([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]], dtype=lib.float64)
+        row = []
+        for _ in range(2):
+            model(x).pow(2).sum().backward()
+            model(x).tanh().sum().backward()
+            row.append(bucket.numpy().copy())
+            opt.step()
+            (model if len(row) == 1 else opt).zero_grad(set_to_none=False)
+            row.append(bucket.numpy().copy())
+        assert all(a is p.grad for a, p in zip(held, model.parameters(), strict=True))
+        seen.append(row + [p.detach().numpy().copy() for p in model.parameters()])
+    for ours, theirs in zip(seen[1], seen[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)

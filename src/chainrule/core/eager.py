@@ -56,6 +56,7 @@ from chainrule.core.values import plain
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "set_default_dtype", "get_default_dtype", "default_float_dtype", "backward", "grad", "queue_callback", "EAGER",
+    "zero_grad_in_place",
 ]
 
 def _holds_python_float(data) -> bool:
@@ -151,6 +152,17 @@ def _take_on(t: Tensor, result: Tensor) -> None:
     t._value, t._trace, t._node = result._value, result._trace, result._node
     if hasattr(result, "_tangent"):
         t._tangent = result._tangent
+
+
+def zero_grad_in_place(p: Tensor) -> None:
+    """``p.grad`` made zeros as PyTorch's ``zero_grad(set_to_none=False)`` does: in place, so
+    that a reference to it (or the bucket of gradients it is a view of) sees the zeros; a
+    gradient on a graph (made with create_graph) is replaced by zeros off the graph."""
+    g = p.grad
+    if g._trace is EAGER and g._node is None:
+        _write(g, np.zeros(g.shape, dtype=g.dtype), "zero_grad")
+    else:
+        p.grad = Tensor(np.zeros_like(np.asarray(g.primal())), EAGER)
 
 
 def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:

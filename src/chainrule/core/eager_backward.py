@@ -125,7 +125,7 @@ def backward(t: Tensor, gradient=None, retain_graph: bool | None = None, create_
         if g is not None:
             g = _in_dtype(_torch_convention(g), x.dtype)
             old = getattr(x, "_grad", None)  # (a non-leaf input: no warning for reading it here)
-            x._grad = _as_tensor(g) if old is None else _as_tensor(_plain_sum(old, g))
+            x._grad = _as_tensor(g) if old is None else _added(old, g)
 
 
 def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, collect) -> None:
@@ -424,8 +424,18 @@ def _accumulate(node: EagerNode, g) -> Tensor | None:
     if owner is not None:
         g = _in_dtype(_torch_convention(g), owner.dtype)
         old = owner.grad
-        owner._grad = _as_tensor(_own(g)) if old is None else _as_tensor(_plain_sum(old, g))
+        owner._grad = _as_tensor(_own(g)) if old is None else _added(old, g)
     return owner
+
+
+def _added(old: Tensor, g) -> Tensor:
+    """``old + g`` as the new ``.grad``: written into ``old``, as PyTorch accumulates (a
+    reference to ``.grad`` sees the sum, and a ``.grad`` that is a view of a flat bucket of
+    gradients fills the bucket); a new Tensor where the sum is on a graph (create_graph),
+    ``old`` is, or their shapes differ."""
+    if isinstance(g, Tensor) or old._node is not None or old._trace is not EAGER or tuple(old.shape) != np.shape(g):
+        return _as_tensor(_plain_sum(old, g))
+    return old.add_(g)
 
 
 def _memory(a) -> int | None:

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from chainrule.core.dtypes import to_arguments
-from chainrule.core.eager import EAGER, HookHandle
+from chainrule.core.eager import EAGER, HookHandle, zero_grad_in_place
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
 from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
@@ -465,7 +465,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor(np.zeros_like(p.grad._value), EAGER)
+                zero_grad_in_place(p)
 
     def to(self, *args, dtype=None, device=None, non_blocking: bool = False, memory_format=None) -> Module:
         """Convert the floating-point parameters and buffers to ``dtype``, keeping the

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.eager import EAGER, enable_grad
+from chainrule.core.eager import EAGER, enable_grad, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -118,7 +118,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = Tensor(np.zeros_like(np.asarray(p.grad.primal())), EAGER)
+                    zero_grad_in_place(p)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """One update of every parameter that has a gradient. ``closure`` (optional)
