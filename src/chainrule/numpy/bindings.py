@@ -413,8 +413,9 @@ def _in_order(x, order: str, source):
 
 def _filled(a, v):
     """An array of ``a``'s shape and dtype holding ``v``: written, not computed from ``a``
-    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only."""
-    out = cnp.zeros_like(a) + v
+    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only. The
+    zeros are -0.0, which keep the sign of any ``v`` (0.0 + -0.0 is 0.0)."""
+    out = cnp.full_like(a, -0.0) + v
     dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
     return out if out.dtype == dtype else cnp.astype(out, dtype)
 
