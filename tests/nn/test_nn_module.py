@@ -551,3 +551,36 @@ def _buffer_internals_run(lib):
 def test_buffer_and_version_internals_as_torch():
     torch = pytest.importorskip("torch")
     assert _buffer_internals_run(cr) == _buffer_internals_run(torch)
+
+
+def _apply_override_run(lib):
+    class Rotary(lib.nn.Module):  # a cache kept as a plain attribute, moved by its _apply
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(2, 2)
+            self.cache = lib.ones(3)
+            self.calls = 0
+
+        def forward(self, x):
+            return self.lin(x) * self.cache[:2]
+
+        def _apply(self, fn, *args, **kwargs):
+            self.calls += 1
+            super()._apply(fn, *args, **kwargs)
+            self.cache = fn(self.cache)
+            return self
+
+    m = lib.nn.Sequential(Rotary())
+    w = m[0].lin.weight
+    m(lib.ones(1, 2)).sum().backward()
+    out = []
+    for move in (lambda: m.double(), lambda: m.to(lib.float16), lambda: m.float(), lambda: m.cpu()):
+        assert move() is m
+        out.append([str(m[0].cache.dtype).removeprefix("torch."), str(w.dtype).removeprefix("torch."),
+                    str(w.grad.dtype).removeprefix("torch."), m[0].lin.weight is w, m[0].calls])
+    return out
+
+
+def test_to_and_dtype_moves_go_through_apply_as_torch():
+    torch = pytest.importorskip("torch")
+    assert _apply_override_run(cr) == _apply_override_run(torch)

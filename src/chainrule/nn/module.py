@@ -487,18 +487,38 @@ class Module:
         if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
             raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
         if dtype is None:
-            return self
+            return self._apply(lambda t: t)
         if dtype.kind not in "fc":
             raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
-        for m in self.modules():
-            for registry in ("_parameters", "_buffers"):
-                for t in m.__dict__[registry].values():
-                    if t is None or np.result_type(t._value).kind not in "fc" or t._value.dtype == dtype:
-                        continue
-                    t._value = t._value.astype(dtype)
+
+        def convert(t):
+            value = np.asarray(t.primal()) if isinstance(t, Tensor) else np.asarray(t)
+            if value.dtype.kind not in "fc" or value.dtype == dtype:
+                return t
+            return Tensor(value.astype(dtype), EAGER)
+
+        return self._apply(convert)
+
+    def _apply(self, fn: Callable, recurse: bool = True) -> Module:
+        """PyTorch's step under :meth:`to`, :meth:`float`, :meth:`double`, :meth:`half` and
+        :meth:`cpu`: ``fn`` applied to the children, then to each parameter and buffer (and
+        gradient), the results written into the same Parameter objects. A module that keeps
+        other Tensors overrides it, calls ``super()._apply(fn)`` and converts them with ``fn``."""
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        for registry in ("_parameters", "_buffers"):
+            for t in self.__dict__[registry].values():
+                if t is None:
+                    continue
+                new = fn(t)
+                if new is not t:
+                    t._value = np.asarray(new.primal()) if isinstance(new, Tensor) else np.asarray(new)
                     mark_modified(t)
-                    if t.grad is not None:
-                        t.grad = Tensor(np.asarray(t.grad.primal()).astype(dtype), EAGER)
+                if t.grad is not None:
+                    g = fn(t.grad)
+                    if g is not t.grad:
+                        t.grad = g if isinstance(g, Tensor) else Tensor(np.asarray(g), EAGER)
         return self
 
     def float(self) -> Module:
@@ -514,8 +534,8 @@ class Module:
         return self.to(np.float16)
 
     def cpu(self) -> Module:
-        """Returns self: chainrule computes on the CPU."""
-        return self
+        """Returns self: chainrule computes on the CPU (an ``_apply`` override still runs)."""
+        return self._apply(lambda t: t)
 
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at the dotted path ``target`` (``'0.weight'``), as PyTorch's."""
