@@ -36,7 +36,8 @@ from chainrule.core.pytree import (
 __all__ = [
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure", "tree_reduce", "tree_all",
     "tree_transpose", "all_leaves", "treedef_is_leaf", "treedef_children", "register_pytree_node",
-    "register_pytree_node_class", "register_dataclass", "register_static", "Partial", "PyTreeDef",
+    "register_pytree_node_class", "register_pytree_with_keys", "register_pytree_with_keys_class",
+    "register_dataclass", "register_static", "Partial", "PyTreeDef",
     "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey", "keystr", "tree_flatten_with_path",
     "tree_leaves_with_path", "tree_map_with_path",
 ]
@@ -143,12 +144,34 @@ def tree_transpose(outer_treedef: TreeDef, inner_treedef: TreeDef | None, pytree
 
 # -- registering classes ----------------------------------------------------------------
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # classes whose children are named fields
+_KEYED_FLATTEN: dict[type, Callable] = {}  # classes whose flatten names each child's key
 
 
 def register_pytree_node_class(cls: type) -> type:
     """A class decorator: ``cls`` flattens with its ``tree_flatten()`` method and rebuilds
     with its ``tree_unflatten(aux, children)`` classmethod."""
     register_pytree_node(cls, lambda x: x.tree_flatten(), cls.tree_unflatten)
+    return cls
+
+
+def register_pytree_with_keys(nodetype: type, flatten_with_keys: Callable, unflatten_func: Callable,
+                              flatten_func: Callable | None = None) -> None:
+    """Register ``nodetype`` with ``flatten_with_keys(x) -> ([(key, child), ...], aux)``:
+    key paths (:func:`tree_flatten_with_path`) show those keys; ``flatten_func``, if
+    given, must give the same children and aux without the keys."""
+    def flatten(x):
+        pairs, aux = flatten_with_keys(x)
+        return tuple(child for _, child in pairs), aux
+
+    register_pytree_node(nodetype, flatten if flatten_func is None else flatten_func, unflatten_func)
+    _KEYED_FLATTEN[nodetype] = flatten_with_keys
+
+
+def register_pytree_with_keys_class(cls: type) -> type:
+    """A class decorator: ``cls`` flattens with its ``tree_flatten_with_keys()`` method
+    (and ``tree_flatten()``, if it has one) and rebuilds with ``tree_unflatten``."""
+    flatten = cls.tree_flatten if hasattr(cls, "tree_flatten") else None
+    register_pytree_with_keys(cls, lambda x: x.tree_flatten_with_keys(), cls.tree_unflatten, flatten)
     return cls
 
 
@@ -254,7 +277,9 @@ def _with_path(tree, path: tuple, out: list, is_leaf) -> None:
             out.append((path, tree))
         return
     node_type, aux, children = node
-    for k, child in zip(_child_keys(node_type, aux, len(children)), children, strict=True):
+    keys = ([k for k, _ in _KEYED_FLATTEN[node_type](tree)[0]] if node_type in _KEYED_FLATTEN
+            else _child_keys(node_type, aux, len(children)))
+    for k, child in zip(keys, children, strict=True):
         _with_path(child, (*path, k), out, is_leaf)
 
 
