@@ -71,6 +71,7 @@ PROGRAMS: dict[str, tuple[str, tuple[float, float]]] = {}
 # with StaticCache (index_copy_ at cache_position, the 4-d mask made from cache_position)
 _LLAMA_HF = '''
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -184,7 +185,7 @@ def repeat_kv(hidden_states, n_rep):
 
 
 class StaticCache:
-    def __init__(self, config, max_batch_size, max_cache_len, dtype=None):
+    def __init__(self, config, max_batch_size: int, max_cache_len: int, dtype: Optional[torch.dtype] = None):
         self.max_cache_len = max_cache_len
         head_dim = config.hidden_size // config.num_attention_heads
         cache_shape = (max_batch_size, config.num_key_value_heads, self.max_cache_len, head_dim)
@@ -312,8 +313,9 @@ def _expand_mask(mask, dtype, tgt_len=None):
     return inverted_mask.masked_fill(inverted_mask.to(torch.bool), torch.finfo(dtype).min)
 
 
-def _prepare_4d_causal_attention_mask_with_cache_position(attention_mask, sequence_length, target_length, dtype,
-                                                          cache_position, batch_size):
+def _prepare_4d_causal_attention_mask_with_cache_position(attention_mask: torch.Tensor, sequence_length: int,
+                                                          target_length: int, dtype: torch.dtype,
+                                                          cache_position: torch.Tensor, batch_size: int):
     min_dtype = torch.finfo(dtype).min
     causal_mask = torch.full((sequence_length, target_length), fill_value=min_dtype, dtype=dtype)
     if sequence_length != 1:

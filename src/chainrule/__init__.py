@@ -86,7 +86,7 @@ from chainrule.numpy.torch_creation import (
     preserve_format, contiguous_format, channels_last, channels_last_3d, tril_indices, triu_indices,
 )
 
-from chainrule.numpy.torch_creation import DTYPES as _DTYPES, finfo, iinfo, is_tensor
+from chainrule.numpy.torch_creation import DTYPES as _DTYPES, dtype, finfo, iinfo, is_tensor
 from chainrule.numpy.torch_legacy import (
     BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
     set_default_tensor_type, spmm,
@@ -142,7 +142,7 @@ __all__ = [
     "randperm", "randn_like",
     "rand_like",
     "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
-    "channels_last", "channels_last_3d", "finfo", "iinfo", "is_tensor",
+    "channels_last", "channels_last_3d", "dtype", "finfo", "iinfo", "is_tensor",
     # PyTorch's runtime queries: the CPU, and a seeded generator
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor",
     "ByteTensor", "BoolTensor", "set_default_tensor_type", "spmm",

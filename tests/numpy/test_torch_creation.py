@@ -116,4 +116,6 @@ def test_finfo_gives_pythons_numbers_as_torchs(name):
         assert getattr(ours, attr) == getattr(theirs, attr) and type(getattr(ours, attr)) is type(getattr(theirs, attr))
     assert cr.tensor(ours.min).dtype == np.float64 == cr.full((2,), ours.min).dtype
     assert cr.finfo().dtype == "float64"  # no dtype: the default one
+    # torch.dtype: the class of the dtypes (HF's annotations dtype: torch.dtype, isinstance checks)
+    assert isinstance(cr.float32, cr.dtype) and isinstance(cr.tensor([1]).dtype, cr.dtype)
     assert cr.finfo(cr.complex64).eps == cr.finfo(cr.float32).eps

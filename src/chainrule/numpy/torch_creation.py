@@ -29,7 +29,7 @@ __all__ = [
     "randperm", "randn_like",
     "rand_like",
     "from_numpy", "cat", "concat", "stack", "memory_format", "preserve_format", "contiguous_format",
-    "channels_last", "channels_last_3d", "DTYPES", "finfo", "iinfo", "is_tensor",
+    "channels_last", "channels_last_3d", "DTYPES", "dtype", "finfo", "iinfo", "is_tensor",
 ]
 
 
@@ -42,6 +42,10 @@ DTYPES = {
     "short": np.dtype("int16"), "int": np.dtype("int32"), "long": np.dtype("int64"), "bool": np.dtype(bool),
     "cfloat": np.dtype("complex64"), "cdouble": np.dtype("complex128"),
 }
+
+# torch.dtype, the class of those: HF's signatures annotate ``dtype: torch.dtype`` (read
+# when the function is defined) and check ``isinstance(torch_dtype, torch.dtype)``
+dtype = np.dtype
 
 
 iinfo = np.iinfo  # torch.iinfo(dtype).max, .min, .bits: Python ints, as PyTorch's
