@@ -5,6 +5,7 @@ as written, with PyTorch, and with ``import torch`` read as ``import chainrule a
 (PyTorch's, copied over) and see the same batches; the losses, outputs and final weights
 must agree, in float64 to ~1e-10."""
 
+import linecache
 import re
 import types
 
@@ -31,7 +32,10 @@ def _run(source: str, library: str, weights=None):
     trimmed entry points) with ``library``; returns (the weights it started from, what
     ``train`` returned, the final weights)."""
     namespace: dict = {"__name__": "program"}
-    exec(compile(source if library == "torch" else _as_chainrule(source), f"<{library}>", "exec"), namespace)
+    text = source if library == "torch" else _as_chainrule(source)
+    # the source where inspect finds it, as for a file (TorchScript compiles from it)
+    linecache.cache[f"<{library}>"] = (len(text), None, text.splitlines(True), f"<{library}>")
+    exec(compile(text, f"<{library}>", "exec"), namespace)
     lib = torch if library == "torch" else cr
     if library != "torch":  # nothing of PyTorch's came in through an import left unread
         origins = {k: v.__name__ if isinstance(v, types.ModuleType) else getattr(v, "__module__", None) or ""
@@ -851,6 +855,81 @@ def train(model, data):
         losses.append(loss.item())
     model.eval()
     return losses, model(xs[0])
+'''
+
+
+# Model code written with TorchScript in mind: a @torch.jit.script activation (as older
+# transformer code fuses its GELU), timm's `Final` class annotations, an exported method,
+# and the model traced and frozen for inference
+PROGRAMS["torchscript_decorated"] = '''
+import math
+
+import torch
+import torch.nn as nn
+from torch.jit import Final
+
+torch.set_default_dtype(torch.float64)
+
+
+@torch.jit.script
+def bias_gelu(bias, y):
+    x = bias + y
+    return x * 0.5 * (1.0 + torch.tanh(0.79788456 * x * (1 + 0.044715 * x * x)))
+
+
+@torch.jit.script
+def scaled(x: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+    return x * scale
+
+
+class Attention(nn.Module):
+    fused_attn: Final[bool]
+
+    def __init__(self, dim, num_heads=2):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.scale = self.head_dim ** -0.5
+        self.fused_attn = False
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim, bias=False)
+        self.bias = nn.Parameter(torch.zeros(dim))
+
+    def forward(self, x):
+        B, N, C = x.shape
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        x = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, N, C)
+        return scaled(bias_gelu(self.bias, self.proj(x)), 0.5)
+
+    @torch.jit.export
+    def flops(self, n: int) -> int:
+        return 2 * n * self.qkv.in_features * self.qkv.out_features
+
+
+def build():
+    return Attention(8)
+
+
+def data(rng):
+    return [torch.tensor(rng.normal(size=(2, 5, 8))) for _ in range(4)]
+
+
+def train(model, batches):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for x in batches[:3]:
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    traced = torch.jit.trace(model, (batches[3],))
+    frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model)))
+    with torch.no_grad():
+        return losses, traced(batches[3]), frozen(batches[0]), model.flops(5)
 '''
 
 

@@ -12,6 +12,7 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 # ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
 import functools as _functools
 import importlib as _importlib
+import sys as _sys
 import types as _types
 
 from chainrule.core.tensor import Tensor
@@ -109,6 +110,8 @@ from chainrule.numpy.torch_scripting import JIT_NAMES as _JIT_NAMES, fx, torch_a
 # torch.jit.is_scripting(), @torch.jit.unused, torch.jit.annotate(...): attributes of chainrule.jit
 for _name, _value in _JIT_NAMES.items():
     setattr(jit, _name, _value)
+# from torch.jit import Final, script: the import system finds chainrule.jit there
+_sys.modules[__name__ + ".jit"] = jit
 
 # torch.cuda.amp and torch.cpu.amp: the same autocast (for that device) and GradScaler
 cuda.amp = _types.SimpleNamespace(autocast=_functools.partial(autocast, "cuda"), GradScaler=amp.GradScaler)

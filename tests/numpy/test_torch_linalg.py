@@ -287,3 +287,33 @@ def test_gaussian_log_likelihood_written_as_in_pytorch():
         grads[lib.__name__] = (float(loglik.detach()), L_raw.grad.numpy(), mu.grad.numpy())
     for a, b in zip(grads["chainrule"], grads["torch"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_inverse_and_triangular_solve(upper):
+    # a Gaussian process's solves from its Cholesky factor (GPyTorch-style code): values and
+    # gradients against torch through the factorisation, and in the factor's own triangle
+    # (PyTorch's cholesky_solve also fills the other triangle's gradient, which its result
+    # does not read: chainrule gives it the 0 of finite differences)
+    B = rng.normal(size=(2, 3, 2))
+
+    def run(lib):
+        A = lib.tensor(BSPD, requires_grad=True)
+        b = lib.tensor(B, requires_grad=True)
+        F = lib.linalg.cholesky(A, upper=upper)
+        leaf = F.detach().requires_grad_(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # PyTorch's deprecation of triangular_solve
+            outs = [lib.cholesky_solve(b, F, upper=upper), lib.cholesky_inverse(F[1], upper=upper),
+                    lib.triangular_solve(b, F, upper=upper).solution,
+                    lib.triangular_solve(b, F, upper=upper, transpose=True)[0], lib.cholesky_solve(b, leaf, upper)]
+        total = sum(((k + 1) * o ** 2).sum() for k, o in enumerate(outs))
+        total.backward()
+        mask = np.triu(np.ones((3, 3))) if upper else np.tril(np.ones((3, 3)))
+        return [o.detach().numpy() for o in outs] + [A.grad.numpy(), b.grad.numpy(), leaf.grad.numpy() * mask,
+                                                      leaf.grad.numpy() * (1 - mask)]
+
+    ours, theirs = run(cr), run(torch)
+    for o, t in zip(ours[:-1], theirs[:-1], strict=True):
+        np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(ours[-1], 0.0)

@@ -32,7 +32,8 @@ from chainrule.numpy.torch_promotion import result_type as _result_type
 __all__ = [
     "meshgrid", "broadcast_tensors", "hstack", "vstack", "column_stack", "dstack", "atleast_1d", "atleast_2d",
     "atleast_3d", "tensor_split", "rot90", "block_diag", "cartesian_prod", "combinations", "det", "inverse",
-    "pinverse", "matrix_power", "lu_unpack", "slogdet", "logdet", "cholesky", "qr", "svd", "complex", "polar",
+    "pinverse", "matrix_power", "lu_unpack", "slogdet", "logdet", "cholesky", "cholesky_solve",
+    "cholesky_inverse", "triangular_solve", "qr", "svd", "complex", "polar",
     "view_as_real", "view_as_complex", "sgn", "signbit", "float_power", "logcumsumexp", "vdot", "baddbmm",
     "chain_matmul", "trapz", "trapezoid", "cumulative_trapezoid", "vander", "pdist", "concatenate",
     "std_mean", "var_mean", "result_type", "promote_types", "can_cast",
@@ -209,6 +210,49 @@ def logdet(input) -> Tensor:
 def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
     """``torch.cholesky``: ``torch.linalg.cholesky``, ``upper`` positional too."""
     return torch_linalg.cholesky(input, upper=upper, out=out)
+
+
+def _cholesky_solve(B: Tensor, factor: Tensor, upper: bool) -> Tensor:
+    """X with A X = B, A = L Lᴴ (or Uᴴ U): two triangular solves, each factor read from
+    its triangle as PyTorch reads it."""
+    lower = la.matrix_transpose(cnp.conj(factor)) if upper else factor
+    y = torch_linalg.solve_triangular(lower, B, upper=False)
+    return torch_linalg.solve_triangular(la.matrix_transpose(cnp.conj(lower)), y, upper=True)
+
+
+def cholesky_solve(B, L, upper: bool = False, *, out=None) -> Tensor:
+    """``torch.cholesky_solve(B, L)``: X with A X = B for A = L Lᴴ given by its Cholesky
+    factor (``upper``: A = Uᴴ U); batch dimensions broadcast. The factor's other triangle
+    is not read and gets no gradient (PyTorch's gives it one, of (L Lᴴ)⁻¹B as if L were
+    full; the two agree on the triangle, and through ``cholesky``).
+
+    >>> import chainrule as torch
+    >>> L = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
+    >>> torch.cholesky_solve(torch.tensor([[4.0], [3.0]]), L).flatten().tolist()
+    [1.0, 0.0]
+    """
+    no_out(out, "cholesky_solve")
+    return _cholesky_solve(as_input(B), as_input(L), upper)
+
+
+def cholesky_inverse(L, upper: bool = False, *, out=None) -> Tensor:
+    """``torch.cholesky_inverse(L)``: A⁻¹ for A = L Lᴴ (``upper``: A = Uᴴ U)."""
+    no_out(out, "cholesky_inverse")
+    L = as_input(L)
+    return _cholesky_solve(cnp.eye(L.shape[-1], dtype=L.dtype), L, upper)
+
+
+triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
+                     ) -> triangular_solve_result:
+    """``torch.triangular_solve(b, A)`` (deprecated there): ``(X, A.clone())`` with A X = b,
+    or Aᵀ X = b with ``transpose``; A read from its ``upper`` (default) or lower triangle."""
+    A, b = as_input(A), as_input(b)
+    T = la.matrix_transpose(A) if transpose else A
+    X = torch_linalg.solve_triangular(T, b, upper=upper != transpose, unitriangular=unitriangular)
+    return triangular_solve_result(X, A * 1)
 
 
 def qr(input, some: bool = True, *, out=None) -> qr_result:
