@@ -195,8 +195,10 @@ class TorchShapeMethods:
                 raise RuntimeError(f"repeat: the number of sizes ({len(sizes)}) can not be smaller than the "
                                    f"number of dimensions of the Tensor ({self.ndim})")
             tiled = cnp.tile(self, sizes)
-            # repeats of 1 (or of nothing) tile by reshaping, a view; PyTorch's repeat copies
-            return cnp.copy(tiled) if all(n == 1 for n in sizes) or tiled.size == 0 else tiled
+            # tile reshapes a broadcast, which may stay a view of self (repeats of 1, or of
+            # size-1 dims); PyTorch's repeat copies, and a write into it must not be refused
+            shared = tiled.size == 0 or np.may_share_memory(plain(tiled), plain(self))
+            return cnp.copy(tiled) if shared else tiled
         if axis is None and len(sizes) > 2 and len(sizes) >= max(self.ndim, 1):
             return cnp.tile(self, sizes)
         if len(args) == 2 and axis is None:
