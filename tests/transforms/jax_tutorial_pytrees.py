@@ -165,7 +165,9 @@ def pytree_utilities(lib, npm):
             [c.name for c in leaves_kept],
             tu.tree_map(lambda x: [x], [1, [2, 3]], is_leaf=lambda x: isinstance(x, int)),
             tu.tree_unflatten(tu.tree_structure({"a": 1, "b": (2, None)}), [10, 20]),
-            [tu.keystr(p) for p, _ in tu.tree_flatten_with_path({"a": [1, Point(2, 3)], "b": 4})[0]])
+            [tu.keystr(p) for p, _ in tu.tree_flatten_with_path({"a": [1, Point(2, 3)], "b": 4})[0]],
+            [str(tu.tree_structure(t)) for t in ([None, None, None], [1, None, {"b": 1, "a": (2,)}], Point(1, ()),
+                                                 containers[0], Special(1.0, [2.0]), episode_steps)])
 
 
 def pytree_transforms(lib, npm):

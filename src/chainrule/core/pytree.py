@@ -112,10 +112,26 @@ class TreeDef:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """JAX's spelling, so that printed structures read as in JAX's documentation:
+        ``PyTreeDef([*, None, {'a': (*,)}])``."""
+        return f"PyTreeDef({self._body()})"
+
+    def _body(self) -> str:
+        kids = [c._body() for c in self.children]
         if self.kind is None:
             return "*"
-        inner = ", ".join(map(repr, self.children))
-        return f"{self.kind.__name__}({inner})"
+        if self.kind is type(None):
+            return "None"
+        if self.kind is tuple:
+            return f"({', '.join(kids)}{',' if len(kids) == 1 else ''})"
+        if self.kind is list:
+            return f"[{', '.join(kids)}]"
+        if self.kind is dict:
+            return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.aux, kids, strict=True)) + "}"
+        if issubclass(self.kind, tuple) and hasattr(self.kind, "_fields"):
+            return f"CustomNode(namedtuple[{self.kind.__name__}], [{', '.join(kids)}])"
+        aux = tuple(self.aux) if isinstance(self.aux, DictKeys) else self.aux
+        return f"CustomNode({self.kind.__name__}[{aux}], [{', '.join(kids)}])"
 
 
 def _aux_equal(a, b) -> bool:
