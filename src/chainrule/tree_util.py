@@ -110,16 +110,7 @@ def treedef_children(treedef: TreeDef) -> list[TreeDef]:
 
 def _up_to(treedef: TreeDef, tree: Any) -> list:
     """The subtrees of ``tree`` at the leaves of ``treedef``, a prefix of its structure."""
-    if treedef.kind is None:
-        return [tree]
-    node = tree_children(tree) if tree is not None else (type(None), None, ())
-    if (node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.children)
-            or treedef.kind is dict and list(node[1]) != list(treedef.aux)):
-        raise ValueError(f"a tree of structure {pytree.tree_flatten(tree)[1]} does not have the structure "
-                         f"{treedef} (nor it as a prefix)"
-                         + (f": its keys {list(node[1])} are not {list(treedef.aux)}"
-                            if node is not None and node[0] is dict and treedef.kind is dict else ""))
-    return [s for sub, child in zip(treedef.children, node[2], strict=True) for s in _up_to(sub, child)]
+    return treedef.flatten_up_to(tree)
 
 
 def tree_transpose(outer_treedef: TreeDef, inner_treedef: TreeDef | None, pytree_to_transpose: Any) -> Any:

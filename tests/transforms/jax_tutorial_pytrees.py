@@ -167,7 +167,10 @@ def pytree_utilities(lib, npm):
             tu.tree_unflatten(tu.tree_structure({"a": 1, "b": (2, None)}), [10, 20]),
             [tu.keystr(p) for p, _ in tu.tree_flatten_with_path({"a": [1, Point(2, 3)], "b": 4})[0]],
             [str(tu.tree_structure(t)) for t in ([None, None, None], [1, None, {"b": 1, "a": (2,)}], Point(1, ()),
-                                                 containers[0], Special(1.0, [2.0]), episode_steps)])
+                                                 containers[0], Special(1.0, [2.0]), episode_steps)],
+            tu.tree_structure({"a": 1, "b": (2, 3)}).unflatten([7, 8, 9]),
+            tu.tree_structure([0, 0]).flatten_up_to([(1, 2), {"a": 3}]),
+            tu.tree_structure([1, (2, 3), None, containers[0]]).num_nodes)
 
 
 def pytree_transforms(lib, npm):

@@ -111,6 +111,29 @@ class TreeDef:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def unflatten(self, leaves) -> Any:
+        """The tree of this structure with ``leaves`` (JAX's ``PyTreeDef.unflatten``)."""
+        return tree_unflatten(self, leaves)
+
+    def flatten_up_to(self, tree) -> list:
+        """The subtrees of ``tree`` at this structure's leaves, this structure being a
+        prefix of ``tree``'s (JAX's ``PyTreeDef.flatten_up_to``)."""
+        if self.kind is None:
+            return [tree]
+        node = tree_children(tree) if tree is not None else (type(None), None, ())
+        if (node is None or node[0] is not self.kind or len(node[2]) != len(self.children)
+                or self.kind is dict and list(node[1]) != list(self.aux)):
+            raise ValueError(f"a tree of structure {tree_flatten(tree)[1]} does not have the structure "
+                             f"{self} (nor it as a prefix)"
+                             + (f": its keys {list(node[1])} are not {list(self.aux)}"
+                                if node is not None and node[0] is dict and self.kind is dict else ""))
+        return [s for sub, child in zip(self.children, node[2], strict=True) for s in sub.flatten_up_to(child)]
+
+    @property
+    def num_nodes(self) -> int:
+        """How many nodes, leaves and ``None`` included, as JAX counts them."""
+        return 1 + sum(c.num_nodes for c in self.children)
+
     def __repr__(self) -> str:
         """JAX's spelling, so that printed structures read as in JAX's documentation:
         ``PyTreeDef([*, None, {'a': (*,)}])``."""
