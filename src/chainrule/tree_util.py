@@ -35,7 +35,7 @@ from chainrule.core.pytree import (
 
 __all__ = [
     "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure", "tree_reduce", "tree_all",
-    "tree_transpose", "all_leaves", "treedef_is_leaf", "treedef_children", "register_pytree_node",
+    "tree_transpose", "all_leaves", "treedef_is_leaf", "treedef_children", "treedef_tuple", "register_pytree_node",
     "register_pytree_node_class", "register_pytree_with_keys", "register_pytree_with_keys_class",
     "register_dataclass", "register_static", "Partial", "PyTreeDef",
     "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey", "keystr", "tree_flatten_with_path",
@@ -106,6 +106,12 @@ def treedef_is_leaf(treedef: TreeDef) -> bool:
 
 def treedef_children(treedef: TreeDef) -> list[TreeDef]:
     return list(treedef.children)
+
+
+def treedef_tuple(treedefs) -> TreeDef:
+    """The structure of a tuple whose children have the structures ``treedefs``."""
+    treedefs = tuple(treedefs)
+    return TreeDef(tuple, None, treedefs, lambda _, c: tuple(c))
 
 
 def _up_to(treedef: TreeDef, tree: Any) -> list:

@@ -170,7 +170,9 @@ def pytree_utilities(lib, npm):
                                                  containers[0], Special(1.0, [2.0]), episode_steps)],
             tu.tree_structure({"a": 1, "b": (2, 3)}).unflatten([7, 8, 9]),
             tu.tree_structure([0, 0]).flatten_up_to([(1, 2), {"a": 3}]),
-            tu.tree_structure([1, (2, 3), None, containers[0]]).num_nodes)
+            tu.tree_structure([1, (2, 3), None, containers[0]]).num_nodes,
+            str(tu.treedef_tuple([tu.tree_structure(1), tu.tree_structure([1, None])])),
+            tu.tree_unflatten(tu.treedef_tuple([tu.tree_structure(1), tu.tree_structure([1])]), [5, 6]))
 
 
 def pytree_transforms(lib, npm):
