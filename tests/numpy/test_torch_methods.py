@@ -165,6 +165,16 @@ CASES = {
     "concat_axis": (lambda x, I: _library(x).concat([x, x * 2], axis=0), A),
     "stack_axis": (lambda x, I: _library(x).stack([x, x * 2], axis=1), A),
     "softmax_function_axis": (lambda x, I: _library(x).softmax(x, axis=1), A),
+    # repeat copies, as PyTorch's, also along a dim of size 1 (tile's broadcast view there
+    # refused .view and in-place writes): GPT-J's duplicate_interleave
+    "repeat_size_one_then_view": (lambda x, I: x[:1].repeat(3, 1).view(-1), A),
+    "repeat_size_one_written": (lambda x, I: _written(x[:1].repeat(3, 1)), A),
+    "duplicate_interleave": (lambda x, I: x[:, :1].reshape(-1, 1).repeat(1, 2).view(x.shape[0], -1), A),
+    # beta 0 ignores the input (its NaN does not reach the result); Bloom's alibi.baddbmm(...)
+    "addmm_beta_zero": (lambda x, I: _library(x).full((3, 3), float("nan"), dtype=x.dtype).addmm(
+        x[:, :2], x[:2, :3], beta=0, alpha=2), A),
+    "baddbmm_method": (lambda x, I: x[None, :, :3].baddbmm(batch1=x[None, :, :2], batch2=x[None, :2, :3],
+                                                           beta=0.5, alpha=2), A),
 }
 
 

@@ -115,9 +115,16 @@ class TorchMathMethods:
         return cnp.moveaxis(self, source, destination)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
-        """beta · self + alpha · (mat1 @ mat2)."""
+        """beta · self + alpha · (mat1 @ mat2); with beta 0, self is ignored (its NaN and
+        inf do not reach the result), as PyTorch's."""
         product = cnp.matmul(mat1, mat2)
-        return (self if beta == 1 else beta * self) + (product if alpha == 1 else alpha * product)
+        product = product if alpha == 1 else alpha * product
+        return product if beta == 0 else (self if beta == 1 else beta * self) + product
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        """beta · self + alpha · (batch1 @ batch2), batch by batch (Bloom's and Falcon's
+        ``alibi.baddbmm(batch1=q, batch2=k, beta=..., alpha=...)``); self ignored with beta 0."""
+        return TorchMathMethods.addmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def dist(self, other, p: float = 2):
         return cnp.linalg.vector_norm(self - other, ord=p)
