@@ -474,8 +474,10 @@ def gather(p, v):
     return f"OUT = {v.name}.gather({d}, {p.index_tensor(shape, size)})"
 
 
-def index_item(p, s, write=False):
-    if write:  # no None: it would shift the later items onto other dimensions
+def index_item(p, s, write=False, empty=False):
+    if empty:  # PyTorch checks no list or Tensor index against an empty Tensor's sizes
+        how = p.draw(st.sampled_from(["int", "slice", "none"]))
+    elif write:  # no None: it would shift the later items onto other dimensions
         how = p.draw(st.sampled_from(["int", "slice", "slice", "unique"]))
     else:
         how = p.draw(st.sampled_from(["int", "slice", "slice", "list", "none", "tensor"]))
@@ -502,14 +504,16 @@ def index_item(p, s, write=False):
 def indexing(p, v):
     if p.draw(st.integers(0, 4)) == 0:
         return f"OUT = {v.name}[{p.mask(v)}]"
-    items = [index_item(p, s) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
+    empty = math.prod(v.shape) == 0
+    items = [index_item(p, s, empty=empty) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
     if p.draw(st.integers(0, 3)) == 0:
         items.insert(p.draw(st.integers(0, len(items))), "...")
     return f"OUT = {v.name}[{', '.join(items) or '...'}]"
 
 
 def setitem(p, v):
-    items = [index_item(p, s, write=True) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
+    empty = math.prod(v.shape) == 0
+    items = [index_item(p, s, write=True, empty=empty) for s in v.shape[:p.draw(st.integers(0, v.ndim))]]
     key = ", ".join(items) or "..."
     if p.draw(st.integers(0, 3)) == 0:
         key = p.mask(v)
@@ -691,7 +695,7 @@ def _run_program(data):
 
 
 @pytest.mark.torch
-@settings(max_examples=200, deadline=None,
+@settings(max_examples=500, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(st.data())
 def test_programs_agree_with_torch(data):
@@ -729,7 +733,8 @@ x.norm(p='fro', dim=(0, 1, 0))""",
 x = T.zeros((3, 0), dtype=T.float64, requires_grad=True)
 a = T.tensor([[0.0]], dtype=T.float64, requires_grad=True).gather(-1, T.zeros((1, 0), dtype=T.int64))
 b = T.flatten(x, -1, -1); c = x.logsumexp((0, 1), keepdim=True); d = x.median()
-e = T.cat([T.zeros(0, dtype=T.float64), T.zeros(0, dtype=T.float64)], 1)""",
+e = T.cat([T.zeros(0, dtype=T.float64), T.zeros(0, dtype=T.float64)], 1)
+x[T.zeros((0,), dtype=T.bool)]""",
     "signed zeros of relu, clamp and copy_, ties of in-place clamps": """
 x = T.tensor([-0.0, 0.0, -1.0, 1.0, 2.0, nan], dtype=T.float64, requires_grad=True)
 a = x.relu(); b = x.clamp(min=0.0); c = x.clamp(max=-0.0); d = T.clamp_min(x, 1.0)

@@ -203,6 +203,10 @@ class TensorMethods:
         return cnp.invert(self)
 
     def __getitem__(self, index):
+        if isinstance(index, Tensor) and index.dtype == bool and self._trace is eager.EAGER:
+            if index.shape != self.shape[:index.ndim]:  # NumPy lets an empty mask pass
+                raise IndexError(f"The shape of the mask {list(index.shape)} does not match the shape of the "
+                                 f"indexed tensor {list(self.shape)}")
         if type(index) is tuple and self._trace is eager.EAGER:  # PyTorch's meaning of ints beside arrays
             selected = torch_index(self.shape, index)
             if selected is None and (split := torch_split(index)) is not None:  # a traced index
