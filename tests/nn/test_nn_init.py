@@ -138,3 +138,151 @@ def test_layers_without_inputs_are_made_as_torch():
             said.append([str(w.message) for w in caught if "zero-element" in str(w.message)])
             assert tuple(m.weight.shape)[1] == 0 and not np.any(m.bias.detach().numpy())
         assert said[0] == said[1] == ["Initializing zero-element tensors is a no-op"]
+
+
+# Every layer torch gives a reset_parameters(), built as (class name, args, kwargs); the
+# last column: whether torch's __init__ calls it (AdaptiveLogSoftmaxWithLoss's does not)
+RESET_LAYERS = [
+    ("Linear", (6, 5), {}, True), ("Bilinear", (4, 3, 5), {}, True),
+    ("Conv1d", (4, 6, 3), {"groups": 2}, True), ("Conv2d", (2, 3, 3), {}, True), ("Conv3d", (2, 3, 2), {}, True),
+    ("ConvTranspose1d", (2, 4, 3), {"groups": 2}, True), ("ConvTranspose2d", (2, 3, 3), {}, True),
+    ("ConvTranspose3d", (2, 3, 2), {}, True), ("Embedding", (7, 4), {"padding_idx": 1}, True),
+    ("EmbeddingBag", (7, 4), {"padding_idx": 2}, True), ("LayerNorm", (5,), {}, True),
+    ("GroupNorm", (2, 4), {}, True), ("RMSNorm", (5,), {}, True), ("BatchNorm2d", (3,), {}, True),
+    ("InstanceNorm1d", (3,), {"affine": True}, True), ("PReLU", (3,), {"init": 0.1}, True),
+    ("RNN", (3, 4, 2), {}, True), ("LSTM", (3, 5), {"proj_size": 2, "bidirectional": True}, True),
+    ("GRU", (3, 4), {"bias": False}, True), ("RNNCell", (3, 4), {}, True), ("LSTMCell", (3, 4), {}, True),
+    ("GRUCell", (3, 4), {}, True), ("AdaptiveLogSoftmaxWithLoss", (8, 10, [3, 6]), {"div_value": 2.0}, False),
+]
+
+
+def _params(m) -> dict:
+    return {k: np.array(v.detach().numpy(), copy=True) for k, v in m.named_parameters()}
+
+
+def _constant_override(base, lib):
+    """The same subclass for either library: reset_parameters sets each parameter to a
+    constant read from the attributes its constructor has set by then."""
+    class Custom(base):
+        def reset_parameters(self):
+            for i, (_, p) in enumerate(sorted(self.named_parameters(), key=lambda kv: kv[0])):
+                lib.nn.init.constant_(p, 0.5 * (i + 1) + 0.01 * p.shape[0])
+    return Custom
+
+
+@pytest.mark.parametrize("name,args,kwargs,at_init", RESET_LAYERS, ids=[r[0] for r in RESET_LAYERS])
+def test_an_override_of_reset_parameters_sets_the_start_as_in_torch(name, args, kwargs, at_init):
+    mine = _params(_constant_override(getattr(nn, name), cr)(*args, **kwargs))
+    theirs = _params(_constant_override(getattr(torch.nn, name), torch)(*args, **kwargs))
+    assert mine.keys() == theirs.keys() and mine
+    for k in mine:
+        assert np.array_equal(mine[k], theirs[k]) == at_init, k
+        if at_init:
+            assert mine[k].dtype == np.float32 and mine[k].shape == theirs[k].shape
+
+
+def test_xavier_override_and_eye_override_as_in_torch():
+    def program(lib):
+        class EyeLinear(lib.nn.Linear):
+            def reset_parameters(self):
+                lib.nn.init.eye_(self.weight)
+                lib.nn.init.zeros_(self.bias)
+
+        class XavierLinear(lib.nn.Linear):
+            def reset_parameters(self):
+                lib.nn.init.xavier_uniform_(self.weight)
+                lib.nn.init.zeros_(self.bias)
+
+        class OnesAttention(lib.nn.MultiheadAttention):
+            def _reset_parameters(self):
+                lib.nn.init.ones_(self.in_proj_weight)
+                lib.nn.init.constant_(self.in_proj_bias, 0.5)
+
+        return EyeLinear(3, 4), XavierLinear(30, 20), OnesAttention(4, 2)
+    (eye, xav, att), (teye, txav, tatt) = program(cr), program(torch)
+    assert np.array_equal(eye.weight.detach().numpy(), teye.weight.detach().numpy())
+    assert np.array_equal(att.in_proj_weight.detach().numpy(), tatt.in_proj_weight.detach().numpy())
+    assert np.array_equal(att.in_proj_bias.detach().numpy(), tatt.in_proj_bias.detach().numpy())
+    for layer in (xav, txav):
+        w, bound = layer.weight.detach().numpy(), math.sqrt(6 / 50)  # Xavier's bound, not Linear's 1/√30
+        assert not np.any(layer.bias.detach().numpy()) and 0.9 * bound < np.abs(w).max() <= bound
+
+
+def _pooled(m, lib, times: int = 20) -> dict:
+    """Each parameter's values over ``times`` calls of reset_parameters(), every parameter
+    first overwritten with 7 (so a parameter the call leaves alone shows)."""
+    out = {}
+    for _ in range(times):
+        for p in m.parameters():
+            lib.nn.init.constant_(p, 7.0)
+        m.reset_parameters()
+        for k, v in _params(m).items():
+            out.setdefault(k, []).append(v)
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+@pytest.mark.parametrize("name,args,kwargs,at_init", RESET_LAYERS, ids=[r[0] for r in RESET_LAYERS])
+def test_reset_parameters_redraws_as_torch_from_the_global_generator(name, args, kwargs, at_init):
+    m = getattr(nn, name)(*args, **kwargs, **({"rng": 0} if "rng" in getattr(nn, name).__init__.__code__.co_varnames
+                                             else {}))
+    before = {k: (id(p), p.shape, p.dtype) for k, p in m.named_parameters()}
+    cr.manual_seed(3)
+    mine = _pooled(m, cr)
+    assert before == {k: (id(p), p.shape, p.dtype) for k, p in m.named_parameters()}
+    cr.manual_seed(3)
+    assert all(np.array_equal(v, mine[k]) for k, v in _pooled(m, cr).items())  # the global generator's draws
+    torch.manual_seed(0)
+    theirs = _pooled(getattr(torch.nn, name)(*args, **kwargs), torch)
+    for k, t in theirs.items():
+        c = mine[k]
+        assert c.shape == t.shape, k
+        if np.all(t == t[0]):  # a constant init (ones, zeros, PReLU's) or a padding row
+            assert np.array_equal(c, t), k
+            continue
+        fixed = np.all(t == t[0], axis=0)  # a padding row is zero, the rest drawn
+        assert np.array_equal(c[:, fixed], t[:, fixed]) and not np.any(c == 7.0), k
+        c, t = c[:, ~fixed], t[:, ~fixed]
+        assert np.abs(c).max() <= 1.05 * np.abs(t).max() and abs(c.mean()) < 0.2 * t.std() + 1e-3, k
+        assert 0.75 < c.std() / t.std() < 1.33, k
+        assert not np.array_equal(c[0], c[1]), k  # drawn afresh each call
+
+
+def test_a_gnn_program_reinitialises_its_layers_as_torch():
+    def program(lib):
+        lib.manual_seed(0)
+
+        class GCN(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin1, self.norm = lib.nn.Linear(4, 16), lib.nn.LayerNorm(16)
+                self.act, self.lin2 = lib.nn.PReLU(), lib.nn.Linear(16, 2)
+
+            def reset_parameters(self):
+                for m in self.children():
+                    m.reset_parameters()
+
+            def forward(self, x, adj):
+                h = self.act(self.norm(adj @ self.lin1(x)))
+                return adj @ self.lin2(h)
+
+        adj = lib.tensor(np.eye(6, k=1) + np.eye(6, k=-1) + np.eye(6), dtype=lib.float32) / 3
+        x, y = lib.tensor(np.linspace(-1, 1, 24).reshape(6, 4), dtype=lib.float32), lib.tensor([0, 0, 0, 1, 1, 1])
+        model = GCN()
+        losses = []
+        for _run in range(2):
+            model.reset_parameters()
+            opt = lib.optim.Adam(model.parameters(), lr=0.05)
+            for _ in range(30):
+                opt.zero_grad()
+                loss = lib.nn.functional.cross_entropy(model(x, adj), y)
+                loss.backward()
+                opt.step()
+            losses.append(float(loss.detach()))
+            trained = [float(model.norm.weight.detach().std()), float(model.act.weight.detach()[0])]
+        model.reset_parameters()
+        again = [model.norm.weight.detach().numpy().tolist(), float(model.act.weight.detach()[0]),
+                 float(model.lin1.weight.detach().abs().max())]
+        return losses, trained, again
+    for losses, trained, again in (program(cr), program(torch)):
+        assert losses[0] < 0.1 and losses[1] < 0.1 and trained[0] > 0 and trained[1] != 0.25
+        assert again[0] == [1.0] * 16 and again[1] == 0.25 and 0.3 < again[2] <= 0.5  # U(±1/√4) again

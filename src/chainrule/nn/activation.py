@@ -68,7 +68,13 @@ class PReLU(Module):
         super().__init__()
         check_cpu(device, type(self).__name__)
         self.num_parameters = int(num_parameters)
+        self.init = init
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=param_dtype(dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every slope back to ``init``, in place (PyTorch's)."""
+        init.constant_(self.weight, self.init)
 
     def forward(self, x):
         return F.prelu(x, self.weight)

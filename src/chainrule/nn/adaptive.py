@@ -61,6 +61,13 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             self.tail.append(Sequential(Linear(in_features, hsz, bias=False, device=device, dtype=dtype),
                                         Linear(hsz, osz, bias=False, device=device, dtype=dtype)))
 
+    def reset_parameters(self) -> None:
+        """The head's and every tail projection's parameters afresh (PyTorch's)."""
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
     def forward(self, input_, target_):
         target_np = np.asarray(plain(undifferentiated(target_))).astype(np.int64)
         if target_np.ndim == 1:

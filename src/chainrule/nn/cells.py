@@ -8,13 +8,11 @@ sequences faster.
 
 from __future__ import annotations
 
-import math
-
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.layers import _empty, param_dtype
+from chainrule.nn.layers import _empty, param_dtype, reset_uniform
 from chainrule.nn.module import Module
 
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -31,9 +29,7 @@ class _CellBase(Module):
                              f"got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
         dtype = param_dtype(dtype)
-        gen = init.get_generator(rng)
         width = self.gates * self.hidden_size
-        bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch: every weight and bias U(±1/√hidden)
         shapes = [("weight_ih", (width, self.input_size)), ("weight_hh", (width, self.hidden_size))]
         if self.bias:
             shapes += [("bias_ih", (width,)), ("bias_hh", (width,))]
@@ -41,9 +37,12 @@ class _CellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         for name, shape in shapes:
-            p = _empty(shape, dtype)
-            init.uniform_(p, -bound, bound, rng=gen)
-            setattr(self, name, p)
+            setattr(self, name, _empty(shape, dtype))
+        init.reset_with(self, rng)
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias afresh from U(±1/√hidden_size) (PyTorch's)."""
+        reset_uniform(self)
 
     def _batched(self, input, hx):
         """``input`` (N, input_size) or unbatched (input_size,) and the state(s) ``hx`` in

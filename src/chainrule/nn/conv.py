@@ -8,8 +8,6 @@ says otherwise; initialisation follows PyTorch's and draws from ``rng=`` (a NumP
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from chainrule.core.dtypes import check_cpu
@@ -17,7 +15,7 @@ from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
-from chainrule.nn.layers import _ConvNd, _empty, conv_repr, param_dtype
+from chainrule.nn.layers import _ConvNd, _empty, _ones_zeros, conv_repr, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -25,18 +23,15 @@ __all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTransp
            "GroupNorm", "_ConvTransposeNd"]
 
 
-def _init_conv(module: Module, weight_shape, fan_in: int, bias: bool, dtype, rng) -> None:
-    """PyTorch's default for every convolution: weight kaiming-uniform with a = √5 (that
-    is U(±1/√fan_in)), bias U(±1/√fan_in)."""
-    rng = init.get_generator(rng)
+def _init_conv(module: Module, weight_shape, bias: bool, dtype, rng) -> None:
+    """A convolution's weight and bias, then its ``reset_parameters()`` (PyTorch's
+    ``_ConvNd.__init__``: an override in a subclass sets the start)."""
     module.weight = _empty(weight_shape, param_dtype(dtype))
-    init.kaiming_uniform_(module.weight, a=math.sqrt(5), rng=rng)
     if bias:
         module.bias = _empty((module.out_channels,), param_dtype(dtype))
-        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-        init.uniform_(module.bias, -bound, bound, rng=rng)
     else:
         module.register_parameter("bias", None)
+    init.reset_with(module, rng)
 
 
 def _zeros_only(padding_mode: str, name: str) -> None:
@@ -64,9 +59,8 @@ class Conv1d(_ConvNd):
         self.padding = check_padding_string(padding, self.stride, "Conv1d") if isinstance(padding, str) else \
             (F._single(padding, "padding"),)
         self.dilation = (F._single(dilation, "dilation"),)
-        fan_in = self.in_channels // self.groups * self.kernel_size[0]
         _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
-                   fan_in, bias, dtype, rng)
+                   bias, dtype, rng)
 
     def forward(self, x):
         x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
@@ -99,9 +93,8 @@ class Conv3d(_ConvNd):
         self.padding = check_padding_string(padding, self.stride, "Conv3d") if isinstance(padding, str) else \
             _triple(padding, "padding")
         self.dilation = _triple(dilation, "dilation")
-        fan_in = self.in_channels // self.groups * math.prod(self.kernel_size)
         _init_conv(self, (self.out_channels, self.in_channels // self.groups, *self.kernel_size),
-                   fan_in, bias, dtype, rng)
+                   bias, dtype, rng)
 
     def forward(self, x):
         x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
@@ -159,10 +152,8 @@ class ConvTranspose2d(_ConvTransposeNd):
         self.padding = F._pair(padding, "padding")
         self.output_padding = F._pair(output_padding, "output_padding")
         self.dilation = F._pair(dilation, "dilation")
-        # PyTorch takes the fan-in from the weight's second axis: out/groups · kh · kw
-        fan_in = self.out_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
-                   fan_in, bias, dtype, rng)
+                   bias, dtype, rng)
 
     def forward(self, x, output_size=None):
         extra = self.output_padding
@@ -194,9 +185,8 @@ class ConvTranspose1d(_ConvTransposeNd):
         self.padding = (F._single(padding, "padding"),)
         self.output_padding = (F._single(output_padding, "output_padding"),)
         self.dilation = (F._single(dilation, "dilation"),)
-        fan_in = self.out_channels // self.groups * self.kernel_size[0]
         _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
-                   fan_in, bias, dtype, rng)
+                   bias, dtype, rng)
 
     def forward(self, x, output_size=None):
         extra = self.output_padding if output_size is None else self._padding_for(x, output_size)
@@ -226,9 +216,8 @@ class ConvTranspose3d(_ConvTransposeNd):
         self.padding = _triple(padding, "padding")
         self.output_padding = _triple(output_padding, "output_padding")
         self.dilation = _triple(dilation, "dilation")
-        fan_in = self.out_channels // self.groups * math.prod(self.kernel_size)
         _init_conv(self, (self.in_channels, self.out_channels // self.groups, *self.kernel_size),
-                   fan_in, bias, dtype, rng)
+                   bias, dtype, rng)
 
     def forward(self, x, output_size=None):
         extra = self.output_padding if output_size is None else self._padding_for(x, output_size)
@@ -283,6 +272,11 @@ class GroupNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight 1 and bias 0, in place (PyTorch's)."""
+        _ones_zeros(self)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:

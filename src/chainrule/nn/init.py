@@ -65,6 +65,25 @@ def _shape(t) -> tuple[int, ...]:
     return tuple(t.shape)
 
 
+def reset_with(module, rng, method: str = "reset_parameters") -> None:
+    """Call ``module.<method>()`` with :func:`generator_of` giving ``rng`` (a layer's
+    ``rng=`` argument) while it runs. Layers do it at the end of ``__init__``, as PyTorch's
+    do, so that an override of ``reset_parameters`` in a subclass sets the starting
+    weights, and the weights drawn for a given ``rng`` stay the same; a later call of
+    ``reset_parameters()`` draws from the global generator, as in PyTorch."""
+    module.__dict__["_reset_rng"] = None if rng is None else get_generator(rng)
+    try:
+        getattr(module, method)()
+    finally:
+        module.__dict__.pop("_reset_rng", None)
+
+
+def generator_of(module) -> np.random.Generator:
+    """The generator ``module.reset_parameters()`` draws from: the constructor's ``rng=``
+    while :func:`reset_with` runs it, the global generator otherwise."""
+    return get_generator(module.__dict__.get("_reset_rng"))
+
+
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for an activation (PyTorch's table).
 

@@ -57,6 +57,43 @@ def param_dtype(dtype) -> np.dtype:
     return get_default_dtype() if dtype is None else as_dtype(dtype)
 
 
+def _reset_kaiming(module: Module, fan_in: int) -> None:
+    """PyTorch's default for Linear and every convolution: the weight kaiming-uniform with
+    a = √5 (that is U(±1/√fan_in)), the bias U(±1/√fan_in)."""
+    rng = init.generator_of(module)
+    init.kaiming_uniform_(module.weight, a=math.sqrt(5), rng=rng)
+    if module.bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(module.bias, -bound, bound, rng=rng)
+
+
+def _ones_zeros(module: Module) -> None:
+    """A normalisation layer's affine weight 1 and bias 0, those it has (PyTorch's init)."""
+    with no_grad():
+        if module.weight is not None:
+            module.weight.fill_(1.0)
+        if getattr(module, "bias", None) is not None:
+            module.bias.zero_()
+
+
+def reset_table(module: Module) -> None:
+    """An embedding table's init (Embedding's and EmbeddingBag's, PyTorch's): N(0, 1), the
+    ``padding_idx`` row zero."""
+    init.normal_(module.weight, rng=init.generator_of(module))
+    if module.padding_idx is not None:
+        with no_grad():
+            module.weight[module.padding_idx].fill_(0.0)
+
+
+def reset_uniform(module: Module) -> None:
+    """Every parameter of a recurrent layer or cell, in order, from U(±1/√hidden_size)
+    (PyTorch's init for both)."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    rng = init.generator_of(module)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound, rng=rng)
+
+
 def _empty(shape, dtype) -> Parameter:
     dtype = param_dtype(dtype)
     if dtype.kind not in "fc":
@@ -90,16 +127,17 @@ class Linear(Module):
         check_cpu(device, type(self).__name__)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        rng = init.get_generator(rng)
         self.weight = _empty((out_features, in_features), dtype)
-        # kaiming_uniform_ with a = √5 is U(±1/√fan_in), PyTorch's default for Linear
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if bias:
             self.bias = _empty((out_features,), dtype)
-            bound = 1 / math.sqrt(in_features) if in_features > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, rng=rng)
         else:
             self.register_parameter("bias", None)
+        init.reset_with(self, rng)
+
+    def reset_parameters(self) -> None:
+        """Draw the weight and bias afresh (PyTorch's init, from the global generator; in
+        ``__init__`` from its ``rng=``)."""
+        _reset_kaiming(self, self.in_features)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -122,13 +160,20 @@ class Bilinear(Module):
         super().__init__()
         check_cpu(device, type(self).__name__)
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
-        dt, rng = param_dtype(dtype), None if rng is None else init.get_generator(rng)  # one stream for both
-        bound = 1.0 / math.sqrt(in1_features)
-        self.weight = init.uniform_(_empty((out_features, in1_features, in2_features), dt), -bound, bound, rng=rng)
+        dt = param_dtype(dtype)
+        self.weight = _empty((out_features, in1_features, in2_features), dt)
         if bias:
-            self.bias = init.uniform_(_empty((out_features,), dt), -bound, bound, rng=rng)
+            self.bias = _empty((out_features,), dt)
         else:
             self.register_parameter("bias", None)
+        init.reset_with(self, rng)
+
+    def reset_parameters(self) -> None:
+        """Weight and bias afresh from U(±1/√in1_features) (PyTorch's init)."""
+        rng, bound = init.generator_of(self), 1.0 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound, rng=rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x1, x2):
         return F.bilinear(x1, x2, self.weight, self.bias)
@@ -164,6 +209,11 @@ class _ConvNd(Module):
     in an initialisation loop); ``transposed`` tells the two kinds apart, as PyTorch's."""
 
     transposed = False
+
+    def reset_parameters(self) -> None:
+        """Weight and bias afresh (PyTorch's init: U(±1/√fan_in), the fan-in taken from the
+        weight's second axis and kernel, also for the transposed ones)."""
+        _reset_kaiming(self, math.prod(self.weight.shape[1:]))
 
 
 class Conv2d(_ConvNd):
@@ -202,16 +252,12 @@ class Conv2d(_ConvNd):
         self.padding = check_padding_string(padding, self.stride, "Conv2d") if isinstance(padding, str) else \
             F._pair(padding, "padding")
         self.dilation = F._pair(dilation, "dilation")
-        rng = init.get_generator(rng)
         self.weight = _empty((out_channels, in_channels // self.groups, *self.kernel_size), dtype)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if bias:
-            fan_in = in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
             self.bias = _empty((out_channels,), dtype)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, rng=rng)
         else:
             self.register_parameter("bias", None)
+        init.reset_with(self, rng)
 
     def forward(self, x):
         x, padding = pad_input(x, self.padding, self.kernel_size, self.dilation, self.padding_mode)
@@ -359,6 +405,7 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.reset_parameters()  # as PyTorch's: an override in a subclass sets the start
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1 and the batch count 0, in place (PyTorch's;
@@ -372,11 +419,7 @@ class _NormBase(Module):
     def reset_parameters(self) -> None:
         """The running statistics reset, the affine weight 1 and bias 0, in place (PyTorch's)."""
         self.reset_running_stats()
-        with no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1.0)
-            if self.bias is not None:
-                self.bias.zero_()
+        _ones_zeros(self)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
@@ -485,6 +528,11 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight 1 and bias 0, in place (PyTorch's)."""
+        _ones_zeros(self)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -517,6 +565,11 @@ class RMSNorm(Module):
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=param_dtype(dtype)))
         else:
             self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Weight 1, in place (PyTorch's)."""
+        _ones_zeros(self)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
@@ -568,16 +621,19 @@ class Embedding(Module):
         self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
         if _weight is None:
             self.weight = _empty((num_embeddings, embedding_dim), dtype)
-            init.normal_(self.weight, rng=rng)
-            if padding_idx is not None:
-                self.weight._value[padding_idx] = 0
+            self.weight.requires_grad_(not _freeze)
+            init.reset_with(self, rng)
         else:
             table = np.array(plain(_weight))
             if table.shape != (self.num_embeddings, self.embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {table.shape}, expected "
                                  f"{(self.num_embeddings, self.embedding_dim)}")
             self.weight = Parameter(table if dtype is None else table.astype(param_dtype(dtype)))
-        self.weight.requires_grad_(not _freeze)
+            self.weight.requires_grad_(not _freeze)
+
+    def reset_parameters(self) -> None:
+        """The table afresh from N(0, 1), the ``padding_idx`` row zero (PyTorch's)."""
+        reset_table(self)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,

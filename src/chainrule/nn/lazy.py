@@ -9,8 +9,6 @@ channels) and ``LazyBatchNorm1d``/``2d``/``3d``, ``LazyInstanceNorm1d``/``2d``/`
 
 from __future__ import annotations
 
-import math
-
 from chainrule.nn import conv, init, layers, spatial
 from chainrule.nn.layers import Linear, _empty
 from chainrule.nn.module import Module
@@ -50,17 +48,18 @@ class LazyLinear(Linear):
         if not getattr(input, "ndim", 0):
             raise ValueError("LazyLinear: the first input must have at least one dimension (the features)")
         bias, dtype, rng = self._lazy
-        n = int(input.shape[-1])
-        rng = init.get_generator(rng)
-        self.in_features = n
-        self.weight = _empty((self.out_features, n), dtype)
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        self.in_features = int(input.shape[-1])
+        self.weight = _empty((self.out_features, self.in_features), dtype)
         if bias:
             self.bias = _empty((self.out_features,), dtype)
-            bound = 1 / math.sqrt(n) if n > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, rng=rng)
+        init.reset_with(self, rng)
         del self._lazy
         self.__class__ = Linear
+
+    def reset_parameters(self) -> None:
+        """Nothing before the first call has made the parameters, then Linear's (PyTorch's)."""
+        if self.weight is not None:
+            super().reset_parameters()
 
     def forward(self, x):
         self.initialize_parameters(x)

@@ -16,8 +16,6 @@ per step.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import chainrule.numpy as cnp
@@ -27,7 +25,7 @@ from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence
 from chainrule.nn._lstm import lstm_sequence
 from chainrule.nn._rnn import rnn_sequence
-from chainrule.nn.layers import _empty, param_dtype
+from chainrule.nn.layers import _empty, param_dtype, reset_uniform
 from chainrule.nn.module import Module
 from chainrule.nn.utils.rnn import PackedSequence, pad_packed_sequence, repack_like
 
@@ -62,8 +60,6 @@ class _RNNBase(Module):
         self.rng = rng if rng is None else init.get_generator(rng)
         gates = _GATES[mode] * self.hidden_size
         dtype = param_dtype(dtype)
-        gen = init.get_generator(rng)
-        bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch: every weight and bias U(±1/√hidden)
         for layer in range(self.num_layers):
             width = self.input_size if layer == 0 else self.output_width * self.num_directions
             for suffix in self._suffixes():
@@ -74,9 +70,12 @@ class _RNNBase(Module):
                 if self.proj_size:  # PyTorch's order: after the biases
                     names.append((f"weight_hr_l{layer}{suffix}", (self.proj_size, self.hidden_size)))
                 for name, shape in names:
-                    p = _empty(shape, dtype)
-                    init.uniform_(p, -bound, bound, rng=gen)
-                    setattr(self, name, p)
+                    setattr(self, name, _empty(shape, dtype))
+        init.reset_with(self, rng)
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias afresh from U(±1/√hidden_size) (PyTorch's)."""
+        reset_uniform(self)
 
     @property
     def output_width(self) -> int:

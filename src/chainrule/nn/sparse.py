@@ -10,7 +10,7 @@ import numpy as np
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
-from chainrule.nn.layers import _empty, param_dtype
+from chainrule.nn.layers import _empty, param_dtype, reset_table
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -48,15 +48,17 @@ class EmbeddingBag(Module):
             padding_idx
         if _weight is None:
             self.weight = _empty((self.num_embeddings, self.embedding_dim), dtype)
-            init.normal_(self.weight, rng=rng)
-            if padding_idx is not None:
-                self.weight._value[padding_idx] = 0
+            init.reset_with(self, rng)
         else:
             table = np.array(plain(_weight))
             if table.shape != (self.num_embeddings, self.embedding_dim):
                 raise ValueError(f"EmbeddingBag: _weight has shape {table.shape}, expected "
                                  f"{(self.num_embeddings, self.embedding_dim)}")
             self.weight = Parameter(table if dtype is None else table.astype(param_dtype(dtype)))
+
+    def reset_parameters(self) -> None:
+        """The table afresh from N(0, 1), the ``padding_idx`` row zero (PyTorch's)."""
+        reset_table(self)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, max_norm: float | None = None,

@@ -74,29 +74,42 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == e and self.vdim == e
         if self._qkv_same_embed_dim:
             self.in_proj_weight = _empty((3 * e, e), dtype)
-            init.xavier_uniform_(self.in_proj_weight, rng=gen)
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 self.register_parameter(name, None)
         else:
             self.register_parameter("in_proj_weight", None)
             for name, width in (("q_proj_weight", e), ("k_proj_weight", self.kdim), ("v_proj_weight", self.vdim)):
                 setattr(self, name, _empty((e, width), dtype))
-                init.xavier_uniform_(getattr(self, name), rng=gen)
         if bias:
             self.in_proj_bias = _empty((3 * e,), dtype)
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(e, e, bias=bias, dtype=dtype, rng=gen)
-        if bias:
-            init.zeros_(self.out_proj.bias)
-        self.add_zero_attn = bool(add_zero_attn)
         if add_bias_kv:  # one more key and value, learnt, that every query may attend to
             self.bias_k, self.bias_v = _empty((1, 1, e), dtype), _empty((1, 1, e), dtype)
-            init.xavier_normal_(self.bias_k, rng=gen)
-            init.xavier_normal_(self.bias_v, rng=gen)
         else:
             self.register_parameter("bias_k", None)
             self.register_parameter("bias_v", None)
+        self.add_zero_attn = bool(add_zero_attn)
+        # PyTorch's order: out_proj draws its weight first, then the projections are drawn
+        init.reset_with(self, gen, "_reset_parameters")
+
+    def _reset_parameters(self) -> None:
+        """The input projections afresh (Xavier-uniform), the biases 0, ``bias_k`` and
+        ``bias_v`` Xavier-normal; ``out_proj``'s weight is left as it is (PyTorch's)."""
+        gen = init.generator_of(self)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight, rng=gen)
+        else:
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                init.xavier_uniform_(getattr(self, name), rng=gen)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k, rng=gen)
+        if self.bias_v is not None:
+            init.xavier_normal_(self.bias_v, rng=gen)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False):
@@ -361,10 +374,15 @@ class Transformer(Module):
         else:
             self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **common), num_decoder_layers,
                                               LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dt))
-        for p in self.parameters():  # PyTorch's _reset_parameters
+        self.d_model, self.nhead, self.batch_first = int(d_model), int(nhead), bool(batch_first)
+        init.reset_with(self, gen, "_reset_parameters")
+
+    def _reset_parameters(self) -> None:
+        """Every weight matrix afresh, Xavier-uniform (PyTorch's)."""
+        gen = init.generator_of(self)
+        for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p, rng=gen)
-        self.d_model, self.nhead, self.batch_first = int(d_model), int(nhead), bool(batch_first)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal: bool | None = None,
