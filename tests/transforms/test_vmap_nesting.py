@@ -93,6 +93,20 @@ def test_jit_of_vmap_records_batched_calls():
     assert small.n_calls == large.n_calls
 
 
+def test_per_example_outer_products_are_one_einsum_call():
+    """A layer's per-example weight gradient, ``outer(x, g)`` of batches of vectors, is one
+    einsum: the examples, flat already, are not reshaped first (the recorded program
+    holds one call), and the values are the outer products."""
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
+    jitted = cr.jit(cr.vmap(cnp.outer))
+    np.testing.assert_allclose(jitted(a, b), a[:, :, None] * b[:, None, :], **TOL)
+    assert jitted.programs[0].n_calls == 1
+    # an unbatched vector against a batch: one call too, and the same products
+    jitted = cr.jit(cr.vmap(cnp.outer, in_axes=(None, 0)))
+    np.testing.assert_allclose(jitted(a[0], b), a[0][None, :, None] * b[:, None, :], **TOL)
+    assert jitted.programs[0].n_calls == 1
+
+
 @pytest.mark.parametrize("param", ["matrix", "0-d array", "number"])
 def test_jit_of_per_example_gradients_hands_them_back_without_a_copy(param):
     """The gradient of an array parameter under vmap is an array already: the recorded

@@ -209,8 +209,16 @@ def _flatten(tree, leaves, is_leaf=None) -> TreeDef:
         return _LEAF
     children, aux = kind[0](tree)
     start = len(leaves)
-    subtrees = tuple([_flatten(c, leaves, is_leaf) for c in children])
-    return TreeDef(type(tree), aux, subtrees, kind[1], len(leaves) - start)
+    subtrees = []
+    for c in children:
+        # a leaf child (an array, a number: most children) is taken here, without the
+        # call that would find it is one (arguments are flattened on every transform call)
+        if type(c) not in _registry and not isinstance(c, tuple):
+            leaves.append(c)
+            subtrees.append(_LEAF)
+        else:
+            subtrees.append(_flatten(c, leaves, is_leaf))
+    return TreeDef(type(tree), aux, tuple(subtrees), kind[1], len(leaves) - start)
 
 
 def tree_unflatten(treedef: TreeDef, leaves) -> Any:

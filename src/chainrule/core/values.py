@@ -69,13 +69,11 @@ def like_input(g, x):
     if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
         # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
         cnp = MIRROR  # the casts are recorded: the mirror's
-        def dtype_of(v):
-            return v.dtype if hasattr(v, "dtype") else np.result_type(v)
-
-        dtype = dtype_of(x)
-        if dtype_of(g).kind == "c" and dtype.kind != "c":
+        dtype, g_dtype = _dtype_of(x), _dtype_of(g)
+        if g_dtype.kind == "c" and dtype.kind != "c":
             g = cnp.real(g)
-        if dtype_of(g) != dtype:
+            g_dtype = _dtype_of(g)
+        if g_dtype != dtype:
             g = cnp.astype(g, dtype)
         # the values under every trace (a vmap's Tensor holds one of jit's, which holds an
         # array): a batched gradient is an array already, and needs no copy
@@ -100,6 +98,10 @@ def like_input(g, x):
         elif isinstance(x, np.ndarray) and not isinstance(g, np.ndarray):
             g = np.asarray(g)  # a 0-d array's gradient is a 0-d array
     return g
+
+
+def _dtype_of(v) -> np.dtype:
+    return v.dtype if hasattr(v, "dtype") else np.result_type(v)
 
 
 def _recorded(v) -> bool:

@@ -20,6 +20,7 @@ index mixed with slices); vmap then runs that call once per example.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import string
@@ -93,6 +94,8 @@ def flat_examples(x):
     """``x`` with each example flattened: shape ``(size, n)``. (Not ``(size, -1)``, which
     NumPy cannot resolve for an empty batch.)"""
     shape = shape_of(x)
+    if len(shape) == 2:  # one axis per example already: no call to make
+        return x
     return cnp.reshape(x, (shape[0], math.prod(shape[1:])))
 
 
@@ -582,18 +585,27 @@ def _letters(n: int) -> str:
 
 def contraction(a, b, batched, a_axes, b_axes, conj_a=False):
     """One example's ``tensordot(a, b, (a_axes, b_axes))`` over the batch, by einsum."""
-    na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
+    subscripts = _contraction_subscripts(example_ndim(a, batched[0]), example_ndim(b, batched[1]),
+                                         batched[0] is True, batched[1] is True, a_axes, b_axes)
+    if conj_a:
+        a = cnp.conj(a)
+    return cnp.einsum(subscripts, a, b)
+
+
+@functools.lru_cache(maxsize=256)
+def _contraction_subscripts(na: int, nb: int, a_batched: bool, b_batched: bool,
+                            a_axes: tuple, b_axes: tuple) -> str:
+    """The einsum subscripts of :func:`contraction` (made once per kind of call: the
+    string building costs as much as a small product)."""
     letters = _letters(na + nb + 1)
     z, la, lb = letters[0], list(letters[1:na + 1]), list(letters[na + 1:])
     for i, j in zip(a_axes, b_axes, strict=True):
         lb[j] = la[i]
     out = [c for k, c in enumerate(la) if k not in a_axes] + [
         c for k, c in enumerate(lb) if k not in b_axes]
-    sa = (z if batched[0] else "") + "".join(la)
-    sb = (z if batched[1] else "") + "".join(lb)
-    if conj_a:
-        a = cnp.conj(a)
-    return cnp.einsum(f"{sa},{sb}->{z}{''.join(out)}", a, b)
+    sa = (z if a_batched else "") + "".join(la)
+    sb = (z if b_batched else "") + "".join(lb)
+    return f"{sa},{sb}->{z}{''.join(out)}"
 
 
 def dot(prim, batched, a, b):
@@ -611,7 +623,9 @@ def inner(prim, batched, a, b):
 
 
 def _flat(x, b):
-    return flat_examples(x) if b else cnp.reshape(x, (-1,))
+    if b:
+        return flat_examples(x)
+    return x if len(shape_of(x)) == 1 else cnp.reshape(x, (-1,))
 
 
 def outer(prim, batched, a, b):

@@ -33,12 +33,14 @@ from chainrule.numpy.batching import (
     lift,
     nondiff_elementwise,
     per_example,
+    reduction,
 )
 
 __all__ = ["BatchTrace", "BatchTensor", "UnitBatchTensor", "UnitBasis", "unit_basis",
            "loop_over_examples", "batch_composite"]
 
 _new_tensor = object.__new__
+_ndarray = np.ndarray
 
 
 class BatchTensor(Tensor):
@@ -137,13 +139,26 @@ class BatchTrace(Trace):
 
     # Elementwise calls of one or two arguments are most of a batched program: their rule
     # (``batching.elementwise``: align the examples' axes, call once) is spelled out here,
-    # and plain values go straight to the NumPy function, as the other traces' hot paths do.
+    # and plain values go straight to the NumPy function, as the other traces' hot paths do;
+    # so is the rule of a reduction over a whole example (``batching.reduction``).
     def unary(self, prim, a, kwargs=NO_KWARGS):
-        if prim.batch is not elementwise or kwargs or prim.multiple_outputs or not self.open:
+        rule = prim.batch
+        if prim.multiple_outputs or not self.open:
             return self._process(prim, (a,), kwargs)
         v = a._value
+        if rule is elementwise and not kwargs:
+            ans = prim(v) if isinstance(v, Tensor) else prim.fun(v)
+        elif rule is reduction and (not kwargs or kwargs.keys() <= _AXIS_KEYWORDS
+                                    and not isinstance(kwargs.get("axis"), Tensor)):
+            # (the sums of a softmax and of unbroadcast: axes of one example, not a batch)
+            try:
+                ans = reduction(prim, _ONE_BATCHED, v, **kwargs)
+            except IndexError:  # an axis out of range: the general path says which example
+                return self._process(prim, (a,), kwargs)
+        else:
+            return self._process(prim, (a,), kwargs)
         t = _new_tensor(BatchTensor)
-        t._value, t._trace, t._node = prim(v) if isinstance(v, Tensor) else prim.fun(v), self, None
+        t._value, t._trace, t._node = ans, self, None
         return t
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
@@ -159,7 +174,9 @@ class BatchTrace(Trace):
         vb = b._value if b_own else b
         # the batched operand gets singleton axes after the batch axis up to the other
         # operand's rank of one example, so that broadcasting lines the examples up
-        na, nb = _operand_ndim(va) - a_own, _operand_ndim(vb) - b_own
+        # (the ranks of arrays read here: the call costs as much as the rest of the test)
+        na = (va.ndim if va.__class__ is _ndarray else _operand_ndim(va)) - a_own
+        nb = (vb.ndim if vb.__class__ is _ndarray else _operand_ndim(vb)) - b_own
         if na < -1 or nb < -1:  # a list, a dtype...: the general rule
             return self._process(prim, (a, b), kwargs)
         if a_own and na < nb:
@@ -331,6 +348,10 @@ def unit_basis(shape, dtype) -> UnitBasis:
     """
     return UnitBasis(tuple(shape), dtype)
 
+
+# keyword arguments of a reduction that say how, never what (so never batched)
+_AXIS_KEYWORDS = frozenset(("axis", "keepdims", "dtype"))
+_ONE_BATCHED = (True,)
 
 # calls that keep the order of an example's elements: a unit batch stays one
 _KEEP_UNITS = (batching.reshape, batching.expand_dims, batching.squeeze)

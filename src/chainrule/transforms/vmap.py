@@ -160,7 +160,8 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
                 f"vmap: in_axes has {len(axes_spec)} entries but {len(args)} positional "
                 f"argument(s) were given; give one entry per argument (None: not batched)"
             )
-        axes = [_axes_of_leaves(spec, a, leaves, f"in_axes[{i}]") for i, (spec, a, (leaves, _))
+        axes = [[spec] * len(leaves) if spec is None or spec.__class__ is int
+                else _axes_of_leaves(spec, a, leaves, f"in_axes[{i}]") for i, (spec, a, (leaves, _))
                 in enumerate(zip(axes_spec, args, flat_args, strict=False))]
     else:
         axes = [_axes_of_leaves(axes_spec, a, leaves, "in_axes")
@@ -204,7 +205,7 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
                 continue
             if not isinstance(leaf, Tensor):
                 leaf = np.asarray(leaf)
-            new.append(trace.box(_moveaxis(leaf, axis % len(_shape(leaf)), 0)))
+            new.append(trace.box(leaf if axis == 0 else _moveaxis(leaf, axis % len(_shape(leaf)), 0)))
         boxed.append(tree_unflatten(tree, new))
     if axis_name is not None:
         _NAMED.append(trace)
@@ -284,13 +285,13 @@ def _unbatch_outputs(trace: BatchTrace, out, out_axes):
                 results.append(leaf)
                 continue
             value = _broadcast_batch(leaf, trace.size)
-        nd = len(_shape(value))
+        nd = value.ndim if value.__class__ is np.ndarray else len(_shape(value))
         if not -nd <= axis < nd:
             raise ValueError(
                 f"vmap: out_axes={axis} for output {k}, which has {nd - 1} axes per example; "
                 f"use an axis in [{-nd}, {nd})"
             )
-        results.append(_moveaxis(value, 0, axis % nd))
+        results.append(value if axis == 0 else _moveaxis(value, 0, axis % nd))
     return tree_unflatten(tree, results)
 
 
