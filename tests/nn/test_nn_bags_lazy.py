@@ -100,6 +100,7 @@ def test_lazy_linear_matches_torch(bias, shape):
     ours, theirs = cr.nn.LazyLinear(2, bias=bias, dtype=cr.float64), torch.nn.LazyLinear(2, bias=bias,
                                                                                           dtype=torch.float64)
     assert ours.weight is None
+    ours.reset_parameters(), theirs.reset_parameters()  # nothing to reset yet, in both
     xt, xc = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
     theirs(xt)
     out = ours(xc)
@@ -144,6 +145,7 @@ def test_lazy_linear_in_a_model_trains_with_an_optimizer_made_after_the_first_ca
 def test_lazy_layers_become_their_layer_as_torch(name, args, kwargs, shape):
     ours, theirs = getattr(cr.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
+    ours.reset_parameters(), theirs.reset_parameters()  # nothing to reset yet, in both
     x = np.random.default_rng(0).standard_normal(shape)
     ours(x.astype(np.float32))
     theirs(torch.tensor(x, dtype=torch.float32))
@@ -153,6 +155,10 @@ def test_lazy_layers_become_their_layer_as_torch(name, args, kwargs, shape):
     ours.load_state_dict({k: v.numpy() for k, v in their.items()})
     np.testing.assert_allclose(ours(x.astype(np.float32)).detach().numpy(),
                                theirs(torch.tensor(x, dtype=torch.float32)).detach().numpy(), rtol=1e-4, atol=1e-5)
+    ours.reset_parameters(), theirs.reset_parameters()  # now the layer's own
+    bound = 1 / np.sqrt(np.prod(ours.weight.shape[1:])) if name.startswith("LazyConv") else np.inf
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert a.shape == tuple(b.shape) and np.abs(a.detach().numpy()).max() <= bound
     if name.startswith("LazyConv"):
         with pytest.raises(RuntimeError, match="unbatched"):
             getattr(cr.nn, name)(*args, **kwargs)(np.ones(3))

@@ -88,6 +88,9 @@ class _LazyModule(Module):
     def has_uninitialized_params(self) -> bool:
         return True
 
+    def reset_parameters(self) -> None:
+        """Nothing before the first call has made the parameters, then the layer's own (PyTorch's)."""
+
     def _channels(self, input) -> int:
         if self.spatial_dims is None:
             return int(input.shape[1])
