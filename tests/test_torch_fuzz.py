@@ -293,14 +293,17 @@ def clamp(p, v):
         # Tensor bounds both (or one and None): PyTorch refuses a number with a Tensor, which
         # chainrule accepts
         lo, hi = p.partner(v), p.draw(st.sampled_from([None, p.partner(v)]))
+    # With Tensor bounds PyTorch's result at a tie of 0.0 and -0.0 is the bound's zero (with
+    # number bounds, x's, as chainrule's): `+ 0.0` makes the zeros positive in both
+    tie = " + 0.0" if isinstance(lo, str) else ""
     how = p.draw(st.sampled_from(["method", "function", "min", "max"]))
     if how == "min":
-        return f"OUT = {v.name}.clamp_min({lo if lo is not None else 0.0})"
+        return f"OUT = {v.name}.clamp_min({lo if lo is not None else 0.0}){tie}"
     if how == "max":
-        return f"OUT = T.clamp_max({v.name}, {hi if hi is not None else 0.0})"
+        return f"OUT = T.clamp_max({v.name}, {hi if hi is not None else 0.0}){tie}"
     if how == "function":
-        return f"OUT = T.clamp({v.name}, {lo}, {hi})"
-    return f"OUT = {v.name}.clamp(min={lo}, max={hi})"
+        return f"OUT = T.clamp({v.name}, {lo}, {hi}){tie}"
+    return f"OUT = {v.name}.clamp(min={lo}, max={hi}){tie}"
 
 
 def where(p, v):
@@ -760,7 +763,8 @@ a = x.gather(0, T.tensor(0)); a[...] = 2.0
 b = x.repeat(()); b.mul_(-2)
 c = T.zeros(0, dtype=T.float64, requires_grad=True).repeat((2, 2)); c.masked_fill_(T.tensor(False), 2.0)
 y = T.tensor([[-2.0, 3.0]], dtype=T.float64, requires_grad=True)
-d = y.repeat((2, 1, 2, 1)); d[[1, 0], [0]] = -1.0""",
+d = y.repeat((2, 1, 2, 1)); d[[1, 0], [0]] = -1.0
+w = T.tensor([-0.5], dtype=T.float64, requires_grad=True); e = x.clone(); e[...] = w""",
 }
 
 

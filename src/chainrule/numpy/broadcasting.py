@@ -39,6 +39,9 @@ def unbroadcast(g, target):
         pass
     shape = shape_of(target)
     gshape = shape_of(g)
+    if len(gshape) < len(shape):  # a value with leading size-1 dims written into fewer (x[...] = v)
+        g = cnp.reshape(g, (1,) * (len(shape) - len(gshape)) + tuple(gshape))
+        gshape = shape_of(g)
     if gshape != shape:
         lead = len(gshape) - len(shape)
         kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
