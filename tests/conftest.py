@@ -20,6 +20,20 @@ if settings is not None:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """PyTorch on one thread for the test: its intra-op threads only spin and wait on
+    programs as small as the tests' (several times slower on a busy machine)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

@@ -19,16 +19,9 @@ from test_torch_programs import _run, _values
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 _RANDOM = ("randn", "randn_like", "rand", "rand_like", "randint", "randperm")
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # PyTorch's intra-op threads only spin and wait on programs this small
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @contextlib.contextmanager

@@ -21,15 +21,8 @@ import chainrule.utils.data
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # PyTorch's intra-op threads only spin and wait on programs this small (on a busy
-    # machine, several times slower)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 _RANDOM = ("randn", "rand", "randint", "multinomial", "randperm")
 

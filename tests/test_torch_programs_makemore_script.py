@@ -9,13 +9,8 @@ from tests.test_torch_programs_gpt import compare_with_pytorch
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # PyTorch's threads only wait on programs this small
-    yield
-    torch.set_num_threads(before)
 
 MAKEMORE = '''
 import os

@@ -6,16 +6,7 @@ from tests.test_torch_programs_transformers import FLOAT32, FLOAT64, compare_wit
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # PyTorch's intra-op threads only spin and wait on programs this small
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"), pytest.mark.usefixtures("one_torch_thread")]
 
 
 PROGRAMS: dict[str, tuple[str, tuple[float, float]]] = {}

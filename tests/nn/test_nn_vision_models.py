@@ -27,20 +27,12 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 PROGRAMS = {**_A, **_B, **_C, **_D}
 # the reference training script's parameter groups (norm layers and ViT's tokens apart)
 PROGRAMS.update({f"{name}_weight_decay_groups": PROGRAMS[name] + SET_WEIGHT_DECAY
                  for name in ("resnet", "vision_transformer")})
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    # PyTorch's intra-op threads only spin and wait on models this small (on a busy
-    # machine, several times slower)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _as_chainrule(source: str) -> str:
