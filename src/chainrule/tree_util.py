@@ -105,7 +105,7 @@ def treedef_is_leaf(treedef: TreeDef) -> bool:
 
 
 def treedef_children(treedef: TreeDef) -> list[TreeDef]:
-    return list(treedef.children)
+    return list(treedef.subtrees)
 
 
 def treedef_tuple(treedefs) -> TreeDef:

@@ -172,7 +172,9 @@ def pytree_utilities(lib, npm):
             tu.tree_structure([0, 0]).flatten_up_to([(1, 2), {"a": 3}]),
             tu.tree_structure([1, (2, 3), None, containers[0]]).num_nodes,
             str(tu.treedef_tuple([tu.tree_structure(1), tu.tree_structure([1, None])])),
-            tu.tree_unflatten(tu.treedef_tuple([tu.tree_structure(1), tu.tree_structure([1])]), [5, 6]))
+            tu.tree_unflatten(tu.treedef_tuple([tu.tree_structure(1), tu.tree_structure([1])]), [5, 6]),
+            [str(c) for c in tu.tree_structure((1, [2, None], {"a": 3})).children()],
+            [repr(tu.tree_structure(t).node_data()) for t in (1, (1, 2), [3], {"b": 1, "a": 2})])
 
 
 def pytree_transforms(lib, npm):

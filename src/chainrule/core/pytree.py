@@ -90,15 +90,15 @@ def _node_kind(x) -> tuple[Callable, Callable] | None:
 class TreeDef:
     """The structure of a pytree, without its leaves."""
 
-    __slots__ = ("kind", "aux", "children", "num_leaves", "rebuild")
+    __slots__ = ("kind", "aux", "subtrees", "num_leaves", "rebuild")
 
-    def __init__(self, kind, aux, children, rebuild=None, num_leaves=None):
+    def __init__(self, kind, aux, subtrees, rebuild=None, num_leaves=None):
         self.kind = kind  # None for a leaf, else the container type
         self.aux = aux
-        self.children = children
+        self.subtrees = subtrees  # a tuple of TreeDefs, one per child
         self.rebuild = rebuild
         if num_leaves is None:
-            num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+            num_leaves = 1 if kind is None else sum(c.num_leaves for c in subtrees)
         self.num_leaves = num_leaves
 
     def __eq__(self, other) -> bool:
@@ -106,10 +106,25 @@ class TreeDef:
             isinstance(other, TreeDef)
             and self.kind == other.kind
             and _aux_equal(self.aux, other.aux)
-            and self.children == other.children
+            and self.subtrees == other.subtrees
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+    def children(self) -> list:
+        """The structures of the children (JAX's ``PyTreeDef.children()``).
+
+        >>> from chainrule.core.pytree import tree_flatten
+        >>> tree_flatten((1, [2, 3]))[1].children()
+        [PyTreeDef(*), PyTreeDef([*, *])]
+        """
+        return list(self.subtrees)
+
+    def node_data(self) -> tuple | None:
+        """``(type, aux data)`` of the root node, None for a leaf (JAX's ``node_data()``)."""
+        if self.kind is None:
+            return None
+        return self.kind, list(self.aux) if self.kind is dict else self.aux
 
     def unflatten(self, leaves) -> Any:
         """The tree of this structure with ``leaves`` (JAX's ``PyTreeDef.unflatten``)."""
@@ -121,18 +136,18 @@ class TreeDef:
         if self.kind is None:
             return [tree]
         node = tree_children(tree) if tree is not None else (type(None), None, ())
-        if (node is None or node[0] is not self.kind or len(node[2]) != len(self.children)
+        if (node is None or node[0] is not self.kind or len(node[2]) != len(self.subtrees)
                 or self.kind is dict and list(node[1]) != list(self.aux)):
             raise ValueError(f"a tree of structure {tree_flatten(tree)[1]} does not have the structure "
                              f"{self} (nor it as a prefix)"
                              + (f": its keys {list(node[1])} are not {list(self.aux)}"
                                 if node is not None and node[0] is dict and self.kind is dict else ""))
-        return [s for sub, child in zip(self.children, node[2], strict=True) for s in sub.flatten_up_to(child)]
+        return [s for sub, child in zip(self.subtrees, node[2], strict=True) for s in sub.flatten_up_to(child)]
 
     @property
     def num_nodes(self) -> int:
         """How many nodes, leaves and ``None`` included, as JAX counts them."""
-        return 1 + sum(c.num_nodes for c in self.children)
+        return 1 + sum(c.num_nodes for c in self.subtrees)
 
     def __repr__(self) -> str:
         """JAX's spelling, so that printed structures read as in JAX's documentation:
@@ -140,7 +155,7 @@ class TreeDef:
         return f"PyTreeDef({self._body()})"
 
     def _body(self) -> str:
-        kids = [c._body() for c in self.children]
+        kids = [c._body() for c in self.subtrees]
         if self.kind is None:
             return "*"
         if self.kind is type(None):
@@ -180,7 +195,7 @@ def sorted_dicts(treedef: TreeDef) -> TreeDef:
         aux = tuple(aux)
     elif treedef.kind is defaultdict:
         aux = (aux[0], tuple(aux[1]))
-    return TreeDef(treedef.kind, aux, tuple(map(sorted_dicts, treedef.children)), treedef.rebuild,
+    return TreeDef(treedef.kind, aux, tuple(map(sorted_dicts, treedef.subtrees)), treedef.rebuild,
                    treedef.num_leaves)
 
 
@@ -239,7 +254,7 @@ def _unflatten(treedef, it):
             return next(it)
         except StopIteration:
             raise ValueError("tree_unflatten: fewer leaves than the structure holds") from None
-    return treedef.rebuild(treedef.aux, [_unflatten(c, it) for c in treedef.children])
+    return treedef.rebuild(treedef.aux, [_unflatten(c, it) for c in treedef.subtrees])
 
 
 def tree_children(x: Any) -> tuple[type, Any, tuple] | None:

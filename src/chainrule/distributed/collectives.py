@@ -397,7 +397,7 @@ def _structure(treedef) -> str:
     (``*`` a leaf), for the check that the processes pass trees of one structure."""
     if treedef.kind is None:
         return "*"
-    kids = [_structure(c) for c in treedef.children]
+    kids = [_structure(c) for c in treedef.subtrees]
     keys = treedef.aux[1] if treedef.kind is defaultdict else treedef.aux
     if treedef.kind is tuple:
         return f"({', '.join(kids)}{',' if len(kids) == 1 else ''})"

@@ -162,7 +162,7 @@ def dict_orders(tree, into: list) -> tuple:
         into.append(typed_keys(order))
     elif aux is not None and tree.kind is not dict:
         into.append(_aux_value(aux, 0))
-    for child in tree.children:
+    for child in tree.subtrees:
         if child.kind is not None:
             dict_orders(child, into)
     return tuple(into)

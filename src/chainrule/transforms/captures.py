@@ -434,7 +434,7 @@ def user_classes(tree, leaves) -> list[type]:
         node = stack.pop()
         if node.kind is not None:
             found[id(node.kind)] = node.kind
-            stack.extend(node.children)
+            stack.extend(node.subtrees)
     for leaf in leaves:
         found[id(type(leaf))] = type(leaf)
     return [cls for cls in found.values() if not _library(cls)]

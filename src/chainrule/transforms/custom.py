@@ -98,7 +98,7 @@ class custom_vjp(CompositePrimitive):
 
         def batch_bwd(residuals, g):
             out, first = [], 0
-            for ct, sub in zip(vmap(bwd)(residuals, g), in_tree.children, strict=True):
+            for ct, sub in zip(vmap(bwd)(residuals, g), in_tree.subtrees, strict=True):
                 if ct is not None:
                     # an argument shared by every example gets the sum of their cotangents
                     ct_leaves, ct_tree = tree_flatten(ct)
@@ -140,10 +140,10 @@ class custom_vjp(CompositePrimitive):
                     outs = list(ans) if n_out > 1 else [ans]
                     gs = [zeros_like(a) if c is None else c for c, a in zip(gs, outs, strict=True)]
                     cts = bwd(residuals, tree_unflatten(out_tree, gs))
-                    if not isinstance(cts, tuple | list) or len(cts) != len(in_tree.children):
+                    if not isinstance(cts, tuple | list) or len(cts) != len(in_tree.subtrees):
                         raise TypeError(
                             f"{self.__name__}: bwd must return a tuple with one cotangent per "
-                            f"positional argument ({len(in_tree.children)})"
+                            f"positional argument ({len(in_tree.subtrees)})"
                         )
                     last[0], last[1] = g, _align(cts, in_tree, args, self.__name__)
                 c = last[1][i]
@@ -202,13 +202,13 @@ def _align(cts, in_tree, leaves, name: str) -> list:
     ``None`` stands for no cotangent (of a whole argument, or of a part of it), and every
     other cotangent has the structure, and each leaf the shape, of its argument."""
     flat: list = []
-    for p, (ct, sub) in enumerate(zip(cts, in_tree.children, strict=True)):
+    for p, (ct, sub) in enumerate(zip(cts, in_tree.subtrees, strict=True)):
         if not _cotangent_leaves(ct, sub, flat):
             raise TypeError(
                 f"{name}: bwd returned {ct!r} as the cotangent of argument {p}, whose structure "
                 f"is {sub!r}; give it the argument's structure (None: no cotangent)")
     starts = [0]
-    for sub in in_tree.children:
+    for sub in in_tree.subtrees:
         starts.append(starts[-1] + sub.num_leaves)
     for k, (ct, arg) in enumerate(zip(flat, leaves, strict=True)):
         if ct is None:
@@ -234,14 +234,14 @@ def _cotangent_leaves(ct, treedef, out: list) -> bool:
         out.append(ct)
         return True
     node = tree_children(ct)
-    if node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.children):
+    if node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.subtrees):
         return False
     try:
         if not node[1] == treedef.aux:
             return False
     except Exception:  # an aux that does not compare (arrays): the kinds and lengths agree
         pass
-    return all(_cotangent_leaves(c, t, out) for c, t in zip(node[2], treedef.children, strict=True))
+    return all(_cotangent_leaves(c, t, out) for c, t in zip(node[2], treedef.subtrees, strict=True))
 
 
 def _shape(x) -> tuple:

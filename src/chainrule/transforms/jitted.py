@@ -389,7 +389,7 @@ class Jitted:
         """Positions, among the flattened ``(args, kwargs)``, of the donated arguments'
         leaves (counted from the structure, whose first child is the tuple of args)."""
         out, start = set(), 0
-        arg_trees = tree.children[0].children
+        arg_trees = tree.subtrees[0].subtrees
         for i, arg_tree in enumerate(arg_trees):
             n = arg_tree.num_leaves
             if i in self.donate_argnums or i - len(arg_trees) in self.donate_argnums:
@@ -651,7 +651,7 @@ def _traced_in_structure(tree, trace) -> list:
     while stack:
         node = stack.pop()
         _traced_values(node.aux, trace, found, 0)
-        stack.extend(node.children)
+        stack.extend(node.subtrees)
     return found
 
 

@@ -400,7 +400,7 @@ def _render_tree(treedef, leaves, names) -> str:
     kind = treedef.kind
     if kind is None:
         return next(leaves)
-    items = [_render_tree(c, leaves, names) for c in treedef.children]
+    items = [_render_tree(c, leaves, names) for c in treedef.subtrees]
     if kind is list:
         return f"[{', '.join(items)}]"
     if kind is tuple:

@@ -310,6 +310,6 @@ def unflatten_in_order(treedef, leaves: list):
 def _unflatten_in_order(treedef, it):
     if treedef.kind is None:
         return next(it)
-    node = treedef.rebuild(treedef.aux, [_unflatten_in_order(c, it) for c in treedef.children])
+    node = treedef.rebuild(treedef.aux, [_unflatten_in_order(c, it) for c in treedef.subtrees])
     order = insertion_order(treedef)
     return node if order is None else in_order(node, order)

@@ -191,9 +191,9 @@ def _leaf_paths(prefix: str, tree: TreeDef) -> list[str]:
     elif hasattr(tree.kind, "_fields"):
         keys = [f".{f}" for f in tree.kind._fields]
     else:
-        keys = [f"[{i}]" for i in range(len(tree.children))]
+        keys = [f"[{i}]" for i in range(len(tree.subtrees))]
     out = []
-    for key, child in zip(keys, tree.children, strict=False):
+    for key, child in zip(keys, tree.subtrees, strict=False):
         out.extend(_leaf_paths(prefix + key, child))
     return out
 
