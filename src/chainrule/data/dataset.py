@@ -7,8 +7,11 @@ sample and collated with ``np.stack``.
 
 from __future__ import annotations
 
+import collections.abc
+import copy
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -19,6 +22,7 @@ from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler
+from chainrule.numpy.torch_creation import stack
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
            "random_split", "DataLoader", "default_collate", "default_convert", "get_worker_info"]
@@ -182,10 +186,15 @@ class ConcatDataset(Dataset):
 
     def __init__(self, datasets):
         self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise ValueError("ConcatDataset does not support IterableDataset (join streams with ChainDataset)")
         self.cumulative_sizes = [int(n) for n in np.cumsum([len(d) for d in self.datasets])]
 
     def __len__(self) -> int:
-        return int(self.cumulative_sizes[-1]) if self.datasets else 0
+        return int(self.cumulative_sizes[-1])
 
     def __getitem__(self, index):
         n = len(self)
@@ -205,14 +214,22 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float], generator=Non
     (8, 2)
     """
     n = len(dataset)
-    if all(isinstance(x, float) for x in lengths) and math.isclose(sum(lengths), 1.0):
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:  # fractions, as PyTorch reads them
+        for i, f in enumerate(lengths):
+            if not 0 <= f <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1, got {f}")
         sizes = [int(math.floor(n * f)) for f in lengths]
         for i in range(n - sum(sizes)):  # hand out the remainder one at a time
             sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
     else:
         sizes = [int(x) for x in lengths]
     if sum(sizes) != n:
-        raise ValueError(f"random_split: the lengths add up to {sum(sizes)}, the dataset has {n} samples")
+        raise ValueError(f"random_split: the lengths {list(lengths)} add up to {sum(lengths)}, not to the dataset's "
+                         f"{n} samples (give lengths that sum to {n}, or fractions that sum to 1)")
     perm = get_generator(_generator(generator)).permutation(n)
     out, start = [], 0
     for s in sizes:
@@ -242,28 +259,68 @@ def default_convert(sample) -> Any:
     return sample
 
 
+_COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
+
+
 def default_collate(samples: list) -> Any:
     """Stack a list of samples into a batch: arrays and numbers into one array per
-    field, as eager Tensors; tuples and lists are collated field by field into a list (a
-    namedtuple stays one), dicts key by key, as PyTorch's ``default_collate``.
+    field, as eager Tensors (Tensors that need a gradient by a differentiable stack);
+    tuples and lists are collated field by field into a list (a namedtuple stays one),
+    dicts key by key (into the sample's own mapping type), strings are kept in a list, as
+    PyTorch's ``default_collate``; anything else (None, sets, arrays of strings or
+    objects) is refused with PyTorch's TypeError.
 
     >>> [t.tolist() for t in default_collate([(1, 2.5), (3, 4.5)])]
     [[1, 3], [2.5, 4.5]]
     """
     first = samples[0]
-    if isinstance(first, tuple | list):
+    if isinstance(first, Tensor):
+        arrays = [np.asarray(plain(s)) for s in samples]
+        _same_shapes(arrays)
+        if any(isinstance(s, Tensor) and s.requires_grad for s in samples):
+            return stack(samples)
+        return _as_tensor(np.stack(arrays))
+    if isinstance(first, np.ndarray | np.generic) and not isinstance(first, np.str_ | np.bytes_):
+        if first.dtype.kind in "SaUOV":
+            raise TypeError(_COLLATE_ERROR.format(first.dtype))
+        arrays = [np.asarray(s) for s in samples]
+        _same_shapes(arrays)
+        return _as_tensor(np.stack(arrays))
+    if isinstance(first, str | bytes):
+        return list(samples)
+    if isinstance(first, int | float):
+        return _as_tensor(np.asarray(samples, dtype=np.float64 if isinstance(first, float) else None))
+    if isinstance(first, collections.abc.Mapping):
+        fields = {k: default_collate([s[k] for s in samples]) for k in first}
+        try:
+            if isinstance(first, collections.abc.MutableMapping):  # its class and other attributes kept
+                clone = copy.copy(first)
+                clone.update(fields)
+                return clone
+            return type(first)(fields)
+        except TypeError:  # a mapping that cannot be built from a dict
+            return fields
+    if isinstance(first, collections.abc.Sequence):
         if any(len(s) != len(first) for s in samples):
             raise RuntimeError("default_collate: each element in list of batch should be of equal size, "
                                f"got lengths {sorted({len(s) for s in samples})}")
         fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
         if hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*fields)
-        return fields
-    if isinstance(first, dict):
-        return {k: default_collate([s[k] for s in samples]) for k in first}
-    if isinstance(first, str | bytes):
-        return list(samples)
-    return _as_tensor(np.stack([np.asarray(plain(s)) for s in samples]))
+        if isinstance(first, tuple | list):
+            return fields
+        try:
+            return type(first)(fields)
+        except TypeError:  # a sequence that cannot be built from a list
+            return fields
+    raise TypeError(_COLLATE_ERROR.format(type(first)))
+
+
+def _same_shapes(arrays: list) -> None:
+    shapes = sorted({a.shape for a in arrays})
+    if len(shapes) > 1:
+        raise RuntimeError(f"default_collate: stack expects each tensor to be equal size, got shapes {shapes} "
+                           "(pad them to one size in a collate_fn, e.g. with nn.utils.rnn.pad_sequence)")
 
 
 class DataLoader:
@@ -313,6 +370,19 @@ class DataLoader:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer)
                                        or batch_size < 1):
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int | np.integer) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be a non-negative integer, got {num_workers!r}; "
+                             "use num_workers=0 to disable multiprocessing")
+        if timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing: let "
+                             "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None")
+        if num_workers == 0 and persistent_workers:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
         if isinstance(dataset, IterableDataset) and (shuffle or sampler is not None or batch_sampler is not None):
             raise ValueError("DataLoader: an IterableDataset streams its samples in its own order: shuffle, "
                              "sampler and batch_sampler do not apply (shuffle inside the dataset instead)")
@@ -384,15 +454,16 @@ class DataLoader:
         if self._batch_sampler is not None:
             collate = self.collate_fn or default_collate
             for indices in self._batch_sampler:
-                yield collate([ds[int(i)] for i in indices])
+                yield collate(_fetch(ds, [int(i) for i in indices]))
             return
         if isinstance(ds, IterableDataset):
             yield from self._stream(ds)
             return
-        if self.batch_size is None:
+        if self.batch_size is None:  # each index (a batch of them from a batch-yielding sampler) as it is
             convert = self.collate_fn or default_convert
-            for (i,) in self._order():
-                yield convert(ds[int(i)])
+            indices = iter(self._sampler) if self._sampler is not None else (int(i) for (i,) in self._order())
+            for index in indices:
+                yield convert(ds[index])
             return
         backing = _arrays_of(ds) if self.collate_fn is None else None
         collate = self.collate_fn or default_collate
@@ -400,7 +471,7 @@ class DataLoader:
             if self.drop_last and len(idx) < self.batch_size:
                 return
             if backing is None:
-                yield collate([ds[int(i)] for i in idx])
+                yield collate(_fetch(ds, idx.tolist()))
                 continue
             arrays, base = backing
             yield [_as_tensor(a[idx if base is None else base[idx]]) for a in arrays]
@@ -439,10 +510,22 @@ class _LoaderIterator:
         return len(self._loader)
 
 
+def _fetch(ds, indices: list) -> list:
+    """The samples of ``ds`` at ``indices``, as PyTorch's loader fetches them: by the
+    dataset's ``__getitems__`` where it has one (through a Subset as it is), else one by one."""
+    while type(ds) is Subset:
+        indices, ds = [ds.indices[i] for i in indices], ds.dataset
+    getitems = getattr(ds, "__getitems__", None)
+    if getitems is not None:
+        return getitems(indices)
+    return [ds[i] for i in indices]
+
+
 def _arrays_of(ds):
-    """The arrays behind a TensorDataset (or a Subset of one), and the subset's indices."""
-    if isinstance(ds, TensorDataset):
+    """The arrays behind a TensorDataset (or a Subset of one), and the subset's indices;
+    None where a subclass reads its samples otherwise (its own ``__getitem__``)."""
+    if type(ds) is TensorDataset:
         return ds.arrays, None
-    if isinstance(ds, Subset) and isinstance(ds.dataset, TensorDataset):
+    if type(ds) is Subset and type(ds.dataset) is TensorDataset:
         return ds.dataset.arrays, np.asarray(ds.indices, dtype=np.int64)
     return None

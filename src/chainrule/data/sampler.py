@@ -57,6 +57,12 @@ class RandomSampler(Sampler):
     """
 
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None, generator=None):
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, got replacement={replacement!r}")
+        if num_samples is not None and (isinstance(num_samples, bool) or not isinstance(num_samples, int | np.integer)
+                                        or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer value, but got "
+                             f"num_samples={num_samples!r}")
         self.data_source, self.replacement = data_source, replacement
         self.num_samples = len(data_source) if num_samples is None else int(num_samples)
         # None: the global generator, read at each pass (chainrule.manual_seed seeds it)
