@@ -151,3 +151,34 @@ def test_the_transforms_are_names_of_distributions_too_as_in_torch():
                                           D.SigmoidTransform().inv)
         out.append(prior.log_prob(lib.tensor(x)).sum(1).numpy())
     np.testing.assert_allclose(*out, rtol=1e-12)
+
+
+def test_a_cached_tanh_transform_gives_the_draw_back_as_torch(monkeypatch):
+    # a SAC policy (CORL's TanhGaussianPolicy): TanhTransform(cache_size=1), so the log_prob
+    # of a draw that tanh rounded to 1 is finite, read from the cached pre-tanh value
+    eps = np.array([[0.3, 25.0]])
+    out = []
+    for lib in (torch, cr):
+        if lib is torch:
+            monkeypatch.setattr(torch.distributions.normal, "_standard_normal",
+                                lambda shape, dtype, device: torch.tensor(eps, dtype=dtype))
+        else:
+            monkeypatch.setattr(cr.distributions.continuous, "noise", lambda kind, shape, dtype: cr.tensor(eps))
+        D = lib.distributions
+        loc = lib.tensor([[0.2, 0.5]], dtype=lib.float64, requires_grad=True)
+        t = D.TanhTransform(cache_size=1)
+        d = D.Independent(D.TransformedDistribution(D.Normal(loc, loc.exp()), t), 1)
+        y = d.rsample()
+        lp = d.log_prob(y)
+        (g,) = lib.autograd.grad(lp.sum() + y.sum(), loc)
+        monkeypatch.undo()
+        out.append([y.detach().numpy(), lp.detach().numpy(), g.numpy()])
+        assert np.isfinite(out[-1][1]).all()
+        assert t.inv(y) is t.inv(y) and t.with_cache(1) is t and t.with_cache(0)._cache_size == 0
+        assert D.AffineTransform(1.0, 2.0).with_cache()._cache_size == 1
+        assert D.ComposeTransform([D.ExpTransform()], cache_size=1).parts[0]._cache_size == 1
+        assert t.inv.with_cache(0).inv._cache_size == 0
+        with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+            D.TanhTransform(cache_size=2)
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

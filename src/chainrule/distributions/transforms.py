@@ -29,12 +29,32 @@ __all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "
 
 class Transform:
     """An invertible map: ``t(x)``, ``t.inv(y)``, ``t.log_abs_det_jacobian(x, y)``, and the
-    sets it maps between (``domain``, ``codomain``)."""
+    sets it maps between (``domain``, ``codomain``).
+
+    ``cache_size=1`` keeps the last pair (x, y), as PyTorch does: ``t.inv(y)`` of the very
+    ``y`` that ``t(x)`` returned is that ``x``, not ``t``'s inverse computed again (a SAC
+    policy's ``tanh`` draw rounded to ±1 has a finite ``log_prob`` so)."""
 
     bijective = True
     domain = constraints.real
     codomain = constraints.real
     sign = 1  # +1 where the map increases, -1 where it decreases
+    _cache_size = 0
+    _cached_x_y = (None, None)
+
+    def __init__(self, cache_size: int = 0):
+        if cache_size not in (0, 1):
+            raise ValueError(f"cache_size must be 0 or 1, but was {cache_size!r}")
+        self._cache_size = cache_size
+        self._cached_x_y = (None, None)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        """This transform with ``cache_size`` (itself where it already has it)."""
+        if self._cache_size == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        raise NotImplementedError(f"{type(self).__name__}.with_cache is not implemented")
 
     @property
     def event_dim(self) -> int:
@@ -45,7 +65,24 @@ class Transform:
         return _InverseTransform(self)
 
     def __call__(self, x):
-        return self._call(x)
+        if not self._cache_size:
+            return self._call(x)
+        x_old, y_old = self._cached_x_y
+        if x is x_old:
+            return y_old
+        y = self._call(x)
+        self._cached_x_y = x, y
+        return y
+
+    def _inv_call(self, y):
+        if not self._cache_size:
+            return self._inverse(y)
+        x_old, y_old = self._cached_x_y
+        if y is y_old:
+            return x_old
+        x = self._inverse(y)
+        self._cached_x_y = x, y
+        return x
 
     def _call(self, x):
         raise NotImplementedError
@@ -76,12 +113,22 @@ class Transform:
 
 class _InverseTransform(Transform):
     def __init__(self, transform: Transform):
+        super().__init__(cache_size=transform._cache_size)
         self._inv = transform
 
     domain = property(lambda self: self._inv.codomain)
     codomain = property(lambda self: self._inv.domain)
     inv = property(lambda self: self._inv)
     sign = property(lambda self: self._inv.sign)
+
+    def __call__(self, x):
+        return self._inv._inv_call(x)
+
+    def _inv_call(self, y):
+        return self._inv(y)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self._inv.with_cache(cache_size).inv
 
     def _call(self, x):
         return self._inv._inverse(x)
@@ -99,8 +146,14 @@ class _InverseTransform(Transform):
 class ComposeTransform(Transform):
     """``parts`` applied in order."""
 
-    def __init__(self, parts):
+    def __init__(self, parts, cache_size: int = 0):
+        if cache_size:
+            parts = [part.with_cache(cache_size) for part in parts]
+        super().__init__(cache_size=cache_size)
         self.parts = list(parts)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else ComposeTransform(self.parts, cache_size=cache_size)
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
@@ -176,8 +229,12 @@ class PowerTransform(Transform):
 
     domain = codomain = constraints.positive
 
-    def __init__(self, exponent):
+    def __init__(self, exponent, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         self.exponent = as_tensor(exponent) if not isinstance(exponent, numbers.Real) else exponent
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else PowerTransform(self.exponent, cache_size=cache_size)
 
     def __eq__(self, other):
         return isinstance(other, PowerTransform) and bool(np.all(np.asarray(self.exponent == other.exponent)))
@@ -249,7 +306,8 @@ class AffineTransform(Transform):
     """y = loc + scale·x; ``event_dim`` dimensions make one event (the log-Jacobian sums
     over them)."""
 
-    def __init__(self, loc, scale, event_dim: int = 0):
+    def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
         self.loc, self.scale, self._event_dim = loc, scale, int(event_dim)
 
     @property
@@ -262,6 +320,10 @@ class AffineTransform(Transform):
                                                                                       self._event_dim)
 
     codomain = domain
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else AffineTransform(
+            self.loc, self.scale, self._event_dim, cache_size=cache_size)
 
     def __eq__(self, other):
         if not isinstance(other, AffineTransform):
