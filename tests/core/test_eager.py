@@ -173,6 +173,40 @@ def test_inplace_write_to_a_saved_value_raises_at_backward():
         y.backward()
 
 
+@pytest.mark.parametrize("f, derivative", [
+    (lambda a: a.exp(), np.exp), (lambda a: a.tanh(), lambda a: 1 - np.tanh(a) ** 2),
+    (lambda a: a.sqrt(), lambda a: 0.5 / np.sqrt(a)), (lambda a: a + 1, lambda a: np.ones_like(a)),
+    (lambda a: 1 - a, lambda a: -np.ones_like(a)), (lambda a: -a, lambda a: -np.ones_like(a)),
+    (lambda a: a * 2.0, lambda a: np.full_like(a, 2.0)), (lambda a: a / 4.0, lambda a: np.full_like(a, 0.25)),
+    (lambda a: a.exp() * 3.0, lambda a: 3 * np.exp(a)),
+])
+def test_an_inplace_write_to_a_value_no_rule_reads_leaves_the_gradient_as_torch(f, derivative):
+    # PyTorch saves what a rule reads only (exp its result, x + 1 nothing): a SAC step that
+    # updates log_alpha before the backward pass of a loss made with log_alpha.exp() runs
+    a = cr.tensor([0.5, 1.5], requires_grad=True)
+    y = f(a)
+    with cr.no_grad():
+        a.add_(1.0)
+    y.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), derivative(np.array([0.5, 1.5])), rtol=1e-14)
+
+
+def test_an_inplace_write_to_a_value_a_rule_reads_still_raises():
+    for f in (lambda a: a.sin(), lambda a: a * a):
+        a = cr.tensor([0.5, 1.5], requires_grad=True)
+        y = f(a).sum()
+        with cr.no_grad():
+            a.add_(1.0)
+        with pytest.raises(RuntimeError, match="saved .* modified in place"):
+            y.backward()
+    a = cr.tensor([0.5, 1.5], requires_grad=True)
+    y = a.exp().sum()  # create_graph calls exp again, on the values written
+    with cr.no_grad():
+        a.add_(1.0)
+    with pytest.raises(RuntimeError, match="exp saved .* modified in place"):
+        y.backward(create_graph=True)
+
+
 def test_inplace_on_leaf_requires_no_grad():
     w = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="no_grad"):

@@ -351,7 +351,7 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
                 "first backward(). Pass retain_graph=True to the first call to keep it."
             )
         if EAGER.clock > node.stamp:  # something was written in place since: look closer
-            _check_versions(node)
+            _check_versions(node, create_graph)
         if create_graph:
             kwargs = entry[3]
             inputs = _as_recorded(node.inputs, entry[2], entry[1])
@@ -480,8 +480,23 @@ def _plain_sum(old: Tensor, g):
     return old + g if isinstance(g, Tensor) else old._value + g
 
 
-def _check_versions(node: EagerNode) -> None:
-    for a in node.inputs:
+def _read_inputs(node: EagerNode, create_graph: bool):
+    """The positions of the inputs whose values ``node``'s vjp rules read: all of them
+    with ``create_graph`` (the call is made again from them), none where the rules read
+    only the output (``exp``: the node keeps its own copy of that), the ones
+    ``Primitive.reads`` declares for the differentiated arguments otherwise."""
+    prim, n = node.prim, len(node.inputs)
+    if create_graph or (prim.keeps != "output" and prim.reads is None):
+        return range(n)
+    if prim.keeps == "output":
+        return ()
+    return {i for j, _ in node.entry[1] for i in prim.reads[j]}
+
+
+def _check_versions(node: EagerNode, create_graph: bool) -> None:
+    inputs = node.inputs
+    for i in _read_inputs(node, create_graph):
+        a = inputs[i]
         if isinstance(a, Tensor) and getattr(a, "_version", 0) > node.stamp:
             raise RuntimeError(
                 f"a value that {node.prim.__name__} saved for the backward pass was modified "

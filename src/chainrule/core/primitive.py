@@ -71,7 +71,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "eager_operands", "jvps_given", "__dict__",
+        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -87,6 +87,9 @@ class Primitive:
         # What the tape must keep for the vjp rules: None (inputs and output), "inputs" or
         # "output". Keeping less lets an intermediate be freed during the forward pass.
         self.keeps: str | None = None
+        # Optional: for each argument, the arguments whose values its vjp rule reads (see
+        # reads_only); None: any of them, and the output.
+        self.reads: tuple[tuple[int, ...], ...] | None = None
         self.multiple_outputs = multiple_outputs
         # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
         # (the ufuncs' out=, where=, dtype=, which the rules do not take).
@@ -598,6 +601,7 @@ def new_vjp_rules(prim: Primitive) -> None:
     reads only the output; ``keeps_only`` declares it again for rules that read less)."""
     prim.partial = None
     prim.keeps = None
+    prim.reads = None
 
 
 def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
@@ -720,6 +724,15 @@ def keeps_only(what: str, *prims: Primitive) -> None:
         raise ValueError(f"keeps_only: 'inputs' or 'output', not {what!r}")
     for prim in prims:
         prim.keeps = what
+
+
+def reads_only(prim: Primitive, *reads: tuple[int, ...]) -> None:
+    """Declare, for each argument of ``prim`` in turn, the arguments whose values its vjp
+    rule reads (their shapes and dtypes aside; the output never): an in-place write into
+    any other argument after the call leaves that gradient right, and the eager backward
+    pass lets it be, as PyTorch does for what its functions do not save (the ``x`` of
+    ``x + 1`` or of ``x * 2``, the ``y`` of ``x * y`` when only ``y`` needs a gradient)."""
+    prim.reads = tuple(tuple(r) for r in reads)
 
 
 def def_batch(rule: Callable, *prims: Primitive) -> None:

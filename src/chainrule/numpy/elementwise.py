@@ -19,6 +19,7 @@ from chainrule.core.primitive import (
     def_linear,
     def_vjps,
     keeps_only,
+    reads_only,
 )
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
@@ -325,6 +326,14 @@ derivs(sinc, lambda ans, x: where(x == 0, _sinc_at_zero(x, k=1), (cos(np.pi * x)
 keeps_only("output", tanh, exp, exp2, expm1, sqrt, cbrt, tan, reciprocal)
 keeps_only("inputs", add, subtract, multiply, negative, square, sin, cos, sinh, cosh, log, log1p,
            log2, log10, arcsin, arccos, arctan, arcsinh, arccosh, arctanh)
+# The arguments whose values each rule reads (the eager layer lets an in-place write into
+# the others pass, as PyTorch does: x + 1, x * 2)
+for _prim in (add, subtract):
+    reads_only(_prim, (), ())
+for _prim in (negative, positive):
+    reads_only(_prim, ())
+reads_only(multiply, (1,), (0,))
+reads_only(divide, (1,), (1,))
 
 def _sinc_at_zero_impl(x, k: int = 1):
     """The k-th derivative of sinc at 0, (-1)^(k/2) π^k / (k + 1) for even k and 0 for odd
