@@ -25,14 +25,22 @@ _RANDOM = ("randn", "randn_like", "rand", "rand_like", "randint", "randperm")
 
 
 @contextlib.contextmanager
-def _draws(lib, draws: list):
+def _draws(lib, draws: list, extra=()):
     """PyTorch's draws appended to ``draws``; chainrule's each replaced, in turn, by
-    PyTorch's (checked to be of the same shape and dtype)."""
-    queue = iter(list(draws))
+    PyTorch's (checked to be of the same shape and dtype). ``extra``: more ``(owner,
+    name)`` samplers treated so (a distribution's ``sample``); a draw made inside another
+    (``Normal.sample`` calling ``torch.normal``) is the outer one's."""
+    queue, depth = iter(list(draws)), [0]
 
     def wrap(real):
         def draw(*args, **kwargs):
-            out = real(*args, **kwargs)
+            depth[0] += 1
+            try:
+                out = real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+            if depth[0]:
+                return out
             if lib is torch:
                 draws.append(out.detach().numpy().copy())
                 return out
@@ -42,8 +50,8 @@ def _draws(lib, draws: list):
         return draw
 
     with pytest.MonkeyPatch.context() as mp:
-        for name in _RANDOM:
-            mp.setattr(lib, name, wrap(getattr(lib, name)))
+        for owner, name in [(lib, name) for name in _RANDOM] + list(extra):
+            mp.setattr(owner, name, wrap(getattr(owner, name)))
         yield
 
 
@@ -1924,12 +1932,14 @@ def train(model, batches):
 '''
 
 
-@pytest.mark.parametrize("name", sorted(PROGRAMS))
-def test_generative_program_gives_pytorchs_values(name):
-    source, draws = PROGRAMS[name], []
-    with _draws(torch, draws):
+def _compare_with_pytorch(source: str, samplers=lambda lib: ()):
+    """Run ``source`` with PyTorch, then with chainrule from PyTorch's weights and draws
+    (those of ``samplers(lib)`` too, see ``_draws``): chainrule warns of nothing, and the
+    results and final weights agree in float64."""
+    draws = []
+    with _draws(torch, draws, samplers(torch)):
         start, theirs, their_end = _run(source, "torch")
-    with warnings.catch_warnings(record=True) as caught, _draws(cr, draws):
+    with warnings.catch_warnings(record=True) as caught, _draws(cr, draws, samplers(cr)):
         warnings.simplefilter("always")
         _, ours, our_end = _run(source, "chainrule", weights=start)
     assert not [str(w.message) for w in caught if "chainrule" in w.filename and "divide by zero" not in str(w.message)]
@@ -1940,6 +1950,11 @@ def test_generative_program_gives_pytorchs_values(name):
     assert list(our_end) == list(their_end)
     for k in their_end:
         np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_generative_program_gives_pytorchs_values(name):
+    _compare_with_pytorch(PROGRAMS[name])
 
 
 # Kipf's pygcn layer on a sparse normalised adjacency: chainrule has no sparse tensors, and
