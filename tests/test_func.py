@@ -140,3 +140,27 @@ def test_linearize_and_vmap_keywords_match_torch_func():
     got = cfunc.vmap(scaled)(cr.tensor(xs), scale=2.0, shift=cr.tensor(np.ones(3)))
     want = tfunc.vmap(scaled)(torch.tensor(xs), scale=2.0, shift=torch.ones(3, dtype=torch.float64))
     np.testing.assert_allclose(np.asarray(got), want.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian"])
+def test_a_loss_made_of_a_derivative_backpropagates_through_it_as_torch(name):
+    # MAML's meta-gradient: the adapted parameters p - lr * grad(f)(p) depend on p through
+    # the gradient too; backward() must follow both paths, as in torch.func
+    p0, x0 = rng.normal(size=3), rng.normal(size=3)
+
+    def run(lib, func):
+        p, x = lib.tensor(p0, requires_grad=True), lib.tensor(x0)
+        f = (lambda q: ((q * x).sin() * q).sum())
+        derivative = {"grad": lambda: func.grad(f)(p), "grad_and_value": lambda: func.grad_and_value(f)(p)[0],
+                      "vjp": lambda: func.vjp(lambda q: (q * x).sin() * q, p)[1](x)[0],
+                      "jacrev": lambda: func.jacrev(lambda q: (q * x).sin() * q)(p).sum(0),
+                      "jacfwd": lambda: func.jacfwd(lambda q: (q * x).sin() * q)(p).sum(0),
+                      "hessian": lambda: func.hessian(f)(p).sum(0)}[name]()
+        assert derivative.requires_grad
+        (((p - 0.1 * derivative) * x) ** 2).sum().backward()
+        return p.grad.numpy()
+
+    np.testing.assert_allclose(run(cr, cfunc), run(torch, tfunc), rtol=1e-12)
+    # chainrule's own transforms differentiate an eager Tensor at its value, as JAX does
+    g = cr.grad(lambda q: (q ** 2).sum())(cr.tensor(p0, requires_grad=True))
+    assert not getattr(g, "requires_grad", False)

@@ -80,9 +80,13 @@ def _as_tensors(tree: Any) -> Any:
 
 
 def _giving_tensors(transformed: Callable) -> Callable:
+    """``transformed`` as torch.func's transforms are: it differentiates eager Tensors that
+    require grad on their graph (so that a loss made of a gradient backpropagates through
+    it, as MAML's does) and gives Tensors."""
     @functools.wraps(transformed)
     def giving_tensors(*args, **kwargs):
-        return _as_tensors(transformed(*args, **kwargs))
+        with reverse.on_eager_graph():
+            return _as_tensors(transformed(*args, **kwargs))
 
     return giving_tensors
 
@@ -98,20 +102,21 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
     def grad_and_value_fun(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
-        return _as_tensors((gradient, value))
+        return gradient, value
 
-    return grad_and_value_fun
+    return _giving_tensors(grad_and_value_fun)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
-    output, vjp_fn, *aux = reverse.vjp(func, *primals, has_aux=has_aux)
+    with reverse.on_eager_graph():
+        output, vjp_fn, *aux = reverse.vjp(func, *primals, has_aux=has_aux)
     return (_as_tensors(output), _giving_tensors(vjp_fn), *_as_tensors(aux))
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False, has_aux: bool = False):
     """``(output, J · tangents)`` (and ``aux``)."""
-    return _as_tensors(forward.jvp(func, primals, tangents, has_aux=has_aux))
+    return _giving_tensors(forward.jvp)(func, primals, tangents, has_aux=has_aux)
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,7 @@ __all__ = [
     "elementwise_grad",
     "holomorphic_grad",
     "differentiable_value",
+    "on_eager_graph",
     "normalize_argnums",
     "either_argnums",
 ]
@@ -58,12 +61,36 @@ def either_argnums(argnums, argnum):
     return argnum
 
 
+class _OnEagerGraph(threading.local):
+    depth = 0
+
+
+_ON_EAGER_GRAPH = _OnEagerGraph()
+
+
+@contextlib.contextmanager
+def on_eager_graph() -> Iterator[None]:
+    """Within it, the transforms differentiate an eager Tensor that requires grad on the
+    eager graph, as torch.func's do: what they return (a gradient, a Jacobian, a tangent)
+    is a function of that Tensor on its graph, so that ``backward()`` of a loss made of it
+    reaches the Tensor through the derivative too (MAML's meta-gradient). Outside it, as
+    in JAX, an eager Tensor is differentiated at its value and the result is data."""
+    _ON_EAGER_GRAPH.depth += 1
+    try:
+        yield
+    finally:
+        _ON_EAGER_GRAPH.depth -= 1
+
+
 def differentiable_value(x, where: str = "argument"):
     """The value to differentiate at: Python numbers and integer arrays become float64
     (Python complex numbers complex128); boolean and non-numeric values are refused with
     an explanation."""
     if isinstance(x, Tensor):
         if x._trace.level == 0:  # an eager tensor: differentiate at its value
+            if _ON_EAGER_GRAPH.depth and x._node is not None and x._trace.grad_enabled \
+                    and np.dtype(x.dtype).kind in "fc":
+                return x  # torch.func's rule: the derivative is on the eager graph too
             return differentiable_value(x._value, where)
         # a traced value (under jit, vmap): what its value would be, plain
         kind = np.dtype(x.dtype).kind
