@@ -167,11 +167,11 @@ def zero_grad_in_place(p: Tensor) -> None:
 
 def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     """``t <op>= other``, by the rules in this module's docstring."""
+    if t._trace.records:  # chainrule.jit: written, as NumPy would (PyTorch on eager Tensors), and recorded
+        return t._trace.inplace(t, op, other, name)
     wrapped = wrapped_int(other, t.dtype)  # uint8 -= 300 is uint8 -= 44, as PyTorch's
     if wrapped is not None:
         other = wrapped
-    if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
-        return t._trace.inplace(t, op, other, name)
     if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
         return op(t, other)
     if _of_a_transform(other) or _on_graph(t, other):

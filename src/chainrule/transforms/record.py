@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.dtypes import default_float_dtype
+from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import AS_TEXT, Tensor, eager_error, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
@@ -254,6 +254,8 @@ class RecordTrace(Trace):
         if filters_fingerprint() != self.entry_filters:
             self.refuse("the warnings filters were changed inside the function")
         unpack = isinstance(ans, tuple | list)
+        if effect is not None and ans is None:  # a writer's None (x[i] = v, np.copyto)
+            unpack, ans = True, ()
         if any(map(_untraceable, ans if unpack else (ans,))) and (
                 check != "full" or any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals)):
             # what the plain call gets is not a number nor a plain array: an object taken
@@ -265,8 +267,6 @@ class RecordTrace(Trace):
             return ans
         outs = []
         results = []
-        if effect is not None and ans is None:
-            unpack, ans = True, ()
         for value in ans if unpack else (ans,):
             t = self.new_tensor(value)
             outs.append(t._node)
@@ -376,6 +376,9 @@ class RecordTrace(Trace):
         (so every view of it and every alias sees the change), a scalar is rebound."""
         if isinstance(other, Tensor) and other._trace is not self:
             raise _inplace_foreign_error(name)
+        wrapped = wrapped_int(other, t.dtype) if self._is_eager(t) else None
+        if wrapped is not None:  # an eager Tensor's uint8 -= 300 is -= 44, as PyTorch's; an
+            other = wrapped      # array's raises NumPy's OverflowError, as the plain call
         if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
             fun = getattr(op, "fun", None)
             if fun in _SCALAR_OPERATORS and self._scalar_operands(fun, t, other):
