@@ -58,9 +58,22 @@ class TensorMethods:
     def real(self) -> Tensor:
         return cnp.real(self)
 
+    @real.setter
+    def real(self, value) -> None:
+        """``z.real = v`` (and ``z.real += v``): written into the real parts, as NumPy does."""
+        self.real[...] = value
+
     @property
     def imag(self) -> Tensor:
         return cnp.imag(self)
+
+    @imag.setter
+    def imag(self, value) -> None:
+        """``z.imag = v`` (and ``z.imag += v``): written into the imaginary parts of a complex
+        array; a real one has none, and refuses as NumPy's does."""
+        if self.dtype.kind != "c":
+            raise TypeError("array does not have imaginary part to set")
+        self.imag[...] = value
 
     def __round__(self, ndigits=None):
         if ndigits is None:
@@ -221,10 +234,10 @@ class TensorMethods:
         return IndexedUpdates(self)
 
     # -- methods, as on ndarray ---------------------------------------------------------
-    def reshape(self, *shape, order="C"):
+    def reshape(self, *shape, order="C", copy=None):
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = shape[0]
-        return cnp.reshape(self, shape, order=order)
+        return cnp.reshape(self, shape, order=order, copy=copy)
 
     def swapaxes(self, axis1, axis2):
         return cnp.swapaxes(self, axis1, axis2)
@@ -232,11 +245,11 @@ class TensorMethods:
     def ravel(self, order="C"):
         return cnp.ravel(self, order=order)
 
-    def dot(self, other):
-        return cnp.dot(self, other)
+    def dot(self, other, out=None):
+        return cnp.dot(self, other) if out is None else cnp.dot(self, other, out=out)
 
-    def clip(self, min=None, max=None):
-        return cnp.clip(self, min, max)
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        return cnp.clip(self, min, max, **kwargs) if out is None else cnp.clip(self, min, max, out=out, **kwargs)
 
     def round(self, decimals=0):
         return cnp.round(self, decimals=decimals)
@@ -277,8 +290,8 @@ class TensorMethods:
     def diagonal(self, offset=0, axis1=0, axis2=1):
         return cnp.diagonal(self, offset, axis1, axis2)
 
-    def trace(self, offset=0, axis1=0, axis2=1):
-        return cnp.trace(self, offset, axis1, axis2)
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return cnp.trace(self, offset, axis1, axis2, dtype, out)
 
     def nonzero(self):
         return cnp.nonzero(self)

@@ -239,7 +239,9 @@ class TorchElementwiseMethods:
     def trunc(self):
         return _constant(self, cnp.trunc(self))
 
-    def round(self, decimals=0):
+    def round(self, decimals=0, out=None):
+        if out is not None:  # NumPy's x.round(2, out): written into out
+            return cnp.round(self, decimals, out=out)
         return _constant(self, cnp.round(self, decimals))
 
     def __floordiv__(self, other):

@@ -173,6 +173,14 @@ def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, ext
     return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
 
 
+def _out_or_keepdims(out, keepdims):
+    """(out, keepdims) of a position that is NumPy's ``out`` and PyTorch's ``keepdim``
+    (``x.max(0, True)``, ``x.std(0, False, True)``): a bool is the latter."""
+    if isinstance(out, bool | np.bool_):
+        return None, out
+    return out, keepdims
+
+
 def _whole(x, pos, axis, dim) -> bool:
     """``x.max()`` of a whole eager Tensor, PyTorch's (inside the transforms, NumPy's)."""
     return pos is None and axis is None and dim is None and is_eager(x)
@@ -192,8 +200,8 @@ class TorchReductionMethods:
 
     # -- reductions -----------------------------------------------------------------------------
     @scalar_dims()
-    def sum(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
-            initial=_NO, where=_NO):
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO, *, dim=None,
+            keepdim=None):
         if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
             dtype, keepdims = None, dtype
         return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=_accumulator(self, dtype),
@@ -201,7 +209,7 @@ class TorchReductionMethods:
                        **numpy_keywords(out, initial, where))
 
     @scalar_dims()
-    def mean(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, *, dim=None, keepdim=None, where=_NO):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
         if dtype is None and is_eager(self) and not np.issubdtype(self.dtype, np.inexact):
@@ -215,8 +223,8 @@ class TorchReductionMethods:
         return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim)
 
     @scalar_dims()
-    def prod(self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None,
-             initial=_NO, where=_NO):
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO, *, dim=None,
+             keepdim=None):
         if isinstance(dtype, bool):
             dtype, keepdims = None, dtype
         return cnp.prod(self, axis=axis_or_dim(axis, dim, "prod"), dtype=_accumulator(self, dtype),
@@ -232,19 +240,22 @@ class TorchReductionMethods:
                                       **numpy_keywords(out, where=where)))
 
     @scalar_dims()
-    def max(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
-            initial=_NO, where=_NO):
+    def max(self, pos=None, /, out=None, keepdims=False, initial=_NO, where=_NO, *, axis=None, dim=None,
+            keepdim=None):
         """No axis: the maximum. ``max(dim)`` on an eager Tensor, or with ``dim=``: PyTorch's
         (values, indices); ``max(other)``: the elementwise maximum; ``axis=`` (or ``out=``,
-        ``initial=``, ``where=``): NumPy's."""
+        ``initial=``, ``where=``): NumPy's. Positions are NumPy's (axis, out, keepdims,
+        initial, where), a bool second PyTorch's keepdim."""
+        out, keepdims = _out_or_keepdims(out, keepdims)
         return _extreme(self, pos, keepdims, axis, dim, keepdim, _maximum, cnp.argmax,
                         max_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.max,
                         numpy_keywords(out, initial, where))
 
     @scalar_dims()
-    def min(self, pos=None, /, keepdims=False, *, axis=None, dim=None, keepdim=None, out=None,
-            initial=_NO, where=_NO):
+    def min(self, pos=None, /, out=None, keepdims=False, initial=_NO, where=_NO, *, axis=None, dim=None,
+            keepdim=None):
         """As :meth:`max`, for the minimum."""
+        out, keepdims = _out_or_keepdims(out, keepdims)
         return _extreme(self, pos, keepdims, axis, dim, keepdim, _minimum, cnp.argmin,
                         min_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.min,
                         numpy_keywords(out, initial, where))
@@ -260,14 +271,16 @@ class TorchReductionMethods:
         return cnp.min(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
-    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmax(self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None):
+        out, keepdims = _out_or_keepdims(out, keepdims)  # x.argmax(1, True): PyTorch's keepdim
         where = axis_or_dim(axis, dim, "argmax")
-        return as_eager(self, cnp.argmax(self, axis=where, keepdims=bool(keepdim or keepdims)))
+        return as_eager(self, cnp.argmax(self, axis=where, keepdims=bool(keepdim or keepdims), **numpy_keywords(out)))
 
     @scalar_dims()
-    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    def argmin(self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None):
+        out, keepdims = _out_or_keepdims(out, keepdims)  # x.argmin(1, True): PyTorch's keepdim
         where = axis_or_dim(axis, dim, "argmin")
-        return as_eager(self, cnp.argmin(self, axis=where, keepdims=bool(keepdim or keepdims)))
+        return as_eager(self, cnp.argmin(self, axis=where, keepdims=bool(keepdim or keepdims), **numpy_keywords(out)))
 
     @scalar_dims()
     def median(self, dim=None, keepdim=False):
@@ -292,17 +305,21 @@ class TorchReductionMethods:
         return _pick(self, dim, keepdim, _mode_index)
 
     @scalar_dims()
-    def var(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
-            keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
+    def var(self, pos=None, /, dtype=None, out=None, ddof=None, keepdims=False, *, axis=None, dim=None,
+            unbiased=None, keepdim=None, correction=None, where=_NO, mean=_NO):
         """NumPy's var (ddof 0) with its keywords or inside transforms; PyTorch's (unbiased
-        unless ``unbiased=False`` or ``correction=0``) with its keywords or on an eager Tensor."""
+        unless ``unbiased=False`` or ``correction=0``) with its keywords or on an eager Tensor.
+        Positions are NumPy's (axis, dtype, out, ddof, keepdims), or PyTorch's (dim,
+        unbiased, keepdim) after a bool second."""
+        out, keepdim = _out_or_keepdims(out, keepdim)
         return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
     @scalar_dims()
-    def std(self, pos=None, /, dtype=None, ddof=None, keepdims=False, *, axis=None, dim=None, unbiased=None,
-            keepdim=None, correction=None, out=None, where=_NO, mean=_NO):
+    def std(self, pos=None, /, dtype=None, out=None, ddof=None, keepdims=False, *, axis=None, dim=None,
+            unbiased=None, keepdim=None, correction=None, where=_NO, mean=_NO):
         """As :meth:`var`, the square root."""
+        out, keepdim = _out_or_keepdims(out, keepdim)
         return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
