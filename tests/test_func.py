@@ -164,3 +164,23 @@ def test_a_loss_made_of_a_derivative_backpropagates_through_it_as_torch(name):
     # chainrule's own transforms differentiate an eager Tensor at its value, as JAX does
     g = cr.grad(lambda q: (q ** 2).sum())(cr.tensor(p0, requires_grad=True))
     assert not getattr(g, "requires_grad", False)
+
+
+def test_backward_through_vmap_of_a_convolution_reaches_its_shared_weights_as_torch():
+    # under vmap the examples' columns go into one product with the shared weight; the
+    # eager graph's rules then see those columns with a leading batch axis
+    images = rng.normal(size=(3, 2, 5, 5))
+
+    def run(lib, func):
+        lib.manual_seed(0)
+        conv = lib.nn.Conv2d(2, 3, 3).double()
+        if lib is cr:
+            conv.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        out = func.vmap(lambda x: conv(x[None]).tanh().sum())(lib.tensor(images))
+        (out * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return conv, [conv.weight.grad.numpy(), conv.bias.grad.numpy()]
+
+    theirs, want = run(torch, tfunc)
+    _, got = run(cr, cfunc)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12)

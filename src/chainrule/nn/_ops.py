@@ -110,12 +110,19 @@ def _conv_product(w, cols, b=None):
     return out
 
 
+def _leading_summed(a, ndim: int):
+    """``a`` summed over the leading axes that an argument of ``ndim`` axes lacks."""
+    return cnp.sum(a, axis=tuple(range(_ndim(a) - ndim))) if _ndim(a) > ndim else a
+
+
+# cols may carry leading axes (the examples of vmap, merged into the call by the batching
+# rule when w is the same for all): the rules sum them out of w's and b's cotangents
 conv_product = Primitive(_conv_product, name="conv_product")
 def_vjps(
     conv_product,
-    lambda g, ans, w, cols, b=None: cnp.matmul(g, cnp.transpose(cols)),
-    lambda g, ans, w, cols, b=None: cnp.matmul(cnp.transpose(w), g),
-    lambda g, ans, w, cols, b=None: cnp.sum(g, axis=1),
+    lambda g, ans, w, cols, b=None: _leading_summed(cnp.matmul(g, cnp.swapaxes(cols, -1, -2)), _ndim(w)),
+    lambda g, ans, w, cols, b=None: _leading_summed(cnp.matmul(cnp.swapaxes(w, -1, -2), g), _ndim(cols)),
+    lambda g, ans, w, cols, b=None: cnp.sum(_leading_summed(g, 2), axis=1),
 )
 def_jvps(
     conv_product,
