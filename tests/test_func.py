@@ -110,7 +110,7 @@ def test_functional_call_leaves_the_module_as_it_was():
     np.testing.assert_allclose(out.detach().numpy(), (X - 1) / np.sqrt(1 + 1e-5) + 10.0)
     with pytest.raises(ValueError, match="no parameter or buffer 'weights'"):
         cfunc.functional_call(model, {"weights": np.ones(4)}, X)
-    with pytest.raises(ValueError, match="missing"):
+    with pytest.raises(RuntimeError, match="Missing key"):  # as torch.func's
         cfunc.functional_call(model, {"bias": np.ones(4)}, X, strict=True)
     with pytest.raises(ValueError, match="more than one dict"):
         cfunc.functional_call(model, ({"bias": np.ones(4)}, {"bias": np.ones(4)}), X)
@@ -184,3 +184,50 @@ def test_backward_through_vmap_of_a_convolution_reaches_its_shared_weights_as_to
     _, got = run(cr, cfunc)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_functional_call_ties_weights_and_is_strict_as_torch():
+    def run(lib, func):
+        lib.manual_seed(0)
+        enc, dec = lib.nn.Linear(3, 3, bias=False).double(), lib.nn.Linear(3, 3).double()
+        if lib is cr:
+            enc.weight.data, dec.bias.data = (cr.tensor(t.detach().numpy()) for t in (their_enc.weight, their_dec.bias))
+        dec.weight = enc.weight
+        model = lib.nn.Sequential(enc, lib.nn.Tanh(), dec)
+        x, w = lib.tensor(X[:, :3]), lib.tensor(np.eye(3) + 0.1)
+        outs = [func.functional_call(model, {"0.weight": w}, (x,)),
+                func.functional_call(model, {"2.weight": w}, (x,)),  # either name of the tied pair
+                func.functional_call(model, {"0.weight": w}, (x,), tie_weights=False),
+                func.functional_call(model, {"0.weight": w, "2.weight": 2 * w}, (x,), tie_weights=False),
+                func.functional_call(model, {"0.weight": w, "2.bias": w[0]}, (x,), strict=True)]
+        errors = []
+        for call in (lambda: func.functional_call(model, {"0.weight": w, "2.weight": 2 * w}, (x,)),
+                     lambda: func.functional_call(model, {"0.weight": w}, (x,), strict=True),
+                     lambda: func.functional_call(model, {"0.weight": w, "2.bias": w[0]}, (x,), strict=True,
+                                                  tie_weights=False)):
+            try:
+                call()
+                errors.append(None)
+            except (ValueError, RuntimeError) as e:
+                errors.append((type(e), str(e)))
+        return model, [o.detach().numpy() for o in outs], errors
+
+    theirs = run(torch, tfunc)  # then chainrule's model with the same weights
+    their_enc, their_dec = theirs[0][0], theirs[0][2]
+    _, ours, our_errors = run(cr, cfunc)
+    for a, b in zip(ours, theirs[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert [e and e[0] for e in our_errors] == [e and e[0] for e in theirs[2]] == [ValueError, RuntimeError,
+                                                                                  RuntimeError]
+    assert [e[1] for e in our_errors] == [e[1] for e in theirs[2]]
+
+
+def test_replace_all_batch_norm_modules_stops_tracking_running_statistics_as_torch():
+    def run(lib, func):
+        net = lib.nn.Sequential(lib.nn.Conv2d(1, 2, 3), lib.nn.BatchNorm2d(2), lib.nn.Sequential(lib.nn.BatchNorm1d(2)))
+        assert func.replace_all_batch_norm_modules_(net) is net
+        bns = [net[1], net[2][0]]
+        return [(m.track_running_stats, m.running_mean, m.running_var, m.num_batches_tracked) for m in bns], \
+            sorted(k for k, _ in net.named_buffers())
+
+    assert run(cr, cfunc) == run(torch, tfunc) == ([(False, None, None, None)] * 2, [])

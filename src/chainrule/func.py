@@ -34,21 +34,25 @@ import numpy as np
 from chainrule.core.eager import EAGER
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
+from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
 from chainrule.nn.utils.stateless import call_with_values
 from chainrule.transforms import forward, jacobian, reverse
 from chainrule.transforms import vmap as batching
 
 __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap", "linearize"]
+           "hessian", "vmap", "linearize", "replace_all_batch_norm_modules_"]
 
 
 def functional_call(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
                     kwargs: Mapping | None = None, *, tie_weights: bool = True, strict: bool = False) -> Any:
     """``module(*args, **kwargs)`` with its parameters and buffers replaced by the values
     in ``parameter_and_buffer_dicts`` (a dict by dotted name, or a tuple of dicts), as
-    ``torch.func.functional_call``; the module itself is left as it was."""
-    return call_with_values(module, parameter_and_buffer_dicts, args, kwargs, strict)
+    ``torch.func.functional_call``; the module itself is left as it was. With
+    ``tie_weights`` (the default), a value given for one name of tied weights
+    (``decoder.weight = encoder.weight``) is used for all of them; ``strict`` refuses a
+    call that does not give every parameter and buffer."""
+    return call_with_values(module, parameter_and_buffer_dicts, args, kwargs, strict, tie_weights)
 
 
 def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
@@ -161,6 +165,21 @@ def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
     ``primals`` (torch.func's ``linearize``)."""
     output, jvp_fn = forward.linearize(func, *primals)
     return _as_tensors(output), _giving_tensors(jvp_fn)
+
+
+def replace_all_batch_norm_modules_(root: Module) -> Module:
+    """Every batch norm in ``root`` (itself included) made to track no running statistics,
+    in place, as torch.func's: ``running_mean``, ``running_var`` and
+    ``num_batches_tracked`` become None and ``track_running_stats`` False, so that each
+    call normalises by its own batch's statistics and writes no buffer (under ``vmap``,
+    every example or task its own: functorch's MAML). Returns ``root``."""
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
 
 
 def _check_randomness(randomness: str) -> None:

@@ -13,16 +13,48 @@ from chainrule.nn.module import Module
 __all__ = ["functional_call", "call_with_values"]
 
 
+def _tied_groups(module: Module) -> dict[str, list[str]]:
+    """Every parameter's and buffer's name (under each of its names, as PyTorch's
+    ``remove_duplicate=False``), mapped to all the names of the same array: more than one
+    where weights are tied (``decoder.weight = encoder.weight``)."""
+    by_id: dict[int, list[str]] = {}
+    for named in (module.named_parameters, module.named_buffers):
+        for name, value in named(remove_duplicate=False):
+            by_id.setdefault(id(value), []).append(name)
+    return {name: names for names in by_id.values() for name in names}
+
+
+def _with_tied(values: Mapping[str, Any], groups: dict[str, list[str]]) -> dict[str, Any]:
+    """``values`` with each value also given to the names tied to its own, as PyTorch's
+    ``tie_weights=True``; different values for names of one array are refused, as there."""
+    out = dict(values)
+    for name, value in values.items():
+        for other in groups.get(name, ()):
+            if other in values and values[other] is not value:
+                tied = sorted(n for n in groups[name] if n in values)
+                raise ValueError(f"functional_call got multiple values for keys {tied}, which are tied. Consider "
+                                 "using tie_weights=False")
+            out[other] = value
+    return out
+
+
 @contextlib.contextmanager
-def swapped(module: Module, values: Mapping[str, Any], strict: bool) -> Iterator[None]:
+def swapped(module: Module, values: Mapping[str, Any], strict: bool, tie_weights: bool = True) -> Iterator[None]:
     """``module`` with the parameters and buffers named in ``values`` replaced for the
-    duration (the registries untouched: only what ``forward`` reads), then restored."""
-    known = {name for name, _ in module.named_parameters()} | {name for name, _ in module.named_buffers()}
-    unknown = sorted(set(values) - known)
-    if unknown:
+    duration (the registries untouched: only what ``forward`` reads), then restored. With
+    ``tie_weights``, a value given for one of tied weights' names replaces them all."""
+    groups = _tied_groups(module)
+    unknown = sorted(set(values) - set(groups))
+    if unknown and not strict:
         raise ValueError(f"functional_call: {type(module).__name__} has no parameter or buffer {unknown[0]!r}")
-    if strict and set(values) != known:
-        raise ValueError(f"functional_call(strict=True): missing {sorted(known - set(values))}")
+    if tie_weights:
+        values = _with_tied(values, groups)
+    missing = sorted(set(groups) - set(values))
+    if strict and (missing or unknown):
+        lines = [f"\tUnexpected key(s): {', '.join(map(repr, unknown))}." if unknown else "",
+                 f"\tMissing key(s): {', '.join(map(repr, missing))}." if missing else ""]
+        raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n"
+                           + "\n".join(line for line in lines if line))
     saved = []
     try:
         for name, value in values.items():
@@ -37,7 +69,7 @@ def swapped(module: Module, values: Mapping[str, Any], strict: bool) -> Iterator
 
 
 def call_with_values(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
-                     kwargs: Mapping | None = None, strict: bool = False) -> Any:
+                     kwargs: Mapping | None = None, strict: bool = False, tie_weights: bool = True) -> Any:
     """``module(*args, **kwargs)`` with its parameters and buffers replaced by the values
     in ``parameter_and_buffer_dicts`` (a dict by dotted name, or a tuple of dicts); the
     module itself is left as it was (``chainrule.func.functional_call``)."""
@@ -50,7 +82,7 @@ def call_with_values(module: Module, parameter_and_buffer_dicts: Mapping | Seque
                 raise ValueError(f"functional_call: {k!r} is given in more than one dict")
             values[k] = v
     args = () if args is None else args if isinstance(args, tuple) else (args,)
-    with swapped(module, values, strict):
+    with swapped(module, values, strict, tie_weights):
         return module(*args, **(kwargs or {}))
 
 
@@ -61,4 +93,4 @@ def functional_call(module: Module, parameters_and_buffers, args=None, kwargs=No
     warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will be removed in "
                   "a future version of PyTorch. Please use `torch.func.functional_call` instead which is a drop-in "
                   "replacement.", FutureWarning, stacklevel=2)
-    return call_with_values(module, parameters_and_buffers, args, kwargs, strict)
+    return call_with_values(module, parameters_and_buffers, args, kwargs, strict, tie_weights)
