@@ -17,9 +17,12 @@ counterpart.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.core.tensor import Tensor
 from chainrule.extend import (
     SparseObject,
     VSpace,
@@ -65,3 +68,19 @@ def make_jvp(fun: Callable, x: Any) -> Callable:
     """autograd.core's ``make_jvp(fun, x)``: ``jvp(v) -> (fun(x), J·v)`` for a function of
     one argument (``chainrule.make_jvp(fun)(x)``)."""
     return forward.make_jvp(fun)(x)
+
+
+def register_as_autograd() -> None:
+    """Have libraries that name an array's library from its class see chainrule's arrays
+    as autograd's, where ``autograd`` is resolved to chainrule (the import hook of
+    docs/autograd.md calls this).
+
+    autoray (quimb, PennyLane's ``qml.math``) takes the first part of the class's module:
+    ``chainrule``, whose top-level functions are PyTorch's (``tensordot(a, b, dims)``),
+    where autograd's boxes give ``autograd`` and so ``autograd.numpy``'s functions. Where
+    autoray is installed, chainrule's ``Tensor`` is registered with it as ``"autograd"``:
+    its calls go to ``autograd.numpy``, that is ``chainrule.numpy``, with autoray's
+    adjustments for autograd (``linalg.svd`` without full matrices, ...).
+    """
+    if importlib.util.find_spec("autoray") is not None:
+        importlib.import_module("autoray").register_backend(Tensor, "autograd")

@@ -1,0 +1,63 @@
+"""Still more programs built on HIPS autograd, run on chainrule unchanged.
+
+Written in the style of the published code of Linderman's ssm (an HMM's marginal likelihood
+as a primitive with a backward-recursion vjp, fitted with its adam and BFGS over a
+flattened tuple of tuples), quimb on autoray (the installed autoray dispatching on the
+array's class), Stein variational gradient descent and black-box variational inference,
+Bayesian optimisation with a Gaussian process (Cholesky, solve_triangular, expected
+improvement, check_grads), surpyval (a primitive whose vjps are primitives with vjps of
+their own), and autograd's less common API (containers of autograd.builtins, grad_named,
+holomorphic_grad, make_ggnvp, fixed_point, a neural ODE through odeint); their sources are
+in autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
+process with autograd and in one with autograd resolved to chainrule, and the numbers
+must agree to 1e-10.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as onp
+import pytest
+
+import autograd_library_programs_4
+from test_autograd_libraries import ALIAS, SRC, agree, needs
+from test_autograd_libraries_more import RUNNER
+
+ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "API"]
+
+
+@needs("autograd", "scipy", "autoray")
+def test_library_programs_agree():
+    m = autograd_library_programs_4
+    assert sorted(name for name in dir(m) if name.isupper()) == sorted(ORDER)
+    agree(RUNNER.format(sources=[(name, getattr(m, name)) for name in ORDER]))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("autoray") is None, reason="not installed: autoray")
+def test_autoray_sends_chainrule_arrays_to_autograd_numpy_under_the_import_hook():
+    """autoray names an array's library from its class's module: chainrule's arrays gave
+    ``chainrule``, whose top-level functions are PyTorch's (``tensordot(a, b, dims)``), so
+    quimb's ``do("tensordot", a, b, axes=...)`` failed; under the import hook they are
+    autograd's, dispatched to ``autograd.numpy`` (chainrule.numpy). In a fresh process."""
+    code = ALIAS + (
+        "import autoray, autograd, autograd.numpy as anp\n"
+        "import numpy as onp\n"
+        "seen = []\n"
+        "def f(x):\n"
+        "    seen.append(autoray.infer_backend(x))\n"
+        "    y = autoray.do('tensordot', x, x, axes=([0], [0]))\n"
+        "    return autoray.do('sum', autoray.do('linalg.svd', anp.outer(x, x[:2]))[1]) + y\n"
+        "g = autograd.grad(f)(onp.array([0.3, -0.4, 1.2]))\n"
+        "print(seen[0], ' '.join(repr(float(v)) for v in g))\n")
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    backend, *g = proc.stdout.split()
+    x = onp.array([0.3, -0.4, 1.2])
+    # sum of singular values of outer(x, x[:2]) is |x| |x[:2]|; plus x.x
+    n, n2 = onp.linalg.norm(x), onp.linalg.norm(x[:2])
+    expected = x / n * n2 + onp.r_[x[:2] / n2 * n, 0.0] + 2 * x
+    assert backend == "autograd"
+    onp.testing.assert_allclose([float(v) for v in g], expected, rtol=1e-12)
