@@ -192,3 +192,30 @@ def test_remainder_of_floats_keeps_pytorchs_sign_of_zero(divisor):
         np.testing.assert_array_equal(g, w)
     for g, w in zip(got_grads, want_grads, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-15)
+
+
+def test_out_writes_the_result_into_a_tensor_as_pytorch():
+    # Stable Baselines3's polyak_update: th.add(target.data, param.data, alpha=tau, out=target.data)
+    results = []
+    for lib in (torch, cr):
+        target, param = lib.nn.Linear(3, 2).double(), lib.nn.Linear(3, 2).double()
+        with lib.no_grad():
+            for t, p, a in zip(target.parameters(), param.parameters(), (A[:2, :3], A[2, :2]), strict=True):
+                t.copy_(lib.tensor(a))
+                p.copy_(lib.tensor(-2 * a))
+        with lib.no_grad():
+            for t, p in zip(target.parameters(), param.parameters(), strict=True):
+                t.data.mul_(1 - 0.1)
+                written = lib.add(t.data, p.data, alpha=0.1, out=t.data)
+        buf = lib.zeros(3, 4, dtype=lib.float64)
+        same = lib.exp(lib.tensor(A), out=buf) is buf
+        results.append([target.weight.detach().numpy(), target.bias.detach().numpy(), written.numpy(), buf.numpy(),
+                        same])
+        with pytest.raises(RuntimeError, match="out=... arguments don't support automatic differentiation"):
+            lib.mul(lib.ones(2, dtype=lib.float64, requires_grad=True), 2.0, out=lib.zeros(2, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+            lib.add(lib.ones(2, dtype=lib.float64), 1.5, out=lib.zeros(2, dtype=lib.int64))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(RuntimeError, match="does not resize out"):
+        cr.add(cr.ones(2), 1.0, out=cr.zeros(3))

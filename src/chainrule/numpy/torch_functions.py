@@ -21,6 +21,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, tensor
+from chainrule.core.grad_mode import is_grad_enabled, no_grad
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
@@ -58,12 +59,37 @@ METHOD_FORMS = (
 
 
 def _method_form(name: str):
-    def function(input, *args, **kwargs):
-        return getattr(_as_tensor(input), name)(*args, **kwargs)
+    def function(input, *args, out=None, **kwargs):
+        result = getattr(_as_tensor(input), name)(*args, **kwargs)
+        return result if out is None else _into(out, result, name)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``."
     return function
+
+
+def _into(out, result, name: str) -> Tensor:
+    """PyTorch's ``out=``: ``result`` written into ``out`` (Stable Baselines3's polyak
+    update, ``torch.add(t.data, p.data, alpha=tau, out=t.data)``), which is returned; as in
+    PyTorch, not while recording a gradient, and not into a dtype the result cannot be cast
+    to. chainrule does not resize ``out``: it must have the result's shape."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if not isinstance(result, Tensor):
+        raise TypeError(f"{name}(..., out=...): chainrule writes out= only where the result is one Tensor; "
+                        f"assign the result instead, y = {name}(...)")
+    if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if tuple(out.shape) != tuple(result.shape):
+        raise RuntimeError(f"{name}(..., out=...): out has shape {list(out.shape)} and the result "
+                           f"{list(result.shape)}; chainrule does not resize out: give one of the result's shape, "
+                           f"or assign the result, y = {name}(...)")
+    if not np.can_cast(result.dtype, out.dtype, "same_kind"):
+        raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output type {out.dtype}")
+    with no_grad():
+        out.copy_(result)
+    return out
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
