@@ -1,11 +1,13 @@
 """Reinforcement-learning programs written for PyTorch, trimmed (tiny networks, a few
 updates, a small deterministic environment in NumPy inside the program): CleanRL's PPO
-(discrete and continuous actions), SAC, DQN and TD3, PyTorch's DQN tutorial (Double DQN),
-and pytorch/examples' REINFORCE and actor-critic. Each runs with PyTorch and with ``import
-torch`` read as ``import chainrule as torch``, from PyTorch's initial weights; PyTorch's
-random draws (``randn_like``, ``torch.normal``, ``randperm``, the distributions' ``sample``
-and the noise of ``rsample``) are recorded and given to chainrule's run in the same order.
-Losses, actions and final weights must agree in float64 (see ``test_torch_programs``)."""
+(discrete, continuous, with an LSTM), SAC (continuous and discrete), DQN, C51 and TD3,
+Spinning Up's SAC, a CORL-style TanhNormal SAC, PyTorch's DQN tutorial (Double DQN), a
+NoisyNet quantile DQN, DDPG, TRPO, an n-step A2C, and pytorch/examples' REINFORCE and
+actor-critic. Each runs with PyTorch and with ``import torch`` read as ``import chainrule
+as torch``, from PyTorch's initial weights; PyTorch's random draws (``randn``,
+``randn_like``, ``torch.normal``, ``randperm``, the distributions' ``sample`` and the noise
+of ``rsample``) are recorded and given to chainrule's run in the same order. Losses,
+actions and final weights must agree in float64 (see ``test_torch_programs``)."""
 
 import pytest
 
@@ -902,7 +904,8 @@ def train(nets, seed):
 '''
 
 # CleanRL td3_continuous_action.py: exploration by torch.normal, target policy smoothing
-# with clamped noise, twin critics, delayed policy updates, targets by lerp_
+# with clamped noise, twin critics, delayed policy updates, targets by lerp_ and by
+# Stable Baselines3's polyak_update (torch.add(..., alpha=tau, out=...))
 PROGRAMS["td3"] = '''
 import numpy as np
 import torch
@@ -939,6 +942,14 @@ class Actor(nn.Module):
         x = F.relu(self.fc1(x))
         x = torch.tanh(self.fc_mu(x))
         return x * self.action_scale + self.action_bias
+
+
+def polyak_update(params, target_params, tau):
+    # Stable Baselines3's
+    with torch.no_grad():
+        for param, target_param in zip(params, target_params, strict=True):
+            target_param.data.mul_(1 - tau)
+            torch.add(target_param.data, param.data, alpha=tau, out=target_param.data)
 
 
 def build():
@@ -1000,9 +1011,10 @@ def train(nets, seed):
                 actor_optimizer.zero_grad()
                 actor_loss.backward()
                 actor_optimizer.step()
-                for net, target in ((actor, target_actor), (qf1, qf1_target), (qf2, qf2_target)):
-                    for param, target_param in zip(net.parameters(), target.parameters()):
-                        target_param.data.lerp_(param.data, tau)
+                for param, target_param in zip(actor.parameters(), target_actor.parameters()):
+                    target_param.data.lerp_(param.data, tau)
+                polyak_update(list(qf1.parameters()) + list(qf2.parameters()),
+                              list(qf1_target.parameters()) + list(qf2_target.parameters()), tau)
                 out.append(actor_loss.item())
             out.append([qf1_loss.item(), qf2_loss.item(), next_q_value])
     return out
@@ -1257,6 +1269,1032 @@ def train(model, seed):
         nn.utils.clip_grad_norm_(model.parameters(), 0.5)
         optimizer.step()
         out.append([value_loss, action_loss, dist_entropy])
+    return out
+'''
+
+
+# ikostrikov/pytorch-trpo: the natural gradient by conjugate gradients on Fisher-vector
+# products (double backward of the KL, here kl_divergence of Independent Normals), flat
+# parameters in and out, a backtracking line search, Variable; the value net by LBFGS
+PROGRAMS["trpo"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+from torch.distributions import Independent, Normal, kl_divergence
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+class Policy(nn.Module):
+    def __init__(self, num_inputs, num_outputs):
+        super(Policy, self).__init__()
+        self.affine1 = nn.Linear(num_inputs, 8)
+        self.action_mean = nn.Linear(8, num_outputs)
+        self.action_mean.weight.data.mul_(0.1)
+        self.action_mean.bias.data.mul_(0.0)
+        self.action_log_std = nn.Parameter(torch.zeros(1, num_outputs))
+
+    def forward(self, x):
+        x = torch.tanh(self.affine1(x))
+        action_mean = self.action_mean(x)
+        action_log_std = self.action_log_std.expand_as(action_mean)
+        action_std = torch.exp(action_log_std)
+        return action_mean, action_log_std, action_std
+
+
+class Value(nn.Module):
+    def __init__(self, num_inputs):
+        super(Value, self).__init__()
+        self.affine1 = nn.Linear(num_inputs, 8)
+        self.value_head = nn.Linear(8, 1)
+        self.value_head.weight.data.mul_(0.1)
+        self.value_head.bias.data.mul_(0.0)
+
+    def forward(self, x):
+        return self.value_head(torch.tanh(self.affine1(x)))
+
+
+def get_flat_params_from(model):
+    return torch.cat([param.data.view(-1) for param in model.parameters()])
+
+
+def set_flat_params_to(model, flat_params):
+    prev_ind = 0
+    for param in model.parameters():
+        flat_size = int(np.prod(list(param.size())))
+        param.data.copy_(flat_params[prev_ind:prev_ind + flat_size].view(param.size()))
+        prev_ind += flat_size
+
+
+def normal_log_density(x, mean, log_std, std):
+    var = std.pow(2)
+    log_density = -(x - mean).pow(2) / (2 * var) - 0.5 * np.log(2 * np.pi) - log_std
+    return log_density.sum(1, keepdim=True)
+
+
+def conjugate_gradients(Avp, b, nsteps, residual_tol=1e-10):
+    x = torch.zeros(b.size())
+    r = b.clone()
+    p = b.clone()
+    rdotr = torch.dot(r, r)
+    for i in range(nsteps):
+        _Avp = Avp(p)
+        alpha = rdotr / torch.dot(p, _Avp)
+        x += alpha * p
+        r -= alpha * _Avp
+        new_rdotr = torch.dot(r, r)
+        betta = new_rdotr / rdotr
+        p = r + betta * p
+        rdotr = new_rdotr
+        if rdotr < residual_tol:
+            break
+    return x
+
+
+def linesearch(model, f, x, fullstep, expected_improve_rate, max_backtracks=10, accept_ratio=.1):
+    fval = f(True).data
+    for (_n_backtracks, stepfrac) in enumerate(.5 ** np.arange(max_backtracks)):
+        xnew = x + stepfrac * fullstep
+        set_flat_params_to(model, xnew)
+        newfval = f(True).data
+        actual_improve = fval - newfval
+        expected_improve = expected_improve_rate * stepfrac
+        ratio = actual_improve / expected_improve
+        if ratio.item() > accept_ratio and actual_improve.item() > 0:
+            return True, xnew
+    return False, x
+
+
+def trpo_step(model, get_loss, get_kl, max_kl, damping):
+    loss = get_loss()
+    grads = torch.autograd.grad(loss, model.parameters())
+    loss_grad = torch.cat([grad.view(-1) for grad in grads]).data
+
+    def Fvp(v):
+        kl = get_kl()
+        kl = kl.mean()
+        grads = torch.autograd.grad(kl, model.parameters(), create_graph=True)
+        flat_grad_kl = torch.cat([grad.view(-1) for grad in grads])
+        kl_v = (flat_grad_kl * Variable(v)).sum()
+        grads = torch.autograd.grad(kl_v, model.parameters())
+        flat_grad_grad_kl = torch.cat([grad.contiguous().view(-1) for grad in grads]).data
+        return flat_grad_grad_kl + v * damping
+
+    stepdir = conjugate_gradients(Fvp, -loss_grad, 4)
+    shs = 0.5 * (stepdir * Fvp(stepdir)).sum(0, keepdim=True)
+    lm = torch.sqrt(shs / max_kl)
+    fullstep = stepdir / lm[0]
+    neggdotstepdir = (-loss_grad * stepdir).sum(0, keepdim=True)
+    prev_params = get_flat_params_from(model)
+    success, new_params = linesearch(model, get_loss, prev_params, fullstep, neggdotstepdir / lm[0])
+    set_flat_params_to(model, new_params)
+    return loss, success, stepdir
+
+
+def build():
+    return nn.ModuleDict(dict(policy_net=Policy(3, 1), value_net=Value(3)))
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    policy_net, value_net = nets["policy_net"], nets["value_net"]
+    gamma, tau, max_kl, damping = 0.995, 0.97, 1e-2, 1e-1
+    env = PointMass(2, seed, max_steps=3)
+    out = []
+    for i_episode in range(2):
+        states, actions, rewards, masks = [], [], [], []
+        state = env.reset()
+        for t in range(6):
+            action_mean, _, action_std = policy_net(Variable(torch.from_numpy(state)))
+            action = torch.normal(action_mean, action_std).data
+            next_state, reward, done = env.step(action.numpy())
+            states.append(state)
+            actions.append(action.numpy())
+            rewards.append(reward)
+            masks.append(1 - done)
+            state = next_state
+        states = torch.Tensor(np.concatenate(states))
+        actions = torch.Tensor(np.concatenate(actions))
+        rewards = torch.Tensor(np.concatenate(rewards))
+        masks = torch.Tensor(np.concatenate(masks))
+        values = value_net(Variable(states))
+
+        returns = torch.Tensor(actions.size(0), 1)
+        deltas = torch.Tensor(actions.size(0), 1)
+        advantages = torch.Tensor(actions.size(0), 1)
+        prev_return, prev_value, prev_advantage = 0, 0, 0
+        for i in reversed(range(rewards.size(0))):
+            returns[i] = rewards[i] + gamma * prev_return * masks[i]
+            deltas[i] = rewards[i] + gamma * prev_value * masks[i] - values.data[i]
+            advantages[i] = deltas[i] + gamma * tau * prev_advantage * masks[i]
+            prev_return = returns[i, 0]
+            prev_value = values.data[i, 0]
+            prev_advantage = advantages[i, 0]
+        targets = Variable(returns)
+
+        value_optimizer = torch.optim.LBFGS(value_net.parameters(), lr=0.5, max_iter=5)
+
+        def closure():
+            value_optimizer.zero_grad()
+            value_loss = (value_net(Variable(states)) - targets).pow(2).mean()
+            for param in value_net.parameters():
+                value_loss += param.pow(2).sum() * 1e-3
+            value_loss.backward()
+            return value_loss
+
+        value_loss = value_optimizer.step(closure)
+        advantages = (advantages - advantages.mean()) / advantages.std()
+        action_means, action_log_stds, action_stds = policy_net(Variable(states))
+        fixed_log_prob = normal_log_density(Variable(actions), action_means, action_log_stds, action_stds).data.clone()
+
+        def get_loss(volatile=False):
+            if volatile:
+                with torch.no_grad():
+                    action_means, action_log_stds, action_stds = policy_net(Variable(states))
+            else:
+                action_means, action_log_stds, action_stds = policy_net(Variable(states))
+            log_prob = normal_log_density(Variable(actions), action_means, action_log_stds, action_stds)
+            action_loss = -Variable(advantages) * torch.exp(log_prob - Variable(fixed_log_prob))
+            return action_loss.mean()
+
+        def get_kl():
+            mean1, log_std1, std1 = policy_net(Variable(states))
+            old = Independent(Normal(mean1.detach(), std1.detach()), 1)
+            return kl_divergence(old, Independent(Normal(mean1, std1), 1))
+
+        loss, success, stepdir = trpo_step(policy_net, get_loss, get_kl, max_kl, damping)
+        out.append([value_loss, loss, success, stepdir, returns, advantages])
+    return out
+'''
+
+# CleanRL c51.py: a categorical return distribution over fixed atoms, the projection of
+# the target distribution onto them by floor/ceil and index_add_, argmax of expected values
+PROGRAMS["c51"] = '''
+import random
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from collections import namedtuple
+
+torch.set_default_dtype(torch.float64)
+ReplayBufferSamples = namedtuple("ReplayBufferSamples", "observations actions next_observations dones rewards")
+''' + ENVS + '''
+
+class QNetwork(nn.Module):
+    def __init__(self, env, n_atoms=11, v_min=-2, v_max=6):
+        super().__init__()
+        self.env = env
+        self.n_atoms = n_atoms
+        self.register_buffer("atoms", torch.linspace(v_min, v_max, steps=n_atoms))
+        self.n = env.n_actions
+        self.network = nn.Sequential(
+            nn.Linear(np.array(env.single_observation_space_shape).prod(), 8), nn.ReLU(),
+            nn.Linear(8, self.n * n_atoms),
+        )
+
+    def get_action(self, x, action=None):
+        logits = self.network(x)
+        pmfs = torch.softmax(logits.view(len(x), self.n, self.n_atoms), dim=2)
+        q_values = (pmfs * self.atoms).sum(2)
+        if action is None:
+            action = torch.argmax(q_values, 1)
+        return action, pmfs[torch.arange(len(x)), action]
+
+
+def build():
+    envs = CartPole(2, 0)
+    nets = nn.ModuleDict(dict(q_network=QNetwork(envs), target_network=QNetwork(envs)))
+    nets["target_network"].load_state_dict(nets["q_network"].state_dict())
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    q_network, target_network = nets["q_network"], nets["target_network"]
+    n_atoms, v_min, v_max, gamma = 11, -2, 6, 0.9
+    random.seed(seed)
+    envs = CartPole(2, seed)
+    optimizer = optim.Adam(q_network.parameters(), lr=1e-2, eps=0.01 / 32)
+    rb = ReplayBuffer(32, 4, 1, seed, act_dtype=np.int64)
+    obs = envs.reset()
+    out = []
+    for global_step in range(10):
+        epsilon = max(1.0 - global_step / 6, 0.1)
+        if random.random() < epsilon:
+            actions = np.array([random.randrange(envs.n_actions) for _ in range(envs.num_envs)])
+        else:
+            actions, pmf = q_network.get_action(torch.Tensor(obs))
+            actions = actions.cpu().numpy()
+        next_obs, rewards, terminations = envs.step(actions)
+        rb.add(obs, next_obs, actions, rewards, terminations)
+        obs = next_obs
+        if global_step > 3:
+            data = rb.sample(4)
+            with torch.no_grad():
+                _, next_pmfs = target_network.get_action(data.next_observations)
+                next_atoms = data.rewards + gamma * target_network.atoms * (1 - data.dones)
+                delta_z = target_network.atoms[1] - target_network.atoms[0]
+                tz = next_atoms.clamp(v_min, v_max)
+                b = (tz - v_min) / delta_z
+                l = b.floor().clamp(0, n_atoms - 1)
+                u = b.ceil().clamp(0, n_atoms - 1)
+                d_m_l = (u + (l == u).float() - b) * next_pmfs
+                d_m_u = (b - l) * next_pmfs
+                target_pmfs = torch.zeros_like(next_pmfs)
+                for i in range(target_pmfs.size(0)):
+                    target_pmfs[i].index_add_(0, l[i].long(), d_m_l[i])
+                    target_pmfs[i].index_add_(0, u[i].long(), d_m_u[i])
+            _, old_pmfs = q_network.get_action(data.observations, data.actions.flatten())
+            loss = (-(target_pmfs * old_pmfs.clamp(min=1e-5, max=1 - 1e-5).log()).sum(-1)).mean()
+            old_val = (old_pmfs * q_network.atoms).sum(1)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            out.append([loss, old_val, target_pmfs])
+            if global_step % 3 == 0:
+                target_network.load_state_dict(q_network.state_dict())
+    return out
+'''
+
+# Rainbow's NoisyLinear (Kaixhin/Rainbow) with a dueling head and QR-DQN's quantile Huber
+# loss: factorised Gaussian noise by randn, sign().mul_(abs().sqrt_()), ger, buffers
+# written with copy_, reset_noise() between updates
+PROGRAMS["noisy_qr_dqn"] = '''
+import math
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+class NoisyLinear(nn.Module):
+    def __init__(self, in_features, out_features, std_init=0.5):
+        super(NoisyLinear, self).__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.std_init = std_init
+        self.weight_mu = nn.Parameter(torch.empty(out_features, in_features))
+        self.weight_sigma = nn.Parameter(torch.empty(out_features, in_features))
+        self.register_buffer('weight_epsilon', torch.empty(out_features, in_features))
+        self.bias_mu = nn.Parameter(torch.empty(out_features))
+        self.bias_sigma = nn.Parameter(torch.empty(out_features))
+        self.register_buffer('bias_epsilon', torch.empty(out_features))
+        self.reset_parameters()
+        self.reset_noise()
+
+    def reset_parameters(self):
+        mu_range = 1 / math.sqrt(self.in_features)
+        self.weight_mu.data.uniform_(-mu_range, mu_range)
+        self.weight_sigma.data.fill_(self.std_init / math.sqrt(self.in_features))
+        self.bias_mu.data.uniform_(-mu_range, mu_range)
+        self.bias_sigma.data.fill_(self.std_init / math.sqrt(self.out_features))
+
+    def _scale_noise(self, size):
+        x = torch.randn(size, device=self.weight_mu.device)
+        return x.sign().mul_(x.abs().sqrt_())
+
+    def reset_noise(self):
+        epsilon_in = self._scale_noise(self.in_features)
+        epsilon_out = self._scale_noise(self.out_features)
+        self.weight_epsilon.copy_(epsilon_out.ger(epsilon_in))
+        self.bias_epsilon.copy_(epsilon_out)
+
+    def forward(self, input):
+        if self.training:
+            return F.linear(input, self.weight_mu + self.weight_sigma * self.weight_epsilon,
+                            self.bias_mu + self.bias_sigma * self.bias_epsilon)
+        else:
+            return F.linear(input, self.weight_mu, self.bias_mu)
+
+
+class DuelingQuantileNet(nn.Module):
+    def __init__(self, n_actions=2, n_quantiles=5):
+        super().__init__()
+        self.n_actions, self.n_quantiles = n_actions, n_quantiles
+        self.fc = nn.Linear(4, 8)
+        self.fc_v = NoisyLinear(8, n_quantiles)
+        self.fc_a = NoisyLinear(8, n_actions * n_quantiles)
+
+    def forward(self, x):
+        x = F.relu(self.fc(x))
+        v = self.fc_v(x).view(-1, 1, self.n_quantiles)
+        a = self.fc_a(x).view(-1, self.n_actions, self.n_quantiles)
+        return v + a - a.mean(1, keepdim=True)
+
+    def reset_noise(self):
+        for name, module in self.named_children():
+            if 'fc_' in name:
+                module.reset_noise()
+
+
+def quantile_huber_loss(current, target, taus, kappa=1.0):
+    td = target.unsqueeze(1) - current.unsqueeze(2)
+    huber = torch.where(td.abs() <= kappa, 0.5 * td.pow(2), kappa * (td.abs() - 0.5 * kappa))
+    weight = torch.abs(taus.view(1, -1, 1) - (td.detach() < 0).float())
+    return (weight * huber / kappa).sum(1).mean(1).mean()
+
+
+def build():
+    nets = nn.ModuleDict(dict(online=DuelingQuantileNet(), target=DuelingQuantileNet()))
+    nets["target"].load_state_dict(nets["online"].state_dict())
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    online, target = nets["online"], nets["target"]
+    env = CartPole(3, seed)
+    optimizer = optim.Adam(online.parameters(), lr=5e-3, eps=1.5e-4)
+    taus = (torch.arange(online.n_quantiles, dtype=torch.float64) + 0.5) / online.n_quantiles
+    state = torch.as_tensor(env.reset())
+    out = []
+    for step in range(4):
+        with torch.no_grad():
+            action = online(state).mean(2).argmax(1)
+        next_state, reward, done = env.step(action.numpy())
+        next_state, reward = torch.as_tensor(next_state), torch.as_tensor(reward)
+        nonterminal = torch.from_numpy(~done).to(torch.float64)
+        with torch.no_grad():
+            online.reset_noise()
+            best = online(next_state).mean(2).argmax(1)
+            target.reset_noise()
+            next_quantiles = target(next_state)[range(len(best)), best]
+            target_quantiles = reward.unsqueeze(1) + 0.9 * nonterminal.unsqueeze(1) * next_quantiles
+        current = online(state).gather(1, action.view(-1, 1, 1).expand(-1, 1, online.n_quantiles)).squeeze(1)
+        loss = quantile_huber_loss(current, target_quantiles, taus)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(online.parameters(), 10, norm_type=2)
+        optimizer.step()
+        out.append([loss, current])
+        state = next_state
+    online.eval()
+    with torch.no_grad():
+        out.append(online(state))
+    return out
+'''
+
+# CleanRL ppo_atari_lstm.py (trimmed, vector observations): an LSTM whose state is reset
+# where an episode ended, ((1.0 - d).view(1, -1, 1) * state), stepped in a Python loop
+# over time, a LambdaLR schedule in place of the hand-written annealing
+PROGRAMS["ppo_lstm"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+from torch.distributions.categorical import Categorical
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+def layer_init(layer, std=np.sqrt(2), bias_const=0.0):
+    torch.nn.init.orthogonal_(layer.weight, std)
+    torch.nn.init.constant_(layer.bias, bias_const)
+    return layer
+
+
+class Agent(nn.Module):
+    def __init__(self, envs):
+        super().__init__()
+        self.network = nn.Sequential(layer_init(nn.Linear(4, 8)), nn.ReLU())
+        self.lstm = nn.LSTM(8, 6)
+        for name, param in self.lstm.named_parameters():
+            if "bias" in name:
+                nn.init.constant_(param, 0)
+            elif "weight" in name:
+                nn.init.orthogonal_(param, 1.0)
+        self.actor = layer_init(nn.Linear(6, envs.n_actions), std=0.01)
+        self.critic = layer_init(nn.Linear(6, 1), std=1)
+
+    def get_states(self, x, lstm_state, done):
+        hidden = self.network(x)
+        batch_size = lstm_state[0].shape[1]
+        hidden = hidden.reshape((-1, batch_size, self.lstm.input_size))
+        done = done.reshape((-1, batch_size))
+        new_hidden = []
+        for h, d in zip(hidden, done):
+            h, lstm_state = self.lstm(
+                h.unsqueeze(0),
+                (
+                    (1.0 - d).view(1, -1, 1) * lstm_state[0],
+                    (1.0 - d).view(1, -1, 1) * lstm_state[1],
+                ),
+            )
+            new_hidden += [h]
+        new_hidden = torch.flatten(torch.cat(new_hidden), 0, 1)
+        return new_hidden, lstm_state
+
+    def get_value(self, x, lstm_state, done):
+        hidden, _ = self.get_states(x, lstm_state, done)
+        return self.critic(hidden)
+
+    def get_action_and_value(self, x, lstm_state, done, action=None):
+        hidden, lstm_state = self.get_states(x, lstm_state, done)
+        logits = self.actor(hidden)
+        probs = Categorical(logits=logits)
+        if action is None:
+            action = probs.sample()
+        return action, probs.log_prob(action), probs.entropy(), self.critic(hidden), lstm_state
+
+
+def build():
+    return Agent(CartPole(2, 0))
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(agent, seed):
+    num_envs, num_steps, num_iterations, update_epochs, num_minibatches = 2, 6, 2, 2, 2
+    gamma, gae_lambda, clip_coef, ent_coef, vf_coef = 0.99, 0.95, 0.1, 0.01, 0.5
+    envs = CartPole(num_envs, seed, max_steps=4)
+    optimizer = optim.Adam(agent.parameters(), lr=2.5e-2, eps=1e-5)
+    scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda it: 1.0 - it / num_iterations)
+    obs = torch.zeros((num_steps, num_envs, 4))
+    actions = torch.zeros((num_steps, num_envs))
+    logprobs = torch.zeros((num_steps, num_envs))
+    rewards = torch.zeros((num_steps, num_envs))
+    dones = torch.zeros((num_steps, num_envs))
+    values = torch.zeros((num_steps, num_envs))
+    next_obs = torch.Tensor(envs.reset())
+    next_done = torch.zeros(num_envs)
+    next_lstm_state = (
+        torch.zeros(agent.lstm.num_layers, num_envs, agent.lstm.hidden_size),
+        torch.zeros(agent.lstm.num_layers, num_envs, agent.lstm.hidden_size),
+    )
+    envsperbatch = num_envs // num_minibatches
+    out = []
+    for iteration in range(1, num_iterations + 1):
+        initial_lstm_state = (next_lstm_state[0].clone(), next_lstm_state[1].clone())
+        for step in range(0, num_steps):
+            obs[step] = next_obs
+            dones[step] = next_done
+            with torch.no_grad():
+                action, logprob, _, value, next_lstm_state = agent.get_action_and_value(next_obs, next_lstm_state,
+                                                                                        next_done)
+                values[step] = value.flatten()
+            actions[step] = action
+            logprobs[step] = logprob
+            next_obs, reward, next_done = envs.step(action.cpu().numpy())
+            rewards[step] = torch.tensor(reward).view(-1)
+            next_obs, next_done = torch.Tensor(next_obs), torch.Tensor(next_done)
+        with torch.no_grad():
+            next_value = agent.get_value(next_obs, next_lstm_state, next_done).reshape(1, -1)
+            advantages = torch.zeros_like(rewards)
+            lastgaelam = 0
+            for t in reversed(range(num_steps)):
+                if t == num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+                delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+                advantages[t] = lastgaelam = delta + gamma * gae_lambda * nextnonterminal * lastgaelam
+            returns = advantages + values
+        b_obs = obs.reshape((-1, 4))
+        b_logprobs, b_actions, b_dones = logprobs.reshape(-1), actions.reshape(-1), dones.reshape(-1)
+        b_advantages, b_returns = advantages.reshape(-1), returns.reshape(-1)
+        envinds = np.arange(num_envs)
+        flatinds = np.arange(num_envs * num_steps).reshape(num_steps, num_envs)
+        for epoch in range(update_epochs):
+            np.random.default_rng(seed + epoch).shuffle(envinds)
+            for start in range(0, num_envs, envsperbatch):
+                mbenvinds = envinds[start:start + envsperbatch]
+                mb_inds = flatinds[:, mbenvinds].ravel()
+                _, newlogprob, entropy, newvalue, _ = agent.get_action_and_value(
+                    b_obs[mb_inds],
+                    (initial_lstm_state[0][:, mbenvinds], initial_lstm_state[1][:, mbenvinds]),
+                    b_dones[mb_inds],
+                    b_actions.long()[mb_inds],
+                )
+                ratio = (newlogprob - b_logprobs[mb_inds]).exp()
+                mb_advantages = b_advantages[mb_inds]
+                mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+                pg_loss = torch.max(-mb_advantages * ratio,
+                                    -mb_advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)).mean()
+                v_loss = 0.5 * ((newvalue.view(-1) - b_returns[mb_inds]) ** 2).mean()
+                loss = pg_loss - ent_coef * entropy.mean() + v_loss * vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), 0.5)
+                optimizer.step()
+        scheduler.step()
+        out.append([pg_loss, v_loss, scheduler.get_last_lr(), next_lstm_state])
+    return out
+'''
+
+# CleanRL sac_atari.py (discrete SAC, vector observations), with an action mask as
+# masked-PPO code writes it: softmax and log_softmax over the masked logits, expectations
+# over actions in place of samples, a target entropy scaled from log(1/|A|)
+PROGRAMS["sac_discrete"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+from collections import namedtuple
+from torch.distributions.categorical import Categorical
+
+torch.set_default_dtype(torch.float64)
+ReplayBufferSamples = namedtuple("ReplayBufferSamples", "observations actions next_observations dones rewards")
+''' + ENVS + '''
+
+class SoftQNetwork(nn.Module):
+    def __init__(self, n_actions=3):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc_q = nn.Linear(8, n_actions)
+
+    def forward(self, x):
+        return self.fc_q(F.relu(self.fc1(x)))
+
+
+class Actor(nn.Module):
+    def __init__(self, n_actions=3):
+        super().__init__()
+        self.fc1 = nn.Linear(4, 8)
+        self.fc_logits = nn.Linear(8, n_actions)
+
+    def forward(self, x, mask):
+        logits = self.fc_logits(F.relu(self.fc1(x)))
+        return torch.where(mask, logits, torch.tensor(-1e8))
+
+    def get_action(self, x, mask):
+        logits = self(x, mask)
+        policy_dist = Categorical(logits=logits)
+        action = policy_dist.sample()
+        action_probs = policy_dist.probs
+        log_prob = F.log_softmax(logits, dim=1)
+        return action, log_prob, action_probs
+
+
+def action_mask(obs):
+    mask = torch.ones(len(obs), 3, dtype=torch.bool)
+    mask[:, 2] = torch.as_tensor(obs[:, 0] > 0)
+    return mask
+
+
+def build():
+    nets = nn.ModuleDict(dict(actor=Actor(), qf1=SoftQNetwork(), qf2=SoftQNetwork(),
+                              qf1_target=SoftQNetwork(), qf2_target=SoftQNetwork()))
+    nets["qf1_target"].load_state_dict(nets["qf1"].state_dict())
+    nets["qf2_target"].load_state_dict(nets["qf2"].state_dict())
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    actor, qf1, qf2, qf1_target, qf2_target = (nets[k] for k in ("actor", "qf1", "qf2", "qf1_target", "qf2_target"))
+    envs = CartPole(2, seed)
+    q_optimizer = optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=1e-2, eps=1e-4)
+    actor_optimizer = optim.Adam(list(actor.parameters()), lr=1e-2, eps=1e-4)
+    target_entropy = -0.89 * torch.log(1 / torch.tensor(3))
+    log_alpha = torch.zeros(1, requires_grad=True)
+    alpha = log_alpha.exp().item()
+    a_optimizer = optim.Adam([log_alpha], lr=1e-2, eps=1e-4)
+    rb = ReplayBuffer(32, 4, 1, seed, act_dtype=np.int64)
+    obs = envs.reset()
+    out = []
+    for global_step in range(8):
+        actions, _, _ = actor.get_action(torch.Tensor(obs), action_mask(obs))
+        actions = actions.detach().cpu().numpy()
+        next_obs, rewards, terminations = envs.step(np.minimum(actions, 1))
+        rb.add(obs, next_obs, actions, rewards, terminations)
+        obs = next_obs
+        if global_step >= 3:
+            data = rb.sample(5)
+            with torch.no_grad():
+                _, next_state_log_pi, next_state_action_probs = actor.get_action(
+                    data.next_observations, action_mask(data.next_observations))
+                qf1_next_target = qf1_target(data.next_observations)
+                qf2_next_target = qf2_target(data.next_observations)
+                min_qf_next_target = next_state_action_probs * (
+                    torch.min(qf1_next_target, qf2_next_target) - alpha * next_state_log_pi
+                )
+                min_qf_next_target = min_qf_next_target.sum(dim=1)
+                next_q_value = data.rewards.flatten() + (1 - data.dones.flatten()) * 0.99 * min_qf_next_target
+            qf1_a_values = qf1(data.observations).gather(1, data.actions.long()).view(-1)
+            qf2_a_values = qf2(data.observations).gather(1, data.actions.long()).view(-1)
+            qf_loss = F.mse_loss(qf1_a_values, next_q_value) + F.mse_loss(qf2_a_values, next_q_value)
+            q_optimizer.zero_grad()
+            qf_loss.backward()
+            q_optimizer.step()
+            _, log_pi, action_probs = actor.get_action(data.observations, action_mask(data.observations))
+            with torch.no_grad():
+                qf1_values = qf1(data.observations)
+                qf2_values = qf2(data.observations)
+                min_qf_values = torch.min(qf1_values, qf2_values)
+            actor_loss = (action_probs * ((alpha * log_pi) - min_qf_values)).mean()
+            actor_optimizer.zero_grad()
+            actor_loss.backward()
+            actor_optimizer.step()
+            alpha_loss = (action_probs.detach() * (-log_alpha.exp() * (log_pi + target_entropy).detach())).mean()
+            a_optimizer.zero_grad()
+            alpha_loss.backward()
+            a_optimizer.step()
+            alpha = log_alpha.exp().item()
+            for param, target_param in zip(qf1.parameters(), qf1_target.parameters()):
+                target_param.data.copy_(0.2 * param.data + (1 - 0.2) * target_param.data)
+            for param, target_param in zip(qf2.parameters(), qf2_target.parameters()):
+                target_param.data.copy_(0.2 * param.data + (1 - 0.2) * target_param.data)
+            out.append([qf_loss, actor_loss, alpha_loss, alpha, action_probs])
+    return out
+'''
+
+
+# OpenAI Spinning Up's SAC (sac/core.py and sac.py): mlp() from a size list, the tanh
+# correction by softplus with sum(axis=...), deepcopy targets frozen by requires_grad =
+# False, the Q parameters frozen during the policy step, polyak by mul_/add_ under
+# no_grad, a batch dict of as_tensor; then a checkpoint of model and optimizers through
+# torch.save/torch.load, resumed
+PROGRAMS["spinup_sac"] = '''
+import io
+import itertools
+from copy import deepcopy
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.distributions.normal import Normal
+from torch.optim import Adam
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+def combined_shape(length, shape=None):
+    if shape is None:
+        return (length,)
+    return (length, shape) if np.isscalar(shape) else (length, *shape)
+
+
+def mlp(sizes, activation, output_activation=nn.Identity):
+    layers = []
+    for j in range(len(sizes) - 1):
+        act = activation if j < len(sizes) - 2 else output_activation
+        layers += [nn.Linear(sizes[j], sizes[j + 1]), act()]
+    return nn.Sequential(*layers)
+
+
+def count_vars(module):
+    return sum([np.prod(p.shape) for p in module.parameters()])
+
+
+LOG_STD_MAX = 2
+LOG_STD_MIN = -20
+
+
+class SquashedGaussianMLPActor(nn.Module):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation, act_limit):
+        super().__init__()
+        self.net = mlp([obs_dim] + list(hidden_sizes), activation, activation)
+        self.mu_layer = nn.Linear(hidden_sizes[-1], act_dim)
+        self.log_std_layer = nn.Linear(hidden_sizes[-1], act_dim)
+        self.act_limit = act_limit
+
+    def forward(self, obs, deterministic=False, with_logprob=True):
+        net_out = self.net(obs)
+        mu = self.mu_layer(net_out)
+        log_std = self.log_std_layer(net_out)
+        log_std = torch.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX)
+        std = torch.exp(log_std)
+        pi_distribution = Normal(mu, std)
+        if deterministic:
+            pi_action = mu
+        else:
+            pi_action = pi_distribution.rsample()
+        if with_logprob:
+            logp_pi = pi_distribution.log_prob(pi_action).sum(axis=-1)
+            logp_pi -= (2 * (np.log(2) - pi_action - F.softplus(-2 * pi_action))).sum(axis=1)
+        else:
+            logp_pi = None
+        pi_action = torch.tanh(pi_action)
+        pi_action = self.act_limit * pi_action
+        return pi_action, logp_pi
+
+
+class MLPQFunction(nn.Module):
+    def __init__(self, obs_dim, act_dim, hidden_sizes, activation):
+        super().__init__()
+        self.q = mlp([obs_dim + act_dim] + list(hidden_sizes) + [1], activation)
+
+    def forward(self, obs, act):
+        q = self.q(torch.cat([obs, act], dim=-1))
+        return torch.squeeze(q, -1)
+
+
+class MLPActorCritic(nn.Module):
+    def __init__(self, obs_dim=3, act_dim=1, act_limit=1.0, hidden_sizes=(8, 8), activation=nn.ReLU):
+        super().__init__()
+        self.pi = SquashedGaussianMLPActor(obs_dim, act_dim, hidden_sizes, activation, act_limit)
+        self.q1 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
+        self.q2 = MLPQFunction(obs_dim, act_dim, hidden_sizes, activation)
+
+    @torch.no_grad()
+    def act(self, obs, deterministic=False):
+        a, _ = self.pi(obs, deterministic, False)
+        return a.numpy()
+
+
+class ReplayBufferDict:
+    def __init__(self, obs_dim, act_dim, size, seed):
+        self.obs_buf = np.zeros(combined_shape(size, obs_dim))
+        self.obs2_buf = np.zeros(combined_shape(size, obs_dim))
+        self.act_buf = np.zeros(combined_shape(size, act_dim))
+        self.rew_buf = np.zeros(size)
+        self.done_buf = np.zeros(size)
+        self.ptr, self.size, self.max_size = 0, 0, size
+        self.rng = np.random.default_rng(seed)
+
+    def store(self, obs, act, rew, next_obs, done):
+        self.obs_buf[self.ptr] = obs
+        self.obs2_buf[self.ptr] = next_obs
+        self.act_buf[self.ptr] = act
+        self.rew_buf[self.ptr] = rew
+        self.done_buf[self.ptr] = done
+        self.ptr = (self.ptr + 1) % self.max_size
+        self.size = min(self.size + 1, self.max_size)
+
+    def sample_batch(self, batch_size=32):
+        idxs = self.rng.integers(0, self.size, size=batch_size)
+        batch = dict(obs=self.obs_buf[idxs], obs2=self.obs2_buf[idxs], act=self.act_buf[idxs],
+                     rew=self.rew_buf[idxs], done=self.done_buf[idxs])
+        return {k: torch.as_tensor(v, dtype=torch.float64) for k, v in batch.items()}
+
+
+def build():
+    ac = MLPActorCritic()
+    return nn.ModuleDict(dict(ac=ac, ac_targ=deepcopy(ac)))
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    ac, ac_targ = nets["ac"], nets["ac_targ"]
+    gamma, polyak, lr, alpha, batch_size = 0.99, 0.9, 1e-2, 0.2, 5
+    for p in ac_targ.parameters():
+        p.requires_grad = False
+    q_params = list(itertools.chain(ac.q1.parameters(), ac.q2.parameters()))
+    var_counts = tuple(count_vars(module) for module in [ac.pi, ac.q1, ac.q2])
+    env = PointMass(1, seed)
+    replay_buffer = ReplayBufferDict(3, 1, 50, seed)
+
+    def compute_loss_q(data):
+        o, a, r, o2, d = data['obs'], data['act'], data['rew'], data['obs2'], data['done']
+        q1 = ac.q1(o, a)
+        q2 = ac.q2(o, a)
+        with torch.no_grad():
+            a2, logp_a2 = ac.pi(o2)
+            q1_pi_targ = ac_targ.q1(o2, a2)
+            q2_pi_targ = ac_targ.q2(o2, a2)
+            q_pi_targ = torch.min(q1_pi_targ, q2_pi_targ)
+            backup = r + gamma * (1 - d) * (q_pi_targ - alpha * logp_a2)
+        loss_q1 = ((q1 - backup) ** 2).mean()
+        loss_q2 = ((q2 - backup) ** 2).mean()
+        loss_q = loss_q1 + loss_q2
+        q_info = dict(Q1Vals=q1.detach().numpy(), Q2Vals=q2.detach().numpy())
+        return loss_q, q_info
+
+    def compute_loss_pi(data):
+        o = data['obs']
+        pi, logp_pi = ac.pi(o)
+        q1_pi = ac.q1(o, pi)
+        q2_pi = ac.q2(o, pi)
+        q_pi = torch.min(q1_pi, q2_pi)
+        loss_pi = (alpha * logp_pi - q_pi).mean()
+        pi_info = dict(LogPi=logp_pi.detach().numpy())
+        return loss_pi, pi_info
+
+    pi_optimizer = Adam(ac.pi.parameters(), lr=lr)
+    q_optimizer = Adam(q_params, lr=lr)
+
+    def update(data):
+        q_optimizer.zero_grad()
+        loss_q, q_info = compute_loss_q(data)
+        loss_q.backward()
+        q_optimizer.step()
+        for p in q_params:
+            p.requires_grad = False
+        pi_optimizer.zero_grad()
+        loss_pi, pi_info = compute_loss_pi(data)
+        loss_pi.backward()
+        pi_optimizer.step()
+        for p in q_params:
+            p.requires_grad = True
+        with torch.no_grad():
+            for p, p_targ in zip(ac.parameters(), ac_targ.parameters()):
+                p_targ.data.mul_(polyak)
+                p_targ.data.add_((1 - polyak) * p.data)
+        return [loss_q, loss_pi, q_info, pi_info, [p.grad for p in q_params]]
+
+    out = [var_counts]
+    o = env.reset()
+    for t in range(10):
+        a = env.sample_action() if t < 3 else ac.act(torch.as_tensor(o, dtype=torch.float64))
+        o2, r, d = env.step(a)
+        replay_buffer.store(o[0], a[0], r[0], o2[0], d[0])
+        o = o2
+        if t >= 4 and t % 2 == 0:
+            for j in range(2):
+                out.append(update(replay_buffer.sample_batch(batch_size)))
+        if t == 6:
+            buffer = io.BytesIO()
+            torch.save({"ac": ac.state_dict(), "pi_optimizer": pi_optimizer.state_dict(),
+                        "q_optimizer": q_optimizer.state_dict()}, buffer)
+            buffer.seek(0)
+            checkpoint = torch.load(buffer)
+            ac = MLPActorCritic()
+            ac.load_state_dict(checkpoint["ac"])
+            q_params = list(itertools.chain(ac.q1.parameters(), ac.q2.parameters()))
+            pi_optimizer = Adam(ac.pi.parameters(), lr=lr)
+            q_optimizer = Adam(q_params, lr=lr)
+            pi_optimizer.load_state_dict(checkpoint["pi_optimizer"])
+            q_optimizer.load_state_dict(checkpoint["q_optimizer"])
+            nets["ac"] = ac
+    out.append(ac.act(torch.as_tensor(o), deterministic=True))
+    return out
+'''
+
+# DDPG as the pytorch-ddpg repositories write it: Ornstein-Uhlenbeck noise in NumPy, the
+# actor's final layer initialised by uniform_, targets hard-copied by
+# target.load_state_dict and softly by a zip over named_parameters, an optimizer step on
+# a loss that holds the critic frozen by requires_grad_(False)
+PROGRAMS["ddpg"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+class OUNoise:
+    def __init__(self, size, seed, mu=0.0, theta=0.15, sigma=0.2):
+        self.mu = mu * np.ones(size)
+        self.theta, self.sigma = theta, sigma
+        self.rng = np.random.default_rng(seed)
+        self.reset()
+
+    def reset(self):
+        self.state = self.mu.copy()
+
+    def sample(self):
+        dx = self.theta * (self.mu - self.state) + self.sigma * self.rng.standard_normal(len(self.state))
+        self.state = self.state + dx
+        return self.state
+
+
+def fanin_init(size, fanin=None):
+    fanin = fanin or size[0]
+    v = 1. / np.sqrt(fanin)
+    return torch.Tensor(size).uniform_(-v, v)
+
+
+class Actor(nn.Module):
+    def __init__(self, nb_states, nb_actions, hidden=8, init_w=3e-3):
+        super(Actor, self).__init__()
+        self.fc1 = nn.Linear(nb_states, hidden)
+        self.fc2 = nn.Linear(hidden, nb_actions)
+        self.fc1.weight.data = fanin_init(self.fc1.weight.data.size())
+        self.fc2.weight.data.uniform_(-init_w, init_w)
+
+    def forward(self, x):
+        return torch.tanh(self.fc2(F.relu(self.fc1(x))))
+
+
+class Critic(nn.Module):
+    def __init__(self, nb_states, nb_actions, hidden=8):
+        super(Critic, self).__init__()
+        self.fc1 = nn.Linear(nb_states, hidden)
+        self.fc2 = nn.Linear(hidden + nb_actions, 1)
+
+    def forward(self, xs):
+        x, a = xs
+        out = F.relu(self.fc1(x))
+        return self.fc2(torch.cat([out, a], 1))
+
+
+def hard_update(target, source):
+    target.load_state_dict(source.state_dict())
+
+
+def soft_update(target, source, tau):
+    for (name, target_param), (_, param) in zip(target.named_parameters(), source.named_parameters()):
+        target_param.data.copy_(target_param.data * (1.0 - tau) + param.data * tau)
+
+
+def build():
+    nets = nn.ModuleDict(dict(actor=Actor(3, 1), actor_target=Actor(3, 1), critic=Critic(3, 1),
+                              critic_target=Critic(3, 1)))
+    hard_update(nets["actor_target"], nets["actor"])
+    hard_update(nets["critic_target"], nets["critic"])
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    actor, actor_target, critic, critic_target = (nets[k] for k in ("actor", "actor_target", "critic",
+                                                                    "critic_target"))
+    actor_optim = optim.Adam(actor.parameters(), lr=1e-2)
+    critic_optim = optim.Adam(critic.parameters(), lr=1e-2, weight_decay=1e-2)
+    criterion = nn.MSELoss()
+    noise = OUNoise(1, seed)
+    env = PointMass(1, seed)
+    memory = []
+    rng = np.random.default_rng(seed)
+    s = env.reset()
+    out = []
+    for t in range(9):
+        a = actor(torch.from_numpy(s)).detach().numpy() + noise.sample()
+        s2, r, d = env.step(np.clip(a, -1.0, 1.0))
+        memory.append((s[0], a[0], r[0], s2[0], float(d[0])))
+        s = s2
+        if t >= 3:
+            batch = [memory[i] for i in rng.integers(0, len(memory), size=4)]
+            state, action, reward, next_state, done = (torch.tensor(np.array(x)) for x in zip(*batch))
+            with torch.no_grad():
+                next_q_values = critic_target([next_state, actor_target(next_state)])
+            target_q_batch = reward.unsqueeze(1) + 0.99 * (1.0 - done.unsqueeze(1)) * next_q_values
+            critic.zero_grad()
+            q_batch = critic([state, action])
+            value_loss = criterion(q_batch, target_q_batch)
+            value_loss.backward()
+            critic_optim.step()
+            critic.requires_grad_(False)
+            actor.zero_grad()
+            policy_loss = -critic([state, actor(state)])
+            policy_loss = policy_loss.mean()
+            policy_loss.backward()
+            actor_optim.step()
+            critic.requires_grad_(True)
+            soft_update(actor_target, actor, 0.1)
+            soft_update(critic_target, critic, 0.1)
+            out.append([value_loss, policy_loss, q_batch])
     return out
 '''
 
