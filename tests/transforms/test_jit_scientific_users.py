@@ -212,6 +212,16 @@ def test_real_and_imag_are_written_as_numpy_writes_them():
     run_calls(lambda x: setattr(x, "imag", 3.0), each((A(1, 2),), (A(1, 2),)))  # TypeError, as NumPy's
 
 
+@pytest.mark.parametrize("fun", [
+    lambda x: x.view(dtype=np.int64),
+    lambda x: x.view(np.int64, type=np.ndarray),
+    lambda x: (x.view(dtype=np.int64).__setitem__(0, 0), x),
+    lambda x: (x == "auto", x != "auto", x[0] == "auto"),  # all False (True): NumPy's == of a string
+], ids=["view dtype=", "view type=", "write through view dtype=", "== a string"])
+def test_ndarray_keywords_and_operands_of_numpys(fun):
+    run_calls(fun, _repeat(lambda: (A(1, 2),)))
+
+
 def test_reshape_copy_keyword():
     run_calls(lambda x: (x.reshape(6, copy=True), x.reshape((3, 2), copy=False)), _repeat(lambda: (np.ones((2, 3)),)))
     run_calls(lambda x: x.T.reshape(6, copy=False), _repeat(lambda: (np.ones((2, 3)),), 2))

@@ -102,11 +102,13 @@ def _rounded_division(a, b, rounding_mode):
 def _comparison(fun, op=None):
     """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform).
     ``op``: Python's operator, which chainrule.jit records for a structured array (ndarray's
-    == compares it field by field, where the ufunc has no loop for it)."""
+    == compares it field by field, where the ufunc has no loop for it) and for a string
+    operand (``x == "auto"``: NumPy's == of numbers and a string is all False)."""
     def method(self, other):
         if is_eager(self):
             return as_eager(self, fun(*comparison_operands(self, other)))
-        if op is not None and self._trace.records and getattr(self._value, "dtype", np.dtype(float)).names:
+        if op is not None and self._trace.records and (
+                isinstance(other, str | bytes) or getattr(self._value, "dtype", np.dtype(float)).names):
             return self._trace.record(op, (self, other), {})
         return fun(self, other)
     return method

@@ -89,7 +89,14 @@ class TorchShapeMethods:
     :func:`chainrule.numpy.bindings.bind_to_core`."""
 
     # -- shape ----------------------------------------------------------------------------------
-    def view(self, *shape):
+    def view(self, *shape, dtype=None, type=None):  # noqa: A002 (NumPy's names)
+        if dtype is not None or type is not None:  # NumPy's keywords: x.view(dtype=np.int64)
+            if type not in (None, np.ndarray) and self._trace.records and self._trace.plain_arrays:
+                kwargs = {"type": type} if dtype is None else {"dtype": dtype, "type": type}
+                return self._trace.record(np.ndarray.view, (self, *shape), kwargs)  # NumPy's
+            if type not in (None, np.ndarray) or len(shape) + (dtype is not None) > 1:
+                raise TypeError("view() takes a dtype, by position or as dtype=, and type=np.ndarray only")
+            return TorchShapeMethods.view(self, *shape, *(() if dtype is None else (dtype,)))
         if not shape:  # NumPy's x.view(): the same values, a new view
             return cnp.reshape(self, self.shape)
         if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
