@@ -12,6 +12,7 @@ written with ``chainrule.numpy``; and a PyTorch-like training layer (``nn``, ``o
 # ruff: noqa: I001  (the core must be imported before the numpy mirror that builds on it)
 import functools as _functools
 import importlib as _importlib
+import math as _math
 import sys as _sys
 import types as _types
 
@@ -94,6 +95,7 @@ from chainrule.numpy.torch_legacy import (
 )
 from chainrule.numpy import torch_functions as _torch_functions
 from chainrule.numpy import torch_extra as _torch_extra
+from chainrule.numpy import torch_spectral as _torch_spectral
 from chainrule.numpy.torch_runtime import (
     Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, compiler, cuda, device,
     get_default_device, get_float32_matmul_precision, get_num_threads, set_default_device,
@@ -166,6 +168,9 @@ __all__ = [
 globals().update(_DTYPES)
 globals().update({name: getattr(_torch_functions, name) for name in _torch_functions.__all__})
 globals().update({name: getattr(_torch_extra, name) for name in _torch_extra.__all__})
+globals().update({name: getattr(_torch_spectral, name) for name in _torch_spectral.__all__})
+# PyTorch's constants, torch.pi, torch.e, torch.inf, torch.nan (Python floats, as there)
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 cosine_similarity, pairwise_distance, dropout = nn.functional.cosine_similarity, nn.functional.pairwise_distance, \
     nn.functional.dropout
 

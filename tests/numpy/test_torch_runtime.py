@@ -22,6 +22,15 @@ def test_the_device_line_picks_the_cpu():
     cr.cuda.manual_seed_all(0)
 
 
+def test_cudnn_flags_and_the_constants_of_speech_code():
+    torch = pytest.importorskip("torch")
+    # HF's CTC loss runs in `with torch.backends.cudnn.flags(enabled=False):`
+    with cr.backends.cudnn.flags(enabled=False, deterministic=True):
+        y = F.ctc_loss(F.log_softmax(cr.zeros(3, 1, 2), -1), cr.tensor([[1]]), [3], [1])
+    assert y.item() == pytest.approx(-np.log(6 / 8))  # 6 of the 8 paths read "1"
+    assert (cr.pi, cr.e, cr.inf) == (torch.pi, torch.e, torch.inf) and np.isnan(cr.nan)
+
+
 @pytest.mark.parametrize("move", [lambda d: cr.ones(2).to(d), lambda d: nn.Linear(2, 1).to(d)])
 def test_another_device_is_refused_by_to(move):
     with pytest.raises(RuntimeError, match="CPU only"):

@@ -22,7 +22,7 @@ from chainrule.core import eager
 from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
-from chainrule.numpy import torch_extra, torch_linalg
+from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special
 from chainrule.numpy.torch_common import as_eager
 
@@ -209,6 +209,18 @@ class TorchAliasMethods:
 
     def vdot(self, other):
         return torch_extra.vdot(self, other)
+
+    def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None, window=None,
+             center: bool = True, pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,
+             return_complex: bool | None = None, align_to_window: bool | None = None):
+        return torch_spectral.stft(self, n_fft, hop_length, win_length, window, center, pad_mode, normalized,
+                                   onesided, return_complex, align_to_window)
+
+    def istft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None, window=None,
+              center: bool = True, normalized: bool = False, onesided: bool | None = None, length: int | None = None,
+              return_complex: bool = False):
+        return torch_spectral.istft(self, n_fft, hop_length, win_length, window, center, normalized, onesided,
+                                    length, return_complex)
 
     def rot90(self, k: int = 1, dims=(0, 1)):
         return torch_extra.rot90(self, k, dims)

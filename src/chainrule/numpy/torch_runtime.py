@@ -90,8 +90,9 @@ def _true() -> bool:
 
 @contextlib.contextmanager
 def _any_kernel(*args, **kwargs):
-    """A choice of CUDA attention kernels (``torch.backends.cuda.sdp_kernel(enable_flash=False)``):
-    there is one computation here, so the block runs as it is."""
+    """A choice of CUDA attention kernels (``torch.backends.cuda.sdp_kernel(enable_flash=False)``)
+    or of cuDNN's settings (``torch.backends.cudnn.flags(enabled=False)``): there is one
+    computation here, so the block runs as it is."""
     yield
 
 
@@ -107,7 +108,8 @@ backends = types.SimpleNamespace(
                                sdp_kernel=_any_kernel, enable_flash_sdp=_nothing, enable_mem_efficient_sdp=_nothing,
                                enable_math_sdp=_nothing, flash_sdp_enabled=_false,
                                mem_efficient_sdp_enabled=_false, math_sdp_enabled=_true),
-    cudnn=types.SimpleNamespace(is_available=_false, benchmark=False, deterministic=False, enabled=False),
+    cudnn=types.SimpleNamespace(is_available=_false, benchmark=False, deterministic=False, enabled=False,
+                                flags=_any_kernel),
 )
 
 
