@@ -119,3 +119,14 @@ def test_finfo_gives_pythons_numbers_as_torchs(name):
     # torch.dtype: the class of the dtypes (HF's annotations dtype: torch.dtype, isinstance checks)
     assert isinstance(cr.float32, cr.dtype) and isinstance(cr.tensor([1]).dtype, cr.dtype)
     assert cr.finfo(cr.complex64).eps == cr.finfo(cr.float32).eps
+
+
+def test_arange_into_out_as_tacotron_builds_its_mask():
+    # NVIDIA/tacotron2's get_mask_from_lengths
+    for lib in (cr, torch):
+        ids = lib.arange(0, 4, out=lib.LongTensor(4))
+        assert ids.tolist() == [0, 1, 2, 3] and ids.dtype == lib.int64
+        out = lib.zeros(3)
+        assert lib.arange(3, out=out) is out and out.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(TypeError, match=r"out must be a Tensor of the result's size \(3,\)"):
+        cr.arange(3, out=cr.zeros(2))

@@ -215,9 +215,11 @@ def _dtype(t) -> np.dtype:
     return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+def arange(start, end=None, step=1, *, out=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``start, start + step, ...`` below ``end`` (``arange(n)``: 0 to n − 1); int64 when
-    every bound is an integer, floating point otherwise, as in PyTorch.
+    every bound is an integer, floating point otherwise, as in PyTorch. With ``out=`` (a
+    Tensor of the result's size, as in ``torch.arange(n, out=torch.LongTensor(n))``) the
+    values are written into it, in its dtype, and it is returned.
 
     >>> import chainrule as cr
     >>> cr.arange(3).tolist(), cr.arange(0, 1, 0.5).tolist()
@@ -227,11 +229,20 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, dev
     if end is None:
         start, end = 0, start
     bounds = (plain(start), plain(end), plain(step))
+    if dtype is None and out is not None:
+        dtype = out.dtype
     if dtype is None:
         exact = all(isinstance(b, int | np.integer) or (isinstance(b, np.ndarray) and b.dtype.kind in "iu")
                     for b in bounds)
         dtype = np.int64 if exact else _float(None)
-    return _made(np.arange(*bounds, dtype=as_dtype(dtype)), requires_grad)
+    result = _made(np.arange(*bounds, dtype=as_dtype(dtype)), requires_grad)
+    if out is None:
+        return result
+    if not isinstance(out, Tensor) or tuple(out.shape) != tuple(result.shape) or out.dtype != result.dtype:
+        raise TypeError(f"arange(..., out=...): out must be a Tensor of the result's size {tuple(result.shape)} "
+                        f"and dtype {result.dtype}; got {type(out).__name__} {tuple(getattr(out, 'shape', ()))}. "
+                        f"Assign the result instead: x = torch.arange(...)")
+    return out.copy_(result)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
