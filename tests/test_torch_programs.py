@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 def _as_chainrule(source: str) -> str:
     """The program with its imports of torch read as imports of chainrule."""
     source = re.sub(r"^(\s*)import torch$", r"\1import chainrule as torch", source, flags=re.M)
+    source = re.sub(r"^(\s*)import torch as (\w+)$", r"\1import chainrule as \2", source, flags=re.M)
     source = re.sub(r"^(\s*)import torch\.([\w.]+) as (\w+)$", r"\1import chainrule.\2 as \3", source, flags=re.M)
     # import torch.utils.data binds the name torch: chainrule's, its submodule loaded
     source = re.sub(r"^(\s*)import torch\.([\w.]+)$", r"\1import chainrule.\2\n\1import chainrule as torch", source,
