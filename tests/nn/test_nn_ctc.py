@@ -1,7 +1,7 @@
 """``F.ctc_loss`` / ``nn.CTCLoss`` against PyTorch in float64: values and the gradient of
 the log-probabilities (PyTorch's, also for inputs that are not normalised), padded and
 concatenated targets, repeated labels, lengths shorter than the input, an impossible
-alignment (inf, and nan gradients, or zeros with ``zero_infinity``), an empty target, an
+alignment (inf, and nan gradients, or zeros with ``zero_infinity``), empty targets, an
 unbatched call, and PyTorch's errors."""
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ CASES = {  # targets, input lengths, target lengths
     "concatenated": (np.array([1, 1, 2, 3, 4, 2]), [6, 5, 4], [3, 2, 1]),
     "impossible": (np.array([[1, 1, 1], [3, 4, 0], [2, 0, 0]]), [2, 5, 4], [3, 2, 1]),
     "empty_target": (np.array([[1, 2], [3, 4], [2, 0]]), [6, 6, 3], [2, 2, 0]),
+    # a batch of silences (every target empty), padded or concatenated
+    "all_empty": (np.array([[1, 2], [3, 4], [2, 0]]), [6, 4, 3], [0, 0, 0]),
+    "all_empty_concatenated": (np.zeros(0, dtype=np.int64), [6, 4, 3], [0, 0, 0]),
 }
 
 

@@ -58,7 +58,7 @@ class _Alignment:
         self.ext, self.ext_len = ext, 2 * tgt_len + 1
         states = np.arange(2 * s + 1)
         self.valid = states < self.ext_len[:, None]
-        prev2 = np.concatenate([np.full((self.n, 2), -1), ext[:, :-2]], axis=1)
+        prev2 = np.concatenate([np.full((self.n, 2), -1), ext[:, :-2]], axis=1)[:, :2 * s + 1]
         self.skip = (states >= 2) & (ext != blank) & (ext != prev2)  # s−2 → s allowed
         self.lpe = np.take_along_axis(lp, ext[None], axis=2)  # (T, N, 2S+1)
 
