@@ -23,7 +23,7 @@ def module_names():
 
 
 # Extras a module needs; without them its examples cannot run (skipped, with the reason).
-NEEDS = {"chainrule.scipy": "scipy", "chainrule.distributed": "mpi4py"}
+NEEDS = {"chainrule.scipy": "scipy", "chainrule.distributed": "mpi4py", "chainrule.utils.tensorboard": "tensorboard"}
 
 
 def our_doctests(finder, module):

@@ -1,8 +1,10 @@
 """PyTorch's ``torch.utils`` module paths, so that a program written for PyTorch imports
-its data pipeline and activation checkpointing unchanged: ``chainrule.utils.data`` is
-:mod:`chainrule.data` (``from chainrule.utils.data import DataLoader``, and
-``chainrule.utils.data.distributed``), ``chainrule.utils.checkpoint`` is PyTorch's
-``checkpoint(function, *args)`` on :func:`chainrule.checkpoint`.
+its data pipeline, activation checkpointing and TensorBoard logging unchanged:
+``chainrule.utils.data`` is :mod:`chainrule.data` (``from chainrule.utils.data import
+DataLoader``, and ``chainrule.utils.data.distributed``), ``chainrule.utils.checkpoint`` is
+PyTorch's ``checkpoint(function, *args)`` on :func:`chainrule.checkpoint`, and
+``chainrule.utils.tensorboard`` has ``SummaryWriter`` (imported on its own: it needs the
+``tensorboard`` package).
 
 >>> import chainrule as torch
 >>> from chainrule.utils.data import DataLoader, TensorDataset
