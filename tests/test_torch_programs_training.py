@@ -103,7 +103,8 @@ PROGRAMS["swa_and_ema"] = '''
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, SWALR, update_bn, get_ema_multi_avg_fn, get_ema_avg_fn
+from torch.optim.swa_utils import (AveragedModel, SWALR, update_bn, get_ema_multi_avg_fn, get_ema_avg_fn,
+                                   get_swa_multi_avg_fn)
 from torch.utils.data import DataLoader, TensorDataset
 
 torch.set_default_dtype(torch.float64)
@@ -125,6 +126,7 @@ def train(model, loader):
     swa_model = AveragedModel(model)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True)
     ema2 = AveragedModel(model, avg_fn=get_ema_avg_fn(0.9))
+    swa2 = AveragedModel(model, multi_avg_fn=get_swa_multi_avg_fn())
     swa_sched = SWALR(opt, swa_lr=0.05, anneal_epochs=2, anneal_strategy="linear")
     out = []
     for epoch in range(5):
@@ -139,6 +141,7 @@ def train(model, loader):
             out.append(loss.item())
         if epoch >= 2:
             swa_model.update_parameters(model)
+            swa2.update_parameters(model)
             swa_sched.step()
         else:
             sched.step()
@@ -150,7 +153,8 @@ def train(model, loader):
     x0 = next(iter(loader))[0]
     with torch.no_grad():
         preds = [swa_model(x0), ema(x0), ema2(x0)]
-    return out, preds, swa_model.state_dict(), ema.state_dict(), dict(ema2.state_dict()), int(swa_model.n_averaged)
+    return (out, preds, swa_model.state_dict(), ema.state_dict(), dict(ema2.state_dict()), swa2.state_dict(),
+            int(swa_model.n_averaged))
 '''
 
 # SWALR's cosine annealing with two parameter groups and their own swa_lrs, swa_lr reached
@@ -275,6 +279,53 @@ def train(model, batches):
     opt.zero_grad()
     out.append([p.grad is None for p in model.parameters()])
     out.append(opt.state_dict()["param_groups"][1]["weight_decay"])
+    return out
+'''
+
+# AdamW given named_parameters() (PyTorch keeps the names in each group's param_names), the
+# decay split made on the names, a checkpoint of the optimizer resumed into a fresh one
+PROGRAMS["named_parameter_groups"] = '''
+import copy
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(5, 3))), torch.tensor(rng.normal(size=(5, 2)))) for _ in range(3)]
+
+
+def make(model):
+    named = list(model.named_parameters())
+    return torch.optim.AdamW([
+        {"params": [(n, p) for n, p in named if p.ndim > 1], "weight_decay": 0.1},
+        {"params": [(n, p) for n, p in named if p.ndim <= 1], "weight_decay": 0.0},
+    ], lr=0.01)
+
+
+def train(model, batches):
+    opt = make(model)
+    out = [[g["param_names"] for g in opt.param_groups]]
+    for i, (x, y) in enumerate(batches * 2):
+        if i == 3:
+            saved = copy.deepcopy(opt.state_dict())
+            opt = make(model)
+            opt.load_state_dict(saved)
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        out.append(loss.item())
+    out.append([g["param_names"] for g in opt.state_dict()["param_groups"]])
+    plain = torch.optim.SGD(model.named_parameters(), lr=0.1)
+    out.append(plain.param_groups[0]["param_names"])
     return out
 '''
 
@@ -720,7 +771,24 @@ def _fractions_split(lib):
     return sizes, [str(w.message) for w in caught]
 
 
-SAME = {"tensor_dataset_subclass": _augmented, "getitems": _getitems, "batch_sampler_as_sampler":
+def _generator_resumed(lib):
+    """A data order resumed from the loader's generator's saved state."""
+    g = lib.Generator().manual_seed(3)
+    loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.arange(8.0)), batch_size=3, shuffle=True,
+                                       generator=g)
+    state = g.get_state()
+    first = [b.tolist() for (b,) in loader]
+    g.set_state(state)
+    return [first == [b.tolist() for (b,) in loader], first != [b.tolist() for (b,) in loader]]
+
+
+def _plateau_is_a_scheduler(lib):
+    plateau = lib.optim.lr_scheduler.ReduceLROnPlateau(lib.optim.SGD(lib.nn.Linear(2, 2).parameters(), lr=1.0))
+    return [isinstance(plateau, lib.optim.lr_scheduler.LRScheduler)]
+
+
+SAME = {"generator_resumed": _generator_resumed, "plateau_is_a_scheduler": _plateau_is_a_scheduler,
+        "tensor_dataset_subclass": _augmented, "getitems": _getitems, "batch_sampler_as_sampler":
         _batch_sampler_as_sampler, "collate_containers": _collate_containers, "fractions_split": _fractions_split}
 
 
@@ -736,7 +804,23 @@ def _dataloader(lib, **kw):
     return lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.arange(6.0)), **kw)
 
 
+def _linear(lib):
+    return lib.nn.Linear(2, 2)
+
+
 RAISE = {
+    "ema_decay_above_one": (ValueError, lambda lib: lib.optim.swa_utils.get_ema_multi_avg_fn(1.5)),
+    "ema_decay_negative": (ValueError, lambda lib: lib.optim.swa_utils.get_ema_avg_fn(-0.1)),
+    "two_averaging_functions": ((AssertionError, ValueError), lambda lib: lib.optim.swa_utils.AveragedModel(
+        _linear(lib), avg_fn=lib.optim.swa_utils.get_ema_avg_fn(),
+        multi_avg_fn=lib.optim.swa_utils.get_ema_multi_avg_fn())),
+    "plateau_unknown_mode": (ValueError, lambda lib: lib.optim.lr_scheduler.ReduceLROnPlateau(
+        lib.optim.SGD(_linear(lib).parameters()), mode="maximum")),
+    "params_in_a_set": (TypeError, lambda lib: lib.optim.SGD([{"params": set(_linear(lib).parameters())}], lr=0.1)),
+    "names_for_some_params": (ValueError, lambda lib: lib.optim.SGD(
+        [("w", _linear(lib).weight), _linear(lib).bias], lr=0.1)),
+    "named_and_unnamed_groups": (ValueError, lambda lib: lib.optim.SGD(
+        [{"params": _linear(lib).named_parameters()}, {"params": _linear(lib).parameters()}], lr=0.1)),
     "collate_none": (TypeError, lambda lib: lib.utils.data.default_collate([None, None])),
     "collate_set": (TypeError, lambda lib: lib.utils.data.default_collate([{1}, {2}])),
     "collate_strings_array": (TypeError, lambda lib: lib.utils.data.default_collate([np.array(["a"])] * 2)),

@@ -79,22 +79,34 @@ def get_rng_state() -> Tensor:
     >>> cr.set_rng_state(saved); a == cr.rand(2).tolist()
     True
     """
-    state = _GENERATOR.bit_generator.state
+    return generator_state(_GENERATOR)
+
+
+def set_rng_state(new_state) -> None:
+    """Restore the global generator from what :func:`get_rng_state` returned (an array
+    or Tensor of 40 bytes)."""
+    restore_generator(_GENERATOR, new_state, "set_rng_state")
+
+
+def generator_state(generator: np.random.Generator) -> Tensor:
+    """A PCG64 generator's state as the 40 bytes (a uint8 Tensor) that
+    :func:`restore_generator` restores."""
+    state = generator.bit_generator.state
     inner = state["state"]
     raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
            + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little"))
     return Tensor(np.frombuffer(raw, dtype=np.uint8).copy(), EAGER)
 
 
-def set_rng_state(new_state) -> None:
-    """Restore the global generator from what :func:`get_rng_state` returned (an array
-    or Tensor of 40 bytes)."""
+def restore_generator(generator: np.random.Generator, new_state, name: str) -> None:
+    """Set a PCG64 generator to the state :func:`generator_state` gave (``name``: the
+    caller's, for the error)."""
     raw = np.asarray(getattr(new_state, "_value", new_state))
     if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
-        raise ValueError(f"set_rng_state: expected the {_STATE_BYTES} bytes (uint8) that get_rng_state returns, "
+        raise ValueError(f"{name}: expected the {_STATE_BYTES} bytes (uint8) that get_rng_state / get_state return, "
                          f"got dtype {raw.dtype} and shape {raw.shape}")
     b = raw.tobytes()
-    _GENERATOR.bit_generator.state = {
+    generator.bit_generator.state = {
         "bit_generator": "PCG64",
         "state": {"state": int.from_bytes(b[:16], "little"), "inc": int.from_bytes(b[16:32], "little")},
         "has_uint32": int.from_bytes(b[32:36], "little"),

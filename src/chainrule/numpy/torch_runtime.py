@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.tensor import PRINT_OPTIONS
+from chainrule.core.rng import generator_state, restore_generator
+from chainrule.core.tensor import PRINT_OPTIONS, Tensor
 from chainrule.numpy.torch_common import Device
 from chainrule.numpy.torch_common import TorchSize as Size
 
@@ -26,9 +27,10 @@ __all__ = ["Generator", "device", "cuda", "accelerator", "backends", "compile", 
 
 
 class Generator(np.random.Generator):
-    """A NumPy generator with PyTorch's ``manual_seed`` (which returns it) and
-    ``initial_seed``, for ``generator=`` arguments (``random_split``, ``DataLoader``,
-    ``randn``...). Its numbers are NumPy's, not PyTorch's.
+    """A NumPy generator with PyTorch's ``manual_seed`` (which returns it),
+    ``initial_seed``, and ``get_state``/``set_state`` (its state as a uint8 Tensor, to
+    resume a data order from a checkpoint), for ``generator=`` arguments (``random_split``,
+    ``DataLoader``, ``randn``...). Its numbers are NumPy's, not PyTorch's.
 
     >>> import chainrule as cr
     >>> g = cr.Generator().manual_seed(42)
@@ -53,6 +55,15 @@ class Generator(np.random.Generator):
 
     def seed(self) -> int:
         return self.manual_seed(int(np.random.SeedSequence().entropy % 2**63)).initial_seed()
+
+    def get_state(self) -> Tensor:
+        """The generator's state, a uint8 Tensor that :meth:`set_state` restores."""
+        return generator_state(self)
+
+    def set_state(self, new_state) -> Generator:
+        """Restore the state :meth:`get_state` returned; returns the generator, as PyTorch's."""
+        restore_generator(self, new_state, "Generator.set_state")
+        return self
 
 
 def device(type: str | Device = "cpu", index: int | None = None) -> Device:

@@ -635,11 +635,12 @@ def _per_group(value, n: int, name: str) -> list:
     return [value] * n
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     """Multiply each group's rate by ``factor`` (not below ``min_lr``) once the metric
     given to ``step(metric)`` has not improved for more than ``patience`` calls, then wait
     ``cooldown`` calls; ``mode`` 'min' or 'max', improvement by more than ``threshold``
-    ('rel': relative, 'abs': absolute), as PyTorch's.
+    ('rel': relative, 'abs': absolute), as PyTorch's. As there, it is an
+    :class:`LRScheduler` (``isinstance(s, LRScheduler)`` holds), stepped with the metric.
 
     >>> from chainrule import nn, optim
     >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=1.0)
@@ -653,9 +654,14 @@ class ReduceLROnPlateau:
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
                  eps: float = 1e-8):
-        if factor >= 1.0 or mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError("ReduceLROnPlateau: factor must be below 1, mode 'min' or 'max', threshold_mode "
-                             "'rel' or 'abs'")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown: 'min' or 'max'")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is unknown: 'rel' or 'abs'")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         if isinstance(min_lr, list | tuple):

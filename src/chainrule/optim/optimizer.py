@@ -48,7 +48,8 @@ class Optimizer:
     """Base class: subclasses define ``defaults`` and ``_update(p, g, state, group)``.
 
     ``params`` is an iterable of Parameters, or of dicts ``{"params": [...], **options}``
-    (parameter groups with their own learning rate, say).
+    (parameter groups with their own learning rate, say); ``(name, parameter)`` pairs
+    (``model.named_parameters()``) keep the names in the group's ``param_names``, as PyTorch's.
 
     >>> import numpy as np
     >>> from chainrule import nn, optim
@@ -91,7 +92,20 @@ class Optimizer:
         if not isinstance(group, dict) or "params" not in group:
             raise TypeError("a parameter group is a dict with a 'params' entry")
         params = group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
+        group = dict(group)
+        named = [isinstance(p, tuple) for p in params]
+        if any(named):  # model.named_parameters(): the names kept in the group, as PyTorch's
+            if not all(named):
+                raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
+        if self.param_groups and ("param_names" in group) != ("param_names" in self.param_groups[0]):
+            raise ValueError("all optimizer param groups should be with/without names (pass named_parameters() to "
+                             "each group, or parameters() to each)")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
             if not isinstance(p, Tensor) or not isinstance(p._value, np.ndarray):

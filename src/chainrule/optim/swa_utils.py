@@ -27,22 +27,58 @@ from chainrule.nn.layers import _BatchNorm
 from chainrule.optim.lr_scheduler import LRScheduler
 from chainrule.optim.optimizer import Optimizer
 
-__all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_avg_fn", "get_ema_multi_avg_fn"]
+__all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_avg_fn", "get_ema_multi_avg_fn", "get_swa_avg_fn",
+           "get_swa_multi_avg_fn"]
+
+
+def _check_decay(decay: float) -> None:
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"Invalid decay value {decay} provided. Please provide a value in [0,1] range.")
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
-    """The exponential moving average ``decay * averaged + (1 - decay) * current``."""
+    """The exponential moving average ``decay * averaged + (1 - decay) * current``
+    (``decay`` in [0, 1])."""
+    _check_decay(decay)
+
     def ema_update(ema_param, current_param, num_averaged):
         return decay * ema_param + (1 - decay) * current_param
     return ema_update
 
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
-    """:func:`get_ema_avg_fn` over lists of parameters, updated in place."""
+    """:func:`get_ema_avg_fn` over lists of parameters, updated in place (floating-point
+    ones by ``lerp_``, as PyTorch's)."""
+    _check_decay(decay)
+
     def ema_update(ema_param_list, current_param_list, _):
         for p_ema, p_model in zip(ema_param_list, current_param_list, strict=True):
-            p_ema.copy_(decay * p_ema + (1 - decay) * p_model)
+            if p_ema.is_floating_point() or p_ema.is_complex():
+                p_ema.lerp_(p_model, 1 - decay)
+            else:
+                p_ema.copy_(p_ema * decay + p_model * (1 - decay))
     return ema_update
+
+
+def get_swa_avg_fn() -> Callable:
+    """The running mean ``averaged + (current - averaged) / (n_averaged + 1)``, the
+    default of :class:`AveragedModel`."""
+    def swa_update(averaged_param, current_param, num_averaged):
+        return averaged_param + (current_param - averaged_param) / (num_averaged + 1)
+    return swa_update
+
+
+def get_swa_multi_avg_fn() -> Callable:
+    """:func:`get_swa_avg_fn` over lists of parameters, updated in place (floating-point
+    ones by ``lerp_``, as PyTorch's)."""
+    def swa_update(averaged_param_list, current_param_list, num_averaged):
+        weight = 1 / (float(num_averaged) + 1)
+        for p_avg, p_model in zip(averaged_param_list, current_param_list, strict=True):
+            if p_avg.is_floating_point() or p_avg.is_complex():
+                p_avg.lerp_(p_model, weight)
+            else:
+                p_avg.copy_(p_avg + (p_model - p_avg) * weight)
+    return swa_update
 
 
 class AveragedModel(Module):
@@ -54,6 +90,9 @@ class AveragedModel(Module):
     def __init__(self, model: Module, device=None, avg_fn: Callable | None = None,
                  multi_avg_fn: Callable | None = None, use_buffers: bool = False):
         super().__init__()
+        if avg_fn is not None and multi_avg_fn is not None:
+            raise ValueError("AveragedModel: give only one of avg_fn (one parameter at a time) and multi_avg_fn "
+                             "(lists of parameters), not both")
         self.module = copy.deepcopy(model)
         self.register_buffer("n_averaged", tensor(0, dtype=np.int64))
         self.avg_fn, self.multi_avg_fn, self.use_buffers = avg_fn, multi_avg_fn, use_buffers
