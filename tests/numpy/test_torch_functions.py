@@ -219,3 +219,24 @@ def test_out_writes_the_result_into_a_tensor_as_pytorch():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(RuntimeError, match="does not resize out"):
         cr.add(cr.ones(2), 1.0, out=cr.zeros(3))
+
+
+INPLACE = {"clamp_": (-0.5, 0.5), "relu_": (), "sigmoid_": (), "tanh_": (), "exp_": (), "neg_": (), "zero_": (),
+           "fill_": (2.0,), "nan_to_num_": (), "clamp_min_": (0.1,), "round_": (), "square_": ()}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_functions_write_into_their_tensor_as_torch(name):
+    # DCCRN's torch.clamp_(wav, -1, 1), and the rest of torch's top-level in-place functions
+    ours, theirs = cr.tensor(A), torch.tensor(A)
+    assert getattr(cr, name)(ours, *INPLACE[name]) is ours
+    getattr(torch, name)(theirs, *INPLACE[name])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-14)
+    with pytest.raises(TypeError, match="must be Tensor, not list"):
+        getattr(cr, name)([1.0], *INPLACE[name])
+
+
+def test_every_inplace_name_is_pytorchs_and_a_tensor_method():
+    x = cr.tensor(A)
+    for name in T.INPLACE_FORMS:
+        assert callable(getattr(torch, name)) and callable(getattr(x, name)), name

@@ -57,6 +57,27 @@ METHOD_FORMS = (
     *FUNCTION_FORMS,
 )
 
+# PyTorch's in-place functions, ``torch.clamp_(x, -1, 1)``: the Tensor's in-place method
+INPLACE_FORMS = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_",
+    "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
+    "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_",
+    "i0_", "index_put_", "lcm_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_",
+    "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+)
+
+
+def _inplace_form(name: str):
+    def function(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``torch.{name}(input, ...)``: ``input.{name}(...)``, in place."
+    return function
+
 
 def _method_form(name: str):
     def function(input, *args, out=None, **kwargs):
@@ -168,8 +189,9 @@ def einsum(equation: str, *operands) -> Any:
 
 
 globals().update({name: _method_form(name) for name in METHOD_FORMS})
-__all__ = [*METHOD_FORMS, "where", "repeat_interleave", "einsum", "tensordot", "real", "imag", "as_tensor",
-           "searchsorted", "bucketize", "isin", "cdist", "xlogy", "polygamma"]
+globals().update({name: _inplace_form(name) for name in INPLACE_FORMS})
+__all__ = [*METHOD_FORMS, *INPLACE_FORMS, "where", "repeat_interleave", "einsum", "tensordot", "real", "imag",
+           "as_tensor", "searchsorted", "bucketize", "isin", "cdist", "xlogy", "polygamma"]
 
 # torch.xlogy(input, other) takes a number for either; torch.polygamma(n, input) puts n first
 xlogy, polygamma = _special.xlogy, _special.polygamma
