@@ -1847,6 +1847,311 @@ def train(model, data):
 '''
 
 
+# ECAPA-TDNN (TaoRuijie/ECAPA-TDNN, trimmed): pre-emphasis by a flipped-filter conv1d after
+# reflect padding, a log-mel front end under no_grad with mean normalisation, SE-Res2Blocks
+# (torch.split widths, dilated convs, BatchNorm1d, squeeze-excitation), attentive statistical
+# pooling, and the AAM-softmax (ArcFace) head with scatter_ one-hots and torch.where margins
+PROGRAMS["ecapa"] = FRONTEND.split("class MFCCNet")[0] + '''
+
+class PreEmphasis(torch.nn.Module):
+    def __init__(self, coef: float = 0.97):
+        super().__init__()
+        self.coef = coef
+        self.register_buffer('flipped_filter', torch.tensor([-self.coef, 1.]).unsqueeze(0).unsqueeze(0))
+
+    def forward(self, input):
+        input = input.unsqueeze(1)
+        input = F.pad(input, (1, 0), 'reflect')
+        return F.conv1d(input, self.flipped_filter).squeeze(1)
+
+
+class SEModule(nn.Module):
+    def __init__(self, channels, bottleneck=4):
+        super(SEModule, self).__init__()
+        self.se = nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Conv1d(channels, bottleneck, kernel_size=1, padding=0),
+                                nn.ReLU(), nn.Conv1d(bottleneck, channels, kernel_size=1, padding=0), nn.Sigmoid())
+
+    def forward(self, input):
+        x = self.se(input)
+        return input * x
+
+
+class Bottle2neck(nn.Module):
+    def __init__(self, inplanes, planes, kernel_size=None, dilation=None, scale=4):
+        super(Bottle2neck, self).__init__()
+        width = int(math.floor(planes / scale))
+        self.conv1 = nn.Conv1d(inplanes, width * scale, kernel_size=1)
+        self.bn1 = nn.BatchNorm1d(width * scale)
+        self.nums = scale - 1
+        convs, bns = [], []
+        num_pad = math.floor(kernel_size / 2) * dilation
+        for i in range(self.nums):
+            convs.append(nn.Conv1d(width, width, kernel_size=kernel_size, dilation=dilation, padding=num_pad))
+            bns.append(nn.BatchNorm1d(width))
+        self.convs = nn.ModuleList(convs)
+        self.bns = nn.ModuleList(bns)
+        self.conv3 = nn.Conv1d(width * scale, planes, kernel_size=1)
+        self.bn3 = nn.BatchNorm1d(planes)
+        self.relu = nn.ReLU()
+        self.width = width
+        self.se = SEModule(planes)
+
+    def forward(self, x):
+        residual = x
+        out = self.conv1(x)
+        out = self.relu(out)
+        out = self.bn1(out)
+        spx = torch.split(out, self.width, 1)
+        for i in range(self.nums):
+            if i == 0:
+                sp = spx[i]
+            else:
+                sp = sp + spx[i]
+            sp = self.convs[i](sp)
+            sp = self.relu(sp)
+            sp = self.bns[i](sp)
+            if i == 0:
+                out = sp
+            else:
+                out = torch.cat((out, sp), 1)
+        out = torch.cat((out, spx[self.nums]), 1)
+        out = self.conv3(out)
+        out = self.relu(out)
+        out = self.bn3(out)
+        out = self.se(out)
+        out += residual
+        return out
+
+
+class ECAPA_TDNN(nn.Module):
+    def __init__(self, C=8, n_mels=8, emb=6):
+        super(ECAPA_TDNN, self).__init__()
+        self.preemphasis = PreEmphasis()
+        self.register_buffer("window", torch.hamming_window(24))
+        self.register_buffer("fb", melscale_fbanks(17, 20.0, 380.0, n_mels, 800))
+        self.conv1 = nn.Conv1d(n_mels, C, kernel_size=5, stride=1, padding=2)
+        self.relu = nn.ReLU()
+        self.bn1 = nn.BatchNorm1d(C)
+        self.layer1 = Bottle2neck(C, C, kernel_size=3, dilation=2, scale=4)
+        self.layer2 = Bottle2neck(C, C, kernel_size=3, dilation=3, scale=4)
+        self.layer4 = nn.Conv1d(2 * C, 12, kernel_size=1)
+        self.attention = nn.Sequential(nn.Conv1d(36, 4, kernel_size=1), nn.ReLU(), nn.BatchNorm1d(4), nn.Tanh(),
+                                       nn.Conv1d(4, 12, kernel_size=1), nn.Softmax(dim=2))
+        self.bn5 = nn.BatchNorm1d(24)
+        self.fc6 = nn.Linear(24, emb)  # (no bn6: behind it bn5's bias would get a zero gradient, Adam's noise)
+
+    def forward(self, x, aug):
+        with torch.no_grad():
+            x = self.preemphasis(x)
+            x = spectrogram(x, 0, self.window, 32, 8, 24, 2.0, False)
+            x = torch.matmul(self.fb.T, x) + 1e-6
+            x = x.log()
+            x = x - torch.mean(x, dim=-1, keepdim=True)
+            if aug == True:
+                x = mask_along_axis_iid(x.unsqueeze(1), 2, 0.0, 3).squeeze(1)
+        x = self.conv1(x)
+        x = self.relu(x)
+        x = self.bn1(x)
+        x1 = self.layer1(x)
+        x2 = self.layer2(x + x1)
+        x = self.layer4(torch.cat((x1, x2), dim=1))
+        x = self.relu(x)
+        t = x.size()[-1]
+        global_x = torch.cat((x, torch.mean(x, dim=2, keepdim=True).repeat(1, 1, t),
+                              torch.sqrt(torch.var(x, dim=2, keepdim=True).clamp(min=1e-4)).repeat(1, 1, t)), dim=1)
+        w = self.attention(global_x)
+        mu = torch.sum(x * w, dim=2)
+        sg = torch.sqrt((torch.sum((x ** 2) * w, dim=2) - mu ** 2).clamp(min=1e-4))
+        x = torch.cat((mu, sg), 1)
+        x = self.bn5(x)
+        return self.fc6(x)
+
+
+class AAMsoftmax(nn.Module):
+    def __init__(self, n_class, m, s, emb=6):
+        super(AAMsoftmax, self).__init__()
+        self.m = m
+        self.s = s
+        self.weight = torch.nn.Parameter(torch.FloatTensor(n_class, emb).to(torch.float64), requires_grad=True)
+        self.ce = nn.CrossEntropyLoss()
+        nn.init.xavier_normal_(self.weight, gain=1)
+        self.cos_m = math.cos(self.m)
+        self.sin_m = math.sin(self.m)
+        self.th = math.cos(math.pi - self.m)
+        self.mm = math.sin(math.pi - self.m) * self.m
+
+    def forward(self, x, label=None):
+        cosine = F.linear(F.normalize(x), F.normalize(self.weight))
+        sine = torch.sqrt((1.0 - torch.mul(cosine, cosine)).clamp(0, 1))
+        phi = cosine * self.cos_m - sine * self.sin_m
+        phi = torch.where((cosine - self.th) > 0, phi, cosine - self.mm)
+        one_hot = torch.zeros_like(cosine)
+        one_hot.scatter_(1, label.view(-1, 1), 1)
+        output = (one_hot * phi) + ((1.0 - one_hot) * cosine)
+        output = output * self.s
+        loss = self.ce(output, label)
+        prec1 = (output.detach().argmax(dim=1) == label).float().mean() * 100
+        return loss, prec1
+
+
+class ECAPAModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.speaker_encoder = ECAPA_TDNN()
+        self.speaker_loss = AAMsoftmax(n_class=3, m=0.2, s=30)
+
+
+def build():
+    return ECAPAModel()
+
+
+def data(rng):
+    t = torch.arange(120) / 800.0
+    f0 = torch.tensor([110.0, 170.0, 250.0])
+    labels = torch.tensor(rng.integers(0, 3, size=(3, 4)))
+    waves = torch.sin(2 * math.pi * f0[labels][..., None] * t) + 0.2 * torch.tensor(rng.normal(size=(3, 4, 120)))
+    return waves, labels
+
+
+def train(model, data):
+    waves, labels = data
+    optim = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=2e-5)
+    scheduler = torch.optim.lr_scheduler.StepLR(optim, step_size=1, gamma=0.97)
+    out = []
+    model.train()
+    for data, label in zip(waves, labels):
+        model.zero_grad()
+        speaker_embedding = model.speaker_encoder.forward(data, aug=True)
+        nloss, prec = model.speaker_loss.forward(speaker_embedding, label)
+        nloss.backward()
+        optim.step()
+        scheduler.step()
+        out.append([nloss.item(), prec.item(), optim.param_groups[0]["lr"]])
+    model.eval()
+    with torch.no_grad():
+        emb = F.normalize(model.speaker_encoder.forward(waves[0], aug=False), p=2, dim=1)
+    score = torch.matmul(emb, emb.T)
+    return out, score
+'''
+
+# DCCRN's convolutional STFT (Conv1d with a Fourier kernel from NumPy, reflect padding),
+# magnitude and phase by atan2, complex masking by a Python complex scalar and torch.exp,
+# the inverse by conv_transpose1d with the window's overlap-add (an eye kernel) divided out
+PROGRAMS["convstft"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+def init_kernels(win_len, win_inc, fft_len, win_type=None, invers=False):
+    window = np.hanning(win_len + 1)[:-1] if win_type == 'hanning' else np.ones(win_len)
+    N = fft_len
+    fourier_basis = np.fft.rfft(np.eye(N))[:win_len]
+    real_kernel = np.real(fourier_basis)
+    imag_kernel = np.imag(fourier_basis)
+    kernel = np.concatenate([real_kernel, imag_kernel], 1).T
+    if invers:
+        kernel = np.linalg.pinv(kernel).T
+    kernel = kernel * window
+    kernel = kernel[:, None, :]
+    return torch.from_numpy(kernel.astype(np.float64)), torch.from_numpy(window[None, :, None].astype(np.float64))
+
+
+class ConvSTFT(nn.Module):
+    def __init__(self, win_len, win_inc, fft_len=None, win_type='hanning', feature_type='real'):
+        super(ConvSTFT, self).__init__()
+        self.fft_len = fft_len
+        kernel, _ = init_kernels(win_len, win_inc, self.fft_len, win_type)
+        self.register_buffer('weight', kernel)
+        self.feature_type = feature_type
+        self.stride = win_inc
+        self.win_len = win_len
+        self.dim = self.fft_len
+
+    def forward(self, inputs):
+        if inputs.dim() == 2:
+            inputs = torch.unsqueeze(inputs, 1)
+        inputs = F.pad(inputs, [self.win_len - self.stride, self.win_len - self.stride])
+        outputs = F.conv1d(inputs, self.weight, stride=self.stride)
+        if self.feature_type == 'complex':
+            return outputs
+        dim = self.dim // 2 + 1
+        real = outputs[:, :dim, :]
+        imag = outputs[:, dim:, :]
+        mags = torch.sqrt(real ** 2 + imag ** 2 + 1e-12)
+        phase = torch.atan2(imag, real)
+        return mags, phase
+
+
+class ConviSTFT(nn.Module):
+    def __init__(self, win_len, win_inc, fft_len=None, win_type='hanning', feature_type='real'):
+        super(ConviSTFT, self).__init__()
+        self.fft_len = fft_len
+        kernel, window = init_kernels(win_len, win_inc, self.fft_len, win_type, invers=True)
+        self.register_buffer('weight', kernel)
+        self.feature_type = feature_type
+        self.win_type = win_type
+        self.win_len = win_len
+        self.stride = win_inc
+        self.dim = self.fft_len
+        self.register_buffer('window', window)
+        self.register_buffer('enframe', torch.eye(win_len)[:, None, :])
+
+    def forward(self, inputs, phase=None):
+        if phase is not None:
+            real = inputs * torch.cos(phase)
+            imag = inputs * torch.sin(phase)
+            inputs = torch.cat([real, imag], 1)
+        outputs = F.conv_transpose1d(inputs, self.weight, stride=self.stride)
+        t = self.window.repeat(1, 1, inputs.size(-1)) ** 2
+        coff = F.conv_transpose1d(t, self.enframe, stride=self.stride)
+        outputs = outputs / (coff + 1e-8)
+        return outputs[..., self.win_len - self.stride:-(self.win_len - self.stride)]
+
+
+class MaskNet(nn.Module):
+    def __init__(self, win_len=8, win_inc=4, fft_len=8):
+        super().__init__()
+        self.stft = ConvSTFT(win_len, win_inc, fft_len, 'hanning', 'real')
+        self.istft = ConviSTFT(win_len, win_inc, fft_len, 'hanning', 'complex')
+        self.mask = nn.Conv1d(2 * (fft_len // 2 + 1), 2 * (fft_len // 2 + 1), 3, padding=1)
+
+    def forward(self, noisy):
+        mags, phase = self.stft(noisy)
+        spec = torch.polar(mags, phase)
+        m = self.mask(torch.cat([mags, phase], 1))
+        mask_mag, mask_phase = torch.chunk(m, 2, 1)
+        est = spec * torch.tanh(mask_mag) * torch.exp(1j * mask_phase)
+        wav = self.istft(torch.cat([est.real, est.imag], 1)).squeeze(1)
+        return torch.clamp_(wav, -1, 1), torch.view_as_real(est)
+
+
+def build():
+    return MaskNet()
+
+
+def data(rng):
+    clean = torch.tensor(rng.normal(size=(3, 2, 32))).cumsum(-1) * 0.05
+    return clean, clean + 0.1 * torch.tensor(rng.normal(size=(3, 2, 32)))
+
+
+def train(model, data):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for c, n in zip(*data):
+        est, spec = model(n)
+        loss = F.mse_loss(est, c) + 1e-3 * spec.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append([loss.item(), spec])
+    return out
+'''
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_audio_program_gives_pytorchs_values(name):
     _compare_with_pytorch(PROGRAMS[name])
