@@ -786,3 +786,120 @@ val, g = value_and_grad(lambda p: LogLogistic_().neg_ll(p, x, c))(onp.log([4.5, 
 res["vg"] = [float(val), g.tolist(), isbox(val)]
 print(json.dumps(res))
 '''
+
+
+# pymoo's gradients (and NEORL's, the same code): autograd's engine driven by hand, a box
+# made with new_box(x, 0, VJPNode.new_root()), a problem's _evaluate writing its objectives
+# and constraints into a dict, then backward_pass from each output's _node once per row of
+# the Jacobian, with the cotangents themselves boxed as pymoo does
+PYMOO = r'''
+import json
+import warnings
+import numpy as np
+import autograd
+import autograd.numpy as anp
+from autograd.core import VJPNode, vspace, backward_pass
+from autograd.tracer import new_box, isbox
+
+def run_and_trace(f, x):
+    start_node = VJPNode.new_root()
+    start_box = new_box(x, 0, start_node)
+    out = f(start_box)
+    return out, start_box
+
+def autograd_elementwise_value_and_grad(f, x):
+    out, pullback = run_and_trace(f, x)
+    jac = dict()
+    for name in out:
+        val = out[name]
+        if val is not None:
+            if len(val.shape) == 0:
+                val = anp.array([val])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                grad = []
+                for j in range(len(val)):
+                    b = np.zeros(val.shape)
+                    b[j] = 1
+                    n = new_box(b, 0, VJPNode.new_root())
+                    _grad = backward_pass(n, val._node)
+                    grad.append(_grad)
+                out[name] = np.array(val._value)
+                jac[name] = anp.stack(grad, axis=0)._value
+    return out, jac
+
+def autograd_vectorized_value_and_grad(f, x):
+    end, start = run_and_trace(f, x)
+    out, jac = dict(), dict()
+    end = {k: v for k, v in end.items() if v is not None}
+    for name, val in end.items():
+        v = val
+        if hasattr(v, "_value"):
+            v = np.array(v._value)
+        out[name] = v
+        if not isbox(val):
+            n, m = val.shape
+            jac[name] = np.zeros((n, m, x.shape[1]))
+        else:
+            grad = []
+            for j in range(val.shape[1]):
+                b = anp.zeros(val.shape)
+                b[:, j] = 1
+                n = new_box(b, 0, VJPNode.new_root())
+                _grad = backward_pass(n, val._node)
+                grad.append(_grad)
+            jac[name] = anp.stack(grad, axis=1)._value
+    return out, jac
+
+def calc_jacobian(start_box, end_box):
+    if isbox(end_box):
+        ans, end_node = end_box._value, end_box._node
+    else:
+        ans, end_node = end_box, None
+    if end_node is None:
+        def vjp(g):
+            return vspace(start_box.shape).zeros()
+    else:
+        def vjp(g):
+            return backward_pass(g, end_node)
+    jac = []
+    for j in range(ans.shape[1]):
+        m = np.zeros(ans.shape)
+        m[:, j] = 1
+        jac.append(vjp(m))
+    return np.stack(jac, axis=1)
+
+class ZDT1:
+    n_var = 4
+    def _evaluate(self, x, out):
+        f1 = x[:, 0]
+        g = 1 + 9.0 / (self.n_var - 1) * anp.sum(x[:, 1:], axis=1)
+        f2 = g * (1 - anp.power((f1 / g), 0.5))
+        out["F"] = anp.column_stack([f1, f2])
+        out["G"] = anp.column_stack([anp.sum(x ** 2, axis=1) - 1.5, 0.2 - x[:, 0] * x[:, 1]])
+        out["H"] = None
+
+class Sphere:
+    def _evaluate(self, x, out):
+        out["F"] = anp.sum((x - 0.3) ** 2)
+        out["G"] = anp.array([x[0] + x[1] - 1.0, anp.prod(anp.cos(x))])
+
+X = np.array([[0.2, 0.4, 0.1, 0.7], [0.9, 0.3, 0.5, 0.2], [0.5, 0.5, 0.5, 0.5]])
+res = {"library": autograd.__name__}
+def vec(x):
+    out = {}
+    ZDT1()._evaluate(x, out)
+    return out
+out, jac = autograd_vectorized_value_and_grad(vec, X)
+res["vectorized"] = [out["F"].tolist(), out["G"].tolist(), jac["F"].tolist(), jac["G"].tolist(), sorted(jac)]
+def elem(x):
+    out = {}
+    Sphere()._evaluate(x, out)
+    return out
+rows = [autograd_elementwise_value_and_grad(elem, x) for x in X]
+res["elementwise"] = [[o["F"].tolist(), o["G"].tolist(), j["F"].tolist(), j["G"].tolist()] for o, j in rows]
+start = new_box(X, 0, VJPNode.new_root())
+end = anp.column_stack([anp.sum(start ** 3, axis=1), anp.tanh(start[:, 0] * start[:, 2])])
+res["neorl"] = calc_jacobian(start, end).tolist()
+print(json.dumps(res))
+'''

@@ -6,9 +6,10 @@ flattened tuple of tuples), quimb on autoray (the installed autoray dispatching 
 array's class), Stein variational gradient descent and black-box variational inference,
 Bayesian optimisation with a Gaussian process (Cholesky, solve_triangular, expected
 improvement, check_grads), surpyval (a primitive whose vjps are primitives with vjps of
-their own), and autograd's less common API (containers of autograd.builtins, grad_named,
-holomorphic_grad, make_ggnvp, fixed_point, a neural ODE through odeint); their sources are
-in autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
+their own), pymoo (autograd's engine driven by hand with new_box and backward_pass), and
+autograd's less common API (containers of autograd.builtins, grad_named, holomorphic_grad,
+make_ggnvp, fixed_point, a neural ODE through odeint); their sources are in
+autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
 process with autograd and in one with autograd resolved to chainrule, and the numbers
 must agree to 1e-10.
 """
@@ -22,10 +23,14 @@ import numpy as onp
 import pytest
 
 import autograd_library_programs_4
+import chainrule
+import chainrule.numpy as cnp
+from chainrule.autograd_core import backward_pass
+from chainrule.tracer import JVPNode, VJPNode, new_box
 from test_autograd_libraries import ALIAS, SRC, agree, needs
 from test_autograd_libraries_more import RUNNER
 
-ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "API"]
+ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "API"]
 
 
 @needs("autograd", "scipy", "autoray")
@@ -61,3 +66,26 @@ def test_autoray_sends_chainrule_arrays_to_autograd_numpy_under_the_import_hook(
     expected = x / n * n2 + onp.r_[x[:2] / n2 * n, 0.0] + 2 * x
     assert backend == "autograd"
     onp.testing.assert_allclose([float(v) for v in g], expected, rtol=1e-12)
+
+
+def test_new_box_and_backward_pass_run_back_to_the_box():
+    """pymoo drives autograd's engine by hand: new_box, then backward_pass from an output's
+    _node, once per row of the Jacobian (the graph is kept), with boxed or plain cotangents."""
+    x = onp.array([[0.2, 0.4], [0.9, 0.3]])
+    start = new_box(x, 0, VJPNode.new_root())
+    out = cnp.column_stack([cnp.sum(start ** 3, axis=1), cnp.sin(start[:, 0]) * start[:, 1]])
+    rows = []
+    for j in range(2):
+        m = onp.zeros((2, 2))
+        m[:, j] = 1
+        rows.append(backward_pass(new_box(m, 0, VJPNode.new_root()) if j else m, out._node))
+    assert isinstance(rows[1], chainrule.Tensor) and isinstance(rows[0], onp.ndarray)
+    onp.testing.assert_allclose(rows[0], 3 * x ** 2, rtol=1e-14)
+    onp.testing.assert_allclose(rows[1]._value, onp.column_stack([onp.cos(x[:, 0]) * x[:, 1], onp.sin(x[:, 0])]),
+                                rtol=1e-14)
+    with pytest.raises(NotImplementedError, match="reverse mode only.*make_jvp"):
+        new_box(x, 0, JVPNode.new_root())
+    with pytest.raises(TypeError, match="_node of a value computed from new_box"):
+        backward_pass(1.0, None)
+    with pytest.raises(ValueError, match="not computed from a value that new_box made"):
+        backward_pass(1.0, cnp.sum(chainrule.tensor([1.0], requires_grad=True) ** 2)._node)

@@ -3,8 +3,9 @@
 :mod:`chainrule.extend`, :mod:`chainrule.tracer` and :mod:`chainrule.util`, and
 ``make_vjp``/``make_jvp`` in autograd's core form ``(fun, x)``. The import hook of
 docs/autograd.md resolves ``autograd.core`` here; ``chainrule.core`` is chainrule's own
-engine. autograd's engine internals (``backward_pass``, ``primitive_vjps``, ...) have no
-counterpart.
+engine. ``backward_pass`` runs back from a value computed from
+:func:`chainrule.tracer.new_box`'s; autograd's other engine internals (``primitive_vjps``,
+...) have no counterpart.
 
 >>> import chainrule.numpy as cnp
 >>> vjp, value = make_vjp(cnp.sin, 0.0)
@@ -40,6 +41,7 @@ from chainrule.tracer import (
     JVPNode,
     Node,
     VJPNode,
+    backward_pass,
     getval,
     isbox,
     notrace_primitive,
@@ -54,7 +56,7 @@ __all__ = [
     "primitive", "notrace_primitive", "register_notrace", "Box", "Node", "trace", "getval",
     "isbox", "toposort", "VSpace", "vspace", "SparseObject", "VJPNode", "JVPNode", "defvjp",
     "defvjp_argnum", "defvjp_argnums", "defjvp", "defjvp_argnum", "defjvp_argnums",
-    "def_linear", "make_vjp", "make_jvp", "func", "subval", "subvals",
+    "def_linear", "make_vjp", "make_jvp", "func", "subval", "subvals", "backward_pass",
 ]
 
 

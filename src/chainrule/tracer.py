@@ -23,14 +23,18 @@ the function's own).
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.core.backward import toposort as eager_nodes
+from chainrule.core.eager import tensor
+from chainrule.core.eager_backward import node_backward
 from chainrule.core.linearize import TRANSPOSING
 from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import LEAF, PROJECT
+from chainrule.core.trace import EAGER, LEAF, PROJECT, EagerNode
 from chainrule.numpy.numpy_boxes import Box
 from chainrule.transforms.reverse import trace_vjp
 from chainrule.util import subvals, toposort
@@ -38,6 +42,8 @@ from chainrule.wrap_util import wraps
 
 __all__ = [
     "trace",
+    "new_box",
+    "backward_pass",
     "Node",
     "VJPNode",
     "JVPNode",
@@ -74,15 +80,22 @@ class Node:
 
 
 class VJPNode(Node):
-    """Names reverse mode in :func:`register_notrace` (autograd's reverse-mode node)."""
+    """Names reverse mode in :func:`register_notrace` (autograd's reverse-mode node), and
+    is the start of a graph of one's own: ``new_box(x, 0, VJPNode.new_root())``."""
 
     __slots__ = ()
+
+    def initialize_root(self):
+        pass
 
 
 class JVPNode(Node):
     """Names forward mode in :func:`register_notrace` (autograd's forward-mode node)."""
 
     __slots__ = ()
+
+    def initialize_root(self):
+        pass
 
 
 def container_take(A, idx):
@@ -155,6 +168,58 @@ def trace(start_node: Node, fun: Callable, x: Any):
     argnums = [i for i, (_, pos) in enumerate(traced) if pos is not None]
     parents = [nodes[pos] for _, pos in traced if pos is not None]
     return out, make(out, _pack(tree), leaves, {}, argnums, parents)
+
+
+# The values new_box made: where backward_pass's gradient goes
+_NEW_BOXES: weakref.WeakSet = weakref.WeakSet()
+
+
+def new_box(value: Any, trace: Any, node: Node) -> Tensor:
+    """autograd's ``new_box(value, trace_id, node)``, for libraries that drive autograd's
+    engine themselves (pymoo's and NEORL's gradients): ``x = new_box(value, 0,
+    VJPNode.new_root())``, then ``out = fun(x)``, then ``backward_pass(g, out._node)``.
+
+    Here ``x`` is an eager Tensor that requires grad (``chainrule.tensor(value,
+    requires_grad=True)``): what is computed from it with ``chainrule.numpy`` is recorded,
+    and :func:`backward_pass` runs back to it. ``trace`` is not used (chainrule's eager
+    graph has no trace ids). Forward mode (a ``JVPNode``) has no such start: use
+    ``chainrule.make_jvp``.
+
+    >>> import chainrule.numpy as cnp
+    >>> x = new_box(cnp.array([1.0, 2.0]), 0, VJPNode.new_root())
+    >>> out = cnp.sum(x ** 3)
+    >>> backward_pass(1.0, out._node)
+    array([ 3., 12.])
+    """
+    if not isinstance(node, VJPNode):
+        raise NotImplementedError(
+            f"new_box starts reverse mode only (a VJPNode.new_root()), not a {type(node).__name__}: "
+            "for forward mode use chainrule.make_jvp(fun)(x)(v)"
+        )
+    box = tensor(getval(value), requires_grad=True)
+    _NEW_BOXES.add(box)
+    return box
+
+
+def backward_pass(g: Any, end_node: EagerNode) -> Any:
+    """autograd's ``backward_pass(g, end_node)``: the gradient, weighted by ``g``, of the
+    value whose node ``end_node`` is (``out._node``) with respect to the value
+    :func:`new_box` made that it was computed from. The graph is kept: call it again with
+    another ``g`` for another row of a Jacobian. A Tensor where ``g`` is one (as autograd
+    gives a box for a box), else a NumPy array."""
+    if not isinstance(end_node, EagerNode):
+        raise TypeError(
+            f"backward_pass: end_node is the _node of a value computed from new_box's value "
+            f"(got {type(end_node).__name__}); inside chainrule.grad and the other transforms, "
+            "return the value and let the transform differentiate it"
+        )
+    reached = set(eager_nodes(end_node))
+    starts = [b for b in list(_NEW_BOXES) if b._node in reached]
+    if not starts:
+        raise ValueError("backward_pass: end_node's value was not computed from a value that new_box made")
+    start = min(starts, key=lambda b: b._node.seq)  # the first made: the function's argument
+    (grad,) = node_backward(end_node, g, [start])
+    return Tensor(grad, EAGER) if isinstance(g, Tensor) else grad
 
 
 def isbox(x: Any) -> bool:

@@ -18,7 +18,7 @@ from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, set_grad_mo
 from chainrule.core.values import MIRROR, plain
 
 __all__ = ["HookHandle", "register_hook", "register_post_accumulate_grad_hook", "queue_callback", "retain_grad",
-           "retains_grad", "backward", "grad", "nested_backward", "eager_backward_pass"]
+           "retains_grad", "backward", "grad", "nested_backward", "node_backward", "eager_backward_pass"]
 
 # -- hooks ----------------------------------------------------------------------------
 class HookHandle:
@@ -156,7 +156,12 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
                 f"{np.shape(value)}"
             )
         gradient = _torch_convention(gradient)
-    retain_graph = retain_graph or create_graph  # a graph of the gradient refers to it
+    _backward_from(root, gradient, retain_graph or create_graph, create_graph, collect)
+
+
+def _backward_from(root: EagerNode, gradient, retain_graph: bool, create_graph: bool, collect) -> None:
+    """The backward pass from the node ``root`` seeded with ``gradient``, with the running
+    pass's bookkeeping (where leaf gradients go, callbacks queued during it)."""
     order = toposort(root)
     saved = set_grad_mode(create_graph)
     _queued.append(callbacks := [])
@@ -177,6 +182,17 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
     finally:
         _queued.pop()
         _owned.pop()
+
+
+def node_backward(root: EagerNode, gradient, inputs: list) -> list:
+    """autograd's ``backward_pass(g, end_node)`` on the eager graph: the gradients,
+    weighted by ``gradient``, of the value whose node is ``root`` with respect to the
+    leaves ``inputs`` (eager Tensors), in chainrule's convention for complex values (not
+    PyTorch's conjugate). The graph is kept, so it may run again (a Jacobian row by row).
+    None for a leaf the pass does not reach."""
+    collect = {x._node: None for x in inputs}
+    _backward_from(root, plain(gradient), True, False, collect)
+    return [collect[x._node] for x in inputs]
 
 
 # What each running backward pass collects into (None: the .grad of leaves), innermost last
