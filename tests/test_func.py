@@ -120,11 +120,27 @@ def test_functional_call_leaves_the_module_as_it_was():
     assert model.bias is model._parameters["bias"]
 
 
-def test_randomness_options():
-    with pytest.raises(ValueError, match="'same'"):
-        cfunc.vmap(lambda v: v, randomness="same")
-    draws = cfunc.vmap(lambda v: nn.functional.dropout(v, 0.5), randomness="different")(np.ones((8, 20)))
-    assert len({np.asarray(d).tobytes() for d in draws}) > 1
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_randomness_options_as_torch(lib):
+    L, func = (cr, cfunc) if lib == "chainrule" else (torch, tfunc)
+    x = L.ones(6, 40, dtype=L.float64)
+    draws = {"dropout": lambda v: L.nn.functional.dropout(v, 0.5), "rand": lambda v: v + L.rand(40),
+             "randn_like": lambda v: v * L.randn_like(v), "randint": lambda v: v + L.randint(0, 9, (40,))}
+    for name, draw in draws.items():
+        same = func.vmap(draw, randomness="same")(x)
+        different = func.vmap(draw, randomness="different")(x)
+        assert (same == same[0]).all() and not (same == same[1:2] * 0).all(), name
+        assert (different != different[0]).any(dim=1)[1:].all(), name  # every example its own draw
+        with pytest.raises(RuntimeError, match="randomness error mode"):
+            func.vmap(draw)(x)
+        with pytest.raises(RuntimeError, match="randomness error mode"):  # torch.vmap, PyTorch's spelling
+            L.vmap(draw, in_dims=0)(x)
+    nested = func.vmap(func.vmap(lambda v: L.rand(()), randomness="different"), randomness="different")(x[:, :5])
+    assert len(set(nested.flatten().tolist())) == 30
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        func.jacfwd(lambda v: L.nn.functional.dropout(v, 0.5))(x[0])
+    with pytest.raises(RuntimeError, match="Only allowed values for randomness"):
+        func.vmap(draws["rand"], randomness="sometimes")(x)
 
 
 def test_linearize_and_vmap_keywords_match_torch_func():

@@ -18,9 +18,9 @@ which the transforms differentiate and batch:
 >>> per_example["weight"].shape
 torch.Size([5, 1, 3])
 
-Randomness under ``vmap`` is PyTorch's ``randomness="different"`` (each example draws
-its own dropout mask); ``"error"`` (PyTorch's default, which refuses random operations)
-is accepted and behaves the same; ``"same"`` is refused.
+Random draws under ``vmap`` (dropout, ``torch.rand``...) follow PyTorch's ``randomness``:
+``"error"`` (the default) refuses them, ``"different"`` gives each example its own,
+``"same"`` shares one draw among the examples.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 
 from chainrule.core.eager import EAGER
 from chainrule.core.pytree import tree_map
+from chainrule.core.rng import map_randomness
 from chainrule.core.tensor import Tensor
 from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
@@ -133,7 +134,14 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
            randomness: str = "error") -> Callable:
     """The Jacobian by forward mode (one jvp per input element, batched)."""
     _check_randomness(randomness)
-    return _giving_tensors(jacobian.jacfwd(func, argnums, has_aux))
+    jacfwd_fun = _giving_tensors(jacobian.jacfwd(func, argnums, has_aux))
+
+    @functools.wraps(func)
+    def jacfwd_with_randomness(*args, **kwargs):  # the forward pass is mapped over the input's directions
+        with map_randomness(None, randomness):
+            return jacfwd_fun(*args, **kwargs)
+
+    return jacfwd_with_randomness
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
@@ -145,19 +153,15 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
          chunk_size: int | None = None) -> Callable:
     """``func`` over a batch: ``in_dims``/``out_dims`` as ``vmap``'s ``in_axes``/``out_axes``.
     As in torch.func (and unlike JAX), keyword arguments are passed to every example
-    unbatched."""
-    _check_randomness(randomness)
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"vmap: chunk_size must be a positive integer or None, got {chunk_size!r}")
-    mapped = batching.vmap(func, in_axes=in_dims, out_axes=out_dims)
+    unbatched, and random draws inside follow ``randomness``: ``"error"`` refuses them,
+    ``"different"`` draws per example, ``"same"`` once for all."""
+    mapped = batching.torch_vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
 
     @functools.wraps(func)
-    def mapped_with_keywords(*args, **kwargs):
-        if not kwargs:
-            return _as_tensors(mapped(*args))
-        return _as_tensors(batching.vmap(functools.partial(func, **kwargs), in_axes=in_dims, out_axes=out_dims)(*args))
+    def giving_tensors(*args, **kwargs):
+        return _as_tensors(mapped(*args, **kwargs))
 
-    return mapped_with_keywords
+    return giving_tensors
 
 
 def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
@@ -183,8 +187,6 @@ def replace_all_batch_norm_modules_(root: Module) -> Module:
 
 
 def _check_randomness(randomness: str) -> None:
-    if randomness == "same":
-        raise ValueError("randomness='same' (one random draw shared by the batch) is not supported: chainrule's "
-                         "vmap draws per example ('different')")
-    if randomness not in ("error", "different"):
-        raise ValueError(f"randomness must be 'error', 'different' or 'same', not {randomness!r}")
+    if randomness not in batching.RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                           f"Got {randomness}")

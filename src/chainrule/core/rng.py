@@ -12,12 +12,17 @@ the training layer above.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import numpy as np
 
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, RANDOM_SOURCES
 
-__all__ = ["manual_seed", "default_generator", "get_generator", "initial_seed", "seed",
+__all__ = ["manual_seed", "default_generator", "get_generator", "initial_seed", "seed", "map_randomness",
+           "randomness_of", "drawing_maps",
            "get_rng_state", "set_rng_state"]
 
 # The seed the generator started from (PyTorch's ``initial_seed``): a fresh one per
@@ -136,6 +141,8 @@ def get_generator(rng: np.random.Generator | int | None = None, name: str = "rng
     >>> int(get_generator(5).integers(10)) == int(get_generator(5).integers(10))
     True
     """
+    if _OPEN_MAPS.errors:
+        raise RuntimeError(_ERROR_MODE)
     if rng is None:
         return _GENERATOR
     if isinstance(rng, np.random.Generator):
@@ -143,3 +150,48 @@ def get_generator(rng: np.random.Generator | int | None = None, name: str = "rng
     if isinstance(rng, int | np.integer):
         return np.random.default_rng(int(rng))
     raise TypeError(f"{name} must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
+
+
+# -- random draws under torch.func's vmap, by its ``randomness`` ------------------------------------
+# "error" refuses every draw, "same" shares one draw among the examples, "different" gives each
+# example its own. The maps register here (the batching trace of each, from the transforms
+# above), and the draws of the layers above look them up.
+_ERROR_MODE = ("vmap: called random operation while in randomness error mode. Please either use the 'same' or "
+               "'different' randomness flags on vmap or perform the randomness operation out of vmap")
+
+
+class _OpenMaps(threading.local):
+    def __init__(self):
+        self.maps: list = []  # (trace, randomness) of the open maps given a randomness, innermost last
+        self.errors = 0  # how many of them refuse draws
+
+
+_OPEN_MAPS = _OpenMaps()
+
+
+@contextlib.contextmanager
+def map_randomness(trace, randomness: str) -> Iterator[None]:
+    """While it is open, draws inside the map of ``trace`` (its batching trace; None for a
+    map that only refuses or allows draws) follow ``randomness``."""
+    entry = (trace, randomness)
+    _OPEN_MAPS.maps.append(entry)
+    _OPEN_MAPS.errors += randomness == "error"
+    try:
+        yield
+    finally:
+        _OPEN_MAPS.maps.remove(entry)
+        _OPEN_MAPS.errors -= randomness == "error"
+
+
+def randomness_of(trace) -> str | None:
+    """The randomness that the open map of ``trace`` was given (None: none given)."""
+    for t, randomness in reversed(_OPEN_MAPS.maps):
+        if t is trace:
+            return randomness
+    return None
+
+
+def drawing_maps() -> list:
+    """The batching traces of the open maps whose examples draw apart ("different"),
+    innermost last."""
+    return [t for t, randomness in _OPEN_MAPS.maps if randomness == "different" and t is not None]

@@ -16,6 +16,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
+from chainrule.core.rng import randomness_of
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.init import get_generator
@@ -751,6 +752,12 @@ def _draw_uniform(rng, shape, dtype):
     return get_generator(rng).random(shape, dtype=dtype)
 
 
-# Under vmap each example draws its own mask: one draw of the batch's shape.
-batching.NONDIFF_BATCH[_draw_uniform] = lambda trace, fun, batched, rng, shape, dtype: (
-    trace.call_below(fun, rng, (trace.size, *shape), dtype))
+# Under vmap each example draws its own mask: one draw of the batch's shape (one mask for
+# all under torch.func's randomness="same").
+def _batch_draw_uniform(trace, fun, batched, rng, shape, dtype):
+    if randomness_of(trace) == "same":  # torch.func.vmap(..., randomness="same"): one mask for all
+        return batching.with_batch(trace.call_below(fun, rng, shape, dtype), False, trace.size)
+    return trace.call_below(fun, rng, (trace.size, *shape), dtype)
+
+
+batching.NONDIFF_BATCH[_draw_uniform] = _batch_draw_uniform

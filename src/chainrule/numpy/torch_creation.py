@@ -17,9 +17,10 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
-from chainrule.core.rng import get_generator
+from chainrule.core.rng import drawing_maps, get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
+from chainrule.numpy import batching
 from chainrule.numpy.torch_common import as_shape, axis_or_dim
 from chainrule.numpy.torch_promotion import result_type
 
@@ -211,6 +212,11 @@ def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=Non
     return _made(np.full(np.shape(plain(t)), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
+def _shape(t) -> tuple:
+    """``t``'s shape (an example's, under vmap)."""
+    return tuple(t.shape) if isinstance(t, Tensor) else np.shape(t)
+
+
 def _dtype(t) -> np.dtype:
     return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
 
@@ -304,6 +310,40 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, d
     return _made(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
+def _draw(method: str, generator, shape: tuple, params: tuple):
+    return getattr(get_generator(generator), method)(*params, size=shape)
+
+
+def _drawn(method: str, generator, shape, *params):
+    """``get_generator(generator).method(*params, size=shape)``; inside torch.func's
+    ``vmap(..., randomness="different")`` a draw per example (batched at each such map)."""
+    maps = drawing_maps()
+    if not maps:
+        return _draw(method, generator, tuple(shape), params)
+    return maps[-1].record(_draw, (method, generator, tuple(shape), params), {}, effect="draw",
+                           rng=lambda: get_generator(generator))
+
+
+def _batch_draw(trace, fun, batched, method, generator, shape, params):
+    """The examples' draws at once: of the batch's shape, drawn by the next map out that
+    draws per example (or below all of them)."""
+    maps = drawing_maps()
+    outer = maps[maps.index(trace) - 1] if trace in maps and maps.index(trace) > 0 else None
+    args = (method, generator, (trace.size, *shape), params)
+    if outer is not None:
+        return outer.record(fun, args, {}, effect="draw", rng=lambda: get_generator(generator))
+    return trace.call_below(fun, *args)
+
+
+batching.NONDIFF_BATCH[_draw] = _batch_draw
+
+
+def _made_draws(draws, dtype, requires_grad: bool):
+    if isinstance(draws, Tensor):  # a draw per example of a vmap
+        return cnp.astype(draws, dtype)
+    return _made(draws.astype(dtype), requires_grad)
+
+
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal draws of the given size.
 
@@ -314,8 +354,7 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device
     (torch.Size([2, 3]), True)
     """
     check_cpu(device, "randn")
-    draws = get_generator(generator).standard_normal(as_shape(size))
-    return _made(draws.astype(_float(dtype)), requires_grad)
+    return _made_draws(_drawn("standard_normal", generator, as_shape(size)), _float(dtype), requires_grad)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False,
@@ -354,8 +393,7 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=
     True
     """
     check_cpu(device, "rand")
-    draws = get_generator(generator).random(as_shape(size))
-    return _made(draws.astype(_float(dtype)), requires_grad)
+    return _made_draws(_drawn("random", generator, as_shape(size)), _float(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False,
@@ -371,7 +409,7 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
         low, high = 0, low
     if isinstance(high, tuple | list):  # randint(high, size)
         low, high, size = 0, low, high
-    return _made(get_generator(generator).integers(low, high, tuple(size)).astype(as_dtype(dtype)), requires_grad)
+    return _made_draws(_drawn("integers", generator, tuple(size), low, high), as_dtype(dtype), requires_grad)
 
 
 def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:
@@ -393,7 +431,7 @@ def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, devic
     dtype('float32')
     """
     check_cpu(device, "randn_like")
-    return randn(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
+    return randn(*_shape(t), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
                  requires_grad=requires_grad)
 
 
@@ -405,7 +443,7 @@ def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device
     torch.Size([3])
     """
     check_cpu(device, "rand_like")
-    return rand(*np.shape(plain(t)), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
+    return rand(*_shape(t), generator=generator, dtype=as_dtype(dtype) or _dtype(t),
                 requires_grad=requires_grad)
 
 

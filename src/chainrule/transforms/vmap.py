@@ -10,6 +10,7 @@ a batch to its batching rule.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +19,11 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
+from chainrule.core.rng import map_randomness
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.batch_trace import BatchTensor, BatchTrace, UnitBasis, unit_basis
 
-__all__ = ["vmap", "call_batched", "named_map", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
+__all__ = ["vmap", "torch_vmap", "call_batched", "named_map", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
 
 # -- in_axes and out_axes ------------------------------------------------------------------
 def _axes_of_leaves(prefix, tree, leaves: list, where: str) -> list:
@@ -102,6 +104,9 @@ def _innermost_recorder(leaves):
     return top
 
 
+_TORCH = object()  # a torch.vmap keyword not given
+
+
 def vmap(
     fun: Callable,
     in_axes: Any = 0,
@@ -109,6 +114,11 @@ def vmap(
     axis_size: int | None = None,
     axis_name: Any = None,
     spmd_axis_name: Any = None,
+    *,
+    in_dims: Any = _TORCH,
+    out_dims: Any = _TORCH,
+    randomness: Any = _TORCH,
+    chunk_size: Any = _TORCH,
 ) -> Callable:
     """Map ``fun`` over a batch axis of its arguments, with JAX's semantics.
 
@@ -127,6 +137,16 @@ def vmap(
     """
     if not callable(fun):
         raise TypeError(f"vmap: expected a function to map, got {fun!r} of type {type(fun).__name__}")
+    torch_keywords = {k: v for k, v in (("in_dims", in_dims), ("out_dims", out_dims), ("randomness", randomness),
+                                        ("chunk_size", chunk_size)) if v is not _TORCH}
+    if torch_keywords:  # torch.vmap(func, in_dims=..., randomness=...): PyTorch's rules
+        jax_keywords = [k for k, v, default in (("in_axes", in_axes, 0), ("out_axes", out_axes, 0),
+                                                ("axis_size", axis_size, None), ("axis_name", axis_name, None))
+                        if v is not default]
+        if jax_keywords:
+            raise TypeError(f"vmap: {', '.join(torch_keywords)} (PyTorch's spelling) and {', '.join(jax_keywords)} "
+                            "(JAX's) given together; use one of them")
+        return torch_vmap(fun, **torch_keywords)
 
     @functools.wraps(fun)
     def batched_fun(*args, **kwargs):
@@ -135,8 +155,34 @@ def vmap(
     return batched_fun
 
 
+RANDOMNESS = ("error", "different", "same")
+
+
+def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
+               chunk_size: int | None = None) -> Callable:
+    """PyTorch's ``torch.vmap``: ``in_dims``/``out_dims`` as JAX's ``in_axes``/``out_axes``;
+    keyword arguments reach every example unbatched; random draws inside follow
+    ``randomness``: ``"error"`` (the default) refuses them, ``"different"`` gives each
+    example its own, ``"same"`` one draw shared by all. ``chunk_size`` (how many examples
+    PyTorch computes at once) is checked and changes nothing: the batch is one call."""
+    if not callable(func):
+        raise TypeError(f"vmap: expected a function to map, got {func!r} of type {type(func).__name__}")
+    if randomness not in RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                           f"Got {randomness}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    @functools.wraps(func)
+    def mapped(*args, **kwargs):
+        f = functools.partial(func, **kwargs) if kwargs else func
+        return call_batched(f, in_dims, out_dims, None, args, {}, randomness=randomness)
+
+    return mapped
+
+
 def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None,
-                 args: tuple, kwargs: dict, axis_name: Any = None) -> Any:
+                 args: tuple, kwargs: dict, axis_name: Any = None, randomness: str | None = None) -> Any:
     """``vmap(fun, in_axes, out_axes, axis_size)(*args, **kwargs)``, for the transforms
     that map a function of their own once (``jacrev``, ``jacfwd``): no wrapper made.
 
@@ -210,7 +256,8 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
     if axis_name is not None:
         _NAMED.append(trace)
     try:
-        out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
+        with map_randomness(trace, randomness) if randomness else contextlib.nullcontext():
+            out = fun(*boxed[:len(args)], **dict(zip(kwargs, boxed[len(args):], strict=True)))
     finally:
         trace.close()
         if axis_name is not None:
