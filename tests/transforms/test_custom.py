@@ -247,3 +247,48 @@ def test_custom_jvp_rule_is_used_under_vmap():
     assert np.array_equal(t, 10 * np.ones(3))
     assert np.array_equal(cr.vmap(cr.grad(f))(X), 10 * np.ones(3))
     assert np.array_equal(cr.grad(lambda X: cnp.sum(cr.vmap(f)(X)))(X), 10 * np.ones(3))
+
+
+def _sin_with_jvp(tangent_of):
+    @cr.custom_jvp
+    def f(x):
+        return cnp.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        return cnp.sin(primals[0]), tangent_of(primals[0], tangents[0])
+
+    return f
+
+
+@pytest.mark.parametrize("tangent_of", [lambda x, t: cnp.cos(x) * t ** 2, lambda x, t: cnp.sin(t),
+                                        lambda x, t: t * t * x])
+def test_reverse_mode_refuses_a_jvp_rule_that_is_not_linear(tangent_of):
+    # jax.grad raises (NotImplementedError: no transpose rule for 'integer_pow'/'sin', or a
+    # failed linearity assertion); a transposition at zero gave 0.0 here, silently
+    f = _sin_with_jvp(tangent_of)
+    x = np.array([0.3, 0.5, 0.7])
+    assert np.allclose(cr.jvp(f, (x,), (np.ones(3),))[1], tangent_of(x, np.ones(3)))  # forward mode stands
+    for differentiate in (lambda: cr.grad(lambda a: cnp.sum(f(a)))(x), lambda: cr.jacrev(f)(x),
+                          lambda: cr.vmap(cr.grad(f))(x), lambda: cr.jit(cr.grad(lambda a: cnp.sum(f(a))))(x),
+                          lambda: cr.hessian(lambda a: cnp.sum(f(a)))(x)):
+        with pytest.raises(NotImplementedError, match="f: the jvp rule of argument 0 is not linear"):
+            differentiate()
+    t = cr.tensor(x, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="not linear"):
+        f(t).sum().backward()
+
+
+def test_linear_jvp_rules_transpose_exactly_under_every_transform():
+    f = _sin_with_jvp(lambda x, t: cnp.cos(x) * t)
+    z = np.array([0.3 + 0.2j, 0.5 - 1j, 0.7j])
+    assert np.allclose(cr.jacrev(f, holomorphic=True)(z), np.diag(np.cos(z)))
+    x = np.array([0.3, 0.5, 0.7])
+    assert np.allclose(cr.jacrev(f)(x), np.diag(np.cos(x)))
+    assert np.allclose(cr.vmap(cr.grad(f))(x), np.cos(x))
+    assert np.allclose(cr.hessian(lambda a: cnp.sum(f(a)))(x), np.diag(-np.sin(x)))
+    assert np.allclose(cr.jit(cr.grad(lambda a: cnp.sum(f(a))))(x), np.cos(x))
+    # a real function of a complex argument: grad's convention, d/dx - i d/dy
+    z = 0.4 + 0.3j
+    want = 2 * np.conj(np.sin(z) * np.conj(np.cos(z)))
+    assert np.isclose(cr.grad(lambda a: cnp.real(f(a) * cnp.conj(f(a))))(z), want)

@@ -175,7 +175,7 @@ class Primitive:
             return None
         def rule(g, ans, *args, **kwargs):
             tangent_map = lambda t: jvp_rule(t, ans, *args, **kwargs)  # noqa: E731
-            return transpose(tangent_map, args[argnum], g)
+            return transpose(tangent_map, args[argnum], g, f"{self.__name__}: the jvp rule of argument {argnum}")
 
         self.vjps[argnum] = rule
         return rule
@@ -194,7 +194,7 @@ class Primitive:
             return None
         def rule(t, ans, *args, **kwargs):
             cotangent_map = lambda g: vjp_rule(g, ans, *args, **kwargs)  # noqa: E731
-            return transpose(cotangent_map, ans, t)
+            return transpose(cotangent_map, ans, t, f"{self.__name__}: the vjp rule of argument {argnum}")
 
         self.jvps[argnum] = rule
         return rule
@@ -218,21 +218,26 @@ class MissingRule(NotImplementedError):
         self.mode = mode
 
 
-def transpose(linear_map: Callable, like, v):
+def transpose(linear_map: Callable, like, v, what: str = "a rule"):
     """The transpose of ``linear_map`` (defined on values like ``like``) applied to ``v``,
-    by one small reverse pass; the result is real if ``like`` is, and of its dtype."""
-    from chainrule.core.linearize import TRANSPOSING, pullback  # the module builds on this one
+    by one small reverse pass; the result is real if ``like`` is, and of its dtype. A map
+    that is not linear raises an error naming ``what`` (``linearize.check_linear``)."""
+    from chainrule.core.linearize import TRANSPOSING, check_linear, generic_point, pullback  # (builds on this)
     from chainrule.core.values import like_input, zeros_like
 
-    point = zeros_like(like)  # the map is linear: any point will do, zeros have the dtype
+    zero = zeros_like(like)
+    point = generic_point(zero)  # the map is linear: any point will do, a random one checks that
     try:
-        out = pullback(linear_map, (point,), TRANSPOSING)[1](v)[0]
+        value, pull = pullback(linear_map, (point,), TRANSPOSING)
+        out = pull(v)[0]
     except TypeError as traced:  # a Tensor cannot go where the map takes it (SciPy, C code)
         try:
-            out = transpose_densely(linear_map, point, v)
+            out = transpose_densely(linear_map, zero, v)
         except Exception:
             raise traced from None
-    return point if out is None else like_input(out, point)
+    else:
+        check_linear(what, point, value, v, out)
+    return zero if out is None else like_input(out, zero)
 
 
 def transpose_densely(linear_map: Callable, point, v):
