@@ -123,7 +123,7 @@ def test_unit_basis_dtypes(dtype):
     x = (np.arange(4) + (1j if dtype == np.complex128 else 0)).astype(dtype)
     w = W.astype(np.float32) if dtype == np.float32 else W
     for jac, kind in ((cr.jacfwd, "fwd"), (cr.jacrev, "rev")):
-        got = jac(lambda v, w=w: v @ w)(x)
+        got = jac(lambda v, w=w: v @ w, holomorphic=dtype == np.complex128)(x)
         want = basis_by_basis(kind, lambda v, w=w: v @ w, x.astype(np.float64) if dtype == np.int64 else x)
         assert got.dtype == want.dtype or dtype == np.int64, (got.dtype, want.dtype)
         np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13)
@@ -196,3 +196,48 @@ def test_jacobian_of_a_holomorphic_function_is_its_derivative():
     z = np.array([1 + 1j, 2 - 1j])
     np.testing.assert_allclose(cr.jacobian(lambda z: cnp.sin(z) * z)(z), np.diag(np.cos(z) * z + np.sin(z)),
                                rtol=1e-14)
+
+
+_Z = np.array([1 + 2j, 0.5 - 1j])
+
+
+def _jax():
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # (as the other files comparing with JAX)
+    return jax, jnp
+
+
+@pytest.mark.parametrize("transform, f, x", [
+    ("jacrev", lambda L, z: L.conj(z) * z, _Z),  # complex outputs
+    ("jacrev", lambda L, x: x * (1 + 1j), np.array([1.0, 2.0])),  # (their real parts alone, before)
+    ("jacfwd", lambda L, z: L.abs(z) ** 2, _Z),  # complex inputs (d/dx alone, before)
+    ("jacfwd", lambda L, z: L.conj(z) * z, _Z),
+    ("hessian", lambda L, z: L.sum(L.abs(z) ** 2), _Z),
+])
+def test_complex_values_without_holomorphic_are_refused_as_jax_does(transform, f, x):
+    jax, jnp = _jax()
+
+    with pytest.raises(TypeError, match="holomorphic=True") as want:
+        getattr(jax, transform)(lambda a: f(jnp, a))(x)
+    with pytest.raises(TypeError, match="holomorphic=True") as got:
+        getattr(cr, transform)(lambda a: f(cnp, a))(x)
+    assert str(want.value).split(" requires ")[0] == str(got.value).split(" needs ")[0]  # the same transform named
+
+
+@pytest.mark.parametrize("f", [lambda L, z: z * L.sin(z), lambda L, z: L.conj(z) * z])
+def test_holomorphic_jacobians_and_real_rows_equal_jax(f):
+    jax, jnp = _jax()
+
+    for transform in ("jacrev", "jacfwd"):
+        want = getattr(jax, transform)(lambda a: f(jnp, a), holomorphic=True)(_Z)
+        got = getattr(cr, transform)(lambda a: f(cnp, a), holomorphic=True)(_Z)
+        np.testing.assert_allclose(got, want, rtol=1e-14)
+    real = lambda L, z: L.real(f(L, z)) * L.abs(z)  # noqa: E731
+    np.testing.assert_allclose(cr.jacrev(lambda a: real(cnp, a))(_Z), jax.jacrev(lambda a: real(jnp, a))(_Z),
+                               rtol=1e-14)
+    np.testing.assert_allclose(cr.jacfwd(lambda a: f(cnp, a * (1 + 1j)))(_Z.real),
+                               jax.jacfwd(lambda a: f(jnp, a * (1 + 1j)))(_Z.real), rtol=1e-14)
+    np.testing.assert_allclose(cr.vmap(cr.grad(lambda a: f(cnp, a), holomorphic=True))(_Z),
+                               jax.vmap(jax.grad(lambda a: f(jnp, a), holomorphic=True))(_Z), rtol=1e-14)

@@ -22,6 +22,7 @@ from chainrule.transforms.batch_trace import unit_basis
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (
     check_holomorphic_inputs,
+    check_real,
     differentiable_value,
     either_argnums,
     grad,
@@ -90,9 +91,10 @@ def jacrev(
 
     The result has shape ``out.shape + in.shape`` (for pytrees: the output's structure of
     the inputs' structures). With ``has_aux=True``, ``fun`` returns ``(output, aux)`` and
-    the result is ``(jacobian, aux)``, as in JAX. Of complex inputs and outputs it is the
-    holomorphic Jacobian; ``holomorphic=True`` (JAX's keyword) checks that the inputs are
-    complex, and ``allow_int`` changes nothing (integers are differentiated as reals).
+    the result is ``(jacobian, aux)``, as in JAX. Complex inputs of a real function give
+    rows in ``grad``'s convention (``∂/∂x − i ∂/∂y``); complex outputs need
+    ``holomorphic=True`` (complex inputs, the holomorphic Jacobian), as in JAX, and are
+    refused without it. ``allow_int`` changes nothing (integers are differentiated as reals).
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacrev(lambda x: x[:2] * 3)(np.ones(3))
@@ -115,6 +117,8 @@ def jacrev(
                 return out
         out, record = trace_vjp(f, args, nums, "jacrev")
         out_leaves, out_tree = tree_flatten(out)
+        if not holomorphic:
+            check_real("jacrev", out_leaves, "outputs")
         in_values = record.in_values
         per_out = []
         for j, o in enumerate(out_leaves):
@@ -147,8 +151,10 @@ def jacfwd(
 ) -> Callable:
     """The Jacobian by forward mode: the forward pass mapped with :func:`~chainrule.vmap`
     over the unit tangents of each input (one batched pass). With ``has_aux=True``,
-    ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``. JAX's
-    ``holomorphic`` and ``allow_int`` as in :func:`jacrev`.
+    ``fun`` returns ``(output, aux)`` and the result is ``(jacobian, aux)``. Complex
+    inputs need ``holomorphic=True`` (the holomorphic Jacobian), as in JAX: forward mode
+    pushes real directions only, which is half of the derivative of a function that is not
+    holomorphic. ``allow_int`` as in :func:`jacrev`.
 
     >>> import chainrule as cr, chainrule.numpy as cnp, numpy as np
     >>> cr.jacfwd(cnp.sin)(np.zeros(2))
@@ -174,6 +180,8 @@ def jacfwd(
 
         leaves, tree = tree_flatten(tuple(diff))
         leaves = [differentiable_value(x) for x in leaves]
+        if not holomorphic:
+            check_real("jacfwd", leaves, "inputs")
         primals = tree_unflatten(tree, leaves)
         zero = [np.zeros(shape_of(x), _dtype(x)) for x in leaves]
         # The output comes from the mapped forward pass itself (unbatched there): calling
@@ -243,8 +251,9 @@ def jacobian(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
     """The Jacobian, by reverse mode if the output has fewer elements than the input or
-    an input is complex, else by forward mode (reverse mode again where a primitive has
-    reverse-mode rules only). Shape ``out.shape + in.shape``. (Of a
+    an input is complex, else (or if an output is complex) by forward mode (reverse mode
+    again where a primitive has reverse-mode rules only). Of complex inputs and outputs,
+    the holomorphic Jacobian (``jacrev(fun, holomorphic=True)``). Shape ``out.shape + in.shape``. (Of a
     complex input, reverse mode gives each row in ``grad``'s convention, ``∂/∂x − i ∂/∂y``,
     as HIPS autograd's ``jacobian`` does; forward mode would push only real directions.)
 
@@ -262,7 +271,10 @@ def jacobian(
         out = fun(*args, **kwargs)
         n_out = sum(_size(shape_of(o)) for o in tree_flatten(out)[0])
         complex_in = any(np.dtype(_dtype(x)).kind == "c" for x in inputs)
-        if n_out < n_in or complex_in:
+        complex_out = any(np.dtype(_dtype(o)).kind == "c" for o in tree_flatten(out)[0])
+        if complex_in and complex_out:  # the holomorphic Jacobian
+            return jacrev(fun, argnums, holomorphic=True)(*args, **kwargs)
+        if complex_in or (n_out < n_in and not complex_out):
             return jacrev(fun, argnums)(*args, **kwargs)
         try:
             return jacfwd(fun, argnums)(*args, **kwargs)

@@ -248,12 +248,28 @@ def check_holomorphic_inputs(name: str, args: Sequence, nums: tuple[int, ...]) -
     """JAX's rule for ``holomorphic=True``: every differentiated input is complex."""
     for i in nums:
         for leaf in tree_flatten(args[i])[0]:
-            dtype = np.result_type(leaf.primal() if isinstance(leaf, Tensor) else leaf)
+            dtype = np.dtype(leaf.dtype) if isinstance(leaf, Tensor) else np.result_type(leaf)  # (batched too)
             if dtype.kind != "c":
                 raise TypeError(
                     f"{name} with holomorphic=True needs complex inputs, but argument {i} has "
                     f"dtype {dtype}; convert it (x.astype(complex)) or leave holomorphic False"
                 )
+
+
+def check_real(name: str, leaves, what: str) -> None:
+    """JAX's rule for ``jacrev`` (``what`` "outputs") and ``jacfwd`` ("inputs") without
+    ``holomorphic=True``: those values are real, where a complex one would give the
+    derivative along real directions alone (half of a Jacobian that is not holomorphic)."""
+    for leaf in leaves:
+        dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.result_type(leaf)
+        if dtype.kind == "c":
+            other = "chainrule.vjp" if what == "outputs" else "chainrule.jvp"
+            raise TypeError(
+                f"{name} needs real-valued {what} (a floating or integer dtype), but got {dtype}, as JAX's "
+                f"{name}. For the Jacobian of a holomorphic function pass holomorphic=True; for a "
+                f"function that is not holomorphic, differentiate its real and imaginary parts, or use "
+                f"{other} directly"
+            )
 
 
 def _scalar_seed(value, fun, holomorphic: bool = False) -> Any:
