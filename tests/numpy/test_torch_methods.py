@@ -320,3 +320,27 @@ def test_narrow_out_of_range_raises_as_torch(args):
         torch.tensor(A).narrow(*args)
     with pytest.raises(type(theirs.value), match=str(theirs.value).split("(")[0].strip()):
         cr.tensor(A).narrow(*args)
+
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize("x", [[1e200, INF], [1.0, INF], [INF, INF], [-INF, -INF], [1.0, -INF], [INF, -INF],
+                               [-INF, 2.0], [[0.5, 3.0, -3.0], [2.0, 700.0, 710.0]]])
+def test_logsumexp_beside_infinities_differentiates_as_torch(x):
+    """PyTorch's derivative is exp(x - logsumexp): 0 for a finite entry beside +inf (the
+    shifted sum of exponentials gave inf / inf = NaN), and so is its second derivative."""
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    c = cr.tensor(x, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.logsumexp(t, -1).sum(), t, create_graph=True)
+    (gc,) = cr.autograd.grad(c.logsumexp(-1).sum(), c, create_graph=True)
+    np.testing.assert_array_equal(c.logsumexp(-1).detach().numpy(), torch.logsumexp(t, -1).detach().numpy())
+    np.testing.assert_array_equal(gc.detach().numpy(), gt.detach().numpy())
+    if np.isfinite(x).all():
+        w = rng.normal(size=np.shape(x))
+        (ht,) = torch.autograd.grad((gt * torch.tensor(w)).sum(), t)
+        (hc,) = cr.autograd.grad((gc * cr.tensor(w)).sum(), c)
+        np.testing.assert_allclose(hc.numpy(), ht.numpy(), rtol=1e-12, atol=1e-300)
+    x = np.asarray(x)  # forward mode and vmap: the same derivative
+    np.testing.assert_array_equal(cr.vmap(cr.grad(lambda a: a.logsumexp(-1)))(x.reshape(-1, x.shape[-1])),
+                                  gt.detach().numpy().reshape(-1, x.shape[-1]))

@@ -557,9 +557,28 @@ cumprod = reduction(np.cumprod)
 def_vjps(cumprod, cumprod_vjp)
 def_jvps(cumprod, cumprod_jvp)
 
+
+def _logsumexp(x, axis=None, keepdims=False):
+    """log Σ exp(x) over ``axis``, shifted by the maximum where it is finite (PyTorch's
+    ``logsumexp``: -inf over no elements)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        top = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+        top = np.where(np.isfinite(top), top, 0)
+        out = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    return out if keepdims else np.squeeze(out, axis)
+
+
+# the derivative is exp(x - logsumexp) (PyTorch's formula): 0 for a finite x beside +inf
+logsumexp = reduction(_logsumexp, "logsumexp", public=False)
+def_vjps(logsumexp, lambda g, ans, x, axis=None, keepdims=False:
+         expand_reduced(g, x, axis, keepdims) * cnp.exp(x - expand_reduced(ans, x, axis, keepdims)))
+def_jvps(logsumexp, lambda t, ans, x, axis=None, keepdims=False:
+         sum(t * cnp.exp(x - expand_reduced(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+
 # Under vmap: the axes of one example, counted from the end (None: all of them).
 def_batch(batching.reduction, sum, mean, nansum, nanmean, prod, nanprod, max, min, amax, amin,
-          nanmax, nanmin, max_of_all_nan_attained, min_of_all_nan_attained, var, std, nanvar, nanstd)
+          nanmax, nanmin, max_of_all_nan_attained, min_of_all_nan_attained, var, std, nanvar, nanstd,
+          logsumexp)
 def_batch(batching.cumulative, cumsum, cumprod)
 
 

@@ -17,6 +17,7 @@ from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy import reductions
 from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
 from chainrule.numpy.torch_common import (
     as_axes,
@@ -336,11 +337,7 @@ class TorchReductionMethods:
     @scalar_dims()
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
         dim, keepdim = axis_or_dim(axis, dim, "logsumexp"), bool(keepdim or keepdims)
-        # initial=-inf: over no elements the result is -inf (log 0), as PyTorch's
-        m = undifferentiated(cnp.max(self, axis=as_axes(dim), keepdims=True, initial=-np.inf))
-        m = cnp.where(cnp.isfinite(m), m, 0)
-        out = cnp.log(cnp.sum(cnp.exp(self - m), axis=as_axes(dim), keepdims=True)) + m
-        return out if keepdim else cnp.squeeze(out, as_axes(dim))
+        return reductions.logsumexp(self, axis=as_axes(dim), keepdims=keepdim)
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
