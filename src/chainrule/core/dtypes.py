@@ -27,6 +27,8 @@ class DtypeWithoutNumPy:
     """A PyTorch dtype that NumPy has no counterpart of (``bfloat16``): a name that
     ``autocast(dtype=...)`` takes; as the dtype of a Tensor it is refused by name."""
 
+    is_floating_point, is_complex, is_signed, itemsize = True, False, True, 2  # (PyTorch's, of bfloat16)
+
     def __init__(self, name: str):
         self.name = name
 

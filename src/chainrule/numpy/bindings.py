@@ -18,7 +18,13 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
-from chainrule.core.tensor import Tensor, deepcopy_eager, mark_ndarray_only_attributes, mark_not_of_ndarray_attributes
+from chainrule.core.tensor import (
+    Tensor,
+    TensorError,
+    deepcopy_eager,
+    mark_ndarray_only_attributes,
+    mark_not_of_ndarray_attributes,
+)
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
 from chainrule.numpy.elementwise import (
@@ -43,6 +49,18 @@ from chainrule.numpy.torch_select import torch_index, torch_split
 __all__ = ["bind_to_core"]
 
 
+def _matrices(x: Tensor, name: str) -> bool:
+    """Whether ``x`` holds matrices (PyTorch's ``mT``, ``mH`` take a 0-d Tensor as it is
+    and refuse a 1-d one)."""
+    if x.ndim == 1:
+        raise TensorError(f"tensor.{name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
+    return x.ndim > 1
+
+
+def _conj(x: Tensor) -> Tensor:
+    return cnp.conj(x) if x.dtype.kind == "c" else x
+
+
 class TensorMethods:
     """The methods that :func:`bind_to_core` sets on Tensor (a class only to hold them)."""
 
@@ -52,7 +70,20 @@ class TensorMethods:
 
     @property
     def mT(self) -> Tensor:
-        return cnp.swapaxes(self, -1, -2)
+        """The last two dims swapped; a 0-d Tensor itself, and a 1-d one refused, as PyTorch's."""
+        return cnp.swapaxes(self, -1, -2) if _matrices(self, "mT") else self
+
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate of :attr:`mT` (PyTorch's)."""
+        return _conj(cnp.swapaxes(self, -1, -2) if _matrices(self, "mH") else self)
+
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of a matrix (a 0-d Tensor's conjugate), as PyTorch's."""
+        if self.ndim not in (0, 2):
+            raise TensorError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+        return _conj(cnp.transpose(self) if self.ndim else self)
 
     @property
     def real(self) -> Tensor:

@@ -38,7 +38,8 @@ __all__ = [
 # are here: ``cr.tensor(x, dtype=cr.float32)``, ``x.to(cr.int64)``, ``x.dtype == cr.float64``.
 DTYPES = {
     **{name: np.dtype(name) for name in (
-        "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "complex64", "complex128")},
+        "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+        "complex64", "complex128")},
     "half": np.dtype("float16"), "float": np.dtype("float32"), "double": np.dtype("float64"),
     "short": np.dtype("int16"), "int": np.dtype("int32"), "long": np.dtype("int64"), "bool": np.dtype(bool),
     "cfloat": np.dtype("complex64"), "cdouble": np.dtype("complex128"),

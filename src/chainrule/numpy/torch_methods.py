@@ -113,6 +113,17 @@ class TorchTypeMethods:
         where their pointers say so."""
         return np.asarray(plain(self)).__array_interface__["data"][0]
 
+    def storage_offset(self) -> int:
+        """PyTorch's offset of the first element in the memory the Tensor shares with its
+        base (0 for a Tensor of its own), counted in elements: ``x[1:].storage_offset()``
+        of a (3, 4) ``x`` is 4."""
+        v = np.asarray(plain(self))
+        base = v
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        start = base.__array_interface__["data"][0]
+        return (v.__array_interface__["data"][0] - start) // v.itemsize if v.itemsize else 0
+
     def contiguous(self, memory_format=None):
         """Itself when C-ordered; otherwise a C-ordered copy, as PyTorch's (so a write into
         ``x.t().contiguous()`` does not reach ``x``)."""

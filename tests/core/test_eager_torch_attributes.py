@@ -1,0 +1,58 @@
+"""PyTorch's Tensor attributes side by side with PyTorch: the transposes ``T``, ``mT``,
+``H``, ``mH`` of every rank, ``storage_offset()`` of views, and the dtype names."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+VALUES = {0: 1.5 - 2j, 1: [1 + 1j, 2 - 3j], 2: [[1 + 2j, 3j], [4.0, 5 - 1j]],
+          3: np.arange(12).reshape(2, 3, 2) * (1 - 1j)}
+
+
+@pytest.mark.parametrize("name", ["T", "mT", "H", "mH"])
+@pytest.mark.parametrize("ndim", sorted(VALUES))
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_transposes_of_every_rank_match_torch(name, ndim, dtype):
+    a = np.asarray(VALUES[ndim])
+    a = a.real.copy() if dtype == "float64" else a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (PyTorch's deprecation of 0-d and n-d .T)
+        try:
+            want = getattr(torch.tensor(a), name).resolve_conj().numpy()
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e).split("(")[0].strip()):
+                getattr(cr.tensor(a), name)
+            return
+    x = cr.tensor(a, requires_grad=True)
+    got = getattr(x, name)
+    np.testing.assert_array_equal(got.detach().numpy(), want)
+    assert got.dtype == want.dtype
+    if ndim and got.dtype.kind == "f":  # a view, differentiated as one
+        got.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.ones_like(a))
+
+
+def test_storage_offset_of_views_is_torchs():
+    cases = [lambda x: x, lambda x: x[1:], lambda x: x[:, 1], lambda x: x[2, 3], lambda x: x.narrow(1, 1, 2),
+             lambda x: x[1:].view(-1)[3:], lambda x: x.t()[1], lambda x: x.unbind(0)[2], lambda x: x.split(1, 1)[3],
+             lambda x: x.diagonal(1), lambda x: x[1:][1:, 2:], lambda x: x.clone()[1:]]
+    a = np.arange(12.0).reshape(3, 4)
+    for f in cases:
+        assert f(cr.tensor(a)).storage_offset() == f(torch.tensor(a)).storage_offset()
+
+
+def test_dtype_names_of_torch():
+    for name in ("uint8", "uint16", "uint32", "uint64", "int8", "int64", "float16", "complex64"):
+        dtype = getattr(cr, name)
+        assert dtype == np.dtype(name) and dtype.itemsize == getattr(torch, name).itemsize
+        assert cr.tensor([1, 2], dtype=dtype).dtype == np.dtype(name)
+    b = cr.bfloat16
+    t = torch.bfloat16
+    assert (b.is_floating_point, b.is_complex, b.is_signed, b.itemsize) == (
+        t.is_floating_point, t.is_complex, t.is_signed, t.itemsize)
