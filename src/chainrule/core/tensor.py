@@ -162,6 +162,8 @@ class Tensor:
         shape = self.shape
         if not shape:
             raise TypeError("len() of a 0-d Tensor")
+        if self._trace.records:  # NumPy's shuffle measures x first (see RecordTrace.warned)
+            self._trace.measured = self
         return shape[0]
 
     def __iter__(self):
@@ -611,10 +613,15 @@ def _array_text(a: np.ndarray) -> str:
     return np.array2string(a, separator=", ", prefix="Tensor(", **kw)
 
 
+# NumPy's scalars, whose attributes (float's is_integer, hex, as_integer_ratio; int's
+# bit_count) a traced NumPy scalar has as the plain call's does
+_NUMPY_SCALARS = (np.float64, np.float32, np.float16, np.longdouble, np.complex128, np.int64, np.uint8, np.bool_)
+
+
 def mark_ndarray_only_attributes() -> None:
-    """Give Tensor an :class:`_NdarrayOnly` for each public ndarray attribute it lacks;
-    called once the mirror has set its methods on the class."""
-    for name in dir(np.ndarray):
+    """Give Tensor an :class:`_NdarrayOnly` for each public attribute of ndarray (and of
+    NumPy's scalars) it lacks; called once the mirror has set its methods on the class."""
+    for name in sorted({n for kind in (np.ndarray, *_NUMPY_SCALARS) for n in dir(kind)}):
         if not name.startswith("__") and not hasattr(Tensor, name):
             setattr(Tensor, name, _NdarrayOnly(name))
 

@@ -131,9 +131,18 @@ def warnings_issued(hear: Callable):
                 warnings.warn = _hooked[1]
 
 
+# NumPy's shuffle of an object that is not its ndarray (a traced value) warns so before it
+# swaps the rows; the trace hears it and swaps them as NumPy's shuffle of the array does
+SHUFFLE_NOTICE = "you are shuffling a 'Tensor' object"
+
+
 def _warn(message, category=None, stacklevel=1, source=None, **more):
     # the warn it replaced (kept once hooked: code that bound this one still reaches it);
     # what it shows is heard here, not by hear_warnings
+    hearing = getattr(_tracing, "hearing", None)
+    if hearing and category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE):
+        hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)
+        return None  # not shown: the plain call's shuffle of an array does not warn
     _holding.warning = getattr(_holding, "warning", 0) + 1
     try:
         result = _hooked[1](message, category, stacklevel + 1, source, **more)

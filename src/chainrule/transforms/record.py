@@ -28,7 +28,7 @@ from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import AS_TEXT, Tensor, eager_error, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
-from chainrule.transforms.fingerprints import filters_fingerprint, rng_state, same_state
+from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_operators"]
@@ -75,7 +75,7 @@ class RecordTrace(Trace):
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
-                 "entry_printoptions", "formatted")
+                 "entry_printoptions", "formatted", "measured", "swap_reads")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -103,6 +103,8 @@ class RecordTrace(Trace):
         # eager Tensors read as constants: watched as their arrays from now on
         self.constants: dict[int, Tensor] = {}
         self.calling = False  # inside a recorded call (whose warnings its replay issues again)
+        self.measured: Tensor | None = None  # the last traced value that len() was taken of
+        self.swap_reads = 0  # reads of rows that NumPy's shuffle makes next (see warned)
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
@@ -446,6 +448,15 @@ class RecordTrace(Trace):
         recorded call issued is issued again by its replay; one attributed to a frame
         outside the function (a ``stacklevel`` past it), or issued with arguments this
         Python's ``warn`` adds, is not replayed: the function runs without jit."""
+        if category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE):
+            # NumPy's shuffle of a traced value (rng.shuffle(x)), which it does not take for
+            # its ndarray: it swaps as x[i], x[j] = x[j], x[i] for i = n-1 .. 1, which with
+            # the views of rows duplicates them; its shuffle of the array swaps them. The
+            # 2 (n - 1) reads of rows that follow are copies, as that swap's (the draw makes
+            # the function run without jit from then on; this call's result is the plain one)
+            x = self.measured
+            self.swap_reads = 2 * (len(x._value) - 1) if x is not None and np.ndim(x._value) > 1 else 0
+            return
         if self.calling or not self.open:
             return
         target = frame
