@@ -1,6 +1,8 @@
 """PyTorch's Tensor API on eager Tensors, side by side with PyTorch: the same calls, the
 same results (values, dtypes, errors)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -491,3 +493,22 @@ def test_autograd_graph_context_managers_as_torch_on_the_cpu():
     with pytest.raises(NotImplementedError, match="pack/unpack hooks"), \
             cr.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
         pass
+
+
+def test_tensor_of_a_list_of_tensors_on_a_graph_copies_their_values_as_pytorch():
+    # an actor-critic that collects critic values in a list and writes torch.tensor(values)
+    out = []
+    for lib in (torch, cr):
+        w = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+        values = [w[0] * 2, w[1] + 1, 3.0]
+        with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar"):
+            t = lib.tensor(values)
+        with warnings.catch_warnings():  # PyTorch's warns once
+            warnings.simplefilter("ignore")
+            nested = lib.tensor([[w[0], w[1]]])
+        assert not t.requires_grad and t.grad_fn is None and t.dtype == w.dtype
+        out.append([t.numpy(), nested.numpy()])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="being differentiated"):  # under a transform: refused, as before
+        cr.grad(lambda a: cr.tensor([a * 2]).sum())(1.0)

@@ -15,7 +15,9 @@ In-place operations follow one rule, so that no gradient is ever wrong:
 
 from __future__ import annotations
 
+import warnings
 import weakref
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -78,6 +80,32 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     """
     check_cpu(device, "tensor")
     value = data.primal() if isinstance(data, Tensor) else data
+    try:
+        return _new_tensor(value, requires_grad, dtype)
+    except TypeError:  # Tensors on a graph in a list: torch.tensor copies their values
+        if not _holds_graph_tensor(value):
+            raise
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                  "Consider using tensor.detach() first.", UserWarning, stacklevel=2)
+    return _new_tensor(_values_of(value), requires_grad, dtype)
+
+
+def _holds_graph_tensor(data) -> bool:
+    """Whether ``data`` (nested lists, tuples, deques) holds an eager Tensor that requires grad."""
+    if isinstance(data, Tensor):
+        return data._trace is EAGER and data._node is not None
+    return isinstance(data, list | tuple | deque) and any(_holds_graph_tensor(v) for v in data)
+
+
+def _values_of(data):
+    """``data`` with its eager Tensors that require grad replaced by their values."""
+    if isinstance(data, Tensor):
+        return data._value if data._trace is EAGER else data
+    return [_values_of(v) for v in data] if isinstance(data, list | tuple | deque) else data
+
+
+def _new_tensor(value, requires_grad: bool, dtype) -> Tensor:
+    given = type(value).__name__
     if dtype is None and _DEFAULT_DTYPE[0] is not None and _holds_python_float(value):
         value = np.array(value)
         if value.dtype.kind == "f":
@@ -85,7 +113,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     else:
         value = np.array(value, dtype=as_dtype(dtype))
     if value.dtype == object:
-        raise TypeError(f"tensor(): cannot make a numeric array from {type(data).__name__}")
+        raise TypeError(f"tensor(): cannot make a numeric array from {given}")
     t = Tensor(value, EAGER)
     if requires_grad:
         set_requires_grad(t, True)
