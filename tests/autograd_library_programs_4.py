@@ -903,3 +903,158 @@ end = anp.column_stack([anp.sum(start ** 3, axis=1), anp.tanh(start[:, 0] * star
 res["neorl"] = calc_jacobian(start, end).tolist()
 print(json.dumps(res))
 '''
+
+
+# syne-tune's Gaussian-process searcher (gpautograd): gluon-like parameter blocks with
+# positive encodings, a jitter added by a primitive that retries the Cholesky factor and
+# passes the cotangent through, the Cholesky factor as a primitive with Murray's backward
+# rule (built from autograd.numpy, so that it differentiates again), the marginal
+# likelihood with solve_triangular, autograd.builtins.isinstance on boxes, getval for
+# logging, and L-BFGS-B over a flat vector from a dict of parameters
+SYNE_TUNE = r'''
+import json
+import numbers
+import numpy as onp
+import autograd
+import autograd.numpy as anp
+from autograd import value_and_grad
+from autograd.builtins import isinstance as ag_isinstance
+from autograd.extend import primitive, defvjp
+from autograd.scipy.linalg import solve_triangular
+from autograd.tracer import getval
+from scipy.optimize import fmin_l_bfgs_b
+
+INITIAL_JITTER_FACTOR = 1e-9
+JITTER_GROWTH = 10.0
+
+class PositiveScalarEncoding:
+    def __init__(self, lower_bound, constr_upper=None, init_val=1.0):
+        self.lower_bound = lower_bound
+        self.init_val_int = self.decode(init_val)
+
+    def get(self, param_internal):
+        return anp.log1p(anp.exp(param_internal)) + self.lower_bound
+
+    def decode(self, val):
+        return onp.log(onp.expm1(val - self.lower_bound))
+
+class Parameter:
+    def __init__(self, name, shape, encoding):
+        self.name, self.shape, self.encoding = name, shape, encoding
+        self._data = onp.full(shape, encoding.init_val_int)
+
+    def data(self):
+        return self._data
+
+    def set_data(self, value):
+        self._data = value
+
+class Block:
+    def __init__(self):
+        self._params = {}
+
+    def new_param(self, name, shape, encoding):
+        self._params[name] = Parameter(name, shape, encoding)
+        return self._params[name]
+
+    def collect_params(self):
+        return dict(self._params)
+
+@primitive
+def AddJitterOp(inputs, initial_jitter_factor=INITIAL_JITTER_FACTOR, jitter_growth=JITTER_GROWTH):
+    n = inputs.shape[0]
+    mean_diag = onp.mean(onp.diag(inputs))
+    jitter = 0.0
+    while True:
+        try:
+            onp.linalg.cholesky(inputs + jitter * onp.eye(n))
+            break
+        except onp.linalg.LinAlgError:
+            jitter = initial_jitter_factor * mean_diag if jitter == 0.0 else jitter * jitter_growth
+    return inputs + jitter * onp.eye(n)
+
+defvjp(AddJitterOp, lambda ans, inputs, initial_jitter_factor=INITIAL_JITTER_FACTOR,
+       jitter_growth=JITTER_GROWTH: lambda g: g)
+
+def copyltu(M):
+    return anp.tril(M) + anp.transpose(anp.tril(M, k=-1))
+
+def cholesky_factorization_backward(l, lbar):
+    abar = copyltu(anp.matmul(anp.transpose(l), lbar))
+    abar = anp.transpose(solve_triangular(l, abar, lower=True, trans='T'))
+    abar = solve_triangular(l, abar, lower=True, trans='T')
+    return 0.5 * abar
+
+@primitive
+def cholesky_factorization(a):
+    return onp.linalg.cholesky(a)
+
+defvjp(cholesky_factorization, lambda l, a: lambda lbar: cholesky_factorization_backward(l, lbar))
+
+class MarginalLikelihood(Block):
+    def __init__(self, X, y):
+        super().__init__()
+        self.X, self.y = X, y
+        self.enc = PositiveScalarEncoding(1e-6)
+        self.inv_bw = self.new_param("inv_bw", (X.shape[1],), PositiveScalarEncoding(1e-6))
+        self.covariance_scale = self.new_param("covariance_scale", (1,), PositiveScalarEncoding(1e-6))
+        self.noise_variance = self.new_param("noise_variance", (1,), PositiveScalarEncoding(1e-4, init_val=0.01))
+
+    def kernel(self, X1, X2, params):
+        inv_bw = self.inv_bw.encoding.get(params["inv_bw"])
+        scale = self.covariance_scale.encoding.get(params["covariance_scale"])
+        X1s, X2s = X1 * inv_bw, X2 * inv_bw
+        d = anp.sum(X1s ** 2, axis=1)[:, None] + anp.sum(X2s ** 2, axis=1)[None, :] - 2 * anp.dot(X1s, X2s.T)
+        d = anp.maximum(d, 0.0)
+        return scale * (1 + anp.sqrt(5 * d + 1e-12) + 5.0 / 3 * d) * anp.exp(-anp.sqrt(5 * d + 1e-12))
+
+    def __call__(self, params):
+        noise = self.noise_variance.encoding.get(params["noise_variance"])
+        K = self.kernel(self.X, self.X, params) + noise * anp.eye(self.X.shape[0])
+        L = cholesky_factorization(AddJitterOp(K))
+        assert ag_isinstance(L, anp.ndarray) and not ag_isinstance(L, numbers.Number)
+        zeta = solve_triangular(L, self.y, lower=True)
+        return 0.5 * anp.sum(zeta ** 2) + anp.sum(anp.log(anp.abs(anp.diag(L)))) \
+            + 0.5 * self.X.shape[0] * anp.log(2 * anp.pi)
+
+class ParamVecDictConverter:
+    def __init__(self, param_dict):
+        self.names = sorted(param_dict)
+        self.shapes = [param_dict[n].shape for n in self.names]
+
+    def from_dict(self, d):
+        return onp.concatenate([onp.ravel(d[n]) for n in self.names])
+
+    def from_vec(self, v):
+        out, i = {}, 0
+        for n, s in zip(self.names, self.shapes):
+            size = int(onp.prod(s))
+            out[n] = anp.reshape(v[i:i + size], s)
+            i += size
+        return out
+
+rs = onp.random.RandomState(5)
+X = rs.rand(8, 2)
+y = onp.sin(4 * X[:, 0]) + X[:, 1] ** 2 + 0.05 * rs.randn(8)
+crit = MarginalLikelihood(X, y)
+params = crit.collect_params()
+conv = ParamVecDictConverter(params)
+x0 = conv.from_dict({k: p.data() for k, p in params.items()})
+log = []
+def executable(v):
+    val, g = value_and_grad(lambda v: crit(conv.from_vec(v)))(v)
+    log.append(float(getval(val)))
+    return val, g
+res = {"library": autograd.__name__}
+val, g = executable(x0)
+res["vg"] = [float(val), g.tolist()]
+res["hessian"] = autograd.hessian(lambda v: crit(conv.from_vec(v)))(x0).tolist()
+xopt, fopt, info = fmin_l_bfgs_b(executable, x0, maxiter=10, bounds=[(-10, 10)] * len(x0))
+res["lbfgs"] = [xopt.tolist(), float(fopt), log]
+for name, value in conv.from_vec(xopt).items():
+    params[name].set_data(value)
+K_sing = onp.ones((3, 3))
+res["jitter"] = [AddJitterOp(K_sing).tolist(),
+                 autograd.grad(lambda a: anp.sum(cholesky_factorization(AddJitterOp(a * K_sing))))(2.0)]
+print(json.dumps(res))
+'''

@@ -6,10 +6,11 @@ flattened tuple of tuples), quimb on autoray (the installed autoray dispatching 
 array's class), Stein variational gradient descent and black-box variational inference,
 Bayesian optimisation with a Gaussian process (Cholesky, solve_triangular, expected
 improvement, check_grads), surpyval (a primitive whose vjps are primitives with vjps of
-their own), pymoo (autograd's engine driven by hand with new_box and backward_pass), and
-autograd's less common API (containers of autograd.builtins, grad_named, holomorphic_grad,
-make_ggnvp, fixed_point, a neural ODE through odeint); their sources are in
-autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
+their own), pymoo (autograd's engine driven by hand with new_box and backward_pass),
+syne-tune's GP searcher (a Cholesky primitive with Murray's backward rule, a jitter
+primitive, L-BFGS-B over a dict of parameters), and autograd's less common API (containers
+of autograd.builtins, grad_named, holomorphic_grad, make_ggnvp, fixed_point, a neural ODE
+through odeint); their sources are in autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
 process with autograd and in one with autograd resolved to chainrule, and the numbers
 must agree to 1e-10.
 """
@@ -30,7 +31,7 @@ from chainrule.tracer import JVPNode, VJPNode, new_box
 from test_autograd_libraries import ALIAS, SRC, agree, needs
 from test_autograd_libraries_more import RUNNER
 
-ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "API"]
+ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "SYNE_TUNE", "API"]
 
 
 @needs("autograd", "scipy", "autoray")

@@ -179,6 +179,9 @@ AUTOGRAD_WRONG = {
                                           _R.standard_normal((3, 4))),
     "outer_of_a_matrix": (lambda np, sla, x: np.sum(np.sin(np.outer(x, onp.arange(1.0, 3.0)))),
                           _R.standard_normal((3, 4))),
+    # autograd differentiates a cast to integers as the identity; it is piecewise constant
+    "astype_to_integers": (lambda np, sla, x: np.sum(x * x.astype(int) + np.sin(x.astype(onp.int32))),
+                           onp.array([0.3, 1.6, -2.4, 3.5])),
 }
 _MASK = onp.array([True, False, True, True])
 
