@@ -10,9 +10,9 @@ their own), pymoo (autograd's engine driven by hand with new_box and backward_pa
 syne-tune's GP searcher (a Cholesky primitive with Murray's backward rule, a jitter
 primitive, L-BFGS-B over a dict of parameters), and autograd's less common API (containers
 of autograd.builtins, grad_named, holomorphic_grad, make_ggnvp, fixed_point, a neural ODE
-through odeint); their sources are in autograd_library_programs_4.py. As in test_autograd_libraries_more.py, they run in a
-process with autograd and in one with autograd resolved to chainrule, and the numbers
-must agree to 1e-10.
+through odeint); their sources are in autograd_library_programs_4.py. As in
+test_autograd_libraries_more.py, they run in a process with autograd and in one with
+autograd resolved to chainrule, and the numbers must agree to 1e-10.
 """
 
 import importlib.util
