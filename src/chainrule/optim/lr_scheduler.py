@@ -444,6 +444,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be positive and T_mult an integer >= 1, got "
                              f"{T_0} and {T_mult}")
         self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
+        self.T_i = self.T_0
+        self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch)
 
     # step(epoch) with a fraction of an epoch is this schedule's own use, and its step() does
@@ -451,11 +453,43 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     _epoch_warns = _order_warns = False
 
     def lr_at(self, base_lr, t, group_index=0):
-        t_cur, t_i = t, self.T_0
-        while t_cur >= t_i:
-            t_cur, t_i = t_cur - t_i, t_i * self.T_mult
-        self.T_cur, self.T_i = t_cur, t_i  # where the step is in its cycle, as PyTorch's attributes say
+        """The rate at step ``t`` counted from the start (``T_cur`` and ``T_i`` left as they are)."""
+        t_cur, t_i = self._cycle_at(t)
+        return self._cosine(base_lr, t_cur, t_i)
+
+    def _cosine(self, base_lr, t_cur, t_i):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+
+    def _cycle_at(self, epoch):
+        """(T_cur, T_i) at ``epoch`` (a fraction of one too), by PyTorch's closed form."""
+        if epoch < self.T_0:
+            return epoch, self.T_0
+        if self.T_mult == 1:
+            return epoch % self.T_0, self.T_0
+        n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+        return epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1), self.T_0 * self.T_mult**n
+
+    def step(self, epoch: float | None = None) -> None:
+        """The next step (``T_cur`` moves on by one, from where it is: a fraction of an epoch
+        stays), or the step at ``epoch`` (a fraction of an epoch: ``epoch + i / iters``), as
+        PyTorch's."""
+        self._count_step()
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur, self.T_i = self.T_cur - self.T_i, self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")
+            self.T_cur, self.T_i = self._cycle_at(epoch)
+        self.last_epoch = math.floor(epoch)
+        lrs = [self._cosine(base, self.T_cur, self.T_i) for base in self.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = lrs
 
 
 class OneCycleLR(LRScheduler):
