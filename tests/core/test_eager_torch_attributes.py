@@ -56,3 +56,24 @@ def test_dtype_names_of_torch():
     t = torch.bfloat16
     assert (b.is_floating_point, b.is_complex, b.is_signed, b.itemsize) == (
         t.is_floating_point, t.is_complex, t.is_signed, t.itemsize)
+
+
+GRAD_FN_NAMES = ["x + 1", "x - y", "x * 2", "x / y", "-x", "x ** 2", "x ** y", "x.sqrt()", "x.exp()", "x.log()",
+                 "x.sin()", "x.tanh()", "x.sigmoid()", "x.relu()", "x.sum()", "x.sum(0)", "x.mean()", "x.mean(1)",
+                 "x.max()", "x @ y", "v @ v", "x @ v", "x.view(4)", "x.T", "x.transpose(0, 1)", "x.unsqueeze(0)",
+                 "x.unsqueeze(0).squeeze(0)", "x[0]", "x[:, 1:]", "x[[0, 1]]", "lib.cat([x, y])", "lib.stack([x, y])",
+                 "x.clone()", "lib.where(x > 2, x, y)", "x.expand(2, 2, 2)", "x.logsumexp(1)", "x.amax(0)", "x.min()",
+                 "x.clamp(0, 2)", "x.cumsum(0)", "x.prod()", "x.var()"]
+
+
+@pytest.mark.parametrize("code", GRAD_FN_NAMES)
+def test_grad_fn_names_are_torchs(code):
+    names = []
+    for lib in (torch, cr):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=lib.float64, requires_grad=True)
+        y = lib.tensor([[0.5, -1.0], [2.0, 1.5]], dtype=lib.float64, requires_grad=True)
+        v = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        node = eval(code, {"x": x, "y": y, "v": v, "lib": lib}).grad_fn
+        # (the arguments off the graph: PyTorch lists a number beside a Tensor, not a shape)
+        names.append((node.name(), type(node).__name__, [type(n).__name__ for n, _ in node.next_functions if n]))
+    assert names[0] == names[1]

@@ -98,9 +98,31 @@ class EagerNode:
         return f"<EagerNode {name}>"
 
     def name(self) -> str:
-        """PyTorch's ``grad_fn.name()``: the primitive's name and ``Backward``
-        (``AccumulateGrad`` for a leaf's node)."""
-        return "AccumulateGrad" if self.prim is None else f"{self.prim.__name__}Backward"
+        """PyTorch's ``grad_fn.name()``: PyTorch's name of the node of the primitive
+        (``AddBackward0``, ``SumBackward1`` for a sum along dims, ``MmBackward0``), as far
+        as one primitive stands for one PyTorch operation; else the primitive's name and
+        ``Backward`` (``whereBackward``); ``AccumulateGrad`` for a leaf's node."""
+        if self.prim is None:
+            return "AccumulateGrad"
+        name = self.prim.__name__
+        torch_name = _TORCH_NAMES.get(name)
+        if torch_name is None:
+            return f"{name}Backward"
+        if not isinstance(torch_name, str):  # (args, kwargs, positions on the graph), None once freed
+            entry = self.entry
+            torch_name = torch_name(*(() if entry is None else (entry[2], entry[3] or {}, dict(entry[1]))))
+        return torch_name if "Backward" in torch_name else f"{torch_name}Backward0"
+
+    def torch_named(self) -> EagerNode:
+        """The node itself, its class named as :meth:`name` (``type(y.grad_fn).__name__``
+        is ``'AddBackward0'``, as PyTorch's); done when the node is looked at, not when made."""
+        name = self.name()
+        cls = _NAMED_NODES.get(name)
+        if cls is None:
+            cls = _NAMED_NODES[name] = type(name, (EagerNode,), {"__slots__": ()})
+        if self.__class__ is not cls:
+            self.__class__ = cls
+        return self
 
     @property
     def next_functions(self) -> tuple:
@@ -113,7 +135,55 @@ class EagerNode:
             return ()
         nodes = dict(self.parents)
         n = len(self.inputs) if isinstance(self.inputs, tuple | list) else max(nodes) + 1
-        return tuple((nodes.get(i), 0) for i in range(n))
+        return tuple((None if nodes.get(i) is None else nodes[i].torch_named(), 0) for i in range(n))
+
+
+def _ndim(x) -> int:
+    return len(getattr(x, "shape", ()))
+
+
+def _by_dims(args=None, kwargs=None, on_graph=None) -> str:
+    """PyTorch's node of a matrix product, by the operands' dimensions."""
+    dims = (_ndim(args[0]), _ndim(args[1])) if args is not None else (2, 2)
+    return {(2, 2): "Mm", (1, 1): "Dot", (2, 1): "Mv", (3, 3): "Bmm"}.get(dims, "matmulBackward")
+
+
+def _with_dims(zero: str, one: str):
+    """PyTorch's node of a reduction (or squeeze): ``zero`` over all the elements, ``one``
+    along given dims."""
+    def name(args=None, kwargs=None, on_graph=None) -> str:
+        if args is None:
+            return zero
+        return zero if kwargs.get("axis", args[1] if len(args) > 1 else None) is None else one
+    return name
+
+
+def _of_index(args=None, kwargs=None, on_graph=None) -> str:
+    """PyTorch's node of ``x[index]``: Select for integers, Slice for slices, Index for arrays."""
+    index = args[1] if args is not None and len(args) > 1 else None
+    entries = index if type(index) is tuple else (index,)
+    if any(e is not None and e is not Ellipsis and not isinstance(e, int | slice) for e in entries):
+        return "Index"
+    return "Slice" if any(isinstance(e, slice) for e in entries) else "Select"
+
+
+# PyTorch's names of the nodes of the operations that one primitive carries out (see
+# EagerNode.name): a name, or a function of the call for those PyTorch names by overload
+_TORCH_NAMES = {
+    "add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "true_divide": "Div",
+    "negative": "Neg", "square": "Pow", "sqrt": "Sqrt", "exp": "Exp", "log": "Log", "log1p": "Log1P",
+    "expm1": "Expm1", "sin": "Sin", "cos": "Cos", "tan": "Tan", "sinh": "Sinh", "cosh": "Cosh",
+    "tanh": "Tanh", "arctan": "Atan", "arcsin": "Asin", "arccos": "Acos", "sigmoid": "Sigmoid",
+    "relu": "Relu", "reshape": "View", "transpose": "Permute", "swapaxes": "Transpose",
+    "expand_dims": "Unsqueeze", "concatenate": "Cat", "stack": "Stack", "copy": "Clone",
+    "astype": "ToCopy", "where": "Where", "broadcast_to": "Expand", "logsumexp": "Logsumexp",
+    "clamp": "ClampBackward1", "prod": "Prod", "cumsum": "Cumsum", "var": "Var", "std": "Std",
+    "power": lambda args=None, kwargs=None, on_graph=None: "PowBackward1" if on_graph and 1 in on_graph else "Pow",
+    "sum": _with_dims("Sum", "SumBackward1"), "mean": _with_dims("Mean", "MeanBackward1"),
+    "max": _with_dims("MaxBackward1", "Amax"), "min": _with_dims("MinBackward1", "Amin"),
+    "squeeze": _with_dims("Squeeze", "SqueezeBackward1"), "matmul": _by_dims, "getitem": _of_index,
+}
+_NAMED_NODES: dict[str, type] = {}
 
 
 def _project_rule(k: int):

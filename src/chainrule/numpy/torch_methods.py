@@ -102,7 +102,7 @@ class TorchTypeMethods:
     def grad_fn(self):
         """The graph node that made this Tensor (None for a leaf or without gradient)."""
         node = self._node
-        return node if node is not None and node.prim is not None else None
+        return node.torch_named() if node is not None and node.prim is not None else None
 
     @property
     def is_cuda(self) -> bool:
