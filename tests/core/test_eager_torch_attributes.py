@@ -77,3 +77,16 @@ def test_grad_fn_names_are_torchs(code):
         # (the arguments off the graph: PyTorch lists a number beside a Tensor, not a shape)
         names.append((node.name(), type(node).__name__, [type(n).__name__ for n, _ in node.next_functions if n]))
     assert names[0] == names[1]
+
+
+def test_negative_slice_steps_are_numpys_reversed_views():
+    # PyTorch refuses x[::-1] (ValueError: step must be greater than zero); chainrule's
+    # eager Tensor is also chainrule.numpy's array, so NumPy's meaning stands (docs/training.md)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        torch.tensor([1.0, 2.0])[::-1]
+    x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    y = x[:, ::-2]
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy()[:, ::-2])
+    assert np.shares_memory(y.detach().numpy(), x.detach().numpy())
+    (y * cr.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 0.0, 1.0], [4.0, 0.0, 3.0]])
