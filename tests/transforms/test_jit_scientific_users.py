@@ -252,6 +252,62 @@ def test_shuffling_an_argument_swaps_its_rows_as_numpy(shape, generator):
     run_calls(lambda x: _shuffled(x, generator(3)), [lambda: (data(),)] * 3)
 
 
+class _Diverged(Exception):
+    def __init__(self, message, state):
+        super().__init__(message, state)
+        self.state = state
+
+
+def _check_finite(x):
+    y = x * 2
+    if not np.isfinite(y).all():
+        raise _Diverged("diverged", (y, y.max()))
+    if y.min() < 0:
+        raise ValueError("negative", y.min(), [y])
+    return y
+
+
+def test_exceptions_carry_arrays_not_traced_values():
+    jitted = cr.jit(_check_finite)
+    for x in (A(1, 2), A(-1, 2), A(np.inf, 2), A(1, 2), A(-3, 2), A(np.nan, 1)):
+        try:
+            want = ("ok", _check_finite(x.copy()))
+        except Exception as e:
+            want = ("raised", e)
+        try:
+            got = ("ok", jitted(x.copy()))
+        except Exception as e:
+            got = ("raised", e)
+        assert got[0] == want[0] and type(got[1]) is type(want[1])
+        if got[0] == "raised":  # the plain call's arrays and NumPy scalars, not traced values
+            assert same(got[1].args, want[1].args), (got[1].args, want[1].args)
+            assert same(getattr(got[1], "state", None), getattr(want[1], "state", None))
+
+
+class _Negative(UserWarning):
+    pass
+
+
+def _warn_negative(x):
+    if x.min() < 0:
+        warnings.warn(_Negative("negative values", x.min()), stacklevel=1)
+    return x * 2
+
+
+def test_warnings_carry_this_calls_values():
+    """A warning object holding traced values held dead ones, and its replays the traced
+    call's values: the call now runs without jit, and the warning holds the arrays."""
+    jitted = cr.jit(_warn_negative)
+    for x in (A(-1, 2), A(-3, 2), A(1, 2), A(-5, 2)):
+        held = []
+        for fun in (_warn_negative, jitted):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fun(x.copy())
+            held.append([w.message.args for w in caught if isinstance(w.message, _Negative)])
+        assert same(held[1], held[0]), held
+
+
 def test_reshape_copy_keyword():
     run_calls(lambda x: (x.reshape(6, copy=True), x.reshape((3, 2), copy=False)), _repeat(lambda: (np.ones((2, 3)),)))
     run_calls(lambda x: x.T.reshape(6, copy=False), _repeat(lambda: (np.ones((2, 3)),), 2))

@@ -230,6 +230,35 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
     return found
 
 
+
+def untrace_exception(error: BaseException, trace) -> bool:
+    """The traced values that an exception the function raised carries (in its args, its
+    attributes, and those of the exceptions it was raised from or while handling) replaced
+    by their values, which the plain call's exception holds: ``raise ValueError("diverged",
+    x)`` gives the caller x's array, not a traced value that is dead once the call is over.
+    Whether there were any."""
+    seen: set = set()
+    found = False
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        args = tuple(_untraced(a, trace) for a in error.args)
+        found = any(a is not b for a, b in zip(args, error.args, strict=True)) or found
+        error.args = args
+        found = replace_traced(error, trace) or found
+        error = error.__cause__ or error.__context__
+    return found
+
+
+def _untraced(x, trace):
+    if isinstance(x, Tensor) and x._trace is trace:
+        return x._value
+    if isinstance(x, tuple) and any(isinstance(v, Tensor) and v._trace is trace for v in x):
+        return type(x)(*(_untraced(v, trace) for v in x)) if hasattr(x, "_fields") else tuple(
+            _untraced(v, trace) for v in x)
+    replace_traced(x, trace)
+    return x
+
+
 def check_donations(dynamic: list, positions) -> None:
     """A donated array must not share memory with another argument: the program would
     read what it has written."""

@@ -49,6 +49,7 @@ from chainrule.transforms.arguments import (
     slice_parts,
     stateful_objects,
     static_key,
+    untrace_exception,
     write_back,
     write_containers_back,
 )
@@ -469,6 +470,9 @@ class Jitted:
             try:
                 with entropy_drawn() as drawn, warnings_issued(hear):
                     out = self.fun(*in_args, **in_kwargs)
+            except BaseException as error:
+                untrace_exception(error, trace)
+                raise
             finally:
                 release_warnings(heard, True)
         finally:

@@ -28,6 +28,7 @@ from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import AS_TEXT, Tensor, eager_error, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
+from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
 
@@ -458,6 +459,12 @@ class RecordTrace(Trace):
             self.swap_reads = 2 * (len(x._value) - 1) if x is not None and np.ndim(x._value) > 1 else 0
             return
         if self.calling or not self.open:
+            return
+        if isinstance(message, Warning) and untrace_exception(message, self):
+            # warnings.warn(W("diverged", x)): the warning holds the plain call's arrays, and
+            # a replay would issue it with this call's values
+            self.refuse("the function issued a warning that holds traced values, which a replay "
+                        "would issue with this call's values")
             return
         target = frame
         for _ in range(max(stacklevel, 1) - 1):
