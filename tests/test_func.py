@@ -141,6 +141,10 @@ def test_randomness_options_as_torch(lib):
         func.jacfwd(lambda v: L.nn.functional.dropout(v, 0.5))(x[0])
     with pytest.raises(RuntimeError, match="Only allowed values for randomness"):
         func.vmap(draws["rand"], randomness="sometimes")(x)
+    with pytest.raises(ValueError, match="chunk_size should be None or greater than 0"):
+        func.vmap(draws["rand"], randomness="same", chunk_size=0)(x)
+    with pytest.raises(ValueError, match="chunk_size` should be greater than 0"):
+        func.jacrev(L.sin, chunk_size=0)(x[0])
 
 
 def test_linearize_and_vmap_keywords_match_torch_func():
@@ -247,3 +251,20 @@ def test_replace_all_batch_norm_modules_stops_tracking_running_statistics_as_tor
             sorted(k for k, _ in net.named_buffers())
 
     assert run(cr, cfunc) == run(torch, tfunc) == ([(False, None, None, None)] * 2, [])
+
+
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_vmap_of_a_training_batch_norm_with_shared_running_statistics_is_refused_as_torch(lib):
+    # each example would write its own statistics into the one running_mean; PyTorch refuses,
+    # and chainrule did write a batched value into the module's buffer (left broken)
+    L = cr if lib == "chainrule" else torch
+    norm = L.nn.BatchNorm1d(2).double()
+    with pytest.raises(RuntimeError, match="running_mean or running_var, which will be updated in place"):
+        L.func.vmap(norm)(L.tensor(rng.normal(size=(3, 4, 2))))
+    assert isinstance(norm.running_mean, L.Tensor) and norm.running_mean.shape == (2,)
+    params, buffers = L.func.stack_module_state([L.nn.BatchNorm1d(2).double() for _ in range(3)])
+    # buffers batched with the examples (an ensemble's own statistics) are updated
+    L.func.vmap(lambda p, b, x: L.func.functional_call(norm, (p, b), (x,)))(params, buffers,
+                                                                            L.tensor(rng.normal(size=(3, 4, 2))))
+    L.func.replace_all_batch_norm_modules_(norm)
+    assert L.func.vmap(norm)(L.tensor(rng.normal(size=(3, 4, 2)))).shape == (3, 4, 2)

@@ -126,7 +126,10 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool =
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
            chunk_size: int | None = None, _preallocate_and_copy: bool = False) -> Callable:
-    """The Jacobian by reverse mode (one vjp per output element, batched)."""
+    """The Jacobian by reverse mode (one vjp per output element, batched: ``chunk_size``
+    is checked, as PyTorch checks it, and changes nothing)."""
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
     return _giving_tensors(jacobian.jacrev(func, argnums, has_aux))
 
 

@@ -396,9 +396,27 @@ def_vjps(put_class, lambda g, ans, gi, target, shape: take_class(g, target))
 def_linear(put_class)
 
 
+def _batch_traces(x) -> set[int]:
+    """The vmaps (their traces' ids) whose examples ``x`` holds."""
+    traces = set()
+    while isinstance(x, Tensor):
+        if x._trace.batches:
+            traces.add(id(x._trace))
+        x = x._value
+    return traces
+
+
 def update_running(stat, batch_value, momentum: float) -> None:
     """``stat`` moved towards ``batch_value`` in place (an array, an eager buffer, or the
-    value chainrule.jit traces for one, where the writes are recorded)."""
+    value chainrule.jit traces for one, where the writes are recorded). Under vmap, a
+    statistic that is the same for all examples cannot take each example's own value:
+    refused, as PyTorch refuses it."""
+    if _batch_traces(batch_value) - _batch_traces(stat):
+        raise RuntimeError(
+            "Batch norm got a batched tensor as input while the running_mean or running_var, which will be updated "
+            "in place, were not batched. If you are using a module and do not need eval mode, please set "
+            "`track_running_stats` to be False (torch.func.replace_all_batch_norm_modules_(model) does it for every "
+            "batch norm of a model); or batch the buffers with the input (in_dims), or call the model in eval mode")
     stat *= 1.0 - momentum
     stat += momentum * batch_value.astype(stat.dtype, copy=False)
 
