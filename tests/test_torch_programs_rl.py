@@ -25,7 +25,8 @@ def _samplers(lib):
     d = lib.distributions
     noise = (torch.distributions.normal, "_standard_normal") if lib is torch else (
         chainrule.distributions.continuous, "noise")
-    return [(lib, "normal"), (d.Normal, "sample"), (d.Categorical, "sample"), noise]
+    return [(lib, "normal"), (d.Normal, "sample"), (d.Categorical, "sample"), (d.MultivariateNormal, "sample"),
+            noise]
 
 
 # two small environments, NumPy only, deterministic from their seed: CartPole's dynamics
@@ -2295,6 +2296,163 @@ def train(nets, seed):
             soft_update(actor_target, actor, 0.1)
             soft_update(critic_target, critic, 0.1)
             out.append([value_loss, policy_loss, q_batch])
+    return out
+'''
+
+
+# nikhilbarhate99/PPO-PyTorch: a MultivariateNormal policy with a diagonal covariance from
+# torch.diag / torch.diag_embed of a decaying action variance, a rollout buffer of lists
+# stacked and squeezed, Monte Carlo returns by insert(0, ...), policy_old by load_state_dict
+PROGRAMS["ppo_mvn"] = '''
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.distributions import MultivariateNormal
+
+torch.set_default_dtype(torch.float64)
+''' + ENVS + '''
+
+class RolloutBuffer:
+    def __init__(self):
+        self.actions = []
+        self.states = []
+        self.logprobs = []
+        self.rewards = []
+        self.state_values = []
+        self.is_terminals = []
+
+    def clear(self):
+        del self.actions[:]
+        del self.states[:]
+        del self.logprobs[:]
+        del self.rewards[:]
+        del self.state_values[:]
+        del self.is_terminals[:]
+
+
+class ActorCritic(nn.Module):
+    def __init__(self, state_dim, action_dim, action_std_init):
+        super(ActorCritic, self).__init__()
+        self.action_dim = action_dim
+        self.action_var = torch.full((action_dim,), action_std_init * action_std_init)
+        self.actor = nn.Sequential(nn.Linear(state_dim, 8), nn.Tanh(), nn.Linear(8, action_dim), nn.Tanh())
+        self.critic = nn.Sequential(nn.Linear(state_dim, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def set_action_std(self, new_action_std):
+        self.action_var = torch.full((self.action_dim,), new_action_std * new_action_std)
+
+    def act(self, state):
+        action_mean = self.actor(state)
+        cov_mat = torch.diag(self.action_var).unsqueeze(dim=0)
+        dist = MultivariateNormal(action_mean, cov_mat)
+        action = dist.sample()
+        action_logprob = dist.log_prob(action)
+        state_val = self.critic(state)
+        return action.detach(), action_logprob.detach(), state_val.detach()
+
+    def evaluate(self, state, action):
+        action_mean = self.actor(state)
+        action_var = self.action_var.expand_as(action_mean)
+        cov_mat = torch.diag_embed(action_var)
+        dist = MultivariateNormal(action_mean, cov_mat)
+        if self.action_dim == 1:
+            action = action.reshape(-1, self.action_dim)
+        action_logprobs = dist.log_prob(action)
+        dist_entropy = dist.entropy()
+        state_values = self.critic(state)
+        return action_logprobs, state_values, dist_entropy
+
+
+class PPO:
+    def __init__(self, policy, policy_old, lr_actor, lr_critic, gamma, K_epochs, eps_clip, action_std_init=0.6):
+        self.action_std = action_std_init
+        self.gamma, self.eps_clip, self.K_epochs = gamma, eps_clip, K_epochs
+        self.buffer = RolloutBuffer()
+        self.policy = policy
+        self.optimizer = torch.optim.Adam([
+            {'params': self.policy.actor.parameters(), 'lr': lr_actor},
+            {'params': self.policy.critic.parameters(), 'lr': lr_critic}
+        ])
+        self.policy_old = policy_old
+        self.policy_old.load_state_dict(self.policy.state_dict())
+        self.MseLoss = nn.MSELoss()
+
+    def set_action_std(self, new_action_std):
+        self.action_std = new_action_std
+        self.policy.set_action_std(new_action_std)
+        self.policy_old.set_action_std(new_action_std)
+
+    def decay_action_std(self, action_std_decay_rate, min_action_std):
+        self.action_std = self.action_std - action_std_decay_rate
+        self.action_std = round(self.action_std, 4)
+        if self.action_std <= min_action_std:
+            self.action_std = min_action_std
+        self.set_action_std(self.action_std)
+
+    def select_action(self, state):
+        with torch.no_grad():
+            state = torch.DoubleTensor(state)
+            action, action_logprob, state_val = self.policy_old.act(state)
+        self.buffer.states.append(state)
+        self.buffer.actions.append(action)
+        self.buffer.logprobs.append(action_logprob)
+        self.buffer.state_values.append(state_val)
+        return action.detach().cpu().numpy().flatten()
+
+    def update(self):
+        rewards = []
+        discounted_reward = 0
+        for reward, is_terminal in zip(reversed(self.buffer.rewards), reversed(self.buffer.is_terminals)):
+            if is_terminal:
+                discounted_reward = 0
+            discounted_reward = reward + (self.gamma * discounted_reward)
+            rewards.insert(0, discounted_reward)
+        rewards = torch.tensor(rewards, dtype=torch.float64)
+        rewards = (rewards - rewards.mean()) / (rewards.std() + 1e-7)
+        old_states = torch.squeeze(torch.stack(self.buffer.states, dim=0)).detach()
+        old_actions = torch.squeeze(torch.stack(self.buffer.actions, dim=0)).detach()
+        old_logprobs = torch.squeeze(torch.stack(self.buffer.logprobs, dim=0)).detach()
+        old_state_values = torch.squeeze(torch.stack(self.buffer.state_values, dim=0)).detach()
+        advantages = rewards.detach() - old_state_values.detach()
+        out = []
+        for _ in range(self.K_epochs):
+            logprobs, state_values, dist_entropy = self.policy.evaluate(old_states, old_actions)
+            state_values = torch.squeeze(state_values)
+            ratios = torch.exp(logprobs - old_logprobs.detach())
+            surr1 = ratios * advantages
+            surr2 = torch.clamp(ratios, 1 - self.eps_clip, 1 + self.eps_clip) * advantages
+            loss = -torch.min(surr1, surr2) + 0.5 * self.MseLoss(state_values, rewards) - 0.01 * dist_entropy
+            self.optimizer.zero_grad()
+            loss.mean().backward()
+            self.optimizer.step()
+            out.append(loss)
+        self.policy_old.load_state_dict(self.policy.state_dict())
+        self.buffer.clear()
+        return out
+
+
+def build():
+    return nn.ModuleDict(dict(policy=ActorCritic(3, 1, 0.6), policy_old=ActorCritic(3, 1, 0.6)))
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    ppo_agent = PPO(nets["policy"], nets["policy_old"], 3e-3, 1e-2, 0.99, 3, 0.2)
+    env = PointMass(1, seed, max_steps=4)
+    out = []
+    state = env.reset()[0]
+    for t in range(1, 13):
+        action = ppo_agent.select_action(state)
+        state, reward, done = env.step(action)
+        state = state[0]
+        ppo_agent.buffer.rewards.append(float(reward[0]))
+        ppo_agent.buffer.is_terminals.append(bool(done[0]))
+        if t % 6 == 0:
+            out.append(ppo_agent.update())
+            ppo_agent.decay_action_std(0.05, 0.1)
     return out
 '''
 
