@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.linearize import pullback, pushforward
-from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, reads_only
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_view, is_complex, shape_of
@@ -239,6 +239,8 @@ def mean_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, where=T
 
 def_vjps(mean, mean_vjp)
 def_jvps(mean, mean_jvp)
+reads_only(sum, ())  # x's shape, not its values
+reads_only(mean, ())
 
 
 def leaving_out_nan(rule, where_at=None):

@@ -23,6 +23,7 @@ from chainrule.core.primitive import (
     def_jvps,
     def_linear,
     def_vjps,
+    reads_only,
 )
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
@@ -176,6 +177,7 @@ def_linear(broadcast_to)
 # the layout allows): an in-place write into either reaches the other (chainrule.core.eager).
 for _prim in (reshape, transpose, swapaxes, expand_dims, squeeze, broadcast_to):
     _prim.makes_view = True
+    reads_only(_prim, ())  # the rules read x's shape (and layout), not its values
 
 
 # -- indexing ---------------------------------------------------------------------------------
