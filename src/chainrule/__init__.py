@@ -95,6 +95,7 @@ from chainrule.numpy.torch_legacy import (
 )
 from chainrule.numpy import torch_functions as _torch_functions
 from chainrule.numpy import torch_extra as _torch_extra
+from chainrule.numpy import torch_foreach as _torch_foreach
 from chainrule.numpy import torch_spectral as _torch_spectral
 from chainrule.numpy.torch_runtime import (
     Generator, Size, accelerator, are_deterministic_algorithms_enabled, backends, compile, compiler, cuda, device,
@@ -168,6 +169,7 @@ __all__ = [
 globals().update(_DTYPES)
 globals().update({name: getattr(_torch_functions, name) for name in _torch_functions.__all__})
 globals().update({name: getattr(_torch_extra, name) for name in _torch_extra.__all__})
+globals().update({name: getattr(_torch_foreach, name) for name in _torch_foreach.__all__})  # torch._foreach_*
 globals().update({name: getattr(_torch_spectral, name) for name in _torch_spectral.__all__})
 # PyTorch's constants, torch.pi, torch.e, torch.inf, torch.nan (Python floats, as there)
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
