@@ -516,3 +516,42 @@ def test_a_vae_training_loop_written_for_pytorch_agrees(monkeypatch):
     theirs = _vae_losses(torch, saved, data)
     ours = _vae_losses(cr, saved, data)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def _torch_dirichlet_backward(x, concentration, g):
+    """torch.distributions' Dirichlet backward (torch.distributions.dirichlet._Dirichlet) at
+    the draws ``x``: the same formula, fed chainrule's draws."""
+    x, c, g = (torch.tensor(v, dtype=torch.float64) for v in (x, concentration, g))
+    total = c.sum(-1, True).expand_as(c)
+    d = torch._dirichlet_grad(x, c.expand_as(x), total.expand_as(x))
+    return (d * (g - (x * g).sum(-1, True))).numpy()
+
+
+@pytest.mark.parametrize("concentration", [[0.4, 2.5], [3.0, 1.2, 0.7, 8.0], [60.0, 0.2, 5.0]])
+def test_dirichlet_and_beta_rsample_differentiate_as_torchs(concentration):
+    """PyTorch moves each entry as a draw of its Beta(α_j, α₀ − α_j) marginal at a fixed
+    quantile (the others in proportion); the gradient of a draw is a function of the draw,
+    which torch's own backward formula, fed the same draws, gives to its approximation
+    (about 1e-3); the marginal's is the derivative of SciPy's inverse CDF."""
+    scipy_special = pytest.importorskip("scipy.special")
+    c = cr.tensor(concentration, dtype=cr.float64, requires_grad=True)
+    cr.manual_seed(3)
+    x = cr.distributions.Dirichlet(c).rsample((3,))
+    g = np.random.default_rng(0).normal(size=tuple(x.shape))
+    (ours,) = cr.autograd.grad((x * cr.tensor(g)).sum(), [c], retain_graph=True)
+    xs = x.detach().numpy()
+    want = _torch_dirichlet_backward(xs, np.asarray(concentration), g).sum(0)
+    np.testing.assert_allclose(ours.numpy(), want, rtol=5e-3, atol=1e-6)
+    a, b = concentration[0], sum(concentration) - concentration[0]  # x_0's marginal, in α_0
+    u, h = scipy_special.betainc(a, b, xs[:, 0]), 1e-6 * a
+    fd = (scipy_special.betaincinv(a + h, b, u) - scipy_special.betaincinv(a - h, b, u)) / (2 * h)
+    (d0,) = cr.autograd.grad(x[:, 0].sum(), [c])
+    np.testing.assert_allclose(d0.numpy()[0], fd.sum(), rtol=1e-6)
+    if len(concentration) == 2:  # Beta(c1, c0) is the first entry of Dirichlet((c1, c0))
+        c1, c0 = (cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in concentration)
+        cr.manual_seed(3)
+        y = cr.distributions.Beta(c1, c0).rsample((3,))
+        np.testing.assert_array_equal(y.detach().numpy(), xs[:, 0])
+        grads = cr.autograd.grad((y * cr.tensor(g[:, 0])).sum(), [c1, c0])
+        np.testing.assert_allclose([v.item() for v in grads], _torch_dirichlet_backward(
+            xs, np.asarray(concentration), np.stack([g[:, 0], 0 * g[:, 0]], -1)).sum(0), rtol=5e-3)

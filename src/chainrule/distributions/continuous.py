@@ -4,8 +4,9 @@ written with chainrule.numpy and chainrule.scipy.special so that ``log_prob``, `
 ``cdf``, moments and ``rsample`` differentiate in the parameters.
 
 ``rsample`` is the reparameterised draw ``loc + scale·ε`` (ε from the global generator)
-in closed form, and for Gamma (hence Beta, Dirichlet and StudentT, built from Gamma draws)
-the implicit reparameterisation gradient dx/dα = -(∂F/∂α)/p of the CDF F.
+in closed form, and for Gamma (hence StudentT) the implicit reparameterisation gradient
+dx/dα = -(∂F/∂α)/p of the CDF F; Beta and Dirichlet draws differentiate as PyTorch's, by
+that of each entry's Beta marginal (:func:`dirichlet_rsample`).
 
 >>> import chainrule as cr
 >>> round(Normal(0.0, 2.0).log_prob(cr.tensor(1.0)).item(), 6)
@@ -63,6 +64,70 @@ def standard_gamma_rsample(concentration, shape):
     dx_da = -_gammainc_da(a, x) / density
     draw = as_tensor(x.astype(alpha.dtype))
     return draw + as_tensor(dx_da.astype(alpha.dtype)) * (alpha - stop_gradient(alpha))
+
+
+def _betainc_grads_over_pdf(p: np.ndarray, q: np.ndarray, y: np.ndarray) -> tuple:
+    """∂I/∂p and ∂I/∂q of the regularised incomplete beta I_y(p, q), each over the density
+    of Beta(p, q) at y (flat arrays), by its series I = Σₙ tₙ, tₙ = y^p (1-y)^q (p+q)ₙ yⁿ /
+    (p B(p, q) (p+1)ₙ), term by term: ∂tₙ/∂p = tₙ (log y + ψ(p+q+n) − ψ(p+1+n)) and
+    ∂tₙ/∂q = tₙ (log(1−y) − ψ(q) + ψ(p+q+n)); t₀ over the density is y (1−y) / p. The
+    terms fall once n passes ((p+q) y − p − 1) / (1 − y), then about as yⁿ (y ≤ 1/2 here);
+    each entry's sum stops on its own, once its terms no longer count."""
+    dp, dq = np.zeros_like(y), np.zeros_like(y)
+    at = np.arange(y.size)  # the entries still summing, and their running values below
+    log_y, log_1my = np.log(y), np.log1p(-y)
+    log_t = log_y + log_1my - np.log(p)
+    psi_pq, psi_p1 = scipy_special.digamma(p + q), scipy_special.digamma(p + 1)
+    log_1my_psi_q = log_1my - scipy_special.digamma(q)
+    falls_from = ((p + q) * y - p - 1) / (1 - y)
+    size, n = np.zeros_like(y), 0
+    while at.size:
+        t = np.exp(log_t)
+        dp[at] += t * (log_y + psi_pq - psi_p1)
+        dq[at] += t * (log_1my_psi_q + psi_pq)
+        size += t * (np.abs(log_y) + np.abs(psi_pq - psi_p1) + np.abs(log_1my_psi_q + psi_pq))
+        going = (n <= falls_from) | (t * (1.0 + np.abs(log_y) + np.abs(psi_pq) + np.abs(log_1my_psi_q)) > 1e-17 * size)
+        log_t = log_t + np.log((p + q + n) / (p + 1 + n)) + log_y
+        psi_pq, psi_p1 = psi_pq + 1 / (p + q + n), psi_p1 + 1 / (p + 1 + n)
+        n += 1
+        if not going.all():
+            at, p, q, log_y, log_t, psi_pq, psi_p1, log_1my_psi_q, falls_from, size = (
+                v[going] for v in (at, p, q, log_y, log_t, psi_pq, psi_p1, log_1my_psi_q, falls_from, size))
+    return dp, dq
+
+
+def beta_sample_grads(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+    """∂x/∂a and ∂x/∂b of a draw x of Beta(a, b) at its quantile held fixed (implicit
+    reparameterisation: -(∂I_x/∂a) / p(x), I the CDF, p the density), as PyTorch's
+    Beta and Dirichlet samples differentiate; below the mean's side the series of
+    I_x(a, b), above it that of I_{1-x}(b, a) = 1 - I_x(a, b)."""
+    lower = x <= 0.5
+    da, db = np.zeros_like(x), np.zeros_like(x)
+    if lower.any():
+        dp, dq = _betainc_grads_over_pdf(a[lower], b[lower], x[lower])
+        da[lower], db[lower] = -dp, -dq
+    upper = ~lower
+    if upper.any():
+        dp, dq = _betainc_grads_over_pdf(b[upper], a[upper], 1 - x[upper])
+        da[upper], db[upper] = dq, dp
+    return da, db
+
+
+def dirichlet_rsample(concentration, shape):
+    """Draws of Dirichlet(concentration) (categories along the last axis), normalised
+    Gamma draws, that differentiate in ``concentration`` as PyTorch's do: each x_j moves
+    as a draw of its Beta(α_j, α₀ − α_j) marginal at a fixed quantile and the others in
+    proportion, dx_k/dα_j = D_j (δ_kj − x_k) with D_j = (∂x_j/∂α_j) / (1 − x_j), carried
+    by a term of value 0."""
+    alpha = cnp.broadcast_to(concentration, tuple(shape))
+    a = np.asarray(plain(alpha), dtype=np.float64)
+    g = np.asarray(plain(noise("standard_gamma", shape, np.float64, a)))
+    eps = np.finfo(alpha.dtype).eps
+    x = np.clip(g / g.sum(-1, keepdims=True), np.finfo(alpha.dtype).tiny, 1 - eps / 2)
+    dx_da = beta_sample_grads(x, a, a.sum(-1, keepdims=True) - a)[0]
+    draw = as_tensor(x.astype(alpha.dtype))
+    moved = as_tensor((dx_da / (1 - x)).astype(alpha.dtype)) * (alpha - stop_gradient(alpha))
+    return draw + moved - draw * moved.sum(-1, keepdims=True)
 
 
 def dirichlet_mode(c):
@@ -370,8 +435,8 @@ class Gamma(Distribution):
 
 
 class Beta(Distribution):
-    """Density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on [0, 1]; rsample is g₁ / (g₁ + g₀) of
-    two reparameterised Gamma draws."""
+    """Density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on [0, 1]; rsample is the first entry of
+    a Dirichlet draw of (c1, c0), as PyTorch's."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     has_rsample = True
@@ -396,8 +461,8 @@ class Beta(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        g1, g0 = (standard_gamma_rsample(c, shape) for c in (self.concentration1, self.concentration0))
-        return g1 / (g1 + g0)
+        both = cnp.stack([cnp.broadcast_to(c, shape) for c in (self.concentration1, self.concentration0)], -1)
+        return dirichlet_rsample(both, (*shape, 2))[..., 0]
 
     def log_prob(self, value):
         value = self._checked(value)

@@ -19,7 +19,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.torch_linalg as linalg
 import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
-from chainrule.distributions.continuous import dirichlet_mode, standard_gamma_rsample
+from chainrule.distributions.continuous import dirichlet_mode, dirichlet_rsample
 from chainrule.distributions.distribution import Distribution, as_tensor, lazy_property, noise, sum_rightmost
 
 __all__ = ["MultivariateNormal", "LowRankMultivariateNormal", "Dirichlet", "Independent"]
@@ -119,7 +119,7 @@ class MultivariateNormal(Distribution):
 
 class Dirichlet(Distribution):
     """A distribution on the simplex of ``concentration`` (last axis: the categories);
-    rsample normalises reparameterised Gamma draws."""
+    rsample normalises Gamma draws and differentiates as PyTorch's (:func:`dirichlet_rsample`)."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     has_rsample = True
@@ -146,8 +146,7 @@ class Dirichlet(Distribution):
         return self.concentration * (c0 - self.concentration) / (c0 ** 2 * (c0 + 1))
 
     def rsample(self, sample_shape=()):
-        g = standard_gamma_rsample(self.concentration, self._extended_shape(sample_shape))
-        return g / g.sum(-1, keepdims=True)
+        return dirichlet_rsample(self.concentration, self._extended_shape(sample_shape))
 
     def log_prob(self, value):
         value = self._checked(value)
