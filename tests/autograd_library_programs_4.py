@@ -1058,3 +1058,112 @@ res["jitter"] = [AddJitterOp(K_sing).tolist(),
                  autograd.grad(lambda a: anp.sum(cholesky_factorization(AddJitterOp(a * K_sing))))(2.0)]
 print(json.dumps(res))
 '''
+
+
+# ceviche's photonic inverse design: a complex sparse system A(eps) E = b solved by a
+# primitive of (entries, indices, b) with vjps and jvps written for complex values
+# (conjugates and the real part where the permittivity is real), objectives of |E|²,
+# and its own jacobian in reverse and forward mode from make_vjp/make_jvp and vspace
+CEVICHE = r'''
+import json
+import numpy as onp
+import scipy.sparse as sp
+import scipy.sparse.linalg as spl
+import autograd
+import autograd.numpy as npa
+from autograd.extend import primitive, defvjp, defjvp, vspace
+from autograd.core import make_vjp, make_jvp
+from autograd.wrap_util import unary_to_nary
+
+def make_sparse(entries, indices, N):
+    return sp.csr_matrix((entries, indices), shape=(N, N))
+
+def transpose_indices(indices):
+    return indices[::-1, :]
+
+@primitive
+def sp_solve(entries_a, indices_a, b):
+    A = make_sparse(entries_a, indices_a, b.size)
+    return spl.spsolve(A.tocsc(), b)
+
+def grad_sp_solve_entries_a(x, entries_a, indices_a, b):
+    def vjp(v):
+        x_aj = sp_solve(entries_a, transpose_indices(indices_a), -v)
+        i, j = indices_a
+        return x_aj[i] * x[j]
+    return vjp
+
+def grad_sp_solve_b(x, entries_a, indices_a, b):
+    def vjp(v):
+        return sp_solve(entries_a, transpose_indices(indices_a), v)
+    return vjp
+
+defvjp(sp_solve, grad_sp_solve_entries_a, None, grad_sp_solve_b)
+
+def grad_sp_solve_entries_a_jvp(g, x, entries_a, indices_a, b):
+    A_dot = make_sparse(g, indices_a, x.size)
+    return sp_solve(entries_a, indices_a, -A_dot.dot(x))
+
+defjvp(sp_solve, grad_sp_solve_entries_a_jvp, None, lambda g, x, entries_a, indices_a, b: sp_solve(entries_a, indices_a, g))
+
+@primitive
+def sp_mult(entries, indices, x):
+    return make_sparse(entries, indices, x.size).dot(x)
+
+defvjp(sp_mult, lambda b, entries, indices, x: lambda v: v[indices[0]] * x[indices[1]], None,
+       lambda b, entries, indices, x: lambda v: sp_mult(entries, transpose_indices(indices), v))
+defjvp(sp_mult, lambda g, b, entries, indices, x: sp_mult(g, indices, x), None,
+       lambda g, b, entries, indices, x: sp_mult(entries, indices, g))
+
+@unary_to_nary
+def jacobian_reverse(fun, x):
+    vjp, ans = make_vjp(fun, x)
+    grads = map(vjp, vspace(ans).standard_basis())
+    return npa.reshape(npa.stack(grads), vspace(ans).shape + vspace(x).shape)
+
+@unary_to_nary
+def jacobian_forward(fun, x):
+    jvp = make_jvp(fun, x)
+    ans = fun(x)
+    grads = [jvp(b)[1] for b in vspace(x).standard_basis()]
+    return npa.reshape(npa.stack(grads, axis=-1), vspace(ans).shape + vspace(x).shape)
+
+N = 6
+omega = 1.3
+lap = onp.diag(-2.0 * onp.ones(N)) + onp.diag(onp.ones(N - 1), 1) + onp.diag(onp.ones(N - 1), -1)
+D = sp.coo_matrix(lap)
+D_entries, D_indices = D.data.astype(complex), onp.vstack((D.row, D.col))
+src = onp.zeros(N, dtype=complex)
+src[1] = 1j * omega
+
+def fields(eps):
+    diag_entries = -omega ** 2 * eps + 0.05j * omega
+    diag_indices = onp.vstack((onp.arange(N), onp.arange(N)))
+    entries = npa.hstack((D_entries, diag_entries))
+    indices = onp.hstack((D_indices, diag_indices))
+    return sp_solve(entries, indices, src)
+
+def objective(eps):
+    E = fields(eps)
+    return npa.sum(npa.abs(E[3:]) ** 2)
+
+def power(eps):
+    E = fields(eps)
+    diag_indices = onp.vstack((onp.arange(N), onp.arange(N)))
+    return npa.real(npa.sum(npa.conj(E) * sp_mult(eps + 0j, diag_indices, E)))
+
+eps = 1.0 + 0.5 * onp.arange(N) / N
+res = {"library": autograd.__name__}
+res["objective"] = [float(objective(eps)), autograd.grad(objective)(eps).tolist(), autograd.grad(power)(eps).tolist()]
+Jr = jacobian_reverse(lambda e: npa.abs(fields(e)) ** 2)(eps)
+Jf = jacobian_forward(lambda e: npa.abs(fields(e)) ** 2)(eps)
+res["jacobians"] = [Jr.tolist(), Jf.tolist()]
+Jc = jacobian_forward(lambda e: fields(e))(eps)
+res["complex_jacobian"] = [Jc.real.tolist(), Jc.imag.tolist()]
+res["hvp"] = autograd.make_hvp(objective)(eps)[0](onp.ones(N)).tolist()
+steps = [eps]
+for _ in range(3):
+    steps.append(onp.clip(steps[-1] + 0.5 * autograd.grad(objective)(steps[-1]), 1.0, 4.0))
+res["ascent"] = [s.tolist() for s in steps]
+print(json.dumps(res))
+'''

@@ -31,7 +31,7 @@ from chainrule.tracer import JVPNode, VJPNode, new_box
 from test_autograd_libraries import ALIAS, SRC, agree, needs
 from test_autograd_libraries_more import RUNNER
 
-ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "SYNE_TUNE", "API"]
+ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "SYNE_TUNE", "CEVICHE", "API"]
 
 
 @needs("autograd", "scipy", "autoray")
