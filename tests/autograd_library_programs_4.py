@@ -1104,7 +1104,8 @@ def grad_sp_solve_entries_a_jvp(g, x, entries_a, indices_a, b):
     A_dot = make_sparse(g, indices_a, x.size)
     return sp_solve(entries_a, indices_a, -A_dot.dot(x))
 
-defjvp(sp_solve, grad_sp_solve_entries_a_jvp, None, lambda g, x, entries_a, indices_a, b: sp_solve(entries_a, indices_a, g))
+defjvp(sp_solve, grad_sp_solve_entries_a_jvp, None,
+       lambda g, x, entries_a, indices_a, b: sp_solve(entries_a, indices_a, g))
 
 @primitive
 def sp_mult(entries, indices, x):
@@ -1165,5 +1166,81 @@ steps = [eps]
 for _ in range(3):
     steps.append(onp.clip(steps[-1] + 0.5 * autograd.grad(objective)(steps[-1]), 1.0, 4.0))
 res["ascent"] = [s.tolist() for s in steps]
+print(json.dumps(res))
+'''
+
+
+# legume's guided-mode expansion with its autograd backend: a backend object chosen by
+# name whose eigh is a primitive returning (w, v) of a complex Hermitian matrix with a vjp
+# for both outputs written for complex values, permittivity Fourier coefficients from
+# np.fft, a Toeplitz matrix by indexing, its inverse, and band frequencies differentiated
+# in the layer widths through a smoothed profile
+LEGUME = r'''
+import json
+import numpy as onp
+import autograd
+from autograd.extend import primitive, defvjp
+
+class AutogradBackend:
+    import autograd.numpy as np
+    from autograd.numpy import fft as _fft
+    def __init__(self):
+        self.fft = self._fft
+
+    def __getattr__(self, name):
+        return getattr(type(self).np, name)
+
+    @staticmethod
+    @primitive
+    def eigh(mat):
+        return onp.linalg.eigh(mat)
+
+def vjp_maker_eigh(ans, mat):
+    w, v = ans
+    N = onp.size(w)
+    v_conj = onp.conj(v)
+    def vjp(g):
+        gw, gv = g
+        vjp_temp = onp.dot(v_conj * gw[onp.newaxis, :], v.T)
+        wrep = onp.tile(w, (N, 1))
+        F = 1 / (wrep - wrep.T + onp.eye(N)) - onp.eye(N)
+        vjp_temp = vjp_temp + onp.dot(onp.dot(v_conj, F.T * onp.dot(v.T, gv)), v.T)
+        return vjp_temp
+    return vjp
+
+defvjp(AutogradBackend.eigh, vjp_maker_eigh)
+bd = AutogradBackend()
+
+def eps_profile(widths, n=16, eps_hi=9.0, sharpness=40.0):
+    x = onp.arange(n) / n
+    centres = onp.array([0.25, 0.75])
+    inside = 0.5 * (bd.tanh(sharpness * (widths[:, None] / 2 - bd.abs(x[None, :] - centres[:, None]))) + 1)
+    return 1.0 + (eps_hi - 1.0) * bd.sum(inside, axis=0)
+
+def toeplitz(c, nG):
+    idx = onp.arange(nG)[:, None] - onp.arange(nG)[None, :]
+    return c[idx % c.size]
+
+def bands(widths, k=0.3, nG=7):
+    eps = eps_profile(widths)
+    eps_ft = bd.fft.fft(eps) / eps.size
+    eps_mat = toeplitz(eps_ft, nG)
+    gvec = 2 * onp.pi * (onp.arange(nG) - nG // 2) + k
+    eta = bd.linalg.inv(eps_mat)
+    H = (gvec[:, None] * eta * gvec[None, :])
+    H = 0.5 * (H + bd.conj(bd.transpose(H)))
+    w, v = bd.eigh(H)
+    return bd.sqrt(w[:3]), v
+
+def objective(widths):
+    freqs, v = bands(widths)
+    return freqs[1] - freqs[0] + 0.1 * bd.sum(bd.abs(v[:, 0]) ** 2 * onp.arange(v.shape[0]))
+
+widths = onp.array([0.2, 0.3])
+res = {"library": autograd.__name__}
+res["bands"] = bands(widths)[0].tolist()
+res["grad"] = [float(objective(widths)), autograd.grad(objective)(widths).tolist()]
+res["jac"] = autograd.jacobian(lambda w: bands(w)[0])(widths).tolist()
+res["vjp"] = autograd.make_vjp(lambda w: bands(w)[1][:, 0])(widths)[0](onp.ones(7) * (1 + 1j)).tolist()
 print(json.dumps(res))
 '''

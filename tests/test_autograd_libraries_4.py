@@ -8,7 +8,9 @@ Bayesian optimisation with a Gaussian process (Cholesky, solve_triangular, expec
 improvement, check_grads), surpyval (a primitive whose vjps are primitives with vjps of
 their own), pymoo (autograd's engine driven by hand with new_box and backward_pass),
 syne-tune's GP searcher (a Cholesky primitive with Murray's backward rule, a jitter
-primitive, L-BFGS-B over a dict of parameters), and autograd's less common API (containers
+primitive, L-BFGS-B over a dict of parameters), ceviche (complex sparse solves as
+primitives with vjps and jvps), legume (a complex eigh primitive returning NumPy's
+namedtuple), and autograd's less common API (containers
 of autograd.builtins, grad_named, holomorphic_grad, make_ggnvp, fixed_point, a neural ODE
 through odeint); their sources are in autograd_library_programs_4.py. As in
 test_autograd_libraries_more.py, they run in a process with autograd and in one with
@@ -28,10 +30,11 @@ import chainrule
 import chainrule.numpy as cnp
 from chainrule.autograd_core import backward_pass
 from chainrule.tracer import JVPNode, VJPNode, new_box
+from test_autograd_api import assert_same
 from test_autograd_libraries import ALIAS, SRC, agree, needs
 from test_autograd_libraries_more import RUNNER
 
-ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "SYNE_TUNE", "CEVICHE", "API"]
+ORDER = ["SSM", "QUIMB", "SVGD", "BAYESOPT", "SURPYVAL", "PYMOO", "SYNE_TUNE", "CEVICHE", "LEGUME", "API"]
 
 
 @needs("autograd", "scipy", "autoray")
@@ -90,3 +93,37 @@ def test_new_box_and_backward_pass_run_back_to_the_box():
         backward_pass(1.0, None)
     with pytest.raises(ValueError, match="not computed from a value that new_box made"):
         backward_pass(1.0, cnp.sum(chainrule.tensor([1.0], requires_grad=True) ** 2)._node)
+
+
+def eigh_primitive(ag, np, ext):
+    """A primitive returning NumPy's ``eigh`` result as it is, a namedtuple (legume's): its
+    outputs are taken apart as a tuple's, and its vjp gets an ``EighResult`` of cotangents,
+    zeros for the output not used, as autograd hands it."""
+    seen = []
+
+    @ext.primitive
+    def eigh(m):
+        return onp.linalg.eigh(m)
+
+    def vjp_maker(ans, m):
+        w, v = ans
+
+        def vjp(g):
+            seen.append(type(g).__name__)
+            gw, gv = g
+            return v @ onp.diag(gw) @ v.T + 0.5 * (gv @ v.T + v @ gv.T)
+        return vjp
+
+    ext.defvjp(eigh, vjp_maker)
+    a = onp.array([[2.0, 0.5, 0.1], [0.5, 1.0, 0.3], [0.1, 0.3, 3.0]])
+    g1 = ag.grad(lambda m: np.sum(eigh(m)[0] ** 2))(a)
+    g2 = ag.grad(lambda m: np.sum(eigh(m)[1][:, 0] ** 2) + eigh(m)[0][2])(a)
+    w, v = eigh(a)
+    return g1, g2, seen
+
+
+def test_primitive_returning_a_namedtuple_agrees():
+    ours = eigh_primitive(chainrule, cnp, chainrule.extend)
+    assert_same(eigh_primitive(pytest.importorskip("autograd"), pytest.importorskip("autograd.numpy"),
+                               pytest.importorskip("autograd.extend")), ours)
+    assert ours[2] == ["EighResult"] * 3

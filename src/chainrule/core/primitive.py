@@ -397,7 +397,8 @@ def all_output_cotangents(g, ans):
     autograd hands it to a vjp: one entry per output, zeros for an output not used."""
     if g.__class__ is not OutputCotangents:
         return g
-    return ans.__class__(np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True))
+    items = [np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    return ans.__class__(*items) if hasattr(ans, "_fields") else ans.__class__(items)
 
 
 def primitive(fun: Callable) -> Primitive:
@@ -445,9 +446,10 @@ class FunctionPrimitive(Primitive):
 
 
 class _MarksOutputs:
-    """Calls ``fun``; a result that is a tuple or list marks ``prim`` as having several
-    outputs, each its own value (HIPS autograd boxes such a result as a sequence), known
-    once it has run. (An object, not a closure: a primitive pickles with its function.)"""
+    """Calls ``fun``; a result that is a tuple, a namedtuple (NumPy's ``eigh``, ``svd``,
+    ``slogdet`` results) or a list marks ``prim`` as having several outputs, each its own
+    value (HIPS autograd boxes such a result as a sequence), known once it has run. (An
+    object, not a closure: a primitive pickles with its function.)"""
 
     __slots__ = ("fun", "prim")
 
@@ -456,7 +458,7 @@ class _MarksOutputs:
 
     def __call__(self, *args, **kwargs):
         ans = self.fun(*args, **kwargs)
-        if ans.__class__ is tuple or ans.__class__ is list:
+        if ans.__class__ is tuple or ans.__class__ is list or (isinstance(ans, tuple) and hasattr(ans, "_fields")):
             self.prim.multiple_outputs = True
         return ans
 
