@@ -799,7 +799,19 @@ def _warm_restarts_fraction_then_whole(lib):
     return seen
 
 
-SAME = {"warm_restarts_fraction_then_whole": _warm_restarts_fraction_then_whole,
+def _unbatched(lib):
+    """batch_size=None: each sample converted as PyTorch's default_convert does."""
+    class Pairs(lib.utils.data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.arange(3.0) * i, np.float64(i / 2), "name"
+    return [[type(sample).__name__, [type(f).__name__ for f in sample], sample[:2]]
+            for sample in lib.utils.data.DataLoader(Pairs(), batch_size=None)]
+
+
+SAME = {"unbatched": _unbatched, "warm_restarts_fraction_then_whole": _warm_restarts_fraction_then_whole,
         "generator_resumed": _generator_resumed, "plateau_is_a_scheduler": _plateau_is_a_scheduler,
         "tensor_dataset_subclass": _augmented, "getitems": _getitems, "batch_sampler_as_sampler":
         _batch_sampler_as_sampler, "collate_containers": _collate_containers, "fractions_split": _fractions_split}

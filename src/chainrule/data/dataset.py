@@ -245,17 +245,37 @@ def _generator(g) -> np.random.Generator | None:
 
 
 def default_convert(sample) -> Any:
-    """A sample as the loader hands it out without batching (``batch_size=None``): arrays
-    become eager Tensors, tuples, lists and dicts are converted field by field."""
-    if isinstance(sample, np.ndarray):
+    """A sample as the loader hands it out without batching (``batch_size=None``), as
+    PyTorch's ``default_convert``: NumPy arrays and scalars become eager Tensors (arrays
+    of strings or objects stay), tuples become lists (a namedtuple stays one), lists and
+    dicts are converted field by field, anything else is kept.
+
+    >>> default_convert((np.arange(2), np.float64(0.5), "a"))
+    [Tensor([0, 1]), Tensor(0.5), 'a']
+    """
+    if isinstance(sample, np.ndarray | np.generic) and not isinstance(sample, np.str_ | np.bytes_):
+        if sample.dtype.kind in "SaUOV":
+            return sample
         return Tensor(np.array(sample), EAGER)
-    if isinstance(sample, tuple | list):
+    if isinstance(sample, collections.abc.Mapping):
+        fields = {k: default_convert(v) for k, v in sample.items()}
+        try:
+            if isinstance(sample, collections.abc.MutableMapping):
+                clone = copy.copy(sample)
+                clone.update(fields)
+                return clone
+            return type(sample)(fields)
+        except TypeError:
+            return fields
+    if isinstance(sample, tuple):
         fields = [default_convert(s) for s in sample]
-        if hasattr(sample, "_fields"):  # a namedtuple
-            return type(sample)(*fields)
-        return tuple(fields) if isinstance(sample, tuple) else fields
-    if isinstance(sample, dict):
-        return {k: default_convert(v) for k, v in sample.items()}
+        return type(sample)(*fields) if hasattr(sample, "_fields") else fields
+    if isinstance(sample, collections.abc.Sequence) and not isinstance(sample, str | bytes):
+        fields = [default_convert(s) for s in sample]
+        try:
+            return fields if isinstance(sample, list) else type(sample)(fields)
+        except TypeError:
+            return fields
     return sample
 
 
