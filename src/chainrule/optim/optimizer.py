@@ -8,16 +8,64 @@ handful of array operations per parameter and no recorded operations.
 from __future__ import annotations
 
 import copy
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from chainrule.core.eager import EAGER, enable_grad, zero_grad_in_place
+from chainrule.core.eager import EAGER, HookHandle, enable_grad, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+# hooks that run around every optimizer's step, as torch.optim.optimizer's global ones
+_GLOBAL_PRE_HOOKS: list[Callable] = []
+_GLOBAL_POST_HOOKS: list[Callable] = []
+# an optimizer's own hooks: not copied or pickled with it, as in PyTorch
+_HOOK_LISTS = ("_step_pre_hooks", "_step_post_hooks", "_state_dict_pre_hooks", "_state_dict_post_hooks",
+               "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks")
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> HookHandle:
+    """Run ``hook(optimizer, args, kwargs)`` before every optimizer's step (``args`` the
+    step's, the optimizer first; it may return new ``(args, kwargs)``), as PyTorch's."""
+    _GLOBAL_PRE_HOOKS.append(hook)
+    return HookHandle(_GLOBAL_PRE_HOOKS, hook)
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> HookHandle:
+    """Run ``hook(optimizer, args, kwargs)`` after every optimizer's step, as PyTorch's."""
+    _GLOBAL_POST_HOOKS.append(hook)
+    return HookHandle(_GLOBAL_POST_HOOKS, hook)
+
+
+def _with_step_hooks(step: Callable) -> Callable:
+    """``step`` run between the global and the optimizer's own pre and post hooks (once,
+    where a subclass's step calls its base's)."""
+    @functools.wraps(step)
+    def hooked(self, *args, **kwargs):
+        if self.__dict__.get("_in_step"):
+            return step(self, *args, **kwargs)
+        args = (self, *args)  # as PyTorch's hooks see them: the optimizer first
+        for hook in [*_GLOBAL_PRE_HOOKS, *self.__dict__.get("_step_pre_hooks", ())]:
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"an optimizer step pre-hook must return None or a tuple (new_args, "
+                                       f"new_kwargs), got {result!r}")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in [*self.__dict__.get("_step_post_hooks", ()), *_GLOBAL_POST_HOOKS]:
+            hook(self, args, kwargs)
+        return out
+    hooked._with_step_hooks = True
+    return hooked
 
 
 _FLAG_DEFAULTS = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
@@ -70,6 +118,9 @@ class Optimizer:
     torch_flags: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable, defaults: dict[str, Any], flags: dict[str, Any] | None = None):
+        cls = type(self)
+        if not getattr(cls.step, "_with_step_hooks", False):  # the step hooks run around the class's step
+            cls.step = _with_step_hooks(cls.step)
         defaults = dict(defaults)
         if flags is not None or type(self).torch_flags:
             defaults.update(_torch_flags(type(self), flags or {}))
@@ -124,6 +175,39 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         if group["lr"] < 0:
             raise ValueError(f"invalid learning rate: {group['lr']}")
+
+    # -- hooks, as PyTorch's: each returns a handle whose remove() takes the hook off ----------
+    def _hook(self, name: str, hook: Callable, prepend: bool = False) -> HookHandle:
+        hooks = self.__dict__.setdefault(name, [])
+        hooks.insert(0, hook) if prepend else hooks.append(hook)
+        return HookHandle(hooks, hook)
+
+    def register_step_pre_hook(self, hook: Callable) -> HookHandle:
+        """Run ``hook(optimizer, args, kwargs)`` before each step; it may return new
+        ``(args, kwargs)`` for the step."""
+        return self._hook("_step_pre_hooks", hook)
+
+    def register_step_post_hook(self, hook: Callable) -> HookHandle:
+        """Run ``hook(optimizer, args, kwargs)`` after each step (an EMA update, say)."""
+        return self._hook("_step_post_hooks", hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
+        """Run ``hook(optimizer)`` before :meth:`state_dict` makes the state_dict."""
+        return self._hook("_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
+        """Run ``hook(optimizer, state_dict)`` on what :meth:`state_dict` made; a dict it
+        returns is returned instead."""
+        return self._hook("_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
+        """Run ``hook(optimizer, state_dict)`` before :meth:`load_state_dict`; a dict it
+        returns is loaded instead."""
+        return self._hook("_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> HookHandle:
+        """Run ``hook(optimizer)`` after :meth:`load_state_dict`."""
+        return self._hook("_load_state_dict_post_hooks", hook, prepend)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of all parameters (to None, or to zeros)."""
@@ -195,6 +279,8 @@ class Optimizer:
         >>> sorted(opt.state_dict())
         ['param_groups', 'state']
         """
+        for hook in self.__dict__.get("_state_dict_pre_hooks", ()):
+            hook(self)
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -208,7 +294,10 @@ class Optimizer:
             for p in group["params"]:
                 if p in self.state:
                     state[index[id(p)]] = {k: self._export(k, v) for k, v in self.state[p].items()}
-        return {"state": state, "param_groups": groups}
+        out = {"state": state, "param_groups": groups}
+        for hook in self.__dict__.get("_state_dict_post_hooks", ()):
+            out = hook(self, out) or out
+        return out
 
     def _export(self, key: str, v):
         """A copy of the state entry ``key`` as PyTorch's optimizer holds it."""
@@ -250,6 +339,8 @@ class Optimizer:
         """Resume from :meth:`state_dict` (this optimizer's, or PyTorch's of the same
         optimizer with its tensors): the groups must hold the same numbers of parameters,
         and each saved array must have its parameter's shape."""
+        for hook in self.__dict__.get("_load_state_dict_pre_hooks", ()):
+            state_dict = hook(self, state_dict) or state_dict
         groups = state_dict.get("param_groups") if isinstance(state_dict, dict) else None
         if groups is None or "state" not in state_dict:
             raise ValueError("not an optimizer state_dict: expected keys 'state' and 'param_groups'")
@@ -278,11 +369,13 @@ class Optimizer:
                 if k != "params":
                     own[k] = copy.deepcopy(v)
         self.state = new_state
+        for hook in self.__dict__.get("_load_state_dict_post_hooks", ()):
+            hook(self)
 
     def __getstate__(self) -> dict:
         """A copy or a pickle leaves out the wrapper a learning-rate schedule put on ``step``
-        (it refers to this optimizer), as PyTorch's does."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called")}
+        (it refers to this optimizer) and the hooks, as PyTorch's does."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called", "_in_step", *_HOOK_LISTS)}
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
