@@ -273,6 +273,9 @@ def _ce_cases():
         "weight": (logits, y, {"weight": w}),
         "ignore_index": (logits, y_ign, {}),
         "weight_ignore_smoothing": (logits, y_ign, {"weight": w, "label_smoothing": 0.15}),
+        # a batch of padding only: PyTorch's NaN loss, with a zero gradient
+        "all_ignored": (logits, np.full(5, -100), {}),
+        "all_ignored_weight_smoothing": (logits, np.full(5, -100), {"weight": w, "label_smoothing": 0.1}),
         "smoothing_none": (logits, y, {"label_smoothing": 0.3, "reduction": "none"}),
         "probabilities": (logits, probs, {}),
         "probabilities_weight_smoothing": (logits, probs, {"weight": w, "label_smoothing": 0.2}),
