@@ -64,6 +64,11 @@ CASES = {
     "interpolate_linear_align": (*both("interpolate", size=5, mode="linear", align_corners=True), [X3]),
     "interpolate_trilinear": (*both("interpolate", scale_factor=2, mode="trilinear"), [X5]),
     "interpolate_area": (*both("interpolate", size=(3, 4), mode="area"), [X4]),
+    # N-HiTS's 'cubic' interpolation of its forecast knots
+    "interpolate_bicubic": (*both("interpolate", scale_factor=2, mode="bicubic"), [X4]),
+    "interpolate_bicubic_size": (*both("interpolate", size=(1, 9), mode="bicubic"), [X4]),
+    "interpolate_bicubic_down": (*both("interpolate", scale_factor=(0.6, 1.7), mode="bicubic"), [X4]),
+    "interpolate_bicubic_align": (*both("interpolate", size=(7, 5), mode="bicubic", align_corners=True), [X4]),
     "unfold": (*both("unfold", 2), [X4]),
     "unfold_all_options": (*both("unfold", (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), [X4]),
     "unfold_unbatched": (*both("unfold", 3), [X4[0]]),
@@ -158,6 +163,7 @@ LAYERS = {
     "AdaptiveMaxPool2d": ("AdaptiveMaxPool2d", I((2, 3)), (2, 3, 7, 8)),
     "Upsample_nearest": ("Upsample", I(scale_factor=2), (2, 3, 4, 5)),
     "Upsample_bilinear_align": ("Upsample", I(size=(7, 9), mode="bilinear", align_corners=True), (2, 3, 4, 5)),
+    "Upsample_bicubic": ("Upsample", I(scale_factor=1.5, mode="bicubic"), (2, 3, 4, 5)),
     "UpsamplingNearest2d": ("UpsamplingNearest2d", I(scale_factor=3), (1, 2, 3, 3)),
     "UpsamplingBilinear2d": ("UpsamplingBilinear2d", I(scale_factor=2), (1, 2, 3, 3)),
     "Unfold": ("Unfold", I(2, padding=1), (2, 3, 4, 5)),
@@ -200,7 +206,9 @@ def test_instance_norm_running_statistics_and_eval_match_torch(cls):
 
 
 @pytest.mark.parametrize("bad, match", [
-    (lambda: F.interpolate(X4, scale_factor=2, mode="bicubic"), "mode must be"),
+    (lambda: F.interpolate(X4, scale_factor=2, mode="bicubic", antialias=True), "antialias"),
+    (lambda: F.interpolate(X3, scale_factor=2, mode="bicubic"), "4-d input"),
+    (lambda: F.interpolate(X4, scale_factor=2, mode="cubic"), "mode must be"),
     (lambda: F.interpolate(X4, scale_factor=2, align_corners=True), "align_corners"),
     (lambda: F.interpolate(X4, size=3, scale_factor=2), "exactly one"),
     (lambda: F.interpolate(X4), "exactly one"),

@@ -1,5 +1,5 @@
 """Resampling and rearranging, the ``torch.nn.functional`` way: ``interpolate`` (nearest,
-nearest-exact, linear/bilinear/trilinear with or without ``align_corners``, area),
+nearest-exact, linear/bilinear/bicubic/trilinear with or without ``align_corners``, area),
 ``pixel_shuffle``/``pixel_unshuffle``, ``unfold``/``fold`` (sliding blocks as columns and
 back) and ``instance_norm``. Each is a composition of the engine's differentiable
 operations, with PyTorch's index arithmetic (so the same pixels are read), and
@@ -20,7 +20,8 @@ from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_a
 __all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold", "instance_norm"]
 
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "area")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic convolution coefficient
 
 
 def _per_axis(v, dims: int, name: str, cast):
@@ -60,14 +61,39 @@ def _linear_weights(n_in: int, n_out: int, scale, align_corners: bool, dtype):
     return i0, i1, lam
 
 
+def _cubic_weights(n_in: int, n_out: int, scale, align_corners: bool, dtype):
+    """(the four source indices, clamped to the axis, and their weights) of each output
+    cell along one axis, PyTorch's cubic convolution (A = −0.75) and index arithmetic."""
+    dtype = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float32)
+    i = np.arange(n_out).astype(dtype)
+    if align_corners:
+        src = (dtype.type(n_in - 1) / dtype.type(n_out - 1) if n_out > 1 else dtype.type(0)) * i
+    else:  # not clamped at 0, as for the linear modes
+        s = dtype.type(1.0 / scale) if scale else dtype.type(n_in) / dtype.type(n_out)
+        src = s * (i + dtype.type(0.5)) - dtype.type(0.5)
+    base = np.floor(src)
+    t = (src - base).astype(dtype)
+    a = dtype.type(_CUBIC_A)
+
+    def near(x):  # |x| ≤ 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    index = [np.clip(base.astype(np.int64) - 1 + k, 0, n_in - 1) for k in range(4)]
+    return index, weights
+
+
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None, antialias: bool = False):
     """Resize the spatial axes of (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size``
     or by ``scale_factor`` (output size ⌊in·scale⌋), as ``torch.nn.functional.interpolate``:
     ``mode`` 'nearest' (PyTorch's legacy rounding), 'nearest-exact', 'linear',
-    'bilinear', 'trilinear' (``align_corners`` False by default) or 'area' (adaptive
-    average pooling). With a ``scale_factor`` the source positions use it, unless
-    ``recompute_scale_factor=True``.
+    'bilinear', 'bicubic' (PyTorch's cubic convolution, A = −0.75, edges replicated),
+    'trilinear' (``align_corners`` False by default) or 'area' (adaptive average pooling).
+    With a ``scale_factor`` the source positions use it, unless ``recompute_scale_factor=True``.
 
     >>> interpolate(np.array([[[1.0, 3.0]]]), scale_factor=2, mode="linear").tolist()
     [[[1.0, 1.5, 2.5, 3.0]]]
@@ -81,9 +107,11 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         raise NotImplementedError(f"interpolate: mode must be one of {', '.join(_MODES)}; got {mode!r}")
     if mode in _LINEAR and _LINEAR[mode] != dims:
         raise ValueError(f"interpolate: mode {mode!r} expects a {_LINEAR[mode] + 2}-d input, got {input.ndim}-d")
-    if align_corners is not None and mode not in _LINEAR:
+    if mode == "bicubic" and dims != 2:
+        raise ValueError(f"interpolate: mode 'bicubic' expects a 4-d input, got {input.ndim}-d")
+    if align_corners is not None and mode not in _LINEAR and mode != "bicubic":
         raise ValueError("interpolate: align_corners can only be set with the interpolating modes "
-                         "linear, bilinear and trilinear")
+                         "linear, bilinear, bicubic and trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if (size is None) == (scale_factor is None):
@@ -105,6 +133,11 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     for ax, (n_in, n_out, sc) in enumerate(zip(in_sizes, out_sizes, scales, strict=True), start=2):
         if mode in ("nearest", "nearest-exact"):
             out = cnp.take(out, _nearest_index(n_in, n_out, sc, mode == "nearest-exact"), axis=ax)
+            continue
+        if mode == "bicubic":
+            index, weights = _cubic_weights(n_in, n_out, sc, bool(align_corners), _dtype(input))
+            shape = (-1,) + (1,) * (input.ndim - 1 - ax)
+            out = sum(cnp.take(out, i, axis=ax) * w.reshape(shape) for i, w in zip(index, weights, strict=True))
             continue
         i0, i1, lam = _linear_weights(n_in, n_out, sc, bool(align_corners), _dtype(input))
         lam = lam.reshape((-1,) + (1,) * (input.ndim - 1 - ax))
