@@ -95,3 +95,17 @@ def test_np_array_of_a_tensor_is_a_copy(lib):
     assert t.tolist() == [1.0, 2.0]
     b[1] = 7.0
     assert t.tolist() == [1.0, 7.0]
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_attributes_set_on_a_tensor_stay_with_it_and_its_copies(lib):
+    # Informer's fixed embedding sets w.require_grad = False (a typo PyTorch lets pass)
+    w = lib.zeros(3)
+    w.require_grad = False
+    assert w.require_grad is False and w.requires_grad is False
+    assert copy.deepcopy(w).require_grad is False
+    assert pickle.loads(pickle.dumps(w)).require_grad is False
+    assert not hasattr(lib.zeros(3), "require_grad")
+    p = lib.nn.Parameter(lib.ones(2))
+    p.sequence_parallel = True
+    assert p.sequence_parallel and pickle.loads(pickle.dumps(p)).sequence_parallel

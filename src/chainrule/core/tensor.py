@@ -99,8 +99,11 @@ class Tensor:
     # _tangent, _grad and _version are set only where used (forward mode, eager .grad,
     # in-place writes), so that creating a Tensor on the hot path stores three fields;
     # so are _view (an eager view's base and how it was made from it) and _views (weak
-    # references to a base's live views), see chainrule.core.eager.
-    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "__weakref__")
+    # references to a base's live views), see chainrule.core.eager. A __dict__ for the
+    # attributes programs set on a Tensor, as on PyTorch's (Informer's
+    # ``w.require_grad = False``, ``param.sequence_parallel = True``): made on the first one.
+    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "__weakref__",
+                 "__dict__")
     __array_priority__ = 100.0
 
     def __init__(self, value=_NOTHING, trace=None, node=None, *sizes, device=None):
@@ -410,8 +413,8 @@ class Tensor:
         """``pickle``: an eager Tensor as its values and whether it requires grad, as
         PyTorch's (it comes back as a new leaf, without graph or ``.grad``; a Parameter as
         a Parameter); other traces' values as any object."""
-        if self._trace is eager.EAGER:
-            return (_unpickle_eager, (type(self), self.primal(), self.requires_grad))
+        if self._trace is eager.EAGER:  # (with the attributes a program set on it, as PyTorch's)
+            return (_unpickle_eager, (type(self), self.primal(), self.requires_grad), vars(self) or None)
         if self._trace.records and self._trace.plain_arrays:
             # chainrule.jit on plain arrays: the plain call pickles the array; read, as
             # np.asarray(x) reads it (that call runs without jit)
@@ -668,6 +671,8 @@ def deepcopy_eager(t: Tensor, memo: dict) -> Tensor:
         eager.set_requires_grad(new, True)
     if t.grad is not None:
         new._grad = copy.deepcopy(t.grad, memo)
+    if vars(t):  # the attributes a program set on it, as PyTorch copies them
+        vars(new).update(copy.deepcopy(vars(t), memo))
     return new
 
 
