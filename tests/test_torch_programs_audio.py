@@ -2152,6 +2152,281 @@ def train(model, data):
 '''
 
 
+# Informer (zhouhaoyi/Informer2020, trimmed, full attention): token embedding by a circular
+# Conv1d with kaiming init, fixed sinusoidal positional and temporal embeddings (their
+# ``w.require_grad = False`` attribute as written), the triangular causal mask filled with
+# -np.inf, distilling ConvLayers (BatchNorm1d, ELU, MaxPool1d with padding), a decoder with
+# masked self-attention and cross-attention over a start token plus zero placeholders
+PROGRAMS["informer"] = '''
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class TriangularCausalMask():
+    def __init__(self, B, L, device="cpu"):
+        mask_shape = [B, 1, L, L]
+        with torch.no_grad():
+            self._mask = torch.triu(torch.ones(mask_shape, dtype=torch.bool), diagonal=1).to(device)
+
+    @property
+    def mask(self):
+        return self._mask
+
+
+class FullAttention(nn.Module):
+    def __init__(self, mask_flag=True, scale=None, attention_dropout=0.0, output_attention=False):
+        super(FullAttention, self).__init__()
+        self.scale = scale
+        self.mask_flag = mask_flag
+        self.output_attention = output_attention
+        self.dropout = nn.Dropout(attention_dropout)
+
+    def forward(self, queries, keys, values, attn_mask):
+        B, L, H, E = queries.shape
+        _, S, _, D = values.shape
+        scale = self.scale or 1. / math.sqrt(E)
+        scores = torch.einsum("blhe,bshe->bhls", queries, keys)
+        if self.mask_flag:
+            if attn_mask is None:
+                attn_mask = TriangularCausalMask(B, L, device=queries.device)
+            scores.masked_fill_(attn_mask.mask, -np.inf)
+        A = self.dropout(torch.softmax(scale * scores, dim=-1))
+        V = torch.einsum("bhls,bshd->blhd", A, values)
+        if self.output_attention:
+            return (V.contiguous(), A)
+        return (V.contiguous(), None)
+
+
+class AttentionLayer(nn.Module):
+    def __init__(self, attention, d_model, n_heads, mix=False):
+        super(AttentionLayer, self).__init__()
+        d_keys = d_model // n_heads
+        d_values = d_model // n_heads
+        self.inner_attention = attention
+        self.query_projection = nn.Linear(d_model, d_keys * n_heads)
+        self.key_projection = nn.Linear(d_model, d_keys * n_heads)
+        self.value_projection = nn.Linear(d_model, d_values * n_heads)
+        self.out_projection = nn.Linear(d_values * n_heads, d_model)
+        self.n_heads = n_heads
+        self.mix = mix
+
+    def forward(self, queries, keys, values, attn_mask):
+        B, L, _ = queries.shape
+        _, S, _ = keys.shape
+        H = self.n_heads
+        queries = self.query_projection(queries).view(B, L, H, -1)
+        keys = self.key_projection(keys).view(B, S, H, -1)
+        values = self.value_projection(values).view(B, S, H, -1)
+        out, attn = self.inner_attention(queries, keys, values, attn_mask)
+        if self.mix:
+            out = out.transpose(2, 1).contiguous()
+        out = out.view(B, L, -1)
+        return self.out_projection(out), attn
+
+
+class PositionalEmbedding(nn.Module):
+    def __init__(self, d_model, max_len=64):
+        super(PositionalEmbedding, self).__init__()
+        pe = torch.zeros(max_len, d_model).float()
+        pe.require_grad = False
+        position = torch.arange(0, max_len).float().unsqueeze(1)
+        div_term = (torch.arange(0, d_model, 2).float() * -(math.log(10000.0) / d_model)).exp()
+        pe[:, 0::2] = torch.sin(position * div_term)
+        pe[:, 1::2] = torch.cos(position * div_term)
+        pe = pe.unsqueeze(0).to(torch.get_default_dtype())
+        self.register_buffer('pe', pe)
+
+    def forward(self, x):
+        return self.pe[:, :x.size(1)]
+
+
+class TokenEmbedding(nn.Module):
+    def __init__(self, c_in, d_model):
+        super(TokenEmbedding, self).__init__()
+        padding = 1  # Informer: 1 if torch.__version__ >= '1.5.0' else 2, chainrule's version being its own
+        self.tokenConv = nn.Conv1d(in_channels=c_in, out_channels=d_model, kernel_size=3, padding=padding,
+                                   padding_mode='circular')
+        for m in self.modules():
+            if isinstance(m, nn.Conv1d):
+                nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='leaky_relu')
+
+    def forward(self, x):
+        return self.tokenConv(x.permute(0, 2, 1)).transpose(1, 2)
+
+
+class FixedEmbedding(nn.Module):
+    def __init__(self, c_in, d_model):
+        super(FixedEmbedding, self).__init__()
+        w = torch.zeros(c_in, d_model).float()
+        w.require_grad = False
+        position = torch.arange(0, c_in).float().unsqueeze(1)
+        div_term = (torch.arange(0, d_model, 2).float() * -(math.log(10000.0) / d_model)).exp()
+        w[:, 0::2] = torch.sin(position * div_term)
+        w[:, 1::2] = torch.cos(position * div_term)
+        self.emb = nn.Embedding(c_in, d_model)
+        self.emb.weight = nn.Parameter(w.to(torch.get_default_dtype()), requires_grad=False)
+
+    def forward(self, x):
+        return self.emb(x).detach()
+
+
+class TemporalEmbedding(nn.Module):
+    def __init__(self, d_model):
+        super(TemporalEmbedding, self).__init__()
+        self.hour_embed = FixedEmbedding(24, d_model)
+        self.weekday_embed = FixedEmbedding(7, d_model)
+        self.day_embed = FixedEmbedding(32, d_model)
+        self.month_embed = FixedEmbedding(13, d_model)
+
+    def forward(self, x):
+        x = x.long()
+        hour_x = self.hour_embed(x[:, :, 3])
+        weekday_x = self.weekday_embed(x[:, :, 2])
+        day_x = self.day_embed(x[:, :, 1])
+        month_x = self.month_embed(x[:, :, 0])
+        return hour_x + weekday_x + day_x + month_x
+
+
+class DataEmbedding(nn.Module):
+    def __init__(self, c_in, d_model, dropout=0.0):
+        super(DataEmbedding, self).__init__()
+        self.value_embedding = TokenEmbedding(c_in=c_in, d_model=d_model)
+        self.position_embedding = PositionalEmbedding(d_model=d_model)
+        self.temporal_embedding = TemporalEmbedding(d_model=d_model)
+        self.dropout = nn.Dropout(p=dropout)
+
+    def forward(self, x, x_mark):
+        x = self.value_embedding(x) + self.position_embedding(x) + self.temporal_embedding(x_mark)
+        return self.dropout(x)
+
+
+class ConvLayer(nn.Module):
+    def __init__(self, c_in):
+        super(ConvLayer, self).__init__()
+        self.downConv = nn.Conv1d(in_channels=c_in, out_channels=c_in, kernel_size=3, padding=1,
+                                  padding_mode='circular')
+        self.norm = nn.BatchNorm1d(c_in)
+        self.activation = nn.ELU()
+        self.maxPool = nn.MaxPool1d(kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x):
+        x = self.downConv(x.permute(0, 2, 1))
+        x = self.norm(x)
+        x = self.activation(x)
+        x = self.maxPool(x)
+        return x.transpose(1, 2)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, attention, d_model, d_ff=None, dropout=0.0, activation="relu"):
+        super(EncoderLayer, self).__init__()
+        d_ff = d_ff or 4 * d_model
+        self.attention = attention
+        self.conv1 = nn.Conv1d(in_channels=d_model, out_channels=d_ff, kernel_size=1)
+        self.conv2 = nn.Conv1d(in_channels=d_ff, out_channels=d_model, kernel_size=1)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = F.relu if activation == "relu" else F.gelu
+
+    def forward(self, x, attn_mask=None):
+        new_x, attn = self.attention(x, x, x, attn_mask=attn_mask)
+        x = x + self.dropout(new_x)
+        y = x = self.norm1(x)
+        y = self.dropout(self.activation(self.conv1(y.transpose(-1, 1))))
+        y = self.dropout(self.conv2(y).transpose(-1, 1))
+        return self.norm2(x + y), attn
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, self_attention, cross_attention, d_model, d_ff=None, dropout=0.0, activation="gelu"):
+        super(DecoderLayer, self).__init__()
+        d_ff = d_ff or 4 * d_model
+        self.self_attention = self_attention
+        self.cross_attention = cross_attention
+        self.conv1 = nn.Conv1d(in_channels=d_model, out_channels=d_ff, kernel_size=1)
+        self.conv2 = nn.Conv1d(in_channels=d_ff, out_channels=d_model, kernel_size=1)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.norm3 = nn.LayerNorm(d_model)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = F.relu if activation == "relu" else F.gelu
+
+    def forward(self, x, cross, x_mask=None, cross_mask=None):
+        x = x + self.dropout(self.self_attention(x, x, x, attn_mask=x_mask)[0])
+        x = self.norm1(x)
+        x = x + self.dropout(self.cross_attention(x, cross, cross, attn_mask=cross_mask)[0])
+        y = x = self.norm2(x)
+        y = self.dropout(self.activation(self.conv1(y.transpose(-1, 1))))
+        y = self.dropout(self.conv2(y).transpose(-1, 1))
+        return self.norm3(x + y)
+
+
+class Informer(nn.Module):
+    def __init__(self, enc_in=2, dec_in=2, c_out=2, out_len=3, d_model=8, n_heads=2, d_ff=12):
+        super(Informer, self).__init__()
+        self.pred_len = out_len
+        self.enc_embedding = DataEmbedding(enc_in, d_model)
+        self.dec_embedding = DataEmbedding(dec_in, d_model)
+        self.attn_layers = nn.ModuleList([
+            EncoderLayer(AttentionLayer(FullAttention(False), d_model, n_heads), d_model, d_ff) for _ in range(2)])
+        self.conv_layers = nn.ModuleList([ConvLayer(d_model)])
+        self.enc_norm = nn.LayerNorm(d_model)
+        self.decoder = DecoderLayer(AttentionLayer(FullAttention(True), d_model, n_heads, mix=True),
+                                    AttentionLayer(FullAttention(False), d_model, n_heads), d_model, d_ff)
+        self.dec_norm = nn.LayerNorm(d_model)
+        self.projection = nn.Linear(d_model, c_out, bias=True)
+
+    def forward(self, x_enc, x_mark_enc, x_dec, x_mark_dec):
+        x = self.enc_embedding(x_enc, x_mark_enc)
+        for attn_layer, conv_layer in zip(self.attn_layers, self.conv_layers):
+            x, attn = attn_layer(x)
+            x = conv_layer(x)
+        x, attn = self.attn_layers[-1](x)
+        enc_out = self.enc_norm(x)
+        dec_out = self.dec_embedding(x_dec, x_mark_dec)
+        dec_out = self.dec_norm(self.decoder(dec_out, enc_out))
+        dec_out = self.projection(dec_out)
+        return dec_out[:, -self.pred_len:, :]
+
+
+def build():
+    return Informer()
+
+
+def data(rng):
+    t = np.arange(14)
+    series = np.sin(t[:, None] * 0.5 + rng.uniform(0, 3, size=(3, 2, 1, 2))) + 0.1 * rng.normal(size=(3, 2, 14, 2))
+    marks = np.stack([(t // 24) % 12 + 1, (t // 8) % 28 + 1, (t // 4) % 7, t % 24], -1)
+    return torch.tensor(series), torch.tensor(np.broadcast_to(marks, (2, 14, 4)).copy()).double()
+
+
+def train(model, data):
+    series, marks = data
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    criterion = nn.MSELoss()
+    out = []
+    label_len, pred_len = 3, 3
+    for batch_x in series:
+        batch_y = batch_x[:, 8:]
+        dec_inp = torch.zeros([batch_y.shape[0], pred_len, batch_y.shape[-1]]).double()
+        dec_inp = torch.cat([batch_y[:, :label_len, :], dec_inp], dim=1).double()
+        pred = model(batch_x[:, :8], marks[:, :8], dec_inp, marks[:, 8:])
+        loss = criterion(pred, batch_y[:, -pred_len:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        out.append([loss.item(), pred])
+    return out
+'''
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_audio_program_gives_pytorchs_values(name):
     _compare_with_pytorch(PROGRAMS[name])
