@@ -182,3 +182,34 @@ def test_a_cached_tanh_transform_gives_the_draw_back_as_torch(monkeypatch):
             D.TanhTransform(cache_size=2)
     for a, b in zip(*out, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_every_submodule_pytorch_code_imports_a_class_from_holds_it():
+    # pytorch_sac: pyd.transformed_distribution.TransformedDistribution; DrQ-v2:
+    # from torch.distributions.utils import _standard_normal
+    import importlib
+
+    from chainrule.distributions.utils import _standard_normal, _sum_rightmost
+
+    for name in cr.distributions._SUBMODULES:
+        theirs = importlib.import_module(f"torch.distributions.{name}")
+        ours = importlib.import_module(f"chainrule.distributions.{name}")
+        assert getattr(cr.distributions, name) is ours
+        for cls in theirs.__all__:
+            assert getattr(ours, cls) is getattr(cr.distributions, cls), (name, cls)
+    eps = _standard_normal((2, 3), dtype=cr.float32, device=cr.device("cpu"))
+    assert eps.shape == (2, 3) and eps.dtype == np.float32
+    np.testing.assert_array_equal(_sum_rightmost(cr.ones(2, 3, 4), 2).numpy(), [12.0, 12.0])
+
+
+def test_one_hot_categorical_straight_through_as_torch():
+    # DreamerV2's discrete latents: the draw in value, the gradient of the probabilities
+    out = []
+    for lib in (torch, cr):
+        logits = lib.tensor([[0.0, 60.0, 0.5], [70.0, 0.2, -0.1]], dtype=lib.float64, requires_grad=True)
+        d = lib.distributions.OneHotCategoricalStraightThrough(logits=logits)
+        z = d.rsample()
+        (g,) = lib.autograd.grad((z * lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)).sum(), logits)
+        out.append([z.detach().numpy(), g.numpy(), d.has_rsample])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-30)

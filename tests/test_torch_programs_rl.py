@@ -26,7 +26,7 @@ def _samplers(lib):
     noise = (torch.distributions.normal, "_standard_normal") if lib is torch else (
         chainrule.distributions.continuous, "noise")
     return [(lib, "normal"), (d.Normal, "sample"), (d.Categorical, "sample"), (d.MultivariateNormal, "sample"),
-            noise]
+            (d.utils, "_standard_normal"), noise]
 
 
 # two small environments, NumPy only, deterministic from their seed: CartPole's dynamics
@@ -2453,6 +2453,333 @@ def train(nets, seed):
         if t % 6 == 0:
             out.append(ppo_agent.update())
             ppo_agent.decay_action_std(0.05, 0.1)
+    return out
+'''
+
+
+# denisyarats/pytorch_sac (and DrQ's): a SquashedNormal subclassing
+# pyd.transformed_distribution.TransformedDistribution with its own TanhTransform (a
+# Transform subclass with cache_size=1 and a log1p atanh), a DoubleQCritic, the entropy
+# temperature by a log_alpha tensor, soft_update_params on .data
+PROGRAMS["pytorch_sac"] = '''
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import distributions as pyd
+from collections import namedtuple
+
+torch.set_default_dtype(torch.float64)
+ReplayBufferSamples = namedtuple("ReplayBufferSamples", "observations actions next_observations dones rewards")
+''' + ENVS + '''
+
+class TanhTransform(pyd.transforms.Transform):
+    domain = pyd.constraints.real
+    codomain = pyd.constraints.interval(-1.0, 1.0)
+    bijective = True
+    sign = +1
+
+    def __init__(self, cache_size=1):
+        super().__init__(cache_size=cache_size)
+
+    @staticmethod
+    def atanh(x):
+        return 0.5 * (x.log1p() - (-x).log1p())
+
+    def __eq__(self, other):
+        return isinstance(other, TanhTransform)
+
+    def _call(self, x):
+        return x.tanh()
+
+    def _inverse(self, y):
+        return self.atanh(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return 2. * (math.log(2.) - x - F.softplus(-2. * x))
+
+
+class SquashedNormal(pyd.transformed_distribution.TransformedDistribution):
+    def __init__(self, loc, scale):
+        self.loc = loc
+        self.scale = scale
+        self.base_dist = pyd.Normal(loc, scale)
+        transforms = [TanhTransform()]
+        super().__init__(self.base_dist, transforms)
+
+    @property
+    def mean(self):
+        mu = self.loc
+        for tr in self.transforms:
+            mu = tr(mu)
+        return mu
+
+
+def mlp(input_dim, hidden_dim, output_dim, hidden_depth):
+    mods = [nn.Linear(input_dim, hidden_dim), nn.ReLU(inplace=True)]
+    for i in range(hidden_depth - 1):
+        mods += [nn.Linear(hidden_dim, hidden_dim), nn.ReLU(inplace=True)]
+    mods.append(nn.Linear(hidden_dim, output_dim))
+    return nn.Sequential(*mods)
+
+
+def weight_init(m):
+    if isinstance(m, nn.Linear):
+        nn.init.orthogonal_(m.weight.data)
+        if hasattr(m.bias, 'data'):
+            m.bias.data.fill_(0.0)
+
+
+def soft_update_params(net, target_net, tau):
+    for param, target_param in zip(net.parameters(), target_net.parameters()):
+        target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+
+
+class DiagGaussianActor(nn.Module):
+    def __init__(self, obs_dim, action_dim, hidden_dim, hidden_depth, log_std_bounds):
+        super().__init__()
+        self.log_std_bounds = log_std_bounds
+        self.trunk = mlp(obs_dim, hidden_dim, 2 * action_dim, hidden_depth)
+        self.outputs = dict()
+        self.apply(weight_init)
+
+    def forward(self, obs):
+        mu, log_std = self.trunk(obs).chunk(2, dim=-1)
+        log_std = torch.tanh(log_std)
+        log_std_min, log_std_max = self.log_std_bounds
+        log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (log_std + 1)
+        std = log_std.exp()
+        self.outputs['mu'] = mu
+        self.outputs['std'] = std
+        dist = SquashedNormal(mu, std)
+        return dist
+
+
+class DoubleQCritic(nn.Module):
+    def __init__(self, obs_dim, action_dim, hidden_dim, hidden_depth):
+        super().__init__()
+        self.Q1 = mlp(obs_dim + action_dim, hidden_dim, 1, hidden_depth)
+        self.Q2 = mlp(obs_dim + action_dim, hidden_dim, 1, hidden_depth)
+        self.apply(weight_init)
+
+    def forward(self, obs, action):
+        assert obs.size(0) == action.size(0)
+        obs_action = torch.cat([obs, action], dim=-1)
+        return self.Q1(obs_action), self.Q2(obs_action)
+
+
+def build():
+    nets = nn.ModuleDict(dict(actor=DiagGaussianActor(3, 1, 8, 2, [-5, 2]), critic=DoubleQCritic(3, 1, 8, 2),
+                              critic_target=DoubleQCritic(3, 1, 8, 2)))
+    nets["critic_target"].load_state_dict(nets["critic"].state_dict())
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    actor, critic, critic_target = nets["actor"], nets["critic"], nets["critic_target"]
+    log_alpha = torch.tensor(np.log(0.1))
+    log_alpha.requires_grad = True
+    target_entropy = -1
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=1e-2, betas=[0.9, 0.999])
+    critic_optimizer = torch.optim.Adam(critic.parameters(), lr=1e-2, betas=[0.9, 0.999])
+    log_alpha_optimizer = torch.optim.Adam([log_alpha], lr=1e-2, betas=[0.9, 0.999])
+    env = PointMass(2, seed)
+    rb = ReplayBuffer(32, 3, 1, seed)
+    obs = env.reset()
+    out = []
+    for step in range(8):
+        with torch.no_grad():
+            dist = actor(torch.as_tensor(obs))
+            action = dist.sample() if step >= 2 else torch.as_tensor(env.sample_action())
+        next_obs, reward, done = env.step(action.numpy())
+        rb.add(obs, next_obs, action.numpy(), reward, done)
+        obs = next_obs
+        if step >= 2:
+            o, a, o2, d, r = rb.sample(5)
+            alpha = log_alpha.exp()
+            dist = actor(o2)
+            next_action = dist.rsample()
+            log_prob = dist.log_prob(next_action).sum(-1, keepdim=True)
+            target_Q1, target_Q2 = critic_target(o2, next_action)
+            target_V = torch.min(target_Q1, target_Q2) - alpha.detach() * log_prob
+            target_Q = r + ((1 - d) * 0.99 * target_V)
+            target_Q = target_Q.detach()
+            current_Q1, current_Q2 = critic(o, a)
+            critic_loss = F.mse_loss(current_Q1, target_Q) + F.mse_loss(current_Q2, target_Q)
+            critic_optimizer.zero_grad()
+            critic_loss.backward()
+            critic_optimizer.step()
+            if step % 2 == 0:
+                dist = actor(o)
+                action = dist.rsample()
+                log_prob = dist.log_prob(action).sum(-1, keepdim=True)
+                actor_Q1, actor_Q2 = critic(o, action)
+                actor_Q = torch.min(actor_Q1, actor_Q2)
+                actor_loss = (alpha.detach() * log_prob - actor_Q).mean()
+                actor_optimizer.zero_grad()
+                actor_loss.backward()
+                actor_optimizer.step()
+                log_alpha_optimizer.zero_grad()
+                alpha_loss = (alpha * (-log_prob - target_entropy).detach()).mean()
+                alpha_loss.backward()
+                log_alpha_optimizer.step()
+                out.append([actor_loss, alpha_loss, -log_prob.mean(), actor.outputs['std']])
+            soft_update_params(critic, critic_target, 0.1)
+            out.append([critic_loss, current_Q1])
+    out.append([log_alpha, actor(torch.as_tensor(obs)).mean])
+    return out
+'''
+
+# facebookresearch/drqv2 (vector observations): a TruncatedNormal subclassing pyd.Normal,
+# whose sample draws by torch.distributions.utils._standard_normal, clips the noise and
+# clamps with a straight-through estimator; a linear stddev schedule; the critic's
+# targets by soft_update_params
+PROGRAMS["drqv2"] = '''
+import re
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import distributions as pyd
+from torch.distributions.utils import _standard_normal
+from collections import namedtuple
+
+torch.set_default_dtype(torch.float64)
+ReplayBufferSamples = namedtuple("ReplayBufferSamples", "observations actions next_observations dones rewards")
+''' + ENVS + '''
+
+class TruncatedNormal(pyd.Normal):
+    def __init__(self, loc, scale, low=-1.0, high=1.0, eps=1e-6):
+        super().__init__(loc, scale, validate_args=False)
+        self.low = low
+        self.high = high
+        self.eps = eps
+
+    def _clamp(self, x):
+        clamped_x = torch.clamp(x, self.low + self.eps, self.high - self.eps)
+        x = x - x.detach() + clamped_x.detach()
+        return x
+
+    def sample(self, clip=None, sample_shape=torch.Size()):
+        shape = self._extended_shape(sample_shape)
+        eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
+        eps *= self.scale
+        if clip is not None:
+            eps = torch.clamp(eps, -clip, clip)
+        x = self.loc + eps
+        return self._clamp(x)
+
+
+def schedule(schdl, step):
+    try:
+        return float(schdl)
+    except ValueError:
+        match = re.match(r'linear\\((.+),(.+),(.+)\\)', schdl)
+        if match:
+            init, final, duration = [float(g) for g in match.groups()]
+            mix = np.clip(step / duration, 0.0, 1.0)
+            return (1.0 - mix) * init + mix * final
+    raise NotImplementedError(schdl)
+
+
+def soft_update_params(net, target_net, tau):
+    for param, target_param in zip(net.parameters(), target_net.parameters()):
+        target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+
+
+class Actor(nn.Module):
+    def __init__(self, repr_dim, action_shape, feature_dim, hidden_dim):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.policy = nn.Sequential(nn.Linear(feature_dim, hidden_dim), nn.ReLU(inplace=True),
+                                    nn.Linear(hidden_dim, action_shape[0]))
+
+    def forward(self, obs, std):
+        h = self.trunk(obs)
+        mu = self.policy(h)
+        mu = torch.tanh(mu)
+        std = torch.ones_like(mu) * std
+        dist = TruncatedNormal(mu, std)
+        return dist
+
+
+class Critic(nn.Module):
+    def __init__(self, repr_dim, action_shape, feature_dim, hidden_dim):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.Q1 = nn.Sequential(nn.Linear(feature_dim + action_shape[0], hidden_dim), nn.ReLU(inplace=True),
+                                nn.Linear(hidden_dim, 1))
+        self.Q2 = nn.Sequential(nn.Linear(feature_dim + action_shape[0], hidden_dim), nn.ReLU(inplace=True),
+                                nn.Linear(hidden_dim, 1))
+
+    def forward(self, obs, action):
+        h = self.trunk(obs)
+        h_action = torch.cat([h, action], dim=-1)
+        return self.Q1(h_action), self.Q2(h_action)
+
+
+def build():
+    nets = nn.ModuleDict(dict(actor=Actor(3, (1,), 6, 8), critic=Critic(3, (1,), 6, 8),
+                              critic_target=Critic(3, (1,), 6, 8)))
+    nets["critic_target"].load_state_dict(nets["critic"].state_dict())
+    return nets
+
+
+def data(rng):
+    return int(rng.integers(1000))
+
+
+def train(nets, seed):
+    actor, critic, critic_target = nets["actor"], nets["critic"], nets["critic_target"]
+    actor_opt = torch.optim.Adam(actor.parameters(), lr=1e-2)
+    critic_opt = torch.optim.Adam(critic.parameters(), lr=1e-2)
+    stddev_schedule, stddev_clip = 'linear(1.0,0.1,6)', 0.3
+    env = PointMass(2, seed)
+    rb = ReplayBuffer(32, 3, 1, seed)
+    obs = env.reset()
+    out = []
+    for step in range(8):
+        with torch.no_grad():
+            stddev = schedule(stddev_schedule, step)
+            dist = actor(torch.as_tensor(obs), stddev)
+            action = dist.sample(clip=None)
+            if step < 2:
+                action.copy_(torch.as_tensor(env.sample_action()))
+        next_obs, reward, done = env.step(action.numpy())
+        rb.add(obs, next_obs, action.numpy(), reward, done)
+        obs = next_obs
+        if step >= 2:
+            o, a, o2, d, r = rb.sample(5)
+            with torch.no_grad():
+                stddev = schedule(stddev_schedule, step)
+                dist = actor(o2, stddev)
+                next_action = dist.sample(clip=stddev_clip)
+                target_Q1, target_Q2 = critic_target(o2, next_action)
+                target_V = torch.min(target_Q1, target_Q2)
+                target_Q = r + ((1 - d) * 0.99 * target_V)
+            Q1, Q2 = critic(o, a)
+            critic_loss = F.mse_loss(Q1, target_Q) + F.mse_loss(Q2, target_Q)
+            critic_opt.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            critic_opt.step()
+            dist = actor(o, stddev)
+            action = dist.sample(clip=stddev_clip)
+            log_prob = dist.log_prob(action).sum(-1, keepdim=True)
+            Q1, Q2 = critic(o, action)
+            Q = torch.min(Q1, Q2)
+            actor_loss = -Q.mean()
+            actor_opt.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            actor_opt.step()
+            soft_update_params(critic, critic_target, 0.05)
+            out.append([critic_loss, actor_loss, log_prob, dist.entropy().sum(-1).mean()])
     return out
 '''
 

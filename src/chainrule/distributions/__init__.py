@@ -15,12 +15,18 @@ numbers, not PyTorch's: the same seed gives other values).
 (torch.Size([]), torch.Size([3]), torch.Size([5, 3]))
 """
 
+import sys
+
 # with the submodules PyTorch code reaches for (torch.distributions.normal.Normal, ...)
 from chainrule.distributions import (
     bernoulli,
     categorical,
     constraints,
+    continuous,
+    discrete,
+    families,
     independent,
+    multivariate,
     multivariate_normal,
     normal,
     transforms,
@@ -38,7 +44,14 @@ from chainrule.distributions.continuous import (
     StudentT,
     Uniform,
 )
-from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
+from chainrule.distributions.discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
+    Poisson,
+)
 from chainrule.distributions.distribution import Distribution
 from chainrule.distributions.families import (
     Chi2,
@@ -74,7 +87,8 @@ __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
     "ExpRelaxedCategorical", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
     "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily",
-    "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
+    "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
     # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
     "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
@@ -82,3 +96,19 @@ __all__ = [
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
     "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
 ]
+
+# PyTorch's other submodules, by the name PyTorch gives each, as the module that holds its
+# class (pyd.transformed_distribution.TransformedDistribution, from torch.distributions.beta
+# import Beta): one module under two names, as chainrule.utils.data is chainrule.data
+_SUBMODULES = {
+    "transformed_distribution": transforms, "beta": continuous, "gamma": continuous, "laplace": continuous,
+    "exponential": continuous, "cauchy": continuous, "log_normal": continuous, "studentT": continuous,
+    "one_hot_categorical": discrete, "poisson": discrete, "binomial": discrete, "dirichlet": multivariate,
+    "lowrank_multivariate_normal": multivariate, "mixture_same_family": families, "relaxed_categorical": families,
+    "relaxed_bernoulli": families, "gumbel": families, "half_normal": families, "half_cauchy": families,
+    "weibull": families, "pareto": families, "geometric": families, "negative_binomial": families,
+    "multinomial": families, "chi2": families,
+}
+for _name, _module in _SUBMODULES.items():
+    sys.modules[f"{__name__}.{_name}"] = _module
+    globals()[_name] = _module

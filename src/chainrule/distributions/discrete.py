@@ -23,7 +23,7 @@ from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, lazy_property
 
-__all__ = ["Categorical", "OneHotCategorical", "Bernoulli", "Binomial", "Poisson"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Binomial", "Poisson"]
 
 
 def _clamp_probs(p):
@@ -180,6 +180,18 @@ class OneHotCategorical(Distribution):
         n = self.event_shape[0]
         values = Tensor(np.eye(n, dtype=self.probs.dtype).reshape((n,) + (1,) * len(self.batch_shape) + (n,)), EAGER)
         return cnp.broadcast_to(values, (n,) + tuple(self.batch_shape) + (n,)) if expand else values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical whose ``rsample`` is the straight-through estimator, as
+    DreamerV2's discrete latents draw: the one-hot draw in value, the gradient that of
+    ``probs``."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=()):
+        probs = self.probs
+        return self.sample(sample_shape) + (probs - probs.detach())
 
 
 class Bernoulli(Distribution):

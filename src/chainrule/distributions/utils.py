@@ -1,5 +1,7 @@
 """``torch.distributions.utils``: the helpers user code borrows (``broadcast_all``,
-``probs_to_logits``, ``logits_to_probs``, ``clamp_probs``, ``lazy_property``).
+``probs_to_logits``, ``logits_to_probs``, ``clamp_probs``, ``lazy_property``, and the
+private ``_standard_normal`` and ``_sum_rightmost`` that distributions written by users
+call, as DrQ-v2's TruncatedNormal does).
 
 >>> import chainrule as cr
 >>> [round(v, 4) for v in probs_to_logits(cr.tensor([0.25, 0.75])).tolist()]
@@ -12,9 +14,23 @@ import numpy as np
 
 import chainrule.nn.functional as F
 import chainrule.numpy as cnp
-from chainrule.distributions.distribution import broadcast_all, lazy_property
+from chainrule.core.dtypes import as_dtype, check_cpu
+from chainrule.core.tensor import Tensor
+from chainrule.distributions.distribution import broadcast_all, lazy_property, noise, sum_rightmost
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+
+
+def _standard_normal(shape, dtype, device) -> Tensor:
+    """Standard normal draws of ``shape`` (PyTorch's private helper, which user code calls)
+    from the global generator that ``chainrule.manual_seed`` seeds."""
+    check_cpu(device, "_standard_normal")
+    return noise("standard_normal", shape, as_dtype(dtype))
+
+
+def _sum_rightmost(value, dim: int):
+    """``value`` summed over its last ``dim`` dimensions (PyTorch's private helper)."""
+    return sum_rightmost(value, dim)
 
 
 def clamp_probs(probs):
