@@ -308,6 +308,23 @@ def test_warnings_carry_this_calls_values():
         assert same(held[1], held[0]), held
 
 
+def _scalar_arithmetic(x):
+    a, b = x[0], x[1]
+    c = a
+    c += b                     # NumPy scalars: x[0] += x[1] is c = c + b
+    return a + b, a * b, b + a, c, a - b, a / b, x[2] * a, np.float32(a) + np.float32(b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scalar_math_of_two_nans_keeps_numpys_nan(dtype):
+    """NumPy's scalar math gives a + b (and a * b) of two NaNs the NaN of b, the ufunc the
+    NaN of a: jit replayed the ufunc."""
+    nans = np.array([0xFFF8000000000000, 0x7FF8000000000001, 0x7FF0000000000002], np.uint64).view(np.float64)
+    with np.errstate(invalid="ignore"):  # (NaN payloads cast to float32)
+        nans, reversed_nans = nans.astype(dtype), nans[::-1].astype(dtype)
+    run_calls(_scalar_arithmetic, each((nans,), (nans,), (A(1, -0.0, 2).astype(dtype),), (reversed_nans,)))
+
+
 def test_reshape_copy_keyword():
     run_calls(lambda x: (x.reshape(6, copy=True), x.reshape((3, 2), copy=False)), _repeat(lambda: (np.ones((2, 3)),)))
     run_calls(lambda x: x.T.reshape(6, copy=False), _repeat(lambda: (np.ones((2, 3)),), 2))

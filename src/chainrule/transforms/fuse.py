@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import operator
 import os
 import sys
 import tempfile
@@ -316,6 +317,25 @@ class _Namespace:
 
 
 # -- the pass --------------------------------------------------------------------------
+# Python's + and * of NumPy float scalars, which the trace records as the operators (NumPy's
+# scalar math gives a + b of two NaNs the NaN of b, its ufunc the NaN of a)
+_SCALAR_MATH = {operator.add: np.add, operator.mul: np.multiply}
+
+
+def _scalar_math_as_ufuncs(ops: list, values: list) -> list:
+    """``ops`` with the float sums and products that were recorded as Python's operators
+    made their ufuncs, which fuse: a fused loop keeps a NaN where it is, not its sign."""
+    out = []
+    for op in ops:
+        fun = getattr(op, "fun", None)
+        if isinstance(op, Call) and fun in _SCALAR_MATH and getattr(values[op.outs[0]], "dtype", None) is not None \
+                and values[op.outs[0]].dtype.kind == "f":
+            op = Call(_SCALAR_MATH[fun], op.args, op.kwargs, op.outs, op.unpack, op.check_shape, op.effect,
+                      op.rng, op.errstate)
+        out.append(op)
+    return out
+
+
 def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
     """``ops`` with each group of :func:`plan_groups` replaced by one call of its compiled
     ufunc, at the place of the group's last call; ``ops`` itself if nothing fuses.
@@ -326,12 +346,13 @@ def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
     >>> f.programs[0].n_calls if available() else 1
     1
     """
+    given, ops = ops, _scalar_math_as_ufuncs(ops, values)
     groups = plan_groups(ops, values, out_templates)
     reductions = plan_reductions(ops, values, out_templates, groups)
     ending = {chain[-1]: (r, keep) for chain, r, keep in reductions}
     units = [(g, None, False) for g in groups if g[-1] not in ending] + reductions
     if not units:
-        return ops
+        return given
     kernels, names, inputs, quiet, seen = [], [], [], [], {}
     for chain, r, keep in units:
         if r is None:

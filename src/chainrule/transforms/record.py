@@ -55,7 +55,7 @@ def _checks(fun) -> bool | str:
     function whose result type may depend on values (NumPy's eig, scimath's sqrt of a
     negative number) or that chainrule does not know (a custom primitive), the shape
     for NumPy's value-shaped functions, nothing for the rest."""
-    if isinstance(fun, np.ufunc):
+    if isinstance(fun, np.ufunc) or fun in _SCALAR_MATH:  # (a NumPy scalar's type is its operands')
         return False
     module = getattr(fun, "__module__", None) or ""
     if module.startswith("numpy"):
@@ -182,6 +182,9 @@ class RecordTrace(Trace):
         if fun is np.power:
             return "f" in kinds or "c" in kinds
         if fun is np.multiply and "c" in kinds:
+            return True
+        if fun in (np.add, np.multiply) and "f" in kinds:
+            # the scalar math's a + b (a * b) of two NaNs gives b's NaN, the ufunc's a's
             return True
         # integers: the scalar math reports an overflow (a RuntimeWarning, or an error under
         # np.errstate(over="raise")) where the ufunc wraps around silently
@@ -550,6 +553,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # kinds of Python's numbers
 _SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul, np.add: operator.add,
                      np.subtract: operator.sub}
+_SCALAR_MATH = frozenset(_SCALAR_OPERATORS.values())
 _PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
