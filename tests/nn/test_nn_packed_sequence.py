@@ -93,6 +93,15 @@ def test_bad_arguments_say_what_is_wrong(bad, match):
         bad()
 
 
+def test_float_lengths_are_cast_to_integers_as_pytorch_casts_them():
+    # subsampled lengths computed in floating point, (lengths - 1) / 2 + 1, passed as they are
+    x = np.arange(12.0).reshape(3, 2, 2)
+    got = ours_rnn.pack_padded_sequence(cr.tensor(x), cr.tensor([3.0, 1.5]))
+    want = torch_rnn.pack_padded_sequence(torch.tensor(x), torch.tensor([3.0, 1.5]))
+    np.testing.assert_array_equal(got.data.numpy(), want.data.numpy())
+    np.testing.assert_array_equal(np.asarray(got.batch_sizes), want.batch_sizes.numpy())
+
+
 def test_lengths_of_eager_tensors_are_a_tensor_as_pytorchs():
     """PyTorch programs go on with ``lengths.unsqueeze(1)`` or ``lengths.to(device)``."""
     x = np.arange(12.0).reshape(3, 2, 2)

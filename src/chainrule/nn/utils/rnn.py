@@ -108,6 +108,8 @@ class PackedSequence(_Packed):
 
 def _lengths(lengths, batch: int) -> np.ndarray:
     lengths = np.asarray(plain(lengths))
+    if lengths.dtype.kind == "f":  # cast, truncated, as PyTorch's as_tensor(lengths, dtype=torch.int64)
+        lengths = lengths.astype(np.int64)
     if lengths.ndim != 1 or lengths.shape[0] != batch or lengths.dtype.kind not in "iu":
         raise ValueError(f"lengths must be {batch} integers (one per sequence), got {lengths!r}")
     if np.any(lengths <= 0):
