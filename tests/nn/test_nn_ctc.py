@@ -37,6 +37,8 @@ CASES = {  # targets, input lengths, target lengths
     # a batch of silences (every target empty), padded or concatenated
     "all_empty": (np.array([[1, 2], [3, 4], [2, 0]]), [6, 4, 3], [0, 0, 0]),
     "all_empty_concatenated": (np.zeros(0, dtype=np.int64), [6, 4, 3], [0, 0, 0]),
+    # padding past the target lengths of any value, never read: a pad id of the vocabulary's size, -1
+    "padded_with_out_of_range_ids": (np.array([[1, 1, 2], [3, 5, 5], [2, -1, -1]]), [6, 5, 4], [3, 1, 1]),
 }
 
 
@@ -73,3 +75,11 @@ def test_ctc_loss_unbatched_other_blank_and_errors_as_torch():
         with pytest.raises(RuntimeError) as ours:
             F.ctc_loss(lp3, np.array([[0, 1, 1]]), **kwargs)
         assert str(ours.value).split(" (while")[0] == str(theirs.value).split(" (while")[0]
+
+
+def test_a_target_label_out_of_range_is_refused_by_name():
+    # PyTorch reads past the log-probabilities' class axis (undefined); chainrule says what is wrong
+    with pytest.raises(RuntimeError, match="target label 9 is out of range for 6 classes"):
+        F.ctc_loss(np.zeros((4, 1, 6)), np.array([[2, 9]]), [4], [2])
+    with pytest.raises(RuntimeError, match="target label -2 is out of range"):
+        F.ctc_loss(np.zeros((4, 2, 6)), np.array([1, -2, 3]), [4, 4], [1, 2])

@@ -150,6 +150,13 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
     elif tgt_len.size and tgt_len.max() > tg.shape[1]:
         raise RuntimeError(f"Expected tensor to have size at least {tgt_len.max()} at dimension 1, but got size "
                            f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for ctc_loss)")
+    # the labels past each target's length are padding, never read (any value, as in PyTorch)
+    within = np.arange(tg.shape[1])[None, :] < tgt_len[:, None]
+    tg = np.where(within, tg, blank)
+    if tg.size and (tg.min() < 0 or tg.max() >= c):
+        bad = int(tg.min()) if tg.min() < 0 else int(tg.max())
+        raise RuntimeError(f"ctc_loss: target label {bad} is out of range for {c} classes (0 to {c - 1}); labels "
+                           f"past a target's length are padding and may hold any value")
 
     def forward(lp):
         lp = np.asarray(plain(lp))
