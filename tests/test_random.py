@@ -233,3 +233,21 @@ def test_errors_say_what_to_do():
         R.gamma  # noqa: B018
     with pytest.raises(ValueError, match="threefry2x32"):
         R.key(0, impl="rbg")
+
+
+def test_torch_random_names_seed_chainrules_global_generator():
+    # PyTorch programs that seed through torch.random: torch.R.manual_seed(0)
+    torch = pytest.importorskip("torch")
+    for name in ("manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng"):
+        assert hasattr(torch.random, name)
+    R.manual_seed(5)
+    a = cr.rand(3).tolist()
+    cr.manual_seed(5)
+    assert cr.rand(3).tolist() == a and R.initial_seed() == 5
+    with R.fork_rng():
+        inside = cr.randn(2).tolist()
+    assert cr.randn(2).tolist() == inside
+    saved = R.get_rng_state()
+    b = cr.rand(2).tolist()
+    R.set_rng_state(saved)
+    assert cr.rand(2).tolist() == b

@@ -12,6 +12,10 @@ agree with JAX's to a few units in the last place: XLA fuses its multiply-adds a
 ``log1p`` of its own. Defaults are those of JAX with ``jax_enable_x64``: float64 and
 int64.
 
+PyTorch's ``torch.random`` names are here too, for code that seeds through that module
+(``torch.random.manual_seed(0)``): ``manual_seed``, ``seed``, ``initial_seed``,
+``get_rng_state``, ``set_rng_state`` (chainrule's global generator) and ``fork_rng``.
+
 Keys work under every transform: ``vmap`` over a batch of keys (``split(key, n)``), ``jit``
 (the draws are recorded calls of the key), and ``grad`` through the parameters of a
 sampler (``uniform``'s bounds, ``mean + std * normal(key)``).
@@ -26,6 +30,7 @@ sampler (``uniform``'s bounds, ``mean + std * normal(key)``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
 from collections.abc import Sequence
@@ -34,6 +39,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.core.rng import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from chainrule.numpy import batching
 from chainrule.transforms.custom import stop_gradient
 
@@ -41,7 +47,33 @@ __all__ = [
     "PRNGKey", "key", "key_data", "wrap_key_data", "split", "fold_in", "bits", "uniform", "normal", "randint",
     "bernoulli", "categorical", "gumbel", "exponential", "laplace", "logistic", "cauchy", "truncated_normal",
     "rademacher", "choice", "permutation", "multivariate_normal", "erfinv",
+    # torch.random's
+    "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "fork_rng",
 ]
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng", _devices_kw: str = "devices",
+             device_type: str = "cuda"):
+    """PyTorch's ``torch.random.fork_rng()``: the draws made inside leave the global
+    generator as it was before.
+
+    >>> import chainrule as cr
+    >>> _ = cr.manual_seed(0)
+    >>> with fork_rng():
+    ...     inside = cr.rand(2).tolist()
+    >>> cr.rand(2).tolist() == inside
+    True
+    """
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
+
 
 _U32 = np.uint32
 _U64 = np.uint64
