@@ -858,10 +858,25 @@ def _unbatched(lib):
             for sample in lib.utils.data.DataLoader(Pairs(), batch_size=None)]
 
 
-SAME = {"unbatched": _unbatched, "warm_restarts_fraction_then_whole": _warm_restarts_fraction_then_whole,
-        "generator_resumed": _generator_resumed, "plateau_is_a_scheduler": _plateau_is_a_scheduler,
-        "tensor_dataset_subclass": _augmented, "getitems": _getitems, "batch_sampler_as_sampler":
-        _batch_sampler_as_sampler, "collate_containers": _collate_containers, "fractions_split": _fractions_split}
+def _bincount_of_float32_weights(lib):
+    """A class-weighted count (torchmetrics' way) keeps float32 weights' dtype."""
+    counts = lib.bincount(lib.tensor([0, 2, 2]), weights=lib.tensor([0.5, 1.0, 2.0], dtype=lib.float32), minlength=4)
+    doubles = lib.tensor([1, 1]).bincount(lib.tensor([1, 2]))  # integer weights: float64
+    return [counts, counts.dtype == lib.float32, doubles.dtype == lib.float64]
+
+
+SAME = {
+    "bincount_of_float32_weights": _bincount_of_float32_weights,
+    "unbatched": _unbatched,
+    "warm_restarts_fraction_then_whole": _warm_restarts_fraction_then_whole,
+    "generator_resumed": _generator_resumed,
+    "plateau_is_a_scheduler": _plateau_is_a_scheduler,
+    "tensor_dataset_subclass": _augmented,
+    "getitems": _getitems,
+    "batch_sampler_as_sampler": _batch_sampler_as_sampler,
+    "collate_containers": _collate_containers,
+    "fractions_split": _fractions_split,
+}
 
 
 @pytest.mark.parametrize("name", sorted(SAME))
@@ -884,6 +899,10 @@ def _linear(lib):
 
 
 RAISE = {
+    "bincount_negative": (RuntimeError, lambda lib: lib.bincount(lib.tensor([-1, 2]))),
+    "bincount_2d": (RuntimeError, lambda lib: lib.bincount(lib.tensor([[1, 2]]))),
+    "bincount_of_floats": (RuntimeError, lambda lib: lib.tensor([1.0, 2.0]).bincount()),
+    "bincount_weights_of_another_length": (RuntimeError, lambda lib: lib.bincount(lib.tensor([1]), lib.ones(2))),
     "ema_decay_above_one": (ValueError, lambda lib: lib.optim.swa_utils.get_ema_multi_avg_fn(1.5)),
     "ema_decay_negative": (ValueError, lambda lib: lib.optim.swa_utils.get_ema_avg_fn(-0.1)),
     "two_averaging_functions": ((AssertionError, ValueError), lambda lib: lib.optim.swa_utils.AveragedModel(

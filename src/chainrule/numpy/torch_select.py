@@ -162,10 +162,23 @@ class TorchSelectMethods:
 
     def bincount(self, weights=None, minlength: int = 0):
         """How often each value 0, 1, ... occurs in this 1-d integer Tensor (summed
-        ``weights`` instead, given them)."""
-        w = None if weights is None else plain(weights)
-        counts = np.bincount(plain(self), w, minlength)
-        return Tensor(counts.astype(np.int64) if w is None else counts, EAGER)
+        ``weights`` instead, given them: float32 ones in float32, others in float64, as
+        PyTorch's); anything else is refused with PyTorch's RuntimeError."""
+        x = np.asarray(plain(self))
+        if x.ndim != 1 or x.dtype.kind not in "iu" or (x.size and x.min() < 0):
+            raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got a {x.ndim}-d "
+                               f"{x.dtype} Tensor" + (" with negative values" if x.dtype.kind in "iu" and x.ndim == 1
+                                                      else ""))
+        if minlength < 0:
+            raise RuntimeError(f"bincount: minlength should be >= 0, got {minlength}")
+        w = None if weights is None else np.asarray(plain(weights))
+        if w is not None and w.shape != x.shape:
+            raise RuntimeError(f"bincount: weights should be 1-d and have the same length as input, got shapes "
+                               f"{w.shape} and {x.shape}")
+        counts = np.bincount(x, w, minlength)
+        if w is None:
+            return Tensor(counts.astype(np.int64), EAGER)
+        return Tensor(counts.astype(np.float32 if w.dtype == np.float32 else np.float64), EAGER)
 
     # -- sampling ---------------------------------------------------------------------------
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None):
