@@ -865,7 +865,25 @@ def _bincount_of_float32_weights(lib):
     return [counts, counts.dtype == lib.float32, doubles.dtype == lib.float64]
 
 
+def _sequential_rate_set_by_hand(lib):
+    """A warm-up then decays, the rate set by hand between (as a manual plateau cut does):
+    a multiplicative schedule carries on from it, a milestone restarts from the closed form."""
+    opt = lib.optim.SGD(lib.nn.Linear(2, 2).parameters(), lr=1.0)
+    S = lib.optim.lr_scheduler
+    sched = S.SequentialLR(opt, [S.LinearLR(opt, 0.1, total_iters=3), S.CosineAnnealingLR(opt, T_max=4, eta_min=0.01),
+                                 S.ExponentialLR(opt, 0.5)], milestones=[3, 7])
+    seen = []
+    for step in range(10):
+        if step in (1, 5, 8):
+            opt.param_groups[0]["lr"] *= 0.3
+        opt.step()
+        sched.step()
+        seen.append(sched.get_last_lr())
+    return seen
+
+
 SAME = {
+    "sequential_rate_set_by_hand": _sequential_rate_set_by_hand,
     "bincount_of_float32_weights": _bincount_of_float32_weights,
     "unbatched": _unbatched,
     "warm_restarts_fraction_then_whole": _warm_restarts_fraction_then_whole,

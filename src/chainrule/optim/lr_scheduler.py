@@ -346,6 +346,21 @@ class SequentialLR(LRScheduler):
         start = self.milestones[i - 1] if i > 0 else 0
         return self.schedulers[i].lr_at(base_lr, t - start, group_index)
 
+    def _segment(self) -> tuple[LRScheduler, int]:
+        """The schedule of the current step, and the step at which it started."""
+        i = bisect.bisect_right(self.milestones, self.last_epoch)
+        return self.schedulers[i], self.milestones[i - 1] if i > 0 else 0
+
+    @property
+    def chainable(self) -> bool:
+        """As PyTorch's: a schedule starts from its closed form at its milestone, and from
+        there a multiplicative one moves the rate the group has (one set by hand included)."""
+        schedule, start = self._segment()
+        return self.last_epoch > start and schedule.chainable
+
+    def move(self, current, new, previous):
+        return self._segment()[0].move(current, new, previous)
+
     def state_dict(self):
         out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedulers")}
         out["schedulers"] = [s.state_dict() for s in self.schedulers]
