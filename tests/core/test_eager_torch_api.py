@@ -501,14 +501,27 @@ def test_tensor_of_a_list_of_tensors_on_a_graph_copies_their_values_as_pytorch()
     for lib in (torch, cr):
         w = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
         values = [w[0] * 2, w[1] + 1, 3.0]
-        with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar"):
+        with warnings.catch_warnings(record=True) as caught:  # PyTorch's warns once a session
+            warnings.simplefilter("always")
             t = lib.tensor(values)
-        with warnings.catch_warnings():  # PyTorch's warns once
-            warnings.simplefilter("ignore")
             nested = lib.tensor([[w[0], w[1]]])
+        if lib is cr:
+            assert [str(c.message) for c in caught] == [
+                "Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                "Consider using tensor.detach() first."] * 2
         assert not t.requires_grad and t.grad_fn is None and t.dtype == w.dtype
         out.append([t.numpy(), nested.numpy()])
     for a, b in zip(*out, strict=True):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="being differentiated"):  # under a transform: refused, as before
         cr.grad(lambda a: cr.tensor([a * 2]).sum())(1.0)
+
+
+def test_grad_with_no_inputs_is_refused_as_pytorch():
+    # grads = torch.autograd.grad(loss, params) with params an exhausted generator
+    for lib in (torch, cr):
+        w = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        params = (p for p in [w])
+        list(params)
+        with pytest.raises(RuntimeError, match="`inputs` argument to `grad\\(\\)` cannot be empty"):
+            lib.autograd.grad((w * w).sum(), params)

@@ -267,6 +267,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     allow_unused = bool(allow_unused) or materialize_grads
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:  # as PyTorch: an empty list (an exhausted generator of parameters) is a mistake
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None or isinstance(grad_outputs, Tensor | np.ndarray):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     grad_outputs = list(grad_outputs)
