@@ -325,6 +325,19 @@ def test_scalar_math_of_two_nans_keeps_numpys_nan(dtype):
     run_calls(_scalar_arithmetic, each((nans,), (nans,), (A(1, -0.0, 2).astype(dtype),), (reversed_nans,)))
 
 
+def _means(x, counts):
+    total, n = x.sum(), counts.sum()
+    mean = total / n           # NumPy scalars: "divide by zero encountered in scalar divide"
+    return mean, total // n, total % n, divmod(total, n), n // counts[0], 1.0 / n
+
+
+def test_arithmetic_of_numpy_scalars_warns_as_numpys_scalar_math():
+    """The warnings of x.sum() / n are those of NumPy's scalar math ('... in scalar
+    divide'), which jit gave as the ufunc's ('... in divide')."""
+    run_calls(_means, each((A(1, 2), np.array([1, 1])), (A(1, 2), np.array([0, 0])), (A(0, 0), np.array([0, 0])),
+                           (A(1, np.inf), np.array([1, 2])), (A(1, 2), np.array([0, 0]))))
+
+
 def test_reshape_copy_keyword():
     run_calls(lambda x: (x.reshape(6, copy=True), x.reshape((3, 2), copy=False)), _repeat(lambda: (np.ones((2, 3)),)))
     run_calls(lambda x: x.T.reshape(6, copy=False), _repeat(lambda: (np.ones((2, 3)),), 2))

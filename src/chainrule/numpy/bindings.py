@@ -136,9 +136,13 @@ class TensorMethods:
         return cnp.mod(other, self)
 
     def __divmod__(self, other):
+        if self._trace.records and (out := self._trace.scalar_operator(np.divmod, self, other)) is not None:
+            return out  # of NumPy scalars: NumPy's scalar math, as in the plain call
         return cnp.divmod(self, other)
 
     def __rdivmod__(self, other):
+        if self._trace.records and (out := self._trace.scalar_operator(np.divmod, other, self)) is not None:
+            return out
         return cnp.divmod(other, self)
 
     def __lshift__(self, other):

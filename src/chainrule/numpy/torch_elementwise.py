@@ -115,6 +115,15 @@ def _comparison(fun, op=None):
 
 
 
+def _scalar_math(ufunc, a, b):
+    """``a // b`` or ``a % b`` of NumPy scalars that chainrule.jit traces: NumPy's scalar
+    math, as the plain call computes it; None elsewhere (the ufunc's)."""
+    for t in (a, b):
+        if isinstance(t, Tensor) and t._trace.records:
+            return t._trace.scalar_operator(ufunc, a, b)
+    return None
+
+
 def _sign(a):
     """PyTorch's sign: NumPy's, with 0 at NaN (derivative 0)."""
     return cnp.where(cnp.isnan(a), 0.0, cnp.sign(a)) if a.dtype.kind == "f" else cnp.sign(a)
@@ -247,15 +256,23 @@ class TorchElementwiseMethods:
         return _constant(self, cnp.round(self, decimals))
 
     def __floordiv__(self, other):
+        if (out := _scalar_math(np.floor_divide, self, other)) is not None:
+            return out
         return as_eager(self, cnp.floor_divide(self, checked_divisor(self, other, "floor_divide")))
 
     def __rfloordiv__(self, other):
+        if (out := _scalar_math(np.floor_divide, other, self)) is not None:
+            return out
         return as_eager(self, cnp.floor_divide(other, checked_divisor(other, self, "floor_divide")))
 
     def __mod__(self, other):
+        if (out := _scalar_math(np.remainder, self, other)) is not None:
+            return out
         return remainder(self, other)
 
     def __rmod__(self, other):
+        if (out := _scalar_math(np.remainder, other, self)) is not None:
+            return out
         return remainder(other, self)
 
     def frac(self):

@@ -317,9 +317,11 @@ class _Namespace:
 
 
 # -- the pass --------------------------------------------------------------------------
-# Python's + and * of NumPy float scalars, which the trace records as the operators (NumPy's
-# scalar math gives a + b of two NaNs the NaN of b, its ufunc the NaN of a)
-_SCALAR_MATH = {operator.add: np.add, operator.mul: np.multiply}
+# Python's + - * / of NumPy float scalars, which the trace records as the operators (NumPy's
+# scalar math gives a + b of two NaNs the NaN of b, its ufunc the NaN of a; its warnings
+# name the scalar operation)
+_SCALAR_MATH = {operator.add: np.add, operator.sub: np.subtract, operator.mul: np.multiply,
+                operator.truediv: np.true_divide, operator.floordiv: np.floor_divide, operator.mod: np.remainder}
 
 
 def _scalar_math_as_ufuncs(ops: list, values: list) -> list:
@@ -328,8 +330,8 @@ def _scalar_math_as_ufuncs(ops: list, values: list) -> list:
     out = []
     for op in ops:
         fun = getattr(op, "fun", None)
-        if isinstance(op, Call) and fun in _SCALAR_MATH and getattr(values[op.outs[0]], "dtype", None) is not None \
-                and values[op.outs[0]].dtype.kind == "f":
+        if isinstance(op, Call) and fun in _SCALAR_MATH and all(
+                getattr(values[v], "dtype", np.dtype(int)).kind == "f" for v in (*op.outs, *_inputs(op))):
             op = Call(_SCALAR_MATH[fun], op.args, op.kwargs, op.outs, op.unpack, op.check_shape, op.effect,
                       op.rng, op.errstate)
         out.append(op)

@@ -160,6 +160,15 @@ class RecordTrace(Trace):
             return self.record(op, (a,), {})
         return ufunc(a)
 
+    def scalar_operator(self, fun, a, b):
+        """``a // b``, ``a % b``, ``divmod(a, b)`` (``fun``: the ufunc) of NumPy scalars, one
+        of them traced here: recorded as Python's operator, NumPy's scalar math, as the plain
+        call computes it (its warnings are its own: "... in scalar floor_divide"); None for
+        arrays and the rest, which the ufunc computes."""
+        if self._scalar_operands(fun, a, b):
+            return self.record(_SCALAR_OPERATORS[fun], (a, b), {})
+        return None
+
     def _scalar_operands(self, fun, a, b) -> bool:
         """Whether ``a`` and ``b`` (one of them traced here) are NumPy scalars or Python
         numbers in the plain call, of kinds on which :data:`_SCALAR_OPERATORS` differ."""
@@ -183,8 +192,9 @@ class RecordTrace(Trace):
             return "f" in kinds or "c" in kinds
         if fun is np.multiply and "c" in kinds:
             return True
-        if fun in (np.add, np.multiply) and "f" in kinds:
-            # the scalar math's a + b (a * b) of two NaNs gives b's NaN, the ufunc's a's
+        if fun in _FLOAT_SCALAR_MATH and "f" in kinds and "c" not in kinds:
+            # the scalar math's a + b (a * b) of two NaNs gives b's NaN, the ufunc's a's, and
+            # its warnings are its own ("divide by zero encountered in scalar divide")
             return True
         # integers: the scalar math reports an overflow (a RuntimeWarning, or an error under
         # np.errstate(over="raise")) where the ufunc wraps around silently
@@ -552,7 +562,9 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # products of complex numbers, and + - * of integers, whose overflow it reports), and the
 # kinds of Python's numbers
 _SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul, np.add: operator.add,
-                     np.subtract: operator.sub}
+                     np.subtract: operator.sub, np.true_divide: operator.truediv,
+                     np.floor_divide: operator.floordiv, np.remainder: operator.mod, np.divmod: divmod}
+_FLOAT_SCALAR_MATH = (np.add, np.subtract, np.multiply, np.true_divide, np.floor_divide, np.remainder, np.divmod)
 _SCALAR_MATH = frozenset(_SCALAR_OPERATORS.values())
 _PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
