@@ -376,6 +376,43 @@ def train(model, batches):
         return [len(seen), [v for entry in seen for v in entry[1:]], ema(batches[0][0]), ema.state_dict()]
 '''
 
+# Learned inputs (dataset distillation's way): a TensorDataset of a Tensor that needs its
+# gradient, batched by a DataLoader, the loss differentiated back to the inputs
+PROGRAMS["learned_inputs"] = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+
+
+def data(rng):
+    return rng.normal(size=(5, 3)), torch.tensor(rng.integers(0, 2, size=5))
+
+
+def train(model, inputs):
+    x, y = inputs
+    synthetic = torch.tensor(x, requires_grad=True)
+    opt = torch.optim.Adam([synthetic], lr=0.1)
+    out = []
+    for _ in range(3):
+        opt.zero_grad()
+        ds = TensorDataset(synthetic, y)
+        out.append([ds[1][0], ds.tensors[0].requires_grad])
+        for xb, yb in DataLoader(ds, batch_size=2):
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            out.append(loss.item())
+        out.append(synthetic.grad.clone())
+        opt.step()
+    return out, synthetic
+'''
+
 # Per-batch cyclic schedules: CyclicLR triangular2 cycling SGD's momentum, then exp_range,
 # then a ChainedScheduler of ConstantLR and ExponentialLR, each on a new optimizer
 PROGRAMS["cyclic_and_chained"] = '''
@@ -882,7 +919,18 @@ def _sequential_rate_set_by_hand(lib):
     return seen
 
 
+def _loader_options(lib):
+    """The options a trainer reads back from a loader (to rebuild it, or warn of them)."""
+    loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.zeros(4)), batch_size=2, pin_memory=True,
+                                       drop_last=True)
+    unbatched = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.zeros(4)), batch_size=None)
+    return [loader.num_workers, loader.pin_memory, loader.timeout, loader.prefetch_factor, loader.persistent_workers,
+            loader.worker_init_fn is None, loader.multiprocessing_context is None, loader.pin_memory_device,
+            loader.collate_fn is lib.utils.data.default_collate, unbatched.collate_fn.__name__]
+
+
 SAME = {
+    "loader_options": _loader_options,
     "sequential_rate_set_by_hand": _sequential_rate_set_by_hand,
     "bincount_of_float32_weights": _bincount_of_float32_weights,
     "unbatched": _unbatched,

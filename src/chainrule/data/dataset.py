@@ -145,16 +145,21 @@ class TensorDataset(Dataset):
                     f"{[len(a) if a.ndim else 'scalar' for a in self.arrays]}"
                 )
 
+        # a Tensor that needs a gradient is kept, and its samples indexed from it (differentiably)
+        self._needing_grad = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in arrays)
+
     def __len__(self) -> int:
         return len(self.arrays[0])
 
     def __getitem__(self, index):
-        return tuple(Tensor(np.asarray(a[index]), EAGER) for a in self.arrays)
+        return tuple(Tensor(np.asarray(a[index]), EAGER) if t is None else t[index]
+                     for a, t in zip(self.arrays, self._needing_grad, strict=True))
 
     @property
     def tensors(self) -> tuple:
-        """The arrays as eager Tensors that share their memory (PyTorch's ``.tensors``)."""
-        return tuple(Tensor(a, EAGER) for a in self.arrays)
+        """The arrays as eager Tensors that share their memory (PyTorch's ``.tensors``; a
+        Tensor given that needs a gradient is itself)."""
+        return tuple(Tensor(a, EAGER) if t is None else t for a, t in zip(self.arrays, self._needing_grad, strict=True))
 
 
 class Subset(Dataset):
@@ -423,7 +428,15 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = drop_last
         self.generator = _generator(generator)
+        if collate_fn is None:  # PyTorch's default: collate batches, convert single samples
+            collate_fn = default_convert if batch_size is None and batch_sampler is None else default_collate
         self.collate_fn = collate_fn
+        # PyTorch's worker options, kept as given (trainers read them back, or rebuild the
+        # loader from them); batches are made in this process whatever they say
+        self.num_workers, self.pin_memory, self.timeout = int(num_workers), pin_memory, timeout
+        self.worker_init_fn, self.multiprocessing_context = worker_init_fn, multiprocessing_context
+        self.prefetch_factor, self.persistent_workers = prefetch_factor, persistent_workers
+        self.pin_memory_device, self.in_order = pin_memory_device, in_order
 
     @property
     def sampler(self):
@@ -472,7 +485,7 @@ class DataLoader:
     def _batches(self) -> Iterator:
         ds = self.dataset
         if self._batch_sampler is not None:
-            collate = self.collate_fn or default_collate
+            collate = self.collate_fn
             for indices in self._batch_sampler:
                 yield collate(_fetch(ds, [int(i) for i in indices]))
             return
@@ -480,13 +493,13 @@ class DataLoader:
             yield from self._stream(ds)
             return
         if self.batch_size is None:  # each index (a batch of them from a batch-yielding sampler) as it is
-            convert = self.collate_fn or default_convert
+            convert = self.collate_fn
             indices = iter(self._sampler) if self._sampler is not None else (int(i) for (i,) in self._order())
             for index in indices:
                 yield convert(ds[index])
             return
-        backing = _arrays_of(ds) if self.collate_fn is None else None
-        collate = self.collate_fn or default_collate
+        backing = _arrays_of(ds) if self.collate_fn is default_collate else None
+        collate = self.collate_fn
         for idx in self._order():
             if self.drop_last and len(idx) < self.batch_size:
                 return
@@ -499,11 +512,11 @@ class DataLoader:
     def _stream(self, ds: IterableDataset) -> Iterator:
         """Batches of an IterableDataset's samples, in the order it yields them."""
         if self.batch_size is None:
-            convert = self.collate_fn or default_convert
+            convert = self.collate_fn
             for sample in ds:
                 yield convert(sample)
             return
-        collate = self.collate_fn or default_collate
+        collate = self.collate_fn
         batch = []
         for sample in ds:
             batch.append(sample)
@@ -543,9 +556,10 @@ def _fetch(ds, indices: list) -> list:
 
 def _arrays_of(ds):
     """The arrays behind a TensorDataset (or a Subset of one), and the subset's indices;
-    None where a subclass reads its samples otherwise (its own ``__getitem__``)."""
-    if type(ds) is TensorDataset:
+    None where a subclass reads its samples otherwise (its own ``__getitem__``) or a
+    Tensor needs its gradient (its samples are stacked differentiably)."""
+    if type(ds) is TensorDataset and all(t is None for t in ds._needing_grad):
         return ds.arrays, None
-    if type(ds) is Subset and type(ds.dataset) is TensorDataset:
+    if type(ds) is Subset and type(ds.dataset) is TensorDataset and all(t is None for t in ds.dataset._needing_grad):
         return ds.dataset.arrays, np.asarray(ds.indices, dtype=np.int64)
     return None
