@@ -268,3 +268,19 @@ def test_vmap_of_a_training_batch_norm_with_shared_running_statistics_is_refused
                                                                             L.tensor(rng.normal(size=(3, 4, 2))))
     L.func.replace_all_batch_norm_modules_(norm)
     assert L.func.vmap(norm)(L.tensor(rng.normal(size=(3, 4, 2)))).shape == (3, 4, 2)
+
+
+def test_torch_vmap_documentation_examples_as_torch():
+    # torch.vmap's own examples: a Jacobian by vmap over torch.autograd.grad with batched
+    # grad_outputs (its cotangents were made plain arrays: refused), keyword arguments
+    # given as Python numbers (were batched, as JAX's rule would, and refused)
+    def run(lib):
+        x = lib.tensor(X[0], requires_grad=True)
+        y = x ** 2 * x.sin()
+        jacobian = lib.vmap(lambda v: lib.autograd.grad(y, x, v, retain_graph=True))(lib.eye(4, dtype=lib.float64))
+        scaled = lib.vmap(lambda a, scale=4.0: a * scale)(lib.tensor(X), scale=2.0)
+        second = lib.func.vmap(lambda v: lib.autograd.grad(y, x, v, create_graph=True)[0].sum())(lib.tensor(X[:, :4]))
+        return [jacobian[0], scaled, second]
+
+    for ours, theirs in zip(run(cr), run(torch), strict=True):
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-13)

@@ -149,10 +149,11 @@ def _run_backward(t: Tensor, gradient, retain_graph: bool, create_graph: bool, c
             )
         gradient = np.ones_like(value)
     else:
-        gradient = gradient if create_graph and isinstance(gradient, Tensor) else plain(gradient)
-        if np.shape(plain(gradient)) != np.shape(value):
+        traced = isinstance(gradient, Tensor) and gradient._trace.level > 0  # batched by vmap, say
+        gradient = gradient if (create_graph or traced) and isinstance(gradient, Tensor) else plain(gradient)
+        if tuple(np.shape(gradient)) != np.shape(value):
             raise ValueError(
-                f"gradient has shape {np.shape(plain(gradient))} but the Tensor has shape "
+                f"gradient has shape {tuple(np.shape(gradient))} but the Tensor has shape "
                 f"{np.shape(value)}"
             )
         gradient = _torch_convention(gradient)

@@ -181,6 +181,9 @@ def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: 
     return mapped
 
 
+_PYTHON_SCALARS = (int, float, complex, bool, str)
+
+
 def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | None,
                  args: tuple, kwargs: dict, axis_name: Any = None, randomness: str | None = None) -> Any:
     """``vmap(fun, in_axes, out_axes, axis_size)(*args, **kwargs)``, for the transforms
@@ -212,8 +215,9 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
     else:
         axes = [_axes_of_leaves(axes_spec, a, leaves, "in_axes")
                 for a, (leaves, _) in zip(args, flat_args, strict=False)]
-    # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX)
-    axes += [[0] * len(leaves) for leaves, _ in flat_args[len(args):]]
+    # keyword arguments are batched along axis 0, whatever in_axes says (as in JAX); a Python
+    # number or string, which has no axis (JAX refuses it), reaches every example (torch.vmap's rule)
+    axes += [[None if type(leaf) in _PYTHON_SCALARS else 0 for leaf in leaves] for leaves, _ in flat_args[len(args):]]
     sizes = []
     for i, ((leaves, _), ax) in enumerate(zip(flat_args, axes, strict=True)):
         for k, (leaf, axis) in enumerate(zip(leaves, ax, strict=True)):
