@@ -136,7 +136,7 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
 def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
            randomness: str = "error") -> Callable:
     """The Jacobian by forward mode (one jvp per input element, batched)."""
-    _check_randomness(randomness)
+    batching.check_randomness(randomness)
     jacfwd_fun = _giving_tensors(jacobian.jacfwd(func, argnums, has_aux))
 
     @functools.wraps(func)
@@ -187,9 +187,3 @@ def replace_all_batch_norm_modules_(root: Module) -> Module:
             module.num_batches_tracked = None
             module.track_running_stats = False
     return root
-
-
-def _check_randomness(randomness: str) -> None:
-    if randomness not in batching.RANDOMNESS:
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
-                           f"Got {randomness}")

@@ -23,7 +23,8 @@ from chainrule.core.rng import map_randomness
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.batch_trace import BatchTensor, BatchTrace, UnitBasis, unit_basis
 
-__all__ = ["vmap", "torch_vmap", "call_batched", "named_map", "BatchTrace", "BatchTensor", "UnitBasis", "unit_basis"]
+__all__ = ["vmap", "torch_vmap", "check_randomness", "call_batched", "named_map", "BatchTrace", "BatchTensor",
+           "UnitBasis", "unit_basis"]
 
 # -- in_axes and out_axes ------------------------------------------------------------------
 def _axes_of_leaves(prefix, tree, leaves: list, where: str) -> list:
@@ -158,6 +159,13 @@ def vmap(
 RANDOMNESS = ("error", "different", "same")
 
 
+def check_randomness(randomness) -> None:
+    """PyTorch's error for a ``randomness`` it does not know."""
+    if randomness not in RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                           f"Got {randomness}")
+
+
 def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
                chunk_size: int | None = None) -> Callable:
     """PyTorch's ``torch.vmap``: ``in_dims``/``out_dims`` as JAX's ``in_axes``/``out_axes``;
@@ -167,9 +175,7 @@ def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: 
     PyTorch computes at once) is checked and changes nothing: the batch is one call."""
     if not callable(func):
         raise TypeError(f"vmap: expected a function to map, got {func!r} of type {type(func).__name__}")
-    if randomness not in RANDOMNESS:
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
-                           f"Got {randomness}")
+    check_randomness(randomness)
     if chunk_size is not None and (not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
 
