@@ -929,7 +929,37 @@ def _loader_options(lib):
             loader.collate_fn is lib.utils.data.default_collate, unbatched.collate_fn.__name__]
 
 
+def _swalr_resumed(lib):
+    """SWALR resumed from a state_dict anneals with the saved strategy."""
+    def make(strategy):
+        opt = lib.optim.SGD(lib.nn.Linear(2, 2).parameters(), lr=1.0)
+        return opt, lib.optim.swa_utils.SWALR(opt, swa_lr=0.1, anneal_epochs=4, anneal_strategy=strategy)
+    opt, sched = make("linear")
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    opt2, resumed = make("cos")
+    opt2.load_state_dict(opt.state_dict())
+    resumed.load_state_dict(sched.state_dict())
+    seen = []
+    for _ in range(3):
+        opt2.step()
+        resumed.step()
+        seen.append(resumed.get_last_lr())
+    return seen
+
+
+def _weights_replaced(lib):
+    """A curriculum replaces a WeightedRandomSampler's weights (a float64 Tensor) between passes."""
+    sampler = lib.utils.data.WeightedRandomSampler([1.0, 2.0, 3.0], 4)
+    before = [type(sampler.weights).__name__, sampler.weights, sampler.weights.dtype == lib.float64]
+    sampler.weights = lib.tensor([0.0, 0.0, 1.0], dtype=lib.float64)
+    return before + [list(sampler)]
+
+
 SAME = {
+    "swalr_resumed": _swalr_resumed,
+    "weights_replaced": _weights_replaced,
     "loader_options": _loader_options,
     "sequential_rate_set_by_hand": _sequential_rate_set_by_hand,
     "bincount_of_float32_weights": _bincount_of_float32_weights,

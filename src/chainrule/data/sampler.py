@@ -14,7 +14,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import plain
 from chainrule.distributed import comm
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
@@ -123,12 +126,14 @@ class WeightedRandomSampler(Sampler):
         if not replacement and num_samples > np.count_nonzero(w):
             raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} distinct indices from "
                              f"{np.count_nonzero(w)} with non-zero weight")
-        self.weights, self.num_samples, self.replacement = w, int(num_samples), replacement
+        # a float64 Tensor, as PyTorch's (read at each pass: a curriculum may replace it)
+        self.weights, self.num_samples, self.replacement = Tensor(w, EAGER), int(num_samples), replacement
         self.generator = None if generator is None else get_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        drawn = get_generator(self.generator).choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                                      p=self.weights / self.weights.sum())
+        w = np.asarray(plain(self.weights), dtype=np.float64)
+        drawn = get_generator(self.generator).choice(len(w), size=self.num_samples, replace=self.replacement,
+                                                     p=w / w.sum())
         return iter(drawn.tolist())
 
     def __len__(self) -> int:

@@ -164,9 +164,15 @@ class SWALR(LRScheduler):
             raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be a non-negative integer, got {anneal_epochs!r}")
+        self._anneal_strategy = anneal_strategy
         self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" else self._linear_anneal
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
+
+    def load_state_dict(self, state_dict) -> None:
+        """Resume, with the saved annealing strategy, as PyTorch's."""
+        super().load_state_dict(state_dict)
+        self.anneal_func = self._cosine_anneal if self._anneal_strategy == "cos" else self._linear_anneal
 
     @staticmethod
     def _linear_anneal(t: float) -> float:
