@@ -15,6 +15,7 @@ jax.config.update("jax_enable_x64", True)
 rng = np.random.default_rng(3)
 X, A, B = rng.normal(size=(4, 5)), rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 5, 2))
 I = rng.integers(-7, 7, size=(4, 5))  # noqa: E741
+CX, CW = rng.normal(size=(4, 2, 5, 6)), rng.normal(size=(4, 4, 2, 3, 2))  # images (C, H, W), kernels (O, I, h, w)
 
 # name: (function of one example's arrays, written for (lib, lax), the batched arrays, differentiable)
 PROGRAMS = {
@@ -78,6 +79,16 @@ PROGRAMS = {
     "products": (lambda lib, lax: lambda a, b: (lax.dot_general(a, b, (((1,), (0,)), ((), ()))), lax.dot(a, b),
                                                 lax.dot_general(a[None], a[None], (((2,), (2,)), ((0,), (0,)))),
                                                 lax.batch_matmul(a[None], b[None])), (A, B), True),
+    # strides, SAME and explicit (negative) padding, input and kernel dilation, feature
+    # groups, and the axes in other layouts (TensorFlow's NHWC/HWIO, 1-d NWC)
+    "convolution": (lambda lib, lax: lambda x, w: (
+        lax.conv_general_dilated(x[None], w, (1, 2), "SAME", rhs_dilation=(2, 1)),
+        lax.conv_general_dilated(x[None].transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0), (2, 1), [(1, 0), (-1, 2)],
+                                 lhs_dilation=(2, 1), dimension_numbers=("NHWC", "HWIO", "NCHW")),
+        lax.conv_general_dilated(x[None], w[:, :1], (1, 1), "VALID", feature_group_count=2),
+        lax.conv_general_dilated(x[None, :, 0].transpose(0, 2, 1), w[:, :, 0], (2,), "SAME_LOWER",
+                                 dimension_numbers=("NWC", "OIW", "NCW")),
+        lax.conv(x[None], w, (1, 1), "VALID")), (CX, CW), True),
 }
 
 
@@ -113,3 +124,13 @@ def test_round_of_integers_is_refused_as_in_jax():
         jlax.round(np.array([1, 2]))
     with pytest.raises(TypeError, match="lax.round takes floating-point values.*int64"):
         cr.vmap(clax.round)(np.array([1, 2]))
+
+
+def test_convolution_refuses_what_does_not_fit():
+    x, w = np.ones((1, 3, 5, 5)), np.ones((4, 2, 3, 3))
+    with pytest.raises(ValueError, match="3 features.*2 inputs"):
+        clax.conv_general_dilated(x, w, (1, 1), "VALID")
+    with pytest.raises(TypeError, match="exactly once"):
+        clax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=("NCHW", "OOHW", "NCHW"))
+    with pytest.raises(ValueError, match="padding must be"):
+        clax.conv_general_dilated(x, np.ones((4, 3, 3, 3)), (1, 1), "FULL")

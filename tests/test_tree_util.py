@@ -125,3 +125,18 @@ def test_tree_map_reads_the_other_trees_up_to_the_first_as_jax(name):
             tree_util.tree_map(f, *trees, is_leaf=is_leaf)
     else:
         assert tree_util.tree_map(f, *trees, is_leaf=is_leaf) == jtu.tree_map(f, *trees, is_leaf=is_leaf)
+
+
+def test_structures_are_hashable_as_jaxs():
+    # a structure keys caches and is a static argument of jit, as Equinox's filter_jit passes it
+    a, b = tree_util.tree_structure({"w": [1, 2], "f": None}), tree_util.tree_structure({"w": [3, 4], "f": None})
+    assert hash(a) == hash(b) and a == b and len({a, b}) == 1
+    assert hash(jtu.tree_structure({"w": [1, 2], "f": None})) is not None
+    assert tree_util.tree_structure((1, 2)) not in {a}
+
+    @functools.partial(cr.jit, static_argnums=1)
+    def rebuild(leaves, treedef):
+        return tree_util.tree_unflatten(treedef, leaves)
+
+    assert rebuild([np.ones(2), np.zeros(2)], a)["w"][1].tolist() == [0.0, 0.0]
+    assert rebuild([np.ones(2), np.ones(2)], b)["w"][1].tolist() == [1.0, 1.0]

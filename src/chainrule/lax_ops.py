@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import builtins
 import enum
+import itertools
 import string
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,7 +35,8 @@ __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ce
            "broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose", "rev", "collapse",
            "concatenate", "slice", "slice_in_dim", "index_in_dim", "pad", "iota", "full", "full_like",
            "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "associative_scan",
-           "sort", "sort_key_val", "top_k", "dot", "dot_general", "batch_matmul"]
+           "sort", "sort_key_val", "top_k", "dot", "dot_general", "batch_matmul", "ConvDimensionNumbers",
+           "conv_dimension_numbers", "conv_general_dilated", "conv", "padtype_to_pads"]
 
 # -- elementwise: JAX's names for chainrule.numpy's functions ---------------------------------------
 add, sub, mul, neg = cnp.add, cnp.subtract, cnp.multiply, cnp.negative
@@ -378,3 +380,133 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
 def batch_matmul(lhs, rhs, precision=None):
     """``lhs @ rhs`` over matching leading axes."""
     return cnp.matmul(lhs, rhs)
+
+
+# -- convolution ------------------------------------------------------------------------------------
+class ConvDimensionNumbers(NamedTuple):
+    """Where the batch, feature and spatial axes are: ``lhs_spec`` is (batch, feature,
+    spatial...) axes of the input, ``rhs_spec`` (out feature, in feature, spatial...) of the
+    kernel, ``out_spec`` (batch, feature, spatial...) of the output, as in JAX."""
+
+    lhs_spec: tuple
+    rhs_spec: tuple
+    out_spec: tuple
+
+
+def _conv_permutations(specs) -> ConvDimensionNumbers:
+    lhs_spec, rhs_spec, out_spec = specs
+    for i, (spec, pair) in enumerate(zip(specs, (("N", "C"), ("O", "I"), ("N", "C")), strict=True)):
+        if not spec.count(pair[0]) == spec.count(pair[1]) == 1 or len(set(spec)) != len(spec):
+            raise TypeError(f"conv_general_dilated: dimension_numbers[{i}] must name '{pair[0]}' and "
+                            f"'{pair[1]}' exactly once and no axis twice, got {spec!r}")
+    if not set(lhs_spec) - {"N", "C"} == set(rhs_spec) - {"O", "I"} == set(out_spec) - {"N", "C"}:
+        raise TypeError(f"conv_general_dilated: the specs {tuple(specs)} must name the same spatial axes")
+
+    def perm(spec, pair):
+        spatial = [i for i, c in enumerate(spec) if c not in pair]
+        if spec is not rhs_spec:  # spatial axes in the kernel's order
+            spatial.sort(key=lambda i: rhs_spec.index(spec[i]))
+        return (spec.index(pair[0]), spec.index(pair[1]), *spatial)
+
+    return ConvDimensionNumbers(perm(lhs_spec, "NC"), perm(rhs_spec, "OI"), perm(out_spec, "NC"))
+
+
+def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimensionNumbers:
+    """``dimension_numbers`` (None, a :class:`ConvDimensionNumbers`, or strings such as
+    ``("NHWC", "HWIO", "NHWC")``) as axis numbers, as ``jax.lax.conv_dimension_numbers``."""
+    if len(lhs_shape) != len(rhs_shape) or len(lhs_shape) < 2:
+        raise TypeError(f"conv_general_dilated: the input and the kernel need the same rank (2 + the number "
+                        f"of spatial axes), got shapes {tuple(lhs_shape)} and {tuple(rhs_shape)}")
+    if dimension_numbers is None:
+        default = tuple(range(len(lhs_shape)))
+        return ConvDimensionNumbers(default, default, default)
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        return dimension_numbers
+    if len(dimension_numbers) != 3 or any(len(s) != len(lhs_shape) for s in dimension_numbers):
+        raise TypeError(f"conv_general_dilated: dimension_numbers must be three specs of {len(lhs_shape)} "
+                        f"axes each (such as ('NCHW', 'OIHW', 'NCHW')), got {dimension_numbers!r}")
+    return _conv_permutations(tuple(dimension_numbers))
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding: str) -> list[tuple[int, int]]:
+    """``'SAME'``, ``'SAME_LOWER'`` or ``'VALID'`` as ``(low, high)`` pads per spatial axis."""
+    kind = str(padding).upper()
+    if kind == "VALID":
+        return [(0, 0)] * len(in_shape)
+    if kind not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"padding must be 'VALID', 'SAME', 'SAME_LOWER' or (low, high) pairs, got {padding!r}")
+    pads = [builtins.max((-(-n // s) - 1) * s + k - n, 0) for n, k, s in zip(in_shape, window_shape,
+                                                                           window_strides, strict=True)]
+    return [(p // 2, p - p // 2) if kind == "SAME" else (p - p // 2, p // 2) for p in pads]
+
+
+def conv_general_dilated(lhs, rhs, window_strides: Sequence[int], padding, lhs_dilation=None, rhs_dilation=None,
+                         dimension_numbers=None, feature_group_count: int = 1, batch_group_count: int = 1,
+                         precision=None, preferred_element_type=None):
+    """The n-d convolution (cross-correlation) of ``jax.lax.conv_general_dilated``: strides,
+    padding (``'SAME'``, ``'VALID'`` or ``(low, high)`` pairs, negative ones crop), input
+    dilation (a transposed convolution), kernel dilation, feature groups and any layout of
+    the axes (``dimension_numbers``). Computed as one strided view of the padded input per
+    kernel offset, stacked, and one ``einsum`` with the kernel.
+
+    >>> conv_general_dilated(np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 4)), (2, 2), "SAME",
+    ...                      dimension_numbers=("NHWC", "HWIO", "NHWC")).shape
+    (1, 3, 3, 4)
+    """
+    lhs_shape, rhs_shape = shape_of(lhs), shape_of(rhs)
+    dn = conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers)
+    n_spatial = len(lhs_shape) - 2
+    strides = tuple(window_strides)
+    lhs_dilation = tuple(lhs_dilation or (1,) * n_spatial)
+    rhs_dilation = tuple(rhs_dilation or (1,) * n_spatial)
+    if builtins.min((len(strides), len(lhs_dilation), len(rhs_dilation))) != n_spatial or builtins.max(
+            (len(strides), len(lhs_dilation), len(rhs_dilation))) != n_spatial:
+        raise ValueError(f"conv_general_dilated: window_strides, lhs_dilation and rhs_dilation need one entry "
+                         f"per spatial axis ({n_spatial}), got {strides}, {lhs_dilation}, {rhs_dilation}")
+    if batch_group_count != 1:
+        raise NotImplementedError("conv_general_dilated: batch_group_count other than 1 is not supported; "
+                                  "split the batch and call it once per group")
+    x = cnp.transpose(lhs, dn.lhs_spec)  # (N, C, spatial...)
+    w = cnp.transpose(rhs, dn.rhs_spec)  # (O, I, kernel...)
+    (n, c, *in_sizes), (o, i, *kernel) = shape_of(x), shape_of(w)
+    groups = feature_group_count
+    if c != i * groups or o % groups:
+        raise ValueError(f"conv_general_dilated: the input has {c} features, the kernel {o} outputs of {i} "
+                         f"inputs; with feature_group_count={groups}, {c} must be {i} x {groups} and {o} a "
+                         f"multiple of {groups}")
+    dilated_kernel = [(k - 1) * d + 1 for k, d in zip(kernel, rhs_dilation, strict=True)]
+    if isinstance(padding, str):
+        if any(d != 1 for d in lhs_dilation):
+            raise ValueError("conv_general_dilated: string padding with lhs_dilation is not supported; give "
+                             "(low, high) pairs, as JAX asks")
+        padding = padtype_to_pads(in_sizes, dilated_kernel, strides, padding)
+    padding = [(int(lo), int(hi)) for lo, hi in padding]
+    if len(padding) != n_spatial:
+        raise ValueError(f"conv_general_dilated: padding needs one (low, high) pair per spatial axis "
+                         f"({n_spatial}), got {padding}")
+    if any(lo or hi for lo, hi in padding) or any(d != 1 for d in lhs_dilation):
+        x = pad(x, cnp.zeros((), x.dtype), [(0, 0, 0), (0, 0, 0)] + [
+            (lo, hi, d - 1) for (lo, hi), d in zip(padding, lhs_dilation, strict=True)])
+    sizes = shape_of(x)[2:]
+    out_sizes = [(p - k) // s + 1 for p, k, s in zip(sizes, dilated_kernel, strides, strict=True)]
+    if builtins.min(out_sizes, default=1) < 1:
+        raise ValueError(f"conv_general_dilated: the (padded, dilated) input {tuple(sizes)} is smaller than the "
+                         f"(dilated) kernel {tuple(dilated_kernel)}")
+    windows = cnp.stack([
+        x[(builtins.slice(None), builtins.slice(None), *(
+            builtins.slice(j * d, j * d + (m - 1) * s + 1, s)
+            for j, d, m, s in zip(offset, rhs_dilation, out_sizes, strides, strict=True)))]
+        for offset in itertools.product(*map(range, kernel))], axis=2)  # (N, C, K, out...)
+    windows = cnp.reshape(windows, (n, groups, i, -1, *out_sizes))
+    w = cnp.reshape(w, (groups, o // groups, i, -1))
+    spatial = string.ascii_letters[:n_spatial]
+    out = cnp.einsum(f"ngik{spatial},goik->ngo{spatial}", windows, w)
+    out = cnp.reshape(out, (n, o, *out_sizes))
+    out = cnp.transpose(out, tuple(np.argsort(dn.out_spec)))
+    return out if preferred_element_type is None else cnp.astype(out, np.dtype(preferred_element_type))
+
+
+def conv(lhs, rhs, window_strides: Sequence[int], padding: str, precision=None, preferred_element_type=None):
+    """:func:`conv_general_dilated` with the default layout (``NCHW``, ``OIHW``) and no dilation."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)

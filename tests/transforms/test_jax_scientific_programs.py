@@ -12,32 +12,10 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-import chainrule as cr
-import chainrule.numpy as cnp
-import chainrule.scipy.linalg as csl
-
-jax = pytest.importorskip("jax")
-jax.config.update("jax_enable_x64", True)
-jnp = pytest.importorskip("jax.numpy")
-jsl = pytest.importorskip("jax.scipy.linalg")
-jnn = pytest.importorskip("jax.nn")
-
-JAX = SimpleNamespace(
-    np=jnp, lax=jax.lax, grad=jax.grad, value_and_grad=jax.value_and_grad, vmap=jax.vmap,
-    jit=jax.jit, jvp=jax.jvp, vjp=jax.vjp, jacfwd=jax.jacfwd, jacrev=jax.jacrev,
-    hessian=jax.hessian, custom_vjp=jax.custom_vjp, custom_jvp=jax.custom_jvp,
-    checkpoint=jax.checkpoint, tree_util=jax.tree_util, linalg=jsl, nn=jnn,
-    stop_gradient=jax.lax.stop_gradient, at=lambda x: x.at,
-    ravel_pytree=pytest.importorskip("jax.flatten_util").ravel_pytree)
-CR = SimpleNamespace(
-    np=cnp, lax=cr.lax, grad=cr.grad, value_and_grad=cr.value_and_grad, vmap=cr.vmap,
-    jit=cr.jit, jvp=cr.jvp, vjp=cr.vjp, jacfwd=cr.jacfwd, jacrev=cr.jacrev,
-    hessian=cr.hessian, custom_vjp=cr.custom_vjp, custom_jvp=cr.custom_jvp,
-    checkpoint=cr.checkpoint, tree_util=cr.tree_util, linalg=csl, nn=cr.jax_nn,
-    stop_gradient=cr.stop_gradient, at=cr.at, ravel_pytree=cr.flatten_util.ravel_pytree)
+pytest.importorskip("jax")
+from jax_namespaces import CR, assert_jax_results, jax_compiled  # noqa: E402 (after the skip)
 
 RNG = np.random.default_rng(7)
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
 # -- jax-md: periodic space, pair energies, integrators -------------------------------------------
@@ -833,14 +811,5 @@ PROGRAMS.update({
 
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_scientific_program_gives_jax_results(name):
-    # JAX's program compiled once, not operation by operation, and without XLA's costly
-    # optimisations: the compilation takes most of the time here
-    want = jax.jit(partial(PROGRAMS[name], JAX)).lower().compile(compiler_options=FAST_COMPILE)()
-    got = PROGRAMS[name](CR)
-    want_leaves, want_tree = jax.tree_util.tree_flatten(want)
-    got_leaves, got_tree = cr.tree_flatten(got)
-    assert len(got_leaves) == len(want_leaves), (got_tree, want_tree)
-    for k, (g, w) in enumerate(zip(got_leaves, want_leaves, strict=True)):
-        g, w = np.asarray(g), np.asarray(w)
-        assert g.shape == w.shape, f"leaf {k}: shape {g.shape}, JAX {w.shape}"
-        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=f"leaf {k}")
+    want = jax_compiled(PROGRAMS[name])
+    assert_jax_results(PROGRAMS[name](CR), want)

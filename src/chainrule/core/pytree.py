@@ -109,7 +109,10 @@ class TreeDef:
             and self.subtrees == other.subtrees
         )
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """Structures are hashable, as JAX's are (a structure can key a cache, or be a
+        static argument of ``jit``); a node whose aux data is unhashable hashes by its type."""
+        return hash((self.kind, _aux_hash(self.aux), self.subtrees))
 
     def children(self) -> list:
         """The structures of the children (JAX's ``PyTreeDef.children()``).
@@ -177,6 +180,13 @@ def _aux_equal(a, b) -> bool:
         return bool(a == b)
     except Exception:
         return a is b
+
+
+def _aux_hash(aux) -> int:
+    try:
+        return hash(aux)
+    except TypeError:  # equal aux data have equal types: a hash consistent with __eq__
+        return hash(type(aux))
 
 
 _LEAF = TreeDef(None, None, ())
