@@ -89,6 +89,29 @@ PROGRAMS = {
         lax.conv_general_dilated(x[None, :, 0].transpose(0, 2, 1), w[:, :, 0], (2,), "SAME_LOWER",
                                  dimension_numbers=("NWC", "OIW", "NCW")),
         lax.conv(x[None], w, (1, 1), "VALID")), (CX, CW), True),
+    "conv_transpose": (lambda lib, lax: lambda x, w: (
+        lax.conv_transpose(x[None].transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0), (2, 2), "SAME"),
+        lax.conv_transpose(x[None].transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0), (2, 1), "VALID",
+                           rhs_dilation=(1, 2)),
+        lax.conv_transpose(x[None], w.transpose(1, 0, 2, 3), (1, 2), [(1, 2), (0, 1)],
+                           dimension_numbers=("NCHW", "OIHW", "NCHW"), transpose_kernel=True)), (CX, CW), True),
+    # pooling as Flax and Equinox write it: sums and maxima over windows
+    "reduce_window": (lambda lib, lax: lambda x: (
+        lax.reduce_window(x, 0.0, lax.add, (1, 2, 2), (1, 2, 2), "VALID"),
+        lax.reduce_window(x, -lib.numpy.inf, lax.max, (1, 3, 3), (1, 2, 2), "SAME"),
+        lax.reduce_window(x, lib.numpy.inf, lax.min, (2, 2, 1), (1, 1, 2), [(0, 0), (1, 1), (0, 1)],
+                          base_dilation=(1, 2, 1)),
+        lax.reduce_window(x, 0.0, lax.add, (1, 2, 2), (1, 1, 1), "SAME", window_dilation=(1, 1, 2)),
+        lax.reduce(x, 0.0, lax.add, (0, 2)), lax.reduce_max(x, (1,)), lax.reduce_sum(x, (0, 2)),
+        lax.reduce_min(x, (2,)), lax.reduce_prod(x, (0,))), (CX,), True),
+    # a product, a computation of the user's, a pytree of operands (no derivatives in JAX)
+    "reduce_window of other computations": (lambda lib, lax: lambda x: (
+        lax.reduce_window(x, 1.0, lax.mul, (1, 2, 1), (1, 1, 1), "VALID"),
+        lax.reduce_window(x, 0.5, lambda a, b: a + b * b, (2, 2, 2), (1, 1, 1), "VALID"),
+        lax.reduce_window((x, 2 * x), (0.0, -lib.numpy.inf), lambda a, b: (a[0] + b[0], lax.max(a[1], b[1])),
+                          (1, 2, 2), (1, 1, 2), "VALID"),
+        lax.reduce((x, x), (0.0, 1.0), lambda a, b: (a[0] + b[0], a[1] * b[1]), (1,)),
+        lax.reduce_and(x > 0, (0,)), lax.reduce_or(x > 0, (1, 2))), (CX,), False),
 }
 
 
@@ -134,3 +157,7 @@ def test_convolution_refuses_what_does_not_fit():
         clax.conv_general_dilated(x, w, (1, 1), "VALID", dimension_numbers=("NCHW", "OOHW", "NCHW"))
     with pytest.raises(ValueError, match="padding must be"):
         clax.conv_general_dilated(x, np.ones((4, 3, 3, 3)), (1, 1), "FULL")
+    with pytest.raises(ValueError, match="one entry per axis"):
+        clax.reduce_window(x, 0.0, clax.add, (2, 2), (1, 1), "VALID")
+    with pytest.raises(ValueError, match="smaller than the window"):
+        clax.reduce_window(x, 0.0, clax.add, (1, 1, 6, 1), (1, 1, 1, 1), "VALID")

@@ -36,7 +36,9 @@ __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ce
            "concatenate", "slice", "slice_in_dim", "index_in_dim", "pad", "iota", "full", "full_like",
            "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "associative_scan",
            "sort", "sort_key_val", "top_k", "dot", "dot_general", "batch_matmul", "ConvDimensionNumbers",
-           "conv_dimension_numbers", "conv_general_dilated", "conv", "padtype_to_pads"]
+           "conv_dimension_numbers", "conv_general_dilated", "conv", "conv_transpose", "padtype_to_pads",
+           "reduce_window", "reduce", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
+           "reduce_or"]
 
 # -- elementwise: JAX's names for chainrule.numpy's functions ---------------------------------------
 add, sub, mul, neg = cnp.add, cnp.subtract, cnp.multiply, cnp.negative
@@ -440,6 +442,14 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding: str) -> lis
     return [(p // 2, p - p // 2) if kind == "SAME" else (p - p // 2, p // 2) for p in pads]
 
 
+def _window_views(window, dilation, out_sizes, strides) -> list[tuple]:
+    """One tuple of slices per offset in the window: the entries that each output position
+    takes at that offset (``(N, C, K, out...)`` once stacked on a new axis)."""
+    return [tuple(builtins.slice(j * d, j * d + (m - 1) * s + 1, s)
+                  for j, d, m, s in zip(offset, dilation, out_sizes, strides, strict=True))
+            for offset in itertools.product(*map(range, window))]
+
+
 def conv_general_dilated(lhs, rhs, window_strides: Sequence[int], padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count: int = 1, batch_group_count: int = 1,
                          precision=None, preferred_element_type=None):
@@ -492,11 +502,8 @@ def conv_general_dilated(lhs, rhs, window_strides: Sequence[int], padding, lhs_d
     if builtins.min(out_sizes, default=1) < 1:
         raise ValueError(f"conv_general_dilated: the (padded, dilated) input {tuple(sizes)} is smaller than the "
                          f"(dilated) kernel {tuple(dilated_kernel)}")
-    windows = cnp.stack([
-        x[(builtins.slice(None), builtins.slice(None), *(
-            builtins.slice(j * d, j * d + (m - 1) * s + 1, s)
-            for j, d, m, s in zip(offset, rhs_dilation, out_sizes, strides, strict=True)))]
-        for offset in itertools.product(*map(range, kernel))], axis=2)  # (N, C, K, out...)
+    windows = cnp.stack([x[(builtins.slice(None), builtins.slice(None), *view)]
+                         for view in _window_views(kernel, rhs_dilation, out_sizes, strides)], axis=2)
     windows = cnp.reshape(windows, (n, groups, i, -1, *out_sizes))
     w = cnp.reshape(w, (groups, o // groups, i, -1))
     spatial = string.ascii_letters[:n_spatial]
@@ -510,3 +517,130 @@ def conv(lhs, rhs, window_strides: Sequence[int], padding: str, precision=None, 
     """:func:`conv_general_dilated` with the default layout (``NCHW``, ``OIHW``) and no dilation."""
     return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
                                 preferred_element_type=preferred_element_type)
+
+
+def conv_transpose(lhs, rhs, strides: Sequence[int], padding, rhs_dilation=None, dimension_numbers=None,
+                   transpose_kernel: bool = False, precision=None, preferred_element_type=None):
+    """The transposed (fractionally strided) convolution of ``jax.lax.conv_transpose``:
+    ``'SAME'``/``'VALID'`` are the forward convolution's padding, pairs the transposed
+    one's; the layout defaults to TensorFlow's (``NHWC``, ``HWIO``)."""
+    ndim = len(shape_of(lhs))
+    if dimension_numbers is None:
+        spatial = "HWD"[:ndim - 2] if ndim <= 5 else None
+        if spatial is None:
+            raise ValueError("conv_transpose: give dimension_numbers for more than 3 spatial axes")
+        dimension_numbers = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
+    dn = conv_dimension_numbers(shape_of(lhs), shape_of(rhs), dimension_numbers)
+    kernel = [shape_of(rhs)[a] for a in dn.rhs_spec[2:]]
+    rhs_dilation = tuple(rhs_dilation or (1,) * len(kernel))
+    if isinstance(padding, str):
+        kind = padding.upper()
+        if kind not in ("SAME", "VALID"):
+            raise ValueError(f"conv_transpose: padding must be 'SAME', 'VALID' or (low, high) pairs, got {padding!r}")
+        pads = []
+        for k, s in zip(((k - 1) * d + 1 for k, d in zip(kernel, rhs_dilation, strict=True)), strides, strict=True):
+            before = k - 1 if kind == "VALID" or s > k - 1 else -(-(k + s - 2) // 2)
+            pads.append((before, k + s - 2 + (builtins.max(k - s, 0) if kind == "VALID" else 0) - before))
+        padding = pads
+    if transpose_kernel:  # the kernel of the forward convolution: spatial axes flipped, in/out swapped
+        rhs = cnp.swapaxes(rev(rhs, dn.rhs_spec[2:]), dn.rhs_spec[0], dn.rhs_spec[1])
+    return conv_general_dilated(lhs, rhs, (1,) * len(kernel), padding, strides, rhs_dilation, dn,
+                                precision=precision, preferred_element_type=preferred_element_type)
+
+
+# -- reductions over windows and axes ---------------------------------------------------------------
+def _monoid(computation) -> Callable | None:
+    """The chainrule.numpy reduction that folding with ``computation`` amounts to, if it is
+    one of lax's own (JAX's reductions recognise the same ones)."""
+    return {id(cnp.add): cnp.sum, id(cnp.maximum): cnp.max, id(cnp.minimum): cnp.min,
+            id(cnp.multiply): cnp.prod, id(cnp.logical_and): cnp.all, id(cnp.logical_or): cnp.any,
+            id(cnp.bitwise_and): cnp.all, id(cnp.bitwise_or): cnp.any}.get(id(computation))
+
+
+def reduce_window(operand, init_value, computation: Callable, window_dimensions: Sequence[int],
+                  window_strides: Sequence[int], padding, base_dilation=None, window_dilation=None):
+    """``computation`` folded over each window of ``operand`` (starting from
+    ``init_value``, which also fills the padding and the holes of ``base_dilation``), as
+    ``jax.lax.reduce_window``: the pooling of Flax and Equinox (``lax.add`` for a sum,
+    ``lax.max`` with ``-inf``). ``operand`` may be a pytree of arrays, with ``init_value``
+    of the same structure and ``computation`` taking and returning such pytrees.
+
+    >>> reduce_window(np.arange(6.0).reshape(2, 3), -np.inf, max, (1, 2), (1, 1), "VALID")
+    array([[1., 2.],
+           [4., 5.]])
+    """
+    leaves, treedef = tree_flatten(operand)
+    inits = tree_flatten(init_value)[0]
+    if len(inits) != len(leaves) or not leaves:
+        raise ValueError(f"reduce_window: init_value must have the structure of operand ({treedef}), "
+                         f"got {tree_flatten(init_value)[1]}")
+    shape = shape_of(leaves[0])
+    if any(shape_of(x) != shape for x in leaves):
+        raise ValueError(f"reduce_window: the operands must have one shape, got {[shape_of(x) for x in leaves]}")
+    ndim = len(shape)
+    window = tuple(window_dimensions)
+    strides = tuple(window_strides)
+    base_dilation = tuple(base_dilation or (1,) * ndim)
+    window_dilation = tuple(window_dilation or (1,) * ndim)
+    if {len(window), len(strides), len(base_dilation), len(window_dilation)} != {ndim}:
+        raise ValueError(f"reduce_window: window_dimensions, window_strides and the dilations need one entry per "
+                         f"axis of the operand ({ndim}), got {window}, {strides}, {base_dilation}, {window_dilation}")
+    dilated_window = [(w - 1) * d + 1 for w, d in zip(window, window_dilation, strict=True)]
+    if isinstance(padding, str):
+        dilated_shape = [(n - 1) * b + 1 for n, b in zip(shape, base_dilation, strict=True)]
+        padding = padtype_to_pads(dilated_shape, dilated_window, strides, padding)
+    padding = [(int(lo), int(hi)) for lo, hi in padding]
+    if len(padding) != ndim:
+        raise ValueError(f"reduce_window: padding needs one (low, high) pair per axis ({ndim}), got {padding}")
+    config = [(lo, hi, b - 1) for (lo, hi), b in zip(padding, base_dilation, strict=True)]
+    padded = [pad(x, cnp.asarray(v, dtype=_dtype(x)), config) if any(any(c) for c in config) else x
+              for x, v in zip(leaves, inits, strict=True)]
+    out_sizes = [(p - w) // s + 1 for p, w, s in zip(shape_of(padded[0]), dilated_window, strides, strict=True)]
+    if builtins.min(out_sizes, default=1) < 1:
+        raise ValueError(f"reduce_window: the padded operand {shape_of(padded[0])} is smaller than the window "
+                         f"{tuple(dilated_window)}")
+    views = _window_views(window, window_dilation, out_sizes, strides)
+    reduction = _monoid(computation) if len(leaves) == 1 else None
+    if reduction is not None:
+        x, v = padded[0], cnp.asarray(inits[0], dtype=_dtype(leaves[0]))
+        out = reduction(cnp.stack([x[view] for view in views]), axis=0)
+        return cnp.astype(computation(v, out), _dtype(leaves[0]))
+    acc = tree_unflatten(treedef, [cnp.broadcast_to(cnp.asarray(v, dtype=_dtype(x)), tuple(out_sizes))
+                                   for x, v in zip(leaves, inits, strict=True)])
+    for view in views:
+        acc = computation(acc, tree_unflatten(treedef, [x[view] for x in padded]))
+    return acc
+
+
+def reduce(operands, init_values, computation: Callable, dimensions: Sequence[int]):
+    """``computation`` folded over the axes ``dimensions`` of ``operands`` (a pytree of
+    arrays) from ``init_values``, as ``jax.lax.reduce``."""
+    leaves, treedef = tree_flatten(operands)
+    dims = tuple(sorted(d % len(shape_of(leaves[0])) for d in dimensions))
+    reduction = _monoid(computation) if len(leaves) == 1 else None
+    if reduction is not None:
+        return computation(cnp.asarray(tree_flatten(init_values)[0][0], dtype=_dtype(leaves[0])),
+                           reduction(leaves[0], axis=dims))
+    moved = [cnp.reshape(cnp.moveaxis(x, dims, tuple(range(len(dims)))), (-1, *[
+        n for k, n in enumerate(shape_of(x)) if k not in dims])) for x in leaves]
+    acc = tree_unflatten(treedef, [cnp.broadcast_to(cnp.asarray(v, dtype=_dtype(x)), shape_of(m)[1:])
+                                   for x, v, m in zip(leaves, tree_flatten(init_values)[0], moved, strict=True)])
+    for k in range(shape_of(moved[0])[0]):
+        acc = computation(acc, tree_unflatten(treedef, [m[k] for m in moved]))
+    return acc
+
+
+def _axes_reduction(reduction: Callable, name: str) -> Callable:
+    def reduce_axes(operand, axes: Sequence[int]):
+        return reduction(operand, axis=tuple(axes))
+    reduce_axes.__name__ = reduce_axes.__qualname__ = name
+    reduce_axes.__doc__ = f"``jax.lax.{name}``: ``{reduction.__name__}`` over ``axes``."
+    return reduce_axes
+
+
+reduce_sum = _axes_reduction(cnp.sum, "reduce_sum")
+reduce_max = _axes_reduction(cnp.max, "reduce_max")
+reduce_min = _axes_reduction(cnp.min, "reduce_min")
+reduce_prod = _axes_reduction(cnp.prod, "reduce_prod")
+reduce_and = _axes_reduction(cnp.all, "reduce_and")
+reduce_or = _axes_reduction(cnp.any, "reduce_or")

@@ -342,6 +342,34 @@ def flax_rnn(L):
     return L.value_and_grad(loss, has_aux=True)(params), L.jit(apply)(params, xs[::-1])
 
 
+def flax_conv_autoencoder(L):
+    """linen's ``Conv``, ``max_pool``, ``avg_pool`` and ``ConvTranspose`` (NHWC, HWIO), as
+    flax writes them on lax.conv_general_dilated, lax.reduce_window and lax.conv_transpose."""
+    jnp, init = L.np, L.nn.initializers
+    k1, k2 = L.random.split(L.random.PRNGKey(9))
+    params = {"Conv_0": {"kernel": init.lecun_normal()(k1, (3, 3, 1, 4)), "bias": jnp.full(4, 0.1)},
+              "ConvTranspose_0": {"kernel": init.lecun_normal()(k2, (2, 2, 4, 1)), "bias": jnp.zeros(1)}}
+    images = jnp.asarray(IMAGES).transpose(0, 2, 3, 1)  # N, H, W, C
+
+    def pool(x, init_value, op, window, strides, padding):
+        return L.lax.reduce_window(x, init_value, op, (1, *window, 1), (1, *strides, 1), padding)
+
+    def apply(p, x):
+        h = L.lax.conv_general_dilated(x, p["Conv_0"]["kernel"], (1, 1), "SAME",
+                                       dimension_numbers=("NHWC", "HWIO", "NHWC")) + p["Conv_0"]["bias"]
+        h = pool(L.nn.relu(h), -jnp.inf, L.lax.max, (2, 2), (2, 2), "VALID")
+        code = pool(h, 0.0, L.lax.add, (2, 2), (1, 1), "SAME") / 4.0  # avg_pool, count_include_pad
+        y = L.lax.conv_transpose(code, p["ConvTranspose_0"]["kernel"], (2, 2), "SAME",
+                                 dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        return y + p["ConvTranspose_0"]["bias"], code
+
+    def loss(p):
+        y, code = apply(p, images)
+        return jnp.mean((y - images[:, :4, :4]) ** 2), code
+
+    return L.value_and_grad(loss, has_aux=True)(params)
+
+
 # -- Haiku: transform, with the parameter dict built while the function runs -------------------
 
 
@@ -704,6 +732,7 @@ PROGRAMS = {
     "equinox: ensemble by vmap over stacked models, in_axes a pytree prefix": eqx_ensemble,
     "flax: init/apply, batch_stats, dropout keys, train state": flax_training,
     "flax: RNN cell in lax.scan": flax_rnn,
+    "flax: conv autoencoder with max_pool, avg_pool and ConvTranspose": flax_conv_autoencoder,
     "haiku: transform with a parameter dict, jit(grad), ravel_pytree": haiku_mlp,
     "optax: clip, adam, masked weight decay, warmup cosine schedule": optax_adamw_warmup_cosine,
     "optax: multi_transform": optax_multi_transform,
