@@ -15,6 +15,7 @@ import inspect
 import math
 import sys
 import warnings
+import weakref
 
 import numpy as np
 
@@ -54,6 +55,11 @@ _FUNCTIONAL = (
 # what primal() is read as by str(), repr() and format(): text that NumPy's print options
 # shape (chainrule.jit checks them on replay)
 AS_TEXT = "a string"
+
+# the Tensor that len() was last taken of (a weak reference): NumPy's shuffle of an object
+# that is not its ndarray measures it, then warns so, before it swaps the rows
+MEASURED: list = [None]
+
 
 class TensorError(RuntimeError, ValueError):
     """What NumPy raises as a ValueError (shapes that do not broadcast, a reshape to another
@@ -165,8 +171,7 @@ class Tensor:
         shape = self.shape
         if not shape:
             raise TypeError("len() of a 0-d Tensor")
-        if self._trace.records:  # NumPy's shuffle measures x first (see RecordTrace.warned)
-            self._trace.measured = self
+        MEASURED[0] = weakref.ref(self)  # NumPy's shuffle measures x first (see RecordTrace.warned)
         return shape[0]
 
     def __iter__(self):

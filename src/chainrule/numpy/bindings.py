@@ -260,7 +260,7 @@ class TensorMethods:
             if selected is None and (split := torch_split(index)) is not None:  # a traced index
                 return cnp.getitem(cnp.getitem(self, split[0]), split[1])
             index = index if selected is None else selected
-        if self._trace.records and self._trace.swap_reads:  # NumPy's shuffle swapping rows
+        if self._trace.records and self._trace.swap_reads and self is self._trace.measured:  # NumPy's shuffle
             self._trace.swap_reads -= 1
             return cnp.copy(cnp.getitem(self, index))
         return cnp.getitem(self, index)

@@ -140,9 +140,9 @@ def _warn(message, category=None, stacklevel=1, source=None, **more):
     # the warn it replaced (kept once hooked: code that bound this one still reaches it);
     # what it shows is heard here, not by hear_warnings
     hearing = getattr(_tracing, "hearing", None)
-    if hearing and category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE):
-        hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)
-        return None  # not shown: the plain call's shuffle of an array does not warn
+    if (hearing and category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE)
+            and hearing[-1](message, category, stacklevel, source, sys._getframe(1), more)):
+        return None  # a traced value's: not shown, as the plain call's shuffle of an array does not warn
     _holding.warning = getattr(_holding, "warning", 0) + 1
     try:
         result = _hooked[1](message, category, stacklevel + 1, source, **more)

@@ -26,7 +26,7 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import AS_TEXT, Tensor, eager_error, undifferentiated
+from chainrule.core.tensor import AS_TEXT, MEASURED, Tensor, eager_error, undifferentiated
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
@@ -104,7 +104,7 @@ class RecordTrace(Trace):
         # eager Tensors read as constants: watched as their arrays from now on
         self.constants: dict[int, Tensor] = {}
         self.calling = False  # inside a recorded call (whose warnings its replay issues again)
-        self.measured: Tensor | None = None  # the last traced value that len() was taken of
+        self.measured: Tensor | None = None  # the traced value that NumPy's shuffle swaps rows of
         self.swap_reads = 0  # reads of rows that NumPy's shuffle makes next (see warned)
         for g in generators:
             self.watch(g)
@@ -454,7 +454,7 @@ class RecordTrace(Trace):
             return value, Seq(type(x), [p[1] for p in pairs])
         return x, x
 
-    def warned(self, message, category, stacklevel: int, source, frame, more: dict, boundary) -> None:
+    def warned(self, message, category, stacklevel: int, source, frame, more: dict, boundary) -> bool | None:
         """Python code of the function issued a warning (``warnings.warn``, heard after it
         returned): recorded, so that each replay issues it again as the plain call does —
         shown or not by the filters of the moment (once per place by default), raised under
@@ -462,15 +462,17 @@ class RecordTrace(Trace):
         recorded call issued is issued again by its replay; one attributed to a frame
         outside the function (a ``stacklevel`` past it), or issued with arguments this
         Python's ``warn`` adds, is not replayed: the function runs without jit."""
-        if category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE):
+        measured = MEASURED[0]() if MEASURED[0] is not None else None  # the x that shuffle measured
+        if (category is UserWarning and isinstance(message, str) and message.startswith(SHUFFLE_NOTICE)
+                and isinstance(measured, Tensor) and measured._trace is self and not self._is_eager(measured)):
             # NumPy's shuffle of a traced value (rng.shuffle(x)), which it does not take for
             # its ndarray: it swaps as x[i], x[j] = x[j], x[i] for i = n-1 .. 1, which with
             # the views of rows duplicates them; its shuffle of the array swaps them. The
             # 2 (n - 1) reads of rows that follow are copies, as that swap's (the draw makes
             # the function run without jit from then on; this call's result is the plain one)
-            x = self.measured
-            self.swap_reads = 2 * (len(x._value) - 1) if x is not None and np.ndim(x._value) > 1 else 0
-            return
+            self.measured = measured
+            self.swap_reads = 2 * (len(measured._value) - 1) if np.ndim(measured._value) > 1 else 0
+            return True  # heard: the notice is not shown
         if self.calling or not self.open:
             return
         if isinstance(message, Warning) and untrace_exception(message, self):
