@@ -317,3 +317,24 @@ def test_cholesky_solve_inverse_and_triangular_solve(upper):
     for o, t in zip(ours[:-1], theirs[:-1], strict=True):
         np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(ours[-1], 0.0)
+
+
+@pytest.mark.parametrize("shapes", [((1, 4, 3), (4, 3)), ((2, 1, 4, 3), (1, 4, 2)), ((1, 4, 3), (1, 4)),
+                                    ((3, 4, 3), (3, 4))])
+def test_lstsq_broadcasts_a_right_hand_side_one_dimension_short_as_torch(shapes):
+    # a B one dimension short of A is a batch of vectors only when it is A's shape less
+    # A's last dimension; otherwise its dimensions but the last broadcast against A's batch
+    A, B = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    ours, theirs = compare(lambda a, b: cr.linalg.lstsq(a, b).solution,
+                           lambda a, b: torch.linalg.lstsq(a, b).solution, [A, B], rtol=1e-6, atol=1e-8)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+
+
+@pytest.mark.parametrize("shapes", [((5, 4, 3), (4, 2)), ((1, 4, 3), (4,)), ((4, 3), (3,)), ((4, 3), (2, 4, 3))])
+def test_lstsq_refuses_what_torch_refuses(shapes):
+    A, B = rng.normal(size=shapes[0]), rng.normal(size=shapes[1])
+    with pytest.raises(RuntimeError) as theirs:
+        torch.linalg.lstsq(torch.tensor(A), torch.tensor(B))
+    with pytest.raises(RuntimeError) as ours:
+        cr.linalg.lstsq(cr.tensor(A), cr.tensor(B))
+    assert str(theirs.value).split(" (")[0].lower().split(": ")[-1] in str(ours.value).lower()

@@ -27,7 +27,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, tensor
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, eager_error
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
@@ -235,10 +235,23 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     if driver not in _LSTSQ_DRIVERS:
         raise ValueError(f"linalg.lstsq: driver must be one of {_LSTSQ_DRIVERS}, got {driver!r}")
     A, B = as_input(A), as_input(B)
-    vector = B.ndim == A.ndim - 1
+    if not 0 <= A.ndim - B.ndim <= 1:
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
+    # PyTorch's rules: B one dimension short is a batch of vectors when it has A's shape
+    # less A's last dimension; otherwise B is a matrix whose dimensions but the last
+    # broadcast against A's batch dimensions (an A of shape (1, m, n) and a B of (m, k)
+    # give m solutions, each of A[0] against B)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     if vector:
+        if B.shape[-1] != A.shape[-2]:
+            raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-1)")
         B = B[..., None]
-    batch = np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    shapes = tuple(A.shape[:-2]), tuple(B.shape[:-1 if B.ndim < A.ndim else -2])
+    try:
+        batch = np.broadcast_shapes(*shapes)
+    except ValueError as error:
+        raise eager_error("linalg.lstsq", error, [np.broadcast_to(0.0, s) for s in shapes]) from None
     m, n = A.shape[-2:]
     A = cnp.broadcast_to(A, batch + (m, n))
     B = cnp.broadcast_to(B, batch + tuple(B.shape[-2:]))
