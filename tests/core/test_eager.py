@@ -179,6 +179,8 @@ def test_inplace_write_to_a_saved_value_raises_at_backward():
     (lambda a: 1 - a, lambda a: -np.ones_like(a)), (lambda a: -a, lambda a: -np.ones_like(a)),
     (lambda a: a * 2.0, lambda a: np.full_like(a, 2.0)), (lambda a: a / 4.0, lambda a: np.full_like(a, 0.25)),
     (lambda a: a.exp() * 3.0, lambda a: 3 * np.exp(a)),
+    (lambda a: a.relu(), lambda a: (a > 0).astype(float)),
+    (lambda a: a.sigmoid(), lambda a: np.exp(-a) / (1 + np.exp(-a)) ** 2),
     (lambda a: a.view(2, 1).expand(2, 3).t() * 1.0, lambda a: np.full_like(a, 3.0)),
     (lambda a: a.unsqueeze(0).squeeze(0).sum() + a.mean(), lambda a: np.full_like(a, 1.5)),
 ])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps, keeps_only
 from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.elementwise import where
@@ -46,3 +46,6 @@ sigmoid = Primitive(_sigmoid, name="sigmoid")
 def_vjps(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
 def_jvps(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 def_batch(batching.elementwise, relu, sigmoid)
+# Their rules read the output alone (as PyTorch's, which saves the result): a trace keeps
+# that, and an in-place write into the input before the backward pass is harmless
+keeps_only("output", relu, sigmoid)
