@@ -329,53 +329,6 @@ def train(model, batches):
     return out
 '''
 
-# Hooks on the optimizer as libraries use them: an EMA updated by a step post-hook, a pre-hook
-# that counts steps, a global post-hook (removed after), state_dict hooks that add and strip
-# an entry of their own
-PROGRAMS["optimizer_hooks"] = '''
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from torch.optim.optimizer import register_optimizer_step_post_hook
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-torch.set_default_dtype(torch.float64)
-
-
-def build():
-    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
-
-
-def data(rng):
-    return [(torch.tensor(rng.normal(size=(4, 3))), torch.tensor(rng.normal(size=(4, 1)))) for _ in range(3)]
-
-
-def train(model, batches):
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    seen = []
-    opt.register_step_pre_hook(lambda o, args, kwargs: seen.append(("pre", len(args), len(kwargs))))
-    opt.register_step_post_hook(lambda o, args, kwargs: ema.update_parameters(model))
-    handle = register_optimizer_step_post_hook(lambda o, args, kwargs: seen.append(("global", o.param_groups[0]["lr"])))
-    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "ema_steps": int(ema.n_averaged)})
-
-    def drop_extra(o, sd):
-        seen.append(("load", sd.pop("ema_steps")))
-        return sd
-    opt.register_load_state_dict_pre_hook(drop_extra)
-    opt.register_load_state_dict_post_hook(lambda o: seen.append(("loaded",)))
-    for i, (x, y) in enumerate(batches * 2):
-        opt.zero_grad()
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        if i == 2:
-            handle.remove()
-            opt.load_state_dict(opt.state_dict())
-    with torch.no_grad():
-        return [len(seen), [v for entry in seen for v in entry[1:]], ema(batches[0][0]), ema.state_dict()]
-'''
-
 # Learned inputs (dataset distillation's way): a TensorDataset of a Tensor that needs its
 # gradient, batched by a DataLoader, the loss differentiated back to the inputs
 PROGRAMS["learned_inputs"] = '''

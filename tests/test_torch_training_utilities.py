@@ -3,8 +3,9 @@ and run with PyTorch and with chainrule: data loading (samplers given whole batc
 ``__getitems__``, subclasses' ``__getitem__``, collation, unbatched samples, loader
 options), schedules (warm restarts stepped by fractions then whole epochs, SequentialLR with
 a rate set by hand, SWALR resumed), ``ReduceLROnPlateau`` as an ``LRScheduler``, generator
-state, ``bincount``; and wrong uses, which raise as PyTorch's do. Whole training programs
-are in ``test_torch_programs_training``."""
+state, ``bincount``; two short programs (a schedule of one's own copied from pl_bolts,
+hooks on the optimizer); and wrong uses, which raise as PyTorch's do. Whole training
+programs are in ``test_torch_programs_training``."""
 
 import warnings
 
@@ -13,10 +14,145 @@ import pytest
 
 import chainrule
 from test_torch_programs import _values
+from test_torch_programs_training import _compare
 
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+# short programs, run as test_torch_programs_training runs its own
+PROGRAMS: dict[str, str] = {}
+
+# pl_bolts' LinearWarmupCosineAnnealingLR, a schedule of one's own as Lightning users copy it:
+# get_lr checks _get_lr_called_within_step and moves the group's rate recursively; a jump by
+# step(epoch) takes its _get_closed_form_lr
+PROGRAMS["bolts_warmup_cosine"] = '''
+import math
+import warnings
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.optim.lr_scheduler import _LRScheduler
+
+torch.set_default_dtype(torch.float64)
+
+
+class LinearWarmupCosineAnnealingLR(_LRScheduler):
+    def __init__(self, optimizer, warmup_epochs, max_epochs, warmup_start_lr=0.0, eta_min=0.0, last_epoch=-1):
+        self.warmup_epochs = warmup_epochs
+        self.max_epochs = max_epochs
+        self.warmup_start_lr = warmup_start_lr
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.")
+        if self.last_epoch == 0:
+            return [self.warmup_start_lr] * len(self.base_lrs)
+        if self.last_epoch < self.warmup_epochs:
+            return [group["lr"] + (base_lr - self.warmup_start_lr) / (self.warmup_epochs - 1)
+                    for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)]
+        if self.last_epoch == self.warmup_epochs:
+            return self.base_lrs
+        span = self.max_epochs - self.warmup_epochs
+        if (self.last_epoch - 1 - self.max_epochs) % (2 * span) == 0:
+            return [group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / span)) / 2
+                    for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)]
+        return [(1 + math.cos(math.pi * (self.last_epoch - self.warmup_epochs) / span))
+                / (1 + math.cos(math.pi * (self.last_epoch - self.warmup_epochs - 1) / span))
+                * (group["lr"] - self.eta_min) + self.eta_min for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        if self.last_epoch < self.warmup_epochs:
+            return [self.warmup_start_lr
+                    + self.last_epoch * (base_lr - self.warmup_start_lr) / max(1, self.warmup_epochs - 1)
+                    for base_lr in self.base_lrs]
+        span = self.max_epochs - self.warmup_epochs
+        return [self.eta_min + 0.5 * (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * (self.last_epoch - self.warmup_epochs) / span))
+                for base_lr in self.base_lrs]
+
+
+def build():
+    return nn.Linear(3, 2)
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(4, 3))), torch.tensor(rng.normal(size=(4, 2)))) for _ in range(2)]
+
+
+def train(model, batches):
+    opt = torch.optim.AdamW([{"params": [model.weight]}, {"params": [model.bias], "lr": 0.02}], lr=0.05)
+    sched = LinearWarmupCosineAnnealingLR(opt, warmup_epochs=3, max_epochs=8, warmup_start_lr=0.001, eta_min=1e-4)
+    out = [sched.get_last_lr()]
+    for epoch in range(9):
+        for x, y in batches:
+            opt.zero_grad()
+            F.mse_loss(model(x), y).backward()
+            opt.step()
+        if epoch == 5:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sched.step(7)  # a jump, by the closed form
+        else:
+            sched.step()
+        out.append(sched.get_last_lr())
+    return out
+'''
+
+# Hooks on the optimizer as libraries use them: an EMA updated by a step post-hook, a pre-hook
+# that counts steps, a global post-hook (removed after), state_dict hooks that add and strip
+# an entry of their own
+PROGRAMS["optimizer_hooks"] = '''
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.optim.optimizer import register_optimizer_step_post_hook
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(4, 3))), torch.tensor(rng.normal(size=(4, 1)))) for _ in range(3)]
+
+
+def train(model, batches):
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    seen = []
+    opt.register_step_pre_hook(lambda o, args, kwargs: seen.append(("pre", len(args), len(kwargs))))
+    opt.register_step_post_hook(lambda o, args, kwargs: ema.update_parameters(model))
+    handle = register_optimizer_step_post_hook(lambda o, args, kwargs: seen.append(("global", o.param_groups[0]["lr"])))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "ema_steps": int(ema.n_averaged)})
+
+    def drop_extra(o, sd):
+        seen.append(("load", sd.pop("ema_steps")))
+        return sd
+    opt.register_load_state_dict_pre_hook(drop_extra)
+    opt.register_load_state_dict_post_hook(lambda o: seen.append(("loaded",)))
+    for i, (x, y) in enumerate(batches * 2):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        if i == 2:
+            handle.remove()
+            opt.load_state_dict(opt.state_dict())
+    with torch.no_grad():
+        return [len(seen), [v for entry in seen for v in entry[1:]], ema(batches[0][0]), ema.state_dict()]
+'''
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_short_program_gives_pytorchs_values(name):
+    _compare(PROGRAMS[name])
 
 
 def _loader_values(lib, dataset, **kw):

@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 
+_GET_LR_OUTSIDE_STEP = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
 _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
     "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
@@ -108,6 +109,7 @@ class LRScheduler:
         self._last_lr: list[float] = []
         _track_steps(optimizer)
         self._step_count = 0
+        self._get_lr_called_within_step = False
         self.step()
 
     def factor(self, t: int) -> float:
@@ -117,8 +119,20 @@ class LRScheduler:
         return base_lr * self.factor(t)
 
     def get_lr(self) -> list[float]:
-        """The learning rates of the groups at the current step."""
+        """The learning rates of the groups at the current step (what ``step()`` sets;
+        called outside it, it warns as PyTorch's: ``get_last_lr()`` reports the rates)."""
+        if not self.__dict__.get("_get_lr_called_within_step", True):
+            warnings.warn(_GET_LR_OUTSIDE_STEP, UserWarning, stacklevel=2)
         return [self.lr_at(base, self.last_epoch, i) for i, base in enumerate(self.base_lrs)]
+
+    def _rates_of_get_lr(self) -> list[float]:
+        """``get_lr()`` called from within a step (``_get_lr_called_within_step`` True, as
+        a schedule written for PyTorch checks)."""
+        self._get_lr_called_within_step = True
+        try:
+            return self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
 
     def _count_step(self) -> None:
         """Count a step; warn at the user's first if the optimizer has not stepped yet."""
@@ -134,15 +148,17 @@ class LRScheduler:
             if self._epoch_warns:
                 warnings.warn(_EPOCH_DEPRECATED, UserWarning, stacklevel=2)
             self.last_epoch = epoch
-            lrs = [self.lr_at(base, epoch, i) for i, base in enumerate(self.base_lrs)]
+            if not type(self).get_lr.__module__.startswith("chainrule."):  # a schedule of the user's, as PyTorch
+                closed_form = getattr(self, "_get_closed_form_lr", None)
+                lrs = closed_form() if closed_form is not None else self._rates_of_get_lr()
+            else:
+                lrs = [self.lr_at(base, epoch, i) for i, base in enumerate(self.base_lrs)]
             for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr
-            self._last_lr = lrs
-            if not self._epoch_warns:  # CosineAnnealingWarmRestarts: a fraction of an epoch, counted whole
-                self.last_epoch = math.floor(epoch)
+            self._last_lr = list(lrs)
             return
         self.last_epoch += 1
-        lrs = self.get_lr()
+        lrs = self._rates_of_get_lr()
         if self.chainable:  # a group added since the schedule was made moves as the others, as in PyTorch
             lrs = [self._chained(i, group["lr"], lrs[i] if i < len(lrs) else None)
                    for i, group in enumerate(self.optimizer.param_groups)]
