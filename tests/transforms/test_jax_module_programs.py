@@ -709,8 +709,6 @@ def random_draws(L):
             r.bernoulli(keys[2], L.np.array([0.1, 0.5, 0.9]), (4, 3)),
             r.categorical(keys[3], logits, shape=(7,)), r.categorical(folded, L.np.stack([logits, -logits])),
             r.permutation(key, 6), r.permutation(folded, L.np.arange(8.0).reshape(4, 2)),
-            r.randint(keys[0], (4,), 0, 10), r.truncated_normal(keys[1], -1.0, 1.0, (3,)),
-            r.choice(keys[2], 5, (3,), replace=False), r.gumbel(keys[3], (2,)),
             L.vmap(lambda k: r.normal(k, (2,)))(keys), L.vmap(lambda k, i: r.uniform(r.fold_in(k, i)))(
                 keys, L.np.arange(4)),
             L.jit(lambda k: r.bernoulli(k, 0.3, (5,)))(key))
