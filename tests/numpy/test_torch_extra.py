@@ -183,3 +183,20 @@ def test_results_are_eager_tensors_for_plain_inputs():
     for result in (cr.block_diag(np.ones((1, 1)), np.ones(2)), cr.signbit(np.array([-1.0])), cr.vander([1, 2]),
                    *cr.meshgrid([1, 2], [3], indexing="ij"), cr.combinations([1, 2, 3])):
         assert isinstance(result, cr.Tensor)
+
+
+def test_complex_sets_the_parts_without_arithmetic():
+    # a real part of -0.0 keeps its sign (angle π), an infinite imaginary part leaves the
+    # real part finite, as PyTorch's (re + 1j·im gave angle 0 and a NaN real part)
+    re, im = [-0.0, 1.0, 2.0], [0.0, float("inf"), -0.0]
+    ours = cr.complex(cr.tensor(re, dtype=cr.float32), cr.tensor(im, dtype=cr.float32))
+    theirs = torch.complex(torch.tensor(re), torch.tensor(im))
+    assert ours.dtype == cr.complex64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(np.signbit(ours.numpy().real), np.signbit(theirs.numpy().real))
+    np.testing.assert_array_equal(np.signbit(ours.numpy().imag), np.signbit(theirs.numpy().imag))
+    np.testing.assert_allclose(ours.angle().numpy(), theirs.angle().numpy())
+    w = np.array([[1 + 2j, 3 - 1j, 0.5j]])
+    compare(lambda r, i: cr.complex(r, i) * cr.tensor(w), lambda r, i: torch.complex(r, i) * torch.tensor(w),
+            [rng.normal(size=(2, 3)), rng.normal(size=(2, 3))])
+    compare(lambda x: cr.view_as_complex(x), lambda x: torch.view_as_complex(x), [rng.normal(size=(3, 2))])

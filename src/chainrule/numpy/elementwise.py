@@ -470,6 +470,23 @@ def_jvps(real_if_close, lambda t, ans, x, tol=100: t if is_complex(ans) else rea
 def_vjps(angle, lambda g, ans, x: g * conj(x * 1j) / _nonzero(x * conj(x)) if is_complex(x) else 0 * g)
 def_jvps(angle, lambda t, ans, x: imag(conj(x) * t) / _nonzero(real(x * conj(x))) if is_complex(x) else 0 * t)
 
+
+def _np_complex_from_parts(re, im):
+    """``re + i·im`` set part by part, with no arithmetic: a real part of -0.0 stays -0.0
+    (its angle π) and an infinite imaginary part leaves the real part as it is."""
+    out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)), np.result_type(re, im, np.complex64))
+    out.real, out.imag = re, im
+    return out
+
+
+complex_from_parts = wrap(_np_complex_from_parts, "elementwise", "complex_from_parts", public=False)
+def_vjps(complex_from_parts,
+         lambda g, ans, re, im: unbroadcast(_cast_back(g, re), re),
+         lambda g, ans, re, im: unbroadcast(_cast_back(1j * g, im), im))
+def_jvps(complex_from_parts,
+         lambda t, ans, re, im: broadcast_like(as_complex_like(t, ans), ans),
+         lambda t, ans, re, im: broadcast_like(1j * t, ans))
+
 # -- selection and cleaning ----------------------------------------------------------------
 def _np_where(condition, x, y):
     """``np.where(condition, x, y)``, the same values bit for bit.
@@ -669,5 +686,5 @@ del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
 def_batch(batching.elementwise, *_UFUNCS, sinc, _sinc_at_zero, i0, _cos_moment, real, imag, angle, _where, _clip,
-          clamp, nan_to_num, _astype, copy, real_if_close)
+          clamp, nan_to_num, _astype, copy, real_if_close, complex_from_parts)
 batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers

@@ -274,13 +274,15 @@ def svd(input, some: bool = True, compute_uv: bool = True, *, out=None) -> svd_r
 
 
 def complex(real, imag, *, out=None) -> Tensor:  # noqa: A001
-    """``torch.complex``: real + i·imag (float32 parts give complex64)."""
+    """``torch.complex``: real + i·imag set part by part (float32 parts give complex64),
+    so that a real part of -0.0 keeps its sign and an infinite imaginary part leaves the
+    real part alone, as PyTorch's."""
     no_out(out, "complex")
     real, imag = as_input(real), as_input(imag)
     if real.dtype != imag.dtype or real.dtype.kind != "f":
         raise TypeError(f"complex: real and imag must be floating Tensors of one dtype, got {real.dtype} "
                         f"and {imag.dtype}")
-    return real + 1j * imag
+    return cnp.elementwise.complex_from_parts(real, imag)
 
 
 def polar(abs, angle, *, out=None) -> Tensor:  # noqa: A002
