@@ -313,7 +313,38 @@ def _weights_replaced(lib):
     return before + [list(sampler)]
 
 
+def _typed_dataset(lib):
+    """Datasets and samplers annotated with their sample type, as typed code writes them."""
+    data = lib.utils.data
+
+    class Pairs(data.Dataset[tuple[int, int]]):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return i, 10 * i
+
+    class Backwards(data.Sampler[int]):
+        def __init__(self, n):
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(self.n - 1, -1, -1))
+
+        def __len__(self):
+            return self.n
+
+    class Stream(data.IterableDataset[int]):
+        def __iter__(self):
+            return iter(range(3))
+
+    loader: data.DataLoader[tuple[int, int]] = data.DataLoader(Pairs(), batch_size=2, sampler=Backwards(3))
+    return [[[t.tolist() for t in b] for b in loader], [b.tolist() for b in data.DataLoader(Stream(), batch_size=2)],
+            isinstance(Pairs(), data.Dataset)]
+
+
 SAME = {
+    "typed_dataset": _typed_dataset,
     "swalr_resumed": _swalr_resumed,
     "weights_replaced": _weights_replaced,
     "loader_options": _loader_options,

@@ -11,6 +11,7 @@ import collections.abc
 import copy
 import itertools
 import math
+import types
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -43,6 +44,9 @@ class Dataset:
     >>> [b[1].tolist() for b in DataLoader(Squares(), batch_size=2)]
     [[0.0, 1.0], [4.0, 9.0]]
     """
+
+    # Dataset[T] as in PyTorch (class MyData(Dataset[tuple[Tensor, Tensor]]))
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -370,6 +374,8 @@ class DataLoader:
     >>> len(DataLoader(ds, batch_size=2, drop_last=True))
     2
     """
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # DataLoader[T], as PyTorch's
 
     def __init__(
         self,

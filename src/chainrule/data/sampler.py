@@ -10,6 +10,7 @@ reproduced bit for bit (:func:`torch_randperm`), so every index equals torch's.
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,6 +27,8 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 class Sampler:
     """The base of index samplers: subclass it and define ``__iter__`` (and ``__len__``)."""
+
+    __class_getitem__ = classmethod(types.GenericAlias)  # Sampler[int], as PyTorch's
 
     def __init__(self, data_source=None):
         pass
