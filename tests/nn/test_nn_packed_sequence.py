@@ -164,3 +164,14 @@ def test_packed_sequence_built_from_sorted_indices_alone_unsorts_as_pytorchs():
                                                               ours.sorted_indices))[1].detach().numpy(),
                                   gru(ours_rnn.pack_sequence([s[:, None] for s in seqs], enforce_sorted=False))[1]
                                   .detach().numpy())
+
+
+def test_batch_sizes_of_tensor_data_are_an_int64_tensor_as_torch():
+    x = np.arange(12.0).reshape(3, 2, 2)
+    mine = ours_rnn.pack_padded_sequence(cr.tensor(x), [3, 2])
+    theirs = torch_rnn.pack_padded_sequence(torch.tensor(x), [3, 2])
+    assert isinstance(mine.batch_sizes, cr.Tensor) and mine.batch_sizes.dtype == cr.int64
+    assert mine.batch_sizes.tolist() == theirs.batch_sizes.tolist() and len(mine.batch_sizes) == 3
+    np.testing.assert_array_equal(mine.batch_sizes.numpy(), theirs.batch_sizes.numpy())
+    out, _ = ours_rnn.pad_packed_sequence(ours_rnn.PackedSequence(mine.data, mine.batch_sizes))
+    np.testing.assert_array_equal(out.numpy(), torch_rnn.pad_packed_sequence(theirs)[0].numpy())

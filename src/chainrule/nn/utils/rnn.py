@@ -48,7 +48,7 @@ def pad_sequence(sequences: Sequence, batch_first: bool = False, padding_value: 
 
 class _Packed(NamedTuple):
     data: Any
-    batch_sizes: np.ndarray
+    batch_sizes: Any
     sorted_indices: np.ndarray | None = None
     unsorted_indices: np.ndarray | None = None
 
@@ -56,7 +56,8 @@ class _Packed(NamedTuple):
 class PackedSequence(_Packed):
     """Sequences of different lengths packed time step by time step, as PyTorch's:
     ``data`` (sum of the lengths, *) holds step 0 of every sequence, then step 1 of those
-    that are that long, ...; ``batch_sizes[t]`` says how many sequences have a step t;
+    that are that long, ...; ``batch_sizes[t]`` says how many sequences have a step t
+    (an int64 Tensor for Tensor data, as PyTorch's; a NumPy array for NumPy data);
     the sequences are in order of decreasing length, ``sorted_indices`` (into the
     original batch; None when it was already sorted) and ``unsorted_indices`` (its
     inverse, computed when only ``sorted_indices`` is given, as PyTorch does) say how.
@@ -72,6 +73,9 @@ class PackedSequence(_Packed):
     def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = np.argsort(np.asarray(plain(sorted_indices)), kind="stable")
+        if isinstance(data, Tensor) and not isinstance(batch_sizes, Tensor):
+            # PyTorch's batch_sizes is an int64 tensor (.tolist(), .numpy(), len)
+            batch_sizes = as_eager(data, np.asarray(batch_sizes, dtype=np.int64))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, dtype=None, device=None, **kwargs) -> PackedSequence:
