@@ -104,6 +104,13 @@ PROGRAMS = {
         lax.reduce_window(x, 0.0, lax.add, (1, 2, 2), (1, 1, 1), "SAME", window_dilation=(1, 1, 2)),
         lax.reduce(x, 0.0, lax.add, (0, 2)), lax.reduce_max(x, (1,)), lax.reduce_sum(x, (0, 2)),
         lax.reduce_min(x, (2,)), lax.reduce_prod(x, (0,))), (CX,), True),
+    # ties (x rounded, straight through): the first maximum or minimum of a window takes
+    # the window's gradient, as in JAX, not a share split between the ties
+    "reduce_window with ties": (lambda lib, lax: lambda x: (
+        lax.reduce_window(x - lax.stop_gradient(x - lib.numpy.round(x)), -lib.numpy.inf, lax.max, (1, 3, 3),
+                          (1, 2, 2), "SAME"),
+        lax.reduce_window(x - lax.stop_gradient(x - lib.numpy.round(x)), lib.numpy.inf, lax.min, (2, 2, 2),
+                          (1, 1, 1), "VALID")), (CX,), True),
     # a product, a computation of the user's, a pytree of operands (no derivatives in JAX)
     "reduce_window of other computations": (lambda lib, lax: lambda x: (
         lax.reduce_window(x, 1.0, lax.mul, (1, 2, 1), (1, 1, 1), "VALID"),

@@ -603,7 +603,14 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions:
     reduction = _monoid(computation) if len(leaves) == 1 else None
     if reduction is not None:
         x, v = padded[0], cnp.asarray(inits[0], dtype=_dtype(leaves[0]))
-        out = reduction(cnp.stack([x[view] for view in views]), axis=0)
+        stacked = cnp.stack([x[view] for view in views])
+        if reduction is cnp.max or reduction is cnp.min:
+            # the first extremum of each window takes its whole gradient, as in JAX (and
+            # PyTorch's max pooling), not a share of it split between ties
+            first = (cnp.argmax if reduction is cnp.max else cnp.argmin)(stacked, axis=0)
+            out = cnp.take_along_axis(stacked, first[None], axis=0)[0]
+        else:
+            out = reduction(stacked, axis=0)
         return cnp.astype(computation(v, out), _dtype(leaves[0]))
     acc = tree_unflatten(treedef, [cnp.broadcast_to(cnp.asarray(v, dtype=_dtype(x)), tuple(out_sizes))
                                    for x, v in zip(leaves, inits, strict=True)])
