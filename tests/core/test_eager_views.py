@@ -121,14 +121,35 @@ def test_advanced_indexing_copies_as_in_torch():
 
 @pytest.mark.parametrize(("program", "message"), [
     (lambda x: x[0].add_(1), "a view of a leaf Tensor that requires grad"),
-    (lambda x: (x * 1).expand(4, 2, 3).add_(1), "several elements of this view are one element"),
-    (lambda x: cnp.broadcast_to((x * 1)[None], (3, 2, 3)).mul_(2), "several elements of this view are one element"),
+    (lambda x: (x * 1).expand(4, 2, 3).add_(1), "more than one element of the written-to tensor"),
+    (lambda x: cnp.broadcast_to((x * 1)[None], (3, 2, 3)).mul_(2), "more than one element of the written-to"),
     (lambda x: (x * 1).detach().add_(x), "comes from .detach()"),
 ], ids=["view_of_leaf", "expand", "broadcast_to", "detached_gets_graph"])
 def test_ambiguous_writes_are_refused(program, message):
     x = cr.tensor(np.array(X), requires_grad=True)
     with pytest.raises(RuntimeError, match=message):
         program(x)
+
+
+@pytest.mark.parametrize("write", [lambda e: e.fill_(2.0), lambda e: e.zero_(), lambda e: e[1].fill_(3.0),
+                                   lambda e: e.__setitem__(0, 5.0), lambda e: e.add_(1),
+                                   lambda e: e.copy_(e * 0 + 1), lambda e: e.__setitem__((slice(None), 0), 5.0)],
+                         ids=["fill_", "zero_", "row_fill_", "setitem_row", "add_", "copy_", "setitem_column"])
+def test_writes_into_an_expanded_view_as_torch(write):
+    # a fill writes every element of its base, one value everywhere, as PyTorch's; writes
+    # that could give one element two values raise PyTorch's error
+    torch = pytest.importorskip("torch")
+
+    results = []
+    for lib in (cr, torch):
+        base = lib.arange(3.0) - 1
+        try:
+            write(base.expand(2, 3))
+            results.append(base.tolist())
+        except RuntimeError as error:
+            assert "more than one element of the written-to tensor" in str(error)
+            results.append("refused")
+    assert results[0] == results[1]
 
 
 def test_view_made_without_recording_refuses_a_recorded_write():

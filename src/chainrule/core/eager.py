@@ -318,11 +318,7 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
             )
         positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
         if np.unique(positions).size != positions.size:
-            raise RuntimeError(
-                f"{name}: several elements of this view are one element of its base (a view "
-                "made by expand or broadcast_to), so an in-place write is ambiguous. Write into "
-                "a copy: x = x.clone()."
-            )
+            raise _overlap_error(name)
         new = result if result.dtype == root.dtype else result.astype(root.dtype)
         flat = root.reshape(-1).at[positions].set(new.reshape(-1))
         old = root._node
@@ -374,20 +370,36 @@ def _write(t: Tensor, new, name: str = "in-place write") -> None:
     _keep_saved_outputs(family, buf)
     if isinstance(buf, np.ndarray) and buf.shape == np.shape(new) and buf.flags.writeable:
         np.copyto(buf, new, casting="unsafe")
-    elif view is not None:  # a view NumPy made read-only (diagonal): through the base
+    elif view is not None:  # a view NumPy made read-only (diagonal, expand): through the base
         positions = _replay(view[1], np.arange(root.size).reshape(root.shape))
-        if np.unique(positions).size != positions.size:
-            raise RuntimeError(
-                f"{name}: several elements of this view are one element of its base (a view "
-                "made by expand or broadcast_to), so an in-place write is ambiguous. Write into "
-                "a copy: x = x.clone()."
-            )
-        base = root._value
-        np.put(base, positions, np.broadcast_to(np.asarray(new, dtype=base.dtype), positions.shape))
-        t._value = _replay(view[1], base)
+        if name not in _FILLS and np.unique(positions).size != positions.size:
+            raise _overlap_error(name)
+        _put(t, positions, new)
     else:
         t._value = np.asarray(new, dtype=np.result_type(buf))
     _count_write(family)
+
+
+# writes that PyTorch lets into a view whose elements share memory (an expand): every
+# element gets the one value, so it does not matter which of them is written last
+_FILLS = ("fill_", "zero_", "fill")
+
+
+def _overlap_error(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"{name}: unsupported operation: more than one element of the written-to tensor refers to a "
+        "single memory location (a view made by expand or broadcast_to). Please clone() the tensor "
+        "before performing the operation."
+    )
+
+
+def _put(t: Tensor, positions, new) -> None:
+    """Write ``new`` at ``positions`` of the base of the view ``t`` (a view NumPy made
+    read-only), and read ``t`` again from the base."""
+    root, steps, _ = t._view
+    base = root._value
+    np.put(base, positions, np.broadcast_to(np.asarray(new, dtype=base.dtype), np.shape(positions)))
+    t._value = _replay(steps, base)
 
 
 def _family(t: Tensor) -> list:
@@ -462,6 +474,16 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
         family = _family(t)
         _keep_saved_outputs(family, buf)
         buf[plain(index)] = plain(value)
+        _count_write(family)
+        return
+    view = getattr(t, "_view", None)
+    if view is not None and isinstance(buf, np.ndarray):  # a read-only view (expand): the part written
+        positions = _replay(view[1], np.arange(view[0].size).reshape(view[0].shape))[plain(index)]
+        if np.unique(positions).size != np.size(positions):
+            raise _overlap_error("__setitem__")
+        family = _family(t)
+        _keep_saved_outputs(family, view[0]._value)
+        _put(t, positions, plain(value))
         _count_write(family)
         return
     new = np.array(buf)
