@@ -65,6 +65,7 @@ from chainrule.transforms.jacobian import (
 from chainrule.transforms.custom import (
     checkpoint, checkpoint_policies, custom_gradient, custom_jvp, custom_vjp, remat, stop_gradient,
 )
+from chainrule.transforms.eval_shape import ShapeDtypeStruct, eval_shape
 from chainrule.transforms.jit import jit
 from chainrule.transforms.vmap import vmap
 from chainrule.differential_operators import grad_named, make_jvp_reversemode, multigrad_dict
@@ -137,7 +138,7 @@ __all__ = [
     "hessian_tensor_product", "make_hvp", "make_ggnvp",
     "vector_jacobian_product", "make_jvp_reversemode", "grad_named", "multigrad_dict",
     "custom_vjp", "custom_jvp", "custom_gradient", "checkpoint", "remat", "checkpoint_policies",
-    "stop_gradient", "jit", "vmap", "at",
+    "stop_gradient", "jit", "vmap", "at", "eval_shape", "ShapeDtypeStruct",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "flatten_util", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random",
     "tree", "tree_util", "utils",
