@@ -177,3 +177,47 @@ def test_sort_ties_in_stable_order_as_torch_stable(n, descending, dtype):
     top = cr.tensor(a).topk(3, dim=1, largest=descending)
     np.testing.assert_array_equal(np.take_along_axis(a, top.indices.numpy(), 1), top.values.numpy())
     np.testing.assert_array_equal(top.values.numpy(), torch.tensor(a).topk(3, dim=1, largest=descending).values)
+
+
+@pytest.mark.parametrize(("dim", "size", "step"), [(0, 3, 2), (0, 2, 2), (1, 2, 1)])
+def test_unfold_is_a_view_as_torch(dim, size, step):
+    # a write into a window reaches the base; the gradient adds up where windows overlap
+    results = []
+    for lib in (cr, torch):
+        x = lib.arange(12.0).reshape(3, 4)
+        u = x.unfold(dim, size, step)
+        u[0, 0] = 100.0
+        w = lib.arange(float(np.prod(u.shape))).reshape(u.shape)
+        y = lib.arange(12.0, requires_grad=True)
+        (y.reshape(3, 4).unfold(dim, size, step) * w).sum().backward()
+        results.append((tuple(u.shape), x.tolist(), u.tolist(), y.grad.tolist()))
+    assert results[0] == results[1]
+
+
+def test_fill_of_overlapping_windows_writes_the_base_as_torch():
+    # (an add_ there is refused: PyTorch's result of it depends on the order it runs in)
+    results = []
+    for lib in (cr, torch):
+        x = lib.arange(8.0)
+        x.unfold(0, 3, 2).fill_(-1.0)
+        results.append(x.tolist())
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+        cr.arange(8.0).unfold(0, 3, 2).add_(1.0)
+
+
+@pytest.mark.parametrize(("size", "stride", "offset"), [((2, 2), (1, 2), 1), ((2, 2), (1, 1), 2), ((3,), (2,), None)])
+def test_as_strided_values_gradient_and_view_as_torch(size, stride, offset):
+    results = []
+    for lib in (cr, torch):
+        x = lib.arange(6.0, dtype=lib.float64, requires_grad=True)
+        y = x.as_strided(size, stride, offset)
+        (y * lib.arange(float(np.prod(size)), dtype=lib.float64).reshape(size)).sum().backward()
+        base = lib.arange(10.0)
+        base[2:].as_strided((2,), (1,), offset and offset + 2)[1] = -1.0  # (an offset counts from base[0])
+        results.append((y.tolist(), x.grad.tolist(), base.tolist()))
+    assert results[0] == results[1]
+    with pytest.raises(RuntimeError, match="as_strided"):
+        cr.arange(6.0).as_strided((7,), (1,))
+    with pytest.raises(RuntimeError, match="clone"):
+        cr.arange(6.0).reshape(2, 3).t().as_strided((2,), (1,))

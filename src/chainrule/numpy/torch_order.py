@@ -15,10 +15,16 @@ import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy.shape.primitives import strided
 from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
+
+
+def _c_strides(shape) -> tuple:
+    """The strides, in elements, of an array of ``shape`` in C order."""
+    return tuple(int(np.prod(shape[k + 1:])) for k in range(len(shape)))
 
 min_max = namedtuple("min_max", ["min", "max"])
 """What ``aminmax`` returns, as PyTorch's ``torch.return_types.aminmax``."""
@@ -208,9 +214,39 @@ class TorchOrderMethods:
             raise RuntimeError(f"unfold(): size {size} must be between 0 and the size of dimension {dimension} ({n})")
         if step <= 0:
             raise RuntimeError(f"unfold(): step must be > 0; got {step}")
-        windows = np.arange((n - size) // step + 1)[:, None] * step + np.arange(size)
-        out = cnp.moveaxis(cnp.take(x, windows, axis=d), d + 1, -1)
+        count = (n - size) // step + 1
+        if x._trace is EAGER and isinstance(x._value, np.ndarray) and x._value.flags.c_contiguous:
+            # a view, as PyTorch's: a write into a window reaches the Tensor
+            c = _c_strides(x.shape)
+            shape = (*x.shape[:d], count, *x.shape[d + 1:], size)
+            out = strided(x, shape, (*c[:d], c[d] * step, *c[d + 1:], c[d]))
+        else:
+            windows = np.arange(count)[:, None] * step + np.arange(size)
+            out = cnp.moveaxis(cnp.take(x, windows, axis=d), d + 1, -1)
         return out if self.ndim else cnp.reshape(out, (-1,))
+
+    def as_strided(self, size, stride, storage_offset: int | None = None):
+        """PyTorch's ``as_strided``: the elements at ``storage_offset + sum(i_k * stride[k])``
+        of this Tensor's memory (C order) for each index ``i`` of ``size``, as a view; the
+        gradient adds up where elements repeat. The offset of a view counts from its base's
+        first element, as PyTorch's, but the elements reached must lie from the view's
+        first one on. A Tensor not laid out in C order (a transposed or sliced view) is
+        refused: ``clone()`` it first.
+
+        >>> import chainrule as cr
+        >>> cr.arange(6.0).as_strided((2, 2), (1, 2), 1).tolist()
+        [[1.0, 3.0], [2.0, 4.0]]
+        """
+        value = self._value
+        if self._trace is EAGER and not (isinstance(value, np.ndarray) and value.flags.c_contiguous):
+            raise RuntimeError("as_strided: this Tensor is not laid out in C order (a transposed or sliced view "
+                               "of another), so its memory is not the one PyTorch's strides refer to; call "
+                               ".clone() first")
+        view = getattr(self, "_view", None)
+        if storage_offset is not None and view is not None and view[0] is not self:
+            start = (value.__array_interface__["data"][0] - view[0]._value.__array_interface__["data"][0])
+            storage_offset -= start // value.itemsize  # PyTorch's offset counts from its base's first element
+        return strided(self, tuple(int(n) for n in size), tuple(int(s) for s in stride), int(storage_offset or 0))
 
 
 def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False, side: str | None = None,

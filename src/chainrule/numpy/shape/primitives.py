@@ -8,6 +8,7 @@ vjp moves the cotangent back to where each value came from: a slice of the cotan
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -420,6 +421,41 @@ diagonal.makes_view = True
 def_vjps(diagonal, lambda g, ans, x, offset=0, axis1=0, axis2=1:
          _diag_scatter(g, shape=shape_of(x), offset=offset, axis1=axis1, axis2=axis2))
 def_linear(diagonal)
+
+
+# -- strided views -----------------------------------------------------------------------------
+def _strided_plain(x, shape, strides, offset=0):
+    """The elements of C-ordered ``x`` at ``offset + sum(i_k * strides[k])`` (in elements)
+    for each index ``i`` of ``shape``, as a view of ``x``'s memory."""
+    x = np.ascontiguousarray(x)  # (a copy, not a view, of an array in another order)
+    try:
+        return np.ndarray(tuple(shape), x.dtype, buffer=x, offset=offset * x.itemsize,
+                          strides=tuple(s * x.itemsize for s in strides))
+    except (TypeError, ValueError) as error:
+        raise RuntimeError(f"as_strided: size {list(shape)}, stride {list(strides)} and storage offset {offset} "
+                           f"reach outside the {x.size} elements of this Tensor ({error})") from None
+
+
+def _strided_positions(x_shape, shape, strides, offset=0):
+    """The position in C order of ``x_shape`` of each element of the strided view."""
+    return _strided_plain(np.arange(math.prod(x_shape)).reshape(x_shape), shape, strides, offset)
+
+
+def _strided_impl(x, shape, strides, offset=0):
+    """PyTorch's ``as_strided`` of C-ordered ``x``: a view of its memory, read-only where
+    two of its elements are one of ``x``'s (an in-place write there is then refused)."""
+    out = _strided_plain(x, shape, strides, offset)
+    if out.size and np.unique(_strided_positions(np.shape(x), shape, strides, offset)).size != out.size:
+        out.flags.writeable = False
+    return out
+
+
+strided = shape_op(_strided_impl, "as_strided", public=False)
+strided.makes_view = True
+def_vjps(strided, lambda g, ans, x, shape, strides, offset=0: reshape(
+    scatter_add(g, (_strided_positions(shape_of(x), shape, strides, offset),), (math.prod(shape_of(x)),)),
+    shape_of(x)))
+def_linear(strided)
 
 
 # -- building arrays ------------------------------------------------------------------------
