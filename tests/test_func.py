@@ -4,6 +4,7 @@ chainrule.func or torch.func, and compared (float64, the same weights); the othe
 transforms against torch.func; functional_call's errors and restoring of the module."""
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -284,3 +285,101 @@ def test_torch_vmap_documentation_examples_as_torch():
 
     for ours, theirs in zip(run(cr), run(torch), strict=True):
         np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-13)
+
+
+def _minus_square_without_grad(lib, x):
+    with lib.no_grad():
+        c = x ** 2
+    return x - c
+
+
+def _no_grad_cases(lib):
+    """What torch.func's transforms make of grad modes inside (and around) the function,
+    as ``name: thunk``; ``lib`` is chainrule or torch, the point a float64 Tensor."""
+    func, F = lib.func, lib.nn.functional
+    x = lib.tensor(0.5, dtype=lib.float64)
+    v = lib.tensor([0.5, -1.0, 2.0], dtype=lib.float64)
+    f = functools.partial(_minus_square_without_grad, lib)
+
+    def reenabled(x):  # enable_grad inside no_grad records again
+        with lib.no_grad():
+            c = x ** 3
+            with lib.enable_grad():
+                d = x ** 3
+        return c + d
+
+    def constant_factor(x):  # in grad(grad(.)): a constant for both levels
+        with lib.no_grad():
+            c = x ** 3
+        return x ** 2 * c
+
+    def of_inner_grad(x):  # an inner grad taken under no_grad: a constant for the outer one
+        with lib.no_grad():
+            g = func.grad(lambda y: y ** 3 * x)(x)
+        return g + x ** 2
+
+    def closure(a):
+        def inner(b):
+            with lib.no_grad():
+                c = a * b
+            return c * b + a * b
+        return func.grad(inner)(a)
+
+    def several_outputs(v):  # a multiple-output call, a softmax and a setter, paused
+        with lib.set_grad_enabled(False):
+            e = lib.linalg.eigh(lib.outer(v, v)).eigenvalues
+            s = F.softmax(v, 0)
+        return (e * v).sum() + (s * v).sum() + (v ** 2).sum()
+
+    def under_inference_mode(x):
+        with lib.inference_mode():
+            c = x ** 2
+        return x - c  # (x * c: PyTorch refuses to save an inference tensor for backward)
+
+    def outer_no_grad():  # around the transform: ignored, the no_grad inside is not
+        with lib.no_grad():
+            return func.grad(f)(x), func.grad(lambda y: y ** 2)(x)
+
+    one = lib.tensor(1.0, dtype=lib.float64)
+    return {
+        "grad": lambda: func.grad(f)(x),
+        "grad_and_value": lambda: func.grad_and_value(f)(x),
+        "vjp": lambda: func.vjp(f, x)[1](one),
+        "jacrev": lambda: func.jacrev(f)(x),
+        "jvp": lambda: func.jvp(f, (x,), (one,)),  # forward mode ignores no_grad
+        "jacfwd": lambda: func.jacfwd(f)(x),
+        "hessian": lambda: func.hessian(f)(x),
+        "vmap": lambda: func.vmap(f)(v),
+        "enable_grad": lambda: func.grad(reenabled)(x),
+        "grad_of_grad": lambda: func.grad(func.grad(constant_factor))(x),
+        "no_grad_around_inner_grad": lambda: func.grad(of_inner_grad)(x),
+        "closure": lambda: func.grad(closure)(x),
+        "several_outputs": lambda: func.grad(several_outputs)(v),
+        "inference_mode": lambda: func.grad(under_inference_mode)(x),
+        "outer_no_grad": outer_no_grad,
+        "vmap_of_grad": lambda: func.vmap(func.grad(f))(v),
+    }
+
+
+@pytest.mark.parametrize("name", list(_no_grad_cases(cr)))
+def test_no_grad_inside_a_transformed_function_as_torch_func(name):
+    ours = cr.tree_util.tree_leaves(_no_grad_cases(cr)[name]())
+    theirs = torch.utils._pytree.tree_leaves(_no_grad_cases(torch)[name]())
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(np.asarray(a.detach()), b.detach().numpy(), rtol=1e-12)
+    assert cr.is_grad_enabled()
+
+
+def test_no_grad_inside_the_jax_style_transforms():
+    # the same engine: cr.grad, cr.jacobian and cr.value_and_grad read no_grad as torch.func
+    def f(x):
+        with cr.no_grad():
+            c = cr.numpy.sin(x)
+        return x * c
+
+    x = 0.3
+    assert float(cr.grad(f)(x)) == pytest.approx(np.sin(x), rel=1e-12)
+    assert float(cr.grad(cr.grad(f))(x)) == 0.0
+    assert float(cr.value_and_grad(f)(x)[1]) == pytest.approx(np.sin(x), rel=1e-12)
+    assert float(cr.grad(f)(x)) == float(cr.grad(lambda y: y * np.sin(x))(x))

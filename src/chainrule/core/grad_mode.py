@@ -1,7 +1,9 @@
 """PyTorch's grad modes for the eager layer: ``no_grad``, ``enable_grad``,
 ``set_grad_enabled`` and ``inference_mode``, each a context manager and a decorator (with or
 without parentheses, as PyTorch's), and ``is_grad_enabled``/``is_inference_mode_enabled``.
-The mode belongs to the calling thread.
+The mode belongs to the calling thread. Inside a function a reverse-mode transform
+differentiates, ``no_grad()`` makes what it computes a constant for that transform (and
+for those it is nested in), as ``torch.func.grad`` does (:mod:`chainrule.core.paused`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from chainrule.core.paused import set_transforms_grad_mode
 from chainrule.core.trace import grad_enabled, set_grad_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -28,12 +31,14 @@ def _ask(flag: bool) -> tuple:
     Returns what :func:`_restore` puts back."""
     saved = getattr(_ASKED, "flag", False)
     _ASKED.flag = flag
-    return saved, set_grad_mode(flag and not is_inference_mode_enabled())
+    flag = flag and not is_inference_mode_enabled()
+    return saved, set_grad_mode(flag), set_transforms_grad_mode(flag)
 
 
 def _restore(saved: tuple) -> None:
     _ASKED.flag = saved[0]
     set_grad_mode(saved[1])
+    set_transforms_grad_mode(saved[2])
 
 
 class no_grad:

@@ -31,6 +31,7 @@ from chainrule.core.values import zeros_like
 __all__ = [
     "EagerNode",
     "ReverseTrace",
+    "OPEN_REVERSE",
     "ForwardTrace",
     "EagerTrace",
     "EAGER",
@@ -281,7 +282,7 @@ class ReverseTrace(Trace):
     a trace that is to be inspected (``chainrule.viz``) keeps everything.
     """
 
-    __slots__ = ("level", "tape", "name", "lean", "origins")
+    __slots__ = ("level", "tape", "name", "lean", "origins", "outer_mode")
 
     def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
@@ -289,6 +290,11 @@ class ReverseTrace(Trace):
         self.name = name
         self.lean = lean
         self.origins: dict | None = None  # tape position -> call site, under detect_anomaly
+        # The transforms' grad mode where this trace was opened (False inside no_grad()): a
+        # trace opened there records, and the traces below it stay paused (see OPEN_REVERSE)
+        self.outer_mode = OPEN_REVERSE.mode
+        OPEN_REVERSE.mode = True
+        OPEN_REVERSE.traces += (self,)
 
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
@@ -397,6 +403,28 @@ class ReverseTrace(Trace):
 
     def close(self) -> None:
         self.tape = None
+        self.__class__ = ReverseTrace  # (if paused) the escaped-Tensor errors are ReverseTrace's
+        traces = OPEN_REVERSE.traces
+        if traces and traces[-1] is self:
+            OPEN_REVERSE.traces = traces[:-1]
+            OPEN_REVERSE.mode = self.outer_mode
+        elif self in traces:  # closed out of order: the others keep their states
+            OPEN_REVERSE.traces = tuple(t for t in traces if t is not self)
+
+
+class OpenReverse(threading.local):
+    """The reverse traces open in this thread, innermost last, and the transforms' grad
+    mode: True when a trace opens, set by ``no_grad()``/``enable_grad()`` inside it.
+    Where the mode is off, the innermost trace is paused, and so is each trace below one
+    opened where the mode was off (PyTorch's rule for ``torch.func.grad``):
+    ``chainrule.core.paused`` switches the traces' classes when the mode changes, so that
+    recording costs nothing more per call."""
+
+    traces: tuple = ()
+    mode = True
+
+
+OPEN_REVERSE = OpenReverse()
 
 
 def lean_entry(prim, parents, args, kwargs, ans):
