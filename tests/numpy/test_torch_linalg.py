@@ -328,6 +328,11 @@ def test_lstsq_broadcasts_a_right_hand_side_one_dimension_short_as_torch(shapes)
     ours, theirs = compare(lambda a, b: cr.linalg.lstsq(a, b).solution,
                            lambda a, b: torch.linalg.lstsq(a, b).solution, [A, B], rtol=1e-6, atol=1e-8)
     assert tuple(ours.shape) == tuple(theirs.shape)
+    for driver in ("gelsd", "gels"):  # rank and singular values: of A's own batch
+        ours, theirs = cr.linalg.lstsq(A, B, driver=driver), torch.linalg.lstsq(torch.tensor(A), torch.tensor(B),
+                                                                                driver=driver)
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-8)
 
 
 @pytest.mark.parametrize("shapes", [((5, 4, 3), (4, 2)), ((1, 4, 3), (4,)), ((4, 3), (3,)), ((4, 3), (2, 4, 3))])

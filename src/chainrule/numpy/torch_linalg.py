@@ -253,8 +253,11 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     except ValueError as error:
         raise eager_error("linalg.lstsq", error, [np.broadcast_to(0.0, s) for s in shapes]) from None
     m, n = A.shape[-2:]
+    own = tuple(A.shape[:-2])  # rank and singular values are A's own, of its batch shape
     A = cnp.broadcast_to(A, batch + (m, n))
     B = cnp.broadcast_to(B, batch + tuple(B.shape[-2:]))
+    lead = len(batch) - len(own)
+    mine = (0,) * lead + tuple(slice(None) if a == b else slice(0, 1) for a, b in zip(own, batch[lead:], strict=True))
     solutions, ranks = [], []
     for index in np.ndindex(*batch):
         x, _, rank, _ = la.lstsq(A[index], B[index], rcond=rcond)
@@ -269,10 +272,11 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     if driver != "gelsy" and m > n and (driver == "gels" or all(r == n for r in ranks)):
         r = cnp.matmul(A, solution[..., None] if vector else solution) - B
         residuals = cnp.sum(cnp.abs(r) ** 2, axis=-2)  # a vector B keeps its one column here
-    rank = constant(np.asarray(ranks, dtype=np.int64).reshape(batch) if driver != "gels" else np.zeros(0, np.int64))
+    rank = constant(np.asarray(ranks, dtype=np.int64).reshape(batch)[mine] if driver != "gels"
+                    else np.zeros(0, np.int64))
     singular = empty
     if driver in ("gelsd", "gelss"):
-        singular = constant(np.linalg.svd(np.asarray(A.detach()), compute_uv=False), like=A)
+        singular = constant(np.linalg.svd(np.asarray(A.detach())[mine], compute_uv=False), like=A)
     return linalg_lstsq(solution, residuals, rank, singular)
 
 
