@@ -217,6 +217,8 @@ def test_as_strided_values_gradient_and_view_as_torch(size, stride, offset):
         base[2:].as_strided((2,), (1,), offset and offset + 2)[1] = -1.0  # (an offset counts from base[0])
         results.append((y.tolist(), x.grad.tolist(), base.tolist()))
     assert results[0] == results[1]
+    np.testing.assert_array_equal(cr.as_strided(cr.arange(6.0), size, stride, offset).numpy(),
+                                  torch.as_strided(torch.arange(6.0), size, stride, offset).numpy())
     with pytest.raises(RuntimeError, match="as_strided"):
         cr.arange(6.0).as_strided((7,), (1,))
     with pytest.raises(RuntimeError, match="clone"):

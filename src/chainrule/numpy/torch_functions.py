@@ -51,7 +51,7 @@ METHOD_FORMS = (
     "diag", "diff", "kron", "cross", "logaddexp", "hypot", "fmax", "fmin", "exp2", "sinc", "isclose", "addmm",
     "dist", "nanmean", "logical_xor", "broadcast_to", "moveaxis", "heaviside", "select",
     "index_fill", "angle", "fliplr", "flipud", "quantile", "nanquantile", "kthvalue", "aminmax", "histc", "histogram",
-    "logit",
+    "logit", "as_strided",
     "absolute", "acosh", "arccosh", "asinh", "arcsinh", "atanh", "arctanh", "arctan2", "deg2rad", "rad2deg",
     "multiply", "divide", "subtract", "ravel", "swapdims", "unflatten", "mode",
     *FUNCTION_FORMS,
