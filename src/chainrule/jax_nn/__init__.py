@@ -47,7 +47,7 @@ __all__ = [
     "relu", "relu6", "sigmoid", "softplus", "silu", "swish", "log_sigmoid", "leaky_relu", "elu", "celu", "selu",
     "gelu", "glu", "mish", "tanh", "hard_tanh", "hard_sigmoid", "hard_silu", "hard_swish", "soft_sign", "squareplus",
     "sparse_plus", "sparse_sigmoid", "log1mexp", "identity", "softmax", "log_softmax", "logsumexp", "logmeanexp",
-    "standardize", "one_hot", "initializers",
+    "standardize", "one_hot", "dot_product_attention", "initializers",
 ]
 
 
@@ -143,3 +143,99 @@ def one_hot(x, num_classes: int, *, dtype=None, axis: int = -1):
     axis = axis % (cnp.ndim(x) + 1)
     classes = cnp.reshape(np.arange(num_classes), (num_classes,) + (1,) * (cnp.ndim(x) - axis))
     return cnp.astype(cnp.expand_dims(x, axis) == classes, np.float64 if dtype is None else dtype)
+
+
+def dot_product_attention(query, key, value, bias=None, mask=None, *, scale: float | None = None,
+                          is_causal: bool = False, query_seq_lengths=None, key_value_seq_lengths=None,
+                          local_window_size: int | tuple[int, int] | None = None, implementation: str | None = None,
+                          return_residual: bool = False):
+    """softmax(q·kᵀ · scale + bias) · v per head, as ``jax.nn.dot_product_attention``:
+    ``query`` of shape (B, T, N, H) or (T, N, H), ``key`` and ``value`` (B, S, K, H) or
+    (S, K, H), with N a multiple of K (grouped-query attention: query head n reads
+    key/value head n // (N // K)); ``bias`` and the boolean ``mask`` (True: attend)
+    broadcast to (B, N, T, S); ``is_causal``, ``local_window_size`` (left, right) and the
+    int32 sequence lengths mask further. Masked logits are JAX's large negative number
+    (a row with nothing to attend to averages the values; a query past its length gives 0).
+
+    One difference: JAX computes the softmax in float32 whatever the inputs, chainrule in
+    float32 for float16 and bfloat16 inputs and in float64 for float64 ones.
+
+    >>> import numpy as np
+    >>> q = k = v = np.eye(2).reshape(1, 2, 1, 2)
+    >>> np.round(dot_product_attention(q, k, v, is_causal=True)[0, :, 0], 3).tolist()
+    [[1.0, 0.0], [0.33, 0.67]]
+    """
+    if implementation not in (None, "xla"):
+        raise ValueError(f"Unsupported implementation option: {implementation!r} (chainrule computes "
+                         "attention as JAX's 'xla' implementation; pass None or 'xla')")
+    out_shape = cnp.shape(query)
+    query, key, value = _as_4d(query), _as_4d(key), _as_4d(value)
+    bias = None if bias is None else _as_4d(bias)
+    mask = None if mask is None else _as_4d(cnp.asarray(mask))
+    B, S, K, H = key.shape
+    _check_attention_operand(value, (B, S, K, H), key.dtype, "value")
+    _check_attention_operand(query, (B, -1, -1, H), key.dtype, "query")
+    _check_attention_operand(mask, (-1,) * 4, np.dtype(bool), "mask")
+    _check_attention_operand(bias, (-1,) * 4, None, "bias")
+    q_lengths, kv_lengths = (None if n is None else cnp.asarray(n) for n in (query_seq_lengths, key_value_seq_lengths))
+    _check_attention_operand(q_lengths, (B,), np.dtype(np.int32), "query_seq_lengths")
+    _check_attention_operand(kv_lengths, (B,), np.dtype(np.int32), "key_value_seq_lengths")
+    T, N = query.shape[1], query.shape[2]
+    if N % K:
+        raise ValueError(f"The number of query heads must be a multiple of key/value heads, but got {N} vs {K}")
+    if N != K:
+        key, value = cnp.repeat(key, N // K, axis=2), cnp.repeat(value, N // K, axis=2)
+    logits_dtype = np.promote_types(query.dtype, np.float32)
+    logits = cnp.astype(cnp.einsum("btnh,bsnh->bnts", query, key), logits_dtype)
+    logits = logits * np.asarray(1.0 / np.sqrt(H) if scale is None else scale, logits_dtype)
+    if bias is not None:
+        logits = cnp.astype(logits + bias, logits_dtype)
+    allowed = _attention_mask(mask, is_causal, local_window_size, q_lengths, kv_lengths, T, S)
+    if allowed is not None:
+        large_negative = -0.7 * min(np.finfo(logits_dtype).max, np.finfo(np.float32).max)
+        logits = cnp.where(allowed, logits, np.asarray(large_negative, logits_dtype))
+    probs = cnp.astype(softmax(logits, axis=-1), key.dtype)
+    out = cnp.einsum("bnts,bsnh->btnh", probs, value)
+    if q_lengths is not None:
+        out = out * cnp.astype((np.arange(T)[None, :] < q_lengths[:, None])[:, :, None, None], out.dtype)
+    out = cnp.reshape(out, out_shape)
+    if not return_residual:
+        return out
+    residual = cnp.transpose(cnp.astype(logsumexp(logits, axis=-1), key.dtype), (0, 2, 1))
+    return out, stop_gradient(cnp.reshape(residual, out_shape[:-1]))
+
+
+def _as_4d(t):
+    """``t`` with leading axes of size 1 up to four (JAX's unbatched layouts)."""
+    missing = 4 - cnp.ndim(t)
+    return cnp.reshape(t, (1,) * missing + tuple(cnp.shape(t))) if missing > 0 else t
+
+
+def _check_attention_operand(t, shape: tuple, dtype, name: str) -> None:
+    """JAX's checks of dot_product_attention's operands, with its messages (-1: any size)."""
+    if t is None:
+        return
+    if cnp.ndim(t) != len(shape):
+        raise ValueError(f"{name} ndim should be {len(shape)}, but got {cnp.ndim(t)}")
+    if dtype is not None and t.dtype != dtype:
+        raise ValueError(f"{name} dtype should be {dtype}, but got {t.dtype}")
+    if any(want != -1 and got != want for got, want in zip(cnp.shape(t), shape, strict=True)):
+        raise ValueError(f"{name} shape should be {list(shape)}: but got {tuple(cnp.shape(t))}")
+
+
+def _attention_mask(mask, is_causal: bool, window, q_lengths, kv_lengths, T: int, S: int):
+    """Where a query may attend to a key, broadcast to (B, N, T, S), or None (everywhere)."""
+    allowed = None if mask is None else mask
+    def both(more):
+        return more if allowed is None else cnp.logical_and(allowed, more)
+    if is_causal:
+        allowed = both(np.tril(np.ones((T, S), bool))[None, None])
+    if window is not None:
+        left, right = (window, window) if isinstance(window, int) else window
+        q_pos, k_pos = np.arange(T)[:, None], np.arange(S)[None, :]
+        allowed = both(((q_pos <= k_pos + left) & (q_pos >= k_pos - right))[None, None])
+    if q_lengths is not None or kv_lengths is not None:
+        q_ok = True if q_lengths is None else np.arange(T)[None, :, None] < q_lengths[:, None, None]
+        kv_ok = True if kv_lengths is None else np.arange(S)[None, None, :] < kv_lengths[:, None, None]
+        allowed = both(cnp.logical_and(q_ok, kv_ok)[:, None])
+    return allowed
