@@ -383,3 +383,48 @@ def test_no_grad_inside_the_jax_style_transforms():
     assert float(cr.grad(cr.grad(f))(x)) == 0.0
     assert float(cr.value_and_grad(f)(x)[1]) == pytest.approx(np.sin(x), rel=1e-12)
     assert float(cr.grad(f)(x)) == float(cr.grad(lambda y: y * np.sin(x))(x))
+
+
+def _sum_of_squares(x):
+    return (x * x).sum()
+
+
+# (call with `lib` standing for torch or chainrule, what chainrule's message says)
+FUNC_ERRORS = {
+    "non-scalar output": (lambda lib: lib.func.grad(lib.sin)(lib.ones(3)), "scalar output"),
+    "argnums out of range": (lambda lib: lib.func.grad(_sum_of_squares, argnums=3)(lib.ones(3)), "argnums=3"),
+    "argnums not ints": (lambda lib: lib.func.grad(_sum_of_squares, argnums=1.0)(lib.ones(3)), "argnums must be"),
+    "primals not a tuple": (lambda lib: lib.func.jvp(lib.sin, lib.ones(3), lib.ones(3)), "must be tuples"),
+    "tangents of another length": (lambda lib: lib.func.jvp(lib.sin, (lib.ones(3),), (lib.ones(3),) * 2),
+                                   "1 primal.* but 2 tangent"),
+    "tangent of another shape": (lambda lib: lib.func.jvp(lib.sin, (lib.ones(3),), (lib.ones(2),)), "shape"),
+    "integer input to grad": (lambda lib: lib.func.grad(_sum_of_squares)(lib.tensor([1, 2])), "floating point"),
+    "integer input to jacrev": (lambda lib: lib.func.jacrev(lib.sin)(lib.tensor([1, 2])), "floating point"),
+    "integer primal to vjp": (lambda lib: lib.func.vjp(lib.sin, lib.tensor([1, 2])), "floating point"),
+    "integer primal to jvp": (lambda lib: lib.func.jvp(lib.sin, (lib.tensor([1, 2]),), (lib.tensor([1, 2]),)),
+                              "floating point"),
+    "cotangent of another shape": (lambda lib: lib.func.vjp(lib.sin, lib.ones(3))[1](lib.ones(2)), "shape"),
+    "cotangent of another structure": (lambda lib: lib.func.vjp(lib.sin, lib.ones(3))[1]((lib.ones(3),) * 2),
+                                       "structure"),
+    "grad of a Python number": (lambda lib: lib.func.grad(lambda x: 1.0)(lib.ones(())), "only Tensors"),
+    "jacrev of a Python number": (lambda lib: lib.func.jacrev(lambda x: 1.0)(lib.ones(3)), "only Tensors"),
+    "jacfwd of a Python number": (lambda lib: lib.func.jacfwd(lambda x: 1.0)(lib.ones(3)), "only Tensors"),
+    "vmap in_dims out of range": (lambda lib: lib.func.vmap(lib.sin, in_dims=1)(lib.ones(3)), "in_axes=1"),
+    "vmap in_dims of another length": (lambda lib: lib.func.vmap(lib.add, in_dims=(0, 0, 0))(lib.ones(3),
+                                                                                              lib.ones(3)), "entries"),
+    "vmap batch sizes differ": (lambda lib: lib.func.vmap(lib.add)(lib.ones(3), lib.ones(4)), "different sizes"),
+    "functional_call missing key": (lambda lib: lib.func.functional_call(
+        lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2)}, (lib.ones(2),), strict=True), "Missing key"),
+}
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("case", FUNC_ERRORS)
+def test_func_errors_of_torch_func_class(case):
+    """Each mistake is refused with the exception class torch.func raises (code written for
+    torch catches it), and chainrule's own promises (a ValueError, a TypeError) hold too."""
+    call, says = FUNC_ERRORS[case]
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(theirs.type, match=says):
+        call(cr)

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.eager import EAGER
-from chainrule.core.pytree import tree_map
+from chainrule.core.pytree import tree_leaves, tree_map
 from chainrule.core.rng import map_randomness
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
 from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
 from chainrule.nn.utils.stateless import call_with_values
@@ -84,6 +84,39 @@ def _as_tensors(tree: Any) -> Any:
     return tree_map(lambda v: Tensor(np.asarray(v), EAGER) if isinstance(v, np.ndarray | np.generic) else v, tree)
 
 
+def _returning_tensors(func: Callable, name: str, has_aux: bool = False) -> Callable:
+    """``func``, refusing (as torch.func does) an output that is not made of Tensors
+    (arrays pass too): a Python number returned where a Tensor was meant is a mistake."""
+    @functools.wraps(func)
+    def returning_tensors(*args, **kwargs):
+        out = func(*args, **kwargs)
+        main = out[0] if has_aux and isinstance(out, tuple | list) and len(out) == 2 else out
+        for leaf in tree_leaves(main) if main is not None else [None]:
+            if not isinstance(leaf, Tensor | np.ndarray | np.generic):
+                raise TensorTypeError(f"{name}: expected {getattr(func, '__name__', 'the function')} to return "
+                                      f"only Tensors, got {type(leaf).__name__} ({leaf!r}); return a Tensor "
+                                      "(torch.tensor(value)) instead")
+        return out
+
+    return returning_tensors
+
+
+def _refusing_integers(transformed: Callable, argnums: Any, error: type[Exception] = TensorTypeError) -> Callable:
+    """``transformed``, refusing as torch.func does Tensors of integer or boolean dtype
+    among the arguments it differentiates (``argnums``; None: all)."""
+    @functools.wraps(transformed)
+    def refusing_integers(*args, **kwargs):
+        nums = range(len(args)) if argnums is None else reverse.normalize_argnums(argnums, len(args))
+        for i in nums:
+            for leaf in tree_leaves(args[i]):
+                if isinstance(leaf, Tensor) and np.dtype(leaf.dtype).kind not in "fc":
+                    raise error(f"only Tensors of floating point and complex dtype can be differentiated, but "
+                                f"argument {i} holds one of {leaf.dtype}; convert it with .float() first")
+        return transformed(*args, **kwargs)
+
+    return refusing_integers
+
+
 def _giving_tensors(transformed: Callable) -> Callable:
     """``transformed`` as torch.func's transforms are: it differentiates eager Tensors that
     require grad on their graph (so that a loss made of a gradient backpropagates through
@@ -98,30 +131,37 @@ def _giving_tensors(transformed: Callable) -> Callable:
 
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
-    return _giving_tensors(reverse.grad(func, argnums, has_aux))
+    checked = _returning_tensors(func, "grad(f)(*args)", has_aux)
+    return _refusing_integers(_giving_tensors(reverse.grad(checked, argnums, has_aux)), argnums)
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """``(gradient, value)`` — PyTorch's order; with ``has_aux``, ``(gradient, (value, aux))``."""
-    both = reverse.value_and_grad(func, argnums, has_aux)
+    both = reverse.value_and_grad(_returning_tensors(func, "grad_and_value(f)(*args)", has_aux), argnums, has_aux)
 
     def grad_and_value_fun(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
         return gradient, value
 
-    return _giving_tensors(grad_and_value_fun)
+    return _refusing_integers(_giving_tensors(grad_and_value_fun), argnums)
 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
+    checked = _returning_tensors(func, "vjp(f, *primals)", has_aux)
     with reverse.on_eager_graph():
-        output, vjp_fn, *aux = reverse.vjp(func, *primals, has_aux=has_aux)
+        output, vjp_fn, *aux = _refusing_integers(functools.partial(reverse.vjp, checked, has_aux=has_aux),
+                                                  None)(*primals)
     return (_as_tensors(output), _giving_tensors(vjp_fn), *_as_tensors(aux))
 
 
 def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool = False, has_aux: bool = False):
     """``(output, J · tangents)`` (and ``aux``)."""
-    return _giving_tensors(forward.jvp)(func, primals, tangents, has_aux=has_aux)
+    if not isinstance(primals, tuple | list):  # refused, before the integers among them are looked for
+        return forward.jvp(func, primals, tangents)
+    checked = _returning_tensors(func, "jvp(f, primals, tangents)", has_aux)
+    jvp_at = _refusing_integers(lambda *at: forward.jvp(checked, at, tangents, has_aux=has_aux), None, TensorError)
+    return _giving_tensors(jvp_at)(*primals)
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
@@ -130,14 +170,16 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
     is checked, as PyTorch checks it, and changes nothing)."""
     if not (chunk_size is None or chunk_size > 0):
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
-    return _giving_tensors(jacobian.jacrev(func, argnums, has_aux))
+    checked = _returning_tensors(func, "jacrev(f)(*args)", has_aux)
+    return _refusing_integers(_giving_tensors(jacobian.jacrev(checked, argnums, has_aux)), argnums)
 
 
 def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
            randomness: str = "error") -> Callable:
     """The Jacobian by forward mode (one jvp per input element, batched)."""
     batching.check_randomness(randomness)
-    jacfwd_fun = _giving_tensors(jacobian.jacfwd(func, argnums, has_aux))
+    checked = _returning_tensors(func, "jacfwd(f)(*args)", has_aux)
+    jacfwd_fun = _refusing_integers(_giving_tensors(jacobian.jacfwd(checked, argnums, has_aux)), argnums, TensorError)
 
     @functools.wraps(func)
     def jacfwd_with_randomness(*args, **kwargs):  # the forward pass is mapped over the input's directions

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import ForwardTrace
 from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import (
@@ -24,14 +24,14 @@ __all__ = ["jvp", "make_jvp", "linearize", "deriv"]
 def _tangent_for(primal, tangent, where: str):
     if isinstance(tangent, Tensor):
         if tangent.shape != shape_of(primal):
-            raise ValueError(
+            raise TensorError(
                 f"tangent for {where} has shape {tangent.shape}, its primal {shape_of(primal)}"
             )
         return tangent
     dtype = primal.dtype if hasattr(primal, "dtype") else np.result_type(primal)
     t = np.asarray(tangent)
     if t.shape != shape_of(primal):
-        raise ValueError(
+        raise TensorError(
             f"tangent for {where} has shape {t.shape}, but its primal has shape "
             f"{shape_of(primal)}; give a tangent of the primal's shape"
         )
@@ -46,7 +46,7 @@ def trace_jvp(fun: Callable, primals: Sequence, tangents: Sequence, name: str = 
     Returns the output and its tangent, as pytrees of the same structure.
     """
     if len(primals) != len(tangents):
-        raise ValueError(
+        raise TensorError(
             f"{name}: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one "
             "tangent per primal (primals and tangents are tuples)"
         )
@@ -56,7 +56,7 @@ def trace_jvp(fun: Callable, primals: Sequence, tangents: Sequence, name: str = 
         p_leaves, p_tree = tree_flatten(p)
         t_leaves, t_tree = tree_flatten(t)
         if p_tree != t_tree:
-            raise ValueError(f"{name}: tangent {i} has structure {t_tree}, its primal {p_tree}")
+            raise TensorError(f"{name}: tangent {i} has structure {t_tree}, its primal {p_tree}")
         leaves = []
         for pl, tl in zip(p_leaves, t_leaves, strict=True):
             value = differentiable_value(pl, f"primal {i}")
@@ -90,7 +90,8 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     (np.float64(9.0), np.float64(6.0), 'note')
     """
     if not isinstance(primals, tuple | list) or not isinstance(tangents, tuple | list):
-        raise TypeError("jvp(fun, primals, tangents): primals and tangents must be tuples")
+        raise TensorTypeError("jvp(fun, primals, tangents): primals and tangents must be tuples (or lists), "
+                              f"not {type(primals).__name__}; e.g. jvp(f, (x,), (v,)), so that f(*primals) is valid")
     if not has_aux:
         return trace_jvp(fun, tuple(primals), tuple(tangents))
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, Tensor
+from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import ReverseTrace
 from chainrule.core.values import like_input
 from chainrule.numpy import astype, zeros_like
@@ -35,10 +35,13 @@ __all__ = [
 
 def normalize_argnums(argnums, nargs: int) -> tuple[int, ...]:
     single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    try:
+        nums = (argnums,) if single else tuple(argnums)
+    except TypeError:
+        raise TensorTypeError(f"argnums must be an int or a tuple of ints, not {argnums!r}") from None
     for a in nums:
         if not isinstance(a, int) or not -nargs <= a < nargs:
-            raise ValueError(
+            raise TensorError(
                 f"argnums={argnums!r} does not fit a call with {nargs} positional argument(s)"
             )
     nums = tuple(a % nargs for a in nums)
@@ -151,7 +154,7 @@ class VJP:
         """Cotangents of every input leaf, given the output's cotangent (a pytree)."""
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != self.out_tree:
-            raise ValueError(
+            raise TensorError(
                 f"the cotangent's structure {ct_tree} does not match the output's {self.out_tree}"
             )
         tape = self.tape
@@ -162,7 +165,7 @@ class VJP:
             if pos is None or ct is None:
                 continue
             if shape_of(ct) != shape_of(value):
-                raise ValueError(
+                raise TensorError(
                     f"cotangent of shape {shape_of(ct)} for an output of shape {shape_of(value)}"
                 )
             cots[pos] = ct if cots[pos] is None else cots[pos] + ct
@@ -281,7 +284,7 @@ def _scalar_seed(value, fun, holomorphic: bool = False) -> Any:
     shape = shape_of(value)
     dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
     if math.prod(shape) != 1:
-        raise TypeError(
+        raise TensorTypeError(
             f"grad of {getattr(fun, '__name__', 'the function')} needs a scalar output, but it "
             f"returned shape {shape}. For the gradient of each output use "
             "chainrule.elementwise_grad (sum of the rows) or chainrule.jacobian (all of them); "

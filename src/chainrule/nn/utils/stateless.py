@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from chainrule.core.tensor import TensorError
 from chainrule.nn.module import Module
 
 __all__ = ["functional_call", "call_with_values"]
@@ -46,7 +47,7 @@ def swapped(module: Module, values: Mapping[str, Any], strict: bool, tie_weights
     groups = _tied_groups(module)
     unknown = sorted(set(values) - set(groups))
     if unknown and not strict:
-        raise ValueError(f"functional_call: {type(module).__name__} has no parameter or buffer {unknown[0]!r}")
+        raise TensorError(f"functional_call: {type(module).__name__} has no parameter or buffer {unknown[0]!r}")
     if tie_weights:
         values = _with_tied(values, groups)
     missing = sorted(set(groups) - set(values))
