@@ -38,6 +38,7 @@ from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
 from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
 from chainrule.nn.utils.stateless import call_with_values
+from chainrule.numpy.torch_common import pytorch_meaning
 from chainrule.transforms import forward, jacobian, reverse
 from chainrule.transforms import vmap as batching
 
@@ -120,10 +121,11 @@ def _refusing_integers(transformed: Callable, argnums: Any, error: type[Exceptio
 def _giving_tensors(transformed: Callable) -> Callable:
     """``transformed`` as torch.func's transforms are: it differentiates eager Tensors that
     require grad on their graph (so that a loss made of a gradient backpropagates through
-    it, as MAML's does) and gives Tensors."""
+    it, as MAML's does), runs the code with PyTorch's meaning of the methods (``x.sort()``,
+    ``x.max(0)``: :func:`~chainrule.numpy.torch_common.pytorch_meaning`) and gives Tensors."""
     @functools.wraps(transformed)
     def giving_tensors(*args, **kwargs):
-        with reverse.on_eager_graph():
+        with reverse.on_eager_graph(), pytorch_meaning():
             return _as_tensors(transformed(*args, **kwargs))
 
     return giving_tensors
@@ -149,7 +151,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
     checked = _returning_tensors(func, "vjp(f, *primals)", has_aux)
-    with reverse.on_eager_graph():
+    with reverse.on_eager_graph(), pytorch_meaning():
         output, vjp_fn, *aux = _refusing_integers(functools.partial(reverse.vjp, checked, has_aux=has_aux),
                                                   None)(*primals)
     return (_as_tensors(output), _giving_tensors(vjp_fn), *_as_tensors(aux))
@@ -204,7 +206,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 
     @functools.wraps(func)
     def giving_tensors(*args, **kwargs):
-        return _as_tensors(mapped(*args, **kwargs))
+        with pytorch_meaning():
+            return _as_tensors(mapped(*args, **kwargs))
 
     return giving_tensors
 
@@ -212,7 +215,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
     """``(func(*primals), jvp_fn)``, ``jvp_fn(*tangents)`` the directional derivative at
     ``primals`` (torch.func's ``linearize``)."""
-    output, jvp_fn = forward.linearize(func, *primals)
+    with pytorch_meaning():
+        output, jvp_fn = forward.linearize(func, *primals)
     return _as_tensors(output), _giving_tensors(jvp_fn)
 
 

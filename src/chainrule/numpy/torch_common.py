@@ -10,11 +10,13 @@ new Tensors), :mod:`~chainrule.numpy.torch_shape` (shape and indexing),
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
 import warnings
 from collections import namedtuple
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -27,7 +29,8 @@ from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
-           "legacy_value", "nonnegative_dim", "scalar_dims", "values_indices", "TorchSize"]
+           "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "scalar_dims", "values_indices",
+           "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 """What ``max(dim)``, ``min(dim)``, ``sort``, ``topk`` and ``median(dim)`` return, as
@@ -96,6 +99,29 @@ def is_eager(x) -> bool:
     Tensors read as arrays, which the plain call computes as eager Tensors)."""
     trace = x._trace
     return trace is EAGER or (trace.records and x._node in trace.eager)
+
+
+_PYTORCH_MEANING: ContextVar[bool] = ContextVar("chainrule_pytorch_meaning", default=False)
+
+
+@contextlib.contextmanager
+def pytorch_meaning():
+    """Within it, the methods whose name means one thing to NumPy and another to PyTorch
+    (``x.sort()``, ``x.max(0)``, ``x.var()``) take PyTorch's meaning on a transform's
+    values too: ``torch.sort(x)`` and the other functions of ``import chainrule as
+    torch`` are PyTorch's wherever they run, and so is the code that torch.func's
+    transforms run."""
+    token = _PYTORCH_MEANING.set(True)
+    try:
+        yield
+    finally:
+        _PYTORCH_MEANING.reset(token)
+
+
+def pytorchs(x) -> bool:
+    """Whether a method whose name NumPy also uses means PyTorch's on ``x``: an eager
+    Tensor (:func:`is_eager`), or any value within :func:`pytorch_meaning`."""
+    return _PYTORCH_MEANING.get() or is_eager(x)
 
 
 class Device(str):

@@ -25,6 +25,7 @@ from chainrule.core.grad_mode import is_grad_enabled, no_grad
 from chainrule.core.tensor import Tensor
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
+from chainrule.numpy.torch_common import pytorch_meaning
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 from chainrule.numpy.torch_promotion import result_type
 
@@ -81,7 +82,8 @@ def _inplace_form(name: str):
 
 def _method_form(name: str):
     def function(input, *args, out=None, **kwargs):
-        result = getattr(_as_tensor(input), name)(*args, **kwargs)
+        with pytorch_meaning():  # torch.sort(x) is PyTorch's on a transform's value too
+            result = getattr(_as_tensor(input), name)(*args, **kwargs)
         return result if out is None else _into(out, result, name)
 
     function.__name__ = function.__qualname__ = name

@@ -25,6 +25,7 @@ from chainrule.numpy.torch_common import (
     axis_or_dim,
     elementwise_extreme,
     is_eager,
+    pytorchs,
     scalar_dims,
     values_indices,
 )
@@ -87,23 +88,25 @@ def _pick(x, dim, keepdim, arg):
 
 def _median_index(v, axis: int):
     """The position, along ``axis``, of each row's lower middle value; of its first NaN
-    where it has one (PyTorch's median propagates NaN)."""
-    v = np.asarray(v)
-    idx = np.take(np.argsort(v, axis=axis, kind="stable"), (v.shape[axis] - 1) // 2, axis)
+    where it has one (PyTorch's median propagates NaN). Of chainrule.numpy, so that it
+    maps under vmap."""
+    idx = cnp.take(cnp.argsort(v, axis=axis, kind="stable"), (v.shape[axis] - 1) // 2, axis=axis)
     if v.dtype.kind in "fc":
-        nan = np.isnan(v)
-        idx = np.where(nan.any(axis=axis), np.argmax(nan, axis=axis), idx)
+        nan = cnp.isnan(v)
+        idx = cnp.where(cnp.any(nan, axis=axis), cnp.argmax(nan, axis=axis), idx)
     return idx
 
 
 def _nanmedian_index(v, axis: int):
     """The position, along ``axis``, of the lower middle value of each row's numbers
     (NaN left out; a row of NaN only: its first)."""
-    v = np.asarray(v)
-    order = np.argsort(v, axis=axis, kind="stable")  # NaN last
-    count = (~np.isnan(v)).sum(axis=axis) if v.dtype.kind in "fc" else np.full(np.delete(v.shape, axis), v.shape[axis])
-    middle = np.expand_dims(np.maximum(count - 1, 0) // 2, axis)
-    return np.squeeze(np.take_along_axis(order, middle, axis), axis)
+    order = cnp.argsort(v, axis=axis, kind="stable")  # NaN last
+    if v.dtype.kind in "fc":
+        count = cnp.sum(~cnp.isnan(v), axis=axis)
+    else:
+        count = np.full(np.delete(v.shape, axis), v.shape[axis])
+    middle = cnp.expand_dims(cnp.maximum(count - 1, 0) // 2, axis)
+    return cnp.squeeze(cnp.take_along_axis(order, middle, axis=axis), axis)
 
 
 def _shared_median(x, skip_nan: bool):
@@ -132,10 +135,16 @@ def _shared_median(x, skip_nan: bool):
 def _mode_index(v, axis: int):
     """The last position, along ``axis``, of the most frequent value (the smallest of
     those equally frequent) of each row of ``v``."""
-    rows = np.moveaxis(np.asarray(v), axis, -1)
-    flat = rows.reshape(-1, rows.shape[-1])
-    if flat.shape[-1] == 0:
+    if v.shape[axis] == 0:
         raise TensorError("mode(): the dimension reduced is empty")
+    if not isinstance(v, np.ndarray):  # a transform's value (vmap's): by comparing every pair, which maps
+        rows = cnp.moveaxis(v, axis, -1)
+        counts = cnp.sum(cnp.expand_dims(rows, -1) == cnp.expand_dims(rows, -2), axis=-1)
+        most = counts == cnp.max(counts, axis=-1, keepdims=True)
+        value = cnp.min(cnp.where(most, rows, cnp.max(rows, axis=-1, keepdims=True)), axis=-1, keepdims=True)
+        return rows.shape[-1] - 1 - cnp.argmax(cnp.flip(rows == value, -1), axis=-1)
+    rows = np.moveaxis(v, axis, -1)
+    flat = rows.reshape(-1, rows.shape[-1])
     out = np.empty(flat.shape[0], dtype=np.int64)
     for r, row in enumerate(flat):
         values, counts = np.unique(row, return_counts=True)
@@ -145,14 +154,14 @@ def _mode_index(v, axis: int):
 
 def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction, extra):
     """var/std: NumPy's with its keywords (axis=, ddof=, dtype=, keepdims=, out=, where=,
-    mean=) or inside the transforms; PyTorch's (unbiased by default) with its keywords or
-    on an eager Tensor."""
+    mean=) or inside chainrule's transforms; PyTorch's (unbiased by default) with its
+    keywords, on an eager Tensor, as ``torch.var`` or under torch.func."""
     fun = cnp.var if name == "var" else cnp.std
     if isinstance(dtype, bool):  # x.std(0, False): PyTorch's positional unbiased
         dtype, unbiased = None, dtype
     numpy_kw = axis is not None or ddof is not None or dtype is not None or keepdims or extra
     torch_kw = dim is not None or unbiased is not None or keepdim is not None or correction is not None
-    if torch_kw or (is_eager(x) and not numpy_kw):
+    if torch_kw or (pytorchs(x) and not numpy_kw):
         if correction is None:
             correction = 1 if unbiased is None else int(bool(unbiased))
         # axis= beside a PyTorch keyword (x.var(axis=-1, unbiased=False)) is PyTorch's alias of dim=
@@ -164,12 +173,12 @@ def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, 
 
 def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, extra):
     """max/min: of two Tensors; PyTorch's (values, indices) with dim= or a positional dim
-    on an eager Tensor; NumPy's reduction with axis= (or out=, initial=, where=) or inside
-    the transforms."""
+    on an eager Tensor (or as ``torch.max``, or under torch.func); NumPy's reduction with
+    axis= (or out=, initial=, where=) or inside chainrule's transforms."""
     if isinstance(pos, Tensor) or isinstance(pos, np.ndarray) and pos.ndim > 0:
         return elementwise(x, pos)
     if (axis is None and not extra
-            and (dim is not None or keepdim is not None or (pos is not None and is_eager(x)))):
+            and (dim is not None or keepdim is not None or (pos is not None and pytorchs(x)))):
         return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg)
     return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
 
@@ -184,7 +193,7 @@ def _out_or_keepdims(out, keepdims):
 
 def _whole(x, pos, axis, dim) -> bool:
     """``x.max()`` of a whole eager Tensor, PyTorch's (inside the transforms, NumPy's)."""
-    return pos is None and axis is None and dim is None and is_eager(x)
+    return pos is None and axis is None and dim is None and pytorchs(x)
 
 
 def _maximum(x, other):
@@ -408,10 +417,11 @@ class TorchReductionMethods:
     @scalar_dims(always=True)
     def sort(self, pos=None, /, kind=None, *, axis=None, dim=None, descending: bool | None = None,
              stable: bool = False):
-        """PyTorch's sort, (values, indices), with its keywords or on an eager Tensor;
-        NumPy's in-place ``ndarray.sort`` with ``axis=``/``kind=`` or inside the transforms."""
+        """PyTorch's sort, (values, indices), with its keywords, on an eager Tensor or as
+        ``torch.sort``/under torch.func; NumPy's in-place ``ndarray.sort`` with
+        ``axis=``/``kind=`` or inside chainrule's transforms."""
         torch_kw = dim is not None or descending is not None or stable
-        if not torch_kw and (axis is not None or kind is not None or not is_eager(self)):
+        if not torch_kw and (axis is not None or kind is not None or not pytorchs(self)):
             where = -1 if pos is None and axis is None else (pos if axis is None else axis)
             eager.inplace(self, lambda a, how: cnp.sort(a, axis=how[0], kind=how[1]), (where, kind), "sort")
             return None
