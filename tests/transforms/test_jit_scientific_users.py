@@ -341,3 +341,28 @@ def test_arithmetic_of_numpy_scalars_warns_as_numpys_scalar_math():
 def test_reshape_copy_keyword():
     run_calls(lambda x: (x.reshape(6, copy=True), x.reshape((3, 2), copy=False)), _repeat(lambda: (np.ones((2, 3)),)))
     run_calls(lambda x: x.T.reshape(6, copy=False), _repeat(lambda: (np.ones((2, 3)),), 2))
+
+
+def _dtype_chars(x):
+    return (x * 2).dtype.char, x.dtype.char, x * 2, x[0] * 2
+
+
+def test_int64_and_longlong_arguments_trace_apart():
+    """np.dtype('l') == np.dtype('q'), and hash alike: after an int64 argument, jit replayed
+    a longlong one, whose (x * 2).dtype.char is 'q' in the plain call, as 'l'."""
+    make = [lambda: (np.arange(3, dtype=np.int64),), lambda: (np.arange(3, dtype=np.longlong),)]
+    run_calls(_dtype_chars, [make[0], make[1], make[1], make[0]])
+
+
+def _scalar_on_the_left(x):
+    c = np.float64(0.5)
+    c *= x[1]                  # in place: c = c * x[1]
+    return (np.float64(1e308) * x[0], np.float64(1.0) / x[1], np.float64(3.0) - x[0], c,
+            np.multiply(np.float64(1e308), x[0]))  # the ufunc, called as one
+
+
+def test_numpy_scalar_left_of_a_traced_scalar_is_numpys_scalar_math():
+    """np.float64(1e308) * x[0] warned "overflow encountered in multiply" (the ufunc, which
+    the NumPy scalar's operator hands an operand it does not know) where the plain call
+    warns "... in scalar multiply"."""
+    run_calls(_scalar_on_the_left, each((A(10, 0),), (A(10, 0),), (A(1, 2),), (A(10, 0),)))

@@ -8,7 +8,9 @@ differentiates and traces under the transforms; the in-place ones go through
 from __future__ import annotations
 
 import builtins
+import dis
 import operator
+import sys
 
 import numpy as np
 
@@ -47,6 +49,19 @@ def _compare_reflected(fun):
 
 
 # NumPy's comparison ufuncs -> the Tensor's method, and the method with the operands swapped
+# the ufuncs that a NumPy scalar's operators call with an operand it does not know, and
+# that operand's reflected operator
+_REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__", np.true_divide: "__rtruediv__",
+              np.power: "__rpow__", np.floor_divide: "__rfloordiv__", np.remainder: "__rmod__"}
+_BINARY_OP = dis.opmap["BINARY_OP"]
+
+
+def _at_operator(frame) -> bool:
+    """Whether Python code ``frame`` is running an operator (``a * b``, ``a *= b``) rather
+    than calling a ufunc itself (``np.multiply(a, b)``)."""
+    return frame.f_code.co_code[frame.f_lasti] == _BINARY_OP
+
+
 _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
                 np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
                 np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__")}
@@ -145,6 +160,13 @@ class TorchElementwiseMethods:
         """NumPy's ufuncs on Tensors (:func:`~chainrule.numpy.dispatch.dispatch_ufunc`); a
         comparison with an eager Tensor is its comparison method, so that
         ``np.float64(0.1) < x`` (which NumPy's scalar hands to this) compares as ``x > 0.1``."""
+        if (len(inputs) == 2 and inputs[1] is self and ufunc in _REFLECTED and isinstance(inputs[0], np.generic)
+                and self._trace.records and isinstance(self._value, np.generic) and not kwargs
+                and method == "__call__" and _at_operator(sys._getframe(1))):
+            # np.float64(2) * x[0] under chainrule.jit: the NumPy scalar's operator handed
+            # its ufunc a traced scalar, where the plain call's is NumPy's scalar math
+            # ("overflow encountered in scalar multiply"): the reflected operator's
+            return getattr(self, _REFLECTED[ufunc])(inputs[0])
         names = _COMPARISONS.get(ufunc)
         if names is not None and method == "__call__" and len(inputs) == 2 and not kwargs:
             a, b = inputs

@@ -175,7 +175,7 @@ def _aux_value(aux, depth: int):
     if t in STATIC_TYPES:
         return (t, static_key(aux))
     if isinstance(aux, np.ndarray | np.generic):
-        return (t, aux.shape, aux.dtype, aux.tobytes())
+        return (t, aux.shape, aux.dtype, aux.dtype.char, aux.tobytes())
     if depth > 3:
         return t
     if t is tuple or t is list:  # (strings are themselves: the names of a module's parameters)
@@ -397,7 +397,7 @@ def value_key(v, depth: int):
     if type(v) in STATIC_TYPES:
         return (type(v), static_key(v))
     if isinstance(v, np.ndarray | np.generic):
-        return (type(v), v.shape, v.dtype, id(v), v.tobytes())
+        return (type(v), v.shape, v.dtype, v.dtype.char, id(v), v.tobytes())
     if isinstance(v, list | tuple) and depth <= 3:
         return (type(v), tuple(value_key(i, depth + 1) for i in v))
     if isinstance(v, dict) and depth <= 3:
@@ -416,7 +416,7 @@ def describe(x, dynamic: list, description: list) -> bool:
     t = type(x)
     if t is np.ndarray:
         dynamic.append(x)
-        description.append((x.shape, x.dtype, x.strides))
+        description.append((x.shape, x.dtype, x.dtype.char, x.strides))  # int64 == longlong
         return True
     if t is list or t is tuple:
         description.append((t, len(x)))

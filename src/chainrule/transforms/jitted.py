@@ -311,7 +311,7 @@ class Jitted:
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
                 signature.append((Tensor, np.shape(value), np.result_type(value),
-                                  getattr(value, "strides", None)))
+                                  np.result_type(value).char, getattr(value, "strides", None)))
                 dynamic.append(value)
             elif isinstance(leaf, np.ndarray):
                 if type(leaf) is not np.ndarray and own_operators(type(leaf)):
@@ -320,7 +320,8 @@ class Jitted:
                                      "with operators or indexing of its own")
                     return self._plain(args, kwargs), None
                 # the layout too: ravel(order='K') and friends read it
-                signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.strides))
+                # dtypes by their char too: int64 == longlong, but (x * 2).dtype.char is 'l' or 'q'
+                signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.dtype.char, leaf.strides))
                 dynamic.append(leaf)
             elif isinstance(leaf, np.generic):
                 signature.append((type(leaf), leaf.dtype))
@@ -353,7 +354,8 @@ class Jitted:
                 array = value._value if isinstance(value, Tensor) else value
                 if not isinstance(array, np.ndarray | np.generic):
                     return self._plain(args, kwargs), None  # a traced buffer: an outer transform
-                signature.append((name, type(value), array.shape, array.dtype, getattr(array, "strides", None)))
+                signature.append((name, type(value), array.shape, array.dtype, array.dtype.char,
+                                  getattr(array, "strides", None)))
                 dynamic.append(array)
                 slots.append((k, name))
         key = tuple(signature)
