@@ -53,13 +53,15 @@ def _compare_reflected(fun):
 # that operand's reflected operator
 _REFLECTED = {np.add: "__radd__", np.subtract: "__rsub__", np.multiply: "__rmul__", np.true_divide: "__rtruediv__",
               np.power: "__rpow__", np.floor_divide: "__rfloordiv__", np.remainder: "__rmod__"}
-_BINARY_OP = dis.opmap["BINARY_OP"]
+# the opcodes of a * b and a *= b (BINARY_OP; before Python 3.11 one per operator)
+_OPERATOR_OPCODES = frozenset(code for name, code in dis.opmap.items() if name.startswith(("BINARY_", "INPLACE_"))
+                              and name not in ("BINARY_SUBSCR", "BINARY_SLICE"))
 
 
 def _at_operator(frame) -> bool:
     """Whether Python code ``frame`` is running an operator (``a * b``, ``a *= b``) rather
     than calling a ufunc itself (``np.multiply(a, b)``)."""
-    return frame.f_code.co_code[frame.f_lasti] == _BINARY_OP
+    return frame.f_code.co_code[frame.f_lasti] in _OPERATOR_OPCODES
 
 
 _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
