@@ -34,10 +34,13 @@ CASES = [
     ("var_mean", lambda t, x: t.var_mean(x, 1), _X),
     ("std_mean", lambda t, x: t.std_mean(x, 0), _X),
     ("aminmax", lambda t, x: t.aminmax(x, dim=1), _X),
-    ("slogdet", lambda t, x: t.linalg.slogdet(x), _A),
+    ("linalg_slogdet", lambda t, x: t.linalg.slogdet(x), _A),
     ("eigh", lambda t, x: t.linalg.eigh(x), _A),
     ("qr", lambda t, x: t.linalg.qr(x), _A),
     ("svd", lambda t, x: t.linalg.svd(x), _A),
+    ("lu_factor", lambda t, x: t.linalg.lu_factor(x), _A),
+    ("slogdet", lambda t, x: t.slogdet(x), _A),
+    ("triangular_solve", lambda t, x: t.triangular_solve(t.ones(3, 2, dtype=t.float64), x), _A),
 ]
 
 

@@ -27,7 +27,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, tensor
-from chainrule.core.tensor import Tensor, eager_error
+from chainrule.core.tensor import Tensor, eager_error, undifferentiated
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
@@ -443,8 +443,9 @@ def _lu_factor(A, pivot: bool, name: str) -> linalg_lu_factor:
         warnings.simplefilter("ignore", RuntimeWarning)
         factors = _each_matrix(_scipy_rule("lu_factor", name), A)
     LU = cnp.reshape(cnp.stack([f[0] for f in factors]), tuple(A.shape))
-    pivots = np.stack([np.asarray(f[1]) for f in factors]).reshape(tuple(A.shape[:-1])) + 1
-    return linalg_lu_factor(LU, constant(pivots.astype(np.int32)))
+    pivots = cnp.astype(cnp.reshape(cnp.stack([f[1] for f in factors]), tuple(A.shape[:-1])) + 1, np.int32)
+    known = undifferentiated(pivots)  # under vmap a batch of pivots, as they are
+    return linalg_lu_factor(LU, constant(known) if isinstance(known, np.ndarray) else pivots)
 
 
 def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
@@ -454,8 +455,9 @@ def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
     U's diagonal (a singular matrix) is refused, as PyTorch refuses it; ``linalg.lu`` gives it."""
     no_out(out, "lu_factor")
     factors = _lu_factor(A, pivot, "lu_factor")
-    zero = np.argwhere(np.diagonal(np.asarray(factors.LU.detach().numpy()), axis1=-2, axis2=-1) == 0)
-    if zero.size:
+    LU = undifferentiated(factors.LU)  # under vmap a batch, whose examples are not looked into
+    zero = np.argwhere(np.diagonal(LU, axis1=-2, axis2=-1) == 0) if isinstance(LU, np.ndarray) else ()
+    if len(zero):
         i = int(zero[0][-1]) + 1
         raise RuntimeError(f"torch.linalg.lu_factor: U[{i},{i}] is zero and using it on lu_solve would result in "
                            "a division by zero. If you still want to perform the factorization, consider "
