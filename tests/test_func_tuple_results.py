@@ -39,6 +39,9 @@ CASES = [
     ("qr", lambda t, x: t.linalg.qr(x), _A),
     ("svd", lambda t, x: t.linalg.svd(x), _A),
     ("lu_factor", lambda t, x: t.linalg.lu_factor(x), _A),
+    ("cholesky_ex", lambda t, x: t.linalg.cholesky_ex(x), _A),
+    ("inv_ex", lambda t, x: t.linalg.inv_ex(x), _A),
+    ("frexp", lambda t, x: t.frexp(x), _X),
     ("slogdet", lambda t, x: t.slogdet(x), _A),
     ("triangular_solve", lambda t, x: t.triangular_solve(t.ones(3, 2, dtype=t.float64), x), _A),
 ]
@@ -80,6 +83,15 @@ def test_tuple_results_under_transforms(name, f, x):
     np.testing.assert_allclose(got, torch.func.jacrev(lambda v: f(torch, v)[0])(tx).numpy(), rtol=1e-9, atol=1e-12)
     if "method" not in name:  # under chainrule's own grad, x.sort() is NumPy's in-place sort
         np.testing.assert_allclose(np.asarray(cr.grad(_scalar(cr, f))(cx)), expected, rtol=1e-9, atol=1e-12)
-    batch = np.stack([x, x[::-1] * 0.5 + 0.125])
+    square = x.shape[0] == x.shape[-1]  # a matrix to factor: kept positive-definite
+    batch = np.stack([x, (x if square else x[::-1]) * 0.5 + 0.125])
     _check_like(cr.func.vmap(lambda v: f(cr, v))(cr.tensor(batch)),
                 torch.func.vmap(lambda v: f(torch, v))(torch.tensor(batch)), "vmap", signless)
+
+
+@pytest.mark.parametrize("name, matrix", [("cholesky_ex", -np.eye(2)), ("inv_ex", np.zeros((2, 2)))])
+def test_ex_functions_refuse_what_does_not_factor(name, matrix):
+    with pytest.raises(RuntimeError, match="order 1"):
+        getattr(cr.linalg, name)(cr.tensor(matrix), check_errors=True)
+    with pytest.raises(NotImplementedError, match="info 1"):
+        getattr(cr.linalg, name)(cr.tensor(matrix))

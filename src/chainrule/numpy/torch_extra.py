@@ -36,12 +36,13 @@ __all__ = [
     "cholesky_inverse", "triangular_solve", "qr", "svd", "complex", "polar",
     "view_as_real", "view_as_complex", "sgn", "signbit", "float_power", "logcumsumexp", "vdot", "baddbmm",
     "chain_matmul", "trapz", "trapezoid", "cumulative_trapezoid", "vander", "pdist", "concatenate",
-    "std_mean", "var_mean", "result_type", "promote_types", "can_cast",
+    "std_mean", "var_mean", "result_type", "promote_types", "can_cast", "frexp",
 ]
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
 qr_result = namedtuple("qr", ["Q", "R"])
 svd_result = namedtuple("svd", ["U", "S", "V"])
+frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 def _tensors(tensors) -> list[Tensor]:
@@ -454,6 +455,17 @@ def can_cast(from_, to) -> bool:
     """``torch.can_cast``: PyTorch's casting rule, which refuses only a cast to a lower
     category (complex → float → integer → bool), whatever the sizes."""
     return _CATEGORY[np.dtype(as_dtype(from_)).kind] <= _CATEGORY[np.dtype(as_dtype(to)).kind]
+
+
+def frexp(input, *, out=None) -> frexp_result:
+    """``torch.frexp``: ``(mantissa, exponent)`` with input = mantissa · 2**exponent, the
+    exponent int32; the mantissa's derivative is 2**-exponent (PyTorch's)."""
+    no_out(out, "frexp")
+    x = as_input(input)
+    if x.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = cnp.frexp(x)
+    return frexp_result(mantissa, cnp.astype(exponent, np.int32))
 
 
 def _eager_results(function):

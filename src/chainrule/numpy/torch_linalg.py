@@ -33,7 +33,7 @@ __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
     "qr", "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "matrix_power", "matrix_rank", "cross",
     "multi_dot", "vecdot", "solve_triangular", "matrix_exp", "diagonal", "cond", "vander", "tensorinv",
-    "tensorsolve", "lu_factor", "lu", "lu_solve",
+    "tensorsolve", "lu_factor", "lu", "lu_solve", "cholesky_ex", "inv_ex",
 ]
 
 linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
@@ -42,6 +42,8 @@ linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
 linalg_eigh = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 linalg_eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ["L", "info"])
+linalg_inv_ex = namedtuple("linalg_inv_ex", ["inverse", "info"])
 linalg_lu_factor = namedtuple("linalg_lu_factor", ["LU", "pivots"])
 linalg_lu = namedtuple("linalg_lu", ["P", "L", "U"])
 lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
@@ -172,6 +174,60 @@ def inv(A, *, out=None) -> Tensor:
     """``torch.linalg.inv``: the inverse of each matrix."""
     no_out(out, "inv")
     return la.inv(as_input(A))
+
+
+def _info(A: Tensor, fails, name: str, what: str, check_errors: bool) -> Tensor:
+    """The int32 ``info`` of PyTorch's ``*_ex`` functions, of A's batch shape: 0 for each
+    matrix that factors, else ``fails(matrix)``, LAPACK's order of the failing step. A
+    failure is refused (PyTorch's error with ``check_errors``); under vmap, whose examples
+    are not looked into, every matrix is taken to factor."""
+    values = undifferentiated(A)
+    info = np.zeros(tuple(A.shape[:-2]), np.int32)
+    if isinstance(values, np.ndarray):
+        for index in np.ndindex(*info.shape):
+            info[index] = fails(values[index])
+    if info.any():
+        k = int(info.flat[np.flatnonzero(info)[0]])
+        if check_errors:
+            raise RuntimeError(f"linalg.{name}: The factorization could not be completed because the input is not "
+                               f"{what} (the failure is at order {k}).")
+        raise NotImplementedError(f"linalg.{name}: the input is not {what} (info {k}); chainrule gives no "
+                                  "partial result: check the matrix first, or use a function that takes it")
+    return constant(info)
+
+
+def _cholesky_fails(M: np.ndarray) -> int:
+    """The order of the first leading minor of ``M`` that is not positive-definite (0: none)."""
+    for k in range(1, M.shape[-1] + 1):
+        try:
+            np.linalg.cholesky(M[:k, :k])
+        except np.linalg.LinAlgError:
+            return k
+    return 0
+
+
+def _inverse_fails(M: np.ndarray) -> int:
+    """The (1-based) position of the first zero on the diagonal of ``M``'s U (0: none)."""
+    zero = np.flatnonzero(np.diagonal(importlib.import_module("scipy.linalg").lu_factor(M, check_finite=False)[0]) == 0)
+    return int(zero[0]) + 1 if zero.size else 0
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False, out=None) -> linalg_cholesky_ex:
+    """``torch.linalg.cholesky_ex``: ``(L, info)``, L as :func:`cholesky`'s and ``info``
+    int32 zeros of A's batch shape; a matrix that is not positive-definite is refused."""
+    no_out(out, "cholesky_ex")
+    A = as_input(A)
+    info = _info(A, _cholesky_fails, "cholesky_ex", "positive-definite", check_errors)
+    return linalg_cholesky_ex(la.cholesky(A, upper=upper), info)
+
+
+def inv_ex(A, *, check_errors: bool = False, out=None) -> linalg_inv_ex:
+    """``torch.linalg.inv_ex``: ``(inverse, info)``, the inverse as :func:`inv`'s and
+    ``info`` int32 zeros of A's batch shape; a singular matrix is refused."""
+    no_out(out, "inv_ex")
+    A = as_input(A)
+    info = _info(A, _inverse_fails, "inv_ex", "invertible", check_errors)
+    return linalg_inv_ex(la.inv(A), info)
 
 
 def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
