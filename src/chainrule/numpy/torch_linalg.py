@@ -549,7 +549,14 @@ def lu(A, *, pivot: bool = True, out=None) -> linalg_lu:
     """``torch.linalg.lu``: ``(P, L, U)`` with A = P L U, of each square matrix;
     differentiable in L and U."""
     no_out(out, "lu")
-    return linalg_lu(*lu_unpack(*_lu_factor(A, pivot, "lu")))
+    factors = _lu_factor(A, pivot, "lu")
+    if isinstance(factors.pivots, Tensor) and factors.pivots._trace is EAGER:
+        return linalg_lu(*lu_unpack(*factors))
+    A = as_input(A)  # under vmap, whose pivots are a batch: SciPy's (P, L, U) of each matrix, which maps
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        each = _each_matrix(_scipy_rule("lu", "lu"), A)
+    return linalg_lu(*(cnp.reshape(cnp.stack([f[k] for f in each]), tuple(A.shape)) for k in range(3)))
 
 
 def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:
