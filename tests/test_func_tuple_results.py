@@ -39,6 +39,7 @@ CASES = [
     ("qr", lambda t, x: t.linalg.qr(x), _A),
     ("svd", lambda t, x: t.linalg.svd(x), _A),
     ("lu_factor", lambda t, x: t.linalg.lu_factor(x), _A),
+    ("lstsq", lambda t, x: t.linalg.lstsq(x, t.ones(3, 2, dtype=t.float64)), _A),
     ("lu", lambda t, x: t.linalg.lu(x), np.ascontiguousarray(_A[::-1])),
     ("cholesky_ex", lambda t, x: t.linalg.cholesky_ex(x), _A),
     ("inv_ex", lambda t, x: t.linalg.inv_ex(x), _A),

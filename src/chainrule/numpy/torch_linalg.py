@@ -318,7 +318,7 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     for index in np.ndindex(*batch):
         x, _, rank, _ = la.lstsq(A[index], B[index], rcond=rcond)
         solutions.append(x)
-        ranks.append(int(rank))
+        ranks.append(rank if isinstance(rank, Tensor) else int(rank))  # under vmap, each example's
     k = B.shape[-1]
     solution = cnp.reshape(cnp.stack(solutions), batch + (n, k)) if solutions else cnp.zeros(batch + (n, k), A.dtype)
     if vector:
@@ -328,8 +328,12 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     if driver != "gelsy" and m > n and (driver == "gels" or all(r == n for r in ranks)):
         r = cnp.matmul(A, solution[..., None] if vector else solution) - B
         residuals = cnp.sum(cnp.abs(r) ** 2, axis=-2)  # a vector B keeps its one column here
-    rank = constant(np.asarray(ranks, dtype=np.int64).reshape(batch)[mine] if driver != "gels"
-                    else np.zeros(0, np.int64))
+    if driver == "gels":
+        rank = constant(np.zeros(0, np.int64))
+    elif any(isinstance(r, Tensor) for r in ranks):
+        rank = cnp.astype(cnp.reshape(cnp.stack(ranks), batch), np.int64)[mine]
+    else:
+        rank = constant(np.asarray(ranks, dtype=np.int64).reshape(batch)[mine])
     singular = empty
     if driver in ("gelsd", "gelss"):
         singular = constant(np.linalg.svd(np.asarray(A.detach())[mine], compute_uv=False), like=A)
