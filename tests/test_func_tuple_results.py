@@ -44,6 +44,7 @@ CASES = [
     ("cholesky_ex", lambda t, x: t.linalg.cholesky_ex(x), _A),
     ("inv_ex", lambda t, x: t.linalg.inv_ex(x), _A),
     ("frexp", lambda t, x: t.frexp(x), _X),
+    ("frexp_method", lambda t, x: (x * 3.0).frexp(), _X),
     ("slogdet", lambda t, x: t.slogdet(x), _A),
     ("triangular_solve", lambda t, x: t.triangular_solve(t.ones(3, 2, dtype=t.float64), x), _A),
 ]

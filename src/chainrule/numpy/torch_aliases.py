@@ -210,6 +210,9 @@ class TorchAliasMethods:
     def vdot(self, other):
         return torch_extra.vdot(self, other)
 
+    def frexp(self):
+        return torch_extra.frexp(self)
+
     def stft(self, n_fft: int, hop_length: int | None = None, win_length: int | None = None, window=None,
              center: bool = True, pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,
              return_complex: bool | None = None, align_to_window: bool | None = None):
