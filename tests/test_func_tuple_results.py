@@ -98,3 +98,11 @@ def test_ex_functions_refuse_what_does_not_factor(name, matrix):
         getattr(cr.linalg, name)(cr.tensor(matrix), check_errors=True)
     with pytest.raises(NotImplementedError, match="info 1"):
         getattr(cr.linalg, name)(cr.tensor(matrix))
+
+
+def test_geqrf_is_lapacks():
+    x = np.random.default_rng(0).normal(size=(2, 4, 3))
+    expected = torch.geqrf(torch.tensor(x))
+    _check_like(cr.geqrf(cr.tensor(x)), expected, "eager")
+    _check_like(cr.jit(cr.geqrf)(cr.tensor(x)), expected, "cr.jit")
+    _check_like(cr.geqrf(cr.tensor(x[0].T)), torch.geqrf(torch.tensor(x[0].T)), "wide")

@@ -23,7 +23,7 @@ import numpy as np
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import torch_linalg
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
@@ -36,7 +36,7 @@ __all__ = [
     "cholesky_inverse", "triangular_solve", "qr", "svd", "complex", "polar",
     "view_as_real", "view_as_complex", "sgn", "signbit", "float_power", "logcumsumexp", "vdot", "baddbmm",
     "chain_matmul", "trapz", "trapezoid", "cumulative_trapezoid", "vander", "pdist", "concatenate",
-    "std_mean", "var_mean", "result_type", "promote_types", "can_cast", "frexp",
+    "std_mean", "var_mean", "result_type", "promote_types", "can_cast", "frexp", "geqrf",
 ]
 
 slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
@@ -244,6 +244,19 @@ def cholesky_inverse(L, upper: bool = False, *, out=None) -> Tensor:
 
 
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+geqrf_result = namedtuple("geqrf", ["a", "tau"])
+
+
+def geqrf(input, *, out=None) -> geqrf_result:
+    """``torch.geqrf``: LAPACK's QR factorization ``(a, tau)`` of each matrix, R above
+    ``a``'s diagonal and the Householder reflectors below it. As in PyTorch it has no
+    derivative: the values are read without the input's graph."""
+    no_out(out, "geqrf")
+    A = as_input(input)
+    if A.ndim < 2:
+        raise RuntimeError(f"torch.geqrf: input must have at least 2 dimensions, got {A.ndim}")
+    h, tau = np.linalg.qr(np.asarray(undifferentiated(A)), mode="raw")
+    return geqrf_result(constant(np.swapaxes(h, -1, -2).copy()), constant(tau))
 
 
 def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False
