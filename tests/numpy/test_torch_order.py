@@ -3,6 +3,8 @@
 isin, cdist), against PyTorch: values, dtypes, the result being a Tensor, and gradients
 in float64."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -223,3 +225,22 @@ def test_as_strided_values_gradient_and_view_as_torch(size, stride, offset):
         cr.arange(6.0).as_strided((7,), (1,))
     with pytest.raises(RuntimeError, match="clone"):
         cr.arange(6.0).reshape(2, 3).t().as_strided((2,), (1,))
+
+
+@pytest.mark.parametrize(("size", "stride", "offset"), [((3, 2), (2, 1), 1), ((2, 2), (1, 1), 0), ((4,), (2,), None)])
+def test_as_strided_per_example_under_vmap_as_torch(size, stride, offset):
+    """Each example's view of its own elements, and the gradient per example."""
+    x = np.arange(24.0).reshape(3, 8)
+    view = lambda v: v.as_strided(size, stride, offset)  # noqa: E731
+    loss = lambda v: (view(v) ** 2).sum()  # noqa: E731
+    def per_example(lib):
+        return lib.func.vmap(view)(lib.tensor(x)), lib.func.vmap(lib.func.grad(loss))(lib.tensor(x))
+
+    with warnings.catch_warnings():  # batched, not a loop over the examples (which warns)
+        warnings.simplefilter("error")
+        ours = per_example(cr)
+    theirs = per_example(torch)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(RuntimeError, match="as_strided"):  # an example's view reaching past its elements
+        cr.func.vmap(lambda v: v.as_strided((8,), (1,), 1))(cr.tensor(x))

@@ -458,6 +458,13 @@ def_vjps(strided, lambda g, ans, x, shape, strides, offset=0: reshape(
 def_linear(strided)
 
 
+def _batch_strided(prim, batched, x, shape, strides, offset=0):
+    """vmap of as_strided: the examples lie one after another in C order, so each one's
+    view starts a whole example's elements after the previous one's."""
+    x_shape = shape_of(x)
+    return prim(x, (x_shape[0], *shape), (math.prod(x_shape[1:]), *strides), offset)
+
+
 # -- building arrays ------------------------------------------------------------------------
 def _build(obj):
     """A nested list or tuple holding Tensors, stacked level by level into one Tensor."""
@@ -516,7 +523,7 @@ for _rule, _prim in (
     (batching.stack, _stack), (batching.split, _split), (batching.unstack, _unstack),
     (batching.flip, flip), (batching.roll, _roll), (batching.pad_constant, _pad_constant),
     (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
-    (batching.index_update, index_update),
+    (batching.index_update, index_update), (_batch_strided, strided),
 ):
     def_batch(_rule, _prim)
 del _rule, _prim
