@@ -12,6 +12,7 @@ import pytest
 import chainrule as cr
 import chainrule.func as cfunc
 from chainrule import nn
+from chainrule.core.trace import OPEN_REVERSE
 
 torch = pytest.importorskip("torch")
 tfunc = torch.func
@@ -383,6 +384,16 @@ def test_no_grad_inside_the_jax_style_transforms():
     assert float(cr.grad(cr.grad(f))(x)) == 0.0
     assert float(cr.value_and_grad(f)(x)[1]) == pytest.approx(np.sin(x), rel=1e-12)
     assert float(cr.grad(f)(x)) == float(cr.grad(lambda y: y * np.sin(x))(x))
+
+
+def test_a_transform_refusing_its_argument_leaves_no_trace_open():
+    # (grad modes act on the open reverse traces; one left open by an error was kept for good)
+    for bad in ("text", None, {"a": "b"}):
+        with pytest.raises(TypeError):
+            cr.grad(lambda x: x)(bad)
+    with pytest.raises(TypeError):
+        cr.vjp(lambda x: x, "text")
+    assert OPEN_REVERSE.traces == () and OPEN_REVERSE.mode is True
 
 
 def _sum_of_squares(x):

@@ -40,8 +40,8 @@ def pullback(fun: Callable, args: Sequence, name: str = "pullback"):
     """
     trace = ReverseTrace(name)
     tape = trace.tape
-    boxed = [trace.new_tensor(a) for a in args]
     try:
+        boxed = [trace.new_tensor(a) for a in args]
         out = fun(*boxed)
     finally:
         trace.close()

@@ -197,18 +197,18 @@ def trace_vjp(
     tape = trace.tape
     args = list(args)
     in_nodes, in_values, in_trees = [], [], []
-    for i in argnums:
-        leaves, tree = tree_flatten(args[i])
-        boxed = []
-        for leaf in leaves:
-            value = differentiable_value(leaf, f"argument {i}")
-            t = trace.new_tensor(value)
-            in_nodes.append(t._node)
-            in_values.append(value)
-            boxed.append(t)
-        in_trees.append((tree, len(leaves)))
-        args[i] = tree_unflatten(tree, boxed)
-    try:
+    try:  # (closed whatever happens: an open trace is one the grad modes act on)
+        for i in argnums:
+            leaves, tree = tree_flatten(args[i])
+            boxed = []
+            for leaf in leaves:
+                value = differentiable_value(leaf, f"argument {i}")
+                t = trace.new_tensor(value)
+                in_nodes.append(t._node)
+                in_values.append(value)
+                boxed.append(t)
+            in_trees.append((tree, len(leaves)))
+            args[i] = tree_unflatten(tree, boxed)
         out = fun(*args)
     finally:
         trace.close()
