@@ -2249,7 +2249,7 @@ class PositionalEmbedding(nn.Module):
 class TokenEmbedding(nn.Module):
     def __init__(self, c_in, d_model):
         super(TokenEmbedding, self).__init__()
-        padding = 1  # Informer: 1 if torch.__version__ >= '1.5.0' else 2, chainrule's version being its own
+        padding = 1 if torch.__version__ >= '1.5.0' else 2
         self.tokenConv = nn.Conv1d(in_channels=c_in, out_channels=d_model, kernel_size=3, padding=padding,
                                    padding_mode='circular')
         for m in self.modules():

@@ -106,7 +106,9 @@ from chainrule.numpy.torch_runtime import (
 )
 from chainrule.core.rng import get_rng_state, initial_seed, seed, set_rng_state
 from chainrule.core.dtypes import bfloat16
-from chainrule import amp, profiler, testing
+from chainrule import amp, profiler, testing, torch_version, version
+# torch.__version__: PyTorch's release that the mirror follows, chainrule's own as its local part
+from chainrule.version import __version__
 from chainrule.amp import autocast, is_autocast_enabled
 from chainrule.numpy import torch_fft as fft, torch_linalg as linalg, torch_special_functions as special
 from chainrule.numpy.torch_scripting import JIT_NAMES as _JIT_NAMES, fx, torch_assert as _assert  # noqa: F401
@@ -123,7 +125,6 @@ cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.part
                                                        GradScaler=amp.GradScaler))
 
 
-__version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
@@ -158,7 +159,7 @@ __all__ = [
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "set_default_device",
     "get_default_device", "set_printoptions", "get_rng_state", "set_rng_state", "initial_seed", "seed", "amp",
     "autocast", "is_autocast_enabled",
-    "testing", "cpu", "bfloat16", "fx", "profiler",
+    "testing", "cpu", "bfloat16", "fx", "profiler", "__version__", "version", "torch_version",
     # PyTorch's function namespaces: torch.linalg, torch.fft, torch.special
     "linalg", "fft", "special",
 ]
