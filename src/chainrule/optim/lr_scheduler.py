@@ -17,6 +17,7 @@ resuming from ``state_dict()`` continues exactly.
 from __future__ import annotations
 
 import bisect
+import collections
 import functools
 import math
 import types
@@ -110,7 +111,9 @@ class LRScheduler:
         _track_steps(optimizer)
         self._step_count = 0
         self._get_lr_called_within_step = False
+        self._is_initial = True  # during the step that sets the first rate, as PyTorch's
         self.step()
+        self._is_initial = False
 
     def factor(self, t: int) -> float:
         raise NotImplementedError
@@ -259,11 +262,12 @@ class MultiStepLR(LRScheduler):
     chainable = True
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
+        # a Counter of the milestones (one given twice counts twice), as PyTorch's, whose state_dict holds it
+        self.milestones, self.gamma = collections.Counter(int(m) for m in milestones), gamma
         super().__init__(optimizer, last_epoch)
 
     def factor(self, t):
-        return self.gamma ** bisect.bisect_right(self.milestones, t)
+        return self.gamma ** bisect.bisect_right(sorted(self.milestones.elements()), t)
 
 
 class ExponentialLR(LRScheduler):
@@ -434,11 +438,12 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
         if not 0 <= factor <= 1:
             raise ValueError(f"ConstantLR: factor must lie in [0, 1], got {factor}")
-        self.factor_, self.total_iters = factor, int(total_iters)
+        # ``factor`` is the number, as in PyTorch's state_dict (a checkpoint of PyTorch's loads)
+        self.factor, self.total_iters = factor, int(total_iters)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, t):
-        return self.factor_ if t < self.total_iters else 1.0
+    def lr_at(self, base_lr, t, group_index=0):
+        return base_lr * (self.factor if t < self.total_iters else 1.0)
 
 
 class PolynomialLR(LRScheduler):
@@ -549,13 +554,16 @@ class OneCycleLR(LRScheduler):
         if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
             raise ValueError("OneCycleLR: total_steps must be positive, pct_start in [0, 1] and anneal_strategy "
                              "'cos' or 'linear'")
-        self.total_steps, self.anneal_strategy = int(total_steps), anneal_strategy
+        self.total_steps, self._anneal_func_type = int(total_steps), anneal_strategy
         up = float(pct_start * total_steps) - 1
-        self.phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                        (2 * up + 1 - 1, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                        (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")] if three_phase else
-                       [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                        (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                   (2 * up + 1 - 1, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                   (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")] if three_phase else
+                  [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                   (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        # named as in PyTorch's state_dict: each phase's last step and the group keys of its ends
+        self._schedule_phases = [dict(zip(("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"),
+                                          phase, strict=True)) for phase in phases]
         n = len(optimizer.param_groups)
         per_group = [v if isinstance(v, list | tuple) else [v] * n for v in (max_lr, base_momentum, max_momentum)]
         self.cycle_momentum = cycle_momentum
@@ -577,7 +585,7 @@ class OneCycleLR(LRScheduler):
             group["momentum"] = m
 
     def _anneal(self, start, end, pct):
-        if self.anneal_strategy == "cos":
+        if self._anneal_func_type == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
         return (end - start) * pct + start
 
@@ -585,11 +593,13 @@ class OneCycleLR(LRScheduler):
         if t > self.total_steps:
             raise ValueError(f"OneCycleLR stepped {t} times, more than total_steps={self.total_steps}")
         start = 0.0
-        for i, (end, lr0, lr1, m0, m1) in enumerate(self.phases):
-            if t <= end or i == len(self.phases) - 1:
+        for i, phase in enumerate(self._schedule_phases):
+            end = phase["end_step"]
+            if t <= end or i == len(self._schedule_phases) - 1:
                 pct = (t - start) / (end - start)
-                m = self._anneal(group[m0], group[m1], pct) if self.cycle_momentum else None
-                return self._anneal(group[lr0], group[lr1], pct), m
+                m = (self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                     if self.cycle_momentum else None)
+                return self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct), m
             start = end
         raise AssertionError("unreachable")
 
@@ -644,7 +654,7 @@ class CyclicLR(LRScheduler):
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
             raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
                              f"scale_fn), not {mode!r}")
-        self.mode, self.gamma, self.scale_fn = mode, gamma, scale_fn
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
         self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
@@ -668,8 +678,8 @@ class CyclicLR(LRScheduler):
             group["momentum"] = m
 
     def _scale(self, x: float) -> float:
-        if self.scale_fn is not None:
-            return self.scale_fn(x)
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
         if self.mode == "exp_range":
@@ -689,6 +699,21 @@ class CyclicLR(LRScheduler):
                                        strict=True):
                 self._set_momentum(group, top - (top - low) * height * scale)
         return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's: the schedule's attributes, and under ``_scale_fn_custom`` None, or the
+        attributes (``__dict__``) of a callable object given as ``scale_fn``."""
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if isinstance(fn, types.FunctionType | None) else dict(vars(fn))
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        attributes = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if attributes is not None:
+            vars(self._scale_fn_custom).update(attributes)
 
 
 def _per_group(value, n: int, name: str) -> list:
@@ -717,7 +742,7 @@ class ReduceLROnPlateau(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
                  eps: float = 1e-8):
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
