@@ -20,7 +20,7 @@ import numpy as np
 
 from chainrule.core.pytree import _node_kind, _registry, tree_flatten
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.program import bits, root_array
+from chainrule.transforms.program import bits, hashable, root_array
 
 
 def stateful_objects(tree, into: list) -> list:
@@ -273,6 +273,13 @@ def check_donations(dynamic: list, positions) -> None:
 
 
 STATIC_TYPES = (int, float, bool, complex, str, type(None))
+# NumPy's scalars that are strings (np.str_("ab").upper()): constants, not traced values
+TEXT_SCALARS = (np.str_, np.bytes_)
+
+
+def traced_scalar(x) -> bool:
+    """Whether ``x`` is a NumPy scalar that a trace takes as a traced value (not a string)."""
+    return isinstance(x, np.generic) and not isinstance(x, TEXT_SCALARS)
 
 
 class Static:
@@ -302,7 +309,17 @@ def strict_key(x):
         return (t, tuple(items))
     if isinstance(x, np.generic):  # np.float64(-0.0) == 0.0, and hashes alike
         return (t, x.dtype, x.tobytes())
-    return (t, static_key(x), attributes_key(x, 0))
+    if t is range:  # range(0) == range(5, 5), but their start differs
+        return (t, x.start, x.stop, x.step)
+    fields = attributes_key(x, 0)
+    if fields is None and t not in STATIC_TYPES and not isinstance(x, (*OPAQUE, float, complex)):
+        # a value of a library's type that == equates with another it is not: Decimal("0")
+        # and Decimal("-0"), Decimal("1.0") and Decimal("1.00"), one time in two time zones
+        try:
+            return (t, x, repr(x))
+        except Exception:  # noqa: BLE001 (a repr that fails: the value alone)
+            return (t, x, None)
+    return (t, static_key(x), fields)
 
 
 def slice_parts(s: slice) -> tuple:
@@ -321,9 +338,18 @@ def static_key(x):
     signs and many payloads) key correctly."""
     if type(x) is float or type(x) is complex:
         return bits(x)
+    if isinstance(x, float):  # a subclass of float: its bits too
+        return bits(float(x))
+    if isinstance(x, complex):
+        return bits(complex(x))
     return x
 
 
+# how deep the key of an object among the arguments reads its attributes, their items and
+# attributes (cfg.model.layers[0].size): six references from the argument
+KEY_DEPTH = 5
+# functions whose code reads state besides their arguments
+FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 OPAQUE = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
            functools.partial, np.random.Generator, np.random.RandomState, np.dtype)
 
@@ -350,7 +376,7 @@ def attributes_key(x, depth: int):
     by their bits, so that a field changed between calls makes a new key rather than a
     stale replay, and so that what its ``==`` equates (a frozen dataclass's fields 0.0 and
     -0.0, or an ``__eq__`` of its own that compares fewer fields) is told apart."""
-    fields = object_fields(x) if depth <= 3 else None
+    fields = object_fields(x) if depth <= KEY_DEPTH else None
     if fields is None:
         return None
     return tuple((name, value_key(v, depth + 1)) for name, v in fields)
@@ -375,38 +401,63 @@ class ByIdentity:
 def found_arrays(x, into: list, depth: int = 0) -> list:
     """The arrays among the attributes of a mutable object among the arguments (those
     :func:`attributes_key` keys by their bytes), at any depth it reads."""
-    for _, v in (object_fields(x) or ()) if depth <= 3 else ():
-        _found_in_value(v, into, depth + 1)
+    return found_in_objects(x, np.ndarray, into, depth)
+
+
+def found_in_objects(x, kinds, into: list, depth: int = 0) -> list:
+    """The values of the types ``kinds`` among the attributes of a mutable object among
+    the arguments (and their items and attributes), as deep as :func:`attributes_key`
+    reads them."""
+    for _, v in (object_fields(x) or ()) if depth <= KEY_DEPTH else ():
+        _found_in_value(v, kinds, into, depth + 1)
     return into
 
 
-def _found_in_value(v, into: list, depth: int) -> None:
-    if isinstance(v, np.ndarray):
+def _found_in_value(v, kinds, into: list, depth: int) -> None:
+    if isinstance(v, kinds):
         into.append(v)
-    elif isinstance(v, list | tuple) and depth <= 3:
+    if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
         for i in v:
-            _found_in_value(i, into, depth + 1)
-    elif isinstance(v, dict) and depth <= 3:
+            _found_in_value(i, kinds, into, depth + 1)
+    elif isinstance(v, dict) and depth <= KEY_DEPTH:
         for i in v.values():
-            _found_in_value(i, into, depth + 1)
-    elif type(v) not in STATIC_TYPES and not isinstance(v, np.generic | Tensor):
-        found_arrays(v, into, depth)
+            _found_in_value(i, kinds, into, depth + 1)
+    elif type(v) not in STATIC_TYPES and not isinstance(v, np.ndarray | np.generic | Tensor):
+        found_in_objects(v, kinds, into, depth)
+
+
+def code_in_objects(leaves) -> list:
+    """The functions (bound methods, partials) that objects among the arguments hold, and
+    the classes of the objects they hold: what they run reads state too (globals,
+    defaults, closed-over variables, the bound instance), watched as the function's own."""
+    found: list = []
+    for leaf in leaves:
+        if object_fields(leaf) is not None:
+            found_in_objects(leaf, FUNCTIONS, found)
+            found.extend(type(v) for v in found_in_objects(leaf, object, []) if object_fields(v) is not None)
+    return found
 
 
 def value_key(v, depth: int):
+    """An attribute's value as a key. An object is held by the key (by identity, beside
+    its attributes), not named by its ``id``, which an object made after it was freed may
+    take: ``cfg.act = lambda x: x * 3`` replacing ``lambda x: x * 2`` is a new key."""
     if type(v) in STATIC_TYPES:
         return (type(v), static_key(v))
     if isinstance(v, np.ndarray | np.generic):
-        return (type(v), v.shape, v.dtype, v.dtype.char, id(v), v.tobytes())
-    if isinstance(v, list | tuple) and depth <= 3:
+        return (type(v), v.shape, v.dtype, v.dtype.char, getattr(v, "strides", None), ByIdentity(v),
+                v.tobytes())
+    if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
         return (type(v), tuple(value_key(i, depth + 1) for i in v))
-    if isinstance(v, dict) and depth <= 3:
+    if isinstance(v, dict) and depth <= KEY_DEPTH:
         return (dict, tuple((repr(k), value_key(i, depth + 1)) for k, i in v.items()))
     if isinstance(v, Tensor):
         if v._trace.level == 0 and v._node is None:  # a constant where a function reads it
-            return (Tensor, id(v), value_key(v._value, depth))
-        return (Tensor, id(v), np.shape(v._value))
-    return (id(v), attributes_key(v, depth))
+            return (Tensor, ByIdentity(v), value_key(v._value, depth))
+        return (Tensor, ByIdentity(v), np.shape(v._value))
+    if object_fields(v) is None and hashable(v):  # Decimal("-0"), a frozenset, a function
+        return strict_key(v)
+    return (ByIdentity(v), attributes_key(v, depth))
 
 
 def describe(x, dynamic: list, description: list) -> bool:
@@ -434,6 +485,9 @@ def describe(x, dynamic: list, description: list) -> bool:
         description.append((t, static_key(x)))
         return True
     if isinstance(x, np.generic):
+        if t in TEXT_SCALARS:  # a string: a constant, by value
+            description.append((t, x.dtype, x.tobytes()))
+            return True
         dynamic.append(x)
         description.append((t, x.dtype))
         return True

@@ -34,11 +34,13 @@ from chainrule.core.trace import EAGER
 from chainrule.numpy.torch_methods import Size
 from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
+    FUNCTIONS,
     STATIC_TYPES,
     ByIdentity,
     attributes_key,
     changed,
     check_donations,
+    code_in_objects,
     containers,
     describe,
     dict_orders,
@@ -49,6 +51,8 @@ from chainrule.transforms.arguments import (
     slice_parts,
     stateful_objects,
     static_key,
+    strict_key,
+    traced_scalar,
     untrace_exception,
     write_back,
     write_containers_back,
@@ -80,8 +84,6 @@ __all__ = ["Jitted"]
 # arguments that are data (read anew by each replay) or static values
 _DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
 _RETRACE_WARNING = 8
-# arguments whose code reads state besides them (watched as the function's own is)
-_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 # results that go on running after the call (a generator, a coroutine) or are spent by it
 _SUSPENDED = (Iterator, AsyncIterator, Awaitable)
 # results that cannot be changed (or are shared by every caller anyway): handed back as
@@ -323,7 +325,7 @@ class Jitted:
                 # dtypes by their char too: int64 == longlong, but (x * 2).dtype.char is 'l' or 'q'
                 signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.dtype.char, leaf.strides))
                 dynamic.append(leaf)
-            elif isinstance(leaf, np.generic):
+            elif traced_scalar(leaf):
                 signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
             elif type(leaf) is slice and all(type(v) in STATIC_TYPES for v in slice_parts(leaf)):
@@ -333,10 +335,10 @@ class Jitted:
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
                 return self._plain(args, kwargs), None
             else:
-                fields = attributes_key(leaf, 0)
                 if hashable(leaf):
-                    signature.append((type(leaf), static_key(leaf), fields))
-                elif fields is not None:  # a dataclass (eq=True gives it no hash): by identity
+                    signature.append(strict_key(leaf))
+                elif (fields := attributes_key(leaf, 0)) is not None:
+                    # a dataclass (eq=True gives it no hash): by identity
                     signature.append((type(leaf), ByIdentity(leaf), fields))
                 else:
                     raise TypeError(
@@ -406,7 +408,7 @@ class Jitted:
         memory with another input (the program would read what it wrote)."""
         positions, j = [], 0
         for i, leaf in enumerate(leaves):
-            if isinstance(leaf, Tensor | np.ndarray | np.generic):
+            if isinstance(leaf, Tensor | np.ndarray) or traced_scalar(leaf):
                 if i in donated_leaves and writable_like_output(dynamic[j]):
                     positions.append(j)
                 j += 1
@@ -433,8 +435,9 @@ class Jitted:
         # functions among the arguments read state too (their globals, cells, defaults):
         # watched with the function's own from their first trace on
         # and so do the methods of the user's classes among them (pytree nodes, objects)
-        passed = [leaf for leaf in (*given, *user_classes(tree, given))
-                  if isinstance(leaf, (*_FUNCTIONS, type)) and id(leaf) not in self._passed]
+        # and the functions that objects among them hold (cfg.activation), and their classes
+        passed = [leaf for leaf in (*given, *user_classes(tree, given), *code_in_objects(given))
+                  if isinstance(leaf, (*FUNCTIONS, type)) and id(leaf) not in self._passed]
         if self._captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
@@ -450,7 +453,7 @@ class Jitted:
             eager = isinstance(leaf, Tensor)  # read as its array: arithmetic as the eager layer's
             if eager:
                 leaf = leaf._value
-            if isinstance(leaf, np.ndarray | np.generic):
+            if isinstance(leaf, np.ndarray) or traced_scalar(leaf):
                 boxed.append(trace.new_tensor(leaf))
                 if eager:
                     trace.eager.add(boxed[-1]._node)

@@ -1,0 +1,140 @@
+"""What a recorded program of cr.jit is keyed and guarded on, against state that changes
+between calls: each program runs jitted and plain over a sequence of calls, with the
+state changed before each, and every call must give the same bits (values, dtypes,
+types of the results) as the plain call."""
+
+import decimal
+import functools
+import gc
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+
+
+def A(*values):
+    return np.array(values, dtype=float)
+
+
+def each_call_as_plain(fun, calls, before=lambda k: None):
+    """``fun`` jitted and plain, call by call; ``before(k)`` changes the state first."""
+    jitted = cr.jit(fun)
+    for k, args in enumerate(calls):
+        before(k)
+        got, want = jitted(*args), fun(*args)
+        assert same(got, want), (k, got, want)
+    return jitted
+
+
+# -- functions that objects among the arguments hold -----------------------------------
+class Config:
+    def __init__(self, act):
+        self.act = act
+
+
+def _apply(cfg, x):
+    return cfg.act(x) + 1.0
+
+
+def _times(k):
+    return lambda x: x * k
+
+
+def test_a_function_attribute_replaced_by_another_is_a_new_key():
+    # the old function is freed, and the new one may be made where it was (the same id)
+    cfg = Config(_times(1.0))
+
+    def before(k):
+        cfg.act = None
+        gc.collect()
+        cfg.act = _times(float(k))
+
+    each_call_as_plain(_apply, [(cfg, A(1.0))] * 6, before)
+
+
+SCALE = 1.0
+
+
+def _by_scale(x):
+    return x * SCALE
+
+
+def test_what_a_function_attribute_reads_is_watched():
+    global SCALE
+    cfg = Config(_by_scale)
+
+    def before(k):
+        global SCALE
+        SCALE = float(k)
+
+    try:
+        each_call_as_plain(_apply, [(cfg, A(1.0))] * 3, before)
+    finally:
+        SCALE = 1.0
+
+
+def test_the_defaults_and_partial_arguments_of_a_function_attribute_are_watched():
+    defaults = Config(lambda x, k=[1.0]: x * k[0])  # noqa: B006 (the state under test)
+    each_call_as_plain(_apply, [(defaults, A(1.0))] * 3,
+                       lambda k: defaults.act.__defaults__[0].__setitem__(0, float(k)))
+    scale = [1.0]
+    partial = Config(functools.partial(lambda s, x: x * s[0], scale))
+    each_call_as_plain(_apply, [(partial, A(1.0))] * 3, lambda k: scale.__setitem__(0, float(k)))
+
+
+class _Scaler:
+    def __init__(self):
+        self.k = 1.0
+
+    def scale(self, x):
+        return x * self.k
+
+
+def test_the_instance_of_a_bound_method_attribute_is_watched():
+    scaler = _Scaler()
+    cfg = Config(scaler.scale)
+    each_call_as_plain(_apply, [(cfg, A(1.0))] * 3, lambda k: setattr(scaler, "k", float(k)))
+
+
+class _Holder:
+    def __init__(self, inner):
+        self.inner = inner
+
+
+def test_state_six_references_from_an_argument_is_keyed():
+    leaf = _Holder(1.0)
+    deep = _Holder(_Holder(_Holder(_Holder(leaf))))
+    each_call_as_plain(lambda o, x: x * o.inner.inner.inner.inner.inner, [(deep, A(1.0))] * 3,
+                       lambda k: setattr(leaf, "inner", float(k)))
+    table = _Holder({"a": {"b": {"c": {"d": 1.0}}}})
+    each_call_as_plain(lambda o, x: x * o.inner["a"]["b"]["c"]["d"], [(table, A(1.0))] * 3,
+                       lambda k: table.inner["a"]["b"]["c"].__setitem__("d", float(k)))
+
+
+# -- arguments that == equates but a program does not ----------------------------------
+class _Float(float):
+    pass
+
+
+@pytest.mark.parametrize(("fun", "values"), [
+    (lambda x, s: x * next(iter(s)), [frozenset({0.0}), frozenset({-0.0})]),
+    (lambda x, r: x * r.start, [range(0), range(5, 5)]),
+    (lambda x, d: x * float(d), [decimal.Decimal("0"), decimal.Decimal("-0")]),
+    (lambda x, d: (x, str(d)), [decimal.Decimal("1.0"), decimal.Decimal("1.00")]),
+    (lambda x, s: x * s, [_Float(0.0), _Float(-0.0)]),
+], ids=["frozenset", "range", "decimal-sign", "decimal-digits", "float-subclass"])
+def test_equal_constants_that_differ_are_different_keys(fun, values):
+    each_call_as_plain(fun, [(A(1.0), v) for v in values])
+    cfg = Config(values[0])  # an attribute of an object among the arguments, set anew
+    each_call_as_plain(lambda x, c: fun(x, c.act), [(A(1.0), cfg)] * len(values),
+                       lambda k: setattr(cfg, "act", values[k]))
+
+
+def test_numpy_strings_are_constants():
+    def fun(x, s):
+        return x * len(s), s.upper(), s + s[:1]
+
+    each_call_as_plain(fun, [(A(1.0), np.str_("ab")), (A(1.0), np.str_("abc")),
+                             (A(2.0), np.bytes_(b"xy")), (A(2.0), np.str_("ab"))])
