@@ -64,6 +64,7 @@ class _NotInitialisedError(DistributedError, ValueError):
 
 class _State:
     comm: Any = None  # the communicator, once init() has run
+    job: Any = None  # the same, kept after destroy_process_group(): what an abort ends
     previous_hook: Callable | None = None
     kept_heap: bool = False  # whether init() raised malloc's thresholds
     backend: str = "mpi"  # what init_process_group was asked for
@@ -113,7 +114,7 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
     if _STATE.comm is not None:
         return
     MPI = mpi()
-    _STATE.comm = MPI.COMM_WORLD if comm is None else comm
+    _STATE.comm = _STATE.job = MPI.COMM_WORLD if comm is None else comm
     _export_torchrun_variables(_STATE.comm)
     if keep_heap and _STATE.comm.Get_size() > 1:
         _STATE.kept_heap = keep_freed_memory()
@@ -123,8 +124,11 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
 
 
 def _abort_on_uncaught(kind, value, tb) -> None:
-    comm = _STATE.comm
-    if comm is None or comm.Get_size() == 1 or issubclass(kind, SystemExit | KeyboardInterrupt):
+    # after destroy_process_group() too (a script's `finally:` calls it on the way out
+    # while the others wait in a collective): the job ends only if this process aborts it
+    comm = _STATE.job
+    if (comm is None or comm.Get_size() == 1 or issubclass(kind, SystemExit | KeyboardInterrupt)
+            or mpi().Is_finalized()):
         (_STATE.previous_hook or sys.__excepthook__)(kind, value, tb)
         return
     text = "".join(traceback.format_exception(kind, value, tb))
@@ -137,7 +141,7 @@ _OUTPUT_GRACE_S = 0.5
 def abort(message: str | None = None, code: int = 1) -> None:
     """End every process of the job now with exit status ``code``, after printing
     ``message`` (prefixed with this process's rank) on stderr."""
-    comm = _STATE.comm
+    comm = _STATE.comm if _STATE.comm is not None else _STATE.job
     r = comm.Get_rank() if comm is not None else 0
     if message:
         lines = message.splitlines() or [""]
