@@ -202,6 +202,15 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
         assert t.numpy().tolist() == [True, False]
         assert dist.all_reduce(np.array([1.0, 3.0]) * r, op="avg").tolist() == [0.5, 1.5]
         assert dist.all_reduce(np.array(r + 1, np.int64), op=dist.ReduceOp.AVG) == 1.5
+        # the bitwise ops, as torch.distributed's: integers bit by bit, booleans as logic
+        i, b = np.array([1 + r, 6 + 3 * r]), np.array([r == 0, False, True])
+        bitwise = ("band", "BOR", dist.ReduceOp.BXOR)
+        assert [dist.all_reduce(i, op=o).tolist() for o in bitwise] == [[0, 0], [3, 15], [3, 15]]
+        assert [dist.all_reduce(b, op=o).tolist() for o in bitwise] == [
+            [False, False, True], [True, False, True], [True, False, False]]
+        t = cr.tensor(np.array([5, 12], np.int32) + r)
+        dist.all_reduce(t, op=dist.ReduceOp.BAND)  # in place, as torch
+        assert t.numpy().dtype == np.int32 and t.numpy().tolist() == [4, 12]
         errors = []
         for bad in ({"x": np.ones(2 + r)}, {"x": np.ones(2, np.float32 if r else np.float64)},
                     cr.tensor(np.ones(3 - r)), {"x": np.ones(2), "op": "sum" if r else "max"}):
@@ -212,6 +221,10 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
                 errors.append(str(e))
         try:
             dist.all_reduce(np.array([True]), op="mean")
+        except TypeError as e:
+            errors.append(str(e))
+        try:
+            dist.all_reduce(cr.tensor(np.ones(2)), op=dist.ReduceOp.BOR)
         except TypeError as e:
             errors.append(str(e))
         # trees that differ only in their dict keys, and processes in different collectives
@@ -225,7 +238,7 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
                 call()
             except dist.DistributedError as e:
                 errors.append(str(e))
-        assert dist.all_reduce(len(errors)) == 22  # every process raised every time, and nobody hangs
+        assert dist.all_reduce(len(errors)) == 24  # every process raised every time, and nobody hangs
         if r == 0:
             print("\\n".join(errors))
     """, tmp_path, timeout=30))
@@ -234,6 +247,7 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
     assert "rank 1 differs from rank 0 at 'the array'" in out
     assert "rank 0 has 'op' (max), rank 1 has 'op' (sum)" in out
     assert "boolean, which has no mean" in out
+    assert "cannot use ReduceOp.BOR with non-integral dtype" in out
     assert ("all_reduce: rank 1 differs from rank 0 at 'tree': rank 0 has the tree {'a': *}, "
             "rank 1 has the tree {'b': *}") in out
     assert "rank 0 has the tree {'k': {'a': *}}, rank 1 has the tree {'k': {'b': *}}" in out

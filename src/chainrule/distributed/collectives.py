@@ -52,6 +52,9 @@ class ReduceOp:
     MAX = "max"
     MIN = "min"
     PRODUCT = "product"
+    BAND = "band"  # bitwise and, or and exclusive or: integer and boolean Tensors only
+    BOR = "bor"
+    BXOR = "bxor"
 
 
 reduce_op = ReduceOp  # PyTorch's old name, which scripts still use (dist.reduce_op.SUM)
@@ -167,7 +170,7 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) ->
 
 
 # -- all_reduce -----------------------------------------------------------------------------
-_OPS = ("sum", "mean", "max", "min", "product")
+_OPS = ("sum", "mean", "max", "min", "product", "band", "bor", "bxor")
 
 
 _OP_ALIASES = {"avg": "mean", "average": "mean", "prod": "product"}  # torch's and Horovod's names
@@ -186,8 +189,10 @@ def check_op(op: str) -> str:
 def mpi_op(op: str, dtype: np.dtype):
     MPI = mpi()
     if dtype == np.bool_:  # reduced as bytes 0/1: torch's rule, sum and max are or, min and product and
-        return MPI.MAX if op in ("sum", "max") else MPI.MIN
-    return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD}.get(op, MPI.SUM)
+        return {"bxor": MPI.BXOR, "band": MPI.MIN, "bor": MPI.MAX}.get(
+            op, MPI.MAX if op in ("sum", "max") else MPI.MIN)
+    return {"max": MPI.MAX, "min": MPI.MIN, "product": MPI.PROD,
+            "band": MPI.BAND, "bor": MPI.BOR, "bxor": MPI.BXOR}.get(op, MPI.SUM)
 
 
 def _linear(op: str) -> str:
@@ -210,6 +215,9 @@ def _reduce_array(x, op: str, group=None) -> np.ndarray:
 def check_dtype(dtype: np.dtype, op: str, name: str) -> None:
     if dtype.kind not in "biufc":
         raise TypeError(f"all_reduce: {name} has dtype {dtype}, which cannot be added")
+    if op in ("band", "bor", "bxor") and dtype.kind not in "biu":  # PyTorch's words
+        raise TypeError(f"all_reduce: cannot use ReduceOp.{op.upper()} with non-integral dtype ({name} has "
+                        f"dtype {dtype}); bitwise reductions take integer or boolean arrays")
     if dtype == np.bool_ and op == "mean":
         raise TypeError(f"all_reduce: {name} is boolean, which has no mean; reduce it with op='sum' "
                         "(or) or 'min' (and), or cast it to a number first")
@@ -240,8 +248,9 @@ def_batch(batching.stacked, all_reduce_p)  # under vmap: every example reduced a
 def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     """The sum (``op="sum"``) or mean (``op="mean"``) over all processes of an array, a
     number, or a pytree of them (the gradients ``cr.grad`` returns, say); every process
-    gets the result. ``"max"``, ``"min"`` and ``"product"`` reduce too, without a
-    derivative. Inputs are not modified, except, as in PyTorch (``dist.all_reduce(t,
+    gets the result. ``"max"``, ``"min"``, ``"product"`` and the bitwise ``"band"``,
+    ``"bor"`` and ``"bxor"`` (integers and booleans) reduce too, without a derivative.
+    Inputs are not modified, except, as in PyTorch (``dist.all_reduce(t,
     op=dist.ReduceOp.SUM)``), one eager Tensor: it is written in place (and returned;
     one that requires grad gets the values only, outside autograd, and the
     differentiable result is returned). ``async_op=True`` returns a :class:`Work`.
