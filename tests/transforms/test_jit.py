@@ -273,11 +273,14 @@ def test_results_are_never_overwritten_by_later_calls():
 
 
 def test_constant_results_are_fresh_arrays():
-    f = cr.jit(cr.grad(lambda x: cnp.sum(x)))  # the gradient does not depend on x's values
+    f = cr.jit(cr.grad(lambda x: cnp.sum(x * 2.0)))  # the gradient does not depend on x's values
     for x in (np.zeros(3), np.ones(3)):  # traced, then replayed
         result = f(x)
         result += 5.0
-    assert np.array_equal(f(np.ones(3)), np.ones(3))
+    assert np.array_equal(f(np.ones(3)), np.full(3, 2.0))
+    # the gradient of a sum is read-only (a broadcast of one number), jitted as plain
+    assert not cr.jit(cr.grad(cnp.sum))(np.ones(3)).flags.writeable
+    assert not cr.grad(cnp.sum)(np.ones(3)).flags.writeable
 
 
 def test_changing_a_result_does_not_change_a_guard():

@@ -14,7 +14,6 @@ then on. Replays that stop early fall back to a retrace or the plain call; fused
 from __future__ import annotations
 
 import collections
-import copy
 import enum
 import functools
 import inspect
@@ -73,6 +72,7 @@ from chainrule.transforms.program import (
     ReplayError,
     Shared,
     Var,
+    copy_made,
     hashable,
     unflatten_in_order,
 )
@@ -533,7 +533,7 @@ class Jitted:
             trace.refuse("the structure of the result (the aux data of a registered pytree "
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
-        made: dict = {}  # arrays that no traced value holds, copied for the caller: by position
+        made: list = []  # positions of the results made without traced values, copied for the caller
         reachable = _reachable_ids((args, kwargs), set(), 0)  # what the caller gave: itself
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
@@ -565,24 +565,28 @@ class Jitted:
                 if (not isinstance(leaf, (np.ndarray, *_ATOMIC)) and id(leaf) not in self._captures.found
                         and id(leaf) not in reachable):
                     # made by the function, and changeable: a new one on every call
-                    try:
-                        templates.append(Fresh(copy.deepcopy(leaf)))
-                    except Exception as e:  # noqa: BLE001 (whatever deepcopy raises)
-                        trace.refuse(f"a {type(leaf).__name__} among the results cannot be copied "
-                                     f"for each replay ({type(e).__name__}: {e})")
-                        templates.append(leaf)
+                    made.append(len(values))
+                    templates.append(Fresh(leaf))
                     values.append(leaf)
                     continue
-                templates.append(leaf)
                 if isinstance(leaf, np.ndarray):  # a constant of the program: the caller's copy
-                    made[len(values)] = leaf
-                    leaf = leaf.copy()
+                    made.append(len(values))
+                templates.append(leaf)
                 values.append(leaf)
-        if trace.unreplayable is not None:
-            # not replayed: the arrays themselves, as the plain call returns them (the
-            # argument that np.asarray(x) hands back, not a copy of it)
-            for position, leaf in made.items():
-                values[position] = leaf
+        if made and trace.unreplayable is None:
+            # the program keeps what the function made; the caller gets copies (that share
+            # memory as the function's results do), as every replay will give
+            try:
+                copies = copy_made([values[k] for k in made])
+            except Exception as e:  # noqa: BLE001 (whatever deepcopy raises)
+                kinds = sorted({type(values[k]).__name__ for k in made})
+                trace.refuse(f"a {' or '.join(kinds)} among the results cannot be copied for "
+                             f"each replay ({type(e).__name__}: {e})")
+            else:
+                for k, c in zip(made, copies, strict=True):
+                    values[k] = c
+        # not replayed: the results themselves, as the plain call returns them (the
+        # argument that np.asarray(x) hands back, not a copy of it)
         result = unflatten_in_order(out_tree, values)
         if trace.unreplayable is not None:
             replace_traced(result, trace)  # the values, as the plain call returns them

@@ -8,7 +8,6 @@ as ``if ... : raise GuardFailure``. Each pass is a pure function of the call lis
 
 from __future__ import annotations
 
-import copy
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +24,7 @@ from chainrule.transforms.program import (
     Seq,
     Shared,
     Var,
+    copy_made,
     donation_safe,
     hashable,
     in_order,
@@ -517,14 +517,21 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
         if dead:
             lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
-    # an array made inside the function is copied, so no caller's change reaches the
-    # next call; an array found outside it is the caller's, changes and all
-    outs = [
-        f"{names.of(t)}.copy()" if isinstance(t, np.ndarray)
-        else names.of(t.array) if isinstance(t, Shared)
-        else f"deepcopy({names.of(t.value)})" if isinstance(t, Fresh) else _render(t, names)
-        for t in out_templates
-    ]
+    # an array (or a changeable object) made inside the function is copied, so no
+    # caller's change reaches the next call, all together, so that results that share
+    # memory in the plain call share it; an array found outside it is the caller's,
+    # changes and all
+    made = [t.value if isinstance(t, Fresh) else t for t in out_templates
+            if isinstance(t, np.ndarray | Fresh)]
+    if made:
+        lines.append(f"    _made = copy_made({names.of(made)})")
+    outs, k = [], 0
+    for t in out_templates:
+        if isinstance(t, np.ndarray | Fresh):
+            outs.append(f"_made[{k}]")
+            k += 1
+        else:
+            outs.append(names.of(t.array) if isinstance(t, Shared) else _render(t, names))
     lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
     source = "\n".join(lines) + "\n"
     namespace = {
@@ -535,7 +542,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "kind": _kind,
         "in_order": in_order,
         "errstate": np.errstate,
-        "deepcopy": copy.deepcopy,
+        "copy_made": copy_made,
         "geterr": np.geterr,
         "_donated": donated_flag,
         "donation_safe": donation_safe,

@@ -9,17 +9,19 @@ make, and the running of a replay (which puts back what it wrote if it stops ear
 
 from __future__ import annotations
 
+import copy
 import struct
 import warnings
 from collections.abc import Callable
 
 import numpy as np
+from numpy.lib.array_utils import byte_bounds
 
 from chainrule.core.pytree import DictKeys
 from chainrule.transforms.fingerprints import hold_warnings, release_warnings
 
 __all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
-           "same_value", "bits", "hashable", "root_array", "donation_safe", "insertion_order", "in_order",
+           "same_value", "bits", "hashable", "copy_made", "root_array", "donation_safe", "insertion_order", "in_order",
            "unflatten_in_order", "RAISING"]
 
 
@@ -77,8 +79,9 @@ class Shared:
 
 class Fresh:
     """A result the function made that is neither an array nor immutable (a set, a
-    Counter, an object of the user's holding a list): a copy of it as it was made, on
-    every call, as the plain call makes a new one (the caller may change the one it got)."""
+    Counter, an object of the user's holding a list): the program keeps it as it was
+    made, and each call, the traced one too, hands back a copy (see :func:`copy_made`),
+    as the plain call makes a new one (the caller may change the one it got)."""
 
     __slots__ = ("value",)
 
@@ -235,6 +238,50 @@ class Program:
             if isinstance(e, GuardFailure):
                 raise
             raise ReplayError(e, self.donates and self.donated_flag[0]) from e
+
+
+def copy_made(made: list) -> list:
+    """Copies of the results a function made that hold no traced value (arrays, and the
+    values of :class:`Fresh` results), taken together so that what they share in the
+    function's own results they share in the copies: ``z, z[1:]`` stay a view of one
+    array, ``s, [s]`` one object. Each array keeps its layout (``order="F"``, strides)
+    and whether it is writeable (``np.broadcast_to``'s result is not)."""
+    memo: dict = {}
+    groups: dict[int, list] = {}
+    for x in made:
+        if isinstance(x, np.ndarray) and id(x) not in memo:
+            memo[id(x)] = None
+            groups.setdefault(id(root_array(x)), []).append(x)
+    for arrays in groups.values():
+        for a, c in zip(arrays, _copy_sharing(arrays), strict=True):
+            memo[id(a)] = c
+    return [memo[id(x)] if isinstance(x, np.ndarray) else copy.deepcopy(x, memo) for x in made]
+
+
+def _copy_sharing(arrays: list) -> list:
+    """Copies of arrays that view one block of memory, viewing one new block alike."""
+    (first, *others) = arrays
+    if not others and (first.flags.c_contiguous or first.flags.f_contiguous) or any(
+            type(a) is not np.ndarray or a.dtype.hasobject or a.size == 0 for a in arrays):
+        copies = [a.copy(order="K") for a in arrays]  # nothing to share, or not plain bytes
+    else:
+        bounds = [byte_bounds(a) for a in arrays]
+        low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        block = np.array(_Memory(low, high - low), copy=True)
+        copies = [np.ndarray(a.shape, a.dtype, buffer=block, offset=a.ctypes.data - low, strides=a.strides)
+                  for a in arrays]
+    for a, c in zip(arrays, copies, strict=True):
+        if not a.flags.writeable:
+            c.flags.writeable = False
+    return copies
+
+
+class _Memory:
+    """Bytes at an address, as NumPy reads them (``np.array`` of one copies them)."""
+
+    def __init__(self, address: int, size: int):
+        self.__array_interface__ = {"data": (address, True), "shape": (size,), "typestr": "|u1",
+                                    "version": 3}
 
 
 def root_array(a):

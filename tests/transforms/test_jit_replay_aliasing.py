@@ -1,0 +1,98 @@
+"""cr.jit against the plain call on what results and arguments share: results kept from
+earlier calls, results the caller changes and then calls again, results that view other
+results or are the same object, arrays made inside the function without traced values
+(their layout, strides and read-only flag), and objects the function made that hold such
+arrays. Each program runs jitted and plain over several calls; every result, kept until
+the end, must be the same to the bit, and a change the caller makes to one must reach
+the same places."""
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+
+rng = np.random.default_rng(0)
+
+
+class Holder:
+    def __init__(self, z):
+        self.z = z
+
+
+def _layout(a: np.ndarray) -> tuple:
+    return a.shape, a.strides, a.flags.writeable, a.flags.c_contiguous, a.flags.f_contiguous
+
+
+def _calls_kept_and_changed(f, change, n=3):
+    """``f`` jitted and plain on the same inputs ``n`` times; after each call ``change``
+    is applied to both results; every result is compared after each call and at the end."""
+    jitted = cr.jit(f)
+    kept = []
+    for _ in range(n):
+        x = rng.normal(size=3)
+        got, want = jitted(x.copy()), f(x.copy())
+        assert same(got, want)
+        change(got)
+        change(want)
+        assert same(got, want)
+        kept.append((got, want))
+    assert all(same(got, want) for got, want in kept)
+    return jitted
+
+
+@pytest.mark.parametrize("f, made", [
+    (lambda x: ((z := np.zeros(4)), z[1:], x * 2), lambda r: r[0]),
+    (lambda x: ((z := np.zeros(4)), z, x * 2), lambda r: r[0]),
+    (lambda x: ((z := np.arange(6.0).reshape(2, 3)), {"t": z.T}, x + 1), lambda r: r[0]),
+    (lambda x: (x * 2, [(z := np.zeros(3)), z[::2], z.reshape(3, 1)]), lambda r: r[1][0]),
+], ids=["view", "same-array", "transposed-in-dict", "views-in-list"])
+def test_arrays_made_inside_share_memory_as_the_plain_results_do(f, made):
+    def change(result):
+        made(result)[...] += 5.0
+
+    _calls_kept_and_changed(f, change)
+
+
+def test_results_that_are_one_object_stay_one_object():
+    def f(x):
+        s = {1}
+        return x * 2, s, [s]
+
+    jitted = cr.jit(f)
+    for _ in range(3):
+        got = jitted(np.ones(2))
+        assert got[1] is got[2][0]
+
+
+def test_an_object_made_inside_does_not_hand_the_caller_a_constant_of_the_program():
+    # the caller changing the array inside the result of the traced call changed the
+    # replays after it: x + z read the caller's array
+    def f(x):
+        z = np.zeros(3)
+        return x + z, Holder(z)
+
+    jitted = cr.jit(f)
+    _, holder = jitted(np.ones(3))
+    holder.z[:] = 5.0
+    assert same(jitted(np.ones(3))[0], np.ones(3))
+    again = jitted(np.ones(3))[1]
+    assert same(again.z, np.zeros(3)) and again is not holder
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.zeros((2, 3), order="F"),
+    lambda: np.broadcast_to(np.zeros(1), (3,)),
+    lambda: np.zeros(6)[::2],
+    lambda: np.zeros(6)[::-2],
+    lambda: (z := np.zeros(3), z.setflags(write=False))[0],
+], ids=["fortran", "broadcast", "strided", "reversed", "read-only"])
+def test_arrays_made_inside_keep_their_layout_and_read_only_flag(make):
+    def f(x):
+        return make(), x * 2
+
+    jitted = cr.jit(f)
+    for _ in range(3):
+        got, want = jitted(np.ones(2)), f(np.ones(2))
+        assert same(got, want)
+        assert _layout(got[0]) == _layout(want[0])
