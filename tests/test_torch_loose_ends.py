@@ -4,6 +4,7 @@ now behaves as PyTorch does."""
 
 import itertools
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -79,3 +80,53 @@ def test_scheduler_state_dict_is_pytorchs_and_loads_across(name):
     _, our_rates = _scheduled(cr, name, 4, state=their_state)
     _, rates_from_ours = _scheduled(torch, name, 4, state=dict(mine))
     assert our_rates == pytest.approx(rates) and rates_from_ours == pytest.approx(rates)
+
+
+GRAD_FNS = {  # an operation of torch's API on x (3, 4), w (2, 4), b (2,) and a row r (1, 4)
+    "abs": lambda T, x, w, b, r: x.abs(), "torch.abs": lambda T, x, w, b, r: T.abs(x),
+    "clamp": lambda T, x, w, b, r: x.clamp(-1, 1), "clamp tensors": lambda T, x, w, b, r: T.clamp(x, T.zeros(4)),
+    "relu": lambda T, x, w, b, r: T.nn.functional.relu(x), "sigmoid": lambda T, x, w, b, r: x.sigmoid(),
+    "tanh": lambda T, x, w, b, r: T.tanh(x), "mean": lambda T, x, w, b, r: x.mean(),
+    "mean dim": lambda T, x, w, b, r: x.mean(1), "sum": lambda T, x, w, b, r: x.sum(),
+    "sum dim": lambda T, x, w, b, r: x.sum(0), "mm": lambda T, x, w, b, r: x.mm(w.t()),
+    "matmul": lambda T, x, w, b, r: x @ w.t(), "addmm": lambda T, x, w, b, r: T.addmm(b, x, w.t()),
+    "addmm beta 0": lambda T, x, w, b, r: T.addmm(b, x, w.t(), beta=0, alpha=2),
+    "baddbmm": lambda T, x, w, b, r: T.baddbmm(b, x[None], w.t()[None]),
+    "view": lambda T, x, w, b, r: x.view(12), "reshape": lambda T, x, w, b, r: x.reshape(2, 6),
+    "permute": lambda T, x, w, b, r: x.permute(1, 0), "t": lambda T, x, w, b, r: x.t(),
+    "transpose": lambda T, x, w, b, r: x.transpose(0, 1), "expand": lambda T, x, w, b, r: r.expand(3, 4),
+    "rsqrt": lambda T, x, w, b, r: x.exp().rsqrt(),
+    "softmax": lambda T, x, w, b, r: x.softmax(1), "torch.softmax": lambda T, x, w, b, r: T.softmax(x, 1),
+    "F.softmax": lambda T, x, w, b, r: T.nn.functional.softmax(x, dim=1),
+    "log_softmax": lambda T, x, w, b, r: x.log_softmax(-1),
+    "F.log_softmax": lambda T, x, w, b, r: T.nn.functional.log_softmax(x, dim=1),
+    "linear": lambda T, x, w, b, r: T.nn.functional.linear(x, w, b),
+    "linear no bias": lambda T, x, w, b, r: T.nn.functional.linear(x, w),
+    "linear 1-d": lambda T, x, w, b, r: T.nn.functional.linear(x[0], w, b),
+    "linear 3-d": lambda T, x, w, b, r: T.nn.functional.linear(x[None], w, b),
+    "gelu": lambda T, x, w, b, r: T.nn.functional.gelu(x),
+    "gelu tanh": lambda T, x, w, b, r: T.nn.functional.gelu(x, approximate="tanh"),
+    "silu": lambda T, x, w, b, r: T.nn.functional.silu(x), "elu": lambda T, x, w, b, r: T.nn.functional.elu(x),
+    "leaky_relu": lambda T, x, w, b, r: T.nn.functional.leaky_relu(x),
+    "softplus": lambda T, x, w, b, r: T.nn.functional.softplus(x),
+    "layer_norm": lambda T, x, w, b, r: T.nn.functional.layer_norm(x, (4,), r[0], r[0]),
+    "layer_norm bare": lambda T, x, w, b, r: T.nn.functional.layer_norm(x, (4,)),
+    "conv2d": lambda T, x, w, b, r: T.nn.functional.conv2d(x[None, None], w[None, None]),
+    "mse_loss": lambda T, x, w, b, r: T.nn.functional.mse_loss(x, x.detach() + 1),
+    "mse_loss none": lambda T, x, w, b, r: T.nn.functional.mse_loss(x, x.detach() + 1, reduction="none"),
+    "smooth_l1_loss": lambda T, x, w, b, r: T.nn.functional.smooth_l1_loss(x, x.detach() + 1),
+    "cross_entropy": lambda T, x, w, b, r: T.nn.functional.cross_entropy(x, T.tensor([0, 1, 3])),
+    "cross_entropy 1-d": lambda T, x, w, b, r: T.nn.functional.cross_entropy(x[0], T.tensor(1), reduction="none"),
+    "nll_loss": lambda T, x, w, b, r: T.nn.functional.nll_loss(x, T.tensor([0, 1, 3]), reduction="sum"),
+    "binary_cross_entropy": lambda T, x, w, b, r: T.nn.functional.binary_cross_entropy(x.sigmoid(), x.detach() * 0 + 1),
+    "bce_with_logits": lambda T, x, w, b, r: T.nn.functional.binary_cross_entropy_with_logits(x, x.detach()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_FNS))
+def test_grad_fn_is_named_as_pytorchs(name):
+    rng = np.random.default_rng(0)
+    values = [rng.standard_normal(shape) for shape in ((3, 4), (2, 4), (2,), (1, 4))]
+    expected = GRAD_FNS[name](torch, *(torch.tensor(v, requires_grad=True) for v in values)).grad_fn
+    got = GRAD_FNS[name](cr, *(cr.tensor(v, requires_grad=True) for v in values)).grad_fn
+    assert got.name() == expected.name() and type(got).__name__ == type(expected).__name__

@@ -44,6 +44,7 @@ __all__ = [
     "set_grad_mode",
     "note_view",
     "register_view",
+    "named_as_torch",
 ]
 
 _levels = itertools.count(1)
@@ -65,6 +66,7 @@ class EagerNode:
     __slots__ = (
         "prim", "parents", "entry", "inputs", "tensor_ref", "hooks", "stamp",
         "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
+        "torch_name",  # PyTorch's name of the composite operation that ends here (named_as_torch)
     )
 
     def __init__(self, prim, parents, args, kwargs, ans, inputs=None, stamp=0):
@@ -102,9 +104,14 @@ class EagerNode:
         """PyTorch's ``grad_fn.name()``: PyTorch's name of the node of the primitive
         (``AddBackward0``, ``SumBackward1`` for a sum along dims, ``MmBackward0``), as far
         as one primitive stands for one PyTorch operation; else the primitive's name and
-        ``Backward`` (``whereBackward``); ``AccumulateGrad`` for a leaf's node."""
+        ``Backward`` (``whereBackward``); ``AccumulateGrad`` for a leaf's node. The last
+        node of a composite operation has the name of the operation (``AbsBackward0`` for
+        ``x.abs()``, :func:`named_as_torch`)."""
         if self.prim is None:
             return "AccumulateGrad"
+        composite = getattr(self, "torch_name", None)  # (unset unless a composite operation named it)
+        if composite is not None:
+            return composite
         name = self.prim.__name__
         torch_name = _TORCH_NAMES.get(name)
         if torch_name is None:
@@ -168,6 +175,22 @@ def _of_index(args=None, kwargs=None, on_graph=None) -> str:
     return "Slice" if any(isinstance(e, slice) for e in entries) else "Select"
 
 
+def _of_clamp(args=None, kwargs=None, on_graph=None) -> str:
+    """PyTorch's node of clamp: ClampBackward1 between numbers, ClampBackward0 between Tensors."""
+    return "ClampBackward0" if args is not None and any(isinstance(b, np.ndarray) for b in args[1:3]) \
+        else "ClampBackward1"
+
+
+def _of_linear(args=None, kwargs=None, on_graph=None) -> str:
+    """PyTorch's node of ``F.linear``: Addmm (Mm without a bias) for a matrix input, else
+    the View of the result of its flattened input's product."""
+    biased = args is None or len(args) > 2 and args[2] is not None
+    dims = 2 if args is None else _ndim(args[0])
+    if dims == 2:
+        return "Addmm" if biased else "Mm"
+    return "View" if biased else "SqueezeBackward4" if dims == 1 else "UnsafeView"
+
+
 # PyTorch's names of the nodes of the operations that one primitive carries out (see
 # EagerNode.name): a name, or a function of the call for those PyTorch names by overload
 _TORCH_NAMES = {
@@ -178,13 +201,29 @@ _TORCH_NAMES = {
     "relu": "Relu", "reshape": "View", "transpose": "Permute", "swapaxes": "Transpose",
     "expand_dims": "Unsqueeze", "concatenate": "Cat", "stack": "Stack", "copy": "Clone",
     "astype": "ToCopy", "where": "Where", "broadcast_to": "Expand", "logsumexp": "Logsumexp",
-    "clamp": "ClampBackward1", "prod": "Prod", "cumsum": "Cumsum", "var": "Var", "std": "Std",
+    "clamp": _of_clamp, "prod": "Prod", "cumsum": "Cumsum", "var": "Var", "std": "Std",
     "power": lambda args=None, kwargs=None, on_graph=None: "PowBackward1" if on_graph and 1 in on_graph else "Pow",
     "sum": _with_dims("Sum", "SumBackward1"), "mean": _with_dims("Mean", "MeanBackward1"),
     "max": _with_dims("MaxBackward1", "Amax"), "min": _with_dims("MinBackward1", "Amin"),
     "squeeze": _with_dims("Squeeze", "SqueezeBackward1"), "matmul": _by_dims, "getitem": _of_index,
+    # torch.nn.functional's
+    "linear": _of_linear, "softmax": "Softmax", "safe_softmax": "Softmax", "log_softmax": "LogSoftmax",
+    "gelu": "Gelu", "gelu_tanh": "Gelu", "silu": "Silu", "leaky_relu": "LeakyRelu", "elu": "Elu",
+    "softplus": "Softplus", "channels_first": "Convolution", "max_pool2d": "MaxPool2DWithIndices",
 }
 _NAMED_NODES: dict[str, type] = {}
+
+
+def named_as_torch(result, name: str):
+    """``result`` of an operation composed of several primitives (``x.abs()`` of a
+    ``where``), its eager node named as PyTorch names the operation's (``'AbsBackward0'``),
+    for ``grad_fn.name()`` and ``type(grad_fn).__name__``; a result off the eager graph is
+    left as it is. The result must be a Tensor the operation made, not one of its inputs.
+    """
+    node = getattr(result, "_node", None)  # (an index on a tape, under chainrule.jit)
+    if isinstance(node, EagerNode) and node.prim is not None:
+        node.torch_name = name
+    return result
 
 
 def _project_rule(k: int):

@@ -11,6 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
 from chainrule.nn._pooling import _dtype
@@ -160,7 +161,8 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
     logp = _ops.log_softmax(input, axis=1)
     tval = undifferentiated(target)  # a Tensor only while chainrule.jit traces
-    if _dtype(tval).kind in "iub":
+    indices = _dtype(tval).kind in "iub"
+    if indices:
         y = tval if isinstance(tval, Tensor) else np.asarray(tval)
         if unbatched:
             y = y.reshape(1)
@@ -186,7 +188,8 @@ def cross_entropy(
         out = _reduce(loss, reduction)
     if unbatched and reduction == "none":
         out = cnp.reshape(out, ())
-    return out
+    # of class indices, without smoothing, PyTorch's is an nll_loss of the log_softmax
+    return named_as_torch(out, "NllLossBackward0") if indices and not label_smoothing else out
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
@@ -204,7 +207,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         raise TypeError(f"nll_loss: the target must hold class indices (integers), got {_dtype(y)}")
     y = _int_target(y, input.shape, "nll_loss")
     out = _nll(input, y, weight, ignore_index, reduction, "nll_loss")
-    return cnp.reshape(out, ()) if unbatched and reduction == "none" else out
+    return named_as_torch(cnp.reshape(out, ()) if unbatched and reduction == "none" else out, "NllLossBackward0")
 
 
 def _check_same_shape(input, target, name: str):
@@ -238,7 +241,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     d = input - target
     if weight is not None:
         return _weighted(cnp.square(d), weight, input, reduction)
-    return _reduce(cnp.square(d), reduction)  # one node: its rule is one product, d·d has two
+    # one node: its rule is one product, d·d has two
+    return named_as_torch(_reduce(cnp.square(d), reduction), "MseLossBackward0")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
@@ -270,7 +274,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
         return _reduce(a, reduction)
     small = undifferentiated(a) < beta
     near = cnp.where(small, d, 0.0)  # the square of an infinite d is in neither branch's derivative
-    return _reduce(cnp.where(small, (0.5 / beta) * (near * near), a - 0.5 * beta), reduction)
+    return named_as_torch(_reduce(cnp.where(small, (0.5 / beta) * (near * near), a - 0.5 * beta), reduction),
+                          "SmoothL1LossBackward0")
 
 
 _E_MINUS_100 = float(np.exp(-100.0))
@@ -291,7 +296,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     loss = -(target * log_p + (1 - target) * log_q)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return named_as_torch(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -310,5 +315,5 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction)
+    return named_as_torch(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 

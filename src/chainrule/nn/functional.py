@@ -23,6 +23,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import named_as_torch
 from chainrule.nn import (
     _bags,
     _channels,
@@ -445,13 +446,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         )
     width = math.prod(normalized_shape)
     if weight is not None and width > 0:  # the usual case: one fused node (chainrule.nn._layer_norm)
-        return layer_norm_forward(input, weight, bias, width=width, eps=eps)[0]
-    out = _ops.normalize(input, tuple(range(-k, 0)), eps)[0]
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+        out = layer_norm_forward(input, weight, bias, width=width, eps=eps)[0]
+    else:
+        out = _ops.normalize(input, tuple(range(-k, 0)), eps)[0]
+        if weight is not None:
+            out = out * weight
+        if bias is not None:
+            out = out + bias
+    return named_as_torch(out, "NativeLayerNormBackward0")
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):

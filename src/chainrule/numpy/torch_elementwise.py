@@ -18,6 +18,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc
@@ -251,7 +252,7 @@ class TorchElementwiseMethods:
         return self * self
 
     def rsqrt(self):
-        return 1.0 / cnp.sqrt(self)
+        return named_as_torch(1.0 / cnp.sqrt(self), "RsqrtBackward0")
 
     def reciprocal(self):
         return 1.0 / self
@@ -337,7 +338,8 @@ class TorchElementwiseMethods:
         if not is_eager(self) or self.dtype.kind != "f":
             return cnp.abs(self)
         nan = cnp.isnan(undifferentiated(self))
-        return cnp.where(nan, undifferentiated(self), cnp.abs(cnp.where(nan, 0.0, self)))
+        return named_as_torch(cnp.where(nan, undifferentiated(self), cnp.abs(cnp.where(nan, 0.0, self))),
+                              "AbsBackward0")
 
     absolute = abs
 

@@ -365,9 +365,7 @@ def vdot(input, other, *, out=None) -> Tensor:
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``torch.baddbmm``: beta·input + alpha·(batch1 @ batch2) (input ignored when beta is 0)."""
     no_out(out, "baddbmm")
-    product = cnp.matmul(as_input(batch1), as_input(batch2))
-    product = product if alpha == 1 else alpha * product
-    return product if beta == 0 else (as_input(input) if beta == 1 else beta * as_input(input)) + product
+    return as_input(input).baddbmm(as_input(batch1), as_input(batch2), beta=beta, alpha=alpha)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:

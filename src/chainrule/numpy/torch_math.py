@@ -18,6 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
+from chainrule.core.trace import named_as_torch
 from chainrule.numpy.torch_common import as_eager, checked_divisor, scalar_dims, values_indices
 from chainrule.numpy.torch_common import remainder as torch_remainder
 
@@ -119,7 +120,8 @@ class TorchMathMethods:
         inf do not reach the result), as PyTorch's."""
         product = cnp.matmul(mat1, mat2)
         product = product if alpha == 1 else alpha * product
-        return product if beta == 0 else (self if beta == 1 else beta * self) + product
+        out = product if beta == 0 else (self if beta == 1 else beta * self) + product
+        return named_as_torch(out, "AddmmBackward0" if self.ndim < 3 and mat1.ndim == 2 else "BaddbmmBackward0")
 
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """beta · self + alpha · (batch1 @ batch2), batch by batch (Bloom's and Falcon's

@@ -16,6 +16,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import reductions
 from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
@@ -59,12 +60,13 @@ def _order(key, axis: int, descending: bool):
 def _softmax(x, dim):
     shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
     e = cnp.exp(shifted)
-    return e / cnp.sum(e, axis=dim, keepdims=True)
+    return named_as_torch(e / cnp.sum(e, axis=dim, keepdims=True), "SoftmaxBackward0")
 
 
 def _log_softmax(x, dim):
     shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
-    return shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True))
+    return named_as_torch(shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True)),
+                          "LogSoftmaxBackward0")
 
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.eager import to_c_order
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
-from chainrule.core.trace import note_view
+from chainrule.core.trace import named_as_torch, note_view
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim, scalar_dims
 
@@ -150,7 +150,7 @@ class TorchShapeMethods:
     def t(self):
         if self.ndim > 2:
             raise ValueError(f"t() expects a Tensor of at most 2 dimensions, got {self.ndim}; use transpose(d0, d1)")
-        return cnp.transpose(self)
+        return named_as_torch(cnp.transpose(self), "TBackward0")
 
     def unsqueeze(self, dim=None, *, axis=None):
         dim = axis_or_dim(axis, dim, "unsqueeze")
