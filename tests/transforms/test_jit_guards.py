@@ -12,6 +12,7 @@ import pytest
 from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+from chainrule.core.tensor import PRINT_OPTIONS
 
 
 def A(*values):
@@ -138,3 +139,14 @@ def test_numpy_strings_are_constants():
 
     each_call_as_plain(fun, [(A(1.0), np.str_("ab")), (A(1.0), np.str_("abc")),
                              (A(2.0), np.bytes_(b"xy")), (A(2.0), np.str_("ab"))])
+
+
+# -- global settings that text depends on ----------------------------------------------
+def test_text_of_a_tensor_made_inside_follows_chainrule_print_options():
+    saved = dict(PRINT_OPTIONS)
+    try:
+        each_call_as_plain(lambda x: str(cr.tensor(x)), [(A(1.123456, 1.0),)] * 3,
+                           lambda k: cr.set_printoptions(precision=2 + k))
+    finally:
+        PRINT_OPTIONS.clear()
+        PRINT_OPTIONS.update(saved)

@@ -21,8 +21,8 @@ import numpy as np
 
 from chainrule.core.size import Size, as_size
 
-__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TRACE_TYPES", "TensorError", "TensorTypeError", "deepcopy_eager",
-           "eager_error", "BatchedValueError"]
+__all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TEXTS_MADE", "TRACE_TYPES", "TensorError", "TensorTypeError",
+           "deepcopy_eager", "eager_error", "BatchedValueError"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -41,6 +41,9 @@ _NON_LEAF_GRAD = (
 
 # PyTorch's print options, set by chainrule.set_printoptions (empty: NumPy's formatting)
 PRINT_OPTIONS: dict = {}
+# how many Tensors' texts were made (chainrule.jit: text made while tracing, which the print
+# options shape, makes a replay check them on entry)
+TEXTS_MADE = [0]
 
 
 # What to write instead of a read that would drop a derivative
@@ -597,6 +600,7 @@ def _array_text(a: np.ndarray) -> str:
     """``a`` as a Tensor's repr shows it: with PyTorch's print options where
     ``set_printoptions`` gave them (floats with ``precision`` decimals, ``1.`` where all are
     whole numbers; ``sci_mode`` True, False or None for PyTorch's choice)."""
+    TEXTS_MADE[0] += 1
     opts = PRINT_OPTIONS
     if not opts:
         return np.array2string(a, separator=", ", prefix="Tensor(")

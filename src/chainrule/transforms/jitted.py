@@ -76,7 +76,7 @@ from chainrule.transforms.program import (
     hashable,
     unflatten_in_order,
 )
-from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_operators
+from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_operators, print_options
 from chainrule.transforms.static_args import StaticArguments, unwrap_static
 
 __all__ = ["Jitted"]
@@ -512,8 +512,9 @@ class Jitted:
         if random.getstate() != python_random:
             trace.refuse("random numbers were drawn with Python's random module, which a replay "
                          "would not draw again")
-        if np.get_printoptions() != trace.entry_printoptions:
-            trace.refuse("NumPy's print options were changed (np.set_printoptions) inside the function")
+        if print_options() != trace.entry_printoptions:
+            trace.refuse("NumPy's or chainrule's print options were changed (np.set_printoptions, "
+                         "cr.set_printoptions) inside the function")
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
         # the traced state (buffers) of modules in the result: results too, set on the
@@ -603,7 +604,7 @@ class Jitted:
             return result, None
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
         # text made of traced values is built in: made under the same print options
-        printing = [(np.get_printoptions, trace.entry_printoptions)] if trace.formatted else ()
+        printing = [(print_options, trace.entry_printoptions)] if trace.formatted else ()
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
                                   out_tree, donated, trace.entry_errstate, entry_checks=printing)
         if fuse and self.fuse_in_background:

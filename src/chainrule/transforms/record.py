@@ -26,7 +26,15 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import AS_TEXT, MEASURED, Tensor, eager_error, undifferentiated
+from chainrule.core.tensor import (
+    AS_TEXT,
+    MEASURED,
+    PRINT_OPTIONS,
+    TEXTS_MADE,
+    Tensor,
+    eager_error,
+    undifferentiated,
+)
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
@@ -67,6 +75,12 @@ def _checks(fun) -> bool | str:
     return "full"
 
 
+def print_options() -> tuple:
+    """What text made of values depends on: NumPy's print options, and chainrule's
+    (``cr.set_printoptions``) for a Tensor's."""
+    return np.get_printoptions(), dict(PRINT_OPTIONS)
+
+
 class RecordTrace(Trace):
     """The trace of :func:`jit`: runs each call on plain values and records it.
 
@@ -76,7 +90,7 @@ class RecordTrace(Trace):
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
-                 "entry_printoptions", "formatted", "measured", "swap_reads")
+                 "entry_printoptions", "formatted", "texts_made", "measured", "swap_reads")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -89,10 +103,11 @@ class RecordTrace(Trace):
         self.unreplayable: str | None = None
         self.entry_errstate = np.geterr()
         self.entry_filters = filters_fingerprint()
-        self.entry_printoptions = np.get_printoptions()
+        self.entry_printoptions = print_options()
         # whether Python turned traced values into text (str(x), f"{x}", np.array2string),
         # which NumPy's print options shape: a replay checks them on entry
         self.formatted = False
+        self.texts_made = TEXTS_MADE[0]  # and eager Tensors' text (repr(cr.tensor(x)))
         # id -> [generator, its state after the last recorded draw (or at the start)]
         self.generators: dict[int, list] = {}
         # the call's values are plain arrays (no eager Tensor, no module among the
@@ -525,6 +540,8 @@ class RecordTrace(Trace):
     def close(self) -> None:
         if self.open:
             RECORDING[0] -= 1
+            if TEXTS_MADE[0] != self.texts_made:  # a Tensor's text, which the print options shape
+                self.formatted = True
         self.open = False
 
 
