@@ -348,6 +348,21 @@ _NOT_OVER_INPUTS = {np.fmax, np.fmin, np.power}
 _FLOATS_OVER_INPUTS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _arrays_in(x, into: list) -> list:
+    """The arrays among constants of the generated code (in lists and tuples too)."""
+    if isinstance(x, np.ndarray):
+        into.append(x)
+    elif isinstance(x, list | tuple):
+        for item in x:
+            _arrays_in(item, into)
+    return into
+
+
+def _apart(arrays: tuple, roots: frozenset) -> bool:
+    """Whether none of ``arrays`` shares memory with the arrays whose roots are ``roots``."""
+    return not any(id(root_array(a)) in roots for a in arrays)
+
+
 def _bufferable(op: Call, values: list) -> bool:
     """Whether ``op``'s (first) result may be written into a buffer: a ufunc's one result,
     the first of a fused loop that also computes a reduction (its second), or the result
@@ -463,8 +478,11 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     donated_names = sorted({b for b in buffer_of.values() if b[0] == "d"})
     if donated_names:
         # donated memory is written only where no floating-point error can raise after
-        # the write; elsewhere its results are allocated (out=None)
-        lines.append("    donating = donation_safe()")
+        # the write, and where it is not the memory of an array the program reads besides
+        # its inputs (a global array passed as the donated argument); elsewhere its results
+        # are allocated (out=None)
+        donated_args = "".join(f"v{n[1:]}, " for n in donated_names)
+        lines.append(f"    donating = donation_safe() and apart(({donated_args}), _constant_roots)")
         lines.append("    if donating:")
         lines.append(f"        {', '.join(donated_names)}, = {', '.join(f'v{n[1:]}' for n in donated_names)},")
         lines.append("    else:")
@@ -546,6 +564,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "geterr": np.geterr,
         "_donated": donated_flag,
         "donation_safe": donation_safe,
+        "apart": _apart,
+        "_constant_roots": frozenset(id(root_array(a)) for a in _arrays_in(list(names.objects.values()), [])),
     }
     exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
