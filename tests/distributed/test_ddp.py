@@ -168,14 +168,15 @@ print(f"rank {r} ok", flush=True)  # one write: ranks print at once
     assert out.count("ok") == 2
 
 
-@pytest.mark.parametrize("how", ["raise", "signal", "finally"])
+@pytest.mark.parametrize("how", ["raise", "signal", "finally", "exit"])
 def test_a_failing_rank_ends_the_job(tmp_path, how):
     # "finally": PyTorch's tutorials leave the process group in a `finally:` on the way
     # out, so the failing process has left it when its error reaches the top
-    fail = 'raise ValueError("rank 1 cannot go on")' if how != "signal" else "os.kill(os.getpid(), signal.SIGKILL)"
+    fail = {"signal": "os.kill(os.getpid(), signal.SIGKILL)", "exit": "sys.exit(3)"}.get(
+        how, 'raise ValueError("rank 1 cannot go on")')
     start = time.monotonic()
     proc = run_mpi(f"""
-import os, signal, time
+import os, signal, sys, time
 import numpy as np
 from chainrule import distributed as dist
 dist.init()
@@ -193,7 +194,9 @@ finally:
     assert proc.returncode != 0
     assert elapsed < 30
     assert "should not get here" not in proc.stdout
-    if how != "signal":
+    if how == "exit":
+        assert proc.returncode == 3 and "[rank 1] exited with status 3 (sys.exit)" in proc.stderr, proc.stderr
+    elif how != "signal":
         assert "[rank 1] ValueError: rank 1 cannot go on" in proc.stderr, proc.stderr
 
 

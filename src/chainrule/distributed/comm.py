@@ -12,6 +12,7 @@ whole job (``MPI_Abort``); the launcher then ends every process with a non-zero 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import sys
@@ -66,6 +67,8 @@ class _State:
     comm: Any = None  # the communicator, once init() has run
     job: Any = None  # the same, kept after destroy_process_group(): what an abort ends
     previous_hook: Callable | None = None
+    previous_exit: Callable | None = None  # sys.exit as init() found it
+    exit_status: int = 0  # the failing status a sys.exit() asked for: the job ends with it
     kept_heap: bool = False  # whether init() raised malloc's thresholds
     backend: str = "mpi"  # what init_process_group was asked for
 
@@ -121,6 +124,28 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
     if abort_on_exception and _STATE.previous_hook is None:
         _STATE.previous_hook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
+        _STATE.previous_exit = sys.exit
+        sys.exit = _exit
+        atexit.register(_abort_on_failing_exit)
+
+
+def _exit(status=None):
+    """``sys.exit``, remembering its status: MPI's ending of a process waits for the
+    others, so one that leaves with ``sys.exit(1)`` while they wait in a collective would
+    wait with them forever. As under ``torchrun``, a failing status ends the job."""
+    if status is None or isinstance(status, int):
+        _STATE.exit_status = int(status or 0) & 0xFF
+    else:  # a message: Python prints it and exits with 1
+        _STATE.exit_status = 1
+    _STATE.previous_exit(status)
+
+
+def _abort_on_failing_exit() -> None:
+    comm = _STATE.job
+    if not _STATE.exit_status or comm is None or comm.Get_size() == 1 or mpi().Is_finalized():
+        return
+    abort(f"exited with status {_STATE.exit_status} (sys.exit): ending every process of the job",
+          code=_STATE.exit_status)
 
 
 def _abort_on_uncaught(kind, value, tb) -> None:
