@@ -344,3 +344,31 @@ def test_logsumexp_beside_infinities_differentiates_as_torch(x):
     x = np.asarray(x)  # forward mode and vmap: the same derivative
     np.testing.assert_array_equal(cr.vmap(cr.grad(lambda a: a.logsumexp(-1)))(x.reshape(-1, x.shape[-1])),
                                   gt.detach().numpy().reshape(-1, x.shape[-1]))
+
+
+@pytest.mark.parametrize("call", ["unsqueeze_(-1)", "squeeze_()", "squeeze_(1)", "t_()", "transpose_(0, 1)",
+                                  "swapdims_(1, 0)"])
+def test_in_place_view_operations_change_the_tensor_as_torch(call):
+    # the tutorials' target_line_tensor.unsqueeze_(-1): the Tensor itself gets the new dimensions
+    outs = []
+    for lib in (torch, cr):
+        x = lib.tensor(A[:, :1] if "squeeze" in call else A, requires_grad=True)
+        y = x * 2
+        assert eval(f"y.{call}") is y
+        (y * lib.tensor(np.arange(y.numel(), dtype=float).reshape(tuple(y.shape)))).sum().backward()
+        base = lib.tensor(np.arange(6.0).reshape(3, 2) if "squeeze" not in call else np.arange(3.0).reshape(3, 1))
+        view = base[1:]
+        eval(f"view.{call}")
+        view[(0,) * view.dim()] = -1.0  # the view still writes into its base
+        outs.append((y.detach().numpy(), x.grad.numpy(), base.numpy(), view.numpy()))
+    for ours, theirs in zip(outs[1], outs[0], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    leaf = cr.tensor(A, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
+        leaf.unsqueeze_(0)
+    viewed = cr.tensor(A)
+    view = viewed[0]
+    with pytest.raises(RuntimeError, match="has views"):
+        viewed.t_()
+    view[0] = 5.0
+    assert viewed[0, 0] == 5.0

@@ -230,6 +230,34 @@ def _fits(t: Tensor, result, name: str):
     return result
 
 
+def restride(t: Tensor, result: Tensor, name: str) -> Tensor:
+    """``t`` becomes ``result``, a view of it with other dimensions: PyTorch's in-place view
+    operations (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ...), which give a
+    Tensor new dimensions over the same memory. A view stays a view of its base; the
+    graph continues through ``result``. Inside a transform, ``result`` is returned."""
+    if t._trace is not EAGER:
+        return result
+    if t._node is not None and t._node.prim is None:
+        raise RuntimeError(f"{name}: a leaf Tensor that requires grad cannot change its dimensions in place "
+                           f"(PyTorch refuses it too); use the out-of-place form, x = x.{name[:-1]}(...)")
+    if [v for v in _live_views(t) if v is not result]:
+        raise RuntimeError(f"{name}: this Tensor has views, which would no longer match its dimensions; "
+                           f"use the out-of-place form, x = x.{name[:-1]}(...)")
+    old = t._node
+    _take_on(t, result)
+    _keep_retained(old, t)
+    link = getattr(result, "_view", None)
+    if link is not None and link[0] is not t:  # a view of a base: of that base still
+        if getattr(t, "_view", None) is None:
+            register_view(link[0], t)
+        t._view = link
+    elif hasattr(t, "_view"):
+        del t._view
+    if getattr(t, "_views", None):
+        t._views = [r for r in t._views if r() is not result]
+    return t
+
+
 def _on_graph(t: Tensor, other) -> bool:
     """Whether an in-place write into ``t`` is recorded: ``t`` or ``other`` is on a graph,
     or ``t`` is a view of a Tensor that is, while recording is on."""

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.eager import to_c_order
+from chainrule.core.eager import restride, to_c_order
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
 from chainrule.core.trace import named_as_torch, note_view
 from chainrule.core.values import plain
@@ -165,6 +165,24 @@ class TorchShapeMethods:
         axes = axis if isinstance(axis, tuple) else (axis,)
         keep = tuple(a for a in axes if self.shape[a] == 1)
         return cnp.squeeze(self, keep) if keep else self
+
+    # PyTorch's in-place view operations: the Tensor itself gets the new dimensions
+    def unsqueeze_(self, dim=None, *, axis=None):
+        return restride(self, self.unsqueeze(dim, axis=axis), "unsqueeze_")
+
+    def squeeze_(self, dim=None, *, axis=None):
+        return restride(self, self.squeeze(axis, dim), "squeeze_")
+
+    def t_(self):
+        return restride(self, self.t(), "t_")
+
+    def transpose_(self, dim0: int, dim1: int):
+        return restride(self, self.transpose(dim0, dim1), "transpose_")
+
+    def swapdims_(self, dim0: int, dim1: int):
+        return restride(self, self.swapdims(dim0, dim1), "swapdims_")
+
+    swapaxes_ = swapdims_
 
     def flatten(self, start_dim=0, end_dim: int = -1):
         if isinstance(start_dim, str):  # NumPy's flatten(order): a copy, never a view
