@@ -140,7 +140,7 @@ def test_unpad_and_unpack_sequence_match_torch_and_differentiate(batch_first):
 def test_packed_sequence_converts_as_pytorchs():
     packed = ours_rnn.pack_sequence([np.ones((2, 3)), np.ones((1, 3))])
     assert packed.to(np.float32).data.dtype == np.float32 and packed.float().data.dtype == np.float32
-    assert packed.to("cpu") is packed and packed.cpu() is packed and not packed.is_cuda
+    assert packed.to("cpu") is packed and packed.cpu() is packed and not packed.is_cuda and not packed.is_pinned()
     eager = ours_rnn.pack_sequence([cr.tensor(np.ones((2, 3)), requires_grad=True), cr.tensor(np.ones((1, 3)))])
     converted = eager.to(cr.float32)
     assert isinstance(converted.data, cr.Tensor) and converted.data.dtype == np.float32

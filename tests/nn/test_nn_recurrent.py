@@ -200,3 +200,17 @@ def test_base_classes_under_pytorchs_names():
     assert all(isinstance(m, nn.RNNCellBase) for m in (nn.RNNCell(2, 3), nn.LSTMCell(2, 3), nn.GRUCell(2, 3)))
     ours, theirs = nn.RNNBase("GRU", 3, 4, num_layers=2), torch.nn.RNNBase("GRU", 3, 4, num_layers=2)
     copy_weights(ours, theirs)  # the same keys and shapes (PyTorch's base has no forward)
+
+
+@pytest.mark.torch
+def test_weight_lists_warning_and_cell_repr_as_pytorchs():
+    # forget-gate initialisations walk _all_weights; AWD-LSTM-style code reads _flat_weights_names
+    for kw in ({"num_layers": 2, "bidirectional": True, "proj_size": 2}, {"bias": False}):
+        ours, theirs = nn.LSTM(3, 4, **kw), torch.nn.LSTM(3, 4, **kw)
+        assert ours._all_weights == theirs._all_weights
+        assert ours._flat_weights_names == theirs._flat_weights_names
+        assert all(w is getattr(ours, n) for w, n in zip(ours._flat_weights, ours._flat_weights_names, strict=True))
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        nn.GRU(3, 4, dropout=0.5)
+    cell = (nn.RNNCell(3, 4, bias=False, nonlinearity="relu"), torch.nn.RNNCell(3, 4, bias=False, nonlinearity="relu"))
+    assert repr(cell[0]) == repr(cell[1])

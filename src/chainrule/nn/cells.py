@@ -69,8 +69,10 @@ class _CellBase(Module):
     def _projections(self, x, h):
         return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
 
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+    def extra_repr(self) -> str:  # PyTorch's: the nonlinearity when not tanh
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False") + \
+            ("" if nonlinearity == "tanh" else f", nonlinearity={nonlinearity}")
 
 
 def _unbatch(t, unbatched: bool):

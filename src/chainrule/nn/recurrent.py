@@ -16,6 +16,8 @@ per step.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 import chainrule.numpy as cnp
@@ -52,6 +54,10 @@ class _RNNBase(Module):
                              f"got {input_size}, {hidden_size}, {num_layers}")
         if not 0.0 <= dropout <= 1.0:
             raise ValueError(f"dropout probability must be between 0 and 1, got {dropout}")
+        if dropout and int(num_layers) == 1:  # PyTorch's warning: there is no layer to drop out after
+            warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers=1",
+                          stacklevel=3)
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
         self.bias, self.batch_first = bool(bias), bool(batch_first)
@@ -87,13 +93,29 @@ class _RNNBase(Module):
         return 2 if self.bidirectional else 1
 
     @property
+    def _all_weights(self) -> list[list[str]]:
+        """The names of each layer's and direction's parameters, in PyTorch's order
+        (``weight_ih``, ``weight_hh``, the biases, ``weight_hr``), as PyTorch's
+        ``_all_weights`` (through which programs set, say, the forget gate's bias)."""
+        return [[f"{kind}_l{layer}{suffix}" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+                 if getattr(self, f"{kind}_l{layer}{suffix}", None) is not None]
+                for layer in range(self.num_layers) for suffix in self._suffixes()]
+
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        """The names of all the parameters, layer by layer, as PyTorch's ``_flat_weights_names``."""
+        return [name for names in self._all_weights for name in names]
+
+    @property
+    def _flat_weights(self) -> list:
+        """The parameters named by ``_flat_weights_names``, as PyTorch's ``_flat_weights``."""
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
     def all_weights(self) -> list[list]:
         """The parameters of each layer and direction, in PyTorch's order (``weight_ih``,
         ``weight_hh``, the biases, ``weight_hr``), as PyTorch's ``all_weights``."""
-        return [[getattr(self, f"{kind}_l{layer}{suffix}") for kind in ("weight_ih", "weight_hh", "bias_ih",
-                                                                         "bias_hh", "weight_hr")
-                 if getattr(self, f"{kind}_l{layer}{suffix}", None) is not None]
-                for layer in range(self.num_layers) for suffix in self._suffixes()]
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
 
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch packs the weights into one buffer for cuDNN; on the CPU

@@ -109,6 +109,10 @@ class PackedSequence(_Packed):
         """False: chainrule computes on the CPU."""
         return False
 
+    def is_pinned(self) -> bool:
+        """False: chainrule's memory is never pinned (there is no GPU to copy to)."""
+        return False
+
 
 def _lengths(lengths, batch: int) -> np.ndarray:
     lengths = np.asarray(plain(lengths))
