@@ -1,0 +1,1547 @@
+"""Sequence programs written by PyTorch users, trimmed (tiny vocabularies and layers, a few
+steps): pytorch/examples word_language_model's generate.py, the "NLP From Scratch"
+tutorials (names classified by a character RNN, seq2seq translation with Bahdanau
+attention and teacher forcing), packed variable-length batches through recurrent layers,
+and encoder-decoder Transformers with their masks. Each runs twice, as written with
+PyTorch and with ``import torch`` read as ``import chainrule as torch``, from PyTorch's
+initial weights and random draws, and must give PyTorch's outputs, losses, gradients and
+final weights in float64 to ~1e-10."""
+
+import pytest
+from tests.test_torch_programs_gpt import compare_with_pytorch
+
+pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+PROGRAMS: dict[str, str] = {}
+
+# pytorch/examples word_language_model: model.py (RNNModel, TransformerModel with its
+# log-of-tril mask) trained for a few steps as main.py does, then generate.py's sampling
+# with the temperature (the Transformer re-reads the growing prompt, the RNN carries hidden)
+_WORD_LM_GENERATE = '''
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class RNNModel(nn.Module):
+    def __init__(self, rnn_type, ntoken, ninp, nhid, nlayers, dropout=0.5, tie_weights=False):
+        super(RNNModel, self).__init__()
+        self.ntoken = ntoken
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Embedding(ntoken, ninp)
+        if rnn_type in ['LSTM', 'GRU']:
+            self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=dropout)
+        else:
+            nonlinearity = {'RNN_TANH': 'tanh', 'RNN_RELU': 'relu'}[rnn_type]
+            self.rnn = nn.RNN(ninp, nhid, nlayers, nonlinearity=nonlinearity, dropout=dropout)
+        self.decoder = nn.Linear(nhid, ntoken)
+        if tie_weights:
+            self.decoder.weight = self.encoder.weight
+        self.init_weights()
+        self.rnn_type = rnn_type
+        self.nhid = nhid
+        self.nlayers = nlayers
+
+    def init_weights(self):
+        initrange = 0.1
+        nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+    def forward(self, input, hidden):
+        emb = self.drop(self.encoder(input))
+        output, hidden = self.rnn(emb, hidden)
+        output = self.drop(output)
+        decoded = self.decoder(output)
+        decoded = decoded.view(-1, self.ntoken)
+        return F.log_softmax(decoded, dim=1), hidden
+
+    def init_hidden(self, bsz):
+        weight = next(self.parameters())
+        if self.rnn_type == 'LSTM':
+            return (weight.new_zeros(self.nlayers, bsz, self.nhid),
+                    weight.new_zeros(self.nlayers, bsz, self.nhid))
+        else:
+            return weight.new_zeros(self.nlayers, bsz, self.nhid)
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, d_model, dropout=0.1, max_len=5000):
+        super(PositionalEncoding, self).__init__()
+        self.dropout = nn.Dropout(p=dropout)
+        pe = torch.zeros(max_len, d_model)
+        position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2).float() * (-math.log(10000.0) / d_model))
+        pe[:, 0::2] = torch.sin(position * div_term)
+        pe[:, 1::2] = torch.cos(position * div_term)
+        pe = pe.unsqueeze(0).transpose(0, 1)
+        self.register_buffer('pe', pe)
+
+    def forward(self, x):
+        x = x + self.pe[:x.size(0), :]
+        return self.dropout(x)
+
+
+class TransformerModel(nn.Transformer):
+    def __init__(self, ntoken, ninp, nhead, nhid, nlayers, dropout=0.5):
+        super(TransformerModel, self).__init__(d_model=ninp, nhead=nhead, dim_feedforward=nhid,
+                                               num_encoder_layers=nlayers, dropout=dropout)
+        self.model_type = 'Transformer'
+        self.src_mask = None
+        self.pos_encoder = PositionalEncoding(ninp, dropout)
+        self.input_emb = nn.Embedding(ntoken, ninp)
+        self.ninp = ninp
+        self.decoder = nn.Linear(ninp, ntoken)
+        self.init_weights()
+
+    def _generate_square_subsequent_mask(self, sz):
+        return torch.log(torch.tril(torch.ones(sz, sz)))
+
+    def init_weights(self):
+        initrange = 0.1
+        nn.init.uniform_(self.input_emb.weight, -initrange, initrange)
+        nn.init.zeros_(self.decoder.bias)
+        nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+
+    def forward(self, src, has_mask=True):
+        if has_mask:
+            device = src.device
+            if self.src_mask is None or self.src_mask.size(0) != len(src):
+                mask = self._generate_square_subsequent_mask(len(src)).to(device)
+                self.src_mask = mask
+        else:
+            self.src_mask = None
+        src = self.input_emb(src) * math.sqrt(self.ninp)
+        src = self.pos_encoder(src)
+        output = self.encoder(src, mask=self.src_mask)
+        output = self.decoder(output)
+        return F.log_softmax(output, dim=-1)
+
+
+NTOKENS, BPTT, BATCH = 11, 5, 3
+IDX2WORD = [f"w{i}" for i in range(NTOKENS)]
+
+
+def build():
+    if MODEL == 'Transformer':
+        return TransformerModel(NTOKENS, 8, 2, 16, 2, 0.0)
+    return RNNModel(MODEL, NTOKENS, 8, 8, 2, 0.0, TIED)
+
+
+def data(rng):
+    data = torch.tensor(rng.integers(0, NTOKENS, size=31))
+    nbatch = data.size(0) // BATCH
+    data = data.narrow(0, 0, nbatch * BATCH)
+    return data.view(BATCH, -1).t().contiguous()
+
+
+def repackage_hidden(h):
+    if isinstance(h, torch.Tensor):
+        return h.detach()
+    else:
+        return tuple(repackage_hidden(v) for v in h)
+
+
+def train(model, train_data):
+    criterion = nn.NLLLoss()
+    losses, grads = [], []
+    lr = 2.0
+    model.train()
+    is_transformer_model = hasattr(model, 'model_type') and model.model_type == 'Transformer'
+    if not is_transformer_model:
+        hidden = model.init_hidden(BATCH)
+    for batch, i in enumerate(range(0, train_data.size(0) - 1, BPTT)):
+        seq_len = min(BPTT, len(train_data) - 1 - i)
+        data, targets = train_data[i:i+seq_len], train_data[i+1:i+1+seq_len].view(-1)
+        model.zero_grad()
+        if is_transformer_model:
+            output = model(data)
+            output = output.view(-1, NTOKENS)
+        else:
+            hidden = repackage_hidden(hidden)
+            output, hidden = model(data, hidden)
+        loss = criterion(output, targets)
+        loss.backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        for p in model.parameters():
+            p.data.add_(p.grad, alpha=-lr)
+        losses.append(loss.item())
+
+    # generate.py
+    model.eval()
+    words, weights = [], []
+    if not is_transformer_model:
+        hidden = model.init_hidden(1)
+    input = torch.randint(NTOKENS, (1, 1), dtype=torch.long).to('cpu')
+    with torch.no_grad():
+        for i in range(6):
+            if is_transformer_model:
+                output = model(input, False)
+                word_weights = output[-1].squeeze().div(0.7).exp().cpu()
+                word_idx = torch.multinomial(word_weights, 1)[0]
+                word_tensor = torch.Tensor([[word_idx]]).long().to('cpu')
+                input = torch.cat([input, word_tensor], 0)
+            else:
+                output, hidden = model(input, hidden)
+                word_weights = output.squeeze().div(0.7).exp().cpu()
+                word_idx = torch.multinomial(word_weights, 1)[0]
+                input.fill_(word_idx)
+            weights.append(word_weights)
+            words.append(IDX2WORD[word_idx])
+    return losses, grads, weights, words, input
+'''
+for _kind, _tied in (("LSTM", False), ("GRU", True), ("RNN_TANH", False), ("RNN_RELU", False),
+                     ("Transformer", False)):
+    PROGRAMS[f"word_language_model_generate_{_kind}{'_tied' if _tied else ''}"] = (
+        f"MODEL, TIED = {_kind!r}, {_tied}\n" + _WORD_LM_GENERATE)
+
+
+# "NLP From Scratch: Classifying Names with a Character-Level RNN": unicodeToAscii,
+# lineToTensor's one-hot letters, CharRNN (nn.RNN, its last hidden state through
+# LogSoftmax), the minibatches of summed losses with clip_grad_norm_ and SGD, topk labels,
+# and the confusion matrix normalised row by row
+PROGRAMS["char_rnn_classification"] = """
+import random
+import string
+import unicodedata
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+allowed_characters = string.ascii_letters + " .,;'" + "_"
+n_letters = len(allowed_characters)
+
+
+def unicodeToAscii(s):
+    return ''.join(
+        c for c in unicodedata.normalize('NFD', s)
+        if unicodedata.category(c) != 'Mn'
+        and c in allowed_characters
+    )
+
+
+def letterToIndex(letter):
+    if letter not in allowed_characters:
+        return allowed_characters.find("_")
+    else:
+        return allowed_characters.find(letter)
+
+
+def lineToTensor(line):
+    tensor = torch.zeros(len(line), 1, n_letters)
+    for li, letter in enumerate(line):
+        tensor[li][0][letterToIndex(letter)] = 1
+    return tensor
+
+
+class NamesDataset(torch.utils.data.Dataset):
+    def __init__(self, pairs):
+        self.data, self.data_tensors, self.labels, self.labels_tensors = [], [], [], []
+        labels_set = set()
+        for label, name in pairs:
+            self.data.append(unicodeToAscii(name))
+            self.data_tensors.append(lineToTensor(unicodeToAscii(name)))
+            self.labels.append(label)
+            labels_set.add(label)
+        self.labels_uniq = sorted(labels_set)
+        for idx in range(len(self.labels)):
+            temp_tensor = torch.tensor([self.labels_uniq.index(self.labels[idx])], dtype=torch.long)
+            self.labels_tensors.append(temp_tensor)
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, idx):
+        return self.labels_tensors[idx], self.data_tensors[idx], self.labels[idx], self.data[idx]
+
+
+class CharRNN(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super(CharRNN, self).__init__()
+        self.rnn = nn.RNN(input_size, hidden_size)
+        self.h2o = nn.Linear(hidden_size, output_size)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, line_tensor):
+        rnn_out, hidden = self.rnn(line_tensor)
+        output = self.h2o(hidden[0])
+        output = self.softmax(output)
+        return output
+
+
+def label_from_output(output, output_labels):
+    top_n, top_i = output.topk(1)
+    label_i = top_i[0].item()
+    return output_labels[label_i], label_i
+
+
+def build():
+    return CharRNN(n_letters, 12, 3)
+
+
+def data(rng):
+    names = {"Czech": ["Novák", "Dvořák", "Černý"], "Irish": ["O'Brien", "Kelly", "Ó Súilleabháin"],
+             "Japanese": ["Abe", "Satō", "Kōno", "Yamada"]}
+    return NamesDataset([(label, name) for label in names for name in names[label]])
+
+
+def train(rnn, training_data, n_epoch=3, n_batch_size=3, learning_rate=0.2, criterion=nn.NLLLoss()):
+    random.seed(0)
+    current_loss = 0
+    all_losses, grads = [], []
+    rnn.train()
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=learning_rate)
+    for iter in range(1, n_epoch + 1):
+        rnn.zero_grad()
+        batches = list(range(len(training_data)))
+        random.shuffle(batches)
+        batches = np.array_split(batches, len(batches) // n_batch_size)
+        for idx, batch in enumerate(batches):
+            batch_loss = 0
+            for i in batch:
+                (label_tensor, text_tensor, label, text) = training_data[i]
+                output = rnn.forward(text_tensor)
+                loss = criterion(output, label_tensor)
+                batch_loss += loss
+            batch_loss.backward()
+            nn.utils.clip_grad_norm_(rnn.parameters(), 3)
+            grads.append([p.grad.clone() for p in rnn.parameters()])
+            optimizer.step()
+            optimizer.zero_grad()
+            current_loss += batch_loss.item() / len(batch)
+        all_losses.append(current_loss / len(batches))
+        current_loss = 0
+
+    classes = training_data.labels_uniq
+    confusion = torch.zeros(len(classes), len(classes))
+    rnn.eval()
+    guesses = []
+    with torch.no_grad():
+        for i in range(len(training_data)):
+            (label_tensor, text_tensor, label, text) = training_data[i]
+            output = rnn(text_tensor)
+            guess, guess_i = label_from_output(output, classes)
+            guesses.append(guess)
+            label_i = classes.index(label)
+            confusion[label_i][guess_i] += 1
+    for i in range(len(classes)):
+        denom = confusion[i].sum()
+        if denom > 0:
+            confusion[i] = confusion[i] / denom
+    return all_losses, grads, confusion, guesses, training_data.data
+"""
+
+# the same tutorial's first edition: the RNN written out (i2h and i2o on the concatenated
+# input and hidden state), trained one name at a time with the manual update
+# p.data.add_(p.grad.data, alpha=-learning_rate)
+PROGRAMS["char_rnn_classification_handwritten"] = """
+import string
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+
+all_letters = string.ascii_letters + " .,;'"
+n_letters = len(all_letters)
+
+
+def lineToTensor(line):
+    tensor = torch.zeros(len(line), 1, n_letters)
+    for li, letter in enumerate(line):
+        tensor[li][0][all_letters.find(letter)] = 1
+    return tensor
+
+
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super(RNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(input_size + hidden_size, output_size)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, input, hidden):
+        combined = torch.cat((input, hidden), 1)
+        hidden = self.i2h(combined)
+        output = self.i2o(combined)
+        output = self.softmax(output)
+        return output, hidden
+
+    def initHidden(self):
+        return torch.zeros(1, self.hidden_size)
+
+
+def build():
+    return RNN(n_letters, 10, 2)
+
+
+def data(rng):
+    return [("Albert", 0), ("Nakamura", 1), ("Heinz", 0), ("Sato", 1)]
+
+
+def categoryFromOutput(output):
+    top_n, top_i = output.topk(1)
+    category_i = top_i[0].item()
+    return category_i
+
+
+def train(rnn, pairs):
+    criterion = nn.NLLLoss()
+    learning_rate = 0.005
+    losses, outputs = [], []
+    for line, category in pairs * 2:
+        category_tensor = torch.tensor([category], dtype=torch.long)
+        line_tensor = lineToTensor(line)
+        hidden = rnn.initHidden()
+        rnn.zero_grad()
+        for i in range(line_tensor.size()[0]):
+            output, hidden = rnn(line_tensor[i], hidden)
+        loss = criterion(output, category_tensor)
+        loss.backward()
+        for p in rnn.parameters():
+            p.data.add_(p.grad.data, alpha=-learning_rate)
+        losses.append(loss.item())
+        outputs.append(output)
+    with torch.no_grad():
+        hidden = rnn.initHidden()
+        line_tensor = lineToTensor("Heinz")
+        for i in range(line_tensor.size()[0]):
+            output, hidden = rnn(line_tensor[i], hidden)
+        topv, topi = output.topk(2, 1, True)
+    return losses, outputs, topv, topi, categoryFromOutput(output)
+"""
+
+
+# "NLP From Scratch: Translation with a Sequence to Sequence Network and Attention": Lang,
+# the padded id arrays in a TensorDataset, EncoderRNN and AttnDecoderRNN (batch-first
+# GRUs, BahdanauAttention with bmm, teacher forcing, greedy topk decoding), train_epoch
+# with two Adam optimizers and NLLLoss, and evaluate()'s decoded words and attentions
+PROGRAMS["seq2seq_translation"] = """
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+from torch.utils.data import TensorDataset, DataLoader, SequentialSampler
+
+torch.set_default_dtype(torch.float64)
+device = torch.device("cpu")
+SOS_token, EOS_token, MAX_LENGTH = 0, 1, 5
+
+
+class Lang:
+    def __init__(self, name):
+        self.name = name
+        self.word2index = {}
+        self.word2count = {}
+        self.index2word = {0: "SOS", 1: "EOS"}
+        self.n_words = 2
+
+    def addSentence(self, sentence):
+        for word in sentence.split(' '):
+            self.addWord(word)
+
+    def addWord(self, word):
+        if word not in self.word2index:
+            self.word2index[word] = self.n_words
+            self.word2count[word] = 1
+            self.index2word[self.n_words] = word
+            self.n_words += 1
+        else:
+            self.word2count[word] += 1
+
+
+PAIRS = [["je suis grand", "i am tall"], ["il est petit", "he is small"], ["je suis petit", "i am small"],
+         ["elle est grande", "she is tall"]]
+input_lang, output_lang = Lang("fra"), Lang("eng")
+for pair in PAIRS:
+    input_lang.addSentence(pair[0])
+    output_lang.addSentence(pair[1])
+
+
+class EncoderRNN(nn.Module):
+    def __init__(self, input_size, hidden_size, dropout_p=0.1):
+        super(EncoderRNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.embedding = nn.Embedding(input_size, hidden_size)
+        self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(dropout_p)
+
+    def forward(self, input):
+        embedded = self.dropout(self.embedding(input))
+        output, hidden = self.gru(embedded)
+        return output, hidden
+
+
+class BahdanauAttention(nn.Module):
+    def __init__(self, hidden_size):
+        super(BahdanauAttention, self).__init__()
+        self.Wa = nn.Linear(hidden_size, hidden_size)
+        self.Ua = nn.Linear(hidden_size, hidden_size)
+        self.Va = nn.Linear(hidden_size, 1)
+
+    def forward(self, query, keys):
+        scores = self.Va(torch.tanh(self.Wa(query) + self.Ua(keys)))
+        scores = scores.squeeze(2).unsqueeze(1)
+        weights = F.softmax(scores, dim=-1)
+        context = torch.bmm(weights, keys)
+        return context, weights
+
+
+class AttnDecoderRNN(nn.Module):
+    def __init__(self, hidden_size, output_size, dropout_p=0.1):
+        super(AttnDecoderRNN, self).__init__()
+        self.embedding = nn.Embedding(output_size, hidden_size)
+        self.attention = BahdanauAttention(hidden_size)
+        self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
+        self.out = nn.Linear(hidden_size, output_size)
+        self.dropout = nn.Dropout(dropout_p)
+
+    def forward(self, encoder_outputs, encoder_hidden, target_tensor=None):
+        batch_size = encoder_outputs.size(0)
+        decoder_input = torch.empty(batch_size, 1, dtype=torch.long, device=device).fill_(SOS_token)
+        decoder_hidden = encoder_hidden
+        decoder_outputs = []
+        attentions = []
+        for i in range(MAX_LENGTH):
+            decoder_output, decoder_hidden, attn_weights = self.forward_step(
+                decoder_input, decoder_hidden, encoder_outputs
+            )
+            decoder_outputs.append(decoder_output)
+            attentions.append(attn_weights)
+            if target_tensor is not None:
+                decoder_input = target_tensor[:, i].unsqueeze(1)
+            else:
+                _, topi = decoder_output.topk(1)
+                decoder_input = topi.squeeze(-1).detach()
+        decoder_outputs = torch.cat(decoder_outputs, dim=1)
+        decoder_outputs = F.log_softmax(decoder_outputs, dim=-1)
+        attentions = torch.cat(attentions, dim=1)
+        return decoder_outputs, decoder_hidden, attentions
+
+    def forward_step(self, input, hidden, encoder_outputs):
+        embedded = self.dropout(self.embedding(input))
+        query = hidden.permute(1, 0, 2)
+        context, attn_weights = self.attention(query, encoder_outputs)
+        input_gru = torch.cat((embedded, context), dim=2)
+        output, hidden = self.gru(input_gru, hidden)
+        output = self.out(output)
+        return output, hidden, attn_weights
+
+
+class Both(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = EncoderRNN(input_lang.n_words, 8, dropout_p=0.0)
+        self.decoder = AttnDecoderRNN(8, output_lang.n_words, dropout_p=0.0)
+
+
+def build():
+    return Both()
+
+
+def indexesFromSentence(lang, sentence):
+    return [lang.word2index[word] for word in sentence.split(' ')]
+
+
+def tensorFromSentence(lang, sentence):
+    indexes = indexesFromSentence(lang, sentence)
+    indexes.append(EOS_token)
+    return torch.tensor(indexes, dtype=torch.long, device=device).view(1, -1)
+
+
+def data(rng):
+    n = len(PAIRS)
+    input_ids = np.zeros((n, MAX_LENGTH), dtype=np.int32)
+    target_ids = np.zeros((n, MAX_LENGTH), dtype=np.int32)
+    for idx, (inp, tgt) in enumerate(PAIRS):
+        inp_ids = indexesFromSentence(input_lang, inp)
+        tgt_ids = indexesFromSentence(output_lang, tgt)
+        inp_ids.append(EOS_token)
+        tgt_ids.append(EOS_token)
+        input_ids[idx, :len(inp_ids)] = inp_ids
+        target_ids[idx, :len(tgt_ids)] = tgt_ids
+    train_data = TensorDataset(torch.LongTensor(input_ids).to(device), torch.LongTensor(target_ids).to(device))
+    train_sampler = SequentialSampler(train_data)
+    return DataLoader(train_data, sampler=train_sampler, batch_size=2)
+
+
+def train_epoch(dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion):
+    total_loss = 0
+    for data in dataloader:
+        input_tensor, target_tensor = data
+        encoder_optimizer.zero_grad()
+        decoder_optimizer.zero_grad()
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
+        loss = criterion(
+            decoder_outputs.view(-1, decoder_outputs.size(-1)),
+            target_tensor.view(-1)
+        )
+        loss.backward()
+        encoder_optimizer.step()
+        decoder_optimizer.step()
+        total_loss += loss.item()
+    return total_loss / len(dataloader)
+
+
+def evaluate(encoder, decoder, sentence, input_lang, output_lang):
+    with torch.no_grad():
+        input_tensor = tensorFromSentence(input_lang, sentence)
+        encoder_outputs, encoder_hidden = encoder(input_tensor)
+        decoder_outputs, decoder_hidden, decoder_attn = decoder(encoder_outputs, encoder_hidden)
+        _, topi = decoder_outputs.topk(1)
+        decoded_ids = topi.squeeze()
+        decoded_words = []
+        for idx in decoded_ids:
+            if idx.item() == EOS_token:
+                decoded_words.append('<EOS>')
+                break
+            decoded_words.append(output_lang.index2word[idx.item()])
+    return decoded_words, decoder_attn
+
+
+def train(both, train_dataloader, n_epochs=3, learning_rate=0.01):
+    encoder, decoder = both.encoder, both.decoder
+    encoder_optimizer = optim.Adam(encoder.parameters(), lr=learning_rate)
+    decoder_optimizer = optim.Adam(decoder.parameters(), lr=learning_rate)
+    criterion = nn.NLLLoss()
+    losses = []
+    for epoch in range(1, n_epochs + 1):
+        losses.append(train_epoch(train_dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer,
+                                  criterion))
+    encoder.eval()
+    decoder.eval()
+    results = [evaluate(encoder, decoder, pair[0], input_lang, output_lang) for pair in PAIRS[:2]]
+    return losses, [' '.join(words) for words, _ in results], [attn for _, attn in results]
+"""
+
+# the tutorial's first edition: one sentence at a time, EncoderRNN's initHidden, the
+# decoder's attention over MAX_LENGTH slots (encoder_outputs filled in place), teacher
+# forcing decided by random.random(), the loss summed step by step, an early stop at EOS
+PROGRAMS["seq2seq_translation_first_edition"] = """
+import random
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+
+torch.set_default_dtype(torch.float64)
+device = torch.device("cpu")
+SOS_token, EOS_token, MAX_LENGTH = 0, 1, 6
+teacher_forcing_ratio = 0.5
+
+
+class EncoderRNN(nn.Module):
+    def __init__(self, input_size, hidden_size):
+        super(EncoderRNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.embedding = nn.Embedding(input_size, hidden_size)
+        self.gru = nn.GRU(hidden_size, hidden_size)
+
+    def forward(self, input, hidden):
+        embedded = self.embedding(input).view(1, 1, -1)
+        output = embedded
+        output, hidden = self.gru(output, hidden)
+        return output, hidden
+
+    def initHidden(self):
+        return torch.zeros(1, 1, self.hidden_size, device=device)
+
+
+class AttnDecoderRNN(nn.Module):
+    def __init__(self, hidden_size, output_size, dropout_p=0.1, max_length=MAX_LENGTH):
+        super(AttnDecoderRNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.dropout_p = dropout_p
+        self.max_length = max_length
+        self.embedding = nn.Embedding(self.output_size, self.hidden_size)
+        self.attn = nn.Linear(self.hidden_size * 2, self.max_length)
+        self.attn_combine = nn.Linear(self.hidden_size * 2, self.hidden_size)
+        self.dropout = nn.Dropout(self.dropout_p)
+        self.gru = nn.GRU(self.hidden_size, self.hidden_size)
+        self.out = nn.Linear(self.hidden_size, self.output_size)
+
+    def forward(self, input, hidden, encoder_outputs):
+        embedded = self.embedding(input).view(1, 1, -1)
+        embedded = self.dropout(embedded)
+        attn_weights = F.softmax(self.attn(torch.cat((embedded[0], hidden[0]), 1)), dim=1)
+        attn_applied = torch.bmm(attn_weights.unsqueeze(0), encoder_outputs.unsqueeze(0))
+        output = torch.cat((embedded[0], attn_applied[0]), 1)
+        output = self.attn_combine(output).unsqueeze(0)
+        output = F.relu(output)
+        output, hidden = self.gru(output, hidden)
+        output = F.log_softmax(self.out(output[0]), dim=1)
+        return output, hidden, attn_weights
+
+    def initHidden(self):
+        return torch.zeros(1, 1, self.hidden_size, device=device)
+
+
+class Both(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = EncoderRNN(7, 6)
+        self.decoder = AttnDecoderRNN(6, 8, dropout_p=0.0)
+
+
+def build():
+    return Both()
+
+
+def data(rng):
+    return [(torch.tensor([[2], [3], [4], [EOS_token]]), torch.tensor([[5], [2], [EOS_token]])),
+            (torch.tensor([[6], [5], [EOS_token]]), torch.tensor([[3], [7], [6], [4], [EOS_token]]))]
+
+
+def train_one(input_tensor, target_tensor, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion,
+              max_length=MAX_LENGTH):
+    encoder_hidden = encoder.initHidden()
+    encoder_optimizer.zero_grad()
+    decoder_optimizer.zero_grad()
+    input_length = input_tensor.size(0)
+    target_length = target_tensor.size(0)
+    encoder_outputs = torch.zeros(max_length, encoder.hidden_size, device=device)
+    loss = 0
+    for ei in range(input_length):
+        encoder_output, encoder_hidden = encoder(input_tensor[ei], encoder_hidden)
+        encoder_outputs[ei] = encoder_output[0, 0]
+    decoder_input = torch.tensor([[SOS_token]], device=device)
+    decoder_hidden = encoder_hidden
+    use_teacher_forcing = True if random.random() < teacher_forcing_ratio else False
+    if use_teacher_forcing:
+        for di in range(target_length):
+            decoder_output, decoder_hidden, decoder_attention = decoder(
+                decoder_input, decoder_hidden, encoder_outputs)
+            loss += criterion(decoder_output, target_tensor[di])
+            decoder_input = target_tensor[di]
+    else:
+        for di in range(target_length):
+            decoder_output, decoder_hidden, decoder_attention = decoder(
+                decoder_input, decoder_hidden, encoder_outputs)
+            topv, topi = decoder_output.topk(1)
+            decoder_input = topi.squeeze().detach()
+            loss += criterion(decoder_output, target_tensor[di])
+            if decoder_input.item() == EOS_token:
+                break
+    loss.backward()
+    encoder_optimizer.step()
+    decoder_optimizer.step()
+    return loss.item() / target_length
+
+
+def train(both, pairs):
+    random.seed(3)
+    encoder, decoder = both.encoder, both.decoder
+    encoder_optimizer = optim.SGD(encoder.parameters(), lr=0.05)
+    decoder_optimizer = optim.SGD(decoder.parameters(), lr=0.05)
+    criterion = nn.NLLLoss()
+    losses = []
+    for it in range(6):
+        input_tensor, target_tensor = pairs[it % len(pairs)]
+        losses.append(train_one(input_tensor, target_tensor, encoder, decoder, encoder_optimizer,
+                                decoder_optimizer, criterion))
+    with torch.no_grad():
+        input_tensor = pairs[0][0]
+        encoder_hidden = encoder.initHidden()
+        encoder_outputs = torch.zeros(MAX_LENGTH, encoder.hidden_size, device=device)
+        for ei in range(input_tensor.size()[0]):
+            encoder_output, encoder_hidden = encoder(input_tensor[ei], encoder_hidden)
+            encoder_outputs[ei] += encoder_output[0, 0]
+        decoder_input = torch.tensor([[SOS_token]], device=device)
+        decoder_hidden = encoder_hidden
+        decoded_words = []
+        decoder_attentions = torch.zeros(MAX_LENGTH, MAX_LENGTH)
+        for di in range(MAX_LENGTH):
+            decoder_output, decoder_hidden, decoder_attention = decoder(
+                decoder_input, decoder_hidden, encoder_outputs)
+            decoder_attentions[di] = decoder_attention.data
+            topv, topi = decoder_output.data.topk(1)
+            if topi.item() == EOS_token:
+                decoded_words.append('<EOS>')
+                break
+            else:
+                decoded_words.append(str(topi.item()))
+            decoder_input = topi.squeeze().detach()
+    return losses, decoded_words, decoder_attentions[:di + 1]
+"""
+
+
+# "Language Translation with nn.Transformer": PositionalEncoding, TokenEmbedding,
+# Seq2SeqTransformer (encode and decode through nn.Transformer's encoder and decoder),
+# create_mask (a bool source mask, float target mask, bool padding masks), the collate_fn
+# with pad_sequence, Adam with CrossEntropyLoss(ignore_index=PAD_IDX), evaluate() and
+# greedy_decode with the float mask cast to bool
+PROGRAMS["transformer_translation"] = """
+import math
+import torch
+import torch.nn as nn
+from torch import Tensor
+from torch.nn import Transformer
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader
+
+torch.set_default_dtype(torch.float64)
+DEVICE = torch.device('cpu')
+UNK_IDX, PAD_IDX, BOS_IDX, EOS_IDX = 0, 1, 2, 3
+SRC_VOCAB_SIZE, TGT_VOCAB_SIZE = 9, 10
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, emb_size: int, dropout: float, maxlen: int = 5000):
+        super(PositionalEncoding, self).__init__()
+        den = torch.exp(- torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
+        pos = torch.arange(0, maxlen).reshape(maxlen, 1)
+        pos_embedding = torch.zeros((maxlen, emb_size))
+        pos_embedding[:, 0::2] = torch.sin(pos * den)
+        pos_embedding[:, 1::2] = torch.cos(pos * den)
+        pos_embedding = pos_embedding.unsqueeze(-2)
+        self.dropout = nn.Dropout(dropout)
+        self.register_buffer('pos_embedding', pos_embedding)
+
+    def forward(self, token_embedding: Tensor):
+        return self.dropout(token_embedding + self.pos_embedding[:token_embedding.size(0), :])
+
+
+class TokenEmbedding(nn.Module):
+    def __init__(self, vocab_size: int, emb_size):
+        super(TokenEmbedding, self).__init__()
+        self.embedding = nn.Embedding(vocab_size, emb_size)
+        self.emb_size = emb_size
+
+    def forward(self, tokens: Tensor):
+        return self.embedding(tokens.long()) * math.sqrt(self.emb_size)
+
+
+class Seq2SeqTransformer(nn.Module):
+    def __init__(self, num_encoder_layers: int, num_decoder_layers: int, emb_size: int, nhead: int,
+                 src_vocab_size: int, tgt_vocab_size: int, dim_feedforward: int = 512, dropout: float = 0.1):
+        super(Seq2SeqTransformer, self).__init__()
+        self.transformer = Transformer(d_model=emb_size, nhead=nhead, num_encoder_layers=num_encoder_layers,
+                                       num_decoder_layers=num_decoder_layers, dim_feedforward=dim_feedforward,
+                                       dropout=dropout)
+        self.generator = nn.Linear(emb_size, tgt_vocab_size)
+        self.src_tok_emb = TokenEmbedding(src_vocab_size, emb_size)
+        self.tgt_tok_emb = TokenEmbedding(tgt_vocab_size, emb_size)
+        self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
+
+    def forward(self, src: Tensor, trg: Tensor, src_mask: Tensor, tgt_mask: Tensor, src_padding_mask: Tensor,
+                tgt_padding_mask: Tensor, memory_key_padding_mask: Tensor):
+        src_emb = self.positional_encoding(self.src_tok_emb(src))
+        tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
+        outs = self.transformer(src_emb, tgt_emb, src_mask, tgt_mask, None,
+                                src_padding_mask, tgt_padding_mask, memory_key_padding_mask)
+        return self.generator(outs)
+
+    def encode(self, src: Tensor, src_mask: Tensor):
+        return self.transformer.encoder(self.positional_encoding(self.src_tok_emb(src)), src_mask)
+
+    def decode(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor):
+        return self.transformer.decoder(self.positional_encoding(self.tgt_tok_emb(tgt)), memory, tgt_mask)
+
+
+def generate_square_subsequent_mask(sz):
+    mask = (torch.triu(torch.ones((sz, sz), device=DEVICE)) == 1).transpose(0, 1)
+    mask = mask.float().masked_fill(mask == 0, float('-inf')).masked_fill(mask == 1, float(0.0))
+    return mask
+
+
+def create_mask(src, tgt):
+    src_seq_len = src.shape[0]
+    tgt_seq_len = tgt.shape[0]
+    tgt_mask = generate_square_subsequent_mask(tgt_seq_len)
+    src_mask = torch.zeros((src_seq_len, src_seq_len), device=DEVICE).type(torch.bool)
+    src_padding_mask = (src == PAD_IDX).transpose(0, 1)
+    tgt_padding_mask = (tgt == PAD_IDX).transpose(0, 1)
+    return src_mask, tgt_mask, src_padding_mask, tgt_padding_mask
+
+
+def build():
+    transformer = Seq2SeqTransformer(2, 2, 8, 2, SRC_VOCAB_SIZE, TGT_VOCAB_SIZE, 16, dropout=0.0)
+    for p in transformer.parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+    return transformer
+
+
+def tensor_transform(token_ids):
+    return torch.cat((torch.tensor([BOS_IDX]), torch.tensor(token_ids), torch.tensor([EOS_IDX])))
+
+
+def collate_fn(batch):
+    src_batch, tgt_batch = [], []
+    for src_sample, tgt_sample in batch:
+        src_batch.append(tensor_transform(src_sample))
+        tgt_batch.append(tensor_transform(tgt_sample))
+    src_batch = pad_sequence(src_batch, padding_value=PAD_IDX)
+    tgt_batch = pad_sequence(tgt_batch, padding_value=PAD_IDX)
+    return src_batch, tgt_batch
+
+
+def data(rng):
+    pairs = [([4, 5, 6], [4, 9]), ([7, 8], [5, 6, 7, 8]), ([5, 5, 4, 8], [6]), ([6], [9, 8, 7])]
+    return DataLoader(pairs, batch_size=2, collate_fn=collate_fn)
+
+
+def greedy_decode(model, src, src_mask, max_len, start_symbol):
+    src = src.to(DEVICE)
+    src_mask = src_mask.to(DEVICE)
+    memory = model.encode(src, src_mask)
+    ys = torch.ones(1, 1).fill_(start_symbol).type(torch.long).to(DEVICE)
+    for i in range(max_len-1):
+        memory = memory.to(DEVICE)
+        tgt_mask = (generate_square_subsequent_mask(ys.size(0)).type(torch.bool)).to(DEVICE)
+        out = model.decode(ys, memory, tgt_mask)
+        out = out.transpose(0, 1)
+        prob = model.generator(out[:, -1])
+        _, next_word = torch.max(prob, dim=1)
+        next_word = next_word.item()
+        ys = torch.cat([ys, torch.ones(1, 1).type_as(src.data).fill_(next_word)], dim=0)
+        if next_word == EOS_IDX:
+            break
+    return ys
+
+
+def train(model, train_dataloader):
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=PAD_IDX)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.98), eps=1e-9)
+    train_losses, logits_seen = [], []
+    for epoch in range(2):
+        model.train()
+        losses = 0
+        for src, tgt in train_dataloader:
+            tgt_input = tgt[:-1, :]
+            src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
+            logits = model(src, tgt_input, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask,
+                           src_padding_mask)
+            optimizer.zero_grad()
+            tgt_out = tgt[1:, :]
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+            loss.backward()
+            optimizer.step()
+            losses += loss.item()
+            logits_seen.append(logits)
+        train_losses.append(losses / len(list(train_dataloader)))
+    model.eval()
+    losses = 0
+    for src, tgt in train_dataloader:
+        tgt_input = tgt[:-1, :]
+        src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
+        logits = model(src, tgt_input, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask, src_padding_mask)
+        tgt_out = tgt[1:, :]
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+        losses += loss.item()
+    src = torch.tensor([BOS_IDX, 4, 5, 6, EOS_IDX]).view(-1, 1)
+    num_tokens = src.shape[0]
+    src_mask = (torch.zeros(num_tokens, num_tokens)).type(torch.bool)
+    tgt_tokens = greedy_decode(model, src, src_mask, max_len=num_tokens + 5, start_symbol=BOS_IDX).flatten()
+    return train_losses, logits_seen, losses, tgt_tokens
+"""
+
+
+# bentrevett/pytorch-sentiment-analysis "Upgraded Sentiment Analysis": packed padded
+# sequences (lengths sorted by the iterator) through a 2-layer bidirectional LSTM with
+# dropout between the layers, the final hidden states of both directions concatenated,
+# pretrained embeddings copied in with the <unk> and <pad> rows zeroed, BCEWithLogitsLoss
+# and binary_accuracy; the forget gates' biases set to 1 through _all_weights (a common
+# initialisation); evaluate() in eval mode (dropout off) before and after training, which
+# runs with the dropout probabilities set to 0 (their masks are drawn differently)
+PROGRAMS["packed_sentiment_lstm"] = """
+import torch
+import torch.nn as nn
+import torch.optim as optim
+
+torch.set_default_dtype(torch.float64)
+UNK_IDX, PAD_IDX, VOCAB = 0, 1, 12
+
+
+class RNN(nn.Module):
+    def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers, bidirectional, dropout, pad_idx):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_idx)
+        self.rnn = nn.LSTM(embedding_dim, hidden_dim, num_layers=n_layers, bidirectional=bidirectional,
+                           dropout=dropout)
+        self.fc = nn.Linear(hidden_dim * 2, output_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, text, text_lengths):
+        embedded = self.dropout(self.embedding(text))
+        packed_embedded = nn.utils.rnn.pack_padded_sequence(embedded, text_lengths.to('cpu'))
+        packed_output, (hidden, cell) = self.rnn(packed_embedded)
+        output, output_lengths = nn.utils.rnn.pad_packed_sequence(packed_output)
+        hidden = self.dropout(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1))
+        return self.fc(hidden)
+
+
+def build():
+    model = RNN(VOCAB, 6, 5, 1, 2, True, 0.5, PAD_IDX)
+    for names in model.rnn._all_weights:
+        for name in filter(lambda n: "bias" in n, names):
+            bias = getattr(model.rnn, name)
+            n = bias.size(0)
+            start, end = n // 4, n // 2
+            bias.data[start:end].fill_(1.)
+    return model
+
+
+def data(rng):
+    pretrained = torch.tensor(rng.normal(size=(VOCAB, 6)))
+    batches = []
+    for lengths in ([5, 4, 2], [3, 3, 1, 1]):
+        text = torch.full((max(lengths), len(lengths)), PAD_IDX, dtype=torch.long)
+        for i, n in enumerate(lengths):
+            text[:n, i] = torch.tensor(rng.integers(2, VOCAB, size=n))
+        batches.append((text, torch.tensor(lengths), torch.tensor(rng.integers(0, 2, size=len(lengths)) * 1.0)))
+    return pretrained, batches
+
+
+def binary_accuracy(preds, y):
+    rounded_preds = torch.round(torch.sigmoid(preds))
+    correct = (rounded_preds == y).float()
+    acc = correct.sum() / len(correct)
+    return acc
+
+
+def evaluate(model, iterator, criterion):
+    epoch_loss, epoch_acc = 0, 0
+    model.eval()
+    with torch.no_grad():
+        for text, text_lengths, label in iterator:
+            predictions = model(text, text_lengths).squeeze(1)
+            loss = criterion(predictions, label)
+            acc = binary_accuracy(predictions, label)
+            epoch_loss += loss.item()
+            epoch_acc += acc.item()
+    return epoch_loss / len(iterator), epoch_acc / len(iterator)
+
+
+def train(model, data):
+    pretrained_embeddings, iterator = data
+    model.embedding.weight.data.copy_(pretrained_embeddings)
+    model.embedding.weight.data[UNK_IDX] = torch.zeros(6)
+    model.embedding.weight.data[PAD_IDX] = torch.zeros(6)
+    optimizer = optim.Adam(model.parameters())
+    criterion = nn.BCEWithLogitsLoss()
+    results = [evaluate(model, iterator, criterion)]
+    model.rnn.dropout = model.dropout.p = 0.0
+    for epoch in range(2):
+        model.train()
+        for text, text_lengths, label in iterator:
+            optimizer.zero_grad()
+            predictions = model(text, text_lengths).squeeze(1)
+            loss = criterion(predictions, label)
+            loss.backward()
+            results.append((loss, binary_accuracy(predictions, label), model.rnn.weight_hh_l1_reverse.grad.clone()))
+            optimizer.step()
+    results.append(evaluate(model, iterator, criterion))
+    return results
+"""
+
+# bentrevett/pytorch-seq2seq "Packed Padded Sequences, Masking, Inference": a bidirectional
+# GRU encoder over packed source sentences, additive attention with the padding masked by
+# masked_fill(mask == 0, -1e10), a GRU decoder fed the attention-weighted encoder outputs,
+# teacher forcing by random.random(), outputs written into a zeros tensor step by step,
+# init_weights with normal_/constant_, clip_grad_norm_, and translate_sentence's attentions
+PROGRAMS["packed_seq2seq_attention"] = """
+import random
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.optim as optim
+
+torch.set_default_dtype(torch.float64)
+device = torch.device('cpu')
+SRC_PAD_IDX, TRG_PAD_IDX, SOS, EOS = 1, 1, 2, 3
+INPUT_DIM, OUTPUT_DIM = 9, 10
+
+
+class Encoder(nn.Module):
+    def __init__(self, input_dim, emb_dim, enc_hid_dim, dec_hid_dim, dropout):
+        super().__init__()
+        self.embedding = nn.Embedding(input_dim, emb_dim)
+        self.rnn = nn.GRU(emb_dim, enc_hid_dim, bidirectional=True)
+        self.fc = nn.Linear(enc_hid_dim * 2, dec_hid_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, src, src_len):
+        embedded = self.dropout(self.embedding(src))
+        packed_embedded = nn.utils.rnn.pack_padded_sequence(embedded, src_len.to('cpu'))
+        packed_outputs, hidden = self.rnn(packed_embedded)
+        outputs, _ = nn.utils.rnn.pad_packed_sequence(packed_outputs)
+        hidden = torch.tanh(self.fc(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1)))
+        return outputs, hidden
+
+
+class Attention(nn.Module):
+    def __init__(self, enc_hid_dim, dec_hid_dim):
+        super().__init__()
+        self.attn = nn.Linear((enc_hid_dim * 2) + dec_hid_dim, dec_hid_dim)
+        self.v = nn.Linear(dec_hid_dim, 1, bias=False)
+
+    def forward(self, hidden, encoder_outputs, mask):
+        batch_size = encoder_outputs.shape[1]
+        src_len = encoder_outputs.shape[0]
+        hidden = hidden.unsqueeze(1).repeat(1, src_len, 1)
+        encoder_outputs = encoder_outputs.permute(1, 0, 2)
+        energy = torch.tanh(self.attn(torch.cat((hidden, encoder_outputs), dim=2)))
+        attention = self.v(energy).squeeze(2)
+        attention = attention.masked_fill(mask == 0, -1e10)
+        return F.softmax(attention, dim=1)
+
+
+class Decoder(nn.Module):
+    def __init__(self, output_dim, emb_dim, enc_hid_dim, dec_hid_dim, dropout, attention):
+        super().__init__()
+        self.output_dim = output_dim
+        self.attention = attention
+        self.embedding = nn.Embedding(output_dim, emb_dim)
+        self.rnn = nn.GRU((enc_hid_dim * 2) + emb_dim, dec_hid_dim)
+        self.fc_out = nn.Linear((enc_hid_dim * 2) + dec_hid_dim + emb_dim, output_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, input, hidden, encoder_outputs, mask):
+        input = input.unsqueeze(0)
+        embedded = self.dropout(self.embedding(input))
+        a = self.attention(hidden, encoder_outputs, mask)
+        a = a.unsqueeze(1)
+        encoder_outputs = encoder_outputs.permute(1, 0, 2)
+        weighted = torch.bmm(a, encoder_outputs)
+        weighted = weighted.permute(1, 0, 2)
+        rnn_input = torch.cat((embedded, weighted), dim=2)
+        output, hidden = self.rnn(rnn_input, hidden.unsqueeze(0))
+        assert (output == hidden).all()
+        embedded = embedded.squeeze(0)
+        output = output.squeeze(0)
+        weighted = weighted.squeeze(0)
+        prediction = self.fc_out(torch.cat((output, weighted, embedded), dim=1))
+        return prediction, hidden.squeeze(0), a.squeeze(1)
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, encoder, decoder, src_pad_idx, device):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.src_pad_idx = src_pad_idx
+        self.device = device
+
+    def create_mask(self, src):
+        mask = (src != self.src_pad_idx).permute(1, 0)
+        return mask
+
+    def forward(self, src, src_len, trg, teacher_forcing_ratio=0.5):
+        batch_size = src.shape[1]
+        trg_len = trg.shape[0]
+        trg_vocab_size = self.decoder.output_dim
+        outputs = torch.zeros(trg_len, batch_size, trg_vocab_size).to(self.device)
+        encoder_outputs, hidden = self.encoder(src, src_len)
+        input = trg[0, :]
+        mask = self.create_mask(src)
+        for t in range(1, trg_len):
+            output, hidden, _ = self.decoder(input, hidden, encoder_outputs, mask)
+            outputs[t] = output
+            teacher_force = random.random() < teacher_forcing_ratio
+            top1 = output.argmax(1)
+            input = trg[t] if teacher_force else top1
+        return outputs
+
+
+def init_weights(m):
+    for name, param in m.named_parameters():
+        if 'weight' in name:
+            nn.init.normal_(param.data, mean=0, std=0.5)
+        else:
+            nn.init.constant_(param.data, 0)
+
+
+def build():
+    attn = Attention(5, 6)
+    enc = Encoder(INPUT_DIM, 4, 5, 6, 0.0)
+    dec = Decoder(OUTPUT_DIM, 4, 5, 6, 0.0, attn)
+    model = Seq2Seq(enc, dec, SRC_PAD_IDX, device).to(device)
+    model.apply(init_weights)
+    return model
+
+
+def data(rng):
+    batches = []
+    for lengths, trg_len in (([5, 3, 2], 4), ([4, 4], 5)):
+        src = torch.full((max(lengths), len(lengths)), SRC_PAD_IDX, dtype=torch.long)
+        for i, n in enumerate(lengths):
+            src[:n, i] = torch.tensor(rng.integers(4, INPUT_DIM, size=n))
+        trg = torch.tensor(rng.integers(4, OUTPUT_DIM, size=(trg_len, len(lengths))))
+        trg[0] = SOS
+        batches.append((src, torch.tensor(lengths), trg))
+    return batches
+
+
+def translate_sentence(src_indexes, model, max_len=6):
+    model.eval()
+    src_tensor = torch.LongTensor(src_indexes).unsqueeze(1).to(device)
+    src_len = torch.LongTensor([len(src_indexes)])
+    with torch.no_grad():
+        encoder_outputs, hidden = model.encoder(src_tensor, src_len)
+    mask = model.create_mask(src_tensor)
+    trg_indexes = [SOS]
+    attentions = torch.zeros(max_len, 1, len(src_indexes)).to(device)
+    for i in range(max_len):
+        trg_tensor = torch.LongTensor([trg_indexes[-1]]).to(device)
+        with torch.no_grad():
+            output, hidden, attention = model.decoder(trg_tensor, hidden, encoder_outputs, mask)
+        attentions[i] = attention
+        pred_token = output.argmax(1).item()
+        trg_indexes.append(pred_token)
+        if pred_token == EOS:
+            break
+    return trg_indexes, attentions[:len(trg_indexes) - 1]
+
+
+def train(model, iterator, clip=1.0):
+    random.seed(1)
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
+    criterion = nn.CrossEntropyLoss(ignore_index=TRG_PAD_IDX)
+    losses = []
+    for epoch in range(2):
+        model.train()
+        for src, src_len, trg in iterator:
+            optimizer.zero_grad()
+            output = model(src, src_len, trg)
+            output_dim = output.shape[-1]
+            output = output[1:].view(-1, output_dim)
+            trg = trg[1:].view(-1)
+            loss = criterion(output, trg)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            losses.append(loss.item())
+    return losses, translate_sentence([5, 6, 7, EOS], model)
+"""
+
+
+# "NLP From Scratch: Generating Names with a Character-Level RNN": the category one-hot
+# concatenated to each letter, i2h/i2o/o2o with LogSoftmax (dropout at 0), the loss summed
+# letter by letter and the manual update, sample() with topk; then the same generator
+# written with the cells (an LSTMCell, a GRUCell and a ReLU RNNCell on unbatched inputs)
+PROGRAMS["char_rnn_generation"] = """
+import string
+import torch
+import torch.nn as nn
+
+torch.set_default_dtype(torch.float64)
+all_letters = string.ascii_letters + " .,;'-"
+n_letters = len(all_letters) + 1
+all_categories = ['Czech', 'Irish', 'Japanese']
+n_categories = len(all_categories)
+
+
+class RNN(nn.Module):
+    def __init__(self, input_size, hidden_size, output_size):
+        super(RNN, self).__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(n_categories + input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(n_categories + input_size + hidden_size, output_size)
+        self.o2o = nn.Linear(hidden_size + output_size, output_size)
+        self.dropout = nn.Dropout(0.0)
+        self.softmax = nn.LogSoftmax(dim=1)
+
+    def forward(self, category, input, hidden):
+        input_combined = torch.cat((category, input, hidden), 1)
+        hidden = self.i2h(input_combined)
+        output = self.i2o(input_combined)
+        output_combined = torch.cat((hidden, output), 1)
+        output = self.o2o(output_combined)
+        output = self.dropout(output)
+        output = self.softmax(output)
+        return output, hidden
+
+    def initHidden(self):
+        return torch.zeros(1, self.hidden_size)
+
+
+class Cells(nn.Module):
+    def __init__(self, hidden_size):
+        super().__init__()
+        self.lstm = nn.LSTMCell(n_categories + n_letters, hidden_size)
+        self.gru = nn.GRUCell(hidden_size, hidden_size)
+        self.rnn = nn.RNNCell(hidden_size, hidden_size, nonlinearity='relu')
+        self.out = nn.Linear(hidden_size, n_letters)
+
+    def forward(self, category, input, state):
+        h, c, g = state
+        h, c = self.lstm(torch.cat((category, input)), (h, c))
+        g = self.gru(h, g)
+        return torch.log_softmax(self.out(self.rnn(g)), dim=0), (h, c, g)
+
+
+class Both(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = RNN(n_letters, 8, n_letters)
+        self.cells = Cells(6)
+
+
+def build():
+    return Both()
+
+
+def categoryTensor(category):
+    li = all_categories.index(category)
+    tensor = torch.zeros(1, n_categories)
+    tensor[0][li] = 1
+    return tensor
+
+
+def inputTensor(line):
+    tensor = torch.zeros(len(line), 1, n_letters)
+    for li in range(len(line)):
+        letter = line[li]
+        tensor[li][0][all_letters.find(letter)] = 1
+    return tensor
+
+
+def targetTensor(line):
+    letter_indexes = [all_letters.find(line[li]) for li in range(1, len(line))]
+    letter_indexes.append(n_letters - 1)
+    return torch.LongTensor(letter_indexes)
+
+
+def data(rng):
+    return [("Irish", "Kelly"), ("Japanese", "Abe"), ("Czech", "Novak")]
+
+
+def train_one(rnn, criterion, category_tensor, input_line_tensor, target_line_tensor, learning_rate=0.05):
+    target_line_tensor.unsqueeze_(-1)
+    hidden = rnn.initHidden()
+    rnn.zero_grad()
+    loss = torch.Tensor([0])
+    for i in range(input_line_tensor.size(0)):
+        output, hidden = rnn(category_tensor, input_line_tensor[i], hidden)
+        l = criterion(output, target_line_tensor[i])
+        loss += l
+    loss.backward()
+    for p in rnn.parameters():
+        p.data.add_(p.grad.data, alpha=-learning_rate)
+    return output, loss.item() / input_line_tensor.size(0)
+
+
+def sample(rnn, category, start_letter='A', max_length=6):
+    with torch.no_grad():
+        category_tensor = categoryTensor(category)
+        input = inputTensor(start_letter)
+        hidden = rnn.initHidden()
+        output_name = start_letter
+        for i in range(max_length):
+            output, hidden = rnn(category_tensor, input[0], hidden)
+            topv, topi = output.topk(1)
+            topi = topi[0][0]
+            if topi == n_letters - 1:
+                break
+            else:
+                letter = all_letters[topi]
+                output_name += letter
+            input = inputTensor(letter)
+        return output_name
+
+
+def train(both, pairs):
+    criterion = nn.NLLLoss()
+    losses = []
+    for category, line in pairs * 2:
+        output, loss = train_one(both.rnn, criterion, categoryTensor(category), inputTensor(line), targetTensor(line))
+        losses.append((output, loss))
+    names = [sample(both.rnn, c, s) for c, s in (("Irish", "O"), ("Japanese", "K"))]
+
+    cells = both.cells
+    optimizer = torch.optim.RMSprop(cells.parameters(), lr=0.01)
+    for category, line in pairs:
+        category_tensor, target = categoryTensor(category)[0], targetTensor(line)
+        state = (torch.zeros(6), torch.zeros(6), None)
+        loss = 0
+        for i, x in enumerate(inputTensor(line)):
+            output, state = cells(category_tensor, x[0], state)
+            loss = loss + nn.functional.nll_loss(output.unsqueeze(0), target[i:i + 1])
+        optimizer.zero_grad()
+        loss.backward()
+        losses.append((loss, cells.gru.weight_hh.grad.clone(), cells.lstm.bias_ih.grad.clone()))
+        optimizer.step()
+    return losses, names, repr(cells)
+"""
+
+# a caption decoder over image features: nn.TransformerDecoder alone (pre-norm layers with
+# GELU, batch-first, a final LayerNorm), the causal mask from
+# nn.Transformer.generate_square_subsequent_mask with tgt_is_causal, a bool padding mask
+# for the captions and a float one for the image regions; the regions attended first by
+# an nn.MultiheadAttention whose keys and values have their own widths (kdim, vdim),
+# add_bias_kv and add_zero_attn, its per-head weights returned; AdamW with a warmup
+# LambdaLR; greedy decoding in eval mode under no_grad
+PROGRAMS["caption_transformer_decoder"] = """
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+VOCAB, D, PAD, BOS, EOS = 11, 8, 0, 1, 2
+
+
+class Captioner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, D, padding_idx=PAD)
+        self.pos = nn.Parameter(torch.zeros(1, 16, D))
+        self.region_attn = nn.MultiheadAttention(D, 2, kdim=5, vdim=3, add_bias_kv=True, add_zero_attn=True,
+                                                 batch_first=True)
+        layer = nn.TransformerDecoderLayer(D, 2, dim_feedforward=16, dropout=0.0, activation='gelu',
+                                           batch_first=True, norm_first=True)
+        self.decoder = nn.TransformerDecoder(layer, num_layers=2, norm=nn.LayerNorm(D))
+        self.head = nn.Linear(D, VOCAB)
+
+    def encode(self, keys, values, region_pad):
+        query = self.pos[:, :keys.size(1)].expand(keys.size(0), -1, -1)
+        memory, weights = self.region_attn(query, keys, values, key_padding_mask=region_pad,
+                                           average_attn_weights=False)
+        return memory, weights
+
+    def forward(self, tokens, keys, values, region_pad):
+        memory, weights = self.encode(keys, values, region_pad)
+        T = tokens.size(1)
+        tgt = self.embed(tokens) * math.sqrt(D) + self.pos[:, :T]
+        mask = nn.Transformer.generate_square_subsequent_mask(T)
+        out = self.decoder(tgt, memory, tgt_mask=mask, tgt_is_causal=True, tgt_key_padding_mask=tokens == PAD,
+                           memory_key_padding_mask=region_pad)
+        return self.head(out), weights
+
+
+def build():
+    return Captioner()
+
+
+def data(rng):
+    keys = torch.tensor(rng.normal(size=(3, 4, 5)))
+    values = torch.tensor(rng.normal(size=(3, 4, 3)))
+    region_pad = torch.zeros(3, 4)
+    region_pad[1, 3:] = float('-inf')
+    region_pad[2, 2:] = float('-inf')
+    captions = torch.tensor([[BOS, 5, 6, 7, EOS], [BOS, 4, EOS, PAD, PAD], [BOS, 9, 3, EOS, PAD]])
+    return keys, values, region_pad, captions
+
+
+def greedy(model, keys, values, region_pad, max_len=5):
+    tokens = torch.full((keys.size(0), 1), BOS, dtype=torch.long)
+    for _ in range(max_len):
+        logits, _ = model(tokens, keys, values, region_pad)
+        tokens = torch.cat([tokens, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+    return tokens
+
+
+def train(model, data):
+    keys, values, region_pad, captions = data
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 2))
+    results = []
+    model.train()
+    for step in range(3):
+        logits, weights = model(captions[:, :-1], keys, values, region_pad)
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), captions[:, 1:].reshape(-1), ignore_index=PAD,
+                               label_smoothing=0.1)
+        optimizer.zero_grad()
+        loss.backward()
+        results.append((loss, weights, model.region_attn.bias_k.grad.clone(),
+                        model.region_attn.k_proj_weight.grad.clone()))
+        optimizer.step()
+        scheduler.step()
+    model.eval()
+    with torch.no_grad():
+        results.append(greedy(model, keys, values, region_pad))
+    return results
+"""
+
+# a toy sequence-reversal task with nn.Transformer as written in many blog posts, here with
+# a callable activation, post-norm, bool source and float target key padding masks, an
+# explicit memory_mask, and the encoder and decoder run apart at inference
+PROGRAMS["transformer_reverse_task"] = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+VOCAB, D, PAD, SOS = 8, 8, 0, 1
+
+
+def swish(x):
+    return x * torch.sigmoid(x)
+
+
+class Reverser(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.src_emb = nn.Embedding(VOCAB, D)
+        self.tgt_emb = nn.Embedding(VOCAB, D)
+        self.transformer = nn.Transformer(d_model=D, nhead=2, num_encoder_layers=1, num_decoder_layers=2,
+                                          dim_feedforward=12, dropout=0.0, activation=swish)
+        self.out = nn.Linear(D, VOCAB)
+
+    def forward(self, src, tgt):
+        S, T = src.size(0), tgt.size(0)
+        src_pad = (src == PAD).t()
+        tgt_pad = torch.zeros(tgt.size(1), T).masked_fill((tgt == PAD).t(), float('-inf'))
+        tgt_mask = self.transformer.generate_square_subsequent_mask(T)
+        memory_mask = torch.zeros(T, S, dtype=torch.bool)
+        memory_mask[0, -1] = True
+        out = self.transformer(self.src_emb(src), self.tgt_emb(tgt), tgt_mask=tgt_mask, memory_mask=memory_mask,
+                               src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad,
+                               memory_key_padding_mask=src_pad)
+        return self.out(out)
+
+
+def build():
+    return Reverser()
+
+
+def data(rng):
+    src = torch.tensor(rng.integers(2, VOCAB, size=(5, 3)))
+    src[3:, 1] = PAD
+    tgt = torch.cat([torch.full((1, 3), SOS), src.flip(0)])
+    tgt[1:3, 1] = tgt[3:5, 1].clone()
+    tgt[3:, 1] = PAD
+    return src, tgt
+
+
+def train(model, data):
+    src, tgt = data
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    losses = []
+    for step in range(3):
+        logits = model(src, tgt[:-1])
+        loss = F.cross_entropy(logits.view(-1, VOCAB), tgt[1:].reshape(-1), ignore_index=PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        losses.append((loss, logits))
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        memory = model.transformer.encoder(model.src_emb(src), src_key_padding_mask=(src == PAD).t())
+        ys = torch.full((1, 3), SOS)
+        for _ in range(4):
+            mask = nn.Transformer.generate_square_subsequent_mask(ys.size(0))
+            out = model.transformer.decoder(model.tgt_emb(ys), memory, tgt_mask=mask,
+                                            memory_key_padding_mask=(src == PAD).t())
+            ys = torch.cat([ys, model.out(out[-1]).argmax(-1).unsqueeze(0)])
+    return losses, memory, ys
+"""
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_sequence_program_gives_pytorchs_values(name):
+    compare_with_pytorch(PROGRAMS[name])
