@@ -150,3 +150,22 @@ def test_text_of_a_tensor_made_inside_follows_chainrule_print_options():
     finally:
         PRINT_OPTIONS.clear()
         PRINT_OPTIONS.update(saved)
+
+
+# -- a global that is not defined when traced ------------------------------------------
+def _late_scaled(x):
+    try:
+        scale = LATE_SCALE  # noqa: F821 (defined between calls)
+    except NameError:
+        scale = 1.0
+    return x * scale
+
+
+def test_a_global_defined_after_the_trace_is_read():
+    def before(k):
+        if k == 1:
+            globals()["LATE_SCALE"] = 3.0
+        elif k == 2:
+            del globals()["LATE_SCALE"]
+
+    each_call_as_plain(_late_scaled, [(A(1.0),)] * 4, before)

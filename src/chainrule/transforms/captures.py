@@ -31,6 +31,7 @@ import collections
 import collections.abc
 import contextlib
 import copyreg
+import dis
 import functools
 import operator
 import os
@@ -358,6 +359,11 @@ class Captures:
                 self._watch_module(value, used, depth)
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
+        for name in _loaded_globals(code):
+            if name not in names:
+                # not defined (a NameError the function catches) or a builtin: a global of
+                # that name defined later is what the plain call reads
+                self.checks.append((1, names, name, _MISSING))
 
     def _watch_class(self, cls: type, depth: int) -> None:
         """A class of the user's (a namespace of settings, the class of an object the
@@ -494,6 +500,17 @@ def _global_names(code: types.CodeType) -> list:
             elif by_string & _BY_ANY_NAME and len(const) < 1000:  # eval("SCALE * 2")
                 names += _IDENTIFIER.findall(const)
     return list(dict.fromkeys(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def _loaded_globals(code: types.CodeType) -> tuple:
+    """The names that a code object (and the functions, lambdas and comprehensions defined
+    in it) loads as globals."""
+    names = [ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _loaded_globals(const)
+    return tuple(dict.fromkeys(names))
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
