@@ -372,3 +372,13 @@ def test_in_place_view_operations_change_the_tensor_as_torch(call):
         viewed.t_()
     view[0] = 5.0
     assert viewed[0, 0] == 5.0
+
+
+def test_comparison_with_none_or_a_string_is_pythons_as_torch():
+    # `if mask == None:` in PyTorch code is a plain False, not an elementwise Tensor
+    for lib in (torch, cr):
+        x = lib.tensor(A)
+        assert (x == None) is False and (x != None) is True  # noqa: E711
+        assert (x == "auto") is False and ("auto" != x) is True
+        with pytest.raises(TypeError, match="not supported"):
+            x < None  # noqa: B015

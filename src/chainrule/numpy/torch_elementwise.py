@@ -118,12 +118,15 @@ def _rounded_division(a, b, rounding_mode):
 
 
 def _comparison(fun, op=None):
-    """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform).
+    """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform);
+    with None or a string, Python's default (``x == None`` is False), as PyTorch's.
     ``op``: Python's operator, which chainrule.jit records for a structured array (ndarray's
     == compares it field by field, where the ufunc has no loop for it) and for a string
     operand (``x == "auto"``: NumPy's == of numbers and a string is all False)."""
     def method(self, other):
         if is_eager(self):
+            if other is None or isinstance(other, str | bytes):  # not comparable, as in PyTorch:
+                return NotImplemented  # x == None is False, x != "auto" True, x < None a TypeError
             return as_eager(self, fun(*comparison_operands(self, other)))
         if op is not None and self._trace.records and (
                 isinstance(other, str | bytes) or getattr(self._value, "dtype", np.dtype(float)).names):
