@@ -161,6 +161,27 @@ def test_collectives_on_two_processes(tmp_path):
         loop = np.stack([np.stack([np.asarray(t) for t in dnn.all_gather(x)]) for x in xs])
         assert np.array_equal(cr.vmap(lambda x: cnp.stack(dnn.all_gather(x)))(xs), loop)
         assert np.array_equal(cr.vmap(lambda x: dnn.broadcast(x, src=1))(xs), np.arange(6.0).reshape(3, 2) + 10)
+        # the rest of torch.distributed.nn: values and gradients as torch 2.13 gives them on gloo
+        def grad_of(fn, x):
+            x = cr.tensor(np.array(x), requires_grad=True)
+            out = fn(x * 1)
+            parts = out if isinstance(out, tuple) else (out,)
+            sum(((o * (i + 2 + r)) ** 2).sum() for i, o in enumerate(parts)).backward()
+            return [np.asarray(o.detach()).tolist() for o in parts], x.grad.numpy().tolist()
+        x4 = [1.0 + r, 2.0, 3.0, 4.0 * r]
+        got = grad_of(lambda x: dnn.reduce_scatter(cr.zeros(2), list(x.chunk(2))), x4)
+        assert got == ([[3.0, 4.0] if r == 0 else [6.0, 4.0]], [24.0, 32.0, 108.0, 72.0]), got
+        got = grad_of(lambda x: dnn.reduce(x, dst=0), [1.0 + r, 2.0])
+        assert got == ([[3.0, 4.0] if r == 0 else [2.0, 2.0]], [24.0, 32.0]), got  # dst's gradient everywhere
+        got = grad_of(lambda x: dnn.all_to_all([cr.zeros(2), cr.zeros(2)], list(x.chunk(2))), x4)
+        assert got == (([[1.0, 2.0], [2.0, 2.0]], [8.0, 16.0, 54.0, 0.0]) if r == 0 else
+                       ([[3.0, 0.0], [3.0, 4.0]], [36.0, 36.0, 96.0, 128.0])), got
+        assert got == grad_of(lambda x: tuple(dnn.all_to_all_single(cr.zeros(4), x).chunk(2)), x4)
+        got = grad_of(lambda x: dnn.gather(x, dst=0), [1.0 + r, 2.0])
+        assert got == (([[1.0, 2.0], [2.0, 2.0]], [8.0, 16.0]) if r == 0 else
+                       ([[0.0, 0.0], [0.0, 0.0]], [36.0, 36.0])), got
+        got = grad_of(lambda x: dnn.scatter(list(x.chunk(2)), src=1), x4)
+        assert got == (([[2.0, 2.0]], [0.0] * 4) if r == 0 else ([[3.0, 4.0]], [16.0, 16.0, 54.0, 72.0])), got
         dist.barrier()
         if r == 0:
             print("raised on", dist.all_reduce(raised), "processes; done on", dist.all_reduce(1))
