@@ -6,6 +6,7 @@ types of the results) as the plain call."""
 import decimal
 import functools
 import gc
+import types
 
 import numpy as np
 import pytest
@@ -169,3 +170,13 @@ def test_a_global_defined_after_the_trace_is_read():
             del globals()["LATE_SCALE"]
 
     each_call_as_plain(_late_scaled, [(A(1.0),)] * 4, before)
+
+
+def test_the_attributes_of_a_module_among_the_arguments_are_watched():
+    settings = types.ModuleType("settings")  # a module of the user's, made in memory
+    settings.LR = 1.0
+    each_call_as_plain(lambda s, x: x * s.LR, [(settings, A(1.0))] * 3,
+                       lambda k: setattr(settings, "LR", float(k)))
+    cfg = Config(settings)  # held by an object among the arguments
+    each_call_as_plain(lambda c, x: x * c.act.LR, [(cfg, A(1.0))] * 3,
+                       lambda k: setattr(settings, "LR", float(k) + 1))

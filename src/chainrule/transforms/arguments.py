@@ -427,13 +427,13 @@ def _found_in_value(v, kinds, into: list, depth: int) -> None:
 
 
 def code_in_objects(leaves) -> list:
-    """The functions (bound methods, partials) that objects among the arguments hold, and
+    """The functions (bound methods, partials) and modules that objects among the arguments hold, and
     the classes of the objects they hold: what they run reads state too (globals,
     defaults, closed-over variables, the bound instance), watched as the function's own."""
     found: list = []
     for leaf in leaves:
         if object_fields(leaf) is not None:
-            found_in_objects(leaf, FUNCTIONS, found)
+            found_in_objects(leaf, (*FUNCTIONS, types.ModuleType), found)
             found.extend(type(v) for v in found_in_objects(leaf, object, []) if object_fields(v) is not None)
     return found
 

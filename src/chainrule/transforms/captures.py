@@ -148,6 +148,11 @@ class Captures:
         self._environ = False  # whether the environment is watched
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
+        modules = [m for m in more if isinstance(m, types.ModuleType) and _user_module(m)]
+        if modules:  # a module of settings passed to it: the attributes its code names
+            used = list(dict.fromkeys(name for _, names in self._namespaces for name in names))
+            for module in modules:
+                self._watch_module(module, used, 0)
         self.found = frozenset(self._seen)  # the objects it reads (kept alive by the checks)
         self._seen.clear()  # only needed while searching
         self._compile()

@@ -437,7 +437,7 @@ class Jitted:
         # and so do the methods of the user's classes among them (pytree nodes, objects)
         # and the functions that objects among them hold (cfg.activation), and their classes
         passed = [leaf for leaf in (*given, *user_classes(tree, given), *code_in_objects(given))
-                  if isinstance(leaf, (*FUNCTIONS, type)) and id(leaf) not in self._passed]
+                  if isinstance(leaf, (*FUNCTIONS, type, types.ModuleType)) and id(leaf) not in self._passed]
         if self._captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
             self._captures = Captures(self.fun, *self._passed.values())
