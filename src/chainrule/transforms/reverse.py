@@ -301,7 +301,13 @@ def _scalar_seed(value, fun, holomorphic: bool = False) -> Any:
             "a real quantity such as cnp.abs(out) ** 2."
         )
     if dtype.kind not in "fc":
-        dtype = np.dtype(np.float64)
+        # a count, an index or a truth value has no derivative: zeros would hide the
+        # mistake (autograd and JAX raise a TypeError too)
+        raise TypeError(
+            f"grad needs {getattr(fun, '__name__', 'the function')} to return a float, but it "
+            f"returned a {dtype} value, which has no derivative. Return the "
+            "float quantity itself (not a comparison, argmax or count of it)."
+        )
     return np.ones(shape, dtype=dtype)
 
 
