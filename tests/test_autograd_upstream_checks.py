@@ -3,14 +3,19 @@ itself as the witness: each case runs once with ``autograd`` and once with
 ``chainrule`` (the same program, its library passed in) and both must behave alike.
 """
 
+import importlib
+
 import numpy as onp
 import pytest
 
 import chainrule
 import chainrule.numpy as cnp
+import chainrule.tracer
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
+
+from test_autograd_api import assert_same  # noqa: E402
 
 LIBRARIES = {"autograd": (autograd, anp), "chainrule": (chainrule, cnp)}
 _X = onp.array([1.0, 2.0, 3.0])
@@ -43,3 +48,43 @@ def test_grad_of_a_result_without_derivative_is_a_type_error(name, library):
 def test_grad_of_a_float_constant_is_zero(library):
     ag, _ = LIBRARIES[library]
     assert float(ag.grad(lambda x: 3.0)(1.0)) == 0.0
+
+
+def _make_vjp_by_hand(library, fun, x, cotangents):
+    """autograd's own ``make_vjp``, written with its engine's parts: a trace from a
+    ``VJPNode`` root, then ``backward_pass`` from the end node, once per cotangent."""
+    core = importlib.import_module(f"{library}.autograd_core" if library == "chainrule" else "autograd.core")
+    tracer = importlib.import_module(f"{library}.tracer")
+    value, end_node = tracer.trace(core.VJPNode.new_root(), fun, x)
+    return value, [core.backward_pass(g, end_node) for g in cotangents]
+
+
+MAKE_VJP_BY_HAND = {
+    "sum_of_sines": (lambda np: lambda x: np.sum(np.sin(x) * x), onp.array([0.3, 1.2]), [1.0, 2.0]),
+    "square_of_a_number": (lambda np: lambda x: x**2, 2.0, [1.0]),
+    "fan_out_fan_in": (lambda np: _fan_out_fan_in, 2.0, [1.0]),
+    "vector_output": (lambda np: lambda x: np.tanh(x[::-1]), onp.array([0.1, -0.4, 0.7]),
+                      [onp.array([1.0, 0.0, 2.0])]),
+}
+
+
+def _fan_out_fan_in(x):
+    for _ in range(20):
+        x = (x + x) / 2.0
+    return x * 3.0
+
+
+@pytest.mark.parametrize("name", MAKE_VJP_BY_HAND)
+def test_make_vjp_from_the_engine_parts_agrees_with_autograd(name):
+    make, x, cotangents = MAKE_VJP_BY_HAND[name]
+    expected = _make_vjp_by_hand("autograd", make(anp), x, cotangents)
+    got = _make_vjp_by_hand("chainrule", make(cnp), x, cotangents)
+    assert_same(expected, got)
+
+
+def test_trace_from_a_vjp_node_of_a_constant_warns_and_gives_no_node():
+    core = importlib.import_module("chainrule.autograd_core")
+    with pytest.warns(UserWarning, match="independent of input"):
+        value, node = chainrule.tracer.trace(core.VJPNode.new_root(), lambda x: 3.0, _X)
+    assert (value, node) == (3.0, None)
+

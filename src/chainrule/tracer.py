@@ -27,6 +27,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from chainrule.core.backward import toposort as eager_nodes
 from chainrule.core.eager import tensor
 from chainrule.core.eager_backward import node_backward
@@ -127,6 +129,8 @@ def trace(start_node: Node, fun: Callable, x: Any):
     takes it out of the container) whose parent is ``start_node``.
     """
     node_class = type(start_node)
+    if node_class is VJPNode:
+        return _trace_eagerly(start_node, fun, x)
     out, record = trace_vjp(fun, (x,), (0,), "tracer", lean=False)
     tape = record.tape
 
@@ -168,6 +172,23 @@ def trace(start_node: Node, fun: Callable, x: Any):
     argnums = [i for i, (_, pos) in enumerate(traced) if pos is not None]
     parents = [nodes[pos] for _, pos in traced if pos is not None]
     return out, make(out, _pack(tree), leaves, {}, argnums, parents)
+
+
+def _trace_eagerly(start_node: VJPNode, fun: Callable, x: Any):
+    """autograd's own ``make_vjp``: ``trace(VJPNode.new_root(), fun, x)``, then
+    ``backward_pass(g, end_node)``. ``fun`` runs on :func:`new_box`'s eager Tensor of
+    ``x``, and the end node is its result's, which :func:`backward_pass` runs back from."""
+    if not isinstance(x, Tensor | np.ndarray | np.generic | int | float | complex):
+        raise TypeError(
+            f"trace(VJPNode.new_root(), fun, x) takes an array or a number x, not a "
+            f"{type(x).__name__}: for a container use chainrule.make_vjp(fun)(x)"
+        )
+    out = fun(new_box(x, 0, start_node))
+    node = out._node if isinstance(out, Tensor) else None
+    if node is None:
+        warnings.warn("Output seems independent of input.", stacklevel=3)
+        return out, None
+    return getval(out), node
 
 
 # The values new_box made: where backward_pass's gradient goes
