@@ -11,6 +11,7 @@ import pytest
 from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+import chainrule.numpy as cnp
 
 rng = np.random.default_rng(0)
 
@@ -116,3 +117,49 @@ def test_a_donated_argument_that_the_function_also_reads_as_a_global_is_not_writ
     other = np.ones(3)
     jitted(other)
     assert same(other, np.full(3, 3.0))  # any other argument is donated
+
+
+@cr.primitive
+def finite_or_zero(x):
+    # the argument itself where nothing needs replacing: a common fast path
+    return x if np.all(np.isfinite(x)) else np.where(np.isfinite(x), x, 0.0)
+
+
+cr.defvjp(finite_or_zero, lambda ans, x: lambda g: g * cnp.isfinite(x))
+
+
+@cr.primitive
+def positives(x):
+    return x[x > 0]
+
+
+cr.defvjp(positives, lambda ans, x: lambda g: cnp.zeros_like(x))
+
+
+def test_a_primitive_that_returns_its_argument_on_some_values_keeps_it_alive():
+    # traced where it made a new array, the replay reused its argument's buffer for
+    # cos(x) * 3 while the primitive's result (that very buffer) was still to be read,
+    # and handed that buffer back, rewritten by the next call
+    def f(x):
+        b = finite_or_zero(x * 2.0)
+        return b + cnp.cos(x) * 3.0, b
+
+    jitted = cr.jit(f)
+    kept = []
+    with np.errstate(invalid="ignore"):
+        for x in ([np.inf, 1.0, 2.0], [0.5, 1.0, 2.0], [1.5, -1.0, 2.0], [0.25, 3.0, 1.0]):
+            got, want = jitted(np.array(x)), f(np.array(x))
+            assert same(got, want)
+            kept.append((got, want))
+    assert all(same(got, want) for got, want in kept)
+
+
+def test_the_shape_of_a_primitives_result_is_checked():
+    # len() of a primitive's result whose length depends on the values was built in
+    def mean_of_positives(x):
+        y = positives(x)
+        return y.sum() / len(y)
+
+    jitted = cr.jit(mean_of_positives)
+    for x in ([1.0, 2.0, -1.0], [1.0, 2.0, 3.0], [-1.0, 2.0, -3.0]):
+        assert same(jitted(np.array(x)), mean_of_positives(np.array(x)))

@@ -32,6 +32,7 @@ from chainrule.core.tensor import Tensor
 
 __all__ = [
     "Primitive",
+    "user_function",
     "CompositePrimitive",
     "primitive",
     "defvjp",
@@ -461,6 +462,12 @@ class _MarksOutputs:
         if ans.__class__ is tuple or ans.__class__ is list or (isinstance(ans, tuple) and hasattr(ans, "_fields")):
             self.prim.multiple_outputs = True
         return ans
+
+
+def user_function(fun: Callable) -> Callable:
+    """The function that the forward ``fun`` of a :func:`primitive` calls: the user's own
+    (``fun`` itself for other primitives' forwards)."""
+    return fun.fun if isinstance(fun, _MarksOutputs) else fun
 
 
 # A list, tuple or dict argument of a primitive of your own that holds values being

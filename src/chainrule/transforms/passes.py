@@ -183,22 +183,30 @@ def _assign_buffers(
     """
     # which variables share memory with which (views of views of one array)
     owner: dict[int, int] = {}  # id(root array) -> first variable holding it
-    group: dict[int, int] = {}  # variable -> the variable whose array it views
+    parent: dict[int, int] = {}  # variable -> a variable of its group (the first: itself)
+
+    def find(v: int) -> int:
+        while parent.get(v, v) != v:
+            v = parent[v]
+        return v
+
     for v in range(n_inputs):
-        owner.setdefault(id(root_array(values[v])), v)
-        group[v] = owner[id(root_array(values[v]))]
+        parent[v] = owner.setdefault(id(root_array(values[v])), v)
     for op in ops:
         if isinstance(op, Call):
             for v in op.outs:
-                r = id(root_array(values[v]))
-                group[v] = owner.setdefault(r, v)
-                if op.check_shape == "full" and group[v] == v:
-                    # a function of the user's: its result may view an argument's
-                    # memory in a way no base shows
+                parent[v] = find(owner.setdefault(id(root_array(values[v])), v))
+                if op.check_shape == "full":
+                    # a function of the user's (a custom primitive) or one chainrule does
+                    # not know: on other values its result may be an argument or view its
+                    # memory (``return x if ok else fix(x)``), which no trace shows; so
+                    # its array arguments live as long as it does, and are handed back
+                    # with it
                     for a in _op_inputs(op):
-                        if _may_share(values[v], values[a]):
-                            group[v] = group.get(a, a)
-                            break
+                        if isinstance(values[a], np.ndarray) and find(a) != find(v):
+                            first, last = sorted((find(a), find(v)))
+                            parent[last] = first
+    group = {v: find(v) for v in parent}
     last_use: dict[int, int] = {}
     for k, op in enumerate(ops):
         for v in _op_inputs(op):
@@ -300,13 +308,6 @@ def may_stop(op, values: list) -> bool:
         return True  # Python objects: their operators may raise anything
     # NumPy refuses integers to negative integer powers
     return fun in (np.power, operator.ipow) and any(d.kind in "iu" for d in dtypes)
-
-
-def _may_share(a, b) -> bool:
-    try:
-        return bool(np.may_share_memory(a, b))
-    except TypeError:
-        return False
 
 
 def writable_like_output(value) -> bool:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
-from chainrule.core.primitive import RECORDING
+from chainrule.core.primitive import RECORDING, user_function
 from chainrule.core.tensor import (
     AS_TEXT,
     MEASURED,
@@ -65,7 +65,8 @@ def _checks(fun) -> bool | str:
     for NumPy's value-shaped functions, nothing for the rest."""
     if isinstance(fun, np.ufunc) or fun in _SCALAR_MATH:  # (a NumPy scalar's type is its operands')
         return False
-    module = getattr(fun, "__module__", None) or ""
+    # a primitive of the user's is recorded as chainrule's wrapper of their function
+    module = getattr(user_function(fun), "__module__", None) or ""
     if module.startswith("numpy"):
         if "scimath" in module or getattr(fun, "__name__", None) in _VALUE_TYPED:
             return "full"
