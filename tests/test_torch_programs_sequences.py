@@ -1783,6 +1783,327 @@ def train(model, training_data):
 """
 
 
+# "Chatbot Tutorial": batches padded with itertools.zip_longest into LongTensor and
+# BoolTensor masks, an EncoderRNN over packed sequences (bidirectional GRU, the two
+# directions' outputs summed), Luong attention ('dot', 'general', 'concat'), the
+# LuongAttnDecoderRNN, maskNLLLoss (gather, masked_select), teacher forcing decided by
+# random.random(), two Adam optimizers with clip_grad_norm_, and GreedySearchDecoder (all in
+# float64: the 'concat' score's v made with torch.Tensor, not the tutorial's torch.FloatTensor)
+_CHATBOT = """
+import itertools
+import random
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+
+torch.set_default_dtype(torch.float64)
+device = torch.device("cpu")
+PAD_token, SOS_token, EOS_token = 0, 1, 2
+VOCAB = 12
+
+
+class EncoderRNN(nn.Module):
+    def __init__(self, hidden_size, embedding, n_layers=1, dropout=0):
+        super(EncoderRNN, self).__init__()
+        self.n_layers = n_layers
+        self.hidden_size = hidden_size
+        self.embedding = embedding
+        self.gru = nn.GRU(hidden_size, hidden_size, n_layers,
+                          dropout=(0 if n_layers == 1 else dropout), bidirectional=True)
+
+    def forward(self, input_seq, input_lengths, hidden=None):
+        embedded = self.embedding(input_seq)
+        packed = nn.utils.rnn.pack_padded_sequence(embedded, input_lengths)
+        outputs, hidden = self.gru(packed, hidden)
+        outputs, _ = nn.utils.rnn.pad_packed_sequence(outputs)
+        outputs = outputs[:, :, :self.hidden_size] + outputs[:, :, self.hidden_size:]
+        return outputs, hidden
+
+
+class Attn(nn.Module):
+    def __init__(self, method, hidden_size):
+        super(Attn, self).__init__()
+        self.method = method
+        if self.method not in ['dot', 'general', 'concat']:
+            raise ValueError(self.method, "is not an appropriate attention method.")
+        self.hidden_size = hidden_size
+        if self.method == 'general':
+            self.attn = nn.Linear(self.hidden_size, hidden_size)
+        elif self.method == 'concat':
+            self.attn = nn.Linear(self.hidden_size * 2, hidden_size)
+            self.v = nn.Parameter(torch.Tensor(hidden_size))  # FloatTensor in the tutorial (float32)
+
+    def dot_score(self, hidden, encoder_output):
+        return torch.sum(hidden * encoder_output, dim=2)
+
+    def general_score(self, hidden, encoder_output):
+        energy = self.attn(encoder_output)
+        return torch.sum(hidden * energy, dim=2)
+
+    def concat_score(self, hidden, encoder_output):
+        energy = self.attn(torch.cat((hidden.expand(encoder_output.size(0), -1, -1), encoder_output), 2)).tanh()
+        return torch.sum(self.v * energy, dim=2)
+
+    def forward(self, hidden, encoder_outputs):
+        if self.method == 'general':
+            attn_energies = self.general_score(hidden, encoder_outputs)
+        elif self.method == 'concat':
+            attn_energies = self.concat_score(hidden, encoder_outputs)
+        elif self.method == 'dot':
+            attn_energies = self.dot_score(hidden, encoder_outputs)
+        attn_energies = attn_energies.t()
+        return F.softmax(attn_energies, dim=1).unsqueeze(1)
+
+
+class LuongAttnDecoderRNN(nn.Module):
+    def __init__(self, attn_model, embedding, hidden_size, output_size, n_layers=1, dropout=0.1):
+        super(LuongAttnDecoderRNN, self).__init__()
+        self.attn_model = attn_model
+        self.hidden_size = hidden_size
+        self.output_size = output_size
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.embedding = embedding
+        self.embedding_dropout = nn.Dropout(dropout)
+        self.gru = nn.GRU(hidden_size, hidden_size, n_layers, dropout=(0 if n_layers == 1 else dropout))
+        self.concat = nn.Linear(hidden_size * 2, hidden_size)
+        self.out = nn.Linear(hidden_size, output_size)
+        self.attn = Attn(attn_model, hidden_size)
+
+    def forward(self, input_step, last_hidden, encoder_outputs):
+        embedded = self.embedding(input_step)
+        embedded = self.embedding_dropout(embedded)
+        rnn_output, hidden = self.gru(embedded, last_hidden)
+        attn_weights = self.attn(rnn_output, encoder_outputs)
+        context = attn_weights.bmm(encoder_outputs.transpose(0, 1))
+        rnn_output = rnn_output.squeeze(0)
+        context = context.squeeze(1)
+        concat_input = torch.cat((rnn_output, context), 1)
+        concat_output = torch.tanh(self.concat(concat_input))
+        output = self.out(concat_output)
+        output = F.softmax(output, dim=1)
+        return output, hidden
+
+
+class Chatbot(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, 6)
+        self.encoder = EncoderRNN(6, self.embedding, 2, 0.0)
+        self.decoder = LuongAttnDecoderRNN(ATTN, self.embedding, 6, VOCAB, 2, 0.0)
+
+
+def build():
+    model = Chatbot()
+    if ATTN == 'concat':
+        nn.init.normal_(model.decoder.attn.v)
+    return model
+
+
+def zeroPadding(l, fillvalue=PAD_token):
+    return list(itertools.zip_longest(*l, fillvalue=fillvalue))
+
+
+def binaryMatrix(l, value=PAD_token):
+    m = []
+    for i, seq in enumerate(l):
+        m.append([])
+        for token in seq:
+            if token == PAD_token:
+                m[i].append(0)
+            else:
+                m[i].append(1)
+    return m
+
+
+def inputVar(indexes_batch):
+    lengths = torch.tensor([len(indexes) for indexes in indexes_batch])
+    padList = zeroPadding(indexes_batch)
+    padVar = torch.LongTensor(padList)
+    return padVar, lengths
+
+
+def outputVar(indexes_batch):
+    max_target_len = max([len(indexes) for indexes in indexes_batch])
+    padList = zeroPadding(indexes_batch)
+    mask = binaryMatrix(padList)
+    mask = torch.BoolTensor(mask)
+    padVar = torch.LongTensor(padList)
+    return padVar, mask, max_target_len
+
+
+def batch2TrainData(pair_batch):
+    pair_batch.sort(key=lambda x: len(x[0]), reverse=True)
+    input_batch, output_batch = [], []
+    for pair in pair_batch:
+        input_batch.append(pair[0] + [EOS_token])
+        output_batch.append(pair[1] + [EOS_token])
+    inp, lengths = inputVar(input_batch)
+    output, mask, max_target_len = outputVar(output_batch)
+    return inp, lengths, output, mask, max_target_len
+
+
+def maskNLLLoss(inp, target, mask):
+    nTotal = mask.sum()
+    crossEntropy = -torch.log(torch.gather(inp, 1, target.view(-1, 1)).squeeze(1))
+    loss = crossEntropy.masked_select(mask).mean()
+    loss = loss.to(device)
+    return loss, nTotal.item()
+
+
+def train_step(input_variable, lengths, target_variable, mask, max_target_len, encoder, decoder,
+               encoder_optimizer, decoder_optimizer, batch_size, clip, teacher_forcing_ratio=0.5):
+    encoder_optimizer.zero_grad()
+    decoder_optimizer.zero_grad()
+    lengths = lengths.to("cpu")
+    loss = 0
+    print_losses = []
+    n_totals = 0
+    encoder_outputs, encoder_hidden = encoder(input_variable, lengths)
+    decoder_input = torch.LongTensor([[SOS_token for _ in range(batch_size)]])
+    decoder_hidden = encoder_hidden[:decoder.n_layers]
+    use_teacher_forcing = True if random.random() < teacher_forcing_ratio else False
+    for t in range(max_target_len):
+        decoder_output, decoder_hidden = decoder(decoder_input, decoder_hidden, encoder_outputs)
+        if use_teacher_forcing:
+            decoder_input = target_variable[t].view(1, -1)
+        else:
+            _, topi = decoder_output.topk(1)
+            decoder_input = torch.LongTensor([[topi[i][0] for i in range(batch_size)]])
+        mask_loss, nTotal = maskNLLLoss(decoder_output, target_variable[t], mask[t])
+        loss += mask_loss
+        print_losses.append(mask_loss.item() * nTotal)
+        n_totals += nTotal
+    loss.backward()
+    _ = nn.utils.clip_grad_norm_(encoder.parameters(), clip)
+    _ = nn.utils.clip_grad_norm_(decoder.parameters(), clip)
+    encoder_optimizer.step()
+    decoder_optimizer.step()
+    return sum(print_losses) / n_totals
+
+
+class GreedySearchDecoder(nn.Module):
+    def __init__(self, encoder, decoder):
+        super(GreedySearchDecoder, self).__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def forward(self, input_seq, input_length, max_length):
+        encoder_outputs, encoder_hidden = self.encoder(input_seq, input_length)
+        decoder_hidden = encoder_hidden[:self.decoder.n_layers]
+        decoder_input = torch.ones(1, 1, device=device, dtype=torch.long) * SOS_token
+        all_tokens = torch.zeros([0], device=device, dtype=torch.long)
+        all_scores = torch.zeros([0], device=device)
+        for _ in range(max_length):
+            decoder_output, decoder_hidden = self.decoder(decoder_input, decoder_hidden, encoder_outputs)
+            decoder_scores, decoder_input = torch.max(decoder_output, dim=1)
+            all_tokens = torch.cat((all_tokens, decoder_input), dim=0)
+            all_scores = torch.cat((all_scores, decoder_scores), dim=0)
+            decoder_input = torch.unsqueeze(decoder_input, 0)
+        return all_tokens, all_scores
+
+
+def data(rng):
+    return [[[3, 4, 5], [6, 7]], [[8, 9], [10, 11, 3]], [[4, 4, 6, 7], [5]]]
+
+
+def train(model, pairs):
+    random.seed(2)
+    encoder, decoder = model.encoder, model.decoder
+    encoder_optimizer = optim.Adam(encoder.parameters(), lr=0.01)
+    decoder_optimizer = optim.Adam(decoder.parameters(), lr=0.01 * 5.0)
+    losses = []
+    for iteration in range(3):
+        training_batch = batch2TrainData([list(map(list, p)) for p in pairs])
+        input_variable, lengths, target_variable, mask, max_target_len = training_batch
+        losses.append(train_step(input_variable, lengths, target_variable, mask, max_target_len, encoder,
+                                 decoder, encoder_optimizer, decoder_optimizer, len(pairs), 50.0))
+    encoder.eval()
+    decoder.eval()
+    searcher = GreedySearchDecoder(encoder, decoder)
+    indexes_batch = [[3, 4, EOS_token]]
+    lengths = torch.tensor([len(indexes) for indexes in indexes_batch])
+    input_batch = torch.LongTensor(indexes_batch).transpose(0, 1)
+    with torch.no_grad():
+        tokens, scores = searcher(input_batch, lengths, 4)
+    return losses, tokens, scores
+"""
+for _attn in ("dot", "general", "concat"):
+    PROGRAMS[f"chatbot_{_attn}"] = f"ATTN = {_attn!r}\n" + _CHATBOT
+
+
+# a variable-length sequence classifier as users write one: pack_sequence of unsorted
+# sequences, a learned initial state (h0/c0 parameters expanded to the batch) through a
+# 2-layer bidirectional batch-first LSTM with proj_size and dropout between the layers,
+# pad_packed_sequence with total_length and padding_value, a masked mean over time; a GRU
+# over left-padded pad_sequence batches; the model in eval mode (dropout off) on one
+# unbatched (2-D) sequence
+PROGRAMS["packed_sequence_classifier"] = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence, pad_sequence
+
+torch.set_default_dtype(torch.float64)
+
+
+class Classifier(nn.Module):
+    def __init__(self, n_in=3, hidden=5, proj=3, n_classes=4, dropout=0.3):
+        super().__init__()
+        self.lstm = nn.LSTM(n_in, hidden, num_layers=2, batch_first=True, bidirectional=True,
+                            proj_size=proj, dropout=dropout)
+        self.h0 = nn.Parameter(torch.zeros(4, 1, proj))
+        self.c0 = nn.Parameter(torch.zeros(4, 1, hidden))
+        self.gru = nn.GRU(n_in, 4, num_layers=2, dropout=dropout)
+        self.head = nn.Linear(2 * proj + 4, n_classes)
+
+    def forward(self, seqs):
+        batch = len(seqs)
+        packed = pack_sequence(seqs, enforce_sorted=False)
+        h0 = self.h0.expand(-1, batch, -1).contiguous()
+        c0 = self.c0.expand(-1, batch, -1).contiguous()
+        out, (hn, cn) = self.lstm(packed, (h0, c0))
+        padded, lengths = pad_packed_sequence(out, batch_first=True, total_length=6, padding_value=-7.0)
+        mask = torch.arange(padded.size(1))[None, :] < lengths[:, None]
+        pooled = (padded * mask.unsqueeze(-1)).sum(1) / lengths.unsqueeze(-1)
+        left = pad_sequence(seqs, padding_side='left')
+        g_out, g_h = self.gru(left)
+        features = torch.cat([pooled, g_out[-1]], dim=-1)
+        return self.head(features), padded, hn, cn
+
+
+def build():
+    return Classifier()
+
+
+def data(rng):
+    seqs = [torch.tensor(rng.normal(size=(n, 3))) for n in (3, 5, 2, 4)]
+    return seqs, torch.tensor([0, 3, 1, 1])
+
+
+def train(model, data):
+    seqs, labels = data
+    results = []
+    model.eval()
+    with torch.no_grad():
+        results.append(model(seqs))
+        out, (hn, cn) = model.lstm(seqs[1])
+        results.append((out, hn, cn, model.gru(seqs[2])))
+    model.train()
+    model.lstm.dropout = model.gru.dropout = 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for step in range(3):
+        logits, padded, hn, cn = model(seqs)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        results.append((loss, padded, hn, cn, model.h0.grad.clone(), model.lstm.weight_hr_l1_reverse.grad.clone()))
+        optimizer.step()
+    return results
+"""
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_sequence_program_gives_pytorchs_values(name):
     compare_with_pytorch(PROGRAMS[name])
