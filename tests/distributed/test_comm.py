@@ -51,6 +51,16 @@ def test_torch_distributed_names_in_a_job_of_one(dist):
     assert dist.get_backend() == "gloo" and dist.get_backend(dist.group.WORLD) == "gloo"
     assert not dist.is_nccl_available() and dist.is_gloo_available() and dist.is_mpi_available()
     assert not dist.is_torchelastic_launched()
+    # dist.Backend as torch's (a script picks `dist.Backend.GLOO` without GPUs), and
+    # PyTorch's map of devices to backends, whose CPU backend is gloo
+    assert (dist.Backend.GLOO, dist.Backend.NCCL, dist.Backend("MPI"), dist.Backend("Other")) == (
+        "gloo", "nccl", "mpi", "other")
+    dist.init_process_group(backend=dist.Backend.GLOO)
+    dist.init_process_group(backend="cpu:gloo,cuda:nccl")
+    assert dist.get_backend() == "gloo"
+    for bad in ("nccl", "cuda:nccl", "cpu:gloo,nccl"):
+        with pytest.raises(ValueError, match="is not available: chainrule runs on CPUs over MPI"):
+            dist.init_process_group(backend=bad)
     assert dist.get_rank(dist.group.WORLD) == 0 and dist.get_world_size(group=None) == 1
     assert dist.get_node_local_rank() == 0
     world = dist.group.WORLD

@@ -24,6 +24,7 @@ from chainrule.distributed.collectives import (
     reduce_op,
 )
 from chainrule.distributed.comm import (
+    Backend,
     DistributedError,
     GroupMember,
     ProcessGroup,
@@ -91,6 +92,7 @@ __all__ = [
     # PyTorch's spellings
     "init_process_group",
     "destroy_process_group",
+    "Backend",
     "is_available",
     "get_rank",
     "get_world_size",

@@ -36,6 +36,7 @@ __all__ = [
     # PyTorch's spellings (torch.distributed), for code written for it
     "init_process_group",
     "destroy_process_group",
+    "Backend",
     "is_available",
     "get_rank",
     "get_world_size",
@@ -438,22 +439,62 @@ def is_available() -> bool:
     return True
 
 
+class Backend(str):
+    """PyTorch's ``dist.Backend``: the backends' names (``Backend.GLOO`` is ``"gloo"``),
+    and ``Backend("GLOO")``, a name in lower case. :func:`init_process_group` takes
+    ``"gloo"`` and ``"mpi"``, both MPI here.
+
+    >>> from chainrule import distributed as dist
+    >>> dist.Backend.GLOO, dist.Backend("MPI")
+    ('gloo', 'mpi')
+    """
+
+    UNDEFINED = "undefined"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    UCC = "ucc"
+    MPI = "mpi"
+    XCCL = "xccl"
+
+    def __new__(cls, name: str) -> str:
+        if not isinstance(name, str):
+            raise ValueError(f"Backend constructor parameter must be string-ish, got {name!r}")
+        value = getattr(Backend, name.upper(), Backend.UNDEFINED)
+        return name.lower() if value == Backend.UNDEFINED else value
+
+
+def _cpu_backend(backend) -> str:
+    """The backend that ``backend`` gives the CPU's tensors: ``"gloo"``, or in PyTorch's
+    map of devices to backends (``"cpu:gloo,cuda:nccl"``) the one for ``cpu``; ``""`` if none."""
+    name = str(backend).lower()
+    if ":" not in name:
+        return name
+    pairs = [part.split(":", 1) for part in name.split(",")]
+    if any(len(pair) != 2 for pair in pairs):
+        return ""
+    return next((b.strip() for d, b in pairs if d.strip() == "cpu"), "")
+
+
 def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=None,
                        world_size: int = -1, rank: int = -1, **options) -> None:
     """PyTorch's ``init_process_group``, for code written for it: :func:`init`. The
     processes are the ones the MPI launcher started, so ``init_method`` and ``store`` have
     nothing to do, and a ``world_size`` or ``rank`` given must be MPI's (an error says so).
+    ``backend`` is ``"gloo"`` or ``"mpi"`` (the transport is MPI either way), or PyTorch's
+    map of devices to backends, such as ``"cpu:gloo,cuda:nccl"``, whose backend for
+    ``cpu`` is one of them (chainrule's tensors are on the CPU).
 
     >>> from chainrule import distributed as dist
     >>> dist.init_process_group("gloo")
     >>> dist.get_rank(), dist.get_world_size()
     (0, 1)
     """
-    if backend is not None and str(backend).lower() not in ("gloo", "mpi", "cpu:gloo"):
+    cpu = "gloo" if backend is None else _cpu_backend(backend)
+    if cpu not in ("gloo", "mpi"):
         raise ValueError(f"init_process_group: backend {backend!r} is not available: chainrule runs on "
-                         "CPUs over MPI; use 'gloo' or 'mpi' (or leave backend out)")
+                         "CPUs over MPI; use 'gloo' or 'mpi' (or 'cpu:gloo,cuda:nccl', or leave backend out)")
     init()
-    _STATE.backend = "gloo" if backend is None else str(backend).lower().removeprefix("cpu:")
+    _STATE.backend = cpu
     for name, given, actual in (("world_size", world_size, get_world_size()), ("rank", rank, get_rank())):
         if given not in (-1, None) and int(given) != actual:
             raise DistributedError(
