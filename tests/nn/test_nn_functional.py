@@ -220,3 +220,24 @@ def test_other_spellings_as_torch(name, shape, args):
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     for u, v in zip(a, b, strict=True):
         np.testing.assert_allclose(u.grad.numpy(), v.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_dtype, t_dtype", [("float64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize("kwargs", [{}, {"pos_weight": [1.5, 0.5, 2.0]}, {"weight": [1.5, 0.5, 2.0]},
+                                    {"reduction": "none"}])
+def test_bce_with_logits_is_in_the_targets_dtype_as_torch(x_dtype, t_dtype, kwargs):
+    # PyTorch computes the loss in place in (1 - target): float32 labels (torchtext's
+    # LabelField(dtype=torch.float)) give a float32 loss even of a float64 model's logits
+    rng = np.random.default_rng(0)
+    xs, ts = rng.normal(size=(4, 3)).astype(x_dtype), (rng.uniform(size=(4, 3)) > 0.5).astype(t_dtype)
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor(xs, requires_grad=True)
+        kw = {k: (lib.tensor(v) if isinstance(v, list) else v) for k, v in kwargs.items()}
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(x, lib.tensor(ts), **kw)
+        loss.sum().backward()
+        results.append((str(loss.dtype).split(".")[-1], loss.detach().numpy(), x.grad.dtype, x.grad.numpy()))
+    (a, av, ag, agv), (b, bv, bg, bgv) = results
+    assert (a, str(ag).split(".")[-1]) == (b, str(bg))
+    np.testing.assert_allclose(bv, av, rtol=1e-6)
+    np.testing.assert_allclose(bgv, agv, rtol=1e-6, atol=1e-7)

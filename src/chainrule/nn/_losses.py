@@ -315,5 +315,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = (1 - target) * input + sp
     if weight is not None:
         loss = loss * weight
+    if _dtype(target).kind == "f" and _dtype(loss) != _dtype(target):
+        # PyTorch computes the loss in place in (1 − target): float32 targets give a float32
+        # loss even of float64 logits
+        loss = cnp.astype(loss, _dtype(target))
     return named_as_torch(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
