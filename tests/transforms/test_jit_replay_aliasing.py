@@ -163,3 +163,23 @@ def test_the_shape_of_a_primitives_result_is_checked():
     jitted = cr.jit(mean_of_positives)
     for x in ([1.0, 2.0, -1.0], [1.0, 2.0, 3.0], [-1.0, 2.0, -3.0]):
         assert same(jitted(np.array(x)), mean_of_positives(np.array(x)))
+
+
+@pytest.mark.parametrize("write", [
+    lambda x: np.nan_to_num(x, copy=False),
+    lambda x: cnp.nan_to_num(x, False),
+    lambda x: np.nan_to_num(x[1:], copy=False, nan=-1.0),
+], ids=["keyword", "positional", "view"])
+def test_nan_to_num_without_a_copy_writes_its_argument_on_every_call(write):
+    # replays did not write x: the call's own result was not used, and it was dropped
+    def f(x):
+        write(x)
+        return x * 1.0
+
+    jitted = cr.jit(f)
+    for k in range(3):
+        x = rng.normal(size=4)
+        x[k] = np.nan
+        mine, theirs = x.copy(), x.copy()
+        assert same(jitted(mine), f(theirs))
+        assert same(mine, theirs)

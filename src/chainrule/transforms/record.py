@@ -58,6 +58,11 @@ _VALUE_SHAPED = {
 _VALUE_TYPED = {"eig", "eigvals", "real_if_close", "roots"}
 
 
+def _copies(args, kwargs) -> bool:
+    """Whether ``np.nan_to_num(*args, **kwargs)`` works on a copy (``copy=False``: in place)."""
+    return bool(kwargs.get("copy", args[1] if len(args) > 1 else True))
+
+
 def _checks(fun) -> bool | str:
     """What a replay checks of ``fun``'s results: ``"full"`` (type, shape and dtype) for a
     function whose result type may depend on values (NumPy's eig, scimath's sqrt of a
@@ -265,6 +270,11 @@ class RecordTrace(Trace):
             if not isinstance(tkwargs["out"], Var | Seq):  # into an array that is not traced
                 return self.write_untraced(fun, args, kwargs)
             effect = effect or "write"  # NumPy writes the result into out= (np.cumsum, np.clip, ...)
+        elif fun is np.nan_to_num and not _copies(args, kwargs):
+            # nan_to_num(x, copy=False) writes x in place (and returns it)
+            if not isinstance(targs[0], Var):  # into an array that is not traced
+                return self.write_untraced(fun, args, kwargs)
+            effect = effect or "write"
         generator = None
         if rng is not None:
             generator = rng()
