@@ -180,3 +180,18 @@ def test_the_attributes_of_a_module_among_the_arguments_are_watched():
     cfg = Config(settings)  # held by an object among the arguments
     each_call_as_plain(lambda c, x: x * c.act.LR, [(cfg, A(1.0))] * 3,
                        lambda k: setattr(settings, "LR", float(k) + 1))
+
+
+# -- object arrays: their bytes are pointers -------------------------------------------
+class _Particle:
+    def __init__(self):
+        self.mass = 1.0
+
+
+def test_the_items_of_an_object_array_are_watched():
+    particles = np.array([_Particle(), _Particle()], dtype=object)
+    each_call_as_plain(lambda x: x * particles[0].mass, [(A(1.0),)] * 3,
+                       lambda k: setattr(particles[0], "mass", float(k)))
+    holder = Config(np.array([_Particle()], dtype=object))
+    each_call_as_plain(lambda c, x: x * c.act[0].mass, [(holder, A(1.0))] * 3,
+                       lambda k: setattr(holder.act[0], "mass", float(k)))

@@ -445,6 +445,8 @@ def value_key(v, depth: int):
     if type(v) in STATIC_TYPES:
         return (type(v), static_key(v))
     if isinstance(v, np.ndarray | np.generic):
+        if v.dtype.hasobject and depth <= KEY_DEPTH:  # its bytes are pointers: its items by value
+            return (type(v), v.shape, v.dtype, ByIdentity(v), tuple(value_key(i, depth + 1) for i in np.ravel(v)))
         return (type(v), v.shape, v.dtype, v.dtype.char, getattr(v, "strides", None), ByIdentity(v),
                 v.tobytes())
     if isinstance(v, list | tuple) and depth <= KEY_DEPTH:

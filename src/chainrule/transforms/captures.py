@@ -274,6 +274,9 @@ class Captures:
         elif isinstance(value, np.ndarray):
             snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()
             self.checks.append((4, value, (value.shape, value.dtype, value.strides), snapshot))
+            if value.dtype.hasobject:  # its bytes are pointers: what they point to, as items
+                for item in value.ravel():
+                    self._watch_value(item, depth + 1)
         elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
             self._watch_container(value, depth)
         elif isinstance(value, bytearray | array.array | memoryview):
