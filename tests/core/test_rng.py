@@ -20,6 +20,7 @@ DRAWS = {
     "normal_": lambda: cr.zeros(2, 3).normal_(2.0, 0.5).tolist(),
     "bernoulli_": lambda: cr.zeros(20).bernoulli_(0.3).tolist(),
     "exponential_": lambda: cr.zeros(4).exponential_(2.0).tolist(),
+    "random_": lambda: cr.zeros(6, dtype=cr.int64).random_(3, 1000).tolist(),
     "randn": lambda: cr.randn(3, 2).tolist(),
     "rand": lambda: cr.rand(4).tolist(),
     "randint": lambda: cr.randint(0, 10, (6,)).tolist(),
@@ -62,3 +63,20 @@ def test_manual_seed_reseeds_the_generator_held_elsewhere():
     cr.manual_seed(3)
     assert np.array_equal(g.random(3), a)
     assert cr.manual_seed(3) is g is nn.init.default_generator()
+
+
+@pytest.mark.torch
+def test_random_fills_with_pytorchs_ranges():
+    # the TorchScript deployment tutorial traces on torch.LongTensor(3, 1).random_(3, VOCAB)
+    torch = pytest.importorskip("torch")
+    for lib in (torch, cr):
+        draws = {"to": lib.zeros(500).random_(4), "from_to": lib.LongTensor(500, 1).random_(3, 6),
+                 "int8": lib.zeros(500, dtype=lib.int8).random_(-2, 2), "bool": lib.zeros(50, dtype=lib.bool).random_(),
+                 "float32": lib.zeros(500, dtype=lib.float32).random_()}
+        assert sorted(set(draws["to"].tolist())) == [0, 1, 2, 3]
+        assert sorted(set(draws["from_to"].flatten().tolist())) == [3, 4, 5]
+        assert sorted(set(draws["int8"].tolist())) == [-2, -1, 0, 1]
+        assert str(draws["bool"].dtype).endswith("bool") and str(draws["int8"].dtype).endswith("int8")
+        assert 2 ** 16 < float(draws["float32"].max()) <= 2 ** 24
+        with pytest.raises(RuntimeError, match="expects 'from' to be less than 'to'"):
+            lib.zeros(3).random_(5, 3)

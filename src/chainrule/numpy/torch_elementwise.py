@@ -479,6 +479,26 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda x, _: rng.exponential(1.0 / lambd, np.shape(x)).astype(x.dtype), None,
                              "exponential_")
 
+    def random_(self, *bounds, generator=None):
+        """Fill with integers drawn uniformly, as PyTorch's: ``random_(to)`` from [0, to − 1],
+        ``random_(from, to)`` from [from, to − 1]; without ``to``, up to 2^mantissa for a
+        float dtype (each value exact), the largest value for an integer one."""
+        if len(bounds) > 2:
+            raise TypeError(f"random_() takes at most 2 bounds (from, to), got {len(bounds)}")
+        low, high = (0, bounds[0]) if len(bounds) == 1 else tuple(bounds) if bounds else (0, None)
+        rng = get_generator(generator)
+
+        def draw(x, _):
+            top = high
+            if top is None:
+                dtype = np.dtype(x.dtype)
+                top = 2 if dtype.kind == "b" else np.iinfo(dtype).max if dtype.kind in "iu" else \
+                    2 ** (np.finfo(dtype).nmant + 1) + 1
+            if not low < top:
+                raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={top}")
+            return rng.integers(low, top, np.shape(x)).astype(x.dtype)
+        return eager.inplace(self, draw, None, "random_")
+
     exp_ = _unary_(cnp.exp, "exp_")
     log_ = _unary_(cnp.log, "log_")
     sqrt_ = _unary_(cnp.sqrt, "sqrt_")
