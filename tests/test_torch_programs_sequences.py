@@ -1788,7 +1788,9 @@ def train(model, training_data):
 # directions' outputs summed), Luong attention ('dot', 'general', 'concat'), the
 # LuongAttnDecoderRNN, maskNLLLoss (gather, masked_select), teacher forcing decided by
 # random.random(), two Adam optimizers with clip_grad_norm_, and GreedySearchDecoder (all in
-# float64: the 'concat' score's v made with torch.Tensor, not the tutorial's torch.FloatTensor)
+# float64: the 'concat' score's v made with torch.Tensor, not the tutorial's torch.FloatTensor);
+# then, as "Deploying a Seq2Seq Model with TorchScript" does, the encoder and decoder traced
+# on random_ inputs and the search scripted
 _CHATBOT = """
 import itertools
 import random
@@ -1984,17 +1986,22 @@ def train_step(input_variable, lengths, target_variable, mask, max_target_len, e
 
 
 class GreedySearchDecoder(nn.Module):
-    def __init__(self, encoder, decoder):
+    def __init__(self, encoder, decoder, decoder_n_layers):
         super(GreedySearchDecoder, self).__init__()
         self.encoder = encoder
         self.decoder = decoder
+        self._device = device
+        self._SOS_token = SOS_token
+        self._decoder_n_layers = decoder_n_layers
 
-    def forward(self, input_seq, input_length, max_length):
+    __constants__ = ['_device']
+
+    def forward(self, input_seq: torch.Tensor, input_length: torch.Tensor, max_length: int):
         encoder_outputs, encoder_hidden = self.encoder(input_seq, input_length)
-        decoder_hidden = encoder_hidden[:self.decoder.n_layers]
-        decoder_input = torch.ones(1, 1, device=device, dtype=torch.long) * SOS_token
-        all_tokens = torch.zeros([0], device=device, dtype=torch.long)
-        all_scores = torch.zeros([0], device=device)
+        decoder_hidden = encoder_hidden[:self._decoder_n_layers]
+        decoder_input = torch.ones(1, 1, device=self._device, dtype=torch.long) * self._SOS_token
+        all_tokens = torch.zeros([0], device=self._device, dtype=torch.long)
+        all_scores = torch.zeros([0], device=self._device)
         for _ in range(max_length):
             decoder_output, decoder_hidden = self.decoder(decoder_input, decoder_hidden, encoder_outputs)
             decoder_scores, decoder_input = torch.max(decoder_output, dim=1)
@@ -2021,13 +2028,24 @@ def train(model, pairs):
                                  decoder, encoder_optimizer, decoder_optimizer, len(pairs), 50.0))
     encoder.eval()
     decoder.eval()
-    searcher = GreedySearchDecoder(encoder, decoder)
+    searcher = GreedySearchDecoder(encoder, decoder, decoder.n_layers)
     indexes_batch = [[3, 4, EOS_token]]
     lengths = torch.tensor([len(indexes) for indexes in indexes_batch])
     input_batch = torch.LongTensor(indexes_batch).transpose(0, 1)
     with torch.no_grad():
-        tokens, scores = searcher(input_batch, lengths, 4)
-    return losses, tokens, scores
+        results = [searcher(input_batch, lengths, 4)]
+    if ATTN == 'dot':  # "Deploying a Seq2Seq Model with TorchScript": traced halves, scripted search
+        test_seq = torch.LongTensor(3, 1).random_(3, VOCAB)
+        test_seq_length = torch.LongTensor([test_seq.size()[0]])
+        traced_encoder = torch.jit.trace(encoder, (test_seq, test_seq_length))
+        test_encoder_outputs, test_encoder_hidden = traced_encoder(test_seq, test_seq_length)
+        test_decoder_hidden = test_encoder_hidden[:decoder.n_layers]
+        test_decoder_input = torch.LongTensor(1, 1).random_(3, VOCAB)
+        traced_decoder = torch.jit.trace(decoder, (test_decoder_input, test_decoder_hidden, test_encoder_outputs))
+        scripted_searcher = torch.jit.script(GreedySearchDecoder(traced_encoder, traced_decoder, decoder.n_layers))
+        with torch.no_grad():
+            results.append(scripted_searcher(input_batch, lengths, 4))
+    return losses, results
 """
 for _attn in ("dot", "general", "concat"):
     PROGRAMS[f"chatbot_{_attn}"] = f"ATTN = {_attn!r}\n" + _CHATBOT
