@@ -116,8 +116,9 @@ def test_out_and_bad_norm_are_rejected():
 
 
 def test_frequencies_are_numpys():
-    assert F.fftfreq is np.fft.fftfreq and F.rfftfreq is np.fft.rfftfreq
+    assert F.fftfreq.__doc__ == np.fft.fftfreq.__doc__ and F.rfftfreq.__doc__ == np.fft.rfftfreq.__doc__
     np.testing.assert_array_equal(F.fftfreq(6, 0.5), np.fft.fftfreq(6, 0.5))
+    np.testing.assert_array_equal(F.rfftfreq(np.int64(7), 0.5), np.fft.rfftfreq(np.int64(7), 0.5))
 
 
 # -- PyTorch as an independent oracle -----------------------------------------------

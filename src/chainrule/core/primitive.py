@@ -72,7 +72,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "__dict__",
+        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -116,6 +116,10 @@ class Primitive:
         # The arguments whose jvp rule a program gave (defjvp), True for all of them: a
         # program's defvjp keeps those, and drops the others (see replaced_vjps).
         self.jvps_given: set[int] | bool = set()
+        # True for a function whose every argument is an array (a ufunc): a list or tuple
+        # among them is that array when another argument is traced, as NumPy takes it, so
+        # that the rules see arrays (np.arctan2(x, [1, 2, 3]) differentiates).
+        self.array_operands = False
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__
@@ -146,6 +150,8 @@ class Primitive:
             for a in args:
                 if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
                     return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
+            if self.array_operands and trace is not None:
+                args = tuple(np.asarray(a) if a.__class__ is list or a.__class__ is tuple else a for a in args)
             if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces, above
                 inner = _trace_in_tuples(args)  # the traces of the other arguments
                 if inner is not None and (trace is None or inner.level > trace.level):

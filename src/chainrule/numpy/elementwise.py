@@ -116,6 +116,7 @@ _UFUNCS: list = []
 
 def ufunc(np_fun, name=None):
     prim = wrap(np_fun, "elementwise", name)
+    prim.array_operands = True
     _UFUNCS.append(prim)
     return prim
 
@@ -392,26 +393,30 @@ _frexp_exponent = unboxing(lambda x: np.frexp(x)[1])
 
 
 @mirrors(np.modf, "elementwise")
-def modf(x):
+def modf(x, /, *args, **kwargs):
     """``np.modf``: (fractional part, integral part); the fractional part has derivative
     1, the integral part none."""
     if not isinstance(x, Tensor):
-        return np.modf(x)
+        return np.modf(x, *args, **kwargs)
+    if args or kwargs:
+        raise TypeError("modf: out=, where= and dtype= are not supported on a traced value")
     whole = trunc(x)
     infinite = unboxing(np.isinf)(x)
     # x's sign on a zero fraction too (-3.0 gives -0.0), with derivative 1 on both sides
     frac = where(signbit(x), -(whole - x), x - whole)
     if anywhere(infinite):  # NumPy: a signed zero beside an infinity
         frac = where(infinite, unboxing(lambda v: np.modf(v)[0])(x), frac)
-    return frac, whole
+    return (frac[()], whole) if frac.ndim == 0 else (frac, whole)  # a scalar, as a ufunc's
 
 
 @mirrors(np.divmod, "elementwise")
-def divmod(x1, x2):
+def divmod(x1, x2, /, *args, **kwargs):
     """``np.divmod``: (floor_divide(x1, x2), mod(x1, x2)); the remainder differentiates."""
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
     if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
-        return np.divmod(x1, x2)
+        return np.divmod(x1, x2, *args, **kwargs)
+    if args or kwargs:
+        raise TypeError("divmod: out=, where= and dtype= are not supported on a traced value")
     return floor_divide(x1, x2), mod(x1, x2)
 
 
@@ -576,7 +581,7 @@ def _equals(ans, bound):
 
 
 @mirrors(np.clip, "elementwise")
-def clip(a, a_min=None, a_max=None, **kwargs):
+def clip(a, a_min=np._NoValue, a_max=np._NoValue, **kwargs):
     """``np.clip``; the derivative goes to ``a`` where the result is strictly between the
     bounds and to the bound where it equals one, as in HIPS autograd.
 
@@ -584,6 +589,10 @@ def clip(a, a_min=None, a_max=None, **kwargs):
     >>> cr.grad(lambda a: clip(a, 0.0, 1.0).sum())(np.array([-1.0, 0.0, 0.5, 1.0]))
     array([0., 0., 1., 0.])
     """
+    if not any(isinstance(v, Tensor) for v in (a, a_min, a_max, *kwargs.values())):
+        return np.clip(a, a_min, a_max, **kwargs)  # (out=, NumPy's checks)
+    a_min = None if a_min is np._NoValue else a_min
+    a_max = None if a_max is np._NoValue else a_max
     a_min = kwargs.pop("min", a_min)
     a_max = kwargs.pop("max", a_max)
     if kwargs:
@@ -634,7 +643,8 @@ def_jvps(nan_to_num, lambda t, ans, x, **kw: where(isfinite(x), t, 0))
 
 # -- dtype changes and copies ------------------------------------------------------------
 def _np_astype(x, dtype, **kw):
-    return np.asarray(x).astype(dtype, **kw)
+    # a NumPy scalar stays a scalar, as np.astype gives it
+    return x.astype(dtype, **kw) if isinstance(x, np.generic) else np.asarray(x).astype(dtype, **kw)
 
 
 _astype = wrap(_np_astype, "elementwise", "astype", public=False)

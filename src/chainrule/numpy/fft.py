@@ -23,9 +23,11 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
 from chainrule.core.primitive import def_batch, def_linear, def_vjps
+from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.elementwise import conj, real
+from chainrule.numpy.nondiff import unboxing
 from chainrule.numpy.registry import mirrors, wrap
 
 __all__ = [
@@ -49,9 +51,26 @@ __all__ = [
     "rfftfreq",
 ]
 
-# Sample frequencies depend only on sizes: NumPy's own, not differentiable.
-fftfreq = np.fft.fftfreq
-rfftfreq = np.fft.rfftfreq
+# Sample frequencies depend only on sizes: NumPy's own, not differentiable in ``n``. (On
+# values that chainrule.jit traces, NumPy's call on their values is recorded; NumPy's
+# arithmetic on a spacing ``d`` being differentiated carries its derivative.)
+_fftfreq, _rfftfreq = unboxing(np.fft.fftfreq), unboxing(np.fft.rfftfreq)
+
+
+def _differentiated(d) -> bool:
+    return isinstance(d, Tensor) and (d.differentiated_by() is not None or getattr(d, "requires_grad", False))
+
+
+def fftfreq(n, d=1.0, device=None):
+    return (np.fft.fftfreq if _differentiated(d) else _fftfreq)(n, d, device=device)
+
+
+def rfftfreq(n, d=1.0, device=None):
+    return (np.fft.rfftfreq if _differentiated(d) else _rfftfreq)(n, d, device=device)
+
+
+fftfreq.__doc__, rfftfreq.__doc__ = np.fft.fftfreq.__doc__, np.fft.rfftfreq.__doc__
+
 
 _DUAL_NORM = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
 

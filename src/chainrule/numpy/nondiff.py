@@ -232,8 +232,9 @@ def _refuse_differentiated_weights(np_fun):
 
     @functools.wraps(np_fun)
     def call(a, *args, weights=None, **kwargs):
+        # (a value that chainrule.jit traces has no requires_grad: it stands for an array)
         if isinstance(weights, Tensor) and (weights.differentiated_by() is not None
-                                            or weights.requires_grad):
+                                            or getattr(weights, "requires_grad", False)):
             raise NotImplementedError(
                 f"numpy.{np_fun.__name__}: weights= is not differentiable in chainrule; for "
                 "weighted counts that differentiate, use bincount(digitize(a, edges) - 1, "

@@ -162,9 +162,9 @@ def vander(x, N=None, increasing=False):
     rows = shape_of(x)[0]
     N = rows if N is None else int(N)
     dtype = np.promote_types(_dtype(x), int)
+    x = cnp.astype(x, dtype) if _dtype(x) != dtype else x
     if N == 0:
         return cnp.reshape(x[:0], (rows, 0)) if rows == 0 else cnp.zeros((rows, 0), dtype)
-    x = cnp.astype(x, dtype) if _dtype(x) != dtype else x
     ones = np.ones((rows, 1), dtype)
     if N == 1:
         v = cnp.broadcast_to(x[:, None], (rows, 1)) * 0 + ones

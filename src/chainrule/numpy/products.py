@@ -418,25 +418,46 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
 _np_vecdot, _np_matvec, _np_vecmat = (optional(np, n) for n in ("vecdot", "matvec", "vecmat"))
 
 
-def vecdot(x1, x2, /, *, axis: int = -1):
+def _core_dims(name: str, signature: str, *operands) -> None:
+    """NumPy's check that each operand of a gufunc has its core dimensions (``(n),(n)``)."""
+    for i, (x, need) in enumerate(operands):
+        if len(shape_of(x)) < need:
+            raise ValueError(
+                f"{name}: Input operand {i} does not have enough dimensions (has "
+                f"{len(shape_of(x))}, gufunc core with signature {signature} requires {need})")
+
+
+def vecdot(x1, x2, /, *, axis: int = -1, **kwargs):
     """``np.vecdot``: Σ conj(x1) x2 along ``axis``, with broadcasting."""
     if _np_vecdot is not None and not any_tensor((x1, x2)):
-        return _np_vecdot(x1, x2, axis=axis)
+        return _np_vecdot(x1, x2, axis=axis, **kwargs)
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
+    if kwargs:
+        raise TypeError(f"vecdot: {sorted(kwargs)} are not supported on a traced value; "
+                        "convert the result (astype) instead")
+    _core_dims("vecdot", "(n),(n)->()", (x1, 1), (x2, 1))
     return cnp.sum(conj_if_complex(x1) * x2, axis=axis)
 
 
-def matvec(x1, x2, /):
+def matvec(x1, x2, /, **kwargs):
     """``np.matvec``: a stack of matrices times a stack of vectors."""
     if _np_matvec is not None and not any_tensor((x1, x2)):
-        return _np_matvec(x1, x2)
+        return _np_matvec(x1, x2, **kwargs)
+    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
+    if kwargs:
+        raise TypeError(f"matvec: {sorted(kwargs)} are not supported on a traced value")
+    _core_dims("matvec", "(m,n),(n)->(m)", (x1, 2), (x2, 1))
     return cnp.matmul(x1, cnp.expand_dims(x2, -1))[..., 0]
 
 
-def vecmat(x1, x2, /):
+def vecmat(x1, x2, /, **kwargs):
     """``np.vecmat``: conj(a stack of vectors) times a stack of matrices."""
     if _np_vecmat is not None and not any_tensor((x1, x2)):
-        return _np_vecmat(x1, x2)
+        return _np_vecmat(x1, x2, **kwargs)
+    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
+    if kwargs:
+        raise TypeError(f"vecmat: {sorted(kwargs)} are not supported on a traced value")
+    _core_dims("vecmat", "(n),(n,m)->(m)", (x1, 1), (x2, 2))
     return cnp.matmul(cnp.expand_dims(conj_if_complex(x1), -2), x2)[..., 0, :]
 
 

@@ -631,7 +631,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
     keepdims = False if keepdims is _NoValue else keepdims
     if weights is None:
         avg = mean(a, axis=axis, keepdims=keepdims)
-        scl = np.asarray(size_of(a) / builtins.max(size_of(avg), 1), dtype=dtype_of(avg))
+        scl = dtype_of(avg).type(size_of(a) / size_of(avg))  # (NumPy's ZeroDivisionError too)
     else:
         ashape, wshape = shape_of(a), shape_of(weights)
         if ashape != wshape:

@@ -32,6 +32,38 @@ __all__ = ["unique", "unique_values", "unique_counts", "unique_inverse", "unique
            "intersect1d", "union1d", "setdiff1d", "setxor1d", "trim_zeros"]
 
 _chosen_by_unique = unboxing(np.unique)
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    """The bit patterns of floating-point ``x``, one row each (real and imaginary parts)."""
+    size = x.dtype.itemsize // (2 if x.dtype.kind == "c" else 1)
+    return np.ascontiguousarray(x).view(f"u{size}").reshape(x.size, -1)
+
+
+def _unique_positions(ar, return_inverse, return_counts, equal_nan, kwargs):
+    """``np.unique(ar, ...)``'s results on the flattened plain ``ar``, its values replaced
+    by the positions that give them bit for bit: first occurrences, but the first with the
+    same bits where NumPy's sort kept another of equal elements (-0.0 for 0.0, a NaN), and
+    in NumPy's order where it does not sort (``sorted=False``, ``np.unique_values``)."""
+    res = np.unique(ar, return_inverse=return_inverse, return_counts=return_counts,
+                    equal_nan=equal_nan, **kwargs)
+    values, rest = (res[0], res[1:]) if isinstance(res, tuple) else (res, ())
+    flat = np.ravel(ar)
+    u, first = np.unique(flat, return_index=True, equal_nan=equal_nan)
+    index = first[np.minimum(np.searchsorted(u, values), max(u.size - 1, 0))]
+    if values.dtype.kind in "fc" and values.size:
+        nan = np.isnan(values)
+        if nan.any():  # the NaNs in order (one, or each its own value)
+            index[nan] = np.flatnonzero(np.isnan(flat))[: int(nan.sum())]
+        flat_bits, want = _bits(flat), _bits(values)
+        for j in np.flatnonzero((_bits(flat[index]) != want).any(axis=1)):
+            same = np.flatnonzero((flat_bits == want[j]).all(axis=1))
+            if same.size:  # (NumPy's sort may make a NaN of its own)
+                index[j] = same[0]
+    return (index, *rest)
+
+
+_chosen_like_unique = unboxing(_unique_positions)
 _chosen_by_intersect1d = unboxing(np.intersect1d)
 _isin = unboxing(np.isin)
 
@@ -152,6 +184,11 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     ar = _as_input(ar)
     if axis is not None and not isinstance(axis, int | np.integer):
         raise TypeError(f"unique: axis must be an int or None, not {axis!r}")
+    if not return_index and axis is None:  # NumPy's values, in its order, bit for bit
+        index, *rest = _chosen_like_unique(undifferentiated(ar), return_inverse, return_counts,
+                                           equal_nan, kwargs)
+        values = _selected(ar, index)
+        return (values, *rest) if rest else values
     if kwargs.get("sorted", True) is False:  # NumPy sorts whenever it returns indices
         kwargs.pop("sorted")
     _, index, *rest = _chosen_by_unique(undifferentiated(ar), return_index=True,
@@ -170,8 +207,11 @@ def _result_type(np_fun) -> type:
 
 @mirrors(getattr(np, "unique_values", None), "sets")
 def unique_values(x):
-    """``np.unique_values``: the unique elements, each taken from its first occurrence."""
-    return unique(x, equal_nan=False)
+    """``np.unique_values``: the unique elements, each taken from its first occurrence, in
+    NumPy's order (NumPy 2.3 and later do not sort them)."""
+    if not _has_tensor([x]):
+        return np.unique_values(x)
+    return unique(x, equal_nan=False, sorted=False)
 
 
 @mirrors(getattr(np, "unique_counts", None), "sets")
@@ -216,8 +256,7 @@ def intersect1d(ar1, ar2, assume_unique=False, return_indices=False):
     _, i1, i2 = _chosen_by_intersect1d(undifferentiated(a1), undifferentiated(a2),
                                        assume_unique=assume_unique, return_indices=True)
     values = _selected(a1, i1)
-    dtype = np.result_type(a1.dtype, a2.dtype) if isinstance(a2, Tensor) else \
-        np.result_type(a1.dtype, np.asarray(a2).dtype)
+    dtype = np.result_type(*(x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype for x in (a1, a2)))
     if values.dtype != dtype:
         values = cnp.astype(values, dtype)
     return (values, i1, i2) if return_indices else values
@@ -229,7 +268,7 @@ def union1d(ar1, ar2):
     occurrence (``ar1`` before ``ar2``)."""
     if not _has_tensor([ar1, ar2]):
         return np.union1d(ar1, ar2)
-    return unique(cnp.concatenate((cnp.ravel(_as_input(ar1)), cnp.ravel(_as_input(ar2)))))
+    return unique(cnp.concatenate((ar1, ar2), axis=None))
 
 
 @mirrors(np.setdiff1d, "sets")

@@ -386,7 +386,9 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     xc = x - avg[:, None]
     xw = xc if w is None else xc * w
     c = cnp.matmul(xc, cnp.conj(cnp.transpose(xw)))
-    c = c * cnp.true_divide(1, fact)
+    scaled = c * cnp.true_divide(1, fact)
+    # NumPy scales c in place: the product is cast back to c's dtype (cov(x, dtype=float32))
+    c = scaled if _dtype_of(scaled) == _dtype_of(c) else cnp.astype(scaled, _dtype_of(c))
     return cnp.squeeze(c)
 
 

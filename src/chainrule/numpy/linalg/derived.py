@@ -158,7 +158,11 @@ def matrix_transpose(x, /):
 
 
 def outer(x1, x2, /):
-    """``np.linalg.outer`` (of two vectors)."""
+    """``np.linalg.outer`` (of two vectors; NumPy's error for other arrays)."""
+    nd1, nd2 = len(shape_of(x1)), len(shape_of(x2))
+    if nd1 != 1 or nd2 != 1:
+        raise ValueError(f"Input arrays must be one-dimensional, but they are x1.ndim={nd1} and "
+                         f"x2.ndim={nd2}.")
     return products.outer(x1, x2)
 
 
@@ -168,7 +172,12 @@ def tensordot(x1, x2, /, *, axes=2):
 
 
 def cross(x1, x2, /, *, axis: int = -1):
-    """``np.linalg.cross`` of 3-vectors."""
+    """``np.linalg.cross`` of 3-vectors (NumPy's error for 2-vectors, which ``np.cross``
+    takes)."""
+    n1, n2 = shape_of(x1)[axis], shape_of(x2)[axis]
+    if n1 != 3 or n2 != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors, but they "
+                         f"are {n1} and {n2} dimensional instead.")
     return products.cross(x1, x2, axis=axis)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
@@ -18,6 +20,7 @@ from chainrule.numpy.linalg.common import (
 )
 from chainrule.numpy.linalg.decompositions import _svd, svdvals
 from chainrule.numpy.linalg.solving import inv
+from chainrule.numpy.nondiff import anywhere, unboxing
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul, permute
 from chainrule.numpy.registry import mirrors
 
@@ -140,7 +143,9 @@ def vector_norm(x, /, *, axis=None, keepdims: bool = False, ord=2):
     else:  # NumPy's AxisError for an axis the array lacks
         axes = tuple(normalize_axis_index(int(i), nd) for i in axis)
     rest = [i for i in range(nd) if i not in axes]
-    y = cnp.reshape(permute(x, rest + list(axes)), tuple(shape[i] for i in rest) + (-1,))
+    # (the length of the vectors spelled out: -1 cannot be inferred when another axis is 0)
+    y = cnp.reshape(permute(x, rest + list(axes)),
+                    tuple(shape[i] for i in rest) + (math.prod(shape[i] for i in axes),))
     r = norm(y, ord, -1)
     if keepdims:
         r = cnp.reshape(r, tuple(1 if i in axes else n for i, n in enumerate(shape)))
@@ -159,11 +164,28 @@ def cond(x, p=None):
     """``np.linalg.cond``: ratio of singular values (p None, 2, -2) or ‖x‖ ‖x⁻¹‖."""
     if not any_tensor((x,)):
         return _la.cond(x, p)
+    shape = shape_of(x)
+    if len(shape) >= 2 and shape[-1] * shape[-2] == 0:
+        raise _la.LinAlgError("cond is not defined on empty arrays")
     if p is None or p == 2 or p == -2:
         s = svdvals(x)
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
-    return norm(x, p, (-2, -1)) * norm(inv(x), p, (-2, -1))
+    # NumPy's cond is inf for a singular matrix (without NaNs), where inv raises
+    singular = _singular(x)
+    if not anywhere(singular):
+        return norm(x, p, (-2, -1)) * norm(inv(x), p, (-2, -1))
+    x = cnp.where(singular[..., None, None], np.eye(shape[-1]), x)
+    r = cnp.where(singular, np.inf, norm(x, p, (-2, -1)) * norm(inv(x), p, (-2, -1)))
+    return r[()] if len(shape) == 2 else r
+
+
+def _cond_is_inf(v):
+    with np.errstate(all="ignore"):
+        return np.isinf(_la.cond(v, 1)) & ~np.isnan(v).any(axis=(-2, -1))
+
+
+_singular = unboxing(_cond_is_inf)
 
 
 # Batching rule for vmap.

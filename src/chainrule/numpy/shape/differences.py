@@ -191,7 +191,10 @@ def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     pv = undifferentiated(p)
     corrected = np.unwrap(pv, discont, axis, period=period) if not isinstance(pv, Tensor) else (
         _unwrap_traced(pv, discont, axis, period))
-    return corrected + (p - pv)  # NumPy's values; the derivative of p passes through
+    # NumPy's values (p itself where nothing is corrected: -0.0, inf); the derivative of p
+    # passes through
+    kept = (corrected == pv) & (cnp.signbit(corrected) == cnp.signbit(pv))
+    return cnp.where(kept, p, corrected + (p - pv))
 
 
 def _unwrap_traced(p, discont, axis, period):

@@ -10,7 +10,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
-from chainrule.numpy.nondiff import every
+from chainrule.numpy.nondiff import batched, every, unboxing
 from chainrule.numpy.registry import mirrors, stands_for
 from chainrule.numpy.shape.bounds import gather, jax_mode
 from chainrule.numpy.shape.primitives import (
@@ -221,12 +221,64 @@ def delete(arr, obj, axis=None):
     return _along(arr, axis, kept)
 
 
-def _sorted_along(a, order_of: Callable, axis):
+def _bit_keys(v: np.ndarray) -> list:
+    """Integer keys, last first (for ``np.lexsort``), that order ``v`` by its bit patterns:
+    -0.0 and 0.0 are different keys (every NaN is one key: NumPy's sorts may change a
+    NaN's sign). None if ``v`` is not floating point."""
+    kind, size = v.dtype.kind, v.dtype.itemsize // (2 if v.dtype.kind == "c" else 1)
+    if kind not in "fc" or size not in (2, 4, 8):
+        return None
+    parts = (v.imag, v.real) if kind == "c" else (v,)
+    return [np.where(np.isnan(p), np.nan, p).astype(p.dtype).view(f"u{size}") for p in parts]
+
+
+def _order_giving(v, idx, axis, kind=None, kth=None):
+    """``idx`` (an order of ``v`` along ``axis`` from argsort, or argpartition at ``kth``),
+    changed where it must be so that ``v`` taken in that order is what ``np.sort`` (or
+    ``np.partition``) gives, bit for bit. They agree on the values; they can differ in
+    where equal values with other bits go (-0.0 and 0.0), and ``np.partition`` can arrange
+    the elements otherwise than ``np.argpartition``: then the elements go to the positions
+    of NumPy's result that hold their bits (tied elements in their order)."""
+    v, idx = np.asarray(v), np.asarray(idx)
+    if kth is None:
+        if v.dtype.kind not in "fc" or not (v == 0).any():
+            return idx  # no two equal values with other bits: argsort's order is sort's
+        target = np.sort(v, axis=axis, kind=kind)
+    else:
+        target = np.partition(v, kth, axis=axis, kind=kind)
+    v, idx, target = (np.moveaxis(x, axis, -1) for x in (v, idx, target))
+    got = np.take_along_axis(v, idx, -1)
+    keys_got, keys_target = _bit_keys(got), _bit_keys(target)
+    if keys_got is None:  # integers, booleans: equal values have equal bits
+        same = got == target
+    else:
+        same = np.logical_and.reduce([k == t for k, t in zip(keys_got, keys_target, strict=True)])
+    if same.all():
+        return np.moveaxis(idx, -1, axis)
+    rows = ~same.all(axis=-1)  # fix those rows: the k-th element of v by bits goes where
+    vr, tr = v[rows], target[rows]  # target holds the k-th bits
+    kv, kt = _bit_keys(vr), _bit_keys(tr)
+    order_v = np.lexsort(kv) if kv is not None else np.argsort(vr, axis=-1, kind="stable")
+    order_t = np.lexsort(kt) if kt is not None else np.argsort(tr, axis=-1, kind="stable")
+    fixed = np.empty_like(order_v)
+    np.put_along_axis(fixed, order_t, order_v, -1)
+    idx = idx.copy()
+    idx[rows] = fixed
+    return np.moveaxis(idx, -1, axis)
+
+
+_numpys_order = unboxing(_order_giving)
+
+
+def _sorted_along(a, order_of: Callable, axis, numpys: dict | None = None):
     a = _as_input(a)
     if axis is None:
         a = ravel(a)
         axis = -1
-    idx = order_of(undifferentiated(a), axis)  # under chainrule.jit: recorded, not read
+    v = undifferentiated(a)
+    idx = order_of(v, axis)  # under chainrule.jit: recorded, not read
+    if numpys is not None and not batched(a) and len(shape_of(a)):
+        idx = _numpys_order(v, idx, axis, **numpys)  # NumPy's values, bit for bit
     return take_along_axis(a, idx, axis)
 
 
@@ -237,7 +289,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     if not _has_tensor(a):
         return np.sort(a, axis=axis, kind=kind, order=order, **kw)
     return _sorted_along(
-        a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis
+        a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis,
+        None if order is not None or stable else {"kind": kind},
     )
 
 
@@ -266,7 +319,8 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
         return np.partition(a, _deep_plain(kth), axis=axis, kind=kind, order=order)
     kth = _deep_plain(kth)
     return _sorted_along(
-        a, lambda v, ax: np.argpartition(v, kth, axis=ax, kind=kind, order=order), axis
+        a, lambda v, ax: np.argpartition(v, kth, axis=ax, kind=kind, order=order), axis,
+        None if order is not None else {"kind": kind, "kth": kth},
     )
 
 

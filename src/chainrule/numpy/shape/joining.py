@@ -55,12 +55,28 @@ __all__ = [
 
 
 # -- joining ----------------------------------------------------------------------------------
+def _cast_each(arrays: list, dtype, casting: str) -> list:
+    """The arrays cast to ``dtype`` (None: as they are), each checked against ``casting``
+    as NumPy checks them before it joins them."""
+    if dtype is None:
+        return arrays
+    dtype = np.dtype(dtype)
+    for a in arrays:
+        if not np.can_cast(_dtype(a), dtype, casting):
+            raise TypeError(f"Cannot cast array data from {_dtype(a)!r} to {dtype!r} according "
+                            f"to the rule {casting!r}")
+    return [a if _dtype(a) == dtype else cnp.astype(a, dtype) for a in arrays]
+
+
 @mirrors(np.concatenate, "shape")
 def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     arrays = list(arrays)
     if not _has_tensor(arrays):
         return np.concatenate(arrays, axis=axis, out=out, dtype=dtype, casting=casting)
     _no_out("concatenate", out)
+    if axis is None and dtype is None and any(isinstance(a, int | float | complex) for a in arrays):
+        # flattened, a Python number takes the arrays' dtype (NEP 50), as in NumPy
+        dtype = np.result_type(*(a if isinstance(a, int | float | complex) else _dtype(a) for a in arrays))
     arrays = [_as_input(a) for a in arrays]
     if axis is None:
         arrays = [ravel(a) for a in arrays]
@@ -68,8 +84,7 @@ def concatenate(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     axis = _axis(axis, _ndim(arrays[0])) if _ndim(arrays[0]) else axis
-    res = _concatenate(*arrays, axis=axis)
-    return res if dtype is None else cnp.astype(res, dtype)
+    return _concatenate(*_cast_each(arrays, dtype, casting), axis=axis)
 
 
 concat = concatenate
@@ -85,8 +100,7 @@ def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
         raise ValueError("need at least one array to stack")
     arrays = [_as_input(a) for a in arrays]
     axis = _axis(axis, _ndim(arrays[0]) + 1)
-    res = _stack(*arrays, axis=axis)
-    return res if dtype is None else cnp.astype(res, dtype)
+    return _stack(*_cast_each(arrays, dtype, casting), axis=axis)
 
 
 @mirrors(np.hstack, "shape")
@@ -137,7 +151,7 @@ def append(arr, values, axis=None):
 
 
 def _dtype(x) -> np.dtype:
-    return np.dtype(x.dtype if hasattr(x, "dtype") else np.result_type(x))
+    return np.dtype(x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype)
 
 
 @mirrors(np.insert, "shape")
@@ -222,7 +236,7 @@ def _split_bounds(n: int, indices_or_sections) -> list[tuple[int, int]]:
     try:
         points = [0, *(operator.index(i) for i in ios), n]
     except TypeError:
-        sections = operator.index(ios)
+        sections = int(ios)  # (NumPy's int(): split(x, 2.0) is two sections)
         if sections <= 0:
             raise ValueError("number sections must be larger than 0.") from None
         each, extras = divmod(n, sections)
@@ -244,15 +258,18 @@ def array_split(ary, indices_or_sections, axis=0) -> list:
 @mirrors(np.split, "shape")
 def split(ary, indices_or_sections, axis=0) -> list:
     ios = _deep_plain(indices_or_sections)
+    if not _has_tensor(ary):
+        return np.split(ary, ios, axis)
     if np.ndim(ios) == 0:
-        n = shape_of(_as_input(ary))[axis]
-        if n % operator.index(ios):
+        if shape_of(_as_input(ary))[axis] % ios:  # (NumPy's %: split(x, 2.0) works)
             raise ValueError("array split does not result in an equal division")
     return array_split(ary, ios, axis)
 
 
 @mirrors(np.hsplit, "shape")
 def hsplit(ary, indices_or_sections) -> list:
+    if not _has_tensor(ary):
+        return np.hsplit(ary, _deep_plain(indices_or_sections))
     nd = _ndim(_as_input(ary))
     if nd == 0:
         raise ValueError("hsplit only works on arrays of 1 or more dimensions")
@@ -261,6 +278,8 @@ def hsplit(ary, indices_or_sections) -> list:
 
 @mirrors(np.vsplit, "shape")
 def vsplit(ary, indices_or_sections) -> list:
+    if not _has_tensor(ary):
+        return np.vsplit(ary, _deep_plain(indices_or_sections))
     if _ndim(_as_input(ary)) < 2:
         raise ValueError("vsplit only works on arrays of 2 or more dimensions")
     return split(ary, indices_or_sections, 0)
@@ -268,6 +287,8 @@ def vsplit(ary, indices_or_sections) -> list:
 
 @mirrors(np.dsplit, "shape")
 def dsplit(ary, indices_or_sections) -> list:
+    if not _has_tensor(ary):
+        return np.dsplit(ary, _deep_plain(indices_or_sections))
     if _ndim(_as_input(ary)) < 3:
         raise ValueError("dsplit only works on arrays of 3 or more dimensions")
     return split(ary, indices_or_sections, 2)
