@@ -195,3 +195,12 @@ def test_the_items_of_an_object_array_are_watched():
     holder = Config(np.array([_Particle()], dtype=object))
     each_call_as_plain(lambda c, x: x * c.act[0].mass, [(holder, A(1.0))] * 3,
                        lambda k: setattr(holder.act[0], "mass", float(k)))
+
+
+@pytest.mark.parametrize("keys", [(decimal.Decimal("0"), decimal.Decimal("-0")), ((0.0,), (-0.0,))],
+                         ids=["decimal", "tuple"])
+def test_dict_keys_that_equal_without_being_the_same_are_different_keys(keys):
+    def fun(d):
+        return [np.float64(float(k if type(k) is decimal.Decimal else k[0])) * v for k, v in d.items()]
+
+    each_call_as_plain(fun, [({k: A(1.0)},) for k in keys])

@@ -328,8 +328,9 @@ def slice_parts(s: slice) -> tuple:
 
 def typed_keys(keys) -> tuple:
     """A dict's keys in order, each with its type and floats by their bits: ``{1: x}``,
-    ``{True: x}`` and ``{1.0: x}`` are equal dicts, but not to ``f"{k}"``."""
-    return tuple((type(k), static_key(k)) for k in keys)
+    ``{True: x}`` and ``{1.0: x}`` are equal dicts, but not to ``f"{k}"``; other keys as
+    :func:`strict_key` tells them apart (``(-0.0,)`` is not ``(0.0,)``)."""
+    return tuple((type(k), static_key(k)) if type(k) in STATIC_TYPES else strict_key(k) for k in keys)
 
 
 def static_key(x):
