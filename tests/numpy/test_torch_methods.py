@@ -382,3 +382,8 @@ def test_comparison_with_none_or_a_string_is_pythons_as_torch():
         assert (x == "auto") is False and ("auto" != x) is True
         with pytest.raises(TypeError, match="not supported"):
             x < None  # noqa: B015
+
+
+def test_is_pinned_is_false_as_torchs_on_the_cpu():
+    for lib in (torch, cr):
+        assert lib.zeros(3).is_pinned() is False

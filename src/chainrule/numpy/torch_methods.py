@@ -108,6 +108,10 @@ class TorchTypeMethods:
     def is_cuda(self) -> bool:
         return False
 
+    def is_pinned(self, device=None) -> bool:
+        """False: chainrule's memory is never pinned (there is no accelerator to copy to)."""
+        return False
+
     def data_ptr(self) -> int:
         """The address of the first element (PyTorch's): a view and its base share memory
         where their pointers say so."""

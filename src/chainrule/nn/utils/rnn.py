@@ -110,7 +110,7 @@ class PackedSequence(_Packed):
         return False
 
     def is_pinned(self) -> bool:
-        """False: chainrule's memory is never pinned (there is no GPU to copy to)."""
+        """False: chainrule's memory is never pinned (there is no accelerator to copy to)."""
         return False
 
 
