@@ -77,6 +77,21 @@ assert hvd.alltoall(np.array([r, r])).tolist() == [0, 1]
 rs = hvd.reducescatter(cr.tensor(np.arange(3.0) * (r + 1)), op=hvd.Sum)  # rows 0-1 to process 0, row 2 to 1
 assert rs.tolist() == ([0.0, 3.0] if r == 0 else [6.0]), rs
 assert hvd.reducescatter(np.arange(4.0) * (r + 1)).tolist() == ([0.0, 1.5] if r == 0 else [3.0, 4.5])
+# allgather, broadcast and alltoall are differentiable, as Horovod's autograd functions:
+# allgather's rows get the mean over the processes of the cotangents (uneven rows here),
+# broadcast's root the mean (the others zero), alltoall's rows their cotangents back
+x = cr.tensor(np.arange(2.0 * (r + 1)).reshape(r + 1, 2) + 10 * r, requires_grad=True)
+c = np.random.default_rng(r).normal(size=(3, 2))
+(hvd.allgather(x) * cr.tensor(c)).sum().backward()
+mean = sum(hvd.allgather_object(c)) / W
+assert np.abs(x.grad.numpy() - (mean[:1] if r == 0 else mean[1:])).max() <= 1e-15, (x.grad, mean)
+x = cr.tensor(np.array([1.0, 2.0]) * (r + 1), requires_grad=True)
+(hvd.broadcast(x, root_rank=1) * (r + 2.0)).sum().backward()
+assert x.grad.tolist() == ([0.0, 0.0] if r == 0 else [2.5, 2.5]), x.grad
+x = cr.tensor(np.arange(3.0) + 10 * r, requires_grad=True)
+out, _ = hvd.alltoall(x, splits=[1, 2] if r == 0 else [2, 1])
+(out * cr.tensor(np.arange(1.0, 4.0) * (r + 1))).sum().backward()
+assert x.grad.tolist() == ([1.0, 2.0, 4.0] if r == 0 else [2.0, 3.0, 6.0]), x.grad
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.primitive import Primitive, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
 from chainrule.distributed import collectives, comm
@@ -161,24 +162,72 @@ def allreduce_(tensor, average: bool | None = None, name: str | None = None, op:
     return tensor
 
 
-def allgather(tensor, name: str | None = None, process_set=None):
-    """Every process's ``tensor`` concatenated along the first axis, in rank order (the
-    first axis may differ between processes, the others must not)."""
-    comm.check_group(process_set)
-    value = _value(tensor)
-    if value.ndim == 0:
-        value = value.reshape(1)
+def _gather_rows(value) -> np.ndarray:
+    """Every process's rows, concatenated in rank order (the first axis may differ)."""
+    value = np.asarray(value)
     world = comm.communicator()
     comm.check_same(world, [("tensor", (value.shape[1:], value.dtype.str))], "allgather")
-    out = np.concatenate(world.allgather(value))
-    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+    return np.concatenate(world.allgather(value))
+
+
+def _own_rows(g, x):
+    """Horovod's derivative of ``allgather``: this process's rows of the mean over the
+    processes of the cotangents."""
+    rows = comm.communicator().allgather(int(np.shape(x)[0]))
+    start = sum(rows[: comm.rank()])
+    return collectives.all_reduce_p(g, "mean")[start : start + rows[comm.rank()]]
+
+
+def _broadcast_value(value, root_rank: int) -> np.ndarray:
+    return collectives.broadcast(np.array(value), root=root_rank)
+
+
+def _onto_root(g, root_rank: int):
+    """Horovod's derivative of ``broadcast``: the mean of the cotangents on the root, zero elsewhere."""
+    mean = collectives.all_reduce_p(g, "mean")
+    return mean if comm.rank() == root_rank else 0 * mean
+
+
+def _exchange_rows(value, rows: tuple) -> np.ndarray:
+    """Block ``q`` of ``value``'s first axis (``rows[q]`` rows) to process ``q``; the blocks
+    received, concatenated in rank order."""
+    value = np.asarray(value)
+    world = comm.communicator()
+    comm.check_same(world, [("rows", (value.shape[1:], value.dtype.str))], "alltoall")
+    bounds = np.cumsum([0, *rows])
+    return np.concatenate(world.alltoall([value[bounds[q] : bounds[q + 1]] for q in range(len(rows))]))
+
+
+# Differentiable as Horovod's autograd functions: the cotangents travel back the way the
+# values came (alltoall), or their mean does (allgather, broadcast).
+allgather_p = Primitive(_gather_rows, name="hvd_allgather")
+def_vjps(allgather_p, lambda g, ans, x: _own_rows(g, x))
+broadcast_p = Primitive(_broadcast_value, name="hvd_broadcast")
+def_vjps(broadcast_p, lambda g, ans, x, root_rank: _onto_root(g, root_rank), None)
+alltoall_p = Primitive(_exchange_rows, name="hvd_alltoall")
+def_vjps(alltoall_p, lambda g, ans, x, rows: alltoall_p(g, tuple(comm.communicator().alltoall(list(rows)))), None)
+
+
+def allgather(tensor, name: str | None = None, process_set=None):
+    """Every process's ``tensor`` concatenated along the first axis, in rank order (the
+    first axis may differ between processes, the others must not). Differentiable for a
+    Tensor, as Horovod's: a process's ``tensor`` gets its rows of the mean over the
+    processes of the gradients."""
+    comm.check_group(process_set)
+    if isinstance(tensor, Tensor):
+        return allgather_p(tensor.reshape(1) if tensor.ndim == 0 else tensor)
+    value = _value(tensor)
+    return _gather_rows(value.reshape(1) if value.ndim == 0 else value)
 
 
 def broadcast(tensor, root_rank: int, name: str | None = None, process_set=None):
-    """Process ``root_rank``'s ``tensor`` on every process, as a new Tensor or array."""
+    """Process ``root_rank``'s ``tensor`` on every process, as a new Tensor or array.
+    Differentiable for a Tensor, as Horovod's: the root's ``tensor`` gets the mean over
+    the processes of the gradients, the others' get zeros."""
     comm.check_group(process_set)
-    out = collectives.broadcast(np.array(_value(tensor)), root=root_rank)
-    return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+    if isinstance(tensor, Tensor):
+        return broadcast_p(tensor, root_rank)
+    return _broadcast_value(_value(tensor), root_rank)
 
 
 def broadcast_(tensor, root_rank: int, name: str | None = None, process_set=None):
@@ -375,7 +424,8 @@ def alltoall(tensor, splits=None, name=None, process_set=None):
     """Horovod's ``alltoall``: ``tensor``'s first axis split into one block per process
     (``splits`` rows each, or equal blocks), block ``q`` sent to process ``q``; returns
     the blocks received, concatenated in rank order (and, given ``splits``, how many
-    rows came from each process, as Horovod does)."""
+    rows came from each process, as Horovod does). Differentiable for a Tensor: the
+    gradients go back to the processes the rows came from."""
     comm.check_group(process_set)
     value = _value(tensor)
     world = comm.communicator()
@@ -389,14 +439,10 @@ def alltoall(tensor, splits=None, name=None, process_set=None):
         rows = [int(k) for k in np.asarray(_value(splits)).ravel()]
         if len(rows) != n or sum(rows) != value.shape[0]:
             raise ValueError(f"alltoall: splits {rows} must be {n} counts adding up to {value.shape[0]}")
-    comm.check_same(world, [("rows", (value.shape[1:], value.dtype.str))], "alltoall")
-    bounds = np.cumsum([0, *rows])
-    received = world.alltoall([value[bounds[q] : bounds[q + 1]] for q in range(n)])
-    out = np.concatenate(received)
-    out = Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
+    out = alltoall_p(tensor, tuple(rows)) if isinstance(tensor, Tensor) else _exchange_rows(value, tuple(rows))
     if splits is None:
         return out
-    came = np.array([len(b) for b in received], np.int32)
+    came = np.array(world.alltoall(rows), np.int32)
     return out, (Tensor(came, EAGER) if isinstance(tensor, Tensor) else came)
 
 
