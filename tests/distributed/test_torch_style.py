@@ -198,6 +198,24 @@ if rank == 1:
         assert "src=0 is not in <process group of ranks [1]>" in str(e), str(e)
     else:
         raise AssertionError("src outside the group")
+# subgroups, as torch 2.13 gives them (checked on gloo): this process's group and every group
+mine, groups = dist.new_subgroups_by_enumeration([[1], [0]])
+assert dist.get_process_group_ranks(mine) == [rank] and len(groups) == 2
+assert [dist.get_world_size(g) for g in groups] == ([-1, 1] if rank == 0 else [1, -1])
+t = cr.tensor([rank + 1.0])
+dist.all_reduce(t, group=mine)
+assert t.tolist() == [rank + 1.0]
+mine, groups = dist.new_subgroups(group_size=2)
+assert dist.get_world_size(mine) == 2 and len(groups) == 1
+for bad, message in ((lambda: dist.new_subgroups_by_enumeration([[0, 1], [1]]),
+                      "Rank 1 has appeared in both subgroup [0, 1] and [1]"),
+                     (lambda: dist.new_subgroups(group_size=3), "must be divisible by group_size=3")):
+    try:
+        bad()
+    except ValueError as e:
+        assert message in str(e), str(e)
+    else:
+        raise AssertionError(message)
 box = cr.zeros(1)
 sent = dist.isend(cr.tensor([float(rank)]), dst=1 - rank, group=both)
 assert dist.recv(box, group=both) == 1 - rank and box.tolist() == [1.0 - rank]

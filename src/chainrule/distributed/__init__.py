@@ -48,6 +48,8 @@ from chainrule.distributed.comm import (
     is_nccl_available,
     is_torchelastic_launched,
     new_group,
+    new_subgroups,
+    new_subgroups_by_enumeration,
     rank,
     world_size,
 )
@@ -102,6 +104,8 @@ __all__ = [
     "GroupMember",
     "ProcessGroup",
     "new_group",
+    "new_subgroups",
+    "new_subgroups_by_enumeration",
     "get_process_group_ranks",
     "get_global_rank",
     "get_group_rank",

@@ -46,6 +46,8 @@ __all__ = [
     "GroupMember",
     "ProcessGroup",
     "new_group",
+    "new_subgroups",
+    "new_subgroups_by_enumeration",
     "get_process_group_ranks",
     "get_global_rank",
     "get_group_rank",
@@ -356,6 +358,41 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     mine = world.Get_rank() in members
     sub = world.Split(0 if mine else mpi().UNDEFINED, key=world.Get_rank())
     return ProcessGroup(sub, members) if mine else GroupMember.NON_GROUP_MEMBER
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None, pg_options=None,
+                                 group_desc=None) -> tuple:
+    """PyTorch's ``new_subgroups_by_enumeration``: a :func:`new_group` of each list of
+    ranks (a process in at most one of them), as ``(this process's group or None, [every
+    group])``. Collective: every process calls it with the same lists."""
+    lists = [[int(r) for r in ranks] for ranks in ranks_per_subgroup_list or []]
+    if not lists:
+        raise ValueError("new_subgroups_by_enumeration: the subgroup rank list must not be empty")
+    seen: dict[int, int] = {}
+    for i, ranks in enumerate(lists):
+        for r in ranks:
+            if r in seen:  # PyTorch's error and words
+                raise ValueError(f"Rank {r} has appeared in both subgroup {lists[seen[r]]} and {ranks}")
+            seen[r] = i
+    subgroups = [new_group(ranks, timeout=timeout, backend=backend) for ranks in lists]
+    mine = seen.get(rank())
+    return (None if mine is None else subgroups[mine]), subgroups
+
+
+def new_subgroups(group_size: int | None = None, group=None, timeout=None, backend=None, pg_options=None,
+                  group_desc=None) -> tuple:
+    """PyTorch's ``new_subgroups``: the job cut into groups of ``group_size`` consecutive
+    ranks, as ``(this process's group, [every group])``. Collective."""
+    if group_size is None:  # PyTorch's default is the GPUs per machine
+        raise ValueError("new_subgroups: give group_size (PyTorch's default, the number of GPUs per machine, "
+                         "has no meaning here)")
+    size = world_size()
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size <= 0:
+        raise ValueError(f"new_subgroups: group_size must be a positive integer, got {group_size!r}")
+    if size % group_size:
+        raise ValueError(f"The world size ({size}) must be divisible by group_size={group_size}")
+    return new_subgroups_by_enumeration([list(range(start, start + group_size))
+                                         for start in range(0, size, group_size)], timeout, backend)
 
 
 def get_rank(group=None) -> int:
