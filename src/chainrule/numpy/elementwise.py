@@ -145,11 +145,36 @@ def ufunc_keywords(prim, args, kwargs):
         )
     if kw:
         raise TypeError(f"{name}: keyword arguments {sorted(kw)} are not supported on Tensors")
-    if dtype is not None:
-        args = [astype(a, dtype, casting=casting) if not _is_python_number(a) else a for a in args]
-    elif casting != "same_kind":
-        raise TypeError(f"{name}: casting= is only supported together with dtype= on Tensors")
-    return prim(*args)
+    if dtype is None:
+        if casting != "same_kind":
+            raise TypeError(f"{name}: casting= is only supported together with dtype= on Tensors")
+        return prim(*args)
+    args, loop = loop_inputs(prim.fun, args, dtype, casting)
+    ans = prim(*args)
+    out = loop[-1]
+    return ans if prim.fun.nout > 1 or np.result_type(ans) == out else astype(ans, out)
+
+
+def loop_inputs(np_ufunc, args, dtype, casting="same_kind"):
+    """``args`` cast to the inputs of NumPy's loop of ``np_ufunc`` for outputs of ``dtype``
+    (NumPy's errors too), and that loop's dtypes: abs of complex numbers with
+    dtype=float64 keeps the complex input; sin(x, dtype=float32) computes in float32."""
+    loop = np_ufunc.resolve_dtypes(
+        tuple(_operand_dtype(a) for a in args) + (None,) * np_ufunc.nout,
+        signature=(None,) * np_ufunc.nin + (np.dtype(dtype),) * np_ufunc.nout, casting=casting)
+    # (resolve_dtypes checked the casting: np.astype, which jit records, takes no casting=)
+    args = [a if _is_python_number(a) or _operand_dtype(a) == d else astype(a, d)
+            for a, d in zip(args, loop, strict=False)]
+    return args, loop
+
+
+def _operand_dtype(a):
+    """A ufunc operand's dtype, or the Python type of a number (NEP 50's weak scalars)."""
+    if isinstance(a, bool):
+        return np.dtype(bool)
+    if _is_python_number(a):
+        return type(a)
+    return a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype
 
 
 def _is_python_number(x) -> bool:
@@ -398,8 +423,10 @@ def modf(x, /, *args, **kwargs):
     1, the integral part none."""
     if not isinstance(x, Tensor):
         return np.modf(x, *args, **kwargs)
-    if args or kwargs:
-        raise TypeError("modf: out=, where= and dtype= are not supported on a traced value")
+    if args or set(kwargs) - {"dtype", "casting"}:
+        raise TypeError("modf: out= and where= are not supported on a traced value")
+    if kwargs.get("dtype") is not None:
+        (x,), _ = loop_inputs(np.modf, (x,), kwargs["dtype"], kwargs.get("casting", "same_kind"))
     whole = trunc(x)
     infinite = unboxing(np.isinf)(x)
     # x's sign on a zero fraction too (-3.0 gives -0.0), with derivative 1 on both sides
@@ -415,8 +442,10 @@ def divmod(x1, x2, /, *args, **kwargs):
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
     if not isinstance(x1, Tensor) and not isinstance(x2, Tensor):
         return np.divmod(x1, x2, *args, **kwargs)
-    if args or kwargs:
-        raise TypeError("divmod: out=, where= and dtype= are not supported on a traced value")
+    if args or set(kwargs) - {"dtype", "casting"}:
+        raise TypeError("divmod: out= and where= are not supported on a traced value")
+    if kwargs.get("dtype") is not None:
+        (x1, x2), _ = loop_inputs(np.divmod, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
     return floor_divide(x1, x2), mod(x1, x2)
 
 
