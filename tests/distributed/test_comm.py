@@ -258,6 +258,10 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
             dist.all_reduce(cr.tensor(np.ones(2)), op=dist.ReduceOp.BOR)
         except TypeError as e:
             errors.append(str(e))
+        try:  # torch raises too: the mean cannot be written into an integer Tensor
+            dist.all_reduce(cr.tensor(np.array([1, 2 + r])), op=dist.ReduceOp.AVG)
+        except TypeError as e:
+            errors.append(str(e))
         # trees that differ only in their dict keys, and processes in different collectives
         key = "a" if r == 0 else "b"
         for call in (lambda: dist.all_reduce({key: np.ones(2)}), lambda: dist.broadcast({"k": {key: 1.0}}),
@@ -269,7 +273,7 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
                 call()
             except dist.DistributedError as e:
                 errors.append(str(e))
-        assert dist.all_reduce(len(errors)) == 24  # every process raised every time, and nobody hangs
+        assert dist.all_reduce(len(errors)) == 26  # every process raised every time, and nobody hangs
         if r == 0:
             print("\\n".join(errors))
     """, tmp_path, timeout=30))
@@ -279,6 +283,7 @@ def test_ops_dtypes_and_mismatches_as_torch_distributed(tmp_path):
     assert "rank 0 has 'op' (max), rank 1 has 'op' (sum)" in out
     assert "boolean, which has no mean" in out
     assert "cannot use ReduceOp.BOR with non-integral dtype" in out
+    assert "the mean (ReduceOp.AVG) of an integer Tensor (int64) cannot be written into it" in out
     assert ("all_reduce: rank 1 differs from rank 0 at 'tree': rank 0 has the tree {'a': *}, "
             "rank 1 has the tree {'b': *}") in out
     assert "rank 0 has the tree {'k': {'a': *}}, rank 1 has the tree {'k': {'b': *}}" in out

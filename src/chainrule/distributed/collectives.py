@@ -266,6 +266,11 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
     {'w': array([1., 1.]), 'b': 3.0}
     """
     op = check_op(op)
+    if op == "mean" and _in_place_target(tree) and np.asarray(tree.primal()).dtype.kind in "iu":
+        # the mean has no place in an integer Tensor; PyTorch raises rather than round it
+        raise TypeError(f"all_reduce: the mean (ReduceOp.AVG) of an integer Tensor ({tree.dtype}) cannot be "
+                        "written into it (PyTorch: result type Float can't be cast to the desired output type); "
+                        "reduce with ReduceOp.SUM and divide, or reduce a float copy")
     comm = group_comm(group)
     if comm is None:  # a process outside the group: nothing to reduce (PyTorch's rule)
         return Work(tree) if async_op else tree
