@@ -204,3 +204,20 @@ def test_dict_keys_that_equal_without_being_the_same_are_different_keys(keys):
         return [np.float64(float(k if type(k) is decimal.Decimal else k[0])) * v for k, v in d.items()]
 
     each_call_as_plain(fun, [({k: A(1.0)},) for k in keys])
+
+
+# -- the aux data of registered pytree classes -----------------------------------------
+class _Node:
+    def __init__(self, w, aux):
+        self.w, self.aux = w, aux
+
+
+cr.register_pytree_node(_Node, lambda n: ((n.w,), n.aux), lambda aux, children: _Node(children[0], aux))
+
+
+def test_pytree_aux_data_is_keyed_by_value():
+    cfg = Config(1.0)  # an object of the user's, changed in place
+    node = _Node(A(1.0), cfg)
+    each_call_as_plain(lambda n: n.w * n.aux.act, [(node,)] * 3, lambda k: setattr(cfg, "act", float(k)))
+    each_call_as_plain(lambda n: n.w * float(n.aux),
+                       [(_Node(A(1.0), decimal.Decimal(v)),) for v in ("0", "-0", "0")])

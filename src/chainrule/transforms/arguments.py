@@ -169,8 +169,8 @@ def dict_orders(tree, into: list) -> tuple:
 
 
 def _aux_value(aux, depth: int):
-    """A hashable description of pytree aux data by value (objects other than numbers,
-    strings, containers and arrays are left to the structure's own comparison)."""
+    """A hashable description of pytree aux data by value (chainrule's own objects are
+    left to the structure's own comparison)."""
     t = type(aux)
     if t in STATIC_TYPES:
         return (t, static_key(aux))
@@ -184,7 +184,11 @@ def _aux_value(aux, depth: int):
         return (t, tuple([(_aux_value(k, depth + 1), _aux_value(v, depth + 1)) for k, v in aux.items()]))
     if t is set or t is frozenset:
         return (t, tuple(sorted(map(repr, aux))))
-    return t
+    if not (getattr(t, "__module__", None) or "").startswith("chainrule."):
+        # an object of the user's (its attributes by value: a config changed in place since),
+        # a library's value that == equates with another (Decimal("-0") and Decimal("0"))
+        return value_key(aux, depth)
+    return t  # chainrule's own (a module's): compared by the structure
 
 
 def replace_traced(x, trace, depth: int = 0) -> bool:
