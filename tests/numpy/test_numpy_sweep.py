@@ -141,7 +141,7 @@ def test_fixed_cases_agree_with_numpy(case):
     check(np_fun, cnp_fun, *arrays)
 
 
-# keywords that NumPy's functions take and chainrule passed on plain arrays too
+# keywords (out=, dtype=) that NumPy takes: on plain arrays chainrule.numpy passes them on
 KEYWORDS = [
     ("modf", lambda f, a: f(a, out=(np.empty(3), np.empty(3))), np.modf, cnp.modf),
     ("modf_dtype", lambda f, a: f(a, dtype=np.float32), np.modf, cnp.modf),
@@ -150,12 +150,16 @@ KEYWORDS = [
     ("vecmat", lambda f, a: f(a, np.ones((3, 2)), dtype=np.float32), np.vecmat, cnp.vecmat),
     ("vecdot", lambda f, a: f(a, a, out=np.empty(())), np.vecdot, cnp.vecdot),
     ("clip_out", lambda f, a: f(a, 0, 1, out=np.empty(3)), np.clip, cnp.clip),
+    ("fft_out", lambda f, a: f(a, out=np.empty(3, complex)), np.fft.fft, cnp.fft.fft),
+    ("rfft_out", lambda f, a: f(a, None, -1, None, np.empty(2, complex)), np.fft.rfft, cnp.fft.rfft),
+    ("fft2_out", lambda f, a: f(a.reshape(1, 3), out=np.empty((1, 3), complex)), np.fft.fft2, cnp.fft.fft2),
+    ("irfftn_out", lambda f, a: f(a, out=np.empty(4)), np.fft.irfftn, cnp.fft.irfftn),
     ("clip_one_bound", lambda f, a: f(a, a_min=0), np.clip, cnp.clip),
 ]
 
 
 @pytest.mark.parametrize("case", KEYWORDS, ids=[c[0] for c in KEYWORDS])
-def test_ufunc_keywords_on_plain_arrays(case):
+def test_keywords_on_plain_arrays(case):
     _, call, np_fun, cnp_fun = case
     a = np.array([1.25, -2.5, 3.75])
     assert _agrees(_outcome(call, cnp_fun, a), _outcome(call, np_fun, a))

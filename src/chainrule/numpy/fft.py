@@ -17,6 +17,7 @@ the JAX and HIPS autograd convention for complex numbers):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,7 @@ from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.elementwise import conj, real
 from chainrule.numpy.nondiff import unboxing
+from chainrule.numpy.products import any_tensor
 from chainrule.numpy.registry import mirrors, wrap
 
 __all__ = [
@@ -177,6 +179,23 @@ def _norm(norm: str | None) -> str:
     return norm
 
 
+def _plain_out(np_fun):
+    """``np_fun`` itself where ``out=`` is given an array to write and nothing is traced:
+    NumPy's result in ``out`` (on a value being differentiated, :func:`_no_out` refuses)."""
+
+    def deco(f):
+        @functools.wraps(f)
+        def call(a, *args, **kwargs):
+            out = kwargs.get("out", args[3] if len(args) > 3 else None)
+            if out is not None and not any_tensor((a, out)):
+                return np_fun(a, *args, **kwargs)
+            return f(a, *args, **kwargs)
+
+        return call
+
+    return deco
+
+
 def _no_out(out, name: str) -> None:
     if out is not None:
         raise TypeError(f"fft.{name}: out= is not supported on differentiable transforms")
@@ -188,6 +207,7 @@ def _one_axis(n, axis) -> tuple[tuple | None, tuple]:
 
 # -- the public transforms -----------------------------------------------------------------
 @mirrors(np.fft.fft, "fft")
+@_plain_out(np.fft.fft)
 def fft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.fft``, differentiable in ``a``."""
     _no_out(out, "fft")
@@ -195,6 +215,7 @@ def fft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=No
 
 
 @mirrors(np.fft.ifft, "fft")
+@_plain_out(np.fft.ifft)
 def ifft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.ifft``, differentiable in ``a``."""
     _no_out(out, "ifft")
@@ -202,6 +223,7 @@ def ifft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=N
 
 
 @mirrors(np.fft.rfft, "fft")
+@_plain_out(np.fft.rfft)
 def rfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.rfft``, differentiable in ``a``."""
     _no_out(out, "rfft")
@@ -209,6 +231,7 @@ def rfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=N
 
 
 @mirrors(np.fft.irfft, "fft")
+@_plain_out(np.fft.irfft)
 def irfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.irfft``, differentiable in ``a``."""
     _no_out(out, "irfft")
@@ -216,6 +239,7 @@ def irfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=
 
 
 @mirrors(np.fft.hfft, "fft")
+@_plain_out(np.fft.hfft)
 def hfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.hfft``, differentiable in ``a``: ``irfft`` of the conjugate, scaled
     the other way (as NumPy computes it)."""
@@ -224,6 +248,7 @@ def hfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=N
 
 
 @mirrors(np.fft.ihfft, "fft")
+@_plain_out(np.fft.ihfft)
 def ihfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=None):
     """``numpy.fft.ihfft``, differentiable in ``a``: the conjugate of ``rfft``, scaled
     the other way (as NumPy computes it)."""
@@ -232,6 +257,7 @@ def ihfft(a, n: int | None = None, axis: int = -1, norm: str | None = None, out=
 
 
 @mirrors(np.fft.fftn, "fft")
+@_plain_out(np.fft.fftn)
 def fftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
          norm: str | None = None, out=None):
     """``numpy.fft.fftn``, differentiable in ``a``."""
@@ -240,6 +266,7 @@ def fftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
 
 
 @mirrors(np.fft.ifftn, "fft")
+@_plain_out(np.fft.ifftn)
 def ifftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str | None = None, out=None):
     """``numpy.fft.ifftn``, differentiable in ``a``."""
@@ -248,6 +275,7 @@ def ifftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
 
 
 @mirrors(np.fft.rfftn, "fft")
+@_plain_out(np.fft.rfftn)
 def rfftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str | None = None, out=None):
     """``numpy.fft.rfftn``, differentiable in ``a`` (which must be real)."""
@@ -258,6 +286,7 @@ def rfftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
 
 
 @mirrors(np.fft.irfftn, "fft")
+@_plain_out(np.fft.irfftn)
 def irfftn(a, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
            norm: str | None = None, out=None):
     """``numpy.fft.irfftn``, differentiable in ``a``.
