@@ -230,6 +230,11 @@ except ValueError as e:
     assert "only the whole job is supported as the process group" in str(e), str(e)
 else:
     raise AssertionError("DDP on part of the job")
+# sys.exit in a thread ends the thread only: the job goes on and ends well
+import sys, threading
+worker = threading.Thread(target=sys.exit, args=(4,))
+worker.start()
+worker.join()
 dist.destroy_process_group(both)
 
 # all_to_all(_single), reduce_scatter, the object collectives and point to point, and

@@ -16,6 +16,7 @@ import atexit
 import hashlib
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -136,10 +137,11 @@ def _exit(status=None):
     """``sys.exit``, remembering its status: MPI's ending of a process waits for the
     others, so one that leaves with ``sys.exit(1)`` while they wait in a collective would
     wait with them forever. As under ``torchrun``, a failing status ends the job."""
-    if status is None or isinstance(status, int):
-        _STATE.exit_status = int(status or 0) & 0xFF
-    else:  # a message: Python prints it and exits with 1
-        _STATE.exit_status = 1
+    if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread only
+        if status is None or isinstance(status, int):
+            _STATE.exit_status = int(status or 0) & 0xFF
+        else:  # a message: Python prints it and exits with 1
+            _STATE.exit_status = 1
     _STATE.previous_exit(status)
 
 
