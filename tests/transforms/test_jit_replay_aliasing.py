@@ -183,3 +183,48 @@ def test_nan_to_num_without_a_copy_writes_its_argument_on_every_call(write):
         mine, theirs = x.copy(), x.copy()
         assert same(jitted(mine), f(theirs))
         assert same(mine, theirs)
+
+
+def _one_hot_sum(x):
+    z = np.zeros(3)
+    total = x * 0.0
+    for i in range(3):
+        z[i] = 1.0  # changed in place between the calls that read it
+        total = total + x * z
+        z[i] = 0.0
+    return total
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: ((z := np.zeros(3)), (y := x + z), z.__setitem__(0, 5.0), (y, x * z))[-1],
+    lambda x: ((z := np.eye(3)), (a := x @ z), z.__setitem__((0, 1), 3.0), (a, x @ z))[-1],
+    lambda x: ((z := np.zeros(3)), (y := x[1:] * z[1:]), z.__setitem__(Ellipsis, 2.0), (y, z))[-1],
+    _one_hot_sum,
+], ids=["set-after-use", "matrix", "view-then-base", "one-hot-loop"])
+def test_an_array_made_inside_and_changed_after_a_call_read_it(f):
+    # the program held the array itself, so every call that read it read its last value
+    jitted = cr.jit(f)
+    for _ in range(3):
+        x = rng.normal(size=3)
+        assert same(jitted(x.copy()), f(x.copy()))
+    assert jitted.traces == 1
+
+
+SCRATCH = np.zeros(3)
+
+
+def test_a_global_the_function_changes_is_not_replayed_when_the_caller_puts_it_back():
+    # the caller zeroing the global before each call made it equal to what the trace
+    # found, so replays ran without the function's own change to it
+    def f(x):
+        y = x + SCRATCH
+        SCRATCH[0] += 1.0
+        return y, x * SCRATCH
+
+    jitted = cr.jit(f)
+    for _ in range(3):
+        x = rng.normal(size=3)
+        SCRATCH[:] = 0.0
+        got, after = jitted(x.copy()), SCRATCH.copy()
+        SCRATCH[:] = 0.0
+        assert same(got, f(x.copy())) and same(after, SCRATCH)

@@ -101,6 +101,10 @@ def _same_array(a: np.ndarray, layout: tuple, snapshot) -> bool:
     return bool((flat == saved).all())
 
 
+def _never_unchanged() -> bool:
+    return False
+
+
 def _words(a: np.ndarray) -> np.ndarray:
     """The bytes of ``a`` as an array of the widest unsigned integers that divide them
     (compared element by element: bitwise, so -0.0 is not 0.0 and NaNs match by payload)."""
@@ -174,6 +178,10 @@ class Captures:
             self.checks = [(kind, where, name, name(where) if kind == 7 else then)
                            for kind, where, name, then in self.checks]
             self._compile()
+
+    def expire(self) -> None:
+        """From now on nothing is as it was taken: the next call drops the programs."""
+        self._unchanged = _never_unchanged
 
     def arrays(self) -> list[np.ndarray]:
         """The watched arrays."""

@@ -74,6 +74,7 @@ from chainrule.transforms.program import (
     Var,
     copy_made,
     hashable,
+    root_array,
     unflatten_in_order,
 )
 from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_operators, print_options
@@ -446,6 +447,7 @@ class Jitted:
         generators = [*generators_seen_by(given), *self._captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
         trace = RecordTrace(generators, not stateful and not any(isinstance(leaf, Tensor) for leaf in leaves))
+        trace.found_roots = {id(root_array(a)) for a in _outside_arrays(self._captures, given)}
         python_random = random.getstate()
         boxed = []
         n_inputs = 0
@@ -487,6 +489,12 @@ class Jitted:
                          "generator made without a seed: np.random.default_rng(), or "
                          "os.urandom), which a replay would not draw again")
         self._captures.settle()  # an lru_cache the trace filled
+        if not self._captures.unchanged():
+            # the function changed state it reads (a global array written in place, a
+            # counter incremented): a replay would not change it, so this trace's program
+            # must not run even where the caller puts the state back as it was (G[:] = 0
+            # before each call); the next call traces again
+            self._captures.expire()
         if trace.constants:  # eager Tensors held as constants: a change traces again
             self._constants.update(trace.constants)
             self._captures.watch_tensors(trace.constants.values())
@@ -639,15 +647,20 @@ def _reachable_ids(x, into: set, depth: int) -> set:
     return into
 
 
-def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
-    """Whether a result that holds no traced value is (a view of) an array the function
-    found rather than made: a global, closed-over or default array, or an array attribute
-    of an object among the arguments."""
+def _outside_arrays(captures: Captures, leaves: list) -> list:
+    """The arrays the function finds rather than makes: global, closed-over or default
+    arrays, and array attributes of objects among the arguments."""
     outside = captures.arrays()
     for leaf in leaves:
         if not isinstance(leaf, Tensor | np.ndarray | np.generic):
             found_arrays(leaf, outside)
-    return any(np.may_share_memory(array, a) for a in outside)
+    return outside
+
+
+def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
+    """Whether a result that holds no traced value is (a view of) an array the function
+    found rather than made."""
+    return any(np.may_share_memory(array, a) for a in _outside_arrays(captures, leaves))
 
 
 def _set_state(objects: list, slots, values) -> None:

@@ -21,8 +21,8 @@ from chainrule.core.pytree import DictKeys
 from chainrule.transforms.fingerprints import hold_warnings, release_warnings
 
 __all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
-           "same_value", "bits", "hashable", "copy_made", "root_array", "donation_safe", "insertion_order", "in_order",
-           "unflatten_in_order", "RAISING"]
+           "same_value", "bits", "hashable", "copy_made", "same_memory", "root_array", "donation_safe",
+           "insertion_order", "in_order", "unflatten_in_order", "RAISING"]
 
 
 def hashable(x) -> bool:
@@ -274,6 +274,19 @@ def _copy_sharing(arrays: list) -> list:
         if not a.flags.writeable:
             c.flags.writeable = False
     return copies
+
+
+def same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b``, a copy that :func:`copy_made` made of ``a``, still holds ``a``'s bits:
+    the same layout, and the same bytes across the memory each spans (for a broadcast
+    or strided view, that memory and not its elements: no more is read than is held)."""
+    if (a.shape, a.dtype, a.strides) != (b.shape, b.dtype, b.strides):
+        return False
+    (low_a, high_a), (low_b, high_b) = byte_bounds(a), byte_bounds(b)
+    if high_a - low_a != high_b - low_b:
+        return False
+    return bool(np.array_equal(np.asarray(_Memory(low_a, high_a - low_a)),
+                               np.asarray(_Memory(low_b, high_b - low_b))))
 
 
 class _Memory:

@@ -38,7 +38,7 @@ from chainrule.core.tensor import (
 from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
 from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
-from chainrule.transforms.program import Call, Guard, Seq, Var, hashable
+from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_operators"]
 
@@ -96,7 +96,8 @@ class RecordTrace(Trace):
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
-                 "entry_printoptions", "formatted", "texts_made", "measured", "swap_reads")
+                 "entry_printoptions", "formatted", "texts_made", "measured", "swap_reads",
+                 "found_roots", "_snapshots")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -127,6 +128,11 @@ class RecordTrace(Trace):
         self.calling = False  # inside a recorded call (whose warnings its replay issues again)
         self.measured: Tensor | None = None  # the traced value that NumPy's shuffle swaps rows of
         self.swap_reads = 0  # reads of rows that NumPy's shuffle makes next (see warned)
+        # the memory (by root array) of the arrays the function finds rather than makes (a
+        # global array, an attribute of an argument): watched between calls, read where
+        # they are; see constant()
+        self.found_roots: set = set()
+        self._snapshots: dict[int, tuple] = {}  # id -> (array, its copy as a recorded call read it)
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
@@ -478,7 +484,24 @@ class RecordTrace(Trace):
             vals = [p[0] for p in pairs]
             value = vals if isinstance(x, list) else same_tuple_type(x, vals)
             return value, Seq(type(x), [p[1] for p in pairs])
+        if type(x) is np.ndarray:
+            return x, self.constant(x)
         return x, x
+
+    def constant(self, array: np.ndarray) -> np.ndarray:
+        """What the program holds for an array that a recorded call reads and no traced
+        value holds: a copy of it as it is now, for an array the function made (it may
+        change it before a later call reads it: ``z[i] = 1`` in a loop), taken anew only
+        when it has changed; an array found outside the function (watched between calls)
+        itself."""
+        if array.dtype.hasobject or id(root_array(array)) in self.found_roots:
+            return array
+        held = self._snapshots.get(id(array))
+        if held is not None and held[0] is array and same_memory(array, held[1]):
+            return held[1]
+        snapshot = copy_made([array])[0]
+        self._snapshots[id(array)] = (array, snapshot)
+        return snapshot
 
     def warned(self, message, category, stacklevel: int, source, frame, more: dict, boundary) -> bool | None:
         """Python code of the function issued a warning (``warnings.warn``, heard after it
@@ -549,6 +572,7 @@ class RecordTrace(Trace):
             self.ops.append(Guard(t._node, value.copy() if isinstance(value, np.ndarray) else value))
 
     def close(self) -> None:
+        self._snapshots = {}
         if self.open:
             RECORDING[0] -= 1
             if TEXTS_MADE[0] != self.texts_made:  # a Tensor's text, which the print options shape
