@@ -228,3 +228,22 @@ def test_a_global_the_function_changes_is_not_replayed_when_the_caller_puts_it_b
         got, after = jitted(x.copy()), SCRATCH.copy()
         SCRATCH[:] = 0.0
         assert same(got, f(x.copy())) and same(after, SCRATCH)
+
+
+TABLE = np.arange(4.0)
+
+
+def test_a_view_of_a_global_is_a_new_view_on_every_call():
+    # every call handed back the one view object made when traced, so the caller setting
+    # its shape or flags set them on the results of the calls that followed
+    def f(x):
+        v = TABLE[:2]
+        return x * 2, TABLE[1:], TABLE, v, v
+
+    jitted = cr.jit(f)
+    for _ in range(3):
+        got, want = jitted(np.ones(2)), f(np.ones(2))
+        assert same(got, want) and _layout(got[1]) == _layout(want[1])
+        assert got[2] is TABLE and got[3] is got[4] and np.shares_memory(got[1], TABLE)
+        got[1].shape = (3, 1)
+        got[1].flags.writeable = False

@@ -544,6 +544,8 @@ class Jitted:
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
         reachable = _reachable_ids((args, kwargs), set(), 0)  # what the caller gave: itself
+        outside = _outside_arrays(self._captures, given)  # arrays the function found
+        views: dict = {}
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
                 raise TypeError(
@@ -565,9 +567,12 @@ class Jitted:
                         "is not a pytree (return tuples, lists or dicts, or register the class "
                         "with chainrule.register_pytree_node)"
                     )
-                if isinstance(leaf, np.ndarray) and _found_outside(leaf, self._captures, given):
-                    templates.append(Shared(leaf))  # a global array: the caller's own
-                    values.append(leaf)
+                if isinstance(leaf, np.ndarray) and any(np.may_share_memory(leaf, a) for a in outside):
+                    # a global array: the caller's own; a view of one, made by the function:
+                    # a view of the caller's memory (a new one each call, as the plain call's)
+                    itself = any(leaf is a for a in outside)
+                    templates.append(Shared(leaf, view=not itself))
+                    values.append(leaf if itself else views.setdefault(id(leaf), leaf.view()))
                     continue
                 if type(leaf) is Size:  # a traced value's size: an ndarray's is an int
                     leaf = int(leaf)
@@ -655,12 +660,6 @@ def _outside_arrays(captures: Captures, leaves: list) -> list:
         if not isinstance(leaf, Tensor | np.ndarray | np.generic):
             found_arrays(leaf, outside)
     return outside
-
-
-def _found_outside(array: np.ndarray, captures: Captures, leaves: list) -> bool:
-    """Whether a result that holds no traced value is (a view of) an array the function
-    found rather than made."""
-    return any(np.may_share_memory(array, a) for a in _outside_arrays(captures, leaves))
 
 
 def _set_state(objects: list, slots, values) -> None:

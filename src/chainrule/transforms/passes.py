@@ -544,13 +544,16 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
             if isinstance(t, np.ndarray | Fresh)]
     if made:
         lines.append(f"    _made = copy_made({names.of(made)})")
+    for name in dict.fromkeys(names.of(t.array) for t in out_templates if isinstance(t, Shared) and t.view):
+        lines.append(f"    _view{name} = {name}.view()")  # one view per array, as the function made
     outs, k = [], 0
     for t in out_templates:
         if isinstance(t, np.ndarray | Fresh):
             outs.append(f"_made[{k}]")
             k += 1
         else:
-            outs.append(names.of(t.array) if isinstance(t, Shared) else _render(t, names))
+            outs.append(_render(t, names) if not isinstance(t, Shared)
+                        else f"_view{names.of(t.array)}" if t.view else names.of(t.array))
     lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
     source = "\n".join(lines) + "\n"
     namespace = {

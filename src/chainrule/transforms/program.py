@@ -68,13 +68,16 @@ class Seq:
 
 class Shared:
     """A result that is an array the function found rather than made (a global or
-    closed-over array, an array attribute of an argument, a view of one): handed back
-    itself on every call, as the plain call hands it back."""
+    closed-over array, an array attribute of an argument): handed back itself on every
+    call, as the plain call hands it back; or a view of one that the function made
+    (``G[1:]``): a new view of the same memory on every call, as the plain call makes
+    one (``view``), so that the caller setting its shape or flags changes no other's."""
 
-    __slots__ = ("array",)
+    __slots__ = ("array", "view")
 
-    def __init__(self, array: np.ndarray):
+    def __init__(self, array: np.ndarray, view: bool = False):
         self.array = array
+        self.view = view
 
 
 class Fresh:
