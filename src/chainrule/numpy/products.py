@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import (
@@ -399,6 +400,9 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
         axisa = axisb = axisc = axis
     if not (len(shape_of(a)) and len(shape_of(b))):
         raise ValueError("At least one array has zero dimension")
+    # NumPy's AxisError for an axis the arrays lack (not that axis taken modulo ndim)
+    axisa = normalize_axis_index(axisa, len(shape_of(a)), msg_prefix="axisa")
+    axisb = normalize_axis_index(axisb, len(shape_of(b)), msg_prefix="axisb")
     a, b = move_to_end(a, axisa), move_to_end(b, axisb)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
@@ -410,7 +414,7 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
     c = _cross(a, b)
     if na == 2 and nb == 2:  # only the z component is returned
         return c[..., 2]
-    return move_from_end(c, axisc)
+    return move_from_end(c, normalize_axis_index(axisc, len(shape_of(c)), msg_prefix="axisc"))
 
 
 # NumPy's own function for plain arrays where this NumPy has it; else the same product

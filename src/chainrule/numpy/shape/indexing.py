@@ -106,12 +106,25 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
         return np.take(a, indices, axis=axis, out=out, mode=mode)
     _no_out("take", out)
     a = _as_input(a)
-    indices = _index_array(indices)  # traced indices (jit, vmap) stay traced
     if axis is None or not _ndim(a):  # NumPy takes a 0-d array along an axis as 1-d
         a = ravel(a)
         axis = 0 if axis is None else axis
     axis = _axis(axis, _ndim(a))
+    indices = _take_indices(_index_array(indices), indices)  # traced indices (jit, vmap) stay traced
     return _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
+
+
+def _take_indices(index, given):
+    """``take``'s indices as NumPy converts them: to integers (booleans are 0 and 1, not a
+    mask; a list's numbers are truncated, [] is empty), an array only by a safe cast."""
+    if isinstance(index, Tensor):
+        return cnp.astype(index, np.intp) if _dtype(index).kind == "b" else index
+    if isinstance(_deep_plain(given), np.ndarray):
+        if not np.can_cast(index.dtype, np.intp, "safe"):
+            raise TypeError(f"Cannot cast array data from {index.dtype!r} to {np.dtype(np.intp)!r} "
+                            "according to the rule 'safe'")
+        return index.astype(np.intp, copy=False)
+    return np.asarray(_deep_plain(given), dtype=np.intp)
 
 
 def _apply_clipmode(index, n: int, mode: str):
