@@ -37,8 +37,8 @@ def _randomise(theirs):
             p.copy_(torch.randn_like(p) * 0.5)
 
 
-def _torch(v):
-    return torch.tensor(v) if isinstance(v, np.ndarray) else v
+def _torch(v):  # an array or a chainrule Tensor (the mask generate_square_subsequent_mask makes) as torch's
+    return torch.tensor(np.asarray(v)) if hasattr(v, "__array__") and not isinstance(v, torch.Tensor) else v
 
 
 def _layers(kind, activation, **options):
@@ -199,3 +199,11 @@ def test_encoder_inference_on_nested_tensors_zeroes_padding_as_torch(case):
     nested = case in ("eval_no_grad", "gelu_frozen")
     rows = got.detach().numpy()[0, 2:] if batch_first else got.detach().numpy()[2:, 0]
     assert np.allclose(rows, ours.norm.bias.detach().numpy()) == nested  # LayerNorm(0) = its bias
+
+
+def test_square_subsequent_mask_is_a_tensor_as_torchs():
+    # the tutorials move it with .to(device) and cast it with .type(torch.bool)
+    for lib in (torch, cr):
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(3).to("cpu")
+        assert isinstance(mask, lib.Tensor) and mask.type(lib.bool).tolist() == \
+            [[False, True, True], [False, False, True], [False, False, False]]

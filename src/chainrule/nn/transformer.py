@@ -16,7 +16,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.eager import is_grad_enabled
+from chainrule.core.eager import EAGER, is_grad_enabled
+from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._attention import attention_block
@@ -402,9 +403,10 @@ class Transformer(Module):
                             memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> np.ndarray:
-        """The causal float mask (0 on and below the diagonal, −inf above), as PyTorch's:
-        of ``chainrule.get_default_dtype()`` unless ``dtype`` is given (``device``: CPU only).
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
+        """The causal float mask (0 on and below the diagonal, −inf above), as PyTorch's: a
+        Tensor (``.to(device)``, ``.bool()`` as there) of ``chainrule.get_default_dtype()``
+        unless ``dtype`` is given (``device``: CPU only).
 
         >>> Transformer.generate_square_subsequent_mask(2).tolist()
         [[0.0, -inf], [0.0, 0.0]]
@@ -412,7 +414,7 @@ class Transformer(Module):
         if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
             raise RuntimeError(f"generate_square_subsequent_mask(device={str(device)!r}): chainrule computes on "
                                "the CPU only; use 'cpu'")
-        return causal_mask(sz, dtype)
+        return Tensor(causal_mask(sz, dtype), EAGER)
 
 
 def causal_mask(size: int, dtype=None) -> np.ndarray:
