@@ -2122,6 +2122,148 @@ def train(model, data):
 """
 
 
+# "Language Modeling with nn.Transformer and torchtext": TransformerModel over
+# nn.TransformerEncoder with the causal mask of nn.Transformer.generate_square_subsequent_mask,
+# batchify/get_batch, SGD with StepLR and clip_grad_norm_, evaluate() in eval mode under
+# no_grad, the best model kept with copy.deepcopy and its state_dict saved and loaded
+# again; also batch-first (whose eval-mode layers PyTorch runs on its fast path)
+_TRANSFORMER_LM = """
+import copy
+import math
+import os
+import tempfile
+import torch
+from torch import nn, Tensor
+from torch.nn import TransformerEncoder, TransformerEncoderLayer
+
+torch.set_default_dtype(torch.float64)
+device = torch.device('cpu')
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, d_model: int, dropout: float = 0.1, max_len: int = 5000):
+        super().__init__()
+        self.dropout = nn.Dropout(p=dropout)
+        position = torch.arange(max_len).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, 1, d_model)
+        pe[:, 0, 0::2] = torch.sin(position * div_term)
+        pe[:, 0, 1::2] = torch.cos(position * div_term)
+        self.register_buffer('pe', pe)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if BATCH_FIRST:
+            x = x + self.pe[:x.size(1)].transpose(0, 1)
+        else:
+            x = x + self.pe[:x.size(0)]
+        return self.dropout(x)
+
+
+class TransformerModel(nn.Module):
+    def __init__(self, ntoken: int, d_model: int, nhead: int, d_hid: int, nlayers: int, dropout: float = 0.5):
+        super().__init__()
+        self.model_type = 'Transformer'
+        self.pos_encoder = PositionalEncoding(d_model, dropout)
+        encoder_layers = TransformerEncoderLayer(d_model, nhead, d_hid, dropout, batch_first=BATCH_FIRST)
+        self.transformer_encoder = TransformerEncoder(encoder_layers, nlayers)
+        self.embedding = nn.Embedding(ntoken, d_model)
+        self.d_model = d_model
+        self.linear = nn.Linear(d_model, ntoken)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        initrange = 0.1
+        self.embedding.weight.data.uniform_(-initrange, initrange)
+        self.linear.bias.data.zero_()
+        self.linear.weight.data.uniform_(-initrange, initrange)
+
+    def forward(self, src: Tensor, src_mask: Tensor = None) -> Tensor:
+        src = self.embedding(src) * math.sqrt(self.d_model)
+        src = self.pos_encoder(src)
+        if src_mask is None:
+            src_mask = nn.Transformer.generate_square_subsequent_mask(src.size(1 if BATCH_FIRST else 0)).to(device)
+        output = self.transformer_encoder(src, src_mask)
+        output = self.linear(output)
+        return output
+
+
+NTOKENS, BPTT = 11, 4
+
+
+def build():
+    return TransformerModel(NTOKENS, 8, 2, 12, 2, 0.0)
+
+
+def batchify(data: Tensor, bsz: int) -> Tensor:
+    seq_len = data.size(0) // bsz
+    data = data[:seq_len * bsz]
+    data = data.view(bsz, seq_len).t().contiguous()
+    return data.to(device)
+
+
+def data(rng):
+    return batchify(torch.tensor(rng.integers(0, NTOKENS, size=39)), 3)
+
+
+def get_batch(source: Tensor, i: int):
+    seq_len = min(BPTT, len(source) - 1 - i)
+    data = source[i:i+seq_len]
+    target = source[i+1:i+1+seq_len].reshape(-1)
+    if BATCH_FIRST:
+        return data.t(), source[i+1:i+1+seq_len].t().reshape(-1)
+    return data, target
+
+
+def evaluate(model: nn.Module, eval_data: Tensor, criterion) -> float:
+    model.eval()
+    total_loss = 0.
+    with torch.no_grad():
+        for i in range(0, eval_data.size(0) - 1, BPTT):
+            data, targets = get_batch(eval_data, i)
+            seq_len = data.size(1 if BATCH_FIRST else 0)
+            output = model(data)
+            output_flat = output.view(-1, NTOKENS)
+            total_loss += seq_len * criterion(output_flat, targets).item()
+    return total_loss / (len(eval_data) - 1)
+
+
+def train(model, train_data):
+    criterion = nn.CrossEntropyLoss()
+    lr = 5.0
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.95)
+    best_val_loss = float('inf')
+    results = []
+    with tempfile.TemporaryDirectory() as tempdir:
+        best_model_params_path = os.path.join(tempdir, "best_model_params.pt")
+        for epoch in range(1, 3):
+            model.train()
+            for batch, i in enumerate(range(0, train_data.size(0) - 1, BPTT)):
+                data, targets = get_batch(train_data, i)
+                output = model(data)
+                output_flat = output.view(-1, NTOKENS)
+                loss = criterion(output_flat, targets)
+                optimizer.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+                optimizer.step()
+                results.append((loss, scheduler.get_last_lr()[0]))
+            val_loss = evaluate(model, train_data, criterion)
+            results.append(val_loss)
+            if val_loss < best_val_loss:
+                best_val_loss = val_loss
+                best_model = copy.deepcopy(model)
+                torch.save(model.state_dict(), best_model_params_path)
+            scheduler.step()
+        model.load_state_dict(torch.load(best_model_params_path))
+    results.append(evaluate(best_model, train_data, criterion))
+    return results
+"""
+for _batch_first in (False, True):
+    PROGRAMS[f"transformer_language_model{'_batch_first' if _batch_first else ''}"] = (
+        f"BATCH_FIRST = {_batch_first}\n" + _TRANSFORMER_LM)
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_sequence_program_gives_pytorchs_values(name):
     compare_with_pytorch(PROGRAMS[name])
