@@ -247,3 +247,22 @@ def test_a_view_of_a_global_is_a_new_view_on_every_call():
         assert got[2] is TABLE and got[3] is got[4] and np.shares_memory(got[1], TABLE)
         got[1].shape = (3, 1)
         got[1].flags.writeable = False
+
+
+class Box:
+    pass
+
+
+def test_an_object_made_inside_holds_the_global_array_it_was_given():
+    # each call's copy of the object held a copy of the global array, so the caller
+    # writing through it did not reach the global, as it does in the plain call
+    def f(x):
+        box = Box()
+        box.ref, box.items = TABLE, [1]
+        return x * 2, box
+
+    jitted = cr.jit(f)
+    for _ in range(3):
+        got = jitted(np.ones(2))[1]
+        assert got.ref is TABLE and got.items == [1]
+        got.items.append(5)

@@ -148,7 +148,7 @@ class Captures:
         # NumPy generators found (a default argument, an attribute): the trace checks that
         # every draw from them is recorded
         self.generators: list = []
-        self._seen: set = set()
+        self._seen: dict = {}  # id -> object
         self._environ = False  # whether the environment is watched
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
@@ -157,7 +157,7 @@ class Captures:
             used = list(dict.fromkeys(name for _, names in self._namespaces for name in names))
             for module in modules:
                 self._watch_module(module, used, 0)
-        self.found = frozenset(self._seen)  # the objects it reads (kept alive by the checks)
+        self.found = dict(self._seen)  # the objects it reads, by id (kept alive by the checks)
         self._seen.clear()  # only needed while searching
         self._compile()
 
@@ -276,7 +276,7 @@ class Captures:
             return
         if id(value) in self._seen:
             return
-        self._seen.add(id(value))
+        self._seen[id(value)] = value
         if isinstance(value, np.random.Generator | np.random.RandomState):
             self.generators.append(value)
         elif isinstance(value, np.ndarray):

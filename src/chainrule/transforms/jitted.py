@@ -543,8 +543,12 @@ class Jitted:
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
-        reachable = _reachable_ids((args, kwargs), set(), 0)  # what the caller gave: itself
+        reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
         outside = _outside_arrays(self._captures, given)  # arrays the function found
+        # what results made by the function hold themselves in the copy the caller gets:
+        # what it found (a global array), and this call's arguments (a replay's copies
+        # hold the globals; the arguments of the call traced are not a replay's)
+        keep = {**self._captures.found, **reachable, **{id(a): a for a in outside}}
         views: dict = {}
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
@@ -591,7 +595,7 @@ class Jitted:
             # the program keeps what the function made; the caller gets copies (that share
             # memory as the function's results do), as every replay will give
             try:
-                copies = copy_made([values[k] for k in made])
+                copies = copy_made([values[k] for k in made], keep)
             except Exception as e:  # noqa: BLE001 (whatever deepcopy raises)
                 kinds = sorted({type(values[k]).__name__ for k in made})
                 trace.refuse(f"a {' or '.join(kinds)} among the results cannot be copied for "
@@ -619,7 +623,8 @@ class Jitted:
         # text made of traced values is built in: made under the same print options
         printing = [(print_options, trace.entry_printoptions)] if trace.formatted else ()
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
-                                  out_tree, donated, trace.entry_errstate, entry_checks=printing)
+                                  out_tree, donated, trace.entry_errstate, entry_checks=printing,
+                                  keep=self._captures.found)
         if fuse and self.fuse_in_background:
             # replay unfused (exactly) until the fused loops are compiled
             program = build()
@@ -634,21 +639,21 @@ class Jitted:
         return result, program
 
 
-def _reachable_ids(x, into: set, depth: int) -> set:
-    """The ids of the objects reachable from the arguments (items, attributes), which a
+def _reachable(x, into: dict, depth: int) -> dict:
+    """The objects reachable from the arguments (items, attributes), by id, which a
     result hands back as themselves."""
     if isinstance(x, _DATA) or id(x) in into or depth > 6:
         return into
-    into.add(id(x))
+    into[id(x)] = x
     if isinstance(x, list | tuple | set | frozenset | collections.deque):
         for v in x:
-            _reachable_ids(v, into, depth + 1)
+            _reachable(v, into, depth + 1)
     elif isinstance(x, dict):
         for v in x.values():
-            _reachable_ids(v, into, depth + 1)
+            _reachable(v, into, depth + 1)
     elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | types.ModuleType):
         for v in vars(x).values():
-            _reachable_ids(v, into, depth + 1)
+            _reachable(v, into, depth + 1)
     return into
 
 

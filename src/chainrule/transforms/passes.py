@@ -38,7 +38,7 @@ __all__ = ["build_program", "may_stop", "writable_like_output", "writes_out", "C
 
 def build_program(
     ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
-    entry_errstate=None, rewrite: Callable | None = None, entry_checks=(),
+    entry_errstate=None, rewrite: Callable | None = None, entry_checks=(), keep=None,
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
@@ -48,7 +48,8 @@ def build_program(
     :mod:`chainrule.transforms.fuse`); buffers are assigned to what it returns.
     ``entry_checks``: ``(read, expected)`` pairs of state the traced call read (NumPy's
     print options of a call that made text): a replay whose ``read()`` differs on entry
-    traces again."""
+    traces again. ``keep``: what results made by the function hold themselves rather than
+    copies (see :func:`~chainrule.transforms.program.copy_made`)."""
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
     if rewrite is not None:
         ops = rewrite(ops, values, out_templates)
@@ -57,7 +58,7 @@ def build_program(
     if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
         entry_errstate = None
     program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-                        entry_errstate, entry_checks)
+                        entry_errstate, entry_checks, keep)
     # what a replay that stops early must put back
     input_of_root: dict[int, list] = {}
     for v in range(n_inputs):
@@ -464,7 +465,7 @@ def _render(template, names: _Names) -> str:
 
 
 def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-              entry_errstate=None, entry_checks=()) -> Program:
+              entry_errstate=None, entry_checks=(), keep=None) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
@@ -543,7 +544,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     made = [t.value if isinstance(t, Fresh) else t for t in out_templates
             if isinstance(t, np.ndarray | Fresh)]
     if made:
-        lines.append(f"    _made = copy_made({names.of(made)})")
+        lines.append(f"    _made = copy_made({names.of(made)}, {names.of(keep)})")
     for name in dict.fromkeys(names.of(t.array) for t in out_templates if isinstance(t, Shared) and t.view):
         lines.append(f"    _view{name} = {name}.view()")  # one view per array, as the function made
     outs, k = [], 0

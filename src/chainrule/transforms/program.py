@@ -243,13 +243,15 @@ class Program:
             raise ReplayError(e, self.donates and self.donated_flag[0]) from e
 
 
-def copy_made(made: list) -> list:
+def copy_made(made: list, keep: dict | None = None) -> list:
     """Copies of the results a function made that hold no traced value (arrays, and the
     values of :class:`Fresh` results), taken together so that what they share in the
     function's own results they share in the copies: ``z, z[1:]`` stay a view of one
     array, ``s, [s]`` one object. Each array keeps its layout (``order="F"``, strides)
-    and whether it is writeable (``np.broadcast_to``'s result is not)."""
-    memo: dict = {}
+    and whether it is writeable (``np.broadcast_to``'s result is not). ``keep`` (id ->
+    object): what the function found rather than made (a global array, an argument),
+    which the copies hold themselves, as the function's results do."""
+    memo: dict = dict(keep) if keep else {}
     groups: dict[int, list] = {}
     for x in made:
         if isinstance(x, np.ndarray) and id(x) not in memo:
