@@ -21,6 +21,7 @@ import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.rng import map_randomness
 from chainrule.core.tensor import Tensor
+from chainrule.numpy.shape import AxisError
 from chainrule.transforms.batch_trace import BatchTensor, BatchTrace, UnitBasis, unit_basis
 
 __all__ = ["vmap", "torch_vmap", "check_randomness", "call_batched", "named_map", "BatchTrace", "BatchTensor",
@@ -343,10 +344,10 @@ def _unbatch_outputs(trace: BatchTrace, out, out_axes):
                 continue
             value = _broadcast_batch(leaf, trace.size)
         nd = value.ndim if value.__class__ is np.ndarray else len(_shape(value))
-        if not -nd <= axis < nd:
-            raise ValueError(
-                f"vmap: out_axes={axis} for output {k}, which has {nd - 1} axes per example; "
-                f"use an axis in [{-nd}, {nd})"
+        if not -nd <= axis < nd:  # an IndexError, as torch.func's, and a ValueError, as JAX's
+            raise AxisError(
+                f"vmap: out_axes={axis} for output {k}, which has {nd - 1} axes per example: dimension out of "
+                f"range (expected to be in range of [{-nd}, {nd - 1}], but got {axis})"
             )
         results.append(value if axis == 0 else _moveaxis(value, 0, axis % nd))
     return tree_unflatten(tree, results)
