@@ -130,3 +130,52 @@ def test_grad_fn_is_named_as_pytorchs(name):
     expected = GRAD_FNS[name](torch, *(torch.tensor(v, requires_grad=True) for v in values)).grad_fn
     got = GRAD_FNS[name](cr, *(cr.tensor(v, requires_grad=True) for v in values)).grad_fn
     assert got.name() == expected.name() and type(got).__name__ == type(expected).__name__
+
+
+@pytest.mark.parametrize("out_dims", [5, 2, -3])
+def test_vmap_out_dims_out_of_range_raises_pytorchs_index_error(out_dims):
+    with pytest.raises(IndexError, match=r"range of \[-2, 1\], but got") as theirs:
+        torch.func.vmap(lambda a: a * 2, out_dims=out_dims)(torch.ones(3, 4))
+    with pytest.raises(IndexError, match=r"range of \[-2, 1\], but got") as ours:
+        cr.func.vmap(lambda a: a * 2, out_dims=out_dims)(cr.ones(3, 4))
+    assert str(ours.value).endswith(str(theirs.value).partition("(")[2])
+    with pytest.raises(ValueError):  # and JAX's ValueError
+        cr.vmap(lambda a: a * 2, out_axes=out_dims)(np.ones((3, 4)))
+
+
+def _recorded(w, write):
+    """``write`` into an expanded view of a copy of ``w``, on the graph; the copy's
+    values, and ``w.grad`` after a backward pass from it."""
+    x = w.clone()
+    write(x[None].expand(3, 4))
+    x.sum().backward()
+    return x.detach().numpy(), w.grad.numpy()
+
+
+OVERLAPPING_WRITES = {  # an in-place write into an expanded view of r (4,), or recorded from w
+    "fill_ number": lambda T, r, w: r[None].expand(3, 4).fill_(5.0).numpy(),
+    "fill_ Tensor": lambda T, r, w: r[None].expand(3, 4).fill_(T.tensor(5.0)).numpy(),
+    "fill_ one row": lambda T, r, w: r[None].expand(1, 4).fill_(T.tensor(5.0)).numpy(),
+    "zero_": lambda T, r, w: r[None].expand(3, 4).zero_().numpy(),
+    "add_": lambda T, r, w: r[None].expand(3, 4).add_(1).numpy(),
+    "copy_": lambda T, r, w: r[None].expand(3, 4).copy_(T.ones(3, 4)).numpy(),
+    # (PyTorch refuses these in the backward pass, chainrule at the write)
+    "recorded fill_ number": lambda T, r, w: _recorded(w, lambda e: e.fill_(5.0)),
+    "recorded add_": lambda T, r, w: _recorded(w, lambda e: e.add_(1.0)),
+    "recorded zero_": lambda T, r, w: _recorded(w, lambda e: e.zero_()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAPPING_WRITES))
+def test_write_into_memory_shared_by_elements_is_refused_as_pytorch_refuses(name):
+    def run(T):
+        try:
+            return OVERLAPPING_WRITES[name](T, T.zeros(4), T.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True))
+        except RuntimeError as e:
+            assert "more than one element of the written-to tensor refers to a single memory location" in str(e)
+            return None
+
+    theirs, ours = run(torch), run(cr)
+    assert (ours is None) == (theirs is None)
+    if ours is not None:
+        np.testing.assert_array_equal(np.stack(ours), np.stack(theirs))

@@ -58,7 +58,7 @@ from chainrule.core.values import plain
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "set_default_dtype", "get_default_dtype", "default_float_dtype", "backward", "grad", "queue_callback", "EAGER",
-    "zero_grad_in_place",
+    "zero_grad_in_place", "overlaps", "overlap_error",
 ]
 
 def _holds_python_float(data) -> bool:
@@ -345,8 +345,8 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
                 "view with recording on, or do the write inside `with chainrule.no_grad():`."
             )
         positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
-        if np.unique(positions).size != positions.size:
-            raise _overlap_error(name)
+        if np.unique(positions).size != positions.size:  # (PyTorch's backward pass refuses it)
+            raise overlap_error(name)
         new = result if result.dtype == root.dtype else result.astype(root.dtype)
         flat = root.reshape(-1).at[positions].set(new.reshape(-1))
         old = root._node
@@ -401,23 +401,35 @@ def _write(t: Tensor, new, name: str = "in-place write") -> None:
     elif view is not None:  # a view NumPy made read-only (diagonal, expand): through the base
         positions = _replay(view[1], np.arange(root.size).reshape(root.shape))
         if name not in _FILLS and np.unique(positions).size != positions.size:
-            raise _overlap_error(name)
+            raise overlap_error(name)
         _put(t, positions, new)
     else:
         t._value = np.asarray(new, dtype=np.result_type(buf))
     _count_write(family)
 
 
-# writes that PyTorch lets into a view whose elements share memory (an expand): every
-# element gets the one value, so it does not matter which of them is written last
+# writes that PyTorch lets into a view whose elements share memory (an expand) when they
+# are not recorded: every element gets the one number, so it does not matter which of them
+# is written last (fill_ of a Tensor is refused there, as PyTorch's: see overlap_error)
 _FILLS = ("fill_", "zero_", "fill")
 
 
-def _overlap_error(name: str) -> RuntimeError:
+def overlaps(t: Tensor) -> bool:
+    """Whether elements of ``t`` share memory (a view made by expand, broadcast_to,
+    unfold or as_strided), so that an in-place write into it is refused."""
+    view = getattr(t, "_view", None)
+    if view is None:
+        return False
+    positions = _replay(view[1], np.arange(view[0].size).reshape(view[0].shape))
+    return np.unique(positions).size != np.size(positions)
+
+
+def overlap_error(name: str) -> RuntimeError:
+    """PyTorch's error for an in-place write into a Tensor whose elements share memory."""
     return RuntimeError(
         f"{name}: unsupported operation: more than one element of the written-to tensor refers to a "
-        "single memory location (a view made by expand or broadcast_to). Please clone() the tensor "
-        "before performing the operation."
+        "single memory location (a view made by expand, broadcast_to, unfold or as_strided). Please "
+        "clone() the tensor before performing the operation."
     )
 
 
@@ -508,7 +520,7 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     if view is not None and isinstance(buf, np.ndarray):  # a read-only view (expand): the part written
         positions = _replay(view[1], np.arange(view[0].size).reshape(view[0].shape))[plain(index)]
         if np.unique(positions).size != np.size(positions):
-            raise _overlap_error("__setitem__")
+            raise overlap_error("__setitem__")
         family = _family(t)
         _keep_saved_outputs(family, view[0]._value)
         _put(t, positions, plain(value))

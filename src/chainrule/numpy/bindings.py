@@ -430,6 +430,10 @@ class TensorMethods:
         return eager.inplace(self, _filled, 0, "zero_")
 
     def fill_(self, value):
+        """Every element set to ``value`` in place; into a view whose elements share memory
+        (an expand), a number is written, a Tensor refused, as PyTorch's ``fill_``."""
+        if isinstance(value, Tensor) and eager.overlaps(self):
+            raise eager.overlap_error("fill_")
         return eager.inplace(self, _filled, value, "fill_")
 
     def copy_(self, other):
