@@ -7,6 +7,7 @@ import importlib
 
 import numpy as onp
 import pytest
+from numpy.lib.mixins import NDArrayOperatorsMixin
 
 import chainrule
 import chainrule.numpy as cnp
@@ -88,3 +89,54 @@ def test_trace_from_a_vjp_node_of_a_constant_warns_and_gives_no_node():
         value, node = chainrule.tracer.trace(core.VJPNode.new_root(), lambda x: 3.0, _X)
     assert (value, node) == (3.0, None)
 
+
+class Labelled(NDArrayOperatorsMixin):
+    """An array-like container as xarray's ``DataArray`` is one: it holds an array (plain,
+    or one being differentiated) and takes part in NumPy's ufunc dispatch, so a ufunc or
+    an operator on it and an array gives a container holding the result."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or "out" in kwargs:
+            return NotImplemented
+        return Labelled(ufunc(*(v.data if isinstance(v, Labelled) else v for v in inputs), **kwargs))
+
+    def __array__(self, dtype=None, copy=None):
+        return onp.asarray(self.data, dtype=dtype)
+
+
+_BASE = onp.array([1.0, 2.0, 3.0])
+# x is a number being differentiated; C() is a container of plain numbers
+THROUGH_A_CONTAINER = {
+    "times_container": lambda np, C: lambda x: np.sum((x * C()).data),
+    "container_times": lambda np, C: lambda x: np.sum((C() * x).data),
+    "plus_container": lambda np, C: lambda x: np.sum((x + C()).data ** 2),
+    "minus_container": lambda np, C: lambda x: np.sum((x - C()).data ** 2),
+    "over_container": lambda np, C: lambda x: np.sum((x / C()).data),
+    "to_the_container": lambda np, C: lambda x: np.sum((x ** C()).data),
+    "multiply": lambda np, C: lambda x: np.sum(np.multiply(x, C()).data),
+    "multiply_reversed": lambda np, C: lambda x: np.sum(np.multiply(C(), x).data),
+    "maximum": lambda np, C: lambda x: np.sum(np.maximum(x, C()).data),
+    "sin_of_container_times": lambda np, C: lambda x: np.sum(np.sin(C() * x).data),
+    "times_container_holding_x": lambda np, C: lambda x: np.sum((x * (C() * x)).data),
+    "vector_times_container": lambda np, C: lambda x: np.sum((np.array([x, 2 * x, x ** 2]) * C()).data),
+}
+
+
+@pytest.mark.parametrize("name", THROUGH_A_CONTAINER)
+def test_derivative_goes_through_a_container_that_takes_part_in_ufunc_dispatch(name):
+    """autograd 1.9's tests/test_ufunc_dispatch.py, on xarray's DataArray: chainrule gave
+    the operators with the number on the left a derivative of zero."""
+    make = THROUGH_A_CONTAINER[name]
+    container = lambda: Labelled(_BASE)  # noqa: E731
+    expected = autograd.grad(make(anp, container))(1.5)
+    assert expected != 0
+    assert_same(expected, chainrule.grad(make(cnp, container))(1.5))
+
+
+def test_a_function_that_is_not_a_ufunc_reads_the_container_as_its_array():
+    # np.dot([x, 2x, x²], [1, 2, 3]) = 5x + 3x²: 5 + 6x
+    f = lambda x: cnp.dot(cnp.array([x, 2 * x, x**2]), Labelled(_BASE))  # noqa: E731
+    assert chainrule.grad(f)(1.5) == 14.0

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.pytree import tree_flatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import NO_UFUNC_OVERRIDE, Tensor, overrides_ufuncs
 
 __all__ = [
     "Primitive",
@@ -138,7 +138,7 @@ class Primitive:
                 return self.call_keywords(self, args, kwargs)  # np.var(x, mean=m): m traced
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
-        sequences = False
+        sequences = overrider = False
         for a in args:
             if isinstance(a, Tensor):
                 t = a._trace
@@ -146,6 +146,8 @@ class Primitive:
                     trace = t
             elif a.__class__ is list or a.__class__ is tuple:
                 sequences = True
+            elif a.__class__ not in NO_UFUNC_OVERRIDE and overrides_ufuncs(a):
+                overrider = True
         if sequences:  # (a shape or an axis tuple, mostly: a loop, not a generator)
             for a in args:
                 if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
@@ -160,6 +162,10 @@ class Primitive:
             if kwargs and self.call_keywords is not None and _any_tensor(kwargs.values()):
                 return self.call_keywords(self, args, kwargs)
             return self.fun(*args, **kwargs)
+        if overrider:  # another library's container (see overrides_ufuncs), as NumPy does:
+            if isinstance(self.fun, np.ufunc):  # np.multiply(x, data_array): the container
+                return self.fun(*args, **kwargs)  # holds x's result, by NumPy's dispatch;
+            args = tuple(np.asarray(a) if overrides_ufuncs(a) else a for a in args)  # np.dot: its array
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
         return trace.process(self, args, kwargs)

@@ -22,7 +22,7 @@ import numpy as np
 from chainrule.core.size import Size, as_size
 
 __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TEXTS_MADE", "TRACE_TYPES", "TensorError", "TensorTypeError",
-           "deepcopy_eager", "eager_error", "BatchedValueError"]
+           "deepcopy_eager", "eager_error", "BatchedValueError", "overrides_ufuncs", "NO_UFUNC_OVERRIDE"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -636,6 +636,24 @@ def mark_ndarray_only_attributes() -> None:
     for name in sorted({n for kind in (np.ndarray, *_NUMPY_SCALARS) for n in dir(kind)}):
         if not name.startswith("__") and not hasattr(Tensor, name):
             setattr(Tensor, name, _NdarrayOnly(name))
+
+
+# Values that never take part in NumPy's ufunc dispatch themselves
+NO_UFUNC_OVERRIDE = frozenset({np.ndarray, float, int, complex, bool, str, type(None), np.float64, np.float32,
+                                np.int64, np.int32, np.bool_, np.complex128, list, tuple, dict, slice})
+
+
+def overrides_ufuncs(value) -> bool:
+    """Whether ``value`` is another library's array-like container that takes part in
+    NumPy's ufunc dispatch (xarray's ``DataArray``, a pandas ``Series``): its class has an
+    ``__array_ufunc__`` of its own, and it is neither an ndarray nor a Tensor. NumPy's
+    operators and ufuncs let such a container handle a call with an ndarray (it holds the
+    ndarray's result); a Tensor's give way to it likewise, so that the container holds the
+    Tensor, whose derivative goes on through it, as in autograd and PyTorch."""
+    kind = value.__class__
+    if kind in NO_UFUNC_OVERRIDE or isinstance(value, np.ndarray | Tensor):
+        return False
+    return getattr(kind, "__array_ufunc__", None) is not None
 
 
 def undifferentiated(x):

@@ -24,6 +24,7 @@ from chainrule.core.tensor import (
     deepcopy_eager,
     mark_ndarray_only_attributes,
     mark_not_of_ndarray_attributes,
+    overrides_ufuncs,
 )
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
@@ -520,6 +521,33 @@ def _ndarray_gives_way(value, other, reflected: str) -> bool:
     return getattr(other, "__array_priority__", -1e6) > mine
 
 
+# An ndarray's binary operators: name -> (NumPy's ufunc, the reflected operator)
+_OPERATORS = {"__add__": (np.add, "__radd__"), "__sub__": (np.subtract, "__rsub__"),
+              "__mul__": (np.multiply, "__rmul__"), "__truediv__": (np.true_divide, "__rtruediv__"),
+              "__pow__": (np.power, "__rpow__"), "__floordiv__": (np.floor_divide, "__rfloordiv__"),
+              "__mod__": (np.remainder, "__rmod__"), "__divmod__": (np.divmod, "__rdivmod__"),
+              "__matmul__": (np.matmul, "__rmatmul__"), "__and__": (np.bitwise_and, "__rand__"),
+              "__or__": (np.bitwise_or, "__ror__"), "__xor__": (np.bitwise_xor, "__rxor__"),
+              "__lshift__": (np.left_shift, "__rlshift__"), "__rshift__": (np.right_shift, "__rrshift__"),
+              "__lt__": (np.less, "__gt__"), "__le__": (np.less_equal, "__ge__"), "__eq__": (np.equal, "__eq__"),
+              "__ne__": (np.not_equal, "__ne__"), "__gt__": (np.greater, "__lt__"),
+              "__ge__": (np.greater_equal, "__le__")}
+_OWN = object()  # (no other operand takes the call: the Tensor's own operation)
+
+
+def _handed_over(self, other, name: str):
+    """What an ndarray's operator ``name`` does with ``other``, an operand of another kind:
+    NumPy's ufunc, whose dispatch hands the call to a container that takes part in it
+    (see overrides_ufuncs), or NotImplemented where NumPy gives way (see
+    :func:`_ndarray_gives_way`); else ``_OWN``."""
+    ufunc, reflected = _OPERATORS[name]
+    if overrides_ufuncs(other):
+        return ufunc(self, other)
+    if self._trace.plain_arrays and _ndarray_gives_way(self._value, other, reflected):
+        return NotImplemented
+    return _OWN
+
+
 def _operator(prim, reflected: bool, name: str):
     """The operator method for ``prim``: straight to the innermost trace, skipping the
     argument scan of ``Primitive.__call__`` (operators are the hot path)."""
@@ -530,33 +558,27 @@ def _operator(prim, reflected: bool, name: str):
                 trace = other._trace
             return trace.binary(prim, other, self)
     else:
-        reflected_name = name.replace("__", "__r", 1)
-
         def method(self, other):
+            if other.__class__ not in _OWN_OPERANDS and (out := _handed_over(self, other, name)) is not _OWN:
+                return out
             trace = self._trace
-            if other.__class__ not in _OWN_OPERANDS and trace.plain_arrays and _ndarray_gives_way(
-                    self._value, other, reflected_name):
-                return NotImplemented
             if isinstance(other, Tensor) and other._trace.level > trace.level:
                 trace = other._trace
             return trace.binary(prim, self, other)
     return method
 
 
-# the other binary operators: name -> the reflected operator that the other operand must have
-_GIVING_WAY = {"__floordiv__": "__rfloordiv__", "__mod__": "__rmod__", "__divmod__": "__rdivmod__",
-               "__matmul__": "__rmatmul__", "__and__": "__rand__", "__or__": "__ror__", "__xor__": "__rxor__",
-               "__lshift__": "__rlshift__", "__rshift__": "__rrshift__", "__lt__": "__gt__", "__le__": "__ge__",
-               "__eq__": "__eq__", "__ne__": "__ne__", "__gt__": "__lt__", "__ge__": "__le__"}
+# the other binary operators, whose methods are set on Tensor first
+_HANDING_OVER = ("__floordiv__", "__mod__", "__divmod__", "__matmul__", "__and__", "__or__", "__xor__",
+                 "__lshift__", "__rshift__", "__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__")
 
 
-def _giving_way(method, reflected: str):
-    """``method`` that first gives way to ``other`` where an ndarray's would (see
-    :func:`_ndarray_gives_way`)."""
+def _handing_over(method, name: str):
+    """``method`` that first hands the call over to ``other`` where an ndarray's would (see
+    :func:`_handed_over`)."""
     def op(self, other):
-        if other.__class__ not in _OWN_OPERANDS and self._trace.plain_arrays and _ndarray_gives_way(
-                self._value, other, reflected):
-            return NotImplemented
+        if other.__class__ not in _OWN_OPERANDS and (out := _handed_over(self, other, name)) is not _OWN:
+            return out
         return method(self, other)
     op.__name__, op.__qualname__, op.__doc__ = method.__name__, method.__qualname__, method.__doc__
     return op
@@ -586,8 +608,8 @@ def bind_to_core() -> None:
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
     Tensor.__pow__ = _array_power(Tensor.__pow__)
-    for name, reflected_name in _GIVING_WAY.items():
-        setattr(Tensor, name, _giving_way(getattr(Tensor, name), reflected_name))
+    for name in _HANDING_OVER:
+        setattr(Tensor, name, _handing_over(getattr(Tensor, name), name))
     for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors
         prim.eager_operands = operands
     values.use_mirror(zeros_like=cnp.zeros_like, real=cnp.real, conj=cnp.conj, astype=cnp.astype, copy=cnp.copy)

@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from chainrule.core.eager import recorded_only, recording_trace
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import NO_UFUNC_OVERRIDE, Tensor, overrides_ufuncs
 from chainrule.numpy.nondiff import NONDIFF_OF
 from chainrule.numpy.registry import MIRROR_OF
 
@@ -33,7 +33,16 @@ def not_supported(name: str, module: str = "numpy") -> TypeError:
 _WRITERS = {np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.put_along_axis}
 
 
+def handed_over(inputs) -> bool:
+    """Whether a ufunc's inputs hold another library's container that takes part in
+    NumPy's dispatch (``np.multiply(x, data_array)``, see overrides_ufuncs): then a
+    Tensor's ``__array_ufunc__`` returns NotImplemented, and the container handles it."""
+    return any(v.__class__ not in NO_UFUNC_OVERRIDE and overrides_ufuncs(v) for v in inputs)
+
+
 def dispatch_ufunc(ufunc, method, inputs, kwargs):
+    if handed_over(inputs):
+        return NotImplemented
     if not kwargs and method == "__call__":  # np.exp(t): the common case, first
         fun = MIRROR_OF.get(ufunc)
         if fun is not None:

@@ -21,7 +21,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
-from chainrule.numpy.dispatch import dispatch_ufunc
+from chainrule.numpy.dispatch import dispatch_ufunc, handed_over
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_common import (
     alpha_first,
@@ -166,6 +166,8 @@ class TorchElementwiseMethods:
         """NumPy's ufuncs on Tensors (:func:`~chainrule.numpy.dispatch.dispatch_ufunc`); a
         comparison with an eager Tensor is its comparison method, so that
         ``np.float64(0.1) < x`` (which NumPy's scalar hands to this) compares as ``x > 0.1``."""
+        if handed_over(inputs):
+            return NotImplemented
         if (len(inputs) == 2 and inputs[1] is self and ufunc in _REFLECTED and isinstance(inputs[0], np.generic)
                 and self._trace.records and isinstance(self._value, np.generic) and not kwargs
                 and method == "__call__" and _at_operator(sys._getframe(1))):
