@@ -77,6 +77,10 @@ assert hvd.alltoall(np.array([r, r])).tolist() == [0, 1]
 rs = hvd.reducescatter(cr.tensor(np.arange(3.0) * (r + 1)), op=hvd.Sum)  # rows 0-1 to process 0, row 2 to 1
 assert rs.tolist() == ([0.0, 3.0] if r == 0 else [6.0]), rs
 assert hvd.reducescatter(np.arange(4.0) * (r + 1)).tolist() == ([0.0, 1.5] if r == 0 else [3.0, 4.5])
+# Horovod's mean of integers: the sum floor-divided, in their dtype (a count of correct answers)
+counts = hvd.allreduce(cr.tensor(np.array([1 + r, 4 + r], np.int64)), name="correct")
+assert counts.numpy().dtype == np.int64 and counts.tolist() == [1, 4], counts
+assert hvd.allreduce(np.array([3, 6 * r], np.int32)).tolist() == [3, 3]
 # allgather, broadcast and alltoall are differentiable, as Horovod's autograd functions:
 # allgather's rows get the mean over the processes of the cotangents (uneven rows here),
 # broadcast's root the mean (the others zero), alltoall's rows their cotangents back

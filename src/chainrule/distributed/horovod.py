@@ -139,9 +139,15 @@ def allreduce(tensor, average: bool | None = None, name: str | None = None, comp
               op: str | None = None, prescale_factor: float = 1.0, postscale_factor: float = 1.0,
               process_set=None):
     """The mean (``op=hvd.Average``, the default) or sum of ``tensor`` over the processes,
-    as a new Tensor (differentiable for a Tensor; ``tensor`` is not modified)."""
+    as a new Tensor (differentiable for a Tensor; ``tensor`` is not modified). As in
+    Horovod, the mean of integers is their sum floor-divided by the number of processes."""
     op = _op(op, average)
     comm.check_group(process_set)
+    value = _value(tensor)
+    if op == Average and value.dtype.kind in "iu" and prescale_factor == postscale_factor == 1.0:
+        # Horovod's mean of integers: the sum, floor-divided, in the same dtype
+        out = collectives.all_reduce(np.array(value), op=Sum) // comm.world_size()
+        return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
     if isinstance(tensor, Tensor) and compression is Compression.none:
         out = tensor * prescale_factor if prescale_factor != 1.0 else tensor
         out = collectives.all_reduce_p(out, op)
