@@ -175,3 +175,13 @@ def test_batch_sizes_of_tensor_data_are_an_int64_tensor_as_torch():
     np.testing.assert_array_equal(mine.batch_sizes.numpy(), theirs.batch_sizes.numpy())
     out, _ = ours_rnn.pad_packed_sequence(ours_rnn.PackedSequence(mine.data, mine.batch_sizes))
     np.testing.assert_array_equal(out.numpy(), torch_rnn.pad_packed_sequence(theirs)[0].numpy())
+
+
+def test_indices_of_tensor_data_are_int64_tensors_as_torch():
+    # programs unsort hidden states with h.index_select(1, packed.unsorted_indices.to(device))
+    for lib in (torch, cr):
+        packed = lib.nn.utils.rnn.pack_sequence([lib.ones(2, 3), lib.ones(3, 3)], enforce_sorted=False)
+        for indices in (packed.sorted_indices, packed.unsorted_indices):
+            assert isinstance(indices, lib.Tensor) and str(indices.to("cpu").dtype).endswith("int64")
+        _, h = lib.nn.GRU(3, 4)(packed)
+        assert h.index_select(1, packed.unsorted_indices).shape == (1, 2, 4)

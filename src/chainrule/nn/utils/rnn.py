@@ -60,7 +60,8 @@ class PackedSequence(_Packed):
     (an int64 Tensor for Tensor data, as PyTorch's; a NumPy array for NumPy data);
     the sequences are in order of decreasing length, ``sorted_indices`` (into the
     original batch; None when it was already sorted) and ``unsorted_indices`` (its
-    inverse, computed when only ``sorted_indices`` is given, as PyTorch does) say how.
+    inverse, computed when only ``sorted_indices`` is given, as PyTorch does) say how
+    (int64 Tensors for Tensor data too).
     The recurrent layers take one and return one.
 
     >>> import numpy as np
@@ -73,9 +74,11 @@ class PackedSequence(_Packed):
     def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = np.argsort(np.asarray(plain(sorted_indices)), kind="stable")
-        if isinstance(data, Tensor) and not isinstance(batch_sizes, Tensor):
-            # PyTorch's batch_sizes is an int64 tensor (.tolist(), .numpy(), len)
-            batch_sizes = as_eager(data, np.asarray(batch_sizes, dtype=np.int64))
+        if isinstance(data, Tensor):
+            # PyTorch's batch_sizes and indices are int64 tensors (.tolist(), .numpy(), .to(device), len)
+            batch_sizes, sorted_indices, unsorted_indices = (
+                v if v is None or isinstance(v, Tensor) else as_eager(data, np.asarray(plain(v), dtype=np.int64))
+                for v in (batch_sizes, sorted_indices, unsorted_indices))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, dtype=None, device=None, **kwargs) -> PackedSequence:
@@ -186,7 +189,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         padded = cnp.pad(padded, ((0, total_length - steps), (0, 0), *trailing), constant_values=padding_value)
     lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1).astype(np.int64)
     if sequence.unsorted_indices is not None:
-        padded, lengths = padded[:, sequence.unsorted_indices], lengths[sequence.unsorted_indices]
+        order = np.asarray(plain(sequence.unsorted_indices))
+        padded, lengths = padded[:, order], lengths[order]
     if isinstance(data, Tensor):  # PyTorch's lengths are a tensor: lengths.to(device), .unsqueeze(1)
         lengths = as_eager(data, lengths)
     return (cnp.swapaxes(padded, 0, 1) if batch_first else padded), lengths
@@ -206,7 +210,7 @@ def pack_sequence(sequences: Sequence, enforce_sorted: bool = True) -> PackedSeq
 def repack_like(padded, packed: PackedSequence) -> PackedSequence:
     """A padded (T, B, *) batch in the original order, packed with ``packed``'s layout."""
     if packed.sorted_indices is not None:
-        padded = padded[:, packed.sorted_indices]
+        padded = padded[:, np.asarray(plain(packed.sorted_indices))]
     return PackedSequence(_pack_steps(padded, np.asarray(packed.batch_sizes)), packed.batch_sizes,
                           packed.sorted_indices, packed.unsorted_indices)
 
