@@ -92,6 +92,11 @@ def test_complex_convention_for_real_valued_function():
 
 def test_output_independent_of_input_gives_zeros():
     assert cr.grad(lambda x: 3.0)(np.ones(2)).tolist() == [0.0, 0.0]
+    # a number's zero gradient is a number, as its other gradients are (floor: no derivative)
+    for f in (lambda s: 3.0, cnp.floor, cnp.sign, cnp.sin):
+        for s in (0.7, np.float64(0.7), np.float32(0.7)):
+            assert type(cr.grad(f)(s)) is type(cr.grad(cnp.sin)(s)) is np.dtype(np.result_type(s)).type
+    assert type(cr.grad(cnp.floor)(np.array(0.7))) is np.ndarray
 
 
 def test_float32_in_float32_out():

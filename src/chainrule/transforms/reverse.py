@@ -177,7 +177,8 @@ class VJP:
         grads = []
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
-            grads.append(zeros_like(value) if g is None else like_input(g, value))
+            # (a number's zero gradient is a number too, as any other gradient of it)
+            grads.append(like_input(zeros_like(value) if g is None else g, value))
         return grads
 
 
