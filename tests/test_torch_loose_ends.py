@@ -179,3 +179,40 @@ def test_write_into_memory_shared_by_elements_is_refused_as_pytorch_refuses(name
     assert (ours is None) == (theirs is None)
     if ours is not None:
         np.testing.assert_array_equal(np.stack(ours), np.stack(theirs))
+
+
+LAYOUTS = {  # a Tensor made from x (2, 3, 4, 5), in some layout
+    "C order": lambda T, x: x, "permuted": lambda T, x: x.permute(0, 2, 3, 1),
+    "channels_last": lambda T, x: x.contiguous(memory_format=T.channels_last),
+    "to channels_last": lambda T, x: x.to(memory_format=T.channels_last),
+    "clone channels_last": lambda T, x: x.clone(memory_format=T.channels_last),
+    "channels_last, then + 1": lambda T, x: x.contiguous(memory_format=T.channels_last) + 1,
+    "channels_last, cloned": lambda T, x: x.contiguous(memory_format=T.channels_last).clone(),
+    "channels_last, then contiguous": lambda T, x: x.contiguous(memory_format=T.channels_last).contiguous(),
+    "channels_last_3d of 5-d": lambda T, x: x[..., None].contiguous(memory_format=T.channels_last_3d),
+    "1x1 pixels": lambda T, x: x[:, :, :1, :1], "3-d": lambda T, x: x[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_memory_format_layouts_and_is_contiguous_are_pytorchs(name):
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5))
+
+    def run(T):
+        t = T.tensor(x, requires_grad=True)
+        y = LAYOUTS[name](T, t)
+        (y * y).sum().backward()
+        return (y.stride(), y.is_contiguous(), y.is_contiguous(memory_format=T.channels_last),
+                y.is_contiguous(memory_format=T.channels_last_3d), y.detach().numpy(), t.grad.numpy())
+
+    theirs, ours = run(torch), run(cr)
+    assert ours[:4] == theirs[:4]
+    np.testing.assert_array_equal(ours[4], theirs[4])
+    np.testing.assert_allclose(ours[5], theirs[5])
+
+
+def test_channels_last_of_a_tensor_of_another_rank_is_refused_as_pytorch_refuses():
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        torch.ones(3, 4).contiguous(memory_format=torch.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
+        cr.ones(3, 4).contiguous(memory_format=cr.channels_last)

@@ -30,6 +30,7 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor
+from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods
 from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, legacy_value, values_indices
@@ -52,6 +53,22 @@ def _new(x, value, dtype=None):
 
 def _cast(x, dtype):
     return x if x.dtype == dtype else as_eager(x, cnp.astype(x, dtype))
+
+
+# PyTorch's channels-last layouts: the dims from the fastest-varying to the slowest
+_CHANNELS_LAST = {"channels_last": (1, 3, 2, 0), "channels_last_3d": (1, 4, 3, 2, 0)}
+
+
+def _in_layout(x, memory_format):
+    """A copy of ``x`` whose values lie in the channels-last layout ``memory_format``, as
+    PyTorch's ``x.contiguous(memory_format=...)`` (its strides say so; NumPy's elementwise
+    operations keep the layout, as PyTorch's do)."""
+    layout = _CHANNELS_LAST[memory_format.name]
+    if x.ndim != len(layout):
+        raise RuntimeError(f"required rank {len(layout)} tensor to use {memory_format.name} format")
+    slowest_first = layout[::-1]
+    copied = cnp.copy(cnp.transpose(x, slowest_first), order="C")
+    return named_as_torch(cnp.transpose(copied, tuple(np.argsort(slowest_first))), "CloneBackward0")
 
 
 class TorchTypeMethods:
@@ -90,9 +107,23 @@ class TorchTypeMethods:
         return strides if dim is None else strides[dim]
 
     def is_contiguous(self, memory_format=None) -> bool:
-        """Whether the values lie in C order (a transpose's do not)."""
-        v = self._value
-        return not isinstance(v, np.ndarray) or v.flags.c_contiguous
+        """Whether the values lie in C order (a transpose's do not), or, with
+        ``memory_format=chainrule.channels_last`` (``channels_last_3d``), in the order of
+        PyTorch's channels-last layout of a 4-d (5-d) Tensor: channels fastest, then width,
+        height (depth) and batch; read from the strides, as PyTorch's."""
+        layout = _CHANNELS_LAST.get(getattr(memory_format, "name", None))
+        if layout is None:
+            v = self._value
+            return not isinstance(v, np.ndarray) or v.flags.c_contiguous
+        if self.ndim != len(layout):
+            return False
+        expected, shape, strides = 1, self.shape, self.stride()
+        for d in layout:
+            if shape[d] != 1:
+                if strides[d] != expected:
+                    return False
+                expected *= shape[d]
+        return True
 
     @property
     def device(self) -> Device:
@@ -130,14 +161,23 @@ class TorchTypeMethods:
 
     def contiguous(self, memory_format=None):
         """Itself when C-ordered; otherwise a C-ordered copy, as PyTorch's (so a write into
-        ``x.t().contiguous()`` does not reach ``x``)."""
-        return self if self.is_contiguous() else cnp.copy(self, order="C")
+        ``x.t().contiguous()`` does not reach ``x``); with ``memory_format=channels_last``
+        (``channels_last_3d``), the same in that layout (:meth:`is_contiguous`)."""
+        if self.is_contiguous(memory_format):
+            return self
+        return _in_layout(self, memory_format) if _CHANNELS_LAST.get(getattr(memory_format, "name", None)) \
+            else cnp.copy(self, order="C")
 
     def cpu(self):
         return self
 
     def clone(self, memory_format=None):
-        return cnp.copy(self)
+        """A copy, its values in the same layout (PyTorch's ``preserve_format``), or in
+        that of ``memory_format`` (``contiguous_format``, ``channels_last``...)."""
+        name = getattr(memory_format, "name", "preserve_format")
+        if name == "preserve_format":
+            return cnp.copy(self)
+        return _in_layout(self, memory_format) if name in _CHANNELS_LAST else cnp.copy(self, order="C")
 
     # x.float() of a float32 x is x itself (a leaf stays a leaf), as PyTorch's
     def float(self):
@@ -178,6 +218,8 @@ class TorchTypeMethods:
         dtype, device = to_arguments(args, dtype, device)
         if device is not None and str(device).split(":")[0] != "cpu":
             raise RuntimeError(f"to({device!r}): chainrule computes on the CPU only")
+        if memory_format is not None and getattr(memory_format, "name", None) != "preserve_format":
+            self = self.contiguous(memory_format)
         if dtype is None or dtype == self.dtype:
             return cnp.copy(self) if copy else self
         return as_eager(self, cnp.astype(self, dtype))
