@@ -29,6 +29,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.einsum_subscripts import LETTERS, parse_einsum
+from chainrule.numpy.elementwise import loop_inputs
 from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
@@ -436,11 +437,16 @@ def vecdot(x1, x2, /, *, axis: int = -1, **kwargs):
     if _np_vecdot is not None and not any_tensor((x1, x2)):
         return _np_vecdot(x1, x2, axis=axis, **kwargs)
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
-    if kwargs:
-        raise TypeError(f"vecdot: {sorted(kwargs)} are not supported on a traced value; "
-                        "convert the result (astype) instead")
+    if set(kwargs) - {"dtype", "casting"}:
+        raise TypeError(f"vecdot: {sorted(kwargs)} are not supported on a traced value")
+    if kwargs.get("dtype") is not None and _np_vecdot is not None:  # NumPy's loop for it
+        (x1, x2), _ = loop_inputs(_np_vecdot, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
     _core_dims("vecdot", "(n),(n)->()", (x1, 1), (x2, 1))
-    return cnp.sum(conj_if_complex(x1) * x2, axis=axis)
+    # as a product of a row by a column: NumPy's vecdot sums as matmul does, bit for bit
+    a = cnp.moveaxis(conj_if_complex(x1), axis, -1)
+    b = cnp.moveaxis(x2, axis, -1)
+    r = cnp.matmul(a[..., None, :], b[..., :, None])[..., 0, 0]
+    return r[()] if len(shape_of(r)) == 0 else r  # a NumPy scalar for vectors, as NumPy's
 
 
 def matvec(x1, x2, /, **kwargs):
