@@ -221,3 +221,29 @@ def test_pytree_aux_data_is_keyed_by_value():
     each_call_as_plain(lambda n: n.w * n.aux.act, [(node,)] * 3, lambda k: setattr(cfg, "act", float(k)))
     each_call_as_plain(lambda n: n.w * float(n.aux),
                        [(_Node(A(1.0), decimal.Decimal(v)),) for v in ("0", "-0", "0")])
+
+
+# -- chainrule's global settings -------------------------------------------------------
+@pytest.mark.parametrize(("read", "change"), [
+    (cr.is_grad_enabled, lambda k: cr.set_grad_enabled(k % 2 == 0)),
+    (cr.is_anomaly_enabled, lambda k: cr.autograd.set_detect_anomaly(k == 1)),
+    (cr.get_float32_matmul_precision, lambda k: cr.set_float32_matmul_precision(("highest", "high", "highest")[k])),
+    (cr.are_deterministic_algorithms_enabled, lambda k: cr.use_deterministic_algorithms(k == 1)),
+], ids=["grad", "anomaly", "matmul-precision", "deterministic"])
+def test_global_settings_read_inside_are_checked_on_entry(read, change):
+    try:
+        jitted = each_call_as_plain(lambda x: (x * 2, read()), [(A(1.0),)] * 3, change)
+    finally:
+        change(2)
+        cr.set_grad_enabled(True)
+        cr.autograd.set_detect_anomaly(False)
+        cr.use_deterministic_algorithms(False)
+    assert jitted.traces == 2
+
+
+def test_a_setting_changed_inside_is_checked_as_it_was_on_entry():
+    def fun(x):
+        with cr.no_grad():
+            return x * 2, cr.is_grad_enabled()
+
+    assert each_call_as_plain(fun, [(A(1.0),)] * 3).traces == 1

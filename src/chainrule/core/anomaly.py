@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.primitive import global_setting
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EagerNode, EagerTrace, ReverseTrace
 
@@ -31,6 +32,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ORIGINAL: dict = {}
 
 
+@global_setting
 def is_anomaly_enabled() -> bool:
     """Whether a :class:`detect_anomaly` scope is open.
 

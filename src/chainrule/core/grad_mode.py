@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 from chainrule.core.paused import set_transforms_grad_mode
+from chainrule.core.primitive import global_setting
 from chainrule.core.trace import grad_enabled, set_grad_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -160,6 +161,7 @@ class set_grad_enabled(no_grad):
         return super().__call__(fun)
 
 
+@global_setting
 def is_grad_enabled() -> bool:
     """Whether eager operations record a graph in this thread; inside ``inference_mode()``,
     whether ``enable_grad`` asked for one (nothing is recorded there, as in PyTorch).
@@ -215,6 +217,7 @@ class inference_mode(no_grad):
         return wrapped
 
 
+@global_setting
 def is_inference_mode_enabled() -> bool:
     """Whether the calling thread is inside ``inference_mode()`` (and not an
     ``inference_mode(False)`` within it)."""

@@ -351,6 +351,27 @@ class CompositePrimitive(Primitive):
 # How many jit and vmap traces are open: while none is, nothing needs looking for them.
 RECORDING = [0]
 
+# The global settings that functions read (``cr.is_grad_enabled()``), and those read while
+# chainrule.jit records a call: one set of getters per open record. A replay checks on
+# entry that each gives what it gave when the call was traced.
+SETTINGS: list = []
+SETTINGS_READ: list[set] = []
+
+
+def global_setting(getter: Callable) -> Callable:
+    """``getter`` of a global setting, noting each read while a call is recorded; its
+    plain read is ``.unwatched``."""
+
+    @functools.wraps(getter)
+    def read(*args, **kwargs):
+        if SETTINGS_READ:
+            SETTINGS_READ[-1].add(read)
+        return getter(*args, **kwargs)
+
+    read.unwatched = getter
+    SETTINGS.append(read)
+    return read
+
 
 # How an array-like list or tuple that holds Tensors becomes one array (a Tensor):
 # chainrule.numpy.array, set by that module (the core imports nothing above it).

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.primitive import global_setting
 from chainrule.core.rng import generator_state, restore_generator
 from chainrule.core.tensor import PRINT_OPTIONS, Tensor
 from chainrule.numpy.torch_common import Device
@@ -212,6 +213,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     _MATMUL_PRECISION[0] = precision
 
 
+@global_setting
 def get_float32_matmul_precision() -> str:
     return _MATMUL_PRECISION[0]
 
@@ -226,6 +228,7 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     _DETERMINISTIC[0] = bool(mode)
 
 
+@global_setting
 def are_deterministic_algorithms_enabled() -> bool:
     return _DETERMINISTIC[0]
 
@@ -268,6 +271,7 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     PRINT_OPTIONS.update(options)
 
 
+@global_setting
 def get_printoptions() -> dict:
     """``torch.get_printoptions()``: the options :func:`set_printoptions` set, as a dict
     that it takes back (PyTorch's defaults before any call).

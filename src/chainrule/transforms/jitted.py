@@ -621,7 +621,10 @@ class Jitted:
             return result, None
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
         # text made of traced values is built in: made under the same print options
-        printing = [(print_options, trace.entry_printoptions)] if trace.formatted else ()
+        printing = [(print_options, trace.entry_printoptions)] if trace.formatted else []
+        # and the global settings it read (cr.is_grad_enabled()), as they were
+        printing += [(read.unwatched, trace.entry_settings.get(read, read.unwatched()))
+                     for read in trace.settings_read]
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
                                   out_tree, donated, trace.entry_errstate, entry_checks=printing,
                                   keep=self._captures.found)

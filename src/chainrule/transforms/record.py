@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
-from chainrule.core.primitive import RECORDING, user_function
+from chainrule.core.primitive import RECORDING, SETTINGS, SETTINGS_READ, user_function
 from chainrule.core.tensor import (
     AS_TEXT,
     MEASURED,
@@ -96,8 +96,8 @@ class RecordTrace(Trace):
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
-                 "entry_printoptions", "formatted", "texts_made", "measured", "swap_reads",
-                 "found_roots", "_snapshots")
+                 "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
+                 "swap_reads", "found_roots", "_snapshots")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -136,6 +136,11 @@ class RecordTrace(Trace):
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
+        # the global settings the call reads (cr.is_grad_enabled()), checked on entry
+        # against their values then
+        self.entry_settings = {read: read.unwatched() for read in SETTINGS}
+        self.settings_read: set = set()
+        SETTINGS_READ.append(self.settings_read)
 
     def refuse(self, reason: str) -> None:
         """The call being traced does something a replay would not repeat: its result
@@ -575,6 +580,7 @@ class RecordTrace(Trace):
         self._snapshots = {}
         if self.open:
             RECORDING[0] -= 1
+            del SETTINGS_READ[[s is self.settings_read for s in SETTINGS_READ].index(True)]
             if TEXTS_MADE[0] != self.texts_made:  # a Tensor's text, which the print options shape
                 self.formatted = True
         self.open = False
