@@ -140,3 +140,24 @@ def test_a_function_that_is_not_a_ufunc_reads_the_container_as_its_array():
     # np.dot([x, 2x, x²], [1, 2, 3]) = 5x + 3x²: 5 + 6x
     f = lambda x: cnp.dot(cnp.array([x, 2 * x, x**2]), Labelled(_BASE))  # noqa: E731
     assert chainrule.grad(f)(1.5) == 14.0
+
+
+# jacobian of a result without derivative (a truth value, a count): zeros, floats as for
+# any Jacobian, with either mode (here forward mode: as many outputs as inputs)
+JACOBIAN_OF_NO_DERIVATIVE = {
+    "comparison": lambda np: lambda x: x > 1.5,
+    "floor_as_int": lambda np: lambda x: np.floor(x).astype(int),
+    "with_a_float_output": lambda np: lambda x: (x > 1.5, np.sin(x)),
+}
+
+
+@pytest.mark.parametrize("name", JACOBIAN_OF_NO_DERIVATIVE)
+def test_jacobian_of_a_result_without_derivative_is_float_zeros(name):
+    make = JACOBIAN_OF_NO_DERIVATIVE[name]
+    expected = autograd.jacobian(make(anp))(_X) if name != "with_a_float_output" else (
+        autograd.jacobian(lambda x: make(anp)(x)[0])(_X), autograd.jacobian(lambda x: make(anp)(x)[1])(_X))
+    got = chainrule.jacobian(make(cnp))(_X)
+    assert_same(expected, got)
+    for e, g in zip(expected if isinstance(expected, tuple) else (expected,),
+                    got if isinstance(got, tuple) else (got,), strict=True):
+        assert g.dtype == e.dtype

@@ -59,11 +59,16 @@ def _size(shape) -> int:
     return math.prod(shape)
 
 
+def _basis_dtype(dtype):
+    """The dtype of directions for an array of ``dtype``: float64 for integers."""
+    return dtype if np.dtype(dtype).kind in "fc" else np.dtype(np.float64)
+
+
 def _basis(shape, dtype):
     """The unit vectors of an array of ``shape``, stacked: shape ``(size, *shape)``, marked
     as such for vmap (which then multiplies them by matrices without a matrix product).
     Integer arrays get float64 directions."""
-    return unit_basis(shape, dtype if np.dtype(dtype).kind in "fc" else np.float64)
+    return unit_basis(shape, _basis_dtype(dtype))
 
 
 def _to_lead(rows, lead_shape, tail_shape):
@@ -216,6 +221,8 @@ def jacfwd(
                 columns = [np.zeros((0, *shape_of(o)), _dtype(o)) for o in out_leaves]
             for j, o in enumerate(out_leaves):
                 stacked = _to_lead(columns[j], xshape, shape_of(o))
+                if np.dtype(_dtype(o)).kind not in "fc":  # a truth value or a count: zeros in
+                    stacked = np.zeros(shape_of(stacked), _basis_dtype(_dtype(x)))  # x's float dtype, as jacrev's
                 leaf_jacs[j].append(_move_lead_to_tail(stacked, len(xshape)))
         per_out = []
         for jacs in leaf_jacs:
