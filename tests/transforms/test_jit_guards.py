@@ -3,10 +3,12 @@ between calls: each program runs jitted and plain over a sequence of calls, with
 state changed before each, and every call must give the same bits (values, dtypes,
 types of the results) as the plain call."""
 
+import contextvars
 import decimal
 import functools
 import gc
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -247,3 +249,19 @@ def test_a_setting_changed_inside_is_checked_as_it_was_on_entry():
             return x * 2, cr.is_grad_enabled()
 
     assert each_call_as_plain(fun, [(A(1.0),)] * 3).traces == 1
+
+
+# -- state read through a context variable or a weak reference -------------------------
+SCALE_VAR = contextvars.ContextVar("SCALE_VAR", default=1.0)
+
+
+class _Box:
+    def __init__(self):
+        self.v = 1.0
+
+
+def test_a_context_variable_and_the_object_of_a_weak_reference_are_watched():
+    each_call_as_plain(lambda x: x * SCALE_VAR.get(), [(A(1.0),)] * 3, lambda k: SCALE_VAR.set(float(k)))
+    box = _Box()
+    ref = weakref.ref(box)
+    each_call_as_plain(lambda x: x * ref().v, [(A(1.0),)] * 3, lambda k: setattr(box, "v", float(k)))

@@ -30,6 +30,7 @@ import array
 import collections
 import collections.abc
 import contextlib
+import contextvars
 import copyreg
 import dis
 import functools
@@ -38,6 +39,7 @@ import os
 import re
 import sys
 import types
+import weakref
 
 import numpy as np
 
@@ -233,6 +235,8 @@ class Captures:
                 now = f"w{k}.get(n{k}, MISSING)"
             elif kind == 2:
                 now = f"getattr(w{k}, n{k}, MISSING)"
+            elif kind == 8:  # what a reader gives, as a variable (a ContextVar's value)
+                now = f"n{k}(w{k})"
             elif kind == 3:  # a list is compared as it is, other containers by a copy of their items
                 terms.append(f"same_items({f'w{k}' if type(where) is list else f'items(w{k})'}, t{k})")
                 continue
@@ -296,6 +300,15 @@ class Captures:
             self._watch_container(value, depth)
         elif isinstance(value, types.FunctionType):
             self._watch_function(value, depth)
+        elif isinstance(value, contextvars.ContextVar):
+            # var.get(): its value in the caller's context, watched as a variable's
+            self._location(8, value, _context_value, _context_value(value), depth)
+        elif isinstance(value, weakref.ref):
+            # ref(): its object while it lives (held by no check: it may die), then None
+            referent = value()
+            self.checks.append((8, value, _alive, referent is not None))
+            if referent is not None:
+                self._watch_value(referent, depth + 1)
         elif isinstance(value, _CACHED_FUNCTION):
             # an lru_cache's entries cannot be read, but they change only with its counts
             # of misses and entries (cache_clear() resets them): a change traces again,
@@ -490,6 +503,14 @@ def _items(container) -> list:
     if isinstance(container, dict | collections.abc.Mapping):
         return [*container.keys(), *container.values()]
     return list(container)
+
+
+def _context_value(var: contextvars.ContextVar):
+    return var.get(_MISSING)
+
+
+def _alive(ref: weakref.ref) -> bool:
+    return ref() is not None
 
 
 def _cache_counts(cached) -> tuple:
