@@ -207,3 +207,19 @@ def test_square_subsequent_mask_is_a_tensor_as_torchs():
         mask = lib.nn.Transformer.generate_square_subsequent_mask(3).to("cpu")
         assert isinstance(mask, lib.Tensor) and mask.type(lib.bool).tolist() == \
             [[False, True, True], [False, False, True], [False, False, False]]
+
+
+def test_torch_nn_modules_paths_of_the_sequence_layers():
+    # custom layers written after PyTorch's import its helpers from torch.nn.modules.transformer
+    ours, theirs = cr.nn.modules, torch.nn.modules
+    for name in ("activation", "rnn", "transformer"):
+        assert set(getattr(theirs, name).__all__) <= set(getattr(ours, name).__all__)
+        assert all(getattr(getattr(ours, name), n) is getattr(nn, n) for n in getattr(theirs, name).__all__)
+    for lib, mods in ((torch, theirs), (cr, ours)):
+        layers = mods.transformer._get_clones(lib.nn.Linear(2, 2), 3)
+        assert isinstance(layers, lib.nn.ModuleList) and len(layers) == 3 and layers[0] is not layers[1]
+        assert mods.transformer._get_activation_fn("gelu") is lib.nn.functional.gelu
+        with pytest.raises(RuntimeError, match="activation should be relu/gelu, not tanh"):
+            mods.transformer._get_activation_fn("tanh")
+        np.testing.assert_array_equal(mods.transformer._generate_square_subsequent_mask(3),
+                                      np.triu(np.full((3, 3), -np.inf), 1))
