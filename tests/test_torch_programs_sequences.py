@@ -2264,6 +2264,146 @@ for _batch_first in (False, True):
         f"BATCH_FIRST = {_batch_first}\n" + _TRANSFORMER_LM)
 
 
+# Alibaba's ML-Decoder (multi-label classification head): TransformerDecoderLayerOptimal
+# built with torch.nn.modules.transformer's _get_activation_fn and a __setstate__ for old
+# pickles (its forward taking the is_causal flags, and an unused self_attn, which newer
+# TransformerDecoders pass and read), cloned
+# by nn.TransformerDecoder; a frozen query embedding expanded over the batch, relu in
+# place, GroupFC writing each group's product into a zeros tensor, the bias added in place
+# to a sliced view; AdamW and BCEWithLogitsLoss
+PROGRAMS["ml_decoder"] = """
+from typing import Optional
+
+import torch
+from torch import nn, Tensor
+from torch.nn.modules.transformer import _get_activation_fn
+
+torch.set_default_dtype(torch.float64)
+
+
+class TransformerDecoderLayerOptimal(nn.Module):
+    def __init__(self, d_model, nhead=8, dim_feedforward=2048, dropout=0.1, activation="relu",
+                 layer_norm_eps=1e-5) -> None:
+        super(TransformerDecoderLayerOptimal, self).__init__()
+        self.self_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout)  # unused; newer decoders read it
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout = nn.Dropout(dropout)
+        self.dropout1 = nn.Dropout(dropout)
+        self.dropout2 = nn.Dropout(dropout)
+        self.dropout3 = nn.Dropout(dropout)
+        self.multihead_attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.linear1 = nn.Linear(d_model, dim_feedforward)
+        self.linear2 = nn.Linear(dim_feedforward, d_model)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm3 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.activation = _get_activation_fn(activation)
+
+    def __setstate__(self, state):
+        if 'activation' not in state:
+            state['activation'] = torch.nn.functional.relu
+        super(TransformerDecoderLayerOptimal, self).__setstate__(state)
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Optional[Tensor] = None,
+                memory_mask: Optional[Tensor] = None, tgt_key_padding_mask: Optional[Tensor] = None,
+                memory_key_padding_mask: Optional[Tensor] = None, tgt_is_causal: Optional[bool] = None,
+                memory_is_causal: bool = False) -> Tensor:
+        tgt = tgt + self.dropout1(tgt)
+        tgt = self.norm1(tgt)
+        tgt2 = self.multihead_attn(tgt, memory, memory)[0]
+        tgt = tgt + self.dropout2(tgt2)
+        tgt = self.norm2(tgt)
+        tgt2 = self.linear2(self.dropout(self.activation(self.linear1(tgt))))
+        tgt = tgt + self.dropout3(tgt2)
+        tgt = self.norm3(tgt)
+        return tgt
+
+
+class GroupFC(object):
+    def __init__(self, embed_len_decoder: int):
+        self.embed_len_decoder = embed_len_decoder
+
+    def __call__(self, h: torch.Tensor, duplicate_pooling: torch.Tensor, out_extrap: torch.Tensor):
+        for i in range(h.shape[1]):
+            h_i = h[:, i, :]
+            if len(duplicate_pooling.shape) == 3:
+                w_i = duplicate_pooling[i, :, :]
+            else:
+                w_i = duplicate_pooling
+            out_extrap[:, i, :] = torch.matmul(h_i, w_i)
+
+
+class MLDecoder(nn.Module):
+    def __init__(self, num_classes, num_of_groups=-1, decoder_embedding=768, initial_num_features=2048):
+        super(MLDecoder, self).__init__()
+        embed_len_decoder = 100 if num_of_groups < 0 else num_of_groups
+        if embed_len_decoder > num_classes:
+            embed_len_decoder = num_classes
+        embed_standart = nn.Linear(initial_num_features, decoder_embedding)
+        query_embed = nn.Embedding(embed_len_decoder, decoder_embedding)
+        query_embed.requires_grad_(False)
+        decoder_dropout = 0.0
+        num_layers_decoder = 1
+        dim_feedforward = 16
+        layer_decode = TransformerDecoderLayerOptimal(d_model=decoder_embedding, dim_feedforward=dim_feedforward,
+                                                      dropout=decoder_dropout, nhead=2)
+        self.decoder = nn.TransformerDecoder(layer_decode, num_layers=num_layers_decoder)
+        self.decoder.embed_standart = embed_standart
+        self.decoder.query_embed = query_embed
+        self.decoder.num_classes = num_classes
+        self.decoder.duplicate_factor = int(num_classes / embed_len_decoder + 0.999)
+        self.decoder.duplicate_pooling = torch.nn.Parameter(
+            torch.Tensor(embed_len_decoder, decoder_embedding, self.decoder.duplicate_factor))
+        self.decoder.duplicate_pooling_bias = torch.nn.Parameter(torch.Tensor(num_classes))
+        torch.nn.init.xavier_normal_(self.decoder.duplicate_pooling)
+        torch.nn.init.constant_(self.decoder.duplicate_pooling_bias, 0)
+        self.decoder.group_fc = GroupFC(embed_len_decoder)
+
+    def forward(self, x):
+        if len(x.shape) == 4:
+            embedding_spatial = x.flatten(2).transpose(1, 2)
+        else:
+            embedding_spatial = x
+        embedding_spatial_786 = self.decoder.embed_standart(embedding_spatial)
+        embedding_spatial_786 = torch.nn.functional.relu(embedding_spatial_786, inplace=True)
+        bs = embedding_spatial_786.shape[0]
+        query_embed = self.decoder.query_embed.weight
+        tgt = query_embed.unsqueeze(1).expand(-1, bs, -1)
+        h = self.decoder(tgt, embedding_spatial_786.transpose(0, 1))
+        h = h.transpose(0, 1)
+        out_extrap = torch.zeros(h.shape[0], h.shape[1], self.decoder.duplicate_factor, device=h.device,
+                                 dtype=h.dtype)
+        self.decoder.group_fc(h, self.decoder.duplicate_pooling, out_extrap)
+        h_out = out_extrap.flatten(1)[:, :self.decoder.num_classes]
+        h_out += self.decoder.duplicate_pooling_bias
+        logits = h_out
+        return logits
+
+
+def build():
+    return MLDecoder(num_classes=7, num_of_groups=3, decoder_embedding=8, initial_num_features=5)
+
+
+def data(rng):
+    return torch.tensor(rng.normal(size=(2, 5, 3, 3))), torch.tensor((rng.uniform(size=(2, 7)) > 0.5) * 1.0)
+
+
+def train(model, data):
+    x, y = data
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    criterion = nn.BCEWithLogitsLoss()
+    results = []
+    for step in range(3):
+        logits = model(x)
+        loss = criterion(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        results.append((logits, loss, model.decoder.duplicate_pooling.grad.clone(),
+                        model.decoder.layers[0].multihead_attn.in_proj_weight.grad.clone()))
+        optimizer.step()
+    return results
+"""
+
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_sequence_program_gives_pytorchs_values(name):
     compare_with_pytorch(PROGRAMS[name])
