@@ -3,6 +3,7 @@ met a difference from PyTorch 2.13 (the oracle here): each test checks that chai
 now behaves as PyTorch does."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -216,3 +217,44 @@ def test_channels_last_of_a_tensor_of_another_rank_is_refused_as_pytorch_refuses
         torch.ones(3, 4).contiguous(memory_format=torch.channels_last)
     with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last format"):
         cr.ones(3, 4).contiguous(memory_format=cr.channels_last)
+
+
+def _sqrt_backward(T):
+    x = T.tensor([0.0, 1.0], requires_grad=True)
+    T.sqrt(x).sum().backward()
+    return x.grad
+
+
+def _norm_backward(T):
+    x = T.tensor([0.0, 0.0], requires_grad=True)
+    x.norm().backward()
+    return x.grad
+
+
+QUIET = {  # computations that give inf or nan, silently in PyTorch
+    "log 0": lambda T: T.log(T.tensor(0.0)), "1 / 0": lambda T: T.tensor(1.0) / 0, "0 / 0": lambda T: T.tensor(0.0) / 0,
+    "0 / 0 Tensors": lambda T: T.tensor(0.0) / T.tensor(0.0), "sqrt -1": lambda T: T.sqrt(T.tensor(-1.0)),
+    "exp 1000": lambda T: T.exp(T.tensor(1000.0)), "acos 2": lambda T: T.acos(T.tensor(2.0)),
+    "0 ** -1": lambda T: T.tensor(0.0) ** -1, "log1p -1": lambda T: T.log1p(T.tensor(-1.0)),
+    "log of an int 0": lambda T: T.log(T.tensor(0)), "int / 0": lambda T: T.tensor(1) / 0,
+    "log_softmax of -inf": lambda T: T.nn.functional.log_softmax(T.tensor([-np.inf, -np.inf]), 0),
+    "softmax of -inf": lambda T: T.softmax(T.tensor([-np.inf, -np.inf]), 0),
+    "Tensor.log_softmax of -inf": lambda T: T.tensor([-np.inf, -np.inf]).log_softmax(0),
+    "div_ 0": lambda T: T.ones(2).div_(0), "mean of nothing": lambda T: T.tensor([]).mean(),
+    "mean of no rows": lambda T: T.ones(0, 3).mean(0), "var of one": lambda T: T.ones(1).var(),
+    "std of one row": lambda T: T.ones(2, 1).std(1), "sqrt backward at 0": _sqrt_backward,
+    "norm backward at 0": _norm_backward,
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIET))
+def test_eager_inf_and_nan_come_without_numpys_warnings(name):
+    def run(T):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = QUIET[name](T)
+        return np.asarray(value.detach().numpy(), float), [(w.category, str(w.message)[:60]) for w in caught]
+
+    (theirs, their_warnings), (ours, our_warnings) = run(torch), run(cr)
+    np.testing.assert_array_equal(ours, theirs)
+    assert our_warnings == their_warnings

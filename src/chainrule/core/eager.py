@@ -52,7 +52,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     set_grad_enabled,
 )
 from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
-from chainrule.core.trace import EAGER, EagerNode, grad_enabled, register_view
+from chainrule.core.trace import EAGER, EagerNode, grad_enabled, quiet_numpy, register_view, restore_numpy
 from chainrule.core.values import plain
 
 __all__ = [
@@ -206,7 +206,12 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         _check_leaf(t, name)
         _commit(t, _fits(t, op(t, other), name), name)
         return t
-    _write(t, _fits(t, op(plain(t), plain(other)), name), name)
+    quiet = quiet_numpy()  # (silent about inf and nan, as the eager operations are)
+    try:
+        result = op(plain(t), plain(other))
+    finally:
+        restore_numpy(quiet)
+    _write(t, _fits(t, result, name), name)
     return t
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, set_grad_mode
+from chainrule.core.trace import EAGER, EagerNode, OutputCotangents, quiet_numpy, restore_numpy, set_grad_mode
 from chainrule.core.values import MIRROR, plain
 
 __all__ = ["HookHandle", "register_hook", "register_post_accumulate_grad_hook", "queue_callback", "retain_grad",
@@ -169,10 +169,12 @@ def _backward_from(root: EagerNode, gradient, retain_graph: bool, create_graph: 
     _owned.append({_memory(gradient)})  # the seed may be the caller's array
     _collecting.append(collect)
     _reached_by_recomputation.append((len(_running_cotangents), pending := {} if collect is None else None))
+    quiet = quiet_numpy()  # (PyTorch's backward pass gives inf and nan without a warning)
     try:
         try:
             eager_backward_pass(order, gradient, retain_graph, create_graph, collect)
         finally:
+            restore_numpy(quiet)
             set_grad_mode(saved)
             _collecting.pop()
             _reached_by_recomputation.pop()

@@ -72,7 +72,7 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "__dict__",
+        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "eager_quiet", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -120,6 +120,10 @@ class Primitive:
         # among them is that array when another argument is traced, as NumPy takes it, so
         # that the rules see arrays (np.arctan2(x, [1, 2, 3]) differentiates).
         self.array_operands = False
+        # True for a function whose NumPy computation warns of some finite inputs (log(0),
+        # 1/0, sqrt(-1), exp(1000)): the eager layer computes it with NumPy's floating-point
+        # warnings off, as PyTorch's gives inf and nan silently (chainrule.core.trace).
+        self.eager_quiet = False
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
         self.__qualname__ = self.__name__

@@ -16,6 +16,7 @@ confuse their perturbations (Siskind and Pearlmutter's example stays correct).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import weakref
@@ -45,6 +46,8 @@ __all__ = [
     "note_view",
     "register_view",
     "named_as_torch",
+    "quiet_numpy",
+    "restore_numpy",
 ]
 
 _levels = itertools.count(1)
@@ -617,6 +620,31 @@ def set_grad_mode(flag: bool) -> bool:
     return old
 
 
+# PyTorch's eager operations give inf and nan without a word, where NumPy warns ("divide by
+# zero encountered in log"): the eager trace computes the primitives that warn of finite
+# inputs (Primitive.eager_quiet: log, divide, sqrt, exp, ...), and runs its backward pass,
+# with NumPy's floating-point errors ignored (NumPy's own functions and the transforms,
+# HIPS autograd's and JAX's kind of code, keep NumPy's warnings). NumPy 2 keeps that state
+# in a context variable, cheap to set; NumPy 1 in its thread's np.seterr. (Not around every
+# primitive: that costs the hot path a tenth of its time.)
+try:
+    from numpy._core._multiarray_umath import _extobj_contextvar as _numpy_errors
+except ImportError:
+    _numpy_errors = None
+if _numpy_errors is not None:
+    with np.errstate(all="ignore"):
+        quiet_numpy = functools.partial(_numpy_errors.set, _numpy_errors.get())
+    restore_numpy = _numpy_errors.reset
+else:
+    def quiet_numpy():
+        """Ignore NumPy's floating-point errors; returns what :func:`restore_numpy` takes."""
+        return np.seterr(all="ignore")
+
+    def restore_numpy(token) -> None:
+        """Put back the NumPy error state that :func:`quiet_numpy` replaced."""
+        np.seterr(**token)
+
+
 class EagerTrace(Trace):
     """The eager layer: level 0, nodes linked to their parents, no tape.
 
@@ -654,15 +682,15 @@ class EagerTrace(Trace):
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
-        integers = v.dtype.kind in "biu" and not kwargs
+        integers = v.dtype.kind in "biu" and not kwargs  # perhaps computed again below, in floating point
+        quiet = quiet_numpy() if prim.eager_quiet or integers else None
         try:
-            if integers:  # perhaps computed again below, in floating point
-                with np.errstate(all="ignore"):
-                    ans = prim.fun(v)
-            else:
-                ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         except ValueError as e:  # as PyTorch raises (a RuntimeError), naming the operation
             raise eager_error(prim.__name__, e, (v,)) from e
+        finally:
+            if quiet is not None:
+                restore_numpy(quiet)
         if integers and getattr(ans, "dtype", v.dtype).kind == "f":
             # exp, sin, sqrt... of integers: of the default floating dtype, as PyTorch's
             # (NumPy's float16 for int8, float32 for int16)
@@ -698,6 +726,7 @@ class EagerTrace(Trace):
             vb = b._value
         else:
             vb = b
+        quiet = quiet_numpy() if prim.eager_quiet else None
         try:
             ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
         except ValueError as e:
@@ -707,6 +736,9 @@ class EagerTrace(Trace):
             if wa is None and wb is None:
                 raise
             return self.binary(prim, a if wa is None else wa, b if wb is None else wb, kwargs)
+        finally:
+            if quiet is not None:
+                restore_numpy(quiet)
         if prim.eager_operands is not None:  # arithmetic: PyTorch's result dtype
             dt = getattr(ans, "dtype", None)
             if getattr(va, "dtype", dt) is not dt or getattr(vb, "dtype", dt) is not dt:
@@ -739,10 +771,14 @@ class EagerTrace(Trace):
                     vals[i] = a._value
                     if a._node is not None:
                         parents.append((i, a._node))
+        quiet = quiet_numpy() if prim.eager_quiet else None
         try:
             ans = prim.fun(*vals, **kwargs)
         except ValueError as e:
             raise eager_error(prim.__name__, e, vals) from e
+        finally:
+            if quiet is not None:
+                restore_numpy(quiet)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
             node = EagerNode(prim, parents, vals, kwargs, ans, args, self.clock)

@@ -328,6 +328,8 @@ def_vjps(log_softmax,
          lambda g, ans, x, axis=-1: g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
 def_jvps(log_softmax,
          lambda t, ans, x, axis=-1: t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
+# a row of -inf is nan, silently, as PyTorch's (NumPy warns of -inf - -inf)
+softmax.eager_quiet = safe_softmax.eager_quiet = log_softmax.eager_quiet = True
 
 
 # -- normalisation: (x − mean) / √(var + eps) over some axes, one node --------------------------

@@ -10,13 +10,17 @@ eager Tensor, NumPy's with NumPy's keywords or inside a transform (see
 
 from __future__ import annotations
 
+import functools
+import math
+import warnings
+
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
-from chainrule.core.trace import named_as_torch
+from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
 from chainrule.core.values import plain
 from chainrule.numpy import reductions
 from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
@@ -58,15 +62,38 @@ def _order(key, axis: int, descending: bool):
 
 
 def _softmax(x, dim):
-    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
-    e = cnp.exp(shifted)
-    return named_as_torch(e / cnp.sum(e, axis=dim, keepdims=True), "SoftmaxBackward0")
+    quiet = quiet_numpy()  # a row of -inf gives nan silently, as PyTorch's (-inf - -inf)
+    try:
+        shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
+        e = cnp.exp(shifted)
+        return named_as_torch(e / cnp.sum(e, axis=dim, keepdims=True), "SoftmaxBackward0")
+    finally:
+        restore_numpy(quiet)
 
 
 def _log_softmax(x, dim):
-    shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
-    return named_as_torch(shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True)),
-                          "LogSoftmaxBackward0")
+    quiet = quiet_numpy()
+    try:
+        shifted = x - undifferentiated(cnp.max(x, axis=dim, keepdims=True, initial=-np.inf))
+        return named_as_torch(shifted - cnp.log(cnp.sum(cnp.exp(shifted), axis=dim, keepdims=True)),
+                              "LogSoftmaxBackward0")
+    finally:
+        restore_numpy(quiet)
+
+
+def _reduced_count(x, axis) -> int:
+    """How many elements of ``x`` each result of a reduction over ``axis`` (None: all) takes."""
+    if axis is None:
+        return int(np.prod(x.shape))
+    return math.prod(x.shape[a] for a in (axis if isinstance(axis, tuple) else (axis,)))
+
+
+def _without_numpys_warnings(fun, *args, **kwargs):
+    """``fun(*args, **kwargs)`` without NumPy's RuntimeWarnings ("Mean of empty slice"),
+    where PyTorch's gives nan silently or warns in its own words."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fun(*args, **kwargs)
 
 
 
@@ -168,7 +195,11 @@ def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, 
             correction = 1 if unbiased is None else int(bool(unbiased))
         # axis= beside a PyTorch keyword (x.var(axis=-1, unbiased=False)) is PyTorch's alias of dim=
         where = as_axes(dim if dim is not None else pos if axis is None else axis)
-        return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+        if _reduced_count(x, where) - correction > 0:
+            return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
+        return _without_numpys_warnings(fun, x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
     return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims,
                **extra)
 
@@ -227,8 +258,10 @@ class TorchReductionMethods:
         if dtype is None and is_eager(self) and not np.issubdtype(self.dtype, np.inexact):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {np.dtype(self.dtype).name}; convert with .float() or pass dtype=")
-        return cnp.mean(self, axis=axis_or_dim(axis, dim, "mean"), dtype=dtype, keepdims=bool(keepdim or keepdims),
-                        **numpy_keywords(out, where=where))
+        axis = axis_or_dim(axis, dim, "mean")
+        mean = cnp.mean if _reduced_count(self, axis) else functools.partial(_without_numpys_warnings, cnp.mean)
+        return mean(self, axis=axis, dtype=dtype, keepdims=bool(keepdim or keepdims),
+                    **numpy_keywords(out, where=where))
 
     @scalar_dims()
     def nansum(self, dim=None, keepdim=False):
