@@ -7,6 +7,7 @@ import contextvars
 import decimal
 import functools
 import gc
+import sys
 import types
 import weakref
 
@@ -265,3 +266,23 @@ def test_a_context_variable_and_the_object_of_a_weak_reference_are_watched():
     box = _Box()
     ref = weakref.ref(box)
     each_call_as_plain(lambda x: x * ref().v, [(A(1.0),)] * 3, lambda k: setattr(box, "v", float(k)))
+
+
+# -- a module imported inside the function ---------------------------------------------
+def test_a_module_imported_inside_the_function_is_watched(monkeypatch):
+    settings = types.ModuleType("jit_guards_settings")  # a module of the user's, made in memory
+    settings.LR = 1.0
+    monkeypatch.setitem(sys.modules, "jit_guards_settings", settings)
+
+    def imported(x):
+        import jit_guards_settings as s
+
+        return x * s.LR
+
+    def taken_from(x):
+        from jit_guards_settings import LR
+
+        return x * LR
+
+    for fun in (imported, taken_from):
+        each_call_as_plain(fun, [(A(1.0),)] * 3, lambda k: setattr(settings, "LR", float(k)))

@@ -388,6 +388,9 @@ class Captures:
                 self._watch_module(value, used, depth)
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
+        for module in _imported_modules(code, names.get("__package__") or ""):
+            if _user_module(module):  # import settings, inside the function: settings.LR
+                self._watch_module(module, used, depth)
         for name in _loaded_globals(code):
             if name not in names:
                 # not defined (a NameError the function catches) or a builtin: a global of
@@ -548,6 +551,40 @@ def _loaded_globals(code: types.CodeType) -> tuple:
         if isinstance(const, types.CodeType):
             names += _loaded_globals(const)
     return tuple(dict.fromkeys(names))
+
+
+def _imported_modules(code: types.CodeType, package: str) -> list:
+    """The modules that a code object (and those defined in it) imports, loaded now (the
+    packages on the way too, and the submodules it takes from them: ``from pkg import
+    settings``)."""
+    found: dict = {}
+    for level, names, name in _imports(code):
+        if level:  # from .settings import LR: relative to the function's package
+            base = package.rsplit(".", level - 1)[0] if level > 1 else package
+            name = f"{base}.{name}" if name else base
+        parts = name.split(".")
+        dotted = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        dotted += [f"{name}.{n}" for n in names or () if n != "*"]
+        for full in dotted:
+            module = sys.modules.get(full)
+            if isinstance(module, types.ModuleType):
+                found[id(module)] = module
+    return list(found.values())
+
+
+@functools.lru_cache(maxsize=1024)
+def _imports(code: types.CodeType) -> tuple:
+    """``(level, names, module)`` of each import statement of a code object (and of those
+    defined in it)."""
+    instructions = list(dis.get_instructions(code))
+    found = [(instructions[i - 2].argval, instructions[i - 1].argval, ins.argval)
+             for i, ins in enumerate(instructions)
+             if ins.opname == "IMPORT_NAME" and i >= 2 and instructions[i - 2].opname == "LOAD_CONST"
+             and isinstance(instructions[i - 2].argval, int)]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found += _imports(const)
+    return tuple(found)
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
