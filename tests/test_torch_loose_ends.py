@@ -120,6 +120,11 @@ GRAD_FNS = {  # an operation of torch's API on x (3, 4), w (2, 4), b (2,) and a 
     "cross_entropy 1-d": lambda T, x, w, b, r: T.nn.functional.cross_entropy(x[0], T.tensor(1), reduction="none"),
     "nll_loss": lambda T, x, w, b, r: T.nn.functional.nll_loss(x, T.tensor([0, 1, 3]), reduction="sum"),
     "binary_cross_entropy": lambda T, x, w, b, r: T.nn.functional.binary_cross_entropy(x.sigmoid(), x.detach() * 0 + 1),
+    "max dim": lambda T, x, w, b, r: x.max(1)[0], "torch.max dim": lambda T, x, w, b, r: T.max(x, 1).values,
+    "min dim": lambda T, x, w, b, r: x.min(0, keepdim=True)[0], "median dim": lambda T, x, w, b, r: x.median(1)[0],
+    "mode": lambda T, x, w, b, r: x.mode(1)[0], "norm": lambda T, x, w, b, r: x.norm(),
+    "norm dim": lambda T, x, w, b, r: x.norm(dim=1), "norm 1": lambda T, x, w, b, r: x.norm(p=1),
+    "norm inf": lambda T, x, w, b, r: x.norm(p=float("inf")),
     "bce_with_logits": lambda T, x, w, b, r: T.nn.functional.binary_cross_entropy_with_logits(x, x.detach()),
 }
 

@@ -81,6 +81,46 @@ def _log_softmax(x, dim):
         restore_numpy(quiet)
 
 
+def _vector_norm(x, p, dim, keepdim, dtype):
+    """Tensor.norm's value (see :meth:`TorchReductionMethods.norm`)."""
+    dim = as_axes(dim)
+    if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
+        raise RuntimeError(f"norm: the Frobenius norm takes one or two dims, got {dim}; use p=2 for the "
+                           "2-norm of all the elements over more dims")
+    x = x if dtype is None else cnp.astype(x, dtype)
+    p = 2 if p == "fro" else p
+    if p == 2 and x.dtype.kind == "c":
+        return _power_of_positive(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
+    if p == "nuc":
+        return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
+    a = cnp.abs(x)
+    if p == float("inf"):
+        return cnp.max(a, axis=dim, keepdims=keepdim)
+    if p == float("-inf"):
+        return cnp.min(a, axis=dim, keepdims=keepdim)
+    if p == 0:
+        return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
+    if p == 1:  # PyTorch's derivative at NaN: 0, as Tensor.abs's
+        return cnp.sum(x.abs() if is_eager(x) else a, axis=dim, keepdims=keepdim)
+    if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)
+        zero = undifferentiated(a) == 0
+        safe = cnp.where(zero, 1, a)
+        norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
+        return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
+    # a / max(a) ** p, so that powers of tiny or huge entries do not underflow or overflow
+    # (|1e-114| ** 3 is 0); the scale is a constant, the derivative is the norm's
+    scale = undifferentiated(cnp.max(a, axis=dim, keepdims=True, initial=0.0))
+    scale = cnp.where(cnp.isfinite(scale) & (scale > 0), scale, 1.0)
+    if p == 2:
+        y = x / scale
+        total = cnp.sum(y * y, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
+    else:
+        total = cnp.sum(_power_of_positive(a / scale, p), axis=dim, keepdims=keepdim)
+    if not keepdim:
+        scale = cnp.reshape(scale, np.shape(total))
+    return _power_of_positive(total, 1.0 / p) * scale
+
+
 def _reduced_count(x, axis) -> int:
     """How many elements of ``x`` each result of a reduction over ``axis`` (None: all) takes."""
     if axis is None:
@@ -105,14 +145,14 @@ def _accumulator(x, dtype):
     return dtype
 
 
-def _pick(x, dim, keepdim, arg):
+def _pick(x, dim, keepdim, arg, torch_name: str):
     """(values, indices) of the reduction whose indices ``arg`` gives, the gradient going
-    to the picked element only (as PyTorch)."""
+    to the picked element only (as PyTorch), the values' node named ``torch_name``."""
     idx = as_eager(x, cnp.expand_dims(arg(undifferentiated(x), axis=dim), dim))
     vals = cnp.take_along_axis(x, idx, axis=dim)
     if not keepdim:
         vals, idx = cnp.squeeze(vals, dim), cnp.squeeze(idx, dim)
-    return values_indices(vals, idx)
+    return values_indices(named_as_torch(vals, torch_name), idx)
 
 
 def _median_index(v, axis: int):
@@ -212,7 +252,8 @@ def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, ext
         return elementwise(x, pos)
     if (axis is None and not extra
             and (dim is not None or keepdim is not None or (pos is not None and pytorchs(x)))):
-        return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg)
+        return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg,
+                     "MaxBackward0" if arg is cnp.argmax else "MinBackward0")
     return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
 
 
@@ -333,13 +374,13 @@ class TorchReductionMethods:
         indices)."""
         if dim is None:
             return _shared_median(self, skip_nan=False)
-        return _pick(self, dim, keepdim, _median_index)
+        return _pick(self, dim, keepdim, _median_index, "MedianBackward1")
 
     def nanmedian(self, dim=None, keepdim=False):
         """PyTorch's nanmedian: :meth:`median` of the numbers, NaN left out."""
         if dim is None:
             return _shared_median(self, skip_nan=True)
-        return _pick(self, dim, keepdim, _nanmedian_index)
+        return _pick(self, dim, keepdim, _nanmedian_index, "NanmedianBackward1")
 
     def mode(self, dim: int = -1, keepdim: bool = False):
         """PyTorch's mode along ``dim``, (values, indices): the most frequent value (the
@@ -347,7 +388,7 @@ class TorchReductionMethods:
         gradient going to that element."""
         if self.ndim == 0:
             return values_indices(self, as_eager(self, np.int64(0)))
-        return _pick(self, dim, keepdim, _mode_index)
+        return _pick(self, dim, keepdim, _mode_index, "ModeBackward0")
 
     @scalar_dims()
     def var(self, pos=None, /, dtype=None, out=None, ddof=None, keepdims=False, *, axis=None, dim=None,
@@ -386,42 +427,8 @@ class TorchReductionMethods:
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
         default; 'fro' is 2), ``inf`` the largest magnitude."""
-        dim = as_axes(dim)
-        if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
-            raise RuntimeError(f"norm: the Frobenius norm takes one or two dims, got {dim}; use p=2 for the "
-                               "2-norm of all the elements over more dims")
-        x = self if dtype is None else cnp.astype(self, dtype)
-        p = 2 if p == "fro" else p
-        if p == 2 and x.dtype.kind == "c":
-            return _power_of_positive(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
-        if p == "nuc":
-            return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
-        a = cnp.abs(x)
-        if p == float("inf"):
-            return cnp.max(a, axis=dim, keepdims=keepdim)
-        if p == float("-inf"):
-            return cnp.min(a, axis=dim, keepdims=keepdim)
-        if p == 0:
-            return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
-        if p == 1:  # PyTorch's derivative at NaN: 0, as Tensor.abs's
-            return cnp.sum(x.abs() if is_eager(x) else a, axis=dim, keepdims=keepdim)
-        if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)
-            zero = undifferentiated(a) == 0
-            safe = cnp.where(zero, 1, a)
-            norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
-            return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
-        # a / max(a) ** p, so that powers of tiny or huge entries do not underflow or overflow
-        # (|1e-114| ** 3 is 0); the scale is a constant, the derivative is the norm's
-        scale = undifferentiated(cnp.max(a, axis=dim, keepdims=True, initial=0.0))
-        scale = cnp.where(cnp.isfinite(scale) & (scale > 0), scale, 1.0)
-        if p == 2:
-            y = x / scale
-            total = cnp.sum(y * y, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
-        else:
-            total = cnp.sum(_power_of_positive(a / scale, p), axis=dim, keepdims=keepdim)
-        if not keepdim:
-            scale = cnp.reshape(scale, np.shape(total))
-        return _power_of_positive(total, 1.0 / p) * scale
+        out = _vector_norm(self, p, dim, keepdim, dtype)
+        return out if p == "nuc" else named_as_torch(out, "LinalgVectorNormBackward0")
 
     def renorm(self, p, dim: int, maxnorm):
         """PyTorch's renorm: each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm``
