@@ -185,3 +185,13 @@ def test_indices_of_tensor_data_are_int64_tensors_as_torch():
             assert isinstance(indices, lib.Tensor) and str(indices.to("cpu").dtype).endswith("int64")
         _, h = lib.nn.GRU(3, 4)(packed)
         assert h.index_select(1, packed.unsorted_indices).shape == (1, 2, 4)
+
+
+def test_packed_sequence_casts_as_pytorchs():
+    for lib in (torch, cr):
+        packed = lib.nn.utils.rnn.pack_sequence([lib.tensor([1.5, 2.0]), lib.tensor([3.0])])
+        for name, dtype in (("half", "float16"), ("long", "int64"), ("int", "int32"), ("short", "int16"),
+                            ("char", "int8"), ("byte", "uint8")):
+            cast = getattr(packed, name)()
+            assert str(cast.data.dtype).endswith(dtype) and cast.batch_sizes.tolist() == [2, 1]
+        assert packed.long().data.tolist() == [1, 3, 2]

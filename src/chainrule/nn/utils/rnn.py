@@ -107,6 +107,30 @@ class PackedSequence(_Packed):
         """The data in float64."""
         return self.to(np.float64)
 
+    def half(self) -> PackedSequence:
+        """The data in float16."""
+        return self.to(np.float16)
+
+    def long(self) -> PackedSequence:
+        """The data in int64."""
+        return self.to(np.int64)
+
+    def int(self) -> PackedSequence:
+        """The data in int32."""
+        return self.to(np.int32)
+
+    def short(self) -> PackedSequence:
+        """The data in int16."""
+        return self.to(np.int16)
+
+    def char(self) -> PackedSequence:
+        """The data in int8."""
+        return self.to(np.int8)
+
+    def byte(self) -> PackedSequence:
+        """The data in uint8."""
+        return self.to(np.uint8)
+
     @property
     def is_cuda(self) -> bool:
         """False: chainrule computes on the CPU."""
