@@ -286,3 +286,17 @@ def test_a_module_imported_inside_the_function_is_watched(monkeypatch):
 
     for fun in (imported, taken_from):
         each_call_as_plain(fun, [(A(1.0),)] * 3, lambda k: setattr(settings, "LR", float(k)))
+
+
+class _Units(np.ndarray):
+    """An ndarray subclass with an attribute of its own."""
+
+
+def test_the_attributes_of_an_ndarray_subclass_are_watched():
+    table = np.arange(3.0).view(_Units)
+    table.scale = 1.0
+    each_call_as_plain(lambda x: x * table.scale, [(A(1.0),)] * 3, lambda k: setattr(table, "scale", float(k)))
+    holder = Config(np.arange(2.0).view(_Units))
+    holder.act.scale = 1.0
+    each_call_as_plain(lambda c, x: x * c.act.scale, [(holder, A(1.0))] * 3,
+                       lambda k: setattr(holder.act, "scale", float(k)))

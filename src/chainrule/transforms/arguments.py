@@ -453,7 +453,7 @@ def value_key(v, depth: int):
         if v.dtype.hasobject and depth <= KEY_DEPTH:  # its bytes are pointers: its items by value
             return (type(v), v.shape, v.dtype, ByIdentity(v), tuple(value_key(i, depth + 1) for i in np.ravel(v)))
         return (type(v), v.shape, v.dtype, v.dtype.char, getattr(v, "strides", None), ByIdentity(v),
-                v.tobytes())
+                v.tobytes(), attributes_key(v, depth) if getattr(v, "__dict__", None) else None)
     if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
         return (type(v), tuple(value_key(i, depth + 1) for i in v))
     if isinstance(v, dict) and depth <= KEY_DEPTH:

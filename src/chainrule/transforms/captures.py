@@ -289,6 +289,8 @@ class Captures:
             if value.dtype.hasobject:  # its bytes are pointers: what they point to, as items
                 for item in value.ravel():
                     self._watch_value(item, depth + 1)
+            if type(value) is not np.ndarray and getattr(value, "__dict__", None):
+                self._watch_object(value, depth)  # a subclass's attributes (a masked array's mask)
         elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
             self._watch_container(value, depth)
         elif isinstance(value, bytearray | array.array | memoryview):
