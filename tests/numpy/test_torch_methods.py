@@ -372,6 +372,8 @@ def test_in_place_view_operations_change_the_tensor_as_torch(call):
         viewed.t_()
     view[0] = 5.0
     assert viewed[0, 0] == 5.0
+    with pytest.raises(RuntimeError, match="inside chainrule's transforms"):  # refused, not silently ignored
+        cr.grad(lambda v: (lambda y: (y.unsqueeze_(0), y.sum())[1])(v * 2))(A)
 
 
 def test_comparison_with_none_or_a_string_is_pythons_as_torch():

@@ -239,9 +239,10 @@ def restride(t: Tensor, result: Tensor, name: str) -> Tensor:
     """``t`` becomes ``result``, a view of it with other dimensions: PyTorch's in-place view
     operations (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ...), which give a
     Tensor new dimensions over the same memory. A view stays a view of its base; the
-    graph continues through ``result``. Inside a transform, ``result`` is returned."""
-    if t._trace is not EAGER:
-        return result
+    graph continues through ``result``. Inside a transform (grad, vmap, jit) it is refused."""
+    if t._trace is not EAGER:  # a traced value cannot take on new dimensions in place: refused, not ignored
+        raise RuntimeError(f"{name}: inside chainrule's transforms (grad, vmap, jit) a Tensor cannot change its "
+                           f"dimensions in place; use the out-of-place form, x = x.{name[:-1]}(...)")
     if t._node is not None and t._node.prim is None:
         raise RuntimeError(f"{name}: a leaf Tensor that requires grad cannot change its dimensions in place "
                            f"(PyTorch refuses it too); use the out-of-place form, x = x.{name[:-1]}(...)")
