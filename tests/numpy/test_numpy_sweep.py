@@ -131,6 +131,11 @@ FIXED = [
     ("vecdot_dtype", lambda a: np.vecdot(a, a, dtype=np.float32), lambda a: cnp.vecdot(a, a, dtype=np.float32), GEN),
     ("linalg_vecdot_bits", lambda a: np.linalg.vecdot(a, a + 1), lambda a: cnp.linalg.vecdot(a, a + 1),
      np.cos(np.arange(40.0)).reshape(2, 20)),
+    ("lstsq_bits", lambda a: np.linalg.lstsq(a, a[:, 0] * 2 + 1, rcond=None),
+     lambda a: cnp.linalg.lstsq(a, a[:, 0] * 2 + 1, rcond=None), np.sin(np.arange(15.0)).reshape(5, 3)),
+    ("lstsq_underdetermined", lambda a: np.linalg.lstsq(a, np.ones(2)), lambda a: cnp.linalg.lstsq(a, np.ones(2)), GEN),
+    ("polyfit_bits", lambda y: np.polyfit(np.arange(6.0), y, 3, full=True),
+     lambda y: cnp.polyfit(np.arange(6.0), y, 3, full=True), np.cos(np.arange(6.0) * 1.7)),
     ("split_float_sections", lambda a: np.split(a, 2.0, axis=1), lambda a: cnp.split(a, 2.0, axis=1),
      GEN.reshape(3, 2)),
     ("split_zero_sections", lambda a: np.split(a, np.int8(0)), lambda a: cnp.split(a, np.int8(0)), GEN),
@@ -201,6 +206,12 @@ GRADS = [
     ("cov", lambda x: np.cov(x.T)[:2], lambda x: cnp.cov(x.T)[:2]),
     ("sort_axis0", lambda x: np.sort(x, axis=0), lambda x: cnp.sort(x, axis=0)),
     ("partition", lambda x: np.partition(x, 1, axis=1), lambda x: cnp.partition(x, 1, axis=1)),
+    ("lstsq", lambda x: np.linalg.lstsq(x.T, [1.0, -2.0, 0.5])[0][:, None] * np.ones(3),
+     lambda x: cnp.linalg.lstsq(x.T, [1.0, -2.0, 0.5])[0][:, None] * np.ones(3)),
+    ("lstsq_residuals", lambda x: np.linalg.lstsq(x.T[:, :1], [1.0, -2.0, 0.5])[1] * np.ones(3),
+     lambda x: cnp.linalg.lstsq(x.T[:, :1], [1.0, -2.0, 0.5])[1] * np.ones(3)),
+    ("polyfit", lambda x: np.polyfit(np.arange(6.0), x.ravel(), 2) * np.ones((2, 1)),
+     lambda x: cnp.polyfit(np.arange(6.0), cnp.ravel(x), 2) * np.ones((2, 1))),
 ]
 
 

@@ -20,7 +20,7 @@ from chainrule.numpy.linalg.common import (
 from chainrule.numpy.linalg.decompositions import svd, svdvals
 from chainrule.numpy.nondiff import anywhere, every, plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul
-from chainrule.numpy.registry import mirrors
+from chainrule.numpy.registry import mirrors, wrap
 
 __all__ = [
     "pinv",
@@ -99,6 +99,19 @@ def _truncated_pinv(a, cut):
     return matmul(_H(vt), inv[..., None] * _H(u))
 
 
+def _the_value(x, value):
+    return value
+
+
+# NumPy's value with the derivative of ``x`` (the same quantity computed another way): the
+# solution and residuals of lstsq are LAPACK's, bit for bit, and differentiate as the
+# pseudo-inverse's
+numpys_value = wrap(_the_value, "linalg", "numpys_value", public=False)
+def_vjps(numpys_value, lambda g, ans, x, value: g, None)
+def_jvps(numpys_value, lambda t, ans, x, value: t, None)
+def_batch(batching.elementwise, numpys_value)
+
+
 @mirrors(_la.lstsq, "linalg")
 def lstsq(a, b, rcond=None):
     """``np.linalg.lstsq``: (x, residuals, rank, s); x and the residuals differentiate
@@ -110,7 +123,9 @@ def lstsq(a, b, rcond=None):
     x = matmul(_pinv(a, rcond=cutoff), b)
     s = svdvals(a)
     if not (_batched(a) or _batched(b)):
-        _, res, rank, _ = _la.lstsq(plain(a), plain(b), rcond)
+        x_np, res, rank, s_np = _la.lstsq(plain(a), plain(b), rcond)
+        if shape_of(x) == np.shape(x_np) and shape_of(s) == np.shape(s_np):
+            x, s = numpys_value(x, x_np), numpys_value(s, s_np)
         with_residuals = np.size(res) > 0
         res_shape = np.shape(res)
     else:  # LAPACK's rank: the singular values above rcond times the largest one
@@ -130,6 +145,8 @@ def lstsq(a, b, rcond=None):
         r = b - matmul(a, x)
         residuals = cnp.sum(_real_if(r * conj_if_complex(r), is_complex(r)), axis=0)
         residuals = cnp.reshape(residuals, res_shape)
+        if not (_batched(a) or _batched(b)) and np.shape(res) == res_shape:
+            residuals = numpys_value(residuals, res)
     else:
         residuals = res
     return x, residuals, rank, s
