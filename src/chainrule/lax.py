@@ -25,10 +25,12 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule import lax_ops
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
+from chainrule.core.tensor import Tensor
 from chainrule.lax_ops import *  # noqa: F403 (jax.lax's array operations)
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.numpy.shape.updates import at
+from chainrule.transforms.branches import branch_of
 from chainrule.transforms.collectives import KINDS, Collective, collective_of, gather_collective
 from chainrule.transforms.collectives import axis_index as _axis_index
 from chainrule.transforms.custom import stop_gradient
@@ -82,7 +84,9 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
     carry, ys = init, []
     for i in steps:
         x = None if xs is None else tree_map(lambda v, i=i: v[i], xs)
-        carry, y = f(carry, x)
+        new, y = f(carry, x)
+        _same_types(new, carry, "scan")
+        carry = new
         ys.append(y)
     if reverse:
         ys.reverse()
@@ -114,6 +118,7 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
     >>> fori_loop(0, 4, lambda i, v: v + i, 0)
     6
     """
+    _same_bound_types(lower, upper)
     if batched(lower) or batched(upper):
         # the counter has the bounds' dtype (a Python int takes the other's), as JAX's does
         lower = cnp.asarray(lower).astype(cnp.result_type(lower, upper))
@@ -123,6 +128,17 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
     for i in builtins.range(int(lower), int(upper)):
         val = body_fun(i, val)
     return val
+
+
+def _same_bound_types(lower, upper) -> None:
+    """JAX's check of ``fori_loop``'s bounds: the same dtype, a Python number taking the
+    other bound's if that is of its kind (``0`` and ``np.int32(3)``, not ``0`` and ``2.5``)."""
+    (da, weak_a), (db, weak_b) = ((_PYTHON_DTYPES.get(type(b)), type(b) in (int, float)) for b in (lower, upper))
+    da, db = (np.dtype(cnp.result_type(b)) if d is None else d for b, d in ((lower, da), (upper, db)))
+    if da == db or (weak_a or weak_b) and da.kind == db.kind:
+        return
+    raise TypeError(f"fori_loop: lower and upper must have the same type, as in JAX: got {da} and {db} "
+                    "(a Python number takes the other bound's type if it is of its kind)")
 
 
 def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
@@ -144,14 +160,30 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
                 return val
             val = body_fun(val)
         elif anywhere(pred):
-            val = _select_trees(pred, body_fun(val), val, "while_loop")
+            with branch_of(pred):
+                new = body_fun(val)
+            val = _select_trees(pred, new, val, "while_loop")
         else:
             return val
 
 
+# the kinds of dtype JAX takes for a predicate or an index: cond's is a boolean or a real
+# number, while_loop's a boolean, switch's an integer
+_PREDICATE_KINDS = {"cond": ("buif", "a boolean or a real number"), "while_loop": ("b", "a boolean"),
+                    "switch": ("iu", "an integer (a boolean or a float is refused, as JAX does)")}
+
+
 def _scalar_predicate(pred, name: str):
+    if not isinstance(pred, (bool, int, float, complex, np.ndarray, np.generic, Tensor)):
+        raise TypeError(f"{name}: the predicate must be a scalar, got {pred!r} of type {type(pred).__name__}")
     if cnp.shape(pred) != ():
         raise TypeError(f"{name}: the predicate must be a scalar, got shape {cnp.shape(pred)}")
+    kinds, what = _PREDICATE_KINDS[name]
+    dtype = np.dtype(cnp.result_type(pred))
+    if dtype.kind not in kinds:
+        noun = {"switch": "the index", "while_loop": "cond_fun's result"}.get(name, "the predicate")
+        given = "a traced value" if isinstance(pred, Tensor) else repr(pred)
+        raise TypeError(f"{name}: {noun} must be {what}, got {given} of dtype {dtype}")
     return pred
 
 
@@ -162,27 +194,37 @@ _MISMATCH = {  # what differs, said of the branches (cond, switch) or of a loop'
                "switch: the branches returned outputs of different types"),
     "while_loop": ("while_loop: the body returned differently structured outputs than the carry it was given",
                    "while_loop: the body changed the type of the carry"),
+    "scan": ("scan: the body returned a carry structured differently from the one it was given",
+             "scan: the body changed the type of the carry"),
 }
+_WEAK_CARRY = ("while_loop", "scan")  # loops whose carry, a Python number, takes the body's dtype
 
 
 def _select_trees(pred, on_true, on_false, who: str = "cond"):
     """``cnp.where(pred, ...)`` leaf by leaf, the two trees checked as JAX checks them when
-    it traces both: the same structure and, leaf by leaf, the same shape and dtype (a
-    Python number's being the 64-bit one of its kind). For ``who="while_loop"``
-    ``on_false`` is the loop's carry, whose Python numbers take the body's dtype (JAX's
-    weak types)."""
+    it traces both (:func:`_same_types`)."""
+    _same_types(on_true, on_false, who)
+    return tree_map(lambda a, b: cnp.where(pred, a, b), on_true, on_false)
+
+
+def _same_types(on_true, on_false, who: str) -> None:
+    """Whether two trees have the same structure and, leaf by leaf, the same shape and dtype
+    (a Python number's being the 64-bit one of its kind), as JAX checks the outputs of
+    branches and a loop's carry; else a TypeError. For a loop (``who`` "while_loop" or
+    "scan") ``on_false`` is the carry the body was given, whose Python numbers take the
+    body's dtype (JAX's weak types)."""
     structure, types = _MISMATCH[who]
     tree = tree_flatten(on_true)[1]
     if tree_flatten(on_false)[1] != tree:
         raise TypeError(f"{structure}: {tree} and {tree_flatten(on_false)[1]}")
     for k, (a, b) in enumerate(zip(tree_leaves(on_true), tree_leaves(on_false), strict=True)):
         (sa, da), (sb, db) = _type_of(a), _type_of(b)
-        if sa != sb or da != db and not (who == "while_loop" and type(b) in _PYTHON_DTYPES):
+        if sa != sb or da != db and not (who in _WEAK_CARRY and type(b) in _PYTHON_DTYPES):
             where = f" (leaf {k})" if tree.num_leaves > 1 else ""
+            when = "from one step to the next" if who in _WEAK_CARRY else "whichever way the predicate goes"
             raise TypeError(f"{types}{where}: {da}{list(sa)} and {db}{list(sb)}; as in JAX, each "
-                            "leaf must keep its shape and dtype whichever way the predicate goes "
-                            "(make them agree with .astype or broadcasting)")
-    return tree_map(lambda a, b: cnp.where(pred, a, b), on_true, on_false)
+                            f"leaf must keep its shape and dtype {when} (make them agree with "
+                            ".astype or broadcasting)")
 
 
 _PYTHON_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64),
@@ -207,7 +249,11 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
     """
     _scalar_predicate(pred, "cond")
     if batched(pred):
-        return _select_trees(pred, true_fun(*operands), false_fun(*operands))
+        with branch_of(pred):
+            on_true = true_fun(*operands)
+        with branch_of(cnp.logical_not(pred)):
+            on_false = false_fun(*operands)
+        return _select_trees(pred, on_true, on_false)
     return true_fun(*operands) if pred else false_fun(*operands)
 
 
@@ -225,9 +271,12 @@ def switch(index, branches: Sequence[Callable], *operands) -> Any:
     last = len(branches) - 1
     if batched(index):
         index = cnp.clip(index, 0, last)
-        out = branches[last](*operands)
+        with branch_of(index == last):
+            out = branches[last](*operands)
         for k in builtins.range(last - 1, -1, -1):
-            out = _select_trees(index == k, branches[k](*operands), out, "switch")
+            with branch_of(index == k):
+                taken = branches[k](*operands)
+            out = _select_trees(index == k, taken, out, "switch")
         return out
     return branches[builtins.min(builtins.max(int(index), 0), last)](*operands)
 

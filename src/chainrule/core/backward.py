@@ -74,10 +74,11 @@ def sole_owner(a, holders: int) -> bool:
 
 def backward_pass(
     tape, cots, stop: int = 0, origins: dict | None = None, order=None, visit=None,
-    watched=None,
+    watched=None, top: int | None = None,
 ) -> None:
     """Propagate the cotangents ``cots`` (one slot per tape entry) back through ``tape``,
-    down to position ``stop`` (where the inputs' entries begin to stand).
+    down to position ``stop`` (where the inputs' entries begin to stand), from position
+    ``top`` (the last one if None).
 
     Entries and cotangents are dropped from ``tape`` and ``cots`` as soon as they have
     been used, so memory falls during the pass; pass a copy of a tape to keep it. Under
@@ -90,7 +91,7 @@ def backward_pass(
     in-place checks, recomputation).
     """
     checking = ANOMALY[0] > 0
-    for i in range(len(tape) - 1, stop - 1, -1) if order is None else order:
+    for i in range(len(tape) - 1 if top is None else top, stop - 1, -1) if order is None else order:
         g = cots[i]
         if g is None:
             continue

@@ -324,7 +324,7 @@ class ReverseTrace(Trace):
     a trace that is to be inspected (``chainrule.viz``) keeps everything.
     """
 
-    __slots__ = ("level", "tape", "name", "lean", "origins", "outer_mode")
+    __slots__ = ("level", "tape", "name", "lean", "origins", "outer_mode", "branches")
 
     def __init__(self, name: str = "grad", lean: bool = True):
         self.level = next(_levels)
@@ -332,6 +332,10 @@ class ReverseTrace(Trace):
         self.name = name
         self.lean = lean
         self.origins: dict | None = None  # tape position -> call site, under detect_anomaly
+        # the branches of a chainrule.lax.cond batched by a vmap below, recorded on the tape:
+        # (start, end, predicate) each, for a backward pass that is itself differentiated
+        # (chainrule.transforms.branches)
+        self.branches: list | None = None
         # The transforms' grad mode where this trace was opened (False inside no_grad()): a
         # trace opened there records, and the traces below it stay paused (see OPEN_REVERSE)
         self.outer_mode = OPEN_REVERSE.mode

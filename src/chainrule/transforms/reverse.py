@@ -14,9 +14,10 @@ import numpy as np
 from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
-from chainrule.core.trace import ReverseTrace
+from chainrule.core.trace import OPEN_REVERSE, ReverseTrace
 from chainrule.core.values import like_input
 from chainrule.numpy import astype, zeros_like
+from chainrule.transforms.branches import backward_in_branches
 
 __all__ = [
     "vjp",
@@ -173,7 +174,11 @@ class VJP:
         if free:
             self.tape = None
         origins = self.trace.origins if self.trace is not None else None
-        backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes), origins=origins)
+        branches = self.trace.branches if self.trace is not None else None
+        if branches and OPEN_REVERSE.traces:  # a pass that an outer grad differentiates
+            backward_in_branches(tape if free else list(tape), cots, len(self.in_nodes), origins, branches)
+        else:
+            backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes), origins=origins)
         grads = []
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
