@@ -300,3 +300,20 @@ def test_the_attributes_of_an_ndarray_subclass_are_watched():
     holder.act.scale = 1.0
     each_call_as_plain(lambda c, x: x * c.act.scale, [(holder, A(1.0))] * 3,
                        lambda k: setattr(holder.act, "scale", float(k)))
+
+
+# -- subclasses of list and dict -------------------------------------------------------
+class _Settings(dict):
+    """A dict of settings with attributes of its own."""
+
+
+def test_the_items_and_attributes_of_a_dict_subclass_are_watched_and_keyed():
+    settings = _Settings(a=1.0)
+    settings.extra = 1.0
+
+    def fun(x):
+        return x * settings.extra * settings["a"]
+
+    each_call_as_plain(fun, [(A(1.0),)] * 3, lambda k: setattr(settings, "extra", float(k)))
+    each_call_as_plain(lambda s, x: x * s.extra * s["a"], [(settings, A(1.0))] * 3,
+                       lambda k: settings.__setitem__("a", float(k) + 3))

@@ -384,7 +384,10 @@ def attributes_key(x, depth: int):
     fields = object_fields(x) if depth <= KEY_DEPTH else None
     if fields is None:
         return None
-    return tuple((name, value_key(v, depth + 1)) for name, v in fields)
+    key = tuple((name, value_key(v, depth + 1)) for name, v in fields)
+    if isinstance(x, list | tuple | dict | set | frozenset):  # a subclass's items too
+        key += (value_key(dict(x) if isinstance(x, dict) else list(x), depth + 1),)
+    return key
 
 
 class ByIdentity:

@@ -346,6 +346,8 @@ class Captures:
             self.checks.append((3, value, None, _items(value)))
         for item in value.values() if isinstance(value, dict | collections.abc.Mapping) else value:
             self._watch_value(item, depth + 1)
+        if isinstance(getattr(value, "__dict__", None), dict) and not _library(type(value)):
+            self._watch_object(value, depth)  # a subclass of the user's: its attributes too
 
     def _watch_function(self, fun: types.FunctionType, depth: int) -> None:
         code = fun.__code__
