@@ -317,3 +317,19 @@ def test_the_items_and_attributes_of_a_dict_subclass_are_watched_and_keyed():
     each_call_as_plain(fun, [(A(1.0),)] * 3, lambda k: setattr(settings, "extra", float(k)))
     each_call_as_plain(lambda s, x: x * s.extra * s["a"], [(settings, A(1.0))] * 3,
                        lambda k: settings.__setitem__("a", float(k) + 3))
+
+
+class _Once:
+    def scale(self, x):
+        return x * 1.0
+
+
+class _Twice(_Once):
+    def scale(self, x):
+        return x * 2.0
+
+
+def test_the_class_of_an_object_the_function_reads_is_watched():
+    obj = _Once()
+    each_call_as_plain(lambda x: obj.scale(x), [(A(1.0),)] * 3,
+                       lambda k: setattr(obj, "__class__", (_Once, _Twice, _Once)[k]))

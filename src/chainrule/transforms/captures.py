@@ -447,11 +447,13 @@ class Captures:
                     self._location(2, obj, name, value, depth)
             return
         self.checks.append((3, fields, None, _items(fields)))
+        self.checks.append((2, obj, "__class__", type(obj)))  # o.__class__ = Other: other methods
         for value in fields.values():
             self._watch_value(value, depth + 1)
         self._watch_value(type(obj), depth + 1)  # what its methods read
 
     def _watch_slots(self, obj, depth: int) -> None:
+        self.checks.append((2, obj, "__class__", type(obj)))
         self._watch_value(type(obj), depth + 1)
         for cls in type(obj).__mro__:
             slots = vars(cls).get("__slots__", ())
