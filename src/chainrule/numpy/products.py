@@ -454,8 +454,10 @@ def matvec(x1, x2, /, **kwargs):
     if _np_matvec is not None and not any_tensor((x1, x2)):
         return _np_matvec(x1, x2, **kwargs)
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
-    if kwargs:
+    if set(kwargs) - {"dtype", "casting"}:
         raise TypeError(f"matvec: {sorted(kwargs)} are not supported on a traced value")
+    if kwargs.get("dtype") is not None and _np_matvec is not None:  # NumPy's loop for it
+        (x1, x2), _ = loop_inputs(_np_matvec, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
     _core_dims("matvec", "(m,n),(n)->(m)", (x1, 2), (x2, 1))
     return cnp.matmul(x1, cnp.expand_dims(x2, -1))[..., 0]
 
@@ -465,8 +467,10 @@ def vecmat(x1, x2, /, **kwargs):
     if _np_vecmat is not None and not any_tensor((x1, x2)):
         return _np_vecmat(x1, x2, **kwargs)
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
-    if kwargs:
+    if set(kwargs) - {"dtype", "casting"}:
         raise TypeError(f"vecmat: {sorted(kwargs)} are not supported on a traced value")
+    if kwargs.get("dtype") is not None and _np_vecmat is not None:  # NumPy's loop for it
+        (x1, x2), _ = loop_inputs(_np_vecmat, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
     _core_dims("vecmat", "(n),(n,m)->(m)", (x1, 1), (x2, 2))
     return cnp.matmul(cnp.expand_dims(conj_if_complex(x1), -2), x2)[..., 0, :]
 
