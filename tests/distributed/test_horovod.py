@@ -96,6 +96,19 @@ x = cr.tensor(np.arange(3.0) + 10 * r, requires_grad=True)
 out, _ = hvd.alltoall(x, splits=[1, 2] if r == 0 else [2, 1])
 (out * cr.tensor(np.arange(1.0, 4.0) * (r + 1))).sum().backward()
 assert x.grad.tolist() == ([1.0, 2.0, 4.0] if r == 0 else [2.0, 3.0, 6.0]), x.grad
+# under vmap each example travels as it would alone, and so do its gradients
+xs = np.arange(6.0 * (r + 1)).reshape(2, r + 1, 3) + 10 * r
+assert np.array_equal(cr.vmap(hvd.allgather)(xs), np.stack([hvd.allgather(e) for e in xs]))
+firsts = xs[:, :1]
+assert np.array_equal(cr.vmap(lambda e: hvd.broadcast(e, 1))(firsts), np.stack([hvd.broadcast(e, 1) for e in firsts]))
+split = [1, 2] if r == 0 else [2, 1]
+ys = np.arange(6.0).reshape(2, 3) + 10 * r
+assert np.array_equal(cr.vmap(lambda e: hvd.alltoall(e, splits=split)[0])(ys),
+                      np.stack([hvd.alltoall(e, splits=split)[0] for e in ys]))
+weights = np.random.default_rng(r).normal(size=(2, 3, 3))
+per_example = cr.vmap(cr.grad(lambda e, w: (hvd.allgather(e) * w).sum()))(xs, weights)
+alone = [cr.grad(lambda e, w: (hvd.allgather(e) * w).sum())(e, w) for e, w in zip(xs, weights)]
+assert np.abs(per_example - np.stack(alone)).max() <= 1e-15
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out

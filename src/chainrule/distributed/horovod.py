@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.primitive import Primitive, def_vjps
+from chainrule.core.primitive import Primitive, def_batch, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
 from chainrule.distributed import collectives, comm
+from chainrule.numpy import batching, moveaxis
 
 __all__ = [
     "init", "shutdown", "is_initialized", "size", "rank", "local_size", "local_rank", "cross_size",
@@ -212,6 +213,18 @@ broadcast_p = Primitive(_broadcast_value, name="hvd_broadcast")
 def_vjps(broadcast_p, lambda g, ans, x, root_rank: _onto_root(g, root_rank), None)
 alltoall_p = Primitive(_exchange_rows, name="hvd_alltoall")
 def_vjps(alltoall_p, lambda g, ans, x, rows: alltoall_p(g, tuple(comm.communicator().alltoall(list(rows)))), None)
+
+
+def _rows_batched(prim, batched, x, *rest):
+    """Under vmap: every example's rows at once, the batch axis moved behind the rows."""
+    if batching.any_batched(batched[1:]):
+        return NotImplemented
+    return moveaxis(prim(moveaxis(x, 0, 1), *rest), 1, 0)
+
+
+def_batch(_rows_batched, allgather_p)
+def_batch(_rows_batched, alltoall_p)
+def_batch(batching.stacked, broadcast_p)  # every example broadcast at once
 
 
 def allgather(tensor, name: str | None = None, process_set=None):
@@ -433,7 +446,7 @@ def alltoall(tensor, splits=None, name=None, process_set=None):
     rows came from each process, as Horovod does). Differentiable for a Tensor: the
     gradients go back to the processes the rows came from."""
     comm.check_group(process_set)
-    value = _value(tensor)
+    value = tensor if isinstance(tensor, Tensor) else _value(tensor)  # (a Tensor may be batched by vmap)
     world = comm.communicator()
     n = world.Get_size()
     if splits is None:
