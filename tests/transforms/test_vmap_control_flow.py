@@ -6,6 +6,7 @@ The oracles: central differences of the function on one example (which takes one
 only), closed forms, and JAX (float64) where it is installed; the predicate's types are
 JAX's."""
 
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -134,6 +135,19 @@ def test_no_grad_outside_a_branch_is_unchanged():
     np.testing.assert_allclose(cr.vmap(cr.jacfwd(f))(XS), np.where(XS > 0, 0.5 / np.sqrt(np.abs(XS)), 0.0))
     assert np.array_equal(np.isnan(cr.vmap(lambda v: lax.cond(v > 0, cnp.sqrt, lambda a: a, v))(XS)),
                           np.zeros(5, bool))
+
+
+def test_branches_not_taken_raise_no_floating_point_errors():
+    # JAX says nothing of the NaN of a branch an example does not take; NumPy would warn,
+    # or raise under np.seterr(all="raise")
+    f = PROGRAMS["cond, logs both ways"](CR)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(np.isfinite(cr.vmap(f)(XS)))
+        assert np.all(np.isfinite(cr.vmap(cr.grad(f))(XS)))
+        assert np.all(np.isfinite(cr.vmap(PROGRAMS["while_loop"](CR))(XS)))
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):  # outside vmap: NumPy's
+        cnp.log(cnp.array(-1.0))
 
 
 # -- the types of a predicate, an index, a carry and bounds: JAX's ---------------------------------

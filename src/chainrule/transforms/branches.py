@@ -162,15 +162,23 @@ def _batching_trace(pred):
     return None
 
 
+# NumPy's floating-point errors, which a branch meets in the examples that do not take it
+# (sqrt of a negative number): neither warned of nor raised (np.seterr(all="raise")), as
+# JAX, which runs the branches so too, says nothing of them
+_QUIET = {"divide": "ignore", "invalid": "ignore", "over": "ignore", "under": "ignore"}
+
+
 @contextlib.contextmanager
 def branch_of(pred):
     """Run a branch taken by the examples where the batched ``pred`` holds: reverse mode's
-    derivatives leave it only in those examples (see the module's docstring)."""
+    derivatives leave it only in those examples (see the module's docstring), and NumPy's
+    floating-point errors are not reported (``_QUIET``)."""
     reverse = [t for t in OPEN_REVERSE.traces if t.tape is not None
                and t.__class__ in (ReverseTrace, BranchReverseTrace)]
     batch = _batching_trace(pred)
     if not reverse or batch is None or batch.__class__ not in (BatchTrace, BranchBatchTrace):
-        yield
+        with np.errstate(**_QUIET):
+            yield
         return
     on = undifferentiated(pred)
     if on.dtype != bool:
@@ -201,7 +209,8 @@ def branch_of(pred):
         switched.append((batch, batch.__class__))
         batch.__class__ = BranchBatchTrace
     try:
-        yield
+        with np.errstate(**_QUIET):
+            yield
     finally:
         for trace, cls in switched:
             if cls is not BatchTrace and trace.__class__ is BranchReverseTrace and trace.tape is not None:
