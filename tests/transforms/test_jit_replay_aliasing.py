@@ -6,6 +6,9 @@ arrays. Each program runs jitted and plain over several calls; every result, kep
 the end, must be the same to the bit, and a change the caller makes to one must reach
 the same places."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from tests.transforms.test_jit_soundness import same
@@ -266,3 +269,36 @@ def test_an_object_made_inside_holds_the_global_array_it_was_given():
         got = jitted(np.ones(2))[1]
         assert got.ref is TABLE and got.items == [1]
         got.items.append(5)
+
+
+RATE = 1.0
+PIPES = (os.pipe(), os.pipe())  # (entered, resume): file descriptors, which no trace watches
+
+
+def _pause_the_first_thread():
+    if threading.current_thread().name == "first":
+        os.write(PIPES[0][1], b"x")
+        os.read(PIPES[1][0], 1)
+
+
+def test_a_trace_that_another_thread_outdates_is_not_kept():
+    # thread "first" traces with RATE = 1.0; meanwhile RATE changes and another call
+    # drops the programs and traces anew; the first trace then finished and put its
+    # program (RATE = 1.0 built in) back, and later calls replayed it
+    global RATE
+    RATE = 1.0
+
+    def f(x):
+        y = x * RATE
+        _pause_the_first_thread()
+        return y + 1.0
+
+    jitted = cr.jit(f)
+    first = threading.Thread(target=jitted, args=(np.ones(2),), name="first")
+    first.start()
+    os.read(PIPES[0][0], 1)
+    RATE = 2.0
+    assert same(jitted(np.ones(2)), np.full(2, 3.0))
+    os.write(PIPES[1][1], b"x")
+    first.join()
+    assert same(jitted(np.ones(2)), np.full(2, 3.0))

@@ -94,6 +94,9 @@ _ATOMIC = (int, float, complex, str, bytes, type(None), np.generic, np.dtype, ra
            types.MethodType, types.ModuleType, functools.partial, Tensor)
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
+# why a trace is not kept, though it could be replayed: another thread dropped the programs
+# (the state the function reads changed) while it traced
+_STALE = "the state the function reads changed while it traced"
 
 
 class Jitted:
@@ -384,6 +387,8 @@ class Jitted:
                 return self._after_failed_replay(e, args, kwargs), programs
         out, program = self._trace(args, kwargs, leaves, tree, donated, stateful, slots,
                                    dynamic[len(dynamic) - len(slots):])
+        if program is _STALE:
+            return out, None
         if program is None:  # not replayable: these inputs run the plain function from now on
             entries[position] = (tree, _RUN_PLAIN)
             return out, _RUN_PLAIN
@@ -439,15 +444,17 @@ class Jitted:
         # and the functions that objects among them hold (cfg.activation), and their classes
         passed = [leaf for leaf in (*given, *user_classes(tree, given), *code_in_objects(given))
                   if isinstance(leaf, (*FUNCTIONS, type, types.ModuleType)) and id(leaf) not in self._passed]
-        if self._captures is None or passed:
+        # the watch this trace is taken against (another thread may replace it meanwhile)
+        captures = self._captures
+        if captures is None or passed:
             self._passed.update((id(f), f) for f in passed)
-            self._captures = Captures(self.fun, *self._passed.values())
-            self._captures.watch_tensors(self._constants.values())
+            captures = self._captures = Captures(self.fun, *self._passed.values())
+            captures.watch_tensors(self._constants.values())
         # the generators it may draw from: a draw no recorded call made runs it plain
-        generators = [*generators_seen_by(given), *self._captures.generators,
+        generators = [*generators_seen_by(given), *captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
         trace = RecordTrace(generators, not stateful and not any(isinstance(leaf, Tensor) for leaf in leaves))
-        trace.found_roots = {id(root_array(a)) for a in _outside_arrays(self._captures, given)}
+        trace.found_roots = {id(root_array(a)) for a in _outside_arrays(captures, given)}
         python_random = random.getstate()
         boxed = []
         n_inputs = 0
@@ -488,16 +495,20 @@ class Jitted:
             trace.refuse("random numbers were drawn from the operating system's entropy (a "
                          "generator made without a seed: np.random.default_rng(), or "
                          "os.urandom), which a replay would not draw again")
-        self._captures.settle()  # an lru_cache the trace filled
-        if not self._captures.unchanged():
+        captures.settle()  # an lru_cache the trace filled
+        if captures is not self._captures:
+            # another thread found the state changed while this call traced, and dropped
+            # the programs: this one may have been traced before that change or after
+            trace.refuse(_STALE)
+        elif not captures.unchanged():
             # the function changed state it reads (a global array written in place, a
             # counter incremented): a replay would not change it, so this trace's program
             # must not run even where the caller puts the state back as it was (G[:] = 0
             # before each call); the next call traces again
-            self._captures.expire()
+            captures.expire()
         if trace.constants:  # eager Tensors held as constants: a change traces again
             self._constants.update(trace.constants)
-            self._captures.watch_tensors(trace.constants.values())
+            captures.watch_tensors(trace.constants.values())
         if changed(traced_containers):
             # an append, an item assigned or removed: done to the caller's lists and
             # dicts as the plain call does it, and from now on the plain call runs
@@ -509,12 +520,12 @@ class Jitted:
         leaked = [replace_traced(leaf, trace) for leaf in given if not isinstance(leaf, _DATA)]
         leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
                    if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
-        if any(leaked) | self._captures.leaked(trace):
+        if any(leaked) | captures.leaked(trace):
             trace.refuse("the function stored a traced value where it outlives the call (an "
                          "attribute of an object among its arguments, a global or closed-over "
                          "variable, list or dict); return it instead")
-        if self._captures.unwatchable:
-            trace.refuse(self._captures.unwatchable)
+        if captures.unwatchable:
+            trace.refuse(captures.unwatchable)
         writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if random.getstate() != python_random:
@@ -544,11 +555,11 @@ class Jitted:
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
         reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
-        outside = _outside_arrays(self._captures, given)  # arrays the function found
+        outside = _outside_arrays(captures, given)  # arrays the function found
         # what results made by the function hold themselves in the copy the caller gets:
         # what it found (a global array), and this call's arguments (a replay's copies
         # hold the globals; the arguments of the call traced are not a replay's)
-        keep = {**self._captures.found, **reachable, **{id(a): a for a in outside}}
+        keep = {**captures.found, **reachable, **{id(a): a for a in outside}}
         views: dict = {}
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
@@ -580,7 +591,7 @@ class Jitted:
                     continue
                 if type(leaf) is Size:  # a traced value's size: an ndarray's is an int
                     leaf = int(leaf)
-                if (not isinstance(leaf, (np.ndarray, *_ATOMIC)) and id(leaf) not in self._captures.found
+                if (not isinstance(leaf, (np.ndarray, *_ATOMIC)) and id(leaf) not in captures.found
                         and id(leaf) not in reachable):
                     # made by the function, and changeable: a new one on every call
                     made.append(len(values))
@@ -616,6 +627,8 @@ class Jitted:
         if result_state:
             _set_state(stateful_objects(result, []), [(k, name) for k, name, _ in result_state],
                        state_values)
+        if trace.unreplayable is _STALE:
+            return result, _STALE  # not kept: the next call traces again
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
             return result, None
@@ -627,7 +640,7 @@ class Jitted:
                      for read in trace.settings_read]
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
                                   out_tree, donated, trace.entry_errstate, entry_checks=printing,
-                                  keep=self._captures.found)
+                                  keep=captures.found)
         if fuse and self.fuse_in_background:
             # replay unfused (exactly) until the fused loops are compiled
             program = build()
