@@ -8,6 +8,7 @@ import decimal
 import functools
 import gc
 import sys
+import time
 import types
 import weakref
 
@@ -333,3 +334,13 @@ def test_the_class_of_an_object_the_function_reads_is_watched():
     obj = _Once()
     each_call_as_plain(lambda x: obj.scale(x), [(A(1.0),)] * 3,
                        lambda k: setattr(obj, "__class__", (_Once, _Twice, _Once)[k]))
+
+
+def test_an_object_met_again_in_an_argument_is_keyed_once():
+    # twelve references back to itself: walked path by path, its key would take 12**6 steps
+    hub = Config(1.0)
+    for k in range(12):
+        setattr(hub, f"back{k}", hub)
+    start = time.perf_counter()
+    each_call_as_plain(lambda c, x: x * c.act, [(hub, A(1.0))] * 3, lambda k: setattr(hub, "act", float(k)))
+    assert time.perf_counter() - start < 5.0

@@ -191,24 +191,29 @@ def _aux_value(aux, depth: int):
     return t  # chainrule's own (a module's): compared by the structure
 
 
-def replace_traced(x, trace, depth: int = 0) -> bool:
+def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
     """Replace the traced values inside a result that is not a pytree (a dataclass, a
-    SimpleNamespace) by their values, in place; whether there were any."""
+    SimpleNamespace) by their values, in place; whether there were any. Each object once
+    (``seen``: their ids; an object that refers back to itself is searched once)."""
     if depth > 8:
         return False
+    seen = set() if seen is None else seen
+    if id(x) in seen:
+        return False
+    seen.add(id(x))
     found = False
     if isinstance(x, list | collections.deque):
         for i, v in enumerate(x):
             if isinstance(v, Tensor) and v._trace is trace:
                 x[i], found = v._value, True
             else:
-                found = replace_traced(v, trace, depth + 1) or found
+                found = replace_traced(v, trace, depth + 1, seen) or found
     elif isinstance(x, dict):
         for k, v in x.items():
             if isinstance(v, Tensor) and v._trace is trace:
                 x[k], found = v._value, True
             else:
-                found = replace_traced(v, trace, depth + 1) or found
+                found = replace_traced(v, trace, depth + 1, seen) or found
     elif isinstance(x, types.FunctionType) and x.__closure__:  # lambda: x * 2
         for cell in x.__closure__:
             try:
@@ -218,7 +223,7 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
             if isinstance(v, Tensor) and v._trace is trace:
                 cell.cell_contents, found = v._value, True
             else:
-                found = replace_traced(v, trace, depth + 1) or found
+                found = replace_traced(v, trace, depth + 1, seen) or found
     elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor | types.ModuleType):
         for k, v in list(vars(x).items()):
             if isinstance(v, Tensor) and v._trace is trace:
@@ -230,7 +235,7 @@ def replace_traced(x, trace, depth: int = 0) -> bool:
                     else tuple(i._value if isinstance(i, Tensor) else i for i in v))
                 found = True
             else:
-                found = replace_traced(v, trace, depth + 1) or found
+                found = replace_traced(v, trace, depth + 1, seen) or found
     return found
 
 
@@ -375,18 +380,25 @@ def object_fields(x) -> list | None:
     return found if found or isinstance(fields, dict) else None
 
 
-def attributes_key(x, depth: int):
+def attributes_key(x, depth: int, seen: dict | None = None):
     """What an object among the arguments holds now (a config object, the instance of a
     jitted method, a dataclass): its attributes by value, arrays by their bytes and floats
     by their bits, so that a field changed between calls makes a new key rather than a
     stale replay, and so that what its ``==`` equates (a frozen dataclass's fields 0.0 and
-    -0.0, or an ``__eq__`` of its own that compares fewer fields) is told apart."""
+    -0.0, or an ``__eq__`` of its own that compares fewer fields) is told apart. ``seen``:
+    the depth at which each object was keyed so far in this key (an object met again, by
+    a reference back or another path, as deep or deeper, is there already)."""
     fields = object_fields(x) if depth <= KEY_DEPTH else None
     if fields is None:
         return None
-    key = tuple((name, value_key(v, depth + 1)) for name, v in fields)
+    if seen is None:
+        seen = {}
+    if seen.get(id(x), KEY_DEPTH + 1) <= depth:
+        return "again"  # its attributes are in this key already (held by ByIdentity there)
+    seen[id(x)] = depth
+    key = tuple((name, value_key(v, depth + 1, seen)) for name, v in fields)
     if isinstance(x, list | tuple | dict | set | frozenset):  # a subclass's items too
-        key += (value_key(dict(x) if isinstance(x, dict) else list(x), depth + 1),)
+        key += (value_key(dict(x) if isinstance(x, dict) else list(x), depth + 1, seen),)
     return key
 
 
@@ -412,26 +424,30 @@ def found_arrays(x, into: list, depth: int = 0) -> list:
     return found_in_objects(x, np.ndarray, into, depth)
 
 
-def found_in_objects(x, kinds, into: list, depth: int = 0) -> list:
+def found_in_objects(x, kinds, into: list, depth: int = 0, seen: set | None = None) -> list:
     """The values of the types ``kinds`` among the attributes of a mutable object among
     the arguments (and their items and attributes), as deep as :func:`attributes_key`
-    reads them."""
+    reads them; each object once (``seen``: their ids)."""
+    seen = set() if seen is None else seen
+    if id(x) in seen:
+        return into
+    seen.add(id(x))
     for _, v in (object_fields(x) or ()) if depth <= KEY_DEPTH else ():
-        _found_in_value(v, kinds, into, depth + 1)
+        _found_in_value(v, kinds, into, depth + 1, seen)
     return into
 
 
-def _found_in_value(v, kinds, into: list, depth: int) -> None:
+def _found_in_value(v, kinds, into: list, depth: int, seen: set) -> None:
     if isinstance(v, kinds):
         into.append(v)
     if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
         for i in v:
-            _found_in_value(i, kinds, into, depth + 1)
+            _found_in_value(i, kinds, into, depth + 1, seen)
     elif isinstance(v, dict) and depth <= KEY_DEPTH:
         for i in v.values():
-            _found_in_value(i, kinds, into, depth + 1)
+            _found_in_value(i, kinds, into, depth + 1, seen)
     elif type(v) not in STATIC_TYPES and not isinstance(v, np.ndarray | np.generic | Tensor):
-        found_in_objects(v, kinds, into, depth)
+        found_in_objects(v, kinds, into, depth, seen)
 
 
 def code_in_objects(leaves) -> list:
@@ -446,7 +462,7 @@ def code_in_objects(leaves) -> list:
     return found
 
 
-def value_key(v, depth: int):
+def value_key(v, depth: int, seen: dict | None = None):
     """An attribute's value as a key. An object is held by the key (by identity, beside
     its attributes), not named by its ``id``, which an object made after it was freed may
     take: ``cfg.act = lambda x: x * 3`` replacing ``lambda x: x * 2`` is a new key."""
@@ -454,20 +470,20 @@ def value_key(v, depth: int):
         return (type(v), static_key(v))
     if isinstance(v, np.ndarray | np.generic):
         if v.dtype.hasobject and depth <= KEY_DEPTH:  # its bytes are pointers: its items by value
-            return (type(v), v.shape, v.dtype, ByIdentity(v), tuple(value_key(i, depth + 1) for i in np.ravel(v)))
+            return (type(v), v.shape, v.dtype, ByIdentity(v), tuple(value_key(i, depth + 1, seen) for i in np.ravel(v)))
         return (type(v), v.shape, v.dtype, v.dtype.char, getattr(v, "strides", None), ByIdentity(v),
-                v.tobytes(), attributes_key(v, depth) if getattr(v, "__dict__", None) else None)
+                v.tobytes(), attributes_key(v, depth, seen) if getattr(v, "__dict__", None) else None)
     if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
-        return (type(v), tuple(value_key(i, depth + 1) for i in v))
+        return (type(v), tuple(value_key(i, depth + 1, seen) for i in v))
     if isinstance(v, dict) and depth <= KEY_DEPTH:
-        return (dict, tuple((repr(k), value_key(i, depth + 1)) for k, i in v.items()))
+        return (dict, tuple((repr(k), value_key(i, depth + 1, seen)) for k, i in v.items()))
     if isinstance(v, Tensor):
         if v._trace.level == 0 and v._node is None:  # a constant where a function reads it
-            return (Tensor, ByIdentity(v), value_key(v._value, depth))
+            return (Tensor, ByIdentity(v), value_key(v._value, depth, seen))
         return (Tensor, ByIdentity(v), np.shape(v._value))
     if object_fields(v) is None and hashable(v):  # Decimal("-0"), a frozenset, a function
         return strict_key(v)
-    return (ByIdentity(v), attributes_key(v, depth))
+    return (ByIdentity(v), attributes_key(v, depth, seen))
 
 
 def describe(x, dynamic: list, description: list) -> bool:
