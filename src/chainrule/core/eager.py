@@ -176,7 +176,15 @@ def _of_a_transform(value) -> bool:
 
 
 def _take_on(t: Tensor, result: Tensor) -> None:
-    """``t`` becomes ``result`` (its value, trace, node and forward-mode tangent)."""
+    """``t`` becomes ``result`` (its value, trace, node and forward-mode tangent, and the
+    kind of Tensor its trace makes: a vmap's reads its shape without the batch axis)."""
+    if type(t) is not type(result):
+        for kind in type(result).__mro__:  # the nearest kind with t's memory layout
+            try:
+                t.__class__ = kind
+                break
+            except TypeError:
+                continue
     t._value, t._trace, t._node = result._value, result._trace, result._node
     if hasattr(result, "_tangent"):
         t._tangent = result._tangent
@@ -200,8 +208,14 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     wrapped = wrapped_int(other, t.dtype)  # uint8 -= 300 is uint8 -= 44, as PyTorch's
     if wrapped is not None:
         other = wrapped
-    if t._trace is not EAGER:  # inside a transform, in-place is plain rebinding
-        return op(t, other)
+    if t._trace is not EAGER:
+        # inside a transform (grad, jvp, vmap) the Tensor takes on the result, so that every
+        # name for it sees the change, as for a NumPy array (y.add_(1) returns nothing used)
+        result = _fits(t, op(t, other), name)
+        if result.dtype != t.dtype:  # float32 += float64 stays float32, as in NumPy and PyTorch
+            result = result.astype(t.dtype)
+        _take_on(t, result)
+        return t
     if _of_a_transform(other) or _on_graph(t, other):
         _check_leaf(t, name)
         _commit(t, _fits(t, op(t, other), name), name)

@@ -42,6 +42,7 @@ def pullback(fun: Callable, args: Sequence, name: str = "pullback"):
     tape = trace.tape
     try:
         boxed = [trace.new_tensor(a) for a in args]
+        inputs = [t._node for t in boxed]  # (an argument changed in place takes on a new node)
         out = fun(*boxed)
     finally:
         trace.close()
@@ -58,7 +59,7 @@ def pullback(fun: Callable, args: Sequence, name: str = "pullback"):
             if r and c is not None:
                 cots[o._node] = c if cots[o._node] is None else cots[o._node] + c
         backward_pass(list(tape), cots, stop=len(args))
-        return [cots[t._node] for t in boxed]
+        return [cots[node] for node in inputs]
 
     return (values if several else values[0]), pull
 
