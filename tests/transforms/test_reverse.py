@@ -150,3 +150,18 @@ def test_integer_input_is_differentiated_in_float64_where_autograd_refuses(x):
     assert np.asarray(g).dtype == np.float64
     with pytest.raises(TypeError, match="Can't differentiate"):
         autograd.grad(lambda v: anp.sum(v ** 2))(x)
+
+
+def test_gradients_are_arrays_of_their_own():
+    # g *= lr on each gradient, as optimizers written by hand do: a read-only broadcast
+    # gradient (of a sum) refused it, and x + y gave both arguments one array, scaled twice
+    grads = cr.grad(lambda x, y, z: ((x + y) * 2.0).sum() + cnp.sum(z), argnums=(0, 1, 2))(
+        np.ones(3), np.ones(3), np.ones(2))
+    for g in grads:
+        g *= 0.5
+    np.testing.assert_array_equal(grads[0], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(grads[1], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(grads[2], [0.5, 0.5])
+    autograd = pytest.importorskip("autograd")
+    theirs = autograd.grad(lambda x, y: ((x + y) * 2.0).sum(), argnum=(0, 1))(np.ones(3), np.ones(3))
+    assert theirs[0] is not theirs[1] and autograd.grad(lambda z: z.sum())(np.ones(2)).flags.writeable

@@ -180,11 +180,29 @@ class VJP:
         else:
             backward_pass(tape if free else list(tape), cots, stop=len(self.in_nodes), origins=origins)
         grads = []
+        roots: dict[int, list] = {}
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
             # (a number's zero gradient is a number too, as any other gradient of it)
-            grads.append(like_input(zeros_like(value) if g is None else g, value))
+            grads.append(own_array(like_input(zeros_like(value) if g is None else g, value), roots))
         return grads
+
+
+def own_array(g, roots: dict):
+    """``g``, copied where the caller could not change it as its own: a read-only array
+    (the broadcast gradient of a sum) or one sharing memory with a gradient already
+    handed out (both arguments of ``x + y`` get the same cotangent), so that ``g *= lr``
+    works and changes no other gradient, as with HIPS autograd's and PyTorch's."""
+    if not isinstance(g, np.ndarray):
+        return g
+    root = g
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    kin = roots.setdefault(id(root), [])
+    if not g.flags.writeable or any(np.may_share_memory(g, other) for other in kin):
+        g = g.copy()
+    kin.append(g)
+    return g
 
 
 def shape_of(x):
