@@ -124,3 +124,42 @@ def test_agrees_with_torch_func():
     batch = np.stack([X, X[::-1]])
     expected = vmap(grad(f))(torch.tensor(batch)).numpy()
     np.testing.assert_allclose(cr.vmap(cr.grad(f))(batch), expected, rtol=1e-14)
+
+
+def views_program(x):
+    """Views made by basic indexing share the change, both ways, as PyTorch's."""
+    y = x * 1.5
+    y[0].add_(1.0)  # into the base
+    v = y[1:]
+    y.mul_(2.0)  # the view sees it
+    v[0].sub_(0.25)  # and the base this
+    y[..., 2:].tanh_()
+    w = y[None, -1]
+    w += 1.0
+    y[1] = y[0] * 3.0
+    return (y * v.sum() * x).sum() + w.sum()
+
+
+def test_views_made_by_indexing_share_changes():
+    batch = np.stack([X, -X, 2 * X])
+    eager = [eager_value(views_program, row) for row in batch]
+    np.testing.assert_allclose(cr.vmap(views_program)(batch), eager, rtol=1e-14)
+    np.testing.assert_allclose(cr.grad(views_program)(X), central_differences(views_program, X), rtol=1e-7)
+    np.testing.assert_allclose(cr.vmap(cr.grad(views_program))(batch), [cr.grad(views_program)(r) for r in batch],
+                               rtol=1e-14)
+    value, tangent = cr.jvp(views_program, (X,), (np.ones(4),))
+    assert value == pytest.approx(eager[0], rel=1e-14)
+    assert tangent == pytest.approx(cr.grad(views_program)(X).sum(), rel=1e-12)
+    torch = pytest.importorskip("torch")
+    from torch.func import grad, vmap
+
+    def legal(x):  # (the changes PyTorch's backward pass allows: no value it saved is changed)
+        y = x * 1.5
+        y[0].add_(1.0)
+        v = y[1:]
+        y.mul_(2.0)
+        v[0].sub_(0.25)
+        y[..., 2:].tanh_()
+        return (y * v.sum() * x).sum()
+    expected = vmap(grad(legal))(torch.tensor(batch)).numpy()
+    np.testing.assert_allclose(cr.vmap(cr.grad(legal))(batch), expected, rtol=1e-13)

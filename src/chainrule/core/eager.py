@@ -51,7 +51,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     no_grad,
     set_grad_enabled,
 )
-from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
+from chainrule.core.tensor import NO_KWARGS, Tensor, TensorTypeError, undifferentiated
 from chainrule.core.trace import EAGER, EagerNode, grad_enabled, quiet_numpy, register_view, restore_numpy
 from chainrule.core.values import plain
 
@@ -214,7 +214,7 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         result = _fits(t, op(t, other), name)
         if result.dtype != t.dtype:  # float32 += float64 stays float32, as in NumPy and PyTorch
             result = result.astype(t.dtype)
-        _take_on(t, result)
+        _changed_in_transform(t, result, name)
         return t
     if _of_a_transform(other) or _on_graph(t, other):
         _check_leaf(t, name)
@@ -364,13 +364,8 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
                 "its base's graph; a recorded write into it would give a wrong gradient. Make the "
                 "view with recording on, or do the write inside `with chainrule.no_grad():`."
             )
-        positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
-        if np.unique(positions).size != positions.size:  # (PyTorch's backward pass refuses it)
-            raise overlap_error(name)
-        new = result if result.dtype == root.dtype else result.astype(root.dtype)
-        flat = root.reshape(-1).at[positions].set(new.reshape(-1))
         old = root._node
-        _take_on(root, flat.reshape(root.shape))
+        _take_on(root, _root_holding(root, steps, result, name))
         _keep_retained(old, root)
     for v in _live_views(root):
         rv = getattr(v, "_view", None)
@@ -383,6 +378,65 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
             old = v._node
             v._value, v._trace, v._node = again._value, again._trace, again._node
             _keep_retained(old, v)
+
+
+def _root_holding(root: Tensor, steps, result: Tensor, name: str) -> Tensor:
+    """``root``'s values with the view that ``steps`` make of it holding ``result``, out of
+    place (PyTorch's CopySlices)."""
+    positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
+    if np.unique(positions).size != positions.size:  # (PyTorch's backward pass refuses it)
+        raise overlap_error(name)
+    new = result if result.dtype == root.dtype else result.astype(root.dtype)
+    return root.reshape(-1).at[positions].set(new.reshape(-1)).reshape(root.shape)
+
+
+def note_indexed_view(base: Tensor, out: Tensor, index) -> None:
+    """Inside a transform (grad, jvp, vmap): link ``out = base[index]`` to ``base`` as a
+    view when the index is basic (integers, slices, ``None``, ``...``: PyTorch and NumPy
+    make a view), so that a change of either in place reaches the other."""
+    if out._trace is not base._trace or not _basic_index(index):
+        return
+    link = getattr(base, "_view", None)
+    if link is None:
+        out._view = (base, ((getitem_view, (index,), NO_KWARGS),), False)
+        register_view(base, out)
+    else:
+        out._view = (link[0], (*link[1], (getitem_view, (index,), NO_KWARGS)), False)
+        register_view(link[0], out)
+
+
+def getitem_view(x, index):
+    """``x[index]`` (a step of a view made by indexing)."""
+    return x[index]
+
+
+_BOUNDS = (int, type(None))
+
+
+def _basic_index(index) -> bool:
+    for i in index if type(index) is tuple else (index,):
+        kind = type(i)
+        if kind is int or i is None or i is Ellipsis:
+            continue
+        if kind is slice and type(i.start) in _BOUNDS and type(i.stop) in _BOUNDS and type(i.step) in _BOUNDS:
+            continue
+        return False
+    return True
+
+
+def _changed_in_transform(t: Tensor, result: Tensor, name: str) -> None:
+    """``t``, a value of a transform, takes on ``result`` of an in-place change; a view
+    made by indexing writes it into its base, and the base's other views are made again."""
+    _take_on(t, result)
+    link = getattr(t, "_view", None)
+    root = t if link is None else link[0]
+    if root is not t:
+        if root._trace is not t._trace:  # (the base's transform has ended)
+            return
+        _take_on(root, _root_holding(root, link[1], t, name))
+    for v in _live_views(root):
+        if v is not t and v._trace is root._trace:
+            _take_on(v, _replay(v._view[1], root))
 
 
 def to_c_order(t: Tensor) -> None:
@@ -523,7 +577,7 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
         return
     if t._trace is not EAGER:
         # an index computed under chainrule.vmap stays a batch (one index per example)
-        _take_on(t, index_update(t, undifferentiated(index), value))
+        _changed_in_transform(t, index_update(t, undifferentiated(index), value), "__setitem__")
         return
     if _on_graph(t, value) or _of_a_transform(value):
         _check_leaf(t, "__setitem__")
