@@ -98,10 +98,22 @@ def test_argument_changed_in_place_keeps_its_derivative():
 def test_in_place_keeps_shape_and_dtype():
     def grows(x):
         y = x * 1.0
-        y += np.ones((2, x.shape[0]))
+        y.add_(np.ones((2, x.shape[0])))
         return y.sum()
     with pytest.raises(RuntimeError, match="cannot change the shape"):
         cr.grad(grows)(X)
+
+    def rebinds(x):  # s += v of a NumPy scalar, or one that broadcasts, rebinds s (as autograd)
+        s = x.sum()
+        first = s
+        s += x
+        y = x * 1.0
+        y += np.ones((2, x.shape[0]))
+        return (s * s).sum() + first + y.sum()
+    total, n = X.sum(), X.size  # d/dx_j of sum_i (S + x_i)^2 + S + sum(2 x + 1), S = sum(x)
+    np.testing.assert_allclose(cr.grad(rebinds)(X), 2 * (n + 1) * total + 2 * (total + X) + 3, rtol=1e-14)
+    autograd = pytest.importorskip("autograd")
+    np.testing.assert_allclose(cr.grad(rebinds)(X), autograd.grad(rebinds)(X), rtol=1e-14)
 
     def narrows(x):
         y = x.astype(np.float32)

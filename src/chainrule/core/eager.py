@@ -201,8 +201,9 @@ def zero_grad_in_place(p: Tensor) -> None:
         p.grad = Tensor(np.zeros_like(np.asarray(g.primal())), EAGER)
 
 
-def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
-    """``t <op>= other``, by the rules in this module's docstring."""
+def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) -> Tensor:
+    """``t <op>= other``, by the rules in this module's docstring (``augmented``: Python's
+    ``t += other``, not a method such as ``add_``)."""
     if t._trace.records:  # chainrule.jit: written, as NumPy would (PyTorch on eager Tensors), and recorded
         return t._trace.inplace(t, op, other, name)
     wrapped = wrapped_int(other, t.dtype)  # uint8 -= 300 is uint8 -= 44, as PyTorch's
@@ -211,7 +212,10 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
     if t._trace is not EAGER:
         # inside a transform (grad, jvp, vmap) the Tensor takes on the result, so that every
         # name for it sees the change, as for a NumPy array (y.add_(1) returns nothing used)
-        result = _fits(t, op(t, other), name)
+        result = op(t, other)
+        if augmented and not _writable_as_numpy(t, result):
+            return result  # s += v of a scalar, or one that broadcasts: rebinds, as NumPy's scalars (and autograd)
+        result = _fits(t, result, name)
         if result.dtype != t.dtype:  # float32 += float64 stays float32, as in NumPy and PyTorch
             result = result.astype(t.dtype)
         _changed_in_transform(t, result, name)
@@ -227,6 +231,16 @@ def inplace(t: Tensor, op: Callable, other, name: str) -> Tensor:
         restore_numpy(quiet)
     _write(t, _fits(t, result, name), name)
     return t
+
+
+def _writable_as_numpy(t: Tensor, result: Tensor) -> bool:
+    """Whether ``t += ...`` giving ``result`` writes ``t`` rather than rebinding the name:
+    an array (not a NumPy scalar, which is immutable) whose shape and kind the result keeps."""
+    raw = t._value
+    while isinstance(raw, Tensor):  # (through the traces under it, without reading it as a value)
+        raw = raw._value
+    return (isinstance(raw, np.ndarray) and tuple(result.shape) == tuple(t.shape)
+            and np.can_cast(result.dtype, t.dtype, "same_kind"))
 
 
 def _fits(t: Tensor, result, name: str):

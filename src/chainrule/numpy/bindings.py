@@ -374,45 +374,47 @@ class TensorMethods:
 
     # In-place operations: see chainrule.core.eager.inplace for the rules.
     def __iadd__(self, other):
-        return eager.inplace(self, add, other, "add_")
+        return eager.inplace(self, add, other, "add_", augmented=True)
 
     def __isub__(self, other):
-        return eager.inplace(self, subtract, other, "sub_")
+        return eager.inplace(self, subtract, other, "sub_", augmented=True)
 
     def __imul__(self, other):
-        return eager.inplace(self, multiply, other, "mul_")
+        return eager.inplace(self, multiply, other, "mul_", augmented=True)
 
     def __itruediv__(self, other):
-        return eager.inplace(self, true_divide, other, "div_")
+        return eager.inplace(self, true_divide, other, "div_", augmented=True)
 
     def __ipow__(self, other):
-        return eager.inplace(self, power, other, "pow_")
+        return eager.inplace(self, power, other, "pow_", augmented=True)
 
     # the other in-place operators of ndarray: without them Python would rebind the name
     # (x = x // y) where NumPy writes the array
     def __ifloordiv__(self, other):
-        return eager.inplace(self, cnp.floor_divide, checked_divisor(self, other, "floor_divide_"), "floordiv_")
+        divisor = checked_divisor(self, other, "floor_divide_")
+        return eager.inplace(self, cnp.floor_divide, divisor, "floordiv_", augmented=True)
 
     def __imod__(self, other):
-        return eager.inplace(self, lambda a, b: torch_remainder(a, b, "remainder_"), other, "remainder_")
+        return eager.inplace(self, lambda a, b: torch_remainder(a, b, "remainder_"), other, "remainder_",
+                             augmented=True)
 
     def __imatmul__(self, other):
-        return eager.inplace(self, cnp.matmul, other, "matmul_")
+        return eager.inplace(self, cnp.matmul, other, "matmul_", augmented=True)
 
     def __iand__(self, other):
-        return eager.inplace(self, cnp.bitwise_and, other, "and_")
+        return eager.inplace(self, cnp.bitwise_and, other, "and_", augmented=True)
 
     def __ior__(self, other):
-        return eager.inplace(self, cnp.bitwise_or, other, "or_")
+        return eager.inplace(self, cnp.bitwise_or, other, "or_", augmented=True)
 
     def __ixor__(self, other):
-        return eager.inplace(self, cnp.bitwise_xor, other, "xor_")
+        return eager.inplace(self, cnp.bitwise_xor, other, "xor_", augmented=True)
 
     def __ilshift__(self, other):
-        return eager.inplace(self, cnp.left_shift, other, "lshift_")
+        return eager.inplace(self, cnp.left_shift, other, "lshift_", augmented=True)
 
     def __irshift__(self, other):
-        return eager.inplace(self, cnp.right_shift, other, "rshift_")
+        return eager.inplace(self, cnp.right_shift, other, "rshift_", augmented=True)
 
     def add_(self, other, alpha=1):
         other, alpha = alpha_first(other, alpha, "add_")
