@@ -449,15 +449,22 @@ def vecdot(x1, x2, /, *, axis: int = -1, **kwargs):
     return r[()] if len(shape_of(r)) == 0 else r  # a NumPy scalar for vectors, as NumPy's
 
 
+def _traced_operands(name: str, np_fun, x1, x2, kwargs: dict) -> tuple:
+    """The operands of ``np.matvec``/``np.vecmat`` called on traced values, in the dtype of
+    NumPy's loop for ``dtype=`` (the only keywords taken there, with ``casting=``)."""
+    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
+    if set(kwargs) - {"dtype", "casting"}:
+        raise TypeError(f"{name}: {sorted(kwargs)} are not supported on a traced value")
+    if kwargs.get("dtype") is not None and np_fun is not None:  # NumPy's loop for it
+        (x1, x2), _ = loop_inputs(np_fun, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
+    return x1, x2
+
+
 def matvec(x1, x2, /, **kwargs):
     """``np.matvec``: a stack of matrices times a stack of vectors."""
     if _np_matvec is not None and not any_tensor((x1, x2)):
         return _np_matvec(x1, x2, **kwargs)
-    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
-    if set(kwargs) - {"dtype", "casting"}:
-        raise TypeError(f"matvec: {sorted(kwargs)} are not supported on a traced value")
-    if kwargs.get("dtype") is not None and _np_matvec is not None:  # NumPy's loop for it
-        (x1, x2), _ = loop_inputs(_np_matvec, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
+    x1, x2 = _traced_operands("matvec", _np_matvec, x1, x2, kwargs)
     _core_dims("matvec", "(m,n),(n)->(m)", (x1, 2), (x2, 1))
     return cnp.matmul(x1, cnp.expand_dims(x2, -1))[..., 0]
 
@@ -466,11 +473,7 @@ def vecmat(x1, x2, /, **kwargs):
     """``np.vecmat``: conj(a stack of vectors) times a stack of matrices."""
     if _np_vecmat is not None and not any_tensor((x1, x2)):
         return _np_vecmat(x1, x2, **kwargs)
-    x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
-    if set(kwargs) - {"dtype", "casting"}:
-        raise TypeError(f"vecmat: {sorted(kwargs)} are not supported on a traced value")
-    if kwargs.get("dtype") is not None and _np_vecmat is not None:  # NumPy's loop for it
-        (x1, x2), _ = loop_inputs(_np_vecmat, (x1, x2), kwargs["dtype"], kwargs.get("casting", "same_kind"))
+    x1, x2 = _traced_operands("vecmat", _np_vecmat, x1, x2, kwargs)
     _core_dims("vecmat", "(n),(n,m)->(m)", (x1, 1), (x2, 2))
     return cnp.matmul(cnp.expand_dims(conj_if_complex(x1), -2), x2)[..., 0, :]
 
