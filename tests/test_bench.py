@@ -20,15 +20,7 @@ if str(ROOT) not in sys.path:
 
 from bench import cli, report, spellings  # noqa: E402
 from bench import problems as P  # noqa: E402
-
-
-def central_grad(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
+from tests.finite_differences import central_differences  # noqa: E402
 
 
 @pytest.mark.parametrize("shape", [(4,), ()])
@@ -36,7 +28,7 @@ def test_chain_reference_matches_finite_differences(shape):
     ops = P.chain_ops(23)
     x = np.random.default_rng(0).uniform(-0.5, 0.5, shape)
     _, g = P.chain_value_and_grad(x, ops)
-    np.testing.assert_allclose(g, central_grad(lambda z: P.chain_value(z, ops), x),
+    np.testing.assert_allclose(g, central_differences(lambda z: P.chain_value(z, ops), x),
                                rtol=1e-6, atol=1e-8)
 
 
@@ -51,7 +43,7 @@ def test_mlp_reference_matches_finite_differences(act):
             ps[k] = q
             return P.mlp_loss_and_grads(ps, x, onehot, act)[0]
 
-        np.testing.assert_allclose(grads[k], central_grad(f, p), rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(grads[k], central_differences(f, p), rtol=1e-5, atol=1e-8)
 
 
 def test_rosenbrock_hvp_matches_finite_differences():
@@ -70,7 +62,7 @@ def test_deep_reference_matches_finite_differences():
     w, h0 = (a.astype(np.float64) for a in P.deep_problem(spec))
     _, g = P.deep_value_and_grad(w, h0, 3)
     np.testing.assert_allclose(
-        g, central_grad(lambda q: P.deep_value_and_grad(q, h0, 3)[0], w), rtol=1e-6)
+        g, central_differences(lambda q: P.deep_value_and_grad(q, h0, 3)[0], w), rtol=1e-6)
 
 
 def test_regression_warning_and_markdown(tmp_path):
@@ -157,4 +149,4 @@ def test_deep_distinct_reference_matches_finite_differences():
         def f(q, k=k):
             return P.deep_distinct_value_and_grad(ws[:k] + [q] + ws[k + 1:], h0)[0]
 
-        np.testing.assert_allclose(grads[k], central_grad(f, ws[k]), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grads[k], central_differences(f, ws[k]), rtol=1e-6, atol=1e-8)

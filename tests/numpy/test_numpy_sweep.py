@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from tests.finite_differences import central_differences
 
 import chainrule as cr
 import chainrule.numpy as cnp
@@ -189,15 +190,6 @@ def test_keywords_on_plain_arrays(case):
     assert _agrees(_outcome(call, cnp_fun, a), _outcome(call, np_fun, a))
 
 
-def _central_differences(f, x, eps=1e-6):
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = eps
-        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
-    return g
-
-
 W = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]])
 # (name, numpy function, chainrule function): gradients of sum(f(x) * w) at GEN
 GRADS = [
@@ -223,7 +215,7 @@ GRADS = [
 def test_gradients_match_central_differences(case):
     _, np_fun, cnp_fun = case
     g = cr.grad(lambda x: cnp.sum(cnp_fun(x) * W))(GEN.copy())
-    fd = _central_differences(lambda x: float(np.sum(np_fun(x) * W)), GEN.copy())
+    fd = central_differences(lambda x: float(np.sum(np_fun(x) * W)), GEN.copy())
     np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
 
 

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from tests.finite_differences import central_differences
 from tests.numpy.torch_oracle import check_float32, compare
 
 import chainrule as cr
@@ -191,13 +192,6 @@ def test_qr_mode_r_and_named_results():
     assert cr.linalg.slogdet(SPD)._fields == ("sign", "logabsdet")
 
 
-def central_differences(f, a, eps=1e-6):
-    grad = np.zeros_like(a)
-    for index in np.ndindex(a.shape):
-        step = np.zeros_like(a)
-        step[index] = eps
-        grad[index] = (f(a + step) - f(a - step)) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"hermitian": True}, {"atol": 1.5}, {"rtol": 0.3}, {"atol": 0.1, "rtol": 0.9}])
