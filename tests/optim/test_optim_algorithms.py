@@ -85,9 +85,12 @@ CASES = {
     "asgd": ("ASGD", {"lr": 0.05}),
     "asgd_averaging_wd_maximize": ("ASGD", {"lr": 0.1, "lambd": 0.05, "alpha": 0.5, "t0": 3, "weight_decay": 0.1,
                                             "maximize": True}),
+    "adafactor": ("Adafactor", {"lr": 0.05}),
+    "adafactor_decay_eps_d_wd_maximize": ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-20, 1e-2),
+                                                        "d": 1.5, "weight_decay": 0.1, "maximize": True}),
 }
 # added after torch.optim's first five, checked over a longer run and to a tighter tolerance
-LATER = ("adamax", "nadam", "radam", "adadelta", "rprop", "asgd")
+LATER = ("adamax", "nadam", "radam", "adadelta", "rprop", "asgd", "adafactor")
 
 
 @pytest.mark.torch
@@ -169,7 +172,8 @@ def test_adam_with_decoupled_weight_decay_is_adamw():
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD",
+                                  "Adafactor"])
 def test_defaults_and_state_keys_are_torch_s(name):
     torch = pytest.importorskip("torch")
     ours = getattr(optim, name)(make_model().parameters())

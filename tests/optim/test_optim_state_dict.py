@@ -30,6 +30,7 @@ CASES = [
     ("Adadelta", {}),
     ("Rprop", {}),
     ("ASGD", {"lr": 0.05, "t0": 1}),
+    ("Adafactor", {"lr": 0.05, "weight_decay": 0.1}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 

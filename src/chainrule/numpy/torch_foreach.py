@@ -39,11 +39,33 @@ def _each(name: str, operands, n: int) -> list[tuple]:
     return list(zip(*per_element, strict=True)) if per_element else [()] * n
 
 
+# PyTorch's keyword names of the operands after the list, by position (timm's EMA calls
+# torch._foreach_lerp_(ema, params, weight=1 - decay) and torch._foreach_mul_(ema, scalar=decay))
+_ONE_OPERAND = ("other", "scalar", "scalars", "exponent", "src")
+_OPERAND_KEYWORDS = {"lerp": (("tensors1",), ("weight", "weights")), "addcmul": (("tensor1",), ("tensor2",)),
+                     "addcdiv": (("tensor1",), ("tensor2",))}
+
+
+def _operands_by_keyword(name: str, operands: tuple, kwargs: dict) -> tuple:
+    """``operands`` with those given by PyTorch's keyword names (taken out of ``kwargs``) put
+    in their places."""
+    slots = _OPERAND_KEYWORDS.get(name.rstrip("_"), (_ONE_OPERAND,))
+    operands = list(operands)
+    for names in slots[len(operands):]:
+        given = [k for k in names if k in kwargs]
+        if len(given) != 1:
+            break
+        operands.append(kwargs.pop(given[0]))
+    return tuple(operands)
+
+
 def _foreach(name: str, method: str, n_operands: int, in_place: bool):
     def function(self, *operands, **kwargs):
         tensors = list(self)
         if not all(isinstance(t, Tensor) for t in tensors):
             raise TypeError(f"_foreach_{name}(): the first argument must be a list of Tensors")
+        if kwargs and n_operands:
+            operands = _operands_by_keyword(name, operands, kwargs)
         if len(operands) != n_operands:
             raise TypeError(f"_foreach_{name}() takes a list of Tensors and {n_operands} more operand(s), got "
                             f"{len(operands)}")

@@ -19,7 +19,7 @@ from chainrule.optim import functional, lr_scheduler, swa_utils
 from chainrule.optim.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
-from chainrule.optim.variants import ASGD, Adadelta, Adamax, NAdam, RAdam, Rprop
+from chainrule.optim.variants import ASGD, Adadelta, Adafactor, Adamax, NAdam, RAdam, Rprop
 
 __all__ = [
     "Optimizer",
@@ -35,6 +35,7 @@ __all__ = [
     "Adadelta",
     "Rprop",
     "ASGD",
+    "Adafactor",
     "lr_scheduler",
     "swa_utils",
     "functional",

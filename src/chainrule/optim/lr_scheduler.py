@@ -269,6 +269,12 @@ class MultiStepLR(LRScheduler):
     def factor(self, t):
         return self.gamma ** bisect.bisect_right(sorted(self.milestones.elements()), t)
 
+    def load_state_dict(self, state_dict):
+        """Resume; the milestones a Counter again where a checkpoint file gave them back as a
+        plain dict (cr.save keeps dicts, not their classes)."""
+        super().load_state_dict(state_dict)
+        self.milestones = collections.Counter({int(m): int(n) for m, n in dict(self.milestones).items()})
+
 
 class ExponentialLR(LRScheduler):
     """lr = initial_lr · γᵗ."""
@@ -341,6 +347,16 @@ class LinearLR(LRScheduler):
         return self.start_factor + (self.end_factor - self.start_factor) * frac
 
 
+def _torch_names(state_dict: dict, *names: str) -> dict:
+    """A copy of ``state_dict`` with its entries of an older chainrule under PyTorch's names
+    (``schedulers`` as ``_schedulers``, ...)."""
+    state_dict = dict(state_dict)
+    for name in names:
+        if name[1:] in state_dict and name not in state_dict:
+            state_dict[name] = state_dict.pop(name[1:])
+    return state_dict
+
+
 class SequentialLR(LRScheduler):
     """One schedule after another: ``schedulers[i]`` runs from ``milestones[i − 1]`` on,
     its own step count starting at 0 there (e.g. a warm-up, then cosine decay)."""
@@ -357,19 +373,19 @@ class SequentialLR(LRScheduler):
         for s in schedulers:
             if s.optimizer is not optimizer:
                 raise ValueError("SequentialLR: every scheduler must belong to the same optimizer")
-        self.schedulers = list(schedulers)
-        self.milestones = [int(m) for m in milestones]
+        self._schedulers = list(schedulers)
+        self._milestones = [int(m) for m in milestones]
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, t, group_index=0):
-        i = bisect.bisect_right(self.milestones, t)
-        start = self.milestones[i - 1] if i > 0 else 0
-        return self.schedulers[i].lr_at(base_lr, t - start, group_index)
+        i = bisect.bisect_right(self._milestones, t)
+        start = self._milestones[i - 1] if i > 0 else 0
+        return self._schedulers[i].lr_at(base_lr, t - start, group_index)
 
     def _segment(self) -> tuple[LRScheduler, int]:
         """The schedule of the current step, and the step at which it started."""
-        i = bisect.bisect_right(self.milestones, self.last_epoch)
-        return self.schedulers[i], self.milestones[i - 1] if i > 0 else 0
+        i = bisect.bisect_right(self._milestones, self.last_epoch)
+        return self._schedulers[i], self._milestones[i - 1] if i > 0 else 0
 
     @property
     def chainable(self) -> bool:
@@ -382,13 +398,13 @@ class SequentialLR(LRScheduler):
         return self._segment()[0].move(current, new, previous)
 
     def state_dict(self):
-        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedulers")}
-        out["schedulers"] = [s.state_dict() for s in self.schedulers]
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return out
 
     def load_state_dict(self, state_dict):
-        state_dict = dict(state_dict)
-        for s, sd in zip(self.schedulers, state_dict.pop("schedulers", []), strict=False):
+        state_dict = _torch_names(state_dict, "_schedulers", "_milestones")
+        for s, sd in zip(self._schedulers, state_dict.pop("_schedulers", []), strict=False):
             s.load_state_dict(sd)
         self.__dict__.update(state_dict)
 
@@ -413,19 +429,20 @@ class ChainedScheduler(LRScheduler):
         for s in schedulers:
             if s.optimizer is not optimizer:
                 raise ValueError("ChainedScheduler: every scheduler must belong to the same optimizer")
-        self.optimizer, self.schedulers = optimizer, list(schedulers)
+        self.optimizer, self._schedulers = optimizer, list(schedulers)
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
     def step(self) -> None:
-        for s in self.schedulers:
+        for s in self._schedulers:
             s.step()
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
-        return {"_last_lr": self._last_lr, "schedulers": [s.state_dict() for s in self.schedulers]}
+        return {"_last_lr": self._last_lr, "_schedulers": [s.state_dict() for s in self._schedulers]}
 
     def load_state_dict(self, state_dict):
-        for s, sd in zip(self.schedulers, state_dict["schedulers"], strict=True):
+        state_dict = _torch_names(state_dict, "_schedulers")
+        for s, sd in zip(self._schedulers, state_dict["_schedulers"], strict=True):
             s.load_state_dict(sd)
         self._last_lr = list(state_dict["_last_lr"])
 
@@ -567,9 +584,10 @@ class OneCycleLR(LRScheduler):
         n = len(optimizer.param_groups)
         per_group = [v if isinstance(v, list | tuple) else [v] * n for v in (max_lr, base_momentum, max_momentum)]
         self.cycle_momentum = cycle_momentum
-        self.use_beta1 = "betas" in optimizer.defaults
-        if cycle_momentum and not self.use_beta1 and "momentum" not in optimizer.defaults:
-            raise ValueError("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum=False")
+        if cycle_momentum:  # PyTorch's state_dict holds use_beta1 only where momentum cycles
+            self.use_beta1 = "betas" in optimizer.defaults
+            if not self.use_beta1 and "momentum" not in optimizer.defaults:
+                raise ValueError("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum=False")
         if last_epoch == -1:
             for group, top, low, high in zip(optimizer.param_groups, *per_group, strict=True):
                 group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)

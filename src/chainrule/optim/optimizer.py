@@ -330,10 +330,15 @@ class Optimizer:
             return Tensor(a.astype(np.float32) if a.ndim == 0 else a, EAGER)
         if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
             a = a.astype(p._value.dtype)
-        if a.ndim and a.shape != p._value.shape and not self._state_is_flat:
+        shape = self._state_shape(key, p._value.shape)
+        if a.ndim and a.shape != shape and not self._state_is_flat:
             raise ValueError(f"the saved state '{key}' of parameter {where} has shape {a.shape}, "
-                             f"the parameter has shape {p._value.shape}")
+                             f"{'the parameter has' if shape == p._value.shape else 'it must have'} shape {shape}")
         return Tensor(a, EAGER) if isinstance(v, Tensor) or self._torch_state else a
+
+    def _state_shape(self, key: str, shape: tuple) -> tuple:
+        """The shape of the state entry ``key`` of a parameter of ``shape`` (the parameter's)."""
+        return shape
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict` (this optimizer's, or PyTorch's of the same

@@ -1,5 +1,5 @@
-"""Adam's variants (Adamax, NAdam, RAdam), two older adaptive rules (Adadelta, Rprop) and
-averaged SGD (ASGD).
+"""Adam's variants (Adamax, NAdam, RAdam), two older adaptive rules (Adadelta, Rprop),
+averaged SGD (ASGD) and Adafactor.
 
 Each follows the algorithm as ``torch.optim`` documents and computes it (constructor
 arguments, defaults, state keys and the order of the floating-point operations), so
@@ -17,7 +17,7 @@ from chainrule.core.dtypes import get_default_dtype
 from chainrule.optim.algorithms import _check
 from chainrule.optim.optimizer import Optimizer
 
-__all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD"]
+__all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD", "Adafactor"]
 
 
 def _check_betas(betas) -> tuple[float, float]:
@@ -318,3 +318,80 @@ class ASGD(Optimizer):
         # dtype a loaded state_dict gave them
         state["eta"] = state["eta"].dtype.type(scalar(lr / ((1 + lambd * lr * t) ** group["alpha"])))
         state["mu"] = mu.dtype.type(scalar(1 / max(1, t - group["t0"])))
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> None:
+    """``a.lerp_(b, w)`` with PyTorch's rounding: from ``a`` for w < ½, from ``b`` above."""
+    if w < 0.5:
+        a += w * (b - a)
+    else:
+        a[...] = b - (b - a) * (1 - w)
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern, 2018) as ``torch.optim.Adafactor``: the second moment of a
+    matrix (of the last two dimensions of a tensor) kept factored as row and column means,
+    β₂ₜ = 1 − t^``beta2_decay``, a relative step size ρₜ = min(lr, 1/√t) scaled by the
+    parameter's RMS (at least ``eps[1]``), the update's RMS clipped to ``d``; ``eps[0]``
+    (None: the dtype's machine epsilon) bounds the variance from below.
+
+    >>> from chainrule import nn, optim
+    >>> sorted(optim.Adafactor(nn.Linear(2, 1).parameters()).defaults)
+    ['beta2_decay', 'd', 'eps', 'foreach', 'lr', 'maximize', 'weight_decay']
+    """
+
+    torch_flags = ("foreach",)
+    _torch_state = True
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, beta2_decay: float = -0.8,
+                 eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
+                 maximize: bool = False, **flags):
+        _check("learning rate", lr)
+        if not beta2_decay <= 0.0:
+            raise ValueError(f"invalid beta2_decay: {beta2_decay}; it must be <= 0")
+        if eps[0] is not None:
+            _check("epsilon1", eps[0])
+        _check("epsilon2", eps[1])
+        _check("clipping threshold d", d, 1.0)
+        _check("weight_decay", weight_decay)
+        super().__init__(params, {"lr": lr, "beta2_decay": beta2_decay, "eps": eps, "d": d,
+                                  "weight_decay": weight_decay, "maximize": maximize}, flags)
+
+    def _state_shape(self, key, shape):
+        if key in ("row_var", "col_var"):
+            return (*shape[:-1], 1) if key == "row_var" else (*shape[:-2], 1, shape[-1])
+        return shape
+
+    def _update(self, p, g, state, group):
+        if p.dtype.kind == "c":
+            raise RuntimeError("Adafactor does not support complex parameters")
+        lr, wd = group["lr"], group["weight_decay"]
+        if not state:
+            state["step"] = 0.0
+            if g.ndim > 1:
+                state["row_var"] = np.zeros(self._state_shape("row_var", g.shape), p.dtype)
+                state["col_var"] = np.zeros(self._state_shape("col_var", g.shape), p.dtype)
+            else:
+                state["variance"] = np.zeros_like(p)
+        if group["maximize"]:
+            g = -g
+        eps1, eps2 = group["eps"]
+        if eps1 is None:
+            eps1 = float(np.finfo(p.dtype).eps)
+        state["step"] += 1
+        t = float(state["step"])
+        one_minus_beta2 = t ** group["beta2_decay"]
+        alpha = max(eps2, float(np.linalg.norm(p.ravel())) / (p.size ** 0.5)) * min(lr, 1 / (t ** 0.5))
+        if wd != 0:
+            p *= 1 - lr * wd
+        if g.ndim > 1:
+            _lerp(state["row_var"], np.mean(g * g, axis=-1, keepdims=True), one_minus_beta2)
+            _lerp(state["col_var"], np.mean(g * g, axis=-2, keepdims=True), one_minus_beta2)
+            row = state["row_var"]
+            estimate = (row @ state["col_var"]) / np.maximum(row.mean(axis=-2, keepdims=True), eps1)
+        else:
+            _lerp(state["variance"], g * g, one_minus_beta2)
+            estimate = state["variance"].copy()
+        update = g / np.sqrt(np.maximum(estimate, eps1 * eps1))
+        denom = max(1.0, float(np.linalg.norm(update.ravel())) / ((update.size ** 0.5) * group["d"]))
+        p -= (alpha / denom) * update

@@ -1,0 +1,226 @@
+"""Training loops as users of PyTorch Lightning, Accelerate, timm and HuggingFace write them,
+trimmed (tiny models, a few steps), run with PyTorch and with ``import torch`` read as
+``import chainrule as torch`` from the same weights (see ``test_torch_programs``): losses,
+learning rates, state_dicts and the final weights agree in float64. Also: PyTorch's own
+state_dicts of schedules and optimizers resumed by chainrule's."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from test_torch_programs_training import _compare
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+PROGRAMS: dict[str, str] = {}
+
+# timm's way: Adafactor over param_groups_weight_decay (no decay for 1-d parameters and
+# biases), an EMA of the model as ModelEmaV3 keeps it (torch._foreach_lerp_ with weight=,
+# or _foreach_mul_(scalar=) then _foreach_add_(alpha=)), mixup of the inputs with
+# label-smoothed soft targets, and the optimizer resumed from its state_dict mid-training
+PROGRAMS["timm_ema_adafactor"] = '''
+import copy
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)
+
+
+class ModelEmaV3(nn.Module):
+    def __init__(self, model, decay=0.9, foreach_lerp=True):
+        super().__init__()
+        self.module = copy.deepcopy(model)
+        self.module.eval()
+        self.decay = decay
+        self.foreach_lerp = foreach_lerp
+
+    @torch.no_grad()
+    def update(self, model):
+        ema, current = [], []
+        for ema_v, model_v in zip(self.module.state_dict().values(), model.state_dict().values()):
+            if ema_v.is_floating_point():
+                ema.append(ema_v)
+                current.append(model_v)
+            else:
+                ema_v.copy_(model_v)
+        if self.foreach_lerp:
+            torch._foreach_lerp_(ema, current, weight=1.0 - self.decay)
+        else:
+            torch._foreach_mul_(ema, scalar=self.decay)
+            torch._foreach_add_(ema, current, alpha=1.0 - self.decay)
+
+
+def param_groups_weight_decay(model, weight_decay=1e-5):
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim <= 1 or name.endswith(".bias"):
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
+
+
+def build():
+    return nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.GELU(), nn.Linear(6, 3))
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(5, 4))), torch.tensor(rng.integers(0, 3, size=5)),
+             torch.tensor(rng.permutation(5)), float(rng.beta(1.0, 1.0))) for _ in range(6)]
+
+
+def mixup_target(target, index, lam, num_classes=3, smoothing=0.1):
+    off, on = smoothing / num_classes, 1.0 - smoothing + smoothing / num_classes
+    y1 = torch.full((target.size(0), num_classes), off).scatter_(1, target.view(-1, 1), on)
+    return y1 * lam + y1[index] * (1.0 - lam)
+
+
+def train(model, batches):
+    emas = [ModelEmaV3(model), ModelEmaV3(model, decay=0.8, foreach_lerp=False)]
+    optimizer = torch.optim.Adafactor(param_groups_weight_decay(model, 0.05), lr=0.05)
+    out = []
+    for i, (x, y, index, lam) in enumerate(batches):
+        if i == 3:  # resumed from a checkpoint of the optimizer
+            state = copy.deepcopy(optimizer.state_dict())
+            optimizer = torch.optim.Adafactor(param_groups_weight_decay(model, 0.05), lr=0.05)
+            optimizer.load_state_dict(state)
+        model.train()
+        mixed = lam * x + (1.0 - lam) * x[index]
+        loss = torch.sum(-mixup_target(y, index, lam) * F.log_softmax(model(mixed), dim=-1), dim=-1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        for ema in emas:
+            ema.update(model)
+        with torch.no_grad():
+            out.append([loss, F.cross_entropy(emas[0].module(x), y, label_smoothing=0.1)])
+    state = optimizer.state_dict()
+    out.append([sorted(state["state"][k]) for k in sorted(state["state"])])
+    out.append([state["state"][k][name] for k in sorted(state["state"]) for name in sorted(state["state"][k])])
+    return out, [ema.module.state_dict() for ema in emas]
+'''
+
+# Lightning-style checkpointing: SequentialLR (warm-up, then MultiStepLR) and a
+# ChainedScheduler stepped per batch, the model, optimizer and schedules saved in one
+# checkpoint dict with torch.save and resumed from torch.load into fresh objects; the
+# schedules' state_dicts carry PyTorch's keys
+PROGRAMS["checkpoint_resume_schedules"] = '''
+import io
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.optim.lr_scheduler import (ChainedScheduler, ConstantLR, ExponentialLR, LinearLR, MultiStepLR,
+                                      SequentialLR)
+
+torch.set_default_dtype(torch.float64)
+
+
+def build():
+    return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(4, 3))), torch.tensor(rng.normal(size=(4, 2)))) for _ in range(8)]
+
+
+def make(model):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.01)
+    warm = LinearLR(optimizer, start_factor=0.2, total_iters=2)
+    steps = MultiStepLR(optimizer, milestones=[2, 4, 4], gamma=0.5)
+    sequential = SequentialLR(optimizer, [warm, steps], milestones=[3])
+    chained = ChainedScheduler([ConstantLR(optimizer, factor=0.5, total_iters=5), ExponentialLR(optimizer, 0.9)])
+    return optimizer, sequential, chained
+
+
+def train(model, batches):
+    optimizer, sequential, chained = make(model)
+    out = []
+    for i, (x, y) in enumerate(batches):
+        if i == 4:
+            buffer = io.BytesIO()
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "sequential": sequential.state_dict(), "chained": chained.state_dict(), "step": i}, buffer)
+            buffer.seek(0)
+            checkpoint = torch.load(buffer)
+            model.load_state_dict(checkpoint["model"])
+            optimizer, sequential, chained = make(model)
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            sequential.load_state_dict(checkpoint["sequential"])
+            chained.load_state_dict(checkpoint["chained"])
+            out.append([checkpoint["step"], checkpoint["sequential"]["_milestones"], sorted(checkpoint["chained"])])
+        loss = F.mse_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        sequential.step()
+        chained.step()
+        out.append([loss, optimizer.param_groups[0]["lr"], sequential.get_last_lr(), chained.get_last_lr()])
+    return out
+'''
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_training_loop_gives_pytorchs_values(name):
+    _compare(PROGRAMS[name])
+
+
+def _as_chainrule(value):
+    """A state_dict of PyTorch's with chainrule's Tensors in place of its tensors."""
+    if isinstance(value, torch.Tensor):
+        return cr.tensor(value.detach().numpy().copy())
+    if isinstance(value, dict):
+        return type(value)({k: _as_chainrule(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return type(value)(_as_chainrule(v) for v in value)
+    return copy.deepcopy(value)
+
+
+def _sequential(lib, opt):
+    s = lib.optim.lr_scheduler
+    return s.SequentialLR(opt, [s.LinearLR(opt, start_factor=0.1, total_iters=3), s.MultiStepLR(opt, [1, 3])],
+                          milestones=[3])
+
+
+def _chained(lib, opt):
+    s = lib.optim.lr_scheduler
+    return s.ChainedScheduler([s.ConstantLR(opt, factor=0.5, total_iters=4), s.ExponentialLR(opt, 0.9)])
+
+
+@pytest.mark.parametrize("schedule", [_sequential, _chained])
+@pytest.mark.parametrize("name", ["Adafactor", "AdamW"])
+def test_pytorchs_state_dicts_resume_in_chainrule_as_in_pytorch(name, schedule):
+    rng = np.random.default_rng(0)
+    batches = [(rng.normal(size=(4, 3)), rng.normal(size=(4, 2))) for _ in range(7)]
+    runs = {}
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2)).double()
+        opt = getattr(lib.optim, name)(model.parameters(), lr=0.05)
+        runs[lib] = [model, opt, schedule(lib, opt), []]
+    model, opt, sched, _ = runs[torch]
+    for i, (x, y) in enumerate(batches):
+        if i == 4:  # chainrule's run starts here, from PyTorch's state
+            ours, our_opt, our_sched, _ = runs[cr]
+            ours.load_state_dict(_as_chainrule(model.state_dict()))
+            our_opt.load_state_dict(_as_chainrule(opt.state_dict()))
+            our_sched.load_state_dict(_as_chainrule(sched.state_dict()))
+        for lib in (torch, cr) if i >= 4 else (torch,):
+            m, o, s, lrs = runs[lib]
+            o.zero_grad()
+            ((m(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
+            o.step()
+            s.step()
+            lrs.append(s.get_last_lr())
+    np.testing.assert_allclose(runs[cr][3], runs[torch][3][4:], rtol=1e-12)
+    for p, q in zip(runs[torch][0].parameters(), runs[cr][0].parameters(), strict=True):
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-9, atol=1e-12)
+    assert sorted(runs[cr][2].state_dict()["_schedulers"][0]) >= sorted(runs[torch][2].state_dict()["_schedulers"][0])
