@@ -168,11 +168,14 @@ print(f"rank {r} ok", flush=True)  # one write: ranks print at once
     assert out.count("ok") == 2
 
 
-@pytest.mark.parametrize("how", ["raise", "signal", "finally", "exit"])
+@pytest.mark.parametrize("how", ["raise", "signal", "finally", "exit", "SystemExit", "os._exit"])
 def test_a_failing_rank_ends_the_job(tmp_path, how):
     # "finally": PyTorch's tutorials leave the process group in a `finally:` on the way
-    # out, so the failing process has left it when its error reaches the top
-    fail = {"signal": "os.kill(os.getpid(), signal.SIGKILL)", "exit": "sys.exit(3)"}.get(
+    # out, so the failing process has left it when its error reaches the top.
+    # "SystemExit": Python tells nobody the status of a SystemExit raised as it is; the
+    # process that waits for the one that has gone ends the job.
+    fail = {"signal": "os.kill(os.getpid(), signal.SIGKILL)", "exit": "sys.exit(3)",
+            "SystemExit": "raise SystemExit(1)", "os._exit": "os._exit(2)"}.get(
         how, 'raise ValueError("rank 1 cannot go on")')
     start = time.monotonic()
     proc = run_mpi(f"""
@@ -196,6 +199,10 @@ finally:
     assert "should not get here" not in proc.stdout
     if how == "exit":
         assert proc.returncode == 3 and "[rank 1] exited with status 3 (sys.exit)" in proc.stderr, proc.stderr
+    elif how == "os._exit":
+        assert proc.returncode == 2 and "[rank 1] exited with status 2 (os._exit)" in proc.stderr, proc.stderr
+    elif how == "SystemExit":
+        assert "[rank 0] rank 1 has ended while this process waits for it in " in proc.stderr, proc.stderr
     elif how != "signal":
         assert "[rank 1] ValueError: rank 1 cannot go on" in proc.stderr, proc.stderr
 

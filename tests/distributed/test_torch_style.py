@@ -235,6 +235,11 @@ import sys, threading
 worker = threading.Thread(target=sys.exit, args=(4,))
 worker.start()
 worker.join()
+# a sys.exit that the program catches ends nothing, here or at exit
+try:
+    sys.exit(5)
+except SystemExit as e:
+    assert e.code == 5 and repr(e) == "SystemExit(5)"
 dist.destroy_process_group(both)
 
 # all_to_all(_single), reduce_scatter, the object collectives and point to point, and

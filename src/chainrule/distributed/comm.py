@@ -8,6 +8,9 @@ this is and how many there are (the collectives that move arrays between them ar
 A failure on one process must not leave the others waiting forever in a collective, so
 :func:`init` installs an exception hook that prints the error with its rank and aborts the
 whole job (``MPI_Abort``); the launcher then ends every process with a non-zero status.
+An uncaught ``sys.exit(status)`` or ``os._exit(status)`` with a failing status does the
+same, and a watchdog thread on each process ends the job when a process that has ended
+(``raise SystemExit``, or its program finished) leaves another waiting for it.
 """
 
 from __future__ import annotations
@@ -71,8 +74,10 @@ class _State:
     comm: Any = None  # the communicator, once init() has run
     job: Any = None  # the same, kept after destroy_process_group(): what an abort ends
     previous_hook: Callable | None = None
-    previous_exit: Callable | None = None  # sys.exit as init() found it
-    exit_status: int = 0  # the failing status a sys.exit() asked for: the job ends with it
+    previous_os_exit: Callable | None = None  # os._exit as init() found it
+    exit_status: int = 0  # the failing status of an uncaught sys.exit(): the job ends with it
+    pid: int = 0  # the process init() ran in (not a forked child of it)
+    watchdog: Any = None  # the _Watchdog of this process, in a job of more than one
     kept_heap: bool = False  # whether init() raised malloc's thresholds
     backend: str = "mpi"  # what init_process_group was asked for
 
@@ -128,29 +133,135 @@ def init(comm=None, abort_on_exception: bool = True, keep_heap: bool = True) -> 
     if abort_on_exception and _STATE.previous_hook is None:
         _STATE.previous_hook = sys.excepthook
         sys.excepthook = _abort_on_uncaught
-        _STATE.previous_exit = sys.exit
+        _STATE.pid = os.getpid()
         sys.exit = _exit
-        atexit.register(_abort_on_failing_exit)
+        _STATE.previous_os_exit = os._exit
+        os._exit = _os_exit
+        atexit.register(_at_exit)
+        if _STATE.job.Get_size() > 1 and MPI.Query_thread() == MPI.THREAD_MULTIPLE:
+            _STATE.watchdog = _Watchdog(_STATE.job)
+            _STATE.watchdog.start()
+
+
+def _status(code) -> int:
+    """The exit status Python gives ``SystemExit(code)``."""
+    if code is None or isinstance(code, int):
+        return int(code or 0) & 0xFF
+    return 1  # a message: Python prints it and exits with 1
+
+
+class _SystemExit(SystemExit):
+    """What ``sys.exit`` raises once :func:`init` has run: a ``SystemExit`` whose status
+    is noted when the interpreter reads it on its way out, with no Python code left
+    running (an exit that nobody caught); one that is caught is forgotten with it."""
+
+    @property
+    def code(self):
+        code = SystemExit.code.__get__(self)
+        try:
+            sys._getframe(1)  # the reader: Python code, which may catch and go on
+        except ValueError:  # none: the interpreter, ending the program with this status
+            if threading.current_thread() is threading.main_thread():
+                _STATE.exit_status = _status(code)
+        return code
+
+    @code.setter
+    def code(self, value) -> None:
+        SystemExit.code.__set__(self, value)
+
+
+_SystemExit.__name__ = _SystemExit.__qualname__ = "SystemExit"  # as Python's, in messages
+_SystemExit.__module__ = "builtins"
 
 
 def _exit(status=None):
-    """``sys.exit``, remembering its status: MPI's ending of a process waits for the
-    others, so one that leaves with ``sys.exit(1)`` while they wait in a collective would
-    wait with them forever. As under ``torchrun``, a failing status ends the job."""
-    if threading.current_thread() is threading.main_thread():  # elsewhere it ends a thread only
-        if status is None or isinstance(status, int):
-            _STATE.exit_status = int(status or 0) & 0xFF
-        else:  # a message: Python prints it and exits with 1
-            _STATE.exit_status = 1
-    _STATE.previous_exit(status)
+    """``sys.exit``, whose status the job ends with if nobody catches it: MPI's ending of
+    a process waits for the others, so one that leaves with ``sys.exit(1)`` while they wait
+    in a collective would wait with them forever. As under ``torchrun``, a failing status
+    ends the job; in another thread than the main one it ends that thread only."""
+    raise _SystemExit(status)
 
 
-def _abort_on_failing_exit() -> None:
+def _os_exit(status: int) -> None:
+    """``os._exit``, which runs no handler: with a failing status, in the process that
+    called :func:`init` (not a forked child of it), the job is ended with a word naming
+    this process, rather than by the launcher in silence."""
     comm = _STATE.job
-    if not _STATE.exit_status or comm is None or comm.Get_size() == 1 or mpi().Is_finalized():
+    if (status and os.getpid() == _STATE.pid and comm is not None and comm.Get_size() > 1
+            and not mpi().Is_finalized()):
+        abort(f"exited with status {status} (os._exit): ending every process of the job", code=status & 0xFF)
+    _STATE.previous_os_exit(status)
+
+
+def _at_exit() -> None:
+    """At the end of this process: an uncaught ``sys.exit`` with a failing status ends the
+    job; otherwise the others are told that this process has ended (see :class:`_Watchdog`)."""
+    comm = _STATE.job
+    if comm is None or comm.Get_size() == 1 or os.getpid() != _STATE.pid or mpi().Is_finalized():
         return
-    abort(f"exited with status {_STATE.exit_status} (sys.exit): ending every process of the job",
-          code=_STATE.exit_status)
+    if _STATE.exit_status:
+        abort(f"exited with status {_STATE.exit_status} (sys.exit): ending every process of the job",
+              code=_STATE.exit_status)
+    if _STATE.watchdog is not None:
+        _STATE.watchdog.leave()
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_POLL_S = 0.1  # how often the watchdog looks
+_STUCK_POLLS = 15  # how many looks in a row find the main thread waiting before the job ends
+_LEFT = 77  # the tag of the message "this process has ended"
+
+
+class _Watchdog(threading.Thread):
+    """Each process's watch for processes that have ended while it waits for them.
+
+    A process ends by ``raise SystemExit(...)`` (whose status Python tells nobody), by
+    its program finishing, or by a ``sys.exit`` that was caught: MPI then waits, in the
+    ending process, for the others to end too, and a process that waits for it in a
+    collective would wait forever. So each process, as it ends, tells the others on a
+    communicator of their own; a process told so whose main thread then stays inside
+    ``chainrule.distributed`` (waiting in a collective, a ``recv`` or a gradient sum) for
+    1.5 s ends the job, naming the process that has gone. A process that is busy
+    elsewhere (writing a checkpoint) is left alone, and ends as usual."""
+
+    def __init__(self, comm):
+        super().__init__(name="chainrule.distributed watchdog", daemon=True)
+        self._comm = comm.Dup()  # collective: init() is
+        self._stop_event = threading.Event()
+        self._main = threading.main_thread().ident
+        self.gone: list[int] = []
+
+    def run(self) -> None:
+        MPI = mpi()
+        box, status = np.zeros(1, np.int64), MPI.Status()
+        request = self._comm.Irecv(box, source=MPI.ANY_SOURCE, tag=_LEFT)
+        where, polls = None, 0
+        while not self._stop_event.wait(_POLL_S):
+            while request.Test(status):
+                self.gone.append(status.Get_source())
+                request = self._comm.Irecv(box, source=MPI.ANY_SOURCE, tag=_LEFT)
+            frame = sys._current_frames().get(self._main) if self.gone else None
+            here = None if frame is None else (frame, frame.f_lasti)
+            if here is None or not frame.f_code.co_filename.startswith(_PACKAGE) or here != where:
+                where, polls = here, 0
+                continue
+            polls += 1
+            if polls >= _STUCK_POLLS and not self._stop_event.is_set():
+                gone = ", ".join(map(str, sorted(set(self.gone))))
+                abort(f"rank {gone} has ended while this process waits for it in {frame.f_code.co_name} "
+                      f"({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}): ending every process "
+                      "of the job", code=1)
+        request.Cancel()
+        request.Wait()
+
+    def leave(self) -> None:
+        """Stop watching, and tell the other processes that this one has ended."""
+        self._stop_event.set()
+        self.join()
+        MPI, me = mpi(), self._comm.Get_rank()
+        note = np.zeros(1, np.int64)
+        MPI.Request.Waitall([self._comm.Isend(note, dest=r, tag=_LEFT)
+                             for r in range(self._comm.Get_size()) if r != me])
 
 
 def _abort_on_uncaught(kind, value, tb) -> None:
