@@ -96,6 +96,14 @@ x = cr.tensor(np.arange(3.0) + 10 * r, requires_grad=True)
 out, _ = hvd.alltoall(x, splits=[1, 2] if r == 0 else [2, 1])
 (out * cr.tensor(np.arange(1.0, 4.0) * (r + 1))).sum().backward()
 assert x.grad.tolist() == ([1.0, 2.0, 4.0] if r == 0 else [2.0, 3.0, 6.0]), x.grad
+# reducescatter too, with Horovod's derivative: every process's cotangent of its block,
+# gathered (times the number of processes for hvd.Sum); rows 0-1 go to process 0, row 2 to 1
+for op, scale in ((hvd.Average, 1.0), (hvd.Sum, 2.0)):
+    x = cr.tensor(np.arange(3.0) * (r + 1), requires_grad=True)
+    y = hvd.reducescatter(x, op=op, prescale_factor=0.5)
+    assert y.tolist() == ([0.0, 0.75] if r == 0 else [1.5]) if op == hvd.Average else ([0.0, 1.5] if r == 0 else [3.0])
+    (y * cr.tensor(np.arange(1.0, y.shape[0] + 1) * (r + 1))).sum().backward()
+    assert x.grad.tolist() == [0.5 * scale, 1.0 * scale, 1.0 * scale], (op, x.grad)
 # under vmap each example travels as it would alone, and so do its gradients
 xs = np.arange(6.0 * (r + 1)).reshape(2, r + 1, 3) + 10 * r
 assert np.array_equal(cr.vmap(hvd.allgather)(xs), np.stack([hvd.allgather(e) for e in xs]))

@@ -215,6 +215,26 @@ alltoall_p = Primitive(_exchange_rows, name="hvd_alltoall")
 def_vjps(alltoall_p, lambda g, ans, x, rows: alltoall_p(g, tuple(comm.communicator().alltoall(list(rows)))), None)
 
 
+def _own_block(value, op: str) -> np.ndarray:
+    """This process's block of the first axis of ``value`` reduced over the processes (the
+    first ``rows % size`` processes get one row more, as Horovod splits)."""
+    reduced = collectives.all_reduce(np.array(value), op=op)
+    n, r = comm.world_size(), comm.rank()
+    rows = [reduced.shape[0] // n + (q < reduced.shape[0] % n) for q in range(n)]
+    start = sum(rows[:r])
+    return reduced[start : start + rows[r]]
+
+
+def _from_blocks(g, op: str):
+    """Horovod's derivative of ``reducescatter``: every process's cotangent of its block,
+    gathered in rank order, times the number of processes for ``hvd.Sum``."""
+    return allgather_p(g * comm.world_size() if op == Sum else g)
+
+
+reducescatter_p = Primitive(_own_block, name="hvd_reducescatter")
+def_vjps(reducescatter_p, lambda g, ans, x, op: _from_blocks(g, op), None)
+
+
 def _rows_batched(prim, batched, x, *rest):
     """Under vmap: every example's rows at once, the batch axis moved behind the rows."""
     if batching.any_batched(batched[1:]):
@@ -469,16 +489,18 @@ def reducescatter(tensor, op=Average, name=None, compression=Compression.none, p
                   prescale_factor=1.0, postscale_factor=1.0):
     """Horovod's ``reducescatter``: ``tensor`` reduced over the processes (the mean, or
     ``op=hvd.Sum``), and process ``r`` gets the ``r``-th block of its first axis (the
-    first ``rows % size`` processes one row more, as Horovod splits)."""
+    first ``rows % size`` processes one row more, as Horovod splits). Differentiable for a
+    Tensor with Horovod's derivative: the gradients of every process's block, gathered
+    (times the number of processes for ``hvd.Sum``)."""
     op = _op(op, None)
     comm.check_group(process_set)
+    if isinstance(tensor, Tensor) and compression is Compression.none and op in (Average, Sum):
+        out = tensor * prescale_factor if prescale_factor != 1.0 else tensor
+        out = reducescatter_p(out, op)
+        return out * postscale_factor if postscale_factor != 1.0 else out
     value = _value(tensor) * prescale_factor if prescale_factor != 1.0 else _value(tensor)
     value, ctx = compression.compress(value)
-    reduced = compression.decompress(collectives.all_reduce(np.array(value), op=op), ctx)
-    n, r = comm.world_size(), comm.rank()
-    rows = [value.shape[0] // n + (q < value.shape[0] % n) for q in range(n)]
-    start = sum(rows[:r])
-    out = reduced[start : start + rows[r]]
+    out = compression.decompress(_own_block(value, op), ctx)
     if postscale_factor != 1.0:
         out = out * postscale_factor
     return Tensor(out, EAGER) if isinstance(tensor, Tensor) else out
