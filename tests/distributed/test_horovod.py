@@ -133,3 +133,45 @@ def test_refusals_in_a_job_of_one():
         hvd.allreduce(1.0, average=True, op=hvd.Sum)
     with pytest.raises(ValueError, match="hvd.Average or hvd.Sum"):
         hvd.DistributedOptimizer(optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), op=hvd.Max)
+
+
+def test_join_shadows_the_allreduces_of_processes_with_more_batches(tmp_path):
+    # rank 0 has 3 batches, rank 1 one; the gradient of (w * x).sum() is x, and Horovod's
+    # mean divides by both processes, the joined one adding zeros
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+import chainrule.distributed.horovod as hvd
+from chainrule import optim
+from chainrule.distributed import DistributedError
+
+hvd.init()
+r = hvd.rank()
+w = cr.tensor([1.0, 2.0], requires_grad=True)
+opt = hvd.DistributedOptimizer(optim.SGD([w], lr=1.0))
+batches = [np.array([1.0, 2.0]) * (r + 1) * k for k in range(1, 4 if r == 0 else 2)]
+for x in batches:
+    opt.zero_grad()
+    (w * cr.tensor(x)).sum().backward()
+    opt.step()
+if r == 0:  # step 1: mean of [1, 2] and [2, 4]; steps 2 and 3: [2, 4] / 2 and [3, 6] / 2
+    assert w.tolist() == [1.0 - 1.5 - 1.0 - 1.5, 2.0 - 3.0 - 2.0 - 3.0], w
+    try:
+        hvd.broadcast(cr.tensor([1.0]), root_rank=0)
+    except DistributedError as e:
+        assert "rank 1 has called hvd.join()" in str(e), str(e)
+    else:
+        raise AssertionError("broadcast with a process that has joined")
+    assert hvd.allgather(cr.tensor([[5.0]])).tolist() == [[5.0]]  # no rows from the joined process
+    assert hvd.allreduce(np.array([4, 6]), op=hvd.Max).tolist() == [4, 6]
+else:
+    assert w.tolist() == [-0.5, -1.0], w
+    try:
+        hvd.join()
+    except DistributedError as e:  # raised on every process
+        assert "rank 1 has called hvd.join()" in str(e), str(e)
+    else:
+        raise AssertionError("join while the other broadcasts")
+assert hvd.join() == 0  # the last to join
+print(f"rank {r} ok", flush=True)
+""", tmp_path))
+    assert "rank 0 ok" in out and "rank 1 ok" in out

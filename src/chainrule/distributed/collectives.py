@@ -237,6 +237,35 @@ def _reduce_buffer(comm, out: np.ndarray, op: str) -> np.ndarray:
     return out
 
 
+def _neutral(op: str, dtype: np.dtype):
+    """The value that ``op`` leaves the others' unchanged with: 0 for a sum, 1 for a product."""
+    if op == "product":
+        return 1
+    if op == "band":
+        return True if dtype == np.bool_ else -1
+    if op in ("min", "max"):
+        if dtype.kind == "f":
+            return np.inf if op == "min" else -np.inf
+        if dtype == np.bool_:
+            return op == "min"
+        info = np.iinfo(dtype)
+        return info.max if op == "min" else info.min
+    return 0
+
+
+def shadow_all_reduce(comm, described: list) -> None:
+    """For a process that has called Horovod's ``join()``: take part in the others'
+    :func:`all_reduce` that they described to :func:`check_same` (the same messages,
+    packed the same way), with values that leave theirs unchanged (zeros to a sum)."""
+    op = dict(described)["op"]
+    leaves = [desc for name, desc in described if name == "the array" or name.startswith("leaf ")]
+    sizes: dict[np.dtype, int] = {}
+    for shape, dtype in leaves:  # one message per dtype, in _reduce_plain's order
+        sizes[np.dtype(dtype)] = sizes.get(np.dtype(dtype), 0) + int(np.prod(shape, dtype=np.int64))
+    for dtype, n in sorted(sizes.items(), key=lambda kv: kv[0].str):
+        _reduce_buffer(comm, np.full(n, _neutral(op, dtype), dtype), op)
+
+
 # Differentiable: with every process's loss summed into one objective, the cotangent of
 # an input is the sum over processes of the output's cotangents (the mean: their mean).
 all_reduce_p = Primitive(_reduce_array, name="all_reduce")

@@ -684,15 +684,46 @@ def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
     another ``broadcast``) meet in it too, and raise rather than wait for each other
     forever or exchange the wrong data."""
     described = [("collective", what), *described]
+    if _agree(comm, described):
+        return
+    _compare(comm.allgather(described), what)
+
+
+def _agree(comm, described: list) -> bool:
+    """Whether every process passed the same ``described`` (one allreduce of a digest)."""
     digest = hashlib.blake2b(repr(described).encode(), digest_size=8).digest()
     h = int(np.frombuffer(digest, np.int64)[0])
     both = np.array([h, ~h], np.int64)  # max of h and of ~h: h everywhere iff all agree
     comm.Allreduce(mpi().IN_PLACE, both, op=mpi().MAX)
-    if both[0] == h and both[1] == ~h:
-        return
-    everyone = comm.allgather(described)
-    reference = everyone[0]
-    for r, mine in enumerate(everyone[1:], start=1):
+    return bool(both[0] == h and both[1] == ~h)
+
+
+# What a process that has called Horovod's join() passes to check_same, and the collectives
+# it then takes part in (with values that change nothing: zeros to a sum, no rows to a gather)
+JOINED = [("collective", "join")]
+JOINABLE = ("all_reduce", "allgather")
+
+
+def joined_round(comm) -> list | None:
+    """For a process that has called Horovod's ``join()``: meet the others in their next
+    collective's check. Returns what they described, or None once every process has joined."""
+    if _agree(comm, JOINED):
+        return None
+    everyone = comm.allgather(JOINED)
+    return _compare(everyone, next(d for d in everyone if d != JOINED)[0][1])
+
+
+def _compare(everyone: list, what: str) -> list:
+    """Every process's description, the same on every process: what the processes that
+    have not joined agree on, or the same :class:`DistributedError` everywhere."""
+    joined = [r for r, d in enumerate(everyone) if d == JOINED]
+    if joined and what not in JOINABLE:
+        raise DistributedError(
+            f"{what}: rank {joined[0]} has called hvd.join(), which takes part in the others' allreduce "
+            "and allgather only; call join() after the last of the others' other collectives")
+    ranks = [(r, d) for r, d in enumerate(everyone) if d != JOINED]
+    first, reference = ranks[0]
+    for r, mine in ranks[1:]:
         if mine == reference:
             continue
         for k in range(max(len(mine), len(reference))):
@@ -702,14 +733,16 @@ def check_same(comm, described: list[tuple[str, Any]], what: str) -> None:
                 continue
             if k == 0:
                 raise DistributedError(
-                    f"{what}: the processes called different collectives: rank 0 called {a[1]}, rank {r} "
+                    f"{what}: the processes called different collectives: rank {first} called {a[1]}, rank {r} "
                     f"called {b[1]}; every process must call the same collectives in the same order"
                 )
             raise DistributedError(
-                f"{what}: rank {r} differs from rank 0 at {_name(a, b)}: rank 0 has "
+                f"{what}: rank {r} differs from rank {first} at {_name(a, b)}: rank {first} has "
                 f"{_show(a)}, rank {r} has {_show(b)}"
             )
-    raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
+    if not joined:
+        raise DistributedError(f"{what}: the processes passed different arrays")  # digests differ, lists too
+    return reference
 
 
 def _name(a, b) -> str:

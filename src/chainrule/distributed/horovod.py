@@ -40,7 +40,7 @@ __all__ = [
     "broadcast_parameters", "broadcast_optimizer_state", "DistributedOptimizer",
     "barrier", "allreduce_async", "allreduce_async_", "allgather_async", "broadcast_async",
     "broadcast_async_", "grouped_allreduce", "grouped_allreduce_", "synchronize", "poll", "alltoall",
-    "reducescatter", "mpi_built", "mpi_enabled", "mpi_threads_supported", "gloo_built", "gloo_enabled",
+    "reducescatter", "join", "mpi_built", "mpi_enabled", "mpi_threads_supported", "gloo_built", "gloo_enabled",
     "nccl_built", "cuda_built", "rocm_built", "ddl_built", "ccl_built",
 ]
 
@@ -363,6 +363,27 @@ def DistributedOptimizer(optimizer, named_parameters=None, compression=Compressi
 
 
 # -- what Horovod's scripts ask besides ------------------------------------------------------
+def join(device: int = -1) -> int:
+    """Horovod's ``join()``, for processes with different numbers of batches: this process
+    has no more to train on. Until every process has called it, it takes part in the
+    others' allreduces (the averaging of :func:`DistributedOptimizer` included) with zeros,
+    so the mean still divides by every process, as in Horovod, and in their allgathers
+    with no rows. Returns the rank of the process that joined last. Any other collective
+    while a process has joined raises on every process."""
+    world = comm.communicator()
+    rounds = 0
+    while (described := comm.joined_round(world)) is not None:
+        rounds += 1
+        if described[0][1] == "all_reduce":
+            collectives.shadow_all_reduce(world, described)
+        else:  # an allgather: no rows from here
+            rows, dtype = described[1][1]
+            world.allgather(np.empty((0, *rows), dtype))
+    # the last to join shadowed the fewest collectives (the highest rank among equals)
+    _, last = world.allreduce((-rounds, world.Get_rank()), op=comm.mpi().MAX)
+    return last
+
+
 def barrier(process_set=None) -> None:
     """Wait until every process has reached this call."""
     comm.check_group(process_set)
