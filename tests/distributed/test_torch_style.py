@@ -198,6 +198,19 @@ if rank == 1:
         assert "src=0 is not in <process group of ranks [1]>" in str(e), str(e)
     else:
         raise AssertionError("src outside the group")
+    # PyTorch 2.6's group_dst/group_src: ranks in the group (0 here is process 1 of the job)
+    w = dist.isend(cr.tensor([9.0]), group=one, group_dst=0)
+    assert dist.recv(box1 := cr.zeros(1), group=one, group_src=0) == 1 and box1.tolist() == [9.0]
+    w.wait()
+    for bad, message in ((lambda: dist.send(t, dst=1, group=one, group_dst=0), "give dst (a rank in the job) or "),
+                         (lambda: dist.send(t, group=one), "give dst (a rank in the job) or group_dst"),
+                         (lambda: dist.irecv(t, group=one, group_src=1), "group_src=1 is not a rank of")):
+        try:
+            bad()
+        except ValueError as e:
+            assert message in str(e), str(e)
+        else:
+            raise AssertionError(message)
 # subgroups, as torch 2.13 gives them (checked on gloo): this process's group and every group
 mine, groups = dist.new_subgroups_by_enumeration([[1], [0]])
 assert dist.get_process_group_ranks(mine) == [rank] and len(groups) == 2
@@ -273,6 +286,17 @@ there, back = cr.tensor([5.0 + rank]), cr.zeros(1)
 for w in dist.batch_isend_irecv([dist.P2POp(dist.isend, there, 1 - rank), dist.P2POp(dist.irecv, back, 1 - rank)]):
     w.wait()
 assert back.tolist() == [6.0 - rank] and dist.reduce_op.SUM == dist.ReduceOp.SUM
+for w in dist.batch_isend_irecv([dist.P2POp(dist.isend, there, group_peer=1 - rank),
+                                 dist.P2POp(dist.irecv, back, group=dist.group.WORLD, group_peer=1 - rank)]):
+    w.wait()
+assert back.tolist() == [6.0 - rank]
+# all_to_all with blocks of different sizes: process 0 sends 1 row to itself and 2 to
+# process 1, which sends 3 rows to process 0 and none to itself
+blocks = [cr.zeros(1 if rank == 0 else 2, 2), cr.zeros(3 if rank == 0 else 0, 2)]
+dist.all_to_all(blocks, [cr.full((1, 2), 0.0), cr.full((2, 2), 0.5)] if rank == 0 else
+                [cr.full((3, 2), 1.0), cr.zeros(0, 2)])
+assert [b.tolist() for b in blocks] == ([[[0.0, 0.0]], [[1.0, 1.0]] * 3] if rank == 0 else
+                                        [[[0.5, 0.5]] * 2, []]), blocks
 try:
     dist.all_to_all_single(cr.zeros(3), cr.zeros(3), input_split_sizes=[1, 2], output_split_sizes=[1, 2])
 except ValueError as e:  # rank 0 sends 2 rows to rank 1, which expects 1 (and back): raised on both

@@ -187,37 +187,62 @@ class _Pending(Work):
         return self._done or (self._request.Test() and self.wait())
 
 
-def send(tensor, dst: int, group=None, tag: int = 0) -> None:
-    """PyTorch's ``send``: ``tensor``'s values to process ``dst``, which receives them with
-    :func:`recv` into a Tensor of the same shape and dtype."""
-    group_comm(group).Send(send_buffer(tensor), dest=check_rank(group, dst, "send", "dst"), tag=tag)
+def _peer(group, rank_, group_rank, what: str, name: str) -> int | None:
+    """The number in ``group`` of the other process, given as a rank in the job (``dst``,
+    ``src``) or, as PyTorch 2.6 allows, in the group (``group_dst``, ``group_src``); None
+    when neither is given."""
+    if group_rank is None:
+        return None if rank_ is None else check_rank(group, rank_, what, name)
+    if rank_ is not None:  # PyTorch's rule
+        raise ValueError(f"{what}: give {name} (a rank in the job) or group_{name} (a rank in the group), not both")
+    size = group_comm(group).Get_size()
+    if not 0 <= int(group_rank) < size:
+        raise ValueError(f"{what}: group_{name}={group_rank} is not a rank of {group or 'the job'!r}, which has "
+                         f"{size} processes")
+    return int(group_rank)
 
 
-def recv(tensor, src: int | None = None, group=None, tag: int = 0) -> int:
-    """PyTorch's ``recv``: a message from process ``src`` (any process when None) written
-    into ``tensor``; returns the sender's rank."""
+def _destination(group, dst, group_dst, what: str) -> int:
+    peer = _peer(group, dst, group_dst, what, "dst")
+    if peer is None:
+        raise ValueError(f"{what}: give dst (a rank in the job) or group_dst (a rank in the group)")
+    return peer
+
+
+def send(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: int | None = None) -> None:
+    """PyTorch's ``send``: ``tensor``'s values to process ``dst`` (a rank in the job; or
+    ``group_dst``, a rank in ``group``), which receives them with :func:`recv` into a
+    Tensor of the same shape and dtype."""
+    group_comm(group).Send(send_buffer(tensor), dest=_destination(group, dst, group_dst, "send"), tag=tag)
+
+
+def recv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: int | None = None) -> int:
+    """PyTorch's ``recv``: a message from process ``src`` (a rank in the job; or
+    ``group_src``, a rank in ``group``; any process when both are None) written into
+    ``tensor``; returns the sender's rank in the job."""
     MPI, comm = mpi(), group_comm(group)
     buffer, status = np.empty_like(send_buffer(tensor)), MPI.Status()
-    source = MPI.ANY_SOURCE if src is None else check_rank(group, src, "recv", "src")
-    comm.Recv(buffer, source=source, tag=tag, status=status)
+    source = _peer(group, src, group_src, "recv", "src")
+    comm.Recv(buffer, source=MPI.ANY_SOURCE if source is None else source, tag=tag, status=status)
     write_into(tensor, buffer)
     return get_global(group, status.Get_source())
 
 
-def isend(tensor, dst: int, group=None, tag: int = 0) -> Work:
+def isend(tensor, dst: int | None = None, group=None, tag: int = 0, group_dst: int | None = None) -> Work:
     """PyTorch's ``isend``: :func:`send` without waiting; ``wait()`` on the result waits."""
     buffer = send_buffer(tensor).copy()  # the caller may change its Tensor before the send ends
-    dst = check_rank(group, dst, "isend", "dst")
+    dst = _destination(group, dst, group_dst, "isend")
     return _Pending(group_comm(group).Isend(buffer, dest=dst, tag=tag), buffer=buffer)
 
 
-def irecv(tensor, src: int | None = None, group=None, tag: int = 0) -> Work:
+def irecv(tensor, src: int | None = None, group=None, tag: int = 0, group_src: int | None = None) -> Work:
     """PyTorch's ``irecv``: :func:`recv` without waiting; ``wait()`` on the result waits
     and writes the message into ``tensor``."""
     MPI = mpi()
     buffer = np.empty_like(send_buffer(tensor))
-    source = MPI.ANY_SOURCE if src is None else check_rank(group, src, "irecv", "src")
-    return _Pending(group_comm(group).Irecv(buffer, source=source, tag=tag), tensor, buffer)
+    source = _peer(group, src, group_src, "irecv", "src")
+    return _Pending(group_comm(group).Irecv(buffer, source=MPI.ANY_SOURCE if source is None else source, tag=tag),
+                    tensor, buffer)
 
 
 def all_gather_object(object_list: list, obj, group=None) -> None:
@@ -387,6 +412,7 @@ class P2POp:
         if op not in (isend, irecv):
             raise ValueError(f"P2POp: op must be dist.isend or dist.irecv, got {op!r}")
         self.op, self.tensor, self.peer, self.group, self.tag = op, tensor, peer, group, tag
+        self.group_peer = group_peer  # a rank in the group, in place of peer (PyTorch 2.6)
 
 
 def batch_isend_irecv(p2p_op_list: list) -> list:
@@ -394,4 +420,4 @@ def batch_isend_irecv(p2p_op_list: list) -> list:
     of the returned requests waits for it."""
     if not all(isinstance(op, P2POp) for op in p2p_op_list):
         raise TypeError("batch_isend_irecv: p2p_op_list must hold dist.P2POp entries")
-    return [op.op(op.tensor, op.peer, group=op.group, tag=op.tag) for op in p2p_op_list]
+    return [op.op(op.tensor, op.peer, op.group, op.tag, op.group_peer) for op in p2p_op_list]
