@@ -224,3 +224,54 @@ def test_pytorchs_state_dicts_resume_in_chainrule_as_in_pytorch(name, schedule):
     for p, q in zip(runs[torch][0].parameters(), runs[cr][0].parameters(), strict=True):
         np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert sorted(runs[cr][2].state_dict()["_schedulers"][0]) >= sorted(runs[torch][2].state_dict()["_schedulers"][0])
+
+
+_RESUMED_BY_LAST_EPOCH = {
+    "cosine": lambda s, o: s.CosineAnnealingLR(o, T_max=10, last_epoch=3),
+    "exponential": lambda s, o: s.ExponentialLR(o, 0.5, last_epoch=2),
+    "linear": lambda s, o: s.LinearLR(o, start_factor=0.2, total_iters=6, last_epoch=2),
+    "polynomial": lambda s, o: s.PolynomialLR(o, total_iters=6, last_epoch=2),
+    "multiplicative": lambda s, o: s.MultiplicativeLR(o, lambda e: 0.9, last_epoch=2),
+    "step": lambda s, o: s.StepLR(o, 2, last_epoch=3),
+    "constant": lambda s, o: s.ConstantLR(o, 0.5, total_iters=4, last_epoch=3),
+    "multistep": lambda s, o: s.MultiStepLR(o, [3, 5], last_epoch=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RESUMED_BY_LAST_EPOCH))
+def test_a_schedule_made_with_last_epoch_resumes_from_the_groups_rate_as_pytorchs(name):
+    # the older way to resume (the optimizer's state loaded, initial_lr in its groups): the
+    # first step keeps the rate the group has where PyTorch's does, then moves it on
+    rates = {}
+    for lib in (torch, cr):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.03)
+        opt.param_groups[0]["initial_lr"] = 0.1
+        sched = _RESUMED_BY_LAST_EPOCH[name](lib.optim.lr_scheduler, opt)
+        rates[lib] = [sched.get_last_lr()[0], sched.last_epoch]
+        for _ in range(4):
+            opt.step()
+            sched.step()
+            rates[lib] += [sched.get_last_lr()[0], sched.last_epoch]
+    np.testing.assert_allclose(rates[cr], rates[torch], rtol=1e-13)
+
+
+def test_plateau_in_cooldown_and_the_step_dtype_of_a_float64_program_are_pytorchs():
+    out = {}
+    for lib in (torch, cr):
+        before = lib.get_default_dtype()
+        lib.set_default_dtype(lib.float64)
+        try:
+            w = lib.nn.Parameter(lib.ones(2))
+            opt = lib.optim.Adam([w], lr=0.1)
+            plateau = lib.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0, cooldown=2)
+            cooling = []
+            for metric in (1.0, 2.0, 2.0, 2.0, 2.0):
+                (w * w).sum().backward()
+                opt.step()
+                plateau.step(metric)
+                cooling.append(plateau.in_cooldown)
+            steps = [opt.state[w]["step"], opt.state_dict()["state"][0]["step"]]
+            out[lib] = cooling, [str(s.dtype).split(".")[-1] for s in steps], plateau.get_last_lr()
+        finally:
+            lib.set_default_dtype(before)
+    assert out[cr] == out[torch]

@@ -91,6 +91,9 @@ class LRScheduler:
     """
 
     chainable = False
+    # a chainable schedule made with last_epoch (to resume) that leaves the group's rate as it
+    # is at its first step, as PyTorch's (its get_lr returns the rates while _is_initial)
+    _initial_keeps_rate = False
     _epoch_warns = True  # step(epoch) is deprecated (but for CosineAnnealingWarmRestarts)
     _order_warns = True  # a step before the optimizer's warns (but for CosineAnnealingWarmRestarts)
 
@@ -162,7 +165,10 @@ class LRScheduler:
             return
         self.last_epoch += 1
         lrs = self._rates_of_get_lr()
-        if self.chainable:  # a group added since the schedule was made moves as the others, as in PyTorch
+        if self.chainable and self._is_initial and self._initial_keeps_rate and self.last_epoch > 0:
+            # made to resume (last_epoch given): the rate the group has stands, as PyTorch's
+            lrs = [group["lr"] for group in self.optimizer.param_groups]
+        elif self.chainable:  # a group added since the schedule was made moves as the others, as in PyTorch
             lrs = [self._chained(i, group["lr"], lrs[i] if i < len(lrs) else None)
                    for i, group in enumerate(self.optimizer.param_groups)]
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
@@ -280,6 +286,7 @@ class ExponentialLR(LRScheduler):
     """lr = initial_lr · γᵗ."""
 
     chainable = True
+    _initial_keeps_rate = True
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -300,6 +307,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     chainable = True
+    _initial_keeps_rate = True
 
     def lr_at(self, base_lr, t, group_index=0):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
@@ -326,6 +334,7 @@ class LinearLR(LRScheduler):
     """
 
     chainable = True
+    _initial_keeps_rate = True
 
     def __init__(
         self,
@@ -467,6 +476,7 @@ class PolynomialLR(LRScheduler):
     """lr = initial_lr · (1 − min(t, total_iters) / total_iters)^power."""
 
     chainable = True
+    _initial_keeps_rate = True
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
         self.total_iters, self.power = int(total_iters), power
@@ -480,6 +490,7 @@ class MultiplicativeLR(LambdaLR):
     """lr = initial_lr · λ(1) · λ(2) ⋯ λ(t): each step multiplies the rate by λ(t)."""
 
     chainable = True
+    _initial_keeps_rate = True
 
     def lr_at(self, base_lr, t, group_index=0):
         lr = base_lr
@@ -785,6 +796,11 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = self.cooldown_counter = 0
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    @property
+    def in_cooldown(self) -> bool:
+        """Whether the schedule waits out its cooldown after a reduction (no bad epochs counted)."""
+        return self.cooldown_counter > 0
 
     def _better(self, a: float) -> bool:
         rel, best, th = self.threshold_mode == "rel", self.best, self.threshold

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.dtypes import get_default_dtype
 from chainrule.core.eager import EAGER, HookHandle, enable_grad, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
@@ -272,7 +273,8 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state and options, parameters referred to by their position
         (as in PyTorch); arrays are copies. A built-in optimizer's state holds Tensors
-        where PyTorch's holds tensors: its arrays, and ``step`` as a float32 0-d Tensor.
+        where PyTorch's holds tensors: its arrays, and ``step`` as a 0-d Tensor of PyTorch's
+        scalar dtype (float32, or float64 where that is the default dtype).
 
         >>> from chainrule import nn, optim
         >>> opt = optim.Adam(nn.Linear(2, 1).parameters())
@@ -306,7 +308,7 @@ class Optimizer:
         if not self._torch_state:
             return _copy_value(v)
         if key == "step" and isinstance(v, int | float | np.number) and not isinstance(v, bool):
-            return Tensor(np.array(v, dtype=np.float32), EAGER)
+            return Tensor(np.array(v, dtype=_scalar_dtype()), EAGER)
         if isinstance(v, Tensor):
             v = v._value if isinstance(v._value, np.ndarray) else np.asarray(v.primal())
         if isinstance(v, np.ndarray | np.generic):
@@ -316,18 +318,19 @@ class Optimizer:
     def _import(self, p: Tensor, key: str, v, where: str):
         """The saved state entry ``key`` of ``p`` as this optimizer keeps it: floating-point
         arrays (NumPy's or PyTorch's) in ``p``'s dtype; a built-in optimizer's state holds
-        Tensors, ``step`` a float32 0-d one, as PyTorch's; a subclass's Tensors stay Tensors."""
+        Tensors, ``step`` a 0-d one, as PyTorch's; a subclass's Tensors stay Tensors."""
         if isinstance(v, list | tuple):
             return type(v)(self._import(p, key, x, where) for x in v)
         if self._torch_state and key == "step" and isinstance(v, int | float) and not isinstance(v, bool):
-            return Tensor(np.array(v, dtype=np.float32), EAGER)  # an older PyTorch's count
+            return Tensor(np.array(v, dtype=_scalar_dtype()), EAGER)  # an older PyTorch's count
         if v is None or isinstance(v, str | bool | int | float | dict):
             return copy.deepcopy(v)
         if not (isinstance(v, Tensor | np.ndarray | np.generic) or hasattr(v, "__array__")):
             return copy.deepcopy(v)
         a = np.array(np.asarray(v.detach().primal() if isinstance(v, Tensor) else v), copy=True)
         if self._torch_state and key == "step":
-            return Tensor(a.astype(np.float32) if a.ndim == 0 else a, EAGER)
+            # kept in its floating-point dtype, as PyTorch's load_state_dict keeps it
+            return Tensor(a.astype(_scalar_dtype()) if a.ndim == 0 and a.dtype.kind != "f" else a, EAGER)
         if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
             a = a.astype(p._value.dtype)
         shape = self._state_shape(key, p._value.shape)
@@ -397,6 +400,12 @@ _ARRAY = (np.ndarray, np.generic)
 _NUMBER = (int, float, np.number, np.ndarray)
 
 
+def _scalar_dtype() -> type:
+    """PyTorch's dtype for the numbers its optimizers keep as tensors (``step``): float32,
+    or float64 where that is the default dtype."""
+    return np.float64 if get_default_dtype() == np.float64 else np.float32
+
+
 def _arrays(state: dict) -> dict:
     """A built-in optimizer's state as its update reads it: each Tensor's array (written
     in place, a 0-d one too: a 0-d parameter's moments), ``step`` a count (PyTorch's
@@ -411,7 +420,7 @@ def _arrays(state: dict) -> dict:
 def _put(state: dict, arrays: dict) -> None:
     """Write the update's ``arrays`` back into ``state`` as PyTorch's optimizers hold them:
     Tensors on the same memory (made once), numbers into 0-d Tensors in place (``step``
-    a float32 one), so that a Tensor taken from the state follows the steps."""
+    one of PyTorch's scalar dtype), so that a Tensor taken from the state follows the steps."""
     get = state.get
     for k, v in arrays.items():
         old = get(k)
@@ -426,7 +435,7 @@ def _put(state: dict, arrays: dict) -> None:
             if isinstance(was, np.ndarray) and not was.ndim and was.flags.writeable:
                 was[()] = v
             else:
-                state[k] = Tensor(np.array(v, dtype=np.float32 if k == "step" else None), EAGER)
+                state[k] = Tensor(np.array(v, dtype=_scalar_dtype() if k == "step" else None), EAGER)
         elif v is not old:
             state[k] = v
 
