@@ -54,6 +54,15 @@ from chainrule.distributed.comm import (
     world_size,
 )
 from chainrule.distributed.ddp import DistributedDataParallel, GradBucket
+from chainrule.distributed.store import (
+    DistError,
+    DistStoreError,
+    FileStore,
+    HashStore,
+    PrefixStore,
+    Store,
+    TCPStore,
+)
 from chainrule.distributed.tensor_collectives import (
     P2POp,
     all_gather,
@@ -138,4 +147,11 @@ __all__ = [
     "recv_object_list",
     "P2POp",
     "batch_isend_irecv",
+    "Store",
+    "HashStore",
+    "FileStore",
+    "PrefixStore",
+    "TCPStore",
+    "DistError",
+    "DistStoreError",
 ]

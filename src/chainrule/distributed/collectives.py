@@ -55,6 +55,7 @@ class ReduceOp:
     BAND = "band"  # bitwise and, or and exclusive or: integer and boolean Tensors only
     BOR = "bor"
     BXOR = "bxor"
+    PREMUL_SUM = "premul_sum"  # NCCL's only: refused, as PyTorch's gloo refuses it
 
 
 reduce_op = ReduceOp  # PyTorch's old name, which scripts still use (dist.reduce_op.SUM)
@@ -180,6 +181,9 @@ def check_op(op: str) -> str:
     """``op`` as one of ``_OPS`` (any case; ``"avg"`` and ``"prod"`` too), or a clear error."""
     name = op.lower() if isinstance(op, str) else op
     name = _OP_ALIASES.get(name, name)
+    if name == ReduceOp.PREMUL_SUM:
+        raise ValueError("ReduceOp.PREMUL_SUM is NCCL's (made by torch.distributed._make_nccl_premul_sum(factor)) "
+                         "and PyTorch's gloo refuses it too: multiply by the factor and reduce with ReduceOp.SUM")
     if name not in _OPS:
         raise ValueError(f"all_reduce: op must be one of {', '.join(map(repr, _OPS))} "
                          f"(or a dist.ReduceOp), got {op!r}")
