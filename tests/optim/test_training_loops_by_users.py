@@ -275,3 +275,10 @@ def test_plateau_in_cooldown_and_the_step_dtype_of_a_float64_program_are_pytorch
         finally:
             lib.set_default_dtype(before)
     assert out[cr] == out[torch]
+
+
+@pytest.mark.parametrize("name", ["SparseAdam", "Muon"])
+def test_an_optimizer_of_torch_optim_that_chainrule_lacks_is_named_with_the_way_out(name):
+    assert hasattr(torch.optim, name)
+    with pytest.raises(AttributeError, match=f"no attribute '{name}': .*optim.Adam"):
+        getattr(cr.optim, name)

@@ -42,3 +42,17 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
 ]
+
+# torch.optim's optimizers that chainrule does not have, with what to use instead
+_NOT_HERE = {
+    "SparseAdam": "chainrule has no sparse gradients (nn.Embedding's gradient is dense); optim.Adam takes the "
+                  "same arguments (it moves the moments of every row, not only of the rows a batch used)",
+    "Muon": "PyTorch's Muon orthogonalises each update by Newton-Schulz iterations in bfloat16, a dtype chainrule "
+            "does not compute in; use optim.AdamW, or write the step as an optim.Optimizer subclass",
+}
+
+
+def __getattr__(name: str):
+    if name in _NOT_HERE:
+        raise AttributeError(f"module 'chainrule.optim' has no attribute {name!r}: {_NOT_HERE[name]}")
+    raise AttributeError(f"module 'chainrule.optim' has no attribute {name!r}")
