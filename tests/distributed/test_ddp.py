@@ -557,6 +557,7 @@ def test_join_with_uneven_inputs_as_torch(tmp_path):
 import numpy as np, chainrule as cr
 from chainrule import nn, optim
 import chainrule.distributed as dist
+from chainrule.distributed.algorithms.join import Join, Joinable, JoinHook
 
 dist.init_process_group("gloo")
 r = dist.get_rank()
@@ -572,7 +573,8 @@ batches = [[X[7 * q + k : 7 * q + k + 2] for k in range(count[q])] for q in rang
 for shared in (True, False):
     model = dist.DistributedDataParallel(make(), shared_memory=shared)
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
-    with model.join():
+    # PyTorch's generic Join([model]) does what model.join() does
+    with model.join() if shared else Join([model], divide_by_initial_world_size=True):
         for xb in batches[r]:
             opt.zero_grad()
             (model(xb) ** 2).sum().backward()
@@ -598,6 +600,39 @@ for shared in (True, False):
     assert raised
     opt.zero_grad()
     (model(X[:2]) ** 2).sum().backward()
+
+# a Joinable of one's own, as PyTorch's tutorial's: a count of every process's iterations
+class CounterHook(JoinHook):
+    def __init__(self, counter):
+        self.counter = counter
+    def main_hook(self):
+        dist.all_reduce(np.zeros(1))  # shadow the others' count
+    def post_hook(self, is_last_joiner):
+        self.counter.last = is_last_joiner
+
+class Counter(Joinable):
+    def __init__(self):
+        super().__init__()
+        self.count, self.last = 0.0, None
+    def __call__(self):
+        Join.notify_join_context(self)
+        self.count += dist.all_reduce(np.ones(1))[0]
+    def join_hook(self, **kwargs):
+        return CounterHook(self)
+
+counter = Counter()
+with Join([counter]):
+    for _ in range(count[r]):
+        counter()
+assert counter.count == (8.0 if r == 0 else 6.0) and counter.last == (r == 0), (counter.count, counter.last)
+try:
+    with Join([Counter()], throw_on_early_termination=True) as j:
+        for _ in range(count[r]):
+            j._joinables[0]()
+except RuntimeError as e:
+    assert ("exhausted inputs" if r == 0 else "Rank 1 exhausted all inputs") in str(e), str(e)
+else:
+    raise AssertionError("throw_on_early_termination")
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out
