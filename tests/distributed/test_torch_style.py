@@ -324,6 +324,19 @@ with cr.no_grad():
 for p in layer.parameters():
     dist.broadcast(p, src=1)
 assert layer.weight.tolist() == [[1.0, 1.0], [1.0, 1.0]] and layer.weight.requires_grad
+# monitored_barrier names the process that did not come in time, as PyTorch's gloo
+import datetime, time
+if rank == 1:
+    time.sleep(0.6)
+try:
+    dist.monitored_barrier(timeout=datetime.timedelta(seconds=0.2))
+except RuntimeError as e:
+    assert ("[Rank 0]: Rank 1 failed to pass monitoredBarrier in 200 ms" if rank == 0 else
+            "[Rank 1]: monitored_barrier: rank 0 did not answer within 0.2 s") in str(e), str(e)
+else:
+    raise AssertionError("monitored_barrier let a late process through")
+dist.monitored_barrier(timeout=5)  # the late message of the call before is dropped
+dist.monitored_barrier(wait_all_ranks=True)
 dist.barrier()
 if rank == 0:
     print("point to point and blocks: ok")

@@ -12,6 +12,7 @@ wrong numbers, MPI's "message truncated", or a process waiting forever.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -164,10 +165,62 @@ def barrier(group=None, async_op: bool = False, device_ids=None):
     return Work() if async_op else None
 
 
+_MONITOR_TAG = 32_000  # the messages of monitored_barrier (MPI's tags go to 32767 at least)
+_MONITOR_DEFAULT_S = 1800.0  # PyTorch's default timeout of a process group: 30 minutes
+_monitor_calls: dict = {}  # per communicator: how many monitored_barrier calls this process made
+
+
 def monitored_barrier(group=None, timeout=None, wait_all_ranks: bool = False) -> None:
-    """PyTorch's ``monitored_barrier``: :func:`barrier` (a process that fails ends the
-    job, see :func:`init`, so nobody waits on it forever)."""
-    barrier(group)
+    """PyTorch's ``monitored_barrier``: a :func:`barrier` that names the processes that did
+    not reach it within ``timeout`` (a ``timedelta`` or seconds; 30 minutes by default).
+    Each process tells the group's first one that it has come and waits for its answer;
+    the first one raises ``RuntimeError`` naming the first process that did not come in
+    time (every one, with ``wait_all_ranks=True``), and the others raise if it does not
+    answer in time."""
+    comm = group_comm(group)
+    if comm is None or comm.Get_size() == 1:
+        return
+    MPI = mpi()
+    limit_s = _MONITOR_DEFAULT_S if timeout is None else (
+        timeout.total_seconds() if hasattr(timeout, "total_seconds") else float(timeout))
+    key = id(comm)
+    call = _monitor_calls[key] = _monitor_calls.get(key, 0) + 1
+    me, deadline = comm.Get_rank(), time.monotonic() + limit_s
+    mine = np.array([call], np.int64)
+    if me != 0:
+        comm.Isend(mine, dest=0, tag=_MONITOR_TAG)
+        if not _wait_for(comm, 0, call, deadline):
+            raise RuntimeError(f"[Rank {get_global(group, me)}]: monitored_barrier: rank {get_global(group, 0)} "
+                               f"did not answer within {limit_s:g} s")
+        return
+    late = [r for r in range(1, comm.Get_size()) if not _wait_for(comm, r, call, deadline)]
+    if late:
+        late = late if wait_all_ranks else late[:1]
+        names = ", ".join(str(get_global(group, r)) for r in late)
+        raise RuntimeError(f"[Rank {get_global(group, 0)}]: Rank{'s' if len(late) > 1 else ''} {names} failed to "
+                           f"pass monitoredBarrier in {limit_s * 1000:g} ms")
+    MPI.Request.Waitall([comm.Isend(mine, dest=r, tag=_MONITOR_TAG) for r in range(1, comm.Get_size())])
+
+
+def _wait_for(comm, source: int, call: int, deadline: float) -> bool:
+    """Whether the message of monitored_barrier's call ``call`` came from ``source``
+    before ``deadline`` (the messages of earlier calls, which came late, are dropped)."""
+    box = np.zeros(1, np.int64)
+    while True:
+        request = comm.Irecv(box, source=source, tag=_MONITOR_TAG)
+        while not request.Test():
+            if time.monotonic() >= deadline:
+                request.Cancel()
+                status = mpi().Status()
+                request.Wait(status)
+                if status.Is_cancelled():
+                    return False
+                break  # it came as it was cancelled
+            time.sleep(0.001)
+        if box[0] == call:
+            return True
+        if box[0] > call:  # not possible: every process counts the same calls
+            raise RuntimeError("monitored_barrier: the processes called it a different number of times")
 
 
 # -- all_reduce -----------------------------------------------------------------------------
