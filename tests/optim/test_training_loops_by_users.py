@@ -282,3 +282,20 @@ def test_an_optimizer_of_torch_optim_that_chainrule_lacks_is_named_with_the_way_
     assert hasattr(torch.optim, name)
     with pytest.raises(AttributeError, match=f"no attribute '{name}': .*optim.Adam"):
         getattr(cr.optim, name)
+
+
+def test_schedules_chained_wrongly_are_refused_with_the_reason():
+    model = cr.nn.Linear(2, 1)
+    opt, other = cr.optim.SGD(model.parameters(), lr=0.1), cr.optim.SGD(model.parameters(), lr=0.1)
+    s = cr.optim.lr_scheduler
+    plateau = s.ReduceLROnPlateau(opt)
+    with pytest.raises(ValueError, match="does not support ReduceLROnPlateau .* plateau.step"):
+        s.SequentialLR(opt, [plateau, s.StepLR(opt, 2)], milestones=[2])
+    with pytest.raises(ValueError, match="does not support ReduceLROnPlateau"):
+        s.ChainedScheduler([s.StepLR(opt, 2), plateau])
+    with pytest.raises(ValueError, match="same optimizer"):
+        s.ChainedScheduler([s.StepLR(other, 2)], optimizer=opt)
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        s.SequentialLR(opt, [], milestones=[])
+    with pytest.raises(ValueError, match="twice in one parameter group .* give each parameter once"):
+        cr.optim.SGD([model.weight, model.bias, model.weight], lr=0.1)

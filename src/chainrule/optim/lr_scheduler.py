@@ -356,6 +356,18 @@ class LinearLR(LRScheduler):
         return self.start_factor + (self.end_factor - self.start_factor) * frac
 
 
+def _check_chain(name: str, schedulers: Sequence[LRScheduler], optimizer: Optimizer) -> None:
+    """Refuse, as PyTorch's, a schedule among ``schedulers`` that ``step()`` cannot step (a
+    ReduceLROnPlateau, stepped with its metric) or that sets another optimizer's rates."""
+    for i, s in enumerate(schedulers):
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{name} does not support ReduceLROnPlateau (at index {i}): it is stepped with the "
+                             "metric, plateau.step(val_loss); step it on its own, next to this schedule")
+        if getattr(s, "optimizer", None) is not optimizer:
+            raise ValueError(f"{name}: every scheduler must belong to the same optimizer (the one at index {i} "
+                             "does not)")
+
+
 def _torch_names(state_dict: dict, *names: str) -> dict:
     """A copy of ``state_dict`` with its entries of an older chainrule under PyTorch's names
     (``schedulers`` as ``_schedulers``, ...)."""
@@ -377,11 +389,11 @@ class SequentialLR(LRScheduler):
         milestones: Sequence[int],
         last_epoch: int = -1,
     ):
+        if not schedulers:
+            raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler")
+        _check_chain("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError("SequentialLR needs one milestone fewer than schedulers")
-        for s in schedulers:
-            if s.optimizer is not optimizer:
-                raise ValueError("SequentialLR: every scheduler must belong to the same optimizer")
         self._schedulers = list(schedulers)
         self._milestones = [int(m) for m in milestones]
         super().__init__(optimizer, last_epoch)
@@ -435,9 +447,7 @@ class ChainedScheduler(LRScheduler):
         if not schedulers:
             raise ValueError("ChainedScheduler needs at least one scheduler")
         optimizer = optimizer or schedulers[0].optimizer
-        for s in schedulers:
-            if s.optimizer is not optimizer:
-                raise ValueError("ChainedScheduler: every scheduler must belong to the same optimizer")
+        _check_chain("ChainedScheduler", schedulers, optimizer)
         self.optimizer, self._schedulers = optimizer, list(schedulers)
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 

@@ -158,7 +158,8 @@ class Optimizer:
         if self.param_groups and ("param_names" in group) != ("param_names" in self.param_groups[0]):
             raise ValueError("all optimizer param groups should be with/without names (pass named_parameters() to "
                              "each group, or parameters() to each)")
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        earlier = {id(p) for g in self.param_groups for p in g["params"]}
+        seen: set[int] = set()
         for p in params:
             if not isinstance(p, Tensor) or not isinstance(p._value, np.ndarray):
                 raise TypeError(f"optimizers update eager Tensors (Parameters), got {type(p).__name__}")
@@ -166,8 +167,11 @@ class Optimizer:
                 raise ValueError("an optimizer can only update leaf Tensors (parameters)")
             if np.result_type(p._value).kind not in "fc":
                 raise TypeError(f"cannot optimize a Tensor of dtype {np.result_type(p._value)}")
-            if id(p) in seen:
+            if id(p) in earlier:
                 raise ValueError("a parameter appears in more than one parameter group")
+            if id(p) in seen:  # PyTorch warns that this will become an error, and steps it twice
+                raise ValueError("a parameter appears twice in one parameter group (a weight tied to another "
+                                 "layer's, listed for both?); give each parameter once")
             seen.add(id(p))
         full = {**self.defaults, **group, "params": params}
         self._check_group(full)
