@@ -2,6 +2,7 @@
 
 import time
 
+import numpy as np
 import pytest
 from mpi_jobs import needs_mpi, ok, run_mpi
 
@@ -310,23 +311,50 @@ def keep_local(state, bucket):  # PyTorch's no-op hook: each process keeps its o
     fut = Future()
     fut.set_result(bucket.buffer())
     return fut
+from chainrule.distributed.algorithms import ddp_comm_hooks
+from chainrule.distributed.algorithms.ddp_comm_hooks import debugging_hooks, powerSGD_hook
+
+def bf16(a):  # rounded to bfloat16, to nearest even, the way torch.tensor(a).bfloat16() rounds
+    bits = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32).view(np.float32)
+
+fp16_wrapped = default_hooks.fp16_compress_wrapper(default_hooks.allreduce_hook)
+bf16_wrapped = default_hooks.bf16_compress_wrapper(default_hooks.allreduce_hook)
 for state, hook in ((None, default_hooks.allreduce_hook), (None, default_hooks.fp16_compress_hook),
-                    (seen, keep_local)):
+                    (seen, keep_local), (None, debugging_hooks.noop_hook), (None, fp16_wrapped),
+                    (None, default_hooks.bf16_compress_hook), (None, bf16_wrapped), (None, "BF16_COMPRESS")):
     hooked = dist.DistributedDataParallel(nn.Linear(5, 3, rng=0, dtype=np.float64), bucket_cap_mb=1e-6)
-    hooked.register_comm_hook(state, hook)
+    if isinstance(hook, str):
+        ddp_comm_hooks.register_ddp_comm_hook(ddp_comm_hooks.DDPCommHookType[hook], hooked)
+    else:
+        hooked.register_comm_hook(state, hook)
     hooked(x).tanh().sum().backward()
     for name, p in local.named_parameters():
         got = dict(hooked.module.named_parameters())[name].grad.numpy()
-        if hook is keep_local:
+        parts = dist.all_reduce({k: p.grad.numpy() * (k == r) for k in range(3)})
+        if hook in (keep_local, debugging_hooks.noop_hook):
             assert np.array_equal(got, p.grad.numpy())
         elif hook is default_hooks.allreduce_hook:  # the mean, as without a hook
             np.testing.assert_allclose(got, dist.all_reduce(p.grad.numpy()) / 3, rtol=4e-16 * 4, atol=1e-300)
-        else:  # float16: each gradient cast and divided by 3 in float16, summed in float16
-            parts = dist.all_reduce({k: p.grad.numpy() * (k == r) for k in range(3)})
+        elif hook in (default_hooks.fp16_compress_hook, fp16_wrapped):
+            # float16: each gradient cast and divided by 3 in float16, summed in float16
             third = [(parts[k].astype(np.float16) / np.float16(3)).astype(np.float16) for k in range(3)]
             want = (third[0] + third[1] + third[2]).astype(np.float64)  # the sum's order: within a unit
             np.testing.assert_allclose(got, want, rtol=2.0 ** -10, atol=0)
             assert not np.array_equal(got, dist.all_reduce(p.grad.numpy()) / 3)
+        else:  # bfloat16 likewise, with its 8 bits
+            third = [bf16(bf16(parts[k]) / np.float32(3)) for k in range(3)]
+            want = bf16(third[0] + third[1] + third[2]).astype(np.float64)
+            np.testing.assert_allclose(got, want, rtol=2.0 ** -7, atol=0)
+            assert np.array_equal(bf16(got), got) and not np.array_equal(got, dist.all_reduce(p.grad.numpy()) / 3)
+for refused in (lambda: ddp_comm_hooks.register_ddp_comm_hook(ddp_comm_hooks.DDPCommHookType.POWER_SGD, hooked),
+                lambda: powerSGD_hook.PowerSGDState(process_group=None)):
+    try:
+        refused()
+    except NotImplementedError as e:
+        assert "is not available in chainrule: register default_hooks.allreduce_hook" in str(e), str(e)
+    else:
+        raise AssertionError("PowerSGD")
 assert seen == [(0, False, [(3,)], [(3,)]), (1, True, [(3, 5)], [(3, 5)])], seen
 try:
     hooked.register_comm_hook(None, default_hooks.allreduce_hook)
@@ -636,3 +664,16 @@ else:
 print(f"rank {r} ok", flush=True)
 """, tmp_path))
     assert "rank 0 ok" in out and "rank 1 ok" in out
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_bfloat16_rounding_of_the_compressing_hooks_is_torchs():
+    torch = pytest.importorskip("torch")
+    from chainrule.distributed.algorithms.ddp_comm_hooks.default_hooks import to_bfloat16
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(size=200).astype(np.float32) * 10.0 ** rng.integers(-30, 30, 200),
+                        np.float32([0.0, -0.0, np.inf, -np.inf, 3.4e38, 1.00390625, 1.01171875, 1e-40])])
+    want = torch.tensor(x).bfloat16().float().numpy()
+    assert np.array_equal(to_bfloat16(x), want)
+    assert np.isnan(to_bfloat16(np.float32([np.nan])))[0]

@@ -106,7 +106,10 @@ class GradBucket:
         return self._buffer
 
     def set_buffer(self, tensor) -> None:
-        np.copyto(self._buffer.primal(), np.asarray(tensor.primal() if isinstance(tensor, Tensor) else tensor))
+        """Put ``tensor`` in place of :meth:`buffer` (PyTorch's: a compressing wrapper hands
+        the hook it wraps a buffer of another dtype); the gradients become what the hook's
+        Future holds."""
+        self._buffer = tensor if isinstance(tensor, Tensor) else Tensor(np.asarray(tensor), EAGER)
 
     def parameters(self) -> list:
         return list(self._bucket.params)
