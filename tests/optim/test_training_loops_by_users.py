@@ -168,6 +168,103 @@ def train(model, batches):
 '''
 
 
+# HuggingFace Trainer's way: AdamW with no decay for biases and LayerNorm (get_parameter_names),
+# get_linear_schedule_with_warmup as a LambdaLR of a functools.partial, LabelSmoother's loss
+# over padded labels (-100), gradient accumulation with clip_grad_norm_'s norm read by .item(),
+# a GradScaler that is off in float32/float64, validation under eval() and inference_mode()
+PROGRAMS["huggingface_trainer"] = '''
+import functools
+
+import torch
+from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
+
+torch.set_default_dtype(torch.float64)
+
+
+def get_parameter_names(model, forbidden_layer_types):
+    result = []
+    for name, child in model.named_children():
+        result += [f"{name}.{n}" for n in get_parameter_names(child, forbidden_layer_types)
+                   if not isinstance(child, tuple(forbidden_layer_types))]
+    result += list(model._parameters.keys())
+    return result
+
+
+def _linear_warmup(current_step, *, num_warmup_steps, num_training_steps):
+    if current_step < num_warmup_steps:
+        return float(current_step) / float(max(1, num_warmup_steps))
+    return max(0.0, float(num_training_steps - current_step) / float(max(1, num_training_steps - num_warmup_steps)))
+
+
+def label_smoothed_loss(logits, labels, epsilon=0.1, ignore_index=-100):
+    log_probs = -nn.functional.log_softmax(logits, dim=-1)
+    labels = labels.unsqueeze(-1)
+    padding_mask = labels.eq(ignore_index)
+    labels = torch.clamp(labels, min=0)
+    nll_loss = log_probs.gather(dim=-1, index=labels)
+    smoothed_loss = log_probs.sum(dim=-1, keepdim=True, dtype=torch.float64)
+    nll_loss.masked_fill_(padding_mask, 0.0)
+    smoothed_loss.masked_fill_(padding_mask, 0.0)
+    num_active_elements = padding_mask.numel() - padding_mask.long().sum()
+    nll_loss = nll_loss.sum() / num_active_elements
+    smoothed_loss = smoothed_loss.sum() / (num_active_elements * log_probs.shape[-1])
+    return (1 - epsilon) * nll_loss + epsilon * smoothed_loss
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(7, 6)
+        self.norm = nn.LayerNorm(6)
+        self.head = nn.Linear(6, 4)
+
+    def forward(self, ids):
+        return self.head(torch.tanh(self.norm(self.embed(ids))))
+
+
+def build():
+    return Tagger()
+
+
+def data(rng):
+    batches = []
+    for _ in range(6):
+        labels = torch.tensor(rng.integers(0, 4, size=(2, 5)))
+        labels[:, -1] = -100
+        batches.append((torch.tensor(rng.integers(0, 7, size=(2, 5))), labels))
+    return batches
+
+
+def train(model, batches):
+    decay = [n for n in get_parameter_names(model, [nn.LayerNorm]) if "bias" not in n]
+    groups = [{"params": [p for n, p in model.named_parameters() if n in decay and p.requires_grad],
+               "weight_decay": 0.01},
+              {"params": [p for n, p in model.named_parameters() if n not in decay and p.requires_grad],
+               "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=5e-2, betas=(0.9, 0.98), eps=1e-6)
+    schedule = functools.partial(_linear_warmup, num_warmup_steps=1, num_training_steps=3)
+    scheduler = LambdaLR(optimizer, schedule, -1)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    accumulation, out = 2, []
+    for step, (ids, labels) in enumerate(batches):
+        model.train()
+        loss = label_smoothed_loss(model(ids), labels) / accumulation
+        scaler.scale(loss).backward()
+        if (step + 1) % accumulation == 0:
+            scaler.unscale_(optimizer)
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad()
+            model.eval()
+            with torch.inference_mode():
+                logits = model(batches[0][0])
+            out.append([loss.item(), grad_norm.item(), scheduler.get_last_lr(), logits.argmax(-1)])
+    return out, [sorted(g) for g in optimizer.state_dict()["param_groups"]]
+'''
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_training_loop_gives_pytorchs_values(name):
     _compare(PROGRAMS[name])
