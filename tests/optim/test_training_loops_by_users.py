@@ -396,3 +396,19 @@ def test_schedules_chained_wrongly_are_refused_with_the_reason():
         s.SequentialLR(opt, [], milestones=[])
     with pytest.raises(ValueError, match="twice in one parameter group .* give each parameter once"):
         cr.optim.SGD([model.weight, model.bias, model.weight], lr=0.1)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 0.5, 0.0, float("inf"), -float("inf")])
+def test_clipping_takes_each_norm_and_foreach_as_pytorchs(norm_type):
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(size=(3, 2)), rng.normal(size=4)]
+    out = {}
+    for lib in (torch, cr):
+        params = [lib.nn.Parameter(lib.tensor(np.ones_like(g))) for g in grads]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = lib.tensor(g)
+        total = lib.nn.utils.clip_grad_norm_(params, 0.3, norm_type=norm_type, foreach=True)
+        lib.nn.utils.clip_grad_value_(params, 0.05, foreach=False)
+        out[lib] = [total.item()] + [p.grad.detach().numpy() for p in params]
+    for ours, theirs in zip(out[cr], out[torch], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13)

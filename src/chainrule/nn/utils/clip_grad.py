@@ -64,17 +64,31 @@ def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0, e
     if not tensors:
         return Tensor(np.zeros(()), EAGER)
     norm_type = float(norm_type)
-    values = [np.asarray(t.primal() if isinstance(t, Tensor) else t) for t in tensors]
-    if norm_type == np.inf:
-        total = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in values)
-    else:
-        total = float(sum(float(np.sum(np.abs(g) ** norm_type)) for g in values)) ** (1.0 / norm_type)
+    # as PyTorch's: each tensor's norm in its own dtype, then the norm of those norms
+    norms = [_vector_norm(np.asarray(t.primal() if isinstance(t, Tensor) else t), norm_type) for t in tensors]
+    total = _vector_norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"the total norm of order {norm_type} of the gradients is non-finite ({total}), so "
             "they cannot be clipped; pass error_if_nonfinite=False to clip anyway"
         )
-    return Tensor(np.asarray(total, dtype=values[0].dtype), EAGER)
+    return Tensor(np.asarray(total), EAGER)
+
+
+def _vector_norm(g: np.ndarray, norm_type: float) -> np.generic:
+    """``torch.linalg.vector_norm(g, norm_type)``: in ``g``'s dtype, 0 for an empty ``g``."""
+    g = np.abs(g.ravel())
+    if not g.size:
+        return g.dtype.type(0)
+    if norm_type == np.inf:
+        return g.max()
+    if norm_type == -np.inf:
+        return g.min()
+    if norm_type == 0:
+        return g.dtype.type(np.count_nonzero(g))
+    if norm_type == 2:
+        return np.sqrt(np.dot(g, g))
+    return np.sum(g ** norm_type) ** (1 / norm_type)
 
 
 def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, total_norm,
@@ -96,8 +110,9 @@ def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float
                 p.grad.mul_(np.asarray(coef, dtype=p.grad.dtype))
 
 
-def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
-    """Clamp every gradient element into [−clip_value, clip_value].
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach: bool | None = None) -> None:
+    """Clamp every gradient element into [−clip_value, clip_value] (``foreach``, PyTorch's
+    choice of kernel, changes nothing here).
 
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0, -5.0], requires_grad=True)
