@@ -253,6 +253,8 @@ try:
     sys.exit(5)
 except SystemExit as e:
     assert e.code == 5 and repr(e) == "SystemExit(5)"
+    import pickle
+    assert type(pickle.loads(pickle.dumps(e))) is SystemExit  # as a worker process sends it
 dist.destroy_process_group(both)
 
 # all_to_all(_single), reduce_scatter, the object collectives and point to point, and

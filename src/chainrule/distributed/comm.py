@@ -169,6 +169,9 @@ class _SystemExit(SystemExit):
     def code(self, value) -> None:
         SystemExit.code.__set__(self, value)
 
+    def __reduce__(self):  # pickled (sent from a worker process, say) as Python's own
+        return SystemExit, self.args
+
 
 _SystemExit.__name__ = _SystemExit.__qualname__ = "SystemExit"  # as Python's, in messages
 _SystemExit.__module__ = "builtins"
@@ -206,7 +209,8 @@ def _at_exit() -> None:
         _STATE.watchdog.leave()
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE = __name__.rsplit(".", 1)[0] + "."  # chainrule.distributed.
+_NOT_MPI = (_PACKAGE + "store",)  # its modules whose waits are not for other processes' MPI calls
 _POLL_S = 0.1  # how often the watchdog looks
 _STUCK_POLLS = 15  # how many looks in a row find the main thread waiting before the job ends
 _LEFT = 77  # the tag of the message "this process has ended"
@@ -242,7 +246,8 @@ class _Watchdog(threading.Thread):
                 request = self._comm.Irecv(box, source=MPI.ANY_SOURCE, tag=_LEFT)
             frame = sys._current_frames().get(self._main) if self.gone else None
             here = None if frame is None else (frame, frame.f_lasti)
-            if here is None or not frame.f_code.co_filename.startswith(_PACKAGE) or here != where:
+            module = "" if frame is None else str(frame.f_globals.get("__name__", ""))
+            if here is None or not module.startswith(_PACKAGE) or module in _NOT_MPI or here != where:
                 where, polls = here, 0
                 continue
             polls += 1
