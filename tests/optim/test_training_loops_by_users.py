@@ -352,7 +352,7 @@ def test_a_schedule_made_with_last_epoch_resumes_from_the_groups_rate_as_pytorch
     np.testing.assert_allclose(rates[cr], rates[torch], rtol=1e-13)
 
 
-def test_plateau_in_cooldown_and_the_step_dtype_of_a_float64_program_are_pytorchs():
+def test_plateau_in_cooldown_and_the_step_dtypes_of_a_float64_program_are_pytorchs():
     out = {}
     for lib in (torch, cr):
         before = lib.get_default_dtype()
@@ -367,7 +367,11 @@ def test_plateau_in_cooldown_and_the_step_dtype_of_a_float64_program_are_pytorch
                 opt.step()
                 plateau.step(metric)
                 cooling.append(plateau.in_cooldown)
-            steps = [opt.state[w]["step"], opt.state_dict()["state"][0]["step"]]
+            fused = lib.optim.AdamW([lib.nn.Parameter(lib.ones(2))], fused=True)
+            fused.param_groups[0]["params"][0].grad = lib.ones(2)
+            fused.step()
+            steps = [opt.state[w]["step"], opt.state_dict()["state"][0]["step"],
+                     fused.state_dict()["state"][0]["step"]]
             out[lib] = cooling, [str(s.dtype).split(".")[-1] for s in steps], plateau.get_last_lr()
         finally:
             lib.set_default_dtype(before)

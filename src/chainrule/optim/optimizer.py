@@ -261,7 +261,7 @@ class Optimizer:
                              for k, v in state.items()}
                 if tensors:
                     if state:  # as PyTorch's, a parameter gets state only when it keeps some (SGD)
-                        _put(self.state[p] if kept is None else kept, state)
+                        _put(self.state[p] if kept is None else kept, state, group.get("fused"))
                 elif kept is None:
                     if state:
                         self.state[p] = state
@@ -404,10 +404,10 @@ _ARRAY = (np.ndarray, np.generic)
 _NUMBER = (int, float, np.number, np.ndarray)
 
 
-def _scalar_dtype() -> type:
+def _scalar_dtype(fused: bool | None = None) -> type:
     """PyTorch's dtype for the numbers its optimizers keep as tensors (``step``): float32,
-    or float64 where that is the default dtype."""
-    return np.float64 if get_default_dtype() == np.float64 else np.float32
+    or float64 where that is the default dtype (but for its fused kernels')."""
+    return np.float64 if get_default_dtype() == np.float64 and not fused else np.float32
 
 
 def _arrays(state: dict) -> dict:
@@ -421,7 +421,7 @@ def _arrays(state: dict) -> dict:
     return out
 
 
-def _put(state: dict, arrays: dict) -> None:
+def _put(state: dict, arrays: dict, fused: bool | None = None) -> None:
     """Write the update's ``arrays`` back into ``state`` as PyTorch's optimizers hold them:
     Tensors on the same memory (made once), numbers into 0-d Tensors in place (``step``
     one of PyTorch's scalar dtype), so that a Tensor taken from the state follows the steps."""
@@ -439,7 +439,7 @@ def _put(state: dict, arrays: dict) -> None:
             if isinstance(was, np.ndarray) and not was.ndim and was.flags.writeable:
                 was[()] = v
             else:
-                state[k] = Tensor(np.array(v, dtype=_scalar_dtype() if k == "step" else None), EAGER)
+                state[k] = Tensor(np.array(v, dtype=_scalar_dtype(fused) if k == "step" else None), EAGER)
         elif v is not old:
             state[k] = v
 
