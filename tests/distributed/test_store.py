@@ -3,7 +3,7 @@
 import datetime
 
 import pytest
-from mpi_jobs import needs_mpi, ok, run_mpi
+from mpi_jobs import needs_mpi
 
 from chainrule import distributed as dist
 
@@ -48,25 +48,3 @@ def test_refusals():
     with pytest.raises(ValueError, match="PREMUL_SUM is NCCL's"):
         dist.all_reduce(1.0, op=dist.ReduceOp.PREMUL_SUM)
 
-
-def test_a_file_store_is_shared_by_the_processes(tmp_path):
-    out = ok(run_mpi("""
-import sys
-from chainrule import distributed as dist
-dist.init()
-r = dist.rank()
-store = dist.PrefixStore("job", dist.FileStore(sys.argv[1], 2))
-if r == 1:
-    store.set("ready", "yes")
-assert store.get("ready") == b"yes"  # rank 0 waits for it
-assert store.add("count", r + 1) in ((1, 3) if r == 0 else (2, 3))
-store.wait(["count"])
-dist.barrier()
-assert store.get("count") == b"3"
-won = store.compare_set("owner", "", str(r))  # one process sets it first, the other sees its value
-owners = [None, None]
-dist.all_gather_object(owners, won)
-assert owners[0] == owners[1] in (b"0", b"1"), owners
-print(f"rank {r} ok", flush=True)
-""", tmp_path, args=(str(tmp_path / "store"),)))
-    assert "rank 0 ok" in out and "rank 1 ok" in out

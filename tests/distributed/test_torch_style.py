@@ -339,6 +339,17 @@ else:
     raise AssertionError("monitored_barrier let a late process through")
 dist.monitored_barrier(timeout=5)  # the late message of the call before is dropped
 dist.monitored_barrier(wait_all_ranks=True)
+# a FileStore that both processes open (in the job's folder)
+store = dist.PrefixStore("job", dist.FileStore("store", 2))
+if rank == 1:
+    store.set("ready", "yes")
+assert store.get("ready") == b"yes"  # rank 0 waits for it
+assert store.add("count", rank + 1) in ((1, 3) if rank == 0 else (2, 3))
+dist.barrier()
+assert store.get("count") == b"3"
+owners = [None, None]
+dist.all_gather_object(owners, store.compare_set("owner", "", str(rank)))  # the first one sets it
+assert owners[0] == owners[1] in (b"0", b"1"), owners
 dist.barrier()
 if rank == 0:
     print("point to point and blocks: ok")

@@ -212,7 +212,7 @@ def _at_exit() -> None:
 _PACKAGE = __name__.rsplit(".", 1)[0] + "."  # chainrule.distributed.
 _NOT_MPI = (_PACKAGE + "store",)  # its modules whose waits are not for other processes' MPI calls
 _POLL_S = 0.1  # how often the watchdog looks
-_STUCK_POLLS = 15  # how many looks in a row find the main thread waiting before the job ends
+_STUCK_POLLS = 10  # how many looks in a row find the main thread waiting before the job ends
 _LEFT = 77  # the tag of the message "this process has ended"
 
 
@@ -225,7 +225,7 @@ class _Watchdog(threading.Thread):
     collective would wait forever. So each process, as it ends, tells the others on a
     communicator of their own; a process told so whose main thread then stays inside
     ``chainrule.distributed`` (waiting in a collective, a ``recv`` or a gradient sum) for
-    1.5 s ends the job, naming the process that has gone. A process that is busy
+    a second ends the job, naming the process that has gone. A process that is busy
     elsewhere (writing a checkpoint) is left alone, and ends as usual."""
 
     def __init__(self, comm):
