@@ -12,7 +12,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import enable_grad, nested_backward, no_grad, tensor
-from chainrule.core.primitive import CompositePrimitive, Primitive, def_joint_vjp, def_jvps, def_vjps
+from chainrule.core.primitive import CompositePrimitive, MissingRule, Primitive, def_joint_vjp, def_jvps, def_vjps
 from chainrule.core.pytree import tree_children, tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import Tensor, undifferentiated
@@ -35,6 +35,12 @@ def stop_gradient(x: Tensor | object) -> Tensor | object:
     3.0
     """
     return tree_map(lambda v: undifferentiated(v) if isinstance(v, Tensor) else v, x)
+
+
+class NoForwardMode(MissingRule, TypeError):
+    """Forward mode of a function with a custom vjp only: a TypeError, as JAX raises, and a
+    missing forward rule, so that ``jacobian``, ``hessian`` and ``hessian_vector_product``
+    take reverse mode for it, as JAX's ``jacobian`` (``jacrev``) and HIPS autograd's do."""
 
 
 class custom_vjp(CompositePrimitive):
@@ -88,9 +94,9 @@ class custom_vjp(CompositePrimitive):
         return inner
 
     def tangent(self, primals, tangents, in_tree):
-        raise TypeError(
-            f"{self.__name__} has a custom vjp only, so forward mode (jvp, jacfwd, hessian) "
-            "cannot differentiate it; use reverse mode, or give it a custom_jvp"
+        raise NoForwardMode(
+            f"{self.__name__} has a custom vjp only, so forward mode (jvp, jacfwd) "
+            "cannot differentiate it; use reverse mode, or give it a custom_jvp", "fwd"
         )
 
     def batched(self, in_axes, in_tree, axes):
