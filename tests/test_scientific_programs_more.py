@@ -576,3 +576,43 @@ def test_implicit_derivatives_of_a_fixed_point_and_a_root():
     dx_dt = -np.linalg.solve(cr.jacobian(residual, 0)(x, t), cr.jacobian(residual, 1)(x, t))
     np.testing.assert_allclose(dx_dt, -x / (3 * x ** 2 + t), rtol=1e-12)
 
+
+
+# -- the generalized eigenproblem of finite elements: K v = ω² M v ---------------------------------
+def bar_modes(areas):
+    """A bar of elements of cross-sections ``areas``, fixed at its left end: its stiffness
+    and consistent mass matrices, and their generalized eigenpairs (scipy.linalg.eigh(K, M))."""
+    n = areas.shape[0]
+    ke = areas[:, None, None] * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    me = areas[:, None, None] * np.array([[2.0, 1.0], [1.0, 2.0]]) / 6
+    place = np.eye(n + 1)[np.stack([np.arange(n), np.arange(1, n + 1)], 1)]  # element -> global dofs
+    K = cnp.einsum("eai,eab,ebj->ij", place, ke, place)[1:, 1:]
+    M = cnp.einsum("eai,eab,ebj->ij", place, me, place)[1:, 1:]
+    return K, M, csl.eigh(K, M)
+
+
+def test_generalized_eigh_of_finite_elements():
+    areas = np.array([1.0, 0.8, 1.3, 0.9])
+    K, M, (w, v) = bar_modes(areas)
+    want_w, want_v = sla.eigh(K, M)
+    _, _, (our_w, our_v) = cr.vjp(bar_modes, areas)[0]
+    np.testing.assert_allclose(our_w, want_w, rtol=1e-13)
+    np.testing.assert_allclose(our_v, want_v, rtol=1e-12, atol=1e-13)  # SciPy's signs, vᵀMv = I
+    # dω²ₖ/da = vₖᵀ (∂K/∂a - ω²ₖ ∂M/∂a) vₖ, and ∂K/∂a, ∂M/∂a are the element matrices
+    dK, dM = cr.jacobian(lambda a: bar_modes(a)[0])(areas), cr.jacobian(lambda a: bar_modes(a)[1])(areas)
+    closed = np.einsum("ik,ije,jk->ke", v, dK, v) - w[:, None] * np.einsum("ik,ije,jk->ke", v, dM, v)
+    np.testing.assert_allclose(cr.jacobian(lambda a: bar_modes(a)[2][0])(areas), closed, rtol=1e-12, atol=1e-13)
+
+    def design(a):  # the fundamental frequency and the tip's share of the second mode
+        _, _, (w, v) = bar_modes(a)
+        return cnp.sqrt(w[0]) + v[-1, 1] ** 2
+    np.testing.assert_allclose(cr.grad(design)(areas), central_differences(design, areas), rtol=1e-8, atol=1e-9)
+    # (differences of differences: their truncation error is 2e-7 here, falling as h²)
+    np.testing.assert_allclose(cr.hessian(design)(areas), central_hessian(design, areas), rtol=1e-5, atol=1e-6)
+    # a complex Hermitian pencil: SciPy's eigenvalues, and the gradient of their squares
+    a, b = RNG.normal(size=(2, 3, 3)) + 1j * RNG.normal(size=(2, 3, 3))
+    a, b = a + a.conj().T, b @ b.conj().T + np.eye(3)
+    squares = lambda s: cnp.sum(csl.eigvalsh(a * s, b) ** 2)  # noqa: E731
+    np.testing.assert_allclose(cr.grad(squares)(1.3), 2 * 1.3 * np.sum(sla.eigvalsh(a, b) ** 2), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="scipy.linalg.eigh: type is not differentiable"):
+        csl.eigh(cr.tensor(K), M, type=2)

@@ -516,24 +516,34 @@ def svdvals(a, overwrite_a: bool = False, check_finite: bool = True):
     return la.svd(a, compute_uv=False)
 
 
-def _plain_eigh_only(name: str, b, options: dict):
-    if b is not None:
-        raise _refuse(name, "the generalized problem (b given)")
-    used = sorted(k for k, v in options.items() if v is not None)
+def _plain_eigh_only(name: str, options: dict):
+    used = sorted(k for k, v in options.items() if v is not None and (k != "type" or v != 1))
     if used:
         raise _refuse(name, ", ".join(used))
 
 
+def _generalized_eigh(a, b, lower: bool):
+    """``a v = w b v`` reduced to a standard problem by ``b = L Lᴴ``, as LAPACK's
+    ``sygvd`` does: ``C = L⁻¹ a L⁻ᴴ`` has the eigenvalues ``w`` and the eigenvectors
+    ``u = Lᴴ v`` (so ``vᴴ b v = I``); both matrices read one triangle, as SciPy's."""
+    low = la.cholesky(_hermitian_from_triangle(b, lower))
+    half = solve_triangular(low, _hermitian_from_triangle(a, lower), lower=True)
+    w, u = la.eigh(solve_triangular(low, cnp.conj(_T(half)), lower=True))
+    return w, solve_triangular(low, u, trans="C", lower=True)
+
+
 @mirrors(sla.eigh, FAMILY)
 def eigh(a, b=None, *, lower: bool = True, eigvals_only: bool = False, **kwargs):
-    """``scipy.linalg.eigh`` of a standard problem: the values read one triangle, as
-    SciPy's; the derivative is that of the symmetrised input, as JAX's (see
-    :mod:`chainrule.numpy.linalg`)."""
+    """``scipy.linalg.eigh``. Of a standard problem the values read one triangle, as
+    SciPy's, and the derivative is that of the symmetrised input, as JAX's (see
+    :mod:`chainrule.numpy.linalg`). The generalized problem ``a v = w b v`` (``b``
+    positive definite, ``type=1``) is reduced to a standard one by the Cholesky factor
+    of ``b``, as LAPACK does, and differentiates the triangles of ``a`` and ``b`` it reads."""
     if not any_tensor((a, b)):
         return sla.eigh(a, b, lower=lower, eigvals_only=eigvals_only, **kwargs)
-    _plain_eigh_only("eigh", b, {k: kwargs.get(k) for k in
-                                 ("subset_by_index", "subset_by_value", "driver")})
-    w, v = la.eigh(a, "L" if lower else "U")
+    _plain_eigh_only("eigh", {k: kwargs.get(k) for k in
+                              ("subset_by_index", "subset_by_value", "driver", "type")})
+    w, v = la.eigh(a, "L" if lower else "U") if b is None else _generalized_eigh(a, b, lower)
     return w if eigvals_only else (w, v)
 
 
