@@ -163,6 +163,7 @@ if r == 0:  # step 1: mean of [1, 2] and [2, 4]; steps 2 and 3: [2, 4] / 2 and [
         raise AssertionError("broadcast with a process that has joined")
     assert hvd.allgather(cr.tensor([[5.0]])).tolist() == [[5.0]]  # no rows from the joined process
     assert hvd.allreduce(np.array([4, 6]), op=hvd.Max).tolist() == [4, 6]
+    assert hvd.allreduce(cr.tensor([2.0, 4.0])).tolist() == [1.0, 2.0]  # a Tensor: its own message
 else:
     assert w.tolist() == [-0.5, -1.0], w
     try:
