@@ -496,6 +496,12 @@ def test_a_job_of_one_has_nothing_to_share_and_bad_options_are_named():
     assert calls == [0] and model.module.bias.grad.tolist() == [2.0]
     with pytest.raises(TypeError, match="shared_memory must be None"):
         dist.DistributedDataParallel(nn.Linear(2, 1), shared_memory="yes")
+    # the options that scripts written for PyTorch pass
+    model = dist.DistributedDataParallel(nn.Linear(2, 1), find_unused_parameters=True, static_graph=True,
+                                         gradient_as_bucket_view=False, broadcast_buffers=False)
+    model._set_static_graph()
+    model(np.ones((1, 2), np.float32)).sum().backward()
+    assert model.module.bias.grad.tolist() == [1.0]
     for nothing_to_train in (nn.ReLU(), nn.Linear(2, 1).requires_grad_(False)):  # PyTorch refuses them too
         with pytest.raises(RuntimeError, match="not needed when a module doesn't have any parameter"):
             dist.DistributedDataParallel(nothing_to_train)

@@ -348,6 +348,11 @@ class DistributedDataParallel(Module):
     def require_backward_grad_sync(self, value: bool) -> None:
         self.__dict__["_sync"] = bool(value)
 
+    def _set_static_graph(self) -> None:
+        """PyTorch's ``model._set_static_graph()`` (what ``static_graph=True`` asks for, used
+        with activation checkpointing): changes nothing here, where a parameter that gets its
+        gradient late or never holds nothing up."""
+
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
         """Inside, ``backward()`` only accumulates local gradients in ``.grad``; the first
