@@ -416,3 +416,19 @@ def test_clipping_takes_each_norm_and_foreach_as_pytorchs(norm_type):
         out[lib] = [total.item()] + [p.grad.detach().numpy() for p in params]
     for ours, theirs in zip(out[cr], out[torch], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
+def test_a_random_sampler_rebuilt_as_accelerate_rebuilds_it():
+    # Accelerate's prepare_data_loader makes a SeedableRandomSampler from the loader's one, passing
+    # num_samples=sampler._num_samples (None: the dataset's length, read when asked)
+    out = {}
+    for lib in (torch, cr):
+        data = lib.utils.data.TensorDataset(lib.arange(6.0))
+        loader = lib.utils.data.DataLoader(data, batch_size=4, shuffle=True)
+        sampler = loader.sampler
+        again = type(sampler)(sampler.data_source, replacement=sampler.replacement, num_samples=sampler._num_samples,
+                              generator=sampler.generator)
+        fixed = type(sampler)(data, num_samples=4)
+        out[lib] = [sampler._num_samples, again.num_samples, len(again), fixed._num_samples, len(fixed),
+                    sorted(int(i) for i in again)]
+    assert out[cr] == out[torch]

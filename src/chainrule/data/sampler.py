@@ -70,9 +70,14 @@ class RandomSampler(Sampler):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, but got "
                              f"num_samples={num_samples!r}")
         self.data_source, self.replacement = data_source, replacement
-        self.num_samples = len(data_source) if num_samples is None else int(num_samples)
+        # as PyTorch's: the number given (None: the dataset's length, read when asked)
+        self._num_samples = None if num_samples is None else int(num_samples)
         # None: the global generator, read at each pass (chainrule.manual_seed seeds it)
         self.generator = None if generator is None else get_generator(generator)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
         # drawn as they are read (PyTorch's draws 32 at a time), so that num_samples=int(1e10)
