@@ -75,7 +75,8 @@ class GradScaler:
     """PyTorch's ``torch.amp.GradScaler(device="cuda", init_scale=2.**16, growth_factor=2.0,
     backoff_factor=0.5, growth_interval=2000, enabled=True)``: ``scale(loss)``,
     ``unscale_(optimizer)``, ``step(optimizer)`` (skipped when a gradient is not finite),
-    ``update(new_scale=None)``, ``get_scale()``, ``state_dict()``/``load_state_dict()``. One
+    ``update(new_scale=None)``, ``get_scale()``, ``get_``/``set_growth_factor``,
+    ``_backoff_factor`` and ``_growth_interval``, ``state_dict()``/``load_state_dict()``. One
     for ``"cuda"`` is disabled with a warning, as PyTorch's without CUDA."""
 
     def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
@@ -100,6 +101,24 @@ class GradScaler:
 
     def get_scale(self) -> float:
         return self._scale if self._enabled else 1.0
+
+    def get_growth_factor(self) -> float:
+        return self._growth_factor
+
+    def set_growth_factor(self, new_factor: float) -> None:
+        self._growth_factor = float(new_factor)
+
+    def get_backoff_factor(self) -> float:
+        return self._backoff_factor
+
+    def set_backoff_factor(self, new_factor: float) -> None:
+        self._backoff_factor = float(new_factor)
+
+    def get_growth_interval(self) -> int:
+        return self._growth_interval
+
+    def set_growth_interval(self, new_interval: int) -> None:
+        self._growth_interval = int(new_interval)
 
     def scale(self, outputs: Any) -> Any:
         """``outputs`` (a Tensor, or a pytree of them) times the scale."""

@@ -432,3 +432,24 @@ def test_a_random_sampler_rebuilt_as_accelerate_rebuilds_it():
         out[lib] = [sampler._num_samples, again.num_samples, len(again), fixed._num_samples, len(fixed),
                     sorted(int(i) for i in again)]
     assert out[cr] == out[torch]
+
+
+def test_a_grad_scaler_s_factors_are_read_and_set_as_pytorchs():
+    out = {}
+    for lib in (torch, cr):
+        w = lib.nn.Parameter(lib.ones(2, dtype=lib.float64))
+        opt = lib.optim.SGD([w], lr=0.1)
+        scaler = lib.amp.GradScaler("cpu", init_scale=8.0, growth_interval=3)
+        read = [scaler.get_growth_factor(), scaler.get_backoff_factor(), scaler.get_growth_interval()]
+        scaler.set_growth_factor(4.0)
+        scaler.set_backoff_factor(0.25)
+        scaler.set_growth_interval(1)
+        scales = []
+        for bad in (False, True, False):
+            opt.zero_grad()
+            scaler.scale((w * w).sum() * (float("inf") if bad else 1.0)).backward()
+            scaler.step(opt)
+            scaler.update()
+            scales.append(scaler.get_scale())
+        out[lib] = read, scales, w.detach().numpy().tolist(), scaler.state_dict()
+    assert out[cr] == out[torch]
