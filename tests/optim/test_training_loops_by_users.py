@@ -453,3 +453,14 @@ def test_a_grad_scaler_s_factors_are_read_and_set_as_pytorchs():
             scales.append(scaler.get_scale())
         out[lib] = read, scales, w.detach().numpy().tolist(), scaler.state_dict()
     assert out[cr] == out[torch]
+
+
+def test_cyclic_lr_s_scale_fn_is_pytorchs():
+    out = {}
+    for lib in (torch, cr):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1, momentum=0.9)
+        schedules = [lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, mode=mode, gamma=0.9)
+                     for mode in ("triangular", "triangular2", "exp_range")]
+        schedules.append(lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, scale_fn=lambda x: 1 / (1 + x)))
+        out[lib] = [s.scale_fn(x) for s in schedules for x in (1, 2, 3.5)]
+    np.testing.assert_allclose(out[cr], out[torch], rtol=1e-15)

@@ -716,7 +716,8 @@ class CyclicLR(LRScheduler):
         else:
             group["momentum"] = m
 
-    def _scale(self, x: float) -> float:
+    def scale_fn(self, x: float) -> float:
+        """The height of cycle ``x`` (or at iteration ``x``): ``scale_fn`` given, or the mode's."""
         if self._scale_fn_custom is not None:
             return self._scale_fn_custom(x)
         if self.mode == "triangular2":
@@ -731,7 +732,7 @@ class CyclicLR(LRScheduler):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
-        scale = self._scale(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
         lrs = [base + (top - base) * height * scale for base, top in zip(self.base_lrs, self.max_lrs, strict=True)]
         if self.cycle_momentum:
             for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
