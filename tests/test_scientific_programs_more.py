@@ -358,6 +358,89 @@ def train(model, d):
     return out
 '''
 
+# torchdiffeq's odeint_adjoint in miniature: a torch.autograd.Function whose backward
+# integrates the adjoint system backwards, differentiating the dynamics through the saved
+# parameters under enable_grad.
+PROGRAMS["node_adjoint_function"] = '''
+import torch
+import torch.nn as nn
+torch.set_default_dtype(torch.float64)
+
+def rk4(f, y, t0, t1, n):
+    h = (t1 - t0) / n
+    t = t0
+    for _ in range(n):
+        k1 = f(t, y); k2 = f(t + h / 2, y + h / 2 * k1)
+        k3 = f(t + h / 2, y + h / 2 * k2); k4 = f(t + h, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        t = t + h
+    return y
+
+class OdeintAdjoint(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, y0, func, n, *params):
+        with torch.no_grad():
+            y1 = rk4(func, y0, 0.0, 1.0, n)
+        ctx.func, ctx.n = func, n
+        ctx.save_for_backward(y1, *params)
+        return y1
+
+    @staticmethod
+    def backward(ctx, grad_y1):
+        y1, *params = ctx.saved_tensors
+        func, n = ctx.func, ctx.n
+        shapes = [p.shape for p in params]
+        def aug(t, state):
+            y, a = state[0], state[1]
+            with torch.enable_grad():
+                y = y.detach().requires_grad_(True)
+                f = func(t, y)
+                vjp_y, *vjp_p = torch.autograd.grad(f, (y,) + tuple(params), -a, allow_unused=True)
+            vjp_p = [torch.zeros(s) if v is None else v for v, s in zip(vjp_p, shapes)]
+            return torch.stack([f, vjp_y]), torch.cat([v.flatten() for v in vjp_p])
+        # integrate [y, a] and the parameter adjoint backwards
+        h = -1.0 / n
+        s = torch.stack([y1, grad_y1]); g = torch.zeros(sum(p.numel() for p in params))
+        t = 1.0
+        for _ in range(n):
+            k1, q1 = aug(t, s); k2, q2 = aug(t + h / 2, s + h / 2 * k1)
+            k3, q3 = aug(t + h / 2, s + h / 2 * k2); k4, q4 = aug(t + h, s + h * k3)
+            s = s + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            g = g + h / 6 * (q1 + 2 * q2 + 2 * q3 + q4)
+            t = t + h
+        out, k = [], 0
+        for p in params:
+            out.append(g[k:k + p.numel()].view_as(p)); k += p.numel()
+        return (s[1], None, None, *out)
+
+class Func(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin1 = nn.Linear(2, 8)
+        self.lin2 = nn.Linear(8, 2)
+    def forward(self, t, y):
+        return self.lin2(torch.tanh(self.lin1(y))) - 0.1 * y * t
+
+def build():
+    return Func()
+
+def data(rng):
+    return torch.tensor(rng.normal(size=(4, 2))), torch.tensor(rng.normal(size=(4, 2)))
+
+def train(func, batch):
+    y0, target = batch
+    opt = torch.optim.SGD(func.parameters(), lr=0.05, momentum=0.9)
+    out = []
+    for _ in range(3):
+        y0r = y0.clone().requires_grad_(True)
+        y1 = OdeintAdjoint.apply(y0r, func, 6, *func.parameters())
+        loss = ((y1 - target) ** 2).mean()
+        opt.zero_grad(); loss.backward()
+        out.append([loss.detach(), y0r.grad] + [p.grad.clone() for p in func.parameters()])
+        opt.step()
+    return out
+'''
+
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_scientific_program_gives_pytorchs_values(name):

@@ -31,6 +31,7 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._saved: tuple = ()
         self._graph: dict = {}  # during a create_graph backward: saved Tensor's id -> it on the graph
+        self._inputs: dict = {}  # forward's (detached) input's id -> the Tensor apply was given
         self.materialize_grads = True
         self.non_differentiable: set = set()
         self.dirty: set = set()
@@ -41,11 +42,13 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        """What :meth:`save_for_backward` kept; in a backward pass with ``create_graph=True``,
-        the inputs and outputs among them as the Tensors on the graph (so what ``backward``
-        computes from them differentiates again, as in PyTorch)."""
-        graph = self._graph
-        return tuple(graph.get(id(t), t) for t in self._saved) if graph else self._saved
+        """What :meth:`save_for_backward` kept: the inputs among them as the Tensors ``apply``
+        was given (a parameter that requires grad, so that ``backward`` can differentiate
+        through it under ``enable_grad``, as an adjoint method does); in a backward pass with
+        ``create_graph=True``, the inputs and outputs among them as the Tensors on the graph
+        (so what ``backward`` computes from them differentiates again), as in PyTorch."""
+        graph = self._graph or self._inputs
+        return tuple(graph.get(id(t), t) for t in self._saved)
 
     def mark_non_differentiable(self, *outputs) -> None:
         """Outputs (an index, a mask) that carry no gradient."""
@@ -114,6 +117,7 @@ class Function:
         values = [o.primal() if isinstance(o, Tensor) else o for o in outs]
         at = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         dirty = {k: _dirty_input(cls, ctx, o, detached) for k, o in enumerate(outs) if id(o) in ctx.dirty}
+        ctx._inputs = {id(detached[i]): args[i] for i in at}
         if not any(ctx.needs_input_grad) or not is_grad_enabled():
             for k, i in dirty.items():  # the input itself, modified in place
                 outs[k] = args[i]
