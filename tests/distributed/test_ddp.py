@@ -203,7 +203,8 @@ finally:
     elif how == "os._exit":
         assert proc.returncode == 2 and "[rank 1] exited with status 2 (os._exit)" in proc.stderr, proc.stderr
     elif how == "SystemExit":
-        assert "[rank 0] rank 1 has ended while this process waits for it in " in proc.stderr, proc.stderr
+        assert "[rank 0] rank 1 has ended while this process waits for it in all_reduce (called at job.py:" in (
+            proc.stderr), proc.stderr
     elif how != "signal":
         assert "[rank 1] ValueError: rank 1 cannot go on" in proc.stderr, proc.stderr
 

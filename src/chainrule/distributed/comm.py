@@ -253,9 +253,13 @@ class _Watchdog(threading.Thread):
             polls += 1
             if polls >= _STUCK_POLLS and not self._stop_event.is_set():
                 gone = ", ".join(map(str, sorted(set(self.gone))))
-                abort(f"rank {gone} has ended while this process waits for it in {frame.f_code.co_name} "
-                      f"({os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}): ending every process "
-                      "of the job", code=1)
+                entry, caller = frame, frame.f_back  # the function of the package that the program called
+                while caller is not None and str(caller.f_globals.get("__name__", "")).startswith(_PACKAGE):
+                    entry, caller = caller, caller.f_back
+                called = "" if caller is None else (
+                    f" (called at {os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno})")
+                abort(f"rank {gone} has ended while this process waits for it in {entry.f_code.co_name}{called}: "
+                      "ending every process of the job", code=1)
         request.Cancel()
         request.Wait()
 
