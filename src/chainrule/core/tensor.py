@@ -22,6 +22,7 @@ import numpy as np
 from chainrule.core.size import Size, as_size
 
 __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TEXTS_MADE", "TRACE_TYPES", "TensorError", "TensorTypeError",
+           "KernelMissingError",
            "deepcopy_eager", "eager_error", "BatchedValueError", "overrides_ufuncs", "NO_UFUNC_OVERRIDE"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
@@ -75,17 +76,25 @@ class TensorTypeError(RuntimeError, TypeError):
     require grad): a RuntimeError, as PyTorch raises, and a TypeError."""
 
 
+class KernelMissingError(NotImplementedError, TypeError):
+    """An eager operation on a dtype PyTorch has no kernel for (a bitwise ``and`` of
+    floats): PyTorch's NotImplementedError (a RuntimeError), and the TypeError NumPy raises."""
+
+
 class BatchedValueError(TypeError):
     """A value batched by ``chainrule.vmap`` read as one plain array (``np.array`` of it,
     ``float``): each example has its own."""
 
 
-def eager_error(name: str, error: ValueError, values) -> Exception:
+def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:
     """``error`` of the eager operation ``name`` on ``values`` as PyTorch would raise it: a
-    :class:`TensorError` (with PyTorch's words for two shapes that do not broadcast); an
+    :class:`TensorError` (with PyTorch's words for two shapes that do not broadcast), a
+    :class:`TensorTypeError` for NumPy's TypeError (a dtype it does not take); an
     AxisError stays (an IndexError too, as PyTorch's for a dim out of range)."""
     if isinstance(error, IndexError | RuntimeError):
         return error
+    if isinstance(error, TypeError):
+        return TensorTypeError(f"{name}: {error}")
     shapes = [np.shape(v) for v in values]
     if len(shapes) == 2 and "broadcast" in str(error):
         a, b = shapes

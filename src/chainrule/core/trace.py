@@ -690,7 +690,7 @@ class EagerTrace(Trace):
         quiet = quiet_numpy() if prim.eager_quiet or integers else None
         try:
             ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
-        except ValueError as e:  # as PyTorch raises (a RuntimeError), naming the operation
+        except (ValueError, TypeError) as e:  # as PyTorch raises (a RuntimeError), naming the operation
             raise eager_error(prim.__name__, e, (v,)) from e
         finally:
             if quiet is not None:
@@ -733,7 +733,7 @@ class EagerTrace(Trace):
         quiet = quiet_numpy() if prim.eager_quiet else None
         try:
             ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise eager_error(prim.__name__, e, (va, vb)) from e
         except OverflowError:  # a Python int out of an integer Tensor's range: wrapped, as PyTorch
             wa, wb = wrapped_int(va, getattr(vb, "dtype", None)), wrapped_int(vb, getattr(va, "dtype", None))
@@ -778,7 +778,7 @@ class EagerTrace(Trace):
         quiet = quiet_numpy() if prim.eager_quiet else None
         try:
             ans = prim.fun(*vals, **kwargs)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             raise eager_error(prim.__name__, e, vals) from e
         finally:
             if quiet is not None:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.nn import _ops
 from chainrule.nn._mha import mha_forward
 
@@ -69,15 +69,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     [1.0, 0.0, 0.0]
     """
     if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
-        raise ValueError("scaled_dot_product_attention: query, key and value need at least 2 axes (..., L, E)")
+        raise TensorError("scaled_dot_product_attention: query, key and value need at least 2 axes (..., L, E)")
     if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise ValueError(
+        raise TensorError(
             f"scaled_dot_product_attention: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
             f"{tuple(value.shape)} do not fit: query and key need the same last axis, key and value the "
             "same sequence length"
         )
     if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+        raise TensorError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
     if enable_gqa:
         key, value = _grouped(query, key, value)
     dtype = _dtype(query)
@@ -89,7 +89,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         try:
             np.broadcast_shapes(tuple(mask.shape), tuple(scores.shape))
         except ValueError:
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
+            raise TensorError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask.shape)} does not "
                              f"broadcast to the scores (..., L, S) = {tuple(scores.shape)}") from None
         scores = scores + mask
     # a query with every key masked gets weights 0 (its output 0), as PyTorch's function gives
@@ -101,7 +101,7 @@ def _grouped(query, key, value):
     """Key and value with each of their heads repeated for its group of query heads."""
     heads, kv_heads = query.shape[-3:-2], key.shape[-3:-2]
     if not heads or not kv_heads or value.shape[-3:-2] != kv_heads or heads[0] % kv_heads[0]:
-        raise ValueError(
+        raise TensorError(
             f"scaled_dot_product_attention(enable_gqa=True): query {tuple(query.shape)}, key "
             f"{tuple(key.shape)} and value {tuple(value.shape)} need a heads axis (..., H, L, E) "
             "with the query's number of heads a multiple of key's and value's (the same)"
@@ -136,21 +136,21 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
     if mask is not None:
         if mask.ndim == 2:
             if tuple(mask.shape) != (length, source):
-                raise ValueError(f"attn_mask should have shape {(length, source)}, got {tuple(mask.shape)}")
+                raise TensorError(f"attn_mask should have shape {(length, source)}, got {tuple(mask.shape)}")
         elif tuple(mask.shape) == (n * num_heads, length, source):
             mask = cnp.reshape(mask, (n, num_heads, length, source))
         else:
-            raise ValueError(f"attn_mask should have shape {(length, source)} or "
+            raise TensorError(f"attn_mask should have shape {(length, source)} or "
                              f"{(n * num_heads, length, source)}, got {tuple(mask.shape)}")
         mask = cnp.swapaxes(mask, -1, -2)
     pad = _float_mask(key_padding_mask, dtype, False, "key_padding_mask")
     if pad is not None:
         if tuple(pad.shape) != (n, source):
-            raise ValueError(f"key_padding_mask should have shape {(n, source)}, got {tuple(pad.shape)}")
+            raise TensorError(f"key_padding_mask should have shape {(n, source)}, got {tuple(pad.shape)}")
         pad = cnp.reshape(pad, (n, 1, source, 1))
         mask = pad if mask is None else mask + pad
     if not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {dropout_p}")
+        raise TensorError(f"dropout probability must be between 0 and 1, got {dropout_p}")
     keep = None
     if training and dropout_p > 0.0:
         keep = _ops.dropout_factor(q, (n, num_heads, source, length), dropout_p, rng)
@@ -203,7 +203,7 @@ def _static(projected, static, n: int, heads: int, name: str):
     if static is None:
         return projected
     if static.ndim != 3 or static.shape[0] != n * heads:
-        raise ValueError(f"{name} must have shape (N·num_heads = {n * heads}, S, head_dim), got {tuple(static.shape)}")
+        raise TensorError(f"{name} must have shape (N·num_heads = {n * heads}, S, head_dim), got {tuple(static.shape)}")
     source, width = static.shape[1], static.shape[2]
     return cnp.reshape(cnp.swapaxes(cnp.reshape(static, (n, heads, source, width)), 1, 2),
                        (n, source, heads * width))
@@ -251,21 +251,21 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     ((3, 2, 4), (2, 3, 3))
     """
     if query.ndim not in (2, 3) or query.shape[-1] != embed_dim_to_check:
-        raise ValueError(f"multi_head_attention_forward: the query must be (L, N, {embed_dim_to_check}) or "
+        raise TensorError(f"multi_head_attention_forward: the query must be (L, N, {embed_dim_to_check}) or "
                          f"(L, {embed_dim_to_check}), got {tuple(query.shape)}")
     if embed_dim_to_check % num_heads:
-        raise ValueError(f"multi_head_attention_forward: embed_dim ({embed_dim_to_check}) must be divisible by "
+        raise TensorError(f"multi_head_attention_forward: embed_dim ({embed_dim_to_check}) must be divisible by "
                          f"num_heads ({num_heads})")
     if key.ndim != query.ndim or value.ndim != query.ndim:
-        raise ValueError(f"multi_head_attention_forward: query {tuple(query.shape)}, key {tuple(key.shape)} and "
+        raise TensorError(f"multi_head_attention_forward: query {tuple(query.shape)}, key {tuple(key.shape)} and "
                          f"value {tuple(value.shape)} must all be batched (3 axes) or all unbatched (2)")
     if use_separate_proj_weight:
         if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
-            raise ValueError("multi_head_attention_forward: use_separate_proj_weight=True needs q_proj_weight, "
+            raise TensorError("multi_head_attention_forward: use_separate_proj_weight=True needs q_proj_weight, "
                              "k_proj_weight and v_proj_weight")
         in_proj_weight = None
     elif in_proj_weight is None:
-        raise ValueError("multi_head_attention_forward: in_proj_weight is None; pass it, or the three separate "
+        raise TensorError("multi_head_attention_forward: in_proj_weight is None; pass it, or the three separate "
                          "weights with use_separate_proj_weight=True")
     same = query is key and key is value
     unbatched = query.ndim == 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.module import mark_modified
 
@@ -39,20 +39,20 @@ def _bags(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np.ndarr
     row) or 1-d ``input`` cut at ``offsets``."""
     if idx.ndim == 2:
         if offsets is not None:
-            raise ValueError("embedding_bag: offsets has to be None if input is 2-d (each row is a bag)")
+            raise TensorError("embedding_bag: offsets has to be None if input is 2-d (each row is a bag)")
         return idx.ravel(), np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.shape[0]
     if idx.ndim != 1:
-        raise ValueError(f"embedding_bag: input has to be 1-d or 2-d, got shape {idx.shape}")
+        raise TensorError(f"embedding_bag: input has to be 1-d or 2-d, got shape {idx.shape}")
     if offsets is None:
-        raise ValueError("embedding_bag: offsets has to be a 1-d Tensor when input is 1-d")
+        raise TensorError("embedding_bag: offsets has to be a 1-d Tensor when input is 1-d")
     starts = np.asarray(plain(offsets))
     if starts.ndim != 1 or starts.dtype.kind not in "iu":
-        raise ValueError(f"embedding_bag: offsets has to be a 1-d integer Tensor, got {starts.dtype} {starts.shape}")
+        raise TensorError(f"embedding_bag: offsets has to be a 1-d integer Tensor, got {starts.dtype} {starts.shape}")
     if starts.size and starts[0] != 0:
-        raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e. the first sequence in the mini-batch has to "
+        raise TensorError(f"embedding_bag: offsets[0] has to be 0, i.e. the first sequence in the mini-batch has to "
                          f"start from position 0; got {starts[0]}")
     if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
-        raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most the input's length "
+        raise TensorError(f"embedding_bag: offsets must be non-decreasing and at most the input's length "
                          f"({idx.size}); got {starts.tolist()}")
     n_bags = starts.size - 1 if include_last_offset else starts.size
     if include_last_offset and starts.size:
@@ -75,7 +75,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     [[4.0, 6.0], [5.0, 6.0]]
     """
     if mode not in _MODES:
-        raise ValueError(f"embedding_bag: mode has to be one of {', '.join(_MODES)}; got {mode!r}")
+        raise TensorError(f"embedding_bag: mode has to be one of {', '.join(_MODES)}; got {mode!r}")
     if sparse:
         raise NotImplementedError("embedding_bag(sparse=True): sparse gradients are not supported; "
                                   "chainrule's gradients are dense arrays (leave sparse=False)")
@@ -108,7 +108,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     if per_sample_weights is not None:
         psw = per_sample_weights
         if np.shape(psw) != raw.shape:
-            raise ValueError(f"embedding_bag: per_sample_weights has shape {np.shape(psw)}; it must have the "
+            raise TensorError(f"embedding_bag: per_sample_weights has shape {np.shape(psw)}; it must have the "
                              f"input's {raw.shape}")
         scale = scale * cnp.reshape(psw, (-1,))[: idx.size]
     return cnp.matmul(scale, rows)

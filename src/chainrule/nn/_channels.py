@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.updates import at
 
@@ -30,7 +30,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     beyond the ends), as PyTorch's (N, C, ...) ``local_response_norm``."""
     x = _input(input)
     if x.ndim < 3:
-        raise ValueError(f"local_response_norm: expected an input of 3 or more dimensions (N, C, ...), got {x.ndim}")
+        raise TensorError(f"local_response_norm: expected an input of 3 or more dimensions (N, C, ...), got {x.ndim}")
     if x.shape[1] == 0:
         return x
     squares = x * x
@@ -47,7 +47,7 @@ def channel_shuffle(input, groups: int):
     x = _input(input)
     n, c = x.shape[:2]
     if groups <= 0 or c % groups:
-        raise ValueError(f"channel_shuffle: the {c} channels must be divisible by groups={groups}")
+        raise TensorError(f"channel_shuffle: the {c} channels must be divisible by groups={groups}")
     rest = tuple(x.shape[2:])
     return cnp.reshape(cnp.swapaxes(cnp.reshape(x, (n, groups, c // groups, *rest)), 1, 2), (n, c, *rest))
 
@@ -69,7 +69,7 @@ def _unpool(input, indices, kernel_size, stride, padding, output_size, dims: int
     lead = tuple(x.shape[:-dims])
     idx = np.asarray(plain(indices), dtype=np.int64)
     if idx.shape != tuple(x.shape):
-        raise ValueError(f"{name}: indices of shape {idx.shape} for an input of shape {tuple(x.shape)}")
+        raise TensorError(f"{name}: indices of shape {idx.shape} for an input of shape {tuple(x.shape)}")
     size = int(np.prod(out))
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         raise IndexError(f"{name}: an index is outside the output of size {out}")

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
@@ -86,7 +86,10 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
         return in_place(hardtanh, input, "hardtanh_", min_val, max_val)
     x = undifferentiated(input)
     outside = (x <= min_val) | (x >= max_val)
-    return cnp.where(outside, cnp.clip(x, min_val, max_val), input)
+    clipped = cnp.clip(x, min_val, max_val)
+    if isinstance(x, np.ndarray) and x.dtype.kind in "iu":  # integers stay integers, as in PyTorch
+        clipped = cnp.astype(clipped, x.dtype)
+    return cnp.where(outside, clipped, input)
 
 
 def relu6(input, inplace: bool = False):
@@ -161,7 +164,7 @@ def glu(input, dim: int = -1):
     """a · sigmoid(b), a and b the two halves of ``input`` along ``dim``."""
     n = input.shape[dim]
     if n % 2:
-        raise ValueError(f"glu: the size of dim {dim} must be even, not {n}")
+        raise TensorError(f"glu: the size of dim {dim} must be even, not {n}")
     a, b = cnp.split(input, 2, axis=dim)
     return a * _ops.sigmoid(b)
 
@@ -231,24 +234,24 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):
     [[5.0, 1.0, 1.0]]
     """
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {sorted(_PAD_MODES)}, not {mode!r}")
+        raise TensorError(f"pad: mode must be one of {sorted(_PAD_MODES)}, not {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
-        raise ValueError(f"pad: {len(pad)} widths for an input of {input.ndim} axes; give pairs "
+        raise TensorError(f"pad: {len(pad)} widths for an input of {input.ndim} axes; give pairs "
                          "(before, after) for at most every axis, the last axis first")
     k = len(pad) // 2
     widths = [(0, 0)] * (input.ndim - k) + [(int(pad[2 * i]), int(pad[2 * i + 1])) for i in reversed(range(k))]
     if mode != "constant" and value:
-        raise ValueError(f"pad: value is for mode='constant', not {mode!r}")
+        raise TensorError(f"pad: value is for mode='constant', not {mode!r}")
     if any(w < 0 for pair in widths for w in pair):
         if mode != "constant":
-            raise ValueError(f"pad: negative widths (cropping) need mode='constant', not {mode!r}")
+            raise TensorError(f"pad: negative widths (cropping) need mode='constant', not {mode!r}")
         crop = tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, input.shape, strict=True))
         input = input[crop]
         widths = [(max(a, 0), max(b, 0)) for a, b in widths]
     if mode == "reflect":
         for (a, b), n in zip(widths, input.shape, strict=True):
             if max(a, b) >= n and (a or b):
-                raise ValueError(f"pad: mode='reflect' needs widths smaller than the axis, not {(a, b)} for {n}")
+                raise TensorError(f"pad: mode='reflect' needs widths smaller than the axis, not {(a, b)} for {n}")
     if mode == "constant":
         return cnp.pad(input, widths, mode="constant", constant_values=0.0 if value is None else value)
     return cnp.pad(input, widths, mode=_PAD_MODES[mode])
@@ -275,7 +278,7 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     """
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise ValueError(f"rms_norm: normalized_shape {shape} is not the trailing shape of the input "
+        raise TensorError(f"rms_norm: normalized_shape {shape} is not the trailing shape of the input "
                          f"{tuple(input.shape)}")
     dtype = input.dtype
     x = cnp.astype(input, np.float32) if dtype == np.float16 else input
@@ -316,7 +319,7 @@ def _reduce(loss, reduction: str, name: str):
         return cnp.sum(loss)
     if reduction == "none":
         return loss
-    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    raise TensorError(f"{name}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
@@ -350,7 +353,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     loss = cnp.where(small, 0.5 * near * near, delta * (a - 0.5 * delta))
     if weight is not None:
         if tuple(np.shape(weight)) != tuple(input.shape):
-            raise ValueError(f"Weights and input must have the same size: the weight's shape is "
+            raise TensorError(f"Weights and input must have the same size: the weight's shape is "
                              f"{tuple(np.shape(weight))}, the input's {tuple(input.shape)}")
         loss = loss * weight  # the mean is the plain mean of the weighted losses, as PyTorch's
     return _reduce(loss, reduction, "huber_loss")
@@ -412,9 +415,9 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     """max(d(a, p) − d(a, n) + margin, 0) with d ``distance_function`` (by default
     ``pairwise_distance``); ``swap`` takes the smaller of d(a, n) and d(p, n)."""
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+        raise TensorError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
-        raise ValueError(f"margin must be greater than 0, got {margin}")
+        raise TensorError(f"margin must be greater than 0, got {margin}")
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
                            f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
@@ -458,7 +461,7 @@ def _class_targets(input, target, name: str):
     """``(input, target)`` of a multi-class margin loss as (N, C) and (N, ...); a single
     sample (C,) becomes a batch of one."""
     if input.ndim not in (1, 2):
-        raise ValueError(f"{name}: the input must be (C,) or (N, C), got shape {tuple(input.shape)}")
+        raise TensorError(f"{name}: the input must be (C,) or (N, C), got shape {tuple(input.shape)}")
     y = np.asarray(undifferentiated(target))
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name}: the target must hold class indices (integers), got {y.dtype}")
@@ -471,12 +474,12 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     multi-class hinge loss of (N, C) scores against class indices y."""
     reduction = reduction_of(size_average, reduce, reduction)
     if p not in (1, 2):
-        raise ValueError(f"multi_margin_loss: p must be 1 or 2, not {p!r}")
+        raise TensorError(f"multi_margin_loss: p must be 1 or 2, not {p!r}")
     scores, y = _class_targets(input, target, "multi_margin_loss")
     y = y.reshape(-1)
     n, c = scores.shape
     if y.shape != (n,) or ((y < 0) | (y >= c)).any():
-        raise ValueError(f"multi_margin_loss: the target must hold {n} class indices in [0, {c}), got {y.tolist()}")
+        raise TensorError(f"multi_margin_loss: the target must hold {n} class indices in [0, {c}), got {y.tolist()}")
     z = margin - scores[np.arange(n), y][:, None] + scores
     # a term counts where z > 0 and the class is not the target's (PyTorch's: no term at z = 0)
     counted = (undifferentiated(z) > 0) & (np.arange(c) != y[:, None])
@@ -494,10 +497,10 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     scores, y = _class_targets(input, target, "multilabel_margin_loss")
     n, c = scores.shape
     if y.shape != (n, c):
-        raise ValueError(f"multilabel_margin_loss: the target must have the input's shape {(n, c)}, got {y.shape}")
+        raise TensorError(f"multilabel_margin_loss: the target must have the input's shape {(n, c)}, got {y.shape}")
     listed = np.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
     if ((y >= c) & listed).any():
-        raise ValueError(f"multilabel_margin_loss: class indices must lie in [0, {c})")
+        raise TensorError(f"multilabel_margin_loss: class indices must lie in [0, {c})")
     # is_target[k, i]: class i is one of sample k's; picks[k, j, i]: target slot j against class i
     is_target = np.zeros((n, c), dtype=bool)
     rows, slots = np.nonzero(listed)

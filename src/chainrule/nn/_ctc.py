@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.tensor import TensorError
 from chainrule.core.values import plain
 from chainrule.transforms.custom import custom_vjp
 
@@ -120,7 +121,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
     0.287682
     """
     if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+        raise TensorError(f"{reduction} is not a valid value for reduction")
     unbatched = log_probs.ndim == 2
     if unbatched:
         log_probs = cnp.reshape(log_probs, (log_probs.shape[0], 1, log_probs.shape[1]))

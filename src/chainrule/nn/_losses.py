@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
@@ -31,7 +31,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+        raise TensorError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
 def _reduction(size_average, reduce, reduction: str) -> str:
@@ -54,7 +54,7 @@ def _int_target(target, input_shape, name: str) -> np.ndarray:
         y = np.asarray(y)
     expected = (input_shape[0], *input_shape[2:])
     if y.shape != expected:
-        raise ValueError(
+        raise TensorError(
             f"{name}: for input of shape {tuple(input_shape)} the class-index target must have "
             f"shape {expected}, got {y.shape}"
         )
@@ -81,7 +81,7 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         safe = np.where(ignored, 0, y) if any_ignored else y
         if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
             bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
-            raise ValueError(f"{name}: target class {bad} is out of range for {n_classes} classes")
+            raise TensorError(f"{name}: target class {bad} is out of range for {n_classes} classes")
     return _nll_picked(logp, safe, weight, ignored if any_ignored else None, reduction,
                        label_smoothing, n_classes)
 
@@ -153,12 +153,12 @@ def cross_entropy(
     """
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise TensorError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     unbatched = input.ndim == 1
     if unbatched:
         input = cnp.reshape(input, (1, input.shape[0]))
     if input.ndim < 2:
-        raise ValueError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
+        raise TensorError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
     logp = _ops.log_softmax(input, axis=1)
     tval = undifferentiated(target)  # a Tensor only while chainrule.jit traces
     indices = _dtype(tval).kind in "iub"
@@ -170,7 +170,7 @@ def cross_entropy(
         out = _nll(logp, y, weight, ignore_index, reduction, "cross_entropy", label_smoothing)
     else:
         if tuple(np.shape(tval)) != tuple(input.shape) and not unbatched:
-            raise ValueError(
+            raise TensorError(
                 f"cross_entropy: a probability target must have the input's shape "
                 f"{tuple(input.shape)}, got {np.shape(tval)}"
             )
@@ -258,8 +258,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
 def _weighted(loss, weight, input, reduction: str):
     """PyTorch's weighted ``mse_loss`` and ``l1_loss``: the mean is Σ w·loss / Σ w."""
     if tuple(np.shape(weight)) != tuple(input.shape):
-        raise ValueError(f"Weights and input must have the same size: the weight's shape is {tuple(np.shape(weight))}, "
-                         f"the input's {tuple(input.shape)}")
+        raise TensorError(f"Weights and input must have the same size: the weight's shape is "
+                          f"{tuple(np.shape(weight))}, the input's {tuple(input.shape)}")
     loss = loss * weight
     return cnp.sum(loss) / cnp.sum(weight) if reduction == "mean" else _reduce(loss, reduction)
 
@@ -288,7 +288,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     target = _check_same_shape(input, target, "binary_cross_entropy")
     p = undifferentiated(input)  # one guarded predicate under chainrule.jit
     if np.size(p) and anywhere(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
-        raise ValueError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
+        raise TensorError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
     # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
     # at p = 0 (or 1) times a zero one giving nan
     log_p = cnp.log(cnp.maximum(input, _E_MINUS_100))

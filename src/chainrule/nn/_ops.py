@@ -17,7 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.rng import randomness_of
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.init import get_generator
 from chainrule.numpy import batching
@@ -65,7 +65,7 @@ def _ndim(x) -> int:
 def _linear(x, w, b=None):
     if x.ndim > 2:  # one product of all rows: NumPy would loop over the leading axes,
         # one small product each, at half BLAS's speed on the whole matrix
-        return _linear(x.reshape(-1, x.shape[-1]), w, b).reshape(*x.shape[:-1], w.shape[0])
+        return _linear(x.reshape(-1, x.shape[-1]), w, b).reshape(*x.shape[:-1], *w.shape[:-1])
     out = np.matmul(x, w.T)  # BLAS reads the transposed view as is: no copy of w
     if b is not None:
         out += b  # the product is a fresh array: add in place, no second allocation
@@ -83,7 +83,10 @@ def _as_rows(a):
 
 
 def _rows_times(g, w):
-    """``g @ w`` as one product of rows (see ``_linear``)."""
+    """``g @ w`` as one product of rows (see ``_linear``); ``g``'s outer product with a
+    weight vector (a result without the last axis)."""
+    if _ndim(w) == 1:
+        return cnp.expand_dims(g, -1) * w
     if _ndim(g) <= 2:
         return cnp.matmul(g, w)
     return cnp.reshape(cnp.matmul(_as_rows(g), w), (*g.shape[:-1], w.shape[-1]))
@@ -92,7 +95,8 @@ def _rows_times(g, w):
 def_vjps(
     linear,
     lambda g, ans, x, w, b=None: _rows_times(g, w),
-    lambda g, ans, x, w, b=None: cnp.matmul(cnp.transpose(_as_rows(g)), _as_rows(x)),
+    lambda g, ans, x, w, b=None: cnp.matmul(cnp.reshape(g, (-1,)), _as_rows(x)) if _ndim(w) == 1
+    else cnp.matmul(cnp.transpose(_as_rows(g)), _as_rows(x)),
     lambda g, ans, x, w, b=None: g if _ndim(g) == 1 else cnp.sum(g, axis=tuple(range(_ndim(g) - 1))),
 )
 def_jvps(
@@ -438,7 +442,7 @@ def pool_geometry(in_hw, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
         size = (n + 2 * p - span) // s + 1
         if size < 1:
-            raise ValueError(
+            raise TensorError(
                 f"a window of {k} (dilation {d}) does not fit an input of size {n} with "
                 f"padding {p}: the input is too small for this kernel"
             )
@@ -729,7 +733,7 @@ def_batch(batching.elementwise, lstm_cell)  # gates split along the last axis: b
 def dropout(input, p: float = 0.5, training: bool = True, rng=None):
     """Inverted dropout (see ``chainrule.nn.functional.dropout``)."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be between 0 and 1, got {p}")
+        raise TensorError(f"dropout probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:

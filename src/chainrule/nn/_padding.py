@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import chainrule.numpy as cnp
+from chainrule.core.tensor import TensorError
 
 __all__ = ["PADDING_MODES", "check_padding_mode", "check_padding_string", "pad_input"]
 
@@ -13,7 +14,7 @@ PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
 
 def check_padding_mode(padding_mode: str, name: str) -> str:
     if padding_mode not in PADDING_MODES:
-        raise ValueError(f"{name}: padding_mode must be one of {sorted(PADDING_MODES)}, not {padding_mode!r}")
+        raise TensorError(f"{name}: padding_mode must be one of {sorted(PADDING_MODES)}, not {padding_mode!r}")
     return padding_mode
 
 
@@ -27,9 +28,9 @@ def check_padding_string(padding, stride: tuple, name: str):
     if not isinstance(padding, str):
         return padding
     if padding not in ("same", "valid"):
-        raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple of ints, not {padding!r}")
+        raise TensorError(f"{name}: padding must be 'same', 'valid', an int or a tuple of ints, not {padding!r}")
     if padding == "same" and any(s != 1 for s in stride):
-        raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride}); "
+        raise TensorError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride}); "
                          "give the padding as numbers")
     return padding
 
@@ -55,7 +56,7 @@ def pad_input(x, padding, kernel, dilation, padding_mode: str):
     if padding_mode == "reflect":
         for (left, right), size in zip(widths, x.shape[x.ndim - len(widths):], strict=True):
             if max(left, right) >= size:
-                raise ValueError(f"padding_mode='reflect' needs padding smaller than the input size: padding "
+                raise TensorError(f"padding_mode='reflect' needs padding smaller than the input size: padding "
                                  f"{(left, right)} for an axis of size {size}")
     x = cnp.pad(x, ((0, 0),) * (x.ndim - len(widths)) + tuple(widths), mode=PADDING_MODES[padding_mode])
     return x, (0,) * len(widths)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
+from chainrule.numpy.torch_common import as_eager
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -25,7 +26,7 @@ def _pair(v, name: str) -> tuple[int, int]:
         v = (int(v), int(v))
     v = tuple(int(a) for a in v)
     if len(v) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {v}")
+        raise TensorError(f"{name} must be an int or a pair of ints, got {v}")
     return v
 
 
@@ -34,7 +35,7 @@ def _single(v, name: str) -> int:
         return int(v)
     v = tuple(v)
     if len(v) != 1:
-        raise ValueError(f"{name} must be an int or a 1-tuple, got {v}")
+        raise TensorError(f"{name} must be an int or a 1-tuple, got {v}")
     return int(v[0])
 
 
@@ -47,7 +48,7 @@ def _batched(input, ndim: int, name: str, layout: str):
     if input.ndim == ndim - 1:
         return cnp.reshape(input, (1, *input.shape)), True
     if input.ndim != ndim:
-        raise ValueError(f"{name} expects an input of shape {layout} (or without N), got {tuple(input.shape)}")
+        raise TensorError(f"{name} expects an input of shape {layout} (or without N), got {tuple(input.shape)}")
     return input, False
 
 
@@ -60,9 +61,9 @@ def _pool_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: st
     window is kept if it starts inside the input or its left padding."""
     span = d * (k - 1) + 1
     if s < 1 or k < 1:
-        raise ValueError(f"{name}: kernel_size and stride must be positive, got {k} and {s}")
+        raise TensorError(f"{name}: kernel_size and stride must be positive, got {k} and {s}")
     if n + 2 * p < span:
-        raise ValueError(
+        raise TensorError(
             f"{name}: a window of {k} (dilation {d}) does not fit an input of size {n} with padding {p}")
     out = (n + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (out - 1) * s >= n + p:
@@ -76,12 +77,17 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
     stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride")
     padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
     if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
-        raise ValueError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
+        raise TensorError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
     hw = tuple(input.shape[2:])
     out = tuple(_pool_size(*a, ceil_mode, name) for a in zip(hw, kernel, stride, padding, dilation, strict=True))
     extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
                   for o, s, d, k, n, p in zip(out, stride, dilation, kernel, hw, padding, strict=True))
     return kernel, stride, padding, dilation, out, extra
+
+
+def indices_like(x, indices):
+    """A max pool's indices: an eager Tensor where ``x`` is one (as PyTorch's), else as they are."""
+    return as_eager(x, np.asarray(indices)) if isinstance(x, Tensor) else indices
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -108,7 +114,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     rows = np.arange(out.shape[2]).reshape(-1, 1) * stride[0] - padding[0]
     cols = np.arange(out.shape[3]) * stride[1] - padding[1]
     flat = (rows + (k // kernel[1]) * dilation[0]) * input.shape[-1] + cols + (k % kernel[1]) * dilation[1]
-    return _unbatch(out, unbatched), _unbatch(flat, unbatched)
+    return _unbatch(out, unbatched), indices_like(input, _unbatch(flat, unbatched))
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -156,7 +162,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     win = cnp.sum(_ops.unfold(x, (kernel, stride, padding, (1, 1)), "pool"), axis=0)  # (N, C, OH, OW)
     if divisor_override is not None:
         if int(divisor_override) == 0:
-            raise ValueError("avg_pool2d: divisor_override must be non-zero")
+            raise TensorError("avg_pool2d: divisor_override must be non-zero")
         return _unbatch(win / _dtype(win).type(divisor_override), unbatched)
     sizes = [_window_sizes(n, o, k, s, p, count_include_pad)
              for n, o, k, s, p in zip(input.shape[-2:], out_hw, kernel, stride, padding, strict=True)]
@@ -194,13 +200,13 @@ def _adaptive_means(n_in: int, n_out: int, dtype) -> np.ndarray:
 
 def _adaptive_sizes(input, output_size, name):
     if input.ndim not in (3, 4):
-        raise ValueError(f"{name} expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
+        raise TensorError(f"{name} expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
     if output_size is None or isinstance(output_size, int | np.integer):
         output_size = (output_size, output_size)
     h, w = input.shape[-2:]
     oh, ow = (n if o is None else int(o) for n, o in zip((h, w), output_size, strict=True))
     if oh < 0 or ow < 0:  # 0 is allowed: an empty output, as PyTorch's
-        raise ValueError(f"{name}: output_size must be at least 0, got {output_size}")
+        raise TensorError(f"{name}: output_size must be at least 0, got {output_size}")
     return h, w, oh, ow
 
 
@@ -249,7 +255,7 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     lead = tuple(input.shape[:-2])
     if oh == 0 or ow == 0:  # no window: an empty output (and no maximum to point at)
         out = cnp.reshape(input[..., :0, :0], (*lead, oh, ow))
-        return (out, np.zeros((*lead, oh, ow), np.int64)) if return_indices else out
+        return (out, indices_like(input, np.zeros((*lead, oh, ow), np.int64))) if return_indices else out
     ih, iw = _adaptive_index(h, oh), _adaptive_index(w, ow)
     kh, kw = ih.shape[1], iw.shape[1]
     g = cnp.reshape(cnp.take(input, ih.ravel(), axis=-2), (*lead, oh, kh, w))
@@ -263,7 +269,7 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
         return out
     table = (ih[:, None, :, None] * w + iw[None, :, None, :]).reshape(oh, ow, kh * kw)
     flat = cnp.take_along_axis(np.broadcast_to(table, (*lead, oh, ow, kh * kw)), best, axis=-1)[..., 0]
-    return out, flat
+    return out, indices_like(input, flat)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):

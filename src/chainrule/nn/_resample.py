@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -27,7 +27,7 @@ _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic convolution coefficient
 def _per_axis(v, dims: int, name: str, cast):
     if isinstance(v, tuple | list):
         if len(v) != dims:
-            raise ValueError(f"interpolate: {name} {tuple(v)} must have one entry per spatial axis ({dims})")
+            raise TensorError(f"interpolate: {name} {tuple(v)} must have one entry per spatial axis ({dims})")
         return tuple(cast(a) for a in v)
     return (cast(v),) * dims
 
@@ -102,20 +102,20 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     """
     dims = input.ndim - 2
     if dims not in (1, 2, 3):
-        raise ValueError(f"interpolate expects a 3-d, 4-d or 5-d input (N, C, ...), got shape {tuple(input.shape)}")
+        raise TensorError(f"interpolate expects a 3-d, 4-d or 5-d input (N, C, ...), got shape {tuple(input.shape)}")
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode must be one of {', '.join(_MODES)}; got {mode!r}")
     if mode in _LINEAR and _LINEAR[mode] != dims:
-        raise ValueError(f"interpolate: mode {mode!r} expects a {_LINEAR[mode] + 2}-d input, got {input.ndim}-d")
+        raise TensorError(f"interpolate: mode {mode!r} expects a {_LINEAR[mode] + 2}-d input, got {input.ndim}-d")
     if mode == "bicubic" and dims != 2:
-        raise ValueError(f"interpolate: mode 'bicubic' expects a 4-d input, got {input.ndim}-d")
+        raise TensorError(f"interpolate: mode 'bicubic' expects a 4-d input, got {input.ndim}-d")
     if align_corners is not None and mode not in _LINEAR and mode != "bicubic":
-        raise ValueError("interpolate: align_corners can only be set with the interpolating modes "
+        raise TensorError("interpolate: align_corners can only be set with the interpolating modes "
                          "linear, bilinear, bicubic and trilinear")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
+        raise TensorError("interpolate: give exactly one of size and scale_factor")
     in_sizes = tuple(input.shape[2:])
     if size is not None:
         out_sizes, scales = _per_axis(size, dims, "size", int), (None,) * dims
@@ -124,7 +124,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
         out_sizes = tuple(int(math.floor(n * f)) for n, f in zip(in_sizes, factors, strict=True))
         scales = (None,) * dims if recompute_scale_factor else factors
     if min(out_sizes) < 1:
-        raise ValueError(f"interpolate: the output size {out_sizes} must be positive")
+        raise TensorError(f"interpolate: the output size {out_sizes} must be positive")
     if mode == "area":
         if dims == 3:
             raise NotImplementedError("interpolate: mode='area' is supported for 3-d and 4-d inputs")
@@ -162,7 +162,7 @@ def pixel_shuffle(input, upscale_factor: int):
     """
     r = int(upscale_factor)
     if input.ndim < 3 or r < 1 or input.shape[-3] % (r * r):
-        raise ValueError(
+        raise TensorError(
             f"pixel_shuffle expects (*, C·r², H, W) with r={upscale_factor} positive, got shape {tuple(input.shape)}")
     *lead, c, h, w = input.shape
     k = len(lead)
@@ -179,7 +179,7 @@ def pixel_unshuffle(input, downscale_factor: int):
     """
     r = int(downscale_factor)
     if input.ndim < 3 or r < 1 or input.shape[-1] % r or input.shape[-2] % r:
-        raise ValueError(
+        raise TensorError(
             f"pixel_unshuffle expects (*, C, H·r, W·r) with r={downscale_factor} positive, got shape "
             f"{tuple(input.shape)}")
     *lead, c, h, w = input.shape
@@ -205,7 +205,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if unbatched:
         input = cnp.reshape(input, (1, *input.shape))
     if input.ndim != 4:
-        raise ValueError(f"unfold expects an input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
+        raise TensorError(f"unfold expects an input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
     geom = _block_geometry(kernel_size, dilation, padding, stride)
     n, c = input.shape[:2]
     cols = _ops.unfold(input, geom, "conv")  # (C, kh·kw, N, OH, OW)
@@ -225,14 +225,14 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if unbatched:
         input = cnp.reshape(input, (1, *input.shape))
     if input.ndim != 3:
-        raise ValueError(f"fold expects an input of shape (N, C·kh·kw, L) or (C·kh·kw, L), got {tuple(input.shape)}")
+        raise TensorError(f"fold expects an input of shape (N, C·kh·kw, L) or (C·kh·kw, L), got {tuple(input.shape)}")
     geom = _block_geometry(kernel_size, dilation, padding, stride)
     hw = _pair(output_size, "output_size")
     oh, ow = _ops.pool_geometry(hw, *geom)
     n, ckk, length = input.shape
     kk = geom[0][0] * geom[0][1]
     if ckk % kk or length != oh * ow:
-        raise ValueError(
+        raise TensorError(
             f"fold: an input of shape {tuple(input.shape)} does not fit: axis 1 must be a multiple of "
             f"kh·kw = {kk} and axis 2 the number of blocks, {oh}·{ow} = {oh * ow}, for output_size {hw}")
     cols = cnp.transpose(cnp.reshape(input, (n, ckk // kk, kk, oh, ow)), (1, 2, 0, 3, 4))
@@ -253,13 +253,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     True
     """
     if input.ndim < 3:
-        raise ValueError(f"instance_norm expects (N, C, ...) with spatial axes, got shape {tuple(input.shape)}")
+        raise TensorError(f"instance_norm expects (N, C, ...) with spatial axes, got shape {tuple(input.shape)}")
     axes = tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * len(axes)
     if use_input_stats:
         count = math.prod(input.shape[2:])
         if count < 2:
-            raise ValueError(f"instance_norm needs more than one spatial element, got shape {tuple(input.shape)}")
+            raise TensorError(f"instance_norm needs more than one spatial element, got shape {tuple(input.shape)}")
         out = _ops.normalize(input, axes, eps)[0]
         if running_mean is not None or running_var is not None:
             x = undifferentiated(input)
@@ -271,7 +271,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 _ops.update_running(running_var, cnp.mean(var, axis=0) * (count / (count - 1)), momentum)
     else:
         if running_mean is None or running_var is None:
-            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+            raise TensorError("instance_norm: use_input_stats=False needs running_mean and running_var")
         rm, rv = undifferentiated(running_mean), undifferentiated(running_var)
         out = (input - cnp.reshape(rm, shape)) / cnp.reshape(cnp.sqrt(rv + eps), shape)
     if weight is not None:

@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -50,7 +50,7 @@ def affine_grid(theta, size, align_corners: bool | None = None):
     if n is None:
         raise NotImplementedError(f"affine_grid: a 4-d size (N, C, H, W) is supported, got {tuple(size)}")
     if tuple(theta.shape) != (n, 2, 3):
-        raise ValueError(f"affine_grid: theta must have shape (N, 2, 3) = ({n}, 2, 3) for size {tuple(size)}, "
+        raise TensorError(f"affine_grid: theta must have shape (N, 2, 3) = ({n}, 2, 3) for size {tuple(size)}, "
                          f"got {tuple(theta.shape)}")
     dtype = theta.dtype if theta.dtype.kind == "f" else np.float64
     xs, ys = _base(w, align_corners, dtype), _base(h, align_corners, dtype)
@@ -92,7 +92,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     if mode not in ("bilinear", "nearest"):
         raise NotImplementedError(f"grid_sample: mode {mode!r}; 'bilinear' and 'nearest' are supported")
     if padding_mode not in ("zeros", "border", "reflection"):
-        raise ValueError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', not {padding_mode!r}")
+        raise TensorError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', not {padding_mode!r}")
     if align_corners is None:
         warnings.warn(_DEFAULT_CHANGED, UserWarning, stacklevel=2)
         align_corners = False
@@ -101,7 +101,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     if not isinstance(grid, Tensor):
         grid = np.asarray(grid)
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise ValueError(f"grid_sample: input (N, C, H, W) and grid (N, Ho, Wo, 2) of the same N are supported, "
+        raise TensorError(f"grid_sample: input (N, C, H, W) and grid (N, Ho, Wo, 2) of the same N are supported, "
                          f"got {tuple(input.shape)} and {tuple(grid.shape)}")
     n, c, h, w = input.shape
     _, ho, wo, _ = grid.shape

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import TensorError, undifferentiated
 from chainrule.nn._pooling import (
     _adaptive_index,
     _adaptive_means,
@@ -23,6 +23,7 @@ from chainrule.nn._pooling import (
     _window_sizes,
     avg_pool1d,
     avg_pool2d,
+    indices_like,
     max_pool1d,
     max_pool2d,
 )
@@ -36,7 +37,7 @@ def _triple(v, name: str) -> tuple[int, int, int]:
         v = (int(v),) * 3
     v = tuple(int(a) for a in v)
     if len(v) != 3:
-        raise ValueError(f"{name} must be an int or a triple of ints, got {v}")
+        raise TensorError(f"{name} must be an int or a triple of ints, got {v}")
     return v
 
 
@@ -57,7 +58,7 @@ def _setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
     stride = kernel if stride is None or stride == () or stride == [] else _triple(stride, "stride")
     padding, dilation = _triple(padding, "padding"), _triple(dilation, "dilation")
     if any(2 * p > k for p, k in zip(padding, kernel, strict=True)):
-        raise ValueError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
+        raise TensorError(f"{name}: padding {padding} should be at most half the kernel size {kernel}")
     size = tuple(x.shape[2:])
     out = tuple(_pool_size(*a, ceil_mode, name) for a in zip(size, kernel, stride, padding, dilation, strict=True))
     extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
@@ -95,7 +96,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     d, h, w = (g + kk * dl for g, kk, dl in zip(grid, (kd, kh, kw), dilation, strict=True))
     size = x.shape[2:]
     flat = ((d * size[1] + h) * size[2] + w).astype(np.int64)
-    return _unbatch(res, unbatched), _unbatch(flat, unbatched)
+    return _unbatch(res, unbatched), indices_like(input, _unbatch(flat, unbatched))
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -113,7 +114,7 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     dtype = _dtype(sums)
     if divisor_override is not None:
         if int(divisor_override) == 0:
-            raise ValueError("avg_pool3d: divisor_override must be non-zero")
+            raise TensorError("avg_pool3d: divisor_override must be non-zero")
         return _unbatch(sums / dtype.type(divisor_override), unbatched)
     sizes = [_window_sizes(n, o, k, s, p, count_include_pad)
              for n, o, k, s, p in zip(x.shape[2:], out, kernel, stride, padding, strict=True)]
@@ -132,10 +133,10 @@ def adaptive_avg_pool3d(input, output_size):
     x, unbatched = _batched(input, 5, "adaptive_avg_pool3d", "(N, C, D, H, W)")
     sizes = (output_size,) * 3 if output_size is None or isinstance(output_size, int | np.integer) else output_size
     if len(sizes) != 3:
-        raise ValueError(f"adaptive_avg_pool3d: output_size must be an int or a triple, got {output_size}")
+        raise TensorError(f"adaptive_avg_pool3d: output_size must be an int or a triple, got {output_size}")
     outs = [n if o is None else int(o) for n, o in zip(x.shape[2:], sizes, strict=True)]
     if min(outs) < 0:  # 0 is allowed: an empty output, as PyTorch's
-        raise ValueError(f"adaptive_avg_pool3d: output_size must be at least 0, got {output_size}")
+        raise TensorError(f"adaptive_avg_pool3d: output_size must be at least 0, got {output_size}")
     dtype = _dtype(x)
     md, mh, mw = (_adaptive_means(n, o, dtype) for n, o in zip(x.shape[2:], outs, strict=True))
     return _unbatch(cnp.einsum("ncdhw,ad,bh,ew->ncabe", x, md, mh, mw), unbatched)
@@ -153,16 +154,17 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     x, unbatched = _batched(input, 5, "adaptive_max_pool3d", "(N, C, D, H, W)")
     sizes = (output_size,) * 3 if output_size is None or isinstance(output_size, int | np.integer) else output_size
     if len(sizes) != 3:
-        raise ValueError(f"adaptive_max_pool3d: output_size must be an int or a triple, got {output_size}")
+        raise TensorError(f"adaptive_max_pool3d: output_size must be an int or a triple, got {output_size}")
     size = tuple(x.shape[2:])
     outs = tuple(n if o is None else int(o) for n, o in zip(size, sizes, strict=True))
     if min(outs) < 0:
-        raise ValueError(f"adaptive_max_pool3d: output_size must be at least 0, got {output_size}")
+        raise TensorError(f"adaptive_max_pool3d: output_size must be at least 0, got {output_size}")
     lead = tuple(x.shape[:2])
     if 0 in outs:  # no window: an empty output
         out = cnp.reshape(x[:, :, :0, :0, :0], (*lead, *outs))
         empty = np.zeros((*lead, *outs), np.int64)
-        return (_unbatch(out, unbatched), _unbatch(empty, unbatched)) if return_indices else _unbatch(out, unbatched)
+        return (_unbatch(out, unbatched), indices_like(input, _unbatch(empty, unbatched))) if return_indices \
+            else _unbatch(out, unbatched)
     index = [_adaptive_index(n, o) for n, o in zip(size, outs, strict=True)]
     g = x
     for i, ix in enumerate(index):  # axis 2 + 2i becomes (out, k)
@@ -181,7 +183,7 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
              + w[None, None, :, None, None, :]).reshape(*outs, -1)
     flat = np.take_along_axis(np.broadcast_to(table, (*lead, *table.shape)), np.asarray(undifferentiated(best)),
                               axis=-1)[..., 0].astype(np.int64)
-    return _unbatch(out, unbatched), _unbatch(flat, unbatched)
+    return _unbatch(out, unbatched), indices_like(input, _unbatch(flat, unbatched))
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1):
@@ -194,17 +196,17 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     """
     x, unbatched = _batched(input, 5, "conv3d", "(N, C, D, H, W)")
     if weight.ndim != 5:
-        raise ValueError(f"conv3d: weight must be (out, in/groups, kd, kh, kw), got shape {tuple(weight.shape)}")
+        raise TensorError(f"conv3d: weight must be (out, in/groups, kd, kh, kw), got shape {tuple(weight.shape)}")
     n, c = x.shape[:2]
     o, cg = weight.shape[:2]
     if groups < 1 or c % groups or o % groups or cg * groups != c:
-        raise ValueError(f"conv3d: an input of {c} channels, groups={groups} and a weight for {cg} channels per "
+        raise TensorError(f"conv3d: an input of {c} channels, groups={groups} and a weight for {cg} channels per "
                          f"group with {o} outputs do not fit (in/groups must equal the weight's second size)")
     kernel = tuple(weight.shape[2:])
     stride, dilation = _triple(stride, "stride"), _triple(dilation, "dilation")
     if padding == "same":
         if any(s != 1 for s in stride):
-            raise ValueError("conv3d: padding='same' is not supported for strided convolutions")
+            raise TensorError("conv3d: padding='same' is not supported for strided convolutions")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
         widths = [(t // 2, t - t // 2) for t in totals]
     elif padding == "valid":
@@ -216,7 +218,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     size = x.shape[2:]
     out = tuple((s - d * (k - 1) - 1) // st + 1 for s, d, k, st in zip(size, dilation, kernel, stride, strict=True))
     if min(out) < 1:
-        raise ValueError(f"conv3d: the kernel {kernel} (dilation {dilation}) is larger than the padded input {size}")
+        raise TensorError(f"conv3d: the kernel {kernel} (dilation {dilation}) is larger than the padded input {size}")
     win = _windows(x, kernel, stride, dilation, out)  # (N, C, OD, OH, OW, KD, KH, KW)
     win = cnp.reshape(win, (n, groups, cg, *out, *kernel))
     w = cnp.reshape(weight, (groups, o // groups, cg, *kernel))
@@ -250,16 +252,16 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     x, unbatched = _batched(input, 5, "conv_transpose3d", "(N, C, D, H, W)")
     if weight.ndim != 5:
-        raise ValueError(f"conv_transpose3d: weight must be (in, out/groups, kd, kh, kw), got shape "
+        raise TensorError(f"conv_transpose3d: weight must be (in, out/groups, kd, kh, kw), got shape "
                          f"{tuple(weight.shape)}")
     c, (wc, og), kernel = x.shape[1], weight.shape[:2], tuple(weight.shape[2:])
     if wc != c or groups < 1 or c % groups:
-        raise ValueError(f"conv_transpose3d: an input of {c} channels and groups={groups} do not fit a weight for "
+        raise TensorError(f"conv_transpose3d: an input of {c} channels and groups={groups} do not fit a weight for "
                          f"{wc} input channels (the weight's first size)")
     stride, padding = _triple(stride, "stride"), _triple(padding, "padding")
     extra, dilation = _triple(output_padding, "output_padding"), _triple(dilation, "dilation")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
-        raise ValueError(f"conv_transpose3d: output_padding {extra} must be smaller than the stride {stride} or the "
+        raise TensorError(f"conv_transpose3d: output_padding {extra} must be smaller than the stride {stride} or the "
                          f"dilation {dilation}")
     for axis, s in enumerate(stride):
         x = _dilate(x, axis + 2, s)

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.nn import (
     _bags,
@@ -120,7 +120,7 @@ def linear(input, weight, bias=None):
     (2, 4)
     """
     if weight.shape[-1] != input.shape[-1]:
-        raise ValueError(
+        raise TensorError(
             f"linear: the input has {input.shape[-1]} features but the weight expects "
             f"{weight.shape[-1]} (weight shape {tuple(weight.shape)}, input shape {tuple(input.shape)})"
         )
@@ -170,7 +170,7 @@ def gelu(input, approximate: str | bool = "none"):
         return _ops.gelu(input)
     if approximate == "tanh":
         return _ops.gelu_tanh(input)
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
+    raise TensorError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
 
 
 def silu(input, inplace: bool = False):
@@ -211,7 +211,7 @@ def _check_channels(c: int, o: int, wc: int, groups, name: str) -> int:
     and ``wc`` inputs per group; the error names the function the user called."""
     groups = _check_groups(groups, c, o, name)
     if wc * groups != c:
-        raise ValueError(
+        raise TensorError(
             f"{name}: the input has {c} channels but the weight expects {wc} per group "
             f"x {groups} group(s) = {wc * groups}"
         )
@@ -294,14 +294,14 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     n, c, h, w = input.shape
     wc, og, kh, kw = weight.shape
     if wc != c:
-        raise ValueError(f"conv_transpose2d: the input has {c} channels but the weight expects {wc}")
+        raise TensorError(f"conv_transpose2d: the input has {c} channels but the weight expects {wc}")
     o = og * _check_groups(groups, c, og * groups, "conv_transpose2d")
     kernel = (kh, kw)
     stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
     dilation, extra = _pair(dilation, "dilation"), _pair(output_padding, "output_padding")
     for e, s, d in zip(extra, stride, dilation, strict=True):
         if e >= max(s, d):
-            raise ValueError(
+            raise TensorError(
                 f"conv_transpose2d: output_padding {extra} must be smaller than the stride "
                 f"{stride} or the dilation {dilation}"
             )
@@ -309,7 +309,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     full = tuple((i - 1) * s + d * (k - 1) + 1 for i, s, d, k in zip((h, w), stride, dilation, kernel, strict=True))
     out_hw = tuple(f - 2 * p + e for f, p, e in zip(full, padding, extra, strict=True))
     if min(out_hw) < 1:
-        raise ValueError(f"conv_transpose2d: padding {padding} leaves no output for an input of size {(h, w)}")
+        raise TensorError(f"conv_transpose2d: padding {padding} leaves no output for an input of size {(h, w)}")
     cg = c // groups
     x = cnp.reshape(cnp.transpose(input, (1, 0, 2, 3)), (groups, cg, n * h * w))
     wt = cnp.swapaxes(cnp.reshape(weight, (groups, cg, og * kh * kw)), 1, 2)
@@ -348,14 +348,14 @@ def _batched(input, weight, ndim: int, name: str, layout: str):
     if unbatched:
         input = cnp.reshape(input, (1, *input.shape))
     if input.ndim != ndim or weight.ndim != ndim:
-        raise ValueError(f"{name} expects {layout}, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
+        raise TensorError(f"{name} expects {layout}, got shapes {tuple(input.shape)} and {tuple(weight.shape)}")
     return input, unbatched
 
 
 def _check_groups(groups, c: int, o: int, name: str) -> int:
     groups = int(groups)
     if groups < 1 or c % groups or o % groups:
-        raise ValueError(
+        raise TensorError(
             f"{name}: groups={groups} must be a positive divisor of both the input channels ({c}) "
             f"and the output channels ({o})"
         )
@@ -370,10 +370,10 @@ def _conv_padding(padding, kernel, stride, dilation):
             return (0, 0), (0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+                raise TensorError("conv2d: padding='same' is not supported for strided convolutions")
             total = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
             return (total[0] // 2, total[1] // 2), (total[0] % 2, total[1] % 2)
-        raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
+        raise TensorError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', not {padding!r}")
     return _pair(padding, "padding"), (0, 0)
 
 
@@ -398,14 +398,14 @@ def batch_norm(
     variance unbiased (as in PyTorch). Otherwise the running statistics are used.
     """
     if input.ndim < 2:
-        raise ValueError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(input.shape)}")
+        raise TensorError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(input.shape)}")
     shape = _channel_shape(input)
     flat = input.ndim == 2
     if training or running_mean is None:
         axes = (0, *range(2, input.ndim))
         count = input.size // input.shape[1]
         if count < 2:
-            raise ValueError(
+            raise TensorError(
                 f"batch_norm in training needs more than one value per channel, got input "
                 f"shape {tuple(input.shape)}"
             )
@@ -440,7 +440,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     normalized_shape = tuple(normalized_shape)
     k = len(normalized_shape)
     if tuple(input.shape[-k:]) != normalized_shape:
-        raise ValueError(
+        raise TensorError(
             f"layer_norm: the input's trailing shape {tuple(input.shape[-k:])} is not "
             f"normalized_shape {normalized_shape}"
         )
@@ -460,10 +460,10 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     """Normalise each sample's channels (axis 1) in ``num_groups`` groups over the group's
     channels and all further axes (Wu & He, 2018), then scale and shift per channel."""
     if input.ndim < 2:
-        raise ValueError(f"group_norm expects (N, C, ...) input, got shape {tuple(input.shape)}")
+        raise TensorError(f"group_norm expects (N, C, ...) input, got shape {tuple(input.shape)}")
     n, c = input.shape[:2]
     if num_groups < 1 or c % num_groups:
-        raise ValueError(f"group_norm: {c} channels cannot be split into {num_groups} groups")
+        raise TensorError(f"group_norm: {c} channels cannot be split into {num_groups} groups")
     out = cnp.reshape(_ops.normalize(cnp.reshape(input, (n, num_groups, -1)), (-1,), eps)[0], input.shape)
     shape = _channel_shape(input)
     if weight is not None:
@@ -529,10 +529,10 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
         if np.dtype(y.dtype).kind not in "iu":
             raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
         if num_classes < 0:
-            raise ValueError("one_hot: labels batched by vmap need num_classes, as in JAX: "
+            raise TensorError("one_hot: labels batched by vmap need num_classes, as in JAX: "
                              "one_hot(labels, num_classes)")
         if anywhere(y < 0) or anywhere(y >= num_classes):
-            raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
+            raise TensorError(f"one_hot: labels must lie in [0, {num_classes})")
         hot = cnp.astype(cnp.equal(cnp.expand_dims(y, -1), np.arange(num_classes)), dtype)
         return hot if axis == -1 else cnp.moveaxis(hot, -1, axis)
     y = np.asarray(plain(labels))
@@ -541,7 +541,7 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
     if num_classes < 0:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
+        raise TensorError(f"one_hot: labels must lie in [0, {num_classes})")
     hot = (y[..., None] == np.arange(num_classes)).astype(dtype)
     hot = hot if axis == -1 else np.moveaxis(hot, -1, axis)
     # of an eager Tensor, an eager Tensor (F.one_hot(y, 10).float() as in PyTorch)

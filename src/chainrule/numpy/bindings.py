@@ -41,7 +41,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first, checked_divisor
+from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
@@ -291,6 +291,10 @@ class TensorMethods:
         return cnp.dot(self, other) if out is None else cnp.dot(self, other, out=out)
 
     def clip(self, min=None, max=None, out=None, **kwargs):
+        """NumPy's clip; on an eager Tensor, PyTorch's (``clamp``: a value on a bound keeps its
+        derivative)."""
+        if out is None and not kwargs and is_eager(self):
+            return self.clamp(min, max)
         return cnp.clip(self, min, max, **kwargs) if out is None else cnp.clip(self, min, max, out=out, **kwargs)
 
     def round(self, decimals=0):
@@ -367,7 +371,12 @@ class TensorMethods:
         return cnp.abs(self)
 
     def sigmoid(self):
-        return activations.sigmoid(self)
+        try:
+            return activations.sigmoid(self)
+        except TypeError:  # a bool Tensor's: of the default floating dtype, as PyTorch's
+            if self.dtype.kind != "b" or not is_eager(self):
+                raise
+            return activations.sigmoid(self.to(eager.default_float_dtype()))
 
     def relu(self):
         return activations.relu(self)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from numpy.linalg import LinAlgError
+
 from chainrule.core.primitive import RECORDING, Primitive, as_array_if_holds_tensor, def_jvps, def_vjps
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, eager_error
+from chainrule.core.trace import EagerTrace
 from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 
 __all__ = [
@@ -94,7 +97,13 @@ def mirrors(np_fun, family: str, name: str | None = None):
             # (a list only: a tuple may be a structure, as scipy's cho_solve((c, lower), b))
             if array_first and args and args[0].__class__ is list:
                 args = (as_array_if_holds_tensor(args[0]), *args[1:])
-            return f(*args, **kwargs)
+            try:
+                return f(*args, **kwargs)
+            except (ValueError, TypeError) as e:  # on eager Tensors, as PyTorch raises it (a RuntimeError)
+                if isinstance(e, RuntimeError | IndexError | LinAlgError) or not _eager_among_values(
+                        (*args, *kwargs.values())):
+                    raise
+                raise eager_error(name or f.__name__, e, ()) from e
 
         _record(np_fun, mirror, family, name or f.__name__)
         return mirror
@@ -106,6 +115,12 @@ def stands_for(np_fun, mirror, family: str, name: str | None = None) -> None:
     """Record that ``mirror`` (a class, or a function that does its own recording under
     ``chainrule.jit``) stands for ``np_fun``, without :func:`mirrors`' wrapper."""
     _record(np_fun, mirror, family, name or np_fun.__name__)
+
+
+def _eager_among_values(values) -> bool:
+    """Whether an eager Tensor is among ``values`` (lists and tuples looked into)."""
+    return any(a._trace.__class__ is EagerTrace if isinstance(a, Tensor) else
+               isinstance(a, list | tuple) and _eager_among_values(a) for a in values)
 
 
 def _only_recorded(values):

@@ -19,8 +19,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
+from chainrule.core.dtypes import type_name
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special
@@ -69,6 +70,20 @@ def _plain(name: str):
     """The mirror's ``name`` as a method whose result has no derivative (a test, integer
     bits), looked up at the call: the mirror is still being imported here."""
     def method(self, *args):
+        return as_eager(self, getattr(cnp, name)(undifferentiated(self), *(undifferentiated(a) for a in args)))
+    method.__name__ = name
+    return method
+
+
+def _integer_bits(name: str, kernel: str):
+    """The mirror's integer function ``name`` as a method, refusing floating operands
+    (Tensors or Python numbers) with PyTorch's NotImplementedError (a TypeError too, as NumPy's)."""
+    def method(self, *args):
+        for a in (self, *args):
+            dtype = a.dtype if isinstance(a, Tensor) else default_float_dtype() if isinstance(a, float | complex) \
+                else None
+            if dtype is not None and dtype.kind in "fc":
+                raise KernelMissingError(f'"{kernel}_cpu" not implemented for \'{type_name(dtype)[10:-6]}\'')
         return as_eager(self, getattr(cnp, name)(undifferentiated(self), *(undifferentiated(a) for a in args)))
     method.__name__ = name
     return method
@@ -147,7 +162,9 @@ class TorchAliasMethods:
         return eager.inplace(self, _xlogy, other, "xlogy_")
 
     def copysign(self, other):
-        return cnp.copysign(self, undifferentiated(other))
+        """Of integers and bools, in the default floating dtype (NumPy's float16 for bools)."""
+        x = self if self.dtype.kind in "fc" else cnp.astype(self, default_float_dtype())
+        return cnp.copysign(x, undifferentiated(other))
 
     def logaddexp2(self, other):
         return cnp.logaddexp2(self, other)
@@ -156,8 +173,8 @@ class TorchAliasMethods:
         return cnp.inner(self, other)
 
     def msort(self):
-        """The values sorted along the first axis."""
-        return cnp.sort(self, axis=0)
+        """The values sorted along the first axis (a 0-d Tensor's is itself)."""
+        return cnp.sort(self, axis=0) if self.ndim else self.clone()
 
     def hsplit(self, indices_or_sections):
         return tuple(cnp.hsplit(self, indices_or_sections))
@@ -290,14 +307,14 @@ class TorchAliasMethods:
     # -- tests and integer bits (no derivative) ------------------------------------------------
     isposinf = _plain("isposinf")
     isneginf = _plain("isneginf")
-    bitwise_and = _plain("bitwise_and")
-    bitwise_or = _plain("bitwise_or")
-    bitwise_xor = _plain("bitwise_xor")
-    bitwise_not = _plain("bitwise_not")
-    bitwise_left_shift = _plain("left_shift")
-    bitwise_right_shift = _plain("right_shift")
-    gcd = _plain("gcd")
-    lcm = _plain("lcm")
+    bitwise_and = _integer_bits("bitwise_and", "bitwise_and")
+    bitwise_or = _integer_bits("bitwise_or", "bitwise_or")
+    bitwise_xor = _integer_bits("bitwise_xor", "bitwise_xor")
+    bitwise_not = _integer_bits("bitwise_not", "bitwise_not")
+    bitwise_left_shift = _integer_bits("left_shift", "lshift")
+    bitwise_right_shift = _integer_bits("right_shift", "rshift")
+    gcd = _integer_bits("gcd", "gcd")
+    lcm = _integer_bits("lcm", "lcm")
 
     def isreal(self):
         return as_eager(self, cnp.imag(undifferentiated(self)) == 0 if self.dtype.kind == "c"

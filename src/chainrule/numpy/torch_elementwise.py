@@ -17,7 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
@@ -114,7 +114,7 @@ def _rounded_division(a, b, rounding_mode):
         dtype = np.result_type(plain(a), plain(b))
         out = cnp.trunc(a / b)
         return cnp.astype(out, dtype) if dtype.kind in "iu" else out
-    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
+    raise TensorError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
 
 
 def _comparison(fun, op=None):
@@ -146,7 +146,9 @@ def _scalar_math(ufunc, a, b):
 
 
 def _sign(a):
-    """PyTorch's sign: NumPy's, with 0 at NaN (derivative 0)."""
+    """PyTorch's sign: NumPy's, with 0 at NaN (derivative 0); a bool Tensor's is itself."""
+    if a.dtype.kind == "b":
+        return a
     return cnp.where(cnp.isnan(a), 0.0, cnp.sign(a)) if a.dtype.kind == "f" else cnp.sign(a)
 
 
@@ -209,7 +211,7 @@ class TorchElementwiseMethods:
     # -- elementwise ----------------------------------------------------------------------------
     def clamp(self, min=None, max=None):
         if min is None and max is None:
-            raise ValueError("clamp: give at least one of min and max")
+            raise TensorError("clamp: give at least one of min and max")
         return _clamped(self, min, max)
 
     # clamp's derivative, not maximum's: a tie keeps the whole derivative, as in PyTorch
@@ -254,7 +256,9 @@ class TorchElementwiseMethods:
         return self ** exponent
 
     def square(self):
-        return self * self
+        """``self * self``; of a bool Tensor, int64 (PyTorch's ``pow(2)``)."""
+        x = self.to(np.int64) if self.dtype.kind == "b" else self
+        return x * x
 
     def rsqrt(self):
         return named_as_torch(1.0 / cnp.sqrt(self), "RsqrtBackward0")
@@ -431,7 +435,7 @@ class TorchElementwiseMethods:
     # -- in place -------------------------------------------------------------------------------
     def clamp_(self, min=None, max=None):
         if min is None and max is None:
-            raise ValueError("clamp_: give at least one of min and max")
+            raise TensorError("clamp_: give at least one of min and max")
         return eager.inplace(self, lambda a, b: clamp(a, *b), (min, max), "clamp_")
 
     def clamp_min_(self, min):

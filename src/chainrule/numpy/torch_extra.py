@@ -23,7 +23,7 @@ import numpy as np
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.numpy import torch_linalg
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
@@ -139,7 +139,7 @@ def block_diag(*tensors) -> Tensor:
     if not blocks:
         return constant(np.zeros((1, 0)))
     if any(b.ndim != 2 for b in blocks):
-        raise ValueError("block_diag: the tensors must have at most 2 dims")
+        raise TensorError("block_diag: the tensors must have at most 2 dims")
     dtype = _result_type(*blocks)
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0
@@ -166,7 +166,7 @@ def combinations(input, r: int = 2, with_replacement: bool = False) -> Tensor:
     elements, as ``itertools.combinations`` (``with_replacement``) orders them."""
     x = as_input(input)
     if x.ndim != 1:
-        raise ValueError(f"combinations: the input must be 1-d, got {x.ndim}-d")
+        raise TensorError(f"combinations: the input must be 1-d, got {x.ndim}-d")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     index = np.asarray(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return x[index]
@@ -319,7 +319,7 @@ def view_as_complex(input) -> Tensor:
     """``torch.view_as_complex``: a last dim of 2 read as (real, imaginary) (a new Tensor)."""
     x = as_input(input)
     if x.ndim == 0 or x.shape[-1] != 2:
-        raise ValueError(f"view_as_complex: the last dim must have size 2, got shape {tuple(x.shape)}")
+        raise TensorError(f"view_as_complex: the last dim must have size 2, got shape {tuple(x.shape)}")
     return complex(x[..., 0], x[..., 1])
 
 
@@ -412,7 +412,7 @@ def pdist(input, p: float = 2) -> Tensor:
     each pair i < j in row-major order (N(N−1)/2 of them)."""
     x = as_input(input)
     if x.ndim != 2:
-        raise ValueError(f"pdist: the input must be 2-d (N, M), got {x.ndim}-d")
+        raise TensorError(f"pdist: the input must be 2-d (N, M), got {x.ndim}-d")
     i, j = np.triu_indices(x.shape[0], 1)
     return torch_linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
 

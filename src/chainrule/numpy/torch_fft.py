@@ -20,7 +20,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import default_float_dtype, tensor
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy.torch_linalg import as_input, no_out
 
 __all__ = [
@@ -41,7 +41,7 @@ def _input(x) -> Tensor:
 
 def _norm(norm: str | None) -> str | None:
     if norm not in _NORMS:
-        raise ValueError(f"fft: norm must be 'backward', 'ortho' or 'forward' (or None), got {norm!r}")
+        raise TensorError(f"fft: norm must be 'backward', 'ortho' or 'forward' (or None), got {norm!r}")
     return norm
 
 
@@ -68,7 +68,10 @@ def _many(numpy_name: str, name: str, default_dim):
     def function(input, s: Sequence[int] | None = None, dim=default_dim, norm: str | None = None, *,
                  out=None) -> Tensor:
         no_out(out, name)
-        return transform(_input(input), s=None if s is None else tuple(s), axes=_dims(dim), norm=_norm(norm))
+        result = transform(_input(input), s=_dims(s), axes=_dims(dim), norm=_norm(norm))
+        if numpy_name in ("fftn", "ifftn") and result.dtype.kind != "c":  # (a 0-d input: no dims transformed)
+            result = cnp.astype(result, np.result_type(result.dtype, np.complex64))
+        return result
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (f"``torch.fft.{name}(input, s=None, dim={default_dim!r}, norm=None)``: NumPy's "
@@ -93,7 +96,7 @@ def hfftn(input, s: Sequence[int] | None = None, dim=None, norm: str | None = No
     """
     no_out(out, "hfftn")
     x = _input(input)
-    return cnp.fft.irfftn(cnp.conj(x), s=None if s is None else tuple(s), axes=_dims(dim),
+    return cnp.fft.irfftn(cnp.conj(x), s=_dims(s), axes=_dims(dim),
                           norm=_SWAPPED[_norm(norm)])
 
 
@@ -102,7 +105,7 @@ def ihfftn(input, s: Sequence[int] | None = None, dim=None, norm: str | None = N
     (``rfftn``'s half, conjugated, with the normalisation on the other side)."""
     no_out(out, "ihfftn")
     x = _input(input)
-    return cnp.conj(cnp.fft.rfftn(x, s=None if s is None else tuple(s), axes=_dims(dim), norm=_SWAPPED[_norm(norm)]))
+    return cnp.conj(cnp.fft.rfftn(x, s=_dims(s), axes=_dims(dim), norm=_SWAPPED[_norm(norm)]))
 
 
 def hfft2(input, s: Sequence[int] | None = None, dim=(-2, -1), norm: str | None = None, *, out=None) -> Tensor:
@@ -131,14 +134,14 @@ def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device
     [0.0, 0.25, -0.5, -0.25]
     """
     no_out(out, "fftfreq")
-    return _frequencies(np.fft.fftfreq(n, d), dtype, device, requires_grad)
+    return _frequencies(np.fft.fftfreq(n, d) if n else np.zeros(0), dtype, device, requires_grad)  # (n = 0: none)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """``torch.fft.rfftfreq``: the nonnegative sample frequencies of ``rfft``."""
     no_out(out, "rfftfreq")
-    return _frequencies(np.fft.rfftfreq(n, d), dtype, device, requires_grad)
+    return _frequencies(np.fft.rfftfreq(n, d) if n else np.array([np.nan]), dtype, device, requires_grad)  # (0 / 0)
 
 
 def fftshift(input, dim=None) -> Tensor:

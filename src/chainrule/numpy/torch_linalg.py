@@ -27,7 +27,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, tensor
-from chainrule.core.tensor import Tensor, eager_error, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
@@ -91,6 +91,8 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
         flat = cnp.abs(cnp.reshape(x, (-1,)))
         result = _vector_norm_1d(flat, ord, axis=0)
         return cnp.reshape(result, (1,) * x.ndim) if keepdim else result
+    if x.ndim == 0 and set(dims) <= {0, -1}:  # a 0-d Tensor's one dim, as PyTorch reads it
+        return _vector_norm_1d(cnp.abs(x), ord, axis=None)
     return _vector_norm_1d(cnp.abs(x), ord, axis=dims, keepdims=keepdim)
 
 
@@ -127,7 +129,7 @@ def matrix_norm(A, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), ke
     no_out(out, "matrix_norm")
     A = as_input(A, dtype)
     if len(_dims(dim)) != 2:
-        raise ValueError(f"matrix_norm: dim must be two dimensions, got {dim!r}")
+        raise TensorError(f"matrix_norm: dim must be two dimensions, got {dim!r}")
     return la.norm(A, ord=ord, axis=tuple(dim), keepdims=keepdim)
 
 
@@ -147,14 +149,14 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, out=None, dtype=None) 
         if ord is None:
             return vector_norm(A, 2, None, keepdim)
         if A.ndim not in (1, 2):
-            raise ValueError(f"linalg.norm: ord={ord!r} without dim needs a 1-d or 2-d input, got {A.ndim}-d; "
+            raise TensorError(f"linalg.norm: ord={ord!r} without dim needs a 1-d or 2-d input, got {A.ndim}-d; "
                              "give dim=")
         dims = tuple(range(A.ndim))
     if len(dims) == 1:
         return vector_norm(A, 2 if ord is None else ord, dims, keepdim)
     if len(dims) == 2:
         return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
-    raise ValueError(f"linalg.norm: dim must be one or two dimensions, got {dim!r}; use vector_norm for more")
+    raise TensorError(f"linalg.norm: dim must be one or two dimensions, got {dim!r}; use vector_norm for more")
 
 
 def det(A, *, out=None) -> Tensor:
@@ -264,7 +266,7 @@ def solve(A, B, *, left: bool = True, out=None) -> Tensor:
     vector = _is_vector_rhs(A, B)
     if not left:
         if vector:
-            raise ValueError("linalg.solve(left=False) needs B as a matrix (..., k, n), not a vector")
+            raise TensorError("linalg.solve(left=False) needs B as a matrix (..., k, n), not a vector")
         return la.matrix_transpose(la.solve(la.matrix_transpose(A), la.matrix_transpose(B)))
     if vector:
         return la.solve(A, B[..., None])[..., 0]
@@ -289,7 +291,7 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     """
     driver = "gelsy" if driver is None else driver
     if driver not in _LSTSQ_DRIVERS:
-        raise ValueError(f"linalg.lstsq: driver must be one of {_LSTSQ_DRIVERS}, got {driver!r}")
+        raise TensorError(f"linalg.lstsq: driver must be one of {_LSTSQ_DRIVERS}, got {driver!r}")
     A, B = as_input(A), as_input(B)
     if not 0 <= A.ndim - B.ndim <= 1:
         raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
@@ -351,7 +353,7 @@ def qr(A, mode: str = "reduced", *, out=None) -> linalg_qr:
     no_out(out, "qr")
     A = as_input(A)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        raise TensorError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     if mode == "r":
         return linalg_qr(constant(np.zeros(0), like=A), la.qr(A, mode="r"))
     Q, R = la.qr(A, mode=mode)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.numpy.torch_common import as_eager, checked_divisor, scalar_dims, values_indices
 from chainrule.numpy.torch_common import remainder as torch_remainder
@@ -89,7 +89,10 @@ class TorchMathMethods:
     cummin = _cumulative(cnp.minimum)
 
     def heaviside(self, values):
-        return as_eager(self, cnp.heaviside(undifferentiated(self), values))
+        """In the Tensor's dtype (NumPy's is floating), ``values`` of that dtype, as PyTorch requires."""
+        if isinstance(values, Tensor) and values.dtype != self.dtype:
+            raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+        return as_eager(self, cnp.astype(cnp.heaviside(undifferentiated(self), values), self.dtype))
 
     def diag(self, diagonal: int = 0):
         return cnp.diag(self, diagonal)
@@ -99,7 +102,7 @@ class TorchMathMethods:
         if dim is None:
             dim = next((k for k, n in enumerate(np.broadcast_shapes(self.shape, np.shape(other))) if n == 3), None)
             if dim is None:
-                raise ValueError("cross: no axis of length 3; pass dim=")
+                raise TensorError("cross: no axis of length 3; pass dim=")
         return cnp.cross(self, other, axis=dim)
 
     def diff(self, n: int = 1, dim: int = -1, prepend=None, append=None):

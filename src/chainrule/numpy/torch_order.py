@@ -13,7 +13,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, tensor
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
 from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
@@ -41,7 +41,7 @@ def _as_tensor(value) -> Tensor:
 
 def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
     if interpolation not in _INTERPOLATIONS:
-        raise ValueError(f"{name}() interpolation must be one of {', '.join(_INTERPOLATIONS)}; got {interpolation!r}")
+        raise TensorError(f"{name}() interpolation must be one of {', '.join(_INTERPOLATIONS)}; got {interpolation!r}")
     if not np.issubdtype(x.dtype, np.floating):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype; convert it with .double()")
     qs = np.asarray(plain(q), dtype=x.dtype)

@@ -123,8 +123,8 @@ def eager_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
 
 
 def eager_division_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
-    """As :func:`eager_operands`, for true division: integers divide in the default
-    floating dtype, as in PyTorch.
+    """As :func:`eager_operands`, for true division (and ``arctan2``): integers divide in
+    the default floating dtype, as in PyTorch.
 
     >>> import chainrule as cr
     >>> cr.set_default_dtype("float32")
@@ -170,6 +170,7 @@ def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype) -> tuple | Non
 EAGER_OPERANDS = {
     **dict.fromkeys((elementwise.add, elementwise.subtract, elementwise.multiply, elementwise.power,
                      elementwise.mod, elementwise.fmod, elementwise.maximum, elementwise.minimum,
-                     elementwise.fmax, elementwise.fmin, elementwise.arctan2), eager_operands),
-    elementwise.true_divide: eager_division_operands,
+                     elementwise.fmax, elementwise.fmin), eager_operands),
+    # (integers give the default floating dtype)
+    **dict.fromkeys((elementwise.true_divide, elementwise.arctan2), eager_division_operands),
 }

@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
-from chainrule.core.eager import EAGER
+from chainrule.core.eager import EAGER, default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
 from chainrule.core.values import plain
@@ -305,8 +305,8 @@ class TorchReductionMethods:
                     **numpy_keywords(out, where=where))
 
     @scalar_dims()
-    def nansum(self, dim=None, keepdim=False):
-        return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim)
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim, dtype=_accumulator(self, dtype))
 
     @scalar_dims()
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO, *, dim=None,
@@ -422,7 +422,8 @@ class TorchReductionMethods:
     @scalar_dims()
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
         dim, keepdim = axis_or_dim(axis, dim, "logsumexp"), bool(keepdim or keepdims)
-        return reductions.logsumexp(self, axis=as_axes(dim), keepdims=keepdim)
+        x = self if self.dtype.kind in "fc" else self.to(default_float_dtype())  # (integers: PyTorch's)
+        return reductions.logsumexp(x, axis=as_axes(dim), keepdims=keepdim)
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by

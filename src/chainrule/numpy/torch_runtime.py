@@ -17,7 +17,7 @@ import numpy as np
 
 from chainrule.core.primitive import global_setting
 from chainrule.core.rng import generator_state, restore_generator
-from chainrule.core.tensor import PRINT_OPTIONS, Tensor
+from chainrule.core.tensor import PRINT_OPTIONS, Tensor, TensorError
 from chainrule.numpy.torch_common import Device
 from chainrule.numpy.torch_common import TorchSize as Size
 
@@ -168,7 +168,7 @@ def set_num_threads(n: int) -> None:
     """
     n = int(n)
     if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
+        raise TensorError(f"set_num_threads: expected a positive number of threads, got {n}")
     tpc = _threadpoolctl()
     if tpc is None:
         raise ImportError("set_num_threads sets BLAS's threads through threadpoolctl: pip install threadpoolctl "
@@ -209,7 +209,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     >>> cr.set_float32_matmul_precision("highest")
     """
     if precision not in ("highest", "high", "medium"):
-        raise ValueError(f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got {precision!r}")
+        raise TensorError(f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', got {precision!r}")
     _MATMUL_PRECISION[0] = precision
 
 
@@ -261,7 +261,7 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     >>> cr.set_printoptions(profile="default")
     """
     if profile is not None and profile not in _PROFILES:
-        raise ValueError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}")
+        raise TensorError(f"set_printoptions: profile must be one of {sorted(_PROFILES)}, got {profile!r}")
     options = dict(PRINT_OPTIONS or _PROFILES["default"])
     options.update(_PROFILES.get(profile, {}))
     given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems, "linewidth": linewidth}

@@ -149,7 +149,7 @@ class TorchShapeMethods:
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t() expects a Tensor of at most 2 dimensions, got {self.ndim}; use transpose(d0, d1)")
+            raise TensorError(f"t() expects a Tensor of at most 2 dimensions, got {self.ndim}; use transpose(d0, d1)")
         return named_as_torch(cnp.transpose(self), "TBackward0")
 
     def unsqueeze(self, dim=None, *, axis=None):
@@ -245,7 +245,7 @@ class TorchShapeMethods:
         else:
             sections = list(split_size_or_sections)
             if sum(sections) != n:
-                raise ValueError(f"split: sections {sections} do not add up to the size {n} of dim {dim}")
+                raise TensorError(f"split: sections {sections} do not add up to the size {n} of dim {dim}")
             bounds = list(np.cumsum(sections)[:-1])
         pieces = tuple(cnp.split(self, bounds, axis=dim))
         if is_eager(self):  # views of self, as PyTorch's: an in-place write reaches it
@@ -340,7 +340,7 @@ class TorchShapeMethods:
         if reduce in ("multiply", "prod"):
             return self.at[where].multiply(src)
         if reduce is not None:
-            raise ValueError(f"scatter: reduce must be None, 'add' or 'multiply', not {reduce!r}")
+            raise TensorError(f"scatter: reduce must be None, 'add' or 'multiply', not {reduce!r}")
         return self.at[where].set(src)
 
     def scatter_add(self, dim: int, index, src):
@@ -354,7 +354,7 @@ class TorchShapeMethods:
         src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
         start = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}.get(reduce)
         if start is None:
-            raise ValueError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', not {reduce!r}")
+            raise TensorError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', not {reduce!r}")
         if self.dtype.kind in "iub" and reduce in ("amax", "amin"):
             info = np.iinfo(self.dtype) if self.dtype.kind != "b" else None
             start = (info.min if reduce == "amax" else info.max) if info else reduce == "amin"

@@ -17,7 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
 from chainrule.numpy.torch_special import scipy_special
@@ -112,7 +112,7 @@ def multigammaln(input, p: int, *, out=None) -> Tensor:
     no_out(out, "multigammaln")
     x = _floating(input)
     if not np.all(np.asarray(x.detach()) > (p - 1) / 2):
-        raise ValueError(f"special.multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+        raise TensorError(f"special.multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
     j = cnp.arange(p, dtype=x.dtype)
     terms = scipy_special("gammaln")(x[..., None] - j / 2)
     return _as_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)

@@ -242,7 +242,7 @@ class RecordTrace(Trace):
         fun = prim.fun
         try:
             return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
-        except ValueError as e:
+        except (ValueError, TypeError) as e:
             if any(map(self._is_eager, args)):
                 # on eager Tensors the plain call raises it as PyTorch does, a TensorError
                 raise eager_error(prim.__name__, e, [getattr(a, "_value", a) for a in args]) from e
