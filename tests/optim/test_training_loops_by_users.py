@@ -270,14 +270,14 @@ def test_training_loop_gives_pytorchs_values(name):
     _compare(PROGRAMS[name])
 
 
-def _as_chainrule(value):
-    """A state_dict of PyTorch's with chainrule's Tensors in place of its tensors."""
-    if isinstance(value, torch.Tensor):
-        return cr.tensor(value.detach().numpy().copy())
+def _converted(value, lib):
+    """A state_dict with ``lib``'s tensors in place of the other library's."""
+    if isinstance(value, torch.Tensor | cr.Tensor):
+        return lib.tensor(value.detach().numpy().copy())
     if isinstance(value, dict):
-        return type(value)({k: _as_chainrule(v) for k, v in value.items()})
+        return type(value)({k: _converted(v, lib) for k, v in value.items()})
     if isinstance(value, list | tuple):
-        return type(value)(_as_chainrule(v) for v in value)
+        return type(value)(_converted(v, lib) for v in value)
     return copy.deepcopy(value)
 
 
@@ -292,33 +292,36 @@ def _chained(lib, opt):
     return s.ChainedScheduler([s.ConstantLR(opt, factor=0.5, total_iters=4), s.ExponentialLR(opt, 0.9)])
 
 
+@pytest.mark.parametrize("first", ["torch", "chainrule"])
 @pytest.mark.parametrize("schedule", [_sequential, _chained])
 @pytest.mark.parametrize("name", ["Adafactor", "AdamW"])
-def test_pytorchs_state_dicts_resume_in_chainrule_as_in_pytorch(name, schedule):
+def test_state_dicts_of_one_library_resume_in_the_other(name, schedule, first):
+    # four steps with one library, its model, optimizer and schedule state_dicts loaded into
+    # the other's; from there both go on, to the same rates and weights
+    first, second = (torch, cr) if first == "torch" else (cr, torch)
     rng = np.random.default_rng(0)
     batches = [(rng.normal(size=(4, 3)), rng.normal(size=(4, 2))) for _ in range(7)]
     runs = {}
-    for lib in (torch, cr):
+    for lib in (first, second):
         lib.manual_seed(0)
         model = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2)).double()
         opt = getattr(lib.optim, name)(model.parameters(), lr=0.05)
         runs[lib] = [model, opt, schedule(lib, opt), []]
-    model, opt, sched, _ = runs[torch]
+    model, opt, sched, _ = runs[first]
     for i, (x, y) in enumerate(batches):
-        if i == 4:  # chainrule's run starts here, from PyTorch's state
-            ours, our_opt, our_sched, _ = runs[cr]
-            ours.load_state_dict(_as_chainrule(model.state_dict()))
-            our_opt.load_state_dict(_as_chainrule(opt.state_dict()))
-            our_sched.load_state_dict(_as_chainrule(sched.state_dict()))
-        for lib in (torch, cr) if i >= 4 else (torch,):
+        if i == 4:
+            other = runs[second]
+            for target, source in zip(other[:3], (model, opt, sched), strict=True):
+                target.load_state_dict(_converted(source.state_dict(), second))
+        for lib in (first, second) if i >= 4 else (first,):
             m, o, s, lrs = runs[lib]
             o.zero_grad()
             ((m(lib.tensor(x)) - lib.tensor(y)) ** 2).mean().backward()
             o.step()
             s.step()
             lrs.append(s.get_last_lr())
-    np.testing.assert_allclose(runs[cr][3], runs[torch][3][4:], rtol=1e-12)
-    for p, q in zip(runs[torch][0].parameters(), runs[cr][0].parameters(), strict=True):
+    np.testing.assert_allclose(runs[second][3], runs[first][3][4:], rtol=1e-12)
+    for p, q in zip(runs[first][0].parameters(), runs[second][0].parameters(), strict=True):
         np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert sorted(runs[cr][2].state_dict()["_schedulers"][0]) >= sorted(runs[torch][2].state_dict()["_schedulers"][0])
 

@@ -421,6 +421,13 @@ class SequentialLR(LRScheduler):
     def state_dict(self):
         out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
         out["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        # each schedule's step count as PyTorch's SequentialLR keeps it, which PyTorch's steps on
+        # from: -1 before its milestone, then its steps since, up to the next milestone
+        t, starts = self.last_epoch, [0, *self._milestones]
+        for i, state in enumerate(out["_schedulers"]):
+            if "last_epoch" in state and isinstance(t, int):
+                end = starts[i + 1] - 1 if i + 1 < len(starts) else t
+                state["last_epoch"] = -1 if t < starts[i] else min(t, end) - starts[i]
         return out
 
     def load_state_dict(self, state_dict):
