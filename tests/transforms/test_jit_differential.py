@@ -147,11 +147,17 @@ def _masked_length(h, x, s, bn):
     return h * len(h[h > 0])
 
 
+def _ufunc_keywords(h, x, s, bn):
+    out = cnp.zeros_like(h)
+    cnp.tanh(h, out=out, where=h > 0)
+    return out + cnp.sin(h, order="F", casting="same_kind")
+
+
 STEPS = {f.__name__[1:]: f for f in (
     _branch, _signed_zero, _nan_check, _inplace_argument, _inplace_view_of_local,
     _setitem_read_index, _try_cholesky, _try_index, _errstate_divide, _dropout,
     _unused_dropout, _batch_norm, _dtype_scalar, _global_array, _numpy_writers, _sort_local,
-    _operators_in_place, _views_and_copies, _power_fast_paths, _masked_length)}
+    _operators_in_place, _views_and_copies, _power_fast_paths, _masked_length, _ufunc_keywords)}
 
 RESULTS = {
     "array": lambda h, s: h,

@@ -35,7 +35,7 @@ from chainrule.numpy.nondiff import (  # plain values
     unboxing,
 )
 from chainrule.numpy.registry import elementwise_derivatives as derivs
-from chainrule.numpy.registry import mirrors, optional, wrap
+from chainrule.numpy.registry import mirrors, optional, recording_as_numpy, wrap
 
 __all__ = [
     "add",
@@ -138,6 +138,10 @@ def ufunc_keywords(prim, args, kwargs):
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
     if out is not None and (trace := recorded_only((*args, *kwargs.values()))) is not None:
         return trace.write_untraced(prim.fun, args, kwargs)  # into an array that is not traced
+    if out is None and (trace := recording_as_numpy((*args, *kwargs.values()))) is not None:
+        # under chainrule.jit, nothing differentiated: NumPy's call itself (order="F",
+        # casting=, where= without out=), recorded, as the plain call makes it
+        return trace.record(prim.fun, args, kwargs)
     if out is not None or where is not True:
         raise TypeError(
             f"{name}: out= and where= cannot hold a result that is being differentiated. Use "
@@ -405,11 +409,14 @@ derivs(ldexp, lambda ans, x, i: ldexp(astype(1, _real_dtype(ans)), i), None)
 
 
 @mirrors(np.frexp, "elementwise")
-def frexp(x):
+def frexp(x, /, *args, **kwargs):
     """``np.frexp``: (mantissa, exponent); the mantissa is ``ldexp(x, -exponent)``, so its
     derivative is 2**-exponent; the exponent is plain data."""
     if not isinstance(x, Tensor):
-        return np.frexp(x)
+        return np.frexp(x, *args, **kwargs)
+    if args or kwargs:
+        raise TypeError("frexp: out=, where= and the other keywords of a ufunc are not supported "
+                        "on a traced value; use the returned values")
     exponent = _frexp_exponent(x)
     return ldexp(x, -exponent), exponent
 

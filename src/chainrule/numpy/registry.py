@@ -21,6 +21,7 @@ from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 __all__ = [
     "wrap",
     "mirrors",
+    "recording_as_numpy",
     "elementwise_derivatives",
     "SUPPORTED",
     "MIRROR_OF",
@@ -87,13 +88,8 @@ def mirrors(np_fun, family: str, name: str | None = None):
 
         @functools.wraps(f)
         def mirror(*args, **kwargs):
-            if RECORDING[0]:
-                values = (*args, *kwargs.values())
-                trace = _only_recorded(values)
-                # an eager Tensor of the plain call takes the composition there (its
-                # sort is a take of argsort's order, not np.sort's): so does the record
-                if trace is not None and not (trace.eager and _eager_among(values, trace.eager)):
-                    return trace.record(np_fun, args, kwargs)
+            if RECORDING[0] and (trace := recording_as_numpy((*args, *kwargs.values()))) is not None:
+                return trace.record(np_fun, args, kwargs)
             # (a list only: a tuple may be a structure, as scipy's cho_solve((c, lower), b))
             if array_first and args and args[0].__class__ is list:
                 args = (as_array_if_holds_tensor(args[0]), *args[1:])
@@ -121,6 +117,18 @@ def _eager_among_values(values) -> bool:
     """Whether an eager Tensor is among ``values`` (lists and tuples looked into)."""
     return any(a._trace.__class__ is EagerTrace if isinstance(a, Tensor) else
                isinstance(a, list | tuple) and _eager_among_values(a) for a in values)
+
+
+def recording_as_numpy(values):
+    """The jit trace that records a call on ``values`` as the NumPy call itself: the one
+    every Tensor among them belongs to, where none is an eager Tensor of the plain call
+    (whose composition, PyTorch's, the record takes too); else None."""
+    trace = _only_recorded(values)
+    # an eager Tensor of the plain call takes the composition there (its sort is a take
+    # of argsort's order, not np.sort's): so does the record
+    if trace is not None and not (trace.eager and _eager_among(values, trace.eager)):
+        return trace
+    return None
 
 
 def _only_recorded(values):
