@@ -1,12 +1,31 @@
 """cr.jit against the plain call on programs that read what earlier tests did not vary:
-NumPy's own keywords of a ufunc."""
+chainrule's global settings and random state read in the body, NumPy's and Python's global
+state read through a function, and NumPy's own keywords of a ufunc."""
 
 import numpy as np
 import pytest
+from tests.transforms.test_jit_guards import each_call_as_plain
 from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
+
+
+# -- chainrule's settings and random state read in the body -------------------------------
+def test_get_num_threads_read_in_the_body_is_checked_on_entry():
+    before = cr.get_num_threads()
+    try:
+        each_call_as_plain(lambda x: x * cr.get_num_threads(), [(np.ones(2),)] * 3,
+                           lambda k: cr.set_num_threads(1 + k))
+    finally:
+        cr.set_num_threads(before)
+
+
+def test_the_global_seed_and_rng_state_read_in_the_body_are_checked_on_entry():
+    each_call_as_plain(lambda x: x * (cr.initial_seed() % 97), [(np.ones(2),)] * 3,
+                       lambda k: cr.manual_seed(k))
+    each_call_as_plain(lambda x: x * float(cr.get_rng_state()[:8].sum()), [(np.ones(2),)] * 3,
+                       lambda k: cr.manual_seed(k))
 
 
 # -- a ufunc's keywords ----------------------------------------------------------------------
@@ -36,3 +55,19 @@ def test_frexp_out_as_numpy():
     assert same(got, want)
     with pytest.raises(TypeError, match="frexp: out="):
         cr.grad(lambda x: cnp.sum(cnp.frexp(x, out=got)[0]))(x)
+
+
+
+# -- NumPy's and Python's global state read through a function --------------------------
+def test_numpy_error_state_read_in_the_body_is_watched():
+    before = np.geterr()
+    try:
+        each_call_as_plain(lambda x: x * (np.geterr()["divide"] == "raise"), [(np.ones(2),)] * 3,
+                           lambda k: np.seterr(divide=["warn", "raise", "ignore"][k]))
+    finally:
+        np.seterr(**before)
+
+
+def test_numpy_legacy_random_state_read_in_the_body_is_watched():
+    each_call_as_plain(lambda x: x * float(np.random.get_state()[1][0] % 97), [(np.ones(2),)] * 3,
+                       lambda k: np.random.seed(k))

@@ -362,9 +362,15 @@ SETTINGS: list = []
 SETTINGS_READ: list[set] = []
 
 
-def global_setting(getter: Callable) -> Callable:
+def global_setting(getter: Callable | None = None, *, key: Callable | None = None,
+                   on_entry: bool = True) -> Callable:
     """``getter`` of a global setting, noting each read while a call is recorded; its
-    plain read is ``.unwatched``."""
+    plain read is ``.unwatched`` (``key()``, where given: what a replay compares, such as
+    a generator's state as bytes). ``on_entry=False`` for one costly to read (BLAS's
+    threads): not taken when each record opens, so its value at the record's end stands
+    for it."""
+    if getter is None:
+        return functools.partial(global_setting, key=key, on_entry=on_entry)
 
     @functools.wraps(getter)
     def read(*args, **kwargs):
@@ -372,8 +378,9 @@ def global_setting(getter: Callable) -> Callable:
             SETTINGS_READ[-1].add(read)
         return getter(*args, **kwargs)
 
-    read.unwatched = getter
-    SETTINGS.append(read)
+    read.unwatched = key or getter
+    if on_entry:
+        SETTINGS.append(read)
     return read
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chainrule.core.primitive import global_setting
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, RANDOM_SOURCES
 
@@ -45,6 +46,7 @@ def manual_seed(seed) -> np.random.Generator:
     return _GENERATOR
 
 
+@global_setting
 def initial_seed() -> int:
     """The seed the global generator started from: the last :func:`manual_seed`'s, or the
     one drawn for this process (PyTorch's ``torch.initial_seed()``).
@@ -74,6 +76,7 @@ def seed() -> int:
 _STATE_BYTES = 40
 
 
+@global_setting(key=lambda: _GENERATOR.bit_generator.state)
 def get_rng_state() -> Tensor:
     """The global generator's state as 40 bytes (a uint8 Tensor), which
     :func:`set_rng_state` restores: PyTorch's ``torch.get_rng_state()``, savable in a

@@ -179,6 +179,7 @@ def set_num_threads(n: int) -> None:
 _LIMITS: list = []  # threadpoolctl limits in force (kept alive: they last as long as the process)
 
 
+@global_setting(on_entry=False)
 def get_num_threads() -> int:
     """The number of BLAS threads (threadpoolctl's count where it is installed, else
     what ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` ask for, else one per CPU, OpenBLAS's

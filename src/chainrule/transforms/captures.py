@@ -36,6 +36,7 @@ import dis
 import functools
 import operator
 import os
+import random
 import re
 import sys
 import types
@@ -60,6 +61,25 @@ _MISSING = object()
 _CACHED_FUNCTION = type(functools.lru_cache(maxsize=None)(len))
 # names through which code reads the environment (os.environ, os.getenv)
 _ENVIRON = {"environ", "environb", "getenv", "getenvb"}
+
+
+def _legacy_random_state(_) -> bytes:
+    state = np.random.get_state()
+    return state[1].tobytes() + repr(state[2:]).encode()
+
+
+# names through which code reads global state of NumPy's and Python's that no attribute
+# holds (np.geterr(), np.random.get_state()): where the code names one, what it gives is
+# compared on every call
+_STATE_READERS = {
+    "geterr": lambda _: np.geterr(),
+    "geterrcall": lambda _: np.geterrcall(),
+    "getbufsize": lambda _: np.getbufsize(),
+    "get_printoptions": lambda _: np.get_printoptions(),
+    "get_state": _legacy_random_state,
+    "getstate": lambda _: random.getstate(),
+    "getrecursionlimit": lambda _: sys.getrecursionlimit(),
+}
 
 
 # what the watch reads of a library object (not a function, class or object of its own)
@@ -152,6 +172,7 @@ class Captures:
         self.generators: list = []
         self._seen: dict = {}  # id -> object
         self._environ = False  # whether the environment is watched
+        self._readers: set = set()  # the names of _STATE_READERS watched
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
         modules = [m for m in more if isinstance(m, types.ModuleType) and _user_module(m)]
@@ -381,6 +402,10 @@ class Captures:
             self._environ = True
             environ = getattr(os.environ, "_data", os.environ)  # its bytes: cheaper to read
             self.checks.append((3, environ, None, _items(environ)))
+        for reader in _STATE_READERS.keys() & set(used) - self._readers:
+            self._readers.add(reader)  # np.geterr(), np.random.get_state(), ...
+            read = _STATE_READERS[reader]
+            self.checks.append((7, None, read, read(None)))
         if _BY_ANY_NAME.intersection(code.co_names):
             # globals()[name], eval(...): any global may be read, by a name computed at run
             # time; the namespace's items are compared (their contents by the names above)
