@@ -147,6 +147,11 @@ def _masked_length(h, x, s, bn):
     return h * len(h[h > 0])
 
 
+def _scalar_type(h, x, s, bn):
+    # a float64 sum is a Python float to isinstance, a float32 one is not
+    return h * 2.0 if isinstance(cnp.sum(x), float) else h - 0.5
+
+
 def _ufunc_keywords(h, x, s, bn):
     out = cnp.zeros_like(h)
     cnp.tanh(h, out=out, where=h > 0)
@@ -157,7 +162,8 @@ STEPS = {f.__name__[1:]: f for f in (
     _branch, _signed_zero, _nan_check, _inplace_argument, _inplace_view_of_local,
     _setitem_read_index, _try_cholesky, _try_index, _errstate_divide, _dropout,
     _unused_dropout, _batch_norm, _dtype_scalar, _global_array, _numpy_writers, _sort_local,
-    _operators_in_place, _views_and_copies, _power_fast_paths, _masked_length, _ufunc_keywords)}
+    _operators_in_place, _views_and_copies, _power_fast_paths, _masked_length, _scalar_type,
+    _ufunc_keywords)}
 
 RESULTS = {
     "array": lambda h, s: h,

@@ -1,6 +1,9 @@
 """cr.jit against the plain call on programs that read what earlier tests did not vary:
-chainrule's global settings and random state read in the body, NumPy's and Python's global
-state read through a function, and NumPy's own keywords of a ufunc."""
+the Python type of a traced NumPy scalar, chainrule's global settings and random state
+read in the body, NumPy's and Python's global state read through a function, and NumPy's
+own keywords of a ufunc."""
+
+import numbers
 
 import numpy as np
 import pytest
@@ -9,6 +12,25 @@ from tests.transforms.test_jit_soundness import run_both, same
 
 import chainrule as cr
 import chainrule.numpy as cnp
+
+
+# -- the Python type of a traced NumPy scalar ----------------------------------------------
+def _by_scalar_type(x, i):
+    s, k = cnp.sum(x), i[0]
+    flags = (isinstance(s, float), isinstance(s, numbers.Real), isinstance(s, np.floating),
+             isinstance(k, numbers.Integral), isinstance(k, int), isinstance(x.astype(np.float32)[0], float))
+    return (x * 2.0 if isinstance(s, float) else x * 3.0), np.array(flags)
+
+
+def test_isinstance_of_a_traced_scalar_is_the_plain_calls():
+    run_both(_by_scalar_type, [(np.ones(3), np.arange(3))] * 3)
+
+
+def test_isinstance_of_a_scalar_under_grad_is_the_plain_grads():
+    def loss(x):
+        return cnp.sum(x) * (2.0 if isinstance(cnp.sum(x), float) else 3.0)
+
+    run_both(cr.grad(loss), [(np.ones(3),)] * 2)
 
 
 # -- chainrule's settings and random state read in the body -------------------------------

@@ -87,6 +87,30 @@ def print_options() -> tuple:
     return np.get_printoptions(), dict(PRINT_OPTIONS)
 
 
+class RecordedScalar(Tensor):
+    """A NumPy scalar traced by :func:`jit` (a reduction's result, ``x[0]``, a scalar
+    argument). Its class is the scalar's to the function's code, as in the plain call:
+    ``isinstance(s, float)`` of a ``float64`` is True, ``isinstance(s, numbers.Integral)``
+    of an ``int64`` too (the type of a traced value is fixed by the trace's key, so no
+    guard is needed). To chainrule's and NumPy's own code, and where the plain call has an
+    eager Tensor, it is the Tensor it is."""
+
+    __slots__ = ()
+
+    @property
+    def __class__(self):
+        frame = sys._getframe(1)
+        while (caller := frame.f_globals.get("__name__") or "") in _INSTANCE_CHECKS and frame.f_back:
+            frame = frame.f_back  # isinstance(s, numbers.Real): ABCMeta.__instancecheck__'s caller
+        if caller.partition(".")[0] in _OWN_CODE or self._node in self._trace.eager:
+            return type(self)
+        return type(self._value)
+
+
+_OWN_CODE = ("chainrule", "numpy")
+_INSTANCE_CHECKS = ("abc", "typing", "_py_abc")
+
+
 class RecordTrace(Trace):
     """The trace of :func:`jit`: runs each call on plain values and records it.
 
@@ -154,6 +178,8 @@ class RecordTrace(Trace):
 
     def new_tensor(self, value) -> Tensor:
         self.values.append(value)
+        if isinstance(value, np.generic):
+            return RecordedScalar(value, self, len(self.values) - 1)
         return Tensor(value, self, len(self.values) - 1)
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
