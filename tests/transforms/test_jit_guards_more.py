@@ -1,7 +1,7 @@
 """cr.jit against the plain call on programs that read what earlier tests did not vary:
-the Python type of a traced NumPy scalar, chainrule's global settings and random state
-read in the body, NumPy's and Python's global state read through a function, and NumPy's
-own keywords of a ufunc."""
+the Python type of a traced NumPy scalar, state many references away, chainrule's global
+settings and random state read in the body, NumPy's and Python's global state read
+through a function, and NumPy's own keywords of a ufunc."""
 
 import numbers
 
@@ -31,6 +31,115 @@ def test_isinstance_of_a_scalar_under_grad_is_the_plain_grads():
         return cnp.sum(x) * (2.0 if isinstance(cnp.sum(x), float) else 3.0)
 
     run_both(cr.grad(loss), [(np.ones(3),)] * 2)
+
+
+# -- state many references away -----------------------------------------------------------
+SCALE = 1.0
+
+
+def _h8(x):
+    return x * SCALE
+
+
+def _h7(x):
+    return _h8(x)
+
+
+def _h6(x):
+    return _h7(x)
+
+
+def _h5(x):
+    return _h6(x)
+
+
+def _h4(x):
+    return _h5(x)
+
+
+def _h3(x):
+    return _h4(x)
+
+
+def _h2(x):
+    return _h3(x)
+
+
+def _through_eight_functions(x):
+    return _h2(x) + 1.0
+
+
+def test_a_global_read_eight_calls_down_is_watched():
+    global SCALE
+
+    def before(k):
+        global SCALE
+        SCALE = 1.0 + k
+
+    try:
+        each_call_as_plain(_through_eight_functions, [(np.ones(2),)] * 3, before)
+    finally:
+        SCALE = 1.0
+
+
+class _Node:
+    pass
+
+
+def _chain(n):
+    root = node = _Node()
+    for _ in range(n):
+        node.next = _Node()
+        node = node.next
+    node.value = 1.0
+    return root, node
+
+
+def _last_value(root):
+    def f(x):
+        node = root
+        while hasattr(node, "next"):
+            node = node.next
+        return x * node.value
+
+    return f
+
+
+@pytest.mark.parametrize("n", [9, 60])
+def test_an_attribute_deep_in_a_chain_of_objects_is_not_replayed_stale(n):
+    root, leaf = _chain(n)
+
+    def before(k):
+        leaf.value = 1.0 + k
+
+    with pytest.warns(UserWarning, match="runs without jit") if n > 40 else _nothing():
+        each_call_as_plain(_last_value(root), [(np.ones(2),)] * 3, before)
+
+
+def _last_of(root, x):
+    node = root
+    while hasattr(node, "next"):
+        node = node.next
+    return x * node.value
+
+
+@pytest.mark.parametrize("n", [5, 6, 8])
+def test_an_attribute_deep_in_an_object_argument_is_not_replayed_stale(n):
+    root, leaf = _chain(n)
+
+    def before(k):
+        leaf.value = 1.0 + k
+
+    with pytest.warns(UserWarning, match="six references deep") if n > 5 else _nothing():
+        each_call_as_plain(_last_of, [(root, np.ones(2))] * 3, before)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 # -- chainrule's settings and random state read in the body -------------------------------
@@ -77,7 +186,6 @@ def test_frexp_out_as_numpy():
     assert same(got, want)
     with pytest.raises(TypeError, match="frexp: out="):
         cr.grad(lambda x: cnp.sum(cnp.frexp(x, out=got)[0]))(x)
-
 
 
 # -- NumPy's and Python's global state read through a function --------------------------

@@ -450,6 +450,33 @@ def _found_in_value(v, kinds, into: list, depth: int, seen: set) -> None:
         found_in_objects(v, kinds, into, depth, seen)
 
 
+def deeper_than_key(x, depth: int = 0, seen: set | None = None) -> bool:
+    """Whether an object among the arguments holds state deeper than :func:`attributes_key`
+    reads it (an attribute, item or attribute of an item more than six references from the
+    argument: ``a.b.c.d.e.f.g``), which a change between calls would not make a new key."""
+    seen = set() if seen is None else seen
+    if id(x) in seen:
+        return False
+    seen.add(id(x))
+    fields = object_fields(x)
+    if not fields:
+        return False
+    if depth > KEY_DEPTH:
+        return True
+    return any(_deeper_value(v, depth + 1, seen) for _, v in fields)
+
+
+def _deeper_value(v, depth: int, seen: set) -> bool:
+    if type(v) in STATIC_TYPES or isinstance(v, np.ndarray | np.generic | Tensor):
+        return False  # (an array is keyed by its bytes at any depth)
+    if isinstance(v, list | tuple | dict):
+        items = v.values() if isinstance(v, dict) else v
+        if depth > KEY_DEPTH:  # held by identity: a list or dict may change
+            return not isinstance(v, tuple) or any(type(i) not in STATIC_TYPES for i in v)
+        return any(_deeper_value(i, depth + 1, seen) for i in items)
+    return deeper_than_key(v, depth, seen)
+
+
 def code_in_objects(leaves) -> list:
     """The functions (bound methods, partials) and modules that objects among the arguments hold, and
     the classes of the objects they hold: what they run reads state too (globals,

@@ -52,8 +52,9 @@ __all__ = ["Captures", "generators_in", "user_classes"]
 
 _LIBRARIES = ("numpy", "chainrule", "scipy", "functools", "builtins", "collections", "typing")
 _IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, range, slice)
-# how deep the search goes: functions that name functions, containers of containers
-_DEPTH = 6
+# how deep the search goes: functions that name functions, containers of containers;
+# state found deeper is not watched, and the function runs without jit
+_DEPTH = 40
 # items of longer lists and dicts are compared with ==, not by identity
 _SHORT = 16
 _MISSING = object()
@@ -297,7 +298,14 @@ class Captures:
                 # an eager Tensor without grad, a constant of the program: its array
                 self._location(2, value, "_value", value._value, depth)
             return
-        if isinstance(value, _IMMUTABLE) or depth > _DEPTH:
+        if isinstance(value, _IMMUTABLE):
+            return
+        if depth > _DEPTH:
+            if not _inert(value):
+                self.unwatchable = self.unwatchable or (
+                    f"the function reads state more than {_DEPTH} references away from it (through "
+                    "functions that call functions, objects holding objects), which is not watched; "
+                    "pass what changes as arguments")
             return
         if id(value) in self._seen:
             return
@@ -514,6 +522,14 @@ def _users_object(value) -> bool:
     object)."""
     return (hasattr(value, "__dict__") and not callable(value)
             and not isinstance(value, types.ModuleType | type) and not _library(type(value)))
+
+
+def _inert(value) -> bool:
+    """What the watch reads nothing of: a module, a builtin function, a ufunc, a library's
+    class or function."""
+    if isinstance(value, types.ModuleType | types.BuiltinFunctionType | np.ufunc):
+        return True
+    return isinstance(value, type | types.FunctionType) and _library(value)
 
 
 def _filled(cell) -> bool:

@@ -41,6 +41,7 @@ from chainrule.transforms.arguments import (
     check_donations,
     code_in_objects,
     containers,
+    deeper_than_key,
     describe,
     dict_orders,
     flatten_noting_state,
@@ -526,6 +527,10 @@ class Jitted:
                          "variable, list or dict); return it instead")
         if captures.unwatchable:
             trace.refuse(captures.unwatchable)
+        if any(deeper_than_key(leaf) for leaf in given if not isinstance(leaf, _DATA)):
+            trace.refuse("an object among the arguments holds state more than six references deep "
+                         "(a.b.c.d.e.f.g), which the key of a call does not read; pass that state "
+                         "as an argument, or hold it nearer the object")
         writebacks = rebound_attributes(rebuilt, before, trace)
         trace.check_generators()
         if random.getstate() != python_random:
