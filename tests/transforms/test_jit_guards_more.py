@@ -3,6 +3,7 @@ the Python type of a traced NumPy scalar, state many references away, chainrule'
 settings and random state read in the body, NumPy's and Python's global state read
 through a function, and NumPy's own keywords of a ufunc."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -24,6 +25,33 @@ def _by_scalar_type(x, i):
 
 def test_isinstance_of_a_traced_scalar_is_the_plain_calls():
     run_both(_by_scalar_type, [(np.ones(3), np.arange(3))] * 3)
+
+
+@functools.singledispatch
+def _factor(v):
+    return 1.0
+
+
+@_factor.register
+def _(v: float):
+    return 2.0
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: x * _factor(cnp.sum(x)),  # dispatched on the scalar's class
+    lambda x: x * cnp.sum(x).__class__(3),  # np.float64(3), not a Tensor of nothing
+    lambda x: x * (1.0 if isinstance(x[0], (np.floating, int)) else 2.0),
+    lambda x: x * (1.0 if isinstance(cnp.sum(x > 1), numbers.Integral) else 2.0),
+    lambda x: x * (1.0 if isinstance(cnp.sum(x + 1j), complex) else 2.0),
+    lambda x: cr.vmap(lambda r: r * (2.0 if isinstance(cnp.sum(x), float) else 3.0))(x),
+], ids=["singledispatch", "class", "tuple", "integral", "complex", "vmap"])
+def test_the_class_of_a_traced_scalar_is_the_plain_calls(fun):
+    run_both(fun, [(np.array([1.0, 2.0, 3.0]),), (np.array([0.5, -1.0, 4.0]),)])
+
+
+def test_a_scalar_argument_is_its_class_to_isinstance():
+    run_both(lambda s: s * 2.0 if isinstance(s, float) else s,
+             [(np.float64(2.0),), (np.float64(3.0),), (np.float32(2.0),)])
 
 
 def test_isinstance_of_a_scalar_under_grad_is_the_plain_grads():
@@ -201,3 +229,20 @@ def test_numpy_error_state_read_in_the_body_is_watched():
 def test_numpy_legacy_random_state_read_in_the_body_is_watched():
     each_call_as_plain(lambda x: x * float(np.random.get_state()[1][0] % 97), [(np.ones(2),)] * 3,
                        lambda k: np.random.seed(k))
+
+
+class _Env:
+    def __init__(self):
+        self.state = 1.0
+
+    def get_state(self):
+        return self.state
+
+
+def test_a_method_named_as_a_state_reader_does_not_retrace_each_call():
+    env = _Env()
+    jitted = cr.jit(lambda x: x * env.get_state())
+    for k in range(3):
+        np.random.seed(k)  # the caller draws between calls: not what the function reads
+        assert same(jitted(np.ones(2)), np.ones(2))
+    assert jitted.traces == 1

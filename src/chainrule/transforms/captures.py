@@ -71,15 +71,16 @@ def _legacy_random_state(_) -> bytes:
 
 # names through which code reads global state of NumPy's and Python's that no attribute
 # holds (np.geterr(), np.random.get_state()): where the code names one, what it gives is
-# compared on every call
+# compared on every call. A name that other objects' methods have too (env.get_state())
+# counts where the code also names the module (random) or the name is that function.
 _STATE_READERS = {
-    "geterr": lambda _: np.geterr(),
-    "geterrcall": lambda _: np.geterrcall(),
-    "getbufsize": lambda _: np.getbufsize(),
-    "get_printoptions": lambda _: np.get_printoptions(),
-    "get_state": _legacy_random_state,
-    "getstate": lambda _: random.getstate(),
-    "getrecursionlimit": lambda _: sys.getrecursionlimit(),
+    "geterr": (lambda _: np.geterr(), None),
+    "geterrcall": (lambda _: np.geterrcall(), None),
+    "getbufsize": (lambda _: np.getbufsize(), None),
+    "get_printoptions": (lambda _: np.get_printoptions(), None),
+    "get_state": (_legacy_random_state, np.random.get_state),
+    "getstate": (lambda _: random.getstate(), random.getstate),
+    "getrecursionlimit": (lambda _: sys.getrecursionlimit(), None),
 }
 
 
@@ -411,9 +412,10 @@ class Captures:
             environ = getattr(os.environ, "_data", os.environ)  # its bytes: cheaper to read
             self.checks.append((3, environ, None, _items(environ)))
         for reader in _STATE_READERS.keys() & set(used) - self._readers:
-            self._readers.add(reader)  # np.geterr(), np.random.get_state(), ...
-            read = _STATE_READERS[reader]
-            self.checks.append((7, None, read, read(None)))
+            read, function = _STATE_READERS[reader]
+            if function is None or "random" in used or names.get(reader) is function:
+                self._readers.add(reader)  # np.geterr(), np.random.get_state(), ...
+                self.checks.append((7, None, read, read(None)))
         if _BY_ANY_NAME.intersection(code.co_names):
             # globals()[name], eval(...): any global may be read, by a name computed at run
             # time; the namespace's items are compared (their contents by the names above)
