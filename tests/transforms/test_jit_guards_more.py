@@ -246,3 +246,12 @@ def test_a_method_named_as_a_state_reader_does_not_retrace_each_call():
         np.random.seed(k)  # the caller draws between calls: not what the function reads
         assert same(jitted(np.ones(2)), np.ones(2))
     assert jitted.traces == 1
+
+
+# -- Python numbers taken out of an object array ----------------------------------------------
+@pytest.mark.parametrize("fun", [lambda o: o[0] * 2, lambda o: o[0] + 0.5, lambda o: o.sum() * 2],
+                         ids=["item*2", "item+0.5", "sum*2"])
+def test_arithmetic_on_a_python_number_from_an_object_array_is_pythons(fun):
+    calls = [(np.array([1.0, 2.0], dtype=object),), (np.array([2.0, 5.0], dtype=object),)]
+    with pytest.warns(UserWarning, match="runs without jit"):
+        run_both(fun, calls, copy=False)

@@ -335,14 +335,17 @@ class RecordTrace(Trace):
         unpack = isinstance(ans, tuple | list)
         if effect is not None and ans is None:  # a writer's None (x[i] = v, np.copyto)
             unpack, ans = True, ()
-        if any(map(_untraceable, ans if unpack else (ans,))) and (
-                check != "full" or any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals)):
+        objects = any(isinstance(v, np.ndarray) and v.dtype.hasobject for v in vals)
+        if (any(map(_untraceable, ans if unpack else (ans,))) and (check != "full" or objects)
+                or objects and any(type(v) in _PYTHON_NUMBERS for v in (ans if unpack else (ans,)))):
             # what the plain call gets is not a number nor a plain array: an object taken
             # out of an object array (x[0].name), what an object's __array_ufunc__ made of
-            # x * q, an ndarray subclass with operators of its own (x.view(Units)): the
+            # x * q, an ndarray subclass with operators of its own (x.view(Units)); or a
+            # Python number taken out of one (x[0] * 2 is Python's float, not NumPy's): the
             # function gets it as it is, and what Python does with it is not recorded
             self.refuse(f"{getattr(fun, '__name__', 'a call')} gave a {type(ans).__name__} (an "
-                        "object of Python's, not a number or an array), which a replay could not follow")
+                        "object of Python's, not a NumPy scalar or array: an item of an object array, "
+                        "what an object's own operators made), which a replay could not follow")
             return ans
         outs = []
         results = []
@@ -621,6 +624,7 @@ _INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
 
 # the values a traced Tensor may hold
 _TRACEABLE = (np.ndarray, np.generic, bool, int, float, complex)
+_PYTHON_NUMBERS = (bool, int, float, complex)
 
 
 def _untraceable(value) -> bool:
