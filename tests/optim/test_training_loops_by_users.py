@@ -265,6 +265,111 @@ def train(model, batches):
     return out, [sorted(g) for g in optimizer.state_dict()["param_groups"]]
 '''
 
+# Optimizers of their own as libraries write them: transformers' Adafactor (lr=None for its
+# relative step, factored row and column moments of another shape than the parameter's) and
+# lucidrains' Lion, each checkpointed by state_dict and resumed into a fresh instance
+PROGRAMS["optimizers_of_their_own"] = '''
+import copy
+import math
+
+import torch
+from torch import nn
+
+torch.set_default_dtype(torch.float64)
+
+
+class Adafactor(torch.optim.Optimizer):
+    def __init__(self, params, lr=None, eps=(1e-30, 1e-3), clip_threshold=1.0, decay_rate=-0.8, beta1=None,
+                 weight_decay=0.0):
+        super().__init__(params, {"lr": lr, "eps": eps, "clip_threshold": clip_threshold, "decay_rate": decay_rate,
+                                  "beta1": beta1, "weight_decay": weight_decay})
+
+    @staticmethod
+    def _rms(tensor):
+        return tensor.norm(2) / (tensor.numel() ** 0.5)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad, state = p.grad, self.state[p]
+                factored = grad.dim() >= 2
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(grad)
+                    if factored:
+                        state["exp_avg_sq_row"] = torch.zeros(grad.shape[:-1]).to(grad)
+                        state["exp_avg_sq_col"] = torch.zeros(grad.shape[:-2] + grad.shape[-1:]).to(grad)
+                    else:
+                        state["exp_avg_sq"] = torch.zeros_like(grad)
+                state["step"] += 1
+                state["RMS"] = self._rms(p)
+                lr = max(group["eps"][1], state["RMS"]) * min(1e-2, 1.0 / math.sqrt(state["step"]))
+                beta2t = 1.0 - math.pow(state["step"], group["decay_rate"])
+                update = (grad**2) + group["eps"][0]
+                if factored:
+                    row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
+                    row.mul_(beta2t).add_(update.mean(dim=-1), alpha=(1.0 - beta2t))
+                    col.mul_(beta2t).add_(update.mean(dim=-2), alpha=(1.0 - beta2t))
+                    r_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
+                    update = torch.mul(r_factor, col.unsqueeze(-2).rsqrt()).mul_(grad)
+                else:
+                    state["exp_avg_sq"].mul_(beta2t).add_(update, alpha=(1.0 - beta2t))
+                    update = state["exp_avg_sq"].rsqrt().mul_(grad)
+                update.div_((self._rms(update) / group["clip_threshold"]).clamp_(min=1.0))
+                update.mul_(lr)
+                state["exp_avg"].mul_(group["beta1"]).add_(update, alpha=(1 - group["beta1"]))
+                p.add_(p, alpha=(-group["weight_decay"] * lr))
+                p.add_(-state["exp_avg"])
+
+
+class Lion(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in filter(lambda p: p.grad is not None, group["params"]):
+                p.data.mul_(1 - group["lr"] * group["weight_decay"])
+                state = self.state[p]
+                if len(state) == 0:
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                exp_avg, (beta1, beta2) = state["exp_avg"], group["betas"]
+                p.add_((exp_avg * beta1 + p.grad * (1 - beta1)).sign_(), alpha=-group["lr"])
+                exp_avg.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+
+
+def build():
+    return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2))
+
+
+def data(rng):
+    return [(torch.tensor(rng.normal(size=(4, 3))), torch.tensor(rng.normal(size=(4, 2)))) for _ in range(6)]
+
+
+def train(model, batches):
+    makers = [lambda: Adafactor(model.parameters(), beta1=0.9, weight_decay=0.01),
+              lambda: Lion(model.parameters(), lr=1e-2, weight_decay=0.1)]
+    out = []
+    for make in makers:
+        optimizer = make()
+        for i, (x, y) in enumerate(batches):
+            if i == 3:
+                state = copy.deepcopy(optimizer.state_dict())
+                optimizer = make()
+                optimizer.load_state_dict(state)
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+            out.append(loss)
+        out.append([sorted(s) for s in optimizer.state_dict()["state"].values()])
+    return out
+'''
+
 @pytest.mark.parametrize("name", sorted(PROGRAMS))
 def test_training_loop_gives_pytorchs_values(name):
     _compare(PROGRAMS[name])

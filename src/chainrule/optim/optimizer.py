@@ -178,8 +178,10 @@ class Optimizer:
         self.param_groups.append(full)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        if group["lr"] < 0:
-            raise ValueError(f"invalid learning rate: {group['lr']}")
+        # an optimizer of one's own may keep no lr, or None for one it works out (HuggingFace's Adafactor)
+        lr = group.get("lr")
+        if lr is not None and lr < 0:
+            raise ValueError(f"invalid learning rate: {lr}")
 
     # -- hooks, as PyTorch's: each returns a handle whose remove() takes the hook off ----------
     def _hook(self, name: str, hook: Callable, prepend: bool = False) -> HookHandle:
@@ -338,7 +340,8 @@ class Optimizer:
         if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
             a = a.astype(p._value.dtype)
         shape = self._state_shape(key, p._value.shape)
-        if a.ndim and a.shape != shape and not self._state_is_flat:
+        # a built-in optimizer's state has known shapes; a subclass's is its own (factored moments, say)
+        if a.ndim and a.shape != shape and self._torch_state and not self._state_is_flat:
             raise ValueError(f"the saved state '{key}' of parameter {where} has shape {a.shape}, "
                              f"{'the parameter has' if shape == p._value.shape else 'it must have'} shape {shape}")
         return Tensor(a, EAGER) if isinstance(v, Tensor) or self._torch_state else a
