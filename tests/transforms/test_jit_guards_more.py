@@ -255,3 +255,14 @@ def test_arithmetic_on_a_python_number_from_an_object_array_is_pythons(fun):
     calls = [(np.array([1.0, 2.0], dtype=object),), (np.array([2.0, 5.0], dtype=object),)]
     with pytest.warns(UserWarning, match="runs without jit"):
         run_both(fun, calls, copy=False)
+
+
+# -- where arguments are, not their values --------------------------------------------------
+@pytest.mark.parametrize("relation", [np.shares_memory, np.may_share_memory])
+def test_a_memory_relation_of_the_arguments_is_checked_on_replay(relation):
+    def f(a, c):
+        return a * (2.0 if relation(a, c) else 3.0)
+
+    base = np.arange(4.0)
+    jitted = run_both(f, [(np.ones(3), np.ones(3)), (base[:3], base[1:]), (np.zeros(3), np.ones(3))], copy=False)
+    assert jitted.traces == 2  # a new pair of values is no new trace

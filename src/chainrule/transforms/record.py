@@ -376,6 +376,11 @@ class RecordTrace(Trace):
         results = out if isinstance(out, list | tuple) else (out,)
         if all(isinstance(t._value, np.ndarray | np.generic) for t in results):
             return out
+        if fun in _MEMORY_RELATIONS:
+            # np.shares_memory(a, b): not of the values but of where they are (arguments
+            # passed as views of one array), so the replay computes it again and checks it
+            self.guard(out)
+            return out._value
         self.ops.pop()
         self.formatted = True  # np.array2string(x): text, which the print options shape
         for a in (*args, *kwargs.values()):
@@ -646,6 +651,7 @@ def own_operators(cls: type) -> bool:
 
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
+_MEMORY_RELATIONS = {np.shares_memory, np.may_share_memory}
 # chainrule's own source: NumPy's warnings attributed to it are not the user's code's
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
