@@ -5,6 +5,7 @@ learning rates, state_dicts and the final weights agree in float64. Also: PyTorc
 state_dicts of schedules and optimizers resumed by chainrule's."""
 
 import copy
+import importlib
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ PROGRAMS: dict[str, str] = {}
 # label-smoothed soft targets, and the optimizer resumed from its state_dict mid-training
 PROGRAMS["timm_ema_adafactor"] = '''
 import copy
+import importlib
 
 import torch
 import torch.nn as nn
@@ -270,6 +272,7 @@ def train(model, batches):
 # lucidrains' Lion, each checkpointed by state_dict and resumed into a fresh instance
 PROGRAMS["optimizers_of_their_own"] = '''
 import copy
+import importlib
 import math
 
 import torch
@@ -572,3 +575,55 @@ def test_cyclic_lr_s_scale_fn_is_pytorchs():
         schedules.append(lib.optim.lr_scheduler.CyclicLR(opt, 0.01, 0.1, scale_fn=lambda x: 1 / (1 + x)))
         out[lib] = [s.scale_fn(x) for s in schedules for x in (1, 2, 3.5)]
     np.testing.assert_allclose(out[cr], out[torch], rtol=1e-15)
+
+
+def _copied_from_pytorch(lib):
+    """An optimizer written as PyTorch's own source writes them (LARS-style SGD): a required
+    learning rate, __setstate__ that fills in a default, the step under
+    _use_grad_for_differentiable after the graph-capture check, _get_value of the step."""
+    optimizer = importlib.import_module(f"{lib.__name__}.optim.optimizer")
+
+    class SGDLike(optimizer.Optimizer):
+        def __init__(self, params: optimizer.ParamsT, lr=optimizer.required, momentum=0.0):
+            if lr is not optimizer.required and lr < 0.0:
+                raise ValueError(f"Invalid learning rate: {lr}")
+            super().__init__(params, {"lr": lr, "momentum": momentum, "differentiable": False})
+
+        def __setstate__(self, state):
+            super().__setstate__(state)
+            for group in self.param_groups:
+                group.setdefault("nesterov", False)
+
+        @optimizer._use_grad_for_differentiable
+        def step(self, closure=None):
+            self._accelerator_graph_capture_health_check()
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = lib.tensor(0.0, dtype=optimizer._get_scalar_dtype())
+                        state["momentum_buffer"] = lib.zeros_like(p)
+                    state["step"] += 1
+                    buf = state["momentum_buffer"].mul_(group["momentum"]).add_(p.grad)
+                    p.add_(buf, alpha=-group["lr"] / optimizer._get_value(state["step"]) ** 0.5)
+
+    return SGDLike
+
+
+def test_an_optimizer_copied_from_pytorchs_source_runs_as_there():
+    out = {}
+    for lib in (torch, cr):
+        cls = _copied_from_pytorch(lib)
+        w = lib.nn.Parameter(lib.tensor([1.0, -2.0], dtype=lib.float64))
+        with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+            cls([w])
+        opt = cls([w], lr=0.1, momentum=0.9)
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 3).sum().backward()
+            opt.step()
+        again = copy.deepcopy(opt)
+        out[lib] = w.detach().numpy().tolist(), again.param_groups[0]["nesterov"], repr(opt.defaults["lr"])
+    assert out[cr] == out[torch]

@@ -16,10 +16,26 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.dtypes import get_default_dtype
-from chainrule.core.eager import EAGER, HookHandle, enable_grad, zero_grad_in_place
+from chainrule.core.eager import EAGER, HookHandle, enable_grad, is_grad_enabled, set_grad_enabled, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
-__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "required", "ParamsT",
+           "StateDict"]
+
+# what an optimizer's params may be, and its state_dict, as torch.optim.optimizer's types
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
+StateDict = dict[str, Any]
+
+
+class _RequiredParameter:
+    """The default of an option that every parameter group must give (PyTorch's ``required``,
+    as optimizers written for it use: ``def __init__(self, params, lr=required)``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
 
 # hooks that run around every optimizer's step, as torch.optim.optimizer's global ones
 _GLOBAL_PRE_HOOKS: list[Callable] = []
@@ -173,6 +189,9 @@ class Optimizer:
                 raise ValueError("a parameter appears twice in one parameter group (a weight tied to another "
                                  "layer's, listed for both?); give each parameter once")
             seen.add(id(p))
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
         full = {**self.defaults, **group, "params": params}
         self._check_group(full)
         self.param_groups.append(full)
@@ -392,6 +411,17 @@ class Optimizer:
         (it refers to this optimizer) and the hooks, as PyTorch's does."""
         return {k: v for k, v in self.__dict__.items() if k not in ("step", "_opt_called", "_in_step", *_HOOK_LISTS)}
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a copy or a pickle (an optimizer of one's own may extend this, calling
+        ``super().__setstate__(state)`` and then filling in defaults, as for PyTorch's)."""
+        self.__dict__.update(state)
+
+    def _cuda_graph_capture_health_check(self) -> None:
+        """PyTorch's check before a CUDA graph capture, which steps copied from its optimizers
+        call: nothing to check (chainrule computes on the CPU)."""
+
+    _accelerator_graph_capture_health_check = _cuda_graph_capture_health_check
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
@@ -466,3 +496,37 @@ def _numbers(group: dict) -> dict:
     if not any(isinstance(v, Tensor | tuple) for k, v in group.items() if k != "params"):
         return group
     return {k: v if k == "params" else _number(v) for k, v in group.items()}
+
+
+# -- torch.optim.optimizer's helpers, which optimizers copied from PyTorch's source use ---------
+def _use_grad_for_differentiable(step: Callable) -> Callable:
+    """Run ``step`` with gradients recorded only for an optimizer made with differentiable=True."""
+    @functools.wraps(step)
+    def with_grad_mode(self, *args, **kwargs):
+        before = is_grad_enabled()
+        set_grad_enabled(bool(self.defaults.get("differentiable", False)))
+        try:
+            return step(self, *args, **kwargs)
+        finally:
+            set_grad_enabled(before)
+    return with_grad_mode
+
+
+def _get_value(x):
+    """A number kept as a Tensor (``step``), as a Python number."""
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def _stack_if_compiling(x):
+    """``x`` as it is (PyTorch stacks it under torch.compile, which chainrule does not trace)."""
+    return x
+
+
+def _get_scalar_dtype(is_fused: bool | None = None):
+    """The dtype of the numbers PyTorch's optimizers keep as Tensors (``step``)."""
+    return np.dtype(_scalar_dtype(is_fused))
+
+
+def _default_to_fused_or_foreach(params, differentiable: bool, use_fused: bool = False) -> tuple[bool, bool]:
+    """(fused, foreach): neither, one NumPy step serving every kernel."""
+    return False, False
