@@ -555,3 +555,34 @@ def test_dirichlet_and_beta_rsample_differentiate_as_torchs(concentration):
         grads = cr.autograd.grad((y * cr.tensor(g[:, 0])).sum(), [c1, c0])
         np.testing.assert_allclose([v.item() for v in grads], _torch_dirichlet_backward(
             xs, np.asarray(concentration), np.stack([g[:, 0], 0 * g[:, 0]], -1)).sum(0), rtol=5e-3)
+
+
+def test_scalar_draws_moments_at_edges_and_the_constraints_as_torchs():
+    D = cr.distributions
+    for d in (D.Poisson(cr.tensor(2.5)), D.Geometric(cr.tensor(0.3)), D.Binomial(5, cr.tensor(0.3)),
+              D.NegativeBinomial(cr.tensor(2.0), cr.tensor(0.3))):
+        assert d.sample().shape == () and d.sample((2,)).shape == (2,)  # one draw raised AttributeError
+    # the derivative of log sigmoid(x) at x = -30 is sigmoid(-30) to the last digit, as torch's
+    x = cr.tensor([-30.0, -27.6], dtype=cr.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(D.Bernoulli(logits=x).log_prob(cr.tensor([0.0, 0.0])).sum(), [x])
+    np.testing.assert_allclose(g.numpy(), -1 / (1 + np.exp([30.0, 27.6])), rtol=1e-13)
+    # a Pareto's mean is infinite for alpha <= 1: no nan in the gradient of the finite ones
+    alpha = cr.tensor([0.5, 3.0], dtype=cr.float64, requires_grad=True)
+    mean = D.Pareto(cr.tensor(2.0, dtype=cr.float64), alpha).mean
+    (g,) = cr.autograd.grad(mean[1], [alpha])
+    np.testing.assert_allclose(g.numpy(), [0.0, -2.0 / 4.0])
+    assert np.isinf(mean[0].item())
+    for name in torch.distributions.constraints.__all__:
+        assert hasattr(cr.distributions.constraints, name), name
+    for lib in (cr, torch):
+        C = lib.distributions.constraints
+        m = lib.distributions.MixtureSameFamily(lib.distributions.Categorical(logits=lib.zeros(2)),
+                                               lib.distributions.Gamma(lib.ones(3, 2), lib.ones(3, 2)))
+        assert type(m.support).__name__ == "MixtureSameFamilyConstraint"
+        assert m.support.check(lib.tensor([1.0, -1.0, 2.0])).tolist() == [True, False, True]
+        assert repr(lib.distributions.Multinomial(4, probs=lib.ones(3)).support) == "Multinomial()"
+        v = lib.tensor([[[1.0, 0.0], [2.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]], [[1.0, 2.0], [3.0, 1.0]]])
+        assert C.symmetric.check(v).tolist() == [False, True, False]
+        assert C.lower_triangular.check(v).tolist() == [True, False, False]
+        assert C.cat([C.positive, C.real], 0, [1, 1]).check(lib.tensor([-1.0, -1.0])).tolist() == [False, True]
+        assert C.stack([C.positive, C.real], 0).check(lib.tensor([-1.0, -1.0])).tolist() == [False, True]

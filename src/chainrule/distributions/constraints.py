@@ -16,10 +16,11 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-    "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-    "positive_integer", "real", "real_vector", "simplex", "unit_interval",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
+    "greater_than", "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval",
+    "is_dependent", "less_than", "lower_cholesky", "lower_triangular", "multinomial", "nonnegative",
+    "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer", "positive_semidefinite",
+    "real", "real_vector", "simplex", "square", "stack", "symmetric", "unit_interval",
 ]
 
 
@@ -195,12 +196,115 @@ class _LowerCholesky(Constraint):
         return lower & (np.diagonal(v, axis1=-2, axis2=-1) > 0).min(-1)
 
 
-class _PositiveDefinite(Constraint):
+class _LowerTriangular(Constraint):
     event_dim = 2
 
     def _check(self, v):
-        symmetric = np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1))
-        return symmetric & (np.linalg.eigvalsh(v) > 0).all(-1)
+        return (np.tril(v) == v).reshape(v.shape[:-2] + (-1,)).min(-1)
+
+
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: rows of unit length."""
+
+    event_dim = 2
+
+    def _check(self, v):
+        unit_rows = (np.abs(np.linalg.norm(v, axis=-1) - 1) <= np.finfo(v.dtype).eps * v.shape[-1] * 10).all(-1)
+        return lower_cholesky._check(v) & unit_rows
+
+
+class _Square(Constraint):
+    event_dim = 2
+
+    def _check(self, v):
+        return np.full(v.shape[:-2], v.shape[-1] == v.shape[-2])
+
+
+class _Symmetric(_Square):
+    def _check(self, v):
+        square = super()._check(v)
+        return square if not square.all() else np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1))
+
+
+class _PositiveSemidefinite(_Symmetric):
+    def _check(self, v):
+        symmetric = super()._check(v)
+        return symmetric if not symmetric.all() else (np.linalg.eigvalsh(v) >= 0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    def _check(self, v):
+        symmetric = super()._check(v)
+        return symmetric if not symmetric.all() else (np.linalg.eigvalsh(v) > 0).all(-1)
+
+
+class _Multinomial(Constraint):
+    """Nonnegative counts summing to at most ``upper_bound``."""
+
+    is_discrete, event_dim = True, 1
+
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def _check(self, v):
+        return (v >= 0).all(-1) & (v.sum(-1) <= _np(self.upper_bound))
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the ``lengths[i]`` consecutive slices along ``dim``."""
+
+    def __init__(self, cseq, dim=0, lengths=None):
+        self.cseq, self.dim = list(cseq), dim
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"cat takes one length per constraint: {len(self.cseq)} constraints, "
+                             f"{len(self.lengths)} lengths")
+
+    is_discrete = property(lambda self: any(c.is_discrete for c in self.cseq))
+    event_dim = property(lambda self: max(c.event_dim for c in self.cseq))
+
+    def _check(self, v):
+        bounds = np.cumsum([0] + self.lengths)
+        parts = [c._check(np.take(v, range(a, b), axis=self.dim))
+                 for c, a, b in zip(self.cseq, bounds[:-1], bounds[1:], strict=True)]
+        return np.concatenate(parts, self.dim)
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the ``i``-th index along ``dim``."""
+
+    def __init__(self, cseq, dim=0):
+        self.cseq, self.dim = list(cseq), dim
+
+    is_discrete = property(lambda self: any(c.is_discrete for c in self.cseq))
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def _check(self, v):
+        return np.stack([c._check(np.take(v, i, axis=self.dim)) for i, c in enumerate(self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a MixtureSameFamily: its component's, checked with the mixture
+    dimension reduced."""
+
+    def __init__(self, base_constraint):
+        self.base_constraint = base_constraint
+
+    is_discrete = property(lambda self: self.base_constraint.is_discrete)
+    event_dim = property(lambda self: self.base_constraint.event_dim)
+
+    def _check(self, v):
+        if v.ndim < self.event_dim:
+            raise ValueError(f"value must have at least {self.event_dim} dimensions, but has {v.ndim}")
+        ok = np.asarray(self.base_constraint._check(np.expand_dims(v, -1 - self.event_dim)))
+        keep = v.ndim - self.event_dim
+        return ok.reshape(ok.shape[:keep] + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
 
 
 dependent = _Dependent()
@@ -223,3 +327,11 @@ half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
 positive_definite = _PositiveDefinite()
+lower_triangular = _LowerTriangular()
+corr_cholesky = _CorrCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+multinomial = _Multinomial
+cat = _Cat
+stack = _Stack

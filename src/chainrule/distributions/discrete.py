@@ -295,7 +295,7 @@ class Binomial(Distribution):
         shape = tuple(self._extended_shape(sample_shape))
         n = np.broadcast_to(np.asarray(plain(self.total_count)).astype(np.int64), shape)
         p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
-        return Tensor(get_generator(None).binomial(n, p).astype(self._param.dtype), EAGER)
+        return Tensor(np.asarray(get_generator(None).binomial(n, p), dtype=self._param.dtype), EAGER)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -346,7 +346,7 @@ class Poisson(Distribution):
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
         lam = np.broadcast_to(np.asarray(plain(self.rate)), shape)
-        return Tensor(get_generator(None).poisson(lam).astype(self.rate.dtype), EAGER)
+        return Tensor(np.asarray(get_generator(None).poisson(lam), dtype=self.rate.dtype), EAGER)
 
     def log_prob(self, value):
         value = self._checked(value)

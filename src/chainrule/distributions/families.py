@@ -208,7 +208,7 @@ class Geometric(Distribution):
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
         p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
-        return Tensor((get_generator(None).geometric(p) - 1).astype(p.dtype), EAGER)
+        return Tensor(np.asarray(get_generator(None).geometric(p) - 1, dtype=p.dtype), EAGER)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -258,7 +258,7 @@ class NegativeBinomial(Distribution):
         n = np.broadcast_to(np.asarray(plain(self.total_count)), shape)
         p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
         rate = get_generator(None).standard_gamma(n) * p / (1 - p)
-        return Tensor(get_generator(None).poisson(rate).astype(p.dtype), EAGER)
+        return Tensor(np.asarray(get_generator(None).poisson(rate), dtype=p.dtype), EAGER)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -266,19 +266,6 @@ class NegativeBinomial(Distribution):
         unnormalised = n * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
         normalisation = -sp.gammaln(n + value) + sp.gammaln(1.0 + value) + sp.gammaln(n)
         return unnormalised - cnp.where(n + value == 0.0, 0.0, normalisation)
-
-
-class _MultinomialSupport(constraints.Constraint):
-    is_discrete, event_dim = True, 1
-
-    def __init__(self, upper_bound):
-        self.upper_bound = upper_bound
-
-    def _check(self, v):
-        return (v >= 0).all(-1) & (v.sum(-1) <= self.upper_bound)
-
-    def __repr__(self):
-        return f"Multinomial(upper_bound={self.upper_bound})"
 
 
 class Multinomial(Distribution):
@@ -303,7 +290,7 @@ class Multinomial(Distribution):
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
-        return _MultinomialSupport(self.total_count)
+        return constraints.multinomial(self.total_count)
 
     @property
     def probs(self):
@@ -388,7 +375,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def _pad(self, x):
         return cnp.expand_dims(x, -1 - self._event_ndims)
@@ -619,8 +606,9 @@ class Pareto(TransformedDistribution):
 
     @property
     def mean(self):
-        a = cnp.clip(self.alpha, 1, None)
-        return a * self.scale / (a - 1)
+        finite = self.alpha > 1  # inf, not inf·0 = nan in the gradient, where alpha <= 1
+        a = cnp.where(finite, self.alpha, 2.0)
+        return cnp.where(finite, a * self.scale / (a - 1), np.inf)
 
     @property
     def mode(self):
@@ -628,8 +616,9 @@ class Pareto(TransformedDistribution):
 
     @property
     def variance(self):
-        a = cnp.clip(self.alpha, 2, None)
-        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+        finite = self.alpha > 2
+        a = cnp.where(finite, self.alpha, 3.0)
+        return cnp.where(finite, self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2)), np.inf)
 
     def entropy(self):
         return cnp.log(self.scale / self.alpha) + (1 + 1 / self.alpha)

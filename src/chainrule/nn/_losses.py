@@ -311,8 +311,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     target = _check_same_shape(input, target, "binary_cross_entropy_with_logits")
     sp = _ops.softplus(-input, threshold=None)  # = −log sigmoid(x)
     if pos_weight is not None:
-        sp = sp * ((pos_weight - 1) * target + 1)
-    loss = (1 - target) * input + sp
+        loss = (1 - target) * input + sp * ((pos_weight - 1) * target + 1)
+    else:
+        # the same value as softplus(x) − t·x, whose derivative sigmoid(x) − t is exact
+        # where sigmoid(x) is tiny (1 − sigmoid(−x) cancels there)
+        loss = cnp.where(input > 0, (1 - target) * input + sp, _ops.softplus(input, threshold=None) - target * input)
     if weight is not None:
         loss = loss * weight
     if _dtype(target).kind == "f" and _dtype(loss) != _dtype(target):
