@@ -627,3 +627,8 @@ def test_an_optimizer_copied_from_pytorchs_source_runs_as_there():
         again = copy.deepcopy(opt)
         out[lib] = w.detach().numpy().tolist(), again.param_groups[0]["nesterov"], repr(opt.defaults["lr"])
     assert out[cr] == out[torch]
+
+
+def test_a_schedule_copied_from_pytorchs_source_warns_with_its_message():
+    ours, theirs = cr.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING
+    assert ours.startswith(theirs[:60])

@@ -54,6 +54,7 @@ _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. "
     "Please use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from "
     "None, the closed form is used instead of the new chainable form, where available.")
+EPOCH_DEPRECATION_WARNING = _EPOCH_DEPRECATED  # PyTorch's name, which schedules copied from its source warn with
 
 _BEFORE_OPTIMIZER = (
     "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call `optimizer.step()` first, then "
