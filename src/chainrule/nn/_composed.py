@@ -189,7 +189,7 @@ def hardshrink(input, lambd: float = 0.5):
     [-1.0, 0.0, 2.0]
     """
     x = undifferentiated(input)
-    return cnp.where((x >= -lambd) & (x <= lambd), 0.0 * x, input)
+    return cnp.where((x >= -lambd) & (x <= lambd), 0.0 * x + 0.0, input)  # (+0.0 at -0.0, as PyTorch's)
 
 
 def threshold(input, threshold: float, value: float, inplace: bool = False):

@@ -184,8 +184,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 
 
 def logsigmoid(input):
-    """log(sigmoid(x)) = −softplus(−x), finite for any x."""
-    return -_ops.softplus(-input, threshold=None)
+    """log(sigmoid(x)) = −softplus(−x), finite for any x (+0.0 at +inf, as PyTorch's)."""
+    return 0.0 - _ops.softplus(-input, threshold=None)
 
 
 def softmax(input, dim: int | None = None, dtype=None):

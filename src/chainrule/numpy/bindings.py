@@ -41,7 +41,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager
+from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, vectors_only
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
@@ -288,6 +288,9 @@ class TensorMethods:
         return cnp.ravel(self, order=order)
 
     def dot(self, other, out=None):
+        """NumPy's dot; of an eager Tensor, PyTorch's (of two 1-d Tensors only)."""
+        if is_eager(self):
+            vectors_only("dot", self, other)
         return cnp.dot(self, other) if out is None else cnp.dot(self, other, out=out)
 
     def clip(self, min=None, max=None, out=None, **kwargs):
@@ -446,7 +449,11 @@ class TensorMethods:
 
     def fill_(self, value):
         """Every element set to ``value`` in place; into a view whose elements share memory
-        (an expand), a number is written, a Tensor refused, as PyTorch's ``fill_``."""
+        (an expand), a number is written, a Tensor refused, as PyTorch's ``fill_``; a value
+        Tensor must be 0-d, as there."""
+        if isinstance(value, Tensor) and value.ndim:
+            raise TensorError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                              "dimensions.")
         if isinstance(value, Tensor) and eager.overlaps(self):
             raise eager.overlap_error("fill_")
         return eager.inplace(self, _filled, value, "fill_")

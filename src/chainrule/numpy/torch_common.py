@@ -24,7 +24,7 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.size import Size as TorchSize
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
@@ -188,6 +188,20 @@ def scalar_dims(always: bool = False):
             return method(self, *args, **kwargs)
         return wrapped
     return decorate
+
+
+def boolean_condition(name: str, condition, uint8: bool = True) -> None:
+    """PyTorch's refusal of a condition (a mask) Tensor that is not bool (or uint8, where
+    PyTorch still takes it)."""
+    if isinstance(condition, Tensor) and condition.dtype.kind != "b" and not (uint8 and condition.dtype == np.uint8):
+        raise TensorError(f"{name} expected condition to be a boolean tensor, but got a tensor with dtype "
+                          f"{condition.dtype}")
+
+
+def vectors_only(name: str, a, b) -> None:
+    """PyTorch's refusal of ``dot``/``vdot`` of operands that are not both 1-d."""
+    if np.ndim(a) != 1 or np.ndim(b) != 1:
+        raise TensorError(f"{name}: 1D tensors expected, but got {np.ndim(a)}D and {np.ndim(b)}D tensors")
 
 
 def nonnegative_dim(x, dim: int) -> int:

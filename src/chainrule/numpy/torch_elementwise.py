@@ -26,13 +26,14 @@ from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_common import (
     alpha_first,
     as_eager,
+    boolean_condition,
     checked_divisor,
     elementwise_extreme,
     is_eager,
     remainder,
 )
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
-from chainrule.numpy.torch_shape import fill_where
+from chainrule.numpy.torch_shape import fill_where, one_value
 
 __all__ = ["TorchElementwiseMethods"]
 
@@ -385,6 +386,10 @@ class TorchElementwiseMethods:
         return cnp.matmul(self, vec)
 
     def outer(self, other):
+        """The outer product of two 1-d Tensors (NumPy's flattens others; PyTorch refuses them)."""
+        for name, v in (("self", self), ("vec2", other)):
+            if np.ndim(v) != 1:
+                raise TensorError(f"outer: Expected 1-D argument {name}, but got {np.ndim(v)}-D")
         return cnp.outer(self, other)
 
     def eq(self, other):
@@ -445,6 +450,8 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, b: clamp(a, None, b), max, "clamp_max_")
 
     def masked_fill_(self, mask, value):
+        one_value("masked_fill_", value)
+        boolean_condition("masked_fill_", mask, uint8=False)
         mask = plain(mask)
         return eager.inplace(self, lambda a, v: fill_where(a, mask, v), value, "masked_fill_")
 

@@ -25,6 +25,7 @@ import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.numpy import torch_linalg
+from chainrule.numpy.torch_common import vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
 from chainrule.numpy.torch_promotion import result_type as _result_type
@@ -59,7 +60,11 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                       UserWarning, stacklevel=2)
         indexing = "ij"
-    return tuple(cnp.meshgrid(*_tensors(tensors), indexing=indexing))
+    ts = _tensors(tensors)
+    for t in ts:
+        if t.ndim > 1:
+            raise TensorError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a {t.ndim}-d one")
+    return tuple(cnp.meshgrid(*ts, indexing=indexing))
 
 
 def broadcast_tensors(*tensors) -> tuple[Tensor, ...]:
@@ -155,6 +160,9 @@ def cartesian_prod(*tensors) -> Tensor:
     """``torch.cartesian_prod``: the rows of all combinations of the 1-d tensors' elements
     (one tensor: itself)."""
     ts = _tensors(tensors)
+    for t in ts:
+        if t.ndim != 1:
+            raise TensorError(f"Expect a 1D vector, but got shape {list(t.shape)}")
     if len(ts) == 1:
         return ts[0]
     grids = cnp.meshgrid(*ts, indexing="ij")
@@ -230,7 +238,7 @@ def cholesky_solve(B, L, upper: bool = False, *, out=None) -> Tensor:
     >>> import chainrule as torch
     >>> L = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
     >>> torch.cholesky_solve(torch.tensor([[4.0], [3.0]]), L).flatten().tolist()
-    [1.0, 0.0]
+    [0.5, 1.0]
     """
     no_out(out, "cholesky_solve")
     return _cholesky_solve(as_input(B), as_input(L), upper)
@@ -353,12 +361,16 @@ def float_power(input, exponent, *, out=None) -> Tensor:
 def logcumsumexp(input, dim: int, *, out=None) -> Tensor:
     """``torch.logcumsumexp``: log Σ exp of each prefix along ``dim``, computed stably."""
     no_out(out, "logcumsumexp")
-    return cnp.logaddexp.accumulate(as_input(input), axis=dim)
+    x = as_input(input)
+    if x.ndim == 0 and dim in (0, -1):  # a 0-d Tensor's one dim, as PyTorch reads it
+        return x * 1.0
+    return cnp.logaddexp.accumulate(x, axis=dim) + 0.0  # (+0.0 at a leading -0.0: log(exp(x)), as PyTorch's)
 
 
 def vdot(input, other, *, out=None) -> Tensor:
     """``torch.vdot``: Σ conj(input)·other of two 1-d tensors."""
     no_out(out, "vdot")
+    vectors_only("vdot", input, other)
     return cnp.vdot(as_input(input), as_input(other))
 
 
@@ -403,6 +415,8 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
 def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:
     """``torch.vander``: columns of powers of a 1-d ``x``, decreasing unless ``increasing``."""
+    if np.ndim(x) != 1:
+        raise TensorError("x must be a one-dimensional tensor.")
     result = torch_linalg.vander(x, N=N)
     return result if increasing else cnp.flip(result, axis=-1)
 

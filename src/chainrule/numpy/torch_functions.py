@@ -22,10 +22,10 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.grad_mode import is_grad_enabled, no_grad
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
-from chainrule.numpy.torch_common import pytorch_meaning
+from chainrule.numpy.torch_common import boolean_condition, pytorch_meaning
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 from chainrule.numpy.torch_promotion import result_type
 
@@ -139,8 +139,11 @@ def real(input):
 
 
 def imag(input):
-    """``torch.imag(input)``: ``input.imag``."""
-    return _as_tensor(input).imag
+    """``torch.imag(input)``: ``input.imag`` of a complex Tensor (PyTorch refuses a real one)."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "c":
+        raise TensorError("imag is not implemented for tensors with non-complex dtypes.")
+    return input.imag
 
 
 def _as_tensor(value) -> Tensor:
@@ -153,6 +156,7 @@ def where(condition, input=None, other=None) -> Any:
     if input is None and other is None:  # int64 eager Tensors, as PyTorch's
         return tuple(Tensor(i.astype(np.int64), EAGER) if isinstance(i, np.ndarray) else i
                      for i in cnp.nonzero(condition))
+    boolean_condition("where", condition)
     out = cnp.where(condition, input, other)
     eager_operand = [v for v in (condition, input, other) if isinstance(v, Tensor) and v._trace is EAGER]
     if eager_operand:  # (``any`` is torch.any in this module)

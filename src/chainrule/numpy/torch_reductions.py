@@ -137,6 +137,11 @@ def _without_numpys_warnings(fun, *args, **kwargs):
 
 
 
+@scalar_dims()
+def _cumsum(x, axis=None, dtype=None, out=None, *, dim=None):
+    return cnp.cumsum(x, axis=axis_or_dim(axis, dim, "cumsum"), dtype=_accumulator(x, dtype), **numpy_keywords(out))
+
+
 def _accumulator(x, dtype):
     """The dtype of a sum or product of ``x``: ``dtype`` where given; int64 for an eager
     unsigned Tensor (uint8, ...), as PyTorch's, where NumPy's is uint64."""
@@ -409,10 +414,11 @@ class TorchReductionMethods:
         return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
-    @scalar_dims()
     def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
-        return cnp.cumsum(self, axis=axis_or_dim(axis, dim, "cumsum"), dtype=_accumulator(self, dtype),
-                          **numpy_keywords(out))
+        result = _cumsum(self, axis, dtype, out, dim=dim)
+        if out is None and self.ndim and result.dtype.kind == "f" and is_eager(self):
+            return result + 0.0  # PyTorch's sums start at +0.0: a leading -0.0 gives 0.0
+        return result
 
     @scalar_dims()
     def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):

@@ -12,7 +12,7 @@ import numpy as np
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.core.values import plain
 from chainrule.numpy.elementwise import clamp
 
@@ -256,6 +256,8 @@ class TorchSelectMethods:
         return self.at[where].add(values) if accumulate else self.at[where].set(values)
 
     def clip_(self, min=None, max=None):
+        if min is None and max is None:
+            raise TensorError("clip_: give at least one of min and max")
         return eager.inplace(self, lambda a, b: clamp(a, *b), (min, max), "clip_")
 
 

@@ -14,9 +14,28 @@ from chainrule.core.eager import restride, to_c_order
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
 from chainrule.core.trace import named_as_torch, note_view
 from chainrule.core.values import plain
-from chainrule.numpy.torch_common import as_axes, as_shape, axis_or_dim, is_eager, nonnegative_dim, scalar_dims
+from chainrule.numpy.torch_common import (
+    as_axes,
+    as_shape,
+    axis_or_dim,
+    boolean_condition,
+    is_eager,
+    nonnegative_dim,
+    scalar_dims,
+)
 
 __all__ = ["TorchShapeMethods", "fill_where"]
+
+
+def one_value(name: str, value) -> None:
+    if isinstance(value, Tensor) and value.ndim:
+        raise TensorError(f"{name} only supports a 0-dimensional value tensor, but got tensor with {value.ndim} "
+                          "dimension(s).")
+
+
+def _matrices(name: str, x) -> None:
+    if x.ndim < 2:
+        raise TensorError(f"{name}: input tensor must have at least 2 dimensions")
 
 
 def checked_dim(x, dim: int) -> int:
@@ -291,15 +310,19 @@ class TorchShapeMethods:
         return self.flip(1)
 
     def flipud(self):
+        if self.ndim < 1:
+            raise TensorError("Input must be >= 1-d.")
         return self.flip(0)
 
     def roll(self, shifts, dims=None):
         return cnp.roll(self, shifts, axis=as_axes(dims))
 
     def tril(self, diagonal: int = 0):
+        _matrices("tril", self)
         return cnp.tril(self, diagonal)
 
     def triu(self, diagonal: int = 0):
+        _matrices("triu", self)
         return cnp.triu(self, diagonal)
 
     # -- indexing -------------------------------------------------------------------------------
@@ -430,6 +453,9 @@ class TorchShapeMethods:
         return self.at[where].set(value)
 
     def masked_fill(self, mask, value):
+        """``value`` (a number or a 0-d Tensor) where ``mask`` holds."""
+        one_value("masked_fill", value)
+        boolean_condition("masked_fill", mask, uint8=False)
         return fill_where(self, plain(mask), value)
 
     def masked_scatter(self, mask, source):
@@ -453,5 +479,6 @@ class TorchShapeMethods:
         return cnp.broadcast_to(self, mask.shape)[mask]
 
     def where(self, condition, other):
+        boolean_condition("where", condition)
         return cnp.where(plain(condition), self, other)
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["TorchSpecialMethods", "scipy_special"]
+import numpy as np
+
+import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
+
+__all__ = ["TorchSpecialMethods", "scipy_special", "as_pytorch"]
 
 _SCIPY_NAME = {"erf": "erf", "erfc": "erfc", "erfinv": "erfinv", "lgamma": "gammaln", "digamma": "digamma"}
 
@@ -25,9 +30,24 @@ def scipy_special(name: str):
     return getattr(module, name)
 
 
+# where PyTorch's value differs from SciPy's: erfinv(-0.0) is -0.0 (x·erfinv'(0) at zero,
+# of the same derivative), lgamma(-inf) is +inf
+_AS_PYTORCH = {
+    "erfinv": lambda x, y: cnp.where(undifferentiated(x) == 0, x * (np.sqrt(np.pi) / 2), y),
+    "gammaln": lambda x, y: cnp.where(cnp.isneginf(undifferentiated(x)), np.inf, y),
+}
+
+
+def as_pytorch(scipy_name: str, x, result):
+    """SciPy's ``result`` of the function ``scipy_name`` at ``x``, with PyTorch's values
+    where they differ (the derivative stays SciPy's)."""
+    fix = _AS_PYTORCH.get(scipy_name)
+    return result if fix is None else fix(x, result)
+
+
 def _method(name: str):
     def method(self):
-        return scipy_special(_SCIPY_NAME[name])(self)
+        return as_pytorch(_SCIPY_NAME[name], self, scipy_special(_SCIPY_NAME[name])(self))
 
     method.__name__ = name
     method.__doc__ = f"PyTorch's ``{name}``: ``scipy.special.{_SCIPY_NAME[name]}`` of the values, differentiable."

@@ -20,7 +20,7 @@ from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
-from chainrule.numpy.torch_special import scipy_special
+from chainrule.numpy.torch_special import as_pytorch, scipy_special
 
 __all__ = [
     "expit", "logit", "erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma", "psi", "polygamma", "multigammaln",
@@ -48,8 +48,9 @@ def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = No
     def function(input, *, out=None) -> Tensor:
         no_out(out, name)
         x = _floating(input)
-        fun = getattr(cnp, numpy_name) if numpy_name else scipy_special(scipy_name or name)
-        return _as_dtype(fun(x), x.dtype)
+        if numpy_name:
+            return _as_dtype(getattr(cnp, numpy_name)(x), x.dtype)
+        return _as_dtype(as_pytorch(scipy_name or name, x, scipy_special(scipy_name or name)(x)), x.dtype)
 
     function.__name__ = function.__qualname__ = name
     source = f"``numpy.{numpy_name}``" if numpy_name else f"``scipy.special.{scipy_name or name}``"
