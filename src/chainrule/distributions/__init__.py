@@ -21,6 +21,7 @@ import sys
 from chainrule.distributions import (
     bernoulli,
     categorical,
+    constraint_registry,
     constraints,
     continuous,
     discrete,
@@ -33,6 +34,7 @@ from chainrule.distributions import (
     uniform,
     utils,
 )
+from chainrule.distributions.constraint_registry import biject_to, transform_to
 from chainrule.distributions.continuous import (
     Beta,
     Cauchy,
@@ -72,15 +74,26 @@ from chainrule.distributions.families import (
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from chainrule.distributions.transforms import (
+    AbsTransform,
     AffineTransform,
+    CatTransform,
     ComposeTransform,
+    CumulativeDistributionTransform,
     ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     PowerTransform,
+    ReshapeTransform,
     SigmoidTransform,
+    SoftmaxTransform,
     SoftplusTransform,
+    StackTransform,
+    StickBreakingTransform,
     TanhTransform,
     Transform,
     TransformedDistribution,
+    identity_transform,
 )
 
 __all__ = [
@@ -91,8 +104,11 @@ __all__ = [
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
     # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
-    "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform", "SigmoidTransform", "SoftplusTransform",
-    "TanhTransform", "Transform",
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CumulativeDistributionTransform",
+    "ExpTransform", "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform",
+    "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
+    "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
+    "biject_to", "constraint_registry", "transform_to",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
     "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
 ]

@@ -24,7 +24,10 @@ from chainrule.distributions.distribution import Distribution, as_tensor, sum_ri
 from chainrule.distributions.multivariate import Independent
 
 __all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
-           "PowerTransform", "SoftplusTransform", "TransformedDistribution"]
+           "PowerTransform", "SoftplusTransform", "TransformedDistribution", "AbsTransform", "CatTransform",
+           "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform", "StackTransform",
+           "StickBreakingTransform", "identity_transform"]
 
 
 class Transform:
@@ -38,7 +41,6 @@ class Transform:
     bijective = True
     domain = constraints.real
     codomain = constraints.real
-    sign = 1  # +1 where the map increases, -1 where it decreases
     _cache_size = 0
     _cached_x_y = (None, None)
 
@@ -59,6 +61,11 @@ class Transform:
     @property
     def event_dim(self) -> int:
         return self.domain.event_dim
+
+    @property
+    def sign(self):
+        """+1 where the map increases, -1 where it decreases (bijections of the reals only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no sign: it is not a monotone map of the reals")
 
     @property
     def inv(self) -> Transform:
@@ -212,6 +219,8 @@ class ComposeTransform(Transform):
 class ExpTransform(Transform):
     """y = exp(x)."""
 
+    sign = 1
+
     codomain = constraints.positive
 
     def _call(self, x):
@@ -257,6 +266,8 @@ class PowerTransform(Transform):
 class SigmoidTransform(Transform):
     """y = sigmoid(x), clamped into (0, 1) as PyTorch clamps it."""
 
+    sign = 1
+
     codomain = constraints.unit_interval
 
     def _call(self, x):
@@ -275,6 +286,8 @@ class SigmoidTransform(Transform):
 class SoftplusTransform(Transform):
     """y = log(1 + exp(x)), onto the positive reals (PyTorch's inverse, log(-expm1(-y)) + y)."""
 
+    sign = 1
+
     codomain = constraints.positive
 
     def _call(self, x):
@@ -289,6 +302,8 @@ class SoftplusTransform(Transform):
 
 class TanhTransform(Transform):
     """y = tanh(x), with PyTorch's stable log-Jacobian 2 (log 2 - x - softplus(-2x))."""
+
+    sign = 1
 
     codomain = constraints.interval(-1.0, 1.0)
 
@@ -440,3 +455,273 @@ class TransformedDistribution(Distribution):
 
     def __repr__(self):
         return f"TransformedDistribution({self.base_dist!r}, {self.transforms})"
+
+
+class AbsTransform(Transform):
+    """y = |x| (not bijective: the inverse gives the positive root)."""
+
+    bijective = False
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return cnp.abs(x)
+
+    def _inverse(self, y):
+        return y
+
+
+def _clipped_sigmoid(x):
+    info = np.finfo(x.dtype)
+    return cnp.clip(F.sigmoid(x), float(info.tiny), 1.0 - float(info.eps))
+
+
+def _stick_offset(n: int, dtype):
+    return cnp.log(cnp.asarray(np.arange(n, 0, -1, dtype=dtype)))
+
+
+class StickBreakingTransform(Transform):
+    """Unconstrained vectors of length K onto the simplex of K + 1 entries, by breaking
+    a stick (a bijection, unlike softmax)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def _call(self, x):
+        z = _clipped_sigmoid(x - _stick_offset(x.shape[-1], x.dtype))
+        pad = [(0, 0)] * (z.ndim - 1)
+        z_cumprod = cnp.cumprod(1 - z, axis=-1)
+        return (cnp.pad(z, pad + [(0, 1)], constant_values=1.0)
+                * cnp.pad(z_cumprod, pad + [(1, 0)], constant_values=1.0))
+
+    def _inverse(self, y):
+        y_crop = y[..., :-1]
+        sf = cnp.maximum(1 - cnp.cumsum(y_crop, axis=-1), float(np.finfo(y.dtype).tiny))
+        return cnp.log(y_crop) - cnp.log(sf) + _stick_offset(y_crop.shape[-1], y.dtype)
+
+    def log_abs_det_jacobian(self, x, y):
+        x = x - _stick_offset(x.shape[-1], x.dtype)
+        return (-x + F.logsigmoid(x) + cnp.log(y[..., :-1])).sum(-1)
+
+    def forward_shape(self, shape):
+        return tuple(shape[:-1]) + (shape[-1] + 1,)
+
+    def inverse_shape(self, shape):
+        return tuple(shape[:-1]) + (shape[-1] - 1,)
+
+
+class SoftmaxTransform(Transform):
+    """Unconstrained vectors onto the simplex by softmax (not bijective: the inverse is log)."""
+
+    bijective = False
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def _call(self, x):
+        probs = cnp.exp(x - cnp.max(x, axis=-1, keepdims=True))
+        return probs / probs.sum(-1, keepdim=True)
+
+    def _inverse(self, y):
+        return cnp.log(y)
+
+
+class LowerCholeskyTransform(Transform):
+    """Square matrices onto lower-triangular ones with a positive diagonal: the strict
+    lower triangle kept, the diagonal exponentiated."""
+
+    bijective = False
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def _call(self, x):
+        return x.tril(-1) + cnp.exp(x.diagonal(dim1=-2, dim2=-1)).diag_embed()
+
+    def _inverse(self, y):
+        return y.tril(-1) + cnp.log(y.diagonal(dim1=-2, dim2=-1)).diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """Square matrices onto positive-definite ones: L Lᵀ of their LowerCholeskyTransform."""
+
+    bijective = False
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def _call(self, x):
+        lower = LowerCholeskyTransform()(x)
+        return lower @ lower.mT
+
+    def _inverse(self, y):
+        return LowerCholeskyTransform().inv(cnp.linalg.cholesky(y))
+
+
+class IndependentTransform(Transform):
+    """``base_transform`` with its ``reinterpreted_batch_ndims`` rightmost batch dimensions
+    made event dimensions (the log-Jacobian sums over them)."""
+
+    def __init__(self, base_transform: Transform, reinterpreted_batch_ndims: int, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.base_transform = base_transform.with_cache(cache_size)
+        self.reinterpreted_batch_ndims = int(reinterpreted_batch_ndims)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else IndependentTransform(
+            self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
+
+    domain = property(lambda self: constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims))
+    codomain = property(lambda self: constraints.independent(self.base_transform.codomain,
+                                                             self.reinterpreted_batch_ndims))
+    bijective = property(lambda self: self.base_transform.bijective)
+    sign = property(lambda self: self.base_transform.sign)
+
+    def _call(self, x):
+        return self.base_transform(x)
+
+    def _inverse(self, y):
+        return self.base_transform.inv(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return sum_rightmost(self.base_transform.log_abs_det_jacobian(x, y), self.reinterpreted_batch_ndims)
+
+    def forward_shape(self, shape):
+        return self.base_transform.forward_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self.base_transform.inverse_shape(shape)
+
+
+class ReshapeTransform(Transform):
+    """The rightmost dimensions ``in_shape`` reshaped to ``out_shape`` (volume-preserving)."""
+
+    def __init__(self, in_shape, out_shape, cache_size: int = 0):
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else ReshapeTransform(
+            self.in_shape, self.out_shape, cache_size=cache_size)
+
+    domain = property(lambda self: constraints.independent(constraints.real, len(self.in_shape)))
+    codomain = property(lambda self: constraints.independent(constraints.real, len(self.out_shape)))
+
+    def _call(self, x):
+        return x.reshape(tuple(x.shape[:x.ndim - len(self.in_shape)]) + self.out_shape)
+
+    def _inverse(self, y):
+        return y.reshape(tuple(y.shape[:y.ndim - len(self.out_shape)]) + self.in_shape)
+
+    def log_abs_det_jacobian(self, x, y):
+        return x.new_zeros(tuple(x.shape[:x.ndim - len(self.in_shape)]))
+
+    def forward_shape(self, shape):
+        return tuple(shape[:len(shape) - len(self.in_shape)]) + self.out_shape
+
+    def inverse_shape(self, shape):
+        return tuple(shape[:len(shape) - len(self.out_shape)]) + self.in_shape
+
+
+class CatTransform(Transform):
+    """``tseq[i]`` on the ``lengths[i]`` consecutive slices along ``dim``, the results
+    concatenated."""
+
+    def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.transforms = [t.with_cache(cache_size) for t in tseq]
+        self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise ValueError(f"CatTransform takes one length per transform: {len(self.transforms)} transforms, "
+                             f"{len(self.lengths)} lengths")
+        self.dim = dim
+
+    event_dim = property(lambda self: max(t.event_dim for t in self.transforms))
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+    domain = property(lambda self: constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths))
+    codomain = property(lambda self: constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else CatTransform(
+            self.transforms, self.dim, self.lengths, cache_size=cache_size)
+
+    def _slices(self, x):
+        if not -x.ndim <= self.dim < x.ndim or x.shape[self.dim] != sum(self.lengths):
+            raise ValueError(f"CatTransform needs {sum(self.lengths)} entries along dim {self.dim}, "
+                             f"but got shape {tuple(x.shape)}")
+        starts = np.cumsum([0] + self.lengths[:-1])
+        return [x.narrow(self.dim, int(s), n) for s, n in zip(starts, self.lengths, strict=True)]
+
+    def _call(self, x):
+        return cnp.concatenate([t(s) for t, s in zip(self.transforms, self._slices(x), strict=True)], self.dim)
+
+    def _inverse(self, y):
+        return cnp.concatenate([t.inv(s) for t, s in zip(self.transforms, self._slices(y), strict=True)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        parts = []
+        for t, xs, ys in zip(self.transforms, self._slices(x), self._slices(y), strict=True):
+            part = t.log_abs_det_jacobian(xs, ys)
+            parts.append(sum_rightmost(part, self.event_dim - t.event_dim) if t.event_dim < self.event_dim else part)
+        dim = (self.dim - x.ndim if self.dim >= 0 else self.dim) + self.event_dim
+        return cnp.concatenate(parts, dim) if dim < 0 else sum(parts)
+
+
+class StackTransform(Transform):
+    """``tseq[i]`` on the ``i``-th index along ``dim``, the results stacked."""
+
+    def __init__(self, tseq, dim: int = 0, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.transforms = [t.with_cache(cache_size) for t in tseq]
+        self.dim = dim
+
+    bijective = property(lambda self: all(t.bijective for t in self.transforms))
+    domain = property(lambda self: constraints.stack([t.domain for t in self.transforms], self.dim))
+    codomain = property(lambda self: constraints.stack([t.codomain for t in self.transforms], self.dim))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slices(self, x):
+        if not -x.ndim <= self.dim < x.ndim or x.shape[self.dim] != len(self.transforms):
+            raise ValueError(f"StackTransform needs {len(self.transforms)} entries along dim {self.dim}, "
+                             f"but got shape {tuple(x.shape)}")
+        return [x.select(self.dim, i) for i in range(len(self.transforms))]
+
+    def _call(self, x):
+        return cnp.stack([t(s) for t, s in zip(self.transforms, self._slices(x), strict=True)], self.dim)
+
+    def _inverse(self, y):
+        return cnp.stack([t.inv(s) for t, s in zip(self.transforms, self._slices(y), strict=True)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        return cnp.stack([t.log_abs_det_jacobian(a, b) for t, a, b in
+                          zip(self.transforms, self._slices(x), self._slices(y), strict=True)], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """x ↦ ``distribution.cdf(x)``, onto the unit interval (a copula's marginal)."""
+
+    sign = 1
+
+    codomain = constraints.unit_interval
+
+    def __init__(self, distribution, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    domain = property(lambda self: self.distribution.support)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else CumulativeDistributionTransform(
+            self.distribution, cache_size=cache_size)
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+
+identity_transform = ComposeTransform([])
