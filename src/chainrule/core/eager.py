@@ -49,10 +49,21 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     is_grad_enabled,
     is_inference_mode_enabled,
     no_grad,
+    pytorch_meaning_on,
     set_grad_enabled,
 )
-from chainrule.core.tensor import NO_KWARGS, Tensor, TensorTypeError, undifferentiated
-from chainrule.core.trace import EAGER, EagerNode, grad_enabled, quiet_numpy, register_view, restore_numpy
+from chainrule.core.paused import PausedReverseTrace
+from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
+from chainrule.core.trace import (
+    EAGER,
+    LEAF,
+    EagerNode,
+    ReverseTrace,
+    grad_enabled,
+    quiet_numpy,
+    register_view,
+    restore_numpy,
+)
 from chainrule.core.values import plain
 
 __all__ = [
@@ -218,6 +229,8 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
         result = _fits(t, result, name)
         if result.dtype != t.dtype:  # float32 += float64 stays float32, as in NumPy and PyTorch
             result = result.astype(t.dtype)
+        if not isinstance(result, Tensor) or result._trace.level < t._trace.level:
+            result = t.at[...].set(result)  # a constant (zero_, fill_): a value of t's transform still
         _changed_in_transform(t, result, name)
         return t
     if _of_a_transform(other) or _on_graph(t, other):
@@ -317,6 +330,17 @@ def detach(t: Tensor) -> Tensor:
     return d
 
 
+def detach_in_transform(t: Tensor) -> Tensor:
+    """torch.func's ``x.detach()`` inside a transform: ``t``'s values, a value of the same
+    transform without derivative, sharing ``t``'s memory (a change in place of either is
+    seen by the other, and leaves the derivative of the other as it was)."""
+    d = t.at[...].set(undifferentiated(t))
+    root, steps, _ = getattr(t, "_view", (t, (), False))
+    d._view = (root, steps, True)
+    register_view(root, d)
+    return d
+
+
 def detach_(t: Tensor) -> Tensor:
     """``t`` itself, taken off its graph: a leaf without gradient from now on (PyTorch's
     ``detach_``; a view of a Tensor on a graph refuses, as there)."""
@@ -404,53 +428,46 @@ def _root_holding(root: Tensor, steps, result: Tensor, name: str) -> Tensor:
     return root.reshape(-1).at[positions].set(new.reshape(-1)).reshape(root.shape)
 
 
-def note_indexed_view(base: Tensor, out: Tensor, index) -> None:
-    """Inside a transform (grad, jvp, vmap): link ``out = base[index]`` to ``base`` as a
-    view when the index is basic (integers, slices, ``None``, ``...``: PyTorch and NumPy
-    make a view), so that a change of either in place reaches the other."""
-    if out._trace is not base._trace or not _basic_index(index):
-        return
-    link = getattr(base, "_view", None)
-    if link is None:
-        out._view = (base, ((getitem_view, (index,), NO_KWARGS),), False)
-        register_view(base, out)
-    else:
-        out._view = (link[0], (*link[1], (getitem_view, (index,), NO_KWARGS)), False)
-        register_view(link[0], out)
-
-
-def getitem_view(x, index):
-    """``x[index]`` (a step of a view made by indexing)."""
-    return x[index]
-
-
-_BOUNDS = (int, type(None))
-
-
-def _basic_index(index) -> bool:
-    for i in index if type(index) is tuple else (index,):
-        kind = type(i)
-        if kind is int or i is None or i is Ellipsis:
-            continue
-        if kind is slice and type(i.start) in _BOUNDS and type(i.stop) in _BOUNDS and type(i.step) in _BOUNDS:
-            continue
-        return False
-    return True
-
-
 def _changed_in_transform(t: Tensor, result: Tensor, name: str) -> None:
     """``t``, a value of a transform, takes on ``result`` of an in-place change; a view
-    made by indexing writes it into its base, and the base's other views are made again."""
-    _take_on(t, result)
+    writes it into its base (out of place, as PyTorch's CopySlices), and the base's other
+    views are made again from it."""
+    trace = t._trace
     link = getattr(t, "_view", None)
     root = t if link is None else link[0]
+    if pytorch_meaning_on() and (link is None or not link[2]):  # (x.detach() may be changed)
+        _check_pytorch_allows(link, root, name)
+    _take_on(t, result)
     if root is not t:
-        if root._trace is not t._trace:  # (the base's transform has ended)
+        if root._trace is not trace:  # (the base's transform has ended)
             return
-        _take_on(root, _root_holding(root, link[1], t, name))
+        holding = _root_holding(root, link[1], t, name)
+        if link[2]:  # through a detached alias: new values, the base's derivative (PyTorch's)
+            holding = root + (undifferentiated(holding) - undifferentiated(root))
+        _take_on(root, holding)
     for v in _live_views(root):
-        if v is not t and v._trace is root._trace:
-            _take_on(v, _replay(v._view[1], root))
+        if v is not t and (v._trace is trace or v._trace is root._trace):
+            again = _replay(v._view[1], root)
+            _take_on(v, again.at[...].set(undifferentiated(again)) if v._view[2] else again)
+
+
+def _check_pytorch_allows(link, root: Tensor, name: str) -> None:
+    """The refusals of PyTorch's autograd, for code that torch.func's reverse-mode transforms
+    run (grad, vjp, jacrev, hessian): an in-place change of a differentiated argument, or
+    of a view of it. (A view that split, chunk or unbind made may be changed, as in the
+    eager layer, with the gradient of the same change of views made one at a time.)"""
+    x = root
+    while isinstance(x, Tensor):
+        trace = x._trace
+        if isinstance(trace, ReverseTrace) and not isinstance(trace, PausedReverseTrace) and trace.tape is not None:
+            if x._node is not None and trace.tape[x._node] is LEAF:
+                what = "a leaf Variable" if link is None else "a view of a leaf Variable"
+                raise RuntimeError(
+                    f"{name}: {what} that requires grad is being used in an in-place operation (the "
+                    f"argument that {trace.name} differentiates; PyTorch refuses it too). Change a copy "
+                    "(y = x.clone(); y.mul_(2)), or compute out of place (y = x * 2)."
+                )
+        x = x._value
 
 
 def to_c_order(t: Tensor) -> None:

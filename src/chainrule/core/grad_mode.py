@@ -8,18 +8,20 @@ for those it is nested in), as ``torch.func.grad`` does (:mod:`chainrule.core.pa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import sys
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from chainrule.core.paused import set_transforms_grad_mode
 from chainrule.core.primitive import global_setting
 from chainrule.core.trace import grad_enabled, set_grad_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "pytorch_meaning", "pytorch_meaning_on"]
 
 _INFERENCE = threading.local()  # .depth: how many inference_mode(True) blocks this thread is in
 # .asked: the grad mode asked for inside inference mode, where nothing is recorded whatever is
@@ -222,3 +224,25 @@ def is_inference_mode_enabled() -> bool:
     """Whether the calling thread is inside ``inference_mode()`` (and not an
     ``inference_mode(False)`` within it)."""
     return getattr(_INFERENCE, "depth", 0) > 0
+
+
+_PYTORCH_MEANING: ContextVar[bool] = ContextVar("chainrule_pytorch_meaning", default=False)
+
+
+@contextlib.contextmanager
+def pytorch_meaning():
+    """Within it, the methods whose name means one thing to NumPy and another to PyTorch
+    (``x.sort()``, ``x.max(0)``, ``x.var()``) take PyTorch's meaning on a transform's
+    values too: ``torch.sort(x)`` and the other functions of ``import chainrule as
+    torch`` are PyTorch's wherever they run, and so is the code that torch.func's
+    transforms run (an in-place change that PyTorch's autograd refuses is refused there)."""
+    token = _PYTORCH_MEANING.set(True)
+    try:
+        yield
+    finally:
+        _PYTORCH_MEANING.reset(token)
+
+
+def pytorch_meaning_on() -> bool:
+    """Whether :func:`pytorch_meaning` is on."""
+    return _PYTORCH_MEANING.get()

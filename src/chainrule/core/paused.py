@@ -27,6 +27,7 @@ from chainrule.core.trace import (
     ReverseTrace,
     Trace,
     escaped_tensor_error,
+    note_transform_view,
     same_tuple_type,
 )
 
@@ -45,7 +46,10 @@ class PausedReverseTrace(ReverseTrace):
         ans = prim(*vals, **kwargs)
         if prim.multiple_outputs:
             return same_tuple_type(ans, [self.constant(v) for v in ans])
-        return self.constant(ans)
+        out = self.constant(ans)
+        if prim.makes_view and isinstance(args[0], Tensor):
+            note_transform_view(args[0], out, prim, tuple(args[1:]), kwargs)
+        return out
 
     def unary(self, prim, a, kwargs=NO_KWARGS):
         return self.process(prim, (a,), kwargs)

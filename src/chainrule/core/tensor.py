@@ -454,7 +454,9 @@ class Tensor:
         either is seen by both, and a backward pass through a graph that saved the old
         values raises (PyTorch's shared version counter). Inside a transform over arrays
         it is ``chainrule.stop_gradient(x)`` (an array under ``grad``, a traced value
-        under ``jit`` and ``vmap``), so the transform's results stay arrays.
+        under ``jit`` and ``vmap``), so the transform's results stay arrays; inside
+        ``chainrule.func``'s transforms a Tensor without derivative that shares ``x``'s
+        memory, as torch.func's.
 
         >>> import numpy as np, chainrule as cr
         >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
@@ -466,6 +468,8 @@ class Tensor:
         """
         if self._trace is eager.EAGER:
             return eager.detach(self)
+        if eager.pytorch_meaning_on() and not self._trace.records:  # torch.func's: a Tensor sharing the memory
+            return eager.detach_in_transform(self)
         value = undifferentiated(self)
         if isinstance(value, Tensor) and value._trace.level > 0:
             return value  # jit's or vmap's

@@ -44,6 +44,8 @@ __all__ = [
     "grad_enabled",
     "set_grad_mode",
     "note_view",
+    "note_transform_view",
+    "note_pieces",
     "register_view",
     "named_as_torch",
     "quiet_numpy",
@@ -376,7 +378,10 @@ class ReverseTrace(Trace):
             tape.append(lean_entry(prim, parents, vals, kwargs, ans))
         if prim.multiple_outputs:
             return project_outputs(self, len(tape) - 1, ans, tape)
-        return Tensor(ans, self, len(tape) - 1)
+        out = Tensor(ans, self, len(tape) - 1)
+        if prim.makes_view and isinstance(args[0], Tensor):
+            note_transform_view(args[0], out, prim, tuple(args[1:]), kwargs)
+        return out
 
     # One and two arguments are the hot path: spelled out, with lean_entry inlined.
     def unary(self, prim, a, kwargs=NO_KWARGS):
@@ -399,12 +404,15 @@ class ReverseTrace(Trace):
             return project_outputs(self, len(tape) - 1, ans, tape)
         out = _new_tensor(Tensor)  # Tensor(ans, self, node) without the __init__ call
         out._value, out._trace, out._node = ans, self, len(tape) - 1
+        if prim.makes_view:
+            note_transform_view(a, out, prim, (), kwargs)
         return out
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         tape = self.tape
         if tape is None:
             raise escaped_tensor_error(self, prim)
+        first = a
         if isinstance(a, Tensor) and a._trace is self:
             if isinstance(b, Tensor) and b._trace is self:
                 parents = ((0, a._node), (1, b._node))
@@ -430,6 +438,8 @@ class ReverseTrace(Trace):
             return project_outputs(self, len(tape) - 1, ans, tape)
         out = _new_tensor(Tensor)
         out._value, out._trace, out._node = ans, self, len(tape) - 1
+        if prim.makes_view:
+            note_transform_view(first, out, prim, (b,), kwargs)
         return out
 
     def composite(self, prim, args):
@@ -560,7 +570,10 @@ class ForwardTrace(Trace):
             return same_tuple_type(ans, outs)
         if out is None:
             out = zeros_like(ans)
-        return self.new_tensor(ans, out)
+        out = self.new_tensor(ans, out)
+        if prim.makes_view and isinstance(args[0], Tensor):
+            note_transform_view(args[0], out, prim, tuple(args[1:]), kwargs)
+        return out
 
     def composite(self, prim, args):
         if not self.open:
@@ -862,6 +875,66 @@ def register_view(root: Tensor, view: Tensor) -> None:
     n = len(views)
     if n >= 16 and not n & (n - 1):  # now and then, forget the views that died
         views[:] = [r for r in views if r() is not None]
+
+
+def note_transform_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:
+    """Inside a transform (grad, jvp, vmap): link ``out = prim(base, *rest, **kwargs)`` to
+    ``base`` as a view where NumPy would make one of a C-ordered base (PyTorch's views: basic
+    indexing, reshape where the layout allows, transpose, diagonal...), so that a change of
+    either in place reaches the other (``chainrule.core.eager``). The transform's values
+    carry no memory of their own to compare, so the steps from the base are made again on
+    a stand-in of its shape."""
+    if out._trace is not base._trace:
+        return
+    for r in rest:  # an index computed in the transform: advanced indexing, which copies
+        if r.__class__ is tuple:
+            for i in r:
+                if isinstance(i, Tensor):
+                    return
+        elif isinstance(r, Tensor):
+            return
+    link = getattr(base, "_view", None)
+    if link is None:
+        root, steps, alias = base, ((prim, rest, kwargs),), False
+    else:
+        root, steps, alias = link[0], (*link[1], (prim, rest, kwargs)), link[2]
+    if not shares_memory_of(root, steps):  # (a reshape of a transposed view copies, as in NumPy)
+        return
+    out._view = (root, steps, alias)
+    register_view(root, out)
+
+
+def note_pieces(base: Tensor, pieces, getitem, indices) -> None:
+    """Link each of ``pieces``, the views ``getitem(base, index)`` for each of ``indices``
+    that one call returned (split, chunk, unbind), to ``base``'s memory, as PyTorch's views."""
+    trace = base._trace
+    note = note_view if trace is EAGER or trace.records else note_transform_view
+    for piece, index in zip(pieces, indices, strict=True):
+        if getattr(piece, "_view", None) is None:  # (unbind's are views of base already)
+            note(base, piece, getitem, (index,), NO_KWARGS)
+
+
+def shares_memory_of(root: Tensor, steps) -> bool:
+    """Whether the calls ``steps`` give a view of a C-ordered array of ``root``'s shape."""
+    shape = root.shape
+    memory = _STAND_INS.get(shape)
+    if memory is None:
+        if len(_STAND_INS) > 64:
+            _STAND_INS.clear()
+        memory = _STAND_INS[shape] = np.empty(shape, np.int8)  # (never written)
+    x = memory
+    for prim, rest, kwargs in steps:
+        y = getattr(prim, "fun", prim)(x, *rest, **kwargs)
+        if y.__class__ is not np.ndarray:
+            make = getattr(prim, "makes_view", None)
+            if not callable(make):
+                return False
+            y = make(x, *rest, **kwargs)  # a 0-d view where NumPy gives a scalar (x[0, 1])
+        x = y
+    return x is memory or x.base is memory  # (NumPy's base of a view of a view: the array owning the memory)
+
+
+_STAND_INS: dict = {}  # shape -> an array of that shape, C-ordered, whose views shares_memory_of follows
 
 
 # Functions returning the NumPy generators that library code draws from by default

@@ -264,10 +264,7 @@ class TensorMethods:
         if self._trace.records and self._trace.swap_reads and self is self._trace.measured:  # NumPy's shuffle
             self._trace.swap_reads -= 1
             return cnp.copy(cnp.getitem(self, index))
-        out = cnp.getitem(self, index)
-        if self._trace is not eager.EAGER and not self._trace.records and isinstance(out, Tensor):
-            eager.note_indexed_view(self, out, index)  # (chainrule.jit follows NumPy's own views)
-        return out
+        return cnp.getitem(self, index)
 
     @property
     def at(self):

@@ -10,19 +10,18 @@ new Tensors), :mod:`~chainrule.numpy.torch_shape` (shape and indexing),
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import numbers
 import warnings
 from collections import namedtuple
-from contextvars import ContextVar
 
 import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
+from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
@@ -101,27 +100,10 @@ def is_eager(x) -> bool:
     return trace is EAGER or (trace.records and x._node in trace.eager)
 
 
-_PYTORCH_MEANING: ContextVar[bool] = ContextVar("chainrule_pytorch_meaning", default=False)
-
-
-@contextlib.contextmanager
-def pytorch_meaning():
-    """Within it, the methods whose name means one thing to NumPy and another to PyTorch
-    (``x.sort()``, ``x.max(0)``, ``x.var()``) take PyTorch's meaning on a transform's
-    values too: ``torch.sort(x)`` and the other functions of ``import chainrule as
-    torch`` are PyTorch's wherever they run, and so is the code that torch.func's
-    transforms run."""
-    token = _PYTORCH_MEANING.set(True)
-    try:
-        yield
-    finally:
-        _PYTORCH_MEANING.reset(token)
-
-
 def pytorchs(x) -> bool:
     """Whether a method whose name NumPy also uses means PyTorch's on ``x``: an eager
     Tensor (:func:`is_eager`), or any value within :func:`pytorch_meaning`."""
-    return _PYTORCH_MEANING.get() or is_eager(x)
+    return pytorch_meaning_on() or is_eager(x)
 
 
 class Device(str):

@@ -11,8 +11,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import restride, to_c_order
-from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError
-from chainrule.core.trace import named_as_torch, note_view
+from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import (
     as_axes,
@@ -21,6 +21,7 @@ from chainrule.numpy.torch_common import (
     boolean_condition,
     is_eager,
     nonnegative_dim,
+    pytorchs,
     scalar_dims,
 )
 
@@ -206,7 +207,7 @@ class TorchShapeMethods:
     def flatten(self, start_dim=0, end_dim: int = -1):
         if isinstance(start_dim, str):  # NumPy's flatten(order): a copy, never a view
             return cnp.copy(cnp.ravel(self, order=start_dim))
-        if start_dim == 0 and end_dim == -1 and not is_eager(self):  # NumPy's flatten()
+        if start_dim == 0 and end_dim == -1 and not pytorchs(self):  # NumPy's flatten()
             return cnp.copy(cnp.ravel(self))
         s, e = checked_dim(self, start_dim), checked_dim(self, end_dim)
         if s > e:
@@ -267,10 +268,10 @@ class TorchShapeMethods:
                 raise TensorError(f"split: sections {sections} do not add up to the size {n} of dim {dim}")
             bounds = list(np.cumsum(sections)[:-1])
         pieces = tuple(cnp.split(self, bounds, axis=dim))
-        if is_eager(self):  # views of self, as PyTorch's: an in-place write reaches it
+        if is_eager(self) or not self._trace.records:  # views of self, as PyTorch's: a write reaches it
             lead = (slice(None),) * nonnegative_dim(self, dim)
-            for piece, start, stop in zip(pieces, [0, *bounds], [*bounds, n], strict=True):
-                note_view(self, piece, cnp.getitem, ((*lead, slice(int(start), int(stop))),), NO_KWARGS)
+            note_pieces(self, pieces, cnp.getitem, [(*lead, slice(int(start), int(stop)))
+                                                    for start, stop in zip([0, *bounds], [*bounds, n], strict=True)])
         return pieces
 
     def unbind(self, dim: int = 0):

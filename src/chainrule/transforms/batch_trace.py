@@ -25,7 +25,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
-from chainrule.core.trace import Trace, _levels, escaped_tensor_error
+from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
 from chainrule.numpy import batching
 from chainrule.numpy.batching import (
     NONDIFF_BATCH,
@@ -228,7 +228,10 @@ class BatchTrace(Trace):
             return type(ans)(*map(self.box, ans)) if hasattr(ans, "_fields") else tuple(
                 map(self.box, ans)
             )
-        return self.box(ans)
+        out = self.box(ans)
+        if prim.makes_view and isinstance(args[0], Tensor):
+            note_transform_view(args[0], out, prim, tuple(args[1:]), kwargs)
+        return out
 
     def composite(self, prim, args):
         if not self.open:
