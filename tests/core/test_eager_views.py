@@ -1,11 +1,12 @@
 """In-place writes into views of eager Tensors, against PyTorch (float64).
 
 Basic indexing, ``view``/``reshape``/``flatten``, ``transpose``/``t``/``permute``/``T``,
-``unsqueeze``, ``narrow``, ``select``, ``diagonal``, ``split``/``chunk``/``unbind`` make
-views: a write into one reaches its base and the base's other views, on a recorded graph
-too, and the gradient is PyTorch's. Where PyTorch refuses, chainrule refuses with a message
-that names the way out; where PyTorch refuses only because it has discarded a value that
-chainrule still holds, chainrule gives the derivative of the computation as recorded.
+``unsqueeze``, ``narrow``, ``select``, ``diagonal``, ``split``/``chunk``/``unbind`` and
+``real``/``imag`` of a complex Tensor make views: a write into one reaches its base and the
+base's other views, on a recorded graph too, and the gradient is PyTorch's. Where PyTorch
+refuses, chainrule refuses with a message that names the way out; where PyTorch refuses
+only because it has discarded a value that chainrule still holds, chainrule gives the
+derivative of the computation as recorded.
 """
 
 import numpy as np
@@ -39,6 +40,8 @@ PROGRAMS = {
     "sibling_views": lambda lib, x: _last(y := x * 1, v := y[0], w := y[:, 1], v.mul_(3), (w * w).sum()),
     "backward_twice": lambda lib, x: _last(y := x * 2, y[0].add_(5), y.sum().backward(retain_graph=True),
                                            y[1].mul_(2), y.sum()),
+    "real_and_imag": lambda lib, x: _last(y := lib.complex(x, x * x) * 1, y.real.mul_(3), y.imag.add_(x),
+                                          r := y.imag, y.mul_(x), (y * y.conj()).real.sum() + (r * x).sum()),
     "views_of_a_constant_get_a_graph": lambda lib, x: _last(
         a := lib.tensor(np.zeros(4)), a[1:3].add_(x[0, :2]), (a * a).sum()),
 }

@@ -57,6 +57,8 @@ PROGRAMS = {
     "base to view": lambda T, x: _base_then_view(x, lambda y: y.view(-1)),
     "base to t": lambda T, x: _base_then_view(x, lambda y: y.t()[1:]),
     "base to diagonal and permute": lambda T, x: _base_to_several(x),
+    "real and imag": lambda T, x: _parts(T, x),
+    "base to imag": lambda T, x: _base_then_view(T.complex(x, x * x), lambda y: y.imag),
     "detach": lambda T, x: _then(x * 2, lambda y: y.detach().mul_(5)),
     "base to detach": lambda T, x: _base_then_view(x, lambda y: y.detach()),
     "detach of the argument": lambda T, x: _then(x, lambda y: y.detach().mul_(2)),
@@ -90,10 +92,17 @@ def _copy_then_view(x):
     return (z * z).sum() + (y * x).sum()
 
 
+def _parts(T, x):
+    y = T.complex(x, x * x) * 1
+    y.real.mul_(3)
+    y.imag.add_(x)
+    return (y * y.conj()).real.sum()
+
+
 def _base_then_view(x, view):
     y = x * 2
     v = view(y)
-    y.mul_(x)
+    y.mul_(_then.x)
     y.add_(1)
     return (v * v).sum()
 
@@ -234,7 +243,8 @@ def test_change_of_the_argument_without_a_backward_pass_agrees(name, kind):
 
 
 # chainrule.numpy code: NumPy's views (reshape where the layout allows, .T, transpose,
-# swapaxes, expand_dims, ravel, diagonal) share changes; flatten and advanced indexing copy
+# swapaxes, expand_dims, ravel, diagonal, real, imag) share changes; flatten and advanced
+# indexing copy
 NUMPY_PROGRAMS = {
     "reshape": lambda np, x: _np_then(x, lambda y: y.reshape(3, 2).__iadd__(x.reshape(3, 2) ** 2)),
     "T": lambda np, x: _np_then(x, lambda y: y.T[0].__imul__(3.0)),
@@ -245,6 +255,7 @@ NUMPY_PROGRAMS = {
     "reshape of transposed copies": lambda np, x: _np_then(x, lambda y: y.T.reshape(-1).__iadd__(1.0)),
     "flatten copies": lambda np, x: _np_then(x, lambda y: y.flatten().__imul__(5.0)),
     "advanced index copies": lambda np, x: _np_then(x, lambda y: y[[0, 1]].__imul__(3.0)),
+    "real and imag": lambda np, x: _np_parts(np, x),
     "base to ravel": lambda np, x: _np_base_then_view(x, np.ravel),
     "base to swapaxes": lambda np, x: _np_base_then_view(x, lambda y: np.swapaxes(y, 0, 1)),
     "base to diagonal": lambda np, x: _np_base_then_view(x, lambda y: np.diagonal(y[:, :2])),
@@ -255,6 +266,14 @@ def _np_then(x, change):
     y = x * 2.0
     change(y)
     return (y * x).sum()
+
+
+def _np_parts(np, x):
+    z = x * (1 + 2j)
+    z.real = x ** 2
+    z.imag += x
+    z.T.imag[1] *= 3.0
+    return np.abs(z).sum()
 
 
 def _np_base_then_view(x, view):

@@ -420,7 +420,17 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
 
 def _root_holding(root: Tensor, steps, result: Tensor, name: str) -> Tensor:
     """``root``'s values with the view that ``steps`` make of it holding ``result``, out of
-    place (PyTorch's CopySlices)."""
+    place (PyTorch's CopySlices): the elements the view reads are found by making it of
+    their positions; a step that reads parts of elements (``z.real``) writes them back by
+    its primitive's ``view_scatter(base, new)``."""
+    if any(getattr(prim, "view_scatter", None) is not None for prim, _, _ in steps):
+        bases = [root]
+        for step in steps[:-1]:
+            bases.append(_replay((step,), bases[-1]))
+        for base, step in zip(reversed(bases), reversed(steps), strict=True):
+            scatter = getattr(step[0], "view_scatter", None)
+            result = scatter(base, result) if scatter is not None else _root_holding(base, (step,), result, name)
+        return result
     positions = _replay(steps, np.arange(root.size).reshape(root.shape)).reshape(-1)
     if np.unique(positions).size != positions.size:  # (PyTorch's backward pass refuses it)
         raise overlap_error(name)

@@ -915,13 +915,14 @@ def note_pieces(base: Tensor, pieces, getitem, indices) -> None:
 
 
 def shares_memory_of(root: Tensor, steps) -> bool:
-    """Whether the calls ``steps`` give a view of a C-ordered array of ``root``'s shape."""
-    shape = root.shape
-    memory = _STAND_INS.get(shape)
+    """Whether the calls ``steps`` give a view of a C-ordered array of ``root``'s shape (and
+    kind: complex or not)."""
+    key = root.shape, root.dtype.kind == "c"  # (of a complex one: z.imag is a view too)
+    memory = _STAND_INS.get(key)
     if memory is None:
         if len(_STAND_INS) > 64:
             _STAND_INS.clear()
-        memory = _STAND_INS[shape] = np.empty(shape, np.int8)  # (never written)
+        memory = _STAND_INS[key] = np.empty(key[0], np.complex64 if key[1] else np.int8)  # (never written)
     x = memory
     for prim, rest, kwargs in steps:
         y = getattr(prim, "fun", prim)(x, *rest, **kwargs)
@@ -934,7 +935,7 @@ def shares_memory_of(root: Tensor, steps) -> bool:
     return x is memory or x.base is memory  # (NumPy's base of a view of a view: the array owning the memory)
 
 
-_STAND_INS: dict = {}  # shape -> an array of that shape, C-ordered, whose views shares_memory_of follows
+_STAND_INS: dict = {}  # (shape, complex) -> an array of that shape, C-ordered, whose views shares_memory_of follows
 
 
 # Functions returning the NumPy generators that library code draws from by default

@@ -528,6 +528,12 @@ def_jvps(complex_from_parts,
          lambda t, ans, re, im: broadcast_like(as_complex_like(t, ans), ans),
          lambda t, ans, re, im: broadcast_like(1j * t, ans))
 
+# z.real and z.imag of a complex array are views of its memory, as PyTorch's: a change in
+# place of either writes that part of z (chainrule.core.eager)
+real.makes_view = imag.makes_view = True
+real.view_scatter = lambda z, new: complex_from_parts(new, imag(z)) if is_complex(z) else new
+imag.view_scatter = lambda z, new: complex_from_parts(real(z), new)
+
 # -- selection and cleaning ----------------------------------------------------------------
 def _np_where(condition, x, y):
     """``np.where(condition, x, y)``, the same values bit for bit.
@@ -739,3 +745,12 @@ del _prim
 def_batch(batching.elementwise, *_UFUNCS, sinc, _sinc_at_zero, i0, _cos_moment, real, imag, angle, _where, _clip,
           clamp, nan_to_num, _astype, copy, real_if_close, complex_from_parts)
 batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers
+
+
+def _part_of_each(prim, batched, z):
+    """``z.real`` or ``z.imag`` of a batch: elementwise, by vmap's general path, which links
+    the view to ``z`` (its fast path for elementwise calls does not look for views)."""
+    return batching.elementwise(prim, batched, z)
+
+
+real.batch = imag.batch = _part_of_each
