@@ -488,6 +488,13 @@ def gp_marginal_likelihood(np, linalg):
     return log_marginal_likelihood
 
 
+def _jax_compiled(fun, x):
+    """``fun(x)`` by JAX, compiled once without XLA's costly optimisations (most of the time is there)."""
+    jax = pytest.importorskip("jax")
+    return jax.jit(fun).lower(x).compile(
+        compiler_options={"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True})(x)
+
+
 @pytest.mark.parametrize("program, x, order", [(decompositions, TALL, 1), (least_squares, TALL, 2),
                                                (gp_marginal_likelihood, np.array([0.1, -0.2, -1.0]), 2)])
 def test_values_and_derivatives_are_jaxs(program, x, order):
@@ -496,9 +503,7 @@ def test_values_and_derivatives_are_jaxs(program, x, order):
     jsl = pytest.importorskip("jax.scipy.linalg")
     ours, theirs = program(cnp, csl), program(jax.numpy, jsl)
     ours, theirs = (ours, cr.grad(ours), cr.hessian(ours))[:order + 1], (theirs, jax.grad(theirs), jax.hessian(theirs))
-    # JAX's side compiled once, without XLA's costly optimisations (most of the time is there)
-    want = jax.jit(lambda x: [f(x) for f in theirs[:order + 1]]).lower(x).compile(
-        compiler_options={"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True})(x)
+    want = _jax_compiled(lambda x: [f(x) for f in theirs[:order + 1]], x)
     for f, w in zip(ours, want, strict=True):
         np.testing.assert_allclose(f(x), w, rtol=1e-9, atol=1e-10)
 
@@ -699,3 +704,41 @@ def test_generalized_eigh_of_finite_elements():
     np.testing.assert_allclose(cr.grad(squares)(1.3), 2 * 1.3 * np.sum(sla.eigvalsh(a, b) ** 2), rtol=1e-12)
     with pytest.raises(NotImplementedError, match="scipy.linalg.eigh: type is not differentiable"):
         csl.eigh(cr.tensor(K), M, type=2)
+
+
+# -- whitening by a covariance's -1/2 power --------------------------------------------------------
+def test_zca_whitening_by_fractional_matrix_power():
+    data = RNG.normal(size=(30, 3)) @ np.array([[1.0, 0.4, 0.0], [0.0, 0.8, 0.3], [0.2, 0.0, 1.1]])
+    target = RNG.normal(size=(30, 3))
+
+    def whitened_fit(np, power):
+        def f(scale):  # the features rescaled, centred and whitened; their fit to a target
+            x = data * scale
+            x = x - x.mean(0)
+            white = x @ power(x.T @ x / 30)
+            return np.sum((white - target) ** 2)
+        return f
+
+    ours = whitened_fit(cnp, lambda c: csl.fractional_matrix_power(c, -0.5))
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+
+    def inverse_sqrt(c):  # JAX has no fractional_matrix_power: its oracle is by eigh
+        w, v = jax.numpy.linalg.eigh(c)
+        return (v / jax.numpy.sqrt(w)) @ v.T
+    scale = np.array([1.0, 2.0, 0.5])
+    theirs = whitened_fit(jax.numpy, inverse_sqrt)
+    scale = np.array([1.0, 2.0, 0.5])
+    want = _jax_compiled(lambda s: (theirs(s), jax.grad(theirs)(s)), scale)
+    np.testing.assert_allclose(ours(scale), want[0], rtol=1e-12)
+    np.testing.assert_allclose(cr.grad(ours)(scale), want[1], rtol=1e-9, atol=1e-10)
+    # Aᵗ of a non-symmetric matrix, along a direction e: the first and second derivatives
+    # against central differences (SciPy's Aᵗ takes milliseconds: one direction only)
+    a, e = np.cov(data.T) + 0.1 * A4[:3, :3], A4[1:, 1:]
+    for t in (1 / 3, -0.5):
+        f = lambda a, t=t: cnp.sum(csl.fractional_matrix_power(a, t) * A4[:3, :3])  # noqa: E731
+        along = lambda h, f=f: float(f(a + h * e))  # noqa: E731
+        slope, curvature = cr.jvp(cr.grad(f), (a,), (e,))
+        np.testing.assert_allclose(np.sum(slope * e), (along(1e-6) - along(-1e-6)) / 2e-6, rtol=1e-8)
+        np.testing.assert_allclose(np.sum(curvature * e), (along(1e-4) - 2 * along(0) + along(-1e-4)) / 1e-8,
+                                   rtol=1e-6)

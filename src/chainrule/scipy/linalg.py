@@ -2,11 +2,11 @@
 
 On plain arrays every function here is SciPy's own. On Tensors:
 
-* ``solve_triangular``, ``solve_banded``, ``solve_sylvester``, ``sqrtm``, ``expm`` and
-  ``logm`` are primitives whose rules are written with these same functions, so they
-  differentiate again (the Fréchet derivatives of ``expm`` and ``logm`` are the
-  off-diagonal block of the function of ``[[A, E], [0, A]]``, those of ``sqrtm`` solve
-  a Sylvester equation);
+* ``solve_triangular``, ``solve_banded``, ``solve_sylvester``, ``sqrtm``, ``expm``,
+  ``logm`` and ``fractional_matrix_power`` are primitives whose rules are written with
+  these same functions, so they differentiate again (the Fréchet derivatives of ``expm``,
+  ``logm`` and ``fractional_matrix_power`` are the off-diagonal block of the function of
+  ``[[A, E], [0, A]]``, those of ``sqrtm`` solve a Sylvester equation);
 * ``inv``, ``solve``, ``det``, ``cholesky``, ``cho_factor``/``cho_solve``, ``qr``, ``svd``,
   ``svdvals``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``norm`` and ``pinv`` take
   SciPy's signatures and run on :mod:`chainrule.numpy.linalg`'s rules;
@@ -37,7 +37,8 @@ from chainrule.scipy.reexport import fallback
 
 __all__ = [
     "inv", "solve", "det", "cholesky", "cho_factor", "cho_solve", "solve_triangular",
-    "solve_banded", "solve_sylvester", "sqrtm", "expm", "logm", "qr", "svd", "svdvals",
+    "solve_banded", "solve_sylvester", "sqrtm", "expm", "logm", "fractional_matrix_power", "qr", "svd",
+    "svdvals",
     "eigh", "eigvalsh", "eig", "eigvals", "norm", "pinv", "lu", "lu_factor", "lu_solve",
     "block_diag",
 ]
@@ -371,6 +372,23 @@ def logm(A, *args, **kwargs):
     return _logm(A)
 
 
+# Aᵗ, a primary matrix function as expm and logm: its Fréchet derivative and the transpose alike
+_power = wrap(lambda a, t: sla.fractional_matrix_power(a, t), FAMILY, "fractional_matrix_power", public=False)
+def_vjps(_power, lambda g, ans, a, t: _frechet(lambda m: _power(m, t=t), _T(a), g))
+def_jvps(_power, lambda d, ans, a, t: _frechet(lambda m: _power(m, t=t), a, d))
+
+
+@mirrors(sla.fractional_matrix_power, FAMILY)
+def fractional_matrix_power(A, t):
+    """``scipy.linalg.fractional_matrix_power``, the principal power ``Aᵗ`` (``t`` a
+    number; whitening by a covariance's ``-1/2`` power), differentiable in ``A`` where it is."""
+    if not any_tensor((A,)):
+        return sla.fractional_matrix_power(A, t)
+    if any_tensor((t,)):
+        raise _refuse("fractional_matrix_power", "a Tensor exponent t")
+    return _power(A, t=float(t))
+
+
 # -- LU: A = P L U, with the permutation P locally constant ----------------------------------------
 def _lu_values(a):
     _, low, up = sla.lu(a)
@@ -604,7 +622,7 @@ def pinv(a, *, atol=None, rtol=None, return_rank: bool = False, check_finite: bo
 # Batching rules for vmap: SciPy's linalg maps over leading axes of stacked matrices; a band
 # matrix's layout has no stack, so banded solves run once per example.
 def_batch(batching.solve, _solve_tri)
-def_batch(batching.per_example, _solve_band, _lu)
+def_batch(batching.per_example, _solve_band, _lu, _power)
 def_batch(batching.all_stacked, solve_sylvester)
 def_batch(batching.stacked, _sqrtm, expm, _logm)
 
