@@ -30,6 +30,7 @@ from chainrule.distributions import (
     multivariate,
     multivariate_normal,
     normal,
+    transformed_families,
     transforms,
     uniform,
     utils,
@@ -73,6 +74,7 @@ from chainrule.distributions.families import (
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
+from chainrule.distributions.transformed_families import InverseGamma, Kumaraswamy, LogisticNormal
 from chainrule.distributions.transforms import (
     AbsTransform,
     AffineTransform,
@@ -99,7 +101,8 @@ from chainrule.distributions.transforms import (
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
     "ExpRelaxedCategorical", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "LowRankMultivariateNormal", "MixtureSameFamily",
+    "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogisticNormal", "LogNormal", "LogitRelaxedBernoulli",
+    "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
@@ -123,7 +126,8 @@ _SUBMODULES = {
     "lowrank_multivariate_normal": multivariate, "mixture_same_family": families, "relaxed_categorical": families,
     "relaxed_bernoulli": families, "gumbel": families, "half_normal": families, "half_cauchy": families,
     "weibull": families, "pareto": families, "geometric": families, "negative_binomial": families,
-    "multinomial": families, "chi2": families,
+    "multinomial": families, "chi2": families, "inverse_gamma": transformed_families,
+    "kumaraswamy": transformed_families, "logistic_normal": transformed_families,
 }
 for _name, _module in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_name}"] = _module

@@ -1,0 +1,134 @@
+"""Families that PyTorch builds as a base distribution pushed through transforms:
+``InverseGamma`` (1/x of a Gamma draw), ``Kumaraswamy`` (powers of a Uniform draw) and
+``LogisticNormal`` (a Normal vector broken onto the simplex), with PyTorch's moments,
+entropy and parameters.
+
+>>> import chainrule as cr
+>>> round(InverseGamma(cr.tensor(3.0), cr.tensor(2.0)).mean.item(), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule.numpy as cnp
+import chainrule.scipy.special as sp
+from chainrule.distributions import constraints
+from chainrule.distributions.continuous import Gamma, Normal, Uniform
+from chainrule.distributions.distribution import broadcast_all
+from chainrule.distributions.transforms import (
+    AffineTransform,
+    PowerTransform,
+    StickBreakingTransform,
+    TransformedDistribution,
+)
+
+__all__ = ["InverseGamma", "Kumaraswamy", "LogisticNormal"]
+
+_EULER_GAMMA = 0.5772156649015329
+
+
+class InverseGamma(TransformedDistribution):
+    """1 / x for x ~ Gamma(``concentration``, ``rate``)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        base = Gamma(concentration, rate, validate_args=validate_args)
+        super().__init__(base, PowerTransform(-1.0), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return InverseGamma(*(cnp.broadcast_to(p, tuple(batch_shape)) for p in (self.concentration, self.rate)),
+                            validate_args=self._validate_args)
+
+    concentration = property(lambda self: self.base_dist.concentration)
+    rate = property(lambda self: self.base_dist.rate)
+
+    @property
+    def mean(self):
+        a = cnp.where(self.concentration > 1, self.concentration, 2.0)
+        return cnp.where(self.concentration > 1, self.rate / (a - 1), np.inf)
+
+    @property
+    def mode(self):
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self):
+        a = cnp.where(self.concentration > 2, self.concentration, 3.0)
+        return cnp.where(self.concentration > 2, self.rate ** 2 / ((a - 1) ** 2 * (a - 2)), np.inf)
+
+    def entropy(self):
+        a = self.concentration
+        return a + cnp.log(self.rate) + sp.gammaln(a) - (1 + a) * sp.digamma(a)
+
+
+def _kumaraswamy_moment(a, b, n):
+    """E[Xⁿ] of Kumaraswamy(a, b): b·B(1 + n/a, b)."""
+    arg = 1 + n / a
+    return b * cnp.exp(sp.gammaln(arg) + sp.gammaln(b) - sp.gammaln(arg + b))
+
+
+class Kumaraswamy(TransformedDistribution):
+    """(1 − (1 − u)^(1/concentration0))^(1/concentration1) for u ~ Uniform(0, 1), on (0, 1)."""
+
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base = Uniform(cnp.zeros_like(self.concentration0), cnp.ones_like(self.concentration0),
+                       validate_args=validate_args)
+        super().__init__(base, [PowerTransform(1 / self.concentration0), AffineTransform(1.0, -1.0),
+                                PowerTransform(1 / self.concentration1)], validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape)
+        return Kumaraswamy(cnp.broadcast_to(self.concentration1, shape), cnp.broadcast_to(self.concentration0, shape),
+                           validate_args=self._validate_args)
+
+    @property
+    def mean(self):
+        return _kumaraswamy_moment(self.concentration1, self.concentration0, 1)
+
+    @property
+    def mode(self):
+        a, b = self.concentration1, self.concentration0
+        log_mode = cnp.log1p(-b) / b - cnp.log1p(-b * a)  # as PyTorch's (nan unless both are >= 1)
+        return cnp.where((b < 1) | (a < 1), np.nan, cnp.exp(log_mode))
+
+    @property
+    def variance(self):
+        a, b = self.concentration1, self.concentration0
+        return _kumaraswamy_moment(a, b, 2) - self.mean ** 2
+
+    def entropy(self):
+        a, b = self.concentration1, self.concentration0
+        return (1 - 1 / b) + (1 - 1 / a) * (sp.digamma(b + 1) + _EULER_GAMMA) - cnp.log(a) - cnp.log(b)
+
+
+class LogisticNormal(TransformedDistribution):
+    """A Normal(``loc``, ``scale``) vector of K entries broken onto the simplex of K + 1
+    (StickBreakingTransform)."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand((1,))
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape) + tuple(self.loc.shape[-1:])
+        return LogisticNormal(cnp.broadcast_to(self.loc, shape), cnp.broadcast_to(self.scale, shape),
+                              validate_args=self._validate_args)
+
+    loc = property(lambda self: self.base_dist.base_dist.loc)
+    scale = property(lambda self: self.base_dist.base_dist.scale)
