@@ -7,6 +7,8 @@ float64; MAP by ``scipy.optimize.minimize`` with chainrule's gradients and Hessi
 and Langevin samplers against HIPS autograd; implicit differentiation and the generalized
 symmetric eigenproblem of finite elements against closed forms and central differences."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import scipy.linalg as sla
@@ -666,6 +668,54 @@ def test_implicit_derivatives_of_a_fixed_point_and_a_root():
     np.testing.assert_allclose(dx_dt, -x / (3 * x ** 2 + t), rtol=1e-12)
 
 
+
+
+# JAX's documentation's fixed_point (custom_vjp with nondiff_argnums, the reverse pass a
+# fixed point of its own, both in lax.while_loop), run with chainrule
+@partial(cr.custom_vjp, nondiff_argnums=(0,))
+def fixed_point(f, a, x_guess):
+    def cond_fun(carry):
+        x_prev, x = carry
+        return cnp.max(cnp.abs(x_prev - x)) > 1e-12
+
+    def body_fun(carry):
+        _, x = carry
+        return x, f(a, x)
+    _, x_star = cr.lax.while_loop(cond_fun, body_fun, (x_guess, f(a, x_guess)))
+    return x_star
+
+
+def fixed_point_fwd(f, a, x_init):
+    x_star = fixed_point(f, a, x_init)
+    return x_star, (a, x_star)
+
+
+def rev_iter(f, packed, u):
+    a, x_star, x_star_bar = packed
+    _, vjp_x = cr.vjp(lambda x: f(a, x), x_star)
+    return x_star_bar + vjp_x(u)[0]
+
+
+def fixed_point_rev(f, res, x_star_bar):
+    a, x_star = res
+    _, vjp_a = cr.vjp(lambda a: f(a, x_star), a)
+    a_bar, = vjp_a(fixed_point(partial(rev_iter, f), (a, x_star, x_star_bar), x_star_bar))
+    return a_bar, cnp.zeros_like(x_star)
+
+
+fixed_point.defvjp(fixed_point_fwd, fixed_point_rev)
+
+
+def test_jax_documentations_fixed_point():
+    newton_sqrt = lambda a: fixed_point(lambda a, x: 0.5 * (x + a / x), a, a)  # noqa: E731
+    np.testing.assert_allclose(cr.vmap(cr.grad(newton_sqrt))(np.array([2.0, 3.0])), 0.5 / np.sqrt([2.0, 3.0]),
+                               rtol=1e-12)
+    theta = np.linspace(-1, 1, 4)
+    x = equilibrium(theta)
+    d = np.diag(1 - x ** 2)
+    solve = lambda t: fixed_point(lambda t, x: cnp.tanh(COUPLING @ x + t), t, cnp.zeros(4))  # noqa: E731
+    np.testing.assert_allclose(cr.jacobian(solve)(theta), np.linalg.solve(np.eye(4) - d @ COUPLING, d),
+                               rtol=1e-10, atol=1e-12)
 
 # -- the generalized eigenproblem of finite elements: K v = ω² M v ---------------------------------
 def bar_modes(areas):
