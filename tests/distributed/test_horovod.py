@@ -113,6 +113,9 @@ split = [1, 2] if r == 0 else [2, 1]
 ys = np.arange(6.0).reshape(2, 3) + 10 * r
 assert np.array_equal(cr.vmap(lambda e: hvd.alltoall(e, splits=split)[0])(ys),
                       np.stack([hvd.alltoall(e, splits=split)[0] for e in ys]))
+zs = np.arange(12.0).reshape(2, 3, 2) * (r + 1)
+assert np.array_equal(cr.vmap(lambda e: hvd.reducescatter(e, op=hvd.Sum))(zs),
+                      np.stack([hvd.reducescatter(e, op=hvd.Sum) for e in zs]))
 weights = np.random.default_rng(r).normal(size=(2, 3, 3))
 per_example = cr.vmap(cr.grad(lambda e, w: (hvd.allgather(e) * w).sum()))(xs, weights)
 alone = [cr.grad(lambda e, w: (hvd.allgather(e) * w).sum())(e, w) for e, w in zip(xs, weights)]

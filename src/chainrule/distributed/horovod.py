@@ -244,6 +244,7 @@ def _rows_batched(prim, batched, x, *rest):
 
 def_batch(_rows_batched, allgather_p)
 def_batch(_rows_batched, alltoall_p)
+def_batch(_rows_batched, reducescatter_p)  # the reduction is elementwise: rows stay rows
 def_batch(batching.stacked, broadcast_p)  # every example broadcast at once
 
 
