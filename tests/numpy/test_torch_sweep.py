@@ -82,7 +82,8 @@ FIXED = [
     ("torch", "logcumsumexp", "S, dim=0"), ("F", "hardshrink", "V"), ("F", "logsigmoid", "VN"),
     ("torch", "cartesian_prod", "M"), ("torch", "clip_", "S"), ("torch", "flipud", "S"), ("torch", "meshgrid", "M"),
     ("torch", "vander", "M"), ("Tensor", "masked_fill", "V, V, 0.5"), ("Tensor", "masked_fill_", "V, V, 0.5"),
-    ("torch", "where", "M, M, MS"), ("Tensor", "where", "V, V, 0.5"),
+    ("torch", "where", "M, M, MS"), ("Tensor", "where", "V, V, 0.5"), ("torch", "amax", "E, dim=0"),
+    ("Tensor", "amin", "E, dim=0"), ("torch", "aminmax", "E, dim=0"), ("Tensor", "mode", "E"),
 ]
 
 
@@ -108,37 +109,37 @@ UNFIXED = set("""
     F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.nll_loss F.normalize
     F.one_hot F.pdist F.poisson_nll_loss F.prelu F.relu F.relu6 F.relu_ F.sigmoid F.soft_margin_loss
     F.tanhshrink F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold Tensor.addmm Tensor.allclose
-    Tensor.amax Tensor.amin Tensor.aminmax Tensor.angle Tensor.arctan2 Tensor.argmax Tensor.argmin Tensor.atan2
-    Tensor.baddbmm Tensor.broadcast_to Tensor.cholesky Tensor.chunk Tensor.copysign Tensor.corrcoef Tensor.cov
-    Tensor.cross Tensor.diagonal Tensor.diff Tensor.digamma Tensor.dist Tensor.dot Tensor.fliplr Tensor.histc
-    Tensor.histogram Tensor.hsplit Tensor.hypot Tensor.inner Tensor.isclose Tensor.kthvalue Tensor.lerp
-    Tensor.lerp_ Tensor.lgamma Tensor.lgamma_ Tensor.logaddexp2 Tensor.logical_and_ Tensor.logical_not_
-    Tensor.logical_or_ Tensor.logical_xor_ Tensor.logit Tensor.logit_ Tensor.masked_select Tensor.matmul
-    Tensor.matrix_exp Tensor.matrix_power Tensor.max Tensor.mean Tensor.median Tensor.min Tensor.mode Tensor.mv
-    Tensor.mvlgamma Tensor.mvlgamma_ Tensor.nanmean Tensor.nanmedian Tensor.nanquantile Tensor.neg_ Tensor.norm
-    Tensor.pinverse Tensor.polygamma Tensor.polygamma_ Tensor.positive Tensor.pow Tensor.pow_ Tensor.put
-    Tensor.put_ Tensor.qr Tensor.quantile Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_
-    Tensor.squeeze_ Tensor.std Tensor.stft Tensor.sub_ Tensor.svd Tensor.take Tensor.take_along_dim
-    Tensor.tensor_split Tensor.to Tensor.unique_consecutive Tensor.var Tensor.vdot Tensor.view Tensor.vsplit
-    Tensor.xlogy fft.fftfreq fft.hfftn fft.ihfft2 fft.ihfftn fft.irfft fft.irfft2 fft.irfftn fft.rfftfreq
-    fft.rfftn linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal linalg.eig linalg.inv_ex linalg.lstsq
-    linalg.lu linalg.lu_factor linalg.lu_solve linalg.matrix_exp linalg.matrix_norm linalg.matrix_power
-    linalg.matrix_rank linalg.norm linalg.pinv linalg.qr linalg.svd linalg.svdvals linalg.tensorinv
-    linalg.vander linalg.vecdot linalg.vector_norm special.bessel_j0 special.bessel_j1 special.digamma
-    special.gammaln special.logit special.multigammaln special.psi special.xlog1py special.xlogy special.zeta
-    torch.addmm torch.allclose torch.amax torch.amin torch.aminmax torch.angle torch.argmax torch.argmin
-    torch.baddbmm torch.blackman_window torch.bucketize torch.cartesian_prod torch.chain_matmul torch.cholesky
-    torch.cholesky_inverse torch.cholesky_solve torch.chunk torch.complex torch.copysign torch.corrcoef
-    torch.cosine_similarity torch.cov torch.cross torch.cumulative_trapezoid torch.diagonal torch.diff
-    torch.digamma torch.dist torch.dot torch.einsum torch.fliplr torch.histc torch.histogram torch.hsplit
-    torch.inner torch.isclose torch.isin torch.kthvalue torch.lerp torch.lgamma torch.logaddexp2 torch.logit
-    torch.logit_ torch.lu_unpack torch.masked_select torch.matmul torch.matrix_power torch.max torch.mean
-    torch.median torch.meshgrid torch.min torch.mode torch.mv torch.mvlgamma torch.nanmean torch.nanmedian
-    torch.nanquantile torch.neg_ torch.norm torch.pdist torch.pinverse torch.polar torch.positive torch.pow
-    torch.qr torch.quantile torch.relu torch.relu_ torch.sigmoid_ torch.split torch.square_ torch.std
-    torch.std_mean torch.stft torch.svd torch.take torch.take_along_dim torch.tensor_split torch.tensordot
-    torch.trapezoid torch.trapz torch.triangular_solve torch.unique_consecutive torch.var torch.var_mean
-    torch.vdot torch.view_as_real torch.vsplit torch.where torch.xlogy
+    Tensor.angle Tensor.arctan2 Tensor.argmax Tensor.argmin Tensor.atan2 Tensor.baddbmm Tensor.broadcast_to
+    Tensor.cholesky Tensor.chunk Tensor.copysign Tensor.corrcoef Tensor.cov Tensor.cross Tensor.diagonal
+    Tensor.diff Tensor.digamma Tensor.dist Tensor.dot Tensor.fliplr Tensor.histc Tensor.histogram Tensor.hsplit
+    Tensor.hypot Tensor.inner Tensor.isclose Tensor.kthvalue Tensor.lerp Tensor.lerp_ Tensor.lgamma
+    Tensor.lgamma_ Tensor.logaddexp2 Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_
+    Tensor.logical_xor_ Tensor.logit Tensor.logit_ Tensor.masked_select Tensor.matmul Tensor.matrix_exp
+    Tensor.matrix_power Tensor.max Tensor.mean Tensor.median Tensor.min Tensor.mode Tensor.mv Tensor.mvlgamma
+    Tensor.mvlgamma_ Tensor.nanmean Tensor.nanmedian Tensor.nanquantile Tensor.neg_ Tensor.norm Tensor.pinverse
+    Tensor.polygamma Tensor.polygamma_ Tensor.positive Tensor.pow Tensor.pow_ Tensor.put Tensor.put_ Tensor.qr
+    Tensor.quantile Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_ Tensor.squeeze_
+    Tensor.std Tensor.stft Tensor.sub_ Tensor.svd Tensor.take Tensor.take_along_dim Tensor.tensor_split
+    Tensor.to Tensor.unique_consecutive Tensor.var Tensor.vdot Tensor.view Tensor.vsplit Tensor.xlogy
+    fft.fftfreq fft.hfftn fft.ihfft2 fft.ihfftn fft.irfft fft.irfft2 fft.irfftn fft.rfftfreq fft.rfftn
+    linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal linalg.eig linalg.inv_ex linalg.lstsq linalg.lu
+    linalg.lu_factor linalg.lu_solve linalg.matrix_exp linalg.matrix_norm linalg.matrix_power linalg.matrix_rank
+    linalg.norm linalg.pinv linalg.qr linalg.svd linalg.svdvals linalg.tensorinv linalg.vander linalg.vecdot
+    linalg.vector_norm special.bessel_j0 special.bessel_j1 special.digamma special.gammaln special.logit
+    special.multigammaln special.psi special.xlog1py special.xlogy special.zeta torch.addmm torch.allclose
+    torch.angle torch.argmax torch.argmin torch.baddbmm torch.blackman_window torch.bucketize
+    torch.cartesian_prod torch.chain_matmul torch.cholesky torch.cholesky_inverse torch.cholesky_solve
+    torch.chunk torch.complex torch.copysign torch.corrcoef torch.cosine_similarity torch.cov torch.cross
+    torch.cumulative_trapezoid torch.diagonal torch.diff torch.digamma torch.dist torch.dot torch.einsum
+    torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin torch.kthvalue
+    torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.lu_unpack torch.masked_select
+    torch.matmul torch.matrix_power torch.max torch.mean torch.median torch.meshgrid torch.min torch.mode
+    torch.mv torch.mvlgamma torch.nanmean torch.nanmedian torch.nanquantile torch.neg_ torch.norm torch.pdist
+    torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.quantile torch.relu torch.relu_
+    torch.sigmoid_ torch.split torch.square_ torch.std torch.std_mean torch.stft torch.svd torch.take
+    torch.take_along_dim torch.tensor_split torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve
+    torch.unique_consecutive torch.var torch.var_mean torch.vdot torch.view_as_real torch.vsplit torch.where
+    torch.xlogy
 """.split())
 
 

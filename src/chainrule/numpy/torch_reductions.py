@@ -137,6 +137,14 @@ def _without_numpys_warnings(fun, *args, **kwargs):
 
 
 
+def _nonempty_dims(x, dim, name: str) -> None:
+    """PyTorch's IndexError for a reduction without identity (a maximum) over an empty dim."""
+    if x.size == 0 and dim is not None and dim != ():
+        for d in (dim if isinstance(dim, tuple | list) else (dim,)):
+            if isinstance(d, int | np.integer) and -x.ndim <= d < x.ndim and x.shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
 @scalar_dims()
 def _cumsum(x, axis=None, dtype=None, out=None, *, dim=None):
     return cnp.cumsum(x, axis=axis_or_dim(axis, dim, "cumsum"), dtype=_accumulator(x, dtype), **numpy_keywords(out))
@@ -210,7 +218,7 @@ def _mode_index(v, axis: int):
     """The last position, along ``axis``, of the most frequent value (the smallest of
     those equally frequent) of each row of ``v``."""
     if v.shape[axis] == 0:
-        raise TensorError("mode(): the dimension reduced is empty")
+        raise IndexError(f"mode(): Expected reduction dim {axis} to have non-zero size.")
     if not isinstance(v, np.ndarray):  # a transform's value (vmap's): by comparing every pair, which maps
         rows = cnp.moveaxis(v, axis, -1)
         counts = cnp.sum(cnp.expand_dims(rows, -1) == cnp.expand_dims(rows, -2), axis=-1)
@@ -354,11 +362,13 @@ class TorchReductionMethods:
     @scalar_dims()
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         dim = axis_or_dim(axis, dim, "amax")
+        _nonempty_dims(self, dim, "amax")
         return cnp.max(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         dim = axis_or_dim(axis, dim, "amin")
+        _nonempty_dims(self, dim, "amin")
         return cnp.min(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
