@@ -444,6 +444,7 @@ def _transforms(report):
     inputs = {
         "LowerCholeskyTransform": np.array([[0.5, 0.2], [-0.3, 0.4]]),
         "ReshapeTransform": x.reshape(6),
+        "CorrCholeskyTransform": x,
         "PositiveDefiniteTransform": np.array([[0.5, 0.0], [-0.3, 0.4]]),
         "CatTransform": x[:2, :],
         "StackTransform": x[:2, :],
@@ -655,9 +656,6 @@ KEPT: dict[str, str] = {
         ]
     },
     "kl(ExponentialFamily,ExponentialFamily)": "chainrule has no ExponentialFamily base (its Bregman-divergence KL)",
-    "CorrCholeskyTransform": _NOT_YET,
-    "biject_to(corr_cholesky)": "CorrCholeskyTransform is not in chainrule yet",
-    "transform_to(corr_cholesky)": "CorrCholeskyTransform is not in chainrule yet",
     **{
         k: _TRIGAMMA
         for k in (
@@ -679,6 +677,16 @@ KEPT: dict[str, str] = {
     "Gumbel[scalar].cdf(edge0)": "torch's Gumbel validates the base Uniform's value even with validate_args=False",
     "Gumbel[edge].cdf(edge0)": "torch's Gumbel validates the base Uniform's value even with validate_args=False",
 }
+
+
+@pytest.mark.parametrize("diag", [-2, -1, 0, 1])
+def test_tril_vector_helpers_as_torchs(diag):
+    m = np.arange(32.0).reshape(2, 4, 4)
+    vec = td.utils.tril_matrix_to_vec(torch.tensor(m), diag)
+    np.testing.assert_array_equal(cd.utils.tril_matrix_to_vec(cr.tensor(m), diag).numpy(), vec.numpy())
+    if diag <= 0:
+        want = td.utils.vec_to_tril_matrix(vec, diag).numpy()
+        np.testing.assert_array_equal(cd.utils.vec_to_tril_matrix(cr.tensor(vec.numpy()), diag).numpy(), want)
 
 
 def test_chainrule_agrees_with_torch_but_for_the_kept_differences():

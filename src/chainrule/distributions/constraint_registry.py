@@ -91,6 +91,7 @@ def _to_interval(constraint):
     return T.ComposeTransform([T.SigmoidTransform(), T.AffineTransform(lower, upper - lower)])
 
 
+_both(constraints.corr_cholesky)(lambda constraint: T.CorrCholeskyTransform())
 biject_to.register(constraints.simplex, lambda constraint: T.StickBreakingTransform())
 transform_to.register(constraints.simplex, lambda constraint: T.SoftmaxTransform())
 transform_to.register(constraints.lower_cholesky, lambda constraint: T.LowerCholeskyTransform())

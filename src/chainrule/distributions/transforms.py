@@ -22,9 +22,11 @@ from chainrule.core.grad_mode import no_grad
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.multivariate import Independent
+from chainrule.distributions.utils import tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = ["Transform", "ComposeTransform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
            "PowerTransform", "SoftplusTransform", "TransformedDistribution", "AbsTransform", "CatTransform",
+           "CorrCholeskyTransform",
            "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
            "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform", "StackTransform",
            "StickBreakingTransform", "identity_transform"]
@@ -739,6 +741,53 @@ class CumulativeDistributionTransform(Transform):
 
     def log_abs_det_jacobian(self, x, y):
         return self.distribution.log_prob(x)
+
+
+class CorrCholeskyTransform(Transform):
+    """Vectors of D(D − 1)/2 reals onto Cholesky factors of D × D correlation matrices:
+    tanh into (−1, 1), then stick-breaking row by row so each row has unit length (Stan's
+    and PyTorch's; the log-Jacobian is of the factor's strict lower triangle)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+
+    def _call(self, x):
+        eps = float(np.finfo(x.dtype).eps)
+        r = vec_to_tril_matrix(cnp.clip(cnp.tanh(x), -1 + eps, 1 - eps), diag=-1)
+        z1m_cumprod_sqrt = cnp.cumprod(cnp.sqrt(1 - r ** 2), axis=-1)
+        pad = [(0, 0)] * (r.ndim - 1) + [(1, 0)]
+        return (r + cnp.eye(r.shape[-1], dtype=r.dtype)) * cnp.pad(z1m_cumprod_sqrt[..., :-1], pad,
+                                                                    constant_values=1.0)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - cnp.cumsum(y * y, axis=-1)
+        pad = [(0, 0)] * (y.ndim - 1) + [(1, 0)]
+        shifted = cnp.pad(y_cumsum[..., :-1], pad, constant_values=1.0)
+        t = tril_matrix_to_vec(y, diag=-1) / cnp.sqrt(tril_matrix_to_vec(shifted, diag=-1))
+        return (cnp.log1p(t) - cnp.log1p(-t)) / 2
+
+    def log_abs_det_jacobian(self, x, y):
+        y1m_cumsum_tril = tril_matrix_to_vec(1 - cnp.cumsum(y * y, axis=-1), diag=-2)
+        stick_breaking_logdet = 0.5 * cnp.log(y1m_cumsum_tril).sum(-1)
+        tanh_logdet = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattend lower-diagonal number")
+        return tuple(shape[:-1]) + (d, d)
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return tuple(shape[:-2]) + (d * (d - 1) // 2,)
 
 
 identity_transform = ComposeTransform([])
