@@ -108,6 +108,10 @@ SETTINGS = {
         ("probs", {"probs": P3}, {"total_count": 4}),
         ("logits", {"logits": [0.2, -3.0, 4.0]}, {"total_count": 3}),
     ],
+    "FisherSnedecor": [
+        ("scalar", {"df1": 2.5, "df2": 5.5}, {}),
+        ("edge", {"df1": [[0.5], [3.0]], "df2": [1.5, 3.0, 40.0]}, {}),
+    ],
     "InverseGamma": [
         ("scalar", {"concentration": 2.5, "rate": 1.5}, {}),
         ("edge", {"concentration": [[0.5], [1.5], [30.0]], "rate": [0.5, 3.0]}, {}),
@@ -630,7 +634,6 @@ KEPT: dict[str, str] = {
         name: _NOT_YET
         for name in (
             "ContinuousBernoulli",
-            "FisherSnedecor",
             "GeneralizedPareto",
             "LKJCholesky",
             "VonMises",

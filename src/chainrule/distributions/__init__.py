@@ -74,7 +74,7 @@ from chainrule.distributions.families import (
 )
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
-from chainrule.distributions.transformed_families import InverseGamma, Kumaraswamy, LogisticNormal
+from chainrule.distributions.transformed_families import FisherSnedecor, InverseGamma, Kumaraswamy, LogisticNormal
 from chainrule.distributions.transforms import (
     AbsTransform,
     AffineTransform,
@@ -101,7 +101,8 @@ from chainrule.distributions.transforms import (
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
-    "ExpRelaxedCategorical", "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+    "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
+    "HalfNormal",
     "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogisticNormal", "LogNormal", "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
@@ -130,6 +131,7 @@ _SUBMODULES = {
     "weibull": families, "pareto": families, "geometric": families, "negative_binomial": families,
     "multinomial": families, "chi2": families, "inverse_gamma": transformed_families,
     "kumaraswamy": transformed_families, "logistic_normal": transformed_families,
+    "fishersnedecor": transformed_families,
 }
 for _name, _module in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_name}"] = _module

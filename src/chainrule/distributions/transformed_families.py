@@ -1,6 +1,6 @@
-"""Families that PyTorch builds as a base distribution pushed through transforms:
-``InverseGamma`` (1/x of a Gamma draw), ``Kumaraswamy`` (powers of a Uniform draw) and
-``LogisticNormal`` (a Normal vector broken onto the simplex), with PyTorch's moments,
+"""Families that PyTorch builds from others: ``InverseGamma`` (1/x of a Gamma draw),
+``Kumaraswamy`` (powers of a Uniform draw), ``LogisticNormal`` (a Normal vector broken onto
+the simplex) and ``FisherSnedecor`` (a ratio of Gamma draws), with PyTorch's moments,
 entropy and parameters.
 
 >>> import chainrule as cr
@@ -16,7 +16,7 @@ import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
 from chainrule.distributions.continuous import Gamma, Normal, Uniform
-from chainrule.distributions.distribution import broadcast_all
+from chainrule.distributions.distribution import Distribution, broadcast_all
 from chainrule.distributions.transforms import (
     AffineTransform,
     PowerTransform,
@@ -24,7 +24,7 @@ from chainrule.distributions.transforms import (
     TransformedDistribution,
 )
 
-__all__ = ["InverseGamma", "Kumaraswamy", "LogisticNormal"]
+__all__ = ["FisherSnedecor", "InverseGamma", "Kumaraswamy", "LogisticNormal"]
 
 _EULER_GAMMA = 0.5772156649015329
 
@@ -132,3 +132,54 @@ class LogisticNormal(TransformedDistribution):
 
     loc = property(lambda self: self.base_dist.base_dist.loc)
     scale = property(lambda self: self.base_dist.base_dist.scale)
+
+
+class FisherSnedecor(Distribution):
+    """The F distribution: (X₁/df1) / (X₂/df2) for chi-squared X₁, X₂ of ``df1``, ``df2``
+    degrees of freedom (a ratio of Gamma draws, so ``rsample`` differentiates)."""
+
+    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1, df2, validate_args=None):
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)
+        super().__init__(self.df1.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape)
+        return FisherSnedecor(cnp.broadcast_to(self.df1, shape), cnp.broadcast_to(self.df2, shape),
+                              validate_args=self._validate_args)
+
+    @property
+    def mean(self):
+        df2 = cnp.where(self.df2 > 2, self.df2, 3.0)  # nan where df2 <= 2, as PyTorch's
+        return cnp.where(self.df2 > 2, df2 / (df2 - 2), np.nan)
+
+    @property
+    def mode(self):
+        mode = (self.df1 - 2) / self.df1
+        return cnp.where(mode > 0, mode * self.df2 / (self.df2 + 2), np.nan)
+
+    @property
+    def variance(self):
+        df2 = cnp.where(self.df2 > 4, self.df2, 5.0)
+        var = 2 * df2 ** 2 * (self.df1 + df2 - 2) / (self.df1 * (df2 - 2) ** 2 * (df2 - 4))
+        return cnp.where(self.df2 > 4, var, np.nan)
+
+    def rsample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        tiny = float(np.finfo(self.df1.dtype).tiny)
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = cnp.maximum(self._gamma2.rsample(sample_shape).reshape(shape), tiny)
+        return cnp.maximum(x1 / x2, tiny)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        ct1, ct2 = self.df1 * 0.5, self.df2 * 0.5
+        ct3 = self.df1 / self.df2
+        t1 = sp.gammaln(ct1 + ct2) - sp.gammaln(ct1) - sp.gammaln(ct2)
+        t2 = ct1 * cnp.log(ct3) + (ct1 - 1) * cnp.log(value)
+        return t1 + t2 - (ct1 + ct2) * cnp.log1p(ct3 * value)
