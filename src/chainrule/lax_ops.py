@@ -31,7 +31,8 @@ __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ce
            "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "real", "imag", "conj", "is_finite",
            "nextafter", "eq", "ne", "lt", "le", "gt", "ge", "rem", "erf", "erfc", "erf_inv", "lgamma",
            "digamma", "logistic", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "pow",
-           "integer_pow", "rsqrt", "div", "round", "RoundingMethod", "convert_element_type", "select_n", "broadcast",
+           "integer_pow", "rsqrt", "div", "round", "RoundingMethod", "Precision", "convert_element_type", "select_n",
+           "broadcast",
            "broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose", "rev", "collapse",
            "concatenate", "slice", "slice_in_dim", "index_in_dim", "pad", "iota", "full", "full_like",
            "argmax", "argmin", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "associative_scan",
@@ -103,6 +104,22 @@ class RoundingMethod(enum.IntEnum):
 
     AWAY_FROM_ZERO = 0
     TO_NEAREST_EVEN = 1
+
+
+class Precision(enum.Enum):
+    """``jax.lax.Precision``, for the ``precision=`` of products and convolutions: how an
+    accelerator rounds float32 operands. NumPy multiplies in the operands' own precision,
+    so every value gives the same result here. Strings name them as in JAX."""
+
+    DEFAULT = 0
+    HIGH = 1
+    HIGHEST = 2
+
+    @classmethod
+    def _missing_(cls, value):
+        names = {"default": 0, "fastest": 0, "bfloat16": 0, "high": 1, "bfloat16_3x": 1, "tensorfloat32": 1,
+                 "highest": 2, "float32": 2}
+        return cls(names[value]) if isinstance(value, str) and value in names else None
 
 
 def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001 (JAX's name)

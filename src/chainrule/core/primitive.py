@@ -72,7 +72,8 @@ class Primitive:
 
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
-        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "eager_quiet", "__dict__",
+        "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "eager_quiet",
+        "foreign_keywords", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -95,6 +96,9 @@ class Primitive:
         # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
         # (the ufuncs' out=, where=, dtype=, which the rules do not take).
         self.call_keywords: Callable | None = None
+        # Keywords that NumPy's function does not take (jax.numpy's precision= of the
+        # products): ``call_keywords`` handles a call with one of them on plain arrays too.
+        self.foreign_keywords: frozenset = frozenset()
         # For an elementwise function of one argument: ``partial(ans, x)``, its derivative,
         # which the backward pass multiplies by the cotangent (the vjp rule is that too).
         self.partial: Callable | None = None
@@ -138,7 +142,7 @@ class Primitive:
                 return a._trace.unary(self, a, kwargs)
             if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
                 return self(SEQUENCE_TO_ARRAY[0](a), **kwargs)  # np.mean([x, y])
-            if kwargs and self.call_keywords is not None and _any_tensor(kwargs.values()):
+            if kwargs and self.call_keywords is not None and self._hooks(kwargs):
                 return self.call_keywords(self, args, kwargs)  # np.var(x, mean=m): m traced
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
         trace = None
@@ -163,7 +167,7 @@ class Primitive:
                 if inner is not None and (trace is None or inner.level > trace.level):
                     trace = inner
         if trace is None:
-            if kwargs and self.call_keywords is not None and _any_tensor(kwargs.values()):
+            if kwargs and self.call_keywords is not None and self._hooks(kwargs):
                 return self.call_keywords(self, args, kwargs)
             return self.fun(*args, **kwargs)
         if overrider:  # another library's container (see overrides_ufuncs), as NumPy does:
@@ -173,6 +177,11 @@ class Primitive:
         if kwargs and self.call_keywords is not None:
             return self.call_keywords(self, args, kwargs)
         return trace.process(self, args, kwargs)
+
+    def _hooks(self, kwargs: dict) -> bool:
+        """Whether ``call_keywords`` handles a call on plain arrays with ``kwargs``: a
+        Tensor among them, or a keyword that NumPy's function does not take."""
+        return _any_tensor(kwargs.values()) or not self.foreign_keywords.isdisjoint(kwargs)
 
     def __repr__(self) -> str:
         return f"<primitive {self.__name__}>"

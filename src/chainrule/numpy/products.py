@@ -16,6 +16,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import (
+    Primitive,
     RulesByArgument,
     as_array_if_holds_tensor,
     def_batch,
@@ -50,6 +51,29 @@ __all__ += [name for name in ("matvec", "vecmat") if hasattr(np, name)]
 
 def product(np_fun, name=None, public=True):
     return wrap(np_fun, "products", name, public=public)
+
+
+# jax.numpy's products also take precision= (how an accelerator rounds float32 operands)
+# and preferred_element_type= (the result's dtype). NumPy multiplies in the operands' own
+# precision, so precision= changes nothing; the result is cast to the type asked for.
+JAX_KEYWORDS = ("precision", "preferred_element_type")
+
+
+def taking_jax_keywords(prim: Primitive) -> Primitive:
+    """``prim`` (a product) called with jax.numpy's keywords as well as NumPy's."""
+
+    def keywords(prim, args, kwargs):
+        rest = {k: v for k, v in kwargs.items() if k not in JAX_KEYWORDS}
+        traces = [a._trace for a in args if isinstance(a, Tensor)]
+        if len(rest) == len(kwargs):  # NumPy's keywords alone: the primitive's own path
+            return max(traces, key=lambda t: t.level).process(prim, args, kwargs) if traces else prim.fun(
+                *args, **kwargs)
+        out = prim(*args, **rest)
+        dtype = kwargs.get("preferred_element_type")
+        return out if dtype is None else cnp.astype(out, dtype)
+
+    prim.call_keywords, prim.foreign_keywords = keywords, frozenset(JAX_KEYWORDS)
+    return prim
 
 
 def any_tensor(args) -> bool:
@@ -113,7 +137,7 @@ def matmul_vjp_y(g, ans, x, y, **kw):
     return cnp.reshape(unbroadcast(cnp.matmul(mT(x), g), y2), shape_of(y))
 
 
-matmul = product(np.matmul)
+matmul = taking_jax_keywords(product(np.matmul))
 def_vjps(matmul, matmul_vjp_x, matmul_vjp_y)
 def_jvps(matmul, lambda t, ans, x, y: cnp.matmul(t, y), lambda t, ans, x, y: cnp.matmul(x, t))
 keeps_only("inputs", matmul)
@@ -155,7 +179,7 @@ def contraction_vjp_b(g, a, b, axa, axb):
     return permute(r, np.argsort(source))
 
 
-tensordot = product(np.tensordot)
+tensordot = taking_jax_keywords(product(np.tensordot))
 def_vjps(
     tensordot,
     lambda g, ans, a, b, axes=2: contraction_vjp_a(
@@ -195,7 +219,7 @@ def dot_vjp_b(g, ans, a, b):
     return contraction_vjp_b(g, a, b, *dot_axes(a, b))
 
 
-dot = product(np.dot)
+dot = taking_jax_keywords(product(np.dot))
 def_vjps(dot, dot_vjp_a, dot_vjp_b)
 def_linear(dot, 0, 1)
 
@@ -216,7 +240,7 @@ def inner_vjp_b(g, ans, a, b):
     return contraction_vjp_b(g, a, b, *inner_axes(a, b))
 
 
-inner = product(np.inner)
+inner = taking_jax_keywords(product(np.inner))
 def_vjps(inner, inner_vjp_a, inner_vjp_b)
 def_linear(inner, 0, 1)
 
@@ -234,7 +258,7 @@ def conj_if_complex(x):
 
 
 # vdot(a, b) = Σ conj(a) b over the flattened arrays: linear in b, conjugate-linear in a.
-vdot = product(np.vdot)
+vdot = taking_jax_keywords(product(np.vdot))
 def_vjps(
     vdot,
     lambda g, ans, a, b: cnp.reshape(conj_if_complex(g * ravel(b)), shape_of(a)),
@@ -331,10 +355,17 @@ def sublist_subscripts(args) -> tuple[str, list]:
     return ",".join(subs), ops
 
 
-@mirrors(np.einsum, "products")
-def einsum(*operands, out=None, optimize=False, **kwargs):
+def einsum(*operands, precision=None, preferred_element_type=None, **kwargs):
     """``np.einsum``: string subscripts ('...', implicit output, repeated indices) or
-    the sublist form; differentiable in every operand."""
+    the sublist form; differentiable in every operand. jax.numpy's ``precision=`` changes
+    nothing (NumPy multiplies in the operands' precision), and ``preferred_element_type=``
+    is the result's dtype."""
+    out = _einsum_mirror(*operands, **kwargs)
+    return out if preferred_element_type is None else cnp.astype(out, preferred_element_type)
+
+
+@mirrors(np.einsum, "products", "einsum")
+def _einsum_mirror(*operands, out=None, optimize=False, **kwargs):
     if not any_tensor(operands):
         return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None:
