@@ -582,6 +582,7 @@ PROGRAMS = {
     "examples: differentially private SGD, per-example clipped gradients": dp_sgd,
     "examples: kernel least squares, momentum in a jitted step": kernel_lsq,
     "examples: Gaussian process regression, hand-written adam-like steps": gp_regression,
+    "examples: ADVI, ELBO vmapped over keys, jit(grad) with a traced step": advi,
 }
 
 

@@ -255,6 +255,11 @@ class BatchTrace(Trace):
             raise escaped_tensor_error(self, _Named(fun))
         vals, batched = self._unbox(args)
         kw_batched = any(isinstance(v, Tensor) and v._trace is self for v in kwargs.values())
+        if not kw_batched and not self.effects and not batching.any_batched(batched):
+            # handed down by the call_below of a vmap inside this one (a comparison of its
+            # batched values): the same for every example here (unlike a random draw, each
+            # example's own), so passed on down unboxed
+            return self.call_below(fun, *vals, **kwargs)
         rule = None if kw_batched else _nondiff_rule(fun)
         if rule is nondiff_elementwise and not kwargs and (self.below is None or not self.below.open):
             # (comparisons and masks in the rules: plain values, nothing below to record
