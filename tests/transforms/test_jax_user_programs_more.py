@@ -583,6 +583,15 @@ PROGRAMS = {
     "examples: kernel least squares, momentum in a jitted step": kernel_lsq,
     "examples: Gaussian process regression, hand-written adam-like steps": gp_regression,
     "examples: ADVI, ELBO vmapped over keys, jit(grad) with a traced step": advi,
+    "custom: custom_vjp under vmap, vmap of grad, grad of vmap, jacrev": custom_vjp_under_vmap,
+    "custom: clip_gradient with nondiff_argnums, per example": clipped_per_example,
+    "custom: custom_jvp of pytrees under jvp, grad, hessian, vmap": custom_jvp_pytrees,
+    "advanced: hvps, linearize, vmap of jvp and vjp, has_aux on pytrees": advanced_pytrees,
+    "scan: LSTM with pytree carry and xs, checkpointed step, reverse, unroll": lstm_programs,
+    "scan: cumulative sums, associative_scan, cummax, cumlogsumexp": cumulative_programs,
+    "loops: fori_loop with pytree carry and .at, while_loop vmapped, newton": loop_programs,
+    "random: keys per example, dropout, fold_in, typed keys, nested": random_per_example,
+    "modules: registered dataclasses, initializers, momentum by tree_map": module_training,
 }
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.rng import default_generator
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
 from chainrule.numpy import batching
@@ -577,6 +578,15 @@ def batch_composite(prim, trace: BatchTrace, args):
     if mapped is None:
         return prim.fun(*args)
     vals = [v._value if a == 0 else v for v, a in zip(leaves, axes, strict=True)]
+    generator = default_generator()
+    first_draw = generator.bit_generator.state
     out = mapped(*tree_unflatten(tree, vals))
     out_leaves, out_tree = tree_flatten(out)
+    if any(isinstance(v, Tensor) and v._trace.level > trace.level for v in out_leaves):
+        # the body read a value of a transform inside this vmap from a closure (a
+        # checkpointed scan step reading the parameters that grad differentiates), which
+        # cannot be boxed here: the body runs on the batched values, as it runs without
+        # vmap where none of its arguments is that transform's, drawing the same numbers
+        generator.bit_generator.state = first_draw
+        return prim.fun(*args)
     return tree_unflatten(out_tree, [trace.box(v) for v in out_leaves])
