@@ -126,7 +126,9 @@ def fori_loop(lower: int, upper: int, body_fun: Callable, init_val: Any, *,
                           (lower, init_val))[1]
     val = init_val
     for i in builtins.range(int(lower), int(upper)):
-        val = body_fun(i, val)
+        new = body_fun(i, val)
+        _same_types(new, val, "fori_loop")
+        val = new
     return val
 
 
@@ -158,7 +160,9 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val: Any) -> Any:
         if not batched(pred):
             if not pred:
                 return val
-            val = body_fun(val)
+            new = body_fun(val)
+            _same_types(new, val, "while_loop")
+            val = new
         elif anywhere(pred):
             with branch_of(pred):
                 new = body_fun(val)
@@ -196,8 +200,10 @@ _MISMATCH = {  # what differs, said of the branches (cond, switch) or of a loop'
                    "while_loop: the body changed the type of the carry"),
     "scan": ("scan: the body returned a carry structured differently from the one it was given",
              "scan: the body changed the type of the carry"),
+    "fori_loop": ("fori_loop: the body returned a value structured differently from the one it was given",
+                  "fori_loop: the body changed the type of the value it carries"),
 }
-_WEAK_CARRY = ("while_loop", "scan")  # loops whose carry, a Python number, takes the body's dtype
+_WEAK_CARRY = ("while_loop", "scan", "fori_loop")  # loops whose carry, a Python number, takes the body's dtype
 
 
 def _select_trees(pred, on_true, on_false, who: str = "cond"):

@@ -306,6 +306,9 @@ def _shape(shape, name: str) -> tuple:
 
 
 def _single(k, name: str):
+    if np.shape(k)[-1:] != (2,):  # not a key at all: JAX's TypeError
+        raise TypeError(f"{name}: a key is a uint32 array of shape (2,) (from PRNGKey or split), got "
+                        f"shape {np.shape(k)}")
     if np.shape(k) != (2,):
         raise ValueError(f"{name} takes a single key of shape (2,), got shape {np.shape(k)}; "
                          "use chainrule.vmap to map over a batch of keys")

@@ -603,3 +603,43 @@ def jax_results(program):
 def test_user_program_gives_jax_results(name):
     assert_jax_results(PROGRAMS[name](CX), jax_results(PROGRAMS[name]))
 
+
+# -- where JAX raises, chainrule raises the same kind of error --------------------------------
+def bad_custom_jvp(L):
+    @L.custom_jvp
+    def f(x):
+        return L.np.sin(x)
+
+    f.defjvp(lambda primals, tangents: (f(primals[0]), L.np.ones(3)))
+    return f
+
+
+ERRORS = {
+    "jvp of a custom_vjp": lambda L: L.jvp(sin_times_vjp(L), (1.0, 2.0), (1.0, 0.0)),
+    "jacfwd of a custom_vjp": lambda L: L.jacfwd(sin_times_vjp(L))(1.0, 2.0),
+    "a custom_jvp rule's tangent of another shape": lambda L: L.jvp(
+        bad_custom_jvp(L), (L.np.ones(2),), (L.np.ones(2),)),
+    "grad through that rule": lambda L: L.grad(lambda x: L.np.sum(bad_custom_jvp(L)(x)))(L.np.ones(2)),
+    "while_loop's body changes the carry's structure": lambda L: L.lax.while_loop(
+        lambda c: c[0] < 3, lambda c: (c[0] + 1,), (0, 1.0)),
+    "fori_loop's body changes the carry's shape": lambda L: L.lax.fori_loop(
+        0, 3, lambda i, c: L.np.append(c, 1.0), L.np.zeros(1)),
+    "fori_loop's body changes the carry's structure": lambda L: L.lax.fori_loop(
+        0, 3, lambda i, c: (c,), 1.0),
+    "scan's body changes the carry's shape": lambda L: L.lax.scan(
+        lambda c, x: (L.np.append(c, x), x), L.np.zeros(1), L.np.ones(3)),
+    "scan over xs of different lengths": lambda L: L.lax.scan(
+        lambda c, x: (c, x[0] + x[1]), 0.0, (L.np.ones(3), L.np.ones(4))),
+    "vmap over arguments of different sizes": lambda L: L.vmap(lambda a, b: a + b)(
+        L.np.ones(3), L.np.ones(4)),
+    "random with an array that is not a key": lambda L: L.random.normal(L.np.ones(3, "uint32"), (2,)),
+    "random with a batch of keys": lambda L: L.random.normal(L.random.split(L.random.PRNGKey(0), 3), (2,)),
+}
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_user_program_raises_as_jax(name):
+    with pytest.raises(Exception) as theirs:
+        ERRORS[name](JX)
+    with pytest.raises(theirs.type):
+        ERRORS[name](CX)

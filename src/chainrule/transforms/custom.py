@@ -333,9 +333,29 @@ class custom_jvp(CompositePrimitive):
 
     def tangent(self, primals, tangents, in_tree):
         tangents = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
-        return self.rule(
+        return self._checked(self.rule(
             tuple(tree_unflatten(in_tree, primals)), tuple(tree_unflatten(in_tree, tangents))
-        )
+        ))
+
+    def _checked(self, result):
+        """The rule's ``(out, tangent_out)``, checked as JAX checks it: a pair whose tangent
+        has the output's structure and, leaf by leaf, its shape; else a TypeError."""
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TypeError(f"{self.__name__}: the jvp rule must return a pair (output, tangent of "
+                            f"the output), got {type(result).__name__}")
+        out, t_out = result
+        out_leaves, out_tree = tree_flatten(out)
+        t_leaves, t_tree = tree_flatten(t_out)
+        if t_tree != out_tree:
+            raise TypeError(f"{self.__name__}: the jvp rule returned a tangent structured as {t_tree} "
+                            f"for an output structured as {out_tree}; give them the same structure")
+        for k, (o, t) in enumerate(zip(out_leaves, t_leaves, strict=True)):
+            if _shape(o) != _shape(t):
+                where = f" (leaf {k})" if len(out_leaves) > 1 else ""
+                raise TypeError(f"{self.__name__}: the jvp rule returned a tangent of shape {_shape(t)} for "
+                                f"an output of shape {_shape(o)}{where}; as in JAX, each tangent must "
+                                "have its output's shape")
+        return result
 
     def batched(self, in_axes, in_tree, axes):
         mapped = custom_jvp(vmap(self.fun, in_axes))
@@ -369,9 +389,9 @@ class custom_jvp(CompositePrimitive):
             def tangent(t, ans, *leaves):
                 ts = [zeros_like(a) for a in leaves]
                 ts[i] = t
-                return flat(rule(
+                return flat(self._checked(rule(
                     tuple(tree_unflatten(in_tree, list(leaves))), tuple(tree_unflatten(in_tree, ts))
-                )[1])
+                ))[1])
 
             return tangent
 
