@@ -217,6 +217,8 @@ def test_bad_calls_say_what_was_wrong():
         clax.scan(lambda c, x: (c, x), 0.0, None)
     with pytest.raises(ValueError, match="a 0-d value has none"):
         clax.scan(lambda c, x: (c, x), 0.0, 1.0)
+    with pytest.raises(TypeError, match=r"must return a pair \(carry, y\), as in JAX; it returned float64"):
+        clax.scan(lambda c, x: c + x, 0.0, XS[:, 0])
     with pytest.raises(TypeError, match=r"shape \(5, 3\) needs 2 start indices and sizes; got 1 and 2"):
         clax.dynamic_slice(XS, (1,), (2, 2))
     with pytest.raises(TypeError, match=r"the sizes \(6, 2\) do not fit in the shape \(5, 3\)"):

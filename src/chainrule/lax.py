@@ -84,7 +84,12 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None, reve
     carry, ys = init, []
     for i in steps:
         x = None if xs is None else tree_map(lambda v, i=i: v[i], xs)
-        new, y = f(carry, x)
+        out = f(carry, x)
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            length = f" of length {len(out)}" if isinstance(out, tuple | list) else ""
+            raise TypeError(f"scan: the body must return a pair (carry, y), as in JAX; it returned "
+                            f"{type(out).__name__}{length}")
+        new, y = out
         _same_types(new, carry, "scan")
         carry = new
         ys.append(y)

@@ -628,6 +628,7 @@ ERRORS = {
         0, 3, lambda i, c: (c,), 1.0),
     "scan's body changes the carry's shape": lambda L: L.lax.scan(
         lambda c, x: (L.np.append(c, x), x), L.np.zeros(1), L.np.ones(3)),
+    "scan's body returns the carry alone": lambda L: L.lax.scan(lambda c, x: c + x, 0.0, L.np.ones(3)),
     "scan over xs of different lengths": lambda L: L.lax.scan(
         lambda c, x: (c, x[0] + x[1]), 0.0, (L.np.ones(3), L.np.ones(4))),
     "vmap over arguments of different sizes": lambda L: L.vmap(lambda a, b: a + b)(
