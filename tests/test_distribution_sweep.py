@@ -108,6 +108,11 @@ SETTINGS = {
         ("probs", {"probs": P3}, {"total_count": 4}),
         ("logits", {"logits": [0.2, -3.0, 4.0]}, {"total_count": 3}),
     ],
+    "ContinuousBernoulli": [
+        ("probs", {"probs": [0.2, 0.4995, 0.5, 0.9]}, {}),
+        ("logits", {"logits": [[-3.0], [0.3]]}, {}),
+        ("edge", {"probs": [1e-9, 0.501, 1 - 1e-9]}, {}),
+    ],
     "FisherSnedecor": [
         ("scalar", {"df1": 2.5, "df2": 5.5}, {}),
         ("edge", {"df1": [[0.5], [3.0]], "df2": [1.5, 3.0, 40.0]}, {}),
@@ -633,30 +638,11 @@ KEPT: dict[str, str] = {
     **{
         name: _NOT_YET
         for name in (
-            "ContinuousBernoulli",
             "GeneralizedPareto",
             "LKJCholesky",
             "VonMises",
             "Wishart",
         )
-    },
-    **{
-        f"kl({p},{q})": "a family not in chainrule yet"
-        for p, q in [
-            ("Beta", "ContinuousBernoulli"),
-            ("ContinuousBernoulli", "ContinuousBernoulli"),
-            ("ContinuousBernoulli", "Exponential"),
-            ("ContinuousBernoulli", "Normal"),
-            ("ContinuousBernoulli", "Pareto"),
-            ("ContinuousBernoulli", "Uniform"),
-            ("Exponential", "ContinuousBernoulli"),
-            ("Gamma", "ContinuousBernoulli"),
-            ("Gumbel", "ContinuousBernoulli"),
-            ("Laplace", "ContinuousBernoulli"),
-            ("Normal", "ContinuousBernoulli"),
-            ("Pareto", "ContinuousBernoulli"),
-            ("Uniform", "ContinuousBernoulli"),
-        ]
     },
     "kl(ExponentialFamily,ExponentialFamily)": "chainrule has no ExponentialFamily base (its Bregman-divergence KL)",
     **{
@@ -669,6 +655,7 @@ KEPT: dict[str, str] = {
             "kl(Beta,Normal).grad[p.concentration0]",
             "kl(Beta,Uniform).grad[p.concentration0]",
             "kl(Gamma,Gumbel).grad[p.concentration]",
+            "kl(Beta,ContinuousBernoulli).grad[p.concentration0]",
             "Kumaraswamy[scalar].entropy.grad[concentration0]",
         )
     },

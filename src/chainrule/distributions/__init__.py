@@ -24,6 +24,7 @@ from chainrule.distributions import (
     constraint_registry,
     constraints,
     continuous,
+    continuous_bernoulli,
     discrete,
     families,
     independent,
@@ -47,6 +48,7 @@ from chainrule.distributions.continuous import (
     StudentT,
     Uniform,
 )
+from chainrule.distributions.continuous_bernoulli import ContinuousBernoulli
 from chainrule.distributions.discrete import (
     Bernoulli,
     Binomial,
@@ -100,7 +102,8 @@ from chainrule.distributions.transforms import (
 )
 
 __all__ = [
-    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
+    "Distribution",
     "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
     "HalfNormal",
     "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogisticNormal", "LogNormal", "LogitRelaxedBernoulli",
@@ -116,7 +119,7 @@ __all__ = [
     "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
     "biject_to", "constraint_registry", "transform_to",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
-    "bernoulli", "categorical", "independent", "multivariate_normal", "normal", "uniform",
+    "bernoulli", "categorical", "continuous_bernoulli", "independent", "multivariate_normal", "normal", "uniform",
 ]
 
 # PyTorch's other submodules, by the name PyTorch gives each, as the module that holds its

@@ -11,6 +11,8 @@ in PyTorch; register your own with ``@register_kl(P, Q)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import chainrule.nn.functional as F
@@ -19,6 +21,7 @@ import chainrule.numpy.torch_linalg as linalg
 import chainrule.scipy.special as sp
 from chainrule.core.values import plain
 from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
+from chainrule.distributions.continuous_bernoulli import ContinuousBernoulli
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.families import Geometric, Gumbel, HalfNormal, Pareto
@@ -208,18 +211,21 @@ def _x_log_x(t):
 
 
 @register_kl(Exponential, Beta)
+@register_kl(Exponential, ContinuousBernoulli)
 @register_kl(Exponential, Uniform)
 def _kl_exponential_infinity(p, q):
     return _infinite_like(p.rate)
 
 
 @register_kl(Gamma, Beta)
+@register_kl(Gamma, ContinuousBernoulli)
 @register_kl(Gamma, Uniform)
 def _kl_gamma_infinity(p, q):
     return _infinite_like(p.concentration)
 
 
 @register_kl(Laplace, Beta)
+@register_kl(Laplace, ContinuousBernoulli)
 @register_kl(Laplace, Exponential)
 @register_kl(Laplace, Gamma)
 @register_kl(Laplace, Uniform)
@@ -228,6 +234,7 @@ def _kl_laplace_infinity(p, q):
 
 
 @register_kl(Normal, Beta)
+@register_kl(Normal, ContinuousBernoulli)
 @register_kl(Normal, Exponential)
 @register_kl(Normal, Gamma)
 @register_kl(Normal, Uniform)
@@ -362,6 +369,7 @@ def _kl_transformed_transformed(p, q):
 # -- the families of chainrule.distributions.families ---------------------------------------------
 
 @register_kl(Beta, Pareto)
+@register_kl(ContinuousBernoulli, Pareto)
 @register_kl(Exponential, Pareto)
 @register_kl(Gamma, Pareto)
 @register_kl(Laplace, Pareto)
@@ -375,12 +383,14 @@ def _kl_to_pareto_infinity(p, q):
 @register_kl(Gumbel, Gamma)
 @register_kl(Gumbel, Exponential)
 @register_kl(Gumbel, Beta)
+@register_kl(Gumbel, ContinuousBernoulli)
 def _kl_gumbel_infinity(p, q):
     return _infinite_like(p.loc)
 
 
 @register_kl(Pareto, Uniform)
 @register_kl(Pareto, Beta)
+@register_kl(Pareto, ContinuousBernoulli)
 def _kl_pareto_infinity(p, q):
     return _infinite_like(p.scale)
 
@@ -502,3 +512,43 @@ def _kl_lowrank_gaussians(p, q):
     ratio = linalg.solve_triangular(cnp.broadcast_to(Lq, shape), cnp.broadcast_to(Lp, shape), upper=False)
     term3 = batch_mahalanobis(Lq, q.loc - p.loc)
     return half_term1 + 0.5 * ((ratio ** 2).sum((-2, -1)) + term3 - p.event_shape[0])
+
+
+# -- ContinuousBernoulli ---------------------------------------------------------------------------
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + cnp.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - cnp.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p, q):
+    return -p.entropy() - p.mean * q.logits - cnp.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p, q):
+    return -p.entropy() - cnp.log(q.rate) + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p, q):
+    t1 = -p.entropy()
+    t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale) ** 2) + cnp.log(q.scale)
+    t3 = (p.variance + p.mean ** 2 - 2.0 * q.loc * p.mean) / (2.0 * q.scale ** 2)
+    return t1 + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p, q):
+    result = -p.entropy() + cnp.log(q.high - q.low)
+    return _where_inf((q.low >= 0.0) | (q.high <= 1.0), result)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p, q):
+    result = -p.entropy() - p.mean * q.logits - cnp.log1p(-q.probs) - q._cont_bern_log_norm()
+    return _where_inf((p.high >= 1.0) | (p.low <= 0.0), result)
