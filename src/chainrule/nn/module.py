@@ -22,18 +22,17 @@ from __future__ import annotations
 import copy
 import struct
 import types
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
-from chainrule.core.dtypes import to_arguments
-from chainrule.core.eager import EAGER, HookHandle, zero_grad_in_place
+from chainrule.core.eager import EAGER
 from chainrule.core.pytree import register_pytree_node
 from chainrule.core.tensor import Tensor
-from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
-from chainrule.nn._state_dict import PublicHook, load_own, load_state, save_own, save_state
+from chainrule.nn._module_convert import ModuleConversions, mark_modified
+from chainrule.nn._module_hooks import ModuleHooks
+from chainrule.nn._module_state import IncompatibleKeys, ModuleStateDict, StateDictError
 from chainrule.nn.parameter import Buffer, Parameter
 
 __all__ = [
@@ -46,36 +45,13 @@ __all__ = [
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
-class StateDictError(RuntimeError):
-    """``load_state_dict`` found missing or unexpected keys, or a shape that differs."""
-
-
-class IncompatibleKeys(NamedTuple):
-    """The keys ``load_state_dict(..., strict=False)`` skipped."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-    def __repr__(self) -> str:  # PyTorch's, for a notebook's print(model.load_state_dict(...))
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
-
-
-def mark_modified(t: Tensor) -> None:
-    """Record that ``t``'s buffer was written in place, so that a backward pass through a
-    graph that saved the old values raises instead of giving a wrong gradient."""
-    EAGER.clock += 1
-    t._version = EAGER.clock
-
-
 def _as_buffer(value):
     if value is None or isinstance(value, Tensor):
         return value
     return Tensor(np.asarray(value), EAGER)
 
 
-class Module:
+class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
     """Base class of every layer and model: subclass it, assign parameters and
     sub-modules in ``__init__``, and compute the output in ``forward``.
 
@@ -114,159 +90,6 @@ class Module:
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
-
-    _forward_pre_hooks: list | None = None  # set on the instance by the first registration
-    _forward_hooks: list | None = None
-    _backward_hooks: list | None = None
-    _backward_pre_hooks: list | None = None
-
-    def __call__(self, *args, **kwargs):
-        if (self._forward_pre_hooks is None and self._forward_hooks is None and self._backward_hooks is None
-                and self._backward_pre_hooks is None):
-            return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks or ()):
-            if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
-                new = hook(self, args, kwargs)
-                if new is not None:
-                    args, kwargs = new
-                continue
-            new = hook(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        if self._backward_hooks or self._backward_pre_hooks:
-            return call_with_backward_hooks(self, args, kwargs, self._forward_and_hooks)
-        return self._forward_and_hooks(args, kwargs)
-
-    def _forward_and_hooks(self, args: tuple, kwargs: dict):
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks or ()):
-            new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
-
-    def register_full_backward_hook(self, hook) -> HookHandle:
-        """Call ``hook(module, grad_input, grad_output)`` in the backward pass, once the
-        gradients of this call's positional inputs are known (None for an input that is
-        not on the graph); a tuple it returns replaces ``grad_input`` (PyTorch's).
-
-        >>> import chainrule as cr
-        >>> from chainrule import nn
-        >>> layer = nn.Linear(2, 1, dtype="float64")
-        >>> h = layer.register_full_backward_hook(lambda m, gi, go: print(go[0].tolist()))
-        >>> layer(cr.ones(3, 2, requires_grad=True)).sum().backward()
-        [[1.0], [1.0], [1.0]]
-        """
-        hook_kind(self, True)
-        return self._add_hook("_backward_hooks", hook)
-
-    def register_backward_hook(self, hook) -> HookHandle:
-        """PyTorch's deprecated backward hook (with its FutureWarning at each call):
-        ``grad_input`` holds the gradients of the module's positional inputs, as the full
-        hook's; PyTorch's, of the last operation's inputs, are the same for a module of one
-        operation (guided backpropagation's hook on ``ReLU`` layers works as in PyTorch)."""
-        hook_kind(self, False)
-        return self._add_hook("_backward_hooks", hook)
-
-    def register_full_backward_pre_hook(self, hook) -> HookHandle:
-        """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
-        into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
-        return self._add_hook("_backward_pre_hooks", hook)
-
-    def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
-        if self.__dict__.get(kind) is None:
-            self.__dict__[kind] = []
-        hooks = self.__dict__[kind]
-        if with_kwargs:  # PyTorch's with_kwargs=True: the hook also takes the keyword arguments
-            hook = KeywordHook(hook)
-        hooks.insert(0, hook) if prepend else hooks.append(hook)
-        return HookHandle(hooks, hook)
-
-    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
-        """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,
-        or one argument) replaces the positional arguments. ``handle.remove()`` takes it off.
-        As PyTorch's, ``prepend=True`` puts it first and ``with_kwargs=True`` calls
-        ``hook(module, args, kwargs)``, whose ``(args, kwargs)`` replaces them.
-
-        >>> import numpy as np
-        >>> from chainrule import nn
-        >>> layer = nn.Linear(2, 2)
-        >>> handle = layer.register_forward_pre_hook(lambda m, args: args[0] * 0)
-        >>> float(abs(layer(np.ones((1, 2), np.float32)) - layer.bias).sum()); handle.remove()
-        0.0
-        """
-        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
-
-    def register_load_state_dict_pre_hook(self, hook) -> HookHandle:
-        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-        error_msgs)`` may rewrite (a copy of) the state dict ``load_state_dict`` reads, as PyTorch's."""
-        return self._add_hook("_load_state_dict_pre_hooks", hook)
-
-    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> HookHandle:
-        """PyTorch's private spelling: ``hook`` without the module unless ``with_module``."""
-        return self.register_load_state_dict_pre_hook(hook if with_module else (lambda m, *args: hook(*args)))
-
-    def register_load_state_dict_post_hook(self, hook) -> HookHandle:
-        """``hook(module, incompatible_keys)`` after this module and its children are loaded;
-        it may edit ``incompatible_keys.missing_keys``/``unexpected_keys`` in place (before
-        ``strict`` judges them) and returns None, as PyTorch's."""
-        return self._add_hook("_load_state_dict_post_hooks", hook)
-
-    def register_state_dict_pre_hook(self, hook) -> HookHandle:
-        """``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
-        return self._add_hook("_state_dict_pre_hooks", hook)
-
-    def register_state_dict_post_hook(self, hook) -> HookHandle:
-        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved this
-        module and its children; it edits ``state_dict`` in place and returns None."""
-        return self._add_hook("_state_dict_hooks", PublicHook(hook))
-
-    def _register_state_dict_hook(self, hook) -> HookHandle:
-        """PyTorch's private post-hook: as :meth:`register_state_dict_post_hook`, and a dict
-        it returns replaces the state dict."""
-        return self._add_hook("_state_dict_hooks", hook)
-
-    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
-        """PyTorch's step of :meth:`state_dict` for this module alone: its parameters and
-        persistent buffers under ``prefix`` (and ``get_extra_state()``); an override may
-        save more (see ``chainrule.nn._state_dict``)."""
-        save_own(self, Module, destination, prefix, keep_vars)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs) -> None:
-        """PyTorch's step of :meth:`load_state_dict` for this module: the load pre-hooks,
-        then its own values copied from ``state_dict``; an override may rewrite
-        ``state_dict`` before calling this and read the loaded values after it."""
-        load_own(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs, Module)
-
-    def get_extra_state(self) -> Any:
-        """What :meth:`state_dict` saves under ``_extra_state`` beyond the Tensors, where a
-        subclass defines it (with :meth:`set_extra_state`), as PyTorch's."""
-        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
-
-    def set_extra_state(self, state: Any) -> None:
-        """Take back what :meth:`get_extra_state` gave, where a subclass defines it."""
-        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
-
-    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
-                              always_call: bool = False) -> HookHandle:
-        """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
-        replaces the output (PyTorch's forward hook, e.g. to keep a layer's features);
-        ``prepend`` and ``with_kwargs`` (``hook(module, args, kwargs, output)``) as PyTorch's.
-
-        >>> import numpy as np
-        >>> from chainrule import nn
-        >>> seen = []
-        >>> layer = nn.Linear(3, 2)
-        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
-        >>> _ = layer(np.ones((4, 3), np.float32)); handle.remove(); _ = layer(np.ones((1, 3), np.float32))
-        >>> seen
-        [torch.Size([4, 2])]
-        """
-        if always_call:
-            raise NotImplementedError("register_forward_hook(always_call=True): the hook runs only after a "
-                                      "forward that returns; wrap the forward in try/finally for the other case")
-        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     # -- registration -------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -439,104 +262,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Callable[[Module], None]) -> Module:
-        """Call ``fn`` on every sub-module (children first) and on this one."""
-        for m in self.children():
-            m.apply(fn)
-        fn(self)
-        return self
-
-    # -- modes and gradients ---------------------------------------------------------------
-    def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active, batch norm uses batch statistics); returns self."""
-        for m in self.modules():
-            m.__dict__["training"] = bool(mode)
-        return self
-
-    def eval(self) -> Module:
-        """Evaluation mode: the same as ``train(False)``."""
-        return self.train(False)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the ``.grad`` of every parameter (to None, or to zeros)."""
-        for p in self.parameters():
-            if not isinstance(p, Tensor):
-                continue
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                zero_grad_in_place(p)
-
-    def to(self, *args, dtype=None, device=None, non_blocking: bool = False, memory_format=None) -> Module:
-        """Convert the floating-point parameters and buffers to ``dtype``, keeping the
-        same Parameter objects (create optimizers afterwards); returns self. PyTorch's
-        forms are taken: ``to(dtype)``, ``to(tensor)`` (its dtype), ``to('cpu')`` and
-        ``to(device, dtype)``; chainrule computes on the CPU, so a device other than
-        'cpu' is an error. ``memory_format=cr.channels_last`` changes nothing, as for a Tensor.
-
-        >>> import numpy as np
-        >>> from chainrule import nn
-        >>> nn.Linear(2, 2).to(np.float64).weight.dtype
-        dtype('float64')
-        >>> nn.Linear(2, 2).to("cpu").weight.dtype
-        dtype('float32')
-        """
-        dtype, device = to_arguments(args, dtype, device)
-        # 'meta' (PyTorch's storage-less device, for a model whose weights torch.func's
-        # functional_call supplies) keeps the arrays: harmless, and the same recipe runs
-        if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
-            raise RuntimeError(f"to({str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
-        if dtype is None:
-            return self._apply(lambda t: t)
-        if dtype.kind not in "fc":
-            raise TypeError(f"to(): parameters stay floating-point; {dtype} is not")
-
-        def convert(t):
-            value = np.asarray(t.primal()) if isinstance(t, Tensor) else np.asarray(t)
-            if value.dtype.kind not in "fc" or value.dtype == dtype:
-                return t
-            return Tensor(value.astype(dtype), EAGER)
-
-        return self._apply(convert)
-
-    def _apply(self, fn: Callable, recurse: bool = True) -> Module:
-        """PyTorch's step under :meth:`to`, :meth:`float`, :meth:`double`, :meth:`half` and
-        :meth:`cpu`: ``fn`` applied to the children, then to each parameter and buffer (and
-        gradient), the results written into the same Parameter objects. A module that keeps
-        other Tensors overrides it, calls ``super()._apply(fn)`` and converts them with ``fn``."""
-        if recurse:
-            for child in self.children():
-                child._apply(fn)
-        for registry in ("_parameters", "_buffers"):
-            for t in self.__dict__[registry].values():
-                if t is None:
-                    continue
-                new = fn(t)
-                if new is not t:
-                    t._value = np.asarray(new.primal()) if isinstance(new, Tensor) else np.asarray(new)
-                    mark_modified(t)
-                if t.grad is not None:
-                    g = fn(t.grad)
-                    if g is not t.grad:
-                        t.grad = g if isinstance(g, Tensor) else Tensor(np.asarray(g), EAGER)
-        return self
-
-    def float(self) -> Module:
-        """Parameters and buffers in float32 (the default of the layers)."""
-        return self.to(np.float32)
-
-    def double(self) -> Module:
-        """Parameters and buffers in float64 (e.g. to check gradients)."""
-        return self.to(np.float64)
-
-    def half(self) -> Module:
-        """Parameters and buffers in float16."""
-        return self.to(np.float16)
-
-    def cpu(self) -> Module:
-        """Returns self: chainrule computes on the CPU (an ``_apply`` override still runs)."""
-        return self._apply(lambda t: t)
-
+    # -- lookup by dotted path ----------------------------------------------------------------
     def get_parameter(self, target: str) -> Parameter:
         """The parameter at the dotted path ``target`` (``'0.weight'``), as PyTorch's."""
         prefix, _, name = target.rpartition(".")
@@ -570,67 +296,6 @@ class Module:
                 raise AttributeError(f"{type(m).__name__} has no sub-module {part!r} (looking for {target!r})")
             m = m._modules[part]
         return m
-
-    def requires_grad_(self, requires_grad: bool = True) -> Module:
-        """Freeze (False) or unfreeze (True) every parameter."""
-        for p in self.parameters():
-            p.requires_grad_(requires_grad)
-        return self
-
-    # -- state -------------------------------------------------------------------------------
-    def state_dict(self, *args, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name in an ``OrderedDict``, as
-        detached Tensors that share memory with the module (save them with
-        ``chainrule.save``); ``keep_vars=True`` gives the Parameters themselves, and
-        ``destination`` a dict to fill, as PyTorch's (also PyTorch's deprecated positional
-        order, ``destination, prefix, keep_vars``).
-
-        >>> from chainrule import nn
-        >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())  # doctest: +NORMALIZE_WHITESPACE
-        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
-         '1.num_batches_tracked']
-        """
-        if args:  # PyTorch's deprecated positional arguments
-            destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])[:3]
-        if destination is None:  # with each module's version, which _load_from_state_dict reads
-            destination = OrderedDict()
-            destination._metadata = OrderedDict()
-        # a module shared by two paths is saved under both, as PyTorch's (so its files load)
-        return save_state(self, destination, prefix, keep_vars)
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
-                        assign: bool = False) -> IncompatibleKeys:
-        """Copy values into the parameters and buffers, in place (``assign=True``: make the
-        given Tensors the parameters and buffers themselves, in their dtype, as PyTorch's;
-        a parameter keeps its ``requires_grad``).
-
-        Every shape must match; with ``strict=True`` (the default) the keys must be
-        exactly those of :meth:`state_dict`. Otherwise :class:`StateDictError` lists every
-        problem at once, and nothing is modified.
-
-        >>> import numpy as np
-        >>> from chainrule import nn
-        >>> a, b = nn.Linear(2, 2), nn.Linear(2, 2)
-        >>> b.load_state_dict(a.state_dict())
-        <All keys matched successfully>
-        >>> bool(np.array_equal(a.weight.detach().numpy(), b.weight.detach().numpy()))
-        True
-        """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict expects a mapping of names to arrays, got {type(state_dict)}")
-        missing, unexpected, problems = load_state(self, state_dict, strict, assign, IncompatibleKeys)
-        problems = list(problems)
-        if strict:
-            if missing:
-                problems.insert(0, f"missing keys: {', '.join(dict.fromkeys(missing))}")
-            if unexpected:
-                problems.insert(0, f"unexpected keys: {', '.join(dict.fromkeys(unexpected))}")
-        if problems:
-            raise StateDictError(
-                f"error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
-            )
-        return IncompatibleKeys(missing, unexpected)
 
     # -- copying and printing ---------------------------------------------------------------
     def __deepcopy__(self, memo):

@@ -1,0 +1,149 @@
+"""The hooks of :class:`~chainrule.nn.Module`: ``__call__`` with its forward and backward
+hooks, and the registration of those and of the ``state_dict``/``load_state_dict`` hooks
+(which :mod:`chainrule.nn._state_dict` runs)."""
+
+from __future__ import annotations
+
+from chainrule.core.eager import HookHandle
+from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
+from chainrule.nn._state_dict import PublicHook
+
+__all__ = ["ModuleHooks"]
+
+
+class ModuleHooks:
+    """The part of :class:`~chainrule.nn.Module` that calls ``forward`` and its hooks."""
+
+    _forward_pre_hooks: list | None = None  # set on the instance by the first registration
+
+    _forward_hooks: list | None = None
+
+    _backward_hooks: list | None = None
+
+    _backward_pre_hooks: list | None = None
+
+    def __call__(self, *args, **kwargs):
+        if (self._forward_pre_hooks is None and self._forward_hooks is None and self._backward_hooks is None
+                and self._backward_pre_hooks is None):
+            return self.forward(*args, **kwargs)
+        for hook in list(self._forward_pre_hooks or ()):
+            if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
+                new = hook(self, args, kwargs)
+                if new is not None:
+                    args, kwargs = new
+                continue
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        if self._backward_hooks or self._backward_pre_hooks:
+            return call_with_backward_hooks(self, args, kwargs, self._forward_and_hooks)
+        return self._forward_and_hooks(args, kwargs)
+
+    def _forward_and_hooks(self, args: tuple, kwargs: dict):
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks or ()):
+            new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_full_backward_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` in the backward pass, once the
+        gradients of this call's positional inputs are known (None for an input that is
+        not on the graph); a tuple it returns replaces ``grad_input`` (PyTorch's).
+
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> layer = nn.Linear(2, 1, dtype="float64")
+        >>> h = layer.register_full_backward_hook(lambda m, gi, go: print(go[0].tolist()))
+        >>> layer(cr.ones(3, 2, requires_grad=True)).sum().backward()
+        [[1.0], [1.0], [1.0]]
+        """
+        hook_kind(self, True)
+        return self._add_hook("_backward_hooks", hook)
+
+    def register_backward_hook(self, hook) -> HookHandle:
+        """PyTorch's deprecated backward hook (with its FutureWarning at each call):
+        ``grad_input`` holds the gradients of the module's positional inputs, as the full
+        hook's; PyTorch's, of the last operation's inputs, are the same for a module of one
+        operation (guided backpropagation's hook on ``ReLU`` layers works as in PyTorch)."""
+        hook_kind(self, False)
+        return self._add_hook("_backward_hooks", hook)
+
+    def register_full_backward_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, grad_output)`` in the backward pass before the gradients flow
+        into the module; a tuple it returns replaces ``grad_output`` (PyTorch's)."""
+        return self._add_hook("_backward_pre_hooks", hook)
+
+    def _add_hook(self, kind: str, hook, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
+        if self.__dict__.get(kind) is None:
+            self.__dict__[kind] = []
+        hooks = self.__dict__[kind]
+        if with_kwargs:  # PyTorch's with_kwargs=True: the hook also takes the keyword arguments
+            hook = KeywordHook(hook)
+        hooks.insert(0, hook) if prepend else hooks.append(hook)
+        return HookHandle(hooks, hook)
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> HookHandle:
+        """Call ``hook(module, args)`` before each ``forward``; a value it returns (a tuple,
+        or one argument) replaces the positional arguments. ``handle.remove()`` takes it off.
+        As PyTorch's, ``prepend=True`` puts it first and ``with_kwargs=True`` calls
+        ``hook(module, args, kwargs)``, whose ``(args, kwargs)`` replaces them.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> layer = nn.Linear(2, 2)
+        >>> handle = layer.register_forward_pre_hook(lambda m, args: args[0] * 0)
+        >>> float(abs(layer(np.ones((1, 2), np.float32)) - layer.bias).sum()); handle.remove()
+        0.0
+        """
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_load_state_dict_pre_hook(self, hook) -> HookHandle:
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` may rewrite (a copy of) the state dict ``load_state_dict`` reads, as PyTorch's."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> HookHandle:
+        """PyTorch's private spelling: ``hook`` without the module unless ``with_module``."""
+        return self.register_load_state_dict_pre_hook(hook if with_module else (lambda m, *args: hook(*args)))
+
+    def register_load_state_dict_post_hook(self, hook) -> HookHandle:
+        """``hook(module, incompatible_keys)`` after this module and its children are loaded;
+        it may edit ``incompatible_keys.missing_keys``/``unexpected_keys`` in place (before
+        ``strict`` judges them) and returns None, as PyTorch's."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
+
+    def register_state_dict_pre_hook(self, hook) -> HookHandle:
+        """``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook) -> HookHandle:
+        """``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved this
+        module and its children; it edits ``state_dict`` in place and returns None."""
+        return self._add_hook("_state_dict_hooks", PublicHook(hook))
+
+    def _register_state_dict_hook(self, hook) -> HookHandle:
+        """PyTorch's private post-hook: as :meth:`register_state_dict_post_hook`, and a dict
+        it returns replaces the state dict."""
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> HookHandle:
+        """Call ``hook(module, args, output)`` after each ``forward``; a value it returns
+        replaces the output (PyTorch's forward hook, e.g. to keep a layer's features);
+        ``prepend`` and ``with_kwargs`` (``hook(module, args, kwargs, output)``) as PyTorch's.
+
+        >>> import numpy as np
+        >>> from chainrule import nn
+        >>> seen = []
+        >>> layer = nn.Linear(3, 2)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        >>> _ = layer(np.ones((4, 3), np.float32)); handle.remove(); _ = layer(np.ones((1, 3), np.float32))
+        >>> seen
+        [torch.Size([4, 2])]
+        """
+        if always_call:
+            raise NotImplementedError("register_forward_hook(always_call=True): the hook runs only after a "
+                                      "forward that returns; wrap the forward in try/finally for the other case")
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
