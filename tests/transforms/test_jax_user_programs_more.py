@@ -155,7 +155,7 @@ def kernel_lsq(L):
 
 
 # -- examples/gaussian_process_regression.py ---------------------------------------------------
-def gp_regression(L, numpts=5, steps=2):
+def gp_regression(L, numpts=5, steps=1):
     eye = L.np.eye(numpts)
 
     def cov_map(cov_func, xs, xs2=None):
@@ -571,7 +571,7 @@ def module_training(L):
 
     velocity = L.tree_util.tree_map(L.np.zeros_like, model)
     values = []
-    for _ in range(2):
+    for _ in range(1):
         model, velocity, value = step(model, velocity, BATCH_X, BATCH_Y)
         values.append(value)
     scaled = L.jit(lambda f, x: f(x))(L.tree_util.Partial(L.np.multiply, 2.0), BATCH_X)
