@@ -117,6 +117,10 @@ SETTINGS = {
         ("scalar", {"df1": 2.5, "df2": 5.5}, {}),
         ("edge", {"df1": [[0.5], [3.0]], "df2": [1.5, 3.0, 40.0]}, {}),
     ],
+    "GeneralizedPareto": [
+        ("scalar", {"loc": 0.3, "scale": 1.5, "concentration": 0.4}, {}),
+        ("edge", {"loc": [[0.0], [1.0]], "scale": [2.0, 0.5, 1e-3], "concentration": [0.0, -0.5, 1.5]}, {}),
+    ],
     "InverseGamma": [
         ("scalar", {"concentration": 2.5, "rate": 1.5}, {}),
         ("edge", {"concentration": [[0.5], [1.5], [30.0]], "rate": [0.5, 3.0]}, {}),
@@ -638,7 +642,6 @@ KEPT: dict[str, str] = {
     **{
         name: _NOT_YET
         for name in (
-            "GeneralizedPareto",
             "LKJCholesky",
             "VonMises",
             "Wishart",

@@ -27,6 +27,7 @@ from chainrule.distributions import (
     continuous_bernoulli,
     discrete,
     families,
+    generalized_pareto,
     independent,
     multivariate,
     multivariate_normal,
@@ -74,6 +75,7 @@ from chainrule.distributions.families import (
     RelaxedOneHotCategorical,
     Weibull,
 )
+from chainrule.distributions.generalized_pareto import GeneralizedPareto
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
 from chainrule.distributions.transformed_families import FisherSnedecor, InverseGamma, Kumaraswamy, LogisticNormal
@@ -104,7 +106,8 @@ from chainrule.distributions.transforms import (
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
     "Distribution",
-    "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
+    "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
+    "HalfCauchy",
     "HalfNormal",
     "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogisticNormal", "LogNormal", "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal", "MixtureSameFamily",
@@ -119,7 +122,8 @@ __all__ = [
     "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
     "biject_to", "constraint_registry", "transform_to",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
-    "bernoulli", "categorical", "continuous_bernoulli", "independent", "multivariate_normal", "normal", "uniform",
+    "bernoulli", "categorical", "continuous_bernoulli", "generalized_pareto", "independent", "multivariate_normal",
+    "normal", "uniform",
 ]
 
 # PyTorch's other submodules, by the name PyTorch gives each, as the module that holds its
