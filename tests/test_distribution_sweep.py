@@ -121,6 +121,10 @@ SETTINGS = {
         ("scalar", {"loc": 0.3, "scale": 1.5, "concentration": 0.4}, {}),
         ("edge", {"loc": [[0.0], [1.0]], "scale": [2.0, 0.5, 1e-3], "concentration": [0.0, -0.5, 1.5]}, {}),
     ],
+    "LKJCholesky": [
+        ("scalar", {"concentration": 2.5}, {"dim": 3}),
+        ("edge", {"concentration": [[0.1], [1.0], [50.0]]}, {"dim": 2}),
+    ],
     "InverseGamma": [
         ("scalar", {"concentration": 2.5, "rate": 1.5}, {}),
         ("edge", {"concentration": [[0.5], [1.5], [30.0]], "rate": [0.5, 3.0]}, {}),
@@ -642,7 +646,6 @@ KEPT: dict[str, str] = {
     **{
         name: _NOT_YET
         for name in (
-            "LKJCholesky",
             "VonMises",
             "Wishart",
         )

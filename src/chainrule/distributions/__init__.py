@@ -78,7 +78,13 @@ from chainrule.distributions.families import (
 from chainrule.distributions.generalized_pareto import GeneralizedPareto
 from chainrule.distributions.kl import kl_divergence, register_kl
 from chainrule.distributions.multivariate import Dirichlet, Independent, LowRankMultivariateNormal, MultivariateNormal
-from chainrule.distributions.transformed_families import FisherSnedecor, InverseGamma, Kumaraswamy, LogisticNormal
+from chainrule.distributions.transformed_families import (
+    FisherSnedecor,
+    InverseGamma,
+    Kumaraswamy,
+    LKJCholesky,
+    LogisticNormal,
+)
 from chainrule.distributions.transforms import (
     AbsTransform,
     AffineTransform,
@@ -109,7 +115,8 @@ __all__ = [
     "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
     "HalfCauchy",
     "HalfNormal",
-    "Independent", "InverseGamma", "Kumaraswamy", "Laplace", "LogisticNormal", "LogNormal", "LogitRelaxedBernoulli",
+    "Independent", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace", "LogisticNormal", "LogNormal",
+    "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
@@ -138,7 +145,7 @@ _SUBMODULES = {
     "weibull": families, "pareto": families, "geometric": families, "negative_binomial": families,
     "multinomial": families, "chi2": families, "inverse_gamma": transformed_families,
     "kumaraswamy": transformed_families, "logistic_normal": transformed_families,
-    "fishersnedecor": transformed_families,
+    "fishersnedecor": transformed_families, "lkj_cholesky": transformed_families,
 }
 for _name, _module in _SUBMODULES.items():
     sys.modules[f"{__name__}.{_name}"] = _module

@@ -1,7 +1,7 @@
 """Families that PyTorch builds from others: ``InverseGamma`` (1/x of a Gamma draw),
 ``Kumaraswamy`` (powers of a Uniform draw), ``LogisticNormal`` (a Normal vector broken onto
-the simplex) and ``FisherSnedecor`` (a ratio of Gamma draws), with PyTorch's moments,
-entropy and parameters.
+the simplex), ``FisherSnedecor`` (a ratio of Gamma draws) and ``LKJCholesky`` (Beta draws
+on the onion method's spheres), with PyTorch's moments, entropy and parameters.
 
 >>> import chainrule as cr
 >>> round(InverseGamma(cr.tensor(3.0), cr.tensor(2.0)).mean.item(), 6)
@@ -10,13 +10,15 @@ entropy and parameters.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
-from chainrule.distributions.continuous import Gamma, Normal, Uniform
-from chainrule.distributions.distribution import Distribution, broadcast_all
+from chainrule.distributions.continuous import Beta, Gamma, Normal, Uniform
+from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
 from chainrule.distributions.transforms import (
     AffineTransform,
     PowerTransform,
@@ -24,7 +26,7 @@ from chainrule.distributions.transforms import (
     TransformedDistribution,
 )
 
-__all__ = ["FisherSnedecor", "InverseGamma", "Kumaraswamy", "LogisticNormal"]
+__all__ = ["FisherSnedecor", "InverseGamma", "Kumaraswamy", "LKJCholesky", "LogisticNormal"]
 
 _EULER_GAMMA = 0.5772156649015329
 
@@ -183,3 +185,46 @@ class FisherSnedecor(Distribution):
         t1 = sp.gammaln(ct1 + ct2) - sp.gammaln(ct1) - sp.gammaln(ct2)
         t2 = ct1 * cnp.log(ct3) + (ct1 - 1) * cnp.log(value)
         return t1 + t2 - (ct1 + ct2) * cnp.log1p(ct3 * value)
+
+
+class LKJCholesky(Distribution):
+    """Cholesky factors of ``dim`` × ``dim`` correlation matrices with density ∝
+    det(LLᵀ)^(concentration − 1) (the LKJ prior), drawn by the onion method as PyTorch's."""
+
+    arg_constraints = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
+
+    def __init__(self, dim: int, concentration=1.0, validate_args=None):
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}.")
+        self.dim = dim
+        (self.concentration,) = broadcast_all(concentration)
+        marginal_conc = self.concentration + 0.5 * (dim - 2)
+        offset = np.concatenate([[0.0], np.arange(dim - 1, dtype=np.float64)]).astype(self.concentration.dtype)
+        self._beta = Beta(as_tensor(offset + 0.5), cnp.expand_dims(marginal_conc, -1) - 0.5 * as_tensor(offset),
+                          validate_args=False)
+        super().__init__(self.concentration.shape, (dim, dim), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return LKJCholesky(self.dim, cnp.broadcast_to(self.concentration, tuple(batch_shape)),
+                           validate_args=self._validate_args)
+
+    def sample(self, sample_shape=()):
+        y = np.expand_dims(self._beta.sample(sample_shape).numpy(), -1)
+        u = np.tril(noise("standard_normal", self._extended_shape(sample_shape), y.dtype).numpy(), -1)
+        norm = np.linalg.norm(u, axis=-1, keepdims=True)
+        u = np.divide(u, norm, out=np.zeros_like(u), where=norm > 0)  # the first row stays 0
+        w = np.sqrt(y) * u
+        diag = np.sqrt(np.maximum(1 - np.sum(w ** 2, axis=-1), np.finfo(w.dtype).tiny))
+        return as_tensor(w + diag[..., None] * np.eye(self.dim, dtype=w.dtype))
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        diag_elems = cnp.diagonal(value, axis1=-2, axis2=-1)[..., 1:]
+        order = 2 * cnp.expand_dims(self.concentration - 1, -1) + self.dim - np.arange(2, self.dim + 1)
+        unnormalized = cnp.sum(order * cnp.log(diag_elems), axis=-1)
+        dm1 = self.dim - 1
+        alpha = self.concentration + 0.5 * dm1
+        mvlgamma = dm1 * (dm1 - 1) / 4 * math.log(math.pi) + sum(
+            sp.gammaln(alpha - 0.5 - 0.5 * j) for j in range(dm1))
+        return unnormalized - (0.5 * dm1 * math.log(math.pi) + mvlgamma - sp.gammaln(alpha) * dm1)
