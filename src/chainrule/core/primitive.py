@@ -145,24 +145,49 @@ class Primitive:
             if kwargs and self.call_keywords is not None and self._hooks(kwargs):
                 return self.call_keywords(self, args, kwargs)  # np.var(x, mean=m): m traced
             return self.fun(a, **kwargs) if kwargs else self.fun(a)
+        if len(args) == 2:  # two arguments, neither a sequence nor another library's container:
+            a, b = args  # the argument scan below, spelled out (most calls of the rules)
+            if isinstance(a, Tensor):
+                trace = a._trace
+                if isinstance(b, Tensor):
+                    if b._trace.level > trace.level:
+                        trace = b._trace
+                elif b.__class__ not in PLAIN_OPERANDS:
+                    trace = None
+            elif a.__class__ in PLAIN_OPERANDS:
+                if isinstance(b, Tensor):
+                    trace = b._trace
+                elif b.__class__ in PLAIN_OPERANDS and not kwargs:
+                    return self.fun(a, b)
+                else:
+                    trace = None
+            else:
+                trace = None
+            if trace is not None:
+                if kwargs and self.call_keywords is not None:
+                    return self.call_keywords(self, args, kwargs)
+                return trace.process(self, args, kwargs)
         trace = None
-        sequences = overrider = False
+        overrider = False
+        sequences = 0  # 1: lists or tuples of numbers, slices... only; 2: one may hold a Tensor
         for a in args:
             if isinstance(a, Tensor):
                 t = a._trace
                 if trace is None or t.level > trace.level:
                     trace = t
             elif a.__class__ is list or a.__class__ is tuple:
-                sequences = True
+                # (a shape or an axis tuple, mostly: its items' types are read in C)
+                sequences = 2 if sequences == 2 or not FLAT_ITEMS.issuperset(map(type, a)) else 1
             elif a.__class__ not in NO_UFUNC_OVERRIDE and overrides_ufuncs(a):
                 overrider = True
-        if sequences:  # (a shape or an axis tuple, mostly: a loop, not a generator)
-            for a in args:
-                if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
-                    return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
+        if sequences:
+            if sequences == 2:
+                for a in args:
+                    if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
+                        return self(*map(as_array_if_holds_tensor, args), **kwargs)  # np.dot([x, y], z)
             if self.array_operands and trace is not None:
                 args = tuple(np.asarray(a) if a.__class__ is list or a.__class__ is tuple else a for a in args)
-            if RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces, above
+            if sequences == 2 and RECORDING[0]:  # an index tuple may hold a value that jit or vmap traces
                 inner = _trace_in_tuples(args)  # the traces of the other arguments
                 if inner is not None and (trace is None or inner.level > trace.level):
                     trace = inner
@@ -360,6 +385,13 @@ class CompositePrimitive(Primitive):
         the body on the batched Tensors."""
         return None
 
+
+# The classes of arguments that Primitive.__call__ looks no further into: no sequence that
+# may hold Tensors, no container that takes part in NumPy's ufunc dispatch.
+PLAIN_OPERANDS = NO_UFUNC_OVERRIDE - {list, tuple}
+# The types of the items of a list or tuple argument that cannot be or hold a Tensor.
+FLAT_ITEMS = frozenset({int, float, bool, complex, str, type(None), slice, type(Ellipsis), np.int64, np.int32,
+                        np.float64, np.float32, np.bool_})
 
 # How many jit and vmap traces are open: while none is, nothing needs looking for them.
 RECORDING = [0]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import RECORDING
+from chainrule.core.primitive import FLAT_ITEMS, RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
@@ -131,7 +131,7 @@ class BatchTrace(Trace):
             if isinstance(a, Tensor):
                 if a._trace is self:
                     vals[i], batched[i] = a._value, True
-            elif a.__class__ is tuple or a.__class__ is list:
+            elif (a.__class__ is tuple or a.__class__ is list) and not FLAT_ITEMS.issuperset(map(type, a)):
                 inner = [isinstance(v, Tensor) and v._trace is self for v in a]
                 if any(inner):
                     vals[i] = type(a)(v._value if b else v for v, b in zip(a, inner, strict=True))
@@ -165,14 +165,19 @@ class BatchTrace(Trace):
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         if prim.batch is not elementwise or kwargs or prim.multiple_outputs or not self.open:
             return self._process(prim, (a, b), kwargs)
-        if prim is cnp.multiply and (a.__class__ is UnitBatchTensor or b.__class__ is UnitBatchTensor):
-            scaled = _unit_times(self, a, b)
-            if scaled is not None:
-                return scaled
-        a_own = isinstance(a, Tensor) and a._trace is self
-        b_own = isinstance(b, Tensor) and b._trace is self
-        va = a._value if a_own else a
-        vb = b._value if b_own else b
+        if a.__class__ is UnitBatchTensor or b.__class__ is UnitBatchTensor:
+            if prim is cnp.multiply:
+                scaled = _unit_times(self, a, b)
+                if scaled is not None:
+                    return scaled
+        if isinstance(a, Tensor) and a._trace is self:
+            a_own, va = True, a._value
+        else:
+            a_own, va = False, a
+        if isinstance(b, Tensor) and b._trace is self:
+            b_own, vb = True, b._value
+        else:
+            b_own, vb = False, b
         # the batched operand gets singleton axes after the batch axis up to the other
         # operand's rank of one example, so that broadcasting lines the examples up
         # (the ranks of arrays read here: the call costs as much as the rest of the test)
