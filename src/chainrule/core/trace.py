@@ -347,7 +347,12 @@ class ReverseTrace(Trace):
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
         tape.append(LEAF)
-        return BOX_TYPES.get(type(value), Tensor)(value, self, len(tape) - 1)
+        box = BOX_TYPES.get(type(value))
+        if box is not None:
+            return box(value, self, len(tape) - 1)
+        t = _new_tensor(Tensor)
+        t._value, t._trace, t._node = value, self, len(tape) - 1
+        return t
 
     def process(self, prim, args, kwargs):
         n = len(args)
@@ -389,8 +394,8 @@ class ReverseTrace(Trace):
         if tape is None:
             raise escaped_tensor_error(self, prim)
         v = a._value
-        if isinstance(v, Tensor):
-            ans = prim(v, **kwargs)
+        if isinstance(v, Tensor):  # a value of a trace below: Primitive.__call__'s door to it
+            ans = v._trace.unary(prim, v) if not kwargs and prim.__class__ is Primitive else prim(v, **kwargs)
         else:
             ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
         keeps = prim.keeps if self.lean else None

@@ -66,6 +66,10 @@ def like_input(g, x):
     its own vector space: its gradient is what its rules made.)"""
     if type(x) in BOX_TYPES:
         return g
+    if x.__class__ is np.ndarray:  # (the common case: an array's gradient of its dtype already,
+        v = g._value if isinstance(g, Tensor) and g._trace.batches else g  # or a batch of them)
+        if v.__class__ is np.ndarray and v.dtype == x.dtype:
+            return g
     if _recorded(g) and _recorded(x) and (isinstance(g, Tensor) or isinstance(x, Tensor)):
         # under chainrule.jit: the same casts, recorded (values are Tensors of its trace)
         cnp = MIRROR  # the casts are recorded: the mirror's
