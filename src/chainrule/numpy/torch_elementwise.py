@@ -23,6 +23,7 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc, handed_over
 from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.registry import MIRROR_OF
 from chainrule.numpy.torch_common import (
     alpha_first,
     as_eager,
@@ -169,6 +170,15 @@ class TorchElementwiseMethods:
         """NumPy's ufuncs on Tensors (:func:`~chainrule.numpy.dispatch.dispatch_ufunc`); a
         comparison with an eager Tensor is its comparison method, so that
         ``np.float64(0.1) < x`` (which NumPy's scalar hands to this) compares as ``x > 0.1``."""
+        if method == "__call__" and not kwargs and ufunc not in _COMPARISONS:
+            # Tensors and plain arrays only (``W @ x``, ``np.tanh(x)``): the mirror's primitive
+            fun = MIRROR_OF.get(ufunc)
+            if fun is not None:
+                for v in inputs:
+                    if v.__class__ is not np.ndarray and not isinstance(v, Tensor):
+                        break
+                else:
+                    return fun(*inputs)
         if handed_over(inputs):
             return NotImplemented
         if (len(inputs) == 2 and inputs[1] is self and ufunc in _REFLECTED and isinstance(inputs[0], np.generic)
