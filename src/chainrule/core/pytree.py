@@ -249,7 +249,10 @@ def _flatten(tree, leaves, is_leaf=None) -> TreeDef:
 def tree_unflatten(treedef: TreeDef, leaves) -> Any:
     """Rebuild a tree of ``treedef``'s structure from ``leaves``."""
     it = iter(leaves)
-    out = _unflatten(treedef, it)
+    try:
+        out = _unflatten(treedef, it)
+    except StopIteration:
+        raise ValueError("tree_unflatten: fewer leaves than the structure holds") from None
     if next(it, _sentinel) is not _sentinel:
         raise ValueError("tree_unflatten: more leaves than the structure holds")
     return out
@@ -264,7 +267,10 @@ def _unflatten(treedef, it):
             return next(it)
         except StopIteration:
             raise ValueError("tree_unflatten: fewer leaves than the structure holds") from None
-    return treedef.rebuild(treedef.aux, [_unflatten(c, it) for c in treedef.subtrees])
+    # (a leaf child, most children, is taken here without a call of its own; running out
+    # of leaves raises StopIteration, which tree_unflatten reports)
+    return treedef.rebuild(treedef.aux, [next(it) if c.kind is None else _unflatten(c, it)
+                                         for c in treedef.subtrees])
 
 
 def tree_children(x: Any) -> tuple[type, Any, tuple] | None:
