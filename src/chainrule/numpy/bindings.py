@@ -517,7 +517,8 @@ def _array_power(method):
     return __pow__
 
 
-# Operands that an ndarray's operators never give way to (see _ndarray_gives_way)
+# Operands that an ndarray's operators never give way to (see _ndarray_gives_way); nor do
+# they to a Tensor of any kind (a Tensor's __array_ufunc__ takes part in the call)
 _OWN_OPERANDS = frozenset({Tensor, np.ndarray, int, float, complex, bool, np.float64, np.float32, np.int64,
                            np.int32, np.bool_, np.complex128})
 
@@ -577,7 +578,8 @@ def _operator(prim, reflected: bool, name: str):
             return trace.binary(prim, other, self)
     else:
         def method(self, other):
-            if other.__class__ not in _OWN_OPERANDS and (out := _handed_over(self, other, name)) is not _OWN:
+            if (other.__class__ not in _OWN_OPERANDS and not isinstance(other, Tensor)
+                    and (out := _handed_over(self, other, name)) is not _OWN):
                 return out
             trace = self._trace
             if isinstance(other, Tensor) and other._trace.level > trace.level:
@@ -595,7 +597,8 @@ def _handing_over(method, name: str):
     """``method`` that first hands the call over to ``other`` where an ndarray's would (see
     :func:`_handed_over`)."""
     def op(self, other):
-        if other.__class__ not in _OWN_OPERANDS and (out := _handed_over(self, other, name)) is not _OWN:
+        if (other.__class__ not in _OWN_OPERANDS and not isinstance(other, Tensor)
+                and (out := _handed_over(self, other, name)) is not _OWN):
             return out
         return method(self, other)
     op.__name__, op.__qualname__, op.__doc__ = method.__name__, method.__qualname__, method.__doc__
