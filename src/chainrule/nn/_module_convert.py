@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.core.dtypes import to_arguments
+from chainrule.core.dtypes import as_dtype, to_arguments
 from chainrule.core.eager import EAGER, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
@@ -125,6 +125,33 @@ class ModuleConversions:
     def cpu(self) -> Module:
         """Returns self: chainrule computes on the CPU (an ``_apply`` override still runs)."""
         return self._apply(lambda t: t)
+
+    def type(self, dst_type) -> Module:
+        """Cast every parameter and buffer to ``dst_type`` (a dtype, or a name such as
+        ``'torch.DoubleTensor'``), integer buffers included, in place; returns self (PyTorch's)."""
+        dtype = as_dtype(dst_type)
+
+        def convert(t):
+            value = np.asarray(t.primal()) if isinstance(t, Tensor) else np.asarray(t)
+            return t if value.dtype == dtype else Tensor(value.astype(dtype), EAGER)
+
+        return self._apply(convert)
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Give every parameter and buffer new, uninitialized memory of the same shape and
+        dtype (PyTorch's, for a model built on the ``'meta'`` device, then initialized);
+        ``device`` is ``'cpu'``, ``'meta'`` or None. ``recurse=False``: this module's own only."""
+        if device is not None and str(device).split(":")[0] not in ("cpu", "meta"):
+            raise RuntimeError(f"to_empty(device={str(device)!r}): chainrule computes on the CPU only; use 'cpu'")
+        return self._apply(lambda t: Tensor(np.empty_like(np.asarray(t.primal() if isinstance(t, Tensor) else t)),
+                                            EAGER), recurse=recurse)
+
+    def share_memory(self) -> Module:
+        """Returns self, as PyTorch's. chainrule's Tensors are NumPy arrays in this
+        process's memory, and nothing is moved to shared memory: processes started by
+        :mod:`chainrule.multiprocessing` run the script afresh and exchange values through
+        :mod:`chainrule.distributed` (MPI), not by sharing the module's memory."""
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter."""

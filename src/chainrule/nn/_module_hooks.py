@@ -7,6 +7,7 @@ from __future__ import annotations
 from chainrule.core.eager import HookHandle
 from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
 from chainrule.nn._state_dict import PublicHook
+from chainrule.numpy.torch_runtime import compile as compile_model
 
 __all__ = ["ModuleHooks"]
 
@@ -46,6 +47,13 @@ class ModuleHooks:
             if new is not None:
                 out = new
         return out
+
+    def compile(self, *args, **kwargs) -> None:
+        """PyTorch's ``module.compile(...)``, which compiles the module's ``__call__`` in
+        place and returns None: here the module runs as written (the arguments are those of
+        :func:`chainrule.compile`, and checked as it checks them); :func:`chainrule.jit`
+        is chainrule's compiler of functional code."""
+        compile_model(self, *args, **kwargs)
 
     def register_full_backward_hook(self, hook) -> HookHandle:
         """Call ``hook(module, grad_input, grad_output)`` in the backward pass, once the

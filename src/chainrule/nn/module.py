@@ -297,6 +297,28 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
             m = m._modules[part]
         return m
 
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, whose parent must exist; the last
+        name may be new unless ``strict``, and may not name an attribute that is not a
+        Module (PyTorch's, with its errors).
+
+        >>> from chainrule import nn
+        >>> seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+        >>> seq.set_submodule("1", nn.Tanh()); seq[1]
+        Tanh()
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_key, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_key)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     # -- copying and printing ---------------------------------------------------------------
     def __deepcopy__(self, memo):
         memo.setdefault(id(EAGER), EAGER)  # Tensors stay on the one eager trace

@@ -143,6 +143,12 @@ class TorchTypeMethods:
         """False: chainrule's memory is never pinned (there is no accelerator to copy to)."""
         return False
 
+    def is_inference(self) -> bool:
+        """False: chainrule does not mark the Tensors made inside ``inference_mode()``
+        (PyTorch's inference tensors, which autograd then refuses); they are ordinary
+        Tensors that recorded no graph, as under ``no_grad()``."""
+        return False
+
     def data_ptr(self) -> int:
         """The address of the first element (PyTorch's): a view and its base share memory
         where their pointers say so."""
