@@ -39,14 +39,19 @@ def _full(like, value):
 def _gammainc_da(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """∂P/∂a of the regularised lower incomplete gamma P(a, x), summing its series
     P = Σₙ exp((a+n) log x - x - lnΓ(a+n+1)) term by term: each term's derivative is the
-    term times (log x - ψ(a+n+1)). The terms fall off once n passes x."""
+    term times (log x - ψ(a+n+1)). Once a + n + 1 passes x the terms fall, each by at least
+    the ratio r = x/(a+n+1) of the last, so the rest of the sum is below term/(1 - r) (times
+    the largest factor to come): the sum stops there, after about √x terms where a ≈ x."""
     log_x = np.log(x)
     total, n = np.zeros(np.broadcast_shapes(a.shape, x.shape)), 0
-    limit = float(np.max(x, initial=0.0))
     while True:
         term = np.exp((a + n) * log_x - x - scipy_special.gammaln(a + n + 1))
-        total += term * (log_x - scipy_special.digamma(a + n + 1))
-        if n > limit and np.all(term <= 1e-17 * np.maximum(np.abs(total), 1e-300)):
+        factor = log_x - scipy_special.digamma(a + n + 1)
+        total += term * factor
+        ratio = x / (a + n + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rest = np.where(ratio < 1, term / (1 - ratio), np.inf) * np.maximum(np.abs(factor), 1.0)
+        if np.all(rest <= 1e-17 * np.maximum(np.abs(total), 1e-300)):
             return total
         n += 1
 
