@@ -124,6 +124,10 @@ SETTINGS = {
         ("scalar", {"concentration": 2.5}, {"dim": 3}),
         ("edge", {"concentration": [[0.1], [1.0], [50.0]]}, {"dim": 2}),
     ],
+    "VonMises": [
+        ("scalar", {"loc": 0.3, "concentration": 1.5}, {}),
+        ("edge", {"loc": [[0.5], [-4.0]], "concentration": [1e-6, 3.0, 3.75, 50.0]}, {}),
+    ],
     "InverseGamma": [
         ("scalar", {"concentration": 2.5, "rate": 1.5}, {}),
         ("edge", {"concentration": [[0.5], [1.5], [30.0]], "rate": [0.5, 3.0]}, {}),
@@ -645,7 +649,6 @@ KEPT: dict[str, str] = {
     **{
         name: _NOT_YET
         for name in (
-            "VonMises",
             "Wishart",
         )
     },

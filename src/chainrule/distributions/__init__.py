@@ -36,6 +36,7 @@ from chainrule.distributions import (
     transforms,
     uniform,
     utils,
+    von_mises,
 )
 from chainrule.distributions.constraint_registry import biject_to, transform_to
 from chainrule.distributions.continuous import (
@@ -108,6 +109,7 @@ from chainrule.distributions.transforms import (
     TransformedDistribution,
     identity_transform,
 )
+from chainrule.distributions.von_mises import VonMises
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
@@ -120,7 +122,8 @@ __all__ = [
     "LowRankMultivariateNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
-    "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
+    "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "VonMises",
+    "Weibull",
     # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
@@ -130,7 +133,7 @@ __all__ = [
     "biject_to", "constraint_registry", "transform_to",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
     "bernoulli", "categorical", "continuous_bernoulli", "generalized_pareto", "independent", "multivariate_normal",
-    "normal", "uniform",
+    "normal", "uniform", "von_mises",
 ]
 
 # PyTorch's other submodules, by the name PyTorch gives each, as the module that holds its
