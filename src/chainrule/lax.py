@@ -26,6 +26,7 @@ import chainrule.numpy as cnp
 from chainrule import lax_ops
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from chainrule.core.tensor import Tensor
+from chainrule.lax_implicit import custom_linear_solve, custom_root
 from chainrule.lax_ops import *  # noqa: F403 (jax.lax's array operations)
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
@@ -37,6 +38,7 @@ from chainrule.transforms.custom import stop_gradient
 from chainrule.transforms.vmap import named_map
 
 __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select", "stop_gradient",
+           "custom_root", "custom_linear_solve",
            "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
            "psum", "pmean", "pmax", "pmin", "axis_index", "all_gather", "ppermute", "pshuffle",
