@@ -3,6 +3,8 @@ examples: Newton's method for a square root, and conjugate gradients for a linea
 Values and derivatives (grad, jvp, vmap, jit, nested) agree; gradients also with central
 differences."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,27 @@ def test_custom_linear_solve_reverse_mode_needs_a_transpose():
     assert cr.jvp(lambda b: loss(A, b), (B,), (B,))[1] == pytest.approx(1.5)
     with pytest.raises(TypeError, match="transpose_solve"):
         cr.grad(loss, argnums=1)(A, B)
+
+
+def test_custom_root_parameters_in_partials_and_nested_closures_with_aux():
+    def newton(f, x0):
+        for _ in range(30):
+            x0 = x0 - f(x0) / cr.grad(f)(x0)
+        return x0, "aux"
+
+    def cube(x, p):
+        return x ** 3 - p["a"] * p["b"]
+
+    def root(a, b):  # the cube root of a * b, its parameters in a partial's dict
+        out, aux = clax.custom_root(functools.partial(cube, p={"a": a, "b": b}), 1.0, newton,
+                                    lambda g, y: y / g(1.0), has_aux=True)
+        assert aux == "aux"
+        return out
+
+    def root_nested(a):
+        def inner(x):
+            return x ** 2 - a
+        return clax.custom_root(lambda x: inner(x), 1.0, lambda f, x0: newton(f, x0)[0], lambda g, y: y / g(1.0))
+
+    np.testing.assert_allclose(cr.grad(root, argnums=(0, 1))(2.0, 4.0), (4 / 12, 2 / 12), rtol=1e-14)
+    assert float(cr.grad(root_nested)(9.0)) == pytest.approx(1 / 6, rel=1e-14)
