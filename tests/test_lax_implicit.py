@@ -117,6 +117,7 @@ def test_custom_linear_solve_cg_matches_jax():
     np.testing.assert_allclose(cr.jit(cr.grad(c_loss, argnums=1))(A, B), jax.grad(j_loss, 1)(A, B), rtol=1e-10)
     np.testing.assert_allclose(cr.jacrev(cr.grad(c_loss, argnums=1), argnums=1)(A, B),
                                jax.hessian(j_loss, 1)(A, B), rtol=1e-9, atol=1e-13)
+    np.testing.assert_allclose(cr.hessian(c_loss)(A, B), jax.hessian(j_loss)(A, B), rtol=1e-9, atol=1e-13)
     # (symmetric=True: the matrix stays symmetric, so it is perturbed as S + S.T)
     fd = central_differences(lambda s: float(c_loss(s + s.T, B)), A / 2)
     np.testing.assert_allclose(cr.grad(lambda s: c_loss(s + s.T, B))(A / 2), fd, rtol=1e-6, atol=1e-9)
