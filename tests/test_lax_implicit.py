@@ -162,3 +162,29 @@ def test_custom_root_parameters_in_partials_and_nested_closures_with_aux():
 
     np.testing.assert_allclose(cr.grad(root, argnums=(0, 1))(2.0, 4.0), (4 / 12, 2 / 12), rtol=1e-14)
     assert float(cr.grad(root_nested)(9.0)) == pytest.approx(1 / 6, rel=1e-14)
+
+
+GLOBAL_MATRIX = cr.tensor(A[:2, :2], requires_grad=True)
+
+
+class _Operator:
+    def __init__(self, m):
+        self.m = m
+
+    def matvec(self, v):
+        return self.m @ v
+
+
+def test_custom_linear_solve_matrix_in_a_global_eager_tensor_or_an_object():
+    # x = b / 4 from a solver that ignores the matrix: the matrix's cotangent is still -λ xᵀ (JAX's rule)
+    def quarter(matvec, r):
+        return r / 4.0
+
+    b = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x = clax.custom_linear_solve(lambda v: GLOBAL_MATRIX @ v, b, quarter, symmetric=True)
+    x.sum().backward()
+    np.testing.assert_allclose(GLOBAL_MATRIX.grad.numpy(), -np.outer([0.25, 0.25], [0.25, 0.5]))
+    np.testing.assert_allclose(b.grad.numpy(), [0.25, 0.25])
+    grad = cr.grad(lambda m: cnp.sum(clax.custom_linear_solve(_Operator(m).matvec, np.ones(2), quarter,
+                                                              symmetric=True)))(np.eye(2))
+    np.testing.assert_allclose(grad, np.full((2, 2), -0.0625))

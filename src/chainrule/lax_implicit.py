@@ -1,8 +1,9 @@
 """JAX's ``lax.custom_root`` and ``lax.custom_linear_solve``: a solver run forward, whose
 derivatives come by implicit differentiation, so its own iterations are never differentiated.
 
-The values that ``f`` or ``matvec`` read from closures (the parameters of the equation,
-as JAX code writes it) become arguments of a custom rule, as JAX's ``closure_convert``
+The values that ``f`` or ``matvec`` read from closures, globals, ``functools.partial``
+arguments or a bound method's object (the parameters of the equation, as JAX code writes
+it) become arguments of a custom rule, as JAX's ``closure_convert``
 makes them: the rule gives them their derivatives, under every transform, nested.
 
 >>> import chainrule as cr
@@ -18,6 +19,7 @@ makes them: the rule gives them their derivatives, under every transform, nested
 
 from __future__ import annotations
 
+import copy
 import functools
 import types
 from collections.abc import Callable
@@ -53,47 +55,82 @@ def _closure_convert(fun: Callable) -> tuple[list, Callable]:
             return functools.partial(rebuild_inner(consts[:n]), *args, **keywords)
 
         return [*inner, *(leaves[k] for k in at)], rebuild_partial
-    if not isinstance(fun, types.FunctionType) or not fun.__closure__:
+    if isinstance(fun, types.MethodType):
+        found, make = _tensors_in(fun.__self__)
+        if not found:
+            return [], lambda consts: fun
+        return found, lambda consts: types.MethodType(fun.__func__, make(consts))
+    if not isinstance(fun, types.FunctionType):
         return [], lambda consts: fun
     consts: list = []
-    makers = []  # per cell: (number of consts, maker of the cell's new content)
-    for cell in fun.__closure__:
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell (a name bound later)
-            makers.append((0, None))
-            continue
-        if value is fun:  # a function that calls itself
-            makers.append((0, None))
+    cells = fun.__closure__ or ()
+    names = [n for n in fun.__code__.co_names if n in fun.__globals__]  # the globals it reads
+    makers = []  # per cell, then per global: (number of consts, maker of the new value)
+    for value in [*(_contents(cell) for cell in cells), *(fun.__globals__[n] for n in names)]:
+        if value is fun or value is _EMPTY or isinstance(value, (type, types.ModuleType)):
+            makers.append((0, None))  # (a function that calls itself; an empty cell)
             continue
         if isinstance(value, (types.FunctionType, functools.partial)):
             found, make = _closure_convert(value)
         else:
-            leaves, tree = tree_flatten(value)
-            at = [k for k, v in enumerate(leaves) if isinstance(v, Tensor)]
-            found = [leaves[k] for k in at]
-
-            def make(new_consts, leaves=leaves, tree=tree, at=at):
-                new = list(leaves)
-                for k, c in zip(at, new_consts, strict=True):
-                    new[k] = c
-                return tree_unflatten(tree, new)
-
+            found, make = _tensors_in(value)
         consts.extend(found)
         makers.append((len(found), make if found else None))
     if not consts:
         return [], lambda consts: fun
 
     def rebuild(new_consts):
-        cells, start = [], 0
-        for cell, (n, make) in zip(fun.__closure__, makers, strict=True):
-            cells.append(cell if make is None else types.CellType(make(new_consts[start:start + n])))
+        made, start = [], 0
+        for n, make in makers:
+            made.append(None if make is None else make(new_consts[start:start + n]))
             start += n
-        new = types.FunctionType(fun.__code__, fun.__globals__, fun.__name__, fun.__defaults__, tuple(cells))
+        new_cells = tuple(cell if m is None else types.CellType(v)
+                          for cell, (_, m), v in zip(cells, makers, made, strict=False))
+        new_globals = fun.__globals__
+        replaced = {n: v for n, (_, m), v in zip(names, makers[len(cells):], made[len(cells):], strict=True)
+                    if m is not None}
+        if replaced:  # (a copy of the globals, reading the given values in place of those)
+            new_globals = {**fun.__globals__, **replaced}
+        new = types.FunctionType(fun.__code__, new_globals, fun.__name__, fun.__defaults__, new_cells or None)
         new.__kwdefaults__ = fun.__kwdefaults__
         return new
 
     return consts, rebuild
+
+
+def _tensors_in(value) -> tuple[list, Callable]:
+    """``(tensors, make)``: the Tensors among the leaves of the pytree ``value`` (or, for
+    an object that is a leaf, among its attributes), and ``make(new)``, a copy of ``value``
+    with ``new`` in their places."""
+    leaves, tree = tree_flatten(value)
+    if len(leaves) == 1 and leaves[0] is value and not isinstance(value, Tensor) and hasattr(value, "__dict__"):
+        found, make_attrs = _tensors_in(dict(vars(value)))
+
+        def make_object(new):
+            copied = copy.copy(value)
+            vars(copied).update(make_attrs(new))
+            return copied
+
+        return found, make_object
+    at = [k for k, v in enumerate(leaves) if isinstance(v, Tensor)]
+
+    def make(new_consts):
+        new = list(leaves)
+        for k, c in zip(at, new_consts, strict=True):
+            new[k] = c
+        return tree_unflatten(tree, new)
+
+    return [leaves[k] for k in at], make
+
+
+_EMPTY = object()
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell (a name bound later)
+        return _EMPTY
 
 
 def _linear_transpose(matvec: Callable, like) -> Callable:
