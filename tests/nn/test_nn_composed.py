@@ -52,6 +52,12 @@ CASES = {
     "normalize": (lambda x: F.normalize(x, dim=1), lambda x: TF.normalize(x, dim=1), [X]),
     "normalize_p1": (lambda x: F.normalize(x, p=1.0, dim=-1), lambda x: TF.normalize(x, p=1.0, dim=-1), [X3]),
     "cosine_similarity": (lambda a, b: F.cosine_similarity(a, b), lambda a, b: TF.cosine_similarity(a, b), [X, P]),
+    "cosine_similarity_broadcast": (lambda a, b: F.cosine_similarity(a, b[0]),
+                                    lambda a, b: TF.cosine_similarity(a, b[0]), [X, P]),
+    "gaussian_nll_float_var": (lambda x, p: F.gaussian_nll_loss(x, p, 0.5, reduction="sum"),
+                               lambda x, p: TF.gaussian_nll_loss(x, p, 0.5, reduction="sum"), [X, P]),
+    "gaussian_nll_var_axis": (lambda x, p, v: F.gaussian_nll_loss(x, p, v[:1]),
+                              lambda x, p, v: TF.gaussian_nll_loss(x, p, v[:1]), [X, P, P + 0.2]),
     "pairwise_distance": (F.pairwise_distance, TF.pairwise_distance, [X, P]),
     "kl_div_batchmean": (lambda x, p: F.kl_div(F.log_softmax(x, dim=1), p, reduction="batchmean"),
                          lambda x, p: TF.kl_div(TF.log_softmax(x, dim=1), p, reduction="batchmean"), [X, P]),
@@ -149,6 +155,12 @@ def test_bad_arguments():
         F.pad(np.ones((1, 1, 2)), (2, 0), mode="reflect")
     with pytest.raises(ValueError, match="reduction"):
         F.huber_loss(np.ones(2), np.ones(2), reduction="avg")
+    # gaussian_nll_loss's checks of var, as PyTorch's (the same class and message)
+    for var in (-0.5, -np.ones((4, 5)), np.ones((4, 2)), np.ones((4, 5, 1)), np.ones((1, 1))):
+        for lib, functional in ((cr, F), (torch, TF)):
+            with pytest.raises(ValueError, match="var has negative|var is of incorrect size"):
+                v = var if isinstance(var, float) else lib.tensor(var)
+                functional.gaussian_nll_loss(lib.tensor(X), lib.tensor(P), v)
 
 
 @pytest.mark.parametrize("name, kwargs, inputs", [

@@ -103,7 +103,7 @@ UNFIXED = set("""
     F.adaptive_avg_pool2d F.adaptive_avg_pool3d F.adaptive_max_pool2d_with_indices
     F.adaptive_max_pool3d_with_indices F.affine_grid F.avg_pool2d F.batch_norm F.bilinear F.binary_cross_entropy
     F.binary_cross_entropy_with_logits F.celu F.celu_ F.channel_shuffle F.cosine_embedding_loss
-    F.cosine_similarity F.cross_entropy F.elu F.elu_ F.embedding F.embedding_bag F.gaussian_nll_loss F.glu
+    F.cosine_similarity F.cross_entropy F.elu F.elu_ F.embedding F.embedding_bag F.glu
     F.grid_sample F.group_norm F.hardswish F.hardtanh F.hinge_embedding_loss F.huber_loss F.kl_div F.l1_loss
     F.linear F.margin_ranking_loss F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
     F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.nll_loss F.normalize

@@ -29,6 +29,7 @@ from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.nondiff import every
 from chainrule.numpy.torch_extra import pdist
 
 __all__ = [
@@ -300,7 +301,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (each norm at least
-    ``eps``), broadcasting the two."""
+    ``eps``), broadcasting the two first, as PyTorch does (a batch against one vector)."""
+    x1, x2 = cnp.broadcast_arrays(x1, x2)
     n1 = cnp.linalg.vector_norm(x1, axis=dim, keepdims=True)
     n2 = cnp.linalg.vector_norm(x2, axis=dim, keepdims=True)
     return cnp.sum((x1 / cnp.maximum(n1, eps)) * (x2 / cnp.maximum(n2, eps)), axis=dim)
@@ -375,9 +377,23 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
 
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
     """0.5 (log var + (input − target)² / var), var held at least ``eps`` (the clamp passes
-    the gradient through, as PyTorch's does); with ``full``, + 0.5 log 2π."""
-    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
-        var = cnp.reshape(var, (*input.shape[:-1], 1))
+    the gradient through, as PyTorch's does); with ``full``, + 0.5 log 2π. ``var`` is a
+    float (one variance for all), of ``input``'s shape, of its shape without the last axis,
+    or of its shape but for one axis of size 1, as PyTorch's."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * cnp.ones_like(undifferentiated(input))
+    elif not every(cnp.logical_not(undifferentiated(var) < 0)):  # (NaN is not negative)
+        raise ValueError("var has negative entry/entries")
+    shape, var_shape = tuple(input.shape), tuple(var.shape)
+    if var_shape != shape:
+        if var_shape == shape[:-1]:  # one variance per example: broadcast over the last axis
+            var = cnp.expand_dims(var, -1)
+        elif len(var_shape) != len(shape) or sum(v for s, v in zip(shape, var_shape, strict=True) if s != v) != 1:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
     v = undifferentiated(var)
     var = var + (cnp.maximum(v, eps) - v)  # clamped value, identity derivative
     loss = 0.5 * (cnp.log(var) + (input - target) ** 2 / var)
