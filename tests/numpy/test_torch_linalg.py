@@ -337,3 +337,19 @@ def test_lstsq_refuses_what_torch_refuses(shapes):
     with pytest.raises(RuntimeError) as ours:
         cr.linalg.lstsq(cr.tensor(A), cr.tensor(B))
     assert str(theirs.value).split(" (")[0].lower().split(": ")[-1] in str(ours.value).lower()
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_inverse_gradient_is_torchs_for_a_non_symmetric_weighting(upper):
+    # the result is symmetric: the gradient is that of (L Lᵀ)⁻¹ for sum(result * W) with W
+    # not symmetric, the factor's unread triangle included, as PyTorch's
+    for factor in (B233, np.tril(B233)):
+        factor = np.swapaxes(factor, -1, -2) if upper else factor
+        compare(lambda f: cr.cholesky_inverse(f, upper=upper), lambda f: torch.cholesky_inverse(f, upper=upper),
+                [factor], rtol=1e-12, atol=1e-12)
+    W = rng.normal(size=(3, 3))
+    lower = np.tril(M33)
+    x = cr.tensor(lower, requires_grad=True)
+    (cr.cholesky_inverse(x) * cr.tensor(W)).sum().backward()
+    expected = central_differences(lambda a: float((np.linalg.inv(np.tril(a) @ np.tril(a).T) * W).sum()), lower)
+    np.testing.assert_allclose(np.tril(x.grad.numpy()), np.tril(expected), atol=1e-8)

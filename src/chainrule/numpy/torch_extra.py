@@ -23,8 +23,10 @@ import numpy as np
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
-from chainrule.numpy import torch_linalg
+from chainrule.numpy import batching, torch_linalg
+from chainrule.numpy.registry import wrap
 from chainrule.numpy.torch_common import vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
@@ -244,11 +246,37 @@ def cholesky_solve(B, L, upper: bool = False, *, out=None) -> Tensor:
     return _cholesky_solve(as_input(B), as_input(L), upper)
 
 
+def _cholesky_inverse_values(L):
+    """(L Lᵀ)⁻¹ from the lower triangle of each real matrix L, exactly symmetric (LAPACK's potri)."""
+    inverse = np.linalg.inv(np.tril(L))
+    R = np.swapaxes(inverse, -1, -2) @ inverse
+    return (R + np.swapaxes(R, -1, -2)) / 2
+
+
+# The value reads L's lower triangle; the derivative is that of (L Lᵀ)⁻¹ in the whole of L, as
+# PyTorch's (its other triangle gets a gradient too), for a result taken as symmetric
+_cholesky_inverse = wrap(_cholesky_inverse_values, "torch", "cholesky_inverse", public=False)
+def_vjps(_cholesky_inverse, lambda g, ans, L: -cnp.matmul(cnp.matmul(ans, g + la.matrix_transpose(g)), ans) @ L)
+def_jvps(_cholesky_inverse, lambda t, ans, L: -cnp.matmul(
+    cnp.matmul(ans, t @ la.matrix_transpose(L) + L @ la.matrix_transpose(t)), ans))
+def_batch(batching.stacked, _cholesky_inverse)
+
+
 def cholesky_inverse(L, upper: bool = False, *, out=None) -> Tensor:
-    """``torch.cholesky_inverse(L)``: A⁻¹ for A = L Lᴴ (``upper``: A = Uᴴ U)."""
+    """``torch.cholesky_inverse(L)``: A⁻¹ for A = L Lᴴ (``upper``: A = Uᴴ U), symmetric. As
+    PyTorch's, the factor's other triangle is not read for the value but gets a gradient:
+    that of (L Lᴴ)⁻¹ in the whole of L."""
     no_out(out, "cholesky_inverse")
     L = as_input(L)
-    return _cholesky_solve(cnp.eye(L.shape[-1], dtype=L.dtype), L, upper)
+    if L.ndim < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    if L.shape[-1] != L.shape[-2]:
+        raise RuntimeError(f"cholesky_inverse: A must be batches of square matrices, but they are "
+                           f"{L.shape[-2]} by {L.shape[-1]} matrices")
+    if np.iscomplexobj(np.zeros((), L.dtype)):
+        return _cholesky_solve(cnp.eye(L.shape[-1], dtype=L.dtype), L, upper)
+    lower = la.matrix_transpose(L) if upper else L
+    return _cholesky_inverse(lower)
 
 
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
