@@ -17,6 +17,7 @@ import numpy as np
 from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy import batching
 
 # Only names present in the installed NumPy are exported, so an older or newer NumPy
 # never breaks import.
@@ -220,6 +221,40 @@ def argwhere(a, *, size: int | None = None, fill_value=None):
     if len(static_plain(a).shape) == 0:
         return np.zeros((_size_of(size), 0), np.intp)
     return _stack_columns(nonzero(a, size=size, fill_value=fill_value))
+
+
+def _descending_order(a, axis=-1, kind=None, stable=None):
+    """The order that sorts ``a`` along ``axis`` from greatest to least, as
+    ``jax.numpy.argsort(descending=True)``: stable (tied values in their original order)
+    unless ``stable=False``, which reverses the ascending order."""
+    a = np.asarray(a)
+    if axis is None:
+        a, axis = a.ravel(), -1
+    if stable is False:
+        return np.flip(np.argsort(a, axis=axis, kind=kind), axis)
+    n = a.shape[axis]
+    return n - 1 - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+
+
+_argsort_descending = unboxing(_descending_order)
+batching.NONDIFF_BATCH[_descending_order] = batching.nondiff_flattening(1)
+
+
+def argsort(a, axis=-1, kind=None, order=None, *, stable=None, descending: bool = False):
+    """``np.argsort``; ``descending=True`` (jax.numpy's) orders from greatest to least,
+    stable as JAX's (tied values keep their original order) unless ``stable=False``;
+    ``axis=None`` sorts the flattened array.
+
+    >>> argsort(np.array([1, 1, 0, 2, 1]), descending=True)
+    array([3, 0, 1, 4, 2])
+    """
+    if not descending:
+        kw = {} if stable is None else {"stable": stable}
+        return NONDIFF_OF[np.argsort](a, axis, kind, order, **kw)
+    if order is not None:
+        raise ValueError("argsort: descending=True sorts plain values; order= (fields of a "
+                         "structured array) is not supported with it")
+    return _argsort_descending(a, axis=axis, kind=kind, stable=stable)
 
 
 _ravel = unboxing(np.ravel)

@@ -11,7 +11,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched, every, unboxing
-from chainrule.numpy.registry import mirrors, stands_for
+from chainrule.numpy.registry import MIRROR_OF, mirrors, stands_for
 from chainrule.numpy.shape.bounds import gather, jax_mode
 from chainrule.numpy.shape.primitives import (
     _along,
@@ -24,6 +24,7 @@ from chainrule.numpy.shape.primitives import (
     _ndim,
     _no_out,
     broadcast_to,
+    flip,
 )
 from chainrule.numpy.shape.reshaping import (
     ravel,
@@ -295,16 +296,32 @@ def _sorted_along(a, order_of: Callable, axis, numpys: dict | None = None):
     return take_along_axis(a, idx, axis)
 
 
-@mirrors(np.sort, "shape")
-def sort(a, axis=-1, kind=None, order=None, *, stable=None):
-    """``np.sort``: the sorted values carry the gradient of the elements they came from."""
+def _np_sort(a, axis=-1, kind=None, order=None, *, stable=None, descending: bool = False):
+    """``np.sort`` with jax.numpy's ``descending=``: the ascending sort reversed."""
     kw = {} if stable is None else {"stable": stable}
+    ans = np.sort(a, axis=axis, kind=kind, order=order, **kw)
+    return np.flip(ans, -1 if axis is None else axis) if descending else ans
+
+
+@mirrors(_np_sort, "shape")
+def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending: bool = False):
+    """``np.sort``: the sorted values carry the gradient of the elements they came from.
+    ``descending=True`` (jax.numpy's) gives the ascending sort reversed along ``axis``, as
+    JAX does (tied values such as 0.0 and -0.0 come out in reverse order too)."""
     if not _has_tensor(a):
-        return np.sort(a, axis=axis, kind=kind, order=order, **kw)
+        return _np_sort(a, axis, kind, order, stable=stable, descending=descending)
+    if descending:
+        if axis is None:
+            a, axis = ravel(a), -1
+        return flip(sort(a, axis, kind, order, stable=stable), axis)
+    kw = {} if stable is None else {"stable": stable}
     return _sorted_along(
         a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis,
         None if order is not None or stable else {"kind": kind},
     )
+
+
+MIRROR_OF[np.sort] = sort  # (what the record replays is _np_sort, which takes descending=)
 
 
 @mirrors(np.sort_complex, "shape")

@@ -1,0 +1,54 @@
+"""jax.numpy's keywords that chainrule.numpy's functions take as well as NumPy's
+(``sort``/``argsort``'s ``descending=``, ``repeat``'s ``total_repeat_length=``, ``eigh``'s
+``symmetrize_input=``, ``convolve``/``correlate``'s ``precision=``...), with JAX as oracle,
+plain, under ``grad``, ``vmap`` and ``jit``."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+jax.config.update("jax_enable_x64", True)
+
+X = np.array([[3.0, 1.0, 2.0, 1.0], [0.0, -0.0, 1.0, 0.0], [2.0, 2.0, -1.0, 5.0]])
+TIES = np.array([1, 1, 0, 2, 1])
+
+
+def same(got, want):
+    """Equal values, dtypes and signs of zeros."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.dtype == want.dtype and got.shape == want.shape, (got, want)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("axis", [-1, 0, None])
+def test_sort_and_argsort_descending_as_jax(axis):
+    same(cnp.sort(X, axis=axis, descending=True), jnp.sort(X, axis=axis, descending=True))
+    for stable in (True, None):
+        want = jnp.argsort(X, axis=axis, descending=True, **({} if stable is None else {"stable": stable}))
+        same(cnp.argsort(X, axis=axis, descending=True, stable=stable), want)
+    same(cnp.argsort(TIES, descending=True), jnp.argsort(TIES, descending=True))  # [3, 0, 1, 4, 2]
+    same(cnp.argsort(TIES, descending=True, stable=False), jnp.argsort(TIES, descending=True, stable=False))
+    x = cr.tensor(X)  # on a Tensor too
+    same(cnp.sort(x, axis=axis, descending=True).numpy(), jnp.sort(X, axis=axis, descending=True))
+    same(cnp.argsort(x, axis=axis, descending=True), jnp.argsort(X, axis=axis, descending=True))
+
+
+def test_sort_descending_gradient_vmap_jit_as_jax():
+    w = np.arange(12.0).reshape(3, 4)
+    for axis in (-1, 0, None):
+        def loss(lib, axis=axis):
+            return lambda x: (lib.sort(x, axis=axis, descending=True).reshape(-1) * w.reshape(-1)).sum()
+        np.testing.assert_allclose(cr.grad(loss(cnp))(X), jax.grad(loss(jnp))(X))
+    for f in (lambda lib: lambda r: lib.sort(r, descending=True),
+              lambda lib: lambda r: lib.argsort(r, descending=True),
+              lambda lib: lambda r: lib.argsort(r, axis=None, descending=True)):
+        want = jax.vmap(f(jnp))(X)
+        same(cr.vmap(f(cnp))(X), want)
+        same(cr.jit(cr.vmap(f(cnp)))(X), want)
+        same(cr.jit(f(cnp))(X), jax.jit(f(jnp))(X))
+    same(cr.jit(lambda x: cnp.sort(x, axis=0, descending=True))(X), jnp.sort(X, axis=0, descending=True))
