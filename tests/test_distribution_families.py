@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 TRIL = [[[1.2, 0.0, 0.0], [0.3, 0.8, 0.0], [-0.5, 0.2, 1.5]], [[0.7, 0.0, 0.0], [0.1, 1.1, 0.0], [0.4, -0.6, 0.9]]]
 COV = [[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 1.5]]
 SIMPLEX = [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]]
+PD = [[1.5, -0.4, 0.2], [-0.4, 0.9, 0.1], [0.2, 0.1, 2.2]]
 # name: (constructor, parameters, value, quantities without a gradient in torch)
 CASES = {
     "normal": (lambda D, a, b: D.Normal(a, b), [[0.5, -1.0], [1.5, 0.3]], [0.1, 0.2], ()),
@@ -63,6 +64,9 @@ CASES = {
     "pareto": (lambda D, s, a: D.Pareto(s, a), [[1.5, 0.3], [0.7, 2.5]], [1.7, 0.5], ()),
     "independent_normal": (lambda D, a, b: D.Independent(D.Normal(a, b), 1), [[[0.5, -1.0]], [[1.5, 0.3]]],
                            [[0.1, 0.2]], ()),
+    "wishart_scale_tril": (lambda D, df, L: D.Wishart(df, scale_tril=L), [[4.5, 6.0], TRIL], [COV, PD], ()),
+    "wishart_covariance": (lambda D, df, S: D.Wishart(df, covariance_matrix=S), [5.0, COV], PD, ()),
+    "wishart_precision": (lambda D, df, P: D.Wishart(df, precision_matrix=P), [[[3.5], [6.0]], COV], [COV, PD], ()),
 }
 QUANTITIES = ["log_prob", "entropy", "mean", "variance", "stddev", "mode", "cdf", "icdf"]
 
@@ -114,7 +118,8 @@ def test_values_and_gradients_match_torch(name):
 
 # Gradients through digamma use trigamma, which torch's float64 CPU kernel computes only
 # to ~1e-9 relative (against mpmath; SciPy's, which chainrule uses, is exact to 1e-15)
-TRIGAMMA_RTOL = {"beta": 1e-8, "dirichlet": 1e-8, "gamma": 1e-8, "studentt": 1e-8, "chi2": 1e-8}
+TRIGAMMA_RTOL = {"beta": 1e-8, "dirichlet": 1e-8, "gamma": 1e-8, "studentt": 1e-8, "chi2": 1e-8,
+                 **dict.fromkeys(("wishart_scale_tril", "wishart_covariance", "wishart_precision"), 1e-8)}
 
 def test_utils_match_torch():
     p = [[0.0, 0.3, 0.7], [1.0, 0.5, 0.25]]
@@ -586,3 +591,76 @@ def test_scalar_draws_moments_at_edges_and_the_constraints_as_torchs():
         assert C.lower_triangular.check(v).tolist() == [True, False, False]
         assert C.cat([C.positive, C.real], 0, [1, 1]).check(lib.tensor([-1.0, -1.0])).tolist() == [False, True]
         assert C.stack([C.positive, C.real], 0).check(lib.tensor([-1.0, -1.0])).tolist() == [False, True]
+
+
+def test_exponential_families_are_torchs():
+    """The same families derive from ExponentialFamily as in torch; its entropy (the Bregman
+    form, by autograd) and the generic KL give torch's numbers."""
+    D, TD = cr.distributions, torch.distributions
+    members = {"ExponentialFamily"} | {c.__name__ for c in _subclasses(TD.ExponentialFamily)}
+    for name in sorted(TD.__all__):
+        if isinstance(getattr(TD, name), type) and issubclass(getattr(TD, name), TD.Distribution):
+            assert issubclass(getattr(D, name), D.ExponentialFamily) == (name in members), name
+    for name, params in [("Normal", [[0.3, -1.0], [1.5, 0.4]]), ("Gamma", [[2.5, 0.3], [1.5, 2.0]]),
+                         ("Bernoulli", [[0.3, 0.9]]), ("ContinuousBernoulli", [[0.2, 0.4995, 0.9]])]:
+        got = D.ExponentialFamily.entropy(getattr(D, name)(*[cr.tensor(p, dtype=cr.float64) for p in params]))
+        want = TD.ExponentialFamily.entropy(getattr(TD, name)(*[torch.tensor(p, dtype=torch.float64)
+                                                                for p in params]))
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12, err_msg=name)
+    for lib in (cr, torch):
+        w = lib.distributions.Wishart(lib.tensor(4.0, dtype=lib.float64), covariance_matrix=lib.eye(3,
+                                                                                                      dtype=lib.float64))
+        with pytest.raises(NotImplementedError, match="different exponential families"):
+            lib.distributions.kl_divergence(w, lib.distributions.Normal(lib.tensor(0.0), lib.tensor(1.0)))
+
+
+def _subclasses(cls):
+    for c in cls.__subclasses__():
+        yield c
+        yield from _subclasses(c)
+
+
+def _wishart_kl(lib):
+    ts = [lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in ([4.5, 6.0], TRIL, 5.0, COV)]
+    D = lib.distributions
+    kl = D.kl_divergence(D.Wishart(ts[0], scale_tril=ts[1]), D.Wishart(ts[2], covariance_matrix=ts[3]))
+    return [kl.detach().numpy()] + [g.numpy() for g in lib.autograd.grad(kl.sum(), ts, materialize_grads=True)]
+
+
+def test_kl_between_wisharts_is_torchs_bregman_divergence():
+    for a, b in zip(_wishart_kl(cr), _wishart_kl(torch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_wishart_draws_are_positive_definite_and_average_to_the_mean():
+    cr.manual_seed(0)
+    df = cr.tensor([4.5, 8.0], dtype=cr.float64, requires_grad=True)
+    w = cr.distributions.Wishart(df, scale_tril=cr.tensor(TRIL, dtype=cr.float64))
+    x = w.rsample((2000,))
+    assert tuple(x.shape) == (2000, 2, 3, 3) and x.dtype == cr.float64
+    assert bool(torch.distributions.constraints.positive_definite.check(torch.tensor(x.detach().numpy())).all())
+    np.testing.assert_allclose(x.detach().numpy().mean(0), w.mean.detach().numpy(), rtol=0.1, atol=0.3)
+    (g,) = cr.autograd.grad(x.sum(), df)  # the draws' gradient in df estimates d(mean)/d(df)
+    want = np.asarray(COV_OF_TRIL).sum((-2, -1))
+    np.testing.assert_allclose(g.numpy() / 2000, want, rtol=0.15)
+    assert tuple(w.sample().shape) == (2, 3, 3) and tuple(w.expand((4, 2)).rsample().shape) == (4, 2, 3, 3)
+
+
+COV_OF_TRIL = np.einsum("bij,bkj->bik", np.asarray(TRIL), np.asarray(TRIL))
+
+
+@pytest.mark.parametrize("build", [
+    lambda D, lib: D.Wishart(lib.tensor(1.5), covariance_matrix=lib.eye(3)),
+    lambda D, lib: D.Wishart(lib.tensor(4.0), covariance_matrix=-lib.eye(3), validate_args=True),
+    lambda D, lib: D.Wishart(lib.tensor(4.0), scale_tril=lib.ones(3, 3), validate_args=True),
+    lambda D, lib: D.Wishart(lib.tensor(4.0), scale_tril=lib.ones(3)),
+    lambda D, lib: D.Wishart(lib.tensor(4.0), validate_args=True).log_prob(-lib.eye(3)),
+    lambda D, lib: D.Wishart(lib.tensor(4.0), covariance_matrix=lib.eye(3), validate_args=True).log_prob(-lib.eye(3)),
+])
+def test_wishart_rejects_what_torchs_rejects(build):
+    errors = []
+    for lib in (cr, torch):
+        with pytest.raises((ValueError, AssertionError)) as e:
+            build(lib.distributions, lib)
+        errors.append(e.type)
+    assert errors[0] is ValueError

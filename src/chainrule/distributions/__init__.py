@@ -26,6 +26,7 @@ from chainrule.distributions import (
     continuous,
     continuous_bernoulli,
     discrete,
+    exp_family,
     families,
     generalized_pareto,
     independent,
@@ -37,6 +38,7 @@ from chainrule.distributions import (
     uniform,
     utils,
     von_mises,
+    wishart,
 )
 from chainrule.distributions.constraint_registry import biject_to, transform_to
 from chainrule.distributions.continuous import (
@@ -60,6 +62,7 @@ from chainrule.distributions.discrete import (
     Poisson,
 )
 from chainrule.distributions.distribution import Distribution
+from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.distributions.families import (
     Chi2,
     ExpRelaxedCategorical,
@@ -110,10 +113,11 @@ from chainrule.distributions.transforms import (
     identity_transform,
 )
 from chainrule.distributions.von_mises import VonMises
+from chainrule.distributions.wishart import Wishart
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
-    "Distribution",
+    "Distribution", "ExponentialFamily",
     "ExpRelaxedCategorical", "Exponential", "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel",
     "HalfCauchy",
     "HalfNormal",
@@ -123,7 +127,7 @@ __all__ = [
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
     "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "VonMises",
-    "Weibull",
+    "Weibull", "Wishart",
     # the transforms, as torch.distributions has them too (from torch.distributions import SigmoidTransform)
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
     "CumulativeDistributionTransform",
@@ -132,8 +136,9 @@ __all__ = [
     "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
     "biject_to", "constraint_registry", "transform_to",
     "constraints", "kl_divergence", "register_kl", "transforms", "utils",
-    "bernoulli", "categorical", "continuous_bernoulli", "generalized_pareto", "independent", "multivariate_normal",
-    "normal", "uniform", "von_mises",
+    "bernoulli", "categorical", "continuous_bernoulli", "exp_family", "generalized_pareto", "independent",
+    "multivariate_normal",
+    "normal", "uniform", "von_mises", "wishart",
 ]
 
 # PyTorch's other submodules, by the name PyTorch gives each, as the module that holds its

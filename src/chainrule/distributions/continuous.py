@@ -25,6 +25,7 @@ import chainrule.scipy.special as sp
 from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
+from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["Normal", "LogNormal", "Uniform", "Laplace", "Exponential", "Cauchy", "StudentT", "Gamma", "Beta"]
@@ -166,7 +167,7 @@ class _LocScale(Distribution):
         return self.loc
 
 
-class Normal(_LocScale):
+class Normal(_LocScale, ExponentialFamily):
     """Mean ``loc``, standard deviation ``scale``."""
 
     @property
@@ -194,6 +195,15 @@ class Normal(_LocScale):
 
     def entropy(self):
         return 0.5 + _LOG_SQRT_2PI + cnp.log(self.scale)
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale ** 2, -0.5 / self.scale ** 2)
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x ** 2 / y + 0.5 * cnp.log(-math.pi / y)
 
 
 class LogNormal(_LocScale):
@@ -353,7 +363,7 @@ class Uniform(Distribution):
         return cnp.log(self.high - self.low)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Density rate·exp(-rate·x) on x ≥ 0."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -397,8 +407,17 @@ class Exponential(Distribution):
     def entropy(self):
         return 1.0 - cnp.log(self.rate)
 
+    _mean_carrier_measure = 0
 
-class Gamma(Distribution):
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -cnp.log(-x)
+
+
+class Gamma(ExponentialFamily):
     """Shape ``concentration``, inverse scale ``rate``."""
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
@@ -438,8 +457,17 @@ class Gamma(Distribution):
         c = self.concentration
         return c - cnp.log(self.rate) + sp.gammaln(c) + (1.0 - c) * sp.digamma(c)
 
+    _mean_carrier_measure = 0
 
-class Beta(Distribution):
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return sp.gammaln(x + 1) + (x + 1) * cnp.log(-1 / y)
+
+
+class Beta(ExponentialFamily):
     """Density x^(c1-1) (1-x)^(c0-1) / B(c1, c0) on [0, 1]; rsample is the first entry of
     a Dirichlet draw of (c1, c0), as PyTorch's."""
 
@@ -478,6 +506,13 @@ class Beta(Distribution):
         a, b = self.concentration1, self.concentration0
         return (sp.gammaln(a) + sp.gammaln(b) - sp.gammaln(a + b) - (2 - a - b) * sp.digamma(a + b)
                 - (a - 1) * sp.digamma(a) - (b - 1) * sp.digamma(b))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return sp.gammaln(x) + sp.gammaln(y) - sp.gammaln(x + y)
 
 
 class StudentT(Distribution):

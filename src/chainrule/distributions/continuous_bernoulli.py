@@ -17,12 +17,13 @@ import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 from chainrule.distributions import constraints
 from chainrule.distributions.discrete import _clamp_probs, _one_of
-from chainrule.distributions.distribution import Distribution, broadcast_all, lazy_property, noise
+from chainrule.distributions.distribution import broadcast_all, lazy_property, noise
+from chainrule.distributions.exp_family import ExponentialFamily
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli of ``probs`` (or sigmoid(``logits``)) on [0, 1]."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -108,3 +109,16 @@ class ContinuousBernoulli(Distribution):
     def entropy(self):
         log_probs0, log_probs1 = cnp.log1p(-self.probs), cnp.log(self.probs)
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        """log ∫ exp(x·v) dv on [0, 1], by its Taylor series near x = 0, as PyTorch's."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = cnp.where(outside, x, self._lims[0] - 0.5)
+        log_norm = cnp.log(cnp.abs(cnp.expm1(cut))) - cnp.log(cnp.abs(cut))
+        return cnp.where(outside, log_norm, 0.5 * x + x ** 2 / 24.0 - x ** 4 / 2880.0)

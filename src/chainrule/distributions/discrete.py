@@ -22,6 +22,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, lazy_property
+from chainrule.distributions.exp_family import ExponentialFamily
 
 __all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Binomial", "Poisson"]
 
@@ -194,7 +195,7 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
         return self.sample(sample_shape) + (probs - probs.detach())
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """1 with probability ``probs`` (or sigmoid(``logits``)), else 0."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -248,6 +249,15 @@ class Bernoulli(Distribution):
     def enumerate_support(self, expand=True):
         values = Tensor(np.arange(2, dtype=self._param.dtype).reshape((2,) + (1,) * len(self.batch_shape)), EAGER)
         return cnp.broadcast_to(values, (2,) + tuple(self.batch_shape)) if expand else values
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (sp.logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return cnp.log1p(cnp.exp(x))
 
 
 def _clamp_by_zero(x):
@@ -321,7 +331,7 @@ class Binomial(Distribution):
         return cnp.broadcast_to(values, (1 + total,) + tuple(self.batch_shape)) if expand else values
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """Counts with mean ``rate``."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -352,3 +362,10 @@ class Poisson(Distribution):
         value = self._checked(value)
         rate, value = broadcast_all(self.rate, value)
         return sp.xlogy(value, rate) - rate - sp.gammaln(value + 1)
+
+    @property
+    def _natural_params(self):
+        return (cnp.log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return cnp.exp(x)

@@ -1,7 +1,8 @@
 """``torch.distributions.kl``: :func:`kl_divergence` KL(p ‖ q) in closed form, for the
 pairs registered with :func:`register_kl`: every pair PyTorch registers among the families
-here (same-family and across families), Independent, and LogNormal. A pair without a rule raises NotImplementedError, as
-in PyTorch; register your own with ``@register_kl(P, Q)``.
+here (same-family and across families), Independent, LogNormal, and the Bregman divergence
+between two members of one ``ExponentialFamily`` without a closed form of their own. A pair
+without a rule raises NotImplementedError, as in PyTorch; register your own with ``@register_kl(P, Q)``.
 
 >>> import chainrule as cr
 >>> from chainrule.distributions import Normal
@@ -24,6 +25,7 @@ from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma,
 from chainrule.distributions.continuous_bernoulli import ContinuousBernoulli
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
+from chainrule.distributions.exp_family import ExponentialFamily, bregman_terms
 from chainrule.distributions.families import Geometric, Gumbel, HalfNormal, Pareto
 from chainrule.distributions.multivariate import (
     Dirichlet,
@@ -72,6 +74,22 @@ def kl_divergence(p: Distribution, q: Distribution):
 
 def _where_inf(mask, t):
     return cnp.where(mask, np.inf, t)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normalizer, for two members of one family without
+    a closed form of their own (PyTorch's; it differentiates in q's parameters only)."""
+    if type(p) is not type(q):
+        raise NotImplementedError(
+            "The cross KL-divergence between different exponential families cannot be computed using Bregman "
+            "divergences")
+    value, thetas, grads = bregman_terms(p._log_normalizer, p._natural_params)
+    q_thetas = q._natural_params
+    result = q._log_normalizer(*q_thetas) - value
+    for pt, qt, g in zip(thetas, q_thetas, grads, strict=True):
+        result = result - sum_rightmost((qt - pt) * g, len(q.event_shape))
+    return result
 
 
 @register_kl(Normal, Normal)

@@ -21,6 +21,7 @@ import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
 from chainrule.distributions.continuous import dirichlet_mode, dirichlet_rsample
 from chainrule.distributions.distribution import Distribution, as_tensor, lazy_property, noise, sum_rightmost
+from chainrule.distributions.exp_family import ExponentialFamily
 
 __all__ = ["MultivariateNormal", "LowRankMultivariateNormal", "Dirichlet", "Independent"]
 
@@ -117,7 +118,7 @@ class MultivariateNormal(Distribution):
         return cnp.broadcast_to(h, self._batch_shape)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """A distribution on the simplex of ``concentration`` (last axis: the categories);
     rsample normalises Gamma draws and differentiates as PyTorch's (:func:`dirichlet_rsample`)."""
 
@@ -158,6 +159,13 @@ class Dirichlet(Distribution):
         k, a0 = c.shape[-1], c.sum(-1)
         return (sp.gammaln(c).sum(-1) - sp.gammaln(a0) - (k - a0) * sp.digamma(a0)
                 - ((c - 1.0) * sp.digamma(c)).sum(-1))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return sp.gammaln(x).sum(-1) - sp.gammaln(x.sum(-1))
 
 
 class Independent(Distribution):
