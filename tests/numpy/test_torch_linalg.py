@@ -353,3 +353,19 @@ def test_cholesky_inverse_gradient_is_torchs_for_a_non_symmetric_weighting(upper
     (cr.cholesky_inverse(x) * cr.tensor(W)).sum().backward()
     expected = central_differences(lambda a: float((np.linalg.inv(np.tril(a) @ np.tril(a).T) * W).sum()), lower)
     np.testing.assert_allclose(np.tril(x.grad.numpy()), np.tril(expected), atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("interpolation", ["linear", "midpoint", "nearest"])
+def test_quantile_differentiates_a_tensor_q_as_torch(name, interpolation):
+    x = M34.copy()
+    x[1, 2] = np.nan if name == "nanquantile" else x[1, 2]
+    for q, dim in ((np.array([0.1, 0.37, 0.9]), 1), (np.array(0.63), None)):
+        compare(lambda a, p, dim=dim: getattr(cr, name)(a, p, dim=dim, interpolation=interpolation),
+                lambda a, p, dim=dim: getattr(torch, name)(a, p, dim=dim, interpolation=interpolation), [x, q],
+                rtol=1e-12, atol=1e-12)
+    W = rng.normal(size=(3, 3))
+    p = cr.tensor([0.1, 0.37, 0.9], requires_grad=True)
+    (getattr(cr, name)(cr.tensor(x), p, dim=1) * cr.tensor(W)).sum().backward()
+    expected = central_differences(lambda v: float((getattr(np, name)(x, v, axis=1) * W).sum()), p.detach().numpy())
+    np.testing.assert_allclose(p.grad.numpy(), expected, atol=1e-8)

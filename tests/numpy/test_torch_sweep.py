@@ -116,9 +116,9 @@ UNFIXED = set("""
     Tensor.lgamma_ Tensor.logaddexp2 Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_
     Tensor.logical_xor_ Tensor.logit Tensor.logit_ Tensor.masked_select Tensor.matmul Tensor.matrix_exp
     Tensor.matrix_power Tensor.max Tensor.mean Tensor.median Tensor.min Tensor.mode Tensor.mv Tensor.mvlgamma
-    Tensor.mvlgamma_ Tensor.nanmean Tensor.nanmedian Tensor.nanquantile Tensor.neg_ Tensor.norm Tensor.pinverse
+    Tensor.mvlgamma_ Tensor.nanmean Tensor.nanmedian Tensor.neg_ Tensor.norm Tensor.pinverse
     Tensor.polygamma Tensor.polygamma_ Tensor.positive Tensor.pow Tensor.pow_ Tensor.put Tensor.put_ Tensor.qr
-    Tensor.quantile Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_ Tensor.squeeze_
+    Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_ Tensor.squeeze_
     Tensor.std Tensor.stft Tensor.sub_ Tensor.svd Tensor.take Tensor.take_along_dim Tensor.tensor_split
     Tensor.to Tensor.unique_consecutive Tensor.var Tensor.vdot Tensor.view Tensor.vsplit Tensor.xlogy
     fft.fftfreq fft.hfftn fft.ihfft2 fft.ihfftn fft.irfft fft.irfft2 fft.irfftn fft.rfftfreq fft.rfftn

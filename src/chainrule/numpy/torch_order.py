@@ -42,6 +42,8 @@ def _as_tensor(value) -> Tensor:
 def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
     if interpolation not in _INTERPOLATIONS:
         raise TensorError(f"{name}() interpolation must be one of {', '.join(_INTERPOLATIONS)}; got {interpolation!r}")
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
     if not np.issubdtype(x.dtype, np.floating):
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype; convert it with .double()")
     qs = np.asarray(plain(q), dtype=x.dtype)
@@ -59,8 +61,10 @@ def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
     counted = ~nan if ignore_nan else np.ones_like(nan)
     valid = np.sum(counted, axis=dim, keepdims=True)
     row_nan = np.any(nan, axis=dim, keepdims=True) if not ignore_nan else valid == 0
+    # a Tensor q differentiates: linear interpolation's weight is q (n - 1) less its floor
+    q_each = cnp.reshape(cnp.astype(q, x.dtype), (-1,)) if isinstance(q, Tensor) else np.atleast_1d(qs)
     results = []
-    for quantile in np.atleast_1d(qs):
+    for i, quantile in enumerate(np.atleast_1d(qs)):
         pos = quantile * np.maximum(valid - 1, 0)
         lo = np.floor(pos).astype(np.int64)
         hi = np.ceil(pos).astype(np.int64)
@@ -75,7 +79,7 @@ def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
         elif interpolation == "midpoint":
             value = below + (above - below) * 0.5
         else:
-            value = below + (above - below) * (pos - lo).astype(x.dtype)
+            value = below + (above - below) * (q_each[i] * np.maximum(valid - 1, 0).astype(x.dtype) - lo)
         value = cnp.where(row_nan, np.nan, value)
         results.append(value if keepdim else cnp.squeeze(value, dim))
     return results[0] if qs.ndim == 0 else cnp.stack(results)
