@@ -52,3 +52,20 @@ def test_sort_descending_gradient_vmap_jit_as_jax():
         same(cr.jit(cr.vmap(f(cnp)))(X), want)
         same(cr.jit(f(cnp))(X), jax.jit(f(jnp))(X))
     same(cr.jit(lambda x: cnp.sort(x, axis=0, descending=True))(X), jnp.sort(X, axis=0, descending=True))
+
+
+@pytest.mark.parametrize("repeats, axis, total", [
+    (2, None, 4), (2, None, 9), (np.array([1, 0, 2]), 1, 5), (np.array([1, 0, 2]), 1, 2),
+    (np.array([1, 2, 0]), 1, 6), (np.array([2, 1]), 0, 4), (3, 0, 0), (np.array([0, 0, 0]), -1, 2)])
+def test_repeat_total_repeat_length_as_jax(repeats, axis, total):
+    a = np.arange(6.0).reshape(2, 3) - 2.5
+    want = jnp.repeat(a, repeats, axis=axis, total_repeat_length=total)
+    same(cnp.repeat(a, repeats, axis=axis, total_repeat_length=total), want)
+    same(cr.jit(lambda x: cnp.repeat(x, repeats, axis=axis, total_repeat_length=total))(a), want)
+
+    def f(lib):
+        return lambda x: lib.sum(lib.repeat(x, repeats, axis=axis, total_repeat_length=total) ** 3)
+    np.testing.assert_allclose(cr.grad(f(cnp))(a), jax.grad(f(jnp))(a))
+    if axis not in (None, 0):  # one row at a time
+        g = lambda lib: lambda r: lib.repeat(r, repeats, axis=-1, total_repeat_length=total)  # noqa: E731
+        same(cr.vmap(g(cnp))(a), jax.vmap(g(jnp))(a))

@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.core.primitive import as_array_if_holds_tensor
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
-from chainrule.numpy.registry import mirrors, optional
+from chainrule.numpy.registry import MIRROR_OF, mirrors, optional
 from chainrule.numpy.shape.primitives import (
     AxisError,
     _along,
@@ -180,10 +180,44 @@ def tile(A, reps):
     return reshape(spread, tuple(r * s for r, s in zip(tup, shape, strict=True)))
 
 
-@mirrors(np.repeat, "shape")
-def repeat(a, repeats, axis=None):
+def _repeat_index(repeats, n: int, total: int) -> np.ndarray:
+    """Which of ``n`` elements each of the ``total`` places of ``repeat(...,
+    total_repeat_length=total)`` takes, as JAX's: the repeated order cut to ``total``, or
+    padded with the last element."""
+    repeats = np.broadcast_to(np.asarray(repeats), (n,))
+    if np.any(repeats < 0):
+        raise ValueError("repeats may not contain negative values.")
+    if n == 0 and total:
+        raise ValueError(f"repeat: total_repeat_length={total} of an empty axis (nothing to repeat)")
+    starts = np.cumsum(repeats) - repeats  # where each element's run begins
+    return np.searchsorted(starts, np.arange(total), side="right") - 1
+
+
+def _np_repeat(a, repeats, axis=None, *, total_repeat_length=None):
+    """``np.repeat`` with jax.numpy's ``total_repeat_length=``."""
+    if total_repeat_length is None:
+        return np.repeat(a, repeats, axis=axis)
+    a = np.asarray(a)
+    if axis is None or not a.ndim:
+        a, axis = a.ravel(), 0
+    total = operator.index(total_repeat_length)
+    return np.take(a, _repeat_index(repeats, a.shape[axis], total), axis=axis)
+
+
+@mirrors(_np_repeat, "shape")
+def repeat(a, repeats, axis=None, *, total_repeat_length=None):
+    """``np.repeat``; with ``total_repeat_length`` (jax.numpy's), the result has that many
+    elements along ``axis``: the repeated ones cut there, or padded with the last element
+    repeated, as JAX's (which needs it to know the result's shape under ``jit``)."""
     if not _has_tensor(a):
-        return np.repeat(a, _deep_plain(repeats), axis=axis)
+        return _np_repeat(a, _deep_plain(repeats), axis=axis, total_repeat_length=total_repeat_length)
+    if total_repeat_length is not None:
+        a = _as_input(a)
+        if axis is None or not _ndim(a):
+            a, axis = ravel(a), 0
+        axis = _axis(axis, _ndim(a))
+        index = _repeat_index(_deep_plain(repeats), shape_of(a)[axis], operator.index(total_repeat_length))
+        return _along(a, axis, index)
     a = _as_input(a)
     repeats = np.asarray(_deep_plain(repeats))
     if axis is None or not _ndim(a):  # NumPy repeats a 0-d array along an axis as 1-d
@@ -200,6 +234,11 @@ def repeat(a, repeats, axis=None):
         spread = broadcast_to(spread, shape[:axis + 1] + (r,) + shape[axis + 1:])
         return reshape(spread, shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
     return _along(a, axis, np.repeat(np.arange(shape[axis]), repeats))
+
+
+
+
+MIRROR_OF[np.repeat] = repeat  # (what the record replays is _np_repeat, which takes total_repeat_length=)
 
 
 @mirrors(np.fliplr, "shape")
