@@ -369,3 +369,31 @@ def test_quantile_differentiates_a_tensor_q_as_torch(name, interpolation):
     (getattr(cr, name)(cr.tensor(x), p, dim=1) * cr.tensor(W)).sum().backward()
     expected = central_differences(lambda v: float((getattr(np, name)(x, v, axis=1) * W).sum()), p.detach().numpy())
     np.testing.assert_allclose(p.grad.numpy(), expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3, 2), (2, 2, 4), (2, 4, 3)])
+def test_lu_of_wide_and_tall_matrices_as_torch(shape):
+    # P m×m, L m×k, U k×n (k = min(m, n)) and the gradient of each, PyTorch's for full rank
+    A = rng.normal(size=shape)
+    compare(cr.linalg.lu, torch.linalg.lu, [A], rtol=1e-12, atol=1e-12)
+    compare(lambda a: (cr.linalg.lu_factor(a).LU, *cr.lu_unpack(*cr.linalg.lu_factor(a))),
+            lambda a: (torch.linalg.lu_factor(a).LU, *torch.lu_unpack(*torch.linalg.lu_factor(a))), [A],
+            rtol=1e-12, atol=1e-12)
+    ours = cr.linalg.lu_factor(A)
+    np.testing.assert_array_equal(ours.pivots.numpy(), torch.linalg.lu_factor(torch.tensor(A)).pivots.numpy())
+    k = min(shape[-2:])
+    WL, WU = rng.normal(size=shape[:-1] + (k,)), rng.normal(size=shape[:-2] + (k, shape[-1]))
+
+    def loss(a):  # PyTorch's values, by central differences
+        _, L, U = torch.linalg.lu(torch.tensor(a))
+        return float((L * torch.tensor(WL)).sum() + (U * torch.tensor(WU)).sum())
+
+    x = cr.tensor(A, requires_grad=True)
+    _, L, U = cr.linalg.lu(x)
+    ((L * cr.tensor(WL)).sum() + (U * cr.tensor(WU)).sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), central_differences(loss, A), atol=1e-7)
+
+
+def test_lu_refuses_what_is_not_a_matrix_as_torch():
+    with pytest.raises(RuntimeError, match="Expected tensor with 2 or more dimensions"):
+        cr.linalg.lu(cr.ones(3))

@@ -99,8 +99,10 @@ LINALG = {
     "expm": (cla.expm, [lambda: (0.5 * normal(3, 3),), lambda: (0.3 * normal(2, 3, 3),)]),
     "logm": (cla.logm, [lambda: (near_identity(2),)]),
     "lu": (lambda a: cla.lu(a)[1:], [lambda: (normal(4, 4),)]),
+    "lu_wide_tall": (lambda a: cla.lu(a)[1:], [lambda: (normal(2, 4),), lambda: (normal(4, 2),)]),
     "lu_permute_l": (lambda a: cla.lu(a, permute_l=True), [lambda: (normal(3, 3),)]),
-    "lu_factor": (lambda a: cla.lu_factor(a)[0], [lambda: (normal(4, 4),)]),
+    "lu_factor": (lambda a: cla.lu_factor(a)[0], [lambda: (normal(4, 4),), lambda: (normal(2, 3),),
+                                                  lambda: (normal(3, 2),)]),
     "lu_solve": (lambda a, b: cla.lu_solve(cla.lu_factor(a), b),
                  [lambda: (normal(4, 4), normal(4)), lambda: (normal(3, 3), normal(3, 2))]),
     "lu_solve_T": (lambda a, b: cla.lu_solve(cla.lu_factor(a), b, trans=1),
@@ -183,8 +185,8 @@ def test_refused_options_name_themselves():
         cr.grad(lambda x: cla.schur(x)[0].sum())(a)
     t, z = cla.schur(a)  # SciPy's own on plain arrays
     np.testing.assert_allclose(z @ t @ z.T, a)
-    with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.lu: a matrix of shape"):
-        cr.grad(lambda x: cla.lu(x)[1].sum())(normal(3, 2))
+    with pytest.raises(NotImplementedError, match=r"scipy\.linalg\.lu: an array of shape"):
+        cr.grad(lambda x: cla.lu(x)[1].sum())(normal(2, 3, 2))
 
 
 def test_expm_of_a_rotation_generator():

@@ -490,28 +490,25 @@ def matrix_exp(A) -> Tensor:
     return cnp.reshape(cnp.stack(_each_matrix(expm, A)), tuple(A.shape))
 
 
-def _square(A: Tensor, name: str) -> None:
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        raise NotImplementedError(f"linalg.{name}: chainrule factors square matrices only, got shape "
-                                  f"{tuple(A.shape)}")
-
-
 def _lu_factor(A, pivot: bool, name: str) -> linalg_lu_factor:
     if not pivot:
         raise NotImplementedError(f"linalg.{name}(pivot=False) is not supported: LAPACK's LU pivots")
     A = as_input(A)
-    _square(A, name)
+    if A.ndim < 2:
+        where = "linalg.lu" if name == "lu" else "torch.lu_factor"
+        raise RuntimeError(f"{where}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
     with warnings.catch_warnings():  # SciPy's warning of a singular matrix: PyTorch's lu has none
         warnings.simplefilter("ignore", RuntimeWarning)
         factors = _each_matrix(_scipy_rule("lu_factor", name), A)
     LU = cnp.reshape(cnp.stack([f[0] for f in factors]), tuple(A.shape))
-    pivots = cnp.astype(cnp.reshape(cnp.stack([f[1] for f in factors]), tuple(A.shape[:-1])) + 1, np.int32)
+    pivots = cnp.reshape(cnp.stack([f[1] for f in factors]), tuple(A.shape[:-2]) + (min(A.shape[-2:]),))
+    pivots = cnp.astype(pivots + 1, np.int32)
     known = undifferentiated(pivots)  # under vmap a batch of pivots, as they are
     return linalg_lu_factor(LU, constant(known) if isinstance(known, np.ndarray) else pivots)
 
 
 def lu_factor(A, *, pivot: bool = True, out=None) -> linalg_lu_factor:
-    """``torch.linalg.lu_factor``: ``(LU, pivots)`` of each square matrix, A = P L U with L
+    """``torch.linalg.lu_factor``: ``(LU, pivots)`` of each m × n matrix, A = P L U with L
     (unit diagonal) below the diagonal of LU and U on and above it; the pivots are LAPACK's,
     counted from 1, int32 (PyTorch's). Differentiable in LU (SciPy's LU rules). A zero on
     U's diagonal (a singular matrix) is refused, as PyTorch refuses it; ``linalg.lu`` gives it."""
@@ -552,8 +549,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
 
 
 def lu(A, *, pivot: bool = True, out=None) -> linalg_lu:
-    """``torch.linalg.lu``: ``(P, L, U)`` with A = P L U, of each square matrix;
-    differentiable in L and U."""
+    """``torch.linalg.lu``: ``(P, L, U)`` with A = P L U of each m × n matrix, L m × k and
+    U k × n for k = min(m, n); differentiable in L and U (of a matrix of full rank)."""
     no_out(out, "lu")
     factors = _lu_factor(A, pivot, "lu")
     if isinstance(factors.pivots, Tensor) and factors.pivots._trace is EAGER:
@@ -562,7 +559,8 @@ def lu(A, *, pivot: bool = True, out=None) -> linalg_lu:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         each = _each_matrix(_scipy_rule("lu", "lu"), A)
-    return linalg_lu(*(cnp.reshape(cnp.stack([f[k] for f in each]), tuple(A.shape)) for k in range(3)))
+    return linalg_lu(*(cnp.reshape(cnp.stack([f[k] for f in each]), tuple(A.shape[:-2]) + tuple(each[0][k].shape))
+                       for k in range(3)))
 
 
 def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:

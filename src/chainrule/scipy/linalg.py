@@ -11,7 +11,7 @@ On plain arrays every function here is SciPy's own. On Tensors:
   ``svdvals``, ``eigh``, ``eigvalsh``, ``eig``, ``eigvals``, ``norm`` and ``pinv`` take
   SciPy's signatures and run on :mod:`chainrule.numpy.linalg`'s rules;
 * ``block_diag`` places its blocks with ``concatenate``;
-* ``lu`` (square matrices) is a primitive for L and U, with the permutation read from
+* ``lu`` (of any m × n matrix) is a primitive for L and U, with the permutation read from
   the value; ``lu_factor`` and ``lu_solve`` build on it and on ``solve_triangular``.
 
 Functions that read one triangle of their input (``cholesky``, ``cho_factor``, ``eigh``,
@@ -410,47 +410,61 @@ def _unit_lower_solve(low, b, trans=0):
 
 
 def lu_jvp(t, ans, a):
-    # X = L⁻¹ Pᵀ dA U⁻¹; dL = L tril(X, −1), dU = triu(X) U
+    # B = Pᵀ dA; X = L₁⁻¹ B₁ U₁⁻¹ on the leading k×k blocks (k = min(m, n)); wide (and
+    # square): dL = L tril(X, −1), dU = L⁻¹ B − tril(X, −1) U; tall: dU = triu(X) U,
+    # dL = B U⁻¹ − L triu(X)
     low, up = ans
-    y = _unit_lower_solve(low, cnp.matmul(_permutation(a).T, t))
-    x = _T(solve_triangular(up, _T(y), trans=1))
-    n = shape_of(a)[-1]
-    return cnp.matmul(low, x * _triangle(n, True, strict=True)), cnp.matmul(
-        x * _triangle(n, False), up)
+    m, n = shape_of(a)
+    k = min(m, n)
+    b = cnp.matmul(_T(_permutation(a)), t)
+    x = _T(solve_triangular(up[:, :k], _T(_unit_lower_solve(low[:k], b[:k, :k])), trans=1))
+    if m <= n:
+        x_low = cnp.tril(x, -1)
+        return cnp.matmul(low, x_low), _unit_lower_solve(low, b) - cnp.matmul(x_low, up)
+    x_up = cnp.triu(x)
+    return _T(solve_triangular(up, _T(b), trans=1)) - cnp.matmul(low, x_up), cnp.matmul(x_up, up)
 
 
 def lu_vjp(g, ans, a):
-    # Ā = P L⁻ᵀ M U⁻ᵀ with M = tril(Lᵀ L̄, −1) + triu(Ū Uᵀ)
+    # Ā = P B̄ with, wide (and square): B̄ = L⁻ᵀ([tril(Lᵀ L̄ − Ū Uᵀ, −1) U₁⁻ᵀ | 0] + Ū);
+    # tall: B̄ = [L₁⁻ᵀ triu(Ū Uᵀ − Lᵀ L̄) ; 0] U⁻ᵀ + L̄ U⁻ᵀ (L̄ and Ū masked to L's and U's
+    # free entries, PyTorch's linalg_lu_backward)
     low, up = ans
     g_low, g_up = g
-    n = shape_of(a)[-1]
-    m = 0
-    if g_low is not None:
-        m = cnp.matmul(_T(low), g_low) * _triangle(n, True, strict=True)
-    if g_up is not None:
-        m = m + cnp.matmul(g_up, _T(up)) * _triangle(n, False)
-    z = _unit_lower_solve(low, m, trans=1)
-    return cnp.matmul(_permutation(a), _T(solve_triangular(up, _T(z))))
+    m, n = shape_of(a)
+    k = min(m, n)
+    g_low = cnp.zeros_like(low) if g_low is None else cnp.tril(g_low, -1)
+    g_up = cnp.zeros_like(up) if g_up is None else cnp.triu(g_up)
+    if m <= n:
+        core = cnp.tril(cnp.matmul(_T(low), g_low) - cnp.matmul(g_up, _T(up)), -1)
+        core = _T(solve_triangular(up[:, :k], _T(core)))  # core U₁⁻ᵀ
+        core = cnp.concatenate([core, cnp.zeros((k, n - k), dtype=core.dtype)], axis=1) + g_up
+        b = _unit_lower_solve(low, core, trans=1)
+    else:
+        core = _unit_lower_solve(low[:k], cnp.triu(cnp.matmul(g_up, _T(up)) - cnp.matmul(_T(low), g_low)), trans=1)
+        core = cnp.concatenate([core, cnp.zeros((m - k, k), dtype=core.dtype)], axis=0) + g_low
+        b = _T(solve_triangular(up, _T(core)))  # core U⁻ᵀ
+    return cnp.matmul(_permutation(a), b)
 
 
 def_vjps(_lu, lu_vjp)
 def_jvps(_lu, lu_jvp)
 
 
-def _square_only(a, name: str) -> None:
-    shape = shape_of(a)
-    if len(shape) != 2 or shape[0] != shape[1]:
-        raise _refuse(name, f"a matrix of shape {shape} (only square matrices are)")
+def _matrix_only(a, name: str) -> None:
+    if len(shape_of(a)) != 2:
+        raise _refuse(name, f"an array of shape {shape_of(a)} (only matrices are)")
 
 
 @mirrors(sla.lu, FAMILY)
 def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool = True,
        p_indices: bool = False):
-    """``scipy.linalg.lu`` of a square matrix: ``(P, L, U)``, differentiable in L and U
+    """``scipy.linalg.lu`` of an m × n matrix: ``(P, L, U)``, L m × k and U k × n for
+    k = min(m, n), differentiable in L and U (of a matrix of full rank)
     where the pivots are distinct (P is locally constant)."""
     if not any_tensor((a,)):
         return sla.lu(a, permute_l, overwrite_a, check_finite, p_indices)
-    _square_only(a, "lu")
+    _matrix_only(a, "lu")
     low, up = _lu(a)
     if permute_l:
         return cnp.matmul(_permutation(a), low), up
@@ -464,10 +478,16 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
     on and above it; differentiable in ``lu``."""
     if not any_tensor((a,)):
         return sla.lu_factor(a, overwrite_a, check_finite)
-    _square_only(a, "lu_factor")
+    _matrix_only(a, "lu_factor")
     low, up = _lu(a)
-    n = shape_of(a)[-1]
-    return low * _triangle(n, True, strict=True) + up, _pivots(a)
+    m, n = shape_of(a)
+    k = min(m, n)
+    low = cnp.tril(low, -1)  # both m × n, in LAPACK's one array
+    if m < n:
+        low = cnp.concatenate([low, cnp.zeros((m, n - k), dtype=low.dtype)], axis=1)
+    elif m > n:
+        up = cnp.concatenate([up, cnp.zeros((m - k, n), dtype=up.dtype)], axis=0)
+    return low + up, _pivots(a)
 
 
 @unboxing
