@@ -397,3 +397,11 @@ def test_lu_of_wide_and_tall_matrices_as_torch(shape):
 def test_lu_refuses_what_is_not_a_matrix_as_torch():
     with pytest.raises(RuntimeError, match="Expected tensor with 2 or more dimensions"):
         cr.linalg.lu(cr.ones(3))
+    with pytest.raises(NotImplementedError, match="lu_cpu"):  # an integer matrix
+        cr.linalg.lu_factor(cr.tensor([[1, 2], [3, 4]]))
+
+
+def test_lu_keeps_the_sign_of_a_zero_below_the_diagonal():
+    M = np.array([[0.0, -0.0, 1.5], [-2.25, 1.5, 0.5]])
+    np.testing.assert_array_equal(np.signbit(cr.linalg.lu(M).L.numpy()),
+                                  np.signbit(torch.linalg.lu(torch.tensor(M)).L.numpy()))

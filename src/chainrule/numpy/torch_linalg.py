@@ -497,6 +497,8 @@ def _lu_factor(A, pivot: bool, name: str) -> linalg_lu_factor:
     if A.ndim < 2:
         where = "linalg.lu" if name == "lu" else "torch.lu_factor"
         raise RuntimeError(f"{where}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    if A.dtype.kind not in "fc":
+        raise NotImplementedError(f'"lu_cpu" not implemented for \'{A.dtype}\': convert the input with .double()')
     with warnings.catch_warnings():  # SciPy's warning of a singular matrix: PyTorch's lu has none
         warnings.simplefilter("ignore", RuntimeWarning)
         factors = _each_matrix(_scipy_rule("lu_factor", name), A)
@@ -535,7 +537,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     empty = constant(np.zeros(0), like=LU)
     L = U = P = empty
     if unpack_data:
-        L = cnp.tril(LU, -1)[..., :, :k] + cnp.eye(m, k, dtype=LU.dtype)
+        # LU's entries below the diagonal as they are (-0.0 stays -0.0), ones on it
+        L = cnp.where(np.tril(np.ones((m, k), bool), -1), LU[..., :, :k], cnp.eye(m, k, dtype=LU.dtype))
         U = cnp.triu(LU)[..., :k, :]
     if unpack_pivots:
         pivots = np.asarray(LU_pivots.numpy() if isinstance(LU_pivots, Tensor) else LU_pivots) - 1

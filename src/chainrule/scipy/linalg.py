@@ -482,12 +482,11 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
     low, up = _lu(a)
     m, n = shape_of(a)
     k = min(m, n)
-    low = cnp.tril(low, -1)  # both m × n, in LAPACK's one array
-    if m < n:
+    if m < n:  # both m × n, in LAPACK's one array (a -0.0 below the diagonal kept)
         low = cnp.concatenate([low, cnp.zeros((m, n - k), dtype=low.dtype)], axis=1)
     elif m > n:
         up = cnp.concatenate([up, cnp.zeros((m - k, n), dtype=up.dtype)], axis=0)
-    return low + up, _pivots(a)
+    return cnp.where(np.tril(np.ones((m, n), bool), -1), low, up), _pivots(a)
 
 
 @unboxing
