@@ -405,3 +405,14 @@ def test_lu_keeps_the_sign_of_a_zero_below_the_diagonal():
     M = np.array([[0.0, -0.0, 1.5], [-2.25, 1.5, 0.5]])
     np.testing.assert_array_equal(np.signbit(cr.linalg.lu(M).L.numpy()),
                                   np.signbit(torch.linalg.lu(torch.tensor(M)).L.numpy()))
+
+
+def test_lu_unpack_and_lu_solve_refuse_what_torch_refuses():
+    LU, pivots = cr.linalg.lu_factor(M33)
+    for call, error in ((lambda: cr.lu_unpack(LU, cr.tensor([1.0, 2.0, 3.0])), RuntimeError),
+                        (lambda: cr.lu_unpack(cr.ones(3), pivots), RuntimeError),
+                        (lambda: cr.lu_unpack(LU, 2.0), TypeError),
+                        (lambda: cr.lu_unpack(LU, pivots, 0.5), TypeError),
+                        (lambda: cr.linalg.lu_solve(LU, pivots, 0.5), TypeError)):
+        with pytest.raises(error):
+            call()

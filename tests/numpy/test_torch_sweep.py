@@ -123,7 +123,7 @@ UNFIXED = set("""
     Tensor.to Tensor.unique_consecutive Tensor.var Tensor.vdot Tensor.view Tensor.vsplit Tensor.xlogy
     fft.fftfreq fft.hfftn fft.ihfft2 fft.ihfftn fft.irfft fft.irfft2 fft.irfftn fft.rfftfreq fft.rfftn
     linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal linalg.eig linalg.inv_ex linalg.lstsq linalg.lu
-    linalg.lu_factor linalg.lu_solve linalg.matrix_exp linalg.matrix_norm linalg.matrix_power linalg.matrix_rank
+    linalg.lu_factor linalg.matrix_exp linalg.matrix_norm linalg.matrix_power linalg.matrix_rank
     linalg.norm linalg.pinv linalg.qr linalg.svd linalg.svdvals linalg.tensorinv linalg.vander linalg.vecdot
     linalg.vector_norm special.bessel_j0 special.bessel_j1 special.digamma special.gammaln special.logit
     special.multigammaln special.psi special.xlog1py special.xlogy special.zeta torch.addmm torch.allclose
@@ -132,7 +132,7 @@ UNFIXED = set("""
     torch.chunk torch.complex torch.copysign torch.corrcoef torch.cosine_similarity torch.cov torch.cross
     torch.cumulative_trapezoid torch.diagonal torch.diff torch.digamma torch.dist torch.dot torch.einsum
     torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin torch.kthvalue
-    torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.lu_unpack torch.masked_select
+    torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.masked_select
     torch.matmul torch.matrix_power torch.max torch.mean torch.median torch.meshgrid torch.min torch.mode
     torch.mv torch.mvlgamma torch.nanmean torch.nanmedian torch.nanquantile torch.neg_ torch.norm torch.pdist
     torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.quantile torch.relu torch.relu_

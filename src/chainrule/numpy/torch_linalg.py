@@ -531,7 +531,22 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     """``torch.lu_unpack``: ``(P, L, U)`` from ``lu_factor``'s result, A = P L U;
     differentiable in ``LU_data``. Empty tensors for the parts not asked for (PyTorch's)."""
     no_out(out, "lu_unpack")
+    for position, (what, value) in enumerate((("LU_data", LU_data), ("LU_pivots", LU_pivots)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"lu_unpack(): argument '{what}' (position {position}) must be Tensor, not "
+                            f"{type(value).__name__}")
+    for position, (what, value) in enumerate((("unpack_data", unpack_data), ("unpack_pivots", unpack_pivots)), 3):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"lu_unpack(): argument '{what}' (position {position}) must be bool, not "
+                            f"{type(value).__name__}")
     LU = as_input(LU_data)
+    if LU.ndim < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: {list(LU.shape)} "
+                           "instead")
+    if LU_pivots.dtype != np.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
     m, n = LU.shape[-2:]
     k = min(m, n)
     empty = constant(np.zeros(0), like=LU)
@@ -570,6 +585,10 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=Non
     """``torch.linalg.lu_solve``: X with A X = B (``left=False``: X A = B; ``adjoint``: Aᴴ
     for A) from ``lu_factor``'s result; differentiable in LU and B."""
     no_out(out, "lu_solve")
+    for position, (what, value) in enumerate((("LU", LU), ("pivots", pivots), ("B", B)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"linalg_lu_solve(): argument '{what}' (position {position}) must be Tensor, not "
+                            f"{type(value).__name__}")
     P, L, U = lu_unpack(LU, pivots)
     B = as_input(B)
     A = cnp.matmul(P, cnp.matmul(L, U))
