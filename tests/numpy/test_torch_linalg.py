@@ -416,3 +416,13 @@ def test_lu_unpack_and_lu_solve_refuse_what_torch_refuses():
                         (lambda: cr.linalg.lu_solve(LU, pivots, 0.5), TypeError)):
         with pytest.raises(error):
             call()
+
+
+def test_quantile_and_cholesky_inverse_take_tensors_only_as_torch():
+    for call in (lambda: cr.quantile(2, 3), lambda: cr.nanquantile([1.0, 2.0], 0.5),
+                 lambda: cr.quantile(cr.tensor(M34), 0.5, dim=1.0), lambda: cr.cholesky_inverse(np.eye(2)),
+                 lambda: cr.cholesky_inverse(cr.eye(2), 2)):
+        with pytest.raises(TypeError):
+            call()
+    with pytest.raises(RuntimeError, match="at least 2 dimensions"):
+        cr.cholesky_inverse(cr.ones(3))

@@ -128,14 +128,14 @@ UNFIXED = set("""
     linalg.vector_norm special.bessel_j0 special.bessel_j1 special.digamma special.gammaln special.logit
     special.multigammaln special.psi special.xlog1py special.xlogy special.zeta torch.addmm torch.allclose
     torch.angle torch.argmax torch.argmin torch.baddbmm torch.blackman_window torch.bucketize
-    torch.cartesian_prod torch.chain_matmul torch.cholesky torch.cholesky_inverse torch.cholesky_solve
+    torch.cartesian_prod torch.chain_matmul torch.cholesky torch.cholesky_solve
     torch.chunk torch.complex torch.copysign torch.corrcoef torch.cosine_similarity torch.cov torch.cross
     torch.cumulative_trapezoid torch.diagonal torch.diff torch.digamma torch.dist torch.dot torch.einsum
     torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin torch.kthvalue
     torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.masked_select
     torch.matmul torch.matrix_power torch.max torch.mean torch.median torch.meshgrid torch.min torch.mode
-    torch.mv torch.mvlgamma torch.nanmean torch.nanmedian torch.nanquantile torch.neg_ torch.norm torch.pdist
-    torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.quantile torch.relu torch.relu_
+    torch.mv torch.mvlgamma torch.nanmean torch.nanmedian torch.neg_ torch.norm torch.pdist
+    torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.relu torch.relu_
     torch.sigmoid_ torch.split torch.square_ torch.std torch.std_mean torch.stft torch.svd torch.take
     torch.take_along_dim torch.tensor_split torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve
     torch.unique_consecutive torch.var torch.var_mean torch.vdot torch.view_as_real torch.vsplit torch.where

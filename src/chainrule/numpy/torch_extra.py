@@ -267,6 +267,10 @@ def cholesky_inverse(L, upper: bool = False, *, out=None) -> Tensor:
     PyTorch's, the factor's other triangle is not read for the value but gets a gradient:
     that of (L Lᴴ)⁻¹ in the whole of L."""
     no_out(out, "cholesky_inverse")
+    if not isinstance(L, Tensor):
+        raise TypeError(f"cholesky_inverse(): argument 'input' (position 1) must be Tensor, not {type(L).__name__}")
+    if not isinstance(upper, (bool, np.bool_)):
+        raise TypeError(f"cholesky_inverse(): argument 'upper' (position 2) must be bool, not {type(upper).__name__}")
     L = as_input(L)
     if L.ndim < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")

@@ -80,8 +80,14 @@ def _inplace_form(name: str):
     return function
 
 
+# method forms whose input PyTorch takes only as a Tensor (a number or list is a TypeError)
+TENSOR_INPUT = {"quantile", "nanquantile"}
+
+
 def _method_form(name: str):
     def function(input, *args, out=None, **kwargs):
+        if name in TENSOR_INPUT and not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         with pytorch_meaning():  # torch.sort(x) is PyTorch's on a transform's value too
             result = getattr(_as_tensor(input), name)(*args, **kwargs)
         return result if out is None else _into(out, result, name)
