@@ -36,7 +36,7 @@ from chainrule.core.linearize import TRANSPOSING
 from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EAGER, LEAF, PROJECT, EagerNode
+from chainrule.core.trace import CONSTANT, EAGER, LEAF, PROJECT, EagerNode
 from chainrule.numpy.numpy_boxes import Box
 from chainrule.transforms.reverse import trace_vjp
 from chainrule.util import subvals, toposort
@@ -149,7 +149,7 @@ def trace(start_node: Node, fun: Callable, x: Any):
         }
 
     for pos, entry in enumerate(tape):
-        if entry is LEAF:
+        if entry is LEAF or entry is CONSTANT:
             continue
         prim, parents, vals, kwargs, ans = entry
         if prim is PROJECT:  # output k of a multiple-output call: take item k of it

@@ -52,7 +52,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     pytorch_meaning_on,
     set_grad_enabled,
 )
-from chainrule.core.paused import PausedReverseTrace
+from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
 from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
 from chainrule.core.trace import (
     EAGER,
@@ -439,13 +439,34 @@ def _root_holding(root: Tensor, steps, result: Tensor, name: str) -> Tensor:
 
 
 def _changed_in_transform(t: Tensor, result: Tensor, name: str) -> None:
-    """``t``, a value of a transform, takes on ``result`` of an in-place change; a view
-    writes it into its base (out of place, as PyTorch's CopySlices), and the base's other
-    views are made again from it."""
+    """``t``, a value of a transform, takes on ``result`` of an in-place change (see
+    :func:`_write_in_transform`). Under ``no_grad()`` the values change and the
+    derivative stays what it was, as PyTorch's graph does (``y.mul_(3)`` there leaves the
+    derivative of ``y = x * 2`` at 2): the base of ``t`` takes on its new values with
+    its old derivative, and its views are made again from it."""
     trace = t._trace
     link = getattr(t, "_view", None)
     root = t if link is None else link[0]
-    if pytorch_meaning_on() and (link is None or not link[2]):  # (x.detach() may be changed)
+    if not isinstance(trace, PausedReverseTrace) or trace.tape is None or root._trace is not trace:
+        _write_in_transform(t, result, name, True)
+        return
+    old = Tensor(root._value, trace, root._node)
+    _write_in_transform(t, result, name, True)  # the new values, constants of the paused trace
+    saved = set_transforms_grad_mode(True)  # (the mode the no_grad() block was entered from)
+    try:
+        _write_in_transform(root, old + (undifferentiated(root) - undifferentiated(old)), name, False)
+    finally:
+        set_transforms_grad_mode(saved)
+
+
+def _write_in_transform(t: Tensor, result: Tensor, name: str, check: bool) -> None:
+    """``t``, a value of a transform, takes on ``result``; a view writes it into its base
+    (out of place, as PyTorch's CopySlices), and the base's other views are made again
+    from it. ``check``: refuse what PyTorch's autograd refuses (:func:`_check_pytorch_allows`)."""
+    trace = t._trace
+    link = getattr(t, "_view", None)
+    root = t if link is None else link[0]
+    if check and pytorch_meaning_on() and (link is None or not link[2]):  # (x.detach() may be changed)
         _check_pytorch_allows(link, root, name)
     _take_on(t, result)
     if root is not t:

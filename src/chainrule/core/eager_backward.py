@@ -334,6 +334,7 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
     """
     tape = {}
     watched = set()
+    replayed = set()  # nodes freed by an earlier pass whose rules read no saved array
     leaves = []
     clock = EAGER.clock
     free = not retain_graph
@@ -342,7 +343,12 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
         if prim is None and not node.hooks:
             leaves.append(node)
             continue
-        tape[node] = entry = node.entry
+        entry = node.entry
+        if entry is None and node.parents is not None:  # freed, but its rules read no saved array
+            entry = node.replayed()
+            if entry is not None:
+                replayed.add(node)
+        tape[node] = entry
         if (node.hooks or node.tensor_ref is not None or node.stamp < clock or create_graph
                 or prim is None or entry is None or (collect is not None and node in collect)):
             watched.add(node)
@@ -368,12 +374,16 @@ def eager_backward_pass(order, gradient, retain_graph: bool, create_graph: bool,
             return g, entry
         if entry is None:
             raise RuntimeError(
-                f"backward through {prim.__name__} a second time: its graph was freed by the "
-                "first backward(). Pass retain_graph=True to the first call to keep it."
+                "Trying to backward through the graph a second time (or directly access saved "
+                f"tensors after they have already been freed): what {prim.__name__} saved for the "
+                "backward pass was freed by the first backward(). Pass retain_graph=True to the "
+                "first call to keep it."
             )
-        if EAGER.clock > node.stamp:  # something was written in place since: look closer
+        if node in replayed:  # nothing saved to check or recompute: the rules are linear in g
+            pass
+        elif EAGER.clock > node.stamp:  # something was written in place since: look closer
             _check_versions(node, create_graph)
-        if create_graph:
+        if create_graph and node not in replayed:
             kwargs = entry[3]
             inputs = _as_recorded(node.inputs, entry[2], entry[1])
             entry = (prim, entry[1], inputs, kwargs, prim(*inputs, **kwargs))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from chainrule.core.tensor import NO_KWARGS, Tensor
 from chainrule.core.trace import (
-    LEAF,
+    CONSTANT,
     OPEN_REVERSE,
     ReverseTrace,
     Trace,
@@ -62,7 +62,7 @@ class PausedReverseTrace(ReverseTrace):
     def constant(self, value) -> Tensor:
         """``value`` as a Tensor of this trace that depends on nothing (a new input)."""
         tape = self.tape
-        tape.append(LEAF)
+        tape.append(CONSTANT)
         return Tensor(value, self, len(tape) - 1)
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "EAGER",
     "PROJECT",
     "LEAF",
+    "CONSTANT",
     "tape_entry",
     "RANDOM_SOURCES",
     "GRAD_MODE",
@@ -51,6 +52,58 @@ __all__ = [
     "quiet_numpy",
     "restore_numpy",
 ]
+
+_ARRAYS = (np.ndarray, np.generic)
+_ndarray = np.ndarray
+# Arrays up to this size stay in an outline as they are: outlining them would cost the
+# backward pass more time than the memory it frees is worth.
+_KEPT_BYTES = 1 << 12
+
+
+def _reads_no_array(reads: tuple, parents, args) -> bool:
+    """Whether the rules of the differentiated arguments read no array (``reads``,
+    Primitive.reads): only Python numbers, slices and the like (``x * 2``, ``x[1:]``)."""
+    for j, _ in parents:
+        for i in reads[j]:
+            if isinstance(args[i], _ARRAYS):
+                return False
+    return True
+
+
+def _outline(entry: tuple) -> tuple | None:
+    """What the backward pass needs of ``entry``, whose rules read the value of no array:
+    the entry itself where its arrays are small, else the entry with each large array
+    left out and noted (its position, shape, dtype and whether it is laid out in Fortran
+    order alone: a reshape with ``order='A'`` reads that); None where the call had
+    several outputs."""
+    ans = entry[4]
+    if ans.__class__ is tuple:
+        return None
+    for a in entry[2]:
+        if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
+            break
+    else:
+        if not (ans.__class__ is _ndarray and ans.nbytes > _KEPT_BYTES):
+            return entry
+    prim, parents, args, kwargs, ans = entry
+    args = list(args)
+    arrays = []
+    for i, a in enumerate(args):
+        if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
+            fortran = a.ndim > 1 and not a.flags.c_contiguous and a.flags.f_contiguous
+            arrays.append((i, a.shape, a.dtype, fortran))
+            args[i] = None
+    if ans.__class__ is _ndarray and ans.nbytes > _KEPT_BYTES:
+        arrays.append((-1, ans.shape, ans.dtype, False))
+        ans = None
+    return prim, parents, args, kwargs, ans, arrays
+
+
+def _stand_in(shape: tuple, dtype, fortran: bool) -> np.ndarray:
+    """An array of that shape and dtype for rules that read no value: zeros, which take
+    no memory unless laid out in Fortran order."""
+    return np.zeros(shape, dtype, order="F") if fortran else np.broadcast_to(np.zeros((), dtype), shape)
+
 
 _levels = itertools.count(1)
 _new_tensor = object.__new__  # the hot paths make Tensors without calling __init__
@@ -69,7 +122,7 @@ class EagerNode:
     """
 
     __slots__ = (
-        "prim", "parents", "entry", "inputs", "tensor_ref", "hooks", "stamp",
+        "prim", "parents", "entry", "inputs", "tensor_ref", "hooks", "stamp", "outline",
         "seq", "origin",  # origin: where the call was made, set only by detect_anomaly
         "torch_name",  # PyTorch's name of the composite operation that ends here (named_as_torch)
     )
@@ -98,8 +151,43 @@ class EagerNode:
         return None if self.entry is None else self.entry[4]
 
     def free(self) -> None:
-        """Drop what the node keeps for the backward pass (the graph below it goes too)."""
-        self.entry = self.inputs = self.parents = None
+        """Drop what the node keeps for the backward pass (the graph below it goes too).
+
+        A node whose rules read no saved array (``x + y``, ``x.sum()``, a reshape, a
+        clone: PyTorch's nodes that save no tensor) keeps its place in the graph and an
+        outline of its entry (the shapes and dtypes of its large arrays; small ones are
+        kept), so that a later backward pass can go through it again, as PyTorch's can
+        (:meth:`replayed`)."""
+        entry = self.entry
+        self.entry = self.inputs = None
+        if entry is None:  # (freed before: an outline stays)
+            if getattr(self, "outline", None) is None:
+                self.parents = None
+            return
+        prim = self.prim
+        if prim.reads_nothing or (prim.reads is not None and _reads_no_array(prim.reads, self.parents, entry[2])):
+            self.outline = _outline(entry)
+            if self.outline is not None:
+                return
+        self.parents = None
+
+    def replayed(self) -> tuple | None:
+        """The entry of a node freed by :meth:`free` whose rules read no saved array:
+        stand-ins of its arrays (of their shapes and dtypes, no values), which is all its
+        rules read; None where the entry was freed for good."""
+        outline = getattr(self, "outline", None)
+        if outline is None:
+            return None
+        if len(outline) == 5:  # the entry itself, its arrays small
+            return outline
+        prim, parents, args, kwargs, ans, arrays = outline
+        args = list(args)
+        for i, shape, dtype, fortran in arrays:
+            if i < 0:
+                ans = _stand_in(shape, dtype, fortran)
+            else:
+                args[i] = _stand_in(shape, dtype, fortran)
+        return prim, parents, args, kwargs, ans
 
     def __repr__(self) -> str:
         name = "leaf" if self.prim is None else self.prim.__name__
@@ -249,8 +337,11 @@ PROJECT.vjps = RulesByArgument(_project_rule)
 # A tape entry of a reverse trace is a plain tuple (cheaper to make than an object):
 #   (prim, parents, args, kwargs, ans), parents = ((argnum, tape position), ...).
 # A Tensor of a reverse trace holds its tape position in ``_node``; an input's entry is
-# LEAF, and one output of a multiple-output primitive has prim PROJECT.
+# LEAF, and one output of a multiple-output primitive has prim PROJECT. A value computed
+# under no_grad() is a CONSTANT: an entry like LEAF's, but of nothing the transform
+# differentiates (PyTorch lets it be changed in place).
 LEAF = (None, (), None, None, None)
+CONSTANT = tuple(list(LEAF))  # (a tuple of its own: the two are told apart by identity)
 
 
 def tape_entry(prim, parents, args, kwargs, ans) -> tuple:
