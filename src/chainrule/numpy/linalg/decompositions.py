@@ -28,7 +28,7 @@ from chainrule.numpy.linalg.common import (
 from chainrule.numpy.linalg.solving import inv, solve
 from chainrule.numpy.nondiff import anywhere, plain
 from chainrule.numpy.products import any_tensor, conj_if_complex, matmul
-from chainrule.numpy.registry import mirrors
+from chainrule.numpy.registry import MIRROR_OF, mirrors
 
 __all__ = [
     "cholesky",
@@ -81,18 +81,19 @@ def cholesky(a, /, *, upper: bool = False):
 
 # -- symmetric eigenproblem ----------------------------------------------------------------
 # eigh's derivative is that of eigh((a + aᴴ) / 2), as JAX's (which symmetrises its input):
-# a symmetric gradient, right along every Hermitian change of a.
-def eigh_jvp(t, ans, a, UPLO="L"):
+# a symmetric gradient, right along every Hermitian change of a. With JAX's
+# symmetrize_input=False, JAX's rules take the change of a as it is (hermitian_part=False).
+def eigh_jvp(t, ans, a, UPLO="L", hermitian_part=True):
     w, v = ans
-    vdv = matmul(matmul(_H(v), _sym(t)), v)
+    vdv = matmul(matmul(_H(v), _sym(t) if hermitian_part else t), v)
     dw = _real_if(_diag(vdv), is_complex(vdv))
     dv = matmul(v, _inverse_gaps(w) * vdv)
     return dw, dv
 
 
-def eigh_vjp(g, ans, a, UPLO="L"):
+def eigh_vjp(g, ans, a, UPLO="L", hermitian_part=True):
     if is_complex(a):
-        return _eigh_vjp_complex(g, ans, a, UPLO=UPLO)
+        return _eigh_vjp_complex(g, ans, a, UPLO=UPLO, hermitian_part=hermitian_part)
     gw, gv = g
     w, v = ans
     inner = 0
@@ -100,20 +101,59 @@ def eigh_vjp(g, ans, a, UPLO="L"):
         inner = _diag_embed(gw)
     if gv is not None:
         inner = inner + _inverse_gaps(w) * matmul(_T(v), gv)
-    return _sym(matmul(matmul(v, inner), _T(v)))
+    ct = matmul(matmul(v, inner), _T(v))
+    return _sym(ct) if hermitian_part else ct
 
 
 _eigh_vjp_complex = _vjp_by_transposing(eigh_jvp)
-eigh = linalg_op(_la.eigh, multiple_outputs=True)
-def_vjps(eigh, eigh_vjp)
-def_jvps(eigh, eigh_jvp)
+_eigh = linalg_op(_la.eigh, "eigh", multiple_outputs=True, public=False)
+def_vjps(_eigh, eigh_vjp)
+def_jvps(_eigh, eigh_jvp)
+# the same values, differentiated as JAX's eigh(symmetrize_input=False) does
+_eigh_as_given = linalg_op(_la.eigh, "eigh", multiple_outputs=True, public=False)
+def_vjps(_eigh_as_given, lambda g, ans, a, UPLO="L": eigh_vjp(g, ans, a, UPLO, hermitian_part=False))
+def_jvps(_eigh_as_given, lambda t, ans, a, UPLO="L": eigh_jvp(t, ans, a, UPLO, hermitian_part=False))
+
+
+def _uplo(UPLO) -> str:
+    if UPLO is None:
+        return "L"
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U' (the triangle read), not {UPLO!r}")
+    return UPLO
+
+
+def _np_eigh(a, UPLO=None, symmetrize_input=None):
+    """``np.linalg.eigh`` with jax.numpy's ``symmetrize_input=``."""
+    if symmetrize_input:
+        a = np.asarray(a)
+        a = (a + np.conj(np.swapaxes(a, -1, -2))) / 2
+    return _la.eigh(a, _uplo(UPLO))
+
+
+@mirrors(_np_eigh, "linalg", "eigh")
+def eigh(a, UPLO=None, symmetrize_input=None):
+    """``np.linalg.eigh``: the values read one triangle of ``a`` (``UPLO``, ``'L'`` by
+    default) and differentiate as a function of the symmetrised input (JAX's derivative).
+    jax.numpy's ``symmetrize_input=True`` decomposes (a + aᴴ) / 2 instead, as JAX does
+    (the same for a symmetric ``a``); ``symmetrize_input=False`` reads the triangle and
+    differentiates along any change of ``a``, symmetric or not, as JAX does. Left out, it
+    is NumPy's: the triangle, with the symmetrised input's derivative."""
+    if not any_tensor((a,)):
+        return _np_eigh(a, UPLO, symmetrize_input)
+    if symmetrize_input:
+        return _eigh(_sym(a), _uplo(UPLO))
+    return (_eigh if symmetrize_input is None else _eigh_as_given)(a, _uplo(UPLO))
+
+
+MIRROR_OF[_la.eigh] = eigh  # (what the record replays is _np_eigh, which takes symmetrize_input=)
 
 
 # NumPy's own eigvalsh for the values (LAPACK's eigenvalues-only routine, whose last bits
 # differ from eigh's); the derivatives are eigh's eigenvalues'
 _eigvalsh = linalg_op(_la.eigvalsh, "eigvalsh", public=False)
-def_vjps(_eigvalsh, lambda g, ans, a, UPLO="L": eigh_vjp((g, None), eigh(a, UPLO), a, UPLO))
-def_jvps(_eigvalsh, lambda t, ans, a, UPLO="L": eigh_jvp(t, eigh(a, UPLO), a, UPLO)[0])
+def_vjps(_eigvalsh, lambda g, ans, a, UPLO="L": eigh_vjp((g, None), _eigh(a, UPLO), a, UPLO))
+def_jvps(_eigvalsh, lambda t, ans, a, UPLO="L": eigh_jvp(t, _eigh(a, UPLO), a, UPLO)[0])
 
 
 @mirrors(_la.eigvalsh, "linalg")
@@ -418,4 +458,4 @@ def qr(a, mode: str = "reduced"):
 
 
 # Batching rules for vmap: NumPy's linalg maps over leading axes already.
-def_batch(batching.stacked, _cholesky, eigh, _eigvalsh, eig, _svd, _svdvals, _qr, _qr_r, det)
+def_batch(batching.stacked, _cholesky, _eigh, _eigh_as_given, _eigvalsh, eig, _svd, _svdvals, _qr, _qr_r, det)
