@@ -106,3 +106,22 @@ def test_eigh_symmetrize_input_as_jax(symmetrize_input, uplo):
 def test_eigh_without_the_keyword_is_numpys():
     np.testing.assert_array_equal(cnp.linalg.eigh(A)[0], np.linalg.eigh(A)[0])
     np.testing.assert_array_equal(cnp.linalg.eigh(cr.tensor(A), "U")[0].numpy(), np.linalg.eigh(A, "U")[0])
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_convolve_correlate_take_jax_precision_and_preferred_element_type(name, mode):
+    a, v = np.array([1.0, -2.0, 0.5, 3.0]), np.array([0.25, 2.0, -1.0])
+
+    def f(lib, **kw):
+        return lambda a, v: getattr(lib, name)(a, v, mode, precision="highest", **kw)
+    same(f(cnp)(a, v), f(jnp)(a, v))
+    same(cr.jit(f(cnp))(a, v), f(jnp)(a, v))
+    same(cr.vmap(f(cnp), (None, 0))(a, np.stack([v, -v])), jax.vmap(f(jnp), (None, 0))(a, np.stack([v, -v])))
+    loss = lambda lib: lambda a, v: (f(lib, preferred_element_type=np.float64)(a, v) ** 2).sum()  # noqa: E731
+    for got, want in zip(cr.grad(loss(cnp), (0, 1))(a, v), jax.grad(loss(jnp), (0, 1))(a, v), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    ints = np.array([1, 2, 3]), np.array([1, -1])
+    same(f(cnp, preferred_element_type=np.float64)(*ints), f(jnp, preferred_element_type=np.float64)(*ints))
+    same(f(cnp, preferred_element_type=np.float64)(cr.tensor(ints[0]), ints[1]).numpy(),
+         f(jnp, preferred_element_type=np.float64)(*ints))

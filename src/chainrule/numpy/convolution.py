@@ -17,7 +17,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
-from chainrule.numpy.registry import mirrors, wrap
+from chainrule.numpy.registry import MIRROR_OF, mirrors, wrap
 from chainrule.numpy.shape.primitives import _as_input, _has_tensor
 
 __all__ = ["convolve", "correlate"]
@@ -88,16 +88,38 @@ def _sequences(name: str, a, v, mode, at_least_1d: bool = True):
     return a, v, mode
 
 
-@mirrors(np.convolve, "convolution")
-def convolve(a, v, mode="full"):
-    """``np.convolve``: differentiable in both sequences.
+def _cast(ans, preferred_element_type):
+    return ans if preferred_element_type is None else cnp.astype(ans, preferred_element_type)
+
+
+# jax.numpy's convolve and correlate take precision= and preferred_element_type=, as its
+# products (chainrule.numpy.products.JAX_KEYWORDS): precision changes nothing (NumPy
+# multiplies in the operands' own precision); the result is cast to the type asked for.
+def _np_convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
+    """``np.convolve`` with jax.numpy's keywords."""
+    return _cast(np.convolve(a, v, mode), preferred_element_type)
+
+
+def _np_correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
+    """``np.correlate`` with jax.numpy's keywords."""
+    return _cast(np.correlate(a, v, mode), preferred_element_type)
+
+
+@mirrors(_np_convolve, "convolution", "convolve")
+def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
+    """``np.convolve``: differentiable in both sequences. jax.numpy's ``precision=``
+    changes nothing; ``preferred_element_type=`` is the result's dtype.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> cr.grad(lambda a: cnp.convolve(a, [1.0, 2.0])[1])(cnp.array([3.0, 4.0]))
     array([2., 1.])
     """
     if not _has_tensor([a, v]):
-        return np.convolve(a, v, mode)
+        return _np_convolve(a, v, mode, preferred_element_type=preferred_element_type)
+    return _cast(_convolved(a, v, mode), preferred_element_type)
+
+
+def _convolved(a, v, mode):
     a, v, mode = _sequences("convolve", a, v, mode)
     n, m = shape_of(a)[0], shape_of(v)[0]
     full = convolve_full(a, v)
@@ -109,11 +131,17 @@ def convolve(a, v, mode="full"):
     return full
 
 
-@mirrors(np.correlate, "convolution")
-def correlate(a, v, mode="valid"):
-    """``np.correlate`` (``v`` conjugated, as NumPy does): differentiable in both."""
+@mirrors(_np_correlate, "convolution", "correlate")
+def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
+    """``np.correlate`` (``v`` conjugated, as NumPy does): differentiable in both.
+    jax.numpy's ``precision=`` changes nothing; ``preferred_element_type=`` is the
+    result's dtype."""
     if not _has_tensor([a, v]):
-        return np.correlate(a, v, mode)
+        return _np_correlate(a, v, mode, preferred_element_type=preferred_element_type)
+    return _cast(_correlated(a, v, mode), preferred_element_type)
+
+
+def _correlated(a, v, mode):
     a, v, mode = _sequences("correlate", a, v, mode, at_least_1d=False)
     n, m = shape_of(a)[0], shape_of(v)[0]
     full = convolve_full(a, _reversed(cnp.conj(v)))
@@ -123,3 +151,6 @@ def correlate(a, v, mode="valid"):
     if mode == "valid":
         return _valid_part(full, shorter - 1, longer - shorter + 1)
     return full
+
+
+MIRROR_OF[np.convolve], MIRROR_OF[np.correlate] = convolve, correlate  # (records replay _np_*)
