@@ -73,7 +73,7 @@ class Primitive:
     __slots__ = (
         "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
         "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "eager_quiet",
-        "reads_nothing", "foreign_keywords", "__dict__",
+        "replayable", "foreign_keywords", "__dict__",
     )
 
     def __init__(self, fun: Callable, name: str | None = None, multiple_outputs: bool = False):
@@ -92,7 +92,9 @@ class Primitive:
         # Optional: for each argument, the arguments whose values its vjp rule reads (see
         # reads_only); None: any of them, and the output.
         self.reads: tuple[tuple[int, ...], ...] | None = None
-        self.reads_nothing = False  # whether ``reads`` is declared and every rule reads no argument
+        # Whether an eager node of it can be gone through again once the backward pass freed
+        # it: its rules read no argument that can be on the graph (see reads_only)
+        self.replayable = False
         self.multiple_outputs = multiple_outputs
         # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
         # (the ufuncs' out=, where=, dtype=, which the rules do not take).
@@ -702,7 +704,7 @@ def new_vjp_rules(prim: Primitive) -> None:
     prim.partial = None
     prim.keeps = None
     prim.reads = None
-    prim.reads_nothing = False
+    prim.replayable = False
 
 
 def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
@@ -834,7 +836,7 @@ def reads_only(prim: Primitive, *reads: tuple[int, ...]) -> None:
     pass lets it be, as PyTorch does for what its functions do not save (the ``x`` of
     ``x + 1`` or of ``x * 2``, the ``y`` of ``x * y`` when only ``y`` needs a gradient)."""
     prim.reads = tuple(tuple(r) for r in reads)
-    prim.reads_nothing = not any(prim.reads)
+    prim.replayable = not any(prim.reads)
 
 
 def def_batch(rule: Callable, *prims: Primitive) -> None:

@@ -53,43 +53,29 @@ __all__ = [
     "restore_numpy",
 ]
 
-_ARRAYS = (np.ndarray, np.generic)
 _ndarray = np.ndarray
 # Arrays up to this size stay in an outline as they are: outlining them would cost the
 # backward pass more time than the memory it frees is worth.
 _KEPT_BYTES = 1 << 12
 
 
-def _reads_no_array(reads: tuple, parents, args) -> bool:
-    """Whether the rules of the differentiated arguments read no array (``reads``,
-    Primitive.reads): only Python numbers, slices and the like (``x * 2``, ``x[1:]``)."""
-    for j, _ in parents:
-        for i in reads[j]:
-            if isinstance(args[i], _ARRAYS):
-                return False
-    return True
-
-
-def _outline(entry: tuple) -> tuple | None:
-    """What the backward pass needs of ``entry``, whose rules read the value of no array:
-    the entry itself where its arrays are small, else the entry with each large array
-    left out and noted (its position, shape, dtype and whether it is laid out in Fortran
-    order alone: a reshape with ``order='A'`` reads that); None where the call had
-    several outputs."""
-    ans = entry[4]
+def _outline(entry: tuple, reads: tuple) -> tuple | None:
+    """What the backward pass needs of ``entry``, whose rules read no argument that can
+    be on the graph, where some of its arrays are large: the entry with each large array
+    that no rule reads (``reads``, Primitive.reads) left out and noted (its position,
+    shape, dtype and whether it is laid out in Fortran order alone: a reshape with
+    ``order='A'`` reads that). None where a rule reads a large array (an index), or
+    where the call had several outputs."""
+    prim, parents, args, kwargs, ans = entry
     if ans.__class__ is tuple:
         return None
-    for a in entry[2]:
-        if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
-            break
-    else:
-        if not (ans.__class__ is _ndarray and ans.nbytes > _KEPT_BYTES):
-            return entry
-    prim, parents, args, kwargs, ans = entry
+    read = {i for r in reads for i in r}
     args = list(args)
     arrays = []
     for i, a in enumerate(args):
         if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
+            if i in read:
+                return None
             fortran = a.ndim > 1 and not a.flags.c_contiguous and a.flags.f_contiguous
             arrays.append((i, a.shape, a.dtype, fortran))
             args[i] = None
@@ -165,8 +151,16 @@ class EagerNode:
                 self.parents = None
             return
         prim = self.prim
-        if prim.reads_nothing or (prim.reads is not None and _reads_no_array(prim.reads, self.parents, entry[2])):
-            self.outline = _outline(entry)
+        if prim.replayable:
+            for a in entry[2]:
+                if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
+                    break
+            else:
+                ans = entry[4]
+                if ans.__class__ is not _ndarray or ans.nbytes <= _KEPT_BYTES:
+                    self.outline = entry  # small arrays: kept as they are
+                    return
+            self.outline = _outline(entry, prim.reads)
             if self.outline is not None:
                 return
         self.parents = None

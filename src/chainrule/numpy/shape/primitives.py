@@ -223,6 +223,7 @@ scatter_add = shape_op(_scatter_add_impl, "scatter_add", public=False)
 def_vjps(_getitem, lambda g, ans, x, index: scatter_add(g, index, shape_of(x)))
 def_linear(_getitem)
 reads_only(_getitem, (1,))  # x's shape, and the index
+_getitem.replayable = True  # (the index is never on the graph)
 def_vjps(scatter_add, lambda g, ans, gi, index, shape: _getitem(g, index))
 def_linear(scatter_add)
 
