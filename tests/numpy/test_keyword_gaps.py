@@ -125,3 +125,21 @@ def test_convolve_correlate_take_jax_precision_and_preferred_element_type(name, 
     same(f(cnp, preferred_element_type=np.float64)(*ints), f(jnp, preferred_element_type=np.float64)(*ints))
     same(f(cnp, preferred_element_type=np.float64)(cr.tensor(ints[0]), ints[1]).numpy(),
          f(jnp, preferred_element_type=np.float64)(*ints))
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_torch_median_of_negative_zero_and_float_only_reductions_raise_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, cr):  # -0.0, whose sign a sum of the elements would lose
+        got = lib.median(lib.tensor(-0.0))
+        assert float(got) == 0 and np.signbit(float(got)), lib
+    assert np.signbit(float(cr.median(cr.tensor([-0.0, 1.0, -0.0]))))
+    x = [[1, 2], [3, 5]]
+    calls = [lambda lib, t: lib.var(t), lambda lib, t: t.std(0), lambda lib, t: lib.nanmean(t),
+             lambda lib, t: t.norm(), lambda lib, t: lib.norm(t, 1.5),
+             lambda lib, t: lib.kthvalue(t.double(), 0), lambda lib, t: t.double().kthvalue(3, 0)]
+    for call in calls:
+        for lib in (torch, cr):
+            with pytest.raises(RuntimeError):
+                call(lib, lib.tensor(x))
+    assert float(cr.tensor([[1.0, 2.0]]).var()) == float(torch.tensor([[1.0, 2.0]]).var())

@@ -112,15 +112,15 @@ UNFIXED = set("""
     Tensor.angle Tensor.arctan2 Tensor.argmax Tensor.argmin Tensor.atan2 Tensor.baddbmm Tensor.broadcast_to
     Tensor.cholesky Tensor.chunk Tensor.copysign Tensor.corrcoef Tensor.cov Tensor.cross Tensor.diagonal
     Tensor.diff Tensor.digamma Tensor.dist Tensor.dot Tensor.fliplr Tensor.histc Tensor.histogram Tensor.hsplit
-    Tensor.hypot Tensor.inner Tensor.isclose Tensor.kthvalue Tensor.lerp Tensor.lerp_ Tensor.lgamma
+    Tensor.hypot Tensor.inner Tensor.isclose Tensor.lerp Tensor.lerp_ Tensor.lgamma
     Tensor.lgamma_ Tensor.logaddexp2 Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_
     Tensor.logical_xor_ Tensor.logit Tensor.logit_ Tensor.masked_select Tensor.matmul Tensor.matrix_exp
-    Tensor.matrix_power Tensor.max Tensor.mean Tensor.median Tensor.min Tensor.mode Tensor.mv Tensor.mvlgamma
-    Tensor.mvlgamma_ Tensor.nanmean Tensor.nanmedian Tensor.neg_ Tensor.norm Tensor.pinverse
+    Tensor.matrix_power Tensor.max Tensor.mean Tensor.min Tensor.mode Tensor.mv Tensor.mvlgamma
+    Tensor.mvlgamma_ Tensor.nanmedian Tensor.neg_ Tensor.norm Tensor.pinverse
     Tensor.polygamma Tensor.polygamma_ Tensor.positive Tensor.pow Tensor.pow_ Tensor.put Tensor.put_ Tensor.qr
     Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_ Tensor.squeeze_
-    Tensor.std Tensor.stft Tensor.sub_ Tensor.svd Tensor.take Tensor.take_along_dim Tensor.tensor_split
-    Tensor.to Tensor.unique_consecutive Tensor.var Tensor.vdot Tensor.view Tensor.vsplit Tensor.xlogy
+    Tensor.stft Tensor.sub_ Tensor.svd Tensor.take Tensor.take_along_dim Tensor.tensor_split
+    Tensor.to Tensor.unique_consecutive Tensor.vdot Tensor.view Tensor.vsplit Tensor.xlogy
     fft.fftfreq fft.hfftn fft.ihfft2 fft.ihfftn fft.irfft fft.irfft2 fft.irfftn fft.rfftfreq fft.rfftn
     linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal linalg.eig linalg.inv_ex linalg.lstsq linalg.lu
     linalg.lu_factor linalg.matrix_exp linalg.matrix_norm linalg.matrix_power linalg.matrix_rank
@@ -131,14 +131,14 @@ UNFIXED = set("""
     torch.cartesian_prod torch.chain_matmul torch.cholesky torch.cholesky_solve
     torch.chunk torch.complex torch.copysign torch.corrcoef torch.cosine_similarity torch.cov torch.cross
     torch.cumulative_trapezoid torch.diagonal torch.diff torch.digamma torch.dist torch.dot torch.einsum
-    torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin torch.kthvalue
+    torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin
     torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.masked_select
-    torch.matmul torch.matrix_power torch.max torch.mean torch.median torch.meshgrid torch.min torch.mode
-    torch.mv torch.mvlgamma torch.nanmean torch.nanmedian torch.neg_ torch.norm torch.pdist
+    torch.matmul torch.matrix_power torch.max torch.mean torch.meshgrid torch.min torch.mode
+    torch.mv torch.mvlgamma torch.nanmedian torch.neg_ torch.norm torch.pdist
     torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.relu torch.relu_
-    torch.sigmoid_ torch.split torch.square_ torch.std torch.std_mean torch.stft torch.svd torch.take
+    torch.sigmoid_ torch.split torch.square_ torch.std_mean torch.stft torch.svd torch.take
     torch.take_along_dim torch.tensor_split torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve
-    torch.unique_consecutive torch.var torch.var_mean torch.vdot torch.view_as_real torch.vsplit torch.where
+    torch.unique_consecutive torch.var_mean torch.vdot torch.view_as_real torch.vsplit torch.where
     torch.xlogy
 """.split())
 

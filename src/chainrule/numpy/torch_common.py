@@ -27,7 +27,7 @@ from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
-           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "is_eager",
+           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "is_eager",
            "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "scalar_dims", "values_indices",
            "TorchSize"]
 
@@ -90,6 +90,13 @@ def elementwise_extreme(x, other, greater: bool):
     wins = a > b if greater else a < b
     both = x * 0.5 + other * 0.5
     return cnp.where(cnp.isnan(a) | cnp.isnan(b), x + other, cnp.where(a == b, both, cnp.where(wins, x, other)))
+
+
+def floating_only(x, dtype, message: str) -> None:
+    """PyTorch's error for an eager integer or boolean Tensor given to a function of
+    floating point ones (NumPy's functions, with ``dtype=``, take them)."""
+    if dtype is None and is_eager(x) and x.dtype.kind not in "fc":
+        raise TensorError(f"{message}, got {np.dtype(x.dtype).name}; convert with .double() or .float()")
 
 
 def is_eager(x) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
-from chainrule.numpy.torch_common import as_eager, checked_divisor, scalar_dims, values_indices
+from chainrule.numpy.torch_common import as_eager, checked_divisor, floating_only, scalar_dims, values_indices
 from chainrule.numpy.torch_common import remainder as torch_remainder
 
 __all__ = ["TorchMathMethods"]
@@ -135,6 +135,7 @@ class TorchMathMethods:
         return cnp.linalg.vector_norm(self - other, ord=p)
 
     def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        floating_only(self, None, "nanmean(): expected input to have floating point or complex dtype")
         return cnp.nanmean(self, axis=dim, keepdims=keepdim, dtype=dtype)
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):

@@ -113,7 +113,8 @@ class TorchOrderMethods:
         """
         n = self.shape[dim] if self.ndim else 1
         if not 1 <= k <= n:
-            raise IndexError(f"kthvalue(): k = {k} is out of range; it must be between 1 and {n} (the size of dim)")
+            raise TensorError(f"kthvalue(): selected number k = {k} out of range for dimension {dim}; it must be "
+                              f"between 1 and {n} (the size of dim)")
         x = self if self.ndim else cnp.reshape(self, (1,))
         idx = as_eager(x, np.expand_dims(np.take(np.argsort(undifferentiated(x), axis=dim, kind="stable"), k - 1,
                                                  axis=dim), dim))

@@ -29,6 +29,7 @@ from chainrule.numpy.torch_common import (
     as_eager,
     axis_or_dim,
     elementwise_extreme,
+    floating_only,
     is_eager,
     pytorchs,
     scalar_dims,
@@ -210,6 +211,8 @@ def _shared_median(x, skip_nan: bool):
     else:
         value = np.sort(numbers)[(numbers.size - 1) // 2]
         hit = v == value
+    if value == 0 and np.signbit(v[hit]).all():  # all zeros -0.0: so is the median (a sum gives +0.0)
+        return -(cnp.sum(cnp.where(hit, -flat, 0)) / int(hit.sum()))
     shift = value if np.isfinite(value) else 0  # inf - inf would be NaN
     return cnp.sum(cnp.where(hit, flat - shift, 0)) / int(hit.sum()) + shift
 
@@ -413,6 +416,7 @@ class TorchReductionMethods:
         Positions are NumPy's (axis, dtype, out, ddof, keepdims), or PyTorch's (dim,
         unbiased, keepdim) after a bool second."""
         out, keepdim = _out_or_keepdims(out, keepdim)
+        floating_only(self, dtype, "std and var only support floating point and complex dtypes")
         return _moments(self, "var", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
@@ -421,6 +425,7 @@ class TorchReductionMethods:
             unbiased=None, keepdim=None, correction=None, where=_NO, mean=_NO):
         """As :meth:`var`, the square root."""
         out, keepdim = _out_or_keepdims(out, keepdim)
+        floating_only(self, dtype, "std and var only support floating point and complex dtypes")
         return _moments(self, "std", pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction,
                         numpy_keywords(out, where=where, mean=mean))
 
@@ -444,6 +449,7 @@ class TorchReductionMethods:
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None):
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
         default; 'fro' is 2), ``inf`` the largest magnitude."""
+        floating_only(self, None, "linalg.vector_norm: Expected a floating point or complex tensor as input")
         out = _vector_norm(self, p, dim, keepdim, dtype)
         return out if p == "nuc" else named_as_torch(out, "LinalgVectorNormBackward0")
 
