@@ -143,3 +143,13 @@ def test_torch_median_of_negative_zero_and_float_only_reductions_raise_as_torch(
             with pytest.raises(RuntimeError):
                 call(lib, lib.tensor(x))
     assert float(cr.tensor([[1.0, 2.0]]).var()) == float(torch.tensor([[1.0, 2.0]]).var())
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("row", [[np.nan, 1.0, -np.inf], [np.nan, np.nan, 1.0], [1.0, 1.0, np.nan, np.nan, np.nan],
+                                 [np.nan, np.nan, 2.0, 2.0, 1.0, 1.0], [3.0, np.nan, 1.0, 3.0, 1.0, np.nan]])
+def test_torch_mode_of_a_row_with_nan_as_torch(row):
+    torch = pytest.importorskip("torch")
+    want, got = torch.mode(torch.tensor(row)), cr.mode(cr.tensor(row))
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    assert int(got.indices) == int(want.indices)

@@ -115,7 +115,7 @@ UNFIXED = set("""
     Tensor.hypot Tensor.inner Tensor.isclose Tensor.lerp Tensor.lerp_ Tensor.lgamma
     Tensor.lgamma_ Tensor.logaddexp2 Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_
     Tensor.logical_xor_ Tensor.logit Tensor.logit_ Tensor.masked_select Tensor.matmul Tensor.matrix_exp
-    Tensor.matrix_power Tensor.max Tensor.mean Tensor.min Tensor.mode Tensor.mv Tensor.mvlgamma
+    Tensor.matrix_power Tensor.max Tensor.mean Tensor.min Tensor.mv Tensor.mvlgamma
     Tensor.mvlgamma_ Tensor.nanmedian Tensor.neg_ Tensor.norm Tensor.pinverse
     Tensor.polygamma Tensor.polygamma_ Tensor.positive Tensor.pow Tensor.pow_ Tensor.put Tensor.put_ Tensor.qr
     Tensor.relu Tensor.relu_ Tensor.sigmoid_ Tensor.split Tensor.square_ Tensor.squeeze_
@@ -133,7 +133,7 @@ UNFIXED = set("""
     torch.cumulative_trapezoid torch.diagonal torch.diff torch.digamma torch.dist torch.dot torch.einsum
     torch.fliplr torch.histc torch.histogram torch.hsplit torch.inner torch.isclose torch.isin
     torch.lerp torch.lgamma torch.logaddexp2 torch.logit torch.logit_ torch.masked_select
-    torch.matmul torch.matrix_power torch.max torch.mean torch.meshgrid torch.min torch.mode
+    torch.matmul torch.matrix_power torch.max torch.mean torch.meshgrid torch.min
     torch.mv torch.mvlgamma torch.nanmedian torch.neg_ torch.norm torch.pdist
     torch.pinverse torch.polar torch.positive torch.pow torch.qr torch.relu torch.relu_
     torch.sigmoid_ torch.split torch.square_ torch.std_mean torch.stft torch.svd torch.take

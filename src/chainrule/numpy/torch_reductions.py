@@ -232,9 +232,36 @@ def _mode_index(v, axis: int):
     flat = rows.reshape(-1, rows.shape[-1])
     out = np.empty(flat.shape[0], dtype=np.int64)
     for r, row in enumerate(flat):
+        if row.dtype.kind in "fc" and len(row) <= 16 and np.isnan(row).any():
+            out[r] = _mode_index_with_nan(row)
+            continue
         values, counts = np.unique(row, return_counts=True)
         out[r] = np.flatnonzero(row == values[np.argmax(counts)])[-1]
     return out.reshape(rows.shape[:-1])
+
+
+def _mode_index_with_nan(row) -> int:
+    """PyTorch's mode of a row (of at most 16 elements) that holds NaN: PyTorch sorts the
+    row by ``<`` (an insertion sort for so few, which leaves a NaN where it stands and
+    moves a number only past the numbers greater than it), then takes the last element of
+    the first longest run of equal values (every NaN a run of its own)."""
+    order: list[int] = []
+    for i in range(len(row)):
+        j = len(order)
+        if order and row[i] < row[order[0]]:
+            j = 0
+        else:
+            while j and row[i] < row[order[j - 1]]:
+                j -= 1
+        order.insert(j, i)
+    best, best_count, count = order[0], 0, 0
+    for k, i in enumerate(order):
+        count += 1
+        if k == len(order) - 1 or not row[i] == row[order[k + 1]]:
+            if count > best_count:
+                best, best_count = i, count
+            count = 0
+    return best
 
 
 def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, correction, extra):
