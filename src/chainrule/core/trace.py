@@ -69,7 +69,7 @@ def _outline(entry: tuple, reads: tuple) -> tuple | None:
     prim, parents, args, kwargs, ans = entry
     if ans.__class__ is tuple:
         return None
-    read = {i for r in reads for i in r}
+    read = () if reads is None else {i for r in reads for i in r}
     args = list(args)
     arrays = []
     for i, a in enumerate(args):

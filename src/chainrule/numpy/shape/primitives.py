@@ -300,6 +300,8 @@ _stack.jvps = RulesByArgument(
     )
 )
 _stack.joint_jvp = lambda ts, ans, *arrays, axis: _stack(*_tangents_or_zeros(ts, arrays), axis=axis)
+# their rules read the arrays' shapes alone: a second backward pass goes through them
+_concatenate.replayable = _stack.replayable = True
 
 
 # -- splitting --------------------------------------------------------------------------------
