@@ -459,7 +459,11 @@ class TorchReductionMethods:
     def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
         result = _cumsum(self, axis, dtype, out, dim=dim)
         if out is None and self.ndim and result.dtype.kind == "f" and is_eager(self):
-            return result + 0.0  # PyTorch's sums start at +0.0: a leading -0.0 gives 0.0
+            # PyTorch's sums start at +0.0, so a leading -0.0 gives 0.0. Set in the new
+            # value itself: cumsum's rule does not read it, and the graph keeps one node
+            # (CumsumBackward0), as PyTorch's.
+            value = undifferentiated(result)
+            np.add(value, 0.0, out=value)
         return result
 
     @scalar_dims()
