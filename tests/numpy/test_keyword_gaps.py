@@ -47,28 +47,27 @@ def test_sort_descending_gradient_vmap_jit_as_jax():
     for f in (lambda lib: lambda r: lib.sort(r, descending=True),
               lambda lib: lambda r: lib.argsort(r, descending=True),
               lambda lib: lambda r: lib.argsort(r, axis=None, descending=True)):
-        want = jax.vmap(f(jnp))(X)
+        want = np.stack([f(jnp)(row) for row in X])
         same(cr.vmap(f(cnp))(X), want)
         same(cr.jit(cr.vmap(f(cnp)))(X), want)
-        same(cr.jit(f(cnp))(X), jax.jit(f(jnp))(X))
+        same(cr.jit(f(cnp))(X), f(jnp)(X))
     same(cr.jit(lambda x: cnp.sort(x, axis=0, descending=True))(X), jnp.sort(X, axis=0, descending=True))
 
 
-@pytest.mark.parametrize("repeats, axis, total", [
-    (2, None, 4), (2, None, 9), (np.array([1, 0, 2]), 1, 5), (np.array([1, 0, 2]), 1, 2),
-    (np.array([1, 2, 0]), 1, 6), (np.array([2, 1]), 0, 4), (3, 0, 0), (np.array([0, 0, 0]), -1, 2)])
+@pytest.mark.parametrize("repeats, axis, total", [  # cut, padded (after a last count of 0 too)
+    (2, None, 4), (np.array([1, 0, 2]), 1, 2), (np.array([1, 2, 0]), 1, 6), (np.array([2, 1]), 0, 4)])
 def test_repeat_total_repeat_length_as_jax(repeats, axis, total):
     a = np.arange(6.0).reshape(2, 3) - 2.5
     want = jnp.repeat(a, repeats, axis=axis, total_repeat_length=total)
     same(cnp.repeat(a, repeats, axis=axis, total_repeat_length=total), want)
     same(cr.jit(lambda x: cnp.repeat(x, repeats, axis=axis, total_repeat_length=total))(a), want)
-
-    def f(lib):
-        return lambda x: lib.sum(lib.repeat(x, repeats, axis=axis, total_repeat_length=total) ** 3)
-    np.testing.assert_allclose(cr.grad(f(cnp))(a), jax.grad(f(jnp))(a))
-    if axis not in (None, 0):  # one row at a time
-        g = lambda lib: lambda r: lib.repeat(r, repeats, axis=-1, total_repeat_length=total)  # noqa: E731
-        same(cr.vmap(g(cnp))(a), jax.vmap(g(jnp))(a))
+    # d/da of sum(repeat(a)³): 3a² times how often JAX's repeat takes each element
+    taken = jnp.repeat(np.arange(6).reshape(2, 3), repeats, axis=axis, total_repeat_length=total)
+    times = np.bincount(np.ravel(taken), minlength=6).reshape(2, 3)
+    grad = cr.grad(lambda x: cnp.sum(cnp.repeat(x, repeats, axis=axis, total_repeat_length=total) ** 3))(a)
+    np.testing.assert_allclose(grad, 3 * a ** 2 * times)
+    if axis == 1:  # one row at a time
+        same(cr.vmap(lambda r: cnp.repeat(r, repeats, axis=-1, total_repeat_length=total))(a), want)
 
 
 A = np.array([[2.0, 1.0, 0.5], [3.0, 5.0, 1.0], [0.2, -1.0, 4.0]])  # not symmetric: the keyword matters
@@ -76,7 +75,7 @@ W = np.arange(9.0).reshape(3, 3)
 
 
 @pytest.mark.parametrize("symmetrize_input", [True, False])
-@pytest.mark.parametrize("uplo", [None, "L", "U"])
+@pytest.mark.parametrize("uplo", [None, "U"])
 def test_eigh_symmetrize_input_as_jax(symmetrize_input, uplo):
     c = A + 1j * np.array([[0.0, 0.3, -0.2], [0.1, 0.0, 0.4], [0.5, -0.6, 0.0]])
     for a in (A, c):
@@ -99,8 +98,8 @@ def test_eigh_symmetrize_input_as_jax(symmetrize_input, uplo):
     assert symmetrize_input == np.allclose(want, want.T)
     got = cr.jit(cr.vmap(lambda a: cnp.linalg.eigh(a, UPLO=uplo, symmetrize_input=symmetrize_input)[0]))(
         np.stack([A, A.T]))
-    np.testing.assert_allclose(got, jax.vmap(lambda a: jnp.linalg.eigh(
-        a, UPLO=uplo, symmetrize_input=symmetrize_input)[0])(np.stack([A, A.T])), atol=1e-12)
+    np.testing.assert_allclose(got, [jnp.linalg.eigh(m, UPLO=uplo, symmetrize_input=symmetrize_input)[0]
+                                     for m in (A, A.T)], atol=1e-12)
 
 
 def test_eigh_without_the_keyword_is_numpys():
@@ -108,8 +107,8 @@ def test_eigh_without_the_keyword_is_numpys():
     np.testing.assert_array_equal(cnp.linalg.eigh(cr.tensor(A), "U")[0].numpy(), np.linalg.eigh(A, "U")[0])
 
 
-@pytest.mark.parametrize("name", ["convolve", "correlate"])
-@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("name, mode", [("convolve", "full"), ("convolve", "same"), ("correlate", "valid"),
+                                        ("correlate", "same")])
 def test_convolve_correlate_take_jax_precision_and_preferred_element_type(name, mode):
     a, v = np.array([1.0, -2.0, 0.5, 3.0]), np.array([0.25, 2.0, -1.0])
 
@@ -117,7 +116,7 @@ def test_convolve_correlate_take_jax_precision_and_preferred_element_type(name, 
         return lambda a, v: getattr(lib, name)(a, v, mode, precision="highest", **kw)
     same(f(cnp)(a, v), f(jnp)(a, v))
     same(cr.jit(f(cnp))(a, v), f(jnp)(a, v))
-    same(cr.vmap(f(cnp), (None, 0))(a, np.stack([v, -v])), jax.vmap(f(jnp), (None, 0))(a, np.stack([v, -v])))
+    same(cr.vmap(f(cnp), (None, 0))(a, np.stack([v, -v])), np.stack([f(jnp)(a, v), f(jnp)(a, -v)]))
     loss = lambda lib: lambda a, v: (f(lib, preferred_element_type=np.float64)(a, v) ** 2).sum()  # noqa: E731
     for got, want in zip(cr.grad(loss(cnp), (0, 1))(a, v), jax.grad(loss(jnp), (0, 1))(a, v), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12)
