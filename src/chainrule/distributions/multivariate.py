@@ -38,6 +38,16 @@ def batch_mahalanobis(L, x):
     return (y ** 2).sum(-1)
 
 
+def lower_cholesky_factor(given, scale_tril, covariance_matrix):
+    """The lower Cholesky factor of the covariance from the one matrix a distribution was
+    given (``given``): the factor itself, the covariance's, or the precision's inverse's."""
+    if scale_tril is not None:
+        return given
+    if covariance_matrix is not None:
+        return cnp.linalg.cholesky(given)
+    return cnp.linalg.cholesky(cnp.linalg.inv(given))
+
+
 class MultivariateNormal(Distribution):
     """A Gaussian of mean ``loc`` and covariance given by exactly one of
     ``covariance_matrix``, ``precision_matrix`` or ``scale_tril`` (its lower Cholesky factor)."""
@@ -69,12 +79,7 @@ class MultivariateNormal(Distribution):
             self.precision_matrix = matrix
         self.loc = cnp.broadcast_to(loc, batch_shape + loc.shape[-1:])
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = given
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cnp.linalg.cholesky(given)
-        else:
-            self._unbroadcasted_scale_tril = cnp.linalg.cholesky(cnp.linalg.inv(given))
+        self._unbroadcasted_scale_tril = lower_cholesky_factor(given, scale_tril, covariance_matrix)
 
     @lazy_property
     def scale_tril(self):

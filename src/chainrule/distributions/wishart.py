@@ -24,6 +24,7 @@ from chainrule.distributions import constraints
 from chainrule.distributions.distribution import as_tensor, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.distributions.families import Chi2
+from chainrule.distributions.multivariate import lower_cholesky_factor
 
 __all__ = ["Wishart"]
 
@@ -86,12 +87,7 @@ class Wishart(ExponentialFamily):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < "
                           "ndim.", stacklevel=2)
         super().__init__(batch_shape, given.shape[-2:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = given
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cnp.linalg.cholesky(given)
-        else:
-            self._unbroadcasted_scale_tril = cnp.linalg.cholesky(cnp.linalg.inv(given))
+        self._unbroadcasted_scale_tril = lower_cholesky_factor(given, scale_tril, covariance_matrix)
 
     @lazy_property
     def scale_tril(self):
