@@ -69,7 +69,7 @@ from chainrule.core.values import plain
 __all__ = [
     "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "set_default_dtype", "get_default_dtype", "default_float_dtype", "backward", "grad", "queue_callback", "EAGER",
-    "zero_grad_in_place", "overlaps", "overlap_error",
+    "zero_grad_in_place", "overlaps", "overlap_error", "count_write",
 ]
 
 def _holds_python_float(data) -> bool:
@@ -592,6 +592,15 @@ def _count_write(family) -> None:
     EAGER.clock += 1
     for member in family:
         member._version = EAGER.clock
+
+
+def count_write(t: Tensor) -> None:
+    """Count one write into ``t``'s memory made outside the eager operations (an
+    optimizer's step, an initialiser, a loaded state dict): the Tensors that share the
+    memory (its base and its views) count it too, so that a backward pass through a call
+    that saved any of them before the write raises instead of giving a wrong gradient
+    (PyTorch's version counter, which ``opt.step()`` before ``loss.backward()`` trips)."""
+    _count_write(_family(t))
 
 
 def _keep_saved_outputs(family, buf) -> None:

@@ -530,7 +530,8 @@ def _check_versions(node: EagerNode, create_graph: bool) -> None:
         a = inputs[i]
         if isinstance(a, Tensor) and getattr(a, "_version", 0) > node.stamp:
             raise RuntimeError(
-                f"a value that {node.prim.__name__} saved for the backward pass was modified "
-                "in place afterwards, so its gradient would be wrong. Modify a copy instead "
-                "(x = x + y rather than x += y), or run backward() before the update."
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: a value that {node.prim.__name__} saved for the backward pass was modified in "
+                "place afterwards, so its gradient would be wrong. Modify a copy instead (x = x + y rather "
+                "than x += y), or run backward() before the update (optimizer.step() after loss.backward())."
             )

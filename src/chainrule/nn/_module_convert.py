@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chainrule.core.dtypes import as_dtype, to_arguments
-from chainrule.core.eager import EAGER, zero_grad_in_place
+from chainrule.core.eager import EAGER, count_write, zero_grad_in_place
 from chainrule.core.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -21,9 +21,9 @@ __all__ = ["ModuleConversions", "mark_modified"]
 
 def mark_modified(t: Tensor) -> None:
     """Record that ``t``'s buffer was written in place, so that a backward pass through a
-    graph that saved the old values raises instead of giving a wrong gradient."""
-    EAGER.clock += 1
-    t._version = EAGER.clock
+    graph that saved the old values (of ``t`` or of a view of it) raises instead of giving
+    a wrong gradient."""
+    count_write(t)
 
 
 class ModuleConversions:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.eager import EAGER
+from chainrule.core.eager import count_write
 from chainrule.core.tensor import Tensor
 from chainrule.nn._backward_hooks import run_load_pre_hooks
 from chainrule.nn.parameter import Parameter
@@ -49,11 +49,6 @@ class PublicHook:
 
 def _hooks(module, kind: str) -> list:
     return list(module.__dict__.get(kind) or ())
-
-
-def _mark_modified(t: Tensor) -> None:
-    EAGER.clock += 1
-    t._version = EAGER.clock
 
 
 def _overrides(module, name: str, base: type) -> bool:
@@ -188,7 +183,7 @@ def _copy_into(target: Tensor, value: np.ndarray) -> None:
         np.copyto(buf, value, casting="same_kind")
     else:
         target._value = np.array(value, dtype=np.result_type(buf))
-    _mark_modified(target)
+    count_write(target)
 
 
 def _assign(module, name: str, old: Tensor, value: Any) -> None:
@@ -222,4 +217,4 @@ class _Snapshot:
                 t._value = buf
             if not np.array_equal(buf, values, equal_nan=buf.dtype.kind in "fc"):
                 np.copyto(buf, values)
-                _mark_modified(t)
+                count_write(t)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from chainrule.core.eager import EAGER, enable_grad
+from chainrule.core.eager import EAGER, count_write, enable_grad
 from chainrule.core.tensor import Tensor
 from chainrule.optim.optimizer import Optimizer
 
@@ -196,7 +196,6 @@ class LBFGS(Optimizer):
                                for p in self._params])
 
     def _add(self, step: float, direction: np.ndarray) -> None:
-        EAGER.clock += 1
         offset = 0
         for p in self._params:
             dtype = p._value.dtype
@@ -205,14 +204,13 @@ class LBFGS(Optimizer):
             if dtype.kind == "c":
                 change = np.ascontiguousarray(change, dtype.type(0).real.dtype).view(dtype)
             p._value += change.reshape(p._value.shape).astype(dtype, copy=False)
-            p._version = EAGER.clock
+            count_write(p)
             offset += n
 
     def _set(self, values: list[np.ndarray]) -> None:
-        EAGER.clock += 1
         for p, v in zip(self._params, values, strict=True):
             p._value[...] = v
-            p._version = EAGER.clock
+            count_write(p)
 
     def _evaluate_along(self, evaluate, d):
         """``f(t)``: (loss, flat gradient) at the parameters moved by t·d, which are put back."""

@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.dtypes import get_default_dtype
-from chainrule.core.eager import EAGER, HookHandle, enable_grad, is_grad_enabled, set_grad_enabled, zero_grad_in_place
+from chainrule.core.eager import (
+    EAGER,
+    HookHandle,
+    count_write,
+    enable_grad,
+    is_grad_enabled,
+    set_grad_enabled,
+    zero_grad_in_place,
+)
 from chainrule.core.tensor import Tensor
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "required", "ParamsT",
@@ -251,8 +259,6 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        EAGER.clock += 1  # one version stamp for all the in-place writes of this step
-        clock = EAGER.clock
         tensors = self._torch_state
         for group in self.param_groups:
             group = _numbers(group)
@@ -288,7 +294,7 @@ class Optimizer:
                         self.state[p] = state
                 elif state is not kept:
                     kept.update(state)
-                p._version = clock
+                count_write(p)
         return loss
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -1,0 +1,41 @@
+"""Differences from PyTorch 2.13 and JAX (the oracles here) that programs met: each test
+checks that chainrule now behaves as the real library does."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+MODIFIED = "one of the variables needed for gradient computation has been modified by an inplace operation"
+
+
+def _linear_then(lib, change):
+    """A loss through ``x @ w.T`` (the view ``w.T`` saved for the backward pass), then
+    ``change(lib, layer, optimizer)`` writing into the weight before ``backward()``."""
+    lib.manual_seed(0)
+    layer = lib.nn.Linear(2, 2, bias=False)
+    x = lib.tensor([[1.0, 2.0]], requires_grad=True, dtype=layer.weight.dtype)
+    opt = lib.optim.SGD(layer.parameters(), lr=1.0)
+    loss = (x @ layer.weight.T).sum()
+    layer.weight.grad = lib.ones_like(layer.weight)
+    change(lib, layer, opt)
+    loss.backward()
+
+
+@pytest.mark.parametrize("change", [
+    lambda lib, layer, opt: opt.step(),
+    lambda lib, layer, opt: lib.nn.init.normal_(layer.weight),
+    lambda lib, layer, opt: layer.load_state_dict({"weight": lib.zeros_like(layer.weight)}),
+    lambda lib, layer, opt: lib.optim.Adam(layer.parameters()).step(),
+], ids=["sgd_step", "init", "load_state_dict", "adam_step"])
+def test_a_write_into_a_parameter_reaches_the_views_the_graph_saved(change):
+    # optimizer.step() before loss.backward(): the transposed weight that the product saved
+    # was changed, and the gradient silently used the new values
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _linear_then(torch, change)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        _linear_then(cr, change)
+
