@@ -39,3 +39,30 @@ def test_a_write_into_a_parameter_reaches_the_views_the_graph_saved(change):
     with pytest.raises(RuntimeError, match=MODIFIED):
         _linear_then(cr, change)
 
+
+INDICES = {  # PyTorch's node: Select and Slice save no Tensor, Index saves the index
+    "int": lambda L: 1, "numpy_int": lambda L: np.int64(1), "int_tensor": lambda L: L.tensor(1),
+    "slice": lambda L: (slice(None), slice(1, None)), "none": lambda L: (None, 1), "ellipsis": lambda L: (Ellipsis, 1),
+    "list": lambda L: [1], "slice_list": lambda L: (slice(None), [0, 2]), "bool": lambda L: True,
+    "bool_tensor": lambda L: L.tensor(True), "mask": lambda L: L.tensor([True, False]),
+    "ints": lambda L: (0, L.tensor([1])),
+}
+
+
+def _backward_twice(lib, index):
+    x = lib.ones(2, 3, requires_grad=True)
+    z = x[index(lib)].sum()
+    name = type(z.grad_fn.next_functions[0][0]).__name__
+    z.backward()
+    try:
+        z.backward()
+    except RuntimeError as e:
+        assert "Trying to backward through the graph a second time" in str(e)
+        return name, None
+    return name, x.grad.tolist()
+
+
+@pytest.mark.parametrize("index", INDICES.values(), ids=INDICES.keys())
+def test_a_second_backward_through_indexing_is_refused_where_pytorchs_index_node_freed_the_index(index):
+    # x[[0, 2]] went through a second backward() without retain_graph
+    assert _backward_twice(cr, index) == _backward_twice(torch, index)

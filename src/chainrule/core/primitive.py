@@ -93,8 +93,9 @@ class Primitive:
         # reads_only); None: any of them, and the output.
         self.reads: tuple[tuple[int, ...], ...] | None = None
         # Whether an eager node of it can be gone through again once the backward pass freed
-        # it: its rules read no argument that can be on the graph (see reads_only)
-        self.replayable = False
+        # it: its rules read no argument that can be on the graph (see reads_only); or a
+        # function of the call's arguments that says whether (getitem: not for an array index)
+        self.replayable: bool | Callable = False
         self.multiple_outputs = multiple_outputs
         # Optional: ``hook(prim, args, kwargs)`` that handles a call with keyword arguments
         # (the ufuncs' out=, where=, dtype=, which the rules do not take).

@@ -49,6 +49,7 @@ __all__ = [
     "note_pieces",
     "register_view",
     "named_as_torch",
+    "index_replayable",
     "quiet_numpy",
     "restore_numpy",
 ]
@@ -151,7 +152,8 @@ class EagerNode:
                 self.parents = None
             return
         prim = self.prim
-        if prim.replayable:
+        replayable = prim.replayable
+        if replayable and (replayable is True or replayable(entry[2])):
             for a in entry[2]:
                 if a.__class__ is _ndarray and a.nbytes > _KEPT_BYTES:
                     break
@@ -253,12 +255,32 @@ def _with_dims(zero: str, one: str):
     return name
 
 
+def _saves_no_index(index) -> bool:
+    """Whether PyTorch's node of ``x[index]`` saves no Tensor: an index of integers (a 0-d
+    integer array too), slices, None and Ellipsis (SelectBackward0, SliceBackward0); an
+    array, a list or a bool in it makes the node IndexBackward0, which saves the index."""
+    for e in index if type(index) is tuple else (index,):
+        if e is None or e is Ellipsis or e.__class__ is slice:
+            continue
+        if isinstance(e, bool | np.bool_) or not (
+                isinstance(e, int | np.integer) or e.__class__ is _ndarray and e.ndim == 0 and e.dtype.kind in "iu"):
+            return False
+    return True
+
+
+def index_replayable(args) -> bool:
+    """Whether a freed node of ``x[index]`` (``args``: the arguments ``x, index``) can be gone
+    through again: where PyTorch's node saves no index (:func:`_saves_no_index`); a second
+    backward pass through ``x[[0, 2]]`` or ``x[mask]`` is refused, as PyTorch refuses it."""
+    return _saves_no_index(args[1])
+
+
 def _of_index(args=None, kwargs=None, on_graph=None) -> str:
     """PyTorch's node of ``x[index]``: Select for integers, Slice for slices, Index for arrays."""
     index = args[1] if args is not None and len(args) > 1 else None
-    entries = index if type(index) is tuple else (index,)
-    if any(e is not None and e is not Ellipsis and not isinstance(e, int | slice) for e in entries):
+    if not _saves_no_index(index):
         return "Index"
+    entries = index if type(index) is tuple else (index,)
     return "Slice" if any(isinstance(e, slice) for e in entries) else "Select"
 
 

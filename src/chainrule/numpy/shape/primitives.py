@@ -27,6 +27,7 @@ from chainrule.core.primitive import (
     reads_only,
 )
 from chainrule.core.tensor import Tensor
+from chainrule.core.trace import index_replayable
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_view, shape_of, unbroadcast
 from chainrule.numpy.registry import wrap
@@ -223,7 +224,7 @@ scatter_add = shape_op(_scatter_add_impl, "scatter_add", public=False)
 def_vjps(_getitem, lambda g, ans, x, index: scatter_add(g, index, shape_of(x)))
 def_linear(_getitem)
 reads_only(_getitem, (1,))  # x's shape, and the index
-_getitem.replayable = True  # (the index is never on the graph)
+_getitem.replayable = index_replayable  # (the index is never on the graph; PyTorch frees an array index)
 def_vjps(scatter_add, lambda g, ans, gi, index, shape: _getitem(g, index))
 def_linear(scatter_add)
 
