@@ -675,8 +675,6 @@ KEPT: dict[str, str] = {
                                                "variance is undefined); chainrule sums the finite terms",
     "Beta[edge].log_prob(edge1).grad[concentration0]": "at value 1 and concentration0 1, d/dc0 of (c0 - 1) log(1 - x) "
                                                        "is log 0 = -inf; torch's xlogy gives 0 where c0 - 1 = 0",
-    "Normal[broadcast].cdf(edge0).grad[scale]": "at value -1e300 and scale 1e-8: chainrule's rule multiplies "
-                                                "0 by (x - loc)/scale² = inf (nan), torch's divides in steps (0)",
     "Bernoulli[edge].entropy.grad[probs]": "ill-conditioned: 1 - probs keeps 4 digits at probs = 1 - 1e-12",
     "Geometric[edge].entropy": "torch's loses 8 digits at probs = 1e-9 (1 - sigmoid cancels); chainrule's is exact",
     "Geometric[edge].perplexity": "torch's loses 8 digits at probs = 1e-9 (1 - sigmoid cancels); chainrule's is exact",

@@ -188,7 +188,9 @@ class Normal(_LocScale, ExponentialFamily):
 
     def cdf(self, value):
         value = self._checked(value)
-        return 0.5 * (1 + sp.erf((value - self.loc) / (self.scale * math.sqrt(2))))
+        # times 1/scale, as PyTorch's: at an extreme z the derivative in scale is then 0·z
+        # and 0·(1/scale)², not 0·((x - loc)/scale²) = 0·inf = nan
+        return 0.5 * (1 + sp.erf((value - self.loc) * cnp.reciprocal(self.scale) / math.sqrt(2)))
 
     def icdf(self, value):
         return self.loc + self.scale * sp.erfinv(2 * value - 1) * math.sqrt(2)
