@@ -66,3 +66,27 @@ def _backward_twice(lib, index):
 def test_a_second_backward_through_indexing_is_refused_where_pytorchs_index_node_freed_the_index(index):
     # x[[0, 2]] went through a second backward() without retain_graph
     assert _backward_twice(cr, index) == _backward_twice(torch, index)
+
+
+def _raised(call, *libs):
+    """For each library, the exception type ``call(lib)`` raises (None where it returns)
+    and, for a RuntimeError, its message."""
+    found = []
+    for lib in libs:
+        try:
+            call(lib)
+        except Exception as e:  # noqa: BLE001 (the oracle's exception is the result)
+            found.append((type(e), str(e)))
+        else:
+            found.append((None, ""))
+    return found
+
+
+@pytest.mark.parametrize("a, b, dim", [([[1, 2]], [[3, 4]], 1), ([True], [False], 0), ([1.0, 2.0], [3.0, 4.0], 1)])
+def test_cosine_similarity_refuses_integers_and_a_dim_out_of_range_as_pytorch(a, b, dim):
+    # int inputs gave a value, 1-d ones NumPy's AxisError
+    call = lambda lib: lib.nn.functional.cosine_similarity(lib.tensor(a), lib.tensor(b), dim=dim)  # noqa: E731
+    (ours, message), (theirs, their_message) = _raised(call, cr, torch)
+    assert issubclass(ours, theirs)
+    if theirs is RuntimeError:
+        assert their_message.split(", yet")[0] in message

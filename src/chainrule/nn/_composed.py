@@ -31,6 +31,7 @@ from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import every
 from chainrule.numpy.torch_extra import pdist
+from chainrule.numpy.torch_shape import checked_dim
 
 __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
@@ -301,8 +302,14 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (each norm at least
-    ``eps``), broadcasting the two first, as PyTorch does (a batch against one vector)."""
+    ``eps``), broadcasting the two first, as PyTorch does (a batch against one vector).
+    Integer and bool inputs are refused, and a ``dim`` out of range, as PyTorch refuses them."""
     x1, x2 = cnp.broadcast_arrays(x1, x2)
+    common = np.result_type(x1.dtype, x2.dtype)
+    if common.kind not in "fc":
+        raise TensorError(f"cosine_similarity: expected common dtype to be floating point, yet common dtype is "
+                          f"{common.name}; convert the inputs with .float() or .double()")
+    dim = checked_dim(x1, dim)
     n1 = cnp.linalg.vector_norm(x1, axis=dim, keepdims=True)
     n2 = cnp.linalg.vector_norm(x2, axis=dim, keepdims=True)
     return cnp.sum((x1 / cnp.maximum(n1, eps)) * (x2 / cnp.maximum(n2, eps)), axis=dim)
