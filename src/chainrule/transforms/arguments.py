@@ -258,6 +258,26 @@ def untrace_exception(error: BaseException, trace) -> bool:
     return found
 
 
+def note_compiled_type_checks(error: BaseException) -> None:
+    """Add to a TypeError or IndexError that NumPy's random module raised while ``jit``
+    traced what to write instead: its compiled code tells integers by their exact types
+    (``SeedSequence(n)``, ``default_rng(n)``, ``rng.permutation(n)``), which a traced
+    NumPy integer is not, where the plain call's ``np.int64`` is."""
+    if not isinstance(error, TypeError | IndexError):
+        return
+    tb = error.__traceback__
+    while tb is not None:
+        parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
+        if "numpy" in parts and "random" in parts:
+            error.add_note(
+                "chainrule.jit: NumPy's random module tells integers by their exact types, "
+                "and a traced NumPy integer (x[0], np.argmax(x), an np.int64 argument) is not "
+                "one while the function is traced: pass int(n) there (a guard: each value "
+                "traces once), or make n a static argument (static_argnums).")
+            return
+        tb = tb.tb_next
+
+
 def _untraced(x, trace):
     if isinstance(x, Tensor) and x._trace is trace:
         return x._value

