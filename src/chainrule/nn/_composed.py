@@ -32,6 +32,7 @@ from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import every
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_shape import checked_dim
+from chainrule.numpy.torch_special_functions import xlogy as torch_xlogy
 
 __all__ = [
     "elu", "selu", "celu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "softsign",
@@ -342,12 +343,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       UserWarning, stacklevel=2)
+    if any(np.dtype(getattr(a, "dtype", np.float64)).kind in "biu" for a in (input, target)):
+        raise RuntimeError("kl_div: Integral inputs not supported; convert them with .float()")
     if log_target:
         loss = cnp.exp(target) * (target - input)
-    else:
-        t = undifferentiated(target)
-        safe = cnp.where(t > 0, target, 1.0)
-        loss = cnp.where(t > 0, target * (cnp.log(safe) - input), -target * input)
+    else:  # PyTorch's: NaN where target < 0; 0 where it is 0, with target's derivative NaN there
+        loss = torch_xlogy(target, target) - target * input
     if reduction == "batchmean":
         return cnp.sum(loss) / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction, "kl_div")

@@ -164,12 +164,14 @@ class TorchAliasMethods:
     def copysign(self, other):
         """Of integers and bools, in the default floating dtype (NumPy's float16 for bools)."""
         x = self if self.dtype.kind in "fc" else cnp.astype(self, default_float_dtype())
-        return cnp.copysign(x, undifferentiated(other))
+        return cnp.copysign(x, other)  # derivative 0 in other, on its graph, as PyTorch's
 
     def logaddexp2(self, other):
         return cnp.logaddexp2(self, other)
 
     def inner(self, other):
+        if self.ndim == 0 or np.ndim(other) == 0:  # a product, as PyTorch's (signs of zero kept)
+            return self * other
         return cnp.inner(self, other)
 
     def msort(self):

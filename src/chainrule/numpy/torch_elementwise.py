@@ -106,6 +106,16 @@ def _constant(x, value, *others):
     return as_eager(x, value)
 
 
+def _lerp(start, end, weight):
+    """PyTorch's lerp: start + w (end − start) where |w| < 0.5, else end − (end − start)(1 − w)
+    (so that w = 1 gives ``end`` exactly)."""
+    if isinstance(end, Tensor) and isinstance(start, Tensor) and end.dtype != start.dtype:
+        raise RuntimeError(f"lerp: expected dtype {start.dtype} for `end` but got dtype {end.dtype}; convert one of "
+                           "them with .to()")
+    diff = end - start
+    return cnp.where(cnp.abs(undifferentiated(weight)) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+
 def _rounded_division(a, b, rounding_mode):
     """``a / b`` rounded as ``rounding_mode`` says ('floor' or 'trunc'; of integers, an
     integer, as in PyTorch), on Tensors or arrays."""
@@ -375,7 +385,7 @@ class TorchElementwiseMethods:
         return elementwise_extreme(self, other, False)
 
     def lerp(self, end, weight):
-        return self + weight * (end - self)
+        return _lerp(self, end, weight)
 
     def matmul(self, other):
         return cnp.matmul(self, other)
@@ -469,7 +479,7 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, e: a ** e, exponent, "pow_")
 
     def lerp_(self, end, weight):
-        return eager.inplace(self, lambda a, ew: a + ew[1] * (ew[0] - a), (end, weight), "lerp_")
+        return eager.inplace(self, lambda a, ew: _lerp(a, *ew), (end, weight), "lerp_")
 
     def addcmul_(self, tensor1, tensor2, value=1):
         return eager.inplace(self, lambda a, b: a + value * b, tensor1 * tensor2, "addcmul_")

@@ -102,8 +102,9 @@ def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
         return cnp.max(a, axis=axis, keepdims=keepdims)
     if ord == -math.inf:
         return cnp.min(a, axis=axis, keepdims=keepdims)
-    if ord == 0:
-        return cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
+    if ord == 0:  # a count: derivative 0, on a's graph, as PyTorch's
+        count = cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
+        return cnp.where(True, count, cnp.sum(a, axis=axis, keepdims=keepdims))
     if ord == 1:
         return cnp.sum(a, axis=axis, keepdims=keepdims)
     if ord == 2:

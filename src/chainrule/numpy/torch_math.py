@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.numpy.torch_common import as_eager, checked_divisor, floating_only, scalar_dims, values_indices
@@ -84,9 +85,18 @@ class TorchMathMethods:
     sinc = _unary(cnp.sinc)
     deg2rad = _unary(cnp.deg2rad)
     rad2deg = _unary(cnp.rad2deg)
-    angle = _unary(cnp.angle)
     cummax = _cumulative(cnp.maximum)
     cummin = _cumulative(cnp.minimum)
+
+    def angle(self):
+        """The argument of each complex value; of a real one π below 0 (not at -0.0), NaN at
+        NaN and 0 elsewhere, with derivative 0, as PyTorch's (NumPy's is π at -0.0)."""
+        if self.dtype.kind == "c":
+            return cnp.angle(self)
+        x = self if self.dtype.kind == "f" else cnp.astype(self, default_float_dtype())
+        v = undifferentiated(x)
+        value = cnp.astype(cnp.where(cnp.isnan(v), v, cnp.where(v < 0, np.pi, 0.0)), x.dtype)
+        return cnp.where(True, value, x)  # on x's graph, derivative 0
 
     def heaviside(self, values):
         """In the Tensor's dtype (NumPy's is floating), ``values`` of that dtype, as PyTorch requires."""

@@ -183,7 +183,7 @@ class TorchOrderMethods:
         else:
             if int(bins) <= 0:
                 raise RuntimeError(f"histogram(): bins must be > 0; got {bins}")
-            lo, hi = (float(v.min()), float(v.max())) if range is None and v.size else (0.0, 0.0)
+            lo, hi = (float(v.min()), float(v.max())) if range is None and v.size else (0.0, 1.0)  # empty: [0, 1]
             if range is not None:
                 lo, hi = float(range[0]), float(range[1])
             if lo > hi:

@@ -99,8 +99,9 @@ def _vector_norm(x, p, dim, keepdim, dtype):
         return cnp.max(a, axis=dim, keepdims=keepdim)
     if p == float("-inf"):
         return cnp.min(a, axis=dim, keepdims=keepdim)
-    if p == 0:
-        return cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
+    if p == 0:  # a count: derivative 0, on x's graph, as PyTorch's
+        count = cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
+        return cnp.where(True, count, cnp.sum(a, axis=dim, keepdims=keepdim))
     if p == 1:  # PyTorch's derivative at NaN: 0, as Tensor.abs's
         return cnp.sum(x.abs() if is_eager(x) else a, axis=dim, keepdims=keepdim)
     if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)

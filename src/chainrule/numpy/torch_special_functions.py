@@ -17,7 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
 from chainrule.numpy.torch_special import as_pytorch, scipy_special
@@ -58,12 +58,16 @@ def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = No
     return function
 
 
-def _binary(name: str, scipy_name: str | None = None):
+def _binary(name: str, scipy_name: str | None = None, log_pole: float | None = None):
+    """``log_pole``: for x·log(y − pole) (xlogy, xlog1py), x's derivative is 0 where x is 0
+    and y ≤ pole, as PyTorch's (SciPy's and JAX's are log(y − pole) there, −inf or NaN)."""
     def function(input, other, *, out=None) -> Tensor:
         no_out(out, name)
         dtype = _float_dtype(input, other)
         x = input if isinstance(input, int | float) else as_input(input)
         y = other if isinstance(other, int | float) else as_input(other)
+        if log_pole is not None and isinstance(x, Tensor):
+            x = cnp.where((undifferentiated(x) == 0) & (undifferentiated(y) <= log_pole), undifferentiated(x), x)
         return _as_dtype(as_input(scipy_special(scipy_name or name)(x, y)), dtype)
 
     function.__name__ = function.__qualname__ = name
@@ -82,7 +86,7 @@ log1p, expm1, exp2 = _unary("log1p", numpy_name="log1p"), _unary("expm1", numpy_
     "exp2", numpy_name="exp2")
 sinc = _unary("sinc", numpy_name="sinc")
 entr = _unary("entr")
-xlogy, xlog1py, zeta = _binary("xlogy"), _binary("xlog1py"), _binary("zeta")
+xlogy, xlog1py, zeta = _binary("xlogy", log_pole=0.0), _binary("xlog1py", log_pole=-1.0), _binary("zeta")
 
 
 def logit(input, eps: float | None = None, *, out=None) -> Tensor:
@@ -95,9 +99,13 @@ def logit(input, eps: float | None = None, *, out=None) -> Tensor:
     """
     no_out(out, "logit")
     x = _floating(input)
-    if eps is not None:
-        x = cnp.clip(x, eps, 1.0 - eps)
-    return _as_dtype(cnp.log(x) - cnp.log1p(-x), x.dtype)  # derivative 1/x + 1/(1 - x), inf at 0 and 1
+    dtype, v = x.dtype, undifferentiated(x)
+    x = x + 0.0  # -0.0 as 0.0: the derivative at either zero is +inf, as PyTorch's
+    if eps is None:  # PyTorch's derivative: NaN outside [0, 1]
+        x = x * cnp.astype(cnp.where((v < 0) | (v > 1), np.nan, 1.0), dtype)
+    else:  # clamped to [eps, 1 - eps] as PyTorch's kernel (eps first), derivative 0 outside
+        x = cnp.where(v < eps, eps, cnp.where(v > 1.0 - eps, 1.0 - eps, x))
+    return _as_dtype(cnp.log(x) - cnp.log1p(-x), dtype)  # derivative 1/x + 1/(1 - x)
 
 
 def polygamma(n: int, input, *, out=None) -> Tensor:
