@@ -90,3 +90,65 @@ def test_cosine_similarity_refuses_integers_and_a_dim_out_of_range_as_pytorch(a,
     assert issubclass(ours, theirs)
     if theirs is RuntimeError:
         assert their_message.split(", yet")[0] in message
+
+
+def test_capturable_is_refused_at_the_step_on_the_cpu_as_pytorch():
+    # Adam(capturable=True) stepped silently; PyTorch's asserts the parameters are on a GPU
+    for lib in (cr, torch):
+        p = lib.nn.Parameter(lib.zeros(2))
+        opt = lib.optim.Adam([p], capturable=True)
+        opt.step()  # nothing to update yet: no refusal
+        p.grad = lib.ones_like(p)
+        with pytest.raises(AssertionError, match="If capturable=True, params and state_steps must be on supported"):
+            opt.step()
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"lr": 0.1, "momentum": 0.9}), ("Adam", {"lr": 0.1})])
+def test_a_parameter_listed_twice_warns_and_is_stepped_twice_as_pytorch(name, options):
+    # it raised ValueError, where PyTorch warns (it will become an error there) and steps it twice
+    found = []
+    for lib in (cr, torch):
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0], dtype=lib.float64))
+        with pytest.warns(UserWarning, match="optimizer contains a parameter group with duplicate parameters"):
+            opt = getattr(lib.optim, name)([p, p], **options)
+        for _ in range(3):
+            p.grad = p.detach() * lib.tensor([0.5, 0.25], dtype=lib.float64)
+            opt.step()
+        found.append(p.detach().numpy().copy())
+    np.testing.assert_allclose(found[0], found[1], rtol=1e-13)
+    for lib in (cr, torch):
+        p = lib.nn.Parameter(lib.zeros(2))
+        with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+            lib.optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+
+
+def test_grad_scaler_keeps_its_scale_as_pytorchs():
+    # _scale was a float from the start; PyTorch's is None until scale(), then a float32 0-d Tensor
+    w = cr.nn.Parameter(cr.ones(2))
+    ours, theirs = cr.amp.GradScaler("cpu", init_scale=8.0), torch.amp.GradScaler("cpu", init_scale=8.0)
+    assert ours._scale is None is theirs._scale and ours._init_scale == theirs._init_scale == 8.0
+    for s in (ours, theirs):
+        with pytest.raises(AssertionError, match="Attempted update but _scale is None"):
+            s.update()
+    opt = cr.optim.SGD([w], lr=0.1)
+    ours.scale(w.sum()).backward()
+    theirs.scale(torch.ones(2, requires_grad=True).sum())
+    assert isinstance(ours._scale, cr.Tensor) and ours._scale.dtype == np.float32 and ours._scale.shape == ()
+    assert ours._growth_tracker.dtype == np.int32
+    held = ours._scale
+    ours.step(opt)
+    ours.update(4.0)
+    theirs.update(4.0)
+    assert held.item() == theirs._scale.item() == 4.0 and ours.state_dict() == theirs.state_dict()
+
+
+def test_dataloader_says_its_dataset_kind_as_pytorchs():
+    # DataLoader._dataset_kind (read by Lightning and Accelerate) was missing
+    class Stream(cr.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter([1, 2])
+
+    from chainrule.utils.data.dataloader import _DatasetKind
+
+    assert cr.utils.data.DataLoader([1, 2])._dataset_kind == _DatasetKind.Map == 0
+    assert cr.utils.data.DataLoader(Stream())._dataset_kind == _DatasetKind.Iterable == 1

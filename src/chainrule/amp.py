@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.dtypes import DtypeWithoutNumPy, as_dtype
+from chainrule.core.eager import tensor
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
 
@@ -77,7 +78,9 @@ class GradScaler:
     ``unscale_(optimizer)``, ``step(optimizer)`` (skipped when a gradient is not finite),
     ``update(new_scale=None)``, ``get_scale()``, ``get_``/``set_growth_factor``,
     ``_backoff_factor`` and ``_growth_interval``, ``state_dict()``/``load_state_dict()``. One
-    for ``"cuda"`` is disabled with a warning, as PyTorch's without CUDA."""
+    for ``"cuda"`` is disabled with a warning, as PyTorch's without CUDA. As PyTorch's,
+    ``_scale`` is None until the first ``scale()``, then a float32 0-d Tensor (and
+    ``_growth_tracker`` an int32 one), ``_init_scale`` the scale to start from."""
 
     def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
@@ -91,16 +94,31 @@ class GradScaler:
                           UserWarning, stacklevel=2)
             enabled = False
         self._enabled = bool(enabled)
-        self._scale = float(init_scale)
+        self._init_scale, self._init_growth_tracker = float(init_scale), 0
+        self._scale: Tensor | None = None  # made by the first scale(), as PyTorch's
+        self._growth_tracker: Tensor | None = None
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
-        self._growth_interval, self._growth_tracker = int(growth_interval), 0
+        self._growth_interval = int(growth_interval)
         self._found_inf: dict[int, bool] = {}  # per optimizer (id) since the last update
 
     def is_enabled(self) -> bool:
         return self._enabled
 
+    def _made(self, name: str) -> tuple[float, int]:
+        """The scale and the growth tracker, as numbers; PyTorch's AssertionError before the
+        first ``scale()``."""
+        if self._scale is None or self._growth_tracker is None:
+            raise AssertionError(f"Attempted {name} but _scale is None.  This may indicate your script did not "
+                                 "use scaler.scale(loss or outputs) earlier in the iteration.")
+        return float(self._scale.item()), int(self._growth_tracker.item())
+
     def get_scale(self) -> float:
-        return self._scale if self._enabled else 1.0
+        if not self._enabled:
+            return 1.0
+        return self._init_scale if self._scale is None else float(self._scale.item())
+
+    def _get_growth_tracker(self) -> int:
+        return self._init_growth_tracker if self._growth_tracker is None else int(self._growth_tracker.item())
 
     def get_growth_factor(self) -> float:
         return self._growth_factor
@@ -124,6 +142,9 @@ class GradScaler:
         """``outputs`` (a Tensor, or a pytree of them) times the scale."""
         if not self._enabled:
             return outputs
+        if self._scale is None:
+            self._scale = tensor(self._init_scale, dtype=np.float32)
+            self._growth_tracker = tensor(self._init_growth_tracker, dtype=np.int32)
         return tree_map(lambda t: t * self._scale if isinstance(t, Tensor) else t, outputs)
 
     def unscale_(self, optimizer) -> None:
@@ -131,9 +152,10 @@ class GradScaler:
         noting whether any is inf or NaN."""
         if not self._enabled:
             return
+        scale, _ = self._made("unscale_")
         if id(optimizer) in self._found_inf:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update()")
-        inv = 1.0 / self._scale
+        inv = 1.0 / scale
         found = False
         for group in optimizer.param_groups:
             for p in group["params"]:
@@ -148,6 +170,7 @@ class GradScaler:
         is not finite (then the step is skipped and None returned)."""
         if not self._enabled:
             return optimizer.step(*args, **kwargs)
+        self._made("step")
         if id(optimizer) not in self._found_inf:
             self.unscale_(optimizer)
         if self._found_inf[id(optimizer)]:
@@ -159,31 +182,36 @@ class GradScaler:
         ``growth_interval`` steps without; or set it to ``new_scale``."""
         if not self._enabled:
             return
+        scale, tracker = self._made("update")
         if new_scale is not None:
-            self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
+            scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         elif any(self._found_inf.values()):
-            self._scale *= self._backoff_factor
-            self._growth_tracker = 0
+            scale, tracker = scale * self._backoff_factor, 0
         else:
-            self._growth_tracker += 1
-            if self._growth_tracker == self._growth_interval:
-                self._scale *= self._growth_factor
-                self._growth_tracker = 0
+            tracker += 1
+            if tracker == self._growth_interval:
+                scale, tracker = scale * self._growth_factor, 0
+        self._scale.fill_(scale)  # in place, as PyTorch's (a reference to _scale sees it)
+        self._growth_tracker.fill_(tracker)
         self._found_inf = {}
 
     def state_dict(self) -> dict:
         if not self._enabled:
             return {}
-        return {"scale": self._scale, "growth_factor": self._growth_factor, "backoff_factor": self._backoff_factor,
-                "growth_interval": self._growth_interval, "_growth_tracker": self._growth_tracker}
+        return {"scale": self.get_scale(), "growth_factor": self._growth_factor,
+                "backoff_factor": self._backoff_factor, "growth_interval": self._growth_interval,
+                "_growth_tracker": self._get_growth_tracker()}
 
     def load_state_dict(self, state: dict) -> None:
         if not self._enabled:
             return
         if not state:
             raise RuntimeError("GradScaler.load_state_dict: the state is empty (saved from a disabled scaler)")
-        self._scale = float(state["scale"])
+        self._init_scale = float(state["scale"])
         self._growth_factor = float(state["growth_factor"])
         self._backoff_factor = float(state["backoff_factor"])
         self._growth_interval = int(state["growth_interval"])
-        self._growth_tracker = int(state["_growth_tracker"])
+        self._init_growth_tracker = int(state["_growth_tracker"])
+        if self._scale is not None:
+            self._scale.fill_(self._init_scale)
+            self._growth_tracker.fill_(self._init_growth_tracker)

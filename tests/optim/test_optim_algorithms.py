@@ -269,7 +269,7 @@ def test_parameter_groups_and_frozen_parameters():
     assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
     assert not np.array_equal(before[2], after[2])
     assert np.array_equal(before[3], after[3])
-    with pytest.raises(ValueError, match="more than one parameter group"):
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
         optim.SGD([{"params": [model[0].weight]}, {"params": [model[0].weight]}], lr=0.1)
     # other keys of a group stay there, as in PyTorch (a group's name, a scheduler's values)
     named = optim.SGD([{"params": [model[0].weight], "name": "first"}], lr=0.1)

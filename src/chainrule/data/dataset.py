@@ -352,6 +352,14 @@ def _same_shapes(arrays: list) -> None:
                            "(pad them to one size in a collate_fn, e.g. with nn.utils.rnn.pad_sequence)")
 
 
+class _DatasetKind:
+    """PyTorch's kinds of dataset (``torch.utils.data.dataloader._DatasetKind``), which
+    ``DataLoader._dataset_kind`` holds: indexed (``Map``) or streamed (``Iterable``)."""
+
+    Map = 0
+    Iterable = 1
+
+
 class DataLoader:
     """Iterate over a dataset in batches, each field a Tensor (eager, no gradient), with
     ``torch.utils.data.DataLoader``'s arguments in its order.
@@ -428,6 +436,7 @@ class DataLoader:
                                  "sampler and drop_last")
             batch_size = None
         self.dataset = dataset
+        self._dataset_kind = _DatasetKind.Iterable if isinstance(dataset, IterableDataset) else _DatasetKind.Map
         self._sampler = sampler  # as given (None: the order comes from shuffle)
         self._batch_sampler = batch_sampler
         self.batch_size = None if batch_size is None else int(batch_size)

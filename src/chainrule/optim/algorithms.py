@@ -40,6 +40,7 @@ class SGD(Optimizer):
 
     torch_flags = ("foreach", "differentiable", "fused")
     _torch_state = True
+    _state_read_first = True
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -136,6 +137,10 @@ class Optimizer:
     # True for the built-in optimizers, whose state holds Tensors as PyTorch's (step a float32
     # 0-d Tensor) over the arrays their updates write; a subclass's state is its own
     _torch_state = False
+    # True where PyTorch's step reads every parameter's state before it updates any, and
+    # makes the state of one without it afterwards (SGD's momentum buffer): a parameter
+    # listed twice then finds no state at its second update either, in the first step
+    _state_read_first = False
 
     # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
     # differentiable step that a built-in optimizer takes, kept in its groups as PyTorch
@@ -184,6 +189,7 @@ class Optimizer:
                              "each group, or parameters() to each)")
         earlier = {id(p) for g in self.param_groups for p in g["params"]}
         seen: set[int] = set()
+        twice = False
         for p in params:
             if not isinstance(p, Tensor) or not isinstance(p._value, np.ndarray):
                 raise TypeError(f"optimizers update eager Tensors (Parameters), got {type(p).__name__}")
@@ -192,11 +198,14 @@ class Optimizer:
             if np.result_type(p._value).kind not in "fc":
                 raise TypeError(f"cannot optimize a Tensor of dtype {np.result_type(p._value)}")
             if id(p) in earlier:
-                raise ValueError("a parameter appears in more than one parameter group")
-            if id(p) in seen:  # PyTorch warns that this will become an error, and steps it twice
-                raise ValueError("a parameter appears twice in one parameter group (a weight tied to another "
-                                 "layer's, listed for both?); give each parameter once")
+                raise ValueError("some parameters appear in more than one parameter group (a weight tied to "
+                                 "another layer's, listed in both groups?); give each parameter once")
+            twice = twice or id(p) in seen
             seen.add(id(p))
+        if twice:  # kept, and stepped twice, as PyTorch does
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information (a "
+                          "parameter listed twice is updated twice in each step)", UserWarning, stacklevel=3)
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
@@ -260,17 +269,28 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         tensors = self._torch_state
+        made = set() if self._state_read_first else None  # the parameters whose state this step made
         for group in self.param_groups:
             group = _numbers(group)
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
                     continue
+                if group.get("capturable"):
+                    raise AssertionError(
+                        "If capturable=True, params and state_steps must be on supported devices: ['cuda', 'xpu', "
+                        "'hpu', 'privateuseone', 'xla'] (PyTorch's refusal on the CPU; capturable is for CUDA "
+                        "graphs: leave it out)")
                 g = grad._value
                 if not isinstance(g, np.ndarray):
                     g = np.asarray(grad.primal())
                 value = p._value
                 kept = self.state.get(p)
+                if made is not None:
+                    if kept is None or not kept:
+                        made.add(p)
+                    elif p in made:  # listed twice: its second update finds no state either
+                        kept = None
                 # the update reads and writes the arrays under the state's Tensors
                 raw = {} if kept is None else _arrays(kept) if tensors else kept
                 state = raw
