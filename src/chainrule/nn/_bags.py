@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.module import mark_modified
 
@@ -54,9 +54,7 @@ def _bags(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np.ndarr
     if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
         raise TensorError(f"embedding_bag: offsets must be non-decreasing and at most the input's length "
                          f"({idx.size}); got {starts.tolist()}")
-    n_bags = starts.size - 1 if include_last_offset else starts.size
-    if include_last_offset and starts.size:
-        idx = idx[:starts[-1]]
+    n_bags = starts.size - 1 if include_last_offset else starts.size  # the last bag runs to the end (PyTorch's)
     return idx, np.searchsorted(starts[:max(n_bags, 0)], np.arange(idx.size), side="right") - 1, max(n_bags, 0)
 
 
@@ -65,7 +63,8 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
                   per_sample_weights=None, include_last_offset: bool = False, padding_idx: int | None = None):
     """For each bag of indices, the ``mode`` ('sum', 'mean' or 'max') of ``weight``'s rows
     at them, as PyTorch's: ``input`` 2-d (a bag per row) or 1-d cut at ``offsets`` (the
-    start of each bag; with ``include_last_offset`` the last entry ends the last bag);
+    start of each bag; with ``include_last_offset`` one more entry, ignored as by PyTorch's CPU
+    kernel: the last bag runs to the end of ``input``);
     ``per_sample_weights`` (mode 'sum') weighs each index; indices equal to
     ``padding_idx`` are left out of their bag; an empty bag gives zeros.
 
@@ -86,9 +85,9 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
                                   f"supported for mode='sum' (got mode={mode!r}); sum the weighted rows instead")
     raw = np.asarray(plain(input))
     if raw.dtype.kind not in "iu":
-        raise TypeError(f"embedding_bag: indices must be integers, got {raw.dtype}")
+        raise TensorTypeError(f"embedding_bag: indices must be integers, got {raw.dtype}")
     idx, bag, n_bags = _bags(raw, offsets, include_last_offset)
-    n, dim = weight.shape
+    n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise IndexError(f"embedding_bag: indices must lie in [0, {n}), got {idx.min()}…{idx.max()}")
     if max_norm is not None:
@@ -97,10 +96,11 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     member = (bag[None, :] == np.arange(n_bags)[:, None]) & keep[None, :]  # (bags, indices)
     rows = cnp.getitem(weight, idx)  # (indices, dim)
     dtype = np.dtype(weight.dtype)
+    if not idx.size:  # every bag empty: zeros, still a result of the weight
+        return cnp.matmul(np.zeros((n_bags, 0), dtype), rows)
     if mode == "max":
         key = np.where(member[:, :, None], undifferentiated(rows)[None], -np.inf)  # (bags, indices, dim)
-        pick = np.argmax(key, axis=1) if idx.size else np.zeros((n_bags, dim), np.int64)
-        picked = cnp.take_along_axis(rows, pick, axis=0) if idx.size else np.zeros((n_bags, dim), dtype)
+        picked = cnp.take_along_axis(rows, np.argmax(key, axis=1), axis=0)
         return cnp.where(member.any(axis=1)[:, None], picked, 0)
     scale = member.astype(dtype)
     if mode == "mean":

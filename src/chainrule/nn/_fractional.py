@@ -13,7 +13,7 @@ import chainrule.numpy as cnp
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import undifferentiated
 from chainrule.core.values import plain
-from chainrule.nn._pooling import _dtype
+from chainrule.nn._pooling import _dtype, indices_like
 
 __all__ = ["fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
            "fractional_max_pool3d_with_indices"]
@@ -75,7 +75,7 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
     for a in range(dims):
         flat = flat * spatial[a] + idx[2 + a]
     flat = np.take_along_axis(flat.reshape(n, c, *out, -1), np.asarray(undifferentiated(best)), axis=-1)[..., 0]
-    return res, (flat[0] if unbatched else flat)
+    return res, indices_like(input, flat[0] if unbatched else flat)
 
 
 def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,

@@ -118,10 +118,10 @@ def _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_class
             smooth = smooth * ~ignored
         loss = (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
     if reduction == "mean":
+        if not picked.size or (any_ignored and ignored.all()):
+            return cnp.sum(loss) * 0.0 + np.nan  # PyTorch's NaN of 0 / 0, but a zero gradient (no NaN into weights)
         if w_y is None and label_smoothing == 0.0:
             return cnp.sum(picked) * (-1.0 / denom)  # the common case: two small nodes
-        if any_ignored and ignored.all():  # PyTorch's NaN of 0 / 0, but a zero gradient (no NaN into the weights)
-            return cnp.sum(loss) * 0.0 + np.nan
         return cnp.sum(loss) / denom
     if reduction == "sum":
         return cnp.sum(loss)

@@ -404,11 +404,13 @@ def batch_norm(
     if training or running_mean is None:
         axes = (0, *range(2, input.ndim))
         count = input.size // input.shape[1]
-        if count < 2:
+        if count == 1:
             raise TensorError(
                 f"batch_norm in training needs more than one value per channel, got input "
                 f"shape {tuple(input.shape)}"
             )
+        if count == 0:  # an empty batch: an empty result, the running statistics kept (PyTorch's)
+            return batch_norm(input, np.zeros(input.shape[1]), np.ones(input.shape[1]), weight, bias, False, 0.0, eps)
         mean = cnp.mean(input, axis=axes, keepdims=True)
         xc = input - mean
         var = cnp.mean(xc * xc, axis=axes, keepdims=True)
@@ -464,7 +466,8 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     n, c = input.shape[:2]
     if num_groups < 1 or c % num_groups:
         raise TensorError(f"group_norm: {c} channels cannot be split into {num_groups} groups")
-    out = cnp.reshape(_ops.normalize(cnp.reshape(input, (n, num_groups, -1)), (-1,), eps)[0], input.shape)
+    group = (n, num_groups, c // num_groups * math.prod(input.shape[2:]))  # no -1: an empty batch has size 0
+    out = cnp.reshape(_ops.normalize(cnp.reshape(input, group), (-1,), eps)[0], input.shape)
     shape = _channel_shape(input)
     if weight is not None:
         out = out * cnp.reshape(weight, shape)

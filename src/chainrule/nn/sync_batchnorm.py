@@ -14,7 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.distributed.collectives import all_reduce, all_reduce_p
-from chainrule.distributed.comm import spans_job
+from chainrule.distributed.comm import is_initialized, spans_job
 from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm
@@ -25,8 +25,8 @@ __all__ = ["SyncBatchNorm"]
 
 class SyncBatchNorm(_BatchNorm):
     """Batch normalisation of (N, C, ...) inputs over the batch (and spatial) axes of all
-    processes of the :mod:`chainrule.distributed` job together, in training; in eval mode
-    it uses its running statistics, like ``BatchNorm2d``. Every process must call it in
+    processes of the :mod:`chainrule.distributed` job together, in training; in eval mode,
+    and where no job is initialised, it is ``BatchNorm2d``. Every process must call it in
     the same order (it communicates).
 
     >>> import numpy as np
@@ -75,7 +75,7 @@ class SyncBatchNorm(_BatchNorm):
         return converted
 
     def forward(self, x):
-        if not self.training:
+        if not self.training or not is_initialized():  # outside a job: BatchNorm's (PyTorch's)
             return super().forward(x)
         if x.ndim not in self._expected_ndim:
             raise ValueError(f"SyncBatchNorm expects a 2- to 5-d input, got shape {tuple(x.shape)}")
