@@ -53,7 +53,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     set_grad_enabled,
 )
 from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
-from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, undifferentiated
 from chainrule.core.trace import (
     EAGER,
     LEAF,
@@ -240,6 +240,8 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     quiet = quiet_numpy()  # (silent about inf and nan, as the eager operations are)
     try:
         result = op(plain(t), plain(other))
+    except (TypeError, ValueError) as error:  # as the operation raises out of place (PyTorch's RuntimeError)
+        raise eager_error(name, error, (t, other)) from None
     finally:
         restore_numpy(quiet)
     _write(t, _fits(t, result, name), name)

@@ -30,6 +30,7 @@ from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import every
+from chainrule.numpy.torch_common import not_bool
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_shape import checked_dim
 from chainrule.numpy.torch_special_functions import xlogy as torch_xlogy
@@ -85,9 +86,18 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """x clipped to [min_val, max_val]; derivative 1 strictly inside (and at NaN), 0 elsewhere
     (PyTorch's)."""
-    if inplace:
-        return in_place(hardtanh, input, "hardtanh_", min_val, max_val)
-    x = undifferentiated(input)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return hardtanh_(input, min_val, max_val) if inplace else _hardtanh(input, min_val, max_val)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
+    """:func:`hardtanh` in place (as PyTorch's, min_val > max_val gives max_val everywhere)."""
+    return in_place(_hardtanh, input, "hardtanh_", min_val, max_val)
+
+
+def _hardtanh(input, min_val, max_val):
+    x = undifferentiated(not_bool(input, "hardtanh"))
     outside = (x <= min_val) | (x >= max_val)
     clipped = cnp.clip(x, min_val, max_val)
     if isinstance(x, np.ndarray) and x.dtype.kind in "iu":  # integers stay integers, as in PyTorch
@@ -558,10 +568,6 @@ def selu_(input):
 
 def celu_(input, alpha: float = 1.0):
     return celu(input, alpha, True)
-
-
-def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
-    return hardtanh(input, min_val, max_val, True)
 
 
 def threshold_(input, threshold: float, value: float):

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.nn import (
     _bags,
@@ -60,7 +60,7 @@ from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, in
 from chainrule.nn._sampling import *  # noqa: F403  (affine_grid, grid_sample)
 from chainrule.nn._volumetric import *  # noqa: F403  (3-d convolution and pooling, lp pooling)
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
-from chainrule.numpy.torch_common import as_eager
+from chainrule.numpy.torch_common import as_eager, not_bool
 
 __all__ = [
     "linear",
@@ -130,7 +130,11 @@ def linear(input, weight, bias=None):
 def relu(input, inplace: bool = False):
     """max(x, 0); its derivative at 0 is 0, as in PyTorch (``inplace=True``: written into
     an eager ``input``, :mod:`chainrule.nn._inplace`)."""
-    return in_place(_ops.relu, input, "relu_") if inplace else _ops.relu(input)
+    return in_place(_relu, input, "relu_") if inplace else _relu(input)
+
+
+def _relu(input):
+    return _ops.relu(not_bool(input, "relu"))
 
 
 def relu_(input):
@@ -154,7 +158,7 @@ def sigmoid(input):
     >>> float(sigmoid(np.float64(-800.0)))
     0.0
     """
-    return _ops.sigmoid(input)
+    return input.sigmoid() if isinstance(input, Tensor) else _ops.sigmoid(input)  # (a bool Tensor's is float)
 
 
 def tanh(input):
@@ -493,11 +497,13 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     if sparse:
         raise NotImplementedError("embedding(sparse=True): sparse gradients are not supported; "
                                   "chainrule's gradients are dense arrays (leave sparse=False)")
+    if np.ndim(weight) != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D (rows of embeddings), got {np.ndim(weight)}-D")
     idx = undifferentiated(input)  # a Tensor only while chainrule.jit traces
     if not isinstance(idx, Tensor):
         idx = np.asarray(idx)
     if _dtype(idx).kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {_dtype(idx)}")
+        raise TensorTypeError(f"embedding: indices must be integers, got {_dtype(idx)}")
     n = weight.shape[0]
     # under jit one guarded predicate, not the indices, decides whether they are valid
     if idx.size and not every(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
@@ -530,7 +536,7 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
     if batched(labels):  # each example its own labels: compared as they are, checked as a whole
         y = undifferentiated(labels)
         if np.dtype(y.dtype).kind not in "iu":
-            raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
+            raise TensorTypeError(f"one_hot: labels must be integers (LongTensor), got {y.dtype}")
         if num_classes < 0:
             raise TensorError("one_hot: labels batched by vmap need num_classes, as in JAX: "
                              "one_hot(labels, num_classes)")
@@ -540,7 +546,7 @@ def one_hot(labels, num_classes: int = -1, *, dtype=np.int64, axis: int = -1):
         return hot if axis == -1 else cnp.moveaxis(hot, -1, axis)
     y = np.asarray(plain(labels))
     if y.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: labels must be integers, got {y.dtype}")
+        raise TensorTypeError(f"one_hot: labels must be integers (LongTensor), got {y.dtype}")
     if num_classes < 0:
         num_classes = int(y.max()) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):

@@ -41,7 +41,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, vectors_only
+from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, not_bool, vectors_only
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
@@ -379,7 +379,7 @@ class TensorMethods:
             return activations.sigmoid(self.to(eager.default_float_dtype()))
 
     def relu(self):
-        return activations.relu(self)
+        return activations.relu(not_bool(self, "relu"))
 
     # In-place operations: see chainrule.core.eager.inplace for the rules.
     def __iadd__(self, other):

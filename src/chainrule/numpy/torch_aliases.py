@@ -21,7 +21,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.dtypes import type_name
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special
@@ -139,7 +139,7 @@ class TorchAliasMethods:
     def positive(self):
         """``self`` itself, as PyTorch's (refused for bool, as PyTorch refuses it)."""
         if self.dtype == np.bool_:
-            raise TypeError("positive: the unary + of a bool Tensor is not supported (PyTorch refuses it too)")
+            raise TensorTypeError("positive: the unary + of a bool Tensor is not supported (PyTorch refuses it too)")
         return self
 
     # -- compositions --------------------------------------------------------------------

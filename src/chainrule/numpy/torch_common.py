@@ -23,7 +23,7 @@ from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
@@ -97,6 +97,13 @@ def floating_only(x, dtype, message: str) -> None:
     floating point ones (NumPy's functions, with ``dtype=``, take them)."""
     if dtype is None and is_eager(x) and x.dtype.kind not in "fc":
         raise TensorError(f"{message}, got {np.dtype(x.dtype).name}; convert with .double() or .float()")
+
+
+def not_bool(x, name: str):
+    """``x``, unless it is a bool Tensor or array, which PyTorch's ``name`` refuses."""
+    if np.dtype(getattr(x, "dtype", np.float64)).kind == "b":
+        raise TensorTypeError(f"Boolean inputs not supported for {name}; convert with .float()")
+    return x
 
 
 def is_eager(x) -> bool:

@@ -31,6 +31,7 @@ from chainrule.numpy.torch_common import (
     checked_divisor,
     elementwise_extreme,
     is_eager,
+    not_bool,
     remainder,
 )
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
@@ -539,9 +540,9 @@ class TorchElementwiseMethods:
     neg_ = _unary_(cnp.negative, "neg_")
     tanh_ = _unary_(cnp.tanh, "tanh_")
     sigmoid_ = _unary_(activations.sigmoid, "sigmoid_")
-    relu_ = _unary_(activations.relu, "relu_")
+    relu_ = _unary_(lambda a: activations.relu(not_bool(a, "relu")), "relu_")
     floor_ = _unary_(cnp.floor, "floor_")
     round_ = _unary_(cnp.round, "round_")
     reciprocal_ = _unary_(lambda a: 1.0 / a, "reciprocal_")
     sign_ = _unary_(_sign, "sign_")
-    square_ = _unary_(lambda a: a * a, "square_")
+    square_ = _unary_(lambda a: (cnp.astype(a, np.int64) if a.dtype.kind == "b" else a) * a, "square_")  # bool: int64
