@@ -152,3 +152,19 @@ def test_dataloader_says_its_dataset_kind_as_pytorchs():
 
     assert cr.utils.data.DataLoader([1, 2])._dataset_kind == _DatasetKind.Map == 0
     assert cr.utils.data.DataLoader(Stream())._dataset_kind == _DatasetKind.Iterable == 1
+
+
+@pytest.mark.parametrize("read", [memoryview, np.frombuffer, lambda x: x.__array_interface__,
+                                  lambda x: x.__array_struct__],
+                         ids=["memoryview", "frombuffer", "interface", "struct"])
+def test_jit_says_how_to_read_a_traced_values_memory(read):
+    # memoryview(x) of a traced value raised 'a bytes-like object is required' without a word of jit
+    def f(x):
+        read(x * 2)
+        return x.sum()
+
+    with pytest.raises((TypeError, AttributeError)) as info:
+        cr.jit(f)(np.ones(3))
+    assert any("memoryview(np.asarray(x))" in note for note in getattr(info.value, "__notes__", ()))
+    with pytest.warns(UserWarning, match="runs without jit"):  # the way out given works
+        assert cr.jit(lambda x: (memoryview(np.asarray(x)), x.sum())[1])(np.ones(3)) == 3.0

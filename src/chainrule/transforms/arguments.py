@@ -278,6 +278,30 @@ def note_compiled_type_checks(error: BaseException) -> None:
         tb = tb.tb_next
 
 
+# NumPy's ways to read an array's memory that a traced value has not (they are not
+# attributes that a Tensor can stand in for cheaply: NumPy looks them up on every np.asarray)
+_MEMORY_ATTRIBUTES = ("__array_interface__", "__array_struct__")
+
+
+def note_memory_reads(error: BaseException, trace) -> None:
+    """Add to the error of a read of a traced value's memory while ``jit`` traced
+    (``memoryview(x)``, ``np.frombuffer(x)``, ``x.__array_interface__``) what is
+    unsupported and what to write instead: a traced value has no memory of its own."""
+    if isinstance(error, TypeError) and "a bytes-like object is required, not 'Tensor'" in str(error):
+        what = "memoryview(x) or np.frombuffer(x) (Python's buffer protocol)"
+    elif (isinstance(error, AttributeError) and getattr(error, "name", None) in _MEMORY_ATTRIBUTES
+          and isinstance(getattr(error, "obj", None), Tensor) and error.obj._trace is trace):
+        what = f"x.{error.name}"
+    else:
+        return
+    error.add_note(
+        f"chainrule.jit: the function read a traced value's memory with {what}, which a traced "
+        "value has not (it stands for arrays of every later call). Convert it first: "
+        "memoryview(np.asarray(x)) reads the array (the call then runs without jit, as the "
+        "plain call); x.tobytes() and bytes(x) do that by themselves. Or read the memory "
+        "outside the jitted function.")
+
+
 def _untraced(x, trace):
     if isinstance(x, Tensor) and x._trace is trace:
         return x._value

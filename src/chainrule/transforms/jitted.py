@@ -47,6 +47,7 @@ from chainrule.transforms.arguments import (
     flatten_noting_state,
     found_arrays,
     note_compiled_type_checks,
+    note_memory_reads,
     rebound_attributes,
     replace_traced,
     slice_parts,
@@ -489,6 +490,7 @@ class Jitted:
             except BaseException as error:
                 untrace_exception(error, trace)
                 note_compiled_type_checks(error)
+                note_memory_reads(error, trace)
                 raise
             finally:
                 release_warnings(heard, True)
