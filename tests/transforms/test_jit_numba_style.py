@@ -8,6 +8,8 @@ Each program runs plain and jitted on copies of each call's arguments, several c
 row with changing values (the later ones replay or trace again): results, exceptions,
 warnings and the arguments afterwards must be the same, to the bit."""
 
+import copy
+
 import numpy as np
 import pytest
 from tests.transforms.test_jit_scientific_users import run_calls
@@ -52,3 +54,26 @@ def test_numpys_random_module_on_a_traced_integer_says_what_to_write(fun):
     assert any("int(n)" in note for note in caught.value.__notes__)
     run_calls(lambda x, n: fun(x, int(n)), _calls((np.ones(2), np.int64(3)), (np.ones(2), np.int64(3)),
                                                   (np.ones(2), np.int64(4))))
+
+
+# -- NumPy scalars copied and viewed -------------------------------------------------------
+def _keep_best(x):
+    best = {"value": x[0], "at": 0}
+    history = []
+    for i in range(1, x.shape[0]):
+        if x[i] < best["value"]:
+            best = {"value": x[i], "at": i}
+        history.append(copy.deepcopy(best))
+    return best, history, copy.copy(x.sum())
+
+
+def _float_bits(x):
+    bits = x[1].view(np.int64)   # a NumPy scalar's view: a scalar of the other type
+    return bits, (bits >> 52) & 0x7FF, x.max().view(np.uint64)
+
+
+@pytest.mark.parametrize("fun", [_keep_best, _float_bits])
+def test_numpy_scalars_copied_or_viewed_stay_numpy_scalars(fun):
+    """``copy.copy``/``copy.deepcopy`` of a NumPy scalar is that scalar (not a 0-d array),
+    and its ``view`` a scalar of the other type, as in the plain call."""
+    run_calls(fun, _calls((A(1.5, 2.0, 0.5),), (A(1.5, 2.0, 0.5),), (A(2.5, -1.0, 3.0),)))

@@ -180,7 +180,7 @@ class TensorMethods:
         into it leaves x alone); an eager Tensor is copied as any object is. A value of a
         ``chainrule.jit`` trace that has ended is itself, as for :meth:`__deepcopy__`."""
         if self._trace.level > 0:
-            if getattr(self._trace, "open", True) is False:
+            if getattr(self._trace, "open", True) is False or _plain_scalar(self):
                 return self
             return cnp.copy(self)
         return copy._reconstruct(self, None, *object.__reduce_ex__(self, 4))
@@ -192,7 +192,7 @@ class TensorMethods:
         flatten function deep-copies (``dataclasses.astuple``) is flattened again when the
         traced call has returned, and a traced value is never written to."""
         if self._trace.level > 0:
-            if getattr(self._trace, "open", True) is False:
+            if getattr(self._trace, "open", True) is False or _plain_scalar(self):
                 return self
             return cnp.copy(self)
         return deepcopy_eager(self, memo)
@@ -467,6 +467,14 @@ class TensorMethods:
             index = torch_index(self.shape, index) or index
         eager.setitem(self, index, value, index_update)
 
+
+
+def _plain_scalar(x: Tensor) -> bool:
+    """Whether ``x`` is a NumPy scalar in the plain call of a ``chainrule.jit`` trace
+    (``x[0]``, a reduction's result), which ``copy.copy`` hands back as itself: a scalar
+    cannot be written to, and its copy is no 0-d array."""
+    trace = x._trace
+    return trace.records and isinstance(x._value, np.generic) and x._node not in trace.eager
 
 
 def _innermost(x):

@@ -104,6 +104,12 @@ def _pytorch_layout(t: Tensor) -> np.ndarray:
     return x
 
 
+def _numpy_view(t: Tensor):
+    """NumPy's ``view`` method of ``t``'s value: a NumPy scalar's (``x[0].view(np.int64)``
+    is a scalar of the other type) or an ndarray's."""
+    return np.generic.view if isinstance(t._value, np.generic) else np.ndarray.view
+
+
 class TorchShapeMethods:
     """PyTorch's shape and indexing methods, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
@@ -113,7 +119,7 @@ class TorchShapeMethods:
         if dtype is not None or type is not None:  # NumPy's keywords: x.view(dtype=np.int64)
             if type not in (None, np.ndarray) and self._trace.records and self._trace.plain_arrays:
                 kwargs = {"type": type} if dtype is None else {"dtype": dtype, "type": type}
-                return self._trace.record(np.ndarray.view, (self, *shape), kwargs)  # NumPy's
+                return self._trace.record(_numpy_view(self), (self, *shape), kwargs)  # NumPy's
             if type not in (None, np.ndarray) or len(shape) + (dtype is not None) > 1:
                 raise TypeError("view() takes a dtype, by position or as dtype=, and type=np.ndarray only")
             return TorchShapeMethods.view(self, *shape, *(() if dtype is None else (dtype,)))
@@ -123,7 +129,7 @@ class TorchShapeMethods:
             if np.dtype(shape[0]) == self.dtype:
                 return self
             if self._trace.records and self._trace.plain_arrays:  # chainrule.jit on plain arrays
-                return self._trace.record(np.ndarray.view, (self, shape[0]), {})  # NumPy's
+                return self._trace.record(_numpy_view(self), (self, shape[0]), {})  # NumPy's
             raise TypeError(f"view({np.dtype(shape[0])}) reinterprets the bits of a {self.dtype} Tensor, which "
                             "has no derivative; convert with .to(dtype), or use x.numpy().view(dtype)")
         shape = as_shape(shape)
