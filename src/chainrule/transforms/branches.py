@@ -51,9 +51,14 @@ def _where_taken(g, on):
 
 
 def _flags_batch(prim, batched, x, on):
-    """The batching rule of both: the examples of ``x`` and of the flags ``on`` in front."""
+    """The batching rule of both: the examples of ``x`` and of the flags ``on`` in front.
+    Whichever of the two this batch does not batch is broadcast along it, so that the flags
+    stay with the axis of ``x`` they stand for (``jacrev`` maps a basis of cotangents over
+    the backward pass of a branch: ``x`` is batched, its flags are not)."""
     if batched[1] and not batched[0]:
         x = cnp.broadcast_to(x, (cnp.shape(on)[0], *cnp.shape(x)))
+    elif batched[0] and not batched[1]:
+        on = cnp.broadcast_to(on, (cnp.shape(x)[0], *cnp.shape(on)))
     return prim(x, on)
 
 

@@ -1,0 +1,364 @@
+"""Transforms composed in random orders, against JAX: hypothesis writes a small program out
+of NumPy steps (elementwise, reductions, shapes, indexing, products, where, cumsum, sort,
+concatenate...), each step written once for a namespace so that the same description runs
+as chainrule.numpy and as jax.numpy, and wraps it in a random stack of one to four of
+jit, vmap (with random in_axes and out_axes), grad of a sum, jvp, jacfwd, jacrev,
+hessian, checkpoint, and custom_vjp / custom_jvp wrappers whose rules are the function's
+true derivative. Both libraries run the same stack in float64; the results agree to 1e-10.
+
+Values with ties and signed zeros (where max, sort, abs and where flip) are kept for stacks
+that only compute values (jit, vmap, checkpoint); a stack that differentiates gets values
+away from the kinks, where the conventions at a kink differ on purpose (docs/vmap.md, "Where
+the numbers differ from JAX's"). The CI run is short and repeatable; a hunt for new
+failures runs many more examples: ``TRANSFORM_FUZZ_EXAMPLES=2000``."""
+
+import os
+from types import SimpleNamespace
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+jnp = pytest.importorskip("jax.numpy")
+
+import chainrule as cr  # noqa: E402
+import chainrule.numpy as cnp  # noqa: E402
+from chainrule import lax as clax  # noqa: E402
+from chainrule.transforms.custom import NoForwardMode  # noqa: E402
+
+IDX = np.array([0, -1, 0])  # a repeated index: its gradient is a scatter-add
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=int))
+
+
+def lax(m):
+    """The ``lax`` module of the NumPy namespace ``m``."""
+    return jax.lax if m is jnp else clax
+
+
+def _scan_step(m):
+    return lambda c, v: (c * 0.5 + m.sin(v), c * v)
+
+
+# name -> (applies to a value of this shape?, step(m, h, y) with m a NumPy namespace, h the
+# value so far and y the second argument, of the base shape).
+STEPS = {
+    # elementwise
+    "sin": (lambda s, b: True, lambda m, h, y: m.sin(h)),
+    "tanh": (lambda s, b: True, lambda m, h, y: m.tanh(h)),
+    "exp tanh": (lambda s, b: True, lambda m, h, y: m.exp(m.tanh(h))),
+    "abs": (lambda s, b: True, lambda m, h, y: m.abs(h)),
+    "square": (lambda s, b: True, lambda m, h, y: h * h),
+    "cube": (lambda s, b: True, lambda m, h, y: h ** 3),
+    "sqrt": (lambda s, b: True, lambda m, h, y: m.sqrt(h * h + 1.0)),
+    "log1p": (lambda s, b: True, lambda m, h, y: m.log1p(h * h)),
+    "reciprocal": (lambda s, b: True, lambda m, h, y: 1.0 / (1.0 + h * h)),
+    "arctan": (lambda s, b: True, lambda m, h, y: m.arctan(h)),
+    "leaky relu": (lambda s, b: True, lambda m, h, y: m.where(h > 0, h, 0.1 * h)),
+    "maximum": (lambda s, b: True, lambda m, h, y: m.maximum(h, 0.25)),
+    "minimum neg": (lambda s, b: True, lambda m, h, y: m.minimum(h, -h)),
+    "floor": (lambda s, b: True, lambda m, h, y: m.floor(h) * 0.5 + h),
+    "sign": (lambda s, b: True, lambda m, h, y: m.sign(h) * h),
+    "where zero": (lambda s, b: True, lambda m, h, y: m.where(h == 0, 1.0, h)),
+    "where sin cos": (lambda s, b: True, lambda m, h, y: m.where(h > 0, m.sin(h), m.cos(h))),
+    "logaddexp": (lambda s, b: True, lambda m, h, y: m.logaddexp(h, 0.5 * h)),
+    "power": (lambda s, b: True, lambda m, h, y: m.power(m.abs(h) + 1.0, 1.5)),
+    # with the second argument
+    "mul y": (lambda s, b: s == b, lambda m, h, y: h * y),
+    "sub y": (lambda s, b: s == b, lambda m, h, y: h - 2.0 * y),
+    "maximum y": (lambda s, b: s == b, lambda m, h, y: m.maximum(h, y)),
+    "where y": (lambda s, b: s == b, lambda m, h, y: m.where(h > y, h, 2.0 * y)),
+    "scale sum y": (lambda s, b: True, lambda m, h, y: h * m.sum(m.sin(y))),
+    "add max y": (lambda s, b: True, lambda m, h, y: h + m.max(y)),
+    # reductions
+    "sum": (lambda s, b: True, lambda m, h, y: m.sum(h)),
+    "sum 0": (lambda s, b: len(s) >= 1, lambda m, h, y: m.sum(h, axis=0)),
+    "sum -1 keepdims": (lambda s, b: len(s) >= 1, lambda m, h, y: m.sum(h, axis=-1, keepdims=True)),
+    "mean": (lambda s, b: True, lambda m, h, y: m.mean(h)),
+    "max": (lambda s, b: True, lambda m, h, y: m.max(h)),
+    "max -1": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.max(h, axis=-1)),
+    "min 0 keepdims": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: m.min(h, axis=0, keepdims=True)),
+    "prod -1": (lambda s, b: len(s) >= 1, lambda m, h, y: m.prod(h, axis=-1)),
+    "var 0": (lambda s, b: len(s) >= 1 and s[0] > 1, lambda m, h, y: m.var(h, axis=0)),
+    "norm": (lambda s, b: len(s) >= 1, lambda m, h, y: m.linalg.norm(h + 3.0)),
+    "softmax": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.exp(h - m.max(h, axis=-1, keepdims=True))
+                / m.sum(m.exp(h - m.max(h, axis=-1, keepdims=True)), axis=-1, keepdims=True)),
+    "cumsum": (lambda s, b: len(s) >= 1, lambda m, h, y: m.cumsum(h, axis=-1)),
+    "cumprod 0": (lambda s, b: len(s) >= 1, lambda m, h, y: m.cumprod(h, axis=0)),
+    "sort": (lambda s, b: len(s) >= 1, lambda m, h, y: m.sort(h, axis=-1)),
+    "sort 0": (lambda s, b: len(s) >= 1, lambda m, h, y: m.sort(h, axis=0)),
+    "argsort take": (lambda s, b: len(s) >= 1, lambda m, h, y: m.take_along_axis(h, m.argsort(-h, axis=-1), axis=-1)),
+    # shapes
+    "reshape": (lambda s, b: True, lambda m, h, y: m.reshape(h, (-1,))),
+    "transpose": (lambda s, b: True, lambda m, h, y: m.transpose(h)),
+    "new axis": (lambda s, b: len(s) >= 1, lambda m, h, y: h[:, None]),
+    "concatenate": (lambda s, b: len(s) >= 1, lambda m, h, y: m.concatenate([h, 2.0 * h + 1.0], axis=0)),
+    "stack": (lambda s, b: True, lambda m, h, y: m.stack([h, m.sin(h)], axis=-1)),
+    "flip": (lambda s, b: len(s) >= 1, lambda m, h, y: m.flip(h, axis=0)),
+    "roll": (lambda s, b: len(s) >= 1, lambda m, h, y: m.roll(h, 1, axis=-1)),
+    "swapaxes": (lambda s, b: len(s) >= 2, lambda m, h, y: m.swapaxes(h, 0, -1)),
+    "broadcast": (lambda s, b: True, lambda m, h, y: m.broadcast_to(h, (2, *h.shape))
+                  * m.reshape(m.arange(1.0, 3.0), (2,) + (1,) * h.ndim)),
+    "tile": (lambda s, b: True, lambda m, h, y: m.tile(h, 2)),
+    "squeeze": (lambda s, b: 1 in s, lambda m, h, y: m.squeeze(h)),
+    # indexing
+    "first": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: h[0]),
+    "reverse": (lambda s, b: len(s) >= 1, lambda m, h, y: h[::-1]),
+    "tail": (lambda s, b: len(s) >= 1, lambda m, h, y: h[1:]),
+    "gather": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: h[IDX]),
+    "last column": (lambda s, b: len(s) >= 2 and s[-1] > 0, lambda m, h, y: h[..., -1]),
+    "take": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.take(h, IDX, axis=-1)),
+    # products
+    "gram": (lambda s, b: len(s) == 2, lambda m, h, y: h @ h.T),
+    "dot": (lambda s, b: len(s) == 1, lambda m, h, y: m.dot(h, h)),
+    "matmul y": (lambda s, b: s == b and len(s) == 2, lambda m, h, y: h @ m.swapaxes(y, 0, 1)),
+    "outer y": (lambda s, b: s == b and len(s) == 1, lambda m, h, y: m.outer(h, y)),
+    "einsum": (lambda s, b: len(s) == 2, lambda m, h, y: m.einsum("ij,ij->j", h, m.cos(h))),
+    # control flow
+    "cond": (lambda s, b: True, lambda m, h, y: lax(m).cond(m.sum(h * h * h) > 0, lambda v: m.sin(v) * 2.0,
+                                                           lambda v: v - 1.0, h)),
+    "fori loop": (lambda s, b: True, lambda m, h, y: lax(m).fori_loop(0, 3, lambda i, v: m.sin(v) + i * 0.5, h)),
+    "scan": (lambda s, b: len(s) >= 1, lambda m, h, y: lax(m).scan(_scan_step(m), m.zeros_like(h[0]), h)[1]),
+    "stop gradient": (lambda s, b: True, lambda m, h, y: h + m.sin(lax(m).stop_gradient(h)) * h),
+}
+DERIVATIVES = {"grad", "value_and_grad", "jvp", "linearize", "vjp", "jacfwd", "jacrev", "hessian"}
+FORWARD = {"jvp", "linearize", "jacfwd", "hessian", "custom_jvp"}
+KINDS = ["vmap", "grad", "jvp", "jacrev", "hessian", "jacfwd", "value_and_grad", "vjp", "linearize",
+         "custom_jvp", "custom_vjp", "checkpoint", "vmap", "jit"]
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 0.25]
+MAX_SIZE = 400
+
+
+class Case(NamedTuple):
+    steps: tuple
+    stack: tuple  # innermost transform first
+    calls: tuple  # of (x, y)
+
+
+def program(m, steps):
+    def f(x, y):
+        h = x
+        for name in steps:
+            h = STEPS[name][1](m, h, y)
+        return h
+
+    return f
+
+
+def _insert(shape, axis, size):
+    shape = list(shape)
+    shape.insert(axis if axis >= 0 else len(shape) + 1 + axis, size)
+    return tuple(shape)
+
+
+def make_case(choose):
+    """A random case, each choice ``choose(options)``: hypothesis's draws, or (to hunt with
+    every choice equally likely) a random generator's. None where a result would be big."""
+    base = choose([(3,), (2, 3), (), (1, 2)])
+    steps, shape = [], base
+    for _ in range(choose([3, 2, 4, 1, 5])):
+        options = []
+        for name, (applies, step) in STEPS.items():
+            if applies(shape, base):
+                with np.errstate(all="ignore"):
+                    out = np.shape(step(cnp, np.ones(shape), np.ones(base)))
+                if 0 < _size(out) <= 12:
+                    options.append((name, out))
+        name, shape = choose(options)
+        steps.append(name)
+    stack, ins, out = [], [base, base], shape
+    for _ in range(choose([2, 3, 4, 1])):
+        kind = choose(KINDS)
+        if kind == "vmap":
+            axes = [choose([0, None, -1, 1] if len(s) else [0, None, -1]) for s in ins]
+            if axes == [None, None]:
+                axes[choose([0, 1])] = 0
+            out_axis = choose([0, -1, 1] if len(out) else [0, -1])
+            size = choose([2, 3, 1, 0])
+            ins = [s if a is None else _insert(s, a, size) for s, a in zip(ins, axes, strict=True)]
+            out = _insert(out, out_axis, size)
+            # over one argument, with the other closed over (a value of the outer transforms)
+            spec = ("vmap", *axes, out_axis, None in axes and choose([False, True]))
+        elif kind in ("grad", "value_and_grad", "vjp", "jacfwd", "jacrev", "hessian"):
+            argnum = choose([0, 1])
+            out = {"grad": ins[argnum], "value_and_grad": ins[argnum], "vjp": ins[argnum],
+                   "hessian": ins[argnum] * 2}.get(kind, out + ins[argnum])
+            spec = (kind, argnum, choose([False, True]))
+        else:
+            spec = (kind,)
+        stack.append(spec)
+        if _size(out) > MAX_SIZE or max(map(_size, ins)) > MAX_SIZE:
+            return None
+    calls = []
+    for _ in range(choose([2, 1, 3])):  # one transformed function, called again
+        if any(t[0] in DERIVATIVES for t in stack):
+            # away from the kinks: distinct values, none zero, no two equal up to sign
+            rng = np.random.default_rng(choose(range(2**32)))
+            calls.append(tuple(np.round(rng.uniform(0.2, 1.2, size=s) * rng.choice([-1, 1], size=s), 6)
+                               for s in ins))
+        else:
+            calls.append(tuple(np.array([choose(SPECIAL) for _ in range(_size(s))]).reshape(s) for s in ins))
+    return Case(tuple(steps), tuple(stack), tuple(calls))
+
+
+@st.composite
+def cases(draw):
+    case = make_case(lambda options: draw(st.sampled_from(options)))
+    assume(case is not None)
+    return case
+
+
+TRANSFORMS = ("jit", "vmap", "grad", "value_and_grad", "jvp", "linearize", "vjp", "jacfwd", "jacrev", "hessian",
+              "checkpoint", "custom_vjp", "custom_jvp")
+CR = SimpleNamespace(np=cnp, **{name: getattr(cr, name) for name in TRANSFORMS})
+JAX = SimpleNamespace(np=jnp, **{name: getattr(jax, name) for name in TRANSFORMS})
+
+
+def _custom_vjp(lib, f):
+    g = lib.custom_vjp(lambda x, y: f(x, y))
+    g.defvjp(lambda x, y: (f(x, y), (x, y)), lambda res, ct: tuple(lib.vjp(f, *res)[1](ct)))
+    return g
+
+
+def _custom_jvp(lib, f):
+    g = lib.custom_jvp(lambda x, y: f(x, y))
+    g.defjvp(lambda primals, tangents: lib.jvp(f, tuple(primals), tuple(tangents)))
+    return g
+
+
+def _of_one(t, f, argnum, closure):
+    """``t`` of ``f`` in argument ``argnum``: by ``argnums``, or of a function of that argument
+    alone that closes over the other (a value of the transforms outside)."""
+    if not closure:
+        return lambda x, y: t(f, argnums=argnum)(x, y)
+    if argnum == 0:
+        return lambda x, y: t(lambda x: f(x, y))(x)
+    return lambda x, y: t(lambda y: f(x, y))(y)
+
+
+def transform(lib, f, spec, custom_vjp=True):
+    kind, *params = spec
+    m = lib.np
+    total = lambda x, y: m.sum(f(x, y))  # noqa: E731
+    if kind == "jit":
+        return lib.jit(f)
+    if kind == "vmap":
+        x_axis, y_axis, out_axis, closure = params
+        if closure and y_axis is None:
+            return lambda x, y: lib.vmap(lambda x: f(x, y), in_axes=x_axis, out_axes=out_axis)(x)
+        if closure:
+            return lambda x, y: lib.vmap(lambda y: f(x, y), in_axes=y_axis, out_axes=out_axis)(y)
+        return lib.vmap(f, in_axes=(x_axis, y_axis), out_axes=out_axis)
+    if kind in ("grad", "hessian"):
+        return _of_one(getattr(lib, kind), total, *params)
+    if kind == "value_and_grad":
+        both = _of_one(lib.value_and_grad, total, *params)
+        return lambda x, y: both(x, y)[0] + both(x, y)[1]
+    if kind in ("jacfwd", "jacrev"):
+        return _of_one(getattr(lib, kind), f, *params)
+    if kind == "jvp":
+        def jvp(x, y):
+            out, tangent = lib.jvp(f, (x, y), (m.cos(x), m.sin(y)))
+            return 0.5 * out + tangent
+        return jvp
+    if kind == "linearize":
+        def linearized(x, y):
+            out, f_jvp = lib.linearize(f, x, y)
+            return f_jvp(m.sin(x), m.cos(y)) - out
+        return linearized
+    if kind == "vjp":
+        argnum, closure = params
+        def pulled(x, y):  # a cotangent that depends on the value
+            if closure:
+                out, f_vjp = lib.vjp(lambda x: f(x, y), x) if argnum == 0 else lib.vjp(lambda y: f(x, y), y)
+                return f_vjp(m.cos(out))[0]
+            out, f_vjp = lib.vjp(f, x, y)
+            return f_vjp(m.cos(out))[argnum]
+        return pulled
+    if kind == "checkpoint":
+        return lib.checkpoint(f)
+    if kind == "custom_vjp":
+        return _custom_vjp(lib, f) if custom_vjp else f
+    return _custom_jvp(lib, f)
+
+
+def run(lib, case, custom_vjp=True):
+    """The stack's results for each call of ``case`` (a jitted function replays)."""
+    f = program(lib.np, case.steps)
+    for spec in case.stack:
+        f = transform(lib, f, spec, custom_vjp)
+    if lib is JAX:  # one compiled program (JAX's eager calls compile each operation)
+        f = jax.jit(f)
+    return [np.asarray(f(x, y)) for x, y in case.calls]
+
+
+def _numpy_vmap(f, x_axis, y_axis, out_axis):
+    """``vmap`` as a loop over the examples, each a call of plain NumPy code."""
+    def looped(x, y):
+        size = x.shape[x_axis] if x_axis is not None else y.shape[y_axis]
+        examples = [f(x if x_axis is None else np.take(x, i, x_axis), y if y_axis is None else np.take(y, i, y_axis))
+                    for i in range(size)]
+        return np.stack(examples, axis=out_axis)
+
+    return looped
+
+
+def run_numpy(case):
+    """What a stack without derivatives computes, by NumPy itself: its signs of zeros are
+    NumPy's (JAX's sums start from +0.0, NumPy's from the first term)."""
+    f = program(np, case.steps)
+    for kind, *params in case.stack:
+        if kind == "vmap":
+            f = _numpy_vmap(f, *params[:3])
+    return [np.asarray(f(x, y)) for x, y in case.calls]
+
+
+def check(case):
+    refused = (TypeError, NotImplementedError)  # JAX's forward mode of a custom_vjp
+    with np.errstate(all="ignore"):
+        try:
+            want = run(JAX, case)
+        except refused as e:
+            assert "custom_vjp" in str(e) or "custom_lin" in str(e), e
+            want = None
+        try:
+            got = run(CR, case)
+        except NoForwardMode:
+            # chainrule refuses it too (and where JAX would transpose the forward mode of a
+            # custom_vjp in a custom_jvp's rule later, chainrule refuses at once), or (its
+            # hessian and jacobian fall back to reverse mode for a custom_vjp) gives the true
+            # derivative: JAX's without the wrapper
+            kinds = [t[0] for t in case.stack]
+            assert "custom_vjp" in kinds and FORWARD & set(kinds[kinds.index("custom_vjp"):]), kinds
+            return
+        if want is None:
+            want = run(JAX, case, custom_vjp=False)
+        values_only = not any(t[0] in DERIVATIVES for t in case.stack)
+        plain = run_numpy(case) if values_only and all(np.size(a) for c in case.calls for a in c) \
+            else [None] * len(got)
+    for mine, theirs, numpy in zip(got, want, plain, strict=True):
+        assert mine.shape == theirs.shape, (mine.shape, theirs.shape)
+        assert mine.dtype == theirs.dtype, (mine.dtype, theirs.dtype)
+        np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-10)
+        if numpy is not None:
+            np.testing.assert_allclose(mine, numpy, rtol=1e-10, atol=1e-10)
+            zeros = (mine == 0) & (numpy == 0)
+            assert (np.signbit(mine) == np.signbit(numpy))[zeros].all(), (mine, numpy)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@settings(max_examples=int(os.environ.get("TRANSFORM_FUZZ_EXAMPLES", 40)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(case=cases())
+# a lax.cond whose predicate differs between the examples, under jacrev: the flags of the
+# taken branch met a basis of cotangents mapped over by jacrev (a broadcasting error)
+@example(Case(("cond",), (("vmap", 0, 0, 0, False), ("jacrev", 0, False)),
+              ((np.array([[0.6, -0.8], [-0.2, 0.3], [0.5, 0.1]]), np.zeros((3, 2))),)))
+def test_transform_stacks_agree_with_jax(case):
+    check(case)
