@@ -53,6 +53,16 @@ class Pos(X):
         return rng.uniform(0.5, 2.0, self)
 
 
+class F32(X):
+    """A float32 input of this shape, standard normal, differentiated."""
+
+    def draw(self, rng):
+        return rng.standard_normal(self).astype(np.float32)
+
+    def __repr__(self):
+        return f"F32{tuple(self)}"
+
+
 class Sign(X):
     """A float input of ±1, not differentiated (targets)."""
 

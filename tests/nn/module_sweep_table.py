@@ -5,7 +5,7 @@ variants, input sets (batched, unbatched, an empty batch), bad inputs and bad ar
 from __future__ import annotations
 
 import numpy as np
-from tests.nn.module_sweep import Arr, Bit, Case, Ix, M, P, Pos, Sign, X
+from tests.nn.module_sweep import F32, Arr, Bit, Case, Ix, M, P, Pos, Sign, X
 
 R3 = [{"reduction": "sum"}, {"reduction": "none"}]
 ROWS = (X(2, 3), X(3), X(0, 3))  # an elementwise layer's inputs
@@ -387,4 +387,36 @@ EXTRA = [
     Case("GRU", (3, 4), ({"bidirectional": True, "bias": False},), [(X(5, 2, 3), X(2, 2, 4))]),
     Case("RReLU", (0.1, 0.3), ({},), [(X(3, 4),)], modal=True, random=True),
 ]
-CASES = CASES + EXTRA
+# bad arguments and inputs of other dtypes
+ERRORS = [
+    Case("Linear", (3, 2), ({},), [(X(4, 3),)], bad_inputs=[(F32(4, 3),), (Ix((4, 3), 3),)],
+         bad_args=[((-1, 2), {})]),
+    Case("Conv2d", (2, 4, 3), ({},), [(X(1, 2, 5, 5),)], bad_inputs=[(F32(1, 2, 5, 5),)],
+         bad_args=[((2, 4, 3), {"stride": 0}), ((0, 4, 3), {}), ((2, 4, 3), {"padding": -1})]),
+    Case("BatchNorm2d", (2,), ({},), [(X(2, 2, 2, 2),)], bad_inputs=[(F32(2, 2, 2, 2),)]),
+    Case("LayerNorm", (3,), ({},), [(X(2, 3),)], bad_inputs=[(F32(2, 3),)]),
+    Case("Embedding", (5, 3), ({},), [(Ix((2,), 5),)], bad_args=[((-1, 3), {}), ((5, 3), {"padding_idx": -6})]),
+    Case("Dropout", (), ({},), [(X(2, 3),)], random=True, bad_args=[((-0.1,), {})]),
+    Case("MaxPool2d", (2,), ({},), [(X(1, 1, 4, 4),)], bad_args=[((0,), {}), ((2,), {"stride": 0}),
+                                                               ((2,), {"dilation": 0})]),
+    Case("AvgPool1d", (2,), ({},), [(X(1, 1, 4),)], bad_args=[((2,), {"padding": 2}), ((2,), {"stride": 0})]),
+    Case("AdaptiveAvgPool2d", (2,), ({},), [(X(1, 1, 4, 4),)], bad_inputs=[(X(4),)], bad_args=[((-1,), {})]),
+    Case("Unflatten", (1, (2, 3)), ({},), [(X(2, 6),)], bad_args=[((1, (2, 2)), {})]),
+    Case("PixelShuffle", (2,), ({},), [(X(1, 4, 2, 2),)], bad_inputs=[(X(4, 2),)]),
+    Case("ConstantPad2d", (1, 0.0), ({},), [(X(1, 2, 2),)], bad_args=[(((1, 2, 3), 0.0), {})]),
+    Case("MultiheadAttention", (4, 2), ({},), [(X(3, 4), X(3, 4), X(3, 4))], bad_args=[((4, 0), {})]),
+    Case("TransformerEncoderLayer", (4, 2, 8), ({"dropout": 0.0},), [(X(3, 2, 4),)],
+         bad_args=[((4, 2, 8), {"activation": "tanhh"}), ((4, 3, 8), {})]),
+    Case("RNN", (3, 4), ({},), [(X(5, 2, 3),)], bad_inputs=[(F32(5, 2, 3),), (X(5, 2, 3, 1),)],
+         bad_args=[((3, 4), {"dropout": 2.0}), ((3, 4), {"num_layers": 0})]),
+    Case("LSTMCell", (3, 4), ({},), [(X(2, 3),)], bad_inputs=[(X(2, 3), X(2, 4))]),
+    Case("BCELoss", (), ({},), [(P(3), P(3))], bad_inputs=[(Arr([0.5, 1.5, 0.2], True), P(3))]),
+    Case("CrossEntropyLoss", (), ({},), [_LOGITS], bad_inputs=[(X(3, 5), Arr([[0, 1]] * 3))]),
+    Case("Upsample", (), ({"scale_factor": 2},), [(X(1, 1, 2),)], bad_inputs=[(X(2),)],
+         bad_args=[((), {"scale_factor": 2, "mode": "bilinear"}), ((), {"scale_factor": 2, "mode": "cubic"})]),
+    Case("Softmax", (), ({"dim": 1},), [(X(2, 3),)], bad_inputs=[(X(3),)]),
+    Case("GLU", (), ({"dim": 2},), [(X(2, 4, 2),)], bad_inputs=[(X(2, 4),)]),
+    Case("Flatten", (), ({"start_dim": 2},), [(X(2, 3, 4),)], bad_inputs=[(X(2),)]),
+]
+
+CASES = CASES + EXTRA + ERRORS

@@ -189,6 +189,8 @@ def softshrink(input, lambd: float = 0.5):
     >>> softshrink(np.array([-1.0, 0.2, 2.0])).tolist()
     [-0.5, 0.0, 1.5]
     """
+    if lambd < 0:
+        raise TensorError(f"softshrink: lambd must be at least 0, got {lambd}")
     x = undifferentiated(input)
     inside = (x >= -lambd) & (x <= lambd)
     return cnp.where(inside, 0.0 * x, cnp.where(x > lambd, input - lambd, input + lambd))
@@ -228,7 +230,11 @@ def prelu(input, weight):
     >>> prelu(np.array([[-2.0, 3.0]]), np.array([0.25])).tolist()
     [[-0.5, 3.0]]
     """
-    if weight.size > 1 and input.ndim >= 2:
+    channels = input.shape[1] if input.ndim >= 2 else 1  # PyTorch's: no channel axis is one channel
+    if weight.size not in (1, channels):
+        raise TensorError(f"prelu: {weight.size} slopes for an input of shape {tuple(input.shape)}; give one slope "
+                          f"or one per channel ({channels}, axis 1)")
+    if weight.size > 1:
         weight = cnp.reshape(weight, (1, -1) + (1,) * (input.ndim - 2))
     return cnp.where(undifferentiated(input) > 0, input, weight * input)
 

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 
@@ -84,7 +84,7 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     the rest by 1/(1−p)."""
     _check("dropout1d", p, inplace)
     if input.ndim not in (2, 3):
-        raise ValueError(f"dropout1d: expected a (N, C, L) or (C, L) input, got shape {tuple(input.shape)}")
+        raise TensorError(f"dropout1d: expected a (N, C, L) or (C, L) input, got shape {tuple(input.shape)}")
     return _unbatched(lambda x: _channels(x, p, training, rng), input, 3)
 
 

@@ -169,6 +169,9 @@ def cross_entropy(
         y = _int_target(y, input.shape, "cross_entropy")
         out = _nll(logp, y, weight, ignore_index, reduction, "cross_entropy", label_smoothing)
     else:
+        if ignore_index != -100:
+            raise TensorError("cross_entropy: ignore_index is not supported for a probability (float) target, "
+                              "as in PyTorch; leave it at -100 or give class indices")
         if tuple(np.shape(tval)) != tuple(input.shape) and not unbatched:
             raise TensorError(
                 f"cross_entropy: a probability target must have the input's shape "

@@ -16,6 +16,7 @@ class _Options(Module):
     _defaults: dict = {}
     _inplace = False  # PyTorch's constructor ends with inplace: it may come positionally
     _shown: tuple[str, ...] | None = None  # the options the repr shows, as PyTorch's (None: all)
+    _check = None  # a check of the options, raising where they are wrong
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -37,6 +38,8 @@ class _Options(Module):
             if k not in values and k not in self._defaults:
                 raise TypeError(f"{type(self).__name__} is missing the argument {k!r}")
             setattr(self, k, values.get(k, self._defaults.get(k)))
+        if self._check is not None:
+            type(self)._check(self)
 
     def forward(self, *inputs):
         return type(self)._fn(*inputs, **{k: getattr(self, k) for k in self._names})

@@ -60,8 +60,8 @@ def _pool_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool, name: st
     """PyTorch's output length of a pooling window: with ``ceil_mode`` a last partial
     window is kept if it starts inside the input or its left padding."""
     span = d * (k - 1) + 1
-    if s < 1 or k < 1:
-        raise TensorError(f"{name}: kernel_size and stride must be positive, got {k} and {s}")
+    if s < 1 or k < 1 or d < 1:
+        raise TensorError(f"{name}: kernel_size, stride and dilation must be positive, got {k}, {s} and {d}")
     if n + 2 * p < span:
         raise TensorError(
             f"{name}: a window of {k} (dilation {d}) does not fit an input of size {n} with padding {p}")

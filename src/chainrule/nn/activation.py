@@ -26,9 +26,9 @@ __all__ = [
 
 
 def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False,
-           shown: tuple | None = None, extra_repr=None):
+           shown: tuple | None = None, extra_repr=None, check=None):
     body = {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {}, "_inplace": inplace,
-            "_shown": shown,
+            "_shown": shown, "_check": check,
             "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__}
     if extra_repr is not None:
         body["extra_repr"] = extra_repr
@@ -39,7 +39,15 @@ ELU = _layer("ELU", F.elu, ("alpha",), {"alpha": 1.0}, inplace=True)
 CELU = _layer("CELU", F.celu, ("alpha",), {"alpha": 1.0}, inplace=True)
 SELU = _layer("SELU", F.selu, inplace=True)
 ReLU6 = _layer("ReLU6", F.relu6, inplace=True)
-Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0}, inplace=True)
+
+
+def _check_bounds(self) -> None:
+    if not self.max_val > self.min_val:
+        raise ValueError(f"Hardtanh: max_val ({self.max_val}) must be greater than min_val ({self.min_val})")
+
+
+Hardtanh = _layer("Hardtanh", F.hardtanh, ("min_val", "max_val"), {"min_val": -1.0, "max_val": 1.0}, inplace=True,
+                  check=_check_bounds)
 Hardswish = _layer("Hardswish", F.hardswish, inplace=True, extra_repr=lambda self: "")  # PyTorch's show nothing
 Hardsigmoid = _layer("Hardsigmoid", F.hardsigmoid, inplace=True, extra_repr=lambda self: "")
 Mish = _layer("Mish", F.mish, inplace=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
+from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers import _empty, param_dtype, reset_uniform
@@ -18,12 +19,18 @@ from chainrule.nn.module import Module
 __all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
-class _CellBase(Module):
+class RNNCellBase(Module):
+    """The base of RNNCell, LSTMCell and GRUCell, under PyTorch's name and with its arguments
+    (``num_chunks``: the gates; each class's own by default)."""
+
     gates = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None, rng=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, num_chunks: int | None = None,
+                 device=None, dtype=None, rng=None):
         super().__init__()
         check_cpu(device, type(self).__name__)
+        if num_chunks is not None:
+            self.gates = int(num_chunks)
         if int(input_size) < 1 or int(hidden_size) < 1:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
@@ -48,7 +55,7 @@ class _CellBase(Module):
         """``input`` (N, input_size) or unbatched (input_size,) and the state(s) ``hx`` in
         the same form (zeros if None), as batches, and whether the input was unbatched."""
         if input.ndim not in (1, 2) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: expected an input of shape (N, {self.input_size}) or "
+            raise TensorError(f"{type(self).__name__}: expected an input of shape (N, {self.input_size}) or "
                              f"({self.input_size},), got {tuple(input.shape)}")
         unbatched = input.ndim == 1
         x = cnp.reshape(input, (1, self.input_size)) if unbatched else input
@@ -61,7 +68,7 @@ class _CellBase(Module):
             elif unbatched:
                 h = cnp.reshape(h, (1, self.hidden_size))
             if tuple(h.shape) != (n, self.hidden_size):
-                raise ValueError(f"{type(self).__name__}: expected a state of shape {(n, self.hidden_size)}"
+                raise TensorError(f"{type(self).__name__}: expected a state of shape {(n, self.hidden_size)}"
                                  f"{' (or unbatched)' if unbatched else ''}, got {tuple(h.shape)}")
             out.append(h)
         return x, out, unbatched
@@ -79,11 +86,7 @@ def _unbatch(t, unbatched: bool):
     return cnp.reshape(t, t.shape[1:]) if unbatched else t
 
 
-RNNCellBase = _CellBase
-"""The base of RNNCell, LSTMCell and GRUCell, under PyTorch's name (``isinstance(m, nn.RNNCellBase)``)."""
-
-
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """h′ = tanh(W_ih x + b_ih + W_hh h + b_hh) (``nonlinearity='relu'``: relu).
 
     >>> import numpy as np
@@ -96,7 +99,7 @@ class RNNCell(_CellBase):
                  device=None, dtype=None, rng=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', not {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, device, dtype, rng)
+        super().__init__(input_size, hidden_size, bias, None, device, dtype, rng)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -107,7 +110,7 @@ class RNNCell(_CellBase):
         return _unbatch(out, unbatched)
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """One LSTM step, gates (input, forget, cell, output) in PyTorch's order:
     c′ = σ(f) c + σ(i) tanh(g), h′ = σ(o) tanh(c′). Returns ``(h′, c′)``.
 
@@ -131,7 +134,7 @@ class LSTMCell(_CellBase):
         return _unbatch(h, unbatched), _unbatch(c, unbatched)
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """One GRU step, gates (reset, update, new) in PyTorch's order:
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h′ = (1 − z) n + z h.
 

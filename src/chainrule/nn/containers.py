@@ -240,6 +240,10 @@ def _as_parameter(value) -> Parameter:
     raise TypeError(f"expected a Parameter, an array or a Tensor, got {type(value).__name__}")
 
 
+def _size(p) -> str:
+    return "x".join(map(str, p.shape))
+
+
 class ParameterList(Module):
     """A list of parameters, registered under ``0``, ``1``, ...; arrays and Tensors
     appended become Parameters.
@@ -290,7 +294,8 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for i, p in enumerate(self))
+        return "\n".join(f"  ({i}): Parameter containing: [torch.{p.dtype} of size {_size(p)}]"
+                         for i, p in enumerate(self))  # PyTorch's
 
 
 class ParameterDict(_Registered):
@@ -337,7 +342,8 @@ class ParameterDict(_Registered):
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})" for k, p in self.items())
+        return "\n".join(f"  ({k}): Parameter containing: [{p.type().replace('chainrule.', 'torch.')} of size "
+                         f"{_size(p)}]" for k, p in self.items())  # PyTorch's
 
 
 class Container(Module):

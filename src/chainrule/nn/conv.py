@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.core.dtypes import check_cpu
+from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
-from chainrule.nn.layers import _ConvNd, _empty, _ones_zeros, conv_repr, param_dtype
+from chainrule.nn.layers import _ConvNd, _empty, _ones_zeros, check_kernel, conv_repr, param_dtype
 from chainrule.nn.module import Module
 from chainrule.nn.parameter import Parameter
 
@@ -26,6 +27,7 @@ __all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTransp
 def _init_conv(module: Module, weight_shape, bias: bool, dtype, rng) -> None:
     """A convolution's weight and bias, then its ``reset_parameters()`` (PyTorch's
     ``_ConvNd.__init__``: an override in a subclass sets the start)."""
+    check_kernel(module)
     module.weight = _empty(weight_shape, param_dtype(dtype))
     if bias:
         module.bias = _empty((module.out_channels,), param_dtype(dtype))
@@ -280,7 +282,7 @@ class GroupNorm(Module):
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm({self.num_groups}, {self.num_channels}) got an input of shape "
+            raise TensorError(f"GroupNorm({self.num_groups}, {self.num_channels}) got an input of shape "
                              f"{tuple(x.shape)}: axis 1 must have {self.num_channels} channels")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 

@@ -18,6 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import get_default_dtype, no_grad
+from chainrule.core.tensor import TensorError
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -98,6 +99,8 @@ def _empty(shape, dtype) -> Parameter:
     dtype = param_dtype(dtype)
     if dtype.kind not in "fc":
         raise TypeError(f"layer parameters must be floating-point, not {dtype}")
+    if any(int(n) < 0 for n in shape):
+        raise TensorError(f"a parameter of negative size {tuple(shape)}: every size must be at least 0")
     return Parameter(np.zeros(shape, dtype=dtype))
 
 
@@ -203,6 +206,16 @@ def conv_repr(m: Module) -> str:
     return s
 
 
+def check_kernel(module: Module) -> tuple:
+    """A convolution's ``kernel_size``, after checking that it, ``stride`` and ``dilation``
+    are positive (PyTorch refuses 0 when it runs the layer)."""
+    for what in ("kernel_size", "stride", "dilation"):
+        if any(k < 1 for k in getattr(module, what)):
+            raise TensorError(f"{type(module).__name__}: {what} should be greater than zero, got "
+                              f"{what}={getattr(module, what)}")
+    return module.kernel_size
+
+
 class _ConvNd(Module):
     """PyTorch's ``_ConvNd``, the base of every convolution (Conv1d/2d/3d and the
     transposed ones), for code that finds them by it (``isinstance(m, nn.modules.conv._ConvNd)``
@@ -252,7 +265,7 @@ class Conv2d(_ConvNd):
         self.padding = check_padding_string(padding, self.stride, "Conv2d") if isinstance(padding, str) else \
             F._pair(padding, "padding")
         self.dilation = F._pair(dilation, "dilation")
-        self.weight = _empty((out_channels, in_channels // self.groups, *self.kernel_size), dtype)
+        self.weight = _empty((out_channels, in_channels // self.groups, *check_kernel(self)), dtype)
         if bias:
             self.bias = _empty((out_channels,), dtype)
         else:
@@ -332,8 +345,16 @@ class Flatten(Module):
 
     def forward(self, x):
         shape = tuple(x.shape)
-        start = self.start_dim % len(shape)
-        end = self.end_dim % len(shape)
+        rank = max(len(shape), 1)  # PyTorch's: a 0-d input flattens as a 1-d one
+        for dim in (self.start_dim, self.end_dim):
+            if not -rank <= dim < rank:
+                raise IndexError(f"Flatten: dimension {dim} is out of range for an input of shape {shape}")
+        start, end = self.start_dim % rank, self.end_dim % rank
+        if start > end:
+            raise TensorError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for an "
+                              f"input of shape {shape}")
+        if not shape:
+            return cnp.reshape(x, (1,))
         merged = int(np.prod(shape[start : end + 1]))
         return cnp.reshape(x, shape[:start] + (merged,) + shape[end + 1 :])
 
@@ -445,12 +466,12 @@ class _BatchNorm(_NormBase):
 
     def forward(self, x):
         if x.ndim not in self._expected_ndim:
-            raise ValueError(
+            raise TensorError(
                 f"{type(self).__name__} expects a {' or '.join(map(str, self._expected_ndim))}-d "
                 f"input, got shape {tuple(x.shape)}"
             )
         if x.shape[1] != self.num_features:
-            raise ValueError(
+            raise TensorError(
                 f"{type(self).__name__}({self.num_features}) got an input with {x.shape[1]} channels"
             )
         use_batch = self.training or not self.track_running_stats
@@ -715,7 +736,7 @@ class GELU(Module):
     def __init__(self, approximate: str = "none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
+            raise TensorError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
         self.approximate = approximate
 
     def forward(self, x):

@@ -336,15 +336,12 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         return type(self).__name__
 
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
         extra = self.extra_repr()
-        head = f"{type(self).__name__}({extra}"
-        if not lines:
-            return head + ")"
-        inner = "\n  ".join(([extra] if extra else []) + lines)
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        if len(lines) <= 1 and not children:  # PyTorch's: one line of options, no children
+            return f"{type(self).__name__}({extra})"
+        inner = "\n  ".join(lines + children)
         return f"{type(self).__name__}(\n  {inner}\n)"
 
 

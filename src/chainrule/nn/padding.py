@@ -7,6 +7,7 @@ or replicated cell adds into its source).
 
 from __future__ import annotations
 
+from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module
 
@@ -27,17 +28,20 @@ class _PadNd(Module):
         super().__init__()
         widths = (int(padding),) * (2 * self.axes) if isinstance(padding, int) else tuple(int(p) for p in padding)
         if len(widths) != 2 * self.axes:
-            raise ValueError(f"{type(self).__name__}: padding is an int or {2 * self.axes} widths "
+            raise TensorError(f"{type(self).__name__}: padding is an int or {2 * self.axes} widths "
                              f"({''.join(_SIDES[:self.axes])}), got {padding!r}")
         self.padding = widths
         self.value = value
 
     def forward(self, input):
+        if self.mode == "constant":  # PyTorch's: any input with at least the padded axes
+            if input.ndim < self.axes:
+                raise TensorError(f"{type(self).__name__}: expected an input of at least {self.axes} dimensions, "
+                                  f"got shape {tuple(input.shape)}")
+            return F.pad(input, self.padding, "constant", self.value)
         if input.ndim not in (self.axes + 1, self.axes + 2):
             raise ValueError(f"{type(self).__name__}: expected an input of {self.axes + 1} or {self.axes + 2} "
                              f"dimensions ((C, ...) or (N, C, ...)), got shape {tuple(input.shape)}")
-        if self.mode == "constant":
-            return F.pad(input, self.padding, "constant", self.value)
         return F.pad(input, self.padding, self.mode)
 
     def extra_repr(self) -> str:  # PyTorch's: the widths; a ConstantPad's value too

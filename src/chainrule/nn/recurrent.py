@@ -22,6 +22,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
+from chainrule.core.tensor import TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence
@@ -36,7 +37,11 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-class _RNNBase(Module):
+class RNNBase(Module):
+    """The base of RNN, LSTM and GRU, under PyTorch's name (``isinstance(m, nn.RNNBase)``);
+    ``RNNBase(mode, input_size, hidden_size, ...)`` with ``mode`` 'RNN_TANH', 'RNN_RELU', 'LSTM'
+    or 'GRU', as PyTorch's."""
+
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  proj_size: int = 0, device=None, dtype=None, rng=None):
@@ -141,7 +146,7 @@ class _RNNBase(Module):
         if packed is not None:  # run the padded batch, each sequence's state held after its end
             input, lengths = pad_packed_sequence(packed)
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: expected an input of shape (T, N, {self.input_size}) "
+            raise TensorError(f"{type(self).__name__}: expected an input of shape (T, N, {self.input_size}) "
                              f"(or (N, T, ...) with batch_first, or (T, {self.input_size})), "
                              f"got {tuple(input.shape)}")
         unbatched = input.ndim == 2
@@ -189,7 +194,7 @@ class _RNNBase(Module):
         for p, width in zip(parts, (self.output_width, self.hidden_size)[: len(parts)], strict=True):
             expected = (count, width) if unbatched else (count, n, width)
             if tuple(p.shape) != expected:
-                raise ValueError(f"{type(self).__name__}: an initial state must have shape {expected}, "
+                raise TensorError(f"{type(self).__name__}: an initial state must have shape {expected}, "
                                  f"got {tuple(p.shape)}")
             if unbatched:
                 p = cnp.reshape(p, (count, 1, width))
@@ -266,13 +271,7 @@ class _RNNBase(Module):
         return s
 
 
-RNNBase = _RNNBase
-"""The base of RNN, LSTM and GRU, under PyTorch's name (``isinstance(m, nn.RNNBase)``);
-``RNNBase(mode, input_size, hidden_size, ...)`` with ``mode`` 'RNN_TANH', 'RNN_RELU', 'LSTM'
-or 'GRU', as PyTorch's."""
-
-
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Elman recurrent network: h_t = tanh(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh)
     (``nonlinearity='relu'`` for ReLU).
 
@@ -292,7 +291,7 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     """Long short-term memory (Hochreiter & Schmidhuber, 1997), PyTorch's gate order
     (input, forget, cell, output). Returns ``output, (h_n, c_n)``. With ``proj_size=P``
     (0 < P < hidden_size) each h is projected to P features by ``weight_hr_l{k}``, as
@@ -312,7 +311,7 @@ class LSTM(_RNNBase):
                          proj_size, device=device, dtype=dtype, rng=rng)
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     """Gated recurrent unit (Cho et al., 2014) as PyTorch computes it: the reset gate
     multiplies the hidden-to-hidden product of the candidate, bias included.
 

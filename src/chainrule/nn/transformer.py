@@ -17,7 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import EAGER, is_grad_enabled
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._attention import attention_block
@@ -151,7 +151,7 @@ def _activation(activation):
         return F.relu
     if activation == "gelu":
         return F.gelu
-    raise ValueError(f"activation must be 'relu', 'gelu' or a callable, not {activation!r}")
+    raise TensorError(f"activation must be 'relu', 'gelu' or a callable, not {activation!r}")
 
 
 class _Block(Module):
