@@ -22,6 +22,7 @@ the function's own).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 import weakref
 from collections.abc import Callable
@@ -45,6 +46,8 @@ from chainrule.wrap_util import wraps
 __all__ = [
     "trace",
     "new_box",
+    "trace_stack",
+    "TraceStack",
     "backward_pass",
     "Node",
     "VJPNode",
@@ -193,9 +196,43 @@ def _trace_eagerly(start_node: VJPNode, fun: Callable, x: Any):
 
 # The values new_box made: where backward_pass's gradient goes
 _NEW_BOXES: weakref.WeakSet = weakref.WeakSet()
+# For each box new_box made as an item of a tuple or list: the container's type and all
+# its items' boxes (weakly), so that backward_pass gives the gradient of the whole; by
+# id, as a Tensor's == is elementwise (the entry goes with the box)
+_ITEM_OF: dict[int, tuple] = {}
 
 
-def new_box(value: Any, trace: Any, node: Node) -> Tensor:
+class TraceStack:
+    """autograd's stack of trace ids: ``with trace_stack.new_trace() as t:`` gives the
+    next id, for ``new_box(x, t, node)`` (PennyLane's ``qml.math.is_independent``).
+    chainrule's eager graph has no trace ids; the number is only handed back."""
+
+    def __init__(self):
+        self.top = -1
+
+    @contextlib.contextmanager
+    def new_trace(self):
+        self.top += 1
+        try:
+            yield self.top
+        finally:
+            self.top -= 1
+
+
+trace_stack = TraceStack()
+
+
+class SequenceStart(tuple):
+    """What :func:`new_box` makes of a tuple or list, as autograd's ``SequenceBox``: a
+    tuple of the items' boxes (``fun(*start)`` unpacks them), with ``_value`` (the
+    container), ``_node`` and ``_trace`` (the eager trace, as the items' ``_trace``)."""
+
+    _value: Any
+    _node: Any
+    _trace: Any
+
+
+def new_box(value: Any, trace: Any, node: Node) -> Tensor | SequenceStart:
     """autograd's ``new_box(value, trace_id, node)``, for libraries that drive autograd's
     engine themselves (pymoo's and NEORL's gradients): ``x = new_box(value, 0,
     VJPNode.new_root())``, then ``out = fun(x)``, then ``backward_pass(g, out._node)``.
@@ -204,7 +241,8 @@ def new_box(value: Any, trace: Any, node: Node) -> Tensor:
     requires_grad=True)``): what is computed from it with ``chainrule.numpy`` is recorded,
     and :func:`backward_pass` runs back to it. ``trace`` is not used (chainrule's eager
     graph has no trace ids). Forward mode (a ``JVPNode``) has no such start: use
-    ``chainrule.make_jvp``.
+    ``chainrule.make_jvp``. A tuple or list gives a :class:`SequenceStart`, a tuple of its
+    items' boxes (``fun(*x)``), and :func:`backward_pass` then gives a gradient per item.
 
     >>> import chainrule.numpy as cnp
     >>> x = new_box(cnp.array([1.0, 2.0]), 0, VJPNode.new_root())
@@ -217,6 +255,16 @@ def new_box(value: Any, trace: Any, node: Node) -> Tensor:
             f"new_box starts reverse mode only (a VJPNode.new_root()), not a {type(node).__name__}: "
             "for forward mode use chainrule.make_jvp(fun)(x)(v)"
         )
+    if isinstance(value, tuple | list) and not isinstance(value, SequenceStart):
+        items = [new_box(v, trace, node) for v in value]
+        refs = tuple(weakref.ref(b) for b in items)
+        for b in items:
+            if isinstance(b, Tensor):
+                _ITEM_OF[id(b)] = (type(value), refs)
+                weakref.finalize(b, _ITEM_OF.pop, id(b), None)
+        start = SequenceStart(items)
+        start._value, start._node, start._trace = value, node, EAGER
+        return start
     box = tensor(getval(value), requires_grad=True)
     _NEW_BOXES.add(box)
     return box
@@ -239,13 +287,20 @@ def backward_pass(g: Any, end_node: EagerNode) -> Any:
     if not starts:
         raise ValueError("backward_pass: end_node's value was not computed from a value that new_box made")
     start = min(starts, key=lambda b: b._node.seq)  # the first made: the function's argument
+    if id(start) in _ITEM_OF:  # an item of a tuple or list: the gradient of every item
+        kind, refs = _ITEM_OF[id(start)]
+        items = [r() for r in refs]
+        grads = node_backward(end_node, g, [b for b in items if b is not None])
+        grads = [np.zeros_like(b._value) if d is None else d for b, d in zip(items, grads, strict=True)]
+        return kind(Tensor(d, EAGER) if isinstance(g, Tensor) else d for d in grads)
     (grad,) = node_backward(end_node, g, [start])
     return Tensor(grad, EAGER) if isinstance(g, Tensor) else grad
 
 
 def isbox(x: Any) -> bool:
-    """Whether ``x`` is a value being differentiated (a Tensor)."""
-    return isinstance(x, Tensor)
+    """Whether ``x`` is a value being differentiated (a Tensor, or the tuple of boxes
+    :func:`new_box` makes of a sequence)."""
+    return isinstance(x, Tensor | SequenceStart)
 
 
 def getval(x: Any) -> Any:
@@ -256,6 +311,8 @@ def getval(x: Any) -> Any:
     Tensor of that trace, and a rule that reads ``getval(g)`` (to stop derivatives of
     ``g``, as autograd's rules may) is still the linear map to transpose.
     """
+    if isinstance(x, SequenceStart):
+        return x._value
     while isinstance(x, Tensor) and getattr(x._trace, "name", None) != TRANSPOSING:
         x = x._value
     return x

@@ -207,6 +207,11 @@ class Primitive:
             return self.call_keywords(self, args, kwargs)
         return trace.process(self, args, kwargs)
 
+    def __get__(self, obj, objtype=None):
+        """Set on a class, a primitive is a method, as a Python function is (autograd's
+        primitives are functions: tidy3d sets ``ArrayBox.conj = anp.conj``)."""
+        return self if obj is None else types.MethodType(self, obj)
+
     def _hooks(self, kwargs: dict) -> bool:
         """Whether ``call_keywords`` handles a call on plain arrays with ``kwargs``: a
         Tensor among them, or a keyword that NumPy's function does not take."""

@@ -117,3 +117,17 @@ class SequenceBox(metaclass=_NeverABox):
 class DictBox(metaclass=_NeverABox):
     """autograd's box around a dict; chainrule never boxes containers, so
     ``isinstance(x, DictBox)`` is False for every ``x``."""
+
+
+# autograd's table as its import leaves it, read through ArrayBox too (tidy3d patches
+# ArrayBox.__array_function__ to defer unless every type NumPy passes is a key of
+# ArrayBox.type_mappings): value types and box types to the box type that wraps them.
+Box.type_mappings.update(
+    dict.fromkeys((np.ndarray, Tensor, float, complex, np.float16, np.float32, np.float64, np.longdouble,
+                   np.complex64, np.complex128, np.clongdouble), Tensor)
+)
+Box.type_mappings.update({tuple: SequenceBox, list: SequenceBox, SequenceBox: SequenceBox,
+                          dict: DictBox, DictBox: DictBox})
+Box.types.update((Tensor, SequenceBox, DictBox))
+Tensor.type_mappings = Box.type_mappings
+Tensor.types = Box.types

@@ -25,9 +25,10 @@ from typing import Any
 import chainrule.numpy as cnp
 from chainrule.core.primitive import primitive
 from chainrule.numpy.creation import make_diagonal
+from chainrule.numpy.elementwise import _astype
 from chainrule.numpy.numpy_vjps import metadata
 
-__all__ = ["wrap_namespace", "primitive", "metadata", "make_diagonal"]
+__all__ = ["wrap_namespace", "primitive", "metadata", "make_diagonal", "_astype"]
 
 _UNCHANGED = (float, int, type(None), type)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.backward import backward_pass
-from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import OPEN_REVERSE, ReverseTrace
 from chainrule.core.values import like_input
@@ -153,13 +153,16 @@ class VJP:
         self.out_tree = out_tree
         self.out_values = out_values
 
-    def pull(self, cotangent, free: bool = False) -> list:
-        """Cotangents of every input leaf, given the output's cotangent (a pytree)."""
+    def pull(self, cotangent, free: bool = False, none_is_zero: bool = False) -> list:
+        """Cotangents of every input leaf, given the output's cotangent (a pytree); with
+        ``none_is_zero``, None in its place stands for zeros of a whole part of the output."""
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != self.out_tree:
-            raise TensorError(
-                f"the cotangent's structure {ct_tree} does not match the output's {self.out_tree}"
-            )
+            ct_leaves = _leaves_none_as_zero(self.out_tree, cotangent) if none_is_zero else None
+            if ct_leaves is None:
+                raise TensorError(
+                    f"the cotangent's structure {ct_tree} does not match the output's {self.out_tree}"
+                )
         tape = self.tape
         if tape is None:
             raise RuntimeError("this vjp was used once and freed; make a new one")
@@ -188,6 +191,28 @@ class VJP:
             # (a number's zero gradient is a number too, as any other gradient of it)
             grads.append(own_array(like_input(zeros_like(value) if g is None else g, value), roots))
         return grads
+
+
+def _leaves_none_as_zero(treedef, cotangent) -> list | None:
+    """The cotangent's leaves, one per leaf of the output's structure ``treedef``, where
+    ``None`` stands for a zero cotangent of a whole part of the output, as in HIPS
+    autograd (``vjp((ones, None))`` for a value and its auxiliary data); None where the
+    structures differ otherwise."""
+    if cotangent is None:
+        return [None] * treedef.num_leaves
+    if treedef.kind is None:
+        return [cotangent]
+    node = tree_children(cotangent)
+    if (node is None or node[0] is not treedef.kind or len(node[2]) != len(treedef.subtrees)
+            or treedef.kind is dict and list(node[1]) != list(treedef.aux)):
+        return None
+    leaves = []
+    for sub, child in zip(treedef.subtrees, node[2], strict=True):
+        part = _leaves_none_as_zero(sub, child)
+        if part is None:
+            return None
+        leaves += part
+    return leaves
 
 
 def own_array(g, roots: dict):
@@ -541,7 +566,8 @@ def make_vjp(
         out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "make_vjp")
 
         def vjp_fn(cotangent):
-            grads = split_by_argument(record, record.pull(cotangent))
+            # (autograd's vjp takes None for a part of the output: vjp((ones, None)))
+            grads = split_by_argument(record, record.pull(cotangent, none_is_zero=True))
             return grads[0] if isinstance(argnum, int) else tuple(grads)
 
         return vjp_fn, out
