@@ -168,3 +168,31 @@ def test_jit_says_how_to_read_a_traced_values_memory(read):
     assert any("memoryview(np.asarray(x))" in note for note in getattr(info.value, "__notes__", ()))
     with pytest.warns(UserWarning, match="runs without jit"):  # the way out given works
         assert cr.jit(lambda x: (memoryview(np.asarray(x)), x.sum())[1])(np.ones(3)) == 3.0
+
+
+def _inference_facts(lib):
+    """What PyTorch says of Tensors made inside inference_mode(), and what it refuses of them."""
+    w, n = lib.ones(2, requires_grad=True), lib.ones(2)
+    with lib.inference_mode():
+        made, computed, view_of_normal, from_graph = lib.ones(2), n * 2, n[:1], w * 2
+        with lib.inference_mode(False):
+            normal_inside = lib.ones(1)
+        facts = [made.is_inference(), computed.is_inference(), view_of_normal.is_inference(),
+                 from_graph.is_inference(), from_graph.requires_grad, normal_inside.is_inference()]
+    with lib.no_grad():
+        facts.append(lib.ones(1).is_inference())
+    facts += [made[:1].is_inference(), made.detach().is_inference(), made.clone().is_inference(),
+              (made * 2).is_inference()]
+    (made + w).sum().backward()  # add saves nothing: allowed
+    refusals = [lambda: made * w, lambda: w.exp() @ made, lambda: made.requires_grad_(),
+                lambda: lib.nn.Parameter(made), lambda: made.add_(1), lambda: made.__setitem__(0, 1.0)]
+    for refused in refusals:
+        with pytest.raises(RuntimeError) as info:
+            refused()
+        facts.append(str(info.value).split(" (")[0].split(".")[0].removeprefix("add_: ").removeprefix("__setitem__: "))
+    return facts
+
+
+def test_tensors_made_in_inference_mode_are_pytorchs_inference_tensors():
+    # is_inference() was always False, and autograd took them
+    assert _inference_facts(cr) == _inference_facts(torch)

@@ -56,6 +56,8 @@ from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
 from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, undifferentiated
 from chainrule.core.trace import (
     EAGER,
+    INFERENCE_MADE,
+    INFERENCE_MODE,
     LEAF,
     EagerNode,
     ReverseTrace,
@@ -135,6 +137,9 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
     if t._trace is not EAGER:
         raise RuntimeError("requires_grad belongs to eager Tensors; use chainrule.grad here")
     if flag:
+        if getattr(t, "_inference", False) and not INFERENCE_MODE.enabled:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                               "allowed (it was made inside inference_mode()); make a clone (x.clone()) first")
         if t._node is None:
             kind = np.result_type(t._value).kind
             if kind not in "fc":
@@ -156,6 +161,16 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
 
 
 # -- in-place operations --------------------------------------------------------------
+def _check_inference(t: Tensor, name: str) -> None:
+    """PyTorch's refusal of a write into an inference Tensor outside inference mode."""
+    if getattr(t, "_inference", False) and not INFERENCE_MODE.enabled:
+        raise RuntimeError(
+            f"{name}: Inplace update to inference tensor outside InferenceMode is not allowed (it was made "
+            "inside inference_mode()). You can make a clone to get a normal tensor before doing inplace "
+            "update (x = x.clone())."
+        )
+
+
 def _check_leaf(t: Tensor, name: str) -> None:
     if t._node is not None and t._node.prim is None:
         raise RuntimeError(
@@ -220,6 +235,8 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     wrapped = wrapped_int(other, t.dtype)  # uint8 -= 300 is uint8 -= 44, as PyTorch's
     if wrapped is not None:
         other = wrapped
+    if INFERENCE_MADE[0]:
+        _check_inference(t, name)
     if t._trace is not EAGER:
         # inside a transform (grad, jvp, vmap) the Tensor takes on the result, so that every
         # name for it sees the change, as for a NumPy array (y.add_(1) returns nothing used)
@@ -325,6 +342,8 @@ def detach(t: Tensor) -> Tensor:
         # dist.all_reduce writes in place, as PyTorch's)
         t._value = np.array(t._value)
     d = Tensor(t.primal(), EAGER)
+    if getattr(t, "_inference", False):  # (one Tensor's values: an inference one's are, as PyTorch's)
+        d._inference = True
     if t._trace is EAGER and isinstance(d._value, np.ndarray):
         root, steps, _ = getattr(t, "_view", (t, (), False))
         d._view = (root, steps, True)
@@ -648,6 +667,8 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
+    if INFERENCE_MADE[0]:
+        _check_inference(t, "__setitem__")
     if t._trace is not EAGER:
         # an index computed under chainrule.vmap stays a batch (one index per example)
         _changed_in_transform(t, index_update(t, undifferentiated(index), value), "__setitem__")

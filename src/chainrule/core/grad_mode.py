@@ -18,7 +18,7 @@ from contextvars import ContextVar
 
 from chainrule.core.paused import set_transforms_grad_mode
 from chainrule.core.primitive import global_setting
-from chainrule.core.trace import grad_enabled, set_grad_mode
+from chainrule.core.trace import grad_enabled, set_grad_mode, set_inference_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "pytorch_meaning", "pytorch_meaning_on"]
@@ -200,10 +200,12 @@ class inference_mode(no_grad):
     def __enter__(self):
         self._depth = getattr(_INFERENCE, "depth", 0)
         _INFERENCE.depth = self._depth + 1 if self.inference else 0
+        self._was = set_inference_mode(self.inference)
         super().__enter__()
 
     def __exit__(self, *exc):
         super().__exit__(*exc)
+        set_inference_mode(self._was)
         _INFERENCE.depth = self._depth
         return False
 

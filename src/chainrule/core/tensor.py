@@ -115,13 +115,14 @@ class Tensor:
     """
 
     # _tangent, _grad and _version are set only where used (forward mode, eager .grad,
-    # in-place writes), so that creating a Tensor on the hot path stores three fields;
+    # in-place writes; _inference: PyTorch's inference Tensors, made in inference_mode()),
+    # so that creating a Tensor on the hot path stores three fields;
     # so are _view (an eager view's base and how it was made from it) and _views (weak
     # references to a base's live views), see chainrule.core.eager. A __dict__ for the
     # attributes programs set on a Tensor, as on PyTorch's (Informer's
     # ``w.require_grad = False``, ``param.sequence_parallel = True``): made on the first one.
-    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "__weakref__",
-                 "__dict__")
+    __slots__ = ("_value", "_trace", "_node", "_tangent", "_grad", "_version", "_view", "_views", "_inference",
+                 "__weakref__", "__dict__")
     __array_priority__ = 100.0
 
     def __init__(self, value=_NOTHING, trace=None, node=None, *sizes, device=None):
@@ -131,6 +132,8 @@ class Tensor:
         self._value = value
         self._trace = trace
         self._node = node
+        if traces._threads_in_inference and trace is eager.EAGER:  # PyTorch's inference Tensor
+            traces.mark_inference(self)
 
     def _construct(self, args: tuple, device) -> None:
         # PyTorch's legacy constructor; chainrule.numpy.torch_legacy sets the real one
@@ -690,6 +693,7 @@ def undifferentiated(x):
 
 # The eager layer's functions take Tensors; the class needs them for its eager methods.
 from chainrule.core import eager  # noqa: E402
+from chainrule.core import trace as traces  # noqa: E402
 
 
 def deepcopy_eager(t: Tensor, memo: dict) -> Tensor:

@@ -44,6 +44,9 @@ __all__ = [
     "GRAD_MODE",
     "grad_enabled",
     "set_grad_mode",
+    "set_inference_mode",
+    "INFERENCE_MODE",
+    "INFERENCE_MADE",
     "note_view",
     "note_transform_view",
     "note_pieces",
@@ -737,6 +740,59 @@ def grad_enabled() -> bool:
     return not _threads_without_grad or GRAD_MODE.enabled
 
 
+class InferenceMode(threading.local):
+    """Whether the calling thread is inside ``inference_mode()``: the eager Tensors it makes
+    there are PyTorch's inference Tensors (:func:`mark_inference`)."""
+
+    enabled = False
+
+
+INFERENCE_MODE = InferenceMode()
+# How many threads are in inference mode (while none is, the hot paths read no thread-local
+# to learn whether a new Tensor is an inference one), and whether an inference Tensor was
+# ever made (while none was, a recorded call looks at no input to refuse one)
+_threads_in_inference = 0
+INFERENCE_MADE = [False]
+
+
+def set_inference_mode(flag: bool) -> bool:
+    """Set whether the calling thread is in inference mode; returns the previous setting."""
+    global _threads_in_inference
+    flag = bool(flag)
+    with _mode_lock:
+        old = INFERENCE_MODE.enabled
+        if old != flag:
+            INFERENCE_MODE.enabled = flag
+            _threads_in_inference += 1 if flag else -1
+    return old
+
+
+def mark_inference(t: Tensor) -> None:
+    """``t``, an eager Tensor just made: PyTorch's inference Tensor if the calling thread is
+    in inference mode (``t.is_inference()``; autograd refuses to save it, and a write into it
+    outside inference mode is refused, see :func:`refuse_saved_inference`). Called only while
+    some thread is in inference mode (``_threads_in_inference``)."""
+    if INFERENCE_MODE.enabled:
+        t._inference = True
+        INFERENCE_MADE[0] = True
+
+
+def refuse_saved_inference(prim, parents, inputs) -> None:
+    """PyTorch's refusal of a call recorded for the backward pass that saves an inference
+    Tensor among its ``inputs`` (one its rules read: ``w * a`` saves ``a``, ``w + a`` nothing)."""
+    if prim.keeps == "output":
+        return
+    read = range(len(inputs)) if prim.reads is None else {i for j, _ in parents for i in prim.reads[j]}
+    for i in read:
+        if getattr(inputs[i], "_inference", False):
+            raise RuntimeError(
+                "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+                f"inference mode in computation tracked by autograd ({prim.__name__} saves one for the "
+                "backward pass). To work around this, you can make a clone to get a normal tensor and use "
+                "it in autograd (x.clone()), or make it outside inference_mode()."
+            )
+
+
 def set_grad_mode(flag: bool) -> bool:
     """Set the calling thread's grad mode; returns the previous one."""
     global _threads_without_grad
@@ -839,6 +895,8 @@ class EagerTrace(Trace):
         out._value, out._trace, out._node = ans, self, node
         if prim.makes_view:
             note_view(a, out, prim, (), kwargs)
+        elif _threads_in_inference:
+            mark_inference(out)
         return out
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
@@ -876,6 +934,8 @@ class EagerTrace(Trace):
                     return self.binary(prim, *cast, kwargs)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
+            if INFERENCE_MADE[0]:
+                refuse_saved_inference(prim, parents, (a, b))
             node = EagerNode(prim, parents, (va, vb), kwargs, ans, (a, b), self.clock)
         if prim.multiple_outputs:
             return self.output(prim, ans, node)
@@ -883,6 +943,8 @@ class EagerTrace(Trace):
         out._value, out._trace, out._node = ans, self, node
         if prim.makes_view and isinstance(a, Tensor):
             note_view(a, out, prim, (b,), kwargs)
+        elif _threads_in_inference:
+            mark_inference(out)
         return out
 
     def process(self, prim, args, kwargs):
@@ -910,6 +972,8 @@ class EagerTrace(Trace):
                 restore_numpy(quiet)
         node = None
         if parents and (not _threads_without_grad or GRAD_MODE.enabled):
+            if INFERENCE_MADE[0]:
+                refuse_saved_inference(prim, parents, args)
             node = EagerNode(prim, parents, vals, kwargs, ans, args, self.clock)
         out = self.output(prim, ans, node)
         if prim.makes_view and isinstance(args[0], Tensor):
@@ -967,6 +1031,8 @@ def note_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:
     v = base._value
     if owner is not v and owner is not getattr(v, "base", None):
         return
+    if INFERENCE_MADE[0]:  # a view of an inference Tensor is one, of a normal Tensor not (PyTorch's)
+        out._inference = getattr(base, "_inference", False)
     link = getattr(base, "_view", None)
     if link is None:
         out._view = (base, ((prim, rest, kwargs),), False)

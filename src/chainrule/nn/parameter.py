@@ -29,6 +29,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
             data = np.zeros(0, dtype=np.float32)
+        inference = getattr(data, "_inference", False)  # (made in inference_mode(): so is the Parameter)
         if isinstance(data, Tensor):
             data = data.primal()
         value = data if isinstance(data, np.ndarray) else np.array(data)
@@ -40,6 +41,8 @@ class Parameter(Tensor):
         if not value.flags.writeable:
             value = value.copy()  # optimizers write parameters in place
         super().__init__(value, EAGER)
+        if inference:
+            self._inference = True
         if requires_grad:
             set_requires_grad(self, True)
 

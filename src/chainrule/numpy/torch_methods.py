@@ -144,10 +144,11 @@ class TorchTypeMethods:
         return False
 
     def is_inference(self) -> bool:
-        """False: chainrule does not mark the Tensors made inside ``inference_mode()``
-        (PyTorch's inference tensors, which autograd then refuses); they are ordinary
-        Tensors that recorded no graph, as under ``no_grad()``."""
-        return False
+        """Whether this is one of PyTorch's inference Tensors: made inside
+        ``inference_mode()`` (a view of one too, but not a view of an ordinary Tensor made
+        there). Autograd refuses to save one for the backward pass, and a write into one
+        outside inference mode is refused, as in PyTorch."""
+        return getattr(self, "_inference", False)
 
     def data_ptr(self) -> int:
         """The address of the first element (PyTorch's): a view and its base share memory
