@@ -419,4 +419,36 @@ ERRORS = [
     Case("Flatten", (), ({"start_dim": 2},), [(X(2, 3, 4),)], bad_inputs=[(X(2),)]),
 ]
 
-CASES = CASES + EXTRA + ERRORS
+# edge values and deterministic settings of random layers
+EDGES = [
+    Case("Dropout", (), ({"p": 0.0}, {"p": 1.0}, {"p": 1.0, "inplace": True}), [(X(2, 3),), (X(0, 3),)], modal=True),
+    Case("Dropout2d", (), ({"p": 0.0}, {"p": 1.0}), [(X(2, 3, 2, 2),), (X(3, 2, 2),)], modal=True),
+    Case("AlphaDropout", (), ({"p": 0.0}, {"p": 1.0}), [(X(2, 3),)], modal=True),
+    Case("FeatureAlphaDropout", (), ({"p": 0.0}, {"p": 1.0}), [(X(2, 3, 2),)], modal=True),
+    Case("RReLU", (0.2, 0.2), ({},), [(X(3, 4),)], modal=True),
+    Case("EmbeddingBag", (5, 3), ({"mode": "sum"}, {"mode": "sum", "include_last_offset": True}),
+         [(Ix((6,), 5), Arr([0, 2, 4]), X(6))]),
+    Case("LPPool1d", (float("inf"), 2), ({},), [(X(2, 3, 6),)]),
+    Case("SmoothL1Loss", (), ({"beta": 0.0}, {"beta": 0.0, "reduction": "none"}), [(X(3, 4), X(3, 4))]),
+    Case("HuberLoss", (), ({"delta": 2.0, "reduction": "sum"},), [(X(3, 4), X(3, 4))]),
+    Case("BCELoss", (), ({}, {"reduction": "none"}), [(Arr([0.0, 1.0, 0.5, 1e-20], True), Arr([0.0, 1.0, 1.0, 1.0]))]),
+    Case("BCEWithLogitsLoss", (), ({"reduction": "none", "pos_weight": Arr([3.0])},),
+         [(Arr([-100.0, 100.0, 0.0, 30.0], True), Arr([1.0, 0.0, 0.5, 1.0]))]),
+    Case("KLDivLoss", (), ({"reduction": "sum"},), [(X(2, 3), Arr([[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]))]),
+    Case("NLLLoss", (), ({"ignore_index": 2}, {"ignore_index": 2, "weight": Arr([1.0, 2.0, 0.5])}),
+         [(X(2, 3), Arr([2, 2]))]),
+    Case("GaussianNLLLoss", (), ({}, {"eps": 0.5}), [(X(3), X(3), Arr([1e-9, 0.1, 2.0], True))]),
+    Case("PoissonNLLLoss", (), ({"log_input": False, "eps": 0.5},), [(Arr([0.0, 1.0, 2.0], True), Pos(3))]),
+    Case("MarginRankingLoss", (), ({"margin": 0.1},), [(X(3), X(1), Sign(3))]),
+    Case("CELU", (), ({},), [(X(3),)], bad_args=[((), {"alpha": 0.0})]),
+    Case("RReLU", (), ({},), [(X(3),)], bad_args=[((0.5, 0.1), {})], random=True),
+    Case("Softplus", (), ({"beta": -1.0}, {"beta": 0.5, "threshold": 0.0}), [(X(3, 4),)]),
+    Case("LeakyReLU", (), ({"negative_slope": 2.0}, {"negative_slope": -0.5}), [(X(3, 4),)]),
+    Case("Hardshrink", (), ({"lambd": 0.0},), [(X(3, 4),)]),
+    Case("Threshold", (0.0, 0.0), ({},), [(Arr([-1.0, 0.0, 1.0], True),)]),
+    Case("ELU", (), ({"alpha": -0.5},), [(X(3, 4),)]),
+    Case("LayerNorm", (1,), ({},), [(X(3, 1),)]),
+    Case("InstanceNorm1d", (2,), ({},), [(X(2, 2, 1),)]),
+]
+
+CASES = CASES + EXTRA + ERRORS + EDGES

@@ -58,6 +58,10 @@ KNOWN = {
     ("Upsample", "Upsample(scale_factor=2)((2,))"): "an input of a rank the mode does not take raises TensorError "
                                                     "naming the ranks; PyTorch's NotImplementedError",
     ("Upsample", "Upsample(scale_factor=2, mode='bilinear')"): "as for an input of another rank",
+    **{("BCELoss", f"BCELoss({kw}).{mode}()(Arr([0.0, 1.0, 0.5, 1e-20]), Arr([0.0, 1.0, 1.0, 1.0]))"):
+       "the gradient is the derivative of the loss as written, -log(1 - x) and -log(x) (1 at x = y = 0, -1 at "
+       "x = y = 1, -1/x near 0); PyTorch's kernel divides x - y by max(x (1 - x), 1e-12): 0 there, clamped near 0"
+       for kw in ("", "reduction='none'") for mode in ("train", "eval")},
     ("MultiLabelSoftMarginLoss", "MultiLabelSoftMarginLoss(weight=Arr([1.0, 2.0, 0.5, 1.0])).train()((), ())"):
         "a 0-d input with a weight is one class weighed; PyTorch fails to index its class axis (IndexError)",
 }
@@ -74,7 +78,7 @@ def _disagreements(rows):
 
 SECTIONS = {name: getattr(table, name) for name in ("ACTIVATIONS", "NORMS", "CONVS", "POOLS", "PADDING", "DROPOUTS",
                                                      "SHAPES", "LOSSES", "SEQUENCES", "CONTAINERS", "EXTRA",
-                                                     "ERRORS")}
+                                                     "ERRORS", "EDGES")}
 
 
 @pytest.mark.parametrize("section", SECTIONS)

@@ -80,6 +80,8 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, α (exp(x/α) − 1) elsewhere (derivatives as :func:`elu`'s)."""
     if inplace:
         return in_place(celu, input, "celu_", alpha)
+    if alpha == 0:
+        raise TensorError("celu: alpha must not be 0 (it divides the input)")
     return _ops.elu(input, alpha=alpha, input_scale=1.0 / alpha)
 
 

@@ -143,7 +143,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     (True, True)
     """
     if not lower <= upper:
-        raise ValueError(f"rrelu: the lower bound {lower} should be less than or equal to the upper bound {upper}")
+        raise TensorError(f"rrelu: the lower bound {lower} should be less than or equal to the upper bound {upper}")
     if not isinstance(inplace, bool):
         raise TypeError(f"rrelu: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
     if inplace:

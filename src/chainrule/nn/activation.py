@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.core.dtypes import check_cpu
+from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._options import _Options
@@ -104,7 +105,7 @@ class RReLU(Module):
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False, rng=None):
         super().__init__()
         if not lower <= upper:
-            raise ValueError(f"RReLU: the lower bound {lower} should be less than or equal to the upper bound {upper}")
+            raise TensorError(f"RReLU: the lower bound {lower} should be less than or equal to the upper bound {upper}")
         if not isinstance(inplace, bool):
             raise TypeError(f"RReLU: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
         self.lower, self.upper, self.inplace = lower, upper, inplace
