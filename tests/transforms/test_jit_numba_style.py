@@ -9,12 +9,15 @@ row with changing values (the later ones replay or trace again): results, except
 warnings and the arguments afterwards must be the same, to the bit."""
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
 from tests.transforms.test_jit_scientific_users import run_calls
+from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+from chainrule import nn
 
 
 def A(*values, dtype=None):
@@ -77,3 +80,95 @@ def test_numpy_scalars_copied_or_viewed_stay_numpy_scalars(fun):
     """``copy.copy``/``copy.deepcopy`` of a NumPy scalar is that scalar (not a 0-d array),
     and its ``view`` a scalar of the other type, as in the plain call."""
     run_calls(fun, _calls((A(1.5, 2.0, 0.5),), (A(1.5, 2.0, 0.5),), (A(2.5, -1.0, 3.0),)))
+
+
+# -- objects among the arguments that the call changes -------------------------------------
+class _Lattice:
+    def __init__(self):
+        self.spins = np.ones(3)
+        self.sweeps = 0
+        self.order = [0, 1, 2]
+        self.stats = {"flips": 0}
+
+
+def _flip_spins(lattice, field):
+    lattice.spins[:] = -lattice.spins      # an array the object holds, written in place
+    return field * lattice.spins
+
+
+def _count_parity(lattice, field):
+    lattice.sweeps = 1 - lattice.sweeps    # an attribute rebound
+    return field + lattice.sweeps
+
+
+def _reverse_order(lattice, field):
+    lattice.order.reverse()                # a list it holds
+    lattice.stats["flips"] = 1 - lattice.stats["flips"]
+    return field[lattice.order] * lattice.stats["flips"]
+
+
+@pytest.mark.parametrize("step", [_flip_spins, _count_parity, _reverse_order])
+def test_an_object_argument_changed_by_the_call_is_changed_on_every_call(step):
+    """The key of an object among the arguments reads its attributes; a call that changes
+    them with values computed without traced ones (``self.s[:] = -self.s``) leaves a state
+    that an earlier call's key matches again two calls later, where a replay would change
+    nothing: such calls run the function itself, on one object or on two."""
+    jitted = cr.jit(step)
+    mine, theirs = [_Lattice(), _Lattice()], [_Lattice(), _Lattice()]
+    for k in (0, 0, 1, 0, 0, 1, 1):
+        field = np.arange(3.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = jitted(mine[k], field)
+        want = step(theirs[k], field)
+        assert same(got, want)
+        for a, b in zip(mine, theirs, strict=True):
+            assert same(a.spins, b.spins) and a.sweeps == b.sweeps
+            assert a.order == b.order and a.stats == b.stats
+
+
+class _Stepper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.parity = 0
+        self.order = [0, 1]
+        self.settings = {"sign": 1.0}
+
+    def forward(self, x):
+        self.parity = 1 - self.parity          # rebound: set on the caller's module after a replay
+        self.order.reverse()                   # changed in place: a replay would not
+        self.settings["sign"] = -self.settings["sign"]
+        return x * self.parity + x[self.order] * self.settings["sign"]
+
+
+class _Tagged:
+    def __init__(self, value, meta):
+        self.value, self.meta = value, meta
+
+
+cr.register_pytree_node(_Tagged, lambda t: ((t.value,), t.meta), lambda meta, kids: _Tagged(kids[0], meta))
+
+
+def test_module_settings_and_pytree_aux_data_changed_in_place_by_the_call():
+    """The same for a module's list and dict attributes and a registered class's aux data,
+    which the structure of the arguments holds by value."""
+    def step(model, x):
+        return model(x)
+
+    def flip(tagged):
+        tagged.meta["sign"] = -tagged.meta["sign"]
+        return tagged.value * tagged.meta["sign"]
+
+    jitted = cr.jit(step)
+    mine, theirs = [_Stepper(), _Stepper()], [_Stepper(), _Stepper()]
+    with cr.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in (0, 0, 1, 0, 0, 1, 1):
+            assert same(np.asarray(jitted(mine[k], A(1.0, 2.0))), np.asarray(step(theirs[k], A(1.0, 2.0))))
+            for a, b in zip(mine, theirs, strict=True):
+                assert (a.parity, a.order, a.settings) == (b.parity, b.order, b.settings)
+        jitted = cr.jit(flip)
+        meta_mine, meta_theirs = {"sign": 1.0}, {"sign": 1.0}
+        for _ in range(4):
+            assert same(jitted(_Tagged(A(1.0, 2.0), meta_mine)), flip(_Tagged(A(1.0, 2.0), meta_theirs)))
+            assert meta_mine == meta_theirs

@@ -480,6 +480,11 @@ class Jitted:
             rebuilt[k].__jit_set_state__(name, t)
         before = [dict(vars(obj)) for obj in rebuilt]
         traced_containers = containers((in_args, in_kwargs), [])
+        # the objects among the arguments as the key reads them (attributes, the arrays
+        # and lists they hold): one the call changes is keyed on a state a replay would
+        # not leave behind (self.n = 1 - self.n, self.s[:] = 1 - self.s)
+        keyed = [(leaf, attributes_key(leaf, 0)) for leaf in given if not isinstance(leaf, _DATA)]
+        structure = dict_orders(tree, [])  # and the aux data of pytree nodes (a module's settings)
         try:
             boundary = sys._getframe()  # a warning attributed here is attributed outside the function
             hear = functools.partial(trace.warned, boundary=boundary)
@@ -525,6 +530,12 @@ class Jitted:
         leaked = [replace_traced(leaf, trace) for leaf in given if not isinstance(leaf, _DATA)]
         leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
                    if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
+        now = flatten_noting_state((args, kwargs))[1]  # (a module's rebound attributes: written back)
+        if (any(attributes_key(leaf, 0) != key for leaf, key in keyed)
+                or now != tree or dict_orders(now, []) != structure):
+            trace.refuse("the function changed an object among its arguments (rebound an "
+                         "attribute, or wrote an array, list or dict it holds), which a replay "
+                         "would not do again; return the new state instead")
         if any(leaked) | captures.leaked(trace):
             trace.refuse("the function stored a traced value where it outlives the call (an "
                          "attribute of an object among its arguments, a global or closed-over "
