@@ -384,12 +384,10 @@ def sweep_case(case: Case, seed=0) -> list[tuple[str, str, str]]:
         if why or _failed(theirs):
             out += [(case.name, label, why)] if why else []
             continue
-        if case.lazy and inputs:  # their shapes come from a first call
+        if case.lazy and inputs:  # PyTorch's shapes come from a first call, chainrule's from its state dict
             plan = [d.draw(np.random.default_rng(0)) for d in _flat_descriptors(inputs[0])]
-            structure = inputs[0]
-            for module, lib in ((theirs, torch), (ours, cr)):
-                module.eval()
-                _attempt(lambda m=module, lib=lib, p=plan, s=structure: m(*_nest([lib.tensor(a) for a in p], s)))
+            theirs.eval()
+            _attempt(lambda m=theirs, p=plan, s=inputs[0]: m(*_nest([torch.tensor(a) for a in p], s)))
         _randomise(theirs, rng)
         why = _attempt(lambda o=ours, t=theirs: _load(o, t))
         why = f"load_state_dict raises {type(why).__name__}: {str(why)[:100]}" if _failed(why) else None

@@ -1,6 +1,7 @@
 """``LazyLinear``: a ``Linear`` whose ``in_features`` is read from its first input, as
 PyTorch's lazy modules: the weight is made (and initialised as ``Linear``'s) at the first
-call, and the module then becomes a ``Linear``. Create the optimizer after that call. The
+call, and the module then becomes a ``Linear``. Create the optimizer after that call.
+Loading a state dict into a lazy module makes its parameters of the saved shapes first. The
 same for ``LazyConv1d``/``2d``/``3d``, ``LazyConvTranspose1d``/``2d``/``3d`` (the input's
 channels) and ``LazyBatchNorm1d``/``2d``/``3d``, ``LazyInstanceNorm1d``/``2d``/``3d``
 (its axis 1, as PyTorch's; the lazy instance norms default to ``affine=True`` and
@@ -8,6 +9,8 @@ channels) and ``LazyBatchNorm1d``/``2d``/``3d``, ``LazyInstanceNorm1d``/``2d``/`
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from chainrule.nn import conv, init, layers, spatial
 from chainrule.nn.layers import Linear, _empty
@@ -65,6 +68,14 @@ class LazyLinear(Linear):
         self.initialize_parameters(x)
         return Linear.forward(self, x)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        """A state dict with the weight makes the parameters of its shape first (PyTorch's)."""
+        weight = state_dict.get(prefix + "weight")
+        if weight is None or np.ndim(weight) != 2:
+            return Module._load_from_state_dict(self, state_dict, prefix, *args)
+        self.initialize_parameters(np.zeros((1, np.shape(weight)[1])))
+        return self._load_from_state_dict(state_dict, prefix, *args)
+
     def extra_repr(self) -> str:
         return f"in_features=0, out_features={self.out_features}, bias={self._lazy[0]}"
 
@@ -112,6 +123,29 @@ class _LazyModule(Module):
     def forward(self, *args, **kwargs):
         self.initialize_parameters(args[0])
         return self.forward(*args, **kwargs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args) -> None:
+        """A state dict with the weight or the running mean makes the layer of their shape
+        first (PyTorch's)."""
+        channels = self._saved_channels(state_dict, prefix)
+        if channels is None:
+            return Module._load_from_state_dict(self, state_dict, prefix, *args)
+        self.initialize_parameters(np.zeros((1, channels) + (1,) * (self.spatial_dims or 0)))
+        return self._load_from_state_dict(state_dict, prefix, *args)
+
+    def _saved_channels(self, state_dict, prefix) -> int | None:
+        """The input channels the saved values were made for, or None where they do not say."""
+        weight = state_dict.get(prefix + "weight")
+        if self.spatial_dims is None:  # a norm: its weight or running mean has one value per channel
+            saved = weight if weight is not None else state_dict.get(prefix + "running_mean")
+            return None if saved is None or np.ndim(saved) != 1 else int(np.shape(saved)[0])
+        if weight is None or np.ndim(weight) != self.spatial_dims + 2:
+            return None
+        if self.cls_to_become.transposed:  # (in, out / groups, *kernel)
+            return int(np.shape(weight)[0])
+        args, kwargs, _ = self._lazy
+        groups = args[5] if len(args) > 5 else kwargs.get("groups", 1)
+        return int(np.shape(weight)[1]) * int(groups)  # (out, in / groups, *kernel)
 
     def extra_repr(self) -> str:
         return self._lazy[2]
