@@ -208,9 +208,11 @@ class Primitive:
         return trace.process(self, args, kwargs)
 
     def __get__(self, obj, objtype=None):
-        """Set on a class, a primitive is a method, as a Python function is (autograd's
-        primitives are functions: tidy3d sets ``ArrayBox.conj = anp.conj``)."""
-        return self if obj is None else types.MethodType(self, obj)
+        """Set on Tensor's class (HIPS autograd's ``ArrayBox``, which libraries patch: tidy3d
+        sets ``ArrayBox.conj = anp.conj``), a function of the mirror is a method of the value,
+        as autograd's functions are; on any other class it stays unbound, as NumPy's ufuncs
+        do (``class A: act = cnp.tanh``)."""
+        return types.MethodType(self, obj) if isinstance(obj, Tensor) else self
 
     def _hooks(self, kwargs: dict) -> bool:
         """Whether ``call_keywords`` handles a call on plain arrays with ``kwargs``: a
