@@ -371,6 +371,12 @@ def _variant(case, variant):
     return kwargs, inputs
 
 
+def _pair(case: Case, kwargs: dict):
+    """(chainrule's layer, PyTorch's), or the exception each raises."""
+    return (_attempt(lambda: _build(cr, case.name, case.args, kwargs)),
+            _attempt(lambda: _build(torch, case.name, case.args, kwargs)))
+
+
 def sweep_case(case: Case, seed=0) -> list[tuple[str, str, str]]:
     """Every disagreement of one table entry: (class name, call, why)."""
     out = []
@@ -378,8 +384,7 @@ def sweep_case(case: Case, seed=0) -> list[tuple[str, str, str]]:
     for variant in case.variants:
         kwargs, inputs = _variant(case, variant)
         label = f"{case.name}({_text(case.args, kwargs)})"
-        theirs = _attempt(lambda kw=kwargs: _build(torch, case.name, case.args, kw))
-        ours = _attempt(lambda kw=kwargs: _build(cr, case.name, case.args, kw))
+        ours, theirs = _pair(case, kwargs)
         why = _why_exceptions(ours, theirs)
         if why or _failed(theirs):
             out += [(case.name, label, why)] if why else []
@@ -450,6 +455,19 @@ def sweep(cases) -> list[tuple[str, str, str]]:
     finally:
         torch.set_default_dtype(before_t)
         cr.set_default_dtype(before_c)
+
+
+def sweep_default_dtypes(cases) -> list[tuple[str, str, str]]:
+    """Every disagreement of the state_dict, parameters, buffers and repr of the layers made
+    with their defaults and the libraries' default dtypes (float32), before any call."""
+    found = []
+    for case in cases:
+        kwargs = _variant(case, case.variants[0])[0]
+        ours, theirs = _pair(case, kwargs)
+        why = _why_exceptions(ours, theirs) or (None if _failed(theirs) else _why_structure(ours, theirs))
+        if why:
+            found.append((case.name, f"{case.name}({_text(case.args, kwargs)}) in float32", why))
+    return found
 
 
 def common_classes() -> set[str]:

@@ -29,6 +29,10 @@ def _mixed_dtypes(name, label, why):
     return ("F32(" in label or "Ix(" in label) and why.startswith("returns, torch raises") and "type" in why
 
 
+def _lazy_before_first_call(name, label, why):
+    return name.startswith("Lazy") and why.startswith("state_dict keys [] != ")
+
+
 # Families of differences kept on purpose: name -> (reason, test of a disagreement)
 KNOWN_FAMILIES = {
     "in-place layers": ("a layer made with inplace=True computes its result out of place and leaves its input as "
@@ -37,6 +41,9 @@ KNOWN_FAMILIES = {
     "mixed dtypes": ("an input of another dtype than the layer's parameters is promoted as NumPy promotes (a "
                      "float32 input to a float64 layer computes in float64); PyTorch refuses it",
                      _mixed_dtypes),
+    "lazy layers before their first call": ("a lazy layer has no parameters or buffers before its first call or "
+                                            "load_state_dict (its state_dict is empty); PyTorch's lists "
+                                            "uninitialized ones", _lazy_before_first_call),
     "asserts": ("where PyTorch checks an argument with assert (AssertionError, gone under python -O), chainrule "
                 "raises ValueError saying what was wrong", _torch_asserts),
 }
@@ -85,6 +92,12 @@ SECTIONS = {name: getattr(table, name) for name in ("ACTIVATIONS", "NORMS", "CON
 def test_layers_agree_with_pytorch(section):
     """The layers of one section of the table agree, or differ as listed."""
     assert _disagreements(sweep.sweep(SECTIONS[section])) == []
+
+
+def test_layers_made_with_the_default_dtype_agree_with_pytorch():
+    """state_dict keys, shapes and dtypes, parameters, buffers and repr of every layer made
+    with the libraries' default dtype (float32), before any call."""
+    assert _disagreements(sweep.sweep_default_dtypes(table.CASES)) == []
 
 
 def test_the_table_has_every_layer_both_libraries_have():
