@@ -8,6 +8,8 @@ Each program runs plain and jitted on copies of each call's arguments, several c
 row with changing values (the later ones replay or trace again): results, exceptions,
 warnings and the arguments afterwards must be the same, to the bit."""
 
+import array
+import collections
 import copy
 import warnings
 
@@ -172,3 +174,30 @@ def test_module_settings_and_pytree_aux_data_changed_in_place_by_the_call():
         for _ in range(4):
             assert same(jitted(_Tagged(A(1.0, 2.0), meta_mine)), flip(_Tagged(A(1.0, 2.0), meta_theirs)))
             assert meta_mine == meta_theirs
+
+
+class _Buffers:
+    def __init__(self):
+        self.recent = collections.deque([1.0, 2.0], maxlen=3)
+        self.seen = {1.0}
+        self.table = array.array("d", [1.0])
+        self.raw = bytearray(b"\x01")
+        self.view = memoryview(bytearray(b"\x02"))
+
+
+def _read_buffers(b, x):
+    return x * b.recent[0] + len(b.seen) + b.table[0] + b.raw[0] + b.view[0]
+
+
+@pytest.mark.parametrize("change", [
+    lambda b: b.recent.appendleft(5.0), lambda b: b.seen.add(2.0), lambda b: b.table.__setitem__(0, 3.0),
+    lambda b: b.raw.__setitem__(0, 7), lambda b: b.view.__setitem__(0, 9),
+], ids=["deque", "set", "array.array", "bytearray", "memoryview"])
+def test_deques_sets_and_buffers_held_by_an_object_argument_are_keyed_by_value(change):
+    """An object among the arguments is keyed by what it holds: a deque's and a set's items
+    and a buffer's bytes too, so a change in place between calls traces again."""
+    jitted, buffers = cr.jit(_read_buffers), _Buffers()
+    for _ in range(2):
+        assert same(jitted(buffers, A(1.0, 2.0)), _read_buffers(buffers, A(1.0, 2.0)))
+        change(buffers)
+    assert jitted.traces == 2

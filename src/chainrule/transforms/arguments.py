@@ -11,7 +11,9 @@ changed that the caller must see: attributes rebound on a module (:func:`rebound
 
 from __future__ import annotations
 
+import array
 import collections
+import collections.abc
 import functools
 import types
 from collections.abc import Callable
@@ -352,6 +354,11 @@ class Static:
         return type(other) is Static and self.key == other.key
 
 
+def buffer_bytes(buffer) -> bytes:
+    """The bytes of a mutable buffer: a ``bytearray``, an ``array.array``, a ``memoryview``."""
+    return buffer.tobytes() if isinstance(buffer, memoryview | array.array) else bytes(buffer)
+
+
 def strict_key(x):
     """A hashable constant as a key that tells apart what ``==`` equates but a program
     may not: ``1``, ``True`` and ``1.0`` (by type), ``0.0`` and ``-0.0``, NaNs (by bits),
@@ -548,6 +555,14 @@ def value_key(v, depth: int, seen: dict | None = None):
         return (type(v), tuple(value_key(i, depth + 1, seen) for i in v))
     if isinstance(v, dict) and depth <= KEY_DEPTH:
         return (dict, tuple((repr(k), value_key(i, depth + 1, seen)) for k, i in v.items()))
+    if isinstance(v, bytearray | array.array | memoryview):  # mutable buffers: by their bytes
+        return (type(v), getattr(v, "typecode", None) or getattr(v, "format", None), buffer_bytes(v))
+    if isinstance(v, collections.abc.MutableSet) and depth <= KEY_DEPTH:  # a set: its items
+        return (type(v), tuple(sorted((value_key(i, depth + 1, seen) for i in v), key=repr)))
+    if isinstance(v, collections.abc.Mapping) and depth <= KEY_DEPTH:  # a ChainMap, a mappingproxy
+        return (type(v), tuple((repr(k), value_key(i, depth + 1, seen)) for k, i in v.items()))
+    if isinstance(v, collections.abc.MutableSequence) and depth <= KEY_DEPTH:  # a deque, a UserList
+        return (type(v), getattr(v, "maxlen", None), tuple(value_key(i, depth + 1, seen) for i in v))
     if isinstance(v, Tensor):
         if v._trace.level == 0 and v._node is None:  # a constant where a function reads it
             return (Tensor, ByIdentity(v), value_key(v._value, depth, seen))

@@ -45,7 +45,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.arguments import replace_traced
+from chainrule.transforms.arguments import buffer_bytes, replace_traced
 from chainrule.transforms.program import bits
 
 __all__ = ["Captures", "generators_in", "user_classes"]
@@ -282,7 +282,7 @@ class Captures:
         params = ", ".join(f"{n}={n}" for n in names)
         source = f"def unchanged({params}):\n    return {' and '.join(terms) or 'True'}\n"
         namespace = {**names, "MISSING": _MISSING, "same_items": _same_items, "items": _items,
-                     "same_array": _same_array, "same_object": _same_object, "buffer_bytes": _buffer_bytes}
+                     "same_array": _same_array, "same_object": _same_object, "buffer_bytes": buffer_bytes}
         exec(compile(source, "<chainrule.jit captures>", "exec"), namespace)  # noqa: S102 (our own code)
         self._unchanged = namespace["unchanged"]
 
@@ -325,7 +325,7 @@ class Captures:
             self._watch_container(value, depth)
         elif isinstance(value, bytearray | array.array | memoryview):
             # mutable buffers (x * table[0] of an array.array): by their bytes
-            self.checks.append((5, value, None, _buffer_bytes(value)))
+            self.checks.append((5, value, None, buffer_bytes(value)))
         elif isinstance(value, collections.abc.Mapping | collections.abc.MutableSequence
                         | collections.abc.MutableSet):
             # the other containers (a ChainMap, a mappingproxy, UserDict, UserList)
@@ -568,10 +568,6 @@ def _alive(ref: weakref.ref) -> bool:
 def _cache_counts(cached) -> tuple:
     info = cached.cache_info()
     return info.misses, info.currsize
-
-
-def _buffer_bytes(buffer) -> bytes:
-    return buffer.tobytes() if isinstance(buffer, memoryview | array.array) else bytes(buffer)
 
 
 def _global_names(code: types.CodeType) -> list:

@@ -28,7 +28,7 @@ __all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "Re
 def hashable(x) -> bool:
     try:
         hash(x)
-    except TypeError:
+    except (TypeError, ValueError):  # ValueError: a writable memoryview
         return False
     return True
 
