@@ -11,6 +11,7 @@ warnings and the arguments afterwards must be the same, to the bit."""
 import array
 import collections
 import copy
+import json
 import warnings
 
 import numpy as np
@@ -44,21 +45,22 @@ def test_a_sequence_times_a_numpy_integer_is_repeated_not_multiplied(fun):
     run_calls(fun, _calls((A(1, 3, 2),), (A(1, 3, 2),), (A(3, 1, 2),), (A(0, 0, 2),)))
 
 
-# -- NumPy's random module and a traced NumPy integer --------------------------------------
-@pytest.mark.parametrize("fun", [
-    lambda x, n: np.random.default_rng(n).normal(size=2),
-    lambda x, n: np.random.SeedSequence(n).generate_state(2),
-    lambda x, n: np.random.default_rng(0).permutation(n),
-])
-def test_numpys_random_module_on_a_traced_integer_says_what_to_write(fun):
-    """NumPy's compiled random code tells integers by their exact types: a traced
-    ``np.int64`` is refused there, with a note saying to pass ``int(n)``; written so, the
-    program agrees with the plain call."""
+# -- code that tells numbers by their exact types: NumPy's random module, json -------------
+@pytest.mark.parametrize("fun, fixed", [
+    (lambda x, n: np.random.default_rng(n).normal(size=2), lambda x, n: np.random.default_rng(int(n)).normal(size=2)),
+    (lambda x, n: np.random.SeedSequence(n).generate_state(2),
+     lambda x, n: np.random.SeedSequence(int(n)).generate_state(2)),
+    (lambda x, n: np.random.default_rng(0).permutation(n), lambda x, n: np.random.default_rng(0).permutation(int(n))),
+    (lambda x, n: json.dumps({"loss": x.sum()}), lambda x, n: json.dumps({"loss": float(x.sum())})),
+], ids=["default_rng", "SeedSequence", "permutation", "json"])
+def test_code_that_tells_numbers_by_exact_type_says_what_to_write(fun, fixed):
+    """NumPy's compiled random code and json tell numbers by their exact types: a traced
+    ``np.int64`` or ``np.float64`` is refused there, with a note saying to pass ``int(n)``
+    or ``float(x)``; written so, the program agrees with the plain call."""
     with pytest.raises((TypeError, IndexError)) as caught:
         cr.jit(fun)(np.ones(2), np.int64(3))
-    assert any("int(n)" in note for note in caught.value.__notes__)
-    run_calls(lambda x, n: fun(x, int(n)), _calls((np.ones(2), np.int64(3)), (np.ones(2), np.int64(3)),
-                                                  (np.ones(2), np.int64(4))))
+    assert any("int(n) or float(x)" in note for note in caught.value.__notes__)
+    run_calls(fixed, _calls((np.ones(2), np.int64(3)), (np.ones(2), np.int64(3)), (np.full(2, 0.5), np.int64(4))))
 
 
 # -- NumPy scalars copied and viewed -------------------------------------------------------

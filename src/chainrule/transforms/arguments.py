@@ -261,23 +261,30 @@ def untrace_exception(error: BaseException, trace) -> bool:
 
 
 def note_compiled_type_checks(error: BaseException) -> None:
-    """Add to a TypeError or IndexError that NumPy's random module raised while ``jit``
-    traced what to write instead: its compiled code tells integers by their exact types
-    (``SeedSequence(n)``, ``default_rng(n)``, ``rng.permutation(n)``), which a traced
-    NumPy integer is not, where the plain call's ``np.int64`` is."""
+    """Add to a TypeError or IndexError that code telling numbers by their exact types
+    raised while ``jit`` traced what to write instead: NumPy's random module
+    (``SeedSequence(n)``, ``default_rng(n)``, ``rng.permutation(n)``) and ``json``
+    (``json.dumps(x.sum())``) refuse a traced NumPy scalar, where the plain call's
+    ``np.int64`` or ``np.float64`` is one they take."""
     if not isinstance(error, TypeError | IndexError):
         return
     tb = error.__traceback__
     while tb is not None:
         parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
-        if "numpy" in parts and "random" in parts:
-            error.add_note(
-                "chainrule.jit: NumPy's random module tells integers by their exact types, "
-                "and a traced NumPy integer (x[0], np.argmax(x), an np.int64 argument) is not "
-                "one while the function is traced: pass int(n) there (a guard: each value "
-                "traces once), or make n a static argument (static_argnums).")
-            return
+        for (package, module), what in _EXACT_TYPES.items():
+            if package in parts and module in parts:
+                error.add_note(
+                    f"chainrule.jit: {what} tells numbers by their exact types, and a traced "
+                    "NumPy scalar (x[0], x.sum(), np.argmax(x), an np.int64 argument) is not "
+                    "one while the function is traced: pass int(n) or float(x) there (a "
+                    "guard: each value traces once), or make it a static argument "
+                    "(static_argnums).")
+                return
         tb = tb.tb_next
+
+
+# what :func:`note_compiled_type_checks` recognises, by the folders of its source file
+_EXACT_TYPES = {("numpy", "random"): "NumPy's random module", ("json", "encoder.py"): "json"}
 
 
 # NumPy's ways to read an array's memory that a traced value has not (they are not
