@@ -78,6 +78,8 @@ def selu(input, inplace: bool = False):
 
 def celu(input, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, α (exp(x/α) − 1) elsewhere (derivatives as :func:`elu`'s)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU (it divides x)")
     if inplace:
         return in_place(celu, input, "celu_", alpha)
     if alpha == 0:
@@ -314,8 +316,13 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
 
 # -- distances ---------------------------------------------------------------------------------
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
-    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
-    norm = cnp.linalg.vector_norm(input, ord=p, axis=dim, keepdims=True)
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``); integer and bool
+    inputs and a ``dim`` out of range are refused, as PyTorch refuses them."""
+    if np.dtype(getattr(input, "dtype", np.float64)).kind not in "fc":
+        raise TensorError(f"normalize: linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                          f"Got {np.dtype(input.dtype).name}; convert with .float() or .double()")
+    dim = checked_dim(input, dim)
+    norm = cnp.linalg.vector_norm(input, ord=p, axis=dim if np.ndim(input) else None, keepdims=True)
     return input / cnp.maximum(norm, eps)
 
 

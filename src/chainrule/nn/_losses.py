@@ -10,13 +10,13 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._ops import plain
 from chainrule.nn._pooling import _dtype
 from chainrule.nn._reduction import reduction_of
-from chainrule.numpy.nondiff import anywhere, every
+from chainrule.numpy.nondiff import every
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -59,6 +59,29 @@ def _int_target(target, input_shape, name: str) -> np.ndarray:
             f"shape {expected}, got {y.shape}"
         )
     return y
+
+
+def _class_index_target(input, y, weight):
+    """PyTorch's checks, in its order, of class indices ``y`` for ``input`` (N, C, ...) or
+    (C,), and of the class ``weight``: wrong input or batch sizes a ValueError, a target
+    of too many dimensions, of another dtype or a weight of another size a RuntimeError."""
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if input.ndim != 1 and np.ndim(y) >= 1 and input.shape[0] != np.shape(y)[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({np.shape(y)[0]}).")
+    if input.ndim <= 2 and np.ndim(y) > 1:
+        raise TensorError("0D or 1D target tensor expected, multi-target not supported")
+    if _dtype(y).kind not in "iu":
+        raise TensorTypeError(f"expected target dtype to be Long or Byte (class indices), but got {_dtype(y)}")
+    _class_weight(weight, input)
+
+
+def _class_weight(weight, input):
+    n_classes = input.shape[0 if input.ndim == 1 else 1]
+    if weight is not None and tuple(np.shape(weight)) != (n_classes,):
+        raise TensorError(f"weight tensor should be defined either for all {n_classes} classes or no classes but "
+                          f"got weight tensor of shape: {list(np.shape(weight))}")
 
 
 def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_smoothing: float = 0.0):
@@ -154,14 +177,22 @@ def cross_entropy(
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise TensorError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    unbatched = input.ndim == 1
-    if unbatched:
-        input = cnp.reshape(input, (1, input.shape[0]))
-    if input.ndim < 2:
-        raise TensorError(f"cross_entropy: input must have a class axis, got shape {tuple(input.shape)}")
-    logp = _ops.log_softmax(input, axis=1)
+    if input.ndim == 0:  # PyTorch's: its class dim 1 is out of range
+        raise IndexError("cross_entropy: Dimension out of range (expected to be in range of [-1, 0], but got 1); "
+                         "the input must have a class dimension")
     tval = undifferentiated(target)  # a Tensor only while chainrule.jit traces
     indices = _dtype(tval).kind in "iub"
+    if indices and tuple(np.shape(tval)) == tuple(input.shape):  # PyTorch reads it as probabilities
+        raise TensorTypeError(f"Expected floating point type for target with class probabilities, got "
+                              f"{_dtype(tval)}; class indices have no class dimension")
+    unbatched = input.ndim == 1
+    if indices:
+        _class_index_target(input, tval, weight)
+    else:
+        _class_weight(weight, input)
+    if unbatched:
+        input = cnp.reshape(input, (1, input.shape[0]))
+    logp = _ops.log_softmax(input, axis=1)
     if indices:
         y = tval if isinstance(tval, Tensor) else np.asarray(tval)
         if unbatched:
@@ -204,10 +235,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     y = undifferentiated(target)  # a Tensor only while chainrule.jit traces
     if not isinstance(y, Tensor):
         y = np.asarray(y)
+    _class_index_target(input, y, weight)
     if unbatched:
         input, y = cnp.reshape(input, (1, input.shape[0])), y.reshape(1)
-    if _dtype(y).kind not in "iu":
-        raise TypeError(f"nll_loss: the target must hold class indices (integers), got {_dtype(y)}")
     y = _int_target(y, input.shape, "nll_loss")
     out = _nll(input, y, weight, ignore_index, reduction, "nll_loss")
     return named_as_torch(cnp.reshape(out, ()) if unbatched and reduction == "none" else out, "NllLossBackward0")
@@ -224,6 +254,16 @@ def _check_same_shape(input, target, name: str):
             stacklevel=3,
         )
     return _as_dtype_of(target, input)
+
+
+def _same_size(input, target, message: str) -> None:
+    """PyTorch's ValueError for a target whose shape is not the input's."""
+    if tuple(np.shape(target)) != tuple(np.shape(input)):
+        raise ValueError(message)
+
+
+def _size(x) -> str:
+    return f"torch.Size({list(np.shape(x))})"
 
 
 def _as_dtype_of(target, input):
@@ -288,10 +328,16 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """−[t log p + (1 − t) log(1 − p)] for probabilities ``input``; the logs are clamped
     at −100, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
     reduction = _reduction(size_average, reduce, reduction)
-    target = _check_same_shape(input, target, "binary_cross_entropy")
-    p = undifferentiated(input)  # one guarded predicate under chainrule.jit
-    if np.size(p) and anywhere(cnp.logical_or(cnp.min(p) < 0, cnp.max(p) > 1)):
-        raise TensorError("binary_cross_entropy: the input must hold probabilities in [0, 1]")
+    _same_size(input, target, f"Using a target size ({_size(target)}) that is different to the input size "
+                              f"({_size(input)}) is deprecated. Please ensure they have the same size.")
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype != target.dtype:
+        raise TensorError(f"binary_cross_entropy: Found dtype {target.dtype} but expected {input.dtype} (the "
+                          "target's dtype must be the input's)")
+    target = _as_dtype_of(target, input)
+    # one guarded predicate each under chainrule.jit; NaN is out of range, as in PyTorch
+    for name, v in (("input", undifferentiated(input)), ("target", undifferentiated(target))):
+        if np.size(v) and not every(cnp.all(cnp.logical_and(v >= 0, v <= 1))):
+            raise TensorError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
     # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
     # at p = 0 (or 1) times a zero one giving nan
     log_p = cnp.log(cnp.maximum(input, _E_MINUS_100))
@@ -311,7 +357,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     1000.0
     """
     reduction = _reduction(size_average, reduce, reduction)
-    target = _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    _same_size(input, target, f"Target size ({_size(target)}) must be the same as input size ({_size(input)})")
+    if _dtype(target).kind in "biu" and isinstance(target, Tensor):
+        raise TensorError(f"binary_cross_entropy_with_logits: result type {_dtype(input).name} can't be cast to the "
+                          f"desired output type {_dtype(target).name}; give a floating-point target")
+    target = _as_dtype_of(target, input)
     sp = _ops.softplus(-input, threshold=None)  # = −log sigmoid(x)
     if pos_weight is not None:
         loss = (1 - target) * input + sp * ((pos_weight - 1) * target + 1)

@@ -60,7 +60,7 @@ from chainrule.nn._resample import *  # noqa: F403  (resampling, rearranging, in
 from chainrule.nn._sampling import *  # noqa: F403  (affine_grid, grid_sample)
 from chainrule.nn._volumetric import *  # noqa: F403  (3-d convolution and pooling, lp pooling)
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
-from chainrule.numpy.torch_common import as_eager, not_bool
+from chainrule.numpy.torch_common import as_eager, not_bool, same_dtype
 
 __all__ = [
     "linear",
@@ -119,6 +119,10 @@ def linear(input, weight, bias=None):
     >>> linear(np.ones((2, 3)), np.ones((4, 3)), np.zeros(4)).shape
     (2, 4)
     """
+    if np.ndim(input) == 0 or np.ndim(weight) == 0:
+        raise TensorError(f"linear: both arguments to linear need to be at least 1D, but they are "
+                          f"{np.ndim(input)}D and {np.ndim(weight)}D")
+    same_dtype("linear", input, weight, bias)
     if weight.shape[-1] != input.shape[-1]:
         raise TensorError(
             f"linear: the input has {input.shape[-1]} features but the weight expects "

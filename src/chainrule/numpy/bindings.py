@@ -41,7 +41,7 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, not_bool, vectors_only
+from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, not_bool, same_dtype, vectors_only
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
@@ -288,6 +288,7 @@ class TensorMethods:
         """NumPy's dot; of an eager Tensor, PyTorch's (of two 1-d Tensors only)."""
         if is_eager(self):
             vectors_only("dot", self, other)
+            same_dtype("dot", self, other)
         return cnp.dot(self, other) if out is None else cnp.dot(self, other, out=out)
 
     def clip(self, min=None, max=None, out=None, **kwargs):

@@ -25,7 +25,7 @@ from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, Tenso
 from chainrule.core.values import plain
 from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special
-from chainrule.numpy.torch_common import as_eager
+from chainrule.numpy.torch_common import as_eager, same_dtype
 
 __all__ = ["TorchAliasMethods", "FUNCTION_FORMS"]
 
@@ -172,6 +172,7 @@ class TorchAliasMethods:
     def inner(self, other):
         if self.ndim == 0 or np.ndim(other) == 0:  # a product, as PyTorch's (signs of zero kept)
             return self * other
+        same_dtype("inner", self, other)
         return cnp.inner(self, other)
 
     def msort(self):

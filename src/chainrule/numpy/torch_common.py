@@ -106,6 +106,18 @@ def not_bool(x, name: str):
     return x
 
 
+def same_dtype(name: str, *operands) -> None:
+    """PyTorch's refusal of a matrix product (matmul, mm, dot, linear, ...) of eager Tensors
+    of different kinds (bool, integer, floating, complex), where NumPy's would promote. Of
+    float32 and float64 chainrule's product is float64, as NumPy's: its layers' parameters
+    are float32 by default and its Tensors float64."""
+    dtypes = {np.dtype(t.dtype) for t in operands if isinstance(t, Tensor) and is_eager(t)}
+    if len({d.kind for d in dtypes}) > 1 and all(isinstance(t, Tensor) for t in operands if t is not None):
+        names = " and ".join(sorted(d.name for d in dtypes))
+        raise TensorError(f"{name}: expected the operands to have the same dtype, but found {names}; convert one "
+                          "with .to(other.dtype)")
+
+
 def is_eager(x) -> bool:
     """Whether PyTorch's meaning applies to ``x``: an eager Tensor, not a transform's, or,
     while ``chainrule.jit`` traces, a value that stands for one (computed from eager

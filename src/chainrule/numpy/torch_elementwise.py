@@ -33,6 +33,7 @@ from chainrule.numpy.torch_common import (
     is_eager,
     not_bool,
     remainder,
+    same_dtype,
 )
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where, one_value
@@ -389,10 +390,12 @@ class TorchElementwiseMethods:
         return _lerp(self, end, weight)
 
     def matmul(self, other):
+        same_dtype("matmul", self, other)
         return cnp.matmul(self, other)
 
     def mm(self, mat2):
         _check_ndims("mm", (self, "self", 2), (mat2, "mat2", 2))
+        same_dtype("mm", self, mat2)
         return cnp.matmul(self, mat2)
 
     def bmm(self, mat2):
@@ -400,10 +403,12 @@ class TorchElementwiseMethods:
         if self.shape[0] != np.shape(mat2)[0]:  # bmm does not broadcast the batch, unlike matmul
             raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got {self.shape[0]} "
                                f"and {np.shape(mat2)[0]}")
+        same_dtype("bmm", self, mat2)
         return cnp.matmul(self, mat2)
 
     def mv(self, vec):
         _check_ndims("mv", (self, "self", 2), (vec, "vec", 1))
+        same_dtype("mv", self, vec)
         return cnp.matmul(self, vec)
 
     def outer(self, other):

@@ -27,7 +27,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
-from chainrule.numpy.torch_common import vectors_only
+from chainrule.numpy.torch_common import same_dtype, vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
 from chainrule.numpy.torch_promotion import result_type as _result_type
@@ -403,6 +403,7 @@ def vdot(input, other, *, out=None) -> Tensor:
     """``torch.vdot``: Σ conj(input)·other of two 1-d tensors."""
     no_out(out, "vdot")
     vectors_only("vdot", input, other)
+    same_dtype("vdot", input, other)
     return cnp.vdot(as_input(input), as_input(other))
 
 

@@ -20,7 +20,14 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
-from chainrule.numpy.torch_common import as_eager, checked_divisor, floating_only, scalar_dims, values_indices
+from chainrule.numpy.torch_common import (
+    as_eager,
+    checked_divisor,
+    floating_only,
+    same_dtype,
+    scalar_dims,
+    values_indices,
+)
 from chainrule.numpy.torch_common import remainder as torch_remainder
 
 __all__ = ["TorchMathMethods"]
@@ -131,6 +138,7 @@ class TorchMathMethods:
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         """beta · self + alpha · (mat1 @ mat2); with beta 0, self is ignored (its NaN and
         inf do not reach the result), as PyTorch's."""
+        same_dtype("addmm", self, mat1, mat2)
         product = cnp.matmul(mat1, mat2)
         product = product if alpha == 1 else alpha * product
         out = product if beta == 0 else (self if beta == 1 else beta * self) + product
