@@ -203,3 +203,36 @@ def test_deques_sets_and_buffers_held_by_an_object_argument_are_keyed_by_value(c
         assert same(jitted(buffers, A(1.0, 2.0)), _read_buffers(buffers, A(1.0, 2.0)))
         change(buffers)
     assert jitted.traces == 2
+
+
+# -- state the function stores NumPy scalars in ---------------------------------------------
+def _memoizing():
+    memo, visited, last, log = {}, set(), {}, []
+
+    def kernel(x):
+        k = x.argmin()                  # a NumPy integer, traced
+        if k not in memo:
+            memo[k] = x[k] * 2          # a memo keyed by it
+        visited.add(x.argmax())         # a set of them
+        last["step"] = (x.sum(), k)     # tuples of them, in a dict and a list
+        log.append((k, x.max()))
+        return x + memo[k] + len(visited)
+
+    return kernel, (memo, visited, last, log)
+
+
+def test_numpy_scalars_stored_as_keys_set_items_and_in_tuples_are_the_plain_calls():
+    """A traced scalar the function stores in a global or closed-over dict (as a key too),
+    set, or tuple is stored there as the NumPy scalar the plain call stores, not as a traced
+    value that is dead once the call has returned (and that the next call would find)."""
+    mine, mine_state = _memoizing()
+    theirs, theirs_state = _memoizing()
+    jitted = cr.jit(mine)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for values in ((1.0, 3.0, 2.0), (1.0, 3.0, 2.0), (3.0, 1.0, 2.0), (1.0, 3.0, 2.0), (1.0, 2.0, 0.0)):
+            assert same(jitted(A(*values)), theirs(A(*values)))
+    memo, visited, last, log = mine_state
+    assert all(type(k) is np.int64 for k in [*memo, *visited, last["step"][1], *(k for k, _ in log)])
+    assert same(list(memo.items()), list(theirs_state[0].items())) and visited == theirs_state[1]
+    assert same(last, theirs_state[2]) and same(log, theirs_state[3])

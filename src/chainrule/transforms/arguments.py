@@ -195,8 +195,10 @@ def _aux_value(aux, depth: int):
 
 def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
     """Replace the traced values inside a result that is not a pytree (a dataclass, a
-    SimpleNamespace) by their values, in place; whether there were any. Each object once
-    (``seen``: their ids; an object that refers back to itself is searched once)."""
+    SimpleNamespace) or inside state the function stored them in (a memo dict keyed by
+    ``x.argmin()``, a set of visited indices, a log of tuples) by their values, in place;
+    whether there were any. Each object once (``seen``: their ids; an object that refers
+    back to itself is searched once)."""
     if depth > 8:
         return False
     seen = set() if seen is None else seen
@@ -206,40 +208,60 @@ def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
     found = False
     if isinstance(x, list | collections.deque):
         for i, v in enumerate(x):
-            if isinstance(v, Tensor) and v._trace is trace:
-                x[i], found = v._value, True
-            else:
-                found = replace_traced(v, trace, depth + 1, seen) or found
+            new, changed = _plain_of(v, trace, depth, seen)
+            if new is not v:
+                x[i] = new
+            found = changed or found
     elif isinstance(x, dict):
-        for k, v in x.items():
-            if isinstance(v, Tensor) and v._trace is trace:
-                x[k], found = v._value, True
-            else:
-                found = replace_traced(v, trace, depth + 1, seen) or found
+        items = [(_plain_of(k, trace, depth, seen), _plain_of(v, trace, depth, seen)) for k, v in x.items()]
+        if any(k is not old for ((k, _), _), old in zip(items, x, strict=True)):
+            x.clear()  # a key was traced: the dict rebuilt in its order
+        for (k, k_changed), (v, v_changed) in items:
+            if k not in x or x[k] is not v:
+                x[k] = v
+            found = k_changed or v_changed or found
+    elif isinstance(x, set):
+        items = [_plain_of(v, trace, depth, seen) for v in x]
+        if any(changed for _, changed in items):
+            x.clear()
+            x.update(v for v, _ in items)
+            found = True
     elif isinstance(x, types.FunctionType) and x.__closure__:  # lambda: x * 2
         for cell in x.__closure__:
             try:
                 v = cell.cell_contents
             except ValueError:  # not assigned yet
                 continue
-            if isinstance(v, Tensor) and v._trace is trace:
-                cell.cell_contents, found = v._value, True
-            else:
-                found = replace_traced(v, trace, depth + 1, seen) or found
+            new, changed = _plain_of(v, trace, depth, seen)
+            if new is not v:
+                cell.cell_contents = new
+            found = changed or found
     elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor | types.ModuleType):
         for k, v in list(vars(x).items()):
-            if isinstance(v, Tensor) and v._trace is trace:
-                object.__setattr__(x, k, v._value)
-                found = True
-            elif isinstance(v, tuple) and any(isinstance(i, Tensor) and i._trace is trace for i in v):
-                object.__setattr__(x, k, type(v)(*(
-                    i._value if isinstance(i, Tensor) else i for i in v)) if hasattr(v, "_fields")
-                    else tuple(i._value if isinstance(i, Tensor) else i for i in v))
-                found = True
-            else:
-                found = replace_traced(v, trace, depth + 1, seen) or found
+            new, changed = _plain_of(v, trace, depth, seen)
+            if new is not v:
+                object.__setattr__(x, k, new)
+            found = changed or found
     return found
 
+
+def _plain_of(v, trace, depth: int, seen: set) -> tuple:
+    """``(v without the values of trace, whether it held any)``: a traced value is its
+    value, a tuple or frozenset holding some is made anew (a namedtuple as its class),
+    and the containers and objects that can change are changed in place."""
+    if isinstance(v, Tensor):
+        return (v._value, True) if v._trace is trace else (v, False)
+    if isinstance(v, tuple | frozenset):
+        if depth > 8:
+            return v, False
+        items = [_plain_of(i, trace, depth + 1, seen) for i in v]
+        if not any(changed for _, changed in items):
+            return v, False
+        values = [i for i, _ in items]
+        if isinstance(v, frozenset):
+            return frozenset(values), True
+        return (type(v)(*values) if hasattr(v, "_fields") else tuple(values)), True
+    return v, replace_traced(v, trace, depth + 1, seen)
 
 
 def untrace_exception(error: BaseException, trace) -> bool:
@@ -312,13 +334,7 @@ def note_memory_reads(error: BaseException, trace) -> None:
 
 
 def _untraced(x, trace):
-    if isinstance(x, Tensor) and x._trace is trace:
-        return x._value
-    if isinstance(x, tuple) and any(isinstance(v, Tensor) and v._trace is trace for v in x):
-        return type(x)(*(_untraced(v, trace) for v in x)) if hasattr(x, "_fields") else tuple(
-            _untraced(v, trace) for v in x)
-    replace_traced(x, trace)
-    return x
+    return _plain_of(x, trace, 0, set())[0]
 
 
 def check_donations(dynamic: list, positions) -> None:

@@ -228,14 +228,14 @@ class Captures:
                 if isinstance(value, Tensor) and value._trace is trace:
                     setattr(where, name, value._value)
                     found = True
-            elif kind == 3 and isinstance(where, list | dict | collections.deque):
+            elif kind == 3 and isinstance(where, list | dict | set | collections.deque):
                 found = replace_traced(where, trace) or found
         for names, used in self._namespaces:
             for name in used:
                 value = names.get(name)
                 if isinstance(value, Tensor) and value._trace is trace:
                     names[name], found = value._value, True
-                elif isinstance(value, list | dict | collections.deque) or _users_object(value):
+                elif isinstance(value, list | dict | set | collections.deque) or _users_object(value):
                     found = replace_traced(value, trace) or found
         return found
 
