@@ -236,3 +236,10 @@ def test_numpy_scalars_stored_as_keys_set_items_and_in_tuples_are_the_plain_call
     assert all(type(k) is np.int64 for k in [*memo, *visited, last["step"][1], *(k for k, _ in log)])
     assert same(list(memo.items()), list(theirs_state[0].items())) and visited == theirs_state[1]
     assert same(last, theirs_state[2]) and same(log, theirs_state[3])
+
+
+def test_a_slice_made_of_traced_values_is_this_calls_slice():
+    """``slice(x.argmax(), None)`` among the results (or stored in a list the function
+    keeps) holds the value of each call: not the traced call's, replayed."""
+    run_calls(lambda x: (slice(x.argmax(), None), x[slice(x.argmin(), None)]),
+              _calls((A(1.0, 3.0, 2.0),), (A(1.0, 3.0, 2.0),), (A(1.0, 2.0, 3.0),), (A(3.0, 1.0, 2.0),)))

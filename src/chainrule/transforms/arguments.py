@@ -251,6 +251,9 @@ def _plain_of(v, trace, depth: int, seen: set) -> tuple:
     and the containers and objects that can change are changed in place."""
     if isinstance(v, Tensor):
         return (v._value, True) if v._trace is trace else (v, False)
+    if isinstance(v, slice):  # slice(x.argmax(), None)
+        parts = [_plain_of(p, trace, depth + 1, seen) for p in (v.start, v.stop, v.step)]
+        return (slice(*(p for p, _ in parts)), True) if any(c for _, c in parts) else (v, False)
     if isinstance(v, tuple | frozenset):
         if depth > 8:
             return v, False
@@ -333,8 +336,15 @@ def note_memory_reads(error: BaseException, trace) -> None:
         "outside the jitted function.")
 
 
+def untraced(x, trace) -> tuple:
+    """``(x without the values of trace, whether it held any)``: a traced value is its
+    value, immutable holders of some (a tuple, a frozenset, a slice) are made anew, and
+    the containers and objects that can change are changed in place."""
+    return _plain_of(x, trace, 0, set())
+
+
 def _untraced(x, trace):
-    return _plain_of(x, trace, 0, set())[0]
+    return untraced(x, trace)[0]
 
 
 def check_donations(dynamic: list, positions) -> None:

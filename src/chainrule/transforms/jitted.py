@@ -56,6 +56,7 @@ from chainrule.transforms.arguments import (
     strict_key,
     traced_scalar,
     untrace_exception,
+    untraced,
     write_back,
     write_containers_back,
 )
@@ -596,7 +597,8 @@ class Jitted:
                 templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
-                if replace_traced(leaf, trace):
+                leaf, held = untraced(leaf, trace)  # (a slice made of them: a new one)
+                if held:
                     trace.refuse(
                         f"the result holds traced values inside a {type(leaf).__name__}, which "
                         "is not a pytree (return tuples, lists or dicts, or register the class "
