@@ -664,6 +664,65 @@ res["mvn_jac"] = jacobian(lambda m: multivariate_normal.logpdf(pts, m, S2))(onp.
 print(json.dumps(res))
 '''
 
+# tidy3d's web.run under autograd (tidy3d/web/api/autograd/autograd.py): a primitive taking the
+# simulation's traced fields as autograd.builtins.dict (keys are paths, tuples) and returning a
+# dict of data fields, its vjp maker (_run_bwd) reading the dict it returned and its vjp taking
+# and returning dicts of cotangents (zeros for a field the objective does not use)
+TIDY3D_WEB_RUN = r'''
+import json
+import numpy as onp
+import autograd
+import autograd.numpy as anp
+from autograd.builtins import dict as dict_ag
+from autograd.extend import primitive, defvjp
+
+seen = []
+
+@primitive
+def _run_primitive(sim_fields, sim_original, task_name, aux_data, local_gradient, **run_kwargs):
+    # a stand-in "solver": each output field is a smooth function of the traced inputs
+    eps = sim_fields[("structures", 0, "medium", "permittivity")]
+    verts = sim_fields[("structures", 1, "geometry", "vertices")]
+    aux_data["fwd"] = (eps, verts)
+    return {("data", 0, "amps"): onp.array([eps ** 2, onp.sin(eps) * onp.sum(verts)]),
+            ("data", 1, "flux"): onp.float64(onp.sum(verts ** 2) * eps),
+            ("data", 2, "unused"): onp.ones(3) * eps}
+
+def _run_bwd(data_fields_original, sim_fields_original, sim_original, task_name, aux_data, local_gradient,
+             **run_kwargs):
+    eps, verts = aux_data["fwd"]
+    seen.append(sorted(str(k) for k in data_fields_original))
+    def vjp(data_fields_vjp):
+        seen.append([type(data_fields_vjp).__name__, sorted(str(k) for k in data_fields_vjp)])
+        g_amps = data_fields_vjp[("data", 0, "amps")]
+        g_flux = data_fields_vjp[("data", 1, "flux")]
+        g_unused = data_fields_vjp[("data", 2, "unused")]
+        d_eps = (2 * eps * g_amps[0] + onp.cos(eps) * onp.sum(verts) * g_amps[1] + onp.sum(verts ** 2) * g_flux
+                 + onp.sum(g_unused))
+        d_verts = onp.sin(eps) * g_amps[1] * onp.ones_like(verts) + 2 * verts * eps * g_flux
+        return {("structures", 0, "medium", "permittivity"): d_eps, ("structures", 1, "geometry", "vertices"): d_verts}
+    return vjp
+
+defvjp(_run_primitive, _run_bwd, argnums=[0])
+
+def objective(params):
+    eps, verts = params[0], params[1:]
+    traced = dict_ag({("structures", 0, "medium", "permittivity"): eps ** 1.5,
+                      ("structures", 1, "geometry", "vertices"): anp.tanh(verts)})
+    aux_data = {}
+    data = _run_primitive(traced, "sim", "task", aux_data, False, verbose=False)
+    amps = data[("data", 0, "amps")]
+    return anp.sum(anp.abs(amps) ** 2) + 0.5 * data[("data", 1, "flux")]
+
+p0 = onp.array([2.0, 0.3, -0.4, 0.8])
+val, g = autograd.value_and_grad(objective)(p0)
+plain = _run_primitive({("structures", 0, "medium", "permittivity"): 2.0,
+                        ("structures", 1, "geometry", "vertices"): onp.ones(2)}, "s", "t", {}, False)
+res = {"library": autograd.__name__, "val": float(val), "g": g.tolist(), "seen": seen,
+       "plain": sorted(str(k) for k in plain), "plain_type": type(plain).__name__}
+print(json.dumps(res))
+'''
+
 # tidy3d's autograd plugin: ArrayBox patched in place (its __array_function__ defers unless
 # every type is a key of ArrayBox.type_mappings; numpy_wrapper._astype given a jvp), padding
 # by index arithmetic, convolution and grey morphology through autograd.scipy.signal.convolve

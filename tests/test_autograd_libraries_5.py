@@ -1,6 +1,7 @@
 """More programs built on HIPS autograd, run on chainrule unchanged (part 5).
 
-Written in the style of the published code of tidy3d's autograd plugin (``ArrayBox`` patched
+Written in the style of the published code of tidy3d (its ``web.run``: a primitive taking and
+returning dicts of fields; its autograd plugin: ``ArrayBox`` patched
 in place with its own ``__array_function__``, which defers unless every type is a key of
 ``ArrayBox.type_mappings``; ``numpy_wrapper._astype`` given a forward rule; convolution and
 grey morphology through ``autograd.scipy.signal.convolve``; ``value_and_grad`` with auxiliary
@@ -28,7 +29,8 @@ from test_autograd_libraries import agree, needs
 from test_autograd_libraries_more import RUNNER
 
 # TIDY3D patches ArrayBox for the whole process: last
-ORDER = ["AUTOGRAD_INTERNALS", "PENNYLANE_INDEPENDENCE", "MEEP_ADJOINT", "RELIABILITY", "SPEY", "TIDY3D"]
+ORDER = ["AUTOGRAD_INTERNALS", "PENNYLANE_INDEPENDENCE", "MEEP_ADJOINT", "RELIABILITY", "SPEY", "TIDY3D_WEB_RUN",
+         "TIDY3D"]
 
 
 @needs("autograd", "scipy", "autograd_gamma")
@@ -168,3 +170,45 @@ class _Activation:
 
 def test_mirror_functions_on_other_classes_stay_unbound():
     onp.testing.assert_allclose(_Activation().act(onp.array([0.3])), onp.tanh([0.3]), rtol=1e-15)
+
+
+def dict_primitive(ag):
+    """tidy3d's web.run: a primitive of autograd.builtins.dict of fields returning a dict;
+    the vjp maker sees that dict, the vjp a dict of cotangents (zeros where unused)."""
+    np, ext = _mod(ag, "numpy"), _mod(ag, "extend")
+    seen = []
+
+    @ext.primitive
+    def run(fields, scale):
+        return {"amps": fields["eps"] ** 2 * scale, "flux": onp.sum(fields["verts"] ** 3), "unused": fields["eps"] * 0}
+
+    def run_bwd(ans, fields, scale):
+        seen.append(sorted(ans))
+
+        def vjp(g):
+            seen.append(sorted(g))
+            return {"eps": 2 * fields["eps"] * scale * g["amps"] + 0 * g["unused"],
+                    "verts": 3 * fields["verts"] ** 2 * g["flux"]}
+        return vjp
+
+    ext.defvjp(run, run_bwd)
+
+    def objective(p):
+        data = run(_mod(ag, "builtins").dict({"eps": p[:2] * 1.5, "verts": np.sin(p[2:])}), 0.5)
+        return np.sum(data["amps"] ** 2) + data["flux"]
+
+    p = onp.array([0.4, -1.1, 0.7, 0.2])
+    return objective(p), ag.grad(objective)(p), seen, sorted(run({"eps": 1.0, "verts": onp.ones(2)}, 2.0))
+
+
+def test_primitive_of_dicts():
+    theirs, ours = _both(dict_primitive)
+    assert_same(theirs, ours)
+    p = onp.array([0.4, -1.1, 0.7, 0.2])
+
+    def plain(p):
+        eps, verts = p[:2] * 1.5, onp.sin(p[2:])
+        return onp.sum((eps ** 2 * 0.5) ** 2) + onp.sum(verts ** 3)
+
+    fd = [(plain(p + h) - plain(p - h)) / 2e-6 for h in onp.eye(4) * 1e-6]
+    onp.testing.assert_allclose(ours[1], fd, rtol=1e-7)

@@ -194,15 +194,27 @@ def test_primitive_of_ones_own_pickles_with_its_function():
     assert again(2.0) == 8.0 and again.fun(3.0) == 27.0
 
 
-def test_primitive_returning_a_dict_is_refused_where_it_is_differentiated():
-    """autograd boxes a dict result as a DictBox; chainrule's outputs are tuples and
-    lists: a dict was a value whose cotangent failed deep in the backward pass."""
+def test_primitive_returning_a_dict_is_differentiated():
+    """autograd boxes a dict result as a DictBox (tidy3d's web.run returns one): the caller
+    gets a dict, and the vjp a dict of cotangents, zeros for the entries not used."""
 
     @primitive
     def stats(v):
         return {"mean": onp.mean(v), "sq": v ** 2}
 
-    defvjp(stats, lambda ans, v: lambda g: g["mean"] * onp.ones_like(v) / v.size + 2 * g["sq"] * v)
+    seen = []
+
+    def vjp_maker(ans, v):
+        seen.append(sorted(ans))
+
+        def vjp(g):
+            seen.append(sorted(g))
+            return g["mean"] * onp.ones_like(v) / v.size + 2 * g["sq"] * v
+        return vjp
+
+    defvjp(stats, vjp_maker)
     assert stats(onp.array([1.0, 3.0]))["mean"] == 2.0  # called on plain values: the function
-    with pytest.raises(TypeError, match="returned a dict.*tuple"):
-        chainrule.grad(lambda v: stats(v)["mean"])(onp.array([1.0, 3.0]))
+    v = onp.array([1.0, 3.0])
+    onp.testing.assert_allclose(chainrule.grad(lambda v: stats(v)["mean"])(v), [0.5, 0.5], rtol=1e-15)
+    onp.testing.assert_allclose(chainrule.grad(lambda v: onp.sum(stats(v)["sq"]) * 3.0)(v), 6 * v, rtol=1e-15)
+    assert seen == [["mean", "sq"]] * 4

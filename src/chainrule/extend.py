@@ -27,11 +27,13 @@ from chainrule.core.primitive import (
     all_output_cotangents,
     def_jvps,
     def_vjps,
+    engine_output,
     given_jvps,
     new_vjp_rules,
     primitive,
     replaced_vjps,
     rule_argnums,
+    user_output,
 )
 from chainrule.core.primitive import defjvp as _core_defjvp
 from chainrule.numpy.numpy_vspaces import VSpace, vspace
@@ -97,7 +99,8 @@ def defvjp(fun: Primitive, *vjpmakers: Callable | None, argnums=None) -> None:
     def flat(maker):
         if maker is None:
             return None
-        return lambda g, ans, *args, **kwargs: _dense(maker(ans, *args, **kwargs)(all_output_cotangents(g, ans)))
+        return lambda g, ans, *args, **kwargs: _dense(
+            maker(user_output(ans), *args, **kwargs)(all_output_cotangents(g, ans)))
 
     argnums = rule_argnums(argnums, len(vjpmakers))
     def_vjps(fun, *(flat(m) for m in vjpmakers), argnums=argnums)
@@ -111,7 +114,7 @@ def defvjp_argnum(fun: Primitive, vjpmaker: Callable) -> None:
 
     def make(argnum):
         return lambda g, ans, *args, **kwargs: _dense(
-            vjpmaker(argnum, ans, args, kwargs)(all_output_cotangents(g, ans)))
+            vjpmaker(argnum, user_output(ans), args, kwargs)(all_output_cotangents(g, ans)))
 
     fun.vjps = RulesByArgument(make)
     new_vjp_rules(fun)
@@ -125,7 +128,8 @@ def defvjp_argnums(fun: Primitive, vjpmaker: Callable) -> None:
 
     def make(argnum):
         def rule(g, ans, *args, **kwargs):
-            return _dense(next(iter(vjpmaker((argnum,), ans, args, kwargs)(all_output_cotangents(g, ans)))))
+            cotangents = vjpmaker((argnum,), user_output(ans), args, kwargs)(all_output_cotangents(g, ans))
+            return _dense(next(iter(cotangents)))
 
         return rule
 
@@ -161,15 +165,28 @@ def defjvp(fun: Primitive, *jvpfuns: Callable | str | None, argnums=None) -> Non
             rule = _same(fun, argnum)
         elif rule is not None and not callable(rule):
             raise TypeError(f"defjvp: a jvp rule is a function, 'same' or None, not {rule!r}")
+        elif rule is not None:
+            rule = _dict_outputs_rule(rule)
         rules.append(rule)
     _core_defjvp(fun, *rules, argnums=argnums)  # (which records them as given)
+
+
+def _dict_outputs_rule(rule: Callable) -> Callable:
+    """A forward rule of a primitive that returns a dict sees ``ans`` as that dict and
+    may give the tangent as a dict, as in HIPS autograd."""
+
+    def dict_rule(g, ans, *args, **kwargs):
+        return engine_output(rule(g, user_output(ans), *args, **kwargs), ans)
+
+    return dict_rule
 
 
 def defjvp_argnum(fun: Primitive, jvpmaker: Callable) -> None:
     """One forward rule for every argument: ``jvpmaker(argnum, g, ans, args, kwargs)``."""
     _check(fun, "defjvp_argnum")
     fun.jvps = RulesByArgument(
-        lambda argnum: lambda g, ans, *args, **kwargs: jvpmaker(argnum, g, ans, args, kwargs)
+        lambda argnum: lambda g, ans, *args, **kwargs: engine_output(
+            jvpmaker(argnum, g, user_output(ans), args, kwargs), ans)
     )
     given_jvps(fun)
 
@@ -179,7 +196,8 @@ def defjvp_argnums(fun: Primitive, jvpmaker: Callable) -> None:
     gs, ans, args, kwargs)`` returns the output's tangent."""
     _check(fun, "defjvp_argnums")
     fun.jvps = RulesByArgument(
-        lambda argnum: lambda g, ans, *args, **kwargs: jvpmaker((argnum,), (g,), ans, args, kwargs)
+        lambda argnum: lambda g, ans, *args, **kwargs: engine_output(
+            jvpmaker((argnum,), (g,), user_output(ans), args, kwargs), ans)
     )
     given_jvps(fun)
 

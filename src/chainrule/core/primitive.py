@@ -50,6 +50,8 @@ __all__ = [
     "OutputCotangents",
     "MissingRule",
     "all_output_cotangents",
+    "user_output",
+    "engine_output",
     "keeps_only",
     "def_batch",
     "NON_DIFFERENTIABLE",
@@ -490,12 +492,55 @@ class OutputCotangents(list):
 
 
 def all_output_cotangents(g, ans):
-    """The cotangent of a primitive of your own that returned a tuple or list, as HIPS
-    autograd hands it to a vjp: one entry per output, zeros for an output not used."""
+    """The cotangent of a primitive of your own that returned a tuple, list or dict, as
+    HIPS autograd hands it to a vjp: one entry per output, zeros for an output not used."""
     if g.__class__ is not OutputCotangents:
-        return g
+        return user_output(g) if isinstance(ans, DictOutputs) else g
     items = [np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+    if isinstance(ans, DictOutputs):
+        return dict(zip(ans._fields, items, strict=True))
     return ans.__class__(*items) if hasattr(ans, "_fields") else ans.__class__(items)
+
+
+class DictOutputs(tuple):
+    """The outputs of a primitive of your own that returned a dict, in the dict's order,
+    as the engine carries several outputs (a tuple whose ``_fields`` are the keys, as a
+    namedtuple's); the caller, the vjp maker (its ``ans``) and the vjp (its cotangent) see
+    dicts, as HIPS autograd gives them (a DictBox)."""
+
+    __slots__ = ()
+    _fields: tuple = ()
+
+    def __new__(cls, *items):
+        return tuple.__new__(cls, items)
+
+
+@functools.lru_cache(maxsize=256)
+def _dict_outputs_type(keys: tuple) -> type:
+    return type("DictOutputs", (DictOutputs,), {"__slots__": (), "_fields": keys})
+
+
+def _as_dict_outputs(d: dict) -> DictOutputs:
+    try:
+        return _dict_outputs_type(tuple(d))(*d.values())
+    except TypeError:  # keys that do not hash as a tuple (they are a dict's keys: never)
+        raise TypeError(f"a primitive returned a dict whose keys cannot be kept: {list(d)!r}") from None
+
+
+def user_output(ans):
+    """``ans`` as the user's function gave it: a dict for :class:`DictOutputs`."""
+    return dict(zip(ans._fields, ans, strict=True)) if isinstance(ans, DictOutputs) else ans
+
+
+def engine_output(ans, like=None):
+    """A dict (a primitive's result, or a forward rule's tangent of one) as the engine
+    carries several outputs: :class:`DictOutputs`, in the order of ``like``'s keys where
+    ``like`` (the result it is the tangent of) is given; anything else as it is."""
+    if ans.__class__ is not dict:
+        return ans
+    if isinstance(like, DictOutputs):
+        return type(like)(*(ans[k] for k in like._fields))
+    return _as_dict_outputs(ans)
 
 
 def primitive(fun: Callable) -> Primitive:
@@ -531,15 +576,7 @@ class FunctionPrimitive(Primitive):
         for a in args:
             if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
                 return _call_with_containers(self, args, kwargs)
-        out = Primitive.__call__(self, *args, **kwargs)
-        if isinstance(out, Tensor) and out._value.__class__ is dict:
-            raise TypeError(
-                f"{self.__name__} returned a dict of values being differentiated: a primitive of "
-                "your own may return a tuple or list of outputs (each gets its own cotangent), not "
-                "a dict (HIPS autograd boxes one as a DictBox). Return tuple(d.values()) and "
-                "rebuild the dict outside the primitive, with its vjp taking a tuple of cotangents."
-            )
-        return out
+        return user_output(Primitive.__call__(self, *args, **kwargs))
 
 
 class _MarksOutputs:
@@ -555,6 +592,8 @@ class _MarksOutputs:
 
     def __call__(self, *args, **kwargs):
         ans = self.fun(*args, **kwargs)
+        if ans.__class__ is dict:  # (HIPS autograd boxes it as a DictBox)
+            ans = _as_dict_outputs(ans)
         if ans.__class__ is tuple or ans.__class__ is list or (isinstance(ans, tuple) and hasattr(ans, "_fields")):
             self.prim.multiple_outputs = True
         return ans
@@ -740,7 +779,7 @@ def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] |
     def flat(maker):
         if maker is None:
             return None
-        return lambda g, ans, *args, **kwargs: maker(ans, *args, **kwargs)(all_output_cotangents(g, ans))
+        return lambda g, ans, *args, **kwargs: maker(user_output(ans), *args, **kwargs)(all_output_cotangents(g, ans))
 
     argnums = rule_argnums(argnums, len(makers))
     def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)

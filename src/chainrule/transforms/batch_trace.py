@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import FLAT_ITEMS, RECORDING
+from chainrule.core.primitive import FLAT_ITEMS, RECORDING, engine_output
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
@@ -497,7 +497,7 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
     for b in range(trace.size):
         a = [_example(v, b, f) for v, f in zip(vals, batched, strict=True)]
         kw = {k: v[b] if kw_batched[k] else v for k, v in kvals.items()}
-        results.append(call(fun, *a, **kw) if call is not None else fun(*a, **kw))
+        results.append(engine_output(call(fun, *a, **kw) if call is not None else fun(*a, **kw)))
     first = results[0]
     if isinstance(first, tuple | list):
         for k in range(len(first)):
@@ -553,7 +553,7 @@ def _empty_batch_of(fun, vals, batched, kvals, kw_batched, call):
     kw = {k: zeros_like_example(v, kw_batched[k]) for k, v in kvals.items()}
     try:
         with np.errstate(all="ignore"):
-            one = call(fun, *a, **kw) if call is not None else fun(*a, **kw)
+            one = engine_output(call(fun, *a, **kw) if call is not None else fun(*a, **kw))
     except Exception as e:
         raise ValueError(
             f"chainrule.vmap: {getattr(fun, '__name__', fun)} runs once per example, and on an "
