@@ -11,7 +11,9 @@ warnings and the arguments afterwards must be the same, to the bit."""
 import array
 import collections
 import copy
+import functools
 import json
+import operator
 import warnings
 
 import numpy as np
@@ -238,8 +240,18 @@ def test_numpy_scalars_stored_as_keys_set_items_and_in_tuples_are_the_plain_call
     assert same(last, theirs_state[2]) and same(log, theirs_state[3])
 
 
-def test_a_slice_made_of_traced_values_is_this_calls_slice():
-    """``slice(x.argmax(), None)`` among the results (or stored in a list the function
-    keeps) holds the value of each call: not the traced call's, replayed."""
-    run_calls(lambda x: (slice(x.argmax(), None), x[slice(x.argmin(), None)]),
-              _calls((A(1.0, 3.0, 2.0),), (A(1.0, 3.0, 2.0),), (A(1.0, 2.0, 3.0),), (A(3.0, 1.0, 2.0),)))
+@pytest.mark.parametrize("fun", [
+    lambda x: (slice(x.argmax(), None), x[slice(x.argmin(), None)]),
+    lambda x: functools.partial(operator.add, x.argmax()),
+    lambda x: [ValueError("not converged", x.argmax())],
+], ids=["slice", "partial", "exception"])
+def test_a_slice_partial_or_exception_made_of_traced_values_is_this_calls(fun):
+    """``slice(x.argmax(), None)``, a ``functools.partial`` or an exception object among
+    the results holds the values of each call: not the traced call's, replayed."""
+    calls = _calls((A(1.0, 3.0, 2.0),), (A(1.0, 3.0, 2.0),), (A(1.0, 2.0, 3.0),), (A(3.0, 1.0, 2.0),))
+    jitted = cr.jit(fun)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for make in calls:
+            got, want = jitted(*make()), fun(*make())
+            assert repr(got) == repr(want) and type(got) is type(want)

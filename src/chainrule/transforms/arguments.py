@@ -226,6 +226,11 @@ def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
             x.clear()
             x.update(v for v, _ in items)
             found = True
+    elif isinstance(x, BaseException):  # made, not raised: ValueError(k)
+        args, found = _plain_of(x.args, trace, depth, seen)
+        if found:
+            x.args = args
+        found = replace_traced(vars(x), trace, depth + 1, seen) or found
     elif isinstance(x, types.FunctionType) and x.__closure__:  # lambda: x * 2
         for cell in x.__closure__:
             try:
@@ -254,6 +259,12 @@ def _plain_of(v, trace, depth: int, seen: set) -> tuple:
     if isinstance(v, slice):  # slice(x.argmax(), None)
         parts = [_plain_of(p, trace, depth + 1, seen) for p in (v.start, v.stop, v.step)]
         return (slice(*(p for p, _ in parts)), True) if any(c for _, c in parts) else (v, False)
+    if type(v) is functools.partial:  # functools.partial(f, x.argmax())
+        args, held = _plain_of(v.args, trace, depth, seen)
+        keywords, held_keywords = _plain_of(v.keywords, trace, depth, seen)
+        if held or held_keywords:
+            return functools.partial(v.func, *args, **keywords), True
+        return v, False
     if isinstance(v, tuple | frozenset):
         if depth > 8:
             return v, False
