@@ -255,3 +255,13 @@ def test_a_slice_partial_or_exception_made_of_traced_values_is_this_calls(fun):
         for make in calls:
             got, want = jitted(*make()), fun(*make())
             assert repr(got) == repr(want) and type(got) is type(want)
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: x[0].dot(x[1]), lambda x: x.sum().mT, lambda x: x[0].partition(0),
+    lambda x: 1.0 in x[0], lambda x: x[0] @ x[1],
+], ids=["dot", "mT", "partition", "in", "matmul"])
+def test_what_numpy_scalars_lack_is_refused_as_in_the_plain_call(fun):
+    """``x[0].dot(y)``, ``x.sum().mT``, ``1.0 in x[0]``, ``x[0] @ x[1]``: a NumPy scalar
+    has no such method or operator, and the jitted call raises where the plain one does."""
+    run_calls(fun, _calls((A(1.0, 2.0),), (A(1.0, 2.0),)))

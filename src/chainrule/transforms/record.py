@@ -17,6 +17,7 @@ from __future__ import annotations
 import array
 import collections
 import functools
+import inspect
 import numbers
 import operator
 import os
@@ -108,6 +109,40 @@ class RecordedScalar(Tensor):
             return type(self)
         return type(self._value)
 
+
+    def __contains__(self, value) -> bool:
+        if self._node in self._trace.eager:
+            return Tensor.__contains__(self, value)
+        raise TypeError(f"argument of type 'numpy.{type(self._value).__name__}' is not iterable")
+
+    def __matmul__(self, other):  # a NumPy scalar has no @ of its own
+        return Tensor.__matmul__(self, other) if self._node in self._trace.eager else NotImplemented
+
+    def __rmatmul__(self, other):
+        return Tensor.__rmatmul__(self, other) if self._node in self._trace.eager else NotImplemented
+
+
+class _NotOfScalar:
+    """An ndarray attribute that NumPy's scalars lack (``dot``, ``mT``, ``partition``):
+    reading it of a value that is a NumPy scalar in the plain call (``x[0].dot(y)``)
+    raises NumPy's AttributeError, as the plain call does; an eager Tensor has it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        member = inspect.getattr_static(Tensor, self.name)
+        if obj is None:
+            return member
+        if obj._node not in obj._trace.eager:
+            raise AttributeError(f"'numpy.{type(obj._value).__name__}' object has no attribute {self.name!r}")
+        return member.__get__(obj, objtype) if hasattr(type(member), "__get__") else member
+
+
+for _name in sorted(n for n in set(dir(np.ndarray)) - set(dir(np.generic)) if not n.startswith("_")):
+    setattr(RecordedScalar, _name, _NotOfScalar(_name))
 
 _OWN_CODE = ("chainrule", "numpy")
 _INSTANCE_CHECKS = ("abc", "typing", "_py_abc")
