@@ -667,7 +667,8 @@ print(json.dumps(res))
 # tidy3d's web.run under autograd (tidy3d/web/api/autograd/autograd.py): a primitive taking the
 # simulation's traced fields as autograd.builtins.dict (keys are paths, tuples) and returning a
 # dict of data fields, its vjp maker (_run_bwd) reading the dict it returned and its vjp taking
-# and returning dicts of cotangents (zeros for a field the objective does not use)
+# and returning dicts of cotangents (zeros for a field the objective does not use); run_async's
+# primitive returns a dict of such dicts, one per task
 TIDY3D_WEB_RUN = r'''
 import json
 import numpy as onp
@@ -720,6 +721,28 @@ plain = _run_primitive({("structures", 0, "medium", "permittivity"): 2.0,
                         ("structures", 1, "geometry", "vertices"): onp.ones(2)}, "s", "t", {}, False)
 res = {"library": autograd.__name__, "val": float(val), "g": g.tolist(), "seen": seen,
        "plain": sorted(str(k) for k in plain), "plain_type": type(plain).__name__}
+# run_async: a dict of simulations' fields in, a dict per task of data fields out
+@primitive
+def _run_async_primitive(sim_fields_dict, scale):
+    return {task: {("data", 0): f[("eps",)] ** 2 * scale, ("data", 1): onp.sum(f[("v",)] ** 3)}
+            for task, f in sim_fields_dict.items()}
+
+def _run_async_bwd(data_fields_dict, sim_fields_dict, scale):
+    def vjp(g):
+        return {task: {("eps",): 2 * f[("eps",)] * scale * g[task][("data", 0)],
+                       ("v",): 3 * f[("v",)] ** 2 * g[task][("data", 1)]}
+                for task, f in sim_fields_dict.items()}
+    return vjp
+
+defvjp(_run_async_primitive, _run_async_bwd)
+
+def objective_async(p):
+    fields = dict_ag({"t1": dict_ag({("eps",): p[0] * 2.0, ("v",): p[1:3]}),
+                      "t2": dict_ag({("eps",): p[3], ("v",): anp.sin(p[1:3])})})
+    out = _run_async_primitive(fields, 0.5)
+    return anp.sum(out["t1"][("data", 0)] ** 2) + out["t2"][("data", 1)] + out["t2"][("data", 0)]
+
+res["async"] = [v.tolist() for v in autograd.value_and_grad(objective_async)(p0)]
 print(json.dumps(res))
 '''
 

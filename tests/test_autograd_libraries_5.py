@@ -173,29 +173,31 @@ def test_mirror_functions_on_other_classes_stay_unbound():
 
 
 def dict_primitive(ag):
-    """tidy3d's web.run: a primitive of autograd.builtins.dict of fields returning a dict;
-    the vjp maker sees that dict, the vjp a dict of cotangents (zeros where unused)."""
+    """tidy3d's web.run: a primitive of autograd.builtins.dict of fields returning a dict
+    (here holding a list of a dict and an array); the vjp maker sees it as returned, the
+    vjp its cotangent of the same structure (zeros where unused)."""
     np, ext = _mod(ag, "numpy"), _mod(ag, "extend")
     seen = []
 
     @ext.primitive
     def run(fields, scale):
-        return {"amps": fields["eps"] ** 2 * scale, "flux": onp.sum(fields["verts"] ** 3), "unused": fields["eps"] * 0}
+        flux = onp.sum(fields["verts"] ** 3)
+        return {"amps": fields["eps"] ** 2 * scale, "more": [{"flux": flux}, fields["eps"] * 0]}
 
     def run_bwd(ans, fields, scale):
         seen.append(sorted(ans))
 
         def vjp(g):
             seen.append(sorted(g))
-            return {"eps": 2 * fields["eps"] * scale * g["amps"] + 0 * g["unused"],
-                    "verts": 3 * fields["verts"] ** 2 * g["flux"]}
+            return {"eps": 2 * fields["eps"] * scale * g["amps"] + 0 * g["more"][1],
+                    "verts": 3 * fields["verts"] ** 2 * g["more"][0]["flux"]}
         return vjp
 
     ext.defvjp(run, run_bwd)
 
     def objective(p):
         data = run(_mod(ag, "builtins").dict({"eps": p[:2] * 1.5, "verts": np.sin(p[2:])}), 0.5)
-        return np.sum(data["amps"] ** 2) + data["flux"]
+        return np.sum(data["amps"] ** 2) + data["more"][0]["flux"]
 
     p = onp.array([0.4, -1.1, 0.7, 0.2])
     return objective(p), ag.grad(objective)(p), seen, sorted(run({"eps": 1.0, "verts": onp.ones(2)}, 2.0))

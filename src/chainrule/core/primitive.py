@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.pytree import tree_flatten
+from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_UFUNC_OVERRIDE, Tensor, overrides_ufuncs
 
 __all__ = [
@@ -495,52 +495,60 @@ def all_output_cotangents(g, ans):
     """The cotangent of a primitive of your own that returned a tuple, list or dict, as
     HIPS autograd hands it to a vjp: one entry per output, zeros for an output not used."""
     if g.__class__ is not OutputCotangents:
-        return user_output(g) if isinstance(ans, DictOutputs) else g
+        return user_output(g) if isinstance(ans, TreeOutputs) else g
     items = [np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True)]
-    if isinstance(ans, DictOutputs):
-        return dict(zip(ans._fields, items, strict=True))
+    if isinstance(ans, TreeOutputs):
+        return tree_unflatten(ans._treedef, items)
     return ans.__class__(*items) if hasattr(ans, "_fields") else ans.__class__(items)
 
 
-class DictOutputs(tuple):
-    """The outputs of a primitive of your own that returned a dict, in the dict's order,
-    as the engine carries several outputs (a tuple whose ``_fields`` are the keys, as a
-    namedtuple's); the caller, the vjp maker (its ``ans``) and the vjp (its cotangent) see
-    dicts, as HIPS autograd gives them (a DictBox)."""
+class TreeOutputs(tuple):
+    """The outputs of a primitive of your own that returned a dict, or a tuple or list
+    holding dicts, lists or tuples (tidy3d's ``run_async`` returns a dict per task), as
+    the engine carries several outputs: a tuple of the leaves, as a namedtuple is (its
+    ``_fields`` name them); the caller, the vjp maker (its ``ans``) and the vjp (its
+    cotangent) see the nested containers, as HIPS autograd gives them (a DictBox or
+    SequenceBox)."""
 
     __slots__ = ()
     _fields: tuple = ()
+    _treedef = None
 
     def __new__(cls, *items):
         return tuple.__new__(cls, items)
 
 
 @functools.lru_cache(maxsize=256)
-def _dict_outputs_type(keys: tuple) -> type:
-    return type("DictOutputs", (DictOutputs,), {"__slots__": (), "_fields": keys})
+def _tree_outputs_type(treedef) -> type:
+    return type("TreeOutputs", (TreeOutputs,),
+                {"__slots__": (), "_fields": tuple(range(treedef.num_leaves)), "_treedef": treedef})
 
 
-def _as_dict_outputs(d: dict) -> DictOutputs:
-    try:
-        return _dict_outputs_type(tuple(d))(*d.values())
-    except TypeError:  # keys that do not hash as a tuple (they are a dict's keys: never)
-        raise TypeError(f"a primitive returned a dict whose keys cannot be kept: {list(d)!r}") from None
+def _as_tree_outputs(d: dict) -> TreeOutputs:
+    leaves, treedef = tree_flatten(d)
+    return _tree_outputs_type(treedef)(*leaves)
+
+
+def _holds_container(ans) -> bool:
+    return any(v.__class__ in (dict, list, tuple) for v in ans)
 
 
 def user_output(ans):
-    """``ans`` as the user's function gave it: a dict for :class:`DictOutputs`."""
-    return dict(zip(ans._fields, ans, strict=True)) if isinstance(ans, DictOutputs) else ans
+    """``ans`` as the user's function gave it: the containers for :class:`TreeOutputs`."""
+    return tree_unflatten(ans._treedef, list(ans)) if isinstance(ans, TreeOutputs) else ans
 
 
 def engine_output(ans, like=None):
-    """A dict (a primitive's result, or a forward rule's tangent of one) as the engine
-    carries several outputs: :class:`DictOutputs`, in the order of ``like``'s keys where
-    ``like`` (the result it is the tangent of) is given; anything else as it is."""
-    if ans.__class__ is not dict:
+    """Nested containers (a primitive's result, or a forward rule's tangent of one) as the
+    engine carries several outputs: :class:`TreeOutputs`, its leaves in the order of
+    ``like``'s (the result it is the tangent of) where that is given; anything else as it is."""
+    if isinstance(like, TreeOutputs):
+        if ans.__class__ is dict or ans.__class__ is list or ans.__class__ is tuple:
+            return type(like)(*like._treedef.flatten_up_to(ans))
         return ans
-    if isinstance(like, DictOutputs):
-        return type(like)(*(ans[k] for k in like._fields))
-    return _as_dict_outputs(ans)
+    if ans.__class__ is dict or (ans.__class__ is tuple or ans.__class__ is list) and _holds_container(ans):
+        return _as_tree_outputs(ans)
+    return ans
 
 
 def primitive(fun: Callable) -> Primitive:
@@ -592,8 +600,8 @@ class _MarksOutputs:
 
     def __call__(self, *args, **kwargs):
         ans = self.fun(*args, **kwargs)
-        if ans.__class__ is dict:  # (HIPS autograd boxes it as a DictBox)
-            ans = _as_dict_outputs(ans)
+        if ans.__class__ is dict or (ans.__class__ is tuple or ans.__class__ is list) and _holds_container(ans):
+            ans = _as_tree_outputs(ans)  # (HIPS autograd boxes it as a DictBox or SequenceBox)
         if ans.__class__ is tuple or ans.__class__ is list or (isinstance(ans, tuple) and hasattr(ans, "_fields")):
             self.prim.multiple_outputs = True
         return ans
