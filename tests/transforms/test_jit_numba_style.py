@@ -22,6 +22,7 @@ from tests.transforms.test_jit_scientific_users import run_calls
 from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+import chainrule.numpy as cnp
 from chainrule import nn
 
 
@@ -32,6 +33,251 @@ def A(*values, dtype=None):
 def _calls(*argument_tuples):
     return [lambda args=args: tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
             for args in argument_tuples]
+
+
+# -- the classic kernels, written element by element --------------------------------------
+def _rk4(y0, h, n):
+    out = np.empty((n + 1, y0.shape[0]))
+    out[0] = y0
+    for i in range(n):
+        y = out[i]
+        k1 = -y
+        k2 = -(y + h / 2 * k1)
+        k3 = -(y + h / 2 * k2)
+        k4 = -(y + h * k3)
+        out[i + 1] = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return out
+
+
+def _bisect(c, lo, hi):
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if mid ** 3 - c > 0:
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-12:
+            break
+    return mid
+
+
+def _newton(x, c):
+    for it in range(50):
+        fx = x * x - c
+        if abs(fx) < 1e-12:
+            return x, it
+        x = x - fx / (2 * x)
+    raise RuntimeError("no convergence")
+
+
+def _viterbi(obs, log_pi, log_a, log_b):
+    n = log_pi.shape[0]
+    delta = np.zeros((obs.shape[0], n))
+    psi = np.zeros((obs.shape[0], n), dtype=np.int64)
+    delta[0] = log_pi + log_b[:, obs[0]]
+    for t in range(1, obs.shape[0]):
+        for j in range(n):
+            s = delta[t - 1] + log_a[:, j]
+            k = np.argmax(s)
+            psi[t, j] = k
+            delta[t, j] = s[k] + log_b[j, obs[t]]
+    path = np.zeros(obs.shape[0], dtype=np.int64)
+    path[-1] = np.argmax(delta[-1])
+    for t in range(obs.shape[0] - 2, -1, -1):
+        path[t] = psi[t + 1, path[t + 1]]
+    return path, delta[-1].max()
+
+
+def _dtw(a, b):
+    d = np.full((len(a) + 1, len(b) + 1), np.inf)
+    d[0, 0] = 0.0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i, j] = abs(a[i - 1] - b[j - 1]) + min(d[i - 1, j], d[i, j - 1], d[i - 1, j - 1])
+    return d[len(a), len(b)]
+
+
+def _floyd_warshall(w):
+    d = w.copy()
+    n = d.shape[0]
+    for k in range(n):
+        for i in range(n):
+            for j in range(n):
+                if d[i, k] + d[k, j] < d[i, j]:
+                    d[i, j] = d[i, k] + d[k, j]
+    return d
+
+
+def _mandelbrot(cs, max_iter):
+    out = np.empty(cs.shape, dtype=np.int32)
+    for i in range(cs.shape[0]):
+        z, n = 0j, 0
+        while abs(z) <= 2 and n < max_iter:
+            z = z * z + cs[i]
+            n += 1
+        out[i] = n
+    return out
+
+
+def _union_find(edges, n):
+    parent = np.arange(n)
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for e in range(edges.shape[0]):
+        a, b = find(edges[e, 0]), find(edges[e, 1])
+        if a != b:
+            parent[a] = b
+    return np.array([find(i) for i in range(n)])
+
+
+def _histogram(x, lo, hi, bins):
+    h = np.zeros(bins, dtype=np.int64)
+    for v in x:
+        k = int((v - lo) / ((hi - lo) / bins))
+        if 0 <= k < bins:
+            h[k] += 1
+        elif v == hi:
+            h[bins - 1] += 1
+    return h
+
+
+def _lu(a):
+    a = a.copy()
+    piv = np.arange(a.shape[0])
+    for k in range(a.shape[0]):
+        p = k + np.argmax(np.abs(a[k:, k]))
+        if a[p, k] == 0:
+            raise np.linalg.LinAlgError("singular")
+        if p != k:
+            a[[k, p]] = a[[p, k]]
+            piv[[k, p]] = piv[[p, k]]
+        for i in range(k + 1, a.shape[0]):
+            a[i, k] /= a[k, k]
+            for j in range(k + 1, a.shape[0]):
+                a[i, j] -= a[i, k] * a[k, j]
+    return a, piv
+
+
+def _automaton(cells, rule, steps):
+    for _ in range(steps):
+        new = np.zeros_like(cells)
+        for i in range(cells.shape[0]):
+            new[i] = (rule >> (4 * cells[i - 1] + 2 * cells[i] + cells[(i + 1) % cells.shape[0]])) & 1
+        cells = new
+    return cells
+
+
+def _deposit(xs, q, cells, length):
+    rho = np.zeros(cells)
+    for p in range(xs.shape[0]):
+        s = xs[p] / (length / cells)
+        i = int(np.floor(s))
+        rho[i % cells] += q[p] * (1 - (s - i))
+        rho[(i + 1) % cells] += q[p] * (s - i)
+    return rho
+
+
+def _csr_matvec(data, indices, indptr, x):
+    y = np.zeros(indptr.shape[0] - 1, dtype=np.result_type(data, x))
+    for i in range(y.shape[0]):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += data[k] * x[indices[k]]
+        y[i] = acc
+    return y
+
+
+def _gillespie(rates, x, t_max, rng):
+    t, times, states = 0.0, [0.0], [x]
+    while True:
+        a1, a0 = rates[0] * x, rates[0] * x + rates[1]
+        t += rng.exponential(1.0 / a0)
+        if t > t_max:
+            break
+        x += -1 if rng.uniform() * a0 < a1 else 1
+        times.append(t)
+        states.append(x)
+    return np.array(times), np.array(states)
+
+
+_RNG = np.random.default_rng(1)
+_HMM = tuple(np.log(_RNG.dirichlet(np.ones(k), n)) for n, k in ((1, 3), (3, 3), (3, 4)))
+_W = A([0, 3, np.inf], [1, 0, 7], [np.inf, 2, 0.0])
+_M = _RNG.normal(size=(3, 3))
+KERNELS = {
+    "rk4": (_rk4, [(A(1.0, 2.0), 0.1, 4), (A(3.0, 2.0), 0.1, 4), (A(3.0, 2.0, 1.0), 0.1, 4)]),
+    "bisection": (_bisect, [(np.float64(2.0), 0.0, 3.0), (np.float64(5.0), 0.0, 3.0), (np.array(2.0), 0.0, 3.0)]),
+    "newton": (_newton, [(np.array(1.0), np.array(2.0)), (np.array(1.0), np.array(3.0)),
+                         (np.array(0.0), np.array(2.0))]),
+    "viterbi": (_viterbi, [(A(0, 1, 2, 3), _HMM[0][0], *_HMM[1:]), (A(3, 1, 2, 0), _HMM[0][0], *_HMM[1:]),
+                           (A(3, 1, 2, 0), _HMM[0][0], _HMM[1].T.copy(), _HMM[2])]),
+    "dtw": (_dtw, [(A(1.0, 2.0, 3.0), A(1.0, 3.0)), (A(3.0, 2.0, 1.0), A(0.0, 3.0)), (A(3.0, 2.0, 1.0), A(0.0, 3.0))]),
+    "floyd-warshall": (_floyd_warshall, [(_W,), (_W.T.copy(),), (_W,)]),
+    "mandelbrot": (_mandelbrot, [(A(0.1 + 0.1j, 0.5 + 0.5j, -1), 20), (A(0.2 + 0.1j, 0.5 + 0.5j, -1 + 0.2j), 20)]),
+    "union-find": (_union_find, [(A(0, 1, 2, 3, 1, 3).reshape(3, 2), 5), (A(0, 4, 2, 3, 1, 3).reshape(3, 2), 5)]),
+    "histogram": (_histogram, [(A(0.1, 0.5, 0.9, 1.0, 1.5), 0.0, 1.0, 4), (A(0.2, 0.2, 0.3, -1.0, 0.5), 0.0, 1.0, 4)]),
+    "lu": (_lu, [(_M,), (_M.T.copy(),), (_M,), (np.zeros((3, 3)),)]),
+    "automaton": (_automaton, [(A(0, 1, 0, 1, 1, dtype=np.uint8), 30, 3), (A(1, 1, 0, 0, 1, dtype=np.uint8), 110, 3)]),
+    "deposit": (_deposit, [(A(0.1, 0.55, 0.9), A(1.0, 2.0, 3.0), 4, 1.0),
+                           (A(0.15, 0.55, 0.9), A(1.0, 2.0, 3.0), 4, 1.0)]),
+    "csr": (_csr_matvec, [(A(1.0, 2.0, 3.0), A(0, 2, 1), A(0, 2, 2, 3), A(1.0, 2.0, 3.0)),
+                          (A(4.0, 5.0, 6.0, dtype=np.float32), A(0, 1, 1), A(0, 1, 2, 3),
+                           A(1.0, 2.0, 3.0, dtype=np.float32))]),
+}
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernels_written_for_numba_agree_with_the_plain_call(name):
+    fun, arguments = KERNELS[name]
+    run_calls(fun, _calls(*arguments, arguments[0]))
+
+
+def test_a_gillespie_simulation_drawing_from_its_generator_argument():
+    run_calls(_gillespie, [lambda: (A(0.5, 1.0), 5, 3.0, np.random.default_rng(0))] * 3)
+
+
+def _integrate(k):
+    y, h = cnp.stack([k * 0 + 1.0, k * 0]), 0.1
+    for _ in range(4):
+        def f(y):
+            return cnp.stack([y[1], -k * cnp.sin(y[0])])
+        k1 = f(y)
+        k2 = f(y + h / 2 * k1)
+        k3 = f(y + h / 2 * k2)
+        k4 = f(y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        if cnp.abs(y[1]) > 10:     # a branch on the state: a guard
+            break
+    return y[0] * y[1]
+
+
+def _soft_dtw_cost(a):
+    b = A(0.5, 1.5, 1.0)
+    d = [[np.inf] * (len(b) + 1) for _ in range(len(a) + 1)]
+    d[0][0] = 0.0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = (a[i - 1] - b[j - 1]) ** 2 + min(d[i - 1][j], d[i][j - 1], d[i - 1][j - 1])
+    return d[len(a)][len(b)]
+
+
+@pytest.mark.parametrize("fun, points", [
+    (_integrate, [np.array(1.0), np.array(2.0), np.array(1.0)]),
+    (_soft_dtw_cost, [A(1.0, 2.0, 0.3), A(0.0, 2.0, 1.3), A(1.0, 2.0, 0.3)]),
+], ids=["rk4", "dtw"])
+def test_gradients_through_element_loops_jitted_agree_with_plain_and_finite_differences(fun, points):
+    jitted = cr.jit(cr.grad(fun))
+    for x in points:
+        got, want = jitted(x), cr.grad(fun)(x)
+        assert same(np.asarray(got), np.asarray(want))
+        eps = 1e-6
+        fd = np.array([(fun(x + e) - fun(x - e)) / (2 * eps) for e in np.eye(x.size).reshape(-1, *x.shape) * eps])
+        np.testing.assert_allclose(np.asarray(got), fd.reshape(x.shape), rtol=1e-6, atol=1e-8)
 
 
 # -- a NumPy integer times a sequence repeats it -------------------------------------------
