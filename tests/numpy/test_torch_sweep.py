@@ -143,7 +143,12 @@ FIXED = [
     ("torch", "addmm", "B, V, VN"), ("F", "normalize", "IM"), ("F", "normalize", "S, dim=0"),
     ("F", "binary_cross_entropy", "V, VN"), ("F", "binary_cross_entropy", "V, I"),
     ("F", "binary_cross_entropy_with_logits", "M, V"), ("F", "binary_cross_entropy_with_logits", "V, I"),
-    ("F", "celu", "M, 0"),
+    ("F", "celu", "M, 0"), ("torch", "argmax", "E"), ("Tensor", "argmin", "B, dim=0"), ("torch", "max", "E, dim=0"),
+    ("Tensor", "mean", "V, dtype=i64"), ("torch", "chunk", "M, 0"), ("Tensor", "split", "M, 0"),
+    ("torch", "hsplit", "M, 0"), ("Tensor", "vsplit", "M, 0"), ("torch", "take_along_dim", "M, V"),
+    ("Tensor", "take_along_dim", "I, I"), ("torch", "diagonal", "V"), ("Tensor", "masked_select", "M, V"),
+    ("torch", "pow", "I, I"), ("Tensor", "pow_", "I, I"), ("torch", "where", "S2"), ("linalg", "vector_norm", "IM"),
+    ("linalg", "norm", "M, dtype=f32"), ("linalg", "matrix_norm", "V"), ("Tensor", "norm", "V, dtype=i64"),
 ]
 
 
@@ -164,26 +169,22 @@ UNFIXED = set("""
     F.adaptive_max_pool3d_with_indices F.affine_grid F.avg_pool2d F.batch_norm F.bilinear F.channel_shuffle
     F.cosine_embedding_loss F.elu_ F.embedding_bag F.glu F.grid_sample F.group_norm F.hinge_embedding_loss
     F.huber_loss F.l1_loss F.margin_ranking_loss F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
-    F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.pdist F.poisson_nll_loss
-    F.prelu F.soft_margin_loss F.tanhshrink F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold
-    Tensor.allclose Tensor.argmax Tensor.argmin Tensor.baddbmm Tensor.broadcast_to Tensor.cholesky Tensor.chunk
-    Tensor.corrcoef Tensor.cov Tensor.cross Tensor.diagonal Tensor.diff Tensor.dist Tensor.fliplr Tensor.histogram
-    Tensor.hsplit Tensor.isclose Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_
-    Tensor.masked_select Tensor.matrix_exp Tensor.matrix_power Tensor.max Tensor.mean Tensor.min Tensor.mv
-    Tensor.mvlgamma Tensor.mvlgamma_ Tensor.nanmedian Tensor.norm Tensor.pinverse Tensor.pow Tensor.pow_ Tensor.put
-    Tensor.put_ Tensor.qr Tensor.split Tensor.squeeze_ Tensor.stft Tensor.svd Tensor.take Tensor.take_along_dim
-    Tensor.tensor_split Tensor.to Tensor.unique_consecutive Tensor.view Tensor.vsplit fft.fftfreq fft.hfftn
+    F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.poisson_nll_loss
+    F.soft_margin_loss F.tanhshrink F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold
+    Tensor.allclose Tensor.baddbmm Tensor.broadcast_to Tensor.cholesky Tensor.corrcoef Tensor.cov Tensor.cross
+    Tensor.diff Tensor.dist Tensor.fliplr Tensor.histogram Tensor.isclose Tensor.logical_and_ Tensor.logical_not_
+    Tensor.logical_or_ Tensor.logical_xor_ Tensor.matrix_exp Tensor.matrix_power Tensor.mv Tensor.mvlgamma
+    Tensor.mvlgamma_ Tensor.nanmedian Tensor.pinverse Tensor.put Tensor.put_ Tensor.qr Tensor.squeeze_ Tensor.stft
+    Tensor.svd Tensor.take Tensor.tensor_split Tensor.to Tensor.unique_consecutive Tensor.view fft.fftfreq fft.hfftn
     fft.ihfftn fft.irfftn fft.rfftfreq fft.rfftn linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal
-    linalg.inv_ex linalg.lstsq linalg.lu linalg.lu_factor linalg.matrix_exp linalg.matrix_norm linalg.matrix_power
-    linalg.matrix_rank linalg.norm linalg.pinv linalg.qr linalg.svd linalg.svdvals linalg.tensorinv linalg.vander
-    linalg.vecdot linalg.vector_norm special.multigammaln torch.allclose torch.argmax torch.argmin torch.baddbmm
-    torch.cartesian_prod torch.chain_matmul torch.cholesky torch.cholesky_solve torch.chunk torch.complex
-    torch.corrcoef torch.cov torch.cross torch.cumulative_trapezoid torch.diagonal torch.diff torch.dist
-    torch.einsum torch.fliplr torch.histc torch.histogram torch.hsplit torch.isclose torch.isin torch.masked_select
-    torch.matrix_power torch.max torch.mean torch.meshgrid torch.min torch.mv torch.mvlgamma torch.nanmedian
-    torch.norm torch.pdist torch.pinverse torch.polar torch.pow torch.qr torch.split torch.stft torch.svd torch.take
-    torch.take_along_dim torch.tensor_split torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve
-    torch.unique_consecutive torch.view_as_real torch.vsplit torch.where
+    linalg.inv_ex linalg.lstsq linalg.lu linalg.lu_factor linalg.matrix_exp linalg.matrix_power linalg.matrix_rank
+    linalg.pinv linalg.qr linalg.svd linalg.svdvals linalg.tensorinv linalg.vander linalg.vecdot
+    special.multigammaln torch.allclose torch.baddbmm torch.cartesian_prod torch.chain_matmul torch.cholesky
+    torch.cholesky_solve torch.complex torch.corrcoef torch.cov torch.cross torch.cumulative_trapezoid torch.diff
+    torch.dist torch.einsum torch.fliplr torch.histc torch.histogram torch.isclose torch.isin torch.matrix_power
+    torch.meshgrid torch.mv torch.mvlgamma torch.nanmedian torch.pinverse torch.polar torch.qr torch.stft torch.svd
+    torch.take torch.tensor_split torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve
+    torch.unique_consecutive torch.view_as_real
 """.split())
 
 

@@ -89,6 +89,15 @@ def _integer_bits(name: str, kernel: str):
     return method
 
 
+def _split_along(x, split, sections, dim: int, name: str) -> tuple:
+    """NumPy's hsplit/vsplit/dsplit; a number of sections that does not divide the size
+    (0 included) is PyTorch's RuntimeError (NumPy's ValueError, or ZeroDivisionError for 0)."""
+    if isinstance(sections, int) and x.ndim > dim and (sections <= 0 or x.shape[dim] % sections):
+        raise TensorError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                          f"{x.shape[dim]} is not divisible by the split_size {sections}!")
+    return tuple(split(x, sections))
+
+
 def _xlogy(a, b):
     """xlogy for an in-place write: of Tensors on a graph, a Tensor; of arrays, an array."""
     result = special.xlogy(a, b)
@@ -180,13 +189,13 @@ class TorchAliasMethods:
         return cnp.sort(self, axis=0) if self.ndim else self.clone()
 
     def hsplit(self, indices_or_sections):
-        return tuple(cnp.hsplit(self, indices_or_sections))
+        return _split_along(self, cnp.hsplit, indices_or_sections, 1 if self.ndim > 1 else 0, "hsplit")
 
     def vsplit(self, indices_or_sections):
-        return tuple(cnp.vsplit(self, indices_or_sections))
+        return _split_along(self, cnp.vsplit, indices_or_sections, 0, "vsplit")
 
     def dsplit(self, indices_or_sections):
-        return tuple(cnp.dsplit(self, indices_or_sections))
+        return _split_along(self, cnp.dsplit, indices_or_sections, 2, "dsplit")
 
     def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
         """Matrices whose diagonal ``offset`` holds the last axis's values (zeros elsewhere),

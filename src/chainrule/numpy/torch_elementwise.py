@@ -108,6 +108,20 @@ def _constant(x, value, *others):
     return as_eager(x, value)
 
 
+def _power(base, exponent):
+    """``base ** exponent``; of integers, a negative exponent in a Tensor gives PyTorch's
+    integer power (±1 for a base of ±1, 0 for any other) where NumPy raises."""
+    b, e = plain(base), plain(exponent)
+    if not (isinstance(exponent, Tensor | np.ndarray) and np.asarray(b).dtype.kind in "iu"
+            and np.asarray(e).dtype.kind in "iu" and np.any(e < 0)):
+        return base ** exponent
+    negative = e < 0
+    odd = np.where(e % 2 == 1, -1, 1)
+    value = np.where(negative, np.where(b == 1, 1, np.where(b == -1, odd, 0)), b ** np.where(negative, 0, e))
+    return as_eager(base, value.astype(np.result_type(b, e))) if isinstance(base, Tensor) else value.astype(
+        np.result_type(b, e))
+
+
 def _lerp(start, end, weight):
     """PyTorch's lerp: start + w (end − start) where |w| < 0.5, else end − (end − start)(1 − w)
     (so that w = 1 gives ``end`` exactly)."""
@@ -276,7 +290,7 @@ class TorchElementwiseMethods:
     divide_ = true_divide_ = div_
 
     def pow(self, exponent):
-        return self ** exponent
+        return _power(self, exponent)
 
     def square(self):
         """``self * self``; of a bool Tensor, int64 (PyTorch's ``pow(2)``)."""
@@ -482,7 +496,7 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, v: fill_where(a, mask, v), value, "masked_fill_")
 
     def pow_(self, exponent):
-        return eager.inplace(self, lambda a, e: a ** e, exponent, "pow_")
+        return eager.inplace(self, _power, exponent, "pow_")
 
     def lerp_(self, end, weight):
         return eager.inplace(self, lambda a, ew: _lerp(a, *ew), (end, weight), "lerp_")

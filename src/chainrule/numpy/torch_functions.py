@@ -159,9 +159,9 @@ def _as_tensor(value) -> Tensor:
 def where(condition, input=None, other=None) -> Any:
     """``torch.where(condition, input, other)``: ``input`` where ``condition`` holds, else
     ``other``; ``torch.where(condition)`` gives the indices where it holds."""
-    if input is None and other is None:  # int64 eager Tensors, as PyTorch's
+    if input is None and other is None:  # int64 eager Tensors, as PyTorch's (a 0-d condition read as 1-d)
         return tuple(Tensor(i.astype(np.int64), EAGER) if isinstance(i, np.ndarray) else i
-                     for i in cnp.nonzero(condition))
+                     for i in cnp.nonzero(cnp.atleast_1d(condition)))
     boolean_condition("where", condition)
     out = cnp.where(condition, input, other)
     eager_operand = [v for v in (condition, input, other) if isinstance(v, Tensor) and v._trace is EAGER]

@@ -57,6 +57,22 @@ def as_input(value, dtype=None) -> Tensor:
     return x if dtype is None or dtype == x.dtype else x.to(dtype)
 
 
+def norm_input(value, dtype, name: str) -> Tensor:
+    """The input of a norm as a Tensor of ``dtype``, after PyTorch's checks: a floating or
+    complex input, and a floating or complex ``dtype`` it converts to without narrowing."""
+    x = value if isinstance(value, Tensor) else tensor(value)
+    if np.dtype(x.dtype).kind not in "fc":
+        raise TensorError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
+                          f"{np.dtype(x.dtype).name}; convert with .float() or .double()")
+    want = as_dtype(dtype)
+    if want is not None and want.kind not in "fc":
+        raise TensorError(f"linalg.{name}: dtype should be floating point or complex, but got {want.name}")
+    if want is not None and not np.can_cast(x.dtype, want, "safe"):
+        raise TensorError(f"linalg.{name}: the dtype of the input ({np.dtype(x.dtype).name}) should be convertible "
+                          f"without narrowing to the specified dtype ({want.name})")
+    return as_input(x, dtype)
+
+
 def no_out(out, name: str) -> None:
     """PyTorch's ``out=`` is refused: chainrule's Tensors are results, not buffers."""
     if out is not None:
@@ -85,7 +101,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     5.0
     """
     no_out(out, "vector_norm")
-    x = as_input(x, dtype)
+    x = norm_input(x, dtype, "vector_norm")
     dims = _dims(dim)
     if dims is None:
         flat = cnp.abs(cnp.reshape(x, (-1,)))
@@ -128,7 +144,9 @@ def matrix_norm(A, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), ke
     3.0
     """
     no_out(out, "matrix_norm")
-    A = as_input(A, dtype)
+    A = norm_input(A, dtype, "matrix_norm")
+    if A.ndim < 2:
+        raise TensorError(f"linalg.matrix_norm: The input tensor A must have at least 2 dimensions, got {A.ndim}")
     if len(_dims(dim)) != 2:
         raise TensorError(f"matrix_norm: dim must be two dimensions, got {dim!r}")
     return la.norm(A, ord=ord, axis=tuple(dim), keepdims=keepdim)
@@ -144,7 +162,7 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, out=None, dtype=None) 
     2.8284271247461903
     """
     no_out(out, "norm")
-    A = as_input(A, dtype)
+    A = norm_input(A, dtype, "vector_norm")
     dims = _dims(dim)
     if dims is None:
         if ord is None:

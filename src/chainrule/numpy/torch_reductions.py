@@ -18,6 +18,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
+from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
@@ -35,6 +36,7 @@ from chainrule.numpy.torch_common import (
     scalar_dims,
     values_indices,
 )
+from chainrule.numpy.torch_linalg import norm_input
 
 __all__ = ["TorchReductionMethods"]
 
@@ -296,9 +298,23 @@ def _extreme(x, pos, keepdims, axis, dim, keepdim, elementwise, arg, reduce, ext
         return elementwise(x, pos)
     if (axis is None and not extra
             and (dim is not None or keepdim is not None or (pos is not None and pytorchs(x)))):
+        _over_values("max" if arg is cnp.argmax else "min", x, pos if dim is None else dim)
         return _pick(x, pos if dim is None else dim, bool(keepdim or keepdims), arg,
                      "MaxBackward0" if arg is cnp.argmax else "MinBackward0")
     return reduce(x, axis=as_axes(pos if axis is None else axis), keepdims=keepdims, **extra)
+
+
+def _over_values(name: str, x, dim) -> None:
+    """PyTorch's refusals of max/min/argmax/argmin of an eager Tensor over no values (an
+    IndexError; NumPy's is a ValueError) and of argmax/argmin of a bool one."""
+    if not pytorchs(x):
+        return
+    if name.startswith("arg") and x.dtype.kind == "b":
+        raise TensorError(f"{name}(): does not support bool input; convert with .int() or .float()")
+    if dim is None and x.size == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if isinstance(dim, int) and x.ndim and -x.ndim <= dim < x.ndim and x.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
 
 
 def _out_or_keepdims(out, keepdims):
@@ -343,6 +359,9 @@ class TorchReductionMethods:
         if dtype is None and is_eager(self) and not np.issubdtype(self.dtype, np.inexact):
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {np.dtype(self.dtype).name}; convert with .float() or pass dtype=")
+        if dtype is not None and is_eager(self) and not np.issubdtype(np.dtype(as_dtype(dtype)), np.inexact):
+            raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a floating point "
+                               f"or complex dtype. Got: {np.dtype(as_dtype(dtype)).name}")
         axis = axis_or_dim(axis, dim, "mean")
         mean = cnp.mean if _reduced_count(self, axis) else functools.partial(_without_numpys_warnings, cnp.mean)
         return mean(self, axis=axis, dtype=dtype, keepdims=bool(keepdim or keepdims),
@@ -406,12 +425,14 @@ class TorchReductionMethods:
     def argmax(self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None):
         out, keepdims = _out_or_keepdims(out, keepdims)  # x.argmax(1, True): PyTorch's keepdim
         where = axis_or_dim(axis, dim, "argmax")
+        _over_values("argmax", self, where)
         return as_eager(self, cnp.argmax(self, axis=where, keepdims=bool(keepdim or keepdims), **numpy_keywords(out)))
 
     @scalar_dims()
     def argmin(self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None):
         out, keepdims = _out_or_keepdims(out, keepdims)  # x.argmin(1, True): PyTorch's keepdim
         where = axis_or_dim(axis, dim, "argmin")
+        _over_values("argmin", self, where)
         return as_eager(self, cnp.argmin(self, axis=where, keepdims=bool(keepdim or keepdims), **numpy_keywords(out)))
 
     @scalar_dims()
@@ -482,6 +503,8 @@ class TorchReductionMethods:
         """PyTorch's ``Tensor.norm``: the vector p-norm over ``dim`` (all elements by
         default; 'fro' is 2), ``inf`` the largest magnitude."""
         floating_only(self, None, "linalg.vector_norm: Expected a floating point or complex tensor as input")
+        if dtype is not None and is_eager(self):  # PyTorch's checks of dtype
+            norm_input(self, dtype, "vector_norm")
         out = _vector_norm(self, p, dim, keepdim, dtype)
         return out if p == "nuc" else named_as_torch(out, "LinalgVectorNormBackward0")
 

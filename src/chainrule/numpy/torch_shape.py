@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import restride, to_c_order
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
 from chainrule.numpy.torch_common import (
@@ -260,6 +260,8 @@ class TorchShapeMethods:
         return cnp.tile(self, as_shape(reps))
 
     def chunk(self, chunks: int, dim: int = 0):
+        if chunks <= 0:
+            raise TensorError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[dim]
         size = -(-n // chunks)
         return self.split(size, dim) if n else tuple(cnp.array_split(self, chunks, axis=dim))
@@ -267,6 +269,9 @@ class TorchShapeMethods:
     def split(self, split_size_or_sections, dim: int = 0):
         n = self.shape[dim]
         if isinstance(split_size_or_sections, int):
+            if split_size_or_sections < 0 or split_size_or_sections == 0 and n:  # PyTorch's RuntimeError
+                raise TensorError(f"split: split_size must be positive (or 0 of a dimension of size 0), got "
+                                  f"{split_size_or_sections} for a dimension of size {n}")
             bounds = list(range(split_size_or_sections, n, split_size_or_sections))
         else:
             sections = list(split_size_or_sections)
@@ -356,7 +361,23 @@ class TorchShapeMethods:
         return self[_along(self, dim, index)]
 
     def take_along_dim(self, indices, dim=None):
-        return cnp.take_along_axis(self, np.asarray(plain(indices)), axis=dim)
+        """The entries at ``indices`` along ``dim`` (of the flattened Tensor without one), the
+        two broadcast off ``dim``; integer indices in range, as PyTorch requires (NumPy would
+        count negative ones from the end)."""
+        index = np.asarray(plain(indices))
+        if is_eager(self):
+            if index.dtype.kind not in "iu":
+                raise TensorTypeError(f"take_along_dim(): Expected dtype int32/int64 for index, got {index.dtype}")
+            if dim is not None and index.ndim != self.ndim:
+                raise TensorError(f"torch.take_along_dim(): input and indices should have the same number of "
+                                  f"dimensions, but got {self.ndim} dimensions for input, and {index.ndim} "
+                                  "dimensions for indices")
+            n = self.size if dim is None else (self.shape[checked_dim(self, dim)] if self.ndim else 1)
+            if index.size and (index.min() < 0 or index.max() >= n):
+                bad = index.min() if index.min() < 0 else index.max()
+                raise TensorError(f"take_along_dim(): index {bad} is out of bounds for dimension "
+                                  f"{0 if dim is None else dim} with size {n}")
+        return cnp.take_along_axis(self, index, axis=dim)
 
     def scatter(self, dim: int, index, src=None, value=None, reduce=None):
         """A copy with ``src`` (or ``value``) written at ``index`` along ``dim``;
@@ -479,9 +500,13 @@ class TorchShapeMethods:
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1, *, dim1: int | None = None,
                  dim2: int | None = None):
         """The diagonal over ``axis1``/``axis2`` (PyTorch's ``dim1``/``dim2``), as the last dim."""
-        return cnp.diagonal(self, offset, axis1 if dim1 is None else dim1, axis2 if dim2 is None else dim2)
+        axis1, axis2 = axis1 if dim1 is None else dim1, axis2 if dim2 is None else dim2
+        if is_eager(self):  # PyTorch's IndexError for a dim out of range (of a 1-d Tensor: dim 1)
+            checked_dim(self, axis1), checked_dim(self, axis2)
+        return cnp.diagonal(self, offset, axis1, axis2)
 
     def masked_select(self, mask):
+        boolean_condition("masked_select", mask, uint8=False)
         mask = np.broadcast_to(plain(mask), np.broadcast_shapes(np.shape(plain(mask)), self.shape))
         return cnp.broadcast_to(self, mask.shape)[mask]
 
