@@ -214,3 +214,42 @@ def test_primitive_of_dicts():
 
     fd = [(plain(p + h) - plain(p - h)) / 2e-6 for h in onp.eye(4) * 1e-6]
     onp.testing.assert_allclose(ours[1], fd, rtol=1e-7)
+
+
+def box_subclass_of_arraybox(ag):
+    """A box class of one's own, ``class ParamBox(ArrayBox)`` registered for an ndarray
+    subclass: the value is boxed in it, so its properties read the value's attributes,
+    in reverse mode, forward mode and both (a Hessian)."""
+    np, ext = _mod(ag, "numpy"), _mod(ag, "extend")
+    vspaces = _mod(ag, "numpy.numpy_vspaces")
+
+    class Param(onp.ndarray):
+        def __new__(cls, a, fixed=False):
+            obj = onp.asarray(a, float).view(cls)
+            obj.fixed = fixed
+            return obj
+
+        def __array_finalize__(self, obj):
+            self.fixed = getattr(obj, "fixed", False)
+
+    class ParamBox(_mod(ag, "numpy.numpy_boxes").ArrayBox):
+        @property
+        def fixed(self):
+            return self._value.fixed
+
+    ParamBox.register(Param)
+    ext.VSpace.register(Param, lambda x: vspaces.ArrayVSpace(x))
+
+    def f(p):
+        return np.sum(np.exp(p) * (3.0 if p.fixed else 1.0))
+
+    p = Param([0.1, 0.2], fixed=True)
+    return ag.grad(f)(p), ag.hessian(f)(p), ag.make_jvp(lambda p: np.exp(p) * p.fixed)(p)(onp.ones(2))
+
+
+def test_box_subclass_of_arraybox_boxes_its_type():
+    theirs, ours = _both(box_subclass_of_arraybox)
+    assert_same(theirs, ours)
+    e = onp.exp([0.1, 0.2])
+    onp.testing.assert_allclose(ours[0], 3 * e, rtol=1e-15)
+    onp.testing.assert_allclose(ours[1], onp.diag(3 * e), rtol=1e-15)

@@ -31,6 +31,8 @@ ArrayBox = Tensor
 def _register(cls, value_type: type) -> None:
     """autograd's ``ArrayBox.register(T)``: ``T`` an ndarray subclass or a number type
     (Python's or NumPy's), already differentiated as an array; any other type is refused.
+    ``ParamBox.register(T)`` for a subclass ``ParamBox`` of ``ArrayBox`` boxes a value of
+    type ``T`` in a ``ParamBox`` where it is differentiated (its properties read the value).
 
     >>> import numpy as np
     >>> class Marked(np.ndarray):
@@ -38,6 +40,11 @@ def _register(cls, value_type: type) -> None:
     >>> ArrayBox.register(Marked)
     """
     if isinstance(value_type, type) and issubclass(value_type, np.ndarray | np.generic | numbers.Number):
+        if cls is not Tensor:  # a box class of one's own for it (class ParamBox(ArrayBox)): the
+            # value is boxed in it where it is differentiated, as autograd boxes it (and such a
+            # box again, by a transform inside another)
+            BOX_TYPES[value_type] = BOX_TYPES[cls] = Box.type_mappings[value_type] = Box.type_mappings[cls] = cls
+            Box.types.add(cls)
         return
     raise TypeError(
         f"ArrayBox.register({getattr(value_type, '__name__', value_type)!s}): chainrule boxes "
