@@ -511,3 +511,31 @@ def test_what_numpy_scalars_lack_is_refused_as_in_the_plain_call(fun):
     """``x[0].dot(y)``, ``x.sum().mT``, ``1.0 in x[0]``, ``x[0] @ x[1]``: a NumPy scalar
     has no such method or operator, and the jitted call raises where the plain one does."""
     run_calls(fun, _calls((A(1.0, 2.0),), (A(1.0, 2.0),)))
+
+
+class _Tables(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tables = [np.ones(2)]          # arrays in a list, a dict, a tuple: not buffers
+        self.masks = {"w": np.ones(2)}
+        self.pair = (np.ones(2),)
+
+    def forward(self, x):
+        return x * self.tables[0] + self.masks["w"] + self.pair[0]
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.tables[0].__setitem__(0, 5.0), lambda m: m.masks["w"].__setitem__(1, 7.0),
+    lambda m: m.pair[0].__setitem__(0, 3.0), lambda m: setattr(m, "tables", [np.zeros(2)]),
+], ids=["list", "dict", "tuple", "rebound"])
+def test_arrays_a_module_holds_in_containers_are_read_as_they_are_at_each_call(change):
+    """A module's lookup tables kept in a list, dict or tuple attribute are keyed by their
+    bytes and identity: changed in place (or replaced by arrays of the same shape) between
+    calls, the call traces again rather than replaying the old values."""
+    jitted, model = cr.jit(lambda m, x: m(x)), _Tables()
+    with cr.no_grad():
+        for k in range(3):
+            assert same(np.asarray(jitted(model, A(1.0, 2.0))), np.asarray(model(A(1.0, 2.0))))
+            if k == 1:
+                change(model)
+    assert jitted.traces == 2

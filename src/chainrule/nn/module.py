@@ -372,6 +372,33 @@ class _Static:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __jit_arrays__(self) -> list:
+        """The arrays held in the module's lists, dicts, tuples and config objects (lookup
+        tables, masks), as they are now: a program reads them where they are, so
+        ``chainrule.jit`` keys a call on them by identity and bytes (a plain ndarray
+        attribute is a program input instead, and the structure compares shapes only)."""
+        found: list = []
+        for v in self.fields.values():
+            if not isinstance(v, np.ndarray):
+                _nested_arrays(v, found, 1)
+        return found
+
+
+def _nested_arrays(v, into: list, depth: int) -> None:
+    if isinstance(v, np.ndarray):
+        into.append(v)
+    elif type(v) in _BY_VALUE or depth > _FROZEN_DEPTH or isinstance(v, Tensor | Module | types.ModuleType):
+        return
+    elif isinstance(v, list | tuple):
+        for x in v:
+            _nested_arrays(x, into, depth + 1)
+    elif isinstance(v, dict):
+        for x in v.values():
+            _nested_arrays(x, into, depth + 1)
+    elif type(getattr(v, "__dict__", None)) is dict and not callable(v):
+        for x in vars(v).values():  # a config object of the user's
+            _nested_arrays(x, into, depth + 1)
+
 
 class _Identity:
     """An object compared by identity inside a frozen description."""

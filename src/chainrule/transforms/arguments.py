@@ -186,6 +186,9 @@ def _aux_value(aux, depth: int):
         return (t, tuple([(_aux_value(k, depth + 1), _aux_value(v, depth + 1)) for k, v in aux.items()]))
     if t is set or t is frozenset:
         return (t, tuple(sorted(map(repr, aux))))
+    arrays = getattr(aux, "__jit_arrays__", None)
+    if arrays is not None:  # the arrays a module holds in its lists and dicts: where they are, as they are
+        return (t, tuple((ByIdentity(a), a.shape, a.dtype.str, a.strides, a.tobytes()) for a in arrays()))
     if not (getattr(t, "__module__", None) or "").startswith("chainrule."):
         # an object of the user's (its attributes by value: a config changed in place since),
         # a library's value that == equates with another (Decimal("-0") and Decimal("0"))
