@@ -24,9 +24,11 @@ from hypothesis import strategies as st
 jax = pytest.importorskip("jax")
 jax.config.update("jax_enable_x64", True)
 jnp = pytest.importorskip("jax.numpy")
+jsp = pytest.importorskip("jax.scipy.special")
 
 import chainrule as cr  # noqa: E402
 import chainrule.numpy as cnp  # noqa: E402
+import chainrule.scipy.special as csp  # noqa: E402
 from chainrule import lax as clax  # noqa: E402
 from chainrule.transforms.custom import NoForwardMode  # noqa: E402
 
@@ -40,6 +42,20 @@ def _size(shape) -> int:
 def lax(m):
     """The ``lax`` module of the NumPy namespace ``m``."""
     return jax.lax if m is jnp else clax
+
+
+def special(m):
+    """The ``scipy.special`` module of the NumPy namespace ``m``."""
+    return jsp if m is jnp else csp
+
+
+def _eye(m, h):
+    return m.eye(h.shape[0]) * 2.0
+
+
+def _switch(m, h):
+    index = m.argmax(m.stack([m.sum(h), m.max(h) - 0.5, m.min(h) + 0.5]))
+    return lax(m).switch(index, [m.sin, lambda v: m.cos(v) * 2.0, lambda v: v * v], h)
 
 
 def _scan_step(m):
@@ -126,7 +142,67 @@ STEPS = {
     "fori loop": (lambda s, b: True, lambda m, h, y: lax(m).fori_loop(0, 3, lambda i, v: m.sin(v) + i * 0.5, h)),
     "scan": (lambda s, b: len(s) >= 1, lambda m, h, y: lax(m).scan(_scan_step(m), m.zeros_like(h[0]), h)[1]),
     "stop gradient": (lambda s, b: True, lambda m, h, y: h + m.sin(lax(m).stop_gradient(h)) * h),
+    "switch": (lambda s, b: True, lambda m, h, y: _switch(m, h)),
+    "lax map": (lambda s, b: len(s) >= 1, lambda m, h, y: lax(m).map(lambda r: m.sin(r) * m.sum(r), h)),
+    "dynamic slice": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: lax(m).dynamic_slice_in_dim(
+        h, m.argmax(m.ravel(y)) - 1, min(2, h.shape[0]), axis=0)),
+    "dynamic update": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: lax(m).dynamic_update_slice_in_dim(
+        h, m.sin(h[:1]) * 3.0, m.argmax(m.ravel(y)), axis=0)),
+    # indices computed from data
+    "index argmax y": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: h[m.argmax(m.ravel(y)) % h.shape[0]]),
+    "take argsort y": (lambda s, b: len(s) >= 1 and s[-1] > 0,
+                       lambda m, h, y: m.take(h, m.argsort(m.ravel(y)) % h.shape[-1], axis=-1)),
+    # more NumPy
+    "diff": (lambda s, b: len(s) >= 1 and s[-1] >= 2, lambda m, h, y: m.diff(h, axis=-1)),
+    "pad": (lambda s, b: len(s) >= 1, lambda m, h, y: m.pad(h, 1)),
+    "pad edge": (lambda s, b: len(s) >= 1 and s[0] > 0, lambda m, h, y: m.pad(h, [(1, 0)] + [(0, 0)] * (h.ndim - 1),
+                                                                            mode="edge")),
+    "repeat": (lambda s, b: len(s) >= 1, lambda m, h, y: m.repeat(h, 2, axis=0)),
+    "split": (lambda s, b: len(s) >= 1 and s[-1] >= 2, lambda m, h, y: m.split(h, [1], axis=-1)[1]),
+    "triu": (lambda s, b: len(s) == 2, lambda m, h, y: m.triu(h)),
+    "diag": (lambda s, b: len(s) in (1, 2), lambda m, h, y: m.diag(h)),
+    "trace": (lambda s, b: len(s) == 2, lambda m, h, y: m.trace(h)),
+    "tensordot": (lambda s, b: len(s) >= 1, lambda m, h, y: m.tensordot(h, m.cos(h), axes=([-1], [-1]))),
+    "kron": (lambda s, b: len(s) >= 1, lambda m, h, y: m.kron(h, m.array([1.0, -2.0]))),
+    "rot90": (lambda s, b: len(s) >= 2, lambda m, h, y: m.rot90(h)),
+    "moveaxis": (lambda s, b: len(s) >= 2, lambda m, h, y: m.moveaxis(h, 0, -1)),
+    "cross y": (lambda s, b: s == b and len(s) >= 1 and s[-1] == 3, lambda m, h, y: m.cross(h, y)),
+    "hypot y": (lambda s, b: s == b, lambda m, h, y: m.hypot(h, y)),
+    "fmax y": (lambda s, b: s == b, lambda m, h, y: m.fmax(h, y)),
+    "copysign y": (lambda s, b: s == b, lambda m, h, y: m.copysign(h, y)),
+    "clip y": (lambda s, b: s == b, lambda m, h, y: m.clip(h, y - 0.5, y + 0.5)),
+    "round": (lambda s, b: True, lambda m, h, y: m.round(h, 1) + h),
+    "mod": (lambda s, b: True, lambda m, h, y: m.mod(h, 0.7)),
+    "select": (lambda s, b: True, lambda m, h, y: m.select([h > 0.5, h < -0.5], [h * 2.0, m.sin(h)], h * h)),
+    "median": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.median(h, axis=-1)),
+    "quantile": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.quantile(h, 0.3, axis=-1)),
+    "ptp": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: m.ptp(h, axis=-1)),
+    "average": (lambda s, b: len(s) >= 1 and s[0] > 0,
+                lambda m, h, y: m.average(h, axis=0, weights=m.arange(1.0, h.shape[0] + 1.0))),
+    "sum where": (lambda s, b: True, lambda m, h, y: m.sum(h, where=h > 0)),
+    "max initial": (lambda s, b: len(s) >= 1, lambda m, h, y: m.max(h, axis=-1, initial=0.2)),
+    "logsumexp": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: special(m).logsumexp(h, axis=-1)),
+    "expit": (lambda s, b: True, lambda m, h, y: special(m).expit(h)),
+    "erf": (lambda s, b: True, lambda m, h, y: special(m).erf(h)),
+    "gammaln": (lambda s, b: True, lambda m, h, y: special(m).gammaln(m.abs(h) + 0.5)),
+    "xlogy": (lambda s, b: True, lambda m, h, y: special(m).xlogy(h, h * h + 1.0)),
+    # linear algebra
+    "solve": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.solve(h @ h.T + _eye(m, h), h)),
+    "inv": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.inv(h @ h.T + _eye(m, h))),
+    "det": (lambda s, b: len(s) == 2 and s[0] == s[1], lambda m, h, y: m.linalg.det(h)),
+    "slogdet": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.slogdet(h @ h.T + _eye(m, h))[1]),
+    "cholesky": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.cholesky(h @ h.T + _eye(m, h))),
+    "eigvalsh": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.eigvalsh(h @ h.T + _eye(m, h))),
+    "singular values": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.svd(h, compute_uv=False)),
+    "matrix power": (lambda s, b: len(s) == 2 and s[0] == s[1], lambda m, h, y: m.linalg.matrix_power(h, 3)),
+    "norm -1": (lambda s, b: len(s) >= 1, lambda m, h, y: m.linalg.norm(h + 3.0, axis=-1)),
+    "multi dot": (lambda s, b: len(s) == 2, lambda m, h, y: m.linalg.multi_dot([h, h.T, h])),
 }
+# steps whose sign of a zero result is not NumPy's to keep under vmap: which of two equal
+# zeros fmax and median give back depends on NumPy's loop (its SIMD loop differs from its
+# one-element loop), and vmap's outer product of a batch is one einsum, which adds each
+# product to +0.0 (np.outer multiplies: -0.0 stays)
+UNSIGNED_ZEROS = {"fmax y", "median", "quantile", "outer y"}
 DERIVATIVES = {"grad", "value_and_grad", "jvp", "linearize", "vjp", "jacfwd", "jacrev", "hessian"}
 FORWARD = {"jvp", "linearize", "jacfwd", "hessian", "custom_jvp"}
 KINDS = ["vmap", "grad", "jvp", "jacrev", "hessian", "jacfwd", "value_and_grad", "vjp", "linearize",
@@ -160,7 +236,7 @@ def _insert(shape, axis, size):
 def make_case(choose):
     """A random case, each choice ``choose(options)``: hypothesis's draws, or (to hunt with
     every choice equally likely) a random generator's. None where a result would be big."""
-    base = choose([(3,), (2, 3), (), (1, 2)])
+    base = choose([(3,), (2, 3), (), (1, 2), (2, 2)])
     steps, shape = [], base
     for _ in range(choose([3, 2, 4, 1, 5])):
         options = []
@@ -340,6 +416,7 @@ def check(case):
         if want is None:
             want = run(JAX, case, custom_vjp=False)
         values_only = not any(t[0] in DERIVATIVES for t in case.stack)
+        signed = not UNSIGNED_ZEROS & set(case.steps)
         plain = run_numpy(case) if values_only and all(np.size(a) for c in case.calls for a in c) \
             else [None] * len(got)
     for mine, theirs, numpy in zip(got, want, plain, strict=True):
@@ -348,17 +425,21 @@ def check(case):
         np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-10)
         if numpy is not None:
             np.testing.assert_allclose(mine, numpy, rtol=1e-10, atol=1e-10)
-            zeros = (mine == 0) & (numpy == 0)
+            zeros = (mine == 0) & (numpy == 0) & signed
             assert (np.signbit(mine) == np.signbit(numpy))[zeros].all(), (mine, numpy)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@settings(max_examples=int(os.environ.get("TRANSFORM_FUZZ_EXAMPLES", 40)), deadline=None,
+@settings(max_examples=int(os.environ.get("TRANSFORM_FUZZ_EXAMPLES", 15)), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(case=cases())
 # a lax.cond whose predicate differs between the examples, under jacrev: the flags of the
 # taken branch met a basis of cotangents mapped over by jacrev (a broadcasting error)
 @example(Case(("cond",), (("vmap", 0, 0, 0, False), ("jacrev", 0, False)),
               ((np.array([[0.6, -0.8], [-0.2, 0.3], [0.5, 0.1]]), np.zeros((3, 2))),)))
+# grad of a vmap of cross: the batched call passed the vectors' axes, which the cross
+# product's derivative rules do not take (a TypeError)
+@example(Case(("cross y",), (("vmap", 0, 0, 0, False), ("grad", 0, False)),
+              ((np.array([[0.3, -0.5, 0.7], [0.2, 0.9, -0.4]]), np.array([[0.5, 1.1, -0.2], [0.4, -0.6, 0.9]])),)))
 def test_transform_stacks_agree_with_jax(case):
     check(case)
