@@ -315,3 +315,29 @@ def test_collectives_say_what_was_wrong():
         cr.vmap(lambda x: clax.psum_scatter(x, "i"), axis_name="i")(XS)
     with pytest.raises(ValueError, match="does not split into the map's 5 examples"):
         cr.vmap(lambda x: clax.all_to_all(x, "i", 0, 0), axis_name="i")(XS)
+
+
+BRANCHES = {  # the branch not taken differs from the taken one's outputs: JAX traces both and refuses
+    "shape": lambda lax, npm: lax.cond(True, lambda x: x, lambda x: x[:1], npm.ones(2)),
+    "dtype": lambda lax, npm: lax.cond(False, lambda x: x.astype(npm.float32), lambda x: x, npm.ones(2)),
+    "structure": lambda lax, npm: lax.cond(True, lambda x: (x,), lambda x: [x], npm.ones(2)),
+    "switch": lambda lax, npm: lax.switch(0, [lambda x: x, lambda x: x, lambda x: x.sum()], npm.ones(2)),
+    "closure": lambda lax, npm: lax.cond(True, lambda: npm.ones(2), lambda: npm.ones(3)),
+}
+
+
+@pytest.mark.parametrize("program", BRANCHES.values(), ids=BRANCHES.keys())
+def test_cond_checks_the_branch_not_taken_as_jax(program):
+    # only the branch taken ran: its outputs were returned without a word of the other's
+    with pytest.raises(TypeError):
+        program(jlax, jnp)
+    with pytest.raises(TypeError, match="the branches returned"):
+        program(clax, cnp)
+
+
+def test_cond_passes_over_a_branch_not_taken_that_cannot_run_on_zeros():
+    # JAX's tracing computes no values: a Cholesky factor of the zero matrix is never taken
+    for lax, npm in ((jlax, jnp), (clax, cnp)):
+        cholesky = npm.linalg.cholesky
+        assert np.allclose(lax.cond(True, lambda a: a, cholesky, np.eye(2)), np.eye(2))
+        assert lax.cond(True, lambda x: 1.0, lambda x: x.sum(), npm.ones(2)) == 1.0

@@ -17,6 +17,7 @@ examples runs every branch and selects per example, as JAX does.
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -252,6 +253,55 @@ def _type_of(x) -> tuple[tuple, np.dtype | None]:
     return tuple(shape_of(x)), getattr(x, "dtype", None)
 
 
+# The sets of branches checked as JAX checks them: their code, which one ran, and the
+# operands' structure and types (with their closures, these decide the results' types)
+_CHECKED_BRANCHES: set = set()
+
+
+def _check_untaken(branches: Sequence[Callable], taken: int, out, operands: tuple, who: str) -> None:
+    """JAX traces every branch of ``cond`` and ``switch``: a branch whose outputs differ in
+    structure, shape or dtype from the taken one's is a TypeError even where it does not run.
+    chainrule has no abstract values: the branches not taken run on zeros of the operands'
+    shapes and dtypes (NumPy's warnings off, their results dropped), once per set of branch
+    functions and operand types; one that cannot run on zeros (a Cholesky factor of a zero
+    matrix, which JAX's tracing never computes) goes unchecked."""
+    key = (who, taken, *[getattr(b, "__code__", b) for b in branches], *_signature(operands))
+    if key in _CHECKED_BRANCHES:
+        return
+    leaves, tree = tree_flatten(operands)
+    zeros = tree_unflatten(tree, [np.zeros(*_type_of(v)) if isinstance(v, np.ndarray | np.generic | Tensor) else v
+                                  for v in leaves])
+    for k, branch in enumerate(branches):
+        if k == taken:
+            continue
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                other = branch(*zeros)
+        except Exception:  # noqa: BLE001 (values JAX's tracing would not compute: left unchecked)
+            continue
+        _same_types(*((out, other) if taken < k else (other, out)), who)
+    if len(_CHECKED_BRANCHES) > 4096:
+        _CHECKED_BRANCHES.clear()
+    _CHECKED_BRANCHES.add(key)
+
+
+def _signature(operands: tuple) -> tuple:
+    """The types of ``operands`` for the key of :func:`_check_untaken`: each array's shape
+    and dtype, each number's type (cheap to read); their pytree's structure and leaves'
+    types where they are containers."""
+    sig = []
+    for v in operands:
+        if v.__class__ is np.ndarray or isinstance(v, Tensor):
+            sig.append((tuple(v.shape), v.dtype))
+        elif v.__class__ in _PYTHON_DTYPES:
+            sig.append(v.__class__)
+        else:
+            leaves, tree = tree_flatten(operands)
+            return (tree, *[_type_of(leaf) for leaf in leaves])
+    return tuple(sig)
+
+
 def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
     """``true_fun(*operands)`` if ``pred`` else ``false_fun(*operands)``. Under ``vmap``
     with a predicate that differs between examples, both run and each example takes its
@@ -259,6 +309,9 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
 
     >>> cond(3 > 2, lambda x: x + 1, lambda x: x - 1, 10)
     11
+
+    As JAX's, the branch not taken must return outputs of the same structure, shapes and
+    dtypes (JAX traces both): a TypeError otherwise (:func:`_check_untaken`).
     """
     _scalar_predicate(pred, "cond")
     if batched(pred):
@@ -267,7 +320,10 @@ def cond(pred, true_fun: Callable, false_fun: Callable, *operands) -> Any:
         with branch_of(cnp.logical_not(pred)):
             on_false = false_fun(*operands)
         return _select_trees(pred, on_true, on_false)
-    return true_fun(*operands) if pred else false_fun(*operands)
+    taken = 0 if pred else 1
+    out = (true_fun, false_fun)[taken](*operands)
+    _check_untaken((true_fun, false_fun), taken, out, operands, "cond")
+    return out
 
 
 def switch(index, branches: Sequence[Callable], *operands) -> Any:
@@ -291,7 +347,10 @@ def switch(index, branches: Sequence[Callable], *operands) -> Any:
                 taken = branches[k](*operands)
             out = _select_trees(index == k, taken, out, "switch")
         return out
-    return branches[builtins.min(builtins.max(int(index), 0), last)](*operands)
+    taken = builtins.min(builtins.max(int(index), 0), last)
+    out = branches[taken](*operands)
+    _check_untaken(branches, taken, out, operands, "switch")
+    return out
 
 
 def select(pred, on_true, on_false):
