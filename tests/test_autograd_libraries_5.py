@@ -10,21 +10,20 @@ data, whose vjp is called with ``None`` for the auxiliary part), PennyLane's
 ``autograd.tracer.trace_stack``), meep's adjoint filters (FFT convolution, ``np.gradient``,
 ``tensor_jacobian_product``), reliability's censored fits with Hessian covariances, spey's
 simplified likelihoods, and autograd's older extension API (``defvjp_argnum``, ``def_linear``,
-``notrace_primitive``, VSpace arithmetic); their sources are in autograd_library_programs_5.py.
+``notrace_primitive``, VSpace arithmetic); their sources are in autograd_library_programs_5.py and _6.py.
 As in test_autograd_libraries_more.py, they run in a process with autograd and in one with
 autograd resolved to chainrule, and the numbers must agree to 1e-10. The small tests below
 pin each piece that was missing, with autograd as the witness.
 """
 
-import importlib
-
 import numpy as onp
 import pytest
 
 import autograd_library_programs_5
+import autograd_library_programs_6
 import chainrule
 from chainrule.core.tensor import TensorError
-from test_autograd_api import assert_same
+from test_autograd_api import assert_same, mod
 from test_autograd_libraries import agree, needs
 from test_autograd_libraries_more import RUNNER
 
@@ -35,16 +34,15 @@ ORDER = ["AUTOGRAD_INTERNALS", "PENNYLANE_INDEPENDENCE", "MEEP_ADJOINT", "RELIAB
 
 @needs("autograd", "scipy", "autograd_gamma")
 def test_library_programs_agree():
-    m = autograd_library_programs_5
-    assert sorted(name for name in dir(m) if name.isupper()) == sorted(ORDER)
-    agree(RUNNER.format(sources=[(name, getattr(m, name)) for name in ORDER]))
+    modules = (autograd_library_programs_5, autograd_library_programs_6)
+    sources = {name: getattr(m, name) for m in modules for name in dir(m) if name.isupper()}
+    assert sorted(sources) == sorted(ORDER)
+    agree(RUNNER.format(sources=[(name, sources[name]) for name in ORDER]))
 
 
 def _mod(ag, name: str):
     """autograd's submodule ``name``, or chainrule's module in its place."""
-    if ag.__name__ == "chainrule" and name == "core":
-        name = "autograd_core"
-    return importlib.import_module(f"{ag.__name__}.{name}")
+    return mod(ag, "autograd_core" if ag.__name__ == "chainrule" and name == "core" else name)
 
 
 def _both(program):
