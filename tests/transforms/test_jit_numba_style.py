@@ -539,3 +539,25 @@ def test_arrays_a_module_holds_in_containers_are_read_as_they_are_at_each_call(c
             if k == 1:
                 change(model)
     assert jitted.traces == 2
+
+
+def test_a_module_updating_its_buffers_in_place_replays():
+    """Buffers are program inputs, not part of the key: a running average updated in
+    place by every call replays (one trace), as the plain call updates it."""
+    class Average(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("avg", np.zeros(2))
+            self.lookup = [np.ones(2)]
+
+        def forward(self, x):
+            self.avg *= 0.9
+            self.avg += 0.1 * x.mean(0) * self.lookup[0]
+            return x - self.avg
+
+    jitted, mine, theirs = cr.jit(lambda m, x: m(x)), Average(), Average()
+    with cr.no_grad():
+        for k in range(4):
+            x = np.full((3, 2), float(k))
+            assert same(np.asarray(jitted(mine, x)), np.asarray(theirs(x)))
+    assert same(np.asarray(mine.avg), np.asarray(theirs.avg)) and jitted.traces == 1

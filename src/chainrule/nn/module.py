@@ -378,16 +378,21 @@ class _Static:
         ``chainrule.jit`` keys a call on them by identity and bytes (a plain ndarray
         attribute is a program input instead, and the structure compares shapes only)."""
         found: list = []
-        for v in self.fields.values():
-            if not isinstance(v, np.ndarray):
-                _nested_arrays(v, found, 1)
+        for k, v in self.fields.items():
+            if (type(v) not in _NO_ARRAYS and k != "_buffers" and not isinstance(v, np.ndarray)
+                    and not (type(v) in _CONTAINERS and not v)):
+                _nested_arrays(v, found, 1)  # (buffers and ndarray attributes: program inputs)
         return found
+
+
+_NO_ARRAYS = frozenset((bool, int, float, str, bytes, type(None), set))
+_CONTAINERS = frozenset((dict, list, tuple))
 
 
 def _nested_arrays(v, into: list, depth: int) -> None:
     if isinstance(v, np.ndarray):
         into.append(v)
-    elif type(v) in _BY_VALUE or depth > _FROZEN_DEPTH or isinstance(v, Tensor | Module | types.ModuleType):
+    elif type(v) in _NO_ARRAYS or depth > _FROZEN_DEPTH or isinstance(v, Tensor | Module | types.ModuleType):
         return
     elif isinstance(v, list | tuple):
         for x in v:
