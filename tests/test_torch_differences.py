@@ -196,3 +196,18 @@ def _inference_facts(lib):
 def test_tensors_made_in_inference_mode_are_pytorchs_inference_tensors():
     # is_inference() was always False, and autograd took them
     assert _inference_facts(cr) == _inference_facts(torch)
+
+
+@pytest.mark.parametrize("op", [lambda h: h.reciprocal(), lambda h: h.cumsum(0)], ids=["reciprocal", "cumsum"])
+def test_a_write_into_an_input_that_pytorch_does_not_save_leaves_the_gradient(op):
+    # chainrule refused the backward pass: reciprocal saves only its result, cumsum nothing
+    found = []
+    for lib in (cr, torch):
+        x = lib.tensor([0.5, -1.0], requires_grad=True)
+        h = x * 1.0
+        y = op(h)
+        with lib.no_grad():
+            h.mul_(10)
+        (y * lib.tensor([1.0, 2.0])).sum().backward()
+        found.append((type(y.grad_fn).__name__, x.grad.tolist()))
+    assert found[0] == found[1]

@@ -308,7 +308,8 @@ def _of_linear(args=None, kwargs=None, on_graph=None) -> str:
 _TORCH_NAMES = {
     "add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "Div", "true_divide": "Div",
     "negative": "Neg", "square": "Pow", "sqrt": "Sqrt", "exp": "Exp", "log": "Log", "log1p": "Log1P",
-    "expm1": "Expm1", "sin": "Sin", "cos": "Cos", "tan": "Tan", "sinh": "Sinh", "cosh": "Cosh",
+    "reciprocal": "Reciprocal", "expm1": "Expm1", "sin": "Sin", "cos": "Cos", "tan": "Tan", "sinh": "Sinh",
+    "cosh": "Cosh",
     "tanh": "Tanh", "arctan": "Atan", "arcsin": "Asin", "arccos": "Acos", "sigmoid": "Sigmoid",
     "relu": "Relu", "reshape": "View", "transpose": "Permute", "swapaxes": "Transpose",
     "expand_dims": "Unsqueeze", "concatenate": "Cat", "stack": "Stack", "copy": "Clone",

@@ -554,6 +554,7 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
 cumsum = reduction(np.cumsum)
 def_vjps(cumsum, cumsum_vjp)
 def_linear(cumsum)
+reads_only(cumsum, ())  # x's shape and dtype, not its values (PyTorch's node saves none)
 
 cumprod = reduction(np.cumprod)
 def_vjps(cumprod, cumprod_vjp)

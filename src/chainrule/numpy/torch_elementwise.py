@@ -301,7 +301,9 @@ class TorchElementwiseMethods:
         return named_as_torch(1.0 / cnp.sqrt(self), "RsqrtBackward0")
 
     def reciprocal(self):
-        return 1.0 / self
+        """``1 / self``; of a floating Tensor by ``reciprocal``, whose node keeps only its
+        result, as PyTorch's (a write into ``self`` afterwards leaves its gradient right)."""
+        return cnp.reciprocal(self) if self.dtype.kind in "fc" else 1.0 / self
 
     def neg(self):
         return -self
