@@ -318,7 +318,7 @@ def svd(input, some: bool = True, compute_uv: bool = True, *, out=None) -> svd_r
     """``torch.svd``: ``(U, S, V)`` with A = U diag(S) Vᴴ (V, not ``linalg.svd``'s Vh);
     full U and V unless ``some``; without ``compute_uv``, U and V are zeros (m×m, n×n)."""
     no_out(out, "svd")
-    A = as_input(input)
+    A = torch_linalg.matrix_input(input, "svd")
     if not compute_uv:
         m, n = A.shape[-2:]
         batch = tuple(A.shape[:-2])

@@ -73,6 +73,18 @@ def norm_input(value, dtype, name: str) -> Tensor:
     return as_input(x, dtype)
 
 
+def matrix_input(value, name: str) -> Tensor:
+    """A (batch of) matrix argument of ``linalg.name`` as a Tensor, after PyTorch's checks:
+    at least 2 dimensions, floating or complex (NumPy's LAPACK calls would take integers)."""
+    A = as_input(value)
+    if A.ndim < 2:
+        raise TensorError(f"linalg.{name}: The input tensor A must have at least 2 dimensions, got {A.ndim}")
+    if np.dtype(A.dtype).kind not in "fc":
+        raise TensorError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
+                          f"{np.dtype(A.dtype).name}; convert with .float() or .double()")
+    return A
+
+
 def no_out(out, name: str) -> None:
     """PyTorch's ``out=`` is refused: chainrule's Tensors are results, not buffers."""
     if out is not None:
@@ -251,11 +263,14 @@ def inv_ex(A, *, check_errors: bool = False, out=None) -> linalg_inv_ex:
     return linalg_inv_ex(la.inv(A), info)
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
     """``torch.linalg.pinv``: the pseudo-inverse, singular values below
-    ``max(atol, rtol * largest)`` dropped (``rtol`` defaults to eps·max(m, n))."""
+    ``max(atol, rtol * largest)`` dropped (``rtol`` defaults to eps·max(m, n)); PyTorch's
+    deprecated positional ``rcond`` is ``rtol`` with ``atol`` 0."""
     no_out(out, "pinv")
-    A = as_input(A)
+    A = matrix_input(A, "pinv")
+    if rcond is not None:
+        atol, rtol = 0.0, np.asarray(undifferentiated(rcond))
     if atol is None and rtol is None:
         return la.pinv(A, hermitian=hermitian)
     # through the SVD, so that the derivative is that of the truncated pseudo-inverse
@@ -311,7 +326,10 @@ def lstsq(A, B, rcond=None, *, driver: str | None = None) -> linalg_lstsq:
     driver = "gelsy" if driver is None else driver
     if driver not in _LSTSQ_DRIVERS:
         raise TensorError(f"linalg.lstsq: driver must be one of {_LSTSQ_DRIVERS}, got {driver!r}")
-    A, B = as_input(A), as_input(B)
+    A, B = matrix_input(A, "lstsq"), as_input(B)
+    if A.dtype != B.dtype:
+        raise TensorError(f"torch.linalg.lstsq: Expected input and other to have the same dtype, but got "
+                          f"{np.dtype(A.dtype).name} and {np.dtype(B.dtype).name}")
     if not 0 <= A.ndim - B.ndim <= 1:
         raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to other.dim() and "
                            "(input.dim() - other.dim()) <= 1")
@@ -370,7 +388,7 @@ def cholesky(A, *, upper: bool = False, out=None) -> Tensor:
 def qr(A, mode: str = "reduced", *, out=None) -> linalg_qr:
     """``torch.linalg.qr``: ``(Q, R)``; ``mode`` 'reduced', 'complete' or 'r' (Q empty)."""
     no_out(out, "qr")
-    A = as_input(A)
+    A = matrix_input(A, "qr")
     if mode not in ("reduced", "complete", "r"):
         raise TensorError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     if mode == "r":
@@ -382,14 +400,14 @@ def qr(A, mode: str = "reduced", *, out=None) -> linalg_qr:
 def svd(A, full_matrices: bool = True, *, driver=None, out=None) -> linalg_svd:
     """``torch.linalg.svd``: ``(U, S, Vh)`` with A = U diag(S) Vh."""
     no_out(out, "svd")
-    U, S, Vh = la.svd(as_input(A), full_matrices=full_matrices)
+    U, S, Vh = la.svd(matrix_input(A, "svd"), full_matrices=full_matrices)
     return linalg_svd(U, S, Vh)
 
 
 def svdvals(A, *, driver=None, out=None) -> Tensor:
     """``torch.linalg.svdvals``: the singular values, largest first."""
     no_out(out, "svdvals")
-    return la.svdvals(as_input(A))
+    return la.svdvals(matrix_input(A, "svdvals"))
 
 
 def eigh(A, UPLO: str = "L", *, out=None) -> linalg_eigh:
@@ -430,11 +448,14 @@ def matrix_power(A, n: int, *, out=None) -> Tensor:
     return cnp.where(np.ones(A.shape, bool), result.astype(A.dtype), A)
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
     """``torch.linalg.matrix_rank``: the number of singular values above
-    ``max(atol, rtol * largest)`` (rtol eps·max(m, n) unless atol > 0 is given), int64."""
+    ``max(atol, rtol * largest)`` (rtol eps·max(m, n) unless atol > 0 is given), int64;
+    PyTorch's deprecated positional ``tol`` is ``atol`` with ``rtol`` 0."""
     no_out(out, "matrix_rank")
-    A = as_input(A)
+    A = matrix_input(A, "matrix_rank")
+    if tol is not None:
+        atol, rtol = np.asarray(undifferentiated(tol)), 0.0
     a = np.asarray(A.detach())
     s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
     eps = _eps(A)
