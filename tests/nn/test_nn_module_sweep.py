@@ -17,10 +17,6 @@ pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("one_torch_thread"),
               pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op:UserWarning")]
 
 
-def _in_place_layer(name, label, why):
-    return "inplace=True" in label and why.startswith("input after the call")
-
-
 def _torch_asserts(name, label, why):
     return why.endswith("torch AssertionError") and why.startswith(("raises ValueError", "raises TensorError"))
 
@@ -35,9 +31,6 @@ def _lazy_before_first_call(name, label, why):
 
 # Families of differences kept on purpose: name -> (reason, test of a disagreement)
 KNOWN_FAMILIES = {
-    "in-place layers": ("a layer made with inplace=True computes its result out of place and leaves its input as "
-                        "it was (documented in the layers' docstrings); nn.functional's inplace=True writes into "
-                        "the input", _in_place_layer),
     "mixed dtypes": ("an input of another dtype than the layer's parameters is promoted as NumPy promotes (a "
                      "float32 input to a float64 layer computes in float64); PyTorch refuses it",
                      _mixed_dtypes),

@@ -106,7 +106,8 @@ LAYER_CASES = {
     "ELU": (lambda: nn.ELU(0.5), lambda: torch.nn.ELU(0.5), (4, 5)),
     "CELU": (lambda: nn.CELU(alpha=2.0), lambda: torch.nn.CELU(alpha=2.0), (4, 5)),
     "SELU": (lambda: nn.SELU(), lambda: torch.nn.SELU(), (4, 5)),
-    "ReLU6_inplace": (lambda: nn.ReLU6(inplace=True), lambda: torch.nn.ReLU6(), (4, 5)),
+    "ReLU6_inplace": (lambda: nn.Sequential(nn.Linear(5, 5), nn.ReLU6(inplace=True)),  # in place on a non-leaf
+                      lambda: torch.nn.Sequential(torch.nn.Linear(5, 5), torch.nn.ReLU6(inplace=True)), (4, 5)),
     "Hardtanh": (lambda: nn.Hardtanh(-2.0, 2.0), lambda: torch.nn.Hardtanh(-2.0, 2.0), (4, 5)),
     "Mish": (lambda: nn.Mish(), lambda: torch.nn.Mish(), (4, 5)),
     "LogSigmoid": (lambda: nn.LogSigmoid(), lambda: torch.nn.LogSigmoid(), (4, 5)),

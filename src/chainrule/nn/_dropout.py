@@ -6,8 +6,8 @@ leaky ReLU whose slope is drawn at random in training; and ``gumbel_softmax``.
 
 Masks are drawn from ``rng`` (a NumPy Generator or seed; default the global generator
 that ``chainrule.manual_seed`` seeds), a new one every call, every replay under
-``chainrule.jit`` and every example under ``vmap``. PyTorch's ``inplace=True`` is
-accepted; the result is computed out of place.
+``chainrule.jit`` and every example under ``vmap``. ``inplace=True`` writes the result
+into an eager input, as PyTorch's (:mod:`chainrule.nn._inplace`).
 
 >>> import numpy as np
 >>> x = np.ones((2, 3, 4))
@@ -51,6 +51,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     [0.0, 2.0]
     """
     _check("dropout", p, inplace)
+    if inplace:
+        return in_place(dropout, input, "dropout_", p, training, False, rng)
     return _ops.dropout(input, p, training, rng)
 
 
@@ -83,6 +85,8 @@ def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     """Zero whole channels of a (N, C, L) or (C, L) input with probability ``p``, scaling
     the rest by 1/(1−p)."""
     _check("dropout1d", p, inplace)
+    if inplace:
+        return in_place(dropout1d, input, "dropout1d_", p, training, False, rng)
     if input.ndim not in (2, 3):
         raise TensorError(f"dropout1d: expected a (N, C, L) or (C, L) input, got shape {tuple(input.shape)}")
     return _unbatched(lambda x: _channels(x, p, training, rng), input, 3)
@@ -93,6 +97,8 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     handling of other inputs, with its warnings: a 3-d input is taken as (N, C, L), and
     any other as (N, C, ...)."""
     _check("dropout2d", p, inplace)
+    if inplace:
+        return in_place(dropout2d, input, "dropout2d_", p, training, False, rng)
     if input.ndim not in (3, 4):
         warnings.warn(f"dropout2d: a {input.ndim}-d input is deprecated (PyTorch's too): dropout2d is for "
                       "(N, C, H, W) or (C, H, W) inputs; use dropout for elementwise dropout",
@@ -106,6 +112,8 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
     """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input with probability ``p``."""
     _check("dropout3d", p, inplace)
+    if inplace:
+        return in_place(dropout3d, input, "dropout3d_", p, training, False, rng)
     if input.ndim not in (4, 5):
         warnings.warn(f"dropout3d: a {input.ndim}-d input is deprecated (PyTorch's too): dropout3d is for "
                       "(N, C, D, H, W) or (C, D, H, W) inputs", UserWarning, stacklevel=2)
@@ -117,6 +125,8 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     ``p`` to SELU's negative saturation, then all rescaled to zero mean and unit variance.
     (``training`` defaults to False, as in PyTorch.)"""
     _check("alpha_dropout", p, inplace)
+    if inplace:
+        return in_place(alpha_dropout, input, "alpha_dropout_", p, training, False, rng)
     if not training or p == 0.0:
         return input
     return _alpha(input, p, rng, tuple(input.shape))
@@ -125,6 +135,8 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False, rng=None):
     """:func:`alpha_dropout` of whole channels of a (N, C, ...) input."""
     _check("feature_alpha_dropout", p, inplace)
+    if inplace:
+        return in_place(feature_alpha_dropout, input, "feature_alpha_dropout_", p, training, False, rng)
     return _channels(input, p, training, rng, alpha=True)
 
 

@@ -30,7 +30,7 @@ class _Options(Module):
         self.inplace = bool(kwargs.get("inplace", False))
         for k, v in kwargs.items():
             if k == "inplace" and "inplace" not in self._names:
-                continue  # PyTorch's inplace=True: accepted (and shown), the result is computed out of place
+                continue  # PyTorch's inplace=True: the result written into an eager input
             if k not in self._names or k in values:
                 raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {k!r}")
             values[k] = v
@@ -42,7 +42,10 @@ class _Options(Module):
             type(self)._check(self)
 
     def forward(self, *inputs):
-        return type(self)._fn(*inputs, **{k: getattr(self, k) for k in self._names})
+        options = {k: getattr(self, k) for k in self._names}
+        if self.inplace:
+            options["inplace"] = True
+        return type(self)._fn(*inputs, **options)
 
     def extra_repr(self) -> str:
         shown = self._names if self._shown is None else self._shown

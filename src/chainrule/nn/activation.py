@@ -112,7 +112,7 @@ class RReLU(Module):
         self.rng = rng if rng is None else init.get_generator(rng)
 
     def forward(self, x):
-        return F.rrelu(x, self.lower, self.upper, self.training, rng=self.rng)
+        return F.rrelu(x, self.lower, self.upper, self.training, self.inplace, rng=self.rng)
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")

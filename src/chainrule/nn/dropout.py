@@ -36,7 +36,7 @@ class _DropoutNd(Module):
         self.rng = rng if rng is None else init.get_generator(rng)
 
     def forward(self, x):
-        return type(self)._fn(x, self.p, self.training, rng=self.rng)
+        return type(self)._fn(x, self.p, self.training, self.inplace, rng=self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -692,14 +692,14 @@ class Embedding(Module):
 
 # -- activations -------------------------------------------------------------------------------
 class ReLU(Module):
-    """max(x, 0). (``inplace`` is accepted for PyTorch compatibility and ignored.)"""
+    """max(x, 0); ``inplace=True`` writes it into an eager input, as PyTorch's."""
 
     def __init__(self, inplace: bool = False):
         super().__init__()
         self.inplace = inplace
 
     def forward(self, x):
-        return F.relu(x)
+        return F.relu(x, getattr(self, "inplace", False))
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.__dict__.get("inplace") else ""
@@ -714,7 +714,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, getattr(self, "inplace", False))
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.__dict__.get("inplace") else "")
@@ -754,7 +754,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return F.silu(x)
+        return F.silu(x, getattr(self, "inplace", False))
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.__dict__.get("inplace") else ""
