@@ -11,6 +11,7 @@ warnings and the arguments afterwards must be the same, to the bit."""
 import array
 import collections
 import copy
+import decimal
 import functools
 import json
 import operator
@@ -300,7 +301,9 @@ def test_a_sequence_times_a_numpy_integer_is_repeated_not_multiplied(fun):
      lambda x, n: np.random.SeedSequence(int(n)).generate_state(2)),
     (lambda x, n: np.random.default_rng(0).permutation(n), lambda x, n: np.random.default_rng(0).permutation(int(n))),
     (lambda x, n: json.dumps({"loss": x.sum()}), lambda x, n: json.dumps({"loss": float(x.sum())})),
-], ids=["default_rng", "SeedSequence", "permutation", "json"])
+    (lambda x, n: decimal.Decimal(x[0]) / 3, lambda x, n: decimal.Decimal(float(x[0])) / 3),
+    (lambda x, n: float.hex(x[0]), lambda x, n: float(x[0]).hex()),
+], ids=["default_rng", "SeedSequence", "permutation", "json", "Decimal", "float.hex"])
 def test_code_that_tells_numbers_by_exact_type_says_what_to_write(fun, fixed):
     """NumPy's compiled random code and json tell numbers by their exact types: a traced
     ``np.int64`` or ``np.float64`` is refused there, with a note saying to pass ``int(n)``

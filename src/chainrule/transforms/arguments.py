@@ -302,24 +302,26 @@ def untrace_exception(error: BaseException, trace) -> bool:
 def note_compiled_type_checks(error: BaseException) -> None:
     """Add to a TypeError or IndexError that code telling numbers by their exact types
     raised while ``jit`` traced what to write instead: NumPy's random module
-    (``SeedSequence(n)``, ``default_rng(n)``, ``rng.permutation(n)``) and ``json``
-    (``json.dumps(x.sum())``) refuse a traced NumPy scalar, where the plain call's
-    ``np.int64`` or ``np.float64`` is one they take."""
+    (``SeedSequence(n)``, ``default_rng(n)``, ``rng.permutation(n)``), ``json``
+    (``json.dumps(x.sum())``) and Python's C code that names the traced value's class
+    (``Decimal(x[0])``, ``float.hex(x[0])``) refuse a traced NumPy scalar, where the plain
+    call's ``np.int64`` or ``np.float64`` is one they take."""
     if not isinstance(error, TypeError | IndexError):
         return
+    what = "this code" if "RecordedScalar" in str(error) else None
     tb = error.__traceback__
-    while tb is not None:
+    while tb is not None and what is None:
         parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
-        for (package, module), what in _EXACT_TYPES.items():
-            if package in parts and module in parts:
-                error.add_note(
-                    f"chainrule.jit: {what} tells numbers by their exact types, and a traced "
-                    "NumPy scalar (x[0], x.sum(), np.argmax(x), an np.int64 argument) is not "
-                    "one while the function is traced: pass int(n) or float(x) there (a "
-                    "guard: each value traces once), or make it a static argument "
-                    "(static_argnums).")
-                return
+        what = next((name for (package, module), name in _EXACT_TYPES.items()
+                     if package in parts and module in parts), None)
         tb = tb.tb_next
+    if what is not None:
+        error.add_note(
+            f"chainrule.jit: {what} tells numbers by their exact types, and a traced "
+            "NumPy scalar (x[0], x.sum(), np.argmax(x), an np.int64 argument) is not "
+            "one while the function is traced: pass int(n) or float(x) there (a "
+            "guard: each value traces once), or make it a static argument "
+            "(static_argnums).")
 
 
 # what :func:`note_compiled_type_checks` recognises, by the folders of its source file
