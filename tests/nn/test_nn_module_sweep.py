@@ -6,7 +6,10 @@ parameter gradients, updated buffers, state_dict keys/order/shapes/dtypes, named
 and named_buffers order, repr and the exception classes of bad inputs and bad arguments
 must agree, but for the differences kept on purpose, listed below with their reasons."""
 
+import numpy as np
 import pytest
+
+import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
@@ -97,3 +100,16 @@ def test_the_table_has_every_layer_both_libraries_have():
     assert sweep.common_classes() <= {case.name for case in table.CASES}
     assert sum(SECTIONS.values(), []) == table.CASES
     assert UNFIXED <= sweep.common_classes() and {name for name, _ in KNOWN} <= sweep.common_classes()
+
+
+@pytest.mark.parametrize("case", [c for c in table.CASES if c.lazy], ids=lambda c: c.name)
+def test_a_lazy_layer_reports_the_keys_a_state_dict_lacks_as_pytorch(case):
+    """Before its first call a lazy layer loads a state dict without its weight as
+    PyTorch's: its keys missing, others unexpected."""
+    for state in ({}, {"bias": np.ones(3), "other": np.ones(1)}):
+        reports = []
+        for lib in (cr, torch):
+            layer = sweep._build(lib, case.name, case.args, case.variants[0])
+            keys = layer.load_state_dict({k: lib.tensor(v) for k, v in state.items()}, strict=False)
+            reports.append((keys.missing_keys, keys.unexpected_keys))
+        assert reports[0] == reports[1]

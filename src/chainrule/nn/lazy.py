@@ -72,7 +72,7 @@ class LazyLinear(Linear):
         """A state dict with the weight makes the parameters of its shape first (PyTorch's)."""
         weight = state_dict.get(prefix + "weight")
         if weight is None or np.ndim(weight) != 2:
-            return Module._load_from_state_dict(self, state_dict, prefix, *args)
+            return _load_unmade(self, Linear(1, self.out_features, self._lazy[0]), state_dict, prefix, *args)
         self.initialize_parameters(np.zeros((1, np.shape(weight)[1])))
         return self._load_from_state_dict(state_dict, prefix, *args)
 
@@ -129,7 +129,10 @@ class _LazyModule(Module):
         first (PyTorch's)."""
         channels = self._saved_channels(state_dict, prefix)
         if channels is None:
-            return Module._load_from_state_dict(self, state_dict, prefix, *args)
+            made_args, kwargs, _ = self._lazy
+            groups = made_args[5] if len(made_args) > 5 else kwargs.get("groups", 1)
+            made = self.cls_to_become(groups if self.spatial_dims else 1, *made_args, **kwargs)
+            return _load_unmade(self, made, state_dict, prefix, *args)
         self.initialize_parameters(np.zeros((1, channels) + (1,) * (self.spatial_dims or 0)))
         return self._load_from_state_dict(state_dict, prefix, *args)
 
@@ -149,6 +152,22 @@ class _LazyModule(Module):
 
     def extra_repr(self) -> str:
         return self._lazy[2]
+
+
+def _load_unmade(module: Module, made: Module, state_dict, prefix, local_metadata, strict, missing_keys,
+                 unexpected_keys, error_msgs):
+    """Load a state dict without the values that give a lazy layer its shapes: the keys the
+    layer would lack (those ``made``, a layer of its arguments, lacks) are missing, and its
+    own keys are not unexpected, as PyTorch reports its uninitialised parameters."""
+    unexpected: list[str] = []
+    Module._load_from_state_dict(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected,
+                                 error_msgs)
+    own = {prefix + k for k in (*made.__dict__["_parameters"], *made.__dict__["_buffers"])}
+    unexpected_keys.extend(k for k in unexpected if k not in own)
+    lacking: list[str] = []
+    made._load_from_state_dict({k: v for k, v in state_dict.items() if k.startswith(prefix)}, prefix,
+                               local_metadata, strict, lacking, [], [])
+    missing_keys.extend(lacking)
 
 
 _NORM_DEFAULTS = {"affine": True, "track_running_stats": True}
