@@ -369,6 +369,14 @@ def tape_entry(prim, parents, args, kwargs, ans) -> tuple:
     return (prim, parents, args, kwargs, ans)
 
 
+def _keyword_tensor(kwargs) -> bool:
+    """Whether a keyword argument holds a Tensor of a trace below (a mask ``where=`` that a
+    vmap batches): the call then goes through ``Primitive.__call__``'s door to that trace,
+    as a positional one does (NumPy's own call would hand it back through the mask's
+    ``__array_ufunc__``, without end)."""
+    return any(isinstance(v, Tensor) for v in kwargs.values())
+
+
 class Trace:
     """What every trace offers: ``process(prim, args, kwargs)``, and the one- and
     two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
@@ -487,7 +495,7 @@ class ReverseTrace(Trace):
                     lower = True
             elif a.__class__ is tuple and RECORDING[0]:
                 lower = True  # an index may hold a value that vmap batches below
-        ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
+        ans = prim(*vals, **kwargs) if lower or _keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
         if prim.keeps is None or not self.lean:
             tape.append((prim, parents, vals, kwargs, ans))
         else:
@@ -507,8 +515,10 @@ class ReverseTrace(Trace):
         v = a._value
         if isinstance(v, Tensor):  # a value of a trace below: Primitive.__call__'s door to it
             ans = v._trace.unary(prim, v) if not kwargs and prim.__class__ is Primitive else prim(v, **kwargs)
+        elif kwargs:
+            ans = prim(v, **kwargs) if _keyword_tensor(kwargs) else prim.fun(v, **kwargs)
         else:
-            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+            ans = prim.fun(v)
         keeps = prim.keeps if self.lean else None
         if keeps is None:
             tape.append((prim, ((0, a._node),), (v,), kwargs, ans))
@@ -539,7 +549,8 @@ class ReverseTrace(Trace):
         else:
             parents = ((1, b._node),)
             b = b._value
-        if isinstance(a, Tensor) or isinstance(b, Tensor) or (b.__class__ is tuple and RECORDING[0]):
+        if isinstance(a, Tensor) or isinstance(b, Tensor) or (b.__class__ is tuple and RECORDING[0]) \
+                or (kwargs and _keyword_tensor(kwargs)):
             ans = prim(a, b, **kwargs)  # (a tuple: an index that may hold a batched value)
         else:
             ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
@@ -657,7 +668,7 @@ class ForwardTrace(Trace):
                     lower = True
             elif a.__class__ is tuple and RECORDING[0]:
                 lower = True  # an index may hold a value that vmap batches below
-        ans = prim(*vals, **kwargs) if lower else prim.fun(*vals, **kwargs)
+        ans = prim(*vals, **kwargs) if lower or _keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
         if prim.joint_jvp is not None:
             per_arg = [None] * len(args)
             for i, t in tangents:

@@ -397,8 +397,11 @@ def about_a_traced_initial(prim, args, kwargs):
         if len(args) == 1 and isinstance(args[0], Tensor):
             return args[0]._trace.unary(prim, args[0], kwargs)
         traces = [a._trace for a in args if isinstance(a, Tensor)]
-        if not traces:  # a Tensor among the other keywords only: NumPy's business
-            return prim.fun(*args, **kwargs)
+        if not traces:
+            # a Tensor among the other keywords only (a mask where= that a vmap batches or
+            # a jit traces, about a plain array): that trace's call. (NumPy's own would
+            # hand the call back here through the mask's __array_ufunc__, without end.)
+            traces = [v._trace for v in kwargs.values() if isinstance(v, Tensor)]
         return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
     combine, start = _INITIAL_COMBINE[prim]
     rest = {k: v for k, v in kwargs.items() if k != "initial"}
