@@ -394,15 +394,15 @@ def about_a_traced_initial(prim, args, kwargs):
     initial value is differentiated too."""
     init = kwargs.get("initial")
     if not isinstance(init, Tensor):  # the primitive's own path (Primitive.__call__'s)
-        if len(args) == 1 and isinstance(args[0], Tensor):
-            return args[0]._trace.unary(prim, args[0], kwargs)
+        # the innermost trace among the arguments and the keywords (a mask where= that a
+        # vmap batches or a jit traces, about an array it does not: NumPy's own call would
+        # hand the call back here through the mask's __array_ufunc__, without end)
         traces = [a._trace for a in args if isinstance(a, Tensor)]
-        if not traces:
-            # a Tensor among the other keywords only (a mask where= that a vmap batches or
-            # a jit traces, about a plain array): that trace's call. (NumPy's own would
-            # hand the call back here through the mask's __array_ufunc__, without end.)
-            traces = [v._trace for v in kwargs.values() if isinstance(v, Tensor)]
-        return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
+        traces += [v._trace for v in kwargs.values() if isinstance(v, Tensor)]
+        top = builtins.max(traces, key=lambda t: t.level)
+        if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._trace is top:
+            return top.unary(prim, args[0], kwargs)
+        return top.process(prim, args, kwargs)
     combine, start = _INITIAL_COMBINE[prim]
     rest = {k: v for k, v in kwargs.items() if k != "initial"}
     if start is not None:  # max, min: the ufunc's identity keeps empty reductions defined
