@@ -156,6 +156,12 @@ FIXED = [
     ("linalg", "lstsq", "IM, M"), ("linalg", "pinv", "M, 2.0"), ("linalg", "pinv", "IM"),
     ("linalg", "matrix_rank", "M, 1"), ("linalg", "matrix_rank", "V"), ("linalg", "svdvals", "IM"),
     ("linalg", "norm", "M, dtype=f32"), ("linalg", "matrix_norm", "V"), ("Tensor", "norm", "V, dtype=i64"),
+    ("torch", "diff", "B"), ("Tensor", "diff", "B, dim=0"), ("torch", "nanmedian", "S, dim=0"),
+    ("Tensor", "unique_consecutive", "E, dim=0"), ("torch", "trapz", "B"), ("torch", "cumulative_trapezoid", "B"),
+    ("torch", "cov", "B"), ("Tensor", "corrcoef", "B"), ("torch", "isclose", "V, I"), ("Tensor", "allclose", "IM, M"),
+    ("torch", "dist", "I, I"), ("linalg", "matrix_exp", "S"), ("fft", "fftfreq", "3, dtype=i64"),
+    ("torch", "meshgrid", "V, I"), ("torch", "cartesian_prod", "V, I"), ("torch", "take", "B, B"),
+    ("Tensor", "tensor_split", "B, B"), ("torch", "tensor_split", "S2, M"), ("torch", "isin", "B, B"),
 ]
 
 
@@ -178,18 +184,14 @@ UNFIXED = set("""
     F.huber_loss F.l1_loss F.margin_ranking_loss F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
     F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.poisson_nll_loss
     F.soft_margin_loss F.tanhshrink F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold
-    Tensor.allclose Tensor.baddbmm Tensor.broadcast_to Tensor.cholesky Tensor.corrcoef Tensor.cov Tensor.cross
-    Tensor.diff Tensor.dist Tensor.fliplr Tensor.histogram Tensor.isclose Tensor.logical_and_ Tensor.logical_not_
-    Tensor.logical_or_ Tensor.logical_xor_ Tensor.matrix_exp Tensor.matrix_power Tensor.mv Tensor.mvlgamma
-    Tensor.mvlgamma_ Tensor.nanmedian Tensor.put Tensor.put_ Tensor.squeeze_ Tensor.stft Tensor.take
-    Tensor.tensor_split Tensor.to Tensor.unique_consecutive Tensor.view fft.fftfreq fft.hfftn fft.ihfftn fft.irfftn
-    fft.rfftfreq fft.rfftn linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal linalg.inv_ex linalg.lu
-    linalg.lu_factor linalg.matrix_exp linalg.matrix_power linalg.pinv linalg.tensorinv linalg.vander linalg.vecdot
-    special.multigammaln torch.allclose torch.baddbmm torch.cartesian_prod torch.chain_matmul torch.cholesky
-    torch.cholesky_solve torch.complex torch.corrcoef torch.cov torch.cross torch.cumulative_trapezoid torch.diff
-    torch.dist torch.einsum torch.fliplr torch.histc torch.histogram torch.isclose torch.isin torch.matrix_power
-    torch.meshgrid torch.mv torch.mvlgamma torch.nanmedian torch.polar torch.stft torch.take torch.tensor_split
-    torch.tensordot torch.trapezoid torch.trapz torch.triangular_solve torch.unique_consecutive torch.view_as_real
+    Tensor.baddbmm Tensor.broadcast_to Tensor.cholesky Tensor.cross Tensor.fliplr Tensor.histogram
+    Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.matrix_power Tensor.mv
+    Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_ Tensor.squeeze_ Tensor.stft Tensor.to Tensor.view
+    fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.cross linalg.diagonal
+    linalg.inv_ex linalg.lu linalg.lu_factor linalg.matrix_power linalg.pinv linalg.tensorinv linalg.vander
+    linalg.vecdot special.multigammaln torch.baddbmm torch.chain_matmul torch.cholesky torch.cholesky_solve
+    torch.complex torch.cross torch.einsum torch.fliplr torch.histc torch.histogram torch.matrix_power torch.mv
+    torch.mvlgamma torch.polar torch.stft torch.tensordot torch.triangular_solve torch.view_as_real
 """.split())
 
 

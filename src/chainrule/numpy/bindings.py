@@ -318,6 +318,8 @@ class TensorMethods:
 
     def take(self, indices, axis=None, out=None, mode=None, unique_indices=False, indices_are_sorted=False,
              fill_value=None):
+        if is_eager(self) and isinstance(indices, Tensor) and indices.dtype.kind not in "iu":  # PyTorch's
+            raise TensorError(f"take(): Expected a long tensor for index, but got {indices.dtype}")
         if out is None and mode is None and fill_value is None:
             return cnp.take(self, indices, axis=axis)
         return cnp.take(self, indices, axis=axis, out=out, mode=mode, fill_value=fill_value)

@@ -215,10 +215,14 @@ class TorchAliasMethods:
 
     def cov(self, *, correction: int = 1, fweights=None, aweights=None):
         """The covariance of the rows (variables) over the columns (observations)."""
+        if self.dtype.kind == "b":
+            raise TensorError("cov(): bool dtype is not supported for input")
         return _floating(self, cnp.cov(self, ddof=correction, fweights=undifferentiated(fweights),
                                        aweights=aweights))
 
     def corrcoef(self):
+        if self.dtype.kind == "b":
+            raise TensorError("corrcoef(): bool dtype is not supported for input (cov's)")
         return _floating(self, cnp.corrcoef(self))
 
     def i0(self):

@@ -474,6 +474,9 @@ class TorchElementwiseMethods:
         return cnp.nan_to_num(self, nan=nan, posinf=posinf, neginf=neginf)
 
     def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+        if isinstance(other, Tensor) and other.dtype != self.dtype:  # as PyTorch's
+            raise TensorError(f"{np.dtype(self.dtype).name} did not match {np.dtype(other.dtype).name}: allclose "
+                              "compares Tensors of one dtype; convert one with .to()")
         return bool(np.allclose(plain(self), plain(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def equal(self, other) -> bool:

@@ -55,6 +55,13 @@ def _tensors(tensors) -> list[Tensor]:
     return [as_input(t) for t in tensors]
 
 
+def _one_dtype(ts: list[Tensor], name: str) -> list[Tensor]:
+    if len({t.dtype for t in ts}) > 1:
+        dtypes = sorted({str(t.dtype) for t in ts})
+        raise TensorError(f"{name} expects all tensors to have the same dtype, got {dtypes}")
+    return ts
+
+
 def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
     """``torch.meshgrid``: coordinate grids; ``indexing`` 'ij' (PyTorch's default, with
     its warning when not given) or 'xy'."""
@@ -62,7 +69,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple[Tensor, ...]:
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                       UserWarning, stacklevel=2)
         indexing = "ij"
-    ts = _tensors(tensors)
+    ts = _one_dtype(_tensors(tensors), "meshgrid")
     for t in ts:
         if t.ndim > 1:
             raise TensorError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a {t.ndim}-d one")
@@ -125,8 +132,14 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple[Tensor, ...]
     """``torch.tensor_split``: ``n`` near-equal parts (the first ones one larger), or the
     parts between the given indices."""
     if isinstance(indices_or_sections, Tensor | np.ndarray):
-        indices_or_sections = np.asarray(indices_or_sections).tolist()
-    return tuple(cnp.array_split(as_input(input), indices_or_sections, axis=dim))
+        if np.asarray(undifferentiated(indices_or_sections)).dtype.kind not in "iu":
+            raise TensorError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                              f"{np.asarray(undifferentiated(indices_or_sections)).dtype}")
+        indices_or_sections = np.asarray(undifferentiated(indices_or_sections)).tolist()
+    input = as_input(input)
+    if input.ndim == 0:
+        raise TensorError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    return tuple(cnp.array_split(input, indices_or_sections, axis=dim))
 
 
 def rot90(input, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
@@ -161,7 +174,7 @@ def block_diag(*tensors) -> Tensor:
 def cartesian_prod(*tensors) -> Tensor:
     """``torch.cartesian_prod``: the rows of all combinations of the 1-d tensors' elements
     (one tensor: itself)."""
-    ts = _tensors(tensors)
+    ts = _one_dtype(_tensors(tensors), "cartesian_prod: meshgrid")
     for t in ts:
         if t.ndim != 1:
             raise TensorError(f"Expect a 1D vector, but got shape {list(t.shape)}")
@@ -420,12 +433,18 @@ def chain_matmul(*matrices, out=None) -> Tensor:
 
 def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """``torch.trapezoid``: the trapezoidal rule along ``dim``, at ``x`` or spacing ``dx`` (1)."""
-    y = as_input(y)
+    y = _not_bool_y(as_input(y), "trapezoid")
     if x is not None and dx is not None:
         raise TypeError("trapezoid: give x or dx, not both")
     if x is not None:
         return cnp.trapezoid(y, as_input(x), axis=dim)
     return cnp.trapezoid(y, dx=1.0 if dx is None else dx, axis=dim)
+
+
+def _not_bool_y(y: Tensor, name: str) -> Tensor:
+    if y.dtype.kind == "b":
+        raise TensorError(f"{name}: received a bool input for `y`, but bool is not supported")
+    return y
 
 
 def trapz(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
@@ -436,7 +455,7 @@ def trapz(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """``torch.cumulative_trapezoid``: the running trapezoidal integral along ``dim`` (one
     element fewer than ``y``)."""
-    y = cnp.moveaxis(as_input(y), dim, -1)
+    y = cnp.moveaxis(_not_bool_y(as_input(y), "cumulative_trapezoid"), dim, -1)
     if x is not None:
         x = as_input(x)
         step = cnp.diff(cnp.moveaxis(x, dim, -1) if x.ndim > 1 else x, axis=-1)

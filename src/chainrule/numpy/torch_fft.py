@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import check_cpu
+from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import default_float_dtype, tensor
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy.torch_linalg import as_input, no_out
@@ -121,6 +121,8 @@ def ihfft2(input, s: Sequence[int] | None = None, dim=(-2, -1), norm: str | None
 def _frequencies(values: np.ndarray, dtype, device, requires_grad: bool) -> Tensor:
     check_cpu(device, "fftfreq")
     dtype = default_float_dtype() if dtype is None else dtype
+    if np.dtype(as_dtype(dtype)).kind not in "fc":
+        raise TensorError(f"fftfreq requires a floating point or complex dtype, got {np.dtype(as_dtype(dtype)).name}")
     return tensor(values, dtype=dtype, requires_grad=requires_grad)
 
 

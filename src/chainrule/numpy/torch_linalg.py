@@ -525,6 +525,8 @@ def matrix_exp(A) -> Tensor:
     primitive, so it needs SciPy) of each matrix."""
     expm = _scipy_rule("expm", "matrix_exp")
     A = as_input(A)
+    if A.ndim < 2:
+        raise TensorError(f"linalg.matrix_exp: The input tensor A must have at least 2 dimensions, got {A.ndim}")
     if A.ndim == 2:
         return expm(A)
     return cnp.reshape(cnp.stack(_each_matrix(expm, A)), tuple(A.shape))

@@ -68,6 +68,13 @@ def _cumulative(ufunc):
     return scalar_dims()(method)
 
 
+def _same_dtype_as(x, other) -> None:
+    """PyTorch's refusal of isclose/allclose of Tensors of two dtypes."""
+    if isinstance(other, Tensor) and other.dtype != x.dtype:
+        raise TensorError(f"{np.dtype(x.dtype).name} did not match {np.dtype(other.dtype).name}: isclose and allclose "
+                          "compare Tensors of one dtype; convert one with .to()")
+
+
 class TorchMathMethods:
     """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
 
@@ -150,13 +157,16 @@ class TorchMathMethods:
         return TorchMathMethods.addmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def dist(self, other, p: float = 2):
-        return cnp.linalg.vector_norm(self - other, ord=p)
+        difference = self - other
+        floating_only(difference, None, "dist: norm(): input dtype should be either floating point or complex")
+        return cnp.linalg.vector_norm(difference, ord=p)
 
     def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
         floating_only(self, None, "nanmean(): expected input to have floating point or complex dtype")
         return cnp.nanmean(self, axis=dim, keepdims=keepdim, dtype=dtype)
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        _same_dtype_as(self, other)
         return as_eager(self, cnp.isclose(undifferentiated(self), undifferentiated(other), rtol=rtol, atol=atol,
                                           equal_nan=equal_nan))
 

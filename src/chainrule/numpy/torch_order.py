@@ -305,6 +305,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     >>> isin(tensor([1, 2, 5]), tensor([2, 5])).tolist()
     [False, True, True]
     """
+    if any(np.asarray(plain(v)).dtype.kind == "b" for v in (elements, test_elements)):
+        raise TensorError("Unsupported input type encountered for isin(): Bool")
     return Tensor(np.isin(plain(elements), plain(test_elements), assume_unique=assume_unique, invert=invert), EAGER)
 
 

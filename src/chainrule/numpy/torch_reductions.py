@@ -443,6 +443,7 @@ class TorchReductionMethods:
             return _shared_median(self, skip_nan=False)
         return _pick(self, dim, keepdim, _median_index, "MedianBackward1")
 
+    @scalar_dims()
     def nanmedian(self, dim=None, keepdim=False):
         """PyTorch's nanmedian: :meth:`median` of the numbers, NaN left out."""
         if dim is None:

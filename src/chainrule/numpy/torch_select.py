@@ -151,7 +151,8 @@ class TorchSelectMethods:
             runs = np.moveaxis(a, axis, 0)
             shape = (runs.shape[0],)
             starts = np.ones(runs.shape[0], bool)
-            starts[1:] = (runs[1:] != runs[:-1]).reshape(max(runs.shape[0] - 1, 0), -1).any(axis=1)
+            slice_size = int(np.prod(runs.shape[1:]))  # (-1 cannot be read off an empty array)
+            starts[1:] = (runs[1:] != runs[:-1]).reshape(max(runs.shape[0] - 1, 0), slice_size).any(axis=1)
             values = np.moveaxis(runs[starts], 0, axis)
         out = [Tensor(values, EAGER)]
         if return_inverse:

@@ -61,8 +61,9 @@ def diff(a, n: int = 1, axis: int = -1, prepend=_NO_VALUE, append=_NO_VALUE):
             parts.append(extra)
     if len(parts) > 1:
         a = concatenate(parts, axis)
-    for _ in range(n):
-        a = _along(a, axis, slice(1, None)) - _along(a, axis, slice(None, -1))
+    for _ in range(n):  # of bools, where they differ, as NumPy's
+        later, earlier = _along(a, axis, slice(1, None)), _along(a, axis, slice(None, -1))
+        a = (later != earlier) if np.dtype(a.dtype) == np.bool_ else later - earlier
     return a
 
 
