@@ -441,6 +441,9 @@ def matrix_power(A, n: int, *, out=None) -> Tensor:
     """``torch.linalg.matrix_power``: A to the integer power ``n`` (negative: of A⁻¹)."""
     no_out(out, "matrix_power")
     A = as_input(A)
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:  # PyTorch's RuntimeError (NumPy's LinAlgError)
+        raise TensorError(f"linalg.matrix_power: A must be batches of square matrices (at least 2 dimensions, the "
+                          f"last two equal), got shape {tuple(A.shape)}")
     result = la.matrix_power(A, n)
     if isinstance(result, Tensor):
         return result

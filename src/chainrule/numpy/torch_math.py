@@ -24,6 +24,7 @@ from chainrule.numpy.torch_common import (
     as_eager,
     checked_divisor,
     floating_only,
+    is_eager,
     same_dtype,
     scalar_dims,
     values_indices,
@@ -137,7 +138,15 @@ class TorchMathMethods:
         return cnp.repeat(self, undifferentiated(repeats), axis=dim)
 
     def broadcast_to(self, size):
-        return cnp.broadcast_to(self, tuple(size))
+        size = (size,) if isinstance(size, int) else tuple(size)
+        if is_eager(self):  # PyTorch's RuntimeError (NumPy's ValueError)
+            try:
+                np.broadcast_shapes(tuple(self.shape), size)
+            except ValueError:
+                raise TensorError(f"broadcast_to: the shape {tuple(self.shape)} cannot be expanded to {size}") from None
+            if len(size) < self.ndim or np.broadcast_shapes(tuple(self.shape), size) != size:
+                raise TensorError(f"broadcast_to: the shape {tuple(self.shape)} cannot be expanded to {size}")
+        return cnp.broadcast_to(self, size)
 
     def moveaxis(self, source, destination):
         return cnp.moveaxis(self, source, destination)

@@ -319,6 +319,8 @@ class TorchShapeMethods:
         return cnp.copy(flipped) if is_eager(self) else flipped  # PyTorch's flip copies
 
     def fliplr(self):
+        if self.ndim < 2:
+            raise TensorError("Input must be >= 2-d.")
         return self.flip(1)
 
     def flipud(self):
