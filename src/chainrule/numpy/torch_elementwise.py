@@ -110,16 +110,22 @@ def _constant(x, value, *others):
 
 def _power(base, exponent):
     """``base ** exponent``; of integers, a negative exponent in a Tensor gives PyTorch's
-    integer power (±1 for a base of ±1, 0 for any other) where NumPy raises."""
-    b, e = plain(base), plain(exponent)
-    if not (isinstance(exponent, Tensor | np.ndarray) and np.asarray(b).dtype.kind in "iu"
-            and np.asarray(e).dtype.kind in "iu" and np.any(e < 0)):
+    integer power (±1 for a base of ±1, 0 for any other) where NumPy raises. Written with
+    chainrule.numpy, not on plain values, so that it runs on values vmap batches too."""
+    if not (isinstance(exponent, Tensor | np.ndarray) and _dtype_of(base).kind in "iu"
+            and _dtype_of(exponent).kind in "iu"):
         return base ** exponent
-    negative = e < 0
-    odd = np.where(e % 2 == 1, -1, 1)
-    value = np.where(negative, np.where(b == 1, 1, np.where(b == -1, odd, 0)), b ** np.where(negative, 0, e))
-    return as_eager(base, value.astype(np.result_type(b, e))) if isinstance(base, Tensor) else value.astype(
-        np.result_type(b, e))
+    negative = exponent < 0
+    odd = cnp.where(exponent % 2 == 1, -1, 1)
+    value = cnp.where(negative, cnp.where(base == 1, 1, cnp.where(base == -1, odd, 0)),
+                      base ** cnp.where(negative, 0, exponent))
+    dtype = np.result_type(*(a.dtype if isinstance(a, Tensor | np.ndarray) else a for a in (base, exponent)))
+    value = cnp.astype(value, dtype)
+    return as_eager(base, value) if isinstance(base, Tensor) else value
+
+
+def _dtype_of(x) -> np.dtype:
+    return x.dtype if isinstance(x, Tensor | np.ndarray) else np.asarray(x).dtype
 
 
 def _lerp(start, end, weight):
