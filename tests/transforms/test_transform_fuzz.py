@@ -184,6 +184,7 @@ STEPS = {
                 lambda m, h, y: m.average(h, axis=0, weights=m.arange(1.0, h.shape[0] + 1.0))),
     "sum where": (lambda s, b: True, lambda m, h, y: m.sum(h, where=h > 0)),
     "sum where y": (lambda s, b: s == b, lambda m, h, y: m.sum(h * h, where=y > 0)),
+    "mean where y": (lambda s, b: s == b and len(s) >= 1, lambda m, h, y: m.mean(m.sin(h), where=y > -0.5, axis=0)),
     "max initial": (lambda s, b: len(s) >= 1, lambda m, h, y: m.max(h, axis=-1, initial=0.2)),
     "logsumexp": (lambda s, b: len(s) >= 1 and s[-1] > 0, lambda m, h, y: special(m).logsumexp(h, axis=-1)),
     "expit": (lambda s, b: True, lambda m, h, y: special(m).expit(h)),
@@ -451,5 +452,7 @@ def check(case):
               ((np.array([[0.3, -0.5, 0.9], [0.2, 0.4, -0.6]]), np.ones((2, 3))),)))
 @example(Case(("sum where y",), (("vmap", None, 0, 0, False), ("grad", 0, False)),
               ((np.array([0.3, -0.5, 0.9]), np.array([[0.3, -0.5, 0.9], [0.2, 0.4, -0.6]])),)))
+@example(Case(("mean where y",), (("vmap", None, 0, 0, False), ("grad", 0, False)),
+              ((np.array([0.3, -0.5, 0.9]), np.array([[0.3, -0.7, 0.9], [0.2, 0.4, -0.6]])),)))
 def test_transform_stacks_agree_with_jax(case):
     check(case)

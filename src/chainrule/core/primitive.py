@@ -145,12 +145,19 @@ class Primitive:
             if isinstance(a, Tensor):
                 if kwargs and self.call_keywords is not None:
                     return self.call_keywords(self, args, kwargs)
+                if kwargs:
+                    inner = _keyword_trace(kwargs, a._trace)
+                    if inner is not None:  # np.mean(x, where=w): w batched inside grad of x
+                        return inner.process(self, args, kwargs)
                 return a._trace.unary(self, a, kwargs)
             if (a.__class__ is list or a.__class__ is tuple) and holds_tensor(a):
                 return self(SEQUENCE_TO_ARRAY[0](a), **kwargs)  # np.mean([x, y])
             if kwargs and self.call_keywords is not None and self._hooks(kwargs):
                 return self.call_keywords(self, args, kwargs)  # np.var(x, mean=m): m traced
-            return self.fun(a, **kwargs) if kwargs else self.fun(a)
+            if kwargs:
+                inner = _keyword_trace(kwargs, None)
+                return self.fun(a, **kwargs) if inner is None else inner.process(self, args, kwargs)
+            return self.fun(a)
         if len(args) == 2:  # two arguments, neither a sequence nor another library's container:
             a, b = args  # the argument scan below, spelled out (most calls of the rules)
             if isinstance(a, Tensor):
@@ -197,6 +204,8 @@ class Primitive:
                 inner = _trace_in_tuples(args)  # the traces of the other arguments
                 if inner is not None and (trace is None or inner.level > trace.level):
                     trace = inner
+        if kwargs and (self.call_keywords is None or trace is not None):
+            trace = _keyword_trace(kwargs, trace) or trace
         if trace is None:
             if kwargs and self.call_keywords is not None and self._hooks(kwargs):
                 return self.call_keywords(self, args, kwargs)
@@ -445,6 +454,19 @@ SEQUENCE_TO_ARRAY: list = [None]
 
 def _any_tensor(values) -> bool:
     return any(isinstance(v, Tensor) for v in values)
+
+
+def _keyword_trace(kwargs: dict, trace):
+    """The trace of a Tensor among the keyword arguments (a mask ``where=`` that a vmap
+    batches) that is inner to ``trace`` (to every trace, for None), or None: the call is
+    that trace's, as for a positional argument. (NumPy's own call would hand it back
+    through the Tensor's ``__array_ufunc__``, without end.)"""
+    inner = None
+    for v in kwargs.values():
+        if isinstance(v, Tensor) and (trace is None or v._trace.level > trace.level) and (
+                inner is None or v._trace.level > inner.level):
+            inner = v._trace
+    return inner
 
 
 def holds_tensor(seq) -> bool:
