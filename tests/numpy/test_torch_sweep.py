@@ -164,6 +164,9 @@ FIXED = [
     ("Tensor", "tensor_split", "B, B"), ("torch", "tensor_split", "S2, M"), ("torch", "isin", "B, B"),
     ("torch", "fliplr", "V"), ("Tensor", "fliplr", "S"), ("torch", "matrix_power", "M, 0"),
     ("linalg", "matrix_power", "V, 2"), ("Tensor", "broadcast_to", "I, 2"), ("Tensor", "broadcast_to", "M, 0"),
+    ("torch", "einsum", "S"), ("torch", "einsum", "VH"), ("linalg", "cross", "M, V"), ("linalg", "cross", "V, I"),
+    ("Tensor", "cross", "IM, M"), ("torch", "cross", "M, V"), ("F", "tanhshrink", "B"), ("torch", "tensordot", "V, VN"),
+    ("torch", "tensordot", "IM, M"),
 ]
 
 
@@ -185,14 +188,14 @@ UNFIXED = set("""
     F.cosine_embedding_loss F.elu_ F.embedding_bag F.glu F.grid_sample F.group_norm F.hinge_embedding_loss
     F.huber_loss F.l1_loss F.margin_ranking_loss F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
     F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.poisson_nll_loss
-    F.soft_margin_loss F.tanhshrink F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold
-    Tensor.baddbmm Tensor.cholesky Tensor.cross Tensor.histogram Tensor.logical_and_ Tensor.logical_not_
-    Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_
-    Tensor.squeeze_ Tensor.stft Tensor.to Tensor.view fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex
-    linalg.cond linalg.cross linalg.diagonal linalg.inv_ex linalg.lu linalg.lu_factor linalg.pinv linalg.tensorinv
-    linalg.vander linalg.vecdot special.multigammaln torch.baddbmm torch.chain_matmul torch.cholesky
-    torch.cholesky_solve torch.complex torch.cross torch.einsum torch.histc torch.histogram torch.mv torch.mvlgamma
-    torch.polar torch.stft torch.tensordot torch.triangular_solve torch.view_as_real
+    F.soft_margin_loss F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold Tensor.baddbmm
+    Tensor.cholesky Tensor.histogram Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_
+    Tensor.mv Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_ Tensor.squeeze_ Tensor.stft Tensor.to
+    Tensor.view fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal
+    linalg.inv_ex linalg.lu linalg.lu_factor linalg.pinv linalg.tensorinv linalg.vander linalg.vecdot
+    special.multigammaln torch.baddbmm torch.chain_matmul torch.cholesky torch.cholesky_solve torch.complex
+    torch.histc torch.histogram torch.mv torch.mvlgamma torch.polar torch.stft torch.tensordot
+    torch.triangular_solve torch.view_as_real
 """.split())
 
 

@@ -146,8 +146,8 @@ def softsign(input):
 
 
 def tanhshrink(input):
-    """x − tanh(x)."""
-    return input - cnp.tanh(input)
+    """x − tanh(x) (a bool x refused, as PyTorch refuses its subtraction)."""
+    return not_bool(input, "tanhshrink") - cnp.tanh(input)
 
 
 def mish(input, inplace: bool = False):

@@ -173,7 +173,13 @@ def where(condition, input=None, other=None) -> Any:
 
 
 def tensordot(a, b, dims=2) -> Any:
-    """``torch.tensordot(a, b, dims)``: NumPy's ``tensordot`` with ``axes=dims``."""
+    """``torch.tensordot(a, b, dims)``: NumPy's ``tensordot`` with ``axes=dims``; of eager
+    Tensors of one dtype, and an int ``dims`` no larger than either's dimensions, as PyTorch requires."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
+        raise TensorError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
+    if isinstance(dims, int) and (dims > np.ndim(a) or dims > np.ndim(b)):  # (min is torch.min here)
+        raise TensorError(f"tensordot expects dims <= ndim_a and ndim_b, but got dims={dims} for {np.ndim(a)}-d and "
+                          f"{np.ndim(b)}-d inputs")
     return cnp.tensordot(a, b, axes=dims)
 
 
@@ -197,6 +203,9 @@ def einsum(equation: str, *operands) -> Any:
     """``torch.einsum(equation, *operands)`` (operands also as one list, as PyTorch allows)."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
+    if not isinstance(equation, str) and not operands:  # PyTorch's ValueError (a Tensor given as the equation)
+        raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one "
+                         "operand and its subscripts list")
     return cnp.einsum(equation, *operands)
 
 

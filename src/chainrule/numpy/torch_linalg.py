@@ -85,6 +85,16 @@ def matrix_input(value, name: str) -> Tensor:
     return A
 
 
+def cross_operands(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's checks of the operands of a cross product: as many dims (NumPy would
+    broadcast them) and one dtype."""
+    if x.ndim != y.ndim:
+        raise TensorError(f"linalg.cross: inputs must have the same number of dimensions, got {x.ndim} and {y.ndim}")
+    if x.dtype != y.dtype:
+        raise TensorError(f"linalg.cross: expected inputs of one dtype, got {x.dtype} and {y.dtype}")
+    return x, y
+
+
 def no_out(out, name: str) -> None:
     """PyTorch's ``out=`` is refused: chainrule's Tensors are results, not buffers."""
     if out is not None:
@@ -473,7 +483,7 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None, o
 def cross(input, other, *, dim: int = -1, out=None) -> Tensor:
     """``torch.linalg.cross``: the cross product of 3-vectors along ``dim``."""
     no_out(out, "cross")
-    x, y = as_input(input), as_input(other)
+    x, y = cross_operands(as_input(input), as_input(other))
     return la.cross(x, y, axis=dim)
 
 

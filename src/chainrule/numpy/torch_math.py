@@ -30,6 +30,7 @@ from chainrule.numpy.torch_common import (
     values_indices,
 )
 from chainrule.numpy.torch_common import remainder as torch_remainder
+from chainrule.numpy.torch_linalg import cross_operands
 
 __all__ = ["TorchMathMethods"]
 
@@ -124,6 +125,8 @@ class TorchMathMethods:
 
     def cross(self, other, dim: int | None = None):
         """The cross product along ``dim`` (PyTorch's default: the first axis of length 3)."""
+        if is_eager(self) and isinstance(other, Tensor):
+            cross_operands(self, other)
         if dim is None:
             dim = next((k for k, n in enumerate(np.broadcast_shapes(self.shape, np.shape(other))) if n == 3), None)
             if dim is None:
