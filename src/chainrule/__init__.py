@@ -74,7 +74,7 @@ from chainrule.differential_operators import grad_named, make_jvp_reversemode, m
 from chainrule.builtins import dict, isinstance, list, tuple, type  # noqa: F401, A004
 from chainrule import viz
 from chainrule import autograd, data, flatten_util, func, jax_nn, lax, multiprocessing, nn, optim, random
-from chainrule import tree, tree_util
+from chainrule import custom_derivatives, tree, tree_util
 # PyTorch's module paths, torch.nn.parallel and torch.utils.data.distributed (imported here,
 # where nn, data and distributed are all loaded: each of them imports one of the others)
 from chainrule.data import distributed as _data_distributed  # noqa: F401
@@ -142,7 +142,7 @@ __all__ = [
     "stop_gradient", "jit", "vmap", "at", "eval_shape", "ShapeDtypeStruct",
     "gradcheck", "GradcheckError",
     "viz", "autograd", "data", "flatten_util", "func", "jax_nn", "lax", "multiprocessing", "nn", "optim", "random",
-    "tree", "tree_util", "utils",
+    "tree", "tree_util", "utils", "custom_derivatives",
     "save", "load", "manual_seed", "inference_mode", "is_inference_mode_enabled",
     # PyTorch's creation and joining functions, making eager Tensors
     "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like",

@@ -19,6 +19,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import grad_enabled
 from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import vjp
+from chainrule.transforms.symbolic_zeros import CustomVJPPrimal, SymbolicZero, vmap_rule
 from chainrule.transforms.vmap import vmap
 
 __all__ = [
@@ -55,6 +56,11 @@ class custom_vjp(CompositePrimitive):
     derivative to take (``chainrule.jit`` outside ``grad``) runs ``f`` itself. Forward
     mode is not available (define ``custom_jvp`` instead).
 
+    With ``defvjp(fwd, bwd, symbolic_zeros=True)``, as in JAX, ``fwd`` receives each
+    argument leaf as a :class:`CustomVJPPrimal` ``(value, perturbed)``, ``bwd`` receives a
+    :class:`SymbolicZero` as the cotangent of each output that is not used, and may return
+    one (or None) for an argument's cotangent.
+
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> @cr.custom_vjp
     ... def clip_gradient(x):
@@ -68,13 +74,17 @@ class custom_vjp(CompositePrimitive):
         super().__init__(fun)
         self.fwd: Callable | None = None
         self.bwd: Callable | None = None
+        self.symbolic_zeros = False
+        self._perturbed: list | None = None  # of the call being made (symbolic_zeros only)
         self.nondiff_argnums = tuple(nondiff_argnums)
         self._binding = None  # (signature, number of positional parameters), when first called
 
     def defvjp(self, fwd: Callable, bwd: Callable, symbolic_zeros: bool = False,
                optimize_remat: bool = False) -> None:
-        _refuse_symbolic_zeros(self, symbolic_zeros)
-        self.fwd, self.bwd = fwd, bwd
+        if symbolic_zeros and optimize_remat:
+            raise NotImplementedError(f"{self.__name__}: optimize_remat=True does not support "
+                                      "symbolic_zeros=True; set only one of them")
+        self.fwd, self.bwd, self.symbolic_zeros = fwd, bwd, bool(symbolic_zeros)
 
     def __call__(self, *args, **kwargs):
         if self.fwd is None:
@@ -83,6 +93,8 @@ class custom_vjp(CompositePrimitive):
         if self.nondiff_argnums:
             static, full, diff = _split_nondiff(self.nondiff_argnums, args)
             return self._of_differentiated(static, full)(*diff)
+        if self.symbolic_zeros:
+            self._perturbed = perturbed_leaves(args)
         return super().__call__(*args)
 
     def _of_differentiated(self, static: list, full: Callable) -> custom_vjp:
@@ -90,7 +102,8 @@ class custom_vjp(CompositePrimitive):
         fixed at ``static``: JAX's ``bwd(*nondiff, residuals, g)`` for the others only."""
         inner = custom_vjp(lambda *d: self.fun(*full(d)))
         inner.__name__ = self.__name__
-        inner.defvjp(lambda *d: self.fwd(*full(d)), lambda res, g: self.bwd(*static, res, g))
+        inner.defvjp(lambda *d: self.fwd(*full(d)), lambda res, g: self.bwd(*static, res, g),
+                     symbolic_zeros=self.symbolic_zeros)
         return inner
 
     def tangent(self, primals, tangents, in_tree):
@@ -100,11 +113,15 @@ class custom_vjp(CompositePrimitive):
         )
 
     def batched(self, in_axes, in_tree, axes):
-        bwd = self.bwd
+        bwd, symbolic = self.bwd, self.symbolic_zeros
 
         def batch_bwd(residuals, g):
             out, first = [], 0
-            for ct, sub in zip(vmap(bwd)(residuals, g), in_tree.subtrees, strict=True):
+            if symbolic:  # (a SymbolicZero cotangent of the batch's shape: each example's own)
+                cts = vmap_rule(bwd, [0] * len(tree_flatten((residuals, g))[0]))(residuals, g)
+            else:
+                cts = vmap(bwd)(residuals, g)
+            for ct, sub in zip(cts, in_tree.subtrees, strict=True):
                 if ct is not None:
                     # an argument shared by every example gets the sum of their cotangents
                     ct_leaves, ct_tree = tree_flatten(ct)
@@ -118,17 +135,24 @@ class custom_vjp(CompositePrimitive):
 
         mapped = custom_vjp(vmap(self.fun, in_axes))
         mapped.__name__ = self.__name__
-        mapped.defvjp(vmap(self.fwd, in_axes), batch_bwd)
+        fwd = vmap_rule(self.fwd, axes) if symbolic else vmap(self.fwd, in_axes)
+        mapped.defvjp(fwd, batch_bwd, symbolic_zeros=symbolic)
         return mapped
 
     def reverse(self, leaves, in_tree):
-        out, residuals = self.fwd(*tree_unflatten(in_tree, leaves))
+        args = leaves
+        if self.symbolic_zeros:
+            perturbed = self._perturbed
+            if perturbed is None or len(perturbed) != len(leaves):
+                perturbed = [True] * len(leaves)
+            args = [CustomVJPPrimal(v, p) for v, p in zip(leaves, perturbed, strict=True)]
+        out, residuals = self.fwd(*tree_unflatten(in_tree, args))
         return out, self._call_rules(residuals, in_tree, tree_flatten(out)[1])
 
     def _call_rules(self, residuals, in_tree, out_tree) -> Primitive:
         """The rules of one call: a one-off primitive whose vjp rules (one per argument
         leaf) call ``bwd`` once per backward pass, on this call's residuals."""
-        bwd, in_leaves = self.bwd, in_tree.num_leaves
+        bwd, in_leaves, symbolic = self.bwd, in_tree.num_leaves, self.symbolic_zeros
         n_out = out_tree.num_leaves
         fun = self.fun
 
@@ -144,14 +168,17 @@ class custom_vjp(CompositePrimitive):
                 if last[0] is not g:
                     gs = list(g) if n_out > 1 else [g]
                     outs = list(ans) if n_out > 1 else [ans]
-                    gs = [zeros_like(a) if c is None else c for c, a in zip(gs, outs, strict=True)]
+                    zero = SymbolicZero.from_primal_value if symbolic else zeros_like
+                    gs = [zero(a) if c is None else c for c, a in zip(gs, outs, strict=True)]
                     cts = bwd(residuals, tree_unflatten(out_tree, gs))
                     if not isinstance(cts, tuple | list) or len(cts) != len(in_tree.subtrees):
                         raise TypeError(
                             f"{self.__name__}: bwd must return a tuple with one cotangent per "
                             f"positional argument ({len(in_tree.subtrees)})"
                         )
-                    last[0], last[1] = g, _align(cts, in_tree, args, self.__name__)
+                    flat_cts = _align(cts, in_tree, args, self.__name__)
+                    last[0] = g
+                    last[1] = [None if isinstance(c, SymbolicZero) else c for c in flat_cts]
                 c = last[1][i]
                 return zeros_like(args[i]) if c is None else c
 
@@ -266,7 +293,9 @@ class custom_jvp(CompositePrimitive):
     for an argument with no derivative); keyword arguments of a call are bound to
     positions as for :class:`custom_vjp`. Reverse mode works too: its vjp is obtained by
     transposing your (linear) tangent map with reverse mode, so write the rule with
-    ``chainrule.numpy``.
+    ``chainrule.numpy``. With ``defjvp(rule, symbolic_zeros=True)``, as in JAX, the rule
+    receives a :class:`SymbolicZero` as the tangent of each argument the transform does not
+    perturb, and may return one as the output's tangent.
 
     >>> import chainrule as cr, chainrule.numpy as cnp
     >>> @cr.custom_jvp
@@ -283,13 +312,13 @@ class custom_jvp(CompositePrimitive):
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         super().__init__(fun)
         self.rule: Callable | None = None
+        self.symbolic_zeros = False
         self._rules_by_tree: list = []
         self.nondiff_argnums = tuple(nondiff_argnums)
         self._binding = None  # (signature, number of positional parameters), when first called
 
     def defjvp(self, rule: Callable, symbolic_zeros: bool = False) -> Callable:
-        _refuse_symbolic_zeros(self, symbolic_zeros)
-        self.rule = rule
+        self.rule, self.symbolic_zeros = rule, bool(symbolic_zeros)
         self._rules_by_tree = []
         return rule
 
@@ -327,12 +356,14 @@ class custom_jvp(CompositePrimitive):
             static, full, diff = _split_nondiff(self.nondiff_argnums, args)
             inner = custom_jvp(lambda *d: self.fun(*full(d)))
             inner.__name__ = self.__name__
-            inner.defjvp(lambda primals, tangents: self.rule(*static, primals, tangents))
+            inner.defjvp(lambda primals, tangents: self.rule(*static, primals, tangents),
+                         symbolic_zeros=self.symbolic_zeros)
             return inner(*diff)
         return super().__call__(*args)
 
     def tangent(self, primals, tangents, in_tree):
-        tangents = [zeros_like(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
+        zero = SymbolicZero.from_primal_value if self.symbolic_zeros else zeros_like
+        tangents = [zero(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
         return self._checked(self.rule(
             tuple(tree_unflatten(in_tree, primals)), tuple(tree_unflatten(in_tree, tangents))
         ))
@@ -355,12 +386,19 @@ class custom_jvp(CompositePrimitive):
                 raise TypeError(f"{self.__name__}: the jvp rule returned a tangent of shape {_shape(t)} for "
                                 f"an output of shape {_shape(o)}{where}; as in JAX, each tangent must "
                                 "have its output's shape")
+        if any(isinstance(t, SymbolicZero) for t in t_leaves):
+            t_out = tree_unflatten(out_tree, [zeros_like(o) if isinstance(t, SymbolicZero) else t
+                                              for o, t in zip(out_leaves, t_leaves, strict=True)])
+            return out, t_out
         return result
 
     def batched(self, in_axes, in_tree, axes):
         mapped = custom_jvp(vmap(self.fun, in_axes))
         mapped.__name__ = self.__name__
-        mapped.defjvp(vmap(self.rule, (in_axes, in_axes)))
+        if self.symbolic_zeros:
+            mapped.defjvp(vmap_rule(self.rule, axes + axes), symbolic_zeros=True)
+        else:
+            mapped.defjvp(vmap(self.rule, (in_axes, in_axes)))
         return mapped
 
     def reverse(self, leaves, in_tree):
@@ -373,7 +411,7 @@ class custom_jvp(CompositePrimitive):
         for trees, rules in self._rules_by_tree:  # argument and output structures seen so far
             if trees == (in_tree, out_tree):
                 return rules
-        fun, rule = self.fun, self.rule
+        fun, rule, symbolic = self.fun, self.rule, self.symbolic_zeros
         several = out_tree.num_leaves > 1
 
         def flat(out):
@@ -385,19 +423,37 @@ class custom_jvp(CompositePrimitive):
 
         rules = Primitive(flat_fun, name=self.__name__, multiple_outputs=several)
 
-        def jvp_i(i):
-            def tangent(t, ans, *leaves):
-                ts = [zeros_like(a) for a in leaves]
-                ts[i] = t
-                return flat(self._checked(rule(
-                    tuple(tree_unflatten(in_tree, list(leaves))), tuple(tree_unflatten(in_tree, ts))
-                ))[1])
+        def out_tangent(leaves, at, ts):
+            """The rule's flat output tangent for tangents ``ts`` of the leaves ``at``."""
+            zero = SymbolicZero.from_primal_value if symbolic else zeros_like
+            full = [zero(a) for a in leaves]
+            for i, t in zip(at, ts, strict=True):
+                full[i] = t
+            return flat(self._checked(rule(
+                tuple(tree_unflatten(in_tree, list(leaves))), tuple(tree_unflatten(in_tree, full))
+            ))[1])
 
-            return tangent
+        def jvp_i(i):
+            return lambda t, ans, *leaves: out_tangent(leaves, (i,), (t,))
 
         def_jvps(rules, *(jvp_i(i) for i in range(in_tree.num_leaves)))
+        if symbolic:  # one call of the rule, with the perturbed arguments' tangents, as in JAX
+            def_joint_vjp(rules, lambda g, ans, argnums, *leaves: self._transposed(
+                out_tangent, g, ans, argnums, leaves, several))
         self._rules_by_tree.append(((in_tree, out_tree), rules))
         return rules
+
+    @staticmethod
+    def _transposed(out_tangent: Callable, g, ans, argnums, leaves, several: bool) -> list:
+        """The cotangents of the leaves at ``argnums`` (None at the others): the transpose
+        of the rule's tangent map in the tangents of those leaves, the others symbolic zeros."""
+        if several:
+            g = tuple(zeros_like(a) if c is None else c for c, a in zip(g, ans, strict=True))
+        _, pull = vjp(lambda *ts: out_tangent(leaves, argnums, ts), *[zeros_like(leaves[i]) for i in argnums])
+        cts = [None] * len(leaves)
+        for i, c in zip(argnums, pull(g), strict=True):
+            cts[i] = c
+        return cts
 
 
 def _positional(composite, args: tuple, kwargs: dict) -> tuple:
@@ -431,12 +487,18 @@ def _positional(composite, args: tuple, kwargs: dict) -> tuple:
     return bound.args
 
 
-def _refuse_symbolic_zeros(composite, symbolic_zeros: bool) -> None:
-    if symbolic_zeros:
-        raise NotImplementedError(
-            f"{composite.__name__}: symbolic_zeros=True is not supported; rules receive zeros "
-            "(arrays) for the arguments without a tangent or cotangent"
-        )
+def perturbed_leaves(args) -> list[bool]:
+    """Whether each leaf of ``args`` is perturbed by the transform a composite call goes
+    to (the innermost one among its Tensors): one of its Tensors, and on eager Tensors one
+    that requires grad."""
+    leaves = tree_flatten(args)[0]
+    top = None
+    for leaf in leaves:
+        if isinstance(leaf, Tensor) and (top is None or leaf._trace.level > top.level):
+            top = leaf._trace
+    eager = top is not None and top.name == "eager"
+    return [isinstance(v, Tensor) and v._trace is top and (not eager or v._node is not None)
+            for v in leaves]
 
 
 class checkpoint_call(custom_vjp):
