@@ -584,7 +584,13 @@ def _letters(n: int) -> str:
 
 
 def contraction(a, b, batched, a_axes, b_axes, conj_a=False):
-    """One example's ``tensordot(a, b, (a_axes, b_axes))`` over the batch, by einsum."""
+    """One example's ``tensordot(a, b, (a_axes, b_axes))`` over the batch, by einsum
+    (which would broadcast a contracted axis of length 1 against a longer one: refused,
+    as NumPy refuses one example's product)."""
+    sa, sb = shape_of(a)[batched[0] is True:], shape_of(b)[batched[1] is True:]
+    for i, j in zip(a_axes, b_axes, strict=True):
+        if sa[i] != sb[j]:
+            raise ValueError(f"shapes {tuple(sa)} and {tuple(sb)} not aligned: {sa[i]} (dim {i}) != {sb[j]} (dim {j})")
     subscripts = _contraction_subscripts(example_ndim(a, batched[0]), example_ndim(b, batched[1]),
                                          batched[0] is True, batched[1] is True, a_axes, b_axes)
     if conj_a:
@@ -645,6 +651,10 @@ def tensordot(prim, batched, a, b, axes=2):
         a_axes, b_axes = axes
         a_axes = (a_axes,) if isinstance(a_axes, int | np.integer) else tuple(a_axes)
         b_axes = (b_axes,) if isinstance(b_axes, int | np.integer) else tuple(b_axes)
+    if (len(a_axes) != len(b_axes) or any(not -na <= x < na for x in a_axes)
+            or any(not -nb <= x < nb for x in b_axes)):
+        # NumPy's error for one example (an axis out of range, counts that differ)
+        np.tensordot(np.zeros(shape_of(a)[batched[0] is True:]), np.zeros(shape_of(b)[batched[1] is True:]), axes)
     a_axes = tuple(x % na for x in a_axes)
     b_axes = tuple(x % nb for x in b_axes)
     return contraction(a, b, batched, a_axes, b_axes)

@@ -31,6 +31,14 @@ def _convolve_full_impl(a, v):
         return np.convolve(a, v)
     lead = np.broadcast_shapes(a.shape[:-1], v.shape[:-1])
     n, m = a.shape[-1], v.shape[-1]
+    if not (np.isfinite(a).all() and np.isfinite(v).all()):
+        # the sum of the products that overlap, as NumPy's: the zero padding below would
+        # make 0 * inf (NaN) terms where NumPy has none
+        out = np.zeros(lead + (n + m - 1,), dtype=np.result_type(a, v))
+        with np.errstate(invalid="ignore"):  # (np.convolve warns of none)
+            for j in range(m):
+                out[..., j:j + n] += a * v[..., j:j + 1]
+        return out
     padded = np.zeros(lead + (n + 2 * (m - 1),), dtype=np.result_type(a, v))
     padded[..., m - 1:m - 1 + n] = a
     windows = sliding_window_view(padded, m, axis=-1)  # (..., n + m - 1, m), no copy

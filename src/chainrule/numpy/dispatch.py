@@ -125,6 +125,26 @@ def dispatch_function(func, args, kwargs):
     return fun(*args, **kwargs)
 
 
+def batched_only(values):
+    """The trace of the innermost ``chainrule.vmap`` when it holds the innermost Tensor
+    among ``values`` (and in lists and tuples among them) and nothing differentiates any
+    of them (every Tensor, and every Tensor inside one, is batched by vmap or traced by
+    ``chainrule.jit``), else None: a function without a derivative can then run on
+    them, each example as on plain arrays."""
+    top = None
+    for v in values:
+        for t in v if isinstance(v, list | tuple) else (v,):
+            if not isinstance(t, Tensor):
+                continue
+            if top is None or t._trace.level > top.level:
+                top = t._trace
+            while isinstance(t, Tensor):
+                if not (t._trace.batches or t._trace.records):
+                    return None
+                t = t._value
+    return top if top is not None and top.batches else None
+
+
 def guarded(np_fun, name: str | None = None, module: str = "numpy"):
     """NumPy's ``np_fun`` for plain arrays; an error naming it when handed a Tensor.
 
@@ -141,6 +161,8 @@ def guarded(np_fun, name: str | None = None, module: str = "numpy"):
             ):
                 if (trace := recorded_only((*args, *kwargs.values()))) is not None:
                     return trace.foreign(np_fun, args, kwargs)  # under jit alone: recorded
+                if (trace := batched_only((*args, *kwargs.values()))) is not None:
+                    return trace.record(np_fun, args, kwargs)  # under vmap alone: each example's
                 raise not_supported(name, module)
         return np_fun(*args, **kwargs)
 

@@ -118,18 +118,18 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
         return _np_trapezoid(y, x=x, dx=dx, axis=axis)
     y = _as_input(y)
     nd = len(shape_of(y))
-    axis = _axis(axis, nd)
+    y_axis = _axis(axis, nd)  # (x and the sum count ``axis`` as given: x may have more axes than y)
     if x is None:
         d = dx
     else:
         x = _as_input(x)
         if len(shape_of(x)) == 1:
             d = cnp.diff(x)
-            d = cnp.reshape(d, tuple(shape_of(d)[0] if i == axis else 1 for i in range(nd)))
+            d = cnp.reshape(d, tuple(shape_of(d)[0] if i == y_axis else 1 for i in range(nd)))
         else:
             d = cnp.diff(x, axis=axis)
-    upper = (slice(None),) * axis + (slice(1, None),)
-    lower = (slice(None),) * axis + (slice(None, -1),)
+    upper = (slice(None),) * y_axis + (slice(1, None),)
+    lower = (slice(None),) * y_axis + (slice(None, -1),)
     return cnp.sum(d * (y[upper] + y[lower]) / 2.0, axis=axis)
 
 

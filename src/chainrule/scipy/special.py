@@ -280,6 +280,10 @@ def _zeta_dx(x, q):
 
 
 derivs(_hurwitz, lambda ans, x, q: _as_dtype_of(_zeta_dx(x, q), ans), lambda ans, x, q: -x * _hurwitz(x + 1, q))
+# Riemann's ζ(x): ζ(x, 1) for x > 1, and its continuation below (where the Hurwitz form is
+# NaN), which the Euler-Maclaurin expansion also gives
+_riemann = wrap(lambda x: sc.zeta(x), FAMILY, "zeta", public=False)
+derivs(_riemann, lambda ans, x: _as_dtype_of(_zeta_dx(x, 1.0), ans))
 
 
 @mirrors(sc.zeta, FAMILY)
@@ -290,7 +294,7 @@ def zeta(x, q=None, out=None):
     """
     if out is not None or (q is None and not isinstance(x, Tensor)):
         return sc.zeta(plain_value(x), q, out=out)
-    return _hurwitz(x, 1.0 if q is None else q)
+    return _riemann(x) if q is None else _hurwitz(x, q)
 
 
 # -- distribution functions used by chainrule.scipy.stats -------------------------------

@@ -267,13 +267,18 @@ class BatchTrace(Trace):
             # example's own), so passed on down unboxed
             return self.call_below(fun, *vals, **kwargs)
         rule = None if kw_batched else _nondiff_rule(fun)
+        ans = None
         if rule is nondiff_elementwise and not kwargs and (self.below is None or not self.below.open):
             # (comparisons and masks in the rules: plain values, nothing below to record
             # them, so nondiff_elementwise's call needs no look for a trace below)
             aligned = _aligned_plain(vals, batched)
             if aligned is not None:
-                return self.box(fun(*aligned))
-        if rule is None:
+                ans = fun(*aligned)  # (a tuple of several results: np.modf, scipy.special.sici)
+                if ans.__class__ is np.ndarray:
+                    return self.box(ans)
+        if ans is not None:
+            pass
+        elif rule is None:
             ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
         else:
             try:
@@ -442,9 +447,10 @@ class _Named:
 def _nondiff_rule(fun):
     """The batching rule of a function without a derivative (None: none, or unhashable)."""
     try:
-        return NONDIFF_BATCH.get(fun)
+        rule = NONDIFF_BATCH.get(fun)
     except TypeError:
         return None
+    return nondiff_elementwise if rule is None and isinstance(fun, np.ufunc) else rule
 
 
 def _innermost(args, kwargs):

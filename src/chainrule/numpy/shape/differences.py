@@ -7,6 +7,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.nondiff import every
 from chainrule.numpy.registry import mirrors
 from chainrule.numpy.shape.joining import (
     concatenate,
@@ -141,8 +142,9 @@ def gradient(f, *varargs, axis=None, edge_order: int = 1):
             if np.issubdtype(_dtype(d), np.integer):
                 d = d.astype(np.float64)
             steps = diff(d)
-            plain_steps = np.asarray(steps.primal() if isinstance(steps, Tensor) else steps)
-            uniform = plain_steps.size and (plain_steps == plain_steps[0]).all()
+            plain_steps = undifferentiated(steps)
+            # (under vmap: uniform in every example, else NumPy's formula for uneven steps)
+            uniform = shape_of(steps)[0] and every(plain_steps == plain_steps[0])
             dx.append(steps[0] if uniform else steps)
     else:
         raise TypeError("invalid number of arguments")
@@ -207,5 +209,6 @@ def _unwrap_traced(p, discont, axis, period):
     ddmod = cnp.mod(dd - (-interval_high), period) + (-interval_high)
     ddmod = cnp.where((ddmod == -interval_high) & (dd > 0), interval_high, ddmod)
     ph_correct = cnp.where(cnp.abs(dd) < discont, 0, ddmod - dd)
-    first = cnp.zeros_like(_along(p, axis, slice(0, 1)))
-    return p + concatenate([first, cnp.cumsum(ph_correct, axis=axis)], axis=axis)
+    # (the first entries are NumPy's copy of p's: -0.0 + 0.0 would lose the sign)
+    return concatenate([_along(p, axis, slice(0, 1)), _along(p, axis, slice(1, None))
+                        + cnp.cumsum(ph_correct, axis=axis)], axis=axis)
