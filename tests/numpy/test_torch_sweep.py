@@ -83,6 +83,8 @@ KNOWN = {
     ("torch", "cumulative_trapezoid", "M, V"): _ROUNDING, ("linalg", "lu", "M"): _ROUNDING,
     **{(g, n, p): "bin edges are NumPy's linspace; PyTorch's vectorised one rounds differently"
        for g in ("torch", "Tensor") for n, p in (("histogram", "S"), ("histogram", "M"), ("histogram", "Q"))},
+    **{(g, "histogram", p): "bin edges that do not increase are refused; PyTorch's counts for them are unspecified"
+       for g in ("torch", "Tensor") for p in ("V, VN", "M, V", "VH, V")},
     **{(g, n, "VH"): "PyTorch's bin index overflows at 1e308"
        for g in ("torch", "Tensor") for n in ("histc", "histogram")},
     ("torch", "bucketize", "V, VN"): "boundaries not sorted (NaN among them): the result is unspecified",
@@ -166,7 +168,7 @@ FIXED = [
     ("linalg", "matrix_power", "V, 2"), ("Tensor", "broadcast_to", "I, 2"), ("Tensor", "broadcast_to", "M, 0"),
     ("torch", "einsum", "S"), ("torch", "einsum", "VH"), ("linalg", "cross", "M, V"), ("linalg", "cross", "V, I"),
     ("Tensor", "cross", "IM, M"), ("torch", "cross", "M, V"), ("F", "tanhshrink", "B"), ("torch", "tensordot", "V, VN"),
-    ("torch", "tensordot", "IM, M"),
+    ("torch", "tensordot", "IM, M"), ("torch", "histogram", "VN"), ("Tensor", "histogram", "MS"),
 ]
 
 
@@ -189,13 +191,12 @@ UNFIXED = set("""
     F.huber_loss F.l1_loss F.margin_ranking_loss F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
     F.multilabel_margin_loss F.multilabel_soft_margin_loss F.native_channel_shuffle F.poisson_nll_loss
     F.soft_margin_loss F.triplet_margin_loss F.triplet_margin_with_distance_loss F.unfold Tensor.baddbmm
-    Tensor.cholesky Tensor.histogram Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_
-    Tensor.mv Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_ Tensor.squeeze_ Tensor.stft Tensor.to
-    Tensor.view fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal
-    linalg.inv_ex linalg.lu linalg.lu_factor linalg.pinv linalg.tensorinv linalg.vander linalg.vecdot
-    special.multigammaln torch.baddbmm torch.chain_matmul torch.cholesky torch.cholesky_solve torch.complex
-    torch.histc torch.histogram torch.mv torch.mvlgamma torch.polar torch.stft torch.tensordot
-    torch.triangular_solve torch.view_as_real
+    Tensor.cholesky Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv
+    Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_ Tensor.squeeze_ Tensor.stft Tensor.to Tensor.view
+    fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal linalg.inv_ex linalg.lu
+    linalg.lu_factor linalg.pinv linalg.tensorinv linalg.vander linalg.vecdot special.multigammaln torch.baddbmm
+    torch.chain_matmul torch.cholesky torch.cholesky_solve torch.complex torch.histc torch.mv torch.mvlgamma
+    torch.polar torch.stft torch.tensordot torch.triangular_solve torch.view_as_real
 """.split())
 
 

@@ -190,6 +190,8 @@ class TorchOrderMethods:
                 raise RuntimeError(f"histogram(): max must be larger than min; got range=({lo}, {hi})")
             if lo == hi:
                 lo, hi = lo - 0.5, hi + 0.5
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise RuntimeError(f"histogram(): range of [{lo}, {hi}] is not finite")
             edges = np.linspace(lo, hi, int(bins) + 1).astype(v.dtype)
         hist, _ = np.histogram(v.ravel(), bins=edges, weights=None if w is None else w.ravel(), density=density)
         return histogram_result(Tensor(hist.astype(v.dtype), EAGER), Tensor(edges, EAGER))
