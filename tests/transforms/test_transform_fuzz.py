@@ -459,3 +459,12 @@ def check(case):
               ((np.zeros(0), np.array(-0.954316)),)))
 def test_transform_stacks_agree_with_jax(case):
     check(case)
+
+
+def test_a_ufunc_where_mask_that_vmap_batches_is_refused_with_the_fix():
+    """A ufunc's where= mask batched by vmap, about plain arrays, is refused as on Tensors,
+    saying to use chainrule.numpy.where (NumPy's call handed itself back, without end)."""
+    x, masks = np.array([0.3, -0.5, 0.9]), np.array([[True, False, True], [False, True, True]])
+    with pytest.raises(TypeError, match="chainrule.numpy.where"):
+        cr.vmap(lambda w: cnp.exp(x, where=w, out=np.zeros(3)))(masks)
+    np.testing.assert_allclose(cr.vmap(lambda w: cnp.where(w, cnp.exp(x), 0.0))(masks), np.where(masks, np.exp(x), 0))

@@ -126,8 +126,10 @@ def ufunc_keywords(prim, args, kwargs):
     ``dtype=`` (with ``casting=``) converts the inputs first, which is what NumPy's loop
     does; ``out=`` and ``where=`` cannot hold a result that is being differentiated, so
     they are refused with the composition that does the same."""
-    if not any(isinstance(a, Tensor) for a in args):
+    if not any(isinstance(a, Tensor) for a in args) and not any(isinstance(v, Tensor) for v in kwargs.values()):
         return prim.fun(*args, **kwargs)
+    # (a traced where= about plain arrays, a mask that vmap batches: refused below as on
+    # Tensors; NumPy's own call would hand it back here through the mask, without end)
     kw = dict(kwargs)
     out, where = kw.pop("out", None), kw.pop("where", True)
     dtype, casting = kw.pop("dtype", None), kw.pop("casting", "same_kind")
