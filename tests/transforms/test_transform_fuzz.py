@@ -154,7 +154,8 @@ STEPS = {
     "take argmax y": (lambda s, b: len(s) >= 1 and s[0] > 0,
                       lambda m, h, y: m.take(h, m.argmax(m.ravel(y)) % h.shape[0], axis=0)),
     "take argsort y": (lambda s, b: len(s) >= 1 and s[-1] > 0,
-                       lambda m, h, y: m.take(h, m.argsort(m.ravel(y)) % h.shape[-1], axis=-1)),
+                       # (stable: NumPy's default sort orders ties as it likes, JAX's keeps them)
+                       lambda m, h, y: m.take(h, m.argsort(m.ravel(y), stable=True) % h.shape[-1], axis=-1)),
     # more NumPy
     "diff": (lambda s, b: len(s) >= 1 and s[-1] >= 2, lambda m, h, y: m.diff(h, axis=-1)),
     "pad": (lambda s, b: len(s) >= 1, lambda m, h, y: m.pad(h, 1)),
