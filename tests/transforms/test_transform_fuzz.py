@@ -1,16 +1,21 @@
 """Transforms composed in random orders, against JAX: hypothesis writes a small program out
-of NumPy steps (elementwise, reductions, shapes, indexing, products, where, cumsum, sort,
-concatenate...), each step written once for a namespace so that the same description runs
-as chainrule.numpy and as jax.numpy, and wraps it in a random stack of one to four of
-jit, vmap (with random in_axes and out_axes), grad of a sum, jvp, jacfwd, jacrev,
-hessian, checkpoint, and custom_vjp / custom_jvp wrappers whose rules are the function's
-true derivative. Both libraries run the same stack in float64; the results agree to 1e-10.
+of NumPy steps (elementwise, reductions, shapes, indexing by constants and by data,
+products, linear algebra, special functions, where, cumsum, sort, concatenate, lax control
+flow...), each written once for a namespace so that the same description runs as
+chainrule.numpy and as jax.numpy, and wraps it in a random stack of one to four of jit,
+vmap (random in_axes and out_axes, or over one argument closing over the other), grad of a
+sum, value_and_grad, vjp, jvp, linearize, jacfwd, jacrev, hessian (each by argnums or by a
+closure), checkpoint, and custom_vjp / custom_jvp wrappers whose rules are the function's
+true derivative. The same transformed function is called on one to three inputs (a jitted
+one replays). Both libraries run in float64 and agree to 1e-10; a stack without
+derivatives also gives the NumPy program's values, looped over the examples, with its
+signs of zeros.
 
 Values with ties and signed zeros (where max, sort, abs and where flip) are kept for stacks
-that only compute values (jit, vmap, checkpoint); a stack that differentiates gets values
-away from the kinks, where the conventions at a kink differ on purpose (docs/vmap.md, "Where
-the numbers differ from JAX's"). The CI run is short and repeatable; a hunt for new
-failures runs many more examples: ``TRANSFORM_FUZZ_EXAMPLES=2000``."""
+that only compute values; a stack that differentiates gets values away from the kinks,
+where the conventions differ on purpose (docs/vmap.md, "Where the numbers differ from
+JAX's"). The CI run is short and repeatable; ``TRANSFORM_FUZZ_EXAMPLES=2000`` hunts (or
+``make_case`` with a random generator's choices, every choice equally likely)."""
 
 import os
 from types import SimpleNamespace
