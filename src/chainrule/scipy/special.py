@@ -119,18 +119,19 @@ _NO_SHAPE = "its derivative is a hypergeometric series that chainrule does not p
 
 # The densities through logarithms, except at the ends of the support, where the log's
 # derivative is infinite while the density's need not be (gammainc(2, x)'' at 0 is 1): there
-# the powers themselves, and the logarithms see a harmless point instead (no 0 * inf).
+# the powers themselves, of x + 0.0 (-0.0 is +0.0 then: (-0.0) ** -0.5 would be -inf), and
+# the logarithms see a harmless point instead (no 0 * inf).
 def _gamma_density(a, x):
     end = x == 0
     inside = cnp.where(end, 1.0, x)
-    return cnp.where(end, x ** (a - 1) * cnp.exp(-x - gammaln(a)),
+    return cnp.where(end, (x + 0.0) ** (a - 1) * cnp.exp(-x - gammaln(a)),
                      cnp.exp(xlogy(a - 1, inside) - inside - gammaln(a)))
 
 
 def _beta_density(a, b, x):
     end = (x == 0) | (x == 1)
     inside = cnp.where(end, 0.5, x)
-    return cnp.where(end, x ** (a - 1) * (1 - x) ** (b - 1) * cnp.exp(-betaln(a, b)),
+    return cnp.where(end, (x + 0.0) ** (a - 1) * (1 - x) ** (b - 1) * cnp.exp(-betaln(a, b)),
                      cnp.exp(xlogy(a - 1, inside) + xlog1py(b - 1, -inside) - betaln(a, b)))
 
 

@@ -39,10 +39,12 @@ class Standard:
 
     ``logpdf`` is required; ``logcdf``, ``sf``, ``logsf`` and ``isf`` follow from the
     others where not given: by reflection for a ``symmetric`` (even) density
-    (``sf(z) = cdf(-z)``, ``isf(q) = -ppf(q)``), else as ``log(cdf)``, ``exp(logsf)``,
-    ``log(sf)`` and ``ppf(1 - q)``. Off the ``support`` (closed, in ``z``) the functions
-    take their constant values there (log density -inf) with derivative 0: the standard
-    functions are evaluated at ``interior``, a point of the support, instead. Where
+    (``sf(z) = cdf(-z)``, ``isf(q) = -ppf(q)``), else as ``exp(logsf)`` and ``ppf(1 - q)``;
+    ``logcdf`` and ``logsf`` as ``log(cdf)`` and ``log(sf)``, or, where both the cdf and
+    the sf are known, as ``log1p(-sf)`` and ``log1p(-cdf)`` above 1/2. Off the ``support``
+    (closed, in ``z``) the functions take their constant values there (log density -inf)
+    with derivative 0: the standard functions are evaluated at ``interior``, a point of
+    the support, instead. Where
     ``valid(*shapes)`` is false (a shape parameter out of its range), or ``scale`` is not
     positive, every function is nan, as SciPy's.
     """
@@ -74,6 +76,9 @@ class Standard:
         if self.symmetric and name in ("sf", "logsf"):
             mirror = self.function("cdf" if name == "sf" else "logcdf")
             return lambda z, *shape: mirror(-z, *shape)
+        if name in ("logcdf", "logsf") and (self.symmetric or self.sf is not None or self.logsf is not None):
+            p, complement = (self.function(n) for n in ((name[3:], "sf" if name == "logcdf" else "cdf")))
+            return lambda z, *shape: _log_of(p(z, *shape), complement(z, *shape))
         source, outer = {"logcdf": ("cdf", cnp.log), "sf": ("logsf", cnp.exp),
                          "logsf": ("sf", cnp.log)}.get(name, (None, None))
         if source is None or (name in ("sf", "logsf") and self.sf is None and self.logsf is None):
@@ -91,6 +96,14 @@ class Standard:
                        sf=lambda z, *s: cdf(-z, *s), logsf=lambda z, *s: logcdf(-z, *s),
                        ppf=lambda q, *s: -isf(q, *s), isf=None, support=(-high, -low),
                        interior=-self.interior, example=(-self.example[0], *self.example[1:]))
+
+
+def _log_of(p, complement):
+    """``log(p)``, as ``log1p(-complement)`` where ``p`` is near 1 (``log`` of a ``p`` within
+    1e-16 of 1 is 0, or a rounding error, where the complement keeps the digits)."""
+    near_one = p > 0.5
+    return cnp.where(near_one, cnp.log1p(-cnp.where(near_one, complement, 0.0)),
+                     cnp.log(cnp.where(near_one, 0.5, p)))
 
 
 def _inside(z, low: float, high: float):

@@ -1,7 +1,8 @@
 """The generalized normal distribution of shape ``beta``, density
 ``beta / (2 Γ(1/beta)) exp(-|z|^beta)`` with ``z = (x - loc) / scale``: ``logpdf`` and
 ``pdf`` differentiable in ``x``, ``beta``, ``loc`` and ``scale``; ``cdf``, ``sf`` and their
-logarithms in all but ``beta``. ``beta <= 0`` gives nan, as SciPy's."""
+logarithms in all but ``beta``. ``beta <= 0`` gives nan, as SciPy's. (``divide(1.0, beta)``, not
+``reciprocal``: an integer ``beta`` of 2 has the reciprocal 0 in NumPy's integers.)"""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 def _tail(z, beta):
     """The mass beyond ``|z|`` on one side."""
-    return 0.5 * gammaincc(cnp.reciprocal(beta), cnp.abs(z) ** beta)
+    return 0.5 * gammaincc(cnp.divide(1.0, beta), cnp.abs(z) ** beta)
 
 
 def _cdf(z, beta):
@@ -29,7 +30,7 @@ def _logcdf(z, beta):
     return cnp.where(z < 0, cnp.log(tail), cnp.log1p(-tail))
 
 
-STANDARD = Standard(lambda z, beta: cnp.log(beta) - LOG2 - gammaln(cnp.reciprocal(beta)) - cnp.abs(z) ** beta,
+STANDARD = Standard(lambda z, beta: cnp.log(beta) - LOG2 - gammaln(cnp.divide(1.0, beta)) - cnp.abs(z) ** beta,
                     cdf=_cdf, logcdf=_logcdf, symmetric=True, valid=lambda beta: beta > 0, shapes=("beta",),
                     example=(0.5, 1.5))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)

@@ -17,7 +17,7 @@ def _logsf(z):
 
 STANDARD = Standard(lambda z: -(z + cnp.exp(-z)), cdf=lambda z: cnp.exp(-cnp.exp(-z)),
                     logcdf=lambda z: -cnp.exp(-z), sf=lambda z: -cnp.expm1(-cnp.exp(-z)),
-                    logsf=_logsf, ppf=lambda q: -cnp.log(-cnp.log(q)))
+                    logsf=_logsf, ppf=lambda q: -cnp.log(-cnp.log(q)), isf=lambda q: -cnp.log(-cnp.log1p(-q)))
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.gumbel_r's own

@@ -36,9 +36,9 @@ def _parts(x, a, b, loc, scale):
     return cnp.clip(z, a, b), inside, _log_mass(a, b)
 
 
-def _valid(a, b, z, value):
-    """``value``, nan where ``a >= b`` or ``z`` is nan."""
-    return cnp.where((a < b) & cnp.logical_not(cnp.isnan(z)), value, np.nan)
+def _valid(a, b, scale, z, value):
+    """``value``, nan where ``a >= b``, ``scale`` is not positive or ``z`` is nan (SciPy's)."""
+    return cnp.where((a < b) & (scale > 0) & cnp.logical_not(cnp.isnan(z)), value, np.nan)
 
 
 def _log_tails(x, a, b, loc, scale):
@@ -48,8 +48,8 @@ def _log_tails(x, a, b, loc, scale):
     below = cnp.where(z > a, _log_mass(a, cnp.where(z > a, z, b)) - mass, NEG_INF)
     above = cnp.where(z < b, _log_mass(cnp.where(z < b, z, a), b) - mass, NEG_INF)
     near = -LOG2
-    return (_valid(a, b, z, cnp.where(below > near, log_diff_exp(0.0, above), below)),
-            _valid(a, b, z, cnp.where(above > near, log_diff_exp(0.0, below), above)))
+    return (_valid(a, b, scale, z, cnp.where(below > near, log_diff_exp(0.0, above), below)),
+            _valid(a, b, scale, z, cnp.where(above > near, log_diff_exp(0.0, below), above)))
 
 
 @_export
@@ -62,7 +62,7 @@ def logpdf(x, a, b, loc=0.0, scale=1.0):
     """
     z, inside, mass = _parts(x, a, b, loc, scale)
     density = -0.5 * z * z - 0.5 * np.log(2 * np.pi) - mass - cnp.log(scale)
-    return _valid(a, b, z, cnp.where(inside, density, NEG_INF))
+    return _valid(a, b, scale, z, cnp.where(inside, density, NEG_INF))
 
 
 @_export
