@@ -12,10 +12,12 @@ The test compares all values, and gradients on ordinary values by central differ
 
 import numpy as np
 import pytest
+import scipy.stats
+from tests.finite_differences import central_differences
 from tests.scipy import scipy_sweep as sweep
 
 import chainrule as cr
-from chainrule.scipy import special
+from chainrule.scipy import special, stats
 
 _EXTREMES = ("1e+300", "1e-300", "5e-324")
 
@@ -96,6 +98,20 @@ def test_fixed_calls_agree_with_scipy(case):
     name, text = case
     pattern = next(p for p in sweep.patterns(name) if p.text == text)
     assert sweep.check(name, pattern, gradients=False) is None
+
+
+@pytest.mark.parametrize("x", [-2.5, 0.7, 3.1])
+@pytest.mark.parametrize("name", ["cdf", "sf", "logcdf", "logsf"])
+def test_truncnorm_gradients_on_and_off_the_support(name, x):
+    """Finite gradients, those of central differences: off the support (where the value is
+    constant) they were nan (an unused branch's infinite derivative times 0)."""
+    f = lambda *a: getattr(stats.truncnorm, name)(*a)  # noqa: E731
+    args = np.array([x, -0.5, 1.5, 0.2, 1.3])
+    got = cr.grad(lambda v: f(*v))(args)
+    theirs = lambda v: float(getattr(scipy.stats.truncnorm, name)(*v))  # noqa: E731
+    # where the log is -inf (off the support) the value is constant: derivative 0
+    want = central_differences(theirs, args) if np.isfinite(theirs(args)) else np.zeros(5)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize("name", ["gammainc", "gammaincc", "betainc"])

@@ -48,8 +48,11 @@ def _log_tails(x, a, b, loc, scale):
     below = cnp.where(z > a, _log_mass(a, cnp.where(z > a, z, b)) - mass, NEG_INF)
     above = cnp.where(z < b, _log_mass(cnp.where(z < b, z, a), b) - mass, NEG_INF)
     near = -LOG2
-    return (_valid(a, b, scale, z, cnp.where(below > near, log_diff_exp(0.0, above), below)),
-            _valid(a, b, scale, z, cnp.where(above > near, log_diff_exp(0.0, below), above)))
+    # the unused branch of each where sees -1 (log_diff_exp(0, 0) is -inf, its derivative inf: nan)
+    return (_valid(a, b, scale, z, cnp.where(below > near, log_diff_exp(0.0, cnp.where(below > near, above, -1.0)),
+                                             below)),
+            _valid(a, b, scale, z, cnp.where(above > near, log_diff_exp(0.0, cnp.where(above > near, below, -1.0)),
+                                             above)))
 
 
 @_export
