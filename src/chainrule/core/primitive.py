@@ -457,13 +457,15 @@ def _any_tensor(values) -> bool:
 
 
 def _keyword_trace(kwargs: dict, trace):
-    """The trace of a Tensor among the keyword arguments (a mask ``where=`` that a vmap
-    batches) that is inner to ``trace`` (to every trace, for None), or None: the call is
+    """The trace of a vmap that batches a Tensor among the keyword arguments (a mask
+    ``where=``) and is inner to ``trace`` (to every trace, for None), or None: the call is
     that trace's, as for a positional argument. (NumPy's own call would hand it back
-    through the Tensor's ``__array_ufunc__``, without end.)"""
+    through the Tensor's ``__array_ufunc__``, without end.) Only a batching trace takes
+    keyword values in its ``process``; the others get them through NumPy's dispatch,
+    which passes them by position where the function allows (``np.outer(a, b=t)``)."""
     inner = None
     for v in kwargs.values():
-        if isinstance(v, Tensor) and (trace is None or v._trace.level > trace.level) and (
+        if isinstance(v, Tensor) and v._trace.batches and (trace is None or v._trace.level > trace.level) and (
                 inner is None or v._trace.level > inner.level):
             inner = v._trace
     return inner
