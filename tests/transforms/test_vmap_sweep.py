@@ -38,6 +38,10 @@ def _static_by_jit(group, name, pattern, why):
     return why.endswith("oracle ValueError") and why.startswith("vs JAX: raises TypeError")
 
 
+def _oracle_refuses_tensor(group, name, pattern, why):
+    return why.startswith("vs loop: raises TypeError") and "is not differentiable in chainrule" in why
+
+
 # Families of differences kept on purpose: name -> (reason, test of a disagreement)
 KNOWN_FAMILIES = {
     "BLAS scaling by zero": ("NumPy's dot and inner of an array and a 0-d one scale by BLAS, which writes +0.0 "
@@ -51,6 +55,9 @@ KNOWN_FAMILIES = {
     "value-dependent shape": ("a function whose output shape depends on the values (unique, nonzero, the set "
                               "operations) raises a TypeError asking for size=, as JAX's ConcretizationTypeError; "
                               "JAX raises ValueError for some of them first", _static_by_jit),
+    "loop oracle on Tensors": ("a function without a derivative (histogram2d) refuses a Tensor in the per-example "
+                               "loop once earlier programs have left its examples as Tensors; vmap computes it on "
+                               "the batch's values", _oracle_refuses_tensor),
 }
 
 # (group, name, pattern text) -> why chainrule's answer differs on purpose
