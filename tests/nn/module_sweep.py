@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 import torch
-from tests.numpy.torch_sweep import _exception_base
+from tests.numpy.torch_sweep import _exception_base, _float_leaves, _weighted_sum
 
 import chainrule as cr
 from chainrule import nn as cr_nn
@@ -215,25 +215,6 @@ def _same(got, want, path="") -> str | None:
     return None
 
 
-def _leaves(out):
-    if isinstance(out, tuple | list):
-        return [x for o in out for x in _leaves(o)]
-    return [out]
-
-
-def _float_results(out):
-    return [t for t in _leaves(out) if isinstance(t, torch.Tensor | cr.Tensor) and t.is_floating_point()
-            and t.requires_grad]
-
-
-def _weighted_sum(out, lib):
-    total = 0
-    for t in _float_results(out):
-        w = np.cos(np.arange(t.numel(), dtype=np.float64) + 1.0).reshape(tuple(t.shape))
-        total = total + (t * lib.tensor(w)).sum()
-    return total
-
-
 def _inputs(arrays, grads, lib):
     """(leaves, arguments): the leaves are differentiated; the arguments passed are copies
     of them (in-place layers may change them; what they become is compared)."""
@@ -264,7 +245,7 @@ def run(module, lib, arrays, grads, structure):
     if _failed(out):
         return out, None, None, None, None
     state = {"args": list(args), "grads": None, "params": None}
-    if _float_results(out):
+    if _float_leaves(out):
         backward = _attempt(lambda: _weighted_sum(out, lib).backward())
         if _failed(backward):
             state["grads"] = backward
