@@ -31,6 +31,7 @@ gives the same clear error.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -243,8 +244,18 @@ def _decode_tree(node, arrays: dict, path) -> Any:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory: save to a file in it (such as "
+                                f"{path / 'model.safetensors'})", str(path))
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:  # name the file asked for, not the temporary one
+        hint = " (create it first)" if isinstance(e, FileNotFoundError) else ""
+        raise type(e)(e.errno, f"cannot write into the directory {directory}{hint}: {e.strerror}",
+                      str(path)) from None
+    try:
+        # the mode of the file it replaces, or the umask's, as open() gives (mkstemp's is 0o600)
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -256,6 +267,12 @@ def _write_atomically(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _read(path: str | os.PathLike | BinaryIO) -> bytes:
@@ -306,8 +323,8 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     for name, entry in header.items():
         try:
             dtype = _DTYPES[entry["dtype"]]
-            shape = [int(s) for s in entry["shape"]]
-            begin, end = (int(o) for o in entry["data_offsets"])
+            shape = _ints(entry["shape"])
+            begin, end = _ints(entry["data_offsets"])
         except KeyError as e:
             if isinstance(entry, dict) and entry.get("dtype") not in _DTYPES and "dtype" in entry:
                 raise ModelFileError(f"{path}: '{name}' has dtype {entry['dtype']}, which NumPy cannot hold") from None
@@ -331,6 +348,14 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     if start + pos < len(data):
         raise ModelFileError(f"{path}: corrupt: {len(data) - start - pos} bytes after the last array")
     return header, metadata, start
+
+
+def _ints(values) -> list[int]:
+    """A header's list of whole numbers (a shape, a byte range); anything else (2.0, "2",
+    true) is corrupt, as the safetensors package reads it."""
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise TypeError(values)
+    return values
 
 
 def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_only: bool = True) -> Any:

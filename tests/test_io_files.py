@@ -1,0 +1,93 @@
+"""Model files on disk as users meet them: the permissions of a saved file, saving into
+a folder or a missing one, an interrupted save, a header whose numbers are not whole,
+and weights tied or cast on loading (the real PyTorch as the oracle)."""
+
+import json
+import os
+import struct
+from unittest import mock
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.io import ModelFileError, load, save
+from test_io import backend  # noqa: F401  (the fixture: with and without the safetensors package)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_a_saved_file_has_the_umask_s_mode_or_the_mode_of_the_file_it_replaces(tmp_path):
+    path = tmp_path / "m.safetensors"
+    old = os.umask(0o022)
+    try:
+        save({"w": np.zeros(2)}, path)
+        assert path.stat().st_mode & 0o777 == 0o644  # readable by others, as open() and torch.save make it
+        os.umask(0o077)
+        save({"w": np.zeros(2)}, tmp_path / "private.safetensors")
+        assert (tmp_path / "private.safetensors").stat().st_mode & 0o777 == 0o600
+        path.chmod(0o640)
+        save({"w": np.ones(2)}, path)  # replacing a file keeps its mode
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_saving_into_a_folder_or_a_missing_one_names_the_path_asked_for(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"is a directory: save to a file in it .*model\.safetensors") as e:
+        save({"w": np.zeros(2)}, folder)
+    assert e.value.filename == str(folder)
+    missing = tmp_path / "no" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match="create it first") as e:
+        save({"w": np.zeros(2)}, missing)
+    assert e.value.filename == str(missing) and ".tmp" not in str(e.value)
+    assert sorted(os.listdir(tmp_path)) == ["run"] and not os.listdir(folder)
+
+
+def test_an_interrupted_save_leaves_the_old_file_whole(tmp_path):
+    path = tmp_path / "m.safetensors"
+    save({"w": np.arange(3.0)}, path)
+    with mock.patch("os.fsync", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+        save({"w": np.zeros(5)}, path)
+    assert load(path)["w"].tolist() == [0.0, 1.0, 2.0] and os.listdir(tmp_path) == ["m.safetensors"]
+
+
+@pytest.mark.parametrize("field, value", [("shape", [2.0]), ("shape", ["2"]), ("shape", [True, 2]),
+                                          ("data_offsets", [0, 16.0]), ("shape", 2)])
+def test_a_header_number_that_is_not_whole_is_corrupt(tmp_path, backend, field, value):  # noqa: F811
+    header = {"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}}
+    header["w"][field] = value
+    text = json.dumps(header).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text + np.zeros(2).tobytes())
+    with pytest.raises(ModelFileError, match="corrupt header entry for 'w'"):
+        load(path)
+
+
+def test_tied_and_cast_weights_load_as_in_pytorch(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.out = nn.Embedding(4, 3), nn.Linear(3, 4, bias=False)
+            self.out.weight = self.emb.weight
+
+    model, fresh = Tied(), Tied()
+    save(model.state_dict(), tmp_path / "tied.safetensors")
+    fresh.load_state_dict(load(tmp_path / "tied.safetensors"))
+    assert fresh.out.weight is fresh.emb.weight
+    assert np.array_equal(fresh.out.weight.detach().numpy(), model.emb.weight.detach().numpy())
+    # a float64 file into a float32 model: the parameters keep their dtype, as PyTorch's
+    wide = {"weight": np.arange(6.0).reshape(2, 3) / 7, "bias": np.array([0.1, 1e-40])}
+    save(wide, tmp_path / "wide.safetensors")
+    ours = nn.Linear(3, 2, dtype=cr.float32)
+    ours.load_state_dict(load(tmp_path / "wide.safetensors"))
+    theirs = torch.nn.Linear(3, 2)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in wide.items()})
+    for name in wide:
+        a, b = getattr(ours, name).detach(), getattr(theirs, name).detach()
+        assert a.dtype == np.float32 and np.array_equal(a.numpy(), b.numpy())
