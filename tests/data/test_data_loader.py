@@ -60,7 +60,7 @@ def test_generic_datasets_are_collated_field_by_field():
     assert batches[0]["x"].shape == (2, 2)
     custom = DataLoader(Pairs(), batch_size=5, collate_fn=lambda s: len(s))
     assert list(custom) == [5]
-    assert default_collate([(1.0, "a"), (2.0, "b")])[1] == ["a", "b"]
+    assert default_collate([(1.0, "a"), (2.0, "b")])[1] == ("a", "b")  # a tuple, as PyTorch's
 
 
 def test_subset_and_random_split():

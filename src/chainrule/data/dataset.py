@@ -310,15 +310,18 @@ def default_collate(samples: list) -> Any:
             return stack(samples)
         return _as_tensor(np.stack(arrays))
     if isinstance(first, np.ndarray | np.generic) and not isinstance(first, np.str_ | np.bytes_):
-        if first.dtype.kind in "SaUOV":
+        if first.dtype.kind in _NOT_NUMBERS:
             raise TypeError(_COLLATE_ERROR.format(first.dtype))
         arrays = [np.asarray(s) for s in samples]
         _same_shapes(arrays)
-        return _as_tensor(np.stack(arrays))
+        batch = np.stack(arrays)
+        if batch.dtype.kind in _NOT_NUMBERS:  # numbers mixed with strings or objects
+            raise TypeError(_COLLATE_ERROR.format(f"{first.dtype} mixed with {batch.dtype}"))
+        return _as_tensor(batch)
     if isinstance(first, str | bytes):
-        return list(samples)
+        return samples  # as they come: a list from the loader, a tuple of a field (PyTorch's)
     if isinstance(first, int | float):
-        return _as_tensor(np.asarray(samples, dtype=np.float64 if isinstance(first, float) else None))
+        return _as_tensor(_numbers(samples, np.float64 if isinstance(first, float) else None))
     if isinstance(first, collections.abc.Mapping):
         fields = {k: default_collate([s[k] for s in samples]) for k in first}
         try:
@@ -333,7 +336,7 @@ def default_collate(samples: list) -> Any:
         if any(len(s) != len(first) for s in samples):
             raise RuntimeError("default_collate: each element in list of batch should be of equal size, "
                                f"got lengths {sorted({len(s) for s in samples})}")
-        fields = [default_collate([s[i] for s in samples]) for i in range(len(first))]
+        fields = [default_collate(tuple(s[i] for s in samples)) for i in range(len(first))]
         if hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*fields)
         if isinstance(first, tuple | list):
@@ -343,6 +346,25 @@ def default_collate(samples: list) -> Any:
         except TypeError:  # a sequence that cannot be built from a list
             return fields
     raise TypeError(_COLLATE_ERROR.format(type(first)))
+
+
+_NOT_NUMBERS = "SaUOVMm"  # strings, objects, records, dates and times: no Tensor holds them
+
+
+def _numbers(samples, dtype) -> np.ndarray:
+    """A batch of Python numbers as one array, as ``torch.tensor(samples)`` makes it:
+    anything but numbers in it is a TypeError, an integer beyond int64 a ValueError."""
+    for s in samples:
+        if not isinstance(s, int | float | np.integer | np.floating | np.bool_):
+            raise TypeError(f"default_collate: a batch of numbers holds a {type(s).__name__} ({s!r}); every "
+                            "sample must give a number in this field (or collate it in a collate_fn)")
+    if dtype is None and not any(isinstance(s, float | np.floating) for s in samples):
+        dtype = bool if all(isinstance(s, bool | np.bool_) for s in samples) else np.int64
+    try:
+        return np.asarray(samples, dtype=dtype)
+    except OverflowError:
+        raise ValueError(f"default_collate: the integers {samples!r} do not fit in int64 (a Tensor of "
+                            "integers holds -2**63 to 2**63 - 1)") from None
 
 
 def _same_shapes(arrays: list) -> None:
