@@ -549,6 +549,27 @@ def test_primitive_without_rule_loops_and_warns_once():
     np.testing.assert_allclose(g, 3 * x ** 2, rtol=1e-12)
 
 
+def test_numpy_function_without_mirror_loops_and_warns_once(monkeypatch):
+    """NumPy's functions that chainrule neither mirrors nor differentiates (histogram2d,
+    ix_), called on batched values directly or through NumPy's dispatch, run once per
+    example and stack, warned once by name, as a primitive without a batching rule."""
+    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    x, y = rng.uniform(size=(B, 6)), rng.uniform(size=(B, 6))
+    with pytest.warns(UserWarning, match="histogram2d has no batching rule"):
+        assert_batches(lambda a, b: cnp.histogram2d(a, b, bins=3), (x, y[0]), (0, None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_batches(lambda a, b: np.histogram2d(a, b, bins=3), (x.T, y), (1, 0), out_axes=-1)  # warned already
+    with pytest.warns(UserWarning, match="ix_ has no batching rule"):
+        assert_batches(lambda a, b: cnp.ix_(a, b), (x, y[0]), (0, None))
+    with pytest.warns(UserWarning, match="histogramdd has no batching rule"):
+        counts, edges = cr.vmap(lambda a: cnp.histogramdd(a, bins=2))(x.reshape(B, 3, 2))  # (edges: a list)
+    assert isinstance(edges, list) and len(edges) == 2 and counts.shape == (B, 2, 2)
+    np.testing.assert_array_equal(edges[1][2], np.histogramdd(x[2].reshape(3, 2), bins=2)[1][1])
+    with pytest.raises(TypeError, match="histogram2d is not differentiable"):
+        cr.vmap(cr.grad(lambda a: cnp.histogram2d(a, a)[0].sum()))(x)
+
+
 # -- chainrule.scipy ----------------------------------------------------------------------------------
 def scipy_programs():
     import scipy.linalg

@@ -70,6 +70,8 @@ FIXED = [
     ("special", "exp1", "V@0 | n=3 special"), ("special", "sici", "M@0 | n=3 smooth out_axes=1"),
     ("special", "fresnel", "M@-1 | n=1 special out_axes=-1"), ("special", "comb", "M@0, V@None | n=3 special"),
     ("special", "wofz", "S@0 | n=3 special"), ("special", "poch", "V@-1, S@0 | n=3 special"),
+    ("np", "histogram2d", "V@0, V@0 | n=3 smooth out_axes=-1"), ("np", "histogramdd", "M@-1 | n=1 special out_axes=-1"),
+    ("np", "histogramdd", "Q@None, Q@0 | n=3 smooth"), ("np", "ix_", "V@0 | n=3 smooth"),
 ]
 
 # (group, name, pattern text): calls with disagreements not yet worked off, all of them on arguments
@@ -77,10 +79,6 @@ FIXED = [
 # that is an array) where vmap raises another class than the loop or JAX, or answers
 # (python tests/transforms/vmap_sweep.py FILE --values lists every disagreement of the table)
 UNFIXED = {
-    # NumPy's functions that chainrule neither mirrors nor differentiates refuse a value vmap
-    # batches, where the loop and JAX answer (or raise ValueError on NaN): no loop fallback yet
-    ('np', 'histogram2d', 'V@0, V@0 | n=3 smooth out_axes=-1'), ('np', 'histogramdd', 'M@-1 | n=1 special out_axes=-1'),
-    ('np', 'histogramdd', 'Q@None, Q@0 | n=3 smooth'), ('np', 'ix_', 'V@0 | n=3 smooth'),
     ('np', 'average', 'B@0, V@None, S@0 | n=3 special'), ('np', 'average', 'M@1, V@None, V@0 | n=3 special'),
     ('np', 'bincount', 'V@None, M@1 | n=3 special'), ('np', 'choose', 'V@-1, S@0 | n=3 special'),
     ('np', 'choose', 'S@0, S@0 | n=1 smooth'), ('np', 'full_like', 'V@0, V@0, V@0 | n=3 smooth'),

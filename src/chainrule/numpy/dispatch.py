@@ -116,6 +116,8 @@ def dispatch_function(func, args, kwargs):
     fun = MIRROR_OF.get(func) or NONDIFF_OF.get(func)
     if fun is None and (trace := recorded_only((*args, *kwargs.values()))) is not None:
         return trace.foreign(func, args, kwargs)
+    if fun is None and func not in _WRITERS and (trace := batched_only((*args, *kwargs.values()))) is not None:
+        return trace.foreign(func, args, kwargs)  # under vmap alone: each example's, stacked
     if fun is None:
         module = getattr(func, "__module__", "numpy") or "numpy"
         name = func.__name__
@@ -162,7 +164,7 @@ def guarded(np_fun, name: str | None = None, module: str = "numpy"):
                 if (trace := recorded_only((*args, *kwargs.values()))) is not None:
                     return trace.foreign(np_fun, args, kwargs)  # under jit alone: recorded
                 if (trace := batched_only((*args, *kwargs.values()))) is not None:
-                    return trace.record(np_fun, args, kwargs)  # under vmap alone: each example's
+                    return trace.foreign(np_fun, args, kwargs)  # under vmap alone: each example's
                 raise not_supported(name, module)
         return np_fun(*args, **kwargs)
 

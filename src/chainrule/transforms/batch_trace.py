@@ -22,8 +22,8 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import FLAT_ITEMS, RECORDING, engine_output
-from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.primitive import FLAT_ITEMS, RECORDING, engine_output, user_output
+from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
@@ -287,11 +287,18 @@ class BatchTrace(Trace):
                 raise _example_error(self, fun, args, kwargs, error, call=self.call_below) from None
             if ans is NotImplemented:
                 ans = loop_over_examples(self, fun, args, kwargs, call=self.call_below)
-        if isinstance(ans, tuple | list):
-            items = [self.box(v) for v in ans]
-            return items if isinstance(ans, list) else (
-                type(ans)(*items) if hasattr(ans, "_fields") else tuple(items))
+        if isinstance(ans, tuple | list):  # (a nested result, histogramdd's, as the function gives it)
+            return user_output(tree_map(self.box, ans))
         return self.box(ans)
+
+    def foreign(self, fun: Callable, args, kwargs):
+        """A NumPy function that chainrule neither mirrors nor differentiates
+        (``np.histogram2d``) on batched values: without a batching rule, it runs once per
+        example and the results are stacked, with a warning naming it, as a primitive
+        without a batching rule does."""
+        if _nondiff_rule(fun) is None:
+            _warn_loop(getattr(fun, "__name__", repr(fun)), stacklevel=5)
+        return self.record(fun, args, kwargs)
 
     def call_below(self, fun: Callable, *args, **kwargs):
         """``fun`` (without a derivative) on unboxed values: recorded by the trace of
@@ -470,14 +477,14 @@ def _innermost(args, kwargs):
 _warned: set[tuple[str, str]] = set()
 
 
-def _warn_loop(name: str, case: str = "") -> None:
+def _warn_loop(name: str, case: str = "", stacklevel: int = 4) -> None:
     if (name, case) not in _warned:
         _warned.add((name, case))
         warnings.warn(
             f"chainrule.vmap: {name} has no batching rule{' ' + case if case else ''}, so it "
             "runs once per example and the results are stacked. Declare one with "
             "chainrule.core.primitive.def_batch for speed.",
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
