@@ -33,6 +33,7 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import io, nn, optim
 from chainrule.cli_common import (
+    CHECKPOINT_ERRORS,
     CLIError,
     _need,
     _nonnegative_int,
@@ -42,9 +43,11 @@ from chainrule.cli_common import (
     _probability,
     agg_figure,
     blas_thread_limit,
+    damaged_checkpoint,
     progress_bar,
 )
 from chainrule.core.heap import keep_freed_memory
+from chainrule.io import ModelFileError
 
 __all__ = ["CharTransformer", "CharLSTM", "build_model", "load_corpus", "train_main", "generate"]
 
@@ -243,7 +246,7 @@ def _load_checkpoint(path: Path, model, opt) -> list[dict]:
     checkpoint = io.load(path)
     model.load_state_dict(checkpoint["model"])
     opt.load_state_dict(checkpoint["optimizer"])
-    return checkpoint["history"]
+    return list(checkpoint["history"])
 
 
 def train_main(argv: list[str]) -> dict[str, Any]:
@@ -276,12 +279,18 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     opt = optim.Adam(model.parameters(), lr=args.lr)
     history: list[dict] = []
     if args.resume:
-        saved = json.loads(io.load_metadata(ckpt).get(CONFIG_KEY, "{}"))
-        changed = [k for k in ARCH_KEYS if saved.get(k) != config.get(k)]
+        try:
+            saved = json.loads(io.load_metadata(ckpt).get(CONFIG_KEY, "{}"))
+            changed = [k for k in ARCH_KEYS if saved.get(k) != config.get(k)]
+            if not changed:
+                history = _load_checkpoint(ckpt, model, opt)
+        except ModelFileError:  # says what is wrong with the file's bytes itself
+            raise
+        except CHECKPOINT_ERRORS as e:
+            raise damaged_checkpoint(ckpt, e) from None
         if changed:
             raise CLIError(f"--resume: the checkpoint was trained with other {', '.join(changed)}; "
                            "pass the same options (or a new --out)")
-        history = _load_checkpoint(ckpt, model, opt)
         if len(history) >= args.epochs:
             done = f"{len(history)} epoch{'s' * (len(history) != 1)}"
             raise CLIError(f"--resume: {ckpt} has trained {done} already; pass --epochs above {len(history)} "

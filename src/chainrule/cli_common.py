@@ -8,7 +8,7 @@ import argparse
 import math
 import sys
 
-__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "progress_bar"]
+__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "progress_bar"]
 
 
 class CLIError(Exception):
@@ -17,6 +17,17 @@ class CLIError(Exception):
     def __init__(self, message: str, code: int = 1):
         super().__init__(message)
         self.code = code
+
+
+# what reading a checkpoint that parses but does not hold what --resume expects raises
+CHECKPOINT_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
+
+
+def damaged_checkpoint(path, error: Exception) -> CLIError:
+    """The one-line error for a checkpoint file that parses (its bytes are a model file)
+    but does not hold what ``--resume`` reads: damaged, or written by another version."""
+    return CLIError(f"--resume: {path} is damaged or from another version ({type(error).__name__}: {error}); "
+                    "train without --resume to start over")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import distributed, io
-from chainrule.cli_common import CLIError
+from chainrule.cli_common import CHECKPOINT_ERRORS, CLIError, damaged_checkpoint
 from chainrule.data import TensorDataset
 from chainrule.distributed import DistributedDataParallel, all_reduce
 from chainrule.distributed import comm as dist_comm
@@ -188,6 +188,13 @@ def load_checkpoint(out: Path, options: dict, model, opt, sched, generator, worl
     if "chainrule.checkpoint" not in io.load_metadata(path):
         raise _cli_error(f"--resume: {path} is not a checkpoint written by 'chainrule train'")
     state = io.load(path)
+    try:
+        return _restore(state, options, model, opt, sched, generator, world)
+    except CHECKPOINT_ERRORS as e:
+        raise damaged_checkpoint(path, e) from None
+
+
+def _restore(state: dict, options: dict, model, opt, sched, generator, world: World) -> tuple[int, list]:
     differ = [k for k in sorted(set(options) | set(state["options"])) if options.get(k) != state["options"].get(k)]
     if differ:
         shown = ", ".join(f"{k} (was {state['options'].get(k)!r}, now {options.get(k)!r})" for k in differ)

@@ -1,0 +1,44 @@
+"""``chainrule train --resume`` from a checkpoint whose bytes are a good model file but
+whose content is not what a checkpoint holds (damaged, edited, or from another version):
+one line on stderr and status 1, never a traceback."""
+
+import pytest
+
+from chainrule import io
+from chainrule.cli import main
+from test_charlm import TINY, corpus  # noqa: F401  (the fixture: a tiny text folder)
+
+ARGS = ["train", "--epochs", "1", "--hidden", "8", "--batch-size", "512", "--test-fraction", "0.5",
+        "--no-plot", "--no-progress"]
+
+
+def _damaged(capsys, argv) -> str:
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_a_damaged_classifier_checkpoint_is_one_line(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    assert main([*ARGS, "--out", str(out)]) == 0
+    path = out / "checkpoint.safetensors"
+    good = io.load(path)
+    edits = [lambda s: {"epoch": 1}, lambda s: {**s, "data_order": {"state": 1}},
+             lambda s: {**s, "epoch": "one"}, lambda s: {**s, "history": 5}, lambda s: {**s, "options": [1]}]
+    for edit in edits:
+        io.save(edit(dict(good)), path, metadata={"chainrule.checkpoint": "1"})
+        err = _damaged(capsys, [*ARGS, "--out", str(out), "--resume"])
+        assert err.startswith(f"chainrule: error: --resume: {path} is damaged or from another version (")
+        assert "train without --resume to start over" in err
+
+
+@pytest.mark.parametrize("config", ["{not json", "[1, 2]"])
+def test_a_damaged_charlm_checkpoint_is_one_line(tmp_path, corpus, capsys, config):  # noqa: F811
+    out = tmp_path / "lm"
+    out.mkdir()
+    io.save({"model": {}}, out / "checkpoint.safetensors", metadata={"chainrule.config": config})
+    err = _damaged(capsys, ["train", "--task", "charlm", "--data", str(corpus), "--out", str(out), "--resume",
+                            "--no-plot", *TINY])
+    assert "is damaged or from another version" in err
