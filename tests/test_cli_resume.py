@@ -2,6 +2,8 @@
 whose content is not what a checkpoint holds (damaged, edited, or from another version):
 one line on stderr and status 1, never a traceback."""
 
+import tempfile
+
 import pytest
 
 from chainrule import io
@@ -42,3 +44,21 @@ def test_a_damaged_charlm_checkpoint_is_one_line(tmp_path, corpus, capsys, confi
     err = _damaged(capsys, ["train", "--task", "charlm", "--data", str(corpus), "--out", str(out), "--resume",
                             "--no-plot", *TINY])
     assert "is damaged or from another version" in err
+
+
+def test_an_output_directory_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch):
+    pytest.importorskip("sklearn")
+    import chainrule.cli as cli
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before finding that --out cannot be written")
+
+    monkeypatch.setattr(cli, "build_model", no_training)
+    try:  # sysfs refuses new files even to root
+        tempfile.TemporaryFile(dir="/sys").close()
+        pytest.skip("needs a directory that cannot be written (/sys on Linux)")
+    except OSError:
+        pass
+    assert main([*ARGS, "--out", "/sys"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write into the output directory /sys" in err and "--out" in err

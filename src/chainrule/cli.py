@@ -24,6 +24,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -319,6 +320,11 @@ def _train(args) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CLIError(f"cannot create the output directory {out}: {e.strerror or e}") from None
+    try:  # before training, not at the first checkpoint
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise CLIError(f"cannot write into the output directory {out}: {e.strerror or e} (pass another --out)"
+                       ) from None
     # what must not change between a run and its --resume
     options = {**config, **{k: getattr(args, k) for k in (
         "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs", "label_smoothing",
