@@ -280,6 +280,24 @@ def _float_leaves_possible(out) -> bool:
                                              for x in _leaves(out))
 
 
+def check_program(program) -> str | None:
+    """Why chainrule's ``program(chainrule)`` differs from PyTorch's ``program(torch)``, or
+    None: for calls the table's patterns do not make (operators, other values, keywords)."""
+    results, before = [], torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            for lib in (torch, cr):
+                try:
+                    results.append(program(lib))
+                except Exception as e:  # noqa: BLE001 (the exception class is the result)
+                    results.append(type(e))
+    finally:
+        torch.set_default_dtype(before)
+    return compare(results[1], results[0])
+
+
 def describe(pattern) -> str:
     args, kwargs = pattern
     parts = [str(a) if isinstance(a, A | D) else repr(a) for a in args]

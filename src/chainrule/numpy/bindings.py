@@ -159,9 +159,11 @@ class TensorMethods:
         return cnp.right_shift(other, self)
 
     def __matmul__(self, other):
+        same_dtype("matmul", self, other)  # of eager Tensors, PyTorch's refusal of mixed kinds
         return cnp.matmul(self, other)
 
     def __rmatmul__(self, other):
+        same_dtype("matmul", other, self)
         return cnp.matmul(other, self)
 
     def __neg__(self):

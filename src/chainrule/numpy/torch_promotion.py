@@ -16,11 +16,13 @@ stay, as HIPS autograd's code expects.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from chainrule.core.dtypes import wrapped_int
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import KernelMissingError, Tensor, TensorError
 from chainrule.numpy import elementwise
 
 __all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "comparison_operands", "result_type"]
@@ -110,7 +112,7 @@ def _cast(x, dtype: np.dtype):
     return x
 
 
-def eager_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
+def eager_operands(a, b, numpy_dtype: np.dtype, name: str = "the operation") -> tuple | None:
     """``(a, b)`` cast so that NumPy's arithmetic on them gives PyTorch's result dtype
     (one of them is an eager Tensor), or None where NumPy's, ``numpy_dtype``, is PyTorch's.
 
@@ -119,10 +121,26 @@ def eager_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
     >>> str(a.dtype), str(b.dtype)
     ('float32', 'float32')
     """
-    return _cast_to(a, b, result_type(a, b), numpy_dtype)
+    return _cast_to(a, b, result_type(a, b), numpy_dtype, name)
 
 
-def eager_division_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
+def eager_subtraction_operands(a, b, numpy_dtype: np.dtype, name: str = "subtract") -> tuple | None:
+    """As :func:`eager_operands`; a bool Tensor is refused, as PyTorch refuses it (NumPy
+    subtracts it from or of a number as 0 and 1).
+
+    >>> import chainrule as cr
+    >>> eager_subtraction_operands(cr.tensor([True]), 1.0, np.dtype("float64"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    chainrule.core.tensor.TensorError: Subtraction, the `-` operator, with a bool Tensor is not supported; ...
+    """
+    if any(isinstance(x, Tensor) and x.dtype == np.bool_ for x in (a, b)):
+        raise TensorError("Subtraction, the `-` operator, with a bool Tensor is not supported; to invert a mask "
+                          "use ~ or logical_not(), else convert it with .int() or .float() first")
+    return eager_operands(a, b, numpy_dtype, name)
+
+
+def eager_division_operands(a, b, numpy_dtype: np.dtype, name: str = "the operation") -> tuple | None:
     """As :func:`eager_operands`, for true division (and ``arctan2``): integers divide in
     the default floating dtype, as in PyTorch.
 
@@ -135,7 +153,7 @@ def eager_division_operands(a, b, numpy_dtype: np.dtype) -> tuple | None:
     dtype = result_type(a, b)
     if dtype is not None and dtype.kind in "biu":
         dtype = default_float_dtype()
-    return _cast_to(a, b, dtype, numpy_dtype)
+    return _cast_to(a, b, dtype, numpy_dtype, name)
 
 
 def comparison_operands(a, b) -> tuple:
@@ -160,17 +178,24 @@ def comparison_operands(a, b) -> tuple:
     return (a, b) if dtype is None else (_cast(a, dtype), _cast(b, dtype))
 
 
-def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype) -> tuple | None:
+def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype, name: str) -> tuple | None:
     if dtype is None or dtype == numpy_dtype:
         return None
-    return _cast(a, dtype), _cast(b, dtype)
+    cast = _cast(a, dtype), _cast(b, dtype)
+    if cast[0] is a and cast[1] is b:  # NumPy's kernel for ``dtype`` gives another dtype (bool ** bool: int8)
+        raise KernelMissingError(f"{name} is not implemented for {dtype.name} Tensors, as in PyTorch; convert "
+                                  "them first with .int() or .float()")
+    return cast
 
 
 # What the mirror binds as ``Primitive.eager_operands`` (chainrule.numpy.bindings).
 EAGER_OPERANDS = {
-    **dict.fromkeys((elementwise.add, elementwise.subtract, elementwise.multiply, elementwise.power,
-                     elementwise.mod, elementwise.fmod, elementwise.maximum, elementwise.minimum,
-                     elementwise.fmax, elementwise.fmin), eager_operands),
+    **{prim: partial(eager_operands, name=prim.__name__)
+       for prim in (elementwise.add, elementwise.multiply, elementwise.power,
+                    elementwise.mod, elementwise.fmod, elementwise.maximum, elementwise.minimum,
+                    elementwise.fmax, elementwise.fmin)},
+    elementwise.subtract: eager_subtraction_operands,
     # (integers give the default floating dtype)
-    **dict.fromkeys((elementwise.true_divide, elementwise.arctan2), eager_division_operands),
+    **{prim: partial(eager_division_operands, name=prim.__name__)
+       for prim in (elementwise.true_divide, elementwise.arctan2)},
 }
