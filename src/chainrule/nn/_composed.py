@@ -24,13 +24,13 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import every
-from chainrule.numpy.torch_common import not_bool
+from chainrule.numpy.torch_common import floating_only, not_bool
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_shape import checked_dim
 from chainrule.numpy.torch_special_functions import xlogy as torch_xlogy
@@ -381,6 +381,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere (d = input − target)."""
+    _floating_input(input, "huber_loss")
     d = input - target
     a = cnp.abs(d)
     small = undifferentiated(a) < delta
@@ -440,6 +441,13 @@ def _hinge(z):
     return clamp(z, 0.0, None)
 
 
+def _floating_input(input, name: str) -> None:
+    """PyTorch's refusal of an eager integer or bool input to a loss whose result is
+    floating point."""
+    if isinstance(input, Tensor):
+        floating_only(input, None, f"{name}: the input must be a floating point Tensor")
+
+
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
                         reduction: str = "mean"):
     """max(0, −target (input1 − input2) + margin)."""
@@ -481,6 +489,11 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """log(1 + exp(−target · input)), for targets ±1 (computed without overflow)."""
     reduction = reduction_of(size_average, reduce, reduction)
+    _floating_input(input, "soft_margin_loss")
+    shape = tuple(np.shape(input))
+    if np.broadcast_shapes(shape, tuple(np.shape(target))) != shape:
+        raise TensorError(f"soft_margin_loss: the target's shape {tuple(np.shape(target))} does not broadcast to "
+                          f"the input's {shape}; give a target of the input's shape")
     return _reduce(_ops.softplus(-target * input, threshold=None), reduction, "soft_margin_loss")
 
 
@@ -489,6 +502,12 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
     """1 − cos(input1, input2) where target is 1, max(0, cos − margin) where it is −1; the
     cosine along the last axis, each squared norm + 1e-12 (PyTorch's guard against 0/0)."""
     reduction = reduction_of(size_average, reduce, reduction)
+    dims = np.ndim(target)
+    if dims > 1:
+        raise TensorError("cosine_embedding_loss: 0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == np.ndim(input2) == dims + 1:
+        raise TensorError(f"cosine_embedding_loss: {dims}D target tensor expects {dims + 1}D input tensors, but found "
+                          f"inputs with sizes {list(input1.shape)} and {list(np.shape(input2))}")
     axis = input1.ndim - 1
     cos = cnp.sum(input1 * input2, axis=axis) / cnp.sqrt(
         (cnp.sum(input1 * input1, axis=axis) + 1e-12) * (cnp.sum(input2 * input2, axis=axis) + 1e-12))
@@ -501,6 +520,8 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
                          reduction: str = "mean"):
     """input where target is 1, max(0, margin − input) where it is −1."""
     reduction = reduction_of(size_average, reduce, reduction)
+    if reduction == "mean":
+        _floating_input(input, "hinge_embedding_loss")
     t = undifferentiated(target)
     loss = cnp.where(t != 1, _hinge(margin - input), 0.0) + cnp.where(t != -1, input, 0.0)
     return _reduce(loss, reduction, "hinge_embedding_loss")
@@ -565,6 +586,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     """The binary cross-entropy of each class's logit against its 0/1 label (times
     ``weight``), averaged over the classes of each sample."""
     reduction = reduction_of(size_average, reduce, reduction)
+    if input.ndim == 0:
+        raise IndexError("multilabel_soft_margin_loss: the input must be (C,) or (N, C), got a 0-d Tensor")
     # log σ(x) = −softplus(−x), finite for any x
     loss = target * _ops.softplus(-input, threshold=None) + (1 - target) * _ops.softplus(input, threshold=None)
     if weight is not None:

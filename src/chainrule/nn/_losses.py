@@ -17,6 +17,7 @@ from chainrule.nn._ops import plain
 from chainrule.nn._pooling import _dtype
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.nondiff import every
+from chainrule.numpy.torch_common import floating_only
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -295,6 +296,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     target = _check_same_shape(input, target, "l1_loss")
     d = input - target
     a = d.abs() if isinstance(d, Tensor) else cnp.abs(d)  # PyTorch's derivative at NaN too
+    if reduction == "mean" and isinstance(a, Tensor):
+        floating_only(a, None, "l1_loss: the mean of integer losses is not defined")
     return _reduce(a, reduction) if weight is None else _weighted(a, weight, input, reduction)
 
 
