@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.eager import restride, to_c_order
+from chainrule.core.eager import EAGER, restride, to_c_order
 from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
@@ -110,6 +110,24 @@ def _numpy_view(t: Tensor):
     return np.generic.view if isinstance(t._value, np.generic) else np.ndarray.view
 
 
+def _bits_view(t: Tensor, dtype: np.dtype) -> Tensor:
+    """PyTorch's ``t.view(dtype)`` of an eager Tensor: its bits read as ``dtype``, sharing
+    its memory, without a derivative; of another element size, the last dimension, which
+    must be contiguous, shrinks or grows by the ratio of the sizes."""
+    v, old = np.asarray(t._value), np.dtype(t.dtype)
+    what = f"to view {old} as {dtype} (different element sizes)"
+    if dtype.itemsize != old.itemsize:
+        if v.ndim == 0:
+            raise TensorError(f"self.dim() cannot be 0 {what}; view a Tensor of at least one dimension")
+        if v.shape[-1] != 1 and v.strides[-1] != old.itemsize:
+            raise TensorError(f"self.stride(-1) must be 1 {what}, but got {v.strides[-1] // old.itemsize}; "
+                              "call .contiguous() first")
+        if v.shape[-1] * old.itemsize % dtype.itemsize:
+            raise TensorError(f"self.size(-1) must be divisible by {dtype.itemsize // old.itemsize} {what}, but "
+                              f"got {v.shape[-1]}")
+    return Tensor(v.view(dtype), EAGER)
+
+
 class TorchShapeMethods:
     """PyTorch's shape and indexing methods, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
@@ -130,6 +148,8 @@ class TorchShapeMethods:
                 return self
             if self._trace.records and self._trace.plain_arrays:  # chainrule.jit on plain arrays
                 return self._trace.record(_numpy_view(self), (self, shape[0]), {})  # NumPy's
+            if self._trace is EAGER:
+                return _bits_view(self, np.dtype(shape[0]))
             raise TypeError(f"view({np.dtype(shape[0])}) reinterprets the bits of a {self.dtype} Tensor, which "
                             "has no derivative; convert with .to(dtype), or use x.numpy().view(dtype)")
         shape = as_shape(shape)
@@ -197,7 +217,7 @@ class TorchShapeMethods:
         return restride(self, self.unsqueeze(dim, axis=axis), "unsqueeze_")
 
     def squeeze_(self, dim=None, *, axis=None):
-        return restride(self, self.squeeze(axis, dim), "squeeze_")
+        return restride(self, self.squeeze(axis=axis, dim=dim), "squeeze_")
 
     def t_(self):
         return restride(self, self.t(), "t_")
