@@ -614,8 +614,11 @@ class FunctionPrimitive(Primitive):
 class _MarksOutputs:
     """Calls ``fun``; a result that is a tuple, a namedtuple (NumPy's ``eigh``, ``svd``,
     ``slogdet`` results) or a list marks ``prim`` as having several outputs, each its own
-    value (HIPS autograd boxes such a result as a sequence), known once it has run. (An
-    object, not a closure: a primitive pickles with its function.)"""
+    value (HIPS autograd boxes such a result as a sequence), known once it has run. The
+    mark is the latest call's: one primitive may return a tuple in one call and an array
+    in the next (a library's single primitive that runs whichever kernel it is handed),
+    and the engine reads it right after each call. (An object, not a closure: a primitive
+    pickles with its function.)"""
 
     __slots__ = ("fun", "prim")
 
@@ -626,8 +629,8 @@ class _MarksOutputs:
         ans = self.fun(*args, **kwargs)
         if ans.__class__ is dict or (ans.__class__ is tuple or ans.__class__ is list) and _holds_container(ans):
             ans = _as_tree_outputs(ans)  # (HIPS autograd boxes it as a DictBox or SequenceBox)
-        if ans.__class__ is tuple or ans.__class__ is list or (isinstance(ans, tuple) and hasattr(ans, "_fields")):
-            self.prim.multiple_outputs = True
+        self.prim.multiple_outputs = ans.__class__ is tuple or ans.__class__ is list or (
+            isinstance(ans, tuple) and hasattr(ans, "_fields"))
         return ans
 
 

@@ -1,0 +1,80 @@
+"""More programs built on HIPS autograd, run on chainrule unchanged (part 7).
+
+Written in the style of a scattering code's autograd layer (native kernels returning a value
+and a context with a pullback and a pushforward, run by one primitive whatever the kernel:
+an array from one, a tuple from another; second derivatives refused), grcwa's RCWA backend
+(a complex non-Hermitian eig primitive with its own vjp, FFT convolution matrices, complex
+square-root branches) and mattjj/svae (expected statistics as gradients of log normalisers
+with digamma, multigammaln, polygamma and solve_triangular; a mean-field ELBO over nested
+tuples and lists; ``autograd.misc.flatten`` and its optimizers); their sources are in
+autograd_library_programs_7.py. As in test_autograd_libraries_more.py, they run in a process
+with autograd and in one with autograd resolved to chainrule, and the numbers must agree to
+1e-10. The small tests below pin each piece that was missing, with autograd as the witness.
+"""
+
+import numpy as onp
+
+import autograd_library_programs_7
+from test_autograd_api import assert_same
+from test_autograd_libraries import agree, needs
+from test_autograd_libraries_5 import _both, _mod
+from test_autograd_libraries_more import RUNNER
+
+ORDER = ["NATIVE_KERNELS", "GRCWA", "SVAE"]
+
+
+@needs("autograd", "scipy")
+def test_library_programs_agree():
+    m = autograd_library_programs_7
+    sources = {name: getattr(m, name) for name in dir(m) if name.isupper()}
+    assert sorted(sources) == sorted(ORDER)
+    agree(RUNNER.format(sources=[(name, sources[name]) for name in ORDER]))
+
+
+def one_primitive_many_outputs(ag):
+    """One primitive of one's own that returns a tuple in one call and an array in the
+    next (it runs whichever kernel it is handed): each call's result is as it returned it,
+    in reverse mode (a tuple call's cotangent taken after an array call), forward mode
+    and both."""
+    np, ext = _mod(ag, "numpy"), _mod(ag, "extend")
+
+    @ext.primitive
+    def run(kernel, x):
+        return onp.sin(x) * 2.0 if kernel == "one" else (onp.sin(x), onp.cos(x) * x)
+
+    def run_vjp(ans, kernel, x):
+        if kernel == "one":
+            return lambda g: g * 2.0 * onp.cos(x)
+        return lambda g: g[0] * onp.cos(x) + g[1] * (onp.cos(x) - x * onp.sin(x))
+
+    def run_jvp(g, ans, kernel, x):
+        if kernel == "one":
+            return g * 2.0 * onp.cos(x)
+        return g * onp.cos(x), g * (onp.cos(x) - x * onp.sin(x))
+
+    ext.defvjp(run, None, run_vjp)
+    ext.defjvp(run, None, run_jvp)
+
+    def f(x):
+        s, c = run("two", x)  # a tuple first, then a matrix (2 x 2: rows would also unpack)
+        m = run("one", np.reshape(x, (2, 2)))
+        return np.sum(s * c) + np.sum(m ** 2)
+
+    x = onp.array([0.3, -0.7, 1.1, 0.4])
+    mat = onp.array([[0.3, -0.7], [1.1, 0.4]])
+    value, tangent = ag.make_jvp(lambda m: run("one", m))(mat)(onp.ones((2, 2)))
+    return (f(x), ag.grad(f)(x), ag.make_jvp(f)(x)(onp.ones(4))[1], ag.hessian(f)(x),
+            type(run("one", mat)).__name__, value, tangent, type(value).__name__)
+
+
+def test_one_primitive_returns_a_tuple_or_an_array_call_by_call():
+    theirs, ours = _both(one_primitive_many_outputs)
+    assert_same(theirs, ours)
+    x = onp.array([0.3, -0.7, 1.1, 0.4])
+
+    def plain(x):
+        return onp.sum(onp.sin(x) * onp.cos(x) * x) + onp.sum((2.0 * onp.sin(x)) ** 2)
+
+    fd = [(plain(x + h) - plain(x - h)) / 2e-6 for h in onp.eye(4) * 1e-6]
+    onp.testing.assert_allclose(ours[1], fd, rtol=1e-7)
+    assert ours[4] == "ndarray" and ours[7] == "ndarray"
