@@ -6,6 +6,7 @@ bool Tensors, with dim=, keepdim=, dtype= and out=; results, in-place arguments,
 exception classes and gradients must agree, but for the differences kept on purpose,
 listed below with their reasons."""
 
+import math
 import zlib
 
 import pytest
@@ -108,6 +109,11 @@ KNOWN = {
        "target that requires grad" for p in ("M, V", "Q, Q", "V, V, 0.5")},
     **{("Tensor", "to", p): "a number is not a dtype: refused with a TypeError saying so, where PyTorch's parser "
        "reads it as a 0-d Tensor and converts to that Tensor's dtype" for p in ("M, 2.0", "I, 1.5")},
+    ("linalg", "pinv", "M, V"): _ROUNDING, ("linalg", "pinv", "M, MS"): _ROUNDING,
+    ("linalg", "pinv", "Q, Q"): "the derivative with respect to a tolerance is 0 (the result is constant in it but "
+                                "at its jumps); PyTorch's refuses a tolerance that requires grad",
+    **{("linalg", n, "MS"): "SciPy's LAPACK leaves the entries below a NaN pivot as they are, PyTorch's divides "
+       "them into NaN; a NaN reaches U in both" for n in ("lu", "lu_factor")},
     ("F", "elu", "M, -1.0, 1.0"): "with a negative alpha, a zero's sign is that of alpha·expm1(x) (PyTorch keeps x)",
 }
 
@@ -193,6 +199,10 @@ CALLS = {
     "bool Tensor % bool": lambda lib: lib.tensor([True, False]) % True,
     "bool Tensor - float": lambda lib: lib.tensor([True, False]) - 1.0,
     "int - bool Tensor": lambda lib: 1 - lib.tensor([True, False]),
+    "pinv with a Tensor atol": lambda lib: lib.linalg.pinv(lib.tensor([[1.0, 2.0], [3.0, 4.0]]),
+                                                           atol=lib.tensor([0.1, 1.0])),
+    "pinv with a Tensor rtol": lambda lib: lib.linalg.pinv(lib.ones(2, 3), rtol=lib.tensor([[0.5], [1e-9]])),
+    "lu of a NaN matrix": lambda lib: lib.linalg.lu(lib.tensor([[math.nan, 1.0], [2.0, 3.0]])).U[0],
     "view(float32) of a 0-d Tensor": lambda lib: lib.tensor(1.0).view(lib.float32),
     "view(int64) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.int64),
     "view(float32) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.float32),
@@ -227,8 +237,8 @@ UNFIXED = set("""
     F.unfold Tensor.baddbmm
     Tensor.cholesky Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv
     Tensor.mvlgamma Tensor.mvlgamma_ Tensor.put Tensor.put_ Tensor.stft
-    fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal linalg.inv_ex linalg.lu
-    linalg.lu_factor linalg.pinv linalg.tensorinv linalg.vander linalg.vecdot special.multigammaln torch.baddbmm
+    fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal linalg.inv_ex
+    linalg.tensorinv linalg.vander linalg.vecdot special.multigammaln torch.baddbmm
     torch.chain_matmul torch.cholesky torch.cholesky_solve torch.complex torch.histc torch.mv torch.mvlgamma
     torch.polar torch.stft torch.tensordot torch.triangular_solve torch.view_as_real
 """.split())

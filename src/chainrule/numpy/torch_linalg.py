@@ -280,14 +280,17 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=No
     no_out(out, "pinv")
     A = matrix_input(A, "pinv")
     if rcond is not None:
-        atol, rtol = 0.0, np.asarray(undifferentiated(rcond))
+        atol, rtol = 0.0, rcond
     if atol is None and rtol is None:
         return la.pinv(A, hermitian=hermitian)
-    # through the SVD, so that the derivative is that of the truncated pseudo-inverse
+    # through the SVD, so that the derivative is that of the truncated pseudo-inverse; the
+    # tolerances broadcast against the batch of matrices, as PyTorch's
     U, S, Vh = la.svd(A, full_matrices=False)
     smax = cnp.max(S, axis=-1, keepdims=True)
-    rtol = (0.0 if atol > 0 else _eps(A) * max(A.shape[-2:])) if rtol is None else rtol
-    tol = cnp.maximum(0.0 if atol is None else atol, rtol * smax)
+    atol = np.asarray(undifferentiated(0.0 if atol is None else atol), np.float64)
+    default = _eps(A) * max(A.shape[-2:])
+    rtol = np.where(atol > 0, 0.0, default) if rtol is None else np.asarray(undifferentiated(rtol), np.float64)
+    tol = cnp.maximum(atol[..., None], rtol[..., None] * smax)
     keep = S > tol
     inv_s = cnp.where(keep, 1.0 / cnp.where(keep, S, 1.0), 0.0)
     return cnp.matmul(cnp.conj(la.matrix_transpose(Vh)) * inv_s[..., None, :], cnp.conj(la.matrix_transpose(U)))
@@ -556,7 +559,8 @@ def _lu_factor(A, pivot: bool, name: str) -> linalg_lu_factor:
         raise NotImplementedError(f'"lu_cpu" not implemented for \'{A.dtype}\': convert the input with .double()')
     with warnings.catch_warnings():  # SciPy's warning of a singular matrix: PyTorch's lu has none
         warnings.simplefilter("ignore", RuntimeWarning)
-        factors = _each_matrix(_scipy_rule("lu_factor", name), A)
+        factor = _scipy_rule("lu_factor", name)
+        factors = _each_matrix(lambda m: factor(m, check_finite=False), A)  # NaN factors to NaN, as PyTorch's
     LU = cnp.reshape(cnp.stack([f[0] for f in factors]), tuple(A.shape))
     pivots = cnp.reshape(cnp.stack([f[1] for f in factors]), tuple(A.shape[:-2]) + (min(A.shape[-2:]),))
     pivots = cnp.astype(pivots + 1, np.int32)

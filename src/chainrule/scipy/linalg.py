@@ -390,8 +390,8 @@ def fractional_matrix_power(A, t):
 
 
 # -- LU: A = P L U, with the permutation P locally constant ----------------------------------------
-def _lu_values(a):
-    _, low, up = sla.lu(a)
+def _lu_values(a, check_finite=True):
+    _, low, up = sla.lu(a, check_finite=check_finite)
     return low, up
 
 
@@ -400,16 +400,16 @@ _lu = wrap(_lu_values, FAMILY, "lu", multiple_outputs=True, public=False)
 
 # P of A = P L U (or its row indices, or LAPACK's pivots), read from the value: constant near
 # a (distinct pivots), so without a derivative; each example's own under vmap
-_permutation = unboxing(lambda a: sla.lu(a)[0])
-_permutation_indices = unboxing(lambda a: sla.lu(a, p_indices=True)[0])
-_pivots = unboxing(lambda a: sla.lu_factor(a)[1])
+_permutation = unboxing(lambda a: sla.lu(a, check_finite=False)[0])
+_permutation_indices = unboxing(lambda a: sla.lu(a, p_indices=True, check_finite=False)[0])
+_pivots = unboxing(lambda a: sla.lu_factor(a, check_finite=False)[1])
 
 
 def _unit_lower_solve(low, b, trans=0):
     return solve_triangular(low, b, trans=trans, lower=True, unit_diagonal=True)
 
 
-def lu_jvp(t, ans, a):
+def lu_jvp(t, ans, a, check_finite=True):
     # B = Pᵀ dA; X = L₁⁻¹ B₁ U₁⁻¹ on the leading k×k blocks (k = min(m, n)); wide (and
     # square): dL = L tril(X, −1), dU = L⁻¹ B − tril(X, −1) U; tall: dU = triu(X) U,
     # dL = B U⁻¹ − L triu(X)
@@ -425,7 +425,7 @@ def lu_jvp(t, ans, a):
     return _T(solve_triangular(up, _T(b), trans=1)) - cnp.matmul(low, x_up), cnp.matmul(x_up, up)
 
 
-def lu_vjp(g, ans, a):
+def lu_vjp(g, ans, a, check_finite=True):
     # Ā = P B̄ with, wide (and square): B̄ = L⁻ᵀ([tril(Lᵀ L̄ − Ū Uᵀ, −1) U₁⁻ᵀ | 0] + Ū);
     # tall: B̄ = [L₁⁻ᵀ triu(Ū Uᵀ − Lᵀ L̄) ; 0] U⁻ᵀ + L̄ U⁻ᵀ (L̄ and Ū masked to L's and U's
     # free entries, PyTorch's linalg_lu_backward)
@@ -465,7 +465,7 @@ def lu(a, permute_l: bool = False, overwrite_a: bool = False, check_finite: bool
     if not any_tensor((a,)):
         return sla.lu(a, permute_l, overwrite_a, check_finite, p_indices)
     _matrix_only(a, "lu")
-    low, up = _lu(a)
+    low, up = _lu(a, check_finite=bool(check_finite))
     if permute_l:
         return cnp.matmul(_permutation(a), low), up
     p = _permutation_indices(a) if p_indices else _permutation(a)
@@ -479,7 +479,7 @@ def lu_factor(a, overwrite_a: bool = False, check_finite: bool = True):
     if not any_tensor((a,)):
         return sla.lu_factor(a, overwrite_a, check_finite)
     _matrix_only(a, "lu_factor")
-    low, up = _lu(a)
+    low, up = _lu(a, check_finite=bool(check_finite))
     m, n = shape_of(a)
     k = min(m, n)
     if m < n:  # both m × n, in LAPACK's one array (a -0.0 below the diagonal kept)
