@@ -8,7 +8,10 @@ sample and collated with ``np.stack``.
 from __future__ import annotations
 
 import collections.abc
+import contextlib
 import copy
+import functools
+import hashlib
 import itertools
 import math
 import types
@@ -122,9 +125,43 @@ class StackDataset(Dataset):
         return self._length
 
 
-def get_worker_info() -> None:
-    """None: batches are made in the calling process (PyTorch's answer outside a worker)."""
-    return None
+class WorkerInfo:
+    """What :func:`get_worker_info` gives in a loader's worker, as PyTorch's: the worker's
+    ``id``, ``num_workers``, its ``seed`` and ``dataset``, its own copy of the loader's."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def __repr__(self) -> str:
+        return f"WorkerInfo({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items() if k != 'dataset')})"
+
+
+_current_worker: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """The worker running the dataset's code (its ``__iter__``, ``__getitem__``, the
+    ``collate_fn`` or ``worker_init_fn``) in a ``DataLoader`` with ``num_workers > 0``, as
+    PyTorch's: an IterableDataset reads its share by it. None outside a worker, as in PyTorch.
+
+    >>> class Shards(IterableDataset):
+    ...     def __iter__(self):
+    ...         w = get_worker_info()
+    ...         return iter(range(10) if w is None else range(w.id, 10, w.num_workers))
+    >>> [b.tolist() for b in DataLoader(Shards(), batch_size=3, num_workers=2)]
+    [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
+    """
+    return _current_worker
+
+
+@contextlib.contextmanager
+def _in_worker(worker: WorkerInfo | None):
+    global _current_worker
+    outer, _current_worker = _current_worker, worker
+    try:
+        yield
+    finally:
+        _current_worker = outer
 
 
 class TensorDataset(Dataset):
@@ -393,9 +430,9 @@ class DataLoader:
     length, such as :class:`~chainrule.data.DistributedSampler`) gives the order instead,
     a ``batch_sampler`` whole batches of indices; ``batch_size=None`` hands out samples
     one by one, unbatched (arrays as Tensors). An :class:`IterableDataset` is batched as
-    it streams. PyTorch's worker options (``num_workers``, ``pin_memory``,
-    ``persistent_workers``...) are accepted: batches are made in the calling process,
-    in the same order.
+    it streams. Batches are made in the calling process; ``num_workers`` workers are
+    played out there as PyTorch's run (each with a copy of the dataset, its
+    :func:`get_worker_info` and ``worker_init_fn``, taking turns at the batches).
 
     >>> ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
     >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
@@ -474,6 +511,7 @@ class DataLoader:
         self.worker_init_fn, self.multiprocessing_context = worker_init_fn, multiprocessing_context
         self.prefetch_factor, self.persistent_workers = prefetch_factor, persistent_workers
         self.pin_memory_device, self.in_order = pin_memory_device, in_order
+        self._kept_workers, self._passes = None, 0  # persistent workers; passes begun (for the worker seeds)
 
     @property
     def sampler(self):
@@ -520,31 +558,68 @@ class DataLoader:
         return _LoaderIterator(self)
 
     def _batches(self) -> Iterator:
-        ds = self.dataset
+        """One pass: the workers start (``worker_init_fn`` runs) now, the batches come as read."""
+        workers = self._workers()
+        if isinstance(self.dataset, IterableDataset):
+            if workers == [None]:
+                return self._stream(self.dataset)
+            return _take_turns([(w, self._stream(w.dataset)) for w in workers])
+        return self._indexed(workers)
+
+    def _workers(self) -> list[WorkerInfo | None]:
+        """None (this process) with ``num_workers=0``; else one WorkerInfo per worker, each
+        with its own shallow copy of the dataset, as PyTorch's processes have their own
+        (kept from pass to pass with ``persistent_workers``), after ``worker_init_fn`` ran in it."""
+        if not self.num_workers:
+            return [None]
+        if self.persistent_workers and self._kept_workers is not None:
+            return self._kept_workers
+        state = get_generator(self.generator).bit_generator.state  # read, not drawn from: the order stays
+        self._passes += 1
+        digest = hashlib.sha256(f"{state}/{self._passes}".encode()).digest()
+        base = int.from_bytes(digest[:8], "little") >> 1
+        workers = [WorkerInfo(id=i, num_workers=self.num_workers, seed=base + i, dataset=copy.copy(self.dataset))
+                   for i in range(self.num_workers)]
+        if self.worker_init_fn is not None:
+            for w in workers:
+                with _in_worker(w):
+                    self.worker_init_fn(w.id)
+        if self.persistent_workers:
+            self._kept_workers = workers
+        return workers
+
+    def _indexed(self, workers: list) -> Iterator:
+        """The batches of a map-style dataset, batch ``k`` made by worker ``k % num_workers``
+        from its copy of the dataset (the same batches, in the same order, as in one process)."""
+        datasets = [self.dataset if w is None else w.dataset for w in workers]
+        fast = self.collate_fn is default_collate and self.batch_size is not None and self._batch_sampler is None
+        backings = [_arrays_of(ds) if fast else None for ds in datasets]
+        collate = self.collate_fn
+        for k, job in enumerate(self._jobs()):
+            i = k % len(workers)
+            if workers[i] is None:  # this process
+                yield job(datasets[i], backings[i], collate)
+                continue
+            with _in_worker(workers[i]):  # not around the yield: the caller's code runs outside the worker
+                batch = job(datasets[i], backings[i], collate)
+            yield batch
+
+    def _jobs(self) -> Iterator[Callable]:
+        """One pass's batches to make, each a function of the dataset (the loader's or a
+        worker's copy), the arrays behind it (None: read it sample by sample) and the collate_fn."""
         if self._batch_sampler is not None:
-            collate = self.collate_fn
             for indices in self._batch_sampler:
-                yield collate(_fetch(ds, [int(i) for i in indices]))
-            return
-        if isinstance(ds, IterableDataset):
-            yield from self._stream(ds)
+                yield functools.partial(_collated, [int(i) for i in indices])
             return
         if self.batch_size is None:  # each index (a batch of them from a batch-yielding sampler) as it is
-            convert = self.collate_fn
             indices = iter(self._sampler) if self._sampler is not None else (int(i) for (i,) in self._order())
             for index in indices:
-                yield convert(ds[index])
+                yield functools.partial(_converted, index)
             return
-        backing = _arrays_of(ds) if self.collate_fn is default_collate else None
-        collate = self.collate_fn
         for idx in self._order():
             if self.drop_last and len(idx) < self.batch_size:
                 return
-            if backing is None:
-                yield collate(_fetch(ds, idx.tolist()))
-                continue
-            arrays, base = backing
-            yield [_as_tensor(a[idx if base is None else base[idx]]) for a in arrays]
+            yield functools.partial(_sliced, idx)
 
     def _stream(self, ds: IterableDataset) -> Iterator:
         """Batches of an IterableDataset's samples, in the order it yields them."""
@@ -562,6 +637,38 @@ class DataLoader:
                 batch = []
         if batch and not self.drop_last:
             yield collate(batch)
+
+
+def _collated(indices: list, ds, backing, collate):
+    return collate(_fetch(ds, indices))
+
+
+def _converted(index, ds, backing, convert):
+    return convert(ds[index])
+
+
+def _sliced(idx: np.ndarray, ds, backing, collate):
+    if backing is None:
+        return collate(_fetch(ds, idx.tolist()))
+    arrays, base = backing
+    return [_as_tensor(a[idx if base is None else base[idx]]) for a in arrays]
+
+
+def _take_turns(streams: list) -> Iterator:
+    """The batches of each worker's stream of an IterableDataset in turn, as PyTorch's
+    loader takes them (a worker whose stream ends drops out)."""
+    while streams:
+        for entry in list(streams):
+            worker, stream = entry
+            with _in_worker(worker):
+                batch = next(stream, _ENDED)
+            if batch is _ENDED:
+                streams.remove(entry)
+            else:
+                yield batch
+
+
+_ENDED = object()
 
 
 class _LoaderIterator:
