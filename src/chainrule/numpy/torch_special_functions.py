@@ -117,13 +117,14 @@ def polygamma(n: int, input, *, out=None) -> Tensor:
 
 def multigammaln(input, p: int, *, out=None) -> Tensor:
     """``torch.special.multigammaln(input, p)``: the log of the multivariate gamma
-    function of dimension ``p`` (each element must exceed (p − 1)/2)."""
+    function of dimension ``p``, Σⱼ log|Γ(x − j/2)| + p(p − 1)/4 log π: outside its domain
+    (x ≤ (p − 1)/2) the same sum, as PyTorch computes it (inf at the poles)."""
     no_out(out, "multigammaln")
+    if p < 1:
+        raise TensorError(f"multigammaln: p has to be greater than or equal to 1, got {p}")
     x = _floating(input)
-    if not np.all(np.asarray(x.detach()) > (p - 1) / 2):
-        raise TensorError(f"special.multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
-    j = cnp.arange(p, dtype=x.dtype)
-    terms = scipy_special("gammaln")(x[..., None] - j / 2)
+    offsets = np.arange(p, dtype=x.dtype) / -2 + 0.0  # x + 0.0 as PyTorch's: -0.0 becomes 0.0, where ψ is -inf
+    terms = scipy_special("gammaln")(x[..., None] + offsets)
     return _as_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)
 
 
