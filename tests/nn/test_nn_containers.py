@@ -54,13 +54,20 @@ def test_a_model_with_containers_is_a_pytree():
 
 def test_list_operations():
     ps = nn.ParameterList()
-    ps.append(np.zeros(2)).extend([cr.tensor(np.ones(3)), 4.0])
+    ps.append(np.zeros(2)).extend([cr.tensor(np.ones(3)), np.float64(4.0)])
     assert len(ps) == 3 and all(isinstance(p, nn.Parameter) for p in ps)
     assert [tuple(p.shape) for p in ps[1:]] == [(3,), ()]
     ps[0] = np.full(5, 7.0)
     assert list(ps.state_dict()) == ["0", "1", "2"] and ps[0].shape == (5,)
-    with pytest.raises(TypeError, match="expected a Parameter"):
-        ps.append("weights")
+
+
+@pytest.mark.parametrize("lib", [cr, torch], ids=["chainrule", "torch"])
+def test_a_parameters_place_in_a_list_takes_a_parameter_or_none(lib):
+    ps = lib.nn.ParameterList([lib.zeros(2)])
+    with pytest.raises(TypeError, match="parameter '0'"):
+        ps[0] = 7
+    with pytest.raises(IndexError):
+        ps[1] = lib.zeros(1)
 
 
 def test_dict_operations():
@@ -69,6 +76,40 @@ def test_dict_operations():
     assert d.pop("a").shape == (2,) and list(d.keys()) == ["b"] and list(d.state_dict()) == ["b"]
     with pytest.raises(KeyError, match="without '.'"):
         d["x.y"] = np.ones(1)
+
+
+def _entries(container):
+    items = container.items() if hasattr(container, "items") else enumerate(container)
+    return [(k, type(v).__name__, v if isinstance(v, int | float | str | type(None)) else tuple(v.shape))
+            for k, v in items]
+
+
+# name: an operation on a ParameterList or ParameterDict holding objects that are not
+# tensors (PyTorch keeps them as they are and registers them nowhere), written the same
+# way for both libraries: entries, parameters, state_dict keys and repr must agree
+PARAMETER_CONTAINER_OPS = {
+    "list_mixed": lambda lib: lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2)), 3, "a", None, 2.5]),
+    "list_append_number": lambda lib: lib.nn.ParameterList([lib.zeros(1)]).append(4.5).append(lib.ones(3)),
+    "list_setitem": lambda lib: (lambda ps: (ps.__setitem__(-1, lib.zeros(3)), ps.__setitem__(0, None),
+                                             ps.__setitem__(1, "x"), ps)[3])(
+        lib.nn.ParameterList([lib.zeros(2), 5, lib.ones(1)])),
+    "list_slice": lambda lib: lib.nn.ParameterList([1, lib.zeros(2), "x"])[1:],
+    "dict_mixed": lambda lib: lib.nn.ParameterDict({"w": lib.ones(2), "n": 3, "s": "x", "z": None}),
+    "dict_pop_setdefault": lambda lib: (lambda d: (d.pop("n"), d.setdefault("k", 1.5), d)[2])(
+        lib.nn.ParameterDict({"w": lib.ones(2), "n": 3})),
+    "dict_popitem_copy": lambda lib: (lambda d: (d.popitem(), d.copy())[1])(
+        lib.nn.ParameterDict([("a", 1), ("b", lib.zeros(1)), ("c", "x")])),
+}
+
+
+@pytest.mark.parametrize("op", sorted(PARAMETER_CONTAINER_OPS))
+def test_parameter_container_operations_match_torch(op):
+    ours, theirs = PARAMETER_CONTAINER_OPS[op](cr), PARAMETER_CONTAINER_OPS[op](torch)
+    assert _entries(ours) == _entries(theirs)
+    assert len(list(ours.parameters())) == len(list(theirs.parameters()))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    strip = (lambda r: __import__("re").sub(r"\[torch\.\w+ ", "[", r))  # default dtypes differ
+    assert strip(repr(ours)) == strip(repr(theirs))
 
 
 def _kinds(container):

@@ -228,16 +228,28 @@ class ModuleDict(_Registered):
             self[k] = m
 
 
-def _as_parameter(value) -> Parameter:
-    """A Parameter as it is; an array, a Tensor or a number made into one (as PyTorch's
-    containers do with a plain tensor)."""
-    if isinstance(value, Parameter):
+def _as_entry(value):
+    """What a parameter container holds for ``value``: a Parameter or a Module as it is, an
+    array or a Tensor made into a Parameter (as PyTorch's containers do with a plain
+    tensor), any other object as it is (PyTorch keeps numbers, strings and None so, and
+    registers them nowhere)."""
+    if isinstance(value, Parameter | Module):
         return value
     if isinstance(value, Tensor):
         value = value.detach().numpy()
-    if isinstance(value, np.ndarray | np.generic | int | float | list | tuple):
+    if isinstance(value, np.ndarray | np.generic):
         return Parameter(np.array(value))
-    raise TypeError(f"expected a Parameter, an array or a Tensor, got {type(value).__name__}")
+    return value
+
+
+def _entry_repr(key, p, dtype_name: bool) -> str:
+    """PyTorch's line for one entry of a parameter container (its ParameterList names the
+    dtype, its ParameterDict the Tensor type)."""
+    if isinstance(p, Tensor):
+        kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+        name = f"torch.{p.dtype}" if dtype_name else p.type().replace("chainrule.", "torch.")
+        return f"  ({key}): {kind} containing: [{name} of size {_size(p)}]"
+    return f"  ({key}): Object of type: {type(p).__name__}"
 
 
 def _size(p) -> str:
@@ -246,7 +258,8 @@ def _size(p) -> str:
 
 class ParameterList(Module):
     """A list of parameters, registered under ``0``, ``1``, ...; arrays and Tensors
-    appended become Parameters.
+    appended become Parameters, other objects (numbers, strings, None) are kept as they
+    are and registered nowhere, as in PyTorch.
 
     >>> from chainrule import nn
     >>> ws = nn.ParameterList([np.ones((2, 2)) for _ in range(3)])
@@ -256,17 +269,12 @@ class ParameterList(Module):
 
     def __init__(self, values: Iterable[Any] | None = None):
         super().__init__()
+        self._size = 0
         if values is not None:
             self.extend(values)
 
-    def _items(self) -> list[Parameter]:
-        return list(self._parameters.values())
-
-    def _renumber(self, items: list) -> None:
-        for name in list(self._parameters):
-            self.__delattr__(name)
-        for i, p in enumerate(items):
-            setattr(self, str(i), _as_parameter(p))
+    def _items(self) -> list:
+        return [getattr(self, str(i)) for i in range(self._size)]
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
@@ -274,18 +282,19 @@ class ParameterList(Module):
         return self._items()[idx]
 
     def __setitem__(self, idx: int, value) -> None:
-        items = self._items()
-        items[idx] = value
-        self._renumber(items)
+        if not -self._size <= idx < self._size:
+            raise IndexError(f"index {idx} is out of range for a ParameterList of {self._size}")
+        setattr(self, str(idx % self._size), _as_entry(value))  # a Parameter's place takes a Parameter or None
 
     def __len__(self) -> int:
-        return len(self._parameters)
+        return self._size
 
-    def __iter__(self) -> Iterator[Parameter]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._items())
 
     def append(self, value) -> ParameterList:
-        setattr(self, str(len(self._parameters)), _as_parameter(value))
+        setattr(self, str(self._size), _as_entry(value))
+        self._size += 1
         return self
 
     def extend(self, values: Iterable[Any]) -> ParameterList:
@@ -294,13 +303,12 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({i}): Parameter containing: [torch.{p.dtype} of size {_size(p)}]"
-                         for i, p in enumerate(self))  # PyTorch's
+        return "\n".join(_entry_repr(i, p, True) for i, p in enumerate(self))  # PyTorch's
 
 
-class ParameterDict(_Registered):
+class ParameterDict(Module):
     """A dict of parameters, registered under their keys; arrays and Tensors become
-    Parameters.
+    Parameters, other objects are kept as they are and registered nowhere, as in PyTorch.
 
     >>> from chainrule import nn
     >>> d = nn.ParameterDict({"shift": np.zeros(3), "scale": np.ones(3)})
@@ -308,25 +316,71 @@ class ParameterDict(_Registered):
     ['scale', 'shift']
     """
 
-    _registry = "_parameters"
-
     def __init__(self, parameters: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None):
         super().__init__()
+        self._keys: dict[str, None] = {}
         if parameters is not None:
             self.update(parameters)
+
+    def __getitem__(self, key: str):
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
 
     def __setitem__(self, key: str, value) -> None:
         if not isinstance(key, str) or not key or "." in key:
             raise KeyError(f"ParameterDict keys are non-empty strings without '.', got {key!r}")
-        setattr(self, key, _as_parameter(value))
+        self._keys[key] = None
+        setattr(self, key, _as_entry(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        self.__delattr__(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(self._keys)
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
 
     def get(self, key: str, default=None):
-        return self._parameters.get(key, default)
+        return self[key] if key in self._keys else default
 
-    def pop(self, key: str) -> Parameter:
-        value = self._parameters[key]
+    def pop(self, key: str):
+        value = self[key]
         del self[key]
         return value
+
+    def setdefault(self, key: str, default=None):
+        if key not in self._keys:
+            self[key] = default
+        return self[key]
+
+    def popitem(self) -> tuple[str, Any]:
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self) -> ParameterDict:
+        return ParameterDict(OrderedDict(self.items()))
 
     def update(self, parameters) -> None:
         """Add or replace entries, in order: a plain dict's sorted by key (PyTorch's rule,
@@ -342,8 +396,7 @@ class ParameterDict(_Registered):
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"  ({k}): Parameter containing: [{p.type().replace('chainrule.', 'torch.')} of size "
-                         f"{_size(p)}]" for k, p in self.items())  # PyTorch's
+        return "\n".join(_entry_repr(k, p, False) for k, p in self.items())  # PyTorch's
 
 
 class Container(Module):
