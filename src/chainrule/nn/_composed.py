@@ -494,7 +494,11 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
     reduction = reduction_of(size_average, reduce, reduction)
     _floating_input(input, "soft_margin_loss")
     shape = tuple(np.shape(input))
-    if np.broadcast_shapes(shape, tuple(np.shape(target))) != shape:
+    try:
+        broadcast = np.broadcast_shapes(shape, tuple(np.shape(target)))
+    except ValueError:
+        broadcast = None
+    if broadcast != shape:
         raise TensorError(f"soft_margin_loss: the target's shape {tuple(np.shape(target))} does not broadcast to "
                           f"the input's {shape}; give a target of the input's shape")
     return _reduce(_ops.softplus(-target * input, threshold=None), reduction, "soft_margin_loss")
