@@ -287,6 +287,9 @@ def _train(args) -> dict[str, Any]:
         raise CLIError(f"--lr {args.lr} is far too large for any of these optimizers", 2)
     if args.data != "digits" and not args.data_path:
         raise CLIError(f"--data {args.data} needs --data-path (a directory of IDX files or an .npz)", 2)
+    if len(args.channels) != 2:
+        raise CLIError(f"--channels takes the sizes of the two convolutions, e.g. 16,32; got {len(args.channels)} "
+                       "sizes", 2)
     if args.data == "digits" and args.data_path:
         raise CLIError("--data-path is for --data mnist or fashion-mnist; digits come with scikit-learn", 2)
     if args.data == "digits":
@@ -492,6 +495,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"chainrule: error: {e}", e.code)
     except KeyboardInterrupt:
         return _fail("chainrule: interrupted", 130)
+    except MemoryError as e:
+        return _fail(f"chainrule: error: out of memory ({e or 'the model or a batch is too large'}); try a "
+                     "smaller model or --batch-size", 1)
     except Exception as e:
         if isinstance(e, DatasetError | ModelFileError | StateDictError | FileNotFoundError | ImportError):
             return _fail(f"chainrule: error: {e}", 1)

@@ -124,3 +124,13 @@ def test_load_digits_split_is_reproducible_and_scaled():
     assert images.shape[1:] == (1, 8, 8)
     with pytest.raises(ValueError, match="test_fraction"):
         load_digits(test_fraction=1.5)
+
+
+def test_train_test_split_keeps_a_sample_in_each_part():
+    from chainrule.data import train_test_split
+
+    for fraction, sizes in [(0.9999, (1, 9)), (0.0001, (9, 1)), (0.5, (5, 5))]:
+        xtr, ytr, xte, yte = train_test_split(np.arange(10), np.arange(10), fraction)
+        assert (len(xtr), len(xte)) == sizes and sorted([*xtr, *xte]) == list(range(10))
+    with pytest.raises(ValueError, match="1 sample cannot be split"):
+        train_test_split(np.arange(1), np.arange(1), 0.5)

@@ -114,8 +114,11 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, s
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     n = len(x)
+    if n < 2:
+        raise ValueError(f"train_test_split: {n} sample{'s' * (n != 1)} cannot be split into a training and a "
+                         "test part")
     perm = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(round(n * test_fraction)))
+    n_test = min(max(1, int(round(n * test_fraction))), n - 1)  # a sample or more in each part
     test, train = perm[:n_test], perm[n_test:]
     return x[train], y[train], x[test], y[test]
 

@@ -1,6 +1,7 @@
-"""``chainrule train --resume`` from a checkpoint whose bytes are a good model file but
-whose content is not what a checkpoint holds (damaged, edited, or from another version):
-one line on stderr and status 1, never a traceback."""
+"""``chainrule train`` given what it cannot use: a ``--resume`` checkpoint whose bytes are
+a good model file but whose content is not what a checkpoint holds (damaged, edited, or
+from another version), an ``--out`` that cannot be written, options that leave no data or
+no memory: one line on stderr and a non-zero status, never a traceback."""
 
 import tempfile
 
@@ -62,3 +63,20 @@ def test_an_output_directory_that_cannot_be_written_is_refused_before_training(c
     assert main([*ARGS, "--out", "/sys"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write into the output directory /sys" in err and "--out" in err
+
+
+@pytest.mark.parametrize("option, message, code", [
+    (["--channels", "4,8,16", "--model", "cnn"], "--channels takes the sizes of the two convolutions", 2),
+    (["--hidden", "99999999999"], "out of memory (", 1),
+])
+def test_options_the_model_cannot_take_are_one_line(tmp_path, capsys, option, message, code):
+    pytest.importorskip("sklearn")
+    assert main([*ARGS, "--out", str(tmp_path / "o"), *option]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_a_test_fraction_near_1_leaves_a_sample_to_train_on(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    assert main([*ARGS, "--out", str(tmp_path / "o"), "--test-fraction", "0.9999"]) == 0
+    assert "train accuracy" in capsys.readouterr().out
