@@ -55,16 +55,27 @@ def test_an_interrupted_save_leaves_the_old_file_whole(tmp_path):
     assert load(path)["w"].tolist() == [0.0, 1.0, 2.0] and os.listdir(tmp_path) == ["m.safetensors"]
 
 
-@pytest.mark.parametrize("field, value", [("shape", [2.0]), ("shape", ["2"]), ("shape", [True, 2]),
-                                          ("data_offsets", [0, 16.0]), ("shape", 2)])
-def test_a_header_number_that_is_not_whole_is_corrupt(tmp_path, backend, field, value):  # noqa: F811
-    header = {"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}}
+def _file(tmp_path, field, value, data=bytes(16)):  # two float64 zeros
+    header = {"w": {"dtype": "F64", "shape": [2], "data_offsets": [0, len(data)]}}
     header["w"][field] = value
     text = json.dumps(header).encode()
     path = tmp_path / "bad.safetensors"
-    path.write_bytes(struct.pack("<Q", len(text)) + text + np.zeros(2).tobytes())
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)
+    return path
+
+
+@pytest.mark.parametrize("field, value", [("shape", [2.0]), ("shape", ["2"]), ("shape", [True, 2]),
+                                          ("data_offsets", [0, 16.0]), ("shape", 2)])
+def test_a_header_number_that_is_not_whole_is_corrupt(tmp_path, backend, field, value):  # noqa: F811
     with pytest.raises(ModelFileError, match="corrupt header entry for 'w'"):
-        load(path)
+        load(_file(tmp_path, field, value))
+
+
+@pytest.mark.parametrize("shape", [[2**62, 4], [2**61, 2**3], [0, 2**70], [2**64], [3, -1]])
+def test_a_shape_whose_size_overflows_is_corrupt(tmp_path, backend, shape):  # noqa: F811
+    # 2**62 * 4 elements wrap around to 0 in int64: as many bytes as an empty array has
+    with pytest.raises(ModelFileError, match="does not fit its shape"):
+        load(_file(tmp_path, "shape", shape, data=b""))
 
 
 def test_tied_and_cast_weights_load_as_in_pytorch(tmp_path):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import struct
 import tempfile
@@ -331,7 +332,8 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
             raise ModelFileError(f"{path}: corrupt header entry for '{name}' (missing {e})") from None
         except (TypeError, ValueError):
             raise ModelFileError(f"{path}: corrupt header entry for '{name}'") from None
-        if any(s < 0 for s in shape) or end - begin != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        # Python's integers: a product that wraps around in int64 must not pass for a small one
+        if any(not 0 <= s < 2**63 for s in shape) or end - begin != math.prod(shape) * dtype.itemsize:
             raise ModelFileError(f"{path}: corrupt header: the byte range of '{name}' does not fit its shape {shape}")
         spans.append((begin, end, name))
         entry["_parsed"] = (dtype, tuple(shape), begin, end)
