@@ -78,3 +78,32 @@ def test_one_primitive_returns_a_tuple_or_an_array_call_by_call():
     fd = [(plain(x + h) - plain(x - h)) / 2e-6 for h in onp.eye(4) * 1e-6]
     onp.testing.assert_allclose(ours[1], fd, rtol=1e-7)
     assert ours[4] == "ndarray" and ours[7] == "ndarray"
+
+
+def vjp_calling_a_primitive_without_rules(ag):
+    """A solver primitive whose vjp runs the adjoint solve, itself a primitive made with
+    ``primitive`` alone (first order is all the library needs): Jacobians with more
+    outputs than inputs, which chainrule computes in forward mode from the transposed vjp."""
+    ext = _mod(ag, "extend")
+    k = onp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
+
+    @ext.primitive
+    def solve_adjoint(scale, g):
+        return onp.linalg.solve((k * scale).T, g)
+
+    @ext.primitive
+    def solve(scale, b):
+        return onp.linalg.solve(k * scale, b)
+
+    ext.defvjp(solve, lambda ans, scale, b: lambda g: -onp.sum(solve_adjoint(scale, g) * (k @ ans)),
+               lambda ans, scale, b: lambda g: solve_adjoint(scale, g))
+    b0 = onp.array([1.0, -2.0, 0.5])
+    return (ag.jacobian(lambda b: solve(1.5, b) ** 2)(b0), ag.jacobian(lambda s: solve(s, b0))(1.5),
+            ag.jacobian(lambda p: solve(p[0], p[1:] * b0))(onp.array([1.5, 1.0, 2.0, 0.5])))
+
+
+def test_a_vjp_may_call_a_primitive_without_rules():
+    theirs, ours = _both(vjp_calling_a_primitive_without_rules)
+    assert_same(theirs, ours)
+    k = onp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
+    onp.testing.assert_allclose(ours[1], -onp.linalg.solve(k, [1.0, -2.0, 0.5]) / 1.5 ** 2, rtol=1e-14)
