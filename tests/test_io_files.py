@@ -102,3 +102,13 @@ def test_tied_and_cast_weights_load_as_in_pytorch(tmp_path):
     for name in wide:
         a, b = getattr(ours, name).detach(), getattr(theirs, name).detach()
         assert a.dtype == np.float32 and np.array_equal(a.numpy(), b.numpy())
+
+
+def test_saving_to_a_symlink_writes_the_file_it_points_to_as_open_does(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "runs" / "model.safetensors", tmp_path / "latest.safetensors"
+    link.symlink_to(target)  # dangling until the first save, as open() would create it
+    for value in (1.0, 2.0):
+        save({"w": np.full(2, value)}, link)
+        assert link.is_symlink() and load(target)["w"].tolist() == [value, value]
+    assert sorted(os.listdir(tmp_path / "runs")) == ["model.safetensors"]

@@ -244,6 +244,8 @@ def _decode_tree(node, arrays: dict, path) -> Any:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    if path.is_symlink():  # write the file it points to, as open() does, not a file in the link's place
+        path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory: save to a file in it (such as "
