@@ -179,6 +179,8 @@ AUTOGRAD_WRONG = {
                                           _R.standard_normal((3, 4))),
     "outer_of_a_matrix": (lambda np, sla, x: np.sum(np.sin(np.outer(x, onp.arange(1.0, 3.0)))),
                           _R.standard_normal((3, 4))),
+    # autograd gives NaN at 0: its rule divides by x
+    "sinc_at_zero": (lambda np, sla, x: np.sum(np.sinc(x) * onp.arange(1.0, 4.0)), onp.array([0.0, 0.5, -1.3])),
     # autograd differentiates a cast to integers as the identity; it is piecewise constant
     "astype_to_integers": (lambda np, sla, x: np.sum(x * x.astype(int) + np.sin(x.astype(onp.int32))),
                            onp.array([0.3, 1.6, -2.4, 3.5])),
@@ -211,6 +213,26 @@ def test_complex_cholesky_agrees_with_differences_where_autograd_does_not():
         h = 1e-6
         expected = (f(onp, a + h * d) - f(onp, a - h * d)) / (2 * h)
         assert onp.real(onp.sum(g * d)) == pytest.approx(expected, rel=1e-7, abs=1e-9)
+
+
+def test_complex_pinv_agrees_with_differences_where_autograd_does_not():
+    """autograd's pinv rule leaves out conjugates: on a complex matrix (not square, so
+    not an inverse) its gradient is off; chainrule's agrees with central differences
+    along real and imaginary directions (``grad``'s convention: ∂/∂x − i ∂/∂y)."""
+    rng = onp.random.default_rng(4)
+    a = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
+    w = onp.cos(onp.arange(6.0) + 1).reshape(2, 3)
+
+    def f(np, a):
+        return np.real(np.sum(np.linalg.pinv(a) * w)) + np.sum(np.imag(np.linalg.pinv(a)))
+
+    g = chainrule.grad(lambda a: f(cnp, a))(a)
+    h, expected = 1e-6, onp.zeros_like(a)
+    for i in onp.ndindex(a.shape):
+        e = onp.zeros(a.shape)
+        e[i] = h
+        expected[i] = ((f(onp, a + e) - f(onp, a - e)) - 1j * (f(onp, a + 1j * e) - f(onp, a - 1j * e))) / (2 * h)
+    onp.testing.assert_allclose(g, expected, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", sorted(AUTOGRAD_WRONG))
