@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import data
 from chainrule.data import DataLoader, default_collate
 
 torch = pytest.importorskip("torch")
@@ -67,3 +68,13 @@ def test_arrays_no_tensor_holds_are_refused_as_by_pytorch(samples):
         tdata.default_collate(samples)
     with pytest.raises(TypeError, match="default_collate"):
         default_collate(samples)
+
+
+@pytest.mark.parametrize("sample", [np.array(["2020-01-01"], "datetime64[D]"), np.timedelta64(5, "s"),
+                                    np.array([(1, 2.0)], dtype="i4,f8")])
+def test_default_convert_refuses_what_no_tensor_holds_as_pytorchs(sample):
+    with pytest.raises(TypeError):
+        tdata.default_convert(sample)
+    with pytest.raises(TypeError, match="default_convert: a Tensor cannot hold"):
+        data.default_convert(sample)
+    assert data.default_convert(np.array(["a"])).tolist() == tdata.default_convert(np.array(["a"])).tolist()

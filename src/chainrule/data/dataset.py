@@ -293,15 +293,19 @@ def _generator(g) -> np.random.Generator | None:
 def default_convert(sample) -> Any:
     """A sample as the loader hands it out without batching (``batch_size=None``), as
     PyTorch's ``default_convert``: NumPy arrays and scalars become eager Tensors (arrays
-    of strings or objects stay), tuples become lists (a namedtuple stays one), lists and
-    dicts are converted field by field, anything else is kept.
+    of strings or objects stay; records, dates and times are refused), tuples become
+    lists (a namedtuple stays one), lists and dicts are converted field by field,
+    anything else is kept.
 
     >>> default_convert((np.arange(2), np.float64(0.5), "a"))
     [Tensor([0, 1]), Tensor(0.5), 'a']
     """
     if isinstance(sample, np.ndarray | np.generic) and not isinstance(sample, np.str_ | np.bytes_):
-        if sample.dtype.kind in "SaUOV":
+        if sample.dtype.kind in "SaUO":
             return sample
+        if sample.dtype.kind in _NOT_NUMBERS:  # records, dates, times
+            raise TypeError(f"default_convert: a Tensor cannot hold NumPy's {sample.dtype} (convert the field to "
+                            "numbers in the dataset, or pass a collate_fn)")
         return Tensor(np.array(sample), EAGER)
     if isinstance(sample, collections.abc.Mapping):
         fields = {k: default_convert(v) for k, v in sample.items()}
