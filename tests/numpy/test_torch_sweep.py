@@ -114,6 +114,8 @@ KNOWN = {
                                 "at its jumps); PyTorch's refuses a tolerance that requires grad",
     **{("linalg", n, "MS"): "SciPy's LAPACK leaves the entries below a NaN pivot as they are, PyTorch's divides "
        "them into NaN; a NaN reaches U in both" for n in ("lu", "lu_factor")},
+    **{(g, "cholesky", "E"): "the deprecated returns an empty 1-d Tensor as it is; chainrule refuses "
+       "a Tensor of fewer than 2 dimensions, as linalg.cholesky does" for g in ("torch", "Tensor")},
     ("F", "elu", "M, -1.0, 1.0"): "with a negative alpha, a zero's sign is that of alpha·expm1(x) (PyTorch keeps x)",
 }
 
@@ -188,7 +190,13 @@ FIXED = [
     ("Tensor", "view", "M, dtype=f32"), ("Tensor", "view", "IM, dtype=f64"), ("Tensor", "view", "V, dtype=i64"),
     ("Tensor", "squeeze_", "S, dim=0"), ("F", "glu", "S"), ("F", "glu", "S2, M"), ("torch", "mvlgamma", "M, 1"),
     ("Tensor", "mvlgamma", "I, 2"), ("Tensor", "mvlgamma_", "M, 1"), ("special", "multigammaln", "V, 2"),
-    ("special", "multigammaln", "M, 0"),
+    ("special", "multigammaln", "M, 0"), ("fft", "rfftn", "S"), ("fft", "irfftn", "S2"), ("fft", "hfftn", "S"),
+    ("fft", "ihfftn", "S2"), ("linalg", "vecdot", "I, I"), ("linalg", "vecdot", "V, I"), ("linalg", "vecdot", "B, B"),
+    ("linalg", "vecdot", "IM, M"), ("linalg", "vander", "S"), ("linalg", "vander", "E"), ("linalg", "vander", "B"),
+    ("linalg", "cond", "IM"), ("linalg", "cond", "I, 1.5"), ("linalg", "cond", "M, 0"), ("linalg", "cond", "M, 1"),
+    ("linalg", "tensorinv", "S2"), ("linalg", "diagonal", "S"), ("linalg", "diagonal", "V"),
+    ("linalg", "inv_ex", "S"), ("linalg", "inv_ex", "V"), ("linalg", "cholesky_ex", "V"),
+    ("linalg", "cholesky_ex", "I"), ("torch", "cholesky_solve", "V, VN"), ("torch", "triangular_solve", "V, VN"),
 ]
 
 
@@ -205,6 +213,13 @@ CALLS = {
                                                            atol=lib.tensor([0.1, 1.0])),
     "pinv with a Tensor rtol": lambda lib: lib.linalg.pinv(lib.ones(2, 3), rtol=lib.tensor([[0.5], [1e-9]])),
     "lu of a NaN matrix": lambda lib: lib.linalg.lu(lib.tensor([[math.nan, 1.0], [2.0, 3.0]])).U[0],
+    "solve_triangular of a vector": lambda lib: lib.linalg.solve_triangular(lib.eye(3), lib.ones(3), upper=True),
+    "solve_triangular by a vector": lambda lib: lib.linalg.solve_triangular(lib.ones(3), lib.ones(3, 1), upper=True),
+    "cholesky_solve by a vector": lambda lib: lib.cholesky_solve(lib.ones(1, 3), lib.ones(3)),
+    "vander with N=1": lambda lib: lib.linalg.vander(lib.ones(2), N=1),
+    "torch.vander of bools, N=0": lambda lib: lib.vander(lib.tensor([True, False]), N=0),
+    "cond in the inf-norm": lambda lib: lib.linalg.cond(lib.tensor([[1.0, 2.0], [3.0, 4.0]]), -math.inf),
+    "rfftn over no dims": lambda lib: lib.fft.rfftn(lib.ones(2), dim=()),
     "view(float32) of a 0-d Tensor": lambda lib: lib.tensor(1.0).view(lib.float32),
     "view(int64) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.int64),
     "view(float32) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.float32),
@@ -233,16 +248,11 @@ def test_fixed_calls_agree_with_pytorch(case):
 UNFIXED = set("""
     F.adaptive_avg_pool2d F.adaptive_avg_pool3d F.adaptive_max_pool2d_with_indices
     F.adaptive_max_pool3d_with_indices F.affine_grid F.avg_pool2d F.batch_norm F.bilinear F.channel_shuffle
-    F.elu_ F.embedding_bag F.grid_sample F.group_norm
-    F.max_unpool1d F.max_unpool2d F.max_unpool3d F.multi_margin_loss
-    F.multilabel_margin_loss F.native_channel_shuffle
-    F.unfold Tensor.baddbmm
-    Tensor.cholesky Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv
-    Tensor.put Tensor.put_ Tensor.stft
-    fft.hfftn fft.ihfftn fft.irfftn fft.rfftn linalg.cholesky_ex linalg.cond linalg.diagonal linalg.inv_ex
-    linalg.tensorinv linalg.vander linalg.vecdot torch.baddbmm
-    torch.chain_matmul torch.cholesky torch.cholesky_solve torch.complex torch.histc torch.mv
-    torch.polar torch.stft torch.tensordot torch.triangular_solve torch.view_as_real
+    F.elu_ F.embedding_bag F.grid_sample F.group_norm F.max_unpool1d F.max_unpool2d F.max_unpool3d
+    F.multi_margin_loss F.multilabel_margin_loss F.native_channel_shuffle F.unfold Tensor.baddbmm
+    Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv Tensor.put
+    Tensor.put_ Tensor.stft torch.baddbmm torch.chain_matmul torch.complex torch.histc torch.mv torch.polar
+    torch.stft torch.tensordot torch.view_as_real
 """.split())
 
 

@@ -256,7 +256,9 @@ def cholesky_solve(B, L, upper: bool = False, *, out=None) -> Tensor:
     [0.5, 1.0]
     """
     no_out(out, "cholesky_solve")
-    return _cholesky_solve(as_input(B), as_input(L), upper)
+    B, L = as_input(B), as_input(L)
+    torch_linalg.at_least_2d("cholesky_solve", B=B, L=L)
+    return _cholesky_solve(B, L, upper)
 
 
 def _cholesky_inverse_values(L):
@@ -317,6 +319,7 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitrian
     """``torch.triangular_solve(b, A)`` (deprecated there): ``(X, A.clone())`` with A X = b,
     or Aᵀ X = b with ``transpose``; A read from its ``upper`` (default) or lower triangle."""
     A, b = as_input(A), as_input(b)
+    torch_linalg.at_least_2d("triangular_solve", b=b, A=A)
     T = la.matrix_transpose(A) if transpose else A
     X = torch_linalg.solve_triangular(T, b, upper=upper != transpose, unitriangular=unitriangular)
     return triangular_solve_result(X, A * 1)
@@ -469,7 +472,8 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:
     """``torch.vander``: columns of powers of a 1-d ``x``, decreasing unless ``increasing``."""
     if np.ndim(x) != 1:
         raise TensorError("x must be a one-dimensional tensor.")
-    result = torch_linalg.vander(x, N=N)
+    x = as_input(x)
+    result = torch_linalg.powers(x, x.shape[-1] if N is None else N)
     return result if increasing else cnp.flip(result, axis=-1)
 
 

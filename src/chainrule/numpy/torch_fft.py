@@ -49,6 +49,14 @@ def _dims(dim) -> tuple[int, ...] | None:
     return None if dim is None else tuple(dim) if isinstance(dim, Sequence) else (dim,)
 
 
+def _real_axes(x: Tensor, s, dim, name: str) -> None:
+    """PyTorch's refusal of a real n-d transform over no dims (NumPy's fails on an index)."""
+    count = len(_dims(dim)) if dim is not None else len(_dims(s)) if s is not None else x.ndim
+    if count == 0:
+        raise TensorError(f"{name} must transform at least one axis; give a Tensor of at least one dimension, or "
+                          "the dims in dim=")
+
+
 def _one(numpy_name: str, name: str):
     transform = getattr(cnp.fft, numpy_name)
 
@@ -68,7 +76,10 @@ def _many(numpy_name: str, name: str, default_dim):
     def function(input, s: Sequence[int] | None = None, dim=default_dim, norm: str | None = None, *,
                  out=None) -> Tensor:
         no_out(out, name)
-        result = transform(_input(input), s=_dims(s), axes=_dims(dim), norm=_norm(norm))
+        x = _input(input)
+        if numpy_name.startswith(("rfft", "irfft")):
+            _real_axes(x, s, dim, name)
+        result = transform(x, s=_dims(s), axes=_dims(dim), norm=_norm(norm))
         if numpy_name in ("fftn", "ifftn") and result.dtype.kind != "c":  # (a 0-d input: no dims transformed)
             result = cnp.astype(result, np.result_type(result.dtype, np.complex64))
         return result
@@ -96,6 +107,7 @@ def hfftn(input, s: Sequence[int] | None = None, dim=None, norm: str | None = No
     """
     no_out(out, "hfftn")
     x = _input(input)
+    _real_axes(x, s, dim, "hfftn")
     return cnp.fft.irfftn(cnp.conj(x), s=_dims(s), axes=_dims(dim),
                           norm=_SWAPPED[_norm(norm)])
 
@@ -105,6 +117,7 @@ def ihfftn(input, s: Sequence[int] | None = None, dim=None, norm: str | None = N
     (``rfftn``'s half, conjugated, with the normalisation on the other side)."""
     no_out(out, "ihfftn")
     x = _input(input)
+    _real_axes(x, s, dim, "ihfftn")
     return cnp.conj(cnp.fft.rfftn(x, s=_dims(s), axes=_dims(dim), norm=_SWAPPED[_norm(norm)]))
 
 

@@ -85,6 +85,15 @@ def matrix_input(value, name: str) -> Tensor:
     return A
 
 
+def at_least_2d(name: str, **operands) -> None:
+    """PyTorch's refusal of a vector where ``name`` takes (batches of) matrices (NumPy's
+    solve reads a 1-d right-hand side as a vector)."""
+    for key, x in operands.items():
+        if x.ndim < 2:
+            raise TensorError(f"{name}: The input tensor {key} must have at least 2 dimensions, but it has {x.ndim}; "
+                              "give a vector as a column, x[..., None]")
+
+
 def cross_operands(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     """PyTorch's checks of the operands of a cross product: as many dims (NumPy would
     broadcast them) and one dtype."""
@@ -259,7 +268,7 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False, out=None)
     """``torch.linalg.cholesky_ex``: ``(L, info)``, L as :func:`cholesky`'s and ``info``
     int32 zeros of A's batch shape; a matrix that is not positive-definite is refused."""
     no_out(out, "cholesky_ex")
-    A = as_input(A)
+    A = matrix_input(A, "cholesky")
     info = _info(A, _cholesky_fails, "cholesky_ex", "positive-definite", check_errors)
     return linalg_cholesky_ex(la.cholesky(A, upper=upper), info)
 
@@ -268,7 +277,7 @@ def inv_ex(A, *, check_errors: bool = False, out=None) -> linalg_inv_ex:
     """``torch.linalg.inv_ex``: ``(inverse, info)``, the inverse as :func:`inv`'s and
     ``info`` int32 zeros of A's batch shape; a singular matrix is refused."""
     no_out(out, "inv_ex")
-    A = as_input(A)
+    A = matrix_input(A, "inv")
     info = _info(A, _inverse_fails, "inv_ex", "invertible", check_errors)
     return linalg_inv_ex(la.inv(A), info)
 
@@ -499,7 +508,14 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
     """``torch.linalg.vecdot``: Σ conj(x)·y along ``dim``."""
     no_out(out, "vecdot")
-    return cnp.sum(cnp.conj(as_input(x)) * as_input(y), axis=dim)
+    x, y = as_input(x), as_input(y)
+    if np.dtype(x.dtype) != np.dtype(y.dtype):
+        raise TensorError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type {x.dtype} and "
+                          f"y of type {y.dtype} instead; convert one with .to(other.dtype)")
+    if np.dtype(x.dtype).kind not in "fc":
+        raise TensorError(f"linalg.vecdot: Expected a floating point or complex tensor as input. Got {x.dtype}; "
+                          "convert with .float() or .double()")
+    return cnp.sum(cnp.conj(x) * y, axis=dim)
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None) -> Tensor:
@@ -514,6 +530,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     """
     no_out(out, "solve_triangular")
     A, B = as_input(A), as_input(B)
+    at_least_2d("linalg.solve_triangular", A=A, B=B)
     T = cnp.triu(A, 1 if unitriangular else 0) if upper else cnp.tril(A, -1 if unitriangular else 0)
     if unitriangular:
         T = T + cnp.eye(A.shape[-1], dtype=A.dtype)
@@ -659,26 +676,58 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=Non
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """``torch.linalg.diagonal``: the diagonals over ``dim1``, ``dim2``, as the last dim."""
-    return cnp.diagonal(as_input(A), offset=offset, axis1=dim1, axis2=dim2)
+    A = as_input(A)
+    n = max(A.ndim, 1)
+    for d in (dim1, dim2):
+        if not -n <= d < n:
+            raise IndexError(f"linalg.diagonal: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                             f"but got {d}); give a Tensor of at least 2 dimensions")
+    return cnp.diagonal(A, offset=offset, axis1=dim1, axis2=dim2)
 
 
 def cond(A, p=None, *, out=None) -> Tensor:
     """``torch.linalg.cond``: the condition number in the ``p``-norm (2 when None)."""
     no_out(out, "cond")
-    return la.cond(as_input(A), p)
+    A = matrix_input(A, "cond")
+    if not any(p is q or isinstance(p, int | float) and p == q for q in _COND_ORDERS):
+        raise TensorError(f"linalg.cond got an invalid norm type: {p}; give None, 2, -2, 1, -1, inf, -inf, 'fro' or "
+                          "'nuc'")
+    if p not in (None, 2, -2) and A.shape[-1] != A.shape[-2]:
+        raise TensorError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                          f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    return la.cond(A, p)
+
+
+_COND_ORDERS = (None, 2, -2, 1, -1, math.inf, -math.inf, "fro", "nuc")
 
 
 def vander(x, *, N: int | None = None) -> Tensor:
     """``torch.linalg.vander``: columns x⁰, x¹, …, x^(N−1) (increasing powers)."""
     x = as_input(x)
-    N = x.shape[-1] if N is None else N
-    return cnp.stack([x ** k for k in range(N)], axis=-1) if N else cnp.zeros(tuple(x.shape) + (0,), x.dtype)
+    if x.dtype == np.bool_:
+        raise TensorError("linalg.vander supports floating point, complex, and integer tensors, but got Bool; convert "
+                          "with .int() or .float()")
+    N = (x.shape[-1] if x.ndim else 0) if N is None else N
+    if N <= 1:
+        raise TensorError(f"linalg.vander: N must be greater than 1, got {N}; give N= or more than one value in x")
+    return powers(x, N)
+
+
+def powers(x: Tensor, N: int) -> Tensor:
+    """The columns x⁰, x¹, …, x^(N−1) of a Vandermonde matrix (torch.vander's, unchecked)."""
+    if N:
+        return cnp.stack([x ** k for k in range(N)], axis=-1)
+    return cnp.zeros(tuple(x.shape) + (0,), np.int64 if x.dtype == np.bool_ else x.dtype)  # (bool: as x ** 0)
 
 
 def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
     """``torch.linalg.tensorinv``: the inverse with respect to ``tensordot`` over ``ind`` dims."""
     no_out(out, "tensorinv")
-    return la.tensorinv(as_input(A), ind=ind)
+    A = as_input(A)
+    if not 0 < ind <= A.ndim:
+        raise TensorError(f"linalg.tensorinv: ind must be between 1 and the number of dimensions of A ({A.ndim}), "
+                          f"got {ind}")
+    return la.tensorinv(A, ind=ind)
 
 
 def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
