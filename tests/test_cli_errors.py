@@ -47,20 +47,27 @@ def test_a_damaged_charlm_checkpoint_is_one_line(tmp_path, corpus, capsys, confi
     assert "is damaged or from another version" in err
 
 
-def test_an_output_directory_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch):
-    pytest.importorskip("sklearn")
+@pytest.mark.parametrize("task", ["classify", "charlm"])
+def test_an_output_directory_that_cannot_be_written_is_refused_before_training(capsys, monkeypatch, task, tmp_path):
+    import chainrule.charlm
     import chainrule.cli as cli
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained before finding that --out cannot be written")
 
-    monkeypatch.setattr(cli, "build_model", no_training)
+    monkeypatch.setattr(cli if task == "classify" else chainrule.charlm, "build_model", no_training)
+    if task == "classify":
+        pytest.importorskip("sklearn")
+        argv = ARGS
+    else:
+        (tmp_path / "text.txt").write_text("def f(x):\n    return x\n" * 40)
+        argv = ["train", "--task", "charlm", "--data", str(tmp_path / "text.txt"), "--no-plot", *TINY]
     try:  # sysfs refuses new files even to root
         tempfile.TemporaryFile(dir="/sys").close()
         pytest.skip("needs a directory that cannot be written (/sys on Linux)")
     except OSError:
         pass
-    assert main([*ARGS, "--out", "/sys"]) == 1
+    assert main([*argv, "--out", "/sys"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write into the output directory /sys" in err and "--out" in err
 

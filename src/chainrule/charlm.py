@@ -44,6 +44,7 @@ from chainrule.cli_common import (
     agg_figure,
     blas_thread_limit,
     damaged_checkpoint,
+    output_folder,
     progress_bar,
 )
 from chainrule.core.heap import keep_freed_memory
@@ -273,7 +274,7 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     if len(held_ids) < args.seq_len + 1:  # one window: seq_len characters and the next one
         raise CLIError(f"the held-out text has {len(held_ids)} characters: too short for --seq-len {args.seq_len} "
                        f"(it needs {args.seq_len + 1}); give more text or a shorter --seq-len")
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     nn.init.manual_seed(args.seed)
     model = build_model(config, rng=args.seed)
     opt = optim.Adam(model.parameters(), lr=args.lr)

@@ -24,7 +24,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -50,6 +49,7 @@ from chainrule.cli_common import (
     _probability,
     agg_figure,
     blas_thread_limit,
+    output_folder,
     progress_bar,
 )
 from chainrule.core.heap import keep_freed_memory
@@ -319,15 +319,7 @@ def _train(args) -> dict[str, Any]:
     config["input_shape"] = list(x_train.shape[1:])
     config["classes"] = int(max(y_train.max(), test_set.arrays[1].max())) + 1
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CLIError(f"cannot create the output directory {out}: {e.strerror or e}") from None
-    try:  # before training, not at the first checkpoint
-        tempfile.TemporaryFile(dir=out).close()
-    except OSError as e:
-        raise CLIError(f"cannot write into the output directory {out}: {e.strerror or e} (pass another --out)"
-                       ) from None
+    output_folder(out)
     # what must not change between a run and its --resume
     options = {**config, **{k: getattr(args, k) for k in (
         "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup_epochs", "label_smoothing",

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 
-__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "progress_bar"]
+__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "output_folder", "progress_bar"]
 
 
 class CLIError(Exception):
@@ -28,6 +29,20 @@ def damaged_checkpoint(path, error: Exception) -> CLIError:
     but does not hold what ``--resume`` reads: damaged, or written by another version."""
     return CLIError(f"--resume: {path} is damaged or from another version ({type(error).__name__}: {error}); "
                     "train without --resume to start over")
+
+
+def output_folder(out) -> None:
+    """Make the ``--out`` folder and try writing into it, before any training (not at
+    the first checkpoint, an epoch later)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot create the output directory {out}: {e.strerror or e}") from None
+    try:
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise CLIError(f"cannot write into the output directory {out}: {e.strerror or e} (pass another --out)"
+                       ) from None
 
 
 class _Parser(argparse.ArgumentParser):
