@@ -112,3 +112,11 @@ def test_saving_to_a_symlink_writes_the_file_it_points_to_as_open_does(tmp_path)
         save({"w": np.full(2, value)}, link)
         assert link.is_symlink() and load(target)["w"].tolist() == [value, value]
     assert sorted(os.listdir(tmp_path / "runs")) == ["model.safetensors"]
+
+
+def test_a_bfloat16_file_says_how_to_save_it_readably(tmp_path):
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("safetensors.torch")
+    st.save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, str(tmp_path / "bf16.safetensors"))
+    with pytest.raises(ModelFileError, match=r"'w' has dtype BF16, .*save the model in float32 .*model\.float\(\)"):
+        load(tmp_path / "bf16.safetensors")

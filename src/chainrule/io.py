@@ -330,7 +330,9 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
             begin, end = _ints(entry["data_offsets"])
         except KeyError as e:
             if isinstance(entry, dict) and entry.get("dtype") not in _DTYPES and "dtype" in entry:
-                raise ModelFileError(f"{path}: '{name}' has dtype {entry['dtype']}, which NumPy cannot hold") from None
+                raise ModelFileError(
+                    f"{path}: '{name}' has dtype {entry['dtype']}, which NumPy cannot hold; save the model in "
+                    "float32 instead (in PyTorch: model.float() before safetensors.torch.save_file)") from None
             raise ModelFileError(f"{path}: corrupt header entry for '{name}' (missing {e})") from None
         except (TypeError, ValueError):
             raise ModelFileError(f"{path}: corrupt header entry for '{name}'") from None
