@@ -80,10 +80,11 @@ def test_one_primitive_returns_a_tuple_or_an_array_call_by_call():
     assert ours[4] == "ndarray" and ours[7] == "ndarray"
 
 
-def vjp_calling_a_primitive_without_rules(ag):
+def vjps_written_for_plain_arrays(ag):
     """A solver primitive whose vjp runs the adjoint solve, itself a primitive made with
-    ``primitive`` alone (first order is all the library needs): Jacobians with more
-    outputs than inputs, which chainrule computes in forward mode from the transposed vjp."""
+    ``primitive`` alone (first order is all the library needs), and a vjp that asserts
+    its cotangent is an array: Jacobians with as many outputs as inputs or more, which
+    chainrule computes in forward mode from the transposed vjps."""
     ext = _mod(ag, "extend")
     k = onp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
 
@@ -98,12 +99,25 @@ def vjp_calling_a_primitive_without_rules(ag):
     ext.defvjp(solve, lambda ans, scale, b: lambda g: -onp.sum(solve_adjoint(scale, g) * (k @ ans)),
                lambda ans, scale, b: lambda g: solve_adjoint(scale, g))
     b0 = onp.array([1.0, -2.0, 0.5])
+
+    @ext.primitive
+    def checked(x):
+        return onp.tanh(x)
+
+    def checked_vjp(ans, x):
+        def vjp(g):
+            assert isinstance(g, onp.ndarray), "the cotangent must be an array"
+            return g * (1 - ans ** 2)
+        return vjp
+
+    ext.defvjp(checked, checked_vjp)
     return (ag.jacobian(lambda b: solve(1.5, b) ** 2)(b0), ag.jacobian(lambda s: solve(s, b0))(1.5),
-            ag.jacobian(lambda p: solve(p[0], p[1:] * b0))(onp.array([1.5, 1.0, 2.0, 0.5])))
+            ag.jacobian(lambda p: solve(p[0], p[1:] * b0))(onp.array([1.5, 1.0, 2.0, 0.5])),
+            ag.jacobian(lambda x: checked(x) ** 2)(b0))
 
 
-def test_a_vjp_may_call_a_primitive_without_rules():
-    theirs, ours = _both(vjp_calling_a_primitive_without_rules)
+def test_vjps_written_for_plain_arrays_give_forward_mode_jacobians():
+    theirs, ours = _both(vjps_written_for_plain_arrays)
     assert_same(theirs, ours)
     k = onp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
     onp.testing.assert_allclose(ours[1], -onp.linalg.solve(k, [1.0, -2.0, 0.5]) / 1.5 ** 2, rtol=1e-14)

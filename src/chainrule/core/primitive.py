@@ -303,10 +303,12 @@ def transpose(linear_map: Callable, like, v, what: str = "a rule"):
     try:
         value, pull = pullback(linear_map, (point,), TRANSPOSING)
         out = pull(v)[0]
-    except (TypeError, MissingRule) as traced:
-        # a Tensor cannot go where the map takes it (SciPy, C code), or the map calls a
-        # primitive without rules of its own (a vjp calling an adjoint solve made with
-        # ``primitive`` alone, first order being all its library needs): on plain arrays
+    except Exception as traced:
+        # the rule was written for plain arrays, as HIPS autograd hands them to a vjp: a
+        # Tensor cannot go where it takes it (SciPy, C code), it calls a primitive without
+        # rules of its own (an adjoint solve made with ``primitive`` alone, first order
+        # being all its library needs), or it checks what it was given (``assert
+        # isinstance(g, np.ndarray)``): run it on plain arrays
         try:
             out = transpose_densely(linear_map, zero, v)
         except Exception:
