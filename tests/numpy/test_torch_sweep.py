@@ -116,6 +116,10 @@ KNOWN = {
        "them into NaN; a NaN reaches U in both" for n in ("lu", "lu_factor")},
     **{(g, "cholesky", "E"): "the deprecated returns an empty 1-d Tensor as it is; chainrule refuses "
        "a Tensor of fewer than 2 dimensions, as linalg.cholesky does" for g in ("torch", "Tensor")},
+    ("F", "group_norm", "M, 0"): "0 groups are refused with a RuntimeError naming them; PyTorch's Python code divides "
+                                 "by them (ZeroDivisionError)",
+    ("F", "adaptive_avg_pool2d", "M, 1"): "a 2-d input is refused for every output size, as PyTorch's kernel refuses "
+                                          "it; PyTorch's shortcut for size 1 (a mean) passes it",
     ("F", "elu", "M, -1.0, 1.0"): "with a negative alpha, a zero's sign is that of alpha·expm1(x) (PyTorch keeps x)",
 }
 
@@ -197,6 +201,11 @@ FIXED = [
     ("linalg", "tensorinv", "S2"), ("linalg", "diagonal", "S"), ("linalg", "diagonal", "V"),
     ("linalg", "inv_ex", "S"), ("linalg", "inv_ex", "V"), ("linalg", "cholesky_ex", "V"),
     ("linalg", "cholesky_ex", "I"), ("torch", "cholesky_solve", "V, VN"), ("torch", "triangular_solve", "V, VN"),
+    ("torch", "mv", "S2, M"), ("Tensor", "mv", "S2, M"), ("torch", "baddbmm", "M, M, MS"),
+    ("Tensor", "baddbmm", "B, V, VN"), ("F", "unfold", "I, 2"), ("F", "unfold", "M, 1"), ("F", "bilinear", "M, M, MS"),
+    ("F", "avg_pool2d", "V, 2"), ("F", "avg_pool2d", "M, 0"), ("F", "adaptive_avg_pool3d", "M, 1"),
+    ("F", "adaptive_max_pool2d_with_indices", "M, M, MS"), ("F", "adaptive_max_pool3d_with_indices", "V, V, 0.5"),
+    ("F", "batch_norm", "M, M, MS"),
 ]
 
 
@@ -220,6 +229,11 @@ CALLS = {
     "torch.vander of bools, N=0": lambda lib: lib.vander(lib.tensor([True, False]), N=0),
     "cond in the inf-norm": lambda lib: lib.linalg.cond(lib.tensor([[1.0, 2.0], [3.0, 4.0]]), -math.inf),
     "rfftn over no dims": lambda lib: lib.fft.rfftn(lib.ones(2), dim=()),
+    "baddbmm of matrices": lambda lib: lib.baddbmm(lib.ones(2, 2), lib.ones(2, 3), lib.ones(3, 2)),
+    "adaptive_max_pool2d_with_indices(x, 1, False)": lambda lib: lib.nn.functional.adaptive_max_pool2d_with_indices(
+        lib.arange(6.0).reshape(1, 2, 3), 1, False),
+    "batch_norm with a weight per row": lambda lib: lib.nn.functional.batch_norm(
+        lib.ones(2, 3), lib.zeros(3), lib.ones(3), lib.ones(2)),
     "view(float32) of a 0-d Tensor": lambda lib: lib.tensor(1.0).view(lib.float32),
     "view(int64) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.int64),
     "view(float32) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.float32),
@@ -246,13 +260,10 @@ def test_fixed_calls_agree_with_pytorch(case):
 
 # names with disagreements not yet worked off (python tests/numpy/torch_sweep.py FILE lists them)
 UNFIXED = set("""
-    F.adaptive_avg_pool2d F.adaptive_avg_pool3d F.adaptive_max_pool2d_with_indices
-    F.adaptive_max_pool3d_with_indices F.affine_grid F.avg_pool2d F.batch_norm F.bilinear F.channel_shuffle
-    F.elu_ F.embedding_bag F.grid_sample F.group_norm F.max_unpool1d F.max_unpool2d F.max_unpool3d
-    F.multi_margin_loss F.multilabel_margin_loss F.native_channel_shuffle F.unfold Tensor.baddbmm
-    Tensor.logical_and_ Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.mv Tensor.put
-    Tensor.put_ Tensor.stft torch.baddbmm torch.chain_matmul torch.complex torch.histc torch.mv torch.polar
-    torch.stft torch.tensordot torch.view_as_real
+    F.affine_grid F.channel_shuffle F.elu_ F.embedding_bag F.grid_sample F.max_unpool1d F.max_unpool2d
+    F.max_unpool3d F.multi_margin_loss F.multilabel_margin_loss F.native_channel_shuffle Tensor.logical_and_
+    Tensor.logical_not_ Tensor.logical_or_ Tensor.logical_xor_ Tensor.put Tensor.put_ Tensor.stft
+    torch.chain_matmul torch.complex torch.histc torch.polar torch.stft torch.tensordot torch.view_as_real
 """.split())
 
 

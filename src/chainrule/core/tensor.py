@@ -76,6 +76,13 @@ class TensorTypeError(RuntimeError, TypeError):
     require grad): a RuntimeError, as PyTorch raises, and a TypeError."""
 
 
+class DimensionError(TensorError, IndexError):
+    """A Tensor with fewer (or more) dimensions than an eager operation reads: PyTorch's
+    IndexError ("Dimension out of range") where its kernel indexes a dimension that is not
+    there, and its RuntimeError where it checks first; a TensorError as chainrule's other
+    refusals of a shape."""
+
+
 class KernelMissingError(NotImplementedError, TypeError):
     """An eager operation on a dtype PyTorch has no kernel for (a bitwise ``and`` of
     floats): PyTorch's NotImplementedError (a RuntimeError), and the TypeError NumPy raises."""

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
@@ -286,6 +286,9 @@ def pad(input, pad, mode: str = "constant", value: float | None = None):
 # -- products ----------------------------------------------------------------------------------
 def bilinear(input1, input2, weight, bias=None):
     """y_o = Σ_ij x1_i W_oij x2_j (+ b_o) over the last axes of ``input1`` and ``input2``."""
+    if np.ndim(weight) != 3:
+        raise DimensionError(f"bilinear: the weight must be (out_features, in1_features, in2_features), got shape "
+                             f"{tuple(np.shape(weight))}")
     out = cnp.einsum("...i,oij,...j->...o", input1, weight, input2)
     return out if bias is None else out + bias
 

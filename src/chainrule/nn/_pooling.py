@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.numpy.torch_common import as_eager
 
@@ -48,7 +48,7 @@ def _batched(input, ndim: int, name: str, layout: str):
     if input.ndim == ndim - 1:
         return cnp.reshape(input, (1, *input.shape)), True
     if input.ndim != ndim:
-        raise TensorError(f"{name} expects an input of shape {layout} (or without N), got {tuple(input.shape)}")
+        raise DimensionError(f"{name} expects an input of shape {layout} (or without N), got {tuple(input.shape)}")
     return input, False
 
 
@@ -200,7 +200,7 @@ def _adaptive_means(n_in: int, n_out: int, dtype) -> np.ndarray:
 
 def _adaptive_sizes(input, output_size, name):
     if input.ndim not in (3, 4):
-        raise TensorError(f"{name} expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
+        raise DimensionError(f"{name} expects (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
     if output_size is None or isinstance(output_size, int | np.integer):
         output_size = (output_size, output_size)
     h, w = input.shape[-2:]

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -205,7 +205,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if unbatched:
         input = cnp.reshape(input, (1, *input.shape))
     if input.ndim != 4:
-        raise TensorError(f"unfold expects an input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
+        raise DimensionError(f"unfold expects an input of shape (N, C, H, W) or (C, H, W), got {tuple(input.shape)}")
     geom = _block_geometry(kernel_size, dilation, padding, stride)
     n, c = input.shape[:2]
     cols = _ops.unfold(input, geom, "conv")  # (C, kh·kw, N, OH, OW)

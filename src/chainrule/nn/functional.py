@@ -409,6 +409,11 @@ def batch_norm(
         raise TensorError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(input.shape)}")
     shape = _channel_shape(input)
     flat = input.ndim == 2
+    for label, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                         ("bias", bias)):
+        if value is not None and np.size(value) != input.shape[1]:
+            raise TensorError(f"batch_norm: {label} should contain {input.shape[1]} elements (one per channel of "
+                              f"the input, its axis 1), not {np.size(value)}")
     if training or running_mean is None:
         axes = (0, *range(2, input.ndim))
         count = input.size // input.shape[1]
@@ -570,12 +575,20 @@ def _with_indices(pool):
     return with_indices
 
 
+def _adaptive_with_indices(pool):
+    def with_indices(input, output_size, return_indices: bool = False):  # (return_indices as PyTorch's: unread)
+        return pool(input, output_size, return_indices=True)
+    with_indices.__name__ = f"{pool.__name__}_with_indices"
+    with_indices.__doc__ = f"``{pool.__name__}(..., return_indices=True)``: (values, indices), as PyTorch's."
+    return with_indices
+
+
 max_pool1d_with_indices = _with_indices(max_pool1d)  # noqa: F405
 max_pool2d_with_indices = _with_indices(max_pool2d)  # noqa: F405
 max_pool3d_with_indices = _with_indices(max_pool3d)  # noqa: F405
-adaptive_max_pool1d_with_indices = _with_indices(adaptive_max_pool1d)  # noqa: F405
-adaptive_max_pool2d_with_indices = _with_indices(adaptive_max_pool2d)  # noqa: F405
-adaptive_max_pool3d_with_indices = _with_indices(adaptive_max_pool3d)  # noqa: F405
+adaptive_max_pool1d_with_indices = _adaptive_with_indices(adaptive_max_pool1d)  # noqa: F405
+adaptive_max_pool2d_with_indices = _adaptive_with_indices(adaptive_max_pool2d)  # noqa: F405
+adaptive_max_pool3d_with_indices = _adaptive_with_indices(adaptive_max_pool3d)  # noqa: F405
 
 
 def upsample_nearest(input, size=None, scale_factor=None):

@@ -23,7 +23,7 @@ from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
@@ -104,6 +104,15 @@ def not_bool(x, name: str):
     if np.dtype(getattr(x, "dtype", np.float64)).kind == "b":
         raise TensorTypeError(f"Boolean inputs not supported for {name}; convert with .float()")
     return x
+
+
+def check_ndims(name: str, *operands) -> None:
+    """PyTorch's check that each (operand, its name, its number of dimensions) of ``mm``,
+    ``bmm`` or ``mv`` has that many dimensions (matmul would broadcast them instead)."""
+    for x, label, ndim in operands:
+        if np.ndim(x) != ndim:
+            raise DimensionError(f"{name}: {label} must be a {ndim}-D tensor, got {np.ndim(x)}-D of shape "
+                                 f"{tuple(np.shape(x))}; use matmul (or @) to broadcast")
 
 
 def same_dtype(name: str, *operands) -> None:

@@ -28,6 +28,7 @@ from chainrule.numpy.torch_common import (
     alpha_first,
     as_eager,
     boolean_condition,
+    check_ndims,
     checked_divisor,
     elementwise_extreme,
     is_eager,
@@ -72,15 +73,6 @@ def _at_operator(frame) -> bool:
 _COMPARISONS = {np.equal: ("__eq__", "__eq__"), np.not_equal: ("__ne__", "__ne__"),
                 np.less: ("__lt__", "__gt__"), np.less_equal: ("__le__", "__ge__"),
                 np.greater: ("__gt__", "__lt__"), np.greater_equal: ("__ge__", "__le__")}
-
-
-def _check_ndims(name: str, *operands) -> None:
-    """PyTorch's check that each (operand, its name, its number of dimensions) of ``mm``,
-    ``bmm`` or ``mv`` has that many dimensions (matmul would broadcast them instead)."""
-    for x, label, ndim in operands:
-        if np.ndim(x) != ndim:
-            raise RuntimeError(f"{name}: {label} must be a {ndim}-D tensor, got {np.ndim(x)}-D of shape "
-                               f"{tuple(np.shape(x))}; use matmul (or @) to broadcast")
 
 
 def _clamped(x, low, high):
@@ -416,12 +408,12 @@ class TorchElementwiseMethods:
         return cnp.matmul(self, other)
 
     def mm(self, mat2):
-        _check_ndims("mm", (self, "self", 2), (mat2, "mat2", 2))
+        check_ndims("mm", (self, "self", 2), (mat2, "mat2", 2))
         same_dtype("mm", self, mat2)
         return cnp.matmul(self, mat2)
 
     def bmm(self, mat2):
-        _check_ndims("bmm", (self, "batch1", 3), (mat2, "batch2", 3))
+        check_ndims("bmm", (self, "batch1", 3), (mat2, "batch2", 3))
         if self.shape[0] != np.shape(mat2)[0]:  # bmm does not broadcast the batch, unlike matmul
             raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got {self.shape[0]} "
                                f"and {np.shape(mat2)[0]}")
@@ -429,7 +421,7 @@ class TorchElementwiseMethods:
         return cnp.matmul(self, mat2)
 
     def mv(self, vec):
-        _check_ndims("mv", (self, "self", 2), (vec, "vec", 1))
+        check_ndims("mv", (self, "self", 2), (vec, "vec", 1))
         same_dtype("mv", self, vec)
         return cnp.matmul(self, vec)
 

@@ -22,6 +22,7 @@ from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.numpy.torch_common import (
     as_eager,
+    check_ndims,
     checked_divisor,
     floating_only,
     is_eager,
@@ -166,6 +167,7 @@ class TorchMathMethods:
     def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
         """beta · self + alpha · (batch1 @ batch2), batch by batch (Bloom's and Falcon's
         ``alibi.baddbmm(batch1=q, batch2=k, beta=..., alpha=...)``); self ignored with beta 0."""
+        check_ndims("baddbmm", (batch1, "batch1", 3), (batch2, "batch2", 3))
         return TorchMathMethods.addmm(self, batch1, batch2, beta=beta, alpha=alpha)
 
     def dist(self, other, p: float = 2):
