@@ -86,3 +86,21 @@ def test_a_test_fraction_near_1_leaves_a_sample_to_train_on(tmp_path, capsys):
     pytest.importorskip("sklearn")
     assert main([*ARGS, "--out", str(tmp_path / "o"), "--test-fraction", "0.9999"]) == 0
     assert "train accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("edit", [{"test_fraction": 5}, {"seed": "x"}, {"test_fraction": None}, {"data": "cifar"}])
+def test_eval_of_a_model_file_with_an_edited_config_is_one_line(tmp_path, capsys, edit):
+    pytest.importorskip("sklearn")
+    import json
+
+    from chainrule.cli import build_model
+
+    config = {"data": "digits", "test_fraction": 0.2, "seed": 0, "model": "mlp", "hidden": [4],
+              "activation": "relu", "input_shape": [64], "classes": 10}
+    config.update(edit)
+    config = {k: v for k, v in config.items() if v is not None}
+    path = tmp_path / "model.safetensors"
+    io.save(build_model(config).state_dict(), path, metadata={"chainrule.config": json.dumps(config)})
+    assert main(["eval", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: bad model config in the metadata (" in err

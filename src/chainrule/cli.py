@@ -451,7 +451,14 @@ def _eval(args) -> float:
     except (json.JSONDecodeError, ValueError) as e:
         raise CLIError(f"{args.model}: bad model config in the metadata ({e})") from None
     model.load_state_dict(io.load(args.model))
-    train_set, test_set = _load_data(config, args.data_path)
+    try:
+        if config.get("data") not in ("digits", "mnist", "fashion-mnist"):
+            raise ValueError(f"unknown data {config.get('data')!r}")
+        train_set, test_set = _load_data(config, args.data_path)
+    except DatasetError:  # the data's files, not the config
+        raise
+    except (KeyError, TypeError, ValueError) as e:  # an edited config: a missing entry, a value of the wrong kind
+        raise CLIError(f"{args.model}: bad model config in the metadata ({type(e).__name__}: {e})") from None
     dataset = test_set if args.split == "test" else train_set
     expected = tuple(config["input_shape"])
     if tuple(dataset.arrays[0].shape[1:]) != expected:
