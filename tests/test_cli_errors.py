@@ -5,6 +5,7 @@ no memory: one line on stderr and a non-zero status, never a traceback."""
 
 import tempfile
 
+import numpy as np
 import pytest
 
 from chainrule import io
@@ -102,5 +103,14 @@ def test_eval_of_a_model_file_with_an_edited_config_is_one_line(tmp_path, capsys
     path = tmp_path / "model.safetensors"
     io.save(build_model(config).state_dict(), path, metadata={"chainrule.config": json.dumps(config)})
     assert main(["eval", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{path}: bad model config in the metadata (" in err
+
+
+@pytest.mark.parametrize("config", ["{not json", '{"model": "lstm"}', '["lstm"]', '{"model": "gru", "vocab": "ab"}'])
+def test_generate_from_a_model_file_with_an_edited_config_is_one_line(tmp_path, capsys, config):
+    path = tmp_path / "model.safetensors"
+    io.save({"w": np.zeros(1)}, path, metadata={"format": "chainrule-charlm/1", "chainrule.config": config})
+    assert main(["generate", str(path), "--length", "3"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{path}: bad model config in the metadata (" in err

@@ -399,11 +399,14 @@ def generate(model_path: str, prompt: str = "", length: int = 300, temperature: 
     meta = io.load_metadata(model_path)
     if meta.get("format") != FORMAT or CONFIG_KEY not in meta:
         raise CLIError(f"{model_path}: not a model written by 'chainrule train --task charlm'")
-    config = json.loads(meta[CONFIG_KEY])
-    model = build_model(config)
+    try:
+        config = json.loads(meta[CONFIG_KEY])
+        model = build_model(config)
+        vocab, seq_len, kind = str(config["vocab"]), int(config.get("seq_len", 0)), config["model"]
+    except (AttributeError, KeyError, TypeError, ValueError) as e:  # an edited config
+        raise CLIError(f"{model_path}: bad model config in the metadata ({type(e).__name__}: {e})") from None
     model.load_state_dict(io.load(model_path))
     model.eval()
-    vocab = config["vocab"]
     missing = sorted(set(prompt) - set(vocab))
     if missing:
         raise CLIError(f"the prompt has characters the model never saw: {''.join(missing)!r}")
@@ -413,11 +416,11 @@ def generate(model_path: str, prompt: str = "", length: int = 300, temperature: 
     state, fed = None, 0
     with cr.no_grad():
         for _ in range(length - (not prompt)):
-            if config["model"] == "lstm":  # carry the state: feed only what is new
+            if kind == "lstm":  # carry the state: feed only what is new
                 logits, state = model(np.array([ids[fed:]]), state)
                 fed = len(ids)
             else:
-                logits, _ = model(np.array([ids[-config["seq_len"] :]]))
+                logits, _ = model(np.array([ids[-seq_len:]]))
             z = np.asarray(logits.detach().numpy()[0, -1], dtype=np.float64) / temperature
             p = np.exp(z - z.max())
             nxt = int(rng.choice(len(p), p=p / p.sum()))
