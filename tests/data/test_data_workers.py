@@ -118,3 +118,18 @@ def test_torchs_map_style_workers_take_the_same_turns():
     theirs = as_lists(tdata.DataLoader(TorchTagged(), batch_size=2, num_workers=3))
     ours = as_lists(data.DataLoader(Tagged(), batch_size=2, num_workers=3))
     assert ours == theirs
+
+
+def test_another_thread_is_not_inside_the_worker():
+    import threading
+
+    seen = []
+
+    def init(worker_id):
+        seen.append(data.get_worker_info().id)
+        other = threading.Thread(target=lambda: seen.append(data.get_worker_info()))
+        other.start()
+        other.join()
+
+    list(data.DataLoader(Tagged(), batch_size=4, num_workers=1, worker_init_fn=init))
+    assert seen == [0, None]

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 import math
+import threading
 import types
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -136,7 +137,7 @@ class WorkerInfo:
         return f"WorkerInfo({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items() if k != 'dataset')})"
 
 
-_current_worker: WorkerInfo | None = None
+_current = threading.local()  # .worker: the WorkerInfo whose code runs now in this thread
 
 
 def get_worker_info() -> WorkerInfo | None:
@@ -151,17 +152,16 @@ def get_worker_info() -> WorkerInfo | None:
     >>> [b.tolist() for b in DataLoader(Shards(), batch_size=3, num_workers=2)]
     [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
     """
-    return _current_worker
+    return getattr(_current, "worker", None)
 
 
 @contextlib.contextmanager
 def _in_worker(worker: WorkerInfo | None):
-    global _current_worker
-    outer, _current_worker = _current_worker, worker
+    outer, _current.worker = getattr(_current, "worker", None), worker
     try:
         yield
     finally:
-        _current_worker = outer
+        _current.worker = outer
 
 
 class TensorDataset(Dataset):
@@ -405,7 +405,7 @@ def _numbers(samples, dtype) -> np.ndarray:
         return np.asarray(samples, dtype=dtype)
     except OverflowError:
         raise ValueError(f"default_collate: the integers {samples!r} do not fit in int64 (a Tensor of "
-                            "integers holds -2**63 to 2**63 - 1)") from None
+                         "integers holds -2**63 to 2**63 - 1)") from None
 
 
 def _same_shapes(arrays: list) -> None:
