@@ -580,7 +580,8 @@ class _NotOfNdarray:
     """A Tensor attribute that NumPy's ndarray lacks (PyTorch's methods, ``.at``,
     ``detach``): while ``chainrule.jit`` traces a call on plain arrays, where the plain
     call's values are ndarrays, reading it raises NumPy's AttributeError, so the jitted
-    call refuses what the plain one refuses."""
+    call refuses what the plain one refuses. chainrule's own code (``nn.functional.sigmoid``
+    of a traced value, which it takes for the Tensor it is) reads it as a Tensor's."""
 
     __slots__ = ("name", "member")
 
@@ -588,7 +589,8 @@ class _NotOfNdarray:
         self.name, self.member = name, member
 
     def __get__(self, obj, objtype=None):
-        if obj is not None and obj._trace.plain_arrays:
+        if (obj is not None and obj._trace.plain_arrays
+                and not (sys._getframe(1).f_globals.get("__name__") or "").startswith("chainrule.")):
             raise AttributeError(
                 f"'{type(obj._value).__module__}.{type(obj._value).__name__}' object has no "
                 f"attribute {self.name!r} (inside chainrule.jit "

@@ -589,6 +589,23 @@ def code_in_objects(leaves) -> list:
     return found
 
 
+def code_in_structure(tree) -> list:
+    """:func:`code_in_objects` of what the pytree nodes among the arguments hold besides
+    their children, in their aux data: a module's hooks (``register_forward_hook(h)``) and
+    attributes (``self.act = lambda x: x * SCALE``), whose code the module's call runs."""
+    found, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.subtrees)
+        if node.kind is None or node.aux is None or node.kind in (list, tuple, dict):
+            continue
+        _found_in_value(node.aux, (*FUNCTIONS, types.ModuleType), found, 0, set())
+        held: list = []
+        _found_in_value(node.aux, object, held, 0, set())
+        found.extend(type(v) for v in held if object_fields(v) is not None)
+    return found
+
+
 def value_key(v, depth: int, seen: dict | None = None):
     """An attribute's value as a key. An object is held by the key (by identity, beside
     its attributes), not named by its ``id``, which an object made after it was freed may

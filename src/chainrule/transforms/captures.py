@@ -21,7 +21,9 @@ the attributes of the user's own modules that the code names (``settings.LR``), 
 counts of entries and misses of ``functools.lru_cache`` functions (``cache_clear()``),
 the environment where the code names ``os.environ`` or ``os.getenv``, and arrays by
 their bytes. Standard-library and installed modules and the insides of
-chainrule's own objects are not.
+chainrule's own objects are not, but for chainrule.nn's modules (their mode, settings,
+hooks, submodules and buffers are the user's state: a layer closed over is watched as
+the user's objects are).
 """
 
 from __future__ import annotations
@@ -469,7 +471,7 @@ class Captures:
         fields = vars(obj)
         if not isinstance(fields, dict):
             return
-        if _library(type(obj)):
+        if _library(type(obj)) and not hasattr(type(obj), "__jit_state__"):
             # a library object: the functions it wraps, which may be the user's (a
             # primitive, a jitted function, a custom rule); and, of one not chainrule's
             # own, the arrays, numbers and containers it holds, which Python may read
@@ -481,6 +483,8 @@ class Captures:
                 elif not own and isinstance(value, _HELD):
                     self._location(2, obj, name, value, depth)
             return
+        # an object of the user's, or a module (chainrule.nn's too: its mode, hooks,
+        # submodules and buffers are the user's state, set between calls: m.eval())
         self.checks.append((3, fields, None, _items(fields)))
         self.checks.append((2, obj, "__class__", type(obj)))  # o.__class__ = Other: other methods
         for value in fields.values():

@@ -40,6 +40,7 @@ from chainrule.transforms.arguments import (
     changed,
     check_donations,
     code_in_objects,
+    code_in_structure,
     containers,
     deeper_than_key,
     describe,
@@ -445,8 +446,10 @@ class Jitted:
         # functions among the arguments read state too (their globals, cells, defaults):
         # watched with the function's own from their first trace on
         # and so do the methods of the user's classes among them (pytree nodes, objects)
-        # and the functions that objects among them hold (cfg.activation), and their classes
-        passed = [leaf for leaf in (*given, *user_classes(tree, given), *code_in_objects(given))
+        # and the functions that objects among them hold (cfg.activation), and their classes,
+        # and those that pytree nodes among them hold (a module's hooks, self.act = f)
+        passed = [leaf for leaf in (*given, *user_classes(tree, given), *code_in_objects(given),
+                                    *code_in_structure(tree))
                   if isinstance(leaf, (*FUNCTIONS, type, types.ModuleType)) and id(leaf) not in self._passed]
         # the watch this trace is taken against (another thread may replace it meanwhile)
         captures = self._captures
