@@ -45,6 +45,9 @@ def channel_shuffle(input, groups: int):
     """The channels (N, C, ...) regrouped: ``groups`` groups of C/groups interleaved, as
     ShuffleNet's (PyTorch's ``channel_shuffle``)."""
     x = _input(input)
+    if x.ndim <= 2:
+        raise TensorError(f"channel_shuffle expects input with > 2 dims, (N, C, ...), but got input with sizes "
+                          f"{list(x.shape)}")
     n, c = x.shape[:2]
     if groups <= 0 or c % groups:
         raise TensorError(f"channel_shuffle: the {c} channels must be divisible by groups={groups}")

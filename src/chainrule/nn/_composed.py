@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
@@ -544,7 +544,8 @@ def _class_targets(input, target, name: str):
         raise TensorError(f"{name}: the input must be (C,) or (N, C), got shape {tuple(input.shape)}")
     y = np.asarray(undifferentiated(target))
     if y.dtype.kind not in "iu":
-        raise TypeError(f"{name}: the target must hold class indices (integers), got {y.dtype}")
+        raise TensorTypeError(f"{name}: the target must hold class indices (integers), got {y.dtype}; convert it "
+                              "with .long()")
     return (input, y) if input.ndim == 2 else (cnp.reshape(input, (1, -1)), y.reshape(1, -1))
 
 

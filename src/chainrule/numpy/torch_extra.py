@@ -24,7 +24,7 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
 from chainrule.numpy.torch_common import same_dtype, vectors_only
@@ -348,17 +348,24 @@ def complex(real, imag, *, out=None) -> Tensor:  # noqa: A001
     so that a real part of -0.0 keeps its sign and an infinite imaginary part leaves the
     real part alone, as PyTorch's."""
     no_out(out, "complex")
-    real, imag = as_input(real), as_input(imag)
-    if real.dtype != imag.dtype or real.dtype.kind != "f":
-        raise TypeError(f"complex: real and imag must be floating Tensors of one dtype, got {real.dtype} "
-                        f"and {imag.dtype}")
+    real, imag = _floating_parts(real, imag, "complex")
     return cnp.elementwise.complex_from_parts(real, imag)
+
+
+def _floating_parts(a, b, name: str) -> tuple[Tensor, Tensor]:
+    """The two real parts of a complex Tensor as Tensors, after PyTorch's check: floating,
+    of one dtype (NumPy's arithmetic would promote integers)."""
+    a, b = as_input(a), as_input(b)
+    if a.dtype != b.dtype or a.dtype.kind != "f":
+        raise TensorTypeError(f"{name}: expected both inputs to be float16, float32 or float64 Tensors of one dtype, "
+                              f"but got {a.dtype} and {b.dtype}; convert them with .float() or .double()")
+    return a, b
 
 
 def polar(abs, angle, *, out=None) -> Tensor:  # noqa: A002
     """``torch.polar``: abs·(cos angle + i sin angle)."""
     no_out(out, "polar")
-    r, theta = as_input(abs), as_input(angle)
+    r, theta = _floating_parts(abs, angle, "polar")
     return complex(r * cnp.cos(theta), r * cnp.sin(theta))
 
 
@@ -367,7 +374,8 @@ def view_as_real(input) -> Tensor:
     of 2 (a new Tensor, not a view of the same memory)."""
     z = as_input(input)
     if z.dtype.kind != "c":
-        raise TypeError(f"view_as_real: the input must be complex, got {z.dtype}")
+        raise TensorTypeError(f"view_as_real is only supported for complex tensors, got {z.dtype}; use "
+                              "torch.stack([x, torch.zeros_like(x)], -1) for a real one")
     return cnp.stack([cnp.real(z), cnp.imag(z)], axis=-1)
 
 
@@ -430,8 +438,17 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:
-    """``torch.chain_matmul``: ``torch.linalg.multi_dot``."""
-    return torch_linalg.multi_dot(_tensors(matrices), out=out)
+    """``torch.chain_matmul``: ``torch.linalg.multi_dot`` of matrices (2-d each); of one
+    matrix, the matrix."""
+    matrices = _tensors(matrices)
+    for m in matrices:
+        if m.ndim != 2:
+            raise TensorError(f"chain_matmul: Tensor dimension is {m.ndim}, expected 2 instead; use "
+                              "torch.linalg.multi_dot for vectors at the ends")
+    if len(matrices) == 1:
+        no_out(out, "chain_matmul")
+        return matrices[0] * 1
+    return torch_linalg.multi_dot(matrices, out=out)
 
 
 def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:

@@ -463,6 +463,11 @@ class TorchShapeMethods:
             cnp.put(self, index, source, mode=mode or "raise")
             return None
         index = np.asarray(plain(index)).reshape(-1)
+        if index.dtype.kind not in "iu":
+            raise TensorError(f"put_(): Expected a long tensor for index, but got {index.dtype}; convert with .long()")
+        if isinstance(source, Tensor) and source.dtype != self.dtype:
+            raise TensorError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                              f"{self.dtype} and source.dtype = {source.dtype}; convert with .to(self.dtype)")
         if np.size(plain(source)) != index.size:
             raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                              f"source.numel() = {np.size(plain(source))}, index.numel() = {index.size}")
