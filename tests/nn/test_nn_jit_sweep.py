@@ -466,3 +466,19 @@ def test_an_eager_training_step_under_jit_runs_as_the_plain_step():
     with pytest.raises(TypeError, match="an eager Tensor"):
         closed(cr.tensor(x), cr.tensor(y))
 
+
+def test_gradients_of_float32_parameters_from_float64_eager_inputs_are_float32_jitted_and_plain():
+    """A float64 eager Tensor (the data) into a model of float32 parameters: the forward
+    computes in float64 (the eager layer's promotion), and the gradient of each parameter
+    is of its dtype, float32, as with a float64 array, jitted and plain."""
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    step = cr.value_and_grad(lambda m, x: m(x).sum())
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    jitted = cr.jit(step)
+    with cr.no_grad():
+        want = step(model, x)
+        got = [jitted(model, cr.tensor(x)) for _ in range(2)]
+        _assert_same(step(model, cr.tensor(x)), want, "plain, eager data")
+    _assert_same(got, [want, want], "jitted, eager data")
+    assert {a.dtype for a in _arrays(want[1])} == {np.dtype(np.float32)}

@@ -109,5 +109,7 @@ def _dtype_of(v) -> np.dtype:
 
 
 def _recorded(v) -> bool:
-    """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken)."""
-    return not isinstance(v, Tensor) or v._trace.records or v._trace.batches
+    """Not a Tensor, or one of chainrule.jit's trace (no derivative is being taken), or an
+    eager one (a cotangent computed from an eager Tensor closed over: cast as any other,
+    by the eager layer's own casts)."""
+    return not isinstance(v, Tensor) or v._trace.records or v._trace.batches or v._trace.level == 0
