@@ -150,3 +150,16 @@ def test_an_endless_random_sampler_is_read_as_the_batches_are(replacement):
     unbatched = iter(DataLoader(ds, sampler=sampler, batch_size=None))
     assert next(unbatched)[0].shape == ()
     assert list(DataLoader(ds, sampler=SequentialSampler(ds), batch_size=2, drop_last=True))[-1][1].tolist() == [2, 3]
+
+
+@pytest.mark.parametrize("indices", [[0.5, 1.7], np.array([1.0, 2.0]), [True, False]])
+def test_a_sampler_of_floats_or_booleans_is_refused_not_cut_down_to_integers(indices):
+    ds, tds = TensorDataset(X), tdata.TensorDataset(torch.tensor(X))
+    for kwargs in ({"sampler": indices, "batch_size": 2}, {"batch_sampler": [list(indices)]}):
+        with pytest.raises((IndexError, RuntimeError)):
+            list(tdata.DataLoader(tds, **kwargs))
+        with pytest.raises(IndexError, match="a sampler gave the index .*; indices must be integers"):
+            list(DataLoader(ds, **kwargs))  # was rows 0 and 1 for [0.5, 1.7]
+    with pytest.raises(IndexError, match="indices must be integers"):
+        list(BatchSampler(indices, 2, False))
+    assert list(BatchSampler(np.array([3, 1, 2]), 2, False)) == [[3, 1], [2]]

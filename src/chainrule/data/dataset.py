@@ -26,7 +26,7 @@ from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
-from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler
+from chainrule.data.sampler import BatchSampler, RandomSampler, SequentialSampler, sample_index
 from chainrule.numpy.torch_creation import stack
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset", "StackDataset",
@@ -551,7 +551,7 @@ class DataLoader:
         if self._sampler is not None:
             indices = iter(self._sampler)
             while chunk := list(itertools.islice(indices, bs)):
-                yield np.asarray(chunk, dtype=np.int64)
+                yield np.array([sample_index(i) for i in chunk], dtype=np.int64)
             return
         n = len(self.dataset)
         order = get_generator(self.generator).permutation(n) if self.shuffle else np.arange(n)
@@ -613,7 +613,7 @@ class DataLoader:
         worker's copy), the arrays behind it (None: read it sample by sample) and the collate_fn."""
         if self._batch_sampler is not None:
             for indices in self._batch_sampler:
-                yield functools.partial(_collated, [int(i) for i in indices])
+                yield functools.partial(_collated, [sample_index(i) for i in indices])
             return
         if self.batch_size is None:  # each index (a batch of them from a batch-yielding sampler) as it is
             indices = iter(self._sampler) if self._sampler is not None else (int(i) for (i,) in self._order())

@@ -10,6 +10,7 @@ reproduced bit for bit (:func:`torch_randperm`), so every index equals torch's.
 from __future__ import annotations
 
 import math
+import operator
 import types
 from collections.abc import Iterator
 
@@ -23,6 +24,18 @@ from chainrule.distributed import comm
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
            "BatchSampler", "DistributedSampler"]
+
+
+def sample_index(i) -> int:
+    """An index that a sampler gave, as an int: an integer (a NumPy integer, a 0-d integer
+    Tensor) is one; a float or a boolean is refused, as PyTorch's indexing refuses it,
+    rather than cut down to an integer."""
+    if not isinstance(i, bool | np.bool_):
+        try:
+            return operator.index(i)
+        except TypeError:
+            pass
+    raise IndexError(f"a sampler gave the index {i!r} (a {type(i).__name__}); indices must be integers")
 
 
 class Sampler:
@@ -166,7 +179,7 @@ class BatchSampler(Sampler):
     def __iter__(self) -> Iterator[list[int]]:
         batch = []
         for i in self.sampler:
-            batch.append(int(i))
+            batch.append(sample_index(i))
             if len(batch) == self.batch_size:
                 yield batch
                 batch = []
