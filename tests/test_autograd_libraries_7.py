@@ -121,3 +121,31 @@ def test_vjps_written_for_plain_arrays_give_forward_mode_jacobians():
     assert_same(theirs, ours)
     k = onp.array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.5], [0.0, 0.5, 2.0]])
     onp.testing.assert_allclose(ours[1], -onp.linalg.solve(k, [1.0, -2.0, 0.5]) / 1.5 ** 2, rtol=1e-14)
+
+
+def number_for_an_array(ag):
+    """A vjp of one's own that gives a number for an array argument (``lambda g: 0.0``
+    for one it does not differentiate): inside a tuple of arguments, a list or a dict, the
+    gradient has the argument's shape, so that ``flatten`` and the optimizers see every
+    entry."""
+    np, ext = _mod(ag, "numpy"), _mod(ag, "extend")
+    x = onp.array([0.3, 0.7, -1.1])
+
+    @ext.primitive
+    def ignore_second(x, y):
+        return x * onp.sum(y)
+
+    ext.defvjp(ignore_second, lambda ans, x, y: lambda g: g * onp.sum(y), lambda ans, x, y: lambda g: 0.0)
+
+    def f(x, y):
+        return np.sum(ignore_second(x, y))
+
+    flat = _mod(ag, "misc").flatten(ag.grad(f, (0, 1))(x, x))[0]
+    return (ag.grad(f, (0, 1))(x, x), ag.grad(lambda p: f(*p))([x, x]), ag.grad(lambda d: f(d["a"], d["b"]))(
+        {"a": x, "b": x}), ag.value_and_grad(f, (0, 1))(x, x), flat)
+
+
+def test_a_number_for_an_array_argument_takes_its_shape():
+    theirs, ours = _both(number_for_an_array)
+    assert_same(theirs, ours)
+    assert ours[4].shape == (6,)

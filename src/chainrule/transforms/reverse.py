@@ -188,8 +188,14 @@ class VJP:
         roots: dict[int, list] = {}
         for pos, value in zip(self.in_nodes, self.in_values, strict=True):
             g = cots[pos]
-            # (a number's zero gradient is a number too, as any other gradient of it)
-            grads.append(own_array(like_input(zeros_like(value) if g is None else g, value), roots))
+            if g is None:  # (a number's zero gradient is a number too, as any other gradient of it)
+                g = zeros_like(value)
+            elif value.__class__ is np.ndarray and value.ndim and not isinstance(g, Tensor) and np.ndim(g) == 0:
+                # a vjp of the program's gave a number for an array argument (``lambda g:
+                # 0.0``, or a sum's cotangent left unbroadcast): the gradient has the
+                # argument's shape, as HIPS autograd's has inside a tuple, list or dict
+                g = np.full(value.shape, g)
+            grads.append(own_array(like_input(g, value), roots))
         return grads
 
 
