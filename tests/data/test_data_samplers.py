@@ -17,6 +17,7 @@ from chainrule.data import (
     Sampler,
     SequentialSampler,
     StackDataset,
+    Subset,
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
@@ -163,3 +164,12 @@ def test_a_sampler_of_floats_or_booleans_is_refused_not_cut_down_to_integers(ind
     with pytest.raises(IndexError, match="indices must be integers"):
         list(BatchSampler(indices, 2, False))
     assert list(BatchSampler(np.array([3, 1, 2]), 2, False)) == [[3, 1], [2]]
+
+
+def test_a_subset_of_float_indices_is_refused_as_pytorchs_not_cut_down():
+    with pytest.raises(IndexError):
+        list(tdata.DataLoader(tdata.Subset(tdata.TensorDataset(torch.tensor(X)), [0.5, 1.7]), batch_size=2))
+    with pytest.raises(IndexError):
+        list(DataLoader(Subset(TensorDataset(X), [0.5, 1.7]), batch_size=2))  # was rows 0 and 1
+    assert [b[0].tolist() for b in DataLoader(Subset(TensorDataset(X), np.array([3, 1], np.uint8)), batch_size=2)] \
+        == [X[[3, 1]].tolist()]

@@ -709,5 +709,7 @@ def _arrays_of(ds):
     if type(ds) is TensorDataset and all(t is None for t in ds._needing_grad):
         return ds.arrays, None
     if type(ds) is Subset and type(ds.dataset) is TensorDataset and all(t is None for t in ds.dataset._needing_grad):
-        return ds.dataset.arrays, np.asarray(ds.indices, dtype=np.int64)
+        indices = np.asarray(plain(ds.indices)) if len(ds.indices) else np.zeros(0, np.int64)
+        if indices.dtype.kind in "iu":  # others (floats) are indexed one by one, and refused there
+            return ds.dataset.arrays, indices.astype(np.int64, copy=False)
     return None
