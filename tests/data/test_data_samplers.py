@@ -173,3 +173,14 @@ def test_a_subset_of_float_indices_is_refused_as_pytorchs_not_cut_down():
         list(DataLoader(Subset(TensorDataset(X), [0.5, 1.7]), batch_size=2))  # was rows 0 and 1
     assert [b[0].tolist() for b in DataLoader(Subset(TensorDataset(X), np.array([3, 1], np.uint8)), batch_size=2)] \
         == [X[[3, 1]].tolist()]
+
+
+@pytest.mark.parametrize("index", [1.7, np.float64(0.0), True])
+def test_a_concat_dataset_refuses_an_index_that_is_not_an_integer(index):
+    both, tboth = ConcatDataset([[1, 2], [3]]), tdata.ConcatDataset([[1, 2], [3]])
+    if not isinstance(index, bool):
+        with pytest.raises(TypeError):
+            tboth[index]
+    with pytest.raises(TypeError, match="ConcatDataset indices must be integers"):
+        both[index]  # was both[1] for 1.7
+    assert both[np.int64(2)] == tboth[np.int64(2)] == 3

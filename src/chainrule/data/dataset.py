@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 import math
+import operator
 import threading
 import types
 import warnings
@@ -244,9 +245,11 @@ class ConcatDataset(Dataset):
 
     def __getitem__(self, index):
         n = len(self)
+        if isinstance(index, bool | np.bool_) or not hasattr(index, "__index__"):
+            raise TypeError(f"ConcatDataset indices must be integers, not {type(index).__name__} ({index!r})")
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of range for a ConcatDataset of {n} samples")
-        index = int(index) % n
+        index = operator.index(index) % n
         k = int(np.searchsorted(self.cumulative_sizes, index, side="right"))
         return self.datasets[k][index - (int(self.cumulative_sizes[k - 1]) if k else 0)]
 
