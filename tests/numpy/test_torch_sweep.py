@@ -217,6 +217,10 @@ FIXED = [
     ("Tensor", "put_", "B, V, VN"), ("F", "channel_shuffle", "M, 1"), ("F", "channel_shuffle", "V, 2"),
     ("F", "native_channel_shuffle", "I, 2"), ("F", "multi_margin_loss", "M, MS"), ("F", "multi_margin_loss", "B, B"),
     ("F", "multilabel_margin_loss", "Q, Q"), ("F", "multilabel_margin_loss", "V, V, 0.5"),
+    ("F", "affine_grid", "I, I"), ("F", "affine_grid", "I, 2"), ("F", "affine_grid", "B, V, VN"),
+    ("F", "grid_sample", "S2, M"), ("F", "grid_sample", "M, M, MS"), ("F", "grid_sample", "M, -1.0, 1.0"),
+    ("F", "max_unpool1d", "M, M, MS"), ("F", "max_unpool1d", "B, V, VN"), ("F", "max_unpool2d", "V, V, 0.5"),
+    ("F", "max_unpool3d", "M, -1.0, 1.0"),
 ]
 
 
@@ -246,6 +250,7 @@ CALLS = {
     "batch_norm with a weight per row": lambda lib: lib.nn.functional.batch_norm(
         lib.ones(2, 3), lib.zeros(3), lib.ones(3), lib.ones(2)),
     "put of an int source into a float Tensor": lambda lib: lib.ones(3).put(lib.tensor([0, 1]), lib.tensor([1, 2])),
+    "max_unpool1d with float indices": lambda lib: lib.nn.functional.max_unpool1d(lib.ones(1, 3), lib.ones(1, 3), 2),
     "view(float32) of a 0-d Tensor": lambda lib: lib.tensor(1.0).view(lib.float32),
     "view(int64) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.int64),
     "view(float32) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.float32),
@@ -272,8 +277,7 @@ def test_fixed_calls_agree_with_pytorch(case):
 
 # names with disagreements not yet worked off (python tests/numpy/torch_sweep.py FILE lists them)
 UNFIXED = set("""
-    F.affine_grid F.elu_ F.embedding_bag F.grid_sample F.max_unpool1d F.max_unpool2d F.max_unpool3d Tensor.stft
-    torch.stft torch.tensordot
+    F.elu_ F.embedding_bag Tensor.stft torch.stft torch.tensordot
 """.split())
 
 

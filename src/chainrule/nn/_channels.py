@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.updates import at
 
@@ -60,17 +60,30 @@ native_channel_shuffle = channel_shuffle
 
 def _unpool(input, indices, kernel_size, stride, padding, output_size, dims: int, name: str):
     x = _input(input)
-    tup = lambda v: (int(v),) * dims if np.ndim(v) == 0 else tuple(int(a) for a in v)  # noqa: E731
-    kernel = tup(kernel_size)
-    stride = kernel if stride is None else tup(stride)
-    padding = tup(padding)
+    if x.ndim < dims + 1:
+        raise DimensionError(f"{name} expects an input of {dims + 1} or {dims + 2} dims, (C, ...) or (N, C, ...) "
+                             f"with {dims} spatial dims, got shape {tuple(x.shape)}")
+
+    def tup(v, label):
+        if np.ndim(v) == 0:
+            return (int(v),) * dims
+        if np.ndim(v) != 1 or len(v) != dims:
+            raise DimensionError(f"{name}: {label} must be an int or {dims} ints, got {v!r}")
+        return tuple(int(a) for a in v)
+    kernel = tup(kernel_size, "kernel_size")
+    stride = kernel if stride is None else tup(stride, "stride")
+    padding = tup(padding, "padding")
     spatial = tuple(x.shape[-dims:])
     if output_size is None:
         out = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(spatial, stride, padding, kernel, strict=True))
     else:
         out = tuple(int(v) for v in tuple(output_size)[-dims:])
     lead = tuple(x.shape[:-dims])
-    idx = np.asarray(plain(indices), dtype=np.int64)
+    idx = np.asarray(plain(indices))
+    if idx.dtype.kind not in "iu":
+        raise TensorError(f"{name}: elements in indices should be type int64 but got: {idx.dtype}; pass the indices "
+                          "that max_pool returns (return_indices=True)")
+    idx = idx.astype(np.int64, copy=False)
     if idx.shape != tuple(x.shape):
         raise TensorError(f"{name}: indices of shape {idx.shape} for an input of shape {tuple(x.shape)}")
     size = int(np.prod(out))

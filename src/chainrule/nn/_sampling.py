@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -46,6 +46,9 @@ def affine_grid(theta, size, align_corners: bool | None = None):
         align_corners = False
     if not isinstance(theta, Tensor):
         theta = np.asarray(theta)
+    if theta.dtype.kind not in "fc":
+        raise ValueError(f"affine_grid: Expected theta to have floating point type, but got {theta.dtype}; convert "
+                         "it with .float() or .double()")
     n, _, h, w = (int(v) for v in size) if len(size) == 4 else (None,) * 4
     if n is None:
         raise NotImplementedError(f"affine_grid: a 4-d size (N, C, H, W) is supported, got {tuple(size)}")
@@ -89,7 +92,10 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     """``input`` (N, C, H, W) read at the points of ``grid`` (N, Ho, Wo, 2), (x, y) in
     normalised coordinates (−1 the left/top, 1 the right/bottom), as PyTorch's: ``mode``
     'bilinear' or 'nearest', ``padding_mode`` 'zeros', 'border' or 'reflection'."""
-    if mode not in ("bilinear", "nearest"):
+    if not isinstance(mode, str) or mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: {mode!r}")
+    if mode == "bicubic":
         raise NotImplementedError(f"grid_sample: mode {mode!r}; 'bilinear' and 'nearest' are supported")
     if padding_mode not in ("zeros", "border", "reflection"):
         raise TensorError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', not {padding_mode!r}")
@@ -101,7 +107,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     if not isinstance(grid, Tensor):
         grid = np.asarray(grid)
     if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2 or grid.shape[0] != input.shape[0]:
-        raise TensorError(f"grid_sample: input (N, C, H, W) and grid (N, Ho, Wo, 2) of the same N are supported, "
+        raise DimensionError(f"grid_sample: input (N, C, H, W) and grid (N, Ho, Wo, 2) of the same N are supported, "
                          f"got {tuple(input.shape)} and {tuple(grid.shape)}")
     n, c, h, w = input.shape
     _, ho, wo, _ = grid.shape
