@@ -482,3 +482,32 @@ def test_gradients_of_float32_parameters_from_float64_eager_inputs_are_float32_j
         _assert_same(step(model, cr.tensor(x)), want, "plain, eager data")
     _assert_same(got, [want, want], "jitted, eager data")
     assert {a.dtype for a in _arrays(want[1])} == {np.dtype(np.float32)}
+
+
+def test_a_training_step_that_donates_the_model_and_its_state_replays_as_the_plain_step():
+    """The model a step returns holds its parameters as arrays: they are its pytree
+    children, not also array state beside its buffers (which made them two arguments of
+    one memory, refused as donated)."""
+    cr.set_default_dtype(np.float64)
+    cr.manual_seed(0)
+    model = _Loss(_cnn())
+    plain = copy.deepcopy(model)
+    opt = fopt.sgd(lr=0.1, momentum=0.9)
+
+    def step(model, state, x, y):
+        loss, grads = cr.value_and_grad(lambda m: m(x, y))(model)
+        model, state = opt.update(model, grads, state)
+        return model, state, loss
+
+    jitted = cr.jit(step, donate_argnums=(0, 1))
+    state, plain_state = opt.init(model), opt.init(plain)
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        batch = _model_batch("cnn", rng)
+        with cr.no_grad():
+            cr.manual_seed(k)
+            model, state, loss = jitted(model, state, *batch)
+            cr.manual_seed(k)
+            plain, plain_state, plain_loss = step(plain, plain_state, *batch)
+        _assert_same([model, state, loss], [plain, plain_state, plain_loss], f"step {k}")
+    assert jitted.traces == 2

@@ -144,8 +144,9 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         shapes) reach each replay, and in-place updates of them are replayed."""
         d = self.__dict__
         state = {k: v for k, v in d["_buffers"].items() if v is not None}
+        params = d["_parameters"]  # (arrays, in a model that a step returned: pytree children)
         for k, v in d.items():
-            if isinstance(v, np.ndarray) and k not in state:
+            if isinstance(v, np.ndarray) and k not in state and k not in params:
                 state[k] = v
         return state
 
