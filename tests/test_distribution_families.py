@@ -516,7 +516,7 @@ def test_a_vae_training_loop_written_for_pytorch_agrees(monkeypatch):
     monkeypatch.setattr(torch.distributions.normal, "_standard_normal",
                         lambda shape, dtype, device: torch.tensor(next(torch_noise), dtype=dtype))
     monkeypatch.setattr(cr.distributions.continuous, "noise",
-                        lambda kind, shape, dtype, *a: cr.tensor(next(cr_noise), dtype=dtype))
+                        lambda kind, shape, dtype, *a, like=(): cr.tensor(next(cr_noise), dtype=dtype))
     saved = {}
     theirs = _vae_losses(torch, saved, data)
     ours = _vae_losses(cr, saved, data)

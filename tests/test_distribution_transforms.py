@@ -44,7 +44,7 @@ def _run(lib, name, monkeypatch, eps):
                             lambda shape, dtype, device: torch.tensor(next(noise)[:shape[0]], dtype=dtype))
     else:
         monkeypatch.setattr(cr.distributions.continuous, "noise",
-                            lambda kind, shape, dtype, *a: cr.tensor(next(noise)[:shape[0]], dtype=dtype))
+                            lambda kind, shape, dtype, *a, like=(): cr.tensor(next(noise)[:shape[0]], dtype=dtype))
     ts = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
     d = build(lib.distributions, lib.distributions.transforms, *ts)
     lp = d.log_prob(lib.tensor(value, dtype=lib.float64))
@@ -110,7 +110,8 @@ def test_relaxed_distributions_match_torch_with_the_same_uniforms(name, monkeypa
         if lib is torch:
             monkeypatch.setattr(torch, "rand", lambda *s, dtype=None, device=None: torch.tensor(u, dtype=dtype))
         else:
-            monkeypatch.setattr(cr.distributions.families, "noise", lambda kind, s, dtype: cr.tensor(u, dtype=dtype))
+            monkeypatch.setattr(cr.distributions.families, "noise",
+                                lambda kind, s, dtype, like=(): cr.tensor(u, dtype=dtype))
         ts = [lib.tensor(p, dtype=lib.float64, requires_grad=True) for p in params]
         d = build(lib.distributions, *ts)
         lp, r = d.log_prob(lib.tensor(value, dtype=lib.float64)), d.rsample((3,))
@@ -163,7 +164,8 @@ def test_a_cached_tanh_transform_gives_the_draw_back_as_torch(monkeypatch):
             monkeypatch.setattr(torch.distributions.normal, "_standard_normal",
                                 lambda shape, dtype, device: torch.tensor(eps, dtype=dtype))
         else:
-            monkeypatch.setattr(cr.distributions.continuous, "noise", lambda kind, shape, dtype: cr.tensor(eps))
+            monkeypatch.setattr(cr.distributions.continuous, "noise",
+                                lambda kind, shape, dtype, like=(): cr.tensor(eps))
         D = lib.distributions
         loc = lib.tensor([[0.2, 0.5]], dtype=lib.float64, requires_grad=True)
         t = D.TanhTransform(cache_size=1)

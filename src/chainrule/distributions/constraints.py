@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy import batching
+from chainrule.numpy.nondiff import unboxing
 
 __all__ = [
     "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
@@ -40,6 +42,9 @@ class Constraint:
     event_dim = 0
 
     def check(self, value) -> Tensor:
+        traced = undifferentiated(value)
+        if isinstance(traced, Tensor) and (traced._trace.records or traced._trace.batches) and not _holds_tensors(self):
+            return _CHECK(self, traced)  # under jit or vmap: a recorded call on the traced value
         return Tensor(self._check(_np(value)), EAGER)
 
     def _check(self, v: np.ndarray) -> np.ndarray:
@@ -226,16 +231,24 @@ class _Symmetric(_Square):
         return square if not square.all() else np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all((-2, -1))
 
 
+def _eigenvalues_where(symmetric: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The eigenvalues of the matrices of ``v`` that are symmetric (those of the identity
+    for the others, which each check rejects on its own)."""
+    if symmetric.all():
+        return np.linalg.eigvalsh(v)
+    return np.linalg.eigvalsh(np.where(symmetric[..., None, None], v, np.eye(v.shape[-1], dtype=v.dtype)))
+
+
 class _PositiveSemidefinite(_Symmetric):
     def _check(self, v):
         symmetric = super()._check(v)
-        return symmetric if not symmetric.all() else (np.linalg.eigvalsh(v) >= 0).all(-1)
+        return symmetric if not symmetric.any() else symmetric & (_eigenvalues_where(symmetric, v) >= 0).all(-1)
 
 
 class _PositiveDefinite(_Symmetric):
     def _check(self, v):
         symmetric = super()._check(v)
-        return symmetric if not symmetric.all() else (np.linalg.eigvalsh(v) > 0).all(-1)
+        return symmetric if not symmetric.any() else symmetric & (_eigenvalues_where(symmetric, v) > 0).all(-1)
 
 
 class _Multinomial(Constraint):
@@ -305,6 +318,29 @@ class MixtureSameFamilyConstraint(Constraint):
 
     def __repr__(self):
         return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
+def _holds_tensors(constraint: Constraint) -> bool:
+    """Whether the constraint (or one it is made of) has a bound that is a Tensor (the
+    support of Uniform): checked on plain values, as a jit replay could not see it."""
+    for v in vars(constraint).values():
+        for item in v if isinstance(v, list) else (v,):
+            if isinstance(item, Tensor) or isinstance(item, Constraint) and _holds_tensors(item):
+                return True
+    return False
+
+
+def _check_of(constraint: Constraint, value) -> np.ndarray:
+    return constraint._check(np.asarray(value))
+
+
+def _batch_check(trace, fun, batched, constraint, value):
+    # the examples' axis is one more of the batch's, which every check keeps
+    return trace.call_below(fun, constraint, value)
+
+
+_CHECK = unboxing(_check_of)  # recorded by jit, batched by vmap
+batching.NONDIFF_BATCH[_check_of] = _batch_check
 
 
 dependent = _Dependent()

@@ -22,10 +22,13 @@ import scipy.special as scipy_special
 
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
+from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
 from chainrule.distributions.exp_family import ExponentialFamily
+from chainrule.numpy import batching
+from chainrule.numpy.nondiff import unboxing
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["Normal", "LogNormal", "Uniform", "Laplace", "Exponential", "Cauchy", "StudentT", "Gamma", "Beta"]
@@ -57,19 +60,29 @@ def _gammainc_da(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         n += 1
 
 
+def _differentiated(x) -> bool:
+    """Whether a derivative in ``x`` is taken (a transform's, or the eager graph's)."""
+    return isinstance(x, Tensor) and (x.differentiated_by() is not None or x.requires_grad)
+
+
+def _gamma_draw_grad(a, x) -> np.ndarray:
+    """dx/dα of a draw x of Gamma(α, 1) at its quantile held fixed: -(∂P/∂α)(α, x) / p(x; α),
+    P the regularised incomplete gamma and p the density (in float64)."""
+    a, x = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64))
+    density = np.exp((a - 1) * np.log(x) - x - scipy_special.gammaln(a))
+    return -_gammainc_da(a, x) / density
+
+
 def standard_gamma_rsample(concentration, shape):
     """Draws of Gamma(concentration, 1) that differentiate in ``concentration`` by implicit
-    reparameterisation, as PyTorch's: dx/dα = -(∂P/∂α)(α, x) / p(x; α), P the regularised
-    incomplete gamma and p the density, carried by x + dx/dα·(α - stop_gradient(α)) (whose
-    value is x)."""
+    reparameterisation, as PyTorch's: dx/dα (:func:`_gamma_draw_grad`) carried by
+    x + dx/dα·(α - stop_gradient(α)) (whose value is x)."""
     alpha = cnp.broadcast_to(concentration, tuple(shape))
-    a = np.asarray(plain(alpha), dtype=np.float64)
-    tiny = np.finfo(alpha.dtype).tiny
-    x = np.maximum(np.asarray(plain(noise("standard_gamma", shape, np.float64, a))), tiny)
-    density = np.exp((a - 1) * np.log(x) - x - scipy_special.gammaln(a))
-    dx_da = -_gammainc_da(a, x) / density
-    draw = as_tensor(x.astype(alpha.dtype))
-    return draw + as_tensor(dx_da.astype(alpha.dtype)) * (alpha - stop_gradient(alpha))
+    x = cnp.maximum(noise("standard_gamma", shape, np.float64, alpha), np.finfo(alpha.dtype).tiny)
+    if not _differentiated(alpha):  # (sample(): dx/dα is not needed)
+        return cnp.astype(x, alpha.dtype)
+    dx_da = GAMMA_DRAW_GRAD(alpha, x)
+    return cnp.astype(x, alpha.dtype) + cnp.astype(dx_da, alpha.dtype) * (alpha - stop_gradient(alpha))
 
 
 def _betainc_grads_over_pdf(p: np.ndarray, q: np.ndarray, y: np.ndarray) -> tuple:
@@ -119,21 +132,34 @@ def beta_sample_grads(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
     return da, db
 
 
+def _dirichlet_draw_grad(x, a) -> np.ndarray:
+    """D_j = (∂x_j/∂α_j) / (1 − x_j) of a Dirichlet draw x (categories along the last
+    axis), its Beta(α_j, α₀ − α_j) marginal's at a fixed quantile."""
+    x, a = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(a, dtype=np.float64))
+    return beta_sample_grads(x, a, a.sum(-1, keepdims=True) - a)[0] / (1 - x)
+
+
 def dirichlet_rsample(concentration, shape):
     """Draws of Dirichlet(concentration) (categories along the last axis), normalised
     Gamma draws, that differentiate in ``concentration`` as PyTorch's do: each x_j moves
     as a draw of its Beta(α_j, α₀ − α_j) marginal at a fixed quantile and the others in
-    proportion, dx_k/dα_j = D_j (δ_kj − x_k) with D_j = (∂x_j/∂α_j) / (1 − x_j), carried
-    by a term of value 0."""
+    proportion, dx_k/dα_j = D_j (δ_kj − x_k) (:func:`_dirichlet_draw_grad`), carried by a
+    term of value 0."""
     alpha = cnp.broadcast_to(concentration, tuple(shape))
-    a = np.asarray(plain(alpha), dtype=np.float64)
-    g = np.asarray(plain(noise("standard_gamma", shape, np.float64, a)))
+    g = noise("standard_gamma", shape, np.float64, alpha)
     eps = np.finfo(alpha.dtype).eps
-    x = np.clip(g / g.sum(-1, keepdims=True), np.finfo(alpha.dtype).tiny, 1 - eps / 2)
-    dx_da = beta_sample_grads(x, a, a.sum(-1, keepdims=True) - a)[0]
-    draw = as_tensor(x.astype(alpha.dtype))
-    moved = as_tensor((dx_da / (1 - x)).astype(alpha.dtype)) * (alpha - stop_gradient(alpha))
+    x = cnp.clip(g / g.sum(-1, keepdims=True), np.finfo(alpha.dtype).tiny, 1 - eps / 2)
+    draw = cnp.astype(x, alpha.dtype)
+    if not _differentiated(alpha):
+        return draw
+    moved = cnp.astype(DIRICHLET_DRAW_GRAD(x, alpha), alpha.dtype) * (alpha - stop_gradient(alpha))
     return draw + moved - draw * moved.sum(-1, keepdims=True)
+
+
+# the derivatives of the draws: data for the differentiating traces, calls that jit records
+# and vmap batches (the examples' arrays broadcast together, each along its last axis)
+GAMMA_DRAW_GRAD, DIRICHLET_DRAW_GRAD = unboxing(_gamma_draw_grad), unboxing(_dirichlet_draw_grad)
+batching.NONDIFF_BATCH[_gamma_draw_grad] = batching.NONDIFF_BATCH[_dirichlet_draw_grad] = batching.nondiff_elementwise
 
 
 def dirichlet_mode(c):
@@ -159,7 +185,7 @@ class _LocScale(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape=()):
-        eps = noise(self._standard, self._extended_shape(sample_shape), self.loc.dtype)
+        eps = noise(self._standard, self._extended_shape(sample_shape), self.loc.dtype, like=self)
         return self.loc + eps * self.scale
 
     @property
@@ -253,7 +279,7 @@ class Laplace(_LocScale):
 
     def rsample(self, sample_shape=()):
         u = noise("uniform", self._extended_shape(sample_shape), self.loc.dtype,
-                  np.nextafter(-1.0, 0.0), 1.0)
+                  np.nextafter(-1.0, 0.0), 1.0, like=self)
         return self.loc - self.scale * cnp.sign(u) * cnp.log1p(-cnp.abs(u))
 
     @property
@@ -346,7 +372,7 @@ class Uniform(Distribution):
         return (self.high - self.low) ** 2 / 12
 
     def rsample(self, sample_shape=()):
-        u = noise("random", self._extended_shape(sample_shape), self.low.dtype)
+        u = noise("random", self._extended_shape(sample_shape), self.low.dtype, like=self)
         return self.low + u * (self.high - self.low)
 
     def log_prob(self, value):
@@ -393,7 +419,7 @@ class Exponential(ExponentialFamily):
         return self.rate ** -2
 
     def rsample(self, sample_shape=()):
-        return noise("standard_exponential", self._extended_shape(sample_shape), self.rate.dtype) / self.rate
+        return noise("standard_exponential", self._extended_shape(sample_shape), self.rate.dtype, like=self) / self.rate
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -545,7 +571,7 @@ class StudentT(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        x = noise("standard_normal", shape, self.df.dtype)
+        x = noise("standard_normal", shape, self.df.dtype, like=self)
         chi2 = 2 * standard_gamma_rsample(0.5 * self.df, shape)
         return self.loc + self.scale * x / cnp.sqrt(chi2 / self.df)
 

@@ -87,7 +87,7 @@ class ContinuousBernoulli(ExponentialFamily):
         return cnp.where(self._outside_unstable_region(), var, taylor)
 
     def rsample(self, sample_shape=()):
-        return self.icdf(noise("random", self._extended_shape(sample_shape), self.probs.dtype))
+        return self.icdf(noise("random", self._extended_shape(sample_shape), self.probs.dtype, like=self))
 
     def log_prob(self, value):
         value = self._checked(value)

@@ -17,11 +17,10 @@ import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 from chainrule.core.eager import EAGER
-from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.distributions import constraints
-from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, lazy_property
+from chainrule.distributions.distribution import SAMPLERS, Distribution, as_tensor, broadcast_all, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
 
 __all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Binomial", "Poisson"]
@@ -98,12 +97,11 @@ class Categorical(Distribution):
         return new
 
     def sample(self, sample_shape=()):
-        p = np.asarray(plain(self.probs), dtype=np.float64)
-        shape = tuple(self._extended_shape(sample_shape))
-        u = get_generator(None).random(shape + (1,))
-        cdf = np.cumsum(np.broadcast_to(p, shape + p.shape[-1:]), axis=-1)
-        idx = np.minimum((u * cdf[..., -1:] >= cdf).sum(-1), p.shape[-1] - 1)
-        return Tensor(idx.astype(np.int64), EAGER)
+        p, shape = self.probs, tuple(self._extended_shape(sample_shape))
+        u = noise("random", shape + (1,), np.float64, like=self)
+        cdf = cnp.cumsum(cnp.broadcast_to(cnp.astype(p, np.float64), shape + p.shape[-1:]), axis=-1)
+        idx = cnp.astype(cnp.minimum((u * cdf[..., -1:] >= cdf).sum(-1), p.shape[-1] - 1), np.int64)
+        return idx if isinstance(idx, Tensor) else Tensor(idx, EAGER)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -234,9 +232,8 @@ class Bernoulli(ExponentialFamily):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        p = np.asarray(plain(self.probs))
-        draws = get_generator(None).random(tuple(self._extended_shape(sample_shape))) < p
-        return Tensor(draws.astype(p.dtype), EAGER)
+        u = noise("random", self._extended_shape(sample_shape), np.float64, like=self)
+        return cnp.astype(u < self.probs, self.probs.dtype)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -262,6 +259,14 @@ class Bernoulli(ExponentialFamily):
 
 def _clamp_by_zero(x):
     return (cnp.clip(x, 0, None) + x - cnp.clip(x, None, 0)) / 2
+
+
+def _binomial(generator, total_count, probs, size):
+    """Binomial draws of counts given as floats (NumPy's take integers)."""
+    return generator.binomial(np.asarray(total_count).astype(np.int64), probs, size=size)
+
+
+SAMPLERS["binomial"] = _binomial
 
 
 class Binomial(Distribution):
@@ -302,10 +307,7 @@ class Binomial(Distribution):
         return self.total_count * self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        n = np.broadcast_to(np.asarray(plain(self.total_count)).astype(np.int64), shape)
-        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
-        return Tensor(np.asarray(get_generator(None).binomial(n, p), dtype=self._param.dtype), EAGER)
+        return noise("binomial", self._extended_shape(sample_shape), self._param.dtype, self.total_count, self.probs)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -354,9 +356,7 @@ class Poisson(ExponentialFamily):
         return self.rate
 
     def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        lam = np.broadcast_to(np.asarray(plain(self.rate)), shape)
-        return Tensor(np.asarray(get_generator(None).poisson(lam), dtype=self.rate.dtype), EAGER)
+        return noise("poisson", self._extended_shape(sample_shape), self.rate.dtype, self.rate)
 
     def log_prob(self, value):
         value = self._checked(value)

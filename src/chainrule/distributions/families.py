@@ -20,10 +20,6 @@ import numpy as np
 import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
-from chainrule.core.eager import EAGER
-from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor
-from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.continuous import Cauchy, Exponential, Gamma, Normal
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical
@@ -139,7 +135,7 @@ class Gumbel(Distribution):
 
     def rsample(self, sample_shape=()):
         info = np.finfo(self.loc.dtype)
-        u = noise("uniform", self._extended_shape(sample_shape), self.loc.dtype, info.tiny, 1 - info.eps)
+        u = noise("uniform", self._extended_shape(sample_shape), self.loc.dtype, info.tiny, 1 - info.eps, like=self)
         return self.loc - self.scale * cnp.log(-cnp.log(u))
 
     @property
@@ -206,9 +202,7 @@ class Geometric(Distribution):
         return (1.0 / self.probs - 1.0) / self.probs
 
     def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
-        return Tensor(np.asarray(get_generator(None).geometric(p) - 1, dtype=p.dtype), EAGER)
+        return noise("geometric", self._extended_shape(sample_shape), self.probs.dtype, self.probs) - 1
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -254,11 +248,9 @@ class NegativeBinomial(Distribution):
         return self.mean / F.sigmoid(-self.logits)
 
     def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        n = np.broadcast_to(np.asarray(plain(self.total_count)), shape)
-        p = np.broadcast_to(np.asarray(plain(self.probs)), shape)
-        rate = get_generator(None).standard_gamma(n) * p / (1 - p)
-        return Tensor(np.asarray(get_generator(None).poisson(rate), dtype=p.dtype), EAGER)
+        shape, p = tuple(self._extended_shape(sample_shape)), self.probs
+        rate = noise("standard_gamma", shape, np.float64, self.total_count) * p / (1 - p)
+        return noise("poisson", shape, p.dtype, rate)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -309,11 +301,8 @@ class Multinomial(Distribution):
         return self.total_count * self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        shape = tuple(self._extended_shape(sample_shape))
-        p = np.asarray(plain(self.probs), dtype=np.float64)
-        p = np.broadcast_to(p / p.sum(-1, keepdims=True), shape)
-        draws = get_generator(None).multinomial(self.total_count, p.reshape(-1, shape[-1])).reshape(shape)
-        return Tensor(draws.astype(np.asarray(plain(self.probs)).dtype), EAGER)
+        shape, p = tuple(self._extended_shape(sample_shape)), cnp.astype(self.probs, np.float64)
+        return noise("multinomial", shape[:-1], self.probs.dtype, self.total_count, p / p.sum(-1, keepdims=True))
 
     def entropy(self):
         n = self.total_count
@@ -411,13 +400,14 @@ class MixtureSameFamily(Distribution):
 
     def sample(self, sample_shape=()):
         shape = tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
-        idx = np.asarray(plain(self._mixture_distribution.sample(shape)))
-        comp = np.asarray(plain(self._component_distribution.sample(shape)))
-        idx = np.broadcast_to(idx, comp.shape[:len(comp.shape) - 1 - self._event_ndims])
-        idx = idx.reshape(idx.shape + (1,) * (1 + self._event_ndims))
-        idx = np.broadcast_to(idx, idx.shape[:len(shape) + len(self.batch_shape)] + (1,) + tuple(self.event_shape))
-        return Tensor(np.take_along_axis(comp, idx, axis=-1 - self._event_ndims).squeeze(-1 - self._event_ndims),
-                      EAGER)
+        idx = self._mixture_distribution.sample(shape)
+        comp = self._component_distribution.sample(shape)
+        axis = -1 - self._event_ndims
+        idx = cnp.broadcast_to(idx, tuple(comp.shape[:comp.ndim + axis]))
+        idx = idx.reshape(tuple(idx.shape) + (1,) * (1 + self._event_ndims))
+        lead = tuple(idx.shape[:len(shape) + len(self.batch_shape)])
+        idx = cnp.broadcast_to(idx, lead + (1,) + tuple(self.event_shape))
+        return cnp.squeeze(cnp.take_along_axis(comp, idx, axis=axis), axis)
 
     def __repr__(self):
         return (f"MixtureSameFamily(\n  {self._mixture_distribution},\n  {self._component_distribution})")
@@ -459,7 +449,7 @@ class ExpRelaxedCategorical(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
-        u = _clamp_unit(noise("random", shape, self.logits.dtype))
+        u = _clamp_unit(noise("random", shape, self.logits.dtype, like=self))
         gumbels = -cnp.log(-cnp.log(u))
         scores = (self.logits + gumbels) / self.temperature
         return scores - sp.logsumexp(scores, axis=-1, keepdims=True)
@@ -497,7 +487,7 @@ class LogitRelaxedBernoulli(Distribution):
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         probs = _clamp_unit(cnp.broadcast_to(self.probs, shape))
-        u = _clamp_unit(noise("random", shape, self.probs.dtype))
+        u = _clamp_unit(noise("random", shape, self.probs.dtype, like=self))
         return (cnp.log(u) - cnp.log1p(-u) + cnp.log(probs) - cnp.log1p(-probs)) / self.temperature
 
     def log_prob(self, value):

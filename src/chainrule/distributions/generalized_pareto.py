@@ -37,7 +37,7 @@ class GeneralizedPareto(Distribution):
         return (x - self.loc) / self.scale
 
     def rsample(self, sample_shape=()):
-        return self.icdf(noise("random", self._extended_shape(sample_shape), self.loc.dtype))
+        return self.icdf(noise("random", self._extended_shape(sample_shape), self.loc.dtype, like=self))
 
     def log_prob(self, value):
         z = self._z(self._checked(value))

@@ -107,7 +107,7 @@ class MultivariateNormal(Distribution):
         return cnp.broadcast_to((self._unbroadcasted_scale_tril ** 2).sum(-1), self._batch_shape + self._event_shape)
 
     def rsample(self, sample_shape=()):
-        eps = noise("standard_normal", self._extended_shape(sample_shape), self.loc.dtype)
+        eps = noise("standard_normal", self._extended_shape(sample_shape), self.loc.dtype, like=self)
         return self.loc + (self._unbroadcasted_scale_tril @ eps[..., None])[..., 0]
 
     def log_prob(self, value):
@@ -304,8 +304,8 @@ class LowRankMultivariateNormal(Distribution):
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
         W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
-        eps_w = noise("standard_normal", shape[:-1] + (W.shape[-1],), self.loc.dtype)
-        eps_d = noise("standard_normal", shape, self.loc.dtype)
+        eps_w = noise("standard_normal", shape[:-1] + (W.shape[-1],), self.loc.dtype, like=self)
+        eps_d = noise("standard_normal", shape, self.loc.dtype, like=self)
         return self.loc + (W @ eps_w[..., None])[..., 0] + cnp.sqrt(D) * eps_d
 
     def _log_det(self):

@@ -210,13 +210,13 @@ class LKJCholesky(Distribution):
                            validate_args=self._validate_args)
 
     def sample(self, sample_shape=()):
-        y = np.expand_dims(self._beta.sample(sample_shape).numpy(), -1)
-        u = np.tril(noise("standard_normal", self._extended_shape(sample_shape), y.dtype).numpy(), -1)
-        norm = np.linalg.norm(u, axis=-1, keepdims=True)
-        u = np.divide(u, norm, out=np.zeros_like(u), where=norm > 0)  # the first row stays 0
-        w = np.sqrt(y) * u
-        diag = np.sqrt(np.maximum(1 - np.sum(w ** 2, axis=-1), np.finfo(w.dtype).tiny))
-        return as_tensor(w + diag[..., None] * np.eye(self.dim, dtype=w.dtype))
+        y = cnp.expand_dims(self._beta.sample(sample_shape), -1)
+        u = cnp.tril(noise("standard_normal", self._extended_shape(sample_shape), y.dtype, like=self), -1)
+        norm = cnp.sqrt(cnp.sum(u * u, axis=-1, keepdims=True))
+        u = cnp.where(norm > 0, u / cnp.where(norm > 0, norm, 1.0), 0.0)  # the first row stays 0
+        w = cnp.sqrt(y) * u
+        diag = cnp.sqrt(cnp.maximum(1 - cnp.sum(w ** 2, axis=-1), np.finfo(w.dtype).tiny))
+        return w + diag[..., None] * np.eye(self.dim, dtype=w.dtype)
 
     def log_prob(self, value):
         value = self._checked(value)

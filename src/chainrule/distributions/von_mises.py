@@ -15,9 +15,8 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.rng import get_generator
 from chainrule.distributions import constraints
-from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all
+from chainrule.distributions.distribution import SAMPLERS, Distribution, broadcast_all, noise
 
 __all__ = ["VonMises"]
 
@@ -79,21 +78,27 @@ class VonMises(Distribution):
 
     def sample(self, sample_shape=()):
         """Best and Fisher's (1979) rejection sampler, in float64 as PyTorch's."""
-        shape = tuple(self._extended_shape(sample_shape))
-        loc = np.broadcast_to(np.asarray(self.loc.detach().numpy(), dtype=np.float64), shape)
-        kappa = np.broadcast_to(np.asarray(self.concentration.detach().numpy(), dtype=np.float64), shape)
-        with np.errstate(all="ignore"):
-            tau = 1 + np.sqrt(1 + 4 * kappa ** 2)
-            rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)
-            r = np.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
-            x, done = np.zeros(shape), np.zeros(shape, dtype=bool)
-            generator = get_generator(None)
-            while not done.all():
-                u1, u2, u3 = generator.random((3,) + shape)
-                z = np.cos(math.pi * u1)
-                f = (1 + r * z) / (r + z)
-                c = kappa * (r - f)
-                accept = ~done & (((c * (2 - c) - u2) > 0) | (np.log(c / u2) + 1 - c >= 0))
-                x = np.where(accept, np.sign(u3 - 0.5) * np.arccos(f), x)
-                done |= accept
-        return as_tensor(((x + math.pi + loc) % (2 * math.pi) - math.pi).astype(self.loc.dtype))
+        return noise("von_mises", self._extended_shape(sample_shape), self.loc.dtype, self.loc, self.concentration)
+
+
+def _von_mises(generator, loc, concentration, size):
+    """Best and Fisher's (1979) rejection sampler of ``size`` draws, in float64."""
+    loc = np.broadcast_to(np.asarray(loc, dtype=np.float64), size)
+    kappa = np.broadcast_to(np.asarray(concentration, dtype=np.float64), size)
+    with np.errstate(all="ignore"):
+        tau = 1 + np.sqrt(1 + 4 * kappa ** 2)
+        rho = (tau - np.sqrt(2 * tau)) / (2 * kappa)
+        r = np.where(kappa < 1e-5, 1 / kappa + kappa, (1 + rho ** 2) / (2 * rho))
+        x, done = np.zeros(size), np.zeros(size, dtype=bool)
+        while not done.all():
+            u1, u2, u3 = generator.random((3, *size))
+            z = np.cos(math.pi * u1)
+            f = (1 + r * z) / (r + z)
+            c = kappa * (r - f)
+            accept = ~done & (((c * (2 - c) - u2) > 0) | (np.log(c / u2) + 1 - c >= 0))
+            x = np.where(accept, np.sign(u3 - 0.5) * np.arccos(f), x)
+            done |= accept
+    return (x + math.pi + loc) % (2 * math.pi) - math.pi
+
+
+SAMPLERS["von_mises"] = _von_mises

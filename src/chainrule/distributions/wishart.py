@@ -19,12 +19,12 @@ import numpy as np
 
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
-from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import as_tensor, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.distributions.families import Chi2
 from chainrule.distributions.multivariate import lower_cholesky_factor
+from chainrule.numpy.nondiff import anywhere, every, whole_batch
 
 __all__ = ["Wishart"]
 
@@ -33,7 +33,7 @@ _LOG_2 = math.log(2)
 
 def _mvdigamma(x, p: int):
     """The multivariate digamma Σᵢ ψ(x - i/2), i < p (the derivative of multigammaln)."""
-    if not np.all(np.asarray(plain(x)) > (p - 1) / 2):
+    if not every(x > (p - 1) / 2):
         raise ValueError("Wrong domain for multivariate digamma function.")
     return sp.digamma(x[..., None] - np.arange(p, dtype=x.dtype) / 2).sum(-1)
 
@@ -74,8 +74,8 @@ class Wishart(ExponentialFamily):
         batch_shape = np.broadcast_shapes(given.shape[:-2], df.shape)
         self.df = cnp.broadcast_to(df, batch_shape)
         p = given.shape[-1]
-        if np.any(np.asarray(plain(self.df)) <= p - 1):
-            raise ValueError(f"Value of df={plain(df)} expected to be greater than ndim - 1 = {p - 1}.")
+        if anywhere(self.df <= p - 1):
+            raise ValueError(f"Value of df={whole_batch(df)} expected to be greater than ndim - 1 = {p - 1}.")
         matrix = cnp.broadcast_to(given, batch_shape + given.shape[-2:])
         if scale_tril is not None:
             self.scale_tril = matrix
@@ -83,7 +83,7 @@ class Wishart(ExponentialFamily):
             self.covariance_matrix = matrix
         else:
             self.precision_matrix = matrix
-        if np.any(np.asarray(plain(self.df)) < p):
+        if anywhere(self.df < p):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < "
                           "ndim.", stacklevel=2)
         super().__init__(batch_shape, given.shape[-2:], validate_args=validate_args)
@@ -128,13 +128,13 @@ class Wishart(ExponentialFamily):
         L = self._unbroadcasted_scale_tril
         chi2 = Chi2(self.df[..., None] - np.arange(p, dtype=self.df.dtype))
         diag = cnp.clip(cnp.sqrt(chi2.rsample(sample_shape)), np.finfo(L.dtype).eps, None)
-        below = cnp.tril(noise("standard_normal", self._extended_shape(sample_shape), L.dtype), -1)
+        below = cnp.tril(noise("standard_normal", self._extended_shape(sample_shape), L.dtype, like=self), -1)
         A = below + diag[..., None] * np.eye(p, dtype=L.dtype)
         chol = L @ A
         return chol @ cnp.swapaxes(chol, -1, -2)
 
     def _singular(self, sample):
-        bad = ~np.asarray(plain(self.support.check(sample)), dtype=bool)
+        bad = ~self.support.check(sample)
         return bad.any(axis=tuple(range(bad.ndim - len(self._batch_shape), bad.ndim))) if self._batch_shape else bad
 
     def rsample(self, sample_shape=(), max_try_correction=None):
@@ -143,13 +143,13 @@ class Wishart(ExponentialFamily):
         sample_shape = tuple(sample_shape) if not isinstance(sample_shape, int) else (sample_shape,)
         sample = self._bartlett_sampling(sample_shape)
         singular = self._singular(sample)
-        if singular.any():
+        if anywhere(singular):
             warnings.warn("Singular sample detected.", stacklevel=2)
             for _ in range(10 if max_try_correction is None else max_try_correction):
                 mask = singular.reshape(singular.shape + (1,) * (sample.ndim - singular.ndim))
                 sample = cnp.where(mask, self._bartlett_sampling(sample_shape), sample)
                 singular = self._singular(sample)
-                if not singular.any():
+                if not anywhere(singular):
                     break
         return sample
 
