@@ -75,6 +75,13 @@ def test_steps_have_zero_derivative(name):
     assert np.array_equal(cr.jvp(f, (x,), (np.ones(3),))[1], np.zeros(3))
 
 
+def test_maximum_of_a_value_made_with_an_eager_tensor_differentiates():
+    """Its rule's masks were subtracted, which PyTorch's rules refuse for a bool Tensor:
+    grad of maximum(a * cr.ones(3), 0.5) (a FisherSnedecor rsample too) raised."""
+    g = cr.grad(lambda a: cnp.sum(cnp.maximum(a * cr.ones(3, dtype=cr.float64), np.array([0.5, 1.0, 2.0]))))(1.0)
+    np.testing.assert_allclose(np.asarray(g), 1.5)
+
+
 def test_maximum_splits_ties_evenly():
     g = cr.grad(lambda x, y: cnp.sum(cnp.maximum(x, y)), (0, 1))(np.ones(2), np.ones(2))
     assert np.array_equal(g[0], [0.5, 0.5]) and np.array_equal(g[1], [0.5, 0.5])

@@ -476,7 +476,9 @@ def balanced_eq(x, ans, other):
     dtype = ans.dtype if hasattr(ans, "dtype") else np.result_type(ans)
     if dtype.kind not in "fc":
         dtype = np.dtype(np.float64)
-    return (x == ans) - (x == other) * dtype.type(0.5)
+    # (the tie's half added with its sign: an eager Tensor among the values, a constant
+    # inside grad, follows PyTorch, which refuses a bool Tensor on either side of `-`)
+    return (x == ans) + (x == other) * dtype.type(-0.5)
 
 
 for _select in (maximum, minimum, fmax, fmin):
