@@ -126,6 +126,11 @@ KNOWN = {
                      ("or", ("M, V", "V, I", "Q, Q")), ("xor", ("M, V", "V, I", "Q, Q"))) for p in ps},
     ("torch", "histc", "M, out=OUT"): "a leaf Tensor that requires grad is refused as out=, as PyTorch refuses it "
                                       "for other functions; PyTorch's histc (without a derivative) writes it",
+    ("F", "elu_", "M, -1.0, 1.0"): "with a negative alpha, a zero's sign is that of alpha·expm1(x) (PyTorch keeps x)",
+    ("F", "embedding_bag", "IM, M"): "an index out of range is an IndexError, as F.embedding's and PyTorch's "
+                                     "embedding's; PyTorch's embedding_bag raises a RuntimeError",
+    ("torch", "tensordot", "B, V, VN"): "operands of two dtypes are refused (RuntimeError) before an invalid dims "
+                                        "Tensor; PyTorch's Python code asserts on the dims first (AssertionError)",
     ("F", "elu", "M, -1.0, 1.0"): "with a negative alpha, a zero's sign is that of alpha·expm1(x) (PyTorch keeps x)",
 }
 
@@ -220,7 +225,9 @@ FIXED = [
     ("F", "affine_grid", "I, I"), ("F", "affine_grid", "I, 2"), ("F", "affine_grid", "B, V, VN"),
     ("F", "grid_sample", "S2, M"), ("F", "grid_sample", "M, M, MS"), ("F", "grid_sample", "M, -1.0, 1.0"),
     ("F", "max_unpool1d", "M, M, MS"), ("F", "max_unpool1d", "B, V, VN"), ("F", "max_unpool2d", "V, V, 0.5"),
-    ("F", "max_unpool3d", "M, -1.0, 1.0"),
+    ("F", "max_unpool3d", "M, -1.0, 1.0"), ("F", "embedding_bag", "V, VN"), ("F", "embedding_bag", "S2, M"),
+    ("F", "embedding_bag", "M, M, MS"), ("torch", "stft", "V, VN"), ("Tensor", "stft", "M, V"),
+    ("torch", "stft", "V, V, 0.5"),
 ]
 
 
@@ -251,6 +258,9 @@ CALLS = {
         lib.ones(2, 3), lib.zeros(3), lib.ones(3), lib.ones(2)),
     "put of an int source into a float Tensor": lambda lib: lib.ones(3).put(lib.tensor([0, 1]), lib.tensor([1, 2])),
     "max_unpool1d with float indices": lambda lib: lib.nn.functional.max_unpool1d(lib.ones(1, 3), lib.ones(1, 3), 2),
+    "elu_ with scale and input_scale": lambda lib: lib.nn.functional.elu_(lib.tensor([-1.0, 0.0, 2.0]), 0.5, 2.0, 3.0),
+    "stft with a 0-d int Tensor n_fft": lambda lib: lib.stft(lib.arange(8.0), lib.tensor(4), return_complex=True,
+                                                             window=lib.ones(4)),
     "view(float32) of a 0-d Tensor": lambda lib: lib.tensor(1.0).view(lib.float32),
     "view(int64) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.int64),
     "view(float32) of a transposed Tensor": lambda lib: lib.ones(2, 3).t().view(lib.float32),
@@ -276,9 +286,7 @@ def test_fixed_calls_agree_with_pytorch(case):
 
 
 # names with disagreements not yet worked off (python tests/numpy/torch_sweep.py FILE lists them)
-UNFIXED = set("""
-    F.elu_ F.embedding_bag Tensor.stft torch.stft torch.tensordot
-""".split())
+UNFIXED: set[str] = set()
 
 
 def _disagreements(rows):

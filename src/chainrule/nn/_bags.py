@@ -83,7 +83,15 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode={mode!r}); sum the weighted rows instead")
+    if np.ndim(weight) != 2:
+        raise ValueError(f"embedding_bag: weight has to be a 2D Tensor (num_embeddings, embedding_dim), but got "
+                         f"Tensor of dimension {np.ndim(weight)}")
     raw = np.asarray(plain(input))
+    if raw.ndim not in (1, 2):
+        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension {raw.ndim}")
+    if raw.ndim == 2 and offsets is not None:
+        raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated as a "
+                         "mini-batch of fixed length sequences")
     if raw.dtype.kind not in "iu":
         raise TensorTypeError(f"embedding_bag: indices must be integers, got {raw.dtype}")
     idx, bag, n_bags = _bags(raw, offsets, include_last_offset)

@@ -606,9 +606,13 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     return _reduce(cnp.mean(loss, axis=-1), reduction, "multilabel_soft_margin_loss")
 
 
-def elu_(input, alpha: float = 1.0):
-    """:func:`elu` written into ``input`` (PyTorch's ``F.elu_``)."""
-    return elu(input, alpha, True)
+def elu_(input, alpha: float = 1.0, scale: float = 1.0, input_scale: float = 1.0):
+    """:func:`elu` written into ``input`` (PyTorch's ``F.elu_``); PyTorch's ``scale`` and
+    ``input_scale`` give scale·x where x > 0, scale·α (exp(input_scale·x) − 1) elsewhere."""
+    if scale == 1 and input_scale == 1:
+        return elu(input, alpha, True)
+    return in_place(lambda x: scale * cnp.where(x > 0, x, alpha * cnp.expm1(_left(x, x <= 0) * input_scale)),
+                    input, "elu_")
 
 
 def selu_(input):

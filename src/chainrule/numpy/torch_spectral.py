@@ -122,6 +122,19 @@ def _lengths(name: str, n_fft: int, hop_length, win_length):
     return hop, win
 
 
+def _length(value, name: str) -> int:
+    """An int argument given as PyTorch takes it: a Python or NumPy integer, or a Tensor of
+    one integer (as PyTorch's parser converts it)."""
+    if isinstance(value, Tensor | np.ndarray):
+        if np.size(value) != 1:
+            raise ValueError(f"stft: {name} must be an int, got a Tensor of shape {tuple(np.shape(value))}: only one "
+                             "element tensors can be converted to Python scalars")
+        value = np.asarray(plain(value)).reshape(()).item()
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"stft: {name} must be an int, got {value!r}")
+    return int(value)
+
+
 def stft(input, n_fft: int, hop_length: int | None = None, win_length: int | None = None, window=None,
          center: bool = True, pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,
          return_complex: bool | None = None, align_to_window: bool | None = None) -> Tensor:
@@ -138,6 +151,7 @@ def stft(input, n_fft: int, hop_length: int | None = None, win_length: int | Non
     [[4.0, 4.0], [0.0, 0.0], [0.0, 0.0]]
     """
     x = as_input(input)
+    n_fft = _length(n_fft, "n_fft")
     if align_to_window:
         raise NotImplementedError("stft: align_to_window=True is not supported; leave it None (or False)")
     complex_input = x.dtype.kind == "c" or (window is not None and as_input(window).dtype.kind == "c")
