@@ -145,6 +145,36 @@ def test_a_jitted_layer_call_is_the_plain_call(name):
             _assert_same(_state(closed), _state(plain_on_arrays), what + ", closed over: state after the call")
 
 
+def _in_place_cases() -> dict:
+    """Each class of the table with an ``inplace=True`` variant: (case, that variant)."""
+    found: dict = {}
+    for case in table.CASES:
+        for variant in case.variants:
+            if isinstance(variant, dict) and variant.get("inplace") and case.name not in found:
+                found[case.name] = (case, variant)
+    return found
+
+
+IN_PLACE = _in_place_cases()
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_a_jitted_in_place_layer_writes_the_callers_tensor_as_the_plain_call(name):
+    case, kwargs = IN_PLACE[name]
+    cr.set_default_dtype(np.float64)
+    layer = sweep._build(cr, case.name, case.args, kwargs)
+    jitted = cr.jit(lambda m, x: m(x))
+    rng = np.random.default_rng(0)
+    for k in range(3):
+        x = rng.normal(size=sweep._flat_descriptors(sweep._variant(case, kwargs)[1][0])[0])
+        mine, theirs = cr.tensor(x), cr.tensor(x)
+        with cr.no_grad():
+            got = _seeded(k, lambda: jitted(layer, mine))  # noqa: B023 (called at once)
+            want = _seeded(k, lambda: layer(theirs))  # noqa: B023
+        _check_call(got, want, f"{name}, call {k}")
+        _assert_same(mine, theirs, f"{name}, call {k}: the input after the call")
+
+
 def _weighted(out):
     """A scalar loss of a layer's float results (fixed weights)."""
     total = 0.0

@@ -21,7 +21,10 @@ __all__ = ["in_place"]
 
 
 def in_place(fn: Callable, input, name: str, *args, **kwargs):
-    """``fn(input, *args, **kwargs)`` written into ``input`` where it is an eager Tensor."""
-    if isinstance(input, Tensor) and input._trace is eager.EAGER:
+    """``fn(input, *args, **kwargs)`` written into ``input`` where it is an eager Tensor
+    (also where ``chainrule.jit`` traces one: the write is recorded, and each replay writes
+    the caller's Tensor, as the plain call does)."""
+    if isinstance(input, Tensor) and (input._trace is eager.EAGER
+                                      or input._trace.records and input._node in input._trace.eager):
         return eager.inplace(input, lambda a, _: fn(a, *args, **kwargs), None, name)
     return fn(input, *args, **kwargs)
