@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.distributions as cd
 import chainrule.func as func
 from test_distribution_sweep import _TRIGAMMA, KL_PARAMS, SETTINGS, WRAPPED, _diff, _lib, _t, _try
 
@@ -215,6 +216,8 @@ def _jit(tag, family, batch, values, fixed, report):
             d = _diff(np.asarray(g), np.asarray(w), rtol=1e-12)
             if d:
                 report(f"{tag}.jit({q})", d.replace("torch", "plain call") + f" (call {i})")
+    if jf.traces > 1:
+        report(f"{tag}.jit", f"traced {jf.traces} times for {B} calls with new values of the same shapes")
     method = "rsample" if dc0.has_rsample else "sample"
 
     def loss(ps):
@@ -378,6 +381,30 @@ KEPT: dict[str, str] = {
     "kl(Beta,Gamma).vmap(grad)[p.concentration1]": _TRIGAMMA,
     "kl(Gamma,Gumbel).vmap(grad)[p.concentration]": _TRIGAMMA,
 }
+
+
+@pytest.mark.parametrize("make,value,good,bad", [
+    (lambda D, p, v: D.Normal(0.0, p).log_prob(v), 0.3, [1.0, 2.0], [1.0, -2.0]),  # a parameter
+    (lambda D, p, v: D.Uniform(p, 2.0).log_prob(v), 0.3, [0.0, 0.2], [0.0, 0.5]),  # the value outside p's support
+    (lambda D, p, v: D.Pareto(p, 2.0).log_prob(v), 1.2, [1.0, 0.2], [1.0, 1.5]),
+])
+def test_validation_under_vmap_and_jit_raises_as_the_plain_calls_do(make, value, good, bad):
+    """Every example is validated under vmap (against a support whose bounds are batched
+    too), and a jitted function validates by a guard on the answer: new valid values replay
+    without tracing again, invalid ones raise the plain call's ValueError."""
+    def f(p, v):
+        return make(cd, p, v)
+
+    v = cr.tensor(value)
+    np.testing.assert_allclose(cr.vmap(f, in_axes=(0, None))(np.array(good), v), [f(cr.tensor(p), v) for p in good])
+    with pytest.raises(ValueError):
+        cr.vmap(f, in_axes=(0, None))(np.array(bad), v)
+    jf = cr.jit(f)
+    for p in good:
+        np.testing.assert_allclose(jf(cr.tensor(p), v), f(cr.tensor(p), v))
+    assert jf.traces == 1
+    with pytest.raises(ValueError):
+        jf(cr.tensor(bad[1]), v)
 
 
 def test_distributions_under_vmap_jit_and_grad_agree_but_for_the_kept_differences():

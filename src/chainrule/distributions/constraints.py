@@ -9,13 +9,16 @@ PyTorch's names and reprs (they appear in the ``validate_args`` errors).
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from chainrule.core.eager import EAGER
+from chainrule.core.primitive import RECORDING
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import batching
-from chainrule.numpy.nondiff import unboxing
+from chainrule.numpy.nondiff import batched, unboxing, whole_batch
 
 __all__ = [
     "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
@@ -31,6 +34,8 @@ def _np(x) -> np.ndarray:
 
 
 def _bound(b):
+    if batched(b):  # (the examples' bounds of a vmap, as a batch's)
+        return whole_batch(b)
     return b.item() if isinstance(b, Tensor) and b.numel() == 1 else b
 
 
@@ -42,9 +47,10 @@ class Constraint:
     event_dim = 0
 
     def check(self, value) -> Tensor:
-        traced = undifferentiated(value)
-        if isinstance(traced, Tensor) and (traced._trace.records or traced._trace.batches) and not _holds_tensors(self):
-            return _CHECK(self, traced)  # under jit or vmap: a recorded call on the traced value
+        if RECORDING[0]:
+            args = [undifferentiated(v) for v in (value, *(t for t, _ in _tensors(self)))]
+            if any(isinstance(v, Tensor) and (v._trace.records or v._trace.batches) for v in args):
+                return _CHECK(self, *args)  # under jit or vmap: a recorded call on the traced values
         return Tensor(self._check(_np(value)), EAGER)
 
     def _check(self, v: np.ndarray) -> np.ndarray:
@@ -320,23 +326,48 @@ class MixtureSameFamilyConstraint(Constraint):
         return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
 
 
-def _holds_tensors(constraint: Constraint) -> bool:
-    """Whether the constraint (or one it is made of) has a bound that is a Tensor (the
-    support of Uniform): checked on plain values, as a jit replay could not see it."""
+def _tensors(constraint: Constraint) -> list:
+    """(Tensor, the constraint that holds it) for each bound that is a Tensor (the support
+    of Uniform) in the constraint and those it is made of, in a fixed order."""
+    found = []
     for v in vars(constraint).values():
         for item in v if isinstance(v, list) else (v,):
-            if isinstance(item, Tensor) or isinstance(item, Constraint) and _holds_tensors(item):
-                return True
-    return False
+            if isinstance(item, Tensor):
+                found.append((item, constraint))
+            elif isinstance(item, Constraint):
+                found.extend(_tensors(item))
+    return found
 
 
-def _check_of(constraint: Constraint, value) -> np.ndarray:
+def _with_bounds(constraint: Constraint, bounds) -> Constraint:
+    """A copy of the constraint whose Tensors are the next ones of ``bounds``, in the
+    order of :func:`_tensors`."""
+    def replaced(item):
+        if isinstance(item, Tensor):
+            return next(bounds)
+        return _with_bounds(item, bounds) if isinstance(item, Constraint) else item
+
+    new = copy.copy(constraint)
+    for k, v in vars(constraint).items():
+        setattr(new, k, [replaced(x) for x in v] if isinstance(v, list) else replaced(v))
+    return new
+
+
+def _check_of(constraint: Constraint, value, *bounds) -> np.ndarray:
+    """``constraint``'s check of ``value``, its Tensor bounds given as ``bounds`` (a
+    replay's values: what the recorded constraint holds is the traced call's)."""
+    if bounds:
+        constraint = _with_bounds(constraint, iter(np.asarray(b) for b in bounds))
     return constraint._check(np.asarray(value))
 
 
-def _batch_check(trace, fun, batched, constraint, value):
-    # the examples' axis is one more of the batch's, which every check keeps
-    return trace.call_below(fun, constraint, value)
+def _batch_check(trace, fun, batched, constraint, value, *bounds):
+    """The examples' axis is one more of the batch's, which every check keeps; a batched
+    bound is lifted to the rank at which its constraint compares it with the value."""
+    rank = len(batching.shape_of(value)) - (batched[1] is True)
+    lifted = [batching.lift(b, rank - owner.event_dim - (len(batching.shape_of(b)) - 1)) if nb is True else b
+              for b, nb, (_, owner) in zip(bounds, batched[2:], _tensors(constraint), strict=True)]
+    return trace.call_below(fun, constraint, value, *lifted)
 
 
 _CHECK = unboxing(_check_of)  # recorded by jit, batched by vmap
