@@ -42,6 +42,7 @@ QUANTITIES = {  # name: (what it computes of a distribution d and a value v, whe
     "icdf": lambda d, v: d.icdf(v * 0 + 0.3),
     "entropy": lambda d, v: d.entropy(),
     "mean": lambda d, v: d.mean,
+    "mode": lambda d, v: d.mode,
     "variance": lambda d, v: d.variance,
 }
 DRAWS = 2000  # draws per example for the moment check

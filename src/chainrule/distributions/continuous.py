@@ -23,7 +23,6 @@ import scipy.special as scipy_special
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 from chainrule.core.tensor import Tensor
-from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
 from chainrule.distributions.exp_family import ExponentialFamily
@@ -167,9 +166,8 @@ def dirichlet_mode(c):
     entry where every concentration is below 1."""
     cm1 = cnp.clip(c - 1, 0, None)
     mode = cm1 / cm1.sum(-1, keepdims=True)
-    v = np.asarray(plain(c))
-    corner = np.eye(v.shape[-1], dtype=v.dtype)[np.argmax(np.asarray(plain(mode)), -1)]
-    return cnp.where((v < 1).all(-1, keepdims=True), corner, mode)
+    corner = cnp.take(np.eye(c.shape[-1], dtype=c.dtype), cnp.argmax(mode, -1), axis=0)
+    return cnp.where((c < 1).all(-1, keepdims=True), corner, mode)
 
 
 class _LocScale(Distribution):

@@ -85,7 +85,8 @@ class Categorical(Distribution):
 
     @property
     def mode(self):
-        return Tensor(np.argmax(np.asarray(plain(self.probs)), -1), EAGER)
+        idx = cnp.argmax(self.probs, -1)
+        return idx if isinstance(idx, Tensor) else Tensor(idx, EAGER)
 
     @property
     def variance(self):
