@@ -349,6 +349,30 @@ FUNCS = {
 }
 
 
+@pytest.mark.parametrize("in_axes", [(0, 0), (0, None), (1, 0)])
+def test_outer_keeps_the_sign_of_zero_products(in_axes):
+    """Each entry of a batch of outer products is one product, as NumPy's: -0.0 * 1.0 is
+    -0.0 (a contraction's sum of the one product gave +0.0), and 0 * inf is NaN."""
+    a = np.array([[-0.0, 1.0, 2.0], [3.0, -0.0, 0.0]])
+    b = np.array([[1.0, -0.0], [np.inf, -2.0]])
+    args = (a.T if in_axes[0] == 1 else a, b[1] if in_axes[1] is None else b)
+    got = cr.vmap(cnp.outer, in_axes=in_axes)(*args)
+    want = np.stack([np.outer(x, b[1] if in_axes[1] is None else y) for x, y in zip(a, b, strict=True)])
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_var_and_std_with_a_batched_mask():
+    """var and std with where= a mask that vmap batches (the array batched or not): each
+    example's own mask, as the loop over the examples gives it."""
+    x = rng.normal(size=(B, 5))
+    mask = np.array([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1], [1, 0, 1, 0, 1]], bool)
+    for f in (cnp.var, cnp.std):
+        np.testing.assert_allclose(cr.vmap(lambda w, f=f: f(x[0], where=w))(mask),
+                                   [np.var(x[0], where=w) ** (0.5 if f is cnp.std else 1) for w in mask], rtol=1e-13)
+        assert_batches(lambda v, w, f=f: f(v, ddof=1, where=w), (x, mask))
+
+
 @pytest.mark.parametrize("name", sorted(PRODUCTS))
 @pytest.mark.parametrize("in_axes", [(0, 0), (0, None), (None, 0), (-1, 0)])
 def test_products(name, in_axes):

@@ -26,10 +26,6 @@ def _blas_zero(group, name, pattern, why):
     return name in ("dot", "inner") and why in ("vs loop: NaN positions", "vs loop: sign of zero")
 
 
-def _one_term_sum(group, name, pattern, why):
-    return name == "outer" and why == "vs loop: sign of zero"
-
-
 def _batched_static(group, name, pattern, why):
     return why.startswith("vs JAX: raises BatchedValueError")
 
@@ -43,8 +39,6 @@ KNOWN_FAMILIES = {
     "BLAS scaling by zero": ("NumPy's dot and inner of an array and a 0-d one scale by BLAS, which writes +0.0 "
                              "where the product is -0.0 or NaN (0 * inf); batched, they are products (JAX's "
                              "answer)", _blas_zero),
-    "einsum's one-term sum": ("a batch of outer products is one einsum call, whose sum of one product is +0.0 "
-                              "where NumPy's product is -0.0", _one_term_sum),
     "batched static argument": ("an axis, count, shape or order that is batched raises chainrule's BatchedValueError "
                                 "(a TypeError, as JAX's ConcretizationTypeError) where JAX's jit refuses it as an "
                                 "unhashable static argument (ValueError)", _batched_static),
@@ -72,6 +66,18 @@ FIXED = [
     ("special", "wofz", "S@0 | n=3 special"), ("special", "poch", "V@-1, S@0 | n=3 special"),
     ("np", "histogram2d", "V@0, V@0 | n=3 smooth out_axes=-1"), ("np", "histogramdd", "M@-1 | n=1 special out_axes=-1"),
     ("np", "histogramdd", "Q@None, Q@0 | n=3 smooth"), ("np", "ix_", "V@0 | n=3 smooth"),
+    ("np", "average", "B@0, V@None, S@0 | n=3 special"), ("np", "average", "M@1, V@None, V@0 | n=3 special"),
+    ("np", "bincount", "V@None, M@1 | n=3 special"), ("np", "choose", "V@-1, S@0 | n=3 special"),
+    ("np", "choose", "S@0, S@0 | n=1 smooth"), ("np", "full_like", "V@0, V@0, V@0 | n=3 smooth"),
+    ("np", "isneginf", "S@0, S@0 | n=1 smooth"), ("np", "isposinf", "S@0, S@0 | n=1 smooth"),
+    ("np", "nan_to_num", "V@-1, S@0 | n=3 special"), ("np", "poly", "Q@0 | n=3 smooth"),
+    ("np", "polyder", "S@0 | n=3 special"), ("np", "polyder", "S@0 | n=1 smooth"),
+    ("np", "polydiv", "Q@0, W@None | n=3 smooth"),
+    ("np", "polyint", "S@0 | n=3 special"), ("np", "polyint", "S@0 | n=1 smooth"),
+    ("np", "roll", "V@None, M@1 | n=3 special"),
+    ("np", "roll", "S@0, V@0 | n=3 special"), ("np", "roll", "V@-1, S@0 | n=3 special"),
+    ("np", "roll", "V@0, V@0 | n=3 smooth out_axes=-1"), ("np", "roll", "S@0, S@0 | n=1 smooth"),
+    ("np", "roots", "S@0 | n=3 special"), ("np", "roots", "S@0 | n=1 smooth"),
 ]
 
 # (group, name, pattern text): calls with disagreements not yet worked off, all of them on arguments
@@ -79,18 +85,6 @@ FIXED = [
 # that is an array) where vmap raises another class than the loop or JAX, or answers
 # (python tests/transforms/vmap_sweep.py FILE --values lists every disagreement of the table)
 UNFIXED = {
-    ('np', 'average', 'B@0, V@None, S@0 | n=3 special'), ('np', 'average', 'M@1, V@None, V@0 | n=3 special'),
-    ('np', 'bincount', 'V@None, M@1 | n=3 special'), ('np', 'choose', 'V@-1, S@0 | n=3 special'),
-    ('np', 'choose', 'S@0, S@0 | n=1 smooth'), ('np', 'full_like', 'V@0, V@0, V@0 | n=3 smooth'),
-    ('np', 'isneginf', 'S@0, S@0 | n=1 smooth'), ('np', 'isposinf', 'S@0, S@0 | n=1 smooth'),
-    ('np', 'nan_to_num', 'V@-1, S@0 | n=3 special'), ('np', 'poly', 'Q@0 | n=3 smooth'),
-    ('np', 'polyder', 'S@0 | n=3 special'), ('np', 'polyder', 'S@0 | n=1 smooth'),
-    ('np', 'polydiv', 'Q@0, W@None | n=3 smooth'),
-    ('np', 'polyint', 'S@0 | n=3 special'), ('np', 'polyint', 'S@0 | n=1 smooth'),
-    ('np', 'roll', 'V@None, M@1 | n=3 special'),
-    ('np', 'roll', 'S@0, V@0 | n=3 special'), ('np', 'roll', 'V@-1, S@0 | n=3 special'),
-    ('np', 'roll', 'V@0, V@0 | n=3 smooth out_axes=-1'), ('np', 'roll', 'S@0, S@0 | n=1 smooth'),
-    ('np', 'roots', 'S@0 | n=3 special'), ('np', 'roots', 'S@0 | n=1 smooth'),
     ('np', 'tensordot', 'B@0, V@None, S@0 | n=3 special'), ('np', 'tensordot', 'V@0, S@None, S@0 | n=3 smooth'),
     ('np', 'vander', 'V@0, S@None, S@0 | n=3 smooth'), ('special', 'log_ndtr', 'V@-1, S@0 | n=3 special'),
     ('special', 'log_ndtr', 'S@0, S@0 | n=1 smooth'), ('special', 'multigammaln', 'M@0, -1 | n=3 smooth'),

@@ -635,7 +635,9 @@ def _flat(x, b):
 
 
 def outer(prim, batched, a, b):
-    return contraction(_flat(a, batched[0]), _flat(b, batched[1]), batched, (), ())
+    """One example's ``a.ravel()[:, None] * b.ravel()[None, :]``, as NumPy's outer: each
+    entry one product (einsum's sum of the one product gives +0.0 for -0.0)."""
+    return cnp.multiply(cnp.expand_dims(_flat(a, batched[0]), -1), cnp.expand_dims(_flat(b, batched[1]), -2))
 
 
 def vdot(prim, batched, a, b):

@@ -49,6 +49,8 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     if not isinstance(fill_value, Tensor):
         return NONDIFF_OF[np.full_like](a, fill_value, dtype=dtype, order=order, subok=subok,
                                         shape=shape, **kwargs)
+    if isinstance(dtype, Tensor | np.ndarray):  # (np.dtype would read its .dtype)
+        raise TypeError("full_like: cannot construct a dtype from an array; give dtype=arr.dtype")
     out = cnp.copy(cnp.broadcast_to(fill_value, shape_of(a) if shape is None else shape))
     dtype = np.dtype(dtype if dtype is not None else undifferentiated(a).dtype
                      if isinstance(a, Tensor) else np.asarray(a).dtype)

@@ -748,7 +748,18 @@ del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
 def_batch(batching.elementwise, *_UFUNCS, sinc, _sinc_at_zero, i0, _cos_moment, real, imag, angle, _where, _clip,
-          clamp, nan_to_num, _astype, copy, real_if_close, complex_from_parts)
+          clamp, _astype, copy, real_if_close, complex_from_parts)
+
+
+def _nan_to_num_batch(prim, batched, x, *rest, **kwargs):
+    """Elementwise in ``x`` and the values put in; ``copy`` (second) says how, not what:
+    a batched one is read example by example."""
+    if len(batched) > 1 and batched[1]:
+        return NotImplemented
+    return batching.elementwise(prim, batched, x, *rest, **kwargs)
+
+
+nan_to_num.batch = _nan_to_num_batch
 batching.NONDIFF_BATCH[_np_astype] = batching.nondiff_elementwise  # a cast to integers
 
 

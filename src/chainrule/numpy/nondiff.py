@@ -152,6 +152,26 @@ for _name in NAMES:
 del _name, _fun
 
 
+def _refusing_tensor_out(fun):
+    """``np.isposinf`` and ``np.isneginf`` (whose ``out`` may come by position), refusing an
+    ``out`` that is a Tensor: a Tensor's value is never written into (under
+    ``chainrule.vmap`` it is a whole batch), and NumPy refuses a non-array ``out`` too."""
+
+    @functools.wraps(fun)
+    def call(x, out=None):
+        if isinstance(out, Tensor):
+            raise TypeError(f"{fun.__name__}: out= cannot be a Tensor (its value is never written into); "
+                            "use the returned array")
+        return fun(x) if out is None else fun(x, out)
+
+    return call
+
+
+for _fun in (np.isposinf, np.isneginf):
+    globals()[_fun.__name__] = NONDIFF_OF[_fun] = _refusing_tensor_out(NONDIFF_OF[_fun])
+del _fun
+
+
 # -- JAX's fixed-size forms: size= (and fill_value=) give a result of a known shape, so they
 # work under chainrule.vmap (each example padded or cut to `size`) and chainrule.jit
 def _padded_nonzero(a, size: int, fill_value=None) -> tuple:

@@ -64,6 +64,14 @@ def _padded_pair(a1, a2):
     return a1, a2
 
 
+def _sequence(name: str, p):
+    """``p`` as an array of coefficients; a 0-d one is refused as NumPy refuses it."""
+    p = _as_input(p)
+    if shape_of(p) == ():
+        raise TypeError(f"{name}: iteration over a 0-d array (p must be a sequence of coefficients)")
+    return p
+
+
 def _dtype(x) -> np.dtype:
     return np.dtype(x.dtype if hasattr(x, "dtype") else np.result_type(x))
 
@@ -119,10 +127,10 @@ def polyder(p, m=1):
     if not _has_tensor(p):
         return np.polyder(p, m)
     _no_poly1d("polyder", p)
+    p = _sequence("polyder", p)
     m = int(m)
     if m < 0:
         raise ValueError("Order of derivative must be positive (see polyint)")
-    p = _as_input(p)
     for _ in range(m):
         n = shape_of(p)[0] - 1
         p = p[:-1] * np.arange(n, 0, -1)
@@ -136,6 +144,7 @@ def polyint(p, m=1, k=None):
     if not _has_tensor([p, k]):
         return np.polyint(p, m, k)
     _no_poly1d("polyint", p)
+    p = _sequence("polyint", p)
     m = int(m)
     if m < 0:
         raise ValueError("Order of integral must be positive (see polyder)")
@@ -144,7 +153,6 @@ def polyint(p, m=1, k=None):
         k = k[0] * np.ones(m, float)
     if shape_of(k)[0] < m:
         raise ValueError("k must be a scalar or a rank-1 array of length 1 or >m.")
-    p = _as_input(p)
     for i in range(m):
         p = cnp.concatenate((p / np.arange(shape_of(p)[0], 0, -1), k[i:i + 1]))
     return p
@@ -235,6 +243,9 @@ def polydiv(u, v):
     u, v = cnp.atleast_1d(_as_input(u)) + 0.0, cnp.atleast_1d(_as_input(v)) + 0.0
     dtype = np.result_type(_dtype(u), _dtype(v))
     m, n = shape_of(u)[0] - 1, shape_of(v)[0] - 1
+    if m >= n and (len(shape_of(u)) != 1 or len(shape_of(v)) != 1):  # (NumPy: a sequence set as an element)
+        raise ValueError(f"polydiv: u and v must be 1-d sequences of coefficients, not of shapes "
+                         f"{shape_of(u)} and {shape_of(v)}")
     scale = 1.0 / v[0]
     r = cnp.astype(u, dtype) if _dtype(u) != dtype else u
     q = []
@@ -294,7 +305,7 @@ def roots(p):
     if not _has_tensor(p):
         return np.roots(p)
     _no_poly1d("roots", p)
-    p = cnp.atleast_1d(_as_input(p))
+    p = _sequence("roots", p)
     if len(shape_of(p)) != 1:
         raise ValueError("Input must be a rank-1 array.")
     n = shape_of(p)[0]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import operator
 
 import numpy as np
 
@@ -495,6 +496,9 @@ def about_a_traced_mean(prim, args, kwargs):
     traces = [a._trace for a in args if isinstance(a, Tensor)]
     if not isinstance(m, Tensor) and traces:  # the primitive's own path (Primitive.__call__'s)
         return builtins.max(traces, key=lambda t: t.level).process(prim, args, kwargs)
+    w = kwargs.get("where")
+    if not isinstance(m, Tensor) and isinstance(w, Tensor) and w._trace.batches:
+        return w._trace.process(prim, args, kwargs)  # each example's mask, under vmap
     bound = inspect.signature(prim.fun).bind(*args, **kwargs).arguments
     x, axis, where = bound["a"], bound.get("axis"), bound.get("where", True)
     if not isinstance(m, Tensor):
@@ -645,7 +649,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
                     "average: axis must be specified when shapes of a and weights differ"
                 )
             axes = (axis,) if isinstance(axis, int | np.integer) else tuple(axis)
-            axes = tuple(int(ax) % len(ashape) for ax in axes)
+            axes = tuple(operator.index(ax) % len(ashape) for ax in axes)  # (a float axis: TypeError)
             if wshape != tuple(ashape[ax] for ax in axes):
                 raise ValueError(
                     f"average: weights of shape {wshape} do not match a of shape {ashape} "

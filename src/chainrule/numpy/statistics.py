@@ -463,6 +463,13 @@ def bincount(x, weights=None, minlength: int = 0, *, length: int | None = None):
     """
     if not _has_tensor([x, weights]) and length is None:
         return np.bincount(x, weights, minlength)
+    x = _as_input(x)
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    if not np.can_cast(dtype, np.intp, "safe"):  # (NumPy's refusals, before the number of bins)
+        raise TypeError(f"bincount: x must hold non-negative integers, not {dtype} (NumPy cannot cast "
+                        f"it to {np.dtype(np.intp)} by the rule 'safe')")
+    if len(shape_of(x)) != 1:
+        raise ValueError(f"bincount: x must be 1-d, not of shape {shape_of(x)}")
     if length is None:
         if batched(x):
             raise TypeError(
@@ -473,7 +480,6 @@ def bincount(x, weights=None, minlength: int = 0, *, length: int | None = None):
         raise TypeError(f"bincount: length must be a non-negative int, not {length!r}")
     if weights is None:
         return _counts(x, int(length))
-    x = _as_input(x)
     kept = x < length
     spread = cnp.broadcast_to(cnp.where(kept, weights, 0.0), shape_of(x))
     return scatter_add(cnp.ravel(spread), cnp.ravel(cnp.where(kept, x, 0)), (int(length),))

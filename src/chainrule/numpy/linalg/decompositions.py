@@ -6,6 +6,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.linalg.common import (
@@ -168,9 +169,8 @@ def eigvalsh(a, UPLO: str = "L"):
 def _largest_component(v):
     """A mask of the largest-modulus component of each eigenvector (column), which LAPACK
     makes real: that fixes the phase, and so the derivative's."""
-    vp = np.abs(plain(v))
-    k = np.argmax(vp, axis=-2)
-    return np.arange(vp.shape[-2])[:, None] == k[..., None, :]
+    k = cnp.argmax(cnp.abs(undifferentiated(v)), axis=-2)  # (each example's, under vmap)
+    return cnp.equal(np.arange(shape_of(v)[-2])[:, None], cnp.expand_dims(k, -2))
 
 
 def eig_jvp(t, ans, a):

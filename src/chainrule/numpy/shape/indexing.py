@@ -398,6 +398,9 @@ def choose(a, choices, out=None, mode="raise"):
     if not _has_tensor(choices) and not _has_tensor(a):
         return np.choose(a, choices, out=out, mode=mode)
     _no_out("choose", out)
+    if isinstance(choices, Tensor) and not shape_of(choices):
+        raise TypeError("choose: choices must be a sequence of arrays (or an array of at least one axis), "
+                        "not a 0-d value, which is not iterable")
     index = _index_array(a)
     if isinstance(choices, Tensor):
         choices = [choices[k] for k in range(shape_of(choices)[0])]

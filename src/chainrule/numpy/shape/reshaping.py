@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core.primitive import as_array_if_holds_tensor
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy import nondiff
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.registry import MIRROR_OF, mirrors, optional
 from chainrule.numpy.shape.primitives import (
@@ -264,13 +266,40 @@ def roll(a, shift, axis=None):
     return _roll(_as_input(a), shift, axis=axis)
 
 
+def _check_finite_shift(shift) -> None:
+    """A shift that int() refuses (infinite, NaN) refused with int()'s error, for the first
+    such entry that a loop over the examples reaches."""
+    if not isinstance(shift, Tensor) or shift.dtype.kind not in "fc":
+        return
+    plain = undifferentiated(shift)
+    if not nondiff.anywhere(nondiff.logical_not(nondiff.isfinite(plain))):
+        return
+    values = nondiff.whole_batch(plain)  # (under vmap the examples in order, batch axis first)
+    values = np.ravel(values) if isinstance(values, np.ndarray) else np.array([np.nan])
+    if np.isnan(values[~np.isfinite(values)][0]):
+        raise ValueError("roll: cannot convert float NaN to integer (the shift)")
+    raise OverflowError("roll: cannot convert float infinity to integer (the shift)")
+
+
+def _whole_shift(s):
+    """A shift as NumPy's roll reads it, ``int(s)``: a float one cut toward zero."""
+    if not isinstance(s, Tensor):
+        return int(s)
+    if s.dtype.kind not in "fc":
+        return s
+    return cnp.astype(nondiff.trunc(undifferentiated(s)), np.intp)
+
+
 def _roll_by_index(a, shift, axis):
     """``roll(a, shift, axis)`` as ``a[..., (arange(n) - shift) % n, ...]`` per axis."""
     if axis is None:
         return reshape(_roll_by_index(ravel(a), shift, 0), shape_of(a))
+    if isinstance(shift, Tensor) and len(shift.shape) > 1:
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    _check_finite_shift(shift)
     if isinstance(shift, Tensor) and len(shift.shape) == 1:
         shift = [shift[k] for k in range(shift.shape[0])]
-    shifts = tuple(shift) if isinstance(shift, list | tuple) else (shift,)
+    shifts = tuple(map(_whole_shift, shift)) if isinstance(shift, list | tuple) else (_whole_shift(shift),)
     axes = tuple(axis) if isinstance(axis, list | tuple) else (axis,)
     if len(shifts) != len(axes) and 1 not in (len(shifts), len(axes)):
         raise ValueError("'shift' and 'axis' should be scalars or 1D sequences of the same length")
