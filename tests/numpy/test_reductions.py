@@ -195,10 +195,15 @@ def test_var_and_std_of_a_plain_array_about_a_traced_mean(name):
     assert cr.gradcheck(lambda c: call(x, c), m, order=2)
 
 
-def test_traced_where_of_a_plain_array_is_refused():
+def test_traced_where_of_a_plain_array():
+    """A where= mask that vmap batches: each example's own (the loop's answer); one that
+    only chainrule.jit traces is refused with what to do."""
     x = sample((3, 4), "normal")
+    masks = np.stack([MASK, ~MASK])
+    np.testing.assert_allclose(cr.vmap(lambda w: cnp.var(x, axis=1, where=w))(masks),
+                               [np.var(x, axis=1, where=w) for w in masks], rtol=1e-13)
     with pytest.raises(TypeError, match="where= is traced"):
-        cr.vmap(lambda w: cnp.var(x, axis=1, where=w))(np.stack([MASK, ~MASK]))
+        cr.jit(lambda w: cnp.var(x, axis=1, where=w))(MASK)
 
 
 # An infinite entry: ans / x is inf / inf; its derivative is the (finite) product of the others.
