@@ -148,3 +148,39 @@ def test_symbolic_zero_helpers_as_jax():
     with pytest.raises(NotImplementedError, match="optimize_remat"):
         cr.custom_vjp(lambda x: x).defvjp(lambda x: (x, None), lambda r, g: (g,),
                                           symbolic_zeros=True, optimize_remat=True)
+
+
+def _integer_argument_program(L, cd):
+    """``sin(x) * n`` with an integer ``n``, whose rule notes the kind, shape and dtype of
+    each tangent it gets."""
+    seen = []
+
+    @L.custom_jvp
+    def f(x, n):
+        return L.np.sin(x) * n
+
+    def rule(primals, tangents):
+        (x, n), (tx, tn) = primals, tangents
+        seen.append(tuple((type(t) is cd.SymbolicZero, np.shape(t), str(np.dtype(t.dtype))) for t in (tx, tn)))
+        return f(x, n), L.np.cos(x) * n * tx
+
+    f.defjvp(rule, symbolic_zeros=True)
+    return f, seen
+
+
+INTEGER_CASES = {
+    "jvp": lambda L, f: L.jvp(lambda x: f(x, 3), (X,), (np.ones(2),)),
+    "grad": lambda L, f: L.grad(lambda x: f(x, np.array([2, 3])).sum())(X),
+    "vmap_jvp": lambda L, f: L.vmap(lambda x, n: L.jvp(lambda x: f(x, n), (x,), (np.ones(()),))[1])(
+        X, np.array([2, 3])),
+    "jvp_vmap": lambda L, f: L.jvp(lambda x: L.vmap(f)(x, np.array([2, 3])), (X,), (np.ones(2),)),
+}
+
+
+@pytest.mark.parametrize("name", list(INTEGER_CASES))
+def test_symbolic_zero_of_an_integer_argument_is_float0_as_jax(name):
+    """The tangent of an integer argument is a SymbolicZero of dtype float0, as JAX's
+    (alone, under vmap, and under grad)."""
+    _compare(_integer_argument_program, INTEGER_CASES[name])
+    assert ccd.SymbolicZero.from_primal_value(np.arange(3)).dtype == jax.dtypes.float0
+    assert ccd.zero_from_primal(np.array([True])).dtype == jcd.zero_from_primal(np.array([True])).dtype

@@ -21,7 +21,18 @@ from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.transforms.eval_shape import ShapeDtypeStruct
 from chainrule.transforms.vmap import vmap
 
-__all__ = ["SymbolicZero", "CustomVJPPrimal", "zero_from_primal", "custom_vjp_primal_tree_values"]
+__all__ = ["SymbolicZero", "CustomVJPPrimal", "zero_from_primal", "custom_vjp_primal_tree_values", "float0"]
+
+# JAX's dtype of the tangent of an integer or boolean value (jax.dtypes.float0): a
+# tangent that holds no numbers, for a value that has no derivative
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+def tangent_dtype(dtype) -> np.dtype:
+    """The dtype of a tangent of a value of ``dtype``: its own for inexact numbers,
+    :data:`float0` for integers and booleans (as JAX's)."""
+    dtype = np.dtype(dtype)
+    return float0 if dtype.kind in "biu" else dtype
 
 
 class SymbolicZero:
@@ -59,10 +70,15 @@ class SymbolicZero:
 
     @staticmethod
     def from_primal_value(val: Any) -> SymbolicZero:
-        """The symbolic zero tangent of the array ``val``."""
+        """The symbolic zero tangent of the array ``val``; of dtype :data:`float0` for an
+        integer or boolean ``val``, as JAX's.
+
+        >>> SymbolicZero.from_primal_value(np.arange(3)).dtype == float0
+        True
+        """
         shape = tuple(val.shape) if hasattr(val, "shape") else np.shape(val)
         dtype = val.dtype if hasattr(val, "dtype") else np.result_type(val)
-        return SymbolicZero(ShapeDtypeStruct(shape, dtype))
+        return SymbolicZero(ShapeDtypeStruct(shape, tangent_dtype(dtype)))
 
     def instantiate(self) -> np.ndarray:
         """The zeros it stands for, as an array."""
