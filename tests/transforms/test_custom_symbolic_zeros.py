@@ -184,3 +184,47 @@ def test_symbolic_zero_of_an_integer_argument_is_float0_as_jax(name):
     _compare(_integer_argument_program, INTEGER_CASES[name])
     assert ccd.SymbolicZero.from_primal_value(np.arange(3)).dtype == jax.dtypes.float0
     assert ccd.zero_from_primal(np.array([True])).dtype == jcd.zero_from_primal(np.array([True])).dtype
+
+
+def _zero_tangent_program(L, cd):
+    """``g(stop(x), x)``: ``stop``'s rule returns a symbolic zero tangent, and ``g``'s rule
+    notes which of its tangents are symbolic zeros."""
+    seen = []
+
+    @L.custom_jvp
+    def stop(x):
+        return x * 1.0
+
+    stop.defjvp(lambda p, t: (stop(p[0]), cd.SymbolicZero.from_primal_value(p[0])), symbolic_zeros=True)
+
+    @L.custom_jvp
+    def g(u, x):
+        return u * x
+
+    def rule(primals, tangents):
+        (u, x), (tu, tx) = primals, tangents
+        seen.append(tuple(type(t) is cd.SymbolicZero for t in tangents))
+        t = 0.0 * u
+        if type(tu) is not cd.SymbolicZero:
+            t = t + tu * x
+        if type(tx) is not cd.SymbolicZero:
+            t = t + u * tx
+        return g(u, x), t
+
+    g.defjvp(rule, symbolic_zeros=True)
+    return (lambda x: g(stop(x), x)), seen
+
+
+ZERO_TANGENT_CASES = {
+    "jvp": lambda L, f: L.jvp(f, (X,), (np.ones(2),)),
+    "vmap_jvp": lambda L, f: L.vmap(lambda x: L.jvp(f, (x,), (np.ones(()),)))(X),
+    "jvp_vmap": lambda L, f: L.jvp(L.vmap(f), (X,), (np.ones(2),)),
+    "jacfwd_vmap": lambda L, f: L.jacfwd(L.vmap(f))(X),
+}
+
+
+@pytest.mark.parametrize("name", list(ZERO_TANGENT_CASES))
+def test_a_rule_s_symbolic_zero_reaches_the_next_rule_as_jax(name):
+    """A symbolic zero that a jvp rule returns leaves its output unperturbed, alone and
+    under vmap: the next rule gets a SymbolicZero for it (it got zeros), as in JAX."""
+    _compare(_zero_tangent_program, ZERO_TANGENT_CASES[name])

@@ -34,6 +34,7 @@ __all__ = [
     "Primitive",
     "user_function",
     "CompositePrimitive",
+    "NO_TANGENT",
     "primitive",
     "defvjp",
     "defjvp",
@@ -348,6 +349,21 @@ def transpose_densely(linear_map: Callable, point, v):
     return (matrix @ flat_v).reshape(shape)
 
 
+class _NoTangent:
+    """The type of :data:`NO_TANGENT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_TANGENT"
+
+
+# An output tangent that a composite's ``tangent`` gives for an output that does not depend
+# on the perturbed arguments (a custom jvp rule's symbolic zero): the forward trace returns
+# that output unperturbed, so that what follows sees no tangent (a symbolic zero) either.
+NO_TANGENT = _NoTangent()
+
+
 class CompositePrimitive(Primitive):
     """A primitive whose body is Python code over other primitives, with rules of its own
     for some transforms: ``custom_vjp``, ``custom_jvp`` and ``checkpoint`` are of this kind.
@@ -402,7 +418,8 @@ class CompositePrimitive(Primitive):
 
     def tangent(self, primals: list, tangents: list, in_tree):
         """``(output, output tangent)`` pytrees for a forward trace, given the argument
-        leaves and their tangents (None: no tangent). None: run the body inline."""
+        leaves and their tangents (None: no tangent); an output tangent leaf may be
+        :data:`NO_TANGENT`. None: run the body inline."""
         return None
 
     def batched(self, in_axes: tuple, in_tree, axes: list):

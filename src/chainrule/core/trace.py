@@ -24,7 +24,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
-from chainrule.core.primitive import RECORDING, OutputCotangents, Primitive, RulesByArgument
+from chainrule.core.primitive import NO_TANGENT, RECORDING, OutputCotangents, Primitive, RulesByArgument
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, TRACE_TYPES, Tensor, eager_error
 from chainrule.core.values import zeros_like
@@ -715,8 +715,8 @@ class ForwardTrace(Trace):
         out, out_tangent = made
         out_leaves, out_tree = tree_flatten(out)
         tangent_leaves = tree_flatten(out_tangent)[0]
-        boxed = [
-            self.new_tensor(v, zeros_like(v) if t is None else t)
+        boxed = [  # (an output without a tangent stays unperturbed)
+            v if t is NO_TANGENT else self.new_tensor(v, zeros_like(v) if t is None else t)
             for v, t in zip(out_leaves, tangent_leaves, strict=True)
         ]
         return tree_unflatten(out_tree, boxed)

@@ -12,7 +12,15 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import enable_grad, nested_backward, no_grad, tensor
-from chainrule.core.primitive import CompositePrimitive, MissingRule, Primitive, def_joint_vjp, def_jvps, def_vjps
+from chainrule.core.primitive import (
+    NO_TANGENT,
+    CompositePrimitive,
+    MissingRule,
+    Primitive,
+    def_joint_vjp,
+    def_jvps,
+    def_vjps,
+)
 from chainrule.core.pytree import tree_children, tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import Tensor, undifferentiated
@@ -366,11 +374,13 @@ class custom_jvp(CompositePrimitive):
         tangents = [zero(p) if t is None else t for p, t in zip(primals, tangents, strict=True)]
         return self._checked(self.rule(
             tuple(tree_unflatten(in_tree, primals)), tuple(tree_unflatten(in_tree, tangents))
-        ))
+        ), instantiate=False)
 
-    def _checked(self, result):
+    def _checked(self, result, instantiate: bool = True):
         """The rule's ``(out, tangent_out)``, checked as JAX checks it: a pair whose tangent
-        has the output's structure and, leaf by leaf, its shape; else a TypeError."""
+        has the output's structure and, leaf by leaf, its shape; else a TypeError. A
+        SymbolicZero in the tangent becomes zeros, or (``instantiate`` False, for the
+        forward trace) NO_TANGENT: that output stays unperturbed, as in JAX."""
         if not isinstance(result, tuple | list) or len(result) != 2:
             raise TypeError(f"{self.__name__}: the jvp rule must return a pair (output, tangent of "
                             f"the output), got {type(result).__name__}")
@@ -387,8 +397,9 @@ class custom_jvp(CompositePrimitive):
                                 f"an output of shape {_shape(o)}{where}; as in JAX, each tangent must "
                                 "have its output's shape")
         if any(isinstance(t, SymbolicZero) for t in t_leaves):
-            t_out = tree_unflatten(out_tree, [zeros_like(o) if isinstance(t, SymbolicZero) else t
-                                              for o, t in zip(out_leaves, t_leaves, strict=True)])
+            t_out = tree_unflatten(out_tree, [
+                (zeros_like(o) if instantiate else NO_TANGENT) if isinstance(t, SymbolicZero) else t
+                for o, t in zip(out_leaves, t_leaves, strict=True)])
             return out, t_out
         return result
 
@@ -396,7 +407,7 @@ class custom_jvp(CompositePrimitive):
         mapped = custom_jvp(vmap(self.fun, in_axes))
         mapped.__name__ = self.__name__
         if self.symbolic_zeros:
-            mapped.defjvp(vmap_rule(self.rule, axes + axes), symbolic_zeros=True)
+            mapped.defjvp(vmap_rule(self.rule, axes + axes, keep_zeros=True), symbolic_zeros=True)
         else:
             mapped.defjvp(vmap(self.rule, (in_axes, in_axes)))
         return mapped

@@ -122,12 +122,13 @@ def instantiate_zeros(tree: Any) -> Any:
     return tree_map(lambda t: t.instantiate() if isinstance(t, SymbolicZero) else t, tree)
 
 
-def vmap_rule(fun: Callable, axes: list) -> Callable:
+def vmap_rule(fun: Callable, axes: list, keep_zeros: bool = False) -> Callable:
     """``vmap`` of a rule whose arguments' leaves (with batch axes ``axes``: 0 or None per
     leaf of the whole argument tuple) may be :class:`SymbolicZero` (of the batch's shape)
     or :class:`CustomVJPPrimal`: each example gets a ``SymbolicZero`` of its own shape, and
     a ``CustomVJPPrimal`` of its own value with the same ``perturbed``. ``SymbolicZero``
-    results become zeros."""
+    results become zeros, or (``keep_zeros``) ``SymbolicZero`` of the batch's shape (a jvp
+    rule's zero tangent is the same for every example: the output stays unperturbed)."""
 
     def mapped(*args):
         leaves, tree = tree_flatten(args)
@@ -150,8 +151,16 @@ def vmap_rule(fun: Callable, axes: list) -> Callable:
                     full.append(CustomVJPPrimal(next(rest), v.perturbed))
                 else:
                     full.append(next(rest))
-            return instantiate_zeros(fun(*tree_unflatten(tree, full)))
+            result = fun(*tree_unflatten(tree, full))
+            zeros[:] = [isinstance(v, SymbolicZero) for v in tree_flatten(result)[0]]
+            return instantiate_zeros(result)
 
-        return vmap(per_example, tuple(plain_axes))(*plain)
+        zeros: list = []
+        out = vmap(per_example, tuple(plain_axes))(*plain)
+        if not keep_zeros or not any(zeros):
+            return out
+        out_leaves, out_tree = tree_flatten(out)
+        return tree_unflatten(out_tree, [SymbolicZero(ShapeDtypeStruct(np.shape(v), v.dtype)) if z else v
+                                         for v, z in zip(out_leaves, zeros, strict=True)])
 
     return mapped
