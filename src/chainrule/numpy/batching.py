@@ -646,6 +646,7 @@ def vdot(prim, batched, a, b):
 
 
 def tensordot(prim, batched, a, b, axes=2):
+    refuse_batched(prim, batched[1:], "axes")  # (batched[2]: the axes)
     na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
     if isinstance(axes, int | np.integer):
         a_axes, b_axes = tuple(range(na - axes, na)), tuple(range(axes))

@@ -11,6 +11,7 @@ arrays only.
 
 from __future__ import annotations
 
+import operator
 import warnings
 
 import numpy as np
@@ -168,7 +169,7 @@ def vander(x, N=None, increasing=False):
     if len(shape_of(x)) != 1:
         raise ValueError("x must be a one-dimensional array or sequence.")
     rows = shape_of(x)[0]
-    N = rows if N is None else int(N)
+    N = rows if N is None else operator.index(N)  # (a float N: TypeError, as NumPy's)
     dtype = np.promote_types(_dtype(x), int)
     x = cnp.astype(x, dtype) if _dtype(x) != dtype else x
     if N == 0:

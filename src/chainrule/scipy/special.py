@@ -100,6 +100,18 @@ derivs(gammaln, lambda ans, x: digamma(x))
 derivs(digamma, lambda ans, x: _as_dtype_of(polygamma(1, x), ans))  # (SciPy's is float64)
 derivs(polygamma, None, lambda ans, n, x: polygamma(n + 1, x))
 derivs(multigammaln, lambda ans, a, d: _multidigamma(a, d), None)
+
+
+def _multigammaln_batch(prim, batched, a, d):
+    """Elementwise in ``a`` for a ``d`` the same for every example; for ``d < 1`` SciPy's
+    value is one number (the empty sum's constant), which each example gets."""
+    if batched[1]:
+        return NotImplemented
+    ans = prim(a, d)
+    return ans if shape_of(ans) else cnp.broadcast_to(ans, shape_of(a)[:1])
+
+
+multigammaln.batch = _multigammaln_batch
 derivs(rgamma, lambda ans, x: -ans * digamma(x))
 derivs(beta, lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
              lambda ans, a, b: ans * (digamma(b) - digamma(a + b)))
