@@ -541,3 +541,30 @@ def test_a_training_step_that_donates_the_model_and_its_state_replays_as_the_pla
             plain, plain_state, plain_loss = step(plain, plain_state, *batch)
         _assert_same([model, state, loss], [plain, plain_state, plain_loss], f"step {k}")
     assert jitted.traces == 2
+
+
+class _Counted(nn.Module):
+    """A module computing with its buffers: a 0-d int64 count and a 0-d float64 scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("count", np.array(3, np.int64))
+        self.register_buffer("scale", np.array(2.0))
+
+    def forward(self, x):
+        return x * self.count + x * self.scale
+
+
+def test_buffers_under_jit_compute_and_raise_as_the_eager_layer():
+    """A module's buffers are eager Tensors in the plain call: jitted, their arithmetic has
+    the eager layer's dtypes (a float32 input times a 0-d int64 or float64 buffer stays
+    float32, where NumPy's arrays would give float64) and its errors (a TensorError)."""
+    jitted = cr.jit(lambda m, x: m(x))
+    model = _Counted()
+    for x in (np.ones(3, np.float32), np.arange(3.0, dtype=np.float32)):
+        with cr.no_grad():
+            _check_call(jitted(model, cr.tensor(x)), model(cr.tensor(x)), "buffers")
+    norm = nn.InstanceNorm1d(3, track_running_stats=True)
+    x = np.random.default_rng(0).normal(size=(4, 5))  # 4 channels, not 3
+    with cr.no_grad():
+        _check_call(_attempt(lambda: jitted(norm, cr.tensor(x))), _attempt(lambda: norm(cr.tensor(x))), "4 channels")

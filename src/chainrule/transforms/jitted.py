@@ -480,7 +480,10 @@ class Jitted:
         n_inputs += len(state_tensors)
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
         rebuilt = stateful_objects((in_args, in_kwargs), [])
+        found = [obj.__jit_state__() for obj in stateful]
         for (k, name), t in zip(slots, state_tensors, strict=True):
+            if isinstance(found[k][name], Tensor):  # a buffer: arithmetic (and errors) as the eager layer's
+                trace.eager.add(t._node)
             rebuilt[k].__jit_set_state__(name, t)
         before = [dict(vars(obj)) for obj in rebuilt]
         traced_containers = containers((in_args, in_kwargs), [])

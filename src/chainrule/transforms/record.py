@@ -523,8 +523,13 @@ class RecordTrace(Trace):
                 return self.record(_SCALAR_OPERATORS[fun], (t, other), {})  # as in binary
             return self.record(fun or op, (t, other), {})
         fun = _INPLACE.get(name)
-        out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
-               else self.record(_write_result, (t, op, other), {}, effect="write"))
+        try:
+            out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
+                   else self.record(_write_result, (t, op, other), {}, effect="write"))
+        except (ValueError, TypeError) as e:
+            if self._is_eager(t):  # (a module's buffer) as the eager layer raises it, a TensorError
+                raise eager_error(name, e, [getattr(a, "_value", a) for a in (t, other)]) from None
+            raise
         t._value, t._node = out._value, out._node  # every alias of t sees the new value
         return t
 
