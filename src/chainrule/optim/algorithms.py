@@ -12,12 +12,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from chainrule.core.tensor import Tensor
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 def _check(name: str, value: float, low: float = 0.0) -> None:
+    if isinstance(value, Tensor) and value.size != 1:
+        raise ValueError(f"Tensor {name} must be 1-element, got shape {tuple(value.shape)}")
     if not value >= low:
         raise ValueError(f"invalid {name}: {value}")
 
@@ -46,9 +49,9 @@ class SGD(Optimizer):
         self,
         params: Iterable,
         lr: float = 1e-3,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        weight_decay: float = 0.0,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
         nesterov: bool = False,
         maximize: bool = False,
         **flags,
@@ -107,7 +110,7 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         amsgrad: bool = False,
         maximize: bool = False,
         *,
@@ -117,6 +120,12 @@ class Adam(Optimizer):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
+        if isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
+            raise ValueError("betas must be either both floats or both Tensors")
+        for what, v in (("lr", lr), ("betas[0]", betas[0]), ("betas[1]", betas[1])):
+            if isinstance(v, Tensor) and flags.get("foreach") and not flags.get("capturable"):
+                raise ValueError(f"{what} as a Tensor is not supported for capturable=False and foreach=True (as "
+                                 f"in PyTorch): pass a number, or leave foreach out")
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"invalid betas: {betas}; each must lie in [0, 1)")
         super().__init__(
@@ -194,8 +203,8 @@ class RMSprop(Optimizer):
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
+        weight_decay: float = 0,
+        momentum: float = 0,
         centered: bool = False,
         maximize: bool = False,
         **flags,
@@ -256,9 +265,9 @@ class Adagrad(Optimizer):
         self,
         params: Iterable,
         lr: float = 1e-2,
-        lr_decay: float = 0.0,
-        weight_decay: float = 0.0,
-        initial_accumulator_value: float = 0.0,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
         eps: float = 1e-10,
         maximize: bool = False,
         **flags,

@@ -382,7 +382,9 @@ class Optimizer:
         if self._torch_state and key == "step":
             # kept in its floating-point dtype, as PyTorch's load_state_dict keeps it
             return Tensor(a.astype(_scalar_dtype()) if a.ndim == 0 and a.dtype.kind != "f" else a, EAGER)
-        if a.dtype.kind in "fc" and p._value.dtype.kind in "fc":
+        # in the parameter's dtype, as PyTorch's load casts to a floating-point parameter's; a complex
+        # parameter's real numbers (ASGD's eta) stay real, as there
+        if a.dtype.kind in "fc" and (p._value.dtype.kind == "f" or a.dtype.kind == "c"):
             a = a.astype(p._value.dtype)
         shape = self._state_shape(key, p._value.shape)
         # a built-in optimizer's state has known shapes; a subclass's is its own (factored moments, say)

@@ -58,7 +58,7 @@ class Adamax(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, *, maximize: bool = False, **flags):
+                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
@@ -99,7 +99,7 @@ class NAdam(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -148,7 +148,7 @@ class RAdam(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -197,7 +197,7 @@ class Adadelta(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False, **flags):
+                 weight_decay: float = 0, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
@@ -290,7 +290,7 @@ class ASGD(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0.0, *, maximize: bool = False, **flags):
+                 t0: float = 1e6, weight_decay: float = 0, *, maximize: bool = False, **flags):
         _check("learning rate", lr)
         _check("weight_decay", weight_decay)
         super().__init__(params, {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,

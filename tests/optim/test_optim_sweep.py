@@ -1,0 +1,324 @@
+"""chainrule.optim against torch.optim, table-driven: every optimizer both expose, over
+its keyword arguments (lr a float and a 0-d Tensor, weight decay, momenta, betas, eps,
+the kernel switches), with parameter groups of their own settings, a parameter that gets
+no gradient in some steps, complex parameters, zero_grad(set_to_none=False), a group
+added mid-run and torch's state_dict (as NumPy arrays) loaded and continued. Five steps
+in float64 from the same parameters and gradients: the parameters, the state (keys,
+values, ``step``'s dtype) and the groups must agree, but for the differences kept on
+purpose, listed in KNOWN with their reasons. Invalid arguments raise torch's class."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+STEPS = 5
+RNG = np.random.default_rng(2024)
+SHAPES = [(3, 2), (4,), (2, 3)]  # the third is left out of some steps' gradients, or added mid-run
+VALUES = [RNG.standard_normal(s) for s in SHAPES]
+GRADS = [[RNG.standard_normal(s) for s in SHAPES] for _ in range(STEPS)]
+CVALUES = [v + 1j * RNG.standard_normal(v.shape) for v in VALUES]
+CGRADS = [[g + 1j * RNG.standard_normal(g.shape) for g in gs] for gs in GRADS]
+
+# (optimizer, options, how): how ⊂ {"groups": the third parameter in a group of its own options,
+#  "skip": it gets no gradient at steps 1 and 3, "zero": zero_grad(set_to_none=False) between steps,
+#  "add": its group added after step 2, "complex": complex parameters, "tlr": lr a 0-d Tensor}
+ROWS = [
+    ("SGD", {"lr": 0.1}, "skip"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1}, "groups skip"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True, "foreach": True}, "zero skip"),
+    ("SGD", {"lr": 0.1, "momentum": 0.5, "foreach": False, "fused": False}, "add complex tlr"),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1}, "groups skip"),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "maximize": True, "foreach": True}, "zero skip"),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.2, "decoupled_weight_decay": True, "fused": False}, "add complex"),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "capturable": False, "differentiable": False}, "complex skip tlr"),
+    ("AdamW", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.3}, "groups zero skip"),
+    ("AdamW", {"lr": 0.05, "foreach": False}, "add complex tlr"),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.1}, "groups skip"),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "maximize": True}, "zero skip complex"),
+    ("RMSprop", {"lr": 0.01, "centered": True, "foreach": True}, "add tlr"),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5}, "groups skip"),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-6, "maximize": True, "foreach": True}, "zero skip complex tlr"),
+    ("Adagrad", {"lr": 0.1, "fused": False}, "add"),
+    ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1}, "groups skip"),
+    ("Adamax", {"lr": 0.05, "maximize": True, "foreach": True}, "zero skip complex tlr"),
+    ("NAdam", {"lr": 0.05, "momentum_decay": 0.01, "weight_decay": 0.1}, "groups skip"),
+    ("NAdam", {"lr": 0.05, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True}, "zero skip"),
+    ("NAdam", {"lr": 0.05, "betas": (0.8, 0.9), "foreach": True}, "add complex tlr"),
+    ("RAdam", {"lr": 0.05, "weight_decay": 0.1}, "groups skip"),
+    ("RAdam", {"lr": 0.05, "betas": (0.5, 0.6), "weight_decay": 0.1, "decoupled_weight_decay": True,
+               "maximize": True}, "zero skip"),
+    ("RAdam", {"lr": 0.05, "foreach": True}, "add complex tlr"),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}, "groups skip"),
+    ("Adadelta", {"lr": 0.5, "maximize": True, "foreach": True}, "zero skip complex tlr"),
+    ("Rprop", {"lr": 0.05, "etas": (0.4, 1.5), "step_sizes": (1e-3, 0.08)}, "groups skip"),
+    ("Rprop", {"lr": 0.05, "maximize": True, "foreach": True}, "zero skip complex tlr"),
+    ("ASGD", {"lr": 0.05, "lambd": 0.1, "alpha": 0.5, "t0": 2, "weight_decay": 0.1}, "groups skip"),
+    ("ASGD", {"lr": 0.05, "t0": 1, "maximize": True, "foreach": True}, "zero skip complex tlr"),
+    ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.1}, "groups skip"),
+    ("Adafactor", {"lr": 0.05, "eps": (1e-20, 1e-2), "maximize": True, "foreach": False}, "zero skip add tlr"),
+]
+
+
+def _id(row):
+    return f"{row[0]}-{'-'.join(f'{k}={v}' for k, v in row[1].items())}-{row[2].replace(' ', '+')}"
+
+
+IDS = [_id(r) for r in ROWS]
+
+# (row id, what) -> why chainrule differs on purpose; `what` names the check that differs
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def _lib(L):
+    return torch if L == "torch" else cr
+
+
+def _tensor(L, a):
+    return torch.tensor(a) if L == "torch" else cr.tensor(a)
+
+
+def _params(L, how, values=None):
+    values = values if values is not None else (CVALUES if "complex" in how else VALUES)
+    return [_lib(L).nn.Parameter(_tensor(L, np.array(v))) for v in values]
+
+
+def _groups(L, name, opts, how, params):
+    """The optimizer's first groups: all three parameters in one group, or the third in a group of
+    its own lr (and weight decay where there is one), or left out to be added mid-run."""
+    if "tlr" in how:
+        opts = {**opts, "lr": _tensor(L, np.array(opts["lr"]))}
+    if "groups" in how:
+        own = {"params": [params[2]], "lr": 0.02}
+        if "weight_decay" in opts:
+            own["weight_decay"] = 0.0
+        groups = [{"params": params[:2]}, own]
+    else:
+        groups = [{"params": params[:2] if "add" in how else params}]
+    return getattr(_lib(L).optim, name)(groups, **opts)
+
+
+def _add(L, opt, params):
+    opt.add_param_group({"params": [params[2]], "lr": 0.03})
+
+
+def _step(L, opt, params, k, how):
+    """Step ``k`` with the table's gradients (the first parameters' made to depend on the iterate)."""
+    grads = CGRADS[k] if "complex" in how else GRADS[k]
+    opt.zero_grad(set_to_none="zero" not in how)
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        if i == 2 and "skip" in how and k in (1, 3):
+            continue
+        g = g + 0.5 * p.detach().numpy()
+        if p.grad is None:
+            p.grad = _tensor(L, g)
+        else:
+            p.grad.copy_(_tensor(L, g))
+    opt.step()
+
+
+def _array(v):
+    return v.detach().numpy() if isinstance(v, torch.Tensor | cr.Tensor) else v
+
+
+def _same(ours, theirs, where, atol=1e-14, rtol=1e-12):
+    """``ours`` (chainrule's state_dict entry) as ``theirs`` (torch's): Tensors where torch's
+    are tensors, of the same dtype and shape, values to rtol 1e-12; other values equal."""
+    if isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, cr.Tensor), f"{where}: {type(ours).__name__}, torch's a tensor"
+        a, b = ours.detach().numpy(), theirs.detach().numpy()
+        assert (a.dtype, a.shape) == (b.dtype, b.shape), f"{where}: {a.dtype}{a.shape}, torch's {b.dtype}{b.shape}"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=where)
+    elif isinstance(theirs, tuple | list):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs), f"{where}: {ours!r}, torch's {theirs!r}"
+        for i, (x, y) in enumerate(zip(ours, theirs, strict=True)):
+            _same(x, y, f"{where}[{i}]", atol, rtol)
+    elif isinstance(theirs, float):
+        assert type(ours) is float and ours == pytest.approx(theirs, rel=rtol, abs=atol), f"{where}: {ours!r}, " \
+            f"torch's {theirs!r}"
+    else:
+        assert type(ours) is type(theirs) and ours == theirs, f"{where}: {ours!r}, torch's {theirs!r}"
+
+
+def _compare(opt, params, topt, tparams, where):
+    for i, (p, q) in enumerate(zip(params, tparams, strict=True)):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14,
+                                   err_msg=f"{where}: parameter {i}")
+    ours, theirs = opt.state_dict(), topt.state_dict()
+    assert sorted(ours["state"]) == sorted(theirs["state"]), f"{where}: the parameters with state"
+    for i, entry in theirs["state"].items():
+        assert sorted(ours["state"][i]) == sorted(entry), f"{where}: state {i}'s keys"
+        for k, v in entry.items():
+            _same(ours["state"][i][k], v, f"{where}: state {i} {k!r}")
+    assert len(ours["param_groups"]) == len(theirs["param_groups"])
+    for j, (g, h) in enumerate(zip(ours["param_groups"], theirs["param_groups"], strict=True)):
+        assert sorted(g) == sorted(h), f"{where}: group {j}'s keys"
+        for k, v in h.items():
+            _same(g[k], v, f"{where}: group {j} {k!r}")
+
+
+def _as_arrays(sd):
+    """torch's state_dict with each tensor as a NumPy array (as saved by a NumPy-only tool)."""
+    def conv(v):
+        if isinstance(v, torch.Tensor):
+            return v.detach().numpy().copy()
+        if isinstance(v, tuple | list):
+            return type(v)(conv(x) for x in v)
+        return v
+    return {"state": {i: {k: conv(v) for k, v in e.items()} for i, e in sd["state"].items()},
+            "param_groups": [{k: conv(v) for k, v in g.items()} for g in sd["param_groups"]]}
+
+
+def _check(row, what, check):
+    why = KNOWN.get((_id(row), what))
+    if why is None:
+        check()
+    else:
+        with pytest.raises(AssertionError):
+            check()
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_five_steps_agree_with_torch(row):
+    name, opts, how = row
+
+    def run():
+        runs = {}
+        for L in ("torch", "cr"):
+            params = _params(L, how)
+            opt = _groups(L, name, opts, how, params)
+            runs[L] = opt, params
+        for k in range(STEPS):
+            for L, (opt, params) in runs.items():
+                if "add" in how and k == 2:
+                    _add(L, opt, params)
+                _step(L, opt, params, k, how)
+            _compare(*runs["cr"], *runs["torch"], f"step {k + 1}")
+    _check(row, "steps", run)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=IDS)
+def test_torch_s_state_dict_as_arrays_loads_and_continues(row):
+    name, opts, how = row
+
+    def run():
+        tparams = _params("torch", how)
+        topt = _groups("torch", name, opts, how, tparams)
+        for k in range(3):
+            if "add" in how and k == 2:
+                _add("torch", topt, tparams)
+            _step("torch", topt, tparams, k, how)
+        params = _params("cr", how, [p.detach().numpy() for p in tparams])
+        opt = _groups("cr", name, opts, how, params)
+        if "add" in how:
+            _add("cr", opt, params)
+        for p, q in zip(params, tparams, strict=True):  # zero_grad(set_to_none=False) kept zeros
+            if q.grad is not None:
+                p.grad = cr.zeros_like(p)
+        saved = topt.state_dict()
+        opt.load_state_dict(_as_arrays(saved))
+        topt = _groups("torch", name, opts, how, tparams[:2] + tparams[2:] * ("add" not in how))
+        if "add" in how:
+            _add("torch", topt, tparams)
+        topt.load_state_dict(saved)  # torch resumes too: its load casts the state to the parameters' dtype
+        for k in range(3, STEPS):
+            _step("torch", topt, tparams, k, how)
+            _step("cr", opt, params, k, how)
+        for i, (p, q) in enumerate(zip(params, tparams, strict=True)):
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-14,
+                                       err_msg=f"parameter {i}")
+    _check(row, "load", run)
+
+
+def test_known_differences_are_rows():
+    ids = set(IDS) | {f"LBFGS-{i}" for i in range(len(LBFGS_ROWS))}
+    assert {i for i, _ in KNOWN} <= ids
+
+
+# -- L-BFGS: one group, a closure; the strong Wolfe line search and the tolerances ----------------
+LBFGS_ROWS = [
+    {"lr": 0.5, "max_iter": 4, "history_size": 3},
+    {"line_search_fn": "strong_wolfe", "max_iter": 5, "tolerance_grad": 1e-5, "tolerance_change": 1e-6},
+    {"line_search_fn": "strong_wolfe", "max_iter": 6, "max_eval": 8, "history_size": 2},
+]
+A = RNG.standard_normal((4, 3))
+
+
+def _lbfgs_run(L, opts, steps=3):
+    w = _lib(L).nn.Parameter(_tensor(L, VALUES[0].copy()))
+    if "lr" in opts and L == "torch" and isinstance(opts["lr"], np.ndarray):
+        opts = {**opts, "lr": _tensor(L, opts["lr"])}
+    opt = _lib(L).optim.LBFGS([w], **opts)
+    a = _tensor(L, A)
+
+    def closure():
+        opt.zero_grad()
+        z = a @ w
+        loss = (z * z).sum() * 0.5 + (w**4).sum() * 0.1 - w.sum()
+        loss.backward()
+        return loss
+    losses = [float(opt.step(closure).detach()) for _ in range(steps)]
+    return w, opt, losses
+
+
+@pytest.mark.parametrize("i", range(len(LBFGS_ROWS)))
+def test_lbfgs_agrees_with_torch(i):
+    opts = LBFGS_ROWS[i]
+
+    def run():
+        w, opt, losses = _lbfgs_run("cr", opts)
+        tw, topt, tlosses = _lbfgs_run("torch", opts)
+        np.testing.assert_allclose(losses, tlosses, rtol=1e-12)
+        np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+        ours, theirs = opt.state_dict(), topt.state_dict()
+        assert sorted(ours["state"][0]) == sorted(theirs["state"][0])
+        for k, v in theirs["state"][0].items():
+            _same(ours["state"][0][k], v, f"state {k!r}", 1e-12, 1e-10)  # the line search's round-off
+        for k, v in theirs["param_groups"][0].items():
+            _same(ours["param_groups"][0][k], v, f"group {k!r}")
+    _check(("LBFGS", {}, f"{i}"), "lbfgs", run)
+
+
+# -- invalid arguments: torch's exception class --------------------------------------------------
+INVALID = [
+    ("SGD", {"lr": -0.1}), ("SGD", {"momentum": -0.5}), ("SGD", {"weight_decay": -1.0}),
+    ("SGD", {"nesterov": True}), ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}),
+    ("Adam", {"lr": -1.0}), ("Adam", {"eps": -1e-8}), ("Adam", {"betas": (1.0, 0.9)}),
+    ("Adam", {"betas": (0.9, -0.1)}), ("Adam", {"weight_decay": -0.1}),
+    ("AdamW", {"betas": (0.9, 1.0)}), ("AdamW", {"eps": -1.0}),
+    ("RMSprop", {"lr": -1.0}), ("RMSprop", {"alpha": -0.5}), ("RMSprop", {"momentum": -0.1}),
+    ("RMSprop", {"eps": -1.0}), ("RMSprop", {"weight_decay": -1.0}),
+    ("Adagrad", {"lr_decay": -1.0}), ("Adagrad", {"initial_accumulator_value": -1.0}), ("Adagrad", {"eps": -1.0}),
+    ("Adamax", {"betas": (1.0, 0.9)}), ("Adamax", {"eps": -1.0}), ("Adamax", {"lr": -1.0}),
+    ("NAdam", {"momentum_decay": -1.0}), ("NAdam", {"betas": (0.9, 1.5)}), ("NAdam", {"eps": -1.0}),
+    ("RAdam", {"betas": (-0.1, 0.9)}), ("RAdam", {"weight_decay": -1.0}), ("RAdam", {"eps": -1.0}),
+    ("Adadelta", {"rho": 1.5}), ("Adadelta", {"eps": -1.0}), ("Adadelta", {"lr": -1.0}),
+    ("Rprop", {"etas": (1.5, 1.2)}), ("Rprop", {"etas": (0.5, 0.9)}), ("Rprop", {"lr": -1.0}),
+    ("ASGD", {"lr": -1.0}), ("ASGD", {"weight_decay": -1.0}),
+    ("Adafactor", {"lr": -1.0}), ("Adafactor", {"beta2_decay": 0.5}), ("Adafactor", {"d": 0.5}),
+    ("Adafactor", {"eps": (-1.0, 1e-3)}), ("Adafactor", {"eps": (None, -1.0)}), ("Adafactor", {"weight_decay": -1.0}),
+    ("LBFGS", {"lr": -1.0}),
+    ("Adam", {"lr": np.array(0.1), "foreach": True}), ("AdamW", {"lr": np.array(0.1), "foreach": True}),
+    ("Adam", {"betas": (np.array(0.9), np.array(0.99)), "foreach": True}), ("Adam", {"lr": np.ones(2)}),
+    ("Adam", {"betas": (np.array(0.9), 0.99)}), ("SGD", {"lr": np.ones(2)}), ("RMSprop", {"lr": np.ones(2)}),
+]
+
+
+@pytest.mark.parametrize(("name", "opts"), INVALID, ids=[f"{n}-{o}" for n, o in INVALID])
+def test_invalid_arguments_raise_torch_s_class(name, opts):
+    raised = []
+    for L in ("torch", "cr"):
+        try:
+            kw = {k: _tensor(L, v) if isinstance(v, np.ndarray) else
+                  tuple(_tensor(L, x) if isinstance(x, np.ndarray) else x for x in v) if isinstance(v, tuple) else v
+                  for k, v in opts.items()}
+            getattr(_lib(L).optim, name)(_params(L, "")[:1], **kw)
+            raised.append(None)
+        except Exception as e:  # noqa: BLE001 - the class is what is compared
+            raised.append(type(e))
+    assert raised[0] is not None
+    assert raised[1] is raised[0]
