@@ -191,3 +191,22 @@ def test_a_wrapper_of_pythons_warning_display_installed_later_sees_each_warning_
         jitted(np.zeros(2))
         np.log(np.zeros(1))
     assert seen == ["divide by zero encountered in log"] * 2 and len(caught) == 2
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: (x * 2 + float(np.asarray(x).sum()), np.asarray(x)),  # a traced value read as an array
+    lambda x: x + cr.randn(2, dtype=cr.float64) * 0.0,  # a draw no recorded call makes
+], ids=["asarray", "randn"])
+def test_a_call_that_runs_without_jit_gives_eager_tensors_on_its_first_call_too(fun):
+    # such a call runs plain from its second call on, where results computed from eager
+    # Tensor arguments are eager Tensors; the first, traced, call handed back arrays
+    jitted = cr.jit(fun)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(3):
+            x = cr.tensor(np.arange(2.0) + k)
+            theirs, ours = fun(x), jitted(x)
+            theirs, ours = (theirs, ours) if isinstance(theirs, tuple) else ((theirs,), (ours,))
+            assert [type(v) for v in ours] == [type(v) for v in theirs]
+            assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(ours, theirs, strict=True))
+            assert not ours[0].requires_grad and ours[0].dtype == theirs[0].dtype

@@ -581,6 +581,7 @@ class Jitted:
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
+        eager: list = []  # positions of the results the plain call computes as eager Tensors
         reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
         outside = _outside_arrays(captures, given)  # arrays the function found
         # what results made by the function hold themselves in the copy the caller gets:
@@ -600,6 +601,8 @@ class Jitted:
             if isinstance(leaf, Tensor):
                 if leaf._trace is not trace:
                     raise foreign_tensor_error(leaf)
+                if leaf._node in trace.eager:
+                    eager.append(len(values))
                 templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
@@ -644,6 +647,11 @@ class Jitted:
                     values[k] = c
         # not replayed: the results themselves, as the plain call returns them (the
         # argument that np.asarray(x) hands back, not a copy of it)
+        if trace.unreplayable is not None:
+            # this call's results stand for the plain call's, which the next calls give:
+            # eager Tensors where that computes them from eager Tensors
+            for k in eager:
+                values[k] = Tensor(values[k], EAGER)
         result = unflatten_in_order(out_tree, values)
         if trace.unreplayable is not None:
             replace_traced(result, trace)  # the values, as the plain call returns them
