@@ -17,7 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
-from chainrule.core.rng import drawing_maps, get_generator
+from chainrule.core.rng import drawing_maps, get_generator, randomness_of
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy import batching
@@ -315,9 +315,10 @@ def _draw(method: str, generator, shape: tuple, params: tuple):
     return getattr(get_generator(generator), method)(*params, size=shape)
 
 
-def _drawn(method: str, generator, shape, *params):
+def drawn(method: str, generator, shape, *params):
     """``get_generator(generator).method(*params, size=shape)``; inside torch.func's
-    ``vmap(..., randomness="different")`` a draw per example (batched at each such map)."""
+    ``vmap(..., randomness="different")`` a draw per example (batched at each such map),
+    inside a map with ``randomness="same"`` one draw for all its examples."""
     maps = drawing_maps()
     if not maps:
         return _draw(method, generator, tuple(shape), params)
@@ -328,6 +329,8 @@ def _drawn(method: str, generator, shape, *params):
 def _batch_draw(trace, fun, batched, method, generator, shape, params):
     """The examples' draws at once: of the batch's shape, drawn by the next map out that
     draws per example (or below all of them)."""
+    if randomness_of(trace) == "same":  # handed down by a map inside this one: one draw for all its examples
+        return batching.with_batch(trace.call_below(fun, method, generator, shape, params), False, trace.size)
     maps = drawing_maps()
     outer = maps[maps.index(trace) - 1] if trace in maps and maps.index(trace) > 0 else None
     args = (method, generator, (trace.size, *shape), params)
@@ -355,7 +358,7 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device
     (torch.Size([2, 3]), True)
     """
     check_cpu(device, "randn")
-    return _made_draws(_drawn("standard_normal", generator, as_shape(size)), _float(dtype), requires_grad)
+    return _made_draws(drawn("standard_normal", generator, as_shape(size)), _float(dtype), requires_grad)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False,
@@ -394,7 +397,7 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=
     True
     """
     check_cpu(device, "rand")
-    return _made_draws(_drawn("random", generator, as_shape(size)), _float(dtype), requires_grad)
+    return _made_draws(drawn("random", generator, as_shape(size)), _float(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False,
@@ -410,7 +413,7 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
         low, high = 0, low
     if isinstance(high, tuple | list):  # randint(high, size)
         low, high, size = 0, low, high
-    return _made_draws(_drawn("integers", generator, tuple(size), low, high), as_dtype(dtype), requires_grad)
+    return _made_draws(drawn("integers", generator, tuple(size), low, high), as_dtype(dtype), requires_grad)
 
 
 def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:

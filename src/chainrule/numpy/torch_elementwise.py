@@ -36,6 +36,7 @@ from chainrule.numpy.torch_common import (
     remainder,
     same_dtype,
 )
+from chainrule.numpy.torch_creation import drawn
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where, one_value
 
@@ -510,29 +511,29 @@ class TorchElementwiseMethods:
     def addcdiv_(self, tensor1, tensor2, value=1):
         return eager.inplace(self, lambda a, b: a + value * b, tensor1 / tensor2, "addcdiv_")
 
+    # the fills draw through drawn(): inside torch.func.vmap(randomness="different") each
+    # example gets its own draws, inside randomness="same" all share one
     def uniform_(self, a=0.0, b=1.0, generator=None):
         """Fill with uniform draws on [a, b) from ``generator`` (a NumPy Generator or an
         int seed; by default the global generator that ``chainrule.manual_seed`` seeds)."""
-        rng = get_generator(generator)
-        return eager.inplace(self, lambda x, _: rng.uniform(a, b, np.shape(x)).astype(x.dtype), None, "uniform_")
+        get_generator(generator)
+        return eager.inplace(self, lambda x, _: _filled(x, "uniform", generator, a, b), None, "uniform_")
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         """Fill with normal draws (as :meth:`uniform_`, the same generators)."""
-        rng = get_generator(generator)
-        return eager.inplace(self, lambda x, _: rng.normal(mean, std, np.shape(x)).astype(x.dtype), None,
-                             "normal_")
+        get_generator(generator)
+        return eager.inplace(self, lambda x, _: _filled(x, "normal", generator, mean, std), None, "normal_")
 
     def bernoulli_(self, p=0.5, generator=None):
         """Fill with 1 (probability ``p``, a number or a Tensor of probabilities) or 0."""
-        rng = get_generator(generator)
-        prob = np.asarray(plain(p))
-        return eager.inplace(self, lambda x, _: (rng.random(np.shape(x)) < prob).astype(x.dtype), None,
-                             "bernoulli_")
+        get_generator(generator)
+        return eager.inplace(self, lambda x, _: cnp.astype(drawn("random", generator, np.shape(x)) < p, x.dtype),
+                             None, "bernoulli_")
 
     def exponential_(self, lambd=1.0, generator=None):
         """Fill with exponential draws of rate ``lambd``."""
-        rng = get_generator(generator)
-        return eager.inplace(self, lambda x, _: rng.exponential(1.0 / lambd, np.shape(x)).astype(x.dtype), None,
+        get_generator(generator)
+        return eager.inplace(self, lambda x, _: _filled(x, "exponential", generator, 1.0 / lambd), None,
                              "exponential_")
 
     def random_(self, *bounds, generator=None):
@@ -542,7 +543,7 @@ class TorchElementwiseMethods:
         if len(bounds) > 2:
             raise TypeError(f"random_() takes at most 2 bounds (from, to), got {len(bounds)}")
         low, high = (0, bounds[0]) if len(bounds) == 1 else tuple(bounds) if bounds else (0, None)
-        rng = get_generator(generator)
+        get_generator(generator)
 
         def draw(x, _):
             top = high
@@ -552,7 +553,7 @@ class TorchElementwiseMethods:
                     2 ** (np.finfo(dtype).nmant + 1) + 1
             if not low < top:
                 raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={top}")
-            return rng.integers(low, top, np.shape(x)).astype(x.dtype)
+            return _filled(x, "integers", generator, low, top)
         return eager.inplace(self, draw, None, "random_")
 
     exp_ = _unary_(cnp.exp, "exp_")
@@ -568,3 +569,9 @@ class TorchElementwiseMethods:
     reciprocal_ = _unary_(lambda a: 1.0 / a, "reciprocal_")
     sign_ = _unary_(_sign, "sign_")
     square_ = _unary_(lambda a: (cnp.astype(a, np.int64) if a.dtype.kind == "b" else a) * a, "square_")  # bool: int64
+
+
+def _filled(x, method: str, generator, *params):
+    """Draws by ``method`` of the generator's (``drawn``) of ``x``'s shape and dtype: the
+    values of an in-place fill (``x.uniform_()``)."""
+    return cnp.astype(drawn(method, generator, np.shape(x), *params), x.dtype)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.core.values import plain
 from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.torch_creation import drawn
 
 __all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
 
@@ -212,10 +214,11 @@ class TorchSelectMethods:
 
     def bernoulli(self, p=None, *, generator=None):
         """1 with probability given by this Tensor's entries (or ``p``), else 0, in its dtype."""
-        prob = plain(self) if p is None else np.broadcast_to(plain(p), np.shape(plain(self)))
-        x = plain(self)
-        draws = get_generator(generator).random(np.shape(x)) < prob
-        return Tensor(draws.astype(x.dtype if np.result_type(x).kind == "f" else np.float64), EAGER)
+        prob = self if p is None else p
+        draws = drawn("random", generator, tuple(self.shape)) < prob  # (each example's own under vmap)
+        draws = cnp.astype(cnp.broadcast_to(draws, self.shape), self.dtype if np.dtype(self.dtype).kind == "f"
+                           else np.float64)
+        return draws if isinstance(draws, Tensor) else Tensor(draws, EAGER)
 
     # -- in-place indexed writes: the out-of-place method, written back ----------------------
     def scatter_(self, dim: int, index, src=None, value=None, reduce=None):
