@@ -88,9 +88,10 @@ class KernelMissingError(NotImplementedError, TypeError):
     floats): PyTorch's NotImplementedError (a RuntimeError), and the TypeError NumPy raises."""
 
 
-class BatchedValueError(TypeError):
+class BatchedValueError(TensorTypeError):
     """A value batched by ``chainrule.vmap`` read as one plain array (``np.array`` of it,
-    ``float``): each example has its own."""
+    ``float``, ``.item()``, an ``if`` on it): each example has its own. A TypeError, as
+    JAX's, and a RuntimeError, as torch.func's."""
 
 
 def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:

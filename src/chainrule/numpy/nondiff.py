@@ -15,7 +15,7 @@ import functools
 import numpy as np
 
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import batching
 
@@ -202,7 +202,7 @@ def _size_of(size) -> int:
 def _refuse_unsized(name: str, a) -> None:
     """Under ``chainrule.vmap`` each example finds its own count: JAX's ``size=`` fixes it."""
     if batched(a):
-        raise TypeError(
+        raise TensorTypeError(  # a TypeError, as JAX's, and torch.func's RuntimeError
             f"{name} inside chainrule.vmap: the number of elements it returns depends on each "
             "example's values, so the examples cannot form one batch (JAX refuses too). Give a "
             f"fixed size, as in JAX: {name}(x, size=n, fill_value=v) (cut, or padded with v), or "

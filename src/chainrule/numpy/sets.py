@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched, unboxing
 from chainrule.numpy.registry import mirrors
@@ -89,7 +89,7 @@ _kept_by_trim_zeros = unboxing(_positions_kept)
 
 def _refuse_batched(name: str, *arrays) -> None:
     if any(batched(a) for a in arrays):
-        raise TypeError(
+        raise TensorTypeError(  # a TypeError, as JAX's, and torch.func's RuntimeError
             f"{name} inside chainrule.vmap: the number of elements it returns depends on "
             "each example's values, so the examples cannot form one batch (JAX refuses "
             "too). Call it outside vmap, or loop over the examples"

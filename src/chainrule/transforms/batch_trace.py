@@ -25,7 +25,7 @@ import chainrule.numpy as cnp
 from chainrule.core.primitive import FLAT_ITEMS, RECORDING, engine_output, user_output
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
-from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
+from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
 from chainrule.numpy import batching
 from chainrule.numpy.batching import (
@@ -526,7 +526,7 @@ def loop_over_examples(trace: BatchTrace, fun, args, kwargs, call=None):
 def _same_shapes(fun, results) -> None:
     shapes = {np.shape(r) if not isinstance(r, Tensor) else r.shape for r in results}
     if len(shapes) > 1:
-        raise ValueError(
+        raise TensorError(  # a ValueError, and torch.func's RuntimeError
             f"chainrule.vmap: {getattr(fun, '__name__', fun)} gives results of different "
             f"shapes {sorted(shapes)} for different examples, which cannot form one batch "
             "(its output shape depends on the values)"

@@ -98,7 +98,7 @@ def jvp(fun: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = Fa
     def pair(*args):
         out = fun(*args)
         if not isinstance(out, tuple | list) or len(out) != 2:
-            raise TypeError(f"with has_aux=True, {getattr(fun, '__name__', 'the function')} must return a pair "
+            raise TensorTypeError(f"with has_aux=True, {getattr(fun, '__name__', 'the function')} must return a pair "
                             "(output, auxiliary data)")
         return tuple(out)
 

@@ -47,7 +47,7 @@ def normalize_argnums(argnums, nargs: int) -> tuple[int, ...]:
             )
     nums = tuple(a % nargs for a in nums)
     if len(set(nums)) < len(nums):
-        raise ValueError(f"argnums={argnums!r} names an argument more than once; name each "
+        raise TensorError(f"argnums={argnums!r} names an argument more than once; name each "
                          "argument once (a repeat would be differentiated as one variable)")
     return nums
 
@@ -372,7 +372,7 @@ def unwrap_aux(out, has_aux: bool, fun):
     if not has_aux:
         return out, None
     if not isinstance(out, tuple | list) or len(out) != 2:
-        raise TypeError(
+        raise TensorTypeError(  # a TypeError, and torch.func's RuntimeError
             f"with has_aux=True, {getattr(fun, '__name__', 'the function')} must return a pair "
             "(output, auxiliary data)"
         )
