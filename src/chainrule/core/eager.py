@@ -53,6 +53,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
     set_grad_enabled,
 )
 from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
+from chainrule.core.rng import randomness_of
 from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, undifferentiated
 from chainrule.core.trace import (
     EAGER,
@@ -201,6 +202,32 @@ def _of_a_transform(value) -> bool:
     return isinstance(value, Tensor) and value._trace is not EAGER and not value._trace.records
 
 
+def _torch_maps(value) -> set:
+    """The traces of torch.func's vmaps (``torch.vmap``, ``chainrule.func.vmap``: those given
+    a ``randomness``) that batch ``value`` (a Tensor, or a tuple or list of them)."""
+    if isinstance(value, list | tuple):
+        return set().union(*map(_torch_maps, value)) if value else set()
+    found = set()
+    while isinstance(value, Tensor):
+        if value._trace.batches and randomness_of(value._trace) is not None:
+            found.add(value._trace)
+        value = value._value
+    return found
+
+
+def _refuse_batched_into_unbatched(t: Tensor, other, name: str) -> None:
+    """A batched ``other`` of torch.func's vmap written in place into ``t``, which that vmap
+    does not batch (a Tensor made or captured outside each example's computation): refused,
+    as torch.func refuses it. (``chainrule.vmap``, JAX's, makes ``t`` take on the batch.)"""
+    if _torch_maps(other) - _torch_maps(t):
+        raise RuntimeError(
+            f"vmap: {name}(self, *extra_args) is not possible because there exists a Tensor `other` in "
+            "extra_args that has more elements than `self`. This happened due to `other` being vmapped over "
+            "but `self` not being vmapped over in a vmap (a Tensor created or captured outside the example's "
+            "computation cannot hold every example's value). Use the out-of-place form instead "
+            f"(y = y + x, or torch.where / index_put for an indexed write).")
+
+
 def _take_on(t: Tensor, result: Tensor) -> None:
     """``t`` becomes ``result`` (its value, trace, node and forward-mode tangent, and the
     kind of Tensor its trace makes: a vmap's reads its shape without the batch axis)."""
@@ -243,6 +270,7 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
         result = op(t, other)
         if augmented and not _writable_as_numpy(t, result):
             return result  # s += v of a scalar, or one that broadcasts: rebinds, as NumPy's scalars (and autograd)
+        _refuse_batched_into_unbatched(t, other, name)
         result = _fits(t, result, name)
         if result.dtype != t.dtype:  # float32 += float64 stays float32, as in NumPy and PyTorch
             result = result.astype(t.dtype)
@@ -251,6 +279,7 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
         _changed_in_transform(t, result, name)
         return t
     if _of_a_transform(other) or _on_graph(t, other):
+        _refuse_batched_into_unbatched(t, other, name)
         _check_leaf(t, name)
         _commit(t, _fits(t, op(t, other), name), name)
         return t
@@ -671,9 +700,11 @@ def setitem(t: Tensor, index, value, index_update: Callable) -> None:
         _check_inference(t, "__setitem__")
     if t._trace is not EAGER:
         # an index computed under chainrule.vmap stays a batch (one index per example)
+        _refuse_batched_into_unbatched(t, (index, value), "__setitem__")
         _changed_in_transform(t, index_update(t, undifferentiated(index), value), "__setitem__")
         return
     if _on_graph(t, value) or _of_a_transform(value):
+        _refuse_batched_into_unbatched(t, (index, value), "__setitem__")
         _check_leaf(t, "__setitem__")
         _commit(t, index_update(t, undifferentiated(index), value), "__setitem__")
         return

@@ -28,6 +28,11 @@ __all__ = ["vmap", "torch_vmap", "check_randomness", "call_batched", "named_map"
            "UnitBasis", "unit_basis"]
 
 # -- in_axes and out_axes ------------------------------------------------------------------
+class InAxesError(TypeError, ValueError):
+    """An ``in_axes``/``out_axes`` (``in_dims``/``out_dims``) that is not an axis, None or a
+    structure of them: a TypeError, as JAX's, and a ValueError, as torch.func's."""
+
+
 def _axes_of_leaves(prefix, tree, leaves: list, where: str) -> list:
     """``_leaf_axes`` for a tree already flattened into ``leaves``."""
     if prefix is None or isinstance(prefix, int) and not isinstance(prefix, bool):
@@ -50,7 +55,7 @@ def _leaf_axes(prefix, tree, where: str) -> list:
     _not_numpy_integer(prefix, where)
     node = tree_children(prefix)
     if node is None:
-        raise TypeError(
+        raise InAxesError(
             f"vmap: {where} is {prefix!r}; an axis must be an int, None, or a tuple/list/dict "
             "of them matching the arguments' structure"
         )
@@ -182,10 +187,41 @@ def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: 
 
     @functools.wraps(func)
     def mapped(*args, **kwargs):
-        f = functools.partial(func, **kwargs) if kwargs else func
-        return call_batched(f, in_dims, out_dims, None, args, {}, randomness=randomness)
+        given = tree_flatten(args)[0]
+        spec = tuple(in_dims) if isinstance(in_dims, list) else in_dims
+        axes = _leaf_axes(spec, args, "in_dims") if isinstance(spec, tuple) and len(spec) == len(args) else None
+
+        @functools.wraps(func)
+        def f(*examples):
+            leaves = tree_flatten(examples)[0]
+            before = [leaf._value if isinstance(leaf, Tensor) else None for leaf in leaves]
+            out = _only_tensors(func(*examples, **kwargs), out_dims, func)
+            # the examples' arguments changed in place (x.add_(1)), to write back, as torch.func does
+            return out, tuple(leaf if isinstance(leaf, Tensor) and leaf._value is not value else None
+                              for leaf, value in zip(leaves, before, strict=True))
+
+        if axes is None:  # (an in_dims that does not fit: call_batched says so)
+            axes = [in_dims if isinstance(in_dims, int) else None] * len(given)
+        out, changed = call_batched(f, in_dims, (out_dims, tuple(axes)), None, args, {}, randomness=randomness)
+        for arg, new in zip(given, changed, strict=True):
+            if new is not None and isinstance(arg, Tensor) and arg is not new:
+                arg.copy_(new)
+        return out
 
     return mapped
+
+
+def _only_tensors(out, out_dims, func: Callable):
+    """``out``, refused as torch.func refuses it where it holds something other than an
+    array (a Python number, None) at an output whose ``out_dims`` is not None."""
+    leaves = tree_flatten(out)[0]
+    axes = _axes_of_leaves(out_dims, out, leaves, "out_dims") if out is not None else [0]
+    for leaf, axis in zip(leaves if out is not None else [None], axes, strict=True):
+        if axis is not None and not isinstance(leaf, Tensor | np.ndarray | np.generic):
+            name = getattr(func, "__name__", "the function")
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(leaf)}. "
+                             "Did you mean to set out_dims= to None for output?")
+    return out
 
 
 _PYTHON_SCALARS = (int, float, complex, bool, str)
@@ -203,7 +239,7 @@ def call_batched(fun: Callable, in_axes: Any, out_axes: Any, axis_size: int | No
     axes_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
     _not_numpy_integer(axes_spec, "in_axes")
     if not (axes_spec is None or isinstance(axes_spec, tuple | int)):
-        raise TypeError(
+        raise InAxesError(
             f"vmap: in_axes is {in_axes!r}; it must be an int, None, or a tuple with one "
             "entry per positional argument (a dict of axes for a dict argument goes "
             "inside the tuple: in_axes=({...},))"
