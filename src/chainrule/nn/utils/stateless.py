@@ -61,12 +61,17 @@ def swapped(module: Module, values: Mapping[str, Any], strict: bool, tie_weights
         for name, value in values.items():
             owner_name, _, attr = name.rpartition(".")
             owner = module.get_submodule(owner_name) if owner_name else module
-            saved.append((owner, attr, owner.__dict__[attr]))
+            registry = owner._buffers if attr in owner._buffers else owner._parameters
+            saved.append((owner, attr, owner.__dict__[attr], registry, registry.get(attr)))
             object.__setattr__(owner, attr, value)
         yield
     finally:
-        for owner, attr, value in reversed(saved):
+        # (forward may have assigned the name, self.num_batches_tracked += 1: that reaches the
+        # registry too, which then held the caller's value instead of the module's own)
+        for owner, attr, value, registry, registered in reversed(saved):
             object.__setattr__(owner, attr, value)
+            if attr in registry:
+                registry[attr] = registered
 
 
 def call_with_values(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
