@@ -1,7 +1,8 @@
 """``torch.func``'s API on chainrule's transforms, so that code written for it runs with
 ``import chainrule.func as func`` in place of ``import torch.func as func``:
 ``functional_call``, ``stack_module_state``, ``grad``, ``grad_and_value``, ``vjp``,
-``jvp``, ``jacrev``, ``jacfwd``, ``hessian`` and ``vmap`` (``in_dims``/``out_dims``).
+``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` (``in_dims``/``out_dims``),
+``linearize``, ``replace_all_batch_norm_modules_``, ``functionalize`` and ``debug_unwrap``.
 
 The model is called with parameters and buffers given as dicts by their dotted names,
 which the transforms differentiate and batch:
@@ -43,7 +44,7 @@ from chainrule.transforms import forward, jacobian, reverse
 from chainrule.transforms import vmap as batching
 
 __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "vmap", "linearize", "replace_all_batch_norm_modules_"]
+           "hessian", "vmap", "linearize", "replace_all_batch_norm_modules_", "functionalize", "debug_unwrap"]
 
 
 def functional_call(module: Module, parameter_and_buffer_dicts: Mapping | Sequence[Mapping], args: Any = (),
@@ -61,7 +62,7 @@ def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dic
     """(parameters, buffers) of several models of the same structure, each name's
     arrays stacked along a new first axis: for ``vmap`` over an ensemble."""
     if not models:
-        raise ValueError("stack_module_state: no models given")
+        raise TensorError("stack_module_state: Expected at least one model, got 0.")
 
     def stacked(named):
         names = [n for n, _ in named(models[0])]
@@ -70,7 +71,8 @@ def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dic
             members = [dict(named(m))[name] for m in models]
             arrays = [np.asarray(t.detach().numpy()) for t in members]
             if len({a.shape for a in arrays}) != 1:
-                raise ValueError(f"stack_module_state: {name!r} has different shapes in the models")
+                raise TensorError(f"stack_module_state: {name!r} has different shapes in the models: "
+                                  f"{sorted({a.shape for a in arrays})}")
             out[name] = Tensor(np.stack(arrays), EAGER)
             if all(t.requires_grad for t in members):  # as PyTorch: a leaf to train the ensemble by
                 out[name].requires_grad_(True)
@@ -85,9 +87,12 @@ def _as_tensors(tree: Any) -> Any:
     return tree_map(lambda v: Tensor(np.asarray(v), EAGER) if isinstance(v, np.ndarray | np.generic) else v, tree)
 
 
-def _returning_tensors(func: Callable, name: str, has_aux: bool = False) -> Callable:
+def _returning_tensors(func: Callable, name: str, has_aux: bool = False, *, scalar: bool = False,
+                       floating: bool = False) -> Callable:
     """``func``, refusing (as torch.func does) an output that is not made of Tensors
-    (arrays pass too): a Python number returned where a Tensor was meant is a mistake."""
+    (arrays pass too): a Python number returned where a Tensor was meant is a mistake;
+    with ``scalar``, one that is not 0-d (``grad``'s), with ``floating``, one of an integer
+    or boolean dtype (whose zero derivative the reverse-mode transforms would give)."""
     @functools.wraps(func)
     def returning_tensors(*args, **kwargs):
         out = func(*args, **kwargs)
@@ -97,6 +102,14 @@ def _returning_tensors(func: Callable, name: str, has_aux: bool = False) -> Call
                 raise TensorTypeError(f"{name}: expected {getattr(func, '__name__', 'the function')} to return "
                                       f"only Tensors, got {type(leaf).__name__} ({leaf!r}); return a Tensor "
                                       "(torch.tensor(value)) instead")
+            if scalar and np.ndim(leaf) != 0:
+                raise TensorTypeError(f"{name}: expected {getattr(func, '__name__', 'the function')} to return a "
+                                      f"scalar output (a 0-d Tensor), got one of shape {tuple(np.shape(leaf))}; "
+                                      "reduce it (.sum()) or use the vjp or jacrev APIs instead")
+            if floating and np.dtype(leaf.dtype).kind not in "fc":
+                raise TensorTypeError(f"{name}: all outputs of {getattr(func, '__name__', 'the function')} must be "
+                                      f"floating-point or complex Tensors, got one of dtype {leaf.dtype}; an integer "
+                                      "or boolean result has no derivative")
         return out
 
     return returning_tensors
@@ -131,15 +144,23 @@ def _giving_tensors(transformed: Callable) -> Callable:
     return giving_tensors
 
 
+def _nonempty(argnums: int | tuple[int, ...]) -> int | tuple[int, ...]:
+    """``argnums``, refused as torch.func refuses it where it names no argument (``()``)."""
+    if isinstance(argnums, tuple | list) and not argnums:
+        raise TensorError("argnums must be non-empty: name the argument(s) to differentiate, argnums=0 or (0, 1)")
+    return argnums
+
+
 def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar ``func`` (``(gradient, aux)`` with ``has_aux``)."""
-    checked = _returning_tensors(func, "grad(f)(*args)", has_aux)
-    return _refusing_integers(_giving_tensors(reverse.grad(checked, argnums, has_aux)), argnums)
+    checked = _returning_tensors(func, "grad(f)(*args)", has_aux, scalar=True)
+    return _refusing_integers(_giving_tensors(reverse.grad(checked, _nonempty(argnums), has_aux)), argnums)
 
 
 def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
     """``(gradient, value)`` — PyTorch's order; with ``has_aux``, ``(gradient, (value, aux))``."""
-    both = reverse.value_and_grad(_returning_tensors(func, "grad_and_value(f)(*args)", has_aux), argnums, has_aux)
+    both = reverse.value_and_grad(_returning_tensors(func, "grad_and_value(f)(*args)", has_aux, scalar=True),
+                                  _nonempty(argnums), has_aux)
 
     def grad_and_value_fun(*args, **kwargs):
         value, gradient = both(*args, **kwargs)
@@ -150,7 +171,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: 
 
 def vjp(func: Callable, *primals, has_aux: bool = False):
     """``(output, vjp_fn)`` (and ``aux``); ``vjp_fn(cotangent)`` gives a tuple, one per primal."""
-    checked = _returning_tensors(func, "vjp(f, *primals)", has_aux)
+    checked = _returning_tensors(func, "vjp(f, *primals)", has_aux, floating=True)
     with reverse.on_eager_graph(), pytorch_meaning():
         output, vjp_fn, *aux = _refusing_integers(functools.partial(reverse.vjp, checked, has_aux=has_aux),
                                                   None)(*primals)
@@ -172,8 +193,8 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
     is checked, as PyTorch checks it, and changes nothing)."""
     if not (chunk_size is None or chunk_size > 0):
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
-    checked = _returning_tensors(func, "jacrev(f)(*args)", has_aux)
-    return _refusing_integers(_giving_tensors(jacobian.jacrev(checked, argnums, has_aux)), argnums)
+    checked = _returning_tensors(func, "jacrev(f)(*args)", has_aux, floating=True)
+    return _refusing_integers(_giving_tensors(jacobian.jacrev(checked, _nonempty(argnums), has_aux)), argnums)
 
 
 def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
@@ -181,7 +202,8 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
     """The Jacobian by forward mode (one jvp per input element, batched)."""
     batching.check_randomness(randomness)
     checked = _returning_tensors(func, "jacfwd(f)(*args)", has_aux)
-    jacfwd_fun = _refusing_integers(_giving_tensors(jacobian.jacfwd(checked, argnums, has_aux)), argnums, TensorError)
+    jacfwd_fun = _refusing_integers(_giving_tensors(jacobian.jacfwd(checked, _nonempty(argnums), has_aux)), argnums,
+                                    TensorError)
 
     @functools.wraps(func)
     def jacfwd_with_randomness(*args, **kwargs):  # the forward pass is mapped over the input's directions
@@ -193,7 +215,8 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
     """The Hessian (forward over reverse)."""
-    return _giving_tensors(jacobian.hessian(func, argnums))
+    checked = _returning_tensors(func, "hessian(f)(*args)", floating=True)
+    return _refusing_integers(_giving_tensors(jacobian.hessian(checked, _nonempty(argnums))), argnums, TensorError)
 
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
@@ -233,3 +256,39 @@ def replace_all_batch_norm_modules_(root: Module) -> Module:
             module.num_batches_tracked = None
             module.track_running_stats = False
     return root
+
+
+_REMOVE = ("mutations", "mutations_and_views")
+
+
+def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
+    """``func`` as torch.func's ``functionalize`` makes it: with the same results and the
+    same changes to its arguments. Inside chainrule's transforms a Tensor changed in place
+    already takes on the new value (there is no aliasing graph to rewrite), so this checks
+    ``remove`` as PyTorch does and returns ``func`` wrapped unchanged, for code written
+    for torch.func."""
+    if remove not in _REMOVE:
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for remove={remove}. "
+                           "Valid options are:\n     remove='mutations': all inplace and out= operators will be "
+                           "removed from the program, and replaced with their out-of-place equivalents.\n"
+                           "     remove='mutations_and_views': In addition to the above, all aliasing operators "
+                           "{view} will be replaced with their non-aliasing counterparts, {view}_copy.\n")
+
+    @functools.wraps(func)
+    def functionalized(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return functionalized
+
+
+def debug_unwrap(tensor: Any, *, recurse: bool = True) -> Any:
+    """The value under a transform's Tensor, for debugging, as torch.func's: inside
+    ``vmap`` the whole batch (with its batch axis), inside ``grad`` the value without its
+    derivative; ``recurse`` goes through every transform (else one). Anything else
+    (an eager Tensor, a number) is returned as it is."""
+    if not isinstance(tensor, Tensor) or tensor._trace is EAGER:
+        return tensor
+    value = tensor._value
+    while recurse and isinstance(value, Tensor) and value._trace is not EAGER:
+        value = value._value
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value), EAGER)
