@@ -31,7 +31,8 @@ def _batched_static(group, name, pattern, why):
 
 
 def _static_by_jit(group, name, pattern, why):
-    return why.endswith("oracle ValueError") and why.startswith("vs JAX: raises TypeError")
+    return why.endswith("oracle ValueError") and why.startswith(("vs JAX: raises TypeError",
+                                                                   "vs JAX: raises TensorTypeError"))
 
 
 # Families of differences kept on purpose: name -> (reason, test of a disagreement)
@@ -43,7 +44,8 @@ KNOWN_FAMILIES = {
                                 "(a TypeError, as JAX's ConcretizationTypeError) where JAX's jit refuses it as an "
                                 "unhashable static argument (ValueError)", _batched_static),
     "value-dependent shape": ("a function whose output shape depends on the values (unique, nonzero, the set "
-                              "operations) raises a TypeError asking for size=, as JAX's ConcretizationTypeError; "
+                              "operations) raises a TypeError asking for size=, as JAX's ConcretizationTypeError (and "
+                              "a RuntimeError, as torch.func's); "
                               "JAX raises ValueError for some of them first", _static_by_jit),
 }
 
