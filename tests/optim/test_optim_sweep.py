@@ -32,7 +32,10 @@ ROWS = [
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1}, "groups skip"),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True, "foreach": True}, "zero skip"),
     ("SGD", {"lr": 0.1, "momentum": 0.5, "foreach": False, "fused": False}, "add complex tlr"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "fused": True}, "groups skip"),
     ("Adam", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1}, "groups skip"),
+    ("Adam", {"lr": 0.05, "fused": True, "amsgrad": True}, "skip tlr"),
+    ("AdamW", {"lr": 0.05, "fused": True}, "zero skip add"),
     ("Adam", {"lr": 0.05, "amsgrad": True, "maximize": True, "foreach": True}, "zero skip"),
     ("Adam", {"lr": 0.05, "weight_decay": 0.2, "decoupled_weight_decay": True, "fused": False}, "add complex"),
     ("Adam", {"lr": 0.05, "amsgrad": True, "capturable": False, "differentiable": False}, "complex skip tlr"),
@@ -44,6 +47,7 @@ ROWS = [
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.5}, "groups skip"),
     ("Adagrad", {"lr": 0.1, "eps": 1e-6, "maximize": True, "foreach": True}, "zero skip complex tlr"),
     ("Adagrad", {"lr": 0.1, "fused": False}, "add"),
+    ("Adagrad", {"lr": 0.1, "fused": True}, "groups skip"),
     ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-6, "weight_decay": 0.1}, "groups skip"),
     ("Adamax", {"lr": 0.05, "maximize": True, "foreach": True}, "zero skip complex tlr"),
     ("NAdam", {"lr": 0.05, "momentum_decay": 0.01, "weight_decay": 0.1}, "groups skip"),
@@ -234,8 +238,41 @@ def test_torch_s_state_dict_as_arrays_loads_and_continues(row):
     _check(row, "load", run)
 
 
+# what both refuse, at construction or at the first step: the same exception class
+REFUSED = [
+    ("Adam", {"capturable": True}, ""), ("AdamW", {"capturable": True}, "complex"),
+    ("RMSprop", {"capturable": True, "centered": True}, ""), ("NAdam", {"capturable": True}, ""),
+    ("RAdam", {"capturable": True}, ""), ("Adamax", {"capturable": True}, ""),
+    ("Adadelta", {"capturable": True}, ""), ("Rprop", {"capturable": True}, ""), ("ASGD", {"capturable": True}, ""),
+    ("Adafactor", {}, "complex"), ("SGD", {"differentiable": True}, ""), ("Adam", {"differentiable": True}, ""),
+    ("SGD", {"capturable": True}, ""), ("Adafactor", {"fused": True}, ""), ("RMSprop", {"fused": True}, ""),
+]
+REFUSED_IDS = [_id((n, {"lr": 0.05, **o}, h)) for n, o, h in REFUSED]
+_STEP_OFF_GRAPH = ("differentiable=True: PyTorch's step then fails on the leaf parameters at the step (RuntimeError); "
+                   "chainrule refuses at construction with NotImplementedError, naming optim.functional")
+KNOWN.update({(i, "refused"): _STEP_OFF_GRAPH for i in REFUSED_IDS if "differentiable" in i})
+
+
+@pytest.mark.parametrize("row", REFUSED, ids=REFUSED_IDS)
+def test_what_torch_refuses_is_refused_with_its_class(row):
+    name, opts, how = row
+    raised = []
+    for L in ("torch", "cr"):
+        try:
+            params = _params(L, how)
+            _step(L, _groups(L, name, {"lr": 0.05, **opts}, how, params), params, 0, how)
+            raised.append(None)
+        except Exception as e:  # noqa: BLE001 - the class is what is compared
+            raised.append(type(e))
+    assert raised[0] is not None
+
+    def same():
+        assert raised[1] is raised[0]
+    _check((name, {"lr": 0.05, **opts}, how), "refused", same)
+
+
 def test_known_differences_are_rows():
-    ids = set(IDS) | {f"LBFGS-{i}" for i in range(len(LBFGS_ROWS))}
+    ids = set(IDS) | set(REFUSED_IDS) | {f"LBFGS-{i}" for i in range(len(LBFGS_ROWS))}
     assert {i for i, _ in KNOWN} <= ids
 
 

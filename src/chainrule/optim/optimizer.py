@@ -141,6 +141,8 @@ class Optimizer:
     # makes the state of one without it afterwards (SGD's momentum buffer): a parameter
     # listed twice then finds no state at its second update either, in the first step
     _state_read_first = False
+    # False where PyTorch's step refuses complex parameters (Adafactor's)
+    _takes_complex = True
 
     # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
     # differentiable step that a built-in optimizer takes, kept in its groups as PyTorch
@@ -295,6 +297,9 @@ class Optimizer:
                 raw = {} if kept is None else _arrays(kept) if tensors else kept
                 state = raw
                 views = None
+                if value.dtype.kind == "c" and not self._takes_complex:
+                    raise RuntimeError(f"{type(self).__name__} does not support complex parameters (as PyTorch's); "
+                                       "optimize the real and imaginary parts as two real parameters")
                 if value.dtype.kind == "c" and value.flags.c_contiguous:
                     # as PyTorch's view_as_real: the real and imaginary parts are two reals
                     # each, and the state of their shape is kept complex, of the parameter's

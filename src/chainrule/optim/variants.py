@@ -342,6 +342,7 @@ class Adafactor(Optimizer):
 
     torch_flags = ("foreach",)
     _torch_state = True
+    _takes_complex = False
 
     def __init__(self, params: Iterable, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
@@ -363,8 +364,6 @@ class Adafactor(Optimizer):
         return shape
 
     def _update(self, p, g, state, group):
-        if p.dtype.kind == "c":
-            raise RuntimeError("Adafactor does not support complex parameters")
         lr, wd = group["lr"], group["weight_decay"]
         if not state:
             state["step"] = 0.0
