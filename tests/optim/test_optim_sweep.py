@@ -345,17 +345,39 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("name", "opts"), INVALID, ids=[f"{n}-{o}" for n, o in INVALID])
-def test_invalid_arguments_raise_torch_s_class(name, opts):
+def _raised(name, opts, group=None):
+    """The exception class each library's constructor raises (None where it takes the arguments)."""
     raised = []
     for L in ("torch", "cr"):
         try:
             kw = {k: _tensor(L, v) if isinstance(v, np.ndarray) else
                   tuple(_tensor(L, x) if isinstance(x, np.ndarray) else x for x in v) if isinstance(v, tuple) else v
                   for k, v in opts.items()}
-            getattr(_lib(L).optim, name)(_params(L, "")[:1], **kw)
+            getattr(_lib(L).optim, name)([{"params": _params(L, "")[:1], **(group or {})}], **kw)
             raised.append(None)
         except Exception as e:  # noqa: BLE001 - the class is what is compared
             raised.append(type(e))
+    return raised
+
+
+@pytest.mark.parametrize(("name", "opts"), INVALID, ids=[f"{n}-{o}" for n, o in INVALID])
+def test_invalid_arguments_raise_torch_s_class(name, opts):
+    raised = _raised(name, opts)
     assert raised[0] is not None
     assert raised[1] is raised[0]
+
+
+# arguments checked on purpose otherwise than PyTorch checks them: (optimizer, options, group) -> why
+CHECKED_OTHERWISE = {
+    ("SGD", (("lr", 0.1),), (("lr", -1.0),)): "a group's own lr is checked as the constructor's (a negative one "
+                                               "would ascend); PyTorch checks only the constructor's",
+    ("Adam", (("betas", (0, 0.99)),), ()): "betas may be any two numbers in [0, 1) (ints too); PyTorch refuses "
+                                          "ints with ValueError ('betas must be either both floats or both Tensors')",
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKED_OTHERWISE), ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CHECKED_OTHERWISE])
+def test_arguments_checked_otherwise_on_purpose(case):
+    name, opts, group = case
+    torch_s, ours = _raised(name, dict(opts), dict(group))
+    assert (torch_s is None) != (ours is None) and ValueError in (torch_s, ours)
