@@ -253,6 +253,25 @@ def randomness_of_in_place_fills(L):
 
 
 @case
+def randomness_of_multinomial(L):
+    w = T(L, [[1.0, 0, 0, 0, 1], [0, 0, 1, 0, 0], [0, 1, 0, 1, 0]])
+    one = L.func.vmap(lambda p: L.multinomial(p, 1), randomness="different")(w)
+    both = L.func.vmap(lambda p: p.multinomial(2), randomness="different")(w[[0, 2]]).sort(dim=1).values
+    many = L.func.vmap(lambda p: L.multinomial(p, 3, replacement=True), randomness="different")(L.ones(40, 10))
+    return [one[1], both, many.shape, len({tuple(r) for r in many.tolist()}) > 30]
+
+
+@case
+def randomness_same_of_a_batch_of_probabilities(L):
+    return L.func.vmap(lambda p: L.multinomial(p, 1), randomness="same")(L.ones(3, 4, dtype=L.float64))
+
+
+@case
+def randomness_same_of_a_batch_for_bernoulli(L):
+    return L.func.vmap(L.bernoulli, randomness="same")(L.full((4, 5), 0.5, dtype=L.float64))
+
+
+@case
 def randomness_error_mode(L):
     return L.func.vmap(lambda x: x.clone().uniform_())(L.zeros(5, 3))
 

@@ -12,8 +12,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
-from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.rng import get_generator, randomness_of
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.torch_creation import drawn
@@ -93,6 +93,37 @@ def torch_index(shape: tuple, index):
 
 def _traced(entry) -> bool:
     return isinstance(entry, Tensor) and entry._trace is not EAGER
+
+
+def _multinomial(weights, num_samples: int, replacement: bool, generator) -> np.ndarray:
+    """``multinomial``'s draws from plain ``weights`` (1-d or 2-d)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim not in (1, 2) or np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise RuntimeError("multinomial: the weights must be a 1-d or 2-d Tensor of finite, non-negative "
+                           "numbers")
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows.sum(axis=1) <= 0):
+        raise RuntimeError("multinomial: each row of weights needs a positive sum")
+    if not replacement and num_samples > w.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples of {w.shape[-1]} categories "
+                           "without replacement")
+    rng = get_generator(generator)
+    if replacement:
+        samples = [rng.choice(len(r), size=num_samples, p=r / r.sum()) for r in rows]
+    else:  # one after another: the smallest of exponential draws scaled by 1/weight (zeros last)
+        with np.errstate(divide="ignore"):
+            keys = rng.exponential(size=rows.shape) / rows
+        samples = [np.lexsort((rng.random(len(k)), k))[:num_samples] for k in keys]
+    return np.reshape(samples, w.shape[:-1] + (num_samples,)).astype(np.int64)
+
+
+def _refuse_same_draws(probabilities) -> None:
+    """Draws from probabilities that differ between the examples of a vmap with
+    ``randomness="same"``, which cannot share one draw: refused, as PyTorch refuses them."""
+    if isinstance(probabilities, Tensor) and probabilities._trace.batches \
+            and randomness_of(probabilities._trace) == "same":
+        raise RuntimeError("Vmap does not currently support same randomness with a batched tensor input. Use "
+                           "randomness='different', or draw outside vmap")
 
 
 def _int64(values) -> Tensor:
@@ -193,28 +224,17 @@ class TorchSelectMethods:
         >>> cr.tensor([0.0, 1.0, 0.0]).multinomial(2, replacement=True).tolist()
         [1, 1]
         """
-        w = np.asarray(plain(self), dtype=np.float64)
-        if w.ndim not in (1, 2) or np.any(w < 0) or not np.all(np.isfinite(w)):
-            raise RuntimeError("multinomial: the weights must be a 1-d or 2-d Tensor of finite, non-negative "
-                               "numbers")
-        rows = w.reshape(-1, w.shape[-1])
-        if np.any(rows.sum(axis=1) <= 0):
-            raise RuntimeError("multinomial: each row of weights needs a positive sum")
-        if not replacement and num_samples > w.shape[-1]:
-            raise RuntimeError(f"multinomial: cannot draw {num_samples} samples of {w.shape[-1]} categories "
-                               "without replacement")
-        rng = get_generator(generator)
-        if replacement:
-            drawn = [rng.choice(len(r), size=num_samples, p=r / r.sum()) for r in rows]
-        else:  # one after another: the smallest of exponential draws scaled by 1/weight (zeros last)
-            with np.errstate(divide="ignore"):
-                keys = rng.exponential(size=rows.shape) / rows
-            drawn = [np.lexsort((rng.random(len(k)), k))[:num_samples] for k in keys]
-        return _int64(np.reshape(drawn, w.shape[:-1] + (num_samples,)))
+        weights = undifferentiated(self)
+        if isinstance(weights, Tensor) and weights._trace.batches:  # under vmap: each example draws its own
+            _refuse_same_draws(weights)
+            return weights._trace.record(_multinomial, (weights, num_samples, replacement, generator), {},
+                                         effect="draw", rng=lambda: get_generator(generator))
+        return _int64(_multinomial(plain(self), num_samples, replacement, generator))
 
     def bernoulli(self, p=None, *, generator=None):
         """1 with probability given by this Tensor's entries (or ``p``), else 0, in its dtype."""
         prob = self if p is None else p
+        _refuse_same_draws(undifferentiated(prob))
         draws = drawn("random", generator, tuple(self.shape)) < prob  # (each example's own under vmap)
         draws = cnp.astype(cnp.broadcast_to(draws, self.shape), self.dtype if np.dtype(self.dtype).kind == "f"
                            else np.float64)
