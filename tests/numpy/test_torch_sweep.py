@@ -238,6 +238,8 @@ CALLS = {
     "bool Tensor ** bool Tensor": lambda lib: lib.tensor([True, False]) ** lib.tensor([True, True]),
     "pow of bool Tensors": lambda lib: lib.pow(lib.tensor([True, False]), lib.tensor([True, True])),
     "bool Tensor % bool": lambda lib: lib.tensor([True, False]) % True,
+    "bool Tensor ** True": lambda lib: lib.tensor([True, False]) ** True,
+    "pow(bool Tensor, False)": lambda lib: lib.pow(lib.tensor([True, False]), False),
     "bool Tensor - float": lambda lib: lib.tensor([True, False]) - 1.0,
     "int - bool Tensor": lambda lib: 1 - lib.tensor([True, False]),
     "pinv with a Tensor atol": lambda lib: lib.linalg.pinv(lib.tensor([[1.0, 2.0], [3.0, 4.0]]),

@@ -525,6 +525,8 @@ def _array_power(method):
             value = _innermost(self)  # (a primal traced by a lower transform)
             if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
                 return fast(self)
+        if other.__class__ is bool and self.dtype == np.bool_ and is_eager(self):  # PyTorch's bool ** bool
+            return self | (not other)  # (x ** True is x, x ** False is True; NumPy's is int8)
         return method(self, other)
     __pow__.__qualname__ = "Tensor.__pow__"
     return __pow__
