@@ -23,10 +23,13 @@ VALUES = [RNG.standard_normal(s) for s in SHAPES]
 GRADS = [[RNG.standard_normal(s) for s in SHAPES] for _ in range(STEPS)]
 CVALUES = [v + 1j * RNG.standard_normal(v.shape) for v in VALUES]
 CGRADS = [[g + 1j * RNG.standard_normal(g.shape) for g in gs] for gs in GRADS]
+SVALUES = [RNG.standard_normal(()) for _ in SHAPES]  # 0-d parameters
+SGRADS = [[RNG.standard_normal(()) for _ in SHAPES] for _ in range(STEPS)]
 
 # (optimizer, options, how): how ⊂ {"groups": the third parameter in a group of its own options,
 #  "skip": it gets no gradient at steps 1 and 3, "zero": zero_grad(set_to_none=False) between steps,
-#  "add": its group added after step 2, "complex": complex parameters, "tlr": lr a 0-d Tensor}
+#  "add": its group added after step 2, "complex": complex parameters, "scalar": 0-d parameters,
+#  "tlr": lr a 0-d Tensor}
 ROWS = [
     ("SGD", {"lr": 0.1}, "skip"),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1}, "groups skip"),
@@ -65,6 +68,9 @@ ROWS = [
     ("ASGD", {"lr": 0.05, "t0": 1, "maximize": True, "foreach": True}, "zero skip complex tlr"),
     ("Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "d": 2.0, "weight_decay": 0.1}, "groups skip"),
     ("Adafactor", {"lr": 0.05, "eps": (1e-20, 1e-2), "maximize": True, "foreach": False}, "zero skip add tlr"),
+    ("Adafactor", {"lr": 0.05}, "scalar skip"), ("Adam", {"lr": 0.05, "amsgrad": True}, "scalar skip add"),
+    ("NAdam", {"lr": 0.05}, "scalar groups"), ("Rprop", {"lr": 0.05}, "scalar zero skip"),
+    ("ASGD", {"lr": 0.05, "t0": 1}, "scalar add"),
 ]
 
 
@@ -87,7 +93,7 @@ def _tensor(L, a):
 
 
 def _params(L, how, values=None):
-    values = values if values is not None else (CVALUES if "complex" in how else VALUES)
+    values = values if values is not None else CVALUES if "complex" in how else SVALUES if "scalar" in how else VALUES
     return [_lib(L).nn.Parameter(_tensor(L, np.array(v))) for v in values]
 
 
@@ -112,7 +118,7 @@ def _add(L, opt, params):
 
 def _step(L, opt, params, k, how):
     """Step ``k`` with the table's gradients (the first parameters' made to depend on the iterate)."""
-    grads = CGRADS[k] if "complex" in how else GRADS[k]
+    grads = CGRADS[k] if "complex" in how else SGRADS[k] if "scalar" in how else GRADS[k]
     opt.zero_grad(set_to_none="zero" not in how)
     for i, (p, g) in enumerate(zip(params, grads, strict=True)):
         if i == 2 and "skip" in how and k in (1, 3):
@@ -282,14 +288,15 @@ LBFGS_ROWS = [
     {"line_search_fn": "strong_wolfe", "max_iter": 5, "tolerance_grad": 1e-5, "tolerance_change": 1e-6},
     {"line_search_fn": "strong_wolfe", "max_iter": 6, "max_eval": 8, "history_size": 2},
 ]
-A = RNG.standard_normal((4, 3))
+A = np.random.default_rng(7).standard_normal((4, 3))
 
 
-def _lbfgs_run(L, opts, steps=3):
-    w = _lib(L).nn.Parameter(_tensor(L, VALUES[0].copy()))
-    if "lr" in opts and L == "torch" and isinstance(opts["lr"], np.ndarray):
-        opts = {**opts, "lr": _tensor(L, opts["lr"])}
+def _lbfgs_run(L, opts, steps=3, w0=None, state=None):
+    """L-BFGS's parameter, optimizer and losses after ``steps`` steps from ``w0`` (resuming ``state``)."""
+    w = _lib(L).nn.Parameter(_tensor(L, (VALUES[0] if w0 is None else w0).copy()))
     opt = _lib(L).optim.LBFGS([w], **opts)
+    if state is not None:
+        opt.load_state_dict(state)
     a = _tensor(L, A)
 
     def closure():
@@ -317,6 +324,11 @@ def test_lbfgs_agrees_with_torch(i):
             _same(ours["state"][0][k], v, f"state {k!r}", 1e-12, 1e-10)  # the line search's round-off
         for k, v in theirs["param_groups"][0].items():
             _same(ours["param_groups"][0][k], v, f"group {k!r}")
+        # torch's state as arrays, resumed: the next step as torch's
+        w0 = tw.detach().numpy()
+        w, _, losses = _lbfgs_run("cr", opts, 1, w0, _as_arrays(theirs))
+        tw, _, tlosses = _lbfgs_run("torch", opts, 1, w0, theirs)
+        np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-10)
     _check(("LBFGS", {}, f"{i}"), "lbfgs", run)
 
 
