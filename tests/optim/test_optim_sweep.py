@@ -29,7 +29,7 @@ SGRADS = [[RNG.standard_normal(()) for _ in SHAPES] for _ in range(STEPS)]
 # (optimizer, options, how): how ⊂ {"groups": the third parameter in a group of its own options,
 #  "skip": it gets no gradient at steps 1 and 3, "zero": zero_grad(set_to_none=False) between steps,
 #  "add": its group added after step 2, "complex": complex parameters, "scalar": 0-d parameters,
-#  "tlr": lr a 0-d Tensor}
+#  "tlr": lr a 0-d Tensor, "tbetas": betas 0-d Tensors}
 ROWS = [
     ("SGD", {"lr": 0.1}, "skip"),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.2, "weight_decay": 0.1}, "groups skip"),
@@ -71,6 +71,8 @@ ROWS = [
     ("Adafactor", {"lr": 0.05}, "scalar skip"), ("Adam", {"lr": 0.05, "amsgrad": True}, "scalar skip add"),
     ("NAdam", {"lr": 0.05}, "scalar groups"), ("Rprop", {"lr": 0.05}, "scalar zero skip"),
     ("ASGD", {"lr": 0.05, "t0": 1}, "scalar add"),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.9), "amsgrad": True}, "tbetas tlr skip groups"),
+    ("AdamW", {"lr": 0.05, "betas": (0.8, 0.9), "foreach": False, "capturable": False}, "tbetas zero complex"),
 ]
 
 
@@ -102,6 +104,8 @@ def _groups(L, name, opts, how, params):
     its own lr (and weight decay where there is one), or left out to be added mid-run."""
     if "tlr" in how:
         opts = {**opts, "lr": _tensor(L, np.array(opts["lr"]))}
+    if "tbetas" in how:
+        opts = {**opts, "betas": tuple(_tensor(L, np.array(b)) for b in opts["betas"])}
     if "groups" in how:
         own = {"params": [params[2]], "lr": 0.02}
         if "weight_decay" in opts:
@@ -168,22 +172,23 @@ def _compare(opt, params, topt, tparams, where, loaded=False):
     for j, (g, h) in enumerate(zip(ours["param_groups"], theirs["param_groups"], strict=True)):
         assert sorted(g) == sorted(h), f"{where}: group {j}'s keys"
         for k, v in h.items():
-            if loaded and isinstance(v, torch.Tensor):  # a group's Tensor, loaded as the array it was given
-                assert isinstance(g[k], np.ndarray) and g[k] == v.item(), f"{where}: group {j} {k!r}"
+            if loaded and _as_arrays(v) is not v:  # a group's Tensors, loaded as the arrays they were given
+                assert repr(g[k]) == repr(_as_arrays(v)), f"{where}: group {j} {k!r}: {g[k]!r}, torch's {v!r}"
             else:
                 _same(g[k], v, f"{where}: group {j} {k!r}")
 
 
-def _as_arrays(sd):
-    """torch's state_dict with each tensor as a NumPy array (as saved by a NumPy-only tool)."""
-    def conv(v):
-        if isinstance(v, torch.Tensor):
-            return v.detach().numpy().copy()
-        if isinstance(v, tuple | list):
-            return type(v)(conv(x) for x in v)
-        return v
-    return {"state": {i: {k: conv(v) for k, v in e.items()} for i, e in sd["state"].items()},
-            "param_groups": [{k: conv(v) for k, v in g.items()} for g in sd["param_groups"]]}
+def _as_arrays(v):
+    """torch's state_dict (or a value of it) with each tensor as a NumPy array (as a NumPy-only tool saves it);
+    ``v`` itself where it holds no tensor."""
+    if isinstance(v, torch.Tensor):
+        return v.detach().numpy().copy()
+    if isinstance(v, dict):
+        return {k: _as_arrays(x) for k, x in v.items()}
+    if isinstance(v, tuple | list):
+        out = type(v)(_as_arrays(x) for x in v)
+        return v if all(a is b for a, b in zip(out, v, strict=True)) else out
+    return v
 
 
 def _check(row, what, check):
