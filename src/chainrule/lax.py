@@ -369,8 +369,18 @@ def clamp(min, x, max):  # noqa: A002 (JAX's names)
     >>> import numpy as np
     >>> clamp(0.0, np.array([-1.0, 0.5, 2.0]), 1.0)
     array([0. , 0.5, 1. ])
+
+    As in JAX, the three have one dtype, and the derivative goes to ``x`` where it lies
+    strictly between the bounds, to ``min`` where it is above ``x`` (and below ``max``),
+    to ``max`` where it is below ``x``: at a tie, to none of them.
     """
-    return cnp.clip(x, min, max)
+    lax_ops._check("clamp", "buif", (min, x, max))
+    out = cnp.clip(x, min, max)
+    if lax_ops._kind(x) != "f":
+        return out
+    above, below = cnp.less(max, x), cnp.greater(min, x) & cnp.less(min, max)
+    inside = cnp.greater(x, min) & cnp.less(x, max)
+    return cnp.where(above, max, cnp.where(below, min, cnp.where(inside, x, stop_gradient(out))))
 
 
 def _starts(shape, start_indices, sizes, name: str) -> list:
@@ -426,6 +436,7 @@ def dynamic_update_slice(operand, update, start_indices: Sequence):
     >>> dynamic_update_slice(np.zeros(4), np.ones(2), (3,))
     array([0., 0., 1., 1.])
     """
+    lax_ops._check("dynamic_update_slice", "buifc", (operand, update))
     shape, sizes = shape_of(operand), shape_of(update)
     if len(sizes) != len(shape):
         raise TypeError(f"dynamic_update_slice: an update of shape {tuple(sizes)} for an operand "

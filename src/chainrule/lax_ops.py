@@ -22,9 +22,10 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.activations import sigmoid
 from chainrule.numpy.broadcasting import shape_of
-from chainrule.numpy.torch_special import scipy_special
+from chainrule.numpy.torch_special import as_pytorch, scipy_special
 
 __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ceil", "sqrt", "cbrt", "square",
            "exp", "exp2", "log", "expm1", "log1p", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
@@ -41,31 +42,9 @@ __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ce
            "reduce_window", "reduce", "reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
            "reduce_or"]
 
-# -- elementwise: JAX's names for chainrule.numpy's functions ---------------------------------------
-add, sub, mul, neg = cnp.add, cnp.subtract, cnp.multiply, cnp.negative
-max, min, abs, sign = cnp.maximum, cnp.minimum, cnp.abs, cnp.sign  # noqa: A001 (JAX's names)
-floor, ceil, sqrt, cbrt, square = cnp.floor, cnp.ceil, cnp.sqrt, cnp.cbrt, cnp.square
-exp, exp2, log, expm1, log1p = cnp.exp, cnp.exp2, cnp.log, cnp.expm1, cnp.log1p
-sin, cos, tan, asin, acos, atan, atan2 = cnp.sin, cnp.cos, cnp.tan, cnp.arcsin, cnp.arccos, cnp.arctan, cnp.arctan2
-sinh, cosh, tanh, asinh, acosh, atanh = cnp.sinh, cnp.cosh, cnp.tanh, cnp.arcsinh, cnp.arccosh, cnp.arctanh
-real, imag, conj, is_finite, nextafter = cnp.real, cnp.imag, cnp.conj, cnp.isfinite, cnp.nextafter
-eq, ne, lt, le, gt, ge = cnp.equal, cnp.not_equal, cnp.less, cnp.less_equal, cnp.greater, cnp.greater_equal
-rem = cnp.fmod  # C's remainder: the sign of the dividend, as XLA's
-
-
-def _special(name: str, scipy_name: str) -> Callable:
-    def function(x):
-        return scipy_special(scipy_name)(x)
-
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"jax.lax.{name}: chainrule.scipy.special.{scipy_name} (needs the scipy extra)."
-    return function
-
-
-erf, erfc, erf_inv = _special("erf", "erf"), _special("erfc", "erfc"), _special("erf_inv", "erfinv")
-lgamma, digamma = _special("lgamma", "gammaln"), _special("digamma", "digamma")
-logistic = sigmoid
-bitwise_and, bitwise_or, bitwise_xor, bitwise_not = cnp.bitwise_and, cnp.bitwise_or, cnp.bitwise_xor, cnp.invert
+# -- elementwise: JAX's names for chainrule.numpy's functions, taking the dtypes JAX's take ----------
+_KIND_NAMES = {"b": "bool", "u": "unsigned integer", "i": "signed integer", "f": "floating-point",
+               "c": "complex"}
 
 
 def _dtype(x) -> np.dtype:
@@ -76,27 +55,176 @@ def _kind(x) -> str:
     return _dtype(x).kind
 
 
+def _check(name: str, kinds: str, args: tuple, same: bool = True) -> None:
+    """JAX's checks of an elementwise operation's operands: each of a dtype the operation
+    takes (``kinds``: NumPy's letters), and all of one dtype (``same``; a Python number is
+    the 64-bit one of its kind, as in JAX, which does not promote in ``lax``)."""
+    dtypes = [_dtype(x) for x in args]
+    for k, dtype in enumerate(dtypes):
+        if dtype.kind not in kinds:
+            takes = ", ".join(_KIND_NAMES[c] for c in kinds)
+            where = f" (argument {k})" if len(args) > 1 else ""
+            raise TypeError(f"lax.{name} does not take {dtype} values{where}, as in JAX: it takes {takes} values; "
+                            "convert with lax.convert_element_type")
+    if same and len(set(dtypes)) > 1:
+        raise TypeError(f"lax.{name} requires arguments of one dtype, as in JAX (which does not promote in lax), "
+                        f"got {', '.join(map(str, dtypes))}; convert with lax.convert_element_type, or use the "
+                        "chainrule.numpy function, which promotes")
+
+
+def _elementwise(fun: Callable, name: str, kinds: str) -> Callable:
+    def operation(*args):
+        _check(name, kinds, args)
+        return fun(*args)
+
+    operation.__name__ = operation.__qualname__ = name
+    operation.__doc__ = (f"``jax.lax.{name}``: ``{getattr(fun, '__name__', name)}`` of operands of one dtype, "
+                         f"each {' or '.join(_KIND_NAMES[c] for c in kinds)} (a TypeError otherwise, as in JAX).")
+    return operation
+
+
+def _each(kinds: str, **functions: Callable) -> tuple:
+    return tuple(_elementwise(fun, name, kinds) for name, fun in functions.items())
+
+
+_FLOATS, _INEXACT, _NUMBERS, _ALL, _BITS = "f", "fc", "uifc", "buifc", "bui"
+sin, cos, tan, asin, acos, atan, atan2 = _each(_INEXACT, sin=cnp.sin, cos=cnp.cos, tan=cnp.tan, asin=cnp.arcsin,
+                                               acos=cnp.arccos, atan=cnp.arctan, atan2=cnp.arctan2)
+sinh, cosh, tanh, asinh, acosh, atanh = _each(_INEXACT, sinh=cnp.sinh, cosh=cnp.cosh, tanh=cnp.tanh,
+                                              asinh=cnp.arcsinh, acosh=cnp.arccosh, atanh=cnp.arctanh)
+exp, exp2, log, expm1, log1p, sqrt = _each(_INEXACT, exp=cnp.exp, exp2=cnp.exp2, log=cnp.log, expm1=cnp.expm1,
+                                           log1p=cnp.log1p, sqrt=cnp.sqrt)
+floor, ceil, cbrt, is_finite, nextafter = _each(_FLOATS, floor=cnp.floor, ceil=cnp.ceil, cbrt=cnp.cbrt,
+                                                is_finite=cnp.isfinite, nextafter=cnp.nextafter)
+neg, square, add, sub, mul = _each(_NUMBERS, neg=cnp.negative, square=cnp.square, add=cnp.add, sub=cnp.subtract,
+                                   mul=cnp.multiply)
+eq, ne = _each(_ALL, eq=cnp.equal, ne=cnp.not_equal)
+lt, le, gt, ge = _each("buif", lt=cnp.less, le=cnp.less_equal, gt=cnp.greater, ge=cnp.greater_equal)
+bitwise_and, bitwise_or, bitwise_xor, bitwise_not = _each(_BITS, bitwise_and=cnp.bitwise_and,
+                                                          bitwise_or=cnp.bitwise_or, bitwise_xor=cnp.bitwise_xor,
+                                                          bitwise_not=cnp.invert)
+
+
+def _signed_zero_tie(pick_min: bool) -> Callable:
+    def select(x, y):
+        _check("min" if pick_min else "max", _ALL, (x, y))
+        out = (cnp.minimum if pick_min else cnp.maximum)(x, y)
+        if _kind(x) not in "fc":
+            return out
+        # XLA's min(-0.0, 0.0) is -0.0 and max(-0.0, 0.0) is 0.0, whatever the order, where
+        # NumPy's takes the second; half the derivative to each, as at other ties
+        half = -0.5 * (-x + -y) if pick_min else 0.5 * (x + y)
+        return cnp.where((x == 0) & (y == 0), half, out)
+
+    select.__name__ = select.__qualname__ = "min" if pick_min else "max"
+    select.__doc__ = (f"``jax.lax.{select.__name__}``: the {'smaller' if pick_min else 'larger'} of ``x`` and "
+                      f"``y`` elementwise (NaN if either is; {'-0.0' if pick_min else '0.0'} of -0.0 and 0.0), "
+                      "the derivative shared at ties.")
+    return select
+
+
+max, min = _signed_zero_tie(False), _signed_zero_tie(True)  # noqa: A001 (JAX's names)
+
+
+def abs(x):  # noqa: A001 (JAX's name)
+    """``|x|``, as ``jax.lax.abs`` (signed integers, floats and complex numbers)."""
+    _check("abs", "ifc", (x,))
+    return cnp.abs(x)
+
+
+def sign(x):
+    """-1, 0 or 1 by the sign of ``x``; -0.0 and NaN kept, as ``jax.lax.sign``."""
+    _check("sign", _NUMBERS, (x,))
+    return cnp.where(x == 0, x * 0, cnp.sign(x)) if _kind(x) == "f" else cnp.sign(x)  # (x * 0: no derivative)
+
+
+def real(x):
+    """The real part of a complex ``x`` (a float is refused, as in JAX)."""
+    _check("real", "c", (x,))
+    return cnp.real(x)
+
+
+def imag(x):
+    """The imaginary part of a complex ``x`` (a float is refused, as in JAX)."""
+    _check("imag", "c", (x,))
+    return cnp.imag(x)
+
+
+def conj(x):
+    """The complex conjugate of ``x``, complex also for a float ``x``, as ``jax.lax.conj``."""
+    _check("conj", _INEXACT, (x,))
+    return cnp.conj(x if _kind(x) == "c" else cnp.astype(x, np.result_type(_dtype(x), np.complex64)))
+
+
+def rem(x, y):
+    """C's remainder (the sign of the dividend), as XLA's: for integers ``rem(x, 0)`` is ``x``."""
+    _check("rem", "uif", (x, y))
+    if _kind(x) == "f":
+        return cnp.fmod(x, y)
+    zero = cnp.equal(y, 0)
+    return cnp.where(zero, x, cnp.fmod(x, cnp.where(zero, cnp.ones_like(y), y)))
+
+
+def _special(name: str, scipy_name: str) -> Callable:
+    def function(x):
+        _check(name, _FLOATS, (x,))
+        return as_pytorch(scipy_name, x, scipy_special(scipy_name)(x))
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = (f"jax.lax.{name}: chainrule.scipy.special.{scipy_name} of floats, with JAX's values where "
+                        "SciPy's differ (needs the scipy extra).")
+    return function
+
+
+erf, erfc, erf_inv = _special("erf", "erf"), _special("erfc", "erfc"), _special("erf_inv", "erfinv")
+lgamma, digamma = _special("lgamma", "gammaln"), _special("digamma", "digamma")
+
+
+def logistic(x):
+    """``1 / (1 + exp(-x))``, as ``jax.lax.logistic``."""
+    _check("logistic", _INEXACT, (x,))
+    return sigmoid(x)
+
+
 def pow(x, y):  # noqa: A001 (JAX's name)
-    """``x ** y``, as ``jax.lax.pow``."""
+    """``x ** y``, as ``jax.lax.pow``: ``x`` a float or complex number, ``y`` an integer or
+    a number of ``x``'s dtype."""
+    _check("pow", _INEXACT, (x,))
+    _check("pow", "uifc", (y,))
+    if _kind(y) in "fc" and _dtype(x) != _dtype(y):
+        raise TypeError(f"lax.pow: an inexact exponent must have the base's dtype, as in JAX, got {_dtype(x)} and "
+                        f"{_dtype(y)}")
     return cnp.power(x, y)
 
 
 def integer_pow(x, y: int):
-    """``x ** y`` for a Python int ``y``, as ``jax.lax.integer_pow``."""
+    """``x ** y`` for a Python int ``y``, as ``jax.lax.integer_pow`` (an integer ``x`` to a
+    negative power is refused)."""
+    _check("integer_pow", _NUMBERS, (x,))
+    if int(y) < 0 and _kind(x) in "iu":
+        raise TypeError(f"lax.integer_pow: integers cannot be raised to the negative power {y}, as in JAX; "
+                        "convert x to a float first")
     return cnp.power(x, int(y))
 
 
 def rsqrt(x):
     """``1 / sqrt(x)``, as ``jax.lax.rsqrt``."""
+    _check("rsqrt", _INEXACT, (x,))
     return 1.0 / cnp.sqrt(x)
 
 
 def div(x, y):
-    """``x / y``; for integers rounded toward zero (C's division), as ``jax.lax.div``."""
-    if _kind(x) in "iu" and _kind(y) in "iu":
-        q = cnp.floor_divide(cnp.abs(x), cnp.abs(y))
-        return cnp.where(cnp.logical_xor(cnp.less(x, 0), cnp.less(y, 0)), -q, q)
-    return cnp.divide(x, y)
+    """``x / y``; for integers rounded toward zero (C's division), as ``jax.lax.div``, and
+    XLA's ``x / 0``: -1 (all bits set) for signed integers, the largest value for unsigned."""
+    _check("div", _NUMBERS, (x, y))
+    if _kind(x) not in "iu":
+        return cnp.divide(x, y)
+    zero = cnp.equal(y, 0)
+    y = cnp.where(zero, cnp.ones_like(y), y)
+    if _kind(x) == "u":
+        return cnp.where(zero, _dtype(x).type(np.iinfo(_dtype(x)).max), cnp.floor_divide(x, y))
+    q = cnp.floor_divide(cnp.abs(x), cnp.abs(y))
+    return cnp.where(zero, _dtype(x).type(-1), cnp.where(cnp.logical_xor(cnp.less(x, 0), cnp.less(y, 0)), -q, q))
 
 
 class RoundingMethod(enum.IntEnum):
@@ -131,7 +259,7 @@ def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):  # noqa: A001 (JAX'
     if int(getattr(rounding_method, "value", rounding_method)) == 1:
         return cnp.round(x)
     whole = cnp.trunc(x)  # then one step away from zero where the part cut off is half or more
-    return whole + cnp.where(cnp.abs(x - whole) >= 0.5, cnp.sign(x), 0.0)
+    return cnp.where(cnp.abs(x - whole) >= 0.5, whole + cnp.sign(x), whole)  # (-0.3 gives -0.0)
 
 
 def convert_element_type(operand, new_dtype):
@@ -195,11 +323,18 @@ def expand_dims(array, dimensions: Sequence[int]):
 
 def transpose(operand, permutation: Sequence[int]):
     """``operand``'s axes in the order ``permutation``."""
+    if sorted(builtins.range(len(permutation))) != sorted(permutation) or len(permutation) != len(shape_of(operand)):
+        raise TypeError(f"lax.transpose: the permutation {tuple(permutation)} must order all "
+                        f"{len(shape_of(operand))} axes of the operand, as in JAX")
     return cnp.transpose(operand, tuple(permutation))
 
 
 def rev(operand, dimensions: Sequence[int]):
     """``operand`` reversed along ``dimensions``."""
+    ndim = len(shape_of(operand))
+    if len(set(dimensions)) != len(dimensions) or any(not 0 <= d < ndim for d in dimensions):
+        raise TypeError(f"lax.rev: dimensions {tuple(dimensions)} must be distinct axes of the operand, in "
+                        f"[0, {ndim}), as in JAX")
     return cnp.flip(operand, axis=tuple(dimensions)) if len(dimensions) else operand
 
 
@@ -212,13 +347,27 @@ def collapse(operand, start_dimension: int, stop_dimension: int | None = None):
 
 def concatenate(operands: Sequence, dimension: int):
     """``operands`` joined along ``dimension``."""
+    if not operands or any(len(shape_of(x)) == 0 for x in operands):
+        raise TypeError("lax.concatenate needs one or more operands of one or more axes, as in JAX; "
+                        "stack 0-d values with lax.broadcast or expand_dims first")
+    _check("concatenate", _ALL, tuple(operands))
     return cnp.concatenate(list(operands), axis=dimension)
 
 
 def slice(operand, start_indices: Sequence[int], limit_indices: Sequence[int],  # noqa: A001
           strides: Sequence[int] | None = None):
-    """``operand[start:limit:stride]`` along every axis, as ``jax.lax.slice``."""
+    """``operand[start:limit:stride]`` along every axis, as ``jax.lax.slice``: the indices
+    within the operand's shape, never counted from the end (a TypeError otherwise, as in JAX)."""
+    shape = shape_of(operand)
     strides = strides or (1,) * len(start_indices)
+    if not len(start_indices) == len(limit_indices) == len(strides) == len(shape):
+        raise TypeError(f"lax.slice: an operand of shape {tuple(shape)} needs {len(shape)} start indices, limit "
+                        f"indices and strides, got {tuple(start_indices)}, {tuple(limit_indices)}, {tuple(strides)}")
+    if any(not 0 <= s <= e <= n or k < 1 for s, e, k, n in zip(start_indices, limit_indices, strides, shape,
+                                                                strict=True)):
+        raise TypeError(f"lax.slice: need 0 <= start <= limit <= size and stride >= 1 along each axis, as in JAX, "
+                        f"got starts {tuple(start_indices)}, limits {tuple(limit_indices)}, strides {tuple(strides)} "
+                        f"for shape {tuple(shape)} (lax.slice_in_dim counts negative indices from the end)")
     return operand[tuple(builtins.slice(s, e, k) for s, e, k in zip(start_indices, limit_indices, strides,
                                                                     strict=True))]
 
@@ -226,15 +375,24 @@ def slice(operand, start_indices: Sequence[int], limit_indices: Sequence[int],  
 
 
 def slice_in_dim(operand, start_index: int | None, limit_index: int | None, stride: int = 1, axis: int = 0):
-    """``operand[start:limit:stride]`` along ``axis`` (negative indices count from the end)."""
-    axis = axis % len(shape_of(operand))
-    return operand[(builtins.slice(None),) * axis + (builtins.slice(start_index, limit_index, stride),)]
+    """``operand[start:limit:stride]`` along ``axis`` (negative indices count from the end
+    once; then they must lie within the axis, as in JAX)."""
+    shape = shape_of(operand)
+    axis = axis % len(shape)
+    n = shape[axis]
+    start = 0 if start_index is None else start_index + n if start_index < 0 else start_index
+    limit = n if limit_index is None else limit_index + n if limit_index < 0 else limit_index
+    starts, limits, strides = [0] * len(shape), list(shape), [1] * len(shape)
+    starts[axis], limits[axis], strides[axis] = start, limit, stride
+    return slice(operand, starts, limits, strides)
 
 
 def index_in_dim(operand, index: int, axis: int = 0, keepdims: bool = True):
     """Entry ``index`` of ``operand`` along ``axis`` (kept as an axis of length 1)."""
     axis = axis % len(shape_of(operand))
     n = shape_of(operand)[axis]
+    if not -n <= index < n:
+        raise IndexError(f"lax.index_in_dim: index {index} is out of bounds for axis {axis} with size {n}")
     index = index + n if index < 0 else index
     out = slice_in_dim(operand, index, index + 1, 1, axis)
     return out if keepdims else cnp.squeeze(out, axis=axis)
@@ -244,10 +402,21 @@ def pad(operand, padding_value, padding_config: Sequence[tuple[int, int, int]]):
     """``operand`` padded with ``padding_value``: per axis ``(low, high, interior)``, with
     ``interior`` values between neighbours and a negative ``low`` or ``high`` cutting
     entries off, as ``jax.lax.pad``."""
-    out = operand
-    for axis, (low, high, interior) in enumerate(padding_config):
+    shape = shape_of(operand)
+    if _dtype(padding_value) != _dtype(operand) and not isinstance(padding_value, int | float | bool):
+        raise TypeError(f"lax.pad: the padding value must have the operand's dtype, as in JAX, got "
+                        f"{_dtype(operand)} and {_dtype(padding_value)}")
+    if len(padding_config) != len(shape):
+        raise ValueError(f"lax.pad: padding_config needs one (low, high, interior) per axis of the operand "
+                         f"{tuple(shape)}, got {padding_config}")
+    for (low, high, interior), n in zip(padding_config, shape, strict=True):
         if interior < 0:
             raise ValueError(f"pad: interior padding must be >= 0, got {interior}")
+        if low + high + n + builtins.max(n - 1, 0) * interior < 0:
+            raise ValueError(f"lax.pad: padding {(low, high, interior)} leaves fewer than 0 entries of an axis of "
+                             f"length {n}, as JAX refuses")
+    out = operand
+    for axis, (low, high, interior) in enumerate(padding_config):
         n = shape_of(out)[axis]
         if interior and n > 1:
             fill = cnp.zeros_like(out) + padding_value
@@ -285,7 +454,8 @@ def iota(dtype, size: int):
 def full(shape: Sequence[int], fill_value, dtype=None):
     """An array of ``shape`` filled with ``fill_value`` (a traced value too)."""
     dtype = np.dtype(dtype) if dtype is not None else _dtype(fill_value)
-    return cnp.zeros(tuple(shape), dtype) + cnp.astype(cnp.asarray(fill_value), dtype)
+    value = cnp.astype(cnp.asarray(fill_value), dtype)
+    return cnp.copy(cnp.broadcast_to(value, tuple(shape)))  # (not zeros + value, which makes -0.0 0.0)
 
 
 def full_like(x, fill_value, dtype=None, shape=None):
@@ -335,6 +505,8 @@ def associative_scan(fn: Callable, elems: Any, reverse: bool = False, axis: int 
     n = shape_of(leaves[0])[axis]
     if any(shape_of(leaf)[axis] != n for leaf in leaves):
         raise ValueError("associative_scan: the leaves of elems differ in length along axis")
+    if n == 0:
+        return elems
     order = range(n - 1, -1, -1) if reverse else range(n)
     running, outs = None, []
     for i in order:
@@ -366,8 +538,18 @@ def sort_key_val(keys, values, dimension: int = -1):
 
 def top_k(operand, k: int):
     """The ``k`` largest entries along the last axis, largest first (ties: the first
-    position first), and their positions (int32), as a list, as ``jax.lax.top_k``."""
-    order = cnp.argsort(-operand if _kind(operand) != "b" else ~operand, axis=-1, kind="stable")
+    position first), and their positions (int32), as a list, as ``jax.lax.top_k``. Floats
+    in XLA's total order: NaN above infinity, 0.0 above -0.0, a NaN with its sign bit set
+    below everything."""
+    if _kind(operand) == "b":
+        order = cnp.argsort(~operand, axis=-1, kind="stable")
+    elif _kind(operand) != "f":
+        order = cnp.argsort(-operand, axis=-1, kind="stable")
+    else:  # stable sorts by the keys from the least significant: the sign of zero, the value, NaN
+        order = cnp.argsort(cnp.signbit(operand), axis=-1, kind="stable")
+        for key in (-operand, cnp.where(cnp.isnan(operand), cnp.where(cnp.signbit(operand), 1, -1), 0)):
+            order = cnp.take_along_axis(order, cnp.argsort(cnp.take_along_axis(key, order, axis=-1), axis=-1,
+                                                           kind="stable"), axis=-1)
     index = order[..., :k]
     return [cnp.take_along_axis(operand, index, axis=-1), cnp.astype(index, np.int32)]
 
@@ -566,12 +748,17 @@ def conv_transpose(lhs, rhs, strides: Sequence[int], padding, rhs_dilation=None,
 
 
 # -- reductions over windows and axes ---------------------------------------------------------------
-def _monoid(computation) -> Callable | None:
+def _monoid(computation, operand) -> Callable | None:
     """The chainrule.numpy reduction that folding with ``computation`` amounts to, if it is
-    one of lax's own (JAX's reductions recognise the same ones)."""
-    return {id(cnp.add): cnp.sum, id(cnp.maximum): cnp.max, id(cnp.minimum): cnp.min,
-            id(cnp.multiply): cnp.prod, id(cnp.logical_and): cnp.all, id(cnp.logical_or): cnp.any,
-            id(cnp.bitwise_and): cnp.all, id(cnp.bitwise_or): cnp.any}.get(id(computation))
+    one of lax's own (JAX's reductions recognise the same ones); the bitwise ones only on
+    booleans (on integers they fold bit by bit)."""
+    reductions = {cnp.add: cnp.sum, add: cnp.sum, cnp.maximum: cnp.max, max: cnp.max, cnp.minimum: cnp.min,
+                  min: cnp.min, cnp.multiply: cnp.prod, mul: cnp.prod, cnp.logical_and: cnp.all,
+                  cnp.logical_or: cnp.any}
+    if _kind(operand) == "b":
+        reductions.update({cnp.bitwise_and: cnp.all, bitwise_and: cnp.all, cnp.bitwise_or: cnp.any,
+                           bitwise_or: cnp.any})
+    return next((r for c, r in reductions.items() if c is computation), None)
 
 
 def reduce_window(operand, init_value, computation: Callable, window_dimensions: Sequence[int],
@@ -617,7 +804,7 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions:
         raise ValueError(f"reduce_window: the padded operand {shape_of(padded[0])} is smaller than the window "
                          f"{tuple(dilated_window)}")
     views = _window_views(window, window_dilation, out_sizes, strides)
-    reduction = _monoid(computation) if len(leaves) == 1 else None
+    reduction = _monoid(computation, leaves[0]) if len(leaves) == 1 else None
     if reduction is not None:
         x, v = padded[0], cnp.asarray(inits[0], dtype=_dtype(leaves[0]))
         stacked = cnp.stack([x[view] for view in views])
@@ -628,6 +815,9 @@ def reduce_window(operand, init_value, computation: Callable, window_dimensions:
             out = cnp.take_along_axis(stacked, first[None], axis=0)[0]
         else:
             out = reduction(stacked, axis=0)
+        if reduction in (cnp.max, cnp.min) and not isinstance(inits[0], Tensor) and np.all(
+                inits[0] == (-np.inf if reduction is cnp.max else np.inf)):
+            return out  # (the identity as init: folding it in would take a NaN window's derivative away)
         return cnp.astype(computation(v, out), _dtype(leaves[0]))
     acc = tree_unflatten(treedef, [cnp.broadcast_to(cnp.asarray(v, dtype=_dtype(x)), tuple(out_sizes))
                                    for x, v in zip(leaves, inits, strict=True)])
@@ -641,7 +831,7 @@ def reduce(operands, init_values, computation: Callable, dimensions: Sequence[in
     arrays) from ``init_values``, as ``jax.lax.reduce``."""
     leaves, treedef = tree_flatten(operands)
     dims = tuple(sorted(d % len(shape_of(leaves[0])) for d in dimensions))
-    reduction = _monoid(computation) if len(leaves) == 1 else None
+    reduction = _monoid(computation, leaves[0]) if len(leaves) == 1 else None
     if reduction is not None:
         return computation(cnp.asarray(tree_flatten(init_values)[0][0], dtype=_dtype(leaves[0])),
                            reduction(leaves[0], axis=dims))
@@ -666,5 +856,19 @@ reduce_sum = _axes_reduction(cnp.sum, "reduce_sum")
 reduce_max = _axes_reduction(cnp.max, "reduce_max")
 reduce_min = _axes_reduction(cnp.min, "reduce_min")
 reduce_prod = _axes_reduction(cnp.prod, "reduce_prod")
-reduce_and = _axes_reduction(cnp.all, "reduce_and")
-reduce_or = _axes_reduction(cnp.any, "reduce_or")
+
+
+def _logical_reduction(name: str, bitwise: Callable, identity: int) -> Callable:
+    def reduce_axes(operand, axes: Sequence[int]):
+        _check(name, _BITS, (operand,))
+        if _kind(operand) == "b":
+            return (cnp.all if identity else cnp.any)(operand, axis=tuple(axes))
+        return reduce(operand, ~_dtype(operand).type(0) if identity else _dtype(operand).type(0), bitwise, axes)
+    reduce_axes.__name__ = reduce_axes.__qualname__ = name
+    reduce_axes.__doc__ = (f"``jax.lax.{name}``: {'and' if identity else 'or'} over ``axes``, of booleans, or of "
+                           "integers bit by bit (in their dtype), as in JAX.")
+    return reduce_axes
+
+
+reduce_and = _logical_reduction("reduce_and", bitwise_and, -1)
+reduce_or = _logical_reduction("reduce_or", bitwise_or, 0)
