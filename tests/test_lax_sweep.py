@@ -93,13 +93,12 @@ FIXED = [
     ("pad", "G, 0.0, [(-5, -4, 0)]", "value"), ("pad", "G, np.float32(0.0), [(1, 1, 0)]", "value"),
     # an empty scan; reduce_and of integers bit by bit
     ("associative_scan", "lax.add, E", "value"), ("reduce_and", "I64, (0,)", "value"),
+    # a running minimum of -0.0 and 0.0 is -0.0, as XLA's min
+    ("cummin", "F", "value"), ("cummin", "F", "vmap1"),
 ]
 
 # (name, pattern text, aspect): disagreements not yet worked off
 UNFIXED = {
-    # NumPy's minimum.accumulate keeps the later of -0.0 and 0.0, XLA's min -0.0:
-    # lax.cummin(np.array([0.5, -0.0, 1.5, 0.0]))[3] is 0.0, JAX's -0.0
-    ("cummin", "F", "value"), ("cummin", "F", "vmap0"), ("cummin", "F", "vmap1"),
     # rsqrt is 1 / sqrt(x): at -0.0 its derivative is +inf, JAX's -inf (jvp(lax.rsqrt, (-0.0,), (1.0,)))
     ("rsqrt", "F", "jvp"), ("rsqrt", "F", "vjp"), ("rsqrt", "S", "jvp"), ("rsqrt", "S", "vjp"),
     # cumprod's derivative past a product that overflows to inf, or of a NaN: NaN where JAX's is finite or inf

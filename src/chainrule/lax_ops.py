@@ -485,8 +485,24 @@ def _cumulative(accumulate: Callable) -> Callable:
 
 cumsum = _cumulative(lambda x, axis: cnp.cumsum(x, axis=axis))
 cumprod = _cumulative(lambda x, axis: cnp.cumprod(x, axis=axis))
-cummax = _cumulative(lambda x, axis: cnp.maximum.accumulate(x, axis=axis))
-cummin = _cumulative(lambda x, axis: cnp.minimum.accumulate(x, axis=axis))
+
+
+def _running_extremum(largest: bool) -> Callable:
+    def accumulate(x, axis: int):
+        out = (cnp.maximum if largest else cnp.minimum).accumulate(x, axis=axis)
+        if _kind(x) != "f":
+            return out
+        # XLA's max(-0.0, 0.0) is 0.0 and min -0.0, NumPy's the later one: a running zero
+        # takes the sign that any zero before it of that sign gives (the derivative kept)
+        zero = cnp.equal(x, 0) & (cnp.signbit(x) if not largest else ~cnp.signbit(x))
+        seen = cnp.cumsum(zero, axis=axis) > 0
+        return cnp.where(cnp.equal(out, 0) & seen, out + 0.0 if largest else -(-out + 0.0), out)
+
+    return accumulate
+
+
+cummax = _cumulative(_running_extremum(True))
+cummin = _cumulative(_running_extremum(False))
 cumlogsumexp = _cumulative(lambda x, axis: cnp.logaddexp.accumulate(x, axis=axis))
 
 
