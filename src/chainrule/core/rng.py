@@ -23,7 +23,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, RANDOM_SOURCES
 
 __all__ = ["manual_seed", "default_generator", "get_generator", "initial_seed", "seed", "map_randomness",
-           "randomness_of", "drawing_maps",
+           "randomness_of", "drawing_maps", "recorder_opened", "recorder_closed", "open_recorder",
            "get_rng_state", "set_rng_state"]
 
 # The seed the generator started from (PyTorch's ``initial_seed``): a fresh one per
@@ -167,6 +167,7 @@ class _OpenMaps(threading.local):
     def __init__(self):
         self.maps: list = []  # (trace, randomness) of the open maps given a randomness, innermost last
         self.errors = 0  # how many of them refuse draws
+        self.recorders: list = []  # the open traces of chainrule.jit, innermost last
 
 
 _OPEN_MAPS = _OpenMaps()
@@ -198,3 +199,25 @@ def drawing_maps() -> list:
     """The batching traces of the open maps whose examples draw apart ("different"),
     innermost last."""
     return [t for t, randomness in _OPEN_MAPS.maps if randomness == "different" and t is not None]
+
+
+# -- random draws under chainrule.jit ---------------------------------------------------------------
+# A draw that depends on no traced value (cr.randn(3) inside a jitted function) is recorded by the
+# innermost open trace of jit, so that each replay draws anew.
+def recorder_opened(trace) -> None:
+    """``trace`` (a trace of chainrule.jit) records the draws made while it is open."""
+    _OPEN_MAPS.recorders.append(trace)
+
+
+def recorder_closed(trace) -> None:
+    recorders = _OPEN_MAPS.recorders
+    for i in range(len(recorders) - 1, -1, -1):
+        if recorders[i] is trace:
+            del recorders[i]
+            return
+
+
+def open_recorder():
+    """The innermost open trace of chainrule.jit in this thread (None: none is open)."""
+    recorders = _OPEN_MAPS.recorders
+    return recorders[-1] if recorders else None

@@ -14,17 +14,15 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import get_default_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.grad_mode import no_grad
-from chainrule.core.primitive import RECORDING
-from chainrule.core.rng import drawing_maps, get_generator, randomness_of
-from chainrule.core.tensor import Tensor, undifferentiated
-from chainrule.core.values import plain
+from chainrule.core.tensor import Tensor
 from chainrule.distributions import constraints
-from chainrule.numpy import batching
+from chainrule.numpy import draws
+from chainrule.numpy.draws import SAMPLERS
 from chainrule.numpy.nondiff import batched as batching_of
 from chainrule.numpy.nondiff import every, whole_batch
 from chainrule.numpy.torch_common import TorchSize as Size
 
-__all__ = ["Distribution", "broadcast_all", "lazy_property", "noise", "sum_rightmost"]
+__all__ = ["SAMPLERS", "Distribution", "broadcast_all", "lazy_property", "noise", "sum_rightmost"]
 
 
 class lazy_property:
@@ -71,75 +69,25 @@ def sum_rightmost(value, dim: int):
     return value if dim == 0 else value.reshape(tuple(value.shape[:value.ndim - dim]) + (-1,)).sum(-1)
 
 
-# samplers that are no method of NumPy's Generator: kind -> sampler(generator, *args, size=shape)
-SAMPLERS: dict = {}
-# how many trailing axes of each argument of a sampler belong to one draw (multinomial's
-# probabilities: the categories), where not 0
-_DRAW_AXES = {"multinomial": (0, 1)}
-
-
-def _draw(kind: str, shape: tuple, dtype, *args) -> np.ndarray:
-    generator = get_generator(None)
-    sampler = SAMPLERS.get(kind)
-    draws = sampler(generator, *args, size=shape) if sampler else getattr(generator, kind)(*args, size=shape)
-    return np.asarray(draws, dtype=dtype)
-
-
-def _batch_draw(trace, fun, batched, kind, shape, dtype, *args):
-    """Under vmap each example draws its own: one draw of the batch's shape, each
-    batched argument lifted to line its examples up with the draw's (one draw shared by
-    the examples under torch.func's ``randomness="same"`` where no argument is batched)."""
-    batched = batched[3:]
-    if randomness_of(trace) == "same" and not batching.any_batched(batched):
-        return batching.with_batch(trace.call_below(fun, kind, shape, dtype, *args), False, trace.size)
-    axes = _DRAW_AXES.get(kind, (0,) * len(args))
-    args = [batching.lift(a, len(shape) + k + 1 - len(batching.shape_of(a))) if b is True else a
-            for a, b, k in zip(args, batched, axes, strict=True)]
-    return trace.call_below(fun, kind, (trace.size, *shape), dtype, *args)
-
-
-batching.NONDIFF_BATCH[_draw] = _batch_draw
-
-
 def _parameters(like) -> list:
-    """The Tensors (and distributions) that ``like`` stands for."""
-    if isinstance(like, Distribution):
-        return [v for v in vars(like).values() if isinstance(v, Tensor | Distribution)]
-    return list(like) if isinstance(like, list | tuple) else [like]
-
-
-def _drawing_trace(values):
-    """The innermost trace of jit or vmap among ``values`` (Tensors, and the parameters of
-    distributions), or of a torch.func map whose examples draw apart."""
-    top, todo = None, list(values)
+    """The Tensors that ``like`` (Tensors, or a distribution) stands for: a distribution's
+    parameters, and those of the distributions it holds."""
+    todo, found = (list(like) if isinstance(like, list | tuple) else [like]), []
     while todo:
         v = todo.pop()
         if isinstance(v, Distribution):
-            todo.extend(_parameters(v))
-            continue
-        v = undifferentiated(v)
-        if isinstance(v, Tensor) and (v._trace.records or v._trace.batches):
-            top = v._trace if top is None or v._trace.level > top.level else top
-    maps = drawing_maps()
-    if maps and (top is None or maps[-1].level > top.level):
-        top = maps[-1]
-    return top
+            todo.extend(w for w in vars(v).values() if isinstance(w, Tensor | Distribution))
+        else:
+            found.append(v)
+    return found
 
 
 def noise(kind: str, shape, dtype, *args, like=()) -> Tensor:
-    """A Tensor of draws of ``shape`` from the global generator: ``kind`` is the method
-    of NumPy's Generator (``standard_normal``, ``random``, ``standard_gamma``...) or a name
-    in ``SAMPLERS``, and ``args`` its parameters (broadcast against ``shape``).
-
-    Each call draws anew, also each replay of a chainrule.jit program, and each example of
-    a chainrule.vmap draws its own: the draws are recorded by the trace of jit or vmap of
-    the arguments or of ``like`` (the Tensors or the distribution the draws are for)."""
-    shape = tuple(shape)
-    trace = _drawing_trace((*args, *_parameters(like))) if RECORDING[0] else None
-    if trace is None:
-        return Tensor(_draw(kind, shape, dtype, *map(plain, args)), EAGER)
-    return trace.record(_draw, (kind, shape, dtype, *map(undifferentiated, args)), {}, effect="draw",
-                        rng=lambda: get_generator(None))
+    """A Tensor of draws of ``shape`` from the global generator (see
+    :func:`chainrule.numpy.draws.noise`, the one door of every draw): recorded by the trace
+    of jit or vmap of ``args`` or of ``like`` (the Tensors or the distribution the draws
+    are for), so that each replay draws anew and each example of a vmap its own."""
+    return draws.noise(kind, shape, dtype, *args, like=_parameters(like))
 
 
 def _satisfied(constraint, value) -> bool:

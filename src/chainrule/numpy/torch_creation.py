@@ -20,7 +20,8 @@ from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
 from chainrule.core.rng import drawing_maps, get_generator, randomness_of
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
-from chainrule.numpy import batching
+from chainrule.numpy import batching, draws
+from chainrule.numpy.nondiff import anywhere
 from chainrule.numpy.torch_common import as_shape, axis_or_dim
 from chainrule.numpy.torch_promotion import result_type
 
@@ -348,6 +349,26 @@ def _made_draws(draws, dtype, requires_grad: bool):
     return _made(draws.astype(dtype), requires_grad)
 
 
+def _through_noise(kind: str, generator, shape, dtype, requires_grad: bool, *params) -> Tensor:
+    """Draws through the one door of every draw (:func:`chainrule.numpy.draws.noise`):
+    recorded under chainrule.jit (each replay draws anew from ``generator``, the numbers
+    the plain call draws) and per example under torch.func's ``vmap(...,
+    randomness="different")``. A draw that requires grad outside such a map is the plain
+    call's leaf: drawn as it is."""
+    t = draws.noise(kind, shape, dtype, *params, generator=generator, eager=True,
+                    record=not requires_grad or bool(drawing_maps()))
+    if requires_grad and t._trace is EAGER:
+        set_requires_grad(t, True)
+    return t
+
+
+def _loc_scale_normal(rng, mean, std, size):
+    return mean + std * rng.standard_normal(size)
+
+
+draws.SAMPLERS["loc_scale_normal"] = _loc_scale_normal
+
+
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """Standard normal draws of the given size.
 
@@ -358,7 +379,7 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, device
     (torch.Size([2, 3]), True)
     """
     check_cpu(device, "randn")
-    return _made_draws(drawn("standard_normal", generator, as_shape(size)), _float(dtype), requires_grad)
+    return _through_noise("standard_normal", generator, as_shape(size), _float(dtype), requires_grad)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False,
@@ -372,7 +393,6 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
     (torch.Size([3]), torch.Size([2, 2]))
     """
     check_cpu(device, "normal")
-    m, s = plain(mean), plain(std)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if size is not None:
         if tensors:
@@ -381,12 +401,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
     elif not tensors:
         raise TypeError("normal(mean, std) of two numbers needs size=, the shape to draw")
     else:
-        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
-        kind = np.result_type(*(plain(t) for t in tensors)) if dtype is None else as_dtype(dtype)
-    if np.any(np.asarray(s) < 0):
-        raise RuntimeError(f"normal expects all elements of std >= 0.0, got {s}")
-    draws = m + s * get_generator(generator).standard_normal(shape)
-    return _made(np.asarray(draws).astype(kind), requires_grad)
+        shape = np.broadcast_shapes(np.shape(mean), np.shape(std))
+        kind = np.result_type(*(t.dtype for t in tensors)) if dtype is None else as_dtype(dtype)
+    if anywhere(cnp.less(std, 0)):
+        raise RuntimeError(f"normal expects all elements of std >= 0.0, got {plain(std)}")
+    return _through_noise("loc_scale_normal", generator, shape, kind, requires_grad, mean, std)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
@@ -397,7 +416,7 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False, device=
     True
     """
     check_cpu(device, "rand")
-    return _made_draws(drawn("random", generator, as_shape(size)), _float(dtype), requires_grad)
+    return _through_noise("random", generator, as_shape(size), _float(dtype), requires_grad)
 
 
 def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_grad: bool = False,
@@ -413,7 +432,7 @@ def randint(low, high=None, size=(), generator=None, dtype=np.int64, requires_gr
         low, high = 0, low
     if isinstance(high, tuple | list):  # randint(high, size)
         low, high, size = 0, low, high
-    return _made_draws(drawn("integers", generator, tuple(size), low, high), as_dtype(dtype), requires_grad)
+    return _through_noise("integers", generator, tuple(size), as_dtype(dtype), requires_grad, low, high)
 
 
 def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:
@@ -424,7 +443,7 @@ def randperm(n: int, generator=None, dtype=np.int64, device=None) -> Tensor:
     [0, 1, 2, 3]
     """
     check_cpu(device, "randperm")
-    return _made(get_generator(generator).permutation(int(n)).astype(as_dtype(dtype)), False)
+    return _through_noise("permutation", generator, (), as_dtype(dtype), False, int(n))
 
 
 def randn_like(t, generator=None, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:

@@ -29,6 +29,7 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.primitive import RECORDING, SETTINGS, SETTINGS_READ, user_function
+from chainrule.core.rng import recorder_closed, recorder_opened
 from chainrule.core.tensor import (
     AS_TEXT,
     MEASURED,
@@ -197,6 +198,7 @@ class RecordTrace(Trace):
         for g in generators:
             self.watch(g)
         RECORDING[0] += 1
+        recorder_opened(self)
         # the global settings the call reads (cr.is_grad_enabled()), checked on entry
         # against their values then
         self.entry_settings = {read: read.unwatched() for read in SETTINGS}
@@ -670,6 +672,7 @@ class RecordTrace(Trace):
         self._snapshots = {}
         if self.open:
             RECORDING[0] -= 1
+            recorder_closed(self)
             del SETTINGS_READ[[s is self.settings_read for s in SETTINGS_READ].index(True)]
             if TEXTS_MADE[0] != self.texts_made:  # a Tensor's text, which the print options shape
                 self.formatted = True
