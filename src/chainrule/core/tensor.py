@@ -396,7 +396,8 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
-        return self._node is not None
+        # a value chainrule.jit records stands for one of the plain call, which has no graph
+        return self._node is not None and not self._trace.records
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
