@@ -356,10 +356,15 @@ def test_outer_keeps_the_sign_of_zero_products(in_axes):
     a = np.array([[-0.0, 1.0, 2.0], [3.0, -0.0, 0.0]])
     b = np.array([[1.0, -0.0], [np.inf, -2.0]])
     args = (a.T if in_axes[0] == 1 else a, b[1] if in_axes[1] is None else b)
-    got = cr.vmap(cnp.outer, in_axes=in_axes)(*args)
     want = np.stack([np.outer(x, b[1] if in_axes[1] is None else y) for x, y in zip(a, b, strict=True)])
-    np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    jitted = cr.jit(cr.vmap(cnp.outer, in_axes=in_axes))
+    # jitted: the replay decides per call, as the plain call does (no zero product: einsum)
+    shifted = np.stack([np.outer(x + 1.5, (b[1] if in_axes[1] is None else y) + 1.5)
+                        for x, y in zip(a, b, strict=True)])
+    for got, expected in ((cr.vmap(cnp.outer, in_axes=in_axes)(*args), want), (jitted(*args), want),
+                          (jitted(*(x + 1.5 for x in args)), shifted)):
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
 
 
 def test_var_and_std_with_a_batched_mask():

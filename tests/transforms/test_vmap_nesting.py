@@ -95,8 +95,9 @@ def test_jit_of_vmap_records_batched_calls():
 
 def test_per_example_outer_products_are_one_einsum_call():
     """A layer's per-example weight gradient, ``outer(x, g)`` of batches of vectors, is one
-    einsum: the examples, flat already, are not reshaped first (the recorded program
-    holds one call), and the values are the outer products."""
+    call (einsum, or the broadcast multiply where a product is zero): the examples, flat
+    already, are not reshaped first (the recorded program holds one call), and the values
+    are the outer products."""
     a, b = rng.normal(size=(3, 4)), rng.normal(size=(3, 5))
     jitted = cr.jit(cr.vmap(cnp.outer))
     np.testing.assert_allclose(jitted(a, b), a[:, :, None] * b[:, None, :], **TOL)

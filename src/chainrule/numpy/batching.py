@@ -634,10 +634,42 @@ def _flat(x, b):
     return x if len(shape_of(x)) == 1 else cnp.reshape(x, (-1,))
 
 
+def plain_or_recorded(x, scalars: bool = False) -> bool:
+    """Whether ``x`` is an ndarray (or, with ``scalars``, a NumPy or Python number), or a
+    value that ``chainrule.jit`` records in its place: a rule's shortcut that reads values
+    takes the same path for both, so a jitted call computes what the plain one does."""
+    if x.__class__ is np.ndarray or (scalars and isinstance(x, np.ndarray | np.generic | int | float | complex)):
+        return True
+    return isinstance(x, Tensor) and x._trace.records
+
+
+def _outer_products(subscripts: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A batch of outer products of plain arrays, each entry one product as NumPy's outer
+    has it. einsum (twice as fast as a broadcast multiply here) adds each product to 0,
+    which is exact but for a zero product (0 + -0.0 is +0.0): taken where none of the
+    real products can be zero (the smallest magnitudes' product is not), else the
+    multiply."""
+    out = np.einsum(subscripts, a, b)
+    if out.dtype.kind in "biu" or not out.size:
+        return out
+    if out.dtype.kind == "f" and np.multiply(np.fmin.reduce(np.abs(a), axis=None),
+                                             np.fmin.reduce(np.abs(b), axis=None)) != 0:
+        return out
+    return np.multiply(np.expand_dims(a, -1), np.expand_dims(b, -2))
+
+
 def outer(prim, batched, a, b):
-    """One example's ``a.ravel()[:, None] * b.ravel()[None, :]``, as NumPy's outer: each
-    entry one product (einsum's sum of the one product gives +0.0 for -0.0)."""
-    return cnp.multiply(cnp.expand_dims(_flat(a, batched[0]), -1), cnp.expand_dims(_flat(b, batched[1]), -2))
+    """One example's ``a.ravel()[:, None] * b.ravel()[None, :]``, as NumPy's outer: on
+    plain (or jit-recorded) values by :func:`_outer_products`, else (differentiated, or
+    batched again) by the broadcast multiply."""
+    a, b = _flat(a, batched[0]), _flat(b, batched[1])
+    if plain_or_recorded(a) and plain_or_recorded(b):
+        subscripts = _contraction_subscripts(1, 1, batched[0] is True, batched[1] is True, (), ())
+        recorder = next((x._trace for x in (a, b) if isinstance(x, Tensor)), None)
+        if recorder is None:
+            return _outer_products(subscripts, a, b)
+        return recorder.record(_outer_products, (subscripts, a, b), {})
+    return cnp.multiply(cnp.expand_dims(a, -1), cnp.expand_dims(b, -2))
 
 
 def vdot(prim, batched, a, b):

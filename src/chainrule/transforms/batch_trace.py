@@ -34,6 +34,7 @@ from chainrule.numpy.batching import (
     lift,
     nondiff_elementwise,
     per_example,
+    plain_or_recorded,
     reduction,
 )
 
@@ -223,7 +224,7 @@ class BatchTrace(Trace):
                     raise _example_error(self, prim, args, kwargs, error) from None
                 if (rule in _KEEP_UNITS and args[0].__class__ is UnitBatchTensor
                         and args[0].scale is not None and len(args) <= 2
-                        and (not kwargs or kwargs == _C_ORDER) and _plain_or_recorded(ans)):
+                        and (not kwargs or kwargs == _C_ORDER) and plain_or_recorded(ans)):
                     # the same order of elements: still unit vectors, scaled alike
                     return self.unit(args[0].scale, tuple(ans.shape[1:]), ans)
                 if ans is NotImplemented:  # a case the rule does not vectorise
@@ -395,22 +396,13 @@ def _finite(x) -> bool:
     return kind in "biu" or (kind in "fc" and bool(np.isfinite(x.sum() if hasattr(x, "sum") else x)))
 
 
-def _plain_or_recorded(x, scalars: bool = False) -> bool:
-    """Whether ``x`` is an ndarray (or, with ``scalars``, a NumPy or Python number), or a
-    value that ``chainrule.jit`` records in its place: the unit batch's shortcuts take the
-    same path for both, so a jitted jacobian computes what the plain one does."""
-    if x.__class__ is np.ndarray or (scalars and isinstance(x, np.ndarray | np.generic | int | float | complex)):
-        return True
-    return isinstance(x, Tensor) and x._trace.records
-
-
 def _unit_times(trace, a, b):
     """``a * b`` (one a unit batch of ``trace``, the other unbatched) as a unit batch, or
     None when the product is not one: the other operand widens the examples, is not
     finite (0 * inf is NaN, not 0) or not a plain value. (The scales' product has the
     dtype of the dense product: NumPy promotes both alike.)"""
     unit, other = (a, b) if a.__class__ is UnitBatchTensor and a._trace is trace else (b, a)
-    if (unit._trace is not trace or unit.scale is None or not _plain_or_recorded(other, True)
+    if (unit._trace is not trace or unit.scale is None or not plain_or_recorded(other, True)
             or not _finite(other)):
         return None
     if isinstance(other, np.ndarray | Tensor) and other.ndim:
@@ -433,7 +425,7 @@ def _unit_matmul(trace, a, b):
         unit, m, left = b, a, False
     else:
         return None
-    if not _plain_or_recorded(m) or m.ndim != 2:
+    if not plain_or_recorded(m) or m.ndim != 2:
         return None
     example = unit.example
     k = m.shape[0] if left else m.shape[1]
