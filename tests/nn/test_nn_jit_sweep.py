@@ -75,6 +75,18 @@ def _arrays(x) -> list:
     return [np.asarray(x)]
 
 
+def _steps_agree(jitted, step, model, state, plain, plain_state, batch, seed: int, label: str):
+    """One jitted and one plain training step, each from the same seed under cr.no_grad():
+    their models, optimizer states and losses must be the same; both steps' results."""
+    with cr.no_grad():
+        cr.manual_seed(seed)
+        model, state, loss = jitted(model, state, *batch)
+        cr.manual_seed(seed)
+        plain, plain_state, plain_loss = step(plain, plain_state, *batch)
+    _assert_same([model, state, loss], [plain, plain_state, plain_loss], label)
+    return model, state, loss, plain, plain_state
+
+
 def _assert_same(got, want, what: str) -> None:
     got, want = _arrays(got), _arrays(want)
     assert len(got) == len(want), what
@@ -439,12 +451,8 @@ def test_a_jitted_training_step_of_a_model_is_the_plain_and_the_eager_step(kind)
     rng = np.random.default_rng(0)
     for k in range(3):
         batch = _model_batch(kind, rng)
-        with cr.no_grad():
-            cr.manual_seed(k)
-            model, state, loss = jitted(model, state, *batch)
-            cr.manual_seed(k)
-            plain, plain_state, plain_loss = step(plain, plain_state, *batch)
-        _assert_same([model, state, loss], [plain, plain_state, plain_loss], f"{kind} step {k}")
+        model, state, loss, plain, plain_state = _steps_agree(jitted, step, model, state, plain, plain_state, batch,
+                                                              k, f"{kind} step {k}")
         cr.manual_seed(k)
         eager_loss = eager(*[cr.tensor(b) for b in batch])
         eager_loss.backward()
@@ -533,13 +541,8 @@ def test_a_training_step_that_donates_the_model_and_its_state_replays_as_the_pla
     state, plain_state = opt.init(model), opt.init(plain)
     rng = np.random.default_rng(0)
     for k in range(4):
-        batch = _model_batch("cnn", rng)
-        with cr.no_grad():
-            cr.manual_seed(k)
-            model, state, loss = jitted(model, state, *batch)
-            cr.manual_seed(k)
-            plain, plain_state, plain_loss = step(plain, plain_state, *batch)
-        _assert_same([model, state, loss], [plain, plain_state, plain_loss], f"step {k}")
+        model, state, _, plain, plain_state = _steps_agree(jitted, step, model, state, plain, plain_state,
+                                                           _model_batch("cnn", rng), k, f"step {k}")
     assert jitted.traces == 2
 
 
