@@ -439,3 +439,33 @@ def test_func_errors_of_torch_func_class(case):
         call(torch)
     with pytest.raises(theirs.type, match=says):
         call(cr)
+
+
+def _doubling_sin(x, *, aux=False):
+    x.mul_(2)
+    return (x.sin(), x.sum()) if aux else x.sin()
+
+
+@pytest.mark.parametrize("transform", ["jvp", "jvp_aux", "jacfwd", "jacfwd_aux", "vmap"])
+def test_forward_transforms_write_arguments_changed_in_place_back_as_torch(transform):
+    """torch.func's jvp, jacfwd and vmap leave an argument that the function changed in
+    place (x.mul_(2)) changed for the caller; the reverse-mode ones refuse the change."""
+    results = []
+    for lib, make in ((tfunc, lambda v: torch.tensor(v, dtype=torch.float64)), (cfunc, cr.tensor)):
+        x, t = make([1.0, -2.0]), make([1.0, 0.5])
+        aux = transform.endswith("_aux")
+        f = functools.partial(_doubling_sin, aux=aux)
+        if transform.startswith("jvp"):
+            out = lib.jvp(f, (x,), (t,), has_aux=aux)
+        elif transform.startswith("jacfwd"):
+            out = lib.jacfwd(f, has_aux=aux)(x)
+        else:
+            out = lib.vmap(f)(x)
+        out = out if isinstance(out, tuple) else (out,)
+        results.append(([np.asarray(o) for o in out], np.asarray(x)))
+    (theirs, their_x), (ours, our_x) = results
+    np.testing.assert_array_equal(our_x, their_x)
+    np.testing.assert_array_equal(our_x, [2.0, -4.0])
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)

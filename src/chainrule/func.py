@@ -144,6 +144,20 @@ def _giving_tensors(transformed: Callable) -> Callable:
     return giving_tensors
 
 
+def _noting_changes(func: Callable, has_aux: bool) -> Callable:
+    """``func`` returning ``(output, (aux, changed))`` for a transform's ``has_aux``:
+    arguments it changes in place are taken out of the forward-mode transforms (whose
+    aux is not differentiated) to be written back, as torch.func's ``jvp`` and ``jacfwd``
+    do; the reverse-mode ones refuse such a change, as PyTorch does."""
+    @functools.wraps(func)
+    def noting_changes(*args, **kwargs):
+        out, changed = batching.call_noting_changes(func, args, kwargs)
+        output, aux = reverse.unwrap_aux(out, has_aux, func)
+        return output, (aux, changed)
+
+    return noting_changes
+
+
 def _nonempty(argnums: int | tuple[int, ...]) -> int | tuple[int, ...]:
     """``argnums``, refused as torch.func refuses it where it names no argument (``()``)."""
     if isinstance(argnums, tuple | list) and not argnums:
@@ -182,9 +196,11 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool =
     """``(output, J · tangents)`` (and ``aux``)."""
     if not isinstance(primals, tuple | list):  # refused, before the integers among them are looked for
         return forward.jvp(func, primals, tangents)
-    checked = _returning_tensors(func, "jvp(f, primals, tangents)", has_aux)
-    jvp_at = _refusing_integers(lambda *at: forward.jvp(checked, at, tangents, has_aux=has_aux), None, TensorError)
-    return _giving_tensors(jvp_at)(*primals)
+    checked = _noting_changes(_returning_tensors(func, "jvp(f, primals, tangents)", has_aux), has_aux)
+    jvp_at = _refusing_integers(lambda *at: forward.jvp(checked, at, tangents, has_aux=True), None, TensorError)
+    out, tangent, (aux, changed) = _giving_tensors(jvp_at)(*primals)
+    batching.write_back(tuple(primals), changed)
+    return (out, tangent, aux) if has_aux else (out, tangent)
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
@@ -201,14 +217,16 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
            randomness: str = "error") -> Callable:
     """The Jacobian by forward mode (one jvp per input element, batched)."""
     batching.check_randomness(randomness)
-    checked = _returning_tensors(func, "jacfwd(f)(*args)", has_aux)
-    jacfwd_fun = _refusing_integers(_giving_tensors(jacobian.jacfwd(checked, _nonempty(argnums), has_aux)), argnums,
+    checked = _noting_changes(_returning_tensors(func, "jacfwd(f)(*args)", has_aux), has_aux)
+    jacfwd_fun = _refusing_integers(_giving_tensors(jacobian.jacfwd(checked, _nonempty(argnums), True)), argnums,
                                     TensorError)
 
     @functools.wraps(func)
     def jacfwd_with_randomness(*args, **kwargs):  # the forward pass is mapped over the input's directions
         with map_randomness(None, randomness):
-            return jacfwd_fun(*args, **kwargs)
+            jac, (aux, changed) = jacfwd_fun(*args, **kwargs)
+        batching.write_back(args, changed)
+        return (jac, aux) if has_aux else jac
 
     return jacfwd_with_randomness
 

@@ -193,22 +193,36 @@ def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: 
 
         @functools.wraps(func)
         def f(*examples):
-            leaves = tree_flatten(examples)[0]
-            before = [leaf._value if isinstance(leaf, Tensor) else None for leaf in leaves]
-            out = _only_tensors(func(*examples, **kwargs), out_dims, func)
-            # the examples' arguments changed in place (x.add_(1)), to write back, as torch.func does
-            return out, tuple(leaf if isinstance(leaf, Tensor) and leaf._value is not value else None
-                              for leaf, value in zip(leaves, before, strict=True))
+            out, changed = call_noting_changes(func, examples, kwargs)
+            return _only_tensors(out, out_dims, func), changed
 
         if axes is None:  # (an in_dims that does not fit: call_batched says so)
             axes = [in_dims if isinstance(in_dims, int) else None] * len(given)
         out, changed = call_batched(f, in_dims, (out_dims, tuple(axes)), None, args, {}, randomness=randomness)
-        for arg, new in zip(given, changed, strict=True):
-            if new is not None and isinstance(arg, Tensor) and arg is not new:
-                arg.copy_(new)
+        write_back(args, changed)
         return out
 
     return mapped
+
+
+def call_noting_changes(func: Callable, args: tuple, kwargs: dict) -> tuple[Any, tuple]:
+    """``(func(*args, **kwargs), changed)``: ``changed`` holds, for each leaf of ``args``,
+    the Tensor if the call changed it in place (``x.add_(1)``), else None. torch.func's
+    transforms write such changes back to the caller's Tensors (:func:`write_back`), and
+    inside a transform the changed value is a traced one, to be taken out as an output."""
+    leaves = tree_flatten(args)[0]
+    before = [leaf._value if isinstance(leaf, Tensor) else None for leaf in leaves]
+    out = func(*args, **kwargs)
+    return out, tuple(leaf if isinstance(leaf, Tensor) and leaf._value is not value else None
+                      for leaf, value in zip(leaves, before, strict=True))
+
+
+def write_back(args: tuple, changed: tuple) -> None:
+    """Copy the values of ``changed`` (from :func:`call_noting_changes`, taken out of the
+    transform) into the caller's Tensors among ``args``."""
+    for arg, new in zip(tree_flatten(args)[0], changed, strict=True):
+        if new is not None and isinstance(arg, Tensor) and arg is not new:
+            arg.copy_(new)
 
 
 def _only_tensors(out, out_dims, func: Callable):
