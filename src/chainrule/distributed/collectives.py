@@ -417,8 +417,9 @@ def reduce(tensor, dst: int = 0, op: str = "sum", group=None, async_op: bool = F
 
 
 def send_buffer(tensor) -> np.ndarray:
-    """The values of an eager Tensor or array, contiguous, as MPI sends them."""
-    return np.ascontiguousarray(tensor.primal() if isinstance(tensor, Tensor) else tensor)
+    """The values of an eager Tensor or array, contiguous, as MPI sends them, of the same
+    shape (``np.ascontiguousarray`` would make a 0-d value 1-d)."""
+    return np.asarray(tensor.primal() if isinstance(tensor, Tensor) else tensor, order="C")
 
 
 def write_into(target, value) -> None:
