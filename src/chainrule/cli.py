@@ -345,20 +345,20 @@ def _train(args) -> dict[str, Any]:
             model.train()
             loss_sum, correct, seen = 0.0, 0, 0
             for x, y in loader:
-                part = world.part(x, y)  # this process's share of the global batch
-                if part is None:
-                    continue
-                x, y, weight = part
+                x, y, weight = world.part(x, y)  # this process's share of the global batch
+                n = len(y)
                 opt.zero_grad()
                 logits = net(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
+                # an empty share (the last batch, smaller than the job) adds 0 and zero
+                # gradients, where the mean of no values would be nan
+                loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing,
+                                       reduction="mean" if n else "sum")
                 (loss if weight == 1.0 else loss * weight).backward()
                 opt.step()
                 if sched is not None:
                     sched.step()
-                n = len(y)
                 scores = logits.detach()
-                if args.label_smoothing:  # report the plain cross-entropy, comparable with the test loss
+                if args.label_smoothing and n:  # report the plain cross-entropy, comparable with the test loss
                     loss = F.cross_entropy(scores, y)
                 loss_value = float(loss.item())
                 if not math.isfinite(loss_value):

@@ -76,13 +76,13 @@ class World:
 
     def part(self, x, y):
         """This process's contiguous part of a global batch and the weight of its loss
-        (its share of the batch times the number of processes), or None when the batch
-        is too small to give every process a sample (then every process skips it)."""
+        (its share of the batch times the number of processes). A batch smaller than the
+        job (the last one of an epoch) leaves some processes an empty part, of weight 0:
+        they still take part in the step, which is the one a single process takes on the
+        whole batch."""
         if self.size == 1:
             return x, y, 1.0
         n = len(y)
-        if n < self.size:
-            return None
         bounds = np.linspace(0, n, self.size + 1).round().astype(int)  # the same on every process
         start, stop = bounds[self.rank], bounds[self.rank + 1]
         return x[start:stop], y[start:stop], (stop - start) * self.size / n

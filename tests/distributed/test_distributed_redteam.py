@@ -1,0 +1,73 @@
+"""Odd cases of chainrule.distributed met by scripts written for torch.distributed:
+0-d Tensors in the collectives, and a last batch smaller than the job in ``chainrule train``."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mpi_jobs import MPIEXEC, mpi_env, needs_mpi, ok, run_mpi
+
+from chainrule import io
+from chainrule.cli import main
+
+pytestmark = needs_mpi
+
+
+def test_zero_d_tensors_travel_as_zero_d(tmp_path):
+    # a 0-d Tensor (a loss, a count) was sent as shape (1,): all_gather and gather failed
+    # to write it back, scatter refused it, and the other process waited forever
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist
+import chainrule.distributed.nn as dnn
+dist.init_process_group("gloo")
+r, w = dist.get_rank(), dist.get_world_size()
+def same(t, want):
+    got = t.detach().numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
+    assert got.shape == () and got == want, (got, want)
+
+out = [cr.tensor(0.0) for _ in range(w)]
+dist.all_gather(out, cr.tensor(float(r)))
+for q in range(w):
+    same(out[q], q)
+gathered = [cr.tensor(0.0) for _ in range(w)] if r == 0 else None
+dist.gather(cr.tensor(float(r)), gathered, dst=0)
+if r == 0:
+    for q in range(w):
+        same(gathered[q], q)
+t = cr.tensor(0.0)
+dist.scatter(t, [cr.tensor(5.0 + q) for q in range(w)] if r == 0 else None, src=0)
+same(t, 5.0 + r)
+t = cr.tensor(float(r + 1))
+if r == 0:
+    dist.send(t, 1)
+elif r == 1:
+    dist.recv(t, 0)
+same(t, 1.0 if r < 2 else r + 1)
+x = cr.tensor(float(r + 1), requires_grad=True)
+parts = dnn.all_gather(x)
+for q in range(w):
+    same(parts[q], q + 1)
+sum((q + 2) * p for q, p in enumerate(parts)).backward()
+same(x.grad, w * (r + 2))  # every process's gradient of this process's part
+print("0-d ok")
+""", tmp_path, timeout=60))
+    assert out.count("0-d ok") == 2
+
+
+def test_a_last_batch_smaller_than_the_job_is_trained_as_by_one_process(tmp_path):
+    pytest.importorskip("sklearn")
+    # 1401 training samples in batches of 50: the last batch has 1 sample for 2 processes;
+    # it was skipped, so the model differed from one process's (which trains on it)
+    args = ["train", "--epochs", "1", "--hidden", "8", "--no-plot", "--no-progress", "--batch-size", "50",
+            "--test-fraction", "0.2204", "--schedule", "none"]
+    two, one = tmp_path / "two", tmp_path / "one"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", *args, "--out", str(two)],
+                          capture_output=True, text=True, timeout=120, env=mpi_env(), cwd=tmp_path)
+    ok(proc)
+    assert main([*args, "--out", str(one)]) == 0
+    a, b = io.load(one / "model.safetensors"), io.load(two / "model.safetensors")
+    for k in a:  # the same steps, float32 sums in another order
+        np.testing.assert_allclose(a[k], b[k], rtol=0, atol=2e-6)
+
