@@ -47,6 +47,7 @@ from chainrule.cli_common import (
     output_folder,
     progress_bar,
 )
+from chainrule.cli_parallel import launched_by_mpi
 from chainrule.core.heap import keep_freed_memory
 from chainrule.io import ModelFileError
 
@@ -253,6 +254,9 @@ def _load_checkpoint(path: Path, model, opt) -> list[dict]:
 def train_main(argv: list[str]) -> dict[str, Any]:
     """``chainrule train --task charlm ...``: train, write the files, return the metrics."""
     args = build_parser().parse_args(argv)
+    if launched_by_mpi():  # each process would train a model of its own and write the same files
+        raise CLIError("--task charlm trains in one process: run it without mpiexec or srun "
+                       "(data-parallel training is for the classify task)", 2)
     tqdm = None if args.no_progress else _need("tqdm", "tqdm", "the progress bar", "--no-progress")
     if not args.no_plot:
         _need("matplotlib", "matplotlib", "the curves plot", "--no-plot")

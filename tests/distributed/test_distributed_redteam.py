@@ -71,3 +71,10 @@ def test_a_last_batch_smaller_than_the_job_is_trained_as_by_one_process(tmp_path
     for k in a:  # the same steps, float32 sums in another order
         np.testing.assert_allclose(a[k], b[k], rtol=0, atol=2e-6)
 
+
+
+def test_charlm_under_a_launcher_is_refused(monkeypatch, capsys):
+    # under mpiexec each process trained a language model of its own and wrote the same files
+    monkeypatch.setenv("PMI_SIZE", "2")
+    assert main(["train", "--task", "charlm", "--steps", "1", "--no-progress", "--no-plot"]) == 2
+    assert "--task charlm trains in one process: run it without mpiexec" in capsys.readouterr().err
