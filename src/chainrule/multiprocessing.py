@@ -61,6 +61,12 @@ class SpawnContext:
         return True
 
 
+class SpawnedFunctionFailed(BaseException):
+    """The error of ``fn`` in a process that :func:`spawn` started: not an ``Exception``, so
+    that it ends the process (as the error ends PyTorch's child) rather than run the code
+    after ``spawn`` meant for the first process."""
+
+
 def _check_exit(code: int) -> None:
     if code != 0:
         raise ProcessExitedException(f"spawn: a process ended with exit status {code} (its error is above)", code)
@@ -82,9 +88,13 @@ def spawn(fn: Callable, args: tuple = (), nprocs: int = 1, join: bool = True, da
     nprocs = int(nprocs)
     if nprocs < 1:
         raise ValueError(f"spawn: nprocs must be at least 1, got {nprocs}")
-    if os.environ.get(_SPAWNED) == "1":
-        _run_here(fn, tuple(args), nprocs)
-        sys.exit(0)  # a started process runs fn only, as PyTorch's children do
+    if os.environ.get(_SPAWNED) == "1":  # a started process runs fn only, as PyTorch's children do:
+        try:  # fn's error ends it, past the script's `except Exception:` around spawn
+            _run_here(fn, tuple(args), nprocs)
+        except Exception as error:
+            rank = distributed.get_rank()
+            raise SpawnedFunctionFailed(f"spawn: fn raised the error above in process {rank}") from error
+        sys.exit(0)
     if launched_by_mpi():
         _run_here(fn, tuple(args), nprocs)
         return None if join else SpawnContext(None)
