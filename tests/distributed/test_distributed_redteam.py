@@ -3,6 +3,7 @@
 
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -78,3 +79,40 @@ def test_charlm_under_a_launcher_is_refused(monkeypatch, capsys):
     monkeypatch.setenv("PMI_SIZE", "2")
     assert main(["train", "--task", "charlm", "--steps", "1", "--no-progress", "--no-plot"]) == 2
     assert "--task charlm trains in one process: run it without mpiexec" in capsys.readouterr().err
+
+
+def test_a_spawned_process_whose_fn_fails_does_not_run_the_code_after_spawn(tmp_path):
+    # fn's error reached the script's `except Exception:` around spawn in the started
+    # process, which went on with the code meant for the first process alone
+    script = tmp_path / "spawned.py"
+    script.write_text(textwrap.dedent("""
+        import chainrule.multiprocessing as mp
+        def fn(rank):
+            raise ValueError("fn fails")
+        try:
+            mp.spawn(fn, nprocs=1)
+        except Exception as e:
+            print("went on after spawn:", e)
+    """))
+    env = dict(mpi_env(), CHAINRULE_SPAWNED="1")  # as in a process that spawn started
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode != 0
+    assert "went on after spawn" not in proc.stdout
+    assert "ValueError: fn fails" in proc.stderr
+
+
+def test_the_ended_process_message_names_the_call_of_an_eager_all_reduce(tmp_path):
+    # the in-place all_reduce of a Tensor passes through the engine: the message named an
+    # internal function and file (_reduce_array, called at trace.py)
+    proc = run_mpi("""
+import sys, numpy as np, chainrule as cr
+from chainrule import distributed as dist
+dist.init_process_group("gloo")
+if dist.get_rank() == 1:
+    sys.exit(0)
+t = cr.tensor(np.ones(2))
+dist.all_reduce(t, op=dist.ReduceOp.SUM)
+""", tmp_path, timeout=60)
+    assert proc.returncode != 0
+    assert "[rank 0] rank 1 has ended while this process waits for it in all_reduce (called at job.py:8)" \
+        in proc.stderr, proc.stderr

@@ -210,6 +210,7 @@ def _at_exit() -> None:
 
 
 _PACKAGE = __name__.rsplit(".", 1)[0] + "."  # chainrule.distributed.
+_LIBRARY = __name__.split(".", 1)[0] + "."  # chainrule.
 _NOT_MPI = (_PACKAGE + "store",)  # its modules whose waits are not for other processes' MPI calls
 _POLL_S = 0.1  # how often the watchdog looks
 _STUCK_POLLS = 10  # how many looks in a row find the main thread waiting before the job ends
@@ -253,9 +254,14 @@ class _Watchdog(threading.Thread):
             polls += 1
             if polls >= _STUCK_POLLS and not self._stop_event.is_set():
                 gone = ", ".join(map(str, sorted(set(self.gone))))
-                entry, caller = frame, frame.f_back  # the function of the package that the program called
-                while caller is not None and str(caller.f_globals.get("__name__", "")).startswith(_PACKAGE):
-                    entry, caller = caller, caller.f_back
+                # the outermost function of this package in the calls from the program, and
+                # the program's line (calls pass through chainrule's other layers, such as
+                # the engine for an eager Tensor's all_reduce)
+                entry, caller = frame, frame.f_back
+                while caller is not None and str(caller.f_globals.get("__name__", "")).startswith(_LIBRARY):
+                    if str(caller.f_globals.get("__name__", "")).startswith(_PACKAGE):
+                        entry = caller
+                    caller = caller.f_back
                 called = "" if caller is None else (
                     f" (called at {os.path.basename(caller.f_code.co_filename)}:{caller.f_lineno})")
                 abort(f"rank {gone} has ended while this process waits for it in {entry.f_code.co_name}{called}: "
