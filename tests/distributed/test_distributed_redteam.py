@@ -1,15 +1,14 @@
-"""Odd cases of chainrule.distributed met by scripts written for torch.distributed:
-0-d Tensors in the collectives, and a last batch smaller than the job in ``chainrule train``."""
+"""Odd cases of chainrule.distributed met by scripts written for torch.distributed: 0-d
+Tensors in the collectives, charlm under a launcher, spawn's started processes, and the
+message of a process that waits for one that has ended. (A last batch smaller than the
+job in ``chainrule train`` is checked in test_cli_parallel.py.)"""
 
 import subprocess
 import sys
 import textwrap
 
-import numpy as np
-import pytest
-from mpi_jobs import MPIEXEC, mpi_env, needs_mpi, ok, run_mpi
+from mpi_jobs import mpi_env, needs_mpi, ok, run_mpi
 
-from chainrule import io
 from chainrule.cli import main
 
 pytestmark = needs_mpi
@@ -55,23 +54,6 @@ same(x.grad, w * (r + 2))  # every process's gradient of this process's part
 print("0-d ok")
 """, tmp_path, timeout=60))
     assert out.count("0-d ok") == 2
-
-
-def test_a_last_batch_smaller_than_the_job_is_trained_as_by_one_process(tmp_path):
-    pytest.importorskip("sklearn")
-    # 1401 training samples in batches of 50: the last batch has 1 sample for 2 processes;
-    # it was skipped, so the model differed from one process's (which trains on it)
-    args = ["train", "--epochs", "1", "--hidden", "8", "--no-plot", "--no-progress", "--batch-size", "50",
-            "--test-fraction", "0.2204", "--schedule", "none"]
-    two, one = tmp_path / "two", tmp_path / "one"
-    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "-m", "chainrule", *args, "--out", str(two)],
-                          capture_output=True, text=True, timeout=120, env=mpi_env(), cwd=tmp_path)
-    ok(proc)
-    assert main([*args, "--out", str(one)]) == 0
-    a, b = io.load(one / "model.safetensors"), io.load(two / "model.safetensors")
-    for k in a:  # the same steps, float32 sums in another order
-        np.testing.assert_allclose(a[k], b[k], rtol=0, atol=2e-6)
-
 
 
 def test_charlm_under_a_launcher_is_refused(monkeypatch, capsys):
