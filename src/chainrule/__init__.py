@@ -29,7 +29,8 @@ from chainrule.core.eager import (
     tensor,
 )
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
-from chainrule.core.primitive import Primitive, defjvp, defvjp, primitive
+from chainrule.core.primitive import Primitive
+from chainrule.core.user_primitive import defjvp, defvjp, primitive
 from chainrule.core.pytree import (
     register_pytree_node,
     tree_flatten,

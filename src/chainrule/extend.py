@@ -24,18 +24,15 @@ from collections.abc import Callable
 from chainrule.core.primitive import (
     Primitive,
     RulesByArgument,
-    all_output_cotangents,
     def_jvps,
     def_vjps,
-    engine_output,
     given_jvps,
     new_vjp_rules,
-    primitive,
     replaced_vjps,
     rule_argnums,
-    user_output,
 )
-from chainrule.core.primitive import defjvp as _core_defjvp
+from chainrule.core.user_primitive import all_output_cotangents, engine_output, primitive, user_output
+from chainrule.core.user_primitive import defjvp as _core_defjvp
 from chainrule.numpy.numpy_vspaces import VSpace, vspace
 from chainrule.tracer import Box, JVPNode, VJPNode, notrace_primitive, register_notrace
 

@@ -34,10 +34,11 @@ from chainrule.core.backward import toposort as eager_nodes
 from chainrule.core.eager import tensor
 from chainrule.core.eager_backward import node_backward
 from chainrule.core.linearize import TRANSPOSING
-from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules, primitive
+from chainrule.core.primitive import Primitive, RulesByArgument, given_jvps, new_vjp_rules
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import CONSTANT, EAGER, LEAF, PROJECT, EagerNode
+from chainrule.core.user_primitive import primitive
 from chainrule.numpy.numpy_boxes import Box
 from chainrule.transforms.reverse import trace_vjp
 from chainrule.util import subvals, toposort

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.primitive import global_setting
+from chainrule.core.global_state import global_setting
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EagerNode, EagerTrace, ReverseTrace
 

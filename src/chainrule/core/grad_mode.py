@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from chainrule.core.global_state import global_setting
 from chainrule.core.paused import set_transforms_grad_mode
-from chainrule.core.primitive import global_setting
 from chainrule.core.trace import grad_enabled, set_grad_mode, set_inference_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",

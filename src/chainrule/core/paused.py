@@ -3,7 +3,7 @@ what is computed there is a constant for the transforms that were recording when
 entered, and ``enable_grad()`` within it records again.
 
 Entering or leaving such a block switches the class of each open
-:class:`~chainrule.core.trace.ReverseTrace` to :class:`PausedReverseTrace` or back, so a
+:class:`~chainrule.core.reverse_trace.ReverseTrace` to :class:`PausedReverseTrace` or back, so a
 trace that is not paused records exactly as before, at no cost per call. A paused trace
 reads its own Tensors as their values (the call is still seen by the traces below, so
 forward mode and ``vmap`` are not affected, as in PyTorch) and gives the result as a new

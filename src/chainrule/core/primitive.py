@@ -27,17 +27,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import NO_UFUNC_OVERRIDE, Tensor, overrides_ufuncs
 
 __all__ = [
     "Primitive",
-    "user_function",
-    "CompositePrimitive",
-    "NO_TANGENT",
-    "primitive",
-    "defvjp",
-    "defjvp",
     "def_vjps",
     "def_jvps",
     "def_joint_vjp",
@@ -50,9 +43,6 @@ __all__ = [
     "RulesByArgument",
     "OutputCotangents",
     "MissingRule",
-    "all_output_cotangents",
-    "user_output",
-    "engine_output",
     "keeps_only",
     "def_batch",
     "NON_DIFFERENTIABLE",
@@ -133,7 +123,7 @@ class Primitive:
         self.array_operands = False
         # True for a function whose NumPy computation warns of some finite inputs (log(0),
         # 1/0, sqrt(-1), exp(1000)): the eager layer computes it with NumPy's floating-point
-        # warnings off, as PyTorch's gives inf and nan silently (chainrule.core.trace).
+        # warnings off, as PyTorch's gives inf and nan silently (chainrule.core.eager_trace).
         self.eager_quiet = False
         functools.update_wrapper(self, fun, updated=())
         self.__name__ = name or getattr(fun, "__name__", repr(fun))
@@ -349,87 +339,6 @@ def transpose_densely(linear_map: Callable, point, v):
     return (matrix @ flat_v).reshape(shape)
 
 
-class _NoTangent:
-    """The type of :data:`NO_TANGENT`."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NO_TANGENT"
-
-
-# An output tangent that a composite's ``tangent`` gives for an output that does not depend
-# on the perturbed arguments (a custom jvp rule's symbolic zero): the forward trace returns
-# that output unperturbed, so that what follows sees no tangent (a symbolic zero) either.
-NO_TANGENT = _NoTangent()
-
-
-class CompositePrimitive(Primitive):
-    """A primitive whose body is Python code over other primitives, with rules of its own
-    for some transforms: ``custom_vjp``, ``custom_jvp`` and ``checkpoint`` are of this kind.
-
-    Arguments and results may be pytrees. Called on Tensors, it goes through the same door
-    as every primitive, to the innermost trace, whose ``composite`` method handles it: a
-    reverse trace records one entry whose rules come from :meth:`reverse`, a forward trace
-    asks :meth:`tangent`, and a trace without rules of its own (``chainrule.jit``'s
-    recording trace) runs the body on its Tensors, so the body's primitives are seen.
-
-    >>> import chainrule as cr, chainrule.numpy as cnp
-    >>> square = CompositePrimitive(lambda x: x * x, name="square")
-    >>> float(cr.grad(square)(3.0))  # no rules of its own: the body is differentiated
-    6.0
-    """
-
-    def __call__(self, *args):
-        top = None
-        for leaf in tree_flatten(args)[0]:
-            if isinstance(leaf, Tensor) and (top is None or leaf._trace.level > top.level):
-                top = leaf._trace
-        if top is None:
-            return self.fun(*args)
-        return top.composite(self, args)
-
-    def reverse(self, leaves: list, in_tree):
-        """``(output, rules)`` for a reverse trace: the output pytree computed from the
-        argument ``leaves``, and a Primitive whose vjp rules (one per leaf) give the leaves'
-        cotangents; ``rules.multiple_outputs`` says whether the output has several leaves.
-        By default: the body differentiated as it runs (None: inline it)."""
-        return None
-
-    def closed_over(self, trace, args: tuple):
-        """For a reverse trace whose values :meth:`reverse`'s body read without being given
-        them as arguments (a closure): the output pytree computed another way, or an error.
-        By default an error, as JAX's custom_vjp raises: the rules, made from the arguments,
-        would leave that value's derivative out."""
-        what = "a Tensor that requires grad" if trace.name == "eager" else (
-            f"a value that {trace.name} is differentiating")
-        raise TypeError(
-            f"{self.__name__} read {what} without being given it as an argument (from a "
-            "closure, a global or an attribute); its custom rules cannot give that value its "
-            "derivative, so pass it as an argument")
-
-    def eager(self, args: tuple):
-        """For the eager layer, called on eager Tensors of which one requires grad (and
-        gradients enabled): the output pytree, recorded on the eager graph by the method
-        itself. None (the default): record the rules of :meth:`reverse`, as a reverse trace
-        does. For a body whose derivatives reach Tensors it was not given (the parameters
-        of a module it calls), which the reverse rules, made from the arguments, cannot see."""
-        return None
-
-    def tangent(self, primals: list, tangents: list, in_tree):
-        """``(output, output tangent)`` pytrees for a forward trace, given the argument
-        leaves and their tangents (None: no tangent); an output tangent leaf may be
-        :data:`NO_TANGENT`. None: run the body inline."""
-        return None
-
-    def batched(self, in_axes: tuple, in_tree, axes: list):
-        """For a batching trace: the same kind of function over a batch, with ``in_axes``
-        (vmap's, one pytree per argument) saying which leaves carry the batch on axis 0
-        (``axes``: 0 or None per leaf of ``in_tree``); its outputs all carry it. None: run
-        the body on the batched Tensors."""
-        return None
-
-
 # The classes of arguments that Primitive.__call__ looks no further into: no sequence that
 # may hold Tensors, no container that takes part in NumPy's ufunc dispatch.
 PLAIN_OPERANDS = NO_UFUNC_OVERRIDE - {list, tuple}
@@ -439,35 +348,6 @@ FLAT_ITEMS = frozenset({int, float, bool, complex, str, type(None), slice, type(
 
 # How many jit and vmap traces are open: while none is, nothing needs looking for them.
 RECORDING = [0]
-
-# The global settings that functions read (``cr.is_grad_enabled()``), and those read while
-# chainrule.jit records a call: one set of getters per open record. A replay checks on
-# entry that each gives what it gave when the call was traced.
-SETTINGS: list = []
-SETTINGS_READ: list[set] = []
-
-
-def global_setting(getter: Callable | None = None, *, key: Callable | None = None,
-                   on_entry: bool = True) -> Callable:
-    """``getter`` of a global setting, noting each read while a call is recorded; its
-    plain read is ``.unwatched`` (``key()``, where given: what a replay compares, such as
-    a generator's state as bytes). ``on_entry=False`` for one costly to read (BLAS's
-    threads): not taken when each record opens, so its value at the record's end stands
-    for it."""
-    if getter is None:
-        return functools.partial(global_setting, key=key, on_entry=on_entry)
-
-    @functools.wraps(getter)
-    def read(*args, **kwargs):
-        if SETTINGS_READ:
-            SETTINGS_READ[-1].add(read)
-        return getter(*args, **kwargs)
-
-    read.unwatched = key or getter
-    if on_entry:
-        SETTINGS.append(read)
-    return read
-
 
 # How an array-like list or tuple that holds Tensors becomes one array (a Tensor):
 # chainrule.numpy.array, set by that module (the core imports nothing above it).
@@ -537,246 +417,6 @@ class OutputCotangents(list):
     __radd__ = __add__
 
 
-def all_output_cotangents(g, ans):
-    """The cotangent of a primitive of your own that returned a tuple, list or dict, as
-    HIPS autograd hands it to a vjp: one entry per output, zeros for an output not used."""
-    if g.__class__ is not OutputCotangents:
-        return user_output(g) if isinstance(ans, TreeOutputs) else g
-    items = [np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True)]
-    if isinstance(ans, TreeOutputs):
-        return tree_unflatten(ans._treedef, items)
-    return ans.__class__(*items) if hasattr(ans, "_fields") else ans.__class__(items)
-
-
-class TreeOutputs(tuple):
-    """The outputs of a primitive of your own that returned a dict, or a tuple or list
-    holding dicts, lists or tuples (tidy3d's ``run_async`` returns a dict per task), as
-    the engine carries several outputs: a tuple of the leaves, as a namedtuple is (its
-    ``_fields`` name them); the caller, the vjp maker (its ``ans``) and the vjp (its
-    cotangent) see the nested containers, as HIPS autograd gives them (a DictBox or
-    SequenceBox)."""
-
-    __slots__ = ()
-    _fields: tuple = ()
-    _treedef = None
-
-    def __new__(cls, *items):
-        return tuple.__new__(cls, items)
-
-
-@functools.lru_cache(maxsize=256)
-def _tree_outputs_type(treedef) -> type:
-    return type("TreeOutputs", (TreeOutputs,),
-                {"__slots__": (), "_fields": tuple(range(treedef.num_leaves)), "_treedef": treedef})
-
-
-def _as_tree_outputs(d: dict) -> TreeOutputs:
-    leaves, treedef = tree_flatten(d)
-    return _tree_outputs_type(treedef)(*leaves)
-
-
-def _holds_container(ans) -> bool:
-    return any(v.__class__ in (dict, list, tuple) for v in ans)
-
-
-def user_output(ans):
-    """``ans`` as the user's function gave it: the containers for :class:`TreeOutputs`."""
-    return tree_unflatten(ans._treedef, list(ans)) if isinstance(ans, TreeOutputs) else ans
-
-
-def engine_output(ans, like=None):
-    """Nested containers (a primitive's result, or a forward rule's tangent of one) as the
-    engine carries several outputs: :class:`TreeOutputs`, its leaves in the order of
-    ``like``'s (the result it is the tangent of) where that is given; anything else as it is."""
-    if isinstance(like, TreeOutputs):
-        if ans.__class__ is dict or ans.__class__ is list or ans.__class__ is tuple:
-            return type(like)(*like._treedef.flatten_up_to(ans))
-        return ans
-    if ans.__class__ is dict or (ans.__class__ is tuple or ans.__class__ is list) and _holds_container(ans):
-        return _as_tree_outputs(ans)
-    return ans
-
-
-def primitive(fun: Callable) -> Primitive:
-    """Mark ``fun`` as a primitive whose derivatives come from rules you give.
-
-    >>> import chainrule as cr, chainrule.numpy as cnp
-    >>> import numpy as np
-    >>> @cr.primitive
-    ... def logsumexp(x):
-    ...     m = x.max()
-    ...     return m + np.log(np.sum(np.exp(x - m)))
-    >>> cr.defvjp(logsumexp, lambda ans, x: lambda g: g * cnp.exp(x - ans))
-    """
-    return FunctionPrimitive(fun)
-
-
-class FunctionPrimitive(Primitive):
-    """A primitive made with :func:`primitive`. Like the function it wraps (and like a
-    HIPS autograd primitive, which is a function), it becomes a method when it is stored
-    on a class: ``obj.method(x)`` calls it as ``method(obj, x)``. (The mirror's own
-    primitives stay unbound, as NumPy's ufuncs do: ``class A: act = cnp.tanh`` works.)"""
-
-    __slots__ = ()
-
-    def __init__(self, fun: Callable, name: str | None = None):
-        super().__init__(fun, name)
-        self.fun = _MarksOutputs(fun, self)
-
-    def __get__(self, obj, objtype=None):
-        return self if obj is None else types.MethodType(self, obj)
-
-    def __call__(self, *args, **kwargs):
-        for a in args:
-            if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
-                return _call_with_containers(self, args, kwargs)
-        return user_output(Primitive.__call__(self, *args, **kwargs))
-
-
-class _MarksOutputs:
-    """Calls ``fun``; a result that is a tuple, a namedtuple (NumPy's ``eigh``, ``svd``,
-    ``slogdet`` results) or a list marks ``prim`` as having several outputs, each its own
-    value (HIPS autograd boxes such a result as a sequence), known once it has run. The
-    mark is the latest call's: one primitive may return a tuple in one call and an array
-    in the next (a library's single primitive that runs whichever kernel it is handed),
-    and the engine reads it right after each call. (An object, not a closure: a primitive
-    pickles with its function.)"""
-
-    __slots__ = ("fun", "prim")
-
-    def __init__(self, fun: Callable, prim: Primitive):
-        self.fun, self.prim = fun, prim
-
-    def __call__(self, *args, **kwargs):
-        ans = self.fun(*args, **kwargs)
-        if ans.__class__ is dict or (ans.__class__ is tuple or ans.__class__ is list) and _holds_container(ans):
-            ans = _as_tree_outputs(ans)  # (HIPS autograd boxes it as a DictBox or SequenceBox)
-        self.prim.multiple_outputs = ans.__class__ is tuple or ans.__class__ is list or (
-            isinstance(ans, tuple) and hasattr(ans, "_fields"))
-        return ans
-
-
-def user_function(fun: Callable) -> Callable:
-    """The function that the forward ``fun`` of a :func:`primitive` calls: the user's own
-    (``fun`` itself for other primitives' forwards)."""
-    return fun.fun if isinstance(fun, _MarksOutputs) else fun
-
-
-# A list, tuple or dict argument of a primitive of your own that holds values being
-# differentiated is passed to it as a container of plain values, as HIPS autograd passes
-# a boxed container (autograd.builtins.tuple/list/dict; PennyLane hands its circuits'
-# parameters so); its vjp returns the container's cotangent, which is read at each
-# value's place, cotangent[i][j] (a tuple of arrays for a tuple of lists, say).
-
-def _holds_value(a) -> bool:
-    for v in (a.values() if a.__class__ is dict else a):
-        if isinstance(v, Tensor):
-            if v.dtype.kind in "fc":
-                return True
-        elif (v.__class__ is list or v.__class__ is tuple or v.__class__ is dict) and _holds_value(v):
-            return True
-    return False
-
-
-def _paths(a, path=()):
-    """The (path, leaf) pairs of a nested list/tuple/dict, in order."""
-    if a.__class__ is list or a.__class__ is tuple:
-        for i, v in enumerate(a):
-            yield from _paths(v, (*path, i))
-    elif a.__class__ is dict:
-        for k, v in a.items():
-            yield from _paths(v, (*path, k))
-    else:
-        yield path, a
-
-
-def _refill(a, leaves):
-    """``a`` with its leaves replaced, in order, by the next of ``leaves``."""
-    if a.__class__ is list or a.__class__ is tuple:
-        return a.__class__(_refill(v, leaves) for v in a)
-    if a.__class__ is dict:
-        return {k: _refill(v, leaves) for k, v in a.items()}
-    return next(leaves)
-
-
-def _at(ct, path):
-    for k in path:
-        ct = ct[k]
-    return ct
-
-
-def _call_with_containers(prim: FunctionPrimitive, args, kwargs):
-    """Call ``prim`` with its container arguments taken apart: a primitive made for this
-    call takes every leaf as an argument of its own, rebuilds the containers and calls
-    ``prim``'s function; its rules are ``prim``'s, asked with the containers rebuilt."""
-    flat: list = []
-    where: list[tuple[int, list | None]] = []  # each argument: first flat position, leaf paths
-    for a in args:
-        if (a.__class__ is list or a.__class__ is tuple or a.__class__ is dict) and _holds_value(a):
-            pairs = list(_paths(a))
-            where.append((len(flat), [p for p, _ in pairs]))
-            flat.extend(v for _, v in pairs)
-        else:
-            where.append((len(flat), None))
-            flat.append(a)
-
-    def rebuild(values):
-        return [values[k] if paths is None else _refill(a, iter(values[k:k + len(paths)]))
-                for a, (k, paths) in zip(args, where, strict=True)]
-
-    owner = {}  # flat position -> (argument, leaf path or None)
-    for i, (k, paths) in enumerate(where):
-        for j, path in enumerate(paths or [None]):
-            owner[k + j] = (i, path)
-
-    def user_vjp(i, g, ans, values, kw):
-        try:
-            rule = prim.vjps[i]
-        except KeyError:
-            rule = prim.derive_vjp(i)
-        return None if rule is None else rule(g, ans, *rebuild(values), **kw)
-
-    def make_vjp(p):
-        i, path = owner[p]
-        def rule(g, ans, *values, **kw):
-            ct = user_vjp(i, g, ans, values, kw)
-            return ct if ct is None or path is None else _at(ct, path)
-        return rule
-
-    def joint(g, ans, argnums, *values, **kw):
-        out = [None] * len(values)
-        cts = {}
-        for p in argnums:
-            i, path = owner[p]
-            if i not in cts:
-                cts[i] = user_vjp(i, g, ans, values, kw)
-            ct = cts[i]
-            out[p] = ct if ct is None or path is None else _at(ct, path)
-        return out
-
-    def make_jvp(p):
-        i, path = owner[p]
-        if i not in prim.jvps:  # forward mode transposes the vjp rules instead
-            raise KeyError(p)
-        user = prim.jvps[i]
-        if user is None:
-            return None
-        if path is None:
-            return lambda t, ans, *values, **kw: user(t, ans, *rebuild(values), **kw)
-        k = where[i][0]
-        def rule(t, ans, *values, **kw):
-            # the tangent of the container: t at this leaf, zeros at the others
-            leaves = [t if q == p else np.zeros_like(values[q]) for q in range(k, k + len(where[i][1]))]
-            return user(_refill(args[i], iter(leaves)), ans, *rebuild(values), **kw)
-        return rule
-
-    inner = FunctionPrimitive(lambda *values, **kw: prim.fun(*rebuild(values), **kw), name=prim.__name__)
-    inner.vjps = RulesByArgument(make_vjp)
-    inner.joint_vjp = joint if prim.joint_vjp is None else None
-    inner.jvps = RulesByArgument(make_jvp)
-    return inner(*flat, **kwargs)
-
-
 def def_vjps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
     """Register flat vjp rules ``rule(g, ans, *args, **kwargs)``, one per argument."""
     new_vjp_rules(prim)
@@ -817,30 +457,6 @@ def def_jvps(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] 
         prim.jvps[argnum] = rule
 
 
-def defvjp(prim: Primitive, *makers: Callable | None, argnums: tuple[int, ...] | None = None):
-    """Define reverse-mode rules, HIPS autograd style.
-
-    Each maker is called as ``maker(ans, *args, **kwargs)`` and returns a function of the
-    output cotangent ``g`` that gives the argument's cotangent. Use ``None`` for an
-    argument without a derivative.
-
-    >>> import chainrule as cr, chainrule.numpy as cnp
-    >>> square = cr.primitive(lambda x: x * x)
-    >>> cr.defvjp(square, lambda ans, x: lambda g: 2 * g * x)
-    >>> float(cr.grad(square)(3.0))
-    6.0
-    """
-    if not isinstance(prim, Primitive):
-        raise TypeError(f"defvjp expects a function made with chainrule.primitive, got {prim!r}")
-
-    def flat(maker):
-        if maker is None:
-            return None
-        return lambda g, ans, *args, **kwargs: maker(user_output(ans), *args, **kwargs)(all_output_cotangents(g, ans))
-
-    argnums = rule_argnums(argnums, len(makers))
-    def_vjps(prim, *(flat(m) for m in makers), argnums=argnums)
-    replaced_vjps(prim, argnums)
 
 
 def rule_argnums(argnums, n: int) -> tuple[int, ...]:
@@ -893,20 +509,6 @@ def given_jvps(prim: Primitive, argnums=None) -> None:
         prim.jvps_given.update(argnums)
 
 
-def defjvp(prim: Primitive, *rules: Callable | None, argnums: tuple[int, ...] | None = None):
-    """Define forward-mode rules, HIPS autograd style: ``rule(t, ans, *args, **kwargs)``.
-
-    >>> import chainrule as cr, chainrule.numpy as cnp
-    >>> square = cr.primitive(lambda x: x * x)
-    >>> cr.defjvp(square, lambda t, ans, x: 2 * t * x)
-    >>> float(cr.jvp(square, (3.0,), (1.0,))[1])
-    6.0
-    """
-    if not isinstance(prim, Primitive):
-        raise TypeError(f"defjvp expects a function made with chainrule.primitive, got {prim!r}")
-    argnums = rule_argnums(argnums, len(rules))
-    def_jvps(prim, *rules, argnums=argnums)
-    given_jvps(prim, argnums)
 
 
 class RulesByArgument(dict):

@@ -30,7 +30,7 @@ __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TEXTS_MADE", "TRACE_TYPES", 
 # space such as a function in an RKHS); filled by ``chainrule.tracer.Box.register``.
 BOX_TYPES: dict[type, type] = {}
 
-# The trace classes (filled by chainrule.core.trace.Trace.__init_subclass__): a Tensor made
+# The trace classes (filled by chainrule.core.trace_protocol.Trace.__init_subclass__): a Tensor made
 # with another second argument is PyTorch's legacy constructor, torch.Tensor(2, 3).
 TRACE_TYPES: set[type] = set()
 _NOTHING = object()
@@ -140,8 +140,8 @@ class Tensor:
         self._value = value
         self._trace = trace
         self._node = node
-        if traces._threads_in_inference and trace is eager.EAGER:  # PyTorch's inference Tensor
-            traces.mark_inference(self)
+        if eager_trace._threads_in_inference and trace is eager.EAGER:  # PyTorch's inference Tensor
+            eager_trace.mark_inference(self)
 
     def _construct(self, args: tuple, device) -> None:
         # PyTorch's legacy constructor; chainrule.numpy.torch_legacy sets the real one
@@ -703,8 +703,7 @@ def undifferentiated(x):
 
 
 # The eager layer's functions take Tensors; the class needs them for its eager methods.
-from chainrule.core import eager  # noqa: E402
-from chainrule.core import trace as traces  # noqa: E402
+from chainrule.core import eager, eager_trace  # noqa: E402
 
 
 def deepcopy_eager(t: Tensor, memo: dict) -> Tensor:

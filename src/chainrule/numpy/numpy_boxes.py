@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.core.primitive import primitive
 from chainrule.core.tensor import BOX_TYPES, Tensor
+from chainrule.core.user_primitive import primitive
 
 __all__ = ["ArrayBox", "Box", "SequenceBox", "DictBox", "primitive"]
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import primitive
+from chainrule.core.user_primitive import primitive
 from chainrule.numpy.creation import make_diagonal
 from chainrule.numpy.elementwise import _astype
 from chainrule.numpy.numpy_vjps import metadata

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.primitive import global_setting
+from chainrule.core.global_state import global_setting
 from chainrule.core.rng import generator_state, restore_generator
 from chainrule.core.tensor import PRINT_OPTIONS, Tensor, TensorError
 from chainrule.numpy.torch_common import Device

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import CompositePrimitive, Primitive, def_vjps
+from chainrule.core.composite import CompositePrimitive
+from chainrule.core.primitive import Primitive, def_vjps
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 from chainrule.transforms.batch_trace import BatchTrace

@@ -11,16 +11,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.composite import NO_TANGENT, CompositePrimitive
 from chainrule.core.eager import enable_grad, nested_backward, no_grad, tensor
-from chainrule.core.primitive import (
-    NO_TANGENT,
-    CompositePrimitive,
-    MissingRule,
-    Primitive,
-    def_joint_vjp,
-    def_jvps,
-    def_vjps,
-)
+from chainrule.core.primitive import MissingRule, Primitive, def_joint_vjp, def_jvps, def_vjps
 from chainrule.core.pytree import tree_children, tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import Tensor, undifferentiated

@@ -28,18 +28,21 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
-from chainrule.core.primitive import RECORDING, SETTINGS, SETTINGS_READ, user_function
+from chainrule.core.global_state import SETTINGS, SETTINGS_READ
+from chainrule.core.primitive import RECORDING
 from chainrule.core.rng import recorder_closed, recorder_opened
 from chainrule.core.tensor import (
     AS_TEXT,
     MEASURED,
+    NO_KWARGS,
     PRINT_OPTIONS,
     TEXTS_MADE,
     Tensor,
     eager_error,
     undifferentiated,
 )
-from chainrule.core.trace import NO_KWARGS, Trace, _levels, same_tuple_type
+from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.core.user_primitive import user_function
 from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory

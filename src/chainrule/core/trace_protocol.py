@@ -1,0 +1,127 @@
+"""What every trace offers, and the helpers the traces share.
+
+Every transform opens a trace with a fresh, higher ``level``. A primitive called on
+Tensors goes to the trace with the highest level among its arguments; that trace unboxes
+only its own Tensors and calls the primitive again on the rest, so outer traces see the
+call too. Because each trace only unboxes what is its own, nested transforms cannot
+confuse their perturbations (Siskind and Pearlmutter's example stays correct).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from chainrule.core.eager_node import EagerNode
+from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.core.tape import PROJECT, tape_entry
+from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor
+
+__all__ = [
+    "Trace",
+    "own_leaves",
+    "record_composite",
+    "project_outputs",
+    "same_tuple_type",
+    "escaped_tensor_error",
+    "keyword_tensor",
+]
+
+_levels = itertools.count(1)
+_new_tensor = object.__new__  # the hot paths make Tensors without calling __init__
+
+
+def keyword_tensor(kwargs) -> bool:
+    """Whether a keyword argument holds a Tensor of a trace below (a mask ``where=`` that a
+    vmap batches): the call then goes through ``Primitive.__call__``'s door to that trace,
+    as a positional one does (NumPy's own call would hand it back through the mask's
+    ``__array_ufunc__``, without end)."""
+    return any(isinstance(v, Tensor) for v in kwargs.values())
+
+
+class Trace:
+    """What every trace offers: ``process(prim, args, kwargs)``, and the one- and
+    two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
+
+    __slots__ = ()
+    records = False  # only chainrule.jit's trace records a program
+    batches = False  # only chainrule.vmap's trace: its values hold a batch of examples
+    # only chainrule.jit's trace of a call on plain arrays: its values have only NumPy's
+    # methods, as the plain call's have
+    plain_arrays = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        TRACE_TYPES.add(cls)  # what Tensor(value, trace) tells from torch.Tensor(2, 3)
+
+    def unary(self, prim, a, kwargs=NO_KWARGS):
+        return self.process(prim, (a,), kwargs)
+
+    def binary(self, prim, a, b, kwargs=NO_KWARGS):
+        return self.process(prim, (a, b), kwargs)
+
+    def composite(self, prim, args):
+        """A :class:`~chainrule.core.composite.CompositePrimitive` called on this trace's
+        Tensors. A trace without rules for it runs its body, whose calls come back here."""
+        return prim.fun(*args)
+
+
+def own_leaves(trace, args):
+    """The leaves of the pytree ``args`` with this trace's Tensors unboxed, the positions
+    of those, and the tree: what a trace's ``composite`` method starts from."""
+    leaves, in_tree = tree_flatten(args)
+    values = list(leaves)
+    own = []
+    for i, v in enumerate(leaves):
+        if isinstance(v, Tensor) and v._trace is trace:
+            values[i] = v._value
+            own.append(i)
+    return leaves, values, own, in_tree
+
+
+def record_composite(trace, rules, parents, values, out, inputs=None):
+    """Box a composite call's ``out`` pytree on a reverse or eager trace: one record (a
+    tape entry or an EagerNode) of ``rules`` for the call, one more per output leaf if
+    there are several (as for any multiple-output primitive)."""
+    out_leaves, out_tree = tree_flatten(out)
+    ans = tuple(out_leaves) if rules.multiple_outputs else out_leaves[0]
+    record = tape_entry(rules, parents, values, NO_KWARGS, ans)
+    tape = getattr(trace, "tape", None)
+    if tape is not None:
+        tape.append(record)
+        node = len(tape) - 1
+    else:
+        node = EagerNode(*record, inputs=inputs)
+        node.stamp = trace.clock
+    if rules.multiple_outputs:
+        boxed = project_outputs(trace, node, ans, tape)
+    else:
+        boxed = (Tensor(ans, trace, node),)
+    return tree_unflatten(out_tree, list(boxed))
+
+
+def project_outputs(trace, node, ans, tape):
+    """One Tensor per output of a multiple-output primitive, each with its own record:
+    a tape entry (reverse trace, ``node`` a tape position) or an EagerNode (eager)."""
+    outs = []
+    for k, value in enumerate(ans):
+        record = tape_entry(PROJECT, ((k, node),), (len(ans),), {}, value)
+        if tape is not None:
+            tape.append(record)
+            proj = len(tape) - 1
+        else:
+            proj = EagerNode(*record, inputs=(len(ans),), stamp=trace.clock)
+        outs.append(Tensor(value, trace, proj))
+    return same_tuple_type(ans, outs)
+
+
+def same_tuple_type(like, items):
+    """A tuple of ``items`` of the same kind as ``like`` (NumPy returns namedtuples)."""
+    return type(like)(*items) if hasattr(like, "_fields") else tuple(items)
+
+
+def escaped_tensor_error(trace, prim) -> Exception:
+    return RuntimeError(
+        f"{prim.__name__} was called on a Tensor of a {trace.name} transform that has already "
+        "returned. A value that was being differentiated escaped its transform (stored in "
+        "a global, a closure or an attribute); return it from the function instead."
+    )
