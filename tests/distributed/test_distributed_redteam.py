@@ -98,3 +98,27 @@ dist.all_reduce(t, op=dist.ReduceOp.SUM)
     assert proc.returncode != 0
     assert "[rank 0] rank 1 has ended while this process waits for it in all_reduce (called at job.py:8)" \
         in proc.stderr, proc.stderr
+
+
+def test_parameters_that_require_grad_on_one_process_only_are_named_at_wrap_time(tmp_path):
+    # the buckets hold the parameters that require a gradient: with a bias frozen on one
+    # process only, the buckets differed and the allreduce summed unrelated gradients (or
+    # failed inside MPI with "buffer is smaller than requested size")
+    out = ok(run_mpi("""
+import numpy as np
+from chainrule import distributed as dist, nn
+dist.init()
+for shared_memory in (False, True):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
+    if dist.rank() == 1:
+        model[1].bias.requires_grad_(False)
+    try:
+        dist.DistributedDataParallel(model, shared_memory=shared_memory)
+    except dist.DistributedError as e:
+        assert "rank 1 differs from rank 0 at 'parameter 1.bias'" in str(e), e
+        assert "rank 1 has 'parameter 1.bias (requires_grad=False)'" in str(e), e
+    else:
+        raise AssertionError("no error")
+print("named")
+""", tmp_path, timeout=60))
+    assert out.count("named") == 2

@@ -138,15 +138,16 @@ class DistributedDataParallel(Module):
 
     PyTorch's signature. At wrap time rank 0's parameters and buffers are copied to every
     process, after checking that all processes have the same parameter and buffer names,
-    shapes and dtypes (the error names the first difference; ``init_sync=False`` skips
-    both). As in PyTorch, the buffers (BatchNorm's running statistics) are broadcast from
-    rank 0 again at the start of each forward pass that follows a synchronised training
-    pass (``broadcast_buffers=False`` or ``forward_sync_buffers=False``: never; then each
-    process keeps its own); use ``nn.SyncBatchNorm`` for batch statistics over all
-    processes. ``device_ids``/``output_device`` (GPUs) and ``process_group`` (the
-    whole job only, here) must be left out; ``dim``, ``find_unused_parameters``,
-    ``check_reduction`` and ``static_graph`` change nothing (a parameter without a
-    gradient never holds the others up).
+    shapes and dtypes, and the same parameters that require a gradient (the error names the
+    first difference; ``init_sync=False`` skips both). As in PyTorch, the buffers
+    (BatchNorm's running statistics) are broadcast from rank 0 again at the start of each
+    forward pass that follows a synchronised training pass (``broadcast_buffers=False`` or
+    ``forward_sync_buffers=False``: never; then each process keeps its own); use
+    ``nn.SyncBatchNorm`` for batch statistics over all processes.
+    ``device_ids``/``output_device`` (GPUs) and ``process_group`` (the whole job only, here)
+    must be left out; ``dim``, ``find_unused_parameters``, ``check_reduction`` and
+    ``static_graph`` change nothing (a parameter without a gradient never holds the others
+    up).
 
     ``shared_memory``: ``None`` (the default) sums the buckets in an MPI shared-memory
     window when every process runs on one machine and ``/dev/shm`` has room for them, and
@@ -218,7 +219,10 @@ class DistributedDataParallel(Module):
         self.__dict__["_sync_buffers_next"] = True
         self.__dict__["_as_bucket_view"] = bool(gradient_as_bucket_view)
         if init_sync:
-            named = [(f"parameter {n}", p) for n, p in module.named_parameters()]
+            # which parameters require a gradient decides the buckets: a difference would sum
+            # unrelated gradients, so it is named as a difference of the model too
+            named = [(f"parameter {n}" + ("" if p.requires_grad else " (requires_grad=False)"), p)
+                     for n, p in module.named_parameters()]
             if broadcast_buffers is not False:
                 named += [(f"buffer {n}", b) for n, b in module.named_buffers()]
             check_same(comm, [(n, (tuple(np.shape(t._value)), np.asarray(t._value).dtype.str))
