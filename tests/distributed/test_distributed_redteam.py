@@ -122,3 +122,27 @@ for shared_memory in (False, True):
 print("named")
 """, tmp_path, timeout=60))
     assert out.count("named") == 2
+
+
+def test_jitted_sync_batchnorm_when_another_process_batch_changes_size(tmp_path):
+    # the global count was a number read at trace time: a process whose own batch kept its
+    # size replayed with the old count, skipping the count's allreduce that the other
+    # process (tracing its new size) made, and the collectives no longer matched
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist, nn
+dist.init()
+r = dist.rank()
+bn = nn.SyncBatchNorm(2, dtype=np.float64)
+step = cr.jit(lambda m, x: m(x))
+rng = np.random.default_rng(0)
+for sizes in [(4, 4), (4, 4), (4, 2), (4, 2)]:
+    x = rng.normal(size=(sum(sizes), 2))
+    mine = slice(sum(sizes[:r]), sum(sizes[: r + 1]))
+    with cr.no_grad():
+        got = step(bn, x[mine])
+    want = (x - x.mean(0)) / np.sqrt(x.var(0) + bn.eps)  # BatchNorm of the whole batch
+    np.testing.assert_allclose(np.asarray(got), want[mine], rtol=1e-12, atol=1e-12)
+print("counted")
+""", tmp_path, timeout=60))
+    assert out.count("counted") == 2

@@ -3,7 +3,8 @@
 Plain ``BatchNorm1d``/``BatchNorm2d`` under data-parallel training normalise each
 process's part of the batch by that part's statistics. ``SyncBatchNorm`` instead sums
 the per-channel counts, sums and squared deviations over all processes (two allreduces:
-the mean first, then the variance around it, which keeps float precision), so the
+the counts with the sums for the mean first, then the squared deviations around it,
+which keeps float precision), so the
 output is what BatchNorm would give on the whole global batch. The allreduce is
 differentiable, so the gradient flows through the statistics of every process.
 """
@@ -13,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.distributed.collectives import all_reduce, all_reduce_p
+from chainrule.core.tensor import undifferentiated
+from chainrule.distributed.collectives import all_reduce_p
 from chainrule.distributed.comm import is_initialized, spans_job
-from chainrule.nn._ops import plain
 from chainrule.nn.functional import _update_running
 from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
@@ -83,13 +84,19 @@ class SyncBatchNorm(_BatchNorm):
             raise ValueError(f"SyncBatchNorm({self.num_features}) got an input with {x.shape[1]} channels")
         axes = (0, *range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        count = float(all_reduce(x.size // x.shape[1]))
-        if count < 2:
+        # the count of values per channel over all processes travels with the sums, a value
+        # of the computation (recorded by chainrule.jit) rather than a number Python reads:
+        # a replay then counts again when another process's batch has changed size (an
+        # uneven last batch) while this one's has not
+        local = cnp.sum(x, axis=axes)
+        sums = all_reduce_p(cnp.concatenate([local, np.full(1, x.size // x.shape[1], local.dtype)]), "sum")
+        count = undifferentiated(sums[-1])  # a number of values: no derivative
+        if bool(count < 2):
             raise ValueError(
                 f"SyncBatchNorm in training needs more than one value per channel over all "
-                f"processes, got {count:g}"
+                f"processes, got {float(count):g}"
             )
-        mean = all_reduce_p(cnp.sum(x, axis=axes), "sum") / count
+        mean = sums[:-1] / count
         xc = x - cnp.reshape(mean, shape)
         var = all_reduce_p(cnp.sum(xc * xc, axis=axes), "sum") / count
         out = xc / cnp.sqrt(cnp.reshape(var, shape) + self.eps)
@@ -98,8 +105,9 @@ class SyncBatchNorm(_BatchNorm):
             momentum = 0.0 if self.momentum is None else self.momentum
             if self.momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked)
-            _update_running(self.running_mean, np.asarray(plain(mean)), momentum)
-            _update_running(self.running_var, np.asarray(plain(var)) * (count / (count - 1)), momentum)
+            # the batch statistics as data (recorded under chainrule.jit, not read)
+            _update_running(self.running_mean, undifferentiated(mean), momentum)
+            _update_running(self.running_var, undifferentiated(var) * (count / (count - 1)), momentum)
         if self.weight is not None:
             out = out * cnp.reshape(self.weight, shape)
         if self.bias is not None:
