@@ -146,3 +146,23 @@ for sizes in [(4, 4), (4, 4), (4, 2), (4, 2)]:
 print("counted")
 """, tmp_path, timeout=60))
     assert out.count("counted") == 2
+
+
+def test_jitted_collectives_of_plain_values_run_again_on_every_call(tmp_path):
+    # all_reduce of a Python number (a batch size) and broadcast of any value ran when the
+    # function was traced only: a process whose own values had not changed replayed the
+    # old result (rank 1 got rank 0's first broadcast value forever), in silence
+    out = ok(run_mpi("""
+import numpy as np, chainrule as cr
+from chainrule import distributed as dist
+dist.init()
+r = dist.rank()
+mean_over_all = cr.jit(lambda x: x.sum() / dist.all_reduce(x.shape[0]))
+from_root = cr.jit(lambda x: dist.broadcast(x, src=0) * 1.0)
+for k, sizes in enumerate([(4, 4), (4, 4), (4, 2), (3, 2)]):
+    x = np.full(sizes[r], float(r + 1))
+    np.testing.assert_allclose(mean_over_all(x), sizes[r] * (r + 1) / sum(sizes))
+    np.testing.assert_array_equal(from_root(np.full(2, float(k if r == 0 else 7))), np.full(2, float(k)))
+print("again")
+""", tmp_path, timeout=60))
+    assert out.count("again") == 2

@@ -20,8 +20,10 @@ import numpy as np
 
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor
+from chainrule.core.rng import open_recorder
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import EAGER
+from chainrule.core.values import plain
 from chainrule.distributed.comm import (
     ProcessGroup,
     check_same,
@@ -374,14 +376,21 @@ def all_reduce(tree, op: str = "sum", group=None, async_op: bool = False):
             out.append(None)
             plain_positions.append(i)
     if plain_positions:
-        reduced = _reduce_plain(comm, [leaves[i] for i in plain_positions], op, structure)
+        values = [leaves[i] for i in plain_positions]
+        recorder = open_recorder()
+        if recorder is None:
+            reduced = _reduce_plain(comm, values, op, structure)
+        else:  # under cr.jit: a call of the program, made again by every replay (never a
+            # constant of it: another process's values, a batch size, say, may change)
+            reduced = recorder.record(_reduce_plain, (comm, values, op, structure, False), {})
         for i, value in zip(plain_positions, reduced, strict=True):
             out[i] = value
     return _collective_result(tree, tree_unflatten(treedef, out), async_op)
 
 
-def _reduce_plain(comm, values: list, op: str, structure: str) -> list:
-    """Plain arrays and numbers, reduced with one message per dtype (packed together)."""
+def _reduce_plain(comm, values: list, op: str, structure: str, numbers: bool = True) -> list:
+    """Plain arrays and numbers, reduced with one message per dtype (packed together);
+    Python numbers come back as Python numbers (``numbers=True``) or 0-d arrays."""
     arrays = [np.asarray(v) for v in values]
     groups: dict[np.dtype, list[int]] = {}
     for i, a in enumerate(arrays):
@@ -399,7 +408,7 @@ def _reduce_plain(comm, values: list, op: str, structure: str) -> list:
             results[i] = reduced[start : start + n].reshape(arrays[i].shape)
             start += n
     for i, v in enumerate(values):  # Python numbers stay Python numbers
-        if isinstance(v, int | float | complex) and not isinstance(v, bool):
+        if numbers and isinstance(v, int | float | complex) and not isinstance(v, bool):
             results[i] = results[i].item()
     return results
 
@@ -479,15 +488,25 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
     elif not 0 <= root < comm.Get_size():
         raise ValueError(f"broadcast: root {root} is not a rank of this job of {comm.Get_size()}")
     leaves, treedef = tree_flatten(tree)
-    arrays = [np.array(leaf.primal() if isinstance(leaf, Tensor) else leaf, order="C") for leaf in leaves]
-    check_same(comm, [("tree", _structure(treedef))] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)],
-               "broadcast")
+    recorder = open_recorder()
+    if recorder is None:
+        arrays = _broadcast_plain(comm, [plain(leaf) for leaf in leaves], root, _structure(treedef))
+        out = [a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a
+               for leaf, a in zip(leaves, arrays, strict=True)]
+    else:  # under cr.jit: a call of the program, made again by every replay (root's values
+        # change between calls where the others' do not: never a constant of the program)
+        out = recorder.record(_broadcast_plain, (comm, [undifferentiated(leaf) for leaf in leaves], root,
+                                                 _structure(treedef)), {})
+    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
+
+
+def _broadcast_plain(comm, values: list, root: int, structure: str) -> list:
+    """New arrays holding process ``root``'s ``values`` (arrays and numbers)."""
+    arrays = [np.array(v, order="C") for v in values]
+    check_same(comm, [("tree", structure)] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)], "broadcast")
     for a in arrays:
         comm.Bcast(a, root=root)
-    out = []
-    for leaf, a in zip(leaves, arrays, strict=True):
-        out.append(a.item() if isinstance(leaf, int | float | complex) and not isinstance(leaf, bool) else a)
-    return _collective_result(tree, tree_unflatten(treedef, out), async_op)
+    return arrays
 
 
 _SIMPLE_KEYS = (str, int, float, bool, type(None))
