@@ -1,7 +1,8 @@
 """Odd cases of chainrule.distributed met by scripts written for torch.distributed: 0-d
-Tensors in the collectives, charlm under a launcher, spawn's started processes, and the
-message of a process that waits for one that has ended. (A last batch smaller than the
-job in ``chainrule train`` is checked in test_cli_parallel.py.)"""
+Tensors in the collectives, a parameter frozen on one process only, SyncBatchNorm and
+collectives of plain values under cr.jit, charlm under a launcher, spawn's started
+processes, and the message of a process that waits for one that has ended. (A last batch
+smaller than the job in ``chainrule train`` is checked in test_cli_parallel.py.)"""
 
 import subprocess
 import sys
@@ -13,20 +14,20 @@ from chainrule.cli import main
 
 pytestmark = needs_mpi
 
-
-def test_zero_d_tensors_travel_as_zero_d(tmp_path):
-    # a 0-d Tensor (a loss, a count) was sent as shape (1,): all_gather and gather failed
-    # to write it back, scatter refused it, and the other process waited forever
-    out = ok(run_mpi("""
+# Several checks in one job of 2 processes (each job costs seconds to start); each
+# section prints its name when its check has passed.
+ODD_CASES = """
 import numpy as np, chainrule as cr
-from chainrule import distributed as dist
+from chainrule import distributed as dist, nn
 import chainrule.distributed.nn as dnn
 dist.init_process_group("gloo")
 r, w = dist.get_rank(), dist.get_world_size()
+
+# A 0-d Tensor (a loss, a count) was sent as shape (1,): all_gather and gather failed to
+# write it back, scatter refused it, and the other process waited forever.
 def same(t, want):
     got = t.detach().numpy() if isinstance(t, cr.Tensor) else np.asarray(t)
     assert got.shape == () and got == want, (got, want)
-
 out = [cr.tensor(0.0) for _ in range(w)]
 dist.all_gather(out, cr.tensor(float(r)))
 for q in range(w):
@@ -42,18 +43,65 @@ same(t, 5.0 + r)
 t = cr.tensor(float(r + 1))
 if r == 0:
     dist.send(t, 1)
-elif r == 1:
+else:
     dist.recv(t, 0)
-same(t, 1.0 if r < 2 else r + 1)
+same(t, 1.0)
 x = cr.tensor(float(r + 1), requires_grad=True)
 parts = dnn.all_gather(x)
 for q in range(w):
     same(parts[q], q + 1)
 sum((q + 2) * p for q, p in enumerate(parts)).backward()
 same(x.grad, w * (r + 2))  # every process's gradient of this process's part
-print("0-d ok")
-""", tmp_path, timeout=60))
-    assert out.count("0-d ok") == 2
+print("0-d tensors")
+
+# The buckets hold the parameters that require a gradient: with a bias frozen on one
+# process only they differed, and the allreduce summed unrelated gradients in silence
+# (or failed inside MPI with "buffer is smaller than requested size").
+for shared_memory in (False, True):
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
+    if r == 1:
+        model[1].bias.requires_grad_(False)
+    try:
+        dist.DistributedDataParallel(model, shared_memory=shared_memory)
+    except dist.DistributedError as e:
+        assert "rank 1 differs from rank 0 at 'parameter 1.bias'" in str(e), e
+        assert "rank 1 has 'parameter 1.bias (requires_grad=False)'" in str(e), e
+    else:
+        raise AssertionError("no error")
+print("frozen on one process")
+
+# SyncBatchNorm's global count was a number read when cr.jit traced: a process whose batch
+# kept its size replayed with the old count, without the count's allreduce that the other
+# process (tracing its new size) made, and the collectives no longer matched.
+bn = nn.SyncBatchNorm(2, dtype=np.float64)
+normalise = cr.jit(lambda m, x: m(x))
+rng = np.random.default_rng(0)
+for sizes in [(4, 4), (4, 4), (4, 2), (4, 2)]:
+    x = rng.normal(size=(sum(sizes), 2))
+    mine = slice(sum(sizes[:r]), sum(sizes[: r + 1]))
+    with cr.no_grad():
+        got = normalise(bn, x[mine])
+    want = (x - x.mean(0)) / np.sqrt(x.var(0) + bn.eps)  # BatchNorm of the whole batch
+    np.testing.assert_allclose(np.asarray(got), want[mine], rtol=1e-12, atol=1e-12)
+print("jitted SyncBatchNorm")
+
+# all_reduce of a Python number (a batch size) and broadcast of any value ran when the
+# function was traced only: a process whose own values had not changed replayed the old
+# result (rank 1 kept rank 0's first broadcast value), in silence.
+mean_over_all = cr.jit(lambda x: x.sum() / dist.all_reduce(x.shape[0]))
+from_root = cr.jit(lambda x: dist.broadcast(x, src=0) * 1.0)
+for k, sizes in enumerate([(4, 4), (4, 4), (4, 2), (3, 2)]):
+    x = np.full(sizes[r], float(r + 1))
+    np.testing.assert_allclose(mean_over_all(x), sizes[r] * (r + 1) / sum(sizes))
+    np.testing.assert_array_equal(from_root(np.full(2, float(k if r == 0 else 7))), np.full(2, float(k)))
+print("jitted plain collectives")
+"""
+
+
+def test_odd_cases_on_two_processes(tmp_path):
+    out = ok(run_mpi(ODD_CASES, tmp_path, timeout=90))
+    for section in ("0-d tensors", "frozen on one process", "jitted SyncBatchNorm", "jitted plain collectives"):
+        assert out.count(section) == 2, (section, out)
 
 
 def test_charlm_under_a_launcher_is_refused(monkeypatch, capsys):
@@ -98,71 +146,3 @@ dist.all_reduce(t, op=dist.ReduceOp.SUM)
     assert proc.returncode != 0
     assert "[rank 0] rank 1 has ended while this process waits for it in all_reduce (called at job.py:8)" \
         in proc.stderr, proc.stderr
-
-
-def test_parameters_that_require_grad_on_one_process_only_are_named_at_wrap_time(tmp_path):
-    # the buckets hold the parameters that require a gradient: with a bias frozen on one
-    # process only, the buckets differed and the allreduce summed unrelated gradients (or
-    # failed inside MPI with "buffer is smaller than requested size")
-    out = ok(run_mpi("""
-import numpy as np
-from chainrule import distributed as dist, nn
-dist.init()
-for shared_memory in (False, True):
-    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
-    if dist.rank() == 1:
-        model[1].bias.requires_grad_(False)
-    try:
-        dist.DistributedDataParallel(model, shared_memory=shared_memory)
-    except dist.DistributedError as e:
-        assert "rank 1 differs from rank 0 at 'parameter 1.bias'" in str(e), e
-        assert "rank 1 has 'parameter 1.bias (requires_grad=False)'" in str(e), e
-    else:
-        raise AssertionError("no error")
-print("named")
-""", tmp_path, timeout=60))
-    assert out.count("named") == 2
-
-
-def test_jitted_sync_batchnorm_when_another_process_batch_changes_size(tmp_path):
-    # the global count was a number read at trace time: a process whose own batch kept its
-    # size replayed with the old count, skipping the count's allreduce that the other
-    # process (tracing its new size) made, and the collectives no longer matched
-    out = ok(run_mpi("""
-import numpy as np, chainrule as cr
-from chainrule import distributed as dist, nn
-dist.init()
-r = dist.rank()
-bn = nn.SyncBatchNorm(2, dtype=np.float64)
-step = cr.jit(lambda m, x: m(x))
-rng = np.random.default_rng(0)
-for sizes in [(4, 4), (4, 4), (4, 2), (4, 2)]:
-    x = rng.normal(size=(sum(sizes), 2))
-    mine = slice(sum(sizes[:r]), sum(sizes[: r + 1]))
-    with cr.no_grad():
-        got = step(bn, x[mine])
-    want = (x - x.mean(0)) / np.sqrt(x.var(0) + bn.eps)  # BatchNorm of the whole batch
-    np.testing.assert_allclose(np.asarray(got), want[mine], rtol=1e-12, atol=1e-12)
-print("counted")
-""", tmp_path, timeout=60))
-    assert out.count("counted") == 2
-
-
-def test_jitted_collectives_of_plain_values_run_again_on_every_call(tmp_path):
-    # all_reduce of a Python number (a batch size) and broadcast of any value ran when the
-    # function was traced only: a process whose own values had not changed replayed the
-    # old result (rank 1 got rank 0's first broadcast value forever), in silence
-    out = ok(run_mpi("""
-import numpy as np, chainrule as cr
-from chainrule import distributed as dist
-dist.init()
-r = dist.rank()
-mean_over_all = cr.jit(lambda x: x.sum() / dist.all_reduce(x.shape[0]))
-from_root = cr.jit(lambda x: dist.broadcast(x, src=0) * 1.0)
-for k, sizes in enumerate([(4, 4), (4, 4), (4, 2), (3, 2)]):
-    x = np.full(sizes[r], float(r + 1))
-    np.testing.assert_allclose(mean_over_all(x), sizes[r] * (r + 1) / sum(sizes))
-    np.testing.assert_array_equal(from_root(np.full(2, float(k if r == 0 else 7))), np.full(2, float(k)))
-print("again")
-""", tmp_path, timeout=60))
-    assert out.count("again") == 2
