@@ -80,6 +80,13 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         raise TensorError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
     if enable_gqa:
         key, value = _grouped(query, key, value)
+    try:
+        np.broadcast_shapes(tuple(query.shape[:-2]), tuple(key.shape[:-2]), tuple(value.shape[:-2]))
+    except ValueError:
+        raise TensorError(f"scaled_dot_product_attention: the batch axes (all but the last two) of query "
+                          f"{tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)} do not "
+                          "broadcast together" + ("" if enable_gqa else
+                                                   "; for fewer key/value heads pass enable_gqa=True")) from None
     dtype = _dtype(query)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = cnp.matmul(query, cnp.swapaxes(key, -1, -2)) * scale
@@ -110,6 +117,23 @@ def _grouped(query, key, value):
     if repeats == 1:
         return key, value
     return cnp.repeat(key, repeats, axis=-3), cnp.repeat(value, repeats, axis=-3)
+
+
+def check_query_key_value(query, key, value, kdim: int, vdim: int, batch_axis: int, name: str) -> None:
+    """Raise a ``TensorError`` saying what is wrong unless key and value fit the query:
+    the same number of axes (3, or 2 unbatched), the same batch size on ``batch_axis``,
+    ``kdim`` and ``vdim`` features, and key and value the same length."""
+    shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)}"
+    if key.ndim != query.ndim or value.ndim != query.ndim:
+        raise TensorError(f"{name}: {shapes} must all be batched (3 axes) or all unbatched (2)")
+    if key.shape[-1] != kdim or value.shape[-1] != vdim:
+        raise TensorError(f"{name}: key and value must end in kdim={kdim} and vdim={vdim} features, "
+                          f"got {tuple(key.shape)} and {tuple(value.shape)}")
+    if key.shape[:-1] != value.shape[:-1]:
+        raise TensorError(f"{name}: {shapes}: key and value must have the same length (one value per key)"
+                          + ("" if query.ndim == 2 else " and batch size"))
+    if query.ndim == 3 and query.shape[batch_axis] != key.shape[batch_axis]:
+        raise TensorError(f"{name}: {shapes} must have the same batch size (axis {batch_axis})")
 
 
 def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_mask=None,
@@ -256,9 +280,6 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     if embed_dim_to_check % num_heads:
         raise TensorError(f"multi_head_attention_forward: embed_dim ({embed_dim_to_check}) must be divisible by "
                          f"num_heads ({num_heads})")
-    if key.ndim != query.ndim or value.ndim != query.ndim:
-        raise TensorError(f"multi_head_attention_forward: query {tuple(query.shape)}, key {tuple(key.shape)} and "
-                         f"value {tuple(value.shape)} must all be batched (3 axes) or all unbatched (2)")
     if use_separate_proj_weight:
         if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
             raise TensorError("multi_head_attention_forward: use_separate_proj_weight=True needs q_proj_weight, "
@@ -267,6 +288,9 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num
     elif in_proj_weight is None:
         raise TensorError("multi_head_attention_forward: in_proj_weight is None; pass it, or the three separate "
                          "weights with use_separate_proj_weight=True")
+    kdim, vdim = (k_proj_weight.shape[-1], v_proj_weight.shape[-1]) if use_separate_proj_weight else \
+        (embed_dim_to_check, embed_dim_to_check)
+    check_query_key_value(query, key, value, kdim, vdim, 1, "multi_head_attention_forward")
     same = query is key and key is value
     unbatched = query.ndim == 2
     if unbatched:

@@ -66,6 +66,9 @@ class RNNCellBase(Module):
             if h is None:
                 h = cnp.zeros((n, self.hidden_size), dtype=F._dtype(input))
             elif unbatched:
+                if h.ndim != 1:  # (1, hidden) would come back batched: PyTorch refuses it too
+                    raise TensorError(f"{type(self).__name__}: an unbatched input ({self.input_size},) needs an "
+                                      f"unbatched state ({self.hidden_size},), got {tuple(h.shape)}")
                 h = cnp.reshape(h, (1, self.hidden_size))
             if tuple(h.shape) != (n, self.hidden_size):
                 raise TensorError(f"{type(self).__name__}: expected a state of shape {(n, self.hidden_size)}"

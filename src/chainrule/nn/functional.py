@@ -514,6 +514,9 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     if _dtype(idx).kind not in "iu":
         raise TensorTypeError(f"embedding: indices must be integers, got {_dtype(idx)}")
     n = weight.shape[0]
+    if padding_idx is not None and not -n <= padding_idx < n:  # else the modulo below picks another row
+        raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} embeddings (the rows of "
+                         f"weight); give an index in [-{n}, {n})")
     # under jit one guarded predicate, not the indices, decides whether they are valid
     if idx.size and not every(cnp.logical_and(cnp.min(idx) >= 0, cnp.max(idx) < n)):
         lo, hi = np.min(plain(whole_batch(idx))), np.max(plain(whole_batch(idx)))

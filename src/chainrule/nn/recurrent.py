@@ -16,6 +16,7 @@ per step.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -47,6 +48,13 @@ class RNNBase(Module):
                  proj_size: int = 0, device=None, dtype=None, rng=None):
         super().__init__()
         check_cpu(device, type(self).__name__)
+        for name, size in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers),
+                           ("proj_size", proj_size)):
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral):  # 4.5 would become 4
+                raise TypeError(f"{type(self).__name__}: {name} must be an integer, got {size!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+            raise ValueError(f"{type(self).__name__}: dropout must be a probability between 0 and 1, "
+                             f"got {dropout!r}")
         if mode not in _GATES:
             raise ValueError(f"RNNBase: mode must be one of {', '.join(map(repr, _GATES))}, not {mode!r}")
         if int(proj_size) and mode != "LSTM":

@@ -20,7 +20,7 @@ from chainrule.core.eager import EAGER, is_grad_enabled
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
-from chainrule.nn._attention import attention_block
+from chainrule.nn._attention import attention_block, check_query_key_value
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.layers import GELU, LayerNorm, Linear, ReLU, _empty, param_dtype
@@ -118,9 +118,8 @@ class MultiheadAttention(Module):
         if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
             raise ValueError(f"MultiheadAttention: the query must be (L, N, {self.embed_dim}) (or (N, L, ...) "
                              f"with batch_first, or (L, {self.embed_dim})), got {tuple(query.shape)}")
-        if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim or key.ndim != query.ndim:
-            raise ValueError(f"MultiheadAttention: key and value must end in kdim={self.kdim} and "
-                             f"vdim={self.vdim} features, got {tuple(key.shape)} and {tuple(value.shape)}")
+        check_query_key_value(query, key, value, self.kdim, self.vdim, 0 if self.batch_first else 1,
+                              "MultiheadAttention")
         same = query is key and key is value
         if unbatched:
             query, key, value = (cnp.reshape(t, (1, *t.shape)) for t in (query, key, value))
@@ -425,4 +424,6 @@ def causal_mask(size: int, dtype=None) -> np.ndarray:
     >>> causal_mask(3).tolist()
     [[0.0, -inf, -inf], [0.0, 0.0, -inf], [0.0, 0.0, 0.0]]
     """
+    if size < 0:
+        raise ValueError(f"the causal mask's size must be at least 0, got {size}")
     return np.where(np.tri(size, dtype=bool), 0.0, -math.inf).astype(param_dtype(dtype))

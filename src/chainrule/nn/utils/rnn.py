@@ -162,8 +162,13 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
     >>> packed.data.tolist(), packed.batch_sizes.tolist()
     ([0.0, 1.0, 2.0, 4.0], [2, 1, 1])
     """
+    if np.ndim(input) < 2:
+        raise ValueError(f"pack_padded_sequence: input must be a padded batch (T, B, *) ((B, T, *) with "
+                         f"batch_first), got shape {tuple(np.shape(input))}")
     if batch_first:
         input = cnp.swapaxes(input, 0, 1)
+    if input.shape[1] == 0:
+        raise ValueError(f"pack_padded_sequence: cannot pack an empty batch (shape {tuple(input.shape)})")
     lengths = _lengths(lengths, input.shape[1])
     if lengths.max() > input.shape[0]:
         raise ValueError(f"a length ({lengths.max()}) is longer than the padded sequences ({input.shape[0]})")

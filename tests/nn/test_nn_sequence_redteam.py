@@ -1,0 +1,97 @@
+"""Odd use of the sequence layers, against PyTorch: shapes that do not fit and arguments
+out of range raise an error that says what is wrong wherever PyTorch raises one (never a
+silent truncation or another row)."""
+
+import numpy as np
+import pytest
+
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.nn.utils import rnn as ours_rnn
+
+torch = pytest.importorskip("torch")
+from torch.nn.utils import rnn as torch_rnn  # noqa: E402
+
+pytestmark = pytest.mark.torch
+rng = np.random.default_rng(3)
+L, S, N, E = 3, 4, 2, 4
+
+
+def _both_raise(ours, theirs, error, match):
+    """PyTorch raises on this input; so do we, with ``error`` whose message matches ``match``."""
+    with pytest.raises(Exception):  # noqa: B017 -- PyTorch's errors are of several types
+        theirs(torch)
+    with pytest.raises(error, match=match):
+        ours()
+
+
+def _x(*shape):
+    return rng.standard_normal(shape)
+
+
+MHA_SHAPES = {  # (query, key, value) of a (L, N, E) layer; what our error names
+    "key_unbatched": (((L, N, E), (S, E), (S, E)), "all be batched .3 axes. or all unbatched"),
+    "value_longer": (((L, N, E), (S, N, E), (S + 1, N, E)), "key and value must have the same length"),
+    "other_batch": (((L, N, E), (S, N + 1, E), (S, N + 1, E)), r"same batch size \(axis 1\)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MHA_SHAPES))
+def test_multihead_attention_says_which_shapes_do_not_fit(case):
+    shapes, match = MHA_SHAPES[case]
+    args = [_x(*s) for s in shapes]
+    ours, theirs = nn.MultiheadAttention(E, 2, dtype=np.float64), torch.nn.MultiheadAttention(E, 2).double()
+    _both_raise(lambda: ours(*args), lambda t: theirs(*map(t.tensor, args)), ValueError, match)
+    w, b = np.eye(3 * E, E), np.zeros(3 * E)  # the functional form, packed weights
+    _both_raise(lambda: F.multi_head_attention_forward(*args, E, 2, w, b, None, None, False, 0.0, np.eye(E), None),
+                lambda t: t.nn.functional.multi_head_attention_forward(
+                    *map(t.tensor, args), E, 2, t.tensor(w), t.tensor(b), None, None, False, 0.0,
+                    t.tensor(np.eye(E)), None), ValueError, match)
+
+
+def test_sdpa_batch_axes_that_do_not_broadcast_say_so():
+    q, k, v = _x(2, 3, L, E), _x(2, 2, S, E), _x(2, 2, S, E)  # 3 query heads, 2 key heads
+    _both_raise(lambda: F.scaled_dot_product_attention(q, k, v),
+                lambda t: t.nn.functional.scaled_dot_product_attention(*map(t.tensor, (q, k, v))),
+                ValueError, "batch axes .* do not broadcast together; for fewer key/value heads pass enable_gqa")
+
+
+@pytest.mark.parametrize("padding_idx", [6, -7])
+def test_embedding_padding_index_out_of_range_is_refused_not_wrapped(padding_idx):
+    idx, w = np.array([0, 1, 5]), _x(6, 3)
+    _both_raise(lambda: F.embedding(idx, w, padding_idx=padding_idx),
+                lambda t: t.nn.functional.embedding(t.tensor(idx), t.tensor(w), padding_idx=padding_idx),
+                ValueError, rf"padding_idx {padding_idx} is out of range for 6 embeddings")
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("bad, error, match", [
+    ({"hidden_size": 4.5}, TypeError, "hidden_size must be an integer, got 4.5"),
+    ({"num_layers": 2, "dropout": True}, ValueError, "dropout must be a probability"),
+])
+def test_recurrent_layer_arguments_of_the_wrong_type_are_refused(kind, bad, error, match):
+    kwargs = {"input_size": 3, "hidden_size": 4, **bad}
+    _both_raise(lambda: getattr(nn, kind)(**kwargs), lambda t: getattr(t.nn, kind)(**kwargs), error, match)
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cell_with_unbatched_input_and_batched_state_is_refused(kind):
+    x, h = _x(3), _x(1, 4)
+    state = (lambda a: (a, a)) if kind == "LSTMCell" else (lambda a: a)
+    _both_raise(lambda: getattr(nn, kind)(3, 4)(x, state(h)),
+                lambda t: getattr(t.nn, kind)(3, 4).double()(t.tensor(x), state(t.tensor(h))),
+                ValueError, r"unbatched state \(4,\), got \(1, 4\)")
+
+
+def test_square_subsequent_mask_of_negative_size_is_refused():
+    _both_raise(lambda: nn.Transformer.generate_square_subsequent_mask(-1),
+                lambda t: t.nn.Transformer.generate_square_subsequent_mask(-1), ValueError, "at least 0, got -1")
+
+
+@pytest.mark.parametrize("shape, lengths, match", [((3, 0, 2), [], "empty batch"), ((3,), [3], "padded batch")])
+def test_pack_padded_sequence_of_no_batch_says_so(shape, lengths, match):
+    x = np.zeros(shape)
+    _both_raise(lambda: ours_rnn.pack_padded_sequence(x, np.array(lengths, np.int64)),
+                lambda t: torch_rnn.pack_padded_sequence(t.tensor(x), t.tensor(lengths, dtype=t.int64)),
+                ValueError, match)
+
