@@ -172,9 +172,18 @@ def where(condition, input=None, other=None) -> Any:
     return out
 
 
-def tensordot(a, b, dims=2) -> Any:
+def tensordot(a, b, dims=2, *, axes=None) -> Any:
     """``torch.tensordot(a, b, dims)``: NumPy's ``tensordot`` with ``axes=dims``; of eager
-    Tensors of one dtype, and an int ``dims`` no larger than either's dimensions, as PyTorch requires."""
+    Tensors of one dtype, and an int ``dims`` no larger than either's dimensions, as PyTorch requires.
+    NumPy's keyword ``axes`` is taken in place of ``dims``: opt_einsum calls the ``tensordot``
+    of the module it names from an array's class (``chainrule`` for a Tensor) with it.
+
+    >>> import numpy as np
+    >>> tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=([1], [0])).shape
+    (2, 4)
+    """
+    if axes is not None:
+        dims = axes
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype != b.dtype:
         raise TensorError(f"tensordot: both inputs should have same dtype, got {a.dtype} and {b.dtype}")
     if isinstance(dims, int) and (dims > np.ndim(a) or dims > np.ndim(b)):  # (min is torch.min here)
