@@ -181,6 +181,10 @@ AUTOGRAD_WRONG = {
                           _R.standard_normal((3, 4))),
     # autograd gives NaN at 0: its rule divides by x
     "sinc_at_zero": (lambda np, sla, x: np.sum(np.sinc(x) * onp.arange(1.0, 4.0)), onp.array([0.0, 0.5, -1.3])),
+    # autograd's full_like passes no derivative to the fill value (full's does)
+    "full_like_of_a_value_being_differentiated": (
+        lambda np, sla, x: np.sum(np.sin(np.full_like(_B, x[0] * x[1]) * onp.arange(1.0, 5.0))),
+        onp.array([0.7, -1.2])),
     # autograd differentiates a cast to integers as the identity; it is piecewise constant
     "astype_to_integers": (lambda np, sla, x: np.sum(x * x.astype(int) + np.sin(x.astype(onp.int32))),
                            onp.array([0.3, 1.6, -2.4, 3.5])),
@@ -215,17 +219,24 @@ def test_complex_cholesky_agrees_with_differences_where_autograd_does_not():
         assert onp.real(onp.sum(g * d)) == pytest.approx(expected, rel=1e-7, abs=1e-9)
 
 
-def test_complex_pinv_agrees_with_differences_where_autograd_does_not():
-    """autograd's pinv rule leaves out conjugates: on a complex matrix (not square, so
-    not an inverse) its gradient is off; chainrule's agrees with central differences
-    along real and imaginary directions (``grad``'s convention: ∂/∂x − i ∂/∂y)."""
+# Of a complex matrix: autograd's pinv rule leaves out conjugates (the matrix is not square,
+# so not an inverse); its slogdet rule passes no derivative to the sign, e^(i arg det a),
+# which varies with a
+COMPLEX_AUTOGRAD_WRONG = {
+    "pinv": (lambda np, a: np.real(np.sum(np.linalg.pinv(a) * onp.cos(onp.arange(6.0) + 1).reshape(2, 3)))
+             + np.sum(np.imag(np.linalg.pinv(a))), (3, 2)),
+    "slogdet_sign": (lambda np, a: np.sum(np.real(np.linalg.slogdet(a)[0] * (0.3 + 0.8j)))
+                     + np.linalg.slogdet(a)[1], (3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPLEX_AUTOGRAD_WRONG))
+def test_complex_matrix_functions_agree_with_differences_where_autograd_does_not(name):
+    """chainrule's gradient of a real function of a complex matrix agrees with central
+    differences along real and imaginary directions (``grad``'s convention: ∂/∂x − i ∂/∂y)."""
+    f, shape = COMPLEX_AUTOGRAD_WRONG[name]
     rng = onp.random.default_rng(4)
-    a = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
-    w = onp.cos(onp.arange(6.0) + 1).reshape(2, 3)
-
-    def f(np, a):
-        return np.real(np.sum(np.linalg.pinv(a) * w)) + np.sum(np.imag(np.linalg.pinv(a)))
-
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
     g = chainrule.grad(lambda a: f(cnp, a))(a)
     h, expected = 1e-6, onp.zeros_like(a)
     for i in onp.ndindex(a.shape):
@@ -233,6 +244,15 @@ def test_complex_pinv_agrees_with_differences_where_autograd_does_not():
         e[i] = h
         expected[i] = ((f(onp, a + e) - f(onp, a - e)) - 1j * (f(onp, a + 1j * e) - f(onp, a - 1j * e))) / (2 * h)
     onp.testing.assert_allclose(g, expected, atol=1e-7)
+
+
+def test_diff_with_prepend_and_append_in_forward_mode():
+    """autograd's forward rule for np.diff(x, prepend=p, append=q) runs diff on the tangent
+    with the same p and q, as if they varied with x: jvp at tangent t gives t[0] - p first.
+    chainrule's is the diff of the tangent with zeros prepended and appended."""
+    x, t = onp.array([0.3, -0.5, 1.1]), onp.array([1.0, 2.0, 4.0])
+    _, tangent = chainrule.jvp(lambda x: cnp.diff(x, n=2, prepend=2.0, append=5.0), (x,), (t,))
+    onp.testing.assert_allclose(tangent, onp.diff(t, n=2, prepend=0.0, append=0.0), rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(AUTOGRAD_WRONG))
