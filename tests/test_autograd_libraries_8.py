@@ -48,3 +48,18 @@ def test_opt_einsum_contracts_chainrule_arrays():
     onp.testing.assert_allclose(g, (b @ c).T, rtol=1e-12)
     onp.testing.assert_allclose(onp.asarray(chainrule.tensordot(cnp.ones((2, 3)), onp.ones((3, 4)), axes=([1], [0]))),
                                 onp.full((2, 4), 3.0))
+
+
+@needs("autograd")
+def test_a_boolean_array_is_refused_with_the_conversion_to_make():
+    """autograd differentiates a boolean array as if it held 0.0 and 1.0; chainrule refuses
+    it (docs/autograd.md, Integer inputs) with a TypeError naming the conversion, which
+    then gives autograd's gradient."""
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+    mask = onp.array([True, False, True])
+    expected = autograd.grad(lambda m: anp.sum(anp.sin(m * 2.0)))(mask)
+    with pytest.raises(TypeError, match=r"dtype bool.*astype\(float\)"):
+        chainrule.grad(lambda m: cnp.sum(cnp.sin(m * 2.0)))(mask)
+    onp.testing.assert_allclose(chainrule.grad(lambda m: cnp.sum(cnp.sin(m * 2.0)))(mask.astype(float)), expected,
+                                rtol=1e-12)
