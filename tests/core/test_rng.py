@@ -99,6 +99,13 @@ JITTED_DRAWS = {
     "normal_size": lambda x: x + cr.normal(1.0, 2.0, size=(2,)),
     "int_seed": lambda x: x + cr.randn(2, generator=5),
     "two_draws": lambda x: (cr.rand(2) * x + cr.randn(2), cr.randint(0, 9, (3,))),
+    "uniform_": lambda x: x + cr.zeros(2).uniform_(-1, 1),
+    "normal_": lambda x: x * cr.empty(2, dtype=cr.float32).normal_(2.0, 0.5),
+    "bernoulli_": lambda x: x + cr.zeros(20, 2).bernoulli_(0.5),
+    "exponential_": lambda x: x + cr.zeros(2).exponential_(2.0),
+    "random_": lambda x: x + cr.zeros(2, dtype=cr.int64).random_(3, 1000),
+    "bernoulli": lambda x: x + cr.full((20, 2), 0.5).bernoulli(),
+    "fill_int_seed": lambda x: x + cr.zeros(2).normal_(generator=5),
 }
 
 

@@ -17,10 +17,10 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
-from chainrule.core.rng import drawing_maps, get_generator, randomness_of
+from chainrule.core.rng import drawing_maps
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
-from chainrule.numpy import batching, draws
+from chainrule.numpy import draws
 from chainrule.numpy.nondiff import anywhere
 from chainrule.numpy.torch_common import as_shape, axis_or_dim
 from chainrule.numpy.torch_promotion import result_type
@@ -310,43 +310,6 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, d
     """
     check_cpu(device, "eye")
     return _made(np.eye(n, m, dtype=_float(dtype)), requires_grad)
-
-
-def _draw(method: str, generator, shape: tuple, params: tuple):
-    return getattr(get_generator(generator), method)(*params, size=shape)
-
-
-def drawn(method: str, generator, shape, *params):
-    """``get_generator(generator).method(*params, size=shape)``; inside torch.func's
-    ``vmap(..., randomness="different")`` a draw per example (batched at each such map),
-    inside a map with ``randomness="same"`` one draw for all its examples."""
-    maps = drawing_maps()
-    if not maps:
-        return _draw(method, generator, tuple(shape), params)
-    return maps[-1].record(_draw, (method, generator, tuple(shape), params), {}, effect="draw",
-                           rng=lambda: get_generator(generator))
-
-
-def _batch_draw(trace, fun, batched, method, generator, shape, params):
-    """The examples' draws at once: of the batch's shape, drawn by the next map out that
-    draws per example (or below all of them)."""
-    if randomness_of(trace) == "same":  # handed down by a map inside this one: one draw for all its examples
-        return batching.with_batch(trace.call_below(fun, method, generator, shape, params), False, trace.size)
-    maps = drawing_maps()
-    outer = maps[maps.index(trace) - 1] if trace in maps and maps.index(trace) > 0 else None
-    args = (method, generator, (trace.size, *shape), params)
-    if outer is not None:
-        return outer.record(fun, args, {}, effect="draw", rng=lambda: get_generator(generator))
-    return trace.call_below(fun, *args)
-
-
-batching.NONDIFF_BATCH[_draw] = _batch_draw
-
-
-def _made_draws(draws, dtype, requires_grad: bool):
-    if isinstance(draws, Tensor):  # a draw per example of a vmap
-        return cnp.astype(draws, dtype)
-    return _made(draws.astype(dtype), requires_grad)
 
 
 def _through_noise(kind: str, generator, shape, dtype, requires_grad: bool, *params) -> Tensor:

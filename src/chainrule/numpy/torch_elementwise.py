@@ -17,11 +17,12 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc, handed_over
+from chainrule.numpy.draws import noise
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.registry import MIRROR_OF
 from chainrule.numpy.torch_common import (
@@ -36,7 +37,6 @@ from chainrule.numpy.torch_common import (
     remainder,
     same_dtype,
 )
-from chainrule.numpy.torch_creation import drawn
 from chainrule.numpy.torch_promotion import comparison_operands, result_type
 from chainrule.numpy.torch_shape import fill_where, one_value
 
@@ -511,30 +511,30 @@ class TorchElementwiseMethods:
     def addcdiv_(self, tensor1, tensor2, value=1):
         return eager.inplace(self, lambda a, b: a + value * b, tensor1 / tensor2, "addcdiv_")
 
-    # the fills draw through drawn(): inside torch.func.vmap(randomness="different") each
+    # the fills draw through noise(), the one door of every draw, before writing: under
+    # chainrule.jit the draw is a recorded call (each replay draws anew, the plain call's
+    # numbers) and the write one more; inside torch.func.vmap(randomness="different") each
     # example gets its own draws, inside randomness="same" all share one
     def uniform_(self, a=0.0, b=1.0, generator=None):
         """Fill with uniform draws on [a, b) from ``generator`` (a NumPy Generator or an
         int seed; by default the global generator that ``chainrule.manual_seed`` seeds)."""
         get_generator(generator)
-        return eager.inplace(self, lambda x, _: _filled(x, "uniform", generator, a, b), None, "uniform_")
+        return _fill(self, "uniform_", lambda: _fill_draws(self, "uniform", generator, a, b))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         """Fill with normal draws (as :meth:`uniform_`, the same generators)."""
         get_generator(generator)
-        return eager.inplace(self, lambda x, _: _filled(x, "normal", generator, mean, std), None, "normal_")
+        return _fill(self, "normal_", lambda: _fill_draws(self, "normal", generator, mean, std))
 
     def bernoulli_(self, p=0.5, generator=None):
         """Fill with 1 (probability ``p``, a number or a Tensor of probabilities) or 0."""
         get_generator(generator)
-        return eager.inplace(self, lambda x, _: cnp.astype(drawn("random", generator, np.shape(x)) < p, x.dtype),
-                             None, "bernoulli_")
+        return _fill(self, "bernoulli_", lambda: _fill_draws(self, "random", generator) < p)
 
     def exponential_(self, lambd=1.0, generator=None):
         """Fill with exponential draws of rate ``lambd``."""
         get_generator(generator)
-        return eager.inplace(self, lambda x, _: _filled(x, "exponential", generator, 1.0 / lambd), None,
-                             "exponential_")
+        return _fill(self, "exponential_", lambda: _fill_draws(self, "exponential", generator, 1.0 / lambd))
 
     def random_(self, *bounds, generator=None):
         """Fill with integers drawn uniformly, as PyTorch's: ``random_(to)`` from [0, to − 1],
@@ -545,16 +545,16 @@ class TorchElementwiseMethods:
         low, high = (0, bounds[0]) if len(bounds) == 1 else tuple(bounds) if bounds else (0, None)
         get_generator(generator)
 
-        def draw(x, _):
+        def draw():
             top = high
             if top is None:
-                dtype = np.dtype(x.dtype)
+                dtype = np.dtype(self.dtype)
                 top = 2 if dtype.kind == "b" else np.iinfo(dtype).max if dtype.kind in "iu" else \
                     2 ** (np.finfo(dtype).nmant + 1) + 1
             if not low < top:
                 raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={top}")
-            return _filled(x, "integers", generator, low, top)
-        return eager.inplace(self, draw, None, "random_")
+            return _fill_draws(self, "integers", generator, low, top)
+        return _fill(self, "random_", draw)
 
     exp_ = _unary_(cnp.exp, "exp_")
     log_ = _unary_(cnp.log, "log_")
@@ -571,7 +571,26 @@ class TorchElementwiseMethods:
     square_ = _unary_(lambda a: (cnp.astype(a, np.int64) if a.dtype.kind == "b" else a) * a, "square_")  # bool: int64
 
 
-def _filled(x, method: str, generator, *params):
-    """Draws by ``method`` of the generator's (``drawn``) of ``x``'s shape and dtype: the
-    values of an in-place fill (``x.uniform_()``)."""
-    return cnp.astype(drawn(method, generator, np.shape(x), *params), x.dtype)
+def _fill(t: Tensor, name: str, draw) -> Tensor:
+    """``t`` filled in place with ``draw()``, cast to its dtype (an in-place fill,
+    ``x.uniform_()``). The draws are made first, so that under chainrule.jit they are a
+    recorded draw and the fill a recorded write of them; an error of the draw on an eager
+    Tensor is the eager operation's, as PyTorch raises it."""
+    try:
+        draws = draw()
+    except (TypeError, ValueError) as error:
+        if t._trace is not eager.EAGER:
+            raise
+        raise eager_error(name, error, (t, None)) from None
+    return eager.inplace(t, _cast_into, draws, name)
+
+
+def _cast_into(x, draws):
+    return cnp.astype(draws, x.dtype)
+
+
+def _fill_draws(x, method: str, generator, *params):
+    """Draws by ``method`` of the generator's, of ``x``'s shape, through :func:`noise`; a
+    plain array where no trace records them, which the eager fill writes as it is."""
+    draws = noise(method, np.shape(x), None, *params, generator=generator)
+    return draws._value if draws._trace is eager.EAGER else draws

@@ -15,8 +15,8 @@ from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator, randomness_of
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy.draws import noise
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_creation import drawn
 
 __all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
 
@@ -235,7 +235,8 @@ class TorchSelectMethods:
         """1 with probability given by this Tensor's entries (or ``p``), else 0, in its dtype."""
         prob = self if p is None else p
         _refuse_same_draws(undifferentiated(prob))
-        draws = drawn("random", generator, tuple(self.shape)) < prob  # (each example's own under vmap)
+        # (recorded under jit; each example's own under torch.func's vmap)
+        draws = noise("random", tuple(self.shape), None, generator=generator) < prob
         draws = cnp.astype(cnp.broadcast_to(draws, self.shape), self.dtype if np.dtype(self.dtype).kind == "f"
                            else np.float64)
         return draws if isinstance(draws, Tensor) else Tensor(draws, EAGER)
