@@ -120,13 +120,8 @@ def test_the_reader_sees_function_local_and_facade_imports(source, module, expec
 
 # Function-local imports of the package's own modules, each with the reason it cannot move
 # to the top. Imports of optional dependencies (scipy, mpi4py, tqdm, ...) are not listed:
-# they are lazy on purpose, in one helper each.
-KNOWN_LOCAL = {
-    # Primitive.derive_vjp/derive_jvp transpose a rule by a small reverse pass: linearize
-    # builds on the traces, which build on this module.
-    ("chainrule.core.primitive", "chainrule.core.linearize"),
-    ("chainrule.core.primitive", "chainrule.core.values"),
-}
+# they are lazy on purpose, in one helper each. (None now.)
+KNOWN_LOCAL: set[tuple[str, str]] = set()
 
 
 def local_imports():

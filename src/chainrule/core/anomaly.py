@@ -18,9 +18,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.eager_node import EagerNode
+from chainrule.core.eager_trace import EagerTrace
 from chainrule.core.global_state import global_setting
+from chainrule.core.reverse_trace import ReverseTrace
 from chainrule.core.tensor import Tensor
-from chainrule.core.trace import EagerNode, EagerTrace, ReverseTrace
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled", "ANOMALY", "check_cotangent"]
 

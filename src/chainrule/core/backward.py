@@ -13,19 +13,40 @@ Where the pass itself combines arrays (the cotangent times an elementwise deriva
 cotangent added to another for the same value) it writes into one of them instead of a
 new array when it can prove that no one else can see that one (:func:`sole_owner`): for
 large arrays, that saves the allocation and the page faults of a fresh buffer.
+
+A primitive without a vjp rule for an argument gets one here (:func:`derive_vjp`): its
+jvp rule transposed by a small backward pass (:func:`transpose`), and the other way round
+for forward mode (:func:`derive_jvp`). The backward pass needs derived rules and derived
+rules need the backward pass, so the two live together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from sys import getrefcount
 
+import numpy as np
 from numpy import add, empty, multiply, ndarray
 
 from chainrule.core.anomaly import ANOMALY, check_cotangent
+from chainrule.core.linearity import check_linear, generic_point
 from chainrule.core.primitive import real_if_real
+from chainrule.core.reverse_trace import ReverseTrace
+from chainrule.core.tensor import Tensor
+from chainrule.core.values import like_input, zeros_like
 
-__all__ = ["backward_pass", "toposort", "sole_owner"]
+__all__ = [
+    "backward_pass",
+    "toposort",
+    "sole_owner",
+    "pullback",
+    "TRANSPOSING",
+    "transpose",
+    "transpose_densely",
+    "derive_vjp",
+    "derive_jvp",
+]
 
 # Arrays at least this large are combined in place when the pass owns one of them: below
 # it NumPy's own cache of small buffers makes a new array about as cheap as the checks.
@@ -139,7 +160,7 @@ def backward_pass(
                 try:
                     rule = vjps[argnum]
                 except KeyError:
-                    rule = prim.derive_vjp(argnum)
+                    rule = derive_vjp(prim, argnum)
                 if rule is None:
                     continue
                 gi = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
@@ -193,3 +214,139 @@ def toposort(root) -> list:
                 stack.append(parent)
     found.sort(key=attrgetter("seq"), reverse=True)
     return found
+
+
+# The name of the trace that transposes a linear rule (:func:`transpose`):
+# a vjp rule run there, to give a primitive's forward rule, sees its cotangent as a Tensor
+# of that trace, which HIPS autograd's getval leaves in place (chainrule.tracer.getval).
+TRANSPOSING = "transposing"
+
+
+def pullback(fun: Callable, args: Sequence, name: str = "pullback"):
+    """``fun(*args)`` and its pullback: a function from the output's cotangent to the
+    cotangents of ``args`` (None for an argument the output does not depend on). A tuple
+    of outputs takes a tuple of cotangents (None for an output without one).
+
+    >>> import numpy as np
+    >>> out, pull = pullback(lambda x, y: x * y, (np.float64(3.0), np.float64(2.0)))
+    >>> float(out), [float(c) for c in pull(np.float64(1.0))]
+    (6.0, [2.0, 3.0])
+    """
+    trace = ReverseTrace(name)
+    tape = trace.tape
+    try:
+        boxed = [trace.new_tensor(a) for a in args]
+        inputs = [t._node for t in boxed]  # (an argument changed in place takes on a new node)
+        out = fun(*boxed)
+    finally:
+        trace.close()
+    several = isinstance(out, tuple)
+    outs = out if several else (out,)
+    recorded = [isinstance(o, Tensor) and o._trace is trace for o in outs]
+    values = tuple(o._value if r else o for o, r in zip(outs, recorded, strict=True))
+
+    def pull(cotangent) -> list:
+        if not any(recorded):
+            return [None] * len(args)
+        cots = [None] * len(tape)
+        for o, r, c in zip(outs, recorded, cotangent if several else (cotangent,), strict=True):
+            if r and c is not None:
+                cots[o._node] = c if cots[o._node] is None else cots[o._node] + c
+        backward_pass(list(tape), cots, stop=len(args))
+        return [cots[node] for node in inputs]
+
+    return (values if several else values[0]), pull
+
+
+def derive_vjp(prim, argnum: int) -> Callable | None:
+    """A vjp rule for ``argnum`` obtained from its jvp rule, or an error if there is none.
+
+    The jvp rule is linear in the tangent, t ↦ J t; reverse mode applied to that map
+    gives its transpose, g ↦ Jᵀ g, exactly. This works because rules are written in
+    chainrule.numpy; it costs one extra small reverse pass per use.
+    """
+    if argnum not in prim.jvps:  # (with several outputs: a tuple of tangents, transposed too)
+        raise prim.missing_rule("rev", argnum)
+    jvp_rule = prim.jvps[argnum]
+    if jvp_rule is None:
+        prim.vjps[argnum] = None
+        return None
+    def rule(g, ans, *args, **kwargs):
+        tangent_map = lambda t: jvp_rule(t, ans, *args, **kwargs)  # noqa: E731
+        return transpose(tangent_map, args[argnum], g, f"{prim.__name__}: the jvp rule of argument {argnum}")
+
+    prim.vjps[argnum] = rule
+    return rule
+
+def derive_jvp(prim, argnum: int) -> Callable | None:
+    """A jvp rule for ``argnum`` obtained from its vjp rule (the transpose of the
+    linear map g ↦ Jᵀ g is t ↦ J t), or an error if there is none."""
+    if prim.multiple_outputs:
+        raise prim.missing_rule("fwd", argnum)
+    try:  # (rules made per argument on first use, RulesByArgument, are found so too)
+        vjp_rule = prim.vjps[argnum]
+    except KeyError:
+        raise prim.missing_rule("fwd", argnum) from None
+    if vjp_rule is None:
+        prim.jvps[argnum] = None
+        return None
+    def rule(t, ans, *args, **kwargs):
+        cotangent_map = lambda g: vjp_rule(g, ans, *args, **kwargs)  # noqa: E731
+        return transpose(cotangent_map, ans, t, f"{prim.__name__}: the vjp rule of argument {argnum}")
+
+    prim.jvps[argnum] = rule
+    return rule
+
+
+def transpose(linear_map: Callable, like, v, what: str = "a rule"):
+    """The transpose of ``linear_map`` (defined on values like ``like``) applied to ``v``,
+    by one small reverse pass; the result is real if ``like`` is, and of its dtype. A map
+    that is not linear raises an error naming ``what`` (``linearity.check_linear``)."""
+    zero = zeros_like(like)
+    point = generic_point(zero)  # the map is linear: any point will do, a random one checks that
+    try:
+        value, pull = pullback(linear_map, (point,), TRANSPOSING)
+        out = pull(v)[0]
+    except Exception as traced:
+        # the rule was written for plain arrays, as HIPS autograd hands them to a vjp: a
+        # Tensor cannot go where it takes it (SciPy, C code), it calls a primitive without
+        # rules of its own (an adjoint solve made with ``primitive`` alone, first order
+        # being all its library needs), or it checks what it was given (``assert
+        # isinstance(g, np.ndarray)``): run it on plain arrays
+        try:
+            out = transpose_densely(linear_map, zero, v)
+        except Exception:
+            raise traced from None
+    else:
+        check_linear(what, point, value, v, out)
+    return zero if out is None else like_input(out, zero)
+
+
+def transpose_densely(linear_map: Callable, point, v):
+    """The transpose of ``linear_map`` applied to ``v``, from the map's values at the unit
+    vectors of ``point``'s space, one call each, on plain arrays: for a rule that hands its
+    argument to a function that takes no Tensor (autograd's users wrap SciPy and C code
+    so: ``defvjp(blur, lambda ans, x: lambda g: gaussian_filter(g, 1.0))``), which the
+    traced transpose cannot run.
+
+    >>> import numpy as np
+    >>> a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> transpose_densely(lambda g: np.asarray(g) @ a, np.zeros(3), np.array([1.0, 0.0]))
+    array([1., 3., 5.])
+    """
+    if isinstance(point, Tensor):
+        shape, dtype = tuple(point.shape), point.dtype
+    else:
+        shape, dtype = np.shape(point), np.result_type(point)
+    size = int(np.prod(shape))
+    flat_v = v.reshape(-1) if isinstance(v, Tensor) else np.reshape(v, -1)
+    rows = []
+    for k in range(size):
+        unit = np.zeros(size, dtype)
+        unit[k] = 1
+        column = linear_map(unit.reshape(shape))
+        if isinstance(column, Tensor):
+            raise TypeError("the map gave a Tensor on a plain argument")
+        rows.append(np.zeros(flat_v.shape, dtype) if column is None else np.ravel(column))
+    matrix = np.stack(rows) if rows else np.zeros((0,) + tuple(flat_v.shape), dtype)
+    return (matrix @ flat_v).reshape(shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chainrule.core.backward import derive_jvp
 from chainrule.core.composite import NO_TANGENT
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
@@ -63,7 +64,7 @@ class ForwardTrace(Trace):
             try:
                 rule = jvps[i]
             except KeyError:
-                rule = prim.derive_jvp(i)
+                rule = derive_jvp(prim, i)
             if rule is None:
                 continue
             ti = rule(t, ans, *vals, **kwargs)

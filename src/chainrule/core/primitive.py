@@ -38,7 +38,6 @@ __all__ = [
     "replaced_vjps",
     "given_jvps",
     "rule_argnums",
-    "transpose_densely",
     "def_linear",
     "RulesByArgument",
     "OutputCotangents",
@@ -224,44 +223,6 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<primitive {self.__name__}>"
 
-    def derive_vjp(self, argnum: int) -> Callable | None:
-        """A vjp rule for ``argnum`` obtained from its jvp rule, or an error if there is none.
-
-        The jvp rule is linear in the tangent, t ↦ J t; reverse mode applied to that map
-        gives its transpose, g ↦ Jᵀ g, exactly. This works because rules are written in
-        chainrule.numpy; it costs one extra small reverse pass per use.
-        """
-        if argnum not in self.jvps:  # (with several outputs: a tuple of tangents, transposed too)
-            raise self.missing_rule("rev", argnum)
-        jvp_rule = self.jvps[argnum]
-        if jvp_rule is None:
-            self.vjps[argnum] = None
-            return None
-        def rule(g, ans, *args, **kwargs):
-            tangent_map = lambda t: jvp_rule(t, ans, *args, **kwargs)  # noqa: E731
-            return transpose(tangent_map, args[argnum], g, f"{self.__name__}: the jvp rule of argument {argnum}")
-
-        self.vjps[argnum] = rule
-        return rule
-
-    def derive_jvp(self, argnum: int) -> Callable | None:
-        """A jvp rule for ``argnum`` obtained from its vjp rule (the transpose of the
-        linear map g ↦ Jᵀ g is t ↦ J t), or an error if there is none."""
-        if self.multiple_outputs:
-            raise self.missing_rule("fwd", argnum)
-        try:  # (rules made per argument on first use, RulesByArgument, are found so too)
-            vjp_rule = self.vjps[argnum]
-        except KeyError:
-            raise self.missing_rule("fwd", argnum) from None
-        if vjp_rule is None:
-            self.jvps[argnum] = None
-            return None
-        def rule(t, ans, *args, **kwargs):
-            cotangent_map = lambda g: vjp_rule(g, ans, *args, **kwargs)  # noqa: E731
-            return transpose(cotangent_map, ans, t, f"{self.__name__}: the vjp rule of argument {argnum}")
-
-        self.jvps[argnum] = rule
-        return rule
 
     # Missing rules are reported with the primitive's name and the way to add one.
     def missing_rule(self, mode: str, argnum: int) -> Exception:
@@ -281,62 +242,6 @@ class MissingRule(NotImplementedError):
         super().__init__(message)
         self.mode = mode
 
-
-def transpose(linear_map: Callable, like, v, what: str = "a rule"):
-    """The transpose of ``linear_map`` (defined on values like ``like``) applied to ``v``,
-    by one small reverse pass; the result is real if ``like`` is, and of its dtype. A map
-    that is not linear raises an error naming ``what`` (``linearize.check_linear``)."""
-    from chainrule.core.linearize import TRANSPOSING, check_linear, generic_point, pullback  # (builds on this)
-    from chainrule.core.values import like_input, zeros_like
-
-    zero = zeros_like(like)
-    point = generic_point(zero)  # the map is linear: any point will do, a random one checks that
-    try:
-        value, pull = pullback(linear_map, (point,), TRANSPOSING)
-        out = pull(v)[0]
-    except Exception as traced:
-        # the rule was written for plain arrays, as HIPS autograd hands them to a vjp: a
-        # Tensor cannot go where it takes it (SciPy, C code), it calls a primitive without
-        # rules of its own (an adjoint solve made with ``primitive`` alone, first order
-        # being all its library needs), or it checks what it was given (``assert
-        # isinstance(g, np.ndarray)``): run it on plain arrays
-        try:
-            out = transpose_densely(linear_map, zero, v)
-        except Exception:
-            raise traced from None
-    else:
-        check_linear(what, point, value, v, out)
-    return zero if out is None else like_input(out, zero)
-
-
-def transpose_densely(linear_map: Callable, point, v):
-    """The transpose of ``linear_map`` applied to ``v``, from the map's values at the unit
-    vectors of ``point``'s space, one call each, on plain arrays: for a rule that hands its
-    argument to a function that takes no Tensor (autograd's users wrap SciPy and C code
-    so: ``defvjp(blur, lambda ans, x: lambda g: gaussian_filter(g, 1.0))``), which the
-    traced transpose cannot run.
-
-    >>> import numpy as np
-    >>> a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    >>> transpose_densely(lambda g: np.asarray(g) @ a, np.zeros(3), np.array([1.0, 0.0]))
-    array([1., 3., 5.])
-    """
-    if isinstance(point, Tensor):
-        shape, dtype = tuple(point.shape), point.dtype
-    else:
-        shape, dtype = np.shape(point), np.result_type(point)
-    size = int(np.prod(shape))
-    flat_v = v.reshape(-1) if isinstance(v, Tensor) else np.reshape(v, -1)
-    rows = []
-    for k in range(size):
-        unit = np.zeros(size, dtype)
-        unit[k] = 1
-        column = linear_map(unit.reshape(shape))
-        if isinstance(column, Tensor):
-            raise TypeError("the map gave a Tensor on a plain argument")
-        rows.append(np.zeros(flat_v.shape, dtype) if column is None else np.ravel(column))
-    matrix = np.stack(rows) if rows else np.zeros((0,) + tuple(flat_v.shape), dtype)
-    return (matrix @ flat_v).reshape(shape)
 
 
 # The classes of arguments that Primitive.__call__ looks no further into: no sequence that
@@ -473,7 +378,7 @@ def rule_argnums(argnums, n: int) -> tuple[int, ...]:
 def replaced_vjps(prim: Primitive, argnums=None) -> None:
     """A program gave ``prim`` new vjp rules for ``argnums`` (None: every argument) with
     defvjp: the forward rules it did not give for them go, so that forward mode derives
-    them from the new vjp rules (:meth:`Primitive.derive_jvp`) and both modes give one
+    them from the new vjp rules (:func:`chainrule.core.backward.derive_jvp`) and both modes give one
     derivative. (A program that replaces ``sqrt``'s vjp to be finite at 0 then gets the
     same numbers from ``jacobian``, which may run forward mode, as from reverse mode;
     HIPS autograd keeps the old forward rule.)"""

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.backward import derive_vjp
 from chainrule.core.primitive import (
     OutputCotangents,
     Primitive,
@@ -236,7 +237,7 @@ def _call_with_containers(prim: FunctionPrimitive, args, kwargs):
         try:
             rule = prim.vjps[i]
         except KeyError:
-            rule = prim.derive_vjp(i)
+            rule = derive_vjp(prim, i)
         return None if rule is None else rule(g, ans, *rebuild(values), **kw)
 
     def make_vjp(p):
