@@ -19,18 +19,24 @@ _MODES = ("sum", "mean", "max")
 
 def renorm_rows(weight, idx, max_norm: float, norm_type: float) -> None:
     """PyTorch's ``embedding_renorm_``: the rows at ``idx`` whose norm exceeds ``max_norm``
-    scaled to it, in ``weight``'s own memory (not recorded: a change of the parameter)."""
-    if isinstance(weight, Tensor) and weight._trace.level != 0:
+    scaled to it, in ``weight``'s own memory (not recorded in a graph: a change of the
+    parameter). While chainrule.jit traces, the weight and the indices are its values and
+    the write is recorded, so that each replay scales the rows that its indices look up."""
+    recorded = isinstance(weight, Tensor) and weight._trace.records
+    if isinstance(weight, Tensor) and weight._trace.level != 0 and not recorded:
         raise NotImplementedError(
             "embedding(max_norm=...) writes the renormalised rows into the weight, which a "
-            "transform (grad, jit, vmap) cannot do to the values it traces; renormalise the "
+            "transform (grad, vmap) cannot do to the values it traces; renormalise the "
             "weight outside the transform, or leave max_norm out")
-    table = weight._value if isinstance(weight, Tensor) else weight
-    rows = np.unique(np.ravel(plain(idx)))
-    norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
-    big = norms > max_norm
-    table[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(table.dtype)
-    if isinstance(weight, Tensor):
+    table = weight if recorded or not isinstance(weight, Tensor) else weight._value
+    rows = cnp.ravel(idx)
+    looked_up = cnp.getitem(table, rows)
+    norms = cnp.linalg.norm(looked_up, ord=norm_type, axis=1)
+    # a row within the norm is multiplied by one: the same bits (a repeated index is
+    # written once per occurrence, with the same row)
+    scale = cnp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(table.dtype)
+    table[rows] = looked_up * scale[:, None]
+    if isinstance(weight, Tensor) and not recorded:
         mark_modified(weight)
 
 

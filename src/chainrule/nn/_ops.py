@@ -412,9 +412,10 @@ def _batch_traces(x) -> set[int]:
     return traces
 
 
-def update_running(stat, batch_value, momentum: float) -> None:
-    """``stat`` moved towards ``batch_value`` in place (an array, an eager buffer, or the
-    value chainrule.jit traces for one, where the writes are recorded). Under vmap, a
+def update_running(stat, batch_value, momentum) -> None:
+    """``stat`` (an array, an eager buffer, or the value chainrule.jit traces for one,
+    where the writes are recorded) moved towards ``batch_value`` in place by ``momentum``
+    (a float, or a 0-d value: batch norm's ``1 / num_batches_tracked``). Under vmap, a
     statistic that is the same for all examples cannot take each example's own value:
     refused, as PyTorch refuses it."""
     if _batch_traces(batch_value) - _batch_traces(stat):
@@ -423,7 +424,12 @@ def update_running(stat, batch_value, momentum: float) -> None:
             "in place, were not batched. If you are using a module and do not need eval mode, please set "
             "`track_running_stats` to be False (torch.func.replace_all_batch_norm_modules_(model) does it for every "
             "batch norm of a model); or batch the buffers with the input (in_dims), or call the model in eval mode")
-    stat *= 1.0 - momentum
+    keep = 1.0 - momentum
+    if isinstance(momentum, np.generic | np.ndarray | Tensor):
+        # a value (1 / the batches counted, a NumPy float): rounded to the statistic's
+        # dtype, as a Python float is, so that float32 statistics move as by a float
+        keep, momentum = keep.astype(stat.dtype), momentum.astype(stat.dtype)
+    stat *= keep
     stat += momentum * batch_value.astype(stat.dtype, copy=False)
 
 

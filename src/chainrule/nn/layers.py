@@ -18,7 +18,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import get_default_dtype, no_grad
-from chainrule.core.tensor import TensorError
+from chainrule.core.tensor import TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init
@@ -479,7 +479,9 @@ class _BatchNorm(_NormBase):
         if self.training and self.track_running_stats:
             self.num_batches_tracked += 1  # in place (recorded under chainrule.jit)
             if self.momentum is None:  # a cumulative average of all batches so far
-                momentum = 1.0 / float(self.num_batches_tracked)
+                # as data, not a Python float: chainrule.jit records it rather than
+                # reading the count (a guard that would fail on every call)
+                momentum = 1.0 / undifferentiated(self.num_batches_tracked).astype(np.float64)
         return F.batch_norm(
             x,
             self.running_mean if (not use_batch or self.training) else None,
