@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -346,17 +347,32 @@ def _argument_name(i: int, args, kwargs) -> str:
     return f"keyword argument {list(kwargs)[i - len(args)]!r}"
 
 
+def _checked_axis_size(axis_size) -> int | None:
+    """``axis_size`` as a Python int (a NumPy integer or a bool will do, as in JAX)."""
+    if axis_size is None:
+        return None
+    try:
+        size = operator.index(axis_size)
+    except TypeError:
+        raise TypeError(f"vmap: axis_size is {axis_size!r}; it must be an int, the number of "
+                        "examples (or None, to take it from the batched arguments)") from None
+    if size < 0:
+        raise ValueError(f"vmap: axis_size is {size}; a batch cannot have fewer than 0 examples")
+    return size
+
+
 def _batch_size(sizes, axis_size, args, kwargs):
+    axis_size = _checked_axis_size(axis_size)
     if not sizes:
         if axis_size is None:
             raise ValueError(
                 "vmap: no argument is batched (every in_axes is None), so the batch size is "
                 "unknown; pass axis_size=N"
             )
-        return int(axis_size)
+        return axis_size
     distinct = {s for *_, s in sizes}
     if axis_size is not None:
-        distinct.add(int(axis_size))
+        distinct.add(axis_size)
     if len(distinct) > 1:
         described = ", ".join(
             _argument_name(i, args, kwargs) + (f" leaf {k}" if n > 1 else "")
