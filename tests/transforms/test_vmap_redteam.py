@@ -68,3 +68,49 @@ def test_axis_size_takes_numpy_integers_and_zero_as_jax_does():
     assert cr.vmap(lambda: cnp.ones(2), axis_size=0)().shape == (0, 2)
     assert cr.vmap(lambda x: x, axis_size=np.int32(3))(np.ones((3, 2))).shape == (3, 2)
 
+
+# PyTorch's gathers and scatters with an index that differs between the examples (a label
+# per example, a token id per sequence): the index was read as one NumPy array, so vmap
+# raised BatchedValueError where torch.func gathers or scatters over the batch
+TORCH_INDEXED = {
+    "gather": lambda L, t, i, s: L.gather(t, 0, i[:, None].expand(-1, 4)),
+    "Tensor.gather": lambda L, t, i, s: t.gather(1, i[:2, None]),
+    "index_select": lambda L, t, i, s: t.index_select(0, i),
+    "take_along_dim": lambda L, t, i, s: L.take_along_dim(t, i[:, None], 0),
+    "index_add": lambda L, t, i, s: t.index_add(0, i, s),
+    "index_copy": lambda L, t, i, s: t.index_copy(0, i[:1], s[:1]),
+    "index_fill": lambda L, t, i, s: t.index_fill(0, i, 0.5),
+    "scatter": lambda L, t, i, s: t.scatter(0, i[:1, None].expand(-1, 4), s),
+    "scatter_add": lambda L, t, i, s: t.scatter_add(0, i[:, None].expand(-1, 4), s),
+    "scatter_reduce mean": lambda L, t, i, s: t.scatter_reduce(0, i[:, None].expand(-1, 4), s, "mean"),
+    "scatter_reduce amax": lambda L, t, i, s: t.scatter_reduce(0, i[:, None].expand(-1, 4), s, "amax",
+                                                              include_self=False),
+    "index_reduce": lambda L, t, i, s: t.index_reduce(0, i, s, "prod"),
+    "index_put": lambda L, t, i, s: t.index_put((i,), s, accumulate=True),
+    "grad": lambda L, t, i, s: L.func.grad(lambda t, s: (t.gather(0, i[:, None].expand(-1, 4)) ** 2).sum()
+                                           + t.index_add(0, i, s).sin().sum(), argnums=(0, 1))(t, s),
+}
+
+
+@pytest.mark.parametrize("in_dims", [(0, 0, 0), (None, 0, None), (None, 0, 0)])
+@pytest.mark.parametrize("name", TORCH_INDEXED)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch: index_reduce is in beta, no batching rule
+def test_torch_gathers_and_scatters_with_a_batched_index_as_torch_func(name, in_dims, one_torch_thread):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    arrays = (rng.normal(size=(2, 6, 4)), np.array([[0, 2, 5], [1, 1, 3]]), rng.normal(size=(2, 3, 4)))
+    args = [a if d == 0 else a[0] for a, d in zip(arrays, in_dims, strict=True)]
+    results = []
+    for L in (torch, cr):
+        out = L.vmap(lambda t, i, s, L=L: TORCH_INDEXED[name](L, t, i, s), in_dims=in_dims)(
+            *(L.tensor(a) for a in args))
+        results.append([o.detach().numpy() for o in (out if isinstance(out, tuple) else (out,))])
+    for want, got in zip(*results, strict=True):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_torch_gather_checks_every_example_index_against_the_bounds():
+    with pytest.raises(RuntimeError, match="index 7 is out of bounds"):
+        cr.vmap(lambda t, i: t.gather(0, i), in_dims=(None, 0))(
+            cr.tensor(np.ones((6, 4))), cr.tensor(np.array([[[0, 0, 0, 0]], [[7, 0, 0, 0]]])))

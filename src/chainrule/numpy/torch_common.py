@@ -25,9 +25,11 @@ from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy.nondiff import batched, whole_batch
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
-           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "is_eager",
+           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
+           "index_values", "is_eager",
            "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "scalar_dims", "values_indices",
            "TorchSize"]
 
@@ -129,6 +131,19 @@ def same_dtype(name: str, *operands) -> None:
         names = " and ".join(sorted(d.name for d in dtypes))
         raise TensorError(f"{name}: expected the operands to have the same dtype, but found {names}; convert one "
                           "with .to(other.dtype)")
+
+
+def index_operand(index):
+    """A gather or scatter index as NumPy integers; under vmap, an index that differs between
+    the examples stays as it is (indexing with it gathers or scatters over the batch in one
+    call, as torch.func's batching rules do)."""
+    return index if batched(index) else np.asarray(plain(index))
+
+
+def index_values(index) -> np.ndarray:
+    """Every value of ``index`` (under vmap, every example's), for PyTorch's checks of its
+    dtype and range."""
+    return np.asarray(plain(whole_batch(index)))
 
 
 def is_eager(x) -> bool:

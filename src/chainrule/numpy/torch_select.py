@@ -17,6 +17,7 @@ from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.draws import noise
 from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.torch_common import index_operand
 
 __all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
 
@@ -271,13 +272,13 @@ class TorchSelectMethods:
         return eager.inplace(self, _written(lambda a, v: a.index_fill(dim, index, v)), value, "index_fill_")
 
     def index_put_(self, indices, values, accumulate: bool = False):
-        where = tuple(np.asarray(plain(i)) for i in indices)
+        where = tuple(index_operand(i) for i in indices)
         if accumulate:
             return eager.inplace(self, _written(lambda a, v: a.at[where].add(v)), values, "index_put_")
         return eager.inplace(self, _written(lambda a, v: a.at[where].set(v)), values, "index_put_")
 
     def index_put(self, indices, values, accumulate: bool = False):
-        where = tuple(np.asarray(plain(i)) for i in indices)
+        where = tuple(index_operand(i) for i in indices)
         return self.at[where].add(values) if accumulate else self.at[where].set(values)
 
     def clip_(self, min=None, max=None):

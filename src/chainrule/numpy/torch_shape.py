@@ -11,14 +11,19 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, restride, to_c_order
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
+from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.nondiff import anywhere
+from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_common import (
     as_axes,
     as_shape,
     axis_or_dim,
     boolean_condition,
+    index_operand,
+    index_values,
     is_eager,
     nonnegative_dim,
     pytorchs,
@@ -52,23 +57,24 @@ def _checked_index(x, dim: int, index, name: str) -> np.ndarray:
     """PyTorch's checks of a gather/scatter ``index`` along ``dim`` of an eager ``x``: as many
     dims as ``x`` (unless empty), no larger than ``x`` off ``dim``, entries in range
     (NumPy would count negative ones from the end, or pass over an out-of-range ``dim``)."""
-    index = np.asarray(plain(index))
+    index = index_operand(index)
     if not is_eager(x):
         return index
     dim = checked_dim(x, dim)
-    if index.dtype.kind not in "iu":
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {index.dtype}")
-    if index.size == 0:
+    values = index_values(index)
+    if values.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {values.dtype}")
+    if values.size == 0:
         return index
-    shape, ishape = np.shape(x) or (1,), index.shape or (1,)
+    shape, ishape = np.shape(x) or (1,), tuple(shape_of(index)) or (1,)
     if len(ishape) != len(shape):
         raise RuntimeError(f"{name}(): Index tensor must have the same number of dimensions as input tensor "
                            f"({len(ishape)} and {len(shape)})")
     if any(i > n for d, (i, n) in enumerate(zip(ishape, shape, strict=True)) if d != dim):
         raise RuntimeError(f"{name}(): Size does not match: index {tuple(ishape)} must be no larger than self "
                            f"{tuple(shape)} apart from dimension {dim}")
-    if index.min() < 0 or index.max() >= shape[dim]:
-        bad = index.min() if index.min() < 0 else index.max()
+    if values.min() < 0 or values.max() >= shape[dim]:
+        bad = values.min() if values.min() < 0 else values.max()
         raise RuntimeError(f"{name}(): index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
     return index
 
@@ -361,21 +367,22 @@ class TorchShapeMethods:
 
     # -- indexing -------------------------------------------------------------------------------
     def index_select(self, dim: int, index):
-        index = np.asarray(plain(index))
+        index = index_operand(index)
         if is_eager(self):  # PyTorch's checks: NumPy's take counts negative indices from the end
             d = checked_dim(self, dim)
             size = self.shape[d] if self.ndim else 1
+            values = index_values(index)
             if index.ndim > 1 or (self.ndim == 0 and index.size != 1):
                 raise IndexError(f"index_select(): index must be a vector (or one value for a 0-d Tensor), got "
                                  f"shape {index.shape}")
-            if index.size and (index.min() < 0 or index.max() >= size):
-                raise IndexError(f"index_select(): index out of range in self (size {size}): {index.tolist()}")
+            if values.size and (values.min() < 0 or values.max() >= size):
+                raise IndexError(f"index_select(): index out of range in self (size {size}): {values.tolist()}")
             if self.ndim == 0:
                 return cnp.reshape(self, (1,))[index.reshape(())]
         return cnp.take(self, index, axis=dim)
 
     def gather(self, dim: int, index):
-        if is_eager(self) and 0 in (np.size(plain(index)), np.ndim(plain(index)), self.ndim):
+        if is_eager(self) and 0 in (math.prod(shape_of(index)), len(shape_of(index)), self.ndim):
             # an empty index gives an empty result of its shape; with a 0-d index or self, the
             # elements of the flat self (basic indexing with () would give a view of self)
             index = _checked_index(self, dim, index, "gather")
@@ -386,17 +393,18 @@ class TorchShapeMethods:
         """The entries at ``indices`` along ``dim`` (of the flattened Tensor without one), the
         two broadcast off ``dim``; integer indices in range, as PyTorch requires (NumPy would
         count negative ones from the end)."""
-        index = np.asarray(plain(indices))
+        index = index_operand(indices)
         if is_eager(self):
-            if index.dtype.kind not in "iu":
-                raise TensorTypeError(f"take_along_dim(): Expected dtype int32/int64 for index, got {index.dtype}")
+            values = index_values(index)
+            if values.dtype.kind not in "iu":
+                raise TensorTypeError(f"take_along_dim(): Expected dtype int32/int64 for index, got {values.dtype}")
             if dim is not None and index.ndim != self.ndim:
                 raise TensorError(f"torch.take_along_dim(): input and indices should have the same number of "
                                   f"dimensions, but got {self.ndim} dimensions for input, and {index.ndim} "
                                   "dimensions for indices")
             n = self.size if dim is None else (self.shape[checked_dim(self, dim)] if self.ndim else 1)
-            if index.size and (index.min() < 0 or index.max() >= n):
-                bad = index.min() if index.min() < 0 else index.max()
+            if values.size and (values.min() < 0 or values.max() >= n):
+                bad = values.min() if values.min() < 0 else values.max()
                 raise TensorError(f"take_along_dim(): index {bad} is out of bounds for dimension "
                                   f"{0 if dim is None else dim} with size {n}")
         return cnp.take_along_axis(self, index, axis=dim)
@@ -407,7 +415,7 @@ class TorchShapeMethods:
         src = value if src is None else src
         where = _along(self, dim, index, "scatter")
         if np.ndim(src):  # PyTorch reads the leading part of src, of the index's shape
-            src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
+            src = src[tuple(slice(0, n) for n in shape_of(index))]
         if reduce in ("add", "sum"):
             return self.at[where].add(src)
         if reduce in ("multiply", "prod"):
@@ -424,7 +432,7 @@ class TorchShapeMethods:
         'prod', 'mean', 'amax', 'amin'), ``self``'s values among them unless
         ``include_self=False``; positions no index names keep ``self``'s (PyTorch's)."""
         where = _along(self, dim, index, "scatter")
-        src = src[tuple(slice(0, n) for n in np.shape(plain(index)))]
+        src = src[tuple(slice(0, n) for n in shape_of(index))]
         start = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}.get(reduce)
         if start is None:
             raise TensorError(f"scatter_reduce: reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', not {reduce!r}")
@@ -442,17 +450,16 @@ class TorchShapeMethods:
                 # PyTorch's backward counts an excluded self value equal to the result among the
                 # ties it shares the gradient with (self itself gets none): joining the scatter
                 # there changes no value and gives the same shares
-                kept = np.asarray(plain(self))[where]
-                tied = kept == np.asarray(plain(out))[where]
-                if tied.any():
-                    base = self.at[where].set(np.where(tied, kept, start))
+                kept = at(undifferentiated(self))[where].get()  # (a plain array, or a batch)
+                tied = kept == at(undifferentiated(out))[where].get()
+                if anywhere(tied):
+                    base = self.at[where].set(cnp.where(tied, kept, start))
                     out = base.at[where].max(src) if reduce == "amax" else base.at[where].min(src)
         if reduce != "mean":
             return out
-        counts = np.zeros(self.shape, dtype=np.int64)
-        np.add.at(counts, tuple(np.asarray(plain(w)) if not isinstance(w, slice) else w for w in where), 1)
-        counts = counts + (1 if include_self else 0)
-        counts = np.maximum(counts, 1)
+        # (under vmap, with an index that differs between examples, each example's own counts)
+        counts = at(np.zeros(self.shape, dtype=np.int64))[where].add(1)
+        counts = cnp.maximum(counts + (1 if include_self else 0), 1)
         return out // counts if self.dtype.kind in "iu" else out / counts.astype(self.dtype)
 
     def put(self, index, source, accumulate: bool = False, *, mode=None):
@@ -485,26 +492,26 @@ class TorchShapeMethods:
         if reduce not in ("prod", "mean", "amax", "amin"):
             raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin, got {reduce}")
         dim = nonnegative_dim(self, dim)
-        index = np.asarray(plain(index))
-        if index.ndim > 1 or len(index) != np.shape(source)[dim]:
+        index = index_operand(index)
+        if index.ndim != 1 or len(index) != shape_of(source)[dim]:
             raise IndexError(f"index_reduce(): index must be a vector of source.shape[{dim}] = "
-                             f"{np.shape(source)[dim]} entries, got shape {index.shape}")
-        along = np.reshape(index, (1,) * dim + (-1,) + (1,) * (len(np.shape(source)) - dim - 1))
-        return self.scatter_reduce(dim, np.broadcast_to(along, np.shape(source)), source, reduce,
+                             f"{shape_of(source)[dim]} entries, got shape {index.shape}")
+        along = cnp.reshape(index, (1,) * dim + (-1,) + (1,) * (len(shape_of(source)) - dim - 1))
+        return self.scatter_reduce(dim, cnp.broadcast_to(along, shape_of(source)), source, reduce,
                                    include_self=include_self)
 
     def index_add(self, dim: int, index, source, alpha=1):
-        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        where = (slice(None),) * nonnegative_dim(self, dim) + (index_operand(index),)
         return self.at[where].add(source if alpha == 1 else source * alpha)
 
     def index_copy(self, dim: int, index, source):
         """A copy with the slices at ``index`` along ``dim`` replaced by ``source``'s (HF's
         static KV cache writes ``k_out.index_copy_(2, cache_position, key_states)``)."""
-        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        where = (slice(None),) * nonnegative_dim(self, dim) + (index_operand(index),)
         return self.at[where].set(source)
 
     def index_fill(self, dim: int, index, value):
-        where = (slice(None),) * nonnegative_dim(self, dim) + (np.asarray(plain(index)),)
+        where = (slice(None),) * nonnegative_dim(self, dim) + (index_operand(index),)
         return self.at[where].set(value)
 
     def masked_fill(self, mask, value):

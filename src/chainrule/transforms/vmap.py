@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
+from chainrule.core.eager import EAGER
+from chainrule.core.pytree import tree_children, tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import map_randomness
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.shape import AxisError
@@ -201,6 +202,8 @@ def torch_vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: 
             axes = [in_dims if isinstance(in_dims, int) else None] * len(given)
         out, changed = call_batched(f, in_dims, (out_dims, tuple(axes)), None, args, {}, randomness=randomness)
         write_back(args, changed)
+        if any(isinstance(arg, Tensor) for arg in given):  # Tensors, as torch.func gives, whatever
+            out = tree_map(_as_eager, out)  # path the batch took (a gather's derivative: arrays)
         return out
 
     return mapped
@@ -224,6 +227,10 @@ def write_back(args: tuple, changed: tuple) -> None:
     for arg, new in zip(tree_flatten(args)[0], changed, strict=True):
         if new is not None and isinstance(arg, Tensor) and arg is not new:
             arg.copy_(new)
+
+
+def _as_eager(leaf):
+    return Tensor(leaf, EAGER) if isinstance(leaf, np.ndarray | np.generic) else leaf
 
 
 def _only_tensors(out, out_dims, func: Callable):
