@@ -53,12 +53,19 @@ _QUIET = {"divide": "ignore", "over": "ignore", "under": "ignore", "invalid": "i
 # for them are 5-100x faster per element (tanh of 4096 float32: 1.2 us against 114 us
 # here), so they fuse only on arrays small enough that the call they save (about 1 us)
 # outweighs that. Arithmetic, comparisons and sqrt are single instructions and fuse at
-# any size; so does ``power`` by a constant 0, 1 or 2, which the compiler turns into
-# multiplications.
+# any size; so does ``power`` by a constant -1, 0, 0.5, 1 or 2, which is such an
+# instruction (``_POWER_BY``).
 _LIBM = {np.power, np.arctan2, np.hypot} | {
     getattr(np, n) for n in ("exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos "
                              "arctan sinh cosh tanh arcsinh arccosh arctanh").split()}
 LIBM_MAX_SIZE = 128
+# NumPy's power loop, given an exponent that is one value for the whole loop (a scalar:
+# stride 0), computes 1/x, 1, sqrt(x), x or x*x for an exponent of -1, 0, 0.5, 1 or 2
+# (in the loop's type) instead of pow: sqrt(-0.0) is -0.0 and sqrt(-inf) NaN where pow
+# gives 0.0 and inf. A fused power by a constant does the same. One whose exponent is an
+# array stays a NumPy call: whether NumPy's loop sees that exponent with stride 0 depends
+# on how it iterates broadcast operands (power(x, e) of a (2, 3) x and a (2, 1) e calls pow).
+_POWER_BY = {-1.0: "{T}(1.0) / {0}", 0.0: "{T}(1.0)", 0.5: "np.sqrt({0})", 1.0: "{0}", 2.0: "{0} * {0}"}
 
 
 # -- which calls fuse ------------------------------------------------------------------
@@ -102,13 +109,29 @@ def _loop_types(op: Call, values: list):
     out = values[op.outs[0]]
     if not isinstance(out, np.ndarray | np.generic) or out.dtype != loop[-1]:
         return None
+    if fun is np.power and isinstance(op.args[1], Var | np.ndarray):
+        return None
     if fun in _LIBM and out.size > LIBM_MAX_SIZE and not (
-            fun is np.power and isinstance(op.args[1], int | float | np.generic)
-            and float(op.args[1]) in (0.0, 1.0, 2.0)):
+            fun is np.power and _power_expression(op.args[1], loop[1]) in _POWER_BY.values()):
         return None
     if any(t not in _FLOATS and t != _BOOL for t in loop):
         return None
     return loop
+
+
+def _power_expression(exponent, dtype: np.dtype) -> str:
+    """The scalar code of ``power`` by the constant ``exponent`` in a loop of ``dtype``:
+    NumPy's fast path where the exponent, cast to that type, is one it takes.
+
+    >>> _power_expression(0.5, np.dtype(np.float64))
+    'np.sqrt({0})'
+    """
+    try:
+        with np.errstate(all="ignore"):
+            value = float(dtype.type(exponent))
+    except OverflowError:  # a Python int beyond the type's range: NumPy's pow then
+        return _EXPRESSIONS[np.power]
+    return _POWER_BY.get(value, _EXPRESSIONS[np.power])
 
 
 def _exact_vars(ops: list) -> set:
@@ -188,7 +211,8 @@ def _chain_lines(ops: list, group: list[int], values: list, operand, indent: str
                 continue
             operands.append(name_ if have == dtype else f"np.{dtype.name}({name_})")
         out_type = loop[-1]
-        expr = _EXPRESSIONS[op.fun].format(*operands, T=f"np.{out_type.name}")
+        form = _power_expression(op.args[1], loop[1]) if op.fun is np.power else _EXPRESSIONS[op.fun]
+        expr = form.format(*operands, T=f"np.{out_type.name}")
         quiet = quiet or op.fun in _COMPARING
         if out_type == _FLOAT64 and all(t == _FLOAT64 for t in loop):
             # float64 in, float64 out: Numba's result already is (fewer casts compile faster)
