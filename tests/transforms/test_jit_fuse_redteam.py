@@ -60,3 +60,24 @@ def test_power_by_an_array_exponent_stays_numpys():
         want = [np.power(x, e), np.power(x, e[0, 0]), np.power(x[0, :1], e[0])]
     for a, b in zip(want, got, strict=True):
         same_bits(a, b)
+
+
+def runtime_warnings(f, *args) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f(*args)
+    return [str(w.message).split(" encountered")[0] for w in caught if w.category is RuntimeWarning]
+
+
+@pytest.mark.parametrize("logical", [cnp.logical_and, cnp.logical_or])
+def test_logical_ops_report_the_errors_of_both_operands(logical):
+    # a short circuit would compute 1 / y only where x decides nothing, and drop NumPy's
+    # "divide by zero" where it does
+    def f(x, y):
+        return logical(x * 1.0, 1.0 / y)
+
+    fused = cr.jit(f, fuse="wait")
+    for x in (0.0, 1.0):
+        args = (np.float64(x), np.float64(0.0))
+        runtime_warnings(fused, *args)  # the first call traces
+        assert runtime_warnings(fused, *args) == runtime_warnings(f, *args) == ["divide by zero"]

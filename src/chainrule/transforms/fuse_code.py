@@ -23,6 +23,9 @@ _NUMBA_TYPES = {
 # The scalar code of each ufunc that fuses, on operands already cast to its loop's input
 # types (``{0}``, ``{1}``); ``{T}`` is the loop's output type. Ties, signed zeros and NaNs
 # follow NumPy's loops: maximum(-0.0, 0.0) is its second argument, NaN wins in maximum.
+# logical_and and logical_or are not Python's `and`/`or`: a short circuit would let the
+# compiler compute the second operand (1 / 0, say) only where it is read, and drop the
+# floating-point error that NumPy reports for it.
 # fmax and fmin do not fuse: NumPy's fmax(0.0, -0.0) is its first argument in its scalar
 # loop and its second in its SIMD one, so the sign of a zero depends on the array's
 # length (fmax of 5 zeros by 5 negative zeros gives [0, 0, 0, -0, 0]), which no
@@ -37,7 +40,7 @@ _EXPRESSIONS = {
     np.sign: "{T}(1.0) if {0} > 0 else ({T}(-1.0) if {0} < 0 else ({T}(0.0) if {0} == 0 else {0}))",
     np.greater: "{0} > {1}", np.greater_equal: "{0} >= {1}", np.less: "{0} < {1}",
     np.less_equal: "{0} <= {1}", np.equal: "{0} == {1}", np.not_equal: "{0} != {1}",
-    np.logical_and: "{0} and {1}", np.logical_or: "{0} or {1}", np.logical_not: "not {0}",
+    np.logical_and: "bool({0}) & bool({1})", np.logical_or: "bool({0}) | bool({1})", np.logical_not: "not {0}",
     np.arctan2: "np.arctan2({0}, {1})", np.hypot: "np.hypot({0}, {1})",
 }
 for _name in ("sqrt exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos arctan sinh "
