@@ -28,7 +28,7 @@ from chainrule.core.eager import (
     set_grad_enabled,
     tensor,
 )
-from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
+from chainrule.core.anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled
 from chainrule.core.primitive import Primitive
 from chainrule.core.user_primitive import defjvp, defvjp, primitive
 from chainrule.core.pytree import (
@@ -129,7 +129,7 @@ cpu = _types.SimpleNamespace(amp=_types.SimpleNamespace(autocast=_functools.part
 
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "set_default_dtype", "get_default_dtype", "detect_anomaly", "is_anomaly_enabled",
+    "set_default_dtype", "get_default_dtype", "detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "Primitive", "primitive", "defvjp", "defjvp",
     "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
     "numpy",

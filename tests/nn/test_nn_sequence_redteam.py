@@ -1,11 +1,14 @@
-"""Odd use of the sequence layers, against PyTorch: shapes that do not fit and arguments
-out of range raise an error that says what is wrong wherever PyTorch raises one (never a
-silent truncation or another row)."""
+"""Odd use of the sequence layers and of anomaly detection, against PyTorch: shapes that do
+not fit and arguments out of range raise an error that says what is wrong wherever PyTorch
+raises one (never a silent truncation or another row); ``detect_anomaly(check_nan=...)``
+behaves as PyTorch's."""
 
 import numpy as np
 import pytest
 
+import chainrule as cr
 import chainrule.nn.functional as F
+import chainrule.numpy as cnp
 from chainrule import nn
 from chainrule.nn.utils import rnn as ours_rnn
 
@@ -95,3 +98,57 @@ def test_pack_padded_sequence_of_no_batch_says_so(shape, lengths, match):
                 lambda t: torch_rnn.pack_padded_sequence(t.tensor(x), t.tensor(lengths, dtype=t.int64)),
                 ValueError, match)
 
+
+def _sqrt_of_negative(lib):
+    """The gradient of sqrt at −1 (NaN) under the library's anomaly detection, or the error."""
+    if lib == "torch":
+        x = torch.tensor([-1.0, 4.0], dtype=torch.float64, requires_grad=True)
+        torch.sqrt(x).sum().backward()
+    else:
+        x = cr.tensor([-1.0, 4.0], requires_grad=True)
+        cnp.sqrt(x).sum().backward()
+    return x.grad.detach().numpy()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+@pytest.mark.parametrize("check_nan", [True, False])
+@pytest.mark.parametrize("form", ["with", "decorator", "set_detect_anomaly"])
+def test_detect_anomaly_check_nan_as_pytorch(check_nan, form):
+    def under(lib):
+        mod = torch.autograd if lib == "torch" else cr.autograd
+        flag = (torch if lib == "torch" else cr).is_anomaly_check_nan_enabled
+        if form == "decorator" and lib == "chainrule":  # PyTorch's is a context manager only
+            return mod.detect_anomaly(check_nan=check_nan)(lambda: (_sqrt_of_negative(lib), flag()))()
+        if form in ("with", "decorator"):
+            with mod.detect_anomaly(check_nan=check_nan):
+                return _sqrt_of_negative(lib), flag()
+        with mod.set_detect_anomaly(True, check_nan=check_nan):
+            return _sqrt_of_negative(lib), flag()
+
+    if check_nan:
+        with pytest.raises(RuntimeError, match="nan"):
+            under("torch")
+        with pytest.raises(FloatingPointError, match="sqrt"):
+            under("chainrule")
+    else:
+        (ours, ours_flag), (theirs, theirs_flag) = under("chainrule"), under("torch")
+        np.testing.assert_array_equal(ours, theirs)  # NaN where torch has NaN, 1/4 elsewhere
+        assert ours_flag == theirs_flag
+    assert not cr.is_anomaly_enabled() and cr.is_anomaly_check_nan_enabled() == torch.is_anomaly_check_nan_enabled()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_nested_detect_anomaly_scopes_restore_check_nan_as_pytorch():
+    seen = []
+    for lib, mod in (("torch", torch.autograd), ("chainrule", cr.autograd)):
+        top = torch if lib == "torch" else cr
+        with mod.detect_anomaly(check_nan=False):
+            flags = [top.is_anomaly_check_nan_enabled()]
+            with mod.detect_anomaly(check_nan=True):
+                flags.append(top.is_anomaly_check_nan_enabled())
+            flags.append(top.is_anomaly_check_nan_enabled())
+            with mod.set_detect_anomaly(False):
+                flags.append(top.is_anomaly_enabled())
+            flags += [top.is_anomaly_enabled(), top.is_anomaly_check_nan_enabled()]
+        seen.append(flags)
+    assert seen[0] == seen[1]

@@ -20,7 +20,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.autograd import function, functional, grad_mode, graph
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
-from chainrule.core.anomaly import detect_anomaly, is_anomaly_enabled
+from chainrule.core.anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_mode
 from chainrule.core.eager import grad as _eager_grad
 from chainrule.core.eager import tensor
 from chainrule.core.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
@@ -95,13 +95,10 @@ def Variable(data, requires_grad: bool = False, volatile: bool = False) -> Tenso
     return t.detach().requires_grad_(True) if requires_grad else t
 
 
-_GLOBAL_ANOMALY: list = []  # the detect_anomaly scopes opened by set_detect_anomaly(True)
-
-
 class set_detect_anomaly:
-    """PyTorch's ``torch.autograd.set_detect_anomaly(mode)``: turns anomaly detection
-    (:class:`~chainrule.core.anomaly.detect_anomaly`) on or off from here on, or, used as
-    a context manager, until the block ends.
+    """PyTorch's ``torch.autograd.set_detect_anomaly(mode, check_nan=True)``: turns anomaly
+    detection (:class:`~chainrule.core.anomaly.detect_anomaly`) on or off from here on, or,
+    used as a context manager, until the block ends.
 
     >>> import chainrule as cr
     >>> with cr.autograd.set_detect_anomaly(True):
@@ -112,28 +109,14 @@ class set_detect_anomaly:
     """
 
     def __init__(self, mode: bool, check_nan: bool = True):
-        self._opened = self._closed = 0
-        if mode and not is_anomaly_enabled():
-            scope = detect_anomaly()
-            scope.__enter__()
-            _GLOBAL_ANOMALY.append(scope)
-            self._opened = 1
-        elif not mode:
-            while _GLOBAL_ANOMALY:
-                _GLOBAL_ANOMALY.pop().__exit__(None, None, None)
-                self._closed += 1
+        self._before = (is_anomaly_enabled(), is_anomaly_check_nan_enabled())
+        set_anomaly_mode(mode, check_nan)
 
     def __enter__(self) -> set_detect_anomaly:
         return self
 
     def __exit__(self, *exc) -> None:
-        for _ in range(self._opened):
-            if _GLOBAL_ANOMALY:
-                _GLOBAL_ANOMALY.pop().__exit__(None, None, None)
-        for _ in range(self._closed):
-            scope = detect_anomaly()
-            scope.__enter__()
-            _GLOBAL_ANOMALY.append(scope)
+        set_anomaly_mode(*self._before)
 
 
 class GradcheckError(RuntimeError):

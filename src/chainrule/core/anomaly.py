@@ -24,11 +24,13 @@ from chainrule.core.global_state import global_setting
 from chainrule.core.reverse_trace import ReverseTrace
 from chainrule.core.tensor import Tensor
 
-__all__ = ["detect_anomaly", "is_anomaly_enabled", "ANOMALY", "check_cotangent"]
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_mode",
+           "ANOMALY", "CHECKING", "check_cotangent"]
 
-# How many detect_anomaly scopes are open (in any thread: like PyTorch's, the mode is
-# global, because a backward pass may run in another thread than its forward pass).
-ANOMALY = [0]
+# The mode, as PyTorch's: global (in any thread, because a backward pass may run in another
+# thread than its forward pass); each scope sets it, and its end restores the mode before.
+ANOMALY = [False]  # whether calls record where they were made
+CHECKING = [True]  # whether the backward pass then checks each cotangent (check_nan)
 _lock = threading.Lock()
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _ORIGINAL: dict = {}
@@ -36,13 +38,37 @@ _ORIGINAL: dict = {}
 
 @global_setting
 def is_anomaly_enabled() -> bool:
-    """Whether a :class:`detect_anomaly` scope is open.
+    """Whether anomaly detection is on (a :class:`detect_anomaly` scope is open).
 
     >>> import chainrule as cr
     >>> cr.is_anomaly_enabled()
     False
     """
-    return ANOMALY[0] > 0
+    return ANOMALY[0]
+
+
+@global_setting
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly detection, when on, checks the backward pass for NaN and inf (the
+    innermost scope's ``check_nan``; True outside any), as ``torch.is_anomaly_check_nan_enabled``.
+
+    >>> import chainrule as cr
+    >>> with cr.detect_anomaly(check_nan=False):
+    ...     cr.is_anomaly_check_nan_enabled()
+    False
+    """
+    return CHECKING[0]
+
+
+def set_anomaly_mode(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off from here on (what :class:`detect_anomaly` and
+    ``chainrule.autograd.set_detect_anomaly`` do on entry and undo on exit)."""
+    with _lock:
+        if enabled and not ANOMALY[0]:
+            _install()
+        elif not enabled and ANOMALY[0]:
+            _uninstall()
+        ANOMALY[0], CHECKING[0] = bool(enabled), bool(check_nan)
 
 
 class detect_anomaly:
@@ -57,26 +83,28 @@ class detect_anomaly:
     Traceback (most recent call last):
     ...
     FloatingPointError: detect_anomaly: the backward rule of sqrt ...
+
+    ``check_nan=False`` (PyTorch's argument) records where each operation was called but
+    checks nothing.
     """
 
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = bool(check_nan)
+        self._before: list[tuple[bool, bool]] = []  # the modes to restore, one per entry
+
     def __enter__(self):
-        with _lock:
-            ANOMALY[0] += 1
-            if ANOMALY[0] == 1:
-                _install()
+        self._before.append((ANOMALY[0], CHECKING[0]))
+        set_anomaly_mode(True, self.check_nan)
         return self
 
     def __exit__(self, *exc):
-        with _lock:
-            ANOMALY[0] -= 1
-            if ANOMALY[0] == 0:
-                _uninstall()
+        set_anomaly_mode(*self._before.pop())
         return False
 
     def __call__(self, fun: Callable) -> Callable:
         @functools.wraps(fun)
         def wrapped(*args, **kwargs):
-            with detect_anomaly():
+            with detect_anomaly(self.check_nan):
                 return fun(*args, **kwargs)
 
         return wrapped

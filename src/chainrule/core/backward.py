@@ -29,7 +29,7 @@ from sys import getrefcount
 import numpy as np
 from numpy import add, empty, multiply, ndarray
 
-from chainrule.core.anomaly import ANOMALY, check_cotangent
+from chainrule.core.anomaly import ANOMALY, CHECKING, check_cotangent
 from chainrule.core.linearity import check_linear, generic_point
 from chainrule.core.primitive import real_if_real
 from chainrule.core.reverse_trace import ReverseTrace
@@ -111,7 +111,7 @@ def backward_pass(
     of each entry whose key is in ``watched`` before its rules run (hooks, ``.grad``,
     in-place checks, recomputation).
     """
-    checking = ANOMALY[0] > 0
+    checking = ANOMALY[0] and CHECKING[0]
     for i in range(len(tape) - 1 if top is None else top, stop - 1, -1) if order is None else order:
         g = cots[i]
         if g is None:
