@@ -152,3 +152,27 @@ def test_nested_detect_anomaly_scopes_restore_check_nan_as_pytorch():
             flags += [top.is_anomaly_enabled(), top.is_anomaly_check_nan_enabled()]
         seen.append(flags)
     assert seen[0] == seen[1]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("write", ["zero_", "fill_", "copy_"])
+def test_tensor_on_a_graph_written_with_a_constant_stays_on_it_as_in_pytorch(write):
+    """``y.zero_()`` of a ``y`` that requires grad writes NaN and inf away and keeps ``y``
+    on the graph with derivative 0, so a loss of ``y`` alone still backpropagates."""
+    x0 = np.array([1.0, np.nan, -np.inf])
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor(x0, requires_grad=True)
+        y = x * 2
+        args = {"zero_": (), "fill_": (3.0,), "copy_": (lib.tensor(np.full(3, 4.0)),)}[write]
+        getattr(y, write)(*args)
+        flag = y.requires_grad
+        y.sum().backward(retain_graph=True)
+        alone = x.grad.detach().numpy().copy()
+        x.grad = None
+        (y * x).sum().backward()  # 0·NaN from the zeroed path, as PyTorch gives
+        results.append((flag, y.detach().numpy(), alone, x.grad.detach().numpy()))
+    theirs, ours = results
+    assert ours[0] is theirs[0] is True
+    for a, b in zip(ours[1:], theirs[1:], strict=True):
+        np.testing.assert_array_equal(a, b)

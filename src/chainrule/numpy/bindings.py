@@ -504,11 +504,14 @@ def _in_order(x, order: str, source):
 
 def _filled(a, v):
     """An array of ``a``'s shape and dtype holding ``v``: written, not computed from ``a``
-    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v`` only. The
-    zeros are -0.0, which keep the sign of any ``v`` (0.0 + -0.0 is 0.0)."""
+    (``a * 0 + v`` would keep a NaN or inf of ``a``); differentiable in ``v``, and in a
+    Tensor ``a`` with derivative 0, so that a Tensor on a graph stays on it (PyTorch's
+    ``y.zero_()`` keeps ``y.requires_grad``). The zeros are -0.0, which keep the sign of
+    any ``v`` (0.0 + -0.0 is 0.0)."""
     out = cnp.full_like(a, -0.0) + v
     dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
-    return out if out.dtype == dtype else cnp.astype(out, dtype)
+    out = out if out.dtype == dtype else cnp.astype(out, dtype)
+    return cnp.where(True, out, a) if isinstance(a, Tensor) else out
 
 
 # ndarray ** e calls these ufuncs instead of power for a float or complex array and a
