@@ -19,23 +19,23 @@ def mod(ag, name: str):
     return importlib.import_module(f"{ag.__name__}.{name}")
 
 
-def assert_same(a, c, path="result"):
+def assert_same(a, c, path="result", atol=1e-12):
     """Same structure (containers, dicts with their keys in the same order), same numbers
-    to 1e-10."""
+    to 1e-10 (and ``atol``)."""
     if isinstance(a, dict):
         assert type(c) is type(a) and list(a) == list(c), f"{path}: {a!r} vs {c!r}"
         for k in a:
-            assert_same(a[k], c[k], f"{path}[{k!r}]")
+            assert_same(a[k], c[k], f"{path}[{k!r}]", atol)
     elif isinstance(a, list | tuple):
         assert isinstance(c, list | tuple) and len(a) == len(c), f"{path}: {a!r} vs {c!r}"
         for i, (x, y) in enumerate(zip(a, c, strict=True)):
-            assert_same(x, y, f"{path}[{i}]")
+            assert_same(x, y, f"{path}[{i}]", atol)
     elif isinstance(a, str | bool | type(None)):
         assert a == c, f"{path}: {a!r} vs {c!r}"
     else:
         a_arr, c_arr = onp.asarray(a), onp.asarray(c)
         assert a_arr.shape == c_arr.shape, f"{path}: shape {a_arr.shape} vs {c_arr.shape}"
-        assert onp.allclose(a_arr, c_arr, rtol=1e-10, atol=1e-12), f"{path}: {a_arr} vs {c_arr}"
+        assert onp.allclose(a_arr, c_arr, rtol=1e-10, atol=atol), f"{path}: {a_arr} vs {c_arr}"
 
 
 X = onp.array([0.3, -0.5, 1.2])

@@ -862,6 +862,11 @@ def test_only_import_lines_change():
         assert changed and all(a.lstrip().startswith(("import ", "from ")) for a, _ in changed)
 
 
+# Programs whose results amplify rounding: the VAE's biases before a batch normalisation
+# have a gradient of exactly 0 up to rounding (1e-19), which Adam divides by sqrt(v) + eps,
+# so the two libraries' sums, rounded differently, move the trained weights apart by ~1e-11.
+ROUNDOFF_AMPLIFIED = {"vae": 1e-10}
+
 # Programs that stop on a known missing piece of the NumPy mirror (named in the reason).
 KNOWN_GAPS: dict[str, str] = {}
 
@@ -872,4 +877,4 @@ KNOWN_GAPS: dict[str, str] = {}
 ])
 def test_example_program_agrees_with_autograd(name):
     source = PROGRAMS[name]
-    assert_same(run(source, "autograd"), run(source, "chainrule"))
+    assert_same(run(source, "autograd"), run(source, "chainrule"), atol=ROUNDOFF_AMPLIFIED.get(name, 1e-12))
