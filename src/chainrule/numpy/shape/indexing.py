@@ -271,14 +271,29 @@ def _order_giving(v, idx, axis, kind=None, kth=None):
         return np.moveaxis(idx, -1, axis)
     rows = ~same.all(axis=-1)  # fix those rows: the k-th element of v by bits goes where
     vr, tr = v[rows], target[rows]  # target holds the k-th bits
-    kv, kt = _bit_keys(vr), _bit_keys(tr)
+    fixed, placed = _placing(_bit_keys(vr), _bit_keys(tr), vr, tr)
+    if not placed.all():  # NumPy's SIMD sorts can write 0.0 for -0.0: match by value there
+        zero_free = [np.where(x == 0, np.zeros((), x.dtype), x) for x in (vr, tr)]
+        by_value, _ = _placing(*map(_bit_keys, zero_free), *zero_free)
+        fixed = np.where(placed[:, None], fixed, by_value)
+    idx = idx.copy()
+    idx[rows] = fixed
+    return np.moveaxis(idx, -1, axis)
+
+
+def _placing(kv, kt, vr, tr):
+    """The order that puts each element of the rows ``vr`` where the rows ``tr`` hold its
+    keys (tied elements in their order), and whether each row's keys are a rearrangement
+    of the other's."""
     order_v = np.lexsort(kv) if kv is not None else np.argsort(vr, axis=-1, kind="stable")
     order_t = np.lexsort(kt) if kt is not None else np.argsort(tr, axis=-1, kind="stable")
     fixed = np.empty_like(order_v)
     np.put_along_axis(fixed, order_t, order_v, -1)
-    idx = idx.copy()
-    idx[rows] = fixed
-    return np.moveaxis(idx, -1, axis)
+    keys, tkeys = (kv, kt) if kv is not None else ([vr], [tr])
+    placed = np.logical_and.reduce([
+        (np.take_along_axis(k, order_v, -1) == np.take_along_axis(t, order_t, -1)).all(axis=-1)
+        for k, t in zip(keys, tkeys, strict=True)])
+    return fixed, placed
 
 
 _numpys_order = unboxing(_order_giving)
