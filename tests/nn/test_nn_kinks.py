@@ -66,6 +66,11 @@ FUNCTIONS = {
 }
 
 
+# the gradient of a sum of a softmax is 0 up to the rounding of the softmax's own sum,
+# which depends on the order of NumPy's (SIMD) summation
+GRAD_ATOL = {"softmax": 1e-15}
+
+
 @pytest.mark.parametrize("inputs", sorted(INPUTS))
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_values_and_gradients_at_kinks_and_nan_as_pytorch(name, inputs):
@@ -81,7 +86,7 @@ def test_values_and_gradients_at_kinks_and_nan_as_pytorch(name, inputs):
     assert our_dtype == their_dtype.removeprefix("torch.")
     assert (our_grad is None) == (their_grad is None)
     if our_grad is not None:
-        np.testing.assert_allclose(our_grad, their_grad, rtol=1e-10, atol=1e-300, equal_nan=True)
+        np.testing.assert_allclose(our_grad, their_grad, rtol=1e-10, atol=GRAD_ATOL.get(name, 1e-300), equal_nan=True)
 
 
 @pytest.mark.parametrize("name", ["elu", "celu_alpha", "hardswish", "hardtanh_range", "softshrink", "threshold"])
