@@ -47,7 +47,8 @@ def trajectory(lib: str, problem: str, steps: int = 4, **options):
 def test_iterates_match_torch(problem, options):
     ours = trajectory("chainrule", problem, **options)
     theirs = trajectory("torch", problem, **options)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-13)
+    # (atol: up to 28 inner iterations and line searches, each summing in its library's order)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 def test_converges_to_rosenbrocks_minimum():
