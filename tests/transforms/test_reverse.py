@@ -165,3 +165,19 @@ def test_gradients_are_arrays_of_their_own():
     autograd = pytest.importorskip("autograd")
     theirs = autograd.grad(lambda x, y: ((x + y) * 2.0).sum(), argnum=(0, 1))(np.ones(3), np.ones(3))
     assert theirs[0] is not theirs[1] and autograd.grad(lambda z: z.sum())(np.ones(2)).flags.writeable
+
+
+def test_grad_of_an_output_independent_of_the_input_warns_as_autograd():
+    """A value read out of the differentiated argument (x.item()) makes the output a
+    constant: the zero gradient comes with HIPS autograd's warning, not in silence."""
+    import warnings
+
+    autograd = pytest.importorskip("autograd")
+    with pytest.warns(UserWarning, match="Output seems independent of input") as ours:
+        assert cr.grad(lambda x: x.item() * 2)(1.5) == 0.0
+    with pytest.warns(UserWarning, match="Output seems independent of input"):
+        assert autograd.grad(lambda x: 3.0)(1.5) == 0.0
+    assert ours[0].filename == __file__  # the warning points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cr.grad(lambda x: x * 2)(1.5) == 2.0

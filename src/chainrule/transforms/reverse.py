@@ -6,6 +6,7 @@ import contextlib
 import functools
 import math
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -397,6 +398,9 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad", holomorphic=Fal
             f"{name} needs a single scalar output, got a {type(out).__name__}; "
             "use has_aux=True to return extra values"
         )
+    # a zero gradient, as from a value read out (x.item()): said, as HIPS autograd says it
+    if record.out_nodes and all(pos is None for pos in record.out_nodes):
+        warnings.warn("Output seems independent of input.", stacklevel=3)
     seed = _scalar_seed(out, fun, holomorphic)
     grads = split_by_argument(record, record.pull(seed, free=True))
     aux = unboxed_at(aux_box[0], record.trace) if has_aux else None
