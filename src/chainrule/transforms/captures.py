@@ -418,7 +418,7 @@ class Captures:
             if function is None or "random" in used or names.get(reader) is function:
                 self._readers.add(reader)  # np.geterr(), np.random.get_state(), ...
                 self.checks.append((7, None, read, read(None)))
-        if _BY_ANY_NAME.intersection(code.co_names):
+        if _reads_any_global(code):
             # globals()[name], eval(...): any global may be read, by a name computed at run
             # time; the namespace's items are compared (their contents by the names above)
             self.checks.append((3, names, None, _items(names)))
@@ -589,6 +589,16 @@ def _global_names(code: types.CodeType) -> list:
             elif by_string & _BY_ANY_NAME and len(const) < 1000:  # eval("SCALE * 2")
                 names += _IDENTIFIER.findall(const)
     return list(dict.fromkeys(names))
+
+
+def _reads_any_global(code: types.CodeType) -> bool:
+    """Whether a code object (or one defined in it) calls ``globals``, ``eval`` or
+    ``exec``: the builtins loaded as globals (or taken from ``builtins``), not a method
+    of that name (``model.eval()``, which reads no global)."""
+    if _BY_ANY_NAME.intersection(_loaded_globals(code)):
+        return True
+    names = set(_global_names(code))
+    return bool(_BY_ANY_NAME & names and {"builtins", "__builtins__"} & names)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -1,0 +1,70 @@
+"""cr.jit on programs written as users of other libraries write them (PyTorch's
+``model.train()``/``model.eval()`` inside a step, a lookup table cached with
+``functools.lru_cache``, ...): each is called jitted and plain over several calls whose
+inputs or surroundings change, and must give the plain call's bits, leave the same state
+behind, and trace no more often than what it reads requires."""
+
+import copy
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+from chainrule import nn
+
+# a global of the test module that changes between calls, as a script's loop counter does
+step_number = 0
+
+
+def _arrays(tree):
+    return cr.tree_map(lambda v: v._value if isinstance(v, cr.Tensor) else v, tree)
+
+
+# -- a method named eval or exec reads no global -----------------------------------------
+class _Polynomial:
+    """An object of the user's with an ``eval`` method (as SymPy's and pandas' have)."""
+
+    def __init__(self, coefficients):
+        self.coefficients = coefficients
+
+    def eval(self, x):
+        return sum(c * x ** k for k, c in enumerate(self.coefficients))
+
+
+def _train_then_eval(model, x):
+    model.train()
+    y = model(x)
+    model.eval()
+    return y, model(x)
+
+
+def _polynomial_at(x):
+    return _POLYNOMIAL.eval(x)
+
+
+_POLYNOMIAL = _Polynomial([1.0, -2.0, 0.5])
+
+
+@pytest.mark.parametrize("fun, make, traces", [
+    (_train_then_eval, lambda: nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Tanh()), 2),
+    (lambda poly, x: poly.eval(x), lambda: _Polynomial([1.0, -2.0, 0.5]), 1),
+    (lambda _, x: _polynomial_at(x), lambda: None, 1),
+], ids=["model.eval()", "poly.eval(x) of an argument", "poly.eval(x) of a global"])
+def test_a_method_named_eval_does_not_watch_every_global(fun, make, traces):
+    global step_number
+    jitted = cr.jit(fun)
+    mine, theirs = make(), make()
+    if theirs is not None:
+        theirs = copy.deepcopy(mine)
+    rng = np.random.default_rng(0)
+    with cr.no_grad():
+        for step_number in range(4):  # noqa: B007 (the global the script's loop rebinds)
+            x = rng.normal(size=(4, 3))
+            # (a module's parameters are eager Tensors: the plain call's results are too)
+            assert same(_arrays(jitted(mine, x)), _arrays(fun(theirs, x)))
+            if isinstance(mine, nn.Module):
+                assert all(same(np.asarray(a), np.asarray(b))
+                           for a, b in zip(mine.buffers(), theirs.buffers(), strict=True))
+                assert mine.training is theirs.training is False
+    assert jitted.traces == traces
