@@ -529,12 +529,12 @@ def _weight(n):
     return NODE_SCALE[0] * n
 
 
-@pytest.mark.parametrize("change", [
-    lambda: _nodes.cache_clear(),  # emptied: the next plain call computes anew
-    lambda: (_weight.cache_clear(), _weight(3), _weight(4)),  # and filled by the caller
-    lambda: _weight.cache_clear(),
+@pytest.mark.parametrize("change, traces", [
+    (lambda: _nodes.cache_clear(), 5),  # emptied: the next plain call computes anew
+    (lambda: (_weight.cache_clear(), _weight(3), _weight(4)), 4),  # and filled by the caller
+    (lambda: _weight.cache_clear(), 4),
 ])
-def test_an_lru_cache_cleared_between_calls_is_computed_anew(change):
+def test_an_lru_cache_cleared_between_calls_is_computed_anew(change, traces):
     # a quadrature rule cached by n, which reads a setting: the cache keeps the value of
     # the setting it was filled under until it is cleared, jitted as plain
     def integrate(x):
@@ -554,7 +554,9 @@ def test_an_lru_cache_cleared_between_calls_is_computed_anew(change):
             assert same(jitted(x), integrate(x))
     finally:
         NODE_SCALE[0] = 1.0
-    assert jitted.traces == 3  # the first call, the setting, the cache cleared
+    # the first call, the setting, the cache cleared; and the call after each trace that
+    # filled _nodes's cache with an array (which the next trace finds, and reads where it is)
+    assert jitted.traces == traces
 
 
 def test_the_environment_read_by_the_function_is_watched(monkeypatch):

@@ -5,6 +5,7 @@ inputs or surroundings change, and must give the plain call's bits, leave the sa
 behind, and trace no more often than what it reads requires."""
 
 import copy
+import functools
 
 import numpy as np
 import pytest
@@ -68,3 +69,36 @@ def test_a_method_named_eval_does_not_watch_every_global(fun, make, traces):
                            for a, b in zip(mine.buffers(), theirs.buffers(), strict=True))
                 assert mine.training is theirs.training is False
     assert jitted.traces == traces
+# -- a table cached with functools.lru_cache, written in place --------------------------------
+def _cached_table_cases(maxsize):
+    @functools.lru_cache(maxsize=maxsize)
+    def table(n):  # a lookup table built once, as scientific code caches one
+        return np.linspace(0.0, 1.0, n)
+
+    def scaled(x):
+        return x * table(3)
+
+    def accumulated(x):  # the function itself writes the cached array: each call adds one
+        counts = table(3)
+        counts += 1.0
+        return x * counts
+
+    def written_by_caller(k):
+        table(3)[0] = float(k)  # the caller changes the table it got before
+
+    return [(scaled, written_by_caller), (accumulated, lambda k: None)]
+
+
+@pytest.mark.parametrize("maxsize", [None, 4], ids=["cache", "lru_cache(4)"])
+@pytest.mark.parametrize("case", [0, 1], ids=["written by the caller", "written by the function"])
+def test_a_cached_table_written_in_place_is_read_anew(maxsize, case):
+    def run(jit):
+        fun, change = _cached_table_cases(maxsize)[case]  # a cache of its own for each run
+        call = cr.jit(fun) if jit else fun
+        results = []
+        for k in range(4):
+            results.append(call(np.array([1.0, -0.0, 2.0]) * (k + 1)))
+            change(k)
+        return results
+
+    assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))

@@ -18,7 +18,8 @@ sets and deques among them (and other mappings and mutable sequences; ``bytearra
 (``__slots__`` too), classes and functions of the user's, the arrays, numbers and
 containers that other libraries' objects hold as attributes (a sparse matrix's ``data``),
 the attributes of the user's own modules that the code names (``settings.LR``), the
-counts of entries and misses of ``functools.lru_cache`` functions (``cache_clear()``),
+counts of entries and misses of ``functools.lru_cache`` functions (``cache_clear()``)
+and the arrays and other mutable objects they hold,
 the environment where the code names ``os.environ`` or ``os.getenv``, and arrays by
 their bytes. Standard-library and installed modules and the insides of
 chainrule's own objects are not, but for chainrule.nn's modules (their mode, settings,
@@ -36,6 +37,7 @@ import contextvars
 import copyreg
 import dis
 import functools
+import gc
 import operator
 import os
 import random
@@ -199,11 +201,15 @@ class Captures:
 
     def settle(self) -> None:
         """Take again, after a trace, what the trace itself changes without changing
-        what later calls read: the counts of an ``lru_cache`` that the trace filled (the
-        plain call finds the entry it made there)."""
+        what later calls read: the counts of an ``lru_cache`` that the trace filled with
+        numbers, strings or tuples of them (the plain call finds the entry it made
+        there). One it filled with an array or another mutable object keeps its old
+        counts, so the next call traces again and finds that object among what the
+        function reads (where it is, watched: the caller, or the function itself, may
+        write a cached table in place)."""
         if any(kind == 7 for kind, *_ in self.checks):
-            self.checks = [(kind, where, name, name(where) if kind == 7 else then)
-                           for kind, where, name, then in self.checks]
+            self.checks = [(kind, where, name, then if kind != 7 or _filled_mutable(where, self.found)
+                            else name(where)) for kind, where, name, then in self.checks]
             self._compile()
 
     def expire(self) -> None:
@@ -349,6 +355,8 @@ class Captures:
             # as the plain call would compute anew
             self.checks.append((7, value, _cache_counts, _cache_counts(value)))
             self._watch_object(value, depth)
+            for entry in _cache_entries(value):  # what it hands out may be written in place
+                self._watch_value(entry, depth + 1)
         elif isinstance(value, functools.partial):
             self._watch_value(value.func, depth + 1)
             for item in value.args:
@@ -567,6 +575,36 @@ def _context_value(var: contextvars.ContextVar):
 
 def _alive(ref: weakref.ref) -> bool:
     return ref() is not None
+
+
+def _cache_entries(cached) -> list:
+    """The keys and results that an ``lru_cache`` holds, which it does not show: the
+    objects it refers to, as CPython's garbage collector lists them (its table of
+    entries; or, bounded, the entries themselves), less its function and attributes."""
+    own = (vars(cached), getattr(cached, "__wrapped__", None))
+    entries: list = []
+    for referent in gc.get_referents(cached):
+        if any(referent is o for o in own) or isinstance(referent, type):
+            continue
+        if type(referent) is dict:  # the table: key -> result (or, bounded, -> an entry)
+            entries += referent.keys()
+            entries += (v for v in referent.values() if type(v).__name__ != "_lru_list_elem")
+        else:
+            entries.append(referent)
+    return entries
+
+
+def _filled_mutable(cached, found: dict) -> bool:
+    """Whether ``cached`` (an lru_cache; None for another reader) holds a mutable key or
+    result that ``found`` (what was watched before the trace) does not."""
+    return isinstance(cached, _CACHED_FUNCTION) and any(
+        id(entry) not in found and not _immutable(entry) for entry in _cache_entries(cached))
+
+
+def _immutable(value) -> bool:
+    # (a bare object(): the marker an lru_cache puts between a key's positions and names)
+    return (isinstance(value, _IMMUTABLE) or type(value) is object
+            or (type(value) is tuple and all(map(_immutable, value))))
 
 
 def _cache_counts(cached) -> tuple:
