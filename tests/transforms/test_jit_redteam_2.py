@@ -6,6 +6,8 @@ behind, and trace no more often than what it reads requires."""
 
 import copy
 import functools
+import random
+import warnings
 
 import numpy as np
 import pytest
@@ -102,3 +104,30 @@ def test_a_cached_table_written_in_place_is_read_anew(maxsize, case):
         return results
 
     assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))
+
+
+# -- Python's random.Random, seeded by the user and drawn from inside ------------------------
+class _Jitter:
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+
+    def __call__(self, x):
+        return x + self.rng.uniform(-1.0, 1.0)
+
+
+@pytest.mark.parametrize("where", ["closed over", "argument", "attribute of an argument"])
+def test_draws_from_a_python_random_generator_are_drawn_on_every_call(where):
+    def run(jit):
+        rng = random.Random(7)  # a stream of the user's, as simulation code keeps one
+        if where == "closed over":
+            fun, extra = (lambda x: x * rng.random()), ()
+        elif where == "argument":
+            fun, extra = (lambda x, r: x * r.random()), (rng,)
+        else:
+            fun, extra = (lambda x, j: j(x)), (_Jitter(7),)
+        call = cr.jit(fun) if jit else fun
+        return [call(np.array([1.0, -2.0]), *extra) for _ in range(3)]
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "chainrule.jit")  # it runs without jit, as documented
+        assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))

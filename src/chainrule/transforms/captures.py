@@ -50,6 +50,7 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.arguments import buffer_bytes, replace_traced
+from chainrule.transforms.fingerprints import is_generator
 from chainrule.transforms.program import bits
 
 __all__ = ["Captures", "generators_in", "user_classes"]
@@ -319,7 +320,7 @@ class Captures:
         if id(value) in self._seen:
             return
         self._seen[id(value)] = value
-        if isinstance(value, np.random.Generator | np.random.RandomState):
+        if is_generator(value):  # NumPy's, or a Python random.Random
             self.generators.append(value)
         elif isinstance(value, np.ndarray):
             snapshot = value.tobytes() if value.nbytes <= 4096 else _words(value).copy()

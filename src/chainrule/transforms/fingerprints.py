@@ -28,7 +28,7 @@ import numpy.random.bit_generator as _bit_generator
 from chainrule.core.trace import RANDOM_SOURCES
 
 __all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "hear_warnings", "hold_warnings",
-           "release_warnings", "rng_state", "same_state", "warnings_issued"]
+           "is_generator", "release_warnings", "rng_state", "same_state", "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
@@ -37,11 +37,21 @@ def filters_fingerprint() -> tuple:
     return id(filters), len(filters), filters[0] if filters else None
 
 
-def rng_state(generator) -> dict:
-    """The state of a NumPy ``Generator`` or ``RandomState``, to compare with :func:`same_state`."""
+def rng_state(generator) -> dict | tuple:
+    """The state of a NumPy ``Generator`` or ``RandomState``, or of a Python
+    ``random.Random``, to compare with :func:`same_state`."""
     if isinstance(generator, np.random.RandomState):
         return generator.get_state(legacy=False)
+    if isinstance(generator, random.Random):
+        return generator.getstate()
     return generator.bit_generator.state
+
+
+def is_generator(value) -> bool:
+    """A generator of random numbers whose state can be read: NumPy's, or a Python
+    ``random.Random`` (not a ``SystemRandom``, which draws from the operating system)."""
+    return (isinstance(value, np.random.Generator | np.random.RandomState)
+            or isinstance(value, random.Random) and not isinstance(value, random.SystemRandom))
 
 
 def same_state(a, b) -> bool:
@@ -54,11 +64,12 @@ def same_state(a, b) -> bool:
 
 
 def generators_seen_by(leaves) -> list:
-    """The NumPy generators a call may draw from that the trace can check, besides those
-    the function reads (found by :class:`~chainrule.transforms.captures.Captures`): NumPy's
-    global one, the registered ones (chainrule.nn.init's) and those among the arguments."""
+    """The generators a call may draw from that the trace can check, besides those the
+    function reads (found by :class:`~chainrule.transforms.captures.Captures`): NumPy's
+    global one, the registered ones (chainrule.nn.init's) and those among the arguments
+    (NumPy's, and Python's ``random.Random``)."""
     found = [np.random.mtrand._rand, *(source() for source in RANDOM_SOURCES)]
-    return found + [leaf for leaf in leaves if isinstance(leaf, np.random.Generator | np.random.RandomState)]
+    return found + [leaf for leaf in leaves if is_generator(leaf)]
 
 
 # where NumPy's seedless generators (np.random.default_rng(), SeedSequence(), RandomState())

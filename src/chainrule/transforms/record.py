@@ -509,8 +509,8 @@ class RecordTrace(Trace):
         for generator, state in self.generators.values():
             if not same_state(state, rng_state(generator)):
                 self.refuse(
-                    "random numbers were drawn with a NumPy generator directly "
-                    f"({type(generator).__name__}), which a replay would not draw again"
+                    "random numbers were drawn with a generator directly (NumPy's or "
+                    f"Python's: a {type(generator).__name__}), which a replay would not draw again"
                 )
 
     # -- in-place writes: done, and recorded as calls that write -------------------------
