@@ -131,3 +131,49 @@ def test_draws_from_a_python_random_generator_are_drawn_on_every_call(where):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "chainrule.jit")  # it runs without jit, as documented
         assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))
+
+
+# -- methods bound in C, closed over: what they read is their object's state ------------------
+def _bound_in_c_cases():
+    """(make() -> (function, change(k) made before call k)): each make gives fresh state."""
+    def popped():  # a work list consumed through its bound methods
+        stack = [1.0, 2.0, 3.0]
+        pop, push = stack.pop, stack.append
+
+        def step(x):
+            v = pop()
+            push(v + 10.0)
+            return x * v
+        return step, lambda k: None
+
+    def summed():  # W.sum of an array the caller writes between calls
+        weights = np.ones(2)
+        total = weights.sum
+        return (lambda x: x * total()), lambda k: weights.__setitem__(0, float(k))
+
+    def item_of():  # settings[0] through a bound __getitem__
+        settings = [1.0]
+        first = settings.__getitem__
+        return (lambda x: x * first(0)), lambda k: settings.__setitem__(0, -float(k))
+
+    def drawn():  # a Python generator's bound random
+        draw = random.Random(3).random
+        return (lambda x: x * draw()), lambda k: None
+
+    return {"list.pop": popped, "ndarray.sum": summed, "list.__getitem__": item_of, "Random.random": drawn}
+
+
+@pytest.mark.parametrize("name", list(_bound_in_c_cases()))
+def test_a_method_bound_in_c_is_watched_through_its_object(name):
+    def run(jit):
+        fun, change = _bound_in_c_cases()[name]()
+        call = cr.jit(fun) if jit else fun
+        results = []
+        for k in range(4):
+            change(k)
+            results.append(call(np.array([1.0, -0.0])))
+        return results
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "chainrule.jit")  # a draw: it runs without jit
+        assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))

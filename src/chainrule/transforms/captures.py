@@ -11,8 +11,9 @@ new values.
 
 What is watched: the closure cells, the globals named by the code, the defaults of every
 user function reachable from the jitted one (through globals, cells, partials, bound
-methods, objects' attributes, the methods and properties of the user's classes — of the
-objects it reads and of those it is given — and nested ``jit``), the items of the lists, tuples, dicts,
+methods (their objects, for methods bound in C too: ``pop = stack.pop``), objects'
+attributes, the methods and properties of the user's classes — of the objects it reads
+and of those it is given — and nested ``jit``), the items of the lists, tuples, dicts,
 sets and deques among them (and other mappings and mutable sequences; ``bytearray``,
 ``array.array`` and ``memoryview`` by their bytes), the attributes of objects
 (``__slots__`` too), classes and functions of the user's, the arrays, numbers and
@@ -369,7 +370,13 @@ class Captures:
         elif isinstance(value, type):
             if not _library(value):  # a class of the user's: its attributes and methods
                 self._watch_class(value, depth)
-        elif isinstance(value, types.ModuleType | types.BuiltinFunctionType | np.ufunc):
+        elif isinstance(value, types.BuiltinFunctionType | types.MethodWrapperType):
+            owner = getattr(value, "__self__", None)
+            if owner is not None and not isinstance(owner, types.ModuleType):
+                # a method of an object, bound in C (pop = stack.pop, total = W.sum,
+                # draw = rng.random): what it reads is that object's state
+                self._watch_value(owner, depth + 1)
+        elif isinstance(value, types.ModuleType | np.ufunc):
             return
         elif isinstance(value, collections.abc.Iterator):
             # next(it) reads state that no comparison sees (a generator, itertools.count,
