@@ -5,6 +5,7 @@ inputs or surroundings change, and must give the plain call's bits, leave the sa
 behind, and trace no more often than what it reads requires."""
 
 import copy
+import ctypes
 import functools
 import random
 import warnings
@@ -177,3 +178,23 @@ def test_a_method_bound_in_c_is_watched_through_its_object(name):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "chainrule.jit")  # a draw: it runs without jit
         assert all(same(a, b) for a, b in zip(run(True), run(False), strict=True))
+
+
+# -- ctypes values shared with C code, closed over or passed -------------------------------
+@pytest.mark.parametrize("make, write", [
+    (lambda: ctypes.c_double(1.5), lambda c, k: setattr(c, "value", -float(k))),
+    (lambda: (ctypes.c_double * 2)(1.0, 2.0), lambda c, k: c.__setitem__(0, float(k))),
+], ids=["c_double", "c_double * 2"])
+@pytest.mark.parametrize("passed", [False, True], ids=["closed over", "argument"])
+def test_a_ctypes_value_changed_between_calls_is_read_anew(make, write, passed):
+    shared = make()
+
+    def scaled(x, c):  # a gain that C code (or the caller) sets in the shared memory
+        return x * (c.value if isinstance(c, ctypes.c_double) else np.array(c[:]))
+
+    fun = scaled if passed else (lambda x: scaled(x, shared))
+    jitted = cr.jit(fun)
+    for k in range(4):
+        write(shared, k)
+        extra = (shared,) if passed else ()
+        assert same(jitted(np.array([1.0, 2.0]), *extra), fun(np.array([1.0, 2.0]), *extra))

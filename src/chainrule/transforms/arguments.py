@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 import collections
 import collections.abc
+import ctypes
 import functools
 import types
 from collections.abc import Callable
@@ -403,8 +404,13 @@ class Static:
         return type(other) is Static and self.key == other.key
 
 
+# mutable buffers, read by their bytes: ctypes' numbers, arrays and structures too (a
+# value shared with C code, ``c_double(...)``, whose ``.value`` is that memory)
+BUFFERS = (bytearray, array.array, memoryview, ctypes._SimpleCData, ctypes.Array, ctypes.Structure, ctypes.Union)
+
+
 def buffer_bytes(buffer) -> bytes:
-    """The bytes of a mutable buffer: a ``bytearray``, an ``array.array``, a ``memoryview``."""
+    """The bytes of a mutable buffer (one of :data:`BUFFERS`)."""
     return buffer.tobytes() if isinstance(buffer, memoryview | array.array) else bytes(buffer)
 
 
@@ -499,6 +505,8 @@ def attributes_key(x, depth: int, seen: dict | None = None):
     key = tuple((name, value_key(v, depth + 1, seen)) for name, v in fields)
     if isinstance(x, list | tuple | dict | set | frozenset):  # a subclass's items too
         key += (value_key(dict(x) if isinstance(x, dict) else list(x), depth + 1, seen),)
+    elif isinstance(x, BUFFERS):  # ctypes' memory (a c_double's value): its bytes
+        key += (buffer_bytes(x),)
     return key
 
 
@@ -621,7 +629,7 @@ def value_key(v, depth: int, seen: dict | None = None):
         return (type(v), tuple(value_key(i, depth + 1, seen) for i in v))
     if isinstance(v, dict) and depth <= KEY_DEPTH:
         return (dict, tuple((repr(k), value_key(i, depth + 1, seen)) for k, i in v.items()))
-    if isinstance(v, bytearray | array.array | memoryview):  # mutable buffers: by their bytes
+    if isinstance(v, BUFFERS):  # mutable buffers: by their bytes
         return (type(v), getattr(v, "typecode", None) or getattr(v, "format", None), buffer_bytes(v))
     if isinstance(v, collections.abc.MutableSet) and depth <= KEY_DEPTH:  # a set: its items
         return (type(v), tuple(sorted((value_key(i, depth + 1, seen) for i in v), key=repr)))

@@ -15,7 +15,7 @@ methods (their objects, for methods bound in C too: ``pop = stack.pop``), object
 attributes, the methods and properties of the user's classes — of the objects it reads
 and of those it is given — and nested ``jit``), the items of the lists, tuples, dicts,
 sets and deques among them (and other mappings and mutable sequences; ``bytearray``,
-``array.array`` and ``memoryview`` by their bytes), the attributes of objects
+``array.array``, ``memoryview`` and ctypes' values by their bytes), the attributes of objects
 (``__slots__`` too), classes and functions of the user's, the arrays, numbers and
 containers that other libraries' objects hold as attributes (a sparse matrix's ``data``),
 the attributes of the user's own modules that the code names (``settings.LR``), the
@@ -30,7 +30,6 @@ the user's objects are).
 
 from __future__ import annotations
 
-import array
 import collections
 import collections.abc
 import contextlib
@@ -50,7 +49,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.arguments import buffer_bytes, replace_traced
+from chainrule.transforms.arguments import BUFFERS, buffer_bytes, replace_traced
 from chainrule.transforms.fingerprints import is_generator
 from chainrule.transforms.program import bits
 
@@ -333,7 +332,7 @@ class Captures:
                 self._watch_object(value, depth)  # a subclass's attributes (a masked array's mask)
         elif isinstance(value, list | tuple | dict | set | frozenset | collections.deque):
             self._watch_container(value, depth)
-        elif isinstance(value, bytearray | array.array | memoryview):
+        elif isinstance(value, BUFFERS):
             # mutable buffers (x * table[0] of an array.array): by their bytes
             self.checks.append((5, value, None, buffer_bytes(value)))
         elif isinstance(value, collections.abc.Mapping | collections.abc.MutableSequence

@@ -33,6 +33,7 @@ from chainrule.core.trace import EAGER
 from chainrule.numpy.torch_methods import Size
 from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
+    BUFFERS,
     FUNCTIONS,
     STATIC_TYPES,
     ByIdentity,
@@ -344,7 +345,7 @@ class Jitted:
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
                 return self._plain(args, kwargs), None
             else:
-                if hashable(leaf):
+                if hashable(leaf) and not isinstance(leaf, BUFFERS):  # (ctypes' hash by identity)
                     signature.append(strict_key(leaf))
                 elif (fields := attributes_key(leaf, 0)) is not None:
                     # a dataclass (eq=True gives it no hash): by identity
