@@ -198,3 +198,25 @@ def test_a_ctypes_value_changed_between_calls_is_read_anew(make, write, passed):
         write(shared, k)
         extra = (shared,) if passed else ()
         assert same(jitted(np.array([1.0, 2.0]), *extra), fun(np.array([1.0, 2.0]), *extra))
+
+
+# -- a class attribute found on the metaclass -------------------------------------------------
+class _Registry(type):
+    scale = 1.0  # a setting every class of the registry shares, as a metaclass holds it
+
+
+class _Registered(metaclass=_Registry):
+    pass
+
+
+def test_a_setting_of_a_metaclass_changed_between_calls_is_read_anew():
+    def fun(x):
+        return x * _Registered.scale
+
+    jitted = cr.jit(fun)
+    try:
+        for k in range(3):
+            _Registry.scale = [2.0, -0.0, 3.0][k]
+            assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+    finally:
+        _Registry.scale = 1.0

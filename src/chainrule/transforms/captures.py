@@ -475,6 +475,7 @@ class Captures:
             self._watch_value(value, depth + 1)
         for base in cls.__bases__:
             self._watch_value(base, depth + 1)
+        self._watch_value(type(cls), depth + 1)  # its metaclass, of the user's (Cls.scale found there)
 
     def _watch_module(self, module: types.ModuleType, used: list, depth: int) -> None:
         """A module of the user's settings: the attributes the code names."""
