@@ -220,3 +220,27 @@ def test_a_setting_of_a_metaclass_changed_between_calls_is_read_anew():
             assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
     finally:
         _Registry.scale = 1.0
+
+
+# -- an object's __dict__ replaced as a whole ----------------------------------------------
+class _Settings:
+    """Settings loaded by replacing the instance's dictionary (``__setstate__``-style, or
+    the Borg pattern's shared state)."""
+
+    def __init__(self):
+        self.gain = 1.0
+
+    def load(self, fields: dict):
+        self.__dict__ = dict(fields)
+
+
+def test_an_object_whose_dict_is_replaced_between_calls_is_read_anew():
+    settings = _Settings()
+
+    def fun(x):
+        return x * settings.gain
+
+    jitted = cr.jit(fun)
+    for gain in (2.0, -0.0, 3.0):
+        settings.load({"gain": gain})
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))

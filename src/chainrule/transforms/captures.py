@@ -503,6 +503,7 @@ class Captures:
         # submodules and buffers are the user's state, set between calls: m.eval())
         self.checks.append((3, fields, None, _items(fields)))
         self.checks.append((2, obj, "__class__", type(obj)))  # o.__class__ = Other: other methods
+        self.checks.append((2, obj, "__dict__", fields))  # o.__dict__ = loaded (a Borg's shared state)
         for value in fields.values():
             self._watch_value(value, depth + 1)
         self._watch_value(type(obj), depth + 1)  # what its methods read
