@@ -58,9 +58,8 @@ _POLYNOMIAL = _Polynomial([1.0, -2.0, 0.5])
 def test_a_method_named_eval_does_not_watch_every_global(fun, make, traces):
     global step_number
     jitted = cr.jit(fun)
-    mine, theirs = make(), make()
-    if theirs is not None:
-        theirs = copy.deepcopy(mine)
+    mine = make()
+    theirs = copy.deepcopy(mine)
     rng = np.random.default_rng(0)
     with cr.no_grad():
         for step_number in range(4):  # noqa: B007 (the global the script's loop rebinds)
