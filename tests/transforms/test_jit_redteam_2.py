@@ -71,6 +71,8 @@ def test_a_method_named_eval_does_not_watch_every_global(fun, make, traces):
                            for a, b in zip(mine.buffers(), theirs.buffers(), strict=True))
                 assert mine.training is theirs.training is False
     assert jitted.traces == traces
+
+
 # -- a table cached with functools.lru_cache, written in place --------------------------------
 def _cached_table_cases(maxsize):
     @functools.lru_cache(maxsize=maxsize)
