@@ -100,6 +100,8 @@ def _own(cls: type) -> bool:
 
 def _library(obj) -> bool:
     module = getattr(obj, "__module__", None) or ""
+    if not isinstance(module, str):  # a descriptor: Cython's metaclass of NumPy's random types
+        return True
     return module.split(".", 1)[0] in _LIBRARIES
 
 
