@@ -1,4 +1,4 @@
-"""chainrule.lax's array operations (chainrule/lax_ops.py) against jax.lax: each program
+"""chainrule.lax's array operations (chainrule/lax_ops.py, lax_windows.py) against jax.lax: each program
 is written once over ``(lib, lax)``, run alone, under ``vmap`` and under ``vmap`` of
 ``grad``, with chainrule's and with JAX's, and compared to 1e-12 in float64."""
 

@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule import lax_ops
+from chainrule import lax_ops, lax_windows
 from chainrule.core.pytree import tree_flatten, tree_leaves, tree_map, tree_unflatten
 from chainrule.core.tensor import Tensor
 from chainrule.lax_implicit import custom_linear_solve, custom_root
 from chainrule.lax_ops import *  # noqa: F403 (jax.lax's array operations)
+from chainrule.lax_windows import *  # noqa: F403 (its convolutions and reductions)
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import anywhere, batched
 from chainrule.numpy.shape.updates import at
@@ -43,7 +44,7 @@ __all__ = ["scan", "map", "fori_loop", "while_loop", "cond", "switch", "select",
            "clamp", "dynamic_slice", "dynamic_slice_in_dim", "dynamic_index_in_dim",
            "dynamic_update_slice", "dynamic_update_slice_in_dim", "dynamic_update_index_in_dim",
            "psum", "pmean", "pmax", "pmin", "axis_index", "all_gather", "ppermute", "pshuffle",
-           "psum_scatter", "all_to_all", "pbroadcast", "axis_size", *lax_ops.__all__]
+           "psum_scatter", "all_to_all", "pbroadcast", "axis_size", *lax_ops.__all__, *lax_windows.__all__]
 
 
 def _length(xs, length: int | None) -> int:
