@@ -88,3 +88,37 @@ def test_escaped_tensor_is_an_error():
     cr.grad(f)(1.0)
     with pytest.raises(RuntimeError, match="escaped"):
         cnp.sin(leaked[0])
+
+
+def _calls_of_three_traces(m, x, lo):
+    """Calls of three arguments (clip, where) and a list of values (concatenate), whose
+    arguments belong to different traces under vmap(grad) and vmap(jvp): each trace's
+    general path unboxes its own and hands the rest on."""
+    h = m.concatenate([m.clip(2.0 * x, lo, 1.5), lo * x])
+    return m.sum(m.where(h > lo, m.sin(h), lo * h) ** 2)
+
+
+@pytest.mark.parametrize("mode", ["vmap of grad", "vmap of jvp", "grad of vmap"])
+def test_calls_on_values_of_three_traces_match_torch_func(mode):
+    torch = pytest.importorskip("torch")
+    from torch.func import grad, jvp, vmap
+
+    class TorchNumpy:  # the same program written with torch
+        concatenate, sin, sum, where = torch.cat, torch.sin, torch.sum, torch.where
+        clip = staticmethod(lambda a, lo, hi: torch.clamp(a, min=lo, max=torch.tensor(hi, dtype=a.dtype)))
+
+    r = np.random.default_rng(7)
+    xs, los, ts = r.normal(size=(5, 4)), r.normal(size=5) * 0.5, r.normal(size=(5, 4))
+    f = lambda x, lo: _calls_of_three_traces(cnp, x, lo)  # noqa: E731
+    f_torch = lambda x, lo: _calls_of_three_traces(TorchNumpy, x, lo)  # noqa: E731
+    X, LO, T = (torch.tensor(a) for a in (xs, los, ts))
+    if mode == "vmap of grad":
+        got = cr.vmap(cr.grad(f))(xs, los)
+        want = vmap(grad(f_torch))(X, LO)
+    elif mode == "vmap of jvp":
+        got = cr.vmap(lambda x, lo, t: cr.jvp(lambda v: f(v, lo), (x,), (t,))[1])(xs, los, ts)
+        want = vmap(lambda x, lo, t: jvp(lambda v: f_torch(v, lo), (x,), (t,))[1])(X, LO, T)
+    else:  # the batched values are the reverse trace's, the lower bounds plain
+        got = cr.grad(lambda x: cnp.sum(cr.vmap(f)(x, los)))(xs)
+        want = grad(lambda x: torch.sum(vmap(f_torch)(x, LO)))(X)
+    np.testing.assert_allclose(got, want.numpy(), rtol=1e-12, atol=1e-12)

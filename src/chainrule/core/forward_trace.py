@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from chainrule.core.backward import derive_jvp
 from chainrule.core.composite import NO_TANGENT
-from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor
 from chainrule.core.trace_protocol import (
@@ -14,6 +13,7 @@ from chainrule.core.trace_protocol import (
     keyword_tensor,
     own_leaves,
     same_tuple_type,
+    unbox_own,
 )
 from chainrule.core.values import zeros_like
 from chainrule.core.views import note_transform_view
@@ -39,19 +39,8 @@ class ForwardTrace(Trace):
     def process(self, prim, args, kwargs):
         if not self.open:
             raise escaped_tensor_error(self, prim)
-        vals = list(args)
-        tangents = []
-        lower = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                if a._trace is self:
-                    v = vals[i] = a._value
-                    tangents.append((i, a._tangent))
-                    lower = lower or isinstance(v, Tensor)
-                else:
-                    lower = True
-            elif a.__class__ is tuple and RECORDING[0]:
-                lower = True  # an index may hold a value that vmap batches below
+        vals, own, lower = unbox_own(self, args)
+        tangents = [(i, args[i]._tangent) for i, mine in enumerate(own) if mine]
         ans = prim(*vals, **kwargs) if lower or keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
         if prim.joint_jvp is not None:
             per_arg = [None] * len(args)

@@ -155,8 +155,10 @@ class Primitive:
                 if isinstance(b, Tensor):
                     if b._trace.level > trace.level:
                         trace = b._trace
-                elif b.__class__ not in PLAIN_OPERANDS:
-                    trace = None
+                elif b.__class__ not in PLAIN_OPERANDS and not (
+                        b.__class__ is tuple and not kwargs and not self.array_operands
+                        and FLAT_ITEMS.issuperset(map(type, b))):
+                    trace = None  # (a shape or an axis tuple of numbers: the scan below says the same)
             elif a.__class__ in PLAIN_OPERANDS:
                 if isinstance(b, Tensor):
                     trace = b._trace

@@ -22,6 +22,7 @@ from chainrule.core.trace_protocol import (
     own_leaves,
     project_outputs,
     record_composite,
+    unbox_own,
 )
 from chainrule.core.views import note_transform_view
 
@@ -72,19 +73,8 @@ class ReverseTrace(Trace):
         tape = self.tape
         if tape is None:
             raise escaped_tensor_error(self, prim)
-        vals = list(args)
-        parents = []
-        lower = False
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                if a._trace is self:
-                    v = vals[i] = a._value
-                    parents.append((i, a._node))
-                    lower = lower or isinstance(v, Tensor)
-                else:
-                    lower = True
-            elif a.__class__ is tuple and RECORDING[0]:
-                lower = True  # an index may hold a value that vmap batches below
+        vals, own, lower = unbox_own(self, args)
+        parents = [(i, args[i]._node) for i, mine in enumerate(own) if mine]
         ans = prim(*vals, **kwargs) if lower or keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
         if prim.keeps is None or not self.lean:
             tape.append((prim, parents, vals, kwargs, ans))
@@ -141,7 +131,7 @@ class ReverseTrace(Trace):
             b = b._value
         if isinstance(a, Tensor) or isinstance(b, Tensor) or (b.__class__ is tuple and RECORDING[0]) \
                 or (kwargs and keyword_tensor(kwargs)):
-            ans = prim(a, b, **kwargs)  # (a tuple: an index that may hold a batched value)
+            ans = prim(a, b, **kwargs) if kwargs else prim(a, b)  # (a tuple: an index that may hold a batched value)
         else:
             ans = prim.fun(a, b, **kwargs) if kwargs else prim.fun(a, b)
         keeps = prim.keeps if self.lean else None

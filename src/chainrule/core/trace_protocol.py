@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import itertools
 
+from numpy import ndarray
+
 from chainrule.core.eager_node import EagerNode
+from chainrule.core.primitive import FLAT_ITEMS, RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tape import PROJECT, tape_entry
 from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor
@@ -19,6 +22,7 @@ from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor
 __all__ = [
     "Trace",
     "own_leaves",
+    "unbox_own",
     "record_composite",
     "project_outputs",
     "same_tuple_type",
@@ -76,6 +80,49 @@ def own_leaves(trace, args):
             values[i] = v._value
             own.append(i)
     return leaves, values, own, in_tree
+
+
+def unbox_own(trace, args, into_sequences: bool = False):
+    """The arguments of a call with the Tensors of ``trace`` replaced by their values, as
+    every trace's ``process`` starts: ``(values, own, lower)``.
+
+    ``own[i]`` is True where argument ``i`` is a Tensor of ``trace``, else False.
+    ``lower`` says whether the call must go on through ``Primitive.__call__`` to a trace
+    below rather than to the NumPy function: an argument is a Tensor of another trace, a
+    Tensor of ``trace`` holds one as its value, or (while a jit or vmap trace is open) an
+    argument is a tuple, an index that may hold a value that they trace. With
+    ``into_sequences`` (vmap's trace, whose rules read the examples in tuple and list
+    arguments), the Tensors of ``trace`` inside a tuple or list argument are replaced
+    too, and ``own[i]`` is then a tuple of such flags, one per item.
+
+    >>> from chainrule.core.reverse_trace import ReverseTrace
+    >>> trace = ReverseTrace()
+    >>> x = trace.new_tensor(2.0)
+    >>> unbox_own(trace, (x, 3.0))
+    ([2.0, 3.0], [True, False], False)
+    >>> trace.close()
+    """
+    vals = list(args)
+    own = [False] * len(vals)
+    lower = False
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor):
+            if a._trace is trace:
+                v = vals[i] = a._value
+                own[i] = True
+                if v.__class__ is not ndarray and isinstance(v, Tensor):
+                    lower = True
+            else:
+                lower = True
+        elif a.__class__ is tuple or a.__class__ is list:
+            if into_sequences and not FLAT_ITEMS.issuperset(map(type, a)):
+                flags = tuple(isinstance(v, Tensor) and v._trace is trace for v in a)
+                if any(flags):
+                    vals[i] = type(a)(v._value if f else v for v, f in zip(a, flags, strict=True))
+                    own[i] = flags
+            if a.__class__ is tuple and RECORDING[0]:
+                lower = True
+    return vals, own, lower
 
 
 def record_composite(trace, rules, parents, values, out, inputs=None):

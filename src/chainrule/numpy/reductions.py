@@ -398,9 +398,10 @@ def about_a_traced_initial(prim, args, kwargs):
         # the innermost trace among the arguments and the keywords (a mask where= that a
         # vmap batches or a jit traces, about an array it does not: NumPy's own call would
         # hand the call back here through the mask's __array_ufunc__, without end)
-        traces = [a._trace for a in args if isinstance(a, Tensor)]
-        traces += [v._trace for v in kwargs.values() if isinstance(v, Tensor)]
-        top = builtins.max(traces, key=lambda t: t.level)
+        top = None
+        for v in (*args, *kwargs.values()):
+            if isinstance(v, Tensor) and (top is None or v._trace.level > top.level):
+                top = v._trace
         if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._trace is top:
             return top.unary(prim, args[0], kwargs)
         return top.process(prim, args, kwargs)

@@ -22,11 +22,12 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import FLAT_ITEMS, RECORDING
+from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
 from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
+from chainrule.core.trace_protocol import unbox_own
 from chainrule.core.user_primitive import engine_output, user_output
 from chainrule.numpy import batching
 from chainrule.numpy.batching import (
@@ -128,16 +129,9 @@ class BatchTrace(Trace):
         self.open = False
 
     def _unbox(self, args):
-        vals, batched = list(args), [False] * len(args)
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor):
-                if a._trace is self:
-                    vals[i], batched[i] = a._value, True
-            elif (a.__class__ is tuple or a.__class__ is list) and not FLAT_ITEMS.issuperset(map(type, a)):
-                inner = [isinstance(v, Tensor) and v._trace is self for v in a]
-                if any(inner):
-                    vals[i] = type(a)(v._value if b else v for v, b in zip(a, inner, strict=True))
-                    batched[i] = tuple(inner)
+        """The arguments' values and, for each, whether it carries the batch (a tuple of
+        such flags for a tuple or list argument): what the batching rules take."""
+        vals, batched, _ = unbox_own(self, args, into_sequences=True)
         return vals, tuple(batched)
 
     # Elementwise calls of one or two arguments are most of a batched program: their rule
@@ -172,26 +166,34 @@ class BatchTrace(Trace):
                 scaled = _unit_times(self, a, b)
                 if scaled is not None:
                     return scaled
-        if isinstance(a, Tensor) and a._trace is self:
-            a_own, va = True, a._value
-        else:
-            a_own, va = False, a
-        if isinstance(b, Tensor) and b._trace is self:
-            b_own, vb = True, b._value
-        else:
-            b_own, vb = False, b
         # the batched operand gets singleton axes after the batch axis up to the other
         # operand's rank of one example, so that broadcasting lines the examples up
         # (the ranks of arrays read here: the call costs as much as the rest of the test)
-        na = (va.ndim if va.__class__ is _ndarray else _operand_ndim(va)) - a_own
-        nb = (vb.ndim if vb.__class__ is _ndarray else _operand_ndim(vb)) - b_own
-        if na < -1 or nb < -1:  # a list, a dtype...: the general rule
+        if isinstance(a, Tensor) and a._trace is self:
+            va = a._value
+            a_own, na = True, (va.ndim if va.__class__ is _ndarray else _operand_ndim(va)) - 1
+        else:
+            va = a
+            a_own, na = False, a.ndim if a.__class__ is _ndarray else _operand_ndim(a)
+        if isinstance(b, Tensor) and b._trace is self:
+            vb = b._value
+            b_own, nb = True, (vb.ndim if vb.__class__ is _ndarray else _operand_ndim(vb)) - 1
+        else:
+            vb = b
+            b_own, nb = False, b.ndim if b.__class__ is _ndarray else _operand_ndim(b)
+        if na != nb:
+            if na < -1 or nb < -1:  # a list, a dtype...: the general rule
+                return self._process(prim, (a, b), kwargs)
+            if a_own and na < nb:
+                va = lift(va, nb - na)
+            elif b_own and nb < na:
+                vb = lift(vb, na - nb)
+        elif na < -1:
             return self._process(prim, (a, b), kwargs)
-        if a_own and na < nb:
-            va = lift(va, nb - na)
-        elif b_own and nb < na:
-            vb = lift(vb, na - nb)
-        ans = prim(va, vb) if isinstance(va, Tensor) or isinstance(vb, Tensor) else prim.fun(va, vb)
+        if va.__class__ is _ndarray and vb.__class__ is _ndarray:  # (most calls: no Tensor below)
+            ans = prim.fun(va, vb)
+        else:
+            ans = prim(va, vb) if isinstance(va, Tensor) or isinstance(vb, Tensor) else prim.fun(va, vb)
         t = _new_tensor(BatchTensor)
         t._value, t._trace, t._node = ans, self, None
         return t
