@@ -334,6 +334,7 @@ PRODUCTS = {
     "matmul mm": ((3, 4), (4, 2)), "matmul mv": ((3, 4), (4,)), "matmul vm": ((4,), (4, 2)),
     "matmul vv": ((4,), (4,)), "matmul stacked": ((2, 3, 4), (4, 2)),
     "matmul stacked vs": ((4,), (2, 4, 3)),
+    "matmul column row": ((4, 1), (1, 3)), "matmul stacked column row": ((2, 4, 1), (2, 1, 3)),
     "dot mm": ((3, 4), (4, 2)), "dot vv": ((4,), (4,)), "dot nd": ((2, 3, 4), (5, 4, 2)),
     "dot scalar": ((), (3,)),
     "inner": ((3, 4), (2, 4)), "outer": ((3,), (2, 2)), "vdot": ((2, 3), (3, 2)),
@@ -365,6 +366,23 @@ def test_outer_keeps_the_sign_of_zero_products(in_axes):
                           (jitted(*(x + 1.5 for x in args)), shifted)):
         np.testing.assert_array_equal(got, expected)
         np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_column_times_row_is_one_einsum_per_batch():
+    """matmul of a column and a row per example (the per-example weight gradient of
+    examples written as rows, ``x.T @ g``) is one einsum contraction, not NumPy's stacked
+    matmul (without BLAS for an inner size of 1) nor a broadcast multiply; each entry is
+    what NumPy's matmul gives for the example, the sign of a zero product included (its
+    sum starts from 0: -0.0 * 1.0 gives +0.0, as einsum's)."""
+    cols = np.array([[[-0.0], [1.0], [2.0]], [[3.0], [-0.0], [0.5]]])
+    rows = np.array([[[1.0, -0.0]], [[np.inf, -2.0]]])
+    want = np.stack([np.matmul(x, y) for x, y in zip(cols, rows, strict=True)])
+    jitted = cr.jit(cr.vmap(cnp.matmul))
+    for got in (cr.vmap(cnp.matmul)(cols, rows), jitted(cols, rows)):
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    called = {fun for fun in jitted.programs[0].replay.__globals__.values() if callable(fun)}
+    assert np.einsum in called and np.multiply not in called, jitted.programs[0].source
 
 
 def test_var_and_std_with_a_batched_mask():
