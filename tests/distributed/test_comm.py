@@ -15,7 +15,9 @@ def dist():
     from chainrule import distributed
 
     distributed.init()
-    return distributed
+    yield distributed
+    if distributed.is_initialized():  # the next init_process_group in this process is a first one
+        distributed.destroy_process_group()
 
 
 def test_job_of_one(dist):
@@ -55,8 +57,15 @@ def test_torch_distributed_names_in_a_job_of_one(dist):
     # PyTorch's map of devices to backends, whose CPU backend is gloo
     assert (dist.Backend.GLOO, dist.Backend.NCCL, dist.Backend("MPI"), dist.Backend("Other")) == (
         "gloo", "nccl", "mpi", "other")
-    dist.init_process_group(backend=dist.Backend.GLOO)
-    dist.init_process_group(backend="cpu:gloo,cuda:nccl")
+    # a second call is PyTorch's ValueError (the first one's backend stays); after
+    # destroy_process_group it may be called again
+    with pytest.raises(ValueError, match="trying to initialize the default process group twice!.*"
+                                         "destroy_process_group"):
+        dist.init_process_group(backend="mpi")
+    assert dist.get_backend() == "gloo"
+    for backend in (dist.Backend.GLOO, "cpu:gloo,cuda:nccl"):
+        dist.destroy_process_group()
+        dist.init_process_group(backend=backend)
     assert dist.get_backend() == "gloo"
     for bad in ("nccl", "cuda:nccl", "cpu:gloo,nccl"):
         with pytest.raises(ValueError, match="is not available: chainrule runs on CPUs over MPI"):

@@ -89,7 +89,7 @@ a = np.array([1.0 + rank])
 assert dist.all_reduce(a).tolist() == [3.0] and a.tolist() == [1.0 + rank]  # arrays: a new result
 for bad, message in ((lambda: DDP(make(), device_ids=[rank]), "device_ids"),
                      (lambda: dist.init_process_group("nccl"), "'nccl' is not available"),
-                     (lambda: dist.init_process_group(world_size=3), "world_size=3 was given")):
+                     (lambda: dist.init_process_group(), "initialize the default process group twice!")):
     try:
         bad()
     except (ValueError, dist.DistributedError) as e:
@@ -97,6 +97,13 @@ for bad, message in ((lambda: DDP(make(), device_ids=[rank]), "device_ids"),
     else:
         raise AssertionError(message)
 finished = dist.communicator().allgather(True)
+dist.destroy_process_group()
+try:  # a world size that is not the launcher's
+    dist.init_process_group(world_size=3)
+except dist.DistributedError as e:
+    assert "world_size=3 was given" in str(e), str(e)
+else:
+    raise AssertionError("world_size=3")
 dist.destroy_process_group()
 assert not dist.is_initialized()
 if rank == 0:

@@ -80,6 +80,7 @@ class _State:
     watchdog: Any = None  # the _Watchdog of this process, in a job of more than one
     kept_heap: bool = False  # whether init() raised malloc's thresholds
     backend: str = "mpi"  # what init_process_group was asked for
+    process_group: bool = False  # whether init_process_group ran (and no destroy_process_group since)
 
 
 _STATE = _State()
@@ -647,17 +648,25 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     nothing to do, and a ``world_size`` or ``rank`` given must be MPI's (an error says so).
     ``backend`` is ``"gloo"`` or ``"mpi"`` (the transport is MPI either way), or PyTorch's
     map of devices to backends, such as ``"cpu:gloo,cuda:nccl"``, whose backend for
-    ``cpu`` is one of them (chainrule's tensors are on the CPU).
+    ``cpu`` is one of them (chainrule's tensors are on the CPU). As in PyTorch, a second
+    call before :func:`destroy_process_group` is a ValueError.
 
     >>> from chainrule import distributed as dist
     >>> dist.init_process_group("gloo")
     >>> dist.get_rank(), dist.get_world_size()
     (0, 1)
+    >>> dist.destroy_process_group()
     """
     cpu = "gloo" if backend is None else _cpu_backend(backend)
     if cpu not in ("gloo", "mpi"):
         raise ValueError(f"init_process_group: backend {backend!r} is not available: chainrule runs on "
                          "CPUs over MPI; use 'gloo' or 'mpi' (or 'cpu:gloo,cuda:nccl', or leave backend out)")
+    if _STATE.process_group and _STATE.comm is not None:
+        # PyTorch's error and class: a second call is a script's mistake (a setup run twice),
+        # whose backend or rank would otherwise change under the first one's collectives
+        raise ValueError("init_process_group: trying to initialize the default process group twice! It "
+                         f"was initialized with backend {_STATE.backend!r}; call it once per process, or "
+                         "call destroy_process_group() first (init() may be called any number of times)")
     init()
     _STATE.backend = cpu
     for name, given, actual in (("world_size", world_size, get_world_size()), ("rank", rank, get_rank())):
@@ -667,6 +676,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                 f"process with {name} {actual}; launch with mpiexec -n N (N processes), or leave "
                 f"{name} out"
             )
+    _STATE.process_group = True
 
 
 def destroy_process_group(group=None) -> None:
@@ -680,6 +690,7 @@ def destroy_process_group(group=None) -> None:
         return
     check_group(group)
     _STATE.comm = None
+    _STATE.process_group = False
 
 
 def check_group(group_) -> None:
