@@ -214,3 +214,34 @@ def test_weight_lists_warning_and_cell_repr_as_pytorchs():
         nn.GRU(3, 4, dropout=0.5)
     cell = (nn.RNNCell(3, 4, bias=False, nonlinearity="relu"), torch.nn.RNNCell(3, 4, bias=False, nonlinearity="relu"))
     assert repr(cell[0]) == repr(cell[1])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("model_dtype, input_dtype", [(np.float64, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_an_input_of_another_dtype_is_promoted_as_by_linear(kind, model_dtype, input_dtype):
+    """A deliberate difference (docs/training.md, "mixed dtypes" in the module sweep):
+    PyTorch refuses an input whose dtype is not the weights' ("RNN input dtype ... does
+    not match weight dtype"); chainrule's recurrent layers promote as NumPy does, as its
+    Linear and Conv do (a float64 NumPy array into a float32 model is the common case).
+    The result is the float64 computation: PyTorch's on float64 copies of the weights."""
+    ours, _ = _make(kind, {"num_layers": 2}, model_dtype)
+    theirs = getattr(torch.nn, kind)(3, 4, num_layers=2).double()
+    copy_weights(ours.to(np.float64), theirs)
+    ours = ours.to(model_dtype)
+    x = rng.standard_normal((5, 2, 3)).astype(input_dtype)
+    with pytest.raises(ValueError, match="does not match weight dtype"):
+        getattr(torch.nn, kind)(3, 4).to(torch.float64 if model_dtype == np.float64 else torch.float32)(
+            torch.tensor(x))
+    mine = cr.tensor(x, requires_grad=True)
+    out = ours(mine)[0]
+    out.sum().backward()
+    given = torch.tensor(x.astype(np.float64), requires_grad=True)
+    want = theirs(given)[0]
+    want.sum().backward()
+    assert out.dtype == np.float64 and mine.grad.dtype == input_dtype
+    assert all(p.grad.dtype == model_dtype for p in ours.parameters())
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(mine.grad.numpy(), given.grad.numpy(), rtol=1e-5, atol=1e-6)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), getattr(theirs, name).grad.numpy(), rtol=1e-5, atol=1e-6)
