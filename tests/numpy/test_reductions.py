@@ -3,6 +3,8 @@ calling forms NumPy accepts (axis None/int/negative/tuple, keepdims, ddof, where
 initial=, dtype=); ties, zeros and NaN handled as documented; gradients shaped and typed
 like the input."""
 
+import fractions
+import math
 import warnings
 
 import numpy as np
@@ -424,6 +426,41 @@ def test_cumprod_with_zeros(kwargs):
     x = sample((3, 5), "away_from_zero")
     x[0, 2] = x[2, 1] = x[2, 3] = x[1, 4] = 0.0
     assert cr.gradcheck(lambda a: cnp.cumprod(a, **kwargs), x, order=2)
+
+
+def exact_float(terms):
+    """The product of float terms in exact arithmetic, rounded once (inf past the range)."""
+    try:
+        return float(math.prod(fractions.Fraction(t) for t in terms))
+    except OverflowError:
+        return math.inf
+
+
+# products that over- or underflow although the inputs are finite; zeros (the 0/0 trap)
+CUMPROD_HARD = [[1e200, 1e200, 2.0, 3.0], [1e308, 10.0, 1e-308, 2.0], [1e-200, 1e-200, 0.5, 3.0],
+                [2.0, 0.0, 3.0, 1e200], [0.0, 2.0, 0.0, 4.0, 0.0]]
+
+
+@pytest.mark.parametrize("x", CUMPROD_HARD)
+def test_cumprod_derivatives_where_the_product_over_or_underflows(x):
+    """Dividing the product by x gave NaN (inf/x) or 0 (0/x) for every entry once the
+    product left the float range. Against the exact d cumprod(x)_i / d x_j: wherever JAX's
+    associative scan is finite we must be right, and finite in at least as many places."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    x = np.array(x)
+    n = x.size
+    jacobian = np.array([[exact_float(np.delete(x[: i + 1], j)) if j <= i else 0.0 for j in range(n)]
+                         for i in range(n)])
+    exact = {"rev": jacobian, "fwd": jacobian}
+    with np.errstate(all="ignore"):
+        theirs = {"rev": np.asarray(jax.jacrev(jax.numpy.cumprod)(x)),
+                  "fwd": np.asarray(jax.jacfwd(jax.numpy.cumprod)(x))}
+        ours = {"rev": cr.jacrev(cnp.cumprod)(x), "fwd": cr.jacfwd(cnp.cumprod)(x)}
+    for mode in ours:
+        known = np.isfinite(theirs[mode])
+        np.testing.assert_allclose(ours[mode][known], exact[mode][known], rtol=1e-13)
+        assert np.isfinite(ours[mode]).sum() >= known.sum()
 
 
 # -- nan functions ------------------------------------------------------------------------------

@@ -185,20 +185,22 @@ def shift_in(y, axis: int, fill):
 
 def scan_cumprod(y, axis: int):
     """The cumulative product by log2(n) rounds of products (Hillis and Steele): no
-    division, so its derivatives are right where entries are zero."""
+    division, so its derivatives are right where entries are zero or the products over-
+    or underflow. Each round multiplies only the entries it changes (slices, no mask), so
+    no zero tangent or cotangent ever meets an infinite partial product."""
     n = shape_of(y)[axis]
-    idx = np.arange(n)
-    tail = (1,) * (len(shape_of(y)) - axis - 1)
+    lead = (slice(None),) * axis
     s = 1
     while s < n:
-        prev = cnp.getitem(y, (slice(None),) * axis + (np.maximum(idx - s, 0),))
-        y = y * cnp.where((idx >= s).reshape((n,) + tail), prev, 1)
+        changed = cnp.getitem(y, lead + (slice(s, None),)) * cnp.getitem(y, lead + (slice(None, n - s),))
+        y = cnp.concatenate([cnp.getitem(y, lead + (slice(None, s),)), changed], axis=axis)
         s *= 2
     return y
 
 
 def has_zero_or_inf(x) -> bool:
-    """Whether dividing a product by an entry of x loses its derivative (0/0, inf/inf)."""
+    """Whether dividing a product by an entry of x loses its derivative (0/0, inf/inf; for
+    a cumulative product checked on the result, also a product that over- or underflowed)."""
     v = undifferentiated(x)
     return not every(cnp.isfinite(v) & cnp.not_equal(v, 0))
 
@@ -544,7 +546,7 @@ def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
 
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
-    if not has_zero_or_inf(xs):
+    if not has_zero_or_inf(ans):  # a zero or inf in x, or a product that over- or underflowed
         d = reverse_cumsum(g * ans, ax) / xs
     else:
         d = pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
@@ -554,7 +556,7 @@ def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
 def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
     ts = along(t, axis)[0]
-    if not has_zero_or_inf(xs):
+    if not has_zero_or_inf(ans):
         return cumsum(ts / xs, axis=ax, dtype=dtype) * ans
     return pushforward(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
 
