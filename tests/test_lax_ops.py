@@ -169,3 +169,18 @@ def test_convolution_refuses_what_does_not_fit():
         clax.reduce_window(x, 0.0, clax.add, (2, 2), (1, 1), "VALID")
     with pytest.raises(ValueError, match="smaller than the window"):
         clax.reduce_window(x, 0.0, clax.add, (1, 1, 6, 1), (1, 1, 1, 1), "VALID")
+
+
+@pytest.mark.parametrize("x", [-0.0, 0.0, 1e-300, 2.0])
+def test_rsqrt_derivative_at_signed_zeros(x):
+    """lax.rsqrt's derivative is JAX's, -rsqrt(x) / (2 x): -inf at -0.0 as at 0.0 (the
+    function decreases); Tensor.rsqrt keeps PyTorch's -rsqrt(x)**3 / 2, +inf at -0.0."""
+    torch = pytest.importorskip("torch")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_allclose(cr.grad(clax.rsqrt)(x), jax.grad(jlax.rsqrt)(x), rtol=1e-14)
+        np.testing.assert_allclose(cr.grad(cr.grad(clax.rsqrt))(x), jax.grad(jax.grad(jlax.rsqrt))(x), rtol=1e-14)
+        ours = cr.tensor(x, requires_grad=True)
+        ours.rsqrt().backward()
+    theirs = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    theirs.rsqrt().backward()
+    assert float(ours.grad) == theirs.grad.item()

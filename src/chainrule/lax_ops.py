@@ -20,9 +20,13 @@ from typing import Any
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.primitive import def_batch
 from chainrule.core.pytree import tree_flatten, tree_unflatten
+from chainrule.numpy import batching
 from chainrule.numpy.activations import sigmoid
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.registry import elementwise_derivatives as derivs
+from chainrule.numpy.registry import wrap
 from chainrule.numpy.torch_special import as_pytorch, scipy_special
 
 __all__ = ["add", "sub", "mul", "neg", "max", "min", "abs", "sign", "floor", "ceil", "sqrt", "cbrt", "square",
@@ -202,10 +206,27 @@ def integer_pow(x, y: int):
     return cnp.power(x, int(y))
 
 
+def _reciprocal_sqrt(x):
+    return np.reciprocal(np.sqrt(x))
+
+
+# A primitive for JAX's derivative -ans / (2 x), negative at -0.0 too: the composition
+# 1 / sqrt(x) has +inf there (sqrt(-0.0) is -0.0, and two infinities of one sign meet)
+_rsqrt = wrap(_reciprocal_sqrt, "lax", "rsqrt", public=False)
+derivs(_rsqrt, lambda ans, x: -0.5 * ans / x)
+def_batch(batching.elementwise, _rsqrt)
+
+
 def rsqrt(x):
-    """``1 / sqrt(x)``, as ``jax.lax.rsqrt``."""
+    """``1 / sqrt(x)``, as ``jax.lax.rsqrt``; its derivative is ``-rsqrt(x) / (2 x)``,
+    -inf at both signed zeros, as JAX's.
+
+    >>> from chainrule import lax
+    >>> float(lax.rsqrt(4.0))
+    0.5
+    """
     _check("rsqrt", _INEXACT, (x,))
-    return 1.0 / cnp.sqrt(x)
+    return _rsqrt(x)
 
 
 def div(x, y):
