@@ -320,6 +320,30 @@ def test_nan_inputs_to_fused_comparisons_warn_no_more_than_numpy():
     assert np.array_equal(out, np.maximum(x * 2.0, 0.0) + 1.0, equal_nan=True)
 
 
+def warning_texts(fun, x) -> set:
+    """The categories and the kinds of NumPy's floating-point error that a call warns of."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fun(x)
+    return {(w.category, str(w.message).split(" encountered")[0]) for w in caught}
+
+
+def test_fused_loops_that_compare_still_warn_of_division_by_zero():
+    """A loop that compares (maximum) runs with "invalid" reports off, the flag its compiled
+    compares of NaN set; it dropped NumPy's division-by-zero warning with them."""
+    def f(x):
+        return np.maximum(np.log(x) * 2.0 + 1.0 / (x + 1.0), 0.0) * 2.0
+
+    fused = cr.jit(f, fuse="wait")
+    x = np.array([0.0, 2.0, 3.0])
+    assert warning_texts(f, x) == {(RuntimeWarning, "divide by zero")}
+    for _ in range(3):  # the trace, then two replays of the fused loops
+        assert warning_texts(fused, x) == {(RuntimeWarning, "divide by zero")}
+    assert fused.programs[0].quiet  # a fused loop that compares
+    # "invalid value" in such a loop is the documented difference (docs/jit.md)
+    assert warning_texts(fused, np.array([-1.0, 2.0])) <= warning_texts(f, np.array([-1.0, 2.0]))
+
+
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -3.0, np.nan, np.inf, -np.inf, 1e-300, 0.5, 40.0]
 OPS = {
     "sin": cnp.sin, "tanh": cnp.tanh, "exp": cnp.exp, "sqrt": lambda h: cnp.sqrt(cnp.abs(h)),

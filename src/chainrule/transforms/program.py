@@ -185,9 +185,9 @@ class Program:
         # the future of the same program with fused loops, built in the background
         # (``jit(f, fuse=True)``): replaces this one once it is ready
         self.upgrade = None
-        # whether fused loops run with NumPy's floating-point reports off (they compare
-        # values), and then the same program unfused, replayed instead wherever a warnings
-        # filter makes those reports exceptions (the plain call would raise)
+        # whether fused loops run with NumPy's "invalid" reports off (they compare values),
+        # and then the same program unfused, replayed instead wherever a warnings filter
+        # makes those reports exceptions (the plain call would raise)
         self.quiet = False
         self.unfused: Program | None = None
 
