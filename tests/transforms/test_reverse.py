@@ -1,5 +1,7 @@
 """grad and its relatives: argnums, pytrees, auxiliary outputs, and error messages."""
 
+import inspect
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -181,3 +183,37 @@ def test_grad_of_an_output_independent_of_the_input_warns_as_autograd():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cr.grad(lambda x: x * 2)(1.5) == 2.0
+
+
+def constant(x):
+    return 3.0
+
+
+@pytest.mark.parametrize("transform", ["vmap", "vmap_chunked", "vmap_of_vmap"])
+def test_the_independent_output_warning_points_at_the_users_line_once_per_call(transform):
+    """Under vmap the warning pointed into transforms/vmap.py; it names the line that
+    called the transform, once per call (not once per example), as jax.vmap(jax.grad)
+    gives one zero gradient per example and one trace."""
+    calls = {"vmap": lambda x: cr.vmap(cr.grad(constant))(x),
+             "vmap_chunked": lambda x: cr.vmap(cr.grad(constant), chunk_size=1)(x),
+             "vmap_of_vmap": lambda x: cr.vmap(cr.vmap(cr.grad(constant)))(cnp.stack([x, x]))}
+    line = inspect.getsourcelines(test_the_independent_output_warning_points_at_the_users_line_once_per_call)[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = calls[transform](np.arange(4.0))
+    assert np.all(np.asarray(out) == 0.0) and np.shape(out)[-1] == 4
+    said = [w for w in caught if "seems independent" in str(w.message)]
+    assert len(said) == 1
+    assert said[0].filename == __file__ and line < said[0].lineno < line + 12
+
+
+def test_under_jit_the_independent_output_warning_stays_inside_the_function():
+    """Pointing past the traced function would make jit run it without jit (its replay
+    could not issue the warning again): the warning is replayed on every call instead."""
+    jitted = cr.jit(cr.grad(constant))
+    for _ in range(3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert jitted(2.0) == 0.0
+        assert [str(w.message) for w in caught] == ["Output seems independent of input."]
+    assert jitted.traces == 1

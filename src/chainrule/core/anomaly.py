@@ -121,6 +121,30 @@ def user_frame():
     return f.f_code.co_filename, f.f_lineno, f.f_code.co_name
 
 
+# Code of the frames a warning's attribution stops below (chainrule.jit's trace: a warning
+# attributed past the function it traces is one a replay cannot issue again)
+ATTRIBUTION_BOUNDARIES: set = set()
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` for a warning its caller issues that names the innermost line
+    outside chainrule (the user's call, however deep in the transforms it is raised:
+    ``vmap(grad(f))``), as Python 3.12's ``skip_file_prefixes`` does; inside a function
+    that ``jit`` traces, no further out than the function.
+
+    >>> import warnings
+    >>> def issued_inside():  # (this module is chainrule's, so the caller is the user)
+    ...     warnings.warn("note", stacklevel=user_stacklevel())
+    >>> user_stacklevel() >= 1
+    True
+    """
+    level, f = 1, sys._getframe(1)
+    while (f.f_back is not None and f.f_code.co_filename.startswith(_PACKAGE_DIR)
+           and f.f_back.f_code not in ATTRIBUTION_BOUNDARIES):
+        level, f = level + 1, f.f_back
+    return level
+
+
 def _eager_recording(method):
     def recording(self, *args, **kwargs):
         out = method(self, *args, **kwargs)

@@ -26,6 +26,7 @@ from concurrent import futures
 
 import numpy as np
 
+from chainrule.core.anomaly import ATTRIBUTION_BOUNDARIES
 from chainrule.core.dtypes import _DEFAULT_DTYPE
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
@@ -767,3 +768,6 @@ def _fused_build(build: Callable) -> Program | None:
 
     program = build(rewrite=rewrite)
     return program if fused[0] else None
+
+
+ATTRIBUTION_BOUNDARIES.add(Jitted._trace.__code__)  # warnings say where, inside the function

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.anomaly import user_stacklevel
 from chainrule.core.backward import backward_pass
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
@@ -398,9 +399,10 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad", holomorphic=Fal
             f"{name} needs a single scalar output, got a {type(out).__name__}; "
             "use has_aux=True to return extra values"
         )
-    # a zero gradient, as from a value read out (x.item()): said, as HIPS autograd says it
+    # a zero gradient, as from a value read out (x.item()): said, as HIPS autograd says it,
+    # at the user's line (under vmap, jit or jacobian too: not inside the transform)
     if record.out_nodes and all(pos is None for pos in record.out_nodes):
-        warnings.warn("Output seems independent of input.", stacklevel=3)
+        warnings.warn("Output seems independent of input.", stacklevel=user_stacklevel())
     seed = _scalar_seed(out, fun, holomorphic)
     grads = split_by_argument(record, record.pull(seed, free=True))
     aux = unboxed_at(aux_box[0], record.trace) if has_aux else None
