@@ -114,3 +114,42 @@ def test_torch_gather_checks_every_example_index_against_the_bounds():
     with pytest.raises(RuntimeError, match="index 7 is out of bounds"):
         cr.vmap(lambda t, i: t.gather(0, i), in_dims=(None, 0))(
             cr.tensor(np.ones((6, 4))), cr.tensor(np.array([[[0, 0, 0, 0]], [[7, 0, 0, 0]]])))
+
+
+SORTING_MISUSES = {
+    "sort axis 5": lambda v: cnp.sort(v, axis=5),
+    "sort axis -3": lambda v: cnp.sort(v, axis=-3),
+    "sort kind": lambda v: cnp.sort(v, kind="bogus"),
+    "argsort axis 5": lambda v: cnp.argsort(v, axis=5),
+    "partition kth": lambda v: cnp.partition(v, 10),
+    "partition kth float": lambda v: cnp.partition(v, 1.5),
+    "partition axis": lambda v: cnp.partition(v, 1, axis=3),
+    "argpartition kth": lambda v: cnp.argpartition(v, -10),
+    "argpartition axis": lambda v: cnp.argpartition(v, 1, axis=3),
+    "Tensor.sort dim": lambda v: v.sort(dim=5),
+    "Tensor.argsort dim": lambda v: v.argsort(dim=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SORTING_MISUSES))
+def test_vmap_of_sorting_with_bad_arguments_raises_what_one_example_raises(name):
+    """As jax.vmap raises the unbatched function's exception: an axis out of bounds came with
+    "(in example 0 of the 3 that vmap maps over)", as if it depended on the values."""
+    f = SORTING_MISUSES[name]
+    x = np.array([[4.0, 1.0, 3.0, 2.0], [0.5, 2.5, 1.5, 3.5], [9.0, 8.0, 7.0, 6.0]])
+    batch, one = (cr.tensor(x), cr.tensor(x[0])) if name.startswith("Tensor") else (x, x[0])
+    with pytest.raises(Exception) as plain:
+        f(one)
+    with pytest.raises(type(plain.value)) as mapped:
+        cr.vmap(f)(batch)
+    assert str(mapped.value) == str(plain.value)
+
+
+@pytest.mark.parametrize("fun", [cnp.argsort, lambda v: cnp.argsort(v, axis=0), lambda v: cnp.argpartition(v, 0)])
+def test_vmap_of_argsort_of_scalar_examples_is_numpys_one_entry(fun):
+    """NumPy takes a 0-d array as one entry along any axis (argsort(3.0) is [0]); vmap over a
+    vector raised AxisError instead of stacking those."""
+    x = np.array([3.0, -1.0, 2.0])
+    np.testing.assert_array_equal(cr.vmap(fun)(x), np.stack([fun(v) for v in x]))
+    with pytest.raises(np.exceptions.AxisError, match="axis 1 is out of bounds for array of dimension 1"):
+        cr.vmap(lambda v: cnp.argsort(v, axis=1))(x)

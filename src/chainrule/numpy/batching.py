@@ -237,7 +237,10 @@ def nondiff_flattening(axis_pos: int):
         axis = get(args, kwargs, axis_pos, "axis", -1 if fun in (np.argsort, np.argpartition)
                    else None)
         nd = example_ndim(x, True)
-        if axis is None:
+        if axis is None or (nd == 0 and fun in (np.argsort, np.argpartition)):
+            # (NumPy's argsort and argpartition take a 0-d example as one entry along any axis: [0])
+            if axis is not None:
+                negative_axis(axis, 1)
             args[0] = flat_examples(x)
             put(args, kwargs, axis_pos, "axis", -1)
             ans = trace.call_below(fun, *args, **kwargs)

@@ -540,6 +540,8 @@ def _example_error(trace: BatchTrace, fun, args, kwargs, error: IndexError, call
         kw = {k: v[b] if kw_batched[k] else v for k, v in kvals.items()}
         try:
             call(fun, *a, **kw) if call is not None else fun(*a, **kw)
+        except np.exceptions.AxisError as e:
+            return e  # an axis out of one example's bounds is out of every one's: the plain call's words
         except IndexError as e:
             return type(e)(f"{e} (in example {b} of the {trace.size} that vmap maps over)")
     return error
