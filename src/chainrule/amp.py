@@ -82,6 +82,9 @@ class GradScaler:
     ``_scale`` is None until the first ``scale()``, then a float32 0-d Tensor (and
     ``_growth_tracker`` an int32 one), ``_init_scale`` the scale to start from."""
 
+    # chainrule.jit watches a scaler that a jitted function reads (get_scale())
+    __jit_watch__ = True
+
     def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
         if growth_factor <= 1.0 or not 0.0 < backoff_factor < 1.0:

@@ -6,6 +6,7 @@ behind, and trace no more often than what it reads requires."""
 
 import copy
 import ctypes
+import decimal
 import functools
 import random
 import warnings
@@ -245,3 +246,62 @@ def test_an_object_whose_dict_is_replaced_between_calls_is_read_anew():
     for gain in (2.0, -0.0, 3.0):
         settings.load({"gain": gain})
         assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+
+
+# -- an optimizer, a scheduler, a distribution of chainrule's read by the function ---------
+def _training_objects():
+    cr.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    return {"opt": opt, "sched": cr.optim.lr_scheduler.StepLR(opt, 1, gamma=0.5),
+            "normal": cr.distributions.Normal(0.0, 1.0)}
+
+
+@pytest.mark.parametrize("read, change", [
+    (lambda o, x: x * o["opt"].param_groups[0]["lr"],
+     lambda o, k: o["opt"].param_groups[0].__setitem__("lr", 0.1 / (k + 2))),
+    (lambda o, x: x * len(o["opt"].param_groups),
+     lambda o, k: o["opt"].add_param_group({"params": [nn.Parameter(cr.tensor(np.ones(2)))]})),
+    (lambda o, x: x * o["sched"].get_last_lr()[0], lambda o, k: (o["opt"].step(), o["sched"].step())),
+    (lambda o, x: o["normal"].log_prob(x), lambda o, k: setattr(o["normal"], "loc", float(k + 1))),
+], ids=["param_groups lr", "add_param_group", "scheduler stepped", "distribution loc rebound"])
+def test_an_optimizer_scheduler_or_distribution_changed_between_calls_is_read_anew(read, change):
+    objects = _training_objects()
+
+    def fun(x):  # a jitted update reading the rate the eager optimizer has now, say
+        return _arrays(read(objects, x))
+
+    jitted = cr.jit(fun)
+    for k in range(3):
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+        change(objects, k)
+
+
+# -- lists and dicts of more than 16 items, ranges and slices --------------------------------
+_LONG = {"list": [0.0] * 20, "dict": dict.fromkeys(range(20), 0.0)}
+_A_RANGE, _A_SLICE = range(5, 5), slice(0.0, 1)  # globals the caller rebinds
+
+
+@pytest.mark.parametrize("read, change", [
+    (lambda: np.copysign(1.0, _LONG["list"][3]), lambda k: _LONG["list"].__setitem__(3, [-0.0, 0.0][k % 2])),
+    (lambda: np.copysign(1.0, _LONG["dict"][3]), lambda k: _LONG["dict"].__setitem__(3, [-0.0, 0.0][k % 2])),
+    (lambda: float(str(_LONG["list"][0]).startswith("-")),
+     lambda k: _LONG["list"].__setitem__(0, [decimal.Decimal("-0"), decimal.Decimal("0")][k % 2])),
+    (lambda: _A_RANGE.start, lambda k: globals().__setitem__("_A_RANGE", range(k, k))),
+    (lambda: np.copysign(1.0, _A_SLICE.start),
+     lambda k: globals().__setitem__("_A_SLICE", slice([-0.0, 0.0][k % 2], 1))),
+], ids=["long list -0.0", "long dict -0.0", "long list Decimal('-0')",
+        "range(5, 5) by range(6, 6)", "slice(0.0, 1) by slice(-0.0, 1)"])
+def test_an_item_of_a_long_container_or_a_range_changed_to_an_equal_value_is_read_anew(read, change):
+    def fun(x):
+        return x * read()
+
+    saved = copy.deepcopy(_LONG), _A_RANGE, _A_SLICE
+    jitted = cr.jit(fun)
+    try:
+        for k in range(4):
+            assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+            change(k)
+    finally:
+        _LONG.update(saved[0])
+        globals().update(_A_RANGE=saved[1], _A_SLICE=saved[2])

@@ -111,6 +111,8 @@ class Distribution:
     ``expand``, and validation of parameters and values (on unless
     ``validate_args=False`` or ``Distribution.set_default_validate_args(False)``)."""
 
+    # chainrule.jit watches a distribution that a jitted function reads (d.loc = ...)
+    __jit_watch__ = True
     has_rsample = False
     has_enumerate_support = False
     _validate_args = __debug__

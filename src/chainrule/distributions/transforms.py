@@ -43,6 +43,8 @@ class Transform:
     bijective = True
     domain = constraints.real
     codomain = constraints.real
+    # chainrule.jit watches a transform that a jitted function reads (t.scale = ...)
+    __jit_watch__ = True
     _cache_size = 0
     _cached_x_y = (None, None)
 

@@ -91,6 +91,8 @@ class LRScheduler:
     on one optimizer multiply, and a rate set by hand is carried on from.
     """
 
+    # chainrule.jit watches a scheduler that a jitted function reads (get_last_lr())
+    __jit_watch__ = True
     chainable = False
     # a chainable schedule made with last_epoch (to resume) that leaves the group's rate as it
     # is at its first step, as PyTorch's (its get_lr returns the rates while _is_initial)

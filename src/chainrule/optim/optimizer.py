@@ -133,6 +133,8 @@ class Optimizer:
     [0.1, 0.5]
     """
 
+    # chainrule.jit watches an optimizer that a jitted function reads (its param_groups' lr)
+    __jit_watch__ = True
     _state_is_flat = False  # True where the state holds vectors over all parameters (L-BFGS)
     # True for the built-in optimizers, whose state holds Tensors as PyTorch's (step a float32
     # 0-d Tensor) over the arrays their updates write; a subclass's state is its own

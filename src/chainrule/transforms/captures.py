@@ -49,7 +49,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.arguments import BUFFERS, buffer_bytes, replace_traced
+from chainrule.transforms.arguments import BUFFERS, buffer_bytes, replace_traced, slice_parts
 from chainrule.transforms.fingerprints import is_generator
 from chainrule.transforms.program import bits
 
@@ -60,8 +60,6 @@ _IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, ran
 # how deep the search goes: functions that name functions, containers of containers;
 # state found deeper is not watched, and the function runs without jit
 _DEPTH = 40
-# items of longer lists and dicts are compared with ==, not by identity
-_SHORT = 16
 _MISSING = object()
 # the type of the functions that functools.lru_cache and functools.cache make
 _CACHED_FUNCTION = type(functools.lru_cache(maxsize=None)(len))
@@ -98,6 +96,14 @@ def _own(cls: type) -> bool:
     return (getattr(cls, "__module__", None) or "").split(".", 1)[0] == "chainrule"
 
 
+def _holds_users_state(cls: type) -> bool:
+    """A library class whose objects hold the user's settings and state, watched as the
+    user's own objects are: chainrule's modules (``__jit_state__``) and the classes that
+    say so with ``__jit_watch__ = True`` (an optimizer's ``param_groups``, a scheduler's
+    step, a distribution's parameters, set between calls)."""
+    return hasattr(cls, "__jit_state__") or getattr(cls, "__jit_watch__", False) is True
+
+
 def _library(obj) -> bool:
     module = getattr(obj, "__module__", None) or ""
     if not isinstance(module, str):  # a descriptor: Cython's metaclass of NumPy's random types
@@ -113,6 +119,10 @@ def _same_static(a, b) -> bool:
         return bits(a) == bits(b)
     if isinstance(a, np.generic):
         return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if type(a) is range:  # range(5, 5) == range(6, 6), but their start differs
+        return (a.start, a.stop, a.step) == (b.start, b.stop, b.step)
+    if type(a) is slice:  # slice(0.0, 1) == slice(-0.0, 1): its parts as values
+        return all(map(_same_object, slice_parts(a), slice_parts(b)))
     try:
         return bool(a == b)
     except Exception:
@@ -149,12 +159,10 @@ def _words(a: np.ndarray) -> np.ndarray:
 def _same_items(now: list, then: list) -> bool:
     if len(now) != len(then):
         return False
-    if len(then) <= _SHORT:
-        return all(map(operator.is_, now, then))
-    try:
-        return bool(now == then)
-    except Exception:
-        return False
+    # the same objects; or, item by item, an equal immutable value of the same type (a
+    # number written again, floats by their bits: -0.0 is not 0.0); any other object put
+    # in its place is a change, since what it holds is not watched
+    return all(map(operator.is_, now, then)) or all(map(_same_object, now, then))
 
 
 class Captures:
@@ -489,7 +497,7 @@ class Captures:
         fields = vars(obj)
         if not isinstance(fields, dict):
             return
-        if _library(type(obj)) and not hasattr(type(obj), "__jit_state__"):
+        if _library(type(obj)) and not _holds_users_state(type(obj)):
             # a library object: the functions it wraps, which may be the user's (a
             # primitive, a jitted function, a custom rule); and, of one not chainrule's
             # own, the arrays, numbers and containers it holds, which Python may read
