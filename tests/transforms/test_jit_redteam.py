@@ -515,7 +515,8 @@ def _write_through_a_dtype_view(x):
     _write_through_a_dtype_view,
     lambda x: x.view(np.uint64) >> 63,  # the sign bits
     lambda x: x.dumps(),
-], ids=["tobytes", "flat", "flat write", "scalar tobytes", "view write", "sign bits", "dumps"])
+    lambda x: (x.data[0], bytes(x.data)),  # NumPy's memoryview (PyTorch's .data is a Tensor's)
+], ids=["tobytes", "flat", "flat write", "scalar tobytes", "view write", "sign bits", "dumps", "data"])
 def test_ndarray_attributes_a_tensor_lacks_are_the_ndarrays(fun):
     run_both(fun, [(x,) for x in SIGNED])
 

@@ -416,6 +416,14 @@ class Tensor:
         """The same values, detached from the graph (shares memory). Unlike
         :meth:`detach`, writes into it are not counted as writes into this Tensor (as
         PyTorch's ``.data``: a backward pass does not check them)."""
+        if (self._trace.records and self._trace.plain_arrays
+                and not (sys._getframe(1).f_globals.get("__name__") or "").startswith("chainrule.")):
+            # chainrule.jit on plain arrays, read by the function's code: NumPy's x.data, the
+            # memoryview of the value (bytes(x.data), x.data[0] a Python float), as the plain
+            # call reads it; that call runs without jit, as np.asarray(x) does
+            value = self._value
+            self.__array__()
+            return value.data
         return Tensor(self.primal(), eager.EAGER)
 
     @data.setter
