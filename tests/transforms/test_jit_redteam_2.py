@@ -305,3 +305,21 @@ def test_an_item_of_a_long_container_or_a_range_changed_to_an_equal_value_is_rea
     finally:
         _LONG.update(saved[0])
         globals().update(_A_RANGE=saved[1], _A_SLICE=saved[2])
+
+
+# -- a closed-over Tensor that comes to require grad ----------------------------------------
+def test_a_closed_over_tensor_set_to_require_grad_between_calls_is_refused():
+    gain = cr.tensor([1.0, 2.0])  # without grad: a constant of the program
+
+    def fun(x):
+        return x * gain
+
+    jitted = cr.jit(fun)
+    assert same(jitted(np.ones(2)), _arrays(fun(np.ones(2))))
+    gain.requires_grad_(True)  # the plain call now records a graph for gain.grad
+    assert fun(np.ones(2)).requires_grad
+    with pytest.raises(TypeError, match="eager Tensor"):
+        jitted(np.ones(2))
+    gain.requires_grad_(False)
+    gain.add_(1.0)
+    assert same(jitted(np.ones(2)), _arrays(fun(np.ones(2))))

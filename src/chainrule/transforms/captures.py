@@ -315,8 +315,11 @@ class Captures:
     def _watch_value(self, value, depth: int) -> None:
         if isinstance(value, Tensor):
             if value._trace.level == 0 and value._node is None and depth <= _DEPTH:
-                # an eager Tensor without grad, a constant of the program: its array
+                # an eager Tensor without grad, a constant of the program: its array, and
+                # whether it requires grad (t.requires_grad_() between calls: the plain
+                # call records a graph, which a closed-over Tensor refuses)
                 self._location(2, value, "_value", value._value, depth)
+                self.checks.append((2, value, "_node", None))
             return
         if isinstance(value, _IMMUTABLE):
             return
