@@ -323,3 +323,33 @@ def test_a_closed_over_tensor_set_to_require_grad_between_calls_is_refused():
     gain.requires_grad_(False)
     gain.add_(1.0)
     assert same(jitted(np.ones(2)), _arrays(fun(np.ones(2))))
+
+
+# -- eager Tensors made inside, called with grad mode on and off ------------------------------
+def _eager_gradient(x):
+    t = cr.tensor(x, requires_grad=True)  # the eager layer inside the function
+    (t ** 3).sum().backward()  # under no_grad() there is no graph: RuntimeError
+    return t.grad
+
+
+def _records_a_graph(x):
+    t = cr.tensor(x, requires_grad=True)
+    return (t * 2).requires_grad, (t * 2).grad_fn is None
+
+
+@pytest.mark.parametrize("fun", [_eager_gradient, _records_a_graph], ids=["backward", "requires_grad"])
+def test_eager_tensors_made_inside_follow_the_callers_grad_mode(fun):
+    def outcome(f, x):
+        try:
+            return _arrays(f(x))
+        except RuntimeError as e:
+            return str(e)
+
+    jitted = cr.jit(fun)
+    for enabled in (True, False, True, False):
+        with cr.set_grad_enabled(enabled):
+            cr.manual_seed(0)
+            got = outcome(jitted, np.array([1.0, -2.0]))
+            cr.manual_seed(0)
+            want = outcome(fun, np.array([1.0, -2.0]))
+        assert same(got, want), (enabled, got, want)

@@ -152,6 +152,9 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
             node.tensor_ref = weakref.ref(t)
             node.stamp = EAGER.clock
             t._node = node
+            # whether operations on it record a graph is grad mode's: read, so that a call
+            # chainrule.jit records (cr.tensor(x, requires_grad=True) inside) is keyed on it
+            is_grad_enabled()
     elif t._node is not None:
         if t._node.prim is not None:
             raise RuntimeError(
