@@ -9,6 +9,7 @@ import ctypes
 import decimal
 import functools
 import random
+import types
 import warnings
 
 import numpy as np
@@ -353,3 +354,26 @@ def test_eager_tensors_made_inside_follow_the_callers_grad_mode(fun):
             cr.manual_seed(0)
             want = outcome(fun, np.array([1.0, -2.0]))
         assert same(got, want), (enabled, got, want)
+
+
+# -- an object with __slots__ among the arguments, given a traced value -------------------
+class _Slotted:
+    __slots__ = ("state", "log")
+
+    def __init__(self):
+        self.state, self.log = np.zeros(2), types.SimpleNamespace(last=None)
+
+
+def _store_in_slots(o, x):
+    o.state = o.state + x  # rebound to a traced value
+    o.log.last = x * 2  # inside an object the slot holds
+    return o.state.sum()
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")  # the object changed: it runs without jit
+def test_traced_values_stored_in_slots_of_an_argument_are_its_arrays():
+    jitted, mine, theirs = cr.jit(_store_in_slots), _Slotted(), _Slotted()
+    for k in range(3):
+        x = np.array([1.0, -2.0]) * k
+        assert same(jitted(mine, x), _store_in_slots(theirs, x))
+        assert same(mine.state, theirs.state) and same(mine.log.last, theirs.log.last)

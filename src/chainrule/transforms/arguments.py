@@ -245,8 +245,8 @@ def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
             if new is not v:
                 cell.cell_contents = new
             found = changed or found
-    elif hasattr(x, "__dict__") and not isinstance(x, type | Callable | Tensor | types.ModuleType):
-        for k, v in list(vars(x).items()):
+    elif not isinstance(x, type | Callable | Tensor | types.ModuleType) and (fields := object_fields(x)):
+        for k, v in fields:  # its __dict__ and __slots__
             new, changed = _plain_of(v, trace, depth, seen)
             if new is not v:
                 object.__setattr__(x, k, new)
