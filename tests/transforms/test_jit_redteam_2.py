@@ -6,6 +6,7 @@ behind, and trace no more often than what it reads requires."""
 
 import copy
 import ctypes
+import dataclasses
 import decimal
 import functools
 import random
@@ -377,3 +378,17 @@ def test_traced_values_stored_in_slots_of_an_argument_are_its_arrays():
         x = np.array([1.0, -2.0]) * k
         assert same(jitted(mine, x), _store_in_slots(theirs, x))
         assert same(mine.state, theirs.state) and same(mine.log.last, theirs.log.last)
+
+
+@dataclasses.dataclass(slots=True)
+class _SlottedResult:
+    value: object
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")  # not a pytree: it runs without jit
+def test_a_result_with_slots_holds_arrays():
+    fun = lambda x: _SlottedResult(x * 2)  # noqa: E731
+    jitted = cr.jit(fun)
+    for k in range(3):
+        got = jitted(np.array([1.0, -2.0]) * k)
+        assert same(got.value, fun(np.array([1.0, -2.0]) * k).value)
