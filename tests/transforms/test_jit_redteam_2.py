@@ -392,3 +392,34 @@ def test_a_result_with_slots_holds_arrays():
     for k in range(3):
         got = jitted(np.array([1.0, -2.0]) * k)
         assert same(got.value, fun(np.array([1.0, -2.0]) * k).value)
+
+
+# -- the attributes and methods of an ndarray subclass argument -------------------------------
+class _InfoArray(np.ndarray):
+    """NumPy's subclassing example: an array with an ``info`` attribute, and a method."""
+
+    def __array_finalize__(self, obj):
+        self.info = getattr(obj, "info", None)
+
+    def centered(self):
+        return self - self.mean()
+
+
+def _info_array(values, info):
+    a = np.asarray(values, dtype=float).view(_InfoArray)
+    a.info = info
+    return a
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")  # the subclass's own names: runs without jit
+@pytest.mark.parametrize("fun", [
+    lambda x: x * x.info,
+    lambda x: x.centered() * 2.0,
+    lambda x: x * 2.0,  # names nothing of the subclass: replayed, the class kept by NumPy
+], ids=["attribute", "method", "neither"])
+def test_an_ndarray_subclass_argument_has_its_attributes_and_methods(fun):
+    jitted = cr.jit(fun)
+    for k in range(3):
+        got, want = jitted(_info_array([1.0, -2.0], k + 0.5)), fun(_info_array([1.0, -2.0], k + 0.5))
+        assert type(got) is type(want) and same(np.asarray(got), np.asarray(want))
+        assert got.info == want.info

@@ -227,6 +227,11 @@ class Captures:
         """From now on nothing is as it was taken: the next call drops the programs."""
         self._unchanged = _never_unchanged
 
+    def names(self) -> set[str]:
+        """The names that the code of the user's functions it reads looks up outside their
+        frames: globals, and attributes (``x.info``)."""
+        return {name for _, used in self._namespaces for name in used}
+
     def arrays(self) -> list[np.ndarray]:
         """The watched arrays."""
         return [where for kind, where, _, _ in self.checks if kind == 4]

@@ -84,7 +84,7 @@ from chainrule.transforms.program import (
     root_array,
     unflatten_in_order,
 )
-from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_operators, print_options
+from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_names, own_operators, print_options
 from chainrule.transforms.static_args import StaticArguments, unwrap_static
 
 __all__ = ["Jitted"]
@@ -459,6 +459,13 @@ class Jitted:
             self._passed.update((id(f), f) for f in passed)
             captures = self._captures = Captures(self.fun, *self._passed.values())
             captures.watch_tensors(self._constants.values())
+        subclassed = [leaf for leaf in given if type(leaf) is not np.ndarray and isinstance(leaf, np.ndarray)]
+        if any(own_names(leaf) & captures.names() for leaf in subclassed):
+            # x.info of an ndarray subclass's array, named by the function's code: a traced
+            # value (a Tensor) has none of the subclass's attributes and methods
+            self._runs_plain("an argument's ndarray subclass has attributes or methods of its own "
+                             "that the function's code names")
+            return self._plain(args, kwargs), None
         # the generators it may draw from: a draw no recorded call made runs it plain
         generators = [*generators_seen_by(given), *captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]

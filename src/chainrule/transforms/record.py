@@ -47,7 +47,7 @@ from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
 from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory
 
-__all__ = ["RecordTrace", "foreign_tensor_error", "own_operators"]
+__all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
 
 # Functions whose output shape depends on the values of their inputs, not only on their
 # shapes: a replay checks the shapes they give (the rest follows by induction).
@@ -710,6 +710,20 @@ def own_operators(cls: type) -> bool:
     """Whether an ndarray subclass defines operators or indexing of its own."""
     return any(name in vars(c) for c in cls.__mro__
                if c is not np.ndarray and issubclass(c, np.ndarray) for name in _OPERATORS)
+
+
+@functools.cache
+def _names_of_class(cls: type) -> frozenset:
+    return frozenset(name for c in cls.__mro__ if c is not np.ndarray and issubclass(c, np.ndarray)
+                     for name in vars(c) if not (name.startswith("__") and name.endswith("__")))
+
+
+def own_names(value: np.ndarray) -> frozenset:
+    """The attributes and methods that an array of an ndarray subclass has beyond what
+    ndarray gives it (the ``x.info`` of NumPy's ``InfoArray`` example, a method of the
+    subclass, one that overrides ndarray's): a traced value, a Tensor, has none of them."""
+    fields = getattr(value, "__dict__", None)
+    return _names_of_class(type(value)) | frozenset(fields or ())
 
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
