@@ -423,3 +423,24 @@ def test_an_ndarray_subclass_argument_has_its_attributes_and_methods(fun):
         got, want = jitted(_info_array([1.0, -2.0], k + 0.5)), fun(_info_array([1.0, -2.0], k + 0.5))
         assert type(got) is type(want) and same(np.asarray(got), np.asarray(want))
         assert got.info == want.info
+
+
+# -- settings in a submodule of the user's package, reached through the package ---------------
+_CONFIG = types.ModuleType("jit_redteam_config")  # a package of settings made in memory
+_CONFIG.training = types.ModuleType("jit_redteam_config.training")
+_CONFIG.training.LR = 0.1
+_TRAINER = types.SimpleNamespace(config=_CONFIG)  # an object holding the package
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: x * _CONFIG.training.LR,
+    lambda x: x * _TRAINER.config.training.LR,
+], ids=["config.training.LR", "trainer.config.training.LR"])
+def test_a_setting_of_a_submodule_reached_through_its_package_is_read_anew(fun):
+    jitted = cr.jit(fun)
+    try:
+        for lr in (0.5, -0.0, 0.25):
+            assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+            _CONFIG.training.LR = lr
+    finally:
+        _CONFIG.training.LR = 0.1

@@ -190,13 +190,12 @@ class Captures:
         self._seen: dict = {}  # id -> object
         self._environ = False  # whether the environment is watched
         self._readers: set = set()  # the names of _STATE_READERS watched
+        # the user's modules found (passed, or held by a module, an object, a list):
+        # id -> [module, depth, the names of its attributes watched]
+        self._modules: dict = {}
         for value in (fun, *more):  # the function, and functions passed to it
             self._watch_value(value, 0)
-        modules = [m for m in more if isinstance(m, types.ModuleType) and _user_module(m)]
-        if modules:  # a module of settings passed to it: the attributes its code names
-            used = list(dict.fromkeys(name for _, names in self._namespaces for name in names))
-            for module in modules:
-                self._watch_module(module, used, 0)
+        self._watch_found_modules()
         self.found = dict(self._seen)  # the objects it reads, by id (kept alive by the checks)
         self._seen.clear()  # only needed while searching
         self._compile()
@@ -313,7 +312,8 @@ class Captures:
     # -- the search, when traced ------------------------------------------------------
     def _location(self, kind: int, where, name, value, depth: int) -> None:
         if isinstance(value, types.ModuleType):
-            return  # modules are not rebound (their attributes are not watched either)
+            self._found_module(value, depth)  # not rebound; its attributes the code names
+            return
         self.checks.append((kind, where, name, value))
         self._watch_value(value, depth + 1)
 
@@ -393,7 +393,9 @@ class Captures:
                 # a method of an object, bound in C (pop = stack.pop, total = W.sum,
                 # draw = rng.random): what it reads is that object's state
                 self._watch_value(owner, depth + 1)
-        elif isinstance(value, types.ModuleType | np.ufunc):
+        elif isinstance(value, types.ModuleType):
+            self._found_module(value, depth)
+        elif isinstance(value, np.ufunc):
             return
         elif isinstance(value, collections.abc.Iterator):
             # next(it) reads state that no comparison sees (a generator, itertools.count,
@@ -497,9 +499,30 @@ class Captures:
 
     def _watch_module(self, module: types.ModuleType, used: list, depth: int) -> None:
         """A module of the user's settings: the attributes the code names."""
+        self._found_module(module, depth)
+        watched = self._modules[id(module)][2]
         for attribute in used:
-            if attribute in vars(module):
+            if attribute in vars(module) and attribute not in watched:
+                watched.add(attribute)
                 self._location(1, vars(module), attribute, vars(module)[attribute], depth)
+
+    def _found_module(self, module: types.ModuleType, depth: int) -> None:
+        if id(module) not in self._modules and _user_module(module):
+            self._modules[id(module)] = [module, depth, set()]
+
+    def _watch_found_modules(self) -> None:
+        """The attributes of the user's modules found anywhere in the search (a module of
+        settings passed, ``config.training.LR`` of a package's submodule, a module an
+        object holds) that the code of any function found names; again for what those
+        attributes lead to, until nothing new is found."""
+        while True:
+            used = list(dict.fromkeys(name for _, names in self._namespaces for name in names))
+            pending = [(module, depth) for module, depth, watched in list(self._modules.values())
+                       if any(name not in watched and name in vars(module) for name in used)]
+            if not pending:
+                return
+            for module, depth in pending:
+                self._watch_module(module, used, depth)
 
     def _watch_object(self, obj, depth: int) -> None:
         fields = vars(obj)
