@@ -444,3 +444,25 @@ def test_a_setting_of_a_submodule_reached_through_its_package_is_read_anew(fun):
             _CONFIG.training.LR = lr
     finally:
         _CONFIG.training.LR = 0.1
+
+
+def _settings_lookup(name):  # a module's __getattr__ (PEP 562): settings it does not hold
+    try:
+        return _LOOKED_UP[name]
+    except KeyError:
+        raise AttributeError(name) from None
+
+
+_LOOKED_UP = {"LR": 0.1}
+_CONFIG.lazy = types.ModuleType("jit_redteam_config.lazy")
+_CONFIG.lazy.__getattr__ = _settings_lookup
+
+
+def test_a_setting_that_a_modules_getattr_gives_is_read_anew():
+    def fun(x):
+        return x * _CONFIG.lazy.LR
+
+    jitted = cr.jit(fun)
+    for lr in (0.5, -0.0, 0.25):
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+        _LOOKED_UP["LR"] = lr

@@ -501,7 +501,8 @@ class Captures:
         """A module of the user's settings: the attributes the code names."""
         self._found_module(module, depth)
         watched = self._modules[id(module)][2]
-        for attribute in used:
+        # (a module's __getattr__, PEP 562, gives the attributes it does not hold: what it reads)
+        for attribute in (*used, "__getattr__"):
             if attribute in vars(module) and attribute not in watched:
                 watched.add(attribute)
                 self._location(1, vars(module), attribute, vars(module)[attribute], depth)
@@ -518,7 +519,7 @@ class Captures:
         while True:
             used = list(dict.fromkeys(name for _, names in self._namespaces for name in names))
             pending = [(module, depth) for module, depth, watched in list(self._modules.values())
-                       if any(name not in watched and name in vars(module) for name in used)]
+                       if any(name not in watched and name in vars(module) for name in (*used, "__getattr__"))]
             if not pending:
                 return
             for module, depth in pending:
