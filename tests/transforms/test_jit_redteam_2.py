@@ -9,7 +9,9 @@ import ctypes
 import dataclasses
 import decimal
 import functools
+import importlib
 import random
+import sys
 import types
 import warnings
 
@@ -466,3 +468,19 @@ def test_a_setting_that_a_modules_getattr_gives_is_read_anew():
     for lr in (0.5, -0.0, 0.25):
         assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
         _LOOKED_UP["LR"] = lr
+
+
+# -- a module of settings looked up by its name --------------------------------------------
+@pytest.mark.parametrize("fun", [
+    lambda x: x * importlib.import_module("jit_redteam_settings").LR,
+    lambda x: x * __import__("jit_redteam_settings").LR,
+    lambda x: x * sys.modules["jit_redteam_settings"].LR,
+], ids=["importlib.import_module", "__import__", "sys.modules"])
+def test_a_setting_of_a_module_looked_up_by_name_is_read_anew(fun, monkeypatch):
+    settings = types.ModuleType("jit_redteam_settings")  # a plugin's settings, not a global here
+    settings.LR = 0.1
+    monkeypatch.setitem(sys.modules, "jit_redteam_settings", settings)
+    jitted = cr.jit(fun)
+    for lr in (0.5, -0.0, 0.25):
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+        settings.LR = lr

@@ -464,7 +464,11 @@ class Captures:
                 self._watch_module(value, used, depth)
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
-        for module in _imported_modules(code, names.get("__package__") or ""):
+        modules = _imported_modules(code, names.get("__package__") or "")
+        if _BY_MODULE_NAME.intersection(used):  # importlib.import_module("settings").LR
+            modules += [sys.modules[name] for name in _strings(code)
+                        if isinstance(sys.modules.get(name), types.ModuleType)]
+        for module in modules:
             if _user_module(module):  # import settings, inside the function: settings.LR
                 self._watch_module(module, used, depth)
         for name in _loaded_globals(code):
@@ -721,6 +725,18 @@ def _imported_modules(code: types.CodeType, package: str) -> list:
 
 
 @functools.lru_cache(maxsize=1024)
+def _strings(code: types.CodeType) -> tuple:
+    """The string constants of a code object and of those defined in it."""
+    found = []
+    for const in code.co_consts:
+        if isinstance(const, str):
+            found.append(const)
+        elif isinstance(const, types.CodeType):
+            found += _strings(const)
+    return tuple(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=1024)
 def _imports(code: types.CodeType) -> tuple:
     """``(level, names, module)`` of each import statement of a code object (and of those
     defined in it)."""
@@ -738,5 +754,7 @@ def _imports(code: types.CodeType) -> tuple:
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # builtins through which code reads any global by a name it computes
 _BY_ANY_NAME = {"globals", "eval", "exec"}
+# names through which code looks a module up by a name it spells as a string
+_BY_MODULE_NAME = {"import_module", "__import__", "modules"}
 # and those through which it reads a global or an attribute by a name it spells as a string
 _BY_STRING = _BY_ANY_NAME | {"getattr", "vars", "__dict__", "modules", "attrgetter"}
