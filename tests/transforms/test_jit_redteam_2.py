@@ -484,3 +484,25 @@ def test_a_setting_of_a_module_looked_up_by_name_is_read_anew(fun, monkeypatch):
     for lr in (0.5, -0.0, 0.25):
         assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
         settings.LR = lr
+
+
+# -- a distribution made inside, its validation switched between calls -----------------------
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log")
+def test_a_distribution_validates_as_the_default_set_between_calls():
+    def fun(loc, scale, x):
+        return cr.distributions.Normal(loc, scale).log_prob(x)
+
+    def outcome(f):
+        try:
+            return f(np.zeros(2), np.array([-1.0, 1.0]), np.ones(2))  # a negative scale
+        except ValueError as e:
+            return str(e)
+
+    jitted = cr.jit(fun)
+    try:
+        for validate in (True, False, True, False):
+            cr.distributions.Distribution.set_default_validate_args(validate)
+            got, want = outcome(jitted), outcome(fun)
+            assert same(got, _arrays(want)), (validate, got, want)
+    finally:
+        cr.distributions.Distribution.set_default_validate_args(True)

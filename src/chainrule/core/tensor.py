@@ -416,8 +416,7 @@ class Tensor:
         """The same values, detached from the graph (shares memory). Unlike
         :meth:`detach`, writes into it are not counted as writes into this Tensor (as
         PyTorch's ``.data``: a backward pass does not check them)."""
-        if (self._trace.records and self._trace.plain_arrays
-                and not (sys._getframe(1).f_globals.get("__name__") or "").startswith("chainrule.")):
+        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
             # chainrule.jit on plain arrays, read by the function's code: NumPy's x.data, the
             # memoryview of the value (bytes(x.data), x.data[0] a Python float), as the plain
             # call reads it; that call runs without jit, as np.asarray(x) does
@@ -555,6 +554,14 @@ class Tensor:
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated
 
 
+def read_by_chainrule() -> bool:
+    """Whether the attribute being read (in a property or descriptor that calls this) is
+    read by chainrule's own code, which takes a traced value for the Tensor it is, rather
+    than by the user's, whose values stand for NumPy arrays in a ``chainrule.jit`` call on
+    plain arrays (``x.size`` an int there, PyTorch's method in chainrule's code)."""
+    return (sys._getframe(2).f_globals.get("__name__") or "").startswith("chainrule.")
+
+
 class _NdarrayOnly:
     """An ndarray attribute that Tensor does not have: reading it raises an
     AttributeError that names the way out (``hasattr`` and ``getattr(t, name, default)``
@@ -599,8 +606,7 @@ class _NotOfNdarray:
         self.name, self.member = name, member
 
     def __get__(self, obj, objtype=None):
-        if (obj is not None and obj._trace.plain_arrays
-                and not (sys._getframe(1).f_globals.get("__name__") or "").startswith("chainrule.")):
+        if obj is not None and obj._trace.plain_arrays and not read_by_chainrule():
             raise AttributeError(
                 f"'{type(obj._value).__module__}.{type(obj._value).__name__}' object has no "
                 f"attribute {self.name!r} (inside chainrule.jit "

@@ -13,6 +13,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import get_default_dtype
 from chainrule.core.eager import EAGER
+from chainrule.core.global_state import global_setting
 from chainrule.core.grad_mode import no_grad
 from chainrule.core.tensor import Tensor
 from chainrule.distributions import constraints
@@ -125,11 +126,17 @@ class Distribution:
             raise ValueError(f"set_default_validate_args takes True or False, not {value!r}")
         Distribution._validate_args = value
 
+    def _validating(self) -> bool:
+        """Whether this distribution validates: its own ``validate_args``, or the default
+        (read as a global setting, which chainrule.jit keys a traced call on)."""
+        given = self.__dict__.get("_validate_args")
+        return default_validate_args() if given is None else given
+
     def __init__(self, batch_shape=(), event_shape=(), validate_args=None):
         self._batch_shape, self._event_shape = Size(tuple(batch_shape)), Size(tuple(event_shape))
         if validate_args is not None:
             self._validate_args = validate_args
-        if self._validate_args:
+        if self._validating():
             for param, constraint in self.arg_constraints.items():
                 if constraints.is_dependent(constraint):
                     continue
@@ -233,7 +240,7 @@ class Distribution:
                 f"({support!r}) of the distribution {self!r}, but found invalid values:\n{whole_batch(value)}")
 
     def _checked(self, value) -> Tensor:
-        if self._validate_args:
+        if self._validating():
             self._validate_sample(value)
         return as_tensor(value)
 
@@ -246,3 +253,15 @@ class Distribution:
         names = [k for k in self.arg_constraints if k in self.__dict__]
         args = ", ".join(f"{p}: {shown(self.__dict__[p])}" for p in names)
         return f"{type(self).__name__}({args})"
+
+
+@global_setting
+def default_validate_args() -> bool:
+    """The default of ``validate_args`` that ``Distribution.set_default_validate_args`` sets,
+    read as a global setting: a call that ``chainrule.jit`` traces is keyed on it.
+
+    >>> from chainrule.distributions.distribution import default_validate_args
+    >>> default_validate_args() in (True, False)
+    True
+    """
+    return Distribution._validate_args

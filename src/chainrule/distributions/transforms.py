@@ -464,7 +464,7 @@ class TransformedDistribution(Distribution):
         value = as_tensor(value)
         for transform in reversed(self.transforms):
             value = transform.inv(value)
-        if self._validate_args:
+        if self._validating():
             self.base_dist._validate_sample(value)
         return self._monotonize_cdf(self.base_dist.cdf(value))
 

@@ -29,7 +29,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, read_by_chainrule
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods
@@ -77,7 +77,7 @@ class TorchTypeMethods:
     # -- size and type ---------------------------------------------------------------------
     @property
     def size(self) -> Size | int:
-        if self._trace.plain_arrays:  # under jit, for a plain array: NumPy's count
+        if self._trace.plain_arrays and not read_by_chainrule():  # under jit, for a plain array: NumPy's count
             return int(math.prod(self.shape))
         return Size(self.shape)
 
