@@ -506,3 +506,28 @@ def test_a_distribution_validates_as_the_default_set_between_calls():
             assert same(got, _arrays(want)), (validate, got, want)
     finally:
         cr.distributions.Distribution.set_default_validate_args(True)
+
+
+# -- a global list or dict returned, then changed by the caller --------------------------------
+_HISTORY: list = []
+_COUNTS: dict = {}
+
+
+@pytest.mark.parametrize("found, grow", [
+    (_HISTORY, lambda h, k: h.append(float(k))),
+    (_COUNTS, lambda d, k: d.__setitem__(k, 1.0)),
+], ids=["list", "dict"])
+def test_a_global_list_or_dict_returned_is_the_global_itself(found, grow):
+    def fun(x):
+        return x * len(found), found  # the plain call hands back the global
+
+    jitted = cr.jit(fun)
+    outs = []
+    for f in (jitted, fun):
+        found.clear()
+        for k in range(3):
+            y, held = f(np.array([1.0, 2.0]))
+            assert held is found
+            grow(held, k)  # reaches the global, which the next call reads
+            outs.append(y)
+    assert all(same(a, b) for a, b in zip(outs[:3], outs[3:], strict=True))

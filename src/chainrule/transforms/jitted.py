@@ -581,7 +581,11 @@ class Jitted:
             out = (out, tuple(value for _, _, value in writebacks))
         if result_state:
             out = (out, tuple(value for _, _, value in result_state))
-        out_leaves, out_tree = tree_flatten(out)
+        reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
+        # a list or dict the function found (a global), returned: the plain call hands back
+        # that object itself (the caller's append reaches the global), not a new one
+        out_leaves, out_tree = tree_flatten(out, is_leaf=lambda v: isinstance(v, list | dict)
+                                            and id(v) in captures.found and id(v) not in reachable)
         handled = {id(value) for _, _, value in result_state}
         if any(id(t) not in handled for t in _traced_in_structure(out_tree, trace)):
             # a registered class's aux data made of traced values: a replay would return them
@@ -591,7 +595,6 @@ class Jitted:
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
         eager: list = []  # positions of the results the plain call computes as eager Tensors
-        reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
         outside = _outside_arrays(captures, given)  # arrays the function found
         # what results made by the function hold themselves in the copy the caller gets:
         # what it found (a global array), and this call's arguments (a replay's copies
