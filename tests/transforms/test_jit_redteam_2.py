@@ -531,3 +531,30 @@ def test_a_global_list_or_dict_returned_is_the_global_itself(found, grow):
             grow(held, k)  # reaches the global, which the next call reads
             outs.append(y)
     assert all(same(a, b) for a, b in zip(outs[:3], outs[3:], strict=True))
+
+
+# -- an object with __slots__ in a base class and a __dict__ of its own -----------------------
+class _SlottedBase:
+    __slots__ = ("scale",)
+
+
+class _Loose(_SlottedBase):  # no __slots__ of its own: it has a __dict__ too
+    pass
+
+
+class _SlotsAndDict:
+    __slots__ = ("scale", "__dict__")
+
+
+@pytest.mark.parametrize("make", [_Loose, _SlotsAndDict], ids=["slots of a base", "slots and __dict__"])
+def test_a_slot_of_an_object_that_also_has_a_dict_is_watched(make):
+    settings = make()
+    settings.scale, settings.name = 1.0, "run"
+
+    def fun(x):
+        return x * settings.scale
+
+    jitted = cr.jit(fun)
+    for scale in (3.0, -0.0, 0.5):
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+        settings.scale = scale

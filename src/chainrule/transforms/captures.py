@@ -552,11 +552,17 @@ class Captures:
         self.checks.append((2, obj, "__dict__", fields))  # o.__dict__ = loaded (a Borg's shared state)
         for value in fields.values():
             self._watch_value(value, depth + 1)
+        self._watch_slot_values(obj, depth)  # (a base class's __slots__ beside the __dict__)
         self._watch_value(type(obj), depth + 1)  # what its methods read
 
     def _watch_slots(self, obj, depth: int) -> None:
         self.checks.append((2, obj, "__class__", type(obj)))
         self._watch_value(type(obj), depth + 1)
+        self._watch_slot_values(obj, depth)
+
+    def _watch_slot_values(self, obj, depth: int) -> None:
+        """The attributes an object holds in ``__slots__`` (of its class or of a base class
+        beside its ``__dict__``)."""
         for cls in type(obj).__mro__:
             slots = vars(cls).get("__slots__", ())
             for name in (slots,) if isinstance(slots, str) else slots:
