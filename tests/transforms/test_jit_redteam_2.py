@@ -4,6 +4,7 @@
 inputs or surroundings change, and must give the plain call's bits, leave the same state
 behind, and trace no more often than what it reads requires."""
 
+import contextlib
 import copy
 import ctypes
 import dataclasses
@@ -21,6 +22,7 @@ from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.numpy.torch_common import pytorch_meaning
 
 # a global of the test module that changes between calls, as a script's loop counter does
 step_number = 0
@@ -558,3 +560,16 @@ def test_a_slot_of_an_object_that_also_has_a_dict_is_watched(make):
     for scale in (3.0, -0.0, 0.5):
         assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
         settings.scale = scale
+
+
+# -- called inside and outside PyTorch's meaning of the methods (torch.func's transforms) ---------
+@pytest.mark.parametrize("fun, x", [
+    (cr.grad(lambda x: x.var()), np.array([3.0, 1.0, 2.0, 5.0])),  # unbiased in PyTorch's
+    (cr.vmap(lambda x: x.var()), np.array([[3.0, 1.0, 2.0, 5.0]])),
+    (lambda x: x.var(), np.array([3.0, 1.0, 2.0, 5.0])),  # an ndarray's var, in both
+], ids=["grad", "vmap", "plain array"])
+def test_methods_follow_pytorchs_meaning_as_the_plain_call_does(fun, x):
+    jitted = cr.jit(fun)
+    for meaning in (contextlib.nullcontext, pytorch_meaning, contextlib.nullcontext, pytorch_meaning):
+        with meaning():
+            assert same(jitted(x), fun(x))

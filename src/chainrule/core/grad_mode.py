@@ -245,6 +245,8 @@ def pytorch_meaning():
         _PYTORCH_MEANING.reset(token)
 
 
+@global_setting
 def pytorch_meaning_on() -> bool:
-    """Whether :func:`pytorch_meaning` is on."""
+    """Whether :func:`pytorch_meaning` is on (a global setting: a call ``chainrule.jit``
+    traces is keyed on it where its methods read it, ``x.var()`` of a ``grad``'s value)."""
     return _PYTORCH_MEANING.get()

@@ -156,8 +156,12 @@ def is_eager(x) -> bool:
 
 def pytorchs(x) -> bool:
     """Whether a method whose name NumPy also uses means PyTorch's on ``x``: an eager
-    Tensor (:func:`is_eager`), or any value within :func:`pytorch_meaning`."""
-    return pytorch_meaning_on() or is_eager(x)
+    Tensor (:func:`is_eager`), or any value within :func:`pytorch_meaning` but one that
+    ``chainrule.jit`` traces for a plain array (an ndarray's method in the plain call)."""
+    if is_eager(x):
+        return True
+    trace = x._trace
+    return not (trace.records and trace.plain_arrays) and pytorch_meaning_on()
 
 
 class Device(str):
