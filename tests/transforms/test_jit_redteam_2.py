@@ -573,3 +573,30 @@ def test_methods_follow_pytorchs_meaning_as_the_plain_call_does(fun, x):
     for meaning in (contextlib.nullcontext, pytorch_meaning, contextlib.nullcontext, pytorch_meaning):
         with meaning():
             assert same(jitted(x), fun(x))
+
+
+# -- a subclass of float of the user's, with attributes ---------------------------------------
+class _Quantity(float):
+    """A number with a unit, as small unit libraries make them."""
+
+
+_GAIN = _Quantity(0.0)
+_GAIN.scale = 1.0
+
+
+def test_a_number_of_a_float_subclass_is_read_by_its_bits_and_attributes():
+    def fun(x):
+        return x * np.copysign(1.0, _GAIN) * _GAIN.scale
+
+    jitted = cr.jit(fun)
+    try:
+        for k in range(4):
+            assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))
+            if k % 2:
+                _GAIN.scale = k + 0.5  # an attribute set
+            else:  # an equal number of the other sign
+                globals()["_GAIN"] = _Quantity(-0.0 if k == 0 else 0.0)
+                _GAIN.scale = 1.0
+    finally:
+        globals()["_GAIN"] = _Quantity(0.0)
+        _GAIN.scale = 1.0

@@ -115,10 +115,12 @@ def _same_static(a, b) -> bool:
     """Equal immutable values as a program would see them: same type, floats by bits."""
     if type(a) is not type(b):
         return False
-    if type(a) is float or type(a) is complex:
-        return bits(a) == bits(b)
     if isinstance(a, np.generic):
         return a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    if isinstance(a, float):  # by bits (-0.0 is not 0.0), a subclass's too
+        return bits(float(a)) == bits(float(b))
+    if isinstance(a, complex):
+        return bits(complex(a)) == bits(complex(b))
     if type(a) is range:  # range(5, 5) == range(6, 6), but their start differs
         return (a.start, a.stop, a.step) == (b.start, b.stop, b.step)
     if type(a) is slice:  # slice(0.0, 1) == slice(-0.0, 1): its parts as values
@@ -326,8 +328,8 @@ class Captures:
                 self._location(2, value, "_value", value._value, depth)
                 self.checks.append((2, value, "_node", None))
             return
-        if isinstance(value, _IMMUTABLE):
-            return
+        if isinstance(value, _IMMUTABLE) and not (getattr(value, "__dict__", None) and not _library(type(value))):
+            return  # (but a subclass of the user's with attributes: a float with a unit)
         if depth > _DEPTH:
             if not _inert(value):
                 self.unwatchable = self.unwatchable or (
