@@ -600,3 +600,26 @@ def test_a_number_of_a_float_subclass_is_read_by_its_bits_and_attributes():
     finally:
         globals()["_GAIN"] = _Quantity(0.0)
         _GAIN.scale = 1.0
+
+
+# -- a registry that changes while the function is traced (another thread's work) ---------------
+class _Registering:
+    """Adds an entry to the registry whenever its attributes are looked up: what another
+    thread may do to a global dict while a trace searches it."""
+
+    def __getattribute__(self, name):
+        if name == "__dict__":
+            _REGISTRY[len(_REGISTRY)] = 0.0
+        return object.__getattribute__(self, name)
+
+
+_REGISTRY: dict = {"watcher": _Registering(), "gain": 2.0}
+
+
+def test_a_global_dict_changed_while_the_call_is_traced_does_not_break_it():
+    def fun(x):
+        return x * _REGISTRY["gain"]
+
+    jitted = cr.jit(fun)
+    for _ in range(3):  # (the registry grows each time: each call traces again)
+        assert same(jitted(np.array([1.0, 2.0])), fun(np.array([1.0, 2.0])))

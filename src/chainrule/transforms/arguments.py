@@ -217,15 +217,17 @@ def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
                 x[i] = new
             found = changed or found
     elif isinstance(x, dict):
-        items = [(_plain_of(k, trace, depth, seen), _plain_of(v, trace, depth, seen)) for k, v in x.items()]
-        if any(k is not old for ((k, _), _), old in zip(items, x, strict=True)):
+        # (a copy: another thread may change it while this runs Python code)
+        pairs = list(x.items())
+        items = [(_plain_of(k, trace, depth, seen), _plain_of(v, trace, depth, seen)) for k, v in pairs]
+        if any(k is not old for ((k, _), _), (old, _) in zip(items, pairs, strict=True)):
             x.clear()  # a key was traced: the dict rebuilt in its order
         for (k, k_changed), (v, v_changed) in items:
             if k not in x or x[k] is not v:
                 x[k] = v
             found = k_changed or v_changed or found
     elif isinstance(x, set):
-        items = [_plain_of(v, trace, depth, seen) for v in x]
+        items = [_plain_of(v, trace, depth, seen) for v in list(x)]
         if any(changed for _, changed in items):
             x.clear()
             x.update(v for v, _ in items)

@@ -413,7 +413,8 @@ class Captures:
     def _watch_container(self, value, depth: int) -> None:
         if not isinstance(value, tuple | frozenset):  # these cannot change, their items can
             self.checks.append((3, value, None, _items(value)))
-        for item in value.values() if isinstance(value, dict | collections.abc.Mapping) else value:
+        # (copies: another thread may change them while the search runs Python code)
+        for item in list(value.values() if isinstance(value, dict | collections.abc.Mapping) else value):
             self._watch_value(item, depth + 1)
         if isinstance(getattr(value, "__dict__", None), dict) and not _library(type(value)):
             self._watch_object(value, depth)  # a subclass of the user's: its attributes too
@@ -441,7 +442,7 @@ class Captures:
                 self.checks.append((6, fun, name, value))
         if fun.__dict__:  # attributes set on the function (fun.scale = 2.0)
             self.checks.append((3, fun.__dict__, None, _items(fun.__dict__)))
-            for value in fun.__dict__.values():
+            for value in list(fun.__dict__.values()):
                 self._watch_value(value, depth + 1)
         names = fun.__globals__
         used = _global_names(code)
@@ -489,7 +490,7 @@ class Captures:
             copyreg._slotnames(cls)
         fields = vars(cls)
         self.checks.append((3, fields, None, _items(fields)))
-        for name, value in fields.items():
+        for name, value in list(fields.items()):
             if name.startswith("__") and name.endswith("__") and not isinstance(value, types.FunctionType):
                 continue  # __module__, __doc__, __dict__, ...
             if isinstance(value, staticmethod | classmethod):
@@ -541,7 +542,7 @@ class Captures:
             # own, the arrays, numbers and containers it holds, which Python may read
             # (a sparse matrix's data, np.poly1d's coefficients)
             own = _own(type(obj))
-            for name, value in fields.items():
+            for name, value in list(fields.items()):
                 if name == "fun" or (callable(value) and not _library(value)):
                     self._location(2, obj, name, value, depth)
                 elif not own and isinstance(value, _HELD):
@@ -552,7 +553,7 @@ class Captures:
         self.checks.append((3, fields, None, _items(fields)))
         self.checks.append((2, obj, "__class__", type(obj)))  # o.__class__ = Other: other methods
         self.checks.append((2, obj, "__dict__", fields))  # o.__dict__ = loaded (a Borg's shared state)
-        for value in fields.values():
+        for value in list(fields.values()):
             self._watch_value(value, depth + 1)
         self._watch_slot_values(obj, depth)  # (a base class's __slots__ beside the __dict__)
         self._watch_value(type(obj), depth + 1)  # what its methods read
