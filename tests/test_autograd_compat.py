@@ -160,3 +160,131 @@ def test_python_float_argument_as_documented(x):
     assert dtype_a == onp.float32
     assert type(got) is (onp.float64 if type(x) is float else onp.float32)
     onp.testing.assert_allclose(got, want, rtol=1e-5)  # float32 rounding of either formula
+
+
+# -- what autograd programs do that chainrule refused (each checked against autograd itself) --
+
+def test_values_stored_by_an_objective_are_constants_after_it_returns():
+    """An objective that keeps its losses (``hist.append(loss)``) and a program that reads
+    them after optimising: autograd's boxes of the finished trace compute on (their results
+    are boxes), chainrule's give plain NumPy values; both give the same numbers."""
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    reads = {
+        "add": lambda np, h, hist: h + 1.0, "rmul": lambda np, h, hist: 2 * h,
+        "array": lambda np, h, hist: np.array(hist), "mean": lambda np, h, hist: np.mean(hist),
+        "sum": lambda np, h, hist: sum(hist), "sin": lambda np, h, hist: np.sin(h),
+        "less": lambda np, h, hist: h < 3.0, "min": lambda np, h, hist: min(hist) * 1.0,
+        "in_later_grad": lambda np, h, hist: GRAD[np](lambda x: x * h + h)(3.0),
+    }
+    GRAD = {anp: ag.grad, cnp: chainrule.grad}
+
+    def history(ag, np):
+        hist = []
+
+        def objective(x):
+            loss = np.sum(np.tanh(x) ** 2)
+            hist.append(loss)
+            return loss
+
+        x = onp.array([0.3, -1.2])
+        for _ in range(3):
+            x = x - 0.5 * ag.grad(objective)(x)
+        return hist
+
+    hist_a, hist_c = history(ag, anp), history(chainrule, cnp)
+    for name, read in reads.items():
+        a, c = read(anp, hist_a[-1], hist_a), read(cnp, hist_c[-1], hist_c)
+        assert not isinstance(c, chainrule.Tensor), name
+        onp.testing.assert_allclose(getattr(a, "_value", a), c, rtol=1e-12, err_msg=name)
+    # what autograd refuses (float() of a box) or makes an object array of, chainrule reads
+    assert float(hist_c[0]) == pytest.approx(float(hist_a[0]._value), rel=1e-12)
+    onp.testing.assert_allclose(onp.array(hist_c), [h._value for h in hist_a], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cotangent", [1.0, onp.array(2.0), onp.array([2.0])], ids=["float", "0d", "shape1"])
+@pytest.mark.parametrize("fun", ["sin", "getitem", "cumsum_sin"])
+def test_vjp_broadcasts_a_one_element_cotangent_as_autograd(fun, cotangent):
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    funs = {"sin": lambda np: np.sin, "getitem": lambda np: lambda x: x[1:] * 3.0,
+            "cumsum_sin": lambda np: lambda x: np.sin(x) * x[0]}
+    x = onp.array([0.3, -0.5, 1.2])
+    want = ag.make_vjp(funs[fun](anp))(x)[0](cotangent)
+    got = chainrule.make_vjp(funs[fun](cnp))(x)[0](cotangent)
+    onp.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"cotangent of shape \(2,\) for an output"):
+        chainrule.make_vjp(cnp.sin)(x)[0](onp.ones(2))
+
+
+@pytest.mark.parametrize("out", [lambda np, x: np.sum(x ** 2, keepdims=True), lambda np, x: np.array([np.sum(x ** 2)]),
+                                 lambda np, x: np.reshape(np.sum(x ** 3), (1, 1))], ids=["keepdims", "array", "1x1"])
+def test_grad_of_a_one_element_output_as_autograd(out):
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    x = onp.array([0.3, -0.5, 1.2])
+    onp.testing.assert_allclose(chainrule.grad(lambda x: out(cnp, x))(x), ag.grad(lambda x: out(anp, x))(x), rtol=1e-12)
+
+
+def test_plain_numpy_array_of_differentiated_values_names_the_fix():
+    """autograd's plain ``numpy.array([x0, x1])`` is an object array of boxes (its sums
+    and products differentiate); chainrule refuses it and names chainrule.numpy's array
+    and stack, which give autograd's numbers."""
+    ag = pytest.importorskip("autograd")
+    x = onp.array([0.3, -0.5])
+    want = ag.grad(lambda x: onp.array([x[0] * 2, x[1] ** 2]).sum())(x)
+    with pytest.raises(TypeError, match=r"chainrule\.numpy\.array\(\[x, y\]\) or chainrule\.numpy\.stack"):
+        chainrule.grad(lambda x: onp.array([x[0] * 2, x[1] ** 2]).sum())(x)
+    for build in (cnp.array, cnp.stack):
+        got = chainrule.grad(lambda x, build=build: build([x[0] * 2, x[1] ** 2]).sum())(x)
+        onp.testing.assert_allclose(got, want, rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["mT", "mH", "H"])
+def test_hasattr_of_a_matrix_attribute_is_false_for_a_vector(name):
+    """hasattr only swallows AttributeError: ``hasattr(x, "mT")`` of a 1-d value gave
+    chainrule's RuntimeError; autograd's boxes have no ``mT`` (False). The attribute itself
+    still refuses a 1-d value with PyTorch's message."""
+    ag = pytest.importorskip("autograd")
+    seen = {}
+
+    def probe(key, np):
+        def f(x):
+            seen[key] = hasattr(x, name)
+            return np.sum(x)
+        return f
+
+    ag.grad(probe("autograd", importlib.import_module("autograd.numpy")))(onp.ones(3))
+    chainrule.grad(probe("chainrule", cnp))(onp.ones(3))
+    assert seen["chainrule"] is seen["autograd"] is False
+    with pytest.raises(RuntimeError, match="only supported on matrices"):
+        getattr(chainrule.tensor(onp.ones(3)), name)
+
+
+STATS = {
+    "norm.logpdf": lambda st, x: st.norm.logpdf(x, 0.5, 2.0), "norm.cdf": lambda st, x: st.norm.cdf(x),
+    "t.logpdf": lambda st, x: st.t.logpdf(x, 3.0), "gamma.logpdf": lambda st, x: st.gamma.logpdf(x, 2.0),
+    "beta.logpdf": lambda st, x: st.beta.logpdf(x, 2.0, 3.0), "chi2.logpdf": lambda st, x: st.chi2.logpdf(x, 3.0),
+    "poisson.logpmf": lambda st, x: st.poisson.logpmf(onp.array([1, 2]), x),
+    "multivariate_normal.logpdf": lambda st, x: st.multivariate_normal.logpdf(
+        x, onp.zeros(2, onp.float32), onp.eye(2, dtype=onp.float32)),
+    "dirichlet.logpdf": lambda st, x: st.dirichlet.logpdf(x, onp.array([2.0, 3.0], onp.float32)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATS))
+def test_stats_of_float32_input_in_autograds_dtype(name):
+    """autograd.scipy.stats calls SciPy's functions: float32 data gives float64 log
+    densities (SciPy's dirichlet keeps float32); chainrule's agree in dtype and value."""
+    ag = pytest.importorskip("autograd")
+    ast = importlib.import_module("autograd.scipy.stats")
+    import chainrule.scipy.stats as cst
+
+    x = onp.array([0.3, 0.7], onp.float32)
+    want, got = STATS[name](ast, x), STATS[name](cst, x)
+    assert onp.asarray(got).dtype == onp.asarray(want).dtype
+    onp.testing.assert_allclose(got, want, rtol=1e-12 if onp.asarray(want).dtype == onp.float64 else 1e-6)
+    g_want = ag.grad(lambda x: importlib.import_module("autograd.numpy").sum(STATS[name](ast, x)))(x)
+    g_got = chainrule.grad(lambda x: cnp.sum(STATS[name](cst, x)))(x)
+    assert g_got.dtype == onp.float32  # the argument's dtype (autograd's is float64 here)
+    onp.testing.assert_allclose(g_got, g_want, rtol=1e-6)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from chainrule.core.backward import derive_jvp
 from chainrule.core.composite import NO_TANGENT
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, Tensor
+from chainrule.core.tensor import BOX_TYPES, NO_KWARGS, Tensor
 from chainrule.core.trace_protocol import (
     Trace,
     _levels,
-    escaped_tensor_error,
     keyword_tensor,
     own_leaves,
+    returned_call,
     same_tuple_type,
     unbox_own,
 )
@@ -38,7 +38,7 @@ class ForwardTrace(Trace):
 
     def process(self, prim, args, kwargs):
         if not self.open:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, args, kwargs)
         vals, own, lower = unbox_own(self, args)
         tangents = [(i, args[i]._tangent) for i, mine in enumerate(own) if mine]
         ans = prim(*vals, **kwargs) if lower or keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
@@ -77,7 +77,7 @@ class ForwardTrace(Trace):
 
     def composite(self, prim, args):
         if not self.open:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, args, NO_KWARGS)
         leaves, values, own, in_tree = own_leaves(self, args)
         tangents = [None] * len(leaves)
         for i in own:

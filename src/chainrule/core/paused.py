@@ -26,8 +26,8 @@ from chainrule.core.trace import (
     OPEN_REVERSE,
     ReverseTrace,
     Trace,
-    escaped_tensor_error,
     note_transform_view,
+    returned_call,
     same_tuple_type,
 )
 
@@ -41,7 +41,7 @@ class PausedReverseTrace(ReverseTrace):
 
     def process(self, prim, args, kwargs):
         if self.tape is None:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, args, kwargs)
         vals = [a._value if isinstance(a, Tensor) and a._trace is self else a for a in args]
         ans = prim(*vals, **kwargs)
         if prim.multiple_outputs:

@@ -17,11 +17,11 @@ from chainrule.core.trace_protocol import (
     Trace,
     _levels,
     _new_tensor,
-    escaped_tensor_error,
     keyword_tensor,
     own_leaves,
     project_outputs,
     record_composite,
+    returned_call,
     unbox_own,
 )
 from chainrule.core.views import note_transform_view
@@ -54,6 +54,10 @@ class ReverseTrace(Trace):
         OPEN_REVERSE.mode = True
         OPEN_REVERSE.traces += (self,)
 
+    @property
+    def open(self) -> bool:
+        return self.tape is not None
+
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
         tape.append(LEAF)
@@ -72,7 +76,7 @@ class ReverseTrace(Trace):
             return self.binary(prim, args[0], args[1], kwargs)
         tape = self.tape
         if tape is None:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, args, kwargs)
         vals, own, lower = unbox_own(self, args)
         parents = [(i, args[i]._node) for i, mine in enumerate(own) if mine]
         ans = prim(*vals, **kwargs) if lower or keyword_tensor(kwargs) else prim.fun(*vals, **kwargs)
@@ -91,7 +95,7 @@ class ReverseTrace(Trace):
     def unary(self, prim, a, kwargs=NO_KWARGS):
         tape = self.tape
         if tape is None:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, (a,), kwargs)
         v = a._value
         if isinstance(v, Tensor):  # a value of a trace below: Primitive.__call__'s door to it
             ans = v._trace.unary(prim, v) if not kwargs and prim.__class__ is Primitive else prim(v, **kwargs)
@@ -117,7 +121,7 @@ class ReverseTrace(Trace):
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         tape = self.tape
         if tape is None:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, (a, b), kwargs)
         first = a
         if isinstance(a, Tensor) and a._trace is self:
             if isinstance(b, Tensor) and b._trace is self:
@@ -151,7 +155,7 @@ class ReverseTrace(Trace):
 
     def composite(self, prim, args):
         if self.tape is None:
-            raise escaped_tensor_error(self, prim)
+            return returned_call(self, prim, args, NO_KWARGS)
         leaves, values, own, in_tree = own_leaves(self, args)
         made = prim.reverse(values, in_tree)
         if made is None:

@@ -233,7 +233,7 @@ class Tensor:
         t = self
         while isinstance(t, Tensor):
             trace = t._trace
-            if trace.level > 0 and not trace.records and not trace.batches:
+            if trace.level > 0 and trace.open and not trace.records and not trace.batches:
                 return trace
             t = t._value
         return None
@@ -307,11 +307,14 @@ class Tensor:
             self._trace.refuse("a traced value became a plain NumPy array (np.asarray(x), or a "
                                "NumPy function that converts its argument)")
             return np.asarray(self._value, dtype=dtype, copy=copy)  # np.array(x) copies
-        if self._trace.level > 0 or self._node is not None:
+        if self.differentiated_by() is not None or (self._trace.level == 0 and self._node is not None):
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
                 "that would drop its derivative silently (a NumPy function that chainrule "
                 "does not mirror, numpy.array([x, y]), or a[i] = x into a plain ndarray). "
+                "For numpy.array([x, y]) or numpy.stack of such values, call "
+                "chainrule.numpy.array([x, y]) or chainrule.numpy.stack([x, y]) (HIPS "
+                "autograd's plain numpy.array makes an object array of its boxes there). "
                 f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
                 "drop it."
             )

@@ -52,6 +52,7 @@ from chainrule.core.trace_protocol import (
     own_leaves,
     project_outputs,
     record_composite,
+    returned_call,
     same_tuple_type,
 )
 from chainrule.core.views import note_transform_view, register_view, shares_memory_of
@@ -75,6 +76,7 @@ __all__ = [
     "project_outputs",
     "same_tuple_type",
     "escaped_tensor_error",
+    "returned_call",
     "RANDOM_SOURCES",
     "GRAD_MODE",
     "grad_enabled",

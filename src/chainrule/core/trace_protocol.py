@@ -27,6 +27,7 @@ __all__ = [
     "project_outputs",
     "same_tuple_type",
     "escaped_tensor_error",
+    "returned_call",
     "keyword_tensor",
 ]
 
@@ -47,6 +48,7 @@ class Trace:
     two-argument calls (operators, ufuncs) that a trace may spell out for speed."""
 
     __slots__ = ()
+    open = True  # False once its transform has returned (ReverseTrace: its tape is gone)
     records = False  # only chainrule.jit's trace records a program
     batches = False  # only chainrule.vmap's trace: its values hold a batch of examples
     # only chainrule.jit's trace of a call on plain arrays: its values have only NumPy's
@@ -172,3 +174,13 @@ def escaped_tensor_error(trace, prim) -> Exception:
         "returned. A value that was being differentiated escaped its transform (stored in "
         "a global, a closure or an attribute); return it from the function instead."
     )
+
+
+def returned_call(trace, prim, args, kwargs):
+    """``prim`` called on Tensors of ``trace``, whose transform has returned: a value the
+    function stored (``history.append(loss)``) and the program reads after the transform.
+    Nothing differentiates it any more, so it is a constant: the call runs on its value
+    (a trace below, still open, sees the call), as HIPS autograd's boxes of a finished
+    trace compute on."""
+    _, values, _, in_tree = own_leaves(trace, args)
+    return prim(*tree_unflatten(in_tree, values), **kwargs)

@@ -50,11 +50,17 @@ from chainrule.numpy.torch_select import torch_index, torch_split
 __all__ = ["bind_to_core"]
 
 
+class NotMatricesError(TensorError, AttributeError):
+    """``mT``, ``mH`` or ``H`` of a Tensor that holds no matrices: PyTorch's RuntimeError
+    (NumPy's ValueError), and an AttributeError, so that ``hasattr(x, "mT")`` is False,
+    as for HIPS autograd's boxes, which have no ``mT`` (hasattr lets nothing else pass)."""
+
+
 def _matrices(x: Tensor, name: str) -> bool:
     """Whether ``x`` holds matrices (PyTorch's ``mT``, ``mH`` take a 0-d Tensor as it is
     and refuse a 1-d one)."""
     if x.ndim == 1:
-        raise TensorError(f"tensor.{name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
+        raise NotMatricesError(f"tensor.{name} is only supported on matrices or batches of matrices. Got 1-D tensor.")
     return x.ndim > 1
 
 
@@ -83,7 +89,7 @@ class TensorMethods:
     def H(self) -> Tensor:
         """The conjugate transpose of a matrix (a 0-d Tensor's conjugate), as PyTorch's."""
         if self.ndim not in (0, 2):
-            raise TensorError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
+            raise NotMatricesError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.")
         return _conj(cnp.transpose(self) if self.ndim else self)
 
     @property

@@ -18,7 +18,7 @@ from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
 from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
 from chainrule.core.trace import OPEN_REVERSE, ReverseTrace
 from chainrule.core.values import like_input
-from chainrule.numpy import astype, zeros_like
+from chainrule.numpy import astype, broadcast_to, reshape, zeros_like
 from chainrule.transforms.branches import backward_in_branches
 
 __all__ = [
@@ -155,9 +155,11 @@ class VJP:
         self.out_tree = out_tree
         self.out_values = out_values
 
-    def pull(self, cotangent, free: bool = False, none_is_zero: bool = False) -> list:
+    def pull(self, cotangent, free: bool = False, none_is_zero: bool = False, broadcast: bool = False) -> list:
         """Cotangents of every input leaf, given the output's cotangent (a pytree); with
-        ``none_is_zero``, None in its place stands for zeros of a whole part of the output."""
+        ``none_is_zero``, None in its place stands for zeros of a whole part of the output;
+        with ``broadcast``, a cotangent that broadcasts to its output's shape (a number for
+        a vector) stands for its broadcast, as HIPS autograd's vjp reads it."""
         ct_leaves, ct_tree = tree_flatten(cotangent)
         if ct_tree != self.out_tree:
             ct_leaves = _leaves_none_as_zero(self.out_tree, cotangent) if none_is_zero else None
@@ -173,9 +175,12 @@ class VJP:
             if pos is None or ct is None:
                 continue
             if shape_of(ct) != shape_of(value):
-                raise TensorError(
-                    f"cotangent of shape {shape_of(ct)} for an output of shape {shape_of(value)}"
-                )
+                if broadcast and broadcasts_to(shape_of(ct), shape_of(value)):
+                    ct = broadcast_to(reshape(ct, ()) if np.size(ct) == 1 else ct, shape_of(value))
+                else:
+                    raise TensorError(
+                        f"cotangent of shape {shape_of(ct)} for an output of shape {shape_of(value)}"
+                    )
             cots[pos] = ct if cots[pos] is None else cots[pos] + ct
         # The inputs' entries open the tape; the pass stops there and leaves their slots.
         if free:
@@ -238,6 +243,17 @@ def own_array(g, roots: dict):
         g = g.copy()
     kin.append(g)
     return g
+
+
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` stands for one of ``target``: it broadcasts to it,
+    or it has one element (a ``(1,)`` cotangent of a number)."""
+    if math.prod(shape) == 1:
+        return True
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def shape_of(x):
@@ -579,7 +595,8 @@ def make_vjp(
 
         def vjp_fn(cotangent):
             # (autograd's vjp takes None for a part of the output: vjp((ones, None)))
-            grads = split_by_argument(record, record.pull(cotangent, none_is_zero=True))
+            # (and broadcasts a cotangent to its output's shape: vjp(1.0) of a vector output)
+            grads = split_by_argument(record, record.pull(cotangent, none_is_zero=True, broadcast=True))
             return grads[0] if isinstance(argnum, int) else tuple(grads)
 
         return vjp_fn, out

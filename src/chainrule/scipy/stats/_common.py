@@ -11,18 +11,23 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.registry import mirrors
 
-__all__ = ["LOG2", "exported", "inexact_args", "standardize", "on_support", "counts", "log_diff_exp"]
+__all__ = ["LOG2", "exported", "inexact_args", "widened_args", "standardize", "on_support", "counts", "log_diff_exp"]
 
 
-def exported(distribution: str) -> Callable[[Callable], Callable]:
+def exported(distribution: str, widens: bool = True) -> Callable[[Callable], Callable]:
     """Decorator: list ``distribution.function`` among the supported functions, which
-    computes in the floating dtype of its array arguments (:func:`inexact_args`) and
-    returns its result in that dtype, a scalar result as a NumPy number (SciPy's type:
-    ``norm.logpdf(0.3)`` is an ``np.float64``, not a 0-d array)."""
+    computes in SciPy's dtype: float64 for float16 and float32 arguments where ``widens``
+    (:func:`widened_args`; SciPy's distributions compute so, and HIPS autograd's, which
+    call SciPy's), else in the floating dtype of its array arguments (SciPy's
+    ``dirichlet``: :func:`inexact_args`), and returns a scalar result as a NumPy number
+    (SciPy's type: ``norm.logpdf(0.3)`` is an ``np.float64``, not a 0-d array)."""
 
     def deco(f: Callable) -> Callable:
         @functools.wraps(f)
         def function(*args, **kwargs):
+            if widens:
+                args, kwargs = widened_args(args, kwargs)
+                return _numpy_scalar(f(*args, **kwargs))
             args, kwargs = inexact_args(args, kwargs)
             return _numpy_scalar(in_dtype_of(f(*args, **kwargs), args, kwargs))
 
@@ -59,6 +64,32 @@ def in_dtype_of(result, args, kwargs=None):
     if getattr(result, "dtype", dtype) == dtype or np.dtype(result.dtype).kind != "f":
         return result
     return cnp.astype(result, dtype) if isinstance(result, Tensor) else np.asarray(result, dtype)
+
+
+_NARROW = frozenset(map(np.dtype, (np.float16, np.float32, np.complex64)))
+
+
+def widened_args(args, kwargs=None):
+    """``args`` (and ``kwargs``) with their float16 and float32 arrays (and complex64)
+    in float64 (complex128), as SciPy's distributions take them: a float32 input gives a
+    float64 result, and its derivative comes back in float32. Unchanged where no argument
+    is such an array.
+
+    >>> import numpy as np
+    >>> widened_args((np.ones(2, np.float32), 2.0))[0][0].dtype
+    dtype('float64')
+    """
+    if not any(d in _NARROW for d in _floating([*args, *kwargs.values()] if kwargs else args)):
+        return args, kwargs
+
+    def cast(v):
+        dtype = getattr(v, "dtype", None)
+        if dtype not in _NARROW:
+            return v
+        wide = np.complex128 if dtype.kind == "c" else np.float64
+        return cnp.astype(v, wide) if isinstance(v, Tensor) else np.asarray(v, wide)
+
+    return tuple(map(cast, args)), ({k: cast(v) for k, v in kwargs.items()} if kwargs else kwargs)
 
 
 def inexact_args(args, kwargs=None):

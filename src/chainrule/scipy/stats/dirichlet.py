@@ -16,7 +16,7 @@ from chainrule.scipy.stats._common import exported
 
 __all__ = ["logpdf", "pdf"]
 
-_export = exported("dirichlet")
+_export = exported("dirichlet", widens=False)  # SciPy's dirichlet keeps float32
 
 
 def _log_normalizer(alpha):
