@@ -181,6 +181,13 @@ def returned_call(trace, prim, args, kwargs):
     function stored (``history.append(loss)``) and the program reads after the transform.
     Nothing differentiates it any more, so it is a constant: the call runs on its value
     (a trace below, still open, sees the call), as HIPS autograd's boxes of a finished
-    trace compute on."""
+    trace compute on.
+
+    >>> import chainrule as cr
+    >>> kept = []
+    >>> _ = cr.grad(lambda x: kept.append(x * 2) or kept[-1])(1.5)
+    >>> float(kept[0] + 1)
+    4.0
+    """
     _, values, _, in_tree = own_leaves(trace, args)
     return prim(*tree_unflatten(in_tree, values), **kwargs)

@@ -247,7 +247,11 @@ def own_array(g, roots: dict):
 
 def broadcasts_to(shape: tuple, target: tuple) -> bool:
     """Whether an array of ``shape`` stands for one of ``target``: it broadcasts to it,
-    or it has one element (a ``(1,)`` cotangent of a number)."""
+    or it has one element (a ``(1,)`` cotangent of a number).
+
+    >>> broadcasts_to((), (3,)), broadcasts_to((1,), ()), broadcasts_to((2,), (3,))
+    (True, True, False)
+    """
     if math.prod(shape) == 1:
         return True
     try:
