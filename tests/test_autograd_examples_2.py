@@ -96,7 +96,8 @@ flat, unflatten = flatten(params)
 g = grad(loss)(params)
 flat_loss, unflatten2, flat0 = flatten_func(loss, params)
 flat_g = grad(flat_loss)(flat0)
-result = (flat, flatten(g)[0], flat_g, unflatten(flat * 2)["layers"][1][0], unflatten2(flat_g)["scale"], loss(unflatten(flat)))
+result = (flat, flatten(g)[0], flat_g, unflatten(flat * 2)["layers"][1][0], unflatten2(flat_g)["scale"],
+          loss(unflatten(flat)))
 '''
 
 OPTIMIZERS = '''
@@ -386,7 +387,8 @@ fs = [sp.gammaln, sp.digamma, sp.erf, sp.expit, lambda v: sp.logsumexp(v * np.ar
       lambda v: stats.t.logpdf(v, 3.0, 0.5, 2.0), lambda v: stats.gamma.logpdf(v, 2.5),
       lambda v: stats.beta.logpdf(v / 5.0, 2.0, 3.0), lambda v: stats.poisson.logpmf(np.array([1, 2, 3]), v)]
 result = [(f(x), elementwise_grad(f)(x)) for f in fs]
-result.append(grad(lambda m: np.sum(stats.multivariate_normal.logpdf(np.eye(2), m, np.array([[2.0, 0.3], [0.3, 1.0]]))))(np.zeros(2)))
+cov = np.array([[2.0, 0.3], [0.3, 1.0]])
+result.append(grad(lambda m: np.sum(stats.multivariate_normal.logpdf(np.eye(2), m, cov)))(np.zeros(2)))
 result.append(grad(lambda a: stats.dirichlet.logpdf(np.array([0.2, 0.3, 0.5]), a))(np.array([1.5, 2.0, 3.0])))
 '''
 
