@@ -102,12 +102,14 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, each worker's BLAS and PyTorch use one thread: the workers
-    already fill the cores, and more threads only wait on each other. Set here, in the
-    process that starts the workers, so that they inherit it before importing NumPy."""
+    """Under pytest-xdist, each worker's BLAS, PyTorch and XLA (JAX) use one thread: the
+    workers already fill the cores, and more threads only wait on each other (XLA's pool
+    ignores OMP_NUM_THREADS). Set here, in the process that starts the workers, so that
+    they inherit it before importing NumPy."""
     if getattr(config.option, "numprocesses", 0) and not hasattr(config, "workerinput"):
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(name, "1")
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 
 def _helper_modules():
