@@ -662,3 +662,12 @@ def test_odeint_per_example():
     y0 = rng.uniform(0.5, 2, size=(B, 2))
     assert_batches(lambda y: odeint(lambda y, t: -y * t, y, np.array([0.0, 0.5, 1.0])), (y0,),
                    tol=1e-7)
+
+
+def test_a_batched_value_that_escapes_vmap_is_refused_by_name():
+    # each example has its own value, so none stands for the stored one (JAX raises too);
+    # a differentiating transform's escaped value is a constant instead (tests/core/test_nesting.py)
+    kept = []
+    cr.vmap(lambda x: kept.append(x) or x * 2)(np.arange(3.0))
+    with pytest.raises(RuntimeError, match="vmap transform that has already returned.*mapping over.*out_axes"):
+        cnp.sin(kept[0])

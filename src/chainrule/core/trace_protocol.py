@@ -169,10 +169,14 @@ def same_tuple_type(like, items):
 
 
 def escaped_tensor_error(trace, prim) -> Exception:
+    """The error for a value of a transform that maps over a batch (``vmap``), used after
+    the transform returned: it holds every example, and no one value stands for it. (A
+    differentiating transform's value is a constant by then: :func:`returned_call`.)"""
     return RuntimeError(
-        f"{prim.__name__} was called on a Tensor of a {trace.name} transform that has already "
-        "returned. A value that was being differentiated escaped its transform (stored in "
-        "a global, a closure or an attribute); return it from the function instead."
+        f"{prim.__name__} was called on a value of a {trace.name} transform that has already "
+        "returned. A value that it was mapping over escaped it (stored in a global, a "
+        "closure or an attribute); return it from the function instead (out_axes says "
+        "where its batch axis goes)."
     )
 
 
