@@ -372,6 +372,29 @@ def test_clipping_scales_the_gradient_tensors_in_place_as_pytorchs():
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype, bad", [("float32", None), ("float64", None), ("float64", np.nan),
+                                        ("float32", np.nan), ("float64", np.inf)])
+def test_clipped_gradients_are_rounded_as_pytorchs_and_a_nan_norm_makes_them_nan(dtype, bad):
+    # the factor is rounded as PyTorch's (in the norm's dtype, max_norm * reciprocal: float32
+    # gradients agree bit for bit), and a NaN norm makes every gradient NaN, as PyTorch's
+    # clamp(coef, max=1) keeps the NaN (float64 norms are summed in another order: 1 ulp)
+    torch = pytest.importorskip("torch")
+    draw = np.random.default_rng(0)  # (a norm whose division by max_norm rounds otherwise)
+    grads = [draw.standard_normal(7).astype(dtype) * 3, draw.standard_normal((3, 2)).astype(dtype)]
+    if bad is not None:
+        grads[0][2] = bad
+    seen = []
+    for lib in (torch, cr):
+        params = [lib.nn.Parameter(lib.zeros(g.shape, dtype=getattr(lib, dtype))) for g in grads]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = lib.tensor(g)
+        norm = lib.nn.utils.clip_grad_norm_(params, 0.7)
+        seen.append([norm.numpy()] + [p.grad.numpy().copy() for p in params])
+    for ours, theirs in zip(seen[1], seen[0], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-15, atol=0)  # NaN where NaN
+
+
 def test_a_custom_optimizer_written_for_pytorch_runs_and_agrees():
     torch = pytest.importorskip("torch")
 

@@ -102,8 +102,14 @@ def clip_grads_with_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float
     >>> clip_grads_with_norm_([w], 1.0, get_total_norm([w.grad])); [round(v, 4) for v in w.grad.tolist()]
     [0.6, 0.8]
     """
-    coef = min(1.0, max_norm / (float(total_norm) + 1e-6))
-    if coef < 1.0:
+    total = np.asarray(total_norm.primal() if isinstance(total_norm, Tensor) else total_norm)
+    if total.dtype.kind != "f":
+        total = total.astype(np.float64)
+    # rounded as PyTorch's: in the norm's dtype, and max_norm / t as its reciprocal(t) *
+    # max_norm; a NaN norm gives a NaN factor (np.minimum keeps it, where min() would drop
+    # it), which makes every gradient NaN as in PyTorch
+    coef = np.minimum(np.reciprocal(total + 1e-6) * max_norm, 1.0)
+    if not coef >= 1.0:
         # in place, as PyTorch's: a reference to a gradient taken before sees it clipped
         with no_grad():
             for p in _grads(parameters):
