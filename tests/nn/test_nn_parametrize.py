@@ -5,6 +5,8 @@ removal, and PyTorch's errors."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
 
 import numpy as np
@@ -190,3 +192,23 @@ def test_a_parametrized_module_keeps_its_own_setattr():
     m = P.weight_norm(Tagged(2, 3))
     m.tag = "abc"
     assert m.tag == "ABC" and type(m).__name__ == "ParametrizedTagged"
+
+
+def test_a_deep_copy_has_its_own_class_so_unparametrizing_it_leaves_the_original_working():
+    # a copy (for export, an EMA model) whose parametrization is removed, or which gets
+    # another: PyTorch's copy shares the original's class and its properties, so the
+    # original then fails ('no attribute weight', KeyError 'bias'); here it is unchanged
+    ours, theirs, x = _pair("linear")
+    P.weight_norm(ours)
+    torch.nn.utils.parametrizations.weight_norm(theirs)
+    copy_weights(ours, theirs)
+    clone = copy.deepcopy(ours)
+    parametrize.remove_parametrizations(clone, "weight")
+    parametrize.register_parametrization(clone, "bias", nn.Identity())
+    assert type(clone).__name__ == "ParametrizedLinear" and parametrize.is_parametrized(ours, "weight")
+    assert not parametrize.is_parametrized(ours, "bias")
+    for model in (ours, clone):
+        np.testing.assert_allclose(model(cr.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                                   rtol=1e-12)
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(ours)

@@ -164,11 +164,33 @@ def _parametrized_setattr(self, name, value):
     type(self).__mro__[1].__setattr__(self, name, value)  # the class it was before
 
 
+def _parametrized_deepcopy(self, memo):
+    # the copy gets a class of its own too: PyTorch's shares the original's, so that
+    # removing (or adding) a parametrization of the copy changes the original's properties
+    # (the original then fails: no attribute 'weight'); the properties read only `self`
+    new = Module.__deepcopy__(self, memo)
+    new.__class__ = _parametrized_class(type(self).__bases__[0])
+    for name in type(self)._parametrized_names:
+        setattr(new.__class__, name, type(self).__dict__[name])
+        new.__class__._parametrized_names.add(name)
+    return new
+
+
+def _parametrized_getstate(self):
+    raise RuntimeError("Serialization of parametrized modules is only supported through state_dict(): save "
+                       "model.state_dict() (cr.save) and load it into a model built and parametrized again")
+
+
+def _parametrized_class(cls: type) -> type:
+    """A new class ``Parametrized<Class>`` derived from ``cls``, to hold the properties."""
+    body = {"_parametrized_names": set(), "__setattr__": _parametrized_setattr, "__module__": cls.__module__,
+            "__deepcopy__": _parametrized_deepcopy, "__getstate__": _parametrized_getstate}
+    return type(f"Parametrized{cls.__name__}", (cls,), body)
+
+
 def _inject_new_class(module: Module) -> None:
     """Give ``module`` a class of its own, ``Parametrized<Class>``, to hold the properties."""
-    cls = module.__class__
-    body = {"_parametrized_names": set(), "__setattr__": _parametrized_setattr, "__module__": cls.__module__}
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), body)
+    module.__class__ = _parametrized_class(module.__class__)
 
 
 def _inject_property(module: Module, tensor_name: str) -> None:
