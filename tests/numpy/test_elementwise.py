@@ -369,6 +369,42 @@ def test_derivatives_of_every_order_at_edge_points_equal_jax(name):
             assert float(g(0.0)) == pytest.approx(want, rel=1e-9, abs=1e-12), (n, modes)
 
 
+def test_sinc_derivatives_near_zero_keep_their_digits():
+    """(cos πx - sinc x) / x cancels to nothing as x -> 0 (it gave sinc'' = -π² for
+    |x| < 1e-8, three times the truth, and sinc' = 0); against mpmath's sincpi, and at
+    |x| = 1e-300 against the series' leading terms -π²x/3, -π²/3, π⁴x/5 (exact there)."""
+    mpmath = pytest.importorskip("mpmath")
+    points = np.array([0.0, 1e-300, -1e-300, 1e-9, -1e-5, 1e-3, 0.1, -0.4999, 0.5, 0.5001, 1.3, -2.7])
+    leading = [lambda x: -np.pi ** 2 * x / 3, lambda x: -np.pi ** 2 / 3 + 0 * x, lambda x: np.pi ** 4 * x / 5]
+    with mpmath.workdps(60):
+        exact = [[float(mpmath.diff(mpmath.sincpi, mpmath.mpf(x), n)) for x in points[3:]] for n in (1, 2, 3)]
+    f = cnp.sinc
+    for n in (1, 2, 3):
+        want = np.concatenate([leading[n - 1](points[:3]), exact[n - 1]])
+        g = f
+        f = cr.elementwise_grad(f)
+        reverse = f(points)
+        forward = cr.jvp(g, (points,), (np.ones_like(points),))[1]
+        for got in (reverse, forward):
+            np.testing.assert_allclose(got, want, rtol=[2e-15, 2e-14, 1e-12][n - 1], atol=0)
+
+
+def test_cbrt_second_derivative_at_zero_and_infinity():
+    """-2/9 x^(-5/3): -inf at +0, +inf at -0, ∓0 at ±inf (it was NaN: 0 * inf)."""
+    second = cr.elementwise_grad(cr.elementwise_grad(cnp.cbrt))
+    with np.errstate(all="ignore"):
+        got = second(np.array([0.0, -0.0, np.inf, -np.inf, 8.0]))
+    want = np.array([-np.inf, np.inf, -0.0, 0.0, -2 / 9 * 8.0 ** (-5 / 3)])
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_i0_derivative_of_nan_alone_is_nan():
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(cr.elementwise_grad(cnp.i0)(np.array([np.nan])), [np.nan])
+        assert np.isnan(cr.grad(cnp.i0)(np.nan))
+
+
 # -- docs/engine.md, "Where a function has no derivative": each line of the table ------------
 CONVENTIONS = {
     "abs at 0": (lambda x: cnp.abs(x), (0.0,), 0.0),

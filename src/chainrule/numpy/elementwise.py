@@ -278,7 +278,8 @@ derivs(float_power, lambda ans, x, y: power_dx(x, y, float_power),
 derivs(reciprocal, lambda ans, x: -ans * ans)
 derivs(square, lambda ans, x: 2 * x)
 derivs(sqrt, lambda ans, x: 0.5 / ans)
-derivs(cbrt, lambda ans, x: 1 / (3 * ans * ans))
+# ans ** -2 rather than 1 / ans²: its own derivative at 0 is ∓inf, where the product's is 0·inf
+derivs(cbrt, lambda ans, x: power(ans, -2) / 3)
 derivs(mod, lambda ans, x, y: 1, lambda ans, x, y: -floor_divide(x, y))
 derivs(fmod, lambda ans, x, y: 1, lambda ans, x, y: -trunc(x / y))
 # a step: no derivative in x; the value at 0 is x2 itself (JAX's derivatives)
@@ -351,8 +352,7 @@ derivs(arctanh, lambda ans, x: 1 / (1 - x * x))
 derivs(hypot, lambda ans, x, y: x / _nonzero(ans), lambda ans, x, y: y / _nonzero(ans))
 derivs(deg2rad, lambda ans, x: np.pi / 180)
 derivs(rad2deg, lambda ans, x: 180 / np.pi)
-# at 0 the derivative of every order is the Maclaurin series' (as JAX's _sinc_maclaurin)
-derivs(sinc, lambda ans, x: where(x == 0, _sinc_at_zero(x, k=1), (cos(np.pi * x) - ans) / _nonzero(x)))
+derivs(sinc, lambda ans, x: _sinc_derivative(x))
 
 # What the tape keeps for these rules: the output alone, or the inputs alone.
 keeps_only("output", tanh, exp, exp2, expm1, sqrt, cbrt, tan, reciprocal)
@@ -367,17 +367,21 @@ for _prim in (negative, positive):
 reads_only(multiply, (1,), (0,))
 reads_only(divide, (1,), (1,))
 
-def _sinc_at_zero_impl(x, k: int = 1):
-    """The k-th derivative of sinc at 0, (-1)^(k/2) π^k / (k + 1) for even k and 0 for odd
-    k, in x's shape and (floating) dtype."""
-    dtype = np.result_type(x, np.float64) if np.result_type(x).kind not in "fc" else np.result_type(x)
-    value = 0.0 if k % 2 else (-1) ** (k // 2) * np.pi ** k / (k + 1)
-    return np.full(np.shape(x), value, dtype=dtype)
+# sinc'(x) = (cos πx - sinc x) / x loses its digits to cancellation near 0 (relative error
+# about ε / x², all of them below |x| ≈ 1e-8, and more in each derivative of it), so below
+# |x| = 1/2 sinc' is its Maclaurin series, Σ c_n x^(2n-1): 12 terms reach double precision
+# there and stay accurate through about the 20th derivative. Each branch sees only the
+# points it serves, so the other one's derivatives cannot turn the zeros of `where` into NaN.
+_SINC_SERIES = [(-1) ** n * np.pi ** (2 * n) * 2 * n / math.factorial(2 * n + 1) for n in range(1, 13)]
 
 
-_sinc_at_zero = wrap(_sinc_at_zero_impl, "elementwise", "sinc_at_zero", public=False)
-def_vjps(_sinc_at_zero, lambda g, ans, x, k=1: g * _sinc_at_zero(x, k=k + 1))
-def_jvps(_sinc_at_zero, lambda t, ans, x, k=1: t * _sinc_at_zero(x, k=k + 1))
+def _sinc_derivative(x):
+    near = absolute(x) < 0.5
+    xn, xf = where(near, x, 0), where(near, 1, x)
+    x2, series = xn * xn, _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = series * x2 + c
+    return where(near, series * xn, (cos(np.pi * xf) - sinc(xf)) / xf)
 
 
 # -- the modified Bessel function of order 0 ------------------------------------------------
@@ -390,7 +394,7 @@ def _cos_moment_impl(x, k: int = 1):
     x = np.asarray(x)
     dtype = np.result_type(x, np.float64) if x.dtype.kind not in "fc" else x.dtype
     ax = np.minimum(np.abs(x).astype(np.float64), 800.0)  # NaN stays NaN
-    n = int(40 + np.ceil(12 * np.sqrt(np.nanmax(ax, initial=0.0)))) if ax.size else 1
+    n = int(40 + np.ceil(12 * np.sqrt(np.max(ax, initial=0.0, where=~np.isnan(ax)))))
     c = np.cos(2 * np.pi * np.arange(n) / n)
     with np.errstate(over="ignore", invalid="ignore"):
         mean = np.mean(np.exp(ax[..., None] * (c - 1)) * c ** k, axis=-1)
@@ -747,7 +751,7 @@ for _prim in (divide, power, float_power, reciprocal, sqrt, fmod, mod, exp, exp2
 del _prim
 
 # Under vmap every function here is elementwise: broadcast the batch axis.
-def_batch(batching.elementwise, *_UFUNCS, sinc, _sinc_at_zero, i0, _cos_moment, real, imag, angle, _where, _clip,
+def_batch(batching.elementwise, *_UFUNCS, sinc, i0, _cos_moment, real, imag, angle, _where, _clip,
           clamp, _astype, copy, real_if_close, complex_from_parts)
 
 
