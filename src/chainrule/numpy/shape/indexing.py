@@ -329,9 +329,11 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending: bool = F
         if axis is None:
             a, axis = ravel(a), -1
         return flip(sort(a, axis, kind, order, stable=stable), axis)
-    kw = {} if stable is None else {"stable": stable}
+    # Tied elements are taken in their input order whatever the kind (NumPy's default sorts
+    # are not stable, even on 4 elements), so the gradient of a tie goes to the first
+    # of them, as docs/engine.md says; the values are still np.sort(kind=kind)'s.
     return _sorted_along(
-        a, lambda v, ax: np.argsort(v, axis=ax, kind=kind, order=order, **kw), axis,
+        a, lambda v, ax: np.argsort(v, axis=ax, kind="stable", order=order), axis,
         None if order is not None or stable else {"kind": kind},
     )
 
