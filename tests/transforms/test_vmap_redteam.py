@@ -153,3 +153,46 @@ def test_vmap_of_argsort_of_scalar_examples_is_numpys_one_entry(fun):
     np.testing.assert_array_equal(cr.vmap(fun)(x), np.stack([fun(v) for v in x]))
     with pytest.raises(np.exceptions.AxisError, match="axis 1 is out of bounds for array of dimension 1"):
         cr.vmap(lambda v: cnp.argsort(v, axis=1))(x)
+
+
+# torch.func's per-example losses: class weights that differ between the examples (an ensemble's)
+# and batched labels holding ignore_index (padding) raised BatchedValueError (read as one array)
+LOSSES = {
+    "weight per example": (lambda L, x, y, w: L.cross_entropy(x, y, weight=w), (0, 0, 0)),
+    "shared weight, ignored labels": (lambda L, x, y, w: L.cross_entropy(x, y, weight=w), (0, 0, None)),
+    "ignored labels": (lambda L, x, y, w: L.cross_entropy(x, y), (0, 0, None)),
+    "smoothing and weights": (lambda L, x, y, w: L.cross_entropy(x, y, weight=w, label_smoothing=0.1), (0, 0, 0)),
+    "probabilities, weights": (lambda L, x, y, w: L.cross_entropy(x, L.softmax(x * 2, 1), weight=w), (0, 0, 0)),
+    "nll sum": (lambda L, x, y, w: L.nll_loss(x, y, weight=w, reduction="sum"), (0, 0, 0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_torch_losses_with_batched_weights_and_ignored_labels_as_torch_func(name, one_torch_thread):
+    torch = pytest.importorskip("torch")
+    loss, in_dims = LOSSES[name]
+    rng = np.random.default_rng(3)
+    labels = np.array([[0, -100, 3, 4], [-100, -100, -100, -100], [1, 2, 3, 1]])  # example 1: all ignored
+    arrays = (rng.normal(size=(3, 4, 5)), labels if "ignored" in name else np.abs(labels) % 5, rng.uniform(size=(3, 5)))
+    args = [a if d == 0 else a[0] for a, d in zip(arrays, in_dims, strict=True)]
+    results = []
+    for lib, F in ((torch, torch.nn.functional), (cr, cr.nn.functional)):
+        f = lambda x, y, w, F=F: loss(F, x, y, w)  # noqa: E731
+        tensors = [lib.tensor(a) for a in args]
+        results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors),
+                                                lib.func.vmap(lib.func.grad(f), in_dims=in_dims)(*tensors))])
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, equal_nan=True)
+
+
+@pytest.mark.parametrize("pool", ["max_pool1d", "max_pool2d", "max_pool3d", "adaptive_max_pool2d"])
+def test_max_pools_return_their_indices_under_vmap_as_torch_func(pool, one_torch_thread):
+    """The indices of a batch raised BatchedValueError (read as one NumPy array)."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).normal(size={"max_pool1d": (3, 2, 2, 6), "max_pool3d": (3, 2, 2, 4, 6, 6)}.get(
+        pool, (3, 2, 2, 6, 6)))
+    results = [lib.vmap(lambda v, F=F: getattr(F, pool)(v, 2, return_indices=True))(lib.tensor(x))
+               for lib, F in ((torch, torch.nn.functional), (cr, cr.nn.functional))]
+    for got, want in zip(results[1], results[0], strict=True):
+        assert np.asarray(got).dtype == want.numpy().dtype
+        np.testing.assert_array_equal(np.asarray(got), want.numpy())

@@ -10,10 +10,9 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import BatchedValueError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.nn import _ops
-from chainrule.nn._ops import plain
 from chainrule.nn._pooling import _dtype
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.nondiff import every
@@ -85,6 +84,14 @@ def _class_weight(weight, input):
                           f"got weight tensor of shape: {list(np.shape(weight))}")
 
 
+def _class_weights(weight, dtype, shape=None):
+    """``weight`` without a derivative (PyTorch gives it none), in the loss's dtype and
+    ``shape``; a batch of vmap stays one (an ensemble's weights, one set per member)."""
+    w = undifferentiated(weight)
+    w = cnp.astype(w, dtype) if isinstance(w, Tensor) else np.asarray(w, dtype=dtype)
+    return w if shape is None else cnp.reshape(w, shape)
+
+
 def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_smoothing: float = 0.0):
     """Negative log-likelihood of the integer classes ``y`` under log-probabilities
     ``logp`` (class axis 1), PyTorch's weighting, ignoring and smoothing rules."""
@@ -94,7 +101,14 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         # labels replay without tracing again; anything else reads the labels themselves.
         if y.size and every(_valid_labels(y, n_classes, ignore_index)):
             return _nll_picked(logp, y, weight, None, reduction, label_smoothing, n_classes)
-        y = np.asarray(y.primal())
+        try:
+            y = np.asarray(y.primal())
+        except BatchedValueError:  # labels that differ between the examples of a vmap
+            ignored = y == ignore_index
+            safe = cnp.where(ignored, 0, y)
+            if not every(cnp.logical_and(safe >= 0, safe < n_classes)):
+                raise TensorError(f"{name}: a target class is out of range for {n_classes} classes") from None
+            return _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_classes)
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
         any_ignored = False  # the common case, settled by the two reductions above
@@ -126,26 +140,29 @@ def _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_class
         loss = -picked
         denom = float(picked.size)
     else:
-        w = np.ones(n_classes, dtype) if weight is None else np.asarray(plain(weight), dtype=dtype)
+        w = np.ones(n_classes, dtype) if weight is None else _class_weights(weight, dtype)
         w_y = cnp.getitem(w, safe)  # safe is traced under chainrule.jit
         if any_ignored:
             w_y = w_y * ~ignored
         loss = -(picked * w_y)
-        denom = float(w_y.sum())
+        denom = cnp.sum(w_y)
     if label_smoothing > 0.0:
         if weight is None:
             smooth = -cnp.sum(logp, axis=1)
         else:
-            wb = np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
+            wb = _class_weights(weight, dtype, _channel_shape(logp))
             smooth = -cnp.sum(logp * wb, axis=1)
         if any_ignored:
             smooth = smooth * ~ignored
         loss = (1.0 - label_smoothing) * loss + (label_smoothing / n_classes) * smooth
     if reduction == "mean":
-        if not picked.size or (any_ignored and ignored.all()):
+        if not picked.size or (any_ignored and every(ignored)):
             return cnp.sum(loss) * 0.0 + np.nan  # PyTorch's NaN of 0 / 0, but a zero gradient (no NaN into weights)
         if w_y is None and label_smoothing == 0.0:
             return cnp.sum(picked) * (-1.0 / denom)  # the common case: two small nodes
+        if any_ignored:  # so for an example of a vmap whose targets are all ignored too
+            empty = denom == 0
+            return cnp.where(empty, np.nan, cnp.sum(loss) / cnp.where(empty, 1, denom))
         return cnp.sum(loss) / denom
     if reduction == "sum":
         return cnp.sum(loss)
@@ -218,7 +235,7 @@ def cross_entropy(
         prod = logp * target
         if weight is not None:
             dtype = _dtype(logp)
-            prod = prod * np.asarray(plain(weight), dtype=dtype).reshape(_channel_shape(logp))
+            prod = prod * _class_weights(weight, dtype, _channel_shape(logp))
         loss = -cnp.sum(prod, axis=1)
         out = _reduce(loss, reduction)
     if unbatched and reduction == "none":

@@ -86,8 +86,9 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, name):
 
 
 def indices_like(x, indices):
-    """A max pool's indices: an eager Tensor where ``x`` is one (as PyTorch's), else as they are."""
-    return as_eager(x, np.asarray(indices)) if isinstance(x, Tensor) else indices
+    """A max pool's indices: an eager Tensor where ``x`` is one (as PyTorch's), else as they
+    are (a transform's, batched by vmap, say)."""
+    return as_eager(x, indices) if isinstance(x, Tensor) else indices
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,

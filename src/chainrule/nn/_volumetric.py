@@ -89,7 +89,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     res = cnp.take_along_axis(win, best, axis=-1)[..., 0]
     if not return_indices:
         return _unbatch(res, unbatched)
-    k = np.asarray(undifferentiated(best))[..., 0]
+    k = undifferentiated(best)[..., 0]
     kd, rest = np.divmod(k, kernel[1] * kernel[2])
     kh, kw = np.divmod(rest, kernel[2])
     grid = np.meshgrid(*(np.arange(o) * s - p for o, s, p in zip(out, stride, padding, strict=True)), indexing="ij")
