@@ -196,3 +196,25 @@ def test_max_pools_return_their_indices_under_vmap_as_torch_func(pool, one_torch
     for got, want in zip(results[1], results[0], strict=True):
         assert np.asarray(got).dtype == want.numpy().dtype
         np.testing.assert_array_equal(np.asarray(got), want.numpy())
+
+
+@pytest.mark.parametrize("mode, padding_mode", [("bilinear", "zeros"), ("bilinear", "reflection"),
+                                               ("nearest", "border")])
+@pytest.mark.parametrize("in_dims", [(0, 0), (None, 0), (0, None)])
+def test_grid_sample_under_vmap_as_torch_func(mode, padding_mode, in_dims, one_torch_thread):
+    """A spatial transformer per example: the sampling points were read as one NumPy array
+    (BatchedValueError); values and gradients are now torch.func's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    arrays = (rng.normal(size=(3, 2, 3, 5, 6)), rng.uniform(-1.2, 1.2, size=(3, 2, 4, 4, 2)))
+    args = [a if d == 0 else a[0] for a, d in zip(arrays, in_dims, strict=True)]
+    results = []
+    for lib in (torch, cr):
+        def f(x, g, F=lib.nn.functional):
+            return F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=False)
+
+        tensors = [lib.tensor(a) for a in args]
+        slopes = lib.func.vmap(lib.func.grad(lambda x, g: (f(x, g) ** 2).sum(), argnums=(0, 1)), in_dims=in_dims)
+        results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors), *slopes(*tensors))])
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)

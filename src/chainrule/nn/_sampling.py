@@ -118,15 +118,16 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     def read(iy, ix):
         """input at the integer points (iy, ix) (N, Ho, Wo), 0 outside, as (N, C, Ho, Wo)."""
         inside = (ix >= 0) & (ix <= w - 1) & (iy >= 0) & (iy <= h - 1)
-        where = (np.clip(iy, 0, h - 1) * w + np.clip(ix, 0, w - 1)).astype(np.int64).reshape(n, 1, ho * wo)
-        values = cnp.take_along_axis(flat, np.broadcast_to(where, (n, c, ho * wo)), axis=2)
-        values = cnp.reshape(values, (n, c, ho, wo))
+        where = cnp.astype(cnp.clip(iy, 0, h - 1) * w + cnp.clip(ix, 0, w - 1), np.int64)
+        where = cnp.broadcast_to(cnp.reshape(where, (n, 1, ho * wo)), (n, c, ho * wo))
+        values = cnp.reshape(cnp.take_along_axis(flat, where, axis=2), (n, c, ho, wo))
         return cnp.where(inside[:, None], values, 0)
 
-    xv, yv = np.asarray(undifferentiated(x)), np.asarray(undifferentiated(y))
+    # (the points' values without their derivative: a batch of vmap stays one)
+    xv, yv = undifferentiated(x), undifferentiated(y)
     if mode == "nearest":
-        return read(np.rint(yv), np.rint(xv))  # halves to even, as PyTorch's nearbyint
-    x0, y0 = np.floor(xv), np.floor(yv)
+        return read(cnp.rint(yv), cnp.rint(xv))  # halves to even, as PyTorch's nearbyint
+    x0, y0 = cnp.floor(xv), cnp.floor(yv)
     wx1, wy1 = x - x0, y - y0
     wx0, wy0 = 1 - wx1, 1 - wy1
     return (read(y0, x0) * (wy0 * wx0)[:, None] + read(y0, x0 + 1) * (wy0 * wx1)[:, None]
