@@ -157,6 +157,47 @@ def test_logsumexp_return_sign(b, kwargs):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e7, 1e300])
+def test_logsumexp_derivative_does_not_inherit_the_rounding_of_its_value(scale, dtype):
+    """exp(x - lse) carries lse's rounding, half an ulp of its magnitude, into every weight
+    (two tied logits of 1e300 each got 1, float32 logits near 1000 were 3e-5 off); JAX's
+    softmax, shifted by the maximum, does not. Against the float64 softmax, both modes."""
+    if dtype is np.float32 and scale > 1e30:
+        scale = 1e30
+    base = np.array([[0.0, 0.0, -1.0, 0.5], [0.25, -0.75, 0.0, 1.0]])
+    x = (scale + base * max(1.0, scale * 1e-7)).astype(dtype) if scale > 1 else base.astype(dtype)
+    x[0, 1] = x[0, 0]  # a tie
+    x64 = x.astype(np.float64)
+    weights = {"plain": np.ones(4), "b": np.array([1.0, 2.0, 0.5, 1.0]), "signed": np.array([1.0, 2.0, 0.5, -0.25])}
+    spellings = {
+        "plain": [lambda x: special.logsumexp(x, axis=-1), lambda x: cr.numpy.reductions.logsumexp(x, axis=-1)],
+        "b": [lambda x: special.logsumexp(x, axis=-1, b=weights["b"])],
+        "signed": [lambda x: special.logsumexp(x, axis=-1, b=weights["signed"], return_sign=True)[0]],
+    }
+    for kind, fs in spellings.items():
+        e = weights[kind] * np.exp(x64 - x64.max(axis=-1, keepdims=True))
+        want = e / e.sum(axis=-1, keepdims=True)
+        tol = 4 * np.finfo(dtype).eps
+        for f in fs:
+            got = cr.grad(lambda x, f=f: cnp.sum(f(x)))(x)
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 1e-3, err_msg=kind)
+            row = cr.jvp(f, (x,), (np.eye(4, dtype=dtype)[[2, 2]],))[1]
+            np.testing.assert_allclose(row, want[:, 2], rtol=tol, err_msg=kind)
+
+
+def test_logsumexp_with_a_zero_weight_on_an_entry_that_overflows():
+    """An entry SciPy leaves out (b = 0) has no derivative in a even where exp(a - lse)
+    overflows (it was NaN; JAX gives 0); its derivative in b is exp(a - lse), here inf."""
+    a, b = np.array([40.0, -40.0, 800.0, -800.0]), np.array([1.0, 2.0, 0.0, 1.0])
+    with np.errstate(over="ignore"):
+        da, db = cr.grad(lambda a, b: special.logsumexp(a, b=b), (0, 1))(a, b)
+    np.testing.assert_allclose(da, [1.0, 2.0 * np.exp(-80.0), 0.0, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(db[[0, 1, 3]], np.exp(a[[0, 1, 3]] - 40.0), rtol=1e-15)
+    assert db[2] == np.inf
+
+
 def test_rel_entr_and_kl_div_outside_the_positive_quadrant():
     # SciPy's constants (0, q or inf), with derivative 0 there, as JAX's
     p, q = np.array([0.0, 0.0, 1.0, -1.0, 2.0]), np.array([0.0, 2.0, 0.0, 1.0, 3.0])

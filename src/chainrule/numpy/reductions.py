@@ -581,12 +581,29 @@ def _logsumexp(x, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis)
 
 
+def logsumexp_weights(x, lse, axis=None, b=None, signed: bool = False):
+    """exp(x - lse), the derivative of ``lse = log Σ b exp(x)`` over ``axis`` in ``b exp(x)``
+    (``lse`` broadcastable against ``x``): softmax(x) when ``b`` is None. They are divided
+    once more by their weighted sum, which is 1 (or the sum's sign, ``signed``) but for the
+    rounding of ``lse``: half an ulp of its magnitude is a common factor of every weight
+    (3e-5 for float32 logits near 1000; two tied logits of 1e300 each got 1, not ½), as
+    JAX's softmax, shifted by the maximum, has none. Where that sum is not finite (an entry
+    +inf) nothing is divided: a finite x beside +inf keeps 0, PyTorch's convention."""
+    e = cnp.exp(x - lse)
+    total = sum(undifferentiated(e if b is None else cnp.where(cnp.not_equal(b, 0), e * b, 0)),
+                axis=axis, keepdims=True)
+    if not signed:  # (a finite total is near 1 here, never 0)
+        return e / cnp.where(cnp.isfinite(total), total, 1)
+    unusable = cnp.where(cnp.equal(total, 0), 1, cnp.sign(total))
+    return e / cnp.where(cnp.isfinite(total) & cnp.not_equal(total, 0), total, unusable)
+
+
 # the derivative is exp(x - logsumexp) (PyTorch's formula): 0 for a finite x beside +inf
 logsumexp = reduction(_logsumexp, "logsumexp", public=False)
 def_vjps(logsumexp, lambda g, ans, x, axis=None, keepdims=False:
-         expand_reduced(g, x, axis, keepdims) * cnp.exp(x - expand_reduced(ans, x, axis, keepdims)))
+         expand_reduced(g, x, axis, keepdims) * logsumexp_weights(x, expand_reduced(ans, x, axis, keepdims), axis))
 def_jvps(logsumexp, lambda t, ans, x, axis=None, keepdims=False:
-         sum(t * cnp.exp(x - expand_reduced(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims))
+         sum(t * logsumexp_weights(x, expand_reduced(ans, x, axis, keepdims), axis), axis=axis, keepdims=keepdims))
 
 # Under vmap: the axes of one example, counted from the end (None: all of them).
 def_batch(batching.reduction, sum, mean, nansum, nanmean, prod, nanprod, max, min, amax, amin,

@@ -27,6 +27,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain as plain_value
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
+from chainrule.numpy.reductions import logsumexp_weights
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
 from chainrule.scipy.reexport import fallback
@@ -443,10 +444,15 @@ _logsumexp = wrap(_lse, FAMILY, "logsumexp", public=False)
 _logsumexp_b = wrap(_lse_weighted, FAMILY, "logsumexp", public=False)
 
 
-def _lse_weights(ans, a, axis, keepdims, shape=None):
-    """exp(a − logsumexp): the softmax weights over the reduced axes."""
-    shape = shape_of(a) if shape is None else shape
-    return cnp.exp(a - _spread(ans, shape, axis, keepdims))
+def _lse_weights(ans, a, axis, keepdims, b=None):
+    """exp(a − logsumexp) over the reduced axes: the softmax weights (times b, their sum)."""
+    shape = shape_of(a) if b is None else _both_shape(a, b)
+    return logsumexp_weights(a, _spread(ans, shape, axis, keepdims), axis, b)
+
+
+def _weighted(b, w):
+    """b w, 0 where b is 0 (its w can be inf: an entry that overflows, left out by b)."""
+    return b * cnp.where(cnp.not_equal(b, 0), w, 0)
 
 
 def _both_shape(a, b):
@@ -455,26 +461,22 @@ def _both_shape(a, b):
 
 # (a has the full shape, so g and ans need only their reduced axes kept to broadcast)
 def_vjps(_logsumexp, lambda g, ans, a, axis=None, keepdims=False:
-         _kept(g, shape_of(a), axis, keepdims) * cnp.exp(a - _kept(ans, shape_of(a), axis, keepdims)))
+         _kept(g, shape_of(a), axis, keepdims) * logsumexp_weights(a, _kept(ans, shape_of(a), axis, keepdims), axis))
 def_jvps(_logsumexp, lambda t, ans, a, axis=None, keepdims=False:
-         cnp.sum(t * cnp.exp(a - _kept(ans, shape_of(a), axis, keepdims)), axis=axis, keepdims=keepdims))
+         cnp.sum(t * logsumexp_weights(a, _kept(ans, shape_of(a), axis, keepdims), axis), axis=axis, keepdims=keepdims))
 def_vjps(
     _logsumexp_b,
     lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
-        _spread(g, _both_shape(a, b), axis, keepdims) * b
-        * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)), a),
+        _spread(g, _both_shape(a, b), axis, keepdims) * _weighted(b, _lse_weights(ans, a, axis, keepdims, b)), a),
     lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
-        _spread(g, _both_shape(a, b), axis, keepdims)
-        * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)), b),
+        _spread(g, _both_shape(a, b), axis, keepdims) * _lse_weights(ans, a, axis, keepdims, b), b),
 )
 def_jvps(
     _logsumexp_b,
     lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
-        t * b * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)),
-        axis=axis, keepdims=keepdims),
+        t * _weighted(b, _lse_weights(ans, a, axis, keepdims, b)), axis=axis, keepdims=keepdims),
     lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
-        t * _lse_weights(ans, a, axis, keepdims, _both_shape(a, b)),
-        axis=axis, keepdims=keepdims),
+        t * _lse_weights(ans, a, axis, keepdims, b), axis=axis, keepdims=keepdims),
 )
 
 
@@ -509,8 +511,7 @@ def _signed_weights(ans, a, b, axis, keepdims):
     shape = shape_of(a) if b is None else _both_shape(a, b)
     if b is not None:
         a = cnp.where(cnp.not_equal(b, 0) | cnp.isfinite(undifferentiated(a)), a, -np.inf)
-    e = cnp.exp(a - _spread(ans, shape, axis, keepdims))
-    return cnp.sign(cnp.sum(undifferentiated(e if b is None else e * b), axis=axis, keepdims=True)) * e
+    return logsumexp_weights(a, _spread(ans, shape, axis, keepdims), axis, b, signed=True)
 
 
 def_vjps(_logsumexp_abs, lambda g, ans, a, axis=None, keepdims=False:
