@@ -132,3 +132,46 @@ def test_deprecated_backward_hook_of_a_one_operation_module_as_torch(name):
     for a, b in zip(seen["chainrule"], seen["torch"], strict=True):
         for u, v in zip(a, b, strict=True):
             np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-14)
+
+
+def _global_hooks_program(lib):
+    hooks = lib.nn.modules.module
+    mod = torch.nn if lib is torch else nn
+    model = mod.Sequential(mod.Linear(3, 4), mod.Tanh(), mod.Sequential(mod.Linear(4, 2), mod.Sigmoid())).double()
+    with (torch.no_grad() if lib is torch else cr.no_grad()):
+        for i, p in enumerate(model.parameters()):
+            p.copy_(lib.tensor(np.cos(np.arange(p.numel()) + i).reshape(tuple(p.shape))))
+    x = lib.tensor(X, requires_grad=True)
+    log = []
+    model[0].register_forward_hook(lambda m, a, o: log.append(("own", o.tolist())))
+    handles = [
+        hooks.register_module_forward_pre_hook(lambda m, a: log.append(("pre", type(m).__name__))),
+        hooks.register_module_forward_hook(lambda m, a, o: o * 2 if type(m).__name__ == "Tanh" else None),
+        hooks.register_module_forward_hook(lambda m, a, k, o: log.append(("kw", sorted(k))), with_kwargs=True),
+        hooks.register_module_full_backward_hook(
+            lambda m, gi, go: log.append(("bwd", type(m).__name__, _as_list(gi), _as_list(go)))),
+        hooks.register_module_full_backward_pre_hook(
+            lambda m, go: (go[0] * 0.5,) if type(m).__name__ == "Sigmoid" else None),
+    ]
+    model(x).sum().backward()
+    for h in handles:
+        h.remove()
+    after = model(x)  # no hook runs once removed
+    return log, x.grad.tolist(), [p.grad.tolist() for p in model.parameters()], after.tolist()
+
+
+def test_global_module_hooks_run_for_every_module_as_pytorchs():
+    # torch.nn.modules.module.register_module_forward_hook and the like (profilers, FLOP
+    # counters): ahead of each module's own hooks, in PyTorch's order
+    ours, theirs = _global_hooks_program(cr), _global_hooks_program(torch)
+    assert [e[:2] if e[0] != "own" else e[0] for e in ours[0]] == [e[:2] if e[0] != "own" else e[0] for e in theirs[0]]
+    for a, b in zip(ours[0], theirs[0], strict=True):
+        if a[0] == "own":
+            np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
+        for u, v in zip(a[2:], b[2:], strict=True):  # grad_input, grad_output
+            assert [g is None for g in u] == [g is None for g in v]
+            for g, h in zip(u, v, strict=True):
+                if g is not None:
+                    np.testing.assert_allclose(g, h, rtol=1e-12)
+    for a, b in zip([ours[1], *ours[2], ours[3]], [theirs[1], *theirs[2], theirs[3]], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -23,7 +23,13 @@ from chainrule.core.primitive import Primitive, RulesByArgument, def_batch
 from chainrule.core.tensor import Tensor
 from chainrule.core.values import zeros_like
 
-__all__ = ["BOUNDARY", "KeywordHook", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks"]
+__all__ = ["BOUNDARY", "KeywordHook", "call_with_backward_hooks", "hook_kind", "run_load_pre_hooks",
+           "GLOBAL_BACKWARD_HOOKS", "GLOBAL_BACKWARD_PRE_HOOKS"]
+
+# the hooks of every module (torch.nn.modules.module.register_module_full_backward_hook and
+# _pre_hook), run before each module's own, as PyTorch's
+GLOBAL_BACKWARD_HOOKS: list = []
+GLOBAL_BACKWARD_PRE_HOOKS: list = []
 
 _NON_FULL_HOOK = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is deprecated "
                   "and will be removed in future versions. This hook will be missing some grad_input. Please use "
@@ -96,7 +102,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
     n_args = len(args)
 
     def full_hooks(grad_input: tuple) -> tuple:
-        for hook in list(module._backward_hooks or ()):
+        for hook in GLOBAL_BACKWARD_HOOKS + list(module._backward_hooks or ()):
             new = hook(module, grad_input, seen["grad_output"])
             if new is not None:
                 new = tuple(new) if isinstance(new, tuple | list) else (new,)
@@ -108,7 +114,7 @@ def call_with_backward_hooks(module, args: tuple, kwargs: dict, call: Callable):
 
     def on_output(grads: tuple) -> tuple:
         grad_output = tuple(grads)
-        for hook in list(module._backward_pre_hooks or ()):
+        for hook in GLOBAL_BACKWARD_PRE_HOOKS + list(module._backward_pre_hooks or ()):
             new = hook(module, grad_output)
             if new is not None:
                 grad_output = tuple(new) if isinstance(new, tuple | list) else (new,)

@@ -5,11 +5,88 @@ hooks, and the registration of those and of the ``state_dict``/``load_state_dict
 from __future__ import annotations
 
 from chainrule.core.eager import HookHandle
-from chainrule.nn._backward_hooks import KeywordHook, call_with_backward_hooks, hook_kind
+from chainrule.nn._backward_hooks import (
+    GLOBAL_BACKWARD_HOOKS,
+    GLOBAL_BACKWARD_PRE_HOOKS,
+    KeywordHook,
+    call_with_backward_hooks,
+    hook_kind,
+)
 from chainrule.nn._state_dict import PublicHook
 from chainrule.numpy.torch_runtime import compile as compile_model
 
-__all__ = ["ModuleHooks"]
+__all__ = ["ModuleHooks", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_hook", "register_module_full_backward_pre_hook"]
+
+# the hooks of every module, run before each module's own, as PyTorch's global hooks
+_GLOBAL_FORWARD_PRE_HOOKS: list = []
+_GLOBAL_FORWARD_HOOKS: list = []
+
+
+def register_module_forward_pre_hook(hook) -> HookHandle:
+    """Call ``hook(module, args)`` before the ``forward`` of every module, ahead of the
+    module's own pre-hooks (PyTorch's ``torch.nn.modules.module`` global hook, as profilers
+    and FLOP counters use); a value it returns replaces the positional arguments.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> seen = []
+    >>> handle = register_module_forward_pre_hook(lambda m, args: seen.append(type(m).__name__))
+    >>> _ = nn.Sequential(nn.Linear(2, 2), nn.Tanh())(np.ones((1, 2), np.float32)); handle.remove()
+    >>> seen
+    ['Sequential', 'Linear', 'Tanh']
+    """
+    _GLOBAL_FORWARD_PRE_HOOKS.append(hook)
+    return HookHandle(_GLOBAL_FORWARD_PRE_HOOKS, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call: bool = False) -> HookHandle:
+    """Call ``hook(module, args, output)`` after the ``forward`` of every module, ahead of
+    the module's own forward hooks (``with_kwargs=True``: ``hook(module, args, kwargs,
+    output)``); a value it returns replaces the output, as PyTorch's global hook.
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> shapes = []
+    >>> handle = register_module_forward_hook(lambda m, args, out: shapes.append(tuple(out.shape)))
+    >>> _ = nn.Linear(2, 3)(np.ones((4, 2), np.float32)); handle.remove()
+    >>> shapes
+    [(4, 3)]
+    """
+    if always_call:
+        raise NotImplementedError("register_module_forward_hook(always_call=True): the hook runs only after a "
+                                  "forward that returns; wrap the forward in try/finally for the other case")
+    hook = KeywordHook(hook) if with_kwargs else hook
+    _GLOBAL_FORWARD_HOOKS.append(hook)
+    return HookHandle(_GLOBAL_FORWARD_HOOKS, hook)
+
+
+def register_module_full_backward_hook(hook) -> HookHandle:
+    """Call ``hook(module, grad_input, grad_output)`` in the backward pass of every module
+    (see :meth:`ModuleHooks.register_full_backward_hook`), ahead of the module's own.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> handle = register_module_full_backward_hook(lambda m, gi, go: print(type(m).__name__))
+    >>> nn.Linear(2, 1, dtype="float64")(cr.ones(1, 2, requires_grad=True)).sum().backward(); handle.remove()
+    Linear
+    """
+    GLOBAL_BACKWARD_HOOKS.append(hook)
+    return HookHandle(GLOBAL_BACKWARD_HOOKS, hook)
+
+
+def register_module_full_backward_pre_hook(hook) -> HookHandle:
+    """Call ``hook(module, grad_output)`` in the backward pass of every module before the
+    gradients flow into it, ahead of the module's own pre-hooks, as PyTorch's global hook.
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> handle = register_module_full_backward_pre_hook(lambda m, go: print(go[0].tolist()))
+    >>> nn.Linear(2, 1, dtype="float64")(cr.ones(1, 2)).sum().backward(); handle.remove()
+    [[1.0]]
+    """
+    GLOBAL_BACKWARD_PRE_HOOKS.append(hook)
+    return HookHandle(GLOBAL_BACKWARD_PRE_HOOKS, hook)
 
 
 class ModuleHooks:
@@ -25,9 +102,10 @@ class ModuleHooks:
 
     def __call__(self, *args, **kwargs):
         if (self._forward_pre_hooks is None and self._forward_hooks is None and self._backward_hooks is None
-                and self._backward_pre_hooks is None):
+                and self._backward_pre_hooks is None and not _GLOBAL_FORWARD_PRE_HOOKS and not _GLOBAL_FORWARD_HOOKS
+                and not GLOBAL_BACKWARD_HOOKS and not GLOBAL_BACKWARD_PRE_HOOKS):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks or ()):
+        for hook in _GLOBAL_FORWARD_PRE_HOOKS + list(self._forward_pre_hooks or ()):
             if getattr(hook, "with_kwargs", False):  # hook(module, args, kwargs) -> (args, kwargs)
                 new = hook(self, args, kwargs)
                 if new is not None:
@@ -36,13 +114,13 @@ class ModuleHooks:
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
-        if self._backward_hooks or self._backward_pre_hooks:
+        if self._backward_hooks or self._backward_pre_hooks or GLOBAL_BACKWARD_HOOKS or GLOBAL_BACKWARD_PRE_HOOKS:
             return call_with_backward_hooks(self, args, kwargs, self._forward_and_hooks)
         return self._forward_and_hooks(args, kwargs)
 
     def _forward_and_hooks(self, args: tuple, kwargs: dict):
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks or ()):
+        for hook in _GLOBAL_FORWARD_HOOKS + list(self._forward_hooks or ()):
             new = hook(self, args, kwargs, out) if getattr(hook, "with_kwargs", False) else hook(self, args, out)
             if new is not None:
                 out = new
