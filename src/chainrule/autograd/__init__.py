@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.autograd import function, functional, grad_mode, graph
+from chainrule.autograd import forward_ad, function, functional, grad_mode, graph
 from chainrule.autograd.function import Function, FunctionCtx, once_differentiable
 from chainrule.core.anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_mode
 from chainrule.core.eager import grad as _eager_grad
@@ -26,7 +26,7 @@ from chainrule.core.eager import tensor
 from chainrule.core.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from chainrule.core.tensor import Tensor
 
-__all__ = ["grad", "backward", "Function", "FunctionCtx", "function", "functional", "graph", "grad_mode",
+__all__ = ["grad", "backward", "Function", "FunctionCtx", "forward_ad", "function", "functional", "graph", "grad_mode",
            "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "once_differentiable",
            "Variable", "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "GradcheckError"]
 
