@@ -306,6 +306,12 @@ def test_ldexp_and_divmod():
     np.testing.assert_array_equal(r.primal(), np.remainder(x, y))
     assert cr.gradcheck(lambda a, b: cnp.divmod(a, b)[1], x, y, order=2)
     assert cr.grad(lambda a: cnp.sum(cnp.ldexp(a, 2)))(np.float32([1.0, 2.0])).dtype == np.float32
+    # a tangent or cotangent is scaled as a value is: 2**-1100 alone underflows (it gave
+    # 0 for 2**1000 · 2**-1100, as the derivatives of prod's products of others need)
+    scale = lambda a: cnp.ldexp(a, -1100)  # noqa: E731
+    big = 2.0**1000
+    assert cr.jvp(scale, (big,), (big,))[1] == 2.0**-100
+    assert cr.vjp(scale, big)[1](big)[0] == 2.0**-100
 
 
 def test_divmod_of_a_list_holding_traced_values():

@@ -430,10 +430,11 @@ def test_cumprod_with_zeros(kwargs):
 
 def exact_float(terms):
     """The product of float terms in exact arithmetic, rounded once (inf past the range)."""
+    product = math.prod(fractions.Fraction(t) for t in terms)
     try:
-        return float(math.prod(fractions.Fraction(t) for t in terms))
+        return float(product)
     except OverflowError:
-        return math.inf
+        return math.inf if product > 0 else -math.inf
 
 
 # products that over- or underflow although the inputs are finite; zeros (the 0/0 trap)
@@ -461,6 +462,45 @@ def test_cumprod_derivatives_where_the_product_over_or_underflows(x):
         known = np.isfinite(theirs[mode])
         np.testing.assert_allclose(ours[mode][known], exact[mode][known], rtol=1e-13)
         assert np.isfinite(ours[mode]).sum() >= known.sum()
+
+
+# rows whose product NumPy's float loses on the way (left to right: 1e-200 * 1e-200 is 0)
+# though each entry's product of the others is a float; zeros among them
+PROD_HARD = [[1e-200, 1e-200, 1e200, 1e200, 0.5, 1.0], [1e-300, 1e-300, 3.0, 1.0, 1.0, 1.0],
+             [1e300, 1e300, 1e-300, 0.25, 1.0, -1.0], [1e-200, 1e-200, 1e200, 1e200, 0.0, 1.0],
+             [1e-200, 0.0, 1e200, 0.0, 2.0, 1.0]]
+
+
+def test_prod_derivatives_where_partial_products_over_or_underflow():
+    """The derivative is the product of the others, exactly rounded (it was 0 or NaN once
+    NumPy's product had under- or overflowed), along every axis form, in both modes and
+    (forward over reverse) to second order; float32 and complex too."""
+    x = np.array(PROD_HARD)
+    others = np.array([[exact_float(np.delete(r, i)) for i in range(r.size)] for r in x])
+    w = np.arange(1.0, 6.0)
+    with np.errstate(all="ignore"):
+        for row, want in zip(x, others, strict=True):
+            np.testing.assert_allclose(cr.grad(cnp.prod)(row), want, rtol=1e-15, atol=0)
+            np.testing.assert_allclose(cr.jacfwd(cnp.prod)(row), want, rtol=1e-15, atol=0)
+            hess = [[0.0 if i == j else exact_float(np.delete(row, [i, j])) for j in range(6)] for i in range(6)]
+            np.testing.assert_allclose(cr.hessian(cnp.prod)(row), hess, rtol=1e-15, atol=0)
+        # the same rows reduced along axis 1, along axis 0 of the transpose, and along the
+        # two axes (0, 2) that hold them in a (2, 5, 3) array
+        blocks = np.transpose(x.reshape(5, 2, 3), (1, 0, 2))
+        for f, a, back in ((lambda a: cnp.prod(a, axis=1) @ w, x, lambda g: g),
+                           (lambda a: cnp.sum(cnp.prod(a, axis=-1, keepdims=True)[:, 0] * w), x, lambda g: g),
+                           (lambda a: cnp.prod(a, axis=0) @ w, x.T, np.transpose),
+                           (lambda a: cnp.prod(a, axis=(0, 2)) @ w, blocks,
+                            lambda g: np.transpose(g, (1, 0, 2)).reshape(5, 6))):
+            np.testing.assert_allclose(back(cr.grad(f)(a)), others * w[:, None], rtol=1e-15, atol=0)
+        x32 = np.array([1e-30, 1e-30, 1e30, 1e30, 0.5], np.float32)
+        g32 = cr.grad(cnp.prod)(x32)
+        assert g32.dtype == np.float32
+        np.testing.assert_allclose(g32, [5e29, 5e29, 5e-31, 5e-31, 1.0], rtol=1e-6)
+        phases = np.array([1j, -1, 1j, 1, 1 + 1j, 1])  # products of the others' phases, exactly
+        out, pullback = cr.vjp(cnp.prod, x[0] * phases)
+        want = others[0] * np.array([np.prod(np.delete(phases, i)) for i in range(6)])
+        np.testing.assert_allclose(pullback(1.0 + 0j)[0], want, rtol=1e-15, atol=0)
 
 
 # -- nan functions ------------------------------------------------------------------------------

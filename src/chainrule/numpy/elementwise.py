@@ -411,7 +411,16 @@ derivs(i0, lambda ans, x: _cos_moment(x, k=1))  # I₀' = I₁
 
 # -- a float's parts ---------------------------------------------------------------------------
 ldexp = ufunc(np.ldexp)  # x1 * 2**x2, x2 an integer: exact, and linear in x1
-derivs(ldexp, lambda ans, x, i: ldexp(astype(1, _real_dtype(ans)), i), None)
+# the derivative scaled by ldexp too, not multiplied by a 2**x2 that over- or underflows
+def_vjps(ldexp, lambda g, ans, x, i: unbroadcast(times_power_of_two(g, i), x), None)
+def_jvps(ldexp, lambda t, ans, x, i: broadcast_like(times_power_of_two(t, i), ans), None)
+
+
+def times_power_of_two(z, e):
+    """``z * 2**e`` for integers ``e``, exact (``ldexp``), complex ``z`` part by part."""
+    if is_complex(z):
+        return complex_from_parts(ldexp(real(z), e), ldexp(imag(z), e))
+    return ldexp(z, e)
 
 
 @mirrors(np.frexp, "elementwise")

@@ -122,6 +122,8 @@ def every(pred) -> bool:
     """Whether ``pred`` holds everywhere, in every example of a ``vmap`` batch: for the
     checks and fast paths of library code that hold for the batch as a whole."""
     v = whole_batch(pred)
+    if v.__class__ is np.ndarray:
+        return bool(np.logical_and.reduce(v, None))  # np.all's own call, without its wrapper
     return bool(NONDIFF_OF[np.all](v) if isinstance(v, Tensor) else np.all(v))
 
 

@@ -23,7 +23,8 @@ from chainrule.core.primitive import def_batch, def_jvps, def_linear, def_vjps, 
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import broadcast_view, is_complex, shape_of
-from chainrule.numpy.nondiff import anywhere, every
+from chainrule.numpy.elementwise import times_power_of_two
+from chainrule.numpy.nondiff import anywhere, every, unboxing
 from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
@@ -270,44 +271,89 @@ def_jvps(nanmean, leaving_out_nan(mean_jvp))
 
 
 # -- prod --------------------------------------------------------------------------------
+def centred_exponents(x):
+    """Integers e with |x| / 2**e in [√½, √2) (-1 for zero, 0 for inf and NaN): the
+    binary exponents to take out of many entries before multiplying them."""
+    mantissa, e = np.frexp(np.abs(x))
+    return e - (mantissa < _SQRT_HALF)
+
+
+_SQRT_HALF = np.sqrt(0.5)
+_centred_exponents = unboxing(centred_exponents)
+
+
 def exclusive_products(x, axis):
     """∂prod/∂x without dividing by x: each entry's product of the others along the
-    reduced axes, from the cumulative products before and after it."""
+    reduced axes, from the cumulative products before and after it. The entries' binary
+    exponents are summed apart from their mantissas, so that where that product is a
+    float, partial products that over- or underflow do not lose it (of [1e-200, 1e-200,
+    1e200, 1e200, 0.5], whose product NumPy rounds to 0, the last entry's is 1)."""
     shape = shape_of(x)
     axes = reduced_axes(axis, len(shape))
     kept = tuple(i for i in range(len(shape)) if i not in axes)
     perm = kept + axes
     y = x if perm == tuple(range(len(shape))) else cnp.transpose(x, perm)
     y = cnp.reshape(y, tuple(shape[i] for i in kept) + (-1,))
+    e = _centred_exponents(y)
+    y = times_power_of_two(y, -e)  # entries of magnitude in [√½, √2), zeros, inf and NaN
     before = shift_in(cumprod(y, axis=-1), len(kept), 1)
     after = flip(shift_in(cumprod(flip(y, len(kept)), axis=-1), len(kept), 1), len(kept))
-    d = cnp.reshape(before * after, tuple(shape[i] for i in perm))
+    others_exponents = cnp.sum(e, axis=-1, keepdims=True) - e
+    d = cnp.reshape(times_power_of_two(before * after, others_exponents), tuple(shape[i] for i in perm))
     return d if perm == tuple(range(len(shape))) else cnp.transpose(d, tuple(np.argsort(perm)))
 
 
+def normal_floats(v):
+    """Where ``v`` is a finite, normal float (nonzero, not subnormal)."""
+    dt = np.result_type(v)
+    return np.isfinite(v) & (np.abs(v) >= (np.finfo(dt).tiny if dt.kind in "fc" else 1))
+
+
+_normal_floats = unboxing(normal_floats)
+
+
+def representable(ans) -> bool:
+    """Whether every product in ``ans`` is a finite, normal float: then ``ans / x`` holds
+    each entry's product of the others to rounding (and no entry is 0, infinite or NaN,
+    or its product would be too)."""
+    return every(_normal_floats(undifferentiated(ans)))
+
+
 def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
-    """∂ans/∂x, shaped like x: ans / x where no entry is zero or infinite, else the
-    product of the others (so that such entries get the right, finite, derivative)."""
+    """∂ans/∂x, shaped like x: ans / x where the products are finite normal floats, else
+    the product of the others (so that zero and infinite entries, and products that over-
+    or underflowed, get the right derivative); and whether it is the latter."""
     m = mask_of(where, x)
     if m is not None:
         x = cnp.where(m, x, 1)
-    if not has_zero_or_inf(x):
+    others = not representable(ans)
+    if not others:
         d = expand_reduced(ans, x, axis, keepdims) / x
     else:
         d = exclusive_products(x, axis)
         if initial is not None and initial is not _NoValue:
             d = d * initial
-    return d if m is None else cnp.where(m, d, 0)
+    return (d if m is None else cnp.where(m, d, 0)), others
+
+
+def times_partials(v, d, others):
+    """``v * d``; for products of the others, 0 where ``v`` is 0 though ``d`` is infinite
+    or NaN: a product of the others that overflows does not make the derivative along a
+    direction that leaves its entry alone (a column of ``jacfwd``) NaN."""
+    vd = v * d
+    if not others or every(cnp.isfinite(undifferentiated(d))):
+        return vd
+    return cnp.where(cnp.equal(undifferentiated(v), 0), 0, vd)
 
 
 def prod_vjp(g, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
-    d = prod_partials(ans, x, axis, keepdims, initial, where)
-    return undo_dtype(expand_reduced(g, x, axis, keepdims) * d, x, dtype)
+    d, others = prod_partials(ans, x, axis, keepdims, initial, where)
+    return undo_dtype(times_partials(expand_reduced(g, x, axis, keepdims), d, others), x, dtype)
 
 
 def prod_jvp(t, ans, x, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=True):
-    d = prod_partials(ans, x, axis, keepdims, initial, where)
-    return sum(t * d, axis=axis, dtype=dtype, keepdims=keepdims)
+    d, others = prod_partials(ans, x, axis, keepdims, initial, where)
+    return sum(times_partials(t, d, others), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 prod = reduction(np.prod)
