@@ -226,6 +226,23 @@ def test_grad_of_a_one_element_output_as_autograd(out):
     onp.testing.assert_allclose(chainrule.grad(lambda x: out(cnp, x))(x), ag.grad(lambda x: out(anp, x))(x), rtol=1e-12)
 
 
+@pytest.mark.parametrize("wrap", [lambda v: [v], lambda v: (v,), lambda v: {"loss": v}], ids=["list", "tuple", "dict"])
+def test_grad_of_a_container_of_one_scalar_names_the_fix(wrap):
+    """autograd differentiates no value inside a container output: its grad is 0 with
+    the warning "Output seems independent of input."; chainrule refuses it and says to
+    return the scalar itself, which both differentiate alike."""
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    x = onp.array([0.3, -0.5, 1.2])
+    with pytest.warns(UserWarning, match="Output seems independent of input"):
+        assert not onp.any(ag.grad(lambda x: wrap(anp.sum(x ** 2)))(x))
+    key = "'loss'" if isinstance(wrap(0), dict) else "0"
+    with pytest.raises(TypeError, match=rf"got a {type(wrap(0)).__name__} of one value; return the scalar itself "
+                                        rf"\(out\[{key}\] rather than out\)"):
+        chainrule.grad(lambda x: wrap(cnp.sum(x ** 2)))(x)
+    onp.testing.assert_array_equal(chainrule.grad(lambda x: cnp.sum(x ** 2))(x), 2 * x)
+
+
 def test_plain_numpy_array_of_differentiated_values_names_the_fix():
     """autograd's plain ``numpy.array([x0, x1])`` is an object array of boxes (its sums
     and products differentiate); chainrule refuses it and names chainrule.numpy's array

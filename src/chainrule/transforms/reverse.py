@@ -401,6 +401,14 @@ def unwrap_aux(out, has_aux: bool, fun):
     return out[0], out[1]
 
 
+def warn_if_independent(record) -> None:
+    """A zero gradient, as from a value read out (x.item()) or a constant output: said,
+    as HIPS autograd says it, at the user's line (under vmap, jit or jacobian too: not
+    inside the transform)."""
+    if record.out_nodes and all(pos is None for pos in record.out_nodes):
+        warnings.warn("Output seems independent of input.", stacklevel=user_stacklevel())
+
+
 def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad", holomorphic=False):
     nums = normalize_argnums(argnums, len(args))
     if holomorphic:
@@ -415,14 +423,18 @@ def _grad_impl(fun, argnums, has_aux, args, kwargs, name="grad", holomorphic=Fal
 
     out, record = trace_vjp(run, args, nums, name)
     if isinstance(out, list | tuple | dict):
+        # a container of one scalar too: autograd differentiates none and gives zeros
+        kind = type(out).__name__
+        if not out:
+            raise TypeError(f"{name} needs a single scalar output, got an empty {kind}")
+        first = next(iter(out)) if isinstance(out, dict) else 0
+        count = "one value" if len(out) == 1 else f"{len(out)} values"
         raise TypeError(
-            f"{name} needs a single scalar output, got a {type(out).__name__}; "
-            "use has_aux=True to return extra values"
+            f"{name} needs a single scalar output, got a {kind} of {count}; return the scalar "
+            f"itself (out[{first!r}] rather than out), use has_aux=True to return extra values "
+            "after it, or chainrule.jacobian for the derivative of each value"
         )
-    # a zero gradient, as from a value read out (x.item()): said, as HIPS autograd says it,
-    # at the user's line (under vmap, jit or jacobian too: not inside the transform)
-    if record.out_nodes and all(pos is None for pos in record.out_nodes):
-        warnings.warn("Output seems independent of input.", stacklevel=user_stacklevel())
+    warn_if_independent(record)
     seed = _scalar_seed(out, fun, holomorphic)
     grads = split_by_argument(record, record.pull(seed, free=True))
     aux = unboxed_at(aux_box[0], record.trace) if has_aux else None
