@@ -185,6 +185,22 @@ def test_grad_of_an_output_independent_of_the_input_warns_as_autograd():
         assert cr.grad(lambda x: x * 2)(1.5) == 2.0
 
 
+@pytest.mark.parametrize(("name", "x", "fun"), [("elementwise_grad", np.array([1.0, 2.0]), lambda v: np.ones(2)),
+                                              ("holomorphic_grad", 1.0 + 2.0j, lambda v: 2.0 + 0j)])
+def test_autograds_other_gradients_of_a_constant_warn_as_autograd(name, x, fun):
+    """elementwise_grad and holomorphic_grad of an output that does not depend on the
+    input gave zeros in silence; autograd's warn, as its grad does."""
+    autograd = pytest.importorskip("autograd")
+    for lib in (autograd, cr):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert not np.any(getattr(lib, name)(fun)(x))
+        assert [str(w.message) for w in caught] == ["Output seems independent of input."], lib
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(getattr(cr, name)(lambda v: v * 2)(x) == 2)
+
+
 def constant(x):
     return 3.0
 

@@ -527,6 +527,7 @@ def elementwise_grad(
     def elementwise_grad_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
         out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "elementwise_grad")
+        warn_if_independent(record)
         seed = _ones_like_tree(out)
         grads = split_by_argument(record, record.pull(seed, free=True))
         return grads[0] if isinstance(argnums, int) else tuple(grads)
@@ -552,6 +553,7 @@ def holomorphic_grad(
         if not np.iscomplexobj(x.primal() if isinstance(x, Tensor) else x):
             raise TypeError("holomorphic_grad needs a complex argument; use grad for real ones")
         out, record = trace_vjp(_with_kwargs(fun, kwargs), args, nums, "holomorphic_grad")
+        warn_if_independent(record)
         seed = np.ones(shape_of(out), dtype=np.result_type(getattr(out, "dtype", complex)))
         return split_by_argument(record, record.pull(seed, free=True))[0]
 
