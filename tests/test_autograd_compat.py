@@ -243,6 +243,20 @@ def test_grad_of_a_container_of_one_scalar_names_the_fix(wrap):
     onp.testing.assert_array_equal(chainrule.grad(lambda x: cnp.sum(x ** 2))(x), 2 * x)
 
 
+def test_a_float32_cast_inside_a_float64_computation_has_a_float32_derivative():
+    """As documented: the derivative that flows back through a cast to float32 is
+    rounded to float32 (JAX's and PyTorch's convention); autograd's stays float64."""
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    x = onp.array([0.3, -1.2, 0.1])
+    rounded = x.astype(onp.float32).astype(onp.float64)
+    ours = chainrule.grad(lambda x: cnp.sum(x.astype(onp.float32) * x))(x)
+    theirs = ag.grad(lambda x: anp.sum(x.astype(onp.float32) * x))(x)
+    onp.testing.assert_array_equal(ours, 2 * rounded)
+    onp.testing.assert_array_equal(theirs, rounded + x)
+    onp.testing.assert_allclose(ours, theirs, rtol=1e-7)
+
+
 def test_plain_numpy_array_of_differentiated_values_names_the_fix():
     """autograd's plain ``numpy.array([x0, x1])`` is an object array of boxes (its sums
     and products differentiate); chainrule refuses it and names chainrule.numpy's array
