@@ -257,6 +257,32 @@ def test_a_float32_cast_inside_a_float64_computation_has_a_float32_derivative():
     onp.testing.assert_allclose(ours, theirs, rtol=1e-7)
 
 
+def test_a_vjp_of_your_own_may_write_into_its_cotangent():
+    """``g *= 2`` in a vjp: autograd's sum hands it a fresh array; chainrule's handed a
+    read-only view (ValueError) or the array it also gives the other operand of ``+``.
+    Each vjp now gets its own copy: autograd's numbers through sum, and through ``+`` the
+    true derivative (autograd's second vjp sees the first one's write)."""
+    ag = pytest.importorskip("autograd")
+    anp = importlib.import_module("autograd.numpy")
+    x, w = onp.array([0.3, -1.2, 0.5]), onp.array([1.0, 2.0, 3.0])
+
+    def doubled_sine(lib):
+        f = extend(lib).primitive(lambda x: onp.sin(x))
+
+        def vjp(ans, x):
+            def scaled(g):
+                g *= 2.0
+                return g * onp.cos(x)
+            return scaled
+        extend(lib).defvjp(f, vjp)
+        return f
+
+    f, fa = doubled_sine(chainrule), doubled_sine(ag)
+    onp.testing.assert_array_equal(chainrule.grad(lambda x: cnp.sum(f(x)))(x), ag.grad(lambda x: anp.sum(fa(x)))(x))
+    onp.testing.assert_allclose(chainrule.grad(lambda x: cnp.sum((f(x) + f(2 * x)) * w))(x),
+                                2 * w * onp.cos(x) + 4 * w * onp.cos(2 * x), rtol=1e-14)
+
+
 def test_plain_numpy_array_of_differentiated_values_names_the_fix():
     """autograd's plain ``numpy.array([x0, x1])`` is an object array of boxes (its sums
     and products differentiate); chainrule refuses it and names chainrule.numpy's array

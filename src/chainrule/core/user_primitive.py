@@ -45,11 +45,19 @@ def all_output_cotangents(g, ans):
     """The cotangent of a primitive of your own that returned a tuple, list or dict, as
     HIPS autograd hands it to a vjp: one entry per output, zeros for an output not used."""
     if g.__class__ is not OutputCotangents:
-        return user_output(g) if isinstance(ans, TreeOutputs) else g
-    items = [np.zeros_like(a) if c is None else c for a, c in zip(ans, g, strict=True)]
+        return user_output(g) if isinstance(ans, TreeOutputs) else own_copy(g)
+    items = [np.zeros_like(a) if c is None else own_copy(c) for a, c in zip(ans, g, strict=True)]
     if isinstance(ans, TreeOutputs):
         return tree_unflatten(ans._treedef, items)
     return ans.__class__(*items) if hasattr(ans, "_fields") else ans.__class__(items)
+
+
+def own_copy(g):
+    """A cotangent the vjp of your own may write into (``g *= 2``, ``g[mask] = 0``), as
+    HIPS autograd's often are: the backward pass hands a read-only broadcast view (from
+    ``sum``) or the same array to several rules (both operands of ``+``), where a write
+    would fail or change the others' derivatives."""
+    return g.copy() if isinstance(g, np.ndarray) else g
 
 
 class TreeOutputs(tuple):
