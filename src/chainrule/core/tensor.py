@@ -461,6 +461,16 @@ class Tensor:
             return self._value.__reduce_ex__(protocol)
         return object.__reduce_ex__(self, protocol)
 
+    def __sizeof__(self) -> int:
+        if self._trace.records and self._trace.plain_arrays:
+            # chainrule.jit on plain arrays: sys.getsizeof(x) of the plain call's array, which
+            # counts its memory if it owns it (a view's does not): read, as np.asarray(x)
+            # reads it (that call runs without jit). getsizeof adds to this the headers of
+            # an instance of a Python class, which the array does not have.
+            self.__array__()
+            return sys.getsizeof(self._value) - _HEADERS
+        return object.__sizeof__(self)
+
     def __bytes__(self) -> bytes:
         if self._trace.records and self._trace.plain_arrays:
             self.__array__()  # the plain call's bytes(x): the array's memory, read
@@ -555,6 +565,13 @@ class Tensor:
 
 
 NO_KWARGS: dict = {}  # shared by operator calls; never mutated
+
+
+class _Instance:  # of a Python class, as a Tensor is
+    pass
+
+
+_HEADERS = sys.getsizeof(_Instance()) - _Instance().__sizeof__()  # sys.getsizeof's for a Tensor
 
 
 def read_by_chainrule() -> bool:

@@ -25,6 +25,7 @@ from chainrule.core.tensor import (
     mark_ndarray_only_attributes,
     mark_not_of_ndarray_attributes,
     overrides_ufuncs,
+    read_by_chainrule,
 )
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
@@ -126,6 +127,10 @@ class TensorMethods:
         return dispatch_function(func, args, kwargs)
 
     def __array_namespace__(self, api_version=None):
+        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
+            # under jit, for a plain array: NumPy itself, as in the plain call (its functions
+            # of traced values are recorded through __array_function__ all the same)
+            return self._value.__array_namespace__(api_version=api_version)
         return cnp
 
     # -- operators ----------------------------------------------------------------------

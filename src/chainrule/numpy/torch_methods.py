@@ -127,6 +127,8 @@ class TorchTypeMethods:
 
     @property
     def device(self) -> Device:
+        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
+            return self._value.device  # under jit, for a plain array: NumPy's (the str 'cpu')
         return CPU
 
     @property

@@ -363,7 +363,9 @@ class TorchReductionMethods:
             raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a floating point "
                                f"or complex dtype. Got: {np.dtype(as_dtype(dtype)).name}")
         axis = axis_or_dim(axis, dim, "mean")
-        mean = cnp.mean if _reduced_count(self, axis) else functools.partial(_without_numpys_warnings, cnp.mean)
+        # of nothing: nan, silently as PyTorch's; NumPy's warns, as under jit for a plain array
+        numpys = _reduced_count(self, axis) or (self._trace.records and self._trace.plain_arrays)
+        mean = cnp.mean if numpys else functools.partial(_without_numpys_warnings, cnp.mean)
         return mean(self, axis=axis, dtype=dtype, keepdims=bool(keepdim or keepdims),
                     **numpy_keywords(out, where=where))
 

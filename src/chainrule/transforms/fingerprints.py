@@ -27,8 +27,9 @@ import numpy.random.bit_generator as _bit_generator
 
 from chainrule.core.trace import RANDOM_SOURCES
 
-__all__ = ["entropy_drawn", "filters_fingerprint", "generators_seen_by", "hear_warnings", "hold_warnings",
-           "is_generator", "release_warnings", "rng_state", "same_state", "warnings_issued"]
+__all__ = ["GENERATED", "PACKAGE", "call_from", "entropy_drawn", "filters_fingerprint", "generators_seen_by",
+           "hear_warnings", "hold_warnings", "is_generator", "place_outside", "release_warnings", "rng_state",
+           "same_state", "warn_again", "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
@@ -233,17 +234,75 @@ def hear_warnings(hear: Callable) -> list:
     return passing
 
 
-def release_warnings(held: list, show: bool) -> None:
+def release_warnings(held: list, show: bool, places: dict | None = None) -> None:
     """Stop holding: show the warnings held (``show``: the replay finished), as they
-    would have been shown, or drop them (it stopped: what runs next issues them)."""
+    would have been shown, or drop them (it stopped: what runs next issues them).
+    ``places``: line of the generated code -> the place in the user's code (see
+    :func:`place_outside`) where the call it replays was made; a warning of such a line
+    is issued again there, through the filters and registry of that place, as the plain
+    call issues it."""
     stack = _holding.stack
     stack.pop()
     if show and held:
-        if stack:  # a replay inside a replay: the outer one decides
-            stack[-1].extend(held)
-        else:
-            for message in held:
+        for message in held:
+            place = places.get(message.lineno) if places and message.filename == GENERATED else None
+            if place is not None:
+                warn_again(message.message, message.category, *place, None)
+            elif stack:  # a replay inside a replay: the outer one decides
+                stack[-1].append(message)
+            else:
                 _show(message)
+
+
+# the file name of a replay's generated code
+GENERATED = "<chainrule.jit>"
+# chainrule's own source: the first frame outside it is the user's code calling it (and
+# NumPy's warnings attributed to it are not the user's code's)
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def place_outside(frame) -> tuple | None:
+    """(file name, line, module globals) of the innermost frame from ``frame`` on that is
+    not chainrule's own code: where the user's code called what led to it."""
+    while frame is not None and frame.f_code.co_filename.startswith(PACKAGE):
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
+
+
+def call_from(place: tuple | None, fun: Callable, args, kwargs):
+    """``fun(*args, **kwargs)``, called from a frame at ``place`` (see
+    :func:`place_outside`): a NumPy warning of ``fun`` (a ufunc's "invalid value
+    encountered in log") is attributed to that line and module, as in the plain call."""
+    if place is None:
+        return fun(*args, **kwargs)
+    return _caller(place[0], place[1], place[2])(fun, args, kwargs)
+
+
+def _call(fun, args, kwargs):
+    return fun(*args, **kwargs)  # (its line: the first after the def's)
+
+
+_callers: dict = {}  # (file name, line, id of the globals) -> (globals, a _call made there)
+
+
+def _caller(filename: str, lineno: int, module_globals: dict) -> Callable:
+    key = (filename, lineno, id(module_globals))
+    found = _callers.get(key)
+    if found is not None and found[0] is module_globals:
+        return found[1]
+    if len(_callers) > 4096:  # (code made with exec, each with globals of its own)
+        _callers.clear()
+    code = _call.__code__.replace(co_filename=filename, co_firstlineno=lineno - 1)
+    caller = type(_call)(code, module_globals)
+    _callers[key] = (module_globals, caller)
+    return caller
+
+
+def warn_again(message, category, filename: str, lineno: int, module_globals: dict, source) -> None:
+    """A warning that the traced call issued, issued again where it was (a replay's)."""
+    registry = module_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, category, filename, lineno, module_globals.get("__name__", "<string>"),
+                           registry, module_globals, source)
 
 
 def _hold(message) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.transforms.fingerprints import GENERATED
 from chainrule.transforms.program import (
     RAISING,
     Call,
@@ -150,7 +151,7 @@ def _renamed(op, rename: dict):
         return op
     args = [Var(rename[t.id]) if isinstance(t, Var) and t.id in rename else t for t in op.args]
     return Call(op.fun, args, op.kwargs, op.outs, op.unpack, op.check_shape, op.effect, op.rng,
-                op.errstate)
+                op.errstate, op.place)
 
 
 def _live_ops(ops: list, out_templates: list) -> list:
@@ -497,6 +498,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     for t in out_templates:
         keep.update(_vars_in(t, []))
     n_guards = n_calls = 0
+    places: dict = {}  # line of the source -> where the user's code made its call
     donation_seen = False
     donated_flag = [False]
     for k, op in enumerate(ops):
@@ -526,6 +528,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
                 lines.append(f"        {call}")
             else:
                 lines.append(f"    {call}")
+            if op.place is not None:
+                places[len(lines)] = op.place  # (the source's lines count from 1)
             if op.check_shape == "full":
                 for v in op.outs:
                     kind = names.of((type(values[v]), np.shape(values[v]), getattr(values[v], "dtype", None)))
@@ -572,8 +576,11 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "apart": _apart,
         "_constant_roots": frozenset(id(root_array(a)) for a in _arrays_in(list(names.objects.values()), [])),
     }
-    exec(compile(source, "<chainrule.jit>", "exec"), namespace)  # noqa: S102 (our own code)
+    if places:  # the module of the user's code, which warnings filters by module see
+        namespace["__name__"] = next(iter(places.values()))[2].get("__name__", "<string>")
+    exec(compile(source, GENERATED, "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
     program = Program(source, namespace["replay"], buffers, n_guards, n_calls)
     program.donated_flag = donated_flag
+    program.places = places
     return program

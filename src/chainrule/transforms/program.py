@@ -103,11 +103,14 @@ class Call:
     ``"warn"`` issues a warning again (which a warnings filter may make an exception).
     ``errstate`` is NumPy's error state the call ran under when it differed from the
     state the jitted function was entered with (an ``np.errstate`` block inside it).
+    ``place``: (file name, line, module globals) of the user's code that made the call,
+    where a replay issues its NumPy warnings.
     """
 
-    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape", "effect", "rng", "errstate")
+    __slots__ = ("fun", "args", "kwargs", "outs", "unpack", "check_shape", "effect", "rng", "errstate", "place")
 
-    def __init__(self, fun, args, kwargs, outs, unpack, check_shape, effect=None, rng=None, errstate=None):
+    def __init__(self, fun, args, kwargs, outs, unpack, check_shape, effect=None, rng=None, errstate=None,
+                 place=None):
         self.fun = fun
         self.args = args
         self.kwargs = kwargs
@@ -117,6 +120,7 @@ class Call:
         self.effect = effect
         self.rng = rng
         self.errstate = errstate
+        self.place = place
 
 
 class Guard:
@@ -190,6 +194,9 @@ class Program:
         # makes those reports exceptions (the plain call would raise)
         self.quiet = False
         self.unfused: Program | None = None
+        # line of the source -> (file name, line, module globals) of the user's code that
+        # made the call it replays: where its NumPy warnings are issued again
+        self.places: dict = {}
 
     def run(self, inputs: list):
         """The replay's results; its warnings are shown once it has finished (one that
@@ -202,7 +209,7 @@ class Program:
         except BaseException:
             release_warnings(held, False)
             raise
-        release_warnings(held, True)
+        release_warnings(held, True, self.places)
         return result
 
     def _run_stoppable(self, inputs: list):

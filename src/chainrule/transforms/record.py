@@ -20,9 +20,7 @@ import functools
 import inspect
 import numbers
 import operator
-import os
 import sys
-import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -44,7 +42,16 @@ from chainrule.core.tensor import (
 from chainrule.core.trace import Trace, _levels, same_tuple_type
 from chainrule.core.user_primitive import user_function
 from chainrule.transforms.arguments import untrace_exception
-from chainrule.transforms.fingerprints import SHUFFLE_NOTICE, filters_fingerprint, rng_state, same_state
+from chainrule.transforms.fingerprints import (
+    PACKAGE,
+    SHUFFLE_NOTICE,
+    call_from,
+    filters_fingerprint,
+    place_outside,
+    rng_state,
+    same_state,
+    warn_again,
+)
 from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
@@ -373,8 +380,9 @@ class RecordTrace(Trace):
             generator = rng()
             self._check_generator(generator)
         calling, self.calling = self.calling, True
+        place = place_outside(sys._getframe(1))  # the user's line, where NumPy's warnings point
         try:
-            ans = fun(*vals, **kvals)
+            ans = call_from(place, fun, vals, kvals)
         except Exception as e:
             # caught inside the function, the exception is a branch that no guard sees
             self.refuse(f"{getattr(fun, '__name__', fun)} raised {type(e).__name__} while traced")
@@ -418,7 +426,7 @@ class RecordTrace(Trace):
         if not check_shape and not isinstance(fun, np.ufunc) and effect is None:
             # an integer or boolean traced argument may be an index or a count
             check_shape = any(np.result_type(self.values[i]).kind in "biu" for i in found)
-        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape, effect, rng, errstate))
+        self.ops.append(Call(fun, targs, tkwargs, outs, unpack, check_shape, effect, rng, errstate, place))
         if not unpack:
             return results[0]
         return list(results) if isinstance(ans, list) else same_tuple_type(ans, results)
@@ -653,7 +661,7 @@ class RecordTrace(Trace):
         * 4``), whose result the program holds as a constant: recorded, so that each
         replay issues it again where it was, as the plain call does."""
         if (self.calling or not self.open or not issubclass(message.category, RuntimeWarning)
-                or " encountered in " not in str(message.message) or message.filename.startswith(_PACKAGE)):
+                or " encountered in " not in str(message.message) or message.filename.startswith(PACKAGE)):
             return
         frame = sys._getframe(1)
         while frame is not None and (frame.f_code.co_filename != message.filename
@@ -728,8 +736,6 @@ def own_names(value: np.ndarray) -> frozenset:
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 _MEMORY_RELATIONS = {np.shares_memory, np.may_share_memory}
-# chainrule's own source: NumPy's warnings attributed to it are not the user's code's
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 # operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
 # products of complex numbers, and + - * of integers, whose overflow it reports), and the
 # kinds of Python's numbers
@@ -747,13 +753,6 @@ _EAGER_CONSTANT = object()
 _PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
 _DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
             np.true_divide: "__truediv__", np.power: "__pow__"}
-
-
-def warn_again(message, category, filename: str, lineno: int, module_globals: dict, source) -> None:
-    """A warning that the traced call issued, issued again where it was (a replay's)."""
-    registry = module_globals.setdefault("__warningregistry__", {})
-    warnings.warn_explicit(message, category, filename, lineno, module_globals.get("__name__", "<string>"),
-                           registry, module_globals, source)
 
 
 def _write_result(buffer, op, other):

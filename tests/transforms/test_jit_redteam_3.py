@@ -1,0 +1,111 @@
+"""cr.jit on what plain NumPy code asks of an array besides its values (its size in
+memory, its device, its array namespace) and on the warnings NumPy issues: each is
+called jitted and plain over several calls, and must give the plain call's results and
+show the plain call's warnings, at the plain call's line."""
+
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+# sys.getsizeof(x) reads the array as np.asarray(x) does: that call runs without jit
+pytestmark = pytest.mark.filterwarnings("ignore:chainrule.jit")
+
+
+@pytest.mark.parametrize("fun", [
+    lambda x: (sys.getsizeof(x), x * 2.0),          # an array owns its memory, a view does not
+    lambda x: sys.getsizeof(x[0]) + sys.getsizeof(x.sum()),
+    lambda x: (type(x.device), x.device, x[0].device),
+    lambda x: (x.__array_namespace__(), x.sum().__array_namespace__()),
+    lambda x: x.__array_namespace__().sum(x.__array_namespace__().sin(x)) * 2.0,  # Array API style code
+])
+def test_what_plain_code_asks_of_an_array_is_the_arrays(fun):
+    jitted = cr.jit(fun)
+    base = np.arange(1.0, 9.0)
+    for x in [base, base[:4], np.arange(1.0, 5.0), base]:
+        assert same(jitted(x), fun(x))
+
+
+def test_the_array_namespace_of_a_differentiated_value_is_still_chainrules():
+    # inside grad, plain and jitted, values are Tensors and Array API code differentiates
+    def loss(w):
+        xp = w.__array_namespace__()
+        return xp.sum(xp.sin(w) ** 2)
+
+    x = np.array([0.3, -1.2])
+    want = 2 * np.sin(x) * np.cos(x)
+    assert np.allclose(cr.jit(cr.grad(loss))(x), want, rtol=1e-14)
+    assert np.allclose(cr.grad(loss)(x), want, rtol=1e-14)
+
+
+def _mean_and_spread(x):
+    return x.mean(), x.std()
+
+
+def _messages(fun, x):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fun(x)
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def test_the_mean_of_nothing_warns_as_numpys():
+    # ndarray.mean of an empty array warns "Mean of empty slice" (PyTorch's is silent)
+    jitted = cr.jit(_mean_and_spread)
+    for x in [np.ones(0), np.ones(3), np.ones(0)]:
+        got, want = _messages(jitted, x), _messages(_mean_and_spread, x)
+        assert same(got[0], want[0]) and got[1] == want[1], (got, want)
+    assert jitted.traces == 2
+
+
+def _logs(x):
+    y = np.log(x)
+    z = cnp.sqrt(x - 2.0)
+    return y, z
+
+
+_LOG_LINE = _logs.__code__.co_firstlineno + 1
+
+
+def _places(fun, x, action):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter(action)
+        fun(x)
+    return [(w.filename, w.lineno, str(w.message)) for w in caught]
+
+
+@pytest.mark.parametrize("action", ["always", "default"])
+def test_numpys_warnings_point_at_the_users_line_when_traced_and_replayed(action):
+    jitted = cr.jit(_logs)
+    x = np.array([-1.0, 0.5])
+    want = [(__file__, _LOG_LINE, "invalid value encountered in log"),
+            (__file__, _LOG_LINE + 1, "invalid value encountered in sqrt")]
+    assert _places(_logs, x, action)[:1] == want[:1]  # (the plain cnp.sqrt's is chainrule's line)
+    assert _places(jitted, x, action) == want   # traced
+    assert _places(jitted, x, action) == want   # replayed
+    assert jitted.traces == 1
+
+
+def test_numpys_warnings_of_a_replay_pass_the_filters_of_the_users_module():
+    jitted = cr.jit(_logs)
+    x = np.array([-1.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        jitted(x)
+    for fun in (_logs, jitted):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", module=__name__)
+            fun(x)
+        assert not [w for w in caught if "in log" in str(w.message)]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore")
+            warnings.filterwarnings("always", module=__name__)
+            fun(x)
+        assert [(w.filename, w.lineno) for w in caught if "in log" in str(w.message)] == [(__file__, _LOG_LINE)]
+    assert jitted.traces == 1
