@@ -109,3 +109,31 @@ def test_numpys_warnings_of_a_replay_pass_the_filters_of_the_users_module():
             fun(x)
         assert [(w.filename, w.lineno) for w in caught if "in log" in str(w.message)] == [(__file__, _LOG_LINE)]
     assert jitted.traces == 1
+
+
+_CENTIMETRES = np.dtype(np.float64, metadata={"unit": "cm"})
+
+
+def _in_metres(x):
+    metadata = x.dtype.metadata or {}
+    return x / 100.0 if metadata.get("unit") == "cm" else x * 1.0
+
+
+@pytest.mark.parametrize("passed", ["argument", "in a dict", "in a structured array"])
+def test_dtypes_that_differ_only_by_their_metadata_trace_apart(passed):
+    # np.dtype("f8", metadata={"unit": "cm"}) == np.dtype("f8"), and hashes alike
+    metres, centimetres = np.full(2, 250.0), np.full(2, 250.0, dtype=_CENTIMETRES)
+    if passed == "argument":
+        fun, calls = _in_metres, [metres, centimetres, metres]
+    elif passed == "in a dict":
+        fun, calls = (lambda d: _in_metres(d["x"])), [{"x": metres}, {"x": centimetres}, {"x": metres}]
+    else:
+        def fun(r):
+            return _in_metres(r["x"])
+        plain, marked = np.dtype([("x", np.float64)]), np.dtype([("x", _CENTIMETRES)])
+        calls = [np.full(2, 250.0).astype(plain), np.full(2, 250.0).astype(marked), np.full(2, 250.0).astype(plain)]
+    jitted = cr.jit(fun)
+    for x in calls:
+        assert same(jitted(x), fun(x))
+    assert jitted.traces == 2
+

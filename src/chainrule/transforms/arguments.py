@@ -178,7 +178,7 @@ def _aux_value(aux, depth: int):
     if t in STATIC_TYPES:
         return (t, static_key(aux))
     if isinstance(aux, np.ndarray | np.generic):
-        return (t, aux.shape, aux.dtype, aux.dtype.char, aux.tobytes())
+        return (t, aux.shape, dtype_key(aux.dtype), aux.tobytes())
     if depth > 3:
         return t
     if t is tuple or t is list:  # (strings are themselves: the names of a module's parameters)
@@ -426,6 +426,8 @@ def strict_key(x):
         return (t, tuple(items))
     if isinstance(x, np.generic):  # np.float64(-0.0) == 0.0, and hashes alike
         return (t, x.dtype, x.tobytes())
+    if isinstance(x, np.dtype):  # dtypes with other metadata are equal
+        return (t, dtype_key(x))
     if t is range:  # range(0) == range(5, 5), but their start differs
         return (t, x.start, x.stop, x.step)
     fields = attributes_key(x, 0)
@@ -437,6 +439,22 @@ def strict_key(x):
         except Exception:  # noqa: BLE001 (a repr that fails: the value alone)
             return (t, x, None)
     return (t, static_key(x), fields)
+
+
+def dtype_key(dtype: np.dtype) -> tuple:
+    """A dtype as a key: by its character code too (``int64 == longlong`` on Linux, but
+    ``(x * 2).dtype.char`` is ``'l'`` or ``'q'``), and by its metadata, which ``==``
+    ignores (``np.dtype("f8", metadata={"unit": "cm"}) == np.dtype("f8")``) and a
+    function may read (``x.dtype.metadata``), in the fields of a structured dtype too."""
+    if dtype.metadata is None and dtype.fields is None and dtype.subdtype is None:
+        return dtype, dtype.char
+    return dtype, dtype.char, _metadata(dtype)
+
+
+def _metadata(dtype: np.dtype):
+    fields = dtype.fields
+    return (repr(dtype.metadata), dtype.subdtype and _metadata(dtype.subdtype[0]),
+            fields and tuple((name, _metadata(field[0])) for name, field in fields.items()))
 
 
 def slice_parts(s: slice) -> tuple:
@@ -625,7 +643,7 @@ def value_key(v, depth: int, seen: dict | None = None):
     if isinstance(v, np.ndarray | np.generic):
         if v.dtype.hasobject and depth <= KEY_DEPTH:  # its bytes are pointers: its items by value
             return (type(v), v.shape, v.dtype, ByIdentity(v), tuple(value_key(i, depth + 1, seen) for i in np.ravel(v)))
-        return (type(v), v.shape, v.dtype, v.dtype.char, getattr(v, "strides", None), ByIdentity(v),
+        return (type(v), v.shape, *dtype_key(v.dtype), getattr(v, "strides", None), ByIdentity(v),
                 v.tobytes(), attributes_key(v, depth, seen) if getattr(v, "__dict__", None) else None)
     if isinstance(v, list | tuple) and depth <= KEY_DEPTH:
         return (type(v), tuple(value_key(i, depth + 1, seen) for i in v))
@@ -655,7 +673,7 @@ def describe(x, dynamic: list, description: list) -> bool:
     t = type(x)
     if t is np.ndarray:
         dynamic.append(x)
-        description.append((x.shape, x.dtype, x.dtype.char, x.strides))  # int64 == longlong
+        description.append((x.shape, dtype_key(x.dtype), x.strides))
         return True
     if t is list or t is tuple:
         description.append((t, len(x)))

@@ -247,7 +247,7 @@ def release_warnings(held: list, show: bool, places: dict | None = None) -> None
         for message in held:
             place = places.get(message.lineno) if places and message.filename == GENERATED else None
             if place is not None:
-                warn_again(message.message, message.category, *place, None)
+                warn_again(message.message, message.category, *place[:3], None)
             elif stack:  # a replay inside a replay: the outer one decides
                 stack[-1].append(message)
             else:
@@ -262,11 +262,13 @@ PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def place_outside(frame) -> tuple | None:
-    """(file name, line, module globals) of the innermost frame from ``frame`` on that is
-    not chainrule's own code: where the user's code called what led to it."""
+    """(file name, line, module globals, function name) of the innermost frame from
+    ``frame`` on that is not chainrule's own code: where the user's code called what led
+    to it."""
     while frame is not None and frame.f_code.co_filename.startswith(PACKAGE):
         frame = frame.f_back
-    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno, frame.f_globals)
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno, frame.f_globals,
+                                       frame.f_code.co_name)
 
 
 def call_from(place: tuple | None, fun: Callable, args, kwargs):
@@ -275,7 +277,7 @@ def call_from(place: tuple | None, fun: Callable, args, kwargs):
     encountered in log") is attributed to that line and module, as in the plain call."""
     if place is None:
         return fun(*args, **kwargs)
-    return _caller(place[0], place[1], place[2])(fun, args, kwargs)
+    return _caller(*place)(fun, args, kwargs)
 
 
 def _call(fun, args, kwargs):
@@ -285,14 +287,15 @@ def _call(fun, args, kwargs):
 _callers: dict = {}  # (file name, line, id of the globals) -> (globals, a _call made there)
 
 
-def _caller(filename: str, lineno: int, module_globals: dict) -> Callable:
+def _caller(filename: str, lineno: int, module_globals: dict, name: str) -> Callable:
     key = (filename, lineno, id(module_globals))
     found = _callers.get(key)
     if found is not None and found[0] is module_globals:
         return found[1]
     if len(_callers) > 4096:  # (code made with exec, each with globals of its own)
         _callers.clear()
-    code = _call.__code__.replace(co_filename=filename, co_firstlineno=lineno - 1)
+    # named as the user's function, whose line a traceback through it shows
+    code = _call.__code__.replace(co_filename=filename, co_firstlineno=lineno - 1, co_name=name, co_qualname=name)
     caller = type(_call)(code, module_globals)
     _callers[key] = (module_globals, caller)
     return caller

@@ -47,6 +47,7 @@ from chainrule.transforms.arguments import (
     deeper_than_key,
     describe,
     dict_orders,
+    dtype_key,
     flatten_noting_state,
     found_arrays,
     note_compiled_type_checks,
@@ -333,8 +334,7 @@ class Jitted:
                                      "with operators or indexing of its own")
                     return self._plain(args, kwargs), None
                 # the layout too: ravel(order='K') and friends read it
-                # dtypes by their char too: int64 == longlong, but (x * 2).dtype.char is 'l' or 'q'
-                signature.append((type(leaf), leaf.shape, leaf.dtype, leaf.dtype.char, leaf.strides))
+                signature.append((type(leaf), leaf.shape, dtype_key(leaf.dtype), leaf.strides))
                 dynamic.append(leaf)
             elif traced_scalar(leaf):
                 signature.append((type(leaf), leaf.dtype))
@@ -367,7 +367,7 @@ class Jitted:
                 array = value._value if isinstance(value, Tensor) else value
                 if not isinstance(array, np.ndarray | np.generic):
                     return self._plain(args, kwargs), None  # a traced buffer: an outer transform
-                signature.append((name, type(value), array.shape, array.dtype, array.dtype.char,
+                signature.append((name, type(value), array.shape, dtype_key(array.dtype),
                                   getattr(array, "strides", None)))
                 dynamic.append(array)
                 slots.append((k, name))

@@ -103,7 +103,8 @@ class Call:
     ``"warn"`` issues a warning again (which a warnings filter may make an exception).
     ``errstate`` is NumPy's error state the call ran under when it differed from the
     state the jitted function was entered with (an ``np.errstate`` block inside it).
-    ``place``: (file name, line, module globals) of the user's code that made the call,
+    ``place``: (file name, line, module globals, function name) of the user's code that
+    made the call,
     where a replay issues its NumPy warnings.
     """
 
@@ -194,8 +195,8 @@ class Program:
         # makes those reports exceptions (the plain call would raise)
         self.quiet = False
         self.unfused: Program | None = None
-        # line of the source -> (file name, line, module globals) of the user's code that
-        # made the call it replays: where its NumPy warnings are issued again
+        # line of the source -> (file name, line, module globals, function name) of the
+        # user's code that made the call it replays: where its NumPy warnings are issued again
         self.places: dict = {}
 
     def run(self, inputs: list):
