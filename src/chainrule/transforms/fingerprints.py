@@ -29,13 +29,25 @@ from chainrule.core.trace import RANDOM_SOURCES
 
 __all__ = ["GENERATED", "PACKAGE", "call_from", "entropy_drawn", "filters_fingerprint", "generators_seen_by",
            "hear_warnings", "hold_warnings", "is_generator", "place_outside", "release_warnings", "rng_state",
-           "same_state", "warn_again", "warnings_issued"]
+           "same_state", "special_errstate", "warn_again", "warnings_issued"]
 
 
 def filters_fingerprint() -> tuple:
     """What tells a change of the warnings filters: the list, its length and first entry."""
     filters = warnings.filters
     return id(filters), len(filters), filters[0] if filters else None
+
+
+def special_errstate() -> dict:
+    """The error state of SciPy's special functions (``scipy.special.errstate``), which
+    decides whether ``gamma(-1)`` raises; the state SciPy starts with where they are not
+    loaded (a function that imports them while traced finds that one)."""
+    special = sys.modules.get("scipy.special")
+    return _SPECIAL_START if special is None else special.geterr()
+
+
+_SPECIAL_START = {**dict.fromkeys(("singular", "underflow", "overflow", "slow", "loss", "no_result", "domain",
+                                   "arg", "other"), "ignore"), "memory": "raise"}
 
 
 def rng_state(generator) -> dict | tuple:

@@ -50,6 +50,7 @@ from chainrule.transforms.fingerprints import (
     place_outside,
     rng_state,
     same_state,
+    special_errstate,
     warn_again,
 )
 from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory
@@ -169,7 +170,7 @@ class RecordTrace(Trace):
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
-                 "swap_reads", "found_roots", "_snapshots")
+                 "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
     records = True
 
     def __init__(self, generators=(), plain_arrays: bool = False):
@@ -181,6 +182,7 @@ class RecordTrace(Trace):
         # why the record must not be replayed (None: it may be), see refuse()
         self.unreplayable: str | None = None
         self.entry_errstate = np.geterr()
+        self.entry_special_errstate = special_errstate()
         self.entry_filters = filters_fingerprint()
         self.entry_printoptions = print_options()
         # whether Python turned traced values into text (str(x), f"{x}", np.array2string),
@@ -396,6 +398,9 @@ class RecordTrace(Trace):
             errstate = None
         if filters_fingerprint() != self.entry_filters:
             self.refuse("the warnings filters were changed inside the function")
+        if special_errstate() != self.entry_special_errstate:
+            # a replay's call would run under the caller's state (gamma(-1): nan, not an error)
+            self.refuse("scipy.special's error state was changed (scipy.special.errstate) inside the function")
         unpack = isinstance(ans, tuple | list)
         if effect is not None and ans is None:  # a writer's None (x[i] = v, np.copyto)
             unpack, ans = True, ()
