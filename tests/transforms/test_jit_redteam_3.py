@@ -154,3 +154,35 @@ def test_scipy_special_error_state_set_inside_the_function_is_followed():
     jitted = cr.jit(gamma_or_zero)
     for x in [np.array([1.0, 2.5]), np.array([-1.0, 2.5]), np.array([3.0, 2.5])]:
         assert same(jitted(x), gamma_or_zero(x))
+
+
+class _Table:
+    """An object of a library with many methods, which fills a cache when read (as a
+    pandas DataFrame does): what jit watches of it changes on every call."""
+
+    def __init__(self, values):
+        self._values = values
+        self._cache = {}
+
+    def column(self):
+        self._cache[len(self._cache)] = None
+        return self._values
+
+
+# (the methods of such a library: more functions than the watch reads the code of)
+for _k in range(1200):
+    setattr(_Table, f"method_{_k}", eval(f"lambda self: self._values * {_k}"))  # noqa: S307 (a literal)
+_TABLE = _Table(np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_function_reading_more_code_than_the_watch_follows_runs_plain_without_tracing_again():
+    def fun(x):
+        return x * _TABLE.column()
+
+    jitted = cr.jit(fun)
+    with pytest.warns(UserWarning, match="more than 1000 functions"):
+        assert same(jitted(np.ones(3)), fun(np.ones(3)))
+    for k in range(3):
+        _TABLE._values[0] = k
+        assert same(jitted(np.ones(3)), fun(np.ones(3)))
+    assert jitted.traces == 1  # (each call traced again, searching all that code)

@@ -60,6 +60,10 @@ _IMMUTABLE = (int, float, bool, complex, str, bytes, type(None), np.generic, ran
 # how deep the search goes: functions that name functions, containers of containers;
 # state found deeper is not watched, and the function runs without jit
 _DEPTH = 40
+# how many functions the search reads the code of: past that, the function reads the code of
+# an installed library (a pandas Series's methods: thousands, whose caches change on every
+# call), which it would compare on every call and trace again for: it runs without jit
+_MOST_FUNCTIONS = 1000
 _MISSING = object()
 # the type of the functions that functools.lru_cache and functools.cache make
 _CACHED_FUNCTION = type(functools.lru_cache(maxsize=None)(len))
@@ -192,6 +196,7 @@ class Captures:
         self._seen: dict = {}  # id -> object
         self._environ = False  # whether the environment is watched
         self._readers: set = set()  # the names of _STATE_READERS watched
+        self._functions = 0  # how many functions the search read the code of
         # the user's modules found (passed, or held by a module, an object, a list):
         # id -> [module, depth, the names of its attributes watched]
         self._modules: dict = {}
@@ -420,6 +425,14 @@ class Captures:
             self._watch_object(value, depth)  # a subclass of the user's: its attributes too
 
     def _watch_function(self, fun: types.FunctionType, depth: int) -> None:
+        self._functions += 1
+        if self._functions > _MOST_FUNCTIONS:
+            self.unwatchable = self.unwatchable or (
+                f"the function reads the state of more than {_MOST_FUNCTIONS} functions (the methods of "
+                f"another library's objects, such as {getattr(fun, '__module__', None) or '?'}."
+                f"{fun.__qualname__}), which are not watched; pass the arrays it reads as arguments "
+                "(df['x'].to_numpy() rather than df)")
+            return
         code = fun.__code__
         for name, cell in zip(code.co_freevars, fun.__closure__ or (), strict=False):
             try:

@@ -217,6 +217,11 @@ class Jitted:
         if self.static:  # static arguments: keys by value, handed to the function as they are
             args, kwargs = self.static.mark(args, kwargs)
         captures = self._captures
+        if captures is not None and captures.unwatchable:
+            # what it reads cannot be watched: it runs plain, without comparing that state
+            # on every call (the caches of another library's objects change on each call,
+            # and each change would trace it again)
+            return self._plain(args, kwargs)
         if captures is not None and not captures.unchanged():
             # a closed-over variable, global or default changed: the programs have
             # the old values built in
