@@ -12,6 +12,7 @@ from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule import nn
 
 # sys.getsizeof(x) reads the array as np.asarray(x) does: that call runs without jit
 pytestmark = pytest.mark.filterwarnings("ignore:chainrule.jit")
@@ -186,3 +187,23 @@ def test_a_function_reading_more_code_than_the_watch_follows_runs_plain_without_
         _TABLE._values[0] = k
         assert same(jitted(np.ones(3)), fun(np.ones(3)))
     assert jitted.traces == 1  # (each call traced again, searching all that code)
+
+
+def _batch_norm_after_two_calls(jitted):
+    cr.manual_seed(0)
+    norm = nn.BatchNorm1d(2)
+    norm.requires_grad_(False)  # (a closed-over module's parameters are constants then)
+    forward = cr.jit(norm.forward) if jitted else norm.forward
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    outputs = [np.asarray(forward(x)) for _ in range(2)]
+    return outputs, dict(norm.named_buffers())
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+def test_the_running_statistics_a_closed_over_module_rebinds_stay_eager_tensors():
+    # a PyTorch user's cr.jit(model.forward): the plain call rebinds running_mean to an
+    # eager Tensor, as the jitted one must (not to an array, which has no .numpy())
+    (got, got_buffers), (want, want_buffers) = _batch_norm_after_two_calls(True), _batch_norm_after_two_calls(False)
+    assert same(got, want)
+    assert {k: type(v) for k, v in got_buffers.items()} == {k: type(v) for k, v in want_buffers.items()}
+    assert same({k: v.numpy() for k, v in got_buffers.items()}, {k: v.numpy() for k, v in want_buffers.items()})

@@ -261,7 +261,7 @@ def _plain_of(v, trace, depth: int, seen: set) -> tuple:
     value, a tuple or frozenset holding some is made anew (a namedtuple as its class),
     and the containers and objects that can change are changed in place."""
     if isinstance(v, Tensor):
-        return (v._value, True) if v._trace is trace else (v, False)
+        return (trace.stored(v), True) if v._trace is trace else (v, False)
     if isinstance(v, slice):  # slice(x.argmax(), None)
         parts = [_plain_of(p, trace, depth + 1, seen) for p in (v.start, v.stop, v.step)]
         return (slice(*(p for p, _ in parts)), True) if any(c for _, c in parts) else (v, False)

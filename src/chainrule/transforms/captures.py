@@ -252,11 +252,11 @@ class Captures:
             if kind == 0:
                 value = where.cell_contents if _filled(where) else None
                 if isinstance(value, Tensor) and value._trace is trace:
-                    where.cell_contents, found = value._value, True
+                    where.cell_contents, found = trace.stored(value), True
             elif kind == 2:  # an attribute in a slot
                 value = getattr(where, name, None)
                 if isinstance(value, Tensor) and value._trace is trace:
-                    setattr(where, name, value._value)
+                    setattr(where, name, trace.stored(value))
                     found = True
             elif kind == 3 and isinstance(where, list | dict | set | collections.deque):
                 found = replace_traced(where, trace) or found
@@ -264,7 +264,7 @@ class Captures:
             for name in used:
                 value = names.get(name)
                 if isinstance(value, Tensor) and value._trace is trace:
-                    names[name], found = value._value, True
+                    names[name], found = trace.stored(value), True
                 elif isinstance(value, list | dict | set | collections.deque) or _users_object(value):
                     found = replace_traced(value, trace) or found
         return found

@@ -39,7 +39,7 @@ from chainrule.core.tensor import (
     eager_error,
     undifferentiated,
 )
-from chainrule.core.trace import Trace, _levels, same_tuple_type
+from chainrule.core.trace import EAGER, Trace, _levels, same_tuple_type
 from chainrule.core.user_primitive import user_function
 from chainrule.transforms.arguments import untrace_exception
 from chainrule.transforms.fingerprints import (
@@ -460,6 +460,19 @@ class RecordTrace(Trace):
             return out._value
         values = [t._value for t in results]
         return values if isinstance(out, list) else same_tuple_type(out, values)
+
+    def stored(self, t: Tensor):
+        """What the plain call holds where the function stored the traced ``t`` (a global,
+        an attribute of a module it closes over), once the trace is over: ``t``'s array;
+        or, where the plain call computed it from eager Tensors, ``t`` itself made an eager
+        Tensor (without grad) again, in place: a closed-over batch norm's running
+        statistics, an eager buffer that took on the traced values of ``stat *= keep``,
+        stay the module's buffer object wherever it is held (its ``_buffers``, the
+        caller's names for it), as in the plain call."""
+        if not self._is_eager(t):
+            return t._value
+        t._trace, t._node = EAGER, None
+        return t
 
     def _is_eager(self, x) -> bool:
         """Whether ``x`` is an eager Tensor in the plain call."""
