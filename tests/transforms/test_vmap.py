@@ -302,12 +302,18 @@ MIXED_INDEX = {
     ":, None, j, 0": lambda v, i, j: v[:, None, j, 0],
     "2:, j, i": lambda v, i, j: v[2:, j, i % 3],
     "-1, :, j": lambda v, i, j: v[-1, :, j],
+    # (... was run once per example)
+    "..., i": lambda v, i, j: v[..., i],
+    "i, ...": lambda v, i, j: v[i, ...],
+    "i, ..., j": lambda v, i, j: v[i, ..., j[0]],
+    "..., None, j, 1:": lambda v, i, j: v[..., None, j, 1:],
 }
 
 
 @pytest.mark.parametrize("name", sorted(MIXED_INDEX))
 @pytest.mark.parametrize("in_axes", [(0, 0, 0), (1, 0, 0), (0, None, 0), (None, 0, 0)])
-def test_batched_index_mixed_with_slices_is_one_call(name, in_axes):
+def test_batched_index_mixed_with_slices_is_one_call(name, in_axes, monkeypatch):
+    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
     f = MIXED_INDEX[name]
     x = rng.normal(size=(B, 5, 3, 6) if in_axes[0] == 0 else (5, B, 3, 6) if in_axes[0] == 1 else (5, 3, 6))
     i = np.array([0, 2, 4]) if in_axes[1] == 0 else np.array([1, 3])
@@ -322,6 +328,46 @@ def test_batched_index_mixed_with_slices_is_one_call(name, in_axes):
         got = cr.vmap(cr.grad(lambda v, i, j: cnp.sum(cnp.sin(f(v, i, j)))), in_axes=in_axes)(x, i, j)
     want = looped(cr.grad(lambda v, i, j: cnp.sum(cnp.sin(f(v, i, j)))), (x, i, j), in_axes, 0)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+# Item assignment with such an index (cr.at(x)[...].set and .add, y[...] = w on a copy) is one
+# scatter over the batch too; it ran once per example
+MIXED_UPDATES = {
+    "i, 1:": lambda i, j: (i, slice(1, None)),
+    ":, i, ::2": lambda i, j: (slice(None), i % 3, slice(None, None, 2)),
+    "i, :, j": lambda i, j: (i, slice(None), j[0]),
+    "None, i, 1:": lambda i, j: (None, i, slice(1, None)),
+    "..., i": lambda i, j: (Ellipsis, i),
+    "i, ..., j": lambda i, j: (i, Ellipsis, j[0]),
+}
+
+
+def _assigned(update, v, index):
+    if update == "set batched":
+        return cr.at(v)[index].set(cnp.cos(cr.at(v)[index].get()))
+    if update == "add 2":
+        return cr.at(v)[index].add(2.0)
+    y = cnp.array(v)
+    y[index] = cnp.sin(v[index])
+    return y
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_UPDATES))
+@pytest.mark.parametrize("update, x_axis", [("set batched", 0), ("set batched", None), ("add 2", 0),
+                                            ("add 2", None), ("setitem", 0)])  # (a plain copy refuses a batch)
+def test_item_assignment_with_a_batched_index_mixed_with_slices_is_one_call(name, update, x_axis, monkeypatch):
+    monkeypatch.setattr(batch_trace, "_warned", set())
+    index = MIXED_UPDATES[name]
+    x = rng.normal(size=(B, 5, 3, 6))[0 if x_axis is None else slice(None)]
+    i, j = np.array([0, 2, 4]), np.array([[1, 2], [0, 0], [2, 1]])
+    in_axes = (x_axis, 0, 0)
+    f = lambda v, i, j: _assigned(update, v, index(i, j))  # noqa: E731
+    loss = cr.grad(lambda v, i, j: cnp.sum(f(v, i, j) ** 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no loop over the examples
+        assert_batches(f, (x, i, j), in_axes)
+        got = cr.vmap(loss, in_axes=in_axes)(x, i, j)
+    np.testing.assert_allclose(got, looped(loss, (x, i, j), in_axes), rtol=1e-12, atol=1e-12)
 
 
 # -- products, linear algebra, FFTs -------------------------------------------------------------------

@@ -8,14 +8,16 @@ kinds:
 
 * elementwise: batched arguments get singleton axes after the batch axis, so that
   NumPy's broadcasting lines up one example's axes with the unbatched arguments';
-* along axes (reductions, shape changes, indexing, FFTs): an axis of one example is
-  counted from the end (``-1`` is the same axis with or without a batch in front), and
-  ``axis=None`` becomes every axis of one example;
+* along axes (reductions, shape changes, FFTs): an axis of one example is counted from
+  the end (``-1`` is the same axis with or without a batch in front), and ``axis=None``
+  becomes every axis of one example (indexing's rules are in
+  :mod:`chainrule.numpy.index_batching`);
 * stacked linear algebra: NumPy's ``linalg`` already maps over leading axes;
 * products: the batch axis becomes a batch dimension of ``matmul`` or ``einsum``.
 
 A rule returns ``NotImplemented`` for a case it does not vectorise (say, a batched
-index mixed with slices); vmap then runs that call once per example.
+boolean mask, which selects a different number of elements per example); vmap then runs
+that call once per example.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from chainrule.numpy.einsum_subscripts import parse_einsum
 
 __all__ = [
     "elementwise",
-    "getitem",
     "reduction",
     "cumulative",
     "stacked",
@@ -429,119 +430,6 @@ def fftshift(prim, batched, x, axes=None):
     return prim(x, all_axes(nd) if axes is None else negative_axes(axes, nd))
 
 
-# -- indexing -----------------------------------------------------------------------------------
-def _is_array_index(i) -> bool:
-    return isinstance(i, Tensor | np.ndarray | list) and not isinstance(i, np.generic)
-
-
-def _index_ndim(i) -> int:
-    if isinstance(i, np.ndarray | Tensor) and i.dtype == bool:
-        return 1
-    return len(shape_of(i))
-
-
-def batch_position(index) -> int:
-    """Where ``x[(slice(None),) + index]`` puts the leading axis of ``x``: 0, unless the
-    advanced indices are separated by a slice, when NumPy puts their dimensions first."""
-    items = index if isinstance(index, tuple) else (index,)
-    arrays = [k for k, i in enumerate(items) if _is_array_index(i)]
-    if not arrays:
-        return 0
-    advanced = [k for k, i in enumerate(items)
-                if _is_array_index(i) or isinstance(i, int | np.integer)]
-    if advanced == list(range(advanced[0], advanced[-1] + 1)):
-        return 0
-    return max(_index_ndim(items[k]) for k in arrays)
-
-
-def batched_index(items, flags, size: int, x_batched: bool):
-    """One example's index with batched items, as one advanced index into the batch: every
-    item an integer array or int, the batched ones lifted to a common rank, and (when
-    ``x`` is batched) the batch position in front. None for an index mixing in slices."""
-    if any(not (_is_array_index(i) or isinstance(i, int | np.integer)) or _index_ndim(i) !=
-           len(shape_of(i)) for i in items):
-        return None
-    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True))
-    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
-    if x_batched:
-        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
-    return tuple(full)
-
-
-def mixed_batched_index(items, flags, size: int, x_batched: bool):
-    """One example's index that mixes batched integer arrays with slices (or ``None``),
-    as one index into the batch, and the permutation that puts the result's axes where
-    stacking the examples' results would: NumPy moves advanced dimensions to the front
-    when the batch position and the example's own advanced indices are not adjacent.
-    None for what it does not handle (boolean arrays, ``Ellipsis``)."""
-    if any(i is Ellipsis or (_is_array_index(i) and _index_ndim(i) != len(shape_of(i)))
-           for i in items):
-        return None
-    advanced = [k for k, i in enumerate(items) if _is_array_index(i) or isinstance(i, int | np.integer)]
-    r = max(example_ndim(i, f) for i, f in zip(items, flags, strict=True) if _is_array_index(i))
-    full = [lift(i, r - example_ndim(i, True)) if f else i for i, f in zip(items, flags, strict=True)]
-    if x_batched:
-        full.insert(0, np.arange(size).reshape((size,) + (1,) * r))
-    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
-    before = sum(1 for i in items[:advanced[0]] if i is None or isinstance(i, slice))
-    if not adjacent or before == 0:
-        return tuple(full), None  # the advanced dimensions (batch first) lead already
-    if x_batched:  # (batch + advanced, before, after) -> (batch, before, advanced, after)
-        perm = [0, *range(1 + r, 1 + r + before), *range(1, 1 + r)]
-    else:  # (before, batch + advanced, after) -> (batch, before, advanced, after)
-        perm = [before, *range(before), *range(before + 1, before + 1 + r)]
-    return tuple(full), perm
-
-
-def _permuted(x, perm):
-    n = len(shape_of(x))
-    return cnp.transpose(x, (*perm, *range(len(perm), n)))
-
-
-def getitem(prim, batched, x, index):
-    items = index if isinstance(index, tuple) else (index,)
-    flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
-    if not any(flags):  # only x is batched
-        ans = prim(x, (slice(None), *items))
-        pos = batch_position(items)
-        return cnp.moveaxis(ans, pos, 0) if pos else ans
-    size = batch_size(items, flags)
-    full = batched_index(items, flags, size, batched[0])
-    if full is not None:
-        return prim(x, full)
-    mixed = mixed_batched_index(items, flags, size, batched[0])
-    if mixed is None:
-        return NotImplemented
-    full, perm = mixed
-    ans = prim(x, full)
-    return ans if perm is None else _permuted(ans, perm)
-
-
-def scatter_add(prim, batched, g, index, shape):
-    """The adjoint of ``getitem``: a batched index scatters each example's cotangent into
-    its own slot of the batch (the example's index, with the batch position in front)."""
-    items = index if isinstance(index, tuple) else (index,)
-    if not any_batched(batched[1:]):
-        pos = batch_position(index)
-        if pos:
-            g = cnp.moveaxis(g, 0, pos)
-        return prim(g, (slice(None), *items), (shape_of(g)[pos], *shape))
-    if batched[2]:
-        return NotImplemented
-    flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
-    size = batch_size(items, flags)
-    g = with_batch(g, batched[0], size)
-    full = batched_index(items, flags, size, True)
-    if full is None:
-        mixed = mixed_batched_index(items, flags, size, True)
-        if mixed is None:
-            return NotImplemented
-        full, perm = mixed
-        if perm is not None:  # back to the layout of x[full]
-            g = _permuted(g, list(np.argsort(perm)))
-    return prim(g, full, (size, *shape))
-
-
 # -- products --------------------------------------------------------------------------------
 def matmul(prim, batched, a, b, **kwargs):
     """An example's vector operand becomes a matrix (a row or a column) for the product and
@@ -745,29 +633,3 @@ def norm(prim, batched, x, ord=None, axis=None, keepdims=False):
         if axis is None:
             return NotImplemented
     return prim(x, ord, negative_axes(axis, nd), keepdims)
-
-
-# -- the eager layer's out-of-place item assignment ------------------------------------------------
-def index_update(prim, batched, x, index, v):
-    """``x[index] = v`` out of place, for each example."""
-    size = batch_size((x, index, v), batched)
-    x = with_batch(x, batched[0], size)
-    items = index if isinstance(index, tuple) else (index,)
-    if batched[1]:  # an index per example: one advanced index into the batch
-        flags = batched[1] if isinstance(batched[1], tuple) else (batched[1],) * len(items)
-        full = batched_index(items, flags, size, True)
-        if full is None:
-            return NotImplemented
-        if batched[2]:  # v's example axes line up with those x[index] selects
-            selected = len(shape_of(full[0])) - 1 + example_ndim(x, True) - len(items)
-            v = lift(v, selected - example_ndim(v, True))
-        return prim(x, full, v)
-    if batched[2]:
-        # an index boxed by an enclosing trace stands in by its shape (only ndim matters)
-        stand_in = tuple(np.zeros(shape_of(i), i.dtype) if isinstance(i, Tensor) else i
-                         for i in items)
-        selected = np.broadcast_to(np.zeros((), np.int8), shape_of(x)[1:])[stand_in]
-        v = lift(v, selected.ndim - example_ndim(v, True))
-        pos = batch_position(items)
-        v = cnp.moveaxis(v, 0, pos) if pos else v
-    return prim(x, (slice(None), *items), v)

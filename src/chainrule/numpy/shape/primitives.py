@@ -28,7 +28,7 @@ from chainrule.core.primitive import (
 )
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import index_replayable
-from chainrule.numpy import batching
+from chainrule.numpy import batching, index_batching
 from chainrule.numpy.broadcasting import broadcast_view, shape_of, unbroadcast
 from chainrule.numpy.registry import wrap
 
@@ -523,12 +523,12 @@ def_jvps(index_update,
 for _rule, _prim in (
     (batching.reshape, reshape), (batching.transpose, transpose), (batching.swapaxes, swapaxes),
     (batching.expand_dims, expand_dims), (batching.squeeze, squeeze),
-    (batching.broadcast_to, broadcast_to), (batching.getitem, _getitem),
-    (batching.scatter_add, scatter_add), (batching.concatenate, _concatenate),
+    (batching.broadcast_to, broadcast_to), (index_batching.getitem, _getitem),
+    (index_batching.scatter_add, scatter_add), (batching.concatenate, _concatenate),
     (batching.stack, _stack), (batching.split, _split), (batching.unstack, _unstack),
     (batching.flip, flip), (batching.roll, _roll), (batching.pad_constant, _pad_constant),
     (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
-    (batching.index_update, index_update), (_batch_strided, strided),
+    (index_batching.index_update, index_update), (_batch_strided, strided),
 ):
     def_batch(_rule, _prim)
 del _rule, _prim
