@@ -2,11 +2,15 @@
 test is the smallest program that disagreed with JAX (x64) or torch.func, checked against
 a closed form or the oracle's rule."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+import chainrule.scipy.special as csp_special
+from chainrule.transforms import batch_trace
 
 XS = np.array([0.3, -0.2, 1.1])
 
@@ -155,6 +159,63 @@ def test_vmap_of_argsort_of_scalar_examples_is_numpys_one_entry(fun):
         cr.vmap(lambda v: cnp.argsort(v, axis=1))(x)
 
 
+
+# NumPy functions whose arguments are sizes, given a batched one, ran once per example with a
+# warning asking for a batching rule (and answered where the sizes agreed); JAX refuses them
+BATCHED_SIZES = {
+    "zeros": lambda L, n: L.zeros(n), "ones (2, n)": lambda L, n: L.ones((2, n)),
+    "arange": lambda L, n: L.arange(n), "arange step": lambda L, n: L.arange(0.0, 3.0, n),
+    "eye": lambda L, n: L.eye(n), "eye M": lambda L, n: L.eye(3, M=n), "tri": lambda L, n: L.tri(n),
+    "identity": lambda L, n: L.identity(n), "tril_indices": lambda L, n: L.tril_indices(n),
+    "hanning": lambda L, n: L.hanning(n), "reshape": lambda L, n: L.reshape(L.ones(4), (n, -1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCHED_SIZES))
+def test_a_batched_size_is_refused_by_name_as_jax_refuses_it(name, monkeypatch):
+    jax = pytest.importorskip("jax")
+    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    f, sizes = BATCHED_SIZES[name], np.array([2, 2, 2])
+    with pytest.raises(TypeError):
+        jax.vmap(lambda n: f(jax.numpy, n))(sizes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no loop over the examples
+        with pytest.raises(TypeError, match="batched"):
+            cr.vmap(lambda n: f(cnp, n))(sizes)
+
+
+@pytest.mark.parametrize("call", [lambda k: cnp.eye(3, k=k), lambda k: cnp.eye(2, 5, k, dtype=np.int32),
+                                  lambda k: cnp.tri(3, 4, k=k), lambda k: cnp.tri(4, None, k, np.float32)])
+def test_eye_and_tri_with_a_batched_diagonal_are_one_call(call, monkeypatch):
+    """JAX takes a diagonal k that differs between examples; vmap ran once per example."""
+    monkeypatch.setattr(batch_trace, "_warned", set())
+    k = np.array([0, 1, -2, 5])
+    want = np.stack([call(int(d)) for d in k])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for got in (cr.vmap(call)(k), cr.jit(cr.vmap(call))(k), cr.vmap(cr.vmap(call))(np.stack([k, k]))[1]):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+        slopes = cr.vmap(cr.grad(lambda x, d: cnp.sum(cnp.eye(3, k=d) * x ** 2)))(np.arange(4.0), k)
+    np.testing.assert_array_equal(slopes, 2 * np.arange(4.0) * [3, 2, 1, 0])  # d/dx of x^2 times the count of ones
+
+
+@pytest.mark.parametrize("call", [lambda n: csp_special.factorial(n), lambda n: csp_special.factorial(n, exact=True),
+                                  lambda n: csp_special.comb(n, 2), lambda n: csp_special.perm(n + 3, 2),
+                                  lambda n: csp_special.factorial2(n), lambda n: cnp.packbits(n > 2),
+                                  lambda n: cnp.unpackbits(n.astype(np.uint8), axis=-1, count=3)])
+def test_scipys_counting_functions_and_packbits_are_one_call(call, monkeypatch):
+    """SciPy's factorial, comb, perm (elementwise, though not ufuncs) and NumPy's packbits ran
+    once per example with a warning asking for a batching rule."""
+    monkeypatch.setattr(batch_trace, "_warned", set())
+    n = np.array([[1, 2], [3, 4], [0, 5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = cr.vmap(call)(n)
+    want = np.stack([call(v) for v in n])
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
 # torch.func's per-example losses: class weights that differ between the examples (an ensemble's)
 # and batched labels holding ignore_index (padding) raised BatchedValueError (read as one array)
 LOSSES = {
@@ -196,7 +257,6 @@ def test_max_pools_return_their_indices_under_vmap_as_torch_func(pool, one_torch
     for got, want in zip(results[1], results[0], strict=True):
         assert np.asarray(got).dtype == want.numpy().dtype
         np.testing.assert_array_equal(np.asarray(got), want.numpy())
-
 
 @pytest.mark.parametrize("mode, padding_mode", [("bilinear", "zeros"), ("bilinear", "reflection"),
                                                ("nearest", "border")])

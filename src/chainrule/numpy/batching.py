@@ -30,7 +30,7 @@ import string
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import BatchedValueError, Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.einsum_subscripts import parse_einsum
 
@@ -271,6 +271,47 @@ def nondiff_searchsorted(trace, fun, batched, a, v, *rest, **kwargs):
     return trace.call_below(fun, a, v, *rest, **kwargs)
 
 
+def takes_batched_keywords(rule):
+    """Marks a rule that is called also when a keyword argument is batched; such a value
+    reaches it as given, a Tensor of ``trace`` (other rules are not called then, and the
+    function runs once per example)."""
+    rule.batched_keywords = True
+    return rule
+
+
+def _batch_of(trace, v) -> bool:
+    return isinstance(v, Tensor) and v._trace is trace
+
+
+@takes_batched_keywords
+def nondiff_sizes(trace, fun, batched, *args, **kwargs):
+    """Functions whose arguments are shapes, sizes or dtypes (``zeros(shape)``, ``arange``,
+    ``tril_indices(n)``, ``hanning(M)``), given one that is batched: refused, as JAX refuses
+    it (the shape of a result is the same for every example)."""
+    raise BatchedValueError(
+        f"chainrule.vmap: {fun.__name__} was given a batched value (one per example) as a "
+        "shape, size or count; under vmap, as in JAX, a result's shape must be the same for "
+        "every example: pass it unbatched (in_axes=None, or a Python int)")
+
+
+def _band(offsets, k, compare, dtype):
+    return compare(offsets, k).astype(dtype)
+
+
+@takes_batched_keywords
+def nondiff_band(trace, fun, batched, N, M=None, k=0, dtype=float, *rest, **kwargs):
+    """``eye(N, M, k)`` and ``tri(N, M, k)`` with the diagonal ``k`` batched: the offsets
+    ``j - i`` compared with each example's ``k`` in one call (sizes batched: refused)."""
+    k_batched = batched[2] if len(batched) > 2 else _batch_of(trace, k)
+    if not k_batched or any_batched((*batched[:2], *batched[3:])) or any(
+            _batch_of(trace, v) for name, v in kwargs.items()):
+        return nondiff_sizes(trace, fun, batched)
+    k = k._value if isinstance(k, Tensor) and k._trace is trace else k
+    offsets = np.arange(N if M is None else M) - np.arange(N)[:, None]
+    compare = np.equal if fun is np.eye else np.less_equal
+    return trace.call_below(_band, offsets, lift(k, 2), compare=compare, dtype=dtype)
+
+
 NONDIFF_BATCH: dict = {}
 
 
@@ -293,6 +334,10 @@ _nondiff(nondiff_like, "zeros_like", "ones_like", "empty_like", "full_like")
 _nondiff(nondiff_flattening(1), "argmax", "argmin", "argsort")
 _nondiff(nondiff_flattening(2), "argpartition")
 _nondiff(nondiff_searchsorted, "searchsorted")
+_nondiff(nondiff_flattening(1), "packbits", "unpackbits")
+_nondiff(nondiff_band, "eye", "tri")
+_nondiff(nondiff_sizes, "zeros", "ones", "empty", "identity", "arange", "indices", "tril_indices",
+         "triu_indices", "diag_indices", "mask_indices", "bartlett", "blackman", "hamming", "hanning")
 
 
 
@@ -302,7 +347,8 @@ def reshape(prim, batched, x, *rest, **kwargs):
     rest = list(rest)
     shape = get(rest, kwargs, 0, "shape", kwargs.get("newshape"))
     order = get(rest, kwargs, 1, "order", "C")
-    if any_batched(batched[1:]) or order not in ("C", "F", None) or "newshape" in kwargs:
+    refuse_batched(prim, batched, "shape")
+    if order not in ("C", "F", None) or "newshape" in kwargs:
         return NotImplemented
     shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
     if -1 in shape and shape_of(x)[0] == 0:  # NumPy cannot resolve it in an empty batch

@@ -590,6 +590,10 @@ def_batch(batching.elementwise, *(p for p in globals().values()
                                                 softmax, log_softmax)))
 def_batch(batching.reduction, _logsumexp, _logsumexp_abs, softmax, log_softmax)
 def_batch(batching.broadcast_reduction, _logsumexp_b, _logsumexp_abs_b)
+# SciPy's own counting functions, elementwise in their arrays though not ufuncs
+for _name in ("factorial", "factorial2", "comb", "perm", "stirling2"):
+    if hasattr(sc, _name):
+        batching.NONDIFF_BATCH[getattr(sc, _name)] = batching.nondiff_elementwise
 
 
 # every other name of scipy.special: SciPy's own, refusing Tensors (see reexport.py)

@@ -270,7 +270,9 @@ class BatchTrace(Trace):
             # batched values): the same for every example here (unlike a random draw, each
             # example's own), so passed on down unboxed
             return self.call_below(fun, *vals, **kwargs)
-        rule = None if kw_batched else _nondiff_rule(fun)
+        rule = _nondiff_rule(fun)
+        if kw_batched and not getattr(rule, "batched_keywords", False):
+            rule = None
         ans = None
         if rule is nondiff_elementwise and not kwargs and (self.below is None or not self.below.open):
             # (comparisons and masks in the rules: plain values, nothing below to record
