@@ -216,6 +216,38 @@ def test_scipys_counting_functions_and_packbits_are_one_call(call, monkeypatch):
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
 
+
+PADS = {
+    "a value per example": (lambda L, a, v: L.np.pad(a, 1, constant_values=v[0, 0]), (0, 0)),
+    "shared array": (lambda L, a, v: L.np.pad(a, ((1, 0), (0, 2)), constant_values=v[0, 0]), (None, 0)),
+    "pairs per axis": (lambda L, a, v: L.np.pad(a, ((2, 1), (0, 1)), constant_values=v), (0, 0)),
+    "one pair per example": (lambda L, a, v: L.np.pad(a, 1, constant_values=v[1]), (None, 0)),
+    "the same pairs": (lambda L, a, v: L.np.pad(a, 1, constant_values=((1.0, -0.0), (3.0, 4.0))), (0, None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PADS))
+def test_pad_with_constant_values_that_differ_between_examples_is_one_call(name, monkeypatch):
+    """pad's constant_values batched (or given per axis and side) ran once per example."""
+    namespaces = pytest.importorskip("jax_namespaces")  # (jax, x64)
+    monkeypatch.setattr(batch_trace, "_warned", set())
+    pad, in_axes = PADS[name]
+    rng = np.random.default_rng(7)
+    x, v = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 2, 2))
+    args = [a if ax == 0 else a[0] for a, ax in zip((x, v), in_axes, strict=True)]
+
+    def mapped(L):
+        return L.vmap(lambda a, c: pad(L, a, c), in_axes=in_axes)(*args), L.vmap(
+            L.grad(lambda a, c: L.np.sum(L.np.sin(pad(L, a, c))), argnums=(0, 1)), in_axes=in_axes)(*args)
+
+    want, slopes = mapped(namespaces.JAX)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got, got_slopes = mapped(namespaces.CR)
+    np.testing.assert_array_equal(got, want)
+    for g, w in zip(got_slopes, slopes, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
 # torch.func's per-example losses: class weights that differ between the examples (an ensemble's)
 # and batched labels holding ignore_index (padding) raised BatchedValueError (read as one array)
 LOSSES = {

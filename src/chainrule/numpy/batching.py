@@ -454,12 +454,6 @@ def unstack(prim, batched, x, axis=0):
     return prim(cnp.moveaxis(x, negative_axis(axis, example_ndim(x, True)), 1), axis=1)
 
 
-def pad_constant(prim, batched, x, constant_values=0, *, widths):
-    if batched[1] or len(shape_of(constant_values)) != 0:
-        return NotImplemented
-    return prim(x, constant_values, widths=((0, 0), *widths))
-
-
 def crop_or_pad(prim, batched, x, shape):
     refuse_batched(prim, batched, "shape")
     return prim(x, (shape_of(x)[0], *shape))

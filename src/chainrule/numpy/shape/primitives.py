@@ -406,6 +406,25 @@ def_jvps(_pad_constant,
              _pad_constant(_zeros(shape_of(x), _dtype(t)), t, widths=widths))
 
 
+def _batch_pad_constant(prim, batched, x, constant_values=0, *, widths):
+    """vmap of pad: the batch axis is not padded. Values that differ between examples, or
+    by axis and side, are taken where NumPy writes each (the regions of one example) over
+    the batch padded with zeros, cast to its dtype as NumPy casts them."""
+    if not batched[1] and not shape_of(constant_values):
+        return prim(x, constant_values, widths=((0, 0), *widths))
+    size = batching.batch_size((x, constant_values), batched)
+    padded = prim(batching.with_batch(x, batched[0], size), 0, widths=((0, 0), *widths))
+    regions = _pad_regions(widths, shape_of(x)[1 if batched[0] else 0:])
+    pairs = (size, len(widths), 2) if batched[1] else (len(widths), 2)
+    if batched[1]:
+        constant_values = batching.lift(constant_values, 2 - len(shape_of(constant_values)[1:]))
+    values = reshape(broadcast_to(constant_values, pairs), (*pairs[:-2], 2 * len(widths)))
+    fill = cnp.take(values, np.maximum(regions, 0), axis=-1)
+    if _dtype(fill) != _dtype(padded):
+        fill = cnp.astype(fill, _dtype(padded))
+    return cnp.where(regions < 0, padded, fill)
+
+
 # -- diagonals and triangles ------------------------------------------------------------------
 def _diag_scatter_impl(g, *, shape, offset=0, axis1=0, axis2=1):
     out = np.zeros(shape, dtype=np.result_type(g))
@@ -526,8 +545,8 @@ for _rule, _prim in (
     (batching.broadcast_to, broadcast_to), (index_batching.getitem, _getitem),
     (index_batching.scatter_add, scatter_add), (batching.concatenate, _concatenate),
     (batching.stack, _stack), (batching.split, _split), (batching.unstack, _unstack),
-    (batching.flip, flip), (batching.roll, _roll), (batching.pad_constant, _pad_constant),
-    (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
+    (batching.flip, flip), (batching.roll, _roll),
+    (_batch_pad_constant, _pad_constant), (batching.diag_scatter, _diag_scatter), (batching.diagonal, diagonal),
     (index_batching.index_update, index_update), (_batch_strided, strided),
 ):
     def_batch(_rule, _prim)
