@@ -717,3 +717,15 @@ def test_a_batched_value_that_escapes_vmap_is_refused_by_name():
     cr.vmap(lambda x: kept.append(x) or x * 2)(np.arange(3.0))
     with pytest.raises(RuntimeError, match="vmap transform that has already returned.*mapping over.*out_axes"):
         cnp.sin(kept[0])
+
+
+@pytest.mark.parametrize("read", ["np.asarray", ".numpy()", ".tolist()", ".item()", "jit closure"])
+def test_an_escaped_batched_value_read_as_plain_is_refused_as_escaped(read):
+    """Reading it as a plain value said 'inside chainrule.vmap ...' (or that it required grad,
+    or that an outer vmap differentiated it) though the vmap had returned."""
+    kept = []
+    cr.vmap(lambda x: kept.append(x) or x * 2)(np.arange(3.0))
+    reads = {"np.asarray": np.asarray, ".numpy()": lambda v: v.numpy(), ".tolist()": lambda v: v.tolist(),
+             ".item()": lambda v: v.item(), "jit closure": lambda v: cr.jit(lambda y: y + v)(np.ones(3))}
+    with pytest.raises(TypeError, match="vmap transform that has already returned.*mapping over.*out_axes"):
+        reads[read](kept[0])

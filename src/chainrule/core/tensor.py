@@ -94,6 +94,20 @@ class BatchedValueError(TensorTypeError):
     JAX's, and a RuntimeError, as torch.func's."""
 
 
+def escaped_tensor_error(trace, prim=None, what: str = "") -> Exception:
+    """The error for a value of a transform that maps over a batch (``vmap``), used after
+    the transform returned (``prim`` called on it, or the value read as ``what``): it holds
+    every example, and no one value stands for it. (A differentiating transform's value is
+    a constant by then: :func:`chainrule.core.trace_protocol.returned_call`.)"""
+    use = (f"{prim.__name__} was called on a value of a {trace.name} transform that has already returned"
+           if prim is not None else
+           f"a value of a {trace.name} transform that has already returned cannot become {what}")
+    message = (f"{use}. A value that it was mapping over escaped it (stored in a global, a closure "
+               "or an attribute); return it from the function instead (out_axes says where its "
+               "batch axis goes).")
+    return RuntimeError(message) if prim is not None else BatchedValueError(message)
+
+
 def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:
     """``error`` of the eager operation ``name`` on ``values`` as PyTorch would raise it: a
     :class:`TensorError` (with PyTorch's words for two shapes that do not broadcast), a
@@ -212,6 +226,8 @@ class Tensor:
         v = t._value
         while True:
             if t._trace.batches:
+                if not getattr(t._trace, "open", True):
+                    raise escaped_tensor_error(t._trace, what=what)
                 raise BatchedValueError(
                     f"inside chainrule.vmap a batched value cannot become {what}: each "
                     "example has its own. Use chainrule.numpy functions on it (for a branch, "
@@ -526,7 +542,7 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad,
         unless ``force=True`` (PyTorch's: the values without their gradient)."""
-        if self._trace.records:  # under chainrule.jit: np.asarray(x), which runs it unjitted
+        if self._trace.records or self._trace.batches:  # (jit: run unjitted; vmap: refused)
             return self.__array__()
         if force and self._trace is eager.EAGER:
             return np.asarray(self._value)

@@ -17,7 +17,7 @@ from chainrule.core.eager_node import EagerNode
 from chainrule.core.primitive import FLAT_ITEMS, RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tape import PROJECT, tape_entry
-from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor
+from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor, escaped_tensor_error
 
 __all__ = [
     "Trace",
@@ -166,18 +166,6 @@ def project_outputs(trace, node, ans, tape):
 def same_tuple_type(like, items):
     """A tuple of ``items`` of the same kind as ``like`` (NumPy returns namedtuples)."""
     return type(like)(*items) if hasattr(like, "_fields") else tuple(items)
-
-
-def escaped_tensor_error(trace, prim) -> Exception:
-    """The error for a value of a transform that maps over a batch (``vmap``), used after
-    the transform returned: it holds every example, and no one value stands for it. (A
-    differentiating transform's value is a constant by then: :func:`returned_call`.)"""
-    return RuntimeError(
-        f"{prim.__name__} was called on a value of a {trace.name} transform that has already "
-        "returned. A value that it was mapping over escaped it (stored in a global, a "
-        "closure or an attribute); return it from the function instead (out_axes says "
-        "where its batch axis goes)."
-    )
 
 
 def returned_call(trace, prim, args, kwargs):

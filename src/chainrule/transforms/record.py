@@ -37,6 +37,7 @@ from chainrule.core.tensor import (
     TEXTS_MADE,
     Tensor,
     eager_error,
+    escaped_tensor_error,
     undifferentiated,
 )
 from chainrule.core.trace import EAGER, Trace, _levels, same_tuple_type
@@ -799,7 +800,10 @@ def foreign_tensor_error(x: Tensor) -> Exception:
             "one. Pass it (or the module holding it) as an argument and return the new "
             "value, as in model = cr.jit(step)(model, x, y)."
         )
+    if x._trace.batches and not getattr(x._trace, "open", True):
+        return escaped_tensor_error(x._trace, what="an input of a chainrule.jit function")
     return TypeError(
-        f"a value being differentiated by an outer {x._trace.name} transform was used inside a "
-        "chainrule.jit function without being passed to it; pass it as an argument."
+        f"a value being {'mapped over' if x._trace.batches else 'differentiated'} by an outer "
+        f"{x._trace.name} transform was used inside a chainrule.jit function without being "
+        "passed to it; pass it as an argument."
     )
