@@ -248,6 +248,7 @@ def test_pad_with_constant_values_that_differ_between_examples_is_one_call(name,
     for g, w in zip(got_slopes, slopes, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
 
+
 # torch.func's per-example losses: class weights that differ between the examples (an ensemble's)
 # and batched labels holding ignore_index (padding) raised BatchedValueError (read as one array)
 LOSSES = {
@@ -289,6 +290,7 @@ def test_max_pools_return_their_indices_under_vmap_as_torch_func(pool, one_torch
     for got, want in zip(results[1], results[0], strict=True):
         assert np.asarray(got).dtype == want.numpy().dtype
         np.testing.assert_array_equal(np.asarray(got), want.numpy())
+
 
 @pytest.mark.parametrize("mode, padding_mode", [("bilinear", "zeros"), ("bilinear", "reflection"),
                                                ("nearest", "border")])
