@@ -329,6 +329,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None, descending: bool = F
         if axis is None:
             a, axis = ravel(a), -1
         return flip(sort(a, axis, kind, order, stable=stable), axis)
+    if kind is not None or stable is not None:  # NumPy's errors for a bad kind or kind and stable
+        np.sort(np.empty(0), kind=kind, **({} if stable is None else {"stable": stable}))
     # Tied elements are taken in their input order whatever the kind (NumPy's default sorts
     # are not stable, even on 4 elements), so the gradient of a tie goes to the first
     # of them, as docs/engine.md says; the values are still np.sort(kind=kind)'s.
