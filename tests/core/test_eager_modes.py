@@ -194,6 +194,30 @@ def test_set_default_dtype_for_parameters_and_python_float_tensors():
     assert nn.Linear(3, 2).weight.dtype == np.float32
 
 
+@pytest.mark.usefixtures("default_dtype")
+@pytest.mark.parametrize("default", ["float32", "float64"])
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.tensor([1j, 2]), lambda lib: lib.tensor(0.5j), lambda lib: lib.as_tensor([[1.5j]]),
+    lambda lib: lib.full((2,), 1j), lambda lib: lib.full((1, 2), 2 + 1j, requires_grad=True),
+    lambda lib: lib.tensor(np.float64(1.5)), lambda lib: lib.tensor([np.float64(1.5), np.float64(2)]),
+    lambda lib: lib.tensor(np.complex128(1j)), lambda lib: lib.tensor(np.float32(1.5)),
+])
+def test_python_complex_numbers_take_the_default_dtypes_complex_and_numpy_scalars_keep_theirs(default, make):
+    # as PyTorch's: complex64 under a float32 default (a full of 1j was float, its imaginary
+    # part dropped), and a NumPy float64 scalar (a subclass of float) stays float64
+    torch = pytest.importorskip("torch")
+    previous = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(getattr(torch, default))
+        cr.set_default_dtype(default)
+        theirs, ours = make(torch), make(cr)
+    finally:
+        torch.set_default_dtype(previous)
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert ours.requires_grad == theirs.requires_grad
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
 @pytest.mark.parametrize("bad", [np.int32, "complex128", bool, "nonsense"])
 def test_set_default_dtype_refuses_non_float(bad):
     with pytest.raises(TypeError, match="floating-point dtype"):

@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["as_dtype", "wrapped_int",
            "check_cpu", "to_arguments", "type_name", "set_default_dtype", "get_default_dtype",
-           "default_float_dtype"]
+           "default_float_dtype", "default_complex_dtype"]
 
 # PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
 _TYPE_NAMES = {
@@ -172,6 +172,17 @@ def default_float_dtype() -> np.dtype:
     """
     dt = _DEFAULT_DTYPE[0]
     return np.dtype(np.float64) if dt is None else dt
+
+
+def default_complex_dtype() -> np.dtype:
+    """The dtype of new complex Tensors made from Python complex numbers: complex128, or
+    complex64 after ``set_default_dtype(float32)`` (the complex of the default float), as
+    in PyTorch.
+
+    >>> default_complex_dtype()
+    dtype('complex128')
+    """
+    return np.result_type(default_float_dtype(), np.complex64)
 
 
 def wrapped_int(value, dtype) -> int | None:

@@ -26,6 +26,7 @@ from chainrule.core.dtypes import (
     _DEFAULT_DTYPE,
     as_dtype,
     check_cpu,
+    default_complex_dtype,
     default_float_dtype,
     get_default_dtype,
     set_default_dtype,
@@ -76,8 +77,10 @@ __all__ = [
 ]
 
 def _holds_python_float(data) -> bool:
-    if isinstance(data, float):
-        return True
+    """Whether ``data`` (nested lists, tuples) holds a Python float or complex number (a
+    NumPy scalar, np.float64 a subclass of float, keeps its dtype, as in PyTorch)."""
+    if isinstance(data, float | complex):
+        return not isinstance(data, np.generic)
     if isinstance(data, list | tuple):
         return any(_holds_python_float(v) for v in data)
     return False
@@ -124,6 +127,8 @@ def _new_tensor(value, requires_grad: bool, dtype) -> Tensor:
         value = np.array(value)
         if value.dtype.kind == "f":
             value = value.astype(_DEFAULT_DTYPE[0])
+        elif value.dtype.kind == "c":
+            value = value.astype(default_complex_dtype())
     else:
         value = np.array(value, dtype=as_dtype(dtype))
     if value.dtype == object:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import as_dtype, check_cpu
+from chainrule.core.dtypes import as_dtype, check_cpu, default_complex_dtype
 from chainrule.core.eager import EAGER, default_float_dtype, set_requires_grad
 from chainrule.core.rng import drawing_maps
 from chainrule.core.tensor import Tensor
@@ -133,17 +133,18 @@ def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor
 
 
 def full(size, fill_value, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
-    """``fill_value`` everywhere; the dtype follows it (a bool, an int or a float), as in
-    PyTorch.
+    """``fill_value`` everywhere; the dtype follows it (a bool, an int, a float or a complex
+    number), as in PyTorch.
 
     >>> import chainrule as cr
-    >>> cr.full((2,), 7).tolist(), cr.full((1,), 0.5).dtype
-    ([7, 7], dtype('float64'))
+    >>> cr.full((2,), 7).tolist(), cr.full((1,), 0.5).dtype, cr.full((1,), 2j).dtype
+    ([7, 7], dtype('float64'), dtype('complex128'))
     """
     check_cpu(device, "full")
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else (
-            np.int64 if isinstance(fill_value, int | np.integer) else _float(None))
+            np.int64 if isinstance(fill_value, int | np.integer) else
+            default_complex_dtype() if isinstance(fill_value, complex | np.complexfloating) else _float(None))
     shape = tuple(size) if isinstance(size, list | tuple) else (int(size),)
     return _made(np.full(shape, plain(fill_value), as_dtype(dtype)), requires_grad)
 
