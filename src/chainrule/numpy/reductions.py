@@ -627,6 +627,11 @@ def _logsumexp(x, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis)
 
 
+def weighted_by(b, w):
+    """b w, 0 where b is 0 (there w can be inf: an entry that overflows, left out by b)."""
+    return b * cnp.where(cnp.not_equal(b, 0), w, 0)
+
+
 def logsumexp_weights(x, lse, axis=None, b=None, signed: bool = False):
     """exp(x - lse), the derivative of ``lse = log Σ b exp(x)`` over ``axis`` in ``b exp(x)``
     (``lse`` broadcastable against ``x``): softmax(x) when ``b`` is None. They are divided
@@ -636,15 +641,14 @@ def logsumexp_weights(x, lse, axis=None, b=None, signed: bool = False):
     JAX's softmax, shifted by the maximum, has none. Where that sum is not finite (an entry
     +inf) nothing is divided: a finite x beside +inf keeps 0, PyTorch's convention."""
     e = cnp.exp(x - lse)
-    total = sum(undifferentiated(e if b is None else cnp.where(cnp.not_equal(b, 0), e * b, 0)),
-                axis=axis, keepdims=True)
+    total = sum(undifferentiated(e if b is None else weighted_by(b, e)), axis=axis, keepdims=True)
     if not signed:  # (a finite total is near 1 here, never 0)
         return e / cnp.where(cnp.isfinite(total), total, 1)
     unusable = cnp.where(cnp.equal(total, 0), 1, cnp.sign(total))
     return e / cnp.where(cnp.isfinite(total) & cnp.not_equal(total, 0), total, unusable)
 
 
-# the derivative is exp(x - logsumexp) (PyTorch's formula): 0 for a finite x beside +inf
+# the derivative is softmax(x) (logsumexp_weights): 0 for a finite x beside +inf, as PyTorch's
 logsumexp = reduction(_logsumexp, "logsumexp", public=False)
 def_vjps(logsumexp, lambda g, ans, x, axis=None, keepdims=False:
          expand_reduced(g, x, axis, keepdims) * logsumexp_weights(x, expand_reduced(ans, x, axis, keepdims), axis))

@@ -27,7 +27,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain as plain_value
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of, unbroadcast
-from chainrule.numpy.reductions import logsumexp_weights
+from chainrule.numpy.reductions import logsumexp_weights, weighted_by
 from chainrule.numpy.registry import elementwise_derivatives as derivs
 from chainrule.numpy.registry import mirrors, wrap
 from chainrule.scipy.reexport import fallback
@@ -450,11 +450,6 @@ def _lse_weights(ans, a, axis, keepdims, b=None):
     return logsumexp_weights(a, _spread(ans, shape, axis, keepdims), axis, b)
 
 
-def _weighted(b, w):
-    """b w, 0 where b is 0 (its w can be inf: an entry that overflows, left out by b)."""
-    return b * cnp.where(cnp.not_equal(b, 0), w, 0)
-
-
 def _both_shape(a, b):
     return np.broadcast_shapes(shape_of(a), shape_of(b))
 
@@ -467,14 +462,14 @@ def_jvps(_logsumexp, lambda t, ans, a, axis=None, keepdims=False:
 def_vjps(
     _logsumexp_b,
     lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
-        _spread(g, _both_shape(a, b), axis, keepdims) * _weighted(b, _lse_weights(ans, a, axis, keepdims, b)), a),
+        _spread(g, _both_shape(a, b), axis, keepdims) * weighted_by(b, _lse_weights(ans, a, axis, keepdims, b)), a),
     lambda g, ans, a, b, axis=None, keepdims=False: unbroadcast(
         _spread(g, _both_shape(a, b), axis, keepdims) * _lse_weights(ans, a, axis, keepdims, b), b),
 )
 def_jvps(
     _logsumexp_b,
     lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
-        t * _weighted(b, _lse_weights(ans, a, axis, keepdims, b)), axis=axis, keepdims=keepdims),
+        t * weighted_by(b, _lse_weights(ans, a, axis, keepdims, b)), axis=axis, keepdims=keepdims),
     lambda t, ans, a, b, axis=None, keepdims=False: cnp.sum(
         t * _lse_weights(ans, a, axis, keepdims, b), axis=axis, keepdims=keepdims),
 )
