@@ -144,6 +144,41 @@ def test_gradcheck_and_vmap(name):
         np.testing.assert_allclose(np.asarray(got)[k], np.asarray(ours(*(b[k] for b in batch))), rtol=1e-13, atol=1e-14)
 
 
+
+# labels that differ between the examples of a vmap (a label set per example): the
+# values of the stacked loop and torch.func's per-example gradients.
+# name: (our loss of (x, target), torch's, inputs (B, ...), targets (B, ...))
+XB = rng.normal(size=(3, 4, 5))
+CLASSES_B = np.array([[0, 3, 1, 4], [2, 2, 0, 1], [4, 1, 3, 0]])
+LABEL_LISTS_B = np.stack([LABEL_LISTS, LABEL_LISTS[::-1], np.roll(LABEL_LISTS, 1, axis=1)])
+TARGET_CASES = {
+    "multi_margin": (F.multi_margin_loss, TF.multi_margin_loss, XB, CLASSES_B),
+    "multi_margin_p2_weight": (lambda x, t: F.multi_margin_loss(x, t, p=2, margin=0.7, weight=P[0], reduction="sum"),
+                               lambda x, t: TF.multi_margin_loss(x, t, p=2, margin=0.7, weight=torch.tensor(P[0]),
+                                                                 reduction="sum"), XB, CLASSES_B),
+    "multi_margin_one_sample": (lambda x, t: F.multi_margin_loss(x[1], t[1]),
+                                lambda x, t: TF.multi_margin_loss(x[1], t[1]), XB, CLASSES_B),
+    "multilabel_margin": (lambda x, t: F.multilabel_margin_loss(x, t, reduction="none"),
+                          lambda x, t: TF.multilabel_margin_loss(x, t, reduction="none"), XB, LABEL_LISTS_B),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TARGET_CASES))
+def test_vmap_over_targets(name):
+    ours, theirs, xs, ts = TARGET_CASES[name]
+    got = cr.vmap(ours)(xs, ts)
+    np.testing.assert_allclose(got, np.stack([ours(x, t) for x, t in zip(xs, ts, strict=True)]), rtol=1e-13,
+                               atol=1e-14)
+    grads = cr.vmap(cr.grad(lambda x, t: ours(x, t).sum()))(xs, ts)
+    want = torch.func.vmap(torch.func.grad(lambda x, t: theirs(x, t).sum()))(torch.tensor(xs), torch.tensor(ts))
+    np.testing.assert_allclose(grads, want.numpy(), rtol=1e-12, atol=1e-13)
+    # the labels alone batched, and the input alone
+    np.testing.assert_allclose(cr.vmap(ours, in_axes=(None, 0))(xs[0], ts),
+                               np.stack([ours(xs[0], t) for t in ts]), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(cr.vmap(ours, in_axes=(0, None))(xs, ts[1]),
+                               np.stack([ours(x, ts[1]) for x in xs]), rtol=1e-13, atol=1e-14)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="even"):
         F.glu(np.ones((2, 3)))
@@ -191,3 +226,7 @@ def test_margin_losses_refuse_bad_targets():
         F.multilabel_margin_loss(X, LABEL_LISTS[:, :3])
     with pytest.raises(ValueError, match=r"\(C,\) or \(N, C\)"):
         F.multi_margin_loss(X3, CLASSES)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 5\)"):  # in one example of a vmap
+        cr.vmap(F.multi_margin_loss)(np.stack([X, X]), np.stack([CLASSES, CLASSES + 1]))
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 5\)"):
+        cr.vmap(F.multilabel_margin_loss)(np.stack([X, X]), np.stack([LABEL_LISTS, LABEL_LISTS + 2]))

@@ -29,7 +29,7 @@ from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.nondiff import every
+from chainrule.numpy.nondiff import anywhere, every, whole_batch
 from chainrule.numpy.torch_common import floating_only, not_bool
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_shape import checked_dim
@@ -539,56 +539,77 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
 
 def _class_targets(input, target, name: str):
     """``(input, target)`` of a multi-class margin loss as (N, C) and (N, ...); a single
-    sample (C,) becomes a batch of one."""
+    sample (C,) becomes a batch of one. A target batched by ``vmap`` (labels that differ
+    between its examples) stays a batch."""
     if input.ndim not in (1, 2):
         raise TensorError(f"{name}: the input must be (C,) or (N, C), got shape {tuple(input.shape)}")
-    y = np.asarray(undifferentiated(target))
+    y = undifferentiated(target)
+    if not isinstance(y, Tensor):
+        y = np.asarray(y)
     if y.dtype.kind not in "iu":
         raise TensorTypeError(f"{name}: the target must hold class indices (integers), got {y.dtype}; convert it "
                               "with .long()")
-    return (input, y) if input.ndim == 2 else (cnp.reshape(input, (1, -1)), y.reshape(1, -1))
+    return (input, y) if input.ndim == 2 else (cnp.reshape(input, (1, -1)), cnp.reshape(y, (1, -1)))
+
+
+def _shown(y):
+    """The labels ``y`` for an error message: every example's, under ``vmap``."""
+    v = whole_batch(y)
+    return v.tolist() if isinstance(v, np.ndarray) else "labels out of range"
 
 
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
                       reduction: str = "mean"):
     """Σ_{j ≠ y} max(0, margin − x_y + x_j)^p / C for each sample (times ``weight[y]``): the
-    multi-class hinge loss of (N, C) scores against class indices y."""
+    multi-class hinge loss of (N, C) scores against class indices y.
+
+    >>> import numpy as np
+    >>> round(float(multi_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([3]))), 6)  # (0.3 + 0.4 + 0.6) / 4
+    0.325
+    """
     reduction = reduction_of(size_average, reduce, reduction)
     if p not in (1, 2):
         raise TensorError(f"multi_margin_loss: p must be 1 or 2, not {p!r}")
     scores, y = _class_targets(input, target, "multi_margin_loss")
-    y = y.reshape(-1)
     n, c = scores.shape
-    if y.shape != (n,) or ((y < 0) | (y >= c)).any():
-        raise TensorError(f"multi_margin_loss: the target must hold {n} class indices in [0, {c}), got {y.tolist()}")
-    z = margin - scores[np.arange(n), y][:, None] + scores
+    if math.prod(y.shape) != n or not every(cnp.logical_and(y >= 0, y < c)):
+        raise TensorError(f"multi_margin_loss: the target must hold {n} class indices in [0, {c}), got {_shown(y)}")
+    y = cnp.reshape(y, (n, 1))
+    z = margin - cnp.take_along_axis(scores, y, axis=1) + scores
     # a term counts where z > 0 and the class is not the target's (PyTorch's: no term at z = 0)
-    counted = (undifferentiated(z) > 0) & (np.arange(c) != y[:, None])
+    counted = cnp.logical_and(undifferentiated(z) > 0, cnp.not_equal(y, np.arange(c)))
     h = cnp.where(counted, z if p == 1 else z * z, 0.0)
     if weight is not None:
-        h = h * cnp.reshape(weight[y], (n, 1))
+        h = h * cnp.take(weight, y)
     loss = cnp.sum(h, axis=1) / c
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multi_margin_loss")
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Σ_{j target, i not} max(0, 1 − (x_j − x_i)) / C for each sample; each row of the
-    (N, C) target lists the sample's classes, ended by the first −1."""
+    (N, C) target lists the sample's classes, ended by the first −1.
+
+    >>> import numpy as np
+    >>> round(float(multilabel_margin_loss(np.array([[0.1, 0.2, 0.4, 0.8]]), np.array([[3, 0, -1, 1]]))), 6)
+    0.85
+    """
     reduction = reduction_of(size_average, reduce, reduction)
     scores, y = _class_targets(input, target, "multilabel_margin_loss")
     n, c = scores.shape
-    if y.shape != (n, c):
-        raise TensorError(f"multilabel_margin_loss: the target must have the input's shape {(n, c)}, got {y.shape}")
-    listed = np.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
-    if ((y >= c) & listed).any():
+    if tuple(y.shape) != (n, c):
+        raise TensorError(f"multilabel_margin_loss: the target must have the input's shape {(n, c)}, "
+                          f"got {tuple(y.shape)}")
+    listed = cnp.cumprod(y >= 0, axis=1) > 0  # the entries before the first -1
+    if anywhere(cnp.logical_and(y >= c, listed)):
         raise TensorError(f"multilabel_margin_loss: class indices must lie in [0, {c})")
-    # is_target[k, i]: class i is one of sample k's; picks[k, j, i]: target slot j against class i
-    is_target = np.zeros((n, c), dtype=bool)
-    rows, slots = np.nonzero(listed)
-    is_target[rows, y[rows, slots]] = True
-    picked = cnp.take_along_axis(scores, np.where(listed, y, 0), axis=1)  # (N, C): x at each slot
+    slots = cnp.where(listed, y, 0)
+    # is_target[k, i]: class i is one of sample k's (listed in one of its slots)
+    is_target = cnp.any(cnp.logical_and(cnp.expand_dims(listed, 2),
+                                        cnp.equal(cnp.expand_dims(slots, 2), np.arange(c))), axis=1)
+    picked = cnp.take_along_axis(scores, slots, axis=1)  # (N, C): x at each slot
     z = 1 - picked[:, :, None] + scores[:, None, :]
-    counted = listed[:, :, None] & ~is_target[:, None, :] & (undifferentiated(z) > 0)
+    counted = cnp.logical_and(cnp.logical_and(cnp.expand_dims(listed, 2), cnp.expand_dims(~is_target, 1)),
+                              undifferentiated(z) > 0)
     loss = cnp.sum(cnp.where(counted, z, 0.0), axis=(1, 2)) / c
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multilabel_margin_loss")
 
