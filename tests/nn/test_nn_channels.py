@@ -1,5 +1,6 @@
-"""local_response_norm, channel_shuffle, max_unpool1d/2d (and their layers) and
-nn.DataParallel against torch: values, gradients, reprs and state-dict keys."""
+"""local_response_norm, channel_shuffle, max_unpool1d/2d/3d (and their layers) and
+nn.DataParallel against torch: values, gradients (per example under vmap too), reprs and
+state-dict keys."""
 
 import numpy as np
 import pytest
@@ -71,6 +72,37 @@ def test_max_unpool1d_and_bad_indices():
     assert repr(cr.nn.MaxUnpool1d(3, stride=2, padding=1)) == repr(torch.nn.MaxUnpool1d(3, stride=2, padding=1))
     with pytest.raises(IndexError, match="outside the output"):
         F.max_unpool2d(np.ones((1, 1, 1, 1)), np.array([[[[9]]]]), 2)
+
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_max_unpool_under_vmap_with_indices_per_example(dims):
+    # pool-then-unpool of each example (the pooling's indices differ between examples):
+    # the stacked loop's values and torch.func's per-example gradients
+    x = rng.standard_normal((3, 2, 2) + (4,) * dims)  # 3 examples (3, 2 channels, ...) each
+    w = rng.standard_normal(x.shape[1:])
+    for lib in (cr, torch):
+        functional = lib.nn.functional
+        pool, unpool = (getattr(functional, f"max_pool{dims}d"), getattr(functional, f"max_unpool{dims}d"))
+
+        def f(v, pool=pool, unpool=unpool):
+            return unpool(*pool(v, 2, return_indices=True), 2)
+
+        vmap, grad = (cr.vmap, cr.grad) if lib is cr else (torch.func.vmap, torch.func.grad)
+        got = vmap(f)(lib.tensor(x))
+        grads = vmap(grad(lambda v, f=f, lib=lib: (f(v) * lib.tensor(w)).sum()))(lib.tensor(x))
+        if lib is cr:
+            ours = got, grads
+            np.testing.assert_array_equal(got, np.stack([f(v) for v in x]))
+    np.testing.assert_array_equal(ours[0], got.numpy())
+    np.testing.assert_array_equal(ours[1], grads.numpy())
+    if dims == 2:  # given indices batched alone, and one out of range in one example
+        pooled, idx = F.max_pool2d(x[0, 0], 2, return_indices=True)
+        idxs = np.stack([idx, np.roll(idx, 1, axis=-1)])
+        np.testing.assert_array_equal(cr.vmap(lambda i: F.max_unpool2d(pooled, i, 2), in_axes=0)(idxs),
+                                      np.stack([F.max_unpool2d(pooled, i, 2) for i in idxs]))
+        with pytest.raises(IndexError, match="outside the output"):
+            cr.vmap(lambda i: F.max_unpool2d(pooled, i, 2))(np.stack([idx, idx + 16]))
 
 
 def test_data_parallel_wraps_a_model_as_torch_s_does_without_gpus():

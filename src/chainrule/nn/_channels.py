@@ -14,7 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
-from chainrule.core.values import plain
+from chainrule.numpy.nondiff import every
 from chainrule.numpy.shape.updates import at
 
 __all__ = ["local_response_norm", "channel_shuffle", "native_channel_shuffle", "max_unpool1d", "max_unpool2d",
@@ -79,19 +79,20 @@ def _unpool(input, indices, kernel_size, stride, padding, output_size, dims: int
     else:
         out = tuple(int(v) for v in tuple(output_size)[-dims:])
     lead = tuple(x.shape[:-dims])
-    idx = np.asarray(plain(indices))
+    idx = undifferentiated(indices)  # indices batched by vmap (each example's own) stay a batch
+    if not isinstance(idx, Tensor):
+        idx = np.asarray(idx)
     if idx.dtype.kind not in "iu":
         raise TensorError(f"{name}: elements in indices should be type int64 but got: {idx.dtype}; pass the indices "
                           "that max_pool returns (return_indices=True)")
-    idx = idx.astype(np.int64, copy=False)
-    if idx.shape != tuple(x.shape):
-        raise TensorError(f"{name}: indices of shape {idx.shape} for an input of shape {tuple(x.shape)}")
+    if tuple(idx.shape) != tuple(x.shape):
+        raise TensorError(f"{name}: indices of shape {tuple(idx.shape)} for an input of shape {tuple(x.shape)}")
     size = int(np.prod(out))
-    if idx.size and (idx.min() < 0 or idx.max() >= size):
+    if idx.size and not every(cnp.logical_and(idx >= 0, idx < size)):
         raise IndexError(f"{name}: an index is outside the output of size {out}")
     rows = int(np.prod(lead))
     flat = cnp.reshape(x, (rows, -1))
-    where = (np.arange(rows)[:, None], idx.reshape(rows, -1))
+    where = (np.arange(rows)[:, None], cnp.reshape(cnp.astype(idx, np.int64), (rows, -1)))
     zeros = cnp.zeros((rows, size), dtype=x.dtype)
     # PyTorch's: the values written (where overlapping windows chose one position twice, it
     # holds their equal maximum), each input's gradient read back from its position (the
