@@ -472,3 +472,25 @@ def test_poisson_entropy_near_scipy_and_its_derivative_by_differences():
     for m in (0.5, 3.3, 50.3, 300.3):  # off the counts where the summed range grows
         fd = (poisson.entropy(m + h) - poisson.entropy(m - h)) / (2 * h)
         np.testing.assert_allclose(cr.grad(poisson.entropy)(m), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
+def test_log_tails_have_the_derivative_pdf_over_cdf(name):
+    """d/dx logcdf = pdf / cdf and d/dx logsf = -pdf / sf, SciPy's values the oracle, far
+    into both tails, in both modes: a branch of a ``where`` not taken there (log of an
+    underflowed tail) must not send nan into the gradient."""
+    module, shapes = LOCATION_SCALE[name]
+    dist = getattr(st, name)
+    for fn, sign, denominator in [("logcdf", 1.0, dist.logcdf), ("logsf", -1.0, dist.logsf)]:
+        if fn not in module.__all__:
+            continue
+        for x in [-1e3, -40.0, -12.0, -3.0, 0.7, 3.0, 12.0, 40.0, 1e3]:
+            with np.errstate(all="ignore"):  # SciPy's own overflow in the far tails
+                logpdf, logtail = dist.logpdf(x, *shapes), denominator(x, *shapes)
+            if not (np.isfinite(logpdf) and np.isfinite(logtail)) or abs(logpdf) > 1e6:
+                continue  # (beyond 1e6 the oracle's difference of logs has lost its digits)
+            want = sign * np.exp(logpdf - logtail)
+            f = lambda v, fn=fn: getattr(module, fn)(v, *shapes)  # noqa: E731
+            got = cr.grad(f)(x)
+            assert np.isclose(got, want, rtol=1e-7, atol=1e-300), (fn, x, got, want)
+            assert np.isclose(cr.jvp(f, (x,), (1.0,))[1], want, rtol=1e-7, atol=1e-300), (fn, x)

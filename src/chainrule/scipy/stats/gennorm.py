@@ -26,8 +26,11 @@ def _cdf(z, beta):
 
 
 def _logcdf(z, beta):
-    tail = _tail(z, beta)
-    return cnp.where(z < 0, cnp.log(tail), cnp.log1p(-tail))
+    # each branch sees only its own side's tail: log(0) far on the right would send nan
+    # through the zero cotangent of the branch not taken
+    left = z < 0
+    return cnp.where(left, cnp.log(_tail(cnp.where(left, z, -1.0), beta)),
+                     cnp.log1p(-_tail(cnp.where(left, 1.0, z), beta)))
 
 
 STANDARD = Standard(lambda z, beta: cnp.log(beta) - LOG2 - gammaln(cnp.divide(1.0, beta)) - cnp.abs(z) ** beta,

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.scipy.reexport import fallback
+from chainrule.scipy.stats._common import log1m_exp
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 
-
-def _logsf(z):
-    log_cdf = -cnp.exp(-z)  # log(1 - cdf), accurate where cdf is small and where not
-    return cnp.where(log_cdf < -0.693, cnp.log1p(-cnp.exp(log_cdf)), cnp.log(-cnp.expm1(log_cdf)))
-
-
 STANDARD = Standard(lambda z: -(z + cnp.exp(-z)), cdf=lambda z: cnp.exp(-cnp.exp(-z)),
                     logcdf=lambda z: -cnp.exp(-z), sf=lambda z: -cnp.expm1(-cnp.exp(-z)),
-                    logsf=_logsf, ppf=lambda q: -cnp.log(-cnp.log(q)), isf=lambda q: -cnp.log(-cnp.log1p(-q)))
+                    logsf=lambda z: log1m_exp(-cnp.exp(-z)),
+                    ppf=lambda q: -cnp.log(-cnp.log(q)), isf=lambda q: -cnp.log(-cnp.log1p(-q)))
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 
 # rvs, mean, fit, ... and the functions without rules here: scipy.stats.gumbel_r's own
