@@ -98,8 +98,8 @@ CASES = {
                         (UNIT if fn == "ppf" else (1.5, 4), SHAPE, (-0.2, 0.2), (0.5, 1.2)))
        for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf")},
     **{f"uniform.{fn}": (getattr(uniform_distribution, fn), getattr(st.uniform, fn),
-                         (UNIT if fn == "ppf" else (0.35, 0.6), LOC, (1.0, 2.0)))
-       for fn in ("logpdf", "pdf", "cdf", "ppf")},
+                         (UNIT if fn in ("ppf", "isf") else (0.35, 0.6), LOC, (1.0, 2.0)))
+       for fn in ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf")},
     **{f"{d}.{fn}": (lambda p, m=m, fn=fn, k=k: getattr(m, fn)(k, p),
                      lambda p, d=d, fn=fn, k=k: getattr(getattr(st, d), fn)(k, p), (UNIT,))
        for d, m, k in (("bernoulli", bernoulli, np.array([0.0, 1.0, 1.0, 0.0])),
