@@ -312,3 +312,23 @@ def test_grid_sample_under_vmap_as_torch_func(mode, padding_mode, in_dims, one_t
         results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors), *slopes(*tensors))])
     for got, want in zip(results[1], results[0], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("in_dims", [(None, None, 0), (0, None, 0), (None, 0, 0), (0, 0, None)])
+def test_linear_with_the_bias_alone_batched_as_torch_func(in_dims, one_torch_thread):
+    """Biases of an ensemble over one shared weight: the product, which has no batch axis
+    then, was added to the batch of biases as if it had one (a broadcasting ValueError)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    arrays = (rng.normal(size=(3, 4, 5)), rng.normal(size=(3, 2, 5)), rng.normal(size=(3, 2)))
+    args = [a if d == 0 else a[0] for a, d in zip(arrays, in_dims, strict=True)]
+    results = []
+    for lib in (torch, cr):
+        def f(x, w, b, F=lib.nn.functional):
+            return F.linear(x, w, b)
+
+        tensors = [lib.tensor(a) for a in args]
+        slopes = lib.func.vmap(lib.func.grad(lambda *a: (f(*a) ** 2).sum(), argnums=(0, 1, 2)), in_dims=in_dims)
+        results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors), *slopes(*tensors))])
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)

@@ -594,10 +594,14 @@ def _split_off(y, size, axis=0):
 def _batch_linear(prim, batched, x, w, b=None):
     if not batching.any_batched(batched[1:]):
         return prim(x, w, b)  # the usual case: examples are more leading axes of x
-    out = batching.matmul(cnp.matmul, batched[:2], x, cnp.swapaxes(w, -1, -2))
+    product_batched = batched[0] or batched[1]
+    if product_batched:
+        out = batching.matmul(cnp.matmul, batched[:2], x, cnp.swapaxes(w, -1, -2))
+    else:  # the bias alone differs between the examples: the product has no batch axis
+        out = prim(x, w)
     if b is None:
         return out
-    return out + (batching.lift(b, len(out.shape) - 2) if batched[2] else b)
+    return out + (batching.lift(b, len(out.shape) - 1 - product_batched) if batched[2] else b)
 
 
 def _batch_conv_product(prim, batched, w, cols, b=None):
