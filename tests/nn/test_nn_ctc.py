@@ -83,3 +83,43 @@ def test_a_target_label_out_of_range_is_refused_by_name():
         F.ctc_loss(np.zeros((4, 1, 6)), np.array([[2, 9]]), [4], [2])
     with pytest.raises(RuntimeError, match="target label -2 is out of range"):
         F.ctc_loss(np.zeros((4, 2, 6)), np.array([1, -2, 3]), [4, 4], [1, 2])
+    with pytest.raises(RuntimeError, match="target label 9 is out of range for 6 classes"):  # in one example
+        cr.vmap(lambda t: F.ctc_loss(np.zeros((4, 1, 6)), t, [4], [2]))(np.array([[[2, 3]], [[2, 9]]]))
+    with pytest.raises(RuntimeError, match="input_lengths to have value at most 4, but got value 5"):
+        cr.vmap(lambda il: F.ctc_loss(np.zeros((4, 1, 6)), np.array([[2, 3]]), il, [2]))(np.array([[4], [5]]))
+
+
+def _example(case: str, order):
+    """CASES[case] with its sequences in another ``order`` (the concatenated targets too)."""
+    targets, il, tl = CASES[case]
+    il, tl = np.array(il)[order], np.array(tl)[order]
+    if targets.ndim == 2:
+        return targets[order], il, tl
+    pieces = np.split(targets, np.cumsum(CASES[case][2])[:-1])
+    return np.concatenate([pieces[k] for k in order]), il, tl
+
+
+@pytest.mark.parametrize("case", ["padded", "concatenated", "impossible", "empty_target"])
+@pytest.mark.parametrize("in_axes", [(0, 0, 0, 0), (0, None, None, None), (None, 0, 0, 0)])
+def test_ctc_loss_under_vmap_is_the_loop_with_torch_s_gradients(case, in_axes):
+    """Examples of a vmap, each a batch of sequences with its own targets and lengths (which
+    raised BatchedValueError): the losses of the stacked loop, the per-example gradients
+    torch's (torch.func.vmap itself refuses lengths that differ between the examples)."""
+    rng = np.random.default_rng(3)
+    xs = rng.standard_normal((3, 6, 3, 5))
+    labels = [np.stack(a) for a in zip(*(_example(case, o) for o in ([0, 1, 2], [2, 0, 1], [1, 2, 0])), strict=True)]
+    args = [a if d == 0 else a[0] for a, d in zip((xs, *labels), in_axes, strict=True)]
+    examples = [[a[b] if d == 0 else a for a, d in zip(args, in_axes, strict=True)] for b in range(3)]
+
+    def ours(x, t, il, tl):
+        return F.ctc_loss(F.log_softmax(x, -1), t, il, tl, reduction="mean", zero_infinity=True)
+
+    def theirs(x, t, il, tl):
+        return torch.nn.functional.ctc_loss(x.log_softmax(-1), t, il, tl, reduction="mean", zero_infinity=True)
+
+    want = [theirs(*map(torch.tensor, e)) for e in examples]
+    np.testing.assert_allclose(cr.vmap(ours, in_axes)(*args), np.stack([ours(*e) for e in examples]), rtol=1e-13)
+    np.testing.assert_allclose(cr.vmap(ours, in_axes)(*args), torch.stack(want).numpy(), **TOL)
+    slopes = np.stack([torch.func.grad(theirs)(*map(torch.tensor, e)).numpy() for e in examples])
+    np.testing.assert_allclose(cr.vmap(cr.grad(ours), in_axes)(*args), slopes, **TOL)
+    np.testing.assert_allclose(cr.jit(cr.vmap(cr.grad(ours), in_axes))(*args), slopes, **TOL)

@@ -9,6 +9,11 @@ The gradient is PyTorch's: of the log-probabilities ``lp``, exp(lp) − exp(log 
 cancels; on log-probabilities that do not sum to one, PyTorch's value, not the plain
 derivative), zero past each input's length; infinite losses (no alignment fits) and their
 gradients are zeroed with ``zero_infinity``.
+
+The recursion is one primitive, ``ctc_forward`` (the losses and α), its gradient another,
+``ctc_gradient``; under ``vmap`` the examples' sequences are more sequences of the batch
+(N), so a batch of examples is one recursion, whose targets and lengths may differ
+between the examples.
 """
 
 from __future__ import annotations
@@ -16,16 +21,30 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import TensorError
+from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
-from chainrule.transforms.custom import custom_vjp
+from chainrule.nn._ops import merge_batch, split_batch
+from chainrule.numpy import batching
+from chainrule.numpy.nondiff import every, whole_batch
 
 __all__ = ["ctc_loss"]
 
 
-def _lengths(lengths, n: int, name: str) -> np.ndarray:
-    out = np.asarray(plain(lengths)).reshape(-1).astype(np.int64)
-    if out.shape != (n,):
+def _labels(v):
+    """Integer arguments (targets, lengths) as int64, a batch of vmap kept as one."""
+    v = undifferentiated(v)
+    return cnp.astype(v, np.int64) if isinstance(v, Tensor) else np.asarray(v).astype(np.int64)
+
+
+def _values(v) -> np.ndarray:
+    """Every example's values of ``v`` (under vmap, the whole batch), for checks and sizes."""
+    return np.asarray(plain(whole_batch(v)))
+
+
+def _lengths(lengths, n: int, name: str):
+    out = cnp.reshape(_labels(lengths), (-1,))
+    if tuple(out.shape) != (n,):
         raise RuntimeError(f"{name} must be of size batch_size")
     return out
 
@@ -48,12 +67,13 @@ def _logsumexp3(a, b, c):
 
 
 class _Alignment:
-    """The extended labels of a batch and their α recursion."""
+    """The extended labels of a batch and their α recursion; ``targets`` (N, S) padded
+    (S, not the lengths, sets the number of states: the same for every example of a vmap)."""
 
     def __init__(self, lp, targets, in_len, tgt_len, blank):
         self.t, self.n, self.c = lp.shape
         self.in_len, self.tgt_len, self.blank = in_len, tgt_len, blank
-        s = int(tgt_len.max()) if tgt_len.size else 0
+        s = targets.shape[1]
         ext = np.full((self.n, 2 * s + 1), blank, dtype=np.int64)
         ext[:, 1::2] = targets[:, :s] if s else ext[:, 1::2]
         self.ext, self.ext_len = ext, 2 * tgt_len + 1
@@ -71,11 +91,16 @@ class _Alignment:
             prev = a[t - 1]
             step = _logsumexp3(prev, _shift(prev, 1), np.where(self.skip, _shift(prev, 2), -np.inf)) + self.lpe[t]
             a[t] = np.where(self.valid, step, -np.inf)
+        return a
+
+    def nll(self, a):
+        """Each sequence's loss from its α: −log of the paths that end in the last label or
+        the blank after it at its last frame."""
         rows = np.arange(self.n)
         last = a[np.maximum(self.in_len - 1, 0), rows]
         end = last[rows, self.ext_len - 1]
         before = np.where(self.ext_len > 1, last[rows, np.maximum(self.ext_len - 2, 0)], -np.inf)
-        return a, -np.logaddexp(end, before)
+        return -np.logaddexp(end, before)
 
     def beta(self):
         b = np.full(self.lpe.shape, -np.inf, dtype=self.lpe.dtype)
@@ -92,7 +117,16 @@ class _Alignment:
         return b
 
 
-def _ctc_gradient(lp, al: _Alignment, alpha, nll, zero_infinity: bool):
+def _forward(lp, targets, in_len, tgt_len, blank: int = 0, zero_infinity: bool = False):
+    al = _Alignment(lp, targets, in_len, tgt_len, blank)
+    alpha = al.alpha()
+    nll = al.nll(alpha)
+    return (np.where(np.isinf(nll), 0.0, nll) if zero_infinity else nll).astype(lp.dtype), alpha
+
+
+def _gradient(lp, targets, in_len, tgt_len, alpha, blank: int = 0, zero_infinity: bool = False):
+    al = _Alignment(lp, targets, in_len, tgt_len, blank)
+    nll = al.nll(alpha)
     ab = alpha + al.beta()
     lcab = np.full(lp.shape, -np.inf, dtype=lp.dtype)
     rows = np.arange(al.n)
@@ -104,7 +138,46 @@ def _ctc_gradient(lp, al: _Alignment, alpha, nll, zero_infinity: bool):
     grad[np.arange(al.t)[:, None] >= al.in_len[None, :]] = 0.0
     if zero_infinity:
         grad[:, np.isinf(nll)] = 0.0
-    return grad
+    return grad.astype(lp.dtype, copy=False)
+
+
+ctc_forward = Primitive(_forward, name="ctc_forward", multiple_outputs=True)
+"""ctc_forward(lp (T, N, C), targets (N, S) padded, input_lengths (N,), target_lengths (N,),
+blank=0, zero_infinity=False) -> (losses (N,), α (T, N, 2S + 1))."""
+ctc_gradient = Primitive(_gradient, name="ctc_gradient")
+"""ctc_gradient(lp, targets, input_lengths, target_lengths, α, blank, zero_infinity): the
+gradient (T, N, C) of the losses' sum with respect to ``lp`` (PyTorch's; see above)."""
+
+
+def _forward_vjp(g, ans, argnums, lp, targets, in_len, tgt_len, blank=0, zero_infinity=False):
+    # α is the backward pass's residual, no result of the loss: it takes no cotangent
+    if g[0] is None:
+        return None, None, None, None
+    grad = ctc_gradient(lp, targets, in_len, tgt_len, ans[1], blank=blank, zero_infinity=zero_infinity)
+    return grad * cnp.reshape(g[0], (1, -1, 1)), None, None, None
+
+
+def_joint_vjp(ctc_forward, _forward_vjp)
+
+
+# -- batching for vmap: the examples' sequences are more sequences of the batch ---------------
+def _batch_forward(prim, batched, lp, targets, in_len, tgt_len, **kwargs):
+    size = batching.batch_size((lp, targets, in_len, tgt_len), batched)
+    losses, alpha = prim(merge_batch(lp, batched[0], size, 1), merge_batch(targets, batched[1], size),
+                         merge_batch(in_len, batched[2], size), merge_batch(tgt_len, batched[3], size), **kwargs)
+    return split_batch(losses, size), split_batch(alpha, size, 1)
+
+
+def _batch_gradient(prim, batched, lp, targets, in_len, tgt_len, alpha, **kwargs):
+    size = batching.batch_size((lp, targets, in_len, tgt_len, alpha), batched)
+    grad = prim(merge_batch(lp, batched[0], size, 1), merge_batch(targets, batched[1], size),
+                merge_batch(in_len, batched[2], size), merge_batch(tgt_len, batched[3], size),
+                merge_batch(alpha, batched[4], size, 1), **kwargs)
+    return split_batch(grad, size, 1)
+
+
+def_batch(_batch_forward, ctc_forward)
+def_batch(_batch_gradient, ctc_gradient)
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction: str = "mean",
@@ -132,50 +205,41 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
         raise RuntimeError("blank must be in label range")
     in_len = _lengths(input_lengths, n, "input_lengths")
     tgt_len = _lengths(target_lengths, n, "target_lengths")
-    tg = np.asarray(plain(targets)).astype(np.int64)
+    tg = _labels(targets)
     if unbatched:
-        tg = tg.reshape(1, -1)
-    if in_len.size and in_len.max() > t_max:
-        raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got value {in_len.max()} "
+        tg = cnp.reshape(tg, (1, -1))
+    # under vmap, the lengths and targets of every example: the padded width is the longest
+    # target of them all, one number of states for the whole batch
+    lengths, target_lengths = _values(in_len), _values(tgt_len)
+    if lengths.size and lengths.max() > t_max:
+        raise RuntimeError(f"Expected input_lengths to have value at most {t_max}, but got value {lengths.max()} "
                            "(while checking arguments for ctc_loss)")
+    s = int(target_lengths.max()) if target_lengths.size else 0
     if tg.ndim == 1:  # the sequences concatenated
-        if tg.size < tgt_len.sum():
-            raise RuntimeError(f"Expected tensor to have size at least {tgt_len.sum()} at dimension 0, but got "
+        total = int(np.max(np.sum(target_lengths.reshape(-1, n), axis=1), initial=0))
+        if tg.size < total:
+            raise RuntimeError(f"Expected tensor to have size at least {total} at dimension 0, but got "
                                f"size {tg.size} for argument #2 'targets' (while checking arguments for ctc_loss)")
-        s = int(tgt_len.max()) if n else 0
-        padded = np.full((n, s), blank, dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
-        for i in range(n):
-            padded[i, :tgt_len[i]] = tg[starts[i]:starts[i] + tgt_len[i]]
-        tg = padded
-    elif tgt_len.size and tgt_len.max() > tg.shape[1]:
-        raise RuntimeError(f"Expected tensor to have size at least {tgt_len.max()} at dimension 1, but got size "
-                           f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for ctc_loss)")
+        starts = cnp.cumsum(tgt_len) - tgt_len
+        within = np.arange(s) < cnp.reshape(tgt_len, (-1, 1))
+        tg = cnp.take(tg, cnp.where(within, cnp.reshape(starts, (-1, 1)) + np.arange(s), 0)) if tg.size else \
+            cnp.zeros((n, s), np.int64)
+    else:
+        if s > tg.shape[1]:
+            raise RuntimeError(f"Expected tensor to have size at least {s} at dimension 1, but got size "
+                               f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for ctc_loss)")
+        tg = tg[:, :s]
+        within = np.arange(s) < cnp.reshape(tgt_len, (-1, 1))
     # the labels past each target's length are padding, never read (any value, as in PyTorch)
-    within = np.arange(tg.shape[1])[None, :] < tgt_len[:, None]
-    tg = np.where(within, tg, blank)
-    if tg.size and (tg.min() < 0 or tg.max() >= c):
-        bad = int(tg.min()) if tg.min() < 0 else int(tg.max())
+    tg = cnp.where(within, tg, blank)
+    if tg.size and not every(cnp.logical_and(tg >= 0, tg < c)):
+        labels = _values(tg)
+        bad = int(labels.min()) if labels.min() < 0 else int(labels.max())
         raise RuntimeError(f"ctc_loss: target label {bad} is out of range for {c} classes (0 to {c - 1}); labels "
                            f"past a target's length are padding and may hold any value")
-
-    def forward(lp):
-        lp = np.asarray(plain(lp))
-        al = _Alignment(lp, tg, in_len, tgt_len, blank)
-        alpha, nll = al.alpha()
-        out = np.where(np.isinf(nll), 0.0, nll).astype(lp.dtype) if zero_infinity else nll.astype(lp.dtype)
-        return out, (lp, al, alpha, nll)
-
-    @custom_vjp
-    def nll_of(lp):
-        return forward(lp)[0]
-
-    nll_of.defvjp(forward, lambda res, g: (
-        (_ctc_gradient(res[0], res[1], res[2], res[3], zero_infinity) * np.asarray(plain(g))[None, :, None])
-        .astype(res[0].dtype),))
-    loss = nll_of(log_probs)
+    loss = ctc_forward(log_probs, tg, in_len, tgt_len, blank=blank, zero_infinity=zero_infinity)[0]
     if reduction == "mean":
-        return cnp.mean(loss / np.maximum(tgt_len, 1).astype(loss.dtype))
+        return cnp.mean(loss / cnp.astype(cnp.maximum(tgt_len, 1), loss.dtype))
     if reduction == "sum":
         return cnp.sum(loss)
     return cnp.reshape(loss, ()) if unbatched else loss

@@ -42,6 +42,8 @@ __all__ = [
     "safe_softmax",
     "log_softmax",
     "take_class",
+    "merge_batch",
+    "split_batch",
     "put_class",
     "unfold",
     "fold",
@@ -580,12 +582,18 @@ def_jvps(max_pool, lambda t, ans, x, geom: take_windows(t, _argmax_windows(x, an
 # -- batching rules for vmap ---------------------------------------------------------------------
 # The window and class operations take a leading sample axis N already: the batch of vmap is
 # merged into it, (B, N, ...) -> (B·N, ...), and split off the result again.
-def _merged(x, b, size):
+def merge_batch(x, b, size: int, axis: int = 0):
+    """``x`` with the batch of vmap (``b``: whether it has one; broadcast along it if not)
+    merged into an example's ``axis``: more samples of a function that takes a batch."""
     x = batching.with_batch(x, b, size)
-    return cnp.reshape(x, (-1, *x.shape[2:]))
+    if axis:
+        x = cnp.moveaxis(x, 0, axis)
+    shape = x.shape
+    return cnp.reshape(x, (*shape[:axis], -1, *shape[axis + 2:]))
 
 
-def _split_off(y, size, axis=0):
+def split_batch(y, size: int, axis: int = 0):
+    """The inverse of :func:`merge_batch`: the batch of ``size`` split off ``axis``, in front."""
     shape = y.shape
     y = cnp.reshape(y, (*shape[:axis], size, shape[axis] // size, *shape[axis + 1:]))
     return cnp.moveaxis(y, axis, 0) if axis else y
@@ -619,20 +627,20 @@ def _batch_channels_first(prim, batched, out, shape):
 
 def _batch_class(prim, batched, x, target):
     size = batching.batch_size((x, target), batched)
-    return _split_off(prim(_merged(x, batched[0], size), _merged(target, batched[1], size)), size)
+    return split_batch(prim(merge_batch(x, batched[0], size), merge_batch(target, batched[1], size)), size)
 
 
 def _batch_put_class(prim, batched, g, target, shape):
     size = batching.batch_size((g, target), batched)
     merged = (size * shape[0], *shape[1:])
-    return _split_off(prim(_merged(g, batched[0], size), _merged(target, batched[1], size), merged),
+    return split_batch(prim(merge_batch(g, batched[0], size), merge_batch(target, batched[1], size), merged),
                       size)
 
 
 def _batch_windows(prim, batched, x, geom, layout="pool"):
     size = x.shape[0]
-    ans = prim(_merged(x, True, size), geom, layout)
-    return _split_off(ans, size, 1 if layout == "pool" else 2)
+    ans = prim(merge_batch(x, True, size), geom, layout)
+    return split_batch(ans, size, 1 if layout == "pool" else 2)
 
 
 def _batch_fold(prim, batched, cols, shape, geom, layout="pool"):
@@ -640,29 +648,29 @@ def _batch_fold(prim, batched, cols, shape, geom, layout="pool"):
     axis = 1 if layout == "pool" else 2
     cols = cnp.moveaxis(cols, 0, axis)
     cols = cnp.reshape(cols, (*cols.shape[:axis], -1, *cols.shape[axis + 2:]))
-    return _split_off(prim(cols, (size * shape[0], *shape[1:]), geom, layout), size)
+    return split_batch(prim(cols, (size * shape[0], *shape[1:]), geom, layout), size)
 
 
 def _batch_max_pool(prim, batched, x, geom):
-    return _split_off(prim(_merged(x, True, x.shape[0]), geom), x.shape[0])
+    return split_batch(prim(merge_batch(x, True, x.shape[0]), geom), x.shape[0])
 
 
 def _batch_take_windows(prim, batched, x, idx, geom):
     size = batching.batch_size((x, idx), batched)
-    return _split_off(prim(_merged(x, batched[0], size), _merged(idx, batched[1], size), geom), size)
+    return split_batch(prim(merge_batch(x, batched[0], size), merge_batch(idx, batched[1], size), geom), size)
 
 
 def _batch_put_windows(prim, batched, g, idx, shape, geom):
     size = batching.batch_size((g, idx), batched)
     merged = (size * shape[0], *shape[1:])
-    return _split_off(
-        prim(_merged(g, batched[0], size), _merged(idx, batched[1], size), merged, geom), size)
+    return split_batch(
+        prim(merge_batch(g, batched[0], size), merge_batch(idx, batched[1], size), merged, geom), size)
 
 
 def _batch_argmax_windows(trace, fun, batched, x, ans, geom):
     size = trace.size
-    idx = trace.call_below(fun, _merged(x, batched[0], size), _merged(ans, batched[1], size), geom)
-    return _split_off(idx, size)
+    idx = trace.call_below(fun, merge_batch(x, batched[0], size), merge_batch(ans, batched[1], size), geom)
+    return split_batch(idx, size)
 
 
 def_batch(batching.elementwise, leaky_relu, softplus, silu, elu, erf, gelu, gelu_tanh)
