@@ -201,6 +201,15 @@ def test_set_default_dtype_for_parameters_and_python_float_tensors():
     lambda lib: lib.full((2,), 1j), lambda lib: lib.full((1, 2), 2 + 1j, requires_grad=True),
     lambda lib: lib.tensor(np.float64(1.5)), lambda lib: lib.tensor([np.float64(1.5), np.float64(2)]),
     lambda lib: lib.tensor(np.complex128(1j)), lambda lib: lib.tensor(np.float32(1.5)),
+    # NumPy values among Python numbers: promoted by kind, as PyTorch's, not widened by NumPy
+    lambda lib: lib.tensor([[1.0], [np.float64(2)]]), lambda lib: lib.tensor([1, np.float32(2)]),
+    lambda lib: lib.tensor([np.float16(1), 2]), lambda lib: lib.tensor([np.float32(1.5), 2.0]),
+    lambda lib: lib.tensor([1.0, np.int64(2)]), lambda lib: lib.tensor([np.int64(1), np.float32(2.5)]),
+    lambda lib: lib.tensor([np.uint8(1), np.int8(-2)]), lambda lib: lib.tensor([True, np.uint8(3)]),
+    lambda lib: lib.tensor([np.complex64(1j), np.float64(2)]), lambda lib: lib.tensor([1j, np.float32(2)]),
+    lambda lib: lib.tensor([np.array([1.0, 2], np.float32), [3, 4.5]]),
+    lambda lib: lib.as_tensor([[np.float32(1), 2], [3, 4.0]]),
+    lambda lib: lib.tensor([]), lambda lib: lib.tensor([[], []]),
 ])
 def test_python_complex_numbers_take_the_default_dtypes_complex_and_numpy_scalars_keep_theirs(default, make):
     # as PyTorch's: complex64 under a float32 default (a full of 1j was float, its imaginary

@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = ["as_dtype", "wrapped_int",
            "check_cpu", "to_arguments", "type_name", "set_default_dtype", "get_default_dtype",
-           "default_float_dtype", "default_complex_dtype"]
+           "default_float_dtype", "default_complex_dtype", "sequence_dtype"]
 
 # PyTorch's legacy tensor type names (``x.type()``, ``x.type('torch.LongTensor')``)
 _TYPE_NAMES = {
@@ -183,6 +183,70 @@ def default_complex_dtype() -> np.dtype:
     dtype('complex128')
     """
     return np.result_type(default_float_dtype(), np.complex64)
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _leaf_types(data, types: set, arrays: list) -> None:
+    """The types of the numbers in the nested lists and tuples ``data`` into ``types``,
+    its ndarrays into ``arrays`` (read a list at a time, in C: a million floats take
+    milliseconds)."""
+    kinds = set(map(type, data))
+    if list in kinds or tuple in kinds or any(issubclass(k, np.ndarray) for k in kinds):
+        for item in data:
+            if item.__class__ is list or item.__class__ is tuple:
+                _leaf_types(item, types, arrays)
+            elif isinstance(item, np.ndarray):
+                arrays.append(item)
+        kinds = {k for k in kinds if k is not list and k is not tuple and not issubclass(k, np.ndarray)}
+    types |= kinds
+
+
+def _dtype_of_type(kind: type) -> np.dtype | None:
+    """The dtype PyTorch gives a number of type ``kind`` in a list (None: not a number)."""
+    if issubclass(kind, np.generic):  # (first: np.float64 is a float, np.bool_ no bool)
+        return np.dtype(kind)
+    if issubclass(kind, bool):  # (before int: a bool is one)
+        return np.dtype(bool)
+    if issubclass(kind, int):
+        return np.dtype(np.int64)
+    if issubclass(kind, float):
+        return default_float_dtype()
+    if issubclass(kind, complex):
+        return default_complex_dtype()
+    return None  # a Tensor, a string, another library's array: NumPy's conversion decides
+
+
+def sequence_dtype(data) -> np.dtype | None:
+    """PyTorch's dtype for ``tensor(data)``, ``data`` a list or tuple holding NumPy scalars
+    or arrays: theirs and the Python numbers' (the default float for a float) promoted by
+    kind first, as ``torch.tensor`` does, where NumPy would widen by value (an int64 with a
+    float32 is float64 in NumPy, float32 in PyTorch; ``[1.0, np.float64(2)]`` under a
+    float32 default is float64 in PyTorch). None where NumPy's inference stands: no NumPy
+    value inside, or something other than numbers.
+
+    >>> sequence_dtype([1, np.float32(2)]), sequence_dtype([np.float16(1), 2]), sequence_dtype([1.0, 2.0])
+    (dtype('float32'), dtype('float16'), None)
+    """
+    if not isinstance(data, list | tuple):
+        return None
+    types: set = set()
+    arrays: list = []
+    _leaf_types(data, types, arrays)
+    if not arrays and not any(issubclass(k, np.generic) for k in types):
+        return None
+    dtypes = [_dtype_of_type(k) for k in types] + [a.dtype for a in arrays]
+    if any(d is None or d.kind not in _KIND_RANK for d in dtypes):
+        return None
+    top = max(_KIND_RANK[d.kind] for d in dtypes)
+    # the widest of the highest kind; a complex one also as wide as the floats
+    floor = min(top, 2)
+    kept = [d for d in dtypes if _KIND_RANK[d.kind] >= floor]
+    result = kept[0]
+    for d in kept[1:]:
+        result = np.promote_types(result, d)
+    return result
 
 
 def wrapped_int(value, dtype) -> int | None:

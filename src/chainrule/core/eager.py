@@ -29,6 +29,7 @@ from chainrule.core.dtypes import (
     default_complex_dtype,
     default_float_dtype,
     get_default_dtype,
+    sequence_dtype,
     set_default_dtype,
     wrapped_int,
 )
@@ -76,13 +77,14 @@ __all__ = [
     "zero_grad_in_place", "overlaps", "overlap_error", "count_write",
 ]
 
-def _holds_python_float(data) -> bool:
+def _takes_default_dtype(data) -> bool:
     """Whether ``data`` (nested lists, tuples) holds a Python float or complex number (a
-    NumPy scalar, np.float64 a subclass of float, keeps its dtype, as in PyTorch)."""
+    NumPy scalar, np.float64 a subclass of float, keeps its dtype, as in PyTorch), or no
+    number at all (``[]``, ``[[], []]``: PyTorch's default dtype too)."""
     if isinstance(data, float | complex):
         return not isinstance(data, np.generic)
     if isinstance(data, list | tuple):
-        return any(_holds_python_float(v) for v in data)
+        return not data or any(_takes_default_dtype(v) for v in data)
     return False
 
 
@@ -123,7 +125,9 @@ def _values_of(data):
 
 def _new_tensor(value, requires_grad: bool, dtype) -> Tensor:
     given = type(value).__name__
-    if dtype is None and _DEFAULT_DTYPE[0] is not None and _holds_python_float(value):
+    if dtype is None:
+        dtype = sequence_dtype(value)
+    if dtype is None and _DEFAULT_DTYPE[0] is not None and _takes_default_dtype(value):
         value = np.array(value)
         if value.dtype.kind == "f":
             value = value.astype(_DEFAULT_DTYPE[0])
