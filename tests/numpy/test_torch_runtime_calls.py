@@ -56,7 +56,7 @@ def test_rng_state_round_trips_and_survives_a_model_file(tmp_path):
     cr.manual_seed(123)
     assert cr.initial_seed() == 123
     state = cr.get_rng_state()
-    assert state.dtype == np.uint8 and state.shape == (40,) and not state.requires_grad
+    assert state.dtype == np.uint8 and state.shape == (48,) and not state.requires_grad
     first = cr.randn(5).tolist()
     cr.save({"rng": state}, tmp_path / "ck.safetensors")
     cr.randn(7)
@@ -73,8 +73,30 @@ def test_rng_state_round_trips_and_survives_a_model_file(tmp_path):
     assert cr.rand(3).tolist() == a
     new = cr.seed()
     assert cr.initial_seed() == new
-    with pytest.raises(ValueError, match="40 bytes"):
+    with pytest.raises(ValueError, match="48 bytes"):
         cr.set_rng_state(np.zeros(8, np.uint8))
+
+
+@pytest.mark.parametrize("lib", ["chainrule", "torch"])
+def test_restoring_a_state_restores_the_initial_seed(lib):
+    """As PyTorch's: the seed a state was saved under comes back with it, for the global
+    generator and a Generator; an older 40-byte state of ours restores the draws alone."""
+    m = pytest.importorskip(lib)
+    m.manual_seed(5)
+    state = m.get_rng_state()
+    a = m.rand(3).tolist()
+    m.manual_seed(7)
+    m.set_rng_state(state)
+    assert m.initial_seed() == 5 and m.rand(3).tolist() == a
+    g = m.Generator().manual_seed(3)
+    saved = g.get_state()
+    b = m.rand(2, generator=g).tolist()
+    g.manual_seed(9)
+    assert g.set_state(saved) is g and g.initial_seed() == 3 and m.rand(2, generator=g).tolist() == b
+    if lib == "chainrule":
+        m.manual_seed(11)
+        m.set_rng_state(state.numpy()[:40])
+        assert m.initial_seed() == 11 and m.rand(3).tolist() == a
 
 
 def test_size_is_a_tuple_of_ints_and_shapes_count_as_one():

@@ -72,13 +72,16 @@ def seed() -> int:
 
 
 # PCG64's state as bytes (PyTorch's get_rng_state is a uint8 tensor): the 128-bit state
-# and increment, then whether a 32-bit half is buffered, and that half
-_STATE_BYTES = 40
+# and increment, whether a 32-bit half is buffered, and that half; then the initial seed
+# (modulo 2**64), which PyTorch's state also restores. A state of the first 40 bytes
+# alone (saved before the seed was kept) restores the generator and leaves the seed.
+_STATE_BYTES = 48
+_GENERATOR_BYTES = 40
 
 
 @global_setting(key=lambda: _GENERATOR.bit_generator.state)
 def get_rng_state() -> Tensor:
-    """The global generator's state as 40 bytes (a uint8 Tensor), which
+    """The global generator's state and initial seed as 48 bytes (a uint8 Tensor), which
     :func:`set_rng_state` restores: PyTorch's ``torch.get_rng_state()``, savable in a
     checkpoint as any array.
 
@@ -87,30 +90,34 @@ def get_rng_state() -> Tensor:
     >>> cr.set_rng_state(saved); a == cr.rand(2).tolist()
     True
     """
-    return generator_state(_GENERATOR)
+    return generator_state(_GENERATOR, _SEED[0])
 
 
 def set_rng_state(new_state) -> None:
-    """Restore the global generator from what :func:`get_rng_state` returned (an array
-    or Tensor of 40 bytes)."""
-    restore_generator(_GENERATOR, new_state, "set_rng_state")
+    """Restore the global generator and its initial seed from what :func:`get_rng_state`
+    returned (an array or Tensor of 48 bytes)."""
+    seed = restore_generator(_GENERATOR, new_state, "set_rng_state")
+    if seed is not None:
+        _SEED[0] = seed
 
 
-def generator_state(generator: np.random.Generator) -> Tensor:
-    """A PCG64 generator's state as the 40 bytes (a uint8 Tensor) that
-    :func:`restore_generator` restores."""
+def generator_state(generator: np.random.Generator, seed) -> Tensor:
+    """A PCG64 generator's state and its initial ``seed`` as the 48 bytes (a uint8 Tensor)
+    that :func:`restore_generator` restores."""
     state = generator.bit_generator.state
     inner = state["state"]
     raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
-           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little"))
+           + int(state["has_uint32"]).to_bytes(4, "little") + int(state["uinteger"]).to_bytes(4, "little")
+           + (int(seed) % 2**64 if isinstance(seed, int | np.integer) else 0).to_bytes(8, "little"))
     return Tensor(np.frombuffer(raw, dtype=np.uint8).copy(), EAGER)
 
 
-def restore_generator(generator: np.random.Generator, new_state, name: str) -> None:
-    """Set a PCG64 generator to the state :func:`generator_state` gave (``name``: the
-    caller's, for the error)."""
+def restore_generator(generator: np.random.Generator, new_state, name: str) -> int | None:
+    """Set a PCG64 generator to the state :func:`generator_state` gave and return the
+    initial seed it holds, None for a state saved without one (``name``: the caller's, for
+    the error)."""
     raw = np.asarray(getattr(new_state, "_value", new_state))
-    if raw.dtype != np.uint8 or raw.shape != (_STATE_BYTES,):
+    if raw.dtype != np.uint8 or raw.shape not in ((_STATE_BYTES,), (_GENERATOR_BYTES,)):
         raise ValueError(f"{name}: expected the {_STATE_BYTES} bytes (uint8) that get_rng_state / get_state return, "
                          f"got dtype {raw.dtype} and shape {raw.shape}")
     b = raw.tobytes()
@@ -120,6 +127,7 @@ def restore_generator(generator: np.random.Generator, new_state, name: str) -> N
         "has_uint32": int.from_bytes(b[32:36], "little"),
         "uinteger": int.from_bytes(b[36:40], "little"),
     }
+    return int.from_bytes(b[40:], "little") if len(b) == _STATE_BYTES else None
 
 
 def default_generator() -> np.random.Generator:

@@ -59,11 +59,14 @@ class Generator(np.random.Generator):
 
     def get_state(self) -> Tensor:
         """The generator's state, a uint8 Tensor that :meth:`set_state` restores."""
-        return generator_state(self)
+        return generator_state(self, self._seed)
 
     def set_state(self, new_state) -> Generator:
-        """Restore the state :meth:`get_state` returned; returns the generator, as PyTorch's."""
-        restore_generator(self, new_state, "Generator.set_state")
+        """Restore the state and initial seed :meth:`get_state` returned; returns the
+        generator, as PyTorch's."""
+        seed = restore_generator(self, new_state, "Generator.set_state")
+        if seed is not None:
+            self._seed = seed
         return self
 
 
