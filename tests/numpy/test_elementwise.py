@@ -395,6 +395,22 @@ def test_sinc_derivatives_near_zero_keep_their_digits():
             np.testing.assert_allclose(got, want, rtol=[2e-15, 2e-14, 1e-12][n - 1], atol=0)
 
 
+def test_sinc_higher_derivatives_at_zero_from_its_series():
+    """The series branch carries the derivatives docs/engine.md promises beyond the third:
+    the 2k-th at 0 (and within 1e-7 of it) is (-1)^k π^{2k} / (2k + 1), the odd ones 0 at 0,
+    through the 8th (forward over forward over ...)."""
+    x = np.array([0.0, 1e-9, -1e-7])
+    f = cnp.sinc
+    for n in range(1, 9):
+        f = (lambda g: lambda v: cr.jvp(g, (v,), (np.ones_like(v),))[1])(f)
+        got = f(x)
+        if n % 2:
+            assert got[0] == 0.0, n
+        else:
+            k = n // 2
+            np.testing.assert_allclose(got, (-1) ** k * np.pi ** (2 * k) / (2 * k + 1), rtol=1e-12, err_msg=str(n))
+
+
 def test_cbrt_second_derivative_at_zero_and_infinity():
     """-2/9 x^(-5/3): -inf at +0, +inf at -0, ∓0 at ±inf (it was NaN: 0 * inf)."""
     second = cr.elementwise_grad(cr.elementwise_grad(cnp.cbrt))
