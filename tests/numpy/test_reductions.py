@@ -464,6 +464,46 @@ def test_cumprod_derivatives_where_the_product_over_or_underflows(x):
         assert np.isfinite(ours[mode]).sum() >= known.sum()
 
 
+
+# runs of entries whose product over- or underflows (the last output of the first is 0.5
+# exactly, NumPy's cumprod is 0 from its second entry on), zeros and signs among them
+CUMPROD_RUNS = [[1e-200, 1e-200, 1e200, 1e200, 0.5], [1e-300, 0.0, 1e300, 1e-300, 1e300],
+                [-1e200, 1e200, -1e-200, 3.0, 1e-100], [1e308, 10.0, 1e-308, 2.0, 0.0]]
+
+
+def _cumprod_jacobian(x):
+    n = x.size
+    return np.array([[exact_float(np.delete(x[:k + 1], j)) if j <= k else 0.0 for j in range(n)] for k in range(n)])
+
+
+@pytest.mark.parametrize("x", CUMPROD_RUNS, ids=str)
+def test_cumprod_derivatives_are_the_products_of_the_others(x):
+    """d cumprod(x)_k / d x_j is the product of x_0 .. x_k but x_j, exactly rounded, in both
+    modes (the first row's last was [nan, nan, 5e-201, 5e-201, 1], not [5e199, 5e199, ...]);
+    along either axis of a 2-d array, under vmap, and to second order; float32 too."""
+    x = np.array(x)
+    jacobian = _cumprod_jacobian(x)
+    hessians = [np.array([[0.0 if i == j or max(i, j) > k else exact_float(np.delete(x[:k + 1], [i, j]))
+                           for j in range(x.size)] for i in range(x.size)]) for k in (4, 3)]
+    with np.errstate(all="ignore"):
+        for jac in (cr.jacrev, cr.jacfwd):
+            np.testing.assert_allclose(jac(cnp.cumprod)(x), jacobian, rtol=1e-15, atol=0)
+            np.testing.assert_allclose(jac(lambda a: cnp.cumprod(a, axis=0)[:, 1])(np.stack([x * 0 + 1, x], 1)),
+                                       np.stack([np.zeros_like(jacobian), jacobian], 2), rtol=1e-15, atol=0)
+            np.testing.assert_allclose(cr.vmap(jac(lambda a: cnp.cumprod(a, axis=-1)))(np.stack([x, x[::-1]])),
+                                       [jacobian, _cumprod_jacobian(x[::-1])], rtol=1e-15, atol=0)
+        for k, hessian in zip((4, 3), hessians, strict=True):
+            def output(a, k=k):
+                return cnp.cumprod(a)[k]
+
+            np.testing.assert_allclose(cr.hessian(output)(x), hessian, rtol=1e-15, atol=0)  # forward over reverse
+    x32 = np.array([1e-30, 1e-30, 1e30, 1e30, 0.5], np.float32)
+    for jac in (cr.jacrev, cr.jacfwd):
+        row = jac(cnp.cumprod)(x32)[4]
+        assert row.dtype == np.float32
+        np.testing.assert_allclose(row, [5e29, 5e29, 5e-31, 5e-31, 1.0], rtol=1e-6)
+
+
 # rows whose product NumPy's float loses on the way (left to right: 1e-200 * 1e-200 is 0)
 # though each entry's product of the others is a float; zeros among them
 PROD_HARD = [[1e-200, 1e-200, 1e200, 1e200, 0.5, 1.0], [1e-300, 1e-300, 3.0, 1.0, 1.0, 1.0],

@@ -199,13 +199,6 @@ def scan_cumprod(y, axis: int):
     return y
 
 
-def has_zero_or_inf(x) -> bool:
-    """Whether dividing a product by an entry of x loses its derivative (0/0, inf/inf; for
-    a cumulative product checked on the result, also a product that over- or underflowed)."""
-    v = undifferentiated(x)
-    return not every(cnp.isfinite(v) & cnp.not_equal(v, 0))
-
-
 # -- sum and mean ----------------------------------------------------------------------
 sum = reduction(np.sum)
 sum.fun = direct_reduction(np.sum, np.add, frozenset(("axis", "dtype", "keepdims")))
@@ -337,11 +330,12 @@ def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
 
 
 def times_partials(v, d, others):
-    """``v * d``; for products of the others, 0 where ``v`` is 0 though ``d`` is infinite
-    or NaN: a product of the others that overflows does not make the derivative along a
-    direction that leaves its entry alone (a column of ``jacfwd``) NaN."""
+    """``v * d``; for products of the others, 0 where ``v`` is 0 though ``d`` (or its
+    derivative, at the next order) is infinite or NaN: a product of the others that
+    overflows does not make the derivative along a direction that leaves its entry alone
+    (a column of ``jacfwd``) NaN."""
     vd = v * d
-    if not others or every(cnp.isfinite(undifferentiated(d))):
+    if not others:
         return vd
     return cnp.where(cnp.equal(undifferentiated(v), 0), 0, vd)
 
@@ -590,21 +584,73 @@ def cumsum_vjp(g, ans, x, axis=None, dtype=None, out=None):
     return undo_dtype(reshape_like(reverse_cumsum(g, cum_axis(x, axis)), x), x, dtype)
 
 
+def runs_fit(x, axis: int) -> tuple[bool, bool]:
+    """Whether every product of up to three runs of consecutive entries of ``x`` along
+    ``axis`` is a normal float (zeros, inf and NaN aside: they make their runs exactly 0,
+    inf or NaN), first of ``x``, then of its entries with their binary exponents taken out
+    (as :func:`exclusive_products` scales them). The derivatives of the scan, to second
+    order, are sums of such products. A run's product is 2 to the difference of two
+    cumulative sums of log2|x|, so none leaves the floats when their spread fits."""
+    v = cnp.abs(undifferentiated(x))
+    if not shape_of(v)[axis]:
+        return True, True
+    finite = cnp.logical_and(cnp.isfinite(v), cnp.not_equal(v, 0))
+    logs = cnp.where(finite, cnp.log2(cnp.where(finite, v, 1)), 0)
+    room = builtins.min(np.finfo(float_dtype(v)).maxexp, -np.finfo(float_dtype(v)).minexp) - 2
+
+    def spread_fits(logs):
+        runs = cnp.cumsum(logs, axis=axis)
+        spread = cnp.maximum(cnp.max(runs, axis=axis), 0) - cnp.minimum(cnp.min(runs, axis=axis), 0)
+        return every(spread * 3 < room)
+
+    return spread_fits(logs), spread_fits(logs - cnp.where(finite, _centred_exponents(v), 0))
+
+
+def cumprod_partials(xs, axis: int):
+    """∂cumprod(xs)_k/∂xs_j with k and j the last two axes (``axis`` moved last): row k
+    the product of the others among the first k + 1 entries, each row's binary exponents
+    summed apart (prod's :func:`exclusive_products`), 0 past them. n² entries: only for
+    products that the scan's partial products cannot hold."""
+    y = cnp.moveaxis(xs, axis, -1)
+    lower = np.tri(shape_of(y)[-1], dtype=bool)  # j <= k
+    return cnp.where(lower, exclusive_products(cnp.where(lower, cnp.expand_dims(y, -2), 1), -1), 0)
+
+
+def cumprod_kind(ans, xs, axis: int) -> str:
+    """How cumprod's derivative is computed: ``"quotient"`` (ans / x, every product a
+    normal float), ``"scan"`` (through the scan's products, exact where x has zeros or
+    infinite entries, so long as no run of entries over- or underflows) or ``"others"``
+    (:func:`cumprod_partials`, where one does; and where the entries' exponents taken out
+    would not help, the scan)."""
+    if representable(ans):
+        return "quotient"
+    raw, scaled = runs_fit(xs, axis)
+    return "scan" if raw or not scaled else "others"
+
+
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
-    if not has_zero_or_inf(ans):  # a zero or inf in x, or a product that over- or underflowed
+    kind = cumprod_kind(ans, xs, ax)
+    if kind == "quotient":
         d = reverse_cumsum(g * ans, ax) / xs
-    else:
+    elif kind == "scan":
         d = pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
+    else:
+        per_output = cnp.expand_dims(cnp.moveaxis(g, ax, -1), -1)  # (..., k, 1)
+        d = cnp.moveaxis(cnp.sum(times_partials(per_output, cumprod_partials(xs, ax), True), axis=-2), -1, ax)
     return undo_dtype(reshape_like(d, x), x, dtype)
 
 
 def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
     ts = along(t, axis)[0]
-    if not has_zero_or_inf(ans):
+    kind = cumprod_kind(ans, xs, ax)
+    if kind == "quotient":
         return cumsum(ts / xs, axis=ax, dtype=dtype) * ans
-    return pushforward(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
+    if kind == "scan":
+        return pushforward(lambda v: scan_cumprod(v, ax), (xs,), (ts,))[1]
+    per_input = cnp.expand_dims(cnp.moveaxis(ts, ax, -1), -2)  # (..., 1, j)
+    return cnp.moveaxis(cnp.sum(times_partials(per_input, cumprod_partials(xs, ax), True), axis=-1), -1, ax)
 
 
 cumsum = reduction(np.cumsum)
