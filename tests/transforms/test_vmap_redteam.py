@@ -332,3 +332,48 @@ def test_linear_with_the_bias_alone_batched_as_torch_func(in_dims, one_torch_thr
         results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors), *slopes(*tensors))])
     for got, want in zip(results[1], results[0], strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+# a padding mask per example and each example's own bags of indices were read as one
+# NumPy array (BatchedValueError). name: (call of (F, lib, *arrays), arrays, in_dims, gradients of)
+PER_EXAMPLE_MASKS_AND_BAGS = {
+    "sdpa, bool mask": (lambda F, lib, q, k, m: F.scaled_dot_product_attention(q, k, k, m),
+                        ((3, 2, 4, 5), (3, 2, 6, 5), "mask"), (0, 0, 0), (0, 1)),
+    "sdpa, the mask alone": (lambda F, lib, q, k, m: F.scaled_dot_product_attention(q, k, k, m),
+                             ((3, 2, 4, 5), (3, 2, 6, 5), "mask"), (None, None, 0), (0, 1)),
+    "embedding_bag mean, padding_idx": (lambda F, lib, w, i: F.embedding_bag(i, w, mode="mean", padding_idx=1),
+                                        ((3, 7, 3), "bags"), (None, 0), (0,)),
+    "embedding_bag max": (lambda F, lib, w, i: F.embedding_bag(i, w, mode="max"), ((3, 7, 3), "bags"), (None, 0), (0,)),
+    "embedding_bag offsets": (lambda F, lib, w, i: F.embedding_bag(i.reshape(-1), w, lib.tensor([0, 3]), mode="sum"),
+                              ((3, 7, 3), "bags"), (0, 0), (0,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PER_EXAMPLE_MASKS_AND_BAGS))
+def test_masks_and_bags_per_example_as_torch_func(name, one_torch_thread):
+    torch = pytest.importorskip("torch")
+    call, shapes, in_dims, argnums = PER_EXAMPLE_MASKS_AND_BAGS[name]
+    rng = np.random.default_rng(8)
+    draws = {"mask": lambda: rng.random((3, 4, 6)) > 0.3, "bags": lambda: rng.integers(0, 7, size=(3, 2, 3))}
+    arrays = [draws[s]() if isinstance(s, str) else rng.normal(size=s) for s in shapes]
+    args = [a if d == 0 else a[0] for a, d in zip(arrays, in_dims, strict=True)]
+    results = []
+    for lib in (torch, cr):
+        def f(*a, lib=lib):
+            return call(lib.nn.functional, lib, *a)
+
+        tensors = [lib.tensor(a) for a in args]
+        slopes = lib.func.vmap(lib.func.grad(lambda *a, f=f: (f(*a) ** 2).sum(), argnums=argnums), in_dims=in_dims)
+        results.append([np.asarray(r) for r in (lib.vmap(f, in_dims=in_dims)(*tensors), *slopes(*tensors))])
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
+def test_max_norm_with_indices_per_example_is_refused_by_name():
+    """It writes each example's looked-up rows into the one shared weight."""
+    w = np.random.default_rng(9).normal(size=(7, 3)) * 3
+    idx = np.array([[[0, 1]], [[2, 3]]])
+    with pytest.raises(NotImplementedError, match="max_norm=.... with indices batched by vmap"):
+        cr.vmap(lambda i: cr.nn.functional.embedding_bag(i, w, max_norm=1.0))(idx)
+    with pytest.raises(NotImplementedError, match="max_norm=.... with indices batched by vmap"):
+        cr.vmap(lambda i: cr.nn.functional.embedding(i, w, max_norm=1.0))(idx[:, 0])

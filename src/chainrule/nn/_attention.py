@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._mha import mha_forward
 
@@ -35,9 +35,10 @@ def _float_mask(mask, dtype, allowed_when_true: bool, name: str):
         return None
     kind = _dtype(mask).kind
     if kind == "b":
-        m = np.asarray(_ops.plain(mask))
-        blocked = ~m if allowed_when_true else m
-        return np.where(blocked, -np.inf, 0.0).astype(dtype)
+        m = undifferentiated(mask)  # a mask batched by vmap (each example's own) stays a batch
+        m = m if isinstance(m, Tensor) else np.asarray(m)
+        blocked = cnp.logical_not(m) if allowed_when_true else m
+        return cnp.astype(cnp.where(blocked, -np.inf, 0.0), dtype)
     if kind != "f":
         raise TypeError(f"{name} must be a bool or a float mask, got {_dtype(mask)}")
     return mask if _dtype(mask) == dtype else cnp.astype(mask, dtype)

@@ -11,6 +11,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.module import mark_modified
+from chainrule.numpy.nondiff import batched, every, whole_batch
 
 __all__ = ["embedding_bag"]
 
@@ -22,6 +23,11 @@ def renorm_rows(weight, idx, max_norm: float, norm_type: float) -> None:
     scaled to it, in ``weight``'s own memory (not recorded in a graph: a change of the
     parameter). While chainrule.jit traces, the weight and the indices are its values and
     the write is recorded, so that each replay scales the rows that its indices look up."""
+    if batched(idx):
+        raise NotImplementedError(
+            "embedding(max_norm=...) with indices batched by vmap would renormalise each "
+            "example's rows of the one weight in place; renormalise the weight outside vmap "
+            "(with every example's indices), or leave max_norm out")
     recorded = isinstance(weight, Tensor) and weight._trace.records
     if isinstance(weight, Tensor) and weight._trace.level != 0 and not recorded:
         raise NotImplementedError(
@@ -46,9 +52,9 @@ def _bags(idx: np.ndarray, offsets, include_last_offset: bool) -> tuple[np.ndarr
     if idx.ndim == 2:
         if offsets is not None:
             raise TensorError("embedding_bag: offsets has to be None if input is 2-d (each row is a bag)")
-        return idx.ravel(), np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.shape[0]
+        return cnp.ravel(idx), np.repeat(np.arange(idx.shape[0]), idx.shape[1]), idx.shape[0]
     if idx.ndim != 1:
-        raise TensorError(f"embedding_bag: input has to be 1-d or 2-d, got shape {idx.shape}")
+        raise TensorError(f"embedding_bag: input has to be 1-d or 2-d, got shape {tuple(idx.shape)}")
     if offsets is None:
         raise TensorError("embedding_bag: offsets has to be a 1-d Tensor when input is 1-d")
     starts = np.asarray(plain(offsets))
@@ -92,7 +98,8 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     if np.ndim(weight) != 2:
         raise ValueError(f"embedding_bag: weight has to be a 2D Tensor (num_embeddings, embedding_dim), but got "
                          f"Tensor of dimension {np.ndim(weight)}")
-    raw = np.asarray(plain(input))
+    raw = undifferentiated(input)  # indices batched by vmap (each example's own bags) stay a batch
+    raw = raw if isinstance(raw, Tensor) else np.asarray(raw)
     if raw.ndim not in (1, 2):
         raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension {raw.ndim}")
     if raw.ndim == 2 and offsets is not None:
@@ -102,27 +109,29 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
         raise TensorTypeError(f"embedding_bag: indices must be integers, got {raw.dtype}")
     idx, bag, n_bags = _bags(raw, offsets, include_last_offset)
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexError(f"embedding_bag: indices must lie in [0, {n}), got {idx.min()}…{idx.max()}")
+    if idx.size and not every(cnp.logical_and(idx >= 0, idx < n)):
+        values = np.asarray(plain(whole_batch(idx)))  # every example's, under vmap
+        raise IndexError(f"embedding_bag: indices must lie in [0, {n}), got {values.min()}…{values.max()}")
     if max_norm is not None:
         renorm_rows(weight, idx, max_norm, norm_type)
-    keep = np.ones(idx.size, bool) if padding_idx is None else idx != padding_idx % n
-    member = (bag[None, :] == np.arange(n_bags)[:, None]) & keep[None, :]  # (bags, indices)
+    member = bag[None, :] == np.arange(n_bags)[:, None]  # (bags, indices)
+    if padding_idx is not None:
+        member = cnp.logical_and(member, cnp.expand_dims(cnp.not_equal(idx, padding_idx % n), 0))
     rows = cnp.getitem(weight, idx)  # (indices, dim)
     dtype = np.dtype(weight.dtype)
     if not idx.size:  # every bag empty: zeros, still a result of the weight
         return cnp.matmul(np.zeros((n_bags, 0), dtype), rows)
     if mode == "max":
-        key = np.where(member[:, :, None], undifferentiated(rows)[None], -np.inf)  # (bags, indices, dim)
-        picked = cnp.take_along_axis(rows, np.argmax(key, axis=1), axis=0)
-        return cnp.where(member.any(axis=1)[:, None], picked, 0)
-    scale = member.astype(dtype)
+        key = cnp.where(cnp.expand_dims(member, 2), cnp.expand_dims(undifferentiated(rows), 0), -np.inf)
+        picked = cnp.take_along_axis(rows, cnp.argmax(key, axis=1), axis=0)  # key: (bags, indices, dim)
+        return cnp.where(cnp.expand_dims(cnp.any(member, axis=1), 1), picked, 0)
+    scale = cnp.astype(member, dtype)
     if mode == "mean":
-        scale = scale / np.maximum(member.sum(axis=1, keepdims=True), 1).astype(dtype)
+        scale = scale / cnp.astype(cnp.maximum(cnp.sum(member, axis=1, keepdims=True), 1), dtype)
     if per_sample_weights is not None:
         psw = per_sample_weights
-        if np.shape(psw) != raw.shape:
+        if tuple(np.shape(psw)) != tuple(raw.shape):
             raise TensorError(f"embedding_bag: per_sample_weights has shape {np.shape(psw)}; it must have the "
-                             f"input's {raw.shape}")
+                             f"input's {tuple(raw.shape)}")
         scale = scale * cnp.reshape(psw, (-1,))[: idx.size]
     return cnp.matmul(scale, rows)
