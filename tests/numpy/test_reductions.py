@@ -508,30 +508,37 @@ def test_cumprod_derivatives_are_the_products_of_the_others(x):
 # though each entry's product of the others is a float; zeros among them
 PROD_HARD = [[1e-200, 1e-200, 1e200, 1e200, 0.5, 1.0], [1e-300, 1e-300, 3.0, 1.0, 1.0, 1.0],
              [1e300, 1e300, 1e-300, 0.25, 1.0, -1.0], [1e-200, 1e-200, 1e200, 1e200, 0.0, 1.0],
-             [1e-200, 0.0, 1e200, 0.0, 2.0, 1.0]]
+             [1e-200, 0.0, 1e200, 0.0, 2.0, 1.0],
+             # a product that is a float, but not ans / x² (the quotient rule's second order)
+             [1e-200, 3.0, 1e200, 2.0, 1.0, 1.0], [2.0, 1e-170, 5.0, 1e170, 1.0, -3.0]]
 
 
 def test_prod_derivatives_where_partial_products_over_or_underflow():
     """The derivative is the product of the others, exactly rounded (it was 0 or NaN once
     NumPy's product had under- or overflowed), along every axis form, in both modes and
-    (forward over reverse) to second order; float32 and complex too."""
+    (forward over reverse, reverse over reverse) to second order; float32 and complex too."""
     x = np.array(PROD_HARD)
     others = np.array([[exact_float(np.delete(r, i)) for i in range(r.size)] for r in x])
-    w = np.arange(1.0, 6.0)
+    w = np.arange(1.0, len(x) + 1.0)
     with np.errstate(all="ignore"):
         for row, want in zip(x, others, strict=True):
             np.testing.assert_allclose(cr.grad(cnp.prod)(row), want, rtol=1e-15, atol=0)
             np.testing.assert_allclose(cr.jacfwd(cnp.prod)(row), want, rtol=1e-15, atol=0)
             hess = [[0.0 if i == j else exact_float(np.delete(row, [i, j])) for j in range(6)] for i in range(6)]
             np.testing.assert_allclose(cr.hessian(cnp.prod)(row), hess, rtol=1e-15, atol=0)
+            if np.isfinite(np.prod(row)) and np.prod(row) != 0:
+                # (where partial products overflow, nesting reverse or forward mode still
+                # scales a cotangent out of range before the other exponents bring it back)
+                for nested in (cr.jacrev(cr.grad(cnp.prod)), cr.jacfwd(cr.jacfwd(cnp.prod))):
+                    np.testing.assert_allclose(nested(row), hess, rtol=1e-15, atol=0)
         # the same rows reduced along axis 1, along axis 0 of the transpose, and along the
         # two axes (0, 2) that hold them in a (2, 5, 3) array
-        blocks = np.transpose(x.reshape(5, 2, 3), (1, 0, 2))
+        blocks = np.transpose(x.reshape(len(x), 2, 3), (1, 0, 2))
         for f, a, back in ((lambda a: cnp.prod(a, axis=1) @ w, x, lambda g: g),
                            (lambda a: cnp.sum(cnp.prod(a, axis=-1, keepdims=True)[:, 0] * w), x, lambda g: g),
                            (lambda a: cnp.prod(a, axis=0) @ w, x.T, np.transpose),
                            (lambda a: cnp.prod(a, axis=(0, 2)) @ w, blocks,
-                            lambda g: np.transpose(g, (1, 0, 2)).reshape(5, 6))):
+                            lambda g: np.transpose(g, (1, 0, 2)).reshape(len(x), 6))):
             np.testing.assert_allclose(back(cr.grad(f)(a)), others * w[:, None], rtol=1e-15, atol=0)
         x32 = np.array([1e-30, 1e-30, 1e30, 1e30, 0.5], np.float32)
         g32 = cr.grad(cnp.prod)(x32)
