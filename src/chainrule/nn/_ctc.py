@@ -11,9 +11,9 @@ derivative), zero past each input's length; infinite losses (no alignment fits) 
 gradients are zeroed with ``zero_infinity``.
 
 The recursion is one primitive, ``ctc_forward`` (the losses and α), its gradient another,
-``ctc_gradient``; under ``vmap`` the examples' sequences are more sequences of the batch
-(N), so a batch of examples is one recursion, whose targets and lengths may differ
-between the examples.
+``ctc_gradient``, which gives the derivative in both modes (``jvp`` and ``jacfwd`` too);
+under ``vmap`` the examples' sequences are more sequences of the batch (N), so a batch of
+examples is one recursion, whose targets and lengths may differ between the examples.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp
+from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn._ops import merge_batch, split_batch
@@ -157,7 +157,13 @@ def _forward_vjp(g, ans, argnums, lp, targets, in_len, tgt_len, blank=0, zero_in
     return grad * cnp.reshape(g[0], (1, -1, 1)), None, None, None
 
 
+def _forward_jvp(t, ans, lp, targets, in_len, tgt_len, blank=0, zero_infinity=False):
+    grad = ctc_gradient(lp, targets, in_len, tgt_len, ans[1], blank=blank, zero_infinity=zero_infinity)
+    return cnp.sum(grad * t, axis=(0, 2)), cnp.zeros_like(ans[1])  # (α, again, takes none)
+
+
 def_joint_vjp(ctc_forward, _forward_vjp)
+def_jvps(ctc_forward, _forward_jvp)
 
 
 # -- batching for vmap: the examples' sequences are more sequences of the batch ---------------
