@@ -74,7 +74,8 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
     flat = np.zeros(np.broadcast_shapes(*(i.shape for i in idx[2:])), dtype=np.int64)
     for a in range(dims):
         flat = flat * spatial[a] + idx[2 + a]
-    flat = np.take_along_axis(flat.reshape(n, c, *out, -1), np.asarray(undifferentiated(best)), axis=-1)[..., 0]
+    # best batched by vmap (each example's own maxima) stays a batch: one gather over it
+    flat = cnp.take_along_axis(flat.reshape(n, c, *out, -1), undifferentiated(best), axis=-1)[..., 0]
     return res, indices_like(input, flat[0] if unbatched else flat)
 
 

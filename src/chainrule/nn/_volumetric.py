@@ -181,8 +181,9 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     d, h, w = index
     table = ((d[:, None, None, :, None, None] * size[1] + h[None, :, None, None, :, None]) * size[2]
              + w[None, None, :, None, None, :]).reshape(*outs, -1)
-    flat = np.take_along_axis(np.broadcast_to(table, (*lead, *table.shape)), np.asarray(undifferentiated(best)),
-                              axis=-1)[..., 0].astype(np.int64)
+    # best batched by vmap (each example's own maxima) stays a batch: one gather over it
+    flat = cnp.astype(cnp.take_along_axis(np.broadcast_to(table, (*lead, *table.shape)), undifferentiated(best),
+                                          axis=-1)[..., 0], np.int64)
     return _unbatch(out, unbatched), indices_like(input, _unbatch(flat, unbatched))
 
 
