@@ -255,6 +255,40 @@ def test_traced_values_stored_where_they_outlive_the_call_are_their_values(make)
     run_sequence(make)
 
 
+def _closed_over_batch_norm():
+    norm = cr.nn.BatchNorm1d(3, affine=False)  # training mode: running statistics each call
+
+    def fun(x):
+        return cnp.tanh(norm(x))
+    return fun, lambda: (norm.running_mean.numpy().copy(), norm.running_var.numpy().copy(),
+                         int(norm.num_batches_tracked))
+
+
+def _appending_to_closed_over_list():
+    log = []
+
+    def fun(x):
+        log.append(x * 2.0)
+        return x + 1.0
+    return fun, lambda: [np.asarray(v) for v in log]
+
+
+@pytest.mark.filterwarnings("ignore:chainrule.jit")
+@pytest.mark.parametrize("make", [_closed_over_batch_norm, _appending_to_closed_over_list])
+def test_a_function_storing_into_its_closed_over_state_traces_once(make):
+    """Each call changes the state such a function reads, which made every call trace
+    again (about 20 times the plain call's time) only to run plain: it now runs plain
+    from its first refused trace on, with the plain call's results and state."""
+    (fun, state), (plain, plain_state) = make(), make()
+    jitted = cr.jit(fun)
+    for k in range(6):
+        x = np.arange(6.0).reshape(2, 3) * (k + 1) - 4.0
+        assert same(jitted(x), plain(x))
+    assert jitted.traces == 1
+    for a, b in zip(state(), plain_state(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_class_attributes_and_the_users_module_attributes_are_watched(tmp_path, monkeypatch):
     (tmp_path / "jit_settings_for_test.py").write_text("LR = 0.1\n")
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -135,6 +135,7 @@ class Jitted:
         self._by_description: dict[tuple, list] = {}  # the same programs, found faster
         self._warned = False
         self._warned_plain = False
+        self._stores_outside = False  # it stored a traced value in closed-over or global state
         # what the function reads besides its arguments, as when it was traced
         self._captures: Captures | None = None
         self._constants: dict = {}  # eager Tensors the programs hold as constants, watched too
@@ -216,6 +217,11 @@ class Jitted:
             return self.fun(*args, **kwargs)
         if self.static:  # static arguments: keys by value, handed to the function as they are
             args, kwargs = self.static.mark(args, kwargs)
+        if self._stores_outside:
+            # it stores values it computes in closed-over or global state (a closed-over
+            # BatchNorm's running statistics): every call changes what it reads, which would
+            # make each call trace again only to run plain
+            return self._plain(args, kwargs)
         captures = self._captures
         if captures is not None and captures.unwatchable:
             # what it reads cannot be watched: it runs plain, without comparing that state
@@ -557,10 +563,13 @@ class Jitted:
             trace.refuse("the function changed an object among its arguments (rebound an "
                          "attribute, or wrote an array, list or dict it holds), which a replay "
                          "would not do again; return the new state instead")
-        if any(leaked) | captures.leaked(trace):
+        outside = captures.leaked(trace)
+        if any(leaked) | outside:
             trace.refuse("the function stored a traced value where it outlives the call (an "
                          "attribute of an object among its arguments, a global or closed-over "
                          "variable, list or dict); return it instead")
+        if outside:  # (each call then changes what it reads: see __call__)
+            self._stores_outside = True
         if captures.unwatchable:
             trace.refuse(captures.unwatchable)
         if any(deeper_than_key(leaf) for leaf in given if not isinstance(leaf, _DATA)):
