@@ -529,8 +529,12 @@ def test_prod_derivatives_where_partial_products_over_or_underflow():
             if np.isfinite(np.prod(row)) and np.prod(row) != 0:
                 # (where partial products overflow, nesting reverse or forward mode still
                 # scales a cotangent out of range before the other exponents bring it back)
-                for nested in (cr.jacrev(cr.grad(cnp.prod)), cr.jacfwd(cr.jacfwd(cnp.prod))):
+                for nested in (cr.jacrev(cr.grad(cnp.prod)), cr.jacfwd(cr.jacfwd(cnp.prod)),
+                               cr.jit(cr.hessian(cnp.prod))):
                     np.testing.assert_allclose(nested(row), hess, rtol=1e-15, atol=0)
+                t = cr.tensor(row, requires_grad=True)  # the eager graph's double backward
+                (first,) = cr.autograd.grad(cnp.prod(t), t, create_graph=True)
+                np.testing.assert_allclose(cr.autograd.grad(first[0], t)[0].numpy(), hess[0], rtol=1e-15, atol=0)
         # the same rows reduced along axis 1, along axis 0 of the transpose, and along the
         # two axes (0, 2) that hold them in a (2, 5, 3) array
         blocks = np.transpose(x.reshape(len(x), 2, 3), (1, 0, 2))

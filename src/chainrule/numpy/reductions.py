@@ -312,18 +312,28 @@ def representable(ans) -> bool:
     return every(_normal_floats(undifferentiated(ans)))
 
 
+def differentiated(x) -> bool:
+    """Whether a transform that differentiates follows ``x`` (not only ``jit``'s recording
+    or ``vmap``'s batching, under which a rule must compute what the plain call does)."""
+    while isinstance(x, Tensor):
+        if not (x._trace.records or x._trace.batches):
+            return True
+        x = x._value
+    return False
+
+
 def prod_partials(ans, x, axis=None, keepdims=False, initial=None, where=True):
     """∂ans/∂x, shaped like x: ans / x where the products are finite normal floats, else
     the product of the others (so that zero and infinite entries, and products that over-
     or underflowed, get the right derivative); and whether it is the latter.
 
-    Where this is differentiated again (``x`` traced), always the product of the others:
+    Where this is differentiated again, always the product of the others:
     the quotient's own derivative, -ans / x², overflows where ans / x does not (of
     [1e-200, 3, 1e200, 2], whose ∂²/∂x₀² is 0, it made inf - inf)."""
     m = mask_of(where, x)
     if m is not None:
         x = cnp.where(m, x, 1)
-    others = isinstance(x, Tensor) or not representable(ans)
+    others = differentiated(x) or not representable(ans)
     if not others:
         d = expand_reduced(ans, x, axis, keepdims) / x
     else:
