@@ -635,8 +635,9 @@ def cumprod_kind(ans, xs, axis: int) -> str:
     normal float), ``"scan"`` (through the scan's products, exact where x has zeros or
     infinite entries, so long as no run of entries over- or underflows) or ``"others"``
     (:func:`cumprod_partials`, where one does; and where the entries' exponents taken out
-    would not help, the scan)."""
-    if representable(ans):
+    would not help, the scan). Not the quotient where the rule is differentiated again:
+    its own derivative, -ans / x², overflows where ans / x does not (as prod's)."""
+    if representable(ans) and not differentiated(xs):
         return "quotient"
     raw, scaled = runs_fit(xs, axis)
     return "scan" if raw or not scaled else "others"
