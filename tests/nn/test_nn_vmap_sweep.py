@@ -20,7 +20,6 @@ import chainrule.numpy as cnp
 from chainrule.transforms import batch_trace
 
 R = np.random.default_rng(0)
-SAMPLES = R.uniform(0.05, 0.95, size=(2, 3, 3))  # fractional max pooling's, the same for every example
 
 
 def n(*s):
@@ -105,21 +104,21 @@ case("adaptive_max_pool1d", lambda x: F.adaptive_max_pool1d(x, 4), n(*X3))
 case("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (4, 3)), n(*X4))
 case("adaptive_max_pool3d", lambda x: F.adaptive_max_pool3d(x, 3), n(*X5))
 case("adaptive_max_pool2d_with_indices", lambda x: F.adaptive_max_pool2d_with_indices(x, 4)[1], n(*X4), grad=False)
-# the samples given (without them one draw serves every example), the same for every example
-case("fractional_max_pool2d",
-     lambda x: F.fractional_max_pool2d(x, 2, output_size=3, _random_samples=SAMPLES[:2, :, :2]), n(*X4))
-case("fractional_max_pool3d",
-     lambda x: F.fractional_max_pool3d(x, 2, output_size=2, _random_samples=SAMPLES[:1, :2]), n(*X5))
+# the samples given, each example's own (without them one draw serves every example)
+case("fractional_max_pool2d", lambda x, u: F.fractional_max_pool2d(x, 2, output_size=3, _random_samples=u), n(*X4),
+     prob(2, 3, 2))
+case("fractional_max_pool3d", lambda x, u: F.fractional_max_pool3d(x, 2, output_size=2, _random_samples=u), n(*X5),
+     prob(1, 2, 3))
+case("fractional_max_pool2d_with_indices",
+     lambda x, u: F.fractional_max_pool2d_with_indices(x, 2, output_size=3, _random_samples=u)[1], n(*X4),
+     prob(2, 3, 2), grad=False)
+case("fractional_max_pool3d_with_indices",
+     lambda x, u: F.fractional_max_pool3d_with_indices(x, 2, output_size=2, _random_samples=u)[0], n(*X5),
+     prob(1, 2, 3))
 case("max_pool3d_with_indices", lambda x: F.max_pool3d_with_indices(x, 2)[1], n(*X5), grad=False)
 case("max_pool1d_with_indices", lambda x: F.max_pool1d_with_indices(x, 2)[0], n(*X3))
 case("adaptive_max_pool1d_with_indices", lambda x: F.adaptive_max_pool1d_with_indices(x, 4)[1], n(*X3), grad=False)
 case("adaptive_max_pool3d_with_indices", lambda x: F.adaptive_max_pool3d_with_indices(x, 3)[0], n(*X5))
-case("fractional_max_pool2d_with_indices",
-     lambda x: F.fractional_max_pool2d_with_indices(x, 2, output_size=3, _random_samples=SAMPLES[:2, :, :2])[1], n(*X4),
-     grad=False)
-case("fractional_max_pool3d_with_indices",
-     lambda x: F.fractional_max_pool3d_with_indices(x, 2, output_size=2, _random_samples=SAMPLES[:1, :2])[0], n(*X5))
-
 
 def pool_then_unpool(d):
     pool = [F.max_pool1d, F.max_pool2d, F.max_pool3d][d - 1]

@@ -11,8 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import undifferentiated
-from chainrule.core.values import plain
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn._pooling import _dtype, indices_like
 
 __all__ = ["fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
@@ -20,15 +19,16 @@ __all__ = ["fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_poo
 
 
 def _starts(u, n: int, out: int, k: int, dtype):
-    """(N, C, out) window starts along an axis of size n, from the samples u (N, C)."""
-    seq = np.empty((*u.shape, out), dtype=np.int64)
-    if out > 1:
-        alpha = dtype.type(n - k) / dtype.type(out - 1)
-        i = np.arange(out - 1, dtype=dtype)
-        seq[..., :-1] = ((i + u[..., None]) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)[..., None]
-    if out > 0:
-        seq[..., -1] = n - k
-    return seq
+    """(N, C, out) window starts along an axis of size n, from the samples u (N, C) (a batch
+    of vmap too: each example's own samples)."""
+    last = np.full((*u.shape, min(out, 1)), n - k, dtype=np.int64)
+    if out <= 1:
+        return last
+    alpha = dtype.type(n - k) / dtype.type(out - 1)
+    i = np.arange(out - 1, dtype=dtype)
+    first = cnp.astype((i + cnp.expand_dims(u, -1)) * alpha, np.int64) - \
+        cnp.expand_dims(cnp.astype(u * alpha, np.int64), -1)
+    return cnp.concatenate([first, last + cnp.zeros_like(first[..., :1])], axis=-1)
 
 
 def _fractional(input, kernel_size, output_size, output_ratio, return_indices, samples, dims: int, name: str):
@@ -53,17 +53,21 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
             raise RuntimeError(f"{name}(): pool size {k} too large relative to input size {size} for an output "
                                f"of {o}")
     dtype = _dtype(x)
-    u = get_generator(None).random((n, c, dims)).astype(dtype) if samples is None else \
-        np.asarray(plain(undifferentiated(samples)), dtype=dtype)
+    if samples is None:
+        u = get_generator(None).random((n, c, dims)).astype(dtype)
+    else:  # samples batched by vmap (each example's own) stay a batch
+        u = undifferentiated(samples)
+        u = cnp.astype(u, dtype) if isinstance(u, Tensor) else np.asarray(u, dtype=dtype)
     order = (1, 0) if dims == 2 else (0, 1, 2)  # PyTorch's: a 2-d plane's first sample is the width's
     # positions[a]: (N, C, out_a, k_a), placed for broadcasting into (N, C, *out, *kernel)
     idx = [np.arange(n).reshape(n, 1, *(1,) * 2 * dims), np.arange(c).reshape(1, c, *(1,) * 2 * dims)]
     for a in range(dims):
-        pos = _starts(u[:, :, order[a]], spatial[a], out[a], kernel[a], dtype)[..., None] + np.arange(kernel[a])
+        pos = cnp.expand_dims(_starts(u[:, :, order[a]], spatial[a], out[a], kernel[a], dtype), -1) + \
+            np.arange(kernel[a])
         shape = [n, c] + [1] * 2 * dims
         shape[2 + a], shape[2 + dims + a] = out[a], kernel[a]
-        idx.append(pos.reshape(shape))
-    windows = x[tuple(idx)]  # (N, C, *out, *kernel)
+        idx.append(cnp.reshape(pos, shape))
+    windows = cnp.getitem(x, tuple(idx))  # (N, C, *out, *kernel); x may be a plain array, idx batched
     windows = cnp.reshape(windows, (n, c, *out, -1))
     key = undifferentiated(windows)
     best = cnp.argmax(cnp.where(cnp.isnan(key), np.inf, key), axis=-1)[..., None]  # NaN wins, as PyTorch's
@@ -71,11 +75,11 @@ def _fractional(input, kernel_size, output_size, output_ratio, return_indices, s
     res = res[0] if unbatched else res
     if not return_indices:
         return res
-    flat = np.zeros(np.broadcast_shapes(*(i.shape for i in idx[2:])), dtype=np.int64)
+    flat = np.zeros(np.broadcast_shapes(*(tuple(i.shape) for i in idx[2:])), dtype=np.int64)
     for a in range(dims):
         flat = flat * spatial[a] + idx[2 + a]
     # best batched by vmap (each example's own maxima) stays a batch: one gather over it
-    flat = cnp.take_along_axis(flat.reshape(n, c, *out, -1), undifferentiated(best), axis=-1)[..., 0]
+    flat = cnp.take_along_axis(cnp.reshape(flat, (n, c, *out, -1)), undifferentiated(best), axis=-1)[..., 0]
     return res, indices_like(input, flat[0] if unbatched else flat)
 
 
