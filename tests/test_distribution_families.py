@@ -323,6 +323,47 @@ def test_draw_and_expand_shapes_match_torch(name):
             ours.rsample()
 
 
+def _user_laplace(lib):
+    """A distribution as a user writes it for PyTorch: its own __init__ and an expand
+    through ``_get_checked_instance``; and a subclass that adds an __init__ but no expand."""
+    D = lib.distributions
+
+    class Laplace2(D.Distribution):
+        arg_constraints = {"loc": D.constraints.real, "scale": D.constraints.positive}
+        support = D.constraints.real
+
+        def __init__(self, loc, scale, validate_args=None):
+            self.loc, self.scale = D.utils.broadcast_all(loc, scale)
+            super().__init__(self.loc.shape, validate_args=validate_args)
+
+        def expand(self, batch_shape, _instance=None):
+            new = self._get_checked_instance(Laplace2, _instance)
+            new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
+            super(Laplace2, new).__init__(batch_shape, validate_args=False)
+            new._validate_args = self._validate_args
+            return new
+
+        def log_prob(self, value):
+            return -lib.log(2 * self.scale) - (value - self.loc).abs() / self.scale
+
+    class Shifted(Laplace2):
+        def __init__(self, scale):
+            super().__init__(1.0, scale)
+
+    return Laplace2, Shifted
+
+
+@pytest.mark.parametrize("lib", [torch, cr], ids=["torch", "chainrule"])
+def test_a_distribution_written_for_pytorch_expands_through_get_checked_instance(lib):
+    Laplace2, Shifted = _user_laplace(lib)
+    d = Laplace2(lib.tensor([0.0, 1.0], dtype=lib.float64), 2.0).expand((3, 2))
+    assert tuple(d.batch_shape) == (3, 2) and type(d) is Laplace2
+    value = lib.tensor([0.5, -1.0], dtype=lib.float64)
+    np.testing.assert_allclose(np.asarray(d.log_prob(value)), np.log(0.25) - np.abs([0.5, 2.0]) / 2 + np.zeros((3, 1)))
+    with pytest.raises(NotImplementedError, match="must also define a custom .expand"):
+        Shifted(2.0).expand((3,))
+
+
 def _error(lib, build):
     """The message without the distribution's repr (tensors print differently)."""
     with pytest.raises(ValueError) as info:

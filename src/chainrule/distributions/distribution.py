@@ -175,6 +175,16 @@ class Distribution:
 
     _unexpanded: tuple = ()
 
+    def _get_checked_instance(self, cls, _instance=None):
+        """The blank instance a custom ``expand`` fills in, as PyTorch's: ``_instance`` if
+        given, else a new one of this type (a subclass of ``cls`` with its own ``__init__``
+        must define its own ``expand``, which passes ``_instance`` on)."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom __init__ method "
+                "must also define a custom .expand() method.")
+        return self.__new__(type(self)) if _instance is None else _instance
+
     @property
     def mean(self):
         raise NotImplementedError(f"{type(self).__name__} has no mean")
