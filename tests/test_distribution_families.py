@@ -364,6 +364,30 @@ def test_a_distribution_written_for_pytorch_expands_through_get_checked_instance
         Shifted(2.0).expand((3,))
 
 
+@pytest.mark.parametrize("build", [
+    lambda D, lib: D.Bernoulli(probs=lib.ones(3) * 0.3),
+    lambda D, lib: D.Bernoulli(logits=lib.zeros(2, 3)),
+    lambda D, lib: D.Binomial(5, probs=lib.ones(3) * 0.3),
+    lambda D, lib: D.Binomial(lib.ones(3) * 4, logits=lib.zeros(3)),
+    lambda D, lib: D.ContinuousBernoulli(probs=lib.ones(3) * 0.3),
+    lambda D, lib: D.NegativeBinomial(2.0, probs=lib.ones(3) * 0.3),
+    lambda D, lib: D.NegativeBinomial(lib.ones(3), logits=lib.zeros(3)),
+    lambda D, lib: D.Multinomial(5, probs=lib.ones(3, 4) / 4),
+    lambda D, lib: D.Categorical(logits=lib.zeros(3, 4)),
+    lambda D, lib: D.OneHotCategorical(probs=lib.ones(3, 4) / 4),
+])
+def test_param_shape_and_its_expansion_match_torch(build):
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        ours, theirs = build(cr.distributions, cr), build(torch.distributions, torch)
+    finally:
+        torch.set_default_dtype(default)
+    assert ours.param_shape == tuple(theirs.param_shape)
+    big = (2,) + tuple(theirs.batch_shape)
+    assert ours.expand(big).param_shape == tuple(theirs.expand(big).param_shape)
+
+
 def _error(lib, build):
     """The message without the distribution's repr (tensors print differently)."""
     with pytest.raises(ValueError) as info:

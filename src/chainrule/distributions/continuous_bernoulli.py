@@ -53,6 +53,10 @@ class ContinuousBernoulli(ExponentialFamily):
     def probs(self):
         return _clamp_probs(F.sigmoid(self.logits))
 
+    @property
+    def param_shape(self):
+        return self._param.size()
+
     def _outside_unstable_region(self):
         return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
 

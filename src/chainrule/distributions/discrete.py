@@ -220,6 +220,10 @@ class Bernoulli(ExponentialFamily):
         return F.sigmoid(self.logits)
 
     @property
+    def param_shape(self):
+        return self._param.size()
+
+    @property
     def mean(self):
         return self.probs
 
@@ -290,6 +294,7 @@ class Binomial(Distribution):
 
     logits = Bernoulli.logits
     probs = Bernoulli.probs
+    param_shape = Bernoulli.param_shape
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

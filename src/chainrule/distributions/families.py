@@ -230,10 +230,12 @@ class NegativeBinomial(Distribution):
         else:
             self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.astype(self.logits.dtype)
+        self._param = self.probs if probs is not None else self.logits
         super().__init__(self.total_count.shape, validate_args=validate_args)
 
     logits = Bernoulli.logits
     probs = Bernoulli.probs
+    param_shape = Bernoulli.param_shape
 
     @property
     def mean(self):
@@ -291,6 +293,10 @@ class Multinomial(Distribution):
     @property
     def logits(self):
         return self._categorical.logits
+
+    @property
+    def param_shape(self):
+        return self._categorical.param_shape
 
     @property
     def mean(self):
