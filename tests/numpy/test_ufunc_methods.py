@@ -119,3 +119,41 @@ def test_steps_at_their_kinks_equal_jax(name):
     got = cr.grad(lambda x, y: cnp.sum(cnp.cos(getattr(cnp, name)(x, y))), argnums=(0, 1))(x, y)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, np.asarray(w))
+
+
+UFUNC_NAMES = sorted(n for n in dir(np) if isinstance(getattr(np, n), np.ufunc))
+
+
+@pytest.mark.parametrize("name", UFUNC_NAMES)
+def test_every_ufunc_of_the_mirror_has_numpys_attributes_and_methods(name):
+    """Code written for NumPy reads a ufunc's attributes and calls its methods on the
+    mirror's function (``np.add.at`` raised AttributeError with chainrule.numpy as np)."""
+    ours, theirs = getattr(cnp, name), getattr(np, name)
+    for attribute in ("nin", "nout", "nargs", "identity", "ntypes", "types", "signature"):
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    for method in ("outer", "reduce", "accumulate", "reduceat", "at"):
+        assert callable(getattr(ours, method)), method
+
+
+def test_ufunc_methods_numpy_code_calls_on_plain_arrays():
+    counts = np.zeros(4)
+    cnp.add.at(counts, [0, 0, 3], 1.0)  # a histogram, NumPy's scatter-add idiom
+    want = np.zeros(4)
+    np.add.at(want, [0, 0, 3], 1.0)
+    np.testing.assert_array_equal(counts, want)
+    low = np.full(3, 9)
+    cnp.minimum.at(low, [1, 1], [5, 3])
+    np.testing.assert_array_equal(low, [9, 3, 9])
+    np.testing.assert_array_equal(cnp.add.reduceat(np.arange(8), [0, 4, 5]), np.add.reduceat(np.arange(8), [0, 4, 5]))
+    masks = [np.array([True, False, False]), np.array([False, False, True])]
+    np.testing.assert_array_equal(cnp.logical_or.reduce(masks), np.logical_or.reduce(masks))
+    np.testing.assert_array_equal(cnp.equal.outer([1, 2], [2, 1]), np.equal.outer([1, 2], [2, 1]))
+    assert cnp.gcd.reduce([12, 18, 8]) == 2
+    with pytest.raises(ValueError, match="binary"):
+        cnp.sin.reduce([1.0])  # NumPy's own error
+    # a Tensor: NumPy's ufunc.at writes in place, which a derivative cannot follow
+    with pytest.raises(TypeError, match="add.at"):
+        cr.grad(lambda x: cnp.sum(cnp.add.at(np.zeros(3), [0, 0], x)))(np.ones(2))
+    # the non-differentiable ufuncs' methods read a Tensor's values, as those functions do
+    t = cr.tensor([True, False])
+    np.testing.assert_array_equal(np.asarray(cnp.logical_and.reduce([t, cr.tensor([True, True])])), [True, False])

@@ -147,6 +147,22 @@ def batched_only(values):
     return top if top is not None and top.batches else None
 
 
+_UFUNC_ATTRIBUTES = ("nin", "nout", "nargs", "identity", "ntypes", "types", "signature")
+_UFUNC_METHODS = ("outer", "reduce", "accumulate", "reduceat", "at")
+
+
+def give_ufunc_interface(fun, ufunc: np.ufunc, wrap) -> None:
+    """Give ``fun``, the mirror's function for NumPy's ``ufunc``, the ufunc's attributes
+    (``nin``, ``identity``, ...) and each of its methods that ``fun`` lacks as
+    ``wrap(method, name)`` (``np.add.at``, ``np.logical_or.reduce``: code written for NumPy
+    calls them on the mirror's ``add``)."""
+    for attribute in _UFUNC_ATTRIBUTES:
+        setattr(fun, attribute, getattr(ufunc, attribute))
+    for method in _UFUNC_METHODS:
+        if method not in vars(fun):
+            setattr(fun, method, wrap(getattr(ufunc, method), f"{ufunc.__name__}.{method}"))
+
+
 def guarded(np_fun, name: str | None = None, module: str = "numpy"):
     """NumPy's ``np_fun`` for plain arrays; an error naming it when handed a Tensor.
 
@@ -171,4 +187,6 @@ def guarded(np_fun, name: str | None = None, module: str = "numpy"):
     call.__name__ = call.__qualname__ = getattr(np_fun, "__name__", name)
     call.__doc__ = np_fun.__doc__
     call.__wrapped__ = np_fun
+    if isinstance(np_fun, np.ufunc):
+        give_ufunc_interface(call, np_fun, functools.partial(guarded, module=module))
     return call

@@ -19,6 +19,9 @@ import chainrule.numpy as cnp
 from chainrule.numpy import elementwise as ew
 from chainrule.numpy import reductions as red
 from chainrule.numpy.broadcasting import shape_of
+from chainrule.numpy.dispatch import give_ufunc_interface, guarded
+from chainrule.numpy.nondiff import NONDIFF_OF, unboxing
+from chainrule.numpy.registry import MIRROR_OF
 from chainrule.numpy.shape.primitives import _as_input, _axis, _has_tensor
 
 __all__: list[str] = []
@@ -114,12 +117,21 @@ def accumulate(prim, array, axis=0, dtype=None, out=None):
 
 def attach() -> None:
     """Give every binary ufunc of the mirror NumPy's ``outer``, ``reduce`` and
-    ``accumulate`` methods."""
+    ``accumulate`` methods, differentiable; and every function of the mirror that stands
+    for a ufunc the ufunc's attributes and its other methods: NumPy's, guarded
+    (``add.at``, ``add.reduceat``) or, for the functions without derivatives
+    (``logical_or.reduce``), reading plain values as those functions do."""
     for prim in ew._UFUNCS:
         if getattr(prim.fun, "nin", 0) == 2 and getattr(prim.fun, "nout", 0) == 1:
             prim.outer = functools.partial(outer, prim)
             prim.reduce = functools.partial(reduce, prim)
             prim.accumulate = functools.partial(accumulate, prim)
+    for ufunc, fun in MIRROR_OF.items():
+        if isinstance(ufunc, np.ufunc):
+            give_ufunc_interface(fun, ufunc, guarded)
+    for ufunc, fun in NONDIFF_OF.items():
+        if isinstance(ufunc, np.ufunc):
+            give_ufunc_interface(fun, ufunc, lambda method, name: unboxing(method))
 
 
 attach()
