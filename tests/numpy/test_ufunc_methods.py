@@ -152,7 +152,7 @@ def test_ufunc_methods_numpy_code_calls_on_plain_arrays():
     with pytest.raises(ValueError, match="binary"):
         cnp.sin.reduce([1.0])  # NumPy's own error
     # a Tensor: NumPy's ufunc.at writes in place, which a derivative cannot follow
-    with pytest.raises(TypeError, match="add.at"):
+    with pytest.raises(TypeError, match=r"add\.at writes .* chainrule\.at\(a\)\[indices\]\.add\(values\)"):
         cr.grad(lambda x: cnp.sum(cnp.add.at(np.zeros(3), [0, 0], x)))(np.ones(2))
     # the non-differentiable ufuncs' methods read a Tensor's values, as those functions do
     t = cr.tensor([True, False])

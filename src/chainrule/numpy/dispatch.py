@@ -21,12 +21,25 @@ from chainrule.numpy.registry import MIRROR_OF
 
 
 def not_supported(name: str, module: str = "numpy") -> TypeError:
+    if name.endswith(".at"):  # ufunc.at: in place, into an array a derivative cannot follow
+        method = _AT_METHODS.get(name[:-3])
+        new = (f"a = chainrule.at(a)[indices].{method}(values) (JAX's a.at[indices].{method}(values))"
+               if method else f"a = chainrule.at(a)[indices].apply(chainrule.numpy.{name[:-3]}) for a "
+               f"function of one argument, or chainrule.at(a)[indices].set(new_values)")
+        return TypeError(
+            f"{module}.{name} writes into its first argument in place, which a derivative cannot "
+            f"follow, so it cannot take a Tensor. Make the new array instead: {new}."
+        )
     return TypeError(
         f"{module}.{name} is not differentiable in chainrule, so it cannot take a Tensor. "
         f"Use a chainrule.{module} function that is (see the README's list), or define the "
         f"derivative yourself: f = chainrule.primitive({module}.{name}); chainrule.defvjp(f, ...)."
     )
 
+
+# ufunc.at and its out-of-place form, chainrule.at(a)[i].<method>(v)
+_AT_METHODS = {"add": "add", "subtract": "subtract", "multiply": "multiply", "divide": "divide",
+               "true_divide": "divide", "maximum": "max", "minimum": "min", "power": "power"}
 
 # NumPy functions that write into their first argument (and return None): on a value
 # traced by chainrule.jit they are done and recorded; elsewhere they are not supported
