@@ -388,6 +388,21 @@ def test_param_shape_and_its_expansion_match_torch(build):
     assert ours.expand(big).param_shape == tuple(theirs.expand(big).param_shape)
 
 
+@pytest.mark.parametrize("build", [
+    lambda D, lib: D.StudentT(lib.tensor([0.5, 1.5, 3.0], dtype=lib.float32)),
+    lambda D, lib: D.Wishart(lib.tensor(3.0, dtype=lib.float32), lib.eye(2, dtype=lib.float32)),
+    lambda D, lib: D.Normal(lib.zeros(2, dtype=lib.float32), 1.0),
+    lambda D, lib: D.Pareto(1.0, lib.tensor([0.5, 3.0], dtype=lib.float32)),
+])
+def test_float32_parameters_give_float32_moments_and_entropy_as_torch(build):
+    ours, theirs = build(cr.distributions, cr), build(torch.distributions, torch)
+    for name in ("mean", "variance", "stddev", "entropy"):
+        a, b = getattr(ours, name), getattr(theirs, name)
+        a, b = (a(), b()) if callable(a) else (a, b)
+        assert b.dtype == torch.float32 and a.dtype == np.float32, name
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5)
+
+
 def _error(lib, build):
     """The message without the distribution's repr (tensors print differently)."""
     with pytest.raises(ValueError) as info:

@@ -565,7 +565,7 @@ class StudentT(Distribution):
     def variance(self):
         df = self.df
         finite = self.scale ** 2 * df / cnp.where(df > 2, df - 2, 1.0)
-        return cnp.where(df > 2, finite, cnp.where(df > 1, np.inf, np.nan))
+        return cnp.where(df > 1, cnp.where(df > 2, finite, np.inf), np.nan)
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

@@ -25,6 +25,7 @@ from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.distributions.families import Chi2
 from chainrule.distributions.multivariate import lower_cholesky_factor
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
+from chainrule.numpy.torch_special_functions import multigammaln
 
 __all__ = ["Wishart"]
 
@@ -158,13 +159,13 @@ class Wishart(ExponentialFamily):
         nu, p = self.df, self._event_shape[-1]
         L = self._unbroadcasted_scale_tril
         trace = cnp.diagonal(_gram_solve(L, value), axis1=-2, axis2=-1).sum(-1)
-        return (-nu * (p * _LOG_2 / 2 + _log_det_scale(L)) - sp.multigammaln(nu / 2, p)
+        return (-nu * (p * _LOG_2 / 2 + _log_det_scale(L)) - multigammaln(nu / 2, p)
                 + (nu - p - 1) / 2 * cnp.linalg.slogdet(value)[1] - trace / 2)
 
     def entropy(self):
         nu, p = self.df, self._event_shape[-1]
         return ((p + 1) * (p * _LOG_2 / 2 + _log_det_scale(self._unbroadcasted_scale_tril))
-                + sp.multigammaln(nu / 2, p) - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+                + multigammaln(nu / 2, p) - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
 
     @property
     def _natural_params(self):
@@ -173,4 +174,4 @@ class Wishart(ExponentialFamily):
     def _log_normalizer(self, x, y):
         p = self._event_shape[-1]
         return ((y + (p + 1) / 2) * (-cnp.linalg.slogdet(-2 * x)[1] + _LOG_2 * p)
-                + sp.multigammaln(y + (p + 1) / 2, p))
+                + multigammaln(y + (p + 1) / 2, p))
