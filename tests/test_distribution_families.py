@@ -214,6 +214,22 @@ def test_kl_across_families_matches_torch(pair):
         np.testing.assert_allclose(a, b, rtol=1e-8 if "Gamma" in pair or "Beta" in pair else 1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("q_family", ["Beta", "Gamma"])
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (0.0, 0.5), (0.3, 1.0), (0.2, 0.7)])
+def test_kl_from_a_uniform_reaching_zero_or_one_matches_torch(q_family, bounds):
+    """x log x is 0 at x = 0 (PyTorch's xlogy), not 0·(-inf) = nan."""
+    def kl_and_grads(lib):
+        ts = [lib.tensor([v], dtype=lib.float64, requires_grad=True) for v in (*bounds, 2.0, 3.0)]
+        D = lib.distributions
+        kl = D.kl_divergence(D.Uniform(ts[0], ts[1]), getattr(D, q_family)(ts[2], ts[3]))
+        return [kl.detach().numpy()] + [g.numpy() for g in lib.autograd.grad(kl.sum(), ts)]
+
+    ours, theirs = kl_and_grads(cr), kl_and_grads(torch)
+    assert np.isfinite(ours[0]).all()
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def _gaussian(D, kind, ts):
     if kind == "mvn":
         return D.MultivariateNormal(ts[0], scale_tril=ts[1])

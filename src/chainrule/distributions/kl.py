@@ -225,7 +225,7 @@ def _infinite_like(t):
 
 
 def _x_log_x(t):
-    return t * cnp.log(t)
+    return sp.xlogy(t, t)  # 0 at t = 0, where t·log t is 0·(-inf)
 
 
 @register_kl(Exponential, Beta)
