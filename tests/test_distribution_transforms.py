@@ -94,6 +94,33 @@ def test_kl_of_transformed_distributions_and_validation():
         np.testing.assert_allclose(x, y, rtol=1e-10)
 
 
+@pytest.mark.parametrize("build", [
+    lambda D, T, a: (D.HalfCauchy(a), D.HalfCauchy(a.exp())),
+    lambda D, T, a: (D.LogNormal(a, 1.0), D.TransformedDistribution(D.Normal(0.0, a.exp()), [T.ExpTransform()])),
+    lambda D, T, a: (D.TransformedDistribution(D.Normal(a, 1.0), [T.ExpTransform()]), D.LogNormal(0.0, a.exp())),
+    lambda D, T, a: (D.HalfNormal(a), D.TransformedDistribution(D.Normal(0.0, a.exp()), [T.AbsTransform()])),
+    lambda D, T, a: (D.TransformedDistribution(D.Cauchy(0.0, a), [T.AbsTransform()]), D.HalfCauchy(a.exp())),
+    lambda D, T, a: (D.HalfNormal(a), D.HalfCauchy(a)),
+    lambda D, T, a: (D.LogNormal(a, 1.0), D.TransformedDistribution(D.Normal(a, 1.0), [T.AbsTransform()])),
+], ids=["halfcauchy", "lognormal-td", "td-lognormal", "halfnormal-td", "td-halfcauchy", "none", "other-transforms"])
+def test_kl_between_transformed_families_and_transformed_distributions_is_torchs(build):
+    """LogNormal, HalfNormal and HalfCauchy are TransformedDistributions in PyTorch: their
+    KL against one with the same transforms is that of the bases, else not implemented."""
+    results = []
+    for lib in (cr, torch):
+        D = lib.distributions
+        a = lib.tensor([0.3, 1.5], dtype=lib.float64, requires_grad=True)
+        try:
+            kl = D.kl_divergence(*build(D, D.transforms, a))
+        except NotImplementedError:
+            results.append(None)
+            continue
+        results.append([kl.detach().numpy(), lib.autograd.grad(kl.sum(), a)[0].numpy()])
+    assert (results[0] is None) == (results[1] is None)
+    for x, y in zip(*(results if results[0] is not None else [[], []]), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-10)
+
+
 RELAXED = {
     "one_hot": (lambda D, t, p: D.RelaxedOneHotCategorical(t, logits=p), [0.7, [[0.2, -1.0, 0.5], [1.0, 0.0, -0.3]]],
                 [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]], (3, 2, 3)),
