@@ -440,6 +440,8 @@ def _error(lib, build):
     lambda D, lib: D.Normal(lib.zeros(3), 1.0).log_prob(lib.zeros(2)),
     lambda D, lib: D.Uniform(lib.tensor(1.0), lib.tensor(0.0)),
     lambda D, lib: D.Categorical(),
+    lambda D, lib: D.Geometric(lib.tensor([0.5, 0.0])),
+    lambda D, lib: D.Geometric(0.0),
 ])
 def test_validation_errors_say_what_torchs_say(build):
     assert _error(cr, build) == _error(torch, build)

@@ -31,6 +31,7 @@ from chainrule.distributions.transforms import (
     SigmoidTransform,
     TransformedDistribution,
 )
+from chainrule.numpy.nondiff import every, whole_batch
 
 __all__ = ["Chi2", "HalfNormal", "HalfCauchy", "Gumbel", "Geometric", "NegativeBinomial", "Multinomial",
            "MixtureSameFamily", "ExpRelaxedCategorical", "LogitRelaxedBernoulli", "RelaxedOneHotCategorical",
@@ -185,6 +186,11 @@ class Geometric(Distribution):
             (self.logits,) = broadcast_all(logits)
         param = self.probs if probs is not None else self.logits
         super().__init__(param.shape, validate_args=validate_args)
+        # probs 0 lies in unit_interval but has no first success; PyTorch checks this too
+        if self._validating() and probs is not None and not every(self.probs > 0):
+            raise ValueError(
+                f"Expected parameter probs ({type(self.probs).__name__} of shape {tuple(self.probs.shape)}) "
+                f"of distribution {self!r} to be positive but found invalid values:\n{whole_batch(self.probs)}")
 
     logits = Bernoulli.logits
     probs = Bernoulli.probs
