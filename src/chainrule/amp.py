@@ -28,13 +28,11 @@ import numpy as np
 
 from chainrule.core.dtypes import DtypeWithoutNumPy, as_dtype
 from chainrule.core.eager import tensor
+from chainrule.core.global_state import warn_once
 from chainrule.core.pytree import tree_map
 from chainrule.core.tensor import Tensor
 
 __all__ = ["autocast", "is_autocast_enabled", "GradScaler"]
-
-_WARNED = [False]
-
 
 class autocast:
     """PyTorch's ``torch.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``
@@ -49,10 +47,9 @@ class autocast:
         self.device_type, self.dtype, self.enabled = device_type, dtype, bool(enabled)
 
     def __enter__(self) -> autocast:
-        if self.enabled and not _WARNED[0]:
-            _WARNED[0] = True
-            warnings.warn("autocast: chainrule computes in the dtypes of the inputs; the block runs without "
-                          "casting to lower precision", stacklevel=2)
+        if self.enabled:
+            warn_once("autocast", "autocast: chainrule computes in the dtypes of the inputs; the block runs "
+                      "without casting to lower precision", stacklevel=2)
         return self
 
     def __exit__(self, *exc) -> None:

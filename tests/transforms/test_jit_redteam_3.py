@@ -13,6 +13,7 @@ from tests.transforms.test_jit_soundness import same
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import nn
+from chainrule.core import global_state
 
 # sys.getsizeof(x) reads the array as np.asarray(x) does: that call runs without jit
 pytestmark = pytest.mark.filterwarnings("ignore:chainrule.jit")
@@ -207,3 +208,28 @@ def test_the_running_statistics_a_closed_over_module_rebinds_stay_eager_tensors(
     assert same(got, want)
     assert {k: type(v) for k, v in got_buffers.items()} == {k: type(v) for k, v in want_buffers.items()}
     assert same({k: v.numpy() for k, v in got_buffers.items()}, {k: v.numpy() for k, v in want_buffers.items()})
+
+
+def _autocast_step(x):
+    with cr.autocast("cpu"):  # warns, once per process, that nothing is cast
+        return x * 2.0
+
+
+def _masked_rows(x):
+    # a batched boolean mask: vmap warns, once per process, that it loops over the examples
+    return cr.vmap(lambda v: cnp.sum(v[v > 0]))(x)
+
+
+@pytest.mark.parametrize("fun", [_autocast_step, _masked_rows])
+def test_a_warning_chainrule_shows_once_per_process_is_not_replayed(fun, monkeypatch):
+    # the traced call shows it; the plain call never shows it again, and the replays
+    # issued it again on every call
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())
+    jitted, x = cr.jit(fun), np.array([[1.0, -2.0], [-3.0, 4.0]])
+    for k, f in enumerate([jitted, fun, jitted, jitted, fun]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = f(x)
+        assert [str(w.message)[:9] for w in caught] == (["autocast:" if fun is _autocast_step else "chainrule"]
+                                                        if k == 0 else []), k
+        assert same(got, _masked_rows(x) if fun is _masked_rows else x * 2.0)

@@ -10,10 +10,10 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from chainrule.core import global_state
 from chainrule.core.primitive import Primitive
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.trace import PROJECT
-from chainrule.transforms import batch_trace
 
 rng = np.random.default_rng(0)
 B = 3
@@ -276,7 +276,7 @@ def test_shape_programs(name, in_axes, out_axes):
 
 
 def test_batched_indices(monkeypatch):
-    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())  # warned once per process: forget it
     x = rng.normal(size=(B, 5))
     idx = np.array([[0, 1], [4, 4], [2, 0]])
     assert_batches(lambda v, i: v[i], (x, idx), (0, 0))
@@ -313,7 +313,7 @@ MIXED_INDEX = {
 @pytest.mark.parametrize("name", sorted(MIXED_INDEX))
 @pytest.mark.parametrize("in_axes", [(0, 0, 0), (1, 0, 0), (0, None, 0), (None, 0, 0)])
 def test_batched_index_mixed_with_slices_is_one_call(name, in_axes, monkeypatch):
-    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())  # warned once per process: forget it
     f = MIXED_INDEX[name]
     x = rng.normal(size=(B, 5, 3, 6) if in_axes[0] == 0 else (5, B, 3, 6) if in_axes[0] == 1 else (5, 3, 6))
     i = np.array([0, 2, 4]) if in_axes[1] == 0 else np.array([1, 3])
@@ -356,7 +356,7 @@ def _assigned(update, v, index):
 @pytest.mark.parametrize("update, x_axis", [("set batched", 0), ("set batched", None), ("add 2", 0),
                                             ("add 2", None), ("setitem", 0)])  # (a plain copy refuses a batch)
 def test_item_assignment_with_a_batched_index_mixed_with_slices_is_one_call(name, update, x_axis, monkeypatch):
-    monkeypatch.setattr(batch_trace, "_warned", set())
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())
     index = MIXED_UPDATES[name]
     x = rng.normal(size=(B, 5, 3, 6))[0 if x_axis is None else slice(None)]
     i, j = np.array([0, 2, 4]), np.array([[1, 2], [0, 0], [2, 1]])
@@ -646,7 +646,7 @@ def test_numpy_function_without_mirror_loops_and_warns_once(monkeypatch):
     """NumPy's functions that chainrule neither mirrors nor differentiates (histogram2d,
     ix_), called on batched values directly or through NumPy's dispatch, run once per
     example and stack, warned once by name, as a primitive without a batching rule."""
-    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())  # warned once per process: forget it
     x, y = rng.uniform(size=(B, 6)), rng.uniform(size=(B, 6))
     with pytest.warns(UserWarning, match="histogram2d has no batching rule"):
         assert_batches(lambda a, b: cnp.histogram2d(a, b, bins=3), (x, y[0]), (0, None))

@@ -10,7 +10,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 import chainrule.scipy.special as csp_special
-from chainrule.transforms import batch_trace
+from chainrule.core import global_state
 
 XS = np.array([0.3, -0.2, 1.1])
 
@@ -174,7 +174,7 @@ BATCHED_SIZES = {
 @pytest.mark.parametrize("name", sorted(BATCHED_SIZES))
 def test_a_batched_size_is_refused_by_name_as_jax_refuses_it(name, monkeypatch):
     jax = pytest.importorskip("jax")
-    monkeypatch.setattr(batch_trace, "_warned", set())  # warned once per process: forget it
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())  # warned once per process: forget it
     f, sizes = BATCHED_SIZES[name], np.array([2, 2, 2])
     with pytest.raises(TypeError):
         jax.vmap(lambda n: f(jax.numpy, n))(sizes)
@@ -188,7 +188,7 @@ def test_a_batched_size_is_refused_by_name_as_jax_refuses_it(name, monkeypatch):
                                   lambda k: cnp.tri(3, 4, k=k), lambda k: cnp.tri(4, None, k, np.float32)])
 def test_eye_and_tri_with_a_batched_diagonal_are_one_call(call, monkeypatch):
     """JAX takes a diagonal k that differs between examples; vmap ran once per example."""
-    monkeypatch.setattr(batch_trace, "_warned", set())
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())
     k = np.array([0, 1, -2, 5])
     want = np.stack([call(int(d)) for d in k])
     with warnings.catch_warnings():
@@ -207,7 +207,7 @@ def test_eye_and_tri_with_a_batched_diagonal_are_one_call(call, monkeypatch):
 def test_scipys_counting_functions_and_packbits_are_one_call(call, monkeypatch):
     """SciPy's factorial, comb, perm (elementwise, though not ufuncs) and NumPy's packbits ran
     once per example with a warning asking for a batching rule."""
-    monkeypatch.setattr(batch_trace, "_warned", set())
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())
     n = np.array([[1, 2], [3, 4], [0, 5]])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -230,7 +230,7 @@ PADS = {
 def test_pad_with_constant_values_that_differ_between_examples_is_one_call(name, monkeypatch):
     """pad's constant_values batched (or given per axis and side) ran once per example."""
     namespaces = pytest.importorskip("jax_namespaces")  # (jax, x64)
-    monkeypatch.setattr(batch_trace, "_warned", set())
+    monkeypatch.setattr(global_state, "_SHOWN_ONCE", set())
     pad, in_axes = PADS[name]
     rng = np.random.default_rng(7)
     x, v = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 2, 2))

@@ -16,12 +16,12 @@ The unit basis that ``jacrev`` and ``jacfwd`` map over is a batch of its own
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.global_state import warn_once
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
@@ -471,18 +471,14 @@ def _innermost(args, kwargs):
     return top
 
 
-_warned: set[tuple[str, str]] = set()
-
-
 def _warn_loop(name: str, case: str = "", stacklevel: int = 4) -> None:
-    if (name, case) not in _warned:
-        _warned.add((name, case))
-        warnings.warn(
-            f"chainrule.vmap: {name} has no batching rule{' ' + case if case else ''}, so it "
-            "runs once per example and the results are stacked. Declare one with "
-            "chainrule.core.primitive.def_batch for speed.",
-            stacklevel=stacklevel,
-        )
+    warn_once(
+        ("vmap loop", name, case),
+        f"chainrule.vmap: {name} has no batching rule{' ' + case if case else ''}, so it "
+        "runs once per example and the results are stacked. Declare one with "
+        "chainrule.core.primitive.def_batch for speed.",
+        stacklevel=stacklevel,
+    )
 
 
 def _example(v, b: int, batched):
