@@ -144,7 +144,7 @@ def _arity(fun) -> int:
                 warnings.simplefilter("ignore")
                 out = fun(*([x] * n))
             return n if np.result_type(out).kind == "f" else 0
-        except TypeError:
+        except (TypeError, ValueError):  # where(x, x): y missing
             continue
     return 0
 

@@ -599,12 +599,23 @@ def_jvps(_where, None,
          lambda t, ans, c, x, y: broadcast_like(_where(c, 0, t), ans))
 
 
+# where's x and y when not given (None is a value to pick, as NumPy's where takes it)
+_NOT_GIVEN = object()
+
+
 @mirrors(np.where, "elementwise")
-def where(condition, x=None, y=None, *, size: int | None = None, fill_value=None):
+def where(condition, x=_NOT_GIVEN, y=_NOT_GIVEN, *, size: int | None = None, fill_value=None):
     """``np.where``: with ``x`` and ``y`` it picks elementwise and differentiates in both;
-    with the condition alone it is ``nonzero`` (``size`` and ``fill_value`` as JAX's)."""
-    if x is None and y is None:
+    with the condition alone it is ``nonzero`` (``size`` and ``fill_value`` as JAX's).
+
+    >>> import numpy as np
+    >>> where(np.array([True, False]), np.array([1.0, 2.0]), -1.0)
+    array([ 1., -1.])
+    """
+    if x is _NOT_GIVEN and y is _NOT_GIVEN:
         return nonzero(condition, size=size, fill_value=fill_value)
+    if x is _NOT_GIVEN or y is _NOT_GIVEN:
+        raise ValueError("either both or neither of x and y should be given")
     if size is not None or fill_value is not None:
         raise TypeError("where: size and fill_value go with the one-argument form where(condition)")
     if not (_holds_array(condition) or _holds_array(x) or _holds_array(y)):
