@@ -223,11 +223,16 @@ def _outcome(fun, *args):
     lambda np_, c, x: np_.where(c, x),          # NumPy: "either both or neither of x and y should be given"
     lambda np_, c, x: np_.where(c, None, None),  # None is a value to pick: an object array
     lambda np_, c, x: np_.where(c, x, None),
+    lambda np_, c, x: np_.astype(x, dtype=np.float32),  # dtype is positional only
+    lambda np_, c, x: np_.astype(x, np.float32, casting="unsafe"),  # an ndarray.astype keyword
+    lambda np_, c, x: np_.astype(x, np.float32, device="cpu"),
+    lambda np_, c, x: np_.astype(x, np.float32, copy=False),
 ])
 def test_calls_of_numpy_functions_are_numpys_plain_and_jitted(call):
     # the jitted call records NumPy's own function, which the plain call must follow:
     # chainrule's where took a missing y for None (np.where(c, x) picked None) and two
-    # Nones for the condition alone (nonzero)
+    # Nones for the condition alone (nonzero); its astype took ndarray.astype's keywords
+    # and not np.astype's device
     c, x = np.array([True, False]), np.array([1.0, 2.0])
     want = _outcome(call, np, c, x)
     plain, jitted = _outcome(call, cr.numpy, c, x), _outcome(cr.jit(lambda c, x: call(cr.numpy, c, x)), c, x)

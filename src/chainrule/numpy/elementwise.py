@@ -722,9 +722,18 @@ _astype_plain = unboxing(_np_astype)
 
 
 @mirrors(optional(np, "astype"), "elementwise")
-def astype(x, dtype, **kw):
-    """``x.astype(dtype)``; a cast to integers or booleans carries no derivative and gives
-    plain data (``x[t.astype(int)]`` indexes), as in HIPS autograd."""
+def astype(x, dtype, /, *, copy: bool = True, device=None):
+    """``np.astype(x, dtype)`` (its arguments: ``dtype`` positional, ``copy`` and
+    ``device`` by keyword); a cast to integers or booleans carries no derivative and gives
+    plain data (``x[t.astype(int)]`` indexes), as in HIPS autograd.
+
+    >>> import numpy as np
+    >>> astype(np.array([1.5, -2.5]), np.int64)
+    array([ 1, -2])
+    """
+    if device is not None and device != "cpu":
+        raise ValueError(f'Device not understood. Only "cpu" is allowed, but received: {device}')
+    kw = {} if copy else {"copy": False}
     if np.dtype(dtype).kind not in "fc":
         return _astype_plain(x, dtype, **kw)
     return _astype(x, dtype, **kw)
