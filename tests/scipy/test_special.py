@@ -157,6 +157,23 @@ def test_logsumexp_return_sign(b, kwargs):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("a,b", [
+    (np.array([1.0, 1.0]), np.array([1.0, -1.0])),  # the weighted sum is 0
+    (np.array([-np.inf, -np.inf]), None),            # every term is 0
+])
+def test_logsumexp_return_sign_of_a_zero_sum_is_silent_as_scipys_plain_and_jitted(a, b):
+    # SciPy gives (-inf, 0.0) silently; chainrule warned 'divide by zero encountered in log'
+    # computing a logarithm only to keep the sign, which the jitted call, dropping the
+    # unread logarithm, did not
+    fun = lambda x: special.logsumexp(x, b=b, return_sign=True)  # noqa: E731
+    jitted = cr.jit(fun)
+    for f in (lambda x: sc.logsumexp(x, b=b, return_sign=True), fun, jitted, jitted):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = f(a)
+        np.testing.assert_array_equal(got, (-np.inf, 0.0))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("scale", [1.0, 1e3, 1e7, 1e300])
 def test_logsumexp_derivative_does_not_inherit_the_rounding_of_its_value(scale, dtype):

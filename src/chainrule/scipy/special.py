@@ -475,15 +475,20 @@ def_jvps(
 )
 
 
-def _logsumexp_sign(a, axis, b, keepdims):
-    """logsumexp's ``return_sign=True``, composed as JAX composes it: shift by the finite
-    maximum (without a derivative), sum, take the logarithm of the absolute value."""
+def _shifted_total(a, axis, b, keepdims):
+    """Σ b eᵃ⁻ᵗᵒᵖ and the shift ``top``: the finite maximum of ``a`` (without a derivative)."""
     if b is not None:
         a = cnp.where(cnp.not_equal(b, 0), a, -np.inf)
     top = cnp.max(cnp.real(undifferentiated(a)), axis=axis, keepdims=True, initial=-np.inf)
     top = cnp.where(cnp.isfinite(top), top, 0.0)
     e = cnp.exp(a - top)
-    total = cnp.sum(e if b is None else e * b, axis=axis, keepdims=keepdims)
+    return cnp.sum(e if b is None else e * b, axis=axis, keepdims=keepdims), top
+
+
+def _logsumexp_sign(a, axis, b, keepdims):
+    """logsumexp's ``return_sign=True``, composed as JAX composes it: shift by the finite
+    maximum (without a derivative), sum, take the logarithm of the absolute value."""
+    total, top = _shifted_total(a, axis, b, keepdims)
     return cnp.log(cnp.abs(total)) + cnp.reshape(top, shape_of(total)), cnp.sign(total)
 
 
@@ -556,7 +561,8 @@ def logsumexp(a, axis=None, b=None, keepdims: bool = False, return_sign: bool = 
     if return_sign:
         if not (_real(a) and _real(b)):
             return _logsumexp_sign(a, axis, b, keepdims)
-        sign = _logsumexp_sign(a, axis, b, keepdims)[1]
+        # (only the sum's sign: the logarithm of a sum of 0 would warn, which SciPy does not)
+        sign = cnp.sign(_shifted_total(a, axis, b, keepdims)[0])
         if b is None:
             return _logsumexp_abs(a, axis=axis, keepdims=keepdims), sign
         return _logsumexp_abs_b(a, b, axis=axis, keepdims=keepdims), sign
