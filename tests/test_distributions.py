@@ -78,3 +78,22 @@ def test_a_reinforce_step_written_for_pytorch_agrees():
         lib.cat(policy_loss).sum().backward()
         grads.append(policy.weight.grad.numpy().copy())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda D, r: D.Poisson(r), lambda D, r: D.Gamma(r, 2 * r), lambda D, r: D.Chi2(r)],
+                         ids=["Poisson", "Gamma", "Chi2"])
+@pytest.mark.parametrize("value_dtype", ["int64", "float64"])
+@pytest.mark.parametrize("param_dtype", ["float32", "float64"])
+def test_log_prob_of_counts_takes_torchs_dtype_value_and_gradient(make, value_dtype, param_dtype):
+    """Integer counts meet a float32 rate in float32 (PyTorch's promotion; SciPy's xlogy
+    would give float64), and Gamma reads the value in its rate's dtype, as PyTorch's."""
+    results = []
+    for lib in (cr, torch):
+        rate = lib.tensor([0.5, 3.0], dtype=getattr(lib, param_dtype), requires_grad=True)
+        lp = make(lib.distributions, rate).log_prob(lib.tensor([2, 0], dtype=getattr(lib, value_dtype)) + 1)
+        lp.sum().backward()
+        results.append((str(lp.dtype).replace("torch.", ""), lp.detach().numpy(), rate.grad.numpy()))
+    (dtype, lp, grad), (want_dtype, want_lp, want_grad) = results
+    assert dtype == want_dtype
+    np.testing.assert_allclose(lp, want_lp, rtol=1e-6)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-6)

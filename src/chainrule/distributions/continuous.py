@@ -471,7 +471,7 @@ class Gamma(ExponentialFamily):
         return cnp.clip(g, np.finfo(self.rate.dtype).tiny, None)
 
     def log_prob(self, value):
-        value = self._checked(value)
+        value = self._checked(value).astype(self.rate.dtype)  # as PyTorch's: in the rate's dtype
         c, r = self.concentration, self.rate
         return sp.xlogy(c, r) + sp.xlogy(c - 1, value) - r * value - sp.gammaln(c)
 

@@ -366,6 +366,8 @@ class Poisson(ExponentialFamily):
 
     def log_prob(self, value):
         value = self._checked(value)
+        if not np.issubdtype(value.dtype, np.floating):  # integer counts: the rate's dtype, as PyTorch promotes
+            value = value.astype(self.rate.dtype)
         rate, value = broadcast_all(self.rate, value)
         return sp.xlogy(value, rate) - rate - sp.gammaln(value + 1)
 
