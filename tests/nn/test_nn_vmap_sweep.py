@@ -247,7 +247,7 @@ APART = {
     **dict.fromkeys(["celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_", "rrelu_", "selu_", "threshold_"],
                     "writes into its argument: the out-of-place function is in the table"),
     **dict.fromkeys(["anywhere", "as_eager", "batched", "every", "in_place", "named_as_torch", "not_bool", "plain",
-                     "same_dtype", "undifferentiated", "whole_batch", "softmax_input", "renorm_rows"],
+                     "same_dtype", "undifferentiated", "whole_batch", "softmax_input", "renorm_rows", "eager_quiet"],
                     "a helper of the library, not a function of torch.nn.functional"),
 }
 

@@ -29,6 +29,7 @@ from chainrule.core.views import note_transform_view, register_view
 __all__ = [
     "EagerTrace",
     "EAGER",
+    "eager_quiet",
     "GRAD_MODE",
     "grad_enabled",
     "set_grad_mode",
@@ -333,6 +334,38 @@ EAGER = EagerTrace()
 def eager_trace() -> EagerTrace:
     """The eager trace (what an unpickled eager Tensor belongs to)."""
     return EAGER
+
+
+def eager_quiet(fun):
+    """``fun``, a composition of primitives (a loss, a normalisation, attention), computed
+    on eager Tensors with NumPy's floating-point warnings off, as the eager layer computes
+    one primitive with ``Primitive.eager_quiet``: PyTorch's layers give inf and nan of inf,
+    NaN and huge inputs silently. Where a transform traces an argument (``grad``, ``jit``,
+    ``vmap``), or no argument is a Tensor, NumPy's warnings stay, as for every primitive.
+
+    >>> import warnings, chainrule as cr
+    >>> centred = eager_quiet(lambda x: x - x.mean())
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error")  # inf - inf: nan, without NumPy's warning
+    ...     centred(cr.tensor([float("inf"), 1.0]))
+    Tensor([ nan, -inf])
+    """
+    @functools.wraps(fun)
+    def quietly(*args, **kwargs):
+        eager = False
+        for a in (*args, *kwargs.values()) if kwargs else args:
+            if isinstance(a, Tensor):
+                if a._trace is not EAGER:
+                    return fun(*args, **kwargs)
+                eager = True
+        if not eager:
+            return fun(*args, **kwargs)
+        quiet = quiet_numpy()
+        try:
+            return fun(*args, **kwargs)
+        finally:
+            restore_numpy(quiet)
+    return quietly
 
 
 def note_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:

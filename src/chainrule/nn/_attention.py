@@ -17,6 +17,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._mha import mha_forward
 
@@ -52,6 +53,7 @@ def _dropout(weights, p: float, training: bool, rng):
     return _ops.dropout(weights, p, training, rng)
 
 
+@eager_quiet
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None, rng=None,
                                  enable_gqa: bool = False):
@@ -255,6 +257,7 @@ def _extra_keys(length, k, v, attn_mask, key_padding_mask, is_causal, bias_k, bi
         widen(_float_mask(key_padding_mask, dtype, False, "key_padding_mask"))
 
 
+@eager_quiet
 def multi_head_attention_forward(query, key, value, embed_dim_to_check: int, num_heads: int, in_proj_weight,
                                  in_proj_bias, bias_k, bias_v, add_zero_attn: bool, dropout_p: float,
                                  out_proj_weight, out_proj_bias, training: bool = True, key_padding_mask=None,

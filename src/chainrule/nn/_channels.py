@@ -14,6 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
+from chainrule.core.trace import eager_quiet
 from chainrule.numpy.nondiff import every
 from chainrule.numpy.shape.updates import at
 
@@ -25,6 +26,7 @@ def _input(x):
     return x if isinstance(x, Tensor) else np.asarray(x)
 
 
+@eager_quiet
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
     """x / (k + α/n · Σ x²)^β, the sum over the ``size`` channels around each one (zeros
     beyond the ends), as PyTorch's (N, C, ...) ``local_response_norm``."""

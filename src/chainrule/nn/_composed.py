@@ -25,6 +25,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
@@ -118,6 +119,7 @@ def relu6(input, inplace: bool = False):
 _SIXTH = float(np.float32(1 / 6))
 
 
+@eager_quiet
 def hardsigmoid(input, inplace: bool = False):
     """relu6(x + 3) / 6; its derivative is PyTorch's: 1/6 rounded to float32 strictly
     inside (−3, 3), 0 elsewhere and at NaN."""
@@ -129,6 +131,7 @@ def hardsigmoid(input, inplace: bool = False):
     return cnp.where(inside, value + _SIXTH * (input - x), value)
 
 
+@eager_quiet
 def hardswish(input, inplace: bool = False):
     """x · relu6(x + 3) / 6; derivative 0 up to −3, x/3 + 1/2 up to 3, 1 above and at NaN
     (PyTorch's)."""
@@ -145,11 +148,13 @@ def softsign(input):
     return input / (1 + cnp.abs(input))
 
 
+@eager_quiet
 def tanhshrink(input):
     """x − tanh(x) (a bool x refused, as PyTorch refuses its subtraction)."""
     return not_bool(input, "tanhshrink") - cnp.tanh(input)
 
 
+@eager_quiet
 def mish(input, inplace: bool = False):
     """x · tanh(softplus(x))."""
     if inplace:
@@ -189,6 +194,7 @@ def glu(input, dim: int = -1):
     return a * _ops.sigmoid(b)
 
 
+@eager_quiet
 def softshrink(input, lambd: float = 0.5):
     """x − λ above λ, x + λ below −λ, 0 between (``torch.nn.functional.softshrink``).
 
@@ -203,6 +209,7 @@ def softshrink(input, lambd: float = 0.5):
     return cnp.where(inside, 0.0 * x, cnp.where(x > lambd, input - lambd, input + lambd))
 
 
+@eager_quiet
 def hardshrink(input, lambd: float = 0.5):
     """x where |x| > λ, 0 elsewhere.
 
@@ -294,6 +301,7 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 # -- normalisation -----------------------------------------------------------------------------
+@eager_quiet
 def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     """``input`` divided by the root mean square over its trailing ``normalized_shape``
     axes (Zhang & Sennrich, 2019), times ``weight``, in the input's dtype, as PyTorch's:
@@ -321,6 +329,7 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
 
 
 # -- distances ---------------------------------------------------------------------------------
+@eager_quiet
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
     """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``); integer and bool
     inputs and a ``dim`` out of range are refused, as PyTorch refuses them."""
@@ -332,6 +341,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
     return input / cnp.maximum(norm, eps)
 
 
+@eager_quiet
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (each norm at least
     ``eps``), broadcasting the two first, as PyTorch does (a batch against one vector).
@@ -347,6 +357,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     return cnp.sum((x1 / cnp.maximum(n1, eps)) * (x2 / cnp.maximum(n2, eps)), axis=dim)
 
 
+@eager_quiet
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """‖x1 − x2 + eps‖_p along the last axis."""
     return cnp.linalg.vector_norm(x1 - x2 + eps, ord=p, axis=-1, keepdims=keepdim)
@@ -363,6 +374,7 @@ def _reduce(loss, reduction: str, name: str):
     raise TensorError(f"{name}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
+@eager_quiet
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
     """Σ target (log target − input) with ``input`` log-probabilities (0 where target is 0);
     ``reduction='batchmean'`` divides the sum by the batch size, as PyTorch advises (and,
@@ -385,6 +397,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     return _reduce(loss, reduction, "kl_div")
 
 
+@eager_quiet
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """0.5 d² where |d| < δ, δ (|d| − 0.5 δ) elsewhere (d = input − target)."""
     _floating_input(input, "huber_loss")
@@ -401,6 +414,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
     return _reduce(loss, reduction, "huber_loss")
 
 
+@eager_quiet
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """exp(input) − target·input (``log_input``), else input − target·log(input + eps); with
@@ -415,6 +429,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     return _reduce(loss, reduction, "poisson_nll_loss")
 
 
+@eager_quiet
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
     """0.5 (log var + (input − target)² / var), var held at least ``eps`` (the clamp passes
     the gradient through, as PyTorch's does); with ``full``, + 0.5 log 2π. ``var`` is a
@@ -454,6 +469,7 @@ def _floating_input(input, name: str) -> None:
         floating_only(input, None, f"{name}: the input must be a floating point Tensor")
 
 
+@eager_quiet
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
                         reduction: str = "mean"):
     """max(0, −target (input1 − input2) + margin)."""
@@ -461,6 +477,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_averag
     return _reduce(_hinge(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
 
 
+@eager_quiet
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
                         swap: bool = False, size_average=None, reduce=None, reduction: str = "mean"):
     """max(d(a, p) − d(a, n) + margin, 0) with d the ``pairwise_distance``; ``swap`` takes
@@ -473,6 +490,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     return _reduce(_hinge(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
 
 
+@eager_quiet
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin: float = 1.0,
                                       swap: bool = False, reduction: str = "mean"):
     """max(d(a, p) − d(a, n) + margin, 0) with d ``distance_function`` (by default
@@ -492,6 +510,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     return _reduce(_hinge(margin + d_pos - d_neg), reduction, "triplet_margin_with_distance_loss")
 
 
+@eager_quiet
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """log(1 + exp(−target · input)), for targets ±1 (computed without overflow)."""
     reduction = reduction_of(size_average, reduce, reduction)
@@ -507,6 +526,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
     return _reduce(_ops.softplus(-target * input, threshold=None), reduction, "soft_margin_loss")
 
 
+@eager_quiet
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
                           reduction: str = "mean"):
     """1 − cos(input1, input2) where target is 1, max(0, cos − margin) where it is −1; the
@@ -526,6 +546,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 
+@eager_quiet
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """input where target is 1, max(0, margin − input) where it is −1."""
@@ -558,6 +579,7 @@ def _shown(y):
     return v.tolist() if isinstance(v, np.ndarray) else "labels out of range"
 
 
+@eager_quiet
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
                       reduction: str = "mean"):
     """Σ_{j ≠ y} max(0, margin − x_y + x_j)^p / C for each sample (times ``weight[y]``): the
@@ -585,6 +607,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multi_margin_loss")
 
 
+@eager_quiet
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Σ_{j target, i not} max(0, 1 − (x_j − x_i)) / C for each sample; each row of the
     (N, C) target lists the sample's classes, ended by the first −1.
@@ -614,6 +637,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     return _reduce(loss if input.ndim == 2 else loss[0], reduction, "multilabel_margin_loss")
 
 
+@eager_quiet
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
     """The binary cross-entropy of each class's logit against its 0/1 label (times
     ``weight``), averaged over the classes of each sample."""

@@ -94,6 +94,7 @@ layer_norm_forward = Primitive(_forward, name="layer_norm_forward", multiple_out
 ``width`` trailing elements of x normalised, x̂, then y = x̂·weight + bias; r (M,) is each
 row's 1/√(var + eps)."""
 layer_norm_backward = Primitive(_backward, name="layer_norm_backward", multiple_outputs=True)
+layer_norm_forward.eager_quiet = layer_norm_backward.eager_quiet = True  # inf and nan silently, as PyTorch's
 """layer_norm_backward(g, g_xhat, g_rstd, x̂, r, weight, width=D, bias_shape=None) -> (dx,
 dweight, dbias), without dbias when ``bias_shape`` is None: the cotangents of the input and
 the affine parameters."""

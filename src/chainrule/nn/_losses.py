@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import BatchedValueError, Tensor, TensorError, TensorTypeError, undifferentiated
-from chainrule.core.trace import named_as_torch
+from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype
 from chainrule.nn._reduction import reduction_of
@@ -169,6 +169,7 @@ def _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_class
     return loss
 
 
+@eager_quiet
 def cross_entropy(
     input,
     target,
@@ -244,6 +245,7 @@ def cross_entropy(
     return named_as_torch(out, "NllLossBackward0") if indices and not label_smoothing else out
 
 
+@eager_quiet
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean"):
     """Negative log-likelihood of class indices given log-probabilities ``input``
@@ -294,6 +296,7 @@ def _as_dtype_of(target, input):
     return t
 
 
+@eager_quiet
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean squared error (input − target)²; with ``weight`` (the input's shape), the
     weighted mean Σ w·d² / Σ w."""
@@ -306,6 +309,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     return named_as_torch(_reduce(cnp.square(d), reduction), "MseLossBackward0")
 
 
+@eager_quiet
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """Mean absolute error |input − target|; with ``weight`` (the input's shape), the
     weighted mean Σ w·|d| / Σ w."""
@@ -327,6 +331,7 @@ def _weighted(loss, weight, input, reduction: str):
     return cnp.sum(loss) / cnp.sum(weight) if reduction == "mean" else _reduce(loss, reduction)
 
 
+@eager_quiet
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
     """0.5 d²/β where |d| < β, |d| − 0.5 β elsewhere (d = input − target)."""
     reduction = _reduction(size_average, reduce, reduction)
@@ -344,6 +349,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
 _E_MINUS_100 = float(np.exp(-100.0))
 
 
+@eager_quiet
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
     """−[t log p + (1 − t) log(1 − p)] for probabilities ``input``; the logs are clamped
     at −100, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`."""
@@ -368,6 +374,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return named_as_torch(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
+@eager_quiet
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """Binary cross-entropy of sigmoid(input) and ``target``, computed from the logits

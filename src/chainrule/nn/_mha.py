@@ -131,6 +131,7 @@ is the packed (N, L, 3E) projection q|k|v. ``mask``: added to the scores, broadc
 against (N, H, S, L); ``keep``: the dropout factor of each weight (0 or 1/(1 − p)); ``safe``:
 a query whose keys are all masked gets weights 0 (NaN otherwise)."""
 mha_backward = Primitive(_backward, name="mha_backward", multiple_outputs=True)
+mha_forward.eager_quiet = mha_backward.eager_quiet = True  # inf and nan silently, as PyTorch's
 """mha_backward(g_out, g_weights, q, k, v, weights, keep=None, heads=1, scale=1.0) -> (dq,
 dk, dv, ds), or (dqkv, ds) for a packed q|k|v: the cotangents of the projections and of the
 (masked) scores."""

@@ -334,8 +334,6 @@ def_vjps(log_softmax,
          lambda g, ans, x, axis=-1: g - cnp.exp(ans) * cnp.sum(g, axis=axis, keepdims=True))
 def_jvps(log_softmax,
          lambda t, ans, x, axis=-1: t - cnp.sum(cnp.exp(ans) * t, axis=axis, keepdims=True))
-# a row of -inf is nan, silently, as PyTorch's (NumPy warns of -inf - -inf)
-softmax.eager_quiet = safe_softmax.eager_quiet = log_softmax.eager_quiet = True
 
 
 # -- normalisation: (x − mean) / √(var + eps) over some axes, one node --------------------------
@@ -745,6 +743,13 @@ lstm_cell = Primitive(_lstm_cell, name="lstm_cell", multiple_outputs=True)
 def_vjps(lstm_cell, _lstm_vjp_z, _lstm_vjp_c)
 def_jvps(lstm_cell, _lstm_jvp_z, _lstm_jvp_c)
 def_batch(batching.elementwise, lstm_cell)  # gates split along the last axis: batch axes broadcast
+
+# NumPy warns where these meet inf, NaN or huge values (inf·0, inf − inf, an overflowing
+# product); PyTorch's layers give inf and nan silently, and so does the eager layer
+for _prim in (linear, conv_product, leaky_relu, softplus, silu, elu, erf, gelu, gelu_tanh, softmax, safe_softmax,
+              log_softmax, normalize, lstm_cell):
+    _prim.eager_quiet = True
+del _prim
 
 
 # -- dropout: a random mask times a constant, so no primitive of its own ------------------------

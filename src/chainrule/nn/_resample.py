@@ -14,6 +14,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import DimensionError, TensorError, undifferentiated
+from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d
 
@@ -240,6 +241,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     return out[0] if unbatched else out
 
 
+@eager_quiet
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
     """Normalise each channel of each sample (N, C, ...) over its spatial axes, then scale

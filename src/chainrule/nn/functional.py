@@ -23,7 +23,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
-from chainrule.core.trace import named_as_torch
+from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import (
     _bags,
     _channels,
@@ -169,6 +169,7 @@ def tanh(input):
     return cnp.tanh(input)
 
 
+@eager_quiet
 def gelu(input, approximate: str | bool = "none"):
     """x·Φ(x), Φ the normal CDF (``approximate='tanh'``: the tanh formula of
     Hendrycks & Gimpel; JAX's ``approximate=True``/``False`` are ``'tanh'``/``'none'``)."""
@@ -181,16 +182,19 @@ def gelu(input, approximate: str | bool = "none"):
     raise TensorError(f"gelu: approximate must be 'none' or 'tanh', not {approximate!r}")
 
 
+@eager_quiet
 def silu(input, inplace: bool = False):
     """x·sigmoid(x) (also called swish)."""
     return in_place(_ops.silu, input, "silu_") if inplace else _ops.silu(input)
 
 
+@eager_quiet
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """log(1 + exp(β x)) / β, stable for large |x|; x itself where β x > ``threshold``."""
     return _ops.softplus(input, beta=beta, threshold=threshold)
 
 
+@eager_quiet
 def logsigmoid(input):
     """log(sigmoid(x)) = −softplus(−x), finite for any x (+0.0 at +inf, as PyTorch's)."""
     return 0.0 - _ops.softplus(-input, threshold=None)
@@ -389,6 +393,7 @@ def _channel_shape(x) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+@eager_quiet
 def batch_norm(
     input,
     running_mean=None,
@@ -447,6 +452,7 @@ def batch_norm(
     return out
 
 
+@eager_quiet
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalise over the trailing ``normalized_shape`` axes of each sample, then scale
     by ``weight`` and shift by ``bias`` (both of that shape)."""
@@ -471,6 +477,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     return named_as_torch(out, "NativeLayerNormBackward0")
 
 
+@eager_quiet
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     """Normalise each sample's channels (axis 1) in ``num_groups`` groups over the group's
     channels and all further axes (Wu & He, 2018), then scale and shift per channel."""
