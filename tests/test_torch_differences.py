@@ -211,3 +211,20 @@ def test_a_write_into_an_input_that_pytorch_does_not_save_leaves_the_gradient(op
         (y * lib.tensor([1.0, 2.0])).sum().backward()
         found.append((type(y.grad_fn).__name__, x.grad.tolist()))
     assert found[0] == found[1]
+
+
+SOFTMAXES = {"function": lambda L, x, **kw: L.softmax(x, 0, **kw), "method": lambda L, x, **kw: x.log_softmax(1, **kw),
+             "functional": lambda L, x, **kw: L.nn.functional.softmax(x, 1, **kw),
+             "softmin": lambda L, x, **kw: L.nn.functional.softmin(x, 0, **kw)}
+
+
+@pytest.mark.parametrize("make", [lambda L: L.tensor([[3, -1], [2, 7]]), lambda L: L.tensor([[True, False]])],
+                         ids=["int", "bool"])
+@pytest.mark.parametrize("softmax", SOFTMAXES.values(), ids=SOFTMAXES.keys())
+def test_softmax_of_integers_is_refused_unless_a_dtype_is_given_as_pytorch(softmax, make):
+    # an int64 Tensor raised NumPy's OverflowError ("cannot convert float infinity to integer")
+    for lib in (cr, torch):
+        with pytest.raises(RuntimeError, match="softmax|softmin|bool"):
+            softmax(lib, make(lib))
+    ours, theirs = (softmax(lib, make(lib).long(), dtype=lib.float64) for lib in (cr, torch))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)

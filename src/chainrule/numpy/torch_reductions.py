@@ -531,9 +531,11 @@ class TorchReductionMethods:
     # axis= (and keepdims=) are PyTorch's NumPy-style aliases of dim= (keepdim=) where
     # NumPy gives the name no other meaning: torch.cat([a, b], axis=-1) in HF's models
     def softmax(self, dim=None, dtype=None, *, axis=None):
+        floating_only(self, dtype, "softmax: the input must be a floating point Tensor")
         return _softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "softmax"))
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        floating_only(self, dtype, "log_softmax: the input must be a floating point Tensor")
         return _log_softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "log_softmax"))
 
     # -- sorting --------------------------------------------------------------------------------
