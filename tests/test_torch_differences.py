@@ -1,6 +1,8 @@
 """Differences from PyTorch 2.13 and JAX (the oracles here) that programs met: each test
 checks that chainrule now behaves as the real library does."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -228,3 +230,20 @@ def test_softmax_of_integers_is_refused_unless_a_dtype_is_given_as_pytorch(softm
             softmax(lib, make(lib))
     ours, theirs = (softmax(lib, make(lib).long(), dtype=lib.float64) for lib in (cr, torch))
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+FLOOR_DIVISIONS = {"operator": lambda L, a: a // 0, "reflected": lambda L, a: 1.0 // (a * 0),
+                   "function": lambda L, a: L.floor_divide(a, 0.0), "method": lambda L, a: a.floor_divide(L.zeros(3)),
+                   "div_floor": lambda L, a: a.div(0, rounding_mode="floor"),
+                   "div_trunc": lambda L, a: L.div(a, 0.0, rounding_mode="trunc")}
+
+
+@pytest.mark.parametrize("divide", FLOOR_DIVISIONS.values(), ids=FLOOR_DIVISIONS.keys())
+def test_a_float_floor_division_by_zero_is_inf_and_nan_silently_as_pytorch(divide):
+    # NumPy's "divide by zero encountered in floor_divide" reached the user
+    found = []
+    for lib in (cr, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            found.append(divide(lib, lib.tensor([1.0, -2.0, 0.0])).tolist())
+    np.testing.assert_array_equal(*found)

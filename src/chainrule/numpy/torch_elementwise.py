@@ -18,7 +18,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
-from chainrule.core.trace import named_as_torch
+from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc, handed_over
@@ -131,6 +131,7 @@ def _lerp(start, end, weight):
     return cnp.where(cnp.abs(undifferentiated(weight)) < 0.5, start + weight * diff, end - diff * (1 - weight))
 
 
+@eager_quiet  # x / 0 is inf or nan silently, as PyTorch's (NumPy warns)
 def _rounded_division(a, b, rounding_mode):
     """``a / b`` rounded as ``rounding_mode`` says ('floor' or 'trunc'; of integers, an
     integer, as in PyTorch), on Tensors or arrays."""
@@ -327,11 +328,13 @@ class TorchElementwiseMethods:
             return cnp.round(self, decimals, out=out)
         return _constant(self, cnp.round(self, decimals))
 
+    @eager_quiet
     def __floordiv__(self, other):
         if (out := _scalar_math(np.floor_divide, self, other)) is not None:
             return out
         return as_eager(self, cnp.floor_divide(self, checked_divisor(self, other, "floor_divide")))
 
+    @eager_quiet
     def __rfloordiv__(self, other):
         if (out := _scalar_math(np.floor_divide, other, self)) is not None:
             return out
