@@ -247,3 +247,26 @@ def test_a_float_floor_division_by_zero_is_inf_and_nan_silently_as_pytorch(divid
             warnings.simplefilter("error")
             found.append(divide(lib, lib.tensor([1.0, -2.0, 0.0])).tolist())
     np.testing.assert_array_equal(*found)
+
+
+MIXED_KIND_WRITES = {
+    "scatter_": lambda L: L.zeros(3, dtype=L.int64).scatter_(0, L.tensor([0]), L.tensor([1.7])),
+    "scatter": lambda L: L.zeros(3).scatter(0, L.tensor([0]), L.tensor([1])),
+    "scatter_add_": lambda L: L.zeros(3).scatter_add_(0, L.tensor([0]), L.tensor([1])),
+    "scatter_add": lambda L: L.zeros(3, dtype=L.int64).scatter_add(0, L.tensor([0]), L.tensor([1.7])),
+    "scatter_reduce_": lambda L: L.zeros(3).scatter_reduce_(0, L.tensor([0]), L.tensor([1]), "amax"),
+    "index_add_": lambda L: L.zeros(3, dtype=L.int64).index_add_(0, L.tensor([0]), L.tensor([1.7])),
+    "index_add": lambda L: L.zeros(3).index_add(0, L.tensor([0]), L.tensor([1])),
+    "index_copy_": lambda L: L.zeros(3, dtype=L.int64).index_copy_(0, L.tensor([0]), L.tensor([1.7])),
+    "topk_too_many": lambda L: L.arange(6.0).reshape(2, 3).topk(4),
+    "topk_negative": lambda L: L.arange(6.0).topk(-1),
+}
+
+
+@pytest.mark.parametrize("write", MIXED_KIND_WRITES.values(), ids=MIXED_KIND_WRITES.keys())
+def test_a_source_of_another_kind_and_a_topk_out_of_range_are_refused_as_pytorch(write):
+    # 1.7 scattered into an int64 Tensor was written as 1 (PyTorch refuses the dtypes); a
+    # topk larger than the dimension raised NumPy's IndexError about an axis
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError):
+            write(lib)

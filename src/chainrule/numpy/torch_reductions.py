@@ -565,6 +565,9 @@ class TorchReductionMethods:
 
     @scalar_dims()
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        size = self.shape[dim] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise TensorError(f"topk: selected index k out of range: k = {k} for a dimension of size {size}")
         key = undifferentiated(self)
         order = _order(key, dim, largest)
         idx = as_eager(self, cnp.take(order, np.arange(k), axis=dim))

@@ -17,7 +17,7 @@ from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.draws import noise
 from chainrule.numpy.elementwise import clamp
-from chainrule.numpy.torch_common import index_operand
+from chainrule.numpy.torch_common import index_operand, same_dtype
 
 __all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
 
@@ -243,13 +243,17 @@ class TorchSelectMethods:
         return draws if isinstance(draws, Tensor) else Tensor(draws, EAGER)
 
     # -- in-place indexed writes: the out-of-place method, written back ----------------------
+    # a source of another kind is refused, as PyTorch's, before the write would cast it (1.7 into an int: 1)
     def scatter_(self, dim: int, index, src=None, value=None, reduce=None):
+        same_dtype("scatter_", self, src)
         return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, value, reduce)), src, "scatter_")
 
     def scatter_add_(self, dim: int, index, src):
+        same_dtype("scatter_add_", self, src)
         return eager.inplace(self, _written(lambda a, s: a.scatter(dim, index, s, reduce="add")), src, "scatter_add_")
 
     def scatter_reduce_(self, dim: int, index, src, reduce: str, *, include_self: bool = True):
+        same_dtype("scatter_reduce_", self, src)
         return eager.inplace(self, _written(lambda a, s: a.scatter_reduce(dim, index, s, reduce,
                                                                           include_self=include_self)),
                              src, "scatter_reduce_")
@@ -263,9 +267,11 @@ class TorchSelectMethods:
                              source, "index_reduce_")
 
     def index_add_(self, dim: int, index, source, alpha=1):
+        same_dtype("index_add_", self, source)
         return eager.inplace(self, _written(lambda a, s: a.index_add(dim, index, s, alpha)), source, "index_add_")
 
     def index_copy_(self, dim: int, index, source):
+        same_dtype("index_copy_", self, source)
         return eager.inplace(self, _written(lambda a, s: a.index_copy(dim, index, s)), source, "index_copy_")
 
     def index_fill_(self, dim: int, index, value):

@@ -27,6 +27,7 @@ from chainrule.numpy.torch_common import (
     is_eager,
     nonnegative_dim,
     pytorchs,
+    same_dtype,
     scalar_dims,
 )
 
@@ -413,6 +414,7 @@ class TorchShapeMethods:
         """A copy with ``src`` (or ``value``) written at ``index`` along ``dim``;
         ``reduce='add'``/``'multiply'`` combine instead."""
         src = value if src is None else src
+        same_dtype("scatter", self, src)  # a float written into an integer Tensor is refused, not truncated
         where = _along(self, dim, index, "scatter")
         if np.ndim(src):  # PyTorch reads the leading part of src, of the index's shape
             src = src[tuple(slice(0, n) for n in shape_of(index))]
@@ -431,6 +433,7 @@ class TorchShapeMethods:
         """A copy with ``src`` combined at ``index`` along ``dim`` by ``reduce`` ('sum',
         'prod', 'mean', 'amax', 'amin'), ``self``'s values among them unless
         ``include_self=False``; positions no index names keep ``self``'s (PyTorch's)."""
+        same_dtype("scatter_reduce", self, src)
         where = _along(self, dim, index, "scatter")
         src = src[tuple(slice(0, n) for n in shape_of(index))]
         start = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}.get(reduce)
@@ -501,12 +504,14 @@ class TorchShapeMethods:
                                    include_self=include_self)
 
     def index_add(self, dim: int, index, source, alpha=1):
+        same_dtype("index_add", self, source)
         where = (slice(None),) * nonnegative_dim(self, dim) + (index_operand(index),)
         return self.at[where].add(source if alpha == 1 else source * alpha)
 
     def index_copy(self, dim: int, index, source):
         """A copy with the slices at ``index`` along ``dim`` replaced by ``source``'s (HF's
         static KV cache writes ``k_out.index_copy_(2, cache_position, key_states)``)."""
+        same_dtype("index_copy", self, source)
         where = (slice(None),) * nonnegative_dim(self, dim) + (index_operand(index),)
         return self.at[where].set(source)
 
