@@ -584,3 +584,45 @@ def _apply_override_run(lib):
 def test_to_and_dtype_moves_go_through_apply_as_torch():
     torch = pytest.importorskip("torch")
     assert _apply_override_run(cr) == _apply_override_run(torch)
+
+
+REGISTRATIONS = {
+    "buffer_over_attribute": lambda L, m: m.register_buffer("plain", L.zeros(1)),
+    "buffer_over_parameter": lambda L, m: m.register_buffer("p", L.zeros(1)),
+    "buffer_over_method": lambda L, m: m.register_buffer("forward", L.zeros(1)),
+    "buffer_again": lambda L, m: m.register_buffer("b", L.ones(1)),
+    "buffer_dotted": lambda L, m: m.register_buffer("x.y", L.zeros(1)),
+    "buffer_empty": lambda L, m: m.register_buffer("", L.zeros(1)),
+    "buffer_assigned_over_attribute": lambda L, m: setattr(m, "plain", L.nn.Buffer(L.zeros(1))),
+    "parameter_over_attribute": lambda L, m: m.register_parameter("plain", None),
+    "parameter_over_module": lambda L, m: m.register_parameter("lin", L.nn.Parameter(L.zeros(1))),
+    "parameter_again": lambda L, m: m.register_parameter("p", None),
+    "parameter_dotted": lambda L, m: m.register_parameter("q.r", None),
+    "parameter_not_a_string": lambda L, m: m.register_parameter(1, None),
+    "module_over_attribute": lambda L, m: m.add_module("plain", L.nn.ReLU()),
+    "module_again": lambda L, m: m.add_module("lin", L.nn.ReLU()),
+    "module_dotted": lambda L, m: m.add_module("s.t", L.nn.ReLU()),
+    "module_numbered": lambda L, m: m.add_module("0", L.nn.ReLU()),
+    "module_dict_key_forward": lambda L, m: L.nn.ModuleDict({"forward": L.nn.ReLU()}),
+}
+
+
+@pytest.mark.parametrize("register", REGISTRATIONS.values(), ids=REGISTRATIONS.keys())
+def test_registering_a_name_taken_by_an_attribute_or_dotted_is_refused_as_pytorch(register):
+    torch = pytest.importorskip("torch")
+    # register_buffer("plain", ...) over a plain attribute, or a dotted name (a state_dict key
+    # that load_state_dict reads as a submodule's), was accepted
+    found = []
+    for lib in (torch, cr):
+        m = lib.nn.Module()
+        m.plain = 3
+        m.lin = lib.nn.Linear(1, 1)
+        m.register_parameter("p", lib.nn.Parameter(lib.ones(1)))
+        m.register_buffer("b", lib.zeros(1))
+        try:
+            register(lib, m)
+        except (KeyError, TypeError) as e:
+            found.append(type(e))
+        else:
+            found.append(sorted(m.state_dict()))
+    assert found[0] == found[1]

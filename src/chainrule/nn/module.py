@@ -168,10 +168,22 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
                 d[reg].pop(name, None)
         d["_non_persistent"].discard(name)
 
+    def _check_new_name(self, name, registry: str, kind: str) -> None:
+        """PyTorch's refusals of ``name`` for a new ``kind`` (parameter, buffer, module):
+        not a string, empty, dotted (its state_dict key would name a submodule), or taken
+        by an attribute that is not already one of ``registry``'s."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{kind} name can't be empty or contain \".\", got {name!r}")
+        if hasattr(self, name) and name not in self.__dict__[registry]:
+            raise KeyError(f"attribute '{name}' already exists: delete it first (del module.{name})")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or a None placeholder) under ``name``."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: expected a Parameter or None, got {type(param)}")
+        self._check_new_name(name, "_parameters", "parameter")
         self._forget(name, keep="_parameters")
         self._parameters[name] = param
         object.__setattr__(self, name, param)
@@ -188,6 +200,7 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         """
         if isinstance(tensor, Parameter):
             raise TypeError(f"register_buffer: '{name}' is a Parameter; use register_parameter")
+        self._check_new_name(name, "_buffers", "buffer")
         self._forget(name, keep="_buffers")
         tensor = _as_buffer(tensor)
         self._buffers[name] = tensor
@@ -196,9 +209,10 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        """Register ``module`` under ``name`` (which need not be an identifier)."""
+        """Register ``module`` under ``name`` (which need not be an identifier, but has no dot)."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: expected a Module, got {type(module).__name__}")
+        self._check_new_name(name, "_modules", "module")
         self._forget(name, keep="_modules")
         self._modules[name] = module
         object.__setattr__(self, name, module)
