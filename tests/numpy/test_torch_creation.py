@@ -130,3 +130,17 @@ def test_arange_into_out_as_tacotron_builds_its_mask():
         assert lib.arange(3, out=out) is out and out.tolist() == [0.0, 1.0, 2.0]
     with pytest.raises(TypeError, match=r"out must be a Tensor of the result's size \(3,\)"):
         cr.arange(3, out=cr.zeros(2))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, t: lib.zeros_like(t), lambda lib, t: lib.ones_like(t), lambda lib, t: lib.full_like(t, 2.5),
+    lambda lib, t: lib.zeros_like(t, dtype=lib.float32),
+], ids=["zeros_like", "ones_like", "full_like", "zeros_like_dtype"])
+def test_the_like_constructors_under_vmap_are_torch_funcs(make):
+    """Under vmap they read an example's shape, as torch.func.vmap's (a standard-normal
+    prior of the encoder's shape in a VAE loss vmapped over batches)."""
+    x = np.arange(6.0).reshape(2, 3)
+    ours = cr.vmap(lambda t: t * 0 + make(cr, t))(cr.tensor(x))
+    theirs = torch.func.vmap(lambda t: t * 0 + make(torch, t))(torch.tensor(x))
+    np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
+    assert ours.dtype == theirs.numpy().dtype

@@ -179,7 +179,7 @@ def zeros_like(t, dtype=None, requires_grad: bool = False, device=None, memory_f
     dtype('float32')
     """
     check_cpu(device, "zeros_like")
-    return _made(np.zeros(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _made(np.zeros(_shape(t), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
@@ -190,7 +190,7 @@ def ones_like(t, dtype=None, requires_grad: bool = False, device=None, memory_fo
     [1.0, 1.0]
     """
     check_cpu(device, "ones_like")
-    return _made(np.ones(np.shape(plain(t)), as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _made(np.ones(_shape(t), as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
@@ -212,7 +212,7 @@ def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=Non
     [3.0, 3.0]
     """
     check_cpu(device, "full_like")
-    return _made(np.full(np.shape(plain(t)), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _made(np.full(_shape(t), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
 
 
 def _shape(t) -> tuple:
@@ -222,6 +222,11 @@ def _shape(t) -> tuple:
 
 def _dtype(t) -> np.dtype:
     return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
+
+
+def _shape(t) -> tuple:
+    """``t``'s shape, read without its values (an example's shape under vmap)."""
+    return tuple(t.shape) if isinstance(t, Tensor | np.ndarray) else np.shape(t)
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
