@@ -224,11 +224,6 @@ def _dtype(t) -> np.dtype:
     return t.dtype if isinstance(t, Tensor | np.ndarray) else np.result_type(t)
 
 
-def _shape(t) -> tuple:
-    """``t``'s shape, read without its values (an example's shape under vmap)."""
-    return tuple(t.shape) if isinstance(t, Tensor | np.ndarray) else np.shape(t)
-
-
 def arange(start, end=None, step=1, *, out=None, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
     """``start, start + step, ...`` below ``end`` (``arange(n)``: 0 to n − 1); int64 when
     every bound is an integer, floating point otherwise, as in PyTorch. With ``out=`` (a
