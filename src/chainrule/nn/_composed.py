@@ -167,6 +167,8 @@ def softmax_input(name: str, input, dim: int | None, dtype):
     the operation, as PyTorch does) and ``dim``, or PyTorch's implicit choice when it is
     None (the first axis of a 0-, 1- or 3-dimensional input, else the second), with the
     warning PyTorch gives there: the implicit choice is deprecated, name the axis."""
+    if dim is not None:  # PyTorch checks the dimension's range first, then the dtype
+        checked_dim(input, dim)
     if isinstance(input, Tensor):  # (a NumPy array of integers computes in floating point, as NumPy's)
         floating_only(input, dtype, f"{name}: the input must be a floating point Tensor")
     if dtype is not None:

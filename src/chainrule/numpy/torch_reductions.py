@@ -37,6 +37,7 @@ from chainrule.numpy.torch_common import (
     values_indices,
 )
 from chainrule.numpy.torch_linalg import norm_input
+from chainrule.numpy.torch_shape import checked_dim
 
 __all__ = ["TorchReductionMethods"]
 
@@ -338,6 +339,15 @@ def _minimum(x, other):
     return elementwise_extreme(x, other, False)
 
 
+def _softmax_dim(x, dim, dtype, name: str):
+    """``dim``, after PyTorch's checks of the softmax family, in its order: the dimension's
+    range first, then a floating-point input (or ``dtype``)."""
+    if isinstance(dim, int):
+        checked_dim(x, dim)
+    floating_only(x, dtype, f"{name}: the input must be a floating point Tensor")
+    return dim
+
+
 class TorchReductionMethods:
     """PyTorch's reductions and sorting, set on Tensor by
     :func:`chainrule.numpy.bindings.bind_to_core`."""
@@ -531,12 +541,12 @@ class TorchReductionMethods:
     # axis= (and keepdims=) are PyTorch's NumPy-style aliases of dim= (keepdim=) where
     # NumPy gives the name no other meaning: torch.cat([a, b], axis=-1) in HF's models
     def softmax(self, dim=None, dtype=None, *, axis=None):
-        floating_only(self, dtype, "softmax: the input must be a floating point Tensor")
-        return _softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "softmax"))
+        dim = _softmax_dim(self, axis_or_dim(axis, dim, "softmax"), dtype, "softmax")
+        return _softmax(self if dtype is None else self.to(dtype), dim)
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
-        floating_only(self, dtype, "log_softmax: the input must be a floating point Tensor")
-        return _log_softmax(self if dtype is None else self.to(dtype), axis_or_dim(axis, dim, "log_softmax"))
+        dim = _softmax_dim(self, axis_or_dim(axis, dim, "log_softmax"), dtype, "log_softmax")
+        return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
     # -- sorting --------------------------------------------------------------------------------
     @scalar_dims(always=True)
