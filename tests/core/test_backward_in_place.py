@@ -77,7 +77,7 @@ def test_a_derivative_that_a_rule_keeps_elsewhere_is_not_written():
     scale = Primitive(lambda x: 3.0 * x, name="scale3")
     def_vjps(scale, lambda g, ans, x: g * kept)
     def_jvps(scale, lambda t, ans, x: t * kept)
-    scale.partial = lambda ans, x: kept
+    scale.partials = (lambda ans, x: kept,)
     g = cr.grad(lambda x: cnp.sum(cnp.tanh(scale(x))))(np.linspace(-1, 1, N))
     np.testing.assert_array_equal(kept, 3.0)
     np.testing.assert_allclose(g, 3.0 * (1 - np.tanh(3.0 * np.linspace(-1, 1, N)) ** 2))
@@ -87,7 +87,7 @@ def test_a_derivative_that_is_a_view_is_not_written():
     base = np.full(2 * N, 2.0)
     double = Primitive(lambda x: 2.0 * x, name="double")
     def_vjps(double, lambda g, ans, x: g * 2.0)
-    double.partial = lambda ans, x: base[:N]  # a view: its memory is base's
+    double.partials = (lambda ans, x: base[:N],)  # a view: its memory is base's
     x = np.linspace(0.1, 1.0, N)
     g = cr.grad(lambda x: cnp.sum(cnp.sin(double(x))))(x)
     np.testing.assert_array_equal(base, 2.0)

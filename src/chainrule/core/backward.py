@@ -52,6 +52,10 @@ __all__ = [
 # it NumPy's own cache of small buffers makes a new array about as cheap as the checks.
 IN_PLACE_BYTES = 1 << 15
 
+# ``unbroadcast(g, x)``: ``g`` summed down to the shape of ``x``, which the numpy layer
+# defines (chainrule.numpy.broadcasting: its sums are differentiable) and sets here.
+UNBROADCAST: list = [None]
+
 
 def _references(a) -> int:
     return getrefcount(a)
@@ -124,12 +128,12 @@ def backward_pass(
         prim, parents, args, kwargs, ans = entry
         if prim is None:  # a leaf
             continue
-        partial = prim.partial
-        if partial is not None and not kwargs:
+        partials = prim.partials
+        if partials is not None and not kwargs and len(partials) == 1:
             # an elementwise function of one argument: g times its derivative, without
             # the call of the rule that says just that (this is most of a backward pass)
             p = parents[0][1]
-            d = partial(ans, args[0])
+            d = partials[0](ans, args[0])
             if (d.__class__ is ndarray and d.nbytes >= IN_PLACE_BYTES and g.__class__ is ndarray
                     and g.shape == d.shape and g.dtype == d.dtype and sole_owner(d, 1)):
                 gi = multiply(g, d, out=d)  # the derivative was made for this product alone
@@ -150,6 +154,43 @@ def backward_pass(
                 cots[p] = accumulate(c, gi)
             else:
                 cots[p] = c + gi
+            continue
+        if partials is not None and not kwargs:
+            # one of several arguments: the same, and broadcasting summed away (+ - * /)
+            for argnum, p in parents:
+                d = partials[argnum]
+                if d is None:
+                    continue
+                if d.__class__ is int:
+                    gi = g if d == 1 else -g
+                else:
+                    d = d(ans, *args)
+                    if (d.__class__ is ndarray and d.nbytes >= IN_PLACE_BYTES and g.__class__ is ndarray
+                            and g.shape == d.shape and g.dtype == d.dtype and sole_owner(d, 1)):
+                        gi = multiply(g, d, out=d)  # the derivative was made for this product alone
+                    else:
+                        gi = g * d
+                    del d
+                x = args[argnum]
+                try:
+                    if gi.shape != x.shape:
+                        gi = UNBROADCAST[0](gi, x)
+                except AttributeError:  # a Python number
+                    gi = UNBROADCAST[0](gi, x)
+                try:
+                    if gi.dtype.kind == "c":
+                        gi = real_if_real(gi, args, argnum, ans)
+                except AttributeError:  # a Python number or a list: real_if_real knows
+                    gi = real_if_real(gi, args, argnum, ans)
+                if checking:
+                    check_cotangent(gi, prim, argnum, origins and origins.get(i))
+                c = cots[p]
+                if c is None:
+                    cots[p] = gi
+                elif c.__class__ is ndarray and c.nbytes >= IN_PLACE_BYTES:
+                    cots[p] = accumulate(c, gi)
+                else:
+                    cots[p] = c + gi
             continue
         vjps = prim.vjps
         joint = prim.joint_vjp  # one rule for every argument, asked once (see def_joint_vjp)

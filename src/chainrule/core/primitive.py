@@ -63,7 +63,7 @@ class Primitive:
     """
 
     __slots__ = (
-        "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partial",
+        "fun", "vjps", "jvps", "joint_jvp", "joint_vjp", "keeps", "multiple_outputs", "call_keywords", "partials",
         "batch", "makes_view", "eager_operands", "jvps_given", "reads", "array_operands", "eager_quiet",
         "replayable", "foreign_keywords", "__dict__",
     )
@@ -95,9 +95,12 @@ class Primitive:
         # Keywords that NumPy's function does not take (jax.numpy's precision= of the
         # products): ``call_keywords`` handles a call with one of them on plain arrays too.
         self.foreign_keywords: frozenset = frozenset()
-        # For an elementwise function of one argument: ``partial(ans, x)``, its derivative,
-        # which the backward pass multiplies by the cotangent (the vjp rule is that too).
-        self.partial: Callable | None = None
+        # For an elementwise function: its partial derivatives, one per argument, each
+        # ``d(ans, *args)``, the number 1 or -1 (the cotangent passes as it is, or
+        # negated), or None (no derivative): the backward pass multiplies the cotangent by
+        # each and sums away broadcasting itself, without calling the vjp rules (which
+        # say just that; see chainrule.numpy.registry.elementwise_derivatives).
+        self.partials: tuple | None = None
         # The batching rule for chainrule.vmap: ``batch(prim, batched, *args, **kwargs)``,
         # where ``batched[i]`` says whether argument i carries a batch axis in front (a
         # tuple of such flags for a tuple argument); it returns the result with the batch
@@ -352,7 +355,7 @@ def new_vjp_rules(prim: Primitive) -> None:
     must call the new ones (no elementwise shortcut), and they may read the inputs and
     the output both (a user's rule for ``sqrt`` that reads ``x``, where chainrule's own
     reads only the output; ``keeps_only`` declares it again for rules that read less)."""
-    prim.partial = None
+    prim.partials = None
     prim.keeps = None
     prim.reads = None
     prim.replayable = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.backward import UNBROADCAST
 
 __all__ = ["unbroadcast", "broadcast_like", "broadcast_view", "shape_of", "is_complex"]
 
@@ -57,6 +58,9 @@ def unbroadcast(g, target):
     if is_complex(g) and not is_complex(target):
         g = cnp.real(g)
     return g
+
+
+UNBROADCAST[0] = unbroadcast  # the backward pass's, for elementwise functions
 
 
 def broadcast_like(t, ans):

@@ -234,35 +234,13 @@ heaviside = ufunc(np.heaviside)
 copysign = ufunc(np.copysign)
 nextafter = ufunc(np.nextafter)
 
-# + - * are most of a program. Their rules return the cotangent as it is, without calling
-# unbroadcast, when it already has the argument's type, shape and dtype (the common case).
-def_vjps(
-    add,
-    lambda g, ans, x, y: g if type(g) is type(x) and g.shape == x.shape and g.dtype == x.dtype
-    else unbroadcast(g, x),
-    lambda g, ans, x, y: g if type(g) is type(y) and g.shape == y.shape and g.dtype == y.dtype
-    else unbroadcast(g, y),
-)
-def_jvps(add, lambda t, ans, x, y: broadcast_like(t, ans), lambda t, ans, x, y: broadcast_like(t, ans))
-def_vjps(
-    subtract,
-    lambda g, ans, x, y: g if type(g) is type(x) and g.shape == x.shape and g.dtype == x.dtype
-    else unbroadcast(g, x),
-    lambda g, ans, x, y: unbroadcast(-g, y),
-)
-def_jvps(subtract, lambda t, ans, x, y: broadcast_like(t, ans), lambda t, ans, x, y: broadcast_like(-t, ans))
+derivs(add, 1, 1)
+derivs(subtract, 1, -1)
 def_vjps(negative, lambda g, ans, x: -g)
 def_vjps(positive, lambda g, ans, x: g)
 def_linear(negative)
 def_linear(positive)
-def_vjps(
-    multiply,
-    lambda g, ans, x, y: gx if type(gx := g * y) is type(x) and gx.shape == x.shape
-    and gx.dtype == x.dtype else unbroadcast(gx, x),
-    lambda g, ans, x, y: gy if type(gy := g * x) is type(y) and gy.shape == y.shape
-    and gy.dtype == y.dtype else unbroadcast(gy, y),
-)
-def_jvps(multiply, lambda t, ans, x, y: broadcast_like(t * y, ans), lambda t, ans, x, y: broadcast_like(x * t, ans))
+derivs(multiply, lambda ans, x, y: y, lambda ans, x, y: x)
 
 
 def _inverse(y):

@@ -167,38 +167,43 @@ def optional(module, name: str):
     return getattr(module, name, None)
 
 
-def elementwise_derivatives(prim: Primitive, *partials: Callable | None) -> None:
+def elementwise_derivatives(prim: Primitive, *partials: Callable | int | None) -> None:
     """Rules for an elementwise function from its partial derivatives.
 
-    ``partial(ans, *args)`` is ∂ans/∂arg. The vjp multiplies the cotangent by it and sums
-    away broadcasting; the jvp multiplies the tangent by it. Both rules come from the
-    same line, so the two modes cannot disagree. (Multiplication without conjugation:
-    the JAX and HIPS autograd convention for complex numbers.)
+    ``partial(ans, *args)`` is ∂ans/∂arg; the number 1 or -1 stands for a constant one (the
+    cotangent passes as it is, or negated: ``derivs(subtract, 1, -1)``); None for none. The
+    vjp multiplies the cotangent by it and sums away broadcasting; the jvp multiplies the
+    tangent by it. Both rules come from the same line, so the two modes cannot disagree;
+    the backward pass reads the partials themselves (``prim.partials``) and skips the
+    rules' calls. (Multiplication without conjugation: the JAX and HIPS autograd
+    convention for complex numbers.)
     """
     if len(partials) == 1:
         (d,) = partials
         # One argument: the output has its shape, so there is no broadcasting to undo.
         def_vjps(prim, lambda g, ans, x: g * d(ans, x))
         def_jvps(prim, lambda t, ans, x: t * d(ans, x))
-        prim.partial = d  # the backward pass's shortcut for the vjp rule above
-        return
-    def_vjps(prim, *(_vjp_from_partial(i, d) for i, d in enumerate(partials)))
-    def_jvps(prim, *(_jvp_from_partial(d) for d in partials))
+    else:
+        def_vjps(prim, *(_vjp_from_partial(i, d) for i, d in enumerate(partials)))
+        def_jvps(prim, *(_jvp_from_partial(d) for d in partials))
+    prim.partials = partials  # (after def_vjps, which forgets the old rules' partials)
 
 
-def _vjp_from_partial(i: int, d: Callable | None):
+def _vjp_from_partial(i: int, d: Callable | int | None):
     if d is None:
         return None
-    if i == 0:  # the usual binary cases spelled out: no *args packing on the hot path
-        return lambda g, ans, x, *rest: unbroadcast(g * d(ans, x, *rest), x)
-    if i == 1:
-        return lambda g, ans, x, y, *rest: unbroadcast(g * d(ans, x, y, *rest), y)
+    if d.__class__ is int:
+        return (lambda g, ans, *args: unbroadcast(g, args[i])) if d == 1 else \
+            (lambda g, ans, *args: unbroadcast(-g, args[i]))
     return lambda g, ans, *args: unbroadcast(g * d(ans, *args), args[i])
 
 
-def _jvp_from_partial(d: Callable | None):
+def _jvp_from_partial(d: Callable | int | None):
     if d is None:
         return None
+    if d.__class__ is int:
+        return (lambda t, ans, *args: broadcast_like(t, ans)) if d == 1 else \
+            (lambda t, ans, *args: broadcast_like(-t, ans))
     return lambda t, ans, *args: broadcast_like(t * d(ans, *args), ans)
 
 
