@@ -302,3 +302,19 @@ def test_a_trace_that_another_thread_outdates_is_not_kept():
     os.write(PIPES[1][1], b"x")
     first.join()
     assert same(jitted(np.ones(2)), np.full(2, 3.0))
+
+
+def test_a_program_with_traced_and_made_results_replays_itself():
+    # the generated replay passed the set of its result variables where copy_made takes
+    # what the function found, and raised there: each call ran the plain function instead
+    def f(x):
+        box = Box()
+        box.ref = TABLE
+        return x * 2, np.zeros(2), box
+
+    jitted = cr.jit(f)
+    jitted(np.ones(2))
+    (program,) = jitted.programs
+    for _ in range(2):
+        doubled, zeros, box = program.run([np.full(2, 3.0)])
+        assert same(doubled, np.full(2, 6.0)) and same(zeros, np.zeros(2)) and box.ref is TABLE

@@ -494,9 +494,9 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     for k, op in enumerate(ops):
         for v in _op_inputs(op):
             last_use[v] = k
-    keep = set()
+    results = set()  # the variables handed back: never deleted
     for t in out_templates:
-        keep.update(_vars_in(t, []))
+        results.update(_vars_in(t, []))
     n_guards = n_calls = 0
     places: dict = {}  # line of the source -> where the user's code made its call
     donation_seen = False
@@ -538,7 +538,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
                 for v in op.outs:
                     shape = names.of(np.shape(values[v]))
                     lines.append(f"    if shape(v{v}) != {shape}: raise GuardFailure")
-        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in keep)
+        dead = sorted(v for v in _op_inputs(op) if last_use[v] == k and v not in results)
         if dead:
             lines.append(f"    del {', '.join(f'v{v}' for v in dict.fromkeys(dead))}")
     # an array (or a changeable object) made inside the function is copied, so no
