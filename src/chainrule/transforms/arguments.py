@@ -706,3 +706,31 @@ def describe(x, dynamic: list, description: list) -> bool:
 
 def pytree_kind(x):
     return _registry.get(type(x)) or _node_kind(x)
+
+
+def traced_in_structure(tree, trace) -> list:
+    """The values of ``trace`` in the aux data of the nodes of a pytree structure."""
+    found: list = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        _traced_values(node.aux, trace, found, 0)
+        stack.extend(node.subtrees)
+    return found
+
+
+def _traced_values(x, trace, into: list, depth: int) -> None:
+    if isinstance(x, Tensor):
+        if x._trace is trace:
+            into.append(x)
+    elif depth > 8 or isinstance(x, (np.ndarray, np.generic, *STATIC_TYPES)):
+        return
+    elif isinstance(x, list | tuple | set | frozenset):
+        for v in x:
+            _traced_values(v, trace, into, depth + 1)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _traced_values(v, trace, into, depth + 1)
+    elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | Callable):
+        for v in vars(x).values():
+            _traced_values(v, trace, into, depth + 1)

@@ -194,6 +194,10 @@ class Captures:
         # every draw from them is recorded
         self.generators: list = []
         self._seen: dict = {}  # id -> object
+        # the eager Tensors it reads (a global cr.tensor, a module's Tensor attribute), by
+        # id: a result that is one of them is handed back itself, as the plain call does
+        self.tensors: dict = {}
+        self._searching = True
         self._environ = False  # whether the environment is watched
         self._readers: set = set()  # the names of _STATE_READERS watched
         self._functions = 0  # how many functions the search read the code of
@@ -205,6 +209,7 @@ class Captures:
         self._watch_found_modules()
         self.found = dict(self._seen)  # the objects it reads, by id (kept alive by the checks)
         self._seen.clear()  # only needed while searching
+        self._searching = False  # (the Tensors a trace made and read as constants: not found)
         self._compile()
 
     def watch_tensors(self, tensors) -> None:
@@ -326,6 +331,8 @@ class Captures:
 
     def _watch_value(self, value, depth: int) -> None:
         if isinstance(value, Tensor):
+            if self._searching:
+                self.tensors[id(value)] = value
             if value._trace.level == 0 and value._node is None and depth <= _DEPTH:
                 # an eager Tensor without grad, a constant of the program: its array, and
                 # whether it requires grad (t.requires_grad_() between calls: the plain

@@ -36,7 +36,13 @@ def stop_gradient(x: Tensor | object) -> Tensor | object:
     >>> float(cr.grad(lambda x: x * cr.stop_gradient(x))(3.0))
     3.0
     """
-    return tree_map(lambda v: undifferentiated(v) if isinstance(v, Tensor) else v, x)
+    return tree_map(lambda v: _stopped(v) if isinstance(v, Tensor) else v, x)
+
+
+def _stopped(v: Tensor):
+    v = undifferentiated(v)
+    # an eager Tensor is its array (jit's value of one: a variable that is not an eager Tensor)
+    return v._trace.as_array(v) if isinstance(v, Tensor) and v._trace.records else v
 
 
 class NoForwardMode(MissingRule, TypeError):

@@ -58,6 +58,7 @@ from chainrule.transforms.arguments import (
     stateful_objects,
     static_key,
     strict_key,
+    traced_in_structure,
     traced_scalar,
     untrace_exception,
     untraced,
@@ -296,14 +297,15 @@ class Jitted:
             ) from error.cause
         return self._plain(args, kwargs)
 
-    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=()):
+    def _replay(self, programs: list, i: int, dynamic: list, donated_positions=(), stateful=(), eager_args=None):
         program = programs[i]
         upgrade = program.upgrade
         if upgrade is not None and (upgrade.done() or fusion.orphaned(upgrade)):
             program = self._upgrade(programs, i)
         if donated_positions:
             check_donations(dynamic, donated_positions)
-        result = program.run(dynamic)
+        # (a program that hands back eager Tensor arguments takes them after the arrays)
+        result = program.run([*dynamic, eager_args] if program.gives_back else dynamic)
         if program.result_state:  # the state of modules in the result
             result, state_values = result
         if program.writebacks:  # attributes of argument objects the call rebinds
@@ -321,6 +323,7 @@ class Jitted:
         leaves, tree, stateful = flatten_noting_state((args, kwargs))
         signature = []
         dynamic = []
+        eager_args: dict = {}  # input position -> the caller's eager Tensor there (handed back itself)
         donated_leaves = self._donated_leaves(tree) if self.donate_argnums else ()
         for i, leaf in enumerate(leaves):
             if i in donated_leaves:  # memory the program may write: only if it can
@@ -335,6 +338,7 @@ class Jitted:
                     return self._plain(args, kwargs), None
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
+                eager_args[len(dynamic)] = leaf
                 signature.append((Tensor, np.shape(value), np.result_type(value),
                                   np.result_type(value).char, getattr(value, "strides", None)))
                 dynamic.append(value)
@@ -380,6 +384,8 @@ class Jitted:
                     return self._plain(args, kwargs), None  # a traced buffer: an outer transform
                 signature.append((name, type(value), array.shape, dtype_key(array.dtype),
                                   getattr(array, "strides", None)))
+                if isinstance(value, Tensor):
+                    eager_args[len(dynamic)] = value
                 dynamic.append(array)
                 slots.append((k, name))
         key = tuple(signature)
@@ -398,13 +404,13 @@ class Jitted:
             return self._plain(args, kwargs), programs
         for i in range(len(programs)):
             try:
-                return self._replay(programs, i, dynamic, (), stateful), programs
+                return self._replay(programs, i, dynamic, (), stateful, eager_args), programs
             except GuardFailure:
                 continue
             except ReplayError as e:
                 return self._after_failed_replay(e, args, kwargs), programs
         out, program = self._trace(args, kwargs, leaves, tree, donated, stateful, slots,
-                                   dynamic[len(dynamic) - len(slots):])
+                                   dynamic[len(dynamic) - len(slots):], eager_args)
         if program is _STALE:
             return out, None
         if program is None:  # not replayable: these inputs run the plain function from now on
@@ -440,7 +446,7 @@ class Jitted:
         return set(positions)
 
     def _trace(self, args, kwargs, leaves, tree, donated=frozenset(), stateful=(), slots=(),
-               state=()):
+               state=(), eager_args=None):
         self.traces += 1
         if self.traces > _RETRACE_WARNING and not self._warned:
             self._warned = True
@@ -498,6 +504,10 @@ class Jitted:
                 boxed.append(unwrap_static(leaf))
         state_tensors = [trace.new_tensor(array) for array in state]
         n_inputs += len(state_tensors)
+        # the traced values of the caller's eager Tensors (an argument, a module's buffer):
+        # one returned (x.mul_(2); return x) is the caller's Tensor, as in the plain call
+        callers = {id(t): t._node for t in (*boxed, *state_tensors)
+                   if isinstance(t, Tensor) and t._node in (eager_args or ())}
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
         rebuilt = stateful_objects((in_args, in_kwargs), [])
         found = [obj.__jit_state__() for obj in stateful]
@@ -601,19 +611,24 @@ class Jitted:
         out_leaves, out_tree = tree_flatten(out, is_leaf=lambda v: isinstance(v, list | dict)
                                             and id(v) in captures.found and id(v) not in reachable)
         handled = {id(value) for _, _, value in result_state}
-        if any(id(t) not in handled for t in _traced_in_structure(out_tree, trace)):
+        if any(id(t) not in handled for t in traced_in_structure(out_tree, trace)):
             # a registered class's aux data made of traced values: a replay would return them
             # as they were when traced
             trace.refuse("the structure of the result (the aux data of a registered pytree "
                          "class) holds traced values; make them children of the node instead")
         templates, values = [], []
         made: list = []  # positions of the results made without traced values, copied for the caller
-        eager: list = []  # positions of the results the plain call computes as eager Tensors
+        # the results that are eager Tensors in the plain call, by position: the number of
+        # the traced value (one Tensor wherever it is returned), or the input whose
+        # caller's Tensor it is (see callers)
+        eager: dict = {}
+        eager_given: dict = {}
+        numbers: dict = {}
         outside = _outside_arrays(captures, given)  # arrays the function found
         # what results made by the function hold themselves in the copy the caller gets:
         # what it found (a global array), and this call's arguments (a replay's copies
         # hold the globals; the arguments of the call traced are not a replay's)
-        keep = {**captures.found, **reachable, **{id(a): a for a in outside}}
+        keep = {**captures.found, **captures.tensors, **reachable, **{id(a): a for a in outside}}
         views: dict = {}
         for leaf in out_leaves:
             if isinstance(leaf, _SUSPENDED):
@@ -623,12 +638,21 @@ class Jitted:
                     "(a replay would hand back the same, spent object): call the function "
                     "without jit, or return arrays (a list or tuple of them) instead")
             if isinstance(leaf, Tensor) and leaf._trace.level == 0 and leaf._node is None:
-                leaf = leaf._value  # an eager Tensor computed from constants: its array, as any result
+                # an eager Tensor computed from constants: one the function found (a global)
+                # is handed back itself; one it made, a new one on every call
+                found_tensor = id(leaf) in captures.tensors or id(leaf) in reachable
+                if not found_tensor:
+                    made.append(len(values))
+                templates.append(leaf if found_tensor else Fresh(leaf))
+                values.append(leaf)
+                continue
             if isinstance(leaf, Tensor):
                 if leaf._trace is not trace:
                     raise foreign_tensor_error(leaf)
-                if leaf._node in trace.eager:
-                    eager.append(len(values))
+                if id(leaf) in callers:
+                    eager_given[len(values)] = callers[id(leaf)]
+                elif leaf._node in trace.eager:
+                    eager[len(values)] = numbers.setdefault(id(leaf), len(numbers))
                 templates.append(Var(leaf._node))
                 values.append(leaf._value)
             else:
@@ -671,13 +695,15 @@ class Jitted:
             else:
                 for k, c in zip(made, copies, strict=True):
                     values[k] = c
+        # eager Tensors where the plain call computes them from eager Tensors, as every
+        # replay gives them
+        tensors: dict = {}
+        for k, number in eager.items():
+            values[k] = tensors.setdefault(number, Tensor(values[k], EAGER))
+        for k, i in eager_given.items():
+            values[k] = eager_args[i]
         # not replayed: the results themselves, as the plain call returns them (the
         # argument that np.asarray(x) hands back, not a copy of it)
-        if trace.unreplayable is not None:
-            # this call's results stand for the plain call's, which the next calls give:
-            # eager Tensors where that computes them from eager Tensors
-            for k in eager:
-                values[k] = Tensor(values[k], EAGER)
         result = unflatten_in_order(out_tree, values)
         if trace.unreplayable is not None:
             replace_traced(result, trace)  # the values, as the plain call returns them
@@ -702,7 +728,8 @@ class Jitted:
                      for read in trace.settings_read]
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
                                   out_tree, donated, trace.entry_errstate, entry_checks=printing,
-                                  keep=captures.found)
+                                  keep={**captures.found, **captures.tensors}, eager=eager,
+                                  eager_given=eager_given)
         if fuse and self.fuse_in_background:
             # replay unfused (exactly) until the fused loops are compiled
             program = build()
@@ -720,6 +747,9 @@ class Jitted:
 def _reachable(x, into: dict, depth: int) -> dict:
     """The objects reachable from the arguments (items, attributes), by id, which a
     result hands back as themselves."""
+    if isinstance(x, Tensor):  # an eager Tensor: itself, but not its items
+        into[id(x)] = x
+        return into
     if isinstance(x, _DATA) or id(x) in into or depth > 6:
         return into
     into[id(x)] = x
@@ -751,34 +781,6 @@ def _set_state(objects: list, slots, values) -> None:
     for (k, name), value in zip(slots, values, strict=True):
         objects[k].__jit_set_state__(name, value)
         setattr(objects[k], name, value)  # as the module stores it (a buffer)
-
-
-def _traced_in_structure(tree, trace) -> list:
-    """The values of ``trace`` in the aux data of the nodes of a pytree structure."""
-    found: list = []
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        _traced_values(node.aux, trace, found, 0)
-        stack.extend(node.subtrees)
-    return found
-
-
-def _traced_values(x, trace, into: list, depth: int) -> None:
-    if isinstance(x, Tensor):
-        if x._trace is trace:
-            into.append(x)
-    elif depth > 8 or isinstance(x, _DATA):
-        return
-    elif isinstance(x, list | tuple | set | frozenset):
-        for v in x:
-            _traced_values(v, trace, into, depth + 1)
-    elif isinstance(x, dict):
-        for v in x.values():
-            _traced_values(v, trace, into, depth + 1)
-    elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | Callable):
-        for v in vars(x).values():
-            _traced_values(v, trace, into, depth + 1)
 
 
 def _fused_build(build: Callable) -> Program | None:

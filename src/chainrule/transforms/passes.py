@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.tensor import Tensor
+from chainrule.core.trace import EAGER
 from chainrule.transforms.fingerprints import GENERATED
 from chainrule.transforms.program import (
     RAISING,
@@ -25,6 +27,7 @@ from chainrule.transforms.program import (
     Seq,
     Shared,
     Var,
+    alias,
     copy_made,
     donation_safe,
     hashable,
@@ -40,6 +43,7 @@ __all__ = ["build_program", "may_stop", "writable_like_output", "writes_out", "C
 def build_program(
     ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
     entry_errstate=None, rewrite: Callable | None = None, entry_checks=(), keep=None,
+    eager=None, eager_given=None,
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
@@ -50,7 +54,10 @@ def build_program(
     ``entry_checks``: ``(read, expected)`` pairs of state the traced call read (NumPy's
     print options of a call that made text): a replay whose ``read()`` differs on entry
     traces again. ``keep``: what results made by the function hold themselves rather than
-    copies (see :func:`~chainrule.transforms.program.copy_made`)."""
+    copies (see :func:`~chainrule.transforms.program.copy_made`). ``eager``: the results
+    that are eager Tensors in the plain call (position -> number: one Tensor per number);
+    ``eager_given``: those that are the caller's eager Tensor arguments (position -> input),
+    which the replay then takes after its arrays (``Program.gives_back``)."""
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
     if rewrite is not None:
         ops = rewrite(ops, values, out_templates)
@@ -59,7 +66,7 @@ def build_program(
     if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
         entry_errstate = None
     program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-                        entry_errstate, entry_checks, keep)
+                        entry_errstate, entry_checks, keep, eager or {}, eager_given or {})
     # what a replay that stops early must put back
     input_of_root: dict[int, list] = {}
     for v in range(n_inputs):
@@ -283,7 +290,7 @@ _RAISE_AS_UFUNCS = {
         "copy negative"
     ).split()
     if hasattr(np, name)
-} | {operator.iadd, operator.isub, operator.imul, operator.itruediv}
+} | {operator.iadd, operator.isub, operator.imul, operator.itruediv, alias}
 # ufuncs compiled by the fusion pass (chainrule.transforms.fuse): they raise only as
 # NumPy's own ufuncs do, on floating-point errors that the error state makes exceptions
 COMPILED_UFUNCS: set = set()
@@ -466,9 +473,11 @@ def _render(template, names: _Names) -> str:
 
 
 def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-              entry_errstate=None, entry_checks=(), keep=None) -> Program:
+              entry_errstate=None, entry_checks=(), keep=None, eager=None, eager_given=None) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
+    if eager_given:
+        params.append("_given")
     lines = [f"def replay({', '.join([*params, '_buffers'])}):"]
     if entry_errstate is not None:
         # calls in an np.errstate block replay under the state they ran under, which
@@ -559,6 +568,16 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         else:
             outs.append(_render(t, names) if not isinstance(t, Shared)
                         else f"_view{names.of(t.array)}" if t.view else names.of(t.array))
+    # results that are eager Tensors in the plain call: their arrays made Tensors (without
+    # grad), one per Tensor of the traced call, or the caller's own Tensor arguments
+    wrapped: dict = {}
+    for position, number in eager.items():
+        if number not in wrapped:
+            wrapped[number] = f"_eager{number}"
+            lines.append(f"    _eager{number} = Tensor({outs[position]}, EAGER)")
+        outs[position] = wrapped[number]
+    for position, i in eager_given.items():
+        outs[position] = f"_given[{i}]"
     lines.append(f"    return {_render_tree(out_tree, iter(outs), names)}")
     source = "\n".join(lines) + "\n"
     namespace = {
@@ -572,6 +591,8 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "copy_made": copy_made,
         "geterr": np.geterr,
         "_donated": donated_flag,
+        "Tensor": Tensor,
+        "EAGER": EAGER,
         "donation_safe": donation_safe,
         "apart": _apart,
         "_constant_roots": frozenset(id(root_array(a)) for a in _arrays_in(list(names.objects.values()), [])),
@@ -581,6 +602,7 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
     exec(compile(source, GENERATED, "exec"), namespace)  # noqa: S102 (our own code)
     buffers = [np.empty(shape, dtype) for shape, dtype in shapes]
     program = Program(source, namespace["replay"], buffers, n_guards, n_calls)
+    program.gives_back = bool(eager_given)
     program.donated_flag = donated_flag
     program.places = places
     return program

@@ -20,7 +20,7 @@ from numpy.lib.array_utils import byte_bounds
 from chainrule.core.pytree import DictKeys
 from chainrule.transforms.fingerprints import hold_warnings, release_warnings
 
-__all__ = ["Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
+__all__ = ["alias", "Var", "Seq", "Shared", "Fresh", "Call", "Guard", "GuardFailure", "ReplayError", "Program",
            "same_value", "bits", "hashable", "copy_made", "same_memory", "root_array", "donation_safe",
            "insertion_order", "in_order", "unflatten_in_order", "RAISING"]
 
@@ -144,6 +144,12 @@ def bits(x: float | complex) -> bytes:
     return _DOUBLE(x) if type(x) is float else _COMPLEX(x.real, x.imag)
 
 
+def alias(value):
+    """``value`` itself: recorded where a value of the program is read as another variable
+    (an eager Tensor of the plain call that a transform reads as its array)."""
+    return value
+
+
 def same_value(a, b) -> bool:
     """Whether a replayed value is the traced one to the bit: type, shape, dtype and the
     bytes of every element (so -0.0 is not 0.0, and NaNs match by their payload)."""
@@ -183,6 +189,9 @@ class Program:
         self.written = tuple(written)
         self.generators = tuple(generators)
         self.donates = donates
+        # whether the replay takes the caller's eager Tensor arguments after its arrays
+        # (it returns some of them, as the plain call does)
+        self.gives_back = False
         self.writebacks: list = []  # (object number, attribute): set from the last results
         self.result_state: list = []  # (module of the result, buffer): set from the results
         self.undoable = bool(self.written or self.generators)

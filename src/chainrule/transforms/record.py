@@ -54,7 +54,7 @@ from chainrule.transforms.fingerprints import (
     special_errstate,
     warn_again,
 )
-from chainrule.transforms.program import Call, Guard, Seq, Var, copy_made, hashable, root_array, same_memory
+from chainrule.transforms.program import Call, Guard, Seq, Var, alias, copy_made, hashable, root_array, same_memory
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
 
@@ -474,6 +474,17 @@ class RecordTrace(Trace):
             return t._value
         t._trace, t._node = EAGER, None
         return t
+
+    def as_array(self, t: Tensor) -> Tensor:
+        """``t`` as the plain call reads an eager Tensor where it takes its array (a
+        transform differentiates it at its value, ``stop_gradient`` gives its array): a
+        variable of the same value that is not an eager Tensor there; ``t`` itself where
+        it is not one."""
+        if t._node not in self.eager:
+            return t
+        out = self.record(alias, (t,), {})
+        self.eager.discard(out._node)
+        return out
 
     def _is_eager(self, x) -> bool:
         """Whether ``x`` is an eager Tensor in the plain call."""

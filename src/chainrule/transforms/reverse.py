@@ -100,7 +100,10 @@ def differentiable_value(x, where: str = "argument"):
                     and np.dtype(x.dtype).kind in "fc":
                 return x  # torch.func's rule: the derivative is on the eager graph too
             return differentiable_value(x._value, where)
-        # a traced value (under jit, vmap): what its value would be, plain
+        # a traced value (under jit, vmap): what its value would be, plain (jit's value of
+        # an eager Tensor: its array, as above)
+        if x._trace.records:
+            x = x._trace.as_array(x)
         kind = np.dtype(x.dtype).kind
         if kind in "iu":
             return astype(x, np.float64)

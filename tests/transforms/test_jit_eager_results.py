@@ -1,0 +1,85 @@
+"""cr.jit gives the plain call's result types where the plain call computes eager Tensors:
+results computed from eager Tensors without grad (ones the function makes, reads from
+globals, or is given under no_grad) are eager Tensors of the same dtype and bits on the
+traced call and on every replay, fused too; results that are arrays stay arrays; and a
+transform inside the function reads an eager Tensor as its array, as the plain call
+does. Each program runs plain and jitted from the same random state."""
+
+import numpy as np
+import pytest
+from tests.transforms.test_jit_soundness import same
+
+import chainrule as cr
+import chainrule.numpy as cnp
+
+rng = np.random.default_rng(0)
+SCALE = cr.tensor([1.5, -2.0, 0.25], dtype=cr.float32)  # a global eager Tensor
+TABLE = cr.tensor([[1.0, 2.0, 3.0]])
+
+PROGRAMS = {
+    "randn plus an array": (lambda x: cr.randn(3) + x, "array"),
+    "a tensor constant": (lambda x: cr.tensor(2.0) * x + 1.0, "array"),
+    "a global eager Tensor": (lambda x: cnp.sin(x) * SCALE, "array"),
+    "a float32 global times a float64 scalar": (lambda x: SCALE * np.float64(3.0) + x, "array"),
+    "an eager argument under no_grad": (lambda t: cnp.exp(t) * 2.0 - t, "tensor"),
+    "a scalar of an eager argument": (lambda t: t[0] * t[1], "tensor"),
+    "arrays and Tensors in one pytree": (
+        lambda x: {"array": x * 2.0, "both": (TABLE * x, cnp.sum(x)), "list": [SCALE + 1.0, x]}, "array"),
+    "one Tensor returned twice": (lambda t: ((t * 3.0,) * 2, t + 1.0), "tensor"),
+    "value_and_grad of an eager argument": (
+        lambda t: cr.value_and_grad(lambda u: cnp.sum(u * np.float64(2.0) * u))(t), "tensor32"),
+    "stop_gradient and detach": (lambda t: (cr.stop_gradient(t) * 2.0, t.detach() * 2.0), "tensor"),
+}
+
+
+def _argument(kind: str):
+    x = rng.normal(size=3)
+    if kind == "array":
+        return x
+    return cr.tensor(x, dtype=cr.float32 if kind == "tensor32" else cr.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("fuse", [False, True])
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_results_have_the_plain_calls_types_dtypes_and_bits(name, fuse):
+    fun, kind = PROGRAMS[name]
+    jitted = cr.jit(fun, fuse=fuse)
+    args = [_argument(kind) for _ in range(3)]
+    with cr.no_grad():  # (Tensors that require grad are read without grad)
+        cr.manual_seed(7)
+        want = [fun(a) for a in args]
+        cr.manual_seed(7)
+        got = []
+        for a in args:  # the trace, then replays
+            got.append(jitted(a))
+            jitted.wait_compiled()
+    for g, w in zip(got, want, strict=True):
+        assert same(g, w), (g, w)
+    assert jitted.traces == 1
+    assert not any(leaf.requires_grad for leaf in cr.tree_leaves(got[-1]) if isinstance(leaf, cr.Tensor))
+
+
+def test_a_tensor_returned_twice_is_one_tensor_as_plain():
+    jitted = cr.jit(PROGRAMS["one Tensor returned twice"][0])
+    for _ in range(3):
+        (first, second), _ = jitted(cr.tensor(rng.normal(size=3)))
+        assert first is second
+
+
+def test_eager_tensors_returned_as_they_are_are_the_plain_calls_objects():
+    # a global Tensor and an argument (written in place or not) are handed back
+    # themselves; one the function makes is a new Tensor on every call
+    found = cr.jit(lambda t: (SCALE, t, t.mul_(1.0)))
+    made = cr.jit(lambda t: cr.zeros(2))
+    with cr.no_grad():
+        results = []
+        for _ in range(3):
+            t = cr.tensor(rng.normal(size=2))
+            scale, same_t, written = found(t)
+            assert scale is SCALE and same_t is t and written is t
+            results.append(made(t))
+    assert len({id(r) for r in results}) == 3
+    for r in results:
+        assert same(r, cr.zeros(2))
+        r.add_(1.0)  # the caller's changes reach no later call
+    assert same(made(cr.tensor([1.0])), cr.zeros(2))
