@@ -480,7 +480,7 @@ class RecordTrace(Trace):
         transform differentiates it at its value, ``stop_gradient`` gives its array): a
         variable of the same value that is not an eager Tensor there; ``t`` itself where
         it is not one."""
-        if t._node not in self.eager:
+        if t._node not in self.eager or not self.open:
             return t
         out = self.record(alias, (t,), {})
         self.eager.discard(out._node)
