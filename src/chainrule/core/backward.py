@@ -138,7 +138,7 @@ def backward_pass(
                     and g.shape == d.shape and g.dtype == d.dtype and sole_owner(d, 1)):
                 gi = multiply(g, d, out=d)  # the derivative was made for this product alone
             else:
-                gi = g * d
+                gi = g * d  # (times(g, d) spelled out: this is the hot path)
             del d
             try:
                 if gi.dtype.kind == "c":
@@ -155,9 +155,15 @@ def backward_pass(
             else:
                 cots[p] = c + gi
             continue
-        if partials is not None and not kwargs:
-            # one of several arguments: the same, and broadcasting summed away (+ - * /)
-            for argnum, p in parents:
+        # an elementwise function of several arguments (+ - * /): the same, broadcasting
+        # summed away; any other: its vjp rules
+        elementwise = partials is not None and not kwargs
+        vjps = prim.vjps
+        joint = None if elementwise else prim.joint_vjp  # one rule for every argument, asked once
+        if joint is not None:  # (see def_joint_vjp)
+            joint = joint(g, ans, [a for a, _ in parents], *args, **kwargs)
+        for argnum, p in parents:
+            if elementwise:
                 d = partials[argnum]
                 if d is None:
                     continue
@@ -165,11 +171,7 @@ def backward_pass(
                     gi = g if d == 1 else -g
                 else:
                     d = d(ans, *args)
-                    if (d.__class__ is ndarray and d.nbytes >= IN_PLACE_BYTES and g.__class__ is ndarray
-                            and g.shape == d.shape and g.dtype == d.dtype and sole_owner(d, 1)):
-                        gi = multiply(g, d, out=d)  # the derivative was made for this product alone
-                    else:
-                        gi = g * d
+                    gi = times(g, d)
                     del d
                 x = args[argnum]
                 try:
@@ -177,27 +179,7 @@ def backward_pass(
                         gi = UNBROADCAST[0](gi, x)
                 except AttributeError:  # a Python number
                     gi = UNBROADCAST[0](gi, x)
-                try:
-                    if gi.dtype.kind == "c":
-                        gi = real_if_real(gi, args, argnum, ans)
-                except AttributeError:  # a Python number or a list: real_if_real knows
-                    gi = real_if_real(gi, args, argnum, ans)
-                if checking:
-                    check_cotangent(gi, prim, argnum, origins and origins.get(i))
-                c = cots[p]
-                if c is None:
-                    cots[p] = gi
-                elif c.__class__ is ndarray and c.nbytes >= IN_PLACE_BYTES:
-                    cots[p] = accumulate(c, gi)
-                else:
-                    cots[p] = c + gi
-            continue
-        vjps = prim.vjps
-        joint = prim.joint_vjp  # one rule for every argument, asked once (see def_joint_vjp)
-        if joint is not None:
-            joint = joint(g, ans, [a for a, _ in parents], *args, **kwargs)
-        for argnum, p in parents:
-            if joint is None:
+            elif joint is None:
                 try:
                     rule = vjps[argnum]
                 except KeyError:
@@ -225,6 +207,16 @@ def backward_pass(
                 cots[p] = accumulate(c, gi)
             else:
                 cots[p] = c + gi
+
+
+def times(g, d):
+    """``g * d``, the cotangent times a partial derivative, written into ``d`` where the
+    pass made it for this product alone: the caller's variable and this function's
+    argument are its two references."""
+    if (d.__class__ is ndarray and d.nbytes >= IN_PLACE_BYTES and g.__class__ is ndarray
+            and g.shape == d.shape and g.dtype == d.dtype and sole_owner(d, 2)):
+        return multiply(g, d, out=d)
+    return g * d
 
 
 def accumulate(c, gi):
