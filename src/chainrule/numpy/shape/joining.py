@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.anomaly import user_stacklevel
 from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.registry import mirrors, optional
@@ -119,7 +121,18 @@ def vstack(tup, *, dtype=None, casting="same_kind"):
     return concatenate([_at_least_2d(_as_input(a)) for a in tup], 0, dtype=dtype, casting=casting)
 
 
-row_stack = mirrors(optional(np, "row_stack"), "shape", "row_stack")(vstack)
+@mirrors(optional(np, "row_stack"), "shape")
+def row_stack(tup, *, dtype=None, casting="same_kind"):
+    """NumPy's deprecated alias of :func:`vstack`, with NumPy's DeprecationWarning (under
+    ``jit`` the recorded ``np.row_stack`` issues it, so plain and jitted calls warn alike).
+
+    >>> import warnings; warnings.simplefilter("ignore", DeprecationWarning)
+    >>> row_stack((np.ones(2), np.zeros(2))).shape
+    (2, 2)
+    """
+    warnings.warn("`row_stack` alias is deprecated. Use `np.vstack` directly.", DeprecationWarning,
+                  stacklevel=user_stacklevel())
+    return vstack(tup, dtype=dtype, casting=casting)
 
 
 @mirrors(np.dstack, "shape")
