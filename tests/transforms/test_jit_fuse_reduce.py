@@ -227,3 +227,14 @@ def test_writes_and_unusual_arguments_keep_the_reduction_a_numpy_call():
     same_bits(fused(x), f(x))
     same_bits(fused(x + 1), f(x + 1))
     assert fused_reductions(fused) == 0
+
+
+@pytest.mark.parametrize("method", ["sum", "max", "min"])
+def test_a_reduction_method_of_a_traced_plain_array_fuses_as_the_function(method):
+    # x.sum(axis) of a traced plain array is recorded as NumPy's method (its meaning in
+    # the plain call), which ends a chain as np.sum(x, axis) does
+    f = cr.jit(lambda x: getattr(cnp.sin(x) * 2.0, method)(axis=1), fuse="wait")
+    x = rng.normal(size=(16, 10))
+    for _ in range(3):
+        same_bits(f(x), getattr(np.sin(x) * 2.0, method)(axis=1))
+    assert fused_reductions(f) == 1

@@ -157,11 +157,13 @@ del _name, _fun
 def _refusing_tensor_out(fun):
     """``np.isposinf`` and ``np.isneginf`` (whose ``out`` may come by position), refusing an
     ``out`` that is a Tensor: a Tensor's value is never written into (under
-    ``chainrule.vmap`` it is a whole batch), and NumPy refuses a non-array ``out`` too."""
+    ``chainrule.vmap`` it is a whole batch), and NumPy refuses a non-array ``out`` too. A
+    value that ``chainrule.jit`` traces for a NumPy array is one: the call, recorded, writes
+    into it as the plain call does."""
 
     @functools.wraps(fun)
     def call(x, out=None):
-        if isinstance(out, Tensor):
+        if isinstance(out, Tensor) and not (out._trace.records and out._node not in out._trace.eager):
             raise TypeError(f"{fun.__name__}: out= cannot be a Tensor (its value is never written into); "
                             "use the returned array")
         return fun(x) if out is None else fun(x, out)

@@ -18,6 +18,7 @@ from chainrule.transforms.fuse_code import (
     _inputs,
     _loop_types,
 )
+from chainrule.transforms.ndarray_calls import ndarray_member_call
 from chainrule.transforms.program import Call, Guard, Var
 
 __all__ = ["reduction_of", "plan_reductions", "reduction_kernel_source", "PAIRWISE_BLOCK"]
@@ -27,6 +28,8 @@ __all__ = ["reduction_of", "plan_reductions", "reduction_kernel_source", "PAIRWI
 # loop of the elementwise chain that produces their input: the binary ufunc they reduce.
 _REDUCING = {np.sum: np.add, np.max: np.maximum, np.amax: np.maximum, np.min: np.minimum,
              np.amin: np.minimum}
+# and the methods (x.sum(axis)) as a traced plain array records them: the same arguments
+_REDUCING.update({ndarray_member_call(name, False): _REDUCING[getattr(np, name)] for name in ("sum", "max", "min")})
 # NumPy sums a contiguous run pairwise: eight partial sums per block of at most this many
 # elements, blocks added recursively. Runs up to this length are summed here in exactly
 # that order; longer ones would need the recursion, so their sums stay NumPy calls.

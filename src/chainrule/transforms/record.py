@@ -54,6 +54,7 @@ from chainrule.transforms.fingerprints import (
     special_errstate,
     warn_again,
 )
+from chainrule.transforms.ndarray_calls import WRITING_MEMBERS, RecordedArray, ndarray_member_call, out_by_keyword
 from chainrule.transforms.program import Call, Guard, Seq, Var, alias, copy_made, hashable, root_array, same_memory
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
@@ -86,6 +87,8 @@ def _checks(fun) -> bool | str:
     for NumPy's value-shaped functions, nothing for the rest."""
     if isinstance(fun, np.ufunc) or fun in _SCALAR_MATH:  # (a NumPy scalar's type is its operands')
         return False
+    if hasattr(fun, "numpy_method"):  # x.nonzero() of the user's code: as np.nonzero(x)
+        return getattr(np, fun.numpy_method, None) in _VALUE_SHAPED
     # a primitive of the user's is recorded as chainrule's wrapper of their function
     module = getattr(user_function(fun), "__module__", None) or ""
     if module.startswith("numpy"):
@@ -103,7 +106,7 @@ def print_options() -> tuple:
     return np.get_printoptions(), dict(PRINT_OPTIONS)
 
 
-class RecordedScalar(Tensor):
+class RecordedScalar(RecordedArray):
     """A NumPy scalar traced by :func:`jit` (a reduction's result, ``x[0]``, a scalar
     argument). Its class is the scalar's to the function's code, as in the plain call:
     ``isinstance(s, float)`` of a ``float64`` is True, ``isinstance(s, numbers.Integral)``
@@ -218,6 +221,35 @@ class RecordTrace(Trace):
         self.settings_read: set = set()
         SETTINGS_READ.append(self.settings_read)
 
+    def ndarray_member(self, x: Tensor, name: str, attribute: bool):
+        """NumPy's method ``name`` of the traced ``x`` (the ndarray's, or a NumPy scalar's),
+        where the plain call holds ``x`` as a NumPy array; or the value of its
+        ``attribute``. Each call (read) is recorded as it is, so that it returns, warns and
+        raises what the plain call's does (``x.squeeze(0)`` of a dim not of size 1 raises
+        NumPy's ValueError, ``x.sum(dim=0)`` its TypeError)."""
+        call = ndarray_member_call(name, attribute)
+        if attribute:
+            return self.record(call, (x,), {})
+
+        def numpy_method(*args, **kwargs):
+            if any(map(self._outside, args)) or any(map(self._outside, kwargs.values())):
+                # a value of a transform inside the function (a grad's), or an eager
+                # Tensor: chainrule's method, which differentiates and traces it
+                return getattr(Tensor, name)(x, *args, **kwargs)
+            if name in WRITING_MEMBERS:  # x.sort(), x.put(i, v): in place, as NumPy's
+                return self.write(call, (x, *args), kwargs)
+            return self.record(call, (x, *args), kwargs)
+
+        numpy_method.__name__ = numpy_method.__qualname__ = name
+        return numpy_method
+
+    def _outside(self, a) -> bool:
+        """Whether the argument ``a`` holds a Tensor that is not one of this trace's NumPy
+        arrays (another trace's, an eager Tensor's), at its top or in a list or tuple."""
+        if isinstance(a, Tensor):
+            return a._trace is not self or a._node in self.eager
+        return isinstance(a, list | tuple) and any(map(self._outside, a))
+
     def refuse(self, reason: str) -> None:
         """The call being traced does something a replay would not repeat: its result
         stands (it was computed by running the function), but it is not replayed."""
@@ -232,6 +264,8 @@ class RecordTrace(Trace):
         self.values.append(value)
         if isinstance(value, np.generic):
             return RecordedScalar(value, self, len(self.values) - 1)
+        if self.plain_arrays:
+            return RecordedArray(value, self, len(self.values) - 1)
         return Tensor(value, self, len(self.values) - 1)
 
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
@@ -360,6 +394,8 @@ class RecordTrace(Trace):
                 "chainrule.jit function that has already returned; return it instead of "
                 "storing it."
             )
+        if len(args) > 1 and "out" not in kwargs:
+            args, kwargs = out_by_keyword(fun, args, kwargs)
         found: list = []
         vals, targs = [], []
         for a in args:
@@ -473,6 +509,8 @@ class RecordTrace(Trace):
         if not self._is_eager(t):
             return t._value
         t._trace, t._node = EAGER, None
+        if type(t) is RecordedArray:
+            t.__class__ = Tensor  # (an eager Tensor's methods are PyTorch's)
         return t
 
     def as_array(self, t: Tensor) -> Tensor:
