@@ -83,3 +83,23 @@ def test_eager_tensors_returned_as_they_are_are_the_plain_calls_objects():
         assert same(r, cr.zeros(2))
         r.add_(1.0)  # the caller's changes reach no later call
     assert same(made(cr.tensor([1.0])), cr.zeros(2))
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: cr.nn.BatchNorm1d(3, affine=False), (4, 3)),
+    (lambda: cr.nn.BatchNorm2d(3, affine=False), (2, 3, 4, 4)),
+    (lambda: cr.nn.InstanceNorm2d(3, track_running_stats=True), (2, 3, 4, 4)),
+])
+@pytest.mark.parametrize("given", ["array", "tensor"])
+def test_a_module_with_running_statistics_in_eval_gives_the_plain_calls_type(make, shape, given):
+    # the running statistics are eager Tensors that the plain call reads as arrays: of an
+    # array input the result is an array, jitted too (not an eager Tensor)
+    m = make().eval()
+    m.running_mean.add_(cr.tensor(rng.normal(size=3)))
+    x = rng.normal(size=shape)
+    x = x if given == "array" else cr.tensor(x)
+    step = cr.jit(lambda m, x: m(x))
+    with cr.no_grad():
+        plain = m(x)
+        for _ in range(3):
+            assert same(step(m, x), plain)

@@ -17,6 +17,7 @@ from chainrule.core.tensor import DimensionError, TensorError, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold", "instance_norm"]
 
@@ -274,7 +275,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     else:
         if running_mean is None or running_var is None:
             raise TensorError("instance_norm: use_input_stats=False needs running_mean and running_var")
-        rm, rv = undifferentiated(running_mean), undifferentiated(running_var)
+        rm, rv = stop_gradient(running_mean), stop_gradient(running_var)  # (arrays, as plain reads them)
         out = (input - cnp.reshape(rm, shape)) / cnp.reshape(cnp.sqrt(rv + eps), shape)
     if weight is not None:
         out = out * cnp.reshape(weight, shape)

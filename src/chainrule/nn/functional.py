@@ -61,6 +61,7 @@ from chainrule.nn._sampling import *  # noqa: F403  (affine_grid, grid_sample)
 from chainrule.nn._volumetric import *  # noqa: F403  (3-d convolution and pooling, lp pooling)
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 from chainrule.numpy.torch_common import as_eager, not_bool, same_dtype
+from chainrule.transforms.custom import stop_gradient as _stop_gradient
 
 __all__ = [
     "linear",
@@ -440,7 +441,7 @@ def batch_norm(
             _update_running(running_var, batch_var.reshape(-1) * (count / (count - 1)), momentum)
     else:
         # constants for the derivative; under chainrule.jit, data of the program
-        rm, rv = undifferentiated(running_mean), undifferentiated(running_var)
+        rm, rv = _stop_gradient(running_mean), _stop_gradient(running_var)  # (arrays, as plain reads them)
         scale = 1.0 / cnp.sqrt(rv + eps)
         if not flat:
             rm, scale = rm.reshape(shape), scale.reshape(shape)
