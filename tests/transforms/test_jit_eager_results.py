@@ -103,3 +103,14 @@ def test_a_module_with_running_statistics_in_eval_gives_the_plain_calls_type(mak
         plain = m(x)
         for _ in range(3):
             assert same(step(m, x), plain)
+
+
+@pytest.mark.parametrize("f", [lambda t: t.shape, lambda t: (t * 2.0).shape, lambda t: t.view(3, 1).shape,
+                               lambda t: (t.shape, t + 1.0)])
+def test_the_shape_of_an_eager_tensor_is_a_torch_size_jitted_too(f):
+    t = cr.tensor(rng.normal(size=3))
+    step = cr.jit(f)
+    plain = f(t)
+    for _ in range(3):
+        got = step(t)
+        assert type(got) is type(plain) and repr(got) == repr(plain)

@@ -165,10 +165,13 @@ class Tensor:
     @property
     def shape(self) -> Size | tuple[int, ...]:
         v = self._value
-        if self._trace is eager.EAGER:  # PyTorch's torch.Size
+        trace = self._trace
+        if trace is eager.EAGER:  # PyTorch's torch.Size
             return as_size(np.shape(v))
-        # inside a transform, a tuple as NumPy's (jit's replay gives what the plain call gives)
-        return np.shape(v) if not isinstance(v, Tensor) else tuple(v.shape)
+        shape = np.shape(v) if not isinstance(v, Tensor) else tuple(v.shape)
+        # inside a transform, a tuple as NumPy's; under jit, what the plain call has: a
+        # torch.Size of a value that stands for an eager Tensor there
+        return as_size(shape) if trace.records and self._node in trace.eager else shape
 
     @shape.setter
     def shape(self, shape) -> None:
