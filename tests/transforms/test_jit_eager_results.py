@@ -114,3 +114,34 @@ def test_the_shape_of_an_eager_tensor_is_a_torch_size_jitted_too(f):
     for _ in range(3):
         got = step(t)
         assert type(got) is type(plain) and repr(got) == repr(plain)
+
+
+TORCH_FUNCTIONS_OF_ARRAYS = {
+    # PyTorch's functions make eager Tensors of array arguments: jitted too
+    "kl_div": lambda p, q: cr.nn.functional.kl_div(p, q, reduction="batchmean"),
+    "special.xlogy": lambda p, q: cr.special.xlogy(q, q),
+    "linalg.norm": lambda p, q: cr.linalg.norm(p),
+    "real": lambda p, q: cr.real(p) * 2.0,
+    "imag": lambda p, q: cr.imag(p + 1j * q),
+    # and refuse arrays where PyTorch takes only a Tensor, jitted too
+    "quantile": lambda p, q: cr.quantile(q, 0.5),
+    "cholesky_inverse": lambda p, q: cr.cholesky_inverse(q),
+    "exp_": lambda p, q: cr.exp_(q),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_FUNCTIONS_OF_ARRAYS))
+def test_pytorchs_functions_of_arrays_give_the_plain_calls_results_and_errors(name):
+    f = TORCH_FUNCTIONS_OF_ARRAYS[name]
+    p, q = np.log(np.full((3, 3), 1 / 3)), np.full((3, 3), 0.2)
+
+    def outcome(g):
+        try:
+            return g(p, q)
+        except TypeError as e:
+            return str(e)
+
+    plain, step = outcome(f), cr.jit(f)
+    for _ in range(3):
+        got = outcome(step)
+        assert (got == plain) if isinstance(plain, str) else same(got, plain), (got, plain)

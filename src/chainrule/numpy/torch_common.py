@@ -20,7 +20,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
-from chainrule.core.eager import EAGER
+from chainrule.core.eager import EAGER, tensor
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
@@ -29,7 +29,7 @@ from chainrule.numpy.nondiff import batched, whole_batch
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
-           "index_values", "is_eager",
+           "index_values", "is_eager", "tensor_of", "held_as_tensor", "check_tensor_argument",
            "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "scalar_dims", "values_indices",
            "TorchSize"]
 
@@ -152,6 +152,28 @@ def is_eager(x) -> bool:
     Tensors read as arrays, which the plain call computes as eager Tensors)."""
     trace = x._trace
     return trace is EAGER or (trace.records and x._node in trace.eager)
+
+
+def held_as_tensor(value) -> bool:
+    """Whether the plain call holds ``value`` as a Tensor: any Tensor but the value that
+    ``chainrule.jit`` traces for an array or NumPy scalar of the plain call."""
+    return isinstance(value, Tensor) and not (
+        value._trace.records and value._node not in value._trace.eager
+        and isinstance(value._value, np.ndarray | np.generic))
+
+
+def tensor_of(value) -> Tensor:
+    """An argument of PyTorch's functions as a Tensor: a Tensor as it is, an array or a
+    number (jitted too, see :func:`held_as_tensor`) as a new eager Tensor."""
+    return value if held_as_tensor(value) else tensor(value)
+
+
+def check_tensor_argument(value, function: str, what: str = "input", position: int = 1) -> None:
+    """PyTorch's TypeError for an argument it takes only as a Tensor (not a number, list
+    or array), jitted as in the plain call."""
+    if not held_as_tensor(value):
+        kind = type(value._value if isinstance(value, Tensor) else value).__name__
+        raise TypeError(f"{function}(): argument '{what}' (position {position}) must be Tensor, not {kind}")
 
 
 def pytorchs(x) -> bool:

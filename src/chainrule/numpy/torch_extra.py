@@ -27,7 +27,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
-from chainrule.numpy.torch_common import same_dtype, vectors_only
+from chainrule.numpy.torch_common import check_tensor_argument, same_dtype, vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
 from chainrule.numpy.torch_promotion import result_type as _result_type
@@ -282,8 +282,7 @@ def cholesky_inverse(L, upper: bool = False, *, out=None) -> Tensor:
     PyTorch's, the factor's other triangle is not read for the value but gets a gradient:
     that of (L Lᴴ)⁻¹ in the whole of L."""
     no_out(out, "cholesky_inverse")
-    if not isinstance(L, Tensor):
-        raise TypeError(f"cholesky_inverse(): argument 'input' (position 1) must be Tensor, not {type(L).__name__}")
+    check_tensor_argument(L, "cholesky_inverse")
     if not isinstance(upper, (bool, np.bool_)):
         raise TypeError(f"cholesky_inverse(): argument 'upper' (position 2) must be bool, not {type(upper).__name__}")
     L = as_input(L)

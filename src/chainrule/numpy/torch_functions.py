@@ -25,7 +25,7 @@ from chainrule.core.grad_mode import is_grad_enabled, no_grad
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
-from chainrule.numpy.torch_common import boolean_condition, pytorch_meaning
+from chainrule.numpy.torch_common import boolean_condition, check_tensor_argument, pytorch_meaning, tensor_of
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 from chainrule.numpy.torch_promotion import result_type
 
@@ -71,8 +71,7 @@ INPLACE_FORMS = (
 
 def _inplace_form(name: str):
     def function(input, *args, **kwargs):
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        check_tensor_argument(input, name)
         return getattr(input, name)(*args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
@@ -86,10 +85,10 @@ TENSOR_INPUT = {"quantile", "nanquantile"}
 
 def _method_form(name: str):
     def function(input, *args, out=None, **kwargs):
-        if name in TENSOR_INPUT and not isinstance(input, Tensor):
-            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        if name in TENSOR_INPUT:
+            check_tensor_argument(input, name)
         with pytorch_meaning():  # torch.sort(x) is PyTorch's on a transform's value too
-            result = getattr(_as_tensor(input), name)(*args, **kwargs)
+            result = getattr(tensor_of(input), name)(*args, **kwargs)
         return result if out is None else _into(out, result, name)
 
     function.__name__ = function.__qualname__ = name
@@ -141,19 +140,15 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 def real(input):
     """``torch.real(input)``: ``input.real``."""
-    return _as_tensor(input).real
+    return tensor_of(input).real
 
 
 def imag(input):
     """``torch.imag(input)``: ``input.imag`` of a complex Tensor (PyTorch refuses a real one)."""
-    input = _as_tensor(input)
+    input = tensor_of(input)
     if input.dtype.kind != "c":
         raise TensorError("imag is not implemented for tensors with non-complex dtypes.")
     return input.imag
-
-
-def _as_tensor(value) -> Tensor:
-    return value if isinstance(value, Tensor) else tensor(value)
 
 
 def where(condition, input=None, other=None) -> Any:
@@ -197,7 +192,7 @@ def repeat_interleave(input, repeats=None, dim: int | None = None, *, output_siz
     with ``input`` alone, the repeat counts of ``0, 1, 2, ...`` (a graph's batch vector from
     its node counts)."""
     if repeats is not None:
-        return _as_tensor(input).repeat_interleave(repeats, dim, output_size=output_size)
+        return tensor_of(input).repeat_interleave(repeats, dim, output_size=output_size)
     counts = np.asarray(input.numpy() if isinstance(input, Tensor) else input)
     if counts.ndim != 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")

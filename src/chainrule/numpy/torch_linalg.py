@@ -26,8 +26,9 @@ import numpy as np
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
-from chainrule.core.eager import EAGER, tensor
+from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
+from chainrule.numpy.torch_common import check_tensor_argument, tensor_of
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
@@ -52,7 +53,7 @@ lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
 def as_input(value, dtype=None) -> Tensor:
     """An argument of PyTorch's functions as a Tensor (an array or number becomes an eager
     one; a transform's Tensor stays as it is), cast to ``dtype`` when one is given."""
-    x = value if isinstance(value, Tensor) else tensor(value)
+    x = tensor_of(value)
     dtype = as_dtype(dtype)
     return x if dtype is None or dtype == x.dtype else x.to(dtype)
 
@@ -60,7 +61,7 @@ def as_input(value, dtype=None) -> Tensor:
 def norm_input(value, dtype, name: str) -> Tensor:
     """The input of a norm as a Tensor of ``dtype``, after PyTorch's checks: a floating or
     complex input, and a floating or complex ``dtype`` it converts to without narrowing."""
-    x = value if isinstance(value, Tensor) else tensor(value)
+    x = tensor_of(value)
     if np.dtype(x.dtype).kind not in "fc":
         raise TensorError(f"linalg.{name}: Expected a floating point or complex tensor as input. Got "
                           f"{np.dtype(x.dtype).name}; convert with .float() or .double()")
@@ -608,9 +609,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     differentiable in ``LU_data``. Empty tensors for the parts not asked for (PyTorch's)."""
     no_out(out, "lu_unpack")
     for position, (what, value) in enumerate((("LU_data", LU_data), ("LU_pivots", LU_pivots)), 1):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"lu_unpack(): argument '{what}' (position {position}) must be Tensor, not "
-                            f"{type(value).__name__}")
+        check_tensor_argument(value, "lu_unpack", what, position)
     for position, (what, value) in enumerate((("unpack_data", unpack_data), ("unpack_pivots", unpack_pivots)), 3):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"lu_unpack(): argument '{what}' (position {position}) must be bool, not "
@@ -662,9 +661,7 @@ def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, out=Non
     for A) from ``lu_factor``'s result; differentiable in LU and B."""
     no_out(out, "lu_solve")
     for position, (what, value) in enumerate((("LU", LU), ("pivots", pivots), ("B", B)), 1):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"linalg_lu_solve(): argument '{what}' (position {position}) must be Tensor, not "
-                            f"{type(value).__name__}")
+        check_tensor_argument(value, "linalg_lu_solve", what, position)
     P, L, U = lu_unpack(LU, pivots)
     B = as_input(B)
     A = cnp.matmul(P, cnp.matmul(L, U))

@@ -12,11 +12,11 @@ from collections import namedtuple
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.eager import EAGER, tensor
+from chainrule.core.eager import EAGER, tensor  # noqa: F401  (tensor: the docstring examples use it)
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
-from chainrule.numpy.torch_common import as_eager, nonnegative_dim, values_indices
+from chainrule.numpy.torch_common import as_eager, nonnegative_dim, tensor_of, values_indices
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
@@ -33,10 +33,6 @@ histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
 """What ``histogram`` returns, as PyTorch's ``torch.return_types.histogram``."""
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
-
-
-def _as_tensor(value) -> Tensor:
-    return value if isinstance(value, Tensor) else tensor(value)
 
 
 def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
@@ -327,7 +323,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
     >>> cdist(tensor([[0.0, 0.0]]), tensor([[3.0, 4.0], [0.0, 1.0]])).tolist()
     [[5.0, 1.0]]
     """
-    x1, x2 = _as_tensor(x1), _as_tensor(x2)
+    x1, x2 = tensor_of(x1), tensor_of(x2)
     if x1.ndim < 2 or x2.ndim < 2 or x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"cdist(): x1 {x1.shape} and x2 {x2.shape} must be at least 2-d with the same last "
                            "dimension (the coordinates)")
