@@ -10,6 +10,7 @@ import pytest
 from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 
 rng = np.random.default_rng(0)
@@ -145,3 +146,56 @@ def test_pytorchs_functions_of_arrays_give_the_plain_calls_results_and_errors(na
     for _ in range(3):
         got = outcome(step)
         assert (got == plain) if isinstance(plain, str) else same(got, plain), (got, plain)
+
+
+EAGER_METHOD_PROGRAMS = {
+    "eq float": lambda t: (t > 0).float() * t,
+    "argmax": lambda t: t.argmax(dim=1),
+    "max dim": lambda t: t.max(dim=1),
+    "sort": lambda t: t.sort(dim=1),
+    "topk": lambda t: t.topk(2),
+    "nonzero": lambda t: (t > 0).nonzero(),
+    "where": lambda t: cr.where(t > 0, t, cr.zeros_like(t)),
+    "masked_fill": lambda t: t.masked_fill(t < 0, 0.0),
+    "clamp": lambda t: t.clamp(min=0),
+    "softmax": lambda t: F.softmax(t, dim=-1),
+    "one_hot": lambda t: F.one_hot(t.argmax(dim=1), 4),
+    "cat": lambda t: cr.cat([t, t * 2], dim=0),
+    "stack": lambda t: cr.stack([t, t]).sum(0),
+    "item": lambda t: t.sum().item(),
+    "tolist": lambda t: t[0].tolist(),
+    "numpy": lambda t: t.numpy() * 2,
+    "unique": lambda t: (t > 0).long().unique(),
+    "einsum": lambda t: cr.einsum("ij,kj->ik", t, t),
+    "matmul": lambda t: t @ t.T,
+    "norm": lambda t: t.norm(dim=1),
+    "std": lambda t: t.std(dim=0),
+    "cumsum": lambda t: t.cumsum(dim=1),
+    "chunk": lambda t: t.chunk(2, dim=1),
+    "split": lambda t: t.split([1, 3], dim=1),
+    "index bool": lambda t: t[t > 0],
+    "gather": lambda t: t.gather(1, cr.tensor([[0], [1], [2]])),
+    "int ops": lambda t: (t * 10).long() // 3,
+    "to dtype": lambda t: t.to(cr.float32) + 1,
+    "size()": lambda t: t.size(),
+    "dim": lambda t: (t.dim(), t.numel()),
+    "new_zeros": lambda t: t.new_zeros(2, 2),
+    "expand": lambda t: t[:1].expand(3, 4) + t,
+    "permute": lambda t: t.permute(1, 0).contiguous(),
+    "repeat": lambda t: t.repeat(2, 1),
+    "flatten": lambda t: t.flatten(),
+    "abs sign": lambda t: t.abs() * t.sign(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_METHOD_PROGRAMS))
+def test_pytorch_style_programs_of_an_eager_tensor_under_no_grad_give_the_plain_calls_results(name):
+    # masks, indices and one-hot rows of an eager Tensor's methods are eager Tensors in
+    # the plain call (so (t > 0).float() goes on), jitted too
+    f = EAGER_METHOD_PROGRAMS[name]
+    t = cr.tensor(rng.normal(size=(3, 4)))
+    step = cr.jit(f)
+    with cr.no_grad():
+        plain = f(t)
+        for _ in range(3):
+            assert same(step(t), plain)

@@ -524,6 +524,16 @@ class RecordTrace(Trace):
         self.eager.discard(out._node)
         return out
 
+    def as_eager(self, t: Tensor) -> Tensor:
+        """``t``, a result that the plain call makes an eager Tensor of (the mask or the
+        indices of an eager Tensor's method, chainrule.numpy.torch_common.as_eager): a
+        variable of the same value that is one there; ``t`` itself where it is one."""
+        if t._node in self.eager or not self.open:
+            return t
+        out = self.record(alias, (t,), {})
+        self.eager.add(out._node)
+        return out
+
     def _is_eager(self, x) -> bool:
         """Whether ``x`` is an eager Tensor in the plain call."""
         return isinstance(x, Tensor) and (x._trace.level == 0 or x._trace is self and x._node in self.eager)
