@@ -1951,8 +1951,10 @@ def _compare_with_pytorch(source: str, samplers=lambda lib: ()):
     for x, y in zip(a, b, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-10)
     assert list(our_end) == list(their_end)
+    # atol 1e-9: a weight whose gradients cancel (ecapa's attention BatchNorm bias) stays at
+    # rounding noise, about 1e-10 after training, whose sign depends on the order of summation
     for k in their_end:
-        np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-10, err_msg=k)
+        np.testing.assert_allclose(our_end[k], their_end[k], rtol=1e-9, atol=1e-9, err_msg=k)
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

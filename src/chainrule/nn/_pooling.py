@@ -192,11 +192,21 @@ def _adaptive_bounds(n_in: int, n_out: int):
     return (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
 
 
-def _adaptive_means(n_in: int, n_out: int, dtype) -> np.ndarray:
-    m = np.zeros((n_out, n_in), dtype=dtype if dtype.kind == "f" else np.float64)
-    for i, (start, stop) in enumerate(zip(*_adaptive_bounds(n_in, n_out), strict=True)):
-        m[i, start:stop] = 1.0 / (stop - start)
-    return m
+def _adaptive_mean(x, axis: int, n_out: int):
+    """The mean over each of PyTorch's ``n_out`` adaptive windows along ``axis`` (negative):
+    each window's sum divided by its size, as PyTorch's, so an inf or NaN stays in its own
+    windows (a product with an averaging matrix would spread 0 · inf = NaN to the others)."""
+    n_in = x.shape[axis]
+    if n_out and n_in % n_out == 0:  # equal windows side by side
+        shape = tuple(x.shape)
+        split = (*shape[:axis % x.ndim], n_out, n_in // n_out, *shape[axis % x.ndim + 1:])
+        return cnp.sum(cnp.reshape(x, split), axis=axis) / _dtype(x).type(n_in // n_out)
+    start, stop = _adaptive_bounds(n_in, n_out)
+    index = _adaptive_index(n_in, n_out) if n_out else np.zeros((0, 1), np.int64)
+    inside = np.arange(index.shape[1]) < (stop - start)[:, None]  # the padding repeats positions
+    windows = cnp.moveaxis(cnp.take(x, index, axis=axis), (axis - 1, axis), (-2, -1))
+    sums = cnp.sum(cnp.where(inside, windows, 0), axis=-1)
+    return cnp.moveaxis(sums / (stop - start).astype(_dtype(x)), -1, axis)
 
 
 def _adaptive_sizes(input, output_size, name):
@@ -220,10 +230,7 @@ def adaptive_avg_pool2d(input, output_size):
     [[[[7.5]]]]
     """
     h, w, oh, ow = _adaptive_sizes(input, output_size, "adaptive_avg_pool2d")
-    dtype = _dtype(input)
-    rows, cols = _adaptive_means(h, oh, dtype), _adaptive_means(w, ow, dtype)
-    # two small products with constant averaging matrices: (OH, H) @ x @ (W, OW)
-    return cnp.matmul(cnp.matmul(rows, input), cols.T)
+    return _adaptive_mean(_adaptive_mean(input, -2, oh), -1, ow)
 
 
 def adaptive_avg_pool1d(input, output_size):

@@ -14,7 +14,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import TensorError, undifferentiated
 from chainrule.nn._pooling import (
     _adaptive_index,
-    _adaptive_means,
+    _adaptive_mean,
     _batched,
     _dtype,
     _pool_size,
@@ -27,6 +27,7 @@ from chainrule.nn._pooling import (
     max_pool1d,
     max_pool2d,
 )
+from chainrule.numpy.activations import relu
 
 __all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
            "lp_pool1d", "lp_pool2d", "lp_pool3d"]
@@ -137,9 +138,9 @@ def adaptive_avg_pool3d(input, output_size):
     outs = [n if o is None else int(o) for n, o in zip(x.shape[2:], sizes, strict=True)]
     if min(outs) < 0:  # 0 is allowed: an empty output, as PyTorch's
         raise TensorError(f"adaptive_avg_pool3d: output_size must be at least 0, got {output_size}")
-    dtype = _dtype(x)
-    md, mh, mw = (_adaptive_means(n, o, dtype) for n, o in zip(x.shape[2:], outs, strict=True))
-    return _unbatch(cnp.einsum("ncdhw,ad,bh,ew->ncabe", x, md, mh, mw), unbatched)
+    for axis, n_out in zip((-3, -2, -1), outs, strict=True):
+        x = _adaptive_mean(x, axis, n_out)
+    return _unbatch(x, unbatched)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
@@ -279,8 +280,9 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def _lp(out, norm_type, count):
-    """PyTorch's ending of the power-average pools: (sign(s)·relu(|s|)·count)^(1/p)."""
-    return (cnp.sign(out) * cnp.maximum(cnp.abs(out), 0) * _dtype(out).type(count)) ** (1.0 / norm_type)
+    """PyTorch's ending of the power-average pools: (sign(s)·relu(|s|)·count)^(1/p) (relu's
+    derivative 0 at 0 stops the root's infinite one where a window's powers cancel)."""
+    return (cnp.sign(out) * relu(cnp.abs(out)) * _dtype(out).type(count)) ** (1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type: float, kernel_size: int, stride=None, ceil_mode: bool = False):

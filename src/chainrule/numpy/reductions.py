@@ -474,6 +474,13 @@ reads_only(cumsum, ())  # x's shape and dtype, not its values (PyTorch's node sa
 
 cumprod = reduction(np.cumprod)  # its derivatives: exact_products.py
 
+# NumPy warns where these meet inf - inf, inf * 0 or an overflowing sum ("invalid value
+# encountered in reduce"); PyTorch's reductions give nan and inf silently, and so does the
+# eager layer (Primitive.eager_quiet)
+for _prim in (sum, mean, nansum, nanmean, prod, nanprod, var, std, nanvar, nanstd, cumsum, cumprod):
+    _prim.eager_quiet = True
+del _prim
+
 
 def _logsumexp(x, axis=None, keepdims=False):
     """log Σ exp(x) over ``axis``, shifted by the maximum where it is finite (PyTorch's

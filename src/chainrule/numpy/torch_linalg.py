@@ -28,6 +28,7 @@ import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
+from chainrule.core.trace import eager_quiet
 from chainrule.numpy.torch_common import check_tensor_argument, tensor_of
 
 __all__ = [
@@ -125,6 +126,8 @@ def _dims(dim) -> tuple[int, ...] | None:
     return tuple(dim) if isinstance(dim, Sequence) else (dim,)
 
 
+# (eager_quiet: squares that overflow give inf silently, as PyTorch's norms)
+@eager_quiet
 def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """``torch.linalg.vector_norm``: the ``ord``-norm over ``dim`` (all elements when None).
 
@@ -167,6 +170,7 @@ def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
     return cnp.where(zero, 0.0, root(cnp.where(zero, 1.0, total)))
 
 
+@eager_quiet
 def matrix_norm(A, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
                 dtype=None, out=None) -> Tensor:
     """``torch.linalg.matrix_norm``: ``'fro'``, ``'nuc'``, ±1, ±2, ±inf over the two ``dim``.

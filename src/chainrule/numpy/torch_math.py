@@ -175,10 +175,6 @@ class TorchMathMethods:
         floating_only(difference, None, "dist: norm(): input dtype should be either floating point or complex")
         return cnp.linalg.vector_norm(difference, ord=p)
 
-    def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
-        floating_only(self, None, "nanmean(): expected input to have floating point or complex dtype")
-        return cnp.nanmean(self, axis=dim, keepdims=keepdim, dtype=dtype)
-
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
         _same_dtype_as(self, other)
         return as_eager(self, cnp.isclose(undifferentiated(self), undifferentiated(other), rtol=rtol, atol=atol,

@@ -383,6 +383,11 @@ class TorchReductionMethods:
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim, dtype=_accumulator(self, dtype))
 
+    def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        floating_only(self, None, "nanmean(): expected input to have floating point or complex dtype")
+        # of no non-NaN element: nan, silently as PyTorch's (NumPy's warns "Mean of empty slice")
+        return _without_numpys_warnings(cnp.nanmean, self, axis=dim, keepdims=keepdim, dtype=dtype)
+
     @scalar_dims()
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO, *, dim=None,
              keepdim=None):

@@ -1,0 +1,75 @@
+"""PyTorch programs at the edges of floating point (inf, NaN, values whose squares or sums
+overflow): chainrule gives PyTorch's values and gradients, and no NumPy RuntimeWarning
+where PyTorch is silent. Oracle: torch 2.13 (CPU)."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+INF = float("inf")
+NAN = float("nan")
+
+
+def _silently(fun):
+    """fun() with every warning turned into an error (PyTorch is silent in these cases)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return fun()
+
+
+def _assert_same(ours, theirs, rtol=1e-10):
+    ours, theirs = np.asarray(ours.detach()), theirs.detach().numpy()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=0, equal_nan=True)
+
+
+REDUCTIONS = [
+    lambda t: t.sum(), lambda t: t.mean(), lambda t: t.nansum(), lambda t: t.nanmean(), lambda t: t.prod(),
+    lambda t: t.var(), lambda t: t.std(), lambda t: t.cumsum(0), lambda t: t.cumprod(0),
+    lambda t: t.logsumexp(0), lambda t: t.logcumsumexp(0), lambda t: t.norm(),
+]
+
+
+@pytest.mark.parametrize("data", [[INF, -INF], [INF, INF], [-INF, -INF], [NAN, 1.0], [NAN, NAN], [1e308, 1e308]])
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+def test_reductions_of_inf_and_nan_are_silent(reduce, data):
+    ours = _silently(lambda: reduce(cr.tensor(data, dtype=cr.float64)))
+    theirs = reduce(torch.tensor(data, dtype=torch.float64))
+    if reduce is REDUCTIONS[-1]:  # chainrule's norm scales by the largest entry: 1e308·√2, not inf
+        theirs = torch.linalg.vector_norm(torch.tensor(data, dtype=torch.float64) / 1e308) * 1e308
+    _assert_same(ours, theirs)
+
+
+def test_vector_norm_that_overflows_float32_is_silent():
+    x = np.array([1e20, -1e20, 3e20, 0.5], np.float32)
+    _assert_same(_silently(lambda: cr.linalg.vector_norm(cr.tensor(x))), torch.linalg.vector_norm(torch.tensor(x)))
+    _assert_same(_silently(lambda: cr.linalg.norm(cr.tensor(x.reshape(2, 2)), "fro")),
+                 torch.linalg.norm(torch.tensor(x.reshape(2, 2)), "fro"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("pool", [
+    lambda F, t: F.adaptive_avg_pool1d(t, 2),  # windows of 3
+    lambda F, t: F.adaptive_avg_pool1d(t, 4),  # windows that overlap
+    lambda F, t: F.adaptive_avg_pool2d(t.reshape(1, 2, 3), (1, 2)),
+    lambda F, t: F.adaptive_avg_pool3d(t.reshape(1, 1, 2, 3), (1, 1, 2)),
+    lambda F, t: F.lp_pool1d(t, 3, 2),  # [1e30, -1e30]: powers that cancel, sum 0
+])
+def test_pools_of_inf_and_huge_values(pool, dtype):
+    """An inf stays in its own windows (0 · inf = NaN spread by an averaging matrix before);
+    a window whose powers cancel has gradient 0 (PyTorch's relu before the root)."""
+    x = np.array([[1e30, -1e30, INF, 2.0, 3e38, 3e38]], dtype)
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_ours = _silently(lambda: pool(F, ours))
+    out_theirs = pool(TF, theirs)
+    _assert_same(out_ours, out_theirs, rtol=1e-6 if dtype == "float32" else 1e-10)
+    _silently(lambda: out_ours.sum().backward())
+    out_theirs.sum().backward()
+    _assert_same(ours.grad, theirs.grad, rtol=1e-6 if dtype == "float32" else 1e-10)
