@@ -73,3 +73,29 @@ def test_pools_of_inf_and_huge_values(pool, dtype):
     _silently(lambda: out_ours.sum().backward())
     out_theirs.sum().backward()
     _assert_same(ours.grad, theirs.grad, rtol=1e-6 if dtype == "float32" else 1e-10)
+
+
+TRANSFORMED = [
+    ("LogNormal", (0.3, 1.2), [0.5, 2.0]), ("HalfNormal", (1.5,), [0.5, 2.0]), ("HalfCauchy", (0.7,), [0.5, 2.0]),
+    ("Gumbel", (0.3, 1.2), [-1.0, 2.0]), ("Weibull", (1.3, 2.0), [0.5, 2.0]), ("Pareto", (1.0, 2.0), [1.5, 3.0]),
+]
+
+
+@pytest.mark.parametrize(("name", "params", "values"), TRANSFORMED)
+def test_families_that_pytorch_builds_as_transformed_distributions(name, params, values):
+    """isinstance, base_dist and transforms as PyTorch's, and the same values through them."""
+    ours = getattr(cr.distributions, name)(*(cr.tensor(p, dtype=cr.float64) for p in params))
+    theirs = getattr(torch.distributions, name)(*(torch.tensor(p, dtype=torch.float64) for p in params))
+    assert isinstance(ours, cr.distributions.TransformedDistribution)
+    assert type(ours.base_dist).__name__ == type(theirs.base_dist).__name__
+    assert [type(t).__name__ for t in ours.transforms] == [type(t).__name__ for t in theirs.transforms]
+    for method in ("log_prob", "cdf"):
+        _assert_same(getattr(ours, method)(cr.tensor(values, dtype=cr.float64)),
+                     getattr(theirs, method)(torch.tensor(values, dtype=torch.float64)))
+    if name != "Pareto":  # (PyTorch's Pareto has no icdf of its own)
+        probs = [0.0, 0.25, 1.0] if name == "Gumbel" else [0.25, 0.75]  # Gumbel: the Uniform's finite ends
+        _assert_same(ours.icdf(cr.tensor(probs, dtype=cr.float64)),
+                     theirs.icdf(torch.tensor(probs, dtype=torch.float64)))
+    _assert_same(ours.entropy(), theirs.entropy())
+    _assert_same(ours.expand((3,)).mean, theirs.expand((3,)).mean)
+    assert type(ours.expand((3,))).__name__ == name

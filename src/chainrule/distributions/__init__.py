@@ -47,7 +47,6 @@ from chainrule.distributions.continuous import (
     Exponential,
     Gamma,
     Laplace,
-    LogNormal,
     Normal,
     StudentT,
     Uniform,
@@ -88,6 +87,7 @@ from chainrule.distributions.transformed_families import (
     Kumaraswamy,
     LKJCholesky,
     LogisticNormal,
+    LogNormal,
 )
 from chainrule.distributions.transforms import (
     AbsTransform,
@@ -146,7 +146,7 @@ __all__ = [
 # import Beta): one module under two names, as chainrule.utils.data is chainrule.data
 _SUBMODULES = {
     "transformed_distribution": transforms, "beta": continuous, "gamma": continuous, "laplace": continuous,
-    "exponential": continuous, "cauchy": continuous, "log_normal": continuous, "studentT": continuous,
+    "exponential": continuous, "cauchy": continuous, "log_normal": transformed_families, "studentT": continuous,
     "one_hot_categorical": discrete, "poisson": discrete, "binomial": discrete, "dirichlet": multivariate,
     "lowrank_multivariate_normal": multivariate, "mixture_same_family": families, "relaxed_categorical": families,
     "relaxed_bernoulli": families, "gumbel": families, "half_normal": families, "half_cauchy": families,

@@ -30,7 +30,7 @@ from chainrule.numpy import batching
 from chainrule.numpy.nondiff import unboxing
 from chainrule.transforms.custom import stop_gradient
 
-__all__ = ["Normal", "LogNormal", "Uniform", "Laplace", "Exponential", "Cauchy", "StudentT", "Gamma", "Beta"]
+__all__ = ["Normal", "Uniform", "Laplace", "Exponential", "Cauchy", "StudentT", "Gamma", "Beta"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -230,46 +230,6 @@ class Normal(_LocScale, ExponentialFamily):
 
     def _log_normalizer(self, x, y):
         return -0.25 * x ** 2 / y + 0.5 * cnp.log(-math.pi / y)
-
-
-class LogNormal(_LocScale):
-    """exp of a Normal(``loc``, ``scale``) draw."""
-
-    support = constraints.positive
-
-    @property
-    def base_dist(self) -> Normal:
-        return Normal(self.loc, self.scale, validate_args=False)
-
-    def rsample(self, sample_shape=()):
-        return cnp.exp(super().rsample(sample_shape))
-
-    @property
-    def mean(self):
-        return cnp.exp(self.loc + self.scale ** 2 / 2)
-
-    @property
-    def mode(self):
-        return cnp.exp(self.loc - self.scale ** 2)
-
-    @property
-    def variance(self):
-        s2 = self.scale ** 2
-        return cnp.expm1(s2) * cnp.exp(2 * self.loc + s2)
-
-    def log_prob(self, value):
-        value = self._checked(value)
-        y = cnp.log(value)
-        return self.base_dist.log_prob(y) - y
-
-    def cdf(self, value):
-        return self.base_dist.cdf(cnp.log(self._checked(value)))
-
-    def icdf(self, value):
-        return cnp.exp(self.base_dist.icdf(value))
-
-    def entropy(self):
-        return self.base_dist.entropy() + self.loc
 
 
 class Laplace(_LocScale):

@@ -21,10 +21,11 @@ import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 import chainrule.scipy.special as sp
 from chainrule.distributions import constraints
-from chainrule.distributions.continuous import Cauchy, Exponential, Gamma, Normal
+from chainrule.distributions.continuous import Cauchy, Exponential, Gamma, Normal, Uniform
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
 from chainrule.distributions.transforms import (
+    AbsTransform,
     AffineTransform,
     ExpTransform,
     PowerTransform,
@@ -58,8 +59,9 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
-class _Half(Distribution):
-    """|X| for X symmetric about 0 with scale ``scale``."""
+class _Half(TransformedDistribution):
+    """|X| for X symmetric about 0 with scale ``scale``: ``base_dist`` that X, ``transforms``
+    ``[AbsTransform()]``, as PyTorch's."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
@@ -67,15 +69,14 @@ class _Half(Distribution):
     _base = Normal
 
     def __init__(self, scale, validate_args=None):
-        (self.scale,) = broadcast_all(scale)
-        super().__init__(self.scale.shape, validate_args=validate_args)
+        (scale,) = broadcast_all(scale)
+        base = self._base(cnp.zeros_like(scale), scale, validate_args=False)
+        super().__init__(base, AbsTransform(), validate_args=validate_args)
 
-    @property
-    def base_dist(self):
-        return self._base(cnp.zeros_like(self.scale), self.scale, validate_args=False)
+    def expand(self, batch_shape, _instance=None):
+        return type(self)(cnp.broadcast_to(self.scale, tuple(batch_shape)), validate_args=self._validate_args)
 
-    def rsample(self, sample_shape=()):
-        return cnp.abs(self.base_dist.rsample(sample_shape))
+    scale = property(lambda self: self.base_dist.scale)
 
     @property
     def mode(self):
@@ -123,8 +124,10 @@ class HalfCauchy(_Half):
         return _full(self.scale, np.inf)
 
 
-class Gumbel(Distribution):
-    """Density exp(-(z + exp(-z))) / scale, z = (x - loc) / scale."""
+class Gumbel(TransformedDistribution):
+    """Density exp(-(z + exp(-z))) / scale, z = (x - loc) / scale: as PyTorch's, a Uniform
+    on [tiny, 1 - eps] pushed through u -> loc - scale·log(-log u), so ``icdf(0)`` and
+    ``icdf(1)`` are finite (those of the Uniform's ends)."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -132,9 +135,20 @@ class Gumbel(Distribution):
 
     def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        info = np.finfo(self.loc.dtype)
+        base = Uniform(_full(self.loc, info.tiny), _full(self.loc, 1 - info.eps), validate_args=validate_args)
+        transforms = [ExpTransform().inv, AffineTransform(0, -cnp.ones_like(self.scale)), ExpTransform().inv,
+                      AffineTransform(self.loc, -self.scale)]
+        super().__init__(base, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        shape = tuple(batch_shape)
+        return Gumbel(cnp.broadcast_to(self.loc, shape), cnp.broadcast_to(self.scale, shape),
+                      validate_args=self._validate_args)
 
     def rsample(self, sample_shape=()):
+        # the transforms' composition in one step, its draws tied to loc and scale (under
+        # vmap each example draws its own; the base Uniform's constant ends are not batched)
         info = np.finfo(self.loc.dtype)
         u = noise("uniform", self._extended_shape(sample_shape), self.loc.dtype, info.tiny, 1 - info.eps, like=self)
         return self.loc - self.scale * cnp.log(-cnp.log(u))
@@ -163,9 +177,6 @@ class Gumbel(Distribution):
     def cdf(self, value):
         value = self._checked(value)
         return cnp.exp(-cnp.exp(-(value - self.loc) / self.scale))
-
-    def icdf(self, value):
-        return self.loc - self.scale * cnp.log(-cnp.log(value))
 
     def entropy(self):
         return cnp.log(self.scale) + (1 + _EULER_GAMMA)

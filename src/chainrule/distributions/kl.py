@@ -21,12 +21,12 @@ import chainrule.numpy as cnp
 import chainrule.numpy.torch_linalg as linalg
 import chainrule.scipy.special as sp
 from chainrule.core.values import plain
-from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma, Laplace, LogNormal, Normal, Uniform
+from chainrule.distributions.continuous import Beta, Cauchy, Exponential, Gamma, Laplace, Normal, Uniform
 from chainrule.distributions.continuous_bernoulli import ContinuousBernoulli
 from chainrule.distributions.discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
 from chainrule.distributions.distribution import Distribution, as_tensor, sum_rightmost
 from chainrule.distributions.exp_family import ExponentialFamily, bregman_terms
-from chainrule.distributions.families import Geometric, Gumbel, HalfCauchy, HalfNormal, Pareto
+from chainrule.distributions.families import Geometric, Gumbel, HalfNormal, Pareto
 from chainrule.distributions.multivariate import (
     Dirichlet,
     Independent,
@@ -34,7 +34,8 @@ from chainrule.distributions.multivariate import (
     MultivariateNormal,
     batch_mahalanobis,
 )
-from chainrule.distributions.transforms import AbsTransform, ExpTransform, TransformedDistribution
+from chainrule.distributions.transformed_families import LogNormal
+from chainrule.distributions.transforms import TransformedDistribution
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -382,26 +383,6 @@ def _kl_transformed_transformed(p, q):
     if p.transforms != q.transforms or p.event_shape != q.event_shape:
         raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
-
-
-def _as_transformed(d):
-    """LogNormal, HalfNormal and HalfCauchy as the TransformedDistribution that they are in
-    PyTorch (exp or |·| of their base), for the KL between transformed distributions."""
-    if isinstance(d, TransformedDistribution):
-        return d
-    transform = ExpTransform() if isinstance(d, LogNormal) else AbsTransform()
-    return TransformedDistribution(d.base_dist, [transform], validate_args=False)
-
-
-@register_kl(HalfCauchy, HalfCauchy)
-@register_kl(LogNormal, TransformedDistribution)
-@register_kl(TransformedDistribution, LogNormal)
-@register_kl(HalfNormal, TransformedDistribution)
-@register_kl(TransformedDistribution, HalfNormal)
-@register_kl(HalfCauchy, TransformedDistribution)
-@register_kl(TransformedDistribution, HalfCauchy)
-def _kl_as_transformed(p, q):
-    return _kl_transformed_transformed(_as_transformed(p), _as_transformed(q))
 
 
 # -- the families of chainrule.distributions.families ---------------------------------------------

@@ -1,7 +1,8 @@
-"""Families that PyTorch builds from others: ``InverseGamma`` (1/x of a Gamma draw),
-``Kumaraswamy`` (powers of a Uniform draw), ``LogisticNormal`` (a Normal vector broken onto
-the simplex), ``FisherSnedecor`` (a ratio of Gamma draws) and ``LKJCholesky`` (Beta draws
-on the onion method's spheres), with PyTorch's moments, entropy and parameters.
+"""Families that PyTorch builds from others: ``LogNormal`` (exp of a Normal draw),
+``InverseGamma`` (1/x of a Gamma draw), ``Kumaraswamy`` (powers of a Uniform draw),
+``LogisticNormal`` (a Normal vector broken onto the simplex), ``FisherSnedecor`` (a ratio
+of Gamma draws) and ``LKJCholesky`` (Beta draws on the onion method's spheres), with
+PyTorch's moments, entropy and parameters.
 
 >>> import chainrule as cr
 >>> round(InverseGamma(cr.tensor(3.0), cr.tensor(2.0)).mean.item(), 6)
@@ -21,14 +22,62 @@ from chainrule.distributions.continuous import Beta, Gamma, Normal, Uniform
 from chainrule.distributions.distribution import Distribution, as_tensor, broadcast_all, noise
 from chainrule.distributions.transforms import (
     AffineTransform,
+    ExpTransform,
     PowerTransform,
     StickBreakingTransform,
     TransformedDistribution,
 )
 
-__all__ = ["FisherSnedecor", "InverseGamma", "Kumaraswamy", "LKJCholesky", "LogisticNormal"]
+__all__ = ["FisherSnedecor", "InverseGamma", "Kumaraswamy", "LKJCholesky", "LogisticNormal", "LogNormal"]
 
 _EULER_GAMMA = 0.5772156649015329
+
+
+class LogNormal(TransformedDistribution):
+    """exp of a Normal(``loc``, ``scale``) draw: ``base_dist`` that Normal, ``transforms``
+    ``[ExpTransform()]``, as PyTorch's."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        base = Normal(loc, scale, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return LogNormal(*(cnp.broadcast_to(p, tuple(batch_shape)) for p in (self.loc, self.scale)),
+                         validate_args=self._validate_args)
+
+    loc = property(lambda self: self.base_dist.loc)
+    scale = property(lambda self: self.base_dist.scale)
+
+    @property
+    def mean(self):
+        return cnp.exp(self.loc + self.scale ** 2 / 2)
+
+    @property
+    def mode(self):
+        return cnp.exp(self.loc - self.scale ** 2)
+
+    @property
+    def variance(self):
+        s2 = self.scale ** 2
+        return cnp.expm1(s2) * cnp.exp(2 * self.loc + s2)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        y = cnp.log(value)
+        return self.base_dist.log_prob(y) - y
+
+    def cdf(self, value):
+        return self.base_dist.cdf(cnp.log(self._checked(value)))
+
+    def icdf(self, value):
+        return cnp.exp(self.base_dist.icdf(value))
+
+    def entropy(self):
+        return self.base_dist.entropy() + self.loc
 
 
 class InverseGamma(TransformedDistribution):
