@@ -14,6 +14,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.tensor import undifferentiated
 from chainrule.nn import _ops
+from chainrule.numpy.logdiffexp import log1m_exp
 
 __all__ = ["log_sigmoid", "soft_sign", "swish", "hard_tanh", "hard_sigmoid", "hard_silu",
            "hard_swish", "squareplus", "sparse_plus", "sparse_sigmoid", "log1mexp", "identity",
@@ -87,11 +88,12 @@ def sparse_sigmoid(x):
 
 
 def log1mexp(x):
-    """log(1 - exp(-x)) for x > 0, accurate near 0 and far from it (``jax.nn.log1mexp``)."""
-    v = undifferentiated(x)
-    small = v <= np.log(2)
-    return cnp.where(small, cnp.log(-cnp.expm1(-cnp.where(small, x, 1.0))),
-                     cnp.log1p(-cnp.exp(-cnp.where(small, 1.0, x))))
+    """log(1 - exp(-x)) for x > 0, accurate near 0 and far from it (``jax.nn.log1mexp``).
+
+    >>> round(float(log1mexp(1e-20)), 4)   # log(1e-20)
+    -46.0517
+    """
+    return log1m_exp(-x)
 
 
 def identity(x):

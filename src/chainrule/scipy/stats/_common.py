@@ -11,7 +11,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.registry import mirrors
 
-__all__ = ["LOG2", "exported", "inexact_args", "widened_args", "standardize", "on_support", "counts", "log_diff_exp"]
+__all__ = ["LOG2", "exported", "inexact_args", "widened_args", "standardize", "on_support", "counts"]
 
 
 def exported(distribution: str, widens: bool = True) -> Callable[[Callable], Callable]:
@@ -150,17 +150,3 @@ def counts(k, loc=0, high=None):
     return cnp.where(inside, k, 0), inside, cnp.where(cnp.isnan(k), np.nan, NEG_INF)
 
 
-def log1m_exp(d):
-    """``log(1 - exp(d))`` for ``d <= 0``, without cancellation near 0 or in the tail.
-
-    Each branch sees only the ``d`` it is accurate for: the other one's derivative would
-    be infinite there, and the zero cotangent ``where`` sends it would make it nan.
-    """
-    near = d > -LOG2  # log(-expm1(d)) near 0, log1p(-exp(d)) in the tail
-    return cnp.where(near, cnp.log(-cnp.expm1(cnp.where(near, d, -1.0))),
-                     cnp.log1p(-cnp.exp(cnp.where(near, -1.0, d))))
-
-
-def log_diff_exp(big, small):
-    """``log(exp(big) - exp(small))`` for ``big >= small``, without cancellation."""
-    return big + log1m_exp(small - big)

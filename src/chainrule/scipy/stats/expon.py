@@ -5,8 +5,8 @@ Below ``loc`` the log density is -inf, the cdf 0, and their derivatives 0."""
 from __future__ import annotations
 
 import chainrule.numpy as cnp
+from chainrule.numpy.logdiffexp import log_diff_exp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import log_diff_exp
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]

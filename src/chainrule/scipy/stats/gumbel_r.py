@@ -4,8 +4,8 @@ scale``: differentiable in ``x``, ``loc`` and ``scale`` (``q`` for ``ppf``)."""
 from __future__ import annotations
 
 import chainrule.numpy as cnp
+from chainrule.numpy.logdiffexp import log1m_exp
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.stats._common import log1m_exp
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]

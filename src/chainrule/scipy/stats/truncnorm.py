@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.numpy.logdiffexp import log_diff_exp
 from chainrule.scipy.reexport import fallback
 from chainrule.scipy.special import log_ndtr
-from chainrule.scipy.stats._common import LOG2, NEG_INF, exported, log_diff_exp, standardize
+from chainrule.scipy.stats._common import LOG2, NEG_INF, exported, standardize
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
