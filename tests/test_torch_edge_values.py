@@ -99,3 +99,25 @@ def test_families_that_pytorch_builds_as_transformed_distributions(name, params,
     _assert_same(ours.entropy(), theirs.entropy())
     _assert_same(ours.expand((3,)).mean, theirs.expand((3,)).mean)
     assert type(ours.expand((3,))).__name__ == name
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_gradients_at_the_ends(dtype):
+    """PyTorch's derivatives: (p − t) / max(p (1 − p), eps) in p (0 where p = t = 0, not
+    1/(1 − p)), the clamped logs' difference in t."""
+    p = np.array([0.0, 1.0, 0.5, 1e-20, 0.0, 1.0, 1e-10], dtype)  # log1p(-1e-10), not log(1 - 1e-10)
+    t = np.array([0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], dtype)
+    grads = []
+    for lib, fun in ((cr, F.binary_cross_entropy), (torch, TF.binary_cross_entropy)):
+        pp, tt = lib.tensor(p, requires_grad=True), lib.tensor(t, requires_grad=True)
+        loss = fun(pp, tt, weight=lib.tensor(np.arange(1.0, 8.0, dtype=dtype)))
+        _silently(loss.backward) if lib is cr else loss.backward()
+        grads.append((loss, pp.grad, tt.grad))
+    for ours, theirs in zip(*grads, strict=True):
+        _assert_same(ours, theirs, rtol=1e-6 if dtype == "float32" else 1e-10)
+
+
+def test_binary_cross_entropy_second_derivatives():
+    t = np.array([0.3, 0.9])
+    cr.gradcheck(lambda p: F.binary_cross_entropy(p, cr.tensor(t)), np.array([0.2, 0.6]), order=2)
+    cr.gradcheck(lambda s: F.binary_cross_entropy(cr.tensor([0.2, 0.6]), s), t, order=2)

@@ -10,11 +10,13 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import BatchedValueError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype
 from chainrule.nn._reduction import reduction_of
+from chainrule.numpy import batching
 from chainrule.numpy.nondiff import every
 from chainrule.numpy.torch_common import floating_only
 
@@ -346,7 +348,34 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
                           "SmoothL1LossBackward0")
 
 
-_E_MINUS_100 = float(np.exp(-100.0))
+
+
+def _bce(p, t):
+    with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to PyTorch's -100
+        return -(t * np.maximum(np.log(p), -100.0) + (1 - t) * np.maximum(np.log1p(-p), -100.0))
+
+
+_BCE_EPSILON = float(np.float32(1e-12))  # PyTorch's EPSILON, a float constant even for float64
+
+
+def _bce_slope(p, t):
+    """PyTorch's derivative in p: (p − t) / max(p (1 − p), 1e-12), finite at p = 0 and 1
+    (0 where p = t there), where the clamped logs' own would be 1 or 1/p."""
+    return (p - t) / cnp.maximum(p * (1 - p), _BCE_EPSILON)
+
+
+def _bce_target_slope(p):
+    """PyTorch's derivative in t: -logit(p), unclamped (inf at p = 0)."""
+    return cnp.log1p(-p) - cnp.log(p)
+
+
+_bce_elementwise = Primitive(_bce, name="binary_cross_entropy")
+_bce_elementwise.eager_quiet = True  # log 0, silently as PyTorch's
+def_vjps(_bce_elementwise, lambda g, ans, p, t: g * _bce_slope(p, t),
+         lambda g, ans, p, t: g * _bce_target_slope(p))
+def_jvps(_bce_elementwise, lambda d, ans, p, t: d * _bce_slope(p, t),
+         lambda d, ans, p, t: d * _bce_target_slope(p))
+def_batch(batching.elementwise, _bce_elementwise)
 
 
 @eager_quiet
@@ -364,11 +393,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     for name, v in (("input", undifferentiated(input)), ("target", undifferentiated(target))):
         if np.size(v) and not every(cnp.all(cnp.logical_and(v >= 0, v <= 1))):
             raise TensorError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
-    # log(max(p, e⁻¹⁰⁰)) is PyTorch's max(log p, −100), without an infinite derivative
-    # at p = 0 (or 1) times a zero one giving nan
-    log_p = cnp.log(cnp.maximum(input, _E_MINUS_100))
-    log_q = cnp.log(cnp.maximum(1 - input, _E_MINUS_100))
-    loss = -(target * log_p + (1 - target) * log_q)
+    loss = _bce_elementwise(input, target)
     if weight is not None:
         loss = loss * weight
     return named_as_torch(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
