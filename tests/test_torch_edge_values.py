@@ -121,3 +121,13 @@ def test_binary_cross_entropy_second_derivatives():
     t = np.array([0.3, 0.9])
     cr.gradcheck(lambda p: F.binary_cross_entropy(p, cr.tensor(t)), np.array([0.2, 0.6]), order=2)
     cr.gradcheck(lambda s: F.binary_cross_entropy(cr.tensor([0.2, 0.6]), s), t, order=2)
+
+
+@pytest.mark.parametrize("target", [[0, 3], [0, -1], [-100, 5]])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_a_target_class_out_of_range_raises_pytorchs_index_error(loss, target):
+    x = np.zeros((2, 3))
+    with pytest.raises(IndexError):
+        getattr(TF, loss)(torch.tensor(x), torch.tensor(target))
+    with pytest.raises(IndexError, match="out of range for 3 classes"):
+        getattr(F, loss)(cr.tensor(x), cr.tensor(target))

@@ -28,6 +28,12 @@ def _channel_shape(x) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+class TargetClassError(TensorError, IndexError):
+    """A target class outside ``[0, classes)`` (and not ``ignore_index``): PyTorch's
+    IndexError ("Target 3 is out of bounds."), and a TensorError (a ValueError) as chainrule's
+    other refusals of a value."""
+
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -109,7 +115,7 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
             ignored = y == ignore_index
             safe = cnp.where(ignored, 0, y)
             if not every(cnp.logical_and(safe >= 0, safe < n_classes)):
-                raise TensorError(f"{name}: a target class is out of range for {n_classes} classes") from None
+                raise TargetClassError(f"{name}: a target class is out of range for {n_classes} classes") from None
             return _nll_picked(logp, safe, weight, ignored, reduction, label_smoothing, n_classes)
     lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
     if 0 <= lo and hi < n_classes and not lo <= ignore_index <= hi:
@@ -121,7 +127,7 @@ def _nll(logp, y, weight, ignore_index: int, reduction: str, name: str, label_sm
         safe = np.where(ignored, 0, y) if any_ignored else y
         if safe.size and (safe.min() < 0 or safe.max() >= n_classes):
             bad = int(safe.min()) if safe.min() < 0 else int(safe.max())
-            raise TensorError(f"{name}: target class {bad} is out of range for {n_classes} classes")
+            raise TargetClassError(f"{name}: target class {bad} is out of range for {n_classes} classes")
     return _nll_picked(logp, safe, weight, ignored if any_ignored else None, reduction,
                        label_smoothing, n_classes)
 
