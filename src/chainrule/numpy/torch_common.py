@@ -200,12 +200,11 @@ def as_eager(x, result):
     """A non-differentiable result (a mask, indices) of an eager Tensor's method as an
     eager Tensor (without gradient), so that PyTorch's chains (``(a == b).float()``)
     go on; a transform's results stay as they are."""
-    trace = x._trace
-    if trace is EAGER or trace.records and x._node in trace.eager:  # (jit's value of an eager Tensor too)
+    if is_eager(x):  # (jit's value of an eager Tensor too)
         if isinstance(result, np.ndarray | np.generic):
             return Tensor(np.asarray(result), EAGER)
-        if isinstance(result, Tensor) and result._trace is trace and trace.records:
-            return trace.as_eager(result)
+        if isinstance(result, Tensor) and result._trace is x._trace and x._trace.records:
+            return x._trace.as_eager(result)
     return result
 
 
