@@ -1,5 +1,6 @@
 """Layers: ``Linear``, ``Bilinear``, ``Conv2d``, pooling, normalisation, ``Embedding``,
-``Flatten``, ``Unflatten`` and activations, as Modules (the losses: :mod:`chainrule.nn.loss`).
+``Flatten`` and ``Unflatten``, as Modules (the activations: :mod:`chainrule.nn.activation`;
+the losses: :mod:`chainrule.nn.loss`).
 
 Parameters are float32 by default (as in PyTorch: half the memory traffic of float64,
 and BLAS runs about twice as fast); pass ``dtype=np.float64`` for float64 layers, e.g.
@@ -41,16 +42,6 @@ __all__ = [
     "LayerNorm",
     "RMSNorm",
     "Embedding",
-    "ReLU",
-    "LeakyReLU",
-    "Tanh",
-    "Sigmoid",
-    "GELU",
-    "SiLU",
-    "Softplus",
-    "Softmax",
-    "LogSoftmax",
-    "Softmax2d",
 ]
 
 def param_dtype(dtype) -> np.dtype:
@@ -690,122 +681,3 @@ class Embedding(Module):
         if self.scale_grad_by_freq:
             s += ", scale_grad_by_freq=True"
         return s
-
-
-# -- activations -------------------------------------------------------------------------------
-class ReLU(Module):
-    """max(x, 0); ``inplace=True`` writes it into an eager input, as PyTorch's."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.relu(x, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.__dict__.get("inplace") else ""
-
-
-class LeakyReLU(Module):
-    """x for x > 0, ``negative_slope``·x otherwise."""
-
-    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.__dict__.get("inplace") else "")
-
-
-class Tanh(Module):
-    def forward(self, x):
-        return cnp.tanh(x)
-
-
-class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
-
-
-class GELU(Module):
-    """x·Φ(x); ``approximate='tanh'`` for the tanh formula."""
-
-    def __init__(self, approximate: str = "none"):
-        super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise TensorError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
-
-class SiLU(Module):
-    """x·sigmoid(x)."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.silu(x, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.__dict__.get("inplace") else ""
-
-
-class Softplus(Module):
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class Softmax(Module):
-    """``F.softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
-
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class Softmax2d(Module):
-    """``F.softmax`` over the channels of (N, C, H, W) or (C, H, W) inputs (axis −3)."""
-
-    def forward(self, x):
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d expects a 3-d or 4-d input, got shape {tuple(x.shape)}")
-        return F.softmax(x, -3)
-
-
-class LogSoftmax(Module):
-    """``F.log_softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
-
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"

@@ -21,9 +21,10 @@ from chainrule.core.tensor import Tensor, TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._attention import attention_block, check_query_key_value
+from chainrule.nn.activation import GELU, ReLU
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
-from chainrule.nn.layers import GELU, LayerNorm, Linear, ReLU, _empty, param_dtype
+from chainrule.nn.layers import LayerNorm, Linear, _empty, param_dtype
 from chainrule.nn.module import Module
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
