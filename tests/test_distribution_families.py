@@ -380,6 +380,24 @@ def test_a_distribution_written_for_pytorch_expands_through_get_checked_instance
         Shifted(2.0).expand((3,))
 
 
+@pytest.mark.parametrize("name, args", [
+    ("LogNormal", (0.0, 1.0)), ("InverseGamma", (2.0, 1.0)), ("Kumaraswamy", (2.0, 3.0)),
+    ("FisherSnedecor", (3.0, 4.0)), ("Gumbel", (0.0, 1.0)), ("Weibull", (1.0, 2.0)), ("Pareto", (1.0, 2.0)),
+    ("HalfNormal", (1.0,)), ("HalfCauchy", (1.0,)),
+])
+@pytest.mark.parametrize("lib", [torch, cr], ids=["torch", "chainrule"])
+def test_a_subclass_of_a_family_expands_to_itself_or_asks_for_its_own_expand(lib, name, args):
+    """As PyTorch's: a subclass that keeps the family's __init__ expands to an instance of
+    itself; one with an __init__ of its own must define expand."""
+    family = getattr(lib.distributions, name)
+    Plain = type("Plain", (family,), {})
+    Fixed = type("Fixed", (family,), {"__init__": lambda self: family.__init__(self, *args)})
+    d = Plain(*[lib.tensor(a, dtype=lib.float64) for a in args]).expand((3, 2))
+    assert type(d) is Plain and tuple(d.batch_shape) == (3, 2)
+    with pytest.raises(NotImplementedError, match="must also define a custom .expand"):
+        Fixed().expand((3,))
+
+
 @pytest.mark.parametrize("build", [
     lambda D, lib: D.Bernoulli(probs=lib.ones(3) * 0.3),
     lambda D, lib: D.Bernoulli(logits=lib.zeros(2, 3)),

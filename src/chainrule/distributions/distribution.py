@@ -175,6 +175,16 @@ class Distribution:
 
     _unexpanded: tuple = ()
 
+    def _expand_parameters(self, cls, batch_shape, *names: str, _instance=None, event_shape: tuple = ()):
+        """``expand`` for a family whose constructor builds state of its own from its
+        parameters (a base distribution, transforms): ``cls`` made again from the parameters
+        ``names``, each broadcast to ``batch_shape`` + ``event_shape``."""
+        shape = tuple(batch_shape) + tuple(event_shape)
+        new = self._get_checked_instance(cls, _instance)
+        cls.__init__(new, *(cnp.broadcast_to(getattr(self, n), shape) for n in names),
+                     validate_args=self._validate_args)
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         """The blank instance a custom ``expand`` fills in, as PyTorch's: ``_instance`` if
         given, else a new one of this type (a subclass of ``cls`` with its own ``__init__``

@@ -74,7 +74,8 @@ class _Half(TransformedDistribution):
         super().__init__(base, AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return type(self)(cnp.broadcast_to(self.scale, tuple(batch_shape)), validate_args=self._validate_args)
+        family = next(c for c in type(self).__mro__ if _Half in c.__bases__)  # HalfNormal or HalfCauchy
+        return self._expand_parameters(family, batch_shape, "scale", _instance=_instance)
 
     scale = property(lambda self: self.base_dist.scale)
 
@@ -142,9 +143,7 @@ class Gumbel(TransformedDistribution):
         super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Gumbel(cnp.broadcast_to(self.loc, shape), cnp.broadcast_to(self.scale, shape),
-                      validate_args=self._validate_args)
+        return self._expand_parameters(Gumbel, batch_shape, "loc", "scale", _instance=_instance)
 
     def rsample(self, sample_shape=()):
         # the transforms' composition in one step, its draws tied to loc and scale (under
@@ -576,9 +575,7 @@ class Weibull(TransformedDistribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Weibull(cnp.broadcast_to(self.scale, shape), cnp.broadcast_to(self.concentration, shape),
-                       validate_args=self._validate_args)
+        return self._expand_parameters(Weibull, batch_shape, "scale", "concentration", _instance=_instance)
 
     @property
     def mean(self):
@@ -609,9 +606,7 @@ class Pareto(TransformedDistribution):
         super().__init__(base, [ExpTransform(), AffineTransform(0, self.scale)], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Pareto(cnp.broadcast_to(self.scale, shape), cnp.broadcast_to(self.alpha, shape),
-                      validate_args=self._validate_args)
+        return self._expand_parameters(Pareto, batch_shape, "scale", "alpha", _instance=_instance)
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

@@ -46,8 +46,7 @@ class LogNormal(TransformedDistribution):
         super().__init__(base, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return LogNormal(*(cnp.broadcast_to(p, tuple(batch_shape)) for p in (self.loc, self.scale)),
-                         validate_args=self._validate_args)
+        return self._expand_parameters(LogNormal, batch_shape, "loc", "scale", _instance=_instance)
 
     loc = property(lambda self: self.base_dist.loc)
     scale = property(lambda self: self.base_dist.scale)
@@ -92,8 +91,7 @@ class InverseGamma(TransformedDistribution):
         super().__init__(base, PowerTransform(-1.0), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return InverseGamma(*(cnp.broadcast_to(p, tuple(batch_shape)) for p in (self.concentration, self.rate)),
-                            validate_args=self._validate_args)
+        return self._expand_parameters(InverseGamma, batch_shape, "concentration", "rate", _instance=_instance)
 
     concentration = property(lambda self: self.base_dist.concentration)
     rate = property(lambda self: self.base_dist.rate)
@@ -138,9 +136,8 @@ class Kumaraswamy(TransformedDistribution):
                                 PowerTransform(1 / self.concentration1)], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return Kumaraswamy(cnp.broadcast_to(self.concentration1, shape), cnp.broadcast_to(self.concentration0, shape),
-                           validate_args=self._validate_args)
+        return self._expand_parameters(Kumaraswamy, batch_shape, "concentration1", "concentration0",
+                                       _instance=_instance)
 
     @property
     def mean(self):
@@ -177,9 +174,8 @@ class LogisticNormal(TransformedDistribution):
         super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape) + tuple(self.loc.shape[-1:])
-        return LogisticNormal(cnp.broadcast_to(self.loc, shape), cnp.broadcast_to(self.scale, shape),
-                              validate_args=self._validate_args)
+        return self._expand_parameters(LogisticNormal, batch_shape, "loc", "scale", _instance=_instance,
+                                       event_shape=self.loc.shape[-1:])
 
     loc = property(lambda self: self.base_dist.base_dist.loc)
     scale = property(lambda self: self.base_dist.base_dist.scale)
@@ -200,9 +196,7 @@ class FisherSnedecor(Distribution):
         super().__init__(self.df1.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        shape = tuple(batch_shape)
-        return FisherSnedecor(cnp.broadcast_to(self.df1, shape), cnp.broadcast_to(self.df2, shape),
-                              validate_args=self._validate_args)
+        return self._expand_parameters(FisherSnedecor, batch_shape, "df1", "df2", _instance=_instance)
 
     @property
     def mean(self):
