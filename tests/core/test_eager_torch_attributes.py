@@ -90,3 +90,47 @@ def test_negative_slice_steps_are_numpys_reversed_views():
     assert np.shares_memory(y.detach().numpy(), x.detach().numpy())
     (y * cr.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[2.0, 0.0, 1.0], [4.0, 0.0, 3.0]])
+
+
+def _graph_attributes(x):
+    y = x * 2
+    return [(t.is_leaf, t.grad_fn is None, t.requires_grad) for t in (x, y)]
+
+
+@pytest.mark.parametrize("transform", ["grad", "vmap"])
+def test_graph_attributes_inside_transforms_match_torch_func(transform):
+    """is_leaf, grad_fn and requires_grad of an argument and of a value computed from it,
+    read inside grad and vmap, as torch.func's (they raised AttributeError under grad).
+    torch.func.grad shows a computed value's grad_fn; chainrule's tapes have no such node,
+    so that one entry is not compared."""
+    seen = {}
+
+    def ours(x):
+        seen["ours"] = _graph_attributes(x)
+        return (x * 2).sum()
+
+    def theirs(x):
+        seen["theirs"] = _graph_attributes(x)
+        return (x * 2).sum()
+
+    if transform == "grad":
+        cr.grad(ours)(cr.ones(3, dtype=cr.float64))
+        torch.func.grad(theirs)(torch.ones(3, dtype=torch.float64))
+        seen["theirs"][1] = (seen["theirs"][1][0], True, seen["theirs"][1][2])
+    else:
+        cr.vmap(ours)(cr.ones(2, 3))
+        torch.func.vmap(theirs)(torch.ones(2, 3))
+    assert seen["ours"] == seen["theirs"]
+
+
+@pytest.mark.parametrize("make", [lambda: cr.randn(3), lambda: cr.ones(3), lambda: cr.rand(3).detach()],
+                         ids=["randn", "ones", "rand-detach"])
+def test_graph_attributes_of_an_eager_tensor_made_inside_jit_are_the_plain_calls(make):
+    """A Tensor that a jitted function makes (a draw included) is an eager Tensor in the
+    plain call: its PyTorch attributes are read as such (a draw's raised AttributeError)."""
+    def f(x):
+        t = make()
+        return x + float(t.is_leaf) + float(t.grad_fn is None) + float(t.requires_grad) + t.sum().item() * 0
+
+    x = np.zeros(2)
+    np.testing.assert_array_equal(cr.jit(f)(x), f(x))

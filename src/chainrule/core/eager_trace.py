@@ -187,6 +187,9 @@ class EagerTrace(Trace):
     def grad_enabled(self, flag: bool) -> None:
         set_grad_mode(flag)
 
+    def maker(self, node):
+        return node.prim
+
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
         integers = v.dtype.kind in "biu" and not kwargs  # perhaps computed again below, in floating point

@@ -58,6 +58,9 @@ class ReverseTrace(Trace):
     def open(self) -> bool:
         return self.tape is not None
 
+    def maker(self, node):
+        return None if self.tape is None else self.tape[node][0]  # (an input's entry, LEAF, has none)
+
     def new_tensor(self, value) -> Tensor:
         tape = self.tape
         tape.append(LEAF)

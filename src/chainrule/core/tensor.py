@@ -431,7 +431,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._node is None or self._node.prim is None
+        return self._node is None or self._trace.maker(self._node) is None
 
     @property
     def data(self) -> Tensor:
@@ -645,7 +645,8 @@ class _NotOfNdarray:
         self.name, self.member = name, member
 
     def __get__(self, obj, objtype=None):
-        if obj is not None and obj._trace.plain_arrays and not read_by_chainrule():
+        if (obj is not None and obj._trace.plain_arrays and obj._node not in obj._trace.eager
+                and not read_by_chainrule()):
             raise AttributeError(
                 f"'{type(obj._value).__module__}.{type(obj._value).__name__}' object has no "
                 f"attribute {self.name!r} (inside chainrule.jit "

@@ -65,6 +65,12 @@ class Trace:
     def binary(self, prim, a, b, kwargs=NO_KWARGS):
         return self.process(prim, (a, b), kwargs)
 
+    def maker(self, node):
+        """The primitive whose call made the value at ``node``, None for an input of the
+        trace (a leaf). A trace that keeps no graph (forward, batching, jit's recording:
+        its values stand for the plain call's, which have none) has leaves only."""
+        return None
+
     def composite(self, prim, args):
         """A :class:`~chainrule.core.composite.CompositePrimitive` called on this trace's
         Tensors. A trace without rules for it runs its body, whose calls come back here."""

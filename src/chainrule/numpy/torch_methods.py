@@ -134,8 +134,8 @@ class TorchTypeMethods:
     @property
     def grad_fn(self):
         """The graph node that made this Tensor (None for a leaf or without gradient)."""
-        node = self._node
-        return node.torch_named() if node is not None and node.prim is not None else None
+        node = self._node  # (the functional transforms' graphs are tapes, without PyTorch's nodes)
+        return node.torch_named() if self._trace is EAGER and node is not None and node.prim is not None else None
 
     @property
     def is_cuda(self) -> bool:
