@@ -445,7 +445,10 @@ class Tensor:
             value = self._value
             self.__array__()
             return value.data
-        return Tensor(self.primal(), eager.EAGER)
+        try:
+            return Tensor(self.primal(), eager.EAGER)
+        except BatchedValueError:  # under vmap: each example's own values, without derivative
+            return self.detach()
 
     @data.setter
     def data(self, value) -> None:

@@ -42,7 +42,15 @@ from chainrule.numpy.elementwise import (
 )
 from chainrule.numpy.shape.primitives import index_update
 from chainrule.numpy.shape.updates import IndexedUpdates
-from chainrule.numpy.torch_common import alpha_first, checked_divisor, is_eager, not_bool, same_dtype, vectors_only
+from chainrule.numpy.torch_common import (
+    alpha_first,
+    checked_divisor,
+    is_eager,
+    not_bool,
+    pytorchs,
+    same_dtype,
+    vectors_only,
+)
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_methods import torch_members
 from chainrule.numpy.torch_promotion import EAGER_OPERANDS
@@ -307,7 +315,7 @@ class TensorMethods:
     def clip(self, min=None, max=None, out=None, **kwargs):
         """NumPy's clip; on an eager Tensor, PyTorch's (``clamp``: a value on a bound keeps its
         derivative)."""
-        if out is None and not kwargs and is_eager(self):
+        if out is None and not kwargs and pytorchs(self):
             return self.clamp(min, max)
         return cnp.clip(self, min, max, **kwargs) if out is None else cnp.clip(self, min, max, out=out, **kwargs)
 

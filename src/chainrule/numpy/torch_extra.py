@@ -23,6 +23,7 @@ import numpy as np
 import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
+from chainrule.core.eager import EAGER
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.numpy import batching, torch_linalg
@@ -400,14 +401,14 @@ def sgn(input, *, out=None) -> Tensor:
 def signbit(input, *, out=None) -> Tensor:
     """``torch.signbit``: whether the sign bit is set (True for −0.0), a bool Tensor."""
     no_out(out, "signbit")
-    return constant(np.signbit(np.asarray(as_input(input).detach())))
+    x = as_input(input)
+    return constant(np.signbit(x._value)) if x._trace is EAGER else cnp.signbit(undifferentiated(x))
 
 
 def float_power(input, exponent, *, out=None) -> Tensor:
     """``torch.float_power``: the power in float64 (complex128 for complex operands)."""
     no_out(out, "float_power")
-    wide = np.complex128 if any(np.iscomplexobj(np.asarray(v.detach() if isinstance(v, Tensor) else v))
-                                for v in (input, exponent)) else np.float64
+    wide = np.complex128 if any(np.iscomplexobj(v) for v in (input, exponent)) else np.float64
     base = as_input(input, wide)
     power = as_input(exponent, wide) if isinstance(exponent, Tensor | np.ndarray) else exponent
     return base ** power

@@ -591,7 +591,7 @@ class TorchReductionMethods:
     def nonzero(self, as_tuple: bool = False):
         """NumPy's tuple of index arrays inside transforms or with ``as_tuple=True``;
         PyTorch's (n, ndim) int64 Tensor on an eager Tensor."""
-        if not is_eager(self):
+        if not pytorchs(self):
             return cnp.nonzero(self)
         if as_tuple:
             return tuple(Tensor(i.astype(np.int64), EAGER) for i in np.nonzero(plain(self)))

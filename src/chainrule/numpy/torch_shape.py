@@ -268,14 +268,14 @@ class TorchShapeMethods:
         """PyTorch's ``repeat(*sizes)`` (tiling) on an eager Tensor or with more sizes than
         NumPy's (repeats, axis); NumPy's element repetition otherwise."""
         sizes = as_shape(args)
-        if axis is None and is_eager(self):
+        if axis is None and pytorchs(self):
             if len(sizes) < self.ndim:  # NumPy would repeat the elements; PyTorch refuses
                 raise RuntimeError(f"repeat: the number of sizes ({len(sizes)}) can not be smaller than the "
                                    f"number of dimensions of the Tensor ({self.ndim})")
             tiled = cnp.tile(self, sizes)
             # tile reshapes a broadcast, which may stay a view of self (repeats of 1, or of
             # size-1 dims); PyTorch's repeat copies, and a write into it must not be refused
-            shared = tiled.size == 0 or np.may_share_memory(plain(tiled), plain(self))
+            shared = is_eager(self) and (tiled.size == 0 or np.may_share_memory(plain(tiled), plain(self)))
             return cnp.copy(tiled) if shared else tiled
         if axis is None and len(sizes) > 2 and len(sizes) >= max(self.ndim, 1):
             return cnp.tile(self, sizes)
@@ -469,7 +469,7 @@ class TorchShapeMethods:
         """PyTorch's ``put`` on an eager Tensor: a copy with ``source`` written (or added,
         ``accumulate=True``) at the flat positions ``index`` (negative: from the end);
         NumPy's ``put(indices, values, mode)``, in place, inside transforms or with ``mode=``."""
-        if mode is not None or not is_eager(self):
+        if mode is not None or not pytorchs(self):
             cnp.put(self, index, source, mode=mode or "raise")
             return None
         index = np.asarray(plain(index)).reshape(-1)
@@ -523,7 +523,7 @@ class TorchShapeMethods:
         """``value`` (a number or a 0-d Tensor) where ``mask`` holds."""
         one_value("masked_fill", value)
         boolean_condition("masked_fill", mask, uint8=False)
-        return fill_where(self, plain(mask), value)
+        return fill_where(self, undifferentiated(mask), value)
 
     def masked_scatter(self, mask, source):
         """``self`` with the elements where ``mask`` holds taken in turn from ``source``
@@ -551,5 +551,5 @@ class TorchShapeMethods:
 
     def where(self, condition, other):
         boolean_condition("where", condition)
-        return cnp.where(plain(condition), self, other)
+        return cnp.where(undifferentiated(condition), self, other)
 
