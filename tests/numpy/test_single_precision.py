@@ -12,6 +12,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.numpy as cnp
+from finite_differences import central_differences
 
 la = cnp.linalg
 
@@ -118,3 +119,59 @@ def test_every_mirror_function_keeps_single_precision(family, name, dtype):
             continue  # a call this function does not differentiate (checked elsewhere)
         assert tangent.dtype == np.result_type(o), (name, k, tangent.dtype)
         assert all(g.dtype == x.dtype for g in grads), (name, k, [g.dtype for g in grads])
+
+
+# NumPy's promotion widens a single-precision value that meets an int64 array (or a
+# float64 NumPy number), and with it what a rule computes for the narrow operand (also
+# where the result stays narrow: x32 ** mask, whose rule computes mask - 1 in int64).
+# Its tangent and cotangent must come back in its own dtype, as JAX's and PyTorch's do,
+# at every step (not only the input's gradient, cast at the end).
+INTS = np.array([1, 2, 3])
+MASK = np.array([True, False, True])
+PROMOTING = {
+    "times_int64": lambda x: x * INTS,
+    "int64_over": lambda x: INTS / x,
+    "power_int64": lambda x: x**INTS,
+    "power_mask": lambda x: x**MASK,
+    "over_mask": lambda x: x / np.ones(3, bool),
+    "times_numpy_float64": lambda x: np.float64(2) * x,
+    "maximum_int64": lambda x: cnp.maximum(x, INTS),
+    "where_int64": lambda x: cnp.where(MASK, x, INTS),
+    "dot_int64": lambda x: cnp.dot(x, INTS),
+    "outer_int64": lambda x: cnp.outer(x, INTS),
+    "concatenate_int64": lambda x: cnp.concatenate([x, INTS]),
+    "polyval_int64": lambda x: cnp.polyval(INTS, x),
+    "float_power": lambda x: cnp.float_power(x, 2),
+}
+
+
+@cr.primitive
+def _identity_seen(x):
+    return x
+
+
+_SEEN = []
+cr.defvjp(_identity_seen, lambda ans, x: lambda g: _SEEN.append(np.result_type(g)) or g)
+cr.defjvp(_identity_seen, lambda g, ans, x: g)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.complex64])
+@pytest.mark.parametrize("name", sorted(PROMOTING))
+def test_derivatives_keep_their_dtype_where_numpy_promotes(name, dtype):
+    f = PROMOTING[name]
+    x = np.array([1.2, 1.7, 2.3], dtype) * (1 + 0.5j if dtype is np.complex64 else 1)
+    if dtype is np.complex64 and name == "float_power":
+        pytest.skip("float_power of a complex64 value is complex128 by NumPy's own rule")
+    primal, tangent = cr.jvp(f, (x,), (np.ones_like(x),))
+    assert tangent.dtype == primal.dtype == np.result_type(f(x))
+
+    def loss(x):
+        return cnp.sum(cnp.abs(f(_identity_seen(x))))
+
+    for transform in (cr.grad, lambda h: cr.jit(cr.grad(h))):
+        _SEEN.clear()
+        g = transform(loss)(x)
+        assert g.dtype == x.dtype and _SEEN == [x.dtype], (g.dtype, _SEEN)
+    if dtype is np.float32:  # the values: central differences of the same program in float64
+        expected = central_differences(lambda v: float(np.sum(np.abs(f(v)))), x.astype(np.float64))
+        np.testing.assert_allclose(g, expected, rtol=1e-5)

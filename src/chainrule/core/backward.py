@@ -34,7 +34,7 @@ from chainrule.core.linearity import check_linear, generic_point
 from chainrule.core.primitive import real_if_real
 from chainrule.core.reverse_trace import ReverseTrace
 from chainrule.core.tensor import Tensor
-from chainrule.core.values import like_input, zeros_like
+from chainrule.core.values import in_dtype_of, like_input, zeros_like
 
 __all__ = [
     "backward_pass",
@@ -140,11 +140,11 @@ def backward_pass(
             else:
                 gi = g * d  # (times(g, d) spelled out: this is the hot path)
             del d
-            try:
-                if gi.dtype.kind == "c":
-                    gi = real_if_real(gi, args, 0, ans)
-            except AttributeError:  # a Python number or a list: real_if_real knows
-                gi = real_if_real(gi, args, 0, ans)
+            try:  # (the common case: g * d of the argument's dtype already)
+                if gi.dtype is not (ans if args[0] is None else args[0]).dtype:
+                    gi = argument_cotangent(gi, args, 0, ans)
+            except AttributeError:  # a Python number or a list: argument_cotangent knows
+                gi = argument_cotangent(gi, args, 0, ans)
             if checking:
                 check_cotangent(gi, prim, 0, origins and origins.get(i))
             c = cots[p]
@@ -191,13 +191,13 @@ def backward_pass(
                 gi = joint[argnum]
                 if gi is None:
                     continue
-            # the projection of a complex cotangent for a real argument (real_if_real),
-            # asked for only where the cotangent is complex: one dtype read per cotangent
-            try:
-                if gi.dtype.kind == "c":
-                    gi = real_if_real(gi, args, argnum, ans)
+            # the cotangent in its argument's dtype (argument_cotangent), asked for only
+            # where the dtypes differ: two dtype reads per cotangent
+            try:  # (gi first: a multiple output's entry gathers a list, its argument a count)
+                if gi.dtype is not (ans if args[argnum] is None else args[argnum]).dtype:
+                    gi = argument_cotangent(gi, args, argnum, ans)
             except AttributeError:
-                gi = real_if_real(gi, args, argnum, ans)
+                gi = argument_cotangent(gi, args, argnum, ans)
             if checking:
                 check_cotangent(gi, prim, argnum, origins and origins.get(i))
             c = cots[p]
@@ -207,6 +207,20 @@ def backward_pass(
                 cots[p] = accumulate(c, gi)
             else:
                 cots[p] = c + gi
+
+
+def argument_cotangent(gi, args, argnum: int, ans):
+    """The cotangent ``gi`` that a rule made for ``args[argnum]``, as that argument's: real
+    if it is real (:func:`real_if_real`) and of its floating-point dtype
+    (:func:`in_dtype_of`), so a float32 value's cotangent is float32 where NumPy's
+    promotion widened the result (``x32 * i64``). A tape entry that keeps only its output
+    (``args[argnum] is None``) keeps it for a function that preserves the dtype's kind,
+    so ``ans`` stands in."""
+    gi = real_if_real(gi, args, argnum, ans)
+    if not hasattr(gi, "dtype"):  # a Python number, or the list a multiple output gathers
+        return gi
+    x = args[argnum]
+    return in_dtype_of(gi, ans if x is None else x)
 
 
 def times(g, d):

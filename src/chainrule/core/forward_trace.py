@@ -15,7 +15,7 @@ from chainrule.core.trace_protocol import (
     same_tuple_type,
     unbox_own,
 )
-from chainrule.core.values import zeros_like
+from chainrule.core.values import in_dtype_of, zeros_like
 from chainrule.core.views import note_transform_view
 
 __all__ = ["ForwardTrace"]
@@ -46,7 +46,7 @@ class ForwardTrace(Trace):
             per_arg = [None] * len(args)
             for i, t in tangents:
                 per_arg[i] = t
-            return self.new_tensor(ans, prim.joint_jvp(per_arg, ans, *vals, **kwargs))
+            return self.new_tensor(ans, in_dtype_of(prim.joint_jvp(per_arg, ans, *vals, **kwargs), ans))
         jvps = prim.jvps
         out = None
         for i, t in tangents:
@@ -70,6 +70,8 @@ class ForwardTrace(Trace):
             return same_tuple_type(ans, outs)
         if out is None:
             out = zeros_like(ans)
+        else:  # (NumPy's promotion inside a rule, x32 ** mask, widens it: the primal's dtype)
+            out = in_dtype_of(out, ans)
         out = self.new_tensor(ans, out)
         if prim.makes_view and isinstance(args[0], Tensor):
             note_transform_view(args[0], out, prim, tuple(args[1:]), kwargs)

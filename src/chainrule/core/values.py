@@ -5,6 +5,7 @@
   the input's dtype).
 * :func:`zeros_like`: zeros like a value, as the numpy mirror makes them (a batched value
   under ``vmap``, a recorded one under ``jit``).
+* :func:`in_dtype_of`: a tangent or cotangent in the dtype of the value it belongs to.
 
 The mirror's functions reach this module by registration (:func:`use_mirror`, called when
 ``chainrule.numpy`` is imported): the core imports nothing from the layers above it.
@@ -16,7 +17,7 @@ import numpy as np
 
 from chainrule.core.tensor import BOX_TYPES, Tensor
 
-__all__ = ["plain", "zeros_like", "like_input", "use_mirror"]
+__all__ = ["plain", "zeros_like", "like_input", "in_dtype_of", "use_mirror"]
 
 
 class _Mirror:
@@ -58,6 +59,32 @@ def zeros_like(x):
     0.0
     """
     return MIRROR.zeros_like(x)
+
+
+def in_dtype_of(v, like):
+    """The tangent or cotangent ``v`` in the floating-point or complex dtype of ``like``,
+    the value it belongs to, as JAX's and PyTorch's engines keep them.
+
+    NumPy's promotion widens what a rule computes for a float32 value met by an int64 or
+    float64 array (``x32 * i64``), or by a boolean one inside the rule (``x32 ** mask``
+    computes ``mask - 1`` in int64). Cast back here, once for every rule, a float32
+    program's derivatives stay float32 all the way, not only the input's gradient (cast
+    at the end). A complex ``v`` for a real ``like`` is left to
+    :func:`~chainrule.core.primitive.real_if_real`; a value without a dtype (a Python
+    number, a list) or of integers is left as it is.
+
+    >>> in_dtype_of(np.ones(2), np.zeros(2, np.float32)).dtype
+    dtype('float32')
+    """
+    try:
+        dtype, v_dtype = like.dtype, v.dtype
+    except AttributeError:
+        return v
+    if v_dtype == dtype or dtype.kind not in "fc" or v_dtype.kind not in "fc":
+        return v
+    if v_dtype.kind == "c" and dtype.kind == "f":
+        return v
+    return MIRROR.astype(v, dtype) if isinstance(v, Tensor) else v.astype(dtype)
 
 
 def like_input(g, x):
