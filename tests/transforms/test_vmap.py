@@ -135,6 +135,21 @@ def test_operators_on_a_batched_value(other, dtype, size):
             np.testing.assert_allclose(g, want[k], rtol=1e-6 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.bool_])
+@pytest.mark.parametrize("y", [2, 1.5, 1 - 2j, True], ids=["int", "float", "complex", "bool"])
+def test_products_with_a_python_number_have_numpys_dtype(y, dtype):
+    # dot and inner read a Python number as an array (dot(x32, 2) is float64, where
+    # x32 * 2 is float32); vdot of booleans stays boolean
+    x = np.array([[1, 0, 1], [0, 1, 1]], dtype)
+    funs = [lambda v: cnp.dot(v, y), lambda v: cnp.dot(y, v), lambda v: cnp.inner(v, y),
+            lambda v: cnp.vdot(v, v)]
+    for f in funs:
+        want = np.stack([np.asarray(f(x[b])) for b in range(2)])
+        got = np.asarray(cr.vmap(f)(x))
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_operators_between_batched_values_of_different_ranks_and_traces():
     x, y = rng.normal(size=(B, 3)), rng.normal(size=(B, 2, 3))
     assert_batches(lambda a, b: a * b + b / (1 + a ** 2), (x, y))

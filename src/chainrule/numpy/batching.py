@@ -530,7 +530,7 @@ def contraction(a, b, batched, a_axes, b_axes, conj_a=False):
             raise ValueError(f"shapes {tuple(sa)} and {tuple(sb)} not aligned: {sa[i]} (dim {i}) != {sb[j]} (dim {j})")
     subscripts = _contraction_subscripts(example_ndim(a, batched[0]), example_ndim(b, batched[1]),
                                          batched[0] is True, batched[1] is True, a_axes, b_axes)
-    if conj_a:
+    if conj_a and a.dtype.kind == "c":  # (NumPy's conj of booleans makes int8)
         a = cnp.conj(a)
     return cnp.einsum(subscripts, a, b)
 
@@ -551,17 +551,25 @@ def _contraction_subscripts(na: int, nb: int, a_batched: bool, b_batched: bool,
     return f"{sa},{sb}->{z}{''.join(out)}"
 
 
+def _scalar_product(a, b, batched):
+    """One example's ``dot(a, b)`` (``inner``) where a factor is 0-d: the product, of a
+    Python number as an array, as ``dot`` reads it (``dot(x32, 2)`` is float64, where
+    ``x32 * 2`` is float32)."""
+    a, b = (np.asarray(x) if isinstance(x, int | float | complex) else x for x in (a, b))
+    return cnp.multiply(*align((a, b), batched))
+
+
 def dot(prim, batched, a, b):
     na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
     if na == 0 or nb == 0:
-        return cnp.multiply(*align((a, b), batched))
+        return _scalar_product(a, b, batched)
     return contraction(a, b, batched, (na - 1,), (max(nb - 2, 0),))
 
 
 def inner(prim, batched, a, b):
     na, nb = example_ndim(a, batched[0]), example_ndim(b, batched[1])
     if na == 0 or nb == 0:
-        return cnp.multiply(*align((a, b), batched))
+        return _scalar_product(a, b, batched)
     return contraction(a, b, batched, (na - 1,), (nb - 1,))
 
 
