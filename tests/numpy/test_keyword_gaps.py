@@ -152,3 +152,21 @@ def test_torch_mode_of_a_row_with_nan_as_torch(row):
     want, got = torch.mode(torch.tensor(row)), cr.mode(cr.tensor(row))
     np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
     assert int(got.indices) == int(want.indices)
+
+
+@pytest.mark.parametrize("call", [
+    lambda np_, z: np_.angle(z, True), lambda np_, z: np_.angle(z, deg=True), lambda np_, z: np_.angle(z),
+    lambda np_, z: np_.nan_to_num(z, True), lambda np_, z: np_.nan_to_num(z, True, 0.0, 1.0, -1.0),
+], ids=["angle-deg-positional", "angle-deg", "angle", "nan_to_num-copy", "nan_to_num-all-positional"])
+def test_numpy_arguments_given_positionally_or_by_name_differentiate_as_jax(call):
+    # NumPy's own arguments (angle's deg, nan_to_num's copy, nan, posinf, neginf) reach
+    # the derivative rules too, which read or skip them
+    z = np.array([1 + 2j, -0.5 + 0.25j, 3 - 1j])
+    t = np.array([0.5 - 1j, 2 + 0.5j, -1 + 1j])
+    got_out, got = cr.jvp(lambda z: call(cnp, z), (z,), (t,))
+    want_out, want = jax.jvp(lambda z: call(jnp, z), (z,), (t,))
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-12)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    x = z.real  # reverse mode, of a real input
+    g = cr.grad(lambda x: cnp.sum(cnp.real(call(cnp, x * (1 + 1j) + 0.5j))))(x)
+    np.testing.assert_allclose(g, jax.grad(lambda x: jnp.sum(jnp.real(call(jnp, x * (1 + 1j) + 0.5j))))(x), rtol=1e-12)

@@ -503,8 +503,15 @@ def_vjps(conj, lambda g, ans, x: conj(g))
 def_linear(conj)
 def_vjps(real_if_close, lambda g, ans, x, tol=100: _cast_back(g, x))
 def_jvps(real_if_close, lambda t, ans, x, tol=100: t if is_complex(ans) else real(t))
-def_vjps(angle, lambda g, ans, x: g * conj(x * 1j) / _nonzero(x * conj(x)) if is_complex(x) else 0 * g)
-def_jvps(angle, lambda t, ans, x: imag(conj(x) * t) / _nonzero(real(x * conj(x))) if is_complex(x) else 0 * t)
+def_vjps(angle, lambda g, ans, x, deg=False:
+         _in_degrees(g * conj(x * 1j) / _nonzero(x * conj(x)), deg) if is_complex(x) else 0 * g)
+def_jvps(angle, lambda t, ans, x, deg=False:
+         _in_degrees(imag(conj(x) * t) / _nonzero(real(x * conj(x))), deg) if is_complex(x) else 0 * t)
+
+
+def _in_degrees(v, deg):
+    """A derivative of an angle in radians, in degrees where ``deg`` asks (``angle(z, deg=True)``)."""
+    return v * (180 / np.pi) if deg else v
 
 
 def _np_complex_from_parts(re, im):
@@ -686,8 +693,8 @@ def_jvps(clamp, lambda t, ans, x, lo, hi: where(_inside(x, lo, hi), t, 0),
 
 
 nan_to_num = wrap(np.nan_to_num, "elementwise")
-def_vjps(nan_to_num, lambda g, ans, x, **kw: where(isfinite(x), g, 0))
-def_jvps(nan_to_num, lambda t, ans, x, **kw: where(isfinite(x), t, 0))
+def_vjps(nan_to_num, lambda g, ans, x, *values, **kw: where(isfinite(x), g, 0))  # (copy, nan, posinf, neginf)
+def_jvps(nan_to_num, lambda t, ans, x, *values, **kw: where(isfinite(x), t, 0))
 
 # -- dtype changes and copies ------------------------------------------------------------
 def _np_astype(x, dtype, **kw):
