@@ -199,12 +199,12 @@ CPU = Device("cpu")
 def as_eager(x, result):
     """A non-differentiable result (a mask, indices) of an eager Tensor's method as an
     eager Tensor (without gradient), so that PyTorch's chains (``(a == b).float()``)
-    go on; a transform's results stay as they are."""
-    if is_eager(x):  # (jit's value of an eager Tensor too)
-        if isinstance(result, np.ndarray | np.generic):
-            return Tensor(np.asarray(result), EAGER)
-        if isinstance(result, Tensor) and result._trace is x._trace and x._trace.records:
-            return x._trace.as_eager(result)
+    go on (inside ``chainrule.func``'s transforms too, as torch.func's); a transform's
+    results stay as they are."""
+    if isinstance(result, np.ndarray | np.generic):
+        return Tensor(np.asarray(result), EAGER) if pytorchs(x) else result
+    if is_eager(x) and isinstance(result, Tensor) and result._trace is x._trace and x._trace.records:
+        return x._trace.as_eager(result)  # (jit's value of an eager Tensor)
     return result
 
 
