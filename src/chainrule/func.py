@@ -83,8 +83,14 @@ def stack_module_state(models: Sequence[Module]) -> tuple[dict[str, Tensor], dic
 
 def _as_tensors(tree: Any) -> Any:
     """``tree`` with its NumPy arrays and scalars as (eager) Tensors: torch.func's
-    transforms give Tensors, whatever path a derivative took through the library."""
-    return tree_map(lambda v: Tensor(np.asarray(v), EAGER) if isinstance(v, np.ndarray | np.generic) else v, tree)
+    transforms give Tensors, whatever path a derivative took through the library (under
+    ``chainrule.jit``, values that stand for such arrays stand for those Tensors)."""
+    def as_tensor(v):
+        if isinstance(v, np.ndarray | np.generic):
+            return Tensor(np.asarray(v), EAGER)
+        return v._trace.as_eager(v) if isinstance(v, Tensor) and v._trace.records else v
+
+    return tree_map(as_tensor, tree)
 
 
 def _returning_tensors(func: Callable, name: str, has_aux: bool = False, *, scalar: bool = False,

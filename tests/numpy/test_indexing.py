@@ -179,3 +179,21 @@ def test_sort_complex_values_gradients_and_vmap_as_numpy_and_jax(a):
     assert single or cr.gradcheck(f(cnp), a, order=2)
     batch = np.stack([a, -a])
     np.testing.assert_array_equal(cr.vmap(cnp.sort_complex)(batch), jax.vmap(jnp.sort_complex)(batch))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 9), st.integers(0, 2**31 - 1))
+def test_take_past_axis_0_sums_to_numpys_last_bit(rows, cols, seed):
+    """The value of a traced take along axis 1 has NumPy's (C) order, so that a sum of all
+    its elements adds them up in NumPy's order: grad's value and jit's replay (of a
+    PyTorch topk, which takes its indices so) are the plain call's to the last bit."""
+    rng = np.random.default_rng(seed)
+    x, idx = rng.standard_normal((rows, cols)), rng.integers(0, cols, (3, 2))
+    value, _ = cr.value_and_grad(lambda x: cnp.sum(cnp.take(x, idx, axis=1)))(x)
+    assert value == np.sum(np.take(x, idx, axis=1))
+    k = min(2, cols)
+    f = lambda t: t.topk(k)[0].sum() * t  # noqa: E731
+    jitted = cr.jit(f)
+    jitted(cr.tensor(rng.standard_normal((rows, cols))))  # traced on other values
+    t = cr.tensor(x)
+    np.testing.assert_array_equal(jitted(t).numpy(), f(t).numpy())

@@ -112,7 +112,11 @@ def _take(a, indices, axis=None, out=None, mode="raise"):
         axis = 0 if axis is None else axis
     axis = _axis(axis, _ndim(a))
     indices = _take_indices(_index_array(indices), indices)  # traced indices (jit, vmap) stay traced
-    return _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
+    taken = _along(a, axis, _apply_clipmode(indices, shape_of(a)[axis], mode))
+    # np.take's result is C-ordered; an index array past axis 0 leaves NumPy's indexing in
+    # another order, in which a later sum of all elements adds them up in another order
+    # (its last bit would differ from the plain call's, where take gets plain arrays)
+    return taken if axis == 0 else cnp.copy(taken, order="C")
 
 
 def _take_indices(index, given):
