@@ -5,6 +5,8 @@ traced call and on every replay, fused too; results that are arrays stay arrays;
 transform inside the function reads an eager Tensor as its array, as the plain call
 does. Each program runs plain and jitted from the same random state."""
 
+import warnings
+
 import numpy as np
 import pytest
 from tests.transforms.test_jit_soundness import same
@@ -199,3 +201,39 @@ def test_pytorch_style_programs_of_an_eager_tensor_under_no_grad_give_the_plain_
         plain = f(t)
         for _ in range(3):
             assert same(step(t), plain)
+
+
+QUIET_EAGER_PROGRAMS = {
+    "divide by zero": lambda t: t / (t - t),
+    "log of 0": lambda t: (t - t).log(),
+    "sqrt of negatives": lambda t: (-t).sqrt(),
+    "exp overflow": lambda t: (t * 1000).exp(),
+    "nan_to_num of inf": lambda t: cr.nan_to_num(t / (t - t)),
+    "power of negatives": lambda t: (-t) ** 0.5,
+    "asin out of range": lambda t: (t * 2).asin(),
+    "log of an integer 0": lambda t: cr.tensor([0, 1]).log() + t,
+    "binary_cross_entropy at 0": lambda t: F.binary_cross_entropy(t - t, t / t),
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIET_EAGER_PROGRAMS))
+def test_a_replay_on_eager_tensors_is_as_quiet_as_the_eager_layer(name):
+    """The eager layer computes inf and NaN without NumPy's warnings, as PyTorch does; the
+    jitted call of the same program did warn (its trace and every replay), and must not.
+    The same program on arrays warns as NumPy does, jitted or not."""
+    f = QUIET_EAGER_PROGRAMS[name]
+    t = cr.tensor([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        want = f(t)
+        jitted = cr.jit(f)
+        for _ in range(3):
+            np.testing.assert_array_equal(jitted(t).numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("f", [lambda x: cnp.log(x - x), lambda x: x / (x - x)], ids=["log", "divide"])
+def test_a_replay_on_arrays_warns_as_numpy(f):
+    jitted = cr.jit(f)
+    for _ in range(2):
+        with pytest.warns(RuntimeWarning, match="divide by zero"):
+            jitted(np.ones(2))

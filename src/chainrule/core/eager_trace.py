@@ -30,6 +30,7 @@ __all__ = [
     "EagerTrace",
     "EAGER",
     "eager_quiet",
+    "is_eager",
     "GRAD_MODE",
     "grad_enabled",
     "set_grad_mode",
@@ -334,6 +335,14 @@ class EagerTrace(Trace):
 EAGER = EagerTrace()
 
 
+def is_eager(x: Tensor) -> bool:
+    """Whether ``x`` is an eager Tensor, not a transform's, or, while ``chainrule.jit``
+    traces, a value that stands for one (computed from eager Tensors read as arrays,
+    which the plain call computes as eager Tensors): where PyTorch's meaning applies."""
+    trace = x._trace
+    return trace is EAGER or (trace.records and x._node in trace.eager)
+
+
 def eager_trace() -> EagerTrace:
     """The eager trace (what an unpickled eager Tensor belongs to)."""
     return EAGER
@@ -343,8 +352,9 @@ def eager_quiet(fun):
     """``fun``, a composition of primitives (a loss, a normalisation, attention), computed
     on eager Tensors with NumPy's floating-point warnings off, as the eager layer computes
     one primitive with ``Primitive.eager_quiet``: PyTorch's layers give inf and nan of inf,
-    NaN and huge inputs silently. Where a transform traces an argument (``grad``, ``jit``,
-    ``vmap``), or no argument is a Tensor, NumPy's warnings stay, as for every primitive.
+    NaN and huge inputs silently (and so does ``chainrule.jit``'s replay of a call on
+    eager Tensors). Where a transform traces an argument (``grad``, ``vmap``, ``jit`` of
+    an array), or no argument is a Tensor, NumPy's warnings stay, as for every primitive.
 
     >>> import warnings, chainrule as cr
     >>> centred = eager_quiet(lambda x: x - x.mean())
@@ -358,7 +368,7 @@ def eager_quiet(fun):
         eager = False
         for a in (*args, *kwargs.values()) if kwargs else args:
             if isinstance(a, Tensor):
-                if a._trace is not EAGER:
+                if not is_eager(a):
                     return fun(*args, **kwargs)
                 eager = True
         if not eager:

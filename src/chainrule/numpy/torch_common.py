@@ -21,6 +21,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.eager import EAGER, tensor
+from chainrule.core.eager_trace import is_eager
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
@@ -144,14 +145,6 @@ def index_values(index) -> np.ndarray:
     """Every value of ``index`` (under vmap, every example's), for PyTorch's checks of its
     dtype and range."""
     return np.asarray(plain(whole_batch(index)))
-
-
-def is_eager(x) -> bool:
-    """Whether PyTorch's meaning applies to ``x``: an eager Tensor, not a transform's, or,
-    while ``chainrule.jit`` traces, a value that stands for one (computed from eager
-    Tensors read as arrays, which the plain call computes as eager Tensors)."""
-    trace = x._trace
-    return trace is EAGER or (trace.records and x._node in trace.eager)
 
 
 def held_as_tensor(value) -> bool:

@@ -359,6 +359,16 @@ class RecordTrace(Trace):
         return all(k in "iub" for k in kinds) and ("i" in kinds or "u" in kinds)
 
     def process(self, prim, args, kwargs):
+        # quiet where the eager layer computes the call quietly (see EagerTrace.unary and
+        # binary): the replay then runs it under the same error state
+        quiet = (prim.eager_quiet or len(args) == 1 and not kwargs and self._eager_integers(args[0])) and any(
+            map(self._is_eager, args))
+        if quiet:
+            with np.errstate(all="ignore"):
+                return self._process(prim, args, kwargs)
+        return self._process(prim, args, kwargs)
+
+    def _process(self, prim, args, kwargs):
         if (prim.eager_operands is not None and len(args) == 2 and not kwargs
                 and (self.eager or any(isinstance(a, Tensor) and a._trace.level == 0 for a in args))):
             args = self._eager_operands(prim, *args)
