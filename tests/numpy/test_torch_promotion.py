@@ -127,3 +127,41 @@ def test_the_gradient_of_a_float32_leaf_is_float32():
     ((v * 3) + w).sum().backward()
     assert v.grad.dtype == np.float32 and w.grad.dtype == np.float64
     assert v.grad.tolist() == [3.0, 3.0]
+
+
+FUNCTIONS = {  # functions of two Tensors (not the operators) that promote as they do
+    "maximum": lambda lib, a, b: lib.maximum(a, b), "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "fmax": lambda lib, a, b: lib.fmax(a, b), "fmin": lambda lib, a, b: lib.fmin(a, b),
+    "atan2": lambda lib, a, b: lib.atan2(a, b), "hypot": lambda lib, a, b: lib.hypot(a, b),
+    "copysign": lambda lib, a, b: lib.copysign(a, b), "logaddexp": lambda lib, a, b: lib.logaddexp(a, b),
+    "logaddexp2": lambda lib, a, b: lib.logaddexp2(a, b),
+    "Tensor.where": lambda lib, a, b: a.where(a > 1.5 if a.ndim else lib.tensor(True), b),
+}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("specs", [s for s in OPERANDS if s[0][1][0] in (F32, F16) and s[1][0] == "t"],
+                         ids=lambda s: f"{s[0][1]}-{s[1][1]!r}")
+def test_functions_of_two_tensors_promote_as_torch(specs, name, default_dtype):
+    ours = [_operand(cr, s) for s in specs]
+    theirs = [_operand(torch, s) for s in specs]
+    for reflected in (False, True):
+        try:
+            expected = FUNCTIONS[name](torch, *(theirs[::-1] if reflected else theirs))
+        except (RuntimeError, TypeError):
+            continue  # torch refuses it
+        got = FUNCTIONS[name](cr, *(ours[::-1] if reflected else ours))
+        assert str(got.dtype) == str(expected.dtype).removeprefix("torch."), reflected
+        np.testing.assert_allclose(np.asarray(got.tolist()), np.asarray(expected.tolist()), rtol=1e-3)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "nearest", "midpoint"])
+def test_quantile_of_float32_is_float32(interpolation):
+    x = np.array([[0.1, 0.5, 0.9, 0.3], [2.0, -1.0, 0.25, 4.0]], np.float32)
+    for q in (0.3, [0.3, 0.75]):
+        got = cr.quantile(cr.tensor(x), cr.tensor(q, dtype=cr.float32) if isinstance(q, list) else q, dim=1,
+                          interpolation=interpolation)
+        want = torch.quantile(torch.tensor(x), torch.tensor(q) if isinstance(q, list) else q, dim=1,
+                              interpolation=interpolation)
+        assert got.dtype == np.float32 and str(want.dtype) == "torch.float32"
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

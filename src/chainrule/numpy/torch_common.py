@@ -27,6 +27,7 @@ from chainrule.core.size import Size as TorchSize
 from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.nondiff import batched, whole_batch
+from chainrule.numpy.torch_promotion import promoted_operands
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
@@ -89,6 +90,7 @@ def elementwise_extreme(x, other, greater: bool):
     NumPy's rule (the mirror's) inside the transforms and for integers."""
     if not is_eager(x) or x.dtype.kind not in "fc" or (isinstance(other, Tensor) and not is_eager(other)):
         return cnp.maximum(x, other) if greater else cnp.minimum(x, other)
+    x, other = promoted_operands(x, other)  # (cnp.where promotes as NumPy)
     a, b = undifferentiated(x), undifferentiated(other)
     wins = a > b if greater else a < b
     both = x * 0.5 + other * 0.5

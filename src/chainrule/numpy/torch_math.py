@@ -32,6 +32,7 @@ from chainrule.numpy.torch_common import (
 )
 from chainrule.numpy.torch_common import remainder as torch_remainder
 from chainrule.numpy.torch_linalg import cross_operands
+from chainrule.numpy.torch_promotion import promoted_operands
 
 __all__ = ["TorchMathMethods"]
 
@@ -52,6 +53,8 @@ def _fminmax(prefer):
     """fmax/fmin, PyTorch's way: NaN loses to a number, and at a tie all of the
     derivative goes to ``self`` (NumPy's rule splits it)."""
     def method(self, other):
+        if is_eager(self):  # (cnp.where promotes as NumPy)
+            self, other = promoted_operands(self, other)
         a, b = undifferentiated(self), undifferentiated(other)
         return cnp.where(cnp.logical_or(prefer(a, b), cnp.isnan(b)), self, other)
     return method

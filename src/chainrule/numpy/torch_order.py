@@ -75,7 +75,8 @@ def _quantile(x, q, dim, keepdim, interpolation, ignore_nan, name):
         elif interpolation == "midpoint":
             value = below + (above - below) * 0.5
         else:
-            value = below + (above - below) * (q_each[i] * np.maximum(valid - 1, 0).astype(x.dtype) - lo)
+            value = below + (above - below) * (q_each[i] * np.maximum(valid - 1, 0).astype(x.dtype)
+                                               - lo.astype(x.dtype))
         value = cnp.where(row_nan, np.nan, value)
         results.append(value if keepdim else cnp.squeeze(value, dim))
     return results[0] if qs.ndim == 0 else cnp.stack(results)

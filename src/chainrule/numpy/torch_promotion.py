@@ -25,7 +25,8 @@ from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import KernelMissingError, Tensor, TensorError
 from chainrule.numpy import elementwise
 
-__all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "comparison_operands", "result_type"]
+__all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "comparison_operands", "promoted_operands",
+           "result_type"]
 
 _KIND = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _DIMENSIONED, _ZERO_DIM, _SCALAR = 0, 1, 2
@@ -178,6 +179,20 @@ def comparison_operands(a, b) -> tuple:
     return (a, b) if dtype is None else (_cast(a, dtype), _cast(b, dtype))
 
 
+def promoted_operands(a, b) -> tuple:
+    """``(a, b)`` both cast to PyTorch's result dtype of the two (:func:`result_type`), for a
+    function of eager Tensors written with several NumPy calls (``maximum``'s ``where``),
+    whose own promotion would be NumPy's.
+
+    >>> import chainrule as cr
+    >>> a, b = promoted_operands(cr.tensor([1.0], dtype="float32"), cr.tensor(2.0, dtype="float64"))
+    >>> str(a.dtype), str(b.dtype)
+    ('float32', 'float32')
+    """
+    dtype = result_type(a, b)
+    return (a, b) if dtype is None else (_cast(a, dtype), _cast(b, dtype))
+
+
 def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype, name: str) -> tuple | None:
     if dtype is None or dtype == numpy_dtype:
         return None
@@ -195,7 +210,8 @@ EAGER_OPERANDS = {
                     elementwise.mod, elementwise.fmod, elementwise.maximum, elementwise.minimum,
                     elementwise.fmax, elementwise.fmin)},
     elementwise.subtract: eager_subtraction_operands,
-    # (integers give the default floating dtype)
+    # (integers give the default floating dtype; so do the functions that compute in floats)
     **{prim: partial(eager_division_operands, name=prim.__name__)
-       for prim in (elementwise.true_divide, elementwise.arctan2)},
+       for prim in (elementwise.true_divide, elementwise.arctan2, elementwise.hypot, elementwise.copysign,
+                    elementwise.logaddexp, elementwise.logaddexp2, elementwise.nextafter)},
 }

@@ -30,6 +30,7 @@ from chainrule.numpy.torch_common import (
     same_dtype,
     scalar_dims,
 )
+from chainrule.numpy.torch_promotion import promoted_operands
 
 __all__ = ["TorchShapeMethods", "fill_where"]
 
@@ -551,5 +552,7 @@ class TorchShapeMethods:
 
     def where(self, condition, other):
         boolean_condition("where", condition)
+        if is_eager(self):  # (cnp.where promotes as NumPy)
+            self, other = promoted_operands(self, other)
         return cnp.where(undifferentiated(condition), self, other)
 
