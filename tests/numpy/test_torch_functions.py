@@ -240,3 +240,20 @@ def test_every_inplace_name_is_pytorchs_and_a_tensor_method():
     x = cr.tensor(A)
     for name in T.INPLACE_FORMS:
         assert callable(getattr(torch, name)) and callable(getattr(x, name)), name
+
+
+@pytest.mark.parametrize("call", [lambda lib, t: lib.sigmoid(t), lambda lib, t: t.sigmoid(),
+                                  lambda lib, t: lib.nn.functional.sigmoid(t)], ids=["sigmoid", "method", "functional"])
+def test_sigmoid_of_complex_values_as_torch(call):
+    # 1 / (1 + exp(-z)), complex (it was the sigmoid of |z|, real); the gradient of a real loss as PyTorch's
+    z = np.array([1 + 2j, 0.5 - 1j, -3 + 0.2j], np.complex64)
+    results = []
+    for lib in (cr, torch):
+        t = lib.tensor(z, requires_grad=True)
+        y = call(lib, t)
+        (y.abs() ** 2).sum().backward()
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    (y, g), (want_y, want_g) = results
+    assert y.dtype == want_y.dtype == np.complex64 and g.dtype == want_g.dtype
+    np.testing.assert_allclose(y, want_y, rtol=1e-5)
+    np.testing.assert_allclose(g, want_g, rtol=1e-4, atol=1e-6)

@@ -37,6 +37,8 @@ def_jvps(relu, lambda t, ans, x: where(undifferentiated(ans) <= 0, 0.0, t))
 
 
 def _sigmoid(x):
+    if np.iscomplexobj(x):  # (|x| would be the modulus)
+        return 1 / (1 + np.exp(-x))
     # exp of a non-positive number only: no overflow, full relative precision both ways
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1, e) / (1 + e)
