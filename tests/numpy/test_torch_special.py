@@ -44,3 +44,22 @@ def test_special_functions_differentiate_twice(name):
     h = 1e-5
     first = [cr.grad(lambda u: getattr(cr, name)(u).sum())(x + s * h) for s in (1, -1)]
     np.testing.assert_allclose(second, (first[0] - first[1]) / (2 * h), rtol=1e-5)
+
+
+@pytest.mark.parametrize("default", [None, "float32"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "int64", "bool"])
+@pytest.mark.parametrize("name", ["erf", "erfc", "erfinv", "lgamma", "digamma"])
+def test_special_methods_keep_pytorchs_dtype(name, dtype, default):
+    # x.erf() of float16 is float16 (SciPy's is float64), of integers the default float, as PyTorch's
+    data = np.array([0.5, 0.25, 0.0]).astype(dtype)
+    before = torch.get_default_dtype()
+    cr.set_default_dtype(default)
+    torch.set_default_dtype(torch.float64 if default is None else torch.float32)
+    try:
+        want = getattr(torch.tensor(data), name)()
+        got = getattr(cr.tensor(data), name)()
+    finally:
+        cr.set_default_dtype(None)
+        torch.set_default_dtype(before)
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(got.numpy().astype(float), want.double().numpy(), rtol=2e-3)

@@ -14,6 +14,7 @@ import importlib
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.tensor import undifferentiated
 
 __all__ = ["TorchSpecialMethods", "scipy_special", "as_pytorch"]
@@ -45,9 +46,22 @@ def as_pytorch(scipy_name: str, x, result):
     return result if fix is None else fix(x, result)
 
 
+def floating(x):
+    """The Tensor ``x`` as PyTorch's floating functions read it: integers and booleans in
+    the default floating dtype."""
+    return x.to(default_float_dtype()) if x.dtype.kind in "biu" else x
+
+
+def in_dtype(result, dtype: np.dtype):
+    """``result`` in ``dtype``, its input's: SciPy computes float16 in float32 or float64,
+    PyTorch's functions keep it."""
+    return result if result.dtype == dtype else result.to(dtype)
+
+
 def _method(name: str):
     def method(self):
-        return as_pytorch(_SCIPY_NAME[name], self, scipy_special(_SCIPY_NAME[name])(self))
+        x = floating(self)
+        return in_dtype(as_pytorch(_SCIPY_NAME[name], x, scipy_special(_SCIPY_NAME[name])(x)), x.dtype)
 
     method.__name__ = name
     method.__doc__ = f"PyTorch's ``{name}``: ``scipy.special.{_SCIPY_NAME[name]}`` of the values, differentiable."

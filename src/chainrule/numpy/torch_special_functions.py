@@ -20,7 +20,7 @@ from chainrule.core.eager import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
-from chainrule.numpy.torch_special import as_pytorch, scipy_special
+from chainrule.numpy.torch_special import as_pytorch, floating, in_dtype, scipy_special
 
 __all__ = [
     "expit", "logit", "erf", "erfc", "erfcx", "erfinv", "gammaln", "digamma", "psi", "polygamma", "multigammaln",
@@ -36,12 +36,7 @@ def _float_dtype(*operands) -> np.dtype:
 
 
 def _floating(x) -> Tensor:
-    x = as_input(x)
-    return x.to(default_float_dtype()) if x.dtype.kind in "biu" else x
-
-
-def _as_dtype(result: Tensor, dtype: np.dtype) -> Tensor:
-    return result if result.dtype == dtype else result.to(dtype)
+    return floating(as_input(x))
 
 
 def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = None):
@@ -49,8 +44,8 @@ def _unary(name: str, scipy_name: str | None = None, numpy_name: str | None = No
         no_out(out, name)
         x = _floating(input)
         if numpy_name:
-            return _as_dtype(getattr(cnp, numpy_name)(x), x.dtype)
-        return _as_dtype(as_pytorch(scipy_name or name, x, scipy_special(scipy_name or name)(x)), x.dtype)
+            return in_dtype(getattr(cnp, numpy_name)(x), x.dtype)
+        return in_dtype(as_pytorch(scipy_name or name, x, scipy_special(scipy_name or name)(x)), x.dtype)
 
     function.__name__ = function.__qualname__ = name
     source = f"``numpy.{numpy_name}``" if numpy_name else f"``scipy.special.{scipy_name or name}``"
@@ -68,7 +63,7 @@ def _binary(name: str, scipy_name: str | None = None, log_pole: float | None = N
         y = other if isinstance(other, int | float) else as_input(other)
         if log_pole is not None and isinstance(x, Tensor):
             x = cnp.where((undifferentiated(x) == 0) & (undifferentiated(y) <= log_pole), undifferentiated(x), x)
-        return _as_dtype(as_input(scipy_special(scipy_name or name)(x, y)), dtype)
+        return in_dtype(as_input(scipy_special(scipy_name or name)(x, y)), dtype)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = (f"``torch.special.{name}(input, other)``: ``scipy.special.{scipy_name or name}``, "
@@ -105,14 +100,14 @@ def logit(input, eps: float | None = None, *, out=None) -> Tensor:
         x = x * cnp.astype(cnp.where((v < 0) | (v > 1), np.nan, 1.0), dtype)
     else:  # clamped to [eps, 1 - eps] as PyTorch's kernel (eps first), derivative 0 outside
         x = cnp.where(v < eps, eps, cnp.where(v > 1.0 - eps, 1.0 - eps, x))
-    return _as_dtype(cnp.log(x) - cnp.log1p(-x), dtype)  # derivative 1/x + 1/(1 - x)
+    return in_dtype(cnp.log(x) - cnp.log1p(-x), dtype)  # derivative 1/x + 1/(1 - x)
 
 
 def polygamma(n: int, input, *, out=None) -> Tensor:
     """``torch.special.polygamma(n, input)``: the ``n``-th derivative of digamma."""
     no_out(out, "polygamma")
     x = _floating(input)
-    return _as_dtype(as_input(scipy_special("polygamma")(n, x)), x.dtype)
+    return in_dtype(as_input(scipy_special("polygamma")(n, x)), x.dtype)
 
 
 def multigammaln(input, p: int, *, out=None) -> Tensor:
@@ -125,7 +120,7 @@ def multigammaln(input, p: int, *, out=None) -> Tensor:
     x = _floating(input)
     offsets = np.arange(p, dtype=x.dtype) / -2 + 0.0  # x + 0.0 as PyTorch's: -0.0 becomes 0.0, where ψ is -inf
     terms = scipy_special("gammaln")(x[..., None] + offsets)
-    return _as_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)
+    return in_dtype(p * (p - 1) / 4 * np.log(np.pi) + cnp.sum(terms, axis=-1), x.dtype)
 
 
 def logsumexp(input, dim, keepdim: bool = False, *, out=None) -> Tensor:
