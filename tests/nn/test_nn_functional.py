@@ -241,3 +241,20 @@ def test_bce_with_logits_is_in_the_targets_dtype_as_torch(x_dtype, t_dtype, kwar
     assert (a, str(ag).split(".")[-1]) == (b, str(bg))
     np.testing.assert_allclose(bv, av, rtol=1e-6)
     np.testing.assert_allclose(bgv, agv, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_gelu_keeps_its_input_dtype_as_torch(dtype, approximate):
+    # float16 too (SciPy's erf widens it to float64): the output and the gradient
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(np.array([-1.5, 0.3, 2.0]).astype(dtype), requires_grad=True)
+        y = lib.nn.functional.gelu(x, approximate=approximate)
+        y.sum().backward()
+        results.append((y.detach().numpy(), x.grad.numpy()))
+    (y, g), (want_y, want_g) = results
+    assert y.dtype == g.dtype == want_y.dtype == want_g.dtype == np.dtype(dtype)
+    tol = 2e-3 if dtype == "float16" else 1e-6
+    np.testing.assert_allclose(y, want_y, rtol=tol, atol=tol)
+    np.testing.assert_allclose(g, want_g, rtol=tol, atol=tol)

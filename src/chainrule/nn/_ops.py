@@ -244,12 +244,13 @@ def erf_numpy(x) -> np.ndarray:
 
 
 def _erf(x):
+    dtype = np.result_type(x)
+    dtype = dtype if dtype.kind == "f" else np.dtype(np.float64)  # (float16 too, which SciPy widens)
     try:  # SciPy's erf is the faster one; both are accurate to the last bits
         from scipy.special import erf as scipy_erf
     except ImportError:
-        dtype = np.result_type(x)
-        return erf_numpy(x).astype(dtype if dtype.kind == "f" else np.float64, copy=False)
-    return scipy_erf(x)
+        return erf_numpy(x).astype(dtype, copy=False)
+    return scipy_erf(x).astype(dtype, copy=False)
 
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
