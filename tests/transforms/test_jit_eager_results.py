@@ -187,6 +187,12 @@ EAGER_METHOD_PROGRAMS = {
     "repeat": lambda t: t.repeat(2, 1),
     "flatten": lambda t: t.flatten(),
     "abs sign": lambda t: t.abs() * t.sign(),
+    # a 0-d result held as a 0-d array, as the plain call holds it (t[0] a view of t)
+    "any": lambda t: (t > 0.5).any(),
+    "all": lambda t: (t > -5).all(),
+    "argmax of all": lambda t: t.argmax(),
+    "an element": lambda t: t[1, 2],
+    "an element compared": lambda t: t[0, 0] > 0,
 }
 
 

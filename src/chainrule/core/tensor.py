@@ -23,7 +23,8 @@ from chainrule.core.size import Size, as_size
 
 __all__ = ["Tensor", "BOX_TYPES", "PRINT_OPTIONS", "TEXTS_MADE", "TRACE_TYPES", "TensorError", "TensorTypeError",
            "KernelMissingError",
-           "deepcopy_eager", "eager_error", "BatchedValueError", "overrides_ufuncs", "NO_UFUNC_OVERRIDE"]
+           "deepcopy_eager", "eager_error", "BatchedValueError", "overrides_ufuncs", "NO_UFUNC_OVERRIDE",
+           "read_by_chainrule", "stands_for_array"]
 
 # A value type that is not an array -> the Tensor subclass that boxes it when it is an
 # argument being differentiated (HIPS autograd's ``Box.register``, for a user's own vector
@@ -202,7 +203,7 @@ class Tensor:
         NumPy does, and the call runs without jit; other Tensors have no setter (PyTorch's
         have none either)."""
         trace = self._trace
-        if not (trace.records and trace.plain_arrays and isinstance(self._value, np.ndarray)):
+        if not (stands_for_array(self) and isinstance(self._value, np.ndarray)):
             raise AttributeError(f"property '{name}' of 'Tensor' object has no setter")
         setattr(self._value, name, value)
         trace.refuse(f"the function set an array's {name} in place (x.{name} = ...), which a replay would not")
@@ -292,7 +293,7 @@ class Tensor:
         return v
 
     def __trunc__(self) -> int:
-        if not self._trace.plain_arrays:  # PyTorch's Tensor has no __trunc__ either
+        if not stands_for_array(self):  # PyTorch's Tensor has no __trunc__ either
             raise TypeError("type Tensor doesn't define __trunc__ method (use int(x) or "
                             "chainrule.numpy.trunc(x))")
         # chainrule.jit on plain arrays: NumPy's value's (np.float64 is a float; np.float32
@@ -330,10 +331,11 @@ class Tensor:
             raise TypeError(
                 "a Tensor that is being differentiated cannot become a plain NumPy array: "
                 "that would drop its derivative silently (a NumPy function that chainrule "
-                "does not mirror, numpy.array([x, y]), or a[i] = x into a plain ndarray). "
-                "For numpy.array([x, y]) or numpy.stack of such values, call "
-                "chainrule.numpy.array([x, y]) or chainrule.numpy.stack([x, y]) (HIPS "
-                "autograd's plain numpy.array makes an object array of its boxes there). "
+                "does not mirror, numpy.array([x, y]), a[i] = x into a plain ndarray, or a "
+                "plain ndarray's method given it, a.dot(x)). For numpy.array([x, y]) or "
+                "numpy.stack of such values, call chainrule.numpy.array([x, y]) or "
+                "chainrule.numpy.stack([x, y]); for a.dot(x), chainrule.numpy.dot(a, x) or "
+                "a @ x (HIPS autograd's NumPy makes object arrays of its boxes there). "
                 f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
                 "drop it."
             )
@@ -438,13 +440,17 @@ class Tensor:
         """The same values, detached from the graph (shares memory). Unlike
         :meth:`detach`, writes into it are not counted as writes into this Tensor (as
         PyTorch's ``.data``: a backward pass does not check them)."""
-        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
+        if stands_for_array(self) and not read_by_chainrule():
             # chainrule.jit on plain arrays, read by the function's code: NumPy's x.data, the
             # memoryview of the value (bytes(x.data), x.data[0] a Python float), as the plain
             # call reads it; that call runs without jit, as np.asarray(x) does
             value = self._value
             self.__array__()
             return value.data
+        if self._trace.records and self._node in self._trace.eager:
+            # jit's value of an eager Tensor: itself, so that a write through .data is
+            # recorded as a write into that memory (t.data.add_(1)), replayed as it is done
+            return self
         try:
             return Tensor(self.primal(), eager.EAGER)
         except BatchedValueError:  # under vmap: each example's own values, without derivative
@@ -455,6 +461,12 @@ class Tensor:
         """``p.data = v``: the Tensor holds ``v``'s values from now on (PyTorch's way to
         swap a parameter's values outside the graph; a graph that saved the old values
         keeps them)."""
+        if self._trace.records:
+            # the caller's Tensor (an argument's) would keep its old memory, and a replay
+            # would compute with the old values
+            raise TypeError("t.data = v inside chainrule.jit: a replay cannot rebind a Tensor's memory. Write "
+                            "the values into it, t.data.copy_(v) (into the memory it shares, the caller's array "
+                            "of a cr.from_numpy too), or use v itself (t = v) and return it")
         value = value.primal() if isinstance(value, Tensor) else value
         self._value = np.array(value, dtype=np.result_type(value))
 
@@ -476,7 +488,7 @@ class Tensor:
         a Parameter); other traces' values as any object."""
         if self._trace is eager.EAGER:  # (with the attributes a program set on it, as PyTorch's)
             return (_unpickle_eager, (type(self), self.primal(), self.requires_grad), vars(self) or None)
-        if self._trace.records and self._trace.plain_arrays:
+        if stands_for_array(self):
             # chainrule.jit on plain arrays: the plain call pickles the array; read, as
             # np.asarray(x) reads it (that call runs without jit)
             self.__array__()
@@ -484,7 +496,7 @@ class Tensor:
         return object.__reduce_ex__(self, protocol)
 
     def __sizeof__(self) -> int:
-        if self._trace.records and self._trace.plain_arrays:
+        if stands_for_array(self):
             # chainrule.jit on plain arrays: sys.getsizeof(x) of the plain call's array, which
             # counts its memory if it owns it (a view's does not): read, as np.asarray(x)
             # reads it (that call runs without jit). getsizeof adds to this the headers of
@@ -494,7 +506,7 @@ class Tensor:
         return object.__sizeof__(self)
 
     def __bytes__(self) -> bytes:
-        if self._trace.records and self._trace.plain_arrays:
+        if stands_for_array(self):
             self.__array__()  # the plain call's bytes(x): the array's memory, read
             return bytes(self._value)
         try:  # what Python's bytes() makes of an object without a buffer
@@ -596,6 +608,15 @@ class _Instance:  # of a Python class, as a Tensor is
 _HEADERS = sys.getsizeof(_Instance()) - _Instance().__sizeof__()  # sys.getsizeof's for a Tensor
 
 
+def stands_for_array(t: Tensor) -> bool:
+    """Whether ``t`` is a value that ``chainrule.jit`` traces for a NumPy array or scalar of
+    a call on plain arrays, whose attributes and methods are NumPy's there; not for an eager
+    Tensor that the function made or computed from one (``cr.from_numpy(x)``,
+    ``cr.tensor(2.0) * x``), whose are PyTorch's, as in the plain call."""
+    trace = t._trace
+    return trace.plain_arrays and t._node not in trace.eager
+
+
 def read_by_chainrule() -> bool:
     """Whether the attribute being read (in a property or descriptor that calls this) is
     read by chainrule's own code, which takes a traced value for the Tensor it is, rather
@@ -621,7 +642,7 @@ class _NdarrayOnly:
 
     def __get__(self, obj, objtype=None):
         name = self.name
-        if obj is not None and obj._trace.records and obj._trace.plain_arrays:
+        if obj is not None and stands_for_array(obj):
             # chainrule.jit on plain arrays: the plain call's ndarray attribute (x.tobytes(),
             # x.flat), of the value; that call runs without jit, as np.asarray(x) does
             value = obj._value
@@ -648,8 +669,7 @@ class _NotOfNdarray:
         self.name, self.member = name, member
 
     def __get__(self, obj, objtype=None):
-        if (obj is not None and obj._trace.plain_arrays and obj._node not in obj._trace.eager
-                and not read_by_chainrule()):
+        if obj is not None and stands_for_array(obj) and not read_by_chainrule():
             raise AttributeError(
                 f"'{type(obj._value).__module__}.{type(obj._value).__name__}' object has no "
                 f"attribute {self.name!r} (inside chainrule.jit "

@@ -26,6 +26,7 @@ from chainrule.core.tensor import (
     mark_not_of_ndarray_attributes,
     overrides_ufuncs,
     read_by_chainrule,
+    stands_for_array,
 )
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_function, dispatch_ufunc
@@ -135,7 +136,7 @@ class TensorMethods:
         return dispatch_function(func, args, kwargs)
 
     def __array_namespace__(self, api_version=None):
-        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
+        if stands_for_array(self) and not read_by_chainrule():
             # under jit, for a plain array: NumPy itself, as in the plain call (its functions
             # of traced values are recorded through __array_function__ all the same)
             return self._value.__array_namespace__(api_version=api_version)
@@ -599,7 +600,7 @@ def _handed_over(self, other, name: str):
     ufunc, reflected = _OPERATORS[name]
     if overrides_ufuncs(other):
         return ufunc(self, other)
-    if self._trace.plain_arrays and _ndarray_gives_way(self._value, other, reflected):
+    if stands_for_array(self) and _ndarray_gives_way(self._value, other, reflected):
         return NotImplemented
     return _OWN
 

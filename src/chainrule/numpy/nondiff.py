@@ -95,7 +95,7 @@ def unboxing(np_fun):
         kwargs = {k: undifferentiated(v) for k, v in kwargs.items()}
         trace = _recording_trace(args, kwargs)
         if trace is not None:
-            return trace.record(np_fun, args, kwargs)
+            return (trace.unboxed if trace.records else trace.record)(np_fun, args, kwargs)
         return np_fun(*args, **kwargs)
 
     return call

@@ -157,6 +157,18 @@ def held_as_tensor(value) -> bool:
         and isinstance(value._value, np.ndarray | np.generic))
 
 
+def sharing_tensor(array):
+    """The eager Tensor that shares the memory of ``array``, an ndarray in the plain call
+    (``torch.from_numpy``): while ``chainrule.jit`` traces, a value that stands for that
+    Tensor, so that its writes (``t.add_(1)``, ``t[0] = 5``) are recorded as writes into
+    the array, and replayed into the caller's; None where ``array`` is no ndarray."""
+    if isinstance(array, np.ndarray):
+        return Tensor(array, EAGER)
+    if (isinstance(array, Tensor) and not held_as_tensor(array) and type(array._value) is np.ndarray):
+        return array._trace.as_eager(array)
+    return None
+
+
 def tensor_of(value) -> Tensor:
     """An argument of PyTorch's functions as a Tensor: a Tensor as it is, an array or a
     number (jitted too, see :func:`held_as_tensor`) as a new eager Tensor."""

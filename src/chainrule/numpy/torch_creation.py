@@ -22,7 +22,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy import draws
 from chainrule.numpy.nondiff import anywhere
-from chainrule.numpy.torch_common import as_shape, axis_or_dim
+from chainrule.numpy.torch_common import as_shape, axis_or_dim, held_as_tensor, sharing_tensor
 from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
@@ -435,15 +435,18 @@ def rand_like(t, generator=None, dtype=None, requires_grad: bool = False, device
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """An eager Tensor that shares ``array``'s memory (a write into one shows in the other).
+    """An eager Tensor that shares ``array``'s memory (a write into one shows in the other;
+    inside ``chainrule.jit``, of an array argument, on every replay too).
 
     >>> import chainrule as cr, numpy as np
     >>> a = np.zeros(2); t = cr.from_numpy(a); _ = t.add_(1); a.tolist()
     [1.0, 1.0]
     """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy expects a numpy.ndarray, not {type(array).__name__}; use chainrule.tensor")
-    return Tensor(array, EAGER)
+    shared = sharing_tensor(array)
+    if shared is None:
+        kind = type(array._value if isinstance(array, Tensor) and not held_as_tensor(array) else array).__name__
+        raise TypeError(f"from_numpy expects a numpy.ndarray, not {kind}; use chainrule.tensor")
+    return shared
 
 
 def _joined(result) -> Tensor:

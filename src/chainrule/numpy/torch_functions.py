@@ -25,7 +25,14 @@ from chainrule.core.grad_mode import is_grad_enabled, no_grad
 from chainrule.core.tensor import Tensor, TensorError
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
-from chainrule.numpy.torch_common import boolean_condition, check_tensor_argument, pytorch_meaning, tensor_of
+from chainrule.numpy.torch_common import (
+    boolean_condition,
+    check_tensor_argument,
+    held_as_tensor,
+    pytorch_meaning,
+    sharing_tensor,
+    tensor_of,
+)
 from chainrule.numpy.torch_order import bucketize, cdist, isin, searchsorted
 from chainrule.numpy.torch_promotion import result_type
 
@@ -131,10 +138,12 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """
     check_cpu(device, "as_tensor")
     dtype = as_dtype(dtype)
-    if isinstance(data, Tensor):
+    if held_as_tensor(data):
         return data if dtype is None or dtype == data.dtype else data.to(dtype)
-    if isinstance(data, np.ndarray) and (dtype is None or dtype == data.dtype):
-        return Tensor(data, EAGER)
+    if dtype is None or dtype == getattr(data, "dtype", None):
+        shared = sharing_tensor(data)  # (an ndarray, jitted too)
+        if shared is not None:
+            return shared
     return tensor(data, dtype=dtype)
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor, read_by_chainrule
+from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods
@@ -77,7 +77,7 @@ class TorchTypeMethods:
     # -- size and type ---------------------------------------------------------------------
     @property
     def size(self) -> Size | int:
-        if self._trace.plain_arrays and not read_by_chainrule():  # under jit, for a plain array: NumPy's count
+        if stands_for_array(self) and not read_by_chainrule():  # under jit, for a plain array: NumPy's count
             return int(math.prod(self.shape))
         return Size(self.shape)
 
@@ -127,7 +127,7 @@ class TorchTypeMethods:
 
     @property
     def device(self) -> Device:
-        if self._trace.records and self._trace.plain_arrays and not read_by_chainrule():
+        if stands_for_array(self) and not read_by_chainrule():
             return self._value.device  # under jit, for a plain array: NumPy's (the str 'cpu')
         return CPU
 

@@ -20,7 +20,7 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, stands_for_array, undifferentiated
 from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
 from chainrule.core.values import plain
 from chainrule.numpy import reductions
@@ -374,7 +374,7 @@ class TorchReductionMethods:
                                f"or complex dtype. Got: {np.dtype(as_dtype(dtype)).name}")
         axis = axis_or_dim(axis, dim, "mean")
         # of nothing: nan, silently as PyTorch's; NumPy's warns, as under jit for a plain array
-        numpys = _reduced_count(self, axis) or (self._trace.records and self._trace.plain_arrays)
+        numpys = _reduced_count(self, axis) or stands_for_array(self)
         mean = cnp.mean if numpys else functools.partial(_without_numpys_warnings, cnp.mean)
         return mean(self, axis=axis, dtype=dtype, keepdims=bool(keepdim or keepdims),
                     **numpy_keywords(out, where=where))

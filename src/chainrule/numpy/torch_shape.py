@@ -11,7 +11,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, restride, to_c_order
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, stands_for_array, undifferentiated
 from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
 from chainrule.numpy.broadcasting import shape_of
@@ -143,7 +143,7 @@ class TorchShapeMethods:
     # -- shape ----------------------------------------------------------------------------------
     def view(self, *shape, dtype=None, type=None):  # noqa: A002 (NumPy's names)
         if dtype is not None or type is not None:  # NumPy's keywords: x.view(dtype=np.int64)
-            if type not in (None, np.ndarray) and self._trace.records and self._trace.plain_arrays:
+            if type not in (None, np.ndarray) and stands_for_array(self):
                 kwargs = {"type": type} if dtype is None else {"dtype": dtype, "type": type}
                 return self._trace.record(_numpy_view(self), (self, *shape), kwargs)  # NumPy's
             if type not in (None, np.ndarray) or len(shape) + (dtype is not None) > 1:
@@ -154,7 +154,7 @@ class TorchShapeMethods:
         if len(shape) == 1 and not isinstance(shape[0], int | list | tuple):
             if np.dtype(shape[0]) == self.dtype:
                 return self
-            if self._trace.records and self._trace.plain_arrays:  # chainrule.jit on plain arrays
+            if stands_for_array(self):  # chainrule.jit on plain arrays
                 return self._trace.record(_numpy_view(self), (self, shape[0]), {})  # NumPy's
             if self._trace is EAGER:
                 return _bits_view(self, np.dtype(shape[0]))

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.tensor import Tensor, read_by_chainrule
+from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
 from chainrule.transforms.program import hashable
 
-__all__ = ["WRITING_MEMBERS", "RecordedArray", "ndarray_member_call", "out_by_keyword"]
+__all__ = ["CONVERTING_MEMBERS", "WRITING_MEMBERS", "RecordedArray", "ndarray_member_call", "out_by_keyword"]
 
 
 @functools.cache
@@ -116,7 +116,7 @@ class _NdarrayMember:
         member = getattr(Tensor, self.name)
         if obj is None:
             return member
-        if obj._trace.plain_arrays and obj._node not in obj._trace.eager and not read_by_chainrule():
+        if stands_for_array(obj) and not read_by_chainrule():
             return obj._trace.ndarray_member(obj, self.name, isinstance(member, property))
         return member.__get__(obj, objtype)
 
@@ -129,6 +129,9 @@ _NDARRAY_MEMBERS = ("all", "any", "argmax", "argmin", "argsort", "astype", "choo
                     "squeeze", "std", "sum", "swapaxes", "take", "trace", "transpose", "var", "view")
 # those of them that write the array in place (and return None)
 WRITING_MEMBERS = frozenset({"put", "sort"})
+# those that NumPy computes in C on its own arrays, converting array arguments with
+# __array__ (not handing them to a Tensor's __array_ufunc__ or __array_function__)
+CONVERTING_MEMBERS = frozenset({"choose", "compress", "dot", "put", "repeat", "searchsorted", "take"})
 
 
 class RecordedArray(Tensor):
@@ -145,12 +148,12 @@ class RecordedArray(Tensor):
     __slots__ = ()
 
     def __getattr__(self, name: str):  # (an attribute that neither has)
-        if name.startswith("_") or not self._trace.plain_arrays or self._node in self._trace.eager:
+        if name.startswith("_") or not stands_for_array(self):
             raise AttributeError(f"'Tensor' object has no attribute {name!r}")
         raise AttributeError(f"'numpy.{type(self._value).__name__}' object has no attribute {name!r}")
 
     def item(self, *index):
-        if self._trace.plain_arrays and self._node not in self._trace.eager:
+        if stands_for_array(self):
             # NumPy's, with its error for an array of more than one element
             return self.primal("a Python number").item(*index)
         return Tensor.item(self, *index)

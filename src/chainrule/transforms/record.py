@@ -54,7 +54,13 @@ from chainrule.transforms.fingerprints import (
     special_errstate,
     warn_again,
 )
-from chainrule.transforms.ndarray_calls import WRITING_MEMBERS, RecordedArray, ndarray_member_call, out_by_keyword
+from chainrule.transforms.ndarray_calls import (
+    CONVERTING_MEMBERS,
+    WRITING_MEMBERS,
+    RecordedArray,
+    ndarray_member_call,
+    out_by_keyword,
+)
 from chainrule.transforms.program import Call, Guard, Seq, Var, alias, copy_made, hashable, root_array, same_memory
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
@@ -172,7 +178,7 @@ class RecordTrace(Trace):
     """
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
-                 "entry_filters", "generators", "plain_arrays", "eager", "constants", "calling",
+                 "entry_filters", "generators", "plain_arrays", "eager", "unboxed_values", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
                  "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
     records = True
@@ -201,6 +207,9 @@ class RecordTrace(Trace):
         # the variables computed from eager Tensors among the arguments (eager Tensors in
         # the plain call): their arithmetic has PyTorch's result dtypes
         self.eager: set = set()
+        # those of them that a NumPy function without a derivative computed, from the eager
+        # Tensors' arrays in the plain call: NumPy's values there (see unboxed)
+        self.unboxed_values: set = set()
         # eager Tensors read as constants: watched as their arrays from now on
         self.constants: dict[int, Tensor] = {}
         self.calling = False  # inside a recorded call (whose warnings its replay issues again)
@@ -233,8 +242,22 @@ class RecordTrace(Trace):
 
         def numpy_method(*args, **kwargs):
             if any(map(self._outside, args)) or any(map(self._outside, kwargs.values())):
-                # a value of a transform inside the function (a grad's), or an eager
-                # Tensor: chainrule's method, which differentiates and traces it
+                if name in CONVERTING_MEMBERS:
+                    # NumPy's method converts its array arguments itself (np.sin(x).dot(w)):
+                    # a value being differentiated raises there as in the plain call, an
+                    # eager Tensor gives its array, and the result is NumPy's
+                    for a in (*args, *kwargs.values()):
+                        for v in a if isinstance(a, list | tuple) else (a,):
+                            if self._foreign(v):
+                                v.__array__()
+                    out = (self.write if name in WRITING_MEMBERS else self.record)(call, (x, *args), kwargs)
+                    for t in out if isinstance(out, list | tuple) else (out,):
+                        if isinstance(t, Tensor):
+                            self.eager.discard(t._node)
+                    return out
+                # a value of a transform inside the function (a grad's) given to a method
+                # that NumPy computes with ufuncs (x.clip(0, w)), or an eager Tensor:
+                # chainrule's method, which differentiates and traces it
                 return getattr(Tensor, name)(x, *args, **kwargs)
             if name in WRITING_MEMBERS:  # x.sort(), x.put(i, v): in place, as NumPy's
                 return self.write(call, (x, *args), kwargs)
@@ -375,9 +398,12 @@ class RecordTrace(Trace):
         elif len(args) == 1 and not kwargs and self._eager_integers(args[0]):
             args = self._eager_float(prim, args[0])
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
-        fun = prim.fun
+        fun = getattr(prim.fun, "numpy_function", prim.fun)
+        if (callable(prim.makes_view) and args and isinstance(args[0], Tensor) and args[0]._trace is self
+                and args[0]._node in self.eager and type(args[0]._value) is np.ndarray):
+            fun = _view_not_scalar(fun, prim.makes_view)  # an eager Tensor's t[0]: a 0-d view
         try:
-            return self.record(getattr(fun, "numpy_function", fun), args, kwargs)
+            return self.record(fun, args, kwargs)
         except (ValueError, TypeError) as e:
             if any(map(self._is_eager, args)):
                 # on eager Tensors the plain call raises it as PyTorch does, a TensorError
@@ -538,10 +564,22 @@ class RecordTrace(Trace):
         """``t``, a result that the plain call makes an eager Tensor of (the mask or the
         indices of an eager Tensor's method, chainrule.numpy.torch_common.as_eager): a
         variable of the same value that is one there; ``t`` itself where it is one."""
-        if t._node in self.eager or not self.open:
+        if (t._node in self.eager and t._node not in self.unboxed_values) or not self.open:
             return t
-        out = self.record(alias, (t,), {})
+        # of a NumPy scalar: a 0-d array, as the plain call's Tensor(np.asarray(result))
+        out = self.record(np.asarray if isinstance(t._value, np.generic) else alias, (t,), {})
         self.eager.add(out._node)
+        return out
+
+    def unboxed(self, fun: Callable, args, kwargs):
+        """A NumPy function without a derivative (a mask, indices: ``np.any``, ``np.argmax``),
+        recorded. The plain call runs it on the arrays of eager Tensors, so that its results
+        are NumPy's arrays and scalars there, which an eager Tensor's method makes eager
+        Tensors (``(t > 5).any()``: a 0-d array, see :meth:`as_eager`)."""
+        out = self.record(fun, args, kwargs)
+        for t in out if isinstance(out, list | tuple) else (out,):
+            if isinstance(t, Tensor) and t._node in self.eager:
+                self.unboxed_values.add(t._node)
         return out
 
     def _is_eager(self, x) -> bool:
@@ -613,7 +651,7 @@ class RecordTrace(Trace):
     def inplace(self, t: Tensor, op: Callable, other, name: str) -> Tensor:
         """``t <op>= other`` on a traced value: NumPy writes an array's memory in place
         (so every view of it and every alias sees the change), a scalar is rebound."""
-        if isinstance(other, Tensor) and other._trace is not self:
+        if self._foreign(other):
             raise _inplace_foreign_error(name)
         wrapped = wrapped_int(other, t.dtype) if self._is_eager(t) else None
         if wrapped is not None:  # an eager Tensor's uint8 -= 300 is -= 44, as PyTorch's; an
@@ -639,7 +677,7 @@ class RecordTrace(Trace):
         ``ufunc.at``, ``np.put``): done, and recorded as a write."""
         for a in (*args, *kwargs.values()):
             for v in a if isinstance(a, tuple | list) else (a,):
-                if isinstance(v, Tensor) and v._trace is not self:
+                if self._foreign(v):
                     raise _inplace_foreign_error(getattr(fun, "__name__", "a write"))
         self.record(fun, args, kwargs, effect="write")
 
@@ -657,9 +695,15 @@ class RecordTrace(Trace):
 
     def setitem(self, t: Tensor, index, value) -> None:
         """``t[index] = value`` on a traced value: written, and recorded as a write."""
-        if isinstance(value, Tensor) and value._trace is not self:
+        if self._foreign(value):
             raise _inplace_foreign_error("__setitem__")
         self.record(operator.setitem, (t, undifferentiated(index), value), {}, effect="write")
+
+    def _foreign(self, x) -> bool:
+        """Whether ``x`` is a Tensor that a write into a traced array cannot take: a value
+        of a transform inside the function (being differentiated), not this trace's nor an
+        eager Tensor without grad (``t.copy_(cr.tensor(v))``, read as a constant)."""
+        return isinstance(x, Tensor) and x._trace is not self and not (x._trace.level == 0 and x._node is None)
 
     def _encode(self, x, found: list):
         """(value, template) of an argument: traced Tensors become program variables."""
@@ -841,6 +885,20 @@ _EAGER_CONSTANT = object()
 _PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
 _DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
             np.true_divide: "__truediv__", np.power: "__pow__"}
+
+
+@functools.cache
+def _view_not_scalar(fun: Callable, view: Callable) -> Callable:
+    """``fun`` (indexing) as the eager layer computes it on an array: where NumPy gives a
+    scalar (``t[0]``), ``view``'s 0-d view of the same memory, as PyTorch's, so that a
+    write into it (``t[0].add_(1)``) reaches the array (see ``note_view`` of the eager trace)."""
+
+    def indexed(x, *rest, **kwargs):
+        out = fun(x, *rest, **kwargs)
+        return view(x, *rest, **kwargs) if isinstance(out, np.generic) else out
+
+    indexed.__name__ = indexed.__qualname__ = getattr(fun, "__name__", "indexed")
+    return indexed
 
 
 def _write_result(buffer, op, other):
