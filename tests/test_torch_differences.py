@@ -270,3 +270,65 @@ def test_a_source_of_another_kind_and_a_topk_out_of_range_are_refused_as_pytorch
     for lib in (torch, cr):
         with pytest.raises(RuntimeError):
             write(lib)
+
+
+EMPTY_DIM_REDUCTIONS = {
+    "sum": lambda L, x, d, k: x.sum(dim=d, keepdim=k), "mean": lambda L, x, d, k: L.mean(x, d, keepdim=k),
+    "var": lambda L, x, d, k: x.var(dim=d, keepdim=k), "std": lambda L, x, d, k: L.std(x, dim=d, keepdim=k),
+    "norm": lambda L, x, d, k: x.norm(dim=d, keepdim=k), "amax": lambda L, x, d, k: L.amax(x, d, k),
+    "amin": lambda L, x, d, k: x.amin(dim=d, keepdim=k), "nansum": lambda L, x, d, k: x.nansum(d, keepdim=k),
+    "nanmean": lambda L, x, d, k: L.nanmean(x, dim=d, keepdim=k),
+    "logsumexp": lambda L, x, d, k: x.logsumexp(dim=d, keepdim=k),
+    "vector_norm": lambda L, x, d, k: L.linalg.vector_norm(x, dim=d, keepdim=k),
+    "var_mean": lambda L, x, d, k: L.var_mean(x, dim=d, keepdim=k)[0],
+    "sum_axis_alias": lambda L, x, d, k: x.sum(axis=d, keepdim=k),
+    "count_nonzero": lambda L, x, d, k: L.count_nonzero(x, dim=d),
+    "any": lambda L, x, d, k: (x > 2).any(dim=d, keepdim=k), "all": lambda L, x, d, k: L.all(x > 2, dim=d),
+}
+
+SPREADS = [EMPTY_DIM_REDUCTIONS[name] for name in ("var", "std", "var_mean")]
+
+
+def _outcome(lib, reduce, data, dim, keepdim):
+    """(result, gradient, warnings) of ``reduce`` of ``data``, or the type of the error it raises."""
+    x = lib.tensor(data, dtype=lib.float64, requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = reduce(lib, x, dim, keepdim)
+        except RuntimeError:
+            return RuntimeError
+    grad = None
+    if out.requires_grad:
+        out.sum().backward()
+        grad = x.grad.numpy()
+    return out.detach().numpy(), grad, sorted(type(w.message).__name__ for w in caught)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [[], ()])
+@pytest.mark.parametrize("data", [[[1.0, 2.0, 3.0], [4.0, 0.0, 6.0]], 3.0], ids=["2d", "0d"])
+@pytest.mark.parametrize("reduce", EMPTY_DIM_REDUCTIONS.values(), ids=EMPTY_DIM_REDUCTIONS.keys())
+def test_an_empty_list_of_dims_is_read_as_pytorch_reads_it(reduce, data, dim, keepdim):
+    # x.sum(dim=[]) reduces every dim in PyTorch (any/all none, logsumexp only with
+    # keepdim); chainrule reduced none, as NumPy's axis=()
+    ours, theirs = _outcome(cr, reduce, data, dim, keepdim), _outcome(torch, reduce, data, dim, keepdim)
+    if theirs is RuntimeError:
+        assert ours is RuntimeError
+        return
+    if reduce in SPREADS and np.ndim(data):
+        # PyTorch's backward of var/std over dim=[] divides by 0 (it counts one element
+        # reduced): the gradient is that of the same variance spelled dim=None
+        theirs = (theirs[0], _outcome(torch, reduce, data, None, keepdim)[1], theirs[2])
+    assert ours[2] == theirs[2]  # the same warnings (var of one element: degrees of freedom)
+    for mine, torchs in zip(ours[:2], theirs[:2], strict=True):
+        assert (mine is None) == (torchs is None)
+        if torchs is not None:
+            assert mine.shape == torchs.shape and mine.dtype == torchs.dtype
+            np.testing.assert_allclose(mine, torchs, rtol=1e-12, equal_nan=True)
+
+
+def test_numpys_empty_axis_still_reduces_nothing():
+    x = np.arange(6.0).reshape(2, 3)
+    for name in ("sum", "mean", "amax", "var", "nansum", "count_nonzero"):
+        np.testing.assert_array_equal(getattr(cr.numpy, name)(x, axis=()), getattr(np, name)(x, axis=()))

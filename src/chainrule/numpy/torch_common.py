@@ -32,8 +32,8 @@ from chainrule.numpy.torch_promotion import promoted_operands
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
            "index_values", "is_eager", "tensor_of", "held_as_tensor", "check_tensor_argument",
-           "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "scalar_dims", "values_indices",
-           "TorchSize"]
+           "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "reduced_axes", "scalar_dims",
+           "values_indices", "TorchSize"]
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 """What ``max(dim)``, ``min(dim)``, ``sort``, ``topk`` and ``median(dim)`` return, as
@@ -232,9 +232,25 @@ def axis_or_dim(axis, dim, name: str):
     return as_axes(axis if dim is None else dim)
 
 
+def reduced_axes(x, axis, dim, name: str):
+    """The axis of a reduction method that takes NumPy's ``axis=`` or PyTorch's ``dim=``,
+    with PyTorch's reading of an empty list of dims: every dim (``x.sum(dim=[])`` is the
+    sum of all elements; NumPy's ``axis=()`` reduces none). PyTorch's reading where the
+    call gives ``dim=`` or ``x`` means PyTorch's (:func:`pytorchs`: an eager Tensor).
+
+    >>> import chainrule as cr
+    >>> reduced_axes(cr.ones(2, 3), None, [], "sum") is None
+    True
+    """
+    axes = axis_or_dim(axis, dim, name)
+    if isinstance(axes, tuple) and not axes and (dim is not None or pytorchs(x)):
+        return None
+    return axes
+
+
 def _is_dims(arg) -> bool:
-    if isinstance(arg, list | tuple):
-        return all(isinstance(a, int | np.integer) for a in arg)
+    if isinstance(arg, list | tuple):  # (an empty list names no dim: PyTorch's every dim)
+        return bool(arg) and all(isinstance(a, int | np.integer) for a in arg)
     return isinstance(arg, int | np.integer) and not isinstance(arg, bool)
 
 

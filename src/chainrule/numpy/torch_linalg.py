@@ -137,7 +137,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     """
     no_out(out, "vector_norm")
     x = norm_input(x, dtype, "vector_norm")
-    dims = _dims(dim)
+    dims = _dims(dim) or None  # an empty list of dims: every dim, as PyTorch reads it
     if dims is None:
         flat = cnp.abs(cnp.reshape(x, (-1,)))
         result = _vector_norm_1d(flat, ord, axis=0)

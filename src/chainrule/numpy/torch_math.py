@@ -26,6 +26,7 @@ from chainrule.numpy.torch_common import (
     checked_divisor,
     floating_only,
     is_eager,
+    reduced_axes,
     same_dtype,
     scalar_dims,
     values_indices,
@@ -187,4 +188,5 @@ class TorchMathMethods:
         return as_eager(self, cnp.logical_xor(undifferentiated(self), undifferentiated(other)))
 
     def count_nonzero(self, dim=None):
-        return as_eager(self, cnp.count_nonzero(undifferentiated(self), axis=dim))
+        axis = reduced_axes(self, None, dim, "count_nonzero")
+        return as_eager(self, cnp.count_nonzero(undifferentiated(self), axis=axis))

@@ -33,6 +33,7 @@ from chainrule.numpy.torch_common import (
     floating_only,
     is_eager,
     pytorchs,
+    reduced_axes,
     scalar_dims,
     values_indices,
 )
@@ -87,7 +88,7 @@ def _log_softmax(x, dim):
 
 def _vector_norm(x, p, dim, keepdim, dtype):
     """Tensor.norm's value (see :meth:`TorchReductionMethods.norm`)."""
-    dim = as_axes(dim)
+    dim = None if as_axes(dim) == () else as_axes(dim)  # PyTorch's dim=[]: every dim
     if p == "fro" and isinstance(dim, tuple) and len(dim) > 2:
         raise RuntimeError(f"norm: the Frobenius norm takes one or two dims, got {dim}; use p=2 for the "
                            "2-norm of all the elements over more dims")
@@ -282,6 +283,7 @@ def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, 
             correction = 1 if unbiased is None else int(bool(unbiased))
         # axis= beside a PyTorch keyword (x.var(axis=-1, unbiased=False)) is PyTorch's alias of dim=
         where = as_axes(dim if dim is not None else pos if axis is None else axis)
+        where = None if where == () else where  # PyTorch's dim=[]: every dim
         if _reduced_count(x, where) - correction > 0:
             return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
@@ -358,7 +360,7 @@ class TorchReductionMethods:
             keepdim=None):
         if isinstance(dtype, bool):  # x.sum(1, True): PyTorch's keepdim
             dtype, keepdims = None, dtype
-        return cnp.sum(self, axis=axis_or_dim(axis, dim, "sum"), dtype=_accumulator(self, dtype),
+        return cnp.sum(self, axis=reduced_axes(self, axis, dim, "sum"), dtype=_accumulator(self, dtype),
                        keepdims=bool(keepdim or keepdims),
                        **numpy_keywords(out, initial, where))
 
@@ -372,7 +374,7 @@ class TorchReductionMethods:
         if dtype is not None and is_eager(self) and not np.issubdtype(np.dtype(as_dtype(dtype)), np.inexact):
             raise RuntimeError(f"mean(): could not infer output dtype. Optional dtype must be either a floating point "
                                f"or complex dtype. Got: {np.dtype(as_dtype(dtype)).name}")
-        axis = axis_or_dim(axis, dim, "mean")
+        axis = reduced_axes(self, axis, dim, "mean")
         # of nothing: nan, silently as PyTorch's; NumPy's warns, as under jit for a plain array
         numpys = _reduced_count(self, axis) or stands_for_array(self)
         mean = cnp.mean if numpys else functools.partial(_without_numpys_warnings, cnp.mean)
@@ -381,12 +383,14 @@ class TorchReductionMethods:
 
     @scalar_dims()
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
-        return cnp.nansum(self, axis=as_axes(dim), keepdims=keepdim, dtype=_accumulator(self, dtype))
+        return cnp.nansum(self, axis=reduced_axes(self, None, dim, "nansum"), keepdims=keepdim,
+                          dtype=_accumulator(self, dtype))
 
     def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
         floating_only(self, None, "nanmean(): expected input to have floating point or complex dtype")
         # of no non-NaN element: nan, silently as PyTorch's (NumPy's warns "Mean of empty slice")
-        return _without_numpys_warnings(cnp.nanmean, self, axis=dim, keepdims=keepdim, dtype=dtype)
+        return _without_numpys_warnings(cnp.nanmean, self, axis=reduced_axes(self, None, dim, "nanmean"),
+                                        keepdims=keepdim, dtype=dtype)
 
     @scalar_dims()
     def prod(self, axis=None, dtype=None, out=None, keepdims=False, initial=_NO, where=_NO, *, dim=None,
@@ -428,15 +432,15 @@ class TorchReductionMethods:
 
     @scalar_dims()
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        dim = axis_or_dim(axis, dim, "amax")
+        dim = reduced_axes(self, axis, dim, "amax")
         _nonempty_dims(self, dim, "amax")
-        return cnp.max(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
+        return cnp.max(self, axis=dim, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
-        dim = axis_or_dim(axis, dim, "amin")
+        dim = reduced_axes(self, axis, dim, "amin")
         _nonempty_dims(self, dim, "amin")
-        return cnp.min(self, axis=dim if dim != () else None, keepdims=bool(keepdim or keepdims))
+        return cnp.min(self, axis=dim, keepdims=bool(keepdim or keepdims))
 
     @scalar_dims()
     def argmax(self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None):
@@ -513,7 +517,12 @@ class TorchReductionMethods:
 
     @scalar_dims()
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
-        dim, keepdim = axis_or_dim(axis, dim, "logsumexp"), bool(keepdim or keepdims)
+        keepdim = bool(keepdim or keepdims)
+        if axis_or_dim(axis, dim, "logsumexp") == () and not keepdim and self.ndim:  # as PyTorch refuses it
+            raise RuntimeError(f"logsumexp(): output with shape [] doesn't match the broadcast shape "
+                               f"{[1] * self.ndim}: an empty list of dims reduces every dim; give keepdim=True, "
+                               "or flatten first, x.flatten().logsumexp(0)")
+        dim = reduced_axes(self, axis, dim, "logsumexp")
         x = self if self.dtype.kind in "fc" else self.to(default_float_dtype())  # (integers: PyTorch's)
         return reductions.logsumexp(x, axis=as_axes(dim), keepdims=keepdim)
 
