@@ -2,6 +2,7 @@
 overflow): chainrule gives PyTorch's values and gradients, and no NumPy RuntimeWarning
 where PyTorch is silent. Oracle: torch 2.13 (CPU)."""
 
+import concurrent.futures
 import warnings
 
 import numpy as np
@@ -28,6 +29,24 @@ def _assert_same(ours, theirs, rtol=1e-10):
     ours, theirs = np.asarray(ours.detach()), theirs.detach().numpy()
     assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
     np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=0, equal_nan=True)
+
+
+def _silent_results(lib, fun, *arrays):
+    """``fun(lib, *tensors)`` of ``arrays`` and the gradients of its sum in them (None where
+    it does not depend on one), every warning an error."""
+    def run():
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = fun(lib, *xs)
+        out.sum().backward()
+        return [out, *(x.grad for x in xs)]
+    return _silently(run)
+
+
+def _assert_same_results(fun, *arrays, rtol=1e-6):
+    for ours, theirs in zip(_silent_results(cr, fun, *arrays), _silent_results(torch, fun, *arrays), strict=True):
+        assert (ours is None) == (theirs is None)
+        if theirs is not None:
+            _assert_same(ours, theirs, rtol=rtol)
 
 
 REDUCTIONS = [
@@ -131,3 +150,39 @@ def test_a_target_class_out_of_range_raises_pytorchs_index_error(loss, target):
         getattr(TF, loss)(torch.tensor(x), torch.tensor(target))
     with pytest.raises(IndexError, match="out of range for 3 classes"):
         getattr(F, loss)(cr.tensor(x), cr.tensor(target))
+
+
+ARITHMETIC = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "matmul": lambda a, b: a @ b,
+    "radd": lambda a, b: -INF + a, "rmul": lambda a, b: 0.0 * a, "square": lambda a, b: a ** 2,
+    "sin": lambda a, b: a.sin(), "hypot": lambda a, b: a.hypot(b), "outer": lambda a, b: a[:, None] @ b[None],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("op", ARITHMETIC.values(), ids=ARITHMETIC.keys())
+def test_arithmetic_of_inf_nan_and_overflow_is_silent(op, dtype):
+    # NumPy's "invalid value encountered in add" (inf - inf), "overflow encountered in
+    # multiply" reached PyTorch programs, forward and backward; PyTorch is silent
+    big = float(np.finfo(dtype).max)
+    _assert_same_results(lambda L, a, b: op(a, b), np.array([INF, NAN, big, 0.0], dtype),
+                         np.array([-INF, 1.0, big, INF], dtype))
+
+
+def test_numpys_own_arithmetic_still_warns_beside_the_eager_layer():
+    cr.tensor([INF]) - cr.tensor([INF])
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        np.array([INF]) - np.array([INF])
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        cr.grad(lambda x: cr.numpy.sum(x - INF))(np.array([INF]))  # a transform's code: NumPy's warnings
+
+
+def test_arithmetic_in_threads_at_once_is_silent():
+    # each operation runs in a context that one thread enters at a time; the others set
+    # NumPy's error state around their call instead
+    a = cr.tensor(np.full(200_000, INF))
+    def work(_):
+        return [float((a - a)[0]) for _ in range(20)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        results = _silently(lambda: list(pool.map(work, range(8))))
+    assert np.isnan(results).all()

@@ -7,6 +7,7 @@ Whether it records is the calling thread's grad mode.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import threading
 
@@ -129,12 +130,15 @@ def set_grad_mode(flag: bool) -> bool:
 
 
 # PyTorch's eager operations give inf and nan without a word, where NumPy warns ("divide by
-# zero encountered in log"): the eager trace computes the primitives that warn of finite
-# inputs (Primitive.eager_quiet: log, divide, sqrt, exp, ...), and runs its backward pass,
-# with NumPy's floating-point errors ignored (NumPy's own functions and the transforms,
-# HIPS autograd's and JAX's kind of code, keep NumPy's warnings). NumPy 2 keeps that state
-# in a context variable, cheap to set; NumPy 1 in its thread's np.seterr. (Not around every
-# primitive: that costs the hot path a tenth of its time.)
+# zero encountered in log", "invalid value encountered in add" of inf - inf): the eager
+# trace computes its primitives, and runs its backward pass, with NumPy's floating-point
+# errors ignored (NumPy's own functions and the transforms, HIPS autograd's and JAX's kind
+# of code, keep NumPy's warnings). NumPy 2 keeps that state in a context variable: a NumPy
+# ufunc (add, multiply, matmul, sin, ...: the hot path) runs in a context made once that
+# holds it (run_quietly, nearly free), the other primitives that warn of finite inputs
+# (Primitive.eager_quiet: reductions, ...) with the state set and reset around them (a
+# tenth of the hot path's time, too dear for every operation). NumPy 1 keeps the state in
+# its thread's np.seterr.
 try:
     from numpy._core._multiarray_umath import _extobj_contextvar as _numpy_errors
 except ImportError:
@@ -151,6 +155,26 @@ else:
     def restore_numpy(token) -> None:
         """Put back the NumPy error state that :func:`quiet_numpy` replaced."""
         np.seterr(**token)
+
+
+# run_quietly(ufunc, *args): the ufunc computed in a context that holds NumPy's error state
+# "ignore" (a ufunc of numbers reads no other context variable). A context is entered by one thread
+# at a time: where another thread (or a ufunc's own Python code) is in it, Context.run
+# refuses before computing anything (_elsewhere), and the state is set around the call.
+_UFUNC = np.ufunc
+if _numpy_errors is not None:
+    with np.errstate(all="ignore"):
+        run_quietly = contextvars.copy_context().run
+else:
+    def run_quietly(fun, *args, **kwargs):
+        """``fun(*args, **kwargs)`` with NumPy's floating-point errors ignored."""
+        with np.errstate(all="ignore"):
+            return fun(*args, **kwargs)
+
+
+def _elsewhere(error: RuntimeError) -> bool:
+    """Whether ``error`` is Context.run's refusal of a context already entered."""
+    return str(error).startswith("cannot enter context")
 
 
 class EagerTrace(Trace):
@@ -194,9 +218,22 @@ class EagerTrace(Trace):
     def unary(self, prim, a, kwargs=NO_KWARGS):
         v = a._value
         integers = v.dtype.kind in "biu" and not kwargs  # perhaps computed again below, in floating point
-        quiet = quiet_numpy() if prim.eager_quiet or integers else None
+        fun = prim.fun
+        quiet = None
         try:
-            ans = prim.fun(v, **kwargs) if kwargs else prim.fun(v)
+            if fun.__class__ is _UFUNC:
+                try:
+                    ans = run_quietly(fun, v, **kwargs) if kwargs else run_quietly(fun, v)
+                except RuntimeError as e:
+                    if not _elsewhere(e):
+                        raise
+                    quiet = quiet_numpy()
+                    ans = fun(v, **kwargs)
+            elif prim.eager_quiet or integers:
+                quiet = quiet_numpy()
+                ans = fun(v, **kwargs)
+            else:
+                ans = fun(v, **kwargs) if kwargs else fun(v)
         except (ValueError, TypeError) as e:  # as PyTorch raises (a RuntimeError), naming the operation
             raise eager_error(prim.__name__, e, (v,)) from e
         finally:
@@ -239,9 +276,22 @@ class EagerTrace(Trace):
             vb = b._value
         else:
             vb = b
-        quiet = quiet_numpy() if prim.eager_quiet else None
+        fun = prim.fun
+        quiet = None
         try:
-            ans = prim.fun(va, vb, **kwargs) if kwargs else prim.fun(va, vb)
+            if fun.__class__ is _UFUNC:
+                try:
+                    ans = run_quietly(fun, va, vb, **kwargs) if kwargs else run_quietly(fun, va, vb)
+                except RuntimeError as e:
+                    if not _elsewhere(e):
+                        raise
+                    quiet = quiet_numpy()
+                    ans = fun(va, vb, **kwargs)
+            elif prim.eager_quiet:
+                quiet = quiet_numpy()
+                ans = fun(va, vb, **kwargs)
+            else:
+                ans = fun(va, vb, **kwargs) if kwargs else fun(va, vb)
         except (ValueError, TypeError) as e:
             raise eager_error(prim.__name__, e, (va, vb)) from e
         except OverflowError:  # a Python int out of an integer Tensor's range: wrapped, as PyTorch
@@ -288,7 +338,7 @@ class EagerTrace(Trace):
                     vals[i] = a._value
                     if a._node is not None:
                         parents.append((i, a._node))
-        quiet = quiet_numpy() if prim.eager_quiet else None
+        quiet = quiet_numpy() if prim.eager_quiet or prim.fun.__class__ is _UFUNC else None
         try:
             ans = prim.fun(*vals, **kwargs)
         except (ValueError, TypeError) as e:
