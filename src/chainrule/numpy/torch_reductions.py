@@ -113,18 +113,13 @@ def _vector_norm(x, p, dim, keepdim, dtype):
         safe = cnp.where(zero, 1, a)
         norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
         return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
-    # a / max(a) ** p, so that powers of tiny or huge entries do not underflow or overflow
-    # (|1e-114| ** 3 is 0); the scale is a constant, the derivative is the norm's
-    scale = undifferentiated(cnp.max(a, axis=dim, keepdims=True, initial=0.0))
-    scale = cnp.where(cnp.isfinite(scale) & (scale > 0), scale, 1.0)
+    # the powers summed in x's dtype, as PyTorch's: inf where they overflow (float32's
+    # [1e20, 1e20]), 0 where they underflow, with PyTorch's gradients there (0)
     if p == 2:
-        y = x / scale
-        total = cnp.sum(y * y, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
+        total = cnp.sum(x * x, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
     else:
-        total = cnp.sum(_power_of_positive(a / scale, p), axis=dim, keepdims=keepdim)
-    if not keepdim:
-        scale = cnp.reshape(scale, np.shape(total))
-    return _power_of_positive(total, 1.0 / p) * scale
+        total = cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim)
+    return _power_of_positive(total, 1.0 / p)
 
 
 def _reduced_count(x, axis) -> int:
