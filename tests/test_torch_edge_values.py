@@ -170,6 +170,39 @@ def test_a_target_class_out_of_range_raises_pytorchs_index_error(loss, target):
         getattr(F, loss)(cr.tensor(x), cr.tensor(target))
 
 
+AT_THE_ORIGIN = {
+    "atan2": lambda L, a, b: L.atan2(a, b), "atan2_method": lambda L, a, b: a.atan2(b),
+    "hypot": lambda L, a, b: L.hypot(a, b), "hypot_method": lambda L, a, b: a.hypot(b),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("fun", AT_THE_ORIGIN.values(), ids=AT_THE_ORIGIN.keys())
+def test_atan2_and_hypot_derivatives_at_the_origin(fun, dtype):
+    # PyTorch's atan2 has derivatives 0 at (0, 0) (chainrule gave NaN), its hypot NaN
+    # (chainrule gave 0, the mirror's convention, kept for chainrule.numpy)
+    a = np.array([0.0, -0.0, 0.0, -0.0, 1.0, 0.0, 3e38], dtype)
+    b = np.array([0.0, 0.0, -0.0, -0.0, 0.0, 2.0, 3e38], dtype)
+    _assert_same_results(fun, a, b)
+    # a 0-d second operand, broadcast
+    _assert_same_results(lambda L, x: fun(L, x, L.zeros((), dtype=x.dtype)), a)
+
+
+def test_numpys_atan2_and_hypot_keep_the_mirrors_derivatives_at_the_origin():
+    # chainrule.numpy's: as HIPS autograd's arctan2 (NaN) and the 2-norm's at 0 (0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        assert np.isnan(cr.grad(lambda y: cr.numpy.arctan2(y, 0.0))(0.0))
+    assert cr.grad(lambda y: cr.numpy.hypot(y, 0.0))(0.0) == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_hardswish_of_values_whose_six_fold_overflows(dtype):
+    # PyTorch computes x · 6 / 6 above 3: inf where x · 6 overflows (chainrule gave x)
+    big = float(np.finfo(dtype).max) / 2
+    x = np.array([big, -big, 2.0, 3.0, 4.0, INF, NAN], dtype)
+    _assert_same_results(lambda L, t: (F if L is cr else TF).hardswish(t), x)
+
+
 ARITHMETIC = {
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "matmul": lambda a, b: a @ b,
     "radd": lambda a, b: -INF + a, "rmul": lambda a, b: 0.0 * a, "square": lambda a, b: a ** 2,

@@ -134,13 +134,14 @@ def hardsigmoid(input, inplace: bool = False):
 @eager_quiet
 def hardswish(input, inplace: bool = False):
     """x · relu6(x + 3) / 6; derivative 0 up to −3, x/3 + 1/2 up to 3, 1 above and at NaN
-    (PyTorch's)."""
+    (PyTorch's). Above 3 it is x · 6 / 6, as PyTorch computes it: inf where x · 6
+    overflows (float32's 3e38)."""
     if inplace:
         return in_place(hardswish, input, "hardswish_")
     x = undifferentiated(input)
     low, middle = x <= -3.0, (x > -3.0) & (x < 3.0)
     inner = _left(input, middle)
-    return cnp.where(middle, inner * (inner + 3.0) / 6.0, cnp.where(low, 0.0 * x, input))
+    return cnp.where(middle, inner * (inner + 3.0) / 6.0, cnp.where(low, 0.0 * x, input * 6.0 / 6.0))
 
 
 def softsign(input):

@@ -26,6 +26,7 @@ from chainrule.numpy.torch_common import (
     checked_divisor,
     floating_only,
     is_eager,
+    pytorchs,
     reduced_axes,
     same_dtype,
     scalar_dims,
@@ -82,11 +83,40 @@ def _same_dtype_as(x, other) -> None:
                           "compare Tensors of one dtype; convert one with .to()")
 
 
+def _at_origin(x, other):
+    """Where both ``x`` and ``other`` are 0 (a mask, of their broadcast shape)."""
+    return (undifferentiated(x) == 0) & (np.asarray(undifferentiated(other)) == 0)
+
+
 class TorchMathMethods:
     """Set on Tensor with the other PyTorch methods (:mod:`chainrule.numpy.torch_methods`)."""
 
-    atan2 = arctan2 = _binary(cnp.arctan2)
-    hypot = _binary(cnp.hypot)
+    def atan2(self, other):
+        """atan2(self, other), the angle of (other, self); on an eager Tensor its derivatives
+        at (0, 0) are 0, PyTorch's (NumPy's mirror gives NaN there, as JAX's and autograd's)."""
+        if not pytorchs(self):
+            return cnp.arctan2(self, other)
+        origin = _at_origin(self, other)
+        if not origin.any():
+            return cnp.arctan2(self, other)
+        # the angle at the origin (±0 or ±π, by the zeros' signs) as a constant
+        return cnp.where(origin, cnp.arctan2(undifferentiated(self), undifferentiated(other)),
+                         cnp.arctan2(cnp.where(origin, 1.0, self), other))
+    arctan2 = atan2
+
+    def hypot(self, other):
+        """sqrt(self² + other²) without overflow; on an eager Tensor its derivatives at (0, 0)
+        are NaN, PyTorch's (NumPy's mirror gives 0 there, the 2-norm's at 0)."""
+        if not pytorchs(self):
+            return cnp.hypot(self, other)
+        origin = _at_origin(self, other)
+        if not origin.any():
+            return cnp.hypot(self, other)
+        # sqrt(x² + y²) at the origin: its derivative there is 2x / (2 sqrt(0)) = 0 / 0
+        squares = cnp.where(origin, self, 0.0) ** 2
+        if isinstance(other, Tensor):
+            squares = squares + cnp.where(origin, other, 0.0) ** 2
+        return cnp.where(origin, cnp.sqrt(squares), cnp.hypot(self, other))
     logaddexp = _binary(cnp.logaddexp)
     def remainder(self, other):
         return torch_remainder(self, other)
