@@ -237,3 +237,16 @@ def test_arithmetic_in_threads_at_once_is_silent():
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         results = _silently(lambda: list(pool.map(work, range(8))))
     assert np.isnan(results).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_with_logits_target_gradient_at_infinite_logits(dtype):
+    # ∂/∂t is −x: ∓inf at x = ±inf (chainrule gave NaN, 0 · inf from the branch not taken)
+    x, t = np.array([INF, -INF, 100.0, -3.0], dtype), np.array([0.3, 1.0, 0.5, 0.0], dtype)
+    def loss(L, a, b):
+        return (F if L is cr else TF).binary_cross_entropy_with_logits(a, b, reduction="none")
+    ours, theirs = _silent_results(cr, loss, x, t), _silent_results(torch, loss, x, t)
+    _assert_same(ours[2], theirs[2])  # the target's gradient
+    # (the loss at x = -inf is inf, PyTorch's NaN, from its −inf + inf)
+    for mine, torchs in zip(ours[:2], theirs[:2], strict=True):
+        _assert_same(mine[[0, 2, 3]], torchs[[0, 2, 3]], rtol=1e-6)

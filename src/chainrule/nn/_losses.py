@@ -420,13 +420,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise TensorError(f"binary_cross_entropy_with_logits: result type {_dtype(input).name} can't be cast to the "
                           f"desired output type {_dtype(target).name}; give a floating-point target")
     target = _as_dtype_of(target, input)
-    sp = _ops.softplus(-input, threshold=None)  # = −log sigmoid(x)
-    if pos_weight is not None:
-        loss = (1 - target) * input + sp * ((pos_weight - 1) * target + 1)
+    if pos_weight is not None:  # softplus(−x) = −log sigmoid(x)
+        loss = (1 - target) * input + _ops.softplus(-input, threshold=None) * ((pos_weight - 1) * target + 1)
     else:
         # the same value as softplus(x) − t·x, whose derivative sigmoid(x) − t is exact
-        # where sigmoid(x) is tiny (1 − sigmoid(−x) cancels there)
-        loss = cnp.where(input > 0, (1 - target) * input + sp, _ops.softplus(input, threshold=None) - target * input)
+        # where sigmoid(x) is tiny (1 − sigmoid(−x) cancels there); each branch of only its
+        # own elements, so that the other's 0 · ∓inf (∂/∂t at x = ±inf) is no NaN
+        positive = undifferentiated(input) > 0
+        above, below = cnp.where(positive, input, 0.0), cnp.where(positive, 0.0, input)
+        loss = cnp.where(positive, (1 - target) * above + _ops.softplus(-above, threshold=None),
+                         _ops.softplus(below, threshold=None) - target * below)
     if weight is not None:
         loss = loss * weight
     if _dtype(target).kind == "f" and _dtype(loss) != _dtype(target):
