@@ -250,3 +250,9 @@ def test_binary_cross_entropy_with_logits_target_gradient_at_infinite_logits(dty
     # (the loss at x = -inf is inf, PyTorch's NaN, from its −inf + inf)
     for mine, torchs in zip(ours[:2], theirs[:2], strict=True):
         _assert_same(mine[[0, 2, 3]], torchs[[0, 2, 3]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sinc_of_inf_is_silent(dtype):
+    # NumPy's sinc (a Python function, not a ufunc) warned "invalid value encountered in sin"
+    _assert_same_results(lambda L, a: a.sinc(), np.array([INF, -INF, NAN, 0.5], dtype))

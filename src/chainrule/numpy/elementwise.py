@@ -758,9 +758,10 @@ del _select
 for _prim in _UFUNCS:
     _prim.call_keywords = ufunc_keywords
 # NumPy warns of some finite inputs of these (log(0), 1/0, sqrt(-1), exp(1000)); PyTorch's
-# eager operations give inf and nan silently, and so does the eager layer (Primitive.eager_quiet)
+# eager operations give inf and nan silently, and so does the eager layer (Primitive.eager_quiet;
+# the eager layer computes every NumPy ufunc quietly, sinc is NumPy's Python function)
 for _prim in (divide, power, float_power, reciprocal, sqrt, fmod, mod, exp, exp2, expm1, log, log2, log10, log1p,
-              arcsin, arccos, arccosh, arctanh, sinh, cosh, tan, logaddexp, logaddexp2):
+              arcsin, arccos, arccosh, arctanh, sinh, cosh, tan, logaddexp, logaddexp2, sinc):
     _prim.eager_quiet = True
 del _prim
 
