@@ -332,3 +332,18 @@ def test_numpys_empty_axis_still_reduces_nothing():
     x = np.arange(6.0).reshape(2, 3)
     for name in ("sum", "mean", "amax", "var", "nansum", "count_nonzero"):
         np.testing.assert_array_equal(getattr(cr.numpy, name)(x, axis=()), getattr(np, name)(x, axis=()))
+
+
+@pytest.mark.parametrize("reduce", [lambda x: x.all(), lambda x: x.any(1), lambda x: x.all(1, keepdim=True),
+                                    lambda x: torch_or_cr(x).any(x, dim=(0, 1))])
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "bool"])
+def test_all_and_any_of_uint8_are_uint8_as_pytorchs(reduce, dtype):
+    # PyTorch's all/any of a uint8 Tensor are uint8 0 or 1 (bool of other dtypes); chainrule's were bool
+    x = np.array([[1, 0], [3, 1]], dtype)
+    ours, theirs = reduce(cr.tensor(x)), reduce(torch.tensor(x))
+    assert ours.dtype == theirs.numpy().dtype
+    np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
+
+
+def torch_or_cr(x):
+    return torch if isinstance(x, torch.Tensor) else cr

@@ -328,6 +328,14 @@ def _whole(x, pos, axis, dim) -> bool:
     return pos is None and axis is None and dim is None and pytorchs(x)
 
 
+def _truth(x, result):
+    """all/any's ``result`` of ``x`` as an eager Tensor; of a uint8 ``x`` as uint8 0 or 1,
+    as PyTorch's (its bool inputs' type of old)."""
+    if x.dtype == np.uint8 and pytorchs(x) and result.dtype == np.bool_:
+        result = cnp.astype(result, np.uint8)
+    return as_eager(x, result)
+
+
 def _maximum(x, other):
     return elementwise_extreme(x, other, True)
 
@@ -397,12 +405,12 @@ class TorchReductionMethods:
                         **numpy_keywords(out, initial, where))
 
     def all(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
-        return as_eager(self, cnp.all(self, axis=axis_or_dim(axis, dim, "all"), keepdims=bool(keepdim or keepdims),
-                                      **numpy_keywords(out, where=where)))
+        return _truth(self, cnp.all(self, axis=axis_or_dim(axis, dim, "all"), keepdims=bool(keepdim or keepdims),
+                                    **numpy_keywords(out, where=where)))
 
     def any(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None, where=_NO):
-        return as_eager(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims),
-                                      **numpy_keywords(out, where=where)))
+        return _truth(self, cnp.any(self, axis=axis_or_dim(axis, dim, "any"), keepdims=bool(keepdim or keepdims),
+                                    **numpy_keywords(out, where=where)))
 
     @scalar_dims()
     def max(self, pos=None, /, out=None, keepdims=False, initial=_NO, where=_NO, *, axis=None, dim=None,
