@@ -347,3 +347,14 @@ def test_all_and_any_of_uint8_are_uint8_as_pytorchs(reduce, dtype):
 
 def torch_or_cr(x):
     return torch if isinstance(x, torch.Tensor) else cr
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+def test_the_extreme_of_an_empty_tensor_raises_pytorchs_error(name):
+    # chainrule raised NumPy's "zero-size array to reduction operation maximum which has no identity"
+    message = "Expected reduction dim to be specified for input.numel"
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError, match=message):
+            getattr(lib.zeros(0, 3), name)()
+        with pytest.raises(RuntimeError, match=message):
+            getattr(lib, name)(lib.zeros(0))

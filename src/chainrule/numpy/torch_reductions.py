@@ -139,7 +139,12 @@ def _without_numpys_warnings(fun, *args, **kwargs):
 
 
 def _nonempty_dims(x, dim, name: str) -> None:
-    """PyTorch's IndexError for a reduction without identity (a maximum) over an empty dim."""
+    """PyTorch's IndexError for a reduction without identity (a maximum) over an empty dim,
+    and its RuntimeError for one over all of an empty eager Tensor (NumPy's words: "zero-size
+    array to reduction operation maximum which has no identity")."""
+    if x.size == 0 and dim is None and pytorchs(x):
+        raise TensorError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                          "reduction dim with the 'dim' argument.")
     if x.size == 0 and dim is not None and dim != ():
         for d in (dim if isinstance(dim, tuple | list) else (dim,)):
             if isinstance(d, int | np.integer) and -x.ndim <= d < x.ndim and x.shape[d] == 0:
@@ -420,6 +425,8 @@ class TorchReductionMethods:
         ``initial=``, ``where=``): NumPy's. Positions are NumPy's (axis, out, keepdims,
         initial, where), a bool second PyTorch's keepdim."""
         out, keepdims = _out_or_keepdims(out, keepdims)
+        if _whole(self, pos, axis, dim):
+            _nonempty_dims(self, None, "max")
         return _extreme(self, pos, keepdims, axis, dim, keepdim, _maximum, cnp.argmax,
                         max_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.max,
                         numpy_keywords(out, initial, where))
@@ -429,6 +436,8 @@ class TorchReductionMethods:
             keepdim=None):
         """As :meth:`max`, for the minimum."""
         out, keepdims = _out_or_keepdims(out, keepdims)
+        if _whole(self, pos, axis, dim):
+            _nonempty_dims(self, None, "min")
         return _extreme(self, pos, keepdims, axis, dim, keepdim, _minimum, cnp.argmin,
                         min_of_all_nan_attained if _whole(self, pos, axis, dim) else cnp.min,
                         numpy_keywords(out, initial, where))
