@@ -384,8 +384,8 @@ class RecordTrace(Trace):
     def process(self, prim, args, kwargs):
         # quiet where the eager layer computes the call quietly (see EagerTrace.unary and
         # binary): the replay then runs it under the same error state
-        quiet = (prim.eager_quiet or len(args) == 1 and not kwargs and self._eager_integers(args[0])) and any(
-            map(self._is_eager, args))
+        quiet = (prim.eager_quiet or prim.fun.__class__ is np.ufunc
+                 or len(args) == 1 and not kwargs and self._eager_integers(args[0])) and any(map(self._is_eager, args))
         if quiet:
             with np.errstate(all="ignore"):
                 return self._process(prim, args, kwargs)
