@@ -558,3 +558,39 @@ def test_swa_utils_average_anneal_and_update_bn_as_torch(strategy):
     assert sorted(ours[2]) == sorted(theirs[2])
     for k in theirs[2]:
         np.testing.assert_allclose(ours[2][k], theirs[2][k], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("Adam", {}), ("AdamW", {}), ("SGD", {"momentum": 0.9}), ("RMSprop", {}), ("RMSprop", {"centered": True}),
+    ("Adamax", {}), ("NAdam", {}), ("RAdam", {}), ("Adagrad", {}),
+])
+def test_a_parameter_turned_double_after_its_state_was_made_as_torch(name, kwargs):
+    # PyTorch's lerp of a float32 state toward a float64 gradient raises (Adam's exp_avg);
+    # updates without one go on with the float32 state (SGD's momentum buffer)
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for lib in (cr, torch):
+        model = lib.nn.Linear(2, 2)
+        with lib.no_grad():
+            model.weight.copy_(lib.tensor([[0.1, -0.2], [0.3, 0.4]]))
+            model.bias.copy_(lib.tensor([0.5, -0.5]))
+        opt = getattr(lib.optim, name)(model.parameters(), lr=0.1, **kwargs)
+        model(lib.ones(1, 2)).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        model.double()
+        model(lib.ones(1, 2, dtype=lib.float64)).sum().backward()
+        try:
+            opt.step()
+        except RuntimeError as e:
+            outcomes.append(str(e))
+            continue
+        outcomes.append((np.array(model.weight.tolist()), sorted(str(v.dtype).removeprefix("torch.")
+                                                                  for v in opt.state[model.weight].values())))
+    ours, theirs = outcomes
+    if isinstance(theirs, str):
+        assert isinstance(ours, str) and "parameter 0 of param_groups[0] is now float64" in ours
+        assert "create the optimizer after .double()" in ours
+    else:
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
+        assert ours[1] == theirs[1]

@@ -103,6 +103,7 @@ class Adam(Optimizer):
 
     torch_flags = ("foreach", "capturable", "differentiable", "fused")
     _torch_state = True
+    _lerped_state = ("exp_avg",)
 
     def __init__(
         self,
@@ -196,6 +197,7 @@ class RMSprop(Optimizer):
 
     torch_flags = ("foreach", "capturable", "differentiable")
     _torch_state = True
+    _lerped_state = ("grad_avg",)
 
     def __init__(
         self,

@@ -145,6 +145,10 @@ class Optimizer:
     _state_read_first = False
     # False where PyTorch's step refuses complex parameters (Adafactor's)
     _takes_complex = True
+    # The state PyTorch's update lerps toward the gradient (Adam's exp_avg): its lerp refuses
+    # a state of another dtype than the parameter's (one turned .double() after the state was
+    # made), where the other updates go on in the state's dtype (SGD's momentum buffer)
+    _lerped_state: tuple[str, ...] = ()
 
     # PyTorch's switches between its kernels (foreach, fused, capturable) and for a
     # differentiable step that a built-in optimizer takes, kept in its groups as PyTorch
@@ -274,9 +278,9 @@ class Optimizer:
                 loss = closure()
         tensors = self._torch_state
         made = set() if self._state_read_first else None  # the parameters whose state this step made
-        for group in self.param_groups:
+        for group_index, group in enumerate(self.param_groups):
             group = _numbers(group)
-            for p in group["params"]:
+            for index, p in enumerate(group["params"]):
                 grad = p.grad
                 if grad is None:
                     continue
@@ -298,6 +302,7 @@ class Optimizer:
                 # the update reads and writes the arrays under the state's Tensors
                 raw = {} if kept is None else _arrays(kept) if tensors else kept
                 state = raw
+                self._check_lerped_state(raw, p, group, group_index, index)
                 views = None
                 if value.dtype.kind == "c" and not self._takes_complex:
                     raise RuntimeError(f"{type(self).__name__} does not support complex parameters (as PyTorch's); "
@@ -326,6 +331,20 @@ class Optimizer:
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError
+
+    def _check_lerped_state(self, state: dict, p: Tensor, group: dict, group_index: int, index: int) -> None:
+        """PyTorch's refusal of a lerped state (:attr:`_lerped_state`) whose dtype is no longer
+        its parameter's, in words that say which parameter and what to do."""
+        for key in self._lerped_state:
+            kept = state.get(key)
+            if isinstance(kept, np.ndarray) and kept.dtype != p._value.dtype:
+                names = group.get("param_names")
+                which = repr(names[index]) if names else f"{index} of param_groups[{group_index}]"
+                raise RuntimeError(
+                    f"{type(self).__name__}: parameter {which} is now {p._value.dtype} but its state {key!r} is "
+                    f"{kept.dtype}: the parameter changed dtype after the optimizer made its state (PyTorch's step "
+                    "refuses it too); create the optimizer after .double()/.to(dtype), or load this one's "
+                    "state_dict() into a new one")
 
     # -- saving and resuming -----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class Adamax(Optimizer):
 
     torch_flags = ("foreach", "capturable", "differentiable")
     _torch_state = True
+    _lerped_state = ("exp_avg",)
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False, **flags):
@@ -97,6 +98,7 @@ class NAdam(Optimizer):
 
     torch_flags = ("foreach", "capturable", "differentiable")
     _torch_state = True
+    _lerped_state = ("exp_avg",)
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
@@ -146,6 +148,7 @@ class RAdam(Optimizer):
 
     torch_flags = ("foreach", "capturable", "differentiable")
     _torch_state = True
+    _lerped_state = ("exp_avg",)
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
@@ -342,6 +345,7 @@ class Adafactor(Optimizer):
 
     torch_flags = ("foreach",)
     _torch_state = True
+    _lerped_state = ("row_var", "col_var", "variance")
     _takes_complex = False
 
     def __init__(self, params: Iterable, lr: float = 1e-2, beta2_decay: float = -0.8,
