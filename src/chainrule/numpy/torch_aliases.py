@@ -26,6 +26,7 @@ from chainrule.core.values import plain
 from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special
 from chainrule.numpy.torch_common import as_eager, same_dtype
+from chainrule.numpy.torch_promotion import result_type
 
 __all__ = ["TorchAliasMethods", "FUNCTION_FORMS"]
 
@@ -171,8 +172,12 @@ class TorchAliasMethods:
         return eager.inplace(self, _xlogy, other, "xlogy_")
 
     def copysign(self, other):
-        """Of integers and bools, in the default floating dtype (NumPy's float16 for bools)."""
-        x = self if self.dtype.kind in "fc" else cnp.astype(self, default_float_dtype())
+        """Of integers and bools, in PyTorch's floating result dtype of the two (a 0-d float32
+        ``other`` decides it), else the default floating dtype (NumPy's is float16 for bools)."""
+        x = self
+        if self.dtype.kind not in "fc":
+            promoted = result_type(self, other)
+            x = cnp.astype(self, promoted if promoted is not None and promoted.kind in "fc" else default_float_dtype())
         return cnp.copysign(x, other)  # derivative 0 in other, on its graph, as PyTorch's
 
     def logaddexp2(self, other):
