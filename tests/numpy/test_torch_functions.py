@@ -170,6 +170,14 @@ def test_predicates_and_counts_as_functions(name):
     assert (ours.tolist() if cr.is_tensor(ours) else ours) == (theirs.tolist() if torch.is_tensor(theirs) else theirs)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64"])
+def test_trace_of_integers_sums_in_torchs_dtype(dtype):
+    x = np.arange(9).reshape(3, 3).astype(dtype)
+    for ours in (cr.trace(cr.tensor(x)), cr.tensor(x).trace()):
+        theirs = torch.trace(torch.tensor(x))
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") and ours.item() == theirs.item()
+
+
 @pytest.mark.parametrize("divisor", [0.7, -0.7, 2.0, np.inf, -np.inf])
 def test_remainder_of_floats_keeps_pytorchs_sign_of_zero(divisor):
     # PyTorch's remainder of a zero result has the dividend's sign (NumPy's: the divisor's)

@@ -389,6 +389,15 @@ class TorchReductionMethods:
         return mean(self, axis=axis, dtype=dtype, keepdims=bool(keepdim or keepdims),
                     **numpy_keywords(out, where=where))
 
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        """The sum of the diagonal, of an unsigned Tensor in int64 as :meth:`sum`'s.
+
+        >>> import numpy as np, chainrule as cr
+        >>> str(cr.tensor(np.eye(2, dtype=np.uint8)).trace().dtype)
+        'int64'
+        """
+        return cnp.trace(self, offset, axis1, axis2, _accumulator(self, dtype), out)
+
     @scalar_dims()
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         return cnp.nansum(self, axis=reduced_axes(self, None, dim, "nansum"), keepdims=keepdim,
