@@ -258,3 +258,14 @@ def test_gelu_keeps_its_input_dtype_as_torch(dtype, approximate):
     tol = 2e-3 if dtype == "float16" else 1e-6
     np.testing.assert_allclose(y, want_y, rtol=tol, atol=tol)
     np.testing.assert_allclose(g, want_g, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_softplus_refuses_integer_tensors_as_torch(dtype):
+    x = np.array([0, 1, 1]).astype(dtype)
+    with pytest.raises(NotImplementedError) as theirs:
+        torch.nn.functional.softplus(torch.tensor(x))
+    for call in (F.softplus, cr.nn.Softplus()):
+        with pytest.raises(NotImplementedError, match=".float()") as ours:
+            call(cr.tensor(x))
+        assert str(ours.value).startswith(str(theirs.value))

@@ -22,7 +22,9 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.dtypes import type_name
+from chainrule.core.eager_trace import is_eager
+from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import (
     _bags,
@@ -189,9 +191,24 @@ def silu(input, inplace: bool = False):
     return in_place(_ops.silu, input, "silu_") if inplace else _ops.silu(input)
 
 
+def _floating_kernel(input, kernel: str) -> None:
+    """PyTorch's NotImplementedError for an eager integer or bool Tensor given to a function
+    whose kernel, ``kernel``, computes floats only (NumPy's would give float64)."""
+    if isinstance(input, Tensor) and is_eager(input) and input.dtype.kind not in "fc":
+        name = type_name(input.dtype).removeprefix("chainrule.").removesuffix("Tensor")
+        raise KernelMissingError(f'"{kernel}" not implemented for \'{name}\'; convert the input with .float() '
+                                 f'or .double() first')
+
+
 @eager_quiet
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
-    """log(1 + exp(β x)) / β, stable for large |x|; x itself where β x > ``threshold``."""
+    """log(1 + exp(β x)) / β, stable for large |x|; x itself where β x > ``threshold``.
+    Of floating point Tensors only, as PyTorch's.
+
+    >>> softplus(np.array([0.0])).tolist() == [math.log(2.0)]
+    True
+    """
+    _floating_kernel(input, "softplus_cpu")
     return _ops.softplus(input, beta=beta, threshold=threshold)
 
 
