@@ -193,6 +193,11 @@ EAGER_METHOD_PROGRAMS = {
     "argmax of all": lambda t: t.argmax(),
     "an element": lambda t: t[1, 2],
     "an element compared": lambda t: t[0, 0] > 0,
+    # PyTorch's meaning of an int beside an advanced index: the select first
+    "an int beside a list": lambda t: t.reshape(3, 2, 2)[0, :, [1, 0]] * cr.tensor([1.0, 2.0]),
+    "an int beside a list, written": lambda t: (
+        (u := t.reshape(3, 2, 2).clone()).__setitem__((0, slice(None), [1, 0]), cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        or u),
 }
 
 

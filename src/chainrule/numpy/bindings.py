@@ -274,11 +274,11 @@ class TensorMethods:
         return cnp.invert(self)
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor) and index.dtype == bool and self._trace is eager.EAGER:
+        if isinstance(index, Tensor) and index.dtype == bool and is_eager(self):
             if index.shape != self.shape[:index.ndim]:  # NumPy lets an empty mask pass
                 raise IndexError(f"The shape of the mask {list(index.shape)} does not match the shape of the "
                                  f"indexed tensor {list(self.shape)}")
-        if type(index) is tuple and self._trace is eager.EAGER:  # PyTorch's meaning of ints beside arrays
+        if type(index) is tuple and is_eager(self):  # PyTorch's meaning of ints beside arrays (jitted too)
             selected = torch_index(self.shape, index)
             if selected is None and (split := torch_split(index)) is not None:  # a traced index
                 return cnp.getitem(cnp.getitem(self, split[0]), split[1])
@@ -488,7 +488,7 @@ class TensorMethods:
         eager.inplace(self, _filled, value, "fill")
 
     def __setitem__(self, index, value):
-        if type(index) is tuple and self._trace is eager.EAGER:
+        if type(index) is tuple and is_eager(self):
             index = torch_index(self.shape, index) or index
         eager.setitem(self, index, value, index_update)
 
