@@ -56,12 +56,14 @@ import numpy as np
 from chainrule.transforms import fused_objects
 from chainrule.transforms.fuse_code import (
     _QUIET,
+    _SILENT,
     LIBM_MAX_SIZE,
     _exact_vars,
     _inputs,
     _loop_types,
     _signature,
     kernel_source,
+    silent,
 )
 from chainrule.transforms.fuse_reduce import plan_reductions, reduction_kernel_source, reduction_of
 from chainrule.transforms.passes import COMPILED_UFUNCS
@@ -163,7 +165,7 @@ def plan_groups(ops: list, values: list, out_templates: list) -> list[list[int]]
         out = op.outs[0]
         reading = {group_of.get(r, -1) for r in readers.get(out, ())}
         if out not in escaped and len(reading) == 1 and (g := reading.pop()) >= 0 and \
-                segment[groups[g][0]] == segment[k]:
+                segment[groups[g][0]] == segment[k] and silent(op.errstate) == silent(ops[groups[g][0]].errstate):
             groups[g].append(k)
             group_of[k] = g
         else:
@@ -384,8 +386,9 @@ def fuse_elementwise(ops: list, values: list, out_templates: list) -> list:
         if i is None:
             out.append(op)
             continue
-        errstate = dict(_QUIET) if quiet[i] else None
         chain, r, keep = units[i]
+        # (a chain is silent or not as a whole: plan_groups and plan_reductions)
+        errstate = dict(_SILENT) if silent(ops[chain[0]].errstate) else dict(_QUIET) if quiet[i] else None
         if r is None:
             out.append(Call(ufuncs[i], list(inputs[i]), {}, op.outs, False, False, None, None,
                             errstate))

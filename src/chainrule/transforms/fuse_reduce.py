@@ -17,6 +17,7 @@ from chainrule.transforms.fuse_code import (
     _exact_vars,
     _inputs,
     _loop_types,
+    silent,
 )
 from chainrule.transforms.ndarray_calls import ndarray_member_call
 from chainrule.transforms.program import Call, Guard, Var
@@ -122,7 +123,8 @@ def plan_reductions(ops: list, values: list, out_templates: list, groups: list) 
         if k is None or k in used or k in inner or v in exact or any(k < w < r for w in writes):
             continue
         chain = chain_at.get(k) or ([k] if _loop_types(ops[k], values) is not None else None)
-        if chain is None or not _contiguous_operands(ops, chain, values):
+        if (chain is None or not _contiguous_operands(ops, chain, values)
+                or silent(op.errstate) != silent(ops[chain[0]].errstate)):
             continue
         used.add(k)
         keep = v in escaped or any(q != r for q in readers[v])
