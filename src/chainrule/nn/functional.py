@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import type_name
-from chainrule.core.eager_trace import is_eager
+from chainrule.core.dtypes import type_name as _type_name
+from chainrule.core.eager_trace import is_eager as _is_eager
 from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import (
@@ -194,8 +194,8 @@ def silu(input, inplace: bool = False):
 def _floating_kernel(input, kernel: str) -> None:
     """PyTorch's NotImplementedError for an eager integer or bool Tensor given to a function
     whose kernel, ``kernel``, computes floats only (NumPy's would give float64)."""
-    if isinstance(input, Tensor) and is_eager(input) and input.dtype.kind not in "fc":
-        name = type_name(input.dtype).removeprefix("chainrule.").removesuffix("Tensor")
+    if isinstance(input, Tensor) and _is_eager(input) and input.dtype.kind not in "fc":
+        name = _type_name(input.dtype).removeprefix("chainrule.").removesuffix("Tensor")
         raise KernelMissingError(f'"{kernel}" not implemented for \'{name}\'; convert the input with .float() '
                                  f'or .double() first')
 

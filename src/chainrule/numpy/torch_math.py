@@ -20,6 +20,7 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.trace import named_as_torch
+from chainrule.numpy.nondiff import anywhere
 from chainrule.numpy.torch_common import (
     as_eager,
     check_ndims,
@@ -85,7 +86,7 @@ def _same_dtype_as(x, other) -> None:
 
 def _at_origin(x, other):
     """Where both ``x`` and ``other`` are 0 (a mask, of their broadcast shape)."""
-    return (undifferentiated(x) == 0) & (np.asarray(undifferentiated(other)) == 0)
+    return (undifferentiated(x) == 0) & (undifferentiated(other) == 0)  # (batched under vmap too)
 
 
 class TorchMathMethods:
@@ -97,7 +98,7 @@ class TorchMathMethods:
         if not pytorchs(self):
             return cnp.arctan2(self, other)
         origin = _at_origin(self, other)
-        if not origin.any():
+        if not anywhere(origin):
             return cnp.arctan2(self, other)
         # the angle at the origin (±0 or ±π, by the zeros' signs) as a constant
         return cnp.where(origin, cnp.arctan2(undifferentiated(self), undifferentiated(other)),
@@ -110,7 +111,7 @@ class TorchMathMethods:
         if not pytorchs(self):
             return cnp.hypot(self, other)
         origin = _at_origin(self, other)
-        if not origin.any():
+        if not anywhere(origin):
             return cnp.hypot(self, other)
         # sqrt(x² + y²) at the origin: its derivative there is 2x / (2 sqrt(0)) = 0 / 0
         squares = cnp.where(origin, self, 0.0) ** 2
