@@ -113,7 +113,7 @@ def _vector_norm(x, p, dim, keepdim, dtype):
         safe = cnp.where(zero, 1, a)
         norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
         return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
-    if _reduced_count(x, dim) == 1:  # one element: its absolute value, as PyTorch's (no power
+    if x.ndim == 0 or _reduced_count(x, dim) == 1:  # one element: its absolute value, as PyTorch's (no power
         return cnp.sum(a, axis=dim, keepdims=keepdim)  # to under- or overflow: |-1e-114| ** 3)
     # the powers summed in x's dtype, as PyTorch's: inf where they overflow (float32's
     # [1e20, 1e20]), 0 where they underflow, with PyTorch's gradients there (0)
