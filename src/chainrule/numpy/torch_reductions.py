@@ -202,26 +202,27 @@ def _nanmedian_index(v, axis: int):
 def _shared_median(x, skip_nan: bool):
     """The median of all of ``x``'s elements, its gradient shared by the elements equal
     to it, as PyTorch's: NaN if there is one (``median``), or of the numbers only
-    (``nanmedian``; NaN if there are none)."""
+    (``nanmedian``; NaN if there are none). Of chainrule.numpy, so that it maps under
+    vmap."""
     flat = cnp.ravel(x)
-    v = plain(flat)
+    v = undifferentiated(flat)
     if v.size == 0 and v.dtype.kind in "fc":
         return cnp.sum(flat) + np.nan  # PyTorch's NaN, on the graph
     if v.size == 0:
         raise TensorError("median() of an empty Tensor: give dim=")
     if v.dtype.kind not in "fc":
-        return flat[int(np.argsort(v, kind="stable")[(v.size - 1) // 2])]
-    nan = np.isnan(v)
-    numbers = v[~nan]
-    if nan.any() and (not skip_nan or numbers.size == 0):
-        value, hit = v[nan][0], nan
+        return cnp.take(flat, _median_index(v, 0))
+    ordered = cnp.sort(v)  # NaN last
+    if skip_nan:
+        value = cnp.take(ordered, cnp.maximum(cnp.sum(~cnp.isnan(v)) - 1, 0) // 2)
     else:
-        value = np.sort(numbers)[(numbers.size - 1) // 2]
-        hit = v == value
-    if value == 0 and np.signbit(v[hit]).all():  # all zeros -0.0: so is the median (a sum gives +0.0)
-        return -(cnp.sum(cnp.where(hit, -flat, 0)) / int(hit.sum()))
-    shift = value if np.isfinite(value) else 0  # inf - inf would be NaN
-    return cnp.sum(cnp.where(hit, flat - shift, 0)) / int(hit.sum()) + shift
+        value = cnp.where(cnp.isnan(cnp.take(ordered, -1)), np.nan, cnp.take(ordered, (v.size - 1) // 2))
+    hit = cnp.where(cnp.isnan(value), cnp.isnan(v), v == value)
+    count = cnp.sum(hit).astype(v.dtype)
+    size = cnp.abs(cnp.where(cnp.isfinite(value), value, 0))  # inf - inf would be NaN
+    # A median of zeros is -0.0 where every zero equal to it is (x - 0 keeps its sign).
+    shift = cnp.where(cnp.all(cnp.signbit(v) | ~hit), -size, size)
+    return shift - cnp.sum(cnp.where(hit, shift - flat, 0)) / count
 
 
 def _mode_index(v, axis: int):
