@@ -20,7 +20,8 @@ What keeps a replay exact:
   depends on values (boolean masks, ``nonzero``, ``unique``) have their shapes checked.
 * A result handed back to the caller is never a buffer that a later call writes into.
 
-The parts, each in its module: the recording trace (:mod:`chainrule.transforms.record`),
+The parts, each in its module: the recording trace (:mod:`chainrule.transforms.record`,
+with :mod:`~chainrule.transforms.record_scalars` and :mod:`~chainrule.transforms.record_writes`),
 the fingerprints of generators and warnings filters it takes
 (:mod:`chainrule.transforms.fingerprints`), what the function reads besides its arguments
 (:mod:`chainrule.transforms.captures`), the keys of arguments

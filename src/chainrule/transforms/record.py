@@ -7,38 +7,33 @@ and :class:`~chainrule.transforms.program.Guard` records, with the value of ever
 variable. In-place writes (``x += y``, ``x[i] = v``, ``out=``) are done on the traced
 arrays and recorded as writes; a value Python reads becomes a guard; random draws keep
 their generator's state; what a replay could not repeat marks the record unreplayable
-(:meth:`RecordTrace.refuse`). Turning the record into code is
+(:meth:`RecordTrace.refuse`). Its NumPy scalars and their operators are
+:mod:`chainrule.transforms.record_scalars`'s, its in-place writes
+:mod:`chainrule.transforms.record_writes`'s. Turning the record into code is
 :mod:`chainrule.transforms.passes`'s job, caching and replaying it
 :mod:`chainrule.transforms.jitted`'s.
 """
 
 from __future__ import annotations
 
-import array
-import collections
 import functools
-import inspect
-import numbers
-import operator
 import sys
 from collections.abc import Callable
 
 import numpy as np
 
-from chainrule.core.dtypes import default_float_dtype, wrapped_int
+from chainrule.core.dtypes import default_float_dtype
 from chainrule.core.global_state import SETTINGS, SETTINGS_READ
 from chainrule.core.primitive import RECORDING
 from chainrule.core.rng import recorder_closed, recorder_opened
 from chainrule.core.tensor import (
     AS_TEXT,
     MEASURED,
-    NO_KWARGS,
     PRINT_OPTIONS,
     TEXTS_MADE,
     Tensor,
     eager_error,
     escaped_tensor_error,
-    undifferentiated,
 )
 from chainrule.core.trace import EAGER, Trace, _levels, same_tuple_type
 from chainrule.core.user_primitive import user_function
@@ -62,6 +57,8 @@ from chainrule.transforms.ndarray_calls import (
     out_by_keyword,
 )
 from chainrule.transforms.program import Call, Guard, Seq, Var, alias, copy_made, hashable, root_array, same_memory
+from chainrule.transforms.record_scalars import SCALAR_MATH, RecordedScalar, ScalarOperators
+from chainrule.transforms.record_writes import InplaceWrites
 
 __all__ = ["RecordTrace", "foreign_tensor_error", "own_names", "own_operators"]
 
@@ -91,7 +88,7 @@ def _checks(fun) -> bool | str:
     function whose result type may depend on values (NumPy's eig, scimath's sqrt of a
     negative number) or that chainrule does not know (a custom primitive), the shape
     for NumPy's value-shaped functions, nothing for the rest."""
-    if isinstance(fun, np.ufunc) or fun in _SCALAR_MATH:  # (a NumPy scalar's type is its operands')
+    if isinstance(fun, np.ufunc) or fun in SCALAR_MATH:  # (a NumPy scalar's type is its operands')
         return False
     if hasattr(fun, "numpy_method"):  # x.nonzero() of the user's code: as np.nonzero(x)
         return getattr(np, fun.numpy_method, None) in _VALUE_SHAPED
@@ -112,65 +109,7 @@ def print_options() -> tuple:
     return np.get_printoptions(), dict(PRINT_OPTIONS)
 
 
-class RecordedScalar(RecordedArray):
-    """A NumPy scalar traced by :func:`jit` (a reduction's result, ``x[0]``, a scalar
-    argument). Its class is the scalar's to the function's code, as in the plain call:
-    ``isinstance(s, float)`` of a ``float64`` is True, ``isinstance(s, numbers.Integral)``
-    of an ``int64`` too (the type of a traced value is fixed by the trace's key, so no
-    guard is needed). To chainrule's and NumPy's own code, and where the plain call has an
-    eager Tensor, it is the Tensor it is."""
-
-    __slots__ = ()
-
-    @property
-    def __class__(self):
-        frame = sys._getframe(1)
-        while (caller := frame.f_globals.get("__name__") or "") in _INSTANCE_CHECKS and frame.f_back:
-            frame = frame.f_back  # isinstance(s, numbers.Real): ABCMeta.__instancecheck__'s caller
-        if caller.partition(".")[0] in _OWN_CODE or self._node in self._trace.eager:
-            return type(self)
-        return type(self._value)
-
-
-    def __contains__(self, value) -> bool:
-        if self._node in self._trace.eager:
-            return Tensor.__contains__(self, value)
-        raise TypeError(f"argument of type 'numpy.{type(self._value).__name__}' is not iterable")
-
-    def __matmul__(self, other):  # a NumPy scalar has no @ of its own
-        return Tensor.__matmul__(self, other) if self._node in self._trace.eager else NotImplemented
-
-    def __rmatmul__(self, other):
-        return Tensor.__rmatmul__(self, other) if self._node in self._trace.eager else NotImplemented
-
-
-class _NotOfScalar:
-    """An ndarray attribute that NumPy's scalars lack (``dot``, ``mT``, ``partition``):
-    reading it of a value that is a NumPy scalar in the plain call (``x[0].dot(y)``)
-    raises NumPy's AttributeError, as the plain call does; an eager Tensor has it."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, obj, objtype=None):
-        member = inspect.getattr_static(Tensor, self.name)
-        if obj is None:
-            return member
-        if obj._node not in obj._trace.eager:
-            raise AttributeError(f"'numpy.{type(obj._value).__name__}' object has no attribute {self.name!r}")
-        return member.__get__(obj, objtype) if hasattr(type(member), "__get__") else member
-
-
-for _name in sorted(n for n in set(dir(np.ndarray)) - set(dir(np.generic)) if not n.startswith("_")):
-    setattr(RecordedScalar, _name, _NotOfScalar(_name))
-
-_OWN_CODE = ("chainrule", "numpy")
-_INSTANCE_CHECKS = ("abc", "typing", "_py_abc")
-
-
-class RecordTrace(Trace):
+class RecordTrace(ScalarOperators, InplaceWrites, Trace):
     """The trace of :func:`jit`: runs each call on plain values and records it.
 
     Its level is below every transform opened inside the jitted function, so a ``grad``
@@ -290,96 +229,6 @@ class RecordTrace(Trace):
         if self.plain_arrays:
             return RecordedArray(value, self, len(self.values) - 1)
         return Tensor(value, self, len(self.values) - 1)
-
-    def binary(self, prim, a, b, kwargs=NO_KWARGS):
-        # x[0] is a NumPy float64 (or complex128) in the plain call, a subclass of Python's
-        # float (complex): a number on its left whose own operator takes it gives Python's
-        # result, 1j + x[0] a complex, not NumPy's complex128. The value is read as Python
-        # reads it (a guard).
-        if (isinstance(b, Tensor) and b._trace is self and type(b._value) in _PYTHON_SCALARS
-                and isinstance(a, numbers.Number) and not kwargs and b._node not in self.eager):
-            method = getattr(type(a), _DUNDERS.get(prim.fun, ""), None)
-            if (method is not None and not isinstance(a, np.generic)
-                    and type(a) not in (int, bool, float, _PYTHON_SCALARS[type(b._value)])):
-                result = method(a, b._value)
-                if result is not NotImplemented:
-                    b.primal()
-                    return result
-        if prim.fun is np.multiply and not kwargs and (repeated := self._repeat(a, b)) is not None:
-            return repeated[0]
-        if prim.fun in _SCALAR_OPERATORS and not kwargs and self._scalar_operands(prim.fun, a, b):
-            # operators of NumPy scalars are NumPy's scalar math, whose power (of floats)
-            # and complex product round differently from the ufuncs' SIMD loops: recorded
-            # as the operator, as the plain call computes them (0.999 ** t, t a float64)
-            return self.record(_SCALAR_OPERATORS[prim.fun], (a, b), {})
-        if (prim.fun is np.power and type(b) is int and b == 2 and isinstance(a, Tensor)
-                and a._trace is self and a._node not in self.eager
-                and isinstance(a._value, np.ndarray) and a._value.dtype == bool):
-            # ndarray's ** 2 is NumPy's square (bools: int8, where power gives int64); an
-            # eager Tensor's is PyTorch's power
-            return self.record(np.square, (a,), {})
-        return self.process(prim, (a, b), kwargs)
-
-    def _repeat(self, a, b) -> tuple | None:
-        """``a * b`` of a sequence (a list, a string) and a NumPy scalar traced here, as
-        the plain call computes it: NumPy's scalars repeat a sequence by their integer value
-        (``[0.0] * np.argmax(x)``) and refuse to as Python refuses a float; the value is read
-        (a guard). None where one is not such a pair."""
-        for seq, t in ((a, b), (b, a)):
-            if (getattr(type(seq), "__mul__", None) in _REPEATS and isinstance(t, Tensor) and t._trace is self
-                    and t._node not in self.eager and isinstance(t._value, np.generic)):
-                value = t.primal()
-                return (seq * value if seq is a else value * seq),
-        return None
-
-    def unary_operator(self, op: Callable, a: Tensor, ufunc: Callable):
-        """``-a`` or ``abs(a)`` (``op``): of a NumPy integer scalar, Python's operator, as
-        in the plain call (NumPy's scalar math reports the overflow of -np.int8(-128),
-        which the ufunc wraps around silently); otherwise the ufunc, as ``np.negative(a)``."""
-        if (a._trace is self and a._node not in self.eager and isinstance(a._value, np.generic)
-                and a._value.dtype.kind in "iu"):
-            return self.record(op, (a,), {})
-        return ufunc(a)
-
-    def scalar_operator(self, fun, a, b):
-        """``a // b``, ``a % b``, ``divmod(a, b)`` (``fun``: the ufunc) of NumPy scalars, one
-        of them traced here: recorded as Python's operator, NumPy's scalar math, as the plain
-        call computes it (its warnings are its own: "... in scalar floor_divide"); None for
-        arrays and the rest, which the ufunc computes."""
-        if self._scalar_operands(fun, a, b):
-            return self.record(_SCALAR_OPERATORS[fun], (a, b), {})
-        return None
-
-    def _scalar_operands(self, fun, a, b) -> bool:
-        """Whether ``a`` and ``b`` (one of them traced here) are NumPy scalars or Python
-        numbers in the plain call, of kinds on which :data:`_SCALAR_OPERATORS` differ."""
-        traced = False
-        kinds = ""
-        for x in (a, b):
-            if isinstance(x, Tensor):
-                if x._trace is not self or x._node in self.eager or not isinstance(x._value, np.generic):
-                    return False
-                traced = True
-                kinds += x._value.dtype.kind
-            elif isinstance(x, np.generic):
-                kinds += x.dtype.kind
-            elif type(x) in _PYTHON_KINDS:
-                kinds += _PYTHON_KINDS[type(x)]
-            else:
-                return False
-        if not traced:
-            return False
-        if fun is np.power:
-            return "f" in kinds or "c" in kinds
-        if fun is np.multiply and "c" in kinds:
-            return True
-        if fun in _FLOAT_SCALAR_MATH and "f" in kinds and "c" not in kinds:
-            # the scalar math's a + b (a * b) of two NaNs gives b's NaN, the ufunc's a's, and
-            # its warnings are its own ("divide by zero encountered in scalar divide")
-            return True
-        # integers: the scalar math reports an overflow (a RuntimeWarning, or an error under
-        # np.errstate(over="raise")) where the ufunc wraps around silently
-        return all(k in "iub" for k in kinds) and ("i" in kinds or "u" in kinds)
 
     def process(self, prim, args, kwargs):
         # quiet where the eager layer computes the call quietly (see EagerTrace.unary and
@@ -647,64 +496,6 @@ class RecordTrace(Trace):
                     f"Python's: a {type(generator).__name__}), which a replay would not draw again"
                 )
 
-    # -- in-place writes: done, and recorded as calls that write -------------------------
-    def inplace(self, t: Tensor, op: Callable, other, name: str) -> Tensor:
-        """``t <op>= other`` on a traced value: NumPy writes an array's memory in place
-        (so every view of it and every alias sees the change), a scalar is rebound."""
-        if self._foreign(other):
-            raise _inplace_foreign_error(name)
-        wrapped = wrapped_int(other, t.dtype) if self._is_eager(t) else None
-        if wrapped is not None:  # an eager Tensor's uint8 -= 300 is -= 44, as PyTorch's; an
-            other = wrapped      # array's raises NumPy's OverflowError, as the plain call
-        if not isinstance(t._value, np.ndarray):  # a NumPy scalar: x += y is x = x + y
-            fun = getattr(op, "fun", None)
-            if fun in _SCALAR_OPERATORS and self._scalar_operands(fun, t, other):
-                return self.record(_SCALAR_OPERATORS[fun], (t, other), {})  # as in binary
-            return self.record(fun or op, (t, other), {})
-        fun = _INPLACE.get(name)
-        try:
-            out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
-                   else self.record(_write_result, (t, op, other), {}, effect="write"))
-        except (ValueError, TypeError) as e:
-            if self._is_eager(t):  # (a module's buffer) as the eager layer raises it, a TensorError
-                raise eager_error(name, e, [getattr(a, "_value", a) for a in (t, other)]) from None
-            raise
-        t._value, t._node = out._value, out._node  # every alias of t sees the new value
-        return t
-
-    def write(self, fun: Callable, args, kwargs) -> None:
-        """A NumPy call that writes into a traced array (``out=``, ``np.copyto``,
-        ``ufunc.at``, ``np.put``): done, and recorded as a write."""
-        for a in (*args, *kwargs.values()):
-            for v in a if isinstance(a, tuple | list) else (a,):
-                if self._foreign(v):
-                    raise _inplace_foreign_error(getattr(fun, "__name__", "a write"))
-        self.record(fun, args, kwargs, effect="write")
-
-    def write_untraced(self, fun: Callable, args, kwargs):
-        """A NumPy call that writes traced values into an array that is not traced
-        (``np.copyto(np.zeros(4), x)``, ``out=`` such an array, ``np.add.at`` into one):
-        done on the values, as the plain call does it; a replay would not write that
-        array, so the call is not replayed."""
-        self.refuse("a traced value was written into an array that is not traced (out=, "
-                    "np.copyto or ufunc.at into an array made from no traced value, or one "
-                    "that is not an argument), which a replay would not write")
-        found: list = []
-        return fun(*(self._encode(a, found)[0] for a in args),
-                   **{k: self._encode(v, found)[0] for k, v in kwargs.items()})
-
-    def setitem(self, t: Tensor, index, value) -> None:
-        """``t[index] = value`` on a traced value: written, and recorded as a write."""
-        if self._foreign(value):
-            raise _inplace_foreign_error("__setitem__")
-        self.record(operator.setitem, (t, undifferentiated(index), value), {}, effect="write")
-
-    def _foreign(self, x) -> bool:
-        """Whether ``x`` is a Tensor that a write into a traced array cannot take: a value
-        of a transform inside the function (being differentiated), not this trace's nor an
-        eager Tensor without grad (``t.copy_(cr.tensor(v))``, read as a constant)."""
-        return isinstance(x, Tensor) and x._trace is not self and not (x._trace.level == 0 and x._node is None)
-
     def _encode(self, x, found: list):
         """(value, template) of an argument: traced Tensors become program variables."""
         if isinstance(x, Tensor):
@@ -822,12 +613,6 @@ class RecordTrace(Trace):
         self.open = False
 
 
-_INPLACE = {"add_": operator.iadd, "sub_": operator.isub, "mul_": operator.imul,
-            "div_": operator.itruediv, "pow_": operator.ipow, "floordiv_": operator.ifloordiv,
-            "remainder_": operator.imod, "matmul_": operator.imatmul, "and_": operator.iand,
-            "or_": operator.ior, "xor_": operator.ixor, "lshift_": operator.ilshift,
-            "rshift_": operator.irshift}
-
 
 # the values a traced Tensor may hold
 _TRACEABLE = (np.ndarray, np.generic, bool, int, float, complex)
@@ -868,23 +653,8 @@ def own_names(value: np.ndarray) -> frozenset:
 
 _IDENTITY_COMPARISONS = {np.equal, np.not_equal}
 _MEMORY_RELATIONS = {np.shares_memory, np.may_share_memory}
-# operators that NumPy's scalar math computes otherwise than the ufunc (powers of floats,
-# products of complex numbers, and + - * of integers, whose overflow it reports), and the
-# kinds of Python's numbers
-_SCALAR_OPERATORS = {np.power: operator.pow, np.multiply: operator.mul, np.add: operator.add,
-                     np.subtract: operator.sub, np.true_divide: operator.truediv,
-                     np.floor_divide: operator.floordiv, np.remainder: operator.mod, np.divmod: divmod}
-_FLOAT_SCALAR_MATH = (np.add, np.subtract, np.multiply, np.true_divide, np.floor_divide, np.remainder, np.divmod)
-_SCALAR_MATH = frozenset(_SCALAR_OPERATORS.values())
-_PYTHON_KINDS = {bool: "b", int: "i", float: "f", complex: "c"}
-# the sequences that NumPy's scalars repeat (or refuse to) rather than multiply elementwise
-_REPEATS = {kind.__mul__ for kind in (list, tuple, str, bytes, bytearray, collections.deque, array.array)}
 # in the inputs found by _encode: an eager Tensor read as a constant (its results are eager)
 _EAGER_CONSTANT = object()
-# the NumPy scalars that subclass Python's numbers, and which
-_PYTHON_SCALARS = {np.float64: float, np.complex128: complex}
-_DUNDERS = {np.add: "__add__", np.subtract: "__sub__", np.multiply: "__mul__",
-            np.true_divide: "__truediv__", np.power: "__pow__"}
 
 
 @functools.cache
@@ -899,20 +669,6 @@ def _view_not_scalar(fun: Callable, view: Callable) -> Callable:
 
     indexed.__name__ = indexed.__qualname__ = getattr(fun, "__name__", "indexed")
     return indexed
-
-
-def _write_result(buffer, op, other):
-    """``buffer`` overwritten with ``op(buffer, other)`` (an eager ``fill_``/``copy_``)."""
-    np.copyto(buffer, op(buffer, other), casting="unsafe")
-    return buffer
-
-
-def _inplace_foreign_error(name: str) -> Exception:
-    return TypeError(
-        f"{name}: a value being differentiated cannot be written into an array in place (the "
-        "gradient would be dropped, as NumPy would refuse it too). Use the out-of-place "
-        "operation (x = x + y) or chainrule.stop_gradient(y)."
-    )
 
 
 def _holds_tensor(x) -> bool:
