@@ -24,7 +24,7 @@ import numpy as np
 from chainrule.core.eager import no_grad, tensor
 from chainrule.nn import Module
 from chainrule.nn.layers import _BatchNorm
-from chainrule.optim.lr_scheduler import LRScheduler
+from chainrule.optim.lr_schedules import LRScheduler
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["AveragedModel", "SWALR", "update_bn", "get_ema_avg_fn", "get_ema_multi_avg_fn", "get_swa_avg_fn",

@@ -1,0 +1,216 @@
+"""The cyclic learning-rate schedules, stepped after every batch: :class:`OneCycleLR`
+and :class:`CyclicLR`, which move the momentum (Adam's β₁) against the rate. The public
+module is :mod:`chainrule.optim.lr_scheduler`.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.optim.lr_schedules import EPOCH_DEPRECATION_WARNING, LRScheduler
+from chainrule.optim.optimizer import Optimizer
+
+__all__ = ["CyclicLR", "OneCycleLR"]
+
+
+def _per_group(value, n: int, name: str) -> list:
+    """A scheduler's option given once or per parameter group, as a list of ``n``."""
+    if isinstance(value, list | tuple):
+        if len(value) != n:
+            raise ValueError(f"expected {n} values of {name} (one per parameter group), got {len(value)}")
+        return list(value)
+    return [value] * n
+
+
+class OneCycleLR(LRScheduler):
+    """The one-cycle policy (Smith & Topin): the rate rises from max_lr/``div_factor`` to
+    ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or ``epochs`` ·
+    ``steps_per_epoch``), then falls to max_lr/(div_factor·final_div_factor), by cosine or
+    linear annealing; ``three_phase`` comes back down before the last fall. With
+    ``cycle_momentum`` the momentum (Adam's β₁) moves the other way between
+    ``max_momentum`` and ``base_momentum``. Call ``step()`` after every batch.
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    >>> sched = optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    >>> round(sched.get_last_lr()[0], 6), opt.param_groups[0]["momentum"]
+    (0.04, 0.95)
+    """
+
+    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
+                 cycle_momentum: bool = True, base_momentum=0.85, max_momentum=0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
+            raise ValueError("OneCycleLR: total_steps must be positive, pct_start in [0, 1] and anneal_strategy "
+                             "'cos' or 'linear'")
+        self.total_steps, self._anneal_func_type = int(total_steps), anneal_strategy
+        up = float(pct_start * total_steps) - 1
+        phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                   (2 * up + 1 - 1, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                   (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")] if three_phase else
+                  [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                   (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")])
+        # named as in PyTorch's state_dict: each phase's last step and the group keys of its ends
+        self._schedule_phases = [dict(zip(("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"),
+                                          phase, strict=True)) for phase in phases]
+        n = len(optimizer.param_groups)
+        per_group = [v if isinstance(v, list | tuple) else [v] * n for v in (max_lr, base_momentum, max_momentum)]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:  # PyTorch's state_dict holds use_beta1 only where momentum cycles
+            self.use_beta1 = "betas" in optimizer.defaults
+            if not self.use_beta1 and "momentum" not in optimizer.defaults:
+                raise ValueError("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum=False")
+        if last_epoch == -1:
+            for group, top, low, high in zip(optimizer.param_groups, *per_group, strict=True):
+                group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)
+                if cycle_momentum:
+                    group.update(base_momentum=low, max_momentum=high)
+                    self._set_momentum(group, high)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, m) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _anneal(self, start, end, pct):
+        if self._anneal_func_type == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _at(self, group, t):
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR stepped {t} times, more than total_steps={self.total_steps}")
+        start = 0.0
+        for i, phase in enumerate(self._schedule_phases):
+            end = phase["end_step"]
+            if t <= end or i == len(self._schedule_phases) - 1:
+                pct = (t - start) / (end - start)
+                m = (self._anneal(group[phase["start_momentum"]], group[phase["end_momentum"]], pct)
+                     if self.cycle_momentum else None)
+                return self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct), m
+            start = end
+        raise AssertionError("unreachable")
+
+    def step(self, epoch: int | None = None) -> None:
+        self._count_step()
+        if epoch is not None:  # PyTorch's deprecated form: to step ``epoch``
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            self.last_epoch = epoch - 1
+        self.last_epoch += 1
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lr, m = self._at(group, self.last_epoch)
+            group["lr"] = lr
+            lrs.append(lr)
+            if m is not None:
+                self._set_momentum(group, m)
+        self._last_lr = lrs
+
+
+class CyclicLR(LRScheduler):
+    """The cyclical learning rate (Smith, 2017): the rate goes from ``base_lr`` up to
+    ``max_lr`` in ``step_size_up`` steps and back down in ``step_size_down`` (the same by
+    default), the height scaled per cycle (``triangular``: 1, ``triangular2``: halved each
+    cycle) or per step (``exp_range``: γᵗ), or by ``scale_fn`` of the cycle or step count
+    (``scale_mode``). With ``cycle_momentum`` the momentum (Adam's β₁) goes the other way
+    between ``max_momentum`` and ``base_momentum``. Call ``step()`` after every batch.
+
+    >>> from chainrule import nn, optim
+    >>> opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+    >>> sched = optim.lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     opt.step(); sched.step(); lrs.append(round(sched.get_last_lr()[0], 6))
+    >>> lrs
+    [0.3, 0.5, 0.3, 0.1]
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
+                 scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9, last_epoch: int = -1):
+        n = len(optimizer.param_groups)
+        base_lrs = _per_group(base_lr, n, "base_lr")
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
+                group["lr"] = lr
+        self.max_lrs = _per_group(max_lr, n, "max_lr")
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
+                             f"scale_fn), not {mode!r}")
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("CyclicLR: the optimizer has no momentum or beta1 to cycle; pass cycle_momentum=False")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group(base_momentum, n, "base_momentum")
+            self.max_momentums = _per_group(max_momentum, n, "max_momentum")
+            if last_epoch == -1:
+                for top, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups,
+                                           strict=True):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, low
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _set_momentum(self, group, m) -> None:
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def scale_fn(self, x: float) -> float:
+        """The height of cycle ``x`` (or at iteration ``x``): ``scale_fn`` given, or the mode's."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma**x
+        return 1.0
+
+    def get_lr(self) -> list[float]:
+        """The groups' rates at the current step (and, with ``cycle_momentum``, their
+        momentum is set, as PyTorch's ``get_lr`` does)."""
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * height * scale for base, top in zip(self.base_lrs, self.max_lrs, strict=True)]
+        if self.cycle_momentum:
+            for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
+                                       strict=True):
+                self._set_momentum(group, top - (top - low) * height * scale)
+        return lrs
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's: the schedule's attributes, and under ``_scale_fn_custom`` None, or the
+        attributes (``__dict__``) of a callable object given as ``scale_fn``."""
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        state["_scale_fn_custom"] = None if isinstance(fn, types.FunctionType | None) else dict(vars(fn))
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        attributes = state.pop("_scale_fn_custom", None)
+        super().load_state_dict(state)
+        if attributes is not None:
+            vars(self._scale_fn_custom).update(attributes)
