@@ -1,6 +1,9 @@
 """A printed model reads as PyTorch's: the repr of each layer (its extra_repr: the
 arguments shown, their order, spelling and defaults left out) against torch.nn's."""
 
+import inspect
+
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -73,3 +76,37 @@ def test_a_printed_model_is_torch_s():
             ours = repr(model)
         else:
             assert ours == repr(model)
+
+
+@pytest.mark.parametrize("spec", [
+    "ELU(alpha=np.float64(0.5))", "Softplus(beta=np.float32(2.0))", "LeakyReLU(np.float64(0.2), True)",
+    "Hardtanh(np.float64(-2.0), np.float64(2.0))", "ReLU(inplace=1)", "ELU(inplace=1)", "SiLU(np.True_)",
+])
+def test_options_given_as_numpy_scalars_or_integers_print_as_torch_s(spec):
+    """The layers that call one function with their options show them as PyTorch's (its
+    str of a number, not NumPy's repr), and take 1 and 0 for inplace, as PyTorch's."""
+    ours = eval(f"cr.nn.{spec}", {**vars(cr.nn), "cr": cr, "np": np})
+    theirs = eval(f"torch.nn.{spec}", {**vars(torch.nn), "torch": torch, "np": np})
+    assert repr(ours) == repr(theirs)
+
+
+def test_activation_constructors_take_torch_s_arguments():
+    """Each activation layer's constructor has PyTorch's parameters (names, order, defaults),
+    and one without inplace refuses it when made, as PyTorch's."""
+    differ = []
+    for name in cr.nn.activation.__all__:
+        theirs = inspect.signature(getattr(torch.nn, name)).parameters
+        if any(p.kind is p.VAR_POSITIONAL for p in theirs.values()):  # PyTorch's takes no options
+            theirs = {}
+        ours = inspect.signature(getattr(cr.nn, name)).parameters
+        ours = {k: p for k, p in ours.items() if k not in ("rng", "device", "dtype")}  # chainrule's extras
+        theirs = {k: p for k, p in theirs.items()
+                  if k not in ("device", "dtype", "min_value", "max_value")}  # (Hardtanh's deprecated names)
+        if [(k, p.default) for k, p in ours.items()] != [(k, p.default) for k, p in theirs.items()]:
+            differ.append((name, list(ours), list(theirs)))
+    assert not differ
+    for lib in (cr, torch):
+        with pytest.raises(TypeError):
+            lib.nn.LogSigmoid(inplace=True)
+        with pytest.raises(TypeError):
+            lib.nn.Tanh(inplace=True)

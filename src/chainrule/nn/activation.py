@@ -1,17 +1,17 @@
-"""The activation layers: ``ReLU``, ``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``GELU``, ``SiLU``,
-``Softplus``, ``Softmax``, ``LogSoftmax``, ``Softmax2d``, and, each calling its ``nn.functional``
-function with PyTorch's constructor arguments and defaults, ``ELU``, ``CELU``, ``SELU``, ``ReLU6``,
-``Hardtanh``, ``Hardswish``, ``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``,
-``Tanhshrink``, ``Softmin``, ``GLU``, ``Softshrink``, ``Hardshrink``, ``Threshold``,
-``PReLU`` (a learnt slope), ``RReLU`` (a random slope in training), ``CosineSimilarity``,
-``PairwiseDistance`` (the losses: :mod:`chainrule.nn.loss`).
+"""The activation layers. Most call their ``nn.functional`` function with PyTorch's
+constructor arguments and defaults (made by :func:`_layer` on :class:`_Options`): ``ReLU``,
+``LeakyReLU``, ``Tanh``, ``Sigmoid``, ``GELU``, ``SiLU``, ``Softplus``, ``Softmax``,
+``LogSoftmax``, ``ELU``, ``CELU``, ``SELU``, ``ReLU6``, ``Hardtanh``, ``Hardswish``,
+``Hardsigmoid``, ``Mish``, ``LogSigmoid``, ``Softsign``, ``Tanhshrink``, ``Softmin``, ``GLU``,
+``Softshrink``, ``Hardshrink``, ``Threshold``, ``CosineSimilarity``, ``PairwiseDistance``; the
+rest have code of their own: ``Softmax2d``, ``PReLU`` (a learnt slope), ``RReLU`` (a random
+slope in training). The losses: :mod:`chainrule.nn.loss`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
 from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
@@ -31,6 +31,7 @@ __all__ = [
 
 def _layer(name: str, fn, names: tuple = (), defaults: dict | None = None, doc: str = "", inplace: bool = False,
            shown: tuple | None = None, extra_repr=None, check=None):
+    """The layer class ``name`` that calls ``fn`` with its options ``names`` (see :class:`_Options`)."""
     body = {"_fn": staticmethod(fn), "_names": names, "_defaults": defaults or {}, "_inplace": inplace,
             "_shown": shown, "_check": check,
             "__doc__": doc or f"``{fn.__name__}`` as a layer.", "__module__": __name__}
@@ -122,99 +123,27 @@ class RReLU(Module):
 
 
 # -- the common activations -------------------------------------------------------------------------------
-class ReLU(Module):
-    """max(x, 0); ``inplace=True`` writes it into an eager input, as PyTorch's."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.relu(x, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.__dict__.get("inplace") else ""
+ReLU = _layer("ReLU", F.relu, inplace=True,
+              doc="max(x, 0); ``inplace=True`` writes it into an eager input, as PyTorch's.")
+LeakyReLU = _layer("LeakyReLU", F.leaky_relu, ("negative_slope",), {"negative_slope": 0.01}, inplace=True,
+                   doc="x for x > 0, ``negative_slope``·x otherwise.")
+Tanh = _layer("Tanh", F.tanh)
+Sigmoid = _layer("Sigmoid", F.sigmoid)
 
 
-class LeakyReLU(Module):
-    """x for x > 0, ``negative_slope``·x otherwise."""
-
-    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.__dict__.get("inplace") else "")
+def _check_approximate(self) -> None:
+    if self.approximate not in ("none", "tanh"):
+        raise TensorError(f"GELU: approximate must be 'none' or 'tanh', not {self.approximate!r}")
 
 
-class Tanh(Module):
-    def forward(self, x):
-        return cnp.tanh(x)
-
-
-class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
-
-
-class GELU(Module):
-    """x·Φ(x); ``approximate='tanh'`` for the tanh formula."""
-
-    def __init__(self, approximate: str = "none"):
-        super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise TensorError(f"GELU: approximate must be 'none' or 'tanh', not {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
-
-class SiLU(Module):
-    """x·sigmoid(x)."""
-
-    def __init__(self, inplace: bool = False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.silu(x, getattr(self, "inplace", False))
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.__dict__.get("inplace") else ""
-
-
-class Softplus(Module):
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class Softmax(Module):
-    """``F.softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
-
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+GELU = _layer("GELU", F.gelu, ("approximate",), {"approximate": "none"}, check=_check_approximate,
+              doc="x·Φ(x); ``approximate='tanh'`` for the tanh formula.")
+SiLU = _layer("SiLU", F.silu, inplace=True, doc="x·sigmoid(x).")
+Softplus = _layer("Softplus", F.softplus, ("beta", "threshold"), {"beta": 1.0, "threshold": 20.0})
+Softmax = _layer("Softmax", F.softmax, ("dim",), {"dim": None},
+                 doc="``F.softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``).")
+LogSoftmax = _layer("LogSoftmax", F.log_softmax, ("dim",), {"dim": None},
+                    doc="``F.log_softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``).")
 
 
 class Softmax2d(Module):
@@ -224,17 +153,3 @@ class Softmax2d(Module):
         if x.ndim not in (3, 4):
             raise ValueError(f"Softmax2d expects a 3-d or 4-d input, got shape {tuple(x.shape)}")
         return F.softmax(x, -3)
-
-
-class LogSoftmax(Module):
-    """``F.log_softmax`` along ``dim``; without it, PyTorch's implicit choice (see ``F.softmax``)."""
-
-    def __init__(self, dim: int | None = None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
