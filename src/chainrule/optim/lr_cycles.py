@@ -26,6 +26,14 @@ def _per_group(value, n: int, name: str) -> list:
     return [value] * n
 
 
+def _set_momentum(group: dict, use_beta1: bool, momentum: float) -> None:
+    """Set the momentum of a parameter group: Adam's β₁ where the optimizer has ``betas``."""
+    if use_beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
 class OneCycleLR(LRScheduler):
     """The one-cycle policy (Smith & Topin): the rate rises from max_lr/``div_factor`` to
     ``max_lr`` over the first ``pct_start`` of ``total_steps`` (or ``epochs`` ·
@@ -74,14 +82,8 @@ class OneCycleLR(LRScheduler):
                 group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)
                 if cycle_momentum:
                     group.update(base_momentum=low, max_momentum=high)
-                    self._set_momentum(group, high)
+                    _set_momentum(group, self.use_beta1, high)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, m) -> None:
-        if self.use_beta1:
-            group["betas"] = (m, *group["betas"][1:])
-        else:
-            group["momentum"] = m
 
     def _anneal(self, start, end, pct):
         if self._anneal_func_type == "cos":
@@ -114,7 +116,7 @@ class OneCycleLR(LRScheduler):
             group["lr"] = lr
             lrs.append(lr)
             if m is not None:
-                self._set_momentum(group, m)
+                _set_momentum(group, self.use_beta1, m)
         self._last_lr = lrs
 
 
@@ -165,16 +167,10 @@ class CyclicLR(LRScheduler):
             if last_epoch == -1:
                 for top, low, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups,
                                            strict=True):
-                    self._set_momentum(group, top)
+                    _set_momentum(group, self.use_beta1, top)
                     group["max_momentum"], group["base_momentum"] = top, low
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
-
-    def _set_momentum(self, group, m) -> None:
-        if self.use_beta1:
-            group["betas"] = (m, *group["betas"][1:])
-        else:
-            group["momentum"] = m
 
     def scale_fn(self, x: float) -> float:
         """The height of cycle ``x`` (or at iteration ``x``): ``scale_fn`` given, or the mode's."""
@@ -197,7 +193,7 @@ class CyclicLR(LRScheduler):
         if self.cycle_momentum:
             for group, low, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums,
                                        strict=True):
-                self._set_momentum(group, top - (top - low) * height * scale)
+                _set_momentum(group, self.use_beta1, top - (top - low) * height * scale)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
