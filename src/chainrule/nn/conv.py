@@ -8,17 +8,14 @@ says otherwise; initialisation follows PyTorch's and draws from ``rng=`` (a NumP
 
 from __future__ import annotations
 
-import numpy as np
-
 from chainrule.core.dtypes import check_cpu
 from chainrule.core.tensor import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input
 from chainrule.nn._volumetric import _triple
-from chainrule.nn.layers import _ConvNd, _empty, _ones_zeros, check_kernel, conv_repr, param_dtype
+from chainrule.nn.layers import _affine_parameters, _ConvNd, _empty, _ones_zeros, check_kernel, conv_repr, param_dtype
 from chainrule.nn.module import Module
-from chainrule.nn.parameter import Parameter
 
 __all__ = ["Conv1d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "AdaptiveAvgPool2d",
            "GroupNorm", "_ConvTransposeNd"]
@@ -265,15 +262,7 @@ class GroupNorm(Module):
                              f"({num_groups})")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=param_dtype(dtype)))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=param_dtype(dtype)))
-            else:  # PyTorch's bias=False: the weight alone
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, param_dtype(dtype), affine, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

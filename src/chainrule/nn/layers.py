@@ -59,6 +59,21 @@ def _reset_kaiming(module: Module, fan_in: int) -> None:
         init.uniform_(module.bias, -bound, bound, rng=rng)
 
 
+def _affine_parameters(module: Module, shape, dtype, affine: bool, bias: bool) -> None:
+    """A normalisation layer's affine ``weight`` and ``bias`` of ``shape`` (set by
+    ``reset_parameters``), where it has them; None where it has not (PyTorch's
+    ``bias=False``: the weight alone)."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+        if bias:
+            module.bias = Parameter(np.zeros(shape, dtype=dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 def _ones_zeros(module: Module) -> None:
     """A normalisation layer's affine weight 1 and bias 0, those it has (PyTorch's init)."""
     with no_grad():
@@ -402,15 +417,7 @@ class _NormBase(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dtype = param_dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-            else:  # PyTorch's bias=False: the weight alone
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features, dtype, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
@@ -533,15 +540,7 @@ class LayerNorm(Module):
         dtype = param_dtype(dtype)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, dtype, elementwise_affine, bias)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
