@@ -48,6 +48,17 @@ def lower_cholesky_factor(given, scale_tril, covariance_matrix):
     return cnp.linalg.cholesky(cnp.linalg.inv(given))
 
 
+def keep_given_matrix(dist, matrix, scale_tril, covariance_matrix) -> None:
+    """Keep ``matrix`` on ``dist`` under the name of the one it was given (``scale_tril``,
+    ``covariance_matrix`` or ``precision_matrix``); the other two are computed when read."""
+    if scale_tril is not None:
+        dist.scale_tril = matrix
+    elif covariance_matrix is not None:
+        dist.covariance_matrix = matrix
+    else:
+        dist.precision_matrix = matrix
+
+
 class MultivariateNormal(Distribution):
     """A Gaussian of mean ``loc`` and covariance given by exactly one of
     ``covariance_matrix``, ``precision_matrix`` or ``scale_tril`` (its lower Cholesky factor)."""
@@ -71,12 +82,7 @@ class MultivariateNormal(Distribution):
                              "with optional leading batch dimensions")
         batch_shape = np.broadcast_shapes(given.shape[:-2], loc.shape[:-1])
         matrix = cnp.broadcast_to(given, batch_shape + given.shape[-2:])
-        if scale_tril is not None:
-            self.scale_tril = matrix
-        elif covariance_matrix is not None:
-            self.covariance_matrix = matrix
-        else:
-            self.precision_matrix = matrix
+        keep_given_matrix(self, matrix, scale_tril, covariance_matrix)
         self.loc = cnp.broadcast_to(loc, batch_shape + loc.shape[-1:])
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
         self._unbroadcasted_scale_tril = lower_cholesky_factor(given, scale_tril, covariance_matrix)

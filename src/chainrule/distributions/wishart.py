@@ -23,7 +23,7 @@ from chainrule.distributions import constraints
 from chainrule.distributions.distribution import as_tensor, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
 from chainrule.distributions.families import Chi2
-from chainrule.distributions.multivariate import lower_cholesky_factor
+from chainrule.distributions.multivariate import keep_given_matrix, lower_cholesky_factor
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
 from chainrule.numpy.torch_special_functions import multigammaln
 
@@ -78,12 +78,7 @@ class Wishart(ExponentialFamily):
         if anywhere(self.df <= p - 1):
             raise ValueError(f"Value of df={whole_batch(df)} expected to be greater than ndim - 1 = {p - 1}.")
         matrix = cnp.broadcast_to(given, batch_shape + given.shape[-2:])
-        if scale_tril is not None:
-            self.scale_tril = matrix
-        elif covariance_matrix is not None:
-            self.covariance_matrix = matrix
-        else:
-            self.precision_matrix = matrix
+        keep_given_matrix(self, matrix, scale_tril, covariance_matrix)
         if anywhere(self.df < p):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < "
                           "ndim.", stacklevel=2)
