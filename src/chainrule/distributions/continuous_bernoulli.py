@@ -16,9 +16,10 @@ import numpy as np
 import chainrule.nn.functional as F
 import chainrule.numpy as cnp
 from chainrule.distributions import constraints
-from chainrule.distributions.discrete import _clamp_probs, _one_of
+from chainrule.distributions.discrete import _one_of
 from chainrule.distributions.distribution import broadcast_all, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
+from chainrule.distributions.utils import clamp_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli"]
 
@@ -37,7 +38,7 @@ class ContinuousBernoulli(ExponentialFamily):
             # checked before clamping: the clamped probs would always pass
             if validate_args is not None and not bool(np.all(np.asarray(constraints.unit_interval.check(probs)))):
                 raise ValueError("The parameter probs has invalid values")
-            self.probs = _clamp_probs(probs)
+            self.probs = clamp_probs(probs)
         else:
             (self.logits,) = broadcast_all(logits)
         self._param = self.probs if probs is not None else self.logits
@@ -46,12 +47,11 @@ class ContinuousBernoulli(ExponentialFamily):
 
     @lazy_property
     def logits(self):
-        p = _clamp_probs(self.probs)
-        return cnp.log(p) - cnp.log1p(-p)
+        return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self):
-        return _clamp_probs(F.sigmoid(self.logits))
+        return clamp_probs(F.sigmoid(self.logits))
 
     @property
     def param_shape(self):

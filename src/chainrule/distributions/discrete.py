@@ -22,13 +22,9 @@ from chainrule.core.values import plain
 from chainrule.distributions import constraints
 from chainrule.distributions.distribution import SAMPLERS, Distribution, as_tensor, broadcast_all, lazy_property, noise
 from chainrule.distributions.exp_family import ExponentialFamily
+from chainrule.distributions.utils import probs_to_logits
 
 __all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Bernoulli", "Binomial", "Poisson"]
-
-
-def _clamp_probs(p):
-    eps = float(np.finfo(p.dtype).eps)
-    return cnp.clip(p, eps, 1 - eps)
 
 
 def _one_of(name, probs, logits):
@@ -65,7 +61,7 @@ class Categorical(Distribution):
 
     @lazy_property
     def logits(self):
-        return cnp.log(_clamp_probs(self.probs))
+        return probs_to_logits(self.probs)
 
     @lazy_property
     def probs(self):
@@ -212,8 +208,7 @@ class Bernoulli(ExponentialFamily):
 
     @lazy_property
     def logits(self):
-        p = _clamp_probs(self.probs)
-        return cnp.log(p) - cnp.log1p(-p)
+        return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self):
