@@ -333,12 +333,15 @@ class Captures:
         if isinstance(value, Tensor):
             if self._searching:
                 self.tensors[id(value)] = value
-            if value._trace.level == 0 and value._node is None and depth <= _DEPTH:
-                # an eager Tensor without grad, a constant of the program: its array, and
-                # whether it requires grad (t.requires_grad_() between calls: the plain
-                # call records a graph, which a closed-over Tensor refuses)
+            if value._trace.level == 0 and depth <= _DEPTH:
+                # an eager Tensor: its array, and whether it requires grad (t.requires_grad_()
+                # between calls: the plain call records a graph, which a closed-over Tensor
+                # refuses). One that requires grad too: a module's parameter, which a traced
+                # value refuses to meet, is still read by what the trace computes eagerly or
+                # as a constant (m(cr.tensor(x)) on a guarded value, m.weight.detach().numpy()),
+                # and an optimizer's step or a write under no_grad changes it between calls
                 self._location(2, value, "_value", value._value, depth)
-                self.checks.append((2, value, "_node", None))
+                self.checks.append((2, value, "_node", value._node))
             return
         if isinstance(value, _IMMUTABLE) and not (getattr(value, "__dict__", None) and not _library(type(value))):
             return  # (but a subclass of the user's with attributes: a float with a unit)

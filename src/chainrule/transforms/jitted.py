@@ -530,6 +530,13 @@ class Jitted:
                 with entropy_drawn() as drawn, warnings_issued(hear):
                     out = self.fun(*in_args, **in_kwargs)
             except BaseException as error:
+                # traced values stored before it raised (a closed-over BatchNorm's running
+                # statistics, self.last = y): their values, as the plain call leaves them;
+                # a value of a trace that is over fails wherever it is read next
+                captures.leaked(trace)
+                for leaf in given:
+                    if not isinstance(leaf, _DATA):
+                        replace_traced(leaf, trace)
                 untrace_exception(error, trace)
                 note_compiled_type_checks(error)
                 note_memory_reads(error, trace)
