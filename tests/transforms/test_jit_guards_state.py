@@ -76,3 +76,34 @@ def test_traced_values_stored_before_an_exception_are_their_values():
     with pytest.raises(ValueError, match="diverged"):
         cr.jit(f)(holder, np.ones(2))
     assert same(holder.last, np.full(2, 2.0))
+
+
+def _outcome_of_backward_after(step, jitted):
+    """Whether a backward pass through a graph that saved ``t`` before ``step(t)`` ran
+    under no_grad raises (PyTorch's version counter), and the gradient if not."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    t = cr.tensor([3.0, 4.0])
+    y = (w * t).sum()
+    with cr.no_grad():
+        jitted(t)
+    try:
+        y.backward()
+    except RuntimeError as e:
+        assert "modified by an inplace operation" in str(e)
+        return "raised"
+    return w.grad.numpy()
+
+
+@pytest.mark.parametrize("step", [
+    lambda t: t.mul_(2.0),
+    lambda t: t.__setitem__(0, 5.0),
+    lambda t: t[1:].mul_(2.0),           # through a view
+    lambda t: t.copy_(t * 2.0),
+    lambda t: t.detach().add_(1.0),     # detach shares the version counter
+    lambda t: t.data.add_(1.0),         # .data does not
+])
+def test_a_write_into_an_eager_tensor_argument_counts_as_the_plain_calls(step):
+    jitted = cr.jit(step)
+    want = _outcome_of_backward_after(step, step)
+    for _ in range(3):  # the trace, then replays
+        assert same(_outcome_of_backward_after(step, jitted), want)

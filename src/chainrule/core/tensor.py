@@ -450,6 +450,8 @@ class Tensor:
         if self._trace.records and self._node in self._trace.eager:
             # jit's value of an eager Tensor: itself, so that a write through .data is
             # recorded as a write into that memory (t.data.add_(1)), replayed as it is done
+            # (and not counted as a write into the caller's Tensor, as the plain call's)
+            self._trace.data_taken.add(self._node)
             return self
         try:
             return Tensor(self.primal(), eager.EAGER)

@@ -28,6 +28,7 @@ import numpy as np
 
 from chainrule.core.anomaly import ATTRIBUTION_BOUNDARIES
 from chainrule.core.dtypes import _DEFAULT_DTYPE
+from chainrule.core.eager import count_write
 from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
@@ -73,7 +74,7 @@ from chainrule.transforms.fingerprints import (
     release_warnings,
     warnings_issued,
 )
-from chainrule.transforms.passes import build_program, writable_like_output
+from chainrule.transforms.passes import build_program, writable_like_output, written_inputs
 from chainrule.transforms.program import (
     Fresh,
     GuardFailure,
@@ -206,6 +207,7 @@ class Jitted:
             return program
         if fused is not None:
             fused.writebacks, fused.result_state = program.writebacks, program.result_state
+            fused.counted = program.counted
             if fused.quiet:
                 fused.unfused = program
             programs[i] = program = fused
@@ -306,6 +308,8 @@ class Jitted:
             check_donations(dynamic, donated_positions)
         # (a program that hands back eager Tensor arguments takes them after the arrays)
         result = program.run([*dynamic, eager_args] if program.gives_back else dynamic)
+        if eager_args and program.counted:
+            _count_writes(eager_args, program.counted)
         if program.result_state:  # the state of modules in the result
             result, state_values = result
         if program.writebacks:  # attributes of argument objects the call rebinds
@@ -545,6 +549,10 @@ class Jitted:
                 release_warnings(heard, True)
         finally:
             trace.close()
+            # (those written through t.data are not counted, as in the plain call)
+            counted = [i for i in written_inputs(trace.ops, trace.values, n_inputs)
+                       if i in (eager_args or ()) and i not in trace.data_taken]
+            _count_writes(eager_args, counted)
         if drawn:
             trace.refuse("random numbers were drawn from the operating system's entropy (a "
                          "generator made without a seed: np.random.default_rng(), or "
@@ -748,6 +756,7 @@ class Jitted:
         for p in (program, program.unfused) if program.unfused else (program,):
             p.writebacks = [(k, name) for k, name, _ in writebacks]
             p.result_state = [(k, name) for k, name, _ in result_state]
+            p.counted = tuple(counted)
         return result, program
 
 
@@ -780,6 +789,15 @@ def _outside_arrays(captures: Captures, leaves: list) -> list:
         if not isinstance(leaf, Tensor | np.ndarray | np.generic):
             found_arrays(leaf, outside)
     return outside
+
+
+def _count_writes(eager_args: dict, written) -> None:
+    """The caller's eager Tensors (arguments, a module's buffers) among the inputs
+    ``written`` count the write, as the eager layer's in-place operations do: a backward
+    pass through a graph that saved one before the call raises, as after the plain call,
+    instead of giving the gradient of the values written."""
+    for i in written:
+        count_write(eager_args[i])
 
 
 def _set_state(objects: list, slots, values) -> None:

@@ -68,24 +68,32 @@ def build_program(
     program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
                         entry_errstate, entry_checks, keep, eager or {}, eager_given or {})
     # what a replay that stops early must put back
-    input_of_root: dict[int, list] = {}
-    for v in range(n_inputs):
-        input_of_root.setdefault(id(root_array(values[v])), []).append(v)
-    written: set = set()
+    written = written_inputs(ops, values, n_inputs)
     generators: list = []
     for op in ops:
-        if isinstance(op, Call) and op.effect == "write":
-            for target in _written(op):
-                written.update(input_of_root.get(id(root_array(values[target])), ()))
-        elif isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
+        if isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
             generators.append(op.rng)
-    program.written = tuple(sorted(written))
+    program.written = written
     program.generators = tuple(generators)
     program.donates = any(b[0] == "d" for b in buffer_of.values())
     program.undoable = bool(written or generators)
     program.quiet = any(isinstance(op, Call) and op.fun in COMPILED_UFUNCS and op.errstate is not None
                         for op in ops)
     return program
+
+
+def written_inputs(ops, values, n_inputs: int) -> tuple:
+    """The inputs (variables ``0 .. n_inputs - 1``) whose memory the calls ``ops`` write:
+    in place, through a view, or as ``out=``."""
+    input_of_root: dict[int, list] = {}
+    for v in range(n_inputs):
+        input_of_root.setdefault(id(root_array(values[v])), []).append(v)
+    written: set = set()
+    for op in ops:
+        if isinstance(op, Call) and op.effect == "write":
+            for target in _written(op):
+                written.update(input_of_root.get(id(root_array(values[target])), ()))
+    return tuple(sorted(written))
 
 
 def _written(op: Call) -> list:

@@ -194,6 +194,9 @@ class Program:
         self.gives_back = False
         self.writebacks: list = []  # (object number, attribute): set from the last results
         self.result_state: list = []  # (module of the result, buffer): set from the results
+        # the inputs that stand for the caller's eager Tensors whose writes count as the
+        # eager layer's in-place operations do (not those written through t.data)
+        self.counted: tuple = ()
         self.undoable = bool(self.written or self.generators)
         self.donated_flag = [False]
         # the future of the same program with fused loops, built in the background

@@ -116,7 +116,7 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
     there records its forward and backward computations here too.
     """
 
-    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
+    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate", "data_taken",
                  "entry_filters", "generators", "plain_arrays", "eager", "unboxed_values", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
                  "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
@@ -146,6 +146,9 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         # the variables computed from eager Tensors among the arguments (eager Tensors in
         # the plain call): their arithmetic has PyTorch's result dtypes
         self.eager: set = set()
+        # the eager values whose .data the function took: writes through it are not
+        # counted (PyTorch's .data), so writes into them are not counted at all
+        self.data_taken: set = set()
         # those of them that a NumPy function without a derivative computed, from the eager
         # Tensors' arrays in the plain call: NumPy's values there (see unboxed)
         self.unboxed_values: set = set()
