@@ -107,3 +107,41 @@ def test_a_write_into_an_eager_tensor_argument_counts_as_the_plain_calls(step):
     want = _outcome_of_backward_after(step, step)
     for _ in range(3):  # the trace, then replays
         assert same(_outcome_of_backward_after(step, jitted), want)
+
+
+def _manual_sgd(params, lr):
+    for p in params[:2]:
+        p -= lr * p.grad  # PyTorch's step by hand, under no_grad
+
+
+def _grads(params, lr):
+    return [None if p.grad is None else p.grad * lr for p in params]
+
+
+def _set_to_none(params, lr):
+    for p in params:
+        p.grad = None
+    return lr
+
+
+def _flags(params, lr):
+    return [(p.requires_grad, p.is_leaf) for p in params], lr
+
+
+@pytest.mark.parametrize("step", [_manual_sgd, _grads, _set_to_none, _flags])
+def test_grad_requires_grad_and_is_leaf_of_eager_tensor_arguments_under_no_grad_are_the_callers(step):
+    def run(fun):
+        cr.manual_seed(0)
+        model = nn.Linear(2, 1)
+        w = cr.ones(2, requires_grad=True)
+        out = []
+        for k in range(3):
+            model(cr.ones(2) * (k + 1.0)).sum().backward()
+            params = [*model.parameters(), w * 2, cr.zeros(2)]  # leaves, a non-leaf, no grad
+            with cr.no_grad():
+                out.append(fun(params, 0.1))
+            out.append([p.grad for p in model.parameters()] + [p.detach() for p in params])
+        return out
+
+    got, want = run(cr.jit(step)), run(step)
+    assert len(got) == len(want) and all(map(same, got, want))

@@ -395,6 +395,8 @@ class Tensor:
         """The gradient accumulated by ``backward()`` (eager Tensors). Reading it on a
         Tensor that is not a leaf (and does not retain its gradient) warns, as PyTorch's:
         backward() does not fill it there."""
+        if self._trace.records and id(self) in self._trace.callers:
+            return self._trace.caller_grad(self)  # jit's value of an eager Tensor argument
         try:
             return self._grad
         except AttributeError:
@@ -416,12 +418,19 @@ class Tensor:
             if value.dtype != self.dtype:
                 raise TensorError(f"attempting to assign a gradient of dtype {value.dtype} to a Tensor of dtype "
                                   f"{self.dtype}; convert it first (g.to({self.dtype}))")
+        if self._trace.records and id(self) in self._trace.callers:
+            self._trace.set_caller_grad(self, value)  # jit's value of an eager Tensor argument
+            return
         self._grad = value
 
     @property
     def requires_grad(self) -> bool:
-        # a value chainrule.jit records stands for one of the plain call, which has no graph
-        return self._node is not None and not self._trace.records
+        # a value chainrule.jit records stands for one of the plain call, which has no graph;
+        # or for the caller's eager Tensor argument, which has its own (keyed by it)
+        if self._trace.records:
+            caller = self._trace.callers.get(id(self))
+            return caller is not None and caller.requires_grad
+        return self._node is not None
 
     @requires_grad.setter
     def requires_grad(self, flag: bool) -> None:
@@ -433,6 +442,8 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        if self._trace.records and id(self) in self._trace.callers:
+            return self._trace.callers[id(self)].is_leaf  # the caller's (keyed by it), as the plain call reads
         return self._node is None or self._trace.maker(self._node) is None
 
     @property

@@ -344,7 +344,8 @@ class Jitted:
                 value = leaf._value
                 eager_args[len(dynamic)] = leaf
                 signature.append((Tensor, np.shape(value), np.result_type(value),
-                                  np.result_type(value).char, getattr(value, "strides", None)))
+                                  np.result_type(value).char, getattr(value, "strides", None),
+                                  leaf._node is not None, leaf.is_leaf))  # (what the function may read)
                 dynamic.append(value)
             elif isinstance(leaf, np.ndarray):
                 if type(leaf) is not np.ndarray and own_operators(type(leaf)):
@@ -512,6 +513,7 @@ class Jitted:
         # one returned (x.mul_(2); return x) is the caller's Tensor, as in the plain call
         callers = {id(t): t._node for t in (*boxed, *state_tensors)
                    if isinstance(t, Tensor) and t._node in (eager_args or ())}
+        trace.callers = {i: eager_args[node] for i, node in callers.items()}
         in_args, in_kwargs = unflatten_in_order(tree, boxed)
         rebuilt = stateful_objects((in_args, in_kwargs), [])
         found = [obj.__jit_state__() for obj in stateful]
@@ -568,9 +570,6 @@ class Jitted:
             # must not run even where the caller puts the state back as it was (G[:] = 0
             # before each call); the next call traces again
             captures.expire()
-        if trace.constants:  # eager Tensors held as constants: a change traces again
-            self._constants.update(trace.constants)
-            captures.watch_tensors(trace.constants.values())
         if changed(traced_containers):
             # an append, an item assigned or removed: done to the caller's lists and
             # dicts as the plain call does it, and from now on the plain call runs
@@ -735,6 +734,9 @@ class Jitted:
         if trace.unreplayable is not None:
             self._runs_plain(trace.unreplayable)
             return result, None
+        if trace.constants:  # eager Tensors held as constants: a change traces again
+            self._constants.update(trace.constants)
+            captures.watch_tensors(trace.constants.values())
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
         # text made of traced values is built in: made under the same print options
         printing = [(print_options, trace.entry_printoptions)] if trace.formatted else []

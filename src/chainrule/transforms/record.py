@@ -116,7 +116,7 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
     there records its forward and backward computations here too.
     """
 
-    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate", "data_taken",
+    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate", "data_taken", "callers",
                  "entry_filters", "generators", "plain_arrays", "eager", "unboxed_values", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
                  "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
@@ -149,6 +149,9 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         # the eager values whose .data the function took: writes through it are not
         # counted (PyTorch's .data), so writes into them are not counted at all
         self.data_taken: set = set()
+        # id of the value that stands for a caller's eager Tensor -> that Tensor, whose
+        # requires_grad, is_leaf and grad the plain call reads
+        self.callers: dict = {}
         # those of them that a NumPy function without a derivative computed, from the eager
         # Tensors' arrays in the plain call: NumPy's values there (see unboxed)
         self.unboxed_values: set = set()
@@ -214,6 +217,24 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         if isinstance(a, Tensor):
             return a._trace is not self or a._node in self.eager
         return isinstance(a, list | tuple) and any(map(self._outside, a))
+
+    def caller_grad(self, t: Tensor):
+        """``t.grad`` of the value ``t`` that stands for a caller's eager Tensor (a
+        parameter's gradient, read by a step under no_grad): the caller's, as the plain
+        call reads it; the call is not replayed (a replay would not read it again)."""
+        self.refuse("the function read .grad of an eager Tensor argument (a parameter's "
+                    "gradient), which a replay would not read again")
+        return self.callers[id(t)].grad
+
+    def set_caller_grad(self, t: Tensor, value) -> None:
+        """``t.grad = value`` of the value ``t`` that stands for a caller's eager Tensor:
+        set on the caller's, as the plain call does; the call is not replayed."""
+        if isinstance(value, Tensor) and value._trace is self:
+            raise TypeError("chainrule.jit: the function assigned a traced value to .grad of an "
+                            "eager Tensor argument; assign it outside the jitted call, or return it")
+        self.refuse("the function assigned .grad of an eager Tensor argument, which a replay "
+                    "would not assign again")
+        self.callers[id(t)].grad = value
 
     def refuse(self, reason: str) -> None:
         """The call being traced does something a replay would not repeat: its result
