@@ -145,3 +145,22 @@ def test_grad_requires_grad_and_is_leaf_of_eager_tensor_arguments_under_no_grad_
 
     got, want = run(cr.jit(step)), run(step)
     assert len(got) == len(want) and all(map(same, got, want))
+
+
+@pytest.mark.parametrize("between", [
+    lambda m: m(cr.ones(2)).sum().backward(),  # accumulates into .grad
+    lambda m: m.zero_grad(),                    # sets it to None
+])
+def test_the_gradient_of_a_closed_over_parameter_is_watched(between):
+    cr.manual_seed(0)
+    model = nn.Linear(2, 1)
+
+    def f(x):
+        g = model.weight.grad
+        return x * (0.0 if g is None else g.numpy())
+
+    jitted = cr.jit(f)
+    x = np.array([1.0, -2.0])
+    for k in range(4):
+        model(cr.ones(2) * (k + 1.0)).sum().backward() if k % 2 else between(model)
+        assert same(jitted(x), f(x))

@@ -342,6 +342,9 @@ class Captures:
                 # and an optimizer's step or a write under no_grad changes it between calls
                 self._location(2, value, "_value", value._value, depth)
                 self.checks.append((2, value, "_node", value._node))
+                # and its gradient (w.grad read: backward() between calls accumulates into
+                # it, zero_grad() rebinds it to None)
+                self._location(2, value, "_grad", getattr(value, "_grad", _MISSING), depth)
             return
         if isinstance(value, _IMMUTABLE) and not (getattr(value, "__dict__", None) and not _library(type(value))):
             return  # (but a subclass of the user's with attributes: a float with a unit)
