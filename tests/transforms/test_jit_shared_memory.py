@@ -123,3 +123,22 @@ def test_an_ndarrays_dot_of_a_value_being_differentiated_raises_jitted_as_plain(
         assert str(raised.value) == str(plain.value)
     rewritten = cr.jit(cr.grad(lambda x, w: sin(x) @ w, argnums=1))
     assert np.array_equal(rewritten(x, w), np.sin(x))  # d(sin(x) . w)/dw
+
+
+@pytest.mark.parametrize("read", [
+    lambda t, x: x * t.detach().numpy(),
+    lambda t, x: x * np.asarray(t.detach()),
+    lambda t, x: x * float(t[0]),
+])
+def test_a_closed_over_torch_tensor_written_in_place_is_read_anew(read):
+    t = torch.ones(2, dtype=torch.float64, requires_grad=True)
+
+    def f(x):
+        return read(t, x)
+
+    jitted = cr.jit(f)
+    x = np.array([1.0, -2.0])
+    for _ in range(3):
+        assert same(jitted(x), f(x))
+        with torch.no_grad():
+            t.mul_(2.0)

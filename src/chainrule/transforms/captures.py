@@ -423,6 +423,12 @@ class Captures:
             self.unwatchable = self.unwatchable or (
                 f"the function reads an iterator ({type(value).__name__}) besides its arguments, "
                 "which a replay would not advance")
+        elif hasattr(type(value), "__array__") and not _library(type(value)):
+            # an array of another library (a torch Tensor: its memory is in C, where no
+            # attribute shows it; T.mul_(2) between calls): its values as NumPy reads them
+            self.checks.append((8, value, _foreign_array_bytes, _foreign_array_bytes(value)))
+            if hasattr(value, "__dict__"):
+                self._watch_object(value, depth)
         elif hasattr(value, "__dict__"):
             self._watch_object(value, depth)
         elif not _library(type(value)):  # an object of the user's with __slots__ only
@@ -657,6 +663,16 @@ def _items(container) -> list:
     if isinstance(container, dict | collections.abc.Mapping):
         return [*container.keys(), *container.values()]
     return list(container)
+
+
+def _foreign_array_bytes(value) -> bytes | None:
+    """The layout and bytes of another library's array as NumPy reads it (a torch Tensor
+    that requires grad, detached first); None where it cannot be read."""
+    try:
+        a = np.asarray(value.detach() if callable(getattr(value, "detach", None)) else value)
+        return f"{a.shape}{a.dtype.str}".encode() + a.tobytes()
+    except Exception:  # noqa: BLE001 (whatever the library raises)
+        return None
 
 
 def _context_value(var: contextvars.ContextVar):
