@@ -164,3 +164,27 @@ def test_the_gradient_of_a_closed_over_parameter_is_watched(between):
     for k in range(4):
         model(cr.ones(2) * (k + 1.0)).sum().backward() if k % 2 else between(model)
         assert same(jitted(x), f(x))
+
+
+def test_an_attribute_the_function_sets_on_itself_is_watched():
+    def count(x):
+        count.calls = getattr(count, "calls", 0) + 1
+        return x * count.calls
+
+    def plain(x):
+        plain.calls = getattr(plain, "calls", 0) + 1
+        return x * plain.calls
+
+    jitted = cr.jit(count)
+    for _ in range(3):
+        assert same(jitted(np.ones(2)), plain(np.ones(2)))
+
+
+def test_an_attribute_set_on_a_jitted_function_is_watched():
+    @cr.jit
+    def scaled(x):
+        return x * scaled.scale
+
+    for scale in (2.0, 3.0, 2.0):
+        scaled.scale = scale
+        assert same(scaled(np.ones(2)), np.full(2, scale))

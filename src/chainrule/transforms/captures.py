@@ -472,10 +472,11 @@ class Captures:
             value = getattr(fun, name)
             if value is not None or name == "__code__":
                 self.checks.append((6, fun, name, value))
-        if fun.__dict__:  # attributes set on the function (fun.scale = 2.0)
-            self.checks.append((3, fun.__dict__, None, _items(fun.__dict__)))
-            for value in list(fun.__dict__.values()):
-                self._watch_value(value, depth + 1)
+        # attributes set on the function (fun.scale = 2.0), or set later (by the function
+        # itself: fun.calls = getattr(fun, "calls", 0) + 1)
+        self.checks.append((3, fun.__dict__, None, _items(fun.__dict__)))
+        for value in list(fun.__dict__.values()):
+            self._watch_value(value, depth + 1)
         names = fun.__globals__
         used = _global_names(code)
         if not self._environ and _ENVIRON.intersection(used):
@@ -574,6 +575,13 @@ class Captures:
             # own, the arrays, numbers and containers it holds, which Python may read
             # (a sparse matrix's data, np.poly1d's coefficients)
             own = _own(type(obj))
+            if callable(getattr(type(obj), "__jit_user_state__", None)):
+                # the attributes the user set on a wrapper of chainrule's (f.scale = 2.0 of
+                # a jitted f, read by its body), and which there are
+                state = obj.__jit_user_state__()
+                self.checks.append((8, obj, _user_state_names, _user_state_names(obj)))
+                for name, value in state.items():
+                    self._location(2, obj, name, value, depth)
             for name, value in list(fields.items()):
                 if name == "fun" or (callable(value) and not _library(value)):
                     self._location(2, obj, name, value, depth)
@@ -673,6 +681,10 @@ def _foreign_array_bytes(value) -> bytes | None:
         return f"{a.shape}{a.dtype.str}".encode() + a.tobytes()
     except Exception:  # noqa: BLE001 (whatever the library raises)
         return None
+
+
+def _user_state_names(obj) -> str:
+    return "\0".join(obj.__jit_user_state__())
 
 
 def _context_value(var: contextvars.ContextVar):

@@ -149,6 +149,12 @@ class Jitted:
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
         functools.update_wrapper(self, fun, updated=())
+        self._own_fields = frozenset(vars(self)) | {"_own_fields"}
+
+    def __jit_user_state__(self) -> dict:
+        """The attributes set on this object besides its own (``f.scale = 2.0``), which
+        a function reading them (its own body too) is traced again for when they change."""
+        return {k: v for k, v in vars(self).items() if k not in self._own_fields}
 
     def __get__(self, instance, owner=None):
         # as a method: the instance is the first argument (a Module: a pytree of arrays)
