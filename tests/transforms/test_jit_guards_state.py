@@ -2,6 +2,8 @@
 raised: each program is run jitted and plain on the same sequence of calls, and every
 result must be the plain call's, bit for bit."""
 
+import types
+
 import numpy as np
 import pytest
 from tests.transforms.test_jit_soundness import same
@@ -188,3 +190,19 @@ def test_an_attribute_set_on_a_jitted_function_is_watched():
     for scale in (2.0, 3.0, 2.0):
         scaled.scale = scale
         assert same(scaled(np.ones(2)), np.full(2, scale))
+
+
+_settings = types.ModuleType("_jit_guards_settings")  # a module of the user's settings
+
+
+@pytest.mark.parametrize("read", [
+    lambda x: x * getattr(_settings, "LR", 0.1),
+    lambda x: x * (_settings.LR if hasattr(_settings, "LR") else 0.1),
+])
+def test_a_setting_a_module_defines_after_the_trace_is_read(read):
+    vars(_settings).pop("LR", None)
+    jitted = cr.jit(read)
+    for lr in (None, 0.5, 0.25):
+        if lr is not None:
+            _settings.LR = lr
+        assert same(jitted(np.ones(2)), read(np.ones(2)))
