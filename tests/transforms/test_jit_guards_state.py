@@ -9,6 +9,7 @@ import pytest
 from tests.transforms.test_jit_soundness import same
 
 import chainrule as cr
+import chainrule.numpy as cnp
 from chainrule import nn, optim
 
 
@@ -206,3 +207,22 @@ def test_a_setting_a_module_defines_after_the_trace_is_read(read):
         if lr is not None:
             _settings.LR = lr
         assert same(jitted(np.ones(2)), read(np.ones(2)))
+
+
+_RULE_SCALE = [1.0]
+
+
+def test_a_primitives_rule_reading_a_global_and_a_rule_defined_again_are_watched():
+    @cr.primitive
+    def sine(x):
+        return np.sin(x)
+
+    cr.defvjp(sine, lambda ans, x: lambda g: g * np.cos(x) * _RULE_SCALE[0])
+    grad = cr.grad(lambda x: cnp.sum(sine(x)))
+    jitted = cr.jit(grad)
+    x = np.array([0.3, 0.7])
+    for k in range(3):
+        _RULE_SCALE[0] = k + 1.0
+        assert same(jitted(x), np.cos(x) * (k + 1.0))
+    cr.defvjp(sine, lambda ans, x: lambda g: -g)  # a rule replaced between calls
+    assert same(jitted(x), -np.ones(2))

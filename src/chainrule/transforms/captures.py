@@ -49,7 +49,7 @@ import weakref
 import numpy as np
 
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.arguments import BUFFERS, buffer_bytes, replace_traced, slice_parts
+from chainrule.transforms.arguments import BUFFERS, buffer_bytes, object_fields, replace_traced, slice_parts
 from chainrule.transforms.fingerprints import is_generator
 from chainrule.transforms.program import bits
 
@@ -587,8 +587,14 @@ class Captures:
                 self.checks.append((8, obj, _user_state_names, _user_state_names(obj)))
                 for name, value in state.items():
                     self._location(2, obj, name, value, depth)
-            for name, value in list(fields.items()):
+            # (in __slots__ too: a primitive's rules, cr.defvjp's functions in its vjps)
+            for name, value in object_fields(obj) or ():
                 if name == "fun" or (callable(value) and not _library(value)):
+                    self._location(2, obj, name, value, depth)
+                elif own and isinstance(value, dict) and any(
+                        isinstance(v, types.FunctionType) for v in list(value.values())):
+                    # its rules by argument (the user's functions, or chainrule's wrappers
+                    # closing over them: cr.defvjp's)
                     self._location(2, obj, name, value, depth)
                 elif not own and isinstance(value, _HELD):
                     self._location(2, obj, name, value, depth)
