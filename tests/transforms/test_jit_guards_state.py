@@ -226,3 +226,33 @@ def test_a_primitives_rule_reading_a_global_and_a_rule_defined_again_are_watched
         assert same(jitted(x), np.cos(x) * (k + 1.0))
     cr.defvjp(sine, lambda ans, x: lambda g: -g)  # a rule replaced between calls
     assert same(jitted(x), -np.ones(2))
+
+
+def _append_then_raise(xs, model):
+    xs.append(xs[0] * 2)
+    raise ValueError("stop")
+
+
+def _set_key_then_raise(xs, model):
+    xs[0] = xs[0] + 1
+    raise ValueError("stop")
+
+
+def _rebind_then_raise(xs, model):
+    model.calls = model.calls + 1
+    model.last = xs[0] * 3
+    raise ValueError("stop")
+
+
+@pytest.mark.parametrize("step", [_append_then_raise, _set_key_then_raise, _rebind_then_raise])
+def test_what_a_call_changed_before_it_raised_is_changed_as_by_the_plain_call(step):
+    def run(fun):
+        xs, model = [np.ones(2)], nn.Linear(2, 2)
+        model.calls = 0
+        for _ in range(2):
+            with pytest.raises(ValueError, match="stop"), cr.no_grad():
+                fun(xs, model)
+        return xs, model.calls, getattr(model, "last", None)
+
+    got, want = run(cr.jit(step)), run(step)
+    assert all(map(same, got, want))

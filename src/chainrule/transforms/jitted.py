@@ -549,6 +549,9 @@ class Jitted:
                 for leaf in given:
                     if not isinstance(leaf, _DATA):
                         replace_traced(leaf, trace)
+                if changed(traced_containers):  # the caller's lists and dicts, changed as by the plain call
+                    write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
+                _rebind_before_raising(stateful, rebuilt, before, trace)
                 untrace_exception(error, trace)
                 note_compiled_type_checks(error)
                 note_memory_reads(error, trace)
@@ -797,6 +800,22 @@ def _outside_arrays(captures: Captures, leaves: list) -> list:
         if not isinstance(leaf, Tensor | np.ndarray | np.generic):
             found_arrays(leaf, outside)
     return outside
+
+
+def _rebind_before_raising(stateful: list, rebuilt: list, before: list, trace) -> None:
+    """The attributes that a call which raised had rebound on the modules among its
+    arguments (``self.calls += 1`` before the error): set on the caller's, as the plain
+    call leaves them, with values for traced values."""
+    try:
+        rebound = rebound_attributes(rebuilt, before, trace)
+    except TypeError:  # what cannot be set again: the function's own exception matters
+        return
+    for k, name, value in rebound:
+        if isinstance(value, Tensor) and value._trace is trace:
+            value = trace.stored(value)
+        else:
+            replace_traced(value, trace)
+        setattr(stateful[k], name, value)
 
 
 def _count_writes(eager_args: dict, written) -> None:
