@@ -131,7 +131,11 @@ def _flags(params, lr):
     return [(p.requires_grad, p.is_leaf) for p in params], lr
 
 
-@pytest.mark.parametrize("step", [_manual_sgd, _grads, _set_to_none, _flags])
+def _graph(params, lr):
+    return [p.grad_fn is None for p in params], lr
+
+
+@pytest.mark.parametrize("step", [_manual_sgd, _grads, _set_to_none, _flags, _graph])
 def test_grad_requires_grad_and_is_leaf_of_eager_tensor_arguments_under_no_grad_are_the_callers(step):
     def run(fun):
         cr.manual_seed(0)

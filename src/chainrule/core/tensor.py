@@ -396,7 +396,7 @@ class Tensor:
         Tensor that is not a leaf (and does not retain its gradient) warns, as PyTorch's:
         backward() does not fill it there."""
         if self._trace.records and id(self) in self._trace.callers:
-            return self._trace.caller_grad(self)  # jit's value of an eager Tensor argument
+            return self._trace.caller_attribute(self, "grad")  # jit's value of an eager Tensor argument
         try:
             return self._grad
         except AttributeError:

@@ -134,6 +134,8 @@ class TorchTypeMethods:
     @property
     def grad_fn(self):
         """The graph node that made this Tensor (None for a leaf or without gradient)."""
+        if self._trace.records and id(self) in self._trace.callers:
+            return self._trace.caller_attribute(self, "grad_fn")  # jit's value of an eager Tensor argument
         node = self._node  # (the functional transforms' graphs are tapes, without PyTorch's nodes)
         return node.torch_named() if self._trace is EAGER and node is not None and node.prim is not None else None
 

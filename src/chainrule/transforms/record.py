@@ -218,13 +218,14 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
             return a._trace is not self or a._node in self.eager
         return isinstance(a, list | tuple) and any(map(self._outside, a))
 
-    def caller_grad(self, t: Tensor):
-        """``t.grad`` of the value ``t`` that stands for a caller's eager Tensor (a
-        parameter's gradient, read by a step under no_grad): the caller's, as the plain
-        call reads it; the call is not replayed (a replay would not read it again)."""
-        self.refuse("the function read .grad of an eager Tensor argument (a parameter's "
-                    "gradient), which a replay would not read again")
-        return self.callers[id(t)].grad
+    def caller_attribute(self, t: Tensor, name: str):
+        """``t.grad`` (or ``t.grad_fn``) of the value ``t`` that stands for a caller's
+        eager Tensor (a parameter's gradient, read by a step under no_grad): the caller's,
+        as the plain call reads it; the call is not replayed (a replay would not read it
+        again)."""
+        self.refuse(f"the function read .{name} of an eager Tensor argument (a parameter's "
+                    "gradient, or its graph), which a replay would not read again")
+        return getattr(self.callers[id(t)], name)
 
     def set_caller_grad(self, t: Tensor, value) -> None:
         """``t.grad = value`` of the value ``t`` that stands for a caller's eager Tensor:
