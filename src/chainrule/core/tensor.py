@@ -429,7 +429,10 @@ class Tensor:
         # or for the caller's eager Tensor argument, which has its own (keyed by it)
         if self._trace.records:
             caller = self._trace.callers.get(id(self))
-            return caller is not None and caller.requires_grad
+            if caller is None:
+                return False
+            self._trace.flags_read = True
+            return caller.requires_grad
         return self._node is not None
 
     @requires_grad.setter
@@ -443,6 +446,7 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         if self._trace.records and id(self) in self._trace.callers:
+            self._trace.flags_read = True
             return self._trace.callers[id(self)].is_leaf  # the caller's (keyed by it), as the plain call reads
         return self._node is None or self._trace.maker(self._node) is None
 

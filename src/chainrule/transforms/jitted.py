@@ -149,6 +149,9 @@ class Jitted:
         # name and docstring only: the __dict__ of a wrapper of another Jitted (vmap(jit(f)),
         # grad(jit(f))) holds that one's fields, which would replace this one's fun
         functools.update_wrapper(self, fun, updated=())
+        # whether the function reads requires_grad or is_leaf of eager Tensor arguments:
+        # then they are part of the key
+        self._keys_flags = False
         self._own_fields = frozenset(vars(self)) | {"_own_fields"}
 
     def __jit_user_state__(self) -> dict:
@@ -351,7 +354,7 @@ class Jitted:
                 eager_args[len(dynamic)] = leaf
                 signature.append((Tensor, np.shape(value), np.result_type(value),
                                   np.result_type(value).char, getattr(value, "strides", None),
-                                  leaf._node is not None, leaf.is_leaf))  # (what the function may read)
+                                  *((leaf._node is not None, leaf.is_leaf) if self._keys_flags else ())))
                 dynamic.append(value)
             elif isinstance(leaf, np.ndarray):
                 if type(leaf) is not np.ndarray and own_operators(type(leaf)):
@@ -564,6 +567,11 @@ class Jitted:
             counted = [i for i in written_inputs(trace.ops, trace.values, n_inputs)
                        if i in (eager_args or ()) and i not in trace.data_taken]
             _count_writes(eager_args, counted)
+        if trace.flags_read and not self._keys_flags:
+            # it read requires_grad or is_leaf of an eager Tensor argument (the caller's,
+            # as the plain call does): from now on they are keys, and this call's key had none
+            self._keys_flags = True
+            trace.refuse(_STALE)
         if drawn:
             trace.refuse("random numbers were drawn from the operating system's entropy (a "
                          "generator made without a seed: np.random.default_rng(), or "

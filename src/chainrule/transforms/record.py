@@ -116,7 +116,8 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
     there records its forward and backward computations here too.
     """
 
-    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate", "data_taken", "callers",
+    __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
+                 "data_taken", "callers", "flags_read",
                  "entry_filters", "generators", "plain_arrays", "eager", "unboxed_values", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
                  "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
@@ -152,6 +153,8 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         # id of the value that stands for a caller's eager Tensor -> that Tensor, whose
         # requires_grad, is_leaf and grad the plain call reads
         self.callers: dict = {}
+        # whether the function read requires_grad or is_leaf of one (a key from then on)
+        self.flags_read = False
         # those of them that a NumPy function without a derivative computed, from the eager
         # Tensors' arrays in the plain call: NumPy's values there (see unboxed)
         self.unboxed_values: set = set()
