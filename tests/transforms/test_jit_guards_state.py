@@ -260,3 +260,18 @@ def test_what_a_call_changed_before_it_raised_is_changed_as_by_the_plain_call(st
 
     got, want = run(cr.jit(step)), run(step)
     assert all(map(same, got, want))
+
+
+def test_a_buffer_registered_inside_is_refused_without_a_trace_of_it_left():
+    def step(model, x):
+        if not hasattr(model, "seen"):
+            model.register_buffer("seen", cr.zeros(2))
+        model.seen.add_(x)
+        return model(x)
+
+    model = nn.Linear(2, 2)
+    jitted = cr.jit(step)
+    for _ in range(2):  # refused every time: the caller's module is as it was
+        with pytest.raises(TypeError, match="outside the jitted call"), cr.no_grad():
+            jitted(model, cr.ones(2))
+        assert "seen" not in model._buffers and not hasattr(model, "seen")

@@ -531,6 +531,7 @@ class Jitted:
                 trace.eager.add(t._node)
             rebuilt[k].__jit_set_state__(name, t)
         before = [dict(vars(obj)) for obj in rebuilt]
+        registries = _registries(stateful)
         traced_containers = containers((in_args, in_kwargs), [])
         # the objects among the arguments as the key reads them (attributes, the arrays
         # and lists they hold): one the call changes is keyed on a state a replay would
@@ -554,7 +555,7 @@ class Jitted:
                         replace_traced(leaf, trace)
                 if changed(traced_containers):  # the caller's lists and dicts, changed as by the plain call
                     write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
-                _rebind_before_raising(stateful, rebuilt, before, trace)
+                _rebind_before_raising(stateful, rebuilt, before, trace, registries)
                 untrace_exception(error, trace)
                 note_compiled_type_checks(error)
                 note_memory_reads(error, trace)
@@ -617,7 +618,11 @@ class Jitted:
             trace.refuse("an object among the arguments holds state more than six references deep "
                          "(a.b.c.d.e.f.g), which the key of a call does not read; pass that state "
                          "as an argument, or hold it nearer the object")
-        writebacks = rebound_attributes(rebuilt, before, trace)
+        try:
+            writebacks = rebound_attributes(rebuilt, before, trace)
+        except TypeError:
+            _restore(registries)  # (a buffer registered inside: not half done to the caller's)
+            raise
         trace.check_generators()
         if random.getstate() != python_random:
             trace.refuse("random numbers were drawn with Python's random module, which a replay "
@@ -810,13 +815,35 @@ def _outside_arrays(captures: Captures, leaves: list) -> list:
     return outside
 
 
-def _rebind_before_raising(stateful: list, rebuilt: list, before: list, trace) -> None:
+def _registries(modules: list) -> list:
+    """The registries of the modules among the arguments (``_buffers``, ``_modules``,
+    ...), which their traced copies share, with what they hold now."""
+    return [(v, dict(v) if isinstance(v, dict) else set(v)) for obj in modules
+            for name, v in vars(obj).items() if name.startswith("_") and isinstance(v, dict | set)]
+
+
+def _restore(registries: list) -> None:
+    """The registries as :func:`_registries` found them: a buffer, parameter or submodule
+    that a refused call registered on the traced copy is not left in the caller's module
+    without its attribute."""
+    for registry, items in registries:
+        if isinstance(registry, dict):
+            same = registry.keys() == items.keys() and all(registry[k] is v for k, v in items.items())
+        else:
+            same = registry == items
+        if not same:
+            registry.clear()
+            registry.update(items)
+
+
+def _rebind_before_raising(stateful: list, rebuilt: list, before: list, trace, registries) -> None:
     """The attributes that a call which raised had rebound on the modules among its
     arguments (``self.calls += 1`` before the error): set on the caller's, as the plain
     call leaves them, with values for traced values."""
     try:
         rebound = rebound_attributes(rebuilt, before, trace)
     except TypeError:  # what cannot be set again: the function's own exception matters
+        _restore(registries)
         return
     for k, name, value in rebound:
         if isinstance(value, Tensor) and value._trace is trace:
