@@ -260,12 +260,66 @@ def test_gelu_keeps_its_input_dtype_as_torch(dtype, approximate):
     np.testing.assert_allclose(g, want_g, rtol=tol, atol=tol)
 
 
+# Each takes (module, x): PyTorch refuses an integer or bool x for these (a float kernel
+# only), where NumPy's promotion would give float64.
+FLOAT_KERNELS = {
+    "softplus": lambda m, x: m.softplus(x), "gelu": lambda m, x: m.gelu(x),
+    "gelu_tanh": lambda m, x: m.gelu(x, approximate="tanh"), "elu": lambda m, x: m.elu(x),
+    "elu_": lambda m, x: m.elu_(x), "selu": lambda m, x: m.selu(x), "celu": lambda m, x: m.celu(x),
+    "silu": lambda m, x: m.silu(x), "silu_inplace": lambda m, x: m.silu(x, inplace=True),
+    "logsigmoid": lambda m, x: m.logsigmoid(x), "mish": lambda m, x: m.mish(x),
+    "hardswish": lambda m, x: m.hardswish(x), "hardsigmoid": lambda m, x: m.hardsigmoid(x),
+    "leaky_relu": lambda m, x: m.leaky_relu(x), "leaky_relu_": lambda m, x: m.leaky_relu_(x),
+    "rrelu": lambda m, x: m.rrelu(x), "rrelu_training": lambda m, x: m.rrelu(x, training=True),
+    "softshrink": lambda m, x: m.softshrink(x), "hardshrink": lambda m, x: m.hardshrink(x),
+    "glu": lambda m, x: m.glu(x), "layer_norm": lambda m, x: m.layer_norm(x, (2,)),
+    "group_norm": lambda m, x: m.group_norm(x, 1), "rms_norm": lambda m, x: m.rms_norm(x, (2,)),
+    "batch_norm": lambda m, x: m.batch_norm(x, None, None, training=True),
+    "instance_norm": lambda m, x: m.instance_norm(x[None]),
+}
+
+
 @pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
-def test_softplus_refuses_integer_tensors_as_torch(dtype):
-    x = np.array([0, 1, 1]).astype(dtype)
+@pytest.mark.parametrize("call", FLOAT_KERNELS.values(), ids=FLOAT_KERNELS.keys())
+def test_float_kernels_refuse_integer_tensors_as_torch(call, dtype):
+    x = np.array([[0, 1], [1, 2]]).astype(dtype)
     with pytest.raises(NotImplementedError) as theirs:
-        torch.nn.functional.softplus(torch.tensor(x))
-    for call in (F.softplus, cr.nn.Softplus()):
-        with pytest.raises(NotImplementedError, match=".float()") as ours:
-            call(cr.tensor(x))
-        assert str(ours.value).startswith(str(theirs.value))
+        call(torch.nn.functional, torch.tensor(x))
+    with pytest.raises(NotImplementedError, match=".float()") as ours:
+        call(F, cr.tensor(x))
+    assert str(ours.value).startswith(str(theirs.value))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_activation_layers_refuse_integer_tensors_as_torch(dtype):
+    x = np.array([0, 1, 1]).astype(dtype)
+    for name in ("Softplus", "GELU", "ELU", "SiLU", "Mish", "Hardswish", "LeakyReLU"):
+        with pytest.raises(NotImplementedError):
+            getattr(torch.nn, name)()(torch.tensor(x))
+        with pytest.raises(NotImplementedError, match=".float()"):
+            getattr(cr.nn, name)()(cr.tensor(x))
+
+
+# (module, x): PyTorch's other answers to an integer or bool x (a RuntimeError, or its dtype kept)
+OTHER_INTEGER_ANSWERS = {
+    "dropout": lambda m, x: m.dropout(x, 0.5), "dropout_eval": lambda m, x: m.dropout(x, 0.5, training=False),
+    "dropout_p1": lambda m, x: m.dropout(x, 1.0), "dropout1d": lambda m, x: m.dropout1d(x, 0.5),
+    "alpha_dropout": lambda m, x: m.alpha_dropout(x, 0.5, True), "gumbel_softmax": lambda m, x: m.gumbel_softmax(x),
+    "threshold": lambda m, x: m.threshold(x, 0, 5), "softsign": lambda m, x: m.softsign(x),
+    "relu6": lambda m, x: m.relu6(x), "tanhshrink": lambda m, x: m.tanhshrink(x),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+@pytest.mark.parametrize("call", OTHER_INTEGER_ANSWERS.values(), ids=OTHER_INTEGER_ANSWERS.keys())
+def test_other_functions_of_integer_tensors_answer_as_torch(call, dtype):
+    x = np.array([[0, 1], [1, 2]]).astype(dtype)
+    try:
+        theirs = call(torch.nn.functional, torch.tensor(x))
+    except (RuntimeError, NotImplementedError) as error:
+        with pytest.raises(type(error)):
+            call(F, cr.tensor(x))
+        return
+    ours = call(F, cr.tensor(x))
+    assert np.dtype(ours.dtype).kind == np.dtype(str(theirs.dtype).removeprefix("torch.")).kind
+    np.testing.assert_allclose(np.asarray(ours, np.float64), theirs.double().numpy(), rtol=1e-6)

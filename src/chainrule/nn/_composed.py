@@ -31,7 +31,7 @@ from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
 from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
-from chainrule.numpy.torch_common import floating_only, not_bool
+from chainrule.numpy.torch_common import floating_kernel, floating_only, not_bool
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_shape import checked_dim
 from chainrule.numpy.torch_special_functions import xlogy as torch_xlogy
@@ -65,6 +65,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False):
     >>> elu(np.array([-1.0, 2.0])).round(4).tolist()
     [-0.6321, 2.0]
     """
+    floating_kernel(input, "elu_cpu")
     if inplace:
         return in_place(elu, input, "elu_", alpha)
     return _ops.elu(input, alpha=alpha)
@@ -72,6 +73,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False):
 
 def selu(input, inplace: bool = False):
     """scale · elu(x, α) with PyTorch's constants."""
+    floating_kernel(input, "elu_cpu")
     if inplace:
         return in_place(selu, input, "selu_")
     return _ops.elu(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
@@ -79,6 +81,7 @@ def selu(input, inplace: bool = False):
 
 def celu(input, alpha: float = 1.0, inplace: bool = False):
     """x where x > 0, α (exp(x/α) − 1) elsewhere (derivatives as :func:`elu`'s)."""
+    floating_kernel(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU (it divides x)")
     if inplace:
@@ -123,6 +126,7 @@ _SIXTH = float(np.float32(1 / 6))
 def hardsigmoid(input, inplace: bool = False):
     """relu6(x + 3) / 6; its derivative is PyTorch's: 1/6 rounded to float32 strictly
     inside (−3, 3), 0 elsewhere and at NaN."""
+    floating_kernel(input, "hardsigmoid_cpu")
     if inplace:
         return in_place(hardsigmoid, input, "hardsigmoid_")
     x = undifferentiated(input)
@@ -136,6 +140,7 @@ def hardswish(input, inplace: bool = False):
     """x · relu6(x + 3) / 6; derivative 0 up to −3, x/3 + 1/2 up to 3, 1 above and at NaN
     (PyTorch's). Above 3 it is x · 6 / 6, as PyTorch computes it: inf where x · 6
     overflows (float32's 3e38)."""
+    floating_kernel(input, "hardswish_cpu")
     if inplace:
         return in_place(hardswish, input, "hardswish_")
     x = undifferentiated(input)
@@ -145,7 +150,9 @@ def hardswish(input, inplace: bool = False):
 
 
 def softsign(input):
-    """x / (1 + |x|)."""
+    """x / (1 + |x|) (of a bool x, PyTorch's refusal of its absolute value)."""
+    if np.dtype(getattr(input, "dtype", np.float64)).kind == "b":
+        floating_kernel(input, "abs_cpu")
     return input / (1 + cnp.abs(input))
 
 
@@ -158,6 +165,7 @@ def tanhshrink(input):
 @eager_quiet
 def mish(input, inplace: bool = False):
     """x · tanh(softplus(x))."""
+    floating_kernel(input, "mish_cpu")
     if inplace:
         return in_place(mish, input, "mish_")
     return input * cnp.tanh(_ops.softplus(input))
@@ -189,6 +197,7 @@ def softmin(input, dim: int | None = None, dtype=None):
 
 def glu(input, dim: int = -1):
     """a · sigmoid(b), a and b the two halves of ``input`` along ``dim``."""
+    floating_kernel(input, "glu_cpu")
     if input.ndim == 0:
         raise TensorError("glu does not support scalars because halving size must be even; give a Tensor of at "
                           "least one dimension")
@@ -207,6 +216,7 @@ def softshrink(input, lambd: float = 0.5):
     >>> softshrink(np.array([-1.0, 0.2, 2.0])).tolist()
     [-0.5, 0.0, 1.5]
     """
+    floating_kernel(input, "softshrink_check")
     if lambd < 0:
         raise TensorError(f"softshrink: lambd must be at least 0, got {lambd}")
     x = undifferentiated(input)
@@ -222,6 +232,7 @@ def hardshrink(input, lambd: float = 0.5):
     >>> hardshrink(np.array([-1.0, 0.2, 2.0])).tolist()
     [-1.0, 0.0, 2.0]
     """
+    floating_kernel(input, "hardshrink_cpu")
     x = undifferentiated(input)
     return cnp.where((x >= -lambd) & (x <= lambd), 0.0 * x + 0.0, input)  # (+0.0 at -0.0, as PyTorch's)
 
@@ -233,6 +244,8 @@ def threshold(input, threshold: float, value: float, inplace: bool = False):
     >>> threshold(np.array([-1.0, 0.2, 2.0]), 0.5, 9.0).tolist()
     [9.0, 9.0, 2.0]
     """
+    if np.dtype(getattr(input, "dtype", np.float64)).kind == "b":  # (integers keep their dtype, as PyTorch's)
+        floating_kernel(input, "threshold_cpu")
     if inplace:
         return in_place(_threshold, input, "threshold_", threshold, value)
     return _threshold(input, threshold, value)
@@ -318,6 +331,7 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None):
     >>> rms_norm(np.array([[3.0, 4.0]]), (2,)).round(4).tolist()
     [[0.8485, 1.1314]]
     """
+    floating_kernel(input, "rms_norm")
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise TensorError(f"rms_norm: normalized_shape {shape} is not the trailing shape of the input "

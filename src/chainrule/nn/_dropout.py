@@ -27,6 +27,7 @@ import chainrule.numpy as cnp
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
+from chainrule.numpy.torch_common import floating_kernel, not_floating_eager, scalar_type_name
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu",
            "rrelu_", "gumbel_softmax"]
@@ -42,6 +43,14 @@ def _check(name: str, p, inplace) -> None:
         raise TypeError(f"{name}: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
 
 
+def _floating_mask(input, p: float, name: str) -> None:
+    """PyTorch's refusal of dropout (0 < p < 1, in training) of an eager integer or bool
+    Tensor: the scaled mask is float, which it cannot cast back."""
+    if 0.0 < p < 1.0 and not_floating_eager(input):
+        raise TensorError(f"{name}: result type Float can't be cast to the desired output type "
+                          f"{scalar_type_name(input.dtype)}; convert the input with .float() first")
+
+
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1−p) (inverted
     dropout), in training; the identity otherwise.
@@ -51,6 +60,8 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     [0.0, 2.0]
     """
     _check("dropout", p, inplace)
+    if training:
+        _floating_mask(input, p, "dropout")
     if inplace:
         return in_place(dropout, input, "dropout_", p, training, False, rng)
     return _ops.dropout(input, p, training, rng)
@@ -60,6 +71,7 @@ def _channels(input, p: float, training: bool, rng, alpha: bool = False):
     """Dropout of whole channels: one draw per (sample, channel), the mask (N, C, 1, ...)."""
     if not training or p == 0.0:
         return input
+    _floating_mask(input, p, "alpha_dropout" if alpha else "dropout")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     return _alpha(input, p, rng, shape) if alpha else input * _ops.dropout_factor(input, shape, p, rng)
 
@@ -129,6 +141,7 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
         return in_place(alpha_dropout, input, "alpha_dropout_", p, training, False, rng)
     if not training or p == 0.0:
         return input
+    _floating_mask(input, p, "alpha_dropout")
     return _alpha(input, p, rng, tuple(input.shape))
 
 
@@ -158,6 +171,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         raise TensorError(f"rrelu: the lower bound {lower} should be less than or equal to the upper bound {upper}")
     if not isinstance(inplace, bool):
         raise TypeError(f"rrelu: inplace must be True or False, got {inplace!r} (pass the generator as rng=)")
+    floating_kernel(input, "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu")
     if inplace:
         return in_place(rrelu, input, "rrelu_", lower, upper, training, rng=rng)
     if not training:
@@ -186,6 +200,10 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     """
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    if not_floating_eager(logits):
+        raise TensorError("gumbel_softmax: Exponential distribution is a continuous probability distribution. dtype "
+                          f"must be a floating point but you specified {scalar_type_name(logits.dtype)}; convert the "
+                          "logits with .float() first")
     if not isinstance(logits, Tensor):
         logits = np.asarray(logits)
     u = _ops.uniform_draw(logits, logits.shape, rng)

@@ -760,8 +760,8 @@ def dropout(input, p: float = 0.5, training: bool = True, rng=None):
         raise TensorError(f"dropout probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
-    if p == 1.0:
-        return input * 0.0
+    if p == 1.0:  # (integers and bools keep their dtype, as PyTorch's)
+        return input * 0.0 if np.dtype(getattr(input, "dtype", np.float64)).kind in "fc" else cnp.zeros_like(input)
     return input * dropout_factor(input, input.shape, p, rng)
 
 

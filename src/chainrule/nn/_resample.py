@@ -17,6 +17,7 @@ from chainrule.core.tensor import DimensionError, TensorError, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.numpy.torch_common import floating_kernel
 from chainrule.transforms.custom import stop_gradient
 
 __all__ = ["interpolate", "upsample", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold", "instance_norm"]
@@ -255,6 +256,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     >>> np.allclose(y.mean(axis=-1), 0)
     True
     """
+    floating_kernel(input, "batch_norm")
     if input.ndim < 3:
         raise TensorError(f"instance_norm expects (N, C, ...) with spatial axes, got shape {tuple(input.shape)}")
     axes = tuple(range(2, input.ndim))

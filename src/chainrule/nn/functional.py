@@ -22,9 +22,7 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import type_name as _type_name
-from chainrule.core.eager_trace import is_eager as _is_eager
-from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import (
     _bags,
@@ -63,6 +61,7 @@ from chainrule.nn._sampling import *  # noqa: F403  (affine_grid, grid_sample)
 from chainrule.nn._volumetric import *  # noqa: F403  (3-d convolution and pooling, lp pooling)
 from chainrule.numpy.nondiff import anywhere, batched, every, whole_batch
 from chainrule.numpy.torch_common import as_eager, not_bool, same_dtype
+from chainrule.numpy.torch_common import floating_kernel as _floating_kernel
 from chainrule.transforms.custom import stop_gradient as _stop_gradient
 
 __all__ = [
@@ -150,6 +149,7 @@ def relu_(input):
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
     """x for x > 0, ``negative_slope``·x otherwise."""
+    _floating_kernel(input, "leaky_relu_cpu")
     if inplace:
         return in_place(leaky_relu, input, "leaky_relu_", negative_slope)
     return _ops.leaky_relu(input, negative_slope=negative_slope)
@@ -176,6 +176,7 @@ def tanh(input):
 def gelu(input, approximate: str | bool = "none"):
     """x·Φ(x), Φ the normal CDF (``approximate='tanh'``: the tanh formula of
     Hendrycks & Gimpel; JAX's ``approximate=True``/``False`` are ``'tanh'``/``'none'``)."""
+    _floating_kernel(input, "GeluKernelImpl")
     if approximate is True or approximate is False:
         approximate = "tanh" if approximate else "none"
     if approximate == "none":
@@ -188,16 +189,8 @@ def gelu(input, approximate: str | bool = "none"):
 @eager_quiet
 def silu(input, inplace: bool = False):
     """x·sigmoid(x) (also called swish)."""
+    _floating_kernel(input, "silu_cpu")
     return in_place(_ops.silu, input, "silu_") if inplace else _ops.silu(input)
-
-
-def _floating_kernel(input, kernel: str) -> None:
-    """PyTorch's NotImplementedError for an eager integer or bool Tensor given to a function
-    whose kernel, ``kernel``, computes floats only (NumPy's would give float64)."""
-    if isinstance(input, Tensor) and _is_eager(input) and input.dtype.kind not in "fc":
-        name = _type_name(input.dtype).removeprefix("chainrule.").removesuffix("Tensor")
-        raise KernelMissingError(f'"{kernel}" not implemented for \'{name}\'; convert the input with .float() '
-                                 f'or .double() first')
 
 
 @eager_quiet
@@ -215,6 +208,7 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 @eager_quiet
 def logsigmoid(input):
     """log(sigmoid(x)) = −softplus(−x), finite for any x (+0.0 at +inf, as PyTorch's)."""
+    _floating_kernel(input, "log_sigmoid_cpu")
     return 0.0 - _ops.softplus(-input, threshold=None)
 
 
@@ -428,6 +422,7 @@ def batch_norm(
     (arrays or Tensors, updated in place) move towards them by ``momentum``, the
     variance unbiased (as in PyTorch). Otherwise the running statistics are used.
     """
+    _floating_kernel(input, "batch_norm")
     if input.ndim < 2:
         raise TensorError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(input.shape)}")
     shape = _channel_shape(input)
@@ -474,6 +469,7 @@ def batch_norm(
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalise over the trailing ``normalized_shape`` axes of each sample, then scale
     by ``weight`` and shift by ``bias`` (both of that shape)."""
+    _floating_kernel(input, "LayerNormKernelImpl")
     if isinstance(normalized_shape, int | np.integer):
         normalized_shape = (int(normalized_shape),)
     normalized_shape = tuple(normalized_shape)
@@ -499,6 +495,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     """Normalise each sample's channels (axis 1) in ``num_groups`` groups over the group's
     channels and all further axes (Wu & He, 2018), then scale and shift per channel."""
+    _floating_kernel(input, "GroupNormKernelImpl")
     if input.ndim < 2:
         raise TensorError(f"group_norm expects (N, C, ...) input, got shape {tuple(input.shape)}")
     n, c = input.shape[:2]

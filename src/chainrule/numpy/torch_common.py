@@ -19,12 +19,19 @@ from collections import namedtuple
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.dtypes import default_float_dtype
+from chainrule.core.dtypes import default_float_dtype, type_name
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.eager_trace import is_eager
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import (
+    DimensionError,
+    KernelMissingError,
+    Tensor,
+    TensorError,
+    TensorTypeError,
+    undifferentiated,
+)
 from chainrule.core.values import plain
 from chainrule.numpy.nondiff import batched, whole_batch
 from chainrule.numpy.torch_promotion import promoted_operands
@@ -102,6 +109,37 @@ def floating_only(x, dtype, message: str) -> None:
     floating point ones (NumPy's functions, with ``dtype=``, take them)."""
     if dtype is None and is_eager(x) and x.dtype.kind not in "fc":
         raise TensorError(f"{message}, got {np.dtype(x.dtype).name}; convert with .double() or .float()")
+
+
+def floating_kernel(x, kernel: str) -> None:
+    """PyTorch's NotImplementedError for an eager integer or bool Tensor given to a function
+    whose kernel, ``kernel``, computes floats only (NumPy's would give float64; a NumPy
+    array or a transform's value is left to NumPy's promotion, as jax.nn's reuse wants).
+
+    >>> try:
+    ...     floating_kernel(tensor([1, 2]), "elu_cpu")
+    ... except NotImplementedError as error:
+    ...     print(str(error)[:40])
+    "elu_cpu" not implemented for 'Long'; co
+    """
+    if not_floating_eager(x):
+        raise KernelMissingError(f'"{kernel}" not implemented for \'{scalar_type_name(x.dtype)}\'; convert the '
+                                 'input with .float() or .double() first')
+
+
+def not_floating_eager(x) -> bool:
+    """Whether ``x`` is an eager Tensor of integers or bools (which PyTorch's floating point
+    kernels refuse; NumPy arrays and transforms' values promote as NumPy's)."""
+    return isinstance(x, Tensor) and is_eager(x) and x.dtype.kind not in "fc"
+
+
+def scalar_type_name(dtype) -> str:
+    """PyTorch's name of ``dtype`` in its kernels' messages.
+
+    >>> scalar_type_name(np.dtype("int64")), scalar_type_name(np.dtype("bool"))
+    ('Long', 'Bool')
+    """
+    return type_name(dtype).removeprefix("chainrule.").removesuffix("Tensor")
 
 
 def not_bool(x, name: str):
