@@ -256,3 +256,27 @@ def test_binary_cross_entropy_with_logits_target_gradient_at_infinite_logits(dty
 def test_sinc_of_inf_is_silent(dtype):
     # NumPy's sinc (a Python function, not a ufunc) warned "invalid value encountered in sin"
     _assert_same_results(lambda L, a: a.sinc(), np.array([INF, -INF, NAN, 0.5], dtype))
+
+
+VECTOR_NORMS = {"norm": lambda lib, t, p: t.norm(p), "vector_norm": lambda lib, t, p: lib.linalg.vector_norm(t, p),
+                "linalg_norm": lambda lib, t, p: lib.linalg.norm(t, p),
+                "norm_dim": lambda lib, t, p: t.reshape(1, -1).norm(p, dim=1)}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("data", [[NAN, 1.0], [0.0, 0.0], [NAN, NAN], [NAN, INF], [0.0, 1.0], [-2.0, 2.0], [INF, INF]])
+@pytest.mark.parametrize("p", [INF, -INF, 0, 1, 2, 3, -1, 0.5])
+@pytest.mark.parametrize("norm", VECTOR_NORMS.values(), ids=VECTOR_NORMS.keys())
+def test_vector_norm_values_and_gradients_at_nan_zero_and_ties(norm, p, data, dtype):
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(np.array(data, dtype))
+        x.requires_grad_(True)
+        out = _silently(lambda: norm(lib, x, p))  # noqa: B023
+        out.sum().backward()
+        grad = np.zeros(len(data), dtype) if x.grad is None else np.asarray(x.grad.detach())  # (p=0: no gradient)
+        results.append((np.asarray(out.detach()), grad))
+    (ours, our_grad), (theirs, their_grad) = results
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, equal_nan=True)

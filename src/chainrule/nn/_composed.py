@@ -197,13 +197,13 @@ def softmin(input, dim: int | None = None, dtype=None):
 
 def glu(input, dim: int = -1):
     """a · sigmoid(b), a and b the two halves of ``input`` along ``dim``."""
-    floating_kernel(input, "glu_cpu")
     if input.ndim == 0:
         raise TensorError("glu does not support scalars because halving size must be even; give a Tensor of at "
                           "least one dimension")
     n = input.shape[checked_dim(input, dim)]
     if n % 2:
         raise TensorError(f"glu: the size of dim {dim} must be even, not {n}")
+    floating_kernel(input, "glu_cpu")
     a, b = cnp.split(input, 2, axis=dim)
     return a * _ops.sigmoid(b)
 

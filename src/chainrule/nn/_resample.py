@@ -256,9 +256,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     >>> np.allclose(y.mean(axis=-1), 0)
     True
     """
-    floating_kernel(input, "batch_norm")
     if input.ndim < 3:
         raise TensorError(f"instance_norm expects (N, C, ...) with spatial axes, got shape {tuple(input.shape)}")
+    floating_kernel(input, "batch_norm")
     axes = tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * len(axes)
     if use_input_stats:

@@ -142,6 +142,20 @@ def scalar_type_name(dtype) -> str:
     return type_name(dtype).removeprefix("chainrule.").removesuffix("Tensor")
 
 
+def magnitude(x):
+    """``|x|`` with PyTorch's derivative at NaN: 0 (its ``sgn(NaN)``), where NumPy's sign
+    gives NaN; of any Tensor (eager or a transform's), for Tensor.abs and the norms.
+
+    >>> x = tensor([float("nan"), -2.0], requires_grad=True)
+    >>> magnitude(x).sum().backward(); x.grad.tolist()
+    [0.0, -1.0]
+    """
+    if np.dtype(x.dtype).kind != "f":
+        return cnp.abs(x)
+    nan = cnp.isnan(undifferentiated(x))
+    return cnp.where(nan, undifferentiated(x), cnp.abs(cnp.where(nan, 0.0, x)))
+
+
 def not_bool(x, name: str):
     """``x``, unless it is a bool Tensor or array, which PyTorch's ``name`` refuses."""
     if np.dtype(getattr(x, "dtype", np.float64)).kind == "b":

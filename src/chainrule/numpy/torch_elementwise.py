@@ -32,7 +32,9 @@ from chainrule.numpy.torch_common import (
     check_ndims,
     checked_divisor,
     elementwise_extreme,
+    floating_kernel,
     is_eager,
+    magnitude,
     not_bool,
     remainder,
     same_dtype,
@@ -384,12 +386,13 @@ class TorchElementwiseMethods:
         return cnp.arctan(self)
 
     def abs(self):
-        """|x|; on an eager floating Tensor its derivative at NaN is 0, PyTorch's sign(NaN)."""
+        """|x|; on an eager floating Tensor its derivative at NaN is 0, PyTorch's sign(NaN);
+        of an eager bool Tensor PyTorch's NotImplementedError."""
+        if self.dtype.kind == "b":
+            floating_kernel(self, "abs_cpu")
         if not is_eager(self) or self.dtype.kind != "f":
             return cnp.abs(self)
-        nan = cnp.isnan(undifferentiated(self))
-        return named_as_torch(cnp.where(nan, undifferentiated(self), cnp.abs(cnp.where(nan, 0.0, self))),
-                              "AbsBackward0")
+        return named_as_torch(magnitude(self), "AbsBackward0")
 
     absolute = abs
 

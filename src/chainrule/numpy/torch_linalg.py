@@ -29,7 +29,7 @@ from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
 from chainrule.core.trace import eager_quiet
-from chainrule.numpy.torch_common import check_tensor_argument, tensor_of
+from chainrule.numpy.torch_common import check_tensor_argument, magnitude, tensor_of
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "det", "slogdet", "inv", "pinv", "solve", "lstsq", "cholesky",
@@ -139,25 +139,45 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     x = norm_input(x, dtype, "vector_norm")
     dims = _dims(dim) or None  # an empty list of dims: every dim, as PyTorch reads it
     if dims is None:
-        flat = cnp.abs(cnp.reshape(x, (-1,)))
-        result = _vector_norm_1d(flat, ord, axis=0)
+        result = _vector_norm_1d(cnp.reshape(x, (-1,)), ord, axis=0)
         return cnp.reshape(result, (1,) * x.ndim) if keepdim else result
     if x.ndim == 0 and set(dims) <= {0, -1}:  # a 0-d Tensor's one dim, as PyTorch reads it
-        return _vector_norm_1d(cnp.abs(x), ord, axis=None)
-    return _vector_norm_1d(cnp.abs(x), ord, axis=dims, keepdims=keepdim)
+        return _vector_norm_1d(x, ord, axis=None)
+    return _vector_norm_1d(x, ord, axis=dims, keepdims=keepdim)
 
 
-def _vector_norm_1d(a, ord, axis, keepdims: bool = False):
-    # a holds absolute values; PyTorch's ord = inf, -inf, 0 and p
-    if ord == math.inf:
-        return cnp.max(a, axis=axis, keepdims=keepdims)
-    if ord == -math.inf:
-        return cnp.min(a, axis=axis, keepdims=keepdims)
-    if ord == 0:  # a count: derivative 0, on a's graph, as PyTorch's
-        count = cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis, keepdims=keepdims)
-        return cnp.where(True, count, cnp.sum(a, axis=axis, keepdims=keepdims))
-    if ord == 1:
-        return cnp.sum(a, axis=axis, keepdims=keepdims)
+def largest_magnitude(x, largest: bool, axis, keepdims: bool = False):
+    """The largest (``largest``) or smallest absolute value of ``x`` along ``axis``, the inf
+    and -inf norms: NaN where a slice holds NaN, with derivative 0 there, as PyTorch's
+    (its derivative at NaN is sgn(NaN) = 0); tied values share the derivative."""
+    nan = cnp.isnan(undifferentiated(x))
+    numbers = cnp.abs(cnp.where(nan, 0.0 if largest else np.inf, x))
+    extreme = (cnp.max if largest else cnp.min)(numbers, axis=axis, keepdims=keepdims)
+    return cnp.where(cnp.any(nan, axis=axis, keepdims=keepdims), np.nan, extreme)
+
+
+def negative_norm(a, p: float, axis, keepdims: bool = False):
+    """The ``p``-norm, ``p < 0``, of the absolute values ``a``: 0 with gradient 0 where a
+    slice holds a zero (and no NaN), as PyTorch's (whose sum of powers is inf there)."""
+    zero = undifferentiated(a) == 0
+    norm = cnp.sum(cnp.where(zero, 1, a) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    zero_norm = cnp.any(zero, axis=axis, keepdims=keepdims) & ~cnp.any(cnp.isnan(undifferentiated(a)), axis=axis,
+                                                                          keepdims=keepdims)
+    return cnp.where(zero_norm, 0, norm)
+
+
+def _vector_norm_1d(x, ord, axis, keepdims: bool = False):
+    # PyTorch's ord = inf, -inf, 0 and p
+    if ord in (math.inf, -math.inf):
+        return largest_magnitude(x, ord > 0, axis, keepdims)
+    if ord in (0, 1):  # a count has derivative 0, on x's graph (PyTorch's); the 1-norm's at NaN is 0
+        a = magnitude(x)
+        total = cnp.sum(a, axis=axis, keepdims=keepdims)
+        return total if ord == 1 else cnp.where(True, cnp.sum(cnp.astype(a != 0, a.dtype), axis=axis,
+                                                                 keepdims=keepdims), total)
+    a = cnp.abs(x)
+    if ord < 0:
+        return negative_norm(a, ord, axis, keepdims)
     if ord == 2:
         powers = a * a
     else:  # a zero element contributes derivative 0 (for ord < 1 too, as PyTorch's)

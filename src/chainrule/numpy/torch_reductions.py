@@ -32,12 +32,13 @@ from chainrule.numpy.torch_common import (
     elementwise_extreme,
     floating_only,
     is_eager,
+    magnitude,
     pytorchs,
     reduced_axes,
     scalar_dims,
     values_indices,
 )
-from chainrule.numpy.torch_linalg import norm_input
+from chainrule.numpy.torch_linalg import largest_magnitude, negative_norm, norm_input
 from chainrule.numpy.torch_shape import checked_dim
 
 __all__ = ["TorchReductionMethods"]
@@ -98,21 +99,16 @@ def _vector_norm(x, p, dim, keepdim, dtype):
         return _power_of_positive(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
     if p == "nuc":
         return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
-    a = cnp.abs(x)
-    if p == float("inf"):
-        return cnp.max(a, axis=dim, keepdims=keepdim)
-    if p == float("-inf"):
-        return cnp.min(a, axis=dim, keepdims=keepdim)
+    if p in (float("inf"), float("-inf")):
+        return largest_magnitude(x, p > 0, dim, keepdim)
     if p == 0:  # a count: derivative 0, on x's graph, as PyTorch's
-        count = cnp.sum(cnp.astype(a != 0, x.dtype), axis=dim, keepdims=keepdim)
-        return cnp.where(True, count, cnp.sum(a, axis=dim, keepdims=keepdim))
-    if p == 1:  # PyTorch's derivative at NaN: 0, as Tensor.abs's
-        return cnp.sum(x.abs() if is_eager(x) else a, axis=dim, keepdims=keepdim)
-    if p < 0:  # a zero element makes the norm 0, with gradient 0 (PyTorch's)
-        zero = undifferentiated(a) == 0
-        safe = cnp.where(zero, 1, a)
-        norm = cnp.sum(safe ** p, axis=dim, keepdims=keepdim) ** (1.0 / p)
-        return cnp.where(cnp.any(zero, axis=dim, keepdims=keepdim), 0, norm)
+        count = cnp.sum(cnp.astype(x != 0, x.dtype), axis=dim, keepdims=keepdim)
+        return cnp.where(True, count, cnp.sum(magnitude(x), axis=dim, keepdims=keepdim))
+    if p == 1:  # (its derivative at NaN is PyTorch's, 0)
+        return cnp.sum(magnitude(x), axis=dim, keepdims=keepdim)
+    a = cnp.abs(x)
+    if p < 0:
+        return negative_norm(a, p, dim, keepdim)
     if x.ndim == 0 or _reduced_count(x, dim) == 1:  # one element: its absolute value, as PyTorch's (no power
         return cnp.sum(a, axis=dim, keepdims=keepdim)  # to under- or overflow: |-1e-114| ** 3)
     # the powers summed in x's dtype, as PyTorch's: inf where they overflow (float32's
