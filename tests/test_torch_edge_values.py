@@ -280,3 +280,112 @@ def test_vector_norm_values_and_gradients_at_nan_zero_and_ties(norm, p, data, dt
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
     assert ours.dtype == theirs.dtype
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, equal_nan=True)
+
+
+SPREADS = {"std": lambda lib, t: t.std(), "var": lambda lib, t: t.var(), "std_dim": lambda lib, t: t.std(dim=0),
+           "std_correction0": lambda lib, t: t.std(correction=0), "std_keepdim": lambda lib, t: t.std(0, keepdim=True),
+           "var_dim": lambda lib, t: t.var(0, correction=2), "std_mean": lambda lib, t: lib.std_mean(t)[0],
+           "var_mean": lambda lib, t: lib.var_mean(t)[0], "torch_std": lambda lib, t: lib.std(t, 0)}
+
+
+@pytest.mark.parametrize("data", [[1e20, -1e20, 3e19], [3e19, 1e19, -2e19], [1.0, 2.0, 4.0], [300.0, -300.0, 0.0]])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("spread", SPREADS.values(), ids=SPREADS.keys())
+def test_std_and_var_of_half_and_single_precision_accumulate_in_double(spread, dtype, data):
+    """PyTorch computes them in float64 and rounds the result: the std of float32 values
+    whose variance overflows is finite."""
+    results = []
+    for lib in (cr, torch):
+        x = lib.tensor(np.array(data, dtype), requires_grad=True)
+        out = _silently(lambda: spread(lib, x))  # noqa: B023
+        out.sum().backward()
+        results.append((np.asarray(out.detach()), np.asarray(x.grad.detach())))
+    (ours, our_grad), (theirs, their_grad) = results
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    tol = 1e-3 if dtype == "float16" else 1e-6
+    np.testing.assert_allclose(ours, theirs, rtol=tol)
+    np.testing.assert_allclose(our_grad, their_grad, rtol=tol, atol=tol)
+
+
+INTEGER_POWERS = {
+    "scalar_minus_one": lambda lib, x: x ** -1, "scalar_minus_two": lambda lib, x: x.pow(-2),
+    "pow_minus_one": lambda lib, x: x.clone().pow_(-1), "torch_pow": lambda lib, x: lib.pow(x, -1),
+    "zero": lambda lib, x: x ** 0, "three": lambda lib, x: x ** 3, "method_zero": lambda lib, x: x.pow(0),
+    "zero_dim_tensor": lambda lib, x: x ** lib.tensor(-1), "tensor": lambda lib, x: x ** lib.tensor([-1, 2, -3]),
+    "method_tensor": lambda lib, x: x.pow(lib.tensor([-1, 2, -3])), "reflected": lambda lib, x: 2 ** -x,
+    "reflected_mixed": lambda lib, x: 3 ** (x - 2), "float": lambda lib, x: x ** -1.5,
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8", "bool"])
+@pytest.mark.parametrize("power", INTEGER_POWERS.values(), ids=INTEGER_POWERS.keys())
+def test_integer_powers_are_pytorchs(power, dtype):
+    """A negative Python int power of integers is refused (RuntimeError), a Tensor's is
+    PyTorch's integer power (0 but for a base of ±1), in PyTorch's dtype."""
+    data = np.array([1, 2, 3]) if dtype != "bool" else np.array([True, False, True])
+    try:
+        theirs = power(torch, torch.tensor(data.astype(dtype)))
+    except RuntimeError as error:
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"
+                           if "negative integer" in str(error) else ""):
+            power(cr, cr.tensor(data.astype(dtype)))
+        return
+    ours = power(cr, cr.tensor(data.astype(dtype)))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.") or theirs.dtype == torch.float32
+    np.testing.assert_allclose(np.asarray(ours, np.float64), theirs.double().numpy(), rtol=1e-6)
+
+
+BOOL_REFUSALS = {
+    "abs": lambda lib, x: x.abs(), "torch_abs": lambda lib, x: lib.abs(x), "abs_": lambda lib, x: x.abs_(),
+    "median": lambda lib, x: x.median(), "median_dim": lambda lib, x: x.median(0),
+    "nanmedian": lambda lib, x: lib.nanmedian(x), "kthvalue": lambda lib, x: x.kthvalue(1),
+    "topk": lambda lib, x: x.topk(1), "floor": lambda lib, x: x.floor(), "ceil": lambda lib, x: x.ceil(),
+    "trunc": lambda lib, x: lib.trunc(x), "round": lambda lib, x: x.round(), "frac": lambda lib, x: x.frac(),
+    "softsign": lambda lib, x: (F if lib is cr else TF).softsign(x),
+}
+
+
+@pytest.mark.parametrize("call", BOOL_REFUSALS.values(), ids=BOOL_REFUSALS.keys())
+def test_functions_of_numbers_refuse_bool_tensors_as_pytorch(call):
+    data = np.array([True, False, True])
+    with pytest.raises(RuntimeError if "topk" in str(call.__code__.co_names) else NotImplementedError) as theirs:
+        call(torch, torch.tensor(data))
+    with pytest.raises(type(theirs.value), match="convert"):
+        call(cr, cr.tensor(data))
+
+
+@pytest.mark.parametrize("name", ["mode", "sort", "max", "cummax", "argsort"])
+def test_order_functions_of_bool_tensors_are_pytorchs(name):
+    data = np.array([True, False, True, False])
+    args = () if name in ("sort",) else (0,)
+    ours, theirs = getattr(cr, name)(cr.tensor(data), *args), getattr(torch, name)(torch.tensor(data), *args)
+    for a, b in zip(ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,),
+                    strict=True):
+        assert str(a.dtype) == str(b.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(np.asarray(a), b.numpy())
+
+
+TIES = [[1.0, 2.0, 1.0, 2.0, 1.0, 3.0, 3.0, 1.0], [0.0, -0.0, 0.0, -0.0, 1.0, 1.0, 0.0, 0.0], [2.0] * 16,
+        [1.0, NAN, 1.0, 0.0, NAN, 0.0]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("data", TIES)
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_and_argsort_keep_ties_in_order_as_pytorch(data, descending, dtype):
+    """PyTorch's CPU sort keeps tied values in their order with stable=True, and without
+    it for rows of up to 16 (NaN last ascending, first descending)."""
+    if dtype == "int64" and np.isnan(data).any():
+        pytest.skip("integers hold no NaN")
+    x = np.array(data, dtype)
+    for call in (lambda lib, t: lib.argsort(t, descending=descending), lambda lib, t: t.argsort(descending=descending),
+                 lambda lib, t: lib.sort(t, descending=descending)[1],
+                 lambda lib, t: lib.sort(t, descending=descending, stable=True)[1]):
+        np.testing.assert_array_equal(np.asarray(call(cr, cr.tensor(x))), call(torch, torch.tensor(x)).numpy())
+
+
+def test_integer_power_in_place_by_a_tensor_of_negative_integers():
+    ours, theirs = cr.tensor([[1, 2], [3, -1]]), torch.tensor([[1, 2], [3, -1]])
+    ours.pow_(cr.tensor([[1, -1], [2, -3]]))
+    theirs.pow_(torch.tensor([[1, -1], [2, -3]]))
+    np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())

@@ -46,6 +46,7 @@ from chainrule.numpy.shape.updates import IndexedUpdates
 from chainrule.numpy.torch_common import (
     alpha_first,
     checked_divisor,
+    integer_power,
     is_eager,
     not_bool,
     pytorchs,
@@ -550,9 +551,24 @@ def _array_power(method):
                 return fast(self)
         if other.__class__ is bool and self.dtype == np.bool_ and is_eager(self):  # PyTorch's bool ** bool
             return self | (not other)  # (x ** True is x, x ** False is True; NumPy's is int8)
+        if self.dtype.kind in "biu" and is_eager(self) and (
+                type(other) is int and other < 0
+                or isinstance(other, Tensor | np.ndarray) and other.dtype.kind in "iu"):
+            return integer_power(self, other)  # (PyTorch's integer powers: of -1 refused, of a Tensor wrapped)
         return method(self, other)
     __pow__.__qualname__ = "Tensor.__pow__"
     return __pow__
+
+
+def _array_rpower(method):
+    """``Tensor.__rpow__``: of an eager integer Tensor, PyTorch's integer powers (see
+    :func:`chainrule.numpy.torch_common.integer_power`)."""
+    def __rpow__(self, other):
+        if self.dtype.kind in "iu" and type(other) is int and is_eager(self):
+            return integer_power(other, self)
+        return method(self, other)
+    __rpow__.__qualname__ = "Tensor.__rpow__"
+    return __rpow__
 
 
 # Operands that an ndarray's operators never give way to (see _ndarray_gives_way); nor do
@@ -667,6 +683,7 @@ def bind_to_core() -> None:
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
     Tensor.__pow__ = _array_power(Tensor.__pow__)
+    Tensor.__rpow__ = _array_rpower(Tensor.__rpow__)
     for name in _HANDING_OVER:
         setattr(Tensor, name, _handing_over(getattr(Tensor, name), name))
     for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors

@@ -34,7 +34,7 @@ from chainrule.core.tensor import (
 )
 from chainrule.core.values import plain
 from chainrule.numpy.nondiff import batched, whole_batch
-from chainrule.numpy.torch_promotion import promoted_operands
+from chainrule.numpy.torch_promotion import promoted_operands, result_type
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
@@ -127,6 +127,13 @@ def floating_kernel(x, kernel: str) -> None:
                                  'input with .float() or .double() first')
 
 
+def no_bool_kernel(x, kernel: str) -> None:
+    """PyTorch's NotImplementedError for an eager bool Tensor given to ``kernel``, which
+    takes numbers only (``median``, ``kthvalue``, ``abs``)."""
+    if x.dtype.kind == "b":
+        floating_kernel(x, kernel)
+
+
 def not_floating_eager(x) -> bool:
     """Whether ``x`` is an eager Tensor of integers or bools (which PyTorch's floating point
     kernels refuse; NumPy arrays and transforms' values promote as NumPy's)."""
@@ -154,6 +161,43 @@ def magnitude(x):
         return cnp.abs(x)
     nan = cnp.isnan(undifferentiated(x))
     return cnp.where(nan, undifferentiated(x), cnp.abs(cnp.where(nan, 0.0, x)))
+
+
+def integer_power(base, exponent):
+    """``base ** exponent`` as PyTorch computes it: of integers, a negative exponent in a
+    Tensor gives its integer power (±1 for a base of ±1, 0 for any other) where NumPy
+    raises, in PyTorch's result dtype; a negative Python int exponent of an integer or
+    bool Tensor is refused, as PyTorch refuses it. Written with chainrule.numpy, not on
+    plain values, so that it runs on values vmap batches too.
+
+    >>> integer_power(tensor([1, 2, -1]), tensor(-1)).tolist()
+    [1, 0, -1]
+    """
+    refuse_negative_integer_power(base, exponent)
+    if not (isinstance(exponent, Tensor | np.ndarray) and _dtype_of(base).kind in "biu"
+            and _dtype_of(exponent).kind in "iu"):
+        return base ** exponent
+    dtype = result_type(base, exponent) or np.result_type(_dtype_of(base), _dtype_of(exponent))
+    like = base if isinstance(base, Tensor) else exponent
+    # in the result's dtype first, as PyTorch computes: uint8 ** tensor(-1) is uint8 ** 255
+    base, exponent = (cnp.astype(a, dtype) if _dtype_of(a) != dtype else a for a in (base, exponent))
+    negative = exponent < 0
+    odd = cnp.where(exponent % 2 == 1, -1, 1)
+    value = cnp.where(negative, cnp.where(base == 1, 1, cnp.where(base == -1, odd, 0)),
+                      cnp.power(base, cnp.where(negative, 0, exponent)))
+    value = cnp.astype(value, dtype)
+    return as_eager(like, value) if isinstance(like, Tensor) else value
+
+
+def refuse_negative_integer_power(base, exponent) -> None:
+    """PyTorch's refusal of an integer or bool Tensor to a negative Python int power."""
+    if type(exponent) is int and exponent < 0 and isinstance(base, Tensor | np.ndarray) and base.dtype.kind in "biu":
+        raise TensorError(f"Integers to negative integer powers are not allowed (here {np.dtype(base.dtype).name} ** "
+                          f"{exponent}); convert the base with .float() or .double() first")
+
+
+def _dtype_of(x) -> np.dtype:
+    return x.dtype if isinstance(x, Tensor | np.ndarray) else np.asarray(x).dtype
 
 
 def not_bool(x, name: str):

@@ -32,10 +32,12 @@ from chainrule.numpy.torch_common import (
     check_ndims,
     checked_divisor,
     elementwise_extreme,
-    floating_kernel,
+    integer_power,
     is_eager,
     magnitude,
+    no_bool_kernel,
     not_bool,
+    refuse_negative_integer_power,
     remainder,
     same_dtype,
 )
@@ -101,26 +103,6 @@ def _constant(x, value, *others):
             out = cnp.where(ones, out, a)
         return out if out.dtype == value.dtype else cnp.astype(out, value.dtype)
     return as_eager(x, value)
-
-
-def _power(base, exponent):
-    """``base ** exponent``; of integers, a negative exponent in a Tensor gives PyTorch's
-    integer power (±1 for a base of ±1, 0 for any other) where NumPy raises. Written with
-    chainrule.numpy, not on plain values, so that it runs on values vmap batches too."""
-    if not (isinstance(exponent, Tensor | np.ndarray) and _dtype_of(base).kind in "iu"
-            and _dtype_of(exponent).kind in "iu"):
-        return base ** exponent
-    negative = exponent < 0
-    odd = cnp.where(exponent % 2 == 1, -1, 1)
-    value = cnp.where(negative, cnp.where(base == 1, 1, cnp.where(base == -1, odd, 0)),
-                      base ** cnp.where(negative, 0, exponent))
-    dtype = np.result_type(*(a.dtype if isinstance(a, Tensor | np.ndarray) else a for a in (base, exponent)))
-    value = cnp.astype(value, dtype)
-    return as_eager(base, value) if isinstance(base, Tensor) else value
-
-
-def _dtype_of(x) -> np.dtype:
-    return x.dtype if isinstance(x, Tensor | np.ndarray) else np.asarray(x).dtype
 
 
 def _lerp(start, end, weight):
@@ -292,7 +274,7 @@ class TorchElementwiseMethods:
     divide_ = true_divide_ = div_
 
     def pow(self, exponent):
-        return _power(self, exponent)
+        return integer_power(self, exponent)
 
     def square(self):
         """``self * self``; of a bool Tensor, int64 (PyTorch's ``pow(2)``)."""
@@ -317,17 +299,21 @@ class TorchElementwiseMethods:
         return _constant(self, _sign(self))
 
     def floor(self):
+        no_bool_kernel(self, "floor_vml_cpu")
         return _constant(self, cnp.floor(self))
 
     def ceil(self):
+        no_bool_kernel(self, "ceil_vml_cpu")
         return _constant(self, cnp.ceil(self))
 
     def trunc(self):
+        no_bool_kernel(self, "trunc_vml_cpu")
         return _constant(self, cnp.trunc(self))
 
     def round(self, decimals=0, out=None):
         if out is not None:  # NumPy's x.round(2, out): written into out
             return cnp.round(self, decimals, out=out)
+        no_bool_kernel(self, "round_vml_cpu")
         return _constant(self, cnp.round(self, decimals))
 
     @eager_quiet
@@ -353,6 +339,7 @@ class TorchElementwiseMethods:
         return remainder(other, self)
 
     def frac(self):
+        no_bool_kernel(self, "frac_cpu")
         return self - cnp.trunc(self)
 
     def log1p(self):
@@ -388,8 +375,7 @@ class TorchElementwiseMethods:
     def abs(self):
         """|x|; on an eager floating Tensor its derivative at NaN is 0, PyTorch's sign(NaN);
         of an eager bool Tensor PyTorch's NotImplementedError."""
-        if self.dtype.kind == "b":
-            floating_kernel(self, "abs_cpu")
+        no_bool_kernel(self, "abs_cpu")
         if not is_eager(self) or self.dtype.kind != "f":
             return cnp.abs(self)
         return named_as_torch(magnitude(self), "AbsBackward0")
@@ -506,7 +492,8 @@ class TorchElementwiseMethods:
         return eager.inplace(self, lambda a, v: fill_where(a, mask, v), value, "masked_fill_")
 
     def pow_(self, exponent):
-        return eager.inplace(self, _power, exponent, "pow_")
+        refuse_negative_integer_power(self, exponent)  # (before inplace wraps -1 into uint8's 255)
+        return eager.inplace(self, integer_power, exponent, "pow_")
 
     def lerp_(self, end, weight):
         return eager.inplace(self, lambda a, ew: _lerp(a, *ew), (end, weight), "lerp_")
@@ -565,7 +552,9 @@ class TorchElementwiseMethods:
     exp_ = _unary_(cnp.exp, "exp_")
     log_ = _unary_(cnp.log, "log_")
     sqrt_ = _unary_(cnp.sqrt, "sqrt_")
-    abs_ = _unary_(cnp.abs, "abs_")
+    def abs_(self):
+        no_bool_kernel(self, "abs_cpu")
+        return eager.inplace(self, lambda a, _: cnp.abs(a), None, "abs_")
     neg_ = _unary_(cnp.negative, "neg_")
     tanh_ = _unary_(cnp.tanh, "tanh_")
     sigmoid_ = _unary_(activations.sigmoid, "sigmoid_")

@@ -16,7 +16,7 @@ from chainrule.core.eager import EAGER, tensor  # noqa: F401  (tensor: the docst
 from chainrule.core.tensor import Tensor, TensorError, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
-from chainrule.numpy.torch_common import as_eager, nonnegative_dim, tensor_of, values_indices
+from chainrule.numpy.torch_common import as_eager, no_bool_kernel, nonnegative_dim, tensor_of, values_indices
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
@@ -108,6 +108,7 @@ class TorchOrderMethods:
         >>> cr.tensor([3.0, 1.0, 2.0]).kthvalue(2).indices.item()
         2
         """
+        no_bool_kernel(self, "kthvalue_cpu")
         n = self.shape[dim] if self.ndim else 1
         if not 1 <= k <= n:
             raise TensorError(f"kthvalue(): selected number k = {k} out of range for dimension {dim}; it must be "

@@ -33,6 +33,7 @@ from chainrule.numpy.torch_common import (
     floating_only,
     is_eager,
     magnitude,
+    no_bool_kernel,
     pytorchs,
     reduced_axes,
     scalar_dims,
@@ -283,11 +284,16 @@ def _moments(x, name, pos, axis, dtype, ddof, keepdims, dim, unbiased, keepdim, 
         # axis= beside a PyTorch keyword (x.var(axis=-1, unbiased=False)) is PyTorch's alias of dim=
         where = as_axes(dim if dim is not None else pos if axis is None else axis)
         where = None if where == () else where  # PyTorch's dim=[]: every dim
+        # float16 and float32 in float64, as PyTorch accumulates them: the std of float32's [1e20, -1e20] is
+        # finite though its variance overflows
+        wide = cnp.astype(x, np.float64) if x.dtype.kind == "f" and x.dtype.itemsize < 8 else x
         if _reduced_count(x, where) - correction > 0:
-            return fun(x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
-        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
-                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
-        return _without_numpys_warnings(fun, x, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+            out = fun(wide, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+        else:
+            warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
+            out = _without_numpys_warnings(fun, wide, axis=where, ddof=correction, keepdims=bool(keepdim or keepdims))
+        return out if wide is x else _without_numpys_warnings(cnp.astype, out, x.dtype)
     return fun(x, axis=as_axes(pos if axis is None else axis), dtype=dtype, ddof=ddof or 0, keepdims=keepdims,
                **extra)
 
@@ -480,6 +486,7 @@ class TorchReductionMethods:
     def median(self, dim=None, keepdim=False):
         """PyTorch's median: the lower of the two middle values; with ``dim``, (values,
         indices)."""
+        no_bool_kernel(self, "median_cpu" if dim is None else "median_out")
         if dim is None:
             return _shared_median(self, skip_nan=False)
         return _pick(self, dim, keepdim, _median_index, "MedianBackward1")
@@ -487,6 +494,7 @@ class TorchReductionMethods:
     @scalar_dims()
     def nanmedian(self, dim=None, keepdim=False):
         """PyTorch's nanmedian: :meth:`median` of the numbers, NaN left out."""
+        no_bool_kernel(self, "median_cpu" if dim is None else "median_out")
         if dim is None:
             return _shared_median(self, skip_nan=True)
         return _pick(self, dim, keepdim, _nanmedian_index, "NanmedianBackward1")
@@ -605,10 +613,14 @@ class TorchReductionMethods:
         key = undifferentiated(self)
         if descending:
             return as_eager(self, _order(key, d, True))
+        # PyTorch's unstable sort keeps ties in order for rows of up to 16 (its insertion sort): stable here
+        stable = stable or kind is None and pytorchs(self)
         return as_eager(self, cnp.argsort(key, axis=d, kind="stable" if stable else kind))
 
     @scalar_dims()
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+        if self.dtype.kind == "b" and is_eager(self):
+            raise TensorError("topk does not support bool dtypes on CPU; convert with .int() or .float() first")
         size = self.shape[dim] if self.ndim else 1
         if not 0 <= k <= size:
             raise TensorError(f"topk: selected index k out of range: k = {k} for a dimension of size {size}")
