@@ -263,3 +263,31 @@ def test_eager_inf_and_nan_come_without_numpys_warnings(name):
     (theirs, their_warnings), (ours, our_warnings) = run(torch), run(cr)
     np.testing.assert_array_equal(ours, theirs)
     assert our_warnings == their_warnings
+
+
+# (function, its arguments after the input, the shape of each result)
+OUT_PAIRS = {"max": ((1,), (2,)), "min": ((1,), (2,)), "median": ((1,), (2,)), "nanmedian": ((1,), (2,)),
+             "mode": ((1,), (2,)), "kthvalue": ((2, 1), (2,)), "topk": ((2, 1), (2, 2)), "sort": ((1,), (2, 3)),
+             "cummax": ((1,), (2, 3)), "cummin": ((0,), (2, 3))}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_PAIRS))
+def test_out_tuple_of_values_and_indices_is_written_as_pytorchs(name):
+    args, shape = OUT_PAIRS[name]
+    data = np.array([[1.0, 5.0, 2.0], [4.0, 0.0, 4.0]])
+    results = []
+    for lib in (cr, torch):
+        values, indices = lib.zeros(shape, dtype=lib.float64), lib.zeros(shape, dtype=lib.int64)
+        returned = getattr(lib, name)(lib.tensor(data), *args, out=(values, indices))
+        assert returned[0] is values and returned[1] is indices and returned.values is values
+        results.append((values.numpy(), indices.numpy()))
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("out_dtypes", [("float32", "int64"), ("float64", "float64")])
+def test_out_tuple_of_another_dtype_is_refused_as_pytorch_refuses_it(out_dtypes):
+    for lib in (torch, cr):
+        out = tuple(lib.zeros(2, dtype=getattr(lib, d)) for d in out_dtypes)
+        with pytest.raises(RuntimeError, match="Expected out tensor to have dtype"):
+            lib.max(lib.tensor([[1.0, 5.0], [4.0, 0.0]], dtype=lib.float64), 1, out=out)

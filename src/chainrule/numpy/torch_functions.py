@@ -107,7 +107,19 @@ def _into(out, result, name: str) -> Tensor:
     """PyTorch's ``out=``: ``result`` written into ``out`` (Stable Baselines3's polyak
     update, ``torch.add(t.data, p.data, alpha=tau, out=t.data)``), which is returned; as in
     PyTorch, not while recording a gradient, and not into a dtype the result cannot be cast
-    to. chainrule does not resize ``out``: it must have the result's shape."""
+    to. chainrule does not resize ``out``: it must have the result's shape. A result of
+    several Tensors ((values, indices) of ``torch.max(x, dim)``) goes into a tuple ``out`` of
+    as many, each of its dtype, as PyTorch's; the same kind of tuple of them is returned."""
+    if isinstance(out, tuple | list) and isinstance(result, tuple):
+        if len(out) != len(result) or [o for o in out if not isinstance(o, Tensor)]:  # (all is torch.all here)
+            raise TypeError(f"{name}(): argument 'out' must be a tuple of {len(result)} Tensors, got "
+                            f"{[type(o).__name__ for o in out]}")
+        for o, r in zip(out, result, strict=True):
+            if o.dtype != r.dtype:
+                raise RuntimeError(f"{name}(): Expected out tensor to have dtype {r.dtype}, but got {o.dtype} "
+                                   "instead")
+        written = [_into(o, r, name) for o, r in zip(out, result, strict=True)]
+        return type(result)(*written) if hasattr(result, "_fields") else type(result)(written)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if not isinstance(result, Tensor):
