@@ -19,6 +19,22 @@ ELEMENTWISE = ["relu", "relu6", "sigmoid", "softplus", "silu", "swish", "log_sig
                "squareplus", "sparse_plus", "sparse_sigmoid", "identity"]
 
 
+@pytest.mark.parametrize("name", [*ELEMENTWISE, "glu"])
+def test_activations_of_integers_are_jaxs(name):
+    """jax.nn keeps integers where it can (relu, hard_tanh), promotes them to floats, or
+    refuses them (its logistic: sigmoid, silu, swish, glu) with a TypeError."""
+    x = np.array([-3, -1, 0, 2, 7, 1])
+    try:
+        theirs = np.asarray(getattr(Jn, name)(jnp.asarray(x)))
+    except TypeError:
+        with pytest.raises(TypeError, match="logistic does not accept dtype int64"):
+            getattr(C, name)(x)
+        return
+    ours = np.asarray(getattr(C, name)(x))
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_activation_values_and_derivatives_are_jaxs(name):
     ours, theirs = getattr(C, name), getattr(Jn, name)

@@ -39,7 +39,6 @@ from chainrule.nn.functional import (
     sparse_sigmoid,
     squareplus,
     standardize,
-    swish,
 )
 from chainrule.transforms.custom import stop_gradient
 
@@ -52,9 +51,20 @@ __all__ = [
 
 
 def relu(x):
-    """max(x, 0), with derivative 0 at 0 and at NaN (as JAX's; PyTorch's is 1 at NaN)."""
+    """max(x, 0), with derivative 0 at 0 and at NaN (as JAX's; PyTorch's is 1 at NaN);
+    integers stay integers."""
     c = undifferentiated(x)
-    return cnp.where(c > 0, x, cnp.maximum(c, 0.0))
+    return cnp.where(c > 0, x, cnp.maximum(c, 0))
+
+
+def _logistic_input(x):
+    """``x``, unless it holds integers or bools, which JAX's logistic function (behind
+    sigmoid, silu, swish and glu) refuses with a TypeError."""
+    dtype = np.dtype(getattr(x, "dtype", np.float64))
+    if dtype.kind in "biu":
+        raise TypeError(f"logistic does not accept dtype {dtype.name}. Accepted dtypes are subtypes of floating, "
+                        "complexfloating; convert with .astype(float)")
+    return x
 
 
 def relu6(x):
@@ -64,7 +74,7 @@ def relu6(x):
 
 
 def sigmoid(x):
-    return F.sigmoid(x)
+    return F.sigmoid(_logistic_input(x))
 
 
 def tanh(x):
@@ -78,7 +88,10 @@ def softplus(x):
 
 def silu(x):
     """x · sigmoid(x)."""
-    return F.silu(x)
+    return F.silu(_logistic_input(x))
+
+
+swish = silu
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -110,7 +123,7 @@ def gelu(x, approximate: bool = True):
 
 def glu(x, axis: int = -1):
     """The first half of ``x`` along ``axis`` times the sigmoid of the second."""
-    return F.glu(x, dim=axis)
+    return F.glu(_logistic_input(x), dim=axis)
 
 
 def mish(x):

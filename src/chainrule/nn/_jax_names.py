@@ -43,7 +43,7 @@ def swish(x):
 def hard_tanh(x):
     """x clipped to [-1, 1], derivative 1 on the closed interval (``jax.nn.hard_tanh``)."""
     v = undifferentiated(x)
-    return cnp.where(v > 1, 1.0, cnp.where(v < -1, -1.0, x))
+    return cnp.where(v > 1, 1, cnp.where(v < -1, -1, x))  # (integers stay integers, as JAX's)
 
 
 def _relu6(x):
