@@ -103,6 +103,15 @@ def test_where_and_clip():
     assert np.array_equal(g, [0.0, 1.0, 0.0])
 
 
+def test_an_arrays_own_clip_by_tensor_bounds_is_np_clip():
+    # ndarray.clip(lo, hi) computes with NumPy's clip ufunc, which hands the Tensor bounds
+    # over as np.clip(a, lo, hi) does (it raised: "numpy.clip is not differentiable")
+    a = np.array([[-2.0, -0.1, 0.3], [0.9, 1.7, -0.6]])
+    lo, hi = np.array([-0.5, 0.0, -1.0]), np.array([1.0, 0.5, 2.0])
+    assert cr.gradcheck(lambda lo, hi: a.clip(lo, hi), lo, hi)
+    assert np.array_equal(cr.grad(lambda hi: cnp.sum(a.clip(lo, hi)))(hi), [0.0, 1.0, 0.0])  # 1.7 clipped
+
+
 def test_float32_stays_float32():
     x = np.linspace(0.1, 1, 4, dtype=np.float32)
     g = cr.grad(lambda a: cnp.sum(cnp.tanh(a) * 2.0 + cnp.exp(a) / 3))(x)

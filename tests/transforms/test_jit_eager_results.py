@@ -255,3 +255,111 @@ def test_a_replay_on_arrays_warns_as_numpy(f):
     for _ in range(2):
         with pytest.warns(RuntimeWarning, match="divide by zero"):
             jitted(np.ones(2))
+
+
+def _outcome(f, args):
+    """What a call gives: its result, or its exception's type and message."""
+    try:
+        return f(*args)
+    except Exception as e:  # noqa: BLE001 (compared, whatever it is)
+        return type(e), str(e)
+
+
+def _same_outcome(got, want) -> bool:
+    return got == want if isinstance(want, tuple) and isinstance(want[0], type) else same(got, want)
+
+
+def _untraced_copy(t):
+    out = np.zeros(4)
+    np.copyto(out, t)
+    return out
+
+
+# NumPy's functions without a derivative read an eager Tensor's array in the plain call, and
+# give NumPy's arrays and scalars (the Tensor's own methods, (t > 0).any(), give Tensors)
+NUMPY_FUNCTIONS_OF_AN_EAGER_TENSOR = {
+    "any": lambda t: np.any(t > 0),
+    "all": lambda t: np.all(t > -5),
+    "argmax": lambda t: np.argmax(t),
+    "cnp.argmax": lambda t: cnp.argmax(t),
+    "argmax plus one": lambda t: np.argmax(t) + 1,
+    "isnan": lambda t: np.isnan(t),
+    "isnan times t": lambda t: np.isnan(t) * t,
+    "count_nonzero": lambda t: np.count_nonzero(t > 0),
+    "where of a mask": lambda t: np.where(t > 0),
+    "round": lambda t: np.round(t, 1),
+    "floor plus one": lambda t: np.floor(t) + 1.0,
+    "argsort taken": lambda t: t[np.argsort(t)],
+    "a branch on np.any": lambda t: t * 2.0 if np.any(t > 1) else t,
+    "the method's Tensor": lambda t: ((t > 0).any(), t.argmax()),
+    # refused in the plain call (no derivative, an in-place write): refused jitted too
+    "logical_or.reduce": lambda t: np.logical_or.reduce(t > 0),
+    "add.reduceat": lambda t: np.add.reduceat(t, [0, 2]),
+    "copyto an array": _untraced_copy,
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_FUNCTIONS_OF_AN_EAGER_TENSOR))
+def test_numpy_functions_of_an_eager_tensor_give_the_plain_calls_results(name):
+    f = NUMPY_FUNCTIONS_OF_AN_EAGER_TENSOR[name]
+    step = cr.jit(f)
+    for _ in range(3):  # the trace, then replays on new values
+        t = cr.tensor(rng.normal(size=4))
+        want = _outcome(f, (t,))
+        got = _outcome(step, (t,))
+        assert _same_outcome(got, want), (got, want)
+
+
+MIXED_PROGRAMS = {
+    "an ndarray's dot of a Tensor": lambda x, t: np.sin(x).dot(t),
+    "x + t": lambda x, t: x + t,
+    "t @ x": lambda x, t: t @ x,
+    "x @ t": lambda x, t: x @ t,
+    "concatenate": lambda x, t: np.concatenate([x, t]),
+    "an ndarray's max(0)": lambda x, t: x.max(0) + t.sum(),
+    "an ndarray's take of a mask": lambda x, t: x.take((t > 0).long()),
+    "an ndarray indexed by a Tensor": lambda x, t: x[(t > 0).long()],
+    "an ndarray's clip by a Tensor": lambda x, t: x.clip(0, t[0]),
+    "a Tensor's clip by a Tensor": lambda x, t: t.clip(0, cr.tensor(0.5)) + x,
+    "np.clip by a Tensor": lambda x, t: np.clip(x, 0, cr.tensor(0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_PROGRAMS))
+def test_arrays_beside_eager_tensors_are_numpys_arrays_as_in_the_plain_call(name):
+    f = MIXED_PROGRAMS[name]
+    step = cr.jit(f)
+    for _ in range(3):
+        x, t = rng.normal(size=4), cr.tensor(rng.normal(size=4))
+        want = _outcome(f, (x, t))
+        got = _outcome(step, (x, t))
+        assert _same_outcome(got, want), (got, want)
+    assert step.traces == 1
+
+
+@pytest.mark.parametrize("make", [lambda x: cr.as_tensor(x, dtype=cr.float32),
+                                  lambda x: cr.tensor(x, dtype=cr.float32) * 2,
+                                  lambda x: cr.as_tensor(x, dtype=cr.int64)],
+                         ids=["as_tensor", "tensor", "as_tensor to int"])
+@pytest.mark.parametrize("given", ["array", "tensor"])
+def test_a_tensor_made_of_a_traced_value_in_another_dtype_traces_once(make, given):
+    # the copy is recorded, not the value read (which traced again for every new value)
+    step = cr.jit(make)
+    for _ in range(3):
+        x = rng.normal(size=3) * 10
+        x = x if given == "array" else cr.tensor(x)
+        assert same(step(x), make(x))
+    assert step.traces == 1
+
+
+@pytest.mark.parametrize("f", [lambda m, x: np.sin(x).dot(m.weight.T), lambda m, x: x[:, :2][m.weight[:, :2] > 0],
+                               lambda m, x: x.squeeze(0), lambda m, x: m(x) + x.max(0)[:3]],
+                         ids=["dot of the weight", "indexed by a mask", "squeeze", "max(0)"])
+def test_arrays_beside_a_module_are_numpys_arrays_as_in_the_plain_call(f):
+    layer = cr.nn.Linear(4, 3)
+    step = cr.jit(f)
+    with cr.no_grad():
+        for _ in range(3):
+            x = rng.normal(size=(2, 4))
+            want, got = _outcome(f, (layer, x)), _outcome(step, (layer, x))
+            assert _same_outcome(got, want), (got, want)

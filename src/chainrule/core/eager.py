@@ -98,6 +98,10 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     (torch.Size([1, 2]), dtype('float64'))
     """
     check_cpu(device, "tensor")
+    if isinstance(data, Tensor) and data._trace.records and data._trace.open and not requires_grad:
+        # under chainrule.jit: the plain call's copy of the array, an eager Tensor, recorded
+        # (not its value read, which would trace the call again for every new value)
+        return data._trace.copied_eager(data, as_dtype(dtype))
     value = data.primal() if isinstance(data, Tensor) else data
     try:
         return _new_tensor(value, requires_grad, dtype)
@@ -691,12 +695,14 @@ def recording_trace(target):
 
 def recorded_only(values):
     """The trace of ``chainrule.jit`` when every Tensor among ``values`` (and in lists
-    and tuples among them) is one of its values, which nothing differentiates, else None."""
+    and tuples among them) is one of its values, which nothing differentiates, else None.
+    None too where one of them is an eager Tensor in the plain call (``is_eager``): a
+    NumPy function that the plain call refuses an eager Tensor is refused jitted too."""
     traces = set()
     for v in values:
         for t in v if isinstance(v, list | tuple) else (v,):
             if isinstance(t, Tensor):
-                if not t._trace.records:
+                if not t._trace.records or t._node in t._trace.eager:
                     return None
                 traces.add(t._trace)
     return traces.pop() if len(traces) == 1 else None

@@ -627,9 +627,10 @@ _HEADERS = sys.getsizeof(_Instance()) - _Instance().__sizeof__()  # sys.getsizeo
 
 def stands_for_array(t: Tensor) -> bool:
     """Whether ``t`` is a value that ``chainrule.jit`` traces for a NumPy array or scalar of
-    a call on plain arrays, whose attributes and methods are NumPy's there; not for an eager
-    Tensor that the function made or computed from one (``cr.from_numpy(x)``,
-    ``cr.tensor(2.0) * x``), whose are PyTorch's, as in the plain call."""
+    the plain call (an array argument, beside eager Tensors too, or what NumPy computes from
+    one), whose attributes and methods are NumPy's there; not for an eager Tensor, given,
+    made or computed from one (``t``, ``cr.from_numpy(x)``, ``cr.tensor(2.0) * x``), whose
+    are PyTorch's, as in the plain call."""
     trace = t._trace
     return trace.plain_arrays and t._node not in trace.eager
 

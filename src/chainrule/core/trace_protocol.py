@@ -51,8 +51,8 @@ class Trace:
     open = True  # False once its transform has returned (ReverseTrace: its tape is gone)
     records = False  # only chainrule.jit's trace records a program
     batches = False  # only chainrule.vmap's trace: its values hold a batch of examples
-    # only chainrule.jit's trace of a call on plain arrays: its values have only NumPy's
-    # methods, as the plain call's have
+    # only chainrule.jit's trace: its values that stand for NumPy arrays of the plain call
+    # (core.tensor.stands_for_array) have only NumPy's methods, as the plain call's have
     plain_arrays = False
 
     def __init_subclass__(cls, **kwargs):

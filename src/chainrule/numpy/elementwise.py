@@ -34,8 +34,8 @@ from chainrule.numpy.nondiff import (  # plain values
     trunc,
     unboxing,
 )
+from chainrule.numpy.registry import MIRROR_OF, mirrors, optional, recording_as_numpy, wrap
 from chainrule.numpy.registry import elementwise_derivatives as derivs
-from chainrule.numpy.registry import mirrors, optional, recording_as_numpy, wrap
 
 __all__ = [
     "add",
@@ -653,6 +653,13 @@ def clip(a, a_min=np._NoValue, a_max=np._NoValue, **kwargs):
     if kwargs:
         raise TypeError(f"clip: unexpected arguments {sorted(kwargs)}")
     return _clip(a, a_min, a_max)
+
+
+# an ndarray's own a.clip(lo, hi) computes with NumPy's clip ufunc (not a public name),
+# which hands a Tensor bound to the Tensor's __array_ufunc__: the same function as np.clip
+_UMATH = optional(optional(np, "_core") or np.core, "umath")
+if isinstance(optional(_UMATH, "clip"), np.ufunc):
+    MIRROR_OF[_UMATH.clip] = clip
 
 
 def _inside(x, lo, hi):

@@ -500,7 +500,7 @@ class Jitted:
         # the generators it may draw from: a draw no recorded call made runs it plain
         generators = [*generators_seen_by(given), *captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
-        trace = RecordTrace(generators, not stateful and not any(isinstance(leaf, Tensor) for leaf in leaves))
+        trace = RecordTrace(generators)
         trace.found_roots = {id(root_array(a)) for a in _outside_arrays(captures, given)}
         python_random = random.getstate()
         boxed = []

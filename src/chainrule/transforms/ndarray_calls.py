@@ -102,8 +102,8 @@ class _NdarrayMember:
     """A method (or property) that NumPy's ndarray and PyTorch's Tensor both have, with
     meanings that differ (``x.squeeze(0)`` of a dim that is not of size 1, ``x.sum(dim=0)``,
     ``x.transpose(1, 0)`` of a 3-d array, ``x.mT`` of a 1-d one). Where the plain call
-    holds a traced value as a NumPy array (a call on plain arrays, a value not computed
-    from eager Tensors), the function's code reading it gets NumPy's own, recorded (see
+    holds a traced value as a NumPy array (an array argument, or a value NumPy computes
+    from one, not an eager Tensor), the function's code reading it gets NumPy's own, recorded (see
     :meth:`RecordTrace.ndarray_member`), so that the jitted call returns, warns and raises
     what the plain call does; chainrule's own code gets the Tensor's."""
 
@@ -135,8 +135,8 @@ CONVERTING_MEMBERS = frozenset({"choose", "compress", "dot", "put", "repeat", "s
 
 
 class RecordedArray(Tensor):
-    """A value traced by :func:`jit` in a call on plain arrays: where the plain call holds
-    it as a NumPy array (or scalar), its methods that PyTorch's Tensor has with another
+    """A value traced by :func:`jit`: where the plain call holds it as a NumPy array (or
+    scalar), not as an eager Tensor, its methods that PyTorch's Tensor has with another
     meaning are NumPy's (:class:`_NdarrayMember`). A class of its own, so that eager
     Tensors do not pay for the check.
 

@@ -118,12 +118,16 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
 
     __slots__ = ("level", "name", "ops", "values", "open", "unreplayable", "entry_errstate",
                  "data_taken", "callers", "flags_read",
-                 "entry_filters", "generators", "plain_arrays", "eager", "unboxed_values", "constants", "calling",
+                 "entry_filters", "generators", "eager", "constants", "calling",
                  "entry_printoptions", "formatted", "texts_made", "entry_settings", "settings_read", "measured",
                  "swap_reads", "found_roots", "_snapshots", "entry_special_errstate")
     records = True
+    # its values that are not eager Tensors in the plain call (self.eager) are NumPy's
+    # arrays and scalars there, beside eager Tensors and modules too: their methods are
+    # NumPy's, and PyTorch's are refused as NumPy refuses them
+    plain_arrays = True
 
-    def __init__(self, generators=(), plain_arrays: bool = False):
+    def __init__(self, generators=()):
         self.level = next(_levels)
         self.name = "jit"
         self.ops: list = []
@@ -141,9 +145,6 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         self.texts_made = TEXTS_MADE[0]  # and eager Tensors' text (repr(cr.tensor(x)))
         # id -> [generator, its state after the last recorded draw (or at the start)]
         self.generators: dict[int, list] = {}
-        # the call's values are plain arrays (no eager Tensor, no module among the
-        # arguments): PyTorch's methods are refused as NumPy refuses them
-        self.plain_arrays = plain_arrays
         # the variables computed from eager Tensors among the arguments (eager Tensors in
         # the plain call): their arithmetic has PyTorch's result dtypes
         self.eager: set = set()
@@ -155,9 +156,6 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         self.callers: dict = {}
         # whether the function read requires_grad or is_leaf of one (a key from then on)
         self.flags_read = False
-        # those of them that a NumPy function without a derivative computed, from the eager
-        # Tensors' arrays in the plain call: NumPy's values there (see unboxed)
-        self.unboxed_values: set = set()
         # eager Tensors read as constants: watched as their arrays from now on
         self.constants: dict[int, Tensor] = {}
         self.calling = False  # inside a recorded call (whose warnings its replay issues again)
@@ -254,9 +252,7 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         self.values.append(value)
         if isinstance(value, np.generic):
             return RecordedScalar(value, self, len(self.values) - 1)
-        if self.plain_arrays:
-            return RecordedArray(value, self, len(self.values) - 1)
-        return Tensor(value, self, len(self.values) - 1)
+        return RecordedArray(value, self, len(self.values) - 1)
 
     def process(self, prim, args, kwargs):
         # quiet where the eager layer computes the call quietly (see EagerTrace.unary and
@@ -441,10 +437,17 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         """``t``, a result that the plain call makes an eager Tensor of (the mask or the
         indices of an eager Tensor's method, chainrule.numpy.torch_common.as_eager): a
         variable of the same value that is one there; ``t`` itself where it is one."""
-        if (t._node in self.eager and t._node not in self.unboxed_values) or not self.open:
+        if t._node in self.eager or not self.open:
             return t
         # of a NumPy scalar: a 0-d array, as the plain call's Tensor(np.asarray(result))
         out = self.record(np.asarray if isinstance(t._value, np.generic) else alias, (t,), {})
+        self.eager.add(out._node)
+        return out
+
+    def copied_eager(self, t: Tensor, dtype: np.dtype | None) -> Tensor:
+        """``cr.tensor(t, dtype=dtype)`` of the traced ``t``: the plain call's copy of its
+        array (or NumPy scalar), an eager Tensor there, recorded as that copy."""
+        out = self.record(np.array, (t,), {"dtype": dtype})
         self.eager.add(out._node)
         return out
 
@@ -455,8 +458,8 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         Tensors (``(t > 5).any()``: a 0-d array, see :meth:`as_eager`)."""
         out = self.record(fun, args, kwargs)
         for t in out if isinstance(out, list | tuple) else (out,):
-            if isinstance(t, Tensor) and t._node in self.eager:
-                self.unboxed_values.add(t._node)
+            if isinstance(t, Tensor):
+                self.eager.discard(t._node)
         return out
 
     def _is_eager(self, x) -> bool:
