@@ -682,15 +682,21 @@ def _keep_saved_outputs(family, buf) -> None:
             node.entry = (*node.entry[:4], ans.copy())
 
 
-def recording_trace(target):
+def recording_trace(target, values=()):
     """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
     tuple) is one of its values, else None: NumPy's writes into it (``out=``,
-    ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is."""
+    ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is. None too
+    where the target, or a Tensor among ``values`` (the write's other arguments, lists and
+    tuples looked into), is an eager Tensor in the plain call, which refuses such a write."""
     targets = target if isinstance(target, tuple) else (target,)
     traces = {t._trace for t in targets if isinstance(t, Tensor) and t._trace.records}
-    if len(traces) == 1 and all(isinstance(t, Tensor) for t in targets):
-        return traces.pop()
-    return None
+    if len(traces) != 1 or not all(isinstance(t, Tensor) for t in targets):
+        return None
+    trace = traces.pop()
+    if trace.eager and any(isinstance(t, Tensor) and t._node in trace.eager
+                           for v in (*targets, *values) for t in (v if isinstance(v, list | tuple) else (v,))):
+        return None
+    return trace
 
 
 def recorded_only(values):

@@ -61,10 +61,11 @@ def dispatch_ufunc(ufunc, method, inputs, kwargs):
         if fun is not None:
             return fun(*inputs)
     out = kwargs.get("out")
-    if method == "__call__" and out is not None and (trace := recording_trace(out)) is not None:
+    if (method == "__call__" and out is not None
+            and (trace := recording_trace(out, (*inputs, *kwargs.values()))) is not None):
         trace.write(ufunc, inputs, kwargs)
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
-    if method == "at" and (trace := recording_trace(inputs[0])) is not None:
+    if method == "at" and (trace := recording_trace(inputs[0], (*inputs, *kwargs.values()))) is not None:
         trace.write(ufunc.at, inputs, kwargs)
         return None
     if (out is not None or method == "at") and (trace := recorded_only((*inputs, *kwargs.values()))):
@@ -121,7 +122,7 @@ def dispatch_function(func, args, kwargs):
     fun = MIRROR_OF.get(func)
     if fun is not None and func not in _WRITERS:  # np.sum(t): the common case, first
         return fun(*args, **kwargs)
-    if func in _WRITERS and args and (trace := recording_trace(args[0])) is not None:
+    if func in _WRITERS and args and (trace := recording_trace(args[0], (*args, *kwargs.values()))) is not None:
         trace.write(func, args, kwargs)
         return None
     if func in _WRITERS and (trace := recorded_only((*args, *kwargs.values()))) is not None:

@@ -134,7 +134,7 @@ def ufunc_keywords(prim, args, kwargs):
     out, where = kw.pop("out", None), kw.pop("where", True)
     dtype, casting = kw.pop("dtype", None), kw.pop("casting", "same_kind")
     name = prim.__name__
-    if out is not None and (trace := recording_trace(out)) is not None:
+    if out is not None and (trace := recording_trace(out, (*args, *kwargs.values()))) is not None:
         # under chainrule.jit: NumPy's write into a traced array, done and recorded
         trace.write(prim.fun, args, kwargs)
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out

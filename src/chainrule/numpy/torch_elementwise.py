@@ -17,7 +17,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
+from chainrule.core.tensor import Tensor, TensorError, eager_error, stands_for_array, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations
@@ -129,17 +129,23 @@ def _rounded_division(a, b, rounding_mode):
     raise TensorError(f"div: rounding_mode must be None, 'floor' or 'trunc', not {rounding_mode!r}")
 
 
-def _comparison(fun, op=None):
+def _comparison(fun, reflected: str, op=None):
     """A comparison of an eager Tensor in PyTorch's common dtype (NumPy's inside a transform);
     with None or a string, Python's default (``x == None`` is False), as PyTorch's.
-    ``op``: Python's operator, which chainrule.jit records for a structured array (ndarray's
-    == compares it field by field, where the ufunc has no loop for it) and for a string
-    operand (``x == "auto"``: NumPy's == of numbers and a string is all False)."""
+    ``reflected``: the comparison with the operands swapped. ``op``: Python's operator, which
+    chainrule.jit records for a structured array (ndarray's == compares it field by field,
+    where the ufunc has no loop for it) and for a string operand (``x == "auto"``: NumPy's ==
+    of numbers and a string is all False)."""
     def method(self, other):
         if is_eager(self):
             if other is None or isinstance(other, str | bytes):  # not comparable, as in PyTorch:
                 return NotImplemented  # x == None is False, x != "auto" True, x < None a TypeError
             return as_eager(self, fun(*comparison_operands(self, other)))
+        if isinstance(other, Tensor) and is_eager(other) and stands_for_array(self):
+            # chainrule.jit's value of an ndarray or NumPy scalar (whose class Python asks
+            # first, a subclass of Tensor): its operator hands the ufunc to the eager
+            # Tensor, which compares as PyTorch does (see __array_ufunc__)
+            return getattr(other, reflected)(self)
         if op is not None and self._trace.records and (
                 isinstance(other, str | bytes) or getattr(self._value, "dtype", np.dtype(float)).names):
             return self._trace.record(op, (self, other), {})
@@ -208,12 +214,12 @@ class TorchElementwiseMethods:
         return dispatch_ufunc(ufunc, method, inputs, kwargs)
 
     # -- comparisons, bitwise and shift operators (an eager Tensor, so that chains go on) -----
-    __eq__ = _comparison(cnp.equal, operator.eq)
-    __ne__ = _comparison(cnp.not_equal, operator.ne)
-    __lt__ = _comparison(cnp.less)
-    __le__ = _comparison(cnp.less_equal)
-    __gt__ = _comparison(cnp.greater)
-    __ge__ = _comparison(cnp.greater_equal)
+    __eq__ = _comparison(cnp.equal, "__eq__", operator.eq)
+    __ne__ = _comparison(cnp.not_equal, "__ne__", operator.ne)
+    __lt__ = _comparison(cnp.less, "__gt__")
+    __le__ = _comparison(cnp.less_equal, "__ge__")
+    __gt__ = _comparison(cnp.greater, "__lt__")
+    __ge__ = _comparison(cnp.greater_equal, "__le__")
     __and__ = _compare(cnp.bitwise_and)
     __or__ = _compare(cnp.bitwise_or)
     __xor__ = _compare(cnp.bitwise_xor)

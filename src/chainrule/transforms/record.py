@@ -265,13 +265,16 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         return self._process(prim, args, kwargs)
 
     def _process(self, prim, args, kwargs):
+        numbers = ()
         if (prim.eager_operands is not None and len(args) == 2 and not kwargs
                 and (self.eager or any(isinstance(a, Tensor) and a._trace.level == 0 for a in args))):
-            args = self._eager_operands(prim, *args)
+            args, numbers = self._eager_operands(prim, *args)
         elif len(args) == 1 and not kwargs and self._eager_integers(args[0]):
             args = self._eager_float(prim, args[0])
         # a forward that stands for a NumPy function (a direct reduction) is recorded as it
         fun = getattr(prim.fun, "numpy_function", prim.fun)
+        if numbers:
+            fun = _numbers_at(fun, numbers)
         if (callable(prim.makes_view) and args and isinstance(args[0], Tensor) and args[0]._trace is self
                 and args[0]._node in self.eager and type(args[0]._value) is np.ndarray):
             fun = _view_not_scalar(fun, prim.makes_view)  # an eager Tensor's t[0]: a 0-d view
@@ -484,10 +487,11 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         """The operands of an arithmetic call, cast as the eager layer casts them where one
         of them is an eager Tensor in the plain call (float32 * a 0-d float64 is float32,
         as in PyTorch); each is as the plain call holds it: an eager value as a Tensor, any
-        other traced value as its array or NumPy scalar."""
+        other traced value as its array or NumPy scalar. With them, the positions of the
+        traced NumPy scalars that the call takes as Python numbers (see :func:`_numbers_at`)."""
         eager = [self._is_eager(x) for x in (a, b)]
         if not any(eager):
-            return a, b
+            return (a, b), ()
         plain = [x if e or not (isinstance(x, Tensor) and x._trace is self) else x._value
                  for x, e in zip((a, b), eager, strict=True)]
         samples = [np.zeros((), x.dtype) if isinstance(x, Tensor | np.ndarray | np.generic) else x
@@ -496,8 +500,8 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
             numpy_dtype = np.result_type(prim.fun(*samples))
         cast = prim.eager_operands(*plain, numpy_dtype)
         if cast is None:
-            return a, b
-        out = []
+            return (a, b), ()
+        out, numbers = [], []
         for x, p, c, e in zip((a, b), plain, cast, eager, strict=True):
             if c is p:
                 out.append(x)
@@ -505,9 +509,10 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
                 out.append(c)
             elif isinstance(c, np.ndarray):  # a traced array, cast by a recorded call
                 out.append(self.record(np.ndarray.astype, (x, c.dtype), {}))
-            else:  # a traced NumPy scalar taken as a Python number: its value, read
-                out.append(x.item())
-        return tuple(out)
+            else:  # a traced NumPy scalar taken as a Python number, by the recorded call
+                numbers.append(len(out))
+                out.append(x)
+        return tuple(out), tuple(numbers)
 
     def _check_generator(self, generator) -> None:
         """Before a recorded draw: the generator must be where the last recorded draw left
@@ -700,6 +705,19 @@ def _view_not_scalar(fun: Callable, view: Callable) -> Callable:
 
     indexed.__name__ = indexed.__qualname__ = getattr(fun, "__name__", "indexed")
     return indexed
+
+
+def _numbers_at(fun: Callable, positions: tuple) -> Callable:
+    """``fun`` taking its arguments at ``positions`` (NumPy scalars) as Python numbers, as
+    the eager layer takes a NumPy scalar beside an eager Tensor (``x.sum() * t`` of a float32
+    ``t`` is float32): a replay converts the scalar it computed, where reading the traced
+    value would make every new value trace again."""
+
+    def call(*args, **kwargs):
+        return fun(*(a.item() if k in positions else a for k, a in enumerate(args)), **kwargs)
+
+    call.__name__ = call.__qualname__ = getattr(fun, "__name__", "call")
+    return call
 
 
 def _holds_tensor(x) -> bool:

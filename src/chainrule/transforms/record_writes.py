@@ -62,6 +62,11 @@ class InplaceWrites:
                 return self.record(SCALAR_OPERATORS[fun], (t, other), {})  # as in binary
             return self.record(fun or op, (t, other), {})
         fun = _INPLACE.get(name)
+        if fun is not None and not self._is_eager(t) and self._is_eager(other):
+            # an ndarray's x += t of an eager Tensor: NumPy's ufunc with out=x, which the
+            # plain call refuses (chainrule.numpy.elementwise.ufunc_keywords); raised so here,
+            # on a copy of the array, that nothing is written unrecorded
+            fun(t._value.copy(), other)
         try:
             out = (self.record(fun, (t, other), {}, effect="write") if fun is not None
                    else self.record(_write_result, (t, op, other), {}, effect="write"))
