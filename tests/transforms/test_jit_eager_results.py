@@ -130,6 +130,7 @@ TORCH_FUNCTIONS_OF_ARRAYS = {
     "quantile": lambda p, q: cr.quantile(q, 0.5),
     "cholesky_inverse": lambda p, q: cr.cholesky_inverse(q),
     "exp_": lambda p, q: cr.exp_(q),
+    "where of a condition alone": lambda p, q: cr.where(p < q),
 }
 
 
@@ -158,6 +159,8 @@ EAGER_METHOD_PROGRAMS = {
     "topk": lambda t: t.topk(2),
     "nonzero": lambda t: (t > 0).nonzero(),
     "where": lambda t: cr.where(t > 0, t, cr.zeros_like(t)),
+    "where of a mask alone": lambda t: cr.where(t > 0),
+    "str and repr": lambda t: (str(t * 2), repr(t[0]), f"{t.sum()}", format(t[0, 0], ".3f")),
     "masked_fill": lambda t: t.masked_fill(t < 0, 0.0),
     "clamp": lambda t: t.clamp(min=0),
     "softmax": lambda t: F.softmax(t, dim=-1),
@@ -322,18 +325,11 @@ def _multiplied_into(x, t):
     return y
 
 
-def _added_at(x, t):
-    u = t.clone()
-    np.add.at(u, [0, 0], x[:2])
-    return u
-
-
 MIXED_PROGRAMS = {
-    # NumPy's writes that the plain call refuses (out= of a Tensor's result, an eager
-    # Tensor written by ufunc.at): refused jitted too, where they were recorded
+    # NumPy's writes into an array that the plain call refuses an eager Tensor for (out=
+    # of a Tensor's result): refused jitted too, where they were recorded
     "an array += a Tensor": _added_in_place,
     "out= an array": _multiplied_into,
-    "ufunc.at into a Tensor": _added_at,
     "an ndarray's dot of a Tensor": lambda x, t: np.sin(x).dot(t),
     "x + t": lambda x, t: x + t,
     "t @ x": lambda x, t: t @ x,

@@ -440,6 +440,10 @@ def _commit(t: Tensor, result: Tensor, name: str) -> None:
     (PyTorch's view replay), so all of them show the write and differentiate through it."""
     if not isinstance(result, Tensor):  # a constant (zero_, fill_): no derivative
         result = Tensor(np.asarray(result, dtype=t.dtype), EAGER)
+    elif result._trace.records and t._trace is EAGER:
+        # chainrule.jit: the value an eager Tensor takes on is one in the plain call too
+        # (there an array that NumPy computed is made an eager Tensor above)
+        result = result._trace.as_eager(result)
     elif result.dtype != t.dtype:  # x32.add_(y64) stays float32, as PyTorch's
         result = result.astype(t.dtype)
     view = getattr(t, "_view", None)
@@ -686,15 +690,18 @@ def recording_trace(target, values=()):
     """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
     tuple) is one of its values, else None: NumPy's writes into it (``out=``,
     ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is. None too
-    where the target, or a Tensor among ``values`` (the write's other arguments, lists and
-    tuples looked into), is an eager Tensor in the plain call, which refuses such a write."""
+    where the target is an ndarray of the plain call and a Tensor among ``values`` (the
+    write's operands, lists and tuples looked into) an eager Tensor there, a write that
+    the plain call refuses. (A target that is an eager Tensor in the plain call may be
+    chainrule's own write into its array, ``undifferentiated(t)``: recorded.)"""
     targets = target if isinstance(target, tuple) else (target,)
     traces = {t._trace for t in targets if isinstance(t, Tensor) and t._trace.records}
     if len(traces) != 1 or not all(isinstance(t, Tensor) for t in targets):
         return None
     trace = traces.pop()
-    if trace.eager and any(isinstance(t, Tensor) and t._node in trace.eager
-                           for v in (*targets, *values) for t in (v if isinstance(v, list | tuple) else (v,))):
+    if trace.eager and not any(t._node in trace.eager for t in targets) and any(
+            isinstance(t, Tensor) and t._node in trace.eager
+            for v in values for t in (v if isinstance(v, list | tuple) else (v,))):
         return None
     return trace
 

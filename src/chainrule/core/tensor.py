@@ -358,6 +358,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         if self._trace.records:  # under chainrule.jit: the plain call's repr (a read that guards)
+            if self._node in self._trace.eager:  # of an eager Tensor, a Tensor's
+                return f"Tensor({_array_text(np.asarray(self.primal(AS_TEXT)))})"
             return repr(self.primal(AS_TEXT))
         value = self
         while isinstance(value, Tensor):
@@ -380,11 +382,15 @@ class Tensor:
         return object.__hash__(self)
 
     def __format__(self, spec: str) -> str:
-        return format(self.primal(AS_TEXT), spec) if spec or self._trace.records else repr(self)
+        if spec or (self._trace.records and self._node not in self._trace.eager):
+            return format(self.primal(AS_TEXT), spec)
+        return repr(self)
 
     def __str__(self) -> str:
         # under chainrule.jit, print(x) shows what the plain call prints (a read that guards)
-        return str(self.primal(AS_TEXT)) if self._trace.records else repr(self)
+        if self._trace.records and self._node not in self._trace.eager:
+            return str(self.primal(AS_TEXT))
+        return repr(self)
 
     def __pos__(self):
         return self

@@ -287,11 +287,12 @@ class TensorMethods:
         if self._trace.records and self._trace.swap_reads and self is self._trace.measured:  # NumPy's shuffle
             self._trace.swap_reads -= 1
             return cnp.copy(cnp.getitem(self, index))
-        if self._trace.records and stands_for_array(self):
+        out = cnp.getitem(self, index)
+        if self._trace.records and isinstance(out, Tensor) and stands_for_array(self):
             # an ndarray of the plain call indexed by an eager Tensor (x[t]): NumPy reads the
             # Tensor's array, and the result is NumPy's array
-            return self._trace.as_array(cnp.getitem(self, index))
-        return cnp.getitem(self, index)
+            return self._trace.as_array(out)
+        return out
 
     @property
     def at(self):

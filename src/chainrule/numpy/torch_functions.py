@@ -176,7 +176,8 @@ def where(condition, input=None, other=None) -> Any:
     """``torch.where(condition, input, other)``: ``input`` where ``condition`` holds, else
     ``other``; ``torch.where(condition)`` gives the indices where it holds."""
     if input is None and other is None:  # int64 eager Tensors, as PyTorch's (a 0-d condition read as 1-d)
-        return tuple(Tensor(i.astype(np.int64), EAGER) if isinstance(i, np.ndarray) else i
+        # (an array of NumPy's, or chainrule.jit's value of one: a recorded copy)
+        return tuple(i if held_as_tensor(i) else tensor(i, dtype=np.int64)
                      for i in cnp.nonzero(cnp.atleast_1d(condition)))
     boolean_condition("where", condition)
     out = cnp.where(condition, input, other)

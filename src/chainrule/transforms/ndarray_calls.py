@@ -149,7 +149,9 @@ class RecordedArray(Tensor):
 
     def __getattr__(self, name: str):  # (an attribute that neither has)
         if name.startswith("_") or not stands_for_array(self):
-            raise AttributeError(f"'Tensor' object has no attribute {name!r}")
+            # an eager Tensor's: the Tensor's own lookup, whose error this call hides (an
+            # ndarray attribute's names the way out, x.flat)
+            return Tensor.__getattribute__(self, name)
         raise AttributeError(f"'numpy.{type(self._value).__name__}' object has no attribute {name!r}")
 
     def item(self, *index):
