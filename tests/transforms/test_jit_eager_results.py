@@ -370,12 +370,12 @@ def test_arrays_beside_eager_tensors_are_numpys_arrays_as_in_the_plain_call(name
 
 
 @pytest.mark.parametrize("make", [lambda x: cr.as_tensor(x, dtype=cr.float32),
-                                  lambda x: cr.tensor(x, dtype=cr.float32) * 2,
+                                  lambda x: cr.as_tensor(x, dtype=cr.float32) * 2,
                                   lambda x: cr.as_tensor(x, dtype=cr.int64)],
-                         ids=["as_tensor", "tensor", "as_tensor to int"])
+                         ids=["as_tensor", "as_tensor times 2", "as_tensor to int"])
 @pytest.mark.parametrize("given", ["array", "tensor"])
 def test_a_tensor_made_of_a_traced_value_in_another_dtype_traces_once(make, given):
-    # the copy is recorded, not the value read (which traced again for every new value)
+    # the conversion is recorded, not the value read (which traced again for every new value)
     step = cr.jit(make)
     for _ in range(3):
         x = rng.normal(size=3) * 10

@@ -98,10 +98,6 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     (torch.Size([1, 2]), dtype('float64'))
     """
     check_cpu(device, "tensor")
-    if isinstance(data, Tensor) and data._trace.records and data._trace.open and not requires_grad:
-        # under chainrule.jit: the plain call's copy of the array, an eager Tensor, recorded
-        # (not its value read, which would trace the call again for every new value)
-        return data._trace.copied_eager(data, as_dtype(dtype))
     value = data.primal() if isinstance(data, Tensor) else data
     try:
         return _new_tensor(value, requires_grad, dtype)

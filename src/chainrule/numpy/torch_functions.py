@@ -156,6 +156,10 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         shared = sharing_tensor(data)  # (an ndarray, jitted too)
         if shared is not None:
             return shared
+    elif isinstance(data, Tensor) and (shared := sharing_tensor(data)) is not None:
+        # chainrule.jit's value of an array: the plain call's new Tensor of that dtype,
+        # recorded (a copy by cr.tensor would read the value, and trace again for each)
+        return shared.to(dtype)
     return tensor(data, dtype=dtype)
 
 
@@ -176,8 +180,8 @@ def where(condition, input=None, other=None) -> Any:
     """``torch.where(condition, input, other)``: ``input`` where ``condition`` holds, else
     ``other``; ``torch.where(condition)`` gives the indices where it holds."""
     if input is None and other is None:  # int64 eager Tensors, as PyTorch's (a 0-d condition read as 1-d)
-        # (an array of NumPy's, or chainrule.jit's value of one: a recorded copy)
-        return tuple(i if held_as_tensor(i) else tensor(i, dtype=np.int64)
+        # (an array of NumPy's, or chainrule.jit's value of one: an eager Tensor of it)
+        return tuple(i if held_as_tensor(i) else sharing_tensor(cnp.astype(i, np.int64))
                      for i in cnp.nonzero(cnp.atleast_1d(condition)))
     boolean_condition("where", condition)
     out = cnp.where(condition, input, other)

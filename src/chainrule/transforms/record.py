@@ -447,13 +447,6 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         self.eager.add(out._node)
         return out
 
-    def copied_eager(self, t: Tensor, dtype: np.dtype | None) -> Tensor:
-        """``cr.tensor(t, dtype=dtype)`` of the traced ``t``: the plain call's copy of its
-        array (or NumPy scalar), an eager Tensor there, recorded as that copy."""
-        out = self.record(np.array, (t,), {"dtype": dtype})
-        self.eager.add(out._node)
-        return out
-
     def unboxed(self, fun: Callable, args, kwargs):
         """A NumPy function without a derivative (a mask, indices: ``np.any``, ``np.argmax``),
         recorded. The plain call runs it on the arrays of eager Tensors, so that its results
