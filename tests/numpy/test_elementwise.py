@@ -501,3 +501,15 @@ def test_nan_to_num_sends_nothing_through_a_replaced_entry():
         np.testing.assert_array_equal(g, [0.0, 0.0, 3.0])
         g32 = cr.grad(lambda x: cnp.sum(cnp.nan_to_num(x)))(np.array([np.nan, 1.0], np.float32))
         assert g32.dtype == np.float32
+
+
+def test_an_array_written_in_place_with_an_eager_tensor_is_refused_with_the_fix():
+    """``y += t`` with ``y`` an ndarray and ``t`` an eager Tensor that nothing differentiates:
+    the error says how to write it (the message spoke of differentiation only)."""
+    y, t = np.zeros(3), cr.tensor([1.0, 2.0, 3.0])
+    for write in (lambda: y.__iadd__(t), lambda: np.multiply(y, t, out=y)):
+        with pytest.raises(TypeError, match=r"eager one.*y = y \+ t.*t\.numpy\(\)"):
+            write()
+    assert not y.any()  # nothing was written
+    y += t.numpy()
+    assert y.tolist() == [1.0, 2.0, 3.0]

@@ -124,8 +124,8 @@ def ufunc(np_fun, name=None):
 def ufunc_keywords(prim, args, kwargs):
     """A ufunc called with keyword arguments. On plain arrays: NumPy itself. On Tensors:
     ``dtype=`` (with ``casting=``) converts the inputs first, which is what NumPy's loop
-    does; ``out=`` and ``where=`` cannot hold a result that is being differentiated, so
-    they are refused with the composition that does the same."""
+    does; ``out=`` and ``where=`` cannot hold a Tensor's result (eager or being
+    differentiated), so they are refused with the composition that does the same."""
     if not any(isinstance(a, Tensor) for a in args) and not any(isinstance(v, Tensor) for v in kwargs.values()):
         return prim.fun(*args, **kwargs)
     # (a traced where= about plain arrays, a mask that vmap batches: refused below as on
@@ -146,8 +146,9 @@ def ufunc_keywords(prim, args, kwargs):
         return trace.record(prim.fun, args, kwargs)
     if out is not None or where is not True:
         raise TypeError(
-            f"{name}: out= and where= cannot hold a result that is being differentiated. Use "
-            f"the returned value; for where=, chainrule.numpy.where(mask, {name}(...), other)."
+            f"{name}: out= and where= cannot hold the result of a chainrule Tensor (an eager one, or one being "
+            f"differentiated). Use the returned value (y = y + t, not y += t into an array); for where=, "
+            f"chainrule.numpy.where(mask, {name}(...), other); for NumPy's own write, give t.numpy()."
         )
     if kw:
         raise TypeError(f"{name}: keyword arguments {sorted(kw)} are not supported on Tensors")
