@@ -154,6 +154,25 @@ def test_grad_requires_grad_and_is_leaf_of_eager_tensor_arguments_under_no_grad_
     assert len(got) == len(want) and all(map(same, got, want))
 
 
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("what,step", [
+    ("requires_grad", lambda t: (t.requires_grad_(), t * 2)[1]),
+    ("requires_grad", lambda t: (setattr(t, "requires_grad", True), t * 2)[1]),
+    ("detach_", lambda t: (t.detach_(), t * 2)[1]),
+    ("register_hook", lambda t: (t.register_hook(lambda g: g), t * 2)[1]),
+])
+def test_graph_operations_on_an_eager_tensor_argument_are_refused_saying_what_to_do(what, step, grad_mode):
+    """The eager Tensor argument's own graph operations are not recorded by jit (the plain
+    call does them): refused with what to do instead, not with "belongs to eager Tensors"."""
+    t = cr.ones(2, requires_grad=True) if what == "register_hook" else cr.ones(2)
+    with cr.set_grad_enabled(grad_mode):
+        step(t.clone() if what != "register_hook" else t)  # the plain call does it
+        if what == "register_hook" and grad_mode:
+            return  # an argument that requires grad: the call runs without jit
+        with pytest.raises(RuntimeError, match=f"jit: {what}.* eager Tensor argument .*before the jitted call"):
+            cr.jit(step)(t)
+
+
 @pytest.mark.parametrize("between", [
     lambda m: m(cr.ones(2)).sum().backward(),  # accumulates into .grad
     lambda m: m.zero_grad(),                    # sets it to None

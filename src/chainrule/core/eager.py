@@ -56,7 +56,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
 )
 from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
 from chainrule.core.rng import randomness_of
-from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, undifferentiated
+from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, not_eager_error, undifferentiated
 from chainrule.core.trace import (
     EAGER,
     INFERENCE_MADE,
@@ -145,7 +145,7 @@ def _new_tensor(value, requires_grad: bool, dtype) -> Tensor:
 
 def set_requires_grad(t: Tensor, flag: bool) -> None:
     if t._trace is not EAGER:
-        raise RuntimeError("requires_grad belongs to eager Tensors; use chainrule.grad here")
+        raise not_eager_error(t, "requires_grad", "use chainrule.grad here")
     if flag:
         if getattr(t, "_inference", False) and not INFERENCE_MODE.enabled:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not "
@@ -407,7 +407,7 @@ def detach_(t: Tensor) -> Tensor:
     """``t`` itself, taken off its graph: a leaf without gradient from now on (PyTorch's
     ``detach_``; a view of a Tensor on a graph refuses, as there)."""
     if t._trace is not EAGER:
-        raise RuntimeError("detach_() belongs to eager Tensors; use x.detach() or chainrule.stop_gradient(x)")
+        raise not_eager_error(t, "detach_()", "use x.detach() or chainrule.stop_gradient(x)")
     view = getattr(t, "_view", None)
     if view is not None and not view[2] and view[0] is not t and (t._node is not None or view[0]._node is not None):
         raise RuntimeError("detach_(): this Tensor is a view of another one on a graph, which cannot be "

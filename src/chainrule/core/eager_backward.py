@@ -14,7 +14,7 @@ import numpy as np
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
 from chainrule.core.primitive import OutputCotangents
-from chainrule.core.tensor import Tensor
+from chainrule.core.tensor import Tensor, not_eager_error, stands_for_jit_argument
 from chainrule.core.trace import EAGER, EagerNode, quiet_numpy, restore_numpy, set_grad_mode
 from chainrule.core.values import MIRROR, plain
 
@@ -33,6 +33,8 @@ class HookHandle:
 
 
 def _require_graph(t: Tensor, what: str) -> EagerNode:
+    if stands_for_jit_argument(t):
+        raise not_eager_error(t, what, "")
     if t._trace is not EAGER or t._node is None:
         raise RuntimeError(f"{what} needs an eager Tensor that requires grad")
     return t._node

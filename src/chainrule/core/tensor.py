@@ -109,6 +109,24 @@ def escaped_tensor_error(trace, prim=None, what: str = "") -> Exception:
     return RuntimeError(message) if prim is not None else BatchedValueError(message)
 
 
+def stands_for_jit_argument(t: Tensor) -> bool:
+    """Whether ``t`` is the value that stands for an eager Tensor argument of the
+    ``chainrule.jit`` function being traced (whose own attributes the plain call reads)."""
+    return t._trace.records and id(t) in t._trace.callers
+
+
+def not_eager_error(t: Tensor, what: str, instead: str) -> RuntimeError:
+    """The error for ``what`` (an eager Tensor's own graph operation: ``requires_grad_``,
+    ``register_hook``, ``detach_``) on a value of a transform, ``instead`` saying what to use
+    there. On a value that stands for an eager Tensor argument of a ``chainrule.jit``
+    function, which the replay cannot repeat: done before the call, or without jit."""
+    if stands_for_jit_argument(t):
+        return RuntimeError(f"chainrule.jit: {what} of an eager Tensor argument inside a jitted function is not "
+                            "recorded; call it on the Tensor before the jitted call, or call the function "
+                            "without chainrule.jit")
+    return RuntimeError(f"{what} belongs to eager Tensors; {instead}")
+
+
 def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:
     """``error`` of the eager operation ``name`` on ``values`` as PyTorch would raise it: a
     :class:`TensorError` (with PyTorch's words for two shapes that do not broadcast), a
@@ -401,7 +419,7 @@ class Tensor:
         """The gradient accumulated by ``backward()`` (eager Tensors). Reading it on a
         Tensor that is not a leaf (and does not retain its gradient) warns, as PyTorch's:
         backward() does not fill it there."""
-        if self._trace.records and id(self) in self._trace.callers:
+        if stands_for_jit_argument(self):
             return self._trace.caller_attribute(self, "grad")  # jit's value of an eager Tensor argument
         try:
             return self._grad
@@ -424,7 +442,7 @@ class Tensor:
             if value.dtype != self.dtype:
                 raise TensorError(f"attempting to assign a gradient of dtype {value.dtype} to a Tensor of dtype "
                                   f"{self.dtype}; convert it first (g.to({self.dtype}))")
-        if self._trace.records and id(self) in self._trace.callers:
+        if stands_for_jit_argument(self):
             self._trace.set_caller_grad(self, value)  # jit's value of an eager Tensor argument
             return
         self._grad = value
@@ -451,7 +469,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        if self._trace.records and id(self) in self._trace.callers:
+        if stands_for_jit_argument(self):
             self._trace.flags_read = True
             return self._trace.callers[id(self)].is_leaf  # the caller's (keyed by it), as the plain call reads
         return self._node is None or self._trace.maker(self._node) is None

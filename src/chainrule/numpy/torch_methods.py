@@ -29,7 +29,7 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
+from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array, stands_for_jit_argument
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods
@@ -134,7 +134,7 @@ class TorchTypeMethods:
     @property
     def grad_fn(self):
         """The graph node that made this Tensor (None for a leaf or without gradient)."""
-        if self._trace.records and id(self) in self._trace.callers:
+        if stands_for_jit_argument(self):
             return self._trace.caller_attribute(self, "grad_fn")  # jit's value of an eager Tensor argument
         node = self._node  # (the functional transforms' graphs are tapes, without PyTorch's nodes)
         return node.torch_named() if self._trace is EAGER and node is not None and node.prim is not None else None
