@@ -276,6 +276,7 @@ FLOAT_KERNELS = {
     "group_norm": lambda m, x: m.group_norm(x, 1), "rms_norm": lambda m, x: m.rms_norm(x, (2,)),
     "batch_norm": lambda m, x: m.batch_norm(x, None, None, training=True),
     "instance_norm": lambda m, x: m.instance_norm(x[None]),
+    "prelu": lambda m, x: m.prelu(x, x[0, :1]),
 }
 
 

@@ -426,3 +426,15 @@ def test_quantile_and_cholesky_inverse_take_tensors_only_as_torch():
             call()
     with pytest.raises(RuntimeError, match="at least 2 dimensions"):
         cr.cholesky_inverse(cr.ones(3))
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("dtype", ["float16", "int64", "bool"])
+def test_quantile_refuses_what_torchs_kernel_refuses(name, dtype):
+    """float and double only: float16 too (NumPy would compute it)."""
+    x = np.array([1, 0, 1]).astype(dtype)
+    with pytest.raises(RuntimeError, match="must be either float or double") as theirs:
+        getattr(torch.tensor(x), name)(0.5)
+    with pytest.raises(RuntimeError, match="must be either float or double") as ours:
+        getattr(cr.tensor(x), name)(0.5)
+    assert str(ours.value).startswith(str(theirs.value))

@@ -266,6 +266,7 @@ def prelu(input, weight):
     if weight.size not in (1, channels):
         raise TensorError(f"prelu: {weight.size} slopes for an input of shape {tuple(input.shape)}; give one slope "
                           f"or one per channel ({channels}, axis 1)")
+    floating_kernel(input, "prelu_cpu")  # an integer input: refused as PyTorch refuses it
     if weight.size > 1:
         weight = cnp.reshape(weight, (1, -1) + (1,) * (input.ndim - 2))
     return cnp.where(undifferentiated(input) > 0, input, weight * input)
