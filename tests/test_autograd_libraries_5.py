@@ -22,7 +22,7 @@ import pytest
 import autograd_library_programs_5
 import autograd_library_programs_6
 import chainrule
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from test_autograd_api import assert_same, mod
 from test_autograd_libraries import agree, needs
 from test_autograd_libraries_more import RUNNER

@@ -33,9 +33,10 @@ from typing import Any
 import numpy as np
 
 from chainrule.core.eager import EAGER
+from chainrule.core.errors import TensorError, TensorTypeError
 from chainrule.core.pytree import tree_leaves, tree_map
 from chainrule.core.rng import map_randomness
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor
 from chainrule.nn.layers import _BatchNorm
 from chainrule.nn.module import Module
 from chainrule.nn.utils.stateless import call_with_values

@@ -45,6 +45,7 @@ from chainrule.core.eager_backward import (  # noqa: F401  (the eager layer's na
     retain_grad,
     retains_grad,
 )
+from chainrule.core.errors import TensorTypeError, eager_error, not_eager_error
 from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imported from here too)
     enable_grad,
     inference_mode,
@@ -56,7 +57,7 @@ from chainrule.core.grad_mode import (  # noqa: F401  (PyTorch's grad modes, imp
 )
 from chainrule.core.paused import PausedReverseTrace, set_transforms_grad_mode
 from chainrule.core.rng import randomness_of
-from chainrule.core.tensor import Tensor, TensorTypeError, eager_error, not_eager_error, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import (
     EAGER,
     INFERENCE_MADE,

@@ -13,8 +13,9 @@ import numpy as np
 
 from chainrule.core.anomaly import ANOMALY
 from chainrule.core.backward import backward_pass, toposort
+from chainrule.core.errors import not_eager_error, stands_for_jit_argument
 from chainrule.core.primitive import OutputCotangents
-from chainrule.core.tensor import Tensor, not_eager_error, stands_for_jit_argument
+from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER, EagerNode, quiet_numpy, restore_numpy, set_grad_mode
 from chainrule.core.values import MIRROR, plain
 

@@ -15,8 +15,9 @@ import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype, wrapped_int
 from chainrule.core.eager_node import EagerNode
+from chainrule.core.errors import eager_error
 from chainrule.core.pytree import tree_flatten
-from chainrule.core.tensor import NO_KWARGS, Tensor, eager_error
+from chainrule.core.tensor import NO_KWARGS, Tensor
 from chainrule.core.trace_protocol import (
     Trace,
     _new_tensor,

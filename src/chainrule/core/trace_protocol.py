@@ -14,10 +14,11 @@ import itertools
 from numpy import ndarray
 
 from chainrule.core.eager_node import EagerNode
+from chainrule.core.errors import escaped_tensor_error
 from chainrule.core.primitive import FLAT_ITEMS, RECORDING
 from chainrule.core.pytree import tree_flatten, tree_unflatten
 from chainrule.core.tape import PROJECT, tape_entry
-from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor, escaped_tensor_error
+from chainrule.core.tensor import NO_KWARGS, TRACE_TYPES, Tensor
 
 __all__ = [
     "Trace",

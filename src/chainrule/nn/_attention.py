@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._mha import mha_forward

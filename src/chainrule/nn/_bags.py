@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.errors import TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.module import mark_modified
 from chainrule.numpy.nondiff import batched, every, whole_batch

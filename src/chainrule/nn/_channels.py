@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
+from chainrule.core.errors import DimensionError, TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.numpy.nondiff import every
 from chainrule.numpy.shape.updates import at

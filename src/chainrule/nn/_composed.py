@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.errors import DimensionError, TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place

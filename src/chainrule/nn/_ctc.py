@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.errors import TensorError
 from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn._ops import merge_batch, split_batch
 from chainrule.numpy import batching

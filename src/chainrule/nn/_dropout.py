@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.numpy.torch_common import floating_kernel, not_floating_eager, scalar_type_name

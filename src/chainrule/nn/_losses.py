@@ -10,8 +10,9 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.errors import BatchedValueError, TensorError, TensorTypeError
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps
-from chainrule.core.tensor import BatchedValueError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype

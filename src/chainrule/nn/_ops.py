@@ -15,9 +15,10 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.errors import TensorError
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
 from chainrule.core.rng import randomness_of
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn.init import get_generator
 from chainrule.numpy import batching

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 
 __all__ = ["PADDING_MODES", "check_padding_mode", "check_padding_string", "pad_input"]
 

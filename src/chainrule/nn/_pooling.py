@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
+from chainrule.core.errors import DimensionError, TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.numpy.torch_common import as_eager
 

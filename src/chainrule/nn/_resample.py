@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, TensorError, undifferentiated
+from chainrule.core.errors import DimensionError, TensorError
+from chainrule.core.tensor import undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._pooling import _dtype, _pair, adaptive_avg_pool1d, adaptive_avg_pool2d

@@ -19,7 +19,8 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import DimensionError, Tensor, TensorError, undifferentiated
+from chainrule.core.errors import DimensionError, TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 
 __all__ = ["affine_grid", "grid_sample"]
 

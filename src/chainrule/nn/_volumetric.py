@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import undifferentiated
 from chainrule.nn._pooling import (
     _adaptive_index,
     _adaptive_mean,

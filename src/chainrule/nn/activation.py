@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._options import _Options

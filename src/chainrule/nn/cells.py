@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.layers import _empty, param_dtype, reset_uniform

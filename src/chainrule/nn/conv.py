@@ -9,7 +9,7 @@ says otherwise; initialisation follows PyTorch's and draws from ``rng=`` (a NumP
 from __future__ import annotations
 
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn._padding import check_padding_mode, check_padding_string, pad_input

@@ -22,7 +22,8 @@ import warnings
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.errors import TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.nn import (
     _bags,

@@ -19,7 +19,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import get_default_dtype, no_grad
-from chainrule.core.tensor import TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import undifferentiated
 from chainrule.core.values import plain
 from chainrule.nn import functional as F
 from chainrule.nn import init

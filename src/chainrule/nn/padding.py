@@ -7,7 +7,7 @@ or replicated cell adds into its source).
 
 from __future__ import annotations
 
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module
 

@@ -23,7 +23,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence

@@ -17,7 +17,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import check_cpu
 from chainrule.core.eager import EAGER, is_grad_enabled
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._attention import attention_block, check_query_key_value

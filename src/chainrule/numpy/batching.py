@@ -30,7 +30,8 @@ import string
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import BatchedValueError, Tensor
+from chainrule.core.errors import BatchedValueError
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.einsum_subscripts import parse_einsum
 

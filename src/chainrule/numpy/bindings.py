@@ -18,9 +18,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager, values
+from chainrule.core.errors import TensorError
 from chainrule.core.tensor import (
     Tensor,
-    TensorError,
     deepcopy_eager,
     mark_ndarray_only_attributes,
     mark_not_of_ndarray_attributes,

@@ -14,8 +14,9 @@ import functools
 
 import numpy as np
 
+from chainrule.core.errors import TensorTypeError
 from chainrule.core.primitive import RECORDING
-from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import batching
 

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from numpy.linalg import LinAlgError
 
+from chainrule.core.errors import eager_error
 from chainrule.core.primitive import RECORDING, Primitive, as_array_if_holds_tensor, def_jvps, def_vjps
-from chainrule.core.tensor import Tensor, eager_error
+from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EagerTrace
 from chainrule.numpy.broadcasting import broadcast_like, unbroadcast
 

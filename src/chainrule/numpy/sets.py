@@ -22,7 +22,8 @@ import math
 import numpy as np
 
 import chainrule.numpy as cnp
-from chainrule.core.tensor import Tensor, TensorTypeError, undifferentiated
+from chainrule.core.errors import TensorTypeError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.nondiff import batched, unboxing
 from chainrule.numpy.registry import mirrors

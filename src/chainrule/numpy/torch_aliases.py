@@ -21,7 +21,8 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.dtypes import type_name
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import KernelMissingError, Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.errors import KernelMissingError, TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy import torch_extra, torch_linalg, torch_spectral
 from chainrule.numpy import torch_special_functions as special

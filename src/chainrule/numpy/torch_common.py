@@ -22,16 +22,10 @@ import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype, type_name
 from chainrule.core.eager import EAGER, tensor
 from chainrule.core.eager_trace import is_eager
+from chainrule.core.errors import DimensionError, KernelMissingError, TensorError, TensorTypeError
 from chainrule.core.grad_mode import pytorch_meaning, pytorch_meaning_on
 from chainrule.core.size import Size as TorchSize
-from chainrule.core.tensor import (
-    DimensionError,
-    KernelMissingError,
-    Tensor,
-    TensorError,
-    TensorTypeError,
-    undifferentiated,
-)
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.nondiff import batched, whole_batch
 from chainrule.numpy.torch_promotion import promoted_operands, result_type

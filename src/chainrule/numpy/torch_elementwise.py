@@ -16,8 +16,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core import eager
+from chainrule.core.errors import TensorError, eager_error
 from chainrule.core.rng import get_generator
-from chainrule.core.tensor import Tensor, TensorError, eager_error, stands_for_array, undifferentiated
+from chainrule.core.tensor import Tensor, stands_for_array, undifferentiated
 from chainrule.core.trace import eager_quiet, named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy import activations

@@ -24,8 +24,9 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER
+from chainrule.core.errors import TensorError, TensorTypeError
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
 from chainrule.numpy.torch_common import check_tensor_argument, same_dtype, vectors_only

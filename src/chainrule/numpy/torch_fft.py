@@ -20,7 +20,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import default_float_dtype, tensor
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor
 from chainrule.numpy.torch_linalg import as_input, no_out
 
 __all__ = [

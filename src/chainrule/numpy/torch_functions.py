@@ -21,8 +21,9 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu
 from chainrule.core.eager import EAGER, tensor
+from chainrule.core.errors import TensorError
 from chainrule.core.grad_mode import is_grad_enabled, no_grad
-from chainrule.core.tensor import Tensor, TensorError
+from chainrule.core.tensor import Tensor
 from chainrule.numpy import torch_special_functions as _special
 from chainrule.numpy.torch_aliases import FUNCTION_FORMS
 from chainrule.numpy.torch_common import (

@@ -27,7 +27,8 @@ import chainrule.numpy as cnp
 import chainrule.numpy.linalg as la
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor, TensorError, eager_error, undifferentiated
+from chainrule.core.errors import TensorError, eager_error
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.numpy.torch_common import check_tensor_argument, magnitude, tensor_of
 

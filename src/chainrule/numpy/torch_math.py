@@ -18,7 +18,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import named_as_torch
 from chainrule.numpy.nondiff import anywhere
 from chainrule.numpy.torch_common import (

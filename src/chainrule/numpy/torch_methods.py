@@ -29,7 +29,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.dtypes import as_dtype, check_cpu, to_arguments, type_name
 from chainrule.core.eager import EAGER
-from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array, stands_for_jit_argument
+from chainrule.core.errors import stands_for_jit_argument
+from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods

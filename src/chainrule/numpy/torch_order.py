@@ -13,7 +13,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, tensor  # noqa: F401  (tensor: the docstring examples use it)
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
 from chainrule.numpy.torch_common import as_eager, no_bool_kernel, nonnegative_dim, tensor_of, values_indices

@@ -22,7 +22,8 @@ import numpy as np
 
 from chainrule.core.dtypes import wrapped_int
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import KernelMissingError, Tensor, TensorError
+from chainrule.core.errors import KernelMissingError, TensorError
+from chainrule.core.tensor import Tensor
 from chainrule.numpy import elementwise
 
 __all__ = ["EAGER_OPERANDS", "eager_operands", "eager_division_operands", "comparison_operands", "promoted_operands",
@@ -133,7 +134,7 @@ def eager_subtraction_operands(a, b, numpy_dtype: np.dtype, name: str = "subtrac
     >>> eager_subtraction_operands(cr.tensor([True]), 1.0, np.dtype("float64"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    chainrule.core.tensor.TensorError: Subtraction, the `-` operator, with a bool Tensor is not supported; ...
+    chainrule.core.errors.TensorError: Subtraction, the `-` operator, with a bool Tensor is not supported; ...
     """
     if any(isinstance(x, Tensor) and x.dtype == np.bool_ for x in (a, b)):
         raise TensorError("Subtraction, the `-` operator, with a bool Tensor is not supported; to invert a mask "

@@ -20,7 +20,8 @@ import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.dtypes import as_dtype
 from chainrule.core.eager import EAGER, default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError, stands_for_array, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, stands_for_array, undifferentiated
 from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
 from chainrule.core.values import plain
 from chainrule.numpy import reductions

@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.errors import TensorError
 from chainrule.core.global_state import global_setting
 from chainrule.core.rng import generator_state, restore_generator
-from chainrule.core.tensor import PRINT_OPTIONS, Tensor, TensorError
+from chainrule.core.tensor import PRINT_OPTIONS, Tensor
 from chainrule.numpy.torch_common import Device
 from chainrule.numpy.torch_common import TorchSize as Size
 

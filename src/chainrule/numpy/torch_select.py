@@ -12,8 +12,9 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core import eager
 from chainrule.core.eager import EAGER
+from chainrule.core.errors import TensorError
 from chainrule.core.rng import get_generator, randomness_of
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.draws import noise
 from chainrule.numpy.elementwise import clamp

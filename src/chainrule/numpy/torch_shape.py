@@ -11,7 +11,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, restride, to_c_order
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError, stands_for_array, undifferentiated
+from chainrule.core.errors import TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor, stands_for_array, undifferentiated
 from chainrule.core.trace import named_as_torch, note_pieces
 from chainrule.core.values import plain
 from chainrule.numpy.broadcasting import shape_of

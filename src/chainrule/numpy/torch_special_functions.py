@@ -17,7 +17,8 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.eager import default_float_dtype
-from chainrule.core.tensor import Tensor, TensorError, undifferentiated
+from chainrule.core.errors import TensorError
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy.torch_linalg import as_input, no_out
 from chainrule.numpy.torch_promotion import result_type
 from chainrule.numpy.torch_special import as_pytorch, floating, in_dtype, scipy_special

@@ -21,11 +21,12 @@ from collections.abc import Callable
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.errors import TensorError
 from chainrule.core.global_state import warn_once
 from chainrule.core.primitive import RECORDING
 from chainrule.core.pytree import tree_flatten, tree_map, tree_unflatten
 from chainrule.core.rng import default_generator
-from chainrule.core.tensor import NO_KWARGS, Tensor, TensorError, undifferentiated
+from chainrule.core.tensor import NO_KWARGS, Tensor, undifferentiated
 from chainrule.core.trace import Trace, _levels, escaped_tensor_error, note_transform_view
 from chainrule.core.trace_protocol import unbox_own
 from chainrule.core.user_primitive import engine_output, user_output

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from chainrule.core.errors import TensorError, TensorTypeError
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import Tensor, TensorError, TensorTypeError
+from chainrule.core.tensor import Tensor
 from chainrule.core.trace import ForwardTrace
 from chainrule.numpy import zeros_like
 from chainrule.transforms.reverse import (

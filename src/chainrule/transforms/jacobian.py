@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.errors import BatchedValueError
 from chainrule.core.primitive import MissingRule
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.core.tensor import BatchedValueError, Tensor
+from chainrule.core.tensor import Tensor
 from chainrule.transforms.batch_trace import unit_basis
 from chainrule.transforms.forward import jvp, trace_jvp
 from chainrule.transforms.reverse import (

@@ -23,18 +23,11 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.dtypes import default_float_dtype
+from chainrule.core.errors import eager_error, escaped_tensor_error
 from chainrule.core.global_state import SETTINGS, SETTINGS_READ
 from chainrule.core.primitive import RECORDING
 from chainrule.core.rng import recorder_closed, recorder_opened
-from chainrule.core.tensor import (
-    AS_TEXT,
-    MEASURED,
-    PRINT_OPTIONS,
-    TEXTS_MADE,
-    Tensor,
-    eager_error,
-    escaped_tensor_error,
-)
+from chainrule.core.tensor import AS_TEXT, MEASURED, PRINT_OPTIONS, TEXTS_MADE, Tensor
 from chainrule.core.trace import EAGER, Trace, _levels, same_tuple_type
 from chainrule.core.user_primitive import user_function
 from chainrule.transforms.arguments import untrace_exception

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 from chainrule.core.dtypes import wrapped_int
-from chainrule.core.tensor import Tensor, eager_error, undifferentiated
+from chainrule.core.errors import eager_error
+from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.transforms.record_scalars import SCALAR_OPERATORS
 
 __all__ = ["InplaceWrites"]

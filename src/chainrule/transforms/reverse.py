@@ -14,8 +14,9 @@ import numpy as np
 
 from chainrule.core.anomaly import user_stacklevel
 from chainrule.core.backward import backward_pass
+from chainrule.core.errors import TensorError, TensorTypeError
 from chainrule.core.pytree import tree_children, tree_flatten, tree_unflatten
-from chainrule.core.tensor import BOX_TYPES, Tensor, TensorError, TensorTypeError
+from chainrule.core.tensor import BOX_TYPES, Tensor
 from chainrule.core.trace import OPEN_REVERSE, ReverseTrace
 from chainrule.core.values import like_input
 from chainrule.numpy import astype, broadcast_to, reshape, zeros_like

@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from chainrule.core.tensor import TensorError
+from chainrule.core.errors import TensorError
 from chainrule.nn.module import Module
 
 __all__ = ["functional_call", "call_with_values"]
