@@ -35,13 +35,11 @@ import collections.abc
 import contextlib
 import contextvars
 import copyreg
-import dis
 import functools
 import gc
 import operator
 import os
 import random
-import re
 import sys
 import types
 import weakref
@@ -50,6 +48,14 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 from chainrule.transforms.arguments import BUFFERS, buffer_bytes, object_fields, replace_traced, slice_parts
+from chainrule.transforms.code_reads import (
+    BY_MODULE_NAME,
+    global_names,
+    imported_modules,
+    loaded_globals,
+    reads_any_global,
+    strings_of,
+)
 from chainrule.transforms.fingerprints import is_generator
 from chainrule.transforms.program import bits
 
@@ -459,7 +465,7 @@ class Captures:
             except ValueError:  # not assigned yet
                 continue
             if isinstance(value, types.ModuleType) and _user_module(value):
-                self._watch_module(value, _global_names(code), depth)  # m = settings; m.LR
+                self._watch_module(value, global_names(code), depth)  # m = settings; m.LR
             self._location(0, cell, name, value, depth)
         # defaults by their contents
         self._watch_value(fun.__defaults__, depth + 1)
@@ -478,7 +484,7 @@ class Captures:
         for value in list(fun.__dict__.values()):
             self._watch_value(value, depth + 1)
         names = fun.__globals__
-        used = _global_names(code)
+        used = global_names(code)
         if not self._environ and _ENVIRON.intersection(used):
             # os.environ["SCALE"], os.getenv("SCALE"): the environment, by its items
             self._environ = True
@@ -489,7 +495,7 @@ class Captures:
             if function is None or "random" in used or names.get(reader) is function:
                 self._readers.add(reader)  # np.geterr(), np.random.get_state(), ...
                 self.checks.append((7, None, read, read(None)))
-        if _reads_any_global(code):
+        if reads_any_global(code):
             # globals()[name], eval(...): any global may be read, by a name computed at run
             # time; the namespace's items are compared (their contents by the names above)
             self.checks.append((3, names, None, _items(names)))
@@ -500,14 +506,14 @@ class Captures:
                 self._watch_module(value, used, depth)
             elif value is not _MISSING:
                 self._location(1, names, name, value, depth)
-        modules = _imported_modules(code, names.get("__package__") or "")
-        if _BY_MODULE_NAME.intersection(used):  # importlib.import_module("settings").LR
-            modules += [sys.modules[name] for name in _strings(code)
+        modules = imported_modules(code, names.get("__package__") or "")
+        if BY_MODULE_NAME.intersection(used):  # importlib.import_module("settings").LR
+            modules += [sys.modules[name] for name in strings_of(code)
                         if isinstance(sys.modules.get(name), types.ModuleType)]
         for module in modules:
             if _user_module(module):  # import settings, inside the function: settings.LR
                 self._watch_module(module, used, depth)
-        for name in _loaded_globals(code):
+        for name in loaded_globals(code):
             if name not in names:
                 # not defined (a NameError the function catches) or a builtin: a global of
                 # that name defined later is what the plain call reads
@@ -743,96 +749,3 @@ def _immutable(value) -> bool:
 def _cache_counts(cached) -> tuple:
     info = cached.cache_info()
     return info.misses, info.currsize
-
-
-def _global_names(code: types.CodeType) -> list:
-    """The names a code object (and the functions, lambdas and comprehensions defined
-    in it) looks up outside its frame, and the names its strings spell, which it may look
-    up by string (``getattr(settings, "LR")``, ``globals()["SCALE"]``, ``eval("SCALE")``)."""
-    names = list(code.co_names)
-    by_string = _BY_STRING.intersection(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names += _global_names(const)
-        elif by_string and isinstance(const, str):
-            if const.isidentifier():
-                names.append(const)
-            elif by_string & _BY_ANY_NAME and len(const) < 1000:  # eval("SCALE * 2")
-                names += _IDENTIFIER.findall(const)
-    return list(dict.fromkeys(names))
-
-
-def _reads_any_global(code: types.CodeType) -> bool:
-    """Whether a code object (or one defined in it) calls ``globals``, ``eval`` or
-    ``exec``: the builtins loaded as globals (or taken from ``builtins``), not a method
-    of that name (``model.eval()``, which reads no global)."""
-    if _BY_ANY_NAME.intersection(_loaded_globals(code)):
-        return True
-    names = set(_global_names(code))
-    return bool(_BY_ANY_NAME & names and {"builtins", "__builtins__"} & names)
-
-
-@functools.lru_cache(maxsize=1024)
-def _loaded_globals(code: types.CodeType) -> tuple:
-    """The names that a code object (and the functions, lambdas and comprehensions defined
-    in it) loads as globals."""
-    names = [ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names += _loaded_globals(const)
-    return tuple(dict.fromkeys(names))
-
-
-def _imported_modules(code: types.CodeType, package: str) -> list:
-    """The modules that a code object (and those defined in it) imports, loaded now (the
-    packages on the way too, and the submodules it takes from them: ``from pkg import
-    settings``)."""
-    found: dict = {}
-    for level, names, name in _imports(code):
-        if level:  # from .settings import LR: relative to the function's package
-            base = package.rsplit(".", level - 1)[0] if level > 1 else package
-            name = f"{base}.{name}" if name else base
-        parts = name.split(".")
-        dotted = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        dotted += [f"{name}.{n}" for n in names or () if n != "*"]
-        for full in dotted:
-            module = sys.modules.get(full)
-            if isinstance(module, types.ModuleType):
-                found[id(module)] = module
-    return list(found.values())
-
-
-@functools.lru_cache(maxsize=1024)
-def _strings(code: types.CodeType) -> tuple:
-    """The string constants of a code object and of those defined in it."""
-    found = []
-    for const in code.co_consts:
-        if isinstance(const, str):
-            found.append(const)
-        elif isinstance(const, types.CodeType):
-            found += _strings(const)
-    return tuple(dict.fromkeys(found))
-
-
-@functools.lru_cache(maxsize=1024)
-def _imports(code: types.CodeType) -> tuple:
-    """``(level, names, module)`` of each import statement of a code object (and of those
-    defined in it)."""
-    instructions = list(dis.get_instructions(code))
-    found = [(instructions[i - 2].argval, instructions[i - 1].argval, ins.argval)
-             for i, ins in enumerate(instructions)
-             if ins.opname == "IMPORT_NAME" and i >= 2 and instructions[i - 2].opname == "LOAD_CONST"
-             and isinstance(instructions[i - 2].argval, int)]
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            found += _imports(const)
-    return tuple(found)
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# builtins through which code reads any global by a name it computes
-_BY_ANY_NAME = {"globals", "eval", "exec"}
-# names through which code looks a module up by a name it spells as a string
-_BY_MODULE_NAME = {"import_module", "__import__", "modules"}
-# and those through which it reads a global or an attribute by a name it spells as a string
-_BY_STRING = _BY_ANY_NAME | {"getattr", "vars", "__dict__", "modules", "attrgetter"}
