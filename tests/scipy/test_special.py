@@ -485,10 +485,14 @@ def test_gamma_family_at_poles_agrees_with_autograd(name):
 
 # far in the tails, against closed forms: Mills' ratio Φ(x)/φ(x) = (1 - 1/x² + 3/x⁴ - 15/x⁶ + ...)/|x|
 # for x → -∞ (its omitted terms are below 1e-24 here), and σ'(x) = e^-x / (1 + e^-x)²
-@pytest.mark.parametrize("x", [-1e3, -1e5, -1e10])
+@pytest.mark.parametrize("x", [-1e3, -1e5, -1e8, -1e10])
 def test_log_ndtr_derivative_in_the_far_left_tail(x):
     mills = (1 - x ** -2 + 3 * x ** -4 - 15 * x ** -6) / abs(x)
     np.testing.assert_allclose(cr.grad(special.log_ndtr)(x), 1 / mills, rtol=4e-16, atol=0)
+    # and log Φ(x) = -x²/2 - log|x| - log √(2π) + log(1 - 1/x² + ...): its second derivative
+    # (through erfcx', whose 2x erfcx(x) - 2/√π cancels there)
+    second = -1 + x ** -2 - 6 * x ** -4
+    np.testing.assert_allclose(cr.grad(cr.grad(special.log_ndtr))(x), second, rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("x", [20.0, 37.5, 700.0])

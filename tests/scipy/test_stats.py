@@ -474,6 +474,26 @@ def test_poisson_entropy_near_scipy_and_its_derivative_by_differences():
         np.testing.assert_allclose(cr.grad(poisson.entropy)(m), fd, rtol=1e-6)
 
 
+# the families smooth at z = 0 (laplace has a kink there, gennorm(1.5) an infinite second
+# derivative, and the others' supports, wrapcauchy's [0, 2π) too, end there)
+SMOOTH_AT_THE_CENTRE = ["norm", "logistic", "cauchy", "t", "gumbel_r", "gumbel_l", "vonmises"]
+
+
+@pytest.mark.parametrize("name", SMOOTH_AT_THE_CENTRE)
+def test_second_derivatives_at_the_centre_against_scipys_differences(name):
+    """d²/dx² and d²/dloc² of logpdf and pdf at x = loc (z = 0 exactly, where a branch on
+    |z| has a zero derivative) against central second differences of SciPy's."""
+    module, shapes = LOCATION_SCALE[name]
+    loc, scale, h = 0.5, 2.0, 1e-3
+    for fn in ("logpdf", "pdf"):
+        ref = lambda v, fn=fn: getattr(getattr(st, name), fn)(v, *shapes, loc, scale)  # noqa: E731
+        want = (ref(loc + h) - 2 * ref(loc) + ref(loc - h)) / h ** 2
+        of_x = lambda v, fn=fn: getattr(module, fn)(v, *shapes, loc, scale)  # noqa: E731
+        of_loc = lambda m, fn=fn: getattr(module, fn)(loc, *shapes, m, scale)  # noqa: E731
+        for f in (of_x, of_loc):
+            np.testing.assert_allclose(cr.grad(cr.grad(f))(loc), want, rtol=1e-5, err_msg=fn)
+
+
 @pytest.mark.parametrize("name", sorted(LOCATION_SCALE))
 def test_log_tails_have_the_derivative_pdf_over_cdf(name):
     """d/dx logcdf = pdf / cdf and d/dx logsf = -pdf / sf, SciPy's values the oracle, far

@@ -14,10 +14,11 @@ __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"]
 
 
 def _log1p_square(z):
-    """``log(1 + z²)``, as ``2 log|z| + log(1 + 1/z²)`` beyond 1 (z² overflows past 1e154)."""
+    """``log(1 + z²)``, as ``2 log|z| + log(1 + 1/z²)`` beyond 1 (z² overflows past 1e154);
+    within 1 of z itself, not |z|, whose derivative 0 at 0 would make the second 0 there."""
     a = cnp.abs(z)
     far = a > 1
-    outer, inner = cnp.where(far, a, 2.0), cnp.where(far, 0.0, a)
+    outer, inner = cnp.where(far, a, 2.0), cnp.where(far, 0.0, z)
     return cnp.where(far, 2 * cnp.log(outer) + cnp.log1p(outer ** -2), cnp.log1p(inner * inner))
 
 
