@@ -474,6 +474,21 @@ def test_poisson_entropy_near_scipy_and_its_derivative_by_differences():
         np.testing.assert_allclose(cr.grad(poisson.entropy)(m), fd, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name, fn, q", [("uniform", "ppf", 0.0), ("uniform", "ppf", 1.0), ("uniform", "isf", 0.0),
+                                         ("uniform", "isf", 1.0), ("expon", "ppf", 0.0), ("expon", "isf", 1.0),
+                                         ("pareto", "ppf", 0.0)])
+def test_quantiles_at_a_finite_end_keep_their_one_sided_derivative(name, fn, q):
+    """At q = 0 or 1 where the support's end is finite, the derivative in q is the one-sided
+    one (second-order one-sided differences of SciPy's, into [0, 1]), not 0."""
+    module, shapes = LOCATION_SCALE[name]
+    step = 1e-5 if q == 0 else -1e-5
+    ref = lambda v: getattr(getattr(st, name), fn)(v, *shapes, 0.5, 2.0)  # noqa: E731
+    want = (-3 * ref(q) + 4 * ref(q + step) - ref(q + 2 * step)) / (2 * step)
+    f = lambda v: getattr(module, fn)(v, *shapes, 0.5, 2.0)  # noqa: E731
+    np.testing.assert_allclose(cr.grad(f)(q), want, rtol=1e-8)
+    np.testing.assert_allclose(cr.jvp(f, (q,), (1.0,))[1], want, rtol=1e-8)
+
+
 # the families smooth at z = 0 (laplace has a kink there, gennorm(1.5) an infinite second
 # derivative, and the others' supports, wrapcauchy's [0, 2π) too, end there)
 SMOOTH_AT_THE_CENTRE = ["norm", "logistic", "cauchy", "t", "gumbel_r", "gumbel_l", "vonmises"]

@@ -151,14 +151,21 @@ def _checked(standard: Standard, shape, scale, value):
 
 def _of_q(standard: Standard, name: str) -> Callable:
     """``name`` of ``q``, SciPy's: the ends of the support at ``q`` 0 and 1 (``ppf(0)`` is
-    the lower end, ``isf(0)`` the upper), nan outside [0, 1]."""
+    the lower end, ``isf(0)`` the upper), nan outside [0, 1]. A finite end is the standard
+    function's own value there, so that its one-sided derivative remains (uniform.ppf's is
+    1 at 0 and 1, expon.ppf's scale at 0); an infinite end is the constant."""
     f = standard.function(name)
     low, high = standard.support if name == "ppf" else standard.support[::-1]
+    closed = (0 if np.isfinite(low) else None, 1 if np.isfinite(high) else None)
 
     def of_q(q, shape, loc, scale):
         inside = (q > 0) & (q < 1)
+        for end in closed:
+            if end is not None:
+                inside = inside | (q == end)
         value = cnp.where(inside, f(on_support(inside, q, 0.5), *shape), np.nan)
-        value = cnp.where(q == 0, low, cnp.where(q == 1, high, value))
+        value = cnp.where(q == 0, low, value) if closed[0] is None else value
+        value = cnp.where(q == 1, high, value) if closed[1] is None else value
         return _checked(standard, shape, scale, loc + scale * value)
 
     return of_q
