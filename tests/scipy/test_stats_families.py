@@ -129,6 +129,19 @@ def test_infinite_truncation_has_finite_gradients():
                                     - st.truncnorm.logcdf(0.5, -1.0 - 1e-6, np.inf)) / 2e-6, rtol=1e-6)
 
 
+@pytest.mark.parametrize("beta", [1.5, 3.0])
+@pytest.mark.parametrize("fn", ["cdf", "logcdf", "sf", "logsf"])
+def test_gennorm_distribution_functions_differentiate_at_the_centre(fn, beta):
+    """At x = loc the derivative is the density (over the cdf, for the logarithms), not
+    nan: central differences of SciPy's, both modes."""
+    loc, scale, h = 0.5, 2.0, 1e-6
+    ref = lambda v: getattr(st.gennorm, fn)(v, beta, loc, scale)  # noqa: E731
+    want = (ref(loc + h) - ref(loc - h)) / (2 * h)
+    f = lambda v: getattr(stats.gennorm, fn)(v, beta, loc, scale)  # noqa: E731
+    np.testing.assert_allclose(cr.grad(f)(loc), want, rtol=1e-7)
+    np.testing.assert_allclose(cr.jvp(f, (loc,), (1.0,))[1], want, rtol=1e-7)
+
+
 def test_outside_the_support_gradient_is_zero():
     for f in (lambda x: stats.wrapcauchy.logpdf(x, 0.5), lambda x: stats.truncnorm.pdf(x, -1.0, 2.0)):
         g = cr.elementwise_grad(f)(np.array([-1.0, 1.0, 9.0]))

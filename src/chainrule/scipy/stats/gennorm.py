@@ -15,26 +15,40 @@ from chainrule.scipy.stats._location_scale import Standard, location_scale
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 
+def _logpdf(z, beta):
+    return cnp.log(beta) - LOG2 - gammaln(cnp.divide(1.0, beta)) - cnp.abs(z) ** beta
+
+
 def _tail(z, beta):
     """The mass beyond ``|z|`` on one side."""
     return 0.5 * gammaincc(cnp.divide(1.0, beta), cnp.abs(z) ** beta)
 
 
+# At z = 0 the tail's derivative would be gammaincc's infinite one at 0 times that of |z|^β,
+# 0 (nan): there the cdf is 1/2 + z times the density at 0 instead (its derivative the
+# density), and the tails see a harmless point
+def _through_centre(z, beta):
+    """1/2 + z f(0) at z = 0 (the cdf to first order), 1/2 elsewhere."""
+    return 0.5 + cnp.where(z == 0, z, 0.0) * cnp.exp(_logpdf(0.0, beta))
+
+
 def _cdf(z, beta):
-    tail = _tail(z, beta)
-    return cnp.where(z < 0, tail, 1 - tail)
+    centre = z == 0
+    off = cnp.where(centre, 1.0, z)
+    tail = _tail(off, beta)
+    return cnp.where(centre, _through_centre(z, beta), cnp.where(off < 0, tail, 1 - tail))
 
 
 def _logcdf(z, beta):
     # each branch sees only its own side's tail: log(0) far on the right would send nan
     # through the zero cotangent of the branch not taken
-    left = z < 0
-    return cnp.where(left, cnp.log(_tail(cnp.where(left, z, -1.0), beta)),
-                     cnp.log1p(-_tail(cnp.where(left, 1.0, z), beta)))
+    centre, left = z == 0, z < 0
+    return cnp.where(centre, cnp.log(_through_centre(z, beta)),
+                     cnp.where(left, cnp.log(_tail(cnp.where(left, z, -1.0), beta)),
+                               cnp.log1p(-_tail(cnp.where(left | centre, 1.0, z), beta))))
 
 
-STANDARD = Standard(lambda z, beta: cnp.log(beta) - LOG2 - gammaln(cnp.divide(1.0, beta)) - cnp.abs(z) ** beta,
-                    cdf=_cdf, logcdf=_logcdf, symmetric=True, valid=lambda beta: beta > 0, shapes=("beta",),
+STANDARD = Standard(_logpdf, cdf=_cdf, logcdf=_logcdf, symmetric=True, valid=lambda beta: beta > 0, shapes=("beta",),
                     example=(0.5, 1.5))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)
 
