@@ -369,6 +369,52 @@ def test_arrays_beside_eager_tensors_are_numpys_arrays_as_in_the_plain_call(name
     assert step.traces == (3 if raised else 1)
 
 
+def _written(write):
+    """A program that writes with NumPy into a copy ``u`` of the eager Tensor ``t``."""
+    def f(t, x):
+        u = t.clone()
+        write(u, x)
+        return u
+    return f
+
+
+def _put_into_array(t, x):
+    y = x.copy()
+    np.put(y, [0], t[0])
+    return y
+
+
+# NumPy's writes made by the function's code: into an eager Tensor (refused by the plain
+# call, which jit cannot tell from chainrule's own writes into the Tensor's array but by
+# who made the NumPy call), and of an eager Tensor into an array
+NUMPY_WRITES_OF_AN_EAGER_TENSOR = {
+    "copyto into a Tensor": _written(lambda u, x: np.copyto(u, x)),
+    "add.at into a Tensor": _written(lambda u, x: np.add.at(u, [0], x[:1])),
+    "sin out= the Tensor itself": _written(lambda u, x: np.sin(u, out=u)),
+    "add of arrays out= a Tensor": _written(lambda u, x: np.add(x, x, out=u)),
+    "put an eager value into an array": _put_into_array,
+    "copyto a Tensor into an array": lambda t, x: np.copyto(x, t),
+    # the plain call takes these, by chainrule's own writes into the Tensor's array
+    "cumsum out= a Tensor": _written(lambda u, x: np.cumsum(x, out=u)),
+    "fill_diagonal of a Tensor": _written(lambda u, x: np.fill_diagonal(u.reshape(2, 2), x[0])),
+    "put into a Tensor": _written(lambda u, x: np.put(u, [0, 3], x[:2])),
+    "a Tensor's put_": _written(lambda u, x: u.put_(cr.tensor([1]), cr.tensor(x[:1]))),
+}
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "no_grad"])
+@pytest.mark.parametrize("name", sorted(NUMPY_WRITES_OF_AN_EAGER_TENSOR))
+def test_numpy_writes_of_an_eager_tensor_give_the_plain_calls_results_and_errors(name, grad):
+    f = NUMPY_WRITES_OF_AN_EAGER_TENSOR[name]
+    step = cr.jit(f)
+    with cr.enable_grad() if grad else cr.no_grad():
+        for _ in range(3):  # the trace, then replays (or traces again, where it raised)
+            t, x = cr.tensor(rng.normal(size=4)), rng.normal(size=4)
+            want = _outcome(f, (t.clone(), x.copy()))
+            got = _outcome(step, (t, x))
+            assert _same_outcome(got, want), (got, want)
+
+
 @pytest.mark.parametrize("make", [lambda x: cr.as_tensor(x, dtype=cr.float32),
                                   lambda x: cr.as_tensor(x, dtype=cr.float32) * 2,
                                   lambda x: cr.as_tensor(x, dtype=cr.int64)],

@@ -15,6 +15,7 @@ In-place operations follow one rule, so that no gradient is ever wrong:
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from collections import deque
@@ -683,20 +684,48 @@ def _keep_saved_outputs(family, buf) -> None:
             node.entry = (*node.entry[:4], ans.copy())
 
 
+_NUMPY_DISPATCH = frozenset({"__array_ufunc__", "__array_function__"})
+
+
+def numpy_called_by_user() -> bool:
+    """Whether the NumPy call being handled (the innermost that NumPy handed to a Tensor's
+    ``__array_ufunc__`` or ``__array_function__``) was made by the user's code rather than
+    by chainrule's (NumPy's own Python frames in between skipped). Under ``chainrule.jit``
+    chainrule's code writes into the arrays of eager Tensors (``undifferentiated(t)`` is a
+    traced value there), which is recorded; the user's ``np.copyto(t, x)`` on an eager
+    Tensor is refused, as in the plain call. False where no such call is being handled
+    (chainrule's own functions called directly)."""
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_code.co_name in _NUMPY_DISPATCH
+                                     and (frame.f_globals.get("__name__") or "").startswith("chainrule.")):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    frame = frame.f_back
+    while frame is not None and (frame.f_globals.get("__name__") or "").split(".")[0] == "numpy":
+        frame = frame.f_back
+    return frame is not None and not (frame.f_globals.get("__name__") or "").startswith("chainrule.")
+
+
 def recording_trace(target, values=()):
     """The trace of ``chainrule.jit`` when ``target`` (or the one array of an ``out=``
     tuple) is one of its values, else None: NumPy's writes into it (``out=``,
     ``np.copyto``, ``ufunc.at``) are then done and recorded, as ``x[i] = v`` is. None too
     where the target is an ndarray of the plain call and a Tensor among ``values`` (the
     write's operands, lists and tuples looked into) an eager Tensor there, a write that
-    the plain call refuses. (A target that is an eager Tensor in the plain call may be
-    chainrule's own write into its array, ``undifferentiated(t)``: recorded.)"""
+    the plain call refuses; and where the target is an eager Tensor of the plain call and
+    the user's code made the NumPy call (``np.copyto(t, x)``, which the plain call refuses
+    too). A target that is an eager Tensor is chainrule's own write into its array
+    otherwise (``undifferentiated(t)``, see numpy_called_by_user): recorded."""
     targets = target if isinstance(target, tuple) else (target,)
     traces = {t._trace for t in targets if isinstance(t, Tensor) and t._trace.records}
     if len(traces) != 1 or not all(isinstance(t, Tensor) for t in targets):
         return None
     trace = traces.pop()
-    if trace.eager and not any(t._node in trace.eager for t in targets) and any(
+    into_eager = bool(trace.eager) and any(t._node in trace.eager for t in targets)
+    if into_eager and numpy_called_by_user():
+        return None
+    if trace.eager and not into_eager and any(
             isinstance(t, Tensor) and t._node in trace.eager
             for v in values for t in (v if isinstance(v, list | tuple) else (v,))):
         return None

@@ -265,7 +265,10 @@ SEQUENCE_TO_ARRAY: list = [None]
 
 
 def _any_tensor(values) -> bool:
-    return any(isinstance(v, Tensor) for v in values)
+    """Whether a Tensor is among ``values``, or in a tuple among them (``out=``, which
+    NumPy's dispatch hands over as a tuple)."""
+    return any(isinstance(v, Tensor) or v.__class__ is tuple and any(isinstance(a, Tensor) for a in v)
+               for v in values)
 
 
 def _keyword_trace(kwargs: dict, trace):

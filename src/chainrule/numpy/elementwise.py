@@ -126,7 +126,9 @@ def ufunc_keywords(prim, args, kwargs):
     ``dtype=`` (with ``casting=``) converts the inputs first, which is what NumPy's loop
     does; ``out=`` and ``where=`` cannot hold a Tensor's result (eager or being
     differentiated), so they are refused with the composition that does the same."""
-    if not any(isinstance(a, Tensor) for a in args) and not any(isinstance(v, Tensor) for v in kwargs.values()):
+    # (out= looked into: NumPy hands it over as a tuple, and its call with a Tensor there
+    # would hand it back here, without end)
+    if not any(isinstance(a, Tensor) for v in (*args, *kwargs.values()) for a in (v if isinstance(v, tuple) else (v,))):
         return prim.fun(*args, **kwargs)
     # (a traced where= about plain arrays, a mask that vmap batches: refused below as on
     # Tensors; NumPy's own call would hand it back here through the mask, without end)

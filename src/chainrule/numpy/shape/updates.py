@@ -206,6 +206,12 @@ def _grouped(op: Callable, old, values, positions):
     return cnp.reshape(fold(rows, axis=1), shape_of(old))
 
 
+def _array_of_plain_call(a: Tensor) -> bool:
+    """Whether ``a`` is a value that ``chainrule.jit`` traces for an ndarray of the plain
+    call (not an eager Tensor there), into which that call refuses to write a Tensor."""
+    return a._trace.records and a._node not in a._trace.eager
+
+
 def _writes_into_first(np_fun):
     """Decorator for a mirror of NumPy's writer ``np_fun(a, ...)``: plain values go to
     NumPy; under ``chainrule.jit`` a traced ``a`` is written and recorded; a Tensor ``a``
@@ -214,12 +220,12 @@ def _writes_into_first(np_fun):
     def deco(f: Callable) -> Callable:
         @functools.wraps(f)
         def writer(a, *args, **kwargs):
-            if (trace := recording_trace(a)) is not None:
+            if (trace := recording_trace(a, (*args, *kwargs.values()))) is not None:
                 trace.write(np_fun, (a, *args), kwargs)
                 return None
             if not _has_tensor([a, list(args), list(kwargs.values())]):
                 return np_fun(a, *args, **kwargs)
-            if isinstance(a, Tensor):
+            if isinstance(a, Tensor) and not _array_of_plain_call(a):
                 f(a, *args, **kwargs)
                 return None
             if (trace := recorded_only((a, *args, *kwargs.values()))) is not None:
