@@ -2,7 +2,9 @@
 raised: each program is run jitted and plain on the same sequence of calls, and every
 result must be the plain call's, bit for bit."""
 
+import gc
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -294,3 +296,27 @@ def test_a_buffer_registered_inside_is_refused_without_a_trace_of_it_left():
         with pytest.raises(TypeError, match="outside the jitted call"), cr.no_grad():
             jitted(model, cr.ones(2))
         assert "seen" not in model._buffers and not hasattr(model, "seen")
+
+
+def test_state_holding_a_weakref_proxy_is_watched_dead_or_alive():
+    """A closed-over object with a weakref.proxy attribute (a parent link): a dead proxy
+    refers to nothing (reading it raised ReferenceError in jit's watch); a live one is
+    read through, so a change behind it traces again."""
+    class Node:
+        pass
+
+    gone, kept = Node(), Node()
+    kept.scale = 2.0
+    dead, alive = Node(), Node()
+    dead.parent, alive.parent = weakref.proxy(gone), weakref.proxy(kept)
+    del gone
+    gc.collect()
+    registry = [dead, alive]
+
+    def f(x):
+        return x * registry[1].parent.scale
+
+    jitted, x = cr.jit(f), np.array([1.0, -2.0])
+    assert same(jitted(x), f(x))
+    kept.scale = 3.0
+    assert same(jitted(x), f(x))

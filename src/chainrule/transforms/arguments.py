@@ -17,6 +17,7 @@ import collections.abc
 import ctypes
 import functools
 import types
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -256,10 +257,24 @@ def replace_traced(x, trace, depth: int = 0, seen: set | None = None) -> bool:
     return found
 
 
+def dead_proxy(value) -> bool:
+    """Whether ``value`` is a ``weakref.proxy`` whose object is gone: any read of it raises
+    ReferenceError, and it refers to nothing a function could read."""
+    if type(value) not in weakref.ProxyTypes:
+        return False
+    try:
+        value.__class__  # noqa: B018 (read through the proxy)
+    except ReferenceError:
+        return True
+    return False
+
+
 def _plain_of(v, trace, depth: int, seen: set) -> tuple:
     """``(v without the values of trace, whether it held any)``: a traced value is its
     value, a tuple or frozenset holding some is made anew (a namedtuple as its class),
     and the containers and objects that can change are changed in place."""
+    if dead_proxy(v):
+        return v, False
     if isinstance(v, Tensor):
         return (trace.stored(v), True) if v._trace is trace else (v, False)
     if isinstance(v, slice):  # slice(x.argmax(), None)

@@ -47,7 +47,14 @@ import weakref
 import numpy as np
 
 from chainrule.core.tensor import Tensor
-from chainrule.transforms.arguments import BUFFERS, buffer_bytes, object_fields, replace_traced, slice_parts
+from chainrule.transforms.arguments import (
+    BUFFERS,
+    buffer_bytes,
+    dead_proxy,
+    object_fields,
+    replace_traced,
+    slice_parts,
+)
 from chainrule.transforms.code_reads import (
     BY_MODULE_NAME,
     global_names,
@@ -336,6 +343,8 @@ class Captures:
         self._watch_value(value, depth + 1)
 
     def _watch_value(self, value, depth: int) -> None:
+        if dead_proxy(value):  # (state that held one: nothing it refers to can change)
+            return
         if isinstance(value, Tensor):
             if self._searching:
                 self.tensors[id(value)] = value
