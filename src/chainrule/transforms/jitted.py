@@ -13,26 +13,21 @@ then on. Replays that stop early fall back to a retrace or the plain call; fused
 
 from __future__ import annotations
 
-import collections
-import enum
 import functools
 import inspect
 import random
 import sys
 import types
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 
 import numpy as np
 
 from chainrule.core.anomaly import ATTRIBUTION_BOUNDARIES
 from chainrule.core.dtypes import _DEFAULT_DTYPE
-from chainrule.core.eager import count_write
-from chainrule.core.pytree import tree_flatten
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
-from chainrule.numpy.torch_methods import Size
 from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
     BUFFERS,
@@ -40,31 +35,22 @@ from chainrule.transforms.arguments import (
     STATIC_TYPES,
     ByIdentity,
     attributes_key,
-    changed,
     check_donations,
     code_in_objects,
     code_in_structure,
-    containers,
-    deeper_than_key,
     describe,
     dict_orders,
     dtype_key,
     flatten_noting_state,
-    found_arrays,
     note_compiled_type_checks,
     note_memory_reads,
-    rebound_attributes,
-    replace_traced,
     slice_parts,
     stateful_objects,
     static_key,
     strict_key,
-    traced_in_structure,
     traced_scalar,
     untrace_exception,
-    untraced,
     write_back,
-    write_containers_back,
 )
 from chainrule.transforms.captures import Captures, generators_in, user_classes
 from chainrule.transforms.fingerprints import (
@@ -74,34 +60,30 @@ from chainrule.transforms.fingerprints import (
     release_warnings,
     warnings_issued,
 )
+from chainrule.transforms.module_state import (
+    DATA,
+    WatchedState,
+    count_writes,
+    outside_arrays,
+    reachable_objects,
+    set_state,
+)
 from chainrule.transforms.passes import build_program, writable_like_output, written_inputs
 from chainrule.transforms.program import (
-    Fresh,
     GuardFailure,
     Program,
     ReplayError,
-    Shared,
-    Var,
-    copy_made,
     hashable,
     root_array,
     unflatten_in_order,
 )
-from chainrule.transforms.record import RecordTrace, foreign_tensor_error, own_names, own_operators, print_options
+from chainrule.transforms.record import RecordTrace, own_names, own_operators, print_options
 from chainrule.transforms.static_args import StaticArguments, unwrap_static
+from chainrule.transforms.traced_results import caller_result, result_templates
 
 __all__ = ["Jitted"]
 
-# arguments that are data (read anew by each replay) or static values
-_DATA = (Tensor, np.ndarray, np.generic, *STATIC_TYPES)
 _RETRACE_WARNING = 8
-# results that go on running after the call (a generator, a coroutine) or are spent by it
-_SUSPENDED = (Iterator, AsyncIterator, Awaitable)
-# results that cannot be changed (or are shared by every caller anyway): handed back as
-# they are; any other result the function made is copied for each call
-_ATOMIC = (int, float, complex, str, bytes, type(None), np.generic, np.dtype, range, slice,
-           type(Ellipsis), frozenset, enum.Enum, type, types.FunctionType, types.BuiltinFunctionType,
-           types.MethodType, types.ModuleType, functools.partial, Tensor)
 # the programs of a key whose trace was not replayable: such calls run the plain function
 _RUN_PLAIN: list = []
 # why a trace is not kept, though it could be replayed: another thread dropped the programs
@@ -318,14 +300,14 @@ class Jitted:
         # (a program that hands back eager Tensor arguments takes them after the arrays)
         result = program.run([*dynamic, eager_args] if program.gives_back else dynamic)
         if eager_args and program.counted:
-            _count_writes(eager_args, program.counted)
+            count_writes(eager_args, program.counted)
         if program.result_state:  # the state of modules in the result
             result, state_values = result
         if program.writebacks:  # attributes of argument objects the call rebinds
             result, values = result
             write_back(stateful, program.writebacks, values)
         if program.result_state:
-            _set_state(stateful_objects(result, []), program.result_state, state_values)
+            set_state(stateful_objects(result, []), program.result_state, state_values)
         if i:  # the path taken last is tried first next time
             programs.insert(0, programs.pop(i))
         return result
@@ -461,6 +443,8 @@ class Jitted:
 
     def _trace(self, args, kwargs, leaves, tree, donated=frozenset(), stateful=(), slots=(),
                state=(), eager_args=None):
+        """Trace the function on these inputs: this call's result, and the program its
+        replays run (None where they cannot, _STALE where it is not kept)."""
         self.traces += 1
         if self.traces > _RETRACE_WARNING and not self._warned:
             self._warned = True
@@ -476,6 +460,61 @@ class Jitted:
             )
         # the arguments as the function gets them (static ones unwrapped)
         given = [unwrap_static(leaf) for leaf in leaves] if self.static else leaves
+        captures = self._watch_captures(given, tree)
+        subclassed = [leaf for leaf in given if type(leaf) is not np.ndarray and isinstance(leaf, np.ndarray)]
+        if any(own_names(leaf) & captures.names() for leaf in subclassed):
+            # x.info of an ndarray subclass's array, named by the function's code: a traced
+            # value (a Tensor) has none of the subclass's attributes and methods
+            self._runs_plain("an argument's ndarray subclass has attributes or methods of its own "
+                             "that the function's code names")
+            return self._plain(args, kwargs), None
+        # the generators it may draw from: a draw no recorded call made runs it plain
+        generators = [*generators_seen_by(given), *captures.generators,
+                      *generators_in([leaf for leaf in given if not isinstance(leaf, DATA)])]
+        trace = RecordTrace(generators)
+        trace.found_roots = {id(root_array(a)) for a in outside_arrays(captures, given)}
+        python_random = random.getstate()
+        boxed, state_tensors, n_inputs = _traced_inputs(trace, leaves, state)
+        # the traced values of the caller's eager Tensors (an argument, a module's buffer):
+        # one returned (x.mul_(2); return x) is the caller's Tensor, as in the plain call
+        callers = {id(t): t._node for t in (*boxed, *state_tensors)
+                   if isinstance(t, Tensor) and t._node in (eager_args or ())}
+        trace.callers = {i: eager_args[node] for i, node in callers.items()}
+        in_args, in_kwargs = unflatten_in_order(tree, boxed)
+        rebuilt = _traced_modules(trace, (in_args, in_kwargs), stateful, slots, state_tensors)
+        watched = WatchedState(stateful, rebuilt, (in_args, in_kwargs), given, tree)
+        out, drawn, counted = self._call_traced(trace, captures, watched, in_args, in_kwargs,
+                                                (args, kwargs), boxed, leaves, n_inputs, eager_args)
+        writebacks = self._refuse_unreplayable(trace, captures, watched, drawn, python_random,
+                                               (args, kwargs), boxed, leaves, tree)
+        # the traced state (buffers) of modules in the result: results too, set on the
+        # result's modules after each replay (their structure holds the values of this trace)
+        result_state = [(k, name, value) for k, obj in enumerate(stateful_objects(out, []))
+                        for name, value in obj.__jit_state__().items()
+                        if isinstance(value, Tensor) and value._trace is trace]
+        if writebacks:  # the rebound attributes are results too, set after each replay
+            out = (out, tuple(value for _, _, value in writebacks))
+        if result_state:
+            out = (out, tuple(value for _, _, value in result_state))
+        reachable = reachable_objects((args, kwargs), {}, 0)  # what the caller gave: itself
+        out_tree, templates, values, eager, eager_given = result_templates(
+            self.fun, out, trace, captures, given, reachable, callers, result_state)
+        result = caller_result(trace, out_tree, values, eager, eager_given, eager_args, stateful,
+                                writebacks, result_state)
+        if trace.unreplayable is _STALE:
+            return result, _STALE  # not kept: the next call traces again
+        if trace.unreplayable is not None:
+            self._runs_plain(trace.unreplayable)
+            return result, None
+        if trace.constants:  # eager Tensors held as constants: a change traces again
+            self._constants.update(trace.constants)
+            captures.watch_tensors(trace.constants.values())
+        return result, self._build(trace, captures, n_inputs, templates, out_tree, donated, eager,
+                                   eager_given, writebacks, result_state, counted)
+
+    def _watch_captures(self, given: list, tree) -> Captures:
+        """The watch of what the function reads besides its arguments that this trace is
+        taken against, extended to the functions among the arguments met for the first time."""
         # functions among the arguments read state too (their globals, cells, defaults):
         # watched with the function's own from their first trace on
         # and so do the methods of the user's classes among them (pytree nodes, objects)
@@ -490,54 +529,13 @@ class Jitted:
             self._passed.update((id(f), f) for f in passed)
             captures = self._captures = Captures(self.fun, *self._passed.values())
             captures.watch_tensors(self._constants.values())
-        subclassed = [leaf for leaf in given if type(leaf) is not np.ndarray and isinstance(leaf, np.ndarray)]
-        if any(own_names(leaf) & captures.names() for leaf in subclassed):
-            # x.info of an ndarray subclass's array, named by the function's code: a traced
-            # value (a Tensor) has none of the subclass's attributes and methods
-            self._runs_plain("an argument's ndarray subclass has attributes or methods of its own "
-                             "that the function's code names")
-            return self._plain(args, kwargs), None
-        # the generators it may draw from: a draw no recorded call made runs it plain
-        generators = [*generators_seen_by(given), *captures.generators,
-                      *generators_in([leaf for leaf in given if not isinstance(leaf, _DATA)])]
-        trace = RecordTrace(generators)
-        trace.found_roots = {id(root_array(a)) for a in _outside_arrays(captures, given)}
-        python_random = random.getstate()
-        boxed = []
-        n_inputs = 0
-        for leaf in leaves:
-            eager = isinstance(leaf, Tensor)  # read as its array: arithmetic as the eager layer's
-            if eager:
-                leaf = leaf._value
-            if isinstance(leaf, np.ndarray) or traced_scalar(leaf):
-                boxed.append(trace.new_tensor(leaf))
-                if eager:
-                    trace.eager.add(boxed[-1]._node)
-                n_inputs += 1
-            else:
-                boxed.append(unwrap_static(leaf))
-        state_tensors = [trace.new_tensor(array) for array in state]
-        n_inputs += len(state_tensors)
-        # the traced values of the caller's eager Tensors (an argument, a module's buffer):
-        # one returned (x.mul_(2); return x) is the caller's Tensor, as in the plain call
-        callers = {id(t): t._node for t in (*boxed, *state_tensors)
-                   if isinstance(t, Tensor) and t._node in (eager_args or ())}
-        trace.callers = {i: eager_args[node] for i, node in callers.items()}
-        in_args, in_kwargs = unflatten_in_order(tree, boxed)
-        rebuilt = stateful_objects((in_args, in_kwargs), [])
-        found = [obj.__jit_state__() for obj in stateful]
-        for (k, name), t in zip(slots, state_tensors, strict=True):
-            if isinstance(found[k][name], Tensor):  # a buffer: arithmetic (and errors) as the eager layer's
-                trace.eager.add(t._node)
-            rebuilt[k].__jit_set_state__(name, t)
-        before = [dict(vars(obj)) for obj in rebuilt]
-        registries = _registries(stateful)
-        traced_containers = containers((in_args, in_kwargs), [])
-        # the objects among the arguments as the key reads them (attributes, the arrays
-        # and lists they hold): one the call changes is keyed on a state a replay would
-        # not leave behind (self.n = 1 - self.n, self.s[:] = 1 - self.s)
-        keyed = [(leaf, attributes_key(leaf, 0)) for leaf in given if not isinstance(leaf, _DATA)]
-        structure = dict_orders(tree, [])  # and the aux data of pytree nodes (a module's settings)
+        return captures
+
+    def _call_traced(self, trace, captures, watched, in_args, in_kwargs, caller_arguments, boxed,
+                     leaves, n_inputs, eager_args):
+        """The function called on the traced values (its frame is where a warning's
+        attribution stops); a raise leaves the caller's state as the plain call leaves it.
+        Returns the result, whether it drew entropy, and the inputs whose writes count."""
         try:
             boundary = sys._getframe()  # a warning attributed here is attributed outside the function
             hear = functools.partial(trace.warned, boundary=boundary)
@@ -550,12 +548,7 @@ class Jitted:
                 # statistics, self.last = y): their values, as the plain call leaves them;
                 # a value of a trace that is over fails wherever it is read next
                 captures.leaked(trace)
-                for leaf in given:
-                    if not isinstance(leaf, _DATA):
-                        replace_traced(leaf, trace)
-                if changed(traced_containers):  # the caller's lists and dicts, changed as by the plain call
-                    write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
-                _rebind_before_raising(stateful, rebuilt, before, trace, registries)
+                watched.leave_as_raised(caller_arguments, boxed, leaves, trace)
                 untrace_exception(error, trace)
                 note_compiled_type_checks(error)
                 note_memory_reads(error, trace)
@@ -567,7 +560,14 @@ class Jitted:
             # (those written through t.data are not counted, as in the plain call)
             counted = [i for i in written_inputs(trace.ops, trace.values, n_inputs)
                        if i in (eager_args or ()) and i not in trace.data_taken]
-            _count_writes(eager_args, counted)
+            count_writes(eager_args, counted)
+        return out, drawn, counted
+
+    def _refuse_unreplayable(self, trace, captures, watched, drawn, python_random, caller_arguments,
+                             boxed, leaves, tree) -> list:
+        """The trace refused where the call did what a replay would not do again (changed
+        state it reads or was given, drew random numbers, changed global settings); the
+        attributes it rebound on the Modules among the arguments."""
         if trace.flags_read and not self._keys_flags:
             # it read requires_grad or is_leaf of an eager Tensor argument (the caller's,
             # as the plain call does): from now on they are keys, and this call's key had none
@@ -588,20 +588,15 @@ class Jitted:
             # must not run even where the caller puts the state back as it was (G[:] = 0
             # before each call); the next call traces again
             captures.expire()
-        if changed(traced_containers):
-            # an append, an item assigned or removed: done to the caller's lists and
-            # dicts as the plain call does it, and from now on the plain call runs
-            write_containers_back(traced_containers, containers((args, kwargs), []), boxed, leaves, trace)
+        # an append, an item assigned or removed: done to the caller's lists and dicts as
+        # the plain call does it, and from now on the plain call runs
+        if watched.containers_written_back(caller_arguments, boxed, leaves, trace):
             trace.refuse("the function changed a list or dict it was given (an append, an "
                          "item assigned or removed)")
         # a traced value stored where it outlives the call (an attribute of an object
         # among the arguments, a global): its value there, as the plain call leaves it
-        leaked = [replace_traced(leaf, trace) for leaf in given if not isinstance(leaf, _DATA)]
-        leaked += [replace_traced(value, trace) for obj in rebuilt for name, value in vars(obj).items()
-                   if isinstance(value, list | dict) and not name.startswith("_")]  # self.log.append(y)
-        now = flatten_noting_state((args, kwargs))[1]  # (a module's rebound attributes: written back)
-        if (any(attributes_key(leaf, 0) != key for leaf, key in keyed)
-                or now != tree or dict_orders(now, []) != structure):
+        leaked = watched.leaked(trace)
+        if watched.objects_changed(caller_arguments, tree):
             trace.refuse("the function changed an object among its arguments (rebound an "
                          "attribute, or wrote an array, list or dict it holds), which a replay "
                          "would not do again; return the new state instead")
@@ -614,15 +609,11 @@ class Jitted:
             self._stores_outside = True
         if captures.unwatchable:
             trace.refuse(captures.unwatchable)
-        if any(deeper_than_key(leaf) for leaf in given if not isinstance(leaf, _DATA)):
+        if watched.too_deep():
             trace.refuse("an object among the arguments holds state more than six references deep "
                          "(a.b.c.d.e.f.g), which the key of a call does not read; pass that state "
                          "as an argument, or hold it nearer the object")
-        try:
-            writebacks = rebound_attributes(rebuilt, before, trace)
-        except TypeError:
-            _restore(registries)  # (a buffer registered inside: not half done to the caller's)
-            raise
+        writebacks = watched.rebound(trace)
         trace.check_generators()
         if random.getstate() != python_random:
             trace.refuse("random numbers were drawn with Python's random module, which a replay "
@@ -632,133 +623,12 @@ class Jitted:
                          "cr.set_printoptions) inside the function")
         if np.geterr() != trace.entry_errstate:
             trace.refuse("NumPy's error state was changed (np.seterr) inside the function")
-        # the traced state (buffers) of modules in the result: results too, set on the
-        # result's modules after each replay (their structure holds the values of this trace)
-        result_state = [(k, name, value) for k, obj in enumerate(stateful_objects(out, []))
-                        for name, value in obj.__jit_state__().items()
-                        if isinstance(value, Tensor) and value._trace is trace]
-        if writebacks:  # the rebound attributes are results too, set after each replay
-            out = (out, tuple(value for _, _, value in writebacks))
-        if result_state:
-            out = (out, tuple(value for _, _, value in result_state))
-        reachable = _reachable((args, kwargs), {}, 0)  # what the caller gave: itself
-        # a list or dict the function found (a global), returned: the plain call hands back
-        # that object itself (the caller's append reaches the global), not a new one
-        out_leaves, out_tree = tree_flatten(out, is_leaf=lambda v: isinstance(v, list | dict)
-                                            and id(v) in captures.found and id(v) not in reachable)
-        handled = {id(value) for _, _, value in result_state}
-        if any(id(t) not in handled for t in traced_in_structure(out_tree, trace)):
-            # a registered class's aux data made of traced values: a replay would return them
-            # as they were when traced
-            trace.refuse("the structure of the result (the aux data of a registered pytree "
-                         "class) holds traced values; make them children of the node instead")
-        templates, values = [], []
-        made: list = []  # positions of the results made without traced values, copied for the caller
-        # the results that are eager Tensors in the plain call, by position: the number of
-        # the traced value (one Tensor wherever it is returned), or the input whose
-        # caller's Tensor it is (see callers)
-        eager: dict = {}
-        eager_given: dict = {}
-        numbers: dict = {}
-        outside = _outside_arrays(captures, given)  # arrays the function found
-        # what results made by the function hold themselves in the copy the caller gets:
-        # what it found (a global array), and this call's arguments (a replay's copies
-        # hold the globals; the arguments of the call traced are not a replay's)
-        keep = {**captures.found, **captures.tensors, **reachable, **{id(a): a for a in outside}}
-        views: dict = {}
-        for leaf in out_leaves:
-            if isinstance(leaf, _SUSPENDED):
-                raise TypeError(
-                    f"chainrule.jit: {getattr(self.fun, '__name__', 'the function')} returned a "
-                    f"{type(leaf).__name__}, whose code runs after the jitted call has returned "
-                    "(a replay would hand back the same, spent object): call the function "
-                    "without jit, or return arrays (a list or tuple of them) instead")
-            if isinstance(leaf, Tensor) and leaf._trace.level == 0 and leaf._node is None:
-                # an eager Tensor computed from constants: one the function found (a global)
-                # is handed back itself; one it made, a new one on every call
-                found_tensor = id(leaf) in captures.tensors or id(leaf) in reachable
-                if not found_tensor:
-                    made.append(len(values))
-                templates.append(leaf if found_tensor else Fresh(leaf))
-                values.append(leaf)
-                continue
-            if isinstance(leaf, Tensor):
-                if leaf._trace is not trace:
-                    raise foreign_tensor_error(leaf)
-                if id(leaf) in callers:
-                    eager_given[len(values)] = callers[id(leaf)]
-                elif leaf._node in trace.eager:
-                    eager[len(values)] = numbers.setdefault(id(leaf), len(numbers))
-                templates.append(Var(leaf._node))
-                values.append(leaf._value)
-            else:
-                leaf, held = untraced(leaf, trace)  # (a slice made of them: a new one)
-                if held:
-                    trace.refuse(
-                        f"the result holds traced values inside a {type(leaf).__name__}, which "
-                        "is not a pytree (return tuples, lists or dicts, or register the class "
-                        "with chainrule.register_pytree_node)"
-                    )
-                if isinstance(leaf, np.ndarray) and any(np.may_share_memory(leaf, a) for a in outside):
-                    # a global array: the caller's own; a view of one, made by the function:
-                    # a view of the caller's memory (a new one each call, as the plain call's)
-                    itself = any(leaf is a for a in outside)
-                    templates.append(Shared(leaf, view=not itself))
-                    values.append(leaf if itself else views.setdefault(id(leaf), leaf.view()))
-                    continue
-                if type(leaf) is Size:  # a traced value's size: an ndarray's is an int
-                    leaf = int(leaf)
-                if (not isinstance(leaf, (np.ndarray, *_ATOMIC)) and id(leaf) not in captures.found
-                        and id(leaf) not in reachable):
-                    # made by the function, and changeable: a new one on every call
-                    made.append(len(values))
-                    templates.append(Fresh(leaf))
-                    values.append(leaf)
-                    continue
-                if isinstance(leaf, np.ndarray):  # a constant of the program: the caller's copy
-                    made.append(len(values))
-                templates.append(leaf)
-                values.append(leaf)
-        if made and trace.unreplayable is None:
-            # the program keeps what the function made; the caller gets copies (that share
-            # memory as the function's results do), as every replay will give
-            try:
-                copies = copy_made([values[k] for k in made], keep)
-            except Exception as e:  # noqa: BLE001 (whatever deepcopy raises)
-                kinds = sorted({type(values[k]).__name__ for k in made})
-                trace.refuse(f"a {' or '.join(kinds)} among the results cannot be copied for "
-                             f"each replay ({type(e).__name__}: {e})")
-            else:
-                for k, c in zip(made, copies, strict=True):
-                    values[k] = c
-        # eager Tensors where the plain call computes them from eager Tensors, as every
-        # replay gives them
-        tensors: dict = {}
-        for k, number in eager.items():
-            values[k] = tensors.setdefault(number, Tensor(values[k], EAGER))
-        for k, i in eager_given.items():
-            values[k] = eager_args[i]
-        # not replayed: the results themselves, as the plain call returns them (the
-        # argument that np.asarray(x) hands back, not a copy of it)
-        result = unflatten_in_order(out_tree, values)
-        if trace.unreplayable is not None:
-            replace_traced(result, trace)  # the values, as the plain call returns them
-        if result_state:
-            result, state_values = result
-        if writebacks:
-            result, written = result
-            write_back(stateful, [(k, name) for k, name, _ in writebacks], written)
-        if result_state:
-            _set_state(stateful_objects(result, []), [(k, name) for k, name, _ in result_state],
-                       state_values)
-        if trace.unreplayable is _STALE:
-            return result, _STALE  # not kept: the next call traces again
-        if trace.unreplayable is not None:
-            self._runs_plain(trace.unreplayable)
-            return result, None
-        if trace.constants:  # eager Tensors held as constants: a change traces again
-            self._constants.update(trace.constants)
-            captures.watch_tensors(trace.constants.values())
+        return writebacks
+
+    def _build(self, trace, captures, n_inputs, templates, out_tree, donated, eager, eager_given,
+               writebacks, result_state, counted) -> Program:
+        """The program that replays the trace (fused where ``fuse`` asks it), with the
+        settings it was traced under as its entry checks."""
         fuse = self.fuse and fusion.can_fuse(trace.entry_errstate)
         # text made of traced values is built in: made under the same print options
         printing = [(print_options, trace.entry_printoptions)] if trace.formatted else []
@@ -781,93 +651,41 @@ class Jitted:
             p.writebacks = [(k, name) for k, name, _ in writebacks]
             p.result_state = [(k, name) for k, name, _ in result_state]
             p.counted = tuple(counted)
-        return result, program
+        return program
 
 
-def _reachable(x, into: dict, depth: int) -> dict:
-    """The objects reachable from the arguments (items, attributes), by id, which a
-    result hands back as themselves."""
-    if isinstance(x, Tensor):  # an eager Tensor: itself, but not its items
-        into[id(x)] = x
-        return into
-    if isinstance(x, _DATA) or id(x) in into or depth > 6:
-        return into
-    into[id(x)] = x
-    if isinstance(x, list | tuple | set | frozenset | collections.deque):
-        for v in x:
-            _reachable(v, into, depth + 1)
-    elif isinstance(x, dict):
-        for v in x.values():
-            _reachable(v, into, depth + 1)
-    elif isinstance(getattr(x, "__dict__", None), dict) and not isinstance(x, type | types.ModuleType):
-        for v in vars(x).values():
-            _reachable(v, into, depth + 1)
-    return into
-
-
-def _outside_arrays(captures: Captures, leaves: list) -> list:
-    """The arrays the function finds rather than makes: global, closed-over or default
-    arrays, and array attributes of objects among the arguments."""
-    outside = captures.arrays()
+def _traced_inputs(trace, leaves: list, state) -> tuple:
+    """The traced values the function gets for the arrays among the arguments (eager
+    Tensors read as their arrays) and for the state of the modules among them; how many
+    inputs the program takes."""
+    boxed = []
+    n_inputs = 0
     for leaf in leaves:
-        if not isinstance(leaf, Tensor | np.ndarray | np.generic):
-            found_arrays(leaf, outside)
-    return outside
-
-
-def _registries(modules: list) -> list:
-    """The registries of the modules among the arguments (``_buffers``, ``_modules``,
-    ...), which their traced copies share, with what they hold now."""
-    return [(v, dict(v) if isinstance(v, dict) else set(v)) for obj in modules
-            for name, v in vars(obj).items() if name.startswith("_") and isinstance(v, dict | set)]
-
-
-def _restore(registries: list) -> None:
-    """The registries as :func:`_registries` found them: a buffer, parameter or submodule
-    that a refused call registered on the traced copy is not left in the caller's module
-    without its attribute."""
-    for registry, items in registries:
-        if isinstance(registry, dict):
-            same = registry.keys() == items.keys() and all(registry[k] is v for k, v in items.items())
+        eager = isinstance(leaf, Tensor)  # read as its array: arithmetic as the eager layer's
+        if eager:
+            leaf = leaf._value
+        if isinstance(leaf, np.ndarray) or traced_scalar(leaf):
+            boxed.append(trace.new_tensor(leaf))
+            if eager:
+                trace.eager.add(boxed[-1]._node)
+            n_inputs += 1
         else:
-            same = registry == items
-        if not same:
-            registry.clear()
-            registry.update(items)
+            boxed.append(unwrap_static(leaf))
+    state_tensors = [trace.new_tensor(array) for array in state]
+    n_inputs += len(state_tensors)
+    return boxed, state_tensors, n_inputs
 
 
-def _rebind_before_raising(stateful: list, rebuilt: list, before: list, trace, registries) -> None:
-    """The attributes that a call which raised had rebound on the modules among its
-    arguments (``self.calls += 1`` before the error): set on the caller's, as the plain
-    call leaves them, with values for traced values."""
-    try:
-        rebound = rebound_attributes(rebuilt, before, trace)
-    except TypeError:  # what cannot be set again: the function's own exception matters
-        _restore(registries)
-        return
-    for k, name, value in rebound:
-        if isinstance(value, Tensor) and value._trace is trace:
-            value = trace.stored(value)
-        else:
-            replace_traced(value, trace)
-        setattr(stateful[k], name, value)
-
-
-def _count_writes(eager_args: dict, written) -> None:
-    """The caller's eager Tensors (arguments, a module's buffers) among the inputs
-    ``written`` count the write, as the eager layer's in-place operations do: a backward
-    pass through a graph that saved one before the call raises, as after the plain call,
-    instead of giving the gradient of the values written."""
-    for i in written:
-        count_write(eager_args[i])
-
-
-def _set_state(objects: list, slots, values) -> None:
-    """Set state (buffers) on modules of a result, rebuilt from the program's structure:
-    each gets registries of its own first (the structure's are shared by every result)."""
-    for (k, name), value in zip(slots, values, strict=True):
-        objects[k].__jit_set_state__(name, value)
-        setattr(objects[k], name, value)  # as the module stores it (a buffer)
+def _traced_modules(trace, traced_arguments, stateful: list, slots, state_tensors: list) -> list:
+    """The modules among the traced arguments, holding the traced values of their state
+    (buffers) in place of the caller's arrays."""
+    rebuilt = stateful_objects(traced_arguments, [])
+    found = [obj.__jit_state__() for obj in stateful]
+    for (k, name), t in zip(slots, state_tensors, strict=True):
+        if isinstance(found[k][name], Tensor):  # a buffer: arithmetic (and errors) as the eager layer's
+            trace.eager.add(t._node)
+        rebuilt[k].__jit_set_state__(name, t)
+    return rebuilt
 
 
 def _fused_build(build: Callable) -> Program | None:
@@ -883,4 +701,4 @@ def _fused_build(build: Callable) -> Program | None:
     return program if fused[0] else None
 
 
-ATTRIBUTION_BOUNDARIES.add(Jitted._trace.__code__)  # warnings say where, inside the function
+ATTRIBUTION_BOUNDARIES.add(Jitted._call_traced.__code__)  # warnings say where, inside the function
