@@ -123,3 +123,42 @@ def test_tensor_methods_stay_under_the_transforms_and_for_eager_tensors():
     with cr.no_grad():
         got = f(cr.tensor([1.0, 2.0]))
     assert same(np.asarray(got), np.array([[2.0, 4.0]]))
+
+
+class _Tagged(np.ndarray):
+    def scaled(self):
+        return self * 2
+
+
+def _generator(x):
+    yield x * 2
+
+
+@pytest.mark.parametrize("case", ["generator", "iterator argument", "subclass method",
+                                  "traced to array", "retraces"])
+def test_warnings_of_jit_name_the_line_that_called_the_jitted_function(case):
+    # where the warning is raised (the call, the cache, the trace) is the library's
+    # business: the user's line is the one that called f
+    fun = {
+        "generator": _generator,
+        "iterator argument": lambda it: sum(it),
+        "subclass method": lambda x: x.scaled() + 1,
+        "traced to array": lambda x: np.full(3, x[0]) + x,
+        "retraces": lambda x, n: x * n,
+    }[case]
+    f = cr.jit(fun)
+    args = {
+        "generator": [(np.ones(2),)],
+        "iterator argument": [(iter([1.0, 2.0]),)],
+        "subclass method": [(np.ones(3).view(_Tagged),)],
+        "traced to array": [(INPUTS[0],)],
+        "retraces": [(np.ones(2), n) for n in range(12)],
+    }[case]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for a in args:
+            f(*a)
+    jit_warnings = [w for w in caught if "chainrule.jit" in str(w.message)]
+    assert jit_warnings, [str(w.message) for w in caught]
+    assert all(w.filename == __file__ for w in jit_warnings), \
+        [(w.filename, w.lineno, str(w.message)[:60]) for w in jit_warnings]

@@ -24,7 +24,7 @@ from concurrent import futures
 
 import numpy as np
 
-from chainrule.core.anomaly import ATTRIBUTION_BOUNDARIES
+from chainrule.core.anomaly import ATTRIBUTION_BOUNDARIES, user_stacklevel
 from chainrule.core.dtypes import _DEFAULT_DTYPE
 from chainrule.core.tensor import Tensor
 from chainrule.core.trace import EAGER
@@ -194,7 +194,7 @@ class Jitted:
         except Exception as e:  # a compiler error: the unfused replay is as correct
             warnings.warn(f"chainrule.jit(fuse=True): compiling the fused loops failed "
                           f"({type(e).__name__}: {e}); the program is replayed unfused.",
-                          stacklevel=3)
+                          stacklevel=user_stacklevel())
             return program
         if fused is not None:
             fused.writebacks, fused.result_state = program.writebacks, program.result_state
@@ -276,7 +276,7 @@ class Jitted:
             warnings.warn(
                 f"chainrule.jit: {getattr(self.fun, '__name__', 'a function')} runs without jit "
                 f"for these arguments: {reason}.",
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def _after_failed_replay(self, error: ReplayError, args, kwargs):
@@ -456,7 +456,7 @@ class Jitted:
                 "or global array, number or list) changing between calls. Each retrace is "
                 "correct but slow; return arrays rather than Python numbers, and pass changing "
                 "numbers as 0-d arrays and changing arrays as arguments.",
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         # the arguments as the function gets them (static ones unwrapped)
         given = [unwrap_static(leaf) for leaf in leaves] if self.static else leaves
