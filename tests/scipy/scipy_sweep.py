@@ -73,7 +73,7 @@ REDUCTIONS = {"special.logsumexp", "special.softmax", "special.log_softmax", "st
 SPECIAL_BASE = {
     "gamma": (1.7,), "gammaln": (1.7,), "digamma": (1.7,), "psi": (1.7,), "rgamma": (1.7,), "gammasgn": (1.7,),
     "polygamma": (1.0, 1.7), "multigammaln": (3.1, 2), "beta": (1.7, 2.3), "betaln": (1.7, 2.3),
-    "gammainc": (1.7, 0.9), "gammaincc": (1.7, 0.9), "betainc": (1.5, 2.5, 0.3),
+    "gammainc": (1.7, 0.9), "gammaincc": (1.7, 0.9), "betainc": (1.5, 2.5, 0.3), "betaincc": (1.5, 2.5, 0.3),
     "erf": (0.3,), "erfc": (0.3,), "erfinv": (0.3,), "erfcinv": (0.7,), "erfcx": (0.3,), "ndtr": (0.3,),
     "log_ndtr": (0.3,), "ndtri": (0.3,), "expit": (0.3,), "logit": (0.3,), "log_expit": (0.3,),
     "xlogy": (1.3, 0.7), "xlog1py": (1.3, 0.7), "entr": (0.7,), "rel_entr": (0.7, 1.3), "kl_div": (0.7, 1.3),

@@ -37,12 +37,13 @@ BINARY = {
 PARTIAL = {
     "polygamma": ((2,), (0.5, 3)), "multigammaln": (None, (2.5, 4)),
     "gammainc": ((1.7,), (0.3, 3)), "gammaincc": ((1.7,), (0.3, 3)),
-    "betainc": ((1.5, 2.5), (0.1, 0.9)), "iv": ((1.5,), (0.3, 3)),
+    "betainc": ((1.5, 2.5), (0.1, 0.9)), "betaincc": ((1.5, 2.5), (0.1, 0.9)),
+    "iv": ((1.5,), (0.3, 3)),
     "ive": ((0.5,), (0.3, 3)), "jv": ((2.5,), (0.3, 3)), "jn": ((2,), (0.3, 3)),
     "yv": ((1.5,), (0.5, 3)), "yn": ((2,), (0.5, 3)), "kv": ((0.7,), (0.5, 3)),
     "stdtr": ((3.5,), (-2, 2)), "pdtr": ((3.0,), (0.5, 4)),
 }
-NO_DERIVATIVE_IN_FIRST = ["gammainc", "gammaincc", "betainc", "iv", "ive", "jv", "yv",
+NO_DERIVATIVE_IN_FIRST = ["gammainc", "gammaincc", "betainc", "betaincc", "iv", "ive", "jv", "yv",
                           "kv", "stdtr"]
 
 

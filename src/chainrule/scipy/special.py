@@ -34,7 +34,7 @@ from chainrule.scipy.reexport import fallback
 
 __all__ = [
     "gamma", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "rgamma", "gammasgn",
-    "beta", "betaln", "gammainc", "gammaincc", "betainc",
+    "beta", "betaln", "gammainc", "gammaincc", "betainc", "betaincc",
     "erf", "erfc", "erfinv", "erfcinv", "erfcx", "ndtr", "log_ndtr", "ndtri",
     "expit", "logit", "log_expit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "zeta",
     "logsumexp", "softmax", "log_softmax",
@@ -127,24 +127,26 @@ def_jvps(gammasgn, None)
 gammainc = special(sc.gammainc)
 gammaincc = special(sc.gammaincc)
 betainc = special(sc.betainc)
+betaincc = special(sc.betaincc)  # 1 - betainc, without 1 - x rounding x away
 _NO_SHAPE = "its derivative is a hypergeometric series that chainrule does not provide"
 
 
 # The densities through logarithms, except at the ends of the support, where the log's
 # derivative is infinite while the density's need not be (gammainc(2, x)'' at 0 is 1): there
-# the powers themselves, of x + 0.0 (-0.0 is +0.0 then: (-0.0) ** -0.5 would be -inf), and
-# the logarithms see a harmless point instead (no 0 * inf).
+# the powers themselves, of x + 0.0 (-0.0 is +0.0 then: (-0.0) ** -0.5 would be -inf). Each
+# branch sees a harmless point where it is not taken: the logarithms at the ends, the powers
+# inside (x ** -0.5's derivative overflows at x = 1e-300), so there is no 0 * inf.
 def _gamma_density(a, x):
     end = x == 0
-    inside = cnp.where(end, 1.0, x)
-    return cnp.where(end, (x + 0.0) ** (a - 1) * cnp.exp(-x - gammaln(a)),
+    inside, at_end = cnp.where(end, 1.0, x), cnp.where(end, x, 1.0)
+    return cnp.where(end, (at_end + 0.0) ** (a - 1) * cnp.exp(-at_end - gammaln(a)),
                      cnp.exp(xlogy(a - 1, inside) - inside - gammaln(a)))
 
 
 def _beta_density(a, b, x):
     end = (x == 0) | (x == 1)
-    inside = cnp.where(end, 0.5, x)
-    return cnp.where(end, (x + 0.0) ** (a - 1) * (1 - x) ** (b - 1) * cnp.exp(-betaln(a, b)),
+    inside, at_end = cnp.where(end, 0.5, x), cnp.where(end, x, 0.5)
+    return cnp.where(end, (at_end + 0.0) ** (a - 1) * (1 - at_end) ** (b - 1) * cnp.exp(-betaln(a, b)),
                      cnp.exp(xlogy(a - 1, inside) + xlog1py(b - 1, -inside) - betaln(a, b)))
 
 
@@ -153,9 +155,12 @@ derivs(gammaincc, undefined("gammaincc", "a", _NO_SHAPE),
        lambda ans, a, x: -_gamma_density(a, x))
 derivs(betainc, undefined("betainc", "a", _NO_SHAPE), undefined("betainc", "b", _NO_SHAPE),
        lambda ans, a, b, x: _beta_density(a, b, x))
+derivs(betaincc, undefined("betaincc", "a", _NO_SHAPE), undefined("betaincc", "b", _NO_SHAPE),
+       lambda ans, a, b, x: -_beta_density(a, b, x))
 note(gammainc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
 note(gammaincc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
 note(betainc, "Differentiable in x only; differentiating in a or b raises NotImplementedError.")
+note(betaincc, "Differentiable in x only; differentiating in a or b raises NotImplementedError.")
 
 # -- error function and the normal distribution ----------------------------------------
 erf = special(sc.erf)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.tensor import undifferentiated
 from chainrule.scipy.stats._common import NEG_INF, exported, inexact_args, on_support, standardize
 
 __all__ = ["Standard", "location_scale"]
@@ -37,7 +38,9 @@ _WHAT = {"logpdf": "the log density", "pdf": "the density", "cdf": "the distribu
 class Standard:
     """A family's standard member: functions of ``z`` (or ``q``) and the shape parameters.
 
-    ``logpdf`` is required; ``logcdf``, ``sf``, ``logsf`` and ``isf`` follow from the
+    ``logpdf`` is required; ``pdf`` is ``exp(logpdf)`` unless given (where the log density
+    overflows to -inf while the density's derivative is 0: exp's 0 times the log's
+    infinite derivative would be nan); ``logcdf``, ``sf``, ``logsf`` and ``isf`` follow from the
     others where not given: by reflection for a ``symmetric`` (even) density
     (``sf(z) = cdf(-z)``, ``isf(q) = -ppf(q)``), else as ``exp(logsf)`` and ``ppf(1 - q)``;
     ``logcdf`` and ``logsf`` as ``log(cdf)`` and ``log(sf)``, or, where both the cdf and
@@ -50,6 +53,7 @@ class Standard:
     """
 
     logpdf: Callable
+    pdf: Callable | None = None
     cdf: Callable | None = None
     logcdf: Callable | None = None
     sf: Callable | None = None
@@ -78,7 +82,7 @@ class Standard:
             return lambda z, *shape: mirror(-z, *shape)
         if name in ("logcdf", "logsf") and (self.symmetric or self.sf is not None or self.logsf is not None):
             p, complement = (self.function(n) for n in ((name[3:], "sf" if name == "logcdf" else "cdf")))
-            return lambda z, *shape: _log_of(p(z, *shape), complement(z, *shape))
+            return _log_of(p, complement, self.interior)
         source, outer = {"logcdf": ("cdf", cnp.log), "sf": ("logsf", cnp.exp),
                          "logsf": ("sf", cnp.log)}.get(name, (None, None))
         if source is None or (name in ("sf", "logsf") and self.sf is None and self.logsf is None):
@@ -91,19 +95,29 @@ class Standard:
         f = self.function
         cdf, logcdf, sf, logsf, isf = (f(n) for n in ("cdf", "logcdf", "sf", "logsf", "isf"))
         low, high = self.support
-        return replace(self, logpdf=lambda z, *s: self.logpdf(-z, *s),
+        pdf = None if self.pdf is None else lambda z, *s: self.pdf(-z, *s)
+        return replace(self, logpdf=lambda z, *s: self.logpdf(-z, *s), pdf=pdf,
                        cdf=lambda z, *s: sf(-z, *s), logcdf=lambda z, *s: logsf(-z, *s),
                        sf=lambda z, *s: cdf(-z, *s), logsf=lambda z, *s: logcdf(-z, *s),
                        ppf=lambda q, *s: -isf(q, *s), isf=None, support=(-high, -low),
                        interior=-self.interior, example=(-self.example[0], *self.example[1:]))
 
 
-def _log_of(p, complement):
-    """``log(p)``, as ``log1p(-complement)`` where ``p`` is near 1 (``log`` of a ``p`` within
-    1e-16 of 1 is 0, or a rounding error, where the complement keeps the digits)."""
-    near_one = p > 0.5
-    return cnp.where(near_one, cnp.log1p(-cnp.where(near_one, complement, 0.0)),
-                     cnp.log(cnp.where(near_one, 0.5, p)))
+def _log_of(p, complement, interior: float) -> Callable:
+    """``log(p(z))``, as ``log1p(-complement(z))`` where ``p`` is near 1 (``log`` of a ``p``
+    within 1e-16 of 1 is 0, or a rounding error, where the complement keeps the digits).
+
+    Each branch is evaluated only at the ``z`` where it is taken, the other at ``interior``:
+    at an end of the support the branch not taken may have an infinite derivative (first or
+    second), which the zero cotangent of ``where`` would make nan.
+    """
+
+    def log_p(z, *shape):
+        near_one = p(undifferentiated(z), *undifferentiated(shape)) > 0.5
+        return cnp.where(near_one, cnp.log1p(-complement(cnp.where(near_one, z, interior), *shape)),
+                         cnp.log(p(cnp.where(near_one, interior, z), *shape)))
+
+    return log_p
 
 
 def _inside(z, low: float, high: float):
@@ -117,11 +131,12 @@ def _inside(z, low: float, high: float):
 def _of_x(standard: Standard, name: str) -> Callable:
     """``name`` of ``x``: the standard function of ``z``, its constant value off the support
     (0 or 1, their logarithms), and ``- log(scale)`` for the log density."""
-    f = standard.function("logpdf" if name == "pdf" else name)
+    exp_of_log = name == "pdf" and standard.pdf is None  # the density as exp(logpdf)
+    f = standard.function("logpdf" if exp_of_log else name)
     low, high = standard.support
     bounded = (low, high) != (-np.inf, np.inf)
     # the values below and above the support
-    below, above = {"logpdf": (NEG_INF, NEG_INF), "pdf": (NEG_INF, NEG_INF),
+    below, above = {"logpdf": (NEG_INF, NEG_INF), "pdf": (NEG_INF, NEG_INF) if exp_of_log else (0.0, 0.0),
                     "cdf": (0.0, 1.0), "logcdf": (NEG_INF, 0.0),
                     "sf": (1.0, 0.0), "logsf": (0.0, NEG_INF)}[name]
     density = name in ("logpdf", "pdf")
@@ -131,12 +146,12 @@ def _of_x(standard: Standard, name: str) -> Callable:
         inside = _inside(z, low, high) if bounded else None
         value = f(z if inside is None else on_support(inside, z, standard.interior), *shape)
         if density:
-            value = value - cnp.log(scale)
+            value = value - cnp.log(scale) if name == "logpdf" or exp_of_log else value / scale
         if inside is not None:
             off = (below if high == np.inf else above if low == -np.inf
                    else cnp.where(z > high, above, below))
             value = cnp.where(inside, value, off)
-        return _checked(standard, shape, scale, cnp.exp(value) if name == "pdf" else value)
+        return _checked(standard, shape, scale, cnp.exp(value) if exp_of_log else value)
 
     return of_x
 

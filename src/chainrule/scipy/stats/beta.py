@@ -6,14 +6,15 @@ give nan, as SciPy's."""
 from __future__ import annotations
 
 from chainrule.scipy.reexport import fallback
-from chainrule.scipy.special import betainc, betaln, xlog1py, xlogy
+from chainrule.scipy.special import betainc, betaincc, betaln, xlog1py, xlogy
 from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
-# I_z(a, b) = 1 − I_{1−z}(b, a): the upper tail without cancellation
+# the upper tail as betaincc, without cancellation, and without I_{1−z}(b, a)'s 1 − z, which
+# rounds a z below 1e-16 away (its derivative, inf for a < 1, with it)
 STANDARD = Standard(lambda z, a, b: xlogy(a - 1, z) + xlog1py(b - 1, -z) - betaln(a, b),
-                    cdf=lambda z, a, b: betainc(a, b, z), sf=lambda z, a, b: betainc(b, a, 1 - z),
+                    cdf=lambda z, a, b: betainc(a, b, z), sf=lambda z, a, b: betaincc(a, b, z),
                     support=(0.0, 1.0), interior=0.5, valid=lambda a, b: (a > 0) & (b > 0),
                     shapes=("a", "b"), example=(0.3, 2.5, 1.5))
 logpdf, pdf, cdf, logcdf, sf, logsf = location_scale(__name__, STANDARD, __all__)

@@ -10,9 +10,23 @@ from chainrule.scipy.stats._location_scale import Standard, location_scale
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf", "ppf"]
 
-STANDARD = Standard(lambda z: -(z + cnp.exp(-z)), cdf=lambda z: cnp.exp(-cnp.exp(-z)),
-                    logcdf=lambda z: -cnp.exp(-z), sf=lambda z: -cnp.expm1(-cnp.exp(-z)),
-                    logsf=lambda z: log1m_exp(-cnp.exp(-z)),
+# Below z = -40 the density, cdf, sf and log sf are their limits (exp(-e^40) is 0) with
+# derivatives that underflow to 0, while e^-z overflows past z = -709, and an inf would meet
+# their zero derivative as 0 * inf = nan: they read z no lower than -40 (the density's limit
+# at z = -inf is then 0, where SciPy's -z - e^-z is inf - inf). The log density and log cdf,
+# -e^-z there, overflow with their derivatives: they read z itself.
+def _unsaturated(z):
+    return cnp.maximum(z, -40.0)
+
+
+def _logpdf(z):
+    return -(z + cnp.exp(-z))
+
+
+STANDARD = Standard(_logpdf, pdf=lambda z: cnp.exp(_logpdf(_unsaturated(z))),
+                    cdf=lambda z: cnp.exp(-cnp.exp(-_unsaturated(z))), logcdf=lambda z: -cnp.exp(-z),
+                    sf=lambda z: -cnp.expm1(-cnp.exp(-_unsaturated(z))),
+                    logsf=lambda z: log1m_exp(-cnp.exp(-_unsaturated(z))),
                     ppf=lambda q: -cnp.log(-cnp.log(q)), isf=lambda q: -cnp.log(-cnp.log1p(-q)))
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 

@@ -3,7 +3,9 @@
 ``logpdf`` is one primitive: its value comes from a Cholesky factorisation, its rules
 from the residual ``r = cov⁻¹ (x − mean)``: ∂/∂x = −r, ∂/∂mean = r and
 ∂/∂cov = (r rᵀ − cov⁻¹) / 2 per point. ``cov`` must be symmetric positive definite; its
-gradient is returned symmetric (the convention of HIPS autograd and JAX). A scalar
+gradient is returned symmetric (the convention of HIPS autograd and JAX): the rules read
+``(cov + covᵀ) / 2``, so that they differentiate again as the function of the symmetrised
+covariance (JAX's), also along an unsymmetric change. A scalar
 ``cov`` means that multiple of the identity, a vector the diagonal, as in SciPy.
 """
 
@@ -43,9 +45,15 @@ def _np_logpdf(x, mean, cov):
     return -0.5 * (cov.shape[-1] * _LOG_2PI + logdet + quad)
 
 
+def _symmetric(cov):
+    """(cov + covᵀ) / 2: cov itself, but its derivative is that of the symmetric part, so
+    that the rules, differentiated again, stay the function of the symmetrised cov."""
+    return 0.5 * (cov + cnp.swapaxes(cov, -1, -2))
+
+
 def _residual(x, mean, cov):
     """r = (x − mean) cov⁻¹, one row per point (cov is symmetric)."""
-    return cnp.matmul(x - mean, _inv(cov))
+    return cnp.matmul(x - mean, _inv(_symmetric(cov)))
 
 
 def _cov_cotangent(g, x, mean, cov):
@@ -54,13 +62,13 @@ def _cov_cotangent(g, x, mean, cov):
     rows = cnp.reshape(r, (-1, dim))
     weighted = cnp.reshape(cnp.expand_dims(g, -1) * r, (-1, dim))
     outer = cnp.matmul(cnp.swapaxes(rows, 0, 1), weighted)
-    return 0.5 * (outer - cnp.sum(g) * _inv(cov))
+    return 0.5 * (outer - cnp.sum(g) * _inv(_symmetric(cov)))
 
 
 def _cov_tangent(t, x, mean, cov):
     r = _residual(x, mean, cov)
     quad = cnp.sum(cnp.matmul(r, t) * r, axis=-1)
-    return 0.5 * (quad - cnp.sum(_inv(cov) * t))
+    return 0.5 * (quad - cnp.sum(_inv(_symmetric(cov)) * t))
 
 
 _logpdf = wrap(_np_logpdf, "scipy.stats", "multivariate_normal.logpdf", public=False)
