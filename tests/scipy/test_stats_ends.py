@@ -9,7 +9,7 @@ import pytest
 import scipy.stats as st
 
 import chainrule as cr
-from chainrule.scipy.stats import beta, chi2, gamma, gumbel_l, gumbel_r
+from chainrule.scipy.stats import beta, chi2, gamma, gennorm, gumbel_l, gumbel_r
 
 
 def derivatives(f, x):
@@ -85,3 +85,19 @@ def test_gumbel_far_tails_against_scipys_differences(dist, fn, x):
         f = lambda v, i=i: ours(*point[:i], v, *point[i + 1:])  # noqa: E731
         for mode, got in derivatives(f, point[i]).items():
             np.testing.assert_allclose(got, want, atol=1e-300, err_msg=f"{arg} {mode}")
+
+
+@pytest.mark.parametrize("fn", ["cdf", "logcdf", "sf", "logsf"])
+@pytest.mark.parametrize("shape", [1.0, 1.5, 3.0])
+def test_gennorm_near_the_centre_against_scipys_density(shape, fn):
+    """Around z = 0 the tails' derivative is inf (gammaincc's at |z|^β, which underflows)
+    times 0 or a tiny number; the derivatives are the density and its derivative,
+    f'(z) = -β sign(z) |z|^(β-1) f(z), divided as the logarithms ask, from SciPy's values."""
+    sign = 1.0 if fn in ("cdf", "logcdf") else -1.0
+    for x in (-1e-300, 1e-300, -1e-12, 1e-12, -1e-6, 1e-6, 0.3):
+        f, p = st.gennorm.pdf(x, shape), getattr(st.gennorm, fn.replace("log", ""))(x, shape)
+        df = -shape * np.sign(x) * abs(x) ** (shape - 1) * f
+        want = (sign * f, sign * df) if not fn.startswith("log") else \
+            (sign * f / p, sign * df / p - (f / p) ** 2)
+        for mode, got in derivatives(lambda v: getattr(gennorm, fn)(v, shape), x).items():
+            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11, err_msg=f"{mode} {x}")

@@ -24,16 +24,27 @@ def _tail(z, beta):
     return 0.5 * gammaincc(cnp.divide(1.0, beta), cnp.abs(z) ** beta)
 
 
-# At z = 0 the tail's derivative would be gammaincc's infinite one at 0 times that of |z|^β,
-# 0 (nan): there the cdf is 1/2 + z times the density at 0 instead (its derivative the
-# density), and the tails see a harmless point
+# Near z = 0 the tail's derivative is gammaincc's, infinite at |z|^β = 0, times that of
+# |z|^β, 0 (nan), or inf times a tiny number where |z|^β underflows (z = 1e-300), and its
+# second derivative the difference of two terms ~|z|^(β-2) (cancelling to 1/|z|^β times the
+# rounding). There the cdf is its series 1/2 + f(0) z Σ (-|z|^β)^n / (n! (1 + nβ)), to
+# n = 2 while |z|^β < 1e-5 (the terms left out are (1e-5)^3 smaller, 1e-10 in the second
+# derivative), and the tails see a harmless point. (|z| < 1e-5 too: for a large β SciPy's
+# tails give the values elsewhere, as chainrule's)
+def _near_centre(z, beta):
+    return cnp.maximum(cnp.abs(z), cnp.abs(z) ** beta) < 1e-5
+
+
 def _through_centre(z, beta):
-    """1/2 + z f(0) at z = 0 (the cdf to first order), 1/2 elsewhere."""
-    return 0.5 + cnp.where(z == 0, z, 0.0) * cnp.exp(_logpdf(0.0, beta))
+    """The cdf's series about 0 where ``z`` is near it (elsewhere its value at 1, unused)."""
+    w = cnp.where(_near_centre(z, beta), z, 1.0)
+    # z |z|^nβ as sign(z) |z|^(1+nβ): its derivative is finite at 0
+    odd = lambda p: cnp.sign(w) * cnp.abs(w) ** p  # noqa: E731
+    return 0.5 + cnp.exp(_logpdf(0.0, beta)) * (w - odd(1 + beta) / (1 + beta) + odd(1 + 2 * beta) / (2 + 4 * beta))
 
 
 def _cdf(z, beta):
-    centre = z == 0
+    centre = _near_centre(z, beta)
     off = cnp.where(centre, 1.0, z)
     tail = _tail(off, beta)
     return cnp.where(centre, _through_centre(z, beta), cnp.where(off < 0, tail, 1 - tail))
@@ -42,7 +53,8 @@ def _cdf(z, beta):
 def _logcdf(z, beta):
     # each branch sees only its own side's tail: log(0) far on the right would send nan
     # through the zero cotangent of the branch not taken
-    centre, left = z == 0, z < 0
+    centre = _near_centre(z, beta)
+    left = (z < 0) & ~centre
     return cnp.where(centre, cnp.log(_through_centre(z, beta)),
                      cnp.where(left, cnp.log(_tail(cnp.where(left, z, -1.0), beta)),
                                cnp.log1p(-_tail(cnp.where(left | centre, 1.0, z), beta))))
