@@ -101,3 +101,21 @@ def test_gennorm_near_the_centre_against_scipys_density(shape, fn):
             (sign * f / p, sign * df / p - (f / p) ** 2)
         for mode, got in derivatives(lambda v: getattr(gennorm, fn)(v, shape), x).items():
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11, err_msg=f"{mode} {x}")
+
+
+# (distribution, shapes, the end): the density is finite at the end, its derivatives too
+FINITE_AT_THE_END = [("gamma", (1.0,), 0.0), ("gamma", (3.0,), 0.0), ("chi2", (2.0,), 0.0),
+                     ("chi2", (6.0,), 0.0), ("beta", (2.0, 3.0), 0.0), ("beta", (2.0, 3.0), 1.0),
+                     ("beta", (3.0, 1.0), 1.0), ("beta", (1.0, 1.0), 0.0)]
+
+
+@pytest.mark.parametrize("name, shapes, end", FINITE_AT_THE_END)
+def test_density_at_a_finite_end_against_scipys_one_sided_differences(name, shapes, end):
+    """The one-sided first and second derivatives, on the side inside the support (the
+    density as exp(logpdf) had 0 * inf there: the log density's derivative is infinite)."""
+    module, _ = REFERENCES[name]
+    inward, h = (1.0 if end == 0.0 else -1.0), 1e-4
+    f0, f1, f2, f3 = (getattr(st, name).pdf(end + inward * k * h, *shapes) for k in range(4))
+    want = (inward * (-3 * f0 + 4 * f1 - f2) / (2 * h), (2 * f0 - 5 * f1 + 4 * f2 - f3) / h ** 2)
+    for mode, got in derivatives(lambda v: module.pdf(v, *shapes), end).items():
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=mode)

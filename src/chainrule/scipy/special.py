@@ -135,28 +135,39 @@ _NO_SHAPE = "its derivative is a hypergeometric series that chainrule does not p
 # derivative is infinite while the density's need not be (gammainc(2, x)'' at 0 is 1): there
 # the powers themselves, of x + 0.0 (-0.0 is +0.0 then: (-0.0) ** -0.5 would be -inf). Each
 # branch sees a harmless point where it is not taken: the logarithms at the ends, the powers
-# inside (x ** -0.5's derivative overflows at x = 1e-300), so there is no 0 * inf.
-def _gamma_density(a, x):
+# inside (x ** -0.5's derivative overflows at x = 1e-300), so there is no 0 * inf. (Not
+# SciPy's names: the densities of the gamma and beta distributions, which they share.)
+def gamma_density(a, x):
+    """The density ``x^(a-1) e^-x / Γ(a)``, the derivative of ``gammainc(a, x)`` in ``x``.
+
+    >>> float(gamma_density(2.0, 0.0)), float(gamma_density(1.0, 0.0))
+    (0.0, 1.0)
+    """
     end = x == 0
     inside, at_end = cnp.where(end, 1.0, x), cnp.where(end, x, 1.0)
     return cnp.where(end, (at_end + 0.0) ** (a - 1) * cnp.exp(-at_end - gammaln(a)),
                      cnp.exp(xlogy(a - 1, inside) - inside - gammaln(a)))
 
 
-def _beta_density(a, b, x):
+def beta_density(a, b, x):
+    """The density ``x^(a-1) (1-x)^(b-1) / B(a, b)``, the derivative of ``betainc(a, b, x)``.
+
+    >>> float(beta_density(2.0, 3.0, 0.0)), float(beta_density(1.0, 1.0, 1.0))
+    (0.0, 1.0)
+    """
     end = (x == 0) | (x == 1)
     inside, at_end = cnp.where(end, 0.5, x), cnp.where(end, x, 0.5)
     return cnp.where(end, (at_end + 0.0) ** (a - 1) * (1 - at_end) ** (b - 1) * cnp.exp(-betaln(a, b)),
                      cnp.exp(xlogy(a - 1, inside) + xlog1py(b - 1, -inside) - betaln(a, b)))
 
 
-derivs(gammainc, undefined("gammainc", "a", _NO_SHAPE), lambda ans, a, x: _gamma_density(a, x))
+derivs(gammainc, undefined("gammainc", "a", _NO_SHAPE), lambda ans, a, x: gamma_density(a, x))
 derivs(gammaincc, undefined("gammaincc", "a", _NO_SHAPE),
-       lambda ans, a, x: -_gamma_density(a, x))
+       lambda ans, a, x: -gamma_density(a, x))
 derivs(betainc, undefined("betainc", "a", _NO_SHAPE), undefined("betainc", "b", _NO_SHAPE),
-       lambda ans, a, b, x: _beta_density(a, b, x))
+       lambda ans, a, b, x: beta_density(a, b, x))
 derivs(betaincc, undefined("betaincc", "a", _NO_SHAPE), undefined("betaincc", "b", _NO_SHAPE),
-       lambda ans, a, b, x: -_beta_density(a, b, x))
+       lambda ans, a, b, x: -beta_density(a, b, x))
 note(gammainc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
 note(gammaincc, "Differentiable in x only; differentiating in a raises NotImplementedError.")
 note(betainc, "Differentiable in x only; differentiating in a or b raises NotImplementedError.")
