@@ -119,3 +119,20 @@ def test_density_at_a_finite_end_against_scipys_one_sided_differences(name, shap
     want = (inward * (-3 * f0 + 4 * f1 - f2) / (2 * h), (2 * f0 - 5 * f1 + 4 * f2 - f3) / h ** 2)
     for mode, got in derivatives(lambda v: module.pdf(v, *shapes), end).items():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=mode)
+
+
+@pytest.mark.parametrize("z", [5.0, 10.0, 10.5, 30.0, 745.0, 800.0, 1e4])
+def test_gumbel_log_sf_far_right_against_mpmath(z):
+    """log(1 - exp(-e^-z)) and its derivatives, also where the sf underflows (z > 745: its
+    log was -inf, the derivatives nan; the value is ≈ -z) and where log(-expm1(-t))'s
+    second derivative cancels; gumbel_l.logcdf is its mirror."""
+    mp.mp.dps = 40
+    t = mp.exp(-mp.mpf(z))
+    s, ds, d2s = -mp.expm1(-t), -t * mp.exp(-t), t * mp.exp(-t) * (1 - t)
+    want = [float(mp.log(s)), float(ds / s), float(d2s / s - (ds / s) ** 2)]
+    for f, x, sign in [(gumbel_r.logsf, z, 1.0), (gumbel_l.logcdf, -z, -1.0)]:
+        got = [f(x)] + [sign * d for d in derivatives(f, x)["rev"]]
+        got[2] *= sign  # the second derivative does not change sign under the mirror
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-300)
+        np.testing.assert_allclose(np.multiply([sign, sign * sign], derivatives(f, x)["fwd"]), want[1:],
+                                   rtol=1e-11, atol=1e-300)

@@ -23,10 +23,21 @@ def _logpdf(z):
     return -(z + cnp.exp(-z))
 
 
+def _logsf(z):
+    """log(1 - exp(-e^-z)): past z = 10 its series -z - t/2 + t²/24 in t = e^-z (the terms
+    left out are t⁴/2880, 1e-15 of the second derivative there), which stays -z where t
+    underflows (the log of the sf, 0 past z = 745, would be -inf, its derivative nan), and
+    whose second derivative does not lose log(-expm1(-t))'s digits to cancellation (1e-7 at
+    z = 20)."""
+    far = z > 10.0
+    t = cnp.exp(-cnp.where(far, z, 10.0))
+    return cnp.where(far, -z - t / 2 + t * t / 24, log1m_exp(-cnp.exp(-_unsaturated(cnp.where(far, 10.0, z)))))
+
+
 STANDARD = Standard(_logpdf, pdf=lambda z: cnp.exp(_logpdf(_unsaturated(z))),
                     cdf=lambda z: cnp.exp(-cnp.exp(-_unsaturated(z))), logcdf=lambda z: -cnp.exp(-z),
                     sf=lambda z: -cnp.expm1(-cnp.exp(-_unsaturated(z))),
-                    logsf=lambda z: log1m_exp(-cnp.exp(-_unsaturated(z))),
+                    logsf=_logsf,
                     ppf=lambda q: -cnp.log(-cnp.log(q)), isf=lambda q: -cnp.log(-cnp.log1p(-q)))
 logpdf, pdf, cdf, logcdf, sf, logsf, ppf = location_scale(__name__, STANDARD, __all__)
 
