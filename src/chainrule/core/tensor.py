@@ -59,6 +59,18 @@ _FUNCTIONAL = (
     "chainrule.numpy functions instead of math.*, and read a number for printing or "
     "logging with x.item(), f'{x:.3f}' or chainrule.stop_gradient(x)."
 )
+_DROPS_DERIVATIVE = (
+    "a Tensor that is being differentiated cannot become a plain NumPy array: "
+    "that would drop its derivative silently (a NumPy function that chainrule "
+    "does not mirror, numpy.array([x, y]), a[i] = x into a plain ndarray, or a "
+    "plain ndarray's method given it, a.dot(x)). For numpy.array([x, y]) or "
+    "numpy.stack of such values, call chainrule.numpy.array([x, y]) or "
+    "chainrule.numpy.stack([x, y]); for a.dot(x), chainrule.numpy.dot(a, x) or "
+    "a @ x (HIPS autograd's NumPy makes object arrays of its boxes there). "
+    f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
+    "drop it."
+)
+_NUMPY_DROPS_GRADIENT = "numpy() of a Tensor that requires grad would drop its gradient; use .detach().numpy()"
 
 
 # what primal() is read as by str(), repr() and format(): text that NumPy's print options
@@ -263,24 +275,21 @@ class Tensor:
                     "a value traced by a chainrule.jit function that has already returned "
                     "was used; return it instead of storing it."
                 )
-            # np.asarray(x), np.full(3, x[0]), np.random.uniform(lo, hi): the value would be
-            # baked into a replay, so the call that reads it runs without jit
-            self._trace.refuse("a traced value became a plain NumPy array (np.asarray(x), or a "
-                               "NumPy function that converts its argument)")
-            return np.asarray(self._value, dtype=dtype, copy=copy)  # np.array(x) copies
+            if stands_for_jit_argument(self) and self.requires_grad:
+                # the caller's Tensor requires grad (read under no_grad): refused, as plain
+                raise TypeError(_DROPS_DERIVATIVE)
+            return self._jit_array(dtype, copy)
         if self.differentiated_by() is not None or (self._trace.level == 0 and self._node is not None):
-            raise TypeError(
-                "a Tensor that is being differentiated cannot become a plain NumPy array: "
-                "that would drop its derivative silently (a NumPy function that chainrule "
-                "does not mirror, numpy.array([x, y]), a[i] = x into a plain ndarray, or a "
-                "plain ndarray's method given it, a.dot(x)). For numpy.array([x, y]) or "
-                "numpy.stack of such values, call chainrule.numpy.array([x, y]) or "
-                "chainrule.numpy.stack([x, y]); for a.dot(x), chainrule.numpy.dot(a, x) or "
-                "a @ x (HIPS autograd's NumPy makes object arrays of its boxes there). "
-                f"{_FUNCTIONAL} Take .detach() / chainrule.stop_gradient(x) if you mean to "
-                "drop it."
-            )
+            raise TypeError(_DROPS_DERIVATIVE)
         return np.asarray(self.primal(), dtype=dtype, copy=copy)
+
+    def _jit_array(self, dtype=None, copy=None) -> np.ndarray:
+        # np.asarray(x), np.full(3, x[0]), np.random.uniform(lo, hi) of a value chainrule.jit
+        # traces: the value would be baked into a replay, so the call that reads it runs
+        # without jit
+        self._trace.refuse("a traced value became a plain NumPy array (np.asarray(x), or a "
+                           "NumPy function that converts its argument)")
+        return np.asarray(self._value, dtype=dtype, copy=copy)  # np.array(x) copies
 
     def item(self, *index):
         """The value of a one-element Tensor (or of the element ``index`` names) as a
@@ -414,6 +423,8 @@ class Tensor:
             # recorded as a write into that memory (t.data.add_(1)), replayed as it is done
             # (and not counted as a write into the caller's Tensor, as the plain call's)
             self._trace.data_taken.add(self._node)
+            if stands_for_jit_argument(self):  # a new Tensor without grad, as the plain call's
+                return self._trace.detached(self)
             return self
         try:
             return Tensor(self.primal(), eager.EAGER)
@@ -502,6 +513,8 @@ class Tensor:
             return eager.detach_in_transform(self)
         value = undifferentiated(self)
         if isinstance(value, Tensor) and value._trace.level > 0:
+            if stands_for_jit_argument(value):  # not the argument (whose requires_grad is the caller's)
+                return value._trace.detached(value)
             return value  # jit's or vmap's
         x = self
         while isinstance(x, Tensor):
@@ -524,15 +537,16 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The values as a NumPy array (shared, not copied). Refuses if it needs a grad,
         unless ``force=True`` (PyTorch's: the values without their gradient)."""
-        if self._trace.records or self._trace.batches:  # (jit: run unjitted; vmap: refused)
+        if self._trace.records and not self._trace.batches:  # (jit: run unjitted)
+            if not force and stands_for_jit_argument(self) and self.requires_grad:
+                raise RuntimeError(_NUMPY_DROPS_GRADIENT)  # the caller's Tensor, read under no_grad
+            return self._jit_array()
+        if self._trace.batches:  # (vmap: refused)
             return self.__array__()
         if force and self._trace is eager.EAGER:
             return np.asarray(self._value)
         if self._node is not None or self._trace.level > 0:
-            raise RuntimeError(
-                "numpy() of a Tensor that requires grad would drop its gradient; "
-                "use .detach().numpy()"
-            )
+            raise RuntimeError(_NUMPY_DROPS_GRADIENT)
         return np.asarray(self._value)
 
     def register_hook(self, hook):

@@ -78,7 +78,8 @@ def changed(containers) -> bool:
 def write_containers_back(traced: list, callers: list, boxed: list, leaves: list, trace) -> None:
     """The traced call changed lists or dicts among its arguments (copies that hold
     traced values): the same changes made to the caller's, with the caller's own objects
-    where the copies hold them and arrays where they hold traced values."""
+    where the copies hold them and, where they hold traced values, what the plain call
+    holds there (an array, or an eager Tensor: ``best["w"] = p.clone()`` of a parameter)."""
     back = {id(b): leaf for b, leaf in zip(boxed, leaves, strict=True) if isinstance(b, Tensor)}
     for (copy, _), (caller, _) in zip(traced, callers, strict=True):
         back[id(copy)] = caller
@@ -86,8 +87,8 @@ def write_containers_back(traced: list, callers: list, boxed: list, leaves: list
     def plain(v, depth=0):
         if id(v) in back:
             return back[id(v)]
-        if isinstance(v, Tensor):
-            return v._value if v._trace is trace else v
+        if isinstance(v, Tensor):  # (one computed from eager Tensors stays an eager Tensor)
+            return trace.stored(v) if v._trace is trace else v
         if depth < 16 and type(v) in (list, tuple, dict):
             if type(v) is dict:
                 return {k: plain(i, depth + 1) for k, i in v.items()}

@@ -429,6 +429,16 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         self.eager.discard(out._node)
         return out
 
+    def detached(self, t: Tensor) -> Tensor:
+        """``t.detach()`` of the value that stands for the caller's eager Tensor argument:
+        another variable of the same memory (a write into it is a write into the argument),
+        which is not the argument, so its ``requires_grad`` is False, as the plain call's
+        detached Tensor's, where the argument's is the caller's."""
+        out = self.record(alias, (t,), {})
+        if t._node in self.eager:
+            self.eager.add(out._node)
+        return out
+
     def as_eager(self, t: Tensor) -> Tensor:
         """``t``, a result that the plain call makes an eager Tensor of (the mask or the
         indices of an eager Tensor's method, chainrule.numpy.torch_common.as_eager): a
