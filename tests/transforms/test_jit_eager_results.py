@@ -415,6 +415,24 @@ def test_numpy_writes_of_an_eager_tensor_give_the_plain_calls_results_and_errors
             assert _same_outcome(got, want), (got, want)
 
 
+_A = np.arange(4.0).reshape(2, 2)
+
+
+@pytest.mark.parametrize("write", [
+    lambda t: np.matmul(_A, _A, out=t), lambda t: np.matmul(t, _A, out=t),
+    lambda t: np.einsum("ij,jk->ik", _A, _A, out=t), lambda t: np.vecdot(_A, _A, out=t[0]),
+    lambda t: np.matvec(_A, _A[0], out=t[0]), lambda t: np.vecmat(_A[0], _A, out=t[0]),
+], ids=["matmul of arrays", "matmul of the Tensor", "einsum", "vecdot", "matvec", "vecmat"])
+def test_products_out_an_eager_tensor_raise_the_out_error_plain_and_jitted(write):
+    # as the elementwise ufuncs' out=: NumPy's own call, given the Tensor, handed the call
+    # back to chainrule without end (a RecursionError)
+    for f in (write, cr.jit(write), cr.jit(write)):
+        t = cr.tensor(np.zeros((2, 2)))
+        with pytest.raises(TypeError, match="out= .*cannot hold"):
+            f(t)
+        assert not t.numpy().any()
+
+
 @pytest.mark.parametrize("make", [lambda x: cr.as_tensor(x, dtype=cr.float32),
                                   lambda x: cr.as_tensor(x, dtype=cr.float32) * 2,
                                   lambda x: cr.as_tensor(x, dtype=cr.int64)],

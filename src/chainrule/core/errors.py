@@ -87,8 +87,10 @@ def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:
     AxisError stays (an IndexError too, as PyTorch's for a dim out of range)."""
     if isinstance(error, IndexError | RuntimeError):
         return error
+    # (named once: NumPy's error of a gufunc, or the mirror's own, names it already)
+    named = str(error) if str(error).startswith(f"{name}: ") else f"{name}: {error}"
     if isinstance(error, TypeError):
-        return TensorTypeError(f"{name}: {error}")
+        return TensorTypeError(named)
     shapes = [np.shape(v) for v in values]
     if len(shapes) == 2 and "broadcast" in str(error):
         a, b = shapes
@@ -97,4 +99,4 @@ def eager_error(name: str, error: ValueError | TypeError, values) -> Exception:
                 return TensorError(f"{name}: the size of tensor a ({a[-d]}) must match the size of tensor b "
                                    f"({b[-d]}) at non-singleton dimension {max(len(a), len(b)) - d} (shapes "
                                    f"{a} and {b})")
-    return TensorError(f"{name}: {error}")
+    return TensorError(named)

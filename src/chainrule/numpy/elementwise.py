@@ -147,11 +147,7 @@ def ufunc_keywords(prim, args, kwargs):
         # casting=, where= without out=), recorded, as the plain call makes it
         return trace.record(prim.fun, args, kwargs)
     if out is not None or where is not True:
-        raise TypeError(
-            f"{name}: out= and where= cannot hold the result of a chainrule Tensor (an eager one, or one being "
-            f"differentiated). Use the returned value (y = y + t, not y += t into an array); for where=, "
-            f"chainrule.numpy.where(mask, {name}(...), other); for NumPy's own write, give t.numpy()."
-        )
+        raise out_refused(name)
     if kw:
         raise TypeError(f"{name}: keyword arguments {sorted(kw)} are not supported on Tensors")
     if dtype is None:
@@ -162,6 +158,20 @@ def ufunc_keywords(prim, args, kwargs):
     ans = prim(*args)
     out = loop[-1]
     return ans if prim.fun.nout > 1 or np.result_type(ans) == out else astype(ans, out)
+
+
+def out_refused(name: str) -> TypeError:
+    """The error for ``out=`` (or ``where=``) of the ufunc ``name`` given a chainrule Tensor,
+    an operand or the output: NumPy's write cannot hold a Tensor's result.
+
+    >>> out_refused("matmul").args[0][:46]
+    'matmul: out= and where= cannot hold the result'
+    """
+    return TypeError(
+        f"{name}: out= and where= cannot hold the result of a chainrule Tensor (an eager one, or one being "
+        f"differentiated). Use the returned value (y = y + t, not y += t into an array); for where=, "
+        f"chainrule.numpy.where(mask, {name}(...), other); for NumPy's own write, give t.numpy()."
+    )
 
 
 def loop_inputs(np_ufunc, args, dtype, casting="same_kind"):

@@ -30,7 +30,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of, unbroadcast
 from chainrule.numpy.einsum_subscripts import LETTERS, parse_einsum
-from chainrule.numpy.elementwise import loop_inputs
+from chainrule.numpy.elementwise import loop_inputs, out_refused
 from chainrule.numpy.registry import mirrors, optional, wrap
 
 __all__ = [
@@ -65,6 +65,10 @@ def taking_jax_keywords(prim: Primitive) -> Primitive:
     def keywords(prim, args, kwargs):
         rest = {k: v for k, v in kwargs.items() if k not in JAX_KEYWORDS}
         traces = [a._trace for a in args if isinstance(a, Tensor)]
+        if isinstance(prim.fun, np.ufunc) and kwargs.get("out") is not None and any_tensor((*args, kwargs["out"])):
+            # np.matmul(a, b, out=t), as the other ufuncs (NumPy's own call, given a Tensor,
+            # would hand it back here without end)
+            raise out_refused(prim.__name__)
         if len(rest) == len(kwargs):  # NumPy's keywords alone: the primitive's own path
             return max(traces, key=lambda t: t.level).process(prim, args, kwargs) if traces else prim.fun(
                 *args, **kwargs)
@@ -366,7 +370,7 @@ def einsum(*operands, precision=None, preferred_element_type=None, **kwargs):
 
 @mirrors(np.einsum, "products", "einsum")
 def _einsum_mirror(*operands, out=None, optimize=False, **kwargs):
-    if not any_tensor(operands):
+    if not any_tensor((*operands, out)):
         return np.einsum(*operands, out=out, optimize=optimize, **kwargs)
     if out is not None:
         raise TypeError("einsum: out= cannot hold a differentiated result; assign the result")
@@ -465,6 +469,8 @@ def _core_dims(name: str, signature: str, *operands) -> None:
 
 def vecdot(x1, x2, /, *, axis: int = -1, **kwargs):
     """``np.vecdot``: Σ conj(x1) x2 along ``axis``, with broadcasting."""
+    if kwargs.get("out") is not None and any_tensor((x1, x2, kwargs["out"])):
+        raise out_refused("vecdot")  # (NumPy's own call would hand it back here without end)
     if _np_vecdot is not None and not any_tensor((x1, x2)):
         return _np_vecdot(x1, x2, axis=axis, **kwargs)
     x1, x2 = as_array_if_holds_tensor(x1), as_array_if_holds_tensor(x2)
@@ -493,6 +499,8 @@ def _traced_operands(name: str, np_fun, x1, x2, kwargs: dict) -> tuple:
 
 def matvec(x1, x2, /, **kwargs):
     """``np.matvec``: a stack of matrices times a stack of vectors."""
+    if kwargs.get("out") is not None and any_tensor((x1, x2, kwargs["out"])):
+        raise out_refused("matvec")  # (NumPy's own call would hand it back here without end)
     if _np_matvec is not None and not any_tensor((x1, x2)):
         return _np_matvec(x1, x2, **kwargs)
     x1, x2 = _traced_operands("matvec", _np_matvec, x1, x2, kwargs)
@@ -502,6 +510,8 @@ def matvec(x1, x2, /, **kwargs):
 
 def vecmat(x1, x2, /, **kwargs):
     """``np.vecmat``: conj(a stack of vectors) times a stack of matrices."""
+    if kwargs.get("out") is not None and any_tensor((x1, x2, kwargs["out"])):
+        raise out_refused("vecmat")  # (NumPy's own call would hand it back here without end)
     if _np_vecmat is not None and not any_tensor((x1, x2)):
         return _np_vecmat(x1, x2, **kwargs)
     x1, x2 = _traced_operands("vecmat", _np_vecmat, x1, x2, kwargs)
