@@ -309,7 +309,12 @@ class Tensor:
     def __repr__(self) -> str:
         if self._trace.records:  # under chainrule.jit: the plain call's repr (a read that guards)
             if self._node in self._trace.eager:  # of an eager Tensor, a Tensor's
-                return f"Tensor({_array_text(np.asarray(self.primal(AS_TEXT)))})"
+                text = f"Tensor({_array_text(np.asarray(self.primal(AS_TEXT)))})"
+                if stands_for_jit_argument(self) and (self.requires_grad  # (read: a key from then on)
+                                                      or type(self._trace.callers[id(self)]) is not Tensor):
+                    # the caller's own (a Parameter's, requires_grad=True), of the same memory
+                    return repr(self._trace.callers[id(self)])
+                return text
             return repr(self.primal(AS_TEXT))
         value = self
         while isinstance(value, Tensor):

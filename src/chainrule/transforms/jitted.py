@@ -319,6 +319,7 @@ class Jitted:
         signature = []
         dynamic = []
         eager_args: dict = {}  # input position -> the caller's eager Tensor there (handed back itself)
+        inputs_of: dict = {}  # id of an eager Tensor argument -> its input position
         donated_leaves = self._donated_leaves(tree) if self.donate_argnums else ()
         for i, leaf in enumerate(leaves):
             if i in donated_leaves:  # memory the program may write: only if it can
@@ -331,6 +332,12 @@ class Jitted:
                     self._runs_plain("an eager Tensor argument requires grad (the eager graph "
                                      "records the plain call; under cr.no_grad() it replays)")
                     return self._plain(args, kwargs), None
+                if id(leaf) in inputs_of:
+                    # the same Tensor again (a tied weight, out.weight = emb.weight): one input,
+                    # one traced value at both places, as the plain call has one object there
+                    signature.append((Tensor, "the input", inputs_of[id(leaf)]))
+                    continue
+                inputs_of[id(leaf)] = len(dynamic)
                 # an eager Tensor (a module's parameter): its value is the argument
                 value = leaf._value
                 eager_args[len(dynamic)] = leaf
@@ -432,8 +439,10 @@ class Jitted:
     def _donated_inputs(leaves, dynamic, donated_leaves) -> set:
         """The program inputs whose memory may be written, after checking that none shares
         memory with another input (the program would read what it wrote)."""
-        positions, j = [], 0
+        positions, j, seen = [], 0, set()
         for i, leaf in enumerate(leaves):
+            if isinstance(leaf, Tensor) and (id(leaf) in seen or seen.add(id(leaf))):
+                continue  # a Tensor again: one input (see _call)
             if isinstance(leaf, Tensor | np.ndarray) or traced_scalar(leaf):
                 if i in donated_leaves and writable_like_output(dynamic[j]):
                     positions.append(j)
@@ -660,14 +669,21 @@ def _traced_inputs(trace, leaves: list, state) -> tuple:
     inputs the program takes."""
     boxed = []
     n_inputs = 0
+    boxed_tensors: dict = {}  # id of an eager Tensor argument -> its traced value
     for leaf in leaves:
-        eager = isinstance(leaf, Tensor)  # read as its array: arithmetic as the eager layer's
+        if id(leaf) in boxed_tensors:  # a Tensor again (a tied weight): one input (see Jitted._call)
+            boxed.append(boxed_tensors[id(leaf)])
+            continue
+        given_tensor = leaf if isinstance(leaf, Tensor) else None
+        eager = given_tensor is not None  # read as its array: arithmetic as the eager layer's
         if eager:
             leaf = leaf._value
         if isinstance(leaf, np.ndarray) or traced_scalar(leaf):
-            boxed.append(trace.new_tensor(leaf))
+            # (of a Parameter: its class to the function's code)
+            boxed.append(trace.new_tensor(leaf, eager and type(given_tensor) is not Tensor))
             if eager:
                 trace.eager.add(boxed[-1]._node)
+                boxed_tensors[id(given_tensor)] = boxed[-1]
             n_inputs += 1
         else:
             boxed.append(unwrap_static(leaf))

@@ -15,7 +15,8 @@ import numpy as np
 from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
 from chainrule.transforms.program import hashable
 
-__all__ = ["CONVERTING_MEMBERS", "WRITING_MEMBERS", "RecordedArray", "ndarray_member_call", "out_by_keyword"]
+__all__ = ["CONVERTING_MEMBERS", "WRITING_MEMBERS", "RecordedArray", "RecordedSubclassArgument", "ndarray_member_call",
+           "out_by_keyword"]
 
 
 @functools.cache
@@ -161,8 +162,36 @@ class RecordedArray(Tensor):
         return Tensor.item(self, *index)
 
 
+class RecordedSubclassArgument(RecordedArray):
+    """The value :func:`jit` traces for an eager Tensor argument of a subclass of Tensor
+    (a module's ``nn.Parameter``, a Tensor subclass of the user's). To the function's code
+    its class is the argument's, as in the plain call (``isinstance(p, nn.Parameter)`` is
+    True); to chainrule's own code it is the traced Tensor it is.
+
+    >>> import chainrule as cr
+    >>> with cr.no_grad():
+    ...     cr.jit(lambda m: isinstance(m.weight, cr.nn.Parameter))(cr.nn.Linear(2, 2))
+    True
+    """
+
+    __slots__ = ()
+
+    @property
+    def __class__(self):
+        caller = self._trace.callers.get(id(self)) if self._trace.records else None
+        if caller is None or read_by_chainrule():
+            return type(self)
+        return type(caller)
+
+    @__class__.setter
+    def __class__(self, cls) -> None:  # (made an eager Tensor where the trace stores it)
+        _OBJECT_CLASS.__set__(self, cls)
+
+
+_OBJECT_CLASS = object.__dict__["__class__"]
 for _name in _NDARRAY_MEMBERS:
     setattr(RecordedArray, _name, _NdarrayMember(_name))
 # named as the Tensor it is where messages name a value's type (a distribution's check
 # of its parameters): the same words as when the function runs without jit
 RecordedArray.__name__ = RecordedArray.__qualname__ = "Tensor"
+RecordedSubclassArgument.__name__ = RecordedSubclassArgument.__qualname__ = "Tensor"

@@ -46,6 +46,7 @@ from chainrule.transforms.ndarray_calls import (
     CONVERTING_MEMBERS,
     WRITING_MEMBERS,
     RecordedArray,
+    RecordedSubclassArgument,
     ndarray_member_call,
     out_by_keyword,
 )
@@ -241,11 +242,14 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         if id(generator) not in self.generators:
             self.generators[id(generator)] = [generator, rng_state(generator)]
 
-    def new_tensor(self, value) -> Tensor:
+    def new_tensor(self, value, subclassed: bool = False) -> Tensor:
+        """The traced value of the program's next input ``value``; ``subclassed``: of an
+        eager Tensor argument of a subclass of Tensor (a Parameter), whose class the
+        function's code sees."""
         self.values.append(value)
         if isinstance(value, np.generic):
             return RecordedScalar(value, self, len(self.values) - 1)
-        return RecordedArray(value, self, len(self.values) - 1)
+        return (RecordedSubclassArgument if subclassed else RecordedArray)(value, self, len(self.values) - 1)
 
     def process(self, prim, args, kwargs):
         # quiet where the eager layer computes the call quietly (see EagerTrace.unary and
@@ -414,7 +418,7 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         if not self._is_eager(t):
             return t._value
         t._trace, t._node = EAGER, None
-        if type(t) is RecordedArray:
+        if type(t) is RecordedArray or type(t) is RecordedSubclassArgument:
             t.__class__ = Tensor  # (an eager Tensor's methods are PyTorch's)
         return t
 
