@@ -433,6 +433,17 @@ def test_products_out_an_eager_tensor_raise_the_out_error_plain_and_jitted(write
         assert not t.numpy().any()
 
 
+@pytest.mark.parametrize("call", [lambda t: np.clip(_A, 0, 1, t), lambda t: np.where(t, 1)],
+                         ids=["clip given out by position", "where without y"])
+def test_a_mirrors_error_on_an_eager_tensor_is_the_eager_layers_jitted_too(call):
+    # the plain call raises the eager layer's error (PyTorch's kind: TensorError, not
+    # NumPy's ValueError); jitted, the value that stands for the Tensor raised NumPy's
+    want = _outcome(call, (cr.tensor(_A),))
+    assert isinstance(want, tuple) and issubclass(want[0], RuntimeError)  # (PyTorch raises RuntimeError)
+    for f in (cr.jit(call), cr.jit(call)):
+        assert _same_outcome(_outcome(f, (cr.tensor(_A),)), want)
+
+
 @pytest.mark.parametrize("make", [lambda x: cr.as_tensor(x, dtype=cr.float32),
                                   lambda x: cr.as_tensor(x, dtype=cr.float32) * 2,
                                   lambda x: cr.as_tensor(x, dtype=cr.int64)],

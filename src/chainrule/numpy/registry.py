@@ -115,9 +115,10 @@ def stands_for(np_fun, mirror, family: str, name: str | None = None) -> None:
 
 
 def _eager_among_values(values) -> bool:
-    """Whether an eager Tensor is among ``values`` (lists and tuples looked into)."""
-    return any(a._trace.__class__ is EagerTrace if isinstance(a, Tensor) else
-               isinstance(a, list | tuple) and _eager_among_values(a) for a in values)
+    """Whether an eager Tensor is among ``values`` (lists and tuples looked into), or,
+    under ``chainrule.jit``, a value that stands for one of the plain call."""
+    return any(a._trace.__class__ is EagerTrace or a._trace.records and a._node in a._trace.eager
+               if isinstance(a, Tensor) else isinstance(a, list | tuple) and _eager_among_values(a) for a in values)
 
 
 def recording_as_numpy(values):
