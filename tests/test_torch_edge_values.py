@@ -264,7 +264,8 @@ VECTOR_NORMS = {"norm": lambda lib, t, p: t.norm(p), "vector_norm": lambda lib, 
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("data", [[NAN, 1.0], [0.0, 0.0], [NAN, NAN], [NAN, INF], [0.0, 1.0], [-2.0, 2.0], [INF, INF]])
+@pytest.mark.parametrize("data", [[NAN, 1.0], [0.0, 0.0], [NAN, NAN], [NAN, INF], [0.0, 1.0], [-2.0, 2.0], [INF, INF],
+                                  [NAN, 0.0], [-INF, 0.0]])  # (a zero beside NaN: 0 · NaN, PyTorch's)
 @pytest.mark.parametrize("p", [INF, -INF, 0, 1, 2, 3, -1, 0.5])
 @pytest.mark.parametrize("norm", VECTOR_NORMS.values(), ids=VECTOR_NORMS.keys())
 def test_vector_norm_values_and_gradients_at_nan_zero_and_ties(norm, p, data, dtype):

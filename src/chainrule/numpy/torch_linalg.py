@@ -157,11 +157,23 @@ def largest_magnitude(x, largest: bool, axis, keepdims: bool = False):
     return cnp.where(cnp.any(nan, axis=axis, keepdims=keepdims), np.nan, extreme)
 
 
+def element_powers(a, p: float):
+    """``a ** p`` of absolute values ``a``, ``p`` not 0, 1 or 2, for the sum of a p-norm. A
+    zero element's derivative is 0 times the derivative of the norm in that sum (PyTorch's:
+    ``sgn(0) = 0``, or ``|0| ** (p - 1)`` masked to 0 where p < 1, times the rest), so it is
+    NaN where the norm is NaN, or infinite with p < 1, and 0 elsewhere (``0 ** (p - 1)`` is
+    infinite for p < 1, whence no plain power)."""
+    zero = undifferentiated(a) == 0
+    return cnp.where(zero, a * 0.0, cnp.where(zero, 1.0, a) ** p)
+
+
 def negative_norm(a, p: float, axis, keepdims: bool = False):
     """The ``p``-norm, ``p < 0``, of the absolute values ``a``: 0 with gradient 0 where a
     slice holds a zero (and no NaN), as PyTorch's (whose sum of powers is inf there)."""
     zero = undifferentiated(a) == 0
-    norm = cnp.sum(cnp.where(zero, 1, a) ** p, axis=axis, keepdims=keepdims) ** (1.0 / p)
+    # (a zero element's power counts as 1: the slice's norm is 0 or NaN, set below, and its
+    # derivative NaN where the norm is NaN, from element_powers)
+    norm = cnp.sum(element_powers(a, p) + cnp.astype(zero, a.dtype), axis=axis, keepdims=keepdims) ** (1.0 / p)
     zero_norm = cnp.any(zero, axis=axis, keepdims=keepdims) & ~cnp.any(cnp.isnan(undifferentiated(a)), axis=axis,
                                                                           keepdims=keepdims)
     return cnp.where(zero_norm, 0, norm)
@@ -181,9 +193,8 @@ def _vector_norm_1d(x, ord, axis, keepdims: bool = False):
         return negative_norm(a, ord, axis, keepdims)
     if ord == 2:
         powers = a * a
-    else:  # a zero element contributes derivative 0 (for ord < 1 too, as PyTorch's)
-        zero_element = a == 0
-        powers = cnp.where(zero_element, 0.0, cnp.where(zero_element, 1.0, a) ** ord)
+    else:
+        powers = element_powers(a, ord)
     total = cnp.sum(powers, axis=axis, keepdims=keepdims)
     # a zero vector's norm has derivative 0, as PyTorch's (the root's derivative is infinite there)
     zero = total == 0

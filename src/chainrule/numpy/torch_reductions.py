@@ -40,7 +40,7 @@ from chainrule.numpy.torch_common import (
     scalar_dims,
     values_indices,
 )
-from chainrule.numpy.torch_linalg import largest_magnitude, negative_norm, norm_input
+from chainrule.numpy.torch_linalg import element_powers, largest_magnitude, negative_norm, norm_input
 from chainrule.numpy.torch_shape import checked_dim
 
 __all__ = ["TorchReductionMethods"]
@@ -118,7 +118,7 @@ def _vector_norm(x, p, dim, keepdim, dtype):
     if p == 2:
         total = cnp.sum(x * x, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
     else:
-        total = cnp.sum(_power_of_positive(a, p), axis=dim, keepdims=keepdim)
+        total = cnp.sum(element_powers(a, p), axis=dim, keepdims=keepdim)
     return _power_of_positive(total, 1.0 / p)
 
 
