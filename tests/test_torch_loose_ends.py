@@ -291,3 +291,26 @@ def test_out_tuple_of_another_dtype_is_refused_as_pytorch_refuses_it(out_dtypes)
         out = tuple(lib.zeros(2, dtype=getattr(lib, d)) for d in out_dtypes)
         with pytest.raises(RuntimeError, match="Expected out tensor to have dtype"):
             lib.max(lib.tensor([[1.0, 5.0], [4.0, 0.0]], dtype=lib.float64), 1, out=out)
+
+
+DIM_REQUIRED = ["cumsum", "cumprod", "logsumexp", "softmax", "log_softmax"]
+
+
+@pytest.mark.parametrize("form", ["method", "function"])
+@pytest.mark.parametrize("name", DIM_REQUIRED)
+def test_dim_is_required_as_pytorch_requires_it(name, form):
+    # x.cumsum() flattened the eager Tensor (NumPy's method), x.softmax() normalised all
+    # its elements; PyTorch's raise a TypeError
+    for lib in (torch, cr):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+        with pytest.raises(TypeError, match="dim"):
+            getattr(x, name)() if form == "method" else getattr(lib, name)(x)
+
+
+def test_numpys_cumsum_and_cumprod_still_flatten_without_an_axis():
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(np.asarray(cr.numpy.cumsum(cr.tensor(x))), np.cumsum(x))
+    np.testing.assert_array_equal(np.asarray(np.cumprod(cr.tensor(x))), np.cumprod(x))
+    # a transform's value in NumPy code: ndarray's methods (d/dx_ij of the flattened
+    # running sums' total is the count of sums that include x_ij)
+    np.testing.assert_array_equal(cr.grad(lambda a: a.cumsum().sum())(x), [[4.0, 3.0], [2.0, 1.0]])

@@ -322,6 +322,23 @@ def axis_or_dim(axis, dim, name: str):
     return as_axes(axis if dim is None else dim)
 
 
+def dim_required(x, axis, dim, name: str, numpys: bool = True):
+    """PyTorch's TypeError for ``name`` called without the dim it requires, where ``x``
+    means PyTorch's (:func:`pytorchs`; ``torch.cumsum(x)`` too). NumPy's method of that
+    name (``numpys``: ``cumsum``, ``cumprod``) flattens without an axis, and does so on a
+    value that means NumPy's: a transform's value in NumPy code, or ``cnp.cumsum(x)``.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1.0, 2.0]).cumsum()
+    Traceback (most recent call last):
+    ...
+    TypeError: cumsum() missing 1 required positional argument: 'dim' (PyTorch's cumsum takes the dim ...
+    """
+    if axis is None and dim is None and (pytorchs(x) or not numpys):
+        raise TypeError(f"{name}() missing 1 required positional argument: 'dim' (PyTorch's {name} takes the dim "
+                        f"to work along: x.{name}(0), or x.flatten().{name}(0) for all the elements)")
+
+
 def reduced_axes(x, axis, dim, name: str):
     """The axis of a reduction method that takes NumPy's ``axis=`` or PyTorch's ``dim=``,
     with PyTorch's reading of an empty list of dims: every dim (``x.sum(dim=[])`` is the

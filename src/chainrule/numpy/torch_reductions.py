@@ -30,6 +30,7 @@ from chainrule.numpy.torch_common import (
     as_axes,
     as_eager,
     axis_or_dim,
+    dim_required,
     elementwise_extreme,
     floating_only,
     is_eager,
@@ -530,6 +531,7 @@ class TorchReductionMethods:
                         numpy_keywords(out, where=where, mean=mean))
 
     def cumsum(self, axis=None, dtype=None, out=None, *, dim=None):
+        dim_required(self, axis, dim, "cumsum")
         result = _cumsum(self, axis, dtype, out, dim=dim)
         if out is None and self.ndim and result.dtype.kind == "f" and is_eager(self):
             # PyTorch's sums start at +0.0, so a leading -0.0 gives 0.0. Set in the new
@@ -541,11 +543,13 @@ class TorchReductionMethods:
 
     @scalar_dims()
     def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):
+        dim_required(self, axis, dim, "cumprod")
         return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=_accumulator(self, dtype),
                            **numpy_keywords(out))
 
     @scalar_dims()
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
+        dim_required(self, axis, dim, "logsumexp", numpys=False)
         keepdim = bool(keepdim or keepdims)
         if axis_or_dim(axis, dim, "logsumexp") == () and not keepdim and self.ndim:  # as PyTorch refuses it
             raise RuntimeError(f"logsumexp(): output with shape [] doesn't match the broadcast shape "
@@ -584,10 +588,12 @@ class TorchReductionMethods:
     # axis= (and keepdims=) are PyTorch's NumPy-style aliases of dim= (keepdim=) where
     # NumPy gives the name no other meaning: torch.cat([a, b], axis=-1) in HF's models
     def softmax(self, dim=None, dtype=None, *, axis=None):
+        dim_required(self, axis, dim, "softmax", numpys=False)  # (F.softmax's implicit dim is F.softmax's)
         dim = _softmax_dim(self, axis_or_dim(axis, dim, "softmax"), dtype, "softmax")
         return _softmax(self if dtype is None else self.to(dtype), dim)
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        dim_required(self, axis, dim, "log_softmax", numpys=False)
         dim = _softmax_dim(self, axis_or_dim(axis, dim, "log_softmax"), dtype, "log_softmax")
         return _log_softmax(self if dtype is None else self.to(dtype), dim)
 
