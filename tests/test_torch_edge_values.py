@@ -390,3 +390,40 @@ def test_integer_power_in_place_by_a_tensor_of_negative_integers():
     ours.pow_(cr.tensor([[1, -1], [2, -3]]))
     theirs.pow_(torch.tensor([[1, -1], [2, -3]]))
     np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
+
+
+POWERS_OF_TENSORS = {
+    "operator": lambda L, x, y: x ** y, "method": lambda L, x, y: x.pow(y), "function": lambda L, x, y: L.pow(x, y),
+    "in_place": lambda L, x, y: x.clone().pow_(y), "augmented": lambda L, x, y: _augmented_power(x, y),
+    "float_power": lambda L, x, y: L.float_power(x, y), "broadcast": lambda L, x, y: x[[0, 2], None] ** y[:3],
+    "zero_dim": lambda L, x, y: x[[0, 2, 6]] ** y[1], "reflected": lambda L, x, y: 0.0 ** y + (-0.0) ** y,
+    "number_base": lambda L, x, y: L.pow(0.0, y), "empty": lambda L, x, y: x[:0] ** y[:0],
+}
+
+
+def _augmented_power(x, y):
+    z = x.clone()
+    z **= y
+    return z
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("power", POWERS_OF_TENSORS.values(), ids=POWERS_OF_TENSORS.keys())
+def test_power_derivatives_at_zero_and_nan_bases(power, dtype):
+    # ∂(x^y)/∂y at x = ±0, y < 0 is x^y log x = ∓inf in PyTorch (chainrule gave NaN: log 0
+    # taken as 0), and ∂/∂x at a NaN x with y = 0 is 0 (chainrule gave NaN)
+    x = np.array([0.0, -0.0, 0.0, -0.0, 0.0, NAN, 0.0, 2.0, -2.0], dtype)
+    y = np.array([-1.0, -1.0, -2.5, -2.0, 0.0, 0.0, 2.0, -INF, 0.5], dtype)
+    _assert_same_results(power, x, y)
+
+
+def test_power_tangents_at_zero_bases_are_torch_funcs():
+    x = np.array([0.0, -0.0, 0.0, NAN, 2.0])
+    y = np.array([-1.0, -1.0, 2.0, 0.0, 3.0])
+    for wrt in (0, 1):
+        def tangent(lib, wrt=wrt):
+            primals = [lib.tensor(x), lib.tensor(y)]
+            f = (lambda a: lib.pow(a, primals[1])) if wrt == 0 else (lambda b: lib.pow(primals[0], b))
+            return lib.func.jvp(f, (primals[wrt],), (lib.ones(5, dtype=lib.float64),))[1]
+        _assert_same(tangent(cr), tangent(torch))
+

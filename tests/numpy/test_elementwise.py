@@ -463,6 +463,9 @@ CONVENTIONS = {
     "x ** 0 at inf": (lambda x: x ** 0.0, (np.inf,), 0.0),
     "x ** 0 at -inf": (lambda x: cnp.power(x, 0), (-np.inf,), 0.0),
     "x ** y at y = 0, x = 0": (lambda x: cnp.power(x, x * 0.0), (0.0,), 0.0),
+    # in y at x = 0: 0 for y > 0, NaN for y < 0 (JAX's and autograd's; PyTorch's pow gives -inf)
+    "0 ** y at y > 0": (lambda y: cnp.power(0.0, y), (2.0,), 0.0),
+    "0 ** y at y < 0": (lambda y: cnp.power(0.0, y), (-1.0,), np.nan),
     "std of equal entries": (lambda x: cnp.std(x), (np.full(3, 2.0),), np.zeros(3)),
     "sqrt at 0": (lambda x: cnp.sqrt(x), (0.0,), np.inf),
     "arctan2 at (0, 0)": (lambda x: cnp.arctan2(x[0], x[1]), (np.zeros(2),), np.full(2, np.nan)),

@@ -39,6 +39,7 @@ from chainrule.numpy.elementwise import (
     sqrt,
     square,
     subtract,
+    torch_power,
     true_divide,
 )
 from chainrule.numpy.shape.primitives import index_update
@@ -426,7 +427,8 @@ class TensorMethods:
         return eager.inplace(self, true_divide, other, "div_", augmented=True)
 
     def __ipow__(self, other):
-        return eager.inplace(self, power, other, "pow_", augmented=True)
+        prim = torch_power if isinstance(other, Tensor) and pytorchs(self) else power
+        return eager.inplace(self, prim, other, "pow_", augmented=True)
 
     # the other in-place operators of ndarray: without them Python would rebind the name
     # (x = x // y) where NumPy writes the array
@@ -546,8 +548,10 @@ def _filled(a, v):
 _FAST_POWERS = {(int, 2): square, (int, -1): reciprocal, (float, 0.5): sqrt}
 
 
-def _array_power(method):
-    """``Tensor.__pow__`` as ``ndarray.__pow__``: the same ufunc for the same operands."""
+def _array_power(method, torch_method):
+    """``Tensor.__pow__`` as ``ndarray.__pow__``: the same ufunc for the same operands; of a
+    Tensor exponent, where ``self`` means PyTorch's, ``torch_method`` (PyTorch's partials at
+    0 and NaN: :data:`chainrule.numpy.elementwise.torch_power`)."""
     def __pow__(self, other):
         fast = _FAST_POWERS.get((type(other), other)) if type(other) in (int, float) else None
         if fast is not None:
@@ -560,17 +564,22 @@ def _array_power(method):
                 type(other) is int and other < 0
                 or isinstance(other, Tensor | np.ndarray) and other.dtype.kind in "iu"):
             return integer_power(self, other)  # (PyTorch's integer powers: of -1 refused, of a Tensor wrapped)
+        if isinstance(other, Tensor) and pytorchs(self):
+            return torch_method(self, other)
         return method(self, other)
     __pow__.__qualname__ = "Tensor.__pow__"
     return __pow__
 
 
-def _array_rpower(method):
+def _array_rpower(method, torch_method):
     """``Tensor.__rpow__``: of an eager integer Tensor, PyTorch's integer powers (see
-    :func:`chainrule.numpy.torch_common.integer_power`)."""
+    :func:`chainrule.numpy.torch_common.integer_power`); where ``self`` means PyTorch's,
+    ``torch_method`` (see :func:`_array_power`)."""
     def __rpow__(self, other):
         if self.dtype.kind in "iu" and type(other) is int and is_eager(self):
             return integer_power(other, self)
+        if pytorchs(self):
+            return torch_method(self, other)
         return method(self, other)
     __rpow__.__qualname__ = "Tensor.__rpow__"
     return __rpow__
@@ -687,8 +696,8 @@ def bind_to_core() -> None:
             method.__name__ = method_name
             method.__qualname__ = f"Tensor.{method_name}"
             setattr(Tensor, method_name, method)
-    Tensor.__pow__ = _array_power(Tensor.__pow__)
-    Tensor.__rpow__ = _array_rpower(Tensor.__rpow__)
+    Tensor.__pow__ = _array_power(Tensor.__pow__, _operator(torch_power, False, "__pow__"))
+    Tensor.__rpow__ = _array_rpower(Tensor.__rpow__, _operator(torch_power, True, "__rpow__"))
     for name in _HANDING_OVER:
         setattr(Tensor, name, _handing_over(getattr(Tensor, name), name))
     for prim, operands in EAGER_OPERANDS.items():  # PyTorch's result dtypes on eager Tensors

@@ -28,6 +28,7 @@ from chainrule.numpy.nondiff import (  # plain values
     anywhere,
     floor_divide,
     isfinite,
+    isnan,
     nonzero,
     sign,
     signbit,
@@ -114,8 +115,8 @@ __all__ = [
 _UFUNCS: list = []
 
 
-def ufunc(np_fun, name=None):
-    prim = wrap(np_fun, "elementwise", name)
+def ufunc(np_fun, name=None, public: bool = True):
+    prim = wrap(np_fun, "elementwise", name, public=public)
     prim.array_operands = True
     _UFUNCS.append(prim)
     return prim
@@ -264,6 +265,13 @@ def _inverse(y):
 
 derivs(divide, lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
 derivs(power, lambda ans, x, y: power_dx(x, y), lambda ans, x, y: ans * log_of_base(x))
+# PyTorch's pow of a Tensor exponent (eager Tensors, torch.func: chainrule.numpy.bindings)
+# differs from the mirror's (JAX's and autograd's) only at x = ±0 for y < 0, where its partial
+# in y is x^y log x = ∓inf (the mirror's NaN, from log 0 taken as 0), and at a NaN x for y = 0,
+# where its partial in x is 0
+torch_power = ufunc(np.power, "power", public=False)
+derivs(torch_power, lambda ans, x, y: power_dx(where(isnan(x) & (y == 0), 0.0, x), y),
+       lambda ans, x, y: where((x == 0) & (y >= 0), 0.0, ans * log(x)))
 derivs(float_power, lambda ans, x, y: power_dx(x, y, float_power),
                     lambda ans, x, y: ans * log(_nonzero(x)))
 derivs(reciprocal, lambda ans, x: -ans * ans)
@@ -780,8 +788,8 @@ for _prim in _UFUNCS:
 # NumPy warns of some finite inputs of these (log(0), 1/0, sqrt(-1), exp(1000)); PyTorch's
 # eager operations give inf and nan silently, and so does the eager layer (Primitive.eager_quiet;
 # the eager layer computes every NumPy ufunc quietly, sinc is NumPy's Python function)
-for _prim in (divide, power, float_power, reciprocal, sqrt, fmod, mod, exp, exp2, expm1, log, log2, log10, log1p,
-              arcsin, arccos, arccosh, arctanh, sinh, cosh, tan, logaddexp, logaddexp2, sinc):
+for _prim in (divide, power, torch_power, float_power, reciprocal, sqrt, fmod, mod, exp, exp2, expm1, log, log2,
+              log10, log1p, arcsin, arccos, arccosh, arctanh, sinh, cosh, tan, logaddexp, logaddexp2, sinc):
     _prim.eager_quiet = True
 del _prim
 

@@ -207,7 +207,7 @@ def _cast_to(a, b, dtype: np.dtype | None, numpy_dtype: np.dtype, name: str) -> 
 # What the mirror binds as ``Primitive.eager_operands`` (chainrule.numpy.bindings).
 EAGER_OPERANDS = {
     **{prim: partial(eager_operands, name=prim.__name__)
-       for prim in (elementwise.add, elementwise.multiply, elementwise.power,
+       for prim in (elementwise.add, elementwise.multiply, elementwise.power, elementwise.torch_power,
                     elementwise.mod, elementwise.fmod, elementwise.maximum, elementwise.minimum,
                     elementwise.fmax, elementwise.fmin)},
     elementwise.subtract: eager_subtraction_operands,
