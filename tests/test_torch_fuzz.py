@@ -765,6 +765,11 @@ c = T.zeros(0, dtype=T.float64, requires_grad=True).repeat((2, 2)); c.masked_fil
 y = T.tensor([[-2.0, 3.0]], dtype=T.float64, requires_grad=True)
 d = y.repeat((2, 1, 2, 1)); d[[1, 0], [0]] = -1.0
 w = T.tensor([-0.5], dtype=T.float64, requires_grad=True); e = x.clone(); e[...] = w""",
+    "a squeeze that squeezes nothing is a view all the same": """
+x = T.tensor(0.0, dtype=T.float64, requires_grad=True)
+T.squeeze(x).add_(2.0)
+a = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True)
+y = a * 2; v = y.squeeze(); v.mul_(a)""",
 }
 
 

@@ -443,10 +443,12 @@ def note_view(base: Tensor, out: Tensor, prim, rest: tuple, kwargs) -> None:
         if make is True or not isinstance(ans, np.generic) or base._value.__class__ is not np.ndarray:
             return
         out._value = ans = make(base._value, *rest, **kwargs)  # a 0-d view, not a scalar copy
+    v = base._value
+    if ans is v:  # NumPy hands back the argument itself (a squeeze with nothing to squeeze): PyTorch's is a view
+        out._value = ans = v.view()
     owner = ans.base  # NumPy's base: the array that owns the memory
     if owner is None:
         return
-    v = base._value
     if owner is not v and owner is not getattr(v, "base", None):
         return
     if INFERENCE_MADE[0]:  # a view of an inference Tensor is one, of a normal Tensor not (PyTorch's)
