@@ -770,6 +770,12 @@ x = T.tensor(0.0, dtype=T.float64, requires_grad=True)
 T.squeeze(x).add_(2.0)
 a = T.tensor([1.0, 2.0], dtype=T.float64, requires_grad=True)
 y = a * 2; v = y.squeeze(); v.mul_(a)""",
+    "a value with leading dimensions of size 1 written through a mask": """
+x = T.tensor([[1.0, -2.0], [3.0, 0.5]], dtype=T.float64, requires_grad=True)
+w = T.tensor([[[4.0]]], dtype=T.float64, requires_grad=True)
+a = x.clone(); a[x > 0.7] = w
+b = T.zeros((2, 0), dtype=T.float64, requires_grad=True).clone(); b[b > 0.0] = w[0]
+c = x.clone(); c[[1, 0], [0]] = w; d = x.clone(); d[0] = w[0, 0]""",
 }
 
 

@@ -747,12 +747,24 @@ def recorded_only(values):
     return traces.pop() if len(traces) == 1 else None
 
 
+def _without_leading_ones(value):
+    """``value`` without its leading dimensions of size 1, which broadcasting to the part
+    written never needs: PyTorch's ``x[mask] = v`` takes a ``v`` of shape (1, 1), NumPy's
+    refuses it for a boolean or array index (it drops them for basic indexing only)."""
+    if not isinstance(value, Tensor | np.ndarray) or not value.ndim or value.shape[0] != 1:
+        return value
+    shape = value.shape
+    k = next((i for i, n in enumerate(shape) if n != 1), len(shape))
+    return value.reshape(shape[k:])
+
+
 def setitem(t: Tensor, index, value, index_update: Callable) -> None:
     """``t[index] = value``: recorded out of place on a graph (by the mirror's
     ``index_update`` primitive), written in place otherwise."""
     if t._trace.records:  # chainrule.jit: written, as NumPy would, and recorded
         t._trace.setitem(t, index, value)
         return
+    value = _without_leading_ones(value)
     if INFERENCE_MADE[0]:
         _check_inference(t, "__setitem__")
     if t._trace is not EAGER:
