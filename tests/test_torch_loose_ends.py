@@ -314,3 +314,55 @@ def test_numpys_cumsum_and_cumprod_still_flatten_without_an_axis():
     # a transform's value in NumPy code: ndarray's methods (d/dx_ij of the flattened
     # running sums' total is the count of sums that include x_ij)
     np.testing.assert_array_equal(cr.grad(lambda a: a.cumsum().sum())(x), [[4.0, 3.0], [2.0, 1.0]])
+
+
+# dims of a 0-d Tensor: most methods read dim 0 (and -1) as its one element; those that
+# cut along a dimension refuse it, and trace wants a matrix
+ZERO_D_ACCEPTED = {
+    "swapaxes": lambda x: x.swapaxes(-1, -1),
+    "swapaxes 0 -1": lambda x: x.swapaxes(0, -1),
+    "swapdims": lambda x: x.swapdims(-1, 0),
+    "repeat_interleave flat": lambda x: x.repeat_interleave(2),
+}
+ZERO_D_REFUSED = {
+    "repeat_interleave dim 0": (IndexError, lambda x: x.repeat_interleave(2, 0)),
+    "repeat_interleave dim -1": (IndexError, lambda x: x.repeat_interleave(3, dim=-1)),
+    "split": (RuntimeError, lambda x: x.split(1, 0)),
+    "split sections": (RuntimeError, lambda x: x.split([1])),
+    "chunk": (RuntimeError, lambda x: x.chunk(2)),
+    "narrow": (RuntimeError, lambda x: x.narrow(0, 0, 1)),
+    "tensor_split": (RuntimeError, lambda x: x.tensor_split(2)),
+}
+
+
+@pytest.mark.parametrize("name", ZERO_D_ACCEPTED)
+def test_zero_d_tensor_dims_accepted_as_pytorch_accepts_them(name):
+    results = []
+    for lib in (torch, cr):
+        x = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        y = ZERO_D_ACCEPTED[name](x)
+        y.sum().backward()
+        results.append((np.asarray(y.detach()), np.asarray(x.grad)))
+    for ours, theirs in zip(results[1], results[0], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+        assert ours.shape == theirs.shape
+
+
+@pytest.mark.parametrize("name", ZERO_D_REFUSED)
+def test_zero_d_tensor_dims_refused_as_pytorch_refuses_them(name):
+    error, call = ZERO_D_REFUSED[name]
+    for lib in (torch, cr):
+        with pytest.raises(error):
+            call(lib.tensor(1.5))
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 2, 2), ()])
+def test_trace_of_a_tensor_not_a_matrix_is_refused_as_pytorch_refuses_it(shape):
+    for lib in (torch, cr):
+        x = lib.ones(shape)
+        with pytest.raises(RuntimeError, match="trace: expected a matrix"):
+            x.trace()
+        with pytest.raises(RuntimeError, match="trace: expected a matrix"):
+            lib.trace(x)
+    # NumPy's trace of a stack of matrices is kept for arrays
+    assert cr.numpy.trace(np.ones((2, 2, 2))).shape == (2,)

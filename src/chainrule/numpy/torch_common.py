@@ -30,7 +30,7 @@ from chainrule.core.values import plain
 from chainrule.numpy.nondiff import batched, whole_batch
 from chainrule.numpy.torch_promotion import promoted_operands, result_type
 
-__all__ = ["CPU", "Device", "Size", "alpha_first", "checked_divisor",
+__all__ = ["CPU", "Device", "Size", "alpha_first", "at_least_one_dim", "checked_divisor",
            "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
            "index_values", "is_eager", "tensor_of", "held_as_tensor", "check_tensor_argument",
            "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "reduced_axes", "scalar_dims",
@@ -397,6 +397,14 @@ def vectors_only(name: str, a, b) -> None:
     """PyTorch's refusal of ``dot``/``vdot`` of operands that are not both 1-d."""
     if np.ndim(a) != 1 or np.ndim(b) != 1:
         raise TensorError(f"{name}: 1D tensors expected, but got {np.ndim(a)}D and {np.ndim(b)}D tensors")
+
+
+def at_least_one_dim(x, name: str) -> None:
+    """PyTorch's refusal of a 0-d Tensor by ``name``, which cuts along a dimension (split,
+    chunk, narrow): a 0-d Tensor has none, though other methods read dim 0 as its one."""
+    if x.ndim == 0:
+        raise TensorError(f"{name} expects at least a 1-dimensional tensor, but got a tensor with 0 dims; "
+                          f"make it one of shape (1,) with x.reshape(1) first")
 
 
 def nonnegative_dim(x, dim: int) -> int:

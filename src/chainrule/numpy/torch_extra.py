@@ -29,7 +29,7 @@ from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
-from chainrule.numpy.torch_common import check_tensor_argument, same_dtype, vectors_only
+from chainrule.numpy.torch_common import at_least_one_dim, check_tensor_argument, same_dtype, vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
 from chainrule.numpy.torch_promotion import _promote
 from chainrule.numpy.torch_promotion import result_type as _result_type
@@ -139,8 +139,7 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple[Tensor, ...]
                               f"{np.asarray(undifferentiated(indices_or_sections)).dtype}")
         indices_or_sections = np.asarray(undifferentiated(indices_or_sections)).tolist()
     input = as_input(input)
-    if input.ndim == 0:
-        raise TensorError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    at_least_one_dim(input, "tensor_split")
     return tuple(cnp.array_split(input, indices_or_sections, axis=dim))
 
 

@@ -175,6 +175,9 @@ class TorchMathMethods:
         return cnp.diff(self, n, axis=dim, **kwargs)
 
     def repeat_interleave(self, repeats, dim: int | None = None, *, output_size: int | None = None):
+        if dim is not None and self.ndim == 0:  # (NumPy's repeat reads a 0-d array as 1-d)
+            raise IndexError(f"repeat_interleave: dim {dim} given but the Tensor is 0-d and has no dimensions; "
+                             f"leave dim out to repeat its one element")
         return cnp.repeat(self, undifferentiated(repeats), axis=dim)
 
     def broadcast_to(self, size):

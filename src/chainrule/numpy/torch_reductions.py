@@ -403,6 +403,9 @@ class TorchReductionMethods:
         >>> str(cr.tensor(np.eye(2, dtype=np.uint8)).trace().dtype)
         'int64'
         """
+        if pytorchs(self) and self.ndim != 2:  # NumPy's sums the diagonals of a stack
+            raise TensorError(f"trace: expected a matrix, but got tensor with dim {self.ndim}; for a stack of "
+                              f"matrices use x.diagonal(dim1=-2, dim2=-1).sum(-1)")
         return cnp.trace(self, offset, axis1, axis2, _accumulator(self, dtype), out)
 
     @scalar_dims()

@@ -21,6 +21,7 @@ from chainrule.numpy.shape.updates import at
 from chainrule.numpy.torch_common import (
     as_axes,
     as_shape,
+    at_least_one_dim,
     axis_or_dim,
     boolean_condition,
     index_operand,
@@ -195,8 +196,11 @@ class TorchShapeMethods:
             axes = axes[0]
         return cnp.transpose(self, axes or None)
 
+    @scalar_dims()
     def swapdims(self, dim0: int, dim1: int):
         return cnp.swapaxes(self, dim0, dim1)
+
+    swapaxes = swapdims  # (of an eager 0-d Tensor, dims 0 and -1 as PyTorch's)
 
     @scalar_dims()
     def movedim(self, source, destination):
@@ -289,6 +293,7 @@ class TorchShapeMethods:
         return cnp.tile(self, as_shape(reps))
 
     def chunk(self, chunks: int, dim: int = 0):
+        at_least_one_dim(self, "chunk")
         if chunks <= 0:
             raise TensorError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[dim]
@@ -296,6 +301,7 @@ class TorchShapeMethods:
         return self.split(size, dim) if n else tuple(cnp.array_split(self, chunks, axis=dim))
 
     def split(self, split_size_or_sections, dim: int = 0):
+        at_least_one_dim(self, "split")
         n = self.shape[dim]
         if isinstance(split_size_or_sections, int):
             if split_size_or_sections < 0 or split_size_or_sections == 0 and n:  # PyTorch's RuntimeError
@@ -320,6 +326,7 @@ class TorchShapeMethods:
     def narrow(self, dim: int, start: int, length: int):
         """``length`` entries along ``dim`` from ``start`` (negative: from the end), as
         PyTorch's: a range that does not fit is an error, not a shorter slice."""
+        at_least_one_dim(self, "narrow")
         if not -self.ndim <= dim < max(self.ndim, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of [{-self.ndim}, {self.ndim - 1}], "
                              f"but got {dim})")
