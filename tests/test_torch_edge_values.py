@@ -427,3 +427,15 @@ def test_power_tangents_at_zero_bases_are_torch_funcs():
             return lib.func.jvp(f, (primals[wrt],), (lib.ones(5, dtype=lib.float64),))[1]
         _assert_same(tangent(cr), tangent(torch))
 
+
+
+DISTANCES = {"cdist": lambda lib, a, b, p: lib.cdist(a[None], b, p=p)}
+
+
+@pytest.mark.parametrize("row", [[NAN, 0.0, 0.0], [INF, 1.0, 0.0], [0.0, -0.0, 3.0], [1.0, -2.0, 0.5]])
+@pytest.mark.parametrize("p", [0.5, 1.5, 2, 3])
+@pytest.mark.parametrize("distance", DISTANCES.values(), ids=DISTANCES.keys())
+def test_distance_gradients_at_nan_inf_and_equal_coordinates(distance, p, row):
+    # the second point of `points` shares coordinates with `row`: a zero difference
+    points = np.array([[1.0, -2.0, 0.5], [0.0, 0.0, 0.0]])
+    _assert_same_results(lambda lib, a, b: distance(lib, a, b, p), np.array(row), points)

@@ -167,6 +167,15 @@ def element_powers(a, p: float):
     return cnp.where(zero, a * 0.0, cnp.where(zero, 1.0, a) ** p)
 
 
+def power_flat_at_zero(v, e: float):
+    """``v ** e`` of ``v >= 0`` with derivative 0 where ``v`` is 0, as PyTorch's norms and
+    distances: the root of a zero sum of powers (a zero vector, or two equal points, has
+    gradient 0, not the root's infinite one), and cdist's powers with p < 1; NaN stays NaN."""
+    zero = undifferentiated(v) == 0
+    positive = cnp.where(zero, 1.0, v)
+    return cnp.where(zero, 0.0, cnp.sqrt(positive) if e == 0.5 else positive ** e)
+
+
 def negative_norm(a, p: float, axis, keepdims: bool = False):
     """The ``p``-norm, ``p < 0``, of the absolute values ``a``: 0 with gradient 0 where a
     slice holds a zero (and no NaN), as PyTorch's (whose sum of powers is inf there)."""
@@ -195,11 +204,7 @@ def _vector_norm_1d(x, ord, axis, keepdims: bool = False):
         powers = a * a
     else:
         powers = element_powers(a, ord)
-    total = cnp.sum(powers, axis=axis, keepdims=keepdims)
-    # a zero vector's norm has derivative 0, as PyTorch's (the root's derivative is infinite there)
-    zero = total == 0
-    root = cnp.sqrt if ord == 2 else (lambda t: t ** (1.0 / ord))
-    return cnp.where(zero, 0.0, root(cnp.where(zero, 1.0, total)))
+    return power_flat_at_zero(cnp.sum(powers, axis=axis, keepdims=keepdims), 1.0 / ord)
 
 
 @eager_quiet

@@ -18,6 +18,7 @@ from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
 from chainrule.numpy.torch_common import as_eager, no_bool_kernel, nonnegative_dim, tensor_of, values_indices
+from chainrule.numpy.torch_linalg import element_powers, power_flat_at_zero
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
 __all__ = ["TorchOrderMethods", "bucketize", "cdist", "histogram_result", "isin", "min_max", "searchsorted"]
@@ -311,13 +312,6 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     return Tensor(np.isin(plain(elements), plain(test_elements), assume_unique=assume_unique, invert=invert), EAGER)
 
 
-def _power_of_positive(v, e):
-    """``v ** e`` for ``v >= 0``, derivative 0 where ``v`` is 0, as PyTorch's cdist (the
-    distance of two equal points has gradient 0, not NaN); NaN stays NaN."""
-    positive = undifferentiated(v) != 0
-    return cnp.where(positive, cnp.where(positive, v, 1) ** e, 0)
-
-
 def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
     """The ``p``-norm distances between each row of ``x1`` (..., P, M) and each row of
     ``x2`` (..., R, M), a (..., P, R) Tensor, as ``torch.cdist``; differentiable, with
@@ -343,4 +337,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
         return cnp.max(diff, axis=-1)
     if p == 1:
         return cnp.sum(diff, axis=-1)
-    return _power_of_positive(cnp.sum(_power_of_positive(diff, p), axis=-1), 1.0 / p)
+    # (a zero coordinate difference has derivative 0 with p < 1, PyTorch's cdist's, where the
+    # vector norms' is NaN with a NaN distance)
+    powers = power_flat_at_zero(diff, p) if p < 1 else element_powers(diff, p)
+    return power_flat_at_zero(cnp.sum(powers, axis=-1), 1.0 / p)

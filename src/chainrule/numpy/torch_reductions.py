@@ -41,7 +41,13 @@ from chainrule.numpy.torch_common import (
     scalar_dims,
     values_indices,
 )
-from chainrule.numpy.torch_linalg import element_powers, largest_magnitude, negative_norm, norm_input
+from chainrule.numpy.torch_linalg import (
+    element_powers,
+    largest_magnitude,
+    negative_norm,
+    norm_input,
+    power_flat_at_zero,
+)
 from chainrule.numpy.torch_shape import checked_dim
 
 __all__ = ["TorchReductionMethods"]
@@ -99,7 +105,7 @@ def _vector_norm(x, p, dim, keepdim, dtype):
     x = x if dtype is None else cnp.astype(x, dtype)
     p = 2 if p == "fro" else p
     if p == 2 and x.dtype.kind == "c":
-        return _power_of_positive(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
+        return power_flat_at_zero(cnp.sum(cnp.abs(x) ** 2, axis=dim, keepdims=keepdim), 0.5)
     if p == "nuc":
         return cnp.linalg.norm(x, "nuc", axis=dim, keepdims=keepdim)
     if p in (float("inf"), float("-inf")):
@@ -120,7 +126,7 @@ def _vector_norm(x, p, dim, keepdim, dtype):
         total = cnp.sum(x * x, axis=dim, keepdims=keepdim)  # x * x: NaN's derivative is NaN
     else:
         total = cnp.sum(element_powers(a, p), axis=dim, keepdims=keepdim)
-    return _power_of_positive(total, 1.0 / p)
+    return power_flat_at_zero(total, 1.0 / p)
 
 
 def _reduced_count(x, axis) -> int:
@@ -653,8 +659,3 @@ class TorchReductionMethods:
         return Tensor(np.argwhere(plain(self)).astype(np.int64), EAGER)
 
 
-def _power_of_positive(v, e: float):
-    """``v ** e`` for ``v >= 0`` whose derivative is 0 where ``v`` is 0, as in PyTorch's
-    norms (a zero vector, or a zero element with p < 1, has gradient 0, not NaN); NaN stays NaN."""
-    zero = undifferentiated(v) == 0
-    return cnp.where(zero, 0, cnp.where(zero, 1, v) ** e)
