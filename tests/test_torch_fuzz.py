@@ -776,6 +776,12 @@ w = T.tensor([[[4.0]]], dtype=T.float64, requires_grad=True)
 a = x.clone(); a[x > 0.7] = w
 b = T.zeros((2, 0), dtype=T.float64, requires_grad=True).clone(); b[b > 0.0] = w[0]
 c = x.clone(); c[[1, 0], [0]] = w; d = x.clone(); d[0] = w[0, 0]""",
+    "lerp with infinite weights (in end and start, NaN from the branch not taken)": """
+s = T.tensor([inf, 1.0, -2.0, 0.5, 3.0, 1.0], dtype=T.float64, requires_grad=True)
+e = T.tensor([0.0, 2.0, 1.0, -1.0, 3.0, 0.0], dtype=T.float64, requires_grad=True)
+w = T.tensor([inf, -inf, 0.25, 0.75, 0.5, -0.5], dtype=T.float64, requires_grad=True)
+a = T.lerp(s, e, w); b = s[1:].lerp(e[1:], inf); c = T.lerp(s[1:], e[1:], -inf); d = s[1:].lerp(e[1:], 0.25)
+f = s.clone(); f.lerp_(e, w); g = T.lerp(s[:1], e[:1], s[:1])""",
 }
 
 

@@ -113,7 +113,12 @@ def _lerp(start, end, weight):
         raise RuntimeError(f"lerp: expected dtype {start.dtype} for `end` but got dtype {end.dtype}; convert one of "
                            "them with .to()")
     diff = end - start
-    return cnp.where(cnp.abs(undifferentiated(weight)) < 0.5, start + weight * diff, end - diff * (1 - weight))
+    if isinstance(weight, int | float):
+        return start + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+    # each branch sees only the weights it is taken for: an infinite weight would make the
+    # zero cotangent `where` sends the other branch NaN (in `end` and `start`)
+    small = cnp.abs(undifferentiated(weight)) < 0.5
+    return cnp.where(small, start + cnp.where(small, weight, 0) * diff, end - diff * (1 - cnp.where(small, 1, weight)))
 
 
 @eager_quiet  # x / 0 is inf or nan silently, as PyTorch's (NumPy warns)
