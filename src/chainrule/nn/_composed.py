@@ -34,6 +34,7 @@ from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
 from chainrule.numpy.torch_common import floating_kernel, floating_only, not_bool
 from chainrule.numpy.torch_extra import pdist
+from chainrule.numpy.torch_linalg import pytorch_vector_norm
 from chainrule.numpy.torch_shape import checked_dim
 from chainrule.numpy.torch_special_functions import xlogy as torch_xlogy
 
@@ -358,7 +359,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
         raise TensorError(f"normalize: linalg.vector_norm: Expected a floating point or complex tensor as input. "
                           f"Got {np.dtype(input.dtype).name}; convert with .float() or .double()")
     dim = checked_dim(input, dim)
-    norm = cnp.linalg.vector_norm(input, ord=p, axis=dim if np.ndim(input) else None, keepdims=True)
+    norm = pytorch_vector_norm(input, p, axis=dim if np.ndim(input) else None, keepdims=True)
     return input / cnp.maximum(norm, eps)
 
 
@@ -381,7 +382,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
 @eager_quiet
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """‖x1 − x2 + eps‖_p along the last axis."""
-    return cnp.linalg.vector_norm(x1 - x2 + eps, ord=p, axis=-1, keepdims=keepdim)
+    return pytorch_vector_norm(x1 - x2 + eps, p, axis=-1, keepdims=keepdim)
 
 
 # -- losses ------------------------------------------------------------------------------------

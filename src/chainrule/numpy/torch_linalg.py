@@ -140,11 +140,11 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     x = norm_input(x, dtype, "vector_norm")
     dims = _dims(dim) or None  # an empty list of dims: every dim, as PyTorch reads it
     if dims is None:
-        result = _vector_norm_1d(cnp.reshape(x, (-1,)), ord, axis=0)
+        result = pytorch_vector_norm(cnp.reshape(x, (-1,)), ord, axis=0)
         return cnp.reshape(result, (1,) * x.ndim) if keepdim else result
     if x.ndim == 0 and set(dims) <= {0, -1}:  # a 0-d Tensor's one dim, as PyTorch reads it
-        return _vector_norm_1d(x, ord, axis=None)
-    return _vector_norm_1d(x, ord, axis=dims, keepdims=keepdim)
+        return pytorch_vector_norm(x, ord, axis=None)
+    return pytorch_vector_norm(x, ord, axis=dims, keepdims=keepdim)
 
 
 def largest_magnitude(x, largest: bool, axis, keepdims: bool = False):
@@ -188,8 +188,14 @@ def negative_norm(a, p: float, axis, keepdims: bool = False):
     return cnp.where(zero_norm, 0, norm)
 
 
-def _vector_norm_1d(x, ord, axis, keepdims: bool = False):
-    # PyTorch's ord = inf, -inf, 0 and p
+def pytorch_vector_norm(x, ord, axis, keepdims: bool = False):
+    """PyTorch's ``ord``-norm (p, 0, ±inf) of any chainrule.numpy array ``x`` over ``axis``
+    (None: all), with PyTorch's values and gradients at NaN, inf and zeros, for the
+    functions built on it (``dist``, ``pairwise_distance``, ``normalize``).
+
+    >>> float(pytorch_vector_norm(np.array([3.0, -4.0]), 1, axis=0))
+    7.0
+    """
     if ord in (math.inf, -math.inf):
         return largest_magnitude(x, ord > 0, axis, keepdims)
     if ord in (0, 1):  # a count has derivative 0, on x's graph (PyTorch's); the 1-norm's at NaN is 0

@@ -35,7 +35,7 @@ from chainrule.numpy.torch_common import (
     values_indices,
 )
 from chainrule.numpy.torch_common import remainder as torch_remainder
-from chainrule.numpy.torch_linalg import cross_operands
+from chainrule.numpy.torch_linalg import cross_operands, pytorch_vector_norm
 from chainrule.numpy.torch_promotion import promoted_operands
 
 __all__ = ["TorchMathMethods"]
@@ -212,7 +212,7 @@ class TorchMathMethods:
     def dist(self, other, p: float = 2):
         difference = self - other
         floating_only(difference, None, "dist: norm(): input dtype should be either floating point or complex")
-        return cnp.linalg.vector_norm(difference, ord=p)
+        return pytorch_vector_norm(difference, p, axis=None)
 
     def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
         _same_dtype_as(self, other)

@@ -588,8 +588,11 @@ class TorchReductionMethods:
             raise TensorError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
         d = dim + self.ndim if dim < 0 else dim
         others = tuple(a for a in range(self.ndim) if a != d)
-        norm = TorchReductionMethods.norm(self, p, others, keepdim=True)
-        return self * cnp.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+        over = undifferentiated(TorchReductionMethods.norm(self, p, others, keepdim=True)) > maxnorm
+        # the norm of the slices not scaled (a NaN one among them) taken of zeros: its NaN
+        # derivative would reach them through where's 0, where PyTorch's passes the gradient as is
+        norm = TorchReductionMethods.norm(cnp.where(over, self, 0.0), p, others, keepdim=True)
+        return self * cnp.where(over, maxnorm / (norm + 1e-7), 1.0)
 
     def renorm_(self, p, dim: int, maxnorm):
         return eager.inplace(self, lambda a, b: TorchReductionMethods.renorm(a, *b), (p, dim, maxnorm), "renorm_")
