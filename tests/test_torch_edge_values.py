@@ -446,3 +446,19 @@ def test_distance_gradients_at_nan_inf_and_equal_coordinates(name, p, row):
     points = np.array([[1.0, -2.0, 0.5], [0.0, 0.0, 0.0]])
     # (atol: normalize's gradients that cancel to 0 are rounding noise in both)
     _assert_same_results(lambda lib, a, b: DISTANCES[name](lib, a, b, p), np.array(row), points, atol=1e-14)
+
+
+SECOND_DERIVATIVE_NORMS = {
+    "vector_norm": lambda lib, x: lib.linalg.vector_norm(x),
+    "dist": lambda lib, x: lib.dist(x, lib.zeros_like(x)),
+    "normalize": lambda lib, x: lib.nn.functional.normalize(x, dim=0)[0],
+}
+
+
+@pytest.mark.parametrize("norm", SECOND_DERIVATIVE_NORMS.values(), ids=SECOND_DERIVATIVE_NORMS.keys())
+def test_two_norm_second_derivatives_at_a_zero_coordinate(norm):
+    def hessian_row(lib):
+        x = lib.tensor([1.0, 0.0, 0.5], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad(norm(lib, x), x, create_graph=True)
+        return lib.autograd.grad(g[1], x)[0]
+    _assert_same(hessian_row(cr), hessian_row(torch))

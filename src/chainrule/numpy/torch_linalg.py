@@ -206,8 +206,8 @@ def pytorch_vector_norm(x, ord, axis, keepdims: bool = False):
     a = cnp.abs(x)
     if ord < 0:
         return negative_norm(a, ord, axis, keepdims)
-    if ord == 2:
-        powers = a * a
+    if ord == 2:  # (x * x of a real x: |x| * |x|'s second derivative is 0 at a zero x, PyTorch's 2)
+        powers = a * a if np.dtype(x.dtype).kind == "c" else x * x
     else:
         powers = element_powers(a, ord)
     return power_flat_at_zero(cnp.sum(powers, axis=axis, keepdims=keepdims), 1.0 / ord)
