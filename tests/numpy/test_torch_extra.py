@@ -175,6 +175,8 @@ def test_bad_inputs_are_refused_with_the_reason():
         cr.complex(cr.ones(2, dtype=cr.float32), cr.ones(2, dtype=cr.float64))
     with pytest.raises(ValueError, match="2-d"):
         cr.pdist(cr.ones(3))
+    with pytest.raises(ValueError, match="non-negative p"):  # (PyTorch's RuntimeError)
+        cr.pdist(cr.ones(3, 2), p=-1)
     with pytest.raises(TypeError, match="not both"):
         cr.trapezoid(cr.ones(3), cr.ones(3), dx=0.1)
 

@@ -500,6 +500,8 @@ def pdist(input, p: float = 2) -> Tensor:
     x = as_input(input)
     if x.ndim != 2:
         raise TensorError(f"pdist: the input must be 2-d (N, M), got {x.ndim}-d")
+    if p < 0:
+        raise TensorError(f"pdist only supports non-negative p values; got p = {p}")
     i, j = np.triu_indices(x.shape[0], 1)
     return torch_linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
 
