@@ -246,6 +246,11 @@ class DistributedDataParallel(Module):
                 slot[id(p)] = (b, k)
         self.__dict__["_slot"] = slot
         self.__dict__["_sync"] = True
+        # PyTorch decides at the forward pass whether the backward pass averages: it does
+        # if the last forward pass with gradients was synchronised (not under no_sync()),
+        # or if any was since the last synchronised backward pass
+        self.__dict__["_forward_synced"] = True
+        self.__dict__["_synced_forward_pending"] = False
         self.__dict__["_join"] = None  # inside join(): whether to raise when a process has joined
         self.__dict__["_join_steps"] = 0  # training passes inside join()
         self.__dict__["_used_unsynced"] = set()  # ids of parameters given a gradient under no_sync()
@@ -339,6 +344,10 @@ class DistributedDataParallel(Module):
         if self._sync_buffers_next and self._synced_buffers and self._size > 1:
             _broadcast_from_rank_0(self._comm, self._synced_buffers)
         out = self.module(*args, **kwargs)
+        if is_grad_enabled():
+            self.__dict__["_forward_synced"] = self._sync
+            if self._sync:
+                self.__dict__["_synced_forward_pending"] = True
         self.__dict__["_sync_buffers_next"] = self._sync and is_grad_enabled()
         return out
 
@@ -360,8 +369,18 @@ class DistributedDataParallel(Module):
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
         """Inside, ``backward()`` only accumulates local gradients in ``.grad``; the first
-        ``backward()`` after it averages the accumulated gradients (gradient
-        accumulation over several micro-batches, one allreduce)."""
+        synchronised ``backward()`` after it averages the accumulated gradients (gradient
+        accumulation over several micro-batches, one allreduce). As in PyTorch, the
+        forward pass decides: run it inside the block.
+
+        >>> import numpy as np
+        >>> from chainrule import distributed as dist, nn
+        >>> dist.init()
+        >>> model = dist.DistributedDataParallel(nn.Linear(3, 1))
+        >>> with model.no_sync():
+        ...     model(np.ones((2, 3), dtype=np.float32)).sum().backward()
+        >>> model(np.ones((2, 3), dtype=np.float32)).sum().backward()  # averages both
+        """
         saved = self._sync
         self.__dict__["_sync"] = False
         try:
@@ -426,7 +445,9 @@ class DistributedDataParallel(Module):
 
     # -- the backward pass ------------------------------------------------------------------
     def _grad_ready(self, param: Tensor) -> None:
-        if not self._sync:  # used in this micro-batch: averaged by the next synchronised pass
+        if not (self._forward_synced or self._synced_forward_pending):
+            # a forward pass under no_sync(): used in this micro-batch, averaged by the next
+            # synchronised pass
             self._used_unsynced.add(id(param))
             return
         if not self._active:
@@ -521,6 +542,7 @@ class DistributedDataParallel(Module):
         finally:
             self._reset()
             self._used_unsynced.clear()
+            self.__dict__["_synced_forward_pending"] = False
             self.__dict__["last_exposed_seconds"] = perf_counter() - start
             self.__dict__["last_bytes_reduced"] = self._sent
             self.__dict__["last_bytes_copied"] = self._copied
