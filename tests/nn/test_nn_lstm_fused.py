@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 import chainrule.numpy as cnp
 from chainrule import nn
-from chainrule.nn import _lstm, _ops
+from chainrule.nn import _lstm
 
 T, N, H = 4, 3, 2
 rng = np.random.default_rng(11)
@@ -24,7 +24,7 @@ def _composed(xproj, w_hh, h, c, reverse=False):
     """The LSTM as it is composed without the fused pair: one cell primitive per step."""
     outs = [None] * xproj.shape[0]
     for t in (range(xproj.shape[0] - 1, -1, -1) if reverse else range(xproj.shape[0])):
-        h, c = _ops.lstm_cell(xproj[t] + cnp.matmul(h, cnp.transpose(w_hh)), c)
+        h, c = _lstm.lstm_cell(xproj[t] + cnp.matmul(h, cnp.transpose(w_hh)), c)
         outs[t] = h
     return cnp.stack(outs), h, c
 

@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.nn import _ops
+from chainrule.nn import _lstm
 
 torch = pytest.importorskip("torch")
 from torch_parity import compare, copy_weights  # noqa: E402
@@ -142,7 +142,7 @@ def test_bad_arguments_say_what_is_wrong(bad, match):
 def test_lstm_cell_gradients_match_finite_differences(output):
     z, c = rng.standard_normal((3, 8)), rng.standard_normal((3, 2))
     pick = {"h": lambda hc: hc[0], "c": lambda hc: hc[1], "both": lambda hc: hc[0] * hc[1]}[output]
-    assert cr.gradcheck(lambda z, c: pick(_ops.lstm_cell(z, c)), z, c, order=2, modes=("fwd", "rev"))
+    assert cr.gradcheck(lambda z, c: pick(_lstm.lstm_cell(z, c)), z, c, order=2, modes=("fwd", "rev"))
 
 
 def test_whole_lstm_gradients_match_finite_differences():
@@ -180,7 +180,7 @@ def test_lstm_cell_batches_under_vmap(in_axes):
     cs = {0: c, None: c[0], 1: np.swapaxes(c, 0, 1)}[in_axes[1]]
     for pick in (0, 1):
         def f(z, c, pick=pick):
-            return _ops.lstm_cell(z, c)[pick]
+            return _lstm.lstm_cell(z, c)[pick]
 
         got = cr.vmap(f, in_axes=in_axes)(zs, cs)
         zi = [zs[i] if in_axes[0] == 0 else zs for i in range(4)]

@@ -20,6 +20,7 @@ from chainrule.core.errors import TensorError
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
+from chainrule.nn._dropout import dropout_factor, inverted_dropout
 from chainrule.nn._mha import mha_forward
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention", "multi_head_attention_forward"]
@@ -51,7 +52,7 @@ def _causal_mask(length: int, source: int, dtype) -> np.ndarray:
 
 
 def _dropout(weights, p: float, training: bool, rng):
-    return _ops.dropout(weights, p, training, rng)
+    return inverted_dropout(weights, p, training, rng)
 
 
 @eager_quiet
@@ -181,7 +182,7 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
         raise TensorError(f"dropout probability must be between 0 and 1, got {dropout_p}")
     keep = None
     if training and dropout_p > 0.0:
-        keep = _ops.dropout_factor(q, (n, num_heads, source, length), dropout_p, rng)
+        keep = dropout_factor(q, (n, num_heads, source, length), dropout_p, rng)
     # without the weights PyTorch attends as its scaled_dot_product_attention: a query with
     # every key masked gets the output 0; with them, as a softmax: NaN
     out, weights = mha_forward(q, k, v, mask, keep, heads=num_heads, scale=1.0 / math.sqrt(e // num_heads),

@@ -25,9 +25,12 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.errors import TensorError
+from chainrule.core.rng import randomness_of
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
+from chainrule.nn.init import get_generator
+from chainrule.numpy import batching
 from chainrule.numpy.torch_common import floating_kernel, not_floating_eager, scalar_type_name
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu",
@@ -65,7 +68,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
         _floating_mask(input, p, "dropout")
     if inplace:
         return in_place(dropout, input, "dropout_", p, training, False, rng)
-    return _ops.dropout(input, p, training, rng)
+    return inverted_dropout(input, p, training, rng)
 
 
 def _channels(input, p: float, training: bool, rng, alpha: bool = False):
@@ -74,7 +77,7 @@ def _channels(input, p: float, training: bool, rng, alpha: bool = False):
         return input
     _floating_mask(input, p, "alpha_dropout" if alpha else "dropout")
     shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
-    return _alpha(input, p, rng, shape) if alpha else input * _ops.dropout_factor(input, shape, p, rng)
+    return _alpha(input, p, rng, shape) if alpha else input * dropout_factor(input, shape, p, rng)
 
 
 def _alpha(input, p: float, rng, shape):
@@ -82,7 +85,7 @@ def _alpha(input, p: float, rng, shape):
     a(·) + c that restores zero mean and unit variance (PyTorch's arithmetic)."""
     if p == 1.0:
         return input * 0.0
-    keep = _ops.dropout_keep(input, shape, p, rng) * 1.0
+    keep = dropout_keep(input, shape, p, rng) * 1.0
     a = 1.0 / math.sqrt((_SELU_SATURATION**2 * p + 1) * (1 - p))
     return input * (keep * a) + ((keep - 1) * (_SELU_SATURATION * a) + _SELU_SATURATION * a * p)
 
@@ -179,7 +182,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         return _ops.leaky_relu(input, negative_slope=(lower + upper) / 2)
     if not isinstance(input, Tensor):
         input = np.asarray(input)
-    slope = _ops.uniform_draw(input, input.shape, rng) * (upper - lower) + lower
+    slope = uniform_draw(input, input.shape, rng) * (upper - lower) + lower
     return input * cnp.where(input <= 0, slope, 1)
 
 
@@ -207,7 +210,7 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
                           "logits with .float() first")
     if not isinstance(logits, Tensor):
         logits = np.asarray(logits)
-    u = _ops.uniform_draw(logits, logits.shape, rng)
+    u = uniform_draw(logits, logits.shape, rng)
     exponential = np.maximum(-np.log1p(-u), np.finfo(u.dtype).tiny) if isinstance(u, np.ndarray) else -cnp.log1p(-u)
     z = (logits - cnp.log(exponential)) / tau
     z = z - undifferentiated(cnp.max(z, axis=dim, keepdims=True))
@@ -221,3 +224,61 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     one_hot = cnp.astype(first, soft.dtype)
     return one_hot - soft + y
 
+
+# -- dropout: a random mask times a constant, so no primitive of its own ------------------------
+def inverted_dropout(input, p: float = 0.5, training: bool = True, rng=None):
+    """Inverted dropout, without :func:`dropout`'s checks of its arguments (a layer's own
+    dropout, attention's, calls it)."""
+    if not 0.0 <= p <= 1.0:
+        raise TensorError(f"dropout probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:  # (integers and bools keep their dtype, as PyTorch's)
+        return input * 0.0 if np.dtype(getattr(input, "dtype", np.float64)).kind in "fc" else cnp.zeros_like(input)
+    return input * dropout_factor(input, input.shape, p, rng)
+
+
+def dropout_factor(like, shape, p: float, rng=None):
+    """What inverted dropout multiplies an array of ``shape`` by: 1/(1 − p) where an
+    element is kept (probability 1 − p), 0 where it is dropped, in ``like``'s dtype; a
+    new draw from ``rng`` each call (under chainrule.jit, each replay of a program that
+    computes ``like``), for 0 < p ≤ 1."""
+    keep = dropout_keep(like, shape, p, rng)
+    return (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(_dtype_of(like), copy=False)
+
+
+def dropout_keep(like, shape, p: float, rng=None):
+    """The kept elements of a dropout mask of ``shape`` (True with probability 1 − p),
+    drawn as :func:`dropout_factor` draws them."""
+    return uniform_draw(like, shape, rng) >= p
+
+
+def uniform_draw(like, shape, rng=None):
+    """Uniform draws in [0, 1) of ``shape`` from ``rng``, float32 for a float32 ``like``
+    (float64 otherwise): a new draw each call, each replay under chainrule.jit of a
+    program that computes ``like``, and each example under vmap."""
+    draw_dtype = np.float32 if _dtype_of(like) == np.float32 else np.float64
+    traced = undifferentiated(like)
+    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws anew
+        return traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
+                                    effect="draw", rng=lambda: get_generator(rng))
+    return _draw_uniform(rng, tuple(shape), draw_dtype)
+
+
+def _dtype_of(like) -> np.dtype:
+    return like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
+
+
+def _draw_uniform(rng, shape, dtype):
+    return get_generator(rng).random(shape, dtype=dtype)
+
+
+# Under vmap each example draws its own mask: one draw of the batch's shape (one mask for
+# all under torch.func's randomness="same").
+def _batch_draw_uniform(trace, fun, batched, rng, shape, dtype):
+    if randomness_of(trace) == "same":  # torch.func.vmap(..., randomness="same"): one mask for all
+        return batching.with_batch(trace.call_below(fun, rng, shape, dtype), False, trace.size)
+    return trace.call_below(fun, rng, (trace.size, *shape), dtype)
+
+
+batching.NONDIFF_BATCH[_draw_uniform] = _batch_draw_uniform

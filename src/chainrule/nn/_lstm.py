@@ -27,7 +27,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.linearize import pullback
-from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps
+from chainrule.core.primitive import Primitive, def_batch, def_joint_vjp, def_jvps, def_vjps
+from chainrule.numpy import batching
+from chainrule.numpy.activations import _sigmoid, sigmoid
 from chainrule.transforms.forward import jvp
 
 __all__ = ["lstm_forward", "lstm_backward", "lstm_sequence"]
@@ -292,3 +294,64 @@ def lstm_sequence(xproj, w_hh, h0, c0, reverse: bool = False):
     last = 0 if reverse else -1
     return ys, ys[last], cs[last]
 
+
+# -- the LSTM cell: (gate pre-activations z, cell c) -> (h, c'), one node per time step --------
+# z = [z_i, z_f, z_g, z_o] (PyTorch's gate order); i, f, o = σ(·), g = tanh(z_g);
+# c' = f·c + i·g, h = o·tanh(c'). The rules recompute the gates from z (cheap next to the
+# products around the cell) rather than keep four more arrays per step.
+def _lstm_cell(z, c):
+    zi, zf, zg, zo = np.split(z, 4, axis=-1)
+    c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zg)
+    return _sigmoid(zo) * np.tanh(c_new), c_new
+
+
+def _lstm_gates(z):
+    zi, zf, zg, zo = cnp.split(z, 4, axis=-1)
+    return sigmoid(zi), sigmoid(zf), cnp.tanh(zg), sigmoid(zo)
+
+
+def _lstm_cell_cotangent(g, ans, z):
+    """The cotangent of c' (from both outputs) and the gates."""
+    gh, gc = g
+    i, f, cand, o = _lstm_gates(z)
+    tc = cnp.tanh(ans[1])
+    dc = 0.0 if gc is None else gc
+    if gh is not None:
+        dc = dc + gh * o * (1 - tc * tc)
+    return dc, gh, tc, (i, f, cand, o)
+
+
+def _lstm_vjp_z(g, ans, z, c):
+    dc, gh, tc, (i, f, cand, o) = _lstm_cell_cotangent(g, ans, z)
+    do = cnp.zeros_like(o) if gh is None else gh * tc * o * (1 - o)
+    return cnp.concatenate([dc * cand * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - cand * cand), do], axis=-1)
+
+
+def _lstm_vjp_c(g, ans, z, c):
+    dc, _, _, (_, f, _, _) = _lstm_cell_cotangent(g, ans, z)
+    return dc * f
+
+
+def _lstm_jvp_z(t, ans, z, c):
+    i, f, cand, o = _lstm_gates(z)
+    ti, tf, tg, to = cnp.split(t, 4, axis=-1)
+    dc = tf * f * (1 - f) * c + ti * i * (1 - i) * cand + i * (1 - cand * cand) * tg
+    tc = cnp.tanh(ans[1])
+    return to * o * (1 - o) * tc + o * (1 - tc * tc) * dc, dc
+
+
+def _lstm_jvp_c(t, ans, z, c):
+    _, f, _, o = _lstm_gates(z)
+    tc = cnp.tanh(ans[1])
+    dc = f * t
+    return o * (1 - tc * tc) * dc, dc
+
+
+lstm_cell = Primitive(_lstm_cell, name="lstm_cell", multiple_outputs=True)
+"""lstm_cell(z, c) -> (h, c'): one LSTM step from the gates' pre-activations z (N, 4H)."""
+def_vjps(lstm_cell, _lstm_vjp_z, _lstm_vjp_c)
+def_jvps(lstm_cell, _lstm_jvp_z, _lstm_jvp_c)
+def_batch(batching.elementwise, lstm_cell)  # gates split along the last axis: batch axes broadcast
+# NumPy warns where the cell meets inf or NaN; PyTorch's layer gives them silently, as
+# the eager layer does (see the other layers' in chainrule.nn._ops)
+lstm_cell.eager_quiet = True

@@ -17,10 +17,8 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.errors import TensorError
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_linear, def_vjps
-from chainrule.core.rng import randomness_of
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
-from chainrule.nn.init import get_generator
 from chainrule.numpy import batching
 from chainrule.numpy.activations import _sigmoid, relu, sigmoid
 from chainrule.numpy.nondiff import unboxing
@@ -52,11 +50,7 @@ __all__ = [
     "take_windows",
     "put_windows",
     "pool_geometry",
-    "lstm_cell",
     "normalize",
-    "dropout",
-    "dropout_factor",
-    "dropout_keep",
 ]
 
 
@@ -688,125 +682,9 @@ def_batch(_batch_put_windows, put_windows)
 batching.NONDIFF_BATCH[_argmax_windows_of] = _batch_argmax_windows
 
 
-# -- the LSTM cell: (gate pre-activations z, cell c) -> (h, c'), one node per time step --------
-# z = [z_i, z_f, z_g, z_o] (PyTorch's gate order); i, f, o = σ(·), g = tanh(z_g);
-# c' = f·c + i·g, h = o·tanh(c'). The rules recompute the gates from z (cheap next to the
-# products around the cell) rather than keep four more arrays per step.
-def _lstm_cell(z, c):
-    zi, zf, zg, zo = np.split(z, 4, axis=-1)
-    c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zg)
-    return _sigmoid(zo) * np.tanh(c_new), c_new
-
-
-def _lstm_gates(z):
-    zi, zf, zg, zo = cnp.split(z, 4, axis=-1)
-    return sigmoid(zi), sigmoid(zf), cnp.tanh(zg), sigmoid(zo)
-
-
-def _lstm_cell_cotangent(g, ans, z):
-    """The cotangent of c' (from both outputs) and the gates."""
-    gh, gc = g
-    i, f, cand, o = _lstm_gates(z)
-    tc = cnp.tanh(ans[1])
-    dc = 0.0 if gc is None else gc
-    if gh is not None:
-        dc = dc + gh * o * (1 - tc * tc)
-    return dc, gh, tc, (i, f, cand, o)
-
-
-def _lstm_vjp_z(g, ans, z, c):
-    dc, gh, tc, (i, f, cand, o) = _lstm_cell_cotangent(g, ans, z)
-    do = cnp.zeros_like(o) if gh is None else gh * tc * o * (1 - o)
-    return cnp.concatenate([dc * cand * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - cand * cand), do], axis=-1)
-
-
-def _lstm_vjp_c(g, ans, z, c):
-    dc, _, _, (_, f, _, _) = _lstm_cell_cotangent(g, ans, z)
-    return dc * f
-
-
-def _lstm_jvp_z(t, ans, z, c):
-    i, f, cand, o = _lstm_gates(z)
-    ti, tf, tg, to = cnp.split(t, 4, axis=-1)
-    dc = tf * f * (1 - f) * c + ti * i * (1 - i) * cand + i * (1 - cand * cand) * tg
-    tc = cnp.tanh(ans[1])
-    return to * o * (1 - o) * tc + o * (1 - tc * tc) * dc, dc
-
-
-def _lstm_jvp_c(t, ans, z, c):
-    _, f, _, o = _lstm_gates(z)
-    tc = cnp.tanh(ans[1])
-    dc = f * t
-    return o * (1 - tc * tc) * dc, dc
-
-
-lstm_cell = Primitive(_lstm_cell, name="lstm_cell", multiple_outputs=True)
-"""lstm_cell(z, c) -> (h, c'): one LSTM step from the gates' pre-activations z (N, 4H)."""
-def_vjps(lstm_cell, _lstm_vjp_z, _lstm_vjp_c)
-def_jvps(lstm_cell, _lstm_jvp_z, _lstm_jvp_c)
-def_batch(batching.elementwise, lstm_cell)  # gates split along the last axis: batch axes broadcast
-
 # NumPy warns where these meet inf, NaN or huge values (inf·0, inf − inf, an overflowing
 # product); PyTorch's layers give inf and nan silently, and so does the eager layer
 for _prim in (linear, conv_product, leaky_relu, softplus, silu, elu, erf, gelu, gelu_tanh, softmax, safe_softmax,
-              log_softmax, normalize, lstm_cell):
+              log_softmax, normalize):
     _prim.eager_quiet = True
 del _prim
-
-
-# -- dropout: a random mask times a constant, so no primitive of its own ------------------------
-def dropout(input, p: float = 0.5, training: bool = True, rng=None):
-    """Inverted dropout (see ``chainrule.nn.functional.dropout``)."""
-    if not 0.0 <= p <= 1.0:
-        raise TensorError(f"dropout probability must be between 0 and 1, got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:  # (integers and bools keep their dtype, as PyTorch's)
-        return input * 0.0 if np.dtype(getattr(input, "dtype", np.float64)).kind in "fc" else cnp.zeros_like(input)
-    return input * dropout_factor(input, input.shape, p, rng)
-
-
-def dropout_factor(like, shape, p: float, rng=None):
-    """What inverted dropout multiplies an array of ``shape`` by: 1/(1 − p) where an
-    element is kept (probability 1 − p), 0 where it is dropped, in ``like``'s dtype; a
-    new draw from ``rng`` each call (under chainrule.jit, each replay of a program that
-    computes ``like``), for 0 < p ≤ 1."""
-    keep = dropout_keep(like, shape, p, rng)
-    return (keep * (1.0 / (1.0 - p) if p < 1.0 else 0.0)).astype(_dtype_of(like), copy=False)
-
-
-def dropout_keep(like, shape, p: float, rng=None):
-    """The kept elements of a dropout mask of ``shape`` (True with probability 1 − p),
-    drawn as :func:`dropout_factor` draws them."""
-    return uniform_draw(like, shape, rng) >= p
-
-
-def uniform_draw(like, shape, rng=None):
-    """Uniform draws in [0, 1) of ``shape`` from ``rng``, float32 for a float32 ``like``
-    (float64 otherwise): a new draw each call, each replay under chainrule.jit of a
-    program that computes ``like``, and each example under vmap."""
-    draw_dtype = np.float32 if _dtype_of(like) == np.float32 else np.float64
-    traced = undifferentiated(like)
-    if isinstance(traced, Tensor):  # under chainrule.jit: each replay draws anew
-        return traced._trace.record(_draw_uniform, (rng, tuple(shape), draw_dtype), {},
-                                    effect="draw", rng=lambda: get_generator(rng))
-    return _draw_uniform(rng, tuple(shape), draw_dtype)
-
-
-def _dtype_of(like) -> np.dtype:
-    return like.dtype if isinstance(like, Tensor | np.ndarray) else np.result_type(like)
-
-
-def _draw_uniform(rng, shape, dtype):
-    return get_generator(rng).random(shape, dtype=dtype)
-
-
-# Under vmap each example draws its own mask: one draw of the batch's shape (one mask for
-# all under torch.func's randomness="same").
-def _batch_draw_uniform(trace, fun, batched, rng, shape, dtype):
-    if randomness_of(trace) == "same":  # torch.func.vmap(..., randomness="same"): one mask for all
-        return batching.with_batch(trace.call_below(fun, rng, shape, dtype), False, trace.size)
-    return trace.call_below(fun, rng, (trace.size, *shape), dtype)
-
-
-batching.NONDIFF_BATCH[_draw_uniform] = _batch_draw_uniform

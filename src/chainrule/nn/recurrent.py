@@ -27,7 +27,7 @@ from chainrule.core.errors import TensorError
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
 from chainrule.nn._gru import gru_sequence
-from chainrule.nn._lstm import lstm_sequence
+from chainrule.nn._lstm import lstm_cell, lstm_sequence
 from chainrule.nn._rnn import rnn_sequence
 from chainrule.nn.layers import _empty, param_dtype, reset_uniform
 from chainrule.nn.module import Module
@@ -251,7 +251,7 @@ class RNNBase(Module):
     def _cell(self, gx, h, c, w_hh, b_hh):
         gh = F.linear(h, w_hh, b_hh)
         if self.mode == "LSTM":
-            return _ops.lstm_cell(gx + gh, c)
+            return lstm_cell(gx + gh, c)
         if self.mode == "GRU":
             xr, xz, xn = cnp.split(gx, 3, axis=-1)
             hr, hz, hn = cnp.split(gh, 3, axis=-1)
