@@ -30,7 +30,7 @@ import numpy as np
 from numpy import add, empty, multiply, ndarray
 
 from chainrule.core.anomaly import ANOMALY, CHECKING, check_cotangent
-from chainrule.core.linearity import check_linear, generic_point
+from chainrule.core.linearity import check_linear, check_odd, generic_point
 from chainrule.core.primitive import real_if_real
 from chainrule.core.reverse_trace import ReverseTrace
 from chainrule.core.tensor import Tensor
@@ -366,7 +366,15 @@ def transpose(linear_map: Callable, like, v, what: str = "a rule"):
             raise traced from None
     else:
         check_linear(what, point, value, v, out)
+        if not isinstance(point, Tensor) and not any(isinstance(a, Tensor) for a in _outputs(value)):
+            # no trace saw the map (plain values in and out): it runs once more, on plain
+            # values, at minus the point, which catches what check_linear cannot see
+            check_odd(what, value, linear_map(-point))
     return zero if out is None else like_input(out, zero)
+
+
+def _outputs(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
 
 
 def transpose_densely(linear_map: Callable, point, v):

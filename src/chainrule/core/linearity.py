@@ -11,7 +11,7 @@ import numpy as np
 
 from chainrule.core.tensor import Tensor
 
-__all__ = ["generic_point", "check_linear", "NonLinearRule"]
+__all__ = ["generic_point", "check_linear", "check_odd", "NonLinearRule"]
 
 
 # Where a linear map is transposed: a random point (drawn once, from a generator of its own,
@@ -69,12 +69,42 @@ def check_linear(what: str, point, value, cotangent, transposed) -> None:
     scale = sum(s[1] for s in sums)
     if not np.isfinite(scale) or abs(lhs - rhs) <= np.sqrt(np.finfo(p[0].dtype).eps) * scale:
         return
-    raise NonLinearRule(
+    raise _not_linear(what)
+
+
+def check_odd(what: str, value, opposite) -> None:
+    """Raise unless ``opposite``, the map's value at minus the point, is minus ``value``, its
+    value at the point (plain values, a tuple of them for several outputs). A map that is
+    positively homogeneous but not linear (``cnp.abs(t)``, ``cnp.maximum(t, 0)``) passes
+    :func:`check_linear` at any one point (Euler's identity), and fails this one.
+
+    >>> import numpy as np
+    >>> check_odd("double", np.array([2.0, 4.0]), np.array([-2.0, -4.0]))
+    >>> try:  # t ↦ |t| at (1, 2) and at (-1, -2)
+    ...     check_odd("abs", np.array([1.0, 2.0]), np.array([1.0, 2.0]))
+    ... except NonLinearRule as e:
+    ...     print(str(e)[:32])
+    abs is not linear in the tangent
+    """
+    several = isinstance(value, tuple)
+    for a, b in zip(value if several else (value,), opposite if several else (opposite,), strict=False):
+        if a is None or b is None or isinstance(a, Tensor) or isinstance(b, Tensor):
+            continue
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind not in "fc" or a.shape != b.shape:
+            continue
+        scale = np.sum(np.abs(a))
+        if np.isfinite(scale) and np.sum(np.abs(a + b)) > np.sqrt(np.finfo(a.dtype).eps) * scale:
+            raise _not_linear(what)
+
+
+def _not_linear(what: str) -> NotImplementedError:
+    return NonLinearRule(
         f"{what} is not linear in the tangent (or cotangent) it is given, so it cannot be transposed: "
         "reverse mode (grad, vjp, backward) derives its rule for the other mode by "
         "transposition, which is exact only for a linear map, as in JAX. Write the "
-        "rule's result as a linear function of the tangent (cnp.cos(x) * t, not t ** 2 or "
-        "cnp.sin(t)), or give the reverse-mode rule yourself (custom_vjp, defvjp)"
+        "rule's result as a linear function of the tangent (cnp.cos(x) * t, not t ** 2, "
+        "cnp.sin(t) or cnp.abs(t)), or give the reverse-mode rule yourself (custom_vjp, defvjp)"
     )
 
 

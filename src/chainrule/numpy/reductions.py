@@ -354,6 +354,16 @@ del _prim
 
 
 # -- var and std -------------------------------------------------------------------------
+def equal_entries_shift(x, axis, m):
+    """The largest entry of each slice reduced over ``axis`` (among those the mask ``m``
+    keeps), a constant; 0 for a slice with no finite largest entry or no entry at all."""
+    if size_of(x) == 0:
+        return 0.0
+    u = undifferentiated(cnp.real(x) if is_complex(x) else x)
+    top = cnp.max(u if m is None else cnp.where(m, u, -np.inf), axis=axis, keepdims=True)
+    return cnp.where(cnp.isfinite(top), top, 0.0)
+
+
 def deviations(x, axis, ddof, correction, where, center=None):
     """``x - mean`` (conjugated for complex x) and ``1 / (N - ddof)`` for each output;
     entries that ``where`` leaves out deviate by 0. ``center``: NumPy's ``mean=``, the
@@ -364,6 +374,11 @@ def deviations(x, axis, ddof, correction, where, center=None):
     if m is not None:
         x = cnp.where(m, x, 0)  # a NaN left out must not reach the derivatives
     if center is None or center is _NoValue:
+        # The deviations of x shifted by a constant of each reduced slice (its largest
+        # entry): the same function of x, but exactly 0 where every entry is the same, where
+        # x - mean(x) is not (the mean of three 0.1 is 0.1 + 1e-17), so that std's
+        # derivative there is 0 and not d / std = -1/3 of rounding errors.
+        x = x - equal_entries_shift(x, axis, m)
         center = mean(x, axis=axis, keepdims=True, where=True if m is None else m)
     d = x - center
     if m is not None:

@@ -9,6 +9,7 @@ from numpy.lib.array_utils import normalize_axis_index
 
 import chainrule.numpy as cnp
 from chainrule.core.primitive import def_batch, def_jvps, def_vjps
+from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import is_complex, shape_of
 from chainrule.numpy.linalg.common import (
@@ -93,12 +94,16 @@ def _norm_weight(x, ans, ord, axis, keepdims):
     if ord in ("nuc", 2, -2):
         rest = [i for i in range(len(shape)) if i not in axes]
         order = rest + [row, col]
-        u, _, vh = _svd(permute(x, order), full_matrices=False)
+        u, s, vh = _svd(permute(x, order), full_matrices=False)
         if ord == "nuc":
             w = matmul(u, vh)
         else:
-            i = slice(0, 1) if ord == 2 else slice(-1, None)
-            w = u[..., :, i] * vh[..., i, :]
+            # the largest (smallest) singular value, shared equally among tied ones as max's
+            # derivative is: their u vᴴ summed does not depend on the basis the SVD picked
+            # for their subspace, as any one of them does (PyTorch's, of amax of svdvals)
+            edge = s[..., :1] if ord == 2 else s[..., -1:]
+            share = _tie_weights(undifferentiated(s) == undifferentiated(edge), -1)
+            w = matmul(u * cnp.expand_dims(share, -2), vh)
         return permute(conj_if_complex(w), np.argsort(order))
     if ord in (1, -1, np.inf, -np.inf):
         # 1: the largest column sum (summed over rows); inf: the largest row sum
