@@ -42,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.numpy.activations import relu
 
 __all__ = [
     "Activation",
@@ -92,9 +93,10 @@ ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, lambda z: 1.0 - np.tanh(z) ** 2, cnp.tanh),
     "sigmoid": Activation("sigmoid", _sigmoid, _dsigmoid,
                           lambda z: 1.0 / (1.0 + cnp.exp(-z))),
-    # ReLU's derivative at exactly 0 is taken as 0 (no random input lands there).
+    # ReLU's derivative at exactly 0 is taken as 0, as PyTorch's, in both versions (a zero
+    # example with zero biases lands there; cnp.maximum(z, 0) would give it 1/2)
     "relu": Activation("relu", lambda z: np.maximum(z, 0.0), lambda z: (z > 0).astype(z.dtype),
-                       lambda z: cnp.maximum(z, 0.0)),
+                       relu),
     "identity": Activation("identity", lambda z: z, lambda z: np.ones_like(z), lambda z: z),
 }
 """The activations of the lecture, by name."""
