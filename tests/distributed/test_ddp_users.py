@@ -54,10 +54,58 @@ loss.backward()
 model.require_backward_grad_sync = True
 assert model.module.weight.grad.numpy()[0].tolist() == mean
 print("no_sync decided at forward")
+
+# A layer frozen when the model was wrapped and unfrozen later (a fine-tuning schedule)
+# trained on each process's own gradient: the replicas drifted apart in silence, as with
+# torch's DDP. Now refused, naming the parameter; freezing after wrapping stays right.
+model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+model[0].requires_grad_(False)
+ddp = DDP(model)
+model[0].weight.requires_grad_(True)
+with cr.no_grad():
+    ddp(np.ones((1, 3), np.float32))  # evaluating trains nothing: allowed
+try:
+    ddp(np.ones((1, 3), np.float32))
+except RuntimeError as e:
+    assert "parameter '0.weight' requires a gradient now but did not when the module was wrapped" in str(e), e
+else:
+    raise AssertionError("a parameter unfrozen after wrapping")
+print("unfrozen after wrapping")
+
+# Roots that differ between the processes, and a list that only the root passes, wrong
+# there: scatter gave each process its own list's entry and gather waited forever, as did
+# the process that was not the root when the root raised (an except around the call).
+# Now every process raises.
+def raises(call, error, message):
+    try:
+        call()
+    except error as e:
+        assert message in str(e), e
+    else:
+        raise AssertionError(message)
+t = cr.tensor(np.array([float(r)]))
+raises(lambda: dist.broadcast(t, src=r), dist.DistributedError, "rank 0 has 'src' (0), rank 1 has 'src' (1)")
+raises(lambda: dist.scatter(t, [cr.tensor([10.0 * r + q]) for q in range(2)], src=r), dist.DistributedError,
+       "rank 1 differs from rank 0 at 'src'")
+raises(lambda: dist.gather(t, [cr.zeros(1) for _ in range(2)], dst=r), dist.DistributedError,
+       "rank 1 differs from rank 0 at 'dst'")
+raises(lambda: dist.broadcast_object_list([r], src=r), dist.DistributedError, "at 'src'")
+raises(lambda: dist.scatter(cr.zeros(2), [cr.zeros(3)] * 2 if r == 0 else None, src=0), ValueError,
+       "every entry of scatter_list must have the output's shape (2,)")
+# outputs of another shape or dtype than the input: PyTorch refuses them (they were
+# broadcast to, or cast, in silence)
+raises(lambda: dist.all_gather([cr.zeros(2, 2, dtype=cr.float64) for _ in range(2)], cr.ones(2, dtype=cr.float64)),
+       ValueError, "entry 0 of tensor_list has shape (2, 2) and dtype float64")
+raises(lambda: dist.all_gather([cr.zeros(2, dtype=cr.float32) for _ in range(2)], cr.ones(2, dtype=cr.float64)),
+       ValueError, "every entry must have the input's, (2,) and float64")
+raises(lambda: dist.gather(cr.ones(2, dtype=cr.float64), [cr.zeros(2, 1, dtype=cr.float64)] * 2 if r == 0 else None),
+       ValueError, "entry 0 of gather_list has shape (2, 1)") if r == 0 else dist.gather(cr.ones(2, dtype=cr.float64))
+dist.barrier()
+print("roots and lists")
 """
 
 
 def test_scripts_written_for_torch_ddp(tmp_path):
     out = ok(run_mpi(SCRIPT, tmp_path, timeout=60))
-    for section in ("no_sync decided at forward",):
+    for section in ("no_sync decided at forward", "unfrozen after wrapping", "roots and lists"):
         assert out.count(section) == 2, (section, out)

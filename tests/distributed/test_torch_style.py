@@ -177,8 +177,9 @@ def refused(cases):  # each call raises ValueError with its message
         else:
             raise AssertionError(message)
 
-refused(((lambda: dist.gather(mine, None, dst=rank), "needs a gather_list of 2"),
-         (lambda: dist.gather(mine, [mine, mine], dst=1 - rank), "only process dst"),
+# a list that only dst may pass, wrong on one process, raises on both (the other waited)
+refused(((lambda: dist.gather(mine, None, dst=0), "needs a gather_list of 2"),
+         (lambda: dist.gather(mine, [mine, mine], dst=1), "only process dst"),
          (lambda: dist.send(mine, dst=2), "dst=2 is not a rank"),
          (lambda: dist.all_gather_into_tensor(cr.zeros(3, 3), block), "cannot hold 2 inputs"),
          (lambda: dist.reduce_scatter_tensor(cr.zeros(3), full), "does not split into 2 blocks")))

@@ -462,6 +462,22 @@ def get_global(group, group_rank: int) -> int:
 
 
 # -- broadcast ------------------------------------------------------------------------------
+def refuse_together(comm, problem: str | None, what: str) -> None:
+    """Raise ``ValueError`` on every process if any process found ``problem`` in its own
+    arguments (a list that only the root passes): raised on one process alone, it would
+    leave the others waiting in the collective. One allreduce of a flag; the messages
+    travel only when there is one."""
+    flag = np.array([problem is not None], np.int64)
+    comm.Allreduce(mpi().IN_PLACE, flag, op=mpi().SUM)
+    if not flag[0]:
+        return
+    if problem is not None:
+        comm.allgather(problem)
+        raise ValueError(problem)
+    q, message = next((q, p) for q, p in enumerate(comm.allgather(None)) if p is not None)
+    raise ValueError(f"{message} (found by process {q} of the group, in {what})")
+
+
 def spec(a: np.ndarray) -> tuple:
     return (tuple(a.shape), a.dtype.str)
 
@@ -503,7 +519,8 @@ def broadcast(tree, root: int = 0, *, src: int | None = None, group=None, async_
 def _broadcast_plain(comm, values: list, root: int, structure: str) -> list:
     """New arrays holding process ``root``'s ``values`` (arrays and numbers)."""
     arrays = [np.array(v, order="C") for v in values]
-    check_same(comm, [("tree", structure)] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)], "broadcast")
+    check_same(comm, [("tree", structure)] + [(f"leaf {i}", spec(a)) for i, a in enumerate(arrays)]
+               + [("src", root)], "broadcast")
     for a in arrays:
         comm.Bcast(a, root=root)
     return arrays

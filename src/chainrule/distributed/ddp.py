@@ -229,6 +229,9 @@ class DistributedDataParallel(Module):
                               for n, t in named], "DistributedDataParallel")
             _broadcast_from_rank_0(comm, [t for _, t in named])
         params = [p for _, p in module.named_parameters() if p.requires_grad]
+        # parameters left out of the buckets: one made to require a gradient later would
+        # train on this process's gradient alone (forward refuses it)
+        self.__dict__["_frozen_at_wrap"] = [(n, p) for n, p in module.named_parameters() if not p.requires_grad]
         if not params:  # PyTorch's error and words
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any "
                                "parameter that requires a gradient.")
@@ -343,6 +346,8 @@ class DistributedDataParallel(Module):
             self.__dict__["_join_steps"] = self._join_steps + sync
         if self._sync_buffers_next and self._synced_buffers and self._size > 1:
             _broadcast_from_rank_0(self._comm, self._synced_buffers)
+        if is_grad_enabled():
+            self._refuse_unfrozen()
         out = self.module(*args, **kwargs)
         if is_grad_enabled():
             self.__dict__["_forward_synced"] = self._sync
@@ -350,6 +355,17 @@ class DistributedDataParallel(Module):
                 self.__dict__["_synced_forward_pending"] = True
         self.__dict__["_sync_buffers_next"] = self._sync and is_grad_enabled()
         return out
+
+    def _refuse_unfrozen(self) -> None:
+        for name, p in self._frozen_at_wrap:
+            if p.requires_grad:
+                raise RuntimeError(
+                    f"DistributedDataParallel: parameter {name!r} requires a gradient now but did not "
+                    "when the module was wrapped, so its gradient would not be averaged and the "
+                    "replicas would drift apart (PyTorch's DDP lets them, in silence). Wrap the "
+                    "module with every parameter that will train requiring a gradient, and freeze "
+                    "with requires_grad_(False) after wrapping (a parameter without a gradient is "
+                    "left out of a step)")
 
     @property
     def require_backward_grad_sync(self) -> bool:

@@ -19,6 +19,7 @@ from chainrule.distributed.collectives import (
     check_rank,
     get_global,
     mpi_op,
+    refuse_together,
     send_buffer,
     spec,
     write_into,
@@ -63,9 +64,21 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     check_same(comm, [("tensor", spec(value))], "all_gather")
     gathered = np.empty((size, *value.shape), value.dtype)
     comm.Allgather(value, gathered)
+    _check_outputs(tensor_list, value, "all_gather", "tensor_list")
     for target, part in zip(tensor_list, gathered, strict=True):
         write_into(target, part)
     return Work(tensor_list) if async_op else None
+
+
+def _check_outputs(targets: list, value: np.ndarray, what: str, name: str) -> None:
+    """PyTorch's refusal of outputs that are not of the input's shape and dtype (they
+    were broadcast to, or cast, in silence); checked after the collective, so that a
+    process with wrong outputs does not leave the others waiting."""
+    for k, target in enumerate(targets):
+        have = np.asarray(target.primal() if isinstance(target, Tensor) else target)
+        if have.shape != value.shape or have.dtype != value.dtype:
+            raise ValueError(f"{what}: entry {k} of {name} has shape {have.shape} and dtype {have.dtype}; "
+                             f"every entry must have the input's, {value.shape} and {value.dtype}")
 
 
 def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, async_op: bool = False):
@@ -77,16 +90,19 @@ def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None, as
         return None
     dst = check_rank(group, dst, "gather", "dst")
     value = send_buffer(tensor)
-    check_same(comm, [("tensor", spec(value))], "gather")
+    check_same(comm, [("tensor", spec(value)), ("dst", dst)], "gather")
     size, mine = comm.Get_size(), comm.Get_rank() == dst
+    problem = None
     if mine and (gather_list is None or len(gather_list) != size):
         got = "none" if gather_list is None else f"{len(gather_list)} entries"
-        raise ValueError(f"gather: process dst={dst} needs a gather_list of {size} entries, got {got}")
+        problem = f"gather: process dst={dst} needs a gather_list of {size} entries, got {got}"
     if not mine and gather_list:
-        raise ValueError(f"gather: only process dst={dst} passes a gather_list (this is process {comm.Get_rank()})")
+        problem = f"gather: only process dst={dst} passes a gather_list (this is process {comm.Get_rank()})"
+    refuse_together(comm, problem, "gather")
     gathered = np.empty((size, *value.shape), value.dtype) if mine else None
     comm.Gather(value, gathered, root=dst)
     if mine:
+        _check_outputs(gather_list, value, "gather", "gather_list")
         for target, part in zip(gather_list, gathered, strict=True):
             write_into(target, part)
     return Work(gather_list) if async_op else None
@@ -101,20 +117,21 @@ def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None, 
     src = check_rank(group, src, "scatter", "src")
     size, mine = comm.Get_size(), comm.Get_rank() == src
     shape = tuple(np.shape(tensor.primal() if isinstance(tensor, Tensor) else tensor))
-    check_same(comm, [("tensor", spec(np.empty(shape, send_buffer(tensor).dtype)))], "scatter")
+    check_same(comm, [("tensor", spec(np.empty(shape, send_buffer(tensor).dtype))), ("src", src)], "scatter")
+    problem = outgoing = None
     if mine:
+        parts = [] if scatter_list is None else [send_buffer(t) for t in scatter_list]
         if scatter_list is None or len(scatter_list) != size:
             got = "none" if scatter_list is None else f"{len(scatter_list)} entries"
-            raise ValueError(f"scatter: process src={src} needs a scatter_list of {size} entries, got {got}")
-        parts = [send_buffer(t) for t in scatter_list]
-        if any(p.shape != shape for p in parts):
-            raise ValueError(f"scatter: every entry of scatter_list must have the output's shape {shape}, got "
-                             f"{[p.shape for p in parts]}")
-        outgoing = np.ascontiguousarray(np.stack(parts).astype(send_buffer(tensor).dtype, copy=False))
+            problem = f"scatter: process src={src} needs a scatter_list of {size} entries, got {got}"
+        elif any(p.shape != shape for p in parts):
+            problem = (f"scatter: every entry of scatter_list must have the output's shape {shape}, got "
+                       f"{[p.shape for p in parts]}")
+        else:
+            outgoing = np.ascontiguousarray(np.stack(parts).astype(send_buffer(tensor).dtype, copy=False))
     elif scatter_list:
-        raise ValueError(f"scatter: only process src={src} passes a scatter_list (this is process {comm.Get_rank()})")
-    else:
-        outgoing = None
+        problem = f"scatter: only process src={src} passes a scatter_list (this is process {comm.Get_rank()})"
+    refuse_together(comm, problem, "scatter")
     received = np.empty(shape, send_buffer(tensor).dtype)
     comm.Scatter(outgoing, received, root=src)
     write_into(tensor, received)
@@ -265,8 +282,9 @@ def broadcast_object_list(object_list: list, src: int = 0, group=None) -> None:
     comm = group_comm(group)
     if comm is None:
         return None
-    check_same(comm, [("object_list", f"{len(object_list)} entries")], "broadcast_object_list")
-    object_list[:] = comm.bcast(list(object_list), root=check_rank(group, src, "broadcast_object_list", "src"))
+    root = check_rank(group, src, "broadcast_object_list", "src")
+    check_same(comm, [("object_list", f"{len(object_list)} entries"), ("src", root)], "broadcast_object_list")
+    object_list[:] = comm.bcast(list(object_list), root=root)
 
 
 def reduce_scatter(output, input_list: list, op: str = "sum", group=None, async_op: bool = False):
@@ -350,7 +368,7 @@ def gather_object(obj, object_gather_list: list | None = None, dst: int = 0, gro
     if comm is None:
         return None
     root = check_rank(group, dst, "gather_object", "dst")
-    check_same(comm, [], "gather_object")
+    check_same(comm, [("dst", root)], "gather_object")
     everyone = comm.gather(obj, root=root)
     if comm.Get_rank() == root:
         if object_gather_list is None or len(object_gather_list) != len(everyone):
@@ -368,7 +386,7 @@ def scatter_object_list(scatter_object_output_list: list, scatter_object_input_l
     if comm is None:
         return None
     root = check_rank(group, src, "scatter_object_list", "src")
-    check_same(comm, [], "scatter_object_list")
+    check_same(comm, [("src", root)], "scatter_object_list")
     outgoing = None
     if comm.Get_rank() == root:
         good = scatter_object_input_list is not None and len(scatter_object_input_list) == comm.Get_size()

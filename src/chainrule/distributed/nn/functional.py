@@ -49,8 +49,9 @@ def _gather(x, group_=None) -> np.ndarray:
 def _broadcast(x, src: int, group_=None) -> np.ndarray:
     comm = group_comm(group_)
     value = np.array(send_buffer(x), order="C")
-    check_same(comm, [("tensor", spec(value))], "broadcast")
-    comm.Bcast(value, root=check_rank(group_, src, "broadcast", "src"))
+    root = check_rank(group_, src, "broadcast", "src")
+    check_same(comm, [("tensor", spec(value)), ("src", root)], "broadcast")
+    comm.Bcast(value, root=root)
     return value
 
 
