@@ -72,6 +72,19 @@ else:
     raise AssertionError("a parameter unfrozen after wrapping")
 print("unfrozen after wrapping")
 
+# A model converted to float64 after wrapping: the error was the engine's "attempting to
+# assign a gradient of dtype float32 to a Tensor of dtype float64", about an assignment
+# the script never made. Now it names the parameter and says to convert before wrapping.
+ddp = DDP(nn.Linear(3, 1))
+ddp.double()
+try:
+    ddp(np.ones((1, 3))).sum().backward()
+except RuntimeError as e:
+    assert "is now of dtype float64 and shape" in str(e) and "before wrapping it" in str(e), e
+else:
+    raise AssertionError("a model converted after wrapping")
+print("converted after wrapping")
+
 # Roots that differ between the processes, and a list that only the root passes, wrong
 # there: scatter gave each process its own list's entry and gather waited forever, as did
 # the process that was not the root when the root raised (an except around the call).
@@ -107,5 +120,6 @@ print("roots and lists")
 
 def test_scripts_written_for_torch_ddp(tmp_path):
     out = ok(run_mpi(SCRIPT, tmp_path, timeout=60))
-    for section in ("no_sync decided at forward", "unfrozen after wrapping", "roots and lists"):
+    for section in ("no_sync decided at forward", "unfrozen after wrapping", "converted after wrapping",
+                    "roots and lists"):
         assert out.count(section) == 2, (section, out)

@@ -45,15 +45,16 @@ class _Bucket:
     gradient (1) or not (0): summed with the gradients, it says which parameters no
     process used, whose ``.grad`` is then left as it was (PyTorch's rule)."""
 
-    __slots__ = ("params", "offsets", "size", "buffer", "ready", "pending", "request")
+    __slots__ = ("params", "offsets", "sizes", "size", "buffer", "ready", "pending", "request")
 
     def __init__(self, params: list, dtype):
         self.params = params
         self.offsets = []
+        self.sizes = [p._value.size for p in params]
         start = 0
-        for p in params:
+        for size in self.sizes:
             self.offsets.append(start)
-            start += p._value.size
+            start += size
         self.size = start  # the gradients' elements; the used flags follow
         self.buffer = np.empty(start + len(params), dtype=dtype)
         self.ready = [False] * len(params)
@@ -356,6 +357,13 @@ class DistributedDataParallel(Module):
         self.__dict__["_sync_buffers_next"] = self._sync and is_grad_enabled()
         return out
 
+    def _refuse_changed(self, param: Tensor) -> None:
+        name = next((n for n, p in self.module.named_parameters() if p is param), "?")
+        raise RuntimeError(
+            f"DistributedDataParallel: parameter {name!r} is now of dtype {np.asarray(param._value).dtype} and "
+            f"shape {tuple(np.shape(param._value))}, not what it was when the module was wrapped; convert "
+            "the module (model.double(), model.to(dtype)) before wrapping it")
+
     def _refuse_unfrozen(self) -> None:
         for name, p in self._frozen_at_wrap:
             if p.requires_grad:
@@ -477,6 +485,8 @@ class DistributedDataParallel(Module):
             )
         n = bucket.offsets[k]
         value = np.asarray(param.grad.primal())
+        if value.dtype != bucket.buffer.dtype or value.size != bucket.sizes[k]:
+            self._refuse_changed(param)  # converted after wrapping: its slot no longer fits
         # the mean's division and the copy into the bucket in one pass (the sum of the
         # scaled gradients is the mean: the allreduce then adds, and nothing reads the
         # bucket again before the optimizer)
