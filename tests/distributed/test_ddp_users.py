@@ -9,7 +9,7 @@ pytestmark = needs_mpi
 # Several checks in one job (each job costs seconds to start); each section prints its
 # name when its check has passed.
 SCRIPT = """
-import contextlib
+import contextlib, copy
 import numpy as np, chainrule as cr
 from chainrule import nn
 import chainrule.distributed as dist
@@ -85,6 +85,17 @@ else:
     raise AssertionError("a model converted after wrapping")
 print("converted after wrapping")
 
+# copy.deepcopy of the wrapper (code that keeps an average of the weights copies the model
+# it trains): it raised "cannot serialize 'mpi4py.MPI.Intracomm' instance". As torch's, the
+# copy wraps a copy of the module and averages its gradients; the original goes on.
+original = DDP(nn.Linear(3, 1, bias=False, dtype=np.float64))
+twin = copy.deepcopy(original)
+assert twin.module is not original.module and twin.module.weight is not original.module.weight
+for wrapper in (twin, original):
+    wrapper(x).sum().backward()
+    assert wrapper.module.weight.grad.numpy()[0].tolist() == mean, wrapper.module.weight.grad
+print("deep copy")
+
 # Roots that differ between the processes, and a list that only the root passes, wrong
 # there: scatter gave each process its own list's entry and gather waited forever, as did
 # the process that was not the root when the root raised (an except around the call).
@@ -121,5 +132,5 @@ print("roots and lists")
 def test_scripts_written_for_torch_ddp(tmp_path):
     out = ok(run_mpi(SCRIPT, tmp_path, timeout=60))
     for section in ("no_sync decided at forward", "unfrozen after wrapping", "converted after wrapping",
-                    "roots and lists"):
+                    "deep copy", "roots and lists"):
         assert out.count(section) == 2, (section, out)

@@ -24,6 +24,7 @@ process used keeps its ``.grad`` (``None`` stays ``None``), as in PyTorch.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from time import perf_counter, process_time
 
@@ -274,6 +275,25 @@ class DistributedDataParallel(Module):
         # a job of one has nothing to average: no hooks, the backward pass is the module's
         hooks = params if self._size > 1 else []
         self.__dict__["_handles"] = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in hooks]
+
+    def __deepcopy__(self, memo):
+        """A wrapper of a deep copy of the module, on the same processes (PyTorch's DDP can
+        be deep-copied, as code that keeps an average of the weights does): collective,
+        every process copies. The copy's gradients are averaged in its own buckets; a
+        communication hook is not carried over, as in PyTorch.
+
+        >>> import copy
+        >>> from chainrule import distributed as dist, nn
+        >>> dist.init()
+        >>> ema = copy.deepcopy(dist.DistributedDataParallel(nn.Linear(3, 1)))
+        """
+        clone = DistributedDataParallel(
+            copy.deepcopy(self.module, memo), broadcast_buffers=bool(self._synced_buffers), init_sync=False,
+            bucket_cap_mb=self.bucket_cap_mb, gradient_as_bucket_view=self._as_bucket_view,
+            shared_memory=self.shared_memory)
+        clone.require_backward_grad_sync = self._sync
+        memo[id(self)] = clone
+        return clone
 
     def register_comm_hook(self, state, hook) -> None:
         """PyTorch's ``register_comm_hook``: ``hook(state, bucket)`` reduces each bucket
