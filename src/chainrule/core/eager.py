@@ -281,7 +281,7 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     if t._trace is not EAGER:
         # inside a transform (grad, jvp, vmap) the Tensor takes on the result, so that every
         # name for it sees the change, as for a NumPy array (y.add_(1) returns nothing used)
-        result = op(t, other)
+        result = op(_as_it_is(t), other)
         if augmented and not _writable_as_numpy(t, result):
             return result  # s += v of a scalar, or one that broadcasts: rebinds, as NumPy's scalars (and autograd)
         _refuse_batched_into_unbatched(t, other, name)
@@ -295,7 +295,7 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
     if _of_a_transform(other) or _on_graph(t, other):
         _refuse_batched_into_unbatched(t, other, name)
         _check_leaf(t, name)
-        _commit(t, _fits(t, op(t, other), name), name)
+        _commit(t, _fits(t, op(_as_it_is(t) if _of_a_transform(other) else t, other), name), name)
         return t
     quiet = quiet_numpy()  # (silent about inf and nan, as the eager operations are)
     try:
@@ -306,6 +306,16 @@ def inplace(t: Tensor, op: Callable, other, name: str, augmented: bool = False) 
         restore_numpy(quiet)
     _write(t, _fits(t, result, name), name)
     return t
+
+
+def _as_it_is(t: Tensor) -> Tensor:
+    """A new Tensor for ``t``'s present value (its value, trace, node and tangent), the
+    operand of an in-place change that ``t`` then takes on: a transform above ``t``'s trace
+    keeps such an operand as a constant that its derivative reads (``o.mul_(x)``'s in ``x``
+    is ``o`` before the change), which must not become ``t``'s new value."""
+    before = Tensor(t._value, t._trace, t._node)
+    _take_on(before, t)
+    return before
 
 
 def _writable_as_numpy(t: Tensor, result: Tensor) -> bool:

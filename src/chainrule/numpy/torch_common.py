@@ -31,7 +31,8 @@ from chainrule.numpy.nondiff import batched, whole_batch
 from chainrule.numpy.torch_promotion import promoted_operands, result_type
 
 __all__ = ["CPU", "Device", "Size", "alpha_first", "at_least_one_dim", "checked_divisor",
-           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "floating_only", "index_operand",
+           "as_axes", "as_eager", "as_shape", "axis_or_dim", "elementwise_extreme", "filled_like", "floating_only",
+           "index_operand",
            "index_values", "is_eager", "tensor_of", "held_as_tensor", "check_tensor_argument",
            "legacy_value", "nonnegative_dim", "pytorch_meaning", "pytorchs", "reduced_axes", "scalar_dims",
            "values_indices", "TorchSize"]
@@ -303,6 +304,25 @@ def as_eager(x, result):
     if is_eager(x) and isinstance(result, Tensor) and result._trace is x._trace and x._trace.records:
         return x._trace.as_eager(result)  # (jit's value of an eager Tensor)
     return result
+
+
+def filled_like(x, fill_value, dtype=None, shape=None) -> Tensor:
+    """``fill_value`` in ``shape`` (``x``'s if None) and ``dtype`` (``x``'s if None): what
+    PyTorch's ``zeros_like(x)`` and ``x.new_zeros(shape)`` make. Under ``vmap`` it is
+    batched as ``x`` is, as in torch.func, so that each example may write its own values
+    into it in place (``y = torch.zeros_like(x); y.add_(x)``); elsewhere a new eager Tensor.
+
+    >>> import chainrule as cr
+    >>> cr.func.vmap(lambda x: filled_like(x, 0.0).add_(x))(cr.ones(2, 3)).shape
+    torch.Size([2, 3])
+    """
+    dtype = _dtype_of(x) if dtype is None else np.dtype(dtype)
+    if isinstance(x, Tensor) and x._trace is not EAGER and not x._trace.records:
+        made = cnp.full_like(x, fill_value, dtype=dtype, shape=shape)  # batched where x is
+        if isinstance(made, Tensor):
+            return made
+    shape = (tuple(x.shape) if isinstance(x, Tensor) else np.shape(x)) if shape is None else shape
+    return Tensor(np.full(shape, fill_value, dtype), EAGER)
 
 
 def as_axes(dim):

@@ -22,7 +22,7 @@ from chainrule.core.tensor import Tensor
 from chainrule.core.values import plain
 from chainrule.numpy import draws
 from chainrule.numpy.nondiff import anywhere
-from chainrule.numpy.torch_common import as_shape, axis_or_dim, held_as_tensor, sharing_tensor
+from chainrule.numpy.torch_common import as_shape, axis_or_dim, filled_like, held_as_tensor, sharing_tensor
 from chainrule.numpy.torch_promotion import result_type
 
 __all__ = [
@@ -179,7 +179,7 @@ def zeros_like(t, dtype=None, requires_grad: bool = False, device=None, memory_f
     dtype('float32')
     """
     check_cpu(device, "zeros_like")
-    return _made(np.zeros(_shape(t), as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _like(t, 0, dtype, requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
@@ -190,7 +190,7 @@ def ones_like(t, dtype=None, requires_grad: bool = False, device=None, memory_fo
     [1.0, 1.0]
     """
     check_cpu(device, "ones_like")
-    return _made(np.ones(_shape(t), as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _like(t, 1, dtype, requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad: bool = False, device=None, memory_format=None) -> Tensor:
@@ -212,7 +212,16 @@ def full_like(t, fill_value, dtype=None, requires_grad: bool = False, device=Non
     [3.0, 3.0]
     """
     check_cpu(device, "full_like")
-    return _made(np.full(_shape(t), fill_value, as_dtype(dtype) or _dtype(t)), requires_grad)
+    return _like(t, fill_value, dtype, requires_grad)
+
+
+def _like(t, fill_value, dtype, requires_grad: bool) -> Tensor:
+    """``fill_value`` in ``t``'s shape and dtype (``dtype`` if given); under vmap, batched as
+    ``t`` is (:func:`~chainrule.numpy.torch_common.filled_like`)."""
+    made = filled_like(t, plain(fill_value), as_dtype(dtype))
+    if requires_grad:
+        set_requires_grad(made, True)
+    return made
 
 
 def _shape(t) -> tuple:

@@ -34,7 +34,16 @@ from chainrule.core.tensor import Tensor, read_by_chainrule, stands_for_array
 from chainrule.core.trace import named_as_torch
 from chainrule.core.values import plain
 from chainrule.numpy.torch_aliases import TorchAliasMethods
-from chainrule.numpy.torch_common import CPU, Device, Size, as_eager, as_shape, legacy_value, values_indices
+from chainrule.numpy.torch_common import (
+    CPU,
+    Device,
+    Size,
+    as_eager,
+    as_shape,
+    filled_like,
+    legacy_value,
+    values_indices,
+)
 from chainrule.numpy.torch_elementwise import TorchElementwiseMethods
 from chainrule.numpy.torch_math import TorchMathMethods
 from chainrule.numpy.torch_order import TorchOrderMethods
@@ -50,6 +59,12 @@ def _new(x, value, dtype=None):
     """A new eager Tensor without gradient, of ``x``'s dtype unless ``dtype`` is given."""
     return Tensor(np.asarray(value, dtype=x.dtype if dtype is None else as_dtype(dtype)), EAGER)
 
+
+
+def _new_filled(x, shape, fill_value, dtype, requires_grad):
+    """``x.new_full(shape, fill_value)``: of ``x``'s dtype unless ``dtype`` is given."""
+    made = filled_like(x, fill_value, None if dtype is None else as_dtype(dtype), shape)
+    return made.requires_grad_(requires_grad) if made._trace is EAGER else made
 
 
 def _cast(x, dtype):
@@ -254,21 +269,22 @@ class TorchTypeMethods:
         check_cpu(device, "new")
         return Tensor(legacy_value(args, self.dtype, "new"), EAGER)
 
+    # (under vmap, batched as self is, as torch.func's: an example may write into them in place)
     def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_zeros")
-        return _new(self, np.zeros(as_shape(size)), dtype).requires_grad_(requires_grad)
+        return _new_filled(self, as_shape(size), 0, dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_ones")
-        return _new(self, np.ones(as_shape(size)), dtype).requires_grad_(requires_grad)
+        return _new_filled(self, as_shape(size), 1, dtype, requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_empty")
-        return _new(self, np.zeros(as_shape(size)), dtype).requires_grad_(requires_grad)
+        return _new_filled(self, as_shape(size), 0, dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_full")
-        return _new(self, np.full(tuple(size), fill_value), dtype).requires_grad_(requires_grad)
+        return _new_filled(self, tuple(size), plain(fill_value), dtype, requires_grad)
 
     def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
         check_cpu(device, "new_tensor")
