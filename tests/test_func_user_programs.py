@@ -610,6 +610,9 @@ def vjp_cotangent_dtype_mismatch(L):
 
 
 
+@case
+def jvp_int_tangent(L):
+    return L.func.jvp(lambda x: x * 2, (T(L, V),), (L.tensor([1, 2, 3, 4]),))
 
 
 @case
@@ -776,6 +779,22 @@ def changed_in_place_under_every_transform(L):
             L.func.vmap(L.func.hessian(f))(x), L.func.jvp(L.func.vmap(f), (x,), (L.ones_like(x),)),
             L.func.vmap(L.func.vmap(f))(x[:, :, None].expand(3, 4, 4).contiguous()),
             L.zeros_like(x, requires_grad=True).requires_grad, x.new_zeros(3, requires_grad=True).requires_grad)
+
+
+# -- tangents of another dtype --------------------------------------------------------------------
+@case
+def jvp_bool_tangent(L):
+    return L.func.jvp(lambda x: x * 2, (T(L, V),), (L.ones(4, dtype=L.bool),))
+
+
+@case
+def linearize_tangent_of_another_dtype(L):
+    return L.func.linearize(lambda x: x.sin(), T(L, V))[1](L.ones(4, dtype=L.float32))
+
+
+@case
+def linearize_integer_tangent(L):
+    return L.func.linearize(lambda x: x.sin(), T(L, V))[1](L.tensor([1, 2, 3, 4]))
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -204,7 +204,15 @@ def jvp(func: Callable, primals: Sequence, tangents: Sequence, *, strict: bool =
     if not isinstance(primals, tuple | list):  # refused, before the integers among them are looked for
         return forward.jvp(func, primals, tangents)
     checked = _noting_changes(_returning_tensors(func, "jvp(f, primals, tangents)", has_aux), has_aux)
-    jvp_at = _refusing_integers(lambda *at: forward.jvp(checked, at, tangents, has_aux=True), None, TensorError)
+
+    def jvp_at(*at):
+        for leaf in tree_leaves(tangents):  # (after the primals' check, as torch.func's order)
+            if isinstance(leaf, Tensor) and np.dtype(leaf.dtype).kind not in "fc":
+                raise TensorError(f"jvp: Expected tangent to be floating point or complex, but got: {leaf.dtype}; "
+                                  "convert it with .double() or .float()")
+        return forward.jvp(checked, at, tangents, has_aux=True)
+
+    jvp_at = _refusing_integers(jvp_at, None, TensorError)
     out, tangent, (aux, changed) = _giving_tensors(jvp_at)(*primals)
     batching.write_back(tuple(primals), changed)
     return (out, tangent, aux) if has_aux else (out, tangent)
@@ -265,7 +273,18 @@ def linearize(func: Callable, *primals) -> tuple[Any, Callable]:
     ``primals`` (torch.func's ``linearize``)."""
     with pytorch_meaning():
         output, jvp_fn = forward.linearize(func, *primals)
-    return _as_tensors(output), _giving_tensors(jvp_fn)
+
+    @functools.wraps(jvp_fn)
+    def jvp_fn_of_primals_dtypes(*tangents):
+        # (tangents of another structure: the transform's own error)
+        for i, (primal, tangent) in enumerate(zip(tree_leaves(primals), tree_leaves(tangents), strict=False)):
+            if hasattr(primal, "dtype") and hasattr(tangent, "dtype") and tangent.dtype != primal.dtype:
+                raise TensorError(f"linearize: tangent:{i} with dtype {tangent.dtype} in flattened pytree doesn't "
+                                  f"match the dtype {primal.dtype} of the corresponding primal; give tangents of "
+                                  "the primals' dtypes")
+        return jvp_fn(*tangents)
+
+    return _as_tensors(output), _giving_tensors(jvp_fn_of_primals_dtypes)
 
 
 def replace_all_batch_norm_modules_(root: Module) -> Module:
