@@ -373,14 +373,6 @@ def vmap_module_directly(L):
     return L.func.vmap(net, in_dims=1, out_dims=1)(T(L, np.arange(45.).reshape(3, 5, 3) / 40))
 
 
-# unbatched arguments that are not Tensors (a power, a mode string)
-@case
-def vmap_non_tensor_args(L):
-    def f(x, n, mode):
-        y = x.pow(n)
-        return y.sum(0) if mode == "sum" else y.mean(0)
-    return (L.func.vmap(f, in_dims=(0, None, None))(T(L, A), 3, "sum"),
-            L.func.vmap(f, in_dims=(1, None, None))(T(L, A), 2, "mean"))
 
 
 # each example's linear solve, differentiated in the matrix and the right-hand side
@@ -393,13 +385,6 @@ def vmap_linalg_solve_grad(L):
     return L.func.vmap(L.func.grad(f, argnums=(0, 1)))(M, T(L, A))
 
 
-# Jacobians of a pair of outputs in a pair of inputs: nested tuples
-@case
-def jacrev_tuple_out_tuple_in(L):
-    def f(x, y):
-        return x.sin() * y.sum(), (x * y).exp()
-    return (L.func.jacrev(f, argnums=(0, 1))(T(L, V), T(L, A[0])),
-            L.func.jacfwd(f, argnums=(0, 1))(T(L, V), T(L, A[0])))
 
 
 # a gradient in a buffer given to functional_call
@@ -459,12 +444,6 @@ def hvp_dict_params(L):
     return hvp, vjp_fn(tang)
 
 
-# Jacobians of a function that calls vmap
-@case
-def jacrev_of_vmap(L):
-    def f(x):
-        return L.func.vmap(lambda r: (r ** 2).sum())(x)
-    return L.func.jacrev(f)(T(L, A)), L.func.jacfwd(f)(T(L, A))
 
 
 # where, cat with an unbatched Tensor, indexing and gather by a batched index
@@ -545,14 +524,6 @@ def conv_weights_batched(L):
             L.func.vmap(L.func.grad(lambda w, x: f(w, x).pow(2).sum()), in_dims=(0, None))(ws, x))
 
 
-@case
-def cross_entropy_label_smoothing_per_sample(L):
-    logits = T(L, X8[:, :3])
-    w = T(L, [1.0, 2.0, 0.5])
-
-    def loss(z, y):
-        return L.nn.functional.cross_entropy(z[None], y[None], label_smoothing=0.2, weight=w)
-    return L.func.vmap(L.func.grad(loss))(logits, L.tensor([0, 2, 1, 1, 0]))
 
 
 @case
@@ -565,12 +536,6 @@ def vmap_linalg_family(L):
             L.func.vmap(L.diag, in_dims=1, out_dims=2)(T(L, A)))
 
 
-@case
-def vmap_returns_namedtuple(L):
-    m = L.func.vmap(lambda x: x.max(0))(T(L, A))
-    s = L.func.vmap(lambda x: L.sort(x, descending=True))(T(L, A))
-    t = L.func.vmap(lambda x: x.topk(2))(T(L, A))
-    return m.values, m.indices, s.values, s.indices, t.values, t.indices
 
 
 @case
@@ -586,12 +551,6 @@ def index_add_into_fresh(L):
             L.func.vmap(L.func.grad(lambda x, i: f(x, i).sum()), in_dims=(0, None))(T(L, A), idx))
 
 
-@case
-def double_where_nan_safe(L):
-    def f(x):
-        safe = L.where(x > 0, x, L.ones_like(x))
-        return L.where(x > 0, safe.log(), L.zeros_like(x)).sum()
-    return L.func.grad(f)(T(L, A)), L.func.vmap(L.func.grad(f))(T(L, A))
 
 
 @case
@@ -615,29 +574,10 @@ def jvp_int_tangent(L):
     return L.func.jvp(lambda x: x * 2, (T(L, V),), (L.tensor([1, 2, 3, 4]),))
 
 
-@case
-def in_dims_dict_with_none(L):
-    def f(d):
-        return d["a"] @ d["w"] + d["b"]
-    d = {"a": T(L, A), "w": T(L, W), "b": T(L, V[:2])}
-    return L.func.vmap(f, in_dims=({"a": 0, "w": None, "b": None},))(d)
 
 
-@case
-def grad_no_grad_detach_mix(L):
-    def f(x):
-        with L.no_grad():
-            scale = x.norm()
-        y = x * scale + x.detach() ** 2
-        return (y * x).sum()
-    return L.func.grad(f)(T(L, V)), L.func.vmap(L.func.grad(f))(T(L, A))
 
 
-@case
-def hessian_logsumexp_and_softmax(L):
-    return (L.func.hessian(lambda x: x.logsumexp(0))(T(L, V)),
-            L.func.jacfwd(lambda x: x.softmax(-1))(T(L, A)),
-            L.func.vmap(L.func.hessian(lambda x: L.nn.functional.log_softmax(x, -1)[0]))(T(L, A)))
 
 
 @case
@@ -697,14 +637,63 @@ def vjp_has_aux_dict_multiple_primals(L):
     return out, fn(L.ones_like(out)), aux
 
 
+
+# searchsorted and bucketize of each example's values, argmax, argsort, one_hot, a count
 @case
-def randomness_same_dropout_then_grad(L):
-    # per-sample grads of a model in eval mode with dropout layers: no randomness needed
-    net = port(L, lambda L: L.nn.Sequential(L.nn.Linear(4, 4), L.nn.Dropout(0.3), L.nn.Linear(4, 1)))
-    net.eval()
+def vmap_nondiff_ops(L):
+    edges = T(L, [-1.0, 0.0, 1.0])
+
+    def f(x):
+        return (L.searchsorted(edges, x.contiguous()), L.bucketize(x, edges), x.argmax(), x.argsort(),
+                L.nn.functional.one_hot(x.argmax(), 4), (x > 0).sum())
+    return L.func.vmap(f)(T(L, A))
+
+# an ensemble of training batch norms: each model's stacked running statistics updated
+@case
+def ensemble_bn_training_batched_buffers(L):
+    def make(L):
+        return L.nn.Sequential(L.nn.Linear(4, 3), L.nn.BatchNorm1d(3), L.nn.Tanh())
+    models = []
+    for k in range(2):
+        torch.manual_seed(k)
+        models.append(port(L, make))
+    params, buffers = L.func.stack_module_state(models)
+    base = copy.deepcopy(models[0]).to("meta")
+    out = L.func.vmap(lambda p, b, x: L.func.functional_call(base, (p, b), (x,)), in_dims=(0, 0, None))(
+        params, buffers, T(L, X8))
+    return out, buffers
+
+# functional_call of a weight-normed layer: the parametrization's own names
+@case
+def functional_call_parametrized_weight_norm(L):
+    net = port(L, lambda L: L.nn.utils.parametrizations.weight_norm(L.nn.Linear(4, 3)))
     params = {k: v.detach() for k, v in net.named_parameters()}
-    return L.func.vmap(L.func.grad(lambda p, x: L.func.functional_call(net, p, (x,)).sum()), in_dims=(None, 0))(
-        params, T(L, X8))
+    names = sorted(params)
+    g = L.func.grad(lambda p: L.func.functional_call(net, p, (T(L, A),)).pow(2).sum())(params)
+    return names, g
+
+# some parameters given, the others the module's own: backward() reaches both
+@case
+def functional_call_partial_params_backward(L):
+    net = port(L, lambda L: L.nn.Sequential(L.nn.Linear(4, 3), L.nn.Tanh(), L.nn.Linear(3, 2)))
+    w = T(L, np.cos(np.arange(12.)).reshape(3, 4)).requires_grad_()
+    out = L.func.functional_call(net, {"0.weight": w}, (T(L, A),))
+    out.pow(2).sum().backward()
+    return w.grad, net[0].bias.grad, net[2].weight.grad, net[0].weight.grad is None
+
+# out_dims as a nested dict
+@case
+def vmap_out_dims_nested_dict(L):
+    return L.func.vmap(lambda x: {"a": (x, x.sum()), "b": {"c": x * 2}}, out_dims={"a": (1, 0), "b": {"c": -1}})(
+        T(L, A))
+
+# the Hessian in a dict and a Tensor at once: blocks in nested dicts and tuples
+@case
+def hessian_dict_argnums_pair(L):
+    def f(p, x):
+        return (p["w"] @ x).tanh().sum() * p["s"]
+    p = {"w": T(L, W.T), "s": T(L, 1.3)}
+    return L.func.hessian(f, argnums=(0, 1))(p, T(L, V))
 
 
 # -- made inside the function, then changed in place -----------------------------------------------

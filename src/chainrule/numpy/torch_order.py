@@ -17,7 +17,14 @@ from chainrule.core.errors import TensorError
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.shape.primitives import strided
-from chainrule.numpy.torch_common import as_eager, no_bool_kernel, nonnegative_dim, tensor_of, values_indices
+from chainrule.numpy.torch_common import (
+    as_eager,
+    no_bool_kernel,
+    nonnegative_dim,
+    sharing_tensor,
+    tensor_of,
+    values_indices,
+)
 from chainrule.numpy.torch_linalg import element_powers, power_flat_at_zero
 from chainrule.numpy.torch_special_functions import logit as special_logit
 
@@ -270,21 +277,24 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
     if side is not None and right and side == "left":
         raise RuntimeError("searchsorted(): side='left' and right=True contradict each other; give one")
     how = side or ("right" if right else "left")
+    dtype = np.int32 if out_int32 else np.int64
+    if np.ndim(sorted_sequence) == 1:  # by the mirror: under vmap, a batch of values (or sequences) in one call
+        seq = sorted_sequence if sorter is None else cnp.take(sorted_sequence, sorter)
+        out = cnp.astype(cnp.searchsorted(seq, input, side=how), dtype)
+        made = sharing_tensor(np.asarray(out) if isinstance(out, np.generic) else out)  # (a plain array's: eager)
+        return out if made is None else made
     seq, values = np.asarray(plain(sorted_sequence)), np.asarray(plain(input))
     if sorter is not None:
         seq = np.take_along_axis(seq, np.asarray(plain(sorter)), axis=-1)
     if seq.ndim == 0:
         raise RuntimeError("searchsorted(): sorted_sequence must have at least one dimension")
-    if seq.ndim == 1:
-        out = np.searchsorted(seq, values, side=how)
-    else:
-        if seq.shape[:-1] != values.shape[:-1]:
-            raise RuntimeError(f"searchsorted(): the leading dimensions of sorted_sequence {seq.shape[:-1]} and "
-                               f"input {values.shape[:-1]} must be the same (or sorted_sequence must be 1-d)")
-        rows = seq.reshape(-1, seq.shape[-1])
-        out = np.stack([np.searchsorted(r, v, side=how) for r, v in
-                        zip(rows, values.reshape(len(rows), -1), strict=True)]).reshape(values.shape)
-    return Tensor(np.asarray(out, dtype=np.int32 if out_int32 else np.int64), EAGER)
+    if seq.shape[:-1] != values.shape[:-1]:
+        raise RuntimeError(f"searchsorted(): the leading dimensions of sorted_sequence {seq.shape[:-1]} and "
+                           f"input {values.shape[:-1]} must be the same (or sorted_sequence must be 1-d)")
+    rows = seq.reshape(-1, seq.shape[-1])
+    out = np.stack([np.searchsorted(r, v, side=how) for r, v in
+                    zip(rows, values.reshape(len(rows), -1), strict=True)]).reshape(values.shape)
+    return Tensor(np.asarray(out, dtype=dtype), EAGER)
 
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False) -> Tensor:
