@@ -707,6 +707,8 @@ FACTORIES = {
     "zeros_like_of_a_sum": lambda L, x: L.zeros_like(x.sum()),
     "new_zeros_of_another_shape": lambda L, x: x.new_zeros(2, 4),
     "new_tensor": lambda L, x: x.new_tensor([1.0, 2, 3, 4]),  # unbatched in torch too: refused
+    "zeros_like_requiring_grad": lambda L, x: L.zeros_like(x, requires_grad=True),
+    "new_zeros_requiring_grad": lambda L, x: x.new_zeros(4, requires_grad=True),
 }
 
 

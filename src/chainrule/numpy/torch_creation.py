@@ -219,7 +219,7 @@ def _like(t, fill_value, dtype, requires_grad: bool) -> Tensor:
     """``fill_value`` in ``t``'s shape and dtype (``dtype`` if given); under vmap, batched as
     ``t`` is (:func:`~chainrule.numpy.torch_common.filled_like`)."""
     made = filled_like(t, plain(fill_value), as_dtype(dtype))
-    if requires_grad:
+    if requires_grad and made._trace is EAGER:  # (a batched one is a value of the map, not a leaf)
         set_requires_grad(made, True)
     return made
 
