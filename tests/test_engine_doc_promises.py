@@ -144,3 +144,55 @@ def test_linear_rules_of_either_sign_still_transpose_exactly():
     p = cr.primitive(lambda v: np.sin(v))
     cr.defvjp(p, lambda ans, v: lambda g: g * cnp.cos(v))
     np.testing.assert_allclose(cr.jvp(p, (x,), (np.ones(3),))[1], np.cos(x), rtol=1e-14)
+
+
+# -- "Nothing falls through silently": NumPy's own histogram, weights being differentiated
+HISTOGRAMS = {
+    "np, weights=": lambda w: np.histogram(np.array([0.3, 1.2, 2.5, 0.7]), bins=2, weights=w)[0],
+    "np, weights by position": lambda w: np.histogram(np.ones(4), 2, None, None, w)[0],
+    "np, of the weights themselves": lambda w: np.histogram(w, bins=2, weights=w)[0],
+    "cnp, weights by position": lambda w: cnp.histogram(np.ones(4), 2, None, None, w)[0],
+}
+
+
+@pytest.mark.parametrize("name", list(HISTOGRAMS))
+def test_histogram_refuses_weights_being_differentiated_whichever_door(name):
+    # the weighted counts are linear in the weights; NumPy's function would drop that
+    # derivative (grad gave zeros, an eager Tensor a plain array)
+    f = HISTOGRAMS[name]
+    w = np.array([0.3, 1.2, 2.5, 0.7])
+    with pytest.raises(NotImplementedError, match="weights= is not differentiable"):
+        cr.grad(lambda v: f(v)[0])(w)
+    with pytest.raises(NotImplementedError, match="weights= is not differentiable"):
+        f(cr.tensor(w, requires_grad=True))
+    # weights that nothing differentiates are NumPy's
+    np.testing.assert_array_equal(np.asarray(f(cr.tensor(w))), f(w))
+
+
+# -- "a fwd that reads a value being differentiated without being given it is an error"
+def _closing_over(w):
+    @cr.custom_vjp
+    def g(x):
+        return x * w
+
+    g.defvjp(lambda x: (x * w, x), lambda x, ct: (ct * w,))
+    return g
+
+
+@pytest.mark.parametrize("arg", [3.0, np.array([1.0, 2.0]), (3.0, 4.0)])
+def test_custom_vjp_closing_over_a_value_refuses_even_with_constant_arguments(arg):
+    # with no argument being differentiated the body ran as it is: its derivative, not
+    # the custom rule's, reached w, silently (JAX raises UnexpectedTracerError)
+    def call(w):
+        return cnp.sum(_closing_over(w)(np.asarray(arg, float)))
+
+    with pytest.raises(TypeError, match="g read a value that grad is differentiating without being given it"):
+        cr.grad(call)(2.0)
+    with pytest.raises(TypeError, match="g read a value that jvp is differentiating"):
+        cr.jvp(call, (2.0,), (1.0,))
+    with pytest.raises(TypeError, match="g read a Tensor that requires grad without being given"):
+        call(cr.tensor(2.0, requires_grad=True))
+    # not an error where nothing is differentiated, nor for checkpoint, whose body may
+    with cr.no_grad():
+        assert float(call(cr.tensor(2.0, requires_grad=True))) == 2.0 * np.sum(arg)
+    assert cr.grad(lambda v: cnp.sum(cr.checkpoint(lambda x: x * v)(np.asarray(arg, float))))(2.0) == np.sum(arg)

@@ -11,6 +11,7 @@ Whatever is not listed here nor defined by a family module raises on a Tensor (s
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
@@ -288,10 +289,15 @@ _stack_columns = unboxing(lambda columns: np.stack(columns, axis=-1))
 
 def _refuse_differentiated_weights(np_fun):
     """``np_fun`` (``histogram``...), refusing ``weights`` being differentiated: the weighted
-    counts have a derivative in them that NumPy's function would drop."""
+    counts have a derivative in them that NumPy's function would drop. It also answers
+    NumPy's own ``np_fun`` called on a Tensor (``NONDIFF_OF``, which dispatch reads)."""
+    plain_fun = NONDIFF_OF[np_fun]
+    signature = inspect.signature(np_fun)
 
     @functools.wraps(np_fun)
-    def call(a, *args, weights=None, **kwargs):
+    def call(*args, **kwargs):
+        # (by position too: NumPy's dispatch hands a Tensor given by keyword so)
+        weights = signature.bind(*args, **kwargs).arguments.get("weights")
         # (a value that chainrule.jit traces has no requires_grad: it stands for an array)
         if isinstance(weights, Tensor) and (weights.differentiated_by() is not None
                                             or getattr(weights, "requires_grad", False)):
@@ -299,8 +305,9 @@ def _refuse_differentiated_weights(np_fun):
                 f"numpy.{np_fun.__name__}: weights= is not differentiable in chainrule; for "
                 "weighted counts that differentiate, use bincount(digitize(a, edges) - 1, "
                 "weights, length=n), or stop_gradient(weights)")
-        return NONDIFF_OF[np_fun](a, *args, weights=weights, **kwargs)
+        return plain_fun(*args, **kwargs)
 
+    NONDIFF_OF[np_fun] = call
     return call
 
 

@@ -51,6 +51,19 @@ class NoForwardMode(MissingRule, TypeError):
     take reverse mode for it, as JAX's ``jacobian`` (``jacrev``) and HIPS autograd's do."""
 
 
+def _differentiating_trace(out):
+    """The trace that differentiates a leaf of ``out`` (a reverse- or forward-mode one, or
+    the eager layer's for a Tensor that requires grad), or None."""
+    for leaf in tree_flatten(out)[0]:
+        if isinstance(leaf, Tensor):
+            trace = leaf.differentiated_by()
+            if trace is None and leaf._trace.level == 0 and leaf.requires_grad:
+                trace = leaf._trace
+            if trace is not None:
+                return trace
+    return None
+
+
 class custom_vjp(CompositePrimitive):
     """A function whose reverse-mode derivative you supply (JAX's ``custom_vjp``).
 
@@ -77,6 +90,8 @@ class custom_vjp(CompositePrimitive):
     1.0
     """
 
+    closure_is_an_error = True  # (a checkpoint's body may read values from a closure)
+
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
         super().__init__(fun)
         self.fwd: Callable | None = None
@@ -102,7 +117,15 @@ class custom_vjp(CompositePrimitive):
             return self._of_differentiated(static, full)(*diff)
         if self.symbolic_zeros:
             self._perturbed = perturbed_leaves(args)
-        return super().__call__(*args)
+        out = super().__call__(*args)
+        if self.closure_is_an_error and not any(isinstance(a, Tensor) for a in tree_flatten(args)[0]):
+            # no argument is differentiated, so no trace saw the call, and the body ran as
+            # it is: an output being differentiated came from a closure (as JAX's does, the
+            # rules, made from the arguments, cannot give that value its derivative)
+            trace = _differentiating_trace(out)
+            if trace is not None:
+                self.closed_over(trace, args)
+        return out
 
     def _of_differentiated(self, static: list, full: Callable) -> custom_vjp:
         """The same function of the differentiated arguments alone, the ``nondiff_argnums``
@@ -517,6 +540,8 @@ class checkpoint_call(custom_vjp):
     """``fun`` whose intermediate values are recomputed in the backward pass: a custom
     vjp that keeps only the arguments, and runs ``fun`` as it is in forward mode. The
     arguments at ``static_argnums`` are constants of the call, not differentiated."""
+
+    closure_is_an_error = False
 
     def __init__(self, fun: Callable, static_argnums: Sequence[int] = ()):
         super().__init__(fun, nondiff_argnums=static_argnums)

@@ -3,7 +3,8 @@
 ``jacobian`` picks the mode by shape: reverse mode costs one backward pass per output
 element, forward mode one forward pass per input element (each mapped over those
 elements at once with ``vmap``), so it uses reverse mode when the output has fewer
-elements than the input and forward mode otherwise.
+elements than the input and forward mode otherwise, the latter through the transpose of
+the recorded backward pass, so that the function runs once either way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 import chainrule.numpy as cnp
+from chainrule.core.backward import pullback
 from chainrule.core.errors import BatchedValueError
 from chainrule.core.primitive import MissingRule
 from chainrule.core.pytree import tree_flatten, tree_unflatten
@@ -122,32 +124,80 @@ def jacrev(
                 aux_box.append(aux)
                 return out
         out, record = trace_vjp(f, args, nums, "jacrev")
-        out_leaves, out_tree = tree_flatten(out)
+        out_leaves = tree_flatten(out)[0]
         if not holomorphic:
             check_real("jacrev", out_leaves, "outputs")
-        in_values = record.in_values
-        per_out = []
-        for j, o in enumerate(out_leaves):
-            oshape, odtype = shape_of(o), _dtype(o)
-
-            def pull(e, j=j):  # every input leaf's gradient for one output cotangent
-                ct = [e if k == j else np.zeros(shape_of(v), _dtype(v))
-                      for k, v in enumerate(out_leaves)]
-                return record.pull(tree_unflatten(out_tree, ct))
-
-            if _size(oshape):
-                rows = _batched_or_looped(pull, 0, _basis(oshape, odtype))
-            else:
-                rows = [np.zeros((0, *shape_of(v)), _dtype(v)) for v in in_values]
-            leaf_jacs = [
-                _to_lead(r, oshape, shape_of(v)) for r, v in zip(rows, in_values, strict=True)
-            ]
-            per_arg = split_by_argument(record, leaf_jacs)
-            per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
-        jac = tree_unflatten(out_tree, per_out)
+        jac = _rows_of(record, out, argnums)
         return (jac, unboxed_at(aux_box[0], record.trace)) if has_aux else jac
 
     return jac_fun
+
+
+def _rows_of(record, out, argnums, looped: bool = False):
+    """The Jacobian of a recorded evaluation, one backward pass per output element (all
+    mapped at once: jacrev's; ``looped``, one after another on plain arrays, as HIPS
+    autograd's ``jacobian``)."""
+    out_leaves, out_tree = tree_flatten(out)
+    in_values = record.in_values
+    per_out = []
+    for j, o in enumerate(out_leaves):
+        oshape, odtype = shape_of(o), _dtype(o)
+
+        def pull(e, j=j):  # every input leaf's gradient for one output cotangent
+            ct = [e if k == j else np.zeros(shape_of(v), _dtype(v))
+                  for k, v in enumerate(out_leaves)]
+            return record.pull(tree_unflatten(out_tree, ct))
+
+        if _size(oshape):
+            rows = _batched_or_looped(pull, 0, _basis(oshape, odtype), looped)
+        else:
+            rows = [np.zeros((0, *shape_of(v)), _dtype(v)) for v in in_values]
+        leaf_jacs = [
+            _to_lead(r, oshape, shape_of(v)) for r, v in zip(rows, in_values, strict=True)
+        ]
+        per_arg = split_by_argument(record, leaf_jacs)
+        per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+    return tree_unflatten(out_tree, per_out)
+
+
+def _columns_of(record, out, argnums):
+    """The Jacobian of a recorded evaluation, one pass per input element (all mapped at
+    once), as forward mode gives it, without running the function again: the backward
+    pass ``ȳ ↦ Jᵀȳ`` is linear and written with chainrule.numpy, so reverse mode through
+    it gives its transpose, ``t ↦ J t``."""
+    out_leaves, out_tree = tree_flatten(out)
+    in_values = record.in_values
+    out_zeros = tuple(np.zeros(shape_of(o), _basis_dtype(_dtype(o))) for o in out_leaves)
+
+    def backward(*cts):
+        return tuple(record.pull(tree_unflatten(out_tree, list(cts))))
+
+    _, transposed = pullback(backward, out_zeros, "jacobian")
+    in_zeros = [np.zeros(shape_of(v), _dtype(v)) for v in in_values]
+    leaf_jacs = [[] for _ in out_leaves]  # [output leaf][input leaf]
+    for i, x in enumerate(in_values):
+        xshape = shape_of(x)
+
+        def push(e, i=i):  # every output leaf's tangent for one input direction
+            t = list(in_zeros)
+            t[i] = e
+            return [np.zeros(shape_of(z), z.dtype) if c is None else c
+                    for c, z in zip(transposed(tuple(t)), out_zeros, strict=True)]
+
+        if _size(xshape):
+            columns = _batched_or_looped(push, 0, _basis(xshape, _dtype(x)))
+        else:
+            columns = [np.zeros((0, *shape_of(o)), _basis_dtype(_dtype(o))) for o in out_leaves]
+        for j, o in enumerate(out_leaves):
+            stacked = _to_lead(columns[j], xshape, shape_of(o))
+            if np.dtype(_dtype(o)).kind not in "fc":  # a truth value or a count: zeros
+                stacked = np.zeros(shape_of(stacked), _basis_dtype(_dtype(x)))
+            leaf_jacs[j].append(_move_lead_to_tail(stacked, len(xshape)))
+    per_out = []
+    for jacs in leaf_jacs:
+        per_arg = split_by_argument(record, jacs)
+        per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+    return tree_unflatten(out_tree, per_out)
 
 
 def jacfwd(
@@ -235,15 +285,17 @@ def jacfwd(
     return jac_fun
 
 
-def _batched_or_looped(fun: Callable, out_axes, basis):
+def _batched_or_looped(fun: Callable, out_axes, basis, looped: bool = False):
     """``vmap(fun, out_axes=out_axes)(basis)``; where ``fun`` reads a batched value as one
     plain array (the rule of a primitive of your own written with plain NumPy, as HIPS
-    autograd's may be: ``onp.array([onp.dot(g, j) ...])``), one call per basis vector,
-    stacked, as HIPS autograd's ``jacobian`` computes its rows."""
-    try:
-        return call_batched(fun, 0, out_axes, None, (basis,), {})
-    except BatchedValueError:
-        outs = [fun(e) for e in np.asarray(basis)]
+    autograd's may be: ``onp.array([onp.dot(g, j) ...])``), or with ``looped``, one call
+    per basis vector, stacked, as HIPS autograd's ``jacobian`` computes its rows."""
+    if not looped:
+        try:
+            return call_batched(fun, 0, out_axes, None, (basis,), {})
+        except BatchedValueError:
+            pass
+    outs = [fun(e) for e in np.asarray(basis)]
     if out_axes == 0:
         return _stack_trees(outs)
     return outs[0][0], _stack_trees([o[1] for o in outs])
@@ -259,8 +311,9 @@ def jacobian(
     fun: Callable, argnums: int | Sequence[int] = 0, *, argnum: int | Sequence[int] | None = None
 ) -> Callable:
     """The Jacobian, by reverse mode if the output has fewer elements than the input or
-    an input is complex, else (or if an output is complex) by forward mode (reverse mode
-    again where a primitive has reverse-mode rules only). Of complex inputs and outputs,
+    an input is complex, else (or if an output is complex) by forward mode, as the
+    transpose of the recorded backward pass (rows again where a vjp rule is written with
+    plain NumPy): ``fun`` runs once, as in HIPS autograd. Of complex inputs and outputs,
     the holomorphic Jacobian (``jacrev(fun, holomorphic=True)``). Shape ``out.shape + in.shape``. (Of a
     complex input, reverse mode gives each row in ``grad``'s convention, ``∂/∂x − i ∂/∂y``,
     as HIPS autograd's ``jacobian`` does; forward mode would push only real directions.)
@@ -274,22 +327,26 @@ def jacobian(
     @functools.wraps(fun)
     def jac_fun(*args, **kwargs):
         nums = normalize_argnums(argnums, len(args))
-        inputs = [x for i in nums for x in tree_flatten(args[i])[0]]
-        n_in = sum(_size(shape_of(x)) for x in inputs)
-        out = fun(*args, **kwargs)
-        n_out = sum(_size(shape_of(o)) for o in tree_flatten(out)[0])
-        complex_in = any(np.dtype(_dtype(x)).kind == "c" for x in inputs)
-        complex_out = any(np.dtype(_dtype(o)).kind == "c" for o in tree_flatten(out)[0])
-        if complex_in and complex_out:  # the holomorphic Jacobian
-            return jacrev(fun, argnums, holomorphic=True)(*args, **kwargs)
+        f = functools.partial(fun, **kwargs) if kwargs else fun
+        # fun runs once, as in HIPS autograd: a second run would draw other random numbers
+        # (and differentiate those) and repeat the side effects
+        out, record = trace_vjp(f, args, nums, "jacobian")
+        n_in = sum(_size(shape_of(x)) for x in record.in_values)
+        out_leaves = tree_flatten(out)[0]
+        n_out = sum(_size(shape_of(o)) for o in out_leaves)
+        complex_in = any(np.dtype(_dtype(x)).kind == "c" for x in record.in_values)
+        complex_out = any(np.dtype(_dtype(o)).kind == "c" for o in out_leaves)
         if complex_in or (n_out < n_in and not complex_out):
-            return jacrev(fun, argnums)(*args, **kwargs)
+            return _rows_of(record, out, argnums)  # (holomorphic where both are complex)
         try:
-            return jacfwd(fun, argnums)(*args, **kwargs)
-        except MissingRule as missing:  # a primitive with reverse-mode rules only
-            if missing.mode != "fwd":
+            return _columns_of(record, out, argnums)
+        except Exception:
+            # a vjp rule that reverse mode cannot go through (written with SciPy or plain
+            # NumPy, or checking it was given an array, as HIPS autograd's may be): a
+            # backward pass per output element on plain arrays, as autograd's
+            if complex_out:
                 raise
-        return jacrev(fun, argnums)(*args, **kwargs)
+        return _rows_of(record, out, argnums, looped=True)
 
     return jac_fun
 
