@@ -196,3 +196,41 @@ def test_custom_vjp_closing_over_a_value_refuses_even_with_constant_arguments(ar
     with cr.no_grad():
         assert float(call(cr.tensor(2.0, requires_grad=True))) == 2.0 * np.sum(arg)
     assert cr.grad(lambda v: cnp.sum(cr.checkpoint(lambda x: x * v)(np.asarray(arg, float))))(2.0) == np.sum(arg)
+
+
+# -- checkpoint: "the second run starts from the global generator's state of the first" --
+def _noisy(x):
+    return cnp.sum(cnp.sin(x * np.random.randn(3)) * np.random.rand(3))
+
+
+def _noisy_gradient(x):  # closed form, at the draws of np.random.seed(0)
+    np.random.seed(0)
+    r, s = np.random.randn(3), np.random.rand(3)
+    return s * r * np.cos(x * r), np.random.randn()
+
+
+@pytest.mark.parametrize("how", ["grad", "hessian's gradient", "eager", "jacobian"])
+def test_checkpoint_draws_numpys_random_numbers_again_as_the_first_run(how):
+    # NumPy's global generator (np.random.randn, HIPS autograd programs' draws) was not
+    # put back, so the recomputation drew other numbers: a different gradient, silently
+    x = np.array([0.5, -1.0, 2.0])
+    want, next_draw = _noisy_gradient(x)
+    np.random.seed(0)
+    f = cr.checkpoint(_noisy)
+    if how == "grad":
+        got = cr.grad(f)(x)
+    elif how == "hessian's gradient":  # the Hessian's diagonal: -s r² sin(x r)
+        np.random.seed(0)
+        r, s = np.random.randn(3), np.random.rand(3)
+        np.random.seed(0)
+        np.testing.assert_allclose(np.diag(cr.hessian(f)(x)), -s * r * r * np.sin(x * r), rtol=1e-13)
+        got = want
+    elif how == "eager":
+        t = cr.tensor(x, requires_grad=True)
+        f(t).backward()
+        got = t.grad.numpy()
+    else:
+        got = cr.jacobian(f)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    if how != "hessian's gradient":
+        assert np.random.randn() == next_draw  # and the generator moved on as far as without checkpoint

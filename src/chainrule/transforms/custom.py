@@ -545,10 +545,9 @@ class checkpoint_call(custom_vjp):
 
     def __init__(self, fun: Callable, static_argnums: Sequence[int] = ()):
         super().__init__(fun, nondiff_argnums=static_argnums)
-        rng = default_generator()
 
         def fwd(*args):
-            first_draw = rng.bit_generator.state
+            first_draw = draw_states()
             return fun(*args), (args, first_draw)
 
         def bwd(residuals, g):
@@ -562,7 +561,7 @@ class checkpoint_call(custom_vjp):
         return checkpoint_call(lambda *d: self.fun(*full(d)))
 
     def reverse(self, leaves, in_tree):
-        first_draw = default_generator().bit_generator.state
+        first_draw = draw_states()
         made = super().reverse(leaves, in_tree)
         self._first_draw = first_draw  # (after the body ran: a call inside it sets its own)
         return made
@@ -591,7 +590,7 @@ class checkpoint_call(custom_vjp):
         fun = self.fun
         leaves, in_tree = tree_flatten(args)
         at = [i for i, v in enumerate(leaves) if isinstance(v, Tensor)]
-        first_draw = default_generator().bit_generator.state
+        first_draw = draw_states()
         with no_grad():
             out = fun(*args)
         out_leaves, out_tree = tree_flatten(out)
@@ -633,18 +632,26 @@ class checkpoint_call(custom_vjp):
         return tree_unflatten(out_tree, out_leaves)
 
 
+def draw_states() -> tuple:
+    """Where the global generators are: chainrule's (dropout's, ``manual_seed``) and
+    NumPy's (``np.random.randn``, which HIPS autograd's programs draw from)."""
+    return default_generator().bit_generator.state, np.random.get_state()
+
+
 @contextlib.contextmanager
-def drawing_again(state: dict):
-    """The global generator at ``state`` (where it was when a checkpointed function first
-    ran), so that its recomputation draws the same random numbers (dropout's masks); put
-    back as it was afterwards."""
+def drawing_again(states: tuple):
+    """The global generators at ``states`` (:func:`draw_states`, where they were when a
+    checkpointed function first ran), so that its recomputation draws the same random
+    numbers (dropout's masks, ``np.random.randn``); put back as they were afterwards."""
     rng = default_generator()
-    now = rng.bit_generator.state
-    rng.bit_generator.state = state
+    now = draw_states()
+    rng.bit_generator.state, numpy_state = states
+    np.random.set_state(numpy_state)
     try:
         yield
     finally:
-        rng.bit_generator.state = now
+        rng.bit_generator.state = now[0]
+        np.random.set_state(now[1])
 
 
 def checkpoint(fun: Callable, *, prevent_cse: bool = True, policy: Callable | None = None,
