@@ -234,3 +234,18 @@ def test_checkpoint_draws_numpys_random_numbers_again_as_the_first_run(how):
     np.testing.assert_allclose(got, want, rtol=1e-13)
     if how != "hessian's gradient":
         assert np.random.randn() == next_draw  # and the generator moved on as far as without checkpoint
+
+
+def test_checkpoint_under_jit_draws_each_calls_numbers_again():
+    x = np.array([0.5, -1.0, 2.0])
+    np.random.seed(0)
+    want = []
+    for _ in range(2):
+        r, s = np.random.randn(3), np.random.rand(3)
+        want.append(s * r * np.cos(x * r))
+    next_draw = np.random.randn()
+    np.random.seed(0)
+    jitted = cr.jit(cr.grad(cr.checkpoint(_noisy)))
+    got = [jitted(x), jitted(x)]  # a trace, then a replay
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    assert np.random.randn() == next_draw
