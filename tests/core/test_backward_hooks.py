@@ -29,6 +29,28 @@ def test_post_accumulate_hook_runs_after_gradient_hooks_and_once_per_pass():
     assert order == ["pre", ("post", 30.0)]
 
 
+def test_hooks_of_a_leaf_outlive_switching_requires_grad_off_and_on():
+    # a GAN freezes its discriminator for the generator's step: the hooks on its weights
+    # (DistributedDataParallel's averaging among them) were dropped with the leaf's node,
+    # and came back silently missing; PyTorch keeps them (checked on torch 2.13)
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    order = []
+    w.register_hook(lambda g: order.append("pre") or g * 10)
+    handle = w.register_post_accumulate_grad_hook(lambda t: order.append(("post", t.grad.tolist())))
+    for _ in range(2):
+        w.requires_grad_(False)
+        w.requires_grad_(True)
+    (w * w).sum().backward()
+    assert order == ["pre", ("post", [20.0, 40.0])]
+    handle.remove()  # a handle taken before the switch still removes its hook
+    w.requires_grad_(False)
+    w.requires_grad_(True)
+    w.grad = None
+    order.clear()
+    w.sum().backward()
+    assert order == ["pre"] and w.grad.tolist() == [10.0, 10.0]
+
+
 def test_post_accumulate_hook_only_on_leaves():
     w = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="only a leaf Tensor"):

@@ -55,6 +55,16 @@ model.require_backward_grad_sync = True
 assert model.module.weight.grad.numpy()[0].tolist() == mean
 print("no_sync decided at forward")
 
+# A GAN freezes its discriminator for the generator's step and unfreezes it after: the
+# averaging hooks on its weights were dropped on the way, and from then on each process
+# trained its discriminator on its own gradients (the replicas drifted apart in silence).
+model.module.weight.grad = None
+model.module.requires_grad_(False)
+model.module.requires_grad_(True)
+model(x).sum().backward()
+assert model.module.weight.grad.numpy()[0].tolist() == mean, model.module.weight.grad
+print("frozen and unfrozen while wrapped")
+
 # A layer frozen when the model was wrapped and unfrozen later (a fine-tuning schedule)
 # trained on each process's own gradient: the replicas drifted apart in silence, as with
 # torch's DDP. Now refused, naming the parameter; freezing after wrapping stays right.
@@ -131,6 +141,6 @@ print("roots and lists")
 
 def test_scripts_written_for_torch_ddp(tmp_path):
     out = ok(run_mpi(SCRIPT, tmp_path, timeout=60))
-    for section in ("no_sync decided at forward", "unfrozen after wrapping", "converted after wrapping",
-                    "deep copy", "roots and lists"):
+    for section in ("no_sync decided at forward", "frozen and unfrozen while wrapped", "unfrozen after wrapping",
+                    "converted after wrapping", "deep copy", "roots and lists"):
         assert out.count(section) == 2, (section, out)

@@ -145,6 +145,13 @@ def _new_tensor(value, requires_grad: bool, dtype) -> Tensor:
     return t
 
 
+# The hooks of a leaf (register_hook, register_post_accumulate_grad_hook) belong to the
+# Tensor, as in PyTorch: switching requires_grad off and on again (a GAN freezing its
+# discriminator for the generator's step) keeps them. They live on the leaf's node, which
+# switching off drops; kept here, by id, while it is off (until the Tensor is freed).
+_LEAF_HOOKS: dict[int, list] = {}
+
+
 def set_requires_grad(t: Tensor, flag: bool) -> None:
     if t._trace is not EAGER:
         raise not_eager_error(t, "requires_grad", "use chainrule.grad here")
@@ -162,6 +169,7 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
             node = EagerNode(None, (), None, None, None)
             node.tensor_ref = weakref.ref(t)
             node.stamp = EAGER.clock
+            node.hooks = _LEAF_HOOKS.get(id(t))
             t._node = node
             # whether operations on it record a graph is grad mode's: read, so that a call
             # chainrule.jit records (cr.tensor(x, requires_grad=True) inside) is keyed on it
@@ -172,6 +180,10 @@ def set_requires_grad(t: Tensor, flag: bool) -> None:
                 "requires_grad can be switched off only on a leaf Tensor; use .detach() "
                 "for a copy of a computed Tensor without its graph"
             )
+        if t._node.hooks:
+            if id(t) not in _LEAF_HOOKS:
+                weakref.finalize(t, _LEAF_HOOKS.pop, id(t), None)
+            _LEAF_HOOKS[id(t)] = t._node.hooks
         t._node = None
 
 
