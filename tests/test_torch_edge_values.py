@@ -462,3 +462,22 @@ def test_two_norm_second_derivatives_at_a_zero_coordinate(norm):
         (g,) = lib.autograd.grad(norm(lib, x), x, create_graph=True)
         return lib.autograd.grad(g[1], x)[0]
     _assert_same(hessian_row(cr), hessian_row(torch))
+
+
+# (before the first zero only finite numbers: there PyTorch divides the products by the
+# entry, inf / inf = NaN, where chainrule's derivative is the product of the others, as prod's)
+CUMPRODS_WITH_ZEROS = [[0.0, INF, 1.0], [2.0, 0.0, INF], [1.0, 0.0, 2.0, INF], [0.0, 0.0, INF], [0.0, INF, 0.0],
+                       [3.0, 0.0, INF, 2.0], [0.0, NAN, 1.0], [0.5, 0.0, -INF, 0.0, 4.0]]
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("data", CUMPRODS_WITH_ZEROS)
+def test_cumprod_gradient_through_zeros_and_inf(data, create_graph):
+    # PyTorch's first derivative at a zero counts the products from it on as 0 (0 * inf too);
+    # with create_graph it takes the products of the others (0 * inf = NaN), as chainrule's rule
+    weights = np.arange(1.0, 2 * len(data) + 1).reshape(2, -1)
+    def gradient(lib):  # (a second row without zeros beside it)
+        x = lib.tensor(np.array([data, np.linspace(-2.0, 3.0, len(data))]), requires_grad=True)
+        out = (lib.cumprod(x, 1) * lib.tensor(weights)).sum()
+        return lib.autograd.grad(out, x, create_graph=create_graph)[0]
+    _assert_same(_silently(lambda: gradient(cr)), gradient(torch))

@@ -17,8 +17,9 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.linearize import pullback, pushforward
-from chainrule.core.primitive import def_jvps, def_vjps
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
+from chainrule.numpy import batching
 from chainrule.numpy.broadcasting import shape_of
 from chainrule.numpy.elementwise import times_power_of_two
 from chainrule.numpy.nondiff import every, unboxing
@@ -34,6 +35,7 @@ from chainrule.numpy.reductions import (
     nanprod,
     prod,
     reduced_axes,
+    reduction,
     reshape_like,
     reverse_cumsum,
     sum,
@@ -223,17 +225,19 @@ def cumprod_kind(ans, xs, axis: int) -> str:
     return "scan" if raw or not scaled else "others"
 
 
+def cumprod_cotangent(g, ans, xs, ax: int, kind: str):
+    """cumprod's vjp along ``ax`` computed as ``kind`` says (:func:`cumprod_kind`)."""
+    if kind == "quotient":
+        return reverse_cumsum(g * ans, ax) / xs
+    if kind == "scan":
+        return pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
+    per_output = cnp.expand_dims(cnp.moveaxis(g, ax, -1), -1)  # (..., k, 1)
+    return cnp.moveaxis(cnp.sum(times_partials(per_output, cumprod_partials(xs, ax), True), axis=-2), -1, ax)
+
+
 def cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
     xs, ax = along(x, axis)
-    kind = cumprod_kind(ans, xs, ax)
-    if kind == "quotient":
-        d = reverse_cumsum(g * ans, ax) / xs
-    elif kind == "scan":
-        d = pullback(lambda v: scan_cumprod(v, ax), (xs,))[1](g)[0]
-    else:
-        per_output = cnp.expand_dims(cnp.moveaxis(g, ax, -1), -1)  # (..., k, 1)
-        d = cnp.moveaxis(cnp.sum(times_partials(per_output, cumprod_partials(xs, ax), True), axis=-2), -1, ax)
-    return undo_dtype(reshape_like(d, x), x, dtype)
+    return undo_dtype(reshape_like(cumprod_cotangent(g, ans, xs, ax, cumprod_kind(ans, xs, ax)), x), x, dtype)
 
 
 def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
@@ -250,3 +254,44 @@ def cumprod_jvp(t, ans, x, axis=None, dtype=None, out=None):
 
 def_vjps(cumprod, cumprod_vjp)
 def_jvps(cumprod, cumprod_jvp)
+
+
+# -- PyTorch's cumprod --------------------------------------------------------------------
+def first_zero_vjp(g, xs, ax: int):
+    """PyTorch's first derivative of cumprod along ``ax`` where ``xs`` has a zero (its
+    cumprod_backward outside grad mode): the outputs from the first zero on count as 0 in
+    the entries before it, and those from the second zero on in the first zero itself,
+    whatever the entries between (0 * inf counts as 0); the entries after the first zero
+    get 0. Before it, the product of the others (no quotient, as cumprod's own)."""
+    zero = cnp.equal(undifferentiated(xs), 0)
+    zeros_so_far = cumsum(zero, axis=ax)
+    before, first = zeros_so_far == 0, zero & (zeros_so_far == 1)
+    after_first = (zeros_so_far == 1) & ~zero
+    x_before = cnp.where(before, xs, 1)
+    # (the products of the others, not the scan, where one is not a normal float: a zero
+    # cotangent past the first zero must not meet an infinite product and make NaN)
+    prefix = cumprod(x_before, axis=ax)
+    d_before = cumprod_cotangent(cnp.where(before, g, 0), prefix, x_before, ax,
+                                 "quotient" if representable(prefix) else "others")
+    runs_after_first = cumprod(cnp.where(after_first, xs, 1), axis=ax) * cnp.where(zeros_so_far == 1, g, 0)
+    d_first = prod(x_before, axis=ax, keepdims=True) * sum(runs_after_first, axis=ax, keepdims=True)
+    return cnp.where(before, d_before, cnp.where(first, d_first, 0))
+
+
+def torch_cumprod_vjp(g, ans, x, axis=None, dtype=None, out=None):
+    """cumprod's derivative, PyTorch's: its first derivative where ``x`` has a zero
+    (:func:`first_zero_vjp`); where the rule is differentiated again, or ``x`` has no zero,
+    cumprod's own (as PyTorch's in grad mode: the products of the others)."""
+    xs, ax = along(x, axis)
+    if differentiated(xs) or every(cnp.not_equal(undifferentiated(xs), 0)):
+        return cumprod_vjp(g, ans, x, axis, dtype, out)
+    return undo_dtype(reshape_like(first_zero_vjp(cnp.reshape(g, shape_of(xs)), xs, ax), x), x, dtype)
+
+
+# PyTorch's Tensor.cumprod: the values and forward derivative of cumprod, PyTorch's first
+# derivative at zeros (which differs from its second-order one there, as PyTorch's does)
+torch_cumprod = reduction(np.cumprod, "cumprod", public=False)
+torch_cumprod.eager_quiet = True
+def_vjps(torch_cumprod, torch_cumprod_vjp)
+def_jvps(torch_cumprod, cumprod_jvp)
+def_batch(batching.cumulative, torch_cumprod)

@@ -25,6 +25,7 @@ from chainrule.core.tensor import Tensor, stands_for_array, undifferentiated
 from chainrule.core.trace import named_as_torch, quiet_numpy, restore_numpy
 from chainrule.core.values import plain
 from chainrule.numpy import reductions
+from chainrule.numpy.exact_products import torch_cumprod
 from chainrule.numpy.reductions import max_of_all_nan_attained, min_of_all_nan_attained
 from chainrule.numpy.torch_common import (
     as_axes,
@@ -553,8 +554,8 @@ class TorchReductionMethods:
     @scalar_dims()
     def cumprod(self, axis=None, dtype=None, out=None, *, dim=None):
         dim_required(self, axis, dim, "cumprod")
-        return cnp.cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=_accumulator(self, dtype),
-                           **numpy_keywords(out))
+        return torch_cumprod(self, axis=axis_or_dim(axis, dim, "cumprod"), dtype=_accumulator(self, dtype),
+                             **numpy_keywords(out))
 
     @scalar_dims()
     def logsumexp(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
