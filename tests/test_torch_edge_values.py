@@ -448,6 +448,28 @@ def test_distance_gradients_at_nan_inf_and_equal_coordinates(name, p, row):
     _assert_same_results(lambda lib, a, b: DISTANCES[name](lib, a, b, p), np.array(row), points, atol=1e-14)
 
 
+
+PAIRWISE = {"cdist": lambda lib, a, b, p: lib.cdist(a, b, p=p),
+            "pdist": lambda lib, a, b, p: lib.nn.functional.pdist(lib.cat([a, b]), p=p)}
+POINTS = {
+    "nan_inf_ties": ([[1.0, NAN, 2.0], [0.0, 1.0, 1.0]], [[1.0, 2.0, 3.0], [NAN, 0.0, 1.0], [0.0, INF, 1.0]]),
+    "inf_minus_inf": ([[INF, 1.0], [INF, 2.0]], [[0.0, -INF], [INF, -1.0]]),
+    "all_nan": ([[NAN, NAN]], [[1.0, 2.0], [5.0, -5.0]]),
+    "no_points": (np.zeros((0, 3)), [[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),
+    "no_coordinates": (np.zeros((2, 0)), np.zeros((3, 0))),
+}
+
+
+@pytest.mark.parametrize("p", [0, 0.5, 1, 2, 3, INF])
+@pytest.mark.parametrize("points", POINTS.values(), ids=POINTS.keys())
+@pytest.mark.parametrize("name", PAIRWISE)
+def test_cdist_and_pdist_at_nan_inf_ties_and_empty_points(name, points, p):
+    # PyTorch's inf-distance: cdist leaves a NaN coordinate out, pdist's is NaN; every tie
+    # gets the whole derivative; the derivative is NaN at a NaN coordinate and at inf - inf
+    a, b = (np.array(v, dtype=np.float64) for v in points)
+    _assert_same_results(lambda lib, a, b: PAIRWISE[name](lib, a, b, p), a, b)
+
+
 SECOND_DERIVATIVE_NORMS = {
     "vector_norm": lambda lib, x: lib.linalg.vector_norm(x),
     "dist": lambda lib, x: lib.dist(x, lib.zeros_like(x)),

@@ -31,6 +31,7 @@ from chainrule.numpy import batching, torch_linalg
 from chainrule.numpy.registry import wrap
 from chainrule.numpy.torch_common import at_least_one_dim, check_tensor_argument, same_dtype, vectors_only
 from chainrule.numpy.torch_linalg import as_input, constant, no_out
+from chainrule.numpy.torch_order import coordinate_distances
 from chainrule.numpy.torch_promotion import _promote
 from chainrule.numpy.torch_promotion import result_type as _result_type
 
@@ -502,8 +503,11 @@ def pdist(input, p: float = 2) -> Tensor:
         raise TensorError(f"pdist: the input must be 2-d (N, M), got {x.ndim}-d")
     if p < 0:
         raise TensorError(f"pdist only supports non-negative p values; got p = {p}")
+    if x.dtype.kind != "f":
+        raise TensorError(f"pdist only supports floating-point dtypes; got {x.dtype}: convert with .float()")
     i, j = np.triu_indices(x.shape[0], 1)
-    return torch_linalg.vector_norm(x[i] - x[j], ord=p, dim=-1)
+    # (cdist's kernel, but for p = inf a NaN coordinate makes the distance NaN, PyTorch's)
+    return coordinate_distances(x[i] - x[j], p, nan_propagates=True)
 
 
 def concatenate(tensors, axis: int = 0, *, out=None) -> Tensor:

@@ -14,8 +14,11 @@ import numpy as np
 import chainrule.numpy as cnp
 from chainrule.core.eager import EAGER, tensor  # noqa: F401  (tensor: the docstring examples use it)
 from chainrule.core.errors import TensorError
+from chainrule.core.primitive import def_batch, def_jvps, def_vjps
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
+from chainrule.numpy import batching
+from chainrule.numpy.registry import wrap
 from chainrule.numpy.shape.primitives import strided
 from chainrule.numpy.torch_common import (
     as_eager,
@@ -322,6 +325,55 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     return Tensor(np.isin(plain(elements), plain(test_elements), assume_unique=assume_unique, invert=invert), EAGER)
 
 
+def _largest_difference_values(diff, ignore_nan: bool):
+    """max |diff| over the last axis, 0 over no coordinates; a NaN coordinate is left out
+    (``ignore_nan``: cdist's kernel) or makes the distance NaN (pdist's)."""
+    magnitudes = np.abs(diff)
+    if ignore_nan:
+        magnitudes = np.where(np.isnan(magnitudes), 0, magnitudes)
+    return np.max(magnitudes, axis=-1, initial=0)
+
+
+def largest_difference_partials(diff, dist):
+    """∂dist/∂diff of the inf-distance ``dist`` of coordinate differences ``diff``, that of
+    PyTorch's cdist and pdist kernels: sign(diff) at every coordinate whose magnitude is the
+    distance (each tie gets all of it, not a share), 0 elsewhere, and NaN where the distance
+    less the magnitude is NaN (a NaN coordinate or distance, or inf at an infinite distance)."""
+    d, m = undifferentiated(diff), cnp.expand_dims(undifferentiated(dist), -1)
+    undefined = cnp.isnan(d) | cnp.isnan(m) | (cnp.isinf(d) & cnp.isinf(m))
+    return cnp.where(undefined, np.nan, cnp.sign(d) * (cnp.abs(d) >= m))
+
+
+# PyTorch's inf-distance: max |diff| over the last axis, each tie with the whole derivative
+largest_difference = wrap(_largest_difference_values, "torch", "largest_difference", public=False)
+def_vjps(largest_difference, lambda g, ans, diff, ignore_nan: cnp.expand_dims(g, -1) * largest_difference_partials(
+    diff, ans))
+def_jvps(largest_difference, lambda t, ans, diff, ignore_nan: cnp.sum(t * largest_difference_partials(diff, ans),
+                                                                     axis=-1))
+def_batch(batching.stacked, largest_difference)
+
+
+def coordinate_distances(diff, p: float, nan_propagates: bool):
+    """The ``p``-norm over the last axis of coordinate differences ``diff``, as PyTorch's
+    cdist and pdist kernels give it and its gradient: a count of the coordinates that differ
+    for p = 0 (NaN where one is NaN; derivative 0); for p = inf the largest magnitude
+    (:func:`largest_difference`; a NaN coordinate is left out, unless ``nan_propagates``,
+    pdist's); 0 over no coordinates. ``diff`` is on the graph of the points."""
+    if p == 0:  # (derivative 0, NaN or not)
+        d = np.asarray(undifferentiated(diff))
+        counts = np.where(np.isnan(d).any(axis=-1), np.nan, np.sum(d != 0, axis=-1)).astype(d.dtype)
+        return cnp.where(True, counts, cnp.sum(diff, axis=-1))
+    if p == np.inf:
+        return largest_difference(diff, ignore_nan=not nan_propagates)
+    magnitudes = cnp.abs(diff)
+    if p == 1:
+        return cnp.sum(magnitudes, axis=-1)
+    # (a zero coordinate difference has derivative 0 with p < 1, PyTorch's cdist's, where the
+    # vector norms' is NaN with a NaN distance)
+    powers = power_flat_at_zero(magnitudes, p) if p < 1 else element_powers(magnitudes, p)
+    return power_flat_at_zero(cnp.sum(powers, axis=-1), 1.0 / p)
+
+
 def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
     """The ``p``-norm distances between each row of ``x1`` (..., P, M) and each row of
     ``x2`` (..., R, M), a (..., P, R) Tensor, as ``torch.cdist``; differentiable, with
@@ -338,16 +390,4 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str | None = None):
         raise RuntimeError("cdist(): only floating-point Tensors are supported; convert with .float()")
     if p < 0:
         raise RuntimeError(f"cdist(): p must be >= 0; got {p}")
-    diff = cnp.abs(cnp.expand_dims(x1, -2) - cnp.expand_dims(x2, -3))
-    if p == 0:  # how many coordinates differ (NaN where one is NaN): derivative 0, NaN or not
-        d = np.asarray(undifferentiated(diff))
-        counts = np.where(np.isnan(d).any(axis=-1), np.nan, np.sum(d != 0, axis=-1)).astype(diff.dtype)
-        return cnp.where(True, counts, cnp.sum(x1) + cnp.sum(x2))
-    if p == np.inf:
-        return cnp.max(diff, axis=-1)
-    if p == 1:
-        return cnp.sum(diff, axis=-1)
-    # (a zero coordinate difference has derivative 0 with p < 1, PyTorch's cdist's, where the
-    # vector norms' is NaN with a NaN distance)
-    powers = power_flat_at_zero(diff, p) if p < 1 else element_powers(diff, p)
-    return power_flat_at_zero(cnp.sum(powers, axis=-1), 1.0 / p)
+    return coordinate_distances(cnp.expand_dims(x1, -2) - cnp.expand_dims(x2, -3), p, nan_propagates=False)
