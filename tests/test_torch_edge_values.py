@@ -470,6 +470,17 @@ def test_cdist_and_pdist_at_nan_inf_ties_and_empty_points(name, points, p):
     _assert_same_results(lambda lib, a, b: PAIRWISE[name](lib, a, b, p), a, b)
 
 
+
+@pytest.mark.parametrize(("a", "b", "eps"), [
+    ([1e-9, 2e-9], [1.0, 1.0], 1e-8), ([0.0, 0.0], [1.0, 2.0], 1e-8), ([1e-9, 0.0], [3e-9, 1e-9], 1e-8),
+    ([3.0, 4.0], [1.0, 2.0], 10.0), ([NAN, 1.0], [1.0, 1.0], 1e-8), ([INF, 1.0], [1.0, 1.0], 1e-8)])
+def test_cosine_similarity_gradient_where_a_norm_is_below_eps(a, b, eps):
+    # PyTorch clamps each norm to eps in value only (in place, under no_grad): the derivative
+    # is that of the unclamped norm
+    _assert_same_results(lambda lib, a, b: lib.nn.functional.cosine_similarity(a, b, dim=0, eps=eps),
+                         np.array(a), np.array(b), rtol=1e-9)
+
+
 SECOND_DERIVATIVE_NORMS = {
     "vector_norm": lambda lib, x: lib.linalg.vector_norm(x),
     "dist": lambda lib, x: lib.dist(x, lib.zeros_like(x)),

@@ -374,9 +374,16 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
         raise TensorError(f"cosine_similarity: expected common dtype to be floating point, yet common dtype is "
                           f"{common.name}; convert the inputs with .float() or .double()")
     dim = checked_dim(x1, dim)
-    n1 = cnp.linalg.vector_norm(x1, axis=dim, keepdims=True)
-    n2 = cnp.linalg.vector_norm(x2, axis=dim, keepdims=True)
-    return cnp.sum((x1 / cnp.maximum(n1, eps)) * (x2 / cnp.maximum(n2, eps)), axis=dim)
+    n1 = clamped_value(pytorch_vector_norm(x1, 2, axis=dim, keepdims=True), eps)
+    n2 = clamped_value(pytorch_vector_norm(x2, 2, axis=dim, keepdims=True), eps)
+    return cnp.sum((x1 / n1) * (x2 / n2), axis=dim)
+
+
+def clamped_value(norm, eps: float):
+    """``norm`` at least ``eps`` in value, its derivative the unclamped norm's: PyTorch's
+    cosine_similarity clamps the norms in place without recording it (under no_grad)."""
+    below = undifferentiated(norm) < eps
+    return cnp.where(below, norm - undifferentiated(norm) + eps, norm)
 
 
 @eager_quiet
