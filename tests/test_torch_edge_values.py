@@ -436,7 +436,7 @@ DISTANCES = {
     "renorm": lambda lib, a, b, p: (a[None] - b).renorm(p, 0, 1.0),
     "normalize": lambda lib, a, b, p: lib.nn.functional.normalize(a[None] - b, p=p, dim=1),
 }
-CASES = [(name, p) for name in DISTANCES for p in (0.5, 1, 1.5, 2, 3)] + [("normalize", p) for p in (-1, 0)]
+CASES = [(name, p) for name in DISTANCES for p in (0.5, 1, 1.5, 2, 3)] + [("normalize", p) for p in (-1, 0, INF, -INF)]
 
 
 @pytest.mark.parametrize("row", [[NAN, 0.0, 0.0], [INF, 1.0, 0.0], [0.0, -0.0, 3.0], [1.0, -2.0, 0.5]])

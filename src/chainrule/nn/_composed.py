@@ -360,7 +360,8 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
                           f"Got {np.dtype(input.dtype).name}; convert with .float() or .double()")
     dim = checked_dim(input, dim)
     norm = pytorch_vector_norm(input, p, axis=dim if np.ndim(input) else None, keepdims=True)
-    return input / cnp.maximum(norm, eps)
+    # (clamp selects, as PyTorch's clamp_min: maximum's mask times an infinite cotangent was NaN)
+    return input / clamp(norm, eps, None)
 
 
 @eager_quiet
