@@ -112,6 +112,29 @@ def test_pools_of_inf_and_huge_values(pool, dtype):
     _assert_same(ours.grad, theirs.grad, rtol=1e-6 if dtype == "float32" else 1e-10)
 
 
+
+NAN_POOLS = {
+    "max_pool1d": lambda F, t: F.max_pool1d(t, 2), "max_pool2d": lambda F, t: F.max_pool2d(t[None], (2, 2)),
+    "max_pool3d": lambda F, t: F.max_pool3d(t[None, None], (1, 2, 2)),
+    **{f"lp_pool1d_{p}": lambda F, t, p=p: F.lp_pool1d(t, p, 2) for p in (1, 1.5, 2, 0.5, INF, -INF)},
+    "lp_pool2d_1": lambda F, t: F.lp_pool2d(t[None], 1, (2, 2)),
+}
+
+
+NAN_ROWS = [[[NAN, 1.0, 2.0, 3.0], [1.0, NAN, NAN, 3.0]], [[NAN, NAN, 0.0, 0.0], [-1.0, 2.0, 0.0, 3.0]]]
+
+
+@pytest.mark.parametrize("data", NAN_ROWS)
+@pytest.mark.parametrize("pool", NAN_POOLS.values(), ids=NAN_POOLS.keys())
+def test_pools_at_nan(pool, data):
+    # PyTorch's max pools send the gradient to a window's last NaN, and its lp pools' sign and
+    # abs are 0 there: the NaN of a window stops at its sum for p = 1 and the inf norms
+    _assert_same_results(lambda lib, t: pool(lib.nn.functional, t), np.array(data), rtol=1e-10)
+    if pool is NAN_POOLS["max_pool1d"]:  # and the index of that NaN
+        _assert_same(F.max_pool1d(cr.tensor(data), 4, return_indices=True)[1],
+                     TF.max_pool1d(torch.tensor(data), 4, return_indices=True)[1])
+
+
 TRANSFORMED = [
     ("LogNormal", (0.3, 1.2), [0.5, 2.0]), ("HalfNormal", (1.5,), [0.5, 2.0]), ("HalfCauchy", (0.7,), [0.5, 2.0]),
     ("Gumbel", (0.3, 1.2), [-1.0, 2.0]), ("Weibull", (1.3, 2.0), [0.5, 2.0]), ("Pareto", (1.0, 2.0), [1.5, 3.0]),

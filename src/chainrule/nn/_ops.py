@@ -516,14 +516,19 @@ def_vjps(fold, lambda g, ans, cols, shape, geom, layout="pool": unfold(g, geom, 
 def_linear(fold)
 
 
-# -- max pooling: the gradient goes to the first maximum of each window --------------------------
+# -- max pooling: the gradient goes to the first maximum of each window (its last NaN) ------------
 def _argmax_windows_of(x, ans, geom):
-    """The index (kernel offset) of the first maximum ``ans`` in each window."""
+    """The index (kernel offset) of the first maximum ``ans`` in each window, or of its last
+    NaN, PyTorch's (its scan takes a NaN as a new maximum)."""
     xp = _pad(x, geom[2], -np.inf)
     idx = np.zeros(ans.shape, dtype=np.int16 if geom[0][0] * geom[0][1] < 2**15 else np.intp)
     # from the last offset to the first, so that the first maximum is the one kept
-    for k, rows, cols in reversed(list(_offsets(geom, ans.shape[2:]))):
+    offsets = list(_offsets(geom, ans.shape[2:]))
+    for k, rows, cols in reversed(offsets):
         idx = np.where(xp[:, :, rows, cols] == ans, k, idx)
+    if np.isnan(ans).any():
+        for k, rows, cols in offsets:
+            idx = np.where(np.isnan(xp[:, :, rows, cols]), k, idx)
     return idx
 
 

@@ -29,6 +29,8 @@ from chainrule.nn._pooling import (
     max_pool2d,
 )
 from chainrule.numpy.activations import relu
+from chainrule.numpy.torch_common import magnitude
+from chainrule.numpy.torch_elementwise import pytorch_sign
 
 __all__ = ["conv3d", "conv_transpose3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
            "lp_pool1d", "lp_pool2d", "lp_pool3d"]
@@ -76,8 +78,8 @@ def _pad(x, padding, extra, value):
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
                return_indices: bool = False):
     """The maximum of each window of (N, C, D, H, W) (padding counts as −∞); the gradient
-    goes to each window's first maximum, NaN propagates; ``return_indices`` also returns
-    each maximum's flat index into D·H·W (int64), as PyTorch's.
+    goes to each window's first maximum, NaN propagates (the gradient goes to its last NaN);
+    ``return_indices`` also returns each maximum's flat index into D·H·W (int64), as PyTorch's.
 
     >>> max_pool3d(np.arange(8.0).reshape(1, 2, 2, 2), 2).tolist()
     [[[[7.0]]]]
@@ -87,7 +89,10 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     win = _windows(_pad(x, padding, extra, -np.inf), kernel, stride, dilation, out)
     win = cnp.reshape(win, (*win.shape[:5], -1))
     key = undifferentiated(win)
-    best = cnp.argmax(cnp.where(cnp.isnan(key), np.inf, key), axis=-1)[..., None]  # NaN wins, as PyTorch's
+    # the first maximum, or the last NaN, as PyTorch's (its scan takes a NaN as a new maximum)
+    nan = cnp.isnan(key)
+    last_nan = key.shape[-1] - 1 - cnp.argmax(nan[..., ::-1], axis=-1)
+    best = cnp.where(cnp.any(nan, axis=-1), last_nan, cnp.argmax(key, axis=-1))[..., None]
     res = cnp.take_along_axis(win, best, axis=-1)[..., 0]
     if not return_indices:
         return _unbatch(res, unbatched)
@@ -176,7 +181,10 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     ks = tuple(ix.shape[1] for ix in index)
     g = cnp.reshape(cnp.transpose(g, (0, 1, 2, 4, 6, 3, 5, 7)), (*lead, *outs, int(np.prod(ks))))
     key = undifferentiated(g)
-    best = cnp.argmax(cnp.where(cnp.isnan(key), np.inf, key), axis=-1)[..., None]  # NaN wins, as PyTorch's
+    # the first maximum, or the last NaN, as PyTorch's (its scan takes a NaN as a new maximum)
+    nan = cnp.isnan(key)
+    last_nan = key.shape[-1] - 1 - cnp.argmax(nan[..., ::-1], axis=-1)
+    best = cnp.where(cnp.any(nan, axis=-1), last_nan, cnp.argmax(key, axis=-1))[..., None]
     out = cnp.take_along_axis(g, best, axis=-1)[..., 0]
     if not return_indices:
         return _unbatch(out, unbatched)
@@ -282,8 +290,11 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def _lp(out, norm_type, count):
     """PyTorch's ending of the power-average pools: (sign(s)·relu(|s|)·count)^(1/p) (relu's
-    derivative 0 at 0 stops the root's infinite one where a window's powers cancel)."""
-    return (cnp.sign(out) * relu(cnp.abs(out)) * _dtype(out).type(count)) ** (1.0 / norm_type)
+    derivative 0 at 0 stops the root's infinite one where a window's powers cancel). Its sign
+    is 0 at NaN and |s|'s derivative is g·sign(s): at a window whose sum is NaN the root's
+    derivative (NaN, but 1 for p = 1) times sign 0 is what passes, as in PyTorch."""
+    sign = undifferentiated(pytorch_sign(out))
+    return (sign * relu(out * sign) * _dtype(out).type(count)) ** (1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type: float, kernel_size: int, stride=None, ceil_mode: bool = False):
@@ -293,10 +304,10 @@ def lp_pool1d(input, norm_type: float, kernel_size: int, stride=None, ceil_mode:
     >>> lp_pool1d(np.array([[3.0, 4.0]]), 2, 2).tolist()
     [[5.0]]
     """
-    if norm_type == np.inf:
-        return max_pool1d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == np.inf:  # (|x| with PyTorch's derivative, 0 at NaN)
+        return max_pool1d(magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -np.inf:
-        return -max_pool1d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool1d(-magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     out = avg_pool1d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
     return _lp(out, norm_type, _single(kernel_size, "kernel_size"))
 
@@ -307,10 +318,10 @@ def lp_pool2d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool
     >>> lp_pool2d(np.array([[[3.0, 4.0]]]), 2, (1, 2)).tolist()
     [[[5.0]]]
     """
-    if norm_type == np.inf:
-        return max_pool2d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == np.inf:  # (|x| with PyTorch's derivative, 0 at NaN)
+        return max_pool2d(magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -np.inf:
-        return -max_pool2d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool2d(-magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     out = avg_pool2d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
     k = (kernel_size, kernel_size) if isinstance(kernel_size, int | np.integer) else tuple(kernel_size)
     return _lp(out, norm_type, int(np.prod(k)))
@@ -318,9 +329,9 @@ def lp_pool2d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool
 
 def lp_pool3d(input, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False):
     """The ``norm_type``-norm of each window of (N, C, D, H, W) or (C, D, H, W), as PyTorch's."""
-    if norm_type == np.inf:
-        return max_pool3d(cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == np.inf:  # (|x| with PyTorch's derivative, 0 at NaN)
+        return max_pool3d(magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     if norm_type == -np.inf:
-        return -max_pool3d(-cnp.abs(input), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool3d(-magnitude(input), kernel_size, stride, 0, 1, ceil_mode)
     out = avg_pool3d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
     return _lp(out, norm_type, int(np.prod(_triple(kernel_size, "kernel_size"))))

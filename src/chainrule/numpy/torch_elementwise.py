@@ -169,7 +169,7 @@ def _scalar_math(ufunc, a, b):
     return None
 
 
-def _sign(a):
+def pytorch_sign(a):
     """PyTorch's sign: NumPy's, with 0 at NaN (derivative 0); a bool Tensor's is itself."""
     if a.dtype.kind == "b":
         return a
@@ -308,7 +308,7 @@ class TorchElementwiseMethods:
 
     # piecewise constant: derivative 0, on the graph where ``self`` is, as in PyTorch
     def sign(self):
-        return _constant(self, _sign(self))
+        return _constant(self, pytorch_sign(self))
 
     def floor(self):
         no_bool_kernel(self, "floor_vml_cpu")
@@ -574,7 +574,7 @@ class TorchElementwiseMethods:
     floor_ = _unary_(cnp.floor, "floor_")
     round_ = _unary_(cnp.round, "round_")
     reciprocal_ = _unary_(lambda a: 1.0 / a, "reciprocal_")
-    sign_ = _unary_(_sign, "sign_")
+    sign_ = _unary_(pytorch_sign, "sign_")
     square_ = _unary_(lambda a: (cnp.astype(a, np.int64) if a.dtype.kind == "b" else a) * a, "square_")  # bool: int64
 
 
