@@ -116,6 +116,9 @@ def test_pools_of_inf_and_huge_values(pool, dtype):
 NAN_POOLS = {
     "max_pool1d": lambda F, t: F.max_pool1d(t, 2), "max_pool2d": lambda F, t: F.max_pool2d(t[None], (2, 2)),
     "max_pool3d": lambda F, t: F.max_pool3d(t[None, None], (1, 2, 2)),
+    "adaptive_max_pool1d": lambda F, t: F.adaptive_max_pool1d(t, 1),
+    "adaptive_max_pool2d": lambda F, t: F.adaptive_max_pool2d(t[None], (1, 2)),
+    "adaptive_max_pool3d": lambda F, t: F.adaptive_max_pool3d(t[None, None], (1, 1, 1)),
     **{f"lp_pool1d_{p}": lambda F, t, p=p: F.lp_pool1d(t, p, 2) for p in (1, 1.5, 2, 0.5, INF, -INF)},
     "lp_pool2d_1": lambda F, t: F.lp_pool2d(t[None], 1, (2, 2)),
 }

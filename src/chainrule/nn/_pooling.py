@@ -252,9 +252,22 @@ def _adaptive_index(n_in: int, n_out: int) -> np.ndarray:
     return np.minimum(start[:, None] + np.arange(k), stop[:, None] - 1)
 
 
+def window_maximum_index(key):
+    """The index along the last axis of ``key`` (plain values, each window's flattened) of
+    the first maximum, or of the last NaN where a window holds one, as PyTorch's max pools
+    (their scan takes a NaN as a new maximum), kept as a last axis of size 1.
+
+    >>> window_maximum_index(np.array([[1.0, 3.0, 3.0], [np.nan, 5.0, np.nan]])).tolist()
+    [[1], [2]]
+    """
+    nan = cnp.isnan(key)
+    last_nan = key.shape[-1] - 1 - cnp.argmax(nan[..., ::-1], axis=-1)
+    return cnp.where(cnp.any(nan, axis=-1), last_nan, cnp.argmax(key, axis=-1))[..., None]
+
+
 def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     """The maximum over PyTorch's adaptive windows (see :func:`adaptive_avg_pool2d`); the
-    gradient goes to each window's first maximum, NaN propagates; ``return_indices``
+    gradient goes to each window's first maximum, NaN propagates (to its last NaN); ``return_indices``
     also returns the flat index into H·W of each maximum.
 
     >>> adaptive_max_pool2d(np.arange(16.0).reshape(1, 4, 4), 2).tolist()
@@ -270,9 +283,7 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     g = cnp.reshape(cnp.take(input, ih.ravel(), axis=-2), (*lead, oh, kh, w))
     g = cnp.reshape(cnp.take(g, iw.ravel(), axis=-1), (*lead, oh, kh, ow, kw))
     g = cnp.reshape(cnp.swapaxes(g, -3, -2), (*lead, oh, ow, kh * kw))
-    plain_g = undifferentiated(g)
-    # the first maximum, or the first NaN (as PyTorch's kernel: NaN wins)
-    best = cnp.argmax(cnp.where(cnp.isnan(plain_g), np.inf, plain_g), axis=-1)[..., None]
+    best = window_maximum_index(undifferentiated(g))
     out = cnp.take_along_axis(g, best, axis=-1)[..., 0]
     if not return_indices:
         return out

@@ -27,6 +27,7 @@ from chainrule.nn._pooling import (
     indices_like,
     max_pool1d,
     max_pool2d,
+    window_maximum_index,
 )
 from chainrule.numpy.activations import relu
 from chainrule.numpy.torch_common import magnitude
@@ -88,11 +89,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool3d")
     win = _windows(_pad(x, padding, extra, -np.inf), kernel, stride, dilation, out)
     win = cnp.reshape(win, (*win.shape[:5], -1))
-    key = undifferentiated(win)
-    # the first maximum, or the last NaN, as PyTorch's (its scan takes a NaN as a new maximum)
-    nan = cnp.isnan(key)
-    last_nan = key.shape[-1] - 1 - cnp.argmax(nan[..., ::-1], axis=-1)
-    best = cnp.where(cnp.any(nan, axis=-1), last_nan, cnp.argmax(key, axis=-1))[..., None]
+    best = window_maximum_index(undifferentiated(win))
     res = cnp.take_along_axis(win, best, axis=-1)[..., 0]
     if not return_indices:
         return _unbatch(res, unbatched)
@@ -180,11 +177,7 @@ def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
         g = cnp.reshape(g, (*g.shape[:axis], *ix.shape, *g.shape[axis + 1:]))
     ks = tuple(ix.shape[1] for ix in index)
     g = cnp.reshape(cnp.transpose(g, (0, 1, 2, 4, 6, 3, 5, 7)), (*lead, *outs, int(np.prod(ks))))
-    key = undifferentiated(g)
-    # the first maximum, or the last NaN, as PyTorch's (its scan takes a NaN as a new maximum)
-    nan = cnp.isnan(key)
-    last_nan = key.shape[-1] - 1 - cnp.argmax(nan[..., ::-1], axis=-1)
-    best = cnp.where(cnp.any(nan, axis=-1), last_nan, cnp.argmax(key, axis=-1))[..., None]
+    best = window_maximum_index(undifferentiated(g))
     out = cnp.take_along_axis(g, best, axis=-1)[..., 0]
     if not return_indices:
         return _unbatch(out, unbatched)
