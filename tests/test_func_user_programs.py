@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from test_torch_programs import _values
+from torch_func_cases import assert_runs_as_torch
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -790,22 +790,7 @@ def linearize_integer_tangent(L):
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_program_as_torch_func(name):
-    try:
-        theirs = CASES[name](torch)
-    except Exception as error:  # noqa: BLE001  (then chainrule must raise an exception of torch's class)
-        with pytest.raises(type(error)):
-            CASES[name](cr)
-        return
-    ours = CASES[name](cr)
-    a, b = _values(ours), _values(theirs)
-    assert len(a) == len(b)
-    for x, y in zip(a, b, strict=True):
-        assert np.shape(x) == np.shape(y)
-        if x.dtype.kind in "USO":  # a name
-            assert x.tolist() == y.tolist()
-            continue
-        assert x.dtype == y.dtype
-        np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+    assert_runs_as_torch(CASES[name], torch, cr)
 
 
 # -- differences kept on purpose: (what torch does, what chainrule does, why) -------------------------
