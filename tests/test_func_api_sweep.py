@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from torch_func_cases import assert_runs_as_torch
+from torch_func_cases import T, assert_runs_as_torch, registry
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -19,16 +19,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 rng = np.random.default_rng(0)
 A, B = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
 V, W = rng.normal(size=4), rng.normal(size=(4, 2))
-CASES = {}
-
-
-def case(f):
-    CASES[f.__name__] = f
-    return f
-
-
-def T(L, a):
-    return L.tensor(a, dtype=L.float64)
+CASES, case = registry()
 
 
 def sin_times(x, y):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from torch_func_cases import assert_runs_as_torch
+from torch_func_cases import T, assert_runs_as_torch, registry
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -26,16 +26,7 @@ X8 = rng.normal(size=(5, 4))
 Y8 = np.array([0, 1, 2, 1, 0])
 M3 = rng.normal(size=(3, 4, 4)) + 4 * np.eye(4)
 X324 = rng.normal(size=(3, 2, 4))
-CASES = {}
-
-
-def case(f):
-    CASES[f.__name__] = f
-    return f
-
-
-def T(L, a):
-    return L.tensor(a, dtype=L.float64)
+CASES, case = registry()
 
 
 def port(L, make):

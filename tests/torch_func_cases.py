@@ -30,3 +30,19 @@ def assert_runs_as_torch(program, torch, chainrule, same_dtypes: bool = True) ->
         else:
             x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+
+
+def registry() -> tuple[dict, object]:
+    """A dict of programs by name and the decorator that adds a program to it."""
+    cases: dict = {}
+
+    def case(program):
+        cases[program.__name__] = program
+        return program
+
+    return cases, case
+
+
+def T(L, a):
+    """``a`` as a float64 Tensor of the library ``L``."""
+    return L.tensor(a, dtype=L.float64)
