@@ -66,7 +66,7 @@ def test_structures_must_match():
 def test_bad_hyperparameters():
     with pytest.raises(ValueError, match="learning rate"):
         fopt.adam(lr=-1.0)
-    with pytest.raises(ValueError, match="betas"):
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 0"):
         fopt.adam(betas=(1.0, 0.9))
     with pytest.raises(ValueError, match="Nesterov"):
         fopt.sgd(nesterov=True)

@@ -115,7 +115,7 @@ def test_errors():
     w = cr.tensor(np.ones(2), requires_grad=True)
     with pytest.raises(ValueError, match="strong_wolfe"):
         optim.LBFGS([w], line_search_fn="backtracking")
-    with pytest.raises(ValueError, match="one parameter group"):
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
         optim.LBFGS([{"params": [w]}, {"params": [cr.tensor(np.ones(1), requires_grad=True)]}])
     with pytest.raises(TypeError, match="needs a closure"):
         optim.LBFGS([w]).step()

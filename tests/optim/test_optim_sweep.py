@@ -7,6 +7,8 @@ in float64 from the same parameters and gradients: the parameters, the state (ke
 values, ``step``'s dtype) and the groups must agree, but for the differences kept on
 purpose, listed in KNOWN with their reasons. Invalid arguments raise torch's class."""
 
+import inspect
+
 import numpy as np
 import pytest
 
@@ -361,11 +363,13 @@ INVALID = [
     ("Adam", {"lr": np.array(0.1), "foreach": True}), ("AdamW", {"lr": np.array(0.1), "foreach": True}),
     ("Adam", {"betas": (np.array(0.9), np.array(0.99)), "foreach": True}), ("Adam", {"lr": np.ones(2)}),
     ("Adam", {"betas": (np.array(0.9), 0.99)}), ("SGD", {"lr": np.ones(2)}), ("RMSprop", {"lr": np.ones(2)}),
+    ("SGD", {"fused": True, "foreach": True}), ("Adam", {"fused": True, "foreach": True}),
+    ("AdamW", {"fused": True, "foreach": True}), ("Adagrad", {"fused": True, "foreach": True}),
 ]
 
 
 def _raised(name, opts, group=None):
-    """The exception class each library's constructor raises (None where it takes the arguments)."""
+    """The exception each library's constructor raises (None where it takes the arguments)."""
     raised = []
     for L in ("torch", "cr"):
         try:
@@ -374,16 +378,35 @@ def _raised(name, opts, group=None):
                   for k, v in opts.items()}
             getattr(_lib(L).optim, name)([{"params": _params(L, "")[:1], **(group or {})}], **kw)
             raised.append(None)
-        except Exception as e:  # noqa: BLE001 - the class is what is compared
-            raised.append(type(e))
+        except Exception as e:  # noqa: BLE001 - the class and the words are what is compared
+            raised.append(e)
     return raised
 
 
 @pytest.mark.parametrize(("name", "opts"), INVALID, ids=[f"{n}-{o}" for n, o in INVALID])
-def test_invalid_arguments_raise_torch_s_class(name, opts):
-    raised = _raised(name, opts)
-    assert raised[0] is not None
-    assert raised[1] is raised[0]
+def test_invalid_arguments_raise_torch_s_class_and_words(name, opts):
+    """The class, and PyTorch's message at the start of ours (``match="Invalid learning rate"`` in a
+    test written for PyTorch holds), a hint of how to fix it after it."""
+    torch_s, ours = _raised(name, opts)
+    assert torch_s is not None
+    assert type(ours) is type(torch_s)
+    assert str(ours).startswith(str(torch_s)), (str(ours), str(torch_s))
+
+
+NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD",
+         "Adafactor", "LBFGS"]
+
+
+def _signature(cls):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constructor_takes_torch_s_arguments_in_torch_s_order(name):
+    """The same names, defaults, and positions: RMSprop's eighth positional argument is capturable and
+    Adagrad's seventh foreach, as in PyTorch (they were maximize, which ascended), and an argument
+    PyTorch takes only by keyword (SGD's maximize) is refused by position."""
+    assert _signature(getattr(cr.optim, name)) == _signature(getattr(torch.optim, name))
 
 
 # arguments checked on purpose otherwise than PyTorch checks them: (optimizer, options, group) -> why

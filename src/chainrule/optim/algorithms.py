@@ -19,10 +19,21 @@ __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
 
 def _check(name: str, value: float, low: float = 0.0) -> None:
+    """Refuse a hyperparameter below ``low`` in PyTorch's words ("Invalid learning rate: -1",
+    "Invalid momentum value: -1"), and a Tensor of more than one element."""
     if isinstance(value, Tensor) and value.size != 1:
-        raise ValueError(f"Tensor {name} must be 1-element, got shape {tuple(value.shape)}")
+        short = "lr" if name == "learning rate" else name
+        raise ValueError(f"Tensor {short} must be 1-element, got shape {tuple(value.shape)}")
     if not value >= low:
-        raise ValueError(f"invalid {name}: {value}")
+        raise ValueError(f"Invalid {name if name == 'learning rate' else name + ' value'}: {value}")
+
+
+def _check_betas(betas) -> tuple:
+    """Refuse a beta outside [0, 1) in PyTorch's words."""
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b} (each beta must lie in [0, 1))")
+    return tuple(betas)
 
 
 class SGD(Optimizer):
@@ -53,19 +64,22 @@ class SGD(Optimizer):
         dampening: float = 0,
         weight_decay: float = 0,
         nesterov: bool = False,
+        *,
         maximize: bool = False,
-        **flags,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         _check("learning rate", lr)
         _check("momentum", momentum)
         _check("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(
             params,
             {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
              "nesterov": nesterov, "maximize": maximize},
-            flags,
+            {"foreach": foreach, "differentiable": differentiable, "fused": fused},
         )
 
     def _update(self, p, g, state, group):
@@ -113,13 +127,18 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0,
         amsgrad: bool = False,
-        maximize: bool = False,
         *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         decoupled_weight_decay: bool = False,
-        **flags,
     ):
+        flags = {"foreach": foreach, "capturable": capturable, "differentiable": differentiable, "fused": fused}
         _check("learning rate", lr)
         _check("epsilon", eps)
+        _check_betas(betas)
         _check("weight_decay", weight_decay)
         if isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
             raise ValueError("betas must be either both floats or both Tensors")
@@ -127,11 +146,9 @@ class Adam(Optimizer):
             if isinstance(v, Tensor) and flags.get("foreach") and not flags.get("capturable"):
                 raise ValueError(f"{what} as a Tensor is not supported for capturable=False and foreach=True (as "
                                  f"in PyTorch): pass a number, or leave foreach out")
-        if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"invalid betas: {betas}; each must lie in [0, 1)")
         super().__init__(
             params,
-            {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+            {"lr": lr, "betas": _check_betas(betas), "eps": eps, "weight_decay": weight_decay,
              "amsgrad": amsgrad, "maximize": maximize, "decoupled_weight_decay": bool(decoupled_weight_decay)},
             flags,
         )
@@ -181,11 +198,16 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
         maximize: bool = False,
-        **flags,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay=True,
-                         **flags)
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
@@ -208,8 +230,10 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
+        capturable: bool = False,
+        foreach: bool | None = None,
         maximize: bool = False,
-        **flags,
+        differentiable: bool = False,
     ):
         _check("learning rate", lr)
         _check("epsilon", eps)
@@ -220,7 +244,7 @@ class RMSprop(Optimizer):
             params,
             {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
              "momentum": momentum, "centered": centered, "maximize": maximize},
-            flags,
+            {"foreach": foreach, "capturable": capturable, "differentiable": differentiable},
         )
 
     def _update(self, p, g, state, group):
@@ -271,8 +295,11 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
         maximize: bool = False,
-        **flags,
+        differentiable: bool = False,
+        fused: bool | None = None,
     ):
         _check("learning rate", lr)
         _check("lr_decay", lr_decay)
@@ -283,7 +310,7 @@ class Adagrad(Optimizer):
             params,
             {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
              "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize},
-            flags,
+            {"foreach": foreach, "differentiable": differentiable, "fused": fused},
         )
 
     def _update(self, p, g, state, group):

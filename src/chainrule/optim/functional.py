@@ -31,7 +31,7 @@ import numpy as np
 
 import chainrule.numpy as cnp
 from chainrule.core.pytree import tree_flatten, tree_unflatten
-from chainrule.optim.algorithms import _check
+from chainrule.optim.algorithms import _check, _check_betas
 
 __all__ = ["Optimizer", "sgd", "adam", "adamw"]
 
@@ -81,7 +81,7 @@ def sgd(lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
     _check("momentum", momentum)
     _check("weight_decay", weight_decay)
     if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0")
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
     def init_leaf(p):
         return {"momentum_buffer": np.zeros_like(p)} if momentum else {}
@@ -108,9 +108,7 @@ def adam(lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float
     _check("learning rate", lr)
     _check("epsilon", eps)
     _check("weight_decay", weight_decay)
-    b1, b2 = betas
-    if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-        raise ValueError(f"invalid betas: {betas}; each must lie in [0, 1)")
+    b1, b2 = _check_betas(betas)
 
     def init_leaf(p):
         s = {"exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}

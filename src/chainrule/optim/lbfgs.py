@@ -170,7 +170,7 @@ class LBFGS(Optimizer):
         line_search_fn: str | None = None,
     ):
         if not 0.0 <= lr:
-            raise ValueError(f"invalid learning rate: {lr}")
+            raise ValueError(f"Invalid learning rate: {lr}")
         if line_search_fn not in (None, "strong_wolfe"):
             raise ValueError(f"line_search_fn must be None or 'strong_wolfe', not {line_search_fn!r}")
         if max_eval is None:
@@ -179,12 +179,12 @@ class LBFGS(Optimizer):
                                   "tolerance_grad": tolerance_grad, "tolerance_change": tolerance_change,
                                   "history_size": history_size, "line_search_fn": line_search_fn})
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS takes one parameter group (no per-parameter options)")
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): give it one group")
         self._params = self.param_groups[0]["params"]
 
     def add_param_group(self, group: dict) -> None:
         if self.param_groups:
-            raise ValueError("LBFGS takes one parameter group (no per-parameter options)")
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): give it one group")
         super().add_param_group(group)
 
     # -- the parameters as one flat vector -------------------------------------------------

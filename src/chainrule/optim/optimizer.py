@@ -101,6 +101,8 @@ def _torch_flags(cls: type, flags: dict[str, Any]) -> dict[str, Any]:
     unknown = [k for k in flags if k not in cls.torch_flags]
     if unknown:
         raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {unknown[0]!r}")
+    if flags.get("fused") and flags.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
     if flags.get("differentiable"):
         raise NotImplementedError(f"{cls.__name__}(differentiable=True): chainrule's optimizer steps update the "
                                   "parameters in place, off the graph; to differentiate through a step, write it "
@@ -167,10 +169,11 @@ class Optimizer:
         # per parameter, made on first use as PyTorch's (self.state[p] in a custom step)
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         if isinstance(params, Tensor):
-            raise TypeError("params must be an iterable of Tensors (e.g. model.parameters()), not a Tensor")
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts (e.g. "
+                            "model.parameters()), but got a Tensor")
         groups = list(params)
         if not groups:
-            raise ValueError("the optimizer got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:
@@ -178,7 +181,9 @@ class Optimizer:
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (the defaults fill the rest)."""
-        if not isinstance(group, dict) or "params" not in group:
+        if not isinstance(group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(group)}")
+        if "params" not in group:
             raise TypeError("a parameter group is a dict with a 'params' entry")
         params = group["params"]
         if isinstance(params, set):
@@ -202,7 +207,7 @@ class Optimizer:
             if not isinstance(p, Tensor) or not isinstance(p._value, np.ndarray):
                 raise TypeError(f"optimizers update eager Tensors (Parameters), got {type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError("an optimizer can only update leaf Tensors (parameters)")
+                raise ValueError("can't optimize a non-leaf Tensor (an optimizer updates leaf Tensors: parameters)")
             if np.result_type(p._value).kind not in "fc":
                 raise TypeError(f"cannot optimize a Tensor of dtype {np.result_type(p._value)}")
             if id(p) in earlier:
@@ -225,7 +230,7 @@ class Optimizer:
         # an optimizer of one's own may keep no lr, or None for one it works out (HuggingFace's Adafactor)
         lr = group.get("lr")
         if lr is not None and lr < 0:
-            raise ValueError(f"invalid learning rate: {lr}")
+            raise ValueError(f"Invalid learning rate: {lr}")
 
     # -- hooks, as PyTorch's: each returns a handle whose remove() takes the hook off ----------
     def _hook(self, name: str, hook: Callable, prepend: bool = False) -> HookHandle:
@@ -434,13 +439,14 @@ class Optimizer:
             raise ValueError("not an optimizer state_dict: expected keys 'state' and 'param_groups'")
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"the saved optimizer has {len(groups)} parameter group(s), this one {len(self.param_groups)}"
+                f"loaded state dict has a different number of parameter groups ({len(groups)} saved, "
+                f"{len(self.param_groups)} in this optimizer)"
             )
         for saved, own in zip(groups, self.param_groups, strict=True):
             if len(saved["params"]) != len(own["params"]):
                 raise ValueError(
-                    f"a saved parameter group holds {len(saved['params'])} parameters, "
-                    f"this optimizer's holds {len(own['params'])}"
+                    "loaded state dict contains a parameter group that doesn't match the size of optimizer's group "
+                    f"({len(saved['params'])} parameters saved, {len(own['params'])} in this optimizer's)"
                 )
         by_index = {}
         for saved, own in zip(groups, self.param_groups, strict=True):

@@ -14,17 +14,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from chainrule.core.dtypes import get_default_dtype
-from chainrule.optim.algorithms import _check
+from chainrule.core.tensor import Tensor
+from chainrule.optim.algorithms import _check, _check_betas
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["Adamax", "NAdam", "RAdam", "Adadelta", "Rprop", "ASGD", "Adafactor"]
-
-
-def _check_betas(betas) -> tuple[float, float]:
-    for i, b in enumerate(betas):
-        if not 0.0 <= b < 1.0:
-            raise ValueError(f"invalid beta parameter at index {i}: {b}; each must lie in [0, 1)")
-    return tuple(betas)
 
 
 def _gradient(p, g, group, decoupled: bool = False):
@@ -59,12 +53,14 @@ class Adamax(Optimizer):
     _lerped_state = ("exp_avg",)
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False, **flags):
+                 eps: float = 1e-8, weight_decay: float = 0, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, capturable: bool = False):
         _check("learning rate", lr)
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
         super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
-                                  "weight_decay": weight_decay, "maximize": maximize}, flags)
+                                  "weight_decay": weight_decay, "maximize": maximize},
+                         {"foreach": foreach, "capturable": capturable, "differentiable": differentiable})
 
     def _update(self, p, g, state, group):
         (b1, b2), eps = group["betas"], group["eps"]
@@ -102,14 +98,17 @@ class NAdam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False, **flags):
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False):
         _check("learning rate", lr)
         _check("epsilon", eps)
+        _check_betas(betas)
         _check("weight_decay", weight_decay)
         _check("momentum_decay", momentum_decay)
-        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "momentum_decay": momentum_decay,
-                                  "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}, flags)
+                                  "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize},
+                         {"foreach": foreach, "capturable": capturable, "differentiable": differentiable})
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps, psi = group["lr"], group["betas"], group["eps"], group["momentum_decay"]
@@ -152,13 +151,16 @@ class RAdam(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
-                 maximize: bool = False, **flags):
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False):
         _check("learning rate", lr)
         _check("epsilon", eps)
+        _check_betas(betas)
         _check("weight_decay", weight_decay)
-        super().__init__(params, {"lr": lr, "betas": _check_betas(betas), "eps": eps,
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps,
                                   "weight_decay": weight_decay, "decoupled_weight_decay": decoupled_weight_decay,
-                                  "maximize": maximize}, flags)
+                                  "maximize": maximize},
+                         {"foreach": foreach, "capturable": capturable, "differentiable": differentiable})
 
     def _update(self, p, g, state, group):
         lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
@@ -200,14 +202,16 @@ class Adadelta(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False, **flags):
+                 weight_decay: float = 0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False):
         _check("learning rate", lr)
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho} (rho must lie in [0, 1])")
         _check("epsilon", eps)
         _check("weight_decay", weight_decay)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"invalid rho value: {rho}; it must lie in [0, 1]")
         super().__init__(params, {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                                  "maximize": maximize}, flags)
+                                  "maximize": maximize},
+                         {"foreach": foreach, "capturable": capturable, "differentiable": differentiable})
 
     def _update(self, p, g, state, group):
         rho, eps = group["rho"], group["eps"]
@@ -245,12 +249,14 @@ class Rprop(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False, **flags):
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False):
         _check("learning rate", lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(f"invalid eta values: {etas[0]}, {etas[1]}; they need 0 < eta- < 1 < eta+")
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]} (they need 0 < eta- < 1 < eta+)")
         super().__init__(params, {"lr": lr, "etas": tuple(etas), "step_sizes": tuple(step_sizes),
-                                  "maximize": maximize}, flags)
+                                  "maximize": maximize},
+                         {"foreach": foreach, "capturable": capturable, "differentiable": differentiable})
 
     def _update(self, p, g, state, group):
         (eta_minus, eta_plus), (smallest, largest) = group["etas"], group["step_sizes"]
@@ -293,11 +299,13 @@ class ASGD(Optimizer):
     _torch_state = True
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
-                 t0: float = 1e6, weight_decay: float = 0, *, maximize: bool = False, **flags):
+                 t0: float = 1e6, weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
         _check("learning rate", lr)
         _check("weight_decay", weight_decay)
         super().__init__(params, {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,
-                                  "maximize": maximize}, flags)
+                                  "maximize": maximize},
+                         {"foreach": foreach, "differentiable": differentiable, "capturable": capturable})
 
     def _update(self, p, g, state, group):
         lr, lambd = group["lr"], group["lambd"]
@@ -350,17 +358,20 @@ class Adafactor(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
-                 maximize: bool = False, **flags):
-        _check("learning rate", lr)
-        if not beta2_decay <= 0.0:
-            raise ValueError(f"invalid beta2_decay: {beta2_decay}; it must be <= 0")
-        if eps[0] is not None:
-            _check("epsilon1", eps[0])
-        _check("epsilon2", eps[1])
-        _check("clipping threshold d", d, 1.0)
-        _check("weight_decay", weight_decay)
+                 foreach: bool | None = None, maximize: bool = False):
+        if isinstance(lr, Tensor) and lr.size != 1:
+            raise ValueError(f"Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
+        # refused in PyTorch's words
+        for what, bad in ((f"Learning rate should be >= 0 but is: {lr}", not lr >= 0.0),
+                          (f"beta2_decay should be <= 0 but is: {beta2_decay}", not beta2_decay <= 0.0),
+                          (f"epsilon1 should be >= 0 but is: {eps[0]}", eps[0] is not None and not eps[0] >= 0.0),
+                          (f"epsilon2 should be >= 0 but is: {eps[1]}", not eps[1] >= 0.0),
+                          (f"Clipping threshold d should be >= 1 but is: {d}", not d >= 1.0),
+                          (f"weight_decay should be >= 0 but is: {weight_decay}", not weight_decay >= 0.0)):
+            if bad:
+                raise ValueError(what)
         super().__init__(params, {"lr": lr, "beta2_decay": beta2_decay, "eps": eps, "d": d,
-                                  "weight_decay": weight_decay, "maximize": maximize}, flags)
+                                  "weight_decay": weight_decay, "maximize": maximize}, {"foreach": foreach})
 
     def _state_shape(self, key, shape):
         if key in ("row_var", "col_var"):
