@@ -48,13 +48,18 @@ def test_train_writes_model_metrics_curves_and_learns(tmp_path, corpus, model, c
                                        ["chainrule.config"])["vocab"])
 
 
-def test_resume_continues_exactly_where_a_straight_run_would_be(tmp_path, corpus):
-    straight = _train(tmp_path, corpus, "a", "--epochs", "3")
-    _train(tmp_path, corpus, "b", "--epochs", "2")
-    resumed = _train(tmp_path, corpus, "b", "--epochs", "3", "--resume")
+@pytest.mark.parametrize("options", [[], ["--dropout", "0.3"],
+                                     ["--model", "lstm", "--layers", "2", "--dropout", "0.3"]])
+def test_resume_continues_exactly_where_a_straight_run_would_be(tmp_path, corpus, options):
+    # the oracle is the uninterrupted run: the same numbers and the same weights, dropout's masks included
+    straight = _train(tmp_path, corpus, "a", "--epochs", "3", *options)
+    _train(tmp_path, corpus, "b", "--epochs", "2", *options)
+    resumed = _train(tmp_path, corpus, "b", "--epochs", "3", "--resume", *options)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
     for a, b in zip(straight["history"], resumed["history"], strict=True):
         assert a["heldout_bpc"] == b["heldout_bpc"] and a["train_bpc"] == b["train_bpc"]
+    a, b = io.load(tmp_path / "a" / "model.safetensors"), io.load(tmp_path / "b" / "model.safetensors")
+    assert list(a) == list(b) and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
 
 
 def test_generate_command_prints_the_sample(tmp_path, corpus, capsys):

@@ -12,7 +12,7 @@ characters, split into training and held-out text by file (every tenth file held
 same way. An epoch is ``--steps`` steps on random windows of the training text; after
 each, the held-out loss in bits per character is measured on fixed windows, and
 ``model.safetensors`` (weights, architecture and vocabulary), ``checkpoint.safetensors``
-(with the optimizer's state), ``metrics.json`` and ``curves.png`` are written to
+(with the optimizer's state and the dropout generator's), ``metrics.json`` and ``curves.png`` are written to
 ``--out``.
 """
 
@@ -84,7 +84,7 @@ class CharTransformer(nn.Module):
     def __init__(self, vocab: int, seq_len: int, d_model: int, layers: int, heads: int, ff: int,
                  dropout: float, rng=None):
         super().__init__()
-        gen = np.random.default_rng(rng)
+        gen = self.generator = np.random.default_rng(rng)  # the initial values, then the dropout masks
         self.seq_len = seq_len
         self.tokens = nn.Embedding(vocab, d_model, rng=gen)
         self.positions = nn.Embedding(seq_len, d_model, rng=gen)
@@ -106,7 +106,7 @@ class CharLSTM(nn.Module):
 
     def __init__(self, vocab: int, d_model: int, hidden: int, layers: int, dropout: float, rng=None):
         super().__init__()
-        gen = np.random.default_rng(rng)
+        gen = self.generator = np.random.default_rng(rng)  # the initial values, then the dropout masks
         self.tokens = nn.Embedding(vocab, d_model, rng=gen)
         self.lstm = nn.LSTM(d_model, hidden, layers, batch_first=True, dropout=dropout, rng=gen)
         self.head = nn.Linear(hidden, vocab, rng=gen)
@@ -240,14 +240,18 @@ def _heldout_bpc(model, ids: np.ndarray, seq_len: int, n_windows: int, batch: in
 
 def _save_checkpoint(path: Path, model, opt, config, history) -> None:
     meta = {"format": FORMAT + "-checkpoint", CONFIG_KEY: json.dumps(config)}
-    io.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history}, path, metadata=meta)
+    # the model's generator too, so that a resumed run draws the dropout masks a straight run would
+    io.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "history": history,
+             "dropout": model.generator.bit_generator.state}, path, metadata=meta)
 
 
 def _load_checkpoint(path: Path, model, opt) -> list[dict]:
-    """Restore the model and the optimizer; returns the history so far."""
+    """Restore the model, the optimizer and the dropout generator; returns the history so far."""
     checkpoint = io.load(path)
     model.load_state_dict(checkpoint["model"])
     opt.load_state_dict(checkpoint["optimizer"])
+    if "dropout" in checkpoint:  # (absent from the checkpoints of earlier versions)
+        model.generator.bit_generator.state = checkpoint["dropout"]
     return list(checkpoint["history"])
 
 

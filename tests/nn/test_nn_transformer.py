@@ -237,3 +237,24 @@ def test_attention_gradients_match_finite_differences():
     q, k, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4)), rng.standard_normal((2, 5, 2))
     assert cr.gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=FLOAT_MASK[:3]),
                         q, k, v, order=2, modes=("fwd", "rev"))
+
+
+@pytest.mark.parametrize("stack, layer", [(nn.TransformerEncoder, nn.TransformerEncoderLayer),
+                                          (nn.TransformerDecoder, nn.TransformerDecoderLayer)])
+def test_stacked_layers_draw_their_own_dropout_masks_as_pytorch_s(stack, layer):
+    # PyTorch's clones of a layer draw their masks one after another from one generator, so two
+    # layers never share a mask; the clones of a layer made with rng= share its generator too
+    def masks(module, x=None):
+        module.train()
+        x = np.ones((64, 8)) if x is None else x
+        return [np.asarray(m(x)) != 0 for m in module.modules() if type(m).__name__ == "Dropout"]
+
+    torch.manual_seed(0)
+    theirs = masks(getattr(torch.nn, stack.__name__)(getattr(torch.nn, layer.__name__)(8, 2, 16, 0.5), 3),
+                   torch.ones(64, 8))
+    ours = masks(stack(layer(8, 2, 16, 0.5, rng=0), 3))
+    assert len(ours) == len(theirs)
+    for found in (theirs, ours):
+        assert len({m.tobytes() for m in found}) == len(found)  # every mask its own
+    # and the stream is the layer's: the same seed gives the same masks again
+    assert all(np.array_equal(a, b) for a, b in zip(ours, masks(stack(layer(8, 2, 16, 0.5, rng=0), 3)), strict=True))
