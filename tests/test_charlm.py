@@ -60,6 +60,7 @@ def test_resume_continues_exactly_where_a_straight_run_would_be(tmp_path, corpus
         assert a["heldout_bpc"] == b["heldout_bpc"] and a["train_bpc"] == b["train_bpc"]
     a, b = io.load(tmp_path / "a" / "model.safetensors"), io.load(tmp_path / "b" / "model.safetensors")
     assert list(a) == list(b) and all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (tmp_path / "b" / "model.safetensors").read_bytes()
 
 
 def test_generate_command_prints_the_sample(tmp_path, corpus, capsys):

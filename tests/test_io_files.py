@@ -120,3 +120,28 @@ def test_a_bfloat16_file_says_how_to_save_it_readably(tmp_path):
     st.save_file({"w": torch.ones(2, dtype=torch.bfloat16)}, str(tmp_path / "bf16.safetensors"))
     with pytest.raises(ModelFileError, match=r"'w' has dtype BF16, .*save the model in float32 .*model\.float\(\)"):
         load(tmp_path / "bf16.safetensors")
+
+
+@pytest.mark.parametrize("state", [
+    {"h": np.ones(3, np.float16), "d": np.arange(3.0), "b": np.array([True]), "f": np.ones((2, 3), np.float32)},
+    {"model": {"w": np.ones(1, np.int8), "v": np.zeros(2)}, "epoch": 3, "betas": (0.9, 0.999)},
+], ids=["flat", "nested"])
+def test_the_same_values_write_the_same_bytes_each_array_aligned(tmp_path, state):
+    # a straight and a resumed run's model files are the same file; the data of each array starts at a
+    # multiple of its item size, as the safetensors package lays it out, and the package reads it
+    stn = pytest.importorskip("safetensors.numpy")
+    metadata = {f"key{i}": str(i) for i in range(8)}
+    files = []
+    for i in range(3):
+        save(state, tmp_path / f"{i}.safetensors", metadata=metadata)
+        files.append((tmp_path / f"{i}.safetensors").read_bytes())
+    assert files[0] == files[1] == files[2]
+    (n,) = struct.unpack("<Q", files[0][:8])
+    header = json.loads(files[0][8 : 8 + n])
+    assert list(header)[0] == "__metadata__"
+    sizes = {"F16": 2, "F64": 8, "BOOL": 1, "F32": 4, "I8": 1}
+    assert all(entry["data_offsets"][0] % sizes[entry["dtype"]] == 0 for k, entry in header.items() if k[0] != "_")
+    theirs = stn.load_file(str(tmp_path / "0.safetensors"))
+    ours = load(tmp_path / "0.safetensors")
+    flat = ours if "model" not in ours else {f"model.{k}": v for k, v in ours["model"].items()}
+    assert set(theirs) == set(flat) and all(np.array_equal(theirs[k], np.asarray(flat[k])) for k in theirs)

@@ -17,10 +17,11 @@ JSON header giving each array's dtype, shape and byte range (and an optional
 and parses JSON; it never executes code, unlike a pickle. Files are interchangeable with
 other frameworks (``safetensors.numpy``, ``safetensors.torch``, ...).
 
-When the ``safetensors`` package is installed (the ``train`` extra) its NumPy API
-encodes and decodes; otherwise this module does it itself, so the core needs only NumPy.
-Either way the header is checked here first, so a missing, truncated or corrupt file
-gives the same clear error.
+This module writes the bytes itself, so that the same values give the same file (the
+``safetensors`` package writes its metadata in a random order). When the package is
+installed (the ``train`` extra) its NumPy API decodes; otherwise this module does, so the
+core needs only NumPy. Either way the header is checked here first, so a missing,
+truncated or corrupt file gives the same clear error.
 
 >>> import numpy as np, os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
@@ -99,11 +100,18 @@ def _as_array(name: str, value) -> np.ndarray:
 
 
 def _encode(arrays: dict[str, np.ndarray], metadata: dict[str, str] | None) -> bytes:
+    """The file's bytes: the same values and metadata give the same bytes (the safetensors
+    package writes its metadata in a random order), the header in the order given, the data
+    of the widest dtypes first, so that every array is aligned to its item size, as the
+    package lays it out."""
     header: dict[str, Any] = {}
     if metadata:
         header["__metadata__"] = metadata
+    header.update((name, None) for name in arrays)
     offset = 0
-    for name, a in arrays.items():
+    layout = sorted(arrays, key=lambda name: -arrays[name].dtype.itemsize)  # stable: the given order within
+    for name in layout:
+        a = arrays[name]
         header[name] = {
             "dtype": _NAMES[a.dtype.newbyteorder("=")],
             "shape": list(a.shape),
@@ -112,7 +120,7 @@ def _encode(arrays: dict[str, np.ndarray], metadata: dict[str, str] | None) -> b
         offset += a.nbytes
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # pad so the data starts 8-byte aligned
-    return b"".join([struct.pack("<Q", len(text)), text, *(a.tobytes() for a in arrays.values())])
+    return b"".join([struct.pack("<Q", len(text)), text, *(arrays[name].tobytes() for name in layout)])
 
 
 def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[str, str] | None = None) -> None:
@@ -155,9 +163,7 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
     else:
         arrays = {}
         meta[_TREE] = json.dumps(_encode_tree(state_dict, "", arrays), separators=(",", ":"))
-    meta = meta or None
-    stn = _safetensors_numpy()
-    data = stn.save(arrays, metadata=meta) if stn is not None else _encode(arrays, meta)
+    data = _encode(arrays, meta or None)
     if hasattr(path, "write"):
         path.write(data)
     else:

@@ -136,6 +136,7 @@ def test_resume_in_one_process_equals_an_uninterrupted_run(tmp_path, monkeypatch
     assert main([*args, "--out", str(cut), "--resume"]) == 0
     a, b = weights(whole), weights(cut)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert (whole / "model.safetensors").read_bytes() == (cut / "model.safetensors").read_bytes()
     assert history(whole) == history(cut)
     # resuming a finished run changes nothing
     assert main([*args, "--out", str(cut), "--resume"]) == 0
