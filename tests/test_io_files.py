@@ -145,3 +145,23 @@ def test_the_same_values_write_the_same_bytes_each_array_aligned(tmp_path, state
     ours = load(tmp_path / "0.safetensors")
     flat = ours if "model" not in ours else {f"model.{k}": v for k, v in ours["model"].items()}
     assert set(theirs) == set(flat) and all(np.array_equal(theirs[k], np.asarray(flat[k])) for k in theirs)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("header", [
+    '{"__metadata__": {"x": ' + DEEP + "}}",
+    '{"a": ' + DEEP + "}",
+    '{"__metadata__": {"chainrule.tree": ' + json.dumps(DEEP) + "}}",
+    '{"__metadata__": {"chainrule.tree": ' + json.dumps('{"list": [' * 5000 + "]}" * 5000) + "}}",
+    '{"__metadata__": {"chainrule.tensors": ' + json.dumps(DEEP) + "}}",
+], ids=["metadata", "entry", "tree", "deep-tree", "tensors"])
+def test_a_header_nested_too_deep_is_a_model_file_error(tmp_path, backend, header):  # noqa: F811
+    # the safetensors package refuses a header nested too deep; the nested checkpoint's shape, JSON in
+    # a metadata string, must not raise a RecursionError either
+    path = tmp_path / "deep.safetensors"
+    text = header.encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text)
+    with pytest.raises(ModelFileError, match="deep.safetensors: corrupt"):
+        load(path)

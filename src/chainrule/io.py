@@ -244,7 +244,7 @@ def _decode_tree(node, arrays: dict, path) -> Any:
             return float.fromhex(value)
         if kind == "value":
             return value
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError):
         pass
     raise ModelFileError(f"{path}: corrupt {_TREE} metadata (the shape of a nested checkpoint)")
 
@@ -320,7 +320,7 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
         raise ModelFileError(f"{path}: truncated: the header needs {n} bytes, the file has {len(data) - 8}")
     try:
         header = json.loads(data[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:  # (JSON nested too deep)
         raise ModelFileError(f"{path}: corrupt safetensors header ({e})") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{path}: corrupt safetensors header (not a JSON object)")
@@ -400,9 +400,12 @@ def load(path: str | os.PathLike | BinaryIO, map_location: Any = None, weights_o
         return _as_tensors(arrays, metadata.get(_TENSORS), path)
     try:
         tree = json.loads(metadata[_TREE])
-    except json.JSONDecodeError:
-        raise ModelFileError(f"{path}: corrupt {_TREE} metadata (not JSON)") from None
-    return _decode_tree(tree, arrays, path)
+    except (json.JSONDecodeError, RecursionError):
+        raise ModelFileError(f"{path}: corrupt {_TREE} metadata (not JSON, or nested too deep)") from None
+    try:
+        return _decode_tree(tree, arrays, path)
+    except RecursionError:  # deeper than Python's recursion limit
+        raise ModelFileError(f"{path}: corrupt {_TREE} metadata (nested too deep)") from None
 
 
 def _as_tensors(arrays: dict[str, np.ndarray], kinds: str | None, path) -> dict:
@@ -414,7 +417,7 @@ def _as_tensors(arrays: dict[str, np.ndarray], kinds: str | None, path) -> dict:
         kinds = json.loads(kinds)
         order = [name for name in kinds if name in arrays] + [name for name in arrays if name not in kinds]
         return {name: _as_saved(arrays[name], kinds.get(name)) for name in order}
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, RecursionError):
         raise ModelFileError(f"{path}: corrupt {_TENSORS} metadata (the names and what they were)") from None
 
 
