@@ -218,7 +218,25 @@ def _by_hand(lib, opt):
     return [lib.optim.lr_scheduler.StepLR(opt, 3, 0.5)]
 
 
-@pytest.mark.parametrize("make", [_two, _warmup_cosine, _three, _poly_cos, _chained, _by_hand])
+def _sequential_multiplicative(lib, opt):
+    """A MultiplicativeLR after a milestone moves the rate the group has, by λ(0) there too."""
+    S = lib.optim.lr_scheduler
+    return [S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=3), S.MultiplicativeLR(opt, _wobble),
+                                 S.ExponentialLR(opt, 0.9), S.MultiplicativeLR(opt, lambda t: 0.95)],
+                           milestones=[4, 8, 11])]
+
+
+def _multiplicative_and_cosine(lib, opt):
+    S = lib.optim.lr_scheduler
+    return [S.MultiplicativeLR(opt, _wobble), S.CosineAnnealingLR(opt, 6)]
+
+
+def _wobble(t):
+    return 0.9 if t % 3 else 1.1
+
+
+@pytest.mark.parametrize("make", [_two, _warmup_cosine, _three, _poly_cos, _chained, _by_hand,
+                                  _sequential_multiplicative, _multiplicative_and_cosine])
 def test_schedules_stepped_together_multiply_as_pytorchs(make):
     torch = pytest.importorskip("torch")
 
@@ -297,12 +315,15 @@ def _schedule_with_epochs(lib, name):
             "CosineAnnealingLR": lambda: S.CosineAnnealingLR(opt, 10, eta_min=0.1),
             "MultiStepLR": lambda: S.MultiStepLR(opt, [2, 5], 0.1),
             "CosineAnnealingWarmRestarts": lambda: S.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=2, eta_min=0.01),
-            "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=20)}[name]
+            "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=20),
+            # no closed form: step(epoch) multiplies the rate by λ(epoch), as PyTorch's
+            "MultiplicativeLR": lambda: S.MultiplicativeLR(opt, _wobble),
+            "LambdaLR": lambda: S.LambdaLR(opt, _wobble)}[name]
     return opt, make()
 
 
 @pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
-                                  "CosineAnnealingWarmRestarts", "OneCycleLR"])
+                                  "CosineAnnealingWarmRestarts", "OneCycleLR", "MultiplicativeLR", "LambdaLR"])
 def test_the_epoch_argument_of_step_as_torch(name):
     torch = pytest.importorskip("torch")
     epochs = [0.25, 0.5, 1.75, 3, 6.5, 2] if name == "CosineAnnealingWarmRestarts" else [1, 2, 5, 3, 7]
@@ -458,3 +479,24 @@ def test_warm_restarts_keep_t_cur_and_t_i_as_torch():
         state = sched.state_dict()
         seen.append((cycle, state["T_cur"], state["T_i"]))
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("name", ["MultiplicativeLR", "ExponentialLR", "LambdaLR", "StepLR"])
+def test_a_tensor_lr_moves_as_torch_s(name):
+    """Adam(lr=tensor(0.1)) under a schedule (MultiplicativeLR multiplied the initial rate, a
+    Tensor shared with the group, in place: the rate stood still)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (cr, torch):
+        opt = lib.optim.Adam([lib.nn.Parameter(lib.zeros(2))], lr=lib.tensor(np.array(0.1)))
+        S = lib.optim.lr_scheduler
+        sched = {"MultiplicativeLR": lambda: S.MultiplicativeLR(opt, _wobble),
+                 "ExponentialLR": lambda: S.ExponentialLR(opt, 0.9), "LambdaLR": lambda: S.LambdaLR(opt, _wobble),
+                 "StepLR": lambda: S.StepLR(opt, 2, 0.5)}[name]()
+        rates = []
+        for _ in range(8):
+            opt.step()
+            sched.step()
+            rates.append((float(opt.param_groups[0]["lr"]), float(opt.param_groups[0]["initial_lr"])))
+        got.append(rates)
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-13)

@@ -56,6 +56,16 @@ class SequentialLR(LRScheduler):
         self._milestones = [int(m) for m in milestones]
         super().__init__(optimizer, last_epoch)
 
+    def get_lr(self):
+        """The groups' rates at the current step: a schedule without a closed form
+        (MultiplicativeLR) moves the rates the groups have from its milestone on, as PyTorch's
+        steps it there (by λ(0)); the others are the closed form of their step."""
+        schedule, start = self._segment()
+        if schedule._closed_form or self._is_initial:
+            return super().get_lr()
+        return [schedule.next_rate(group["lr"], self.last_epoch - start, i)
+                for i, group in enumerate(self.optimizer.param_groups)]
+
     def lr_at(self, base_lr, t, group_index=0):
         i = bisect.bisect_right(self._milestones, t)
         start = self._milestones[i - 1] if i > 0 else 0

@@ -85,6 +85,7 @@ class LRScheduler:
     _initial_keeps_rate = False
     _epoch_warns = True  # step(epoch) is deprecated (but for CosineAnnealingWarmRestarts)
     _order_warns = True  # a step before the optimizer's warns (but for CosineAnnealingWarmRestarts)
+    _closed_form = True  # step(epoch) sets lr_at(epoch) (but for MultiplicativeLR, which has none)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -143,7 +144,8 @@ class LRScheduler:
             if self._epoch_warns:
                 warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
             self.last_epoch = epoch
-            if not type(self).get_lr.__module__.startswith("chainrule."):  # a schedule of the user's, as PyTorch
+            if not (self._closed_form and type(self).get_lr.__module__.startswith("chainrule.")):
+                # a schedule of the user's, or one without a closed form, as PyTorch
                 closed_form = getattr(self, "_get_closed_form_lr", None)
                 lrs = closed_form() if closed_form is not None else self._rates_of_get_lr()
             else:
@@ -373,15 +375,30 @@ class PolynomialLR(LRScheduler):
 
 
 class MultiplicativeLR(LambdaLR):
-    """lr = initial_lr · λ(1) · λ(2) ⋯ λ(t): each step multiplies the rate by λ(t)."""
+    """Each step multiplies the rate the group has by λ(t) (from initial_lr: initial_lr · λ(1)
+    · λ(2) ⋯ λ(t)), as PyTorch's, which calls λ once per step; ``step(epoch)`` multiplies by
+    λ(epoch), as there (it has no closed form)."""
 
-    chainable = True
-    _initial_keeps_rate = True
+    _closed_form = False
+
+    def get_lr(self):
+        if not self.__dict__.get("_get_lr_called_within_step", True):
+            warnings.warn(_GET_LR_OUTSIDE_STEP, UserWarning, stacklevel=2)
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [self.next_rate(group["lr"], self.last_epoch, i) for i, group in enumerate(groups)]
+
+    def next_rate(self, lr, t: int, group_index: int = 0):
+        """The rate ``lr`` of a group after step ``t``: lr · λ(t) (a group added since the
+        schedule was made moves by the first group's λ)."""
+        return lr * self.lr_lambdas[min(group_index, len(self.lr_lambdas) - 1)](t)
 
     def lr_at(self, base_lr, t, group_index=0):
+        """The rate at step ``t`` from ``base_lr`` (SequentialLR's segments start from it)."""
         lr = base_lr
         for k in range(1, t + 1):
-            lr *= self.lr_lambdas[group_index](k)
+            lr = lr * self.lr_lambdas[group_index](k)
         return lr
 
 
