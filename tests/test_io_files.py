@@ -47,6 +47,22 @@ def test_saving_into_a_folder_or_a_missing_one_names_the_path_asked_for(tmp_path
     assert sorted(os.listdir(tmp_path)) == ["run"] and not os.listdir(folder)
 
 
+@pytest.mark.parametrize("name", ["new/", "file/", "run/", "missing/new/"])
+def test_a_path_that_ends_with_a_separator_names_a_folder_as_for_open(tmp_path, name):
+    # open() (so torch.save) refuses a file name ending in '/'; saving must not write a file named
+    # like the folder meant, nor into the folder's place
+    (tmp_path / "file").write_bytes(b"old")
+    (tmp_path / "run").mkdir()
+    path = os.path.join(tmp_path, name)  # (a Path would drop the final '/')
+    with pytest.raises(OSError) as theirs:
+        open(path, "wb")  # noqa: SIM115
+    with pytest.raises(OSError) as ours:
+        save({"w": np.zeros(2)}, path)
+    assert type(ours.value) is type(theirs.value) and ours.value.filename == path
+    assert sorted(os.listdir(tmp_path)) == ["file", "run"] and (tmp_path / "file").read_bytes() == b"old"
+    assert not os.listdir(tmp_path / "run")
+
+
 def test_an_interrupted_save_leaves_the_old_file_whole(tmp_path):
     path = tmp_path / "m.safetensors"
     save({"w": np.arange(3.0)}, path)

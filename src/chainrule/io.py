@@ -167,7 +167,7 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
     if hasattr(path, "write"):
         path.write(data)
     else:
-        _write_atomically(Path(path), data)
+        _write_atomically(os.fspath(path), data)
 
 
 def _is_array(value) -> bool:
@@ -249,19 +249,23 @@ def _decode_tree(node, arrays: dict, path) -> Any:
     raise ModelFileError(f"{path}: corrupt {_TREE} metadata (the shape of a nested checkpoint)")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    if path.is_symlink():  # write the file it points to, as open() does, not a file in the link's place
+def _write_atomically(name: str | bytes, data: bytes) -> None:
+    path = Path(os.fsdecode(name))
+    # Path drops a final separator, which makes the name a folder's for open() (and torch.save)
+    folder = os.fsdecode(name).endswith((os.sep, os.altsep or os.sep))
+    if path.is_symlink() and not folder:  # write the file it points to, as open() does, not a file in its place
         path = Path(os.path.realpath(path))
     directory = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory: save to a file in it (such as "
-                                f"{path / 'model.safetensors'})", str(path))
+    if path.is_dir() or (folder and directory.is_dir()):
+        what = "is a directory" if path.is_dir() else f"names a folder (it ends with {os.fsdecode(name)[-1]!r})"
+        raise IsADirectoryError(errno.EISDIR, f"{what}: save to a file in it (such as "
+                                f"{path / 'model.safetensors'})", os.fsdecode(name))
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as e:  # name the file asked for, not the temporary one
         hint = " (create it first)" if isinstance(e, FileNotFoundError) else ""
         raise type(e)(e.errno, f"cannot write into the directory {directory}{hint}: {e.strerror}",
-                      str(path)) from None
+                      os.fsdecode(name)) from None
     try:
         # the mode of the file it replaces, or the umask's, as open() gives (mkstemp's is 0o600)
         os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
