@@ -489,10 +489,8 @@ def test_a_tensor_lr_moves_as_torch_s(name):
     got = []
     for lib in (cr, torch):
         opt = lib.optim.Adam([lib.nn.Parameter(lib.zeros(2))], lr=lib.tensor(np.array(0.1)))
-        S = lib.optim.lr_scheduler
-        sched = {"MultiplicativeLR": lambda: S.MultiplicativeLR(opt, _wobble),
-                 "ExponentialLR": lambda: S.ExponentialLR(opt, 0.9), "LambdaLR": lambda: S.LambdaLR(opt, _wobble),
-                 "StepLR": lambda: S.StepLR(opt, 2, 0.5)}[name]()
+        args = {"MultiplicativeLR": (_wobble,), "ExponentialLR": (0.9,), "LambdaLR": (_wobble,), "StepLR": (2, 0.5)}
+        sched = getattr(lib.optim.lr_scheduler, name)(opt, *args[name])
         rates = []
         for _ in range(8):
             opt.step()

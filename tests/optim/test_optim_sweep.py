@@ -422,4 +422,4 @@ CHECKED_OTHERWISE = {
 def test_arguments_checked_otherwise_on_purpose(case):
     name, opts, group = case
     torch_s, ours = _raised(name, dict(opts), dict(group))
-    assert (torch_s is None) != (ours is None) and ValueError in (torch_s, ours)
+    assert (torch_s is None) != (ours is None) and ValueError in (type(torch_s), type(ours))
