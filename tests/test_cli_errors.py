@@ -114,3 +114,27 @@ def test_generate_from_a_model_file_with_an_edited_config_is_one_line(tmp_path, 
     assert main(["generate", str(path), "--length", "3"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{path}: bad model config in the metadata (" in err
+
+
+@pytest.mark.parametrize("command, trained, name, says", [
+    ("eval", "charlm", "model.safetensors", "it is a character-level language model: sample from it with "
+                                            "'chainrule generate'"),
+    ("eval", "charlm", "checkpoint.safetensors", "it is a checkpoint: name the model.safetensors beside it"),
+    ("eval", "classify", "checkpoint.safetensors", "it is a checkpoint: name the model.safetensors beside it"),
+    ("generate", "classify", "model.safetensors", "it is a classifier: evaluate it with 'chainrule eval'"),
+    ("generate", "charlm", "checkpoint.safetensors", "it is a checkpoint: name the model.safetensors beside it"),
+])
+def test_a_file_of_the_other_command_says_what_it_is(tmp_path, corpus, capsys, command, trained, name, says):  # noqa: F811
+    # docs/training.md: errors are one line that says what to do
+    out = tmp_path / "run"
+    if trained == "classify":
+        pytest.importorskip("sklearn")
+        assert main([*ARGS, "--out", str(out)]) == 0
+    else:
+        assert main(["train", "--task", "charlm", "--data", str(corpus), "--out", str(out), *TINY, "--epochs", "1",
+                     "--no-plot"]) == 0
+    capsys.readouterr()
+    assert main([command, str(out / name)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"chainrule: error: {out / name}: not a model written by ")
+    assert err.rstrip().endswith(says)

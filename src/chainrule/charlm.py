@@ -44,6 +44,7 @@ from chainrule.cli_common import (
     agg_figure,
     blas_thread_limit,
     damaged_checkpoint,
+    not_this_kind,
     output_folder,
     progress_bar,
 )
@@ -406,7 +407,7 @@ def generate(model_path: str, prompt: str = "", length: int = 300, temperature: 
     is drawn uniformly from the vocabulary)."""
     meta = io.load_metadata(model_path)
     if meta.get("format") != FORMAT or CONFIG_KEY not in meta:
-        raise CLIError(f"{model_path}: not a model written by 'chainrule train --task charlm'")
+        raise not_this_kind(model_path, meta, "'chainrule train --task charlm'")
     try:
         config = json.loads(meta[CONFIG_KEY])
         model = build_model(config)

@@ -49,6 +49,7 @@ from chainrule.cli_common import (
     _probability,
     agg_figure,
     blas_thread_limit,
+    not_this_kind,
     output_folder,
     progress_bar,
 )
@@ -443,8 +444,8 @@ def _plot(history: list[dict], path: Path, title: str) -> None:
 # -- eval -------------------------------------------------------------------------------------
 def _eval(args) -> float:
     meta = io.load_metadata(args.model)
-    if CONFIG_KEY not in meta:
-        raise CLIError(f"{args.model}: not a model written by 'chainrule train' (no {CONFIG_KEY} metadata)")
+    if CONFIG_KEY not in meta or meta.get("format", FORMAT) != FORMAT:
+        raise not_this_kind(args.model, meta, "'chainrule train'")
     try:
         config = json.loads(meta[CONFIG_KEY])
         model = build_model(config)

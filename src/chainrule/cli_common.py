@@ -9,7 +9,8 @@ import math
 import sys
 import tempfile
 
-__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "output_folder", "progress_bar"]
+__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "not_this_kind", "output_folder",
+           "progress_bar"]
 
 
 class CLIError(Exception):
@@ -29,6 +30,23 @@ def damaged_checkpoint(path, error: Exception) -> CLIError:
     but does not hold what ``--resume`` reads: damaged, or written by another version."""
     return CLIError(f"--resume: {path} is damaged or from another version ({type(error).__name__}: {error}); "
                     "train without --resume to start over")
+
+
+# what each command's files say they are (the "format" metadata), and what to do with them
+_KINDS = {
+    "chainrule-classifier/1": "a classifier: evaluate it with 'chainrule eval'",
+    "chainrule-charlm/1": "a character-level language model: sample from it with 'chainrule generate'",
+    "chainrule-charlm/1-checkpoint": "a checkpoint: name the model.safetensors beside it",
+}
+
+
+def not_this_kind(path, metadata: dict, wanted: str) -> CLIError:
+    """The one-line error for a model file that is not what the command reads (``wanted``:
+    what it reads), saying what the file is and which command takes it, where it says."""
+    kind = _KINDS.get(metadata.get("format", ""))
+    if kind is None and "chainrule.checkpoint" in metadata:
+        kind = _KINDS["chainrule-charlm/1-checkpoint"]
+    return CLIError(f"{path}: not a model written by {wanted}" + (f"; it is {kind}" if kind else ""))
 
 
 def output_folder(out) -> None:
