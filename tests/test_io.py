@@ -391,3 +391,20 @@ def test_a_pytorch_pickle_is_refused_with_the_way_to_convert_it(tmp_path):
     (tmp_path / "old.pt").write_bytes(pickle.dumps({"w": 1}, protocol=2))
     with pytest.raises(ModelFileError, match="pickle file"):
         load(tmp_path / "old.pt")
+
+
+@pytest.mark.parametrize("scalar", [np.float32(0.5), np.float64(-0.0), np.int64(7), np.bool_(True), np.float16(2)],
+                         ids=["float32", "float64", "int64", "bool", "float16"])
+def test_a_numpy_scalar_in_a_flat_dict_loads_as_the_scalar_as_from_torch_load(tmp_path, backend, scalar):
+    torch = pytest.importorskip("torch")
+    state = {"w": np.arange(3.0), "lr": scalar}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    theirs = torch.load(buffer, weights_only=False)
+    save(state, tmp_path / "s.safetensors")
+    ours = load(tmp_path / "s.safetensors")
+    assert list(ours) == list(theirs)
+    for k in theirs:
+        assert type(ours[k]) is type(theirs[k]) and ours[k].dtype == theirs[k].dtype
+        assert np.asarray(ours[k]).tobytes() == np.asarray(theirs[k]).tobytes()

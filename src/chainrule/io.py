@@ -51,7 +51,7 @@ from chainrule.nn.parameter import Parameter
 __all__ = ["save", "load", "load_metadata", "ModelFileError"]
 
 _TREE = "chainrule.tree"  # the metadata entry that holds a nested checkpoint's shape
-# a flat file's names in the order saved, each with what it was: {name: "array" | "tensor" |
+# a flat file's names in the order saved, each with what it was: {name: "array" | "scalar" | "tensor" |
 # "requires_grad" | "parameter" | "parameter_frozen"} (the safetensors header has its own order)
 _TENSORS = "chainrule.tensors"
 
@@ -157,7 +157,8 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
             if name == "__metadata__":
                 raise ValueError("save: '__metadata__' is reserved by the safetensors format")
             arrays[name] = _as_array(name, value)
-        kinds = {name: _kind(value) if isinstance(value, Tensor) else "array" for name, value in state_dict.items()}
+        kinds = {name: _kind(value) if isinstance(value, Tensor) else "scalar" if isinstance(value, np.generic)
+                 else "array" for name, value in state_dict.items()}
         if len(kinds) > 1 or "array" not in kinds.values():
             meta[_TENSORS] = json.dumps(kinds, separators=(",", ":"))
     else:
@@ -185,6 +186,8 @@ def _as_saved(a: np.ndarray, kind: str | None):
     """The loaded array ``a`` as it was saved: an array, or a Tensor of ``kind``."""
     if kind is None or kind == "array":
         return a
+    if kind == "scalar":  # a NumPy scalar (np.float32(0.5)), not a 0-d array
+        return a[()]
     if kind in ("parameter", "parameter_frozen"):
         return Parameter(a, requires_grad=kind == "parameter")
     if kind not in ("tensor", "requires_grad"):
