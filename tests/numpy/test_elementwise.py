@@ -161,7 +161,7 @@ def _bits(a):
                                    "column", "0-d array", "python int"])
 @pytest.mark.parametrize("side", ["x", "y"])
 def test_where_selects_bit_for_bit(dtype, other, side):
-    from chainrule.numpy.elementwise import _np_where
+    from chainrule.numpy.selection import _np_where
 
     rng = np.random.default_rng(7)
     shape = (96, 64)  # large enough for the bit selection
@@ -181,7 +181,7 @@ def test_where_selects_bit_for_bit(dtype, other, side):
 
 
 def test_where_selects_like_numpy_for_other_conditions():
-    from chainrule.numpy.elementwise import _np_where
+    from chainrule.numpy.selection import _np_where
 
     x = np.arange(10000.0).reshape(100, 100)
     for cond in (x % 3 == 0, (x % 2).astype(int), np.array(True), x[:1] > 50):

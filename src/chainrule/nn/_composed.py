@@ -30,8 +30,8 @@ from chainrule.core.trace import eager_quiet
 from chainrule.nn import _ops
 from chainrule.nn._inplace import in_place
 from chainrule.nn._reduction import reduction_of
-from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.nondiff import anywhere, every, whole_batch
+from chainrule.numpy.selection import clamp
 from chainrule.numpy.torch_common import floating_kernel, floating_only, not_bool
 from chainrule.numpy.torch_extra import pdist
 from chainrule.numpy.torch_linalg import pytorch_vector_norm

@@ -16,6 +16,7 @@ import types as _types
 import numpy as _np
 
 from chainrule.numpy.elementwise import *  # noqa: F403
+from chainrule.numpy.selection import *  # noqa: F403
 from chainrule.numpy.reductions import *  # noqa: F403
 from chainrule.numpy import exact_products as _exact_products  # noqa: F401  (prod's, cumprod's rules)
 from chainrule.numpy.shape import *  # noqa: F403

@@ -12,7 +12,7 @@ import numpy as np
 from chainrule.core.primitive import Primitive, def_batch, def_jvps, def_vjps, keeps_only
 from chainrule.core.tensor import undifferentiated
 from chainrule.numpy import batching
-from chainrule.numpy.elementwise import where
+from chainrule.numpy.selection import where
 
 __all__ = ["relu", "sigmoid"]
 

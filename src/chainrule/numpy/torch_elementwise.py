@@ -24,8 +24,8 @@ from chainrule.core.values import plain
 from chainrule.numpy import activations
 from chainrule.numpy.dispatch import dispatch_ufunc, handed_over
 from chainrule.numpy.draws import noise
-from chainrule.numpy.elementwise import clamp
 from chainrule.numpy.registry import MIRROR_OF
+from chainrule.numpy.selection import clamp
 from chainrule.numpy.torch_common import (
     alpha_first,
     as_eager,

@@ -17,7 +17,7 @@ from chainrule.core.rng import get_generator, randomness_of
 from chainrule.core.tensor import Tensor, undifferentiated
 from chainrule.core.values import plain
 from chainrule.numpy.draws import noise
-from chainrule.numpy.elementwise import clamp
+from chainrule.numpy.selection import clamp
 from chainrule.numpy.torch_common import index_operand, same_dtype
 
 __all__ = ["TorchSelectMethods", "torch_index", "torch_split"]
