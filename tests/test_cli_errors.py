@@ -138,3 +138,16 @@ def test_a_file_of_the_other_command_says_what_it_is(tmp_path, corpus, capsys, c
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"chainrule: error: {out / name}: not a model written by ")
     assert err.rstrip().endswith(says)
+
+
+@pytest.mark.parametrize("argv", [["--ta", "charlm"], ["--tas=charlm"], ["--task", "classify", "--task", "charlm"],
+                                  ["--task", "charlm", "--task", "classify"], ["--task=charlm"], []])
+def test_train_runs_the_task_argparse_reads(monkeypatch, argv):
+    # the oracle is argparse's reading of the arguments: the last --task, abbreviated or not
+    from chainrule import charlm, cli
+
+    ran = []
+    monkeypatch.setattr(charlm, "train_main", lambda a: ran.append("charlm"))
+    monkeypatch.setattr(cli, "_train", lambda a: ran.append("classify"))
+    assert main(["train", *argv]) == 0
+    assert ran == [cli.build_parser().parse_args(["train", *argv]).task]

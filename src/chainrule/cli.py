@@ -145,13 +145,20 @@ def _model_file(path: str) -> str:
 
 
 def _task(train_argv: Sequence[str]) -> str | None:
-    """The value of ``--task`` among the arguments of ``train`` (None if absent)."""
+    """The value of ``--task`` among the arguments of ``train`` (None if absent), as argparse
+    reads it: the last one given, spelled out or abbreviated (``--ta``, ``--tas``: no other
+    option of ``train`` starts so), with its value after ``=`` or as the next argument."""
+    task = None
     for i, a in enumerate(train_argv):
-        if a.startswith("--task="):
-            return a.split("=", 1)[1]
-        if a == "--task" and i + 1 < len(train_argv):
-            return train_argv[i + 1]
-    return None
+        if a == "--":
+            break
+        name, eq, value = a.partition("=")
+        if len(name) >= 4 and "--task".startswith(name):
+            if eq:
+                task = value
+            elif i + 1 < len(train_argv):
+                task = train_argv[i + 1]
+    return task
 
 
 # -- models ---------------------------------------------------------------------------------
