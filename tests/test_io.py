@@ -393,6 +393,21 @@ def test_a_pytorch_pickle_is_refused_with_the_way_to_convert_it(tmp_path):
         load(tmp_path / "old.pt")
 
 
+@pytest.mark.parametrize("write, says", [
+    (lambda path: np.savez(path, w=np.ones(2)), "a zip archive (an .npz?), not a safetensors file: numpy.load"),
+    (lambda path: np.save(path, np.ones(2)), "a NumPy .npy file, not a safetensors file: numpy.load"),
+], ids=["npz", "npy"])
+def test_a_numpy_file_is_named_as_one_not_as_a_pytorch_pickle(tmp_path, write, says):
+    # numpy.load reads these files without a pickle (allow_pickle=False): the oracle for what they are
+    path = tmp_path / "weights"
+    with open(path, "wb") as f:
+        write(f)
+    assert np.load(path, allow_pickle=False) is not None
+    with pytest.raises(ModelFileError) as e:
+        load(path)
+    assert says in str(e.value) and "torch.save" not in str(e.value)
+
+
 @pytest.mark.parametrize("scalar", [np.float32(0.5), np.float64(-0.0), np.int64(7), np.bool_(True), np.float16(2)],
                          ids=["float32", "float64", "int64", "bool", "float16"])
 def test_a_numpy_scalar_in_a_flat_dict_loads_as_the_scalar_as_from_torch_load(tmp_path, backend, scalar):

@@ -33,11 +33,13 @@ truncated or corrupt file gives the same clear error.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import math
 import os
 import struct
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -315,7 +317,13 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     if len(data) < 8:
         raise ModelFileError(f"{path}: truncated: {len(data)} bytes, too short for a safetensors header")
     (n,) = struct.unpack("<Q", data[:8])
-    if n > _MAX_HEADER and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):  # a zip, a pickle
+    if n > _MAX_HEADER and data[:4] == b"PK\x03\x04" and not _holds_a_pickle(data):
+        raise ModelFileError(f"{path}: a zip archive (an .npz?), not a safetensors file: numpy.load reads an .npz, "
+                             "and cr.save(dict(numpy.load(path)), 'model.safetensors') converts it")
+    if data[:6] == b"\x93NUMPY":
+        raise ModelFileError(f"{path}: a NumPy .npy file, not a safetensors file: numpy.load reads it, and "
+                             "cr.save({'name': numpy.load(path)}, 'model.safetensors') converts it")
+    if n > _MAX_HEADER and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):  # torch.save's zip, a pickle
         raise ModelFileError(
             f"{path}: a pickle file (PyTorch's torch.save writes one), which chainrule does not read: "
             "loading a pickle can run code. Write it as safetensors from PyTorch instead: "
@@ -367,6 +375,16 @@ def _parse_header(data: bytes, path) -> tuple[dict[str, Any], dict[str, str], in
     if start + pos < len(data):
         raise ModelFileError(f"{path}: corrupt: {len(data) - start - pos} bytes after the last array")
     return header, metadata, start
+
+
+def _holds_a_pickle(data: bytes) -> bool:
+    """Whether the zip archive ``data`` holds a pickle (``torch.save``'s ``data.pkl``), unlike
+    NumPy's .npz."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(name.endswith(".pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return True  # a damaged archive: say what torch.save's would need
 
 
 def _ints(values) -> list[int]:
