@@ -524,6 +524,8 @@ def _swa_run(lib, weights, X, Y, strategy):
     swa = swa_utils.AveragedModel(model)
     ema = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_ema_multi_avg_fn(0.9))
     ema_buffers = swa_utils.AveragedModel(model, avg_fn=swa_utils.get_ema_avg_fn(0.8), use_buffers=True)
+    # by lerp with the weight 1 / (n + 1) of PyTorch's integer division: float32 (it was float64)
+    swa_multi = swa_utils.AveragedModel(model, multi_avg_fn=swa_utils.get_swa_multi_avg_fn())
     sched = swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy=strategy)
     rates = []
     for epoch in range(6):
@@ -532,12 +534,13 @@ def _swa_run(lib, weights, X, Y, strategy):
         opt.step()
         if epoch >= 2:
             swa.update_parameters(model)
+            swa_multi.update_parameters(model)
             sched.step()
         ema.update_parameters(model)
         ema_buffers.update_parameters(model)
         rates.append(opt.param_groups[0]["lr"])
     swa_utils.update_bn([(lib.tensor(X[:3]),), (lib.tensor(X[3:]),)], swa)
-    outputs = [m(lib.tensor(X)).detach().numpy() for m in (swa, ema, ema_buffers)]
+    outputs = [m(lib.tensor(X)).detach().numpy() for m in (swa, ema, ema_buffers, swa_multi)]
     return rates, outputs, {k: np.asarray(v.detach().numpy(), float) for k, v in swa.state_dict().items()}
 
 

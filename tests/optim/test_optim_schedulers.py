@@ -186,6 +186,20 @@ def test_scheduler_errors():
         ls.ExponentialLR(optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0), 0.9, last_epoch=5)
 
 
+@pytest.mark.parametrize("options", [{"max_lr": [1.0, 2.0, 3.0]}, {"max_lr": 1.0, "base_momentum": [0.8]}])
+def test_one_cycle_refuses_a_list_of_another_length_in_torch_s_words(options):
+    """(it failed inside zip: 'zip() argument 2 is longer than argument 1')"""
+    torch = pytest.importorskip("torch")
+    said = []
+    for lib in (torch, cr):
+        groups = [{"params": [lib.nn.Parameter(lib.zeros(n))]} for n in (2, 1)]
+        opt = lib.optim.SGD(groups, lr=0.1, momentum=0.9)
+        with pytest.raises(ValueError) as raised:
+            lib.optim.lr_scheduler.OneCycleLR(opt, total_steps=10, **options)
+        said.append(str(raised.value))
+    assert said[1].startswith(said[0])
+
+
 # Schedules stepped together on one optimizer, or after a rate set by hand, against
 # PyTorch's: each case makes its schedules on (lib, opt) and returns those to step
 def _two(lib, opt):

@@ -21,7 +21,8 @@ def _per_group(value, n: int, name: str) -> list:
     """A scheduler's option given once or per parameter group, as a list of ``n``."""
     if isinstance(value, list | tuple):
         if len(value) != n:
-            raise ValueError(f"expected {n} values of {name} (one per parameter group), got {len(value)}")
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} "
+                             f"values, param_groups has {n}. Give one value, or one per parameter group")
         return list(value)
     return [value] * n
 
@@ -71,7 +72,8 @@ class OneCycleLR(LRScheduler):
         self._schedule_phases = [dict(zip(("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum"),
                                           phase, strict=True)) for phase in phases]
         n = len(optimizer.param_groups)
-        per_group = [v if isinstance(v, list | tuple) else [v] * n for v in (max_lr, base_momentum, max_momentum)]
+        per_group = [_per_group(v, n, name) for v, name in ((max_lr, "max_lr"), (base_momentum, "base_momentum"),
+                                                             (max_momentum, "max_momentum"))]
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:  # PyTorch's state_dict holds use_beta1 only where momentum cycles
             self.use_beta1 = "betas" in optimizer.defaults

@@ -21,7 +21,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from chainrule.core.dtypes import get_default_dtype
 from chainrule.core.eager import no_grad, tensor
+from chainrule.core.tensor import Tensor
 from chainrule.nn import Module
 from chainrule.nn.layers import _BatchNorm
 from chainrule.optim.lr_schedules import LRScheduler
@@ -70,9 +72,14 @@ def get_swa_avg_fn() -> Callable:
 
 def get_swa_multi_avg_fn() -> Callable:
     """:func:`get_swa_avg_fn` over lists of parameters, updated in place (floating-point
-    ones by ``lerp_``, as PyTorch's)."""
+    ones by ``lerp_``, as PyTorch's: by the weight 1 / (n + 1), of the default dtype where
+    ``num_averaged`` is a Tensor, AveragedModel's count, as PyTorch's integer division gives it)."""
     def swa_update(averaged_param_list, current_param_list, num_averaged):
-        weight = 1 / (float(num_averaged) + 1)
+        if isinstance(num_averaged, Tensor):
+            scalar = get_default_dtype().type
+            weight = float(scalar(1) / scalar(int(num_averaged) + 1))
+        else:
+            weight = 1 / (num_averaged + 1)
         for p_avg, p_model in zip(averaged_param_list, current_param_list, strict=True):
             if p_avg.is_floating_point() or p_avg.is_complex():
                 p_avg.lerp_(p_model, weight)
