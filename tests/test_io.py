@@ -13,7 +13,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.io as cio
-from chainrule import nn
+from chainrule import nn, optim
 from chainrule.io import ModelFileError, load, load_metadata, save
 
 rng = np.random.default_rng(0)
@@ -177,16 +177,28 @@ def test_save_refuses_bad_input_and_never_leaves_a_partial_file(tmp_path):
         save({"w": np.zeros(2)}, path, metadata={"epochs": 3})
     with pytest.raises(TypeError, match="keys are strings or integers"):
         save({(1, 2): np.zeros(2)}, path)
-    with pytest.raises(TypeError, match=r"model\.w is a object; a checkpoint holds arrays"):
+    with pytest.raises(TypeError, match=r"model\.w is an object; a checkpoint holds arrays"):
         save({"model": {"w": object()}}, path)
     with pytest.raises(ValueError, match="reserved"):
         save({"w": np.zeros(2)}, path, metadata={"chainrule.tree": "{}"})
-    with pytest.raises(TypeError, match=r"0 is a object; a checkpoint holds arrays"):
+    with pytest.raises(TypeError, match=r"0 is an object; a checkpoint holds arrays"):
         save([object()], path)
     assert path.read_bytes() == before
     with pytest.raises(OSError):
         save({"w": np.zeros(2)}, tmp_path / "no" / "such" / "dir" / "m.safetensors")
     assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m, lambda m, o: o, lambda m, o: optim.lr_scheduler.StepLR(o, 2), lambda m, o: {"model": m, "epoch": 3},
+], ids=["module", "optimizer", "schedule", "nested"])
+def test_saving_a_model_or_optimizer_itself_says_to_save_its_state_dict(tmp_path, make):
+    # torch.save pickles these whole; a safetensors file holds their state_dict(), which they load back
+    model = nn.Linear(2, 1)
+    opt = optim.Adam(model.parameters())
+    with pytest.raises(TypeError, match=r"save its \.state_dict\(\) instead, and restore it with \.load_state_dict"):
+        save(make(model, opt), tmp_path / "m.safetensors")
+    assert not os.listdir(tmp_path)
 
 
 def test_atomic_replace_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):

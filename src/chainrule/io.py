@@ -228,9 +228,14 @@ def _encode_tree(node, prefix: str, arrays: dict) -> dict:
         return {"float": node.hex()}
     if node is None or isinstance(node, bool | int | str):
         return {"value": node}
+    name = type(node).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    # a model, an optimizer or a schedule (which torch.save pickles whole): its state is what saves
+    hint = ("; save its .state_dict() instead, and restore it with .load_state_dict()"
+            if callable(getattr(node, "state_dict", None)) else "")
     raise TypeError(
-        f"save: {where} is a {type(node).__name__}; a checkpoint holds arrays, Tensors, numbers, "
-        "strings, booleans, None, and dicts, lists and tuples of them"
+        f"save: {where} is {article} {name}; a checkpoint holds arrays, Tensors, numbers, "
+        f"strings, booleans, None, and dicts, lists and tuples of them{hint}"
     )
 
 
