@@ -151,3 +151,16 @@ def test_train_runs_the_task_argparse_reads(monkeypatch, argv):
     monkeypatch.setattr(cli, "_train", lambda a: ran.append("classify"))
     assert main(["train", *argv]) == 0
     assert ran == [cli.build_parser().parse_args(["train", *argv]).task]
+
+
+def test_eval_of_a_digits_model_refuses_a_data_path_as_train_does(tmp_path, capsys):
+    # the oracle is train's refusal of --data-path for digits: eval ignored it and measured the digits
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    assert main([*ARGS, "--out", str(out), "--data-path", str(tmp_path)]) == 2
+    train_err = capsys.readouterr().err
+    assert main([*ARGS, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--data-path", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == train_err.count("\n") == 1 and "--data-path is for" in err and "digits" in err

@@ -462,6 +462,9 @@ def _eval(args) -> float:
     try:
         if config.get("data") not in ("digits", "mnist", "fashion-mnist"):
             raise ValueError(f"unknown data {config.get('data')!r}")
+        if config["data"] == "digits" and args.data_path:  # as train refuses it
+            raise CLIError("--data-path is for a model trained on mnist or fashion-mnist; this one was trained on "
+                           "digits, which come with scikit-learn", 2)
         train_set, test_set = _load_data(config, args.data_path)
     except DatasetError:  # the data's files, not the config
         raise
