@@ -597,3 +597,11 @@ def test_a_parameter_turned_double_after_its_state_was_made_as_torch(name, kwarg
     else:
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-12)
         assert ours[1] == theirs[1]
+
+
+def test_repr_is_torch_s():
+    """A blank line between the groups, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    seen = [repr(lib.optim.Adam([{"params": [lib.nn.Parameter(lib.zeros(2))]},
+                                 {"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.5}])) for lib in (cr, torch)]
+    assert seen[0] == seen[1]

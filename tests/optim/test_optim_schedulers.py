@@ -512,3 +512,34 @@ def test_a_tensor_lr_moves_as_torch_s(name):
             rates.append((float(opt.param_groups[0]["lr"]), float(opt.param_groups[0]["initial_lr"])))
         got.append(rates)
     np.testing.assert_allclose(got[0], got[1], rtol=1e-13)
+
+
+RESUMED = {"CosineAnnealingWarmRestarts": {"T_0": 3, "T_mult": 2}, "CyclicLR": {"base_lr": 0.01, "max_lr": 0.1,
+           "step_size_up": 3}, "OneCycleLR": {"max_lr": 1.0, "total_steps": 20}, "MultiStepLR": {"milestones": [3, 7]},
+           "LinearLR": {"total_iters": 8}, "CosineAnnealingLR": {"T_max": 7}, "PolynomialLR": {"total_iters": 8},
+           "MultiplicativeLR": {"lr_lambda": _wobble}}
+
+
+@pytest.mark.parametrize("name", sorted(RESUMED))
+def test_a_schedule_made_with_last_epoch_resumes_as_torch_s(name):
+    """PyTorch's older way to resume: a new schedule made with last_epoch=n on the stepped optimizer
+    (CosineAnnealingWarmRestarts starts T_cur at n and wraps it by T_i modulo, as PyTorch's: it
+    subtracted T_i once)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1, momentum=0.9)
+        make = getattr(lib.optim.lr_scheduler, name)
+        sched = make(opt, **RESUMED[name])
+        for _ in range(5):
+            opt.step()
+            sched.step()
+        again = make(opt, last_epoch=sched.last_epoch, **RESUMED[name])
+        rates = [opt.param_groups[0]["lr"]]
+        for _ in range(6):
+            opt.step()
+            again.step()
+            rates.append(opt.param_groups[0]["lr"])
+        got.append(rates)
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-13)
+

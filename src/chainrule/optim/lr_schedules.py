@@ -446,8 +446,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if epoch is None:
             epoch = self.last_epoch + 1
             self.T_cur = self.T_cur + 1
-            if self.T_cur >= self.T_i:
-                self.T_cur, self.T_i = self.T_cur - self.T_i, self.T_i * self.T_mult
+            if self.T_cur >= self.T_i:  # (modulo, as PyTorch's: made with last_epoch, T_cur starts there)
+                self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
         else:
             if epoch < 0:
                 raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")

@@ -483,13 +483,11 @@ class Optimizer:
     _accelerator_graph_capture_health_check = _cuda_graph_capture_health_check
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__} ("]
+        text = f"{type(self).__name__} ("  # PyTorch's, a blank line between groups
         for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            for k in sorted(group):
-                if k != "params":
-                    lines.append(f"    {k}: {group[k]}")
-        return "\n".join(lines) + "\n)"
+            options = "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+            text += f"\nParameter Group {i}\n{options}"
+        return text + ")"
 
 
 # (tuples: isinstance with a tuple is several times faster than with an X | Y union)
