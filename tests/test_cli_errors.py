@@ -164,3 +164,19 @@ def test_eval_of_a_digits_model_refuses_a_data_path_as_train_does(tmp_path, caps
     assert main(["eval", str(out), "--data-path", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == train_err.count("\n") == 1 and "--data-path is for" in err and "digits" in err
+
+
+@pytest.mark.parametrize("trained, resumed", [("classify", "charlm"), ("charlm", "classify")])
+def test_resuming_the_other_task_s_checkpoint_names_the_task_that_wrote_it(tmp_path, corpus, capsys, trained,  # noqa: F811
+                                                                          resumed):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    charlm_args = ["train", "--task", "charlm", "--data", str(corpus), "--out", str(out), *TINY, "--no-plot"]
+    classify_args = [*ARGS, "--out", str(out)]
+    assert main([*(classify_args if trained == "classify" else charlm_args), "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main([*(classify_args if resumed == "classify" else charlm_args), "--epochs", "2", "--resume"]) == 1
+    err = capsys.readouterr().err
+    writer = "'chainrule train --task charlm'" if trained == "charlm" else "'chainrule train' (the classify task)"
+    assert err.count("\n") == 1 and f"checkpoint.safetensors is a checkpoint of {writer}, not of " in err
+    assert err.rstrip().endswith("pass the task it was trained with, or another --out")

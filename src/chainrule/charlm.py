@@ -44,6 +44,7 @@ from chainrule.cli_common import (
     agg_figure,
     blas_thread_limit,
     damaged_checkpoint,
+    not_a_checkpoint,
     not_this_kind,
     output_folder,
     progress_bar,
@@ -289,8 +290,12 @@ def train_main(argv: list[str]) -> dict[str, Any]:
     opt = optim.Adam(model.parameters(), lr=args.lr)
     history: list[dict] = []
     if args.resume:
+        metadata = io.load_metadata(ckpt)
+        ours = FORMAT + "-checkpoint"
+        if metadata.get("format", ours) != ours or "chainrule.checkpoint" in metadata:  # another task's
+            raise not_a_checkpoint(ckpt, metadata, "'chainrule train --task charlm'")
         try:
-            saved = json.loads(io.load_metadata(ckpt).get(CONFIG_KEY, "{}"))
+            saved = json.loads(metadata.get(CONFIG_KEY, "{}"))
             changed = [k for k in ARCH_KEYS if saved.get(k) != config.get(k)]
             if not changed:
                 history = _load_checkpoint(ckpt, model, opt)

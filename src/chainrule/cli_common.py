@@ -9,8 +9,8 @@ import math
 import sys
 import tempfile
 
-__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "not_this_kind", "output_folder",
-           "progress_bar"]
+__all__ = ["CLIError", "agg_figure", "blas_thread_limit", "damaged_checkpoint", "not_a_checkpoint", "not_this_kind",
+           "output_folder", "progress_bar"]
 
 
 class CLIError(Exception):
@@ -47,6 +47,19 @@ def not_this_kind(path, metadata: dict, wanted: str) -> CLIError:
     if kind is None and "chainrule.checkpoint" in metadata:
         kind = _KINDS["chainrule-charlm/1-checkpoint"]
     return CLIError(f"{path}: not a model written by {wanted}" + (f"; it is {kind}" if kind else ""))
+
+
+def not_a_checkpoint(path, metadata: dict, wanted: str) -> CLIError:
+    """The one-line error for a ``--resume`` file that is not a checkpoint of ``wanted`` (the
+    command line that reads it), naming the task that wrote it, where it says."""
+    if metadata.get("format") == "chainrule-charlm/1-checkpoint":
+        writer = "'chainrule train --task charlm'"
+    elif "chainrule.checkpoint" in metadata:
+        writer = "'chainrule train' (the classify task)"
+    else:
+        return CLIError(f"--resume: {path} is not a checkpoint written by {wanted}")
+    return CLIError(f"--resume: {path} is a checkpoint of {writer}, not of {wanted}: pass the task it was "
+                    "trained with, or another --out")
 
 
 def output_folder(out) -> None:

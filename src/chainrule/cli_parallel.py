@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import distributed, io
-from chainrule.cli_common import CHECKPOINT_ERRORS, CLIError, damaged_checkpoint
+from chainrule.cli_common import CHECKPOINT_ERRORS, CLIError, damaged_checkpoint, not_a_checkpoint
 from chainrule.data import TensorDataset
 from chainrule.distributed import DistributedDataParallel, all_reduce
 from chainrule.distributed import comm as dist_comm
@@ -185,8 +185,9 @@ def load_checkpoint(out: Path, options: dict, model, opt, sched, generator, worl
     path = out / CHECKPOINT
     if not path.exists():
         raise _cli_error(f"--resume: no checkpoint in {out} ({CHECKPOINT} is written after every epoch)")
-    if "chainrule.checkpoint" not in io.load_metadata(path):
-        raise _cli_error(f"--resume: {path} is not a checkpoint written by 'chainrule train'")
+    metadata = io.load_metadata(path)
+    if "chainrule.checkpoint" not in metadata:
+        raise not_a_checkpoint(path, metadata, "'chainrule train'")
     state = io.load(path)
     try:
         return _restore(state, options, model, opt, sched, generator, world)
