@@ -201,6 +201,16 @@ def test_saving_a_model_or_optimizer_itself_says_to_save_its_state_dict(tmp_path
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("kind", ["file", "stringio"])
+def test_saving_to_a_text_file_says_to_open_it_in_binary_mode_as_load_does(tmp_path, kind):
+    target = open(tmp_path / "m.safetensors", "w") if kind == "file" else io.StringIO()  # noqa: SIM115
+    with target, pytest.raises(TypeError, match=r"save: .* is a text file; open the file in binary mode"):
+        save({"w": np.zeros(2)}, target)
+    reader = io.StringIO("text") if kind == "stringio" else open(tmp_path / "m.safetensors")  # noqa: SIM115
+    with reader, pytest.raises(TypeError, match="open the file in binary mode"):
+        load(reader)
+
+
 def test_atomic_replace_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     path = tmp_path / "m.safetensors"
     save({"w": np.zeros(2)}, path)

@@ -168,6 +168,8 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
         meta[_TREE] = json.dumps(_encode_tree(state_dict, "", arrays), separators=(",", ":"))
     data = _encode(arrays, meta or None)
     if hasattr(path, "write"):
+        if isinstance(path, io.TextIOBase):  # (it would raise "write() argument must be str")
+            raise TypeError(f"save: {path!r} is a text file; open the file in binary mode ('wb')")
         path.write(data)
     else:
         _write_atomically(os.fspath(path), data)
