@@ -543,3 +543,54 @@ def test_a_schedule_made_with_last_epoch_resumes_as_torch_s(name):
         got.append(rates)
     np.testing.assert_allclose(got[0], got[1], rtol=1e-13)
 
+
+
+def _comparable(v, near=False):
+    """A state_dict entry as compared with PyTorch's: numbers as floats (``near``: to rounding),
+    containers entry by entry, a function (PyTorch's None for one) as None."""
+    if isinstance(v, dict):
+        return {k: _comparable(x, near) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_comparable(x, near) for x in v]
+    if isinstance(v, bool | str) or v is None or callable(v):
+        return None if callable(v) else v
+    return pytest.approx(float(v), rel=1e-12, abs=1e-15) if near else float(v)
+
+
+EVERY_SCHEDULE = {
+    "StepLR": lambda S, opt: S.StepLR(opt, 3, 0.5),
+    "MultiStepLR": lambda S, opt: S.MultiStepLR(opt, [2, 5, 5]),
+    "ExponentialLR": lambda S, opt: S.ExponentialLR(opt, 0.9),
+    "CosineAnnealingLR": lambda S, opt: S.CosineAnnealingLR(opt, 6),
+    "CosineAnnealingWarmRestarts": lambda S, opt: S.CosineAnnealingWarmRestarts(opt, 2, 2),
+    "LambdaLR": lambda S, opt: S.LambdaLR(opt, _wobble),
+    "MultiplicativeLR": lambda S, opt: S.MultiplicativeLR(opt, _wobble),
+    "LinearLR": lambda S, opt: S.LinearLR(opt, total_iters=4),
+    "ConstantLR": lambda S, opt: S.ConstantLR(opt, total_iters=4),
+    "PolynomialLR": lambda S, opt: S.PolynomialLR(opt, 6),
+    "OneCycleLR": lambda S, opt: S.OneCycleLR(opt, 1.0, total_steps=20),
+    "CyclicLR": lambda S, opt: S.CyclicLR(opt, 0.01, 0.1, 3),
+    "SequentialLR": lambda S, opt: S.SequentialLR(opt, [S.LinearLR(opt, total_iters=2), S.ExponentialLR(opt, 0.9),
+                                                        S.MultiplicativeLR(opt, _wobble)], milestones=[3, 5]),
+    "ChainedScheduler": lambda S, opt: S.ChainedScheduler([S.ConstantLR(opt, total_iters=3),
+                                                           S.ExponentialLR(opt, 0.9)]),
+}
+
+
+@pytest.mark.parametrize("steps", [2, 4, 7])
+@pytest.mark.parametrize("name", sorted(EVERY_SCHEDULE))
+def test_a_schedule_s_state_dict_holds_torch_s_keys_and_values(name, steps):
+    """SequentialLR held more keys than PyTorch's, and the step counts and last rates of its
+    schedules as they were made; CosineAnnealingWarmRestarts counted its steps, which PyTorch's
+    does not."""
+    torch = pytest.importorskip("torch")
+    states = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1, momentum=0.9)
+        sched = EVERY_SCHEDULE[name](lib.optim.lr_scheduler, opt)
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+        states.append(sched.state_dict())
+    assert sorted(states[0]) == sorted(states[1])
+    assert _comparable(states[0]) == _comparable(states[1], near=True)

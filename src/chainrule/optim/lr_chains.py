@@ -51,10 +51,24 @@ class SequentialLR(LRScheduler):
             raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler")
         _check_chain("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError("SequentialLR needs one milestone fewer than schedulers")
+            raise ValueError(
+                "Sequential Schedulers expects number of schedulers provided to be one more than the number of "
+                f"milestone points, but got number of schedulers {len(schedulers)} and the number of milestones to "
+                f"be equal to {len(milestones)}")
         self._schedulers = list(schedulers)
         self._milestones = [int(m) for m in milestones]
         super().__init__(optimizer, last_epoch)
+
+    def step(self, epoch=None) -> None:
+        """The next step; the schedule of the step keeps its rates and counts the step as
+        PyTorch's, which steps it (but at its milestone, where it is set to its step 0)."""
+        super().step(epoch)
+        schedule, start = self._segment()
+        schedule._last_lr = list(self._last_lr)
+        if self._is_initial:  # PyTorch's SequentialLR makes its first schedule's first step again
+            schedule._step_count = 1
+        elif self.last_epoch != start:
+            schedule._step_count += 1
 
     def get_lr(self):
         """The groups' rates at the current step: a schedule without a closed form
@@ -87,7 +101,8 @@ class SequentialLR(LRScheduler):
         return self._segment()[0].move(current, new, previous)
 
     def state_dict(self):
-        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        """PyTorch's keys: the milestones, the step, the last rates and each schedule's state."""
+        out = {k: self.__dict__[k] for k in ("_milestones", "last_epoch", "_last_lr")}
         out["_schedulers"] = [s.state_dict() for s in self._schedulers]
         # each schedule's step count as PyTorch's SequentialLR keeps it, which PyTorch's steps on
         # from: -1 before its milestone, then its steps since, up to the next milestone

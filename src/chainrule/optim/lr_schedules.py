@@ -439,8 +439,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def step(self, epoch: float | None = None) -> None:
         """The next step (``T_cur`` moves on by one, from where it is: a fraction of an epoch
         stays), or the step at ``epoch`` (a fraction of an epoch: ``epoch + i / iters``), as
-        PyTorch's."""
-        self._count_step()
+        PyTorch's, which does not count its steps (``_step_count``) nor check the order."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
