@@ -318,3 +318,60 @@ def test_a_program_with_traced_and_made_results_replays_itself():
     for _ in range(2):
         doubled, zeros, box = program.run([np.full(2, 3.0)])
         assert same(doubled, np.full(2, 6.0)) and same(zeros, np.zeros(2)) and box.ref is TABLE
+
+
+FOUND = np.arange(1.0, 4.0)
+SETTINGS = Box()
+SETTINGS.scale = np.arange(1.0, 4.0)
+
+
+def _written_then_derived(x):
+    x += 1.0
+    return x + np.sqrt(FOUND)  # computed from the global alone: a constant of the program
+
+
+def _written_then_read_by_python(x):
+    x *= 2.0
+    return x * float(FOUND[0])
+
+
+def _attribute_written_then_derived(settings, x):
+    x -= 1.0
+    return x * np.exp(settings.scale)
+
+
+@pytest.mark.parametrize("f, passed", [
+    (_written_then_derived, lambda: (FOUND,)),
+    (_written_then_derived, lambda: (FOUND[:],)),
+    (_written_then_derived, lambda: (np.concatenate([[0.0, 0.0], FOUND])[:3],)),  # not FOUND: replayed
+    (_written_then_read_by_python, lambda: (FOUND,)),
+    (_attribute_written_then_derived, lambda: (SETTINGS, SETTINGS.scale)),
+], ids=["the-global", "a-view-of-it", "another-array", "read-by-python", "an-attribute"])
+@pytest.mark.filterwarnings("ignore:chainrule.jit")  # (a written attribute: then it runs plain)
+def test_an_argument_written_that_is_memory_the_function_finds_is_not_replayed_with_old_values(f, passed):
+    # traced on another array, the program held values computed from the global (sqrt of
+    # it, a float read from it) as constants; a replay on the global itself wrote it and
+    # then used those constants, where the plain call computes them from what it wrote
+    jitted = cr.jit(f)
+    for _ in range(2):
+        FOUND[:], SETTINGS.scale[:] = np.arange(1.0, 4.0), np.arange(1.0, 4.0)
+        other = [a if a is SETTINGS else a.copy() + 1.0 for a in passed()]
+        assert same(jitted(*other), f(*[a if a is SETTINGS else a.copy() + 1.0 for a in passed()]))
+        got, after = jitted(*passed()), (FOUND.copy(), SETTINGS.scale.copy())
+        FOUND[:], SETTINGS.scale[:] = np.arange(1.0, 4.0), np.arange(1.0, 4.0)
+        want = f(*passed())
+        assert same(got, want) and same(after, (FOUND, SETTINGS.scale))
+
+
+def test_a_donated_argument_that_is_a_global_a_constant_was_computed_from_is_not_written():
+    # the program read sqrt(FOUND), not FOUND: the replay took FOUND's memory for its
+    # result, and the global that the function reads was the result from then on
+    def f(p, x):
+        return p * 2.0 + x * np.sqrt(FOUND)
+
+    FOUND[:] = np.arange(1.0, 4.0)
+    jitted = cr.jit(f, donate_argnums=0)
+    for _ in range(2):
+        assert same(jitted(np.ones(3), np.ones(3)), f(np.ones(3), np.ones(3)))
+        assert same(jitted(FOUND, np.ones(3)), f(FOUND, np.ones(3)))
+        assert same(FOUND, np.arange(1.0, 4.0))

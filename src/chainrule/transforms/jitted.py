@@ -481,7 +481,7 @@ class Jitted:
         generators = [*generators_seen_by(given), *captures.generators,
                       *generators_in([leaf for leaf in given if not isinstance(leaf, DATA)])]
         trace = RecordTrace(generators)
-        trace.found_roots = {id(root_array(a)) for a in outside_arrays(captures, given)}
+        trace.found_roots = {id(root): root for root in map(root_array, outside_arrays(captures, given))}
         python_random = random.getstate()
         boxed, state_tensors, n_inputs = _traced_inputs(trace, leaves, state)
         # the traced values of the caller's eager Tensors (an argument, a module's buffer):
@@ -647,7 +647,7 @@ class Jitted:
         build = functools.partial(build_program, trace.ops, trace.values, n_inputs, templates,
                                   out_tree, donated, trace.entry_errstate, entry_checks=printing,
                                   keep={**captures.found, **captures.tensors}, eager=eager,
-                                  eager_given=eager_given)
+                                  eager_given=eager_given, found=tuple(trace.found_roots.values()))
         if fuse and self.fuse_in_background:
             # replay unfused (exactly) until the fused loops are compiled
             program = build()

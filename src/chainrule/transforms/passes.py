@@ -43,7 +43,7 @@ __all__ = ["build_program", "may_stop", "writable_like_output", "writes_out", "C
 def build_program(
     ops: list, values: list, n_inputs: int, out_templates: list, out_tree, donated=frozenset(),
     entry_errstate=None, rewrite: Callable | None = None, entry_checks=(), keep=None,
-    eager=None, eager_given=None,
+    eager=None, eager_given=None, found=(),
 ) -> Program:
     """The program of a recorded call list: ``values`` holds each variable's traced value
     (variables ``0 .. n_inputs - 1`` are the inputs), ``out_templates`` the results'
@@ -57,7 +57,11 @@ def build_program(
     copies (see :func:`~chainrule.transforms.program.copy_made`). ``eager``: the results
     that are eager Tensors in the plain call (position -> number: one Tensor per number);
     ``eager_given``: those that are the caller's eager Tensor arguments (position -> input),
-    which the replay then takes after its arrays (``Program.gives_back``)."""
+    which the replay then takes after its arrays (``Program.gives_back``). ``found``: the
+    memory (root arrays) of the arrays the function found rather than was given (globals,
+    attributes of arguments), whose values the program may hold computed (``sqrt(W)``,
+    ``float(W[0])``): a replay whose inputs written in place, or donated, are that memory
+    would write it under those values (the plain call computes them after its writes)."""
     ops = _live_ops(_without_broadcasts(ops, values, out_templates), out_templates)
     if rewrite is not None:
         ops = rewrite(ops, values, out_templates)
@@ -65,10 +69,11 @@ def build_program(
     buffer_of, shapes = _assign_buffers(ops, values, out_vars, n_inputs, donated)
     if not any(isinstance(op, Call) and op.errstate is not None for op in ops):
         entry_errstate = None
-    program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-                        entry_errstate, entry_checks, keep, eager or {}, eager_given or {})
-    # what a replay that stops early must put back
+    # what a replay writes in place, and must put back if it stops early
     written = written_inputs(ops, values, n_inputs)
+    program = _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
+                        entry_errstate, entry_checks, keep, eager or {}, eager_given or {},
+                        written, found)
     generators: list = []
     for op in ops:
         if isinstance(op, Call) and op.effect == "draw" and op.rng not in generators:
@@ -481,7 +486,8 @@ def _render(template, names: _Names) -> str:
 
 
 def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
-              entry_errstate=None, entry_checks=(), keep=None, eager=None, eager_given=None) -> Program:
+              entry_errstate=None, entry_checks=(), keep=None, eager=None, eager_given=None,
+              written=(), found=()) -> Program:
     names = _Names()
     params = [f"v{i}" for i in range(n_inputs)]
     if eager_given:
@@ -493,14 +499,21 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         lines.append(f"    if geterr() != {names.of(entry_errstate)}: raise GuardFailure")
     for read, expected in entry_checks:  # state the traced call read as it was on entry
         lines.append(f"    if {names.of(read, 'f')}() != {names.of(expected)}: raise GuardFailure")
+    if written and found:
+        # an argument written in place that is the memory of an array the function finds
+        # (a global passed as the argument): the program may hold values computed from
+        # that array before the write, which the plain call computes after it; traced again
+        lines.append(f"    if not apart(({''.join(f'v{i}, ' for i in written)}), _found_roots): "
+                     "raise GuardFailure")
     if shapes:
         lines.append(f"    {', '.join(f'b{i}' for i in range(len(shapes)))}, = _buffers")
     donated_names = sorted({b for b in buffer_of.values() if b[0] == "d"})
     if donated_names:
         # donated memory is written only where no floating-point error can raise after
         # the write, and where it is not the memory of an array the program reads besides
-        # its inputs (a global array passed as the donated argument); elsewhere its results
-        # are allocated (out=None)
+        # its inputs, or of one the function found (a global array passed as the donated
+        # argument, whose values the program may hold computed); elsewhere its results are
+        # allocated (out=None)
         donated_args = "".join(f"v{n[1:]}, " for n in donated_names)
         lines.append(f"    donating = donation_safe() and apart(({donated_args}), _constant_roots)")
         lines.append("    if donating:")
@@ -603,7 +616,10 @@ def _generate(ops, values, n_inputs, out_templates, out_tree, buffer_of, shapes,
         "EAGER": EAGER,
         "donation_safe": donation_safe,
         "apart": _apart,
-        "_constant_roots": frozenset(id(root_array(a)) for a in _arrays_in(list(names.objects.values()), [])),
+        "_constant_roots": frozenset(id(root_array(a)) for a in _arrays_in(list(names.objects.values()), []))
+        | frozenset(map(id, found)),
+        "_found_roots": frozenset(map(id, found)),
+        "_found": found,  # (kept alive while their ids are compared)
     }
     if places:  # the module of the user's code, which warnings filters by module see
         namespace["__name__"] = next(iter(places.values()))[2].get("__name__", "<string>")

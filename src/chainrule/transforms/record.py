@@ -158,7 +158,7 @@ class RecordTrace(ScalarOperators, InplaceWrites, Trace):
         # the memory (by root array) of the arrays the function finds rather than makes (a
         # global array, an attribute of an argument): watched between calls, read where
         # they are; see constant()
-        self.found_roots: set = set()
+        self.found_roots: dict = {}  # id -> that root
         self._snapshots: dict[int, tuple] = {}  # id -> (array, its copy as a recorded call read it)
         for g in generators:
             self.watch(g)
