@@ -599,6 +599,9 @@ KINDS = {
     "NumPy scalars of two dtypes": _kinds(lambda x, s: x * s, (np.ones(2, np.float32), np.float32(2)),
                                           (np.ones(2, np.float32), np.float64(2))),
     "slice argument": _kinds(lambda x, s: x[s] * 1, (A(1, 2, 3), slice(0, 2)), (A(1, 2, 3), slice(1, 3))),
+    "slice arguments of bools, ints and NumPy integers of one value": _kinds(
+        lambda x, s: (x[s] * 1, type(s.start).__name__), (A(1, 2, 3), slice(True, 3)), (A(1, 2, 3), slice(1, 3)),
+        (A(1, 2, 3), slice(np.int64(1), np.int64(3))), (A(1, 2, 3), slice(np.int32(1), 3))),
     "dtype argument": _kinds(lambda x, dt: x.astype(dt), (A(1.5), np.float32), (A(1.5), np.int64)),
     "layouts": _kinds(lambda x: x.ravel(order="K") * 1, (np.arange(6.0).reshape(2, 3),),
                       (np.arange(6.0).reshape(2, 3).T,), (np.arange(6.0).reshape(2, 3)[:, ::2],)),

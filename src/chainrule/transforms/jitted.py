@@ -32,7 +32,6 @@ from chainrule.transforms import fuse as fusion
 from chainrule.transforms.arguments import (
     BUFFERS,
     FUNCTIONS,
-    STATIC_TYPES,
     ByIdentity,
     attributes_key,
     check_donations,
@@ -46,7 +45,6 @@ from chainrule.transforms.arguments import (
     note_memory_reads,
     slice_parts,
     stateful_objects,
-    static_key,
     strict_key,
     traced_scalar,
     untrace_exception,
@@ -357,8 +355,10 @@ class Jitted:
             elif traced_scalar(leaf):
                 signature.append((type(leaf), leaf.dtype))
                 dynamic.append(leaf)
-            elif type(leaf) is slice and all(type(v) in STATIC_TYPES for v in slice_parts(leaf)):
-                signature.append((slice, tuple(static_key(v) for v in slice_parts(leaf))))
+            elif type(leaf) is slice and all(map(hashable, slice_parts(leaf))):
+                # its parts by type and value: slice(True, 3) is not slice(1, 3) to
+                # type(s.start), nor slice(np.int64(1), 3), whose parts are NumPy's
+                signature.append((slice, tuple(map(strict_key, slice_parts(leaf)))))
             elif isinstance(leaf, Iterator) and not isinstance(leaf, np.random.Generator):
                 # consumed by the call: a replay would not consume it
                 self._runs_plain(f"an iterator argument ({type(leaf).__name__}) is consumed by the call")
