@@ -605,3 +605,15 @@ def test_repr_is_torch_s():
     seen = [repr(lib.optim.Adam([{"params": [lib.nn.Parameter(lib.zeros(2))]},
                                  {"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.5}])) for lib in (cr, torch)]
     assert seen[0] == seen[1]
+
+
+@pytest.mark.parametrize("options", [{"anneal_strategy": "exp"}, {"anneal_epochs": -1}])
+def test_swalr_refuses_bad_arguments_in_torch_s_words(options):
+    torch = pytest.importorskip("torch")
+    said = []
+    for lib in (torch, cr):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1)
+        with pytest.raises(ValueError) as info:
+            lib.optim.swa_utils.SWALR(opt, swa_lr=0.05, **options)
+        said.append(str(info.value))
+    assert said[1].startswith(said[0])

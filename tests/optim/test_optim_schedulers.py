@@ -122,10 +122,10 @@ def test_cyclic_momentum_matches_torch(adam):
 
 def test_cyclic_refuses_an_optimizer_without_momentum_and_a_bad_mode():
     opt = optim.Adagrad(nn.Linear(2, 2).parameters())
-    with pytest.raises(ValueError, match="no momentum or beta1 to cycle"):
+    with pytest.raises(ValueError, match="optimizer must support momentum or beta1"):
         ls.CyclicLR(opt, base_lr=0.1, max_lr=1.0)
     ls.CyclicLR(opt, base_lr=0.1, max_lr=1.0, cycle_momentum=False)
-    with pytest.raises(ValueError, match="mode must be"):
+    with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
         ls.CyclicLR(optim.SGD(nn.Linear(2, 2).parameters()), base_lr=0.1, max_lr=1.0, mode="sawtooth")
 
 
@@ -178,7 +178,7 @@ def test_scheduler_errors():
     opt = optim.SGD(nn.Linear(2, 2).parameters(), lr=1.0)
     with pytest.raises(ValueError, match="step_size"):
         ls.StepLR(opt, step_size=0)
-    with pytest.raises(ValueError, match="one per group"):
+    with pytest.raises(ValueError, match="Expected 1 lr_lambdas, but got 2"):
         ls.LambdaLR(opt, [lambda t: 1.0, lambda t: 1.0])
     with pytest.raises(TypeError, match="not an Optimizer"):
         ls.ExponentialLR(object(), 0.9)
@@ -594,3 +594,45 @@ def test_a_schedule_s_state_dict_holds_torch_s_keys_and_values(name, steps):
         states.append(sched.state_dict())
     assert sorted(states[0]) == sorted(states[1])
     assert _comparable(states[0]) == _comparable(states[1], near=True)
+
+
+def _group_pair(lib):
+    return lib.optim.SGD([{"params": [lib.nn.Parameter(lib.zeros(2))]}, {"params": [lib.nn.Parameter(lib.zeros(1))]}],
+                         lr=0.1, momentum=0.9)
+
+
+REFUSED = {  # name -> what makes it, on (lr_scheduler, an optimizer of two groups)
+    "LambdaLR count": lambda S, o: S.LambdaLR(o, [_wobble]),
+    "LinearLR start": lambda S, o: S.LinearLR(o, start_factor=0),
+    "LinearLR end": lambda S, o: S.LinearLR(o, end_factor=1.5),
+    "ConstantLR factor": lambda S, o: S.ConstantLR(o, factor=1.5),
+    "warm restarts T_0": lambda S, o: S.CosineAnnealingWarmRestarts(o, 0),
+    "warm restarts T_mult": lambda S, o: S.CosineAnnealingWarmRestarts(o, 2, 0),
+    "warm restarts epoch": lambda S, o: S.CosineAnnealingWarmRestarts(o, 2).step(-1),
+    "plateau factor": lambda S, o: S.ReduceLROnPlateau(o, factor=1.0),
+    "plateau mode": lambda S, o: S.ReduceLROnPlateau(o, mode="avg"),
+    "plateau threshold mode": lambda S, o: S.ReduceLROnPlateau(o, threshold_mode="pct"),
+    "plateau min_lr": lambda S, o: S.ReduceLROnPlateau(o, min_lr=[0.1]),
+    "one cycle total": lambda S, o: S.OneCycleLR(o, 1.0),
+    "one cycle total_steps": lambda S, o: S.OneCycleLR(o, 1.0, total_steps=0),
+    "one cycle pct_start": lambda S, o: S.OneCycleLR(o, 1.0, total_steps=5, pct_start=1.5),
+    "one cycle anneal": lambda S, o: S.OneCycleLR(o, 1.0, total_steps=5, anneal_strategy="exp"),
+    "one cycle past its end": lambda S, o: [s.step() for s in [S.OneCycleLR(o, 1.0, total_steps=2)] * 3],
+    "cyclic mode": lambda S, o: S.CyclicLR(o, 0.1, 1.0, mode="sawtooth"),
+    "resume without initial_lr": lambda S, o: S.StepLR(o, 2, last_epoch=3),
+    "sequential milestones": lambda S, o: S.SequentialLR(o, [S.StepLR(o, 2), S.StepLR(o, 2)], milestones=[1, 2]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_schedule_refuses_bad_arguments_in_torch_s_words(case):
+    """PyTorch's exception, its message (first line) at the start of ours."""
+    torch = pytest.importorskip("torch")
+    raised = []
+    for lib in (torch, cr):
+        with pytest.raises(Exception) as info, warnings.catch_warnings():  # noqa: PT011 - compared below
+            warnings.simplefilter("ignore")
+            REFUSED[case](lib.optim.lr_scheduler, _group_pair(lib))
+        raised.append(info.value)
+    assert type(raised[1]) is type(raised[0])
+    assert str(raised[1]).startswith(str(raised[0]).split("\\n")[0])

@@ -56,11 +56,14 @@ class OneCycleLR(LRScheduler):
                  final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+                raise ValueError("You must define either total_steps OR (epochs AND steps_per_epoch)")
             total_steps = int(epochs) * int(steps_per_epoch)
-        if total_steps < 1 or not 0 <= pct_start <= 1 or anneal_strategy not in ("cos", "linear"):
-            raise ValueError("OneCycleLR: total_steps must be positive, pct_start in [0, 1] and anneal_strategy "
-                             "'cos' or 'linear'")
+        if total_steps < 1:
+            raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
         self.total_steps, self._anneal_func_type = int(total_steps), anneal_strategy
         up = float(pct_start * total_steps) - 1
         phases = ([(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
@@ -78,7 +81,8 @@ class OneCycleLR(LRScheduler):
         if cycle_momentum:  # PyTorch's state_dict holds use_beta1 only where momentum cycles
             self.use_beta1 = "betas" in optimizer.defaults
             if not self.use_beta1 and "momentum" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: the optimizer has no momentum to cycle; pass cycle_momentum=False")
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled (or "
+                                 "pass cycle_momentum=False)")
         if last_epoch == -1:
             for group, top, low, high in zip(optimizer.param_groups, *per_group, strict=True):
                 group.update(initial_lr=top / div_factor, max_lr=top, min_lr=top / div_factor / final_div_factor)
@@ -94,7 +98,7 @@ class OneCycleLR(LRScheduler):
 
     def _at(self, group, t):
         if t > self.total_steps:
-            raise ValueError(f"OneCycleLR stepped {t} times, more than total_steps={self.total_steps}")
+            raise ValueError(f"Tried to step {t} times. The specified number of total steps is {self.total_steps}")
         start = 0.0
         for i, phase in enumerate(self._schedule_phases):
             end = phase["end_step"]
@@ -155,14 +159,15 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
-                             f"scale_fn), not {mode!r}")
+            raise ValueError(f"mode is invalid and scale_fn is None (mode {mode!r}: 'triangular', 'triangular2' or "
+                             "'exp_range', or give scale_fn)")
         self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
         self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("CyclicLR: the optimizer has no momentum or beta1 to cycle; pass cycle_momentum=False")
+                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled (or "
+                                 "pass cycle_momentum=False)")
             self.use_beta1 = "betas" in optimizer.defaults
             self.base_momentums = _per_group(base_momentum, n, "base_momentum")
             self.max_momentums = _per_group(max_momentum, n, "max_momentum")

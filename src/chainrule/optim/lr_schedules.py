@@ -97,7 +97,9 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(f"param group {i} has no 'initial_lr' to resume from (last_epoch={last_epoch})")
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler "
+                                   "with last_epoch >= 0.\nLoad the optimizer's state_dict first (it holds "
+                                   f"initial_lr), or make the schedule with last_epoch=-1 (given: {last_epoch})")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._last_lr: list[float] = []
@@ -211,7 +213,8 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = [lr_lambda] * n
         else:
             if len(lr_lambda) != n:
-                raise ValueError(f"expected {n} lr_lambdas (one per group), got {len(lr_lambda)}")
+                raise ValueError(f"Expected {n} lr_lambdas, but got {len(lr_lambda)} (give one function, or one per "
+                                 "parameter group)")
             self.lr_lambdas = list(lr_lambda)
         super().__init__(optimizer, last_epoch)
 
@@ -332,8 +335,10 @@ class LinearLR(LRScheduler):
         total_iters: int = 5,
         last_epoch: int = -1,
     ):
-        if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
-            raise ValueError("LinearLR: start_factor must lie in (0, 1] and end_factor in [0, 1]")
+        if not 0 < start_factor <= 1:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if not 0 <= end_factor <= 1:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, int(total_iters)
         super().__init__(optimizer, last_epoch)
 
@@ -351,7 +356,7 @@ class ConstantLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
         if not 0 <= factor <= 1:
-            raise ValueError(f"ConstantLR: factor must lie in [0, 1], got {factor}")
+            raise ValueError(f"Constant multiplicative factor expected to be between 0 and 1. (got {factor})")
         # ``factor`` is the number, as in PyTorch's state_dict (a checkpoint of PyTorch's loads)
         self.factor, self.total_iters = factor, int(total_iters)
         super().__init__(optimizer, last_epoch)
@@ -407,9 +412,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     top over T_0·T_mult, T_0·T_mult², ... (SGDR, Loshchilov & Hutter)."""
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1):
-        if T_0 < 1 or int(T_mult) != T_mult or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be positive and T_mult an integer >= 1, got "
-                             f"{T_0} and {T_mult}")
+        if T_0 < 1:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if int(T_mult) != T_mult or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
         self.T_i = self.T_0
         self.T_cur = last_epoch
@@ -449,7 +455,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur, self.T_i = self.T_cur % self.T_i, self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts: expected a non-negative epoch, got {epoch}")
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
             self.T_cur, self.T_i = self._cycle_at(epoch)
         self.last_epoch = math.floor(epoch)
         lrs = [self._cosine(base, self.T_cur, self.T_i) for base in self.base_lrs]
@@ -478,18 +484,18 @@ class ReduceLROnPlateau(LRScheduler):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0,
                  eps: float = 1e-8):
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
+            raise ValueError(f"Factor should be < 1.0. (got {factor})")
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode {mode!r} is unknown: 'min' or 'max'")
+            raise ValueError(f"mode {mode} is unknown! (ReduceLROnPlateau's mode is 'min' or 'max')")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold mode {threshold_mode!r} is unknown: 'rel' or 'abs'")
+            raise ValueError(f"threshold mode {threshold_mode} is unknown! (it is 'rel' or 'abs')")
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
         n = len(optimizer.param_groups)
         if isinstance(min_lr, list | tuple):
             if len(min_lr) != n:
-                raise ValueError(f"expected {n} min_lrs (one per parameter group), got {len(min_lr)}")
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)} (give one, or one per parameter group)")
             self.default_min_lr, self.min_lrs = None, list(min_lr)
         else:  # also the floor of the groups added later
             self.default_min_lr, self.min_lrs = min_lr, [min_lr] * n
