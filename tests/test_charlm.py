@@ -122,3 +122,23 @@ def test_default_corpus_is_the_standard_library_split_by_file():
     again = charlm.load_corpus(None, 300_000)
     assert again == (train, held, what)  # a fixed selection
     assert held and held not in train
+
+
+def test_generate_into_a_pipe_closed_early_ends_quietly(tmp_path, corpus, capsys, monkeypatch):
+    # Python's advice for SIGPIPE (the signal module's documentation): the reader went away, as
+    # 'chainrule generate ... | head -c 10' does; no error message, no traceback
+    import sys
+
+    _train(tmp_path, corpus, "p", "--model", "lstm", "--epochs", "1")
+    capsys.readouterr()
+
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["generate", str(tmp_path / "p"), "--length", "20", "--seed", "0"]) == 1
+    assert capsys.readouterr().err == ""

@@ -505,6 +505,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"chainrule: error: {e}", e.code)
     except KeyboardInterrupt:
         return _fail("chainrule: interrupted", 130)
+    except BrokenPipeError:  # the reader of the output went away ('chainrule generate ... | head'): not an error
+        _stdout_to_devnull()
+        return 1
     except MemoryError as e:
         return _fail(f"chainrule: error: out of memory ({e or 'the model or a batch is too large'}); try a "
                      "smaller model or --batch-size", 1)
@@ -512,10 +515,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(e, DatasetError | ModelFileError | StateDictError | FileNotFoundError | ImportError):
             return _fail(f"chainrule: error: {e}", 1)
         if isinstance(e, OSError):
-            return _fail(f"chainrule: error: {e.filename or ''}: {e.strerror or e}", 1)
+            where = f"{e.filename}: " if e.filename else ""
+            return _fail(f"chainrule: error: {where}{e.strerror or e}", 1)
         if parallel.launched_by_mpi():  # the others would wait for this process forever
             return _fail(traceback.format_exc().rstrip(), 1)
         raise
+
+
+def _stdout_to_devnull() -> None:
+    """Point standard output at os.devnull, so that flushing it at exit does not raise the
+    broken pipe again (Python's advice for SIGPIPE, in the signal module's documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # no file descriptor (a captured stdout)
+        pass
 
 
 def _fail(message: str, code: int) -> int:
