@@ -7,6 +7,7 @@ the end, must be the same to the bit, and a change the caller makes to one must 
 the same places."""
 
 import os
+import random
 import threading
 
 import numpy as np
@@ -375,3 +376,54 @@ def test_a_donated_argument_that_is_a_global_a_constant_was_computed_from_is_not
         assert same(jitted(np.ones(3), np.ones(3)), f(np.ones(3), np.ones(3)))
         assert same(jitted(FOUND, np.ones(3)), f(FOUND, np.ones(3)))
         assert same(FOUND, np.arange(1.0, 4.0))
+
+
+# Programs that write their arguments in place, read them through views, branch on them
+# and read a global array, each called jitted and plain on arguments that alias in
+# several ways (fresh arrays, one array twice, overlapping or reversed views of one
+# array, the global itself): the same results, arguments and global after every call.
+_STATEMENTS = (
+    "{a} += {b} * {c}", "{a}[...] = {b} - {c}", "{a} *= 1.5", "t = {a} + {b}", "t = np.tanh({a}) * {b}",
+    "{a}[1:] += {b}[:-1]", "np.multiply({a}, {b}, out={c})", "t = {a}.sum() * {b}", "{a}[::-1] -= {b}",
+    "t = {a}[::-1] * 2.0", "{a}[:] = {a}[::-1]", "{a} /= {b} * {b} + 1.0", "np.add({a}[::-1], {b}, out={c})",
+    "t = np.maximum({a}, {b})", "{a}[{b} > 0] = 0.0", "if {a}.sum() > 0:\n        {b} += 1.0",
+    "t = {a} + np.sqrt(np.abs(G))", "t = {a} * float(G[0])", "t = {a} * G", "{a} += G * 2.0",
+    "t = np.where({a} > {b}, {a}, {c})", "{a}[0] = float({b}[1])", "{a}.sort()", "np.copyto({a}, {b}[::-1])",
+    "np.cumsum({a}, out={c})", "t = {a}[np.argmax({b})] * {c}", "{a}[::2] = {b}[1::2]",
+)
+_ALIASINGS = {
+    "apart": lambda r, g: [r.normal(size=4) for _ in range(3)],
+    "one array twice": lambda r, g: [x := r.normal(size=4), x, r.normal(size=4)],
+    "one array thrice": lambda r, g: [r.normal(size=4)] * 3,
+    "overlapping views": lambda r, g: [(x := r.normal(size=9))[:4], x[1:5], x[5:]],
+    "reversed view": lambda r, g: [(x := r.normal(size=8))[:4], x[:4][::-1], x[4:]],
+    "the global": lambda r, g: [g, r.normal(size=4), r.normal(size=4)],
+    "a view of the global": lambda r, g: [g[:], r.normal(size=4), g[::-1]],
+}
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("seed", range(40))
+def test_programs_that_write_their_arguments_on_arguments_that_alias(seed):
+    pick = random.Random(seed)
+    lines = ["t = a * 1.0"]
+    for _ in range(pick.randint(2, 6)):
+        a, b, c = (pick.choice("abc") for _ in range(3))
+        lines.append(pick.choice(_STATEMENTS).format(a=a, b=b, c=c))
+    source = "def f(a, b, c):\n" + "".join(f"    {line}\n" for line in lines) + "    return t, a + 0.0, b.sum()\n"
+    namespace = {"np": np, "G": np.zeros(4)}
+    exec(source, namespace)  # noqa: S102 (the test's own program)
+    f = namespace["f"]
+    jitted = cr.jit(f)
+    for k in range(8):
+        aliasing = _ALIASINGS[pick.choice(list(_ALIASINGS))]
+        outcomes = []
+        for fun in (jitted, f):
+            namespace["G"][:] = np.arange(1.0, 5.0)  # as when traced: replays read it
+            args = aliasing(np.random.default_rng(k), namespace["G"])
+            try:
+                result = fun(*args)
+            except Exception as error:  # noqa: BLE001 (the plain call's exception is the oracle)
+                result = type(error)
+            outcomes.append((result, [x.copy() for x in args], namespace["G"].copy()))
+        assert same(*outcomes), source
