@@ -636,3 +636,22 @@ def test_a_schedule_refuses_bad_arguments_in_torch_s_words(case):
         raised.append(info.value)
     assert type(raised[1]) is type(raised[0])
     assert str(raised[1]).startswith(str(raised[0]).split("\\n")[0])
+
+
+@pytest.mark.parametrize("name", ["StepLR", "OneCycleLR", "CyclicLR", "ChainedScheduler"])
+def test_an_optimizer_step_replaced_after_the_schedule_was_made_warns_as_torch(name):
+    """(PyTorch warns that the schedule cannot tell whether the optimizer stepped; it did not)"""
+    torch = pytest.importorskip("torch")
+    caught = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD(lib.nn.Linear(2, 1).parameters(), lr=0.1, momentum=0.9)
+        sched = _one_schedule(lib, name, opt)
+        step = opt.step
+        opt.step = lambda *args, step=step, **kwargs: step(*args, **kwargs)  # a wrapper, as a logging library adds
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            for _ in range(3):
+                opt.step()
+                sched.step()
+        caught.append([str(w.message)[:60] for w in record if "overridden" in str(w.message)])
+    assert caught[0] == caught[1] and caught[0]  # (one per schedule of a ChainedScheduler, as there)

@@ -48,6 +48,12 @@ _BEFORE_OPTIMIZER = (
     "warns)")
 
 
+_STEP_REPLACED = (
+    "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, "
+    "make sure to call `optimizer.step()` before `lr_scheduler.step()` (the schedule can no longer tell whether "
+    "it did: make the schedule after replacing `optimizer.step`)")
+
+
 def _track_steps(optimizer: Optimizer) -> None:
     """Wrap ``optimizer.step`` (once) so that it notes it was called, as PyTorch's schedulers
     do, to warn when the schedule is stepped before the optimizer."""
@@ -133,10 +139,15 @@ class LRScheduler:
             self._get_lr_called_within_step = False
 
     def _count_step(self) -> None:
-        """Count a step; warn at the user's first if the optimizer has not stepped yet."""
+        """Count a step; warn at the user's first if the optimizer has not stepped yet, or if
+        its ``step`` was replaced since the schedule was made (then the schedule cannot tell),
+        as PyTorch's."""
         self._step_count = getattr(self, "_step_count", 0) + 1
-        if self._step_count == 2 and self._order_warns and not getattr(self.optimizer, "_opt_called", True):
-            warnings.warn(_BEFORE_OPTIMIZER, UserWarning, stacklevel=3)
+        if self._step_count == 2 and self._order_warns:
+            if not getattr(self.optimizer.step, "_wrapped_by_lr_sched", False):
+                warnings.warn(_STEP_REPLACED, UserWarning, stacklevel=3)
+            elif not getattr(self.optimizer, "_opt_called", True):
+                warnings.warn(_BEFORE_OPTIMIZER, UserWarning, stacklevel=3)
 
     def step(self, epoch: float | None = None) -> None:
         """Move to the next step (PyTorch's deprecated ``step(epoch)``: to step ``epoch``,
