@@ -2,6 +2,8 @@
 or channels a mask drops, the scaling, alpha dropout's arithmetic against PyTorch's
 formula and moments, eval mode, p = 0 and 1, errors, and per-example masks under vmap."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,26 @@ def test_each_example_draws_its_own_channel_mask_under_vmap():
     out = np.asarray(cr.vmap(lambda v: F.dropout2d(v, 0.5, training=True))(np.ones((16, 1, 8, 3, 3))))
     masks = out[:, 0, :, 0, 0]
     assert len({m.tobytes() for m in masks}) > 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, **kw: lib.nn.Dropout(0.5, **kw),
+    lambda lib, **kw: lib.nn.Sequential(lib.nn.Linear(8, 8), lib.nn.Dropout2d(0.5, **kw)),
+    lambda lib, **kw: lib.nn.LSTM(8, 8, 2, dropout=0.5, **kw),
+], ids=["dropout", "nested", "lstm"])
+def test_a_deep_copy_draws_its_own_masks_as_pytorch_s(make):
+    # PyTorch's copy draws from its one generator after the original; a copy of a layer made with rng=
+    # shares the layer's generator, where a copy of the generator drew the original's masks again
+    def output(module, x):
+        module.train()
+        out = module(x)
+        out = out[0] if isinstance(out, tuple) else out
+        return np.asarray(out.detach() if hasattr(out, "detach") else out).tobytes()
+
+    torch.manual_seed(0)
+    theirs = make(torch)
+    twin = copy.deepcopy(theirs)
+    assert output(theirs, torch.ones(4, 8, 8)) != output(twin, torch.ones(4, 8, 8))
+    ours = make(cr, rng=0)
+    twin = copy.deepcopy(ours)
+    assert output(ours, np.ones((4, 8, 8), np.float32)) != output(twin, np.ones((4, 8, 8), np.float32))

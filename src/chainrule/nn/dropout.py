@@ -2,7 +2,7 @@
 (whole channels), ``AlphaDropout`` and ``FeatureAlphaDropout`` (for SELU networks), with
 PyTorch's arguments ``(p=0.5, inplace=False)``; ``rng=`` (a NumPy Generator or seed) fixes
 the masks' stream, which is otherwise the global generator that ``chainrule.manual_seed``
-seeds. Each is the identity in eval mode.
+seeds (a deep copy of a layer shares its stream). Each is the identity in eval mode.
 
 >>> import numpy as np
 >>> layer = Dropout2d(0.5, rng=0)

@@ -340,6 +340,10 @@ class Module(ModuleHooks, ModuleStateDict, ModuleConversions):
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         for k, v in self.__dict__.items():
+            if isinstance(v, np.random.Generator):
+                # a random stream (a dropout layer's rng=) is shared, as PyTorch's copies share its one
+                # generator: a copy of the generator would draw the original's masks again
+                memo.setdefault(id(v), v)
             new.__dict__[k] = copy.deepcopy(v, memo)
         return new
 

@@ -256,14 +256,6 @@ class TransformerDecoderLayer(_Block):
         return self.norm3(x + self._ff(x, self.dropout3))
 
 
-def _clones(layer: Module, n: int) -> ModuleList:
-    """``n`` deep copies of ``layer`` (PyTorch's ``_get_clones``) that share its random
-    generators: PyTorch's clones draw their dropout masks one after another from its one
-    generator, where copied generators would give every layer the same masks."""
-    shared = {id(g): g for m in layer.modules() for g in vars(m).values() if isinstance(g, np.random.Generator)}
-    return ModuleList([copy.deepcopy(layer, dict(shared)) for _ in range(int(n))])
-
-
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (deep copies: the same initial weights,
     trained separately), then ``norm`` if given.
@@ -284,7 +276,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: Module, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True):
         super().__init__()
-        self.layers = _clones(encoder_layer, num_layers)
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(int(num_layers))])
         self.num_layers = int(num_layers)
         self.norm = norm
         self.enable_nested_tensor, self.mask_check = bool(enable_nested_tensor), bool(mask_check)
@@ -335,7 +327,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer: Module, num_layers: int, norm: Module | None = None):
         super().__init__()
-        self.layers = _clones(decoder_layer, num_layers)
+        self.layers = ModuleList([copy.deepcopy(decoder_layer) for _ in range(int(num_layers))])
         self.num_layers = int(num_layers)
         self.norm = norm
 
