@@ -181,3 +181,21 @@ def test_a_header_nested_too_deep_is_a_model_file_error(tmp_path, backend, heade
     path.write_bytes(struct.pack("<Q", len(text)) + text)
     with pytest.raises(ModelFileError, match="deep.safetensors: corrupt"):
         load(path)
+
+
+def test_complex64_round_trips_and_interoperates_as_the_safetensors_package_stores_it(tmp_path, backend):  # noqa: F811
+    # safetensors stores complex64 as C64 (and has no complex128): the package and PyTorch read and write it
+    stn = pytest.importorskip("safetensors.numpy")
+    st_torch = pytest.importorskip("safetensors.torch")
+    torch = pytest.importorskip("torch")
+    z = np.array([1 + 2j, -0.0 + 0j, complex(np.inf, np.nan), 3.0e38 - 1e-45j], dtype=np.complex64)
+    state = {"z": z, "w": np.ones(3, np.float16)}
+    save(state, tmp_path / "ours.safetensors")
+    assert stn.load_file(str(tmp_path / "ours.safetensors"))["z"].tobytes() == z.tobytes()
+    assert st_torch.load_file(str(tmp_path / "ours.safetensors"))["z"].numpy().tobytes() == z.tobytes()
+    assert load(tmp_path / "ours.safetensors")["z"].tobytes() == z.tobytes()
+    st_torch.save_file({"z": torch.from_numpy(z)}, str(tmp_path / "theirs.safetensors"))
+    back = load(tmp_path / "theirs.safetensors")["z"]
+    assert back.dtype == np.complex64 and back.tobytes() == z.tobytes()
+    with pytest.raises(TypeError, match="complex128, which safetensors cannot store.*complex64"):
+        save({"z": z.astype(np.complex128)}, tmp_path / "c128.safetensors")

@@ -68,6 +68,7 @@ _DTYPES = {
     "U32": np.dtype(np.uint32),
     "I32": np.dtype(np.int32),
     "F32": np.dtype(np.float32),
+    "C64": np.dtype(np.complex64),  # (the format has no complex128)
     "U64": np.dtype(np.uint64),
     "I64": np.dtype(np.int64),
     "F64": np.dtype(np.float64),
