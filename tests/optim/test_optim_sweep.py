@@ -397,8 +397,8 @@ NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NA
          "Adafactor", "LBFGS"]
 
 
-def _signature(cls):
-    return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+def _signature_of(function):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -406,7 +406,14 @@ def test_constructor_takes_torch_s_arguments_in_torch_s_order(name):
     """The same names, defaults, and positions: RMSprop's eighth positional argument is capturable and
     Adagrad's seventh foreach, as in PyTorch (they were maximize, which ascended), and an argument
     PyTorch takes only by keyword (SGD's maximize) is refused by position."""
-    assert _signature(getattr(cr.optim, name)) == _signature(getattr(torch.optim, name))
+    assert _signature_of(getattr(cr.optim, name).__init__) == _signature_of(getattr(torch.optim, name).__init__)
+
+
+@pytest.mark.parametrize("method", ["add_param_group", "zero_grad", "state_dict", "load_state_dict",
+                                    "register_step_pre_hook", "register_step_post_hook"])
+def test_optimizer_methods_take_torch_s_arguments(method):
+    """(add_param_group's argument was named group: add_param_group(param_group={...}) failed)"""
+    assert _signature_of(getattr(cr.optim.Optimizer, method)) == _signature_of(getattr(torch.optim.Optimizer, method))
 
 
 # arguments checked on purpose otherwise than PyTorch checks them: (optimizer, options, group) -> why

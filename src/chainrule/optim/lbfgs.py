@@ -182,10 +182,10 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): give it one group")
         self._params = self.param_groups[0]["params"]
 
-    def add_param_group(self, group: dict) -> None:
+    def add_param_group(self, param_group: dict) -> None:
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups): give it one group")
-        super().add_param_group(group)
+        super().add_param_group(param_group)
 
     # -- the parameters as one flat vector -------------------------------------------------
     # (a complex parameter is its real and imaginary parts, two reals each, as PyTorch's

@@ -179,8 +179,9 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, group: dict[str, Any]) -> None:
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with its own options (the defaults fill the rest)."""
+        group = param_group
         if not isinstance(group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(group)}")
         if "params" not in group:
