@@ -655,3 +655,22 @@ def test_an_optimizer_step_replaced_after_the_schedule_was_made_warns_as_torch(n
                 sched.step()
         caught.append([str(w.message)[:60] for w in record if "overridden" in str(w.message)])
     assert caught[0] == caught[1] and caught[0]  # (one per schedule of a ChainedScheduler, as there)
+
+
+def test_no_warm_up_leaves_the_rate_as_torch_s_closed_form():
+    """total_iters=0 (a warm-up switched off in a config): the rate is the initial one, as PyTorch's
+    closed form gives it for ConstantLR (and LinearLR its end_factor times it, the end of an empty
+    window); PyTorch's recursive form keeps factor (start_factor) times it for good
+    (pytorch/pytorch#193682, a difference kept on purpose)."""
+    torch = pytest.importorskip("torch")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    theirs = torch.optim.lr_scheduler.ConstantLR(opt, 0.25, total_iters=0)
+    ours = ls.ConstantLR(optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=0.5), 0.25, total_iters=0)
+    linear = ls.LinearLR(optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=0.5), 0.25, 0.8, total_iters=0)
+    for epoch in range(4):
+        theirs.last_epoch = epoch
+        assert ours.get_last_lr() == theirs._get_closed_form_lr() == [0.5]
+        assert linear.get_last_lr() == [0.5 * 0.8]
+        for s in (ours, linear):
+            s.optimizer.step()
+            s.step()
