@@ -2,6 +2,7 @@
 a folder or a missing one, an interrupted save, a header whose numbers are not whole,
 and weights tied or cast on loading (the real PyTorch as the oracle)."""
 
+import io
 import json
 import os
 import struct
@@ -199,3 +200,21 @@ def test_complex64_round_trips_and_interoperates_as_the_safetensors_package_stor
     assert back.dtype == np.complex64 and back.tobytes() == z.tobytes()
     with pytest.raises(TypeError, match="complex128, which safetensors cannot store.*complex64"):
         save({"z": z.astype(np.complex128)}, tmp_path / "c128.safetensors")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_saving_to_a_named_pipe_writes_into_it_as_open_does(tmp_path):
+    # open() (so torch.save) writes into a FIFO, or a device such as /dev/null; moving a file into its
+    # place would replace the pipe (or, as root, /dev/null itself) with a regular file
+    import stat
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader waits, so that a writer can open
+    try:
+        save({"w": np.arange(3.0)}, fifo)
+        got = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and sorted(os.listdir(tmp_path)) == ["pipe"]
+    assert load(io.BytesIO(got))["w"].tolist() == [0.0, 1.0, 2.0]

@@ -134,7 +134,8 @@ def save(state_dict: Any, path: str | os.PathLike | BinaryIO, metadata: Mapping[
 
     ``metadata`` is a map of strings stored in the header (e.g. a JSON model config).
     The file is written to a temporary file in the same directory and moved into place,
-    so ``path`` never holds a half-written model, even if the process dies. ``path`` may
+    so ``path`` never holds a half-written model, even if the process dies (a device or a
+    named pipe, ``/dev/null`` say, is written into, as ``open()`` writes it). ``path`` may
     also be a binary file object (``io.BytesIO``, an open file), as for ``torch.save``:
     the bytes are written to it at its position.
 
@@ -273,6 +274,12 @@ def _write_atomically(name: str | bytes, data: bytes) -> None:
         what = "is a directory" if path.is_dir() else f"names a folder (it ends with {os.fsdecode(name)[-1]!r})"
         raise IsADirectoryError(errno.EISDIR, f"{what}: save to a file in it (such as "
                                 f"{path / 'model.safetensors'})", os.fsdecode(name))
+    if path.exists() and not path.is_file():
+        # a device or a named pipe (/dev/null, a FIFO a reader waits on): written into, as open()
+        # writes it; moving a file into its place would replace the device itself
+        with open(path, "wb") as f:
+            f.write(data)
+        return
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as e:  # name the file asked for, not the temporary one
