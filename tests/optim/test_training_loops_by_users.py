@@ -496,6 +496,17 @@ def test_an_optimizer_of_torch_optim_that_chainrule_lacks_is_named_with_the_way_
         getattr(cr.optim, name)
 
 
+def test_every_public_name_of_torch_optim_is_here_or_refused_with_the_way_out():
+    """(swap_in_optimizer_params_and_state, new in PyTorch 2.13, was a bare AttributeError)"""
+    for name in dir(torch.optim):
+        if name.startswith("_") or not callable(getattr(torch.optim, name)):
+            continue
+        try:
+            getattr(cr.optim, name)
+        except AttributeError as e:
+            assert f"no attribute {name!r}: " in str(e)
+
+
 def test_schedules_chained_wrongly_are_refused_with_the_reason():
     model = cr.nn.Linear(2, 1)
     opt, other = cr.optim.SGD(model.parameters(), lr=0.1), cr.optim.SGD(model.parameters(), lr=0.1)

@@ -49,6 +49,10 @@ _NOT_HERE = {
                   "same arguments (it moves the moments of every row, not only of the rows a batch used)",
     "Muon": "PyTorch's Muon orthogonalises each update by Newton-Schulz iterations in bfloat16, a dtype chainrule "
             "does not compute in; use optim.AdamW, or write the step as an optim.Optimizer subclass",
+    "swap_in_optimizer_params_and_state": "PyTorch's swaps fake tensors into an optimizer to trace its step with "
+            "make_fx; chainrule traces a step with cr.jit over chainrule.optim.functional's optimizers (or jits the "
+            "step of an optimizer as it is); to step other parameters, make an optimizer over them and "
+            "load_state_dict() the state",
 }
 
 
