@@ -332,12 +332,14 @@ def _schedule_with_epochs(lib, name):
             "OneCycleLR": lambda: S.OneCycleLR(opt, 1.0, total_steps=20),
             # no closed form: step(epoch) multiplies the rate by λ(epoch), as PyTorch's
             "MultiplicativeLR": lambda: S.MultiplicativeLR(opt, _wobble),
-            "LambdaLR": lambda: S.LambdaLR(opt, _wobble)}[name]
+            "LambdaLR": lambda: S.LambdaLR(opt, _wobble),
+            "CyclicLR": lambda: S.CyclicLR(opt, 0.1, 1.0, step_size_up=3)}[name]
     return opt, make()
 
 
 @pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR",
-                                  "CosineAnnealingWarmRestarts", "OneCycleLR", "MultiplicativeLR", "LambdaLR"])
+                                  "CosineAnnealingWarmRestarts", "OneCycleLR", "MultiplicativeLR", "LambdaLR",
+                                  "CyclicLR"])
 def test_the_epoch_argument_of_step_as_torch(name):
     torch = pytest.importorskip("torch")
     epochs = [0.25, 0.5, 1.75, 3, 6.5, 2] if name == "CosineAnnealingWarmRestarts" else [1, 2, 5, 3, 7]
@@ -674,3 +676,37 @@ def test_no_warm_up_leaves_the_rate_as_torch_s_closed_form():
         for s in (ours, linear):
             s.optimizer.step()
             s.step()
+
+
+SEQUENCES_OF_CYCLES = {
+    "warm-up then cyclic": lambda S, o: S.SequentialLR(
+        o, [S.LinearLR(o, start_factor=0.1, total_iters=3), S.CyclicLR(o, 0.01, 0.1, step_size_up=3)], [4]),
+    "cyclic then decay": lambda S, o: S.SequentialLR(
+        o, [S.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="triangular2"), S.ExponentialLR(o, 0.9)], [8]),
+    "warm-up then one cycle": lambda S, o: S.SequentialLR(
+        o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.OneCycleLR(o, [1.0, 0.5], total_steps=30,
+                                                                     three_phase=True)], [4]),
+    "one cycle then decay": lambda S, o: S.SequentialLR(
+        o, [S.OneCycleLR(o, 1.0, total_steps=10), S.ExponentialLR(o, 0.9)], [8]),
+}
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+@pytest.mark.parametrize("case", sorted(SEQUENCES_OF_CYCLES))
+def test_a_cyclic_schedule_in_sequential_lr_as_torch_s(case, optimizer):
+    """SequentialLR over CyclicLR or OneCycleLR, whose rates (and momentum) come from their own
+    steps: it raised a bare NotImplementedError."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (cr, torch):
+        groups = [{"params": [lib.nn.Parameter(lib.zeros(2))]}, {"params": [lib.nn.Parameter(lib.zeros(1))]}]
+        extra = {"momentum": 0.9} if optimizer == "SGD" else {}
+        opt = getattr(lib.optim, optimizer)(groups, lr=0.1, **extra)
+        sched = SEQUENCES_OF_CYCLES[case](lib.optim.lr_scheduler, opt)
+        seen = []
+        for _ in range(20):
+            opt.step()
+            sched.step()
+            seen.append([(g["lr"], g.get("momentum", g.get("betas", (0,))[0])) for g in opt.param_groups])
+        got.append(seen)
+    np.testing.assert_allclose(np.array(got[0], float), np.array(got[1], float), rtol=1e-13)

@@ -71,14 +71,18 @@ class SequentialLR(LRScheduler):
             schedule._step_count += 1
 
     def get_lr(self):
-        """The groups' rates at the current step: a schedule without a closed form
-        (MultiplicativeLR) moves the rates the groups have from its milestone on, as PyTorch's
-        steps it there (by λ(0)); the others are the closed form of their step."""
+        """The groups' rates at the current step, as PyTorch's stepping of the schedule of the
+        step gives them: the closed form of its step; MultiplicativeLR, which has none, moves the
+        rates the groups have from its milestone on (by λ(0) there); a schedule of its own steps
+        (CyclicLR, OneCycleLR) gives its rates at its step (and sets the momentum)."""
         schedule, start = self._segment()
-        if schedule._closed_form or self._is_initial:
+        if schedule._closed_form or (self._is_initial and hasattr(schedule, "next_rate")):
             return super().get_lr()
-        return [schedule.next_rate(group["lr"], self.last_epoch - start, i)
-                for i, group in enumerate(self.optimizer.param_groups)]
+        if hasattr(schedule, "next_rate"):
+            return [schedule.next_rate(group["lr"], self.last_epoch - start, i)
+                    for i, group in enumerate(self.optimizer.param_groups)]
+        schedule.last_epoch = self.last_epoch - start
+        return schedule._rates_of_get_lr()
 
     def lr_at(self, base_lr, t, group_index=0):
         i = bisect.bisect_right(self._milestones, t)

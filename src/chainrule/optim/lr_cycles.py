@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.optim.lr_schedules import EPOCH_DEPRECATION_WARNING, LRScheduler
+from chainrule.optim.lr_schedules import _GET_LR_OUTSIDE_STEP, EPOCH_DEPRECATION_WARNING, LRScheduler
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["CyclicLR", "OneCycleLR"]
@@ -49,6 +49,8 @@ class OneCycleLR(LRScheduler):
     >>> round(sched.get_last_lr()[0], 6), opt.param_groups[0]["momentum"]
     (0.04, 0.95)
     """
+
+    _closed_form = False  # its rates come from its own step (step(epoch) too), as PyTorch's
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
                  steps_per_epoch: int | None = None, pct_start: float = 0.3, anneal_strategy: str = "cos",
@@ -110,19 +112,28 @@ class OneCycleLR(LRScheduler):
             start = end
         raise AssertionError("unreachable")
 
+    def get_lr(self) -> list[float]:
+        """The groups' rates at the current step (and, with ``cycle_momentum``, their momentum
+        is set, as PyTorch's ``get_lr`` does)."""
+        if not self.__dict__.get("_get_lr_called_within_step", True):
+            warnings.warn(_GET_LR_OUTSIDE_STEP, UserWarning, stacklevel=2)
+        lrs = []
+        for group in self.optimizer.param_groups:
+            lr, m = self._at(group, self.last_epoch)
+            lrs.append(lr)
+            if m is not None:
+                _set_momentum(group, self.use_beta1, m)
+        return lrs
+
     def step(self, epoch: int | None = None) -> None:
         self._count_step()
         if epoch is not None:  # PyTorch's deprecated form: to step ``epoch``
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
             self.last_epoch = epoch - 1
         self.last_epoch += 1
-        lrs = []
-        for group in self.optimizer.param_groups:
-            lr, m = self._at(group, self.last_epoch)
+        lrs = self._rates_of_get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
-            lrs.append(lr)
-            if m is not None:
-                _set_momentum(group, self.use_beta1, m)
         self._last_lr = lrs
 
 
@@ -143,6 +154,8 @@ class CyclicLR(LRScheduler):
     >>> lrs
     [0.3, 0.5, 0.3, 0.1]
     """
+
+    _closed_form = False  # its rates come from its own step (step(epoch) too), as PyTorch's
 
     def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
                  step_size_down: int | None = None, mode: str = "triangular", gamma: float = 1.0,
