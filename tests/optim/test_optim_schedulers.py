@@ -678,31 +678,38 @@ def test_no_warm_up_leaves_the_rate_as_torch_s_closed_form():
             s.step()
 
 
-SEQUENCES_OF_CYCLES = {
-    "warm-up then cyclic": lambda S, o: S.SequentialLR(
-        o, [S.LinearLR(o, start_factor=0.1, total_iters=3), S.CyclicLR(o, 0.01, 0.1, step_size_up=3)], [4]),
-    "cyclic then decay": lambda S, o: S.SequentialLR(
-        o, [S.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="triangular2"), S.ExponentialLR(o, 0.9)], [8]),
-    "warm-up then one cycle": lambda S, o: S.SequentialLR(
-        o, [S.ConstantLR(o, factor=0.5, total_iters=3), S.OneCycleLR(o, [1.0, 0.5], total_steps=30,
-                                                                     three_phase=True)], [4]),
-    "one cycle then decay": lambda S, o: S.SequentialLR(
-        o, [S.OneCycleLR(o, 1.0, total_steps=10), S.ExponentialLR(o, 0.9)], [8]),
+SEQUENCES_OF_CYCLES = {  # on (lib.optim, optimizer)
+    "warm-up then cyclic": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [O.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=3),
+            O.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=3)], [4]),
+    "cyclic then decay": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [O.lr_scheduler.CyclicLR(o, 0.01, 0.1, step_size_up=2, mode="triangular2"),
+            O.lr_scheduler.ExponentialLR(o, 0.9)], [8]),
+    "warm-up then one cycle": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [O.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3),
+            O.lr_scheduler.OneCycleLR(o, [1.0, 0.5], total_steps=30, three_phase=True)], [4]),
+    "one cycle then decay": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [O.lr_scheduler.OneCycleLR(o, 1.0, total_steps=10), O.lr_scheduler.ExponentialLR(o, 0.9)], [8]),
+    "cosine then swa": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [O.lr_scheduler.CosineAnnealingLR(o, 10), O.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=4)], [6]),
+    "cosine and swa chained": lambda O, o: O.lr_scheduler.ChainedScheduler(
+        [O.lr_scheduler.CosineAnnealingLR(o, 10),
+         O.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=4, anneal_strategy="linear")]),
 }
 
 
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 @pytest.mark.parametrize("case", sorted(SEQUENCES_OF_CYCLES))
 def test_a_cyclic_schedule_in_sequential_lr_as_torch_s(case, optimizer):
-    """SequentialLR over CyclicLR or OneCycleLR, whose rates (and momentum) come from their own
-    steps: it raised a bare NotImplementedError."""
+    """SequentialLR over CyclicLR, OneCycleLR or SWALR, whose rates (and momentum) come from their
+    own steps: it raised a bare NotImplementedError."""
     torch = pytest.importorskip("torch")
     got = []
     for lib in (cr, torch):
         groups = [{"params": [lib.nn.Parameter(lib.zeros(2))]}, {"params": [lib.nn.Parameter(lib.zeros(1))]}]
         extra = {"momentum": 0.9} if optimizer == "SGD" else {}
         opt = getattr(lib.optim, optimizer)(groups, lr=0.1, **extra)
-        sched = SEQUENCES_OF_CYCLES[case](lib.optim.lr_scheduler, opt)
+        sched = SEQUENCES_OF_CYCLES[case](lib.optim, opt)
         seen = []
         for _ in range(20):
             opt.step()

@@ -60,15 +60,17 @@ class SequentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def step(self, epoch=None) -> None:
-        """The next step; the schedule of the step keeps its rates and counts the step as
-        PyTorch's, which steps it (but at its milestone, where it is set to its step 0)."""
-        super().step(epoch)
-        schedule, start = self._segment()
-        schedule._last_lr = list(self._last_lr)
+        """The next step; the schedule of the step counts it first (but at its milestone, where
+        it is set to its step 0) and keeps its rates, as PyTorch's, which steps it."""
+        upcoming = self.last_epoch + 1 if epoch is None else epoch
+        i = bisect.bisect_right(self._milestones, upcoming)
+        schedule = self._schedulers[i]
         if self._is_initial:  # PyTorch's SequentialLR makes its first schedule's first step again
             schedule._step_count = 1
-        elif self.last_epoch != start:
+        elif upcoming != (self._milestones[i - 1] if i > 0 else 0):
             schedule._step_count += 1
+        super().step(epoch)
+        schedule._last_lr = list(self._last_lr)
 
     def get_lr(self):
         """The groups' rates at the current step, as PyTorch's stepping of the schedule of the

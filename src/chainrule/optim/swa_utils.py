@@ -159,6 +159,8 @@ class SWALR(LRScheduler):
     """Anneal each group's rate from where it is to ``swa_lr`` over ``anneal_epochs`` steps
     (``anneal_strategy`` 'cos' or 'linear'), then hold it, as PyTorch's ``SWALR``."""
 
+    _closed_form = False  # each step moves the rate the group has (step(epoch) too), as PyTorch's
+
     def __init__(self, optimizer: Optimizer, swa_lr, anneal_epochs: int = 10, anneal_strategy: str = "cos",
                  last_epoch: int = -1):
         groups = optimizer.param_groups
