@@ -678,6 +678,18 @@ def test_no_warm_up_leaves_the_rate_as_torch_s_closed_form():
             s.step()
 
 
+def _users_warm_up(base):
+    """A schedule of the user's, as written for PyTorch: get_lr only."""
+    class WarmUp(base):
+        def __init__(self, optimizer, steps, last_epoch=-1):
+            self.steps = steps
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            return [lr * min(1.0, (self.last_epoch + 1) / self.steps) for lr in self.base_lrs]
+    return WarmUp
+
+
 SEQUENCES_OF_CYCLES = {  # on (lib.optim, optimizer)
     "warm-up then cyclic": lambda O, o: O.lr_scheduler.SequentialLR(
         o, [O.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=3),
@@ -692,6 +704,8 @@ SEQUENCES_OF_CYCLES = {  # on (lib.optim, optimizer)
         o, [O.lr_scheduler.OneCycleLR(o, 1.0, total_steps=10), O.lr_scheduler.ExponentialLR(o, 0.9)], [8]),
     "cosine then swa": lambda O, o: O.lr_scheduler.SequentialLR(
         o, [O.lr_scheduler.CosineAnnealingLR(o, 10), O.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=4)], [6]),
+    "warm-up of the user's then decay": lambda O, o: O.lr_scheduler.SequentialLR(
+        o, [_users_warm_up(O.lr_scheduler.LRScheduler)(o, 4), O.lr_scheduler.ExponentialLR(o, 0.9)], [5]),
     "cosine and swa chained": lambda O, o: O.lr_scheduler.ChainedScheduler(
         [O.lr_scheduler.CosineAnnealingLR(o, 10),
          O.swa_utils.SWALR(o, swa_lr=0.05, anneal_epochs=4, anneal_strategy="linear")]),
@@ -701,8 +715,8 @@ SEQUENCES_OF_CYCLES = {  # on (lib.optim, optimizer)
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 @pytest.mark.parametrize("case", sorted(SEQUENCES_OF_CYCLES))
 def test_a_cyclic_schedule_in_sequential_lr_as_torch_s(case, optimizer):
-    """SequentialLR over CyclicLR, OneCycleLR or SWALR, whose rates (and momentum) come from their
-    own steps: it raised a bare NotImplementedError."""
+    """SequentialLR over CyclicLR, OneCycleLR, SWALR or a schedule of the user's, whose rates (and
+    momentum) come from their own steps: it raised a bare NotImplementedError."""
     torch = pytest.importorskip("torch")
     got = []
     for lib in (cr, torch):

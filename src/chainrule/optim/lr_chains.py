@@ -76,9 +76,10 @@ class SequentialLR(LRScheduler):
         """The groups' rates at the current step, as PyTorch's stepping of the schedule of the
         step gives them: the closed form of its step; MultiplicativeLR, which has none, moves the
         rates the groups have from its milestone on (by λ(0) there); a schedule of its own steps
-        (CyclicLR, OneCycleLR) gives its rates at its step (and sets the momentum)."""
+        (CyclicLR, OneCycleLR, SWALR, one of the user's) gives its rates at its step (and sets
+        the momentum)."""
         schedule, start = self._segment()
-        if schedule._closed_form or (self._is_initial and hasattr(schedule, "next_rate")):
+        if schedule._has_closed_form() or (self._is_initial and hasattr(schedule, "next_rate")):
             return super().get_lr()
         if hasattr(schedule, "next_rate"):
             return [schedule.next_rate(group["lr"], self.last_epoch - start, i)

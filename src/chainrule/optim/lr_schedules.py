@@ -116,6 +116,12 @@ class LRScheduler:
         self.step()
         self._is_initial = False
 
+    def _has_closed_form(self) -> bool:
+        """Whether :meth:`lr_at` gives the rate at any step: a built-in schedule's (but for those
+        whose steps move the rate, ``_closed_form`` False); a schedule of the user's, with its own
+        ``get_lr``, has only its steps."""
+        return self._closed_form and type(self).get_lr.__module__.startswith("chainrule.")
+
     def factor(self, t: int) -> float:
         raise NotImplementedError
 
@@ -157,8 +163,7 @@ class LRScheduler:
             if self._epoch_warns:
                 warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
             self.last_epoch = epoch
-            if not (self._closed_form and type(self).get_lr.__module__.startswith("chainrule.")):
-                # a schedule of the user's, or one without a closed form, as PyTorch
+            if not self._has_closed_form():  # as PyTorch
                 closed_form = getattr(self, "_get_closed_form_lr", None)
                 lrs = closed_form() if closed_form is not None else self._rates_of_get_lr()
             else:
