@@ -520,6 +520,10 @@ def test_schedules_chained_wrongly_are_refused_with_the_reason():
         s.ChainedScheduler([s.StepLR(other, 2)], optimizer=opt)
     with pytest.raises(ValueError, match="at least one scheduler"):
         s.SequentialLR(opt, [], milestones=[])
+    # (it raised a bare NotImplementedError at its first step)
+    with pytest.raises(NotImplementedError, match="over a ChainedScheduler .* chain SequentialLRs instead"):
+        s.SequentialLR(opt, [s.ChainedScheduler([s.ConstantLR(opt), s.ExponentialLR(opt, 0.9)]), s.StepLR(opt, 2)],
+                       milestones=[3])
     with pytest.warns(UserWarning, match="duplicate parameters.* updated twice"):  # as PyTorch warns
         cr.optim.SGD([model.weight, model.bias, model.weight], lr=0.1)
 

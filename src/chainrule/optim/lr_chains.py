@@ -50,6 +50,12 @@ class SequentialLR(LRScheduler):
         if not schedulers:
             raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler")
         _check_chain("SequentialLR", schedulers, optimizer)
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ChainedScheduler):
+                raise NotImplementedError(
+                    f"SequentialLR over a ChainedScheduler (at index {i}) is not supported (PyTorch's cannot set it "
+                    "to its step 0 at a milestone either): chain SequentialLRs instead, ChainedScheduler("
+                    "[SequentialLR(opt, [...], milestones), other_schedule])")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided to be one more than the number of "
