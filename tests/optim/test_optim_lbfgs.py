@@ -20,6 +20,7 @@ def trajectory(lib: str, problem: str, steps: int = 4, **options):
     make = (lambda a: torch.tensor(a, requires_grad=True)) if T else (lambda a: cr.tensor(a, requires_grad=True))
     const = torch.tensor if T else cr.tensor
     w, v = make(W0), make(V0)
+    options = {k: const(x) if isinstance(x, np.ndarray) else x for k, x in options.items()}  # lr a 0-d Tensor
     opt = (torch.optim.LBFGS if T else optim.LBFGS)([w, v], **options)
     a, b = const(A), const(B)
 
@@ -43,7 +44,9 @@ def trajectory(lib: str, problem: str, steps: int = 4, **options):
 @pytest.mark.parametrize("problem", ["least_squares", "log_sum_exp"])
 @pytest.mark.parametrize("options", [{}, {"line_search_fn": "strong_wolfe"}, {"history_size": 2, "max_iter": 7},
                                      {"history_size": 2, "max_iter": 7, "line_search_fn": "strong_wolfe"},
-                                     {"lr": 0.5, "max_iter": 3}, {"max_eval": 4, "line_search_fn": "strong_wolfe"}])
+                                     {"lr": 0.5, "max_iter": 3}, {"max_eval": 4, "line_search_fn": "strong_wolfe"},
+                                     # (a Tensor lr failed in the first step: the step added a Tensor in place)
+                                     {"lr": np.array(0.5)}, {"lr": np.array(0.5), "line_search_fn": "strong_wolfe"}])
 def test_iterates_match_torch(problem, options):
     ours = trajectory("chainrule", problem, **options)
     theirs = trajectory("torch", problem, **options)

@@ -31,7 +31,7 @@ import numpy as np
 
 from chainrule.core.eager import EAGER, count_write, enable_grad
 from chainrule.core.tensor import Tensor
-from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.optimizer import Optimizer, _numbers
 
 __all__ = ["LBFGS"]
 
@@ -248,6 +248,7 @@ class LBFGS(Optimizer):
             kept.update({k: _tensor(v) for k, v in state.items()})
 
     def _iterate(self, evaluate, group: dict, state: dict):
+        group = _numbers(group)  # a Tensor lr as its number, as PyTorch's takes it
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         history_size = group["history_size"]
