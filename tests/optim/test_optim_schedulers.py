@@ -731,3 +731,28 @@ def test_a_cyclic_schedule_in_sequential_lr_as_torch_s(case, optimizer):
             seen.append([(g["lr"], g.get("momentum", g.get("betas", (0,))[0])) for g in opt.param_groups])
         got.append(seen)
     np.testing.assert_allclose(np.array(got[0], float), np.array(got[1], float), rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["OneCycleLR", "CyclicLR", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts"])
+def test_a_tensor_lr_stays_a_tensor_as_torch_s(name):
+    """Adam(lr=tensor(0.1)): PyTorch's schedules keep the group's rate a Tensor (these set a
+    number), and so the state_dict's groups."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (cr, torch):
+        opt = lib.optim.Adam([lib.nn.Parameter(lib.zeros(2))], lr=lib.tensor(np.array(0.1)))
+        args, kwargs = {"OneCycleLR": ((1.0,), {"total_steps": 20, "cycle_momentum": False}),
+                        "CyclicLR": ((0.01, 0.1, 3), {"cycle_momentum": False}),
+                        "ReduceLROnPlateau": ((), {"patience": 1, "factor": 0.5}),
+                        "CosineAnnealingWarmRestarts": ((3,), {})}[name]
+        sched = getattr(lib.optim.lr_scheduler, name)(opt, *args, **kwargs)
+        seen = []
+        for _ in range(8):
+            opt.step()
+            sched.step(1.0) if name == "ReduceLROnPlateau" else sched.step()
+            lr = opt.param_groups[0]["lr"]
+            seen.append((type(lr).__name__, float(lr), type(sched.get_last_lr()[0]).__name__,
+                         type(opt.state_dict()["param_groups"][0]["lr"]).__name__))
+        got.append(seen)
+    assert [(s[0], s[2], s[3]) for s in got[0]] == [(s[0], s[2], s[3]) for s in got[1]]
+    np.testing.assert_allclose([s[1] for s in got[0]], [s[1] for s in got[1]], rtol=1e-13)

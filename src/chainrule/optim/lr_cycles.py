@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.optim.lr_schedules import _GET_LR_OUTSIDE_STEP, EPOCH_DEPRECATION_WARNING, LRScheduler
+from chainrule.optim.lr_schedules import _GET_LR_OUTSIDE_STEP, EPOCH_DEPRECATION_WARNING, LRScheduler, _set_rates
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = ["CyclicLR", "OneCycleLR"]
@@ -131,10 +131,7 @@ class OneCycleLR(LRScheduler):
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
             self.last_epoch = epoch - 1
         self.last_epoch += 1
-        lrs = self._rates_of_get_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = lrs
+        self._last_lr = _set_rates(self.optimizer, self._rates_of_get_lr())
 
 
 class CyclicLR(LRScheduler):
@@ -164,8 +161,7 @@ class CyclicLR(LRScheduler):
         n = len(optimizer.param_groups)
         base_lrs = _per_group(base_lr, n, "base_lr")
         if last_epoch == -1:
-            for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
-                group["lr"] = lr
+            _set_rates(optimizer, base_lrs)
         self.max_lrs = _per_group(max_lr, n, "max_lr")
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up

@@ -16,6 +16,8 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.core.eager import tensor
+from chainrule.core.tensor import Tensor
 from chainrule.optim.optimizer import Optimizer
 
 __all__ = [
@@ -52,6 +54,20 @@ _STEP_REPLACED = (
     "Seems like `optimizer.step()` has been overridden after learning rate scheduler initialization. Please, "
     "make sure to call `optimizer.step()` before `lr_scheduler.step()` (the schedule can no longer tell whether "
     "it did: make the schedule after replacing `optimizer.step`)")
+
+
+def _set_rate(group: dict, lr):
+    """Set ``group['lr']`` to ``lr`` and return it: a Tensor where the group's rate is one
+    (``lr=torch.tensor(0.01)``), as PyTorch's schedules keep it, else the number."""
+    if isinstance(group["lr"], Tensor) and not isinstance(lr, Tensor):
+        lr = tensor(lr, dtype=group["lr"].dtype)
+    group["lr"] = lr
+    return lr
+
+
+def _set_rates(optimizer: Optimizer, lrs) -> list:
+    """:func:`_set_rate` for each group of ``optimizer``, the rates as set."""
+    return [_set_rate(group, lr) for group, lr in zip(optimizer.param_groups, lrs, strict=True)]
 
 
 def _track_steps(optimizer: Optimizer) -> None:
@@ -168,9 +184,7 @@ class LRScheduler:
                 lrs = closed_form() if closed_form is not None else self._rates_of_get_lr()
             else:
                 lrs = [self.lr_at(base, epoch, i) for i, base in enumerate(self.base_lrs)]
-            for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-                group["lr"] = lr
-            self._last_lr = list(lrs)
+            self._last_lr = _set_rates(self.optimizer, lrs)
             return
         self.last_epoch += 1
         lrs = self._rates_of_get_lr()
@@ -180,9 +194,7 @@ class LRScheduler:
         elif self.chainable:  # a group added since the schedule was made moves as the others, as in PyTorch
             lrs = [self._chained(i, group["lr"], lrs[i] if i < len(lrs) else None)
                    for i, group in enumerate(self.optimizer.param_groups)]
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = lrs
+        self._last_lr = _set_rates(self.optimizer, lrs)
 
     def _chained(self, i: int, current: float, new: float) -> float:
         """The rate after this step where the group holds ``current`` and the closed form
@@ -474,10 +486,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 raise ValueError(f"Expected non-negative epoch, but got {epoch}")
             self.T_cur, self.T_i = self._cycle_at(epoch)
         self.last_epoch = math.floor(epoch)
-        lrs = [self._cosine(base, self.T_cur, self.T_i) for base in self.base_lrs]
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = lrs
+        self._last_lr = _set_rates(self.optimizer, [self._cosine(base, self.T_cur, self.T_i) for base in self.base_lrs])
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -559,7 +568,7 @@ class ReduceLROnPlateau(LRScheduler):
             for group, low in zip(groups, self.min_lrs, strict=True):
                 new = max(group["lr"] * self.factor, low)
                 if group["lr"] - new > self.eps:
-                    group["lr"] = new
+                    _set_rate(group, new)
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
