@@ -756,3 +756,15 @@ def test_a_tensor_lr_stays_a_tensor_as_torch_s(name):
         got.append(seen)
     assert [(s[0], s[2], s[3]) for s in got[0]] == [(s[0], s[2], s[3]) for s in got[1]]
     np.testing.assert_allclose([s[1] for s in got[0]], [s[1] for s in got[1]], rtol=1e-13)
+
+
+def test_get_lr_outside_a_step_warns_and_gives_the_current_rates():
+    """As PyTorch's it warns; its value is the rates get_last_lr() gives (PyTorch's StepLR would
+    apply its decay once more at a boundary, a rate no step sets: a difference kept on purpose)."""
+    opt = optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1)
+    sched = ls.StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(4):
+        opt.step()
+        sched.step()
+        with pytest.warns(UserWarning, match="please use `get_last_lr\\(\\)`"):
+            assert sched.get_lr() == sched.get_last_lr() == [g["lr"] for g in opt.param_groups]
