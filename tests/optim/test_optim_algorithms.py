@@ -339,6 +339,19 @@ def test_clip_grad_norm_matches_torch(norm_type):
     assert all(np.array_equal(a, p.grad.numpy()) for a, p in zip(before, ours, strict=True))
 
 
+@pytest.mark.parametrize("norm_type", [2.0, "inf", 1.0])
+def test_clip_grad_norm_refuses_a_nonfinite_norm_in_torch_s_words(norm_type):
+    torch = pytest.importorskip("torch")
+    said = []
+    for lib in (torch, cr):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        (w * lib.tensor([np.inf, 1.0])).sum().backward()
+        with pytest.raises(RuntimeError) as info:
+            lib.nn.utils.clip_grad_norm_([w], 1.0, norm_type=norm_type, error_if_nonfinite=True)
+        said.append(str(info.value))
+    assert said[1].startswith(said[0])
+
+
 def test_clip_grad_norm_errors_on_nonfinite_and_clip_value():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     (w * np.array([np.inf, 1.0])).sum().backward()

@@ -69,8 +69,9 @@ def get_total_norm(tensors: Iterable[Tensor] | Tensor, norm_type: float = 2.0, e
     total = _vector_norm(np.array(norms, dtype=np.result_type(*norms)), norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
-            f"the total norm of order {norm_type} of the gradients is non-finite ({total}), so "
-            "they cannot be clipped; pass error_if_nonfinite=False to clip anyway"
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so it cannot be "
+            "clipped. To disable this error and scale the gradients by the non-finite norm anyway, set "
+            f"`error_if_nonfinite=False` (the norm is {total})"
         )
     return Tensor(np.asarray(total), EAGER)
 
