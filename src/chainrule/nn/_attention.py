@@ -143,7 +143,8 @@ def check_query_key_value(query, key, value, kdim: int, vdim: int, batch_axis: i
 
 def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_mask=None,
                          need_weights: bool = True, average_attn_weights: bool = True,
-                         dropout_p: float = 0.0, training: bool = True, is_causal: bool = False, rng=None):
+                         dropout_p: float = 0.0, training: bool = True, is_causal: bool = False, rng=None,
+                         masked_rows_nan: bool = False):
     """Attention of already projected q (N, L, E), k (N, S, E), v (N, S, E) in
     ``num_heads`` heads: the concatenated heads (N, L, E) and the attention weights
     ((N, L, S) averaged over the heads, (N, H, L, S) otherwise, or None). ``k`` and ``v``
@@ -152,7 +153,8 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
     ``attn_mask`` (L, S) or (N·H, L, S) and ``key_padding_mask`` (N, S) follow
     ``nn.MultiheadAttention``: True (bool) means "may not attend"; float masks are added.
     A query with every key masked gets the output 0 with ``need_weights=False`` and NaN
-    (output and weights) otherwise, as in PyTorch.
+    (output and weights) otherwise, as in PyTorch; NaN always with ``masked_rows_nan``
+    (PyTorch's inference fast path).
     """
     n, length = q.shape[:2]
     source = length if k is None else k.shape[1]
@@ -186,7 +188,7 @@ def multi_head_attention(q, k, v, num_heads: int, attn_mask=None, key_padding_ma
     # without the weights PyTorch attends as its scaled_dot_product_attention: a query with
     # every key masked gets the output 0; with them, as a softmax: NaN
     out, weights = mha_forward(q, k, v, mask, keep, heads=num_heads, scale=1.0 / math.sqrt(e // num_heads),
-                               safe=not need_weights)
+                               safe=not (need_weights or masked_rows_nan))
     if not need_weights:
         return out, None
     if keep is not None:  # the weights returned are the ones applied: after dropout
@@ -199,11 +201,13 @@ def attention_block(query, key, value, num_heads: int, in_proj_weight, in_proj_b
                     add_zero_attn: bool, dropout_p: float, out_proj_weight, out_proj_bias, training: bool = True,
                     key_padding_mask=None, need_weights: bool = True, attn_mask=None, q_proj_weight=None,
                     k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None,
-                    average_attn_weights: bool = True, is_causal: bool = False, rng=None, same: bool = False):
+                    average_attn_weights: bool = True, is_causal: bool = False, rng=None, same: bool = False,
+                    masked_rows_nan: bool = False):
     """``nn.MultiheadAttention``'s computation on batch-first (N, L, E) query and (N, S, ·)
     key and value: the projections (``in_proj_weight`` packed, or the three separate
     weights when it is None), PyTorch's extra keys, the heads' attention and the output
-    projection. ``same``: query, key and value are one array (one packed projection)."""
+    projection. ``same``: query, key and value are one array (one packed projection);
+    ``masked_rows_nan``: see :func:`multi_head_attention`."""
     e = query.shape[-1]
     b = in_proj_bias
     bq, bk, bv = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
@@ -222,7 +226,7 @@ def attention_block(query, key, value, num_heads: int, in_proj_weight, in_proj_b
         k, v, attn_mask, key_padding_mask = _extra_keys(length, k, v, attn_mask, key_padding_mask, is_causal,
                                                         bias_k, bias_v, add_zero_attn)
     out, weights = multi_head_attention(q, k, v, num_heads, attn_mask, key_padding_mask, need_weights,
-                                        average_attn_weights, dropout_p, training, is_causal, rng)
+                                        average_attn_weights, dropout_p, training, is_causal, rng, masked_rows_nan)
     return _ops.linear(out, out_proj_weight, out_proj_bias), weights
 
 

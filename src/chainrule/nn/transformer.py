@@ -21,7 +21,7 @@ from chainrule.core.errors import TensorError
 from chainrule.core.tensor import Tensor
 from chainrule.nn import _ops, init
 from chainrule.nn import functional as F
-from chainrule.nn._attention import attention_block, check_query_key_value
+from chainrule.nn._attention import _float_mask, attention_block, check_query_key_value
 from chainrule.nn.activation import GELU, ReLU
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.dropout import Dropout
@@ -45,7 +45,9 @@ class MultiheadAttention(Module):
     the attention weights (averaged over the heads unless ``average_attn_weights=False``;
     None when ``need_weights=False``). Bool masks mark with True what may NOT be
     attended; float masks are added to the scores. With ``is_causal=True`` and no
-    ``attn_mask``, a causal mask is used.
+    ``attn_mask``, a causal mask is used. A query whose keys are all masked gets NaN
+    with the weights, or on PyTorch's inference fast path (see ``_native_path``), and
+    the output 0 (before ``out_proj``) otherwise.
 
     >>> import numpy as np
     >>> mha = MultiheadAttention(8, 2, batch_first=True, rng=0)
@@ -116,6 +118,26 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
                 average_attn_weights: bool = True, is_causal: bool = False):
+        native = self._native_path(query, key, value, key_padding_mask, attn_mask)
+        return self._attention(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
+                               is_causal, native)
+
+    def _native_path(self, query, key, value, key_padding_mask, attn_mask) -> bool:
+        """Whether PyTorch runs this call on its inference fast path, where a query whose
+        keys are all masked gets NaN (not 0) even without the weights: batched, batch-first
+        self-attention (one tensor as query, key and value) in evaluation mode, an even
+        number of heads, packed projections with biases, no extra keys, no float mask and
+        nothing that requires a gradient while gradients are on."""
+        if (query.ndim != 3 or query is not key or key is not value or self.training or self.num_heads % 2
+                or not self.batch_first or self.bias_k is not None or self.add_zero_attn
+                or not self._qkv_same_embed_dim or self.in_proj_bias is None):
+            return False
+        if any(m is not None and _dtype_kind(m) == "f" for m in (key_padding_mask, attn_mask)):
+            return False
+        return not _needs_grad(query, self.in_proj_weight, self.in_proj_bias, *self.out_proj.parameters())
+
+    def _attention(self, query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights,
+                   is_causal, masked_rows_nan: bool):
         unbatched = query.ndim == 2
         if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
             raise ValueError(f"MultiheadAttention: the query must be (L, N, {self.embed_dim}) (or (N, L, ...) "
@@ -135,7 +157,8 @@ class MultiheadAttention(Module):
             query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias, self.bias_k, self.bias_v,
             self.add_zero_attn, self.dropout, self.out_proj.weight, self.out_proj.bias, self.training,
             key_padding_mask, need_weights, attn_mask, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight,
-            average_attn_weights=average_attn_weights, is_causal=is_causal, rng=self.rng, same=same)
+            average_attn_weights=average_attn_weights, is_causal=is_causal, rng=self.rng, same=same,
+            masked_rows_nan=masked_rows_nan)
         if unbatched:
             out = cnp.reshape(out, out.shape[1:])
             weights = None if weights is None else cnp.reshape(weights, weights.shape[1:])
@@ -143,6 +166,15 @@ class MultiheadAttention(Module):
             out = cnp.swapaxes(out, 0, 1)
         return out, weights
 
+
+def _dtype_kind(x) -> str:
+    return (x.dtype if isinstance(x, Tensor | np.ndarray | np.generic) else np.asarray(x).dtype).kind
+
+
+def _needs_grad(*tensors) -> bool:
+    """Whether, with gradients on, any of ``tensors`` requires a gradient (PyTorch's fast
+    paths are taken only when none does)."""
+    return is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in tensors)
 
 
 def _activation(activation):
@@ -207,13 +239,33 @@ class TransformerEncoderLayer(_Block):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         x = src
-        attend = lambda y: self._attend(self.self_attn, y, y, src_mask, src_key_padding_mask,  # noqa: E731
-                                        is_causal, self.dropout1)
+        if self._native_path(src):  # PyTorch's fused layer: a query with all keys masked gets NaN
+            attention = lambda y: self.self_attn._attention(  # noqa: E731
+                y, y, y, src_key_padding_mask, False, src_mask, True, is_causal, True)[0]
+        else:  # PyTorch turns bool masks into float ones here, so the attention takes no fast path
+            dtype = F._dtype(src)
+            mask, padding = (_float_mask(m, dtype, False, name) for m, name in
+                             ((src_mask, "src_mask"), (src_key_padding_mask, "src_key_padding_mask")))
+            attention = lambda y: self.self_attn(  # noqa: E731
+                y, y, y, key_padding_mask=padding, need_weights=False, attn_mask=mask, is_causal=is_causal)[0]
+        attend = lambda y: self.dropout1(attention(y))  # noqa: E731
         if self.norm_first:
             x = x + attend(self.norm1(x))
             return x + self._ff(self.norm2(x), self.dropout2)
         x = self.norm1(x + attend(x))
         return self.norm2(x + self._ff(x, self.dropout2))
+
+    def _native_path(self, src) -> bool:
+        """Whether PyTorch runs this call as one fused layer (its inference fast path)."""
+        attn = self.self_attn
+        if (src.ndim != 3 or self.training or not attn.batch_first or attn.in_proj_bias is None
+                or not attn._qkv_same_embed_dim or not _relu_or_gelu(self.activation)
+                or self.norm1.eps != self.norm2.eps or attn.num_heads % 2):
+            return False
+        if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return False
+        return not _needs_grad(src, *attn.parameters(), *self.norm1.parameters(), *self.norm2.parameters(),
+                               *self.linear1.parameters(), *self.linear2.parameters())
 
 
 class TransformerDecoderLayer(_Block):
@@ -305,13 +357,16 @@ class TransformerEncoder(Module):
         return bool(np.all(kept[..., 1:] <= kept[..., :-1]))
 
 
+def _relu_or_gelu(activation) -> bool:
+    return activation in (F.relu, F.gelu) or isinstance(activation, ReLU | GELU)
+
+
 def _nested_layer(layer) -> bool:
     """PyTorch's construction-time conditions for running an encoder on nested tensors."""
     if not isinstance(layer, TransformerEncoderLayer) or layer.norm_first or not layer.batch_first:
         return False
     attn = layer.self_attn
-    relu_or_gelu = layer.activation in (F.relu, F.gelu) or isinstance(layer.activation, ReLU | GELU)
-    return (attn._qkv_same_embed_dim and attn.in_proj_bias is not None and relu_or_gelu
+    return (attn._qkv_same_embed_dim and attn.in_proj_bias is not None and _relu_or_gelu(layer.activation)
             and layer.norm1.eps == layer.norm2.eps and attn.num_heads % 2 == 0)
 
 

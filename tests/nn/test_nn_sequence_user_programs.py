@@ -1,0 +1,72 @@
+"""Sequence layers as PyTorch users call them, against PyTorch on the same float64 weights:
+here the inference fast path of ``MultiheadAttention`` and ``TransformerEncoderLayer``
+(evaluation mode, nothing that requires a gradient), where a query whose keys are all
+masked gets NaN, while the same call with gradients gets 0 (without the weights)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+E, HEADS = 8, 2
+
+
+def _build(lib, kind, batch_first):
+    lib.manual_seed(0)
+    if kind == "mha":
+        return lib.nn.MultiheadAttention(E, HEADS, batch_first=batch_first, dtype=lib.float64)
+    act = (lambda x: lib.tanh(x)) if kind == "layer_callable" else "gelu"  # noqa: PLW0108
+    layer = lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.1, activation=act, batch_first=batch_first,
+                                           norm_first=kind == "layer_norm_first", dtype=lib.float64)
+    if kind == "layer_hooked":
+        layer.linear1.register_forward_hook(lambda m, i, o: None)
+    return layer
+
+
+def _masks(lib, case):
+    padding = np.zeros((2, 4), bool)
+    padding[0] = True  # every key of the first sequence
+    padding[1, 3] = True
+    rows = np.zeros((4, 4), bool)
+    rows[2] = True  # every key of the third query
+    if case == "padding":
+        return dict(key_padding_mask=lib.tensor(padding))
+    if case == "padding_float":
+        return dict(key_padding_mask=lib.tensor(np.where(padding, -np.inf, 0.0)))
+    return dict(attn_mask=lib.tensor(rows))
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["no_grad", "grad"])
+@pytest.mark.parametrize("case", ["padding", "padding_float", "attn_mask"])
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch_first", "seq_first"])
+@pytest.mark.parametrize("kind", ["mha", "layer", "layer_norm_first", "layer_callable", "layer_hooked"])
+def test_fully_masked_query_in_inference_as_pytorch(kind, batch_first, case, grad):
+    x = np.random.default_rng(1).standard_normal((2, 4, E) if batch_first else (4, 2, E))
+    outs, weights = [], None
+    for lib in (torch, cr):
+        module = _build(lib, kind, batch_first)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+        else:
+            module.load_state_dict(weights)
+        module.eval()
+        masks = _masks(lib, case)
+        if kind != "mha":
+            masks = {"src_" + k if k == "key_padding_mask" else "src_mask": v for k, v in masks.items()}
+        with lib.set_grad_enabled(grad):
+            xt = lib.tensor(x)
+            out = module(xt, xt, xt, need_weights=False, **masks)[0] if kind == "mha" else module(xt, **masks)
+        outs.append(out.detach().numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-10, atol=1e-12)  # NaN where PyTorch's is
+
+
+def test_encoder_layer_without_mask_agrees_on_both_paths():
+    layer = nn.TransformerEncoderLayer(E, HEADS, 12, batch_first=True, dtype=np.float64, rng=0).eval()
+    x = cr.tensor(np.random.default_rng(2).standard_normal((2, 3, E)))
+    with cr.no_grad():
+        fast = layer(x).numpy()
+    np.testing.assert_allclose(fast, layer(x).detach().numpy(), rtol=1e-12, atol=1e-12)
