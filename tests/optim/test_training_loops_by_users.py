@@ -647,3 +647,17 @@ def test_an_optimizer_copied_from_pytorchs_source_runs_as_there():
 def test_a_schedule_copied_from_pytorchs_source_warns_with_its_message():
     ours, theirs = cr.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING
     assert ours.startswith(theirs[:60])
+
+
+def test_one_cycle_after_add_param_group_raises_torch_s_key_error_with_the_reason():
+    """(PyTorch's and ours raise KeyError 'initial_lr'; ours said 'max_momentum' and nothing more)"""
+    raised = []
+    for lib in (torch, cr):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.zeros(2))], lr=0.1, momentum=0.9)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, 1.0, total_steps=10)
+        opt.add_param_group({"params": [lib.nn.Parameter(lib.zeros(1))], "lr": 0.5})
+        opt.step()
+        with pytest.raises(KeyError) as info:
+            sched.step()
+        raised.append(info.value.args[0])
+    assert raised[1].startswith(f"{raised[0]!r}: a parameter group added after OneCycleLR was made")

@@ -101,6 +101,11 @@ class OneCycleLR(LRScheduler):
     def _at(self, group, t):
         if t > self.total_steps:
             raise ValueError(f"Tried to step {t} times. The specified number of total steps is {self.total_steps}")
+        missing = [k for k in ("initial_lr", "max_lr", "min_lr", *(("max_momentum", "base_momentum")
+                                                                    if self.cycle_momentum else ())) if k not in group]
+        if missing:  # (a KeyError, as PyTorch's, with the reason)
+            raise KeyError(f"{missing[0]!r}: a parameter group added after OneCycleLR was made has no "
+                           f"{', '.join(missing)}; add the groups first, then make the schedule")
         start = 0.0
         for i, phase in enumerate(self._schedule_phases):
             end = phase["end_step"]
