@@ -70,3 +70,28 @@ def test_encoder_layer_without_mask_agrees_on_both_paths():
     with cr.no_grad():
         fast = layer(x).numpy()
     np.testing.assert_allclose(fast, layer(x).detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mask_check", [True, False])
+@pytest.mark.parametrize("padding_case", ["end_padded", "not_end_padded", "not_end_padded_float"])
+def test_encoder_nested_inference_with_and_without_mask_check_as_pytorch(padding_case, mask_check):
+    padding = np.zeros((3, 5), bool)
+    padding[0] = True  # a sequence with nothing kept
+    padding[1, 3:] = True
+    if padding_case != "end_padded":
+        padding[2, 1] = True  # PyTorch checks this only with mask_check
+    x = np.random.default_rng(3).standard_normal((3, 5, E))
+    outs, weights = [], None
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        layer = lib.nn.TransformerEncoderLayer(E, HEADS, 12, 0.1, batch_first=True, dtype=lib.float64)
+        enc = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(E, dtype=lib.float64), mask_check=mask_check)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in enc.state_dict().items()}
+        else:
+            enc.load_state_dict(weights)
+        enc.eval()
+        mask = lib.tensor(np.where(padding, -np.inf, 0.0) if padding_case.endswith("float") else padding)
+        with lib.no_grad():
+            outs.append(enc(lib.tensor(x), src_key_padding_mask=mask).numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-10, atol=1e-12)

@@ -317,7 +317,8 @@ class TransformerEncoder(Module):
     'relu' or 'gelu', equal norm eps and an even number of heads; evaluation mode; a
     ``src_key_padding_mask`` padded at the end of each sequence and no ``mask``; nothing
     that requires a gradient, or gradients off), the output is 0 at the padded positions
-    before ``norm``. Here too.
+    before ``norm``. Here too; with ``mask_check=False`` the mask is not checked and, as
+    PyTorch's, each sequence is taken to be its first (number unmasked) positions.
 
     >>> import numpy as np
     >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, rng=0), num_layers=2)
@@ -335,12 +336,15 @@ class TransformerEncoder(Module):
         self.use_nested_tensor = self.enable_nested_tensor and _nested_layer(encoder_layer)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
-        x = src
+        x, padding = src, src_key_padding_mask
+        nested = self._runs_nested(src, mask, padding)
+        if nested:  # a nested tensor holds each sequence's first (number kept) positions
+            kept = (np.asarray(_ops.plain(padding)) == 0).sum(axis=-1)
+            padding = np.arange(src.shape[1]) >= kept[:, None]
         for layer in self.layers:
-            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
-        if self._runs_nested(src, mask, src_key_padding_mask):
-            padded = np.asarray(_ops.plain(src_key_padding_mask)) != 0
-            x = cnp.where(padded[..., None], np.zeros((), F._dtype(x)), x)
+            x = layer(x, src_mask=mask, src_key_padding_mask=padding, is_causal=bool(is_causal))
+        if nested:
+            x = cnp.where(padding[..., None], np.zeros((), F._dtype(x)), x)
         return x if self.norm is None else self.norm(x)
 
     def _runs_nested(self, src, mask, padding) -> bool:
@@ -353,7 +357,9 @@ class TransformerEncoder(Module):
                    *first.linear1.parameters(), *first.linear2.parameters())
         if is_grad_enabled() and any(getattr(t, "requires_grad", False) for t in tensors):
             return False
-        kept = np.asarray(_ops.plain(padding)) == 0  # left-aligned: each sequence's kept positions first
+        if not self.mask_check:  # unchecked, as PyTorch: the mask is taken to be end-padded
+            return True
+        kept = np.asarray(_ops.plain(padding)) == 0  # end-padded: each sequence's kept positions first
         return bool(np.all(kept[..., 1:] <= kept[..., :-1]))
 
 
