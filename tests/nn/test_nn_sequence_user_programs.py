@@ -95,3 +95,36 @@ def test_encoder_nested_inference_with_and_without_mask_check_as_pytorch(padding
         with lib.no_grad():
             outs.append(enc(lib.tensor(x), src_key_padding_mask=mask).numpy())
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(("kind", "need_weights"), [("mha", True), ("mha", False), ("transformer", False)])
+def test_attention_to_no_keys_as_pytorch(kind, need_weights):
+    """A source of length 0 (no key to attend to): PyTorch's attention gives 0 before the
+    output projection, weights of shape (N, L, 0), and gradients."""
+    rng = np.random.default_rng(4)
+    src, tgt = rng.standard_normal((0, 2, E)), rng.standard_normal((3, 2, E))
+    results, weights = [], None
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        if kind == "mha":
+            module = lib.nn.MultiheadAttention(E, HEADS, dtype=lib.float64)
+        else:
+            module = lib.nn.Transformer(E, HEADS, 1, 1, 12, 0.0, dtype=lib.float64)
+        if weights is None:
+            weights = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
+        else:
+            module.load_state_dict(weights)
+        with lib.no_grad():  # a bias, so that the output is not 0
+            module.get_submodule("out_proj" if kind == "mha" else "decoder.layers.0.multihead_attn.out_proj") \
+                .bias.copy_(lib.tensor(np.arange(E, dtype=np.float64)))
+        s, t = lib.tensor(src, requires_grad=True), lib.tensor(tgt, requires_grad=True)
+        if kind == "mha":
+            out, w = module(t, s, s, need_weights=need_weights)
+        else:
+            out, w = module(s, t), None
+        (out * lib.tensor(np.cos(np.arange(out.numel())).reshape(out.shape))).sum().backward()
+        results.append([out.detach().numpy(), None if w is None else tuple(w.shape), t.grad.numpy(),
+                        *(p.grad.numpy() for _, p in sorted(module.named_parameters()))])
+    assert results[1][1] == results[0][1]
+    for ours, theirs in zip(results[1][:1] + results[1][2:], results[0][:1] + results[0][2:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

@@ -75,7 +75,7 @@ def _forward(q, k, v, mask=None, keep=None, heads=1, scale=1.0, safe=False):
     if mask is not None:
         scores = xp.add(scores, mask, out=into)
     # softmax over the keys (axis −2); the shift by the maximum only keeps exp finite
-    top = cnp.max(undifferentiated(scores), axis=-2, keepdims=True)
+    top = cnp.max(undifferentiated(scores), axis=-2, keepdims=True, initial=-np.inf)  # no keys: weights (…, 0, L)
     if safe:  # a query whose keys are all masked (top score −inf) gets weights 0: exp(−inf − 0) / 1
         top = cnp.where(top == -np.inf, 0, top)
     weights = xp.exp(xp.subtract(scores, top, out=into), out=into)
