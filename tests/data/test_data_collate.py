@@ -78,3 +78,32 @@ def test_default_convert_refuses_what_no_tensor_holds_as_pytorchs(sample):
     with pytest.raises(TypeError, match="default_convert: a Tensor cannot hold"):
         data.default_convert(sample)
     assert data.default_convert(np.array(["a"])).tolist() == tdata.default_convert(np.array(["a"])).tolist()
+
+
+class Row(list):
+    """A list subclass with an attribute of its own, as a dataset may give per sample."""
+
+    source = "disk"
+
+
+@pytest.mark.parametrize("default", [None, "float32"])
+@pytest.mark.parametrize("samples", [
+    [1, 2.5], [True, 2.5], [1, np.float32(2.5)], [1, np.float16(2)], [True, np.int8(3)], [1, np.int8(2)],
+    [Row([1, 2]), Row([3, 4])], [[Row([1, "a"])], [Row([2, "b"])]], [{"x": Row([1.5])}, {"x": Row([2.5])}],
+])
+def test_numbers_and_list_subclasses_collate_as_pytorchs(samples, default):
+    # a float among Python integers is torch.tensor's: the default dtype (float64 by
+    # default in chainrule, float32 after set_default_dtype, PyTorch's default); NumPy
+    # scalars promoted by kind; a list subclass keeps its class, as PyTorch's clone of it
+    if default is None:
+        cr_default = cr.tensor([0.5]).dtype
+        torch.set_default_dtype(getattr(torch, str(cr_default)))
+    else:
+        cr.set_default_dtype(cr.float32)
+    assert same(default_collate(samples), tdata.default_collate(samples))
+    assert same(data.default_convert(samples[0]), tdata.default_convert(samples[0]))
+    (batch,) = DataLoader(samples, batch_size=len(samples))
+    (tbatch,) = tdata.DataLoader(samples, batch_size=len(samples))
+    assert same(batch, tbatch)
+    if isinstance(samples[0], Row):
+        assert type(batch) is Row and batch.source == "disk"

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.core.dtypes import default_float_dtype, sequence_dtype
 from chainrule.core.eager import EAGER
 from chainrule.core.rng import get_generator
 from chainrule.core.tensor import Tensor
@@ -324,12 +325,23 @@ def default_convert(sample) -> Any:
         fields = [default_convert(s) for s in sample]
         return type(sample)(*fields) if hasattr(sample, "_fields") else fields
     if isinstance(sample, collections.abc.Sequence) and not isinstance(sample, str | bytes):
-        fields = [default_convert(s) for s in sample]
-        try:
-            return fields if isinstance(sample, list) else type(sample)(fields)
-        except TypeError:
-            return fields
+        return _same_sequence(sample, [default_convert(s) for s in sample])
     return sample
+
+
+def _same_sequence(like, fields: list):
+    """``fields`` in a sequence of ``like``'s type, as PyTorch's collate and convert build
+    it: a copy of a mutable one (a list subclass keeps its class and attributes) with the
+    fields written in, a new one of an immutable type, a list where neither works."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            clone = copy.copy(like)
+            for i, f in enumerate(fields):
+                clone[i] = f
+            return clone
+        return type(like)(fields)
+    except TypeError:  # no copy or item assignment, or no __init__(iterable) (a range)
+        return fields
 
 
 _COLLATE_ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
@@ -383,12 +395,9 @@ def default_collate(samples: list) -> Any:
         fields = [default_collate(tuple(s[i] for s in samples)) for i in range(len(first))]
         if hasattr(first, "_fields"):  # a namedtuple
             return type(first)(*fields)
-        if isinstance(first, tuple | list):
+        if isinstance(first, tuple):
             return fields
-        try:
-            return type(first)(fields)
-        except TypeError:  # a sequence that cannot be built from a list
-            return fields
+        return _same_sequence(first, fields)
     raise TypeError(_COLLATE_ERROR.format(type(first)))
 
 
@@ -402,8 +411,12 @@ def _numbers(samples, dtype) -> np.ndarray:
         if not isinstance(s, int | float | np.integer | np.floating | np.bool_):
             raise TypeError(f"default_collate: a batch of numbers holds a {type(s).__name__} ({s!r}); every "
                             "sample must give a number in this field (or collate it in a collate_fn)")
-    if dtype is None and not any(isinstance(s, float | np.floating) for s in samples):
-        dtype = bool if all(isinstance(s, bool | np.bool_) for s in samples) else np.int64
+    if dtype is None:  # torch.tensor(samples)'s dtype: NumPy scalars among them promoted by kind,
+        dtype = sequence_dtype(list(samples))  # a float among Python integers the default float
+    if dtype is None:
+        floats = any(isinstance(s, float | np.floating) for s in samples)
+        dtype = (default_float_dtype() if floats else
+                 bool if all(isinstance(s, bool | np.bool_) for s in samples) else np.int64)
     try:
         return np.asarray(samples, dtype=dtype)
     except OverflowError:
