@@ -200,3 +200,27 @@ def test_pytorch_s_submodule_paths_of_data_and_autograd_import():
     assert (no_grad, enable_grad, set_grad_enabled, inference_mode) == (
         cr.no_grad, cr.enable_grad, cr.set_grad_enabled, cr.inference_mode) and no_grad_too is cr.no_grad
     assert torch.autograd.grad_mode.no_grad is torch.no_grad and torch.autograd.inference_mode is torch.inference_mode
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(num_workers=2, prefetch_factor=-1), "prefetch_factor"),
+    (dict(num_workers=2, prefetch_factor=0), "prefetch_factor"),
+    (dict(timeout=1.5), "timeout"),
+    (dict(multiprocessing_context="spawn"), "multiprocessing_context"),
+    (dict(num_workers=1, multiprocessing_context="threads"), "multiprocessing_context"),
+    (dict(batch_size=3, drop_last=1), "drop_last"),
+])
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # PyTorch's half-made iterator
+def test_worker_options_pytorch_refuses_are_refused(options, message):
+    torch = pytest.importorskip("torch")
+    with pytest.raises((ValueError, AssertionError)):  # at construction, or the first batch (timeout, 0)
+        next(iter(torch.utils.data.DataLoader(list(range(10)), **options)))
+    with pytest.raises(ValueError, match=message):
+        DataLoader(list(range(10)), **options)
+
+
+def test_prefetch_factor_defaults_to_pytorchs_with_workers():
+    torch = pytest.importorskip("torch")
+    for workers in (0, 2):
+        theirs = torch.utils.data.DataLoader(list(range(4)), num_workers=workers).prefetch_factor
+        assert DataLoader(list(range(4)), num_workers=workers).prefetch_factor == theirs

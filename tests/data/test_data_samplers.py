@@ -184,3 +184,54 @@ def test_a_concat_dataset_refuses_an_index_that_is_not_an_integer(index):
     with pytest.raises(TypeError, match="ConcatDataset indices must be integers"):
         both[index]  # was both[1] for 1.7
     assert both[np.int64(2)] == tboth[np.int64(2)] == 3
+
+
+class Batched:
+    """A dataset read a batch at a time: ``__getitems__`` gives what ``__getitem__`` would not."""
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return ("one", i)
+
+    def __getitems__(self, indices):
+        return [("batch", i) for i in indices]
+
+
+@pytest.mark.parametrize("build", [
+    lambda lib: lib.StackDataset(Batched(), [10, 11, 12, 13, 14]),
+    lambda lib: lib.StackDataset(a=Batched(), b=Batched()),
+    lambda lib: lib.Subset(Batched(), [4, 2, 0]),
+    lambda lib: lib.Subset(lib.Subset(Batched(), [4, 3, 2, 1]), [3, 0]),
+    lambda lib: lib.Subset(lib.StackDataset(Batched(), Batched()), [1, 2]),
+])
+def test_stacked_and_subset_datasets_read_a_batch_by_getitems_as_pytorchs(build):
+    ours, theirs = build(cr.data), build(tdata)
+    assert ours.__getitems__([1, 0]) == theirs.__getitems__([1, 0])
+    take = dict(batch_size=2, collate_fn=list)
+    assert list(DataLoader(ours, **take)) == list(tdata.DataLoader(theirs, **take))
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.RandomSampler([]),
+    lambda lib: lib.RandomSampler([], replacement=True),
+    lambda lib: lib.DataLoader([], shuffle=True),
+    lambda lib: lib.DataLoader(lib.TensorDataset(np.zeros((0, 2)) if lib is cr.data else torch.zeros(0, 2)),
+                               batch_size=4, shuffle=True),
+])
+def test_shuffling_an_empty_dataset_is_refused_as_by_pytorch(make):
+    # not a silent epoch of no batches: a training loop over it would learn nothing
+    with pytest.raises(ValueError, match="num_samples=0"):
+        make(tdata)
+    with pytest.raises(ValueError, match="num_samples=0"):
+        make(cr.data)
+    assert list(DataLoader([], batch_size=4)) == list(tdata.DataLoader([], batch_size=4)) == []
+
+
+@pytest.mark.parametrize("replacement", [False, True])
+def test_drawing_from_an_empty_data_source_fails_as_pytorchs_not_endlessly(replacement):
+    with pytest.raises((ZeroDivisionError, RuntimeError)):
+        list(tdata.RandomSampler([], replacement=replacement, num_samples=3))
+    with pytest.raises(ValueError, match="empty data source"):
+        list(cr.data.RandomSampler([], replacement=replacement, num_samples=3))

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import itertools
 import math
+import multiprocessing
 import operator
 import threading
 import types
@@ -127,6 +128,22 @@ class StackDataset(Dataset):
     def __len__(self) -> int:
         return self._length
 
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, each dataset read through its own ``__getitems__``
+        where it has one, as PyTorch's (a DataLoader fetches its batches by it)."""
+        named = isinstance(self.datasets, dict)
+        columns = {}
+        for key, d in (self.datasets.items() if named else enumerate(self.datasets)):
+            getitems = getattr(d, "__getitems__", None)
+            items = getitems(indices) if callable(getitems) else [d[i] for i in indices]
+            if len(items) != len(indices):
+                raise ValueError(f"StackDataset: dataset {key!r} gave {len(items)} samples for {len(indices)} "
+                                 "indices from its __getitems__ (Nested dataset's output size mismatch)")
+            columns[key] = items
+        if named:
+            return [{k: items[j] for k, items in columns.items()} for j in range(len(indices))]
+        return [tuple(items[j] for items in columns.values()) for j in range(len(indices))]
+
 
 class WorkerInfo:
     """What :func:`get_worker_info` gives in a loader's worker, as PyTorch's: the worker's
@@ -222,6 +239,16 @@ class Subset(Dataset):
         if isinstance(index, np.ndarray | Tensor):  # several at once
             return self.dataset[np.asarray(self.indices)[np.asarray(plain(index))]]
         return self.dataset[self.indices[index]]
+
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, read through the dataset's ``__getitems__`` where it has
+        one, as PyTorch's (a subclass's own ``__getitem__``, which PyTorch refuses without a
+        ``__getitems__``, reads each)."""
+        if type(self).__getitem__ is not Subset.__getitem__:
+            return [self[i] for i in indices]
+        chosen = [self.indices[i] for i in indices]
+        getitems = getattr(self.dataset, "__getitems__", None)
+        return getitems(chosen) if callable(getitems) else [self.dataset[i] for i in chosen]
 
 
 class ConcatDataset(Dataset):
@@ -499,8 +526,30 @@ class DataLoader:
         if num_workers == 0 and prefetch_factor is not None:
             raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing: let "
                              "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2  # PyTorch's default with workers, as its loader.prefetch_factor says
+        if prefetch_factor is not None and (isinstance(prefetch_factor, bool) or prefetch_factor <= 0):
+            raise ValueError(f"DataLoader: prefetch_factor option should be a positive number of batches per "
+                             f"worker, got {prefetch_factor!r}")
         if num_workers == 0 and persistent_workers:
             raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if num_workers == 0 and timeout > 0:  # PyTorch's single-process iterator refuses it
+            raise ValueError(f"DataLoader: timeout={timeout!r} waits for a worker's batch: it needs num_workers > 0 "
+                             "(leave timeout=0 without workers)")
+        if multiprocessing_context is not None:
+            if num_workers == 0:
+                raise ValueError("DataLoader: multiprocessing_context can only be used with multi-process loading "
+                                 "(num_workers > 0), but got num_workers=0")
+            methods = multiprocessing.get_all_start_methods()
+            if isinstance(multiprocessing_context, str) and multiprocessing_context not in methods:
+                raise ValueError(f"DataLoader: multiprocessing_context option should specify a valid start method "
+                                 f"in {methods!r}, but got multiprocessing_context={multiprocessing_context!r}")
+        if batch_size is not None and batch_sampler is None and not isinstance(drop_last, bool):
+            raise ValueError(f"DataLoader: drop_last should be a boolean value, but got drop_last={drop_last!r}")
+        if (shuffle and sampler is None and batch_sampler is None and not isinstance(dataset, IterableDataset)
+                and len(dataset) == 0):
+            raise ValueError("DataLoader: shuffle=True of an empty dataset: its RandomSampler's num_samples should "
+                             "be a positive integer value, but got num_samples=0 (the dataset has no samples)")
         if isinstance(dataset, IterableDataset) and (shuffle or sampler is not None or batch_sampler is not None):
             raise ValueError("DataLoader: an IterableDataset streams its samples in its own order: shuffle, "
                              "sampler and batch_sampler do not apply (shuffle inside the dataset instead)")
@@ -709,9 +758,7 @@ class _LoaderIterator:
 
 def _fetch(ds, indices: list) -> list:
     """The samples of ``ds`` at ``indices``, as PyTorch's loader fetches them: by the
-    dataset's ``__getitems__`` where it has one (through a Subset as it is), else one by one."""
-    while type(ds) is Subset:
-        indices, ds = [ds.indices[i] for i in indices], ds.dataset
+    dataset's ``__getitems__`` where it has one (a Subset's, a StackDataset's), else one by one."""
     getitems = getattr(ds, "__getitems__", None)
     if getitems is not None:
         return getitems(indices)

@@ -85,6 +85,9 @@ class RandomSampler(Sampler):
         self.data_source, self.replacement = data_source, replacement
         # as PyTorch's: the number given (None: the dataset's length, read when asked)
         self._num_samples = None if num_samples is None else int(num_samples)
+        if self._num_samples is None and len(data_source) == 0:
+            raise ValueError("RandomSampler: num_samples should be a positive integer value, but got num_samples=0 "
+                             "(the data source is empty)")
         # None: the global generator, read at each pass (chainrule.manual_seed seeds it)
         self.generator = None if generator is None else get_generator(generator)
 
@@ -96,6 +99,8 @@ class RandomSampler(Sampler):
         # drawn as they are read (PyTorch's draws 32 at a time), so that num_samples=int(1e10)
         # (minGPT's trainer: an endless stream) costs only what is read
         n, left = len(self.data_source), self.num_samples
+        if n == 0 and left > 0:  # no index to draw: PyTorch's fails too (a division by zero)
+            raise ValueError(f"RandomSampler: cannot draw num_samples={left} indices from an empty data source")
         rng = get_generator(self.generator)
         while left > 0:
             chunk = rng.integers(0, n, min(left, 32)) if self.replacement else rng.permutation(n)[:left]
