@@ -134,3 +134,38 @@ def test_train_test_split_keeps_a_sample_in_each_part():
         assert (len(xtr), len(xte)) == sizes and sorted([*xtr, *xte]) == list(range(10))
     with pytest.raises(ValueError, match="1 sample cannot be split"):
         train_test_split(np.arange(1), np.arange(1), 0.5)
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1,) * 4, (2**31, 2**31, 4), (65536, 65536, 65536)])
+def test_an_idx_header_of_huge_sizes_is_called_truncated_with_its_true_size(tmp_path, dims):
+    (tmp_path / "huge").write_bytes(bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims) + b"\x05")
+    expected = 1
+    for d in dims:
+        expected *= d
+    with pytest.raises(DatasetError, match=f"truncated: .*\\({expected} bytes of data\\), the file has 1$"):
+        read_idx(tmp_path / "huge")
+
+
+@pytest.mark.parametrize("dtype, code", [(">i4", 0x0C), ("<i4", 0x0C), (">f8", 0x0E), ("<i2", 0x0B), ("<f4", 0x0D)])
+def test_write_idx_takes_either_byte_order_and_writes_big_endian(tmp_path, dtype, code):
+    a = np.array([[1, -2, 3], [4, 5, -6]], dtype=dtype)
+    write_idx(tmp_path / "x", a)
+    # LeCun's layout: 0, 0, the type code, the rank, each size as a big-endian uint32, the data big-endian
+    spec = bytes([0, 0, code, 2]) + struct.pack(">2I", 2, 3) + a.astype(a.dtype.newbyteorder(">")).tobytes()
+    assert (tmp_path / "x").read_bytes() == spec
+    assert np.array_equal(read_idx(tmp_path / "x"), a)
+
+
+@pytest.mark.parametrize("flatten, shape", [(True, (0, 784)), (False, (0, 1, 28, 28))])
+def test_a_split_of_no_images_is_an_empty_dataset(tmp_path, flatten, shape):
+    np.savez(tmp_path / "m.npz", x_train=TRAIN_X, y_train=TRAIN_Y, x_test=TEST_X[:0], y_test=TEST_Y[:0])
+    train, test = load_mnist(tmp_path / "m.npz", flatten=flatten)
+    assert len(train) == 12 and len(test) == 0 and test.arrays[0].shape == shape
+
+
+def test_each_split_is_scaled_by_its_own_pixel_type(tmp_path):
+    floats = TRAIN_X.astype(np.float32) / 255
+    np.savez(tmp_path / "m.npz", x_train=floats, y_train=TRAIN_Y, x_test=TEST_X, y_test=TEST_Y)
+    train, test = load_mnist(tmp_path / "m.npz")
+    np.testing.assert_allclose(train.arrays[0], floats.reshape(12, -1), rtol=1e-6)
+    np.testing.assert_allclose(test.arrays[0], TEST_X.reshape(5, -1) / 255.0, rtol=1e-6)

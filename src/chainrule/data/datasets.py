@@ -13,6 +13,7 @@ layout of ``keras.datasets``); ``.npz`` files are read with ``allow_pickle=False
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zipfile
@@ -82,7 +83,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DatasetError(f"{path}: truncated IDX header")
     dims = struct.unpack(f">{ndim}I", raw[4:head])
     dtype = np.dtype(_IDX_TYPES[raw[2]]).newbyteorder(">")
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: a header of huge sizes does not wrap around
     got = len(raw) - head
     if got != expected:
         what = "truncated" if got < expected else "longer than its header says"
@@ -95,9 +96,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write ``array`` as an IDX file (gzipped when ``path`` ends in ``.gz``)."""
     array = np.asarray(array)
-    if array.dtype not in _IDX_CODES:
+    native = array.dtype.newbyteorder("=")  # an array of either byte order is written big-endian
+    if native not in _IDX_CODES:
         raise TypeError(f"IDX files hold uint8, int8, int16, int32, float32 or float64, not {array.dtype}")
-    head = bytes([0, 0, _IDX_CODES[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    head = bytes([0, 0, _IDX_CODES[native], array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     body = array.astype(array.dtype.newbyteorder(">")).tobytes()
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wb") as f:
@@ -125,7 +127,7 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, s
 
 def _prepare(images: np.ndarray, labels: np.ndarray, scale: float, flatten: bool, dtype) -> TensorDataset:
     x = images.astype(dtype) * dtype(1.0 / scale)
-    x = x.reshape(len(x), -1) if flatten else x.reshape(len(x), 1, *x.shape[1:])
+    x = x.reshape(len(x), math.prod(x.shape[1:])) if flatten else x.reshape(len(x), 1, *x.shape[1:])
     return TensorDataset(x, labels.astype(np.int64))
 
 
@@ -191,7 +193,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 def load_mnist(path: str | os.PathLike, flatten: bool = True, dtype=np.float32):
     """MNIST (or Fashion-MNIST, same format) from ``path``: a directory of the four IDX
     files, or an ``.npz``. Returns ``(train, test)`` TensorDatasets of ``(image, label)``,
-    pixels scaled to [0, 1], images flat (784,) or (1, 28, 28) with ``flatten=False``.
+    pixels scaled to [0, 1] (uint8 pixels divided by 255, each split by its own dtype; float
+    pixels taken as they are), images flat (784,) or (1, 28, 28) with ``flatten=False``.
 
     Raises :class:`DatasetError` for a missing, truncated or malformed file.
     """
@@ -211,12 +214,10 @@ def load_mnist(path: str | os.PathLike, flatten: bool = True, dtype=np.float32):
             )
         if y.dtype.kind not in "iu" or (y.size and (y.min() < 0 or y.max() > 9)):
             raise DatasetError(f"{path}: {split} labels must be integers 0…9")
-    scale = 255.0 if arrays["x_train"].dtype == np.uint8 else 1.0
     dtype = np.dtype(dtype).type
-    return (
-        _prepare(arrays["x_train"], arrays["y_train"], scale, flatten, dtype),
-        _prepare(arrays["x_test"], arrays["y_test"], scale, flatten, dtype),
-    )
+    return tuple(_prepare(arrays[f"x_{split}"], arrays[f"y_{split}"],
+                          255.0 if arrays[f"x_{split}"].dtype == np.uint8 else 1.0, flatten, dtype)
+                 for split in ("train", "test"))
 
 
 def load_fashion_mnist(path: str | os.PathLike, flatten: bool = True, dtype=np.float32):
